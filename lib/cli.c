@@ -1,0 +1,196 @@
+/*
+ * cli.c: cli_parse() over getopt_long, built from the tool's table (cli.h).
+ */
+#include "cli.h"
+#include "err.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CLI_ID_HELP (-1000)
+#define CLI_ID_VERSION (-1001)
+
+void cli_usage_error(const struct cli_spec *spec, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", spec->name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help' for more information.\n", spec->name);
+	exit(OK_EXIT_USAGE);
+}
+
+/* The first word of spec->name is the program name for ok_* messages. */
+static void set_progname(const char *name)
+{
+	static char prog[64];
+	size_t n = strcspn(name, " ");
+	if (n >= sizeof(prog))
+		n = sizeof(prog) - 1;
+	memcpy(prog, name, n);
+	prog[n] = 0;
+	ok_progname = prog;
+}
+
+int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, void *ctx)
+{
+	size_t n = 0;
+	while (spec->opts && (spec->opts[n].name || spec->opts[n].letter))
+		n++;
+	struct option *lo = calloc(n + 3, sizeof(*lo));
+	char *so = calloc(3 * n + 4, 1);
+	if (!lo || !so)
+		ok_die(OK_EXIT_IO, "out of memory");
+	set_progname(spec->name);
+
+	size_t nl = 0, ns = 0;
+	so[ns++] = (spec->flags & CLI_STOP_AT_OPERAND) ? '+' : '-';
+	so[ns++] = ':';
+	for (size_t i = 0; i < n; i++) {
+		const struct cli_opt *o = &spec->opts[i];
+		int has = o->arg == CLI_FLAG  ? no_argument
+			  : o->arg == CLI_ARG ? required_argument
+					      : optional_argument;
+		if (o->name)
+			lo[nl++] = (struct option){o->name, has, NULL, 0x10000 + (int)i};
+		if (o->letter) {
+			so[ns++] = (char)o->letter;
+			if (o->arg != CLI_FLAG)
+				so[ns++] = ':';
+			if (o->arg == CLI_OPTARG)
+				so[ns++] = ':';
+		}
+	}
+	lo[nl++] = (struct option){"help", no_argument, NULL, CLI_ID_HELP};
+	lo[nl++] = (struct option){"version", no_argument, NULL, CLI_ID_VERSION};
+
+	/* With '-' getopt returns operands as 1; collect them in order, as permuting would. */
+	char **operands = calloc((size_t)argc + 1, sizeof(char *));
+	int nop = 0;
+	optind = 1;
+	opterr = 0;
+	for (;;) {
+		int li = -1;
+		int c = getopt_long(argc, argv, so, lo, &li);
+		if (c == -1)
+			break;
+		if (c == 1) {
+			operands[nop++] = optarg;
+			continue;
+		}
+		if (c == CLI_ID_HELP) {
+			fputs(spec->help, stdout);
+			exit(OK_EXIT_OK);
+		}
+		if (c == CLI_ID_VERSION) {
+			printf("%s (opskit) %s\n", ok_progname, OPSKIT_VERSION);
+			exit(OK_EXIT_OK);
+		}
+		if (c == '?') {
+			if (optopt)
+				cli_usage_error(spec, "invalid option -- '%c'", optopt);
+			cli_usage_error(spec, "unrecognized option '%s'", argv[optind - 1]);
+		}
+		if (c == ':') {
+			if (optopt && optopt < 0x10000)
+				cli_usage_error(spec, "option requires an argument -- '%c'",
+						optopt);
+			cli_usage_error(spec, "option '%s' requires an argument",
+					argv[optind - 1]);
+		}
+		const struct cli_opt *o = NULL;
+		if (c >= 0x10000)
+			o = &spec->opts[c - 0x10000];
+		else
+			for (size_t i = 0; i < n; i++)
+				if (spec->opts[i].letter == c)
+					o = &spec->opts[i];
+		if (!o)
+			cli_usage_error(spec, "internal: unknown option %d", c);
+		if (fn(ctx, o->id, optarg) < 0) {
+			if (o->name)
+				cli_usage_error(spec, "invalid argument '%s' for '--%s'",
+						optarg ? optarg : "", o->name);
+			cli_usage_error(spec, "invalid argument '%s' for '-%c'",
+					optarg ? optarg : "", o->letter);
+		}
+	}
+	/* Put operands (and, after "--" or the first operand with '+', the rest) at the end. */
+	int first = argc - nop - (argc - optind);
+	char **rest = argv + optind;
+	int nrest = argc - optind;
+	char **tmp = calloc((size_t)argc + 1, sizeof(char *));
+	memcpy(tmp, operands, (size_t)nop * sizeof(char *));
+	memcpy(tmp + nop, rest, (size_t)nrest * sizeof(char *));
+	memcpy(argv + first, tmp, (size_t)(nop + nrest) * sizeof(char *));
+	free(tmp);
+	free(operands);
+	free(lo);
+	free(so);
+	return first;
+}
+
+int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!s || !*s || *s == '-' || isspace((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (*end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t unit, uint64_t *out)
+{
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	uint64_t mul = unit;
+	if (*end) {
+		switch (tolower((unsigned char)*end)) {
+		case 's':
+			mul = 512;
+			break;
+		case 'k':
+			mul = 1ULL << 10;
+			break;
+		case 'm':
+			mul = 1ULL << 20;
+			break;
+		case 'g':
+			mul = 1ULL << 30;
+			break;
+		case 't':
+			mul = 1ULL << 40;
+			break;
+		default:
+			return -EINVAL;
+		}
+		end++;
+		if (mul != 512 && (!strcasecmp(end, "ib") || !strcasecmp(end, "b")))
+			end += strlen(end);
+		if (*end)
+			return -EINVAL;
+	}
+	if (mul && v > UINT64_MAX / mul)
+		return -ERANGE;
+	*out = v * mul;
+	return 0;
+}

@@ -1,0 +1,73 @@
+/*
+ * cli.h: option parsing declared once per tool, as toybox's NEWTOY line does.
+ *
+ * A tool declares one table of struct cli_opt and one help text; cli_parse()
+ * walks argv with getopt_long, answers --help (prints the help text, exit 0)
+ * and --version ("tool (opskit) 0.1.0", exit 0) itself, reports unknown
+ * options and missing arguments as "tool: ..." plus "Try 'tool --help'." with
+ * exit 2, and hands every other option to the tool's callback as (id, arg).
+ *
+ * Example:
+ *   static const struct cli_opt opts[] = {
+ *       { "chunk", 'c', CLI_ARG, 'c' },     --chunk=512K, -c 512K
+ *       { "force", 'f', CLI_FLAG, 'f' },
+ *       { "assume-clean", 0, CLI_FLAG, OPT_ASSUME_CLEAN },
+ *       { 0 } };
+ *   static const struct cli_spec spec = { "mdraid create", help, opts, 0 };
+ *   int first = cli_parse(&spec, argc, argv, on_opt, &ctx);
+ *   argv[first..argc-1] are the operands.
+ * The callback returns 0, or a negative value after it has printed nothing:
+ * cli_parse then prints "invalid argument 'ARG' for '--NAME'" and exits 2.
+ * Operands and options may be mixed unless CLI_STOP_AT_OPERAND is set (for
+ * lockstat-style "tool [opts] command args...").
+ */
+#ifndef OPSKIT_CLI_H
+#define OPSKIT_CLI_H
+
+#include <stdint.h>
+
+enum cli_arg {
+	CLI_FLAG,   /* no argument */
+	CLI_ARG,    /* required argument: --opt=X, --opt X, -oX, -o X */
+	CLI_OPTARG, /* optional argument: --opt[=X], -o[X] */
+};
+
+struct cli_opt {
+	const char *name; /* long name without "--", or NULL */
+	int letter;       /* short option letter, or 0 */
+	enum cli_arg arg; /* argument kind */
+	int id;           /* handed to the callback; use the letter, or values >= 256 */
+};
+
+enum cli_flags {
+	CLI_STOP_AT_OPERAND = 1, /* the first operand ends option parsing */
+};
+
+struct cli_spec {
+	const char *name;           /* program name in messages ("mdraid create") */
+	const char *help;           /* full --help text, printed as is */
+	const struct cli_opt *opts; /* ends with an all-zero entry */
+	unsigned flags;             /* enum cli_flags */
+};
+
+typedef int (*cli_fn)(void *ctx, int id, const char *arg);
+
+/* Parse argv[1..]; returns the index of the first operand. Exits on --help,
+ * --version and usage errors. Sets ok_progname to the spec's first word. */
+int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, void *ctx);
+
+/* Print "name: message" and "Try 'name --help' for more information." and exit 2. */
+_Noreturn void cli_usage_error(const struct cli_spec *spec, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Parse a size: digits with an optional suffix K, M, G, T (powers of 1024,
+ * also KiB/MiB/..., case-insensitive) or "s" (512-byte sectors); a bare number
+ * is multiplied by unit (1 for bytes, 1024 where mdadm reads KiB).
+ * Returns 0 and sets *out, or -EINVAL (garbage) / -ERANGE (overflow).
+ */
+int cli_parse_size(const char *s, uint64_t unit, uint64_t *out);
+/* Parse a decimal (or 0x hex) unsigned integer in [min, max]. */
+int cli_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+
+#endif

@@ -1,0 +1,44 @@
+/*
+ * decomp.h: a streaming decompressing reader over libarchive, the library
+ * the field uses for this (we write no codec of our own).
+ *
+ * decomp_open() looks at the content, not the name: gzip, bzip2, xz, lzma,
+ * zstd, lz4 and compress streams are undone; with DECOMP_UNPACK a .zip or
+ * .tar (itself possibly compressed) yields its first regular file. Anything
+ * else is passed through unchanged (decomp_is_plain() then says so, so a
+ * caller such as usbcopy can fall back to sparse-aware direct reads).
+ * Memory is bounded by libarchive's buffers; nothing is held whole.
+ */
+#ifndef OPSKIT_DECOMP_H
+#define OPSKIT_DECOMP_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+struct decomp;
+
+enum decomp_flags {
+	DECOMP_UNPACK = 1, /* open the first regular file inside zip/tar */
+};
+
+/* Read from fd (not closed by decomp_close); name is used in messages.
+ * Returns NULL and fills e on failure. */
+struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_err *e);
+/* Up to n bytes of decompressed data: the count (0 at the end) or -errno with e filled. */
+ssize_t decomp_read(struct decomp *d, void *buf, size_t n, struct ok_err *e);
+/* Decompressed bytes read so far. */
+uint64_t decomp_offset(const struct decomp *d);
+/* The compression ("gzip", "xz", ..., "none") and container ("zip", "tar", "raw"). */
+const char *decomp_filter_name(const struct decomp *d);
+const char *decomp_format_name(const struct decomp *d);
+/* Size of the unpacked entry when the container records it, else -1. */
+int64_t decomp_entry_size(const struct decomp *d);
+/* Name of the unpacked entry (zip/tar), else NULL. */
+const char *decomp_entry_name(const struct decomp *d);
+/* True when the input is neither compressed nor packed. */
+int decomp_is_plain(const struct decomp *d);
+void decomp_close(struct decomp *d);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * progress.c: the meter declared in progress.h.
+ */
+#include "progress.h"
+
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+double progress_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void progress_human(uint64_t n, char *buf, unsigned long size)
+{
+	static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	double v = (double)n;
+	int u = 0;
+	while (v >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, size, "%llu B", (unsigned long long)n);
+	else
+		snprintf(buf, size, "%.1f %s", v, unit[u]);
+}
+
+void progress_start(struct progress *p, const char *label, uint64_t total, enum progress_mode mode)
+{
+	p->label = label;
+	p->total = total;
+	p->done = 0;
+	p->t_start = p->t_last = progress_now();
+	p->tty = isatty(STDERR_FILENO);
+	p->active = mode == PROGRESS_ON || (mode == PROGRESS_AUTO && p->tty);
+	if (mode == PROGRESS_ON && !p->tty)
+		p->tty = 0;
+	p->last_decile = -1;
+	p->drawn = 0;
+}
+
+/* One status line: percentage, amount, rate and ETA where known. */
+static void progress_line(const struct progress *p, double now, char *buf, unsigned long size)
+{
+	char done[32], total[32], rate[32];
+	double el = now - p->t_start;
+	double bps = el > 0 ? (double)p->done / el : 0;
+	progress_human(p->done, done, sizeof(done));
+	progress_human(p->total, total, sizeof(total));
+	progress_human((uint64_t)bps, rate, sizeof(rate));
+	if (p->total) {
+		double pct = 100.0 * (double)p->done / (double)p->total;
+		long eta = bps > 0 ? (long)((double)(p->total - p->done) / bps) : -1;
+		if (eta >= 0)
+			snprintf(buf, size, "%s: %5.1f%% %s of %s, %s/s, ETA %ld:%02ld", p->label, pct,
+				 done, total, rate, eta / 60, eta % 60);
+		else
+			snprintf(buf, size, "%s: %5.1f%% %s of %s", p->label, pct, done, total);
+	} else {
+		snprintf(buf, size, "%s: %s, %s/s", p->label, done, rate);
+	}
+}
+
+void progress_update(struct progress *p, uint64_t done)
+{
+	p->done = done > p->total && p->total ? p->total : done;
+	if (!p->active)
+		return;
+	double now = progress_now();
+	char line[256];
+	if (p->tty) {
+		if (now - p->t_last < 0.25 && p->drawn)
+			return;
+		progress_line(p, now, line, sizeof(line));
+		fprintf(stderr, "\r%-78s", line);
+		fflush(stderr);
+		p->drawn = 1;
+		p->t_last = now;
+		return;
+	}
+	int decile = p->total ? (int)(10 * p->done / p->total) : -1;
+	if (decile > p->last_decile || now - p->t_last >= 10) {
+		progress_line(p, now, line, sizeof(line));
+		fprintf(stderr, "%s\n", line);
+		p->last_decile = decile;
+		p->t_last = now;
+	}
+}
+
+void progress_finish(struct progress *p)
+{
+	if (p->active && p->tty && p->drawn) {
+		fprintf(stderr, "\r%-78s\r", "");
+		fflush(stderr);
+	}
+	p->drawn = 0;
+}

@@ -1,0 +1,61 @@
+# tap.sh: a TAP producer for shell tests, after toybox's testcmd and git's
+# test_cmp. Source it, call the helpers, end with tap_done.
+#
+#   testcmd NAME COMMAND EXPECTED_STDOUT STDIN
+#       run COMMAND with sh -c, feed STDIN, compare stdout with EXPECTED_STDOUT
+#   testcmd_rc NAME RC COMMAND      the command's exit status must be RC
+#   test_cmp NAME EXPECT_FILE ACTUAL_FILE
+#   tap_ok NAME / tap_fail NAME [DETAIL] / tap_skip NAME REASON
+#   tap_done                        print the plan; exit 0 (failures are in TAP)
+#
+# Every test case is one "ok"/"not ok" line; meson reads them (protocol tap)
+# and scripts/test-summary counts them.
+TAP_N=0
+TAP_FAILED=0
+TAP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/opskit-tap.XXXXXX")
+trap 'rm -rf "$TAP_TMP"' EXIT
+
+tap_ok() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $1"
+}
+tap_fail() {
+	TAP_N=$((TAP_N + 1))
+	TAP_FAILED=$((TAP_FAILED + 1))
+	echo "not ok $TAP_N - $1"
+	[ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/# /'
+	return 0
+}
+tap_skip() {
+	TAP_N=$((TAP_N + 1))
+	echo "ok $TAP_N - $1 # SKIP $2"
+}
+testcmd() {
+	printf '%s' "$3" > "$TAP_TMP/expected"
+	printf '%s' "$4" | sh -c "$2" > "$TAP_TMP/actual" 2>"$TAP_TMP/stderr"
+	if cmp -s "$TAP_TMP/expected" "$TAP_TMP/actual"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "$(diff -u "$TAP_TMP/expected" "$TAP_TMP/actual" | head -n 40; head -n 10 "$TAP_TMP/stderr")"
+	fi
+}
+testcmd_rc() {
+	sh -c "$3" >/dev/null 2>&1 </dev/null
+	rc=$?
+	if [ "$rc" = "$2" ]; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "exit status $rc, expected $2"
+	fi
+}
+test_cmp() {
+	if cmp -s "$2" "$3"; then
+		tap_ok "$1"
+	else
+		tap_fail "$1" "$(diff -u "$2" "$3" | head -n 40)"
+	fi
+}
+tap_done() {
+	echo "1..$TAP_N"
+	exit 0
+}
