@@ -15,6 +15,8 @@
 #define CLI_ID_HELP (-1000)
 #define CLI_ID_VERSION (-1001)
 
+int cli_usage_exit = OK_EXIT_USAGE;
+
 void cli_usage_error(const struct cli_spec *spec, const char *fmt, ...)
 {
 	va_list ap;
@@ -23,7 +25,7 @@ void cli_usage_error(const struct cli_spec *spec, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", spec->name);
-	exit(OK_EXIT_USAGE);
+	exit(cli_usage_exit);
 }
 
 /* The first word of spec->name is the program name for ok_* messages. */

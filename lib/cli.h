@@ -50,6 +50,10 @@ struct cli_spec {
 	unsigned flags;             /* enum cli_flags */
 };
 
+/* Exit code for usage errors, OK_EXIT_USAGE (2) unless a tool keeps its
+ * historical one (lockstat: 1, as Solaris). Set before cli_parse(). */
+extern int cli_usage_exit;
+
 typedef int (*cli_fn)(void *ctx, int id, const char *arg);
 
 /* Parse argv[1..]; returns the index of the first operand. Exits on --help,
