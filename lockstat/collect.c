@@ -1,0 +1,734 @@
+/*
+ * collect.c: gathering lockstat's events on Linux with perf_event_open(2),
+ * system-wide, while a command runs (spec §3-4).
+ *
+ *   -I  one PERF_COUNT_SW_CPU_CLOCK sampling event per online CPU at the
+ *       profiling rate; a kernel sample's IP is the Caller, a user-mode
+ *       sample is "(usermode)", the Lock column is the fake cpu[N].
+ *   -C  the lock:contention_begin/end tracepoints on every CPU (both events
+ *       of a CPU share one ring buffer). Samples from all CPUs are merged
+ *       by time and paired per thread, as perf lock does: a nested begin is
+ *       ignored, except that a mutex's optimistic spin (MUTEX|SPIN) ends
+ *       when it starts to block (MUTEX); the Caller is the first frame
+ *       outside scheduler and lock text.
+ *
+ * Ring buffers are drained every 20 ms while the child runs. The kernel
+ * never overwrites unread data (PROT_WRITE mapping); what it drops is
+ * reported in PERF_RECORD_LOST and counted.
+ */
+#include "lockstat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RING_PAGES 128 /* data pages per CPU (power of two) */
+#define MAX_CPUS 1024
+
+/* contention_begin flags (include/trace/events/lock.h) */
+#define LCB_F_SPIN (1U << 0)
+#define LCB_F_READ (1U << 1)
+#define LCB_F_WRITE (1U << 2)
+#define LCB_F_RT (1U << 3)
+#define LCB_F_PERCPU (1U << 4)
+#define LCB_F_MUTEX (1U << 5)
+
+int ls_contention_event(unsigned flags, int linux_types)
+{
+	unsigned f = flags & 63;
+	if (linux_types) {
+		if (f == (LCB_F_MUTEX | LCB_F_SPIN))
+			return 8;
+		if (f & LCB_F_MUTEX)
+			return 9;
+		if (f == LCB_F_SPIN)
+			return 10;
+		if (f == (LCB_F_SPIN | LCB_F_READ))
+			return 11;
+		if (f == (LCB_F_SPIN | LCB_F_WRITE))
+			return 12;
+		if (f & LCB_F_RT)
+			return 15;
+		if (f == (LCB_F_PERCPU | LCB_F_READ))
+			return 16;
+		if (f & LCB_F_PERCPU)
+			return 17;
+		if (f == LCB_F_READ)
+			return 13;
+		if (f == LCB_F_WRITE)
+			return 14;
+		return 18;
+	}
+	if (f == (LCB_F_MUTEX | LCB_F_SPIN))
+		return 0; /* Adaptive mutex spin */
+	if (f & LCB_F_MUTEX)
+		return 1; /* Adaptive mutex block */
+	if (f & LCB_F_SPIN)
+		return 2; /* Spin lock spin (spinlock, rwlock) */
+	if (f & LCB_F_READ)
+		return 6; /* R/W reader blocked by writer */
+	if (f & LCB_F_WRITE)
+		return 4; /* R/W writer blocked by writer */
+	return 1;         /* rt-mutex, semaphore: blocking */
+}
+
+const char *ls_linux_type_name(unsigned flags)
+{
+	switch (flags & 63) {
+	case 0:
+		return "semaphore";
+	case LCB_F_SPIN:
+		return "spinlock";
+	case LCB_F_SPIN | LCB_F_READ:
+		return "rwlock:R";
+	case LCB_F_SPIN | LCB_F_WRITE:
+		return "rwlock:W";
+	case LCB_F_READ:
+		return "rwsem:R";
+	case LCB_F_WRITE:
+		return "rwsem:W";
+	case LCB_F_RT:
+		return "rt-mutex";
+	case LCB_F_RT | LCB_F_READ:
+		return "rwlock-rt:R";
+	case LCB_F_RT | LCB_F_WRITE:
+		return "rwlock-rt:W";
+	case LCB_F_PERCPU | LCB_F_READ:
+		return "pcpu-sem:R";
+	case LCB_F_PERCPU | LCB_F_WRITE:
+		return "pcpu-sem:W";
+	case LCB_F_MUTEX:
+	case LCB_F_MUTEX | LCB_F_SPIN:
+		return "mutex";
+	}
+	return "unknown";
+}
+
+int ls_online_cpus(int *ncpu, int *cpus, int max)
+{
+	FILE *f = fopen("/sys/devices/system/cpu/online", "r");
+	if (!f)
+		return -errno;
+	char buf[4096];
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	int n = 0, hi_all = -1;
+	char *p = buf;
+	while (*p && *p != '\n') {
+		char *end;
+		long lo = strtol(p, &end, 10), hi = lo;
+		if (end == p)
+			return -EINVAL;
+		p = end;
+		if (*p == '-') {
+			hi = strtol(p + 1, &end, 10);
+			p = end;
+		}
+		for (long c = lo; c <= hi && n < max; c++)
+			cpus[n++] = (int)c;
+		if (hi > hi_all)
+			hi_all = (int)hi;
+		if (*p == ',')
+			p++;
+	}
+	*ncpu = hi_all + 1;
+	return n;
+}
+
+/* ---- tracepoint discovery --------------------------------------------------- */
+
+struct tp_format {
+	int id;
+	int off_lock, off_arg; /* lock_addr; flags (begin) or ret (end) */
+};
+
+static const char *tracefs_root(void)
+{
+	static const char *roots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
+	struct stat st;
+	for (int i = 0; i < 2; i++) {
+		char p[128];
+		snprintf(p, sizeof(p), "%s/events", roots[i]);
+		if (!stat(p, &st))
+			return roots[i];
+	}
+	/* Not mounted: mount tracefs where the kernel expects it. */
+	if (!mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
+		return roots[0];
+	return NULL;
+}
+
+static int tp_read(const char *event, const char *argname, struct tp_format *tp, struct ok_err *e)
+{
+	const char *root = tracefs_root();
+	if (!root)
+		return ok_err_at(e, -ENOENT, "/sys/kernel/tracing", OK_ERR_NOPOS,
+				 "tracefs is not mounted and cannot be mounted (mount -t tracefs "
+				 "nodev /sys/kernel/tracing)");
+	char path[256], line[512];
+	snprintf(path, sizeof(path), "%s/events/lock/%s/format", root, event);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return ok_err_at(e, -errno, path, OK_ERR_NOPOS,
+				 "no lock:%s tracepoint (needs Linux >= 5.19 with "
+				 "CONFIG_TRACEPOINTS)",
+				 event);
+	tp->id = -1;
+	tp->off_lock = tp->off_arg = -1;
+	while (fgets(line, sizeof(line), f)) {
+		int v;
+		char *fld;
+		if (sscanf(line, "ID: %d", &v) == 1)
+			tp->id = v;
+		else if ((fld = strstr(line, "field:")) && strstr(fld, "offset:")) {
+			int off = atoi(strstr(fld, "offset:") + 7);
+			if (strstr(fld, " lock_addr;"))
+				tp->off_lock = off;
+			char want[64];
+			snprintf(want, sizeof(want), " %s;", argname);
+			if (strstr(fld, want))
+				tp->off_arg = off;
+		}
+	}
+	fclose(f);
+	if (tp->id < 0 || tp->off_lock < 0 || tp->off_arg < 0)
+		return ok_err_at(e, -EINVAL, path, OK_ERR_NOPOS,
+				 "expected ID and fields lock_addr and %s", argname);
+	return 0;
+}
+
+/* ---- ring buffers ------------------------------------------------------------ */
+
+struct ring {
+	int fd;
+	int cpu;
+	struct perf_event_mmap_page *meta;
+	uint8_t *data;
+	uint64_t size;
+};
+
+static long perf_open(struct perf_event_attr *a, int cpu)
+{
+	return syscall(SYS_perf_event_open, a, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static int perf_error(int err, struct ok_err *e, const char *what)
+{
+	if (err == -EACCES || err == -EPERM)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "%s: permission denied: system-wide events need root (CAP_PERFMON "
+				 "or CAP_SYS_ADMIN) or kernel.perf_event_paranoid <= -1 "
+				 "(sysctl kernel.perf_event_paranoid)",
+				 what);
+	return ok_err_at(e, err, NULL, OK_ERR_NOPOS, "perf_event_open (%s)", what);
+}
+
+static int ring_map(struct ring *r, struct ok_err *e)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t len = (size_t)pg * (RING_PAGES + 1);
+	void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+	if (m == MAP_FAILED)
+		return ok_err_at(e, -errno, NULL, OK_ERR_NOPOS, "mmap of the perf ring buffer");
+	r->meta = m;
+	r->data = (uint8_t *)m + pg;
+	r->size = (uint64_t)pg * RING_PAGES;
+	return 0;
+}
+
+/* A decoded sample. */
+struct sample {
+	uint64_t time;
+	uint32_t pid, tid, cpu;
+	uint16_t misc;
+	int kind;        /* 0 profile, 1 begin, 2 end */
+	uint64_t ip;
+	uint64_t lock;
+	uint32_t arg;    /* flags or ret */
+	int nchain;
+	uint64_t chain[LS_MAX_STACK + 8];
+};
+
+struct collector {
+	const struct ls_collect_opts *o;
+	const struct ls_symtab *t;
+	ls_event_fn fn;
+	void *ctx;
+	struct tp_format begin, end;
+	int id_begin, id_end;
+	uint64_t lost;
+	int stop;
+	/* batch of contention samples, sorted by time before pairing */
+	struct sample *batch;
+	size_t nbatch, capbatch;
+	/* per-thread contention state, open addressing by tid */
+	struct tstate {
+		uint32_t tid;        /* 0 = empty */
+		int event;
+		uint64_t lock, t0;
+		unsigned flags;
+		struct ls_raw ev;    /* caller and stack from the begin */
+	} *threads;
+	size_t nthreads_cap;
+	/* pid -> comm cache for --comm */
+	struct {
+		uint32_t pid;
+		char comm[16];
+	} comms[4096];
+};
+
+static void comm_of(struct collector *c, uint32_t pid, char *out)
+{
+	size_t i = pid % 4096;
+	if (c->comms[i].pid == pid && c->comms[i].comm[0]) {
+		memcpy(out, c->comms[i].comm, 16);
+		return;
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%u/comm", pid);
+	out[0] = 0;
+	FILE *f = fopen(path, "r");
+	if (f) {
+		if (fgets(out, 16, f))
+			out[strcspn(out, "\n")] = 0;
+		fclose(f);
+	}
+	if (!pid)
+		snprintf(out, 16, "swapper");
+	c->comms[i].pid = pid;
+	memcpy(c->comms[i].comm, out, 16);
+}
+
+/* Kernel frames of a callchain, markers dropped. */
+static int chain_frames(const struct sample *s, uint64_t *out, int max)
+{
+	int n = 0;
+	for (int i = 0; i < s->nchain && n < max; i++) {
+		if (s->chain[i] >= (uint64_t)PERF_CONTEXT_MAX)
+			continue;
+		out[n++] = s->chain[i];
+	}
+	return n;
+}
+
+static int emit_profile(struct collector *c, const struct sample *s)
+{
+	struct ls_raw ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.event = LS_EV_PROFILE;
+	ev.lock = LS_CPU_ADDR(s->cpu);
+	int kernel = (s->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL;
+	ev.caller = kernel ? s->ip : 0;
+	if (kernel) {
+		uint64_t fr[LS_MAX_STACK + 8];
+		int n = chain_frames(s, fr, LS_MAX_STACK + 8);
+		/* fr[0] is the sampled IP itself; the stack is its callers. */
+		for (int i = 1; i < n && ev.depth < c->o->depth; i++)
+			ev.stack[ev.depth++] = fr[i];
+	} else {
+		comm_of(c, s->pid, ev.comm);
+	}
+	return c->fn(c->ctx, &ev);
+}
+
+static struct tstate *thread_slot(struct collector *c, uint32_t tid)
+{
+	if (!c->threads) {
+		c->nthreads_cap = 1 << 14;
+		c->threads = calloc(c->nthreads_cap, sizeof(*c->threads));
+		if (!c->threads)
+			return NULL;
+	}
+	size_t mask = c->nthreads_cap - 1, i = (tid * 2654435761u) & mask;
+	for (size_t probe = 0; probe < c->nthreads_cap; probe++, i = (i + 1) & mask)
+		if (c->threads[i].tid == tid || c->threads[i].tid == 0)
+			return &c->threads[i];
+	return NULL;
+}
+
+/* Caller and stack of a contention sample: the first frame outside lock text. */
+static void contention_site(struct collector *c, const struct sample *s, struct ls_raw *ev)
+{
+	uint64_t fr[LS_MAX_STACK + 8];
+	int n = chain_frames(s, fr, LS_MAX_STACK + 8), i = 0;
+	while (i < n && ls_sym_is_lock_text(c->t, fr[i]))
+		i++;
+	ev->caller = i < n ? fr[i] : s->ip;
+	ev->depth = 0;
+	for (i++; i < n && ev->depth < c->o->depth; i++)
+		ev->stack[ev->depth++] = fr[i];
+}
+
+static int pair_contention(struct collector *c, const struct sample *s)
+{
+	struct tstate *ts = thread_slot(c, s->tid);
+	if (!ts)
+		return 0;
+	if (s->kind == 1) {
+		int ev = ls_contention_event(s->arg, c->o->linux_types);
+		if (ts->tid == s->tid) {
+			/* Nested begin: only a mutex going from spinning to blocking counts. */
+			if ((ts->flags & 63) == (LCB_F_MUTEX | LCB_F_SPIN) &&
+			    (s->arg & 63) == LCB_F_MUTEX && ts->lock == s->lock) {
+				ts->ev.time_ns = s->time - ts->t0;
+				int r = c->fn(c->ctx, &ts->ev);
+				ts->t0 = s->time;
+				ts->flags = s->arg;
+				ts->ev.event = ev;
+				return r;
+			}
+			return 0;
+		}
+		ts->tid = s->tid;
+		ts->lock = s->lock;
+		ts->flags = s->arg;
+		ts->t0 = s->time;
+		memset(&ts->ev, 0, sizeof(ts->ev));
+		ts->ev.event = ev;
+		ts->ev.lock = s->lock;
+		contention_site(c, s, &ts->ev);
+		return 0;
+	}
+	if (ts->tid != s->tid)
+		return 0; /* orphan end */
+	ts->ev.time_ns = s->time > ts->t0 ? s->time - ts->t0 : 0;
+	int r = c->fn(c->ctx, &ts->ev);
+	/* Remove with backward-shift deletion to keep probe chains intact. */
+	size_t mask = c->nthreads_cap - 1, i = (size_t)(ts - c->threads);
+	ts->tid = 0;
+	for (size_t j = (i + 1) & mask; c->threads[j].tid; j = (j + 1) & mask) {
+		size_t home = (c->threads[j].tid * 2654435761u) & mask;
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			c->threads[i] = c->threads[j];
+			c->threads[j].tid = 0;
+			i = j;
+		}
+	}
+	return r;
+}
+
+static int sample_cmp(const void *a, const void *b)
+{
+	const struct sample *x = a, *y = b;
+	return x->time < y->time ? -1 : x->time > y->time;
+}
+
+/* Decode one PERF_RECORD_SAMPLE body (layout fixed by our sample_type). */
+static int decode_sample(struct collector *c, const uint8_t *p, size_t len, uint16_t misc,
+			 int tracepoint, struct sample *s)
+{
+	const uint8_t *end = p + len;
+#define TAKE(dst, n)                                                                             \
+	do {                                                                                     \
+		if ((size_t)(end - p) < (n))                                                     \
+			return -1;                                                               \
+		memcpy((dst), p, (n));                                                           \
+		p += (n);                                                                        \
+	} while (0)
+	uint64_t nr;
+	uint32_t raw_size;
+	s->misc = misc;
+	TAKE(&s->ip, 8);
+	TAKE(&s->pid, 4);
+	TAKE(&s->tid, 4);
+	TAKE(&s->time, 8);
+	TAKE(&s->cpu, 4);
+	p += 4;
+	if (!tracepoint)
+		p += 8; /* period */
+	TAKE(&nr, 8);
+	s->nchain = 0;
+	for (uint64_t i = 0; i < nr; i++) {
+		uint64_t pc;
+		TAKE(&pc, 8);
+		if (s->nchain < (int)(sizeof(s->chain) / sizeof(s->chain[0])))
+			s->chain[s->nchain++] = pc;
+	}
+	s->kind = 0;
+	if (tracepoint) {
+		TAKE(&raw_size, 4);
+		if ((size_t)(end - p) < raw_size || raw_size < 8)
+			return -1;
+		uint16_t type;
+		memcpy(&type, p, 2);
+		const struct tp_format *f = type == c->id_begin ? &c->begin
+					    : type == c->id_end ? &c->end
+								: NULL;
+		if (!f || (size_t)f->off_lock + 8 > raw_size || (size_t)f->off_arg + 4 > raw_size)
+			return -1;
+		memcpy(&s->lock, p + f->off_lock, 8);
+		memcpy(&s->arg, p + f->off_arg, 4);
+		s->kind = f == &c->begin ? 1 : 2;
+	}
+#undef TAKE
+	return 0;
+}
+
+/* Consume everything between tail and head of one ring. */
+static int ring_drain(struct collector *c, struct ring *r, int tracepoint)
+{
+	uint64_t head = __atomic_load_n(&r->meta->data_head, __ATOMIC_ACQUIRE);
+	uint64_t tail = r->meta->data_tail;
+	uint8_t rec[65536];
+	int rc = 0;
+	while (tail < head && !rc) {
+		struct perf_event_header h;
+		for (size_t i = 0; i < sizeof(h); i++)
+			((uint8_t *)&h)[i] = r->data[(tail + i) % r->size];
+		if (h.size < sizeof(h))
+			break;
+		for (size_t i = 0; i < h.size; i++)
+			rec[i] = r->data[(tail + i) % r->size];
+		tail += h.size;
+		if (h.type == PERF_RECORD_LOST) {
+			uint64_t lost;
+			memcpy(&lost, rec + sizeof(h) + 8, 8);
+			c->lost += lost;
+			continue;
+		}
+		if (h.type != PERF_RECORD_SAMPLE)
+			continue;
+		struct sample s;
+		if (decode_sample(c, rec + sizeof(h), h.size - sizeof(h), h.misc, tracepoint, &s) <
+		    0)
+			continue;
+		if (!tracepoint) {
+			rc = emit_profile(c, &s);
+			continue;
+		}
+		if (c->nbatch == c->capbatch) {
+			size_t cap = c->capbatch ? 2 * c->capbatch : 4096;
+			struct sample *b = realloc(c->batch, cap * sizeof(*b));
+			if (!b)
+				return -ENOMEM;
+			c->batch = b;
+			c->capbatch = cap;
+		}
+		c->batch[c->nbatch++] = s;
+	}
+	__atomic_store_n(&r->meta->data_tail, tail, __ATOMIC_RELEASE);
+	return rc;
+}
+
+static int flush_batch(struct collector *c)
+{
+	qsort(c->batch, c->nbatch, sizeof(*c->batch), sample_cmp);
+	int rc = 0;
+	for (size_t i = 0; i < c->nbatch && !rc; i++)
+		rc = pair_contention(c, &c->batch[i]);
+	c->nbatch = 0;
+	return rc;
+}
+
+static double now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char **argv,
+	       ls_event_fn fn, void *ctx, struct ls_collect_result *res, struct ok_err *e)
+{
+	static int cpus[MAX_CPUS];
+	int ncpu_max;
+	int ncpu = ls_online_cpus(&ncpu_max, cpus, MAX_CPUS);
+	if (ncpu <= 0)
+		return ok_err_at(e, ncpu < 0 ? ncpu : -EINVAL, "/sys/devices/system/cpu/online",
+				 OK_ERR_NOPOS, "cannot read the online CPUs");
+	memset(res, 0, sizeof(*res));
+	res->ncpu = ncpu_max;
+	struct collector *c = calloc(1, sizeof(*c));
+	struct ring *prof = calloc((size_t)ncpu, sizeof(*prof));
+	struct ring *cont = calloc((size_t)ncpu, sizeof(*cont));
+	int *endfds = calloc((size_t)ncpu, sizeof(int));
+	int rc = 0;
+	if (!c || !prof || !cont || !endfds) {
+		rc = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+		goto out;
+	}
+	c->o = o;
+	c->t = t;
+	c->fn = fn;
+	c->ctx = ctx;
+	for (int i = 0; i < ncpu; i++)
+		prof[i].fd = cont[i].fd = endfds[i] = -1;
+	if (o->contention) {
+		if ((rc = tp_read("contention_begin", "flags", &c->begin, e)) < 0 ||
+		    (rc = tp_read("contention_end", "ret", &c->end, e)) < 0)
+			goto out;
+		c->id_begin = c->begin.id;
+		c->id_end = c->end.id;
+	}
+	for (int i = 0; i < ncpu; i++) {
+		struct perf_event_attr a;
+		if (o->profile) {
+			memset(&a, 0, sizeof(a));
+			a.size = sizeof(a);
+			a.type = PERF_TYPE_SOFTWARE;
+			a.config = PERF_COUNT_SW_CPU_CLOCK;
+			a.sample_period = 1000000000ULL / (o->rate_hz ? o->rate_hz : 97);
+			a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+					PERF_SAMPLE_CPU | PERF_SAMPLE_PERIOD |
+					PERF_SAMPLE_CALLCHAIN;
+			a.exclude_callchain_user = 1;
+			a.sample_max_stack = (uint16_t)(o->depth + 4);
+			a.disabled = 1;
+			a.wakeup_events = 1;
+			prof[i].cpu = cpus[i];
+			prof[i].fd = (int)perf_open(&a, cpus[i]);
+			if (prof[i].fd < 0) {
+				rc = perf_error(-errno, e, "cpu-clock sampling");
+				goto out;
+			}
+			if ((rc = ring_map(&prof[i], e)) < 0)
+				goto out;
+		}
+		if (o->contention) {
+			memset(&a, 0, sizeof(a));
+			a.size = sizeof(a);
+			a.type = PERF_TYPE_TRACEPOINT;
+			a.config = (uint64_t)c->id_begin;
+			a.sample_period = 1;
+			a.sample_type = PERF_SAMPLE_IP | PERF_SAMPLE_TID | PERF_SAMPLE_TIME |
+					PERF_SAMPLE_CPU | PERF_SAMPLE_CALLCHAIN | PERF_SAMPLE_RAW;
+			a.exclude_callchain_user = 1;
+			a.sample_max_stack = (uint16_t)(o->depth + 16);
+			a.disabled = 1;
+			a.wakeup_events = 1;
+			cont[i].cpu = cpus[i];
+			cont[i].fd = (int)perf_open(&a, cpus[i]);
+			if (cont[i].fd < 0) {
+				rc = perf_error(-errno, e, "lock:contention_begin");
+				goto out;
+			}
+			if ((rc = ring_map(&cont[i], e)) < 0)
+				goto out;
+			a.config = (uint64_t)c->id_end;
+			endfds[i] = (int)perf_open(&a, cpus[i]);
+			if (endfds[i] < 0) {
+				rc = perf_error(-errno, e, "lock:contention_end");
+				goto out;
+			}
+			if (ioctl(endfds[i], PERF_EVENT_IOC_SET_OUTPUT, cont[i].fd) < 0) {
+				rc = ok_err_at(e, -errno, NULL, OK_ERR_NOPOS,
+					       "PERF_EVENT_IOC_SET_OUTPUT");
+				goto out;
+			}
+		}
+	}
+
+	/* The child waits on a pipe until the events are enabled, then execs. */
+	int go[2];
+	if (pipe2(go, O_CLOEXEC) < 0) {
+		rc = ok_err_at(e, -errno, NULL, OK_ERR_NOPOS, "pipe");
+		goto out;
+	}
+	double t0 = now_ns();
+	pid_t pid = fork();
+	if (pid < 0) {
+		rc = ok_err_at(e, -errno, NULL, OK_ERR_NOPOS, "fork");
+		goto out;
+	}
+	if (pid == 0) {
+		char b;
+		close(go[1]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(go[0]);
+	for (int i = 0; i < ncpu; i++) {
+		if (prof[i].fd >= 0)
+			ioctl(prof[i].fd, PERF_EVENT_IOC_ENABLE, 0);
+		if (cont[i].fd >= 0)
+			ioctl(cont[i].fd, PERF_EVENT_IOC_ENABLE, 0);
+		if (endfds[i] >= 0)
+			ioctl(endfds[i], PERF_EVENT_IOC_ENABLE, 0);
+	}
+	if (write(go[1], "g", 1) != 1) {
+		/* The child is gone; waitpid below reports it. */
+	}
+	close(go[1]);
+	int status = 0, done = 0, cbrc = 0;
+	while (!done) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		if (w == pid)
+			done = 1;
+		else if (w < 0 && errno != EINTR) {
+			rc = ok_err_at(e, -errno, NULL, OK_ERR_NOPOS, "waitpid");
+			break;
+		}
+		double t1 = now_ns();
+		if (done)
+			res->elapsed_ns = (uint64_t)(t1 - t0);
+		if (done)
+			for (int i = 0; i < ncpu; i++) {
+				if (prof[i].fd >= 0)
+					ioctl(prof[i].fd, PERF_EVENT_IOC_DISABLE, 0);
+				if (cont[i].fd >= 0)
+					ioctl(cont[i].fd, PERF_EVENT_IOC_DISABLE, 0);
+				if (endfds[i] >= 0)
+					ioctl(endfds[i], PERF_EVENT_IOC_DISABLE, 0);
+			}
+		for (int i = 0; i < ncpu && !cbrc; i++) {
+			if (prof[i].fd >= 0)
+				cbrc = ring_drain(c, &prof[i], 0);
+			if (cont[i].fd >= 0 && !cbrc)
+				cbrc = ring_drain(c, &cont[i], 1);
+		}
+		if (!cbrc)
+			cbrc = flush_batch(c);
+		if (cbrc < 0 && !done) {
+			/* The consumer asked to stop: keep waiting for the child only. */
+			kill(pid, 0);
+		}
+	}
+	if (WIFEXITED(status)) {
+		res->exited = 1;
+		res->status = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		res->status = WTERMSIG(status);
+	}
+	res->lost = c->lost;
+out:
+	for (int i = 0; prof && cont && endfds && i < ncpu; i++) {
+		long pg = sysconf(_SC_PAGESIZE);
+		if (prof[i].meta)
+			munmap(prof[i].meta, (size_t)pg * (RING_PAGES + 1));
+		if (cont[i].meta)
+			munmap(cont[i].meta, (size_t)pg * (RING_PAGES + 1));
+		if (prof[i].fd >= 0)
+			close(prof[i].fd);
+		if (cont[i].fd >= 0)
+			close(cont[i].fd);
+		if (endfds[i] >= 0)
+			close(endfds[i]);
+	}
+	if (c) {
+		free(c->batch);
+		free(c->threads);
+	}
+	free(c);
+	free(prof);
+	free(cont);
+	free(endfds);
+	return rc;
+}

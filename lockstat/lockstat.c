@@ -1,0 +1,276 @@
+/*
+ * lockstat.c: the Solaris event table, raw-event filters, and the record set
+ * that aggregates events by (event, lock, caller, stack), as the DTrace
+ * aggregation behind Solaris lockstat did.
+ */
+#include "lockstat.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- the event table ---------------------------------------------------- */
+
+static const struct ls_event_info events[LS_MAX_EVENTS] = {
+	[0] = {'C', "Lock", "Adaptive mutex spin", "nsec"},
+	[1] = {'C', "Lock", "Adaptive mutex block", "nsec"},
+	[2] = {'C', "Lock", "Spin lock spin", "nsec"},
+	[3] = {'C', "Lock", "Thread lock spin", "nsec"},
+	[4] = {'C', "Lock", "R/W writer blocked by writer", "nsec"},
+	[5] = {'C', "Lock", "R/W writer blocked by readers", "nsec"},
+	[6] = {'C', "Lock", "R/W reader blocked by writer", "nsec"},
+	[7] = {'C', "Lock", "R/W reader blocked by write wanted", "nsec"},
+	/* --linux-types: the Linux lock type instead of the folded Solaris number. */
+	[8] = {'L', "Lock", "Linux mutex spin", "nsec"},
+	[9] = {'L', "Lock", "Linux mutex block", "nsec"},
+	[10] = {'L', "Lock", "Linux spinlock spin", "nsec"},
+	[11] = {'L', "Lock", "Linux rwlock:R spin", "nsec"},
+	[12] = {'L', "Lock", "Linux rwlock:W spin", "nsec"},
+	[13] = {'L', "Lock", "Linux rwsem:R block", "nsec"},
+	[14] = {'L', "Lock", "Linux rwsem:W block", "nsec"},
+	[15] = {'L', "Lock", "Linux rt-mutex block", "nsec"},
+	[16] = {'L', "Lock", "Linux percpu-rwsem:R block", "nsec"},
+	[17] = {'L', "Lock", "Linux percpu-rwsem:W block", "nsec"},
+	[18] = {'L', "Lock", "Linux semaphore block", "nsec"},
+	[32] = {'H', "Lock", "Adaptive mutex hold", "nsec"},
+	[33] = {'H', "Lock", "Spin lock hold", "nsec"},
+	[34] = {'H', "Lock", "R/W writer hold", "nsec"},
+	[35] = {'H', "Lock", "R/W reader hold", "nsec"},
+	[56] = {'I', "CPU+PIL", "Profiling interrupt", "nsec"},
+	[60] = {'E', "Lock", "Recursive lock entry detected", "(N/A)"},
+	[61] = {'E', "Lock", "Lockstat enter failure", "(N/A)"},
+	[62] = {'E', "Lock", "Lockstat exit failure", "nsec"},
+	[63] = {'E', "Lock", "Lockstat record failure", "(N/A)"},
+};
+
+const struct ls_event_info *ls_event_info(int event)
+{
+	static struct ls_event_info unknown[LS_MAX_EVENTS];
+	static char descs[LS_MAX_EVENTS][32];
+	if (event < 0 || event >= LS_MAX_EVENTS)
+		event = LS_MAX_EVENTS - 1;
+	if (events[event].desc)
+		return &events[event];
+	if (!unknown[event].desc) {
+		snprintf(descs[event], sizeof(descs[event]), "Unknown event (type %d)", event);
+		unknown[event] = (struct ls_event_info){0, "Lock", descs[event], "units"};
+	}
+	return &unknown[event];
+}
+
+/* ---- record set ----------------------------------------------------------- */
+
+int ls_hist_bucket(uint64_t v)
+{
+	if (!v)
+		return 0;
+	return 64 - __builtin_clzll(v) > 63 ? 63 : 64 - __builtin_clzll(v);
+}
+
+int ls_recset_init(struct ls_recset *s, size_t max_recs, int depth)
+{
+	memset(s, 0, sizeof(*s));
+	s->max_recs = max_recs;
+	s->depth = depth;
+	s->index_cap = 1024;
+	while (s->index_cap < 2 * max_recs && s->index_cap < (1u << 24))
+		s->index_cap <<= 1;
+	s->index = calloc(s->index_cap, sizeof(struct ls_rec *));
+	return s->index ? 0 : -ENOMEM;
+}
+
+void ls_recset_free(struct ls_recset *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->recs[i]->stack);
+		free(s->recs[i]);
+	}
+	free(s->recs);
+	free(s->index);
+	memset(s, 0, sizeof(*s));
+}
+
+/* FNV-1a over the key fields. */
+static uint64_t key_hash(const struct ls_raw *ev, int depth, int by_comm)
+{
+	uint64_t h = 1469598103934665603ULL;
+#define MIX(x)                                                                                   \
+	do {                                                                                     \
+		h ^= (uint64_t)(x);                                                              \
+		h *= 1099511628211ULL;                                                           \
+	} while (0)
+	MIX(ev->event);
+	MIX(ev->lock);
+	MIX(ev->caller);
+	for (int i = 0; i < depth; i++)
+		MIX(i < ev->depth ? ev->stack[i] : 0);
+	if (by_comm && !ev->caller)
+		for (const char *c = ev->comm; *c; c++)
+			MIX(*c);
+#undef MIX
+	return h;
+}
+
+static int key_equal(const struct ls_rec *r, const struct ls_raw *ev, int depth, int by_comm)
+{
+	if (r->event != ev->event || r->lock != ev->lock || r->caller != ev->caller)
+		return 0;
+	for (int i = 0; i < depth; i++)
+		if (r->stack[i] != (i < ev->depth ? ev->stack[i] : 0))
+			return 0;
+	if (by_comm && !ev->caller && strcmp(r->comm, ev->comm))
+		return 0;
+	return 1;
+}
+
+int ls_recset_add(struct ls_recset *s, const struct ls_raw *ev)
+{
+	if (ev->event < 0 || ev->event >= LS_MAX_EVENTS)
+		return -EINVAL;
+	s->total_count[ev->event]++;
+	s->total_time[ev->event] += ev->time_ns;
+	struct ls_rec **index = s->index;
+	size_t mask = s->index_cap - 1;
+	size_t i = key_hash(ev, s->depth, s->by_comm) & mask;
+	while (index[i]) {
+		if (key_equal(index[i], ev, s->depth, s->by_comm))
+			break;
+		i = (i + 1) & mask;
+	}
+	struct ls_rec *r = index[i];
+	if (!r) {
+		if (s->n >= s->max_recs || s->n + 1 > s->index_cap / 2) {
+			s->dropped++;
+			return -ENOSPC;
+		}
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? 2 * s->cap : 256;
+			struct ls_rec **n = realloc(s->recs, cap * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			s->recs = n;
+			s->cap = cap;
+		}
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		r->stack = calloc((size_t)(s->depth ? s->depth : 1), sizeof(uint64_t));
+		if (!r->stack) {
+			free(r);
+			return -ENOMEM;
+		}
+		r->event = ev->event;
+		r->lock = ev->lock;
+		r->caller = ev->caller;
+		for (int k = 0; k < s->depth && k < ev->depth; k++)
+			r->stack[k] = ev->stack[k];
+		if (s->by_comm && !ev->caller)
+			memcpy(r->comm, ev->comm, sizeof(r->comm));
+		index[i] = r;
+		s->recs[s->n++] = r;
+	}
+	r->count++;
+	r->time += ev->time_ns;
+	r->hist[ls_hist_bucket(ev->time_ns)]++;
+	return 0;
+}
+
+/* ---- filters -------------------------------------------------------------- */
+
+int ls_filter_pass(const struct ls_filter *f, const struct ls_raw *ev)
+{
+	if (ev->event < 0 || ev->event >= LS_MAX_EVENTS || !f->enabled[ev->event])
+		return 0;
+	if (f->have_lock && ev->event != LS_EV_PROFILE &&
+	    (ev->lock < f->lock_lo || ev->lock >= f->lock_hi))
+		return 0;
+	if (f->have_func && (ev->caller < f->func_lo || ev->caller >= f->func_hi))
+		return 0;
+	if (ev->event < 60 && ev->time_ns < f->min_duration)
+		return 0;
+	return 1;
+}
+
+int ls_parse_range(const struct ls_symtab *t, const char *arg, uint64_t *lo, uint64_t *hi,
+		   struct ok_err *e)
+{
+	char name[256];
+	const char *comma = strchr(arg, ',');
+	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
+	if (n == 0 || n >= sizeof(name))
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad address '%s'", arg);
+	memcpy(name, arg, n);
+	name[n] = 0;
+	uint64_t addr, size;
+	int have_size = 0;
+	if (comma) {
+		char *end;
+		errno = 0;
+		size = strtoull(comma + 1, &end, 0);
+		if (errno || *end || end == comma + 1)
+			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad size in '%s'", arg);
+		have_size = 1;
+	}
+	if (name[0] == '0') {
+		char *end;
+		errno = 0;
+		addr = strtoull(name, &end, 16);
+		if (errno || *end)
+			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad address '%s'", name);
+		if (!have_size)
+			size = 1;
+	} else {
+		uint64_t off = 0;
+		char *plus = strchr(name, '+');
+		if (plus) {
+			char *end;
+			*plus = 0;
+			errno = 0;
+			off = strtoull(plus + 1, &end, 0);
+			if (errno || *end)
+				return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+						 "bad offset in '%s'", arg);
+		}
+		const struct ls_sym *s = ls_sym_by_name(t, name);
+		if (!s)
+			return ok_err_at(e, -ENOENT, NULL, OK_ERR_NOPOS, "symbol '%s' not found",
+					 name);
+		addr = s->addr + off;
+		if (!have_size)
+			size = s->size > off ? s->size - off : 1;
+	}
+	if (size == 0)
+		size = 1;
+	*lo = addr;
+	*hi = addr + size < addr ? UINT64_MAX : addr + size;
+	return 0;
+}
+
+int ls_parse_events(const char *arg, uint8_t *enabled)
+{
+	const char *p = arg;
+	while (*p) {
+		char *end;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		long lo = strtol(p, &end, 10), hi = lo;
+		p = end;
+		if (*p == '-') {
+			p++;
+			if (!isdigit((unsigned char)*p))
+				return -EINVAL;
+			hi = strtol(p, &end, 10);
+			p = end;
+		}
+		if (lo < 0 || hi >= LS_MAX_EVENTS || lo > hi)
+			return -ERANGE;
+		for (long i = lo; i <= hi; i++)
+			enabled[i] = 1;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return -EINVAL;
+	}
+	return 0;
+}

@@ -1,0 +1,247 @@
+/*
+ * lockstat.h: the library behind lockstat(1), Solaris' lock and profiling
+ * statistics tool, on Linux.
+ *
+ * Layers, each usable alone (git's plumbing/porcelain split):
+ *   symbols   (sym.c)      kallsyms-style symbol table, Solaris symbol format
+ *   events    (lockstat.c) the Solaris event table, raw events, record sets
+ *   report    (report.c)   the aggregation pipeline (-g, -c/-k, -w, -W, sort)
+ *                          and every output format (rows, histograms, stacks,
+ *                          -p parsable, -T trace, --folded)
+ *   recfile   (recfile.c)  the --record/--replay text format
+ *   collect   (collect.c)  perf_event_open: profiling and contention events
+ *                          while a command runs; turns samples into events
+ * main.c parses options and glues them together.
+ *
+ * A raw event is what one Solaris probe firing gives: an event number
+ * (0..63), a lock address (for profiling: the fake cpu[N] address), a caller
+ * PC (0 = user mode), a duration in ns and up to LS_MAX_STACK return
+ * addresses. Events are aggregated into records keyed by (event, lock,
+ * caller, stack) as DTrace's aggregation did. No function here prints to the
+ * terminal unless it takes a FILE *; errors are negative errno + ok_err.
+ */
+#ifndef LOCKSTAT_H
+#define LOCKSTAT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+#define LS_MAX_EVENTS 64  /* event numbers are 0..63; 64 marks a merged-away record */
+#define LS_MAX_STACK 50   /* -s depth limit ("max stack depth is 50") */
+#define LS_EV_PROFILE 56  /* the profiling interrupt event */
+
+/* ---- symbols (sym.c) ------------------------------------------------- */
+
+struct ls_sym {
+	uint64_t addr; /* start address */
+	uint64_t size; /* bytes; kallsyms has none: distance to the next symbol */
+	char *name;    /* owned by the table */
+};
+
+struct ls_symtab {
+	struct ls_sym *syms; /* sorted by addr, duplicates collapsed */
+	size_t n;
+	size_t cap;
+	int ncpu;             /* fake cpu[0..ncpu-1] symbols present */
+	uint64_t sched_lo, sched_hi; /* [__sched_text_start, __sched_text_end) */
+	uint64_t lock_lo, lock_hi;   /* [__lock_text_start, __lock_text_end) */
+};
+
+/* Fake per-CPU "struct cpu" addresses, as Solaris' cpu[N] symbols: the profiling
+ * event's lock column is cpu[N] (+PIL). Chosen below any kernel address. */
+#define LS_CPU_BASE 0x100000000ULL
+#define LS_CPU_SIZE 0x1000ULL
+#define LS_CPU_ADDR(n) (LS_CPU_BASE + (uint64_t)(n) * LS_CPU_SIZE)
+
+void ls_symtab_init(struct ls_symtab *t);
+void ls_symtab_free(struct ls_symtab *t);
+/* Add one symbol (size 0 = unknown, filled from the next symbol by _finish). */
+int ls_symtab_add(struct ls_symtab *t, uint64_t addr, uint64_t size, const char *name);
+/* Read a /proc/kallsyms-format file ("addr type name [module]"); only text,
+ * data and bss symbols (tTdDbBrR) are kept. 0 or -errno with e filled. */
+int ls_symtab_load_kallsyms(struct ls_symtab *t, const char *path, struct ok_err *e);
+/* Add cpu[0..ncpu-1], the (usermode) entry at 0, sort, size, collapse. */
+void ls_symtab_finish(struct ls_symtab *t, int ncpu);
+/* Symbol containing addr (greatest start <= addr), or NULL. */
+const struct ls_sym *ls_sym_lookup(const struct ls_symtab *t, uint64_t addr);
+/* Exact name match, or NULL. */
+const struct ls_sym *ls_sym_by_name(const struct ls_symtab *t, const char *name);
+/* Solaris format_symbol(): "name", "name[size]" (with_size and offset 0),
+ * "cpu[N]+PIL", "name+0xoff" or "0xaddr". Returns buf. */
+char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf,
+		    size_t len);
+/* True if addr lies in scheduler or lock text (skipped when finding a caller). */
+int ls_sym_is_lock_text(const struct ls_symtab *t, uint64_t addr);
+
+/* ---- events and records (lockstat.c) ---------------------------------- */
+
+struct ls_event_info {
+	char type;         /* 'C' contention, 'H' hold, 'I' interrupt, 'E' error, 0 unknown */
+	const char *lhdr;  /* lock column header: "Lock" or "CPU+PIL" */
+	const char *desc;  /* "Adaptive mutex spin" ... */
+	const char *units; /* "nsec" */
+};
+
+/* The Solaris event table; unknown slots describe themselves as
+ * "Unknown event (type N)". --linux-types uses slots 8..18 (see lockstat.c). */
+const struct ls_event_info *ls_event_info(int event);
+/* Slots 8.. used by --linux-types; the first and one past the last. */
+#define LS_EV_LINUX_FIRST 8
+#define LS_EV_LINUX_END 19
+
+struct ls_raw {
+	int event;
+	uint64_t lock;
+	uint64_t caller;
+	uint64_t time_ns;         /* duration (contention) or latency (profiling) */
+	int depth;                /* frames in stack */
+	uint64_t stack[LS_MAX_STACK];
+	char comm[16];            /* process name (for --comm), "" if unknown */
+};
+
+struct ls_rec {
+	int event;
+	uint32_t count;
+	uint32_t refcnt;          /* never filled, as in the DTrace lockstat (rcnt 0.00) */
+	uint64_t lock;
+	uint64_t caller;
+	uint64_t time;            /* total ns */
+	uint32_t hist[64];        /* log2 buckets of time */
+	uint64_t *stack;          /* depth entries (the set's stack depth) */
+	char comm[16];
+};
+
+/* A set of aggregated records; bounded by max_recs (-n). */
+struct ls_recset {
+	struct ls_rec **recs;
+	size_t n, cap;
+	size_t max_recs;          /* -n: record budget */
+	int depth;                /* stack depth stored per record (-s N: N-1 frames) */
+	int by_comm;              /* --comm: (usermode) samples keyed by process name */
+	uint64_t dropped;         /* events not stored for lack of records */
+	uint64_t total_count[LS_MAX_EVENTS]; /* before any merging, per event */
+	uint64_t total_time[LS_MAX_EVENTS];
+	void *index;              /* hash index over keys */
+	size_t index_cap;
+};
+
+int ls_recset_init(struct ls_recset *s, size_t max_recs, int depth);
+void ls_recset_free(struct ls_recset *s);
+/* Aggregate one event: 0, or -ENOSPC when the budget is exhausted (counted
+ * in dropped and in the totals). */
+int ls_recset_add(struct ls_recset *s, const struct ls_raw *ev);
+/* log2 bucket of a duration: 0 for 0, else floor(log2 v)+1. */
+int ls_hist_bucket(uint64_t v);
+
+/* ---- filters, applied to raw events before aggregation ----------------- */
+
+struct ls_filter {
+	int have_lock;  uint64_t lock_lo, lock_hi;     /* -l: [lo, hi) */
+	int have_func;  uint64_t func_lo, func_hi;     /* -f: caller in [lo, hi) */
+	uint64_t min_duration;                         /* -d */
+	uint8_t enabled[LS_MAX_EVENTS];                /* -C/-I/-e... */
+};
+/* Does ev pass the filter? (-l is not applied to the profiling event.) */
+int ls_filter_pass(const struct ls_filter *f, const struct ls_raw *ev);
+/* Parse "sym[+off][,size]" or "0xaddr[,size]" for -l/-f into [lo, hi).
+ * Unknown symbol → -ENOENT with e "symbol 'X' not found". */
+int ls_parse_range(const struct ls_symtab *t, const char *arg, uint64_t *lo, uint64_t *hi,
+		   struct ok_err *e);
+/* Parse -e "1,4-7,35" into enabled[]; -ERANGE for "events out of range". */
+int ls_parse_events(const char *arg, uint8_t *enabled);
+
+/* ---- report (report.c) ------------------------------------------------ */
+
+enum ls_gather { LS_GATHER_COUNT, LS_GATHER_TIME, LS_GATHER_HIST, LS_GATHER_STACK };
+
+struct ls_report_opts {
+	enum ls_gather gather; /* -b, -t (default), -h, -s */
+	int depth;             /* frames kept with -s N (N-1), 0 otherwise */
+	int gflag, cflag, kflag, wflag, Wflag, Rflag, pflag, Pflag;
+	long topn;             /* -D n; -1 = all */
+	uint64_t elapsed_ns;   /* collection time */
+	int folded;            /* --folded: one line per stack, flame-graph form */
+};
+
+/* Run the pipeline on s (records are merged and reordered in place) and print
+ * every event type's block to out, in increasing event order. Prints nothing
+ * if there are no records. */
+void ls_report(struct ls_recset *s, const struct ls_symtab *t, const struct ls_report_opts *o,
+	       FILE *out);
+/* The Solaris merge sort (not stable; reproduces lockstat's tie order). */
+void ls_mergesort(int (*cmp)(const struct ls_rec *, const struct ls_rec *, int depth),
+		  struct ls_rec **a, struct ls_rec **scratch, size_t n, int depth);
+
+/* ---- record files (recfile.c) ----------------------------------------- */
+
+/*
+ * --record FILE / --replay FILE: a text file, one item per line, so that
+ * fixtures can be written and read by people:
+ *   lockstat-record 1
+ *   elapsed NS
+ *   ncpu N
+ *   ev EVENT LOCK CALLER TIME COMM [FRAME...]
+ *   sym ADDR SIZE NAME
+ * EVENT and TIME (ns) are decimal; LOCK, CALLER, FRAME, ADDR and SIZE hex
+ * without 0x; COMM is the process name with blanks as '_', or '-'. The sym
+ * lines (every symbol an address of the run falls in) may come anywhere,
+ * usually last; cpu[N] and (usermode) are implied by ncpu. '#' starts a
+ * comment line. Replay reads the file twice (symbols, then events), streaming.
+ */
+struct ls_replay {
+	FILE *f;
+	char path[256];
+	long long line;
+	uint64_t elapsed_ns;
+	int ncpu;
+};
+/* Open, read the header and every sym line into t (finished with ncpu). */
+int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t,
+		   struct ok_err *e);
+/* Next event: 1, 0 at the end, -EINVAL with e (path:line) on a malformed line. */
+int ls_replay_next(struct ls_replay *r, struct ls_raw *ev, struct ok_err *e);
+void ls_replay_close(struct ls_replay *r);
+
+int ls_record_header(FILE *f, uint64_t elapsed_ns, int ncpu);
+int ls_record_event(FILE *f, const struct ls_raw *ev);
+/* Mark the symbols ev's addresses fall in (seen has t->n entries). */
+void ls_record_note(const struct ls_symtab *t, uint8_t *seen, const struct ls_raw *ev);
+/* Write a sym line for every marked symbol. */
+int ls_record_symbols(FILE *f, const struct ls_symtab *t, const uint8_t *seen);
+
+/* ---- collection (collect.c) ------------------------------------------- */
+
+struct ls_collect_opts {
+	int profile;            /* -I */
+	int contention;         /* any of 0..7 */
+	int linux_types;        /* --linux-types */
+	unsigned rate_hz;       /* -i */
+	int depth;              /* frames to capture after the caller */
+	int ncpu;               /* online CPUs (filled by ls_collect) */
+};
+
+/* Called for each event produced; return < 0 to stop. */
+typedef int (*ls_event_fn)(void *ctx, const struct ls_raw *ev);
+
+struct ls_collect_result {
+	uint64_t elapsed_ns;
+	int exited;             /* child exited normally */
+	int status;             /* exit code or signal */
+	uint64_t lost;          /* samples the kernel dropped */
+	int ncpu;
+};
+
+/* Open the perf events on every online CPU, fork+exec argv, drain samples
+ * until the child exits, turn them into events (fn), and report timing. */
+int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char **argv,
+	       ls_event_fn fn, void *ctx, struct ls_collect_result *res, struct ok_err *e);
+/* Online CPU count from /sys/devices/system/cpu/online (highest + 1). */
+int ls_online_cpus(int *ncpu, int *cpus, int max);
+/* Map a contention_begin flags value to a Solaris (or --linux-types) event. */
+int ls_contention_event(unsigned flags, int linux_types);
+/* Linux lock type name for flags, as perf lock names it. */
+const char *ls_linux_type_name(unsigned flags);
+
+#endif
