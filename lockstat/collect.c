@@ -277,7 +277,7 @@ struct collector {
 	size_t nbatch, capbatch;
 	/* per-thread contention state, open addressing by tid */
 	struct tstate {
-		uint32_t tid;        /* 0 = empty */
+		uint32_t tid;        /* thread_key() + 1; 0 = empty */
 		int event;
 		uint64_t lock, t0;
 		unsigned flags;
@@ -345,6 +345,15 @@ static int emit_profile(struct collector *c, const struct sample *s)
 	return c->fn(c->ctx, &ev);
 }
 
+/* Contention is paired per thread; the idle threads all have tid 0 (and
+ * some contexts report -1), so theirs are paired per CPU instead. Never 0. */
+static uint32_t thread_key(const struct sample *s)
+{
+	if (s->tid == 0 || s->tid >= 0xffff0000u)
+		return 0xffff0000u + (s->cpu & 0x7fff) + 1;
+	return s->tid + 1;
+}
+
 static struct tstate *thread_slot(struct collector *c, uint32_t tid)
 {
 	if (!c->threads) {
@@ -375,12 +384,13 @@ static void contention_site(struct collector *c, const struct sample *s, struct 
 
 static int pair_contention(struct collector *c, const struct sample *s)
 {
-	struct tstate *ts = thread_slot(c, s->tid);
+	uint32_t key = thread_key(s);
+	struct tstate *ts = thread_slot(c, key);
 	if (!ts)
 		return 0;
 	if (s->kind == 1) {
 		int ev = ls_contention_event(s->arg, c->o->linux_types);
-		if (ts->tid == s->tid) {
+		if (ts->tid == key) {
 			/* Nested begin: only a mutex going from spinning to blocking counts. */
 			if ((ts->flags & 63) == (LCB_F_MUTEX | LCB_F_SPIN) &&
 			    (s->arg & 63) == LCB_F_MUTEX && ts->lock == s->lock) {
@@ -393,7 +403,7 @@ static int pair_contention(struct collector *c, const struct sample *s)
 			}
 			return 0;
 		}
-		ts->tid = s->tid;
+		ts->tid = key;
 		ts->lock = s->lock;
 		ts->flags = s->arg;
 		ts->t0 = s->time;
@@ -403,7 +413,7 @@ static int pair_contention(struct collector *c, const struct sample *s)
 		contention_site(c, s, &ts->ev);
 		return 0;
 	}
-	if (ts->tid != s->tid)
+	if (ts->tid != key)
 		return 0; /* orphan end */
 	ts->ev.time_ns = s->time > ts->t0 ? s->time - ts->t0 : 0;
 	int r = c->fn(c->ctx, &ts->ev);

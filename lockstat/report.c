@@ -381,6 +381,23 @@ static void report_folded(struct ls_recset *s, const struct ls_symtab *t, FILE *
 	}
 }
 
+/* DTrace hands its aggregation over in key order (event, lock, caller, stack);
+ * ties later depend on it, so start from that order. Keys are unique. */
+static int keycmp(const struct ls_rec *a, const struct ls_rec *b, int depth)
+{
+	int c;
+	if ((c = cmp_event(a, b)))
+		return c;
+	if (a->lock != b->lock)
+		return a->lock < b->lock ? -1 : 1;
+	if (a->caller != b->caller)
+		return a->caller < b->caller ? -1 : 1;
+	for (int i = 0; i < depth; i++)
+		if (a->stack[i] != b->stack[i])
+			return a->stack[i] < b->stack[i] ? -1 : 1;
+	return strcmp(a->comm, b->comm);
+}
+
 void ls_report(struct ls_recset *s, const struct ls_symtab *t, const struct ls_report_opts *o,
 	       FILE *out)
 {
@@ -389,6 +406,7 @@ void ls_report(struct ls_recset *s, const struct ls_symtab *t, const struct ls_r
 	struct ls_rec **scratch = calloc(s->n + (size_t)s->depth * s->n + 1, sizeof(*scratch));
 	if (!scratch)
 		return;
+	ls_mergesort(keycmp, s->recs, scratch, s->n, s->depth);
 	if (o->folded) {
 		ls_mergesort(countcmp, s->recs, scratch, s->n, s->depth);
 		report_folded(s, t, out);

@@ -1,0 +1,260 @@
+/*
+ * test_lockstat.c: unit tests of lockstat's library against the Solaris
+ * rules in ../shared/specs/lockstat.md: symbol formatting, the merge sort's
+ * tie order, histogram buckets, -e/-l/-f parsing, filters, and the mapping
+ * of Linux contention flags to Solaris events.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lockstat.h"
+
+static struct ls_symtab t;
+
+static int setup(void **state)
+{
+	(void)state;
+	ls_symtab_init(&t);
+	ls_symtab_add(&t, 0x1000, 0x100, "foo");
+	ls_symtab_add(&t, 0x2000, 8, "tiny");
+	ls_symtab_add(&t, 0x3000, 0, "last"); /* size from the next symbol */
+	ls_symtab_add(&t, 0x3400, 0x10, "end");
+	ls_symtab_finish(&t, 2);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	ls_symtab_free(&t);
+	return 0;
+}
+
+static const char *fmt(uint64_t a, int sz)
+{
+	static char buf[128];
+	return ls_sym_format(&t, a, sz, buf, sizeof(buf));
+}
+
+/* The five rules of format_symbol, in order. */
+static void test_format_symbol(void **state)
+{
+	(void)state;
+	assert_string_equal(fmt(0x1000, 1), "foo[256]");        /* 1: offset 0 with size */
+	assert_string_equal(fmt(0x1000, 0), "foo");             /* 2: offset 0 */
+	assert_string_equal(fmt(LS_CPU_ADDR(1) + 5, 0), "cpu[1]+5"); /* 3: CPU+PIL, decimal */
+	assert_string_equal(fmt(LS_CPU_ADDR(0), 0), "cpu[0]");
+	assert_string_equal(fmt(0x1010, 0), "foo+0x10");        /* 4: inside */
+	assert_string_equal(fmt(0x2010, 0), "tiny+0x10");       /* 4: < 256 past a small symbol */
+	assert_string_equal(fmt(0x3400 + 0x300, 0), "0x3700");  /* 5: far past the last one */
+	assert_string_equal(fmt(0, 0), "(usermode)");
+	assert_string_equal(fmt(0x3100, 0), "last+0x100");       /* size = distance to next */
+	const struct ls_sym *s = ls_sym_lookup(&t, 0x3000);
+	assert_int_equal(s->size, 0x400);
+}
+
+static int cmp_key(const struct ls_rec *a, const struct ls_rec *b, int depth)
+{
+	(void)depth;
+	return a->count < b->count ? -1 : a->count > b->count;
+}
+
+/* Four equal keys a,b,c,d come out d,c,a,b (spec §2: the sort is not stable). */
+static void test_mergesort_ties(void **state)
+{
+	(void)state;
+	struct ls_rec r[4];
+	struct ls_rec *a[4], *scratch[4];
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < 4; i++)
+		a[i] = &r[i];
+	ls_mergesort(cmp_key, a, scratch, 4, 0);
+	assert_ptr_equal(a[0], &r[3]);
+	assert_ptr_equal(a[1], &r[2]);
+	assert_ptr_equal(a[2], &r[0]);
+	assert_ptr_equal(a[3], &r[1]);
+}
+
+/* On distinct keys it sorts: compare with the order of the keys themselves. */
+static void test_mergesort_sorts(void **state)
+{
+	(void)state;
+	enum { N = 1000 };
+	static struct ls_rec r[N];
+	static struct ls_rec *a[N], *scratch[N];
+	srand(7);
+	for (int n = 1; n <= N; n = n * 3 + 1) {
+		for (int i = 0; i < n; i++) {
+			r[i].count = (uint32_t)rand() % 50;
+			a[i] = &r[i];
+		}
+		ls_mergesort(cmp_key, a, scratch, (size_t)n, 0);
+		for (int i = 1; i < n; i++)
+			assert_true(a[i - 1]->count <= a[i]->count);
+		/* a permutation: every record once */
+		int seen[N] = {0};
+		for (int i = 0; i < n; i++)
+			seen[a[i] - r]++;
+		for (int i = 0; i < n; i++)
+			assert_int_equal(seen[i], 1);
+	}
+}
+
+static void test_hist_bucket(void **state)
+{
+	(void)state;
+	/* bucket j holds [2^(j-1), 2^j); 0 alone in bucket 0 */
+	assert_int_equal(ls_hist_bucket(0), 0);
+	assert_int_equal(ls_hist_bucket(1), 1);
+	assert_int_equal(ls_hist_bucket(2), 2);
+	assert_int_equal(ls_hist_bucket(3), 2);
+	assert_int_equal(ls_hist_bucket(4), 3);
+	assert_int_equal(ls_hist_bucket(1023), 10);
+	assert_int_equal(ls_hist_bucket(1024), 11);
+	assert_int_equal(ls_hist_bucket(UINT64_MAX), 63);
+}
+
+static void test_parse_events(void **state)
+{
+	(void)state;
+	uint8_t en[LS_MAX_EVENTS];
+	memset(en, 0, sizeof(en));
+	assert_int_equal(ls_parse_events("1,4-7,35", en), 0);
+	assert_int_equal(en[1] + en[4] + en[5] + en[6] + en[7] + en[35], 6);
+	assert_int_equal(en[0] + en[2] + en[3] + en[8] + en[34] + en[36], 0);
+	assert_int_equal(ls_parse_events("64", en), -ERANGE);
+	assert_int_equal(ls_parse_events("7-3", en), -ERANGE);
+	assert_int_equal(ls_parse_events("a", en), -EINVAL);
+	assert_int_equal(ls_parse_events("1,", en), 0);
+}
+
+static void test_parse_range(void **state)
+{
+	(void)state;
+	uint64_t lo, hi;
+	struct ok_err e;
+	ok_err_clear(&e);
+	assert_int_equal(ls_parse_range(&t, "foo+0x10,8", &lo, &hi, &e), 0);
+	assert_int_equal(lo, 0x1010);
+	assert_int_equal(hi, 0x1018);
+	assert_int_equal(ls_parse_range(&t, "foo+0x10", &lo, &hi, &e), 0);
+	assert_int_equal(hi, 0x1100); /* size - off */
+	assert_int_equal(ls_parse_range(&t, "foo", &lo, &hi, &e), 0);
+	assert_int_equal(lo, 0x1000);
+	assert_int_equal(hi, 0x1100);
+	assert_int_equal(ls_parse_range(&t, "0x2000", &lo, &hi, &e), 0);
+	assert_int_equal(lo, 0x2000);
+	assert_int_equal(hi, 0x2001); /* hex: size 1 */
+	assert_int_equal(ls_parse_range(&t, "02000,0x20", &lo, &hi, &e), 0);
+	assert_int_equal(hi, 0x2020);
+	assert_int_equal(ls_parse_range(&t, "nosuch", &lo, &hi, &e), -ENOENT);
+	assert_string_equal(e.msg, "symbol 'nosuch' not found");
+}
+
+static void test_filter(void **state)
+{
+	(void)state;
+	struct ls_filter f;
+	memset(&f, 0, sizeof(f));
+	f.enabled[1] = f.enabled[LS_EV_PROFILE] = 1;
+	f.have_lock = 1;
+	f.lock_lo = 0x1000;
+	f.lock_hi = 0x1100;
+	struct ls_raw ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.event = 1;
+	ev.lock = 0x1050;
+	assert_true(ls_filter_pass(&f, &ev));
+	ev.lock = 0x2000;
+	assert_false(ls_filter_pass(&f, &ev));
+	ev.event = LS_EV_PROFILE; /* -l is not applied to the profiling event */
+	assert_true(ls_filter_pass(&f, &ev));
+	ev.event = 2; /* not enabled */
+	assert_false(ls_filter_pass(&f, &ev));
+	f.have_lock = 0;
+	f.enabled[2] = 1;
+	f.min_duration = 100;
+	ev.time_ns = 99;
+	assert_false(ls_filter_pass(&f, &ev));
+	ev.time_ns = 100;
+	assert_true(ls_filter_pass(&f, &ev));
+	f.have_func = 1;
+	f.func_lo = 0x1000;
+	f.func_hi = 0x1100;
+	ev.caller = 0x10ff;
+	assert_true(ls_filter_pass(&f, &ev));
+	ev.caller = 0x1100;
+	assert_false(ls_filter_pass(&f, &ev));
+}
+
+/* Linux contention_begin flags (include/trace/events/lock.h) to Solaris events. */
+static void test_contention_map(void **state)
+{
+	(void)state;
+	enum { SPIN = 1, READ = 2, WRITE = 4, RT = 8, PERCPU = 16, MUTEX = 32 };
+	assert_int_equal(ls_contention_event(MUTEX | SPIN, 0), 0);
+	assert_int_equal(ls_contention_event(MUTEX, 0), 1);
+	assert_int_equal(ls_contention_event(SPIN, 0), 2);
+	assert_int_equal(ls_contention_event(SPIN | READ, 0), 2);
+	assert_int_equal(ls_contention_event(WRITE, 0), 4);
+	assert_int_equal(ls_contention_event(READ, 0), 6);
+	assert_int_equal(ls_contention_event(PERCPU | READ, 0), 6);
+	assert_int_equal(ls_contention_event(RT, 0), 1);
+	assert_string_equal(ls_linux_type_name(WRITE), "rwsem:W");
+	assert_string_equal(ls_linux_type_name(SPIN | READ), "rwlock:R");
+	assert_string_equal(ls_event_info(ls_contention_event(WRITE, 1))->desc,
+			    "Linux rwsem:W block");
+	assert_string_equal(ls_event_info(40)->desc, "Unknown event (type 40)");
+}
+
+/* The record set aggregates by key, keeps totals, and respects -n. */
+static void test_recset(void **state)
+{
+	(void)state;
+	struct ls_recset s;
+	assert_int_equal(ls_recset_init(&s, 2, 2), 0);
+	struct ls_raw ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.event = 1;
+	ev.lock = 0x1000;
+	ev.caller = 0x2000;
+	ev.time_ns = 10;
+	ev.depth = 2;
+	ev.stack[0] = 0x3000;
+	ev.stack[1] = 0x3010;
+	assert_int_equal(ls_recset_add(&s, &ev), 0);
+	ev.time_ns = 30;
+	assert_int_equal(ls_recset_add(&s, &ev), 0);
+	ev.stack[1] = 0x3020; /* another stack: another record */
+	assert_int_equal(ls_recset_add(&s, &ev), 0);
+	ev.caller = 0x2004; /* a third key: over the budget of 2 */
+	assert_int_equal(ls_recset_add(&s, &ev), -ENOSPC);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.dropped, 1);
+	assert_int_equal(s.total_count[1], 4);
+	assert_int_equal(s.total_time[1], 100);
+	assert_int_equal(s.recs[0]->count, 2);
+	assert_int_equal(s.recs[0]->time, 40);
+	assert_int_equal(s.recs[0]->hist[4], 1); /* 10 in [8,16) */
+	assert_int_equal(s.recs[0]->hist[5], 1); /* 30 in [16,32) */
+	ls_recset_free(&s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format_symbol), cmocka_unit_test(test_mergesort_ties),
+		cmocka_unit_test(test_mergesort_sorts), cmocka_unit_test(test_hist_bucket),
+		cmocka_unit_test(test_parse_events),  cmocka_unit_test(test_parse_range),
+		cmocka_unit_test(test_filter),        cmocka_unit_test(test_contention_map),
+		cmocka_unit_test(test_recset),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
