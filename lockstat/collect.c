@@ -536,6 +536,8 @@ static int ring_drain(struct collector *c, struct ring *r, int tracepoint)
 
 static int flush_batch(struct collector *c)
 {
+	if (!c->nbatch)
+		return 0;
 	qsort(c->batch, c->nbatch, sizeof(*c->batch), sample_cmp);
 	int rc = 0;
 	for (size_t i = 0; i < c->nbatch && !rc; i++)

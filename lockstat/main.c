@@ -363,7 +363,7 @@ int main(int argc, char **argv)
 	if (TT.replay) {
 		if (ls_replay_open(&rp, TT.replay, &syms, &e) < 0) {
 			ok_err_print(&e);
-			return 2;
+			exit(2);
 		}
 		ncpu = rp.ncpu;
 	} else {
@@ -373,20 +373,20 @@ int main(int argc, char **argv)
 		const char *path = TT.symbols ? TT.symbols : "/proc/kallsyms";
 		if (ls_symtab_load_kallsyms(&syms, path, &e) < 0) {
 			ok_err_print(&e);
-			return 2;
+			exit(2);
 		}
 		ls_symtab_finish(&syms, ncpu);
 	}
 	if (TT.lock_arg && ls_parse_range(&syms, TT.lock_arg, &k.filter.lock_lo,
 					  &k.filter.lock_hi, &e) < 0) {
 		fprintf(stderr, "lockstat: %s\n", e.msg);
-		return 2;
+		exit(2);
 	}
 	k.filter.have_lock = TT.lock_arg != NULL;
 	if (TT.func_arg && ls_parse_range(&syms, TT.func_arg, &k.filter.func_lo,
 					  &k.filter.func_hi, &e) < 0) {
 		fprintf(stderr, "lockstat: %s\n", e.msg);
-		return 2;
+		exit(2);
 	}
 	k.filter.have_func = TT.func_arg != NULL;
 
@@ -417,7 +417,7 @@ int main(int argc, char **argv)
 		ls_replay_close(&rp);
 		if (r < 0) {
 			ok_err_print(&e);
-			return 2;
+			exit(2);
 		}
 		elapsed = rp.elapsed_ns;
 	} else {
@@ -434,7 +434,7 @@ int main(int argc, char **argv)
 		struct ls_collect_result res;
 		if (ls_collect(&co, &syms, cmd, on_event, &k, &res, &e) < 0) {
 			ok_err_print(&e);
-			return 2;
+			exit(2);
 		}
 		elapsed = res.elapsed_ns;
 		if (res.exited && res.status)
