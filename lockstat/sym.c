@@ -81,10 +81,11 @@ static int sym_cmp(const void *a, const void *b)
 	const struct ls_sym *x = a, *y = b;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	/* Among aliases prefer names without a leading underscore, then the shorter. */
-	int ux = x->name[0] == '_', uy = y->name[0] == '_';
+	/* Among aliases prefer fewer leading underscores (so _raw_spin_lock names
+	 * an address over the marker __lock_text_start), then by name. */
+	size_t ux = strspn(x->name, "_"), uy = strspn(y->name, "_");
 	if (ux != uy)
-		return ux - uy;
+		return ux < uy ? -1 : 1;
 	return strcmp(x->name, y->name);
 }
 
@@ -98,6 +99,19 @@ void ls_symtab_finish(struct ls_symtab *t, int ncpu)
 	t->ncpu = ncpu;
 	ls_symtab_add(t, 0, 1, "(usermode)");
 	qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
+	/* The text-section markers share addresses with real functions, so find
+	 * them before duplicates are collapsed. */
+	for (size_t i = 0; i < t->n; i++) {
+		const char *nm = t->syms[i].name;
+		if (!strcmp(nm, "__sched_text_start"))
+			t->sched_lo = t->syms[i].addr;
+		else if (!strcmp(nm, "__sched_text_end"))
+			t->sched_hi = t->syms[i].addr;
+		else if (!strcmp(nm, "__lock_text_start"))
+			t->lock_lo = t->syms[i].addr;
+		else if (!strcmp(nm, "__lock_text_end"))
+			t->lock_hi = t->syms[i].addr;
+	}
 	/* Collapse duplicate addresses, keeping the first (preferred) name. */
 	size_t w = 0;
 	for (size_t i = 0; i < t->n; i++) {
@@ -115,11 +129,6 @@ void ls_symtab_finish(struct ls_symtab *t, int ncpu)
 			continue;
 		t->syms[i].size = i + 1 < t->n ? t->syms[i + 1].addr - t->syms[i].addr : 1;
 	}
-	const struct ls_sym *s;
-	t->sched_lo = (s = ls_sym_by_name(t, "__sched_text_start")) ? s->addr : 0;
-	t->sched_hi = (s = ls_sym_by_name(t, "__sched_text_end")) ? s->addr : 0;
-	t->lock_lo = (s = ls_sym_by_name(t, "__lock_text_start")) ? s->addr : 0;
-	t->lock_hi = (s = ls_sym_by_name(t, "__lock_text_end")) ? s->addr : 0;
 }
 
 const struct ls_sym *ls_sym_lookup(const struct ls_symtab *t, uint64_t addr)

@@ -247,6 +247,35 @@ static void test_recset(void **state)
 	ls_recset_free(&s);
 }
 
+/* Scheduler/lock text markers often share an address with a function; they
+ * must still bound the text that caller search skips (a regression: callers
+ * printed as rwsem_down_write_slowpath+0x37f). */
+static void test_lock_text(void **state)
+{
+	(void)state;
+	struct ls_symtab k;
+	ls_symtab_init(&k);
+	ls_symtab_add(&k, 0x9000, 0, "__sched_text_start");
+	ls_symtab_add(&k, 0x9000, 0, "schedule");
+	ls_symtab_add(&k, 0x9100, 0, "rwsem_down_write_slowpath");
+	ls_symtab_add(&k, 0x9200, 0, "__sched_text_end");
+	ls_symtab_add(&k, 0x9200, 0, "__lock_text_start");
+	ls_symtab_add(&k, 0x9200, 0, "_raw_spin_lock");
+	ls_symtab_add(&k, 0x9300, 0, "__lock_text_end");
+	ls_symtab_add(&k, 0x9300, 0, "__vm_munmap");
+	ls_symtab_finish(&k, 1);
+	assert_true(ls_sym_is_lock_text(&k, 0x9150));
+	assert_true(ls_sym_is_lock_text(&k, 0x9000));
+	assert_true(ls_sym_is_lock_text(&k, 0x9250));
+	assert_false(ls_sym_is_lock_text(&k, 0x9300));
+	assert_false(ls_sym_is_lock_text(&k, 0x8fff));
+	char buf[64];
+	/* the preferred alias names the address */
+	assert_string_equal(ls_sym_format(&k, 0x9000, 0, buf, sizeof(buf)), "schedule");
+	assert_string_equal(ls_sym_format(&k, 0x9200, 0, buf, sizeof(buf)), "_raw_spin_lock");
+	ls_symtab_free(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,7 +283,7 @@ int main(void)
 		cmocka_unit_test(test_mergesort_sorts), cmocka_unit_test(test_hist_bucket),
 		cmocka_unit_test(test_parse_events),  cmocka_unit_test(test_parse_range),
 		cmocka_unit_test(test_filter),        cmocka_unit_test(test_contention_map),
-		cmocka_unit_test(test_recset),
+		cmocka_unit_test(test_recset),        cmocka_unit_test(test_lock_text),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
