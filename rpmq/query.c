@@ -73,7 +73,7 @@ static const struct {
 		     "%{TRANSFILETRIGGERSCRIPTS}\\n]"},
     {"filesbypkg", "[%-25{=NAME} %{FILENAMES}\\n]"},
     {"filecaps", "[%{FILENAMES}\\t%|FILECAPS?{%{FILECAPS}}|\\n]"},
-    {"default", "%{NVRA}\\n"},
+    {"default", "%{NVR}%{ARCHSUFFIX}\\n"}, /* %_query_all_fmt */
 };
 
 const char *rpm_alias_qf(const char *name)
