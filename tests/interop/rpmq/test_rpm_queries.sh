@@ -111,8 +111,40 @@ rpm -qp -i --nosignature --nodigest - <"$f" >"$TAP_TMP/exp" 2>/dev/null
 "$Q" -q -i -p - <"$f" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
 test_cmp "stdin: -q -i -p -" "$TAP_TMP/exp" "$TAP_TMP/act"
 
+# -K[v]: digests, as rpm -K[v] --nosignature prints them, exit status too.
+kcheck() { # NAME FILE
+	for k in -K -Kv; do
+		rpm $k --nosignature "$2" >"$TAP_TMP/exp" 2>&1
+		erc=$?
+		"$Q" $k "$2" >"$TAP_TMP/act" 2>&1
+		arc=$?
+		if [ $erc != $arc ]; then
+			tap_fail "$1: $k exit status" "rpm $erc, rpmq $arc"
+		else
+			test_cmp "$1: $k (exit $arc)" "$TAP_TMP/exp" "$TAP_TMP/act"
+		fi
+	done
+}
+for f in $pkgs; do
+	kcheck "$(basename "$f")" "$f"
+done
+# Damaged copies: a payload byte (payload SHA256 and MD5 BAD), a header
+# string byte (header SHA256/SHA1 and MD5 BAD).
+flip() { # FILE OFFSET: replace one byte by 'X'
+	printf 'X' | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+cp "$CORPUS/rpm--RPMS_hello-2.0-1.x86_64.rpm" "$TAP_TMP/dmg.rpm"; chmod u+w "$TAP_TMP/dmg.rpm"
+flip "$TAP_TMP/dmg.rpm" 8000
+kcheck "payload byte flipped" "$TAP_TMP/dmg.rpm"
+cp "$CORPUS/rpm--RPMS_hello-2.0-1.x86_64.rpm" "$TAP_TMP/dmg.rpm"; chmod u+w "$TAP_TMP/dmg.rpm"
+flip "$TAP_TMP/dmg.rpm" 5436
+kcheck "header string byte flipped" "$TAP_TMP/dmg.rpm"
+cp "$CORPUS/rpm--RPMS_hello-1.0-1.ppc64.rpm" "$TAP_TMP/dmg.rpm"; chmod u+w "$TAP_TMP/dmg.rpm"
+flip "$TAP_TMP/dmg.rpm" 4800
+kcheck "old package, payload byte flipped" "$TAP_TMP/dmg.rpm"
+
 # --json: rpm >= 4.20's expected output from its own test suite (Debian's
 # 4.18 lacks --json), see tests/rpmq/data/README.
-"$Q" -qp --json "$f" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+"$Q" -qp --json "$CORPUS/rpm--RPMS_hello-2.0-1.x86_64.rpm" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
 test_cmp "--json as rpm 4.20's tests/rpmquery.at" "$OPSKIT_SOURCE/tests/rpmq/data/hello-2.0-1.x86_64.json" "$TAP_TMP/act"
 tap_done
