@@ -232,7 +232,9 @@ int rpm_check_digests(struct rpm_pkg *p, int verbose, FILE *out, struct ok_err *
 		rpm_hex(d, hash_len(s->algo), got);
 		if (strcmp(got, s->want) != 0) {
 			s->rc = RC_BAD;
-			snprintf(s->msg, sizeof(s->msg), "Expected %s != %s", s->want, got);
+			char want[sizeof(s->want)];
+			memcpy(want, s->want, sizeof(want));
+			snprintf(s->msg, sizeof(s->msg), "Expected %s != %s", want, got);
 		} else {
 			verified |= s->range;
 		}

@@ -318,9 +318,24 @@ static int other_one(struct ctx *c, const char *path)
 	return rc == 1 ? OK_EXIT_FAIL : OK_EXIT_OK;
 }
 
+/* Dates (%c, %b, %a) follow the user's LC_TIME as rpm's do. Only that
+ * category matters to our output, and loading a C locale costs more than
+ * a whole header query, so C, POSIX and C.* are not loaded at all. */
+static void set_time_locale(void)
+{
+	const char *l = getenv("LC_ALL");
+	if (!l || !*l)
+		l = getenv("LC_TIME");
+	if (!l || !*l)
+		l = getenv("LANG");
+	if (!l || !*l || strcmp(l, "C") == 0 || strcmp(l, "POSIX") == 0 || strncmp(l, "C.", 2) == 0)
+		return;
+	setlocale(LC_TIME, "");
+}
+
 int main(int argc, char **argv)
 {
-	setlocale(LC_ALL, "");
+	set_time_locale();
 	static char obuf[1 << 16];
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	struct ctx c = {0};
