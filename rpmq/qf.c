@@ -1052,7 +1052,8 @@ static int format_value(struct eval *ev, const struct qtag *t, uint32_t elem)
 	if (t->width && *t->width) {
 		int left = strchr(t->width, '-') != NULL;
 		long w = 0;
-		for (const char *c = t->width; *c; c++)
+		/* Widths are capped at 4096 columns (rpm would try any size). */
+		for (const char *c = t->width; *c && w <= 4096; c++)
 			if (*c >= '0' && *c <= '9')
 				w = w * 10 + (*c - '0');
 		if (w > 4096)

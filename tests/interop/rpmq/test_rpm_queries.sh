@@ -147,4 +147,26 @@ kcheck "old package, payload byte flipped" "$TAP_TMP/dmg.rpm"
 # 4.18 lacks --json), see tests/rpmq/data/README.
 "$Q" -qp --json "$CORPUS/rpm--RPMS_hello-2.0-1.x86_64.rpm" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
 test_cmp "--json as rpm 4.20's tests/rpmquery.at" "$OPSKIT_SOURCE/tests/rpmq/data/hello-2.0-1.x86_64.json" "$TAP_TMP/act"
+# preuntrans/postuntrans (rpm >= 4.19; Debian's 4.18 cannot build them): the
+# pretrans/posttrans tags of a built package renumbered to PREUNTRANS 5103,
+# POSTUNTRANS 5104 and their PROG tags 5105/5106 (index entries only). The
+# expected text is rpm 4.18's --scripts of that file (which ignores the
+# unknown tags) with the two sections inserted before "verify", in rpm
+# 4.19's order (rpmpopt.in: ... posttrans, preuntrans, postuntrans, verify),
+# their bodies taken from the original package by rpm itself.
+orig="$TAP_TMP/built/rpmqtest-1.2-none.noarch.rpm"
+if [ -f "$orig" ]; then
+	perl -pe 's/\x00\x00\x04\x7f(\x00\x00\x00\x06)/\x00\x00\x13\xef$1/; s/\x00\x00\x04\x81(\x00\x00\x00[\x06\x08])/\x00\x00\x13\xf1$1/; s/\x00\x00\x04\x80(\x00\x00\x00\x06)/\x00\x00\x13\xf0$1/; s/\x00\x00\x04\x82(\x00\x00\x00[\x06\x08])/\x00\x00\x13\xf2$1/' "$orig" >"$TAP_TMP/untrans.rpm"
+	rpm -qp --nosignature --nodigest --qf 'preuntrans scriptlet (using %{PRETRANSPROG}):\n%{PRETRANS}\npostuntrans scriptlet (using %{POSTTRANSPROG}):\n%{POSTTRANS}\n' "$orig" >"$TAP_TMP/ins"
+	rpm -qp --nosignature --nodigest --scripts "$TAP_TMP/untrans.rpm" |
+		awk -v ins="$TAP_TMP/ins" '/^verify scriptlet/ { while ((getline l < ins) > 0) print l } { print }' >"$TAP_TMP/exp"
+	"$Q" -qp --scripts "$TAP_TMP/untrans.rpm" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+	if grep -q '^preuntrans scriptlet (using <lua>):' "$TAP_TMP/exp"; then
+		test_cmp "preuntrans/postuntrans in rpm 4.19's order" "$TAP_TMP/exp" "$TAP_TMP/act"
+	else
+		tap_fail "preuntrans/postuntrans: test package" "renumbering did not work"
+	fi
+else
+	tap_skip "preuntrans/postuntrans" "no rpmbuild package"
+fi
 tap_done
