@@ -51,12 +51,36 @@ const struct rpm_tag_info *rpm_tag_by_name(const char *name)
 	return NULL;
 }
 
+static int cmp_tagnum(const void *a, const void *b)
+{
+	const struct rpm_tag_info *x = *(const struct rpm_tag_info *const *)a;
+	const struct rpm_tag_info *y = *(const struct rpm_tag_info *const *)b;
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	return x < y ? -1 : x > y; /* the canonical name comes first in the table */
+}
+
+/* By number: binary search in a by-number index built on first use (every
+ * header entry is type-checked, so a linear scan showed in profiles). */
 const struct rpm_tag_info *rpm_tag_by_num(uint32_t tag)
 {
-	for (unsigned i = 0; i < rpm_tag_table_n; i++)
-		if (rpm_tag_table[i].tag == tag)
-			return &rpm_tag_table[i];
-	return NULL;
+	static const struct rpm_tag_info *idx[1024];
+	static unsigned n;
+	if (!n) {
+		for (unsigned i = 0; i < rpm_tag_table_n && i < 1024; i++)
+			idx[i] = &rpm_tag_table[i];
+		n = rpm_tag_table_n < 1024 ? rpm_tag_table_n : 1024;
+		qsort(idx, n, sizeof(idx[0]), cmp_tagnum);
+	}
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (idx[mid]->tag < tag)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && idx[lo]->tag == tag ? idx[lo] : NULL;
 }
 
 static int is_string_type(uint32_t t)
