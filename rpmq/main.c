@@ -378,6 +378,7 @@ int main(int argc, char **argv)
 				ex = r;
 		}
 		fflush(stdout);
+		free(c.qf);
 		return ex;
 #endif
 	}
@@ -388,6 +389,7 @@ int main(int argc, char **argv)
 		qf = rpm_qf_compile(c.qf ? c.qf : rpm_alias_qf("default"), &e);
 		if (!qf) {
 			ok_err_print(&e);
+			free(c.qf);
 			return OK_EXIT_USAGE;
 		}
 	}

@@ -615,6 +615,14 @@ int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e)
 		struct entry *en = malloc(sizeof(*en));
 		uint64_t off = 0;
 		while (en && (rc = next_entry(s, en, f, n, e)) == 0 && !en->trailer) {
+			if (!en->stripped) {
+				rc = ok_err_at(
+				    e, -EINVAL, p->path, OK_ERR_NOPOS,
+				    "payload offset %llu: newc entry in a stripped payload, "
+				    "expected 07070X",
+				    (unsigned long long)en->hdr_off);
+				break;
+			}
 			if (en->size >= 0xffffffffull) {
 				fprintf(stderr, "rpmq: %s: skipping %s: 4 GiB or larger\n", p->path,
 					en->name);
