@@ -18,8 +18,8 @@ Q="$OPSKIT_BUILD/rpmq/rpmq"
 CORPUS="$OPSKIT_SHARED/corpus/rpm"
 HERE="$OPSKIT_SOURCE/tests/interop/rpmq"
 
-if ! command -v rpm2cpio >/dev/null 2>&1 || ! command -v cpio >/dev/null 2>&1; then
-	tap_skip "extraction" "rpm2cpio or cpio is not installed (apt-get install rpm2cpio cpio)"
+if ! command -v rpm2cpio >/dev/null 2>&1 || ! command -v cpio >/dev/null 2>&1 || ! command -v rpm >/dev/null 2>&1; then
+	tap_skip "extraction" "rpm, rpm2cpio or cpio is not installed (apt-get install rpm rpm2cpio cpio)"
 	tap_done
 fi
 
