@@ -169,4 +169,25 @@ if [ -f "$orig" ]; then
 else
 	tap_skip "preuntrans/postuntrans" "no rpmbuild package"
 fi
+# Translated SUMMARY/GROUP/DESCRIPTION chosen by LANGUAGE as rpm does
+# (exact, codeset-stripped and language-only matches, lists, fallback to C).
+f18="$CORPUS/rpmrs--RPMS_v6_rpm-i18n-1.0-1.noarch.rpm"
+for l in de fr_FR.UTF-8 ja zh_CN es:de C xx; do
+	LANGUAGE=$l rpm -qp --nosignature --nodigest -i "$f18" >"$TAP_TMP/exp" 2>/dev/null
+	LANGUAGE=$l "$Q" -qp -i "$f18" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+	test_cmp "i18n: LANGUAGE=$l -i" "$TAP_TMP/exp" "$TAP_TMP/act"
+done
+# Local time zones (dates are local time, as in rpm), when zoneinfo is there.
+if [ -f /usr/share/zoneinfo/Asia/Tokyo ]; then
+	fs="$CORPUS/rpm--RPMS_hello-2.0-1.x86_64-signed.rpm"
+	for tz in Asia/Tokyo America/New_York; do
+		for m in -i -lv --changes; do
+			TZ=$tz rpm -qp --nosignature --nodigest $m "$fs" >"$TAP_TMP/exp" 2>/dev/null
+			TZ=$tz "$Q" -qp $m "$fs" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+			test_cmp "TZ=$tz $m" "$TAP_TMP/exp" "$TAP_TMP/act"
+		done
+	done
+else
+	tap_skip "time zones" "no /usr/share/zoneinfo (apt-get install tzdata)"
+fi
 tap_done
