@@ -1,0 +1,639 @@
+/*
+ * header.c: the .rpm container: lead, signature header, main header.
+ *
+ * Divisions: reading whole lengths from the package; the header blob checks
+ * (rpm 4.18's hdrblobInit, hdrblobVerifyRegion, hdrblobVerifyInfo, with the
+ * same limits, in the same order); the package reader; lookups.
+ *
+ * We wrote this rather than link librpm because librpm wants its macro
+ * configuration, a keyring and an rpmdb even to read one file, and costs
+ * milliseconds per package to initialise; the format itself is small.
+ * Every message names the byte offset in the file and what was expected.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "rpmq.h"
+
+static const uint8_t hdr_magic[8] = {0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0};
+static const uint8_t lead_magic[4] = {0xed, 0xab, 0xee, 0xdb};
+
+#define HDR_TAGS_MAX  0xffff	 /* main header il limit */
+#define HDR_DATA_MAX  0x0fffffff /* main header dl limit, 256 MiB - 1 */
+#define SIG_TAGS_MAX  32
+#define SIG_DATA_MAX  (64u << 20)
+#define HDR_BYTES_MAX (256u << 20) /* headerMaxbytes */
+#define ARRAY_MAX     0x000fffff
+
+static const int type_size[] = {0, 1, 1, 2, 4, 8, -1, 1, -1, -1};
+static const int type_align[] = {1, 1, 1, 2, 4, 8, 1, 1, 1, 1};
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* ---- tag table lookups ---------------------------------------------------- */
+
+const struct rpm_tag_info *rpm_tag_by_name(const char *name)
+{
+	if (strncasecmp(name, "RPMTAG_", 7) == 0)
+		name += 7;
+	for (unsigned i = 0; i < rpm_tag_table_n; i++)
+		if (strcasecmp(rpm_tag_table[i].name, name) == 0)
+			return &rpm_tag_table[i];
+	return NULL;
+}
+
+static int cmp_tagnum(const void *a, const void *b)
+{
+	const struct rpm_tag_info *x = *(const struct rpm_tag_info *const *)a;
+	const struct rpm_tag_info *y = *(const struct rpm_tag_info *const *)b;
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	return x < y ? -1 : x > y; /* the canonical name comes first in the table */
+}
+
+/* By number: binary search in a by-number index built on first use (every
+ * header entry is type-checked, so a linear scan showed in profiles). */
+const struct rpm_tag_info *rpm_tag_by_num(uint32_t tag)
+{
+	static const struct rpm_tag_info *idx[1024];
+	static unsigned n;
+	if (!n) {
+		for (unsigned i = 0; i < rpm_tag_table_n && i < 1024; i++)
+			idx[i] = &rpm_tag_table[i];
+		n = rpm_tag_table_n < 1024 ? rpm_tag_table_n : 1024;
+		qsort(idx, n, sizeof(idx[0]), cmp_tagnum);
+	}
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (idx[mid]->tag < tag)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && idx[lo]->tag == tag ? idx[lo] : NULL;
+}
+
+static int is_string_type(uint32_t t)
+{
+	return t == RPM_STRING || t == RPM_STRING_ARRAY || t == RPM_I18NSTRING;
+}
+
+/* ---- blob checks ---------------------------------------------------------- */
+
+/* Bytes taken by count strings at p, or -1 when a NUL is missing before end
+ * (rpm's strtaglen). */
+static long str_len(const uint8_t *p, uint32_t count, const uint8_t *end)
+{
+	const uint8_t *s = p;
+	while (count-- > 0) {
+		const uint8_t *z = memchr(s, 0, (size_t)(end - s));
+		if (!z)
+			return -1;
+		s = z + 1;
+	}
+	return s - p;
+}
+
+static long data_len(uint32_t type, const uint8_t *p, uint32_t count, const uint8_t *end)
+{
+	switch (type) {
+	case RPM_STRING:
+		if (count != 1)
+			return -1;
+		return str_len(p, 1, end);
+	case RPM_STRING_ARRAY:
+	case RPM_I18NSTRING:
+		return str_len(p, count, end);
+	default: {
+		uint64_t len = (uint64_t)type_size[type] * count;
+		if (len > (uint64_t)(end - p))
+			return -1;
+		return (long)len;
+	}
+	}
+}
+
+static int cmp_ent(const void *a, const void *b)
+{
+	const struct rpm_entry *x = a, *y = b;
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, int exact,
+		  const char *path, long long file_off, struct ok_err *e)
+{
+	const char *what = region == TAG_HEADERSIGNATURES ? "signature header" : "header";
+	memset(h, 0, sizeof(*h));
+	h->raw = raw;
+	h->raw_len = len;
+	h->file_off = file_off;
+	int rc = -EINVAL;
+	if (len < 16) {
+		rc = ok_err_at(e, -EINVAL, path, file_off, "%s: truncated, %zu of 16 bytes", what,
+			       len);
+		goto bad;
+	}
+	if (memcmp(raw, hdr_magic, 8) != 0) {
+		rc =
+		    ok_err_at(e, -EINVAL, path, file_off,
+			      "%s magic: BAD, found %02x%02x%02x%02x%02x%02x%02x%02x, expected "
+			      "8eade80100000000",
+			      what, raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7]);
+		goto bad;
+	}
+	uint32_t il = be32(raw + 8), dl = be32(raw + 12);
+	uint32_t il_max = region == TAG_HEADERSIGNATURES ? SIG_TAGS_MAX : HDR_TAGS_MAX;
+	uint32_t dl_max = region == TAG_HEADERSIGNATURES ? SIG_DATA_MAX : HDR_DATA_MAX;
+	if (il > il_max) {
+		rc = ok_err_at(e, -EINVAL, path, file_off + 8,
+			       "%s tags: BAD, no. of tags(%u) out of range, expected <= %u", what,
+			       il, il_max);
+		goto bad;
+	}
+	if (dl > dl_max) {
+		rc = ok_err_at(e, -EINVAL, path, file_off + 12,
+			       "%s data: BAD, no. of bytes(%u) out of range, expected <= %u", what,
+			       dl, dl_max);
+		goto bad;
+	}
+	uint64_t need = 16 + 16ull * il + dl;
+	if (need - 8 >= HDR_BYTES_MAX || need != len) {
+		rc = ok_err_at(e, -EINVAL, path, file_off,
+			       "%s blob size(%llu): BAD, 8 + 16 * il(%u) + dl(%u), have %zu bytes",
+			       what, (unsigned long long)(need - 8), il, dl, len - 8);
+		goto bad;
+	}
+	h->il = il;
+	h->dl = dl;
+	h->data = raw + 16 + 16ull * il;
+	const uint8_t *ds = h->data, *de = h->data + dl;
+	const uint8_t *pe = raw + 16;
+	long long idx_off = file_off + 16;
+	long long data_off = file_off + 16 + 16ll * il;
+
+	/* Region (hdrblobVerifyRegion). */
+	uint32_t ril = 0, rdl = 0;
+	if (il < 1) {
+		rc =
+		    ok_err_at(e, -EINVAL, path, idx_off, "%s region: no tags, expected >= 1", what);
+		goto bad;
+	}
+	uint32_t t0 = be32(pe), ty0 = be32(pe + 4), cnt0 = be32(pe + 12);
+	int32_t off0 = (int32_t)be32(pe + 8);
+	uint32_t rtag = region;
+	/* No region tag first: a legacy header, accepted as rpm does. */
+	if (t0 == rtag) {
+		if (ty0 != RPM_BIN || cnt0 != 16) {
+			rc = ok_err_at(e, -EINVAL, path, idx_off,
+				       "%s region tag: BAD, tag %u type %u offset %d count %u, "
+				       "expected type 7 count 16",
+				       what, t0, ty0, off0, cnt0);
+			goto bad;
+		}
+		if (off0 < 0 || (int64_t)off0 + 16 > dl) {
+			rc = ok_err_at(e, -EINVAL, path, idx_off,
+				       "%s region offset: BAD, tag %u type %u offset %d count %u, "
+				       "expected offset + 16 <= dl %u",
+				       what, t0, ty0, off0, cnt0, dl);
+			goto bad;
+		}
+		const uint8_t *tr = ds + off0;
+		uint32_t tt = be32(tr), tty = be32(tr + 4), tcnt = be32(tr + 12);
+		int64_t toff = -(int64_t)(int32_t)be32(tr + 8);
+		rdl = (uint32_t)off0 + 16;
+		if (rtag == TAG_HEADERSIGNATURES && tt == TAG_HEADERIMAGE)
+			tt = TAG_HEADERSIGNATURES;
+		if (tt != rtag || tty != RPM_BIN || tcnt != 16) {
+			rc = ok_err_at(e, -EINVAL, path, data_off + off0,
+				       "%s region trailer: BAD, tag %u type %u offset %lld count "
+				       "%u, expected tag %u type 7 count 16",
+				       what, tt, tty, (long long)toff, tcnt, rtag);
+			goto bad;
+		}
+		if (toff < 0 || toff % 16 || toff / 16 > il || rdl > dl) {
+			rc = ok_err_at(e, -EINVAL, path, data_off + off0,
+				       "%s region %u size: BAD, ril %lld il %u rdl %u dl %u", what,
+				       rtag, (long long)(toff / 16), il, rdl, dl);
+			goto bad;
+		}
+		ril = (uint32_t)(toff / 16);
+		if (exact && !(il == ril && dl == rdl)) {
+			rc = ok_err_at(e, -EINVAL, path, data_off + off0,
+				       "%s region %u: tag number mismatch il %u ril %u dl %u rdl "
+				       "%u, expected the region to cover the header",
+				       what, rtag, il, ril, dl, rdl);
+			goto bad;
+		}
+		h->region_tag = rtag;
+	}
+
+	/* Entries (hdrblobVerifyInfo). */
+	int typechk = h->region_tag == TAG_HEADERIMMUTABLE || h->region_tag == TAG_HEADERIMAGE;
+	h->ents = calloc(il, sizeof(*h->ents));
+	if (!h->ents) {
+		rc = ok_err_at(e, -ENOMEM, path, file_off, "out of memory");
+		goto bad;
+	}
+	int64_t end = 0;
+	for (uint32_t i = 0; i < il; i++) {
+		const uint8_t *q = pe + 16ull * i;
+		struct rpm_entry *en = &h->ents[i];
+		en->tag = be32(q);
+		en->type = be32(q + 4);
+		int32_t off = (int32_t)be32(q + 8);
+		en->count = be32(q + 12);
+		en->off = (uint32_t)off;
+		if (i == 0 && h->region_tag) {
+			en->len = 16;
+			continue;
+		}
+		const char *why = NULL;
+		long l = 0;
+		if (end > off)
+			why = "data overlaps the previous entry";
+		else if (en->tag < TAG_I18NTABLE)
+			why = "tag number below 100";
+		else if (en->type < 1 || en->type > 9)
+			why = "type outside 1..9";
+		else if (en->count < 1 || en->count > dl)
+			why = "count outside 1..dl";
+		else if (off & (type_align[en->type] - 1))
+			why = "offset not aligned for its type";
+		else if (off < 0 || (uint32_t)off > dl)
+			why = "offset outside the data";
+		else if (en->type != RPM_BIN && (en->count & ~ARRAY_MAX))
+			why = "count beyond 0xfffff";
+		else if (typechk) {
+			const struct rpm_tag_info *ti = rpm_tag_by_num(en->tag);
+			if (ti && !(ti->flags & TAGF_EXT) && ti->type != en->type &&
+			    !(is_string_type(ti->type) && is_string_type(en->type)))
+				why = "type does not match the tag's";
+		}
+		if (!why) {
+			l = data_len(en->type, ds + off, en->count, de);
+			end = (int64_t)off + l;
+			if (l <= 0 || end > dl)
+				why = en->type >= RPM_STRING && en->type != RPM_BIN
+					  ? "string not terminated within the data"
+					  : "data extends past the data store";
+			else if (h->region_tag && end > (int64_t)rdl - 16 && (uint32_t)off < rdl)
+				why = "data overlaps the region trailer";
+		}
+		if (why) {
+			rc = ok_err_at(e, -EINVAL, path, idx_off + 16ll * i,
+				       "%s tag[%u]: BAD, tag %u type %u offset %d count %u len "
+				       "%ld: %s",
+				       what, i, en->tag, en->type, off, en->count, l, why);
+			goto bad;
+		}
+		en->len = (uint32_t)l;
+	}
+	/* Lookups go by tag; rpm 4.18 sorts too (and tolerates an unsorted
+	 * signature index, as in hello-2.0-1.x86_64-corrupted.rpm). */
+	uint32_t k = 1;
+	while (k < il && cmp_ent(&h->ents[k - 1], &h->ents[k]) <= 0)
+		k++;
+	if (k < il) /* writers sort; only damaged or odd files need this */
+		qsort(h->ents, il, sizeof(*h->ents), cmp_ent);
+	return 0;
+bad:
+	free(h->ents);
+	free(raw);
+	memset(h, 0, sizeof(*h));
+	return rc;
+}
+
+void rpm_hdr_free(struct rpm_hdr *h)
+{
+	if (h->ents)
+		for (uint32_t i = 0; i < h->il; i++)
+			free(h->ents[i].strs);
+	free(h->ents);
+	free(h->raw);
+	memset(h, 0, sizeof(*h));
+}
+
+/* ---- package reader ------------------------------------------------------- */
+
+/* Read exactly n bytes or fail with a message saying how many came. */
+static int read_exact(int fd, void *buf, size_t n, const char *path, long long off,
+		      const char *what, struct ok_err *e)
+{
+	ssize_t r = io_read_full(fd, buf, n);
+	if (r < 0)
+		return ok_err_at(e, (int)r, path, off, "reading %s", what);
+	if ((size_t)r != n)
+		return ok_err_at(e, -EINVAL, path, off,
+				 "%s: truncated, read %zd of %zu bytes (file ends at %lld)", what,
+				 r, n, off + r);
+	return 0;
+}
+
+/* Read one header. pre: its 16-byte intro when already read, else NULL.
+ * With tail (signature headers), the zero padding and the next header's
+ * 16-byte intro are read in the same call: *pad gets the padding length
+ * and *tail_got the bytes of tail that came (fewer at end of file). Three
+ * reads per package instead of six: per-package cost is mostly syscalls. */
+static int read_hdr(int fd, struct rpm_hdr *h, uint32_t region, const char *path, long long off,
+		    const uint8_t *pre, uint8_t tail[24], size_t *pad, size_t *tail_got,
+		    struct ok_err *e)
+{
+	const char *what = region == TAG_HEADERSIGNATURES ? "signature header" : "header";
+	uint8_t intro[16];
+	int rc;
+	if (pre) {
+		memcpy(intro, pre, 16);
+	} else {
+		rc = read_exact(fd, intro, 16, path, off, what, e);
+		if (rc < 0)
+			return rc;
+	}
+	if (memcmp(intro, hdr_magic, 8) != 0)
+		return ok_err_at(e, -EINVAL, path, off,
+				 "%s magic: BAD, found %02x%02x%02x%02x%02x%02x%02x%02x, "
+				 "expected 8eade80100000000",
+				 what, intro[0], intro[1], intro[2], intro[3], intro[4], intro[5],
+				 intro[6], intro[7]);
+	uint32_t il = be32(intro + 8), dl = be32(intro + 12);
+	uint32_t il_max = region == TAG_HEADERSIGNATURES ? SIG_TAGS_MAX : HDR_TAGS_MAX;
+	uint32_t dl_max = region == TAG_HEADERSIGNATURES ? SIG_DATA_MAX : HDR_DATA_MAX;
+	if (il > il_max)
+		return ok_err_at(e, -EINVAL, path, off + 8,
+				 "%s tags: BAD, no. of tags(%u) out of range, expected <= %u", what,
+				 il, il_max);
+	if (dl > dl_max)
+		return ok_err_at(e, -EINVAL, path, off + 12,
+				 "%s data: BAD, no. of bytes(%u) out of range, expected <= %u",
+				 what, dl, dl_max);
+	size_t len = 16 + 16ull * il + dl;
+	size_t extra = 0;
+	if (tail) {
+		*pad = (8 - len % 8) % 8;
+		extra = *pad + 16;
+	}
+	uint8_t *raw = malloc(len + extra);
+	if (!raw)
+		return ok_err_at(e, -ENOMEM, path, off, "out of memory for a %zu-byte %s", len,
+				 what);
+	memcpy(raw, intro, 16);
+	ssize_t r = io_read_full(fd, raw + 16, len - 16 + extra);
+	if (r < 0) {
+		free(raw);
+		return ok_err_at(e, (int)r, path, off + 16, "reading %s", what);
+	}
+	if ((size_t)r < len - 16) {
+		free(raw);
+		return ok_err_at(e, -EINVAL, path, off + 16,
+				 "%s: truncated, read %zd of %zu bytes (file ends at %lld)", what,
+				 r, len - 16, off + 16 + r);
+	}
+	if (tail) {
+		*tail_got = (size_t)r - (len - 16);
+		memcpy(tail, raw + len, *tail_got);
+	}
+	return rpm_hdr_parse(h, raw, len, region, region != TAG_HEADERSIGNATURES, path, off, e);
+}
+
+/* Signature tags rpm merges into the main header (lib/package.c xlateTags):
+ * signature number, number in the main header, required count (0 any), and
+ * whether the tag may legitimately sit in either header. */
+static const struct {
+	uint32_t stag, xtag, count;
+	int quirk;
+} xlate[] = {
+    {1000, 257, 1, 0}, {1002, 259, 0, 0}, {1004, 261, 16, 0}, {1005, 262, 0, 0}, {1007, 1046, 1, 1},
+    {274, 5090, 0, 1}, {275, 5091, 1, 1}, {276, 276, 0, 0},   {277, 277, 1, 0},	 {269, 269, 1, 0},
+    {273, 273, 1, 0},  {279, 279, 1, 0},  {267, 267, 0, 0},   {268, 268, 0, 0},	 {270, 270, 1, 0},
+    {271, 271, 1, 0},  {278, 278, 0, 0},
+};
+
+static int merge_sigs(struct rpm_pkg *p, struct ok_err *e)
+{
+	size_t n = sizeof(xlate) / sizeof(xlate[0]);
+	for (size_t i = 0; i < n; i++) {
+		if (rpm_hdr_find(&p->hdr, xlate[i].xtag)) {
+			if (xlate[i].quirk && !rpm_hdr_find(&p->sig, xlate[i].stag))
+				continue;
+			const struct rpm_tag_info *ti = rpm_tag_by_num(xlate[i].xtag);
+			return ok_err_at(e, -EINVAL, p->path, p->sig.file_off,
+					 "invalid signature tag %s (%u): also in the main header",
+					 ti ? ti->name : "?", xlate[i].xtag);
+		}
+	}
+	p->xsig = calloc(n, sizeof(*p->xsig));
+	p->xsig_tag = calloc(n, sizeof(*p->xsig_tag));
+	if (!p->xsig || !p->xsig_tag)
+		return ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		const struct rpm_entry *en = rpm_hdr_find(&p->sig, xlate[i].stag);
+		if (!en)
+			continue;
+		const struct rpm_tag_info *ti = rpm_tag_by_num(xlate[i].xtag);
+		/* rpm stops merging at the first tag of the wrong shape */
+		if (!ti || ti->type != en->type || en->count < 1 || en->count > 16u << 20 ||
+		    (xlate[i].count && en->count != xlate[i].count))
+			break;
+		p->xsig[p->nxsig] = *en;
+		p->xsig[p->nxsig].strs = NULL;
+		p->xsig_tag[p->nxsig++] = xlate[i].xtag;
+	}
+	return 0;
+}
+
+int rpm_pkg_read(struct rpm_pkg *p, int fd, const char *path, struct ok_err *e)
+{
+	memset(p, 0, sizeof(*p));
+	p->fd = fd;
+	snprintf(p->path, sizeof(p->path), "%s", path);
+	uint8_t lead[112]; /* the lead and the signature header's intro */
+	ssize_t r = io_read_full(fd, lead, sizeof(lead));
+	if (r < 0)
+		return ok_err_at(e, (int)r, path, 0, "reading the lead");
+	if (r < 4 || memcmp(lead, lead_magic, 4) != 0)
+		return ok_err_at(e, -EINVAL, path, 0,
+				 "not an rpm package: lead magic %s, expected edabeedb",
+				 r < 4 ? "missing (file shorter than 4 bytes)" : "BAD");
+	if (r < 96)
+		return ok_err_at(e, -EINVAL, path, r, "lead: truncated, read %zd of 96 bytes", r);
+	if (r < 112)
+		return ok_err_at(e, -EINVAL, path, 96,
+				 "signature header: truncated, read %zd of 16 bytes (file ends at "
+				 "%zd)",
+				 r - 96, r);
+	p->lead.major = lead[4];
+	p->lead.minor = lead[5];
+	p->lead.type = (int16_t)(lead[6] << 8 | lead[7]);
+	p->lead.archnum = (int16_t)(lead[8] << 8 | lead[9]);
+	memcpy(p->lead.name, lead + 10, 66);
+	p->lead.name[66] = 0;
+	p->lead.osnum = (int16_t)(lead[76] << 8 | lead[77]);
+	p->lead.sigtype = (int16_t)(lead[78] << 8 | lead[79]);
+	if (p->lead.sigtype != 5)
+		return ok_err_at(e, -EINVAL, path, 78,
+				 "illegal signature type %d in the lead, expected 5",
+				 p->lead.sigtype);
+	if (p->lead.major < 3 || p->lead.major > 4)
+		return ok_err_at(e, -EINVAL, path, 4,
+				 "unsupported RPM package version %u, expected 3 or 4",
+				 p->lead.major);
+	uint8_t tail[24];
+	size_t pad = 0, got = 0;
+	int rc = read_hdr(fd, &p->sig, TAG_HEADERSIGNATURES, path, 96, r == 112 ? lead + 96 : NULL,
+			  tail, &pad, &got, e);
+	if (rc < 0)
+		return rc;
+	long long off = 96 + (long long)p->sig.raw_len;
+	if (got < pad) {
+		rc = ok_err_at(e, -EINVAL, path, off,
+			       "signature padding: truncated, read %zu of %zu bytes (file ends at "
+			       "%lld)",
+			       got, pad, off + (long long)got);
+		goto fail;
+	}
+	off += (long long)pad;
+	if (got - pad < 16) {
+		rc = ok_err_at(e, -EINVAL, path, off,
+			       "header: truncated, read %zu of 16 bytes (file ends at %lld)",
+			       got - pad, off + (long long)(got - pad));
+		goto fail;
+	}
+	rc = read_hdr(fd, &p->hdr, TAG_HEADERIMMUTABLE, path, off, tail + pad, NULL, NULL, NULL, e);
+	if (rc < 0)
+		goto fail;
+	p->payload_off = off + (long long)p->hdr.raw_len;
+	rc = merge_sigs(p, e);
+	if (rc < 0)
+		goto fail;
+	return 0;
+fail:
+	rpm_hdr_free(&p->sig);
+	rpm_hdr_free(&p->hdr);
+	free(p->xsig);
+	free(p->xsig_tag);
+	p->xsig = NULL;
+	p->xsig_tag = NULL;
+	return rc;
+}
+
+int rpm_pkg_open(struct rpm_pkg *p, const char *path, struct ok_err *e)
+{
+	int fd = 0;
+	if (strcmp(path, "-") != 0) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			memset(p, 0, sizeof(*p));
+			p->fd = -1;
+			return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "open");
+		}
+	}
+	int rc = rpm_pkg_read(p, fd, path, e);
+	if (rc < 0) {
+		if (fd > 0)
+			close(fd);
+		p->fd = -1;
+		return rc;
+	}
+	return 0;
+}
+
+void rpm_pkg_close(struct rpm_pkg *p)
+{
+	rpm_hdr_free(&p->sig);
+	rpm_hdr_free(&p->hdr);
+	if (p->xsig)
+		for (unsigned i = 0; i < p->nxsig; i++)
+			free(p->xsig[i].strs);
+	free(p->xsig);
+	free(p->xsig_tag);
+	if (p->fd > 0)
+		close(p->fd);
+	p->fd = -1;
+	p->xsig = NULL;
+	p->xsig_tag = NULL;
+}
+
+/* ---- lookups -------------------------------------------------------------- */
+
+const struct rpm_entry *rpm_hdr_find(const struct rpm_hdr *h, uint32_t tag)
+{
+	size_t lo = 0, hi = h->il;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (h->ents[mid].tag < tag)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < h->il && h->ents[lo].tag == tag)
+		return &h->ents[lo];
+	return NULL;
+}
+
+uint64_t rpm_ent_num(const struct rpm_hdr *h, const struct rpm_entry *en, uint32_t i)
+{
+	const uint8_t *d = h->data + en->off;
+	switch (en->type) {
+	case RPM_CHAR:
+	case RPM_INT8:
+	case RPM_BIN:
+		return d[i];
+	case RPM_INT16:
+		return (uint64_t)d[2 * i] << 8 | d[2 * i + 1];
+	case RPM_INT32:
+		return be32(d + 4 * i);
+	case RPM_INT64:
+		return (uint64_t)be32(d + 8 * i) << 32 | be32(d + 8 * i + 4);
+	default:
+		return 0;
+	}
+}
+
+const char *rpm_ent_str(const struct rpm_hdr *h, const struct rpm_entry *en, uint32_t i)
+{
+	const char *s = (const char *)h->data + en->off;
+	if (en->type == RPM_STRING || i == 0)
+		return s;
+	struct rpm_entry *me = (struct rpm_entry *)en; /* the cache is logically const */
+	if (!me->strs) {
+		me->strs = malloc(sizeof(*me->strs) * en->count);
+		if (!me->strs) {
+			for (uint32_t k = 0; k < i; k++)
+				s += strlen(s) + 1;
+			return s;
+		}
+		const char *q = s;
+		for (uint32_t k = 0; k < en->count; k++) {
+			me->strs[k] = q;
+			q += strlen(q) + 1;
+		}
+	}
+	return me->strs[i];
+}
+
+const char *rpm_pkg_str(const struct rpm_pkg *p, uint32_t tag)
+{
+	const struct rpm_entry *en = rpm_hdr_find(&p->hdr, tag);
+	if (!en || !is_string_type(en->type))
+		return NULL;
+	return rpm_ent_str(&p->hdr, en, 0);
+}
+
+uint64_t rpm_pkg_num(const struct rpm_pkg *p, uint32_t tag, uint64_t dflt)
+{
+	const struct rpm_entry *en = rpm_hdr_find(&p->hdr, tag);
+	if (!en || en->type < RPM_CHAR || en->type > RPM_INT64)
+		return dflt;
+	return rpm_ent_num(&p->hdr, en, 0);
+}

@@ -1,0 +1,410 @@
+/*
+ * main.c: rpmq, query .rpm package files as `rpm -qp` does, without rpm.
+ *
+ * Options are declared once below (lib/cli.h); the help text is the
+ * reference. main() turns them into a verb (query, check digests, extract,
+ * write cpio), opens each package in turn through the library (rpmq.h),
+ * prints, and picks the exit code (lib/err.h).
+ */
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+#include "rpmq.h"
+
+static const char help[] =
+    "usage: rpmq -qp [QUERY OPTIONS] FILE...\n"
+    "       rpmq -K[v] FILE...\n"
+    "       rpmq --extract [-C DIR] FILE\n"
+    "       rpmq --cpio FILE > ARCHIVE.cpio\n"
+    "\n"
+    "Query .rpm package files without rpm, an rpm database or macros. Output is\n"
+    "byte-identical to `rpm -qp ... --nosignature --nodigest` (rpm 4.18) for the\n"
+    "same options. FILE may be '-' for standard input.\n"
+    "\n"
+    "Query options (may be combined; query formats are printed in the order\n"
+    "given, then the file list):\n"
+    "  -q, --query            query (accepted for rpm compatibility)\n"
+    "  -p, --package          the operands are package files (always true)\n"
+    "      --scripts          install/erase scriptlets, incl. preuntrans/postuntrans\n"
+    "      --triggers         trigger scriptlets (also --triggerscripts)\n"
+    "      --filetriggers     file trigger scriptlets (also --filetriggerscripts)\n"
+    "  -l, --list             list files; with -v as `ls -l` does\n"
+    "  -c, --configfiles      list config files only\n"
+    "  -d, --docfiles         list documentation files only\n"
+    "      --dump             list files with all their attributes\n"
+    "  -i, --info             package information, incl. the Signature line\n"
+    "  -R, --requires         dependencies: also -P/--provides, --conflicts,\n"
+    "      --obsoletes, --recommends, --suggests, --supplements, --enhances\n"
+    "                         (with -v: prefixed by the dependency type)\n"
+    "      --changelog        change log (--changes: with full time stamps)\n"
+    "      --qf FMT           rpm query format (also --queryformat): %{TAG},\n"
+    "                         %{TAG:fmt}, %-20{TAG}, [arrays], %{=TAG}, %{#TAG},\n"
+    "                         %|TAG?{present}:{absent}|; tags by name or number\n"
+    "      --json             every header tag as JSON (rpm >= 4.20 --json)\n"
+    "  -v, --verbose          verbose lists and -K output\n"
+    "      --nosignature, --nodigest   accepted; queries never verify\n"
+    "\n"
+    "Other verbs:\n"
+    "  -K, --checksig         check header and payload digests (SHA256, SHA1,\n"
+    "                         payload SHA256 and ALT, MD5) as rpm -K --nosignature;\n"
+    "                         signatures are not verified (out of scope)\n"
+    "      --extract          unpack the payload beneath DIR (default .); every\n"
+    "                         path is opened beneath DIR, names must be in the header\n"
+    "  -C, --directory DIR    target directory for --extract\n"
+    "      --cpio             write the payload as an uncompressed newc cpio archive\n"
+    "\n"
+    "Exit status: 0 success, 1 a digest is BAD, 2 usage error, 3 bad input data\n"
+    "(the file is not a valid package), 4 I/O error, 5 refused for safety.\n";
+
+enum {
+	OPT_SCRIPTS = 256,
+	OPT_TRIGGERS,
+	OPT_FILETRIGGERS,
+	OPT_DUMP,
+	OPT_CONFLICTS,
+	OPT_OBSOLETES,
+	OPT_RECOMMENDS,
+	OPT_SUGGESTS,
+	OPT_SUPPLEMENTS,
+	OPT_ENHANCES,
+	OPT_CHANGELOG,
+	OPT_CHANGES,
+	OPT_QF,
+	OPT_JSON,
+	OPT_NOSIG,
+	OPT_EXTRACT,
+	OPT_CPIO,
+	OPT_FILESBYPKG,
+	OPT_FILECAPS,
+};
+
+static const struct cli_opt opts[] = {
+    {"query", 'q', CLI_FLAG, 'q'},
+    {"package", 'p', CLI_FLAG, 'p'},
+    {"scripts", 0, CLI_FLAG, OPT_SCRIPTS},
+    {"triggers", 0, CLI_FLAG, OPT_TRIGGERS},
+    {"triggerscripts", 0, CLI_FLAG, OPT_TRIGGERS},
+    {"filetriggers", 0, CLI_FLAG, OPT_FILETRIGGERS},
+    {"filetriggerscripts", 0, CLI_FLAG, OPT_FILETRIGGERS},
+    {"list", 'l', CLI_FLAG, 'l'},
+    {"configfiles", 'c', CLI_FLAG, 'c'},
+    {"docfiles", 'd', CLI_FLAG, 'd'},
+    {"dump", 0, CLI_FLAG, OPT_DUMP},
+    {"info", 'i', CLI_FLAG, 'i'},
+    {"requires", 'R', CLI_FLAG, 'R'},
+    {"provides", 'P', CLI_FLAG, 'P'},
+    {"conflicts", 0, CLI_FLAG, OPT_CONFLICTS},
+    {"obsoletes", 0, CLI_FLAG, OPT_OBSOLETES},
+    {"recommends", 0, CLI_FLAG, OPT_RECOMMENDS},
+    {"suggests", 0, CLI_FLAG, OPT_SUGGESTS},
+    {"supplements", 0, CLI_FLAG, OPT_SUPPLEMENTS},
+    {"enhances", 0, CLI_FLAG, OPT_ENHANCES},
+    {"changelog", 0, CLI_FLAG, OPT_CHANGELOG},
+    {"changes", 0, CLI_FLAG, OPT_CHANGES},
+    {"filesbypkg", 0, CLI_FLAG, OPT_FILESBYPKG},
+    {"filecaps", 0, CLI_FLAG, OPT_FILECAPS},
+    {"qf", 0, CLI_ARG, OPT_QF},
+    {"queryformat", 0, CLI_ARG, OPT_QF},
+    {"json", 0, CLI_FLAG, OPT_JSON},
+    {"verbose", 'v', CLI_FLAG, 'v'},
+    {"nosignature", 0, CLI_FLAG, OPT_NOSIG},
+    {"nodigest", 0, CLI_FLAG, OPT_NOSIG},
+    {"checksig", 'K', CLI_FLAG, 'K'},
+    {"extract", 0, CLI_FLAG, OPT_EXTRACT},
+    {"directory", 'C', CLI_ARG, 'C'},
+    {"cpio", 0, CLI_FLAG, OPT_CPIO},
+    {0},
+};
+
+static const struct cli_spec spec = {"rpmq", help, opts, 0};
+
+enum verb { VERB_QUERY, VERB_CHECK, VERB_EXTRACT, VERB_CPIO };
+
+struct ctx {
+	enum verb verb;
+	char *qf;	    /* concatenated query formats, NULL if none */
+	enum rpm_list list; /* file list mode */
+	unsigned filter;    /* FILTER_CONFIG / FILTER_DOC */
+	int verbose;
+	int json;
+	const char *dir;
+};
+
+static void add_qf(struct ctx *c, const char *q)
+{
+	size_t a = c->qf ? strlen(c->qf) : 0, b = strlen(q);
+	char *n = realloc(c->qf, a + b + 1);
+	if (!n)
+		ok_die(OK_EXIT_IO, "out of memory");
+	memcpy(n + a, q, b + 1);
+	c->qf = n;
+}
+
+static int on_opt(void *vc, int id, const char *arg)
+{
+	struct ctx *c = vc;
+	const char *alias = NULL;
+	switch (id) {
+	case 'q':
+	case 'p':
+	case OPT_NOSIG:
+		break;
+	case OPT_SCRIPTS:
+		alias = "scripts";
+		break;
+	case OPT_TRIGGERS:
+		alias = "triggers";
+		break;
+	case OPT_FILETRIGGERS:
+		alias = "filetriggers";
+		break;
+	case 'i':
+		alias = "info";
+		break;
+	case 'R':
+		alias = "requires";
+		break;
+	case 'P':
+		alias = "provides";
+		break;
+	case OPT_CONFLICTS:
+		alias = "conflicts";
+		break;
+	case OPT_OBSOLETES:
+		alias = "obsoletes";
+		break;
+	case OPT_RECOMMENDS:
+		alias = "recommends";
+		break;
+	case OPT_SUGGESTS:
+		alias = "suggests";
+		break;
+	case OPT_SUPPLEMENTS:
+		alias = "supplements";
+		break;
+	case OPT_ENHANCES:
+		alias = "enhances";
+		break;
+	case OPT_CHANGELOG:
+		alias = "changelog";
+		break;
+	case OPT_CHANGES:
+		alias = "changes";
+		break;
+	case OPT_FILESBYPKG:
+		alias = "filesbypkg";
+		break;
+	case OPT_FILECAPS:
+		alias = "filecaps";
+		break;
+	case OPT_QF:
+		add_qf(c, arg);
+		break;
+	case 'l':
+		if (c->list == LIST_NONE)
+			c->list = LIST_PLAIN;
+		break;
+	case 'c':
+		c->filter = FILTER_CONFIG;
+		if (c->list == LIST_NONE)
+			c->list = LIST_PLAIN;
+		break;
+	case 'd':
+		c->filter = FILTER_DOC;
+		if (c->list == LIST_NONE)
+			c->list = LIST_PLAIN;
+		break;
+	case OPT_DUMP:
+		c->list = LIST_DUMP;
+		break;
+	case 'v':
+		c->verbose = 1;
+		break;
+	case OPT_JSON:
+		c->json = 1;
+		break;
+	case 'K':
+		c->verb = VERB_CHECK;
+		break;
+	case OPT_EXTRACT:
+		c->verb = VERB_EXTRACT;
+		break;
+	case OPT_CPIO:
+		c->verb = VERB_CPIO;
+		break;
+	case 'C':
+		c->dir = arg;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (alias)
+		add_qf(c, rpm_alias_qf(alias));
+	return 0;
+}
+
+/* One package for the query verb; returns an exit code. */
+static int query_one(struct ctx *c, const struct rpm_qf *qf, const char *path, long long now,
+		     char **buf, size_t *cap)
+{
+	struct rpm_pkg p;
+	struct ok_err e;
+	ok_err_clear(&e);
+	int rc = rpm_pkg_open(&p, path, &e);
+	if (rc < 0) {
+		ok_err_print(&e);
+		return ok_exit_code(rc);
+	}
+	int ex = OK_EXIT_OK;
+	if (c->json) {
+		rc = rpm_print_json(&p, stdout, &e);
+	} else {
+		if (qf) {
+			size_t len = 0;
+			rc = rpm_qf_expand(qf, &p, c->verbose, buf, &len, cap, &e);
+			if (rc == 0)
+				fwrite(*buf, 1, len, stdout);
+		}
+		enum rpm_list lm = c->list;
+		if (lm == LIST_PLAIN && c->verbose)
+			lm = LIST_LONG;
+		if (rc == 0 && lm != LIST_NONE)
+			rc = rpm_list_files(&p, lm, c->filter, now, stdout, &e);
+	}
+	if (rc < 0) {
+		ok_err_print(&e);
+		ex = ok_exit_code(rc);
+	}
+	rpm_pkg_close(&p);
+	return ex;
+}
+
+#ifdef RPMQ_QUERY_ONLY
+/* -K, --extract, --cpio: run rpmq-payload from our own directory with the
+ * same arguments (see rpmq/meson.build for why there are two programs). */
+static _Noreturn void exec_payload(char **argv)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 32);
+	if (n > 0) {
+		self[n] = 0;
+		char *slash = strrchr(self, '/');
+		if (slash) {
+			strcpy(slash + 1, "rpmq-payload");
+			execv(self, argv);
+		}
+	}
+	execvp("rpmq-payload", argv);
+	ok_die(OK_EXIT_IO, "cannot run rpmq-payload for -K, --extract or --cpio: %s",
+	       strerror(errno));
+}
+
+#else
+static int other_one(struct ctx *c, const char *path)
+{
+	struct rpm_pkg p;
+	struct ok_err e;
+	ok_err_clear(&e);
+	int rc = rpm_pkg_open(&p, path, &e);
+	if (rc < 0) {
+		ok_err_print(&e);
+		return ok_exit_code(rc);
+	}
+	switch (c->verb) {
+	case VERB_CHECK:
+		rc = rpm_check_digests(&p, c->verbose, stdout, &e);
+		break;
+	case VERB_EXTRACT:
+		rc = rpm_extract(&p, c->dir ? c->dir : ".", &e);
+		break;
+	case VERB_CPIO:
+		fflush(stdout);
+		rc = rpm_write_cpio(&p, STDOUT_FILENO, &e);
+		break;
+	default:
+		break;
+	}
+	rpm_pkg_close(&p);
+	if (rc < 0) {
+		ok_err_print(&e);
+		return e.errnum == EEXIST || rc == -EPERM ? OK_EXIT_REFUSED : ok_exit_code(rc);
+	}
+	return rc == 1 ? OK_EXIT_FAIL : OK_EXIT_OK;
+}
+#endif
+
+/* Dates (%c, %b, %a) follow the user's LC_TIME as rpm's do. Only that
+ * category matters to our output, and loading a C locale costs more than
+ * a whole header query, so C, POSIX and C.* are not loaded at all. */
+static void set_time_locale(void)
+{
+	const char *l = getenv("LC_ALL");
+	if (!l || !*l)
+		l = getenv("LC_TIME");
+	if (!l || !*l)
+		l = getenv("LANG");
+	if (!l || !*l || strcmp(l, "C") == 0 || strcmp(l, "POSIX") == 0 || strncmp(l, "C.", 2) == 0)
+		return;
+	setlocale(LC_TIME, "");
+}
+
+int main(int argc, char **argv)
+{
+	set_time_locale();
+	static char obuf[1 << 16];
+	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+	struct ctx c = {0};
+	int first = cli_parse(&spec, argc, argv, on_opt, &c);
+	if (first >= argc)
+		cli_usage_error(&spec, "no package files given");
+	if ((c.verb == VERB_EXTRACT || c.verb == VERB_CPIO) && argc - first != 1)
+		cli_usage_error(&spec, "--extract and --cpio take exactly one package");
+	int ex = OK_EXIT_OK;
+	if (c.verb != VERB_QUERY) {
+#ifdef RPMQ_QUERY_ONLY
+		fflush(stdout);
+		exec_payload(argv);
+#else
+		for (int i = first; i < argc; i++) {
+			int r = other_one(&c, argv[i]);
+			if (r > ex)
+				ex = r;
+		}
+		fflush(stdout);
+		free(c.qf);
+		return ex;
+#endif
+	}
+	struct rpm_qf *qf = NULL;
+	if (!c.json && (c.qf || c.list == LIST_NONE)) {
+		struct ok_err e;
+		ok_err_clear(&e);
+		qf = rpm_qf_compile(c.qf ? c.qf : rpm_alias_qf("default"), &e);
+		if (!qf) {
+			ok_err_print(&e);
+			free(c.qf);
+			return OK_EXIT_USAGE;
+		}
+	}
+	char *buf = NULL;
+	size_t cap = 0;
+	long long now = (long long)time(NULL);
+	for (int i = first; i < argc; i++) {
+		int r = query_one(&c, qf, argv[i], now, &buf, &cap);
+		if (r > ex)
+			ex = r;
+	}
+	free(buf);
+	rpm_qf_free(qf);
+	free(c.qf);
+	if (fflush(stdout) != 0)
+		return OK_EXIT_IO;
+	return ex;
+}

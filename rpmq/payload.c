@@ -1,0 +1,655 @@
+/*
+ * payload.c: the cpio payload: --extract and --cpio.
+ *
+ * Divisions: the decompressed stream (lib/decomp.h over libarchive, so every
+ * compressor rpm writes is handled without a codec of ours; 64 KiB window);
+ * the cpio reader (newc "070701"/"070702" entries, and the stripped
+ * "07070X" entries of v6 and >= 4 GiB packages, whose metadata is in the
+ * header); extraction beneath a directory; the cpio writer.
+ *
+ * Safety rules for --extract (the archive is hostile until proven not):
+ *   1. every payload name must be a file of the header ("Archive file not
+ *      in header", as rpm says); type, mode, mtime and link target come from
+ *      the header, never from the cpio header;
+ *   2. every path is opened beneath DIR, one component at a time, with
+ *      openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS),
+ *      so "..", absolute names and a symlink planted earlier in the archive
+ *      cannot lead outside DIR;
+ *   3. files are created O_EXCL|O_NOFOLLOW after unlinking what was there,
+ *      so a pre-existing symlink is replaced, never followed.
+ * Memory: one 64 KiB buffer plus the header's file table.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "decomp.h"
+#include "io.h"
+#include "rpmq.h"
+
+#define NAME_MAX_BYTES 4096
+
+/* ---- decompressed stream --------------------------------------------------- */
+
+struct stream {
+	struct decomp *d;
+	const char *path;
+	uint8_t buf[1 << 16];
+	size_t pos, len;
+	uint64_t off; /* bytes consumed from the decompressed payload */
+};
+
+static int st_fill(struct stream *s, struct ok_err *e)
+{
+	if (s->pos < s->len)
+		return 0;
+	ssize_t r = decomp_read(s->d, s->buf, sizeof(s->buf), e);
+	if (r < 0)
+		return (int)r;
+	s->pos = 0;
+	s->len = (size_t)r;
+	return 0;
+}
+
+/* Read exactly n bytes into out (or discard them when out is NULL, or hand
+ * them to fd when fd >= 0). */
+static int st_read(struct stream *s, void *out, uint64_t n, int fd, struct ok_err *e)
+{
+	uint8_t *o = out;
+	while (n > 0) {
+		int rc = st_fill(s, e);
+		if (rc < 0)
+			return rc;
+		if (s->len == 0)
+			return ok_err_at(e, -EINVAL, s->path, OK_ERR_NOPOS,
+					 "payload offset %llu: truncated, %llu more bytes expected",
+					 (unsigned long long)s->off, (unsigned long long)n);
+		size_t k = s->len - s->pos;
+		if (k > n)
+			k = (size_t)n;
+		if (o) {
+			memcpy(o, s->buf + s->pos, k);
+			o += k;
+		}
+		if (fd >= 0) {
+			ssize_t w = io_write_full(fd, s->buf + s->pos, k);
+			if (w < 0)
+				return ok_err_at(e, (int)w, s->path, OK_ERR_NOPOS,
+						 "payload offset %llu: writing extracted data",
+						 (unsigned long long)s->off);
+		}
+		s->pos += k;
+		s->off += k;
+		n -= k;
+	}
+	return 0;
+}
+
+static int st_align4(struct stream *s, struct ok_err *e)
+{
+	uint64_t pad = (4 - s->off % 4) % 4;
+	return pad ? st_read(s, NULL, pad, -1, e) : 0;
+}
+
+static int st_open(struct stream *s, struct rpm_pkg *p, struct ok_err *e)
+{
+	memset(s, 0, sizeof(*s));
+	s->path = p->path;
+	if (io_size(p->fd) >= 0 && lseek(p->fd, 0, SEEK_CUR) >= 0 &&
+	    lseek(p->fd, 0, SEEK_END) == p->payload_off)
+		return ok_err_at(e, -EINVAL, p->path, p->payload_off,
+				 "payload: missing, the file ends after the header");
+	if (lseek(p->fd, p->payload_off, SEEK_SET) < 0 && errno != ESPIPE)
+		return ok_err_at(e, -errno, p->path, p->payload_off, "seek to the payload");
+	struct ok_err de;
+	s->d = decomp_open(p->fd, p->path, 0, &de);
+	if (!s->d)
+		return ok_err_at(e, -EINVAL, p->path, p->payload_off, "payload: %s", de.msg);
+	return 0;
+}
+
+/* ---- cpio entries ------------------------------------------------------------ */
+
+struct entry {
+	int stripped; /* 07070X: metadata from the header */
+	int trailer;  /* TRAILER!!! */
+	long fx;      /* file index in the header, -1 if unknown */
+	char name[NAME_MAX_BYTES + 1];
+	uint64_t size;	  /* data bytes that follow */
+	uint32_t f[13];	  /* newc fields */
+	uint64_t hdr_off; /* entry offset in the decompressed payload */
+};
+
+static uint32_t hex8(const char *h, int *bad)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < 8; i++) {
+		char c = h[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (uint32_t)(c - 'A' + 10);
+		else
+			*bad = 1;
+	}
+	return v;
+}
+
+/* Payload size of a stripped entry (spec: hard-link members but the last
+ * carry no data). */
+static uint64_t stripped_size(const struct rpm_file *f, size_t n, size_t fx)
+{
+	uint32_t t = f[fx].mode & 0170000;
+	if (t == 0120000)
+		return f[fx].size;
+	if (t != 0100000)
+		return 0;
+	if (f[fx].nlink > 1)
+		for (size_t j = fx + 1; j < n; j++)
+			if ((f[j].mode & 0170000) == 0100000 && !(f[j].flags & 64) &&
+			    f[j].dev == f[fx].dev && f[j].ino == f[fx].ino)
+				return 0;
+	return f[fx].size;
+}
+
+static int next_entry(struct stream *s, struct entry *en, const struct rpm_file *f, size_t n,
+		      struct ok_err *e)
+{
+	char magic[6];
+	memset(en, 0, sizeof(*en));
+	en->fx = -1;
+	en->hdr_off = s->off;
+	int rc = st_read(s, magic, 6, -1, e);
+	if (rc < 0)
+		return rc;
+	if (memcmp(magic, "07070X", 6) == 0) {
+		char h[8];
+		int bad = 0;
+		if ((rc = st_read(s, h, 8, -1, e)) < 0)
+			return rc;
+		uint32_t fx = hex8(h, &bad);
+		if (bad)
+			return ok_err_at(e, -EINVAL, s->path, OK_ERR_NOPOS,
+					 "payload offset %llu: bad hex in stripped cpio entry",
+					 (unsigned long long)en->hdr_off);
+		if (fx == 0xffffffffu) {
+			en->trailer = 1;
+			return 0;
+		}
+		if (fx >= n)
+			return ok_err_at(
+			    e, -EINVAL, s->path, (long long)en->hdr_off,
+			    "payload: stripped entry file index %u, header has %zu files", fx, n);
+		en->stripped = 1;
+		en->fx = fx;
+		en->size = stripped_size(f, n, fx);
+		snprintf(en->name, sizeof(en->name), ".%s", f[fx].path);
+		return st_align4(s, e);
+	}
+	if (memcmp(magic, "070701", 6) != 0 && memcmp(magic, "070702", 6) != 0)
+		return ok_err_at(
+		    e, -EINVAL, s->path, OK_ERR_NOPOS,
+		    "payload offset %llu: bad cpio magic \"%.6s\", expected 070701 or 07070X",
+		    (unsigned long long)en->hdr_off, magic);
+	char h[104];
+	int bad = 0;
+	if ((rc = st_read(s, h, 104, -1, e)) < 0)
+		return rc;
+	for (int i = 0; i < 13; i++)
+		en->f[i] = hex8(h + 8 * i, &bad);
+	if (bad)
+		return ok_err_at(e, -EINVAL, s->path, OK_ERR_NOPOS,
+				 "payload offset %llu: bad hex digits in cpio header",
+				 (unsigned long long)en->hdr_off);
+	uint32_t namesize = en->f[11];
+	if (namesize < 1 || namesize > NAME_MAX_BYTES)
+		return ok_err_at(e, -EINVAL, s->path, OK_ERR_NOPOS,
+				 "payload offset %llu: cpio name size %u, expected 1..%d",
+				 (unsigned long long)en->hdr_off, namesize, NAME_MAX_BYTES);
+	if ((rc = st_read(s, en->name, namesize, -1, e)) < 0)
+		return rc;
+	if (en->name[namesize - 1] != 0 || strlen(en->name) != namesize - 1)
+		return ok_err_at(
+		    e, -EINVAL, s->path, OK_ERR_NOPOS,
+		    "payload offset %llu: cpio name not NUL-terminated where its size says",
+		    (unsigned long long)en->hdr_off);
+	en->size = en->f[6];
+	if (strcmp(en->name, "TRAILER!!!") == 0)
+		en->trailer = 1;
+	return st_align4(s, e);
+}
+
+/* ---- header file lookup ------------------------------------------------------ */
+
+struct fileidx {
+	const struct rpm_file *f;
+	size_t n;
+	size_t *order; /* indices sorted by path */
+};
+
+static const struct rpm_file *g_files; /* for qsort's comparator */
+
+/* Header paths are "/usr/bin/x" (source packages: "x"), payload names
+ * "./usr/bin/x" (before rpm 4.0: "usr/bin/x"): compare without those. */
+static const char *norm(const char *s)
+{
+	if (s[0] == '.' && s[1] == '/')
+		s++;
+	while (*s == '/')
+		s++;
+	return s;
+}
+
+static int cmp_path(const void *a, const void *b)
+{
+	return strcmp(norm(g_files[*(const size_t *)a].path),
+		      norm(g_files[*(const size_t *)b].path));
+}
+
+static int idx_init(struct fileidx *x, const struct rpm_file *f, size_t n)
+{
+	x->f = f;
+	x->n = n;
+	x->order = malloc((n ? n : 1) * sizeof(size_t));
+	if (!x->order)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		x->order[i] = i;
+	g_files = f;
+	qsort(x->order, n, sizeof(size_t), cmp_path);
+	return 0;
+}
+
+/* The header index of a payload name ("./usr/bin/x", "usr/bin/x"), or -1. */
+static long idx_find(const struct fileidx *x, const char *name)
+{
+	name = norm(name);
+	size_t lo = 0, hi = x->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(norm(x->f[x->order[mid]].path), name);
+		if (c == 0)
+			return (long)x->order[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* ---- safe paths beneath DIR ---------------------------------------------------- */
+
+static int openat2_beneath(int dirfd, const char *name, int flags, mode_t mode)
+{
+	struct open_how how = {
+	    .flags = (uint64_t)flags | O_CLOEXEC,
+	    .mode = (flags & O_CREAT) ? mode : 0,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	long r = syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	return r < 0 ? -errno : (int)r;
+}
+
+/* Open the parent directory of rel (a header path without its leading '/')
+ * beneath root, creating missing directories; *last gets the final
+ * component. Returns an fd or -errno. */
+static int open_parent(int root, const char *rel, char *comp_buf, const char **last)
+{
+	snprintf(comp_buf, NAME_MAX_BYTES + 1, "%s", rel);
+	char *p = comp_buf;
+	int fd = dup(root);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		char *slash = strchr(p, '/');
+		if (!slash)
+			break;
+		*slash = 0;
+		if (*p && strcmp(p, ".") != 0) {
+			if (strcmp(p, "..") == 0) {
+				close(fd);
+				return -EXDEV;
+			}
+			if (mkdirat(fd, p, 0755) < 0 && errno != EEXIST) {
+				int err = -errno;
+				close(fd);
+				return err;
+			}
+			int nfd = openat2_beneath(fd, p, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0);
+			close(fd);
+			if (nfd < 0)
+				return nfd;
+			fd = nfd;
+		}
+		p = slash + 1;
+	}
+	if (!*p || strcmp(p, "..") == 0 || strcmp(p, ".") == 0) {
+		close(fd);
+		return *p ? -EXDEV : -EINVAL;
+	}
+	*last = p;
+	return fd;
+}
+
+/* ---- extraction ------------------------------------------------------------------ */
+
+struct xstate {
+	struct rpm_pkg *p;
+	int root;
+	const struct rpm_file *f;
+	size_t n;
+	char *done;   /* per file: 1 once created (hard-link targets) */
+	size_t *dirs; /* directories, to fix mode/mtime at the end */
+	size_t ndirs;
+	char comp[NAME_MAX_BYTES + 1];
+	char comp2[NAME_MAX_BYTES + 1];
+};
+
+static int set_times(int pfd, const char *name, uint32_t mtime, int nofollow)
+{
+	struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+	return utimensat(pfd, name, ts, nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0 ? -errno : 0;
+}
+
+static int extract_one(struct xstate *x, struct stream *s, struct entry *en, struct ok_err *e)
+{
+	const struct rpm_file *f = &x->f[en->fx];
+	if (e)
+		e->msg[0] = 0;
+	const char *rel = f->path;
+	while (*rel == '/')
+		rel++;
+	const char *last;
+	int pfd = open_parent(x->root, rel, x->comp, &last);
+	if (pfd < 0)
+		return ok_err_at(e, -EPERM, s->path, OK_ERR_NOPOS,
+				 "payload offset %llu: refusing %s: it would not stay beneath the "
+				 "target directory (%s)",
+				 (unsigned long long)en->hdr_off, f->path, strerror(-pfd));
+	uint32_t t = f->mode & 0170000;
+	int rc = 0;
+	if (t == 0040000) {
+		if (mkdirat(pfd, last, 0700) < 0 && errno != EEXIST)
+			rc = -errno;
+		x->dirs[x->ndirs++] = (size_t)en->fx;
+		if (rc == 0)
+			rc = st_read(s, NULL, en->size, -1, e);
+	} else if (t == 0120000) {
+		if (unlinkat(pfd, last, 0) < 0 && errno != ENOENT)
+			rc = -errno;
+		else if (symlinkat(f->linkto ? f->linkto : "", pfd, last) < 0)
+			rc = -errno;
+		else
+			set_times(pfd, last, f->mtime, 1);
+		if (rc == 0)
+			rc = st_read(s, NULL, en->size, -1, e);
+	} else if (t == 0100000) {
+		/* A hard-link member without data waits for the member with it. */
+		if (f->nlink > 1 && en->size == 0 && f->size > 0) {
+			close(pfd);
+			return st_read(s, NULL, en->size, -1, e);
+		}
+		if (unlinkat(pfd, last, 0) < 0 && errno != ENOENT) {
+			rc = -errno;
+		} else {
+			int fd = openat2_beneath(pfd, last,
+						 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+			if (fd < 0) {
+				rc = fd;
+			} else {
+				rc = st_read(s, NULL, en->size, fd, e);
+				if (rc == 0 && fchmod(fd, f->mode & 07777) < 0)
+					rc = -errno;
+				struct timespec ts[2] = {{f->mtime, 0}, {f->mtime, 0}};
+				if (rc == 0 && futimens(fd, ts) < 0)
+					rc = -errno;
+				close(fd);
+				x->done[en->fx] = 1;
+			}
+		}
+		/* Link the other members of its hard-link set to it. */
+		if (rc == 0 && f->nlink > 1) {
+			for (size_t j = 0; j < x->n && rc == 0; j++) {
+				const struct rpm_file *g = &x->f[j];
+				if (j == (size_t)en->fx || (g->mode & 0170000) != 0100000 ||
+				    (g->flags & 64) || g->dev != f->dev || g->ino != f->ino ||
+				    x->done[j])
+					continue;
+				const char *rel2 = g->path, *last2;
+				while (*rel2 == '/')
+					rel2++;
+				int qfd = open_parent(x->root, rel2, x->comp2, &last2);
+				if (qfd < 0) {
+					rc = qfd;
+					break;
+				}
+				unlinkat(qfd, last2, 0);
+				if (linkat(pfd, last, qfd, last2, 0) < 0)
+					rc = -errno;
+				close(qfd);
+				x->done[j] = 1;
+			}
+		}
+	} else if (t == 0010000 || t == 0020000 || t == 0060000 || t == 0140000) {
+		if (unlinkat(pfd, last, 0) < 0 && errno != ENOENT)
+			rc = -errno;
+		else if (mknodat(pfd, last, f->mode, f->rdev) < 0)
+			rc = -errno;
+		if (rc == 0)
+			rc = st_read(s, NULL, en->size, -1, e);
+	} else {
+		rc = st_read(s, NULL, en->size, -1, e);
+	}
+	close(pfd);
+	if (rc < 0) {
+		if (e && e->msg[0]) /* the stream already said what went wrong */
+			return rc;
+		return ok_err_at(e, rc, s->path, OK_ERR_NOPOS, "payload offset %llu: extracting %s",
+				 (unsigned long long)en->hdr_off, f->path);
+	}
+	return st_align4(s, e);
+}
+
+int rpm_extract(struct rpm_pkg *p, const char *dir, struct ok_err *e)
+{
+	struct rpm_file *f = NULL;
+	size_t n = 0;
+	int rc = rpm_files(p, &f, &n, e);
+	if (rc < 0)
+		return rc;
+	struct stream *s = malloc(sizeof(*s));
+	struct xstate *x = calloc(1, sizeof(*x));
+	struct fileidx idx = {0};
+	if (!s || !x || idx_init(&idx, f, n) < 0) {
+		rc = ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
+		goto out;
+	}
+	if (e)
+		e->msg[0] = 0;
+	x->p = p;
+	x->f = f;
+	x->n = n;
+	x->done = calloc(n ? n : 1, 1);
+	x->dirs = calloc(n ? n : 1, sizeof(size_t));
+	if (!x->done || !x->dirs) {
+		rc = ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
+		goto out;
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		rc = ok_err_at(e, -errno, dir, OK_ERR_NOPOS, "cannot create the target directory");
+		goto out;
+	}
+	x->root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (x->root < 0) {
+		rc = ok_err_at(e, -errno, dir, OK_ERR_NOPOS, "cannot open the target directory");
+		goto out;
+	}
+	rc = st_open(s, p, e);
+	if (rc < 0)
+		goto out_root;
+	struct entry *en = malloc(sizeof(*en));
+	if (!en) {
+		rc = -ENOMEM;
+		goto out_stream;
+	}
+	for (;;) {
+		rc = next_entry(s, en, f, n, e);
+		if (rc < 0)
+			break;
+		if (en->trailer)
+			break;
+		if (!en->stripped) {
+			en->fx = idx_find(&idx, en->name);
+			if (en->fx < 0) {
+				rc =
+				    ok_err_at(e, -EPERM, p->path, (long long)en->hdr_off,
+					      "payload offset %llu: Archive file not in header: %s",
+					      (unsigned long long)en->hdr_off, en->name);
+				break;
+			}
+		}
+		rc = extract_one(x, s, en, e);
+		if (rc < 0)
+			break;
+	}
+	free(en);
+	/* Directories last: their mode and mtime, now that nothing more is
+	 * created inside them. */
+	for (size_t i = 0; rc == 0 && i < x->ndirs; i++) {
+		const struct rpm_file *d = &f[x->dirs[i]];
+		const char *rel = d->path;
+		while (*rel == '/')
+			rel++;
+		int fd = openat2_beneath(x->root, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
+		if (fd < 0)
+			continue;
+		fchmod(fd, d->mode & 07777);
+		struct timespec ts[2] = {{d->mtime, 0}, {d->mtime, 0}};
+		futimens(fd, ts);
+		close(fd);
+	}
+out_stream:
+	decomp_close(s->d);
+out_root:
+	close(x->root);
+out:
+	if (x) {
+		free(x->done);
+		free(x->dirs);
+	}
+	free(x);
+	free(s);
+	free(idx.order);
+	rpm_files_free(f, n);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- --cpio ---------------------------------------------------------------------- */
+
+static int put_newc(int fd, const struct rpm_file *f, size_t fx, uint64_t size, const char *name,
+		    uint64_t *off, struct ok_err *e, const char *path)
+{
+	char hdr[111 + NAME_MAX_BYTES + 8];
+	size_t nl = strlen(name) + 1;
+	int k = snprintf(
+	    hdr, sizeof(hdr), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
+	    f ? (unsigned)(f[fx].ino ? f[fx].ino : fx + 1) : 0, f ? f[fx].mode : 0, 0u, 0u,
+	    f ? f[fx].nlink : 1, f ? f[fx].mtime : 0, (unsigned)size,
+	    f ? (f[fx].dev >> 8) & 0xfff : 0, f ? f[fx].dev & 0xff : 0,
+	    f ? (f[fx].rdev >> 8) & 0xfff : 0, f ? f[fx].rdev & 0xff : 0, (unsigned)nl, 0u);
+	memcpy(hdr + k, name, nl);
+	size_t len = (size_t)k + nl;
+	while ((*off + len) % 4)
+		hdr[len++] = 0;
+	ssize_t w = io_write_full(fd, hdr, len);
+	if (w < 0)
+		return ok_err_at(e, (int)w, path, OK_ERR_NOPOS, "writing the cpio archive");
+	*off += len;
+	return 0;
+}
+
+int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e)
+{
+	struct stream *s = malloc(sizeof(*s));
+	if (!s)
+		return ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
+	int rc = st_open(s, p, e);
+	if (rc < 0) {
+		free(s);
+		return rc;
+	}
+	struct rpm_file *f = NULL;
+	size_t n = 0;
+	rc = rpm_files(p, &f, &n, e);
+	/* Peek: a newc payload is copied as is, as rpm2cpio does. */
+	if (rc == 0)
+		rc = st_fill(s, e);
+	if (rc == 0 && !(s->len >= 6 && memcmp(s->buf, "07070X", 6) == 0)) {
+		for (;;) {
+			if (s->pos == s->len) {
+				rc = st_fill(s, e);
+				if (rc < 0 || s->len == 0)
+					break;
+			}
+			ssize_t w = io_write_full(out_fd, s->buf + s->pos, s->len - s->pos);
+			if (w < 0) {
+				rc = ok_err_at(e, (int)w, p->path, OK_ERR_NOPOS,
+					       "writing the cpio archive");
+				break;
+			}
+			s->pos = s->len;
+		}
+	} else if (rc == 0) {
+		/* Stripped: rebuild newc headers from the header (rpm >= 4.20's
+		 * rpm2cpio); files of 4 GiB or more cannot be described. */
+		struct entry *en = malloc(sizeof(*en));
+		uint64_t off = 0;
+		while (en && (rc = next_entry(s, en, f, n, e)) == 0 && !en->trailer) {
+			if (!en->stripped) {
+				rc = ok_err_at(
+				    e, -EINVAL, p->path, OK_ERR_NOPOS,
+				    "payload offset %llu: newc entry in a stripped payload, "
+				    "expected 07070X",
+				    (unsigned long long)en->hdr_off);
+				break;
+			}
+			if (en->size >= 0xffffffffull) {
+				fprintf(stderr, "rpmq: %s: skipping %s: 4 GiB or larger\n", p->path,
+					en->name);
+				rc = st_read(s, NULL, en->size, -1, e);
+			} else {
+				rc = put_newc(out_fd, f, (size_t)en->fx, en->size, en->name, &off,
+					      e, p->path);
+				if (rc == 0)
+					rc = st_read(s, NULL, en->size, out_fd, e);
+				off += en->size;
+				static const char zero[4];
+				size_t pad = (4 - off % 4) % 4;
+				if (rc == 0 && pad && io_write_full(out_fd, zero, pad) < 0)
+					rc = -EIO;
+				off += pad;
+			}
+			if (rc == 0)
+				rc = st_align4(s, e);
+			if (rc < 0)
+				break;
+		}
+		free(en);
+		if (rc == 0)
+			rc = put_newc(out_fd, NULL, 0, 0, "TRAILER!!!", &off, e, p->path);
+	}
+	rpm_files_free(f, n);
+	decomp_close(s->d);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,1143 @@
+/*
+ * qf.c: rpm's query-format language (--qf), a port of rpm 4.18's
+ * lib/headerfmt.c parser and evaluator plus the lib/formats.c formatters.
+ *
+ * Grammar (rpm-queryformat(7)):
+ *   format  := (text | '%%' | tag | '[' format ']' | cond)*
+ *   tag     := '%' [-]WIDTH '{' ['=' | '#'] NAME [':' FORMAT] '}'
+ *   cond    := '%|' NAME '?{' format '}' [':{' format '}'] '|'
+ *   text escapes \n \t \a \b \f \r \v, and \X for any other X.
+ * Semantics kept from rpm: a missing tag prints "(none)"; '[...]' iterates
+ * all its non-'=' tags in lockstep and fails when their counts differ; a
+ * conditional is true when the tag exists (extensions included); widths are
+ * printf's "%<width>s". Names are case-insensitive, "RPMTAG_" optional, and
+ * (an rpmq extension) a decimal number names a tag by number.
+ *
+ * Why a port: --scripts, --triggers, -i, -R, --changelog ... are query
+ * formats in rpm (rpmpopt), so byte-identical output follows from the same
+ * engine running the same formats.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rpmq.h"
+
+enum tok_kind { TOK_NONE, TOK_TAG, TOK_ARRAY, TOK_STRING, TOK_COND };
+enum fmt_class { CLS_ANY, CLS_NUM, CLS_STR, CLS_BIN };
+
+struct tok;
+typedef char *(*fmt_fn)(const struct rpm_td *td, uint32_t i);
+
+struct fmt {
+	const char *name;
+	enum fmt_class cls;
+	fmt_fn fn;
+};
+
+struct qtag {
+	uint32_t tag;	       /* tag number; 0 when unknown (conditions) */
+	int just_one;	       /* %{=TAG}: element 0 inside arrays */
+	const char *width;     /* "-25" or "" */
+	const struct fmt *fmt; /* formatter */
+};
+
+struct tok {
+	enum tok_kind kind;
+	struct qtag t; /* TOK_TAG, TOK_COND */
+	const char *s; /* TOK_STRING */
+	size_t len;
+	struct tok *a, *b; /* TOK_ARRAY body / TOK_COND if, else */
+	int na, nb;
+};
+
+struct rpm_qf {
+	char *copy; /* the format, tokens point into it */
+	struct tok *toks;
+	int n;
+};
+
+/* ---- formatters (lib/formats.c) ----------------------------------------- */
+
+static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+static enum fmt_class td_class(const struct rpm_td *td)
+{
+	switch (td->type) {
+	case RPM_CHAR:
+	case RPM_INT8:
+	case RPM_INT16:
+	case RPM_INT32:
+	case RPM_INT64:
+		return CLS_NUM;
+	case RPM_STRING:
+	case RPM_STRING_ARRAY:
+	case RPM_I18NSTRING:
+		return CLS_STR;
+	case RPM_BIN:
+		return CLS_BIN;
+	default:
+		return CLS_ANY;
+	}
+}
+
+void rpm_hex(const uint8_t *d, size_t n, char *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[d[i] >> 4];
+		out[2 * i + 1] = hx[d[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static char *f_string(const struct rpm_td *td, uint32_t i)
+{
+	switch (td_class(td)) {
+	case CLS_NUM:
+		return xasprintf("%llu", (unsigned long long)rpm_td_num(td, i));
+	case CLS_STR:
+		return strdup(rpm_td_str(td, i));
+	case CLS_BIN: {
+		char *s = malloc(2 * (size_t)td->count + 1);
+		if (s)
+			rpm_hex(rpm_td_bin(td), td->count, s);
+		return s;
+	}
+	default:
+		return strdup("(unknown type)");
+	}
+}
+
+static char *f_octal(const struct rpm_td *td, uint32_t i)
+{
+	return xasprintf("%llo", (unsigned long long)rpm_td_num(td, i));
+}
+
+static char *f_hex(const struct rpm_td *td, uint32_t i)
+{
+	return xasprintf("%llx", (unsigned long long)rpm_td_num(td, i));
+}
+
+static char *date_fmt(time_t t, const char *f)
+{
+	struct tm tm;
+	char buf[1024] = "";
+	if (localtime_r(&t, &tm))
+		strftime(buf, sizeof(buf) - 1, f, &tm);
+	return strdup(buf);
+}
+
+static char *f_date(const struct rpm_td *td, uint32_t i)
+{
+	return date_fmt((time_t)rpm_td_num(td, i), "%c");
+}
+
+static char *f_day(const struct rpm_td *td, uint32_t i)
+{
+	return date_fmt((time_t)rpm_td_num(td, i), "%a %b %d %Y");
+}
+
+static char *f_shescape(const struct rpm_td *td, uint32_t i)
+{
+	if (td_class(td) == CLS_NUM)
+		return f_string(td, i);
+	if (td_class(td) != CLS_STR)
+		return strdup("(invalid type)");
+	const char *s = rpm_td_str(td, i);
+	size_t n = 3;
+	for (const char *q = s; *q; q++)
+		n += *q == '\'' ? 4 : 1;
+	char *r = malloc(n), *o = r;
+	if (!r)
+		return NULL;
+	*o++ = '\'';
+	for (const char *q = s; *q; q++) {
+		if (*q == '\'') {
+			memcpy(o, "'\\''", 4);
+			o += 4;
+		} else {
+			*o++ = *q;
+		}
+	}
+	*o++ = '\'';
+	*o = 0;
+	return r;
+}
+
+static char *f_triggertype(const struct rpm_td *td, uint32_t i)
+{
+	uint64_t f = rpm_td_num(td, i);
+	return strdup(f & (1u << 25)   ? "prein"
+		      : f & (1u << 16) ? "in"
+		      : f & (1u << 17) ? "un"
+		      : f & (1u << 18) ? "postun"
+				       : "");
+}
+
+static char *f_deptype(const struct rpm_td *td, uint32_t i)
+{
+	static const struct {
+		uint64_t bit;
+		const char *name;
+	} t[] = {
+	    {1u << 9, "pre"},	     {1u << 10, "post"},     {1u << 11, "preun"},
+	    {1u << 12, "postun"},    {1u << 13, "verify"},   {1u << 8, "interp"},
+	    {1u << 24, "rpmlib"},    {3u << 14, "auto"},     {1u << 6, "prereq"},
+	    {1u << 7, "pretrans"},   {1u << 5, "posttrans"}, {1u << 28, "config"},
+	    {1u << 19, "missingok"}, {1u << 29, "meta"},
+	};
+	uint64_t f = rpm_td_num(td, i);
+	char buf[256] = "";
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+		if (f & t[k].bit) {
+			if (*buf)
+				strcat(buf, ",");
+			strcat(buf, t[k].name);
+		}
+	return strdup(*buf ? buf : "manual");
+}
+
+char *rpm_perms_string(uint32_t mode, char p[11])
+{
+	memcpy(p, "----------", 11);
+	switch (mode & 0170000) {
+	case 0100000:
+		p[0] = '-';
+		break;
+	case 0040000:
+		p[0] = 'd';
+		break;
+	case 0120000:
+		p[0] = 'l';
+		break;
+	case 0010000:
+		p[0] = 'p';
+		break;
+	case 0140000:
+		p[0] = 's';
+		break;
+	case 0020000:
+		p[0] = 'c';
+		break;
+	case 0060000:
+		p[0] = 'b';
+		break;
+	default:
+		p[0] = '?';
+		break;
+	}
+	static const char rwx[] = "rwxrwxrwx";
+	for (int k = 0; k < 9; k++)
+		if (mode & (0400u >> k))
+			p[1 + k] = rwx[k];
+	if (mode & 04000)
+		p[3] = (mode & 0100) ? 's' : 'S';
+	if (mode & 02000)
+		p[6] = (mode & 010) ? 's' : 'S';
+	if (mode & 01000)
+		p[9] = (mode & 01) ? 't' : 'T';
+	return p;
+}
+
+static char *f_perms(const struct rpm_td *td, uint32_t i)
+{
+	char p[11];
+	return strdup(rpm_perms_string((uint32_t)rpm_td_num(td, i), p));
+}
+
+static char *f_fflags(const struct rpm_td *td, uint32_t i)
+{
+	static const struct {
+		uint32_t bit;
+		char c;
+	} t[] = {{2, 'd'},  {1, 'c'},	{32, 's'},  {8, 'm'},	{16, 'n'},
+		 {64, 'g'}, {128, 'l'}, {256, 'r'}, {4096, 'a'}};
+	uint64_t f = rpm_td_num(td, i);
+	char buf[16], *o = buf;
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++)
+		if (f & t[k].bit)
+			*o++ = t[k].c;
+	*o = 0;
+	return strdup(buf);
+}
+
+static char *f_depflags(const struct rpm_td *td, uint32_t i)
+{
+	uint64_t f = rpm_td_num(td, i);
+	char buf[4], *o = buf;
+	if (f & 2)
+		*o++ = '<';
+	if (f & 4)
+		*o++ = '>';
+	if (f & 8)
+		*o++ = '=';
+	*o = 0;
+	return strdup(buf);
+}
+
+static char *f_arraysize(const struct rpm_td *td, uint32_t i)
+{
+	(void)i;
+	return xasprintf("%u", td->type == RPM_BIN ? 1 : td->count);
+}
+
+static char *f_fstate(const struct rpm_td *td, uint32_t i)
+{
+	static const char *n[] = {"normal",	"replaced",    "not installed",
+				  "net shared", "wrong color", "missing"};
+	uint64_t v = rpm_td_num(td, i);
+	if (td->type == RPM_CHAR || td->type == RPM_INT8)
+		v = (uint64_t)(int8_t)v;
+	if (v == (uint64_t)-1)
+		return strdup("missing");
+	return strdup(v < 5 ? n[v] : "(unknown)");
+}
+
+static char *verify_string(uint64_t r, const char *pad)
+{
+	static const struct {
+		uint32_t bit;
+		const char *c;
+	} t[] = {{2, "S"}, {64, "M"}, {1, "5"},	 {128, "D"}, {4, "L"},
+		 {8, "U"}, {16, "G"}, {32, "T"}, {256, "P"}};
+	char buf[64] = "";
+	for (size_t k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		const char *c = r & t[k].bit ? t[k].c : pad;
+		if ((k == 2 && (r & 0x20000000)) || (k == 4 && (r & 0x10000000)))
+			c = "?";
+		strcat(buf, c);
+	}
+	return strdup(buf);
+}
+
+static char *f_vflags(const struct rpm_td *td, uint32_t i)
+{
+	return verify_string(rpm_td_num(td, i), "");
+}
+
+static char *f_fstatus(const struct rpm_td *td, uint32_t i)
+{
+	return verify_string(rpm_td_num(td, i), ".");
+}
+
+static char *human(const struct rpm_td *td, uint32_t i, int kilo)
+{
+	static const char *units[] = {"", "K", "M", "G", "T", "P", "E", "Z", "Y"};
+	int u = 0, dec = 0;
+	float x = (float)rpm_td_num(td, i);
+	while (x >= kilo && u < 8) {
+		x /= (float)kilo;
+		u++;
+	}
+	if (x > 0.05f && x < 9.95f)
+		dec = 1;
+	return xasprintf("%.*f%s", dec, (double)x, units[u]);
+}
+
+static char *f_humansi(const struct rpm_td *td, uint32_t i)
+{
+	return human(td, i, 1000);
+}
+
+static char *f_humaniec(const struct rpm_td *td, uint32_t i)
+{
+	return human(td, i, 1024);
+}
+
+static char *f_base64(const struct rpm_td *td, uint32_t i)
+{
+	(void)i;
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const uint8_t *d = rpm_td_bin(td);
+	size_t n = td->count;
+	char *s = malloc(4 * ((n + 2) / 3) + 1), *o = s;
+	if (!s)
+		return NULL;
+	for (size_t k = 0; k < n; k += 3) {
+		uint32_t v = (uint32_t)d[k] << 16;
+		if (k + 1 < n)
+			v |= (uint32_t)d[k + 1] << 8;
+		if (k + 2 < n)
+			v |= d[k + 2];
+		*o++ = b64[v >> 18 & 63];
+		*o++ = b64[v >> 12 & 63];
+		*o++ = k + 1 < n ? b64[v >> 6 & 63] : '=';
+		*o++ = k + 2 < n ? b64[v & 63] : '=';
+	}
+	*o = 0;
+	return s;
+}
+
+static const char *pgp_pubkey_name(unsigned a)
+{
+	switch (a) {
+	case 1:
+		return "RSA";
+	case 2:
+		return "RSA(Encrypt-Only)";
+	case 3:
+		return "RSA(Sign-Only)";
+	case 16:
+		return "Elgamal(Encrypt-Only)";
+	case 17:
+		return "DSA";
+	case 18:
+		return "Elliptic Curve";
+	case 19:
+		return "ECDSA";
+	case 20:
+		return "Elgamal";
+	case 21:
+		return "Diffie-Hellman";
+	case 22:
+		return "EdDSA";
+	default:
+		return "Unknown public key algorithm";
+	}
+}
+
+static const char *pgp_hash_name(unsigned a)
+{
+	switch (a) {
+	case 1:
+		return "MD5";
+	case 2:
+		return "SHA1";
+	case 3:
+		return "RIPEMD160";
+	case 5:
+		return "MD2";
+	case 6:
+		return "TIGER192";
+	case 7:
+		return "HAVAL-5-160";
+	case 8:
+		return "SHA256";
+	case 9:
+		return "SHA384";
+	case 10:
+		return "SHA512";
+	case 11:
+		return "SHA224";
+	default:
+		return "Unknown hash algorithm";
+	}
+}
+
+/* Walk v4 signature subpackets for creation time (2) and issuer (16). */
+static void pgp_subpackets(const uint8_t *p, size_t n, uint32_t *ctime, uint8_t *keyid,
+			   int *have_time, int *have_id)
+{
+	size_t k = 0;
+	while (k < n) {
+		size_t len;
+		if (p[k] < 192) {
+			len = p[k];
+			k += 1;
+		} else if (p[k] < 255) {
+			if (k + 1 >= n)
+				return;
+			len = ((size_t)(p[k] - 192) << 8) + p[k + 1] + 192;
+			k += 2;
+		} else {
+			if (k + 4 >= n)
+				return;
+			len = (size_t)p[k + 1] << 24 | (size_t)p[k + 2] << 16 |
+			      (size_t)p[k + 3] << 8 | p[k + 4];
+			k += 5;
+		}
+		if (len == 0 || len > n - k)
+			return;
+		unsigned type = p[k] & 0x7f;
+		if (type == 2 && len >= 5 && !*have_time) {
+			*ctime = (uint32_t)p[k + 1] << 24 | (uint32_t)p[k + 2] << 16 |
+				 (uint32_t)p[k + 3] << 8 | p[k + 4];
+			*have_time = 1;
+		} else if (type == 16 && len >= 9 && !*have_id) {
+			memcpy(keyid, p + k + 1, 8);
+			*have_id = 1;
+		} else if (type == 33 && len >= 22 && !*have_id) {
+			/* issuer fingerprint: key id is its last 8 bytes (v4) */
+			memcpy(keyid, p + k + len - 8, 8);
+			*have_id = 1;
+		}
+		k += len;
+	}
+}
+
+static char *f_pgpsig(const struct rpm_td *td, uint32_t i)
+{
+	(void)i;
+	const uint8_t *d = rpm_td_bin(td);
+	size_t n = td->count, k = 0, blen;
+	const char *bad = "(not an OpenPGP signature)";
+	if (n < 2)
+		return strdup(bad);
+	uint8_t tagb = d[0];
+	if (!(tagb & 0x80))
+		return strdup(bad);
+	if (tagb & 0x40) { /* new format */
+		if ((tagb & 0x3f) != 2)
+			return strdup(bad);
+		if (d[1] < 192) {
+			blen = d[1];
+			k = 2;
+		} else if (d[1] < 224) {
+			if (n < 3)
+				return strdup(bad);
+			blen = ((size_t)(d[1] - 192) << 8) + d[2] + 192;
+			k = 3;
+		} else if (d[1] == 255) {
+			if (n < 6)
+				return strdup(bad);
+			blen = (size_t)d[2] << 24 | (size_t)d[3] << 16 | (size_t)d[4] << 8 | d[5];
+			k = 6;
+		} else {
+			return strdup(bad);
+		}
+	} else {
+		if (((tagb >> 2) & 0xf) != 2)
+			return strdup(bad);
+		unsigned lt = tagb & 3;
+		size_t ll = lt == 0 ? 1 : lt == 1 ? 2 : lt == 2 ? 4 : 0;
+		if (ll == 0 || n < 1 + ll)
+			return strdup(bad);
+		blen = 0;
+		for (size_t q = 0; q < ll; q++)
+			blen = blen << 8 | d[1 + q];
+		k = 1 + ll;
+	}
+	if (blen > n - k || blen < 1)
+		return strdup(bad);
+	const uint8_t *s = d + k;
+	unsigned pk, ha;
+	uint32_t ctime = 0;
+	uint8_t keyid[8] = {0};
+	int ht = 0, hi = 0;
+	if (s[0] == 3) {
+		if (blen < 19 || s[1] != 5)
+			return strdup(bad);
+		ctime = (uint32_t)s[3] << 24 | (uint32_t)s[4] << 16 | (uint32_t)s[5] << 8 | s[6];
+		memcpy(keyid, s + 7, 8);
+		pk = s[15];
+		ha = s[16];
+	} else if (s[0] == 4 || s[0] == 6) {
+		size_t hl_len = s[0] == 4 ? 2 : 4;
+		if (blen < 4 + hl_len)
+			return strdup(bad);
+		pk = s[2];
+		ha = s[3];
+		size_t hl = 0, q = 4;
+		for (size_t z = 0; z < hl_len; z++)
+			hl = hl << 8 | s[q + z];
+		q += hl_len;
+		if (hl > blen - q)
+			return strdup(bad);
+		pgp_subpackets(s + q, hl, &ctime, keyid, &ht, &hi);
+		q += hl;
+		if (q + hl_len > blen)
+			return strdup(bad);
+		size_t ul = 0;
+		for (size_t z = 0; z < hl_len; z++)
+			ul = ul << 8 | s[q + z];
+		q += hl_len;
+		if (ul > blen - q)
+			return strdup(bad);
+		pgp_subpackets(s + q, ul, &ctime, keyid, &ht, &hi);
+	} else {
+		return strdup(bad);
+	}
+	char kid[17], *dt = date_fmt((time_t)ctime, "%c");
+	rpm_hex(keyid, 8, kid);
+	char *r = xasprintf("%s/%s, %s, Key ID %s", pgp_pubkey_name(pk), pgp_hash_name(ha),
+			    dt ? dt : "", kid);
+	free(dt);
+	return r;
+}
+
+static char *f_xml(const struct rpm_td *td, uint32_t i)
+{
+	const char *xtag;
+	char *s;
+	switch (td_class(td)) {
+	case CLS_STR:
+		xtag = "string";
+		s = f_string(td, i);
+		break;
+	case CLS_BIN:
+		xtag = "base64";
+		s = f_base64(td, i);
+		break;
+	case CLS_NUM:
+		xtag = "integer";
+		s = f_string(td, i);
+		break;
+	default:
+		return strdup("(invalid xml type)");
+	}
+	if (!s)
+		return NULL;
+	if (!*s) {
+		free(s);
+		return xasprintf("\t<%s/>", xtag);
+	}
+	size_t n = 0;
+	for (const char *q = s; *q; q++)
+		n += *q == '<' || *q == '>' ? 4 : *q == '&' ? 5 : 1;
+	char *e = malloc(n + 1), *o = e;
+	if (!e) {
+		free(s);
+		return NULL;
+	}
+	for (const char *q = s; *q; q++)
+		o = stpcpy(o, *q == '<'	  ? "&lt;"
+			      : *q == '>' ? "&gt;"
+			      : *q == '&' ? "&amp;"
+					  : (char[]){*q, 0});
+	free(s);
+	char *r = xasprintf("\t<%s>%s</%s>", xtag, e, xtag);
+	free(e);
+	return r;
+}
+
+static char *f_tagname(const struct rpm_td *td, uint32_t i)
+{
+	(void)i;
+	const struct rpm_tag_info *ti = rpm_tag_by_num(td->tag);
+	return xasprintf("%s", ti ? ti->name : "(unknown)");
+}
+
+static char *f_tagnum(const struct rpm_td *td, uint32_t i)
+{
+	(void)i;
+	return xasprintf("%u", td->tag);
+}
+
+static char *f_expand(const struct rpm_td *td, uint32_t i)
+{
+	/* rpmq has no macros: the string is shown as stored. */
+	return strdup(rpm_td_str(td, i));
+}
+
+static const struct fmt formats[] = {
+    {"string", CLS_ANY, f_string},
+    {"base64", CLS_BIN, f_base64},
+    {"pgpsig", CLS_BIN, f_pgpsig},
+    {"depflags", CLS_NUM, f_depflags},
+    {"deptype", CLS_NUM, f_deptype},
+    {"fflags", CLS_NUM, f_fflags},
+    {"perms", CLS_NUM, f_perms},
+    {"permissions", CLS_NUM, f_perms},
+    {"triggertype", CLS_NUM, f_triggertype},
+    {"xml", CLS_ANY, f_xml},
+    {"octal", CLS_NUM, f_octal},
+    {"hex", CLS_NUM, f_hex},
+    {"date", CLS_NUM, f_date},
+    {"day", CLS_NUM, f_day},
+    {"shescape", CLS_ANY, f_shescape},
+    {"arraysize", CLS_ANY, f_arraysize},
+    {"fstate", CLS_NUM, f_fstate},
+    {"vflags", CLS_NUM, f_vflags},
+    {"expand", CLS_STR, f_expand},
+    {"fstatus", CLS_NUM, f_fstatus},
+    {"humansi", CLS_NUM, f_humansi},
+    {"humaniec", CLS_NUM, f_humaniec},
+    {"tagname", CLS_ANY, f_tagname},
+    {"tagnum", CLS_ANY, f_tagnum},
+};
+
+static const struct fmt *fmt_by_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]); i++)
+		if (strcmp(formats[i].name, name) == 0)
+			return &formats[i];
+	return NULL;
+}
+
+static char *fmt_call(const struct fmt *f, const struct rpm_td *td, uint32_t i)
+{
+	enum fmt_class c = td_class(td);
+	if (f->cls != CLS_ANY && c != f->cls)
+		return strdup(f->cls == CLS_BIN	  ? "(not a blob)"
+			      : f->cls == CLS_NUM ? "(not a number)"
+						  : "(not a string)");
+	return f->fn(td, i);
+}
+
+/* ---- parser (parseFormat / parseExpression) ----------------------------- */
+
+struct parse {
+	const char *err; /* what went wrong, NULL if nothing */
+	char msg[300];	 /* room for messages that name the tag */
+};
+
+static char escaped(char c)
+{
+	switch (c) {
+	case 'a':
+		return '\a';
+	case 'b':
+		return '\b';
+	case 'f':
+		return '\f';
+	case 'n':
+		return '\n';
+	case 'r':
+		return '\r';
+	case 't':
+		return '\t';
+	case 'v':
+		return '\v';
+	default:
+		return c;
+	}
+}
+
+static void free_toks(struct tok *t, int n)
+{
+	if (!t)
+		return;
+	for (int i = 0; i < n; i++) {
+		free_toks(t[i].a, t[i].na);
+		free_toks(t[i].b, t[i].nb);
+	}
+	free(t);
+}
+
+/* Resolve a tag name (or number); 0 if unknown. */
+static uint32_t find_tag(const char *name)
+{
+	if (*name >= '0' && *name <= '9') {
+		char *end;
+		unsigned long v = strtoul(name, &end, 10);
+		return *end || v == 0 || v > 0xffffffffUL ? 0 : (uint32_t)v;
+	}
+	const struct rpm_tag_info *ti = rpm_tag_by_name(name);
+	return ti ? ti->tag : 0;
+}
+
+enum { ST_BEGIN, ST_ARRAY, ST_EXPR };
+
+static int parse_expr(struct parse *ps, struct tok *tok, char *str, char **endp);
+
+static int parse_format(struct parse *ps, char *str, struct tok **out, int *nout, char **endp,
+			int state)
+{
+	int cap = 1;
+	if (str)
+		for (char *c = str; *c; c++)
+			if (*c == '%' || *c == '[')
+				cap++;
+	cap = cap * 2 + 1;
+	struct tok *fmt = calloc((size_t)cap, sizeof(*fmt));
+	if (!fmt) {
+		ps->err = "out of memory";
+		return 1;
+	}
+	int n = 0;
+	struct tok *tok = NULL;
+	char *start = str, *dst = str;
+	if (endp)
+		*endp = NULL;
+	int done = 0;
+	while (start && *start && !done) {
+		switch (*start) {
+		case '%': {
+			if (start[1] == '%') {
+				if (!tok || tok->kind != TOK_STRING) {
+					tok = &fmt[n++];
+					tok->kind = TOK_STRING;
+					tok->s = dst = start;
+				}
+				start++;
+				*dst++ = *start++;
+				break;
+			}
+			tok = &fmt[n++];
+			*dst++ = 0;
+			start++;
+			if (*start == '|') {
+				char *ne;
+				start++;
+				if (parse_expr(ps, tok, start, &ne))
+					goto fail;
+				start = ne;
+				break;
+			}
+			char *w = start, *c = start;
+			while (*c && *c != '{' && *c != '%') {
+				if (!(*c >= '0' && *c <= '9') && *c != '-') {
+					ps->err = "invalid field width";
+					goto fail;
+				}
+				c++;
+			}
+			if (!*c || *c == '%') {
+				ps->err = "missing { after %";
+				goto fail;
+			}
+			*c++ = 0;
+			tok->t.width = w;
+			start = c;
+			const char *type = NULL;
+			if (*start == '=') {
+				tok->t.just_one = 1;
+				start++;
+			} else if (*start == '#') {
+				tok->t.just_one = 1;
+				type = "arraysize";
+				start++;
+			}
+			char *next = start;
+			while (*next && *next != '}')
+				next++;
+			if (!*next) {
+				ps->err = "missing } after %{";
+				goto fail;
+			}
+			*next++ = 0;
+			char *colon = start;
+			while (*colon && *colon != ':')
+				colon++;
+			if (*colon) {
+				*colon++ = 0;
+				if (!*colon) {
+					ps->err = "empty tag format";
+					goto fail;
+				}
+				type = colon;
+			}
+			if (!type)
+				type = "string";
+			if (!*start) {
+				ps->err = "empty tag name";
+				goto fail;
+			}
+			tok->kind = TOK_TAG;
+			tok->t.tag = find_tag(start);
+			tok->t.fmt = fmt_by_name(type);
+			if (!tok->t.tag || !tok->t.fmt) {
+				snprintf(ps->msg, sizeof(ps->msg), "%s: \"%s\"",
+					 tok->t.tag ? "unknown format" : "unknown tag", start);
+				ps->err = ps->msg;
+				goto fail;
+			}
+			start = next;
+			break;
+		}
+		case '[':
+			*dst++ = 0;
+			*start++ = 0;
+			tok = &fmt[n++];
+			if (parse_format(ps, start, &tok->a, &tok->na, &start, ST_ARRAY))
+				goto fail;
+			if (!start) {
+				ps->err = "] expected at end of array";
+				goto fail;
+			}
+			dst = start;
+			tok->kind = TOK_ARRAY;
+			break;
+		case ']':
+			if (state != ST_ARRAY) {
+				ps->err = "unexpected ]";
+				goto fail;
+			}
+			*start++ = 0;
+			if (endp)
+				*endp = start;
+			done = 1;
+			break;
+		case '}':
+			if (state != ST_EXPR) {
+				ps->err = "unexpected }";
+				goto fail;
+			}
+			*start++ = 0;
+			if (endp)
+				*endp = start;
+			done = 1;
+			break;
+		default:
+			if (!tok || tok->kind != TOK_STRING) {
+				tok = &fmt[n++];
+				tok->kind = TOK_STRING;
+				tok->s = dst = start;
+			}
+			if (*start == '\\') {
+				start++;
+				if (!*start) {
+					ps->err = "escaped char expected after \\";
+					goto fail;
+				}
+				*dst++ = escaped(*start++);
+			} else {
+				*dst++ = *start++;
+			}
+			break;
+		}
+	}
+	if (dst)
+		*dst = 0;
+	for (int i = 0; i < n; i++)
+		if (fmt[i].kind == TOK_STRING)
+			fmt[i].len = strlen(fmt[i].s);
+	*out = fmt;
+	*nout = n;
+	return 0;
+fail:
+	free_toks(fmt, n);
+	return 1;
+}
+
+static int parse_expr(struct parse *ps, struct tok *tok, char *str, char **endp)
+{
+	char *c = str, *end;
+	while (*c && *c != '?')
+		c++;
+	if (*c != '?') {
+		ps->err = "? expected in expression";
+		return 1;
+	}
+	*c++ = 0;
+	if (*c != '{') {
+		ps->err = "{ expected after ? in expression";
+		return 1;
+	}
+	c++;
+	if (parse_format(ps, c, &tok->a, &tok->na, &end, ST_EXPR))
+		return 1;
+	if (!(end && *end)) {
+		ps->err = "} expected in expression";
+		return 1;
+	}
+	c = end;
+	if (*c != ':' && *c != '|') {
+		ps->err = ": expected following ? subexpression";
+		return 1;
+	}
+	if (*c == '|') {
+		tok->b = NULL;
+		tok->nb = 0;
+	} else {
+		c++;
+		if (*c != '{') {
+			ps->err = "{ expected after : in expression";
+			return 1;
+		}
+		c++;
+		if (parse_format(ps, c, &tok->b, &tok->nb, &end, ST_EXPR))
+			return 1;
+		if (!(end && *end)) {
+			ps->err = "} expected in expression";
+			return 1;
+		}
+		c = end;
+		if (*c != '|') {
+			ps->err = "| expected at end of expression";
+			return 1;
+		}
+	}
+	c++;
+	*endp = c;
+	tok->kind = TOK_COND;
+	tok->t.tag = find_tag(str);
+	return 0;
+}
+
+struct rpm_qf *rpm_qf_compile(const char *fmt, struct ok_err *e)
+{
+	struct rpm_qf *qf = calloc(1, sizeof(*qf));
+	if (!qf || !(qf->copy = strdup(fmt))) {
+		free(qf);
+		ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+		return NULL;
+	}
+	struct parse ps = {NULL, ""};
+	if (parse_format(&ps, qf->copy, &qf->toks, &qf->n, NULL, ST_BEGIN)) {
+		ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "incorrect format: %s",
+			  ps.err ? ps.err : "syntax error");
+		free(qf->copy);
+		free(qf);
+		return NULL;
+	}
+	return qf;
+}
+
+void rpm_qf_free(struct rpm_qf *qf)
+{
+	if (!qf)
+		return;
+	free_toks(qf->toks, qf->n);
+	free(qf->copy);
+	free(qf);
+}
+
+/* ---- evaluation (singleSprintf) ----------------------------------------- */
+
+#define CACHE_MAX 64
+
+struct eval {
+	const struct rpm_pkg *p;
+	int verbose;
+	char **buf;
+	size_t *len, *cap;
+	struct ok_err *e;
+	struct {
+		uint32_t tag;
+		int found;
+		struct rpm_td td;
+	} cache[CACHE_MAX];
+	int ncache;
+};
+
+static const struct rpm_td *get_data(struct eval *ev, uint32_t tag)
+{
+	if (!tag)
+		return NULL;
+	for (int i = 0; i < ev->ncache; i++)
+		if (ev->cache[i].tag == tag)
+			return ev->cache[i].found ? &ev->cache[i].td : NULL;
+	int slot = ev->ncache < CACHE_MAX ? ev->ncache++ : CACHE_MAX - 1;
+	if (slot == CACHE_MAX - 1 && ev->cache[slot].tag)
+		rpm_td_free(&ev->cache[slot].td);
+	ev->cache[slot].tag = tag;
+	ev->cache[slot].found = rpm_td_get(ev->p, tag, ev->verbose, &ev->cache[slot].td);
+	return ev->cache[slot].found ? &ev->cache[slot].td : NULL;
+}
+
+static int put(struct eval *ev, const char *s, size_t n)
+{
+	if (*ev->len + n + 1 > *ev->cap) {
+		size_t c = (*ev->cap ? *ev->cap : 256);
+		while (c < *ev->len + n + 1)
+			c *= 2;
+		char *b = realloc(*ev->buf, c);
+		if (!b)
+			return -ENOMEM;
+		*ev->buf = b;
+		*ev->cap = c;
+	}
+	memcpy(*ev->buf + *ev->len, s, n);
+	*ev->len += n;
+	(*ev->buf)[*ev->len] = 0;
+	return 0;
+}
+
+static int format_value(struct eval *ev, const struct qtag *t, uint32_t elem)
+{
+	const struct rpm_td *td = get_data(ev, t->tag);
+	char *val;
+	if (td && td->count > elem)
+		val = fmt_call(t->fmt, td, elem);
+	else
+		val = strdup("(none)");
+	if (!val)
+		return -ENOMEM;
+	if (t->width && *t->width) {
+		int left = strchr(t->width, '-') != NULL;
+		long w = 0;
+		/* Widths are capped at 4096 columns (rpm would try any size). */
+		for (const char *c = t->width; *c && w <= 4096; c++)
+			if (*c >= '0' && *c <= '9')
+				w = w * 10 + (*c - '0');
+		if (w > 4096)
+			w = 4096;
+		char *pad = xasprintf(left ? "%-*s" : "%*s", (int)w, val);
+		free(val);
+		if (!pad)
+			return -ENOMEM;
+		val = pad;
+	}
+	int rc = put(ev, val, strlen(val));
+	free(val);
+	return rc;
+}
+
+static int single(struct eval *ev, const struct tok *tok, uint32_t elem)
+{
+	int rc = 0;
+	switch (tok->kind) {
+	case TOK_NONE:
+		break;
+	case TOK_STRING:
+		rc = put(ev, tok->s, tok->len);
+		break;
+	case TOK_TAG:
+		rc = format_value(ev, &tok->t, tok->t.just_one ? 0 : elem);
+		break;
+	case TOK_COND: {
+		const struct tok *sub = tok->a;
+		int n = tok->na;
+		if (!get_data(ev, tok->t.tag)) {
+			sub = tok->b;
+			n = tok->nb;
+		}
+		for (int i = 0; i < n && rc == 0; i++)
+			rc = single(ev, &sub[i], elem);
+		break;
+	}
+	case TOK_ARRAY: {
+		uint32_t num = 0;
+		int found = 0;
+		for (int i = 0; i < tok->na; i++) {
+			const struct tok *s = &tok->a[i];
+			if (s->kind != TOK_TAG || s->t.just_one)
+				continue;
+			const struct rpm_td *td = get_data(ev, s->t.tag);
+			if (!td)
+				continue;
+			found = 1;
+			uint32_t cnt = td->type == RPM_BIN ? 1 : td->count; /* rpmtdCount */
+			if (num > 0 && cnt != num)
+				return ok_err_at(ev->e, -EINVAL, ev->p->path, OK_ERR_NOPOS,
+						 "array iterator used with different sized arrays");
+			if (cnt > num)
+				num = cnt;
+		}
+		if (!found)
+			break;
+		for (uint32_t j = 0; j < num && rc == 0; j++)
+			for (int i = 0; i < tok->na && rc == 0; i++)
+				rc = single(ev, &tok->a[i], j);
+		break;
+	}
+	}
+	return rc;
+}
+
+int rpm_qf_expand(const struct rpm_qf *qf, const struct rpm_pkg *p, int verbose, char **buf,
+		  size_t *len, size_t *cap, struct ok_err *e)
+{
+	struct eval *ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	ev->p = p;
+	ev->verbose = verbose;
+	ev->buf = buf;
+	ev->len = len;
+	ev->cap = cap;
+	ev->e = e;
+	int rc = put(ev, "", 0);
+	for (int i = 0; i < qf->n && rc == 0; i++)
+		rc = single(ev, &qf->toks[i], 0);
+	for (int i = 0; i < ev->ncache; i++)
+		rpm_td_free(&ev->cache[i].td);
+	free(ev);
+	return rc;
+}

@@ -1,0 +1,327 @@
+/*
+ * query.c: the query modes.
+ *
+ * Divisions: the aliases (rpm 4.18's /usr/lib/rpm/rpmpopt-4.18.0, verbatim,
+ * plus the preuntrans/postuntrans sections of rpm >= 4.19 in --scripts); the
+ * file lists of lib/query.c showQueryPackage (-l, -lv, --dump, -c, -d); the
+ * JSON object of rpm >= 4.20's `--json` (`[%{*:json}]` over every entry).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rpmq.h"
+
+/* ---- aliases -------------------------------------------------------------- */
+
+#define SCRIPT(TAG, LABEL)                                                                         \
+	"%|" TAG "?{" LABEL " scriptlet%|" TAG "PROG?{ (using[ %{" TAG "PROG}])}|:\\n%{" TAG       \
+	"}\\n}:{%|" TAG "PROG?{" LABEL " program:[ %{" TAG "PROG}]\\n}|}|"
+
+#define DEPS(T) "[%|VERBOSE?{%{" T "FLAGS:deptype}: }:{}|%{" T "NEVRS}\\n]"
+
+static const struct {
+	const char *name;
+	const char *qf;
+} aliases[] = {
+    {"scripts",
+     SCRIPT("PRETRANS", "pretrans") SCRIPT("PREIN", "preinstall") SCRIPT("POSTIN", "postinstall")
+	 SCRIPT("PREUN", "preuninstall") SCRIPT("POSTUN", "postuninstall")
+	     SCRIPT("POSTTRANS", "posttrans") SCRIPT("PREUNTRANS", "preuntrans")
+		 SCRIPT("POSTUNTRANS", "postuntrans") SCRIPT("VERIFYSCRIPT", "verify")},
+    {"conflicts", DEPS("CONFLICT")},
+    {"obsoletes", DEPS("OBSOLETE")},
+    {"provides", DEPS("PROVIDE")},
+    {"requires", DEPS("REQUIRE")},
+    {"recommends", DEPS("RECOMMEND")},
+    {"suggests", DEPS("SUGGEST")},
+    {"supplements", DEPS("SUPPLEMENT")},
+    {"enhances", DEPS("ENHANCE")},
+    {"info", "Name        : %{NAME}\\n"
+	     "%|EPOCH?{Epoch       : %{EPOCH}\\n}|"
+	     "Version     : %{VERSION}\\n"
+	     "Release     : %{RELEASE}\\n"
+	     "%|DISTTAG?{DistTag     : %{DISTTAG}\\n}|"
+	     "Architecture: %{ARCH}\\n"
+	     "Install Date: %|INSTALLTIME?{%{INSTALLTIME:date}}:{(not installed)}|\\n"
+	     "Group       : %{GROUP}\\n"
+	     "Size        : %{LONGSIZE}\\n"
+	     "%|LICENSE?{License     : %{LICENSE}}|\\n"
+	     "Signature   : "
+	     "%|DSAHEADER?{%{DSAHEADER:pgpsig}}:{%|RSAHEADER?{%{RSAHEADER:pgpsig}}:{%|SIGGPG?{%{"
+	     "SIGGPG:pgpsig}}:{%|SIGPGP?{%{SIGPGP:pgpsig}}:{(none)}|}|}|}|\\n"
+	     "Source RPM  : %{SOURCERPM}\\n"
+	     "Build Date  : %{BUILDTIME:date}\\n"
+	     "Build Host  : %{BUILDHOST}\\n"
+	     "%|PREFIXES?{Relocations : [%{PREFIXES} ]\\n}|"
+	     "%|PACKAGER?{Packager    : %{PACKAGER}\\n}|"
+	     "%|VENDOR?{Vendor      : %{VENDOR}\\n}|"
+	     "%|URL?{URL         : %{URL}\\n}|"
+	     "%|BUGURL?{Bug URL     : %{BUGURL}\\n}|"
+	     "Summary     : %{SUMMARY}\\n"
+	     "Description :\\n%{DESCRIPTION}\\n"},
+    {"changelog", "[* %{CHANGELOGTIME:day} %{CHANGELOGNAME}\\n%{CHANGELOGTEXT}\\n\\n]"},
+    {"changes", "[* %{CHANGELOGTIME:date} %{CHANGELOGNAME}\\n%{CHANGELOGTEXT}\\n\\n]"},
+    {"triggers", "[trigger%{TRIGGERTYPE} scriptlet (using %{TRIGGERSCRIPTPROG}) -- "
+		 "%{TRIGGERCONDS}\\n%{TRIGGERSCRIPTS}\\n]"},
+    {"filetriggers", "[filetrigger%{FILETRIGGERTYPE} scriptlet (using %{FILETRIGGERSCRIPTPROG}) -- "
+		     "%{FILETRIGGERCONDS}\\n%{FILETRIGGERSCRIPTS}\\n]"
+		     "[transfiletrigger%{TRANSFILETRIGGERTYPE} scriptlet (using "
+		     "%{TRANSFILETRIGGERSCRIPTPROG}) -- %{TRANSFILETRIGGERCONDS}\\n"
+		     "%{TRANSFILETRIGGERSCRIPTS}\\n]"},
+    {"filesbypkg", "[%-25{=NAME} %{FILENAMES}\\n]"},
+    {"filecaps", "[%{FILENAMES}\\t%|FILECAPS?{%{FILECAPS}}|\\n]"},
+    {"default", "%{NVR}%{ARCHSUFFIX}\\n"}, /* %_query_all_fmt */
+};
+
+const char *rpm_alias_qf(const char *name)
+{
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strcmp(aliases[i].name, name) == 0)
+			return aliases[i].qf;
+	return NULL;
+}
+
+/* ---- file lists ----------------------------------------------------------- */
+
+static void print_long(FILE *out, const struct rpm_file *f, uint32_t nlink, uint64_t size,
+		       long long now)
+{
+	char perms[11], sizefield[24], timefield[100] = "";
+	rpm_perms_string(f->mode, perms);
+	snprintf(sizefield, sizeof(sizefield), "%20llu", (unsigned long long)size);
+	uint32_t t = f->mode & 0170000;
+	if (t == 0020000 || t == 0060000) {
+		perms[0] = t == 0020000 ? 'c' : 'b';
+		snprintf(sizefield, sizeof(sizefield), "%3u, %3u", (f->rdev >> 8) & 0xff,
+			 f->rdev & 0xff);
+	}
+	time_t when = (time_t)f->mtime;
+	struct tm tm;
+	if (localtime_r(&when, &tm)) {
+		const char *fmt = (now > (long long)when + 6LL * 30 * 24 * 60 * 60 ||
+				   now < (long long)when - 60 * 60)
+				      ? "%b %e  %Y"
+				      : "%b %e %H:%M";
+		strftime(timefield, sizeof(timefield) - 1, fmt, &tm);
+	}
+	char user[9], group[9];
+	snprintf(user, sizeof(user), "%s", f->user);
+	snprintf(group, sizeof(group), "%s", f->group);
+	if (t == 0120000)
+		fprintf(out, "%s %4d %-8s %-8s %10s %s %s -> %s\n", perms, (int)nlink, user, group,
+			sizefield, timefield, f->path, f->linkto ? f->linkto : "");
+	else
+		fprintf(out, "%s %4d %-8s %-8s %10s %s %s\n", perms, (int)nlink, user, group,
+			sizefield, timefield, f->path);
+}
+
+/* Digest hex as rpmfiFDigestHex gives it: stored hex, or zeros of the
+ * algorithm's length when the file has none. */
+static void print_digest(FILE *out, const struct rpm_pkg *p, const struct rpm_file *f)
+{
+	if (f->digest && *f->digest) {
+		fputs(f->digest, out);
+		return;
+	}
+	uint64_t algo = rpm_pkg_num(p, TAG_FILEDIGESTALGO, 1);
+	int n = algo == 1    ? 16
+		: algo == 2  ? 20
+		: algo == 8  ? 32
+		: algo == 9  ? 48
+		: algo == 10 ? 64
+		: algo == 11 ? 28
+			     : 16;
+	for (int i = 0; i < 2 * n; i++)
+		fputc('0', out);
+}
+
+int rpm_list_files(const struct rpm_pkg *p, enum rpm_list mode, unsigned filter, long long now,
+		   FILE *out, struct ok_err *e)
+{
+	struct rpm_file *f;
+	size_t n;
+	int rc = rpm_files(p, &f, &n, e);
+	if (rc < 0)
+		return rc;
+	if (n == 0) {
+		fputs("(contains no files)\n", out);
+		return 0;
+	}
+	int have_digests = rpm_hdr_find(&p->hdr, TAG_FILEDIGESTS) != NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (filter == FILTER_CONFIG && !(f[i].flags & 1))
+			continue;
+		if (filter == FILTER_DOC && !(f[i].flags & 2))
+			continue;
+		if (mode == LIST_DUMP) {
+			fprintf(out, "%s %llu %d ", f[i].path, (unsigned long long)f[i].size,
+				(int)f[i].mtime);
+			if (have_digests)
+				print_digest(out, p, &f[i]);
+			fprintf(out, " 0%o %s %s %s %s %u %s\n", f[i].mode,
+				f[i].user ? f[i].user : "", f[i].group ? f[i].group : "",
+				f[i].flags & 1 ? "1" : "0", f[i].flags & 2 ? "1" : "0", f[i].rdev,
+				f[i].linkto && *f[i].linkto ? f[i].linkto : "X");
+		} else if (mode == LIST_LONG && f[i].user && f[i].group) {
+			uint32_t nl = f[i].nlink;
+			uint64_t size = f[i].size;
+			if ((f[i].mode & 0170000) == 0040000) {
+				nl++;
+				size = 0;
+			}
+			print_long(out, &f[i], nl, size, now);
+		} else {
+			fprintf(out, "%s\n", f[i].path);
+		}
+	}
+	rpm_files_free(f, n);
+	return 0;
+}
+
+/* ---- JSON (rpm >= 4.20 --json) ------------------------------------------- */
+
+static void json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+		switch (*c) {
+		case '\b':
+			fputs("\\b", out);
+			break;
+		case '\f':
+			fputs("\\f", out);
+			break;
+		case '\n':
+			fputs("\\n", out);
+			break;
+		case '\r':
+			fputs("\\r", out);
+			break;
+		case '\t':
+			fputs("\\t", out);
+			break;
+		case '"':
+			fputs("\\\"", out);
+			break;
+		case '\\':
+			fputs("\\\\", out);
+			break;
+		default:
+			if (*c < 0x20)
+				fprintf(out, "\\u%04x", *c);
+			else
+				fputc(*c, out);
+		}
+	}
+	fputc('"', out);
+}
+
+static void json_b64(FILE *out, const uint8_t *d, size_t n)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	fputc('"', out);
+	for (size_t k = 0; k < n; k += 3) {
+		uint32_t v = (uint32_t)d[k] << 16;
+		if (k + 1 < n)
+			v |= (uint32_t)d[k + 1] << 8;
+		if (k + 2 < n)
+			v |= d[k + 2];
+		fputc(b64[v >> 18 & 63], out);
+		fputc(b64[v >> 12 & 63], out);
+		fputc(k + 1 < n ? b64[v >> 6 & 63] : '=', out);
+		fputc(k + 2 < n ? b64[v & 63] : '=', out);
+	}
+	fputc('"', out);
+}
+
+static void json_elem(FILE *out, const struct rpm_hdr *h, const struct rpm_entry *en, uint32_t i)
+{
+	switch (en->type) {
+	case RPM_BIN:
+		json_b64(out, h->data + en->off, en->count);
+		break;
+	case RPM_STRING:
+	case RPM_STRING_ARRAY:
+	case RPM_I18NSTRING:
+		json_str(out, rpm_ent_str(h, en, i));
+		break;
+	default:
+		fprintf(out, "%llu", (unsigned long long)rpm_ent_num(h, en, i));
+	}
+}
+
+int rpm_print_json(const struct rpm_pkg *p, FILE *out, struct ok_err *e)
+{
+	(void)e;
+	/* Merge the main header's entries and the translated signature tags by
+	 * tag number, as rpm's merged header iterates them. */
+	const struct rpm_hdr *h = &p->hdr;
+	uint32_t i, k;
+	fputs("{\n", out);
+	/* Build a sorted list of (tag, hdr, entry). */
+	size_t n = h->il + p->nxsig;
+	struct item {
+		uint32_t tag;
+		const struct rpm_hdr *h;
+		const struct rpm_entry *en;
+	} *it = calloc(n ? n : 1, sizeof(*it));
+	if (!it)
+		return -ENOMEM;
+	size_t m = 0;
+	for (i = 0; i < h->il; i++) {
+		const struct rpm_entry *en = &h->ents[i];
+		if (en->tag < TAG_I18NTABLE && en->tag >= TAG_HEADERIMAGE && en->tag <= 64)
+			continue; /* region tags are not iterated */
+		it[m++] = (struct item){en->tag, h, en};
+	}
+	for (k = 0; k < p->nxsig; k++)
+		it[m++] = (struct item){p->xsig_tag[k], &p->sig, &p->xsig[k]};
+	/* insertion sort: the signature part is short */
+	for (size_t a = 1; a < m; a++) {
+		struct item x = it[a];
+		size_t b = a;
+		while (b > 0 && it[b - 1].tag > x.tag) {
+			it[b] = it[b - 1];
+			b--;
+		}
+		it[b] = x;
+	}
+	for (size_t a = 0; a < m; a++) {
+		const struct rpm_entry *en = it[a].en;
+		const struct rpm_tag_info *ti = rpm_tag_by_num(it[a].tag);
+		char name[64];
+		if (ti) {
+			size_t l = strlen(ti->name);
+			if (l >= sizeof(name))
+				l = sizeof(name) - 1;
+			for (size_t c = 0; c < l; c++)
+				name[c] = c == 0 ? ti->name[c]
+					  : (ti->name[c] >= 'A' && ti->name[c] <= 'Z')
+					      ? (char)(ti->name[c] + 32)
+					      : ti->name[c];
+			name[l] = 0;
+		} else {
+			snprintf(name, sizeof(name), "[%u]", it[a].tag);
+		}
+		uint32_t cnt = en->type == RPM_BIN ? 1 : en->count;
+		fprintf(out, "    \"%s\": ", name);
+		if (cnt > 1)
+			fputs("[\n", out);
+		for (uint32_t q = 0; q < cnt; q++) {
+			fputc('\t', out);
+			json_elem(out, it[a].h, en, q);
+			if (cnt > 1)
+				fputs(q < cnt - 1 ? ",\n" : "\n", out);
+		}
+		if (cnt > 1)
+			fputs("    ]", out);
+		fputs(a + 1 < m ? ",\n" : "\n", out);
+	}
+	fputs("}\n", out);
+	free(it);
+	return 0;
+}

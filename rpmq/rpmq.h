@@ -1,0 +1,278 @@
+/*
+ * rpmq.h: read .rpm package files without rpm, an rpm database or macros.
+ *
+ * This header is rpmq's manual. The library has four layers, each calling
+ * only the ones above it:
+ *
+ *   1. package  (header.c)  lead, signature header and main header: read,
+ *                           validated with rpm 4.18's rules, looked up by tag
+ *   2. tag data (tagdata.c) one tag's values as rpm's headerGet() gives them,
+ *                           extension tags (FILENAMES, TRIGGERCONDS, ...)
+ *                           computed, signature tags merged as rpm does
+ *   3. output   (qf.c)      rpm's query-format language; (query.c) the query
+ *                           modes (--scripts, -i, -R ... are query formats, as
+ *                           in rpm's rpmpopt; -l, -lv, --dump are file lists;
+ *                           --json); (digest.c) -K
+ *   4. payload  (payload.c) the cpio payload, streamed through libarchive:
+ *                           --extract and --cpio
+ *
+ * Invariants: a struct rpm_pkg holds the signature and main header whole
+ * (each bounded by rpm's limits: 64 MiB and 256 MiB) and nothing of the
+ * payload; every entry of a parsed header has passed the checks in
+ * rpm_hdr_parse, so later code may index its data without re-checking
+ * bounds. Functions return >= 0 or a negative errno and fill struct ok_err.
+ */
+#ifndef OPSKIT_RPMQ_H
+#define OPSKIT_RPMQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+
+/* ---- tag types and the tag table -------------------------------------- */
+
+enum rpm_type {
+	RPM_NULL = 0,
+	RPM_CHAR = 1,
+	RPM_INT8 = 2,
+	RPM_INT16 = 3,
+	RPM_INT32 = 4,
+	RPM_INT64 = 5,
+	RPM_STRING = 6,
+	RPM_BIN = 7,
+	RPM_STRING_ARRAY = 8,
+	RPM_I18NSTRING = 9,
+};
+
+enum rpm_tag_flags {
+	TAGF_ARRAY = 1, /* the tag holds an array */
+	TAGF_EXT = 2,	/* computed, never stored */
+};
+
+struct rpm_tag_info {
+	const char *name;   /* without "RPMTAG_" */
+	uint32_t tag;	    /* number */
+	enum rpm_type type; /* declared type */
+	unsigned flags;	    /* enum rpm_tag_flags */
+};
+
+extern const struct rpm_tag_info rpm_tag_table[];
+extern const unsigned rpm_tag_table_n;
+
+/* The table row for a tag name (case-insensitive, "RPMTAG_" optional) or a
+ * number, or NULL. */
+const struct rpm_tag_info *rpm_tag_by_name(const char *name);
+const struct rpm_tag_info *rpm_tag_by_num(uint32_t tag);
+
+/* Tag numbers rpmq itself uses. */
+enum {
+	TAG_HEADERIMAGE = 61,
+	TAG_HEADERSIGNATURES = 62,
+	TAG_HEADERIMMUTABLE = 63,
+	TAG_I18NTABLE = 100,
+	SIGTAG_SIZE = 1000,
+	SIGTAG_PGP = 1002,
+	SIGTAG_MD5 = 1004,
+	SIGTAG_GPG = 1005,
+	SIGTAG_PAYLOADSIZE = 1007,
+	SIGTAG_DSA = 267,
+	SIGTAG_RSA = 268,
+	SIGTAG_SHA1 = 269,
+	SIGTAG_LONGSIZE = 270,
+	SIGTAG_SHA256 = 273,
+	TAG_NAME = 1000,
+	TAG_VERSION = 1001,
+	TAG_RELEASE = 1002,
+	TAG_EPOCH = 1003,
+	TAG_SUMMARY = 1004,
+	TAG_DESCRIPTION = 1005,
+	TAG_BUILDTIME = 1006,
+	TAG_SIZE = 1009,
+	TAG_GROUP = 1016,
+	TAG_ARCH = 1022,
+	TAG_OLDFILENAMES = 1027,
+	TAG_FILESIZES = 1028,
+	TAG_FILEMODES = 1030,
+	TAG_FILERDEVS = 1033,
+	TAG_FILEMTIMES = 1034,
+	TAG_FILEDIGESTS = 1035,
+	TAG_FILELINKTOS = 1036,
+	TAG_FILEFLAGS = 1037,
+	TAG_FILEUSERNAME = 1039,
+	TAG_FILEGROUPNAME = 1040,
+	TAG_SOURCERPM = 1044,
+	TAG_ARCHIVESIZE = 1046,
+	TAG_FILEDEVICES = 1095,
+	TAG_FILEINODES = 1096,
+	TAG_SOURCEPACKAGE = 1106,
+	TAG_DIRINDEXES = 1116,
+	TAG_BASENAMES = 1117,
+	TAG_DIRNAMES = 1118,
+	TAG_PAYLOADFORMAT = 1124,
+	TAG_PAYLOADCOMPRESSOR = 1125,
+	TAG_PAYLOADFLAGS = 1126,
+	TAG_FILENAMES = 5000,
+	TAG_LONGFILESIZES = 5008,
+	TAG_LONGSIZE = 5009,
+	TAG_FILEDIGESTALGO = 5011,
+	TAG_PAYLOADDIGEST = 5092,
+	TAG_PAYLOADDIGESTALGO = 5093,
+	TAG_PAYLOADDIGESTALT = 5097,
+	TAG_RPMFORMAT = 5114,
+};
+
+/* ---- layer 1: package and headers ------------------------------------- */
+
+struct rpm_entry {
+	uint32_t tag;	   /* tag number */
+	uint32_t type;	   /* enum rpm_type */
+	uint32_t off;	   /* data offset in the data store */
+	uint32_t count;	   /* element count (bytes for BIN) */
+	uint32_t len;	   /* data length in bytes, validated */
+	const char **strs; /* string elements, built on first use (owned) */
+};
+
+struct rpm_hdr {
+	uint8_t *raw;		/* magic(8) il(4) dl(4) index data: the blob (owned) */
+	size_t raw_len;		/* 16 + 16*il + dl */
+	const uint8_t *data;	/* data store inside raw */
+	uint32_t il, dl;	/* index entries, data bytes */
+	uint32_t region_tag;	/* 62/63/61, or 0 for a legacy header */
+	struct rpm_entry *ents; /* il entries sorted by tag (owned) */
+	long long file_off;	/* where the header starts in the file */
+};
+
+struct rpm_lead {
+	uint8_t major, minor; /* format version: 3 for rpm 4.x, 4 for v6 */
+	int16_t type;	      /* 0 binary, 1 source */
+	int16_t archnum, osnum, sigtype;
+	char name[67]; /* NUL-terminated "N-V-R" (historical) */
+};
+
+struct rpm_pkg {
+	char path[256]; /* for messages */
+	int fd;		/* open package, positioned at the payload */
+	struct rpm_lead lead;
+	struct rpm_hdr sig;	/* signature header */
+	struct rpm_hdr hdr;	/* main header */
+	long long payload_off;	/* first payload byte */
+	struct rpm_entry *xsig; /* signature entries rpm merges into the main */
+	uint32_t *xsig_tag;	/* header, and the tag numbers they get there */
+	unsigned nxsig;
+};
+
+/* Validate and parse a header blob (starting at its 8-byte magic) of len
+ * bytes, taking ownership of raw (freed on failure too). region is the
+ * expected region tag (62 for a signature, 63 for a main header); exact
+ * demands region == whole header (package main headers). file_off is where
+ * the blob sits in path, for messages. */
+int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, int exact,
+		  const char *path, long long file_off, struct ok_err *e);
+void rpm_hdr_free(struct rpm_hdr *h);
+
+/* Read lead, signature and main header from fd (path for messages; "-" is
+ * stdin). Leaves fd at the payload; the caller keeps owning fd. */
+int rpm_pkg_read(struct rpm_pkg *p, int fd, const char *path, struct ok_err *e);
+/* Open path (or stdin for "-") and read it. */
+int rpm_pkg_open(struct rpm_pkg *p, const char *path, struct ok_err *e);
+/* Free the headers; closes fd if rpm_pkg_open opened it. */
+void rpm_pkg_close(struct rpm_pkg *p);
+
+/* Entry lookup in one header: NULL if absent. */
+const struct rpm_entry *rpm_hdr_find(const struct rpm_hdr *h, uint32_t tag);
+/* Element i of a numeric entry (CHAR..INT64), zero-extended. */
+uint64_t rpm_ent_num(const struct rpm_hdr *h, const struct rpm_entry *en, uint32_t i);
+/* Element i of a string entry (STRING, STRING_ARRAY, I18NSTRING). */
+const char *rpm_ent_str(const struct rpm_hdr *h, const struct rpm_entry *en, uint32_t i);
+/* Main-header string (first element; i18n strings in the C locale), or NULL. */
+const char *rpm_pkg_str(const struct rpm_pkg *p, uint32_t tag);
+/* Main-header number element 0, or dflt when absent. */
+uint64_t rpm_pkg_num(const struct rpm_pkg *p, uint32_t tag, uint64_t dflt);
+
+/* ---- layer 2: tag data ------------------------------------------------- */
+
+/* One tag's data as headerGet() returns it: numbers or strings or bytes. */
+struct rpm_td {
+	uint32_t tag;
+	enum rpm_type type;
+	uint32_t count;
+	const struct rpm_hdr *h; /* stored data: entry in h */
+	const struct rpm_entry *en;
+	uint64_t *nums; /* or computed numbers (owned) */
+	char **strs;	/* or computed strings (owned, each owned) */
+	int verbose;	/* what VERBOSE answers */
+};
+
+/* Fill td for tag (stored, merged signature or extension). 1 found, 0 not. */
+int rpm_td_get(const struct rpm_pkg *p, uint32_t tag, int verbose, struct rpm_td *td);
+void rpm_td_free(struct rpm_td *td);
+uint64_t rpm_td_num(const struct rpm_td *td, uint32_t i);
+const char *rpm_td_str(const struct rpm_td *td, uint32_t i);
+/* The bytes of a BIN td. */
+const uint8_t *rpm_td_bin(const struct rpm_td *td);
+
+/* ---- layer 2b: files ---------------------------------------------------- */
+
+struct rpm_file {
+	char *path; /* owned */
+	uint64_t size;
+	uint32_t mode, mtime, flags, rdev, nlink, dev, ino;
+	const char *user, *group, *linkto, *digest; /* in the header */
+};
+
+/* All files of a package in header order; *out owned (rpm_files_free). */
+int rpm_files(const struct rpm_pkg *p, struct rpm_file **out, size_t *n, struct ok_err *e);
+void rpm_files_free(struct rpm_file *f, size_t n);
+
+/* ---- layer 3: query formats and modes ----------------------------------- */
+
+struct rpm_qf;
+/* Compile a query format; NULL and e->msg set on a syntax error. */
+struct rpm_qf *rpm_qf_compile(const char *fmt, struct ok_err *e);
+void rpm_qf_free(struct rpm_qf *qf);
+/* Expand qf for p, appending to *buf (realloc'd, *len bytes used).
+ * 0, or -EINVAL with e filled (e.g. arrays of different sizes). */
+int rpm_qf_expand(const struct rpm_qf *qf, const struct rpm_pkg *p, int verbose, char **buf,
+		  size_t *len, size_t *cap, struct ok_err *e);
+
+/* The query format behind a named alias ("scripts", "triggers", "info",
+ * "requires", ...), or NULL. */
+const char *rpm_alias_qf(const char *name);
+
+enum rpm_list {
+	LIST_NONE = 0,
+	LIST_PLAIN, /* -l */
+	LIST_LONG,  /* -lv */
+	LIST_DUMP,  /* --dump */
+};
+enum rpm_list_filter {
+	FILTER_ALL = 0,
+	FILTER_CONFIG = 1, /* -c: RPMFILE_CONFIG */
+	FILTER_DOC = 2,	   /* -d: RPMFILE_DOC */
+};
+/* Print the file list as rpm -qpl[v]/--dump would. now is the time -lv
+ * compares with (to choose "%b %e  %Y" or "%b %e %H:%M"). */
+int rpm_list_files(const struct rpm_pkg *p, enum rpm_list mode, unsigned filter, long long now,
+		   FILE *out, struct ok_err *e);
+
+/* Print rpm >= 4.20's `rpm -q --json` object for p. */
+int rpm_print_json(const struct rpm_pkg *p, FILE *out, struct ok_err *e);
+
+/* -K: check every digest; prints rpm -K[v] --nosignature's lines to out.
+ * Returns 0 all OK, 1 some BAD, or a negative errno. */
+int rpm_check_digests(struct rpm_pkg *p, int verbose, FILE *out, struct ok_err *e);
+
+/* ---- layer 4: payload --------------------------------------------------- */
+
+/* Extract the payload beneath dir (every path opened beneath it). */
+int rpm_extract(struct rpm_pkg *p, const char *dir, struct ok_err *e);
+/* Write the payload as an uncompressed newc cpio archive to out_fd. */
+int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e);
+
+/* Small helpers shared by the files above. */
+char *rpm_perms_string(uint32_t mode, char buf[11]);
+void rpm_hex(const uint8_t *d, size_t n, char *out);
+
+#endif
