@@ -122,14 +122,14 @@ int uc_faults_parse(const char *spec, struct uc_faults *fl, struct ok_err *e)
 }
 
 /* Does a fault of kind fire for block now? Consumes one firing. */
-static int fault_hit(const struct uc_faults *fl, enum uc_fault_kind kind, uint64_t block)
+static int fault_hit(struct uc_faults *fl, enum uc_fault_kind kind, uint64_t block)
 {
 	if (!fl || !fl->n)
 		return 0;
 	int hit = 0;
 	pthread_mutex_lock(&fault_mu);
 	for (int i = 0; i < fl->n && !hit; i++) {
-		struct uc_fault *f = (struct uc_fault *)&fl->f[i];
+		struct uc_fault *f = &fl->f[i];
 		if (f->kind == kind && f->block == block && f->count != 0) {
 			if (f->count > 0)
 				f->count--;
@@ -154,12 +154,14 @@ static int fault_any(const struct uc_faults *fl, uint64_t block)
 /* ---------------------------------------------------------------- targets */
 
 struct tpriv {
-	uint8_t *bounce;  /* max(chunk, tail) + 2 * MAX_ALIGN: misaligned or corrupted writes */
-	uint8_t *vbuf;	  /* the same size: read-back */
-	uint64_t taken;	  /* chunks taken */
-	uint64_t next;	  /* ring sequence number wanted next; UINT64_MAX if dead */
-	int dead;	  /* failed: skip everything */
-	struct engine *g; /* back pointer */
+	uint8_t *bounce; /* max(chunk, tail) + 2 * MAX_ALIGN: misaligned or corrupted writes */
+	uint8_t *vbuf;	 /* the same size: read-back */
+	uint64_t taken;	 /* chunks taken */
+	uint64_t next;	 /* ring sequence number wanted next; UINT64_MAX if dead */
+	int dead;	 /* failed: skip everything */
+	struct uc_faults faults; /* this target's copy of the test faults */
+	int has_faults;		 /* faults is in use */
+	struct engine *g;	 /* back pointer */
 	struct uc_target *t;
 	pthread_t th;
 };
@@ -316,7 +318,7 @@ static void fault_backing(struct uc_target *t, const struct uc_chunk *c)
 /* ---------------------------------------------------------------- one chunk */
 
 /* WRITE + FLUSH: 0, or -errno. */
-static int chunk_write(struct uc_target *t, const struct uc_chunk *c, const struct uc_faults *fl)
+static int chunk_write(struct uc_target *t, const struct uc_chunk *c, struct uc_faults *fl)
 {
 	int faulty = fault_any(fl, c->index);
 	for (uint32_t i = 0; i < c->next; i++) {
@@ -353,7 +355,7 @@ static int chunk_write(struct uc_target *t, const struct uc_chunk *c, const stru
 }
 
 /* VERIFY: 0 equal, 1 differ, <0 errno. */
-static int chunk_verify(struct uc_target *t, const struct uc_chunk *c, const struct uc_faults *fl)
+static int chunk_verify(struct uc_target *t, const struct uc_chunk *c, struct uc_faults *fl)
 {
 	if (fault_hit(fl, UC_F_RDEIO, c->index))
 		return -EIO;
@@ -393,17 +395,19 @@ struct engine {
 static int chunk_put(struct engine *g, struct uc_target *t, const struct uc_chunk *c)
 {
 	const struct uc_write_opts *o = g->o;
+	struct tpriv *p = t->priv;
+	struct uc_faults *fl = p->has_faults ? &p->faults : NULL;
 	int last = 0;
 	for (int try = 1; try <= o->tries; try++) {
 		if (o->stop && *o->stop)
 			return ok_err_at(&t->e, -EINTR, t->path, OK_ERR_NOPOS, "interrupted");
-		last = chunk_write(t, c, o->faults);
+		last = chunk_write(t, c, fl);
 		if (last == -ENOSPC)
 			return ok_err_at(&t->e, -ENOSPC, t->path, (long long)c->start,
 					 "Image is larger than the device (%llu MB)",
 					 (unsigned long long)(t->size_bytes >> 20));
 		if (last == 0 && o->verify)
-			last = chunk_verify(t, c, o->faults);
+			last = chunk_verify(t, c, fl);
 		if (last == 0) {
 			if (try > 1)
 				t->rewritten++;
@@ -542,6 +546,10 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 		else {
 			p->g = g;
 			p->t = &t[i];
+			if (o->faults) { /* counts are per target */
+				p->faults = *o->faults;
+				p->has_faults = 1;
+			}
 			size_t bb =
 			    (o->chunk_bytes > ZERO_TAIL_BYTES ? o->chunk_bytes : ZERO_TAIL_BYTES) +
 			    2 * MAX_ALIGN;
