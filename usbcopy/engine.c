@@ -8,11 +8,12 @@
  * Design notes
  * ------------
  * One reader (the caller's thread) turns the source into chunks and puts
- * them in a ring of RING slots; one writer thread per target takes every
- * chunk in order. A slot is refilled only when every live target is done
- * with it, so memory is (RING + 3) chunks plus one per target, whatever the
- * image size; the reader runs ahead of the slowest writer by at most RING
- * chunks, so reading the (compressed) source overlaps writing and verifying.
+ * them in a ring of RING slots; each target has two worker threads taking
+ * alternate chunks (0: 1, 3, 5...; 1: 2, 4, 6... of the ring), so while one
+ * chunk is read back the next is being written and the device is never idle.
+ * A slot is refilled only when every target has passed it on, so memory is
+ * (RING + 2) chunks plus two per worker, whatever the image size; reading
+ * the (compressed) source overlaps writing and verifying.
  *
  * States of one chunk on one target:
  *
@@ -62,7 +63,7 @@
 
 #include "io.h"
 
-#define RING		4
+#define RING		6 /* slots: two workers per target, and the reader ahead of them */
 #define ZERO_TAIL_BYTES (1u << 20)
 #define MAX_ALIGN	4096u
 
@@ -153,29 +154,48 @@ static int fault_any(const struct uc_faults *fl, uint64_t block)
 
 /* ---------------------------------------------------------------- targets */
 
-struct tpriv {
-	uint8_t *bounce; /* max(chunk, tail) + 2 * MAX_ALIGN: misaligned or corrupted writes */
-	uint8_t *vbuf;	 /* the same size: read-back */
-	uint64_t taken;	 /* chunks taken */
-	uint64_t next;	 /* ring sequence number wanted next; UINT64_MAX if dead */
-	int dead;	 /* failed: skip everything */
+struct engine;
+
+/* Per-target engine state (uc_target.priv). */
+struct tstate {
+	struct engine *g;	 /* back pointer */
+	struct uc_target *t;	 /* the target */
+	uint64_t taken;		 /* chunks taken (ring, tail, first) */
+	int dead;		 /* failed: its workers only pass chunks on */
+	int workers_left;	 /* workers still in the ring loop */
 	struct uc_faults faults; /* this target's copy of the test faults */
 	int has_faults;		 /* faults is in use */
-	struct engine *g;	 /* back pointer */
-	struct uc_target *t;
-	pthread_t th;
 };
+
+/* One writer thread: chunks seq = j, j + W, j + 2W, ... of one target. */
+struct worker {
+	struct tstate *ts; /* its target */
+	unsigned j;	   /* first sequence number */
+	uint8_t *bounce;   /* max(chunk, tail) + 2 * MAX_ALIGN: misaligned or corrupted writes */
+	uint8_t *vbuf;	   /* the same size: read-back */
+	pthread_t th;
+	int started;
+};
+
+static void add(uint64_t *v, uint64_t n)
+{
+	__atomic_add_fetch(v, n, __ATOMIC_RELAXED);
+}
 
 #ifndef NDEBUG
 static void target_ok_check(const struct uc_target *t, const char *file, int line)
 {
-	const struct tpriv *p = t->priv;
-	if (t->verified > t->written) /* (2) */
+	const struct tstate *s = t->priv;
+	uint64_t v = __atomic_load_n(&t->verified, __ATOMIC_RELAXED);
+	uint64_t w = __atomic_load_n(&t->written, __ATOMIC_RELAXED);
+	uint64_t rw = __atomic_load_n(&t->rewritten, __ATOMIC_RELAXED);
+	uint64_t tk = __atomic_load_n(&s->taken, __ATOMIC_RELAXED);
+	if (v > w) /* (2) */
 		ok_bug(file, line, "%s: verified %llu > written %llu", t->path,
-		       (unsigned long long)t->verified, (unsigned long long)t->written);
-	if (p && t->rewritten > p->taken + 2) /* (3): ring chunks + tail + first */
+		       (unsigned long long)v, (unsigned long long)w);
+	if (rw > tk) /* (3) */
 		ok_bug(file, line, "%s: rewritten %llu > chunks %llu", t->path,
-		       (unsigned long long)t->rewritten, (unsigned long long)p->taken);
+		       (unsigned long long)rw, (unsigned long long)tk);
 }
 #endif
 
@@ -253,10 +273,9 @@ void uc_target_close(struct uc_target *t)
  * read first, so their other bytes are kept) or when corrupt is set (the
  * test fault: the device receives one flipped byte).
  */
-static int write_ext(struct uc_target *t, const uint8_t *src, uint64_t off, uint32_t len,
-		     int corrupt)
+static int write_ext(struct worker *w, const uint8_t *src, uint64_t off, uint32_t len, int corrupt)
 {
-	struct tpriv *p = t->priv;
+	struct uc_target *t = w->ts->t;
 	uint64_t a = off / t->align * t->align;
 	uint64_t b = (off + len + t->align - 1) / t->align * t->align;
 	ssize_t r;
@@ -264,23 +283,23 @@ static int write_ext(struct uc_target *t, const uint8_t *src, uint64_t off, uint
 		r = io_pwrite_full(t->fd, src, len, (off_t)off);
 	} else {
 		if ((a != off || b != off + len) &&
-		    (r = io_pread_full(t->fd, p->bounce, b - a, (off_t)a)) < 0)
+		    (r = io_pread_full(t->fd, w->bounce, b - a, (off_t)a)) < 0)
 			return (int)r;
-		memcpy(p->bounce + (off - a), src, len);
+		memcpy(w->bounce + (off - a), src, len);
 		if (corrupt)
-			p->bounce[off - a + len / 2] ^= 0x5a;
-		r = io_pwrite_full(t->fd, p->bounce, b - a, (off_t)a);
+			w->bounce[off - a + len / 2] ^= 0x5a;
+		r = io_pwrite_full(t->fd, w->bounce, b - a, (off_t)a);
 	}
 	if (r < 0)
 		return (int)r;
-	t->written += len;
+	add(&t->written, len);
 	return 0;
 }
 
 /* Read back [off, off + len) bypassing the page cache; 0 equal, 1 differ, <0 errno. */
-static int verify_ext(struct uc_target *t, const uint8_t *want, uint64_t off, uint32_t len)
+static int verify_ext(struct worker *w, const uint8_t *want, uint64_t off, uint32_t len)
 {
-	struct tpriv *p = t->priv;
+	struct uc_target *t = w->ts->t;
 	uint64_t a = off / t->align * t->align;
 	uint64_t b = (off + len + t->align - 1) / t->align * t->align;
 	if (!t->direct) {
@@ -289,12 +308,12 @@ static int verify_ext(struct uc_target *t, const uint8_t *want, uint64_t off, ui
 			ioctl(t->fd, BLKFLSBUF, 0);
 		posix_fadvise(t->fd, (off_t)a, (off_t)(b - a), POSIX_FADV_DONTNEED);
 	}
-	ssize_t r = io_pread_full(t->fd, p->vbuf, b - a, (off_t)a);
+	ssize_t r = io_pread_full(t->fd, w->vbuf, b - a, (off_t)a);
 	if (r < 0)
 		return (int)r;
 	if ((uint64_t)r < off + len - a)
 		return 1; /* a file shorter than what we wrote */
-	return memcmp(p->vbuf + (off - a), want, len) != 0;
+	return memcmp(w->vbuf + (off - a), want, len) != 0;
 }
 
 /* Change block's bytes behind the device (the "backing" test fault). */
@@ -318,8 +337,9 @@ static void fault_backing(struct uc_target *t, const struct uc_chunk *c)
 /* ---------------------------------------------------------------- one chunk */
 
 /* WRITE + FLUSH: 0, or -errno. */
-static int chunk_write(struct uc_target *t, const struct uc_chunk *c, struct uc_faults *fl)
+static int chunk_write(struct worker *w, const struct uc_chunk *c, struct uc_faults *fl)
 {
+	struct uc_target *t = w->ts->t;
 	int faulty = fault_any(fl, c->index);
 	for (uint32_t i = 0; i < c->next; i++) {
 		const struct uc_ext *x = &c->ext[i];
@@ -329,18 +349,18 @@ static int chunk_write(struct uc_target *t, const struct uc_chunk *c, struct uc_
 		if (fault_hit(fl, UC_F_EIO, c->index))
 			return -EIO;
 		if (fault_hit(fl, UC_F_DROP, c->index)) {
-			t->written += x->len; /* the device said yes and did nothing */
+			add(&t->written, x->len); /* the device said yes and did nothing */
 			continue;
 		}
 		int corrupt = fault_hit(fl, UC_F_CORRUPT, c->index);
 		if (x->zero && t->is_blk && !faulty && off % 4096 == 0 && x->len % 4096 == 0) {
 			uint64_t range[2] = {off, x->len};
 			if (ioctl(t->fd, BLKZEROOUT, range) == 0) {
-				t->written += x->len;
+				add(&t->written, x->len);
 				continue;
 			}
 		}
-		int r = write_ext(t, c->buf + x->off, off, x->len, corrupt);
+		int r = write_ext(w, c->buf + x->off, off, x->len, corrupt);
 		if (r < 0)
 			return r;
 	}
@@ -355,13 +375,13 @@ static int chunk_write(struct uc_target *t, const struct uc_chunk *c, struct uc_
 }
 
 /* VERIFY: 0 equal, 1 differ, <0 errno. */
-static int chunk_verify(struct uc_target *t, const struct uc_chunk *c, struct uc_faults *fl)
+static int chunk_verify(struct worker *w, const struct uc_chunk *c, struct uc_faults *fl)
 {
 	if (fault_hit(fl, UC_F_RDEIO, c->index))
 		return -EIO;
 	for (uint32_t i = 0; i < c->next; i++) {
 		int r =
-		    verify_ext(t, c->buf + c->ext[i].off, c->start + c->ext[i].off, c->ext[i].len);
+		    verify_ext(w, c->buf + c->ext[i].off, c->start + c->ext[i].off, c->ext[i].len);
 		if (r)
 			return r;
 	}
@@ -376,62 +396,105 @@ static uint64_t chunk_bytes_of(const struct uc_chunk *c)
 	return n;
 }
 
+struct slot {
+	struct uc_chunk c; /* the chunk */
+	size_t pending;	   /* targets that have not passed it on yet */
+};
+
 struct engine {
 	pthread_mutex_t mu;
-	pthread_cond_t cv_fill; /* reader -> writers: a slot was filled, or eof/abort */
-	pthread_cond_t cv_free; /* writers -> reader: a slot was released */
-	struct uc_chunk ring[RING];
+	pthread_cond_t cv_fill; /* reader -> workers: a slot was filled, or eof/abort */
+	pthread_cond_t cv_free; /* workers -> reader: a slot was passed on, a target died */
+	struct slot ring[RING];
 	struct uc_chunk first; /* held back until the end */
 	struct uc_chunk tail;  /* zeros for the device's last MiB */
 	int have_first;
 	uint64_t filled;    /* ring chunks produced */
 	int eof;	    /* source ended cleanly */
 	int abort;	    /* source failed or stop requested */
+	size_t dead;	    /* targets that failed */
+	size_t finished;    /* targets completely done (finalised or dead) */
 	uint64_t image_end; /* image bytes, known at eof */
+	unsigned nw;	    /* workers per target */
 	const struct uc_write_opts *o;
 };
 
-/* One chunk through WRITE/FLUSH/VERIFY/RETRY until GOOD or FAILED. */
-static int chunk_put(struct engine *g, struct uc_target *t, const struct uc_chunk *c)
+/* Mark a target failed with err (the first failure wins). Called unlocked. */
+static void target_fail(struct engine *g, struct tstate *s, int err)
 {
-	const struct uc_write_opts *o = g->o;
-	struct tpriv *p = t->priv;
-	struct uc_faults *fl = p->has_faults ? &p->faults : NULL;
+	pthread_mutex_lock(&g->mu);
+	if (!s->dead) {
+		s->dead = 1;
+		s->t->err = err;
+		g->dead++;
+		pthread_cond_broadcast(&g->cv_free);
+	}
+	pthread_mutex_unlock(&g->mu);
+}
+
+/* One chunk through WRITE/FLUSH/VERIFY/RETRY until GOOD or FAILED. */
+static int chunk_put(struct worker *w, const struct uc_chunk *c)
+{
+	struct tstate *s = w->ts;
+	struct uc_target *t = s->t;
+	const struct uc_write_opts *o = s->g->o;
+	struct uc_faults *fl = s->has_faults ? &s->faults : NULL;
+	struct ok_err e;
 	int last = 0;
+	add(&s->taken, 1);
 	for (int try = 1; try <= o->tries; try++) {
-		if (o->stop && *o->stop)
-			return ok_err_at(&t->e, -EINTR, t->path, OK_ERR_NOPOS, "interrupted");
-		last = chunk_write(t, c, fl);
+		if (o->stop && *o->stop) {
+			last = -EINTR;
+			break;
+		}
+		last = chunk_write(w, c, fl);
 		if (last == -ENOSPC)
-			return ok_err_at(&t->e, -ENOSPC, t->path, (long long)c->start,
-					 "Image is larger than the device (%llu MB)",
-					 (unsigned long long)(t->size_bytes >> 20));
+			break;
 		if (last == 0 && o->verify)
-			last = chunk_verify(t, c, fl);
+			last = chunk_verify(w, c, fl);
 		if (last == 0) {
 			if (try > 1)
-				t->rewritten++;
+				add(&t->rewritten, 1);
 			if (o->verify)
-				t->verified += chunk_bytes_of(c);
+				add(&t->verified, chunk_bytes_of(c));
 			assert_target_ok(t);
 			return 0;
 		}
 	}
-	t->bad_block = c->index;
-	if (last == 1)
-		return ok_err_at(&t->e, -EILSEQ, t->path, (long long)c->start,
-				 "Verification failed after %d attempts on block %llu", o->tries,
-				 (unsigned long long)c->index);
-	return ok_err_at(&t->e, last, t->path, (long long)c->start,
-			 "Write to device failed after %d attempts on block %llu", o->tries,
-			 (unsigned long long)c->index);
+	/* FAILED: describe it once, under the lock, for the first failure only */
+	ok_err_clear(&e);
+	if (last == -EINTR)
+		ok_err_at(&e, -EINTR, t->path, OK_ERR_NOPOS, "interrupted");
+	else if (last == -ENOSPC)
+		ok_err_at(&e, -ENOSPC, t->path, (long long)c->start,
+			  "Image is larger than the device (%llu MB)",
+			  (unsigned long long)(t->size_bytes >> 20));
+	else if (last == 1)
+		ok_err_at(&e, -EILSEQ, t->path, (long long)c->start,
+			  "Verification failed after %d attempts on block %llu", o->tries,
+			  (unsigned long long)c->index);
+	else
+		ok_err_at(&e, last, t->path, (long long)c->start,
+			  "Write to device failed after %d attempts on block %llu", o->tries,
+			  (unsigned long long)c->index);
+	int err = last == 1 ? -EILSEQ : last;
+	pthread_mutex_lock(&s->g->mu);
+	if (!s->dead) {
+		t->e = e;
+		t->bad_block = c->index;
+	}
+	pthread_mutex_unlock(&s->g->mu);
+	target_fail(s->g, s, err);
+	return err;
 }
 
-/* ---------------------------------------------------------------- writers and reader */
+/* ---------------------------------------------------------------- workers and reader */
 
 /* Zero [max(size - 1 MiB, end of image), size) and verify it. */
-static int zero_tail(struct engine *g, struct uc_target *t)
+static int zero_tail(struct worker *w)
 {
+	struct engine *g = w->ts->g;
+	struct uc_target *t = w->ts->t;
 	if (!t->is_blk || !g->o->zero_tail || t->size_bytes <= g->image_end)
 		return 0;
 	uint64_t from = t->size_bytes > ZERO_TAIL_BYTES ? t->size_bytes - ZERO_TAIL_BYTES : 0;
@@ -445,68 +508,61 @@ static int zero_tail(struct engine *g, struct uc_target *t)
 	c.index = from / g->o->chunk_bytes;
 	c.ext = &x;
 	c.next = 1;
-	return chunk_put(g, t, &c);
+	return chunk_put(w, &c);
 }
 
-static void *writer_main(void *arg)
+/* The last worker of a target: tail, first chunk (4), flush, partition table. */
+static void target_finish(struct worker *w)
 {
-	struct tpriv *p = arg;
-	struct engine *g = p->g;
-	struct uc_target *t = p->t;
-	int r = 0;
-	for (uint64_t seq = 0;; seq++) {
+	struct engine *g = w->ts->g;
+	struct tstate *s = w->ts;
+	struct uc_target *t = s->t;
+	pthread_mutex_lock(&g->mu);
+	int ok = !s->dead && g->eof && !g->abort;
+	pthread_mutex_unlock(&g->mu);
+	if (ok && zero_tail(w) == 0 && (!g->have_first || chunk_put(w, &g->first) == 0)) {
+		int r = io_fsync(t->fd);
+		if (r < 0) {
+			ok_err_at(&t->e, r, t->path, OK_ERR_NOPOS, "cannot flush");
+			target_fail(g, s, r);
+		} else if (t->is_blk) {
+			t->rrpart = ioctl(t->fd, BLKRRPART) < 0 ? -errno : 0;
+		}
+	}
+	pthread_mutex_lock(&g->mu);
+	g->finished++;
+	pthread_cond_broadcast(&g->cv_free);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct tstate *s = w->ts;
+	struct engine *g = s->g;
+	for (uint64_t seq = w->j;; seq += g->nw) {
 		pthread_mutex_lock(&g->mu);
 		while (g->filled <= seq && !g->eof && !g->abort)
 			pthread_cond_wait(&g->cv_fill, &g->mu);
-		int stop = g->abort || (g->eof && g->filled <= seq);
+		int stop = g->abort || g->filled <= seq;
+		int dead = s->dead;
 		pthread_mutex_unlock(&g->mu);
 		if (stop)
 			break;
-		p->taken++;
-		r = chunk_put(g, t, &g->ring[seq % RING]);
+		struct slot *sl = &g->ring[seq % RING];
+		if (!dead) /* (5): a dead target only passes chunks on */
+			chunk_put(w, &sl->c);
 		pthread_mutex_lock(&g->mu);
-		p->next = r < 0 ? UINT64_MAX : seq + 1;
+		sl->pending--;
 		pthread_cond_broadcast(&g->cv_free);
 		pthread_mutex_unlock(&g->mu);
-		if (r < 0)
-			break;
 	}
 	pthread_mutex_lock(&g->mu);
-	int ok = r == 0 && g->eof && !g->abort;
+	int last = --s->workers_left == 0;
 	pthread_mutex_unlock(&g->mu);
-	if (ok) /* (4): everything else is GOOD and the source checked out */
-		r = zero_tail(g, t);
-	if (ok && r == 0 && g->have_first) {
-		p->taken++;
-		r = chunk_put(g, t, &g->first);
-	}
-	if (ok && r == 0) {
-		r = io_fsync(t->fd);
-		if (r < 0)
-			ok_err_at(&t->e, r, t->path, OK_ERR_NOPOS, "cannot flush");
-		else if (t->is_blk)
-			t->rrpart = ioctl(t->fd, BLKRRPART) < 0 ? -errno : 0;
-	}
-	if (r < 0 && !t->err)
-		t->err = r;
-	pthread_mutex_lock(&g->mu);
-	p->dead = 1;
-	p->next = UINT64_MAX;
-	pthread_cond_broadcast(&g->cv_free);
-	pthread_mutex_unlock(&g->mu);
+	if (last)
+		target_finish(w);
 	return NULL;
-}
-
-/* Lowest ring position any live writer still needs; UINT64_MAX if none. */
-static uint64_t min_next(struct uc_target *t, size_t nt)
-{
-	uint64_t m = UINT64_MAX;
-	for (size_t i = 0; i < nt; i++) {
-		struct tpriv *p = t[i].priv;
-		if (p->next < m)
-			m = p->next;
-	}
-	return m;
 }
 
 static void report(const struct uc_write_opts *o, struct uc_src *src, struct uc_target *t,
@@ -516,7 +572,7 @@ static void report(const struct uc_write_opts *o, struct uc_src *src, struct uc_
 		return;
 	uint64_t v = 0;
 	for (size_t i = 0; i < nt; i++)
-		v += t[i].verified;
+		v += __atomic_load_n(&t[i].verified, __ATOMIC_RELAXED);
 	o->progress(o->ctx, uc_src_offset(src), v / nt);
 }
 
@@ -524,57 +580,64 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 	     struct ok_err *e)
 {
 	struct engine *g = calloc(1, sizeof(*g));
-	if (!g)
+	unsigned nw = o->workers ? o->workers : 2;
+	struct worker *ws = calloc(nt * nw, sizeof(*ws));
+	struct tstate *ts = calloc(nt, sizeof(*ts));
+	if (!g || !ws || !ts) {
+		free(g);
+		free(ws);
+		free(ts);
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	}
 	int r = 0;
-	size_t started = 0;
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv_fill, NULL);
 	pthread_cond_init(&g->cv_free, NULL);
 	g->o = o;
+	g->nw = nw;
 	for (int i = 0; i < RING && r == 0; i++)
-		r = uc_chunk_alloc(&g->ring[i], o->chunk_bytes);
+		r = uc_chunk_alloc(&g->ring[i].c, o->chunk_bytes);
 	if (r == 0)
 		r = uc_chunk_alloc(&g->first, o->chunk_bytes);
 	if (r == 0)
 		r = uc_chunk_alloc(&g->tail, ZERO_TAIL_BYTES);
-	for (size_t i = 0; i < nt && r == 0; i++) {
-		struct tpriv *p = calloc(1, sizeof(*p));
-		t[i].priv = p;
-		if (!p)
-			r = -ENOMEM;
-		else {
-			p->g = g;
-			p->t = &t[i];
-			if (o->faults) { /* counts are per target */
-				p->faults = *o->faults;
-				p->has_faults = 1;
-			}
-			size_t bb =
-			    (o->chunk_bytes > ZERO_TAIL_BYTES ? o->chunk_bytes : ZERO_TAIL_BYTES) +
-			    2 * MAX_ALIGN;
-			p->bounce = io_alloc(bb);
-			p->vbuf = io_alloc(bb);
-			if (!p->bounce || !p->vbuf)
-				r = -ENOMEM;
+	size_t bb =
+	    (o->chunk_bytes > ZERO_TAIL_BYTES ? o->chunk_bytes : ZERO_TAIL_BYTES) + 2 * MAX_ALIGN;
+	for (size_t i = 0; i < nt; i++) {
+		ts[i].g = g;
+		ts[i].t = &t[i];
+		ts[i].workers_left = (int)nw;
+		if (o->faults) { /* counts are per target */
+			ts[i].faults = *o->faults;
+			ts[i].has_faults = 1;
 		}
+		t[i].priv = &ts[i];
 		t[i].err = 0;
 		t[i].rewritten = t[i].written = t[i].verified = 0;
 		ok_err_clear(&t[i].e);
+		for (unsigned j = 0; j < nw; j++) {
+			struct worker *w = &ws[i * nw + j];
+			w->ts = &ts[i];
+			w->j = j;
+			w->bounce = io_alloc(bb);
+			w->vbuf = io_alloc(bb);
+			if (!w->bounce || !w->vbuf)
+				r = -ENOMEM;
+		}
 	}
+	size_t nws = nt * nw, started = 0;
 	if (r < 0) {
 		ok_err_at(e, r, NULL, OK_ERR_NOPOS, "out of memory");
 		goto out;
 	}
-	/* the first chunk is read before the writers start: they never see it */
+	/* the first chunk is read before the workers start: they never see it */
 	r = uc_src_next(src, &g->first, e);
 	if (r < 0)
 		goto out;
 	g->have_first = r > 0;
 	r = 0;
-	for (; started < nt; started++)
-		if (pthread_create(&((struct tpriv *)t[started].priv)->th, NULL, writer_main,
-				   t[started].priv)) {
+	for (; started < nws; started++)
+		if (pthread_create(&ws[started].th, NULL, worker_main, &ws[started])) {
 			r = ok_err_at(e, -EAGAIN, NULL, OK_ERR_NOPOS,
 				      "cannot start a writer thread");
 			break;
@@ -587,27 +650,31 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 		goto join;
 	}
 	for (uint64_t seq = 0; g->have_first; seq++) {
+		struct slot *sl = &g->ring[seq % RING];
 		pthread_mutex_lock(&g->mu);
-		while (min_next(t, nt) != UINT64_MAX && min_next(t, nt) + RING <= seq)
+		while (sl->pending > 0 && g->dead < nt)
 			pthread_cond_wait(&g->cv_free, &g->mu);
-		int alive = min_next(t, nt) != UINT64_MAX;
+		int alive = g->dead < nt;
 		pthread_mutex_unlock(&g->mu);
 		if (!alive)
-			break; /* (5) every target failed: their errors say why */
+			break; /* every target failed: their errors say why */
 		if (o->stop && *o->stop) {
 			r = ok_err_at(e, -EINTR, NULL, OK_ERR_NOPOS, "interrupted");
 			break;
 		}
-		int n = uc_src_next(src, &g->ring[seq % RING], e);
+		int n = uc_src_next(src, &sl->c, e);
 		if (n < 0) {
 			r = n;
 			break;
 		}
 		pthread_mutex_lock(&g->mu);
-		if (n == 0)
+		if (n == 0) {
 			g->eof = 1;
-		else
+			g->image_end = uc_src_offset(src);
+		} else {
+			sl->pending = nt;
 			g->filled = seq + 1;
+		}
 		pthread_cond_broadcast(&g->cv_fill);
 		pthread_mutex_unlock(&g->mu);
 		report(o, src, t, nt);
@@ -615,30 +682,21 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 			break;
 	}
 	pthread_mutex_lock(&g->mu);
-	if (!g->have_first) {
+	if (!g->have_first)
 		g->eof = 1; /* an empty image: nothing but the tail */
-		g->image_end = 0;
-	} else {
-		g->image_end = uc_src_offset(src);
-	}
-	if (r < 0)
+	if (r < 0 || !g->eof)
 		g->abort = 1;
 	pthread_cond_broadcast(&g->cv_fill);
-	/* wait for the writers, reporting progress meanwhile */
-	for (;;) {
-		size_t live = 0;
-		for (size_t i = 0; i < started; i++)
-			live += !((struct tpriv *)t[i].priv)->dead;
-		if (!live)
-			break;
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 250000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
+	/* wait for the targets, reporting progress meanwhile */
+	while (g->finished < nt) {
+		struct timespec tw;
+		clock_gettime(CLOCK_REALTIME, &tw);
+		tw.tv_nsec += 250000000;
+		if (tw.tv_nsec >= 1000000000) {
+			tw.tv_sec++;
+			tw.tv_nsec -= 1000000000;
 		}
-		pthread_cond_timedwait(&g->cv_free, &g->mu, &ts);
+		pthread_cond_timedwait(&g->cv_free, &g->mu, &tw);
 		pthread_mutex_unlock(&g->mu);
 		report(o, src, t, nt);
 		pthread_mutex_lock(&g->mu);
@@ -646,7 +704,7 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 	pthread_mutex_unlock(&g->mu);
 join:
 	for (size_t i = 0; i < started; i++)
-		pthread_join(((struct tpriv *)t[i].priv)->th, NULL);
+		pthread_join(ws[i].th, NULL);
 	report(o, src, t, nt);
 	if (r == 0)
 		for (size_t i = 0; i < nt; i++)
@@ -657,22 +715,21 @@ join:
 				break;
 			}
 out:
-	for (size_t i = 0; i < nt; i++) {
-		struct tpriv *p = t[i].priv;
-		if (p) {
-			io_free(p->bounce);
-			io_free(p->vbuf);
-			free(p);
-		}
-		t[i].priv = NULL;
+	for (size_t i = 0; i < nt * nw; i++) {
+		io_free(ws[i].bounce);
+		io_free(ws[i].vbuf);
 	}
+	for (size_t i = 0; i < nt; i++)
+		t[i].priv = NULL;
 	for (int i = 0; i < RING; i++)
-		uc_chunk_free(&g->ring[i]);
+		uc_chunk_free(&g->ring[i].c);
 	uc_chunk_free(&g->first);
 	uc_chunk_free(&g->tail);
 	pthread_cond_destroy(&g->cv_fill);
 	pthread_cond_destroy(&g->cv_free);
 	pthread_mutex_destroy(&g->mu);
+	free(ws);
+	free(ts);
 	free(g);
 	return r;
 }

@@ -286,6 +286,8 @@ struct uc_write_opts {
 	int tries;	      /* writes per chunk before giving up (3) */
 	int verify;	      /* read back and compare (1) */
 	int zero_tail;	      /* zero the device's last MiB when the image ends before it */
+	unsigned workers;     /* threads per target (0: 2, so one chunk is verified
+				 while the next is written); 1 keeps chunks in order */
 	const struct uc_faults *faults; /* test faults, or NULL */
 	/* called from the calling thread about 4 times a second and at the end */
 	void (*progress)(void *ctx, uint64_t read, uint64_t verified);

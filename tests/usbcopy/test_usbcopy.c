@@ -413,6 +413,8 @@ struct run {
 };
 
 /* Write a 8-chunk random image onto a target prefilled with 0xee. */
+static unsigned workers = 1; /* 1: strict chunk order, as the asserts below expect */
+
 static void run_engine(struct run *R, int nchunks)
 {
 	snprintf(R->img, sizeof(R->img), "%s/eng.img", tmpdir);
@@ -435,7 +437,8 @@ static void run_engine(struct run *R, int nchunks)
 	norder = 0;
 	struct uc_src *s;
 	assert_int_equal(uc_src_open(R->img, NULL, NULL, CHUNK, 0, &s, &R->e), 0);
-	struct uc_write_opts o = {.chunk_bytes = CHUNK, .tries = 3, .verify = 1, .zero_tail = 1};
+	struct uc_write_opts o = {
+	    .chunk_bytes = CHUNK, .tries = 3, .verify = 1, .zero_tail = 1, .workers = workers};
 	io_sys.pwrite = fake_pwrite;
 	io_sys.pread = fake_pread;
 	io_sys.fdatasync = fake_fdatasync;
@@ -553,6 +556,37 @@ static void test_engine_eio(void **state)
 	assert_int_equal(R.t.verified, 0);
 }
 
+/* Two workers per target: the same results, chunks in any order but 0 last. */
+static void test_engine_two_workers(void **state)
+{
+	(void)state;
+	struct run R;
+	workers = 2;
+	reset_faults();
+	run_engine(&R, 8);
+	assert_int_equal(R.r, 0);
+	assert_int_equal(R.t.rewritten, 0);
+	assert_true(same_files(R.img, R.dev));
+	assert_int_equal(norder, 8);
+	assert_int_equal(order[7], 0);
+	reset_faults();
+	bad_off = 6 * CHUNK + 5;
+	bad_left = 2;
+	run_engine(&R, 8);
+	assert_int_equal(R.r, 0);
+	assert_int_equal(R.t.rewritten, 1);
+	assert_true(same_files(R.img, R.dev));
+	reset_faults();
+	bad_off = 4 * CHUNK + 5;
+	bad_left = -1;
+	run_engine(&R, 8);
+	assert_int_equal(R.r, -EILSEQ);
+	assert_string_equal(R.t.e.msg, "Verification failed after 3 attempts on block 4");
+	for (int i = 0; i < norder; i++)
+		assert_true(order[i] != 0); /* (4) chunk 0 never written */
+	workers = 1;
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -587,6 +621,7 @@ int main(void)
 	    cmocka_unit_test(test_engine_corrupt_once),
 	    cmocka_unit_test(test_engine_corrupt_always),
 	    cmocka_unit_test(test_engine_eio),
+	    cmocka_unit_test(test_engine_two_workers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
