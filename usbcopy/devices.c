@@ -160,9 +160,13 @@ int uc_dev_read(const struct uc_env *env, const char *name, struct uc_dev *d, st
 	d->ro = read_u64(dir, "ro", &v) == 0 && v == 1;
 	d->mmc = !strncmp(name, "mmcblk", 6);
 	d->loop = !strncmp(name, "loop", 4);
-	char real[PATH_MAX];
-	if (realpath(dir, real) && strstr(real, "/usb"))
-		d->usb = 1;
+	char real[PATH_MAX], root[PATH_MAX];
+	if (realpath(dir, real) && realpath(env->sysfs_root, root)) {
+		/* look below the sysfs root only: a fake tree may live in /tmp/usb... */
+		size_t rl = strlen(root);
+		if (!strncmp(real, root, rl) && strstr(real + rl, "/usb"))
+			d->usb = 1;
+	}
 	char devdir[PATH_MAX];
 	snprintf(devdir, sizeof(devdir), "%s/device", dir);
 	if (d->mmc) {

@@ -79,7 +79,8 @@ static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int uc_faults_parse(const char *spec, struct uc_faults *fl, struct ok_err *e)
 {
-	static const char *const names[] = {"corrupt", "drop", "eio", "rdeio", "backing", "kill"};
+	static const char *const names[] = {"corrupt", "drop", "eio",	"rdeio",
+					    "backing", "kill", "sigint"};
 	memset(fl, 0, sizeof(*fl));
 	const char *p = spec;
 	while (*p) {
@@ -88,11 +89,11 @@ int uc_faults_parse(const char *spec, struct uc_faults *fl, struct ok_err *e)
 			return ok_err_at(e, -EINVAL, "USBCOPY_TEST_FAULTS", (long long)(p - spec),
 					 "expected KIND@BLOCK[xCOUNT][,...]");
 		int k;
-		for (k = 0; k < 6; k++)
+		for (k = 0; k < 7; k++)
 			if (strlen(names[k]) == (size_t)(at - p) &&
 			    !strncmp(p, names[k], (size_t)(at - p)))
 				break;
-		if (k == 6)
+		if (k == 7)
 			return ok_err_at(e, -EINVAL, "USBCOPY_TEST_FAULTS", (long long)(p - spec),
 					 "unknown fault kind '%.*s'", (int)(at - p), p);
 		char *end;
@@ -371,6 +372,8 @@ static int chunk_write(struct worker *w, const struct uc_chunk *c, struct uc_fau
 		fault_backing(t, c);
 	if (fault_hit(fl, UC_F_KILL, c->index))
 		raise(SIGKILL);
+	if (fault_hit(fl, UC_F_SIGINT, c->index))
+		raise(SIGINT);
 	return 0;
 }
 

@@ -624,25 +624,31 @@ int main(int argc, char **argv)
 	double secs = progress_now() - t0;
 	progress_finish(&pg.p);
 	if (r < 0) {
-		/* the original's own words for a chunk that would not verify */
+		int intr = r == -EINTR;
 		for (int i = 0; i < nt; i++)
+			intr |= t[i].err == -EINTR;
+		if (intr) {
+			ok_warn("interrupted: the first chunk was not written, so the device will "
+				"not boot");
+			rc = OK_EXIT_IO;
+			goto close;
+		}
+		/* the original's own words for a chunk that would not verify */
+		int any_t = 0;
+		for (int i = 0; i < nt; i++) {
 			if (t[i].err == -EILSEQ)
 				printf("%s%s%s\n", nt > 1 ? t[i].path : "", nt > 1 ? ": " : "",
 				       t[i].e.msg);
 			else if (t[i].err)
 				ok_err_print(&t[i].e);
-		int any_t = 0;
-		for (int i = 0; i < nt; i++)
 			any_t |= t[i].err != 0;
+		}
 		if (!any_t)
 			ok_err_print(&e);
 		rc = r == -EILSEQ || r == -EBADMSG ? OK_EXIT_FAIL
 		     : r == -ENOSPC		   ? OK_EXIT_REFUSED
 		     : r == -EINVAL		   ? OK_EXIT_DATA
 						   : OK_EXIT_IO;
-		if (r == -EINTR)
-			printf("Interrupted: the first chunk was not written; the device will not "
-			       "boot\n");
 		goto close;
 	}
 	uint64_t img = uc_src_offset(src);

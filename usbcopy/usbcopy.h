@@ -228,9 +228,18 @@ void uc_chunk_free(struct uc_chunk *c);
  *   backing  after block N is written, its bytes are changed behind the
  *            device (in a loop device's backing file, or in the target file)
  *   kill     the process is killed (SIGKILL) right after block N is written
+ *   sigint   SIGINT is raised right after block N is written (Ctrl-C)
  * This works in every build; it costs one branch per chunk when unset.
  */
-enum uc_fault_kind { UC_F_CORRUPT, UC_F_DROP, UC_F_EIO, UC_F_RDEIO, UC_F_BACKING, UC_F_KILL };
+enum uc_fault_kind {
+	UC_F_CORRUPT,
+	UC_F_DROP,
+	UC_F_EIO,
+	UC_F_RDEIO,
+	UC_F_BACKING,
+	UC_F_KILL,
+	UC_F_SIGINT,
+};
 
 struct uc_fault {
 	enum uc_fault_kind kind;

@@ -25,6 +25,9 @@ LIST="Found the following USB devices:
 "
 testcmd "list: USB, removable and mmc disks; no internal, empty, loop, md, dm" \
 	"$U --list $F" "$LIST" ""
+sh "$OPSKIT_SOURCE/tests/usbcopy/fake-sysfs.sh" "$T/usbdir/fk"
+testcmd "list: a sysfs root whose own path contains /usb does not make disks USB" \
+	"$U --list --sysfs-root=$T/usbdir/fk/sys --proc-root=$T/usbdir/fk/proc" "$LIST" ""
 testcmd "list --json: fields, serial and in-use reasons" \
 	"$U --list --json $F | grep -o '\"device\": \"[^\"]*\"\\|\"serial\": \"[^\"]*\"\\|\"in_use\": [^}]*'" \
 	'"device": "/dev/sdb"

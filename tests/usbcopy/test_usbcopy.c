@@ -292,6 +292,8 @@ static void test_faults_parse(void **state)
 	assert_int_equal(uc_faults_parse("rdeio@1,backing@2x2", &f, &e), 0);
 	assert_int_equal(f.f[1].kind, UC_F_BACKING);
 	assert_int_equal(f.f[1].count, 2);
+	assert_int_equal(uc_faults_parse("sigint@4", &f, &e), 0);
+	assert_int_equal(f.f[0].kind, UC_F_SIGINT);
 	assert_int_equal(uc_faults_parse("melt@1", &f, &e), -EINVAL);
 	assert_string_equal(e.msg, "unknown fault kind 'melt'");
 	assert_int_equal(uc_faults_parse("eio@x", &f, &e), -EINVAL);

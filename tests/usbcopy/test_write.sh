@@ -119,6 +119,19 @@ Finished 5 MB in S seconds (R MB/s)
 Completed copy to USB
 differs
 " ""
+fresh
+testcmd "Ctrl-C (SIGINT after block 2): stops, says so, exit 4" \
+	"USBCOPY_TEST_FAULTS=sigint@2 $W $T/img 2>&1 >/dev/null; echo rc=\$?" \
+	"usbcopy: interrupted: the first chunk was not written, so the device will not boot
+rc=4
+" ""
+if chunk0_old; then tap_ok "Ctrl-C: first chunk not written"; else tap_fail "Ctrl-C: chunk 0 written"; fi
+fresh
+testcmd "--probe on a file: passes, data then written" \
+	"$W --probe $T/img | head -n 1; cmp -s -n $SIZE $T/img $T/dev && echo same" \
+	"$T/dev: probe passed: 8 MB read back at 16 places
+same
+" ""
 testcmd_rc "bad fault list: usage error" 2 "USBCOPY_TEST_FAULTS=melt@1 $W $T/img"
 
 # several targets at once
