@@ -600,6 +600,7 @@ int main(int argc, char **argv)
 		rc = OK_EXIT_USAGE;
 		goto close;
 	}
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout must not stop a write halfway */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	struct prog pg;
