@@ -133,6 +133,15 @@ int uc_src_open(const char *path, const struct uc_bmap *bmap, const uint8_t *sha
 		return r;
 	}
 	s->d = decomp_open(s->fd, path, DECOMP_UNPACK, e);
+	if (!s->d && S_ISREG(st.st_mode) && lseek(s->fd, 0, SEEK_SET) == 0) {
+		/*
+		 * libarchive takes a stream that starts with zero blocks for an
+		 * empty tar archive; a compressed disk image often does (a blank
+		 * first MiB). Without unpacking it is read as the raw image.
+		 */
+		ok_err_clear(e);
+		s->d = decomp_open(s->fd, path, 0, e);
+	}
 	if (!s->d && !(S_ISREG(st.st_mode) && zero_head(s->fd))) {
 		uc_src_close(s);
 		return e ? (e->errnum ? -e->errnum : -EINVAL) : -EINVAL;
