@@ -11,6 +11,7 @@
 #   sdf      USB disk under a dm device (dm-0) that is mounted on /
 #   sdg      USB stick, write-protected (ro = 1)
 #   mmcblk0  built-in SD slot (removable 0), 32 GB card
+#   nvme0n1  internal NVMe disk, unused (offered only with --force)
 #   loop0    a loop device (never listed)
 set -eu
 R=$1
@@ -92,6 +93,11 @@ M=devices/platform/soc/fe340000.mmc/mmc_host/mmc0/mmc0:aaaa
 mkdir -p "$S/$M"
 disk mmcblk0 "$M" 179:0 62333952 0
 echo SD > "$S/$M/type"; echo SC32G > "$S/$M/name"; echo 0x1a2b3c4d > "$S/$M/serial"
+
+N=devices/pci0000:00/0000:00:1d.0/0000:3d:00.0/nvme/nvme0
+mkdir -p "$S/$N"
+disk nvme0n1 "$N" 259:0 1000215216 0
+echo "WD_BLACK SN770 1TB" > "$S/$N/model"
 
 mkdir -p "$S/devices/virtual/block"
 disk loop0 devices/virtual 7:0 131072 0

@@ -98,6 +98,16 @@ testcmd "guard: target is the image itself" "$U -d $T/img -y $T/img 2>&1; echo r
 rc=5
 " ""
 
+testcmd "guard: internal disk needs --force" "$U $F -d /dev/nvme0n1 -y $T/img 2>&1; echo rc=\$?" \
+	"usbcopy: /dev/nvme0n1: refusing: an internal, non-removable disk (use --force if you really mean it)
+rc=5
+" ""
+testcmd "guard: internal disk with --force -y passes the guards (then: no device node here)" \
+	"$U $F --force -d /dev/nvme0n1 -y $T/img 2>&1; echo rc=\$?" \
+	"usbcopy: /dev/nvme0n1: refusing: not a block device (No such file or directory)
+rc=5
+" ""
+
 # usage
 testcmd_rc "usage: no image" 2 "$U $F"
 testcmd_rc "usage: --yes without --device" 2 "$U $F -y $T/img"
@@ -144,7 +154,15 @@ regular file, 0 MB at $T/out.img ?  (y/n) n
 Installation aborted
 rc=0
 " ""
+	testcmd "prompt: --force on an internal disk asks for YES" \
+		"$PTY 'yes' -- $U $F --force -d /dev/nvme0n1 $T/img; echo rc=\$?" \
+		"
+WARNING: /dev/nvme0n1 is an internal, non-removable disk.
+Type YES to erase it: yes
+Installation aborted
+rc=5
+" ""
 else
-	for i in 1 2 3 4; do tap_skip "prompt $i" "python3 pty module missing"; done
+	for i in 1 2 3 4 5; do tap_skip "prompt $i" "python3 pty module missing"; done
 fi
 tap_done
