@@ -568,15 +568,16 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static void report(const struct uc_write_opts *o, struct uc_src *src, struct uc_target *t,
-		   size_t nt)
+static void report(const struct uc_write_opts *o, struct uc_target *t, size_t nt)
 {
 	if (!o->progress)
 		return;
-	uint64_t v = 0;
-	for (size_t i = 0; i < nt; i++)
+	uint64_t v = 0, w = 0;
+	for (size_t i = 0; i < nt; i++) {
 		v += __atomic_load_n(&t[i].verified, __ATOMIC_RELAXED);
-	o->progress(o->ctx, uc_src_offset(src), v / nt);
+		w += __atomic_load_n(&t[i].written, __ATOMIC_RELAXED);
+	}
+	o->progress(o->ctx, w / nt, v / nt);
 }
 
 int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc_write_opts *o,
@@ -680,7 +681,7 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 		}
 		pthread_cond_broadcast(&g->cv_fill);
 		pthread_mutex_unlock(&g->mu);
-		report(o, src, t, nt);
+		report(o, t, nt);
 		if (n == 0)
 			break;
 	}
@@ -701,14 +702,14 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 		}
 		pthread_cond_timedwait(&g->cv_free, &g->mu, &tw);
 		pthread_mutex_unlock(&g->mu);
-		report(o, src, t, nt);
+		report(o, t, nt);
 		pthread_mutex_lock(&g->mu);
 	}
 	pthread_mutex_unlock(&g->mu);
 join:
 	for (size_t i = 0; i < started; i++)
 		pthread_join(ws[i].th, NULL);
-	report(o, src, t, nt);
+	report(o, t, nt);
 	if (r == 0)
 		for (size_t i = 0; i < nt; i++)
 			if (t[i].err) {

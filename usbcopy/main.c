@@ -381,12 +381,22 @@ static void on_signal(int sig)
 
 struct prog {
 	struct progress p;
+	char label[64]; /* "written 812.0 MiB, verified": the meter adds the rest */
+	int verify;	/* 0 with --no-verify: the meter counts written bytes */
 };
 
-static void on_progress(void *vp, uint64_t read, uint64_t verified)
+/* The meter: "written 812.0 MiB, verified: 40.0% 780.0 MiB of 1.9 GiB, rate, ETA". */
+static void on_progress(void *vp, uint64_t written, uint64_t verified)
 {
-	(void)read;
-	progress_update(&((struct prog *)vp)->p, verified);
+	struct prog *pg = vp;
+	char h[32];
+	progress_human(written, h, sizeof(h));
+	if (!pg->verify) {
+		progress_update(&pg->p, written);
+		return;
+	}
+	snprintf(pg->label, sizeof(pg->label), "written %s, verified", h);
+	progress_update(&pg->p, verified);
 }
 
 static int parse_sha256(const char *arg, uint8_t out[32])
@@ -605,7 +615,9 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	struct prog pg;
 	int64_t wsz = uc_src_write_size(src);
-	progress_start(&pg.p, "usbcopy", wsz > 0 ? (uint64_t)wsz : 0,
+	snprintf(pg.label, sizeof(pg.label), "%s", c.verify ? "verified" : "written");
+	pg.verify = c.verify;
+	progress_start(&pg.p, pg.label, wsz > 0 ? (uint64_t)wsz : 0,
 		       c.quiet	    ? PROGRESS_OFF
 		       : c.progress ? PROGRESS_ON
 				    : PROGRESS_AUTO);

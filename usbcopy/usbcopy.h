@@ -265,7 +265,7 @@ struct uc_target {
 	/* set by the caller */
 	const char *path;  /* device node or regular file */
 	char backing[512]; /* loop backing file (for the backing fault), or "" */
-	/* set by uc_target_open */
+	/* set by uc_target_open (rrpart is set by uc_write) */
 	int fd;		     /* O_EXCL, flock'd; -1 when closed */
 	int is_blk;	     /* a block device */
 	int direct;	     /* fd is O_DIRECT (reads bypass the page cache) */
@@ -299,14 +299,16 @@ struct uc_write_opts {
 				 while the next is written); 1 keeps chunks in order */
 	const struct uc_faults *faults; /* test faults, or NULL */
 	/* called from the calling thread about 4 times a second and at the end */
-	void (*progress)(void *ctx, uint64_t read, uint64_t verified);
+	void (*progress)(void *ctx, uint64_t written,
+			 uint64_t verified); /* bytes, averaged over targets */
 	void *ctx;
 	volatile int *stop; /* set (e.g. by SIGINT) to stop between chunks */
 };
 
 /*
  * Write src to every target (opened with uc_target_open): one reader (this
- * thread), one writer thread per target; each chunk is written, flushed,
+ * thread), opts->workers writer threads per target taking alternate chunks;
+ * each chunk is written, flushed,
  * read back from the device and compared, rewritten up to opts->tries times.
  * The first chunk is held back and written only after every other chunk of
  * that target verified and the source's checksums matched. Then the tail is
@@ -321,7 +323,7 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 	     struct ok_err *e);
 
 /*
- * Fake-capacity probe: save, overwrite and read back n small blocks spread
+ * Fake-capacity probe: save, overwrite and read back 16 4-KiB blocks spread
  * over the device (the last one near its end), then restore them. Returns 0
  * if all read back, 1 if data was lost (why says where), or -errno.
  */
