@@ -4,7 +4,8 @@
 #   - an image written by usbcopy and by `bmaptool copy` onto two loop devices
 #     prefilled with the same random pattern gives identical device content
 #     (usbcopy also zeroes the device's last MiB: compared separately), with
-#     and without a bmap made by `bmaptool create`;
+#     and without a bmap made by `bmaptool create` (also rewritten into the
+#     old formats 1.2 and 1.3 by bmap-v1.py, accepted by both tools);
 #   - sectors written (/sys/block/loopN/stat) stay close to the mapped size;
 #   - the loop's backing file changed behind the device after a chunk was
 #     written: only a true (O_DIRECT) device read-back notices; it is re-written;
@@ -32,7 +33,7 @@ newloop() { # FILE [losetup options]: attach, remember, print the device
 	echo "$l"
 }
 skip_all() {
-	for n in $(seq 1 23); do tap_skip "loop test $n" "$1"; done
+	for n in $(seq 1 25); do tap_skip "loop test $n" "$1"; done
 	tap_done
 }
 [ "$(id -u)" = 0 ] || skip_all "needs root for loop devices"
@@ -97,6 +98,18 @@ if command -v bmaptool >/dev/null; then
 	else
 		tap_fail "bmap: sectors written $written, mapped $mapped"
 	fi
+	# bmap format 1.2 and 1.3 (sha1), fed to both tools
+	for minor in 2 3; do
+		python3 "$OPSKIT_SOURCE/tests/interop/usbcopy/bmap-v1.py" "$T/img" "$T/img.bmap" $minor > "$T/v1$minor.bmap"
+		reset_loops
+		out=$($U -q -y --bmap "$T/v1$minor.bmap" -d "$A" "$T/img" 2>&1)
+		bmaptool -q copy --bmap "$T/v1$minor.bmap" "$T/img" "$B" 2>"$T/bmerr"
+		if cmp -s -n $KEEP "$A" "$B" && ! cmp -s -n $KEEP "$A" "$T/pattern"; then
+			tap_ok "bmap format 1.$minor: usbcopy == bmaptool copy"
+		else
+			tap_fail "bmap format 1.$minor" "$out $(cat "$T/bmerr")"
+		fi
+	done
 	# the fake-capacity probe restores what it overwrote (holes keep the old data)
 	reset_loops
 	$U -q -y --probe --bmap "$T/img.bmap" -d "$A" "$T/img" >/dev/null 2>&1
@@ -109,7 +122,7 @@ if command -v bmaptool >/dev/null; then
 	bmaptool -q copy --bmap "$T/img.bmap" "$T/img.xz" "$B" 2>/dev/null
 	if cmp -s -n $KEEP "$A" "$B"; then tap_ok "bmap + xz image: usbcopy == bmaptool copy"; else tap_fail "bmap + xz: devices differ"; fi
 else
-	for n in 1 2 3 4 5 6 7; do tap_skip "bmaptool comparison $n" "bmaptool (bmap-tools) not installed"; done
+	for n in 1 2 3 4 5 6 7 8 9; do tap_skip "bmaptool comparison $n" "bmaptool (bmap-tools) not installed"; done
 fi
 
 # 5. two loop devices at once
