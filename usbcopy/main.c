@@ -658,8 +658,9 @@ int main(int argc, char **argv)
 		}
 		if (!any_t)
 			ok_err_print(&e);
+		/* -ENOSPC here: a stream turned out larger than the device, after
+		 * some chunks were written (known sizes are refused up front) */
 		rc = r == -EILSEQ || r == -EBADMSG ? OK_EXIT_FAIL
-		     : r == -ENOSPC		   ? OK_EXIT_REFUSED
 		     : r == -EINVAL		   ? OK_EXIT_DATA
 						   : OK_EXIT_IO;
 		goto close;

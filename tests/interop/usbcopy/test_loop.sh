@@ -33,7 +33,7 @@ newloop() { # FILE [losetup options]: attach, remember, print the device
 	echo "$l"
 }
 skip_all() {
-	for n in $(seq 1 25); do tap_skip "loop test $n" "$1"; done
+	for n in $(seq 1 26); do tap_skip "loop test $n" "$1"; done
 	tap_done
 }
 [ "$(id -u)" = 0 ] || skip_all "needs root for loop devices"
@@ -165,6 +165,13 @@ testcmd "device smaller than the image: refused" "$U -q -y -d $S $T/img 2>&1; ec
 	"usbcopy: Image (40 MB) is larger than the device (8 MB)
 Installation aborted
 rc=5
+" ""
+xz -T1 -0 -c "$T/img" > "$T/img.xz0"
+testcmd "compressed image larger than the device (size unknown up front): exit 4" \
+	"$U -q -y -d $S $T/img.xz0 2>&1; echo rc=\$?" \
+	"Copying and verifying image to USB device
+usbcopy: $S: offset 8388608: Image is larger than the device (8 MB): No space left on device
+rc=4
 " ""
 testcmd "image is the loop's backing file: refused" "$U -q -y -d $A $T/a.back 2>&1; echo rc=\$?" \
 	"usbcopy: $A: refusing: the image $T/a.back is the backing file of $A
