@@ -63,7 +63,7 @@
 
 #include "io.h"
 
-#define RING		6 /* slots: two workers per target, and the reader ahead of them */
+#define RING		4 /* slots: one per worker in flight, and two the reader fills ahead */
 #define ZERO_TAIL_BYTES (1u << 20)
 #define MAX_ALIGN	4096u
 
@@ -172,7 +172,8 @@ struct tstate {
 struct worker {
 	struct tstate *ts; /* its target */
 	unsigned j;	   /* first sequence number */
-	uint8_t *bounce;   /* max(chunk, tail) + 2 * MAX_ALIGN: misaligned or corrupted writes */
+	uint8_t *bounce;   /* misaligned or corrupted writes; allocated on first use */
+	size_t buf_bytes;  /* size of bounce and vbuf: max(chunk, tail) + 2 * MAX_ALIGN */
 	uint8_t *vbuf;	   /* the same size: read-back */
 	pthread_t th;
 	int started;
@@ -283,6 +284,8 @@ static int write_ext(struct worker *w, const uint8_t *src, uint64_t off, uint32_
 	if (!corrupt && a == off && b == off + len) {
 		r = io_pwrite_full(t->fd, src, len, (off_t)off);
 	} else {
+		if (!w->bounce && !(w->bounce = io_alloc(w->buf_bytes)))
+			return -ENOMEM;
 		if ((a != off || b != off + len) &&
 		    (r = io_pread_full(t->fd, w->bounce, b - a, (off_t)a)) < 0)
 			return (int)r;
@@ -623,9 +626,9 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 			struct worker *w = &ws[i * nw + j];
 			w->ts = &ts[i];
 			w->j = j;
-			w->bounce = io_alloc(bb);
+			w->buf_bytes = bb;
 			w->vbuf = io_alloc(bb);
-			if (!w->bounce || !w->vbuf)
+			if (!w->vbuf)
 				r = -ENOMEM;
 		}
 	}
