@@ -12,7 +12,8 @@
  * alternate chunks (0: 1, 3, 5...; 1: 2, 4, 6... of the ring), so while one
  * chunk is read back the next is being written and the device is never idle.
  * A slot is refilled only when every target has passed it on, so memory is
- * (RING + 2) chunks plus two per worker, whatever the image size; reading
+ * (RING + 2) chunks plus one per worker (two if it must bounce a misaligned
+ * write), whatever the image size; reading
  * the (compressed) source overlaps writing and verifying.
  *
  * States of one chunk on one target:
