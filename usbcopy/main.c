@@ -1,0 +1,690 @@
+/*
+ * main.c: the usbcopy command. Options and help are declared once here; the
+ * work is in libusbcopy (usbcopy.h). This file lists, prompts, confirms,
+ * applies the guards' verdicts, prints the original's texts and picks the
+ * exit code.
+ *
+ * The texts of OpenSolaris usbcopy kept word for word (../shared/specs):
+ *   Found the following USB devices:
+ *   0:<TAB>/dev/sdb<TAB>7.6 GB<TAB>Patriot Memory
+ *   Enter the number of your choice:
+ *   WARNING: All data on your USB storage will be lost.
+ *   Are you sure you want to install to
+ *   Patriot Memory, 7600 MB at /dev/sdb ?  (y/n)
+ *   Copying and verifying image to USB device
+ *   Finished 824 MB in 336 seconds (2.4MB/s)
+ *   0 block(s) re-written due to verification failure
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "err.h"
+#include "hash.h"
+#include "io.h"
+#include "progress.h"
+#include "usbcopy.h"
+
+#define MAX_TARGETS 8
+
+static const char help[] =
+    "usage: usbcopy [options] IMAGE\n"
+    "       usbcopy --list [--json]\n"
+    "\n"
+    "Write a disk image to a USB stick or SD card, verified from the device chunk by\n"
+    "chunk: each chunk is written, flushed, read back bypassing the page cache\n"
+    "(O_DIRECT) and compared; a chunk that differs is re-written, up to 3 tries.\n"
+    "The first chunk is written last, so a half-written stick never boots.\n"
+    "\n"
+    "Without --device, usbcopy lists the USB and removable disks and SD cards and\n"
+    "asks for a number, then asks for confirmation.\n"
+    "\n"
+    "IMAGE may be raw, sparse, compressed (gzip, bzip2, xz, zstd, lz4) or packed\n"
+    "(.zip, .tar.*): recognised by content.\n"
+    "\n"
+    "Options:\n"
+    "  -d, --device=DEV     write to DEV (a disk, a loop device or a regular file);\n"
+    "                       give it several times to write several targets at once\n"
+    "  -y, --yes            do not ask for confirmation (needs --device)\n"
+    "  -l, --list           list candidate devices and exit\n"
+    "      --json           with --list: print JSON\n"
+    "  -b, --bmap=FILE      bmaptool block map: write only the mapped ranges, each\n"
+    "                       checked against its checksum (formats 1.x and 2.0)\n"
+    "      --sha256=HEX|FILE  check the whole image's SHA-256 (FILE: sha256sum output)\n"
+    "                       before the first chunk is written\n"
+    "  -c, --chunk=SIZE     write/verify unit (default 4M, multiple of 4K)\n"
+    "      --no-verify      write and flush only, no read-back\n"
+    "      --unmount        unmount the target's mounted filesystems first\n"
+    "      --force          allow an internal, non-removable disk (asks again)\n"
+    "      --probe          check for a fake-capacity card before writing\n"
+    "      --progress       report progress even when stderr is not a terminal\n"
+    "  -q, --quiet          no progress meter\n"
+    "      --sysfs-root=DIR read DIR instead of /sys (tests)\n"
+    "      --proc-root=DIR  read DIR instead of /proc (tests)\n"
+    "  -h, --help           this text\n"
+    "  -V, --version        print the version\n"
+    "\n"
+    "Refused (exit 5): the system disk (backing /, /boot or swap), a disk with a\n"
+    "mounted filesystem (unless --unmount), a disk used by dm/md, the disk the image\n"
+    "lives on, a read-only device, one smaller than the image.\n"
+    "\n"
+    "Exit status: 0 done, 1 verification or checksum failed, 2 usage, 3 bad image\n"
+    "data, 4 I/O error, 5 refused.\n"
+    "Test hook: USBCOPY_TEST_FAULTS=corrupt@3x1,drop@5,eio@7,rdeio@8,backing@4,kill@9\n";
+
+enum {
+	OPT_JSON = 256,
+	OPT_SHA256,
+	OPT_NO_VERIFY,
+	OPT_UNMOUNT,
+	OPT_FORCE,
+	OPT_PROBE,
+	OPT_PROGRESS,
+	OPT_SYSFS,
+	OPT_PROC,
+};
+
+static const struct cli_opt opts[] = {
+    {"device", 'd', CLI_ARG, 'd'},	   {"yes", 'y', CLI_FLAG, 'y'},
+    {"list", 'l', CLI_FLAG, 'l'},	   {"json", 0, CLI_FLAG, OPT_JSON},
+    {"bmap", 'b', CLI_ARG, 'b'},	   {"sha256", 0, CLI_ARG, OPT_SHA256},
+    {"chunk", 'c', CLI_ARG, 'c'},	   {"no-verify", 0, CLI_FLAG, OPT_NO_VERIFY},
+    {"unmount", 0, CLI_FLAG, OPT_UNMOUNT}, {"force", 0, CLI_FLAG, OPT_FORCE},
+    {"probe", 0, CLI_FLAG, OPT_PROBE},	   {"progress", 0, CLI_FLAG, OPT_PROGRESS},
+    {"quiet", 'q', CLI_FLAG, 'q'},	   {"sysfs-root", 0, CLI_ARG, OPT_SYSFS},
+    {"proc-root", 0, CLI_ARG, OPT_PROC},   {0},
+};
+
+static const struct cli_spec spec = {"usbcopy", help, opts, 0};
+
+struct ctx {
+	const char *dev[MAX_TARGETS]; /* --device */
+	int ndev;
+	int yes, list, json, verify, unmount, force, probe, quiet, progress;
+	const char *bmap, *sha256;
+	uint64_t chunk;
+	struct uc_env env;
+};
+
+static int on_opt(void *vc, int id, const char *arg)
+{
+	struct ctx *c = vc;
+	switch (id) {
+	case 'd':
+		if (c->ndev == MAX_TARGETS)
+			return -1;
+		c->dev[c->ndev++] = arg;
+		break;
+	case 'y':
+		c->yes = 1;
+		break;
+	case 'l':
+		c->list = 1;
+		break;
+	case OPT_JSON:
+		c->json = 1;
+		break;
+	case 'b':
+		c->bmap = arg;
+		break;
+	case OPT_SHA256:
+		c->sha256 = arg;
+		break;
+	case 'c':
+		if (cli_parse_size(arg, 1, &c->chunk) < 0 || c->chunk < IO_ALIGN ||
+		    c->chunk % IO_ALIGN || c->chunk > (256u << 20))
+			return -1;
+		break;
+	case OPT_NO_VERIFY:
+		c->verify = 0;
+		break;
+	case OPT_UNMOUNT:
+		c->unmount = 1;
+		break;
+	case OPT_FORCE:
+		c->force = 1;
+		break;
+	case OPT_PROBE:
+		c->probe = 1;
+		break;
+	case OPT_PROGRESS:
+		c->progress = 1;
+		break;
+	case 'q':
+		c->quiet = 1;
+		break;
+	case OPT_SYSFS:
+		c->env.sysfs_root = arg;
+		break;
+	case OPT_PROC:
+		c->env.proc_root = arg;
+		break;
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- listing */
+
+/* "7.6 GB" as rmformat printed it: decimal units, truncated to a tenth. */
+static void size_str(uint64_t bytes, char *buf, size_t n)
+{
+	if (bytes >= 1000000000ULL) {
+		uint64_t t = bytes / 100000000ULL;
+		snprintf(buf, n, "%llu.%llu GB", (unsigned long long)(t / 10),
+			 (unsigned long long)(t % 10));
+	} else {
+		uint64_t t = bytes / 100000ULL;
+		snprintf(buf, n, "%llu.%llu MB", (unsigned long long)(t / 10),
+			 (unsigned long long)(t % 10));
+	}
+}
+
+/* The original's MB: a GB value a.b becomes a*1000 + b*100. */
+static uint64_t size_mb(uint64_t bytes)
+{
+	if (bytes >= 1000000000ULL)
+		return bytes / 100000000ULL * 100;
+	return bytes / 1000000ULL;
+}
+
+static void json_str(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+		if (ch == '"' || ch == '\\')
+			printf("\\%c", ch);
+		else if (ch < 0x20)
+			printf("\\u%04x", ch);
+		else
+			putchar(ch);
+	}
+	putchar('"');
+}
+
+static void print_list(const struct ctx *c, const struct uc_dev *d, size_t n)
+{
+	if (c->json) {
+		printf("[");
+		for (size_t i = 0; i < n; i++) {
+			char why[512], desc[256];
+			struct uc_mount m[8];
+			size_t nm;
+			int use = uc_dev_usage(&c->env, &d[i], why, sizeof(why), m, 8, &nm, NULL);
+			uc_dev_desc(&d[i], desc, sizeof(desc));
+			printf("%s\n  {\"index\": %zu, \"device\": ", i ? "," : "", i);
+			json_str(d[i].path);
+			printf(", \"size_bytes\": %llu, \"vendor\": ",
+			       (unsigned long long)d[i].size_bytes);
+			json_str(d[i].vendor);
+			printf(", \"model\": ");
+			json_str(d[i].model);
+			printf(", \"description\": ");
+			json_str(desc);
+			printf(", \"serial\": ");
+			json_str(d[i].serial);
+			printf(", \"usb\": %s, \"removable\": %s, \"mmc\": %s, \"read_only\": %s, "
+			       "\"in_use\": ",
+			       d[i].usb ? "true" : "false", d[i].removable ? "true" : "false",
+			       d[i].mmc ? "true" : "false", d[i].ro ? "true" : "false");
+			if (use > 0)
+				json_str(why);
+			else
+				printf("null");
+			printf("}");
+		}
+		printf("%s]\n", n ? "\n" : "");
+		return;
+	}
+	printf("Found the following USB devices:\n");
+	for (size_t i = 0; i < n; i++) {
+		char sz[32], desc[256];
+		size_str(d[i].size_bytes, sz, sizeof(sz));
+		uc_dev_desc(&d[i], desc, sizeof(desc));
+		printf("%zu:\t%s\t%s\t%s\n", i, d[i].path, sz, desc);
+	}
+}
+
+/* A line from stdin without its newline; NULL at end of input. */
+static char *read_answer(char *buf, size_t n)
+{
+	fflush(stdout);
+	if (!fgets(buf, (int)n, stdin))
+		return NULL;
+	buf[strcspn(buf, "\r\n")] = 0;
+	return buf;
+}
+
+/* ---------------------------------------------------------------- guards */
+
+/*
+ * Everything that must be true before a target is opened. Returns 0, or an
+ * exit code after printing why.
+ */
+static int check_target(const struct ctx *c, const char *path, const char *image,
+			uint64_t image_bytes, struct uc_dev *d, int *is_dev, int *confirmed)
+{
+	struct ok_err e;
+	ok_err_clear(&e);
+	int r = uc_dev_resolve(&c->env, path, d, &e);
+	if (r < 0) {
+		ok_err_print(&e);
+		return r == -EINVAL ? OK_EXIT_REFUSED : OK_EXIT_IO;
+	}
+	*is_dev = r;
+	char why[512];
+	if (!r) {
+		struct stat a, b;
+		snprintf(d->path, sizeof(d->path), "%s", path);
+		if (stat(path, &a) == 0 && stat(image, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino) {
+			ok_warn("%s: refusing: this is the image itself", path);
+			return OK_EXIT_REFUSED;
+		}
+		return 0;
+	}
+	if (uc_dev_holds_file(&c->env, d, image, why, sizeof(why)) == 1) {
+		ok_warn("%s: refusing: %s", d->path, why);
+		return OK_EXIT_REFUSED;
+	}
+	struct uc_mount m[32];
+	size_t nm;
+	int use = uc_dev_usage(&c->env, d, why, sizeof(why), m, 32, &nm, &e);
+	if (use < 0) {
+		ok_err_print(&e);
+		return OK_EXIT_IO;
+	}
+	if (use == UC_USE_SYSTEM) {
+		ok_warn("%s: refusing: this is the system disk (%s)", d->path, why);
+		return OK_EXIT_REFUSED;
+	}
+	if (use == UC_USE_HELD) {
+		ok_warn("%s: refusing: %s", d->path, why);
+		return OK_EXIT_REFUSED;
+	}
+	if (use == UC_USE_MOUNTED && !c->unmount) {
+		ok_warn("%s: refusing: %s (use --unmount to unmount it first)", d->path, why);
+		return OK_EXIT_REFUSED;
+	}
+	if (d->ro) {
+		ok_warn("Device %s is not writable", d->path);
+		printf("Installation aborted\n");
+		return OK_EXIT_REFUSED;
+	}
+	if (image_bytes && image_bytes > d->size_bytes) {
+		ok_warn("Image (%llu MB) is larger than the device (%llu MB)",
+			(unsigned long long)(image_bytes >> 20),
+			(unsigned long long)(d->size_bytes >> 20));
+		printf("Installation aborted\n");
+		return OK_EXIT_REFUSED;
+	}
+	if (!uc_dev_is_candidate(d) && !d->loop) {
+		if (!c->force) {
+			ok_warn("%s: refusing: an internal, non-removable disk (use --force if you "
+				"really mean it)",
+				d->path);
+			return OK_EXIT_REFUSED;
+		}
+		if (!c->yes) {
+			char ans[64];
+			printf("\nWARNING: %s is an internal, non-removable disk.\n"
+			       "Type YES to erase it: ",
+			       d->path);
+			if (!read_answer(ans, sizeof(ans)) || strcmp(ans, "YES")) {
+				printf("Installation aborted\n");
+				return OK_EXIT_REFUSED;
+			}
+			*confirmed = 1;
+		}
+	}
+	if (use == UC_USE_MOUNTED) {
+		for (size_t i = nm; i-- > 0;) {
+			if (umount2(m[i].target, 0) < 0) {
+				ok_warn("%s: cannot unmount %s: %s", d->path, m[i].target,
+					strerror(errno));
+				return OK_EXIT_REFUSED;
+			}
+			printf("Unmounted %s\n", m[i].target);
+		}
+	}
+	return 0;
+}
+
+/* Same disk as when we checked it? (a re-plugged stick gets a new identity) */
+static int same_identity(const struct ctx *c, const struct uc_dev *was)
+{
+	struct uc_dev now;
+	if (uc_dev_read(&c->env, was->name, &now, NULL) < 0)
+		return 0;
+	return now.major == was->major && now.minor == was->minor &&
+	       now.size_bytes == was->size_bytes && !strcmp(now.serial, was->serial);
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static volatile int stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct prog {
+	struct progress p;
+	char label[64]; /* "written 812.0 MiB, verified": the meter adds the rest */
+	int verify;	/* 0 with --no-verify: the meter counts written bytes */
+};
+
+/* The meter: "written 812.0 MiB, verified: 40.0% 780.0 MiB of 1.9 GiB, rate, ETA". */
+static void on_progress(void *vp, uint64_t written, uint64_t verified)
+{
+	struct prog *pg = vp;
+	char h[32];
+	progress_human(written, h, sizeof(h));
+	if (!pg->verify) {
+		progress_update(&pg->p, written);
+		return;
+	}
+	snprintf(pg->label, sizeof(pg->label), "written %s, verified", h);
+	progress_update(&pg->p, verified);
+}
+
+static int parse_sha256(const char *arg, uint8_t out[32])
+{
+	char hex[65];
+	if (strlen(arg) == 64 && hash_unhex(arg, out, 32) == 0)
+		return 0;
+	FILE *f = fopen(arg, "re");
+	if (!f)
+		return -errno;
+	int ok = fscanf(f, "%64s", hex) == 1;
+	fclose(f);
+	if (!ok || strlen(hex) != 64 || hash_unhex(hex, out, 32) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx c = {.verify = 1, .chunk = 4u << 20, .env = {"/sys", "/proc"}};
+	int first = cli_parse(&spec, argc, argv, on_opt, &c);
+	struct ok_err e;
+	ok_err_clear(&e);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	if (c.list) {
+		if (first != argc)
+			cli_usage_error(&spec, "--list takes no image");
+		struct uc_dev *d;
+		size_t n;
+		if (uc_dev_scan(&c.env, &d, &n, &e) < 0) {
+			ok_err_print(&e);
+			return OK_EXIT_IO;
+		}
+		print_list(&c, d, n);
+		free(d);
+		return 0;
+	}
+	if (argc - first != 1)
+		cli_usage_error(&spec, argc == first ? "missing IMAGE" : "one IMAGE only");
+	if (c.yes && !c.ndev)
+		cli_usage_error(&spec, "--yes needs --device");
+	const char *image = argv[first];
+
+	uint8_t want[32];
+	if (c.sha256) {
+		int r = parse_sha256(c.sha256, want);
+		if (r < 0)
+			cli_usage_error(&spec,
+					"--sha256: expected 64 hex digits or a file holding them");
+	}
+	struct uc_bmap bm;
+	memset(&bm, 0, sizeof(bm));
+	if (c.bmap && uc_bmap_load(c.bmap, &bm, &e) < 0) {
+		ok_err_print(&e);
+		uc_bmap_free(&bm);
+		return e.errnum && e.errnum != EINVAL ? OK_EXIT_IO : OK_EXIT_DATA;
+	}
+	struct uc_src *src;
+	int r = uc_src_open(image, c.bmap ? &bm : NULL, c.sha256 ? want : NULL, (uint32_t)c.chunk,
+			    0, &src, &e);
+	if (r < 0) {
+		ok_err_print(&e);
+		uc_bmap_free(&bm);
+		return r == -EINVAL ? (c.bmap && c.sha256 ? OK_EXIT_USAGE : OK_EXIT_DATA)
+				    : ok_exit_code(r);
+	}
+	int64_t isz = uc_src_size(src);
+	uint64_t image_bytes = isz > 0 ? (uint64_t)isz : 0;
+	int rc = 0;
+
+	/* choose */
+	struct uc_dev devs[MAX_TARGETS];
+	int is_dev[MAX_TARGETS] = {0}, confirmed = 0;
+	const char *paths[MAX_TARGETS];
+	int nt = c.ndev;
+	for (int i = 0; i < nt; i++)
+		paths[i] = c.dev[i];
+	if (!nt) {
+		struct uc_dev *d;
+		size_t n;
+		if (uc_dev_scan(&c.env, &d, &n, &e) < 0) {
+			ok_err_print(&e);
+			rc = OK_EXIT_IO;
+			goto out;
+		}
+		if (!n) {
+			printf(
+			    "INFORMATION: No USB selected/found.. Please plug in and try again\n");
+			free(d);
+			rc = OK_EXIT_FAIL;
+			goto out;
+		}
+		print_list(&c, d, n);
+		char ans[64];
+		for (;;) {
+			printf("Enter the number of your choice: ");
+			if (!read_answer(ans, sizeof(ans))) {
+				printf("\nInstallation aborted\n");
+				free(d);
+				rc = OK_EXIT_REFUSED;
+				goto out;
+			}
+			if (!ans[0])
+				continue;
+			uint64_t k;
+			if (cli_parse_uint(ans, 0, n - 1, &k) == 0) {
+				devs[0] = d[k];
+				break;
+			}
+			printf("Invalid choice\n");
+		}
+		free(d);
+		static char chosen[128];
+		snprintf(chosen, sizeof(chosen), "%s", devs[0].path);
+		paths[0] = chosen;
+		nt = 1;
+	}
+	for (int i = 0; i < nt; i++) {
+		rc = check_target(&c, paths[i], image, image_bytes, &devs[i], &is_dev[i],
+				  &confirmed);
+		if (rc)
+			goto out;
+	}
+	if (!c.yes && !confirmed) {
+		printf("\nWARNING: All data on your USB storage will be lost.\n"
+		       "Are you sure you want to install to\n");
+		for (int i = 0; i < nt; i++) {
+			char desc[256];
+			if (is_dev[i])
+				uc_dev_desc(&devs[i], desc, sizeof(desc));
+			else
+				snprintf(desc, sizeof(desc), "regular file");
+			struct stat st;
+			uint64_t bytes = is_dev[i]		    ? devs[i].size_bytes
+					 : stat(paths[i], &st) == 0 ? (uint64_t)st.st_size
+								    : 0;
+			printf("%s, %llu MB at %s%s", desc, (unsigned long long)size_mb(bytes),
+			       paths[i], i + 1 < nt ? ",\n" : " ?  (y/n) ");
+		}
+		char ans[64];
+		if (!read_answer(ans, sizeof(ans)) || (ans[0] != 'y' && ans[0] != 'n')) {
+			printf("Invalid choice.. Exiting\n");
+			rc = OK_EXIT_OK;
+			goto out;
+		}
+		if (ans[0] == 'n') {
+			printf("Installation aborted\n");
+			rc = OK_EXIT_OK;
+			goto out;
+		}
+	}
+
+	/* open: re-check identity first, so a re-plugged stick is never confused */
+	struct uc_target t[MAX_TARGETS];
+	memset(t, 0, sizeof(t));
+	int opened = 0;
+	for (int i = 0; i < nt; i++) {
+		if (is_dev[i] && !same_identity(&c, &devs[i])) {
+			ok_warn(
+			    "%s: refusing: the device changed since it was chosen (re-plugged?)",
+			    paths[i]);
+			rc = OK_EXIT_REFUSED;
+			goto close;
+		}
+		struct stat st;
+		if (is_dev[i] && (stat(paths[i], &st) < 0 || !S_ISBLK(st.st_mode))) {
+			ok_warn("%s: refusing: not a block device (%s)", paths[i],
+				errno ? strerror(errno) : "gone?");
+			rc = OK_EXIT_REFUSED;
+			goto close;
+		}
+		t[i].path = paths[i];
+		if (is_dev[i])
+			snprintf(t[i].backing, sizeof(t[i].backing), "%s", devs[i].backing);
+		if (uc_target_open(&t[i], &e) < 0) {
+			ok_err_print(&e);
+			rc = e.errnum == EBUSY ? OK_EXIT_REFUSED : OK_EXIT_IO;
+			goto close;
+		}
+		opened = i + 1;
+		if (is_dev[i] && (fstat(t[i].fd, &st) < 0 ||
+				  st.st_rdev != makedev(devs[i].major, devs[i].minor))) {
+			ok_warn("%s: refusing: device node does not match %s", paths[i],
+				devs[i].name);
+			rc = OK_EXIT_REFUSED;
+			goto close;
+		}
+		if (c.probe) {
+			char why[256];
+			int pr = uc_probe(&t[i], why, sizeof(why), &e);
+			if (pr < 0) {
+				ok_err_print(&e);
+				rc = OK_EXIT_IO;
+				goto close;
+			}
+			if (pr) {
+				ok_warn("%s: %s", paths[i], why);
+				rc = OK_EXIT_FAIL;
+				goto close;
+			}
+			printf("%s: probe passed: %llu MB read back at 16 places\n", paths[i],
+			       (unsigned long long)(t[i].size_bytes >> 20));
+		}
+	}
+
+	struct uc_faults faults;
+	const char *fs = getenv("USBCOPY_TEST_FAULTS");
+	if (fs && *fs && uc_faults_parse(fs, &faults, &e) < 0) {
+		ok_err_print(&e);
+		rc = OK_EXIT_USAGE;
+		goto close;
+	}
+	signal(SIGPIPE, SIG_IGN); /* a closed stdout must not stop a write halfway */
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	struct prog pg;
+	int64_t wsz = uc_src_write_size(src);
+	snprintf(pg.label, sizeof(pg.label), "%s", c.verify ? "verified" : "written");
+	pg.verify = c.verify;
+	progress_start(&pg.p, pg.label, wsz > 0 ? (uint64_t)wsz : 0,
+		       c.quiet	    ? PROGRESS_OFF
+		       : c.progress ? PROGRESS_ON
+				    : PROGRESS_AUTO);
+	struct uc_write_opts wo = {
+	    .chunk_bytes = (uint32_t)c.chunk,
+	    .tries = 3,
+	    .verify = c.verify,
+	    .zero_tail = 1,
+	    .faults = fs && *fs ? &faults : NULL,
+	    .progress = on_progress,
+	    .ctx = &pg,
+	    .stop = &stop_flag,
+	};
+	printf("%s image to USB device\n", c.verify ? "Copying and verifying" : "Copying");
+	double t0 = progress_now();
+	r = uc_write(src, t, (size_t)nt, &wo, &e);
+	double secs = progress_now() - t0;
+	progress_finish(&pg.p);
+	if (r < 0) {
+		int intr = r == -EINTR;
+		for (int i = 0; i < nt; i++)
+			intr |= t[i].err == -EINTR;
+		if (intr) {
+			ok_warn("interrupted: the first chunk was not written, so the device will "
+				"not boot");
+			rc = OK_EXIT_IO;
+			goto close;
+		}
+		/* the original's own words for a chunk that would not verify */
+		int any_t = 0;
+		for (int i = 0; i < nt; i++) {
+			if (t[i].err == -EILSEQ)
+				printf("%s%s%s\n", nt > 1 ? t[i].path : "", nt > 1 ? ": " : "",
+				       t[i].e.msg);
+			else if (t[i].err)
+				ok_err_print(&t[i].e);
+			any_t |= t[i].err != 0;
+		}
+		if (!any_t)
+			ok_err_print(&e);
+		/* -ENOSPC here: a stream turned out larger than the device, after
+		 * some chunks were written (known sizes are refused up front) */
+		rc = r == -EILSEQ || r == -EBADMSG ? OK_EXIT_FAIL
+		     : r == -EINVAL		   ? OK_EXIT_DATA
+						   : OK_EXIT_IO;
+		goto close;
+	}
+	uint64_t img = uc_src_offset(src);
+	printf("Finished %llu MB in %lld seconds (%.1fMB/s)\n", (unsigned long long)(img >> 20),
+	       (long long)secs, secs > 0 ? (double)img / 1048576.0 / secs : 0.0);
+	for (int i = 0; i < nt; i++)
+		printf("%s%s%llu block(s) re-written due to verification failure\n",
+		       nt > 1 ? t[i].path : "", nt > 1 ? ": " : "",
+		       (unsigned long long)t[i].rewritten);
+	for (int i = 0; i < nt; i++)
+		if (t[i].is_blk && t[i].rrpart < 0 && t[i].rrpart != -EINVAL)
+			ok_warn("%s: cannot re-read the partition table: %s", t[i].path,
+				strerror(-t[i].rrpart));
+	printf("Completed copy to USB\n");
+	for (int i = 0; i < nt; i++)
+		if (t[i].is_blk)
+			printf("%s can now be removed\n", t[i].path);
+close:
+	for (int i = 0; i < opened; i++)
+		uc_target_close(&t[i]);
+out:
+	uc_src_close(src);
+	uc_bmap_free(&bm);
+	return rc;
+}
