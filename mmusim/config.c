@@ -327,17 +327,17 @@ int mm_config_file(struct mm_config *c, const char *path, struct ok_err *e)
 	int rc = 0;
 	while (fgets(line, sizeof(line), f)) {
 		ln++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			rc = ok_err_line(e, -EINVAL, path, ln,
+					 "line too long, expected key = value");
+			break;
+		}
 		char *h = strchr(line, '#');
 		if (h)
 			*h = 0;
 		char *s = trim(line);
 		if (!*s)
 			continue;
-		if (!strchr(line, '\n') && !feof(f)) {
-			rc = ok_err_line(e, -EINVAL, path, ln,
-					 "line too long, expected key = value");
-			break;
-		}
 		char *eq = strchr(s, '=');
 		if (!eq) {
 			rc = ok_err_line(e, -EINVAL, path, ln, "expected key = value");

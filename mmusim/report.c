@@ -64,15 +64,20 @@ static void build(const struct mm_sim *s, struct rows *t)
 	ROW("l2_hits", "L2 TLB hits", R_INT, x->l2_hits);
 	ROW("l2_misses", "L2 TLB misses", R_INT, x->l2_misses);
 	ROW("walks", "page walks", R_INT, x->walks);
+	ROW("guest_refs", "guest (or 1D) references", R_INT, x->guest_refs);
+	ROW("nested_refs", "nested references", R_INT, x->nested_refs);
 	ROW("refs_per_walk", "references per walk", R_FLOAT,
 	    ratio(x->guest_refs + x->nested_refs, x->walks));
 	ROW("guest_refs_per_walk", "  guest (or 1D) part", R_FLOAT, ratio(x->guest_refs, x->walks));
 	ROW("nested_refs_per_walk", "  nested part", R_FLOAT, ratio(x->nested_refs, x->walks));
 	ROW("mem_refs_per_walk", "  from memory (missed PWC and caches)", R_FLOAT,
 	    ratio(x->at[MM_AT_MEM], x->walks));
+	ROW("pwc_hits", "PWC hits", R_INT, x->pwc_hits);
 	ROW("pwc_hit_rate", "PWC hit rate", R_PCT, ratio(x->pwc_hits, x->pwc_lookups));
 	ROW("psc_skipped_per_walk", "levels skipped by VA-tagged PSC", R_FLOAT,
 	    ratio(x->psc_skipped, x->walks));
+	ROW("ntlb_hits", "nested TLB hits", R_INT, x->ntlb_hits);
+	ROW("ntlb_lookups", "nested TLB lookups", R_INT, x->ntlb_lookups);
 	ROW("ntlb_hit_rate", "nested TLB hit rate", R_PCT, ratio(x->ntlb_hits, x->ntlb_lookups));
 	ROW("guest_faults", "guest page faults", R_INT, x->guest_faults);
 	ROW("pt_writes", "guest PTE writes", R_INT, x->pt_writes);
