@@ -232,7 +232,7 @@ int mm_config_preset(struct mm_config *c, const char *name, struct ok_err *e)
 	else if (!strcmp(name, "modern"))
 		*c = modern;
 	else
-		return ok_err_at(e, -ENOENT, NULL, OK_ERR_NOPOS,
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 				 "unknown preset '%s'; known presets: barcelona, nehalem, modern",
 				 name);
 	return 0;

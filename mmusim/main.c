@@ -268,13 +268,23 @@ static void print_walk(void *ctx, enum mm_mode m, uint64_t va, const struct mm_s
 	}
 }
 
-/* Exit code for a library error: bad data in the trace/config is a usage error (issue 9). */
-static int die_err(const struct ok_err *e, int rc)
+/*
+ * Exit code for a library error. Issue 9 asks for exit 2 on a malformed
+ * trace line or config value (EINVAL with a file position); a simulation
+ * that cannot continue (memory exhausted, address outside the address space)
+ * is bad input data (3); the rest are I/O errors (4).
+ */
+static struct mm_reader *g_reader;
+static struct mm_sim *g_sim;
+
+static _Noreturn void die_err(const struct ok_err *e, int rc)
 {
 	ok_err_print(e);
-	if (rc == -ENOMEM || (rc == -EINVAL && !e->path[0]))
-		exit(OK_EXIT_DATA);
-	exit(rc == -EINVAL || rc == -ENOENT ? OK_EXIT_USAGE : ok_exit_code(rc));
+	mm_sim_free(g_sim);
+	mm_reader_close(g_reader);
+	if (rc == -EINVAL)
+		exit(e->path[0] ? OK_EXIT_USAGE : OK_EXIT_DATA);
+	exit(rc == -ENOMEM ? OK_EXIT_DATA : OK_EXIT_IO);
 }
 
 int main(int argc, char **argv)
@@ -299,7 +309,7 @@ int main(int argc, char **argv)
 		rc = mm_config_check(&c, &e);
 	if (rc < 0) {
 		ok_err_print(&e);
-		return rc == -EINVAL || rc == -ENOENT ? OK_EXIT_USAGE : ok_exit_code(rc);
+		return rc == -EINVAL ? OK_EXIT_USAGE : ok_exit_code(rc);
 	}
 	if (TT.dump) {
 		mm_config_dump(&c, stdout);
@@ -319,6 +329,7 @@ int main(int argc, char **argv)
 	}
 	if (rc < 0)
 		die_err(&e, rc);
+	g_reader = r;
 
 	static struct mm_rec recs[4096];
 	uint64_t nrec = 0;
@@ -333,8 +344,11 @@ int main(int argc, char **argv)
 			if (w && (rc = mm_writer_put(w, recs, (size_t)n, &e)) < 0)
 				die_err(&e, rc);
 		}
-		if (n < 0)
+		if (n < 0) {
+			if (w)
+				mm_writer_close(w, NULL);
 			die_err(&e, (int)n);
+		}
 		if (w && (rc = mm_writer_close(w, &e)) < 0)
 			die_err(&e, rc);
 		double dt = progress_now() - t0;
@@ -352,6 +366,7 @@ int main(int argc, char **argv)
 	struct mm_sim *s;
 	if ((rc = mm_sim_new(&s, &c, TT.modes, TT.syn.seed, &e)) < 0)
 		die_err(&e, rc);
+	g_sim = s;
 	if (TT.explain || TT.log_walks)
 		mm_sim_log(s, print_walk, stdout, TT.log_walks, TT.explain_addr);
 	while ((n = mm_reader_read(r, recs, 4096, &e)) > 0) {
@@ -362,8 +377,7 @@ int main(int argc, char **argv)
 			if (e.offset == OK_ERR_NOPOS && e.line == OK_ERR_NOPOS)
 				snprintf(e.msg + strlen(e.msg), sizeof(e.msg) - strlen(e.msg),
 					 " (near record %llu)", (unsigned long long)nrec);
-			ok_err_print(&e);
-			return OK_EXIT_DATA;
+			die_err(&e, -ENOMEM);
 		}
 	}
 	if (n < 0)

@@ -178,7 +178,7 @@ struct mm_config {
 };
 
 extern const char *const mm_preset_names[]; /* NULL-terminated */
-/* Load a preset; -ENOENT with a message listing the presets if unknown. */
+/* Load a preset; -EINVAL with a message listing the presets if unknown. */
 int mm_config_preset(struct mm_config *c, const char *name, struct ok_err *e);
 /* Set KEY=VALUE (or KEY and VALUE). -EINVAL with "expected ..." on a bad key or value. */
 int mm_config_set(struct mm_config *c, const char *key, const char *value, struct ok_err *e);

@@ -539,7 +539,7 @@ static int os_map(struct mm_sim *s, uint32_t pi, uint64_t va, struct pw *w)
 			break;
 		}
 		if (!(x & E_P)) {
-			uint32_t c;
+			uint32_t c = 0;
 			int rc = guest_table(s, l - 1, pi, &c);
 			if (rc < 0)
 				return rc;

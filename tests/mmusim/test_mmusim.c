@@ -543,7 +543,7 @@ static void test_config(void **state)
 	struct mm_config c;
 	struct ok_err e;
 	char buf[512];
-	assert_int_equal(mm_config_preset(&c, "pentium", &e), -ENOENT);
+	assert_int_equal(mm_config_preset(&c, "pentium", &e), -EINVAL);
 	ok_err_format(&e, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "barcelona, nehalem, modern"));
 	assert_int_equal(mm_config_preset(&c, "nehalem", &e), 0);
