@@ -47,19 +47,28 @@ const char *const mm_where_names[MM_WHERE_N] = {"pwc", "l1d", "l2", "mem"};
 /* ============================================= 1. set-associative LRU */
 
 struct lru_ent {
-	uint64_t key, val, stamp; /* key NONE and stamp 0: empty */
+	uint64_t key, val; /* an evicted entry */
 };
 
+/*
+ * Keys, values and stamps are separate arrays (set-major) so a lookup scans
+ * only keys: a fully associative 48-entry TLB is 384 contiguous bytes.
+ * An empty way has key NONE and stamp 0, so it is always the LRU victim.
+ */
 struct lru {
-	struct lru_ent *e; /* sets * ways, set-major; NULL: the structure is absent */
+	uint64_t *key; /* sets * ways; NULL: the structure is absent */
+	uint64_t *val;
+	uint64_t *stamp;
 	uint32_t sets, ways, mask;
 	uint64_t clock;
 };
 
 static void lru_flush(struct lru *l)
 {
-	for (size_t i = 0; l->e && i < (size_t)l->sets * l->ways; i++)
-		l->e[i] = (struct lru_ent){NONE, 0, 0};
+	for (size_t i = 0; l->key && i < (size_t)l->sets * l->ways; i++) {
+		l->key[i] = NONE;
+		l->stamp[i] = 0;
+	}
 }
 
 /* entries 0: absent; ways 0: fully associative. Sets must be a power of two. */
@@ -73,29 +82,35 @@ static int lru_init(struct lru *l, uint32_t entries, uint32_t ways)
 	l->ways = ways;
 	l->sets = entries / ways;
 	l->mask = l->sets - 1;
-	l->e = malloc(sizeof(*l->e) * l->sets * l->ways);
-	if (!l->e)
+	size_t n = (size_t)l->sets * l->ways;
+	l->key = malloc(n * 8);
+	l->val = malloc(n * 8);
+	l->stamp = malloc(n * 8);
+	if (!l->key || !l->val || !l->stamp)
 		return -ENOMEM;
 	lru_flush(l);
 	return 0;
 }
 
-static inline struct lru_ent *lru_set(const struct lru *l, uint64_t hint)
+static void lru_free(struct lru *l)
 {
-	return l->e + (size_t)(hint & l->mask) * l->ways;
+	free(l->key);
+	free(l->val);
+	free(l->stamp);
 }
 
 /* 1 and *val on a hit (the entry becomes most recent), 0 on a miss. */
 static inline int lru_get(struct lru *l, uint64_t key, uint64_t hint, uint64_t *val)
 {
-	if (!l->e)
+	if (!l->key)
 		return 0;
-	struct lru_ent *s = lru_set(l, hint);
+	size_t base = (size_t)(hint & l->mask) * l->ways;
+	const uint64_t *k = l->key + base;
 	for (uint32_t i = 0; i < l->ways; i++)
-		if (s[i].key == key) {
-			s[i].stamp = ++l->clock;
+		if (k[i] == key) {
+			l->stamp[base + i] = ++l->clock;
 			if (val)
-				*val = s[i].val;
+				*val = l->val[base + i];
 			return 1;
 		}
 	return 0;
@@ -104,36 +119,64 @@ static inline int lru_get(struct lru *l, uint64_t key, uint64_t hint, uint64_t *
 /* Insert or refresh key; returns 1 (victim in *ev) when a valid entry was evicted. */
 static int lru_put(struct lru *l, uint64_t key, uint64_t hint, uint64_t val, struct lru_ent *ev)
 {
-	if (!l->e)
+	if (!l->key)
 		return 0;
-	struct lru_ent *s = lru_set(l, hint), *v = s;
+	size_t base = (size_t)(hint & l->mask) * l->ways, v = 0;
+	uint64_t *k = l->key + base, *st = l->stamp + base, min = UINT64_MAX;
 	int evicted = 0;
 	for (uint32_t i = 0; i < l->ways; i++) {
-		if (s[i].key == key) {
-			v = &s[i];
+		if (k[i] == key) {
+			v = i;
 			goto set;
 		}
-		if (s[i].stamp < v->stamp)
-			v = &s[i];
+		if (st[i] < min) {
+			min = st[i];
+			v = i;
+		}
 	}
-	evicted = v->key != NONE;
+	evicted = k[v] != NONE;
 	if (evicted && ev)
-		*ev = *v;
-	v->key = key;
+		*ev = (struct lru_ent){k[v], l->val[base + v]};
+	k[v] = key;
 set:
-	v->val = val;
-	v->stamp = ++l->clock;
+	l->val[base + v] = val;
+	st[v] = ++l->clock;
 	return evicted;
+}
+
+/*
+ * Look key up and, on a miss, insert it (a cache access): one pass over the
+ * set instead of lru_get + lru_put. 1 on a hit. The set must exist.
+ */
+static inline int lru_touch(struct lru *l, uint64_t key, uint64_t hint)
+{
+	size_t base = (size_t)(hint & l->mask) * l->ways, v = base;
+	uint64_t *k = l->key + base, *st = l->stamp + base, min = UINT64_MAX;
+	for (uint32_t i = 0; i < l->ways; i++) {
+		if (k[i] == key) {
+			st[i] = ++l->clock;
+			return 1;
+		}
+		if (st[i] < min) {
+			min = st[i];
+			v = i;
+		}
+	}
+	k[v] = key;
+	st[v] = ++l->clock;
+	return 0;
 }
 
 static void lru_del(struct lru *l, uint64_t key, uint64_t hint)
 {
-	if (!l->e)
+	if (!l->key)
 		return;
-	struct lru_ent *s = lru_set(l, hint);
-	for (uint32_t i = 0; i < l->ways; i++)
-		if (s[i].key == key)
-			s[i] = (struct lru_ent){NONE, 0, 0};
+	size_t base = (size_t)(hint & l->mask) * l->ways;
+	for (size_t i = base; i < base + l->ways; i++)
+		if (l->key[i] == key) {
+			l->key[i] = NONE;
+			l->stamp[i] = 0;
+		}
 }
 
 /* ============================================= 2. frame allocators */
@@ -399,6 +442,10 @@ struct mm_sim {
 	uint32_t hcap;
 	uint32_t cur;	/* current process index, NONE32 before the first */
 	int booted;	/* the first CR3 load (at boot, not in the trace) is done */
+	/* pages known mapped: skips the guest-table lookup on most accesses */
+	uint64_t mc_key[4096]; /* proc << 45 | vpn */
+	uint64_t mc_gen[4096]; /* valid while equal to map_gen */
+	uint64_t map_gen;      /* bumped whenever a mapping disappears */
 	unsigned gleaf; /* guest leaf level */
 	/* host */
 	struct pt_pool hpt;
@@ -634,9 +681,9 @@ static void pt_ref(struct mm_sim *s, struct mmu *m, uint64_t pa, unsigned level,
 		   unsigned col, int pwc_ok)
 {
 	enum mm_where at;
-	if (pwc_ok && m->pwc.e) {
+	if (pwc_ok && m->pwc.key) {
 		m->st.pwc_lookups++;
-		if (lru_get(&m->pwc, pa >> 3, pa >> 3, NULL)) {
+		if (lru_touch(&m->pwc, pa >> 3, pa >> 3)) {
 			m->st.pwc_hits++;
 			at = MM_AT_PWC;
 			m->st.cyc_walk += s->c.c_pwc;
@@ -645,21 +692,16 @@ static void pt_ref(struct mm_sim *s, struct mmu *m, uint64_t pa, unsigned level,
 		}
 	}
 	uint64_t line = pa >> 6;
-	if (lru_get(&m->dc1, line, line, NULL)) {
+	if (m->dc1.key && lru_touch(&m->dc1, line, line)) {
 		at = MM_AT_DC1;
 		m->st.cyc_walk += s->c.c_dc1;
-	} else if (lru_get(&m->dc2, line, line, NULL)) {
+	} else if (m->dc2.key && lru_touch(&m->dc2, line, line)) {
 		at = MM_AT_DC2;
 		m->st.cyc_walk += s->c.c_dc2;
-		lru_put(&m->dc1, line, line, 0, NULL);
 	} else {
 		at = MM_AT_MEM;
 		m->st.cyc_walk += s->c.c_mem;
-		lru_put(&m->dc2, line, line, 0, NULL);
-		lru_put(&m->dc1, line, line, 0, NULL);
 	}
-	if (pwc_ok && m->pwc.e)
-		lru_put(&m->pwc, pa >> 3, pa >> 3, 0, NULL);
 done:
 	m->st.at[at]++;
 	m->st.grid_refs[m->row][col]++;
@@ -676,7 +718,7 @@ done:
 static unsigned psc_start(struct mmu *m, struct lru *psc, uint64_t tag, uint64_t va, unsigned top,
 			  unsigned leaf, uint32_t *node)
 {
-	if (!psc[2].e)
+	if (!psc[2].key)
 		return top;
 	for (unsigned l = leaf + 1; l <= top; l++) {
 		uint64_t pre = va >> shift_of_level(l - 1), v;
@@ -691,7 +733,7 @@ static unsigned psc_start(struct mmu *m, struct lru *psc, uint64_t tag, uint64_t
 
 static void psc_put(struct lru *psc, uint64_t tag, uint64_t va, unsigned l, uint32_t child)
 {
-	if (psc[2].e) {
+	if (psc[2].key) {
 		uint64_t pre = va >> shift_of_level(l - 1);
 		lru_put(&psc[l], tag << 48 | pre, pre, child, NULL);
 	}
@@ -720,7 +762,7 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 {
 	unsigned mlev = s->c.host_levels, hsh = shift_of_level(s->hleaf);
 	uint64_t key = gpa >> hsh, v;
-	if (m->ntlb.e) {
+	if (m->ntlb.key) {
 		m->st.ntlb_lookups++;
 		if (lru_get(&m->ntlb, key, key, &v)) {
 			m->st.ntlb_hits++;
@@ -729,9 +771,7 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 			return v + (gpa & ((1ull << hsh) - 1));
 		}
 	}
-	uint64_t spa = host_map(s, gpa); /* ensure the host mapping exists */
-	if (s->err)
-		return 0;
+	uint64_t spa = 0;
 	uint32_t node = s->hroot;
 	unsigned l = psc_start(m, m->npsc, 0, gpa, mlev, s->hleaf, &node);
 	for (unsigned k = l + 1; k <= mlev; k++)
@@ -739,10 +779,19 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 	for (;; l--) {
 		const struct pt_node *n = &s->hpt.n[node];
 		uint64_t x = n->e[pt_idx(gpa, l)];
+		if (!(x & E_P)) { /* first use of this gPA: back it (no cost, see notes) */
+			host_map(s, gpa);
+			if (s->err)
+				return 0;
+			n = &s->hpt.n[node];
+			x = n->e[pt_idx(gpa, l)];
+		}
 		pt_ref(s, m, n->pa + 8ull * pt_idx(gpa, l), l, 'n', mlev - l,
 		       s->c.pwc == MM_PWC_2D && l > s->hleaf);
-		if (x & E_LEAF)
+		if (x & E_LEAF) {
+			spa = E_PA(x) + (gpa & ((1ull << hsh) - 1));
 			break;
+		}
 		psc_put(m->npsc, 0, gpa, l, E_CHILD(x));
 		node = E_CHILD(x);
 	}
@@ -1165,13 +1214,19 @@ static void access1(struct mm_sim *s, uint64_t va, int ifetch)
 {
 	if (check_va(s, va))
 		return;
-	const struct proc *p = &s->procs[s->cur];
-	if (!pt_find(&s->gpt, p->root, s->c.levels, va, NULL, NULL)) {
-		struct pw w[MAX_PW];
-		int nw = os_map(s, s->cur, va, w);
-		if (nw < 0)
-			return;
-		ev_writes(s, w, nw, 1);
+	uint64_t mk = (uint64_t)s->cur << 45 | va >> 12;
+	unsigned h = (unsigned)(va >> 12) & 4095;
+	if (s->mc_key[h] != mk || s->mc_gen[h] != s->map_gen) {
+		const struct proc *p = &s->procs[s->cur];
+		if (!pt_find(&s->gpt, p->root, s->c.levels, va, NULL, NULL)) {
+			struct pw w[MAX_PW];
+			int nw = os_map(s, s->cur, va, w);
+			if (nw < 0)
+				return;
+			ev_writes(s, w, nw, 1);
+		}
+		s->mc_key[h] = mk;
+		s->mc_gen[h] = s->map_gen;
 	}
 	for (int i = 0; i < MM_MODE_N && !s->err; i++)
 		if (s->m[i].on)
@@ -1199,6 +1254,7 @@ static void pte_change(struct mm_sim *s, uint64_t va, int clear)
 	pa_free(&s->gmem, E_PA(x), size);
 	if (clear) {
 		*e = 0;
+		s->map_gen++;
 	} else {
 		uint64_t pa = pa_alloc(&s->gmem, size);
 		if (pa == NONE) {
@@ -1242,6 +1298,7 @@ static void ev_exit(struct mm_sim *s, uint32_t pid)
 	}
 	os_free_tree(s, p->root);
 	p->live = 0;
+	s->map_gen++;
 	if (s->cur == pi)
 		s->cur = NONE32;
 }
@@ -1376,18 +1433,18 @@ static int mmu_init(struct mm_sim *s, struct mmu *m, enum mm_mode mode)
 
 static void mmu_free(struct mmu *m)
 {
-	free(m->l1d.e);
-	free(m->l1i.e);
-	free(m->l2.e);
-	free(m->pwc.e);
+	lru_free(&m->l1d);
+	lru_free(&m->l1i);
+	lru_free(&m->l2);
+	lru_free(&m->pwc);
 	for (int i = 0; i < 6; i++) {
-		free(m->psc[i].e);
-		free(m->npsc[i].e);
+		lru_free(&m->psc[i]);
+		lru_free(&m->npsc[i]);
 	}
-	free(m->ntlb.e);
-	free(m->dc1.e);
-	free(m->dc2.e);
-	free(m->sroots.e);
+	lru_free(&m->ntlb);
+	lru_free(&m->dc1);
+	lru_free(&m->dc2);
+	lru_free(&m->sroots);
 	pt_destroy(&m->sp);
 	free(m->unsync);
 	free(m->pend);
@@ -1411,6 +1468,7 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	s->hleaf = level_of(c->host_page);
 	s->va_limit = 1ull << (12 + 9 * c->levels - 1); /* the lower (user) half */
 	s->hcap = 64;
+	s->map_gen = 1;
 	s->phash = calloc(s->hcap, 4);
 	rc = s->phash ? 0 : -ENOMEM;
 	if (!rc)
