@@ -440,13 +440,13 @@ struct mm_sim {
 	uint32_t nprocs, pcap;
 	uint32_t *phash; /* pid -> proc index + 1, open addressing */
 	uint32_t hcap;
-	uint32_t cur;	/* current process index, NONE32 before the first */
-	int booted;	/* the first CR3 load (at boot, not in the trace) is done */
+	uint32_t cur; /* current process index, NONE32 before the first */
+	int booted;   /* the first CR3 load (at boot, not in the trace) is done */
 	/* pages known mapped: skips the guest-table lookup on most accesses */
 	uint64_t mc_key[4096]; /* proc << 45 | vpn */
 	uint64_t mc_gen[4096]; /* valid while equal to map_gen */
 	uint64_t map_gen;      /* bumped whenever a mapping disappears */
-	unsigned gleaf; /* guest leaf level */
+	unsigned gleaf;	       /* guest leaf level */
 	/* host */
 	struct pt_pool hpt;
 	uint32_t hroot;
@@ -721,7 +721,7 @@ static unsigned psc_start(struct mmu *m, struct lru *psc, uint64_t tag, uint64_t
 	if (!psc[2].key)
 		return top;
 	for (unsigned l = leaf + 1; l <= top; l++) {
-		uint64_t pre = va >> shift_of_level(l - 1), v;
+		uint64_t pre = va >> shift_of_level(l), v;
 		if (lru_get(&psc[l], tag << 48 | pre, pre, &v)) {
 			*node = (uint32_t)v;
 			m->st.psc_skipped += top - l + 1;
@@ -734,7 +734,7 @@ static unsigned psc_start(struct mmu *m, struct lru *psc, uint64_t tag, uint64_t
 static void psc_put(struct lru *psc, uint64_t tag, uint64_t va, unsigned l, uint32_t child)
 {
 	if (psc[2].key) {
-		uint64_t pre = va >> shift_of_level(l - 1);
+		uint64_t pre = va >> shift_of_level(l);
 		lru_put(&psc[l], tag << 48 | pre, pre, child, NULL);
 	}
 }
@@ -1112,7 +1112,7 @@ static void invlpg(struct mm_sim *s, struct mmu *m, uint64_t va)
 	lru_del(&m->l1i, key, vpn);
 	lru_del(&m->l2, key, vpn);
 	for (unsigned l = 2; l <= s->c.levels; l++) {
-		uint64_t pre = va >> shift_of_level(l - 1);
+		uint64_t pre = va >> shift_of_level(l);
 		lru_del(&m->psc[l], (uint64_t)m->tag << 48 | pre, pre);
 	}
 	m->last_key[0] = m->last_key[1] = NONE;

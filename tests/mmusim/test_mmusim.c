@@ -207,6 +207,51 @@ static void test_two_page_2d(void **state)
 	mm_sim_free(s);
 }
 
+static void test_pwc_va_and_2d(void **state)
+{
+	(void)state;
+	uint64_t va = BASE + 0x7000;
+	struct mm_rec r[2] = {ld(va), ld(va + 4096)};
+	/* Intel-style PSC, native: the neighbour hits the PDE cache (prefix va>>21) and
+	 * reads only its PTE: 4 + 1 references, 3 levels skipped */
+	struct mm_config c = cfg("nehalem", NULL);
+	struct mm_sim *s = run(&c, 1u << MM_NATIVE, r, 2);
+	const struct mm_stats *st = mm_sim_stats(s, MM_NATIVE);
+	assert_int_equal(st->walks, 2);
+	assert_int_equal(st->guest_refs, 4 + 1);
+	assert_int_equal(st->psc_skipped, 3);
+	mm_sim_free(s);
+	/* nested with PSC: the guest rows gL4..gL2 are skipped (3 rows x 5 cells); the
+	 * guest PTE is read; the PT page's gPA hits the NTLB; the data gPA's nested
+	 * walk skips at least nL4 through the nested PSC */
+	s = run(&c, 1u << MM_NESTED, r, 2);
+	st = mm_sim_stats(s, MM_NESTED);
+	assert_int_equal(st->guest_refs, 4 + 1);
+	struct mm_sim *s1 = run(&c, 1u << MM_NESTED, r, 1);
+	uint64_t cold = mm_sim_stats(s1, MM_NESTED)->nested_refs;
+	mm_sim_free(s1);
+	assert_true(cold <= 20); /* the PSC already helps inside the cold walk */
+	assert_true(st->nested_refs - cold >= 1 && st->nested_refs - cold <= 3);
+	for (int row = 0; row < 3; row++) /* guest entries of gL4..gL2 skipped once */
+		assert_int_equal(st->grid_skip[row][4], 1);
+	mm_sim_free(s);
+	/* 2D PWC (Bhargava): nested entries are cached too. With all gPAs below 1 GiB
+	 * the data gPA's nL4 and nL3 entries are the ones the cold walk read: the
+	 * neighbour gets 3 guest + at least 2 nested PWC hits; a 'pa' PWC only 3 */
+	c = cfg("barcelona", "pwc=2d", "guest_mem=1G", NULL);
+	s = run(&c, 1u << MM_NESTED, r, 2);
+	st = mm_sim_stats(s, MM_NESTED);
+	uint64_t cold_hits = 0;
+	{
+		struct mm_sim *s1 = run(&c, 1u << MM_NESTED, r, 1);
+		cold_hits = mm_sim_stats(s1, MM_NESTED)->pwc_hits;
+		mm_sim_free(s1);
+	}
+	assert_true(st->pwc_hits - cold_hits >= 3 + 2);
+	assert_true(st->pwc_hits - cold_hits <= 3 + 3);
+	mm_sim_free(s);
+}
+
 /* ------------------------------------------------------------ TLB patterns */
 
 static void test_tlb_fits_l1(void **state)
@@ -567,21 +612,14 @@ static void test_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cold_2d),
-	    cmocka_unit_test(test_cold_1d),
-	    cmocka_unit_test(test_two_page_2d),
-	    cmocka_unit_test(test_tlb_fits_l1),
-	    cmocka_unit_test(test_tlb_lru_thrash),
-	    cmocka_unit_test(test_tlb_set_conflict),
-	    cmocka_unit_test(test_shadow_first_touch),
-	    cmocka_unit_test(test_shadow_events),
-	    cmocka_unit_test(test_exit_cost_linear),
-	    cmocka_unit_test(test_cycles_linear),
-	    cmocka_unit_test(test_lackey_lines),
-	    cmocka_unit_test(test_lackey_errors),
-	    cmocka_unit_test(test_binary_roundtrip),
-	    cmocka_unit_test(test_synth_seeded),
-	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_cold_2d),	     cmocka_unit_test(test_cold_1d),
+	    cmocka_unit_test(test_two_page_2d),	     cmocka_unit_test(test_pwc_va_and_2d),
+	    cmocka_unit_test(test_tlb_fits_l1),	     cmocka_unit_test(test_tlb_lru_thrash),
+	    cmocka_unit_test(test_tlb_set_conflict), cmocka_unit_test(test_shadow_first_touch),
+	    cmocka_unit_test(test_shadow_events),    cmocka_unit_test(test_exit_cost_linear),
+	    cmocka_unit_test(test_cycles_linear),    cmocka_unit_test(test_lackey_lines),
+	    cmocka_unit_test(test_lackey_errors),    cmocka_unit_test(test_binary_roundtrip),
+	    cmocka_unit_test(test_synth_seeded),     cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
