@@ -242,11 +242,17 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 		fputc('\n', f);
 	}
 	if ((mask & 6) == 6) {
-		if (have_be)
+		if (have_be && be < 0)
+			fprintf(
+			    f,
+			    "\nbreak-even VM exit cost: %.1f cycles: not reachable, nested is "
+			    "cheaper even with free exit round trips (handlers alone cost more)\n",
+			    be);
+		else if (have_be)
 			fprintf(f,
 				"\nbreak-even VM exit cost: %.1f cycles (shadow and nested tie; "
-				"configured %u)\n",
-				be, c->c_exit);
+				"configured %u: %s is cheaper)\n",
+				be, c->c_exit, be > c->c_exit ? "shadow" : "nested");
 		else
 			fputs("\nbreak-even VM exit cost: none (shadow has no more exits than "
 			      "nested)\n",
