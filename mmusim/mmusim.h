@@ -216,7 +216,7 @@ enum mm_where { MM_AT_PWC, MM_AT_DC1, MM_AT_DC2, MM_AT_MEM, MM_WHERE_N };
 extern const char *const mm_where_names[MM_WHERE_N];
 
 struct mm_stats {
-	uint64_t accesses, ifetches, loads, stores;
+	uint64_t accesses; /* page translations (an access crossing a page makes two) */
 	uint64_t l1_hits, l1_misses, l2_hits, l2_misses; /* l2_misses = walks */
 	uint64_t walks, guest_refs, nested_refs;	 /* entry reads made by walks */
 	uint64_t at[MM_WHERE_N];			 /* where those reads were satisfied */

@@ -446,7 +446,12 @@ struct mm_sim {
 	uint64_t mc_key[4096]; /* proc << 45 | vpn */
 	uint64_t mc_gen[4096]; /* valid while equal to map_gen */
 	uint64_t map_gen;      /* bumped whenever a mapping disappears */
-	unsigned gleaf;	       /* guest leaf level */
+	/* the last page of each stream ([0] data, [1] ifetch): while tlb_gen is
+	 * unchanged it is every mode's L1 MRU entry, so a repeat is an L1 hit */
+	uint64_t lp_page[2], lp_gen[2];
+	uint64_t tlb_gen;   /* bumped by every event and VM exit */
+	uint64_t fast_hits; /* repeats of lp_page not yet added to l1_hits */
+	unsigned gleaf;	    /* guest leaf level */
 	/* host */
 	struct pt_pool hpt;
 	uint32_t hroot;
@@ -662,6 +667,7 @@ static void tag_switch(struct mmu *m, struct proc *p, int boot)
 static void vm_exit(struct mm_sim *s, struct mmu *m, enum mm_exit why, uint64_t handler)
 {
 	uint64_t c = s->c.c_exit + handler;
+	s->tlb_gen++;
 	m->st.exits[why]++;
 	m->st.exit_cycles[why] += c;
 	m->st.cyc_exit += c;
@@ -1076,8 +1082,6 @@ static void walk(struct mm_sim *s, struct mmu *m, uint64_t va)
 static void translate(struct mm_sim *s, struct mmu *m, uint64_t va, int ifetch)
 {
 	uint64_t key = tlb_key(m, va);
-	m->st.accesses++;
-	m->st.cyc_tlb += s->c.c_l1;
 	if (key == m->last_key[ifetch]) { /* same page as the last L1 hit: still MRU */
 		m->st.l1_hits++;
 		return;
@@ -1090,7 +1094,6 @@ static void translate(struct mm_sim *s, struct mmu *m, uint64_t va, int ifetch)
 		return;
 	}
 	m->st.l1_misses++;
-	m->st.cyc_tlb += s->c.c_l2;
 	if (lru_get(&m->l2, key, vpn, NULL)) {
 		m->st.l2_hits++;
 	} else {
@@ -1212,6 +1215,10 @@ static int check_va(struct mm_sim *s, uint64_t va)
 
 static void access1(struct mm_sim *s, uint64_t va, int ifetch)
 {
+	if (va >> 12 == s->lp_page[ifetch] && s->lp_gen[ifetch] == s->tlb_gen) {
+		s->fast_hits++; /* an L1 hit in every mode, added after the batch */
+		return;
+	}
 	if (check_va(s, va))
 		return;
 	uint64_t mk = (uint64_t)s->cur << 45 | va >> 12;
@@ -1231,6 +1238,8 @@ static void access1(struct mm_sim *s, uint64_t va, int ifetch)
 	for (int i = 0; i < MM_MODE_N && !s->err; i++)
 		if (s->m[i].on)
 			translate(s, &s->m[i], va, ifetch);
+	s->lp_page[ifetch] = va >> 12;
+	s->lp_gen[ifetch] = s->tlb_gen;
 }
 
 /* Rewrite (COW) or clear the leaf PTE of va in the current process. */
@@ -1341,6 +1350,7 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 				access1(s, last, o->op == MM_IFETCH);
 			continue;
 		}
+		s->tlb_gen++; /* events may flush, invalidate or unmap */
 		switch (o->op) {
 		case MM_SWITCH:
 			if (proc_get(s, o->pid, &pi) < 0)
@@ -1387,6 +1397,16 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 			    ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad record op %u", o->op);
 		}
 	}
+	/* derived counts, kept out of the per-access path */
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mm_stats *st = &s->m[i].st;
+		if (!s->m[i].on)
+			continue;
+		st->l1_hits += s->fast_hits;
+		st->accesses = st->l1_hits + st->l1_misses;
+		st->cyc_tlb = st->accesses * s->c.c_l1 + st->l1_misses * s->c.c_l2;
+	}
+	s->fast_hits = 0;
 	return s->err;
 }
 
@@ -1469,6 +1489,7 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	s->va_limit = 1ull << (12 + 9 * c->levels - 1); /* the lower (user) half */
 	s->hcap = 64;
 	s->map_gen = 1;
+	s->lp_page[0] = s->lp_page[1] = NONE;
 	s->phash = calloc(s->hcap, 4);
 	rc = s->phash ? 0 : -ENOMEM;
 	if (!rc)

@@ -5,14 +5,18 @@ It knows nothing of mmusim's code: page tables are dictionaries keyed by
 (process, level, VA prefix), caches are plain LRU lists, there is no
 optimisation. It follows the semantics documented in mmusim/mmusim.h and the
 man page, for the subset the differential test (test_diff.sh) exercises:
-lackey accesses plus 'E switch' events; native, shadow and nested modes;
+lackey accesses plus 'E switch', 'E ptwrite', 'E invlpg', 'E fault' and
+'E unmap' events (not create/exit: freed frames are reused at the same
+physical addresses, which a model keyed by identity cannot follow; for the
+same reason traces with ptwrite/unmap run with the nested TLB off); native, shadow and nested modes;
 L1 D/I and L2 TLBs (any geometry), PCID/ASID tag pools with generation wrap,
 the PA-tagged page-walk cache (fully associative), the nested TLB (fully
 associative), guest 4K/2M pages, host 4K pages, 4/5 levels, shadow
 write-protection, unsync, shadow-root cache, untagged flush on every exit.
 Data caches must be off (their sets depend on physical addresses).
 
-  refmodel.py gen SEED N            print a random lackey trace with switches
+  refmodel.py gen SEED N [events]   print a random lackey trace with switches
+                                    (and ptwrite/invlpg/fault/unmap events)
   refmodel.py sim TRACE KEY=VAL...  print the counts as JSON
 """
 import json
@@ -22,7 +26,7 @@ import sys
 BASE = 0x555500000000
 
 
-def gen(seed, n):
+def gen(seed, n, events=False):
     rnd = random.Random(seed)
     out = ["==1== Lackey, an example Valgrind tool"]
     code = 0x400000
@@ -33,6 +37,14 @@ def gen(seed, n):
         if r < 0.003:
             pid = rnd.randint(1, 4)
             out.append("E switch %d" % pid)
+            continue
+        if events and r < 0.015:
+            page = BASE + 0x20000000 + rnd.randrange(0, 300) * 4096
+            ev = rnd.choice(["ptwrite", "ptwrite", "invlpg", "invlpg", "fault", "unmap"])
+            if ev == "unmap":
+                out.append("E unmap %x %d" % (page, 4096 * rnd.randint(1, 40)))
+            else:
+                out.append("E %s %x" % (ev, page + rnd.randrange(0, 4096)))
             continue
         if r < 0.25:
             code += rnd.choice([1, 2, 3, 5, 7, 4096 * rnd.randint(-3, 3)])
@@ -138,6 +150,7 @@ class Mode:
         self.sroots = LRU(c["shadow_roots"], 0)
         self.shadow = {}  # pid -> set of shadow leaf VPNs (at tshift)
         self.unsync = set()
+        self.pend = []  # (pid, va) whose guest PTE changed while its table was unsync
         self.k = dict(accesses=0, l1_hits=0, l1_misses=0, l2_hits=0, l2_misses=0, walks=0,
                       guest_refs=0, nested_refs=0, pwc_hits=0, ntlb_hits=0, ntlb_lookups=0,
                       guest_faults=0, pt_writes=0, shadow_syncs=0)
@@ -207,10 +220,7 @@ class Ref:
                     if ev is not None:
                         md.shadow.pop(ev, None)
                         md.proc_tag.pop(ev, None)
-                md.k["shadow_syncs"] += len(md.unsync)
-                for t in md.unsync:
-                    self.tables[t]["unsync"] = False
-                md.unsync = set()
+                self.sync(md, None)
                 if self.booted:
                     self.vm_exit(md, "cr3")
                 if self.c["asids"] and self.c["shadow_as_tags"]:
@@ -222,22 +232,32 @@ class Ref:
         self.cur = pid
         self.booted = True
 
-    def fault(self, va):
-        pid = self.cur
-        writes = []
-        for lv in range(self.n, self.gleaf, -1):
-            child = self.table(pid, lv - 1, va)
-            if child not in self.tables:
-                self.tables[child] = {"wp": False, "unsync": False}
-                writes.append(self.table(pid, lv, va))
-        writes.append(self.table(pid, self.gleaf, va))
-        self.mapped.add((pid, va >> (self.gsize.bit_length() - 1)))
+    def sync(self, md, only):
+        """Resync unsync tables (all, or table `only`); zap changed PTEs' shadows."""
+        done = [x for x in md.unsync if only is None or x == only]
+        for x in done:
+            self.tables[x]["unsync"] = False
+            md.unsync.discard(x)
+        md.k["shadow_syncs"] += len(done)
+        keep = []
+        for pid, va in md.pend:
+            if only is not None and self.table(pid, self.gleaf, va) != only:
+                keep.append((pid, va))
+                continue
+            if md.sroots.get(pid):
+                md.shadow[pid].discard(va >> md.tshift)
+        md.pend = keep
+        return len(done)
+
+    def writes(self, writes, guest_pf, va, was_present):
         for md in self.modes:
-            md.k["guest_faults"] += 1
+            if guest_pf:
+                md.k["guest_faults"] += 1
             md.k["pt_writes"] += len(writes)
             if md.name != "shadow":
                 continue
-            self.vm_exit(md, "guest_pf")
+            if guest_pf:
+                self.vm_exit(md, "guest_pf")
             for t in writes:
                 tb = self.tables[t]
                 if not tb["wp"]:
@@ -247,8 +267,60 @@ class Ref:
                         self.vm_exit(md, "pt_write")
                         tb["unsync"] = True
                         md.unsync.add(t)
+                    if was_present:
+                        md.pend.append((self.cur, va))
                     continue
                 self.vm_exit(md, "pt_write")
+                if was_present and t[1] == self.gleaf:
+                    md.shadow[self.cur].discard(va >> md.tshift)
+
+    def fault(self, va, guest_pf=True):
+        pid = self.cur
+        writes = []
+        for lv in range(self.n, self.gleaf, -1):
+            child = self.table(pid, lv - 1, va)
+            if child not in self.tables:
+                self.tables[child] = {"wp": False, "unsync": False}
+                writes.append(self.table(pid, lv, va))
+        writes.append(self.table(pid, self.gleaf, va))
+        self.mapped.add((pid, va >> (self.gsize.bit_length() - 1)))
+        self.writes(writes, guest_pf, va, False)
+
+    def is_mapped(self, va):
+        return (self.cur, va >> (self.gsize.bit_length() - 1)) in self.mapped
+
+    def ptwrite(self, va, clear=False):
+        if not self.is_mapped(va):
+            if not clear:
+                self.fault(va, False)
+            return
+        if clear:
+            self.mapped.discard((self.cur, va >> (self.gsize.bit_length() - 1)))
+        self.writes([self.table(self.cur, self.gleaf, va)], False, va, True)
+
+    def invlpg(self, va):
+        for md in self.modes:
+            if md.name == "shadow":
+                leaf = self.table(self.cur, self.gleaf, va)
+                n = 0
+                if leaf in self.tables and self.tables[leaf]["unsync"]:
+                    n = self.sync(md, leaf)
+                self.vm_exit(md, "invlpg")
+                md.shadow[self.cur].discard(va >> md.tshift)
+            vpn = va >> md.tshift
+            for tlb in (md.l1d, md.l1i, md.l2):
+                if tlb.on:
+                    s = tlb.sets[vpn % len(tlb.sets)]
+                    if (md.tag, vpn) in s:
+                        s.remove((md.tag, vpn))
+
+    def unmap(self, va, length):
+        gsh = self.gsize.bit_length() - 1
+        pages = sorted(p for (pid, p) in self.mapped
+                       if pid == self.cur and (p + 1) << gsh > va and p << gsh < va + length)
+        for p in pages:
+            self.ptwrite(p << gsh, True)
+            self.invlpg(p << gsh)
 
     def ref(self, md, ident, pwc_ok, nested=False):
         md.k["nested_refs" if nested else "guest_refs"] += 1
@@ -311,7 +383,7 @@ class Ref:
     def access(self, va, ifetch):
         if self.cur is None:
             self.switch(0)
-        if (self.cur, va >> (self.gsize.bit_length() - 1)) not in self.mapped:
+        if not self.is_mapped(va):
             self.fault(va)
         for md in self.modes:
             self.translate(md, va, ifetch)
@@ -329,8 +401,23 @@ def sim(path, sets):
             line = line.rstrip("\n")
             if line.startswith("==") or not line.strip():
                 continue
-            if line.startswith("E switch"):
-                r.switch(int(line.split()[2]))
+            if line.startswith("E "):
+                f = line.split()
+                if f[1] == "switch":
+                    r.switch(int(f[2]))
+                    continue
+                if r.cur is None:
+                    r.switch(0)
+                a = int(f[2], 16)
+                if f[1] == "ptwrite":
+                    r.ptwrite(a)
+                elif f[1] == "invlpg":
+                    r.invlpg(a)
+                elif f[1] == "fault":
+                    if not r.is_mapped(a):
+                        r.fault(a)
+                elif f[1] == "unmap":
+                    r.unmap(a, int(f[3]))
                 continue
             op = line.split()[0]
             a, size = line.split()[1].split(",")
@@ -344,6 +431,6 @@ def sim(path, sets):
 
 if __name__ == "__main__":
     if sys.argv[1] == "gen":
-        gen(int(sys.argv[2]), int(sys.argv[3]))
+        gen(int(sys.argv[2]), int(sys.argv[3]), len(sys.argv) > 4)
     else:
         sim(sys.argv[2], sys.argv[3:])

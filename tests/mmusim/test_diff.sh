@@ -2,7 +2,8 @@
 # test_diff.sh: differential test. tests/mmusim/refmodel.py is a small,
 # separately written reference model (dictionary page tables, plain LRU
 # lists); it and mmusim run the same random lackey traces (with address-space
-# switches) under several configurations, and every count must match exactly:
+# switches, and in three cases PTE rewrites, INVLPG, faults and unmaps) under
+# several configurations, and every count must match exactly:
 # TLB hits/misses per level, walks, guest and nested references, PWC and
 # nested-TLB hits, guest faults, PTE writes, VM exits by reason, flushes by cause.
 . "$OPSKIT_SOURCE/tests/tap.sh"
@@ -10,13 +11,19 @@ M="$OPSKIT_BUILD/mmusim/mmusim"
 REF="$OPSKIT_SOURCE/tests/mmusim/refmodel.py"
 if ! command -v python3 >/dev/null 2>&1; then
 	tap_skip "differential test" "python3 not installed"
-	tap_done
+	# OS events: PTE rewrites, INVLPG, explicit faults, unmaps (nested TLB off: a
+# remapped frame keeps its gPA in mmusim but gets a new identity in the model)
+compare "events: ptwrite/invlpg/fault/unmap, unsync" 7:events ntlb_entries=0
+compare "events, unsync off, untagged" 8:events ntlb_entries=0 unsync=0 asids=0
+compare "events, PCIDs, small TLBs" 9:events ntlb_entries=0 pcids=5 l1d_entries=16 l2_entries=64
+tap_done
 fi
 N=${MMUSIM_DIFF_LINES:-12000}
-compare() { # name seed sets...
-	name=$1 seed=$2
+compare() { # name seed[:events] sets...
+	name=$1 seed=${2%:*} ev=""
+	[ "$2" != "$seed" ] && ev=events
 	shift 2
-	python3 "$REF" gen "$seed" "$N" > "$TAP_TMP/t.lk"
+	python3 "$REF" gen "$seed" "$N" $ev > "$TAP_TMP/t.lk"
 	sets=""
 	for kv in "$@"; do sets="$sets -s $kv"; done
 	# shellcheck disable=SC2086
@@ -54,4 +61,9 @@ compare "small set-associative TLBs, PCID wrap, small PWC and NTLB" 3 \
 compare "5-level guest, 4-level host, no PWC, no NTLB" 4 levels=5 pwc=none ntlb_entries=0
 compare "guest 2M pages, host 4K" 5 guest_page=2M l2_2m_entries=16 l2_2m_ways=2
 compare "PCIDs, one VM tag for shadow, 2 shadow roots" 6 pcids=4096 shadow_as_tags=0 shadow_roots=2
+# OS events: PTE rewrites, INVLPG, explicit faults, unmaps (nested TLB off: a
+# remapped frame keeps its gPA in mmusim but gets a new identity in the model)
+compare "events: ptwrite/invlpg/fault/unmap, unsync" 7:events ntlb_entries=0
+compare "events, unsync off, untagged" 8:events ntlb_entries=0 unsync=0 asids=0
+compare "events, PCIDs, small TLBs" 9:events ntlb_entries=0 pcids=5 l1d_entries=16 l2_entries=64
 tap_done
