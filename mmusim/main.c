@@ -255,10 +255,13 @@ static int on_opt(void *ctx, int id, const char *arg)
 	return -1;
 }
 
+static unsigned explained; /* modes whose walk --explain printed */
+
 /* Walk logger: the numbered steps of one walk. */
 static void print_walk(void *ctx, enum mm_mode m, uint64_t va, const struct mm_step *s, unsigned n)
 {
 	FILE *f = ctx;
+	explained |= 1u << m;
 	char buf[160];
 	fprintf(f, "walk of 0x%llx, %s mode, %u references:\n", (unsigned long long)va,
 		mm_mode_names[m], n);
@@ -388,6 +391,12 @@ int main(int argc, char **argv)
 			  : mm_reader_format(r) == MM_FMT_BIN ? "binary"
 							      : "lackey";
 	struct mm_run_info ri = {srcname, fmt, TT.preset, nrec, banner};
+	for (int i = 0; TT.explain && !TT.log_walks && i < MM_MODE_N; i++)
+		if ((TT.modes & (1u << i)) && !(explained & (1u << i)))
+			printf("no walk of 0x%llx in %s mode: its page was never accessed, or only "
+			       "hit "
+			       "in the TLB\n",
+			       (unsigned long long)TT.explain_addr, mm_mode_names[i]);
 	mm_report(stdout, s, &ri, TT.out);
 	if (TT.heat && TT.out == MM_OUT_TABLE) {
 		fputc('\n', stdout);

@@ -193,7 +193,16 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 					t.r[i].kind == R_PCT ? t.r[i].v[m] : t.r[i].v[m]);
 				fprintf(f, "%s\"%s\": %s", i ? ", " : "", t.r[i].key, b);
 			}
-			fputs("}", f);
+			const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
+			fputs(", \"walk_hist\": {", f);
+			for (int k = 0, first_h = 1; k < 40; k++)
+				if (st->walk_hist[k]) {
+					fprintf(f, "%s\"%d%s\": %llu", first_h ? "" : ", ", k,
+						k == 39 ? "+" : "",
+						(unsigned long long)st->walk_hist[k]);
+					first_h = 0;
+				}
+			fputs("}}", f);
 		}
 		fputs("}}\n", f);
 		return;
@@ -239,6 +248,18 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 				fmt_val(b, sizeof(b), t.r[i].kind, t.r[i].v[m]);
 				fprintf(f, " %16s", b);
 			}
+		fputc('\n', f);
+	}
+	fputs("\nwalks by references made (share of walks):\n", f);
+	for (int m = 0; m < MM_MODE_N; m++) {
+		if (!(mask & (1u << m)))
+			continue;
+		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
+		fprintf(f, "  %-7s", mm_mode_names[m]);
+		for (int k = 0; k < 40; k++)
+			if (st->walk_hist[k])
+				fprintf(f, " %d%s:%.1f%%", k, k == 39 ? "+" : "",
+					100.0 * (double)st->walk_hist[k] / (double)st->walks);
 		fputc('\n', f);
 	}
 	if ((mask & 6) == 6) {
