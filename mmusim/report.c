@@ -74,6 +74,7 @@ static void build(const struct mm_sim *s, struct rows *t)
 	    ratio(x->at[MM_AT_MEM], x->walks));
 	ROW("pwc_hits", "PWC hits", R_INT, x->pwc_hits);
 	ROW("pwc_hit_rate", "PWC hit rate", R_PCT, ratio(x->pwc_hits, x->pwc_lookups));
+	ROW("psc_skipped", "levels skipped by VA-tagged PSC (total)", R_INT, x->psc_skipped);
 	ROW("psc_skipped_per_walk", "levels skipped by VA-tagged PSC", R_FLOAT,
 	    ratio(x->psc_skipped, x->walks));
 	ROW("ntlb_hits", "nested TLB hits", R_INT, x->ntlb_hits);

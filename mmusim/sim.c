@@ -756,7 +756,7 @@ static void walk_1d(struct mm_sim *s, struct mmu *m, const struct pt_pool *p, ui
 		const struct pt_node *n = &p->n[node];
 		uint64_t x = n->e[pt_idx(va, l)];
 		pt_ref(s, m, n->pa + 8ull * pt_idx(va, l), l, dim, top - l, l > leaf);
-		if ((x & E_LEAF) || l == 1)
+		if ((x & E_LEAF) || l == 1 || !(x & E_P))
 			break;
 		psc_put(m->psc, m->tag, va, l, E_CHILD(x));
 		node = E_CHILD(x);

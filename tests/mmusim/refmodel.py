@@ -10,7 +10,8 @@ lackey accesses plus 'E switch', 'E ptwrite', 'E invlpg', 'E fault' and
 physical addresses, which a model keyed by identity cannot follow; for the
 same reason traces with ptwrite/unmap run with the nested TLB off); native, shadow and nested modes;
 L1 D/I and L2 TLBs (any geometry), PCID/ASID tag pools with generation wrap,
-the PA-tagged page-walk cache (fully associative), the nested TLB (fully
+the PA-tagged page-walk cache (fully associative), Intel-style VA-prefix
+paging-structure caches (native and shadow only: nested ones key on gPAs), the nested TLB (fully
 associative), guest 4K/2M pages, host 4K pages, 4/5 levels, shadow
 write-protection, unsync, shadow-root cache, untagged flush on every exit.
 Data caches must be off (their sets depend on physical addresses).
@@ -138,6 +139,9 @@ class Mode:
         self.l1i = LRU(c["l1i_entries"], c["l1i_ways"])
         self.l2 = LRU(c[l2e], c[l2w])
         self.pwc = LRU(c["pwc_entries"] if c["pwc"] == "pa" else 0, c["pwc_ways"])
+        # Intel paging-structure caches: psc[L] maps (tag, va >> sh(L)) to the level L-1 table
+        self.psc = {lv: LRU(c["pwc_entries"] if c["pwc"] == "va" else 0, c["pwc_ways"])
+                    for lv in range(2, 6)}
         self.ntlb = LRU(c["ntlb_entries"] if name == "nested" else 0, c["ntlb_ways"])
         if name == "shadow":
             self.ntags = c["asids"] if c["shadow_as_tags"] else 0
@@ -153,7 +157,7 @@ class Mode:
         self.pend = []  # (pid, va) whose guest PTE changed while its table was unsync
         self.k = dict(accesses=0, l1_hits=0, l1_misses=0, l2_hits=0, l2_misses=0, walks=0,
                       guest_refs=0, nested_refs=0, pwc_hits=0, ntlb_hits=0, ntlb_lookups=0,
-                      guest_faults=0, pt_writes=0, shadow_syncs=0)
+                      guest_faults=0, pt_writes=0, shadow_syncs=0, psc_skipped=0)
         for e in EXITS:
             self.k["exits_" + e] = 0
         for f in FLUSHES:
@@ -165,6 +169,8 @@ class Mode:
         self.l1i.flush()
         self.l2.flush()
         self.pwc.flush()
+        for p in self.psc.values():
+            p.flush()
         if ntlb_too:
             self.ntlb.flush()
 
@@ -307,6 +313,10 @@ class Ref:
                     n = self.sync(md, leaf)
                 self.vm_exit(md, "invlpg")
                 md.shadow[self.cur].discard(va >> md.tshift)
+            for lv in range(2, self.n + 1):
+                p = md.psc[lv]
+                if p.on and (md.tag, va >> sh(lv)) in p.sets[0]:
+                    p.sets[0].remove((md.tag, va >> sh(lv)))
             vpn = va >> md.tshift
             for tlb in (md.l1d, md.l1i, md.l2):
                 if tlb.on:
@@ -340,13 +350,26 @@ class Ref:
             self.ref(md, None, False, True)
         md.ntlb.put(gpa_page)
 
+    def walk1(self, md, va, leaf, dim):
+        """A one-dimensional walk (native or shadow table), skipping via the PSC."""
+        n = self.n
+        start = n
+        for lv in range(leaf + 1, n + 1):
+            if md.psc[lv].get((md.tag, va >> sh(lv))):
+                start = lv - 1
+                md.k["psc_skipped"] += n - lv + 1
+                break
+        for lv in range(start, leaf - 1, -1):
+            self.ref(md, (dim, self.cur, lv, va >> sh(lv)), lv > leaf)
+            if lv > leaf:
+                md.psc[lv].put((md.tag, va >> sh(lv)))
+
     def walk(self, md, va):
         pid = self.cur
         md.k["walks"] += 1
         n = self.n
         if md.name == "native":
-            for lv in range(n, self.gleaf - 1, -1):
-                self.ref(md, ("g", pid, lv, va >> sh(lv)), lv > self.gleaf)
+            self.walk1(md, va, self.gleaf, "g")
         elif md.name == "shadow":
             svpn = va >> md.tshift
             if svpn not in md.shadow[pid]:
@@ -354,9 +377,7 @@ class Ref:
                 for lv in range(n, self.gleaf - 1, -1):
                     self.tables[self.table(pid, lv, va)]["wp"] = True
                 md.shadow[pid].add(svpn)
-            sleaf = {12: 1, 21: 2, 30: 3}[md.tshift]
-            for lv in range(n, sleaf - 1, -1):
-                self.ref(md, ("s", pid, lv, va >> sh(lv)), lv > sleaf)
+            self.walk1(md, va, {12: 1, 21: 2, 30: 3}[md.tshift], "s")
         else:
             for lv in range(n, self.gleaf - 1, -1):
                 self.nested_xlate(md, ("t",) + self.table(pid, lv, va))
@@ -393,9 +414,10 @@ def sim(path, sets):
     cfg = dict(BARCELONA)
     for kv in sets:
         k, v = kv.split("=", 1)
-        cfg[k] = v if k in ("pwc", "guest_page", "host_page") else int(v)
-    assert cfg["host_page"] == "4K" and cfg["pwc"] in ("pa", "none")
-    r = Ref(cfg, ["native", "shadow", "nested"])
+        cfg[k] = v if k in ("pwc", "guest_page", "host_page", "modes") else int(v)
+    modes = cfg.pop("modes", "native,shadow,nested").split(",")
+    assert cfg["host_page"] == "4K" and (cfg["pwc"] in ("pa", "none") or "nested" not in modes)
+    r = Ref(cfg, modes)
     with open(path) as f:
         for line in f:
             line = line.rstrip("\n")

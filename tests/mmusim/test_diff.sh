@@ -16,6 +16,9 @@ if ! command -v python3 >/dev/null 2>&1; then
 compare "events: ptwrite/invlpg/fault/unmap, unsync" 7:events ntlb_entries=0
 compare "events, unsync off, untagged" 8:events ntlb_entries=0 unsync=0 asids=0
 compare "events, PCIDs, small TLBs" 9:events ntlb_entries=0 pcids=5 l1d_entries=16 l2_entries=64
+# Intel-style paging-structure caches (VA prefix), native and shadow modes
+compare "VA-tagged PSC, native + shadow" 10 modes=native,shadow pwc=va pwc_entries=4 pcids=4096
+compare "VA-tagged PSC with events" 11:events modes=native,shadow pwc=va pwc_entries=8 ntlb_entries=0
 tap_done
 fi
 N=${MMUSIM_DIFF_LINES:-12000}
@@ -25,7 +28,12 @@ compare() { # name seed[:events] sets...
 	shift 2
 	python3 "$REF" gen "$seed" "$N" $ev > "$TAP_TMP/t.lk"
 	sets=""
-	for kv in "$@"; do sets="$sets -s $kv"; done
+	for kv in "$@"; do
+		case $kv in
+		modes=*) sets="$sets -m ${kv#modes=}" ;;
+		*) sets="$sets -s $kv" ;;
+		esac
+	done
 	# shellcheck disable=SC2086
 	if ! "$M" --json -s dc1_kib=0 -s dc2_kib=0 $sets "$TAP_TMP/t.lk" > "$TAP_TMP/ours.json" 2>"$TAP_TMP/err"; then
 		tap_fail "$name" "$(cat "$TAP_TMP/err")"
@@ -66,4 +74,7 @@ compare "PCIDs, one VM tag for shadow, 2 shadow roots" 6 pcids=4096 shadow_as_ta
 compare "events: ptwrite/invlpg/fault/unmap, unsync" 7:events ntlb_entries=0
 compare "events, unsync off, untagged" 8:events ntlb_entries=0 unsync=0 asids=0
 compare "events, PCIDs, small TLBs" 9:events ntlb_entries=0 pcids=5 l1d_entries=16 l2_entries=64
+# Intel-style paging-structure caches (VA prefix), native and shadow modes
+compare "VA-tagged PSC, native + shadow" 10 modes=native,shadow pwc=va pwc_entries=4 pcids=4096
+compare "VA-tagged PSC with events" 11:events modes=native,shadow pwc=va pwc_entries=8 ntlb_entries=0
 tap_done
