@@ -284,7 +284,8 @@ int mm_break_even(const struct mm_sim *s, double *c);
 void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, enum mm_out out);
 /* Text heat map of the 2D walk grid of nested mode. */
 void mm_report_heatmap(FILE *f, const struct mm_sim *s);
-/* SVG bar chart of translation cycles per access for each simulated mode. */
+/* SVG bar chart of each mode's translation overhead per access against native
+ * (plain cycles per access when native is not simulated). */
 void mm_report_svg(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri);
 /* One line for a logged walk step: "  3. nested nL2  sPA 0x... PWC hit". */
 void mm_format_step(char *buf, size_t n, unsigned i, const struct mm_step *st);

@@ -358,22 +358,30 @@ void mm_report_heatmap(FILE *f, const struct mm_sim *s)
 void mm_report_svg(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri)
 {
 	unsigned mask = mm_sim_modes(s);
-	double v[MM_MODE_N] = {0}, max = 0;
+	double cpa[MM_MODE_N] = {0}, v[MM_MODE_N] = {0}, max = 0;
 	for (int m = 0; m < MM_MODE_N; m++) {
 		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
-		v[m] = st->accesses ? (double)mm_stats_cycles(st) / (double)st->accesses : 0;
+		cpa[m] = st->accesses ? (double)mm_stats_cycles(st) / (double)st->accesses : 0;
+	}
+	/* overhead against native when native ran, else plain cycles per access */
+	int rel = mask & 1;
+	for (int m = 0; m < MM_MODE_N; m++) {
+		v[m] = rel ? cpa[m] - cpa[MM_NATIVE] : cpa[m];
 		if ((mask & (1u << m)) && v[m] > max)
 			max = v[m];
 	}
 	if (max <= 0)
 		max = 1;
-	fputs("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"480\" height=\"300\" "
+	fputs("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"520\" height=\"300\" "
 	      "font-family=\"sans-serif\" font-size=\"12\">\n",
 	      f);
-	fputs("<text x=\"10\" y=\"18\">translation cycles per access: ", f);
+	fprintf(f, "<text x=\"10\" y=\"18\">%s per access: ",
+		rel ? "translation overhead vs native, cycles" : "translation cycles");
 	for (const char *p = ri->source; p && *p; p++)
 		if (*p == '<')
 			fputs("&lt;", f);
+		else if (*p == '>')
+			fputs("&gt;", f);
 		else if (*p == '&')
 			fputs("&amp;", f);
 		else
@@ -384,14 +392,17 @@ void mm_report_svg(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri
 	for (int m = 0; m < MM_MODE_N; m++) {
 		if (!(mask & (1u << m)))
 			continue;
-		int h = (int)(v[m] / max * 220);
+		int h = v[m] > 0 ? (int)(v[m] / max * 220) : 0;
 		fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"80\" height=\"%d\" fill=\"%s\"/>\n", x,
 			260 - h, h, colors[m]);
 		fprintf(f, "<text x=\"%d\" y=\"%d\">%.2f</text>\n", x + 10, 255 - h, v[m]);
-		fprintf(f, "<text x=\"%d\" y=\"280\">%s</text>\n", x + 10, mm_mode_names[m]);
-		x += 130;
+		if (rel && cpa[MM_NATIVE] > 0)
+			fprintf(f, "<text x=\"%d\" y=\"295\">%.2fx native</text>\n", x + 5,
+				cpa[m] / cpa[MM_NATIVE]);
+		fprintf(f, "<text x=\"%d\" y=\"278\">%s</text>\n", x + 10, mm_mode_names[m]);
+		x += 140;
 	}
-	fputs("<line x1=\"50\" y1=\"260\" x2=\"470\" y2=\"260\" stroke=\"black\"/>\n</svg>\n", f);
+	fputs("<line x1=\"50\" y1=\"260\" x2=\"500\" y2=\"260\" stroke=\"black\"/>\n</svg>\n", f);
 }
 
 /* --------------------------------------------------------------- steps */
