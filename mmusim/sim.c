@@ -51,23 +51,128 @@ struct lru_ent {
 };
 
 /*
- * Keys, values and stamps are separate arrays (set-major) so a lookup scans
- * only keys: a fully associative 48-entry TLB is 384 contiguous bytes.
- * An empty way has key NONE and stamp 0, so it is always the LRU victim.
+ * Two layouts behind one API. Set-associative arrays (few ways) keep keys,
+ * values and stamps in separate set-major arrays, so a lookup scans only
+ * keys; an empty way has key NONE and stamp 0, so it is always the victim.
+ * Fully associative arrays with more than FA_SCAN ways (a 48-entry L1 TLB, a
+ * 24-entry PWC) use a hash from key to slot plus a doubly linked recency list
+ * (head = most recent), O(1) per operation; emptied slots go to the tail, so
+ * they too are reused first. Both give exactly the same LRU order.
  */
+#define FA_SCAN 8
+
 struct lru {
 	uint64_t *key; /* sets * ways; NULL: the structure is absent */
 	uint64_t *val;
 	uint64_t *stamp;
 	uint32_t sets, ways, mask;
 	uint64_t clock;
+	/* fully associative, hashed */
+	int fa;
+	uint32_t *prev, *next; /* recency list over slots */
+	uint32_t head, tail;
+	uint32_t *hash; /* slot + 1, 0 = empty; linear probing */
+	uint32_t hmask, hshift;
 };
+
+static inline uint32_t fa_h(const struct lru *l, uint64_t key)
+{
+	return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> l->hshift);
+}
+
+/* Slot holding key, or NONE32. */
+static inline uint32_t fa_find(const struct lru *l, uint64_t key)
+{
+	for (uint32_t h = fa_h(l, key);; h = (h + 1) & l->hmask) {
+		uint32_t v = l->hash[h];
+		if (!v)
+			return NONE32;
+		if (l->key[v - 1] == key)
+			return v - 1;
+	}
+}
+
+static void fa_hash_add(struct lru *l, uint32_t slot)
+{
+	uint32_t h = fa_h(l, l->key[slot]);
+	while (l->hash[h])
+		h = (h + 1) & l->hmask;
+	l->hash[h] = slot + 1;
+}
+
+/* Remove slot's key from the hash (backward-shift deletion keeps probes intact). */
+static void fa_hash_del(struct lru *l, uint32_t slot)
+{
+	uint32_t h = fa_h(l, l->key[slot]);
+	while (l->hash[h] != slot + 1)
+		h = (h + 1) & l->hmask;
+	for (uint32_t j = h;;) {
+		l->hash[h] = 0;
+		for (;;) {
+			j = (j + 1) & l->hmask;
+			if (!l->hash[j])
+				return;
+			uint32_t home = fa_h(l, l->key[l->hash[j] - 1]);
+			/* move j back to h unless its home lies cyclically in (h, j] */
+			if (h <= j ? (home <= h || home > j) : (home <= h && home > j))
+				break;
+		}
+		l->hash[h] = l->hash[j];
+		h = j;
+	}
+}
+
+static inline void fa_unlink(struct lru *l, uint32_t i)
+{
+	if (l->prev[i] != NONE32)
+		l->next[l->prev[i]] = l->next[i];
+	else
+		l->head = l->next[i];
+	if (l->next[i] != NONE32)
+		l->prev[l->next[i]] = l->prev[i];
+	else
+		l->tail = l->prev[i];
+}
+
+static inline void fa_front(struct lru *l, uint32_t i)
+{
+	if (l->head == i)
+		return;
+	fa_unlink(l, i);
+	l->prev[i] = NONE32;
+	l->next[i] = l->head;
+	l->prev[l->head] = i;
+	l->head = i;
+}
+
+static inline void fa_back(struct lru *l, uint32_t i)
+{
+	if (l->tail == i)
+		return;
+	fa_unlink(l, i);
+	l->next[i] = NONE32;
+	l->prev[i] = l->tail;
+	l->next[l->tail] = i;
+	l->tail = i;
+}
 
 static void lru_flush(struct lru *l)
 {
-	for (size_t i = 0; l->key && i < (size_t)l->sets * l->ways; i++) {
+	if (!l->key)
+		return;
+	size_t n = (size_t)l->sets * l->ways;
+	for (size_t i = 0; i < n; i++) {
 		l->key[i] = NONE;
 		l->stamp[i] = 0;
+	}
+	if (l->fa) {
+		for (uint32_t i = 0; i < l->ways; i++) {
+			l->prev[i] = i ? i - 1 : NONE32;
+			l->next[i] = i + 1 < l->ways ? i + 1 : NONE32;
+		}
+		l->head = 0;
+		l->tail = l->ways - 1;
+		memset(l->hash, 0, sizeof(*l->hash) * (l->hmask + 1));
 	}
 }
 
@@ -88,6 +193,19 @@ static int lru_init(struct lru *l, uint32_t entries, uint32_t ways)
 	l->stamp = malloc(n * 8);
 	if (!l->key || !l->val || !l->stamp)
 		return -ENOMEM;
+	if (l->sets == 1 && ways > FA_SCAN) {
+		uint32_t hs = 4;
+		while (hs < 4 * ways)
+			hs *= 2;
+		l->fa = 1;
+		l->hmask = hs - 1;
+		l->hshift = 64 - (uint32_t)__builtin_ctz(hs);
+		l->prev = malloc(sizeof(*l->prev) * ways);
+		l->next = malloc(sizeof(*l->next) * ways);
+		l->hash = malloc(sizeof(*l->hash) * hs);
+		if (!l->prev || !l->next || !l->hash)
+			return -ENOMEM;
+	}
 	lru_flush(l);
 	return 0;
 }
@@ -97,6 +215,9 @@ static void lru_free(struct lru *l)
 	free(l->key);
 	free(l->val);
 	free(l->stamp);
+	free(l->prev);
+	free(l->next);
+	free(l->hash);
 }
 
 /* 1 and *val on a hit (the entry becomes most recent), 0 on a miss. */
@@ -104,6 +225,15 @@ static inline int lru_get(struct lru *l, uint64_t key, uint64_t hint, uint64_t *
 {
 	if (!l->key)
 		return 0;
+	if (l->fa) {
+		uint32_t i = fa_find(l, key);
+		if (i == NONE32)
+			return 0;
+		fa_front(l, i);
+		if (val)
+			*val = l->val[i];
+		return 1;
+	}
 	size_t base = (size_t)(hint & l->mask) * l->ways;
 	const uint64_t *k = l->key + base;
 	for (uint32_t i = 0; i < l->ways; i++)
@@ -116,11 +246,36 @@ static inline int lru_get(struct lru *l, uint64_t key, uint64_t hint, uint64_t *
 	return 0;
 }
 
+/* FA insert of a key known absent: reuse the least recent slot. */
+static int fa_insert(struct lru *l, uint64_t key, uint64_t val, struct lru_ent *ev)
+{
+	uint32_t i = l->tail;
+	int evicted = l->key[i] != NONE;
+	if (evicted) {
+		if (ev)
+			*ev = (struct lru_ent){l->key[i], l->val[i]};
+		fa_hash_del(l, i);
+	}
+	l->key[i] = key;
+	l->val[i] = val;
+	fa_hash_add(l, i);
+	fa_front(l, i);
+	return evicted;
+}
+
 /* Insert or refresh key; returns 1 (victim in *ev) when a valid entry was evicted. */
 static int lru_put(struct lru *l, uint64_t key, uint64_t hint, uint64_t val, struct lru_ent *ev)
 {
 	if (!l->key)
 		return 0;
+	if (l->fa) {
+		uint32_t i = fa_find(l, key);
+		if (i == NONE32)
+			return fa_insert(l, key, val, ev);
+		l->val[i] = val;
+		fa_front(l, i);
+		return 0;
+	}
 	size_t base = (size_t)(hint & l->mask) * l->ways, v = 0;
 	uint64_t *k = l->key + base, *st = l->stamp + base, min = UINT64_MAX;
 	int evicted = 0;
@@ -150,6 +305,15 @@ set:
  */
 static inline int lru_touch(struct lru *l, uint64_t key, uint64_t hint)
 {
+	if (l->fa) {
+		uint32_t i = fa_find(l, key);
+		if (i != NONE32) {
+			fa_front(l, i);
+			return 1;
+		}
+		fa_insert(l, key, 0, NULL);
+		return 0;
+	}
 	size_t base = (size_t)(hint & l->mask) * l->ways, v = base;
 	uint64_t *k = l->key + base, *st = l->stamp + base, min = UINT64_MAX;
 	for (uint32_t i = 0; i < l->ways; i++) {
@@ -171,6 +335,15 @@ static void lru_del(struct lru *l, uint64_t key, uint64_t hint)
 {
 	if (!l->key)
 		return;
+	if (l->fa) {
+		uint32_t i = fa_find(l, key);
+		if (i != NONE32) {
+			fa_hash_del(l, i);
+			l->key[i] = NONE;
+			fa_back(l, i);
+		}
+		return;
+	}
 	size_t base = (size_t)(hint & l->mask) * l->ways;
 	for (size_t i = base; i < base + l->ways; i++)
 		if (l->key[i] == key) {
