@@ -1524,12 +1524,20 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 		const struct mm_rec *o = &r[i];
 		uint32_t pi;
 		if (o->op <= MM_MODIFY) {
+			int ifetch = o->op == MM_IFETCH;
+			uint64_t last = o->addr + o->size - 1;
+			/* the common case: the stream's last page again, within one page
+			 * (lp_gen == tlb_gen implies no event since, so a live process) */
+			if (o->addr >> 12 == s->lp_page[ifetch] && !((last ^ o->addr) >> 12) &&
+			    s->lp_gen[ifetch] == s->tlb_gen) {
+				s->fast_hits++;
+				continue;
+			}
 			if (need_proc(s))
 				break;
-			access1(s, o->addr, o->op == MM_IFETCH);
-			uint64_t last = o->addr + o->size - 1;
+			access1(s, o->addr, ifetch);
 			if ((last ^ o->addr) >> 12 && !s->err) /* crosses into the next page */
-				access1(s, last, o->op == MM_IFETCH);
+				access1(s, last, ifetch);
 			continue;
 		}
 		s->tlb_gen++; /* events may flush, invalidate or unmap */
