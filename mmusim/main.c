@@ -1,0 +1,418 @@
+/*
+ * main.c: the mmusim command. Options are declared once below; the work is
+ * in the library (mmusim.h): read records, feed the simulator, print.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "mmusim.h"
+#include "progress.h"
+
+static const char help[] =
+    "usage: mmusim [OPTIONS] [TRACE]\n"
+    "\n"
+    "Simulate the x86-64 MMU on a memory trace under native paging, shadow paging\n"
+    "and nested paging (AMD RVI / Intel EPT), all in one pass, and report TLB\n"
+    "hits, page-walk references, page-walk-cache and nested-TLB hit rates, VM\n"
+    "exits by reason, TLB flushes and translation cycles per mode.\n"
+    "\n"
+    "TRACE is a valgrind lackey trace (valgrind --tool=lackey --trace-mem=yes),\n"
+    "or an mmusim binary trace (detected by its magic); '-' or no TRACE reads\n"
+    "standard input, so valgrind can pipe into mmusim (--log-fd). Valgrind's own\n"
+    "==PID== lines are counted and reported. Lackey has no OS events: a guest-OS\n"
+    "model turns each first touch of a page into a guest page fault and PTE\n"
+    "writes. Text traces may add events: 'E switch PID', 'E create PID', 'E exit\n"
+    "PID', 'E ptwrite ADDR', 'E fault ADDR', 'E invlpg ADDR', 'E unmap ADDR LEN'.\n"
+    "\n"
+    "Input:\n"
+    "  --synth=KIND        built-in workload instead of TRACE: seq, random, chase,\n"
+    "                      multi, fork, mmap, ptupdate\n"
+    "  --refs=N            synthetic accesses (default 1000000)\n"
+    "  --ws=SIZE           synthetic working set per process (default 64M)\n"
+    "  --procs=N           processes for 'multi' (default 8)\n"
+    "  --quantum=N         accesses between switches/churn events (default per kind)\n"
+    "  --seed=N            seed for workloads and frame allocators (default 1)\n"
+    "  --format=FMT        auto (default), lackey or bin\n"
+    "  --write-trace=FILE  convert the input to the binary format and exit\n"
+    "  --parse-only        read the input, count records, simulate nothing\n"
+    "\n"
+    "Modes and hardware:\n"
+    "  -m, --mode=LIST     native, shadow, nested, comma-separated (default all:\n"
+    "                      the same as --compare)\n"
+    "  --compare           simulate all three modes in one pass\n"
+    "  -p, --preset=NAME   barcelona (default), nehalem or modern\n"
+    "  -c, --config=FILE   'key = value' lines applied after the preset\n"
+    "  -s, --set=KEY=VAL   one config value, applied last (repeatable)\n"
+    "  --levels=N          guest radix levels, 4 or 5 (= --set levels=N)\n"
+    "  --host-levels=N     host (NPT/EPT) levels, 4 or 5\n"
+    "  --guest-page=SIZE   guest page size: 4K, 2M or 1G\n"
+    "  --host-page=SIZE    host page size: 4K, 2M or 1G\n"
+    "  --dump-config       print the effective configuration as a config file, exit\n"
+    "\n"
+    "Output:\n"
+    "  --csv               metric,mode... CSV instead of the table\n"
+    "  --json              one JSON object\n"
+    "  --heatmap           add the 2D-walk grid of nested mode: step numbers,\n"
+    "                      references per walk per cell, heat\n"
+    "  --svg=FILE          write an SVG bar chart of cycles per access per mode\n"
+    "  --explain=ADDR      print the first walk of ADDR's page in each mode as\n"
+    "                      numbered steps, one line per memory reference\n"
+    "  --log-walks         print every walk that way (large!)\n"
+    "\n"
+    "Config keys (see mmusim --dump-config for all, with their meaning): levels,\n"
+    "host_levels, guest_page, host_page, l1d_entries, l1d_ways, l1i_entries,\n"
+    "l2_entries, l2_ways, l2_2m_entries, pwc (none|pa|va|2d), pwc_entries,\n"
+    "ntlb_entries, asids (0 = untagged: flush on every VM exit), pcids,\n"
+    "shadow_as_tags, shadow_roots, unsync, dc1_kib, dc2_kib, guest_mem, host_mem,\n"
+    "c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_mem, c_exit, c_ptwrite, c_hidden,\n"
+    "c_guestpf, c_cr3_hit, c_cr3_miss, c_invlpg, c_sync (cycles).\n"
+    "\n"
+    "Exit status: 0 success; 2 usage error, unknown preset, bad config value or a\n"
+    "malformed trace line (reported as FILE:LINE: expected ...); 3 the simulated\n"
+    "memory is exhausted or an address is outside the address space; 4 I/O error.\n";
+
+enum {
+	O_SYNTH = 256,
+	O_REFS,
+	O_WS,
+	O_PROCS,
+	O_QUANTUM,
+	O_SEED,
+	O_FORMAT,
+	O_WRITE,
+	O_PARSE,
+	O_COMPARE,
+	O_LEVELS,
+	O_HLEVELS,
+	O_GPAGE,
+	O_HPAGE,
+	O_DUMP,
+	O_CSV,
+	O_JSON,
+	O_HEAT,
+	O_SVG,
+	O_EXPLAIN,
+	O_LOGW,
+};
+
+static const struct cli_opt opts[] = {
+    {"synth", 0, CLI_ARG, O_SYNTH},
+    {"refs", 0, CLI_ARG, O_REFS},
+    {"ws", 0, CLI_ARG, O_WS},
+    {"procs", 0, CLI_ARG, O_PROCS},
+    {"quantum", 0, CLI_ARG, O_QUANTUM},
+    {"seed", 0, CLI_ARG, O_SEED},
+    {"format", 0, CLI_ARG, O_FORMAT},
+    {"write-trace", 0, CLI_ARG, O_WRITE},
+    {"parse-only", 0, CLI_FLAG, O_PARSE},
+    {"mode", 'm', CLI_ARG, 'm'},
+    {"compare", 0, CLI_FLAG, O_COMPARE},
+    {"preset", 'p', CLI_ARG, 'p'},
+    {"config", 'c', CLI_ARG, 'c'},
+    {"set", 's', CLI_ARG, 's'},
+    {"levels", 0, CLI_ARG, O_LEVELS},
+    {"host-levels", 0, CLI_ARG, O_HLEVELS},
+    {"guest-page", 0, CLI_ARG, O_GPAGE},
+    {"host-page", 0, CLI_ARG, O_HPAGE},
+    {"dump-config", 0, CLI_FLAG, O_DUMP},
+    {"csv", 0, CLI_FLAG, O_CSV},
+    {"json", 0, CLI_FLAG, O_JSON},
+    {"heatmap", 0, CLI_FLAG, O_HEAT},
+    {"svg", 0, CLI_ARG, O_SVG},
+    {"explain", 0, CLI_ARG, O_EXPLAIN},
+    {"log-walks", 0, CLI_FLAG, O_LOGW},
+    {0, 0, 0, 0},
+};
+
+static const struct cli_spec spec = {"mmusim", help, opts, 0};
+
+#define MAX_SETS 64
+
+static struct {
+	struct mm_synth_cfg syn;
+	int synth;
+	enum mm_fmt fmt;
+	const char *write_trace, *preset, *config, *svg;
+	const char *sets[MAX_SETS][2]; /* key, value (value NULL: "key=value" in [0]) */
+	int nsets;
+	unsigned modes;
+	int parse_only, dump, heat, explain, log_walks;
+	enum mm_out out;
+	uint64_t explain_addr;
+} TT;
+
+static int add_set(const char *k, const char *v)
+{
+	if (TT.nsets == MAX_SETS)
+		return -1;
+	TT.sets[TT.nsets][0] = k;
+	TT.sets[TT.nsets++][1] = v;
+	return 0;
+}
+
+static int on_opt(void *ctx, int id, const char *arg)
+{
+	(void)ctx;
+	uint64_t v;
+	switch (id) {
+	case O_SYNTH:
+		for (int i = 0; i < MM_SYN_N; i++)
+			if (!strcmp(arg, mm_synth_names[i])) {
+				TT.syn.kind = (enum mm_synth)i;
+				TT.synth = 1;
+				return 0;
+			}
+		return -1;
+	case O_REFS:
+		return cli_parse_uint(arg, 1, UINT64_MAX / 2, &TT.syn.refs);
+	case O_WS:
+		return cli_parse_size(arg, 1, &TT.syn.ws) || TT.syn.ws < 4096 ||
+			       TT.syn.ws > (1ull << 40)
+			   ? -1
+			   : 0;
+	case O_PROCS:
+		if (cli_parse_uint(arg, 1, 100000, &v))
+			return -1;
+		TT.syn.procs = (uint32_t)v;
+		return 0;
+	case O_QUANTUM:
+		return cli_parse_uint(arg, 1, UINT64_MAX / 2, &TT.syn.quantum);
+	case O_SEED:
+		return cli_parse_uint(arg, 0, UINT64_MAX, &TT.syn.seed);
+	case O_FORMAT:
+		TT.fmt = !strcmp(arg, "auto")	  ? MM_FMT_AUTO
+			 : !strcmp(arg, "lackey") ? MM_FMT_LACKEY
+			 : !strcmp(arg, "bin")	  ? MM_FMT_BIN
+						  : (enum mm_fmt) - 1;
+		return (int)TT.fmt < 0 ? -1 : 0;
+	case O_WRITE:
+		TT.write_trace = arg;
+		return 0;
+	case O_PARSE:
+		TT.parse_only = 1;
+		return 0;
+	case 'm': {
+		char buf[64];
+		snprintf(buf, sizeof(buf), "%s", arg);
+		TT.modes = 0;
+		for (char *sv, *t = strtok_r(buf, ",", &sv); t; t = strtok_r(NULL, ",", &sv)) {
+			int found = 0;
+			for (int i = 0; i < MM_MODE_N; i++)
+				if (!strcmp(t, mm_mode_names[i])) {
+					TT.modes |= 1u << i;
+					found = 1;
+				}
+			if (!found)
+				return -1;
+		}
+		return TT.modes ? 0 : -1;
+	}
+	case O_COMPARE:
+		TT.modes = 7;
+		return 0;
+	case 'p':
+		TT.preset = arg;
+		return 0;
+	case 'c':
+		TT.config = arg;
+		return 0;
+	case 's':
+		return strchr(arg, '=') ? add_set(arg, NULL) : -1;
+	case O_LEVELS:
+		return add_set("levels", arg);
+	case O_HLEVELS:
+		return add_set("host_levels", arg);
+	case O_GPAGE:
+		return add_set("guest_page", arg);
+	case O_HPAGE:
+		return add_set("host_page", arg);
+	case O_DUMP:
+		TT.dump = 1;
+		return 0;
+	case O_CSV:
+		TT.out = MM_OUT_CSV;
+		return 0;
+	case O_JSON:
+		TT.out = MM_OUT_JSON;
+		return 0;
+	case O_HEAT:
+		TT.heat = 1;
+		return 0;
+	case O_SVG:
+		TT.svg = arg;
+		return 0;
+	case O_EXPLAIN:
+		TT.explain = 1;
+		return cli_parse_uint(arg, 0, UINT64_MAX, &TT.explain_addr) ? -1 : 0;
+	case O_LOGW:
+		TT.log_walks = 1;
+		return 0;
+	}
+	return -1;
+}
+
+static unsigned explained; /* modes whose walk --explain printed */
+
+/* Walk logger: the numbered steps of one walk. */
+static void print_walk(void *ctx, enum mm_mode m, uint64_t va, const struct mm_step *s, unsigned n)
+{
+	FILE *f = ctx;
+	explained |= 1u << m;
+	char buf[160];
+	fprintf(f, "walk of 0x%llx, %s mode, %u references:\n", (unsigned long long)va,
+		mm_mode_names[m], n);
+	for (unsigned i = 0; i < n; i++) {
+		mm_format_step(buf, sizeof(buf), i + 1, &s[i]);
+		fprintf(f, "%s\n", buf);
+	}
+}
+
+/*
+ * Exit code for a library error. Issue 9 asks for exit 2 on a malformed
+ * trace line or config value (EINVAL with a file position); a simulation
+ * that cannot continue (memory exhausted, address outside the address space)
+ * is bad input data (3); the rest are I/O errors (4).
+ */
+static struct mm_reader *g_reader;
+static struct mm_sim *g_sim;
+
+static _Noreturn void die_err(const struct ok_err *e, int rc)
+{
+	ok_err_print(e);
+	mm_sim_free(g_sim);
+	mm_reader_close(g_reader);
+	if (rc == -EINVAL)
+		exit(e->path[0] ? OK_EXIT_USAGE : OK_EXIT_DATA);
+	exit(rc == -ENOMEM ? OK_EXIT_DATA : OK_EXIT_IO);
+}
+
+int main(int argc, char **argv)
+{
+	TT.syn = (struct mm_synth_cfg){MM_SYN_RANDOM, 1000000, 64ull << 20, 8, 0, 1};
+	TT.modes = 7;
+	TT.preset = "barcelona";
+	int first = cli_parse(&spec, argc, argv, on_opt, NULL);
+	if (argc - first > 1)
+		cli_usage_error(&spec, "expected at most one TRACE operand");
+	if (first < argc && TT.synth)
+		cli_usage_error(&spec, "--synth and a TRACE operand exclude each other");
+	struct ok_err e;
+	ok_err_clear(&e);
+	struct mm_config c;
+	int rc = mm_config_preset(&c, TT.preset, &e);
+	if (rc == 0 && TT.config)
+		rc = mm_config_file(&c, TT.config, &e);
+	for (int i = 0; rc == 0 && i < TT.nsets; i++)
+		rc = mm_config_set(&c, TT.sets[i][0], TT.sets[i][1], &e);
+	if (rc == 0)
+		rc = mm_config_check(&c, &e);
+	if (rc < 0) {
+		ok_err_print(&e);
+		return rc == -EINVAL ? OK_EXIT_USAGE : ok_exit_code(rc);
+	}
+	if (TT.dump) {
+		mm_config_dump(&c, stdout);
+		return 0;
+	}
+
+	struct mm_reader *r;
+	const char *src = first < argc ? argv[first] : "-";
+	char srcname[300];
+	if (TT.synth) {
+		rc = mm_reader_open_synth(&r, &TT.syn, &e);
+		snprintf(srcname, sizeof(srcname), "synth:%s seed %llu",
+			 mm_synth_names[TT.syn.kind], (unsigned long long)TT.syn.seed);
+	} else {
+		rc = mm_reader_open(&r, src, TT.fmt, &e);
+		snprintf(srcname, sizeof(srcname), "%s", strcmp(src, "-") ? src : "<stdin>");
+	}
+	if (rc < 0)
+		die_err(&e, rc);
+	g_reader = r;
+
+	static struct mm_rec recs[4096];
+	uint64_t nrec = 0;
+	ssize_t n;
+	if (TT.write_trace || TT.parse_only) {
+		struct mm_writer *w = NULL;
+		if (TT.write_trace && (rc = mm_writer_open(&w, TT.write_trace, &e)) < 0)
+			die_err(&e, rc);
+		double t0 = progress_now();
+		while ((n = mm_reader_read(r, recs, 4096, &e)) > 0) {
+			nrec += (uint64_t)n;
+			if (w && (rc = mm_writer_put(w, recs, (size_t)n, &e)) < 0)
+				die_err(&e, rc);
+		}
+		if (n < 0) {
+			if (w)
+				mm_writer_close(w, NULL);
+			die_err(&e, (int)n);
+		}
+		if (w && (rc = mm_writer_close(w, &e)) < 0)
+			die_err(&e, rc);
+		double dt = progress_now() - t0;
+		uint64_t lines, banner;
+		mm_reader_counts(r, &lines, &banner);
+		fprintf(TT.write_trace && !strcmp(TT.write_trace, "-") ? stderr : stdout,
+			"%s: %llu records, %llu lines, %llu valgrind message lines, %.3f s, %.1f M "
+			"records/s\n",
+			srcname, (unsigned long long)nrec, (unsigned long long)lines,
+			(unsigned long long)banner, dt, dt > 0 ? (double)nrec / dt / 1e6 : 0.0);
+		mm_reader_close(r);
+		return 0;
+	}
+
+	struct mm_sim *s;
+	if ((rc = mm_sim_new(&s, &c, TT.modes, TT.syn.seed, &e)) < 0)
+		die_err(&e, rc);
+	g_sim = s;
+	if (TT.explain || TT.log_walks)
+		mm_sim_log(s, print_walk, stdout, TT.log_walks, TT.explain_addr);
+	while ((n = mm_reader_read(r, recs, 4096, &e)) > 0) {
+		nrec += (uint64_t)n;
+		if ((rc = mm_sim_feed(s, recs, (size_t)n, &e)) < 0) {
+			if (!e.path[0])
+				snprintf(e.path, sizeof(e.path), "%.200s", srcname);
+			if (e.offset == OK_ERR_NOPOS && e.line == OK_ERR_NOPOS)
+				snprintf(e.msg + strlen(e.msg), sizeof(e.msg) - strlen(e.msg),
+					 " (near record %llu)", (unsigned long long)nrec);
+			die_err(&e, -ENOMEM);
+		}
+	}
+	if (n < 0)
+		die_err(&e, (int)n);
+	uint64_t lines, banner;
+	mm_reader_counts(r, &lines, &banner);
+	const char *fmt = TT.synth			      ? "synthetic"
+			  : mm_reader_format(r) == MM_FMT_BIN ? "binary"
+							      : "lackey";
+	struct mm_run_info ri = {srcname, fmt, TT.preset, nrec, banner};
+	for (int i = 0; TT.explain && !TT.log_walks && i < MM_MODE_N; i++)
+		if ((TT.modes & (1u << i)) && !(explained & (1u << i)))
+			printf("no walk of 0x%llx in %s mode: its page was never accessed, or only "
+			       "hit "
+			       "in the TLB\n",
+			       (unsigned long long)TT.explain_addr, mm_mode_names[i]);
+	mm_report(stdout, s, &ri, TT.out);
+	if (TT.heat && TT.out == MM_OUT_TABLE) {
+		fputc('\n', stdout);
+		mm_report_heatmap(stdout, s);
+	}
+	if (TT.svg) {
+		FILE *f = fopen(TT.svg, "we");
+		if (!f)
+			ok_die(OK_EXIT_IO, "%s: cannot create: %s", TT.svg, strerror(errno));
+		mm_report_svg(f, s, &ri);
+		if (fclose(f))
+			ok_die(OK_EXIT_IO, "%s: write: %s", TT.svg, strerror(errno));
+	}
+	mm_sim_free(s);
+	mm_reader_close(r);
+	if (fflush(stdout))
+		ok_die(OK_EXIT_IO, "stdout: %s", strerror(errno));
+	return 0;
+}

@@ -1,0 +1,293 @@
+/*
+ * mmusim.h: the public API and manual of mmusim, a trace-driven simulator of
+ * the x86-64 MMU under native paging, shadow paging and nested paging
+ * (AMD RVI / Intel EPT).
+ *
+ * Layering (low to high; each layer calls only the ones above it):
+ *   trace     mm_reader: streams struct mm_rec from a valgrind lackey text
+ *             trace, mmusim's compact binary trace, or a seeded synthetic
+ *             workload; mm_writer writes the binary form (the converter).
+ *   config    struct mm_config: hardware description, presets, KEY=VALUE.
+ *   sim       struct mm_sim: a guest-OS model shared by every mode plus one
+ *             MMU model per mode (TLBs, page-walk caches, nested TLB, data
+ *             cache for page-table references, shadow page tables, ASIDs).
+ *   report    tables, CSV, JSON, the 2D-walk heat map and an SVG plot.
+ *
+ * Invariants:
+ *   (1) Library code never prints or exits: it returns >= 0 or a negative
+ *       errno and fills struct ok_err (file:line or file: offset N).
+ *   (2) Memory is bounded by the simulated state (page tables, caches), never
+ *       by the trace length: readers hold one buffer of MM_READ_BUF bytes.
+ *   (3) Every mode sees the same guest: one guest-OS model builds the guest
+ *       page tables, allocates guest frames from a seeded allocator, and each
+ *       mode reacts to its events (faults, page-table writes, CR3 writes).
+ *   (4) Cycles are sums of configured costs times counted events, so changing
+ *       one cost by d changes a total by exactly (count of that event) * d.
+ *
+ * Units: addresses are bytes; sizes in bytes; costs in CPU cycles.
+ */
+#ifndef MMUSIM_H
+#define MMUSIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+/* ===================================================================== trace */
+
+/* Operations carried by a trace. Accesses first, then OS events. */
+enum mm_op {
+	MM_IFETCH,  /* instruction fetch ("I" in lackey) */
+	MM_LOAD,    /* data load (" L") */
+	MM_STORE,   /* data store (" S") */
+	MM_MODIFY,  /* load + store of one address (" M"), one translation */
+	MM_SWITCH,  /* address-space switch (CR3 write) to process pid */
+	MM_PTWRITE, /* guest rewrites the leaf PTE of addr (COW, mprotect) */
+	MM_FAULT,   /* guest page fault at addr: the guest maps it */
+	MM_INVLPG,  /* guest INVLPG addr */
+	MM_CREATE,  /* process pid created (empty address space) */
+	MM_EXIT,    /* process pid exits; its address space is freed */
+	MM_UNMAP,   /* guest unmaps [addr, addr+len): PTE writes + INVLPG each page */
+	MM_OP_N
+};
+
+/* Names used in text traces ("E switch 3") and in messages. */
+extern const char *const mm_op_names[MM_OP_N];
+
+/* One trace record (24 bytes). */
+struct mm_rec {
+	uint64_t addr; /* virtual address (accesses, ptwrite, fault, invlpg, unmap) */
+	uint64_t len;  /* bytes (unmap) */
+	uint32_t pid;  /* process (switch, create, exit) */
+	uint16_t size; /* access size in bytes (accesses) */
+	uint8_t op;    /* enum mm_op */
+	uint8_t pad;
+};
+
+enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
+
+#define MM_READ_BUF  (1u << 20) /* reader buffer, bytes */
+#define MM_MAX_LINE  4096	/* longest text line accepted */
+#define MM_BIN_MAGIC "MMUSIMT1" /* binary trace: 8-byte magic, u32 version, u32 flags */
+#define MM_BIN_HDR   16
+
+/*
+ * Lackey text format (valgrind --tool=lackey --trace-mem=yes, lk_main.c):
+ *   "I  0023C790,2"   instruction fetch, hex address, decimal size
+ *   " L BE801950,4"   load;  " S ..." store;  " M ..." modify
+ * Lines starting "==PID==" or "--PID--" are Valgrind's own messages: they are
+ * counted (banner_lines) and otherwise ignored. mmusim extends the format with
+ * event lines, which lackey never emits:
+ *   "E switch PID", "E create PID", "E exit PID",
+ *   "E ptwrite ADDR", "E fault ADDR", "E invlpg ADDR", "E unmap ADDR LEN"
+ * (ADDR hex with optional 0x, LEN decimal or 0x hex). Blank lines are skipped.
+ * Anything else is an error "FILE:LINE: expected ...".
+ *
+ * Binary format (all integers LEB128 varints after the 16-byte header):
+ *   tag byte: low nibble op, high nibble size (15 = a varint size follows)
+ *   accesses: zigzag delta of addr from the previous address of the same
+ *             stream (instruction fetches and data are two streams)
+ *   switch/create/exit: pid;  ptwrite/fault/invlpg: addr;  unmap: addr len
+ */
+
+/* Synthetic workloads (all seeded). */
+enum mm_synth {
+	MM_SYN_SEQ,	 /* sequential 8-byte loads over the working set, wrapping */
+	MM_SYN_RANDOM,	 /* uniform random loads/stores over the working set */
+	MM_SYN_CHASE,	 /* pointer chase: each 64-byte line once per lap, random order */
+	MM_SYN_MULTI,	 /* procs processes, random over own working sets, switch each quantum */
+	MM_SYN_FORK,	 /* fork/exec churn: short processes touch fresh pages and exit */
+	MM_SYN_MMAP,	 /* mmap/munmap churn: map a region, touch it, unmap it */
+	MM_SYN_PTUPDATE, /* random accesses with frequent PTE rewrites (COW) + INVLPG */
+	MM_SYN_N
+};
+extern const char *const mm_synth_names[MM_SYN_N];
+
+struct mm_synth_cfg {
+	enum mm_synth kind;
+	uint64_t refs;	  /* references (accesses) to generate */
+	uint64_t ws;	  /* working set per process, bytes */
+	uint32_t procs;	  /* processes (multi) */
+	uint64_t quantum; /* accesses between switches / churn period */
+	uint64_t seed;
+};
+
+struct mm_reader;
+
+/* Open path ("-" = stdin) in format fmt (AUTO: binary if the magic matches). */
+int mm_reader_open(struct mm_reader **r, const char *path, enum mm_fmt fmt, struct ok_err *e);
+/* Read from a memory buffer (fuzzers, tests); name is used in messages. */
+int mm_reader_open_mem(struct mm_reader **r, const void *buf, size_t len, enum mm_fmt fmt,
+		       const char *name, struct ok_err *e);
+/* A synthetic workload as a reader. */
+int mm_reader_open_synth(struct mm_reader **r, const struct mm_synth_cfg *c, struct ok_err *e);
+/* Fill up to max records; returns the count, 0 at end, or a negative errno. */
+ssize_t mm_reader_read(struct mm_reader *r, struct mm_rec *recs, size_t max, struct ok_err *e);
+/* Format actually read (after AUTO detection). */
+enum mm_fmt mm_reader_format(const struct mm_reader *r);
+/* Lines read (text) and Valgrind banner lines seen. */
+void mm_reader_counts(const struct mm_reader *r, uint64_t *lines, uint64_t *banner_lines);
+void mm_reader_close(struct mm_reader *r);
+
+struct mm_writer;
+/* Create a binary trace at path ("-" = stdout). */
+int mm_writer_open(struct mm_writer **w, const char *path, struct ok_err *e);
+int mm_writer_put(struct mm_writer *w, const struct mm_rec *recs, size_t n, struct ok_err *e);
+/* Flush and close; returns 0 or a negative errno. */
+int mm_writer_close(struct mm_writer *w, struct ok_err *e);
+
+/* ==================================================================== config */
+
+enum mm_mode { MM_NATIVE, MM_SHADOW, MM_NESTED, MM_MODE_N };
+extern const char *const mm_mode_names[MM_MODE_N];
+
+enum mm_pwc {
+	MM_PWC_NONE,
+	MM_PWC_PA, /* AMD page walk cache: upper-level entries tagged by entry physical address */
+	MM_PWC_VA, /* Intel paging-structure caches: next-table pointer tagged by VA prefix */
+	MM_PWC_2D, /* Bhargava 2D PWC: PA-tagged, also caches the nested dimension */
+};
+
+/* Hardware and cost description. Every field has a KEY (see mm_config_set). */
+struct mm_config {
+	uint32_t levels, host_levels;	/* radix levels: 4 or 5 */
+	uint64_t guest_page, host_page; /* 4096, 2 MiB or 1 GiB */
+	uint32_t l1d_entries, l1d_ways; /* L1 data TLB (all page sizes); ways 0 = fully assoc */
+	uint32_t l1i_entries, l1i_ways; /* L1 instruction TLB */
+	uint32_t l2_entries, l2_ways;	/* L2 TLB, 4 KiB pages */
+	uint32_t l2_2m_entries, l2_2m_ways;
+	uint32_t l2_1g_entries, l2_1g_ways;
+	uint32_t pwc;			  /* enum mm_pwc */
+	uint32_t pwc_entries, pwc_ways;	  /* PA/2D: total; VA: per level */
+	uint32_t ntlb_entries, ntlb_ways; /* nested TLB (gPA->sPA); 0 = none */
+	uint32_t asids;		 /* VM tags (ASID/VPID); 0 = untagged: flush on every exit */
+	uint32_t pcids;		 /* per-process tags in native/nested guests; <= 1 = flush on CR3 */
+	uint32_t shadow_as_tags; /* shadow: a new ASID per guest address space (Xen trick) */
+	uint32_t shadow_roots;	 /* shadow-root cache size (address spaces kept shadowed) */
+	uint32_t unsync;	 /* shadow: leaf guest PT pages may go out of sync */
+	uint32_t dc1_kib, dc1_ways, dc2_kib, dc2_ways; /* data caches seen by PT refs; 0 = off */
+	uint64_t guest_mem, host_mem;		       /* physical memory sizes, bytes */
+	/* costs, cycles */
+	uint32_t c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_mem;
+	uint32_t c_exit;				  /* VM exit + entry round trip */
+	uint32_t c_ptwrite, c_hidden, c_guestpf;	  /* handler work per exit reason */
+	uint32_t c_cr3_hit, c_cr3_miss, c_invlpg, c_sync; /* c_sync: per unsync page resynced */
+};
+
+extern const char *const mm_preset_names[]; /* NULL-terminated */
+/* Load a preset; -EINVAL with a message listing the presets if unknown. */
+int mm_config_preset(struct mm_config *c, const char *name, struct ok_err *e);
+/* Set KEY=VALUE (or KEY and VALUE). -EINVAL with "expected ..." on a bad key or value. */
+int mm_config_set(struct mm_config *c, const char *key, const char *value, struct ok_err *e);
+/* Read "key = value" lines (# comments) from path; errors are "path:LINE: ...". */
+int mm_config_file(struct mm_config *c, const char *path, struct ok_err *e);
+/* Check cross-field consistency (ways divide entries, sizes). */
+int mm_config_check(const struct mm_config *c, struct ok_err *e);
+/* Write every key = value (a config file that reproduces c). */
+void mm_config_dump(const struct mm_config *c, FILE *f);
+
+/* ======================================================================= sim */
+
+enum mm_exit {
+	MM_EXIT_PTWRITE, /* write to a write-protected guest page-table page */
+	MM_EXIT_HIDDEN,	 /* shadow entry missing, guest entry valid */
+	MM_EXIT_GUESTPF, /* true guest #PF: reflected into the guest */
+	MM_EXIT_CR3,	 /* address-space switch */
+	MM_EXIT_INVLPG,
+	MM_EXIT_N
+};
+extern const char *const mm_exit_names[MM_EXIT_N];
+
+enum mm_flush {
+	MM_FLUSH_CR3,	  /* untagged CR3 write */
+	MM_FLUSH_VMEXIT,  /* untagged VM exit/entry */
+	MM_FLUSH_TAGWRAP, /* ASID/PCID generation wrap */
+	MM_FLUSH_N
+};
+extern const char *const mm_flush_names[MM_FLUSH_N];
+
+#define MM_GRID 6 /* (levels+1) x (host_levels+1), at most 6 x 6 */
+
+/* Where one page-table reference was satisfied. */
+enum mm_where { MM_AT_PWC, MM_AT_DC1, MM_AT_DC2, MM_AT_MEM, MM_WHERE_N };
+extern const char *const mm_where_names[MM_WHERE_N];
+
+struct mm_stats {
+	uint64_t accesses; /* page translations (an access crossing a page makes two) */
+	uint64_t l1_hits, l1_misses, l2_hits, l2_misses; /* l2_misses = walks */
+	uint64_t walks, guest_refs, nested_refs;	 /* entry reads made by walks */
+	uint64_t at[MM_WHERE_N];			 /* where those reads were satisfied */
+	uint64_t pwc_lookups, pwc_hits, ntlb_lookups, ntlb_hits;
+	uint64_t psc_skipped;		      /* levels skipped by VA-tagged caches */
+	uint64_t walk_hist[40];		      /* walks by entry reads (last bucket: more) */
+	uint64_t grid_refs[MM_GRID][MM_GRID]; /* 2D grid: reads per cell */
+	uint64_t grid_pwc[MM_GRID][MM_GRID];  /* of those, served by the PWC */
+	uint64_t grid_skip[MM_GRID][MM_GRID]; /* reads skipped (NTLB or VA-tagged PSC hit) */
+	uint64_t exits[MM_EXIT_N], exit_cycles[MM_EXIT_N];
+	uint64_t flushes[MM_FLUSH_N];
+	uint64_t guest_faults, pt_writes, syncs, shadow_pages;
+	uint64_t cyc_tlb, cyc_walk, cyc_exit; /* cycle totals; sum = translation cycles */
+};
+
+struct mm_sim;
+
+/* One step of a logged walk (--explain, --log-walks). */
+struct mm_step {
+	uint64_t pa;	  /* physical address of the entry read */
+	uint8_t level;	  /* 1 = PTE ... 5 = PML5 */
+	uint8_t dim;	  /* 'g' guest, 'n' nested, 's' shadow, 'h' native */
+	uint8_t row, col; /* 2D grid cell (nested mode) */
+	uint8_t where;	  /* enum mm_where */
+};
+/* Called after each walk when logging is on. */
+typedef void (*mm_walk_fn)(void *ctx, enum mm_mode m, uint64_t va, const struct mm_step *s,
+			   unsigned n);
+
+/* Create a simulator for the modes in mask (1 << enum mm_mode). seed drives the allocators. */
+int mm_sim_new(struct mm_sim **s, const struct mm_config *c, unsigned mode_mask, uint64_t seed,
+	       struct ok_err *e);
+/* Log walks: all (every walk) or only the first walk that translates addr's page. */
+void mm_sim_log(struct mm_sim *s, mm_walk_fn fn, void *ctx, int all, uint64_t addr);
+/* Feed records; -ENOMEM (guest or host memory exhausted) with a message. */
+int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_err *e);
+/* Stats of mode m (zeroed if the mode is not simulated). */
+const struct mm_stats *mm_sim_stats(const struct mm_sim *s, enum mm_mode m);
+unsigned mm_sim_modes(const struct mm_sim *s);
+const struct mm_config *mm_sim_config(const struct mm_sim *s);
+void mm_sim_free(struct mm_sim *s);
+
+/* Translation cycles of a stats block (tlb + walk + exit). */
+uint64_t mm_stats_cycles(const struct mm_stats *st);
+/* Total VM exits. */
+uint64_t mm_stats_exits(const struct mm_stats *st);
+
+/* ==================================================================== report */
+
+enum mm_out { MM_OUT_TABLE, MM_OUT_CSV, MM_OUT_JSON };
+
+struct mm_run_info {
+	const char *source; /* trace path or "synth:NAME" */
+	const char *format; /* "lackey", "binary", "synthetic" */
+	const char *preset;
+	uint64_t records, banner_lines;
+};
+
+/*
+ * Break-even VM-exit round-trip cost: the c at which shadow's and nested's
+ * translation cycles tie, from totals linear in c. Returns 0 and sets *c, or
+ * -ERANGE when shadow has no more exits than nested (no break-even).
+ */
+int mm_break_even(const struct mm_sim *s, double *c);
+void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, enum mm_out out);
+/* Text heat map of the 2D walk grid of nested mode. */
+void mm_report_heatmap(FILE *f, const struct mm_sim *s);
+/* SVG bar chart of each mode's translation overhead per access against native
+ * (plain cycles per access when native is not simulated). */
+void mm_report_svg(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri);
+/* One line for a logged walk step: "  3. nested nL2  sPA 0x... PWC hit". */
+void mm_format_step(char *buf, size_t n, unsigned i, const struct mm_step *st);
+
+#endif

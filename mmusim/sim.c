@@ -1,0 +1,1754 @@
+/*
+ * sim.c: the models. One guest-OS model, shared by every mode, and one MMU
+ * per simulated mode (native, shadow, nested), fed the same records.
+ *
+ * Divisions (keep them):
+ *   1. set-associative LRU arrays (TLBs, PWCs, nested TLB, data caches,
+ *      shadow-root cache are all instances)
+ *   2. physical frame allocators (seeded, random placement)
+ *   3. radix page tables (guest, host, shadow share one node layout)
+ *   4. the guest-OS model: processes, first-touch faults, PTE writes
+ *   5. the MMU: TLB lookup, page-table references (PWC, data caches),
+ *      native / shadow / 2D walks, tags and flushes
+ *   6. shadow paging: hidden faults, write-protected guest tables, unsync,
+ *      shadow roots, and the VM exits they cost
+ *   7. the feed loop
+ *
+ * Design notes.
+ *  - Guest physical addresses (gPA) come from the guest allocator; native mode
+ *    runs the same guest tables on bare metal, so for it gPA is the physical
+ *    address. System physical addresses (sPA) come from the host allocator; the
+ *    host (NPT/EPT) table mapping gPA->sPA is populated on demand at no cost
+ *    (the VM's memory is assumed pre-backed: no EPT-violation exits).
+ *  - A walk's "references" are its entry reads: a cold 4/4 2D walk makes 24.
+ *    A reference served by the PA-tagged PWC is still a reference (counted
+ *    at[MM_AT_PWC]); a VA-tagged cache (Intel PSC) or a nested-TLB hit skips
+ *    references, which are then not made at all (psc_skipped, ntlb_hits).
+ *  - A walk that ends in a guest fault or hidden fault is resolved in software
+ *    first (the fault is charged), then the completed walk is counted once.
+ *  - Cycles are counted per event from the config, so totals are linear in
+ *    each cost (mmusim.h invariant 4).
+ *  - Fast paths that change no count: a repeat of the last page of a stream
+ *    (no event or VM exit since) is an L1 hit in every mode (lp_page); a page
+ *    known mapped skips the guest-table lookup (mc_key, invalidated by
+ *    map_gen); accesses and TLB cycles are derived once per batch. The
+ *    differential test (tests/mmusim/refmodel.py) checks every count.
+ *  - Known simplifications: no accessed/dirty-bit exits, no write-flooding
+ *    (unshadowing), no EPT violations, no prefetch of shadow entries on
+ *    emulated PTE writes (the entry is zapped and refilled by a hidden fault),
+ *    the data caches see page-table references only.
+ */
+#include "mmusim.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const mm_mode_names[MM_MODE_N] = {"native", "shadow", "nested"};
+const char *const mm_exit_names[MM_EXIT_N] = {"pt_write", "hidden_fault", "guest_pf", "cr3",
+					      "invlpg"};
+const char *const mm_flush_names[MM_FLUSH_N] = {"cr3", "vmexit", "tag_wrap"};
+const char *const mm_where_names[MM_WHERE_N] = {"pwc", "l1d", "l2", "mem"};
+
+#define NONE   UINT64_MAX
+#define NONE32 UINT32_MAX
+
+/* ============================================= 1. set-associative LRU */
+
+struct lru_ent {
+	uint64_t key, val; /* an evicted entry */
+};
+
+/*
+ * Two layouts behind one API. Set-associative arrays (few ways) keep keys,
+ * values and stamps in separate set-major arrays, so a lookup scans only
+ * keys; an empty way has key NONE and stamp 0, so it is always the victim.
+ * Fully associative arrays with more than FA_SCAN ways (a 48-entry L1 TLB, a
+ * 24-entry PWC) use a hash from key to slot plus a doubly linked recency list
+ * (head = most recent), O(1) per operation; emptied slots go to the tail, so
+ * they too are reused first. Both give exactly the same LRU order.
+ */
+#define FA_SCAN 8
+
+struct lru {
+	uint64_t *key; /* sets * ways; NULL: the structure is absent */
+	uint64_t *val;
+	uint64_t *stamp;
+	uint32_t sets, ways, mask;
+	uint64_t clock;
+	/* fully associative, hashed */
+	int fa;
+	uint32_t *prev, *next; /* recency list over slots */
+	uint32_t head, tail;
+	uint32_t *hash; /* slot + 1, 0 = empty; linear probing */
+	uint32_t hmask, hshift;
+};
+
+static inline uint32_t fa_h(const struct lru *l, uint64_t key)
+{
+	return (uint32_t)((key * 0x9E3779B97F4A7C15ull) >> l->hshift);
+}
+
+/* Slot holding key, or NONE32. */
+static inline uint32_t fa_find(const struct lru *l, uint64_t key)
+{
+	for (uint32_t h = fa_h(l, key);; h = (h + 1) & l->hmask) {
+		uint32_t v = l->hash[h];
+		if (!v)
+			return NONE32;
+		if (l->key[v - 1] == key)
+			return v - 1;
+	}
+}
+
+static void fa_hash_add(struct lru *l, uint32_t slot)
+{
+	uint32_t h = fa_h(l, l->key[slot]);
+	while (l->hash[h])
+		h = (h + 1) & l->hmask;
+	l->hash[h] = slot + 1;
+}
+
+/* Remove slot's key from the hash (backward-shift deletion keeps probes intact). */
+static void fa_hash_del(struct lru *l, uint32_t slot)
+{
+	uint32_t h = fa_h(l, l->key[slot]);
+	while (l->hash[h] != slot + 1)
+		h = (h + 1) & l->hmask;
+	for (uint32_t j = h;;) {
+		l->hash[h] = 0;
+		for (;;) {
+			j = (j + 1) & l->hmask;
+			if (!l->hash[j])
+				return;
+			uint32_t home = fa_h(l, l->key[l->hash[j] - 1]);
+			/* move j back to h unless its home lies cyclically in (h, j] */
+			if (h <= j ? (home <= h || home > j) : (home <= h && home > j))
+				break;
+		}
+		l->hash[h] = l->hash[j];
+		h = j;
+	}
+}
+
+static inline void fa_unlink(struct lru *l, uint32_t i)
+{
+	if (l->prev[i] != NONE32)
+		l->next[l->prev[i]] = l->next[i];
+	else
+		l->head = l->next[i];
+	if (l->next[i] != NONE32)
+		l->prev[l->next[i]] = l->prev[i];
+	else
+		l->tail = l->prev[i];
+}
+
+static inline void fa_front(struct lru *l, uint32_t i)
+{
+	if (l->head == i)
+		return;
+	fa_unlink(l, i);
+	l->prev[i] = NONE32;
+	l->next[i] = l->head;
+	l->prev[l->head] = i;
+	l->head = i;
+}
+
+static inline void fa_back(struct lru *l, uint32_t i)
+{
+	if (l->tail == i)
+		return;
+	fa_unlink(l, i);
+	l->next[i] = NONE32;
+	l->prev[i] = l->tail;
+	l->next[l->tail] = i;
+	l->tail = i;
+}
+
+static void lru_flush(struct lru *l)
+{
+	if (!l->key)
+		return;
+	size_t n = (size_t)l->sets * l->ways;
+	for (size_t i = 0; i < n; i++) {
+		l->key[i] = NONE;
+		l->stamp[i] = 0;
+	}
+	if (l->fa) {
+		for (uint32_t i = 0; i < l->ways; i++) {
+			l->prev[i] = i ? i - 1 : NONE32;
+			l->next[i] = i + 1 < l->ways ? i + 1 : NONE32;
+		}
+		l->head = 0;
+		l->tail = l->ways - 1;
+		memset(l->hash, 0, sizeof(*l->hash) * (l->hmask + 1));
+	}
+}
+
+/* entries 0: absent; ways 0: fully associative. Sets must be a power of two. */
+static int lru_init(struct lru *l, uint32_t entries, uint32_t ways)
+{
+	memset(l, 0, sizeof(*l));
+	if (!entries)
+		return 0;
+	if (!ways || ways > entries)
+		ways = entries;
+	l->ways = ways;
+	l->sets = entries / ways;
+	l->mask = l->sets - 1;
+	size_t n = (size_t)l->sets * l->ways;
+	l->key = malloc(n * 8);
+	l->val = malloc(n * 8);
+	l->stamp = malloc(n * 8);
+	if (!l->key || !l->val || !l->stamp)
+		return -ENOMEM;
+	if (l->sets == 1 && ways > FA_SCAN) {
+		uint32_t hs = 4;
+		while (hs < 4 * ways)
+			hs *= 2;
+		l->fa = 1;
+		l->hmask = hs - 1;
+		l->hshift = 64 - (uint32_t)__builtin_ctz(hs);
+		l->prev = malloc(sizeof(*l->prev) * ways);
+		l->next = malloc(sizeof(*l->next) * ways);
+		l->hash = malloc(sizeof(*l->hash) * hs);
+		if (!l->prev || !l->next || !l->hash)
+			return -ENOMEM;
+	}
+	lru_flush(l);
+	return 0;
+}
+
+static void lru_free(struct lru *l)
+{
+	free(l->key);
+	free(l->val);
+	free(l->stamp);
+	free(l->prev);
+	free(l->next);
+	free(l->hash);
+}
+
+/* 1 and *val on a hit (the entry becomes most recent), 0 on a miss. */
+static inline int lru_get(struct lru *l, uint64_t key, uint64_t hint, uint64_t *val)
+{
+	if (!l->key)
+		return 0;
+	if (l->fa) {
+		uint32_t i = fa_find(l, key);
+		if (i == NONE32)
+			return 0;
+		fa_front(l, i);
+		if (val)
+			*val = l->val[i];
+		return 1;
+	}
+	size_t base = (size_t)(hint & l->mask) * l->ways;
+	const uint64_t *k = l->key + base;
+	for (uint32_t i = 0; i < l->ways; i++)
+		if (k[i] == key) {
+			l->stamp[base + i] = ++l->clock;
+			if (val)
+				*val = l->val[base + i];
+			return 1;
+		}
+	return 0;
+}
+
+/* FA insert of a key known absent: reuse the least recent slot. */
+static int fa_insert(struct lru *l, uint64_t key, uint64_t val, struct lru_ent *ev)
+{
+	uint32_t i = l->tail;
+	int evicted = l->key[i] != NONE;
+	if (evicted) {
+		if (ev)
+			*ev = (struct lru_ent){l->key[i], l->val[i]};
+		fa_hash_del(l, i);
+	}
+	l->key[i] = key;
+	l->val[i] = val;
+	fa_hash_add(l, i);
+	fa_front(l, i);
+	return evicted;
+}
+
+/* Insert or refresh key; returns 1 (victim in *ev) when a valid entry was evicted. */
+static int lru_put(struct lru *l, uint64_t key, uint64_t hint, uint64_t val, struct lru_ent *ev)
+{
+	if (!l->key)
+		return 0;
+	if (l->fa) {
+		uint32_t i = fa_find(l, key);
+		if (i == NONE32)
+			return fa_insert(l, key, val, ev);
+		l->val[i] = val;
+		fa_front(l, i);
+		return 0;
+	}
+	size_t base = (size_t)(hint & l->mask) * l->ways, v = 0;
+	uint64_t *k = l->key + base, *st = l->stamp + base, min = UINT64_MAX;
+	int evicted = 0;
+	for (uint32_t i = 0; i < l->ways; i++) {
+		if (k[i] == key) {
+			v = i;
+			goto set;
+		}
+		if (st[i] < min) {
+			min = st[i];
+			v = i;
+		}
+	}
+	evicted = k[v] != NONE;
+	if (evicted && ev)
+		*ev = (struct lru_ent){k[v], l->val[base + v]};
+	k[v] = key;
+set:
+	l->val[base + v] = val;
+	st[v] = ++l->clock;
+	return evicted;
+}
+
+/*
+ * Look key up and, on a miss, insert it (a cache access): one pass over the
+ * set instead of lru_get + lru_put. 1 on a hit. The set must exist.
+ */
+static inline int lru_touch(struct lru *l, uint64_t key, uint64_t hint)
+{
+	if (l->fa) {
+		uint32_t i = fa_find(l, key);
+		if (i != NONE32) {
+			fa_front(l, i);
+			return 1;
+		}
+		fa_insert(l, key, 0, NULL);
+		return 0;
+	}
+	size_t base = (size_t)(hint & l->mask) * l->ways, v = base;
+	uint64_t *k = l->key + base, *st = l->stamp + base, min = UINT64_MAX;
+	for (uint32_t i = 0; i < l->ways; i++) {
+		if (k[i] == key) {
+			st[i] = ++l->clock;
+			return 1;
+		}
+		if (st[i] < min) {
+			min = st[i];
+			v = i;
+		}
+	}
+	k[v] = key;
+	st[v] = ++l->clock;
+	return 0;
+}
+
+static void lru_del(struct lru *l, uint64_t key, uint64_t hint)
+{
+	if (!l->key)
+		return;
+	if (l->fa) {
+		uint32_t i = fa_find(l, key);
+		if (i != NONE32) {
+			fa_hash_del(l, i);
+			l->key[i] = NONE;
+			fa_back(l, i);
+		}
+		return;
+	}
+	size_t base = (size_t)(hint & l->mask) * l->ways;
+	for (size_t i = base; i < base + l->ways; i++)
+		if (l->key[i] == key) {
+			l->key[i] = NONE;
+			l->stamp[i] = 0;
+		}
+}
+
+/* ============================================= 2. frame allocators */
+
+struct palloc {
+	uint64_t nframes; /* 4 KiB frames */
+	uint64_t *bits;	  /* 1 = used */
+	uint16_t *used2m; /* used frames per 2 MiB block */
+	uint32_t *used1g; /* used frames per 1 GiB block */
+	uint64_t rng;
+	uint64_t used;
+};
+
+static uint64_t rnd(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545F4914F6CDD1Dull;
+}
+
+static int pa_init(struct palloc *a, uint64_t bytes, uint64_t seed)
+{
+	memset(a, 0, sizeof(*a));
+	a->nframes = bytes >> 12;
+	a->bits = calloc((a->nframes + 63) / 64, 8);
+	a->used2m = calloc((a->nframes >> 9) + 1, 2);
+	a->used1g = calloc((a->nframes >> 18) + 1, 4);
+	a->rng = seed * 0x9E3779B97F4A7C15ull + 0x1234567ull;
+	if (!a->rng)
+		a->rng = 1;
+	return a->bits && a->used2m && a->used1g ? 0 : -ENOMEM;
+}
+
+static void pa_destroy(struct palloc *a)
+{
+	free(a->bits);
+	free(a->used2m);
+	free(a->used1g);
+}
+
+static void pa_mark(struct palloc *a, uint64_t f, uint64_t n, int used)
+{
+	for (uint64_t i = f; i < f + n; i++) {
+		if (used)
+			a->bits[i / 64] |= 1ull << (i % 64);
+		else
+			a->bits[i / 64] &= ~(1ull << (i % 64));
+	}
+	a->used2m[f >> 9] = (uint16_t)(a->used2m[f >> 9] + (used ? n : -n) * (n <= 512));
+	if (n > 512)
+		for (uint64_t b = f >> 9; b < (f + n) >> 9; b++)
+			a->used2m[b] = used ? 512 : 0;
+	a->used1g[f >> 18] += (uint32_t)(used ? n : -n);
+	a->used += used ? n : -n;
+}
+
+/* A random free region of size bytes (4K, 2M or 1G), aligned; NONE when full. */
+static uint64_t pa_alloc(struct palloc *a, uint64_t size)
+{
+	uint64_t n = size >> 12;
+	if (n == 1) {
+		uint64_t words = (a->nframes + 63) / 64, w0 = rnd(&a->rng) % words;
+		for (uint64_t i = 0; i < words; i++) {
+			uint64_t w = (w0 + i) % words;
+			if (a->bits[w] == ~0ull)
+				continue;
+			uint64_t f = w * 64 + (uint64_t)__builtin_ctzll(~a->bits[w]);
+			if (f >= a->nframes)
+				continue;
+			pa_mark(a, f, 1, 1);
+			return f << 12;
+		}
+		return NONE;
+	}
+	uint64_t blocks = a->nframes / n;
+	if (!blocks)
+		return NONE;
+	uint64_t b0 = rnd(&a->rng) % blocks;
+	for (uint64_t i = 0; i < blocks; i++) {
+		uint64_t b = (b0 + i) % blocks;
+		if (n == 512 ? a->used2m[b] : a->used1g[b])
+			continue;
+		pa_mark(a, b * n, n, 1);
+		return (b * n) << 12;
+	}
+	return NONE;
+}
+
+static void pa_free(struct palloc *a, uint64_t pa, uint64_t size)
+{
+	pa_mark(a, pa >> 12, size >> 12, 0);
+}
+
+/* ============================================= 3. radix page tables */
+
+#define E_P	   1ull /* present */
+#define E_LEAF	   2ull /* maps a page (4K at level 1, 2M at 2, 1G at 3) */
+#define E_CHILD(x) ((uint32_t)((x) >> 12))
+#define E_PA(x)	   ((x) & ~0xfffull)
+
+struct pt_node {
+	uint64_t pa;	/* physical address of this table page (gPA or sPA) */
+	uint32_t owner; /* guest tables: process index */
+	uint8_t level;	/* 1 = page table ... 5 = PML5 */
+	uint8_t wp;	/* guest table shadowed, so write-protected (shadow mode) */
+	uint8_t unsync; /* guest leaf table left writable and out of sync */
+	uint8_t pad;
+	uint64_t e[512];
+};
+
+struct pt_pool {
+	struct pt_node *n;
+	uint32_t cnt, cap;
+	uint32_t *fl; /* free list */
+	uint32_t nfl, flcap;
+};
+
+static inline unsigned pt_idx(uint64_t va, unsigned level)
+{
+	return (unsigned)(va >> (12 + 9 * (level - 1))) & 511;
+}
+
+static inline unsigned shift_of_level(unsigned level)
+{
+	return 12 + 9 * (level - 1);
+}
+
+static unsigned level_of(uint64_t size)
+{
+	return size == 4096 ? 1 : size == (2u << 20) ? 2 : 3;
+}
+
+static uint32_t pt_new(struct pt_pool *p, uint64_t pa, unsigned level, uint32_t owner)
+{
+	uint32_t i;
+	if (p->nfl) {
+		i = p->fl[--p->nfl];
+	} else {
+		if (p->cnt == p->cap) {
+			uint32_t cap = p->cap ? p->cap * 2 : 64;
+			struct pt_node *n = realloc(p->n, sizeof(*n) * cap);
+			if (!n)
+				return NONE32;
+			p->n = n;
+			p->cap = cap;
+		}
+		i = p->cnt++;
+	}
+	struct pt_node *n = &p->n[i];
+	memset(n, 0, sizeof(*n));
+	n->pa = pa;
+	n->level = (uint8_t)level;
+	n->owner = owner;
+	return i;
+}
+
+static int pt_del(struct pt_pool *p, uint32_t i)
+{
+	if (p->nfl == p->flcap) {
+		uint32_t cap = p->flcap ? p->flcap * 2 : 64;
+		uint32_t *f = realloc(p->fl, sizeof(*f) * cap);
+		if (!f)
+			return -ENOMEM;
+		p->fl = f;
+		p->flcap = cap;
+	}
+	p->fl[p->nfl++] = i;
+	return 0;
+}
+
+static void pt_destroy(struct pt_pool *p)
+{
+	free(p->n);
+	free(p->fl);
+}
+
+/* Leaf entry for va (0 if unmapped); path[level] = node read at that level. */
+static uint64_t pt_find(const struct pt_pool *p, uint32_t root, unsigned levels, uint64_t va,
+			uint32_t *path, unsigned *leaf_level)
+{
+	uint32_t node = root;
+	for (unsigned l = levels; l >= 1; l--) {
+		if (path)
+			path[l] = node;
+		uint64_t x = p->n[node].e[pt_idx(va, l)];
+		if (!(x & E_P))
+			return 0;
+		if (x & E_LEAF) {
+			if (leaf_level)
+				*leaf_level = l;
+			return x;
+		}
+		node = E_CHILD(x);
+	}
+	return 0;
+}
+
+/* ============================================= 4. guest-OS model */
+
+struct proc {
+	uint32_t pid;
+	uint32_t root; /* guest table root node */
+	uint8_t live;
+	uint32_t tag[MM_MODE_N]; /* TLB tag per mode */
+	uint64_t gen[MM_MODE_N]; /* tag generation it belongs to */
+};
+
+/* One guest page-table entry write. */
+struct pw {
+	uint64_t va;   /* an address the entry maps */
+	uint32_t node; /* guest table written */
+	uint8_t level;
+	uint8_t was_present; /* a present entry changed (needs invalidation) */
+};
+
+#define MAX_PW 8
+
+/* ============================================= 5. the MMU */
+
+struct mmu {
+	enum mm_mode mode;
+	int on;
+	struct lru l1d, l1i, l2;    /* TLBs (one page size per mode) */
+	struct lru pwc;		    /* PA-tagged (pa, 2d) */
+	struct lru psc[6], npsc[6]; /* VA-tagged, per level: guest/native/shadow and nested */
+	struct lru ntlb;
+	struct lru dc1, dc2;
+	unsigned tshift;      /* TLB page shift (12, 21, 30) */
+	uint64_t last_key[2]; /* last L1 hit key, [0] data [1] ifetch: an MRU shortcut */
+	uint32_t tag;
+	uint32_t ntags; /* tags in the pool; <= 1: untagged */
+	uint32_t tag_next;
+	uint64_t gen;
+	struct mm_stats st;
+	/* shadow */
+	struct pt_pool sp; /* shadow tables (sPA) */
+	struct lru sroots; /* guest root gPA -> (proc << 32 | shadow root) */
+	uint32_t sroot;	   /* current shadow root */
+	uint32_t *unsync;  /* unsync guest leaf tables */
+	uint32_t nunsync, unsync_cap;
+	uint64_t *pend; /* vas whose guest PTE changed while unsync: zap on sync */
+	uint32_t *pend_proc;
+	uint32_t npend, pend_cap;
+	/* walk log */
+	struct mm_step steps[64];
+	unsigned nsteps;
+	unsigned row; /* current 2D grid row */
+	int explained;
+};
+
+struct mm_sim {
+	struct mm_config c;
+	unsigned modes;
+	/* guest */
+	struct pt_pool gpt;
+	struct palloc gmem;
+	struct proc *procs;
+	uint32_t nprocs, pcap;
+	uint32_t *phash; /* pid -> proc index + 1, open addressing */
+	uint32_t hcap;
+	uint32_t cur; /* current process index, NONE32 before the first */
+	int booted;   /* the first CR3 load (at boot, not in the trace) is done */
+	/* pages known mapped: skips the guest-table lookup on most accesses */
+	uint64_t mc_key[4096]; /* proc << 45 | vpn */
+	uint64_t mc_gen[4096]; /* valid while equal to map_gen */
+	uint64_t map_gen;      /* bumped whenever a mapping disappears */
+	/* the last page of each stream ([0] data, [1] ifetch): while tlb_gen is
+	 * unchanged it is every mode's L1 MRU entry, so a repeat is an L1 hit */
+	uint64_t lp_page[2], lp_gen[2];
+	uint64_t tlb_gen;   /* bumped by every event and VM exit */
+	uint64_t fast_hits; /* repeats of lp_page not yet added to l1_hits */
+	unsigned gleaf;	    /* guest leaf level */
+	/* host */
+	struct pt_pool hpt;
+	uint32_t hroot;
+	struct palloc hmem;
+	unsigned hleaf;
+	uint64_t va_limit;
+	struct mmu m[MM_MODE_N];
+	/* logging */
+	mm_walk_fn log_fn;
+	void *log_ctx;
+	int log_all;
+	uint64_t log_page;
+	struct ok_err *e;
+	int err;
+};
+
+static int sim_oom(struct mm_sim *s, const char *what)
+{
+	if (!s->err)
+		s->err = ok_err_at(
+		    s->e, -ENOMEM, NULL, OK_ERR_NOPOS,
+		    "%s exhausted; expected the working set to fit (raise guest_mem/host_mem)",
+		    what);
+	return s->err;
+}
+
+/* -------- host table: gPA -> sPA, filled on demand at no cost */
+
+static uint64_t host_map(struct mm_sim *s, uint64_t gpa)
+{
+	uint32_t node = s->hroot;
+	for (unsigned l = s->c.host_levels; l >= 1; l--) {
+		uint64_t *e = &s->hpt.n[node].e[pt_idx(gpa, l)];
+		if (l == s->hleaf) {
+			if (!(*e & E_P)) {
+				uint64_t pa = pa_alloc(&s->hmem, s->c.host_page);
+				if (pa == NONE)
+					return sim_oom(s, "host memory"), 0;
+				*e = pa | E_P | E_LEAF;
+			}
+			return E_PA(*e) + (gpa & (s->c.host_page - 1));
+		}
+		if (!(*e & E_P)) {
+			uint64_t pa = pa_alloc(&s->hmem, 4096);
+			uint32_t c = pa == NONE ? NONE32 : pt_new(&s->hpt, pa, l - 1, 0);
+			if (c == NONE32)
+				return sim_oom(s, "host memory"), 0;
+			e = &s->hpt.n[node].e[pt_idx(gpa, l)]; /* pool may have moved */
+			*e = (uint64_t)c << 12 | E_P;
+		}
+		node = E_CHILD(*e);
+	}
+	return 0;
+}
+
+/* -------- processes */
+
+static struct proc *proc_find(struct mm_sim *s, uint32_t pid)
+{
+	for (uint32_t h = (pid * 2654435761u) & (s->hcap - 1);; h = (h + 1) & (s->hcap - 1)) {
+		if (!s->phash[h])
+			return NULL;
+		if (s->procs[s->phash[h] - 1].pid == pid)
+			return &s->procs[s->phash[h] - 1];
+	}
+}
+
+static int guest_table(struct mm_sim *s, unsigned level, uint32_t owner, uint32_t *out)
+{
+	uint64_t pa = pa_alloc(&s->gmem, 4096);
+	uint32_t n = pa == NONE ? NONE32 : pt_new(&s->gpt, pa, level, owner);
+	if (n == NONE32)
+		return sim_oom(s, "guest memory");
+	*out = n;
+	return 0;
+}
+
+/* The live process pid, created (empty address space) if needed. */
+static int proc_get(struct mm_sim *s, uint32_t pid, uint32_t *idx)
+{
+	struct proc *p = proc_find(s, pid);
+	if (!p) {
+		if (s->nprocs * 2 >= s->hcap) { /* grow the hash */
+			uint32_t cap = s->hcap * 2, *h = calloc(cap, 4);
+			if (!h)
+				return sim_oom(s, "process table");
+			free(s->phash);
+			s->phash = h;
+			s->hcap = cap;
+			for (uint32_t i = 0; i < s->nprocs; i++) {
+				uint32_t k = (s->procs[i].pid * 2654435761u) & (cap - 1);
+				while (h[k])
+					k = (k + 1) & (cap - 1);
+				h[k] = i + 1;
+			}
+		}
+		if (s->nprocs == s->pcap) {
+			uint32_t cap = s->pcap ? s->pcap * 2 : 16;
+			struct proc *n = realloc(s->procs, sizeof(*n) * cap);
+			if (!n)
+				return sim_oom(s, "process table");
+			s->procs = n;
+			s->pcap = cap;
+		}
+		p = &s->procs[s->nprocs];
+		memset(p, 0, sizeof(*p));
+		p->pid = pid;
+		uint32_t k = (pid * 2654435761u) & (s->hcap - 1);
+		while (s->phash[k])
+			k = (k + 1) & (s->hcap - 1);
+		s->phash[k] = ++s->nprocs;
+	}
+	if (!p->live) {
+		int rc = guest_table(s, s->c.levels, (uint32_t)(p - s->procs), &p->root);
+		if (rc < 0)
+			return rc;
+		p->live = 1;
+		memset(p->gen, 0, sizeof(p->gen));
+	}
+	*idx = (uint32_t)(p - s->procs);
+	return 0;
+}
+
+/* Map va in process pi (first touch): the PTE writes go to w[]; returns their count. */
+static int os_map(struct mm_sim *s, uint32_t pi, uint64_t va, struct pw *w)
+{
+	int nw = 0;
+	uint32_t node = s->procs[pi].root;
+	for (unsigned l = s->c.levels; l >= s->gleaf; l--) {
+		uint64_t x = s->gpt.n[node].e[pt_idx(va, l)];
+		if (l == s->gleaf) {
+			uint64_t pa = pa_alloc(&s->gmem, s->c.guest_page);
+			if (pa == NONE)
+				return sim_oom(s, "guest memory");
+			s->gpt.n[node].e[pt_idx(va, l)] = pa | E_P | E_LEAF;
+			w[nw++] = (struct pw){va, node, (uint8_t)l, 0};
+			break;
+		}
+		if (!(x & E_P)) {
+			uint32_t c = 0;
+			int rc = guest_table(s, l - 1, pi, &c);
+			if (rc < 0)
+				return rc;
+			x = (uint64_t)c << 12 | E_P;
+			s->gpt.n[node].e[pt_idx(va, l)] = x;
+			w[nw++] = (struct pw){va, node, (uint8_t)l, 0};
+		}
+		node = E_CHILD(x);
+	}
+	return nw;
+}
+
+/* Free a guest subtree (tables and frames). */
+static void os_free_tree(struct mm_sim *s, uint32_t node)
+{
+	struct pt_node *n = &s->gpt.n[node];
+	for (unsigned i = 0; i < 512; i++) {
+		uint64_t x = s->gpt.n[node].e[i];
+		if (!(x & E_P))
+			continue;
+		if (x & E_LEAF)
+			pa_free(&s->gmem, E_PA(x), 1ull << shift_of_level(n->level));
+		else
+			os_free_tree(s, E_CHILD(x));
+	}
+	n = &s->gpt.n[node];
+	pa_free(&s->gmem, n->pa, 4096);
+	pt_del(&s->gpt, node);
+}
+
+/* -------- tags and flushes */
+
+static void flush_all(struct mmu *m, enum mm_flush why, int ntlb_too)
+{
+	m->st.flushes[why]++;
+	lru_flush(&m->l1d);
+	lru_flush(&m->l1i);
+	lru_flush(&m->l2);
+	lru_flush(&m->pwc);
+	for (int i = 0; i < 6; i++) {
+		lru_flush(&m->psc[i]);
+		if (ntlb_too)
+			lru_flush(&m->npsc[i]);
+	}
+	if (ntlb_too)
+		lru_flush(&m->ntlb);
+	m->last_key[0] = m->last_key[1] = NONE;
+}
+
+/* Give the mode the tag of process p (CR3 write): flush when untagged or on wrap. */
+static void tag_switch(struct mmu *m, struct proc *p, int boot)
+{
+	if (m->ntags <= 1) {
+		if (!boot)
+			flush_all(m, MM_FLUSH_CR3, 0);
+		m->tag = 0;
+		return;
+	}
+	if (p->gen[m->mode] != m->gen) {
+		if (m->tag_next >= m->ntags) {
+			flush_all(m, MM_FLUSH_TAGWRAP, 0);
+			m->gen++;
+			m->tag_next = 1;
+		}
+		p->tag[m->mode] = m->tag_next++;
+		p->gen[m->mode] = m->gen;
+	}
+	m->tag = p->tag[m->mode];
+	m->last_key[0] = m->last_key[1] = NONE;
+}
+
+/* A VM exit of the given reason with handler cycles; untagged: flush everything. */
+static void vm_exit(struct mm_sim *s, struct mmu *m, enum mm_exit why, uint64_t handler)
+{
+	uint64_t c = s->c.c_exit + handler;
+	s->tlb_gen++;
+	m->st.exits[why]++;
+	m->st.exit_cycles[why] += c;
+	m->st.cyc_exit += c;
+	if (!s->c.asids)
+		flush_all(m, MM_FLUSH_VMEXIT, 1);
+}
+
+/* -------- page-table references */
+
+static inline uint64_t tlb_key(const struct mmu *m, uint64_t va)
+{
+	return (uint64_t)m->tag << 48 | va >> m->tshift;
+}
+
+/* One entry read at physical address pa. pwc_ok: the PA-tagged PWC may hold it. */
+static void pt_ref(struct mm_sim *s, struct mmu *m, uint64_t pa, unsigned level, char dim,
+		   unsigned col, int pwc_ok)
+{
+	enum mm_where at;
+	if (pwc_ok && m->pwc.key) {
+		m->st.pwc_lookups++;
+		if (lru_touch(&m->pwc, pa >> 3, pa >> 3)) {
+			m->st.pwc_hits++;
+			at = MM_AT_PWC;
+			m->st.cyc_walk += s->c.c_pwc;
+			m->st.grid_pwc[m->row][col]++;
+			goto done;
+		}
+	}
+	uint64_t line = pa >> 6;
+	if (m->dc1.key && lru_touch(&m->dc1, line, line)) {
+		at = MM_AT_DC1;
+		m->st.cyc_walk += s->c.c_dc1;
+	} else if (m->dc2.key && lru_touch(&m->dc2, line, line)) {
+		at = MM_AT_DC2;
+		m->st.cyc_walk += s->c.c_dc2;
+	} else {
+		at = MM_AT_MEM;
+		m->st.cyc_walk += s->c.c_mem;
+	}
+done:
+	m->st.at[at]++;
+	m->st.grid_refs[m->row][col]++;
+	if (dim == 'n')
+		m->st.nested_refs++;
+	else
+		m->st.guest_refs++;
+	if (m->nsteps < 64)
+		m->steps[m->nsteps++] = (struct mm_step){
+		    pa, (uint8_t)level, (uint8_t)dim, (uint8_t)m->row, (uint8_t)col, (uint8_t)at};
+}
+
+/* PSC: longest cached prefix of va above leaf; returns the level to start at and its node. */
+static unsigned psc_start(struct mmu *m, struct lru *psc, uint64_t tag, uint64_t va, unsigned top,
+			  unsigned leaf, uint32_t *node)
+{
+	if (!psc[2].key)
+		return top;
+	for (unsigned l = leaf + 1; l <= top; l++) {
+		uint64_t pre = va >> shift_of_level(l), v;
+		if (lru_get(&psc[l], tag << 48 | pre, pre, &v)) {
+			*node = (uint32_t)v;
+			m->st.psc_skipped += top - l + 1;
+			return l - 1;
+		}
+	}
+	return top;
+}
+
+static void psc_put(struct lru *psc, uint64_t tag, uint64_t va, unsigned l, uint32_t child)
+{
+	if (psc[2].key) {
+		uint64_t pre = va >> shift_of_level(l);
+		lru_put(&psc[l], tag << 48 | pre, pre, child, NULL);
+	}
+}
+
+/* Hardware walk of a one-dimensional table (native: guest table; shadow: shadow table). */
+static void walk_1d(struct mm_sim *s, struct mmu *m, const struct pt_pool *p, uint32_t root,
+		    uint64_t va, unsigned leaf, char dim)
+{
+	uint32_t node = root;
+	unsigned top = s->c.levels;
+	unsigned l = psc_start(m, m->psc, m->tag, va, top, leaf, &node);
+	for (;; l--) {
+		const struct pt_node *n = &p->n[node];
+		uint64_t x = n->e[pt_idx(va, l)];
+		pt_ref(s, m, n->pa + 8ull * pt_idx(va, l), l, dim, top - l, l > leaf);
+		if ((x & E_LEAF) || l == 1 || !(x & E_P))
+			break;
+		psc_put(m->psc, m->tag, va, l, E_CHILD(x));
+		node = E_CHILD(x);
+	}
+}
+
+/* Translate gpa through the host table as hardware would (NTLB, then host walk). */
+static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
+{
+	unsigned mlev = s->c.host_levels, hsh = shift_of_level(s->hleaf);
+	uint64_t key = gpa >> hsh, v;
+	if (m->ntlb.key) {
+		m->st.ntlb_lookups++;
+		if (lru_get(&m->ntlb, key, key, &v)) {
+			m->st.ntlb_hits++;
+			for (unsigned c = 0; c <= mlev - s->hleaf; c++)
+				m->st.grid_skip[m->row][c]++;
+			return v + (gpa & ((1ull << hsh) - 1));
+		}
+	}
+	uint64_t spa = 0;
+	uint32_t node = s->hroot;
+	unsigned l = psc_start(m, m->npsc, 0, gpa, mlev, s->hleaf, &node);
+	for (unsigned k = l + 1; k <= mlev; k++)
+		m->st.grid_skip[m->row][mlev - k]++;
+	for (;; l--) {
+		const struct pt_node *n = &s->hpt.n[node];
+		uint64_t x = n->e[pt_idx(gpa, l)];
+		if (!(x & E_P)) { /* first use of this gPA: back it (no cost, see notes) */
+			host_map(s, gpa);
+			if (s->err)
+				return 0;
+			n = &s->hpt.n[node];
+			x = n->e[pt_idx(gpa, l)];
+		}
+		pt_ref(s, m, n->pa + 8ull * pt_idx(gpa, l), l, 'n', mlev - l,
+		       s->c.pwc == MM_PWC_2D && l > s->hleaf);
+		if (x & E_LEAF) {
+			spa = E_PA(x) + (gpa & ((1ull << hsh) - 1));
+			break;
+		}
+		psc_put(m->npsc, 0, gpa, l, E_CHILD(x));
+		node = E_CHILD(x);
+	}
+	lru_put(&m->ntlb, key, key, spa & ~((1ull << hsh) - 1), NULL);
+	return spa;
+}
+
+/* The 2D walk: n guest levels, each preceded by a nested walk, then one for the data gPA. */
+static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint64_t va)
+{
+	unsigned n = s->c.levels, mlev = s->c.host_levels;
+	uint32_t node = p->root;
+	unsigned l = psc_start(m, m->psc, m->tag, va, n, s->gleaf, &node);
+	for (unsigned k = l + 1; k <= n; k++)
+		for (unsigned c = 0; c <= mlev; c++)
+			m->st.grid_skip[n - k][c]++;
+	uint64_t gpa_data = 0;
+	for (;; l--) {
+		m->row = n - l;
+		const struct pt_node *t = &s->gpt.n[node];
+		uint64_t spa_table = nested_xlate(s, m, t->pa);
+		if (s->err)
+			return;
+		t = &s->gpt.n[node];
+		uint64_t x = t->e[pt_idx(va, l)];
+		pt_ref(s, m, spa_table + 8ull * pt_idx(va, l), l, 'g', mlev,
+		       (s->c.pwc == MM_PWC_PA || s->c.pwc == MM_PWC_2D) && l > s->gleaf);
+		if (x & E_LEAF) {
+			gpa_data = E_PA(x) + (va & ((1ull << shift_of_level(l)) - 1));
+			break;
+		}
+		psc_put(m->psc, m->tag, va, l, E_CHILD(x));
+		node = E_CHILD(x);
+	}
+	m->row = n;
+	nested_xlate(s, m, gpa_data);
+	m->row = 0;
+}
+
+/* -------- shadow paging (division 6) */
+
+static void shadow_free_tree(struct mmu *m, struct mm_sim *s, uint32_t node)
+{
+	struct pt_node *n = &m->sp.n[node];
+	if (n->level > 1)
+		for (unsigned i = 0; i < 512; i++) {
+			uint64_t x = m->sp.n[node].e[i];
+			if ((x & E_P) && !(x & E_LEAF))
+				shadow_free_tree(m, s, E_CHILD(x));
+		}
+	pa_free(&s->hmem, m->sp.n[node].pa, 4096);
+	pt_del(&m->sp, node);
+	m->st.shadow_pages--;
+}
+
+static uint32_t shadow_table(struct mm_sim *s, struct mmu *m, unsigned level)
+{
+	uint64_t pa = pa_alloc(&s->hmem, 4096);
+	uint32_t n = pa == NONE ? NONE32 : pt_new(&m->sp, pa, level, 0);
+	if (n == NONE32)
+		sim_oom(s, "host memory (shadow tables)");
+	else
+		m->st.shadow_pages++;
+	return n;
+}
+
+/* Zap the shadow leaf for va in shadow root r. */
+static void shadow_zap(struct mm_sim *s, struct mmu *m, uint32_t r, uint64_t va)
+{
+	uint32_t node = r;
+	for (unsigned l = s->c.levels; l >= 1; l--) {
+		uint64_t *x = &m->sp.n[node].e[pt_idx(va, l)];
+		if (!(*x & E_P))
+			return;
+		if (*x & E_LEAF) {
+			*x = 0;
+			return;
+		}
+		node = E_CHILD(*x);
+	}
+}
+
+/* Shadow root of process pi, from the root cache or new (sets *hit). */
+static uint32_t shadow_root(struct mm_sim *s, struct mmu *m, uint32_t pi, int *hit)
+{
+	uint64_t key = s->gpt.n[s->procs[pi].root].pa >> 12, v;
+	if (lru_get(&m->sroots, key, key, &v)) {
+		*hit = 1;
+		return (uint32_t)v;
+	}
+	*hit = 0;
+	uint32_t r = shadow_table(s, m, s->c.levels);
+	if (r == NONE32)
+		return r;
+	struct lru_ent ev;
+	if (lru_put(&m->sroots, key, key, (uint64_t)pi << 32 | r, &ev)) {
+		shadow_free_tree(m, s, (uint32_t)ev.val);
+		s->procs[ev.val >> 32].gen[MM_SHADOW] = 0; /* its ASID's entries are stale */
+	}
+	return r;
+}
+
+/* The guest leaf table that maps va in process p (NONE32 if none yet). */
+static uint32_t guest_leaf_table(const struct mm_sim *s, const struct proc *p, uint64_t va)
+{
+	uint32_t node = p->root;
+	for (unsigned l = s->c.levels; l > s->gleaf; l--) {
+		uint64_t x = s->gpt.n[node].e[pt_idx(va, l)];
+		if (!(x & E_P) || (x & E_LEAF))
+			return NONE32;
+		node = E_CHILD(x);
+	}
+	return node;
+}
+
+/*
+ * Resync out-of-sync guest tables (all, or only table `only` for INVLPG):
+ * shadow entries of PTEs that changed meanwhile are zapped, so the next
+ * access refills them. Returns the number of tables resynced.
+ */
+static uint64_t shadow_sync(struct mm_sim *s, struct mmu *m, uint32_t only)
+{
+	uint64_t n = 0;
+	for (uint32_t i = 0; i < m->nunsync;) {
+		uint32_t g = m->unsync[i];
+		if (only != NONE32 && g != only) {
+			i++;
+			continue;
+		}
+		s->gpt.n[g].unsync = 0;
+		m->unsync[i] = m->unsync[--m->nunsync];
+		m->st.syncs++;
+		n++;
+	}
+	for (uint32_t i = 0; i < m->npend;) {
+		const struct proc *p = &s->procs[m->pend_proc[i]];
+		uint64_t va = m->pend[i], v;
+		if (only != NONE32 && guest_leaf_table(s, p, va) != only) {
+			i++;
+			continue;
+		}
+		uint64_t key = s->gpt.n[p->root].pa >> 12;
+		if (lru_get(&m->sroots, key, key, &v))
+			shadow_zap(s, m, (uint32_t)v, va);
+		m->pend[i] = m->pend[--m->npend];
+		m->pend_proc[i] = m->pend_proc[m->npend];
+	}
+	return n;
+}
+
+static int pend_add(struct mm_sim *s, struct mmu *m, uint32_t pi, uint64_t va)
+{
+	if (m->npend == m->pend_cap) {
+		uint32_t cap = m->pend_cap ? m->pend_cap * 2 : 64;
+		uint64_t *a = realloc(m->pend, sizeof(*a) * cap);
+		if (a)
+			m->pend = a;
+		uint32_t *b = a ? realloc(m->pend_proc, sizeof(*b) * cap) : NULL;
+		if (!b)
+			return sim_oom(s, "unsync list");
+		m->pend_proc = b;
+		m->pend_cap = cap;
+	}
+	m->pend[m->npend] = va;
+	m->pend_proc[m->npend++] = pi;
+	return 0;
+}
+
+/* Guest PTE writes under shadow paging: exits on write-protected tables, or unsync. */
+static void shadow_writes(struct mm_sim *s, struct mmu *m, uint32_t pi, const struct pw *w, int nw)
+{
+	for (int i = 0; i < nw; i++) {
+		struct pt_node *g = &s->gpt.n[w[i].node];
+		if (!g->wp)
+			continue; /* not shadowed yet: an ordinary write */
+		if (s->c.unsync && g->level == s->gleaf) {
+			if (!g->unsync) {
+				vm_exit(s, m, MM_EXIT_PTWRITE, s->c.c_ptwrite);
+				g = &s->gpt.n[w[i].node];
+				g->unsync = 1;
+				if (m->nunsync == m->unsync_cap) {
+					uint32_t cap = m->unsync_cap ? m->unsync_cap * 2 : 64;
+					uint32_t *a = realloc(m->unsync, sizeof(*a) * cap);
+					if (!a) {
+						sim_oom(s, "unsync list");
+						return;
+					}
+					m->unsync = a;
+					m->unsync_cap = cap;
+				}
+				m->unsync[m->nunsync++] = w[i].node;
+			}
+			if (w[i].was_present)
+				pend_add(s, m, pi, w[i].va);
+			continue;
+		}
+		vm_exit(s, m, MM_EXIT_PTWRITE, s->c.c_ptwrite);
+		if (w[i].was_present && w[i].level == s->gleaf)
+			shadow_zap(s, m, m->sroot, w[i].va);
+	}
+}
+
+/* Hidden fault: fill the shadow entry for va from the guest and host tables. */
+static void shadow_fill(struct mm_sim *s, struct mmu *m, const struct proc *p, uint64_t va)
+{
+	vm_exit(s, m, MM_EXIT_HIDDEN, s->c.c_hidden);
+	uint32_t path[6];
+	unsigned gl = 1;
+	uint64_t x = pt_find(&s->gpt, p->root, s->c.levels, va, path, &gl);
+	for (unsigned l = s->c.levels; l >= gl; l--)
+		s->gpt.n[path[l]].wp = 1; /* now shadowed: write-protect */
+	uint64_t gpa = E_PA(x) + (va & ((1ull << shift_of_level(gl)) - 1));
+	uint64_t spa = host_map(s, gpa);
+	if (s->err)
+		return;
+	unsigned sleaf = gl > s->hleaf ? s->hleaf : gl;
+	uint32_t node = m->sroot;
+	for (unsigned l = s->c.levels;; l--) {
+		uint64_t *e = &m->sp.n[node].e[pt_idx(va, l)];
+		if (l == sleaf) {
+			*e = (spa & ~((1ull << shift_of_level(l)) - 1)) | E_P | E_LEAF;
+			return;
+		}
+		if (!(*e & E_P)) {
+			uint32_t c = shadow_table(s, m, l - 1);
+			if (c == NONE32)
+				return;
+			e = &m->sp.n[node].e[pt_idx(va, l)];
+			*e = (uint64_t)c << 12 | E_P;
+		}
+		node = E_CHILD(*e);
+	}
+}
+
+static int shadow_present(struct mm_sim *s, struct mmu *m, uint64_t va)
+{
+	return pt_find(&m->sp, m->sroot, s->c.levels, va, NULL, NULL) != 0;
+}
+
+/* -------- TLB lookup and the per-access path */
+
+static void log_walk(struct mm_sim *s, struct mmu *m, uint64_t va)
+{
+	if (!s->log_fn)
+		return;
+	if (s->log_all || (!m->explained && (va >> 12) == s->log_page)) {
+		m->explained = 1;
+		s->log_fn(s->log_ctx, m->mode, va, m->steps, m->nsteps);
+	}
+}
+
+static void walk(struct mm_sim *s, struct mmu *m, uint64_t va)
+{
+	const struct proc *p = &s->procs[s->cur];
+	uint64_t before = m->st.guest_refs + m->st.nested_refs;
+	m->nsteps = 0;
+	m->st.walks++;
+	switch (m->mode) {
+	case MM_NATIVE:
+		walk_1d(s, m, &s->gpt, p->root, va, s->gleaf, 'h');
+		break;
+	case MM_SHADOW:
+		if (!shadow_present(s, m, va))
+			shadow_fill(s, m, p, va);
+		if (s->err)
+			return;
+		walk_1d(s, m, &m->sp, m->sroot, va,
+			m->tshift == 12	  ? 1
+			: m->tshift == 21 ? 2
+					  : 3,
+			's');
+		break;
+	default:
+		walk_2d(s, m, p, va);
+		break;
+	}
+	uint64_t refs = m->st.guest_refs + m->st.nested_refs - before;
+	m->st.walk_hist[refs < 39 ? refs : 39]++;
+	log_walk(s, m, va);
+}
+
+static void translate(struct mm_sim *s, struct mmu *m, uint64_t va, int ifetch)
+{
+	uint64_t key = tlb_key(m, va);
+	if (key == m->last_key[ifetch]) { /* same page as the last L1 hit: still MRU */
+		m->st.l1_hits++;
+		return;
+	}
+	struct lru *l1 = ifetch ? &m->l1i : &m->l1d;
+	uint64_t vpn = va >> m->tshift;
+	if (lru_get(l1, key, vpn, NULL)) {
+		m->st.l1_hits++;
+		m->last_key[ifetch] = key;
+		return;
+	}
+	m->st.l1_misses++;
+	if (lru_get(&m->l2, key, vpn, NULL)) {
+		m->st.l2_hits++;
+	} else {
+		m->st.l2_misses++;
+		walk(s, m, va);
+		if (s->err)
+			return;
+		key = tlb_key(m, va); /* an untagged hidden-fault exit may have flushed */
+		lru_put(&m->l2, key, vpn, 0, NULL);
+	}
+	lru_put(l1, key, vpn, 0, NULL);
+	m->last_key[ifetch] = key;
+}
+
+static void invlpg(struct mm_sim *s, struct mmu *m, uint64_t va)
+{
+	uint64_t key = tlb_key(m, va), vpn = va >> m->tshift;
+	lru_del(&m->l1d, key, vpn);
+	lru_del(&m->l1i, key, vpn);
+	lru_del(&m->l2, key, vpn);
+	for (unsigned l = 2; l <= s->c.levels; l++) {
+		uint64_t pre = va >> shift_of_level(l);
+		lru_del(&m->psc[l], (uint64_t)m->tag << 48 | pre, pre);
+	}
+	m->last_key[0] = m->last_key[1] = NONE;
+}
+
+/* ============================================= 7. events and the feed loop */
+
+static void ev_switch(struct mm_sim *s, uint32_t pi)
+{
+	struct proc *p = &s->procs[pi];
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mmu *m = &s->m[i];
+		if (!m->on)
+			continue;
+		if (i == MM_SHADOW) {
+			int hit;
+			uint32_t r = shadow_root(s, m, pi, &hit);
+			if (r == NONE32)
+				return;
+			uint64_t nsync = shadow_sync(s, m, NONE32);
+			if (s->booted) /* the first CR3 load happens at boot, not in the trace */
+				vm_exit(s, m, MM_EXIT_CR3,
+					(hit ? s->c.c_cr3_hit : s->c.c_cr3_miss) +
+					    nsync * s->c.c_sync);
+			m->sroot = r;
+			if (s->c.asids && s->c.shadow_as_tags)
+				tag_switch(m, p, !s->booted);
+			else if (s->c.asids &&
+				 s->booted) /* one VM tag: the new root needs a flush */
+				flush_all(m, MM_FLUSH_CR3, 0);
+			continue;
+		}
+		tag_switch(m, p, !s->booted);
+	}
+	s->cur = pi;
+	s->booted = 1;
+}
+
+static void ev_writes(struct mm_sim *s, const struct pw *w, int nw, int guest_pf)
+{
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mmu *m = &s->m[i];
+		if (!m->on)
+			continue;
+		if (guest_pf)
+			m->st.guest_faults++;
+		m->st.pt_writes += (uint64_t)nw;
+		if (i != MM_SHADOW)
+			continue;
+		if (guest_pf)
+			vm_exit(s, m, MM_EXIT_GUESTPF, s->c.c_guestpf);
+		shadow_writes(s, m, s->cur, w, nw);
+	}
+}
+
+static void ev_invlpg(struct mm_sim *s, uint64_t va)
+{
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mmu *m = &s->m[i];
+		if (!m->on)
+			continue;
+		if (i == MM_SHADOW) {
+			/* resync the guest table that maps va, if it is out of sync */
+			uint32_t leafnode = guest_leaf_table(s, &s->procs[s->cur], va);
+			uint64_t n = leafnode != NONE32 && s->gpt.n[leafnode].unsync
+					 ? shadow_sync(s, m, leafnode)
+					 : 0;
+			vm_exit(s, m, MM_EXIT_INVLPG, s->c.c_invlpg + n * s->c.c_sync);
+			shadow_zap(s, m, m->sroot, va);
+		}
+		invlpg(s, m, va);
+	}
+}
+
+/* Make sure some process is current (traces without events run as pid 0). */
+static int need_proc(struct mm_sim *s)
+{
+	if (s->cur != NONE32 && s->procs[s->cur].live)
+		return 0;
+	uint32_t pi;
+	int rc = proc_get(s, 0, &pi);
+	if (rc < 0)
+		return rc;
+	ev_switch(s, pi);
+	return s->err;
+}
+
+static int check_va(struct mm_sim *s, uint64_t va)
+{
+	if (va < s->va_limit)
+		return 0;
+	return s->err = ok_err_at(s->e, -EINVAL, NULL, OK_ERR_NOPOS,
+				  "address 0x%llx is outside the %u-bit user address space of a "
+				  "%u-level table; expected a user-space address",
+				  (unsigned long long)va, 12 + 9 * s->c.levels, s->c.levels);
+}
+
+static void access1(struct mm_sim *s, uint64_t va, int ifetch)
+{
+	if (va >> 12 == s->lp_page[ifetch] && s->lp_gen[ifetch] == s->tlb_gen) {
+		s->fast_hits++; /* an L1 hit in every mode, added after the batch */
+		return;
+	}
+	if (check_va(s, va))
+		return;
+	uint64_t mk = (uint64_t)s->cur << 45 | va >> 12;
+	unsigned h = (unsigned)(va >> 12) & 4095;
+	if (s->mc_key[h] != mk || s->mc_gen[h] != s->map_gen) {
+		const struct proc *p = &s->procs[s->cur];
+		if (!pt_find(&s->gpt, p->root, s->c.levels, va, NULL, NULL)) {
+			struct pw w[MAX_PW];
+			int nw = os_map(s, s->cur, va, w);
+			if (nw < 0)
+				return;
+			ev_writes(s, w, nw, 1);
+		}
+		s->mc_key[h] = mk;
+		s->mc_gen[h] = s->map_gen;
+	}
+	for (int i = 0; i < MM_MODE_N && !s->err; i++)
+		if (s->m[i].on)
+			translate(s, &s->m[i], va, ifetch);
+	s->lp_page[ifetch] = va >> 12;
+	s->lp_gen[ifetch] = s->tlb_gen;
+}
+
+/* Rewrite (COW) or clear the leaf PTE of va in the current process. */
+static void pte_change(struct mm_sim *s, uint64_t va, int clear)
+{
+	uint32_t path[6];
+	unsigned ll = 1;
+	const struct proc *p = &s->procs[s->cur];
+	uint64_t x = pt_find(&s->gpt, p->root, s->c.levels, va, path, &ll);
+	if (!x) {
+		if (clear)
+			return;
+		struct pw w[MAX_PW];
+		int nw = os_map(s, s->cur, va, w);
+		if (nw >= 0)
+			ev_writes(s, w, nw, 0);
+		return;
+	}
+	uint64_t size = 1ull << shift_of_level(ll);
+	uint64_t *e = &s->gpt.n[path[ll]].e[pt_idx(va, ll)];
+	pa_free(&s->gmem, E_PA(x), size);
+	if (clear) {
+		*e = 0;
+		s->map_gen++;
+	} else {
+		uint64_t pa = pa_alloc(&s->gmem, size);
+		if (pa == NONE) {
+			sim_oom(s, "guest memory");
+			return;
+		}
+		*e = pa | E_P | E_LEAF;
+	}
+	struct pw w = {va, path[ll], (uint8_t)ll, 1};
+	ev_writes(s, &w, 1, 0);
+}
+
+static void ev_exit(struct mm_sim *s, uint32_t pid)
+{
+	struct proc *p = proc_find(s, pid);
+	if (!p || !p->live)
+		return;
+	uint32_t pi = (uint32_t)(p - s->procs);
+	struct mmu *m = &s->m[MM_SHADOW];
+	if (m->on) {
+		uint64_t key = s->gpt.n[p->root].pa >> 12, v;
+		if (lru_get(&m->sroots, key, key, &v)) {
+			lru_del(&m->sroots, key, key);
+			if ((uint32_t)v == m->sroot)
+				m->sroot = NONE32;
+			shadow_free_tree(m, s, (uint32_t)v);
+		}
+		/* forget its unsync tables and pending zaps: they are freed with it */
+		for (uint32_t i = 0; i < m->nunsync;)
+			if (s->gpt.n[m->unsync[i]].owner == pi)
+				m->unsync[i] = m->unsync[--m->nunsync];
+			else
+				i++;
+		for (uint32_t i = 0; i < m->npend;)
+			if (m->pend_proc[i] == pi) {
+				m->pend[i] = m->pend[--m->npend];
+				m->pend_proc[i] = m->pend_proc[m->npend];
+			} else {
+				i++;
+			}
+	}
+	os_free_tree(s, p->root);
+	p->live = 0;
+	s->map_gen++;
+	if (s->cur == pi)
+		s->cur = NONE32;
+}
+
+/* Unmap [va, va+len): clear present leaves (walking only present subtrees), INVLPG each. */
+static void unmap_range(struct mm_sim *s, uint32_t node, unsigned l, uint64_t base, uint64_t lo,
+			uint64_t hi)
+{
+	uint64_t span = 1ull << shift_of_level(l);
+	for (unsigned i = 0; i < 512 && !s->err; i++) {
+		uint64_t a = base + i * span;
+		if (a + span <= lo || a >= hi)
+			continue;
+		uint64_t x = s->gpt.n[node].e[i];
+		if (!(x & E_P))
+			continue;
+		if (x & E_LEAF) {
+			pte_change(s, a, 1);
+			ev_invlpg(s, a);
+		} else {
+			unmap_range(s, E_CHILD(x), l - 1, a, lo, hi);
+		}
+	}
+}
+
+int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_err *e)
+{
+	s->e = e;
+	if (s->err)
+		return s->err;
+	for (size_t i = 0; i < n && !s->err; i++) {
+		const struct mm_rec *o = &r[i];
+		uint32_t pi;
+		if (o->op <= MM_MODIFY) {
+			int ifetch = o->op == MM_IFETCH;
+			uint64_t last = o->addr + o->size - 1;
+			/* the common case: the stream's last page again, within one page
+			 * (lp_gen == tlb_gen implies no event since, so a live process) */
+			if (o->addr >> 12 == s->lp_page[ifetch] && !((last ^ o->addr) >> 12) &&
+			    s->lp_gen[ifetch] == s->tlb_gen) {
+				s->fast_hits++;
+				continue;
+			}
+			if (need_proc(s))
+				break;
+			access1(s, o->addr, ifetch);
+			if ((last ^ o->addr) >> 12 && !s->err) /* crosses into the next page */
+				access1(s, last, ifetch);
+			continue;
+		}
+		s->tlb_gen++; /* events may flush, invalidate or unmap */
+		switch (o->op) {
+		case MM_SWITCH:
+			if (proc_get(s, o->pid, &pi) < 0)
+				break;
+			if (pi != s->cur)
+				ev_switch(s, pi);
+			break;
+		case MM_CREATE:
+			proc_get(s, o->pid, &pi);
+			break;
+		case MM_EXIT:
+			ev_exit(s, o->pid);
+			break;
+		case MM_PTWRITE:
+		case MM_FAULT:
+			if (need_proc(s) || check_va(s, o->addr))
+				break;
+			if (o->op == MM_PTWRITE) {
+				pte_change(s, o->addr, 0);
+			} else if (!pt_find(&s->gpt, s->procs[s->cur].root, s->c.levels, o->addr,
+					    NULL, NULL)) {
+				struct pw w[MAX_PW];
+				int nw = os_map(s, s->cur, o->addr, w);
+				if (nw >= 0)
+					ev_writes(s, w, nw, 1);
+			}
+			break;
+		case MM_INVLPG:
+			if (need_proc(s) || check_va(s, o->addr))
+				break;
+			ev_invlpg(s, o->addr);
+			break;
+		case MM_UNMAP:
+			if (need_proc(s))
+				break;
+			{
+				uint64_t hi = o->addr + o->len < o->addr ? NONE : o->addr + o->len;
+				unmap_range(s, s->procs[s->cur].root, s->c.levels, 0, o->addr,
+					    hi > s->va_limit ? s->va_limit : hi);
+			}
+			break;
+		default:
+			s->err =
+			    ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad record op %u", o->op);
+		}
+	}
+	/* derived counts, kept out of the per-access path */
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mm_stats *st = &s->m[i].st;
+		if (!s->m[i].on)
+			continue;
+		st->l1_hits += s->fast_hits;
+		st->accesses = st->l1_hits + st->l1_misses;
+		st->cyc_tlb = st->accesses * s->c.c_l1 + st->l1_misses * s->c.c_l2;
+	}
+	s->fast_hits = 0;
+	return s->err;
+}
+
+/* ============================================= setup */
+
+static int mmu_init(struct mm_sim *s, struct mmu *m, enum mm_mode mode)
+{
+	const struct mm_config *c = &s->c;
+	memset(m, 0, sizeof(*m));
+	m->mode = mode;
+	m->on = 1;
+	uint64_t tsize =
+	    mode == MM_NATIVE || c->guest_page < c->host_page ? c->guest_page : c->host_page;
+	m->tshift = tsize == 4096 ? 12 : tsize == (2u << 20) ? 21 : 30;
+	uint32_t l2e = tsize == 4096	     ? c->l2_entries
+		       : tsize == (2u << 20) ? c->l2_2m_entries
+					     : c->l2_1g_entries;
+	uint32_t l2w = tsize == 4096	     ? c->l2_ways
+		       : tsize == (2u << 20) ? c->l2_2m_ways
+					     : c->l2_1g_ways;
+	int rc = lru_init(&m->l1d, c->l1d_entries, c->l1d_ways) |
+		 lru_init(&m->l1i, c->l1i_entries, c->l1i_ways) | lru_init(&m->l2, l2e, l2w) |
+		 lru_init(&m->dc1, c->dc1_kib * 16, c->dc1_ways) |
+		 lru_init(&m->dc2, c->dc2_kib * 16, c->dc2_ways);
+	if (c->pwc == MM_PWC_PA || c->pwc == MM_PWC_2D)
+		rc |= lru_init(&m->pwc, c->pwc_entries, c->pwc_ways);
+	if (c->pwc == MM_PWC_VA)
+		for (int l = 2; l <= 5; l++)
+			rc |=
+			    lru_init(&m->psc[l], c->pwc_entries, c->pwc_ways) |
+			    (mode == MM_NESTED ? lru_init(&m->npsc[l], c->pwc_entries, c->pwc_ways)
+					       : 0);
+	if (mode == MM_NESTED)
+		rc |= lru_init(&m->ntlb, c->ntlb_entries, c->ntlb_ways);
+	if (mode == MM_SHADOW)
+		rc |= lru_init(&m->sroots, c->shadow_roots, 0);
+	m->ntags = mode == MM_SHADOW ? (c->shadow_as_tags ? c->asids : 0) : c->pcids;
+	m->gen = 1;
+	m->tag_next = 1;
+	m->sroot = NONE32;
+	m->last_key[0] = m->last_key[1] = NONE;
+	return rc ? -ENOMEM : 0;
+}
+
+static void mmu_free(struct mmu *m)
+{
+	lru_free(&m->l1d);
+	lru_free(&m->l1i);
+	lru_free(&m->l2);
+	lru_free(&m->pwc);
+	for (int i = 0; i < 6; i++) {
+		lru_free(&m->psc[i]);
+		lru_free(&m->npsc[i]);
+	}
+	lru_free(&m->ntlb);
+	lru_free(&m->dc1);
+	lru_free(&m->dc2);
+	lru_free(&m->sroots);
+	pt_destroy(&m->sp);
+	free(m->unsync);
+	free(m->pend);
+	free(m->pend_proc);
+}
+
+int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uint64_t seed,
+	       struct ok_err *e)
+{
+	*sp = NULL;
+	int rc = mm_config_check(c, e);
+	if (rc < 0)
+		return rc;
+	struct mm_sim *s = calloc(1, sizeof(*s));
+	if (!s)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	s->c = *c;
+	s->modes = mask & 7;
+	s->cur = NONE32;
+	s->gleaf = level_of(c->guest_page);
+	s->hleaf = level_of(c->host_page);
+	s->va_limit = 1ull << (12 + 9 * c->levels - 1); /* the lower (user) half */
+	s->hcap = 64;
+	s->map_gen = 1;
+	s->lp_page[0] = s->lp_page[1] = NONE;
+	s->phash = calloc(s->hcap, 4);
+	rc = s->phash ? 0 : -ENOMEM;
+	if (!rc)
+		rc = pa_init(&s->gmem, c->guest_mem, seed);
+	if (!rc)
+		rc = pa_init(&s->hmem, c->host_mem, seed ^ 0x5bd1e995ull);
+	for (int i = 0; i < MM_MODE_N && !rc; i++)
+		if (s->modes & (1u << i))
+			rc = mmu_init(s, &s->m[i], (enum mm_mode)i);
+	if (!rc) {
+		uint64_t pa = pa_alloc(&s->hmem, 4096);
+		s->hroot = pt_new(&s->hpt, pa, c->host_levels, 0);
+		rc = s->hroot == NONE32 ? -ENOMEM : 0;
+	}
+	if (rc) {
+		mm_sim_free(s);
+		return ok_err_at(e, rc, NULL, OK_ERR_NOPOS, "cannot set up the simulator");
+	}
+	*sp = s;
+	return 0;
+}
+
+void mm_sim_free(struct mm_sim *s)
+{
+	if (!s)
+		return;
+	for (int i = 0; i < MM_MODE_N; i++)
+		mmu_free(&s->m[i]);
+	pt_destroy(&s->gpt);
+	pt_destroy(&s->hpt);
+	pa_destroy(&s->gmem);
+	pa_destroy(&s->hmem);
+	free(s->procs);
+	free(s->phash);
+	free(s);
+}
+
+void mm_sim_log(struct mm_sim *s, mm_walk_fn fn, void *ctx, int all, uint64_t addr)
+{
+	s->log_fn = fn;
+	s->log_ctx = ctx;
+	s->log_all = all;
+	s->log_page = addr >> 12;
+}
+
+const struct mm_stats *mm_sim_stats(const struct mm_sim *s, enum mm_mode m)
+{
+	return &s->m[m].st;
+}
+
+unsigned mm_sim_modes(const struct mm_sim *s)
+{
+	return s->modes;
+}
+
+const struct mm_config *mm_sim_config(const struct mm_sim *s)
+{
+	return &s->c;
+}
+
+uint64_t mm_stats_cycles(const struct mm_stats *st)
+{
+	return st->cyc_tlb + st->cyc_walk + st->cyc_exit;
+}
+
+uint64_t mm_stats_exits(const struct mm_stats *st)
+{
+	uint64_t n = 0;
+	for (int i = 0; i < MM_EXIT_N; i++)
+		n += st->exits[i];
+	return n;
+}

@@ -1,0 +1,171 @@
+#!/bin/sh
+# test_cli.sh: mmusim on real lackey traces, made at test time by
+#   valgrind --tool=lackey --trace-mem=yes --log-file=T ./prog
+# of two small C programs (page toucher, pointer chase), plus the CLI
+# contract: pipes, the binary converter, --explain, errors and exit codes,
+# and relations that must hold whatever the costs (spec §1-2):
+#   nested references per walk > native's; native <= 4; guest faults = distinct
+#   pages in the trace (counted here independently); shadow exits = guest #PF +
+#   hidden faults + PT writes + CR3 + INVLPG; INVLPG exits = INVLPG events.
+. "$OPSKIT_SOURCE/tests/tap.sh"
+M="$OPSKIT_BUILD/mmusim/mmusim"
+T=$TAP_TMP
+CC=${CC:-cc}
+json() { # file key mode: one number from mmusim --json
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["modes"][sys.argv[3]][sys.argv[2]] if sys.argv[3] != "-" else d[sys.argv[2]])' "$@"
+}
+
+# ---- traces from valgrind
+have_vg=1
+command -v valgrind >/dev/null 2>&1 || have_vg=0
+command -v python3 >/dev/null 2>&1 || have_vg=0
+cat > "$T/touch.c" <<'C'
+#include <stdlib.h>
+int main(void)
+{
+	volatile char *p = malloc(4 << 20);
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < (4 << 20); i += 4096)
+			p[i] += 1;
+	return p[8192] == 3;
+}
+C
+cat > "$T/chase.c" <<'C'
+#include <stdlib.h>
+struct node { struct node *next; long pad[7]; };
+int main(void)
+{
+	enum { N = 8192 };
+	struct node *a = malloc(N * sizeof(*a));
+	unsigned x = 1;
+	int *perm = malloc(N * sizeof(int));
+	for (int i = 0; i < N; i++) perm[i] = i;
+	for (int i = N - 1; i > 0; i--) { x = x * 1103515245u + 12345u; int j = (int)(x % (unsigned)(i + 1)); int t = perm[i]; perm[i] = perm[j]; perm[j] = t; }
+	for (int i = 0; i < N; i++) a[perm[i]].next = &a[perm[(i + 1) % N]];
+	struct node *p = &a[perm[0]];
+	for (int i = 0; i < 3 * N; i++) p = p->next;
+	return p == NULL;
+}
+C
+if [ $have_vg = 1 ] && $CC -O1 -o "$T/touch" "$T/touch.c" && $CC -O1 -o "$T/chase" "$T/chase.c" &&
+	valgrind --tool=lackey --trace-mem=yes --log-file="$T/touch.lk" "$T/touch" &&
+	valgrind --tool=lackey --trace-mem=yes --log-file="$T/chase.lk" "$T/chase"; then
+	:
+else
+	have_vg=0
+fi
+
+if [ $have_vg = 0 ]; then
+	for n in "lackey trace parses" "banner lines counted" "records = access lines" \
+		"guest faults = distinct pages" "native refs/walk <= 4" "nested refs/walk > native" \
+		"shadow exits add up" "nested cycles > native" "pointer chase: nested > native walks cost" \
+		"pipe equals file" "valgrind --log-fd pipe" "binary conversion keeps every count" \
+		"explain: cold 2D walk = 24 numbered steps"; do
+		tap_skip "$n" "valgrind, python3 or a C compiler missing"
+	done
+else
+	if "$M" --json "$T/touch.lk" > "$T/touch.json" 2>"$T/err"; then tap_ok "lackey trace parses"; else tap_fail "lackey trace parses" "$(cat "$T/err")"; fi
+	want=$(grep -c '^==' "$T/touch.lk")
+	got=$(json "$T/touch.json" banner_lines -)
+	[ "$want" = "$got" ] && tap_ok "banner lines counted ($got)" || tap_fail "banner lines counted" "$got vs $want"
+	want=$(grep -c -E '^(I  | [LSM] )' "$T/touch.lk")
+	got=$(json "$T/touch.json" records -)
+	[ "$want" = "$got" ] && tap_ok "records = access lines ($got)" || tap_fail "records = access lines" "$got vs $want"
+	pages=$(python3 -c '
+import sys
+s = set()
+for l in open(sys.argv[1]):
+    if l[:2] == "==": continue
+    a, n = l.split()[1].split(",")
+    a = int(a, 16); s.add(a >> 12); s.add((a + int(n) - 1) >> 12)
+print(len(s))' "$T/touch.lk")
+	got=$(json "$T/touch.json" guest_faults native)
+	[ "$pages" = "$got" ] && tap_ok "guest faults = distinct pages ($got)" || tap_fail "guest faults = distinct pages" "$got vs $pages"
+	nat=$(json "$T/touch.json" refs_per_walk native)
+	nes=$(json "$T/touch.json" refs_per_walk nested)
+	python3 -c "import sys; sys.exit(0 if $nat <= 4 else 1)" && tap_ok "native refs/walk <= 4 ($nat)" || tap_fail "native refs/walk <= 4" "$nat"
+	python3 -c "import sys; sys.exit(0 if $nes > $nat else 1)" && tap_ok "nested refs/walk > native ($nes > $nat)" || tap_fail "nested refs/walk > native" "$nes vs $nat"
+	sum=0
+	for r in pt_write hidden_fault guest_pf cr3 invlpg; do sum=$((sum + $(json "$T/touch.json" exits_$r shadow))); done
+	tot=$(json "$T/touch.json" vm_exits shadow)
+	gpf=$(json "$T/touch.json" exits_guest_pf shadow)
+	if [ "$sum" = "$tot" ] && [ "$gpf" = "$pages" ] && [ "$(json "$T/touch.json" vm_exits nested)" = 0 ]; then
+		tap_ok "shadow exits add up ($tot; $gpf guest #PF; nested 0)"
+	else
+		tap_fail "shadow exits add up" "sum $sum total $tot gpf $gpf pages $pages"
+	fi
+	a=$(json "$T/touch.json" cycles_walk native)
+	b=$(json "$T/touch.json" cycles_walk nested)
+	[ "$b" -gt "$a" ] && tap_ok "nested cycles > native ($b > $a)" || tap_fail "nested cycles > native" "$b vs $a"
+	"$M" --json "$T/chase.lk" > "$T/chase.json"
+	a=$(json "$T/chase.json" cycles_walk native)
+	b=$(json "$T/chase.json" cycles_walk nested)
+	[ "$b" -gt "$a" ] && tap_ok "pointer chase: nested > native walks cost ($b > $a)" || tap_fail "pointer chase" "$b vs $a"
+	"$M" --csv "$T/touch.lk" > "$T/f.csv"
+	"$M" --csv - < "$T/touch.lk" > "$T/p.csv"
+	test_cmp "pipe equals file" "$T/f.csv" "$T/p.csv"
+	# valgrind writes the trace straight into mmusim; fd 9 carries it, never stored
+	valgrind --tool=lackey --trace-mem=yes --log-fd=9 "$T/touch" 9>&1 >/dev/null 2>&1 |
+		"$M" --json - > "$T/pipe.json" 2>"$T/err"
+	got=$(json "$T/pipe.json" guest_faults native 2>/dev/null)
+	[ -n "$got" ] && [ "$got" -gt 1000 ] && tap_ok "valgrind --log-fd pipe ($got pages)" || tap_fail "valgrind --log-fd pipe" "$(cat "$T/err")"
+	"$M" --write-trace="$T/touch.bin" "$T/touch.lk" > /dev/null
+	"$M" --json "$T/touch.lk" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["modes"]))' > "$T/a"
+	"$M" --json "$T/touch.bin" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["modes"]))' > "$T/b"
+	test_cmp "binary conversion keeps every count" "$T/a" "$T/b"
+	addr=$(grep -m1 '^ S' "$T/touch.lk" | sed 's/^ S \([0-9A-Fa-f]*\),.*/\1/')
+	"$M" -m nested -s pwc=none -s ntlb_entries=0 --explain=0x$addr "$T/touch.lk" > "$T/ex"
+	if grep -q "nested mode, 24 references" "$T/ex" && [ "$(grep -c -E '^ +[0-9]+\. ' "$T/ex")" = 24 ] &&
+		grep -q '^ 24\. nested nL1' "$T/ex"; then
+		tap_ok "explain: cold 2D walk = 24 numbered steps"
+	else
+		tap_fail "explain: cold 2D walk = 24 numbered steps" "$(head -30 "$T/ex")"
+	fi
+fi
+
+# ---- synthetic workloads: accounting relations
+"$M" --json --synth=ptupdate --refs=200000 --ws=16M --quantum=100 > "$T/pt.json"
+inv=$(json "$T/pt.json" exits_invlpg shadow)
+[ "$inv" = 1999 ] && [ "$(json "$T/pt.json" vm_exits nested)" = 0 ] &&
+	tap_ok "ptupdate: one INVLPG exit per INVLPG event (1999), nested none" || tap_fail "ptupdate invlpg exits" "$inv"
+"$M" --json --synth=fork --refs=100000 --quantum=1000 --ws=4M > "$T/fork.json"
+cr3=$(json "$T/fork.json" exits_cr3 shadow)
+[ "$cr3" = 99 ] && tap_ok "fork churn: one CR3 exit per switch (99)" || tap_fail "fork churn CR3 exits" "$cr3"
+"$M" --json --synth=multi --procs=4 --refs=50000 --quantum=1000 --ws=1M -p barcelona > "$T/m.json"
+fl=$(json "$T/m.json" flushes_cr3 native)
+[ "$fl" = 49 ] && [ "$(json "$T/m.json" flushes_cr3 shadow)" = 0 ] &&
+	tap_ok "barcelona: no PCID, 49 native flushes; shadow ASIDs none" || tap_fail "multi flushes" "$fl"
+"$M" --json --synth=multi --procs=4 --refs=50000 --quantum=1000 --ws=1M -p modern > "$T/m2.json"
+[ "$(json "$T/m2.json" flushes_cr3 native)" = 0 ] && tap_ok "modern: PCIDs, no native flushes" || tap_fail "modern flushes"
+a=$("$M" --csv --synth=random --refs=20000 --seed=5 | md5sum)
+b=$("$M" --csv --synth=random --refs=20000 --seed=5 | md5sum)
+c=$("$M" --csv --synth=random --refs=20000 --seed=6 | md5sum)
+[ "$a" = "$b" ] && [ "$a" != "$c" ] && tap_ok "seeded: same seed same result, other seed differs" || tap_fail "seeded"
+"$M" --synth=seq --refs=1000 --svg="$T/o.svg" > /dev/null
+grep -q '<svg' "$T/o.svg" && grep -q 'nested</text>' "$T/o.svg" && tap_ok "svg plot written" || tap_fail "svg plot"
+"$M" --synth=random --refs=5000 --heatmap > "$T/h"
+grep -q '^gPA      21   22   23   24$' "$T/h" && tap_ok "heat map numbers the 24 steps" || tap_fail "heat map" "$(tail -15 "$T/h")"
+
+# ---- errors and exit codes
+printf 'I  0023C790,2\n L BE801950,4\n X 1,2\n' > "$T/bad.lk"
+testcmd "malformed line: file:line: expected" "'$M' '$T/bad.lk' 2>&1 >/dev/null | sed 's|.*/bad.lk|bad.lk|'" \
+	"bad.lk:3: expected a lackey line (I, L, S or M, then ADDR,SIZE), an 'E' event line or a ==PID== message
+" ""
+testcmd_rc "malformed line exits 2" 2 "'$M' '$T/bad.lk'"
+testcmd "unknown preset lists the presets" "'$M' -p pentium --synth=seq 2>&1" \
+	"mmusim: unknown preset 'pentium'; known presets: barcelona, nehalem, modern
+" ""
+testcmd_rc "unknown preset exits 2" 2 "'$M' -p pentium --synth=seq"
+printf 'levels = 4\npwc = maybe\n' > "$T/bad.cfg"
+testcmd "bad config value: file:line" "'$M' -c '$T/bad.cfg' --synth=seq 2>&1 | sed 's|.*/bad.cfg|bad.cfg|'" \
+	"bad.cfg:2: pwc: expected none, pa, va or 2d, got 'maybe'
+" ""
+testcmd_rc "bad config value exits 2" 2 "'$M' -c '$T/bad.cfg' --synth=seq"
+testcmd_rc "missing trace exits 4" 4 "'$M' '$T/nope.lk'"
+printf ' L ffffffffffff0000,8\n' > "$T/kern.lk"
+testcmd_rc "kernel address exits 3" 3 "'$M' '$T/kern.lk'"
+printf 'MMUSIMT1\001\000\000\000\000\000\000\000\377' > "$T/bad.bin"
+testcmd "binary: bad op at its offset" "'$M' '$T/bad.bin' 2>&1 | sed 's|.*/bad.bin|bad.bin|'" \
+	"bad.bin: offset 16: record tag 0xff: op 15, expected 0..10
+" ""
+tap_done

@@ -1,0 +1,625 @@
+/*
+ * test_mmusim.c: unit tests of mmusim's mechanisms against hand-derived
+ * values (no peer can count TLB misses on this VM; see issue 9 "Validation").
+ *
+ *  - walk lengths: a cold walk with no caches is (n+1)(m+1)-1 references in
+ *    nested mode (24 for 4/4, 35 for 5/5, 29 for 4/5, 19 with 2M pages on
+ *    either side, 15 with both, 14 with host 1G, 8 with both 1G); native and
+ *    shadow walks are n (4 or 5), fewer with large pages
+ *  - the logged 24 steps are real entries: guest entries sit at the offset
+ *    the VA selects, nested walks all start at the same host root entry
+ *  - the neighbouring page's 2D walk: 8 references, 3 served by the PWC
+ *  - TLB patterns: fit-in-L1, LRU thrash by one page, set conflicts in L2
+ *  - shadow costs: guest #PF, hidden fault, PT-write exits with and without
+ *    unsync; exit-cost linearity; untagged flushes; CR3 root cache
+ *  - readers: lackey lines, banner lines, errors with line numbers,
+ *    binary round trip, synthetic determinism
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mmusim.h"
+
+#define BASE 0x555500000000ull
+
+/* A config: preset, then "key=value" overrides (NULL-terminated). */
+static struct mm_config cfg(const char *preset, ...)
+{
+	struct mm_config c;
+	struct ok_err e;
+	assert_int_equal(mm_config_preset(&c, preset, &e), 0);
+	va_list ap;
+	va_start(ap, preset);
+	for (const char *kv; (kv = va_arg(ap, const char *));)
+		assert_int_equal(mm_config_set(&c, kv, NULL, &e), 0);
+	va_end(ap);
+	return c;
+}
+
+static struct mm_rec ld(uint64_t a)
+{
+	return (struct mm_rec){.addr = a, .size = 8, .op = MM_LOAD};
+}
+
+static struct mm_rec ev(enum mm_op op, uint32_t pid, uint64_t a)
+{
+	return (struct mm_rec){.addr = a, .pid = pid, .op = (uint8_t)op};
+}
+
+static struct mm_sim *run(const struct mm_config *c, unsigned modes, const struct mm_rec *r,
+			  size_t n)
+{
+	struct mm_sim *s;
+	struct ok_err e;
+	ok_err_clear(&e);
+	assert_int_equal(mm_sim_new(&s, c, modes, 1, &e), 0);
+	int rc = mm_sim_feed(s, r, n, &e);
+	if (rc)
+		fprintf(stderr, "feed: %s\n", e.msg);
+	assert_int_equal(rc, 0);
+	return s;
+}
+
+static uint64_t refs(const struct mm_stats *st)
+{
+	return st->guest_refs + st->nested_refs;
+}
+
+/* ------------------------------------------------------------ walk lengths */
+
+static uint64_t cold_walk(const char *lv, const char *hlv, const char *gp, const char *hp,
+			  enum mm_mode m)
+{
+	struct mm_config c = cfg("barcelona", "pwc=none", "ntlb_entries=0", lv, hlv, gp, hp,
+				 "guest_mem=4G", "host_mem=8G", NULL);
+	struct mm_rec r = ld(BASE + 0x1234);
+	struct mm_sim *s = run(&c, 1u << m, &r, 1);
+	const struct mm_stats *st = mm_sim_stats(s, m);
+	assert_int_equal(st->walks, 1);
+	uint64_t n = refs(st);
+	mm_sim_free(s);
+	return n;
+}
+
+static void test_cold_2d(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=4K", "host_page=4K", MM_NESTED), 24);
+	assert_int_equal(
+	    cold_walk("levels=5", "host_levels=5", "guest_page=4K", "host_page=4K", MM_NESTED), 35);
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=5", "guest_page=4K", "host_page=4K", MM_NESTED), 29);
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=2M", "host_page=4K", MM_NESTED), 19);
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=4K", "host_page=2M", MM_NESTED), 19);
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=2M", "host_page=2M", MM_NESTED), 15);
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=4K", "host_page=1G", MM_NESTED), 14);
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=1G", "host_page=1G", MM_NESTED), 8);
+}
+
+static void test_cold_1d(void **state)
+{
+	(void)state;
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=4K", "host_page=4K", MM_NATIVE), 4);
+	assert_int_equal(
+	    cold_walk("levels=5", "host_levels=4", "guest_page=4K", "host_page=4K", MM_NATIVE), 5);
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=2M", "host_page=4K", MM_NATIVE), 3);
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=1G", "host_page=4K", MM_NATIVE), 2);
+	/* a shadow TLB miss walks the shadow table natively: 4, and min(guest, host) pages */
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=4K", "host_page=4K", MM_SHADOW), 4);
+	assert_int_equal(
+	    cold_walk("levels=5", "host_levels=5", "guest_page=4K", "host_page=4K", MM_SHADOW), 5);
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=2M", "host_page=4K", MM_SHADOW), 4);
+	assert_int_equal(
+	    cold_walk("levels=4", "host_levels=4", "guest_page=2M", "host_page=2M", MM_SHADOW), 3);
+}
+
+/* Logged steps of the cold walk and of the neighbour's walk. */
+static struct mm_step logged[2][64];
+static unsigned nlogged[2], nwalks;
+
+static void grab(void *ctx, enum mm_mode m, uint64_t va, const struct mm_step *s, unsigned n)
+{
+	(void)ctx;
+	(void)m;
+	(void)va;
+	if (nwalks < 2) {
+		memcpy(logged[nwalks], s, n * sizeof(*s));
+		nlogged[nwalks] = n;
+	}
+	nwalks++;
+}
+
+static void test_two_page_2d(void **state)
+{
+	(void)state;
+	/* barcelona: PA-tagged PWC for guest upper levels, 16-entry NTLB; no data caches */
+	struct mm_config c = cfg("barcelona", "dc1_kib=0", "dc2_kib=0", NULL);
+	uint64_t va = BASE + 0x7000;
+	struct mm_rec r[2] = {ld(va), ld(va + 4096)};
+	struct mm_sim *s;
+	struct ok_err e;
+	assert_int_equal(mm_sim_new(&s, &c, 1u << MM_NESTED, 1, &e), 0);
+	nwalks = 0;
+	mm_sim_log(s, grab, NULL, 1, 0);
+	assert_int_equal(mm_sim_feed(s, r, 2, &e), 0);
+	const struct mm_stats *st = mm_sim_stats(s, MM_NESTED);
+	assert_int_equal(nwalks, 2);
+	assert_int_equal(nlogged[0], 24);
+	/* neighbour: table pages hit the NTLB (0 nested refs for rows gL4..gL1), gL4..gL2
+	 * entries hit the PWC, the guest PTE is read, the new data gPA costs a 4-ref
+	 * nested walk: 4 guest + 4 nested = 8 references, 3 PWC hits */
+	assert_int_equal(nlogged[1], 8);
+	assert_int_equal(st->guest_refs, 4 + 4);
+	assert_int_equal(st->nested_refs, 20 + 4);
+	assert_int_equal(st->pwc_hits, 3);
+	assert_int_equal(st->ntlb_hits, 4);
+	assert_int_equal(st->ntlb_lookups, 5 + 5);
+	/* the 24 logged references are real entries */
+	uint64_t host_root = logged[0][0].pa >> 12;
+	unsigned guest = 0, nested = 0;
+	for (unsigned i = 0; i < 24; i++) {
+		const struct mm_step *t = &logged[0][i];
+		/* nested walks of gPAs below 512 GiB all read entry 0 of the host root */
+		if (t->dim == 'n' && t->level == 4)
+			assert_int_equal(t->pa, logged[0][0].pa);
+		assert_int_equal(t->pa & 7, 0);
+		if (t->dim == 'g') {
+			guest++;
+			unsigned idx = (unsigned)(va >> (12 + 9 * (t->level - 1))) & 511;
+			assert_int_equal(t->pa & 0xfff, idx * 8); /* the entry the VA selects */
+			assert_int_equal(t->col, 4);
+			assert_int_equal(t->row, 4 - t->level);
+		} else {
+			nested++;
+			if (t->level == 4)
+				assert_int_equal(t->pa >> 12,
+						 host_root); /* every nested walk starts at nCR3 */
+			assert_int_equal(t->col, 4 - t->level);
+		}
+	}
+	assert_int_equal(guest, 4);
+	assert_int_equal(nested, 20);
+	/* the step order is the grid order: row by row, nL4..nL1 then the guest entry */
+	for (unsigned i = 0; i < 24; i++)
+		assert_int_equal(logged[0][i].row * 5 + logged[0][i].col, i);
+	/* the neighbour's guest PTE is the next entry of the same page table */
+	assert_int_equal(logged[1][3].pa, logged[0][19].pa + 8);
+	mm_sim_free(s);
+}
+
+static void test_pwc_va_and_2d(void **state)
+{
+	(void)state;
+	uint64_t va = BASE + 0x7000;
+	struct mm_rec r[2] = {ld(va), ld(va + 4096)};
+	/* Intel-style PSC, native: the neighbour hits the PDE cache (prefix va>>21) and
+	 * reads only its PTE: 4 + 1 references, 3 levels skipped */
+	struct mm_config c = cfg("nehalem", NULL);
+	struct mm_sim *s = run(&c, 1u << MM_NATIVE, r, 2);
+	const struct mm_stats *st = mm_sim_stats(s, MM_NATIVE);
+	assert_int_equal(st->walks, 2);
+	assert_int_equal(st->guest_refs, 4 + 1);
+	assert_int_equal(st->psc_skipped, 3);
+	mm_sim_free(s);
+	/* nested with PSC: the guest rows gL4..gL2 are skipped (3 rows x 5 cells); the
+	 * guest PTE is read; the PT page's gPA hits the NTLB; the data gPA's nested
+	 * walk skips at least nL4 through the nested PSC */
+	s = run(&c, 1u << MM_NESTED, r, 2);
+	st = mm_sim_stats(s, MM_NESTED);
+	assert_int_equal(st->guest_refs, 4 + 1);
+	struct mm_sim *s1 = run(&c, 1u << MM_NESTED, r, 1);
+	uint64_t cold = mm_sim_stats(s1, MM_NESTED)->nested_refs;
+	mm_sim_free(s1);
+	assert_true(cold <= 20); /* the PSC already helps inside the cold walk */
+	assert_true(st->nested_refs - cold >= 1 && st->nested_refs - cold <= 3);
+	for (int row = 0; row < 3; row++) /* guest entries of gL4..gL2 skipped once */
+		assert_int_equal(st->grid_skip[row][4], 1);
+	mm_sim_free(s);
+	/* 2D PWC (Bhargava): nested entries are cached too. With all gPAs below 1 GiB
+	 * the data gPA's nL4 and nL3 entries are the ones the cold walk read: the
+	 * neighbour gets 3 guest + at least 2 nested PWC hits; a 'pa' PWC only 3 */
+	c = cfg("barcelona", "pwc=2d", "guest_mem=1G", NULL);
+	s = run(&c, 1u << MM_NESTED, r, 2);
+	st = mm_sim_stats(s, MM_NESTED);
+	uint64_t cold_hits = 0;
+	{
+		struct mm_sim *s1 = run(&c, 1u << MM_NESTED, r, 1);
+		cold_hits = mm_sim_stats(s1, MM_NESTED)->pwc_hits;
+		mm_sim_free(s1);
+	}
+	assert_true(st->pwc_hits - cold_hits >= 3 + 2);
+	assert_true(st->pwc_hits - cold_hits <= 3 + 3);
+	mm_sim_free(s);
+}
+
+/* ------------------------------------------------------------ TLB patterns */
+
+static void test_tlb_fits_l1(void **state)
+{
+	(void)state;
+	/* 40 pages x 512 sequential 8-byte loads, twice: 48-entry FA L1 holds all 40 */
+	struct mm_config c = cfg("barcelona", NULL);
+	size_t n = 2 * 40 * 512;
+	struct mm_rec *r = calloc(n, sizeof(*r));
+	for (size_t i = 0; i < n; i++)
+		r[i] = ld(BASE + (i % (40 * 512)) * 8);
+	struct mm_sim *s = run(&c, 7, r, n);
+	for (int m = 0; m < MM_MODE_N; m++) {
+		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
+		assert_int_equal(st->accesses, n);
+		assert_int_equal(st->l1_misses, 40);
+		assert_int_equal(st->l1_hits, n - 40);
+		assert_int_equal(st->l2_misses, 40);
+	}
+	mm_sim_free(s);
+	free(r);
+}
+
+static void test_tlb_lru_thrash(void **state)
+{
+	(void)state;
+	/* 49 pages cycled 3 times through a 48-entry LRU L1: every access misses L1;
+	 * the 512-entry 4-way L2 (128 sets) holds 49 consecutive pages: 49 walks */
+	struct mm_config c = cfg("barcelona", NULL);
+	struct mm_rec r[147];
+	for (int i = 0; i < 147; i++)
+		r[i] = ld(BASE + (uint64_t)(i % 49) * 4096);
+	struct mm_sim *s = run(&c, 1, r, 147);
+	const struct mm_stats *st = mm_sim_stats(s, MM_NATIVE);
+	assert_int_equal(st->l1_hits, 0);
+	assert_int_equal(st->l1_misses, 147);
+	assert_int_equal(st->l2_hits, 98);
+	assert_int_equal(st->l2_misses, 49);
+	assert_int_equal(st->walks, 49);
+	mm_sim_free(s);
+}
+
+static void test_tlb_set_conflict(void **state)
+{
+	(void)state;
+	/* L1 of one entry; pages 128 apart share one of the L2's 128 sets (4 ways):
+	 * 4 such pages fit (walks only on the first lap), 5 thrash (every access walks) */
+	struct mm_config c = cfg("barcelona", "l1d_entries=1", NULL);
+	struct mm_rec r[50];
+	for (int k = 4; k <= 5; k++) {
+		for (int i = 0; i < 50; i++)
+			r[i] = ld(BASE + (uint64_t)(i % k) * 128 * 4096);
+		struct mm_sim *s = run(&c, 1, r, 50);
+		const struct mm_stats *st = mm_sim_stats(s, MM_NATIVE);
+		assert_int_equal(st->l1_misses, 50);
+		assert_int_equal(st->walks, k == 4 ? 4 : 50);
+		mm_sim_free(s);
+	}
+}
+
+/* ------------------------------------------------------------ shadow */
+
+static void test_shadow_first_touch(void **state)
+{
+	(void)state;
+	/* Three pages in one fresh 2M region. Page 1: guest #PF exit; the guest writes
+	 * PML4E, PDPTE, PDE (new tables) and the PTE: none of those tables is
+	 * shadowed yet (the root is, once a hidden fault walked it: not yet), so no
+	 * PT-write exit; then a hidden fault fills the shadow. Page 2: #PF exit; its
+	 * PTE write goes to the now write-protected page table: one PT-write exit
+	 * (unsync off), then a hidden fault. Page 3 likewise. */
+	struct mm_config c = cfg("barcelona", "unsync=0", NULL);
+	struct mm_rec r[3] = {ld(BASE), ld(BASE + 4096), ld(BASE + 8192)};
+	struct mm_sim *s = run(&c, 1u << MM_SHADOW, r, 3);
+	const struct mm_stats *st = mm_sim_stats(s, MM_SHADOW);
+	assert_int_equal(st->exits[MM_EXIT_GUESTPF], 3);
+	assert_int_equal(st->exits[MM_EXIT_HIDDEN], 3);
+	assert_int_equal(st->exits[MM_EXIT_PTWRITE], 2);
+	assert_int_equal(st->pt_writes, 4 + 1 + 1);
+	assert_int_equal(st->cyc_exit, 3 * (1000 + 1000) + 3 * (1000 + 2000) + 2 * (1000 + 2000));
+	mm_sim_free(s);
+	/* unsync on: the leaf table goes out of sync at the first write; later ones are free */
+	c = cfg("barcelona", "unsync=1", NULL);
+	struct mm_rec r2[5] = {ld(BASE), ld(BASE + 4096), ld(BASE + 8192), ld(BASE + 12288),
+			       ld(BASE + 16384)};
+	s = run(&c, 1u << MM_SHADOW, r2, 5);
+	st = mm_sim_stats(s, MM_SHADOW);
+	assert_int_equal(st->exits[MM_EXIT_PTWRITE], 1);
+	assert_int_equal(st->exits[MM_EXIT_HIDDEN], 5);
+	mm_sim_free(s);
+	/* nested and native: no exits at all for the same trace */
+	s = run(&c, 5, r2, 5);
+	assert_int_equal(mm_stats_exits(mm_sim_stats(s, MM_NATIVE)), 0);
+	assert_int_equal(mm_stats_exits(mm_sim_stats(s, MM_NESTED)), 0);
+	assert_int_equal(mm_sim_stats(s, MM_NESTED)->guest_faults, 5);
+	mm_sim_free(s);
+}
+
+static void test_shadow_events(void **state)
+{
+	(void)state;
+	/* two processes; switches 1->2->1->2: the first CR3 load is at boot; then three
+	 * CR3 exits: a new root for 2, cached roots afterwards */
+	struct mm_config c = cfg("barcelona", NULL);
+	struct mm_rec r[] = {ev(MM_SWITCH, 1, 0),    ld(BASE), ev(MM_SWITCH, 2, 0), ld(BASE),
+			     ev(MM_SWITCH, 1, 0),    ld(BASE), ev(MM_SWITCH, 2, 0), ld(BASE),
+			     ev(MM_INVLPG, 0, BASE), ld(BASE)};
+	size_t n = sizeof(r) / sizeof(r[0]);
+	struct mm_sim *s = run(&c, 7, r, n);
+	const struct mm_stats *sh = mm_sim_stats(s, MM_SHADOW);
+	assert_int_equal(sh->exits[MM_EXIT_CR3], 3);
+	assert_int_equal(sh->exit_cycles[MM_EXIT_CR3], 3 * 1000 + 3000 + 2 * 1000);
+	assert_int_equal(sh->exits[MM_EXIT_INVLPG], 1);
+	/* hidden faults: first touch in each process, and after INVLPG zapped the entry */
+	assert_int_equal(sh->exits[MM_EXIT_HIDDEN], 3);
+	assert_int_equal(sh->exits[MM_EXIT_GUESTPF], 2);
+	/* barcelona: no PCID, so native and nested flush on each of the 3 switches;
+	 * shadow has an ASID per address space (Xen trick): no flush */
+	assert_int_equal(mm_sim_stats(s, MM_NATIVE)->flushes[MM_FLUSH_CR3], 3);
+	assert_int_equal(mm_sim_stats(s, MM_NESTED)->flushes[MM_FLUSH_CR3], 3);
+	assert_int_equal(sh->flushes[MM_FLUSH_CR3], 0);
+	/* after the flushes every access in native mode walks: 5 */
+	assert_int_equal(mm_sim_stats(s, MM_NATIVE)->walks, 5);
+	mm_sim_free(s);
+	/* untagged (asids=0): every exit flushes everything */
+	c = cfg("barcelona", "asids=0", NULL);
+	s = run(&c, 1u << MM_SHADOW, r, n);
+	sh = mm_sim_stats(s, MM_SHADOW);
+	assert_int_equal(sh->flushes[MM_FLUSH_VMEXIT], mm_stats_exits(sh));
+	mm_sim_free(s);
+}
+
+static void test_exit_cost_linear(void **state)
+{
+	(void)state;
+	struct mm_synth_cfg y = {MM_SYN_MULTI, 20000, 1 << 20, 4, 500, 7};
+	struct mm_rec *r = calloc(30000, sizeof(*r));
+	struct mm_reader *rd;
+	struct ok_err e;
+	assert_int_equal(mm_reader_open_synth(&rd, &y, &e), 0);
+	ssize_t n = mm_reader_read(rd, r, 30000, &e);
+	assert_true(n > 20000);
+	mm_reader_close(rd);
+	for (int asids = 0; asids <= 64; asids += 64) {
+		char a[32];
+		snprintf(a, sizeof(a), "asids=%d", asids);
+		struct mm_config c1 = cfg("barcelona", a, "c_exit=1000", NULL);
+		struct mm_config c2 = cfg("barcelona", a, "c_exit=1777", NULL);
+		struct mm_sim *s1 = run(&c1, 7, r, (size_t)n), *s2 = run(&c2, 7, r, (size_t)n);
+		const struct mm_stats *x1 = mm_sim_stats(s1, MM_SHADOW),
+				      *x2 = mm_sim_stats(s2, MM_SHADOW);
+		uint64_t exits = mm_stats_exits(x1);
+		assert_true(exits > 0);
+		assert_int_equal(exits, mm_stats_exits(x2));
+		assert_int_equal(mm_stats_cycles(x2) - mm_stats_cycles(x1), exits * 777);
+		/* break-even: at that exit cost the two modes' totals are equal */
+		double be;
+		assert_int_equal(mm_break_even(s1, &be), 0);
+		double sh = (double)mm_stats_cycles(x1) + (be - 1000) * (double)exits;
+		double ne = (double)mm_stats_cycles(mm_sim_stats(s1, MM_NESTED));
+		assert_true(sh - ne < 1e-6 * ne && ne - sh < 1e-6 * ne);
+		mm_sim_free(s1);
+		mm_sim_free(s2);
+	}
+	free(r);
+}
+
+static void test_cycles_linear(void **state)
+{
+	(void)state;
+	/* cycles are sums of cost x count: c_mem up by 10 adds 10 per memory reference */
+	struct mm_config c1 = cfg("barcelona", NULL), c2 = cfg("barcelona", "c_mem=210", NULL);
+	struct mm_rec r[300];
+	for (int i = 0; i < 300; i++)
+		r[i] = ld(BASE + (uint64_t)((i * 7919) % 300) * 4096 * 3);
+	struct mm_sim *s1 = run(&c1, 7, r, 300), *s2 = run(&c2, 7, r, 300);
+	for (int m = 0; m < MM_MODE_N; m++) {
+		const struct mm_stats *a = mm_sim_stats(s1, (enum mm_mode)m),
+				      *b = mm_sim_stats(s2, (enum mm_mode)m);
+		assert_int_equal(mm_stats_cycles(b) - mm_stats_cycles(a), 10 * a->at[MM_AT_MEM]);
+		assert_int_equal(a->guest_refs + a->nested_refs,
+				 a->at[0] + a->at[1] + a->at[2] + a->at[3]);
+	}
+	/* nested walks cost more references than native ones */
+	assert_true(mm_sim_stats(s1, MM_NESTED)->nested_refs > 0);
+	assert_true(refs(mm_sim_stats(s1, MM_NESTED)) > refs(mm_sim_stats(s1, MM_NATIVE)));
+	mm_sim_free(s1);
+	mm_sim_free(s2);
+}
+
+/* ------------------------------------------------------------ readers */
+
+static ssize_t read_all(const char *text, enum mm_fmt f, struct mm_rec *r, size_t max,
+			struct ok_err *e, uint64_t *banner)
+{
+	struct mm_reader *rd;
+	int rc = mm_reader_open_mem(&rd, text, strlen(text), f, "t.lk", e);
+	if (rc < 0)
+		return rc;
+	ssize_t n, tot = 0;
+	while ((n = mm_reader_read(rd, r + tot, max - (size_t)tot, e)) > 0)
+		tot += n;
+	uint64_t lines;
+	mm_reader_counts(rd, &lines, banner);
+	mm_reader_close(rd);
+	return n < 0 ? n : tot;
+}
+
+static void test_lackey_lines(void **state)
+{
+	(void)state;
+	const char *t = "==123== Lackey, an example Valgrind tool\n"
+			"I  0023C790,2\n"
+			" L BE801950,4\n"
+			" S be80199c,8\r\n"
+			" M 0025747C,1\n"
+			"\n"
+			"E switch 7\n"
+			"E unmap 0x1000 8192\n"
+			"==123== \n"
+			"I  04000000,16";
+	struct mm_rec r[16];
+	struct ok_err e;
+	uint64_t banner;
+	assert_int_equal(read_all(t, MM_FMT_AUTO, r, 16, &e, &banner), 7);
+	assert_int_equal(banner, 2);
+	assert_int_equal(r[0].op, MM_IFETCH);
+	assert_int_equal(r[0].addr, 0x23C790);
+	assert_int_equal(r[0].size, 2);
+	assert_int_equal(r[1].op, MM_LOAD);
+	assert_int_equal(r[2].op, MM_STORE);
+	assert_int_equal(r[2].addr, 0xbe80199c);
+	assert_int_equal(r[3].op, MM_MODIFY);
+	assert_int_equal(r[4].op, MM_SWITCH);
+	assert_int_equal(r[4].pid, 7);
+	assert_int_equal(r[5].op, MM_UNMAP);
+	assert_int_equal(r[5].len, 8192);
+	assert_int_equal(r[6].size, 16);
+}
+
+static void test_lackey_errors(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+	    {"I  0023C790,2\nX 12,4\n", "t.lk:2: expected a lackey line"},
+	    {" L zz,4\n", "t.lk:1: expected a hex address"},
+	    {" L 1234\n", "t.lk:1: expected ','"},
+	    {" L 1234,0\n", "t.lk:1: expected a decimal size"},
+	    {" L 1234,4 junk\n", "t.lk:1: expected end of line"},
+	    {"\n\nE frobnicate 1\n", "t.lk:3: expected an event name"},
+	    {"E unmap 0x1000\n", "t.lk:1: expected a length"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct mm_rec r[4];
+		struct ok_err e;
+		char buf[1024];
+		uint64_t banner;
+		ok_err_clear(&e);
+		assert_int_equal(read_all(bad[i].text, MM_FMT_LACKEY, r, 4, &e, &banner), -EINVAL);
+		ok_err_format(&e, buf, sizeof(buf));
+		if (strncmp(buf, bad[i].msg, strlen(bad[i].msg)))
+			fail_msg("case %zu: got '%s', expected '%s...'", i, buf, bad[i].msg);
+	}
+}
+
+static void test_binary_roundtrip(void **state)
+{
+	(void)state;
+	struct mm_synth_cfg y = {MM_SYN_FORK, 5000, 1 << 20, 1, 300, 3};
+	struct mm_reader *rd;
+	struct ok_err e;
+	static struct mm_rec a[8000], b[8000];
+	assert_int_equal(mm_reader_open_synth(&rd, &y, &e), 0);
+	ssize_t n = mm_reader_read(rd, a, 8000, &e);
+	mm_reader_close(rd);
+	assert_true(n > 5000);
+	a[0] = (struct mm_rec){.addr = 0xfff0, .size = 300, .op = MM_IFETCH}; /* size > 14 */
+	char path[] = "/tmp/mmusim-test-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	struct mm_writer *w;
+	assert_int_equal(mm_writer_open(&w, path, &e), 0);
+	assert_int_equal(mm_writer_put(w, a, (size_t)n, &e), 0);
+	assert_int_equal(mm_writer_close(w, &e), 0);
+	assert_int_equal(mm_reader_open(&rd, path, MM_FMT_AUTO, &e), 0);
+	assert_int_equal(mm_reader_format(rd), MM_FMT_BIN);
+	ssize_t m = 0, k;
+	while ((k = mm_reader_read(rd, b + m, 8000 - (size_t)m, &e)) > 0)
+		m += k;
+	assert_int_equal(k, 0);
+	assert_int_equal(m, n);
+	assert_memory_equal(a, b, (size_t)n * sizeof(*a));
+	mm_reader_close(rd);
+	/* a truncated file: an error at the offset of the cut record */
+	assert_int_equal(truncate(path, 40), 0);
+	assert_int_equal(mm_reader_open(&rd, path, MM_FMT_AUTO, &e), 0);
+	while ((k = mm_reader_read(rd, b, 8000, &e)) > 0)
+		;
+	assert_int_equal(k, -EINVAL);
+	assert_true(e.offset >= 16 && e.offset < 40);
+	mm_reader_close(rd);
+	unlink(path);
+}
+
+static void test_synth_seeded(void **state)
+{
+	(void)state;
+	for (int k = 0; k < MM_SYN_N; k++) {
+		struct mm_synth_cfg y = {(enum mm_synth)k, 3000, 1 << 20, 3, 0, 42};
+		static struct mm_rec a[4000], b[4000];
+		struct mm_reader *rd;
+		struct ok_err e;
+		ssize_t n[2];
+		for (int i = 0; i < 2; i++) {
+			assert_int_equal(mm_reader_open_synth(&rd, &y, &e), 0);
+			n[i] = mm_reader_read(rd, i ? b : a, 4000, &e);
+			mm_reader_close(rd);
+		}
+		assert_int_equal(n[0], n[1]);
+		assert_memory_equal(a, b, (size_t)n[0] * sizeof(*a));
+		uint64_t acc = 0;
+		for (ssize_t i = 0; i < n[0]; i++)
+			acc += a[i].op <= MM_MODIFY;
+		assert_int_equal(acc, 3000);
+	}
+}
+
+static void test_config(void **state)
+{
+	(void)state;
+	struct mm_config c;
+	struct ok_err e;
+	char buf[512];
+	assert_int_equal(mm_config_preset(&c, "pentium", &e), -EINVAL);
+	ok_err_format(&e, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "barcelona, nehalem, modern"));
+	assert_int_equal(mm_config_preset(&c, "nehalem", &e), 0);
+	assert_int_equal(mm_config_set(&c, "levels=6", NULL, &e), -EINVAL);
+	assert_int_equal(mm_config_set(&c, "host_page", "3M", &e), -EINVAL);
+	assert_int_equal(mm_config_set(&c, "pwc=2d", NULL, &e), 0);
+	assert_int_equal(c.pwc, MM_PWC_2D);
+	char path[] = "/tmp/mmusim-cfg-XXXXXX";
+	int fd = mkstemp(path);
+	const char *text = "# test\nlevels = 5\n\nl2_entries = abc\n";
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(mm_config_file(&c, path, &e), -EINVAL);
+	assert_int_equal(e.line, 4);
+	assert_int_equal(c.levels, 5);
+	unlink(path);
+	assert_int_equal(mm_config_set(&c, "l2_ways=3", NULL, &e), 0);
+	assert_int_equal(mm_config_check(&c, &e), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_cold_2d),	     cmocka_unit_test(test_cold_1d),
+	    cmocka_unit_test(test_two_page_2d),	     cmocka_unit_test(test_pwc_va_and_2d),
+	    cmocka_unit_test(test_tlb_fits_l1),	     cmocka_unit_test(test_tlb_lru_thrash),
+	    cmocka_unit_test(test_tlb_set_conflict), cmocka_unit_test(test_shadow_first_touch),
+	    cmocka_unit_test(test_shadow_events),    cmocka_unit_test(test_exit_cost_linear),
+	    cmocka_unit_test(test_cycles_linear),    cmocka_unit_test(test_lackey_lines),
+	    cmocka_unit_test(test_lackey_errors),    cmocka_unit_test(test_binary_roundtrip),
+	    cmocka_unit_test(test_synth_seeded),     cmocka_unit_test(test_config),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
