@@ -80,22 +80,20 @@ static inline uint8_t gf_mul(uint8_t a, uint8_t b)
 	return r;
 }
 
+/* Tables in pq_tables.c: g^i (i = 0..255, g^255 = 1) and a^-1 (0 -> 0). */
+extern const uint8_t pq_gf_exp[256];
+extern const uint8_t pq_gf_inv[256];
+
 /* g^e, e >= 0. */
 static inline uint8_t gf_exp(int e)
 {
-	uint8_t r = 1;
-	for (e %= 255; e > 0; e--)
-		r = gf_mul(r, 2);
-	return r;
+	return pq_gf_exp[e % 255];
 }
 
-/* a^-1 = a^254 (a != 0; 0 maps to 0). */
+/* a^-1 (a != 0; 0 maps to 0). */
 static inline uint8_t gf_inv(uint8_t a)
 {
-	uint8_t r = 1;
-	for (int i = 0; i < 254; i++)
-		r = gf_mul(r, a);
-	return r;
+	return pq_gf_inv[a];
 }
 
 /*
