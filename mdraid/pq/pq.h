@@ -36,8 +36,11 @@
  * is ignored and the timed choice stands. The choice is made once per process
  * and is thread-safe. Results are the same byte for byte whatever is chosen.
  *
- * Nothing here allocates, prints or fails: violating a precondition (nd or
- * len out of range, a >= b, ...) is a caller bug and the result undefined.
+ * Nothing here prints or fails, and nothing allocates except the choice,
+ * which borrows 32 KiB for well under a millisecond of timing (without
+ * memory it takes the highest-priority implementation untimed). Violating a
+ * precondition (nd or len out of range, a >= b, ...) is a caller bug and the
+ * result undefined. Thread-safe: the functions keep no state but the choice.
  */
 #ifndef MDRAID_PQ_H
 #define MDRAID_PQ_H
