@@ -1,0 +1,3 @@
+#!/bin/sh
+. "$OPSKIT_SOURCE/tests/tap.sh"
+tap_done
