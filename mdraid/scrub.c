@@ -274,6 +274,9 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 	bool stopped = false;
 	for (uint64_t s0 = start / cs; s0 < stripes && rc == 0 && !stopped; s0 += w.ns_max) {
 		uint64_t ns = stripes - s0 < w.ns_max ? stripes - s0 : w.ns_max;
+		if (stop_after_rel != UINT64_MAX && (s0 + ns) * cs > stop_after_rel)
+			ns =
+			    stop_after_rel > s0 * cs ? (stop_after_rel - s0 * cs + cs - 1) / cs : 1;
 		for (uint64_t r0 = 0; r0 < chunk && rc == 0; r0 += w.row_max) {
 			uint32_t rlen = (uint32_t)(chunk - r0 < w.row_max ? chunk - r0 : w.row_max);
 			md_win_set(&w, s0, ns, (uint32_t)r0, rlen);
