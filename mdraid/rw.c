@@ -286,6 +286,7 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 	uint64_t pos = off;
 	while (pos < end) {
 		uint64_t s0 = pos / sd;
+		int only_k = -1; /* slice mode: rows of one chunk at a time */
 		if (w.ns_max > 1 || w.row_max == chunk) {
 			uint64_t ns = (end + sd - 1) / sd - s0;
 			if (ns > w.ns_max)
@@ -298,6 +299,7 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 			if (r0 + (uint64_t)rlen > chunk)
 				rlen = (uint32_t)(chunk - r0);
 			md_win_set(&w, s0, 1, r0, rlen);
+			only_k = (int)((pos / chunk) % (uint64_t)nd);
 		}
 		/* pass 1: the data rows we want */
 		struct md_stripe st;
@@ -306,7 +308,7 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 			for (int k = 0; k < nd; k++) {
 				uint64_t c0 =
 				    ((s0 + i) * (uint64_t)nd + (uint64_t)k) * chunk + w.r0;
-				if (c0 < end && c0 + w.rlen > pos)
+				if (c0 < end && c0 + w.rlen > pos && (only_k < 0 || k == only_k))
 					w.need[WIX(&w, st.data_dev[k], i)] = 1;
 			}
 		}
@@ -343,7 +345,7 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 				uint64_t x0 = c0 > pos ? c0 : pos, x1 = c0 + w.rlen;
 				if (x1 > end)
 					x1 = end;
-				if (x0 >= x1)
+				if (x0 >= x1 || (only_k >= 0 && k != only_k))
 					continue;
 				memcpy((uint8_t *)out + (x0 - off),
 				       md_win_ptr(&w, st.data_dev[k], i) + (x0 - c0),
