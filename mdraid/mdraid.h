@@ -189,7 +189,7 @@ uint64_t md_bitmap_bytes(const struct md_bitmap *bm, unsigned boundary);
 /* Bad-block log: entries of (device sector, sectors), already shifted. */
 struct md_bb {
 	uint64_t sector; /* device sector (absolute on the member) */
-	uint32_t len;	 /* sectors */
+	uint64_t len;	 /* sectors */
 };
 struct md_bblog {
 	int n;
