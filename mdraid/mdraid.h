@@ -330,6 +330,7 @@ struct md_array {
 	size_t budget_bytes; /* memory bound for I/O buffers */
 	uint64_t mismatches; /* check/repair counters (sectors, as mismatch_cnt) */
 	char warn[256];	     /* a warning to print (dirty degraded read), "" if none */
+	void *win_cache;     /* I/O buffers kept between read/write calls */
 };
 
 /* Open members (paths; "missing" for an absent one) and select them as the
