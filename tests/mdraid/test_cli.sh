@@ -379,6 +379,11 @@ testcmd_rc "create refuses members of an array (exit 5)" 5 \
 check_eq "refused create wrote nothing" "$before" "$(sums)"
 testcmd_rc "write beyond the end refused" 2 \
 	"head -c 100 /dev/zero | '$M' write --offset=\$(( $(stat -c %s $T/m0.img) * 4 )) $MEM"
+head -c 20000 /dev/urandom > "$T/big"
+before=$(sums)
+testcmd_rc "a file that does not fit is refused" 2 \
+	"'$M' write --offset=\$(( $("$M" read $MEM | wc -c) - 10000 )) $MEM < $T/big"
+check_eq "refused oversized write wrote nothing" "$before" "$(sums)"
 testcmd_rc "usage error: no members" 2 "'$M' read"
 testcmd_rc "usage error: bad chunk" 2 "'$M' create --level=6 --raid-devices=4 --chunk=3K $MEM"
 
