@@ -293,7 +293,6 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			if (write && !force) {
 				if (e)
 					*e = me;
-				rc = rc == -EBUSY ? rc : -EPERM == rc ? rc : rc;
 				goto fail;
 			}
 			ok_err_format(&me, m->why, sizeof(m->why));
