@@ -152,6 +152,19 @@ check_eq ">100G gets an internal bitmap" "    Feature Map : 0x1" \
 ex_cmp "examine 201G with automatic bitmap equals mdadm" $T/m0.img
 rm -f "$T"/m*.img
 
+# 64 MiB chunks: rows are sliced to stay within the memory budget
+sparse 4 200M
+"$M" create --level=6 --raid-devices=4 --chunk=64M --assume-clean $MEM
+head -c 20000000 /dev/urandom > "$T/d"
+"$M" write --offset=66000000 $MEM < "$T/d"
+"$M" read --offset=66000000 --length=20000000 $MEM > "$T/r"
+test_cmp "64M chunk: read back across a chunk boundary" "$T/d" "$T/r"
+"$M" read --offset=66000000 --length=20000000 missing $T/m1.img $T/m2.img missing > "$T/r"
+test_cmp "64M chunk: degraded read" "$T/d" "$T/r"
+testcmd "64M chunk: check" "'$M' check $MEM" "mismatch_cnt 0
+" ""
+rm -f "$T"/m*.img
+
 # ---- read / write / degraded ----
 mk 5 12M
 "$M" create --level=6 --raid-devices=5 --chunk=16K --homehost=$HH $MEM
