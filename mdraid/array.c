@@ -438,6 +438,15 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			       a->missing, a->geom.raid_disks, why);
 		goto fail;
 	}
+	if (write && (ref->feature_map & (MD_F_PPL | MD_F_MULTIPLE_PPLS | MD_F_JOURNAL))) {
+		/* their consistency comes from the log, which we do not write */
+		rc = ok_err_at(e, -EPERM, refm->path, (long long)(ref->super_offset * 512 + 8),
+			       "arrays with a %s are not written by mdraid (feature map 0x%x)",
+			       (ref->feature_map & MD_F_JOURNAL) ? "write journal"
+								 : "partial parity log",
+			       ref->feature_map);
+		goto fail;
+	}
 	a->dirty = ref->resync_offset != MD_MAX_SECTOR;
 	a->degraded_dirty = a->dirty && a->missing > 0;
 	if (a->degraded_dirty) {

@@ -364,6 +364,13 @@ testcmd_rc "truncated member refused for writing" 3 "'$M' write --offset=0 $MEM 
 "$M" read $MEM 2>/dev/null | cmp -s - "$T/r"
 check_eq "truncated member treated as missing for reading" 0 $?
 cp $T/x0 $T/m0.img
+cp $T/m0.img $T/x0; cp $T/m1.img $T/x1; cp $T/m2.img $T/x2; cp $T/m3.img $T/x3
+for f in $MEM; do $SBEDIT $f feature_map=0xc00; done
+before=$(sums)
+testcmd_rc "arrays with a partial parity log are not written (exit 5)" 5 \
+	"'$M' write --offset=0 $MEM < /dev/null"
+check_eq "PPL refusal wrote nothing" "$before" "$(sums)"
+for i in 0 1 2 3; do cp $T/x$i $T/m$i.img; done
 # a 0.90 superblock is named
 truncate -s 8M $T/old.img
 python3 -c "
