@@ -143,6 +143,8 @@ static const char help_rebuild[] =
     "where it stopped, by mdraid or by the kernel.\n"
     "\n"
     "  --slot=K         the slot to rebuild\n"
+    "  --stop-after=B   stop at a checkpoint once B bytes of the member are\n"
+    "                   rebuilt (leaves an interrupted rebuild, for tests)\n"
     "  -f, --force      overwrite a NEW that holds another array's superblock\n";
 
 static const struct cli_opt opts[] = {
