@@ -661,7 +661,7 @@ struct otree {
 	struct otree **kids;  /* arguments of name(...) */
 	size_t n;
 	const char *file;
-	int line, col;
+	int line, col, eline, ecol; /* token range */
 };
 
 static void otree_free(struct otree *o)
@@ -703,6 +703,8 @@ static bool otree_args(struct lex *L, struct otree *o, const char *what)
 			k->file = L->file;
 			k->line = L->line;
 			k->col = L->col;
+			k->eline = L->eline;
+			k->ecol = L->ecol;
 			enum tok vt = L->t;
 			char *text = xstrdup(L->t == T_DOTDOT ? ".." : L->s.p);
 			if (vt == T_ID) {
@@ -822,7 +824,7 @@ static bool fp_names(struct fparse *P, struct fnode *n, bool fac)
 			v = fac ? ls_facility_by_name(L->s.p) : ls_severity_by_name(L->s.p);
 			if (v < 0) {
 				char msg[300];
-				snprintf(msg, sizeof msg, "Unknown %s \"%s\"",
+				snprintf(msg, sizeof msg, "Unknown %s\"%s\"",
 					 fac ? "facility" : "priority level", L->s.p);
 				semantic_error(L, P->what, msg);
 				return false;
@@ -1006,8 +1008,8 @@ static struct fnode *fp_primary(struct fparse *P)
 			n->mode = CMP_NUMERIC;
 		return n;
 	}
-	if (L->t != T_ID) {
-		syntax_error(L, P->what, NULL);
+	if (L->t != T_ID || is_kw(L, "and") || is_kw(L, "or")) {
+		syntax_error(L, P->what, "LL_IDENTIFIER or LL_NUMBER or LL_FLOAT or LL_STRING");
 		return NULL;
 	}
 	char name[64];
@@ -1040,6 +1042,17 @@ static struct fnode *fp_primary(struct fparse *P)
 			: kw(name, "message") ? "message"
 					      : "match";
 		const char *pat = opt_pos(&o);
+		const char *pat_file = L->file;
+		int pat_line = L->line, pat_col = L->col, pat_eline = L->eline, pat_ecol = L->ecol;
+		for (size_t i = 0; i < o.n; i++)
+			if (!o.kids[i]->name) {
+				pat_file = o.kids[i]->file;
+				pat_line = o.kids[i]->line;
+				pat_col = o.kids[i]->col;
+				pat_eline = o.kids[i]->eline;
+				pat_ecol = o.kids[i]->ecol;
+				break;
+			}
 		n->pattern = xstrdup(pat);
 		if (!pat)
 			syntax_error(L, P->what, "LL_STRING");
@@ -1050,8 +1063,14 @@ static struct fnode *fp_primary(struct fparse *P)
 			n->field = LS_PROGRAM;
 		else if (n->kw[1] == 'e')
 			n->field = LS_MESSAGE;
-		else if (n->value)
-			n->field = -1;
+		else if (n->value) {
+			/* value("NAME"): any field, name-value pair or macro, as "${NAME}" */
+			char t[300];
+			struct ok_err e;
+			snprintf(t, sizeof t, "${%s}", n->value);
+			if (!n->tmpl)
+				n->tmpl = ls_tmpl_new(t, &e);
+		}
 		else if (!n->tmpl) {
 			n->legacy = true;
 			ls_cfg_warn(P->c, "WARNING: the match() filter without the use of the value() "
@@ -1064,7 +1083,8 @@ static struct fnode *fp_primary(struct fparse *P)
 		free(o.kids);
 		struct ok_err e;
 		if (!L->failed && ls_fnode_compile(n, &e) < 0)
-			semantic_error(L, P->what, e.msg);
+			lex_fail(L, 1, "Error parsing %s, %s in %s:%d:%d-%d:%d:", P->what, e.msg,
+				 pat_file, pat_line, pat_col, pat_eline, pat_ecol);
 	} else if (kw(name, "source") || kw(name, "filter") || kw(name, "netmask") ||
 		   kw(name, "netmask6") || kw(name, "in-list") || kw(name, "tags")) {
 		struct otree o = {0};
@@ -1748,9 +1768,6 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 			return false;
 		}
 		e.ref = xstrdup(L->s.p);
-		e.file = L->file;
-		e.line = L->line;
-		e.col = L->col;
 		if (!expect(L, T_RP, "log statement"))
 			return false;
 	} else if (L->t == T_LB) {
@@ -1916,19 +1933,21 @@ static bool check_loops(struct ls_cfg *c, struct fnode *n, struct lex *L)
 		n->target = find_filter(c, n->name);
 		if (!n->target) {
 			lex_fail(L, 2,
-				 "Referenced filter rule not found in filter() expression; rule='%s', "
+				 "Referenced filter rule not found in filter() expression; rule='%s'\n"
+				 "Error initializing message pipeline; plugin_name='not a plugin', "
 				 "location='%s:%d:%d'",
 				 n->name, n->file, n->line, n->col);
 			return false;
 		}
 	}
-	if (n->target->visiting) {
+	/* as 3.38's filter-call init: the first call node met twice names the loop */
+	if (n->visiting) {
 		lex_fail(L, 2, "Loop detected in filter rule; rule='%s'", n->target->name);
 		return false;
 	}
-	n->target->visiting = true;
+	n->visiting = true;
 	bool ok = check_loops(c, n->target->root, L);
-	n->target->visiting = false;
+	n->visiting = false;
 	return ok;
 }
 

@@ -52,6 +52,18 @@ int ls_fnode_compile(struct fnode *n, struct ok_err *e)
 	if (!n->re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(err, msg, sizeof msg);
+		/* 3.38 links PCRE1: use its words where PCRE2 reworded them */
+		static const struct {
+			int code;
+			const char *pcre1;
+		} words[] = {{114, "missing )"},
+			     {122, "unmatched parentheses"},
+			     {106, "missing terminating ] for character class"},
+			     {109, "nothing to repeat"},
+			     {101, "\\ at end of pattern"}};
+		for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+			if (words[i].code == err)
+				snprintf((char *)msg, sizeof msg, "%s", words[i].pcre1);
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 				 "compiling the regexp failed, error=Failed to compile PCRE expression "
 				 ">>>%s<<< `%s' at character %zu",

@@ -45,6 +45,7 @@ enum cmp_mode { CMP_STRING, CMP_NUMERIC, CMP_TYPE_AWARE };
 struct fnode {
 	enum fn_kind kind;
 	bool comp;                  /* "not": result is raw XOR comp */
+	bool visiting;              /* filter(): loop check in progress */
 	struct fnode *l, *r;        /* AND/OR children */
 	const char *file;           /* config location of the node */
 	int line, col;

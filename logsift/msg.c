@@ -775,6 +775,19 @@ static void utf8_sanitize(struct ls_buf *out, const unsigned char *p, size_t n)
 	}
 }
 
+/* Forget what a failed parse set, keeping the receive time and sender. */
+static void msg_restart(struct ls_msg *m)
+{
+	int64_t rs = m->recv_sec;
+	int ru = m->recv_usec, rg = m->recv_gmtoff;
+	struct sockaddr_storage sa = m->saddr;
+	ls_msg_reset(m);
+	m->recv_sec = rs;
+	m->recv_usec = ru;
+	m->recv_gmtoff = rg;
+	m->saddr = sa;
+}
+
 void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct ls_parse_opts *o)
 {
 	const unsigned char *d = (const unsigned char *)data;
@@ -809,9 +822,7 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 	if (o->flags & LS_P_SYSLOG_PROTOCOL) {
 		ok = parse_5424(m, d, len, o, &fallback);
 		if (!ok && fallback) {
-			struct ls_buf keep = m->store;
-			ls_msg_reset(m);
-			(void)keep;
+			msg_restart(m);
 			ok = parse_legacy(m, d, len, o);
 		}
 	} else {
@@ -819,14 +830,9 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 	}
 	if (!ok) {
 		/* msg_format_inject_parse_error: the whole record in an error message */
+		msg_restart(m);
 		int64_t rs = m->recv_sec;
 		int ru = m->recv_usec, rg = m->recv_gmtoff;
-		struct sockaddr_storage sa = m->saddr;
-		ls_msg_reset(m);
-		m->recv_sec = rs;
-		m->recv_usec = ru;
-		m->recv_gmtoff = rg;
-		m->saddr = sa;
 		m->stamp_sec = rs;
 		m->stamp_usec = ru;
 		m->stamp_gmtoff = rg;
