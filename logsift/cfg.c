@@ -133,7 +133,7 @@ static int getc_(struct lex *L)
 
 /* Record an error once: e->msg gets the text, e->errnum the exit code. */
 static void lex_fail(struct lex *L, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void lex_fail(struct lex *L, int code, const char *fmt, ...)
 {
 	if (L->failed)
@@ -199,8 +199,10 @@ static void do_include(struct lex *L, const char *name)
 		}
 	}
 	if (L->depth > 15) {
-		lex_fail(L, 1, "Include file depth is too deep, increase MAX_INCLUDE_DEPTH; "
-			       "include_depth='%d'", L->depth);
+		lex_fail(L, 1,
+			 "Include file depth is too deep, increase MAX_INCLUDE_DEPTH; "
+			 "include_depth='%d'",
+			 L->depth);
 		return;
 	}
 	glob_t g;
@@ -209,7 +211,10 @@ static void do_include(struct lex *L, const char *name)
 		return; /* an empty wildcard include is fine */
 	}
 	if (r != 0) {
-		lex_fail(L, 1, "Include file/directory not found; filename='%s', include-path='/etc/syslog-ng'", name);
+		lex_fail(L, 1,
+			 "Include file/directory not found; filename='%s', "
+			 "include-path='/etc/syslog-ng'",
+			 name);
 		return;
 	}
 	/* push in reverse so the first file is read first */
@@ -503,7 +508,8 @@ again:
 					int v = 0, k = 0;
 					while (k < 2 && isxdigit(peekc(L, 0))) {
 						int h = getc_(L);
-						v = v * 16 + (isdigit(h) ? h - '0' : tolower(h) - 'a' + 10);
+						v = v * 16 +
+						    (isdigit(h) ? h - '0' : tolower(h) - 'a' + 10);
 						k++;
 					}
 					c = v;
@@ -596,16 +602,16 @@ static bool is_kw(struct lex *L, const char *k)
 /* bison's name for the current token (KW_AND for "and", LL_IDENTIFIER, ...). */
 static void cur_tok_name(struct lex *L, char *out, size_t n)
 {
-	static const char *const kws[] = {"and", "or", "not", "source", "destination", "filter",
-					  "log", "options", "flags", "junction", "value",
-					  "template", "type"};
+	static const char *const kws[] = {"and",    "or",	"not",	   "source", "destination",
+					  "filter", "log",	"options", "flags",  "junction",
+					  "value",  "template", "type"};
 	if (L->t == T_ID)
 		for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++)
 			if (kw(L->s.p, kws[i])) {
 				snprintf(out, n, "KW_");
 				for (size_t k = 0; kws[i][k] && k + 4 < n; k++)
 					out[3 + k] = (char)toupper((unsigned char)kws[i][k]),
-					out[4 + k] = 0;
+						out[4 + k] = 0;
 				return;
 			}
 	snprintf(out, n, "%s", tok_name(L->t));
@@ -617,21 +623,24 @@ static void syntax_error(struct lex *L, const char *what, const char *expecting)
 	char t[64];
 	cur_tok_name(L, t, sizeof t);
 	if (L->t == T_ERR)
-		lex_fail(L, 1, "Error parsing %s, syntax error, unexpected LL_ERROR in %s:%d:%d-%d:%d:", what,
-			 L->file, L->line, L->col, L->eline, L->ecol);
+		lex_fail(L, 1,
+			 "Error parsing %s, syntax error, unexpected LL_ERROR in %s:%d:%d-%d:%d:",
+			 what, L->file, L->line, L->col, L->eline, L->ecol);
 	else if (expecting)
 		lex_fail(L, 1,
-			 "Error parsing %s, syntax error, unexpected %s, expecting %s in %s:%d:%d-%d:%d:",
+			 "Error parsing %s, syntax error, unexpected %s, expecting %s in "
+			 "%s:%d:%d-%d:%d:",
 			 what, t, expecting, L->file, L->line, L->col, L->eline, L->ecol);
 	else
-		lex_fail(L, 1, "Error parsing %s, syntax error, unexpected %s in %s:%d:%d-%d:%d:", what,
+		lex_fail(L, 1,
+			 "Error parsing %s, syntax error, unexpected %s in %s:%d:%d-%d:%d:", what,
 			 t, L->file, L->line, L->col, L->eline, L->ecol);
 }
 
 static void semantic_error(struct lex *L, const char *what, const char *msg)
 {
-	lex_fail(L, 1, "Error parsing %s, %s in %s:%d:%d-%d:%d:", what, msg, L->file, L->line, L->col,
-		 L->eline, L->ecol);
+	lex_fail(L, 1, "Error parsing %s, %s in %s:%d:%d-%d:%d:", what, msg, L->file, L->line,
+		 L->col, L->eline, L->ecol);
 }
 
 static bool expect(struct lex *L, enum tok t, const char *what)
@@ -655,10 +664,10 @@ static char *xstrdup(const char *s)
 /* ------------------------------------------------------------ option trees */
 
 struct otree {
-	char *name;           /* NULL for a positional value */
-	char *val;            /* positional value text */
-	enum tok vt;          /* its token kind */
-	struct otree **kids;  /* arguments of name(...) */
+	char *name;	     /* NULL for a positional value */
+	char *val;	     /* positional value text */
+	enum tok vt;	     /* its token kind */
+	struct otree **kids; /* arguments of name(...) */
 	size_t n;
 	const char *file;
 	int line, col, eline, ecol; /* token range */
@@ -830,7 +839,8 @@ static bool fp_names(struct fparse *P, struct fnode *n, bool fac)
 				return false;
 			}
 		} else {
-			syntax_error(L, P->what, fac ? "LL_IDENTIFIER or LL_NUMBER" : "LL_IDENTIFIER");
+			syntax_error(L, P->what,
+				     fac ? "LL_IDENTIFIER or LL_NUMBER" : "LL_IDENTIFIER");
 			return false;
 		}
 		if (range) {
@@ -858,9 +868,10 @@ static void fp_match_opts(struct fparse *P, struct fnode *n, struct otree *o)
 			if (!v)
 				continue;
 			if (v[0] == '$') {
-				ls_cfg_warn(P->c, "value: the leading dollar sign in value-pairs is "
-						  "not needed, please remove it; value='%s', "
-						  "location='%s:%d:%d'",
+				ls_cfg_warn(P->c,
+					    "value: the leading dollar sign in value-pairs is "
+					    "not needed, please remove it; value='%s', "
+					    "location='%s:%d:%d'",
 					    v, k->file, k->line, k->col);
 				v++;
 			}
@@ -912,7 +923,8 @@ static void fp_match_opts(struct fparse *P, struct fnode *n, struct otree *o)
 					;
 				else {
 					char msg[200];
-					snprintf(msg, sizeof msg, "unknown matcher flag; flag='%s'", f);
+					snprintf(msg, sizeof msg, "unknown matcher flag; flag='%s'",
+						 f);
 					semantic_error(L, P->what, msg);
 				}
 			}
@@ -957,7 +969,8 @@ static struct fnode *fp_primary(struct fparse *P)
 		const char *op = NULL;
 		bool numeric = false;
 		if (L->t == T_OP) {
-			static const char *const ops[] = {"==", "!=", "<", "<=", ">", ">=", "===", "!=="};
+			static const char *const ops[] = {
+			    "==", "!=", "<", "<=", ">", ">=", "===", "!=="};
 			for (int i = 0; i < 8; i++)
 				if (!strcmp(L->s.p, ops[i]))
 					op = ops[i];
@@ -977,11 +990,11 @@ static struct fnode *fp_primary(struct fparse *P)
 			const char *t;
 			enum cmp_op op;
 			const char *text;
-		} opmap[] = {{"==", OP_EQ, "=="}, {"!=", OP_NE, "!="}, {"<", OP_LT, "<"},
-			     {"<=", OP_LE, "<="}, {">", OP_GT, ">"},   {">=", OP_GE, ">="},
+		} opmap[] = {{"==", OP_EQ, "=="},   {"!=", OP_NE, "!="},   {"<", OP_LT, "<"},
+			     {"<=", OP_LE, "<="},   {">", OP_GT, ">"},	   {">=", OP_GE, ">="},
 			     {"===", OP_EQ, "==="}, {"!==", OP_NE, "!=="}, {"eq", OP_EQ, "eq"},
-			     {"ne", OP_NE, "ne"}, {"lt", OP_LT, "lt"}, {"le", OP_LE, "le"},
-			     {"gt", OP_GT, "gt"}, {"ge", OP_GE, "ge"}};
+			     {"ne", OP_NE, "ne"},   {"lt", OP_LT, "lt"},   {"le", OP_LE, "le"},
+			     {"gt", OP_GT, "gt"},   {"ge", OP_GE, "ge"}};
 		for (size_t i = 0; i < sizeof opmap / sizeof opmap[0]; i++)
 			if (!strcmp(op, opmap[i].t)) {
 				n->op = opmap[i].op;
@@ -1070,12 +1083,12 @@ static struct fnode *fp_primary(struct fparse *P)
 			snprintf(t, sizeof t, "${%s}", n->value);
 			if (!n->tmpl)
 				n->tmpl = ls_tmpl_new(t, &e);
-		}
-		else if (!n->tmpl) {
+		} else if (!n->tmpl) {
 			n->legacy = true;
-			ls_cfg_warn(P->c, "WARNING: the match() filter without the use of the value() "
-					  "option is deprecated and hinders performance, please "
-					  "update your configuration; location='%s:%d:%d'",
+			ls_cfg_warn(P->c,
+				    "WARNING: the match() filter without the use of the value() "
+				    "option is deprecated and hinders performance, please "
+				    "update your configuration; location='%s:%d:%d'",
 				    file, line, col);
 		}
 		for (size_t i = 0; i < o.n; i++)
@@ -1104,7 +1117,8 @@ static struct fnode *fp_primary(struct fparse *P)
 				n = fnode_new(L, v6 ? FN_NETMASK6 : FN_NETMASK);
 				n->name = xstrdup(arg);
 				if (ls_netmask_parse(n, arg, v6) < 0)
-					semantic_error(L, P->what, v6 ? "Invalid netmask6" : "Invalid netmask");
+					semantic_error(L, P->what,
+						       v6 ? "Invalid netmask6" : "Invalid netmask");
 			} else if (kw(name, "tags")) {
 				n = fnode_new(L, FN_TAGS);
 				for (size_t i = 0; i < o.n; i++)
@@ -1123,7 +1137,10 @@ static struct fnode *fp_primary(struct fparse *P)
 				size_t len;
 				if (read_file(arg, &text, &len) < 0) {
 					char msg[600];
-					snprintf(msg, sizeof msg, "Error opening in-list filter list file; filename='%s'", arg);
+					snprintf(
+					    msg, sizeof msg,
+					    "Error opening in-list filter list file; filename='%s'",
+					    arg);
 					semantic_error(L, P->what, msg);
 				} else {
 					for (char *s = text, *e; s < text + len; s = e + 1) {
@@ -1131,10 +1148,13 @@ static struct fnode *fp_primary(struct fparse *P)
 						if (!e)
 							e = text + len;
 						if (e > s) {
-							n->list = realloc(n->list, (n->n_list + 1) * sizeof *n->list);
+							n->list =
+							    realloc(n->list, (n->n_list + 1) *
+										 sizeof *n->list);
 							if (!n->list)
 								abort();
-							n->list[n->n_list++] = strndup(s, (size_t)(e - s));
+							n->list[n->n_list++] =
+							    strndup(s, (size_t)(e - s));
 						}
 					}
 					free(text);
@@ -1283,13 +1303,13 @@ const char *ls_cfg_warning(const struct ls_cfg *c, size_t i)
 	return i < c->n_warnings ? c->warnings[i] : NULL;
 }
 
-#define PUSH(arr, n, v)                                                                          \
-	do {                                                                                     \
-		void *p_ = realloc((arr), ((n) + 1) * sizeof *(arr));                            \
-		if (!p_)                                                                         \
-			abort();                                                                 \
-		(arr) = p_;                                                                      \
-		(arr)[(n)++] = (v);                                                              \
+#define PUSH(arr, n, v)                                                                            \
+	do {                                                                                       \
+		void *p_ = realloc((arr), ((n) + 1) * sizeof *(arr));                              \
+		if (!p_)                                                                           \
+			abort();                                                                   \
+		(arr) = p_;                                                                        \
+		(arr)[(n)++] = (v);                                                                \
 	} while (0)
 
 static struct ls_filter *find_filter(struct ls_cfg *c, const char *name)
@@ -1353,7 +1373,8 @@ static unsigned parse_src_flags(struct lex *L, struct otree *f, unsigned flags)
 		else if (kw(v, "check-hostname"))
 			flags |= LS_P_CHECK_HOSTNAME;
 		else if (kw(v, "kernel") || kw(v, "store-legacy-msghdr") || kw(v, "empty-lines") ||
-			 kw(v, "threaded") || kw(v, "assume-utf8") || kw(v, "dont-store-legacy-msghdr"))
+			 kw(v, "threaded") || kw(v, "assume-utf8") ||
+			 kw(v, "dont-store-legacy-msghdr"))
 			;
 		else {
 			char msg[200];
@@ -1543,7 +1564,8 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	} else if (kw(name, "stdout")) {
 		if (c->version < 404) {
 			char msg[300];
-			snprintf(msg, sizeof msg, "syntax error, unexpected LL_IDENTIFIER ('stdout')");
+			snprintf(msg, sizeof msg,
+				 "syntax error, unexpected LL_IDENTIFIER ('stdout')");
 			lex_fail(L, 1, "Error parsing destination, %s in %s:%d:%d-%d:%d:", msg,
 				 L->file, L->line, L->col, L->eline, L->ecol);
 			return false;
@@ -1747,13 +1769,14 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 		p->el[p->n_el - 1].ref = xstrdup("junction");
 		return true;
 	}
-	int kind = kw(what, "source")		? EL_SOURCE
-		   : kw(what, "filter")		? EL_FILTER
-		   : kw(what, "destination")	? EL_DEST
-						: -1;
+	int kind = kw(what, "source")	     ? EL_SOURCE
+		   : kw(what, "filter")	     ? EL_FILTER
+		   : kw(what, "destination") ? EL_DEST
+					     : -1;
 	if (kind < 0) {
 		if (kw(what, "parser") || kw(what, "rewrite")) {
-			semantic_error(L, "log", "parser() and rewrite() are not supported by logsift");
+			semantic_error(L, "log",
+				       "parser() and rewrite() are not supported by logsift");
 			return false;
 		}
 		syntax_error(L, "log statement", NULL);
@@ -1863,15 +1886,46 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 		const char *v = opt_pos(&o);
 		bool yes = v && (!strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"));
 		long num = v ? strtol(v, NULL, 0) : 0;
-		static const char *const ignored[] = {
-			"owner", "group", "dir-owner", "dir-group", "time-reopen", "time-reap",
-			"log-fifo-size", "mark-freq", "mark-mode", "ts-format", "frac-digits",
-			"threaded", "log-iw-size", "log-fetch-limit", "stats-level", "stats-max-dynamics",
-			"normalize-hostnames", "use-rcptid", "use-uniqid", "dns-cache-size",
-			"dns-cache-expire", "dns-cache-expire-failed", "dns-cache-hosts", "keep-timestamp",
-			"recv-time-zone", "send-time-zone", "local-time-zone", "time-zone", "flush-timeout",
-			"file-template", "proto-template", "on-error", "check-hostname", "custom-domain",
-			"mark", "sync", "time-sleep", "suppress", "pass-unix-credentials", "chain-hostnames"};
+		static const char *const ignored[] = {"owner",
+						      "group",
+						      "dir-owner",
+						      "dir-group",
+						      "time-reopen",
+						      "time-reap",
+						      "log-fifo-size",
+						      "mark-freq",
+						      "mark-mode",
+						      "ts-format",
+						      "frac-digits",
+						      "threaded",
+						      "log-iw-size",
+						      "log-fetch-limit",
+						      "stats-level",
+						      "stats-max-dynamics",
+						      "normalize-hostnames",
+						      "use-rcptid",
+						      "use-uniqid",
+						      "dns-cache-size",
+						      "dns-cache-expire",
+						      "dns-cache-expire-failed",
+						      "dns-cache-hosts",
+						      "keep-timestamp",
+						      "recv-time-zone",
+						      "send-time-zone",
+						      "local-time-zone",
+						      "time-zone",
+						      "flush-timeout",
+						      "file-template",
+						      "proto-template",
+						      "on-error",
+						      "check-hostname",
+						      "custom-domain",
+						      "mark",
+						      "sync",
+						      "time-sleep",
+						      "suppress",
+						      "pass-unix-credentials",
+						      "chain-hostnames"};
 		if (kw(name, "keep-hostname"))
 			c->o.keep_hostname = yes;
 		else if (kw(name, "chain-hostnames"))
@@ -1898,8 +1952,8 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 			int err;
 			PCRE2_SIZE off;
 			if (v)
-				c->o.bad_hostname = pcre2_compile((PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED, 0,
-								  &err, &off, NULL);
+				c->o.bad_hostname = pcre2_compile(
+				    (PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
 		} else {
 			bool ok = false;
 			for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
@@ -1907,9 +1961,10 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 					ok = true;
 			if (!ok) {
 				char msg[200];
-				snprintf(msg, sizeof msg, "syntax error, unexpected LL_IDENTIFIER ('%s')",
-					 name);
-				lex_fail(L, 1, "Error parsing options statement, %s in %s:%d:%d-%d:%d:",
+				snprintf(msg, sizeof msg,
+					 "syntax error, unexpected LL_IDENTIFIER ('%s')", name);
+				lex_fail(L, 1,
+					 "Error parsing options statement, %s in %s:%d:%d-%d:%d:",
 					 msg, file, line, col, line, col + (int)strlen(name));
 			}
 		}
@@ -1932,11 +1987,12 @@ static bool check_loops(struct ls_cfg *c, struct fnode *n, struct lex *L)
 	if (!n->target) {
 		n->target = find_filter(c, n->name);
 		if (!n->target) {
-			lex_fail(L, 2,
-				 "Referenced filter rule not found in filter() expression; rule='%s'\n"
-				 "Error initializing message pipeline; plugin_name='not a plugin', "
-				 "location='%s:%d:%d'",
-				 n->name, n->file, n->line, n->col);
+			lex_fail(
+			    L, 2,
+			    "Referenced filter rule not found in filter() expression; rule='%s'\n"
+			    "Error initializing message pipeline; plugin_name='not a plugin', "
+			    "location='%s:%d:%d'",
+			    n->name, n->file, n->line, n->col);
 			return false;
 		}
 	}
@@ -2041,10 +2097,11 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 			return;
 		}
 		if (!L->saw_version) {
-			lex_fail(L, 1,
-				 "ERROR: configuration files without a version number have become "
-				 "unsupported in syslog-ng 3.13, please specify a version number using "
-				 "@version as the first line in the configuration file;");
+			lex_fail(
+			    L, 1,
+			    "ERROR: configuration files without a version number have become "
+			    "unsupported in syslog-ng 3.13, please specify a version number using "
+			    "@version as the first line in the configuration file;");
 			return;
 		}
 		char what[32];
@@ -2180,8 +2237,8 @@ struct ls_cfg *ls_cfg_load(const char *path, struct ok_err *e)
 	size_t len;
 	int r = read_file(path, &text, &len);
 	if (r < 0) {
-		ok_err_at(e, r, path, OK_ERR_NOPOS, "Error opening configuration file; filename='%s'",
-			  path);
+		ok_err_at(e, r, path, OK_ERR_NOPOS,
+			  "Error opening configuration file; filename='%s'", path);
 		if (e)
 			e->errnum = 1;
 		return NULL;

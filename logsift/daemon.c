@@ -253,12 +253,14 @@ static void split_records(struct loop *L, struct conn *c, bool eof)
 		char *nl = memchr(p, '\n', left);
 		if (!nl) {
 			if (left >= max) {
-				deliver(L, c, p, max, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
+				deliver(L, c, p, max,
+					c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
 				pos += max;
 				continue;
 			}
 			if (eof && left) {
-				deliver(L, c, p, left, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
+				deliver(L, c, p, left,
+					c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
 				pos = c->len;
 			}
 			break;
@@ -320,14 +322,16 @@ static void read_dgram(struct loop *L, struct conn *c)
 	for (int i = 0; i < 256; i++) {
 		struct sockaddr_storage sa;
 		socklen_t sl = sizeof sa;
-		ssize_t r = recvfrom(c->fd, L->rbuf, max, MSG_DONTWAIT, (struct sockaddr *)&sa, &sl);
+		ssize_t r =
+		    recvfrom(c->fd, L->rbuf, max, MSG_DONTWAIT, (struct sockaddr *)&sa, &sl);
 		if (r < 0)
 			return;
 		if (c->drv->kind == SRC_UNIX_DGRAM)
 			memset(&c->peer, 0, sizeof c->peer);
 		else
 			c->peer = sa;
-		deliver(L, c, L->rbuf, (size_t)r, c->drv->kind == SRC_UNIX_DGRAM ? ++c->drv->seq : 0);
+		deliver(L, c, L->rbuf, (size_t)r,
+			c->drv->kind == SRC_UNIX_DGRAM ? ++c->drv->seq : 0);
 	}
 }
 
@@ -352,8 +356,9 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 			struct ls_cfg *nc = ls_cfg_load(o->cfg_path, &e2);
 			if (!nc) {
 				fprintf(stderr, "%s\n", e2.msg);
-				fprintf(stderr, "Error reloading configuration, keeping the old one; "
-						"file='%s'\n",
+				fprintf(stderr,
+					"Error reloading configuration, keeping the old one; "
+					"file='%s'\n",
 					o->cfg_path);
 			} else {
 				ls_dest_flush_all(L->cfg, true);
@@ -508,9 +513,8 @@ int ls_test_run(struct ls_cfg *c, FILE *in, struct ls_trace *t, FILE *out)
 	ssize_t n;
 	long count = 0;
 	while ((n = getline(&line, &cap, in)) > 0) {
+		/* the record is the line with its '\n', as a datagram from logger(1) */
 		size_t len = (size_t)n;
-		if (len && line[len - 1] == '\n')
-			len--;
 		count++;
 		fprintf(out, "message %ld (source '%s')\n", count, src->name);
 		fflush(out);

@@ -48,7 +48,8 @@ int ls_fnode_compile(struct fnode *n, struct ok_err *e)
 		opts |= PCRE2_DUPNAMES;
 	int err;
 	PCRE2_SIZE off;
-	n->re = pcre2_compile((PCRE2_SPTR)n->pattern, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
+	n->re =
+	    pcre2_compile((PCRE2_SPTR)n->pattern, PCRE2_ZERO_TERMINATED, opts, &err, &off, NULL);
 	if (!n->re) {
 		PCRE2_UCHAR msg[256];
 		pcre2_get_error_message(err, msg, sizeof msg);
@@ -64,10 +65,11 @@ int ls_fnode_compile(struct fnode *n, struct ok_err *e)
 		for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
 			if (words[i].code == err)
 				snprintf((char *)msg, sizeof msg, "%s", words[i].pcre1);
-		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
-				 "compiling the regexp failed, error=Failed to compile PCRE expression "
-				 ">>>%s<<< `%s' at character %zu",
-				 n->pattern, (char *)msg, (size_t)off);
+		return ok_err_at(
+		    e, -EINVAL, NULL, OK_ERR_NOPOS,
+		    "compiling the regexp failed, error=Failed to compile PCRE expression "
+		    ">>>%s<<< `%s' at character %zu",
+		    n->pattern, (char *)msg, (size_t)off);
 	}
 	if (!(n->mflags & MF_NOJIT))
 		pcre2_jit_compile(n->re, PCRE2_JIT_COMPLETE);
@@ -179,7 +181,8 @@ static bool match_string(const struct fnode *n, const char *s, size_t len)
 		if (!pl)
 			return true;
 		for (size_t i = 0; i + pl <= len; i++)
-			if (ic ? !strncasecmp(s + i, n->pattern, pl) : !memcmp(s + i, n->pattern, pl))
+			if (ic ? !strncasecmp(s + i, n->pattern, pl)
+			       : !memcmp(s + i, n->pattern, pl))
 				return true;
 		return false;
 	}
@@ -237,7 +240,8 @@ static bool addr_of(const struct ls_msg *m, int fam, uint8_t out[16])
 		}
 		if (sa->ss_family == AF_INET6) {
 			const uint8_t *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
-			static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+			static const uint8_t mapped[12] = {0, 0, 0, 0, 0,    0,
+							   0, 0, 0, 0, 0xff, 0xff};
 			if (!memcmp(a, mapped, 12)) {
 				memcpy(out, a + 12, 4);
 				return true;
@@ -395,13 +399,13 @@ static void trace_node(struct ls_trace *t, const struct fnode *n, bool res, bool
 		else if (n->kind == FN_SOURCE || n->kind == FN_NETMASK || n->kind == FN_NETMASK6 ||
 			 n->kind == FN_INLIST || n->kind == FN_TAGS)
 			ls_buf_addf(&t->line, ", function='%s'",
-				    n->kind == FN_SOURCE	? "source"
-				    : n->kind == FN_NETMASK	? "netmask"
+				    n->kind == FN_SOURCE     ? "source"
+				    : n->kind == FN_NETMASK  ? "netmask"
 				    : n->kind == FN_NETMASK6 ? "netmask6"
-				    : n->kind == FN_INLIST	? "in-list"
-								: "tags");
-		ls_buf_addf(&t->line, ", raw_result='%s', negated='%s'", raw ? "match" : "not-match",
-			    n->comp ? "yes" : "no");
+				    : n->kind == FN_INLIST   ? "in-list"
+							     : "tags");
+		ls_buf_addf(&t->line, ", raw_result='%s', negated='%s'",
+			    raw ? "match" : "not-match", n->comp ? "yes" : "no");
 		if (val) {
 			ls_buf_add(&t->line, ", value='", 9);
 			ls_buf_add_escaped(&t->line, val->p ? val->p : "", val->len);
@@ -477,6 +481,10 @@ bool ls_fnode_eval(const struct fnode *n, struct ls_msg *m, struct ls_trace *t)
 		break;
 	case FN_CALL:
 		raw = n->target ? ls_fnode_eval(n->target->root, m, t) : false;
+		if (n->target) {
+			n->target->evaluated++;
+			n->target->matched += raw;
+		}
 		vp = NULL;
 		break;
 	case FN_CMP:
@@ -508,7 +516,8 @@ bool ls_filter_eval(const struct ls_filter *f, struct ls_msg *m, struct ls_trace
 		((struct ls_filter *)f)->matched++;
 	if (tr) {
 		t->line.len = 0;
-		ls_buf_addf(&t->line, "Filter rule evaluation result; filter_result='%s', filter_rule='",
+		ls_buf_addf(&t->line,
+			    "Filter rule evaluation result; filter_result='%s', filter_rule='",
 			    r ? "match" : "not-match");
 		ls_buf_add_escaped(&t->line, f->name, strlen(f->name));
 		ls_buf_addc(&t->line, '\'');

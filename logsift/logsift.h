@@ -71,20 +71,20 @@ struct ls_nv {
 };
 
 struct ls_msg {
-	int pri;                           /* facility << 3 | severity, no range check (3.38) */
-	struct ls_span f[LS_FIELD_COUNT];  /* the well-known fields */
-	struct ls_nv *nv;                  /* other name-value pairs (SD params, $0..$9) */
-	size_t n_nv, cap_nv;               /* entries used / allocated in nv */
-	struct ls_buf store;               /* all field bytes */
-	int64_t stamp_sec, recv_sec;       /* message and receive time, Unix seconds */
-	int stamp_usec, recv_usec;         /* microseconds */
-	int stamp_gmtoff, recv_gmtoff;     /* seconds east of UTC */
-	struct sockaddr_storage saddr;     /* sender (AF_UNIX/AF_UNSPEC = local) */
-	uint64_t tags;                     /* bit i = tag i of the config's tag table */
-	int seq;                           /* .SDATA.meta.sequenceId (0 = none) */
-	bool seq_cisco;                    /* sequenceId came from a Cisco "N: " prefix */
+	int pri;			  /* facility << 3 | severity, no range check (3.38) */
+	struct ls_span f[LS_FIELD_COUNT]; /* the well-known fields */
+	struct ls_nv *nv;		  /* other name-value pairs (SD params, $0..$9) */
+	size_t n_nv, cap_nv;		  /* entries used / allocated in nv */
+	struct ls_buf store;		  /* all field bytes */
+	int64_t stamp_sec, recv_sec;	  /* message and receive time, Unix seconds */
+	int stamp_usec, recv_usec;	  /* microseconds */
+	int stamp_gmtoff, recv_gmtoff;	  /* seconds east of UTC */
+	struct sockaddr_storage saddr;	  /* sender (AF_UNIX/AF_UNSPEC = local) */
+	uint64_t tags;			  /* bit i = tag i of the config's tag table */
+	int seq;			  /* .SDATA.meta.sequenceId (0 = none) */
+	bool seq_cisco;			  /* sequenceId came from a Cisco "N: " prefix */
 	uint32_t cisco_seq_off, cisco_seq_len;
-	bool utf8;                         /* validated or BOM-marked UTF-8 */
+	bool utf8; /* validated or BOM-marked UTF-8 */
 };
 
 /* Parse flags: syslog-ng's source flags() plus what the source kind implies. */
@@ -101,9 +101,9 @@ enum ls_pflags {
 };
 
 struct ls_parse_opts {
-	unsigned flags;  /* enum ls_pflags */
+	unsigned flags;	 /* enum ls_pflags */
 	int default_pri; /* PRI for input without <N>, 13 (user.notice) by default */
-	int self_pid;    /* PID shown in "Error processing log message" */
+	int self_pid;	 /* PID shown in "Error processing log message" */
 };
 
 void ls_msg_init(struct ls_msg *m);
@@ -127,7 +127,7 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 /* Facility and severity names, as syslog-ng's syslog-names tables. */
 int ls_facility_by_name(const char *s); /* code (0..23) or -1 */
 int ls_severity_by_name(const char *s); /* 0..7 or -1 */
-const char *ls_facility_name(int fac);  /* NULL when unnamed */
+const char *ls_facility_name(int fac);	/* NULL when unnamed */
 extern const char *const ls_severity_names[8];
 
 /* ---- templates ---- */
@@ -166,10 +166,10 @@ enum ls_trace_mode {
 
 struct ls_trace {
 	enum ls_trace_mode mode;
-	FILE *out;                   /* where lines go */
+	FILE *out;		     /* where lines go */
 	const struct ls_filter *sel; /* --trace-match: only messages it selects, or NULL */
-	bool active;                 /* this message is being traced */
-	struct ls_buf line;          /* scratch */
+	bool active;		     /* this message is being traced */
+	struct ls_buf line;	     /* scratch */
 };
 
 /* Print "Incoming log entry; line='...'" for a raw record (up to NUL, 1023 bytes). */
@@ -186,9 +186,9 @@ struct ls_source;
 
 /* Per-process state needed while routing (host name, resolver choices). */
 struct ls_runtime {
-	char hostname[256];  /* local short host name */
-	bool dry_run;        /* --test: report deliveries, write nothing */
-	FILE *report;        /* where --test prints deliveries */
+	char hostname[256]; /* local short host name */
+	bool dry_run;	    /* --test: report deliveries, write nothing */
+	FILE *report;	    /* where --test prints deliveries */
 	int self_pid;
 };
 

@@ -44,30 +44,30 @@ enum cmp_mode { CMP_STRING, CMP_NUMERIC, CMP_TYPE_AWARE };
 
 struct fnode {
 	enum fn_kind kind;
-	bool comp;                  /* "not": result is raw XOR comp */
-	bool visiting;              /* filter(): loop check in progress */
-	struct fnode *l, *r;        /* AND/OR children */
-	const char *file;           /* config location of the node */
+	bool comp;	     /* "not": result is raw XOR comp */
+	bool visiting;	     /* filter(): loop check in progress */
+	struct fnode *l, *r; /* AND/OR children */
+	const char *file;    /* config location of the node */
 	int line, col;
 	/* facility/level */
-	uint32_t mask;              /* bit n = facility/severity n */
-	int fac_num;                /* facility(N): exact number, else -1 */
+	uint32_t mask; /* bit n = facility/severity n */
+	int fac_num;   /* facility(N): exact number, else -1 */
 	/* match */
-	const char *kw;             /* "host", "program", "message", "match" */
-	char *value;                /* value("NAME") or NULL */
-	struct ls_tmpl *tmpl;       /* template("...") or NULL */
-	int field;                  /* enum ls_field for the fast path, or -1 */
-	bool legacy;                /* match() without value(): "PROGRAM[PID]: MESSAGE" */
+	const char *kw;	      /* "host", "program", "message", "match" */
+	char *value;	      /* value("NAME") or NULL */
+	struct ls_tmpl *tmpl; /* template("...") or NULL */
+	int field;	      /* enum ls_field for the fast path, or -1 */
+	bool legacy;	      /* match() without value(): "PROGRAM[PID]: MESSAGE" */
 	enum match_type mtype;
-	unsigned mflags;            /* enum match_flags */
+	unsigned mflags; /* enum match_flags */
 	char *pattern;
 	pcre2_code *re;
 	/* source/call/tags/in-list */
-	char *name;                 /* source name, filter name, in-list file */
-	struct ls_filter *target;   /* filter(NAME) resolved */
-	char **list;                /* in-list entries (sorted) or tag names */
+	char *name;		  /* source name, filter name, in-list file */
+	struct ls_filter *target; /* filter(NAME) resolved */
+	char **list;		  /* in-list entries (sorted) or tag names */
 	size_t n_list;
-	uint64_t tagmask;           /* tags(): config tag bits */
+	uint64_t tagmask; /* tags(): config tag bits */
 	/* netmask */
 	uint8_t addr[16], netmask[16];
 	int prefix;
@@ -79,11 +79,11 @@ struct fnode {
 };
 
 struct ls_filter {
-	char *name;        /* "f_auth" or "#anon-filterN" */
+	char *name; /* "f_auth" or "#anon-filterN" */
 	struct fnode *root;
-	const char *file;  /* location of the rule's expression */
+	const char *file; /* location of the rule's expression */
 	int line, col;
-	bool visiting;     /* loop check */
+	bool visiting;		     /* loop check */
 	uint64_t evaluated, matched; /* counters */
 	struct ls_cfg *cfg;
 };
@@ -102,23 +102,23 @@ enum src_kind {
 
 struct ls_sdrv {
 	enum src_kind kind;
-	char *path;          /* unix socket, file or pipe path */
-	char ip[64];         /* listen address */
+	char *path;  /* unix socket, file or pipe path */
+	char ip[64]; /* listen address */
 	int port;
 	bool ip6;
-	bool framed;         /* syslog() on a stream: octet counting when it starts with a digit */
-	unsigned pflags;     /* enum ls_pflags */
+	bool framed;	 /* syslog() on a stream: octet counting when it starts with a digit */
+	unsigned pflags; /* enum ls_pflags */
 	int default_pri;
 	int keep_hostname;   /* -1 = global option */
-	int use_dns;         /* -1 = global option */
+	int use_dns;	     /* -1 = global option */
 	size_t log_msg_size; /* 0 = global option */
 	char *program_override, *host_override;
-	uint64_t tags;       /* tags() added to each message */
-	int perm;            /* socket file mode, -1 default */
+	uint64_t tags; /* tags() added to each message */
+	int perm;      /* socket file mode, -1 default */
 	/* runtime */
 	int fd;
-	int seq;             /* unix-dgram sequence counter */
-	char *line_buf;      /* stdin/file/pipe partial line */
+	int seq;	/* unix-dgram sequence counter */
+	char *line_buf; /* stdin/file/pipe partial line */
 	size_t line_len;
 	long long file_off;
 };
@@ -132,7 +132,7 @@ struct ls_source {
 	struct ls_path **paths; /* top-level paths fed by this source, config order */
 	size_t n_paths;
 	uint64_t received, dropped;
-	int tag;                /* index of the ".source.NAME" tag */
+	int tag; /* index of the ".source.NAME" tag */
 };
 
 /* ---- destinations ---- */
@@ -153,11 +153,11 @@ struct ls_ddrv {
 	char ip[64];
 	int port;
 	int perm, dir_perm;
-	int create_dirs;      /* -1 = global option */
-	bool syslog_proto;    /* syslog(): RFC 5424 framing */
+	int create_dirs;   /* -1 = global option */
+	bool syslog_proto; /* syslog(): RFC 5424 framing */
 	struct open_file *files;
-	int fd;               /* network destinations */
-	long long last_fail;  /* retry time */
+	int fd;		     /* network destinations */
+	long long last_fail; /* retry time */
 };
 
 struct ls_dest {
@@ -174,13 +174,13 @@ struct ls_path;
 
 struct ls_elem {
 	enum el_kind kind;
-	char *ref;                /* referenced name until resolved */
+	char *ref; /* referenced name until resolved */
 	const char *file;
 	int line, col;
 	struct ls_source *src;
 	struct ls_filter *flt;
 	struct ls_dest *dst;
-	struct ls_path **br;      /* junction branches */
+	struct ls_path **br; /* junction branches */
 	size_t n_br;
 };
 
@@ -195,11 +195,11 @@ enum path_flags {
 struct ls_path {
 	struct ls_elem *el;
 	size_t n_el;
-	unsigned flags;      /* enum path_flags (with children's flags folded in) */
+	unsigned flags; /* enum path_flags (with children's flags folded in) */
 	const char *file;
 	int line, col;
 	uint64_t matched;
-	int index;           /* 1-based among all paths, for traces */
+	int index; /* 1-based among all paths, for traces */
 };
 
 /* ---- the configuration ---- */
@@ -212,7 +212,7 @@ struct ls_opts {
 };
 
 struct ls_cfg {
-	int version;             /* major * 100 + minor, e.g. 338 */
+	int version; /* major * 100 + minor, e.g. 338 */
 	struct ls_opts o;
 	struct ls_source **src;
 	size_t n_src;
@@ -220,17 +220,17 @@ struct ls_cfg {
 	size_t n_dst;
 	struct ls_filter **flt;
 	size_t n_flt;
-	struct ls_path **paths;  /* top-level log statements */
+	struct ls_path **paths; /* top-level log statements */
 	size_t n_paths;
 	struct ls_path **all_paths; /* every path incl. nested, for stats */
 	size_t n_all_paths;
-	char **tags;             /* tag table: bit i = tags[i] */
+	char **tags; /* tag table: bit i = tags[i] */
 	size_t n_tags;
-	char **files;            /* file names that locations point to */
+	char **files; /* file names that locations point to */
 	size_t n_files;
 	char **warnings;
 	size_t n_warnings;
-	int anon[4];             /* #anon-source/-filter/-destination counters */
+	int anon[4]; /* #anon-source/-filter/-destination counters */
 };
 
 /* Index of tag name in the config's tag table (added if new; max 64). */

@@ -13,59 +13,67 @@
 #include "ls_int.h"
 
 static const char help[] =
-	"usage: logsift [-eFdvt] [-f CONF] [--syntax-only] [--test] [--trace=MODE]\n"
-	"               [--trace-match=EXPR] [--stats] [-p PIDFILE]\n"
-	"\n"
-	"A syslog daemon that reads syslog-ng 3.x configuration, receives, filters\n"
-	"and stores messages as syslog-ng 3.38 does, and prints the classic\n"
-	"(syslog-ng 3.2) per-node filter trace.\n"
-	"\n"
-	"  -f, --cfgfile=CONF    configuration file (default /etc/syslog-ng/syslog-ng.conf)\n"
-	"  -F, --foreground      stay in the foreground (logsift always does)\n"
-	"  -e, --stderr          trace and messages go to stderr (else stdout)\n"
-	"  -d, --debug           trace every message: Incoming log entry, filter rules\n"
-	"                        and nodes in the classic format\n"
-	"  -v, --verbose         accepted, as syslog-ng's -v\n"
-	"  -t, --trace-flag      same as -d (syslog-ng 3.38's trace switch)\n"
-	"      --trace=MODE      classic (as -d), explain (adds raw results, values,\n"
-	"                        locations and deliveries) or off\n"
-	"      --trace-match=EXPR  trace only messages that the filter EXPR selects,\n"
-	"                        e.g. --trace-match='program(\"sshd\")'\n"
-	"  -s, --syntax-only     check the configuration (references and filter loops\n"
-	"                        included) and exit\n"
-	"      --test            no sockets: read messages from stdin, one a line, as\n"
-	"                        if from the first source; print the trace and the\n"
-	"                        destinations each would reach, then the rules and\n"
-	"                        paths that never matched\n"
-	"      --stats           print counters on exit (SIGUSR1 prints them any time)\n"
-	"  -p, --pidfile=FILE    write the PID to FILE\n"
-	"      --no-caps, --persist-file=F, --control=F  accepted for syslog-ng\n"
-	"                        command lines, ignored\n"
-	"\n"
-	"Signals: SIGTERM/SIGINT flush and exit, SIGHUP reloads the configuration\n"
-	"(a bad one is reported and the old one kept), SIGUSR1 prints statistics.\n"
-	"Exit: 0 ok, 1 configuration syntax error, 2 reference error or startup\n"
-	"failure (syslog-ng's codes), 4 I/O error.\n";
+    "usage: logsift [-eFdvt] [-f CONF] [--syntax-only] [--test] [--trace=MODE]\n"
+    "               [--trace-match=EXPR] [--stats] [-p PIDFILE]\n"
+    "\n"
+    "A syslog daemon that reads syslog-ng 3.x configuration, receives, filters\n"
+    "and stores messages as syslog-ng 3.38 does, and prints the classic\n"
+    "(syslog-ng 3.2) per-node filter trace.\n"
+    "\n"
+    "  -f, --cfgfile=CONF    configuration file (default /etc/syslog-ng/syslog-ng.conf)\n"
+    "  -F, --foreground      stay in the foreground (logsift always does)\n"
+    "  -e, --stderr          trace and messages go to stderr (else stdout)\n"
+    "  -d, --debug           trace every message: Incoming log entry, filter rules\n"
+    "                        and nodes in the classic format\n"
+    "  -v, --verbose         accepted, as syslog-ng's -v\n"
+    "  -t, --trace-flag      same as -d (syslog-ng 3.38's trace switch)\n"
+    "      --trace=MODE      classic (as -d), explain (adds raw results, values,\n"
+    "                        locations and deliveries) or off\n"
+    "      --trace-match=EXPR  trace only messages that the filter EXPR selects,\n"
+    "                        e.g. --trace-match='program(\"sshd\")'\n"
+    "  -s, --syntax-only     check the configuration (references and filter loops\n"
+    "                        included) and exit\n"
+    "      --test            no sockets: read messages from stdin, one a line, as\n"
+    "                        if from the first source; print the trace and the\n"
+    "                        destinations each would reach, then the rules and\n"
+    "                        paths that never matched\n"
+    "      --stats           print counters on exit (SIGUSR1 prints them any time)\n"
+    "  -p, --pidfile=FILE    write the PID to FILE\n"
+    "      --no-caps, --persist-file=F, --control=F  accepted for syslog-ng\n"
+    "                        command lines, ignored\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT flush and exit, SIGHUP reloads the configuration\n"
+    "(a bad one is reported and the old one kept), SIGUSR1 prints statistics.\n"
+    "Exit: 0 ok, 1 configuration syntax error, 2 reference error or startup\n"
+    "failure (syslog-ng's codes), 4 I/O error.\n";
 
-enum { OPT_SYNTAX = 256, OPT_TEST, OPT_TRACE, OPT_TRACE_MATCH, OPT_STATS, OPT_IGNORE, OPT_IGNORE_ARG };
+enum {
+	OPT_SYNTAX = 256,
+	OPT_TEST,
+	OPT_TRACE,
+	OPT_TRACE_MATCH,
+	OPT_STATS,
+	OPT_IGNORE,
+	OPT_IGNORE_ARG
+};
 
 static const struct cli_opt opts[] = {
-	{"cfgfile", 'f', CLI_ARG, 'f'},
-	{"foreground", 'F', CLI_FLAG, 'F'},
-	{"stderr", 'e', CLI_FLAG, 'e'},
-	{"debug", 'd', CLI_FLAG, 'd'},
-	{"verbose", 'v', CLI_FLAG, 'v'},
-	{"trace-flag", 't', CLI_FLAG, 't'},
-	{"trace", 0, CLI_ARG, OPT_TRACE},
-	{"trace-match", 0, CLI_ARG, OPT_TRACE_MATCH},
-	{"syntax-only", 's', CLI_FLAG, OPT_SYNTAX},
-	{"test", 0, CLI_FLAG, OPT_TEST},
-	{"stats", 0, CLI_FLAG, OPT_STATS},
-	{"pidfile", 'p', CLI_ARG, 'p'},
-	{"no-caps", 0, CLI_FLAG, OPT_IGNORE},
-	{"persist-file", 'R', CLI_ARG, OPT_IGNORE_ARG},
-	{"control", 'c', CLI_ARG, OPT_IGNORE_ARG},
-	{0},
+    {"cfgfile", 'f', CLI_ARG, 'f'},
+    {"foreground", 'F', CLI_FLAG, 'F'},
+    {"stderr", 'e', CLI_FLAG, 'e'},
+    {"debug", 'd', CLI_FLAG, 'd'},
+    {"verbose", 'v', CLI_FLAG, 'v'},
+    {"trace-flag", 't', CLI_FLAG, 't'},
+    {"trace", 0, CLI_ARG, OPT_TRACE},
+    {"trace-match", 0, CLI_ARG, OPT_TRACE_MATCH},
+    {"syntax-only", 's', CLI_FLAG, OPT_SYNTAX},
+    {"test", 0, CLI_FLAG, OPT_TEST},
+    {"stats", 0, CLI_FLAG, OPT_STATS},
+    {"pidfile", 'p', CLI_ARG, 'p'},
+    {"no-caps", 0, CLI_FLAG, OPT_IGNORE},
+    {"persist-file", 'R', CLI_ARG, OPT_IGNORE_ARG},
+    {"control", 'c', CLI_ARG, OPT_IGNORE_ARG},
+    {0},
 };
 
 static const struct cli_spec spec = {"logsift", help, opts, 0};

@@ -103,20 +103,20 @@ static const struct {
 	const char *name;
 	int code;
 } facilities[] = {
-	{"kern", 0},	  {"user", 1},	   {"mail", 2},	    {"daemon", 3},	 {"auth", 4},
-	{"syslog", 5},	  {"lpr", 6},	   {"news", 7},	    {"uucp", 8},	 {"cron", 9},
-	{"authpriv", 10}, {"ftp", 11},	   {"ntp", 12},	    {"security", 13},	 {"console", 14},
-	{"solaris-cron", 15}, {"local0", 16}, {"local1", 17}, {"local2", 18},	 {"local3", 19},
-	{"local4", 20},	  {"local5", 21},  {"local6", 22},  {"local7", 23},
+    {"kern", 0},	  {"user", 1},	  {"mail", 2},	  {"daemon", 3},    {"auth", 4},
+    {"syslog", 5},	  {"lpr", 6},	  {"news", 7},	  {"uucp", 8},	    {"cron", 9},
+    {"authpriv", 10},	  {"ftp", 11},	  {"ntp", 12},	  {"security", 13}, {"console", 14},
+    {"solaris-cron", 15}, {"local0", 16}, {"local1", 17}, {"local2", 18},   {"local3", 19},
+    {"local4", 20},	  {"local5", 21}, {"local6", 22}, {"local7", 23},
 };
 
 static const struct {
 	const char *name;
 	int code;
 } severities[] = {
-	{"emerg", 0},	{"emergency", 0}, {"panic", 0}, {"alert", 1},	 {"crit", 2},
-	{"critical", 2}, {"err", 3},	  {"error", 3}, {"warning", 4}, {"warn", 4},
-	{"notice", 5},	{"info", 6},	  {"informational", 6}, {"debug", 7},
+    {"emerg", 0},    {"emergency", 0}, {"panic", 0},	     {"alert", 1},   {"crit", 2},
+    {"critical", 2}, {"err", 3},       {"error", 3},	     {"warning", 4}, {"warn", 4},
+    {"notice", 5},   {"info", 6},      {"informational", 6}, {"debug", 7},
 };
 
 const char *const ls_severity_names[8] = {"emerg",   "alert",  "crit", "err",
@@ -214,9 +214,11 @@ static const struct {
 	const char *name;
 	enum ls_field f;
 } field_names[] = {
-	{"HOST", LS_HOST},	 {"HOST_FROM", LS_HOST_FROM}, {"PROGRAM", LS_PROGRAM},
-	{"PID", LS_PID},	 {"MSGID", LS_MSGID},	      {"MESSAGE", LS_MESSAGE},
-	{"MSG", LS_MESSAGE}, {"LEGACY_MSGHDR", LS_LEGACY_MSGHDR}, {"SOURCE", LS_SOURCE},
+    {"HOST", LS_HOST},	     {"HOST_FROM", LS_HOST_FROM},
+    {"PROGRAM", LS_PROGRAM}, {"PID", LS_PID},
+    {"MSGID", LS_MSGID},     {"MESSAGE", LS_MESSAGE},
+    {"MSG", LS_MESSAGE},     {"LEGACY_MSGHDR", LS_LEGACY_MSGHDR},
+    {"SOURCE", LS_SOURCE},
 };
 
 static int field_by_name(const char *name)
@@ -400,8 +402,8 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 			return false;
 		struct cur t = {p + 19, left - 19};
 		int usec = parse_frac(&t);
-		int64_t local = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 +
-				mi * 60 + s;
+		int64_t local =
+		    days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
 		int off;
 		if (t.left && (*t.p == 'Z' || *t.p == 'z')) {
 			off = 0;
@@ -892,25 +894,45 @@ static const struct {
 	const char *name;
 	enum macro m;
 } macros[] = {
-	{"DATE", M_DATE},	    {"ISODATE", M_ISODATE},	{"FULLDATE", M_FULLDATE},
-	{"UNIXTIME", M_UNIXTIME},   {"STAMP", M_STAMP},		{"YEAR", M_YEAR},
-	{"MONTH", M_MONTH},	    {"MONTH_NAME", M_MONTH_NAME}, {"MONTHNAME", M_MONTH_NAME},
-	{"DAY", M_DAY},		    {"HOUR", M_HOUR},		{"MIN", M_MIN},
-	{"SEC", M_SEC},		    {"WEEKDAY", M_WEEKDAY},	{"TZOFFSET", M_TZOFFSET},
-	{"FACILITY", M_FACILITY},   {"FACILITY_NUM", M_FACILITY_NUM}, {"LEVEL", M_LEVEL},
-	{"PRIORITY", M_LEVEL},	    {"SEVERITY", M_LEVEL},	{"LEVEL_NUM", M_LEVEL_NUM},
-	{"SEVERITY_NUM", M_LEVEL_NUM}, {"PRI", M_PRI},		{"TAG", M_TAG},
-	{"MSGHDR", M_MSGHDR},	    {"SDATA", M_SDATA},		{"SOURCEIP", M_SOURCEIP},
-	{"LOGHOST", M_LOGHOST},	    {"TAGS", M_TAGS},		{"SEQNUM", M_SEQNUM},
+    {"DATE", M_DATE},
+    {"ISODATE", M_ISODATE},
+    {"FULLDATE", M_FULLDATE},
+    {"UNIXTIME", M_UNIXTIME},
+    {"STAMP", M_STAMP},
+    {"YEAR", M_YEAR},
+    {"MONTH", M_MONTH},
+    {"MONTH_NAME", M_MONTH_NAME},
+    {"MONTHNAME", M_MONTH_NAME},
+    {"DAY", M_DAY},
+    {"HOUR", M_HOUR},
+    {"MIN", M_MIN},
+    {"SEC", M_SEC},
+    {"WEEKDAY", M_WEEKDAY},
+    {"TZOFFSET", M_TZOFFSET},
+    {"FACILITY", M_FACILITY},
+    {"FACILITY_NUM", M_FACILITY_NUM},
+    {"LEVEL", M_LEVEL},
+    {"PRIORITY", M_LEVEL},
+    {"SEVERITY", M_LEVEL},
+    {"LEVEL_NUM", M_LEVEL_NUM},
+    {"SEVERITY_NUM", M_LEVEL_NUM},
+    {"PRI", M_PRI},
+    {"TAG", M_TAG},
+    {"MSGHDR", M_MSGHDR},
+    {"SDATA", M_SDATA},
+    {"SOURCEIP", M_SOURCEIP},
+    {"LOGHOST", M_LOGHOST},
+    {"TAGS", M_TAGS},
+    {"SEQNUM", M_SEQNUM},
 };
 
 struct tmpl_elem {
-	char *lit;     /* literal text before the macro */
+	char *lit; /* literal text before the macro */
 	size_t lit_len;
-	enum macro m;  /* M_NONE: value by name (or no value when !name) */
-	int when;      /* 0 stamp, 1 receive */
-	char *name;    /* name-value pair, or NULL */
-	char *deflt;   /* ${NAME:-default} */
+	enum macro m; /* M_NONE: value by name (or no value when !name) */
+	int when;     /* 0 stamp, 1 receive */
+	char *name;   /* name-value pair, or NULL */
+	char *deflt;  /* ${NAME:-default} */
 };
 
 struct ls_tmpl {
@@ -1048,8 +1070,8 @@ static void fmt_date(struct ls_buf *out, enum macro m, int64_t sec, int usec, in
 	(void)usec;
 	switch (m) {
 	case M_DATE:
-		ls_buf_addf(out, "%s %2d %02d:%02d:%02d", months[tm.tm_mon], tm.tm_mday,
-			    tm.tm_hour, tm.tm_min, tm.tm_sec);
+		ls_buf_addf(out, "%s %2d %02d:%02d:%02d", months[tm.tm_mon], tm.tm_mday, tm.tm_hour,
+			    tm.tm_min, tm.tm_sec);
 		break;
 	case M_ISODATE:
 		ls_buf_addf(out, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", tm.tm_year + 1900,
@@ -1057,8 +1079,8 @@ static void fmt_date(struct ls_buf *out, enum macro m, int64_t sec, int usec, in
 			    off / 3600, off / 60 % 60);
 		break;
 	case M_FULLDATE:
-		ls_buf_addf(out, "%04d %s %2d %02d:%02d:%02d", tm.tm_year + 1900,
-			    months[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		ls_buf_addf(out, "%04d %s %2d %02d:%02d:%02d", tm.tm_year + 1900, months[tm.tm_mon],
+			    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 		break;
 	case M_UNIXTIME:
 	case M_STAMP:

@@ -37,8 +37,8 @@ int ls_addr_str(const struct sockaddr_storage *sa, char *buf, size_t n)
 	if (sa->ss_family == AF_INET)
 		return inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
 				 (socklen_t)n)
-			       ? 0
-			       : -errno;
+			   ? 0
+			   : -errno;
 	if (sa->ss_family == AF_INET6) {
 		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
 		if (IN6_IS_ADDR_V4MAPPED(a))
@@ -85,8 +85,8 @@ static void resolve_host(struct ls_cfg *c, const struct ls_sdrv *d, const struct
 			((struct sockaddr_in6 *)&key)->sin6_port = 0;
 		if (!(have && c->o.dns_cache && !memcmp(&key, &last, len))) {
 			char host[256];
-			if (getnameinfo((const struct sockaddr *)&key, len, host, sizeof host, NULL, 0,
-					NI_NAMEREQD) != 0)
+			if (getnameinfo((const struct sockaddr *)&key, len, host, sizeof host, NULL,
+					0, NI_NAMEREQD) != 0)
 				ls_addr_str(&m->saddr, host, sizeof host);
 			snprintf(last_name, sizeof last_name, "%s", host);
 			last = key;
@@ -311,7 +311,8 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		}
 		ls_buf_add(&f->wbuf, line.p, line.len);
 		f->lines++;
-		if (f->wbuf.len >= 65536 || (c->o.flush_lines > 0 && f->lines >= c->o.flush_lines)) {
+		if (f->wbuf.len >= 65536 ||
+		    (c->o.flush_lines > 0 && f->lines >= c->o.flush_lines)) {
 			if (f->fd < 0 || file_flush(f) < 0)
 				dst->failed++;
 		}
@@ -384,9 +385,8 @@ static bool mux(struct rctx *x, struct ls_path *const *br, size_t n, const struc
 				((struct ls_path *)p)->matched++;
 				delivered = true;
 				if (x->t && x->t->active && x->t->mode == LS_TRACE_EXPLAIN)
-					fprintf(x->t->out,
-						"Log path matched; path='%s:%d:%d'%s\n", p->file,
-						p->line, p->col,
+					fprintf(x->t->out, "Log path matched; path='%s:%d:%d'%s\n",
+						p->file, p->line, p->col,
 						(p->flags & PF_FINAL) ? ", flags='final'" : "");
 				if (p->flags & PF_FINAL)
 					break;
@@ -412,8 +412,9 @@ static void run_seq(struct rctx *x, const struct ls_path *p, size_t i, bool *mat
 			break;
 		case EL_DEST:
 			if (x->t && x->t->active && x->t->mode == LS_TRACE_EXPLAIN)
-				fprintf(x->t->out, "Delivering to destination; destination='%s', "
-						   "path='%s:%d:%d'\n",
+				fprintf(x->t->out,
+					"Delivering to destination; destination='%s', "
+					"path='%s:%d:%d'\n",
 					e->dst->name, p->file, p->line, p->col);
 			dest_write(x->c, e->dst, x->m, x->rt);
 			x->delivered++;
@@ -476,7 +477,8 @@ void ls_unmatched_print(const struct ls_cfg *c, FILE *out)
 {
 	for (size_t i = 0; i < c->n_flt; i++)
 		if (!c->flt[i]->matched)
-			fprintf(out, "never matched: filter '%s' (%s:%d:%d, evaluated %llu times)\n",
+			fprintf(out,
+				"never matched: filter '%s' (%s:%d:%d, evaluated %llu times)\n",
 				c->flt[i]->name, c->flt[i]->file, c->flt[i]->line, c->flt[i]->col,
 				(unsigned long long)c->flt[i]->evaluated);
 	for (size_t i = 0; i < c->n_all_paths; i++)
