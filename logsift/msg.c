@@ -762,18 +762,50 @@ static bool utf8_valid(const unsigned char *p, size_t n)
 	return true;
 }
 
-/* syslog-ng's sanitize-utf8: invalid bytes, and \t \r, as \xNN. */
+/*
+ * syslog-ng's sanitize-utf8 (append_unsafe_utf8_as_escaped_binary): invalid
+ * bytes as \xNN; \b \f \n \r \t and backslash as C escapes; other control
+ * characters as \xNN.
+ */
 static void utf8_sanitize(struct ls_buf *out, const unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n;) {
 		size_t k = utf8_seq(p + i, n - i);
-		if (!k || p[i] == '\t' || p[i] == '\r' || p[i] == 0) {
+		if (!k) {
 			ls_buf_addf(out, "\\x%02x", p[i]);
 			i++;
-		} else {
-			ls_buf_add(out, p + i, k);
-			i += k;
+			continue;
 		}
+		const char *esc = NULL;
+		switch (p[i]) {
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		default:
+			break;
+		}
+		if (esc)
+			ls_buf_add(out, esc, 2);
+		else if (p[i] < 0x20)
+			ls_buf_addf(out, "\\x%02x", p[i]);
+		else
+			ls_buf_add(out, p + i, k);
+		i += k;
 	}
 }
 
@@ -796,20 +828,18 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 	struct ls_buf tmp = {0};
 	while (len && (d[len - 1] == '\n' || d[len - 1] == 0))
 		len--;
+	if ((o->flags & LS_P_SANITIZE_UTF8) && !utf8_valid(d, len)) {
+		utf8_sanitize(&tmp, d, len);
+		d = (const unsigned char *)tmp.p;
+		len = tmp.len;
+	}
 	if (o->flags & LS_P_NO_MULTI_LINE) {
-		ls_buf_add(&tmp, d, len);
+		if (d != (const unsigned char *)tmp.p)
+			ls_buf_add(&tmp, d, len);
 		for (size_t i = 0; i < len; i++)
 			if (tmp.p[i] == '\n' || tmp.p[i] == '\r')
 				tmp.p[i] = ' ';
 		d = (const unsigned char *)tmp.p;
-	}
-	if ((o->flags & LS_P_SANITIZE_UTF8) && !utf8_valid(d, len)) {
-		struct ls_buf s = {0};
-		utf8_sanitize(&s, d, len);
-		ls_buf_free(&tmp);
-		tmp = s;
-		d = (const unsigned char *)tmp.p;
-		len = tmp.len;
 	}
 	if (o->flags & LS_P_NO_PARSE) {
 		m->pri = o->default_pri;

@@ -114,7 +114,7 @@ static void test_utf8(void **state)
 	(void)state;
 	assert_string_equal(fmt(S("<13>p: bad \xff\xfe utf8 ok \xc3\xa9 tab\there cr\rx"),
 				LS_P_LOCAL | LS_P_SANITIZE_UTF8, "$MSG"),
-			    "bad \\xff\\xfe utf8 ok \xc3\xa9 tab\\x09here cr\\x0dx");
+			    "bad \\xff\\xfe utf8 ok \xc3\xa9 tab\\there cr\\rx");
 	assert_string_equal(fmt(S("<13>p: raw \xff"), LS_P_LOCAL, "$MSG"), "raw \xff");
 }
 

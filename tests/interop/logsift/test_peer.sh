@@ -54,7 +54,7 @@ run_case() {
 # cmp_outputs NAME: every out*.log of the peer equals ours, and one is non-empty
 cmp_outputs() {
 	p="$TAP_TMP/$1.peer" o="$TAP_TMP/$1.ours"
-	files=$(cd "$p" && ls -d out* 2>/dev/null)
+	files=$(cd "$p" && find out* -type f 2>/dev/null | sort)
 	if [ -z "$files" ]; then
 		tap_fail "$1: destination files identical" "syslog-ng wrote nothing: $(head -c 600 "$p/trace")"
 		return
@@ -66,7 +66,7 @@ cmp_outputs() {
 		[ -s "$p/$f" ] && nonempty=1
 		cmp -s "$p/$f" "$o/$f" || bad="$bad $f"
 	done
-	extra=$(cd "$o" && ls -d out* 2>/dev/null)
+	extra=$(cd "$o" && find out* -type f 2>/dev/null | sort)
 	[ "$extra" = "$files" ] || bad="$bad (file sets: peer [$files] ours [$extra])"
 	if [ -z "$bad" ] && [ $nonempty = 1 ]; then
 		tap_ok "$1: destination files identical ($(echo $files | wc -w) files, $(cat "$p"/out* 2>/dev/null | wc -l) lines)"
