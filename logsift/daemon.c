@@ -88,10 +88,7 @@ static void now_time(struct ls_msg *m)
 	gettimeofday(&tv, NULL);
 	m->recv_sec = tv.tv_sec;
 	m->recv_usec = (int)tv.tv_usec;
-	struct tm tm;
-	time_t t = tv.tv_sec;
-	localtime_r(&t, &tm);
-	m->recv_gmtoff = (int)tm.tm_gmtoff;
+	m->recv_gmtoff = ls_local_gmtoff(tv.tv_sec);
 }
 
 /* One received record: parse, trace, route. */
@@ -388,6 +385,8 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 		if (r == 0) {
 			ls_dest_flush_all(L->cfg, false);
 			fflush(stdout);
+			if (L->t && L->t->out)
+				fflush(L->t->out);
 			r = poll(pf, L->n, have_file ? 100 : 1000);
 		}
 		if (r < 0 && errno != EINTR)
@@ -444,6 +443,10 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* trace lines are buffered (stderr too) and flushed whenever poll() idles */
+	static char tbuf[1 << 16];
+	if (L.t && L.t->out && L.t->mode != LS_TRACE_OFF)
+		setvbuf(L.t->out, tbuf, _IOFBF, sizeof tbuf);
 	int rc = open_sources(&L, e);
 	if (rc < 0) {
 		ls_msg_free(&L.msg);
@@ -470,6 +473,8 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	}
 	ls_dest_flush_all(L.cfg, true);
 	fflush(stdout);
+	if (L.t && L.t->out)
+		fflush(L.t->out);
 	if (o->stats_on_exit)
 		ls_stats_print(L.cfg, stderr);
 	for (size_t i = L.n; i-- > 0;)

@@ -73,6 +73,10 @@ int ls_fnode_compile(struct fnode *n, struct ok_err *e)
 	}
 	if (!(n->mflags & MF_NOJIT))
 		pcre2_jit_compile(n->re, PCRE2_JIT_COMPLETE);
+	/* one match block per node: the daemon evaluates on one thread */
+	n->md = pcre2_match_data_create_from_pattern(n->re, NULL);
+	if (!n->md)
+		abort();
 	return 0;
 }
 
@@ -87,6 +91,8 @@ void ls_fnode_free(struct fnode *n)
 	free(n->pattern);
 	if (n->re)
 		pcre2_code_free(n->re);
+	if (n->md)
+		pcre2_match_data_free(n->md);
 	free(n->name);
 	for (size_t i = 0; i < n->n_list; i++)
 		free(n->list[i]);
@@ -206,7 +212,7 @@ static bool eval_match(const struct fnode *n, struct ls_msg *m, struct ls_buf *v
 		r = z && fnmatch(n->pattern, z, 0) == 0;
 		free(z);
 	} else {
-		pcre2_match_data *md = pcre2_match_data_create_from_pattern(n->re, NULL);
+		pcre2_match_data *md = n->md;
 		int rc = pcre2_match(n->re, (PCRE2_SPTR)s, len, 0, 0, md, NULL);
 		r = rc >= 0;
 		if (r && (n->mflags & MF_STORE)) {
@@ -223,7 +229,6 @@ static bool eval_match(const struct fnode *n, struct ls_msg *m, struct ls_buf *v
 				}
 			}
 		}
-		pcre2_match_data_free(md);
 	}
 	ls_buf_free(&tmp);
 	return r;

@@ -106,6 +106,8 @@ struct ls_parse_opts {
 	int self_pid;	 /* PID shown in "Error processing log message" */
 };
 
+/* Local-time UTC offset (seconds east) at Unix time t; cached per hour. */
+int ls_local_gmtoff(int64_t t);
 void ls_msg_init(struct ls_msg *m);
 void ls_msg_reset(struct ls_msg *m);
 void ls_msg_free(struct ls_msg *m);

@@ -62,6 +62,7 @@ struct fnode {
 	unsigned mflags; /* enum match_flags */
 	char *pattern;
 	pcre2_code *re;
+	pcre2_match_data *md; /* reused by every evaluation */
 	/* source/call/tags/in-list */
 	char *name;		  /* source name, filter name, in-list file */
 	struct ls_filter *target; /* filter(NAME) resolved */

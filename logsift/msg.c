@@ -359,13 +359,37 @@ static int64_t days_from_civil(int64_t y, unsigned mo, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* Local-time UTC offset at t (seconds east). */
-static int local_gmtoff(int64_t t)
+/* Local-time UTC offset at t (seconds east); cached per hour, as zone
+ * offsets change on hour boundaries only in practice. */
+int ls_local_gmtoff(int64_t t)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-	localtime_r(&tt, &tm);
-	return (int)tm.tm_gmtoff;
+	static int64_t hour = -1;
+	static int off;
+	if (t / 3600 != hour) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		localtime_r(&tt, &tm);
+		off = (int)tm.tm_gmtoff;
+		hour = t / 3600;
+	}
+	return off;
+}
+
+/* Local year and month (0-11) at t; cached per hour. */
+static void local_year_mon(int64_t t, int *year, int *mon)
+{
+	static int64_t hour = -1;
+	static int y, mo;
+	if (t / 3600 != hour) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		localtime_r(&tt, &tm);
+		y = tm.tm_year + 1900;
+		mo = tm.tm_mon;
+		hour = t / 3600;
+	}
+	*year = y;
+	*mon = mo;
 }
 
 /* Fraction ".ddd" into microseconds; advances. */
@@ -416,7 +440,7 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 			t.p += 6;
 			t.left -= 6;
 		} else {
-			off = local_gmtoff(local);
+			off = ls_local_gmtoff(local);
 		}
 		m->stamp_sec = local - off;
 		m->stamp_usec = usec;
@@ -436,13 +460,11 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 		struct cur t = {p + 15, left - 15};
 		int usec = parse_frac(&t);
 		/* No year in the stamp: this year, or the neighbour across New Year. */
-		time_t now = (time_t)m->recv_sec;
-		struct tm tm;
-		localtime_r(&now, &tm);
-		int y = tm.tm_year + 1900;
-		if (mo == 11 && tm.tm_mon == 0)
+		int y, now_mon;
+		local_year_mon(m->recv_sec, &y, &now_mon);
+		if (mo == 11 && now_mon == 0)
 			y--;
-		else if (mo == 0 && tm.tm_mon == 11)
+		else if (mo == 0 && now_mon == 11)
 			y++;
 		/* "Mmm dd yyyy hh:mm:ss"-style year after the time (syslog-ng accepts it) */
 		if (t.left >= 5 && t.p[0] == ' ' && digits(t.p + 1, 4) >= 0 &&
@@ -453,7 +475,7 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 		}
 		int64_t local = days_from_civil(y, (unsigned)mo + 1, (unsigned)d) * 86400 +
 				h * 3600 + mi * 60 + s;
-		int off = local_gmtoff(local);
+		int off = ls_local_gmtoff(local);
 		m->stamp_sec = local - off;
 		m->stamp_usec = usec;
 		m->stamp_gmtoff = off;

@@ -297,11 +297,16 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		}
 		if (d->kind == DST_USERTTY)
 			continue; /* no terminals to write to in a test daemon */
-		path.len = 0;
-		ls_tmpl_format(d->path, m, &path);
-		if (!path.p)
-			continue;
-		struct open_file *f = file_get(c, dst, d, path.p);
+		struct open_file *f;
+		if (ls_tmpl_is_literal(d->path) && d->files) {
+			f = d->files; /* fixed file name: the one open file */
+		} else {
+			path.len = 0;
+			ls_tmpl_format(d->path, m, &path);
+			if (!path.p)
+				continue;
+			f = file_get(c, dst, d, path.p);
+		}
 		if (file_open(c, d, f) < 0 && !f->wbuf.len)
 			dst->failed++;
 		/* bounded buffer: above 64 MiB of unwritable data, drop and count */
