@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sock_diag.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -49,7 +50,8 @@ struct conn {
 	int seq;
 	bool listener;
 	bool dgram;
-	bool stream_file; /* file(): poll by timer, not by readiness */
+	bool stream_file;    /* file(): poll by timer, not by readiness */
+	uint32_t drops_seen; /* last SO_RXQ_OVFL counter */
 };
 
 struct loop {
@@ -132,8 +134,9 @@ static int listen_unix(const char *path, int type, int perm)
 	}
 	chmod(path, (mode_t)(perm >= 0 ? perm : 0666));
 	if (type == SOCK_DGRAM) {
-		int sz = 1 << 20;
+		int sz = 1 << 20, one = 1;
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
 	}
 	return fd;
 }
@@ -165,6 +168,7 @@ static int listen_inet(const struct ls_sdrv *d, int type)
 	if (type == SOCK_DGRAM) {
 		int sz = 4 << 20;
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
 	}
 	freeaddrinfo(ai);
 	return fd;
@@ -307,6 +311,25 @@ static bool read_stream(struct loop *L, struct conn *c)
 	return true;
 }
 
+/*
+ * Datagrams the kernel dropped on c's socket (queue full): SO_MEMINFO's
+ * SK_MEMINFO_DROPS, read when the queue is empty. SO_RXQ_OVFL alone misses
+ * drops after the last queued datagram.
+ */
+static void count_drops(struct conn *c)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof mi;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 ||
+	    len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+		return;
+	uint32_t drops = mi[SK_MEMINFO_DROPS];
+	if (drops != c->drops_seen) {
+		c->src->dropped += (uint32_t)(drops - c->drops_seen);
+		c->drops_seen = drops;
+	}
+}
+
 static void read_dgram(struct loop *L, struct conn *c)
 {
 	size_t max = c->drv->log_msg_size ? c->drv->log_msg_size : L->cfg->o.log_msg_size;
@@ -318,11 +341,32 @@ static void read_dgram(struct loop *L, struct conn *c)
 	}
 	for (int i = 0; i < 256; i++) {
 		struct sockaddr_storage sa;
-		socklen_t sl = sizeof sa;
-		ssize_t r =
-		    recvfrom(c->fd, L->rbuf, max, MSG_DONTWAIT, (struct sockaddr *)&sa, &sl);
-		if (r < 0)
+		struct iovec iov = {L->rbuf, max};
+		union {
+			char buf[CMSG_SPACE(sizeof(uint32_t))];
+			struct cmsghdr align;
+		} cm;
+		struct msghdr mh = {.msg_name = &sa,
+				    .msg_namelen = sizeof sa,
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cm.buf,
+				    .msg_controllen = sizeof cm.buf};
+		ssize_t r = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+		if (r < 0) {
+			count_drops(c);
 			return;
+		}
+		/* SO_RXQ_OVFL: the kernel's count of datagrams dropped on this socket */
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h))
+			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SO_RXQ_OVFL) {
+				uint32_t drops;
+				memcpy(&drops, CMSG_DATA(h), sizeof drops);
+				if (drops != c->drops_seen) {
+					c->src->dropped += (uint32_t)(drops - c->drops_seen);
+					c->drops_seen = drops;
+				}
+			}
 		if (c->drv->kind == SRC_UNIX_DGRAM)
 			memset(&c->peer, 0, sizeof c->peer);
 		else
@@ -330,12 +374,6 @@ static void read_dgram(struct loop *L, struct conn *c)
 		deliver(L, c, L->rbuf, (size_t)r,
 			c->drv->kind == SRC_UNIX_DGRAM ? ++c->drv->seq : 0);
 	}
-}
-
-static void udp_drops(struct loop *L)
-{
-	/* Kernel-side UDP drops: /proc/net/udp's last column, per socket inode. */
-	(void)L;
 }
 
 static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_err *e)
@@ -423,7 +461,6 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 				}
 			}
 		}
-		udp_drops(L);
 	}
 	free(pf);
 	return 0;
@@ -435,6 +472,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	L.cfg = *cfgp;
 	L.t = o->trace;
 	ls_runtime_init(&L.rt);
+	L.rt.notices = stderr;
 	ls_msg_init(&L.msg);
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;

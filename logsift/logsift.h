@@ -192,6 +192,7 @@ struct ls_runtime {
 	bool dry_run;	    /* --test: report deliveries, write nothing */
 	FILE *report;	    /* where --test prints deliveries */
 	int self_pid;
+	FILE *notices; /* destination errors and recoveries, or NULL */
 };
 
 void ls_runtime_init(struct ls_runtime *rt);

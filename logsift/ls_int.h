@@ -144,6 +144,8 @@ struct open_file {
 	int fd;
 	struct ls_buf wbuf;
 	int lines;
+	int64_t last_try; /* last failed open, for the once-a-second retry */
+	bool failing;	  /* an error was reported and not yet recovered */
 	struct open_file *next;
 };
 

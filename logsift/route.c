@@ -298,7 +298,7 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		if (d->kind == DST_USERTTY)
 			continue; /* no terminals to write to in a test daemon */
 		struct open_file *f;
-		if (ls_tmpl_is_literal(d->path) && d->files) {
+		if (ls_tmpl_is_literal(d->path) && d->files && d->files->fd >= 0) {
 			f = d->files; /* fixed file name: the one open file */
 		} else {
 			path.len = 0;
@@ -307,8 +307,27 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 				continue;
 			f = file_get(c, dst, d, path.p);
 		}
-		if (file_open(c, d, f) < 0 && !f->wbuf.len)
-			dst->failed++;
+		if (f->fd < 0 && (f->last_try != m->recv_sec || !f->failing)) {
+			/* retry at most once a second while a destination fails */
+			int r = file_open(c, d, f);
+			if (r < 0) {
+				f->last_try = m->recv_sec;
+				dst->failed++;
+				if (!f->failing && rt && rt->notices)
+					fprintf(rt->notices,
+						"Error opening file for writing; filename='%s', "
+						"error='%s (%d)', destination='%s'\n",
+						f->path, strerror(-r), -r, dst->name);
+				f->failing = true;
+			} else if (f->failing) {
+				if (rt && rt->notices)
+					fprintf(rt->notices,
+						"Destination recovered, writing buffered messages; "
+						"filename='%s', destination='%s'\n",
+						f->path, dst->name);
+				f->failing = false;
+			}
+		}
 		/* bounded buffer: above 64 MiB of unwritable data, drop and count */
 		if (f->wbuf.len > (64u << 20)) {
 			dst->dropped++;
