@@ -45,7 +45,7 @@ run_case() {
 		unix-*) $PY send "$kind" "$d/in.sock" "$msgs" ;;
 		*) $PY send "$kind" "$port" "$msgs" ;;
 		esac
-		sleep 0.5
+		sleep "${settle:-0.5}"
 		kill -TERM "$(cat "$d/pid.run")"
 		wait "$(cat "$d/pid.run")" 2>/dev/null
 	done
@@ -118,6 +118,7 @@ for c in "$HERE"/cases/*.conf; do
 	name=$(basename "$c" .conf)
 	kind=$(sed -n 's/^# kind: //p' "$c")
 	trace=$(sed -n 's/^# trace: //p' "$c")
+	settle=$(sed -n 's/^# settle: //p' "$c")
 	run_case "$name" "$c" "$kind" "$HERE/cases/$name.msgs"
 	cmp_outputs "$name"
 	[ "$trace" = yes ] && cmp_trace "$name"
