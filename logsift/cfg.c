@@ -25,6 +25,15 @@
 
 #include "ls_int.h"
 
+#define PUSH(arr, n, v)                                                                            \
+	do {                                                                                       \
+		void *p_ = realloc((arr), ((n) + 1) * sizeof *(arr));                              \
+		if (!p_)                                                                           \
+			abort();                                                                   \
+		(arr) = p_;                                                                        \
+		(arr)[(n)++] = (v);                                                                \
+	} while (0)
+
 /* ------------------------------------------------------------------ lexer */
 
 enum tok {
@@ -71,6 +80,20 @@ struct lex {
 	struct ok_err *e;
 	int err_code; /* exit code for the error: 1 syntax, 2 reference */
 	bool failed;
+	struct block *blocks; /* block definitions, newest first */
+	int expansions;	      /* guards against self-expanding blocks */
+};
+
+/* block TYPE NAME(param(default) ... [...]) { body }; */
+struct block {
+	char *type, *name;
+	char **param, **deflt; /* parameter names and default texts */
+	size_t n_param;
+	bool varargs; /* "..." : other arguments go to `__VARARGS__` */
+	char *body;   /* raw text, `param` substituted at expansion */
+	const char *file;
+	int line;
+	struct block *next;
 };
 
 static const char *intern_file(struct ls_cfg *c, const char *name)
@@ -465,6 +488,8 @@ again:
 	case '.':
 		if (peekc(L, 0) == '.') {
 			getc_(L);
+			if (peekc(L, 0) == '.')
+				getc_(L); /* "..." of a block's parameter list */
 			L->t = T_DOTDOT;
 		} else {
 			L->t = T_ERR;
@@ -776,6 +801,265 @@ static const char *opt_pos(struct otree *o)
 		if (!o->kids[i]->name)
 			return o->kids[i]->val;
 	return NULL;
+}
+
+/* ------------------------------------------------------------------ blocks */
+
+static void block_free_all(struct block *b)
+{
+	while (b) {
+		struct block *n = b->next;
+		for (size_t i = 0; i < b->n_param; i++) {
+			free(b->param[i]);
+			free(b->deflt[i]);
+		}
+		free(b->param);
+		free(b->deflt);
+		free(b->type);
+		free(b->name);
+		free(b->body);
+		free(b);
+		b = n;
+	}
+}
+
+static struct block *block_find(struct lex *L, const char *type, const char *name)
+{
+	for (struct block *b = L->blocks; b; b = b->next)
+		if (kw(b->type, type) && kw(b->name, name))
+			return b;
+	return NULL;
+}
+
+/* Text of an option tree value: a string's content, or name(args) rebuilt. */
+static void otree_text(struct otree *o, struct ls_buf *out)
+{
+	if (!o->name) {
+		if (o->vt == T_STR) {
+			ls_buf_addc(out, '"');
+			for (const char *p = o->val; *p; p++) {
+				if (*p == '"' || *p == '\\')
+					ls_buf_addc(out, '\\');
+				ls_buf_addc(out, *p);
+			}
+			ls_buf_addc(out, '"');
+		} else {
+			ls_buf_add(out, o->val, strlen(o->val));
+		}
+		return;
+	}
+	ls_buf_add(out, o->name, strlen(o->name));
+	ls_buf_addc(out, '(');
+	for (size_t i = 0; i < o->n; i++) {
+		if (i)
+			ls_buf_addc(out, ' ');
+		otree_text(o->kids[i], out);
+	}
+	ls_buf_addc(out, ')');
+}
+
+/*
+ * After "block": TYPE NAME(params) { raw body } ; . The body is kept as text
+ * (syslog-ng also expands blocks textually) and parsed at each use.
+ */
+static void block_define(struct lex *L)
+{
+	struct block *b = calloc(1, sizeof *b);
+	if (!b)
+		abort();
+	b->file = L->file;
+	b->line = L->line;
+	lex_next(L);
+	if (L->t != T_ID) {
+		syntax_error(L, "block definition", "LL_IDENTIFIER");
+		goto fail;
+	}
+	b->type = xstrdup(L->s.p);
+	lex_next(L);
+	if (L->t != T_ID && L->t != T_STR) {
+		syntax_error(L, "block definition", "LL_IDENTIFIER");
+		goto fail;
+	}
+	b->name = xstrdup(L->s.p);
+	if (!expect(L, T_LP, "block definition"))
+		goto fail;
+	for (;;) {
+		lex_next(L);
+		if (L->failed)
+			goto fail;
+		if (L->t == T_RP)
+			break;
+		if (L->t == T_COMMA)
+			continue;
+		if (L->t == T_ERR && L->s.p && L->s.p[0] == '.') {
+			/* "..." lexes as ".." + "." */
+			continue;
+		}
+		if (L->t == T_DOTDOT) {
+			b->varargs = true;
+			continue;
+		}
+		if (L->t != T_ID) {
+			syntax_error(L, "block definition", "LL_IDENTIFIER");
+			goto fail;
+		}
+		char *pname = xstrdup(L->s.p);
+		struct ls_buf d = {0};
+		lex_next(L);
+		if (L->t == T_LP) {
+			struct otree o = {0};
+			if (!otree_args(L, &o, "block definition")) {
+				free(pname);
+				goto fail;
+			}
+			for (size_t i = 0; i < o.n; i++) {
+				if (i)
+					ls_buf_addc(&d, ' ');
+				if (!o.kids[i]->name && o.kids[i]->vt == T_STR)
+					ls_buf_add(&d, o.kids[i]->val, strlen(o.kids[i]->val));
+				else
+					otree_text(o.kids[i], &d);
+				otree_free(o.kids[i]);
+			}
+			free(o.kids);
+		} else {
+			lex_unget(L);
+		}
+		PUSH(b->param, b->n_param, pname);
+		b->n_param--;
+		PUSH(b->deflt, b->n_param, d.p ? d.p : xstrdup(""));
+	}
+	if (!expect(L, T_LB, "block definition"))
+		goto fail;
+	/* raw body up to the matching '}', skipping strings and comments */
+	struct src_buf *in = L->in;
+	size_t start = in->pos;
+	int depth = 1;
+	while (in->pos < in->len && depth) {
+		int c = getc_(L);
+		if (c == '"' || c == '\'') {
+			int q = c;
+			while (in->pos < in->len && (c = getc_(L)) != q)
+				if (c == '\\' && q == '"')
+					getc_(L);
+		} else if (c == '#') {
+			while (in->pos < in->len && peekc(L, 0) != '\n')
+				getc_(L);
+		} else if (c == '{') {
+			depth++;
+		} else if (c == '}') {
+			depth--;
+		}
+	}
+	if (depth) {
+		lex_fail(L, 1, "Error parsing block definition, unexpected end of file in %s:%d",
+			 b->file, b->line);
+		goto fail;
+	}
+	b->body = strndup(in->text + start, in->pos - start - 1);
+	b->next = L->blocks;
+	L->blocks = b;
+	return;
+fail:
+	b->next = NULL;
+	block_free_all(b);
+}
+
+/*
+ * Expand a block use whose arguments o were just parsed: push its body with
+ * `param` replaced by the argument (or the default) onto the input.
+ */
+static void block_expand(struct lex *L, struct block *b, struct otree *o)
+{
+	if (++L->expansions > 10000) {
+		lex_fail(L, 1, "Too many block expansions, is block '%s' recursive?", b->name);
+		return;
+	}
+	char **val = calloc(b->n_param + 1, sizeof *val);
+	struct ls_buf va = {0};
+	if (!val)
+		abort();
+	for (size_t i = 0; i < o->n; i++) {
+		struct otree *k = o->kids[i];
+		size_t p = b->n_param;
+		if (k->name)
+			for (p = 0; p < b->n_param; p++)
+				if (kw(k->name, b->param[p]))
+					break;
+		if (p == b->n_param) {
+			if (!b->varargs) {
+				lex_fail(L, 1,
+					 "Unknown argument for block; block='%s', argument='%s', "
+					 "location='%s:%d:%d'",
+					 b->name, k->name ? k->name : k->val, k->file, k->line,
+					 k->col);
+				goto out;
+			}
+			if (va.len)
+				ls_buf_addc(&va, ' ');
+			otree_text(k, &va);
+			continue;
+		}
+		struct ls_buf v = {0};
+		for (size_t j = 0; j < k->n; j++) {
+			if (j)
+				ls_buf_addc(&v, ' ');
+			if (!k->kids[j]->name && k->kids[j]->vt == T_STR)
+				ls_buf_add(&v, k->kids[j]->val, strlen(k->kids[j]->val));
+			else
+				otree_text(k->kids[j], &v);
+		}
+		free(val[p]);
+		val[p] = v.p ? v.p : xstrdup("");
+	}
+	struct ls_buf out = {0};
+	for (const char *p = b->body; *p;) {
+		if (*p == '`') {
+			const char *e = strchr(p + 1, '`');
+			if (e) {
+				size_t n = (size_t)(e - p - 1);
+				const char *rep = NULL;
+				if (n == 11 && !strncmp(p + 1, "__VARARGS__", 11))
+					rep = va.p ? va.p : "";
+				for (size_t i = 0; !rep && i < b->n_param; i++)
+					if (strlen(b->param[i]) == n &&
+					    !strncmp(p + 1, b->param[i], n))
+						rep = val[i] ? val[i] : b->deflt[i];
+				if (rep) {
+					ls_buf_add(&out, rep, strlen(rep));
+					p = e + 1;
+					continue;
+				}
+			}
+		}
+		ls_buf_addc(&out, *p++);
+	}
+	ls_buf_addc(&out, '\n');
+	out.len--;
+	push_text(L, out.p, out.len, b->file);
+	L->in->line = b->line;
+out:
+	for (size_t i = 0; i < b->n_param; i++)
+		free(val[i]);
+	free(val);
+	ls_buf_free(&va);
+}
+
+/* If name is a block of this type: parse "(args)" and expand it. */
+static bool block_use(struct lex *L, const char *type, const char *name)
+{
+	struct block *b = block_find(L, type, name);
+	if (!b)
+		return false;
+	if (!expect(L, T_LP, "block reference"))
+		return true;
+	struct otree o = {0};
+	if (otree_args(L, &o, "block reference"))
+		block_expand(L, b, &o);
+	for (size_t i = 0; i < o.n; i++)
+		otree_free(o.kids[i]);
+	free(o.kids);
+	return true;
 }
 
 /* ------------------------------------------------------- filter expressions */
@@ -1303,15 +1587,6 @@ const char *ls_cfg_warning(const struct ls_cfg *c, size_t i)
 	return i < c->n_warnings ? c->warnings[i] : NULL;
 }
 
-#define PUSH(arr, n, v)                                                                            \
-	do {                                                                                       \
-		void *p_ = realloc((arr), ((n) + 1) * sizeof *(arr));                              \
-		if (!p_)                                                                           \
-			abort();                                                                   \
-		(arr) = p_;                                                                        \
-		(arr)[(n)++] = (v);                                                                \
-	} while (0)
-
 static struct ls_filter *find_filter(struct ls_cfg *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_flt; i++)
@@ -1511,6 +1786,8 @@ static struct ls_source *source_body(struct lex *L, struct ls_cfg *c, char *name
 		}
 		char dname[64];
 		snprintf(dname, sizeof dname, "%s", L->s.p);
+		if (block_use(L, "source", dname))
+			continue;
 		if (!expect(L, T_LP, "source statement"))
 			break;
 		struct otree o = {0};
@@ -1626,6 +1903,8 @@ static struct ls_dest *dest_body(struct lex *L, struct ls_cfg *c, char *name)
 		}
 		char dname[64];
 		snprintf(dname, sizeof dname, "%s", L->s.p);
+		if (block_use(L, "destination", dname))
+			continue;
 		if (!expect(L, T_LP, "destination statement"))
 			break;
 		struct otree o = {0};
@@ -1774,6 +2053,8 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 		   : kw(what, "destination") ? EL_DEST
 					     : -1;
 	if (kind < 0) {
+		if (block_use(L, "log", what))
+			return !L->failed;
 		if (kw(what, "parser") || kw(what, "rewrite")) {
 			semantic_error(L, "log",
 				       "parser() and rewrite() are not supported by logsift");
@@ -2151,8 +2432,20 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 				return;
 			PUSH(c->paths, c->n_paths, p);
 			continue; /* log_body consumed the ';' */
-		} else if (kw(what, "block") || kw(what, "parser") || kw(what, "rewrite") ||
-			   kw(what, "template") || kw(what, "application") || kw(what, "python") ||
+		} else if (kw(what, "block")) {
+			block_define(L);
+			if (L->failed)
+				return;
+		} else if (block_find(L, "root", what)) {
+			block_use(L, "root", what);
+			if (L->failed)
+				return;
+			lex_next(L);
+			if (L->t != T_SEMI)
+				lex_unget(L);
+			continue;
+		} else if (kw(what, "parser") || kw(what, "rewrite") || kw(what, "template") ||
+			   kw(what, "application") || kw(what, "python") ||
 			   kw(what, "template-function")) {
 			/* skip the statement: braces balanced */
 			int depth = 0;
@@ -2214,6 +2507,7 @@ static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struc
 		free(d);
 	}
 	ls_buf_free(&L.s);
+	block_free_all(L.blocks);
 	if (L.failed) {
 		ls_cfg_free(c);
 		return NULL;
