@@ -2209,7 +2209,13 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 						      "chain-hostnames"};
 		if (kw(name, "keep-hostname"))
 			c->o.keep_hostname = yes;
-		else if (kw(name, "chain-hostnames"))
+		else if (kw(name, "owner") || kw(name, "group")) {
+			free(kw(name, "owner") ? c->o.owner : c->o.group);
+			if (kw(name, "owner"))
+				c->o.owner = v && *v ? xstrdup(v) : NULL;
+			else
+				c->o.group = v && *v ? xstrdup(v) : NULL;
+		} else if (kw(name, "chain-hostnames"))
 			c->o.chain_hostnames = yes;
 		else if (kw(name, "use-dns"))
 			c->o.use_dns = yes || (v && !strcmp(v, "persist_only"));
@@ -2599,6 +2605,8 @@ void ls_cfg_free(struct ls_cfg *c)
 	free(c->warnings);
 	if (c->o.bad_hostname)
 		pcre2_code_free(c->o.bad_hostname);
+	free(c->o.owner);
+	free(c->o.group);
 	free(c);
 }
 

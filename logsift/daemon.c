@@ -101,7 +101,8 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 	ls_msg_reset(m);
 	now_time(m);
 	m->saddr = c->peer;
-	struct ls_parse_opts po = {d->pflags, d->default_pri, L->rt.self_pid};
+	struct ls_parse_opts po = {d->pflags, d->default_pri, L->rt.self_pid,
+				   L->cfg->o.bad_hostname};
 	ls_msg_parse(m, data, len, &po);
 	if (seq && !m->seq_cisco)
 		m->seq = seq;
@@ -380,9 +381,14 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 {
 	struct pollfd *pf = NULL;
 	size_t pcap = 0;
+	time_t last_stats = time(NULL);
 	while (!got_term) {
-		if (got_usr1) {
+		time_t now = time(NULL);
+		int freq = L->cfg->o.stats_freq;
+		if (got_usr1 || (freq > 0 && now - last_stats >= freq)) {
+			/* SIGUSR1, and every stats-freq() seconds as syslog-ng does */
 			got_usr1 = 0;
+			last_stats = now;
 			ls_stats_print(L->cfg, stderr);
 		}
 		if (got_hup) {

@@ -101,9 +101,10 @@ enum ls_pflags {
 };
 
 struct ls_parse_opts {
-	unsigned flags;	 /* enum ls_pflags */
-	int default_pri; /* PRI for input without <N>, 13 (user.notice) by default */
-	int self_pid;	 /* PID shown in "Error processing log message" */
+	unsigned flags;		  /* enum ls_pflags */
+	int default_pri;	  /* PRI for input without <N>, 13 (user.notice) by default */
+	int self_pid;		  /* PID shown in "Error processing log message" */
+	const void *bad_hostname; /* pcre2_code of bad-hostname(), or NULL */
 };
 
 /* Local-time UTC offset (seconds east) at Unix time t; cached per hour. */

@@ -211,7 +211,8 @@ struct ls_opts {
 	size_t log_msg_size;
 	int flush_lines, stats_freq;
 	int perm, dir_perm;
-	pcre2_code *bad_hostname;
+	pcre2_code *bad_hostname; /* bad-hostname(): words never taken as HOST */
+	char *owner, *group;	  /* owner()/group() of created files, or NULL */
 };
 
 struct ls_cfg {

@@ -20,6 +20,9 @@
 #include <string.h>
 #include <time.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "logsift.h"
 
 /* ---------------------------------------------------------------- buffers */
@@ -492,7 +495,17 @@ static bool is_hostname_char(unsigned char ch)
 }
 
 /* A word ended by a space is the host; otherwise nothing is consumed. */
-static void parse_hostname(struct ls_msg *m, struct cur *c, unsigned flags)
+static bool bad_host(const void *re, const unsigned char *p, size_t n)
+{
+	if (!re)
+		return false;
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	int rc = pcre2_match(re, (PCRE2_SPTR)p, n, 0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	return rc >= 0;
+}
+
+static void parse_hostname(struct ls_msg *m, struct cur *c, unsigned flags, const void *bad)
 {
 	const unsigned char *p = c->p;
 	size_t left = c->left, n = 0;
@@ -503,7 +516,7 @@ static void parse_hostname(struct ls_msg *m, struct cur *c, unsigned flags)
 		left--;
 		n++;
 	}
-	if (left && *p == ' ') {
+	if (left && *p == ' ' && !bad_host(bad, c->p, n)) {
 		ls_msg_set(m, LS_HOST, (const char *)c->p, n);
 		c->p = p;
 		c->left = left;
@@ -562,7 +575,7 @@ static bool parse_legacy(struct ls_msg *m, const unsigned char *data, size_t len
 			return true;
 		}
 		if (o->flags & LS_P_EXPECT_HOSTNAME) {
-			parse_hostname(m, &c, o->flags);
+			parse_hostname(m, &c, o->flags, o->bad_hostname);
 			skip_spaces(&c);
 		}
 		parse_program(m, &c);

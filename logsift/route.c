@@ -21,7 +21,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -197,12 +199,30 @@ static int file_open(struct ls_cfg *c, struct ls_ddrv *d, struct open_file *f)
 	int perm = d->perm >= 0 ? d->perm : c->o.perm;
 	int flags = d->kind == DST_PIPE ? O_WRONLY | O_NONBLOCK | O_CLOEXEC
 					: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY;
+	struct stat st;
+	bool existed = stat(f->path, &st) == 0;
 	f->fd = open(f->path, flags, perm);
 	if (f->fd < 0 && errno == ENOENT && create_dirs && d->kind == DST_FILE) {
 		mkdirs(f->path, d->dir_perm >= 0 ? d->dir_perm : c->o.dir_perm);
 		f->fd = open(f->path, flags, perm);
 	}
-	return f->fd < 0 ? -errno : 0;
+	if (f->fd < 0)
+		return -errno;
+	if (!existed && d->kind == DST_FILE) {
+		/* a new file gets perm() exactly (not umask-ed) and owner()/group() */
+		fchmod(f->fd, (mode_t)perm);
+		uid_t uid = (uid_t)-1;
+		gid_t gid = (gid_t)-1;
+		struct passwd *pw = c->o.owner ? getpwnam(c->o.owner) : NULL;
+		struct group *gr = c->o.group ? getgrnam(c->o.group) : NULL;
+		if (pw)
+			uid = pw->pw_uid;
+		if (gr)
+			gid = gr->gr_gid;
+		if (pw || gr)
+			(void)!fchown(f->fd, uid, gid);
+	}
+	return 0;
 }
 
 static void net_send(struct ls_dest *dst, struct ls_ddrv *d, const char *p, size_t n)
