@@ -1297,8 +1297,10 @@ static struct fnode *fp_primary(struct fparse *P)
 			ls_fnode_free(n);
 			return NULL;
 		}
-		if (!numeric)
-			n->mode = CMP_STRING;
+		n->lnum = lnum;
+		n->rnum = rnum;
+		if (!numeric || (P->c->version && P->c->version < 308 && !lnum && !rnum))
+			n->mode = CMP_STRING; /* before 3.8, == and friends compared strings */
 		else if (P->c->version >= 400 || lnum || rnum || op[2] == '=')
 			n->mode = CMP_TYPE_AWARE;
 		else
@@ -2042,9 +2044,7 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 			PUSH(e.br, e.n_br, child);
 		}
 		elem_add(p, e);
-		/* a following junction must not merge into this one */
-		struct ls_elem sep = {0};
-		(void)sep;
+		/* mark it explicit: following nested log{}s must not merge into it */
 		p->el[p->n_el - 1].ref = xstrdup("junction");
 		return true;
 	}
@@ -2299,11 +2299,9 @@ static bool resolve_path(struct lex *L, struct ls_cfg *c, struct ls_path *p, boo
 	for (size_t i = 0; i < p->n_el; i++) {
 		struct ls_elem *e = &p->el[i];
 		if (e->kind == EL_JUNCTION) {
-			for (size_t k = 0; k < e->n_br; k++) {
+			for (size_t k = 0; k < e->n_br; k++)
 				if (!resolve_path(L, c, e->br[k], false))
 					return false;
-				p->flags |= 0; /* branch flags stay on the branch */
-			}
 			continue;
 		}
 		static const char *const what[] = {"source", "filter", "destination"};

@@ -306,12 +306,12 @@ static bool eval_cmp(const struct fnode *n, const struct ls_msg *m, struct ls_bu
 		long x = atol(sa), y = atol(sb);
 		c = x < y ? -1 : x > y;
 	} else {
-		/* type-aware: templates give strings; a numeric-looking side with a
-		 * number literal compares as numbers, two strings as strings */
+		/* type-aware (JS-like): templates are strings, bare numbers int64;
+		 * two strings compare as strings, a number against anything as
+		 * numbers, and a non-number there is NaN */
 		double x = 0, y = 0;
-		bool nx = parse_num(sa, &x), ny = parse_num(sb, &y);
-		bool lit_num = ls_tmpl_is_literal(n->lt) || ls_tmpl_is_literal(n->rt);
-		if (lit_num && (nx || ny)) {
+		if (n->lnum || n->rnum) {
+			bool nx = parse_num(sa, &x), ny = parse_num(sb, &y);
 			if (!nx || !ny) {
 				nan = true;
 				c = 0;
@@ -343,11 +343,6 @@ static bool eval_cmp(const struct fnode *n, const struct ls_msg *m, struct ls_bu
 	return false;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static bool eval_inlist(const struct fnode *n, const struct ls_msg *m, struct ls_buf *val)
 {
 	size_t len;
@@ -357,7 +352,6 @@ static bool eval_inlist(const struct fnode *n, const struct ls_msg *m, struct ls
 	for (size_t i = 0; i < n->n_list; i++)
 		if (strlen(n->list[i]) == len && !memcmp(n->list[i], v, len))
 			return true;
-	(void)cmp_str;
 	return false;
 }
 

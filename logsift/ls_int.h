@@ -66,7 +66,7 @@ struct fnode {
 	/* source/call/tags/in-list */
 	char *name;		  /* source name, filter name, in-list file */
 	struct ls_filter *target; /* filter(NAME) resolved */
-	char **list;		  /* in-list entries (sorted) or tag names */
+	char **list;		  /* in-list entries (lines of the file) */
 	size_t n_list;
 	uint64_t tagmask; /* tags(): config tag bits */
 	/* netmask */
@@ -76,6 +76,7 @@ struct fnode {
 	struct ls_tmpl *lt, *rt;
 	enum cmp_op op;
 	enum cmp_mode mode;
+	bool lnum, rnum; /* a side is a bare number literal (typed int64) */
 	const char *op_text;
 };
 
