@@ -1669,7 +1669,6 @@ static void sdrv_common(struct lex *L, struct ls_cfg *c, struct ls_sdrv *d, stru
 	d->use_dns = opt_find(o, "use-dns") ? opt_bool(o, "use-dns", 0) : -1;
 	d->log_msg_size = (size_t)opt_num(o, "log-msg-size", 0);
 	d->perm = (int)opt_num(o, "perm", -1);
-	d->pflags = parse_src_flags(L, opt_find(o, "flags"), d->pflags);
 	const char *po = opt_str(o, "program-override");
 	if (po)
 		d->program_override = xstrdup(po);
@@ -1744,10 +1743,11 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 			return false;
 		}
 		d.path = xstrdup(pos);
-		d.pflags |= LS_P_LOCAL;
+		/* 3.38: only unix sockets stopped expecting a host name */
+		d.pflags |= LS_P_LOCAL | LS_P_EXPECT_HOSTNAME;
 	} else if (kw(name, "stdin")) {
 		d.kind = SRC_STDIN;
-		d.pflags |= LS_P_LOCAL;
+		d.pflags |= LS_P_LOCAL | LS_P_EXPECT_HOSTNAME;
 	} else if (kw(name, "internal")) {
 		d.kind = SRC_INTERNAL;
 	} else if (kw(name, "system")) {
@@ -1763,6 +1763,8 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 			 L->col, L->eline, L->ecol);
 		return false;
 	}
+	/* flags() last: no-hostname must undo what the driver kind implies */
+	d.pflags = parse_src_flags(L, opt_find(o, "flags"), d.pflags);
 	PUSH(s->drv, s->n_drv, d);
 	return true;
 }

@@ -300,8 +300,10 @@ static bool read_stream(struct loop *L, struct conn *c)
 			return false;
 		}
 		if (r == 0) {
-			split_records(L, c, true);
-			return c->stream_file || c->drv->kind == SRC_PIPE;
+			/* a followed file or pipe may still complete its last line */
+			bool follow = c->stream_file || c->drv->kind == SRC_PIPE;
+			split_records(L, c, !follow);
+			return follow;
 		}
 		c->len += (size_t)r;
 		split_records(L, c, false);

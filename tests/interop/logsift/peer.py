@@ -7,6 +7,7 @@
                                         \\n \\r \\t \\xNN \\\\ decoded) over
                                         unix-dgram PATH, unix-stream PATH,
                                         udp PORT or tcp PORT
+  peer.py write FILE MSGFILE            write the decoded lines to FILE
   peer.py tracecmp PEER_LOG OURS_LOG    compare syslog-ng 3.38's -t leaf trace
                                         with logsift's --trace=explain trace
 """
@@ -188,4 +189,8 @@ if __name__ == '__main__':
     if cmd == 'freeport': freeport()
     elif cmd == 'wait': wait(sys.argv[2], sys.argv[3])
     elif cmd == 'send': send(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == 'write':
+        with open(sys.argv[2], 'wb') as f:
+            for m in messages(sys.argv[3]):
+                f.write(m if m.endswith(b'\n') else m + b'\n')
     elif cmd == 'tracecmp': tracecmp(sys.argv[2], sys.argv[3])

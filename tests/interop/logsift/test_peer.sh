@@ -35,14 +35,17 @@ run_case() {
 		mkdir -p "$d"
 		port=$($PY freeport)
 		sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" -e "s|@HERE@|$HERE|g" "$conf" >"$d/conf"
+		[ "$kind" = file ] && $PY write "$d/in.log" "$msgs"
 		start $who "$d/conf" "$d"
 		case $kind in
 		unix-*) $PY wait unix "$d/in.sock" ;;
+		file) sleep 1 ;;
 		*) $PY wait tcp "$port" ;;
 		esac
 		sleep 0.2
 		case $kind in
 		unix-*) $PY send "$kind" "$d/in.sock" "$msgs" ;;
+		file) ;;
 		*) $PY send "$kind" "$port" "$msgs" ;;
 		esac
 		sleep "${settle:-0.5}"
