@@ -6,7 +6,9 @@
 # TCP from loggen loses nothing (count and sequence numbers).
 . "$OPSKIT_SOURCE/tests/tap.sh"
 LS="$OPSKIT_BUILD/logsift/logsift"
-PY="python3 $OPSKIT_SOURCE/tests/interop/logsift/peer.py"
+# the system python (a pyenv shim costs most of a second a call)
+PYTHON=$(command -v /usr/bin/python3 || command -v python3)
+PY="$PYTHON $OPSKIT_SOURCE/tests/interop/logsift/peer.py"
 T="$TAP_TMP"
 
 start() { # conf, extra args
@@ -108,7 +110,7 @@ CONF
 start "$T/u.conf" --stats
 $PY wait tcp "$P"
 kill -STOP $PID
-python3 -c "
+"$PYTHON" -c "
 import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(20000):

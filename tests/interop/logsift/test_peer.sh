@@ -11,7 +11,9 @@
 # has no live peer (3.38 no longer prints it); see tests/logsift/test_trace.sh.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 LS="$OPSKIT_BUILD/logsift/logsift"
-PY="python3 $OPSKIT_SOURCE/tests/interop/logsift/peer.py"
+# the system python (a pyenv shim costs most of a second a call)
+PYTHON=$(command -v /usr/bin/python3 || command -v python3)
+PY="$PYTHON $OPSKIT_SOURCE/tests/interop/logsift/peer.py"
 HERE="$OPSKIT_SOURCE/tests/interop/logsift"
 SNG=$(command -v syslog-ng || echo /usr/sbin/syslog-ng)
 [ -x "$SNG" ] || SNG=""
@@ -27,28 +29,41 @@ start() {
 	echo $! >"$3/pid.run"
 }
 
-# run_case NAME CONF KIND MSGS: run both daemons, leave DIRs in $TAP_TMP/NAME.{peer,ours}
+# run_case NAME CONF KIND MSGS: run both daemons side by side (own dirs and
+# ports), same input to each; leaves $TAP_TMP/NAME.{peer,ours}
 run_case() {
 	name=$1 conf=$2 kind=$3 msgs=$4
 	for who in peer ours; do
 		d="$TAP_TMP/$name.$who"
 		mkdir -p "$d"
 		port=$($PY freeport)
+		echo "$port" >"$d/port"
 		sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" -e "s|@HERE@|$HERE|g" "$conf" >"$d/conf"
 		[ "$kind" = file ] && $PY write "$d/in.log" "$msgs"
 		start $who "$d/conf" "$d"
+	done
+	for who in peer ours; do
+		d="$TAP_TMP/$name.$who"
+		port=$(cat "$d/port")
 		case $kind in
 		unix-*) $PY wait unix "$d/in.sock" ;;
 		file) sleep 1 ;;
 		*) $PY wait tcp "$port" ;;
 		esac
-		sleep 0.2
+	done
+	sleep 0.2
+	for who in peer ours; do
+		d="$TAP_TMP/$name.$who"
+		port=$(cat "$d/port")
 		case $kind in
 		unix-*) $PY send "$kind" "$d/in.sock" "$msgs" ;;
 		file) ;;
 		*) $PY send "$kind" "$port" "$msgs" ;;
 		esac
-		sleep "${settle:-0.5}"
+	done
+	sleep "${settle:-0.5}"
+	for who in peer ours; do
+		d="$TAP_TMP/$name.$who"
 		kill -TERM "$(cat "$d/pid.run")"
 		wait "$(cat "$d/pid.run")" 2>/dev/null
 	done
