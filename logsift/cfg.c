@@ -1623,6 +1623,21 @@ static char *anon_name(struct ls_cfg *c, int kind)
 
 /* --------------------------------------------------------- source drivers */
 
+static const char *const src_drivers[] = {
+    "unix-dgram",    "unix-stream", "udp",	"tcp",	  "udp6",
+    "tcp6",	     "network",	    "syslog",	"file",	  "pipe",
+    "wildcard-file", "stdin",	    "internal", "system", NULL};
+static const char *const dst_drivers[] = {"file",    "pipe",   "usertty",	 "udp", "tcp",
+					  "network", "syslog", "getvirtconsole", NULL};
+
+static bool known_driver(const char *const *list, const char *name)
+{
+	for (; *list; list++)
+		if (kw(*list, name))
+			return true;
+	return false;
+}
+
 static unsigned parse_src_flags(struct lex *L, struct otree *f, unsigned flags)
 {
 	if (!f)
@@ -1792,6 +1807,14 @@ static struct ls_source *source_body(struct lex *L, struct ls_cfg *c, char *name
 		snprintf(dname, sizeof dname, "%s", L->s.p);
 		if (block_use(L, "source", dname))
 			continue;
+		if (!known_driver(src_drivers, dname)) {
+			/* bison: the driver keyword is what it could not shift */
+			lex_fail(L, 1,
+				 "Error parsing config, syntax error, unexpected LL_IDENTIFIER, "
+				 "expecting '}' in %s:%d:%d-%d:%d:",
+				 L->file, L->line, L->col, L->eline, L->ecol);
+			break;
+		}
 		if (!expect(L, T_LP, "source statement"))
 			break;
 		struct otree o = {0};
@@ -1909,6 +1932,14 @@ static struct ls_dest *dest_body(struct lex *L, struct ls_cfg *c, char *name)
 		snprintf(dname, sizeof dname, "%s", L->s.p);
 		if (block_use(L, "destination", dname))
 			continue;
+		if (!known_driver(dst_drivers, dname) &&
+		    !(kw(dname, "stdout") && c->version >= 404)) {
+			lex_fail(L, 1,
+				 "Error parsing config, syntax error, unexpected LL_IDENTIFIER, "
+				 "expecting '}' in %s:%d:%d-%d:%d:",
+				 L->file, L->line, L->col, L->eline, L->ecol);
+			break;
+		}
 		if (!expect(L, T_LP, "destination statement"))
 			break;
 		struct otree o = {0};
@@ -2249,12 +2280,11 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 				if (kw(name, ignored[i]))
 					ok = true;
 			if (!ok) {
-				char msg[200];
-				snprintf(msg, sizeof msg,
-					 "syntax error, unexpected LL_IDENTIFIER ('%s')", name);
-				lex_fail(L, 1,
-					 "Error parsing options statement, %s in %s:%d:%d-%d:%d:",
-					 msg, file, line, col, line, col + (int)strlen(name));
+				lex_fail(
+				    L, 1,
+				    "Error parsing options statement, syntax error, unexpected "
+				    "LL_IDENTIFIER in %s:%d:%d-%d:%d:",
+				    file, line, col, line, col + (int)strlen(name));
 			}
 		}
 		for (size_t i = 0; i < o.n; i++)

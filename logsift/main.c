@@ -133,6 +133,82 @@ static int on_opt(void *vctx, int id, const char *arg)
 	return 0;
 }
 
+/*
+ * After a syntax error "... in FILE:L1:C1-L2:C2:", show the lines around it
+ * as syslog-ng does: "N       text", the bad line as "N-----> text" and a
+ * caret line under the bad token.
+ */
+static void print_excerpt(const char *msg)
+{
+	const char *in = NULL;
+	for (const char *p = strstr(msg, " in "); p; p = strstr(p + 1, " in "))
+		in = p;
+	if (!in)
+		return;
+	char path[4096];
+	int l1, c1, l2, c2;
+	const char *end = msg + strlen(msg);
+	/* the position is the last four numbers: walk back over ":L1:C1-L2:C2:" */
+	const char *q = end;
+	int colons = 0;
+	while (q > in + 4 && colons < 4) {
+		q--;
+		if (*q == ':')
+			colons++;
+	}
+	if (colons < 4 || sscanf(q, ":%d:%d-%d:%d:", &l1, &c1, &l2, &c2) != 4)
+		return;
+	size_t plen = (size_t)(q - (in + 4));
+	if (plen >= sizeof path)
+		return;
+	memcpy(path, in + 4, plen);
+	path[plen] = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int no = 0;
+	/* 3.38 shows no excerpt when the error is on the file's last line */
+	while (getline(&line, &cap, f) >= 0)
+		no++;
+	if (no <= l2) {
+		free(line);
+		fclose(f);
+		return;
+	}
+	rewind(f);
+	no = 0;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		no++;
+		if (no < l1 - 5 || no > l2 + 5)
+			continue;
+		if (n && line[n - 1] == '\n')
+			line[--n] = 0;
+		if (no >= l1 && no <= l2) {
+			fprintf(stderr, "%d", no);
+			for (int w = snprintf(NULL, 0, "%d", no); w < 6; w++)
+				fputc('-', stderr);
+			fprintf(stderr, "> %s\n", line);
+			if (l1 == l2 && c2 > c1) {
+				fprintf(stderr, "%d", no);
+				for (int w = snprintf(NULL, 0, "%d", no); w < 6; w++)
+					fputc('-', stderr);
+				fprintf(stderr, ">%*s", c1, "");
+				for (int k = c1; k < c2; k++)
+					fputc('^', stderr);
+				fputc('\n', stderr);
+			}
+		} else {
+			fprintf(stderr, "%-8d%s\n", no, line);
+		}
+	}
+	free(line);
+	fclose(f);
+	fputc('\n', stderr);
+}
+
 int main(int argc, char **argv)
 {
 	struct ctx ctx = {.cfg = "/etc/syslog-ng/syslog-ng.conf"};
@@ -144,6 +220,7 @@ int main(int argc, char **argv)
 	struct ls_cfg *cfg = ls_cfg_load(ctx.cfg, &e);
 	if (!cfg) {
 		fprintf(stderr, "%s\n", e.msg);
+		print_excerpt(e.msg);
 		return e.errnum == 2 ? 2 : 1;
 	}
 	for (size_t i = 0; i < ls_cfg_warning_count(cfg); i++)

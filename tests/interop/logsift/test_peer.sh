@@ -153,11 +153,17 @@ for c in "$HERE"/errors/*.conf; do
 	(cd "$d" && timeout 5 "$LS" -f "$name.conf" >ours.out 2>&1 </dev/null; echo $? >ours.rc)
 	want=$(sed 's/^\[[^]]*\] //' "$d/peer.out" | grep -m1 -E "^(Error|ERROR|Referenced|Loop)")
 	got=$(grep -m1 -E "^(Error|ERROR|Referenced|Loop)" "$d/ours.out")
-	if [ "$(cat "$d/peer.rc")" = "$(cat "$d/ours.rc")" ] && [ -n "$want" ] && [ "$want" = "$got" ]; then
-		tap_ok "error $name: exit $(cat "$d/ours.rc"), same message"
+	# the config excerpt under syntax errors ("N       text", "N-----> text", carets)
+	wantx=$(grep -E '^[0-9]+(-+>|  +)' "$d/peer.out")
+	gotx=$(grep -E '^[0-9]+(-+>|  +)' "$d/ours.out")
+	if [ "$(cat "$d/peer.rc")" = "$(cat "$d/ours.rc")" ] && [ -n "$want" ] && [ "$want" = "$got" ] &&
+		[ "$wantx" = "$gotx" ]; then
+		tap_ok "error $name: exit $(cat "$d/ours.rc"), same message${gotx:+ and config excerpt}"
 	else
 		tap_fail "error $name: same exit code and message" "peer rc=$(cat "$d/peer.rc"): $want
-ours rc=$(cat "$d/ours.rc"): $got"
+$wantx
+ours rc=$(cat "$d/ours.rc"): $got
+$gotx"
 	fi
 done
 tap_done
