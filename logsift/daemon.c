@@ -115,6 +115,41 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 	ls_route(L->cfg, c->src, m, t, &L->rt);
 }
 
+/*
+ * A message of our own into every internal() source, as syslog-ng logs
+ * "syslog-ng starting up" there: PROGRAM logsift, our PID, HOST this host.
+ * Not traced (syslog-ng's trace shows received records only).
+ */
+static void internal_msg(struct loop *L, int pri, const char *text)
+{
+	for (size_t i = 0; i < L->cfg->n_src; i++) {
+		struct ls_source *s = L->cfg->src[i];
+		for (size_t k = 0; k < s->n_drv; k++) {
+			if (s->drv[k].kind != SRC_INTERNAL)
+				continue;
+			struct ls_msg *m = &L->msg;
+			ls_msg_reset(m);
+			now_time(m);
+			m->stamp_sec = m->recv_sec;
+			m->stamp_usec = m->recv_usec;
+			m->stamp_gmtoff = m->recv_gmtoff;
+			m->pri = pri;
+			char pid[16];
+			snprintf(pid, sizeof pid, "%d", L->rt.self_pid);
+			ls_msg_set(m, LS_PROGRAM, "logsift", 7);
+			ls_msg_set(m, LS_PID, pid, strlen(pid));
+			ls_msg_set(m, LS_MESSAGE, text, strlen(text));
+			ls_source_prepare(L->cfg, s, &s->drv[k], m, &L->rt);
+			bool was = L->t ? L->t->active : false;
+			if (L->t)
+				L->t->active = false;
+			ls_route(L->cfg, s, m, L->t, &L->rt);
+			if (L->t)
+				L->t->active = was;
+		}
+	}
+}
+
 static int listen_unix(const char *path, int type, int perm)
 {
 	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -411,6 +446,7 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 				L->cfg = nc;
 				if (open_sources(L, e) < 0)
 					return 2;
+				internal_msg(L, 45, "Configuration reload finished;");
 			}
 		}
 		if (pcap < L->n) {
@@ -508,6 +544,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 			fclose(f);
 		}
 	}
+	internal_msg(&L, 45, "logsift starting up; version='" OPSKIT_VERSION "'");
 	rc = run_loop(&L, o, e);
 	/* SIGTERM: drain what the sockets already hold, then flush */
 	for (size_t i = L.n; i-- > 0;) {
@@ -517,6 +554,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 		else if (!c->listener && c->fd >= 0)
 			read_stream(&L, c);
 	}
+	internal_msg(&L, 45, "logsift shutting down; version='" OPSKIT_VERSION "'");
 	ls_dest_flush_all(L.cfg, true);
 	fflush(stdout);
 	if (L.t && L.t->out)

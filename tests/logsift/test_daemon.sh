@@ -128,6 +128,21 @@ else
 	tap_fail "UDP overflow: received + dropped = sent" "$line; file has $(wc -l <"$T/u.log") lines"
 fi
 
+# internal(): our own start-up and shutdown messages, as syslog-ng logs its own
+cat >"$T/i.conf" <<CONF
+@version: 3.38
+source s { internal(); unix-dgram("$T/i.sock"); };
+destination d { file("$T/i.log" template("\$FACILITY.\$LEVEL \$PROGRAM \$MSG\n")); };
+log { source(s); destination(d); };
+CONF
+start "$T/i.conf"
+$PY wait unix "$T/i.sock"
+stop
+testcmd "internal() carries start-up and shutdown messages" "cat $T/i.log" \
+"syslog.notice logsift logsift starting up; version='0.1.0'
+syslog.notice logsift logsift shutting down; version='0.1.0'
+" ""
+
 LOGGEN=$(command -v loggen)
 if [ -n "$LOGGEN" ]; then
 	P=$($PY freeport)
