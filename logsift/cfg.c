@@ -1206,10 +1206,12 @@ static void fp_match_opts(struct fparse *P, struct fnode *n, struct otree *o)
 					 kw(f, "ignore-case"))
 					;
 				else {
-					char msg[200];
-					snprintf(msg, sizeof msg, "unknown matcher flag; flag='%s'",
-						 f);
-					semantic_error(L, P->what, msg);
+					struct otree *ft = k->kids[j];
+					lex_fail(L, 1,
+						 "Error parsing %s, unknown matcher flag \"%s\" in "
+						 "%s:%d:%d-%d:%d:",
+						 P->what, f, ft->file, ft->line, ft->col, ft->eline,
+						 ft->ecol);
 				}
 			}
 		} else {
@@ -2167,8 +2169,18 @@ static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *fil
 			syntax_error(L, "log statement", NULL);
 			break;
 		}
+		bool nested =
+		    is_kw(L, "log") || is_kw(L, "junction") || block_find(L, "log", L->s.p);
 		if (!log_item(L, c, p))
 			break;
+		if (nested)
+			continue; /* log_body / junction consumed their ';' */
+		/* every other item ends with ';' (bison: expecting ';') */
+		lex_next(L);
+		if (L->t != T_SEMI) {
+			syntax_error(L, "log statement", "';'");
+			break;
+		}
 	}
 	path_free(p);
 	return NULL;
