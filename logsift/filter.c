@@ -437,7 +437,7 @@ bool ls_fnode_eval(const struct fnode *n, struct ls_msg *m, struct ls_trace *t)
 		vp = NULL;
 		break;
 	case FN_FACILITY: {
-		unsigned fac = (unsigned)m->pri >> 3;
+		unsigned fac = ((unsigned)m->pri & 0x3f8) >> 3; /* LOG_FACMASK */
 		if (n->fac_num >= 0)
 			raw = (unsigned)n->fac_num == fac;
 		else

@@ -84,7 +84,8 @@ struct ls_msg {
 	int seq;			  /* .SDATA.meta.sequenceId (0 = none) */
 	bool seq_cisco;			  /* sequenceId came from a Cisco "N: " prefix */
 	uint32_t cisco_seq_off, cisco_seq_len;
-	bool utf8; /* validated or BOM-marked UTF-8 */
+	bool utf8;	  /* validated or BOM-marked UTF-8 */
+	int time_quality; /* Cisco stamp prefix: 1 = "*" (unsynced), 2 = "." (synced), 0 none */
 };
 
 /* Parse flags: syslog-ng's source flags() plus what the source kind implies. */

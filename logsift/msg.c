@@ -294,15 +294,16 @@ static bool parse_pri(struct ls_msg *m, struct cur *c, int default_pri)
 	if (c->left && *c->p == '<') {
 		c->p++;
 		c->left--;
-		int pri = 0;
+		/* 3.38: int arithmetic that wraps, kept in a 16-bit field */
+		unsigned pri = 0;
 		while (c->left && *c->p != '>') {
 			if (!isdigit(*c->p))
 				return false;
-			pri = (int)((unsigned)pri * 10u + (unsigned)(*c->p - '0')) & 0x7fffffff;
+			pri = pri * 10u + (unsigned)(*c->p - '0');
 			c->p++;
 			c->left--;
 		}
-		m->pri = pri;
+		m->pri = (int)(pri & 0xffff);
 		if (c->left) {
 			c->p++;
 			c->left--;
@@ -420,8 +421,8 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 {
 	const unsigned char *p = c->p;
 	size_t left = c->left;
-	if (left >= 19 && p[4] == '-' && p[7] == '-' && p[10] == 'T' && p[13] == ':' &&
-	    p[16] == ':') {
+	if (left >= 19 && p[4] == '-' && p[7] == '-' && (p[10] == 'T' || p[10] == ' ') &&
+	    p[13] == ':' && p[16] == ':') {
 		int y = digits(p, 4), mo = digits(p + 5, 2), d = digits(p + 8, 2);
 		int h = digits(p + 11, 2), mi = digits(p + 14, 2), s = digits(p + 17, 2);
 		if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
@@ -451,6 +452,16 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 		*c = t;
 		return true;
 	}
+	/* "Mmm dd yyyy hh:mm:ss": the year before the time */
+	int ymid = -1;
+	static unsigned char tmp[15];
+	if (left >= 20 && p[3] == ' ' && p[6] == ' ' && p[11] == ' ' && p[14] == ':' &&
+	    p[17] == ':' && digits(p + 7, 4) >= 0) {
+		ymid = digits(p + 7, 4);
+		memcpy(tmp, p, 7);
+		memcpy(tmp + 7, p + 12, 8);
+		p = tmp;
+	}
 	if (left >= 15 && p[3] == ' ' && p[6] == ' ' && p[9] == ':' && p[12] == ':') {
 		int mo = -1;
 		for (int i = 0; i < 12; i++)
@@ -458,9 +469,13 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 				mo = i;
 		int d = p[4] == ' ' ? digits(p + 5, 1) : digits(p + 4, 2);
 		int h = digits(p + 7, 2), mi = digits(p + 10, 2), s = digits(p + 13, 2);
-		if (mo < 0 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 60)
+		if (mo < 0 || d < 1 || h < 0 || mi < 0 || mi > 59 || s < 0 || s > 60)
 			return false;
-		struct cur t = {p + 15, left - 15};
+		/* 3.38 takes hours above 23 and, through its cached mktime(),
+		 * counts the day overflow twice ("Nov 24 25:15:55" = Nov 26 01:15) */
+		d += h / 24;
+		struct cur t = ymid >= 0 ? (struct cur){c->p + 20, left - 20}
+					 : (struct cur){p + 15, left - 15};
 		int usec = parse_frac(&t);
 		/* No year in the stamp: this year, or the neighbour across New Year. */
 		int y, now_mon;
@@ -475,6 +490,13 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 			y = digits(t.p + 1, 4);
 			t.p += 5;
 			t.left -= 5;
+		}
+		if (ymid >= 0)
+			y = ymid;
+		/* Cisco's "hh:mm:ss:" */
+		if (t.left && *t.p == ':') {
+			t.p++;
+			t.left--;
 		}
 		int64_t local = days_from_civil(y, (unsigned)mo + 1, (unsigned)d) * 86400 +
 				h * 3600 + mi * 60 + s;
@@ -567,6 +589,12 @@ static bool parse_legacy(struct ls_msg *m, const unsigned char *data, size_t len
 		return false;
 	parse_cisco_seq(m, &c);
 	skip_spaces(&c);
+	/* Cisco: '*' before the stamp = clock not synced, '.' = synced */
+	if (c.left && (*c.p == '*' || *c.p == '.')) {
+		m->time_quality = *c.p == '*' ? 1 : 2;
+		c.p++;
+		c.left--;
+	}
 	if (parse_date(m, &c)) {
 		skip_spaces(&c);
 		static const char repeat[] = "last message repeated";
@@ -580,7 +608,7 @@ static bool parse_legacy(struct ls_msg *m, const unsigned char *data, size_t len
 		}
 		parse_program(m, &c);
 	} else {
-		if ((m->pri >> 3) == 0 && (o->flags & LS_P_LOCAL))
+		if ((m->pri & 0x3f8) == 0 && (o->flags & LS_P_LOCAL))
 			ls_msg_set(m, LS_PROGRAM, "kernel", 6);
 		else
 			parse_program(m, &c);
@@ -1201,7 +1229,7 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 {
 	size_t n;
 	const char *v;
-	int fac = (int)((unsigned)m->pri >> 3), sev = m->pri & 7;
+	int fac = (m->pri & 0x3f8) >> 3, sev = m->pri & 7; /* LOG_FACMASK */
 	switch (e->m) {
 	case M_NONE:
 		if (!e->name)
@@ -1253,11 +1281,15 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 		}
 		return;
 	case M_SDATA:
+		/* SD elements in the order they were set: a Cisco sequence id and
+		 * time quality while parsing, a unix source's sequence id after */
 		v = ls_msg_get(m, LS_SDATA, &n);
 		if (m->seq_cisco)
 			ls_buf_addf(out, "[meta sequenceId=\"%.*s\"]", (int)m->cisco_seq_len,
 				    m->store.p + m->cisco_seq_off);
-		else if (m->seq)
+		if (m->time_quality)
+			ls_buf_addf(out, "[timeQuality isSynced=\"%d\"]", m->time_quality - 1);
+		if (!m->seq_cisco && m->seq)
 			ls_buf_addf(out, "[meta sequenceId=\"%d\"]", m->seq);
 		ls_buf_add(out, v, n);
 		return;
