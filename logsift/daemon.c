@@ -106,6 +106,8 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 	ls_msg_parse(m, data, len, &po);
 	if (seq && !m->seq_cisco)
 		m->seq = seq;
+	else if (m->parse_error && !m->seq_cisco)
+		m->seq = ++d->err_seq; /* 3.38 numbers its parse-error messages */
 	ls_source_prepare(L->cfg, c->src, d, m, &L->rt);
 	struct ls_trace *t = L->t;
 	if (t && t->mode != LS_TRACE_OFF) {

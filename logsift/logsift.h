@@ -85,6 +85,7 @@ struct ls_msg {
 	bool seq_cisco;			  /* sequenceId came from a Cisco "N: " prefix */
 	uint32_t cisco_seq_off, cisco_seq_len;
 	bool utf8;	  /* validated or BOM-marked UTF-8 */
+	bool parse_error; /* this is syslog-ng's "Error processing log message" */
 	int time_quality; /* Cisco stamp prefix: 1 = "*" (unsynced), 2 = "." (synced), 0 none */
 };
 

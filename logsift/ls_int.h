@@ -120,6 +120,7 @@ struct ls_sdrv {
 	/* runtime */
 	int fd;
 	int seq;	/* unix-dgram sequence counter */
+	int err_seq;	/* parse-error messages so far (their sequenceId) */
 	char *line_buf; /* stdin/file/pipe partial line */
 	size_t line_len;
 	long long file_off;

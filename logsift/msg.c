@@ -620,18 +620,18 @@ static bool parse_legacy(struct ls_msg *m, const unsigned char *data, size_t len
 	return true;
 }
 
-/* One RFC 5424 column ("-" = empty), at most max bytes. */
+/* One RFC 5424 column ("-" = empty) up to the next space, kept to max bytes. */
 static void parse_column(struct ls_msg *m, enum ls_field f, struct cur *c, size_t max)
 {
 	const unsigned char *start = c->p;
 	size_t n = 0;
-	while (c->left && *c->p != ' ' && n < max) {
+	while (c->left && *c->p != ' ') {
 		c->p++;
 		c->left--;
 		n++;
 	}
 	if (!(n == 1 && *start == '-'))
-		ls_msg_set(m, f, (const char *)start, n);
+		ls_msg_set(m, f, (const char *)start, n < max ? n : max);
 }
 
 static bool skip_one_space(struct cur *c)
@@ -932,6 +932,7 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 		m->stamp_usec = ru;
 		m->stamp_gmtoff = rg;
 		m->pri = 43;
+		m->parse_error = true;
 		struct ls_buf b = {0};
 		ls_buf_add(&b, "Error processing log message: ", 30);
 		ls_buf_add(&b, d, len);
