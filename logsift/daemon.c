@@ -305,11 +305,15 @@ static void split_records(struct loop *L, struct conn *c, bool eof)
 			break;
 		}
 		size_t n = (size_t)(nl - p);
+		if (n > max) {
+			/* 3.38 cuts an over-long line into log-msg-size records */
+			deliver(L, c, p, max, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
+			pos += max;
+			continue;
+		}
 		size_t rl = n;
 		while (rl && (p[rl - 1] == '\r' || p[rl - 1] == 0))
 			rl--;
-		if (rl > max)
-			rl = max;
 		deliver(L, c, p, rl, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
 		pos += n + 1;
 	}
