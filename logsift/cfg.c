@@ -2149,6 +2149,7 @@ static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *fil
 	p->file = file;
 	p->line = line;
 	p->col = col;
+	bool after_nested = false;
 	for (;;) {
 		lex_next(L);
 		if (L->failed)
@@ -2169,6 +2170,13 @@ static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *fil
 			syntax_error(L, "log statement", NULL);
 			break;
 		}
+		if (after_nested && !is_kw(L, "log") && !is_kw(L, "flags")) {
+			/* 3.38: nested log statements close a log path */
+			syntax_error(L, "log statement", "'}'");
+			break;
+		}
+		if (is_kw(L, "log"))
+			after_nested = true;
 		bool nested =
 		    is_kw(L, "log") || is_kw(L, "junction") || block_find(L, "log", L->s.p);
 		if (!log_item(L, c, p))
