@@ -118,20 +118,12 @@ void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d,
 	size_t hl;
 	ls_msg_get(m, LS_HOST, &hl);
 	int keep = d->keep_hostname >= 0 ? d->keep_hostname : c->o.keep_hostname;
-	if (!keep || !hl) {
-		if (c->o.chain_hostnames && hl) {
-			struct ls_buf b = {0};
-			size_t n;
-			const char *orig = ls_msg_get(m, LS_HOST, &n);
-			ls_buf_add(&b, orig, n);
-			ls_buf_addc(&b, '/');
-			ls_buf_add(&b, host, strlen(host));
-			ls_msg_set(m, LS_HOST, b.p, b.len);
-			ls_buf_free(&b);
-		} else {
-			ls_msg_set(m, LS_HOST, host, strlen(host));
-		}
-	}
+	/* verified on 3.38: chain-hostnames(yes) writes no "orig/relay" chain,
+	 * it keeps the message's host as keep-hostname(yes) would */
+	if (c->o.chain_hostnames)
+		keep = 1;
+	if (!keep || !hl)
+		ls_msg_set(m, LS_HOST, host, strlen(host));
 	if (d->host_override)
 		ls_msg_set(m, LS_HOST, d->host_override, strlen(d->host_override));
 	if (d->program_override) {
