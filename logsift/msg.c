@@ -719,13 +719,20 @@ static bool parse_sd(struct ls_msg *m, struct cur *c)
 	return true;
 }
 
+/*
+ * RFC 5424. On failure *errpos is syslog-ng's problem position (the offset
+ * where parsing stopped, one further after a bad host), for the ">@<" marker.
+ */
 static bool parse_5424(struct ls_msg *m, const unsigned char *data, size_t len,
-		       const struct ls_parse_opts *o, bool *fallback)
+		       const struct ls_parse_opts *o, bool *fallback, size_t *errpos)
 {
 	struct cur c = {data, len};
 	*fallback = false;
-	if (!parse_pri(m, &c, o->default_pri))
+	*errpos = 0;
+	if (!parse_pri(m, &c, o->default_pri)) {
+		*fallback = !(o->flags & LS_P_NO_3164_FALLBACK);
 		return false;
+	}
 	int version = 0;
 	bool ok = c.left > 0;
 	while (c.left && *c.p != ' ') {
@@ -744,7 +751,7 @@ static bool parse_5424(struct ls_msg *m, const unsigned char *data, size_t len,
 		return false;
 	}
 	if (!skip_one_space(&c))
-		return false;
+		goto fail;
 	if (c.left && *c.p == '-' && (c.left == 1 || c.p[1] == ' ')) {
 		c.p++;
 		c.left--;
@@ -752,26 +759,42 @@ static bool parse_5424(struct ls_msg *m, const unsigned char *data, size_t len,
 		m->stamp_usec = m->recv_usec;
 		m->stamp_gmtoff = m->recv_gmtoff;
 	} else if (!parse_date(m, &c)) {
-		return false;
+		goto fail;
 	}
 	if (!skip_one_space(&c))
-		return false;
-	parse_column(m, LS_HOST, &c, 255);
-	if (!skip_one_space(&c))
-		return false;
+		goto fail;
+	{
+		/* the host needs a space after it (3.38 takes IPv6 colons here) */
+		const unsigned char *h = c.p;
+		size_t n = 0;
+		while (n < c.left && h[n] != ' ' && n < 255)
+			n++;
+		if (n < c.left && h[n] == ' ') {
+			if (!(n == 1 && h[0] == '-'))
+				ls_msg_set(m, LS_HOST, (const char *)h, n);
+			c.p += n;
+			c.left -= n;
+		}
+		if (!skip_one_space(&c)) {
+			*errpos = (size_t)(c.p - data) + 1;
+			return false;
+		}
+	}
 	parse_column(m, LS_PROGRAM, &c, 48);
 	if (!skip_one_space(&c))
-		return false;
+		goto fail;
 	parse_column(m, LS_PID, &c, 128);
 	if (!skip_one_space(&c))
-		return false;
+		goto fail;
 	parse_column(m, LS_MSGID, &c, 32);
 	if (!skip_one_space(&c))
-		return false;
+		goto fail;
 	if (!parse_sd(m, &c))
-		return false;
-	if (c.left && !skip_one_space(&c))
-		return false;
+		goto fail;
+	if (!c.left)
+		return true; /* no MSG part: valid */
+	if (!skip_one_space(&c))
+		goto fail;
 	if (c.left >= 3 && !memcmp(c.p, "\xEF\xBB\xBF", 3)) {
 		m->utf8 = true;
 		c.p += 3;
@@ -779,6 +802,9 @@ static bool parse_5424(struct ls_msg *m, const unsigned char *data, size_t len,
 	}
 	ls_msg_set(m, LS_MESSAGE, (const char *)c.p, c.left);
 	return true;
+fail:
+	*errpos = (size_t)(c.p - data);
+	return false;
 }
 
 /* Length of the valid UTF-8 sequence at p (0 when invalid). */
@@ -914,8 +940,9 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 		return;
 	}
 	bool ok, fallback = false;
+	size_t errpos = 0;
 	if (o->flags & LS_P_SYSLOG_PROTOCOL) {
-		ok = parse_5424(m, d, len, o, &fallback);
+		ok = parse_5424(m, d, len, o, &fallback, &errpos);
 		if (!ok && fallback) {
 			msg_restart(m);
 			ok = parse_legacy(m, d, len, o);
@@ -935,7 +962,14 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 		m->parse_error = true;
 		struct ls_buf b = {0};
 		ls_buf_add(&b, "Error processing log message: ", 30);
-		ls_buf_add(&b, d, len);
+		if (errpos > 0 && errpos <= len + 1) {
+			/* msg_format_inject_parse_error: ">@<" before byte errpos-1 */
+			ls_buf_add(&b, d, errpos - 1);
+			ls_buf_add(&b, ">@<", 3);
+			ls_buf_add(&b, d + errpos - 1, len - (errpos - 1));
+		} else {
+			ls_buf_add(&b, d, len);
+		}
 		ls_msg_set(m, LS_MESSAGE, b.p, b.len);
 		ls_msg_set(m, LS_PROGRAM, "syslog-ng", 9);
 		ls_buf_free(&b);
