@@ -922,14 +922,6 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 		d = (const unsigned char *)tmp.p;
 		len = tmp.len;
 	}
-	if (o->flags & LS_P_NO_MULTI_LINE) {
-		if (d != (const unsigned char *)tmp.p)
-			ls_buf_add(&tmp, d, len);
-		for (size_t i = 0; i < len; i++)
-			if (tmp.p[i] == '\n' || tmp.p[i] == '\r')
-				tmp.p[i] = ' ';
-		d = (const unsigned char *)tmp.p;
-	}
 	if (o->flags & LS_P_NO_PARSE) {
 		m->pri = o->default_pri;
 		ls_msg_set(m, LS_MESSAGE, (const char *)d, len);
@@ -976,6 +968,13 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 		char pid[16];
 		int n = snprintf(pid, sizeof pid, "%d", o->self_pid);
 		ls_msg_set(m, LS_PID, pid, (size_t)n);
+	}
+	if ((o->flags & LS_P_NO_MULTI_LINE) && !m->parse_error && m->f[LS_MESSAGE].set) {
+		/* 3.38 turns CR and LF into spaces in MESSAGE only, after parsing */
+		char *v = m->store.p + m->f[LS_MESSAGE].off;
+		for (uint32_t i = 0; i < m->f[LS_MESSAGE].len; i++)
+			if (v[i] == '\n' || v[i] == '\r')
+				v[i] = ' ';
 	}
 	if ((o->flags & LS_P_VALIDATE_UTF8) && !m->utf8) {
 		size_t n;
