@@ -4,8 +4,9 @@
  *
  * Divisions: lexer (include stack, @define and `backtick` substitution,
  * strings, '-'=='_' keywords); generic option trees ("name(args...)");
- * filter expressions (bison's precedence: or < and < not); source and
- * destination drivers; log paths; reference resolution and loop checks.
+ * parameterised blocks (kept as text, expanded at each use as syslog-ng
+ * does); filter expressions (bison's precedence: or < and < not); source
+ * and destination drivers; log paths; reference resolution and loop checks.
  *
  * Why hand-written: the grammar is syslog-ng's bison grammar, but its error
  * texts and the file:line:column ranges are what users grep for, so the

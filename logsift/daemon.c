@@ -9,8 +9,13 @@
  * digit. Destinations are flushed whenever poll() would block, so a loaded
  * daemon writes in 64 KiB chunks and an idle one has nothing pending.
  *
- * Signals: SIGTERM/SIGINT flush and exit; SIGHUP reloads the configuration
- * (a bad one is reported and the old one stays); SIGUSR1 prints the stats.
+ * Datagrams the kernel dropped on a full socket queue are counted per
+ * source (SO_MEMINFO), never silent. internal() sources get our start-up,
+ * reload and shutdown messages.
+ *
+ * Signals: SIGTERM/SIGINT drain the sockets, flush and exit; SIGHUP reloads
+ * the configuration (a bad one is reported and the old one stays); SIGUSR1
+ * prints the stats (as does every stats-freq() seconds).
  */
 #include <errno.h>
 #include <fcntl.h>
