@@ -134,8 +134,9 @@ struct ls_source {
 	size_t n_drv;
 	struct ls_path **paths; /* top-level paths fed by this source, config order */
 	size_t n_paths;
-	uint64_t received, dropped;
-	int tag; /* index of the ".source.NAME" tag */
+	uint64_t received, dropped; /* records read; datagrams the kernel dropped */
+	uint64_t delivered;	    /* messages that reached a destination */
+	int tag;		    /* index of the ".source.NAME" tag */
 };
 
 /* ---- destinations ---- */

@@ -480,6 +480,8 @@ void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct 
 	struct rctx x = {c, m, t, rt, 0};
 	src->received++;
 	mux(&x, src->paths, src->n_paths, NULL);
+	if (x.delivered)
+		src->delivered++;
 	if (t && t->active && t->mode == LS_TRACE_EXPLAIN && !x.delivered)
 		fprintf(t->out, "Message reached no destination; source='%s'\n", src->name);
 	if (rt && rt->dry_run && rt->report && !x.delivered)
@@ -491,9 +493,10 @@ void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct 
 void ls_stats_print(const struct ls_cfg *c, FILE *out)
 {
 	for (size_t i = 0; i < c->n_src; i++)
-		fprintf(out, "source;%s;received=%llu;dropped=%llu\n", c->src[i]->name,
-			(unsigned long long)c->src[i]->received,
-			(unsigned long long)c->src[i]->dropped);
+		fprintf(out, "source;%s;received=%llu;dropped=%llu;delivered=%llu\n",
+			c->src[i]->name, (unsigned long long)c->src[i]->received,
+			(unsigned long long)c->src[i]->dropped,
+			(unsigned long long)c->src[i]->delivered);
 	for (size_t i = 0; i < c->n_flt; i++)
 		fprintf(out, "filter;%s;evaluated=%llu;matched=%llu\n", c->flt[i]->name,
 			(unsigned long long)c->flt[i]->evaluated,

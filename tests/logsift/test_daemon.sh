@@ -51,10 +51,10 @@ sendmsgs unix-dgram "$T/in.sock" 2 late
 sleep 0.3
 kill -USR1 $PID
 sleep 0.3
-if grep -q "^source;s;received=5;dropped=0" "$T/daemon.err" && grep -q "^destination;d;written=5" "$T/daemon.err"; then
-	tap_ok "SIGUSR1 prints received and written counts"
+if grep -q "^source;s;received=5;dropped=0;delivered=5" "$T/daemon.err" && grep -q "^destination;d;written=5" "$T/daemon.err"; then
+	tap_ok "SIGUSR1 prints received, delivered and written counts"
 else
-	tap_fail "SIGUSR1 prints received and written counts" "$(cat "$T/daemon.err")"
+	tap_fail "SIGUSR1 prints received, delivered and written counts" "$(cat "$T/daemon.err")"
 fi
 stop
 testcmd "messages buffered while the destination failed are written after it recovers" \
