@@ -1830,7 +1830,7 @@ static struct ls_source *source_body(struct lex *L, struct ls_cfg *c, char *name
 		if (!ok)
 			break;
 	}
-	s->tag = ls_cfg_tag(c, ".source");
+	s->tag = -1; /* ".source.NAME", registered after parsing as 3.38 does */
 	return s;
 }
 
@@ -2399,6 +2399,12 @@ static bool resolve(struct lex *L, struct ls_cfg *c)
 	for (size_t i = 0; i < c->n_paths; i++)
 		if (!resolve_path(L, c, c->paths[i], true))
 			return false;
+	for (size_t i = 0; i < c->n_src; i++) {
+		char tag[300];
+		snprintf(tag, sizeof tag, ".source.%s", c->src[i]->name);
+		c->src[i]->tag = ls_cfg_tag(c, tag);
+	}
+	ls_tmpl_set_tags((const char *const *)c->tags, c->n_tags);
 	/* catchall paths take every source, in config order among the others */
 	for (size_t s = 0; s < c->n_src; s++) {
 		struct ls_source *src = c->src[s];
@@ -2645,6 +2651,8 @@ void ls_cfg_free(struct ls_cfg *c)
 		path_free(c->all_paths[i]);
 	free(c->all_paths);
 	free(c->paths);
+	if (c->n_tags)
+		ls_tmpl_forget_tags((const char *const *)c->tags);
 	for (size_t i = 0; i < c->n_tags; i++)
 		free(c->tags[i]);
 	free(c->tags);

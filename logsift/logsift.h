@@ -142,6 +142,10 @@ struct ls_tmpl *ls_tmpl_new(const char *text, struct ok_err *e);
 void ls_tmpl_free(struct ls_tmpl *t);
 /* Append the formatted template to out. */
 void ls_tmpl_format(const struct ls_tmpl *t, const struct ls_msg *m, struct ls_buf *out);
+/* Names of tag bits for $TAGS (the config loader sets its tag table). */
+void ls_tmpl_set_tags(const char *const *names, size_t n);
+/* Drop the table if it is names (its config is being freed). */
+void ls_tmpl_forget_tags(const char *const *names);
 /* True when the template is a plain literal (no macro). */
 bool ls_tmpl_is_literal(const struct ls_tmpl *t);
 

@@ -1053,6 +1053,23 @@ static const struct {
     {"SEQNUM", M_SEQNUM},
 };
 
+static const char *const *tag_names; /* the loaded config's tag table */
+static size_t tag_count;
+
+void ls_tmpl_set_tags(const char *const *names, size_t n)
+{
+	tag_names = names;
+	tag_count = n;
+}
+
+void ls_tmpl_forget_tags(const char *const *names)
+{
+	if (tag_names == names) {
+		tag_names = NULL;
+		tag_count = 0;
+	}
+}
+
 struct tmpl_elem {
 	char *lit; /* literal text before the macro */
 	size_t lit_len;
@@ -1341,8 +1358,18 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 		v = local_host();
 		ls_buf_add(out, v, strlen(v));
 		return;
-	case M_TAGS:
+	case M_TAGS: {
+		/* set tags, comma separated, in registration order */
+		bool first = true;
+		for (size_t i = 0; i < tag_count && i < 64; i++)
+			if (m->tags & (1ull << i)) {
+				if (!first)
+					ls_buf_addc(out, ',');
+				ls_buf_add(out, tag_names[i], strlen(tag_names[i]));
+				first = false;
+			}
 		return;
+	}
 	case M_SEQNUM:
 		return;
 	default:

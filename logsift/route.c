@@ -132,6 +132,8 @@ void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d,
 	}
 	ls_msg_set(m, LS_SOURCE, s->name, strlen(s->name));
 	m->tags |= d->tags;
+	if (s->tag >= 0)
+		m->tags |= 1ull << s->tag;
 }
 
 /* ------------------------------------------------------------ destinations */
