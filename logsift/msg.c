@@ -1214,6 +1214,7 @@ static void fmt_date(struct ls_buf *out, enum macro m, int64_t sec, int usec, in
 	(void)usec;
 	switch (m) {
 	case M_DATE:
+	case M_STAMP: /* ts-format(rfc3164), the default */
 		ls_buf_addf(out, "%s %2d %02d:%02d:%02d", months[tm.tm_mon], tm.tm_mday, tm.tm_hour,
 			    tm.tm_min, tm.tm_sec);
 		break;
@@ -1227,7 +1228,6 @@ static void fmt_date(struct ls_buf *out, enum macro m, int64_t sec, int usec, in
 			    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 		break;
 	case M_UNIXTIME:
-	case M_STAMP:
 		ls_buf_addf(out, "%lld", (long long)sec);
 		break;
 	case M_YEAR:
@@ -1236,9 +1236,13 @@ static void fmt_date(struct ls_buf *out, enum macro m, int64_t sec, int usec, in
 	case M_MONTH:
 		ls_buf_addf(out, "%02d", tm.tm_mon + 1);
 		break;
-	case M_MONTH_NAME:
-		ls_buf_add(out, months[tm.tm_mon], 3);
+	case M_MONTH_NAME: {
+		static const char *const full[12] = {
+		    "January", "February", "March",	"April",   "May",      "June",
+		    "July",    "August",   "September", "October", "November", "December"};
+		ls_buf_add(out, full[tm.tm_mon], strlen(full[tm.tm_mon]));
 		break;
+	}
 	case M_DAY:
 		ls_buf_addf(out, "%02d", tm.tm_mday);
 		break;
