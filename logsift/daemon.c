@@ -1,0 +1,631 @@
+/*
+ * daemon.c: sockets, the poll loop and signals.
+ *
+ * One thread, one poll(): unix-dgram/udp sockets deliver one record per
+ * datagram (cut to log-msg-size, as 3.38 does silently); unix-stream/tcp
+ * connections, pipes, files and stdin are split into records at '\n' (a
+ * trailing '\r' and NULs are dropped as 3.38's text framing does), or by
+ * RFC 6587 octet counting on syslog() stream sources whose data starts with a
+ * digit. Destinations are flushed whenever poll() would block, so a loaded
+ * daemon writes in 64 KiB chunks and an idle one has nothing pending.
+ *
+ * Datagrams the kernel dropped on a full socket queue are counted per
+ * source (SO_MEMINFO), never silent. internal() sources get our start-up,
+ * reload and shutdown messages.
+ *
+ * Signals: SIGTERM/SIGINT drain the sockets, flush and exit; SIGHUP reloads
+ * the configuration (a bad one is reported and the old one stays); SIGUSR1
+ * prints the stats (as does every stats-freq() seconds).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/sock_diag.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ls_int.h"
+
+static volatile sig_atomic_t got_term, got_hup, got_usr1;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else if (sig == SIGUSR1)
+		got_usr1 = 1;
+	else
+		got_term = 1;
+}
+
+struct conn {
+	int fd;
+	struct ls_source *src;
+	struct ls_sdrv *drv;
+	struct sockaddr_storage peer;
+	char *buf;
+	size_t len, cap;
+	int seq;
+	bool listener;
+	bool dgram;
+	bool stream_file;    /* file(): poll by timer, not by readiness */
+	uint32_t drops_seen; /* last SO_RXQ_OVFL counter */
+};
+
+struct loop {
+	struct conn *c;
+	size_t n, cap;
+	struct ls_cfg *cfg;
+	struct ls_trace *t;
+	struct ls_runtime rt;
+	struct ls_msg msg;
+	char *rbuf;
+	size_t rbuf_size;
+};
+
+static void conn_add(struct loop *L, struct conn c)
+{
+	if (L->n == L->cap) {
+		L->cap = L->cap ? L->cap * 2 : 16;
+		L->c = realloc(L->c, L->cap * sizeof *L->c);
+		if (!L->c)
+			abort();
+	}
+	L->c[L->n++] = c;
+}
+
+static void conn_close(struct loop *L, size_t i)
+{
+	if (L->c[i].fd > 2)
+		close(L->c[i].fd);
+	free(L->c[i].buf);
+	L->c[i] = L->c[--L->n];
+}
+
+static void now_time(struct ls_msg *m)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	m->recv_sec = tv.tv_sec;
+	m->recv_usec = (int)tv.tv_usec;
+	m->recv_gmtoff = ls_local_gmtoff(tv.tv_sec);
+}
+
+/* One received record: parse, trace, route. */
+static void deliver(struct loop *L, struct conn *c, const char *data, size_t len, int seq)
+{
+	struct ls_msg *m = &L->msg;
+	struct ls_sdrv *d = c->drv;
+	ls_msg_reset(m);
+	now_time(m);
+	m->saddr = c->peer;
+	struct ls_parse_opts po = {d->pflags, d->default_pri, L->rt.self_pid,
+				   L->cfg->o.bad_hostname};
+	ls_msg_parse(m, data, len, &po);
+	if (seq && !m->seq_cisco)
+		m->seq = seq;
+	else if (m->parse_error && !m->seq_cisco)
+		m->seq = ++d->err_seq; /* 3.38 numbers its parse-error messages */
+	ls_source_prepare(L->cfg, c->src, d, m, &L->rt);
+	struct ls_trace *t = L->t;
+	if (t && t->mode != LS_TRACE_OFF) {
+		t->active = !t->sel || ls_fnode_eval(t->sel->root, m, NULL);
+		ls_trace_incoming(t, data, len);
+	}
+	ls_route(L->cfg, c->src, m, t, &L->rt);
+}
+
+/*
+ * A message of our own into every internal() source, as syslog-ng logs
+ * "syslog-ng starting up" there: PROGRAM logsift, our PID, HOST this host.
+ * Not traced (syslog-ng's trace shows received records only).
+ */
+static void internal_msg(struct loop *L, int pri, const char *text)
+{
+	for (size_t i = 0; i < L->cfg->n_src; i++) {
+		struct ls_source *s = L->cfg->src[i];
+		for (size_t k = 0; k < s->n_drv; k++) {
+			if (s->drv[k].kind != SRC_INTERNAL)
+				continue;
+			struct ls_msg *m = &L->msg;
+			ls_msg_reset(m);
+			now_time(m);
+			m->stamp_sec = m->recv_sec;
+			m->stamp_usec = m->recv_usec;
+			m->stamp_gmtoff = m->recv_gmtoff;
+			m->pri = pri;
+			char pid[16];
+			snprintf(pid, sizeof pid, "%d", L->rt.self_pid);
+			ls_msg_set(m, LS_PROGRAM, "logsift", 7);
+			ls_msg_set(m, LS_PID, pid, strlen(pid));
+			ls_msg_set(m, LS_MESSAGE, text, strlen(text));
+			ls_source_prepare(L->cfg, s, &s->drv[k], m, &L->rt);
+			bool was = L->t ? L->t->active : false;
+			if (L->t)
+				L->t->active = false;
+			ls_route(L->cfg, s, m, L->t, &L->rt);
+			if (L->t)
+				L->t->active = was;
+		}
+	}
+}
+
+static int listen_unix(const char *path, int type, int perm)
+{
+	int fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path) {
+		close(fd);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, path);
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 256) < 0)) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	chmod(path, (mode_t)(perm >= 0 ? perm : 0666));
+	if (type == SOCK_DGRAM) {
+		int sz = 1 << 20, one = 1;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+	}
+	return fd;
+}
+
+static int listen_inet(const struct ls_sdrv *d, int type)
+{
+	struct addrinfo hints = {0}, *ai;
+	hints.ai_socktype = type;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	char port[16];
+	snprintf(port, sizeof port, "%d", d->port);
+	int r = getaddrinfo(d->ip, port, &hints, &ai);
+	if (r != 0)
+		return -EADDRNOTAVAIL;
+	int fd = socket(ai->ai_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		freeaddrinfo(ai);
+		return -errno;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 256) < 0)) {
+		r = -errno;
+		close(fd);
+		freeaddrinfo(ai);
+		return r;
+	}
+	if (type == SOCK_DGRAM) {
+		int sz = 4 << 20;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static int open_sources(struct loop *L, struct ok_err *e)
+{
+	for (size_t i = 0; i < L->cfg->n_src; i++) {
+		struct ls_source *s = L->cfg->src[i];
+		for (size_t k = 0; k < s->n_drv; k++) {
+			struct ls_sdrv *d = &s->drv[k];
+			struct conn c = {.fd = -1, .src = s, .drv = d};
+			int fd = -1;
+			switch (d->kind) {
+			case SRC_UNIX_DGRAM:
+				fd = listen_unix(d->path, SOCK_DGRAM, d->perm);
+				c.dgram = true;
+				break;
+			case SRC_UNIX_STREAM:
+				fd = listen_unix(d->path, SOCK_STREAM, d->perm);
+				c.listener = true;
+				break;
+			case SRC_UDP:
+				fd = listen_inet(d, SOCK_DGRAM);
+				c.dgram = true;
+				break;
+			case SRC_TCP:
+				fd = listen_inet(d, SOCK_STREAM);
+				c.listener = true;
+				break;
+			case SRC_PIPE:
+				fd = open(d->path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+				if (fd < 0)
+					fd = -errno;
+				break;
+			case SRC_FILE:
+				fd = open(d->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+				if (fd < 0)
+					fd = -errno;
+				c.stream_file = true;
+				break;
+			case SRC_STDIN:
+				fd = 0;
+				break;
+			case SRC_INTERNAL:
+				continue;
+			}
+			if (fd < 0) {
+				ok_err_at(e, fd, d->path ? d->path : d->ip, OK_ERR_NOPOS,
+					  "Error binding socket or opening source; source='%s'",
+					  s->name);
+				return fd;
+			}
+			c.fd = fd;
+			conn_add(L, c);
+		}
+	}
+	return 0;
+}
+
+/* Split c->buf into records; keeps a partial tail. */
+static void split_records(struct loop *L, struct conn *c, bool eof)
+{
+	size_t max = c->drv->log_msg_size ? c->drv->log_msg_size : L->cfg->o.log_msg_size;
+	size_t pos = 0;
+	while (pos < c->len) {
+		char *p = c->buf + pos;
+		size_t left = c->len - pos;
+		if (c->drv->framed && left && p[0] >= '1' && p[0] <= '9') {
+			size_t k = 0, n = 0;
+			while (k < left && k < 10 && p[k] >= '0' && p[k] <= '9')
+				n = n * 10 + (size_t)(p[k++] - '0');
+			if (k == left)
+				break;
+			if (p[k] == ' ') {
+				if (left - k - 1 < n)
+					break;
+				deliver(L, c, p + k + 1, n > max ? max : n, 0);
+				pos += k + 1 + n;
+				continue;
+			}
+		}
+		char *nl = memchr(p, '\n', left);
+		if (!nl) {
+			if (left >= max) {
+				deliver(L, c, p, max,
+					c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
+				pos += max;
+				continue;
+			}
+			if (eof && left) {
+				deliver(L, c, p, left,
+					c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
+				pos = c->len;
+			}
+			break;
+		}
+		size_t n = (size_t)(nl - p);
+		if (n > max) {
+			/* 3.38 cuts an over-long line into log-msg-size records */
+			deliver(L, c, p, max, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
+			pos += max;
+			continue;
+		}
+		size_t rl = n;
+		while (rl && (p[rl - 1] == '\r' || p[rl - 1] == 0))
+			rl--;
+		deliver(L, c, p, rl, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
+		pos += n + 1;
+	}
+	memmove(c->buf, c->buf + pos, c->len - pos);
+	c->len -= pos;
+}
+
+/* Read what is there; returns false when the connection is finished. */
+static bool read_stream(struct loop *L, struct conn *c)
+{
+	for (int rounds = 0; rounds < 16; rounds++) {
+		if (c->cap - c->len < 65536) {
+			c->cap = c->cap ? c->cap * 2 : 131072;
+			c->buf = realloc(c->buf, c->cap);
+			if (!c->buf)
+				abort();
+		}
+		ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return true;
+			split_records(L, c, true);
+			return false;
+		}
+		if (r == 0) {
+			/* a followed file or pipe may still complete its last line */
+			bool follow = c->stream_file || c->drv->kind == SRC_PIPE;
+			split_records(L, c, !follow);
+			return follow;
+		}
+		c->len += (size_t)r;
+		split_records(L, c, false);
+		/* keep bounded: a partial record is at most log-msg-size */
+		if ((size_t)r < 65536)
+			return true;
+	}
+	return true;
+}
+
+/*
+ * Datagrams the kernel dropped on c's socket (queue full): SO_MEMINFO's
+ * SK_MEMINFO_DROPS, read when the queue is empty. SO_RXQ_OVFL alone misses
+ * drops after the last queued datagram.
+ */
+static void count_drops(struct conn *c)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof mi;
+	if (getsockopt(c->fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0 ||
+	    len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+		return;
+	uint32_t drops = mi[SK_MEMINFO_DROPS];
+	if (drops != c->drops_seen) {
+		c->src->dropped += (uint32_t)(drops - c->drops_seen);
+		c->drops_seen = drops;
+	}
+}
+
+static void read_dgram(struct loop *L, struct conn *c)
+{
+	size_t max = c->drv->log_msg_size ? c->drv->log_msg_size : L->cfg->o.log_msg_size;
+	if (L->rbuf_size < max + 1) {
+		L->rbuf = realloc(L->rbuf, max + 1);
+		if (!L->rbuf)
+			abort();
+		L->rbuf_size = max + 1;
+	}
+	for (int i = 0; i < 256; i++) {
+		struct sockaddr_storage sa;
+		struct iovec iov = {L->rbuf, max};
+		union {
+			char buf[CMSG_SPACE(sizeof(uint32_t))];
+			struct cmsghdr align;
+		} cm;
+		struct msghdr mh = {.msg_name = &sa,
+				    .msg_namelen = sizeof sa,
+				    .msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = cm.buf,
+				    .msg_controllen = sizeof cm.buf};
+		ssize_t r = recvmsg(c->fd, &mh, MSG_DONTWAIT);
+		if (r < 0) {
+			count_drops(c);
+			return;
+		}
+		/* SO_RXQ_OVFL: the kernel's count of datagrams dropped on this socket */
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h))
+			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SO_RXQ_OVFL) {
+				uint32_t drops;
+				memcpy(&drops, CMSG_DATA(h), sizeof drops);
+				if (drops != c->drops_seen) {
+					c->src->dropped += (uint32_t)(drops - c->drops_seen);
+					c->drops_seen = drops;
+				}
+			}
+		if (c->drv->kind == SRC_UNIX_DGRAM)
+			memset(&c->peer, 0, sizeof c->peer);
+		else
+			c->peer = sa;
+		deliver(L, c, L->rbuf, (size_t)r,
+			c->drv->kind == SRC_UNIX_DGRAM ? ++c->drv->seq : 0);
+	}
+}
+
+static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_err *e)
+{
+	struct pollfd *pf = NULL;
+	size_t pcap = 0;
+	time_t last_stats = time(NULL);
+	while (!got_term) {
+		time_t now = time(NULL);
+		int freq = L->cfg->o.stats_freq;
+		if (got_usr1 || (freq > 0 && now - last_stats >= freq)) {
+			/* SIGUSR1, and every stats-freq() seconds as syslog-ng does */
+			got_usr1 = 0;
+			last_stats = now;
+			ls_stats_print(L->cfg, stderr);
+		}
+		if (got_hup) {
+			got_hup = 0;
+			struct ok_err e2;
+			struct ls_cfg *nc = ls_cfg_load(o->cfg_path, &e2);
+			if (!nc) {
+				fprintf(stderr, "%s\n", e2.msg);
+				fprintf(stderr,
+					"Error reloading configuration, keeping the old one; "
+					"file='%s'\n",
+					o->cfg_path);
+			} else {
+				ls_dest_flush_all(L->cfg, true);
+				for (size_t i = L->n; i-- > 0;)
+					conn_close(L, i);
+				ls_cfg_free(L->cfg);
+				L->cfg = nc;
+				if (open_sources(L, e) < 0)
+					return 2;
+				internal_msg(L, 45, "Configuration reload finished;");
+			}
+		}
+		if (pcap < L->n) {
+			pcap = L->n * 2;
+			pf = realloc(pf, pcap * sizeof *pf);
+			if (!pf)
+				abort();
+		}
+		bool have_file = false;
+		for (size_t i = 0; i < L->n; i++) {
+			pf[i].fd = L->c[i].stream_file ? -1 : L->c[i].fd;
+			pf[i].events = POLLIN;
+			pf[i].revents = 0;
+			if (L->c[i].stream_file)
+				have_file = true;
+		}
+		int r = poll(pf, L->n, 0);
+		if (r == 0) {
+			ls_dest_flush_all(L->cfg, false);
+			fflush(stdout);
+			if (L->t && L->t->out)
+				fflush(L->t->out);
+			r = poll(pf, L->n, have_file ? 100 : 1000);
+		}
+		if (r < 0 && errno != EINTR)
+			break;
+		size_t n = L->n;
+		for (size_t i = n; i-- > 0;) {
+			struct conn *c = &L->c[i];
+			if (c->stream_file) {
+				read_stream(L, c);
+				continue;
+			}
+			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (c->dgram) {
+				read_dgram(L, c);
+			} else if (c->listener) {
+				struct sockaddr_storage sa;
+				socklen_t sl = sizeof sa;
+				int fd = accept4(c->fd, (struct sockaddr *)&sa, &sl,
+						 SOCK_NONBLOCK | SOCK_CLOEXEC);
+				if (fd >= 0) {
+					struct conn nc = {.fd = fd, .src = c->src, .drv = c->drv};
+					if (c->drv->kind != SRC_UNIX_STREAM)
+						nc.peer = sa;
+					conn_add(L, nc);
+				}
+			} else if (!read_stream(L, c)) {
+				if (c->fd == 0) {
+					c->fd = -1;
+					c->stream_file = false;
+					conn_close(L, i);
+				} else {
+					conn_close(L, i);
+				}
+			}
+		}
+	}
+	free(pf);
+	return 0;
+}
+
+int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct ok_err *e)
+{
+	struct loop L = {0};
+	L.cfg = *cfgp;
+	L.t = o->trace;
+	ls_runtime_init(&L.rt);
+	L.rt.notices = stderr;
+	ls_msg_init(&L.msg);
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* trace lines are buffered (stderr too) and flushed whenever poll() idles */
+	static char tbuf[1 << 16];
+	if (L.t && L.t->out && L.t->mode != LS_TRACE_OFF)
+		setvbuf(L.t->out, tbuf, _IOFBF, sizeof tbuf);
+	int rc = open_sources(&L, e);
+	if (rc < 0) {
+		ls_msg_free(&L.msg);
+		for (size_t i = L.n; i-- > 0;)
+			conn_close(&L, i);
+		free(L.c);
+		return 2;
+	}
+	if (o->pidfile) {
+		FILE *f = fopen(o->pidfile, "w");
+		if (f) {
+			fprintf(f, "%d\n", (int)getpid());
+			fclose(f);
+		}
+	}
+	internal_msg(&L, 45, "logsift starting up; version='" OPSKIT_VERSION "'");
+	rc = run_loop(&L, o, e);
+	/* SIGTERM: drain what the sockets already hold, then flush */
+	for (size_t i = L.n; i-- > 0;) {
+		struct conn *c = &L.c[i];
+		if (c->dgram)
+			read_dgram(&L, c);
+		else if (!c->listener && c->fd >= 0)
+			read_stream(&L, c);
+	}
+	internal_msg(&L, 45, "logsift shutting down; version='" OPSKIT_VERSION "'");
+	ls_dest_flush_all(L.cfg, true);
+	fflush(stdout);
+	if (L.t && L.t->out)
+		fflush(L.t->out);
+	if (o->stats_on_exit)
+		ls_stats_print(L.cfg, stderr);
+	for (size_t i = L.n; i-- > 0;)
+		conn_close(&L, i);
+	free(L.c);
+	free(L.rbuf);
+	ls_msg_free(&L.msg);
+	if (L.t)
+		ls_buf_free(&L.t->line);
+	*cfgp = L.cfg;
+	if (o->pidfile)
+		unlink(o->pidfile);
+	return rc;
+}
+
+int ls_test_run(struct ls_cfg *c, FILE *in, struct ls_trace *t, FILE *out)
+{
+	struct loop L = {0};
+	L.cfg = c;
+	L.t = t;
+	ls_runtime_init(&L.rt);
+	L.rt.dry_run = true;
+	L.rt.report = out;
+	ls_msg_init(&L.msg);
+	struct ls_source *src = NULL;
+	struct ls_sdrv *drv = NULL;
+	for (size_t i = 0; i < c->n_src && !src; i++)
+		for (size_t k = 0; k < c->src[i]->n_drv; k++)
+			if (c->src[i]->drv[k].kind != SRC_INTERNAL) {
+				src = c->src[i];
+				drv = &c->src[i]->drv[k];
+				break;
+			}
+	if (!src) {
+		ls_msg_free(&L.msg);
+		return -ENOENT;
+	}
+	struct conn conn = {.fd = -1, .src = src, .drv = drv};
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	long count = 0;
+	while ((n = getline(&line, &cap, in)) > 0) {
+		/* the record is the line with its '\n', as a datagram from logger(1) */
+		size_t len = (size_t)n;
+		count++;
+		fprintf(out, "message %ld (source '%s')\n", count, src->name);
+		fflush(out);
+		deliver(&L, &conn, line, len, 0);
+		fflush(t && t->out ? t->out : out);
+	}
+	free(line);
+	fprintf(out, "%ld messages\n", count);
+	ls_unmatched_print(c, out);
+	ls_msg_free(&L.msg);
+	if (t)
+		ls_buf_free(&t->line);
+	return 0;
+}

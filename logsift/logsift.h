@@ -1,0 +1,229 @@
+/*
+ * logsift.h: the logsift library, a syslog daemon core that reads syslog-ng
+ * 3.x configuration, parses messages as syslog-ng 3.38 does, evaluates
+ * filters and prints the classic (3.2-era) per-node filter trace.
+ *
+ * Layers, each calling only the ones above it:
+ *   messages   struct ls_msg, ls_msg_parse() (RFC 3164 / RFC 5424 as
+ *              syslog-ng 3.38's syslogformat module), templates and macros
+ *   config     ls_cfg_load() / ls_cfg_parse(): the configuration language
+ *              into sources, destinations, filters and log paths
+ *   filters    ls_filter_eval(): short-circuit evaluation, classic trace
+ *   routing    ls_route(): one message through the log paths of its source,
+ *              with final/fallback/catchall and junctions, into destinations
+ *   daemon     ls_daemon_run(): sockets, poll loop, signals (daemon.c)
+ *
+ * Errors: every fallible call returns >= 0 or a negative errno and fills an
+ * optional struct ok_err; config errors carry the syslog-ng wording and the
+ * file:line:column in ok_err.msg. Nothing here prints except through the
+ * caller-supplied trace sink (struct ls_trace).
+ *
+ * Invariants: an ls_msg owns all its strings (one growing store, fields are
+ * offset+length into it, so a realloc never leaves a dangling pointer); a
+ * loaded ls_cfg is immutable while messages are routed, except for counters.
+ */
+#ifndef LOGSIFT_H
+#define LOGSIFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "err.h"
+
+/* ---- growing byte buffer ---- */
+struct ls_buf {
+	char *p;    /* NUL-ended when len < cap */
+	size_t len; /* bytes used */
+	size_t cap; /* bytes allocated */
+};
+void ls_buf_add(struct ls_buf *b, const void *p, size_t n);
+void ls_buf_addc(struct ls_buf *b, char c);
+void ls_buf_addf(struct ls_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Append s as an eventlog "plain" value: bytes < 0x20 except TAB as \xNN, ' as \'. */
+void ls_buf_add_escaped(struct ls_buf *b, const char *s, size_t n);
+void ls_buf_free(struct ls_buf *b);
+
+/* ---- messages ---- */
+enum ls_field {
+	LS_HOST,
+	LS_HOST_FROM,
+	LS_PROGRAM,
+	LS_PID,
+	LS_MSGID,
+	LS_MESSAGE,
+	LS_LEGACY_MSGHDR,
+	LS_SDATA, /* raw RFC 5424 structured data, as received */
+	LS_SOURCE,
+	LS_FIELD_COUNT
+};
+
+struct ls_span {
+	uint32_t off, len; /* into ls_msg.store */
+	bool set;
+};
+
+struct ls_nv {
+	char *name;
+	struct ls_span v;
+};
+
+struct ls_msg {
+	int pri;			  /* facility << 3 | severity, no range check (3.38) */
+	struct ls_span f[LS_FIELD_COUNT]; /* the well-known fields */
+	struct ls_nv *nv;		  /* other name-value pairs (SD params, $0..$9) */
+	size_t n_nv, cap_nv;		  /* entries used / allocated in nv */
+	struct ls_buf store;		  /* all field bytes */
+	int64_t stamp_sec, recv_sec;	  /* message and receive time, Unix seconds */
+	int stamp_usec, recv_usec;	  /* microseconds */
+	int stamp_gmtoff, recv_gmtoff;	  /* seconds east of UTC */
+	struct sockaddr_storage saddr;	  /* sender (AF_UNIX/AF_UNSPEC = local) */
+	uint64_t tags;			  /* bit i = tag i of the config's tag table */
+	int seq;			  /* .SDATA.meta.sequenceId (0 = none) */
+	bool seq_cisco;			  /* sequenceId came from a Cisco "N: " prefix */
+	uint32_t cisco_seq_off, cisco_seq_len;
+	bool utf8;	  /* validated or BOM-marked UTF-8 */
+	bool parse_error; /* this is syslog-ng's "Error processing log message" */
+	int time_quality; /* Cisco stamp prefix: 1 = "*" (unsynced), 2 = "." (synced), 0 none */
+};
+
+/* Parse flags: syslog-ng's source flags() plus what the source kind implies. */
+enum ls_pflags {
+	LS_P_EXPECT_HOSTNAME = 1 << 0, /* network sources, flags(expect-hostname) */
+	LS_P_SYSLOG_PROTOCOL = 1 << 1, /* syslog() or flags(syslog-protocol): RFC 5424 */
+	LS_P_NO_PARSE = 1 << 2,
+	LS_P_SANITIZE_UTF8 = 1 << 3,
+	LS_P_VALIDATE_UTF8 = 1 << 4,
+	LS_P_NO_MULTI_LINE = 1 << 5,
+	LS_P_NO_3164_FALLBACK = 1 << 6,
+	LS_P_LOCAL = 1 << 7, /* unix/file/pipe/stdin: kernel messages get PROGRAM=kernel */
+	LS_P_CHECK_HOSTNAME = 1 << 8,
+};
+
+struct ls_parse_opts {
+	unsigned flags;		  /* enum ls_pflags */
+	int default_pri;	  /* PRI for input without <N>, 13 (user.notice) by default */
+	int self_pid;		  /* PID shown in "Error processing log message" */
+	const void *bad_hostname; /* pcre2_code of bad-hostname(), or NULL */
+};
+
+/* Local-time UTC offset (seconds east) at Unix time t; cached per hour. */
+int ls_local_gmtoff(int64_t t);
+void ls_msg_init(struct ls_msg *m);
+void ls_msg_reset(struct ls_msg *m);
+void ls_msg_free(struct ls_msg *m);
+void ls_msg_set(struct ls_msg *m, enum ls_field f, const char *p, size_t n);
+/* Value of field f (never NULL; "" when unset) and its length. */
+const char *ls_msg_get(const struct ls_msg *m, enum ls_field f, size_t *n);
+/* Value of any name: a field name (HOST, MESSAGE/MSG, ...), an SD or match name. */
+const char *ls_msg_get_name(const struct ls_msg *m, const char *name, size_t *n);
+void ls_msg_set_name(struct ls_msg *m, const char *name, const char *p, size_t n);
+/*
+ * Parse one received record (data, len) into m, as syslog-ng 3.38's
+ * syslogformat module does: trailing NUL and \n removed, PRI, Cisco sequence
+ * id, timestamp, host (only with LS_P_EXPECT_HOSTNAME), PROGRAM[PID]:, the
+ * rest is MESSAGE. A bad PRI gives syslog-ng's "Error processing log message"
+ * message (pri 43). recv_* must be set before. Never fails.
+ */
+void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct ls_parse_opts *o);
+
+/* Facility and severity names, as syslog-ng's syslog-names tables. */
+int ls_facility_by_name(const char *s); /* code (0..23) or -1 */
+int ls_severity_by_name(const char *s); /* 0..7 or -1 */
+const char *ls_facility_name(int fac);	/* NULL when unnamed */
+extern const char *const ls_severity_names[8];
+
+/* ---- templates ---- */
+struct ls_tmpl;
+/* Compile a template string ("$DATE ${HOST} $$"); NULL + e on error. */
+struct ls_tmpl *ls_tmpl_new(const char *text, struct ok_err *e);
+void ls_tmpl_free(struct ls_tmpl *t);
+/* Append the formatted template to out. */
+void ls_tmpl_format(const struct ls_tmpl *t, const struct ls_msg *m, struct ls_buf *out);
+/* Names of tag bits for $TAGS (the config loader sets its tag table). */
+void ls_tmpl_set_tags(const char *const *names, size_t n);
+/* Drop the table if it is names (its config is being freed). */
+void ls_tmpl_forget_tags(const char *const *names);
+/* True when the template is a plain literal (no macro). */
+bool ls_tmpl_is_literal(const struct ls_tmpl *t);
+
+/* ---- configuration ---- */
+struct ls_cfg;
+struct ls_filter;
+
+/*
+ * Load a configuration file (follows @include). Returns the config or NULL
+ * with e filled: e->msg holds syslog-ng's wording and FILE:L:C, e->errnum the
+ * exit code syslog-ng would use (1 = syntax, 2 = reference/loop).
+ */
+struct ls_cfg *ls_cfg_load(const char *path, struct ok_err *e);
+/* As ls_cfg_load, from a string; name is used as the file name in errors. */
+struct ls_cfg *ls_cfg_parse(const char *text, size_t len, const char *name, struct ok_err *e);
+void ls_cfg_free(struct ls_cfg *c);
+/* Number of warnings recorded while loading, and the i-th one (no newline). */
+size_t ls_cfg_warning_count(const struct ls_cfg *c);
+const char *ls_cfg_warning(const struct ls_cfg *c, size_t i);
+
+/* ---- trace ---- */
+enum ls_trace_mode {
+	LS_TRACE_OFF,
+	LS_TRACE_CLASSIC, /* the 3.2-era lines, spec section 1.0 */
+	LS_TRACE_EXPLAIN, /* classic plus value, raw result, location, deliveries */
+};
+
+struct ls_trace {
+	enum ls_trace_mode mode;
+	FILE *out;		     /* where lines go */
+	const struct ls_filter *sel; /* --trace-match: only messages it selects, or NULL */
+	bool active;		     /* this message is being traced */
+	struct ls_buf line;	     /* scratch */
+};
+
+/* Print "Incoming log entry; line='...'" for a raw record (up to NUL, 1023 bytes). */
+void ls_trace_incoming(struct ls_trace *t, const char *data, size_t len);
+
+/* Evaluate a named filter rule as one rule (begin, nodes, result lines). */
+bool ls_filter_eval(const struct ls_filter *f, struct ls_msg *m, struct ls_trace *t);
+/* Compile a standalone filter expression (for --trace-match) against cfg. */
+struct ls_filter *ls_filter_compile(struct ls_cfg *c, const char *expr, struct ok_err *e);
+void ls_filter_free(struct ls_filter *f);
+
+/* ---- routing and destinations ---- */
+struct ls_source;
+
+/* Per-process state needed while routing (host name, resolver choices). */
+struct ls_runtime {
+	char hostname[256]; /* local short host name */
+	bool dry_run;	    /* --test: report deliveries, write nothing */
+	FILE *report;	    /* where --test prints deliveries */
+	int self_pid;
+	FILE *notices; /* destination errors and recoveries, or NULL */
+};
+
+void ls_runtime_init(struct ls_runtime *rt);
+
+/* Route one parsed message from source src through the config. */
+void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct ls_trace *t,
+	      struct ls_runtime *rt);
+/* Flush every open destination; close them when final is set. */
+void ls_dest_flush_all(struct ls_cfg *c, bool final);
+/* Print per-source/filter/destination counters. */
+void ls_stats_print(const struct ls_cfg *c, FILE *out);
+/* Print the rules and paths that never matched (for --test). */
+void ls_unmatched_print(const struct ls_cfg *c, FILE *out);
+
+/* ---- daemon ---- */
+struct ls_daemon_opts {
+	const char *cfg_path;
+	struct ls_trace *trace;
+	bool stats_on_exit;
+	const char *pidfile;
+};
+/* Run until SIGTERM/SIGINT. Returns an exit code (0 or syslog-ng's). */
+int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct ok_err *e);
+/* --test: read newline-separated messages from in, as if from the first source. */
+int ls_test_run(struct ls_cfg *c, FILE *in, struct ls_trace *t, FILE *out);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * ls_int.h: logsift's internal object model, shared by cfg.c (which builds
+ * it), filter.c (which evaluates filters), route.c (log paths and
+ * destinations) and daemon.c (sockets). Not installed; logsift.h is the API.
+ */
+#ifndef LOGSIFT_INT_H
+#define LOGSIFT_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "logsift.h"
+
+/* ---- filter expression nodes ---- */
+enum fn_kind {
+	FN_AND,
+	FN_OR,
+	FN_FACILITY,
+	FN_LEVEL,
+	FN_MATCH, /* host(), program(), message(), match() */
+	FN_SOURCE,
+	FN_NETMASK,
+	FN_NETMASK6,
+	FN_INLIST,
+	FN_TAGS,
+	FN_CALL, /* filter(NAME) */
+	FN_CMP,
+};
+
+enum match_type { MT_PCRE, MT_STRING, MT_GLOB };
+enum match_flags {
+	MF_ICASE = 1,
+	MF_PREFIX = 2,
+	MF_SUBSTRING = 4,
+	MF_GLOBAL = 8,
+	MF_UTF8 = 16,
+	MF_STORE = 32,
+	MF_NEWLINE = 64,
+	MF_NOJIT = 128,
+	MF_DUPNAMES = 256,
+};
+enum cmp_op { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
+enum cmp_mode { CMP_STRING, CMP_NUMERIC, CMP_TYPE_AWARE };
+
+struct fnode {
+	enum fn_kind kind;
+	bool comp;	     /* "not": result is raw XOR comp */
+	bool visiting;	     /* filter(): loop check in progress */
+	struct fnode *l, *r; /* AND/OR children */
+	const char *file;    /* config location of the node */
+	int line, col;
+	/* facility/level */
+	uint32_t mask; /* bit n = facility/severity n */
+	int fac_num;   /* facility(N): exact number, else -1 */
+	/* match */
+	const char *kw;	      /* "host", "program", "message", "match" */
+	char *value;	      /* value("NAME") or NULL */
+	struct ls_tmpl *tmpl; /* template("...") or NULL */
+	int field;	      /* enum ls_field for the fast path, or -1 */
+	bool legacy;	      /* match() without value(): "PROGRAM[PID]: MESSAGE" */
+	enum match_type mtype;
+	unsigned mflags; /* enum match_flags */
+	char *pattern;
+	pcre2_code *re;
+	pcre2_match_data *md; /* reused by every evaluation */
+	/* source/call/tags/in-list */
+	char *name;		  /* source name, filter name, in-list file */
+	struct ls_filter *target; /* filter(NAME) resolved */
+	char **list;		  /* in-list entries (lines of the file) */
+	size_t n_list;
+	uint64_t tagmask; /* tags(): config tag bits */
+	/* netmask */
+	uint8_t addr[16], netmask[16];
+	int prefix;
+	/* comparison */
+	struct ls_tmpl *lt, *rt;
+	enum cmp_op op;
+	enum cmp_mode mode;
+	bool lnum, rnum; /* a side is a bare number literal (typed int64) */
+	const char *op_text;
+};
+
+struct ls_filter {
+	char *name; /* "f_auth" or "#anon-filterN" */
+	struct fnode *root;
+	const char *file; /* location of the rule's expression */
+	int line, col;
+	bool visiting;		     /* loop check */
+	uint64_t evaluated, matched; /* counters */
+	struct ls_cfg *cfg;
+};
+
+/* ---- sources ---- */
+enum src_kind {
+	SRC_UNIX_DGRAM,
+	SRC_UNIX_STREAM,
+	SRC_UDP,
+	SRC_TCP,
+	SRC_FILE,
+	SRC_PIPE,
+	SRC_STDIN,
+	SRC_INTERNAL,
+};
+
+struct ls_sdrv {
+	enum src_kind kind;
+	char *path;  /* unix socket, file or pipe path */
+	char ip[64]; /* listen address */
+	int port;
+	bool ip6;
+	bool framed;	 /* syslog() on a stream: octet counting when it starts with a digit */
+	unsigned pflags; /* enum ls_pflags */
+	int default_pri;
+	int keep_hostname;   /* -1 = global option */
+	int use_dns;	     /* -1 = global option */
+	size_t log_msg_size; /* 0 = global option */
+	char *program_override, *host_override;
+	uint64_t tags; /* tags() added to each message */
+	int perm;      /* socket file mode, -1 default */
+	/* runtime */
+	int fd;
+	int seq;	/* unix-dgram sequence counter */
+	int err_seq;	/* parse-error messages so far (their sequenceId) */
+	char *line_buf; /* stdin/file/pipe partial line */
+	size_t line_len;
+	long long file_off;
+};
+
+struct path_ref; /* a top-level path that a source feeds */
+
+struct ls_source {
+	char *name;
+	struct ls_sdrv *drv;
+	size_t n_drv;
+	struct ls_path **paths; /* top-level paths fed by this source, config order */
+	size_t n_paths;
+	uint64_t received, dropped; /* records read; datagrams the kernel dropped */
+	uint64_t delivered;	    /* messages that reached a destination */
+	int tag;		    /* index of the ".source.NAME" tag */
+};
+
+/* ---- destinations ---- */
+enum dst_kind { DST_FILE, DST_PIPE, DST_USERTTY, DST_UDP, DST_TCP, DST_STDOUT };
+
+struct open_file {
+	char *path;
+	int fd;
+	struct ls_buf wbuf;
+	int lines;
+	int64_t last_try; /* last failed open, for the once-a-second retry */
+	bool failing;	  /* an error was reported and not yet recovered */
+	struct open_file *next;
+};
+
+struct ls_ddrv {
+	enum dst_kind kind;
+	struct ls_tmpl *path; /* file name template */
+	struct ls_tmpl *tmpl; /* line template (NULL = default or syslog format) */
+	char ip[64];
+	int port;
+	int perm, dir_perm;
+	int create_dirs;   /* -1 = global option */
+	bool syslog_proto; /* syslog(): RFC 5424 framing */
+	struct open_file *files;
+	int fd;		     /* network destinations */
+	long long last_fail; /* retry time */
+};
+
+struct ls_dest {
+	char *name;
+	struct ls_ddrv *drv;
+	size_t n_drv;
+	uint64_t written, dropped, failed;
+};
+
+/* ---- log paths ---- */
+enum el_kind { EL_SOURCE, EL_FILTER, EL_DEST, EL_JUNCTION };
+
+struct ls_path;
+
+struct ls_elem {
+	enum el_kind kind;
+	char *ref; /* referenced name until resolved */
+	const char *file;
+	int line, col;
+	struct ls_source *src;
+	struct ls_filter *flt;
+	struct ls_dest *dst;
+	struct ls_path **br; /* junction branches */
+	size_t n_br;
+};
+
+enum path_flags {
+	PF_FINAL = 1,
+	PF_FALLBACK = 2,
+	PF_CATCHALL = 4,
+	PF_FLOW_CONTROL = 8,
+	PF_DROP_UNMATCHED = 16,
+};
+
+struct ls_path {
+	struct ls_elem *el;
+	size_t n_el;
+	unsigned flags; /* enum path_flags (with children's flags folded in) */
+	const char *file;
+	int line, col;
+	uint64_t matched;
+	int index; /* 1-based among all paths, for traces */
+};
+
+/* ---- the configuration ---- */
+struct ls_opts {
+	int keep_hostname, chain_hostnames, use_dns, use_fqdn, dns_cache, create_dirs;
+	size_t log_msg_size;
+	int flush_lines, stats_freq;
+	int perm, dir_perm;
+	pcre2_code *bad_hostname; /* bad-hostname(): words never taken as HOST */
+	char *owner, *group;	  /* owner()/group() of created files, or NULL */
+};
+
+struct ls_cfg {
+	int version; /* major * 100 + minor, e.g. 338 */
+	struct ls_opts o;
+	struct ls_source **src;
+	size_t n_src;
+	struct ls_dest **dst;
+	size_t n_dst;
+	struct ls_filter **flt;
+	size_t n_flt;
+	struct ls_path **paths; /* top-level log statements */
+	size_t n_paths;
+	struct ls_path **all_paths; /* every path incl. nested, for stats */
+	size_t n_all_paths;
+	char **tags; /* tag table: bit i = tags[i] */
+	size_t n_tags;
+	char **files; /* file names that locations point to */
+	size_t n_files;
+	char **warnings;
+	size_t n_warnings;
+	int anon[4]; /* #anon-source/-filter/-destination counters */
+};
+
+/* Index of tag name in the config's tag table (added if new; max 64). */
+int ls_cfg_tag(struct ls_cfg *c, const char *name);
+void ls_cfg_warn(struct ls_cfg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* filter.c */
+void ls_fnode_free(struct fnode *n);
+/* Compile a match() pattern; 0 or -EINVAL with syslog-ng's message in e. */
+int ls_fnode_compile(struct fnode *n, struct ok_err *e);
+/* Evaluate a node (no rule lines), printing node lines when t is active. */
+bool ls_fnode_eval(const struct fnode *n, struct ls_msg *m, struct ls_trace *t);
+/* Parse "a.b.c.d/len" or "/mask", "addr/prefix" for IPv6; 0 or -EINVAL. */
+int ls_netmask_parse(struct fnode *n, const char *s, bool v6);
+
+/* daemon.c / route.c helpers */
+int ls_addr_str(const struct sockaddr_storage *sa, char *buf, size_t n);
+void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d, struct ls_msg *m,
+		       struct ls_runtime *rt);
+
+#endif

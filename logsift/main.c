@@ -1,0 +1,272 @@
+/*
+ * main.c: the logsift command: options, then one library call per verb
+ * (daemon, --syntax-only, --test), printing and exit codes.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "logsift.h"
+#include "ls_int.h"
+
+static const char help[] =
+    "usage: logsift [-eFdvt] [-f CONF] [--syntax-only] [--test] [--trace=MODE]\n"
+    "               [--trace-match=EXPR] [--stats] [-p PIDFILE]\n"
+    "\n"
+    "A syslog daemon that reads syslog-ng 3.x configuration, receives, filters\n"
+    "and stores messages as syslog-ng 3.38 does, and prints the classic\n"
+    "(syslog-ng 3.2) per-node filter trace.\n"
+    "\n"
+    "  -f, --cfgfile=CONF    configuration file (default /etc/syslog-ng/syslog-ng.conf)\n"
+    "  -F, --foreground      stay in the foreground (logsift always does)\n"
+    "  -e, --stderr          trace and messages go to stderr (else stdout)\n"
+    "  -d, --debug           trace every message: Incoming log entry, filter rules\n"
+    "                        and nodes in the classic format\n"
+    "  -v, --verbose         accepted, as syslog-ng's -v\n"
+    "  -t, --trace-flag      same as -d (syslog-ng 3.38's trace switch)\n"
+    "      --trace=MODE      classic (as -d), explain (adds raw results, values,\n"
+    "                        locations and deliveries) or off\n"
+    "      --trace-match=EXPR  trace only messages that the filter EXPR selects,\n"
+    "                        e.g. --trace-match='program(\"sshd\")'\n"
+    "  -s, --syntax-only     check the configuration (references and filter loops\n"
+    "                        included) and exit\n"
+    "      --test            no sockets: read messages from stdin, one a line, as\n"
+    "                        if from the first source; print the trace and the\n"
+    "                        destinations each would reach, then the rules and\n"
+    "                        paths that never matched\n"
+    "      --stats           print counters on exit (SIGUSR1 prints them any time)\n"
+    "  -p, --pidfile=FILE    write the PID to FILE\n"
+    "      --no-caps, --persist-file=F, --control=F  accepted for syslog-ng\n"
+    "                        command lines, ignored\n"
+    "\n"
+    "Signals: SIGTERM/SIGINT flush and exit, SIGHUP reloads the configuration\n"
+    "(a bad one is reported and the old one kept), SIGUSR1 prints statistics.\n"
+    "Exit: 0 ok, 1 configuration syntax error, 2 reference error or startup\n"
+    "failure (syslog-ng's codes), 4 I/O error.\n";
+
+enum {
+	OPT_SYNTAX = 256,
+	OPT_TEST,
+	OPT_TRACE,
+	OPT_TRACE_MATCH,
+	OPT_STATS,
+	OPT_IGNORE,
+	OPT_IGNORE_ARG
+};
+
+static const struct cli_opt opts[] = {
+    {"cfgfile", 'f', CLI_ARG, 'f'},
+    {"foreground", 'F', CLI_FLAG, 'F'},
+    {"stderr", 'e', CLI_FLAG, 'e'},
+    {"debug", 'd', CLI_FLAG, 'd'},
+    {"verbose", 'v', CLI_FLAG, 'v'},
+    {"trace-flag", 't', CLI_FLAG, 't'},
+    {"trace", 0, CLI_ARG, OPT_TRACE},
+    {"trace-match", 0, CLI_ARG, OPT_TRACE_MATCH},
+    {"syntax-only", 's', CLI_FLAG, OPT_SYNTAX},
+    {"test", 0, CLI_FLAG, OPT_TEST},
+    {"stats", 0, CLI_FLAG, OPT_STATS},
+    {"pidfile", 'p', CLI_ARG, 'p'},
+    {"no-caps", 0, CLI_FLAG, OPT_IGNORE},
+    {"persist-file", 'R', CLI_ARG, OPT_IGNORE_ARG},
+    {"control", 'c', CLI_ARG, OPT_IGNORE_ARG},
+    {0},
+};
+
+static const struct cli_spec spec = {"logsift", help, opts, 0};
+
+struct ctx {
+	const char *cfg;
+	bool to_stderr, debug, syntax, test, stats;
+	enum ls_trace_mode mode;
+	bool mode_set;
+	const char *match;
+	const char *pidfile;
+};
+
+static int on_opt(void *vctx, int id, const char *arg)
+{
+	struct ctx *c = vctx;
+	switch (id) {
+	case 'f':
+		c->cfg = arg;
+		break;
+	case 'e':
+		c->to_stderr = true;
+		break;
+	case 'd':
+	case 't':
+		c->debug = true;
+		break;
+	case OPT_TRACE:
+		if (!strcmp(arg, "classic"))
+			c->mode = LS_TRACE_CLASSIC;
+		else if (!strcmp(arg, "explain"))
+			c->mode = LS_TRACE_EXPLAIN;
+		else if (!strcmp(arg, "off"))
+			c->mode = LS_TRACE_OFF;
+		else
+			return -1;
+		c->mode_set = true;
+		break;
+	case OPT_TRACE_MATCH:
+		c->match = arg;
+		break;
+	case OPT_SYNTAX:
+		c->syntax = true;
+		break;
+	case OPT_TEST:
+		c->test = true;
+		break;
+	case OPT_STATS:
+		c->stats = true;
+		break;
+	case 'p':
+		c->pidfile = arg;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/*
+ * After a syntax error "... in FILE:L1:C1-L2:C2:", show the lines around it
+ * as syslog-ng does: "N       text", the bad line as "N-----> text" and a
+ * caret line under the bad token.
+ */
+static void print_excerpt(const char *msg)
+{
+	const char *in = NULL;
+	for (const char *p = strstr(msg, " in "); p; p = strstr(p + 1, " in "))
+		in = p;
+	if (!in)
+		return;
+	char path[4096];
+	int l1, c1, l2, c2;
+	const char *end = msg + strlen(msg);
+	/* the position is the last four numbers: walk back over ":L1:C1-L2:C2:" */
+	const char *q = end;
+	int colons = 0;
+	while (q > in + 4 && colons < 4) {
+		q--;
+		if (*q == ':')
+			colons++;
+	}
+	if (colons < 4 || sscanf(q, ":%d:%d-%d:%d:", &l1, &c1, &l2, &c2) != 4)
+		return;
+	size_t plen = (size_t)(q - (in + 4));
+	if (plen >= sizeof path)
+		return;
+	memcpy(path, in + 4, plen);
+	path[plen] = 0;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int no = 0;
+	/* 3.38 shows no excerpt when the error is on the file's last line */
+	while (getline(&line, &cap, f) >= 0)
+		no++;
+	if (no <= l2) {
+		free(line);
+		fclose(f);
+		return;
+	}
+	rewind(f);
+	no = 0;
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		no++;
+		if (no < l1 - 5 || no > l2 + 5)
+			continue;
+		if (n && line[n - 1] == '\n')
+			line[--n] = 0;
+		if (no >= l1 && no <= l2) {
+			fprintf(stderr, "%d", no);
+			for (int w = snprintf(NULL, 0, "%d", no); w < 6; w++)
+				fputc('-', stderr);
+			fprintf(stderr, "> %s\n", line);
+			if (l1 == l2 && c2 > c1) {
+				fprintf(stderr, "%d", no);
+				for (int w = snprintf(NULL, 0, "%d", no); w < 6; w++)
+					fputc('-', stderr);
+				fprintf(stderr, ">%*s", c1, "");
+				for (int k = c1; k < c2; k++)
+					fputc('^', stderr);
+				fputc('\n', stderr);
+			}
+		} else {
+			fprintf(stderr, "%-8d%s\n", no, line);
+		}
+	}
+	free(line);
+	fclose(f);
+	fputc('\n', stderr);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctx ctx = {.cfg = "/etc/syslog-ng/syslog-ng.conf"};
+	int first = cli_parse(&spec, argc, argv, on_opt, &ctx);
+	if (first < argc)
+		cli_usage_error(&spec, "unexpected operand '%s'", argv[first]);
+	struct ok_err e;
+	ok_err_clear(&e);
+	struct ls_cfg *cfg = ls_cfg_load(ctx.cfg, &e);
+	if (!cfg) {
+		fprintf(stderr, "%s\n", e.msg);
+		print_excerpt(e.msg);
+		return e.errnum == 2 ? 2 : 1;
+	}
+	for (size_t i = 0; i < ls_cfg_warning_count(cfg); i++)
+		fprintf(stderr, "%s\n", ls_cfg_warning(cfg, i));
+	if (ctx.syntax) {
+		ls_cfg_free(cfg);
+		return 0;
+	}
+	struct ls_trace trace = {0};
+	trace.mode = ctx.mode_set ? ctx.mode : (ctx.debug ? LS_TRACE_CLASSIC : LS_TRACE_OFF);
+	trace.out = ctx.to_stderr ? stderr : stdout;
+	struct ls_filter *sel = NULL;
+	if (ctx.match) {
+		sel = ls_filter_compile(cfg, ctx.match, &e);
+		if (!sel) {
+			fprintf(stderr, "logsift: --trace-match: %s\n", e.msg);
+			ls_cfg_free(cfg);
+			return 2;
+		}
+		trace.sel = sel;
+		if (trace.mode == LS_TRACE_OFF)
+			trace.mode = LS_TRACE_CLASSIC;
+	}
+	int rc;
+	if (ctx.test) {
+		if (!ctx.mode_set && !ctx.debug && !ctx.match)
+			trace.mode = LS_TRACE_CLASSIC;
+		if (!ctx.to_stderr)
+			trace.out = stdout;
+		rc = ls_test_run(cfg, stdin, &trace, stdout);
+		if (ctx.stats)
+			ls_stats_print(cfg, stdout);
+		if (rc == -ENOENT) {
+			fprintf(stderr, "logsift: --test: the configuration has no source\n");
+			rc = 1;
+		} else {
+			rc = 0;
+		}
+	} else {
+		struct ls_daemon_opts o = {ctx.cfg, &trace, ctx.stats, ctx.pidfile};
+		rc = ls_daemon_run(&cfg, &o, &e);
+		if (rc)
+			fprintf(stderr, "%s: %s%s%s\n", e.msg, e.path, e.errnum ? ": " : "",
+				e.errnum ? strerror(e.errnum) : "");
+	}
+	ls_filter_free(sel);
+	ls_cfg_free(cfg);
+	return rc;
+}

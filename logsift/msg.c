@@ -1,0 +1,1396 @@
+/*
+ * msg.c: syslog messages: storage, the RFC 3164/5424 parser and templates.
+ *
+ * Divisions: buffers; facility/severity tables; message storage; the parser
+ * (PRI, Cisco sequence id, timestamps, host, PROGRAM[PID], RFC 5424); UTF-8
+ * sanitizing; templates and macros.
+ *
+ * Why not a library: the point is to take apart a record exactly as
+ * syslog-ng 3.38's syslogformat module does (its quirks included: no PRI
+ * range check, host only with expect-hostname, "last message repeated"),
+ * which no general syslog parser does. Each rule here was checked against
+ * 3.38 on loopback (spec section 4).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <unistd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "logsift.h"
+
+/* ---------------------------------------------------------------- buffers */
+
+static void buf_grow(struct ls_buf *b, size_t n)
+{
+	if (b->len + n + 1 <= b->cap)
+		return;
+	size_t cap = b->cap ? b->cap : 64;
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p)
+		abort(); /* out of memory: a daemon cannot do better */
+	b->p = p;
+	b->cap = cap;
+}
+
+void ls_buf_add(struct ls_buf *b, const void *p, size_t n)
+{
+	buf_grow(b, n);
+	if (n)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+void ls_buf_addc(struct ls_buf *b, char c)
+{
+	buf_grow(b, 1);
+	b->p[b->len++] = c;
+	b->p[b->len] = 0;
+}
+
+void ls_buf_addf(struct ls_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char tmp[256];
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof tmp) {
+		ls_buf_add(b, tmp, (size_t)n);
+		return;
+	}
+	buf_grow(b, (size_t)n);
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+void ls_buf_add_escaped(struct ls_buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 && c != '\t') {
+			char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+			ls_buf_add(b, e, 4);
+		} else if (c == '\'') {
+			ls_buf_add(b, "\\'", 2);
+		} else {
+			ls_buf_addc(b, (char)c);
+		}
+	}
+}
+
+void ls_buf_free(struct ls_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* ------------------------------------------------- facility and severity */
+
+static const struct {
+	const char *name;
+	int code;
+} facilities[] = {
+    {"kern", 0},	  {"user", 1},	  {"mail", 2},	  {"daemon", 3},    {"auth", 4},
+    {"syslog", 5},	  {"lpr", 6},	  {"news", 7},	  {"uucp", 8},	    {"cron", 9},
+    {"authpriv", 10},	  {"ftp", 11},	  {"ntp", 12},	  {"security", 13}, {"console", 14},
+    {"solaris-cron", 15}, {"local0", 16}, {"local1", 17}, {"local2", 18},   {"local3", 19},
+    {"local4", 20},	  {"local5", 21}, {"local6", 22}, {"local7", 23},
+};
+
+static const struct {
+	const char *name;
+	int code;
+} severities[] = {
+    {"emerg", 0},    {"emergency", 0}, {"panic", 0},	     {"alert", 1},   {"crit", 2},
+    {"critical", 2}, {"err", 3},       {"error", 3},	     {"warning", 4}, {"warn", 4},
+    {"notice", 5},   {"info", 6},      {"informational", 6}, {"debug", 7},
+};
+
+const char *const ls_severity_names[8] = {"emerg",   "alert",  "crit", "err",
+					  "warning", "notice", "info", "debug"};
+
+/* Keyword compare where '-' and '_' are the same, as syslog-ng's lexer does. */
+static bool kw_eq(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++) {
+		char x = *a == '_' ? '-' : (char)tolower((unsigned char)*a);
+		char y = *b == '_' ? '-' : (char)tolower((unsigned char)*b);
+		if (x != y)
+			return false;
+	}
+	return *a == *b;
+}
+
+int ls_facility_by_name(const char *s)
+{
+	for (size_t i = 0; i < sizeof facilities / sizeof facilities[0]; i++)
+		if (kw_eq(s, facilities[i].name))
+			return facilities[i].code;
+	return -1;
+}
+
+int ls_severity_by_name(const char *s)
+{
+	for (size_t i = 0; i < sizeof severities / sizeof severities[0]; i++)
+		if (kw_eq(s, severities[i].name))
+			return severities[i].code;
+	return -1;
+}
+
+const char *ls_facility_name(int fac)
+{
+	for (size_t i = 0; i < sizeof facilities / sizeof facilities[0]; i++)
+		if (facilities[i].code == fac)
+			return facilities[i].name;
+	return NULL;
+}
+
+/* ------------------------------------------------------- message storage */
+
+void ls_msg_init(struct ls_msg *m)
+{
+	memset(m, 0, sizeof *m);
+}
+
+void ls_msg_reset(struct ls_msg *m)
+{
+	struct ls_buf store = m->store;
+	struct ls_nv *nv = m->nv;
+	size_t cap_nv = m->cap_nv;
+	for (size_t i = 0; i < m->n_nv; i++)
+		free(nv[i].name);
+	memset(m, 0, sizeof *m);
+	store.len = 0;
+	m->store = store;
+	m->nv = nv;
+	m->cap_nv = cap_nv;
+}
+
+void ls_msg_free(struct ls_msg *m)
+{
+	for (size_t i = 0; i < m->n_nv; i++)
+		free(m->nv[i].name);
+	free(m->nv);
+	ls_buf_free(&m->store);
+	memset(m, 0, sizeof *m);
+}
+
+static struct ls_span store_add(struct ls_msg *m, const char *p, size_t n)
+{
+	struct ls_span s = {(uint32_t)m->store.len, (uint32_t)n, true};
+	ls_buf_add(&m->store, p, n);
+	return s;
+}
+
+void ls_msg_set(struct ls_msg *m, enum ls_field f, const char *p, size_t n)
+{
+	m->f[f] = store_add(m, p, n);
+}
+
+const char *ls_msg_get(const struct ls_msg *m, enum ls_field f, size_t *n)
+{
+	if (!m->f[f].set || !m->store.p) {
+		*n = 0;
+		return "";
+	}
+	*n = m->f[f].len;
+	return m->store.p + m->f[f].off;
+}
+
+static const struct {
+	const char *name;
+	enum ls_field f;
+} field_names[] = {
+    {"HOST", LS_HOST},	     {"HOST_FROM", LS_HOST_FROM},
+    {"PROGRAM", LS_PROGRAM}, {"PID", LS_PID},
+    {"MSGID", LS_MSGID},     {"MESSAGE", LS_MESSAGE},
+    {"MSG", LS_MESSAGE},     {"LEGACY_MSGHDR", LS_LEGACY_MSGHDR},
+    {"SOURCE", LS_SOURCE},
+};
+
+static int field_by_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof field_names / sizeof field_names[0]; i++)
+		if (!strcmp(name, field_names[i].name))
+			return (int)field_names[i].f;
+	return -1;
+}
+
+const char *ls_msg_get_name(const struct ls_msg *m, const char *name, size_t *n)
+{
+	int f = field_by_name(name);
+	if (f >= 0)
+		return ls_msg_get(m, (enum ls_field)f, n);
+	for (size_t i = 0; i < m->n_nv; i++)
+		if (!strcmp(m->nv[i].name, name)) {
+			*n = m->nv[i].v.len;
+			return m->store.p + m->nv[i].v.off;
+		}
+	*n = 0;
+	return "";
+}
+
+void ls_msg_set_name(struct ls_msg *m, const char *name, const char *p, size_t n)
+{
+	int f = field_by_name(name);
+	if (f >= 0) {
+		ls_msg_set(m, (enum ls_field)f, p, n);
+		return;
+	}
+	for (size_t i = 0; i < m->n_nv; i++)
+		if (!strcmp(m->nv[i].name, name)) {
+			m->nv[i].v = store_add(m, p, n);
+			return;
+		}
+	if (m->n_nv == m->cap_nv) {
+		size_t cap = m->cap_nv ? m->cap_nv * 2 : 8;
+		struct ls_nv *nv = realloc(m->nv, cap * sizeof *nv);
+		if (!nv)
+			abort();
+		m->nv = nv;
+		m->cap_nv = cap;
+	}
+	m->nv[m->n_nv].name = strdup(name);
+	if (!m->nv[m->n_nv].name)
+		abort();
+	m->nv[m->n_nv].v = store_add(m, p, n);
+	m->n_nv++;
+}
+
+/* ------------------------------------------------------------- the parser */
+
+struct cur {
+	const unsigned char *p; /* next byte */
+	size_t left;		/* bytes left */
+};
+
+static void skip_spaces(struct cur *c)
+{
+	while (c->left && *c->p == ' ') {
+		c->p++;
+		c->left--;
+	}
+}
+
+/* <digits>: false on a non-digit (syslog-ng's parse error); default without '<'. */
+static bool parse_pri(struct ls_msg *m, struct cur *c, int default_pri)
+{
+	if (c->left && *c->p == '<') {
+		c->p++;
+		c->left--;
+		/* 3.38: int arithmetic that wraps, kept in a 16-bit field */
+		unsigned pri = 0;
+		while (c->left && *c->p != '>') {
+			if (!isdigit(*c->p))
+				return false;
+			pri = pri * 10u + (unsigned)(*c->p - '0');
+			c->p++;
+			c->left--;
+		}
+		m->pri = (int)(pri & 0xffff);
+		if (c->left) {
+			c->p++;
+			c->left--;
+		}
+	} else {
+		m->pri = default_pri;
+	}
+	return true;
+}
+
+/* "123: " before the date, as Cisco devices send it: stored as sequenceId. */
+static void parse_cisco_seq(struct ls_msg *m, struct cur *c)
+{
+	const unsigned char *p = c->p;
+	size_t left = c->left;
+	while (left && *p != ':') {
+		if (!isdigit(*p))
+			return;
+		p++;
+		left--;
+	}
+	if (!left)
+		return;
+	p++;
+	left--;
+	if (!left || *p != ' ')
+		return;
+	struct ls_span s = store_add(m, (const char *)c->p, (size_t)(p - c->p - 1));
+	m->seq_cisco = true;
+	m->cisco_seq_off = s.off;
+	m->cisco_seq_len = s.len;
+	c->p = p;
+	c->left = left;
+}
+
+static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+static int digits(const unsigned char *p, int n)
+{
+	int v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit(p[i]))
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+static int64_t days_from_civil(int64_t y, unsigned mo, unsigned d)
+{
+	y -= mo <= 2;
+	const int64_t era = (y >= 0 ? y : y - 399) / 400;
+	const unsigned yoe = (unsigned)(y - era * 400);
+	const unsigned doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Local-time UTC offset at t (seconds east); cached per hour, as zone
+ * offsets change on hour boundaries only in practice. */
+int ls_local_gmtoff(int64_t t)
+{
+	static int64_t hour = -1;
+	static int off;
+	if (t / 3600 != hour) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		localtime_r(&tt, &tm);
+		off = (int)tm.tm_gmtoff;
+		hour = t / 3600;
+	}
+	return off;
+}
+
+/* Local year and month (0-11) at t; cached per hour. */
+static void local_year_mon(int64_t t, int *year, int *mon)
+{
+	static int64_t hour = -1;
+	static int y, mo;
+	if (t / 3600 != hour) {
+		time_t tt = (time_t)t;
+		struct tm tm;
+		localtime_r(&tt, &tm);
+		y = tm.tm_year + 1900;
+		mo = tm.tm_mon;
+		hour = t / 3600;
+	}
+	*year = y;
+	*mon = mo;
+}
+
+/* Fraction ".ddd" into microseconds; advances. */
+static int parse_frac(struct cur *c)
+{
+	int usec = 0, scale = 100000;
+	if (c->left && *c->p == '.') {
+		c->p++;
+		c->left--;
+		while (c->left && isdigit(*c->p)) {
+			usec += (*c->p - '0') * scale;
+			scale /= 10;
+			c->p++;
+			c->left--;
+		}
+	}
+	return usec;
+}
+
+/*
+ * ISO 8601 (RFC 5424) or BSD "Mmm dd hh:mm:ss" timestamps, as syslog-ng's
+ * scan_iso/scan_bsd: returns false and leaves c alone when none is there.
+ */
+static bool parse_date(struct ls_msg *m, struct cur *c)
+{
+	const unsigned char *p = c->p;
+	size_t left = c->left;
+	if (left >= 19 && p[4] == '-' && p[7] == '-' && (p[10] == 'T' || p[10] == ' ') &&
+	    p[13] == ':' && p[16] == ':') {
+		int y = digits(p, 4), mo = digits(p + 5, 2), d = digits(p + 8, 2);
+		int h = digits(p + 11, 2), mi = digits(p + 14, 2), s = digits(p + 17, 2);
+		if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 ||
+		    mi > 59 || s < 0 || s > 60)
+			return false;
+		struct cur t = {p + 19, left - 19};
+		int usec = parse_frac(&t);
+		int64_t local =
+		    days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + s;
+		int off;
+		if (t.left && (*t.p == 'Z' || *t.p == 'z')) {
+			off = 0;
+			t.p++;
+			t.left--;
+		} else if (t.left >= 6 && (*t.p == '+' || *t.p == '-') && t.p[3] == ':' &&
+			   digits(t.p + 1, 2) >= 0 && digits(t.p + 4, 2) >= 0) {
+			off = (digits(t.p + 1, 2) * 3600 + digits(t.p + 4, 2) * 60) *
+			      (*t.p == '-' ? -1 : 1);
+			t.p += 6;
+			t.left -= 6;
+		} else {
+			off = ls_local_gmtoff(local);
+		}
+		m->stamp_sec = local - off;
+		m->stamp_usec = usec;
+		m->stamp_gmtoff = off;
+		*c = t;
+		return true;
+	}
+	/* "Mmm dd yyyy hh:mm:ss": the year before the time */
+	int ymid = -1;
+	static unsigned char tmp[15];
+	if (left >= 20 && p[3] == ' ' && p[6] == ' ' && p[11] == ' ' && p[14] == ':' &&
+	    p[17] == ':' && digits(p + 7, 4) >= 0) {
+		ymid = digits(p + 7, 4);
+		memcpy(tmp, p, 7);
+		memcpy(tmp + 7, p + 12, 8);
+		p = tmp;
+	}
+	if (left >= 15 && p[3] == ' ' && p[6] == ' ' && p[9] == ':' && p[12] == ':') {
+		int mo = -1;
+		for (int i = 0; i < 12; i++)
+			if (!memcmp(p, months[i], 3))
+				mo = i;
+		int d = p[4] == ' ' ? digits(p + 5, 1) : digits(p + 4, 2);
+		int h = digits(p + 7, 2), mi = digits(p + 10, 2), s = digits(p + 13, 2);
+		if (mo < 0 || d < 1 || h < 0 || mi < 0 || mi > 59 || s < 0 || s > 60)
+			return false;
+		/* 3.38 takes hours above 23 and, through its cached mktime(),
+		 * counts the day overflow twice ("Nov 24 25:15:55" = Nov 26 01:15) */
+		d += h / 24;
+		struct cur t = ymid >= 0 ? (struct cur){c->p + 20, left - 20}
+					 : (struct cur){p + 15, left - 15};
+		int usec = parse_frac(&t);
+		/* No year in the stamp: this year, or the neighbour across New Year. */
+		int y, now_mon;
+		local_year_mon(m->recv_sec, &y, &now_mon);
+		if (mo == 11 && now_mon == 0)
+			y--;
+		else if (mo == 0 && now_mon == 11)
+			y++;
+		/* "Mmm dd yyyy hh:mm:ss"-style year after the time (syslog-ng accepts it) */
+		if (t.left >= 5 && t.p[0] == ' ' && digits(t.p + 1, 4) >= 0 &&
+		    (t.left == 5 || t.p[5] == ' ')) {
+			y = digits(t.p + 1, 4);
+			t.p += 5;
+			t.left -= 5;
+		}
+		if (ymid >= 0)
+			y = ymid;
+		/* Cisco's "hh:mm:ss:" */
+		if (t.left && *t.p == ':') {
+			t.p++;
+			t.left--;
+		}
+		int64_t local = days_from_civil(y, (unsigned)mo + 1, (unsigned)d) * 86400 +
+				h * 3600 + mi * 60 + s;
+		int off = ls_local_gmtoff(local);
+		m->stamp_sec = local - off;
+		m->stamp_usec = usec;
+		m->stamp_gmtoff = off;
+		*c = t;
+		return true;
+	}
+	return false;
+}
+
+static bool is_hostname_char(unsigned char ch)
+{
+	return isalnum(ch) || ch == '-' || ch == '_' || ch == '.' || ch == ':' || ch == '@' ||
+	       ch == '/';
+}
+
+/* A word ended by a space is the host; otherwise nothing is consumed. */
+static bool bad_host(const void *re, const unsigned char *p, size_t n)
+{
+	if (!re)
+		return false;
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	int rc = pcre2_match(re, (PCRE2_SPTR)p, n, 0, 0, md, NULL);
+	pcre2_match_data_free(md);
+	return rc >= 0;
+}
+
+static void parse_hostname(struct ls_msg *m, struct cur *c, unsigned flags, const void *bad)
+{
+	const unsigned char *p = c->p;
+	size_t left = c->left, n = 0;
+	while (left && *p != ' ' && *p != ':' && *p != '[' && n < 255) {
+		if ((flags & LS_P_CHECK_HOSTNAME) && !is_hostname_char(*p))
+			break;
+		p++;
+		left--;
+		n++;
+	}
+	if (left && *p == ' ' && !bad_host(bad, c->p, n)) {
+		ls_msg_set(m, LS_HOST, (const char *)c->p, n);
+		c->p = p;
+		c->left = left;
+	}
+}
+
+/* PROGRAM[PID]: and one space; the consumed header becomes LEGACY_MSGHDR. */
+static void parse_program(struct ls_msg *m, struct cur *c)
+{
+	const unsigned char *start = c->p, *p = c->p;
+	size_t left = c->left;
+	while (left && *p != ' ' && *p != '[' && *p != ':') {
+		p++;
+		left--;
+	}
+	ls_msg_set(m, LS_PROGRAM, (const char *)start, (size_t)(p - start));
+	if (left && *p == '[') {
+		const unsigned char *pid = p + 1;
+		while (left && *p != ' ' && *p != ']' && *p != ':') {
+			p++;
+			left--;
+		}
+		if (left)
+			ls_msg_set(m, LS_PID, (const char *)pid, (size_t)(p - pid));
+		if (left && *p == ']') {
+			p++;
+			left--;
+		}
+	}
+	if (left && *p == ':') {
+		p++;
+		left--;
+	}
+	if (left && *p == ' ') {
+		p++;
+		left--;
+	}
+	ls_msg_set(m, LS_LEGACY_MSGHDR, (const char *)start, (size_t)(p - start));
+	c->p = p;
+	c->left = left;
+}
+
+static bool parse_legacy(struct ls_msg *m, const unsigned char *data, size_t len,
+			 const struct ls_parse_opts *o)
+{
+	struct cur c = {data, len};
+	if (!parse_pri(m, &c, o->default_pri))
+		return false;
+	parse_cisco_seq(m, &c);
+	skip_spaces(&c);
+	/* Cisco: '*' before the stamp = clock not synced, '.' = synced */
+	if (c.left && (*c.p == '*' || *c.p == '.')) {
+		m->time_quality = *c.p == '*' ? 1 : 2;
+		c.p++;
+		c.left--;
+	}
+	if (parse_date(m, &c)) {
+		skip_spaces(&c);
+		static const char repeat[] = "last message repeated";
+		if (c.left >= sizeof repeat - 1 && !memcmp(c.p, repeat, sizeof repeat - 1)) {
+			ls_msg_set(m, LS_MESSAGE, (const char *)c.p, c.left);
+			return true;
+		}
+		if (o->flags & LS_P_EXPECT_HOSTNAME) {
+			parse_hostname(m, &c, o->flags, o->bad_hostname);
+			skip_spaces(&c);
+		}
+		parse_program(m, &c);
+	} else {
+		if ((m->pri & 0x3f8) == 0 && (o->flags & LS_P_LOCAL))
+			ls_msg_set(m, LS_PROGRAM, "kernel", 6);
+		else
+			parse_program(m, &c);
+		m->stamp_sec = m->recv_sec;
+		m->stamp_usec = m->recv_usec;
+		m->stamp_gmtoff = m->recv_gmtoff;
+	}
+	ls_msg_set(m, LS_MESSAGE, (const char *)c.p, c.left);
+	return true;
+}
+
+/* One RFC 5424 column ("-" = empty) up to the next space, kept to max bytes. */
+static void parse_column(struct ls_msg *m, enum ls_field f, struct cur *c, size_t max)
+{
+	const unsigned char *start = c->p;
+	size_t n = 0;
+	while (c->left && *c->p != ' ') {
+		c->p++;
+		c->left--;
+		n++;
+	}
+	if (!(n == 1 && *start == '-'))
+		ls_msg_set(m, f, (const char *)start, n < max ? n : max);
+}
+
+static bool skip_one_space(struct cur *c)
+{
+	if (!c->left || *c->p != ' ')
+		return false;
+	c->p++;
+	c->left--;
+	return true;
+}
+
+/* [id p="v" ...]... or "-"; params stored as .SDATA.id.p, the raw text as SDATA. */
+static bool parse_sd(struct ls_msg *m, struct cur *c)
+{
+	if (c->left && *c->p == '-') {
+		c->p++;
+		c->left--;
+		return true;
+	}
+	const unsigned char *start = c->p;
+	char id[64], name[200];
+	while (c->left && *c->p == '[') {
+		c->p++;
+		c->left--;
+		size_t n = 0;
+		while (c->left && *c->p != ' ' && *c->p != ']' && *c->p != '=' && *c->p != '"') {
+			if (n < 32)
+				id[n++] = (char)*c->p;
+			c->p++;
+			c->left--;
+		}
+		id[n] = 0;
+		if (!n)
+			return false;
+		while (c->left && *c->p == ' ') {
+			c->p++;
+			c->left--;
+			size_t pn = 0;
+			char pname[40];
+			while (c->left && *c->p != '=' && *c->p != ' ' && *c->p != ']' &&
+			       *c->p != '"') {
+				if (pn < 32)
+					pname[pn++] = (char)*c->p;
+				c->p++;
+				c->left--;
+			}
+			pname[pn] = 0;
+			if (!pn || !c->left || *c->p != '=')
+				return false;
+			c->p++;
+			c->left--;
+			if (!c->left || *c->p != '"')
+				return false;
+			c->p++;
+			c->left--;
+			struct ls_buf v = {0};
+			while (c->left && *c->p != '"') {
+				if (*c->p == '\\' && c->left > 1 &&
+				    (c->p[1] == '"' || c->p[1] == '\\' || c->p[1] == ']')) {
+					c->p++;
+					c->left--;
+				}
+				ls_buf_addc(&v, (char)*c->p);
+				c->p++;
+				c->left--;
+			}
+			if (!c->left) {
+				ls_buf_free(&v);
+				return false;
+			}
+			c->p++;
+			c->left--;
+			snprintf(name, sizeof name, ".SDATA.%s.%s", id, pname);
+			ls_msg_set_name(m, name, v.p ? v.p : "", v.len);
+			ls_buf_free(&v);
+		}
+		if (!c->left || *c->p != ']')
+			return false;
+		c->p++;
+		c->left--;
+	}
+	if (c->p == start)
+		return false;
+	ls_msg_set(m, LS_SDATA, (const char *)start, (size_t)(c->p - start));
+	return true;
+}
+
+/*
+ * RFC 5424. On failure *errpos is syslog-ng's problem position (the offset
+ * where parsing stopped, one further after a bad host), for the ">@<" marker.
+ */
+static bool parse_5424(struct ls_msg *m, const unsigned char *data, size_t len,
+		       const struct ls_parse_opts *o, bool *fallback, size_t *errpos)
+{
+	struct cur c = {data, len};
+	*fallback = false;
+	*errpos = 0;
+	if (!parse_pri(m, &c, o->default_pri)) {
+		*fallback = !(o->flags & LS_P_NO_3164_FALLBACK);
+		return false;
+	}
+	int version = 0;
+	bool ok = c.left > 0;
+	while (c.left && *c.p != ' ') {
+		if (!isdigit(*c.p)) {
+			ok = false;
+			break;
+		}
+		version = version * 10 + (*c.p - '0');
+		if (version > 1000)
+			break;
+		c.p++;
+		c.left--;
+	}
+	if (!ok || version != 1) {
+		*fallback = !(o->flags & LS_P_NO_3164_FALLBACK);
+		return false;
+	}
+	if (!skip_one_space(&c))
+		goto fail;
+	if (c.left && *c.p == '-' && (c.left == 1 || c.p[1] == ' ')) {
+		c.p++;
+		c.left--;
+		m->stamp_sec = m->recv_sec;
+		m->stamp_usec = m->recv_usec;
+		m->stamp_gmtoff = m->recv_gmtoff;
+	} else if (!parse_date(m, &c)) {
+		goto fail;
+	}
+	if (!skip_one_space(&c))
+		goto fail;
+	{
+		/* the host needs a space after it (3.38 takes IPv6 colons here) */
+		const unsigned char *h = c.p;
+		size_t n = 0;
+		while (n < c.left && h[n] != ' ' && n < 255)
+			n++;
+		if (n < c.left && h[n] == ' ') {
+			if (!(n == 1 && h[0] == '-'))
+				ls_msg_set(m, LS_HOST, (const char *)h, n);
+			c.p += n;
+			c.left -= n;
+		}
+		if (!skip_one_space(&c)) {
+			*errpos = (size_t)(c.p - data) + 1;
+			return false;
+		}
+	}
+	parse_column(m, LS_PROGRAM, &c, 48);
+	if (!skip_one_space(&c))
+		goto fail;
+	parse_column(m, LS_PID, &c, 128);
+	if (!skip_one_space(&c))
+		goto fail;
+	parse_column(m, LS_MSGID, &c, 32);
+	if (!skip_one_space(&c))
+		goto fail;
+	if (!parse_sd(m, &c))
+		goto fail;
+	if (!c.left)
+		return true; /* no MSG part: valid */
+	if (!skip_one_space(&c))
+		goto fail;
+	if (c.left >= 3 && !memcmp(c.p, "\xEF\xBB\xBF", 3)) {
+		m->utf8 = true;
+		c.p += 3;
+		c.left -= 3;
+	}
+	ls_msg_set(m, LS_MESSAGE, (const char *)c.p, c.left);
+	return true;
+fail:
+	*errpos = (size_t)(c.p - data);
+	return false;
+}
+
+/* Length of the valid UTF-8 sequence at p (0 when invalid). */
+static size_t utf8_seq(const unsigned char *p, size_t left)
+{
+	unsigned char c = p[0];
+	size_t n;
+	unsigned cp;
+	if (c < 0x80)
+		return 1;
+	if ((c & 0xe0) == 0xc0) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (left < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+static bool utf8_valid(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(p + i, n - i);
+		if (!k || (k == 1 && p[i] == 0))
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+/*
+ * syslog-ng's sanitize-utf8 (append_unsafe_utf8_as_escaped_binary): invalid
+ * bytes as \xNN; \b \f \n \r \t and backslash as C escapes; other control
+ * characters as \xNN.
+ */
+static void utf8_sanitize(struct ls_buf *out, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t k = utf8_seq(p + i, n - i);
+		if (!k) {
+			ls_buf_addf(out, "\\x%02x", p[i]);
+			i++;
+			continue;
+		}
+		const char *esc = NULL;
+		switch (p[i]) {
+		case '\b':
+			esc = "\\b";
+			break;
+		case '\f':
+			esc = "\\f";
+			break;
+		case '\n':
+			esc = "\\n";
+			break;
+		case '\r':
+			esc = "\\r";
+			break;
+		case '\t':
+			esc = "\\t";
+			break;
+		case '\\':
+			esc = "\\\\";
+			break;
+		default:
+			break;
+		}
+		if (esc)
+			ls_buf_add(out, esc, 2);
+		else if (p[i] < 0x20)
+			ls_buf_addf(out, "\\x%02x", p[i]);
+		else
+			ls_buf_add(out, p + i, k);
+		i += k;
+	}
+}
+
+/* Forget what a failed parse set, keeping the receive time and sender. */
+static void msg_restart(struct ls_msg *m)
+{
+	int64_t rs = m->recv_sec;
+	int ru = m->recv_usec, rg = m->recv_gmtoff;
+	struct sockaddr_storage sa = m->saddr;
+	ls_msg_reset(m);
+	m->recv_sec = rs;
+	m->recv_usec = ru;
+	m->recv_gmtoff = rg;
+	m->saddr = sa;
+}
+
+void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct ls_parse_opts *o)
+{
+	const unsigned char *d = (const unsigned char *)data;
+	struct ls_buf tmp = {0};
+	while (len && (d[len - 1] == '\n' || d[len - 1] == 0))
+		len--;
+	if ((o->flags & LS_P_SANITIZE_UTF8) && !utf8_valid(d, len)) {
+		utf8_sanitize(&tmp, d, len);
+		d = (const unsigned char *)tmp.p;
+		len = tmp.len;
+	}
+	if (o->flags & LS_P_NO_PARSE) {
+		m->pri = o->default_pri;
+		ls_msg_set(m, LS_MESSAGE, (const char *)d, len);
+		m->stamp_sec = m->recv_sec;
+		m->stamp_usec = m->recv_usec;
+		m->stamp_gmtoff = m->recv_gmtoff;
+		ls_buf_free(&tmp);
+		return;
+	}
+	bool ok, fallback = false;
+	size_t errpos = 0;
+	if (o->flags & LS_P_SYSLOG_PROTOCOL) {
+		ok = parse_5424(m, d, len, o, &fallback, &errpos);
+		if (!ok && fallback) {
+			msg_restart(m);
+			ok = parse_legacy(m, d, len, o);
+		}
+	} else {
+		ok = parse_legacy(m, d, len, o);
+	}
+	if (!ok) {
+		/* msg_format_inject_parse_error: the whole record in an error message */
+		msg_restart(m);
+		int64_t rs = m->recv_sec;
+		int ru = m->recv_usec, rg = m->recv_gmtoff;
+		m->stamp_sec = rs;
+		m->stamp_usec = ru;
+		m->stamp_gmtoff = rg;
+		m->pri = 43;
+		m->parse_error = true;
+		struct ls_buf b = {0};
+		ls_buf_add(&b, "Error processing log message: ", 30);
+		if (errpos > 0 && errpos <= len + 1) {
+			/* msg_format_inject_parse_error: ">@<" before byte errpos-1 */
+			ls_buf_add(&b, d, errpos - 1);
+			ls_buf_add(&b, ">@<", 3);
+			ls_buf_add(&b, d + errpos - 1, len - (errpos - 1));
+		} else {
+			ls_buf_add(&b, d, len);
+		}
+		ls_msg_set(m, LS_MESSAGE, b.p, b.len);
+		ls_msg_set(m, LS_PROGRAM, "syslog-ng", 9);
+		ls_buf_free(&b);
+		char pid[16];
+		int n = snprintf(pid, sizeof pid, "%d", o->self_pid);
+		ls_msg_set(m, LS_PID, pid, (size_t)n);
+	}
+	if ((o->flags & LS_P_NO_MULTI_LINE) && !m->parse_error && m->f[LS_MESSAGE].set) {
+		/* 3.38 turns CR and LF into spaces in MESSAGE only, after parsing */
+		char *v = m->store.p + m->f[LS_MESSAGE].off;
+		for (uint32_t i = 0; i < m->f[LS_MESSAGE].len; i++)
+			if (v[i] == '\n' || v[i] == '\r')
+				v[i] = ' ';
+	}
+	if ((o->flags & LS_P_VALIDATE_UTF8) && !m->utf8) {
+		size_t n;
+		const char *v = ls_msg_get(m, LS_MESSAGE, &n);
+		m->utf8 = utf8_valid((const unsigned char *)v, n);
+	}
+	ls_buf_free(&tmp);
+}
+
+/* ------------------------------------------------------- templates, macros */
+
+enum macro {
+	M_NONE,
+	M_DATE,
+	M_ISODATE,
+	M_FULLDATE,
+	M_UNIXTIME,
+	M_STAMP,
+	M_YEAR,
+	M_MONTH,
+	M_MONTH_NAME,
+	M_DAY,
+	M_HOUR,
+	M_MIN,
+	M_SEC,
+	M_WEEKDAY,
+	M_TZOFFSET,
+	M_FACILITY,
+	M_FACILITY_NUM,
+	M_LEVEL,
+	M_LEVEL_NUM,
+	M_PRI,
+	M_TAG,
+	M_MSGHDR,
+	M_SDATA,
+	M_SOURCEIP,
+	M_LOGHOST,
+	M_TAGS,
+	M_SEQNUM,
+};
+
+/* R_ and S_ prefixes pick the receive/stamp time; plain names use the stamp. */
+static const struct {
+	const char *name;
+	enum macro m;
+} macros[] = {
+    {"DATE", M_DATE},
+    {"ISODATE", M_ISODATE},
+    {"FULLDATE", M_FULLDATE},
+    {"UNIXTIME", M_UNIXTIME},
+    {"STAMP", M_STAMP},
+    {"YEAR", M_YEAR},
+    {"MONTH", M_MONTH},
+    {"MONTH_NAME", M_MONTH_NAME},
+    {"MONTHNAME", M_MONTH_NAME},
+    {"DAY", M_DAY},
+    {"HOUR", M_HOUR},
+    {"MIN", M_MIN},
+    {"SEC", M_SEC},
+    {"WEEKDAY", M_WEEKDAY},
+    {"TZOFFSET", M_TZOFFSET},
+    {"FACILITY", M_FACILITY},
+    {"FACILITY_NUM", M_FACILITY_NUM},
+    {"LEVEL", M_LEVEL},
+    {"PRIORITY", M_LEVEL},
+    {"SEVERITY", M_LEVEL},
+    {"LEVEL_NUM", M_LEVEL_NUM},
+    {"SEVERITY_NUM", M_LEVEL_NUM},
+    {"PRI", M_PRI},
+    {"TAG", M_TAG},
+    {"MSGHDR", M_MSGHDR},
+    {"SDATA", M_SDATA},
+    {"SOURCEIP", M_SOURCEIP},
+    {"LOGHOST", M_LOGHOST},
+    {"TAGS", M_TAGS},
+    {"SEQNUM", M_SEQNUM},
+};
+
+static const char *const *tag_names; /* the loaded config's tag table */
+static size_t tag_count;
+
+void ls_tmpl_set_tags(const char *const *names, size_t n)
+{
+	tag_names = names;
+	tag_count = n;
+}
+
+void ls_tmpl_forget_tags(const char *const *names)
+{
+	if (tag_names == names) {
+		tag_names = NULL;
+		tag_count = 0;
+	}
+}
+
+struct tmpl_elem {
+	char *lit; /* literal text before the macro */
+	size_t lit_len;
+	enum macro m; /* M_NONE: value by name (or no value when !name) */
+	int when;     /* 0 stamp, 1 receive */
+	char *name;   /* name-value pair, or NULL */
+	char *deflt;  /* ${NAME:-default} */
+};
+
+struct ls_tmpl {
+	struct tmpl_elem *e;
+	size_t n;
+};
+
+static bool name_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+static void tmpl_push(struct ls_tmpl *t, struct ls_buf *lit, enum macro m, int when, char *name,
+		      char *deflt)
+{
+	struct tmpl_elem *e = realloc(t->e, (t->n + 1) * sizeof *e);
+	if (!e)
+		abort();
+	t->e = e;
+	e = &t->e[t->n++];
+	e->lit = lit->p ? lit->p : strdup("");
+	e->lit_len = lit->len;
+	*lit = (struct ls_buf){0};
+	e->m = m;
+	e->when = when;
+	e->name = name;
+	e->deflt = deflt;
+}
+
+static void tmpl_macro(struct ls_tmpl *t, struct ls_buf *lit, const char *name, char *deflt)
+{
+	const char *base = name;
+	int when = 0;
+	if (!strncmp(name, "R_", 2)) {
+		base = name + 2;
+		when = 1;
+	} else if (!strncmp(name, "S_", 2) || !strncmp(name, "C_", 2)) {
+		base = name + 2;
+		when = name[0] == 'C' ? 1 : 0;
+	}
+	for (size_t i = 0; i < sizeof macros / sizeof macros[0]; i++)
+		if (!strcmp(base, macros[i].name)) {
+			tmpl_push(t, lit, macros[i].m, when, NULL, deflt);
+			return;
+		}
+	char *n = strdup(name);
+	if (!n)
+		abort();
+	tmpl_push(t, lit, M_NONE, 0, n, deflt);
+}
+
+struct ls_tmpl *ls_tmpl_new(const char *text, struct ok_err *e)
+{
+	struct ls_tmpl *t = calloc(1, sizeof *t);
+	struct ls_buf lit = {0};
+	if (!t)
+		abort();
+	for (const char *p = text; *p;) {
+		if (*p != '$') {
+			ls_buf_addc(&lit, *p++);
+			continue;
+		}
+		p++;
+		if (*p == '$') {
+			ls_buf_addc(&lit, *p++);
+		} else if (*p == '{') {
+			const char *end = strchr(p, '}');
+			if (!end) {
+				ls_buf_free(&lit);
+				ls_tmpl_free(t);
+				ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+					  "Invalid macro, '}' is missing, error_pos='%zu'",
+					  (size_t)(p - text));
+				return NULL;
+			}
+			char *name = strndup(p + 1, (size_t)(end - p - 1));
+			char *deflt = NULL;
+			char *dd = strstr(name, ":-");
+			if (dd) {
+				deflt = strdup(dd + 2);
+				*dd = 0;
+			}
+			tmpl_macro(t, &lit, name, deflt);
+			free(name);
+			p = end + 1;
+		} else if (*p == '(') {
+			ls_buf_free(&lit);
+			ls_tmpl_free(t);
+			ok_err_at(e, -ENOTSUP, NULL, OK_ERR_NOPOS,
+				  "template functions $(...) are not supported by logsift");
+			return NULL;
+		} else if (name_char(*p)) {
+			const char *s = p;
+			while (name_char(*p))
+				p++;
+			char *name = strndup(s, (size_t)(p - s));
+			tmpl_macro(t, &lit, name, NULL);
+			free(name);
+		} else {
+			ls_buf_addc(&lit, '$');
+		}
+	}
+	if (lit.len || !t->n)
+		tmpl_push(t, &lit, M_NONE, 0, NULL, NULL);
+	ls_buf_free(&lit);
+	return t;
+}
+
+void ls_tmpl_free(struct ls_tmpl *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->e[i].lit);
+		free(t->e[i].name);
+		free(t->e[i].deflt);
+	}
+	free(t->e);
+	free(t);
+}
+
+bool ls_tmpl_is_literal(const struct ls_tmpl *t)
+{
+	return t->n == 1 && t->e[0].m == M_NONE && !t->e[0].name;
+}
+
+static void fmt_date(struct ls_buf *out, enum macro m, int64_t sec, int usec, int gmtoff)
+{
+	static const char wdays[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	time_t t = (time_t)(sec + gmtoff);
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	int off = gmtoff < 0 ? -gmtoff : gmtoff;
+	char sign = gmtoff < 0 ? '-' : '+';
+	(void)usec;
+	switch (m) {
+	case M_DATE:
+	case M_STAMP: /* ts-format(rfc3164), the default */
+		ls_buf_addf(out, "%s %2d %02d:%02d:%02d", months[tm.tm_mon], tm.tm_mday, tm.tm_hour,
+			    tm.tm_min, tm.tm_sec);
+		break;
+	case M_ISODATE:
+		ls_buf_addf(out, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", tm.tm_year + 1900,
+			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, sign,
+			    off / 3600, off / 60 % 60);
+		break;
+	case M_FULLDATE:
+		ls_buf_addf(out, "%04d %s %2d %02d:%02d:%02d", tm.tm_year + 1900, months[tm.tm_mon],
+			    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		break;
+	case M_UNIXTIME:
+		ls_buf_addf(out, "%lld", (long long)sec);
+		break;
+	case M_YEAR:
+		ls_buf_addf(out, "%04d", tm.tm_year + 1900);
+		break;
+	case M_MONTH:
+		ls_buf_addf(out, "%02d", tm.tm_mon + 1);
+		break;
+	case M_MONTH_NAME: {
+		static const char *const full[12] = {
+		    "January", "February", "March",	"April",   "May",      "June",
+		    "July",    "August",   "September", "October", "November", "December"};
+		ls_buf_add(out, full[tm.tm_mon], strlen(full[tm.tm_mon]));
+		break;
+	}
+	case M_DAY:
+		ls_buf_addf(out, "%02d", tm.tm_mday);
+		break;
+	case M_HOUR:
+		ls_buf_addf(out, "%02d", tm.tm_hour);
+		break;
+	case M_MIN:
+		ls_buf_addf(out, "%02d", tm.tm_min);
+		break;
+	case M_SEC:
+		ls_buf_addf(out, "%02d", tm.tm_sec);
+		break;
+	case M_WEEKDAY:
+		ls_buf_add(out, wdays[tm.tm_wday], 3);
+		break;
+	case M_TZOFFSET:
+		ls_buf_addf(out, "%c%02d:%02d", sign, off / 3600, off / 60 % 60);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Host name of this machine, short form (use-fqdn(no)); cached. */
+static const char *local_host(void)
+{
+	static char host[256];
+	if (!host[0]) {
+		if (gethostname(host, sizeof host - 1) < 0)
+			strcpy(host, "localhost");
+		char *dot = strchr(host, '.');
+		if (dot)
+			*dot = 0;
+	}
+	return host;
+}
+
+static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struct ls_msg *m)
+{
+	size_t n;
+	const char *v;
+	int fac = (m->pri & 0x3f8) >> 3, sev = m->pri & 7; /* LOG_FACMASK */
+	switch (e->m) {
+	case M_NONE:
+		if (!e->name)
+			return;
+		v = ls_msg_get_name(m, e->name, &n);
+		if (!n && e->deflt)
+			ls_buf_add(out, e->deflt, strlen(e->deflt));
+		else
+			ls_buf_add(out, v, n);
+		return;
+	case M_FACILITY:
+		v = ls_facility_name(fac);
+		if (v)
+			ls_buf_add(out, v, strlen(v));
+		else
+			ls_buf_addf(out, "%x", fac);
+		return;
+	case M_FACILITY_NUM:
+		ls_buf_addf(out, "%d", fac);
+		return;
+	case M_LEVEL:
+		ls_buf_add(out, ls_severity_names[sev], strlen(ls_severity_names[sev]));
+		return;
+	case M_LEVEL_NUM:
+		ls_buf_addf(out, "%d", sev);
+		return;
+	case M_PRI:
+		ls_buf_addf(out, "%d", m->pri);
+		return;
+	case M_TAG:
+		ls_buf_addf(out, "%02x", m->pri);
+		return;
+	case M_MSGHDR:
+		if (m->f[LS_LEGACY_MSGHDR].set) {
+			v = ls_msg_get(m, LS_LEGACY_MSGHDR, &n);
+			ls_buf_add(out, v, n);
+		} else {
+			v = ls_msg_get(m, LS_PROGRAM, &n);
+			if (n) {
+				ls_buf_add(out, v, n);
+				v = ls_msg_get(m, LS_PID, &n);
+				if (n) {
+					ls_buf_addc(out, '[');
+					ls_buf_add(out, v, n);
+					ls_buf_addc(out, ']');
+				}
+				ls_buf_add(out, ": ", 2);
+			}
+		}
+		return;
+	case M_SDATA:
+		/* SD elements in the order they were set: a Cisco sequence id and
+		 * time quality while parsing, a unix source's sequence id after */
+		v = ls_msg_get(m, LS_SDATA, &n);
+		if (m->seq_cisco)
+			ls_buf_addf(out, "[meta sequenceId=\"%.*s\"]", (int)m->cisco_seq_len,
+				    m->store.p + m->cisco_seq_off);
+		if (m->time_quality)
+			ls_buf_addf(out, "[timeQuality isSynced=\"%d\"]", m->time_quality - 1);
+		if (!m->seq_cisco && m->seq)
+			ls_buf_addf(out, "[meta sequenceId=\"%d\"]", m->seq);
+		ls_buf_add(out, v, n);
+		return;
+	case M_SOURCEIP: {
+		char ip[64] = "127.0.0.1";
+		if (m->saddr.ss_family == AF_INET || m->saddr.ss_family == AF_INET6) {
+			extern int ls_addr_str(const struct sockaddr_storage *sa, char *buf,
+					       size_t n);
+			ls_addr_str(&m->saddr, ip, sizeof ip);
+		}
+		ls_buf_add(out, ip, strlen(ip));
+		return;
+	}
+	case M_LOGHOST:
+		v = local_host();
+		ls_buf_add(out, v, strlen(v));
+		return;
+	case M_TAGS: {
+		/* set tags, comma separated, in registration order */
+		bool first = true;
+		for (size_t i = 0; i < tag_count && i < 64; i++)
+			if (m->tags & (1ull << i)) {
+				if (!first)
+					ls_buf_addc(out, ',');
+				ls_buf_add(out, tag_names[i], strlen(tag_names[i]));
+				first = false;
+			}
+		return;
+	}
+	case M_SEQNUM:
+		return;
+	default:
+		if (e->when)
+			fmt_date(out, e->m, m->recv_sec, m->recv_usec, m->recv_gmtoff);
+		else
+			fmt_date(out, e->m, m->stamp_sec, m->stamp_usec, m->stamp_gmtoff);
+	}
+}
+
+void ls_tmpl_format(const struct ls_tmpl *t, const struct ls_msg *m, struct ls_buf *out)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct tmpl_elem *e = &t->e[i];
+		if (e->lit_len)
+			ls_buf_add(out, e->lit, e->lit_len);
+		if (e->m != M_NONE || e->name)
+			fmt_macro(out, e, m);
+	}
+}

@@ -1,0 +1,529 @@
+/*
+ * route.c: log paths and destinations.
+ *
+ * Routing is syslog-ng's LogMultiplexer: each source feeds the top-level
+ * log paths that name it (and catchall paths) in config order. For every
+ * path: matched = true; run its elements; a filter that rejects sets
+ * matched = false and stops the path. A matched path with flags(final)
+ * stops the later paths; flags(fallback) paths run only when no other path
+ * matched. Nested log statements and junction{} are forks: each branch is a
+ * path with the same final/fallback rules, and elements after a junction
+ * run once for every branch that reached its end (fork and join). A
+ * junction with nothing after it reports "not matched" to its parent when
+ * no branch matched.
+ *
+ * Destinations: file() and pipe() with a path template (opened on demand,
+ * create-dirs, perm), usertty(), udp()/tcp()/network()/syslog()
+ * forwarding. Writes are buffered per file and flushed when the daemon is
+ * idle, on flush-lines, on SIGTERM; a failed write is counted, reported once
+ * and retried (the buffer is kept) so messages are not lost while we live.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "ls_int.h"
+
+int ls_addr_str(const struct sockaddr_storage *sa, char *buf, size_t n)
+{
+	if (sa->ss_family == AF_INET)
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
+				 (socklen_t)n)
+			   ? 0
+			   : -errno;
+	if (sa->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			return inet_ntop(AF_INET, a->s6_addr + 12, buf, (socklen_t)n) ? 0 : -errno;
+		return inet_ntop(AF_INET6, a, buf, (socklen_t)n) ? 0 : -errno;
+	}
+	snprintf(buf, n, "127.0.0.1");
+	return 0;
+}
+
+void ls_runtime_init(struct ls_runtime *rt)
+{
+	memset(rt, 0, sizeof *rt);
+	if (gethostname(rt->hostname, sizeof rt->hostname - 1) < 0)
+		strcpy(rt->hostname, "localhost");
+	rt->self_pid = (int)getpid();
+}
+
+/* Host name for a sender: the local name for unix senders, else DNS or IP. */
+static void resolve_host(struct ls_cfg *c, const struct ls_sdrv *d, const struct ls_msg *m,
+			 struct ls_runtime *rt, char *out, size_t n)
+{
+	int use_dns = d->use_dns >= 0 ? d->use_dns : c->o.use_dns;
+	if (m->saddr.ss_family != AF_INET && m->saddr.ss_family != AF_INET6) {
+		snprintf(out, n, "%s", rt->hostname);
+		if (!c->o.use_fqdn) {
+			char *dot = strchr(out, '.');
+			if (dot)
+				*dot = 0;
+		}
+		return;
+	}
+	if (use_dns) {
+		/* one-entry cache: loopback tests and single peers hit it always */
+		static struct sockaddr_storage last;
+		static char last_name[256];
+		static bool have;
+		socklen_t len = m->saddr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
+							      : sizeof(struct sockaddr_in6);
+		struct sockaddr_storage key = m->saddr;
+		if (key.ss_family == AF_INET)
+			((struct sockaddr_in *)&key)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)&key)->sin6_port = 0;
+		if (!(have && c->o.dns_cache && !memcmp(&key, &last, len))) {
+			char host[256];
+			if (getnameinfo((const struct sockaddr *)&key, len, host, sizeof host, NULL,
+					0, NI_NAMEREQD) != 0)
+				ls_addr_str(&m->saddr, host, sizeof host);
+			snprintf(last_name, sizeof last_name, "%s", host);
+			last = key;
+			have = true;
+		}
+		snprintf(out, n, "%s", last_name);
+		if (!c->o.use_fqdn) {
+			char *dot = strchr(out, '.');
+			/* an IP address is not shortened */
+			struct in6_addr tmp;
+			if (dot && inet_pton(AF_INET, out, &tmp) != 1 &&
+			    inet_pton(AF_INET6, out, &tmp) != 1)
+				*dot = 0;
+		}
+		return;
+	}
+	ls_addr_str(&m->saddr, out, n);
+}
+
+/* HOST_FROM, HOST (keep-hostname), SOURCE, overrides: syslog-ng's LogSource. */
+void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d, struct ls_msg *m,
+		       struct ls_runtime *rt)
+{
+	char host[256];
+	resolve_host(c, d, m, rt, host, sizeof host);
+	ls_msg_set(m, LS_HOST_FROM, host, strlen(host));
+	size_t hl;
+	ls_msg_get(m, LS_HOST, &hl);
+	int keep = d->keep_hostname >= 0 ? d->keep_hostname : c->o.keep_hostname;
+	/* verified on 3.38: chain-hostnames(yes) writes no "orig/relay" chain,
+	 * it keeps the message's host as keep-hostname(yes) would */
+	if (c->o.chain_hostnames)
+		keep = 1;
+	if (!keep || !hl)
+		ls_msg_set(m, LS_HOST, host, strlen(host));
+	if (d->host_override)
+		ls_msg_set(m, LS_HOST, d->host_override, strlen(d->host_override));
+	if (d->program_override) {
+		ls_msg_set(m, LS_PROGRAM, d->program_override, strlen(d->program_override));
+		m->f[LS_LEGACY_MSGHDR].set = false;
+	}
+	ls_msg_set(m, LS_SOURCE, s->name, strlen(s->name));
+	m->tags |= d->tags;
+	if (s->tag >= 0)
+		m->tags |= 1ull << s->tag;
+}
+
+/* ------------------------------------------------------------ destinations */
+
+static int mkdirs(const char *path, int mode)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+static int file_flush(struct open_file *f)
+{
+	if (!f->wbuf.len)
+		return 0;
+	if (f->fd < 0)
+		return -EBADF;
+	ssize_t w = io_write_full(f->fd, f->wbuf.p, f->wbuf.len);
+	if (w < 0)
+		return (int)w;
+	f->wbuf.len = 0;
+	f->lines = 0;
+	return 0;
+}
+
+static struct open_file *file_get(struct ls_cfg *c, struct ls_dest *dst, struct ls_ddrv *d,
+				  const char *path)
+{
+	for (struct open_file *f = d->files; f; f = f->next)
+		if (!strcmp(f->path, path))
+			return f;
+	struct open_file *f = calloc(1, sizeof *f);
+	if (!f)
+		abort();
+	f->path = strdup(path);
+	f->fd = -1;
+	f->next = d->files;
+	d->files = f;
+	(void)dst;
+	(void)c;
+	return f;
+}
+
+static int file_open(struct ls_cfg *c, struct ls_ddrv *d, struct open_file *f)
+{
+	if (f->fd >= 0)
+		return 0;
+	int create_dirs = d->create_dirs >= 0 ? d->create_dirs : c->o.create_dirs;
+	int perm = d->perm >= 0 ? d->perm : c->o.perm;
+	int flags = d->kind == DST_PIPE ? O_WRONLY | O_NONBLOCK | O_CLOEXEC
+					: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY;
+	struct stat st;
+	bool existed = stat(f->path, &st) == 0;
+	f->fd = open(f->path, flags, perm);
+	if (f->fd < 0 && errno == ENOENT && create_dirs && d->kind == DST_FILE) {
+		mkdirs(f->path, d->dir_perm >= 0 ? d->dir_perm : c->o.dir_perm);
+		f->fd = open(f->path, flags, perm);
+	}
+	if (f->fd < 0)
+		return -errno;
+	if (!existed && d->kind == DST_FILE) {
+		/* a new file gets perm() exactly (not umask-ed) and owner()/group() */
+		fchmod(f->fd, (mode_t)perm);
+		uid_t uid = (uid_t)-1;
+		gid_t gid = (gid_t)-1;
+		struct passwd *pw = c->o.owner ? getpwnam(c->o.owner) : NULL;
+		struct group *gr = c->o.group ? getgrnam(c->o.group) : NULL;
+		if (pw)
+			uid = pw->pw_uid;
+		if (gr)
+			gid = gr->gr_gid;
+		if (pw || gr)
+			(void)!fchown(f->fd, uid, gid);
+	}
+	return 0;
+}
+
+static void net_send(struct ls_dest *dst, struct ls_ddrv *d, const char *p, size_t n)
+{
+	if (d->fd < 0) {
+		struct addrinfo hints = {0}, *ai;
+		hints.ai_socktype = d->kind == DST_UDP ? SOCK_DGRAM : SOCK_STREAM;
+		char port[16];
+		snprintf(port, sizeof port, "%d", d->port);
+		if (getaddrinfo(d->ip, port, &hints, &ai) != 0) {
+			dst->failed++;
+			return;
+		}
+		d->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+		if (d->fd >= 0 && connect(d->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+			close(d->fd);
+			d->fd = -1;
+		}
+		freeaddrinfo(ai);
+		if (d->fd < 0) {
+			dst->failed++;
+			return;
+		}
+	}
+	ssize_t w = d->kind == DST_UDP ? send(d->fd, p, n, MSG_NOSIGNAL)
+				       : (ssize_t)io_write_full(d->fd, p, n);
+	if (w < 0) {
+		close(d->fd);
+		d->fd = -1;
+		dst->failed++;
+	}
+}
+
+/* The line a destination writes for m. */
+static void dest_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out)
+{
+	static struct ls_tmpl *def_file, *def_net, *def_proto;
+	if (!def_file) {
+		def_file = ls_tmpl_new("${DATE} ${HOST} ${MSGHDR}${MESSAGE}\n", NULL);
+		def_net = ls_tmpl_new("<${PRI}>${DATE} ${HOST} ${MSGHDR}${MESSAGE}\n", NULL);
+		def_proto = ls_tmpl_new("<${PRI}>1 ${ISODATE} ${HOST:--} ${PROGRAM:--} ${PID:--} "
+					"${MSGID:--} ${SDATA:--} ${MESSAGE}",
+					NULL);
+	}
+	if (d->kind == DST_UDP || d->kind == DST_TCP) {
+		if (d->syslog_proto) {
+			struct ls_buf b = {0};
+			if (d->tmpl) {
+				ls_buf_addf(&b, "<%d>1 ", m->pri);
+				ls_tmpl_format(d->tmpl, m, &b);
+			} else {
+				ls_tmpl_format(def_proto, m, &b);
+			}
+			if (d->kind == DST_TCP)
+				ls_buf_addf(out, "%zu ", b.len);
+			ls_buf_add(out, b.p, b.len);
+			ls_buf_free(&b);
+			return;
+		}
+		if (d->tmpl) {
+			ls_buf_addf(out, "<%d>", m->pri);
+			ls_tmpl_format(d->tmpl, m, out);
+		} else {
+			ls_tmpl_format(def_net, m, out);
+		}
+		return;
+	}
+	ls_tmpl_format(d->tmpl ? d->tmpl : def_file, m, out);
+}
+
+static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_msg *m,
+		       struct ls_runtime *rt)
+{
+	struct ls_buf line = {0}, path = {0};
+	if (rt && rt->dry_run) {
+		if (rt->report)
+			fprintf(rt->report, "-> destination '%s'\n", dst->name);
+		dst->written++;
+		return;
+	}
+	for (size_t i = 0; i < dst->n_drv; i++) {
+		struct ls_ddrv *d = &dst->drv[i];
+		line.len = 0;
+		dest_format(d, m, &line);
+		if (d->kind == DST_STDOUT) {
+			fwrite(line.p, 1, line.len, stdout);
+			continue;
+		}
+		if (d->kind == DST_UDP || d->kind == DST_TCP) {
+			net_send(dst, d, line.p, line.len);
+			continue;
+		}
+		if (d->kind == DST_USERTTY)
+			continue; /* no terminals to write to in a test daemon */
+		struct open_file *f;
+		if (ls_tmpl_is_literal(d->path) && d->files && d->files->fd >= 0) {
+			f = d->files; /* fixed file name: the one open file */
+		} else {
+			path.len = 0;
+			ls_tmpl_format(d->path, m, &path);
+			if (!path.p)
+				continue;
+			f = file_get(c, dst, d, path.p);
+		}
+		if (f->fd < 0 && (f->last_try != m->recv_sec || !f->failing)) {
+			/* retry at most once a second while a destination fails */
+			int r = file_open(c, d, f);
+			if (r < 0) {
+				f->last_try = m->recv_sec;
+				dst->failed++;
+				if (!f->failing && rt && rt->notices)
+					fprintf(rt->notices,
+						"Error opening file for writing; filename='%s', "
+						"error='%s (%d)', destination='%s'\n",
+						f->path, strerror(-r), -r, dst->name);
+				f->failing = true;
+			} else if (f->failing) {
+				if (rt && rt->notices)
+					fprintf(rt->notices,
+						"Destination recovered, writing buffered messages; "
+						"filename='%s', destination='%s'\n",
+						f->path, dst->name);
+				f->failing = false;
+			}
+		}
+		/* bounded buffer: above 64 MiB of unwritable data, drop and count */
+		if (f->wbuf.len > (64u << 20)) {
+			dst->dropped++;
+			continue;
+		}
+		ls_buf_add(&f->wbuf, line.p, line.len);
+		f->lines++;
+		if (f->wbuf.len >= 65536 ||
+		    (c->o.flush_lines > 0 && f->lines >= c->o.flush_lines)) {
+			if (f->fd < 0 || file_flush(f) < 0)
+				dst->failed++;
+		}
+	}
+	dst->written++;
+	ls_buf_free(&line);
+	ls_buf_free(&path);
+}
+
+void ls_dest_flush_all(struct ls_cfg *c, bool final)
+{
+	for (size_t i = 0; i < c->n_dst; i++) {
+		struct ls_dest *dst = c->dst[i];
+		for (size_t k = 0; k < dst->n_drv; k++) {
+			struct ls_ddrv *d = &dst->drv[k];
+			for (struct open_file *f = d->files; f; f = f->next) {
+				if (f->wbuf.len && f->fd < 0)
+					file_open(c, d, f);
+				if (file_flush(f) < 0)
+					dst->failed++;
+				if (final && f->fd >= 0) {
+					close(f->fd);
+					f->fd = -1;
+				}
+			}
+			if (final && d->fd >= 0) {
+				close(d->fd);
+				d->fd = -1;
+			}
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- routing */
+
+/* What runs after a junction: the rest of the parent sequence. */
+struct cont {
+	const struct ls_path *p;
+	size_t i;
+	const struct cont *up;
+	bool *matched;
+};
+
+struct rctx {
+	struct ls_cfg *c;
+	struct ls_msg *m;
+	struct ls_trace *t;
+	struct ls_runtime *rt;
+	int delivered;
+};
+
+static void run_seq(struct rctx *x, const struct ls_path *p, size_t i, bool *matched,
+		    const struct cont *up);
+
+/* syslog-ng's log_multiplexer_queue over branches; returns delivered. */
+static bool mux(struct rctx *x, struct ls_path *const *br, size_t n, const struct cont *up)
+{
+	bool delivered = false, has_fallback = false;
+	for (size_t k = 0; k < n; k++)
+		if (br[k]->flags & PF_FALLBACK)
+			has_fallback = true;
+	for (int fb = 0; fb == 0 || (fb == 1 && has_fallback && !delivered); fb++) {
+		for (size_t k = 0; k < n; k++) {
+			const struct ls_path *p = br[k];
+			if (!fb != !(p->flags & PF_FALLBACK))
+				continue;
+			bool matched = true;
+			run_seq(x, p, 0, &matched, up);
+			if (matched) {
+				((struct ls_path *)p)->matched++;
+				delivered = true;
+				if (x->t && x->t->active && x->t->mode == LS_TRACE_EXPLAIN)
+					fprintf(x->t->out, "Log path matched; path='%s:%d:%d'%s\n",
+						p->file, p->line, p->col,
+						(p->flags & PF_FINAL) ? ", flags='final'" : "");
+				if (p->flags & PF_FINAL)
+					break;
+			}
+		}
+	}
+	return delivered;
+}
+
+static void run_seq(struct rctx *x, const struct ls_path *p, size_t i, bool *matched,
+		    const struct cont *up)
+{
+	for (; i < p->n_el; i++) {
+		const struct ls_elem *e = &p->el[i];
+		switch (e->kind) {
+		case EL_SOURCE:
+			break;
+		case EL_FILTER:
+			if (!ls_filter_eval(e->flt, x->m, x->t)) {
+				*matched = false;
+				return;
+			}
+			break;
+		case EL_DEST:
+			if (x->t && x->t->active && x->t->mode == LS_TRACE_EXPLAIN)
+				fprintf(x->t->out,
+					"Delivering to destination; destination='%s', "
+					"path='%s:%d:%d'\n",
+					e->dst->name, p->file, p->line, p->col);
+			dest_write(x->c, e->dst, x->m, x->rt);
+			x->delivered++;
+			break;
+		case EL_JUNCTION: {
+			bool last = i + 1 == p->n_el;
+			struct cont here = {p, i + 1, up, matched};
+			bool d = mux(x, e->br, e->n_br, last ? up : &here);
+			if (last && !d)
+				*matched = false;
+			return;
+		}
+		}
+	}
+	/* end of this sequence: continue with what follows the enclosing junction */
+	if (up) {
+		bool m2 = true;
+		run_seq(x, up->p, up->i, &m2, up->up);
+		if (!m2)
+			*matched = false;
+	}
+}
+
+void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct ls_trace *t,
+	      struct ls_runtime *rt)
+{
+	struct rctx x = {c, m, t, rt, 0};
+	src->received++;
+	mux(&x, src->paths, src->n_paths, NULL);
+	if (x.delivered)
+		src->delivered++;
+	if (t && t->active && t->mode == LS_TRACE_EXPLAIN && !x.delivered)
+		fprintf(t->out, "Message reached no destination; source='%s'\n", src->name);
+	if (rt && rt->dry_run && rt->report && !x.delivered)
+		fprintf(rt->report, "-> no destination\n");
+}
+
+/* ------------------------------------------------------------------ stats */
+
+void ls_stats_print(const struct ls_cfg *c, FILE *out)
+{
+	for (size_t i = 0; i < c->n_src; i++)
+		fprintf(out, "source;%s;received=%llu;dropped=%llu;delivered=%llu\n",
+			c->src[i]->name, (unsigned long long)c->src[i]->received,
+			(unsigned long long)c->src[i]->dropped,
+			(unsigned long long)c->src[i]->delivered);
+	for (size_t i = 0; i < c->n_flt; i++)
+		fprintf(out, "filter;%s;evaluated=%llu;matched=%llu\n", c->flt[i]->name,
+			(unsigned long long)c->flt[i]->evaluated,
+			(unsigned long long)c->flt[i]->matched);
+	for (size_t i = 0; i < c->n_dst; i++)
+		fprintf(out, "destination;%s;written=%llu;dropped=%llu;failed=%llu\n",
+			c->dst[i]->name, (unsigned long long)c->dst[i]->written,
+			(unsigned long long)c->dst[i]->dropped,
+			(unsigned long long)c->dst[i]->failed);
+	for (size_t i = 0; i < c->n_all_paths; i++)
+		fprintf(out, "log;%s:%d:%d;matched=%llu\n", c->all_paths[i]->file,
+			c->all_paths[i]->line, c->all_paths[i]->col,
+			(unsigned long long)c->all_paths[i]->matched);
+}
+
+void ls_unmatched_print(const struct ls_cfg *c, FILE *out)
+{
+	for (size_t i = 0; i < c->n_flt; i++)
+		if (!c->flt[i]->matched)
+			fprintf(out,
+				"never matched: filter '%s' (%s:%d:%d, evaluated %llu times)\n",
+				c->flt[i]->name, c->flt[i]->file, c->flt[i]->line, c->flt[i]->col,
+				(unsigned long long)c->flt[i]->evaluated);
+	for (size_t i = 0; i < c->n_all_paths; i++)
+		if (!c->all_paths[i]->matched)
+			fprintf(out, "never matched: log path at %s:%d:%d\n", c->all_paths[i]->file,
+				c->all_paths[i]->line, c->all_paths[i]->col);
+}

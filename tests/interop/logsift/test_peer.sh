@@ -1,0 +1,169 @@
+#!/bin/sh
+# test_peer.sh: logsift against the real syslog-ng 3.38 (Debian's
+# syslog-ng-core). Each case writes one config with @DIR@/@PORT@ holes, runs
+# syslog-ng and logsift on it (each in its own temp dir, sockets and ports on
+# loopback, syslog-ng with --no-caps -F and private persist/pid/control
+# files), sends the same messages to both, stops them with SIGTERM and
+# requires byte-identical, non-empty destination files. Where the case says
+# so, the filter traces are compared too: syslog-ng -t leaf lines (rule
+# order, leaf order = short-circuit, raw facility/level/cmp results) against
+# logsift --trace=explain (peer.py tracecmp). The classic trace format itself
+# has no live peer (3.38 no longer prints it); see tests/logsift/test_trace.sh.
+. "$OPSKIT_SOURCE/tests/tap.sh"
+LS="$OPSKIT_BUILD/logsift/logsift"
+# the system python (a pyenv shim costs most of a second a call)
+PYTHON=$(command -v /usr/bin/python3 || command -v python3)
+PY="$PYTHON $OPSKIT_SOURCE/tests/interop/logsift/peer.py"
+HERE="$OPSKIT_SOURCE/tests/interop/logsift"
+SNG=$(command -v syslog-ng || echo /usr/sbin/syslog-ng)
+[ -x "$SNG" ] || SNG=""
+
+# start WHO CONF DIR: start a daemon in the background, its pid in DIR/pid.run
+start() {
+	if [ "$1" = peer ]; then
+		"$SNG" -f "$2" --no-caps -F -e -d -t --persist-file="$3/persist" \
+			--pidfile="$3/pid" --control="$3/ctl" >"$3/trace" 2>&1 &
+	else
+		"$LS" -f "$2" -e --trace=explain >"$3/trace" 2>&1 &
+	fi
+	echo $! >"$3/pid.run"
+}
+
+# run_case NAME CONF KIND MSGS: run both daemons side by side (own dirs and
+# ports), same input to each; leaves $TAP_TMP/NAME.{peer,ours}
+run_case() {
+	name=$1 conf=$2 kind=$3 msgs=$4
+	for who in peer ours; do
+		d="$TAP_TMP/$name.$who"
+		mkdir -p "$d"
+		port=$($PY freeport)
+		echo "$port" >"$d/port"
+		sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" -e "s|@HERE@|$HERE|g" "$conf" >"$d/conf"
+		[ "$kind" = file ] && $PY write "$d/in.log" "$msgs"
+		start $who "$d/conf" "$d"
+	done
+	for who in peer ours; do
+		d="$TAP_TMP/$name.$who"
+		port=$(cat "$d/port")
+		case $kind in
+		unix-*) $PY wait unix "$d/in.sock" ;;
+		file) sleep 1 ;;
+		*) $PY wait tcp "$port" ;;
+		esac
+	done
+	sleep 0.2
+	for who in peer ours; do
+		d="$TAP_TMP/$name.$who"
+		port=$(cat "$d/port")
+		case $kind in
+		unix-*) $PY send "$kind" "$d/in.sock" "$msgs" ;;
+		file) ;;
+		*) $PY send "$kind" "$port" "$msgs" ;;
+		esac
+	done
+	sleep "${settle:-0.5}"
+	for who in peer ours; do
+		d="$TAP_TMP/$name.$who"
+		kill -TERM "$(cat "$d/pid.run")"
+		wait "$(cat "$d/pid.run")" 2>/dev/null
+	done
+}
+
+# cmp_outputs NAME: every out*.log of the peer equals ours, and one is non-empty
+cmp_outputs() {
+	p="$TAP_TMP/$1.peer" o="$TAP_TMP/$1.ours"
+	files=$(cd "$p" && find out* -type f 2>/dev/null | sort)
+	if [ -z "$files" ]; then
+		tap_fail "$1: destination files identical" "syslog-ng wrote nothing: $(head -c 600 "$p/trace")"
+		return
+	fi
+	bad=""
+	nonempty=0
+	for f in $files; do
+		[ -d "$p/$f" ] && continue
+		[ -s "$p/$f" ] && nonempty=1
+		cmp -s "$p/$f" "$o/$f" || bad="$bad $f"
+	done
+	extra=$(cd "$o" && find out* -type f 2>/dev/null | sort)
+	[ "$extra" = "$files" ] || bad="$bad (file sets: peer [$files] ours [$extra])"
+	if [ -z "$bad" ] && [ $nonempty = 1 ]; then
+		tap_ok "$1: destination files identical ($(echo $files | wc -w) files, $(cat "$p"/out* 2>/dev/null | wc -l) lines)"
+	else
+		detail=""
+		for f in $bad; do [ -f "$p/$f" ] && detail="$detail$(diff "$p/$f" "$o/$f" | head -n 10)
+"; done
+		tap_fail "$1: destination files identical" "differ:$bad
+$detail$(grep -v '^\[' "$o/trace" | grep -iv 'filter\|Incoming\|Log path\|Deliver\|reached' | head -n 5)"
+	fi
+}
+
+cmp_trace() {
+	out=$($PY tracecmp "$TAP_TMP/$1.peer/trace" "$TAP_TMP/$1.ours/trace")
+	if [ $? = 0 ]; then
+		tap_ok "$1: same rules, leaves and leaf results as syslog-ng -t $(echo "$out" | tr -d '#')"
+	else
+		tap_fail "$1: same rules, leaves and leaf results as syslog-ng -t" "$out"
+	fi
+}
+
+if [ -z "$SNG" ]; then
+	for c in basic macros-udp tcp-syslog routing filters stock errors; do
+		tap_skip "$c" "syslog-ng (syslog-ng-core) is not installed"
+	done
+	tap_done
+fi
+
+# Debian's stock syslog-ng.conf, with only its outputs and /dev/log moved into
+# the test directory (system() -> unix-dgram, internal() dropped because the
+# two daemons' own start-up messages differ, consoles -> files).
+STOCK=/etc/syslog-ng/syslog-ng.conf
+if [ -f "$STOCK" ]; then
+	{
+		echo "# kind: unix-dgram"
+		echo "# trace: yes"
+		sed -e 's|system();|unix-dgram("@DIR@/in.sock");|' -e 's|internal();||' \
+			-e 's|"/var/log/|"@DIR@/out-|' -e 's|pipe("/dev/xconsole")|file("@DIR@/out-xconsole")|' \
+			-e 's|getvirtconsole()|file("@DIR@/out-console")|' -e 's|usertty("root")|file("@DIR@/out-usertty")|' "$STOCK"
+	} >"$TAP_TMP/stock.conf"
+	run_case stock "$TAP_TMP/stock.conf" unix-dgram "$HERE/stock.msgs"
+	cmp_outputs stock
+	cmp_trace stock
+else
+	tap_skip "stock: Debian's syslog-ng.conf routes as syslog-ng" "no $STOCK"
+fi
+
+for c in "$HERE"/cases/*.conf; do
+	name=$(basename "$c" .conf)
+	kind=$(sed -n 's/^# kind: //p' "$c")
+	trace=$(sed -n 's/^# trace: //p' "$c")
+	settle=$(sed -n 's/^# settle: //p' "$c")
+	run_case "$name" "$c" "$kind" "$HERE/cases/$name.msgs"
+	cmp_outputs "$name"
+	[ "$trace" = yes ] && cmp_trace "$name"
+done
+
+# Start-up errors: the same exit code and the same error line.
+for c in "$HERE"/errors/*.conf; do
+	name=$(basename "$c" .conf)
+	d="$TAP_TMP/err.$name"
+	mkdir -p "$d"
+	cp "$c" "$d/$name.conf"
+	(cd "$d" && timeout 5 "$SNG" -f "$name.conf" --no-caps -F -e --persist-file="$d/persist" \
+		--pidfile="$d/pid" --control="$d/ctl" >peer.out 2>&1 </dev/null; echo $? >peer.rc)
+	(cd "$d" && timeout 5 "$LS" -f "$name.conf" >ours.out 2>&1 </dev/null; echo $? >ours.rc)
+	want=$(sed 's/^\[[^]]*\] //' "$d/peer.out" | grep -m1 -E "^(Error|ERROR|Referenced|Loop)")
+	got=$(grep -m1 -E "^(Error|ERROR|Referenced|Loop)" "$d/ours.out")
+	# the config excerpt under syntax errors ("N       text", "N-----> text", carets)
+	wantx=$(grep -E '^[0-9]+(-+>|  +)' "$d/peer.out")
+	gotx=$(grep -E '^[0-9]+(-+>|  +)' "$d/ours.out")
+	if [ "$(cat "$d/peer.rc")" = "$(cat "$d/ours.rc")" ] && [ -n "$want" ] && [ "$want" = "$got" ] &&
+		[ "$wantx" = "$gotx" ]; then
+		tap_ok "error $name: exit $(cat "$d/ours.rc"), same message${gotx:+ and config excerpt}"
+	else
+		tap_fail "error $name: same exit code and message" "peer rc=$(cat "$d/peer.rc"): $want
+$wantx
+ours rc=$(cat "$d/ours.rc"): $got
+$gotx"
+	fi
+done
+tap_done
