@@ -52,6 +52,21 @@ static int fail(struct scan *s, const char *at, const char *fmt, const char *arg
 	return ok_err_line(s->e, -EINVAL, s->path, line_of(s, at), fmt, arg);
 }
 
+/* A NUL-terminated copy of at most n bytes at p, never past the input's end:
+ * the input is not NUL-terminated, so "%.20s" on it could read beyond it. */
+static const char *snip(const struct scan *s, const char *p, size_t n)
+{
+	static char buf[64];
+	size_t m = p < s->end ? (size_t)(s->end - p) : 0;
+	if (m > n)
+		m = n;
+	if (m > sizeof(buf) - 1)
+		m = sizeof(buf) - 1;
+	memcpy(buf, p, m);
+	buf[m] = 0;
+	return buf;
+}
+
 /* Find needle in [p, end), or NULL. */
 static const char *find(const char *p, const char *end, const char *needle)
 {
@@ -157,7 +172,7 @@ static int next_elem(struct scan *s, struct elem *el)
 	for (;;) {
 		while (s->p < s->end && *s->p != '<') {
 			if (!isspace((unsigned char)*s->p))
-				return fail(s, s->p, "unexpected text '%.20s'", s->p);
+				return fail(s, s->p, "unexpected text '%s'", snip(s, s->p, 20));
 			s->p++;
 		}
 		if (s->p >= s->end)
@@ -189,7 +204,7 @@ static int next_elem(struct scan *s, struct elem *el)
 		       (isalnum((unsigned char)*ne) || *ne == '_' || *ne == '-' || *ne == ':'))
 			ne++;
 		if (ne == n || (size_t)(ne - n) >= sizeof(el->name))
-			return fail(s, lt, "bad tag '%.20s'", lt);
+			return fail(s, lt, "bad tag '%s'", snip(s, lt, 20));
 		memcpy(el->name, n, (size_t)(ne - n));
 		el->name[ne - n] = 0;
 		s->p = gt + 1;
@@ -204,7 +219,7 @@ static int next_elem(struct scan *s, struct elem *el)
 			continue;
 		}
 		if (closing)
-			return fail(s, lt, "unexpected closing tag '%.30s'", lt);
+			return fail(s, lt, "unexpected closing tag '%s'", snip(s, lt, 30));
 		el->tag = lt;
 		el->attr = ne;
 		el->attr_end = gt;
@@ -303,9 +318,9 @@ int uc_bmap_parse(const char *text, size_t len, const char *path, struct uc_bmap
 		const char *dash = memchr(a, '-', (size_t)(z - a));
 		if (parse_u64(a, dash ? dash : z, &rg.first) < 0 ||
 		    parse_u64(dash ? dash + 1 : a, z, &rg.last) < 0)
-			return fail(&s, el.text, "bad block range '%.40s', expected N or N-M", a);
+			return fail(&s, el.text, "bad block range '%s', expected N or N-M", snip(&s, a, 40));
 		if (rg.first > rg.last)
-			return fail(&s, el.text, "block range '%.40s' runs backwards", a);
+			return fail(&s, el.text, "block range '%s' runs backwards", snip(&s, a, 40));
 		const char *va, *vb;
 		if (get_attr(el.attr, el.attr_end, range_attr, &va, &vb)) {
 			if (b->algo < 0 && b->major == 1 && b->minor < 4)
@@ -326,7 +341,7 @@ int uc_bmap_parse(const char *text, size_t len, const char *path, struct uc_bmap
 		}
 		if (b->n && rg.first <= b->r[b->n - 1].last)
 			return fail(&s, el.text,
-				    "block range '%.40s' overlaps or precedes the one before", a);
+				    "block range '%s' overlaps or precedes the one before", snip(&s, a, 40));
 		if (b->n == cap) {
 			cap = cap ? 2 * cap : 64;
 			if (cap > (1u << 26))
