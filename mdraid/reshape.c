@@ -850,15 +850,40 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					 fm->path);
 	}
 	if (pl->resuming) {
+		/* A crash inside the START round can leave a new member without
+		 * its superblock while another already says "reshaping" at
+		 * position 0. Nothing has been moved then, so such a member is
+		 * taken for its new slot again, as at the start. */
+		int at_start = !pl->finish_only && get64(r->master, SB_RESHAPE_POS) == 0;
+		for (int s = on; s < nn && at_start; s++) {
+			if (r->slot[s])
+				continue;
+			uint32_t devnum = 0, maxdev = get32(r->master, SB_MAX_DEV);
+			while (devnum < maxdev && sb_role(r->master, devnum) != s)
+				devnum++;
+			for (int i = 0; i < n && devnum < maxdev; i++) {
+				struct member *m = &r->m[i];
+				if (m->slot >= 0)
+					continue;
+				if (!opts->force && !m->ours && m->minor >= 0)
+					continue; /* another array's disk: not ours to take */
+				if ((rc = new_member_sb(r, m, devnum, e)) < 0)
+					return rc;
+				m->slot = s;
+				m->is_new = 1;
+				m->ours = 1;
+				r->slot[s] = m;
+				break;
+			}
+		}
 		for (int s = 0; s < nn; s++)
 			if (!r->slot[s])
-				return ok_err_at(
-				    e, -EPERM, NULL, OK_ERR_NOPOS,
-				    "slot %d of the reshaping array is missing; give every "
-				    "member (old and new); degraded grow is not supported",
-				    s);
+				return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+						 "slot %d of the reshaping array is missing; give every "
+						 "member (old and new); degraded grow is not supported",
+						 s);
 		for (int i = 0; i < n; i++)
-			if (!r->m[i].ours)
+			if (r->m[i].slot < 0)
 				return ok_err_at(e, -EINVAL, r->m[i].path, OK_ERR_NOPOS,
 						 "not a member of the reshaping array");
 	} else {
@@ -1522,7 +1547,7 @@ static int probe_backup(struct reshape *r, int fd, const char *path, uint64_t hd
 	}
 	if (n < BACKUP_HDR_BYTES ||
 	    backup_hdr_decode(b, (size_t)n, h, path, (long long)hdr_sector * 512, &e2) < 0) {
-		snprintf(why, whylen, "%s", n < BACKUP_HDR_BYTES ? "no backup header" : e2.msg);
+		snprintf(why, whylen, "%.250s", n < BACKUP_HDR_BYTES ? "no backup header" : e2.msg);
 		goto out;
 	}
 	if (memcmp(h->set_uuid, r->master + SB_UUID, 16)) {
