@@ -62,7 +62,7 @@ static const char grow_help[] =
     "checkpoint, 2 usage, 3 bad superblocks, 4 I/O error, 5 refused (nothing\n"
     "written).\n";
 
-enum { OPT_BACKUP = 256, OPT_CONTINUE, OPT_FORCE, OPT_PROGRESS, OPT_MEM, OPT_GROW };
+enum { OPT_BACKUP = 256, OPT_CONTINUE, OPT_FORCE, OPT_PROGRESS, OPT_MEM, OPT_GROW, OPT_STOP_AFTER };
 
 static const struct cli_opt grow_opts[] = {
     {"raid-devices", 'n', CLI_ARG, 'n'},
@@ -72,7 +72,8 @@ static const struct cli_opt grow_opts[] = {
     {"progress", 0, CLI_FLAG, OPT_PROGRESS},
     {"quiet", 'q', CLI_FLAG, 'q'},
     {"mem", 0, CLI_ARG, OPT_MEM},
-    {"grow", 0, CLI_FLAG, OPT_GROW}, /* mdadm spelling: mdraid --grow ... */
+    {"grow", 0, CLI_FLAG, OPT_GROW},		/* mdadm spelling: mdraid --grow ... */
+    {"stop-after", 0, CLI_ARG, OPT_STOP_AFTER}, /* tests: as SIGINT after N steps */
     {0},
 };
 
@@ -81,6 +82,7 @@ static const struct cli_spec grow_spec = {"mdraid grow", grow_help, grow_opts, 0
 struct grow_ctx {
 	struct reshape_opts o;
 	enum progress_mode pmode;
+	long stop_after; /* hidden --stop-after=N: raise the stop flag after N steps */
 	struct progress meter;
 	int meter_on;
 };
@@ -127,6 +129,11 @@ static int on_opt(void *vctx, int id, const char *arg)
 		return 0;
 	case OPT_GROW:
 		return 0;
+	case OPT_STOP_AFTER:
+		if (cli_parse_uint(arg, 1, 1u << 30, &v) < 0)
+			return -1;
+		c->stop_after = (long)v;
+		return 0;
 	}
 	return -1;
 }
@@ -139,6 +146,8 @@ static void on_progress(void *vctx, uint64_t done, uint64_t total)
 		c->meter_on = 1;
 	}
 	progress_update(&c->meter, done * 512);
+	if (c->stop_after && --c->stop_after == 0)
+		grow_stop = 1;
 }
 
 static const char *level_name(int level)

@@ -101,6 +101,7 @@
 #include <libgen.h>
 
 #include "io.h"
+#include "pq.h"
 #include "reshape.h"
 
 /* ------------------------------------------------------------------ */
@@ -257,34 +258,6 @@ static int geo_map(const struct geo *g, uint64_t s, int k, int *pd, int *qd)
 	*pd = p;
 	*qd = q;
 	return d;
-}
-
-/*
- * P and Q of nd blocks given in syndrome-slot order (spec §2: Horner from
- * the last slot, g = {02}, polynomial 0x11d), eight bytes at a time. Disk
- * I/O, not this loop, bounds a reshape; mdraid/pq's SIMD engine can replace
- * it without changing a byte.
- */
-static void gen_pq(int nd, size_t len, uint8_t *const *d, uint8_t *p, uint8_t *q)
-{
-	const uint64_t hi = 0x8080808080808080ull, lo = 0xfefefefefefefefeull;
-	const uint64_t poly = 0x1d1d1d1d1d1d1d1dull;
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t wp, wq, wd;
-		memcpy(&wq, d[nd - 1] + i, 8);
-		wp = wq;
-		for (int z = nd - 2; z >= 0; z--) {
-			memcpy(&wd, d[z] + i, 8);
-			uint64_t h = wq & hi;
-			uint64_t mask = (h << 1) - (h >> 7);
-			wq = ((wq << 1) & lo) ^ (mask & poly);
-			wq ^= wd;
-			wp ^= wd;
-		}
-		memcpy(p + i, &wp, 8);
-		if (q)
-			memcpy(q + i, &wq, 8);
-	}
 }
 
 static uint64_t gcd64(uint64_t a, uint64_t b)
@@ -616,7 +589,7 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 	} else {
 		if (m->dev_sectors <= doff)
 			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
-					 "new member of %llu sectors is smaller than data_offset "
+					 "new member too small: %llu sectors, below data_offset "
 					 "%llu",
 					 (unsigned long long)m->dev_sectors,
 					 (unsigned long long)doff);
@@ -667,13 +640,15 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				 RESHAPE_MAX_DISKS);
 	r->nm = n;
 	for (int i = 0; i < n; i++) {
+		struct stat st;
+		if (stat(paths[i], &st) == 0)
+			for (int j = 0; j < i; j++)
+				if (r->m[j].st.st_dev == st.st_dev &&
+				    r->m[j].st.st_ino == st.st_ino)
+					return ok_err_at(e, -EINVAL, paths[i], OK_ERR_NOPOS,
+							 "given twice (same file as %s)", paths[j]);
 		if ((rc = member_open(&r->m[i], paths[i], e)) < 0)
 			return rc;
-		for (int j = 0; j < i; j++)
-			if (r->m[j].st.st_dev == r->m[i].st.st_dev &&
-			    r->m[j].st.st_ino == r->m[i].st.st_ino)
-				return ok_err_at(e, -EINVAL, paths[i], OK_ERR_NOPOS,
-						 "given twice (same file as %s)", paths[j]);
 		if ((rc = member_find_sb(&r->m[i], e)) < 0)
 			return rc;
 	}
@@ -878,10 +853,11 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		}
 		for (int s = 0; s < nn; s++)
 			if (!r->slot[s])
-				return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
-						 "slot %d of the reshaping array is missing; give every "
-						 "member (old and new); degraded grow is not supported",
-						 s);
+				return ok_err_at(
+				    e, -EPERM, NULL, OK_ERR_NOPOS,
+				    "slot %d of the reshaping array is missing; give every "
+				    "member (old and new); degraded grow is not supported",
+				    s);
 		for (int i = 0; i < n; i++)
 			if (r->m[i].slot < 0)
 				return ok_err_at(e, -EINVAL, r->m[i].path, OK_ERR_NOPOS,
@@ -1312,8 +1288,11 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 			if (dev != pd && dev != qd)
 				slots[ns++] = r->wbuf[dev] + j * r->csb;
 		}
-		gen_pq(ns, r->csb, slots, r->wbuf[pd] + j * r->csb,
-		       qd >= 0 ? r->wbuf[qd] + j * r->csb : NULL);
+		if (qd >= 0)
+			pq_gen(ns, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb,
+			       r->wbuf[qd] + j * r->csb);
+		else
+			pq_xor(ns, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb);
 	}
 	for (int d = 0; d < nn; d++) {
 		struct member *m = r->slot[d];
