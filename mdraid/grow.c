@@ -62,7 +62,16 @@ static const char grow_help[] =
     "checkpoint, 2 usage, 3 bad superblocks, 4 I/O error, 5 refused (nothing\n"
     "written).\n";
 
-enum { OPT_BACKUP = 256, OPT_CONTINUE, OPT_FORCE, OPT_PROGRESS, OPT_MEM, OPT_GROW, OPT_STOP_AFTER };
+enum {
+	OPT_BACKUP = 256,
+	OPT_CONTINUE,
+	OPT_FORCE,
+	OPT_PROGRESS,
+	OPT_MEM,
+	OPT_GROW,
+	OPT_STOP_AFTER,
+	OPT_CRASH
+};
 
 static const struct cli_opt grow_opts[] = {
     {"raid-devices", 'n', CLI_ARG, 'n'},
@@ -74,6 +83,7 @@ static const struct cli_opt grow_opts[] = {
     {"mem", 0, CLI_ARG, OPT_MEM},
     {"grow", 0, CLI_FLAG, OPT_GROW},		/* mdadm spelling: mdraid --grow ... */
     {"stop-after", 0, CLI_ARG, OPT_STOP_AFTER}, /* tests: as SIGINT after N steps */
+    {"simulate-crash", 0, CLI_ARG, OPT_CRASH},	/* interop tests: critical|final */
     {0},
 };
 
@@ -128,6 +138,14 @@ static int on_opt(void *vctx, int id, const char *arg)
 		c->o.mem_bytes = (size_t)v;
 		return 0;
 	case OPT_GROW:
+		return 0;
+	case OPT_CRASH:
+		if (!strcmp(arg, "critical"))
+			c->o.crash_at = RESHAPE_CRASH_CRITICAL;
+		else if (!strcmp(arg, "final"))
+			c->o.crash_at = RESHAPE_CRASH_FINAL;
+		else
+			return -1;
 		return 0;
 	case OPT_STOP_AFTER:
 		if (cli_parse_uint(arg, 1, 1u << 30, &v) < 0)
@@ -259,6 +277,11 @@ int grow_main(int argc, char **argv)
 			(unsigned long long)pl->new_array,
 			100.0 * (double)reshape_position(r) / (double)pl->new_array);
 		print_continue_hint(&c, n, members);
+		reshape_close(r);
+		return OK_EXIT_FAIL;
+	}
+	if (rc == -ECANCELED) {
+		ok_err_print(&e);
 		reshape_close(r);
 		return OK_EXIT_FAIL;
 	}

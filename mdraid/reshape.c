@@ -1376,6 +1376,13 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 				continue;
 			if ((rc = write_sb(r, m, kind == ROUND_FINAL, e)) < 0)
 				return rc;
+			if (kind == ROUND_FINAL && r->opts.crash_at == RESHAPE_CRASH_FINAL) {
+				if ((rc = io_fdatasync(m->fd)) < 0)
+					return ok_err_at(e, rc, m->path, OK_ERR_NOPOS,
+							 "fdatasync failed");
+				return ok_err_at(e, -ECANCELED, NULL, OK_ERR_NOPOS,
+						 "simulated crash in the final superblock round");
+			}
 		}
 		for (int s = 0; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
@@ -1741,6 +1748,12 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 		r->pos = w * unit;
 		ASSERT_RESHAPE_OK(r);
 		if (r->backup_valid && r->pos >= r->bk_end) {
+			if (r->opts.crash_at == RESHAPE_CRASH_CRITICAL) {
+				if ((rc = sync_all(r, e)) < 0)
+					return rc;
+				return ok_err_at(e, -ECANCELED, NULL, OK_ERR_NOPOS,
+						 "simulated crash inside the critical section");
+			}
 			/* PAST_B: make it durable, then forget the backup */
 			if ((rc = checkpoint(r, e)) < 0 || (rc = invalidate_backup(r, e)) < 0)
 				return rc;

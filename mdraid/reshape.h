@@ -74,7 +74,15 @@ struct reshape_opts {
 	uint32_t max_step_rows; /* tests: cap new rows per step (0 = by mem_bytes) */
 	double checkpoint_secs; /* seconds between progress checkpoints; 0 = 10 */
 	int64_t now;		/* tests: fixed Unix time for superblocks/backup; 0 = time() */
+	/* Interop tests: stop as a crash would, returning -ECANCELED, at one
+	 * point: RESHAPE_CRASH_CRITICAL just before the checkpoint that ends
+	 * the critical section (data of [0, B) written and synced, superblocks
+	 * still at 0, backup valid); RESHAPE_CRASH_FINAL after the first
+	 * member's final superblock is durable (a torn final round). */
+	int crash_at;
 };
+
+enum { RESHAPE_CRASH_NONE, RESHAPE_CRASH_CRITICAL, RESHAPE_CRASH_FINAL };
 
 /* What reshape_open decided; all sizes in 512-byte sectors. */
 struct reshape_plan {
