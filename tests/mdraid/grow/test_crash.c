@@ -517,11 +517,11 @@ int main(void)
 	 * has many checkpoints and every crash state is cheap to replay. */
 	static const struct scen sc[] = {
 	    /* name         lvl lay min old new chunk bytes   doff bkf step rnd exh */
-	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 6, 6},
-	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 6, 6},
-	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 6, 6},
-	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 4, 5},
-	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 6, 6},
+	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6},
+	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6},
+	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5},
+	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4},
+	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6},
 	};
 	for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
 		run_scenario(&sc[i], d);
