@@ -33,7 +33,7 @@ static void array_name(char *buf, size_t size, const struct md_sb *sb)
 			*c = '-';
 }
 
-void md_detail_print(FILE *out, const struct md_array *a, bool brief)
+void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char *homehost)
 {
 	const struct md_sb *sb = &a->ref;
 	char name[64], u[40], hs[64];
@@ -127,7 +127,11 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief)
 			}
 		}
 	}
-	fprintf(out, "              Name : %.32s\n", sb->set_name);
+	fprintf(out, "              Name : %.32s", sb->set_name);
+	size_t l = homehost ? strlen(homehost) : 0;
+	if (l > 0 && l < 32 && sb->set_name[l] == ':' && strncmp(sb->set_name, homehost, l) == 0)
+		fprintf(out, "  (local to host %s)", homehost);
+	fprintf(out, "\n");
 	fprintf(out, "              UUID : %s\n", u);
 	fprintf(out, "            Events : %llu\n\n", (unsigned long long)sb->events);
 	fprintf(out, "    Number   Major   Minor   RaidDevice State\n");

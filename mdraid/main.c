@@ -104,7 +104,8 @@ static const char help_detail[] =
     "Assemble the members as the kernel would and print the array as\n"
     "mdadm --detail does (state, device counts, rebuild/reshape status, slots).\n"
     "\n"
-    "  -s, --brief        print one ARRAY line for mdadm.conf\n";
+    "  -s, --brief        print one ARRAY line for mdadm.conf\n"
+    "      --homehost=H   homehost for '(local to host H)' (default: this host)\n";
 
 static const char help_read[] =
     "Usage: mdraid read [--offset=B] [--length=B] MEMBER...\n"
@@ -383,7 +384,11 @@ static int do_detail(int n, char **paths)
 	int rc = md_array_open(&a, n, paths, fl, &e);
 	if (rc < 0)
 		return fail(&e, rc);
-	md_detail_print(stdout, &a, TT.brief);
+	char host[256] = "";
+	const char *hh = TT.homehost;
+	if (!hh && gethostname(host, sizeof(host) - 1) == 0)
+		hh = host;
+	md_detail_print(stdout, &a, TT.brief, hh);
 	md_array_close(&a, NULL);
 	return 0;
 }

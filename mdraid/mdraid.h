@@ -331,6 +331,7 @@ struct md_array {
 	uint64_t mismatches; /* check/repair counters (sectors, as mismatch_cnt) */
 	char warn[256];	     /* a warning to print (dirty degraded read), "" if none */
 	void *win_cache;     /* I/O buffers kept between read/write calls */
+	int win_next;	     /* which of the two windows the next write uses */
 };
 
 /* Open members (paths; "missing" for an absent one) and select them as the
@@ -342,6 +343,14 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 /* Finish: flush, mark clean if we marked active, close and free. Returns the
  * first error of the final flush/superblock write. */
 int md_array_close(struct md_array *a, struct ok_err *e);
+
+/* Wait for array writes still in flight (md_array_write returns with the
+ * last batch being written); 0 or their first error. Reads, check,
+ * rebuild and close do this themselves. */
+int md_array_flush(struct md_array *a, struct ok_err *e);
+/* Drop the array without writing anything more (waits for I/O in flight,
+ * closes, frees): what a crash leaves behind, for tests of recovery. */
+void md_array_abandon(struct md_array *a);
 
 /* Absolute member I/O (device sectors from the start of the member), through
  * io_pread_full/io_pwrite_full; O_DIRECT when aligned. */
@@ -414,8 +423,9 @@ struct md_create_opts {
  * the array is marked clean. */
 int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err *e);
 
-/* Print what `mdadm --detail` prints for the array (brief: the ARRAY line). */
-void md_detail_print(FILE *out, const struct md_array *a, bool brief);
+/* Print what `mdadm --detail` prints for the array (brief: the ARRAY line);
+ * homehost as for md_examine_print. */
+void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char *homehost);
 
 /* Safety: 0 if path may be used; -EBUSY with e naming the holder (md array
  * in /proc/mdstat, /sys holders, a loop device backed by it). */

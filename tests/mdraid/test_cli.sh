@@ -370,6 +370,24 @@ testcmd_rc "write beyond the end refused" 2 \
 testcmd_rc "usage error: no members" 2 "'$M' read"
 testcmd_rc "usage error: bad chunk" 2 "'$M' create --level=6 --raid-devices=4 --chunk=3K $MEM"
 
+# ---- bad-block log: listed ranges count as missing ----
+mk 4 8M
+"$M" create --level=6 --raid-devices=4 --chunk=64K --homehost=$HH $MEM
+head -c 3000000 /dev/urandom > "$T/d"
+"$M" write --offset=0 $MEM < "$T/d"
+# member 2: sectors [2048+64, +8) are bad (log at sector 8+16), and garbage
+python3 -c "
+import struct
+f = open('$T/m2.img', 'r+b')
+f.seek(24 * 512)
+f.write(struct.pack('<Q', ((2048 + 64) << 10) | 8) + b'\xff' * 4088)
+f.seek((2048 + 64) * 512)
+f.write(b'\x55' * 4096)"
+$SBEDIT $T/m2.img feature_map=0x8
+ex_cmp "examine with bad blocks present equals mdadm" $T/m2.img
+"$M" read --length=3000000 $MEM > "$T/r"
+test_cmp "bad blocks are reconstructed on read" "$T/d" "$T/r"
+
 # ---- detail ----
 mk 4 8M
 "$M" create --level=6 --raid-devices=4 --chunk=64K --homehost=$HH --name=data $MEM
