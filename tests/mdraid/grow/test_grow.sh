@@ -106,6 +106,53 @@ testcmd_rc "plain re-run resumes and finishes" 0 "$M grow -n 5 -q c-0 c-1 c-2 c-
 if verify c 13 2>c.err2; then tap_ok "backup-on-member grow: content and P/Q"; else tap_fail "backup-on-member grow: content and P/Q" "$(cat c.err2)"; fi
 testcmd_rc "mdraid check after backup-on-member grow" 0 "$M check c-0 c-1 c-2 c-3 c-4"
 
+# --- the backup as mdadm writes it, left by a crash inside the critical section ---
+mk e 2048 15
+"$M" grow -n 5 --backup-file="$T/e.bak" --simulate-crash=critical -q e-0 e-1 e-2 e-3 e-4 >/dev/null 2>&1
+testcmd "backup file size is (B + 8) sectors, as mdadm makes it" "stat -c %s e.bak" "397312
+" ""
+testcmd "md_backup_data-1 header: magic, devstart 8, arraystart 0, length 768, csum, devstart2" \
+	"od -A d -t x1 -N 100 e.bak | sed -n '1p;3,7p'" \
+"0000000 6d 64 5f 62 61 63 6b 75 70 5f 64 61 74 61 2d 31
+0000032 $(od -A n -t x1 -j 32 -N 8 e.bak | sed 's/^ //') 08 00 00 00 00 00 00 00
+0000048 00 00 00 00 00 00 00 00 00 03 00 00 00 00 00 00
+0000064 15 49 92 24 00 00 00 00 00 03 00 00 00 00 00 00
+0000080 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+0000096 00 00 00 00
+" ""
+testcmd "devstart (bytes 40..47) is 8" "od -A n -t u8 -j 40 -N 8 e.bak | tr -d ' '" "8
+" ""
+"$F" create level=6 layout=2 chunk=128 minor=2 bytes=$((8 * MB)) doff=2048 seed=15 x-0 x-1 x-2 x-3
+"$M" read --length=$((768 * 512)) x-0 x-1 x-2 x-3 >e.first 2>/dev/null
+dd if=e.bak bs=4096 skip=1 2>/dev/null >e.data
+test_cmp "backup data = the array's first 384K in logical order" e.first e.data
+testcmd "superblocks: RESHAPE_ACTIVE, reshape_position still 0" \
+	"for m in e-0 e-4; do od -A n -t u4 -j 4104 -N 4 \$m; od -A n -t u8 -j 4200 -N 8 \$m; done | tr -d ' '" "4
+0
+4
+0
+" ""
+testcmd_rc "--continue without the backup refused (exit 5)" 5 "$M grow --continue -q e-0 e-1 e-2 e-3 e-4"
+testcmd "--continue --backup-file restores the critical section" \
+	"$M grow --continue --backup-file=$T/e.bak -q e-0 e-1 e-2 e-3 e-4 2>/dev/null" \
+	"mdraid: restoring critical section
+mdraid: grown to 5 members: array size 21504K (was 14336K)
+" ""
+if verify e 15 2>e.err; then tap_ok "restored grow: content and P/Q"; else tap_fail "restored grow: content and P/Q" "$(cat e.err)"; fi
+
+# --- the backup on the new member: headers where Grow_restart reads them ---
+mk h 128 16
+"$M" grow -n 5 --simulate-crash=critical -q h-0 h-1 h-2 h-3 h-4 >/dev/null 2>&1
+# data_offset 128 + size 16256 - 8 = 16376: Grow_restart's header; data at 16376 - 768
+testcmd "header copy after the data (data_offset + size - 8): devstart" \
+	"od -A n -t u8 -j $((16376 * 512 + 40)) -N 8 h-4 | tr -d ' '" "$((16376 - 768))
+" ""
+testcmd "header 4 KiB before the data equals it" \
+	"cmp -n 68 h-4 h-4 $((16376 * 512)) $(((16376 - 768 - 8) * 512)) && echo same" "same
+" ""
+testcmd_rc "--continue finds the backup on the new member" 0 "$M grow --continue -q h-0 h-1 h-2 h-3 h-4"
+if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=16 old=4 h-0 h-1 h-2 h-3 h-4 2>h.err; then tap_ok "restored from the member: content and P/Q"; else tap_fail "restored from the member: content and P/Q" "$(cat h.err)"; fi
+
 # --- refusals: exit 5, nothing written ---
 mk d 2048 14
 sum1=$(cat d-0 d-1 d-2 d-3 d-4 | md5sum)
