@@ -98,6 +98,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <libgen.h>
 
 #include "io.h"
@@ -1110,18 +1111,6 @@ nomem:
 			 (unsigned long long)k);
 }
 
-static int m_read(struct member *m, void *buf, uint64_t len, uint64_t sector, struct ok_err *e)
-{
-	ssize_t n = io_pread_full(m->fd, buf, len, (off_t)(sector * 512));
-	if (n < 0)
-		return ok_err_at(e, (int)n, m->path, (long long)sector * 512, "read failed");
-	if ((uint64_t)n != len)
-		return ok_err_at(e, -EIO, m->path, (long long)sector * 512,
-				 "short read: %zd of %llu bytes (member truncated?)", n,
-				 (unsigned long long)len);
-	return 0;
-}
-
 static int fd_write(int fd, const char *path, const void *buf, uint64_t len, uint64_t byte_off,
 		    struct ok_err *e)
 {
@@ -1131,14 +1120,73 @@ static int fd_write(int fd, const char *path, const void *buf, uint64_t len, uin
 	return 0;
 }
 
-static int sync_all(struct reshape *r, struct ok_err *e)
+/*
+ * Per-member I/O in parallel: one thread per member for the step's single
+ * large read or write, so every member's queue is busy at once (as the
+ * kernel's per-device bios are). A thread that cannot be created runs its
+ * job inline. Order between members never matters: nothing is durable
+ * before the next fdatasync round.
+ */
+enum io_kind { IO_READ, IO_WRITE, IO_SYNC };
+
+struct io_job {
+	struct member *m;
+	enum io_kind kind;
+	void *buf;
+	uint64_t len;	 /* bytes */
+	uint64_t sector; /* device sector */
+	ssize_t rc;	 /* bytes moved, or 0 / -errno for IO_SYNC */
+};
+
+static void *io_job_run(void *arg)
 {
-	for (int s = 0; s < r->ng.disks; s++) {
-		int rc = io_fdatasync(r->slot[s]->fd);
-		if (rc < 0)
-			return ok_err_at(e, rc, r->slot[s]->path, OK_ERR_NOPOS, "fdatasync failed");
+	struct io_job *j = arg;
+	if (j->kind == IO_READ)
+		j->rc = io_pread_full(j->m->fd, j->buf, j->len, (off_t)(j->sector * 512));
+	else if (j->kind == IO_WRITE)
+		j->rc = io_pwrite_full(j->m->fd, j->buf, j->len, (off_t)(j->sector * 512));
+	else
+		j->rc = io_fdatasync(j->m->fd);
+	return NULL;
+}
+
+static int run_jobs(struct io_job *jobs, int n, struct ok_err *e)
+{
+	pthread_t t[RESHAPE_MAX_DISKS];
+	int started[RESHAPE_MAX_DISKS] = {0};
+	/* small transfers: a thread costs more than it saves */
+	int par = jobs[0].kind == IO_SYNC || jobs[0].len >= (1u << 20);
+	for (int i = 1; i < n && par; i++)
+		started[i] = pthread_create(&t[i], NULL, io_job_run, &jobs[i]) == 0;
+	for (int i = 0; i < n; i++)
+		if (!started[i])
+			io_job_run(&jobs[i]);
+	for (int i = 1; i < n; i++)
+		if (started[i])
+			pthread_join(t[i], NULL);
+	for (int i = 0; i < n; i++) {
+		struct io_job *j = &jobs[i];
+		long long at = (long long)j->sector * 512;
+		if (j->rc < 0)
+			return ok_err_at(e, (int)j->rc, j->m->path,
+					 j->kind == IO_SYNC ? OK_ERR_NOPOS : at,
+					 j->kind == IO_READ    ? "read failed"
+					 : j->kind == IO_WRITE ? "write failed"
+							       : "fdatasync failed");
+		if (j->kind == IO_READ && (uint64_t)j->rc != j->len)
+			return ok_err_at(e, -EIO, j->m->path, at,
+					 "short read: %zd of %llu bytes (member truncated?)", j->rc,
+					 (unsigned long long)j->len);
 	}
 	return 0;
+}
+
+static int sync_all(struct reshape *r, struct ok_err *e)
+{
+	struct io_job j[RESHAPE_MAX_DISKS];
+	for (int s = 0; s < r->ng.disks; s++)
+		j[s] = (struct io_job){.m = r->slot[s], .kind = IO_SYNC};
+	return run_jobs(j, r->ng.disks, e);
 }
 
 static uint64_t prot_pos(const struct reshape *r)
@@ -1216,13 +1264,12 @@ static void assert_reshape_ok(const struct reshape *r)
 /* Read old rows [r0, r1) of every old member into rbuf. */
 static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_err *e)
 {
-	for (int d = 0; d < r->og.disks; d++) {
-		int rc =
-		    m_read(r->slot[d], r->rbuf[d], (r1 - r0) * r->csb, r->doff_old + r0 * r->cs, e);
-		if (rc < 0)
-			return rc;
-	}
-	return 0;
+	struct io_job j[RESHAPE_MAX_DISKS];
+	for (int d = 0; d < r->og.disks; d++)
+		j[d] = (struct io_job){
+		    r->slot[d], IO_READ, r->rbuf[d], (r1 - r0) * r->csb, r->doff_old + r0 * r->cs,
+		    0};
+	return run_jobs(j, r->og.disks, e);
 }
 
 /* Where array chunk c sits in the rbuf loaded from old row r0. */
@@ -1294,14 +1341,14 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 		else
 			pq_xor(ns, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb);
 	}
+	struct io_job jobs[RESHAPE_MAX_DISKS];
 	for (int d = 0; d < nn; d++) {
 		struct member *m = r->slot[d];
 		uint64_t off = r->doff_new + w * r->cs;
 		CHECK_WRITE(r, m, off, k * r->cs);
-		if ((rc = fd_write(m->fd, m->path, r->wbuf[d], k * r->csb, off * 512, e)) < 0)
-			return rc;
+		jobs[d] = (struct io_job){m, IO_WRITE, r->wbuf[d], k * r->csb, off, 0};
 	}
-	return 0;
+	return run_jobs(jobs, nn, e);
 }
 
 /* ------------------------------------------------------------------ */

@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,8 +104,12 @@ static void push(struct ev e)
 	R.ev[R.nev++] = e;
 }
 
+/* The engine writes members from several threads: one lock orders the log. */
+static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static ssize_t rec_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
+	pthread_mutex_lock(&rec_lock);
 	ssize_t r = io_sys_default.pwrite(fd, buf, n, off);
 	int f = file_of(fd);
 	if (r > 0 && f >= 0) {
@@ -112,15 +117,19 @@ static ssize_t rec_pwrite(int fd, const void *buf, size_t n, off_t off)
 		memcpy(e.data, buf, (size_t)r);
 		push(e);
 	}
+	pthread_mutex_unlock(&rec_lock);
 	return r;
 }
 
 static int rec_flush(int fd)
 {
+	pthread_mutex_lock(&rec_lock);
 	int f = file_of(fd);
 	if (f >= 0)
 		push((struct ev){f, 1, 0, 0, NULL});
-	return io_sys_default.fdatasync(fd);
+	int rc = io_sys_default.fdatasync(fd);
+	pthread_mutex_unlock(&rec_lock);
+	return rc;
 }
 
 /* Durability is modelled by the replay; the continue runs need none. */
