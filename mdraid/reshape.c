@@ -8,9 +8,14 @@
  * restripe.c only knows how to save and restore the critical section; the
  * bulk of a reshape is the kernel's reshape_request(). Here both halves run
  * in user space, with large sequential I/O over many stripes per step.
+ * Superblocks are handled as raw 4 KiB blocks here (not through mdraid.h's
+ * struct md_sb) on purpose: a grow changes a dozen array-wide fields and
+ * must leave every other byte as the kernel or mdadm wrote it; it was also
+ * written before the core's superblock layer existed.
  *
- * Divisions (keep them): design notes; superblock bytes; geometry and
- * syndrome; members and preconditions (reshape_open); buffers and I/O;
+ * Divisions (keep them): design notes; superblock bytes; geometry (the
+ * syndrome is mdraid/pq's pq_gen/pq_xor over slots in the kernel's order);
+ * members and preconditions (reshape_open); buffers and parallel I/O;
  * backup (save, find, restore, invalidate); checkpoints; the step loop
  * (reshape_run); assert_reshape_ok.
  *
@@ -226,7 +231,7 @@ static uint64_t sb_location(int minor, uint64_t dev_sectors)
 }
 
 /* ------------------------------------------------------------------ */
-/* Geometry and syndrome */
+/* Geometry */
 
 struct geo {
 	int level;  /* 5 or 6 */
