@@ -464,9 +464,20 @@ fail:
 
 /* ---- superblock state ---- */
 
+static int bitmap_write(struct md_array *a, bool bits, struct ok_err *e);
+
 int md_array_sb_write_all(struct md_array *a, struct ok_err *e)
 {
 	struct md_sb *ref = &a->ref;
+	/* the bitmap's event count goes first and never lags the
+	 * superblocks', else the kernel resyncs everything ("bitmap file is
+	 * out of date") */
+	if (a->has_bitmap && a->bm.events != ref->events) {
+		a->bm.events = ref->events;
+		int rc = bitmap_write(a, false, e);
+		if (rc < 0)
+			return rc;
+	}
 	uint32_t max_dev = ref->max_dev > MD_SB_MAX_DEV ? MD_SB_MAX_DEV : ref->max_dev;
 	uint16_t roles[MD_SB_MAX_DEV];
 	/* super_1_sync: all entries spare, then one per member we hold */

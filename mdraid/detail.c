@@ -21,6 +21,17 @@ static void dev_numbers(const char *path, unsigned *maj, unsigned *min)
 	}
 }
 
+/* The percentage mdadm shows: the kernel's status_resync() per-mille
+ * (shifted to stay in 32 bits), cut to whole percent by mdadm's parser. */
+static int sync_percent(uint64_t done, uint64_t max)
+{
+	unsigned scale = 10;
+	while (max / 2 > (1ULL << (scale + 32)))
+		scale++;
+	uint64_t per_milli = (done >> scale) * 1000 / ((max >> scale) + 1);
+	return (int)(per_milli / 10);
+}
+
 static void array_name(char *buf, size_t size, const struct md_sb *sb)
 {
 	const char *nm = strchr(sb->set_name, ':');
@@ -39,13 +50,6 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 	char name[64], u[40], hs[64];
 	array_name(name, sizeof(name), sb);
 	md_uuid_str(u, sb->set_uuid);
-	if (brief) {
-		fprintf(out, "ARRAY %s metadata=1.%d", name, sb->minor);
-		if (sb->set_name[0])
-			fprintf(out, " name=%s", sb->set_name);
-		fprintf(out, " UUID=%s\n", u);
-		return;
-	}
 	int n = a->geom.raid_disks, active = 0, working = 0, failed = 0, spare = 0;
 	bool recovering = false;
 	for (int i = 0; i < a->nmembers; i++) {
@@ -63,6 +67,16 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 				recovering = true;
 			}
 		}
+	}
+	if (brief) {
+		/* mdadm counts a member being rebuilt as a spare */
+		fprintf(out, "ARRAY %s metadata=1.%d", name, sb->minor);
+		if (spare)
+			fprintf(out, " spares=%d", spare);
+		if (sb->set_name[0])
+			fprintf(out, " name=%s", sb->set_name);
+		fprintf(out, " UUID=%s\n", u);
+		return;
 	}
 	fprintf(out, "%s:\n", name);
 	fprintf(out, "           Version : 1.%d\n", sb->minor);
@@ -103,7 +117,7 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 		uint64_t total = md_geom_array_sectors(&a->geom);
 		if (total)
 			fprintf(out, "    Reshape Status : %d%% complete\n",
-				(int)(sb->reshape_position * 100 / total));
+				sync_percent(sb->reshape_position, total));
 		if (sb->delta_disks)
 			fprintf(out, "     Delta Devices : %d, (%d->%d)\n", sb->delta_disks,
 				n - sb->delta_disks, n);
@@ -122,7 +136,7 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 			if (m->slot >= 0 && m->valid_below_rel != UINT64_MAX &&
 			    a->geom.dev_sectors) {
 				fprintf(out, "    Rebuild Status : %d%% complete\n\n",
-					(int)(m->valid_below_rel * 100 / a->geom.dev_sectors));
+					sync_percent(m->valid_below_rel, a->geom.dev_sectors));
 				break;
 			}
 		}

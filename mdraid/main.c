@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -448,6 +449,18 @@ static int do_write(int n, char **paths)
 		return fail(&e, rc);
 	print_left_out(&a);
 	uint64_t total = md_array_bytes(&a), off = TT.offset;
+	/* a file on stdin that cannot fit is refused before anything is written */
+	struct stat st;
+	off_t here = lseek(STDIN_FILENO, 0, SEEK_CUR);
+	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) && here >= 0 &&
+	    (off > total || (uint64_t)(st.st_size - here) > total - off)) {
+		md_array_close(&a, NULL);
+		ok_warn("write: %lld bytes at offset %llu do not fit in the array (%llu bytes); "
+			"nothing written",
+			(long long)(st.st_size - here), (unsigned long long)off,
+			(unsigned long long)total);
+		return OK_EXIT_USAGE;
+	}
 	uint64_t sd = (uint64_t)a.geom.chunk_sectors * 512 * (uint64_t)md_geom_data_disks(&a.geom);
 	size_t bsz = (size_t)((a.budget_bytes / 2 / sd + 1) * sd);
 	uint8_t *buf = io_alloc(bsz);

@@ -260,6 +260,18 @@ testcmd "check after rebuild" "'$M' check $T/m0.img $T/m1.img $T/new.img $T/m3.i
 " ""
 ex_cmp "examine after rebuild equals mdadm" $T/new.img $T/m0.img
 
+# rebuild keeps the bitmap's event count in step (else the kernel resyncs all)
+mk 4 8M
+"$M" create --level=6 --raid-devices=4 --chunk=64K --bitmap=internal $MEM
+head -c 8M /dev/urandom > "$T/new.img"
+"$M" rebuild --slot=1 $T/new.img $T/m0.img missing $T/m2.img $T/m3.img
+for f in $T/m0.img $T/new.img; do
+	ev=$("$M" examine $f | awk '/Events/{print $3}')
+	dd if=$f of=$T/bm bs=512 skip=16 count=1 2>/dev/null
+	bev=$(python3 -c "import struct; print(struct.unpack_from('<Q', open('$T/bm','rb').read(), 24)[0])")
+	check_eq "after rebuild: bitmap events = superblock events ($(basename $f))" "$ev" "$bev"
+done
+
 # ---- states mdraid does not make itself: mid-reshape, bad fields ----
 mk 4 16M
 "$M" create --level=6 --raid-devices=4 --chunk=64K --homehost=$HH $MEM
@@ -367,6 +379,11 @@ testcmd_rc "create refuses members of an array (exit 5)" 5 \
 check_eq "refused create wrote nothing" "$before" "$(sums)"
 testcmd_rc "write beyond the end refused" 2 \
 	"head -c 100 /dev/zero | '$M' write --offset=\$(( $(stat -c %s $T/m0.img) * 4 )) $MEM"
+head -c 20000 /dev/urandom > "$T/big"
+before=$(sums)
+testcmd_rc "a file that does not fit is refused" 2 \
+	"'$M' write --offset=\$(( $("$M" read $MEM | wc -c) - 10000 )) $MEM < $T/big"
+check_eq "refused oversized write wrote nothing" "$before" "$(sums)"
 testcmd_rc "usage error: no members" 2 "'$M' read"
 testcmd_rc "usage error: bad chunk" 2 "'$M' create --level=6 --raid-devices=4 --chunk=3K $MEM"
 
@@ -401,4 +418,12 @@ check_eq "detail: removed slot row" "       -       0        0        1      rem
 u=$("$M" examine $T/m0.img | awk '/Array UUID/{print $4}')
 check_eq "detail --brief" "ARRAY /dev/md/data metadata=1.2 name=testhost:data UUID=$u" \
 	"$("$M" detail --brief $MEM)"
+head -c 8M /dev/urandom > "$T/new.img"
+"$M" rebuild --slot=1 --stop-after=1M $T/new.img $T/m0.img missing $T/m2.img $T/m3.img
+check_eq "detail --brief counts a rebuilding member as a spare (as mdadm)" \
+	"ARRAY /dev/md/data metadata=1.2 spares=1 name=testhost:data UUID=$u" \
+	"$("$M" detail --brief $T/m0.img $T/new.img $T/m2.img $T/m3.img)"
+# 2048 of 14336 sectors: the kernel prints 13.3% ((2048>>10)*1000/((14336>>10)+1))
+check_eq "detail: rebuild status as the kernel rounds it" "    Rebuild Status : 13% complete" \
+	"$("$M" detail $T/m0.img $T/new.img $T/m2.img $T/m3.img | grep 'Rebuild Status')"
 tap_done
