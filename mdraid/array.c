@@ -248,6 +248,10 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 	memset(a, 0, sizeof(*a));
 	a->flags = flags;
 	a->budget_bytes = MD_BUDGET_BYTES;
+	/* MDRAID_MEM_MIB overrides the I/O buffer budget (benchmarks, tests) */
+	const char *mem = getenv("MDRAID_MEM_MIB");
+	if (mem && atoi(mem) >= 1 && atoi(mem) <= 65536)
+		a->budget_bytes = (size_t)atoi(mem) << 20;
 	a->ref_member = -1;
 	for (int s = 0; s < MD_MAX_MEMBERS; s++)
 		a->slot_member[s] = -1;
@@ -293,7 +297,6 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			if (write && !force) {
 				if (e)
 					*e = me;
-				rc = rc == -EBUSY ? rc : -EPERM == rc ? rc : rc;
 				goto fail;
 			}
 			ok_err_format(&me, m->why, sizeof(m->why));
@@ -433,6 +436,15 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 		rc = ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS,
 			       "not enough members to use the array: %d of %d slots missing%s",
 			       a->missing, a->geom.raid_disks, why);
+		goto fail;
+	}
+	if (write && (ref->feature_map & (MD_F_PPL | MD_F_MULTIPLE_PPLS | MD_F_JOURNAL))) {
+		/* their consistency comes from the log, which we do not write */
+		rc = ok_err_at(e, -EPERM, refm->path, (long long)(ref->super_offset * 512 + 8),
+			       "arrays with a %s are not written by mdraid (feature map 0x%x)",
+			       (ref->feature_map & MD_F_JOURNAL) ? "write journal"
+								 : "partial parity log",
+			       ref->feature_map);
 		goto fail;
 	}
 	a->dirty = ref->resync_offset != MD_MAX_SECTOR;

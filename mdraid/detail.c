@@ -32,6 +32,12 @@ static int sync_percent(uint64_t done, uint64_t max)
 	return (int)(per_milli / 10);
 }
 
+/* A member of this array whose role is spare (array.c leaves it out). */
+static bool is_spare(const struct md_member *m)
+{
+	return m->slot < 0 && m->sb.magic == MD_SB_MAGIC && strstr(m->why, "role is spare");
+}
+
 static void array_name(char *buf, size_t size, const struct md_sb *sb)
 {
 	const char *nm = strchr(sb->set_name, ':');
@@ -66,6 +72,9 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 				spare++;
 				recovering = true;
 			}
+		} else if (is_spare(m)) {
+			working++;
+			spare++;
 		}
 	}
 	if (brief) {
@@ -174,9 +183,7 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 	bool first = true;
 	for (int i = 0; i < a->nmembers; i++) {
 		const struct md_member *m = &a->m[i];
-		if (m->slot >= 0 && a->slot_member[m->slot] == i)
-			continue;
-		if (m->fd < 0 && !m->has_sb)
+		if (!is_spare(m))
 			continue;
 		if (first)
 			fprintf(out, "\n");

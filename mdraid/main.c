@@ -145,6 +145,8 @@ static const char help_rebuild[] =
     "where it stopped, by mdraid or by the kernel.\n"
     "\n"
     "  --slot=K         the slot to rebuild\n"
+    "  --stop-after=B   stop at a checkpoint once B bytes of the member are\n"
+    "                   rebuilt (leaves an interrupted rebuild, for tests)\n"
     "  -f, --force      overwrite a NEW that holds another array's superblock\n";
 
 static const struct cli_opt opts[] = {
@@ -367,6 +369,19 @@ static unsigned open_flags(bool write)
 	       (TT.no_direct ? MD_OPEN_NO_DIRECT : 0);
 }
 
+/* Bytes per read/write call: whole stripes when they fit in the memory
+ * budget (so calls after the first are stripe-aligned), else a bounded
+ * slice (huge chunks: the library slices rows itself). *sd becomes the
+ * alignment unit. */
+static size_t io_chunk(const struct md_array *a, uint64_t *sd)
+{
+	uint64_t half = a->budget_bytes / 2;
+	if (*sd <= half)
+		return (size_t)((half / *sd + 1) * *sd);
+	*sd = half & ~(uint64_t)(IO_ALIGN - 1);
+	return (size_t)*sd;
+}
+
 static void print_left_out(const struct md_array *a)
 {
 	for (int i = 0; i < a->nmembers; i++)
@@ -414,7 +429,7 @@ static int do_read(int n, char **paths)
 		return OK_EXIT_USAGE;
 	}
 	uint64_t sd = (uint64_t)a.geom.chunk_sectors * 512 * (uint64_t)md_geom_data_disks(&a.geom);
-	size_t bsz = (size_t)((a.budget_bytes / 2 / sd + 1) * sd);
+	size_t bsz = io_chunk(&a, &sd);
 	uint8_t *buf = io_alloc(bsz);
 	if (!buf)
 		ok_die(OK_EXIT_IO, "out of memory");
@@ -462,7 +477,7 @@ static int do_write(int n, char **paths)
 		return OK_EXIT_USAGE;
 	}
 	uint64_t sd = (uint64_t)a.geom.chunk_sectors * 512 * (uint64_t)md_geom_data_disks(&a.geom);
-	size_t bsz = (size_t)((a.budget_bytes / 2 / sd + 1) * sd);
+	size_t bsz = io_chunk(&a, &sd);
 	uint8_t *buf = io_alloc(bsz);
 	if (!buf)
 		ok_die(OK_EXIT_IO, "out of memory");

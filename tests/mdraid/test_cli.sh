@@ -152,6 +152,19 @@ check_eq ">100G gets an internal bitmap" "    Feature Map : 0x1" \
 ex_cmp "examine 201G with automatic bitmap equals mdadm" $T/m0.img
 rm -f "$T"/m*.img
 
+# 64 MiB chunks: rows are sliced to stay within the memory budget
+sparse 4 200M
+"$M" create --level=6 --raid-devices=4 --chunk=64M --assume-clean $MEM
+head -c 20000000 /dev/urandom > "$T/d"
+"$M" write --offset=66000000 $MEM < "$T/d"
+"$M" read --offset=66000000 --length=20000000 $MEM > "$T/r"
+test_cmp "64M chunk: read back across a chunk boundary" "$T/d" "$T/r"
+"$M" read --offset=66000000 --length=20000000 missing $T/m1.img $T/m2.img missing > "$T/r"
+test_cmp "64M chunk: degraded read" "$T/d" "$T/r"
+testcmd "64M chunk: check" "'$M' check $MEM" "mismatch_cnt 0
+" ""
+rm -f "$T"/m*.img
+
 # ---- read / write / degraded ----
 mk 5 12M
 "$M" create --level=6 --raid-devices=5 --chunk=16K --homehost=$HH $MEM
@@ -351,6 +364,13 @@ testcmd_rc "truncated member refused for writing" 3 "'$M' write --offset=0 $MEM 
 "$M" read $MEM 2>/dev/null | cmp -s - "$T/r"
 check_eq "truncated member treated as missing for reading" 0 $?
 cp $T/x0 $T/m0.img
+cp $T/m0.img $T/x0; cp $T/m1.img $T/x1; cp $T/m2.img $T/x2; cp $T/m3.img $T/x3
+for f in $MEM; do $SBEDIT $f feature_map=0xc00; done
+before=$(sums)
+testcmd_rc "arrays with a partial parity log are not written (exit 5)" 5 \
+	"'$M' write --offset=0 $MEM < /dev/null"
+check_eq "PPL refusal wrote nothing" "$before" "$(sums)"
+for i in 0 1 2 3; do cp $T/x$i $T/m$i.img; done
 # a 0.90 superblock is named
 truncate -s 8M $T/old.img
 python3 -c "
