@@ -35,3 +35,11 @@ if command -v mdadm >/dev/null 2>&1; then
 	TZ=UTC mdadm --examine --homehost=demo new1.img > mdadm.txt
 	TZ=UTC "$M" examine --homehost=demo new1.img | diff mdadm.txt - && echo "identical to mdadm"
 fi
+# The headline: grow the array by a disk, offline, with mdadm's backup file.
+say "mdraid grow --raid-devices=5 --backup-file=grow.bak d0.img new1.img d2.img d3.img d4.img"
+head -c 32M /dev/urandom > d4.img
+"$M" grow --raid-devices=5 --backup-file="$D/grow.bak" d0.img new1.img d2.img d3.img d4.img
+"$M" read --offset=1234567 --length=5000000 d0.img new1.img d2.img d3.img d4.img | cmp - data.bin &&
+	echo "content unchanged after the grow"
+"$M" check d0.img new1.img d2.img d3.img d4.img | tail -n 1
+"$M" detail d0.img new1.img d2.img d3.img d4.img | grep -E 'Array Size|Raid Devices|State :'
