@@ -2,20 +2,7 @@
 # lockstat tour: a report replayed from a recorded run (no privilege needed),
 # then, as root, a live profile of the kernel while a command runs.
 L=$OPSKIT_BUILD/lockstat/lockstat
-cat > "$DEMO_TMP/sample.rec" <<'REC'
-lockstat-record 1
-elapsed 1000000000
-ncpu 2
-ev 56 100000000 ffffffff81000010 0 -
-ev 56 100000000 ffffffff81000010 0 -
-ev 56 100001000 ffffffff81000150 0 - ffffffff81000210 ffffffff81000320
-ev 56 100001000 ffffffff81000150 0 - ffffffff81000210 ffffffff81000320
-ev 56 100000000 0 0 sh
-sym ffffffff81000000 100 cpu_halt
-sym ffffffff81000100 100 lzjb_compress
-sym ffffffff81000200 100 zio_compress
-sym ffffffff81000300 100 zio_execute
-REC
+cp "$OPSKIT_SOURCE/tests/lockstat/fixtures/profile.rec" "$DEMO_TMP/sample.rec"
 echo '$ lockstat -kIW --replay sample.rec'
 "$L" -kIW --replay "$DEMO_TMP/sample.rec"
 echo '$ lockstat -kIW -f lzjb_compress -s 3 --replay sample.rec'

@@ -1,8 +1,10 @@
 /*
  * contend.c: a lock-contention generator for lockstat's live test. Threads
  * map and unmap memory in one process, so they contend for its mmap_lock
- * (an rwsem: writers in munmap, readers in page faults).
- * usage: contend [threads] [milliseconds]
+ * (an rwsem: writers in munmap, readers in page faults). Also the fixed
+ * workload of bench/lockstat/run when given an iteration count.
+ * usage: contend [threads] [milliseconds]     run for a time
+ *        contend threads 0 iterations         each thread does a fixed amount
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -11,11 +13,12 @@
 #include <time.h>
 
 static volatile int stop;
+static long iters; /* per thread; 0 = until stop */
 
 static void *worker(void *arg)
 {
 	(void)arg;
-	while (!stop) {
+	for (long i = 0; !stop && (!iters || i < iters); i++) {
 		char *p = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (p == MAP_FAILED)
 			continue;
@@ -29,14 +32,17 @@ int main(int argc, char **argv)
 {
 	int n = argc > 1 ? atoi(argv[1]) : 4;
 	long ms = argc > 2 ? atol(argv[2]) : 1000;
+	iters = argc > 3 ? atol(argv[3]) : 0;
 	pthread_t t[64];
 	if (n < 1 || n > 64)
 		n = 4;
 	for (int i = 0; i < n; i++)
 		pthread_create(&t[i], NULL, worker, NULL);
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-	nanosleep(&ts, NULL);
-	stop = 1;
+	if (!iters) {
+		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+		nanosleep(&ts, NULL);
+		stop = 1;
+	}
 	for (int i = 0; i < n; i++)
 		pthread_join(t[i], NULL);
 	return 0;

@@ -169,22 +169,11 @@ printf '1 1 pse_mutex+0x8 foo+0x20 0.000000 2000\n1 1 pse_mutex foo+0x10 0.00000
 test_cmp "-d duration filter" "$T/exp" "$T/out"
 
 # Fixture B: profiling; 1 s, two CPUs.
-cat > "$T/b.rec" <<'REC'
-lockstat-record 1
-elapsed 1000000000
-ncpu 2
-ev 56 100000000 ffffffff81000010 0 -
-ev 56 100000000 ffffffff81000010 0 -
-ev 56 100000000 ffffffff81000030 0 -
-ev 56 100001000 ffffffff81000020 0 -
-ev 56 100001000 ffffffff81000150 0 - ffffffff81000210 ffffffff81000320
-ev 56 100001000 ffffffff81000150 0 - ffffffff81000210 ffffffff81000320
-ev 56 100000000 0 0 sh
-sym ffffffff81000000 100 cpu_halt
-sym ffffffff81000100 100 lzjb_compress
-sym ffffffff81000200 100 zio_compress
-sym ffffffff81000300 100 zio_execute
-REC
+# (tests/lockstat/fixtures/profile.rec, also the demo's sample):
+#   cpu_halt+0x10 x2 and +0x30 on cpu[0], cpu_halt+0x20 on cpu[1],
+#   lzjb_compress+0x50 x2 on cpu[1] called from zio_compress <- zio_execute,
+#   one user-mode sample of 'sh' on cpu[0].
+cp "$OPSKIT_SOURCE/tests/lockstat/fixtures/profile.rec" "$T/b.rec"
 
 # -kIW: callers coalesced to function starts, then merged across CPUs:
 # cpu_halt 3 (cpu[0]) + 1 (cpu[1]) = 4, hottest cpu[0]; lzjb_compress 2 on cpu[1];
