@@ -128,8 +128,9 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 				 "0.90 metadata supports at most %d devices per array",
 				 MD_SB0_DISKS);
 	if (v090 && o->bitmap == 1)
-		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
-				 "an internal bitmap with 0.90 metadata is not supported by mdraid");
+		return ok_err_at(
+		    e, -EINVAL, NULL, OK_ERR_NOPOS,
+		    "an internal bitmap with 0.90 metadata is not supported by mdraid");
 	struct cmember *c = calloc((size_t)n, sizeof(*c));
 	if (!c)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
@@ -198,7 +199,8 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		goto out;
 	}
 	uint64_t size = size_kib * 2;
-	bool bitmap = !v090 && (o->bitmap == 1 || (o->bitmap < 0 && size_kib > 100ULL * 1024 * 1024));
+	bool bitmap =
+	    !v090 && (o->bitmap == 1 || (o->bitmap < 0 && size_kib > 100ULL * 1024 * 1024));
 	/* the superblock all members share */
 	struct md_sb *sb = calloc(1, sizeof(*sb));
 	if (!sb) {

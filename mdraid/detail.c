@@ -5,6 +5,7 @@
  * sizes, states and the per-slot table follow mdadm's wording.
  */
 #include "mdraid_int.h"
+#include "super0.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -23,6 +24,10 @@ static void dev_numbers(const char *path, unsigned *maj, unsigned *min)
 
 static void array_name(char *buf, size_t size, const struct md_sb *sb)
 {
+	if (sb->major_version == 0) { /* 0.90: the preferred minor names it */
+		snprintf(buf, size, "/dev/md%u", md_sb0_md_minor(sb));
+		return;
+	}
 	const char *nm = strchr(sb->set_name, ':');
 	nm = nm ? nm + 1 : sb->set_name;
 	snprintf(buf, size, "/dev/md/%s", nm[0] ? nm : "0");
@@ -39,6 +44,13 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 	char name[64], u[40], hs[64];
 	array_name(name, sizeof(name), sb);
 	md_uuid_str(u, sb->set_uuid);
+	bool v090 = sb->major_version == 0;
+	if (v090)
+		md_sb0_uuid_str(u, sb);
+	if (brief && v090) {
+		fprintf(out, "ARRAY %s metadata=0.%d UUID=%s\n", name, sb->minor, u);
+		return;
+	}
 	if (brief) {
 		fprintf(out, "ARRAY %s metadata=1.%d", name, sb->minor);
 		if (sb->set_name[0])
@@ -65,7 +77,10 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 		}
 	}
 	fprintf(out, "%s:\n", name);
-	fprintf(out, "           Version : 1.%d\n", sb->minor);
+	if (v090)
+		fprintf(out, "           Version : 0.%d\n", sb->minor);
+	else
+		fprintf(out, "           Version : 1.%d\n", sb->minor);
 	time_t t = (time_t)(sb->ctime & 0xFFFFFFFFFFULL);
 	char tb[64];
 	struct tm tm;
@@ -80,6 +95,8 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 		hs);
 	fprintf(out, "      Raid Devices : %d\n", n);
 	fprintf(out, "     Total Devices : %d\n", working + failed);
+	if (v090)
+		fprintf(out, "   Preferred Minor : %u\n", md_sb0_md_minor(sb));
 	fprintf(out, "       Persistence : Superblock is persistent\n\n");
 	if (a->has_bitmap)
 		fprintf(out, "     Intent Bitmap : Internal\n\n");
@@ -127,13 +144,23 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 			}
 		}
 	}
-	fprintf(out, "              Name : %.32s", sb->set_name);
+	if (v090) { /* detail_super0 */
+		fprintf(out, "              UUID : %s", u);
+		if (md_sb0_local(sb, homehost))
+			fprintf(out, " (local to host %s)", homehost);
+		fprintf(out, "\n            Events : %u.%u\n\n", (unsigned)(sb->events >> 32),
+			(unsigned)sb->events);
+	}
 	size_t l = homehost ? strlen(homehost) : 0;
-	if (l > 0 && l < 32 && sb->set_name[l] == ':' && strncmp(sb->set_name, homehost, l) == 0)
-		fprintf(out, "  (local to host %s)", homehost);
-	fprintf(out, "\n");
-	fprintf(out, "              UUID : %s\n", u);
-	fprintf(out, "            Events : %llu\n\n", (unsigned long long)sb->events);
+	if (!v090) {
+		fprintf(out, "              Name : %.32s", sb->set_name);
+		if (l > 0 && l < 32 && sb->set_name[l] == ':' &&
+		    strncmp(sb->set_name, homehost, l) == 0)
+			fprintf(out, "  (local to host %s)", homehost);
+		fprintf(out, "\n");
+		fprintf(out, "              UUID : %s\n", u);
+		fprintf(out, "            Events : %llu\n\n", (unsigned long long)sb->events);
+	}
 	fprintf(out, "    Number   Major   Minor   RaidDevice State\n");
 	for (int s = 0; s < n; s++) {
 		int mi = a->slot_member[s];

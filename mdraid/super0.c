@@ -560,7 +560,8 @@ void md_sb0_examine_print(FILE *out, const char *path, const struct md_sb *sb_in
 		}
 		if (ddsks && denom) {
 			/* mdadm computes in long long; keep it defined when it wraps */
-			long long asize = (long long)((unsigned long long)size << 10) * ddsks / denom;
+			long long asize =
+			    (long long)((unsigned long long)size << 10) * ddsks / denom;
 			md_human_size(hs, sizeof(hs), asize);
 			fprintf(out, "     Array Size : %llu%s\n", (unsigned long long)asize >> 10,
 				hs);

@@ -17,16 +17,16 @@
 
 #include "mdraid.h"
 
-#define MD_SB0_DISKS 27		 /* MD_SB_DISKS: entries in the disk table */
+#define MD_SB0_DISKS		27  /* MD_SB_DISKS: entries in the disk table */
 #define MD_SB0_RESERVED_SECTORS 128 /* 64 KiB: the superblock area at the end */
-#define MD_SB0_STATE_CLEAN 0	 /* sb state bits */
-#define MD_SB0_STATE_BITMAP 8
-#define MD_SB0_DISK_FAULTY 0 /* disk state bits */
-#define MD_SB0_DISK_ACTIVE 1
-#define MD_SB0_DISK_SYNC 2
-#define MD_SB0_DISK_REMOVED 3
+#define MD_SB0_STATE_CLEAN	0   /* sb state bits */
+#define MD_SB0_STATE_BITMAP	8
+#define MD_SB0_DISK_FAULTY	0 /* disk state bits */
+#define MD_SB0_DISK_ACTIVE	1
+#define MD_SB0_DISK_SYNC	2
+#define MD_SB0_DISK_REMOVED	3
 #define MD_SB0_DISK_WRITEMOSTLY 9
-#define MD_SB0_DISK_FAILFAST 10
+#define MD_SB0_DISK_FAILFAST	10
 
 /* calc_sb_csum: 32-bit sum of the 1024 host-endian words with sb_csum as 0,
  * carries folded in once (mdadm and the kernel agree). */

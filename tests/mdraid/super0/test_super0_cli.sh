@@ -1,0 +1,177 @@
+#!/bin/sh
+# test_super0_cli.sh: mdraid on metadata 0.90 image files.
+#
+# The host peer is mdadm 4.2: `mdadm --examine` reads 0.90 members in image
+# files without the md driver, so every examine case runs both tools on the
+# same members and compares the text (TZ=UTC, fixed homehost). Content is
+# checked against the bytes written (shadow files); parity with mdraid check.
+# The kernel is the peer of test_super0_kernel.sh.
+. "$OPSKIT_SOURCE/tests/tap.sh"
+M="$OPSKIT_BUILD/mdraid/mdraid"
+T="$TAP_TMP"
+export TZ=UTC
+HH=testhost
+have_mdadm=0
+MDADM=$(command -v mdadm || ls /sbin/mdadm /usr/sbin/mdadm 2>/dev/null | head -n 1)
+[ -n "$MDADM" ] && [ -x "$MDADM" ] && have_mdadm=1
+
+# mk N SIZE: N members of SIZE filled with random bytes: $T/m0.img ...
+mk() {
+	rm -f "$T"/m*.img
+	i=0
+	MEM=""
+	while [ "$i" -lt "$1" ]; do
+		head -c "$2" /dev/urandom > "$T/m$i.img"
+		MEM="$MEM $T/m$i.img"
+		i=$((i + 1))
+	done
+}
+ex_cmp() { # NAME FILE...: mdraid examine equals mdadm --examine
+	name=$1
+	shift
+	if [ $have_mdadm = 0 ]; then
+		tap_skip "$name" "mdadm not installed"
+		return
+	fi
+	"$M" examine --homehost=$HH "$@" > "$T/ours" 2>"$T/ours.err"
+	r1=$?
+	"$MDADM" --examine --homehost=$HH "$@" > "$T/theirs" 2>"$T/theirs.err"
+	r2=$?
+	if cmp -s "$T/ours" "$T/theirs" && [ $r1 = $r2 ]; then
+		tap_ok "$name"
+	else
+		tap_fail "$name" "rc $r1 vs mdadm $r2
+$(diff -u "$T/theirs" "$T/ours" | head -n 30)"
+	fi
+}
+check_eq() { # NAME EXPECTED ACTUAL
+	if [ "$2" = "$3" ]; then tap_ok "$1"; else tap_fail "$1" "expected '$2', got '$3'"; fi
+}
+# mem_with K1 [K2]: $MEM with members K1 (and K2) replaced by "missing"
+mem_with() {
+	out=""
+	i=0
+	for f in $MEM; do
+		if [ "$i" = "$1" ] || [ "$i" = "${2:--1}" ]; then out="$out missing"; else out="$out $f"; fi
+		i=$((i + 1))
+	done
+	echo "$out"
+}
+# read_cmp NAME SHADOW MEMBERS...: the array reads as SHADOW
+read_cmp() {
+	name=$1
+	sh=$2
+	shift 2
+	if "$M" read "$@" 2>"$T/rerr" | cmp -s - "$sh"; then
+		tap_ok "$name"
+	else
+		tap_fail "$name" "$(head -n 3 "$T/rerr")"
+	fi
+}
+
+# ---- create RAID6 4 x 64 MiB, 64 KiB chunk: examine, location, content ----
+mk 4 64M
+"$M" create --level=6 --raid-devices=4 --chunk=64K --metadata=0.90 --homehost=$HH $MEM
+check_eq "create --metadata=0.90 raid6 4x64M exits 0" 0 $?
+ex_cmp "examine 0.90 raid6 left-symmetric equals mdadm" $MEM
+"$M" examine --brief $MEM > "$T/ours"
+if [ $have_mdadm = 1 ]; then
+	"$MDADM" --examine --brief $MEM > "$T/theirs"
+	test_cmp "examine --brief 0.90 equals mdadm" "$T/theirs" "$T/ours"
+else
+	tap_skip "examine --brief 0.90 equals mdadm" "mdadm not installed"
+fi
+# MD_NEW_SIZE_SECTORS(131072) = 131072 - 128: magic a92b4efc, version 0.90
+check_eq "superblock at 64 MiB - 64 KiB, host-endian magic and version 0.90" \
+	"fc4e2ba9 00000000 5a000000" \
+	"$(od -A n -t x1 -j $((131072 * 512 - 65536)) -N 12 "$T/m0.img" |
+		sed 's/ //g; s/\(........\)/\1 /g; s/ $//')"
+check_eq "size is the superblock sector rounded to the chunk (65472 KiB)" \
+	"  Used Dev Size : 65472 (63.94 MiB 67.04 MB)" \
+	"$("$M" examine "$T/m2.img" | grep 'Used Dev Size')"
+check_eq "check after create: mismatch_cnt 0" "mismatch_cnt 0" "$("$M" check $MEM 2>&1)"
+check_eq "detail --brief names /dev/md0 and metadata 0.90" \
+	"ARRAY /dev/md0 metadata=0.90 UUID=$("$M" examine --brief $MEM | sed 's/.*UUID=//')" \
+	"$("$M" detail --brief $MEM)"
+check_eq "detail says Version 0.90 and Events hi.lo" "0.90 0.3" \
+	"$("$M" detail $MEM | awk '/ Version :/{v=$3} / Events :/{e=$3} END{print v, e}')"
+
+# data from sector 0: the first chunk of the array is the first 64 KiB of m0
+head -c 134086656 /dev/urandom > "$T/shadow"
+"$M" write --offset=0 $MEM < "$T/shadow"
+check_eq "write the whole array exits 0" 0 $?
+# (left-symmetric RAID6, stripe 0: P on member 3, Q on 0, data from member 1)
+check_eq "data from sector 0: chunk 0 is the first 64 KiB of member 1" \
+	"$(head -c 65536 "$T/shadow" | md5sum)" "$(head -c 65536 "$T/m1.img" | md5sum)"
+read_cmp "read equals what was written" "$T/shadow" $MEM
+check_eq "check after write: mismatch_cnt 0" "mismatch_cnt 0" "$("$M" check $MEM 2>&1)"
+ex_cmp "examine after write equals mdadm (clean, events)" $MEM
+for pair in "0 1" "0 2" "0 3" "1 2" "1 3" "2 3"; do
+	set -- $pair
+	read_cmp "degraded read without members $1 and $2" "$T/shadow" $(mem_with $1 $2)
+done
+
+# unaligned writes on a degraded array; then the stale member is left out
+head -c 300001 /dev/urandom > "$T/d"
+dd if="$T/d" of="$T/shadow" bs=1 seek=123457 conv=notrunc 2>/dev/null
+cp "$T/m2.img" "$T/stale.img"
+"$M" write --offset=123457 $(mem_with 2) < "$T/d"
+check_eq "degraded unaligned write exits 0" 0 $?
+read_cmp "degraded read after degraded write" "$T/shadow" $(mem_with 2)
+ex_cmp "examine of a degraded 0.90 array equals mdadm (removed, faulty)" \
+	"$T/m0.img" "$T/m1.img" "$T/m3.img"
+check_eq "disk table: slot 2 removed+faulty, 1 failed, 3 active" \
+	"   2     2       0        0        2      faulty removed|3 1" \
+	"$("$M" examine "$T/m0.img" | awk '/^   2 /{r=$0} / Failed Devices/{f=$4} / Active Devices/{a=$4} END{print r "|" a, f}')"
+read_cmp "stale member (events behind) is left out" "$T/shadow" \
+	"$T/m0.img" "$T/m1.img" "$T/stale.img" "$T/m3.img"
+
+# slot 0 missing: super_90_sync presets disks[0] to removed, never faulty
+mk 4 16M
+"$M" create --level=6 --raid-devices=4 --chunk=64K --metadata=0.90 --assume-clean \
+	--homehost=$HH missing $(echo $MEM | cut -d' ' -f2-)
+check_eq "create with slot 0 missing exits 0" 0 $?
+check_eq "slot 0 missing: removed only, failed count 0" \
+	"   0     0       0        0        0      removed|0" \
+	"$("$M" examine "$T/m1.img" | awk '/^   0 /{r=$0} / Failed Devices/{f=$4} END{print r "|" f}')"
+ex_cmp "examine with slot 0 missing equals mdadm" "$T/m1.img" "$T/m2.img" "$T/m3.img"
+
+# ---- RAID5 and other layouts / chunks ----
+mk 3 16M
+"$M" create --level=5 --raid-devices=3 --chunk=512K --layout=right-asymmetric \
+	--metadata=0.90 --homehost=$HH --name=3 $MEM
+ex_cmp "examine 0.90 raid5 right-asymmetric 512K, preferred minor 3, equals mdadm" $MEM
+bytes=$("$M" examine "$T/m0.img" | awk '/Array Size/{print $4 * 1024}')
+head -c "$bytes" /dev/urandom > "$T/shadow"
+"$M" write --offset=0 $MEM < "$T/shadow"
+read_cmp "raid5 0.90 read equals written" "$T/shadow" $MEM
+read_cmp "raid5 0.90 degraded read (member 1 missing)" "$T/shadow" $(mem_with 1)
+check_eq "raid5 check: mismatch_cnt 0" "mismatch_cnt 0" "$("$M" check $MEM 2>&1)"
+
+mk 5 16M
+"$M" create --level=6 --raid-devices=5 --chunk=64K --layout=right-asymmetric \
+	--metadata=0.90 --homehost=$HH $MEM
+ex_cmp "examine 0.90 raid6 5 members right-asymmetric equals mdadm" $MEM
+bytes=$("$M" examine "$T/m0.img" | awk '/Array Size/{print $4 * 1024}')
+head -c "$bytes" /dev/urandom > "$T/shadow"
+"$M" write --offset=0 $MEM < "$T/shadow"
+read_cmp "raid6 5 members degraded read (0 and 4 missing)" "$T/shadow" $(mem_with 0 4)
+check_eq "raid6 5 members check: mismatch_cnt 0" "mismatch_cnt 0" "$("$M" check $MEM 2>&1)"
+
+# ---- bad input ----
+cp "$T/m1.img" "$T/bad.img"
+so=$(( ($(stat -c %s "$T/bad.img") / 512 / 128 * 128 - 128) * 512 ))
+printf '\001' | dd of="$T/bad.img" bs=1 seek=$((so + 24)) conv=notrunc 2>/dev/null
+ex_cmp "bad checksum: examine prints 'expected' as mdadm does" "$T/bad.img"
+check_eq "bad checksum member is treated as missing for reading" 0 \
+	"$("$M" read $(echo $MEM | sed "s|$T/m1.img|$T/bad.img|") 2>/dev/null | cmp -s - "$T/shadow"; echo $?)"
+sums_before=$(md5sum "$T"/m*.img "$T/bad.img")
+printf 'x' | "$M" write --offset=0 $(echo $MEM | sed "s|$T/m1.img|$T/bad.img|") 2>/dev/null
+check_eq "write refused with a bad member (exit 3), nothing written" "3 same" \
+	"$? $([ "$sums_before" = "$(md5sum "$T"/m*.img "$T/bad.img")" ] && echo same)"
+mk 4 4M
+"$M" create --level=6 --raid-devices=4 --metadata=0.90 --bitmap=internal --chunk=64K \
+	$MEM 2>"$T/err"
+check_eq "--bitmap=internal with 0.90 is refused by name" "3 1" \
+	"$? $(grep -c 'bitmap with 0.90' "$T/err")"
+tap_done
