@@ -353,7 +353,8 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		sb->dev_sectors = dsize;
 		sb->minor = minor;
 		if (rc == 0)
-			rc = md_sb_write(c[i].fd, c[i].path, sb, e);
+			rc = v090 ? md_sb0_write_init(c[i].fd, c[i].path, sb, e)
+				  : md_sb_write(c[i].fd, c[i].path, sb, e);
 	}
 	io_free(bmbuf);
 	free(sb);

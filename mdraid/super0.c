@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "hash.h"
+#include "io.h"
 #include "mdraid_int.h"
 
 /* ---- layout (byte offsets in the 4 KiB block) ---- */
@@ -334,6 +335,33 @@ void md_sb0_encode(struct md_sb *sb)
 	md_put32(raw + O_CSUM, sb->sb_csum);
 	sb->csum_calc = sb->sb_csum;
 	free(old);
+}
+
+/* mdadm's create writes init_super0's block and the kernel keeps it until
+ * something changes: events 1 (as given), state clean only when asked,
+ * recovery_cp and the checkpoint events 0. */
+int md_sb0_write_init(int fd, const char *path, struct md_sb *sb, struct ok_err *e)
+{
+	md_sb0_encode(sb);
+	md_put32(sb->raw + O_RECOVERY_CP, 0);
+	md_put32(sb->raw + O_CP_EVENTS_LO, 0);
+	md_put32(sb->raw + O_CP_EVENTS_HI, 0);
+	sb->sb_csum = md_sb0_csum(sb->raw);
+	md_put32(sb->raw + O_CSUM, sb->sb_csum);
+	sb->csum_calc = sb->sb_csum;
+	uint8_t *buf = io_alloc(MD_SB_BLOCK);
+	if (!buf)
+		return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
+	memcpy(buf, sb->raw, MD_SB_BLOCK);
+	off_t off = (off_t)(sb->super_offset * 512);
+	int rc = 0;
+	ssize_t wr = io_pwrite_full(fd, buf, MD_SB_BLOCK, off);
+	if (wr < 0)
+		rc = ok_err_at(e, (int)wr, path, off, "cannot write superblock");
+	else if ((rc = io_fdatasync(fd)) < 0)
+		rc = ok_err_at(e, rc, path, off, "cannot sync superblock");
+	io_free(buf);
+	return rc;
 }
 
 /* ---- validate: super_90_load ---- */

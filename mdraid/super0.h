@@ -44,6 +44,9 @@ int md_sb0_validate(const struct md_sb *sb, const char *path, struct ok_err *e);
  * numbers recorded for disk table entry i. */
 void md_sb0_init_raw(struct md_sb *sb, uint32_t md_minor);
 void md_sb0_set_dev(struct md_sb *sb, int i, uint32_t major, uint32_t minor);
+/* Write sb as mdadm's create leaves it (init_super0: recovery_cp and the
+ * checkpoint events 0), whole 4 KiB block, fdatasync. */
+int md_sb0_write_init(int fd, const char *path, struct md_sb *sb, struct ok_err *e);
 /* mdadm 4.2 examine_super0 / brief_examine_super0, byte for byte. */
 void md_sb0_examine_print(FILE *out, const char *path, const struct md_sb *sb,
 			  const struct md_bitmap *bm, const char *homehost);
