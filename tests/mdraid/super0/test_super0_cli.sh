@@ -158,6 +158,27 @@ head -c "$bytes" /dev/urandom > "$T/shadow"
 read_cmp "raid6 5 members degraded read (0 and 4 missing)" "$T/shadow" $(mem_with 0 4)
 check_eq "raid6 5 members check: mismatch_cnt 0" "mismatch_cnt 0" "$("$M" check $MEM 2>&1)"
 
+# ---- rebuild (0.90 has no recovery_offset: no superblock until complete) ----
+head -c 16M /dev/urandom > "$T/new.img"
+cp "$T/new.img" "$T/new0.img"
+"$M" rebuild --slot=2 --stop-after=1M "$T/new.img" $(mem_with 2)
+check_eq "interrupted 0.90 rebuild exits 0" 0 $?
+"$M" examine "$T/new.img" >/dev/null 2>&1
+check_eq "interrupted 0.90 rebuild leaves no superblock on the new member" 1 $?
+read_cmp "array reads as before after the interrupted rebuild" "$T/shadow" \
+	$(echo $MEM | sed "s|$T/m2.img|$T/new.img|")
+"$M" rebuild --slot=2 "$T/new.img" $(mem_with 2)
+check_eq "0.90 rebuild from the start finishes" 0 $?
+read_cmp "rebuilt member in use with members 0 and 4 missing" "$T/shadow" \
+	missing "$T/m1.img" "$T/new.img" "$T/m3.img" missing
+check_eq "check after rebuild: mismatch_cnt 0" "mismatch_cnt 0" \
+	"$("$M" check $(echo $MEM | sed "s|$T/m2.img|$T/new.img|") 2>&1)"
+ex_cmp "examine after rebuild equals mdadm (all active sync)" \
+	$(echo $MEM | sed "s|$T/m2.img|$T/new.img|")
+check_eq "rebuilt member is slot 2, active sync" \
+	"this     2       0        0        2      active sync" \
+	"$("$M" examine "$T/new.img" | grep '^this')"
+
 # ---- bad input ----
 cp "$T/m1.img" "$T/bad.img"
 so=$(( ($(stat -c %s "$T/bad.img") / 512 / 128 * 128 - 128) * 512 ))

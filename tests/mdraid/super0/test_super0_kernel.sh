@@ -14,7 +14,8 @@
 #      geometry are byte-equal except uuid, times, events, checksum and the
 #      device numbers (the guest's /dev/vdX, 0:0 for image files here).
 #   M  arrays mdraid created and wrote (RAID6 4 and 5 members, both layouts,
-#      one written degraded) assemble in the kernel with the same md5 and
+#      one written degraded, one with member 1 rebuilt by mdraid onto a
+#      fresh disk) assemble in the kernel with the same md5 and
 #      mismatch_cnt 0; mdadm --examine in the guest says the checksums are
 #      correct.
 . "$OPSKIT_SOURCE/tests/tap.sh"
@@ -36,7 +37,8 @@ names() {
 	done
 	echo "create --assume-clean: superblocks byte-equal to mdadm's but uuid/times/events/csum/devnums"
 	echo "create --assume-clean: examine text equal but those fields"
-	for id in m4 m5 md; do
+	echo "mr: kernel reads the rebuilt member with slots 0 and 2 missing"
+	for id in m4 m5 md mr; do
 		echo "$id: kernel assembles mdraid's array"
 		echo "$id: kernel content md5 = mdraid's"
 		echo "$id: kernel check mismatch_cnt 0"
@@ -78,7 +80,7 @@ mems() {
 
 # --- images: k4 (4), k5 (5), c (4), m4 (4), m5 (5), md (4), data, export ---
 imgs=""
-for set in k4:4 k5:5 c:4 m4:4 m5:5 md:4; do
+for set in k4:4 k5:5 c:4 m4:4 m5:5 md:4 mr:4 new:1; do
 	p=${set%:*}
 	n=${set#*:}
 	i=0
@@ -92,7 +94,7 @@ mk "$W/data.img" 64
 truncate -s 256M "$W/export.img"
 imgs="$imgs $W/data.img $W/export.img"
 # disk indexes in the guest
-K4=0 K5=4 C=9 M4=13 M5=17 MD=22 X=26 E=27
+K4=0 K5=4 C=9 M4=13 M5=17 MD=22 MR=26 X=31 E=32
 
 # mdraid's arrays, made and written here
 "$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --metadata=0.90 --homehost=$HH \
@@ -101,7 +103,9 @@ K4=0 K5=4 C=9 M4=13 M5=17 MD=22 X=26 E=27
 	--metadata=0.90 --homehost=$HH $(mems m5 5) 2>"$W/m5.err"
 "$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --metadata=0.90 --homehost=$HH \
 	$(mems md 4) 2>"$W/md.err"
-for a in m4:4 m5:5 md:4; do
+"$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --metadata=0.90 --homehost=$HH \
+	$(mems mr 4) 2>"$W/mr.err"
+for a in m4:4 m5:5 md:4 mr:4; do
 	p=${a%:*}
 	n=${a#*:}
 	bytes=$("$MDRAID" examine "$W/${p}0.img" | awk '/Array Size/{print $4 * 1024}')
@@ -117,6 +121,9 @@ for a in m4:4 m5:5 md:4; do
 	fi
 	echo "$(md5 <"$W/$p.shadow") $bytes" >"$W/$p.want"
 done
+# mr: member 1 is replaced by new0.img, rebuilt by mdraid (mr1 stays out)
+"$MDRAID" rebuild --slot=1 "$W/new0.img" $(mems mr 4 1) 2>"$W/mr.rebuild"
+cp "$W/new0.img" "$W/mr1.img"
 
 cat >"$W/body" <<EOF
 X=\$M$X
@@ -127,10 +134,12 @@ CC="$(i=0; while [ $i -lt 4 ]; do printf '$M%d ' $((C + i)); i=$((i + 1)); done)
 MM4="$(i=0; while [ $i -lt 4 ]; do printf '$M%d ' $((M4 + i)); i=$((i + 1)); done)"
 MM5="$(i=0; while [ $i -lt 5 ]; do printf '$M%d ' $((M5 + i)); i=$((i + 1)); done)"
 MMD="$(i=0; while [ $i -lt 4 ]; do printf '$M%d ' $((MD + i)); i=$((i + 1)); done)"
+MMR="$(i=0; while [ $i -lt 4 ]; do printf '$M%d ' $((MR + i)); i=$((i + 1)); done)"
 EOF
 cat >>"$W/body" <<'EOF'
 K4=$(eval echo "$K4"); K5=$(eval echo "$K5"); CC=$(eval echo "$CC")
 MM4=$(eval echo "$MM4"); MM5=$(eval echo "$MM5"); MMD=$(eval echo "$MMD")
+MMR=$(eval echo "$MMR")
 # K: kernel-made 0.90 arrays
 k=0
 for a in "k4 left-symmetric $K4" "k5 right-asymmetric $K5"; do
@@ -152,7 +161,7 @@ mdadm --create /dev/md3 --run --level=6 --raid-devices=4 --chunk=64 --metadata=0
 mdadm --stop /dev/md3 >/dev/null 2>&1
 # M: mdraid-made arrays
 k=4
-for a in "m4 $MM4" "m5 $MM5" "md $MMD"; do
+for a in "m4 $MM4" "m5 $MM5" "md $MMD" "mr $MMR"; do
 	set -- $a
 	id=$1
 	shift
@@ -169,6 +178,11 @@ for a in "m4 $MM4" "m5 $MM5" "md $MMD"; do
 	say $id.correct "$n/$#"
 	k=$((k + 1))
 done
+# the rebuilt member (slot 1) with slots 0 and 2 missing
+set -- $MMR
+mdadm --assemble --run /dev/md9 "$2" "$4" >/out/mr2.assemble 2>&1
+say mr2.md5 "$(dd if=/dev/md9 bs=1M 2>/dev/null | md5sum | cut -d' ' -f1)"
+mdadm --stop /dev/md9 >/dev/null 2>&1
 EOF
 cat "$IDIR/guest-lib.sh" "$W/body" >"$W/script"
 start=$(date +%s)
@@ -273,7 +287,9 @@ else
 fi
 
 # --- M: mdraid's arrays in the kernel ---
-for id in m4 m5 md; do
+check_eq "mr: kernel reads the rebuilt member with slots 0 and 2 missing" \
+	"$(cut -d' ' -f1 "$W/mr.want")" "$(kv "$W/kv" mr2.md5)"
+for id in m4 m5 md mr; do
 	n=4
 	[ $id = m5 ] && n=5
 	check_eq "$id: kernel assembles mdraid's array" 1 "$(kv "$W/kv" $id.assembled)"
