@@ -190,6 +190,12 @@ sums_before=$(md5sum "$T"/m*.img "$T/bad.img")
 printf 'x' | "$M" write --offset=0 $(echo $MEM | sed "s|$T/m1.img|$T/bad.img|") 2>/dev/null
 check_eq "write refused with a bad member (exit 3), nothing written" "3 same" \
 	"$? $([ "$sums_before" = "$(md5sum "$T"/m*.img "$T/bad.img")" ] && echo same)"
+# grow of 0.90 is not implemented yet: refused, nothing written
+head -c 16M /dev/urandom > "$T/g4.img"
+sums_before=$(md5sum "$T"/m*.img "$T/g4.img")
+"$M" grow --raid-devices=6 --backup-file="$T/bk" $MEM "$T/g4.img" 2>/dev/null
+check_eq "grow of a 0.90 array is refused (exit 3), nothing written, no backup file" "3 same no" \
+	"$? $([ "$sums_before" = "$(md5sum "$T"/m*.img "$T/g4.img")" ] && echo same) $([ -e "$T/bk" ] && echo yes || echo no)"
 mk 4 4M
 "$M" create --level=6 --raid-devices=4 --metadata=0.90 --bitmap=internal --chunk=64K \
 	$MEM 2>"$T/err"
