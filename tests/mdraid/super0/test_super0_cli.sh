@@ -190,6 +190,42 @@ sums_before=$(md5sum "$T"/m*.img "$T/bad.img")
 printf 'x' | "$M" write --offset=0 $(echo $MEM | sed "s|$T/m1.img|$T/bad.img|") 2>/dev/null
 check_eq "write refused with a bad member (exit 3), nothing written" "3 same" \
 	"$? $([ "$sums_before" = "$(md5sum "$T"/m*.img "$T/bad.img")" ] && echo same)"
+# ---- check / repair ----
+mk 4 8M
+"$M" create --level=6 --raid-devices=4 --chunk=64K --metadata=0.90 $MEM
+# 4 KiB of member 1 inside stripe 3 (data from sector 0)
+dd if=/dev/urandom of="$T/m1.img" bs=4096 seek=$((3 * 16 + 2)) count=1 conv=notrunc 2>/dev/null
+"$M" check $MEM >"$T/out"
+check_eq "check finds the corruption on 0.90 (exit 1, 8 sectors)" "1 mismatch_cnt 8" \
+	"$? $(tail -n 1 "$T/out")"
+"$M" repair $MEM >/dev/null
+check_eq "repair then check is clean on 0.90" "mismatch_cnt 0" "$("$M" check $MEM 2>&1)"
+ex_cmp "examine after repair equals mdadm" $MEM
+
+# ---- 0.91: mid-reshape fields, as the kernel writes them ----
+python3 - $MEM <<'PY'
+import struct, sys
+for p in sys.argv[1:]:
+    with open(p, 'r+b') as f:
+        f.seek(0, 2)
+        at = (f.tell() // 512 // 128 * 128 - 128) * 512
+        f.seek(at)
+        w = list(struct.unpack('<1024I', f.read(4096)))
+        w[2] = 91            # minor_version
+        w[10] = 5            # raid_disks (new)
+        w[44], w[45] = 3072, 0  # reshape_position (sectors)
+        w[46], w[47], w[48], w[49] = 6, 1, 2, 65536
+        w[38] = 0
+        s = sum(w)
+        w[38] = ((s & 0xffffffff) + (s >> 32)) & 0xffffffff
+        f.seek(at)
+        f.write(struct.pack('<1024I', *w))
+PY
+ex_cmp "examine of a 0.91 (reshaping 4->5) member equals mdadm" $MEM
+"$M" read $MEM >/dev/null 2>"$T/err"
+check_eq "read of a 0.91 array mid-reshape is refused by name (exit 5)" "5 1" \
+	"$? $(grep -c 'reshape is in progress' "$T/err")"
+
 # grow of 0.90 is not implemented yet: refused, nothing written
 head -c 16M /dev/urandom > "$T/g4.img"
 sums_before=$(md5sum "$T"/m*.img "$T/g4.img")
