@@ -248,6 +248,10 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 	memset(a, 0, sizeof(*a));
 	a->flags = flags;
 	a->budget_bytes = MD_BUDGET_BYTES;
+	/* MDRAID_MEM_MIB overrides the I/O buffer budget (benchmarks, tests) */
+	const char *mem = getenv("MDRAID_MEM_MIB");
+	if (mem && atoi(mem) >= 1 && atoi(mem) <= 65536)
+		a->budget_bytes = (size_t)atoi(mem) << 20;
 	a->ref_member = -1;
 	for (int s = 0; s < MD_MAX_MEMBERS; s++)
 		a->slot_member[s] = -1;
@@ -293,7 +297,6 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			if (write && !force) {
 				if (e)
 					*e = me;
-				rc = rc == -EBUSY ? rc : -EPERM == rc ? rc : rc;
 				goto fail;
 			}
 			ok_err_format(&me, m->why, sizeof(m->why));
@@ -435,6 +438,15 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			       a->missing, a->geom.raid_disks, why);
 		goto fail;
 	}
+	if (write && (ref->feature_map & (MD_F_PPL | MD_F_MULTIPLE_PPLS | MD_F_JOURNAL))) {
+		/* their consistency comes from the log, which we do not write */
+		rc = ok_err_at(e, -EPERM, refm->path, (long long)(ref->super_offset * 512 + 8),
+			       "arrays with a %s are not written by mdraid (feature map 0x%x)",
+			       (ref->feature_map & MD_F_JOURNAL) ? "write journal"
+								 : "partial parity log",
+			       ref->feature_map);
+		goto fail;
+	}
 	a->dirty = ref->resync_offset != MD_MAX_SECTOR;
 	a->degraded_dirty = a->dirty && a->missing > 0;
 	if (a->degraded_dirty) {
@@ -464,9 +476,20 @@ fail:
 
 /* ---- superblock state ---- */
 
+static int bitmap_write(struct md_array *a, bool bits, struct ok_err *e);
+
 int md_array_sb_write_all(struct md_array *a, struct ok_err *e)
 {
 	struct md_sb *ref = &a->ref;
+	/* the bitmap's event count goes first and never lags the
+	 * superblocks', else the kernel resyncs everything ("bitmap file is
+	 * out of date") */
+	if (a->has_bitmap && a->bm.events != ref->events) {
+		a->bm.events = ref->events;
+		int rc = bitmap_write(a, false, e);
+		if (rc < 0)
+			return rc;
+	}
 	uint32_t max_dev = ref->max_dev > MD_SB_MAX_DEV ? MD_SB_MAX_DEV : ref->max_dev;
 	uint16_t roles[MD_SB_MAX_DEV];
 	/* super_1_sync: all entries spare, then one per member we hold */

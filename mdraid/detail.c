@@ -22,6 +22,23 @@ static void dev_numbers(const char *path, unsigned *maj, unsigned *min)
 	}
 }
 
+/* The percentage mdadm shows: the kernel's status_resync() per-mille
+ * (shifted to stay in 32 bits), cut to whole percent by mdadm's parser. */
+static int sync_percent(uint64_t done, uint64_t max)
+{
+	unsigned scale = 10;
+	while (max / 2 > (1ULL << (scale + 32)))
+		scale++;
+	uint64_t per_milli = (done >> scale) * 1000 / ((max >> scale) + 1);
+	return (int)(per_milli / 10);
+}
+
+/* A member of this array whose role is spare (array.c leaves it out). */
+static bool is_spare(const struct md_member *m)
+{
+	return m->slot < 0 && m->sb.magic == MD_SB_MAGIC && strstr(m->why, "role is spare");
+}
+
 static void array_name(char *buf, size_t size, const struct md_sb *sb)
 {
 	if (sb->major_version == 0) { /* 0.90: the preferred minor names it */
@@ -47,17 +64,6 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 	bool v090 = sb->major_version == 0;
 	if (v090)
 		md_sb0_uuid_str(u, sb);
-	if (brief && v090) {
-		fprintf(out, "ARRAY %s metadata=0.%d UUID=%s\n", name, sb->minor, u);
-		return;
-	}
-	if (brief) {
-		fprintf(out, "ARRAY %s metadata=1.%d", name, sb->minor);
-		if (sb->set_name[0])
-			fprintf(out, " name=%s", sb->set_name);
-		fprintf(out, " UUID=%s\n", u);
-		return;
-	}
 	int n = a->geom.raid_disks, active = 0, working = 0, failed = 0, spare = 0;
 	bool recovering = false;
 	for (int i = 0; i < a->nmembers; i++) {
@@ -74,7 +80,20 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 				spare++;
 				recovering = true;
 			}
+		} else if (is_spare(m)) {
+			working++;
+			spare++;
 		}
+	}
+	if (brief) {
+		/* mdadm counts a member being rebuilt as a spare */
+		fprintf(out, "ARRAY %s metadata=%d.%d", name, v090 ? 0 : 1, sb->minor);
+		if (spare)
+			fprintf(out, " spares=%d", spare);
+		if (sb->set_name[0] && !v090)
+			fprintf(out, " name=%s", sb->set_name);
+		fprintf(out, " UUID=%s\n", u);
+		return;
 	}
 	fprintf(out, "%s:\n", name);
 	if (v090)
@@ -120,7 +139,7 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 		uint64_t total = md_geom_array_sectors(&a->geom);
 		if (total)
 			fprintf(out, "    Reshape Status : %d%% complete\n",
-				(int)(sb->reshape_position * 100 / total));
+				sync_percent(sb->reshape_position, total));
 		if (sb->delta_disks)
 			fprintf(out, "     Delta Devices : %d, (%d->%d)\n", sb->delta_disks,
 				n - sb->delta_disks, n);
@@ -139,7 +158,7 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 			if (m->slot >= 0 && m->valid_below_rel != UINT64_MAX &&
 			    a->geom.dev_sectors) {
 				fprintf(out, "    Rebuild Status : %d%% complete\n\n",
-					(int)(m->valid_below_rel * 100 / a->geom.dev_sectors));
+					sync_percent(m->valid_below_rel, a->geom.dev_sectors));
 				break;
 			}
 		}
@@ -187,9 +206,7 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 	bool first = true;
 	for (int i = 0; i < a->nmembers; i++) {
 		const struct md_member *m = &a->m[i];
-		if (m->slot >= 0 && a->slot_member[m->slot] == i)
-			continue;
-		if (m->fd < 0 && !m->has_sb)
+		if (!is_spare(m))
 			continue;
 		if (first)
 			fprintf(out, "\n");

@@ -8,9 +8,14 @@
  * restripe.c only knows how to save and restore the critical section; the
  * bulk of a reshape is the kernel's reshape_request(). Here both halves run
  * in user space, with large sequential I/O over many stripes per step.
+ * Superblocks are handled as raw 4 KiB blocks here (not through mdraid.h's
+ * struct md_sb) on purpose: a grow changes a dozen array-wide fields and
+ * must leave every other byte as the kernel or mdadm wrote it; it was also
+ * written before the core's superblock layer existed.
  *
- * Divisions (keep them): design notes; superblock bytes; geometry and
- * syndrome; members and preconditions (reshape_open); buffers and I/O;
+ * Divisions (keep them): design notes; superblock bytes; geometry (the
+ * syndrome is mdraid/pq's pq_gen/pq_xor over slots in the kernel's order);
+ * members and preconditions (reshape_open); buffers and parallel I/O;
  * backup (save, find, restore, invalidate); checkpoints; the step loop
  * (reshape_run); assert_reshape_ok.
  *
@@ -226,7 +231,7 @@ static uint64_t sb_location(int minor, uint64_t dev_sectors)
 }
 
 /* ------------------------------------------------------------------ */
-/* Geometry and syndrome */
+/* Geometry */
 
 struct geo {
 	int level;  /* 5 or 6 */
@@ -296,6 +301,7 @@ struct member {
 	uint32_t dev_number;
 	int slot;	      /* role in the new geometry, -1 unknown */
 	int is_new;	      /* no old data: slot >= old_disks */
+	int absent;	      /* given as "missing" */
 	uint64_t data_offset; /* as on disk */
 	uint64_t data_size;   /* as on disk */
 	struct stat st;
@@ -624,6 +630,33 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 
 static int find_backup(struct reshape *r, struct ok_err *e);
 
+/* Missing old slots: refused unless --force (the grow rewrites every stripe
+ * with no redundancy to spare), and never more than the parity can cover. */
+static int check_degraded(struct reshape *r, int on, int parity, struct ok_err *e)
+{
+	int nmiss = 0, first = -1;
+	for (int s = 0; s < on; s++)
+		if (!r->slot[s]) {
+			nmiss++;
+			if (first < 0)
+				first = s;
+		}
+	if (!nmiss)
+		return 0;
+	if (nmiss > parity)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "%d of %d members missing: RAID%d can lose at most %d", nmiss, on,
+				 r->plan.level, parity);
+	if (!r->opts.force)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "the array is degraded (slot %d missing): a grow rewrites every "
+				 "stripe with less redundancy than the array was built for, so a "
+				 "member failing during it can lose data; rebuild first, or give "
+				 "--force to grow it degraded",
+				 first);
+	return 0;
+}
+
 int reshape_open(struct reshape **out, const char *const *paths, int n,
 		 const struct reshape_opts *opts, struct ok_err *e)
 {
@@ -642,6 +675,14 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	r->nm = n;
 	for (int i = 0; i < n; i++) {
 		struct stat st;
+		if (!strcmp(paths[i], "missing")) {
+			/* an absent member, as in mdadm and the core: degraded */
+			snprintf(r->m[i].path, sizeof r->m[i].path, "missing");
+			r->m[i].absent = 1;
+			r->m[i].minor = -1;
+			r->m[i].slot = -1;
+			continue;
+		}
 		if (stat(paths[i], &st) == 0)
 			for (int j = 0; j < i; j++)
 				if (r->m[j].st.st_dev == st.st_dev &&
@@ -839,7 +880,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				devnum++;
 			for (int i = 0; i < n && devnum < maxdev; i++) {
 				struct member *m = &r->m[i];
-				if (m->slot >= 0)
+				if (m->slot >= 0 || m->absent)
 					continue;
 				if (!opts->force && !m->ours && m->minor >= 0)
 					continue; /* another array's disk: not ours to take */
@@ -852,28 +893,25 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				break;
 			}
 		}
-		for (int s = 0; s < nn; s++)
+		for (int s = on; s < nn; s++)
 			if (!r->slot[s])
 				return ok_err_at(
 				    e, -EPERM, NULL, OK_ERR_NOPOS,
-				    "slot %d of the reshaping array is missing; give every "
-				    "member (old and new); degraded grow is not supported",
+				    "new slot %d of the reshaping array is missing; give "
+				    "every new member",
 				    s);
+		if ((rc = check_degraded(r, on, parity, e)) < 0)
+			return rc;
 		for (int i = 0; i < n; i++)
-			if (r->m[i].slot < 0)
+			if (r->m[i].slot < 0 && !r->m[i].absent)
 				return ok_err_at(e, -EINVAL, r->m[i].path, OK_ERR_NOPOS,
 						 "not a member of the reshaping array");
 	} else {
-		for (int s = 0; s < on; s++)
-			if (!r->slot[s])
-				return ok_err_at(
-				    e, -EPERM, NULL, OK_ERR_NOPOS,
-				    "the array is degraded (slot %d missing); growing a "
-				    "degraded array is not supported",
-				    s);
+		if ((rc = check_degraded(r, on, parity, e)) < 0)
+			return rc;
 		int nnew = 0;
 		for (int i = 0; i < n; i++)
-			nnew += !r->m[i].ours;
+			nnew += !r->m[i].ours && !r->m[i].absent;
 		if (nnew != nn - on)
 			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 					 "growing %d -> %d needs %d new members, %d given", on, nn,
@@ -883,7 +921,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		int s = on;
 		for (int i = 0; i < n; i++) {
 			struct member *m = &r->m[i];
-			if (m->ours)
+			if (m->ours || m->absent)
 				continue;
 			if (m->minor >= 0 &&
 			    memcmp(m->blk + SB_UUID, r->master + SB_UUID, 16) == 0) {
@@ -914,18 +952,22 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		}
 	}
 
-	/* Offsets: one data_offset (and one new_offset) on every member. */
-	const struct member *s0 = r->slot[0];
+	/* Offsets: one data_offset (and one new_offset) on every member. */ const struct member
+	    *s0 = NULL;
+	for (int s = 0; s < nn && !s0; s++)
+		s0 = r->slot[s];
 	r->doff_old = s0->data_offset;
 	if (pl->finish_only) {
 		/* data_offset of a finished member is already the new one */
 		for (int s = 0; s < nn; s++)
-			if (!(r->slot[s]->feature & F_RESHAPE_ACTIVE)) {
+			if (r->slot[s] && !(r->slot[s]->feature & F_RESHAPE_ACTIVE)) {
 				r->doff_new = r->slot[s]->data_offset;
 				break;
 			}
 		for (int s = 0; s < nn; s++) {
 			const struct member *m = r->slot[s];
+			if (!m)
+				continue;
 			uint64_t fin = m->data_offset;
 			if (m->feature & F_RESHAPE_ACTIVE) {
 				if (get64(m->blk, SB_RESHAPE_POS) != pl->new_array)
@@ -952,7 +994,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		return 0;
 	}
 	for (int s = 0; s < nn; s++)
-		if (r->slot[s]->data_offset != r->doff_old)
+		if (r->slot[s] && r->slot[s]->data_offset != r->doff_old)
 			return ok_err_at(e, -EPERM, r->slot[s]->path, OK_ERR_NOPOS,
 					 "data_offset %llu differs from %s's %llu; not supported",
 					 (unsigned long long)r->slot[s]->data_offset, s0->path,
@@ -1002,6 +1044,8 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		 * member has the head-room; otherwise the backup. */
 		uint64_t min_change = bb / (uint64_t)r->og.ndata, before = UINT64_MAX;
 		for (int s = 0; s < nn; s++) {
+			if (!r->slot[s])
+				continue;
 			uint64_t sb4 = space_before(r->slot[s]->blk, r->slot[s]->minor);
 			if (sb4 < before)
 				before = sb4;
@@ -1184,9 +1228,11 @@ static int run_jobs(struct io_job *jobs, int n, struct ok_err *e)
 static int sync_all(struct reshape *r, struct ok_err *e)
 {
 	struct io_job j[RESHAPE_MAX_DISKS];
+	int n = 0;
 	for (int s = 0; s < r->ng.disks; s++)
-		j[s] = (struct io_job){.m = r->slot[s], .kind = IO_SYNC};
-	return run_jobs(j, r->ng.disks, e);
+		if (r->slot[s])
+			j[n++] = (struct io_job){.m = r->slot[s], .kind = IO_SYNC};
+	return run_jobs(j, n, e);
 }
 
 static uint64_t prot_pos(const struct reshape *r)
@@ -1243,7 +1289,7 @@ static void assert_reshape_ok(const struct reshape *r)
 		BUG("offsets %llu/%llu", (unsigned long long)r->doff_old,
 		    (unsigned long long)r->doff_new);
 	for (int s = 0; s < r->ng.disks; s++)
-		if (r->slot[s]->data_offset != r->doff_old && !r->plan.finish_only)
+		if (r->slot[s] && r->slot[s]->data_offset != r->doff_old && !r->plan.finish_only)
 			BUG("member %d data_offset differs", s);
 	/* (8): what the kernel's raid5_run checks of a durable position. */
 	if (!r->backup_valid && r->dpos && r->dpos < r->plan.new_array) {
@@ -1261,15 +1307,64 @@ static void assert_reshape_ok(const struct reshape *r)
 #define CHECK_WRITE(r, m, off, len) ((void)0)
 #endif
 
-/* Read old rows [r0, r1) of every old member into rbuf. */
+/*
+ * A degraded array: rebuild the data chunks of the missing old members in
+ * old row `row` (at offset j rows in rbuf) from the others, P and Q
+ * (spec §4), so old_chunk() finds every data chunk. Parity of a missing
+ * member is never needed: new parity is computed from the data.
+ */
+static void rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j)
+{
+	int n = r->og.disks, pd, qd, nd = 0, lost[2], nlost = 0;
+	void *data[RESHAPE_MAX_DISKS], *others[RESHAPE_MAX_DISKS];
+	geo_map(&r->og, row, 0, &pd, &qd);
+	int start = qd >= 0 ? qd + 1 : pd + 1;
+	for (int i = 0; i < n; i++) {
+		int dev = (start + i) % n;
+		if (dev == pd || dev == qd)
+			continue;
+		if (!r->slot[dev] && nlost < 2)
+			lost[nlost++] = nd;
+		data[nd++] = r->rbuf[dev] + j * r->csb;
+	}
+	if (!nlost)
+		return;
+	uint8_t *p = r->rbuf[pd] + j * r->csb;
+	uint8_t *q = qd >= 0 ? r->rbuf[qd] + j * r->csb : NULL;
+	if (nlost == 2) {
+		pq_recov_2data(nd, r->csb, lost[0], lost[1], data, p, q);
+	} else if (r->slot[pd]) {
+		int k = 0;
+		for (int i = 0; i < nd; i++)
+			if (i != lost[0])
+				others[k++] = data[i];
+		others[k++] = p;
+		pq_xor(k, r->csb, others, data[lost[0]]);
+	} else {
+		pq_recov_data_p(nd, r->csb, lost[0], data, p, q);
+	}
+}
+
+/* Read old rows [r0, r1) of every old member into rbuf (rebuilding what
+ * missing members held). */
 static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_err *e)
 {
 	struct io_job j[RESHAPE_MAX_DISKS];
+	int n = 0, rc;
 	for (int d = 0; d < r->og.disks; d++)
-		j[d] = (struct io_job){
-		    r->slot[d], IO_READ, r->rbuf[d], (r1 - r0) * r->csb, r->doff_old + r0 * r->cs,
-		    0};
-	return run_jobs(j, r->og.disks, e);
+		if (r->slot[d])
+			j[n++] = (struct io_job){r->slot[d],
+						 IO_READ,
+						 r->rbuf[d],
+						 (r1 - r0) * r->csb,
+						 r->doff_old + r0 * r->cs,
+						 0};
+	if ((rc = run_jobs(j, n, e)) < 0)
+		return rc;
+	if (n < r->og.disks)
+		for (uint64_t row = r0; row < r1; row++)
+			rebuild_old_row(r, row, row - r0);
+	return 0;
 }
 
 /* Where array chunk c sits in the rbuf loaded from old row r0. */
@@ -1342,13 +1437,16 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 			pq_xor(ns, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb);
 	}
 	struct io_job jobs[RESHAPE_MAX_DISKS];
+	int nj = 0;
 	for (int d = 0; d < nn; d++) {
 		struct member *m = r->slot[d];
 		uint64_t off = r->doff_new + w * r->cs;
+		if (!m)
+			continue; /* degraded: the slot stays missing */
 		CHECK_WRITE(r, m, off, k * r->cs);
-		jobs[d] = (struct io_job){m, IO_WRITE, r->wbuf[d], k * r->csb, off, 0};
+		jobs[nj++] = (struct io_job){m, IO_WRITE, r->wbuf[d], k * r->csb, off, 0};
 	}
-	return run_jobs(jobs, nn, e);
+	return run_jobs(jobs, nj, e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1417,6 +1515,8 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 	for (int pass = kind == ROUND_START ? 0 : 1; pass < 2; pass++) {
 		for (int s = 0; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
+			if (!m)
+				continue;
 			if (kind == ROUND_START && pass == 0 && !m->is_new)
 				continue;
 			if (kind == ROUND_START && pass == 1 && m->is_new)
@@ -1433,6 +1533,8 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 		}
 		for (int s = 0; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
+			if (!m)
+				continue;
 			if (kind == ROUND_START && (pass == 0) != m->is_new)
 				continue;
 			if ((rc = io_fdatasync(m->fd)) < 0)

@@ -38,9 +38,11 @@
  * (io_pread_full, io_pwrite_full, io_fdatasync: the io_sys table), so tests
  * can record every write and flush and replay crash states. It never prints.
  * Supported: metadata 1.0/1.1/1.2, RAID6 and RAID5 layouts 0-3, a grow by
- * one or more members, same chunk and layout. Refused with a reason: other
- * layouts, chunk or layout changes, shrinking, degraded arrays, bitmaps,
- * PPL, journal, dirty arrays, mixed arrays.
+ * one or more members, same chunk and layout; degraded arrays (members
+ * named "missing") only with opts.force, missing data rebuilt from P/Q on
+ * the fly and the missing slots left missing. Refused with a reason: other
+ * layouts, chunk or layout changes, shrinking, bitmaps, PPL, journal, dirty
+ * arrays, mixed arrays, members with different data offsets.
  */
 #ifndef MDRAID_RESHAPE_H
 #define MDRAID_RESHAPE_H
@@ -62,10 +64,10 @@ enum reshape_method {
 };
 
 struct reshape_opts {
-	int raid_disks;		     /* N wanted; 0 with cont = take it from the superblocks */
-	const char *backup_file;     /* --backup-file, or NULL */
-	int force;		     /* --force: accept new members holding another array's sb */
-	int cont;		     /* --continue: only resume, never start a grow */
+	int raid_disks;		 /* N wanted; 0 with cont = take it from the superblocks */
+	const char *backup_file; /* --backup-file, or NULL */
+	int force; /* --force: new members holding another array's sb; degraded arrays */
+	int cont;  /* --continue: only resume, never start a grow */
 	volatile sig_atomic_t *stop; /* set asynchronously: stop at the next checkpoint */
 	/* Called after each step with array sectors done and total; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done_sectors, uint64_t total_sectors);

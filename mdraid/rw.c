@@ -33,7 +33,8 @@ int md_win_init_budget(struct md_win *w, struct md_array *a, size_t budget)
 	w->a = a;
 	int n = a->geom.raid_disks;
 	uint64_t chunk = (uint64_t)a->geom.chunk_sectors * 512;
-	uint64_t per = budget / (size_t)(n + 3);
+	/* the scratch rows are few next to n members' rows */
+	uint64_t per = budget / (size_t)(n + 1);
 	per &= ~(uint64_t)(IO_ALIGN - 1);
 	if (per < IO_ALIGN)
 		per = IO_ALIGN;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -207,6 +208,9 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 	m->fd = m->fd_buf = -1;
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	int flags = O_RDWR | O_CLOEXEC;
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+		flags |= O_EXCL; /* fails while the kernel or a mount holds it */
 	m->fd = (a->flags & MD_OPEN_NO_DIRECT) ? -1 : open(path, flags | O_DIRECT);
 	m->direct = m->fd >= 0;
 	if (m->fd < 0)

@@ -192,6 +192,54 @@ static void stop_and_continue(const char *tag, int backup_file, int minor, uint6
 	cleanup(5);
 }
 
+/* A degraded grow with --force: the missing members stay missing; what is on
+ * the others must be the content and the parity of the full new layout.
+ * With stop > 0 it is stopped after that many steps and continued. */
+static void grow_degraded(const char *tag, int level, int n_old, int n_new, uint32_t chunk,
+			  uint64_t doff, int backup_file, unsigned missing_mask, int stop)
+{
+	struct fx_array a = make(tag, level, 2, 2, n_old, n_new, chunk, 4 << 20, doff);
+	for (int i = 0; i < n_old; i++)
+		if (missing_mask >> i & 1) {
+			unlink(paths[i]);
+			paths[i] = "missing";
+		}
+	struct reshape_opts o = {.raid_disks = n_new,
+				 .backup_file = backup_file ? bkp : NULL,
+				 .force = 1,
+				 .max_step_rows = 3};
+	if (stop) {
+		o.stop = &stop_flag;
+		o.progress = count_progress;
+		stop_flag = 0;
+		stop_after = stop;
+	}
+	struct reshape *r;
+	struct ok_err e;
+	char msg[512];
+	int rc = reshape_open(&r, (const char *const *)paths, n_new, &o, &e);
+	if (rc == 0)
+		rc = reshape_run(r, &e);
+	reshape_close(r);
+	if (stop) {
+		ok(rc == -EINTR, "%s: degraded grow stopped (rc %d %s)", tag, rc,
+		   rc == -EINTR ? "" : e.msg);
+		struct reshape_opts c = {.cont = 1, .force = 1, .backup_file = o.backup_file};
+		rc = reshape_open(&r, (const char *const *)paths, n_new, &c, &e);
+		if (rc == 0)
+			rc = reshape_run(r, &e);
+		reshape_close(r);
+	}
+	ok(rc == 0, "%s: degraded grow %d -> %d with --force%s%s", tag, n_old, n_new,
+	   rc ? ": " : "", rc ? e.msg : "");
+	int v = fx_verify(&a, n_new, paths, msg, sizeof msg);
+	ok(v == 0, "%s: content and parity of the full layout on the present members%s%s", tag,
+	   v ? ": " : "", v ? msg : "");
+	for (int i = 0; i < n_new; i++)
+		paths[i] = pbuf[i];
+	cleanup(n_new);
+}
+
 /* A refusal: the error, its words, nothing written. */
 static void refuse(const char *name, int n, const struct reshape_opts *o, int want_rc,
 		   const char *want_words)
@@ -253,6 +301,13 @@ int main(void)
 	stop_and_continue("stop-backupmember", 0, 2, 128);
 	stop_and_continue("stop-v1.0", 0, 0, 0);
 
+	/* degraded, with --force: one or two data/parity members missing */
+	grow_degraded("deg-r6-4to5-slot1", 6, 4, 5, 16, 2048, 0, 1u << 1, 0);
+	grow_degraded("deg-r6-4to6-slots0,3-file", 6, 4, 6, 16, 2048, 1, 1u << 0 | 1u << 3, 0);
+	grow_degraded("deg-r6-5to7-slots1,2-member", 6, 5, 7, 16, 128, 0, 1u << 1 | 1u << 2, 0);
+	grow_degraded("deg-r5-3to4-slot2", 5, 3, 4, 16, 2048, 0, 1u << 2, 0);
+	grow_degraded("deg-r6-4to5-slot2-stopped", 6, 4, 5, 8, 2048, 0, 1u << 2, 4);
+
 	/* preconditions */
 	struct reshape_opts o = {.raid_disks = 5};
 	make("ref", 6, 2, 2, 4, 5, 16, 2 * M, 2048);
@@ -273,7 +328,7 @@ int main(void)
 	snprintf(extra, sizeof extra, "%s/ref-extra", dir);
 	fx_blank(extra, 2 * M, 10);
 	paths[4] = extra;
-	refuse("degraded array", 5, &o, -EPERM, "degraded");
+	refuse("degraded array without --force", 5, &o, -EPERM, "--force");
 	paths[3] = keep;
 	paths[4] = pbuf[4];
 	unlink(extra);

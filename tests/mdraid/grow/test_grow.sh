@@ -153,6 +153,14 @@ testcmd "header 4 KiB before the data equals it" \
 testcmd_rc "--continue finds the backup on the new member" 0 "$M grow --continue -q h-0 h-1 h-2 h-3 h-4"
 if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=16 old=4 h-0 h-1 h-2 h-3 h-4 2>h.err; then tap_ok "restored from the member: content and P/Q"; else tap_fail "restored from the member: content and P/Q" "$(cat h.err)"; fi
 
+# --- degraded: refused without --force, grown with it ---
+mk g 2048 17
+"$M" read g-0 g-1 g-2 g-3 >g.before 2>/dev/null
+testcmd_rc "degraded array refused without --force (exit 5)" 5 "$M grow -n 5 g-0 missing g-2 g-3 g-4"
+testcmd_rc "degraded grow with --force" 0 "$M grow -n 5 --force -q g-0 missing g-2 g-3 g-4"
+"$M" read --length="$(stat -c %s g.before)" g-0 missing g-2 g-3 g-4 >g.after 2>/dev/null
+test_cmp "degraded grow: mdraid read (rebuilding slot 1) gives the old content" g.before g.after
+
 # --- refusals: exit 5, nothing written ---
 mk d 2048 14
 sum1=$(cat d-0 d-1 d-2 d-3 d-4 | md5sum)
