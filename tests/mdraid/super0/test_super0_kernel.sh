@@ -9,6 +9,10 @@
 #      /dev/mdN, a kernel check runs, the content is exported.
 #      Host: mdraid read equals the kernel's content, also with every pair
 #      of members missing; mdraid examine equals the host's mdadm --examine.
+#   B  mdadm --create --metadata=0.90 --bitmap=internal (RAID6, 4 members):
+#      host: examine equals mdadm's, mdraid reads the kernel's content, then
+#      writes into it (bitmap bits first); a second boot assembles it with
+#      mdraid's content, mismatch_cnt 0 and correct checksums.
 #   C  mdadm --create --metadata=0.90 --assume-clean on four 16 MiB members;
 #      host: the superblocks mdraid create --assume-clean writes for the same
 #      geometry are byte-equal except uuid, times, events, checksum and the
@@ -29,12 +33,17 @@ HH=opskit
 MDADM=$(command -v mdadm || ls /sbin/mdadm /usr/sbin/mdadm 2>/dev/null | head -n 1)
 
 names() {
-	for id in k4 k5; do
+	for id in k4 k5 kb; do
 		echo "$id: kernel made it (0.90)"
 		echo "$id: mdraid read = kernel's content"
 		echo "$id: every pair of members missing"
 		echo "$id: mdraid examine = mdadm --examine"
 	done
+	echo "kb: mdraid writes into it"
+	echo "kb: second boot: kernel assembles it"
+	echo "kb: second boot: kernel content md5 = mdraid's"
+	echo "kb: second boot: kernel check mismatch_cnt 0"
+	echo "kb: second boot: checksums correct, bitmap events = array events"
 	echo "create --assume-clean: superblocks byte-equal to mdadm's but uuid/times/events/csum/devnums"
 	echo "create --assume-clean: examine text equal but those fields"
 	echo "mr: kernel reads the rebuilt member with slots 0 and 2 missing"
@@ -80,7 +89,7 @@ mems() {
 
 # --- images: k4 (4), k5 (5), c (4), m4 (4), m5 (5), md (4), data, export ---
 imgs=""
-for set in k4:4 k5:5 c:4 m4:4 m5:5 md:4 mr:4 new:1; do
+for set in k4:4 k5:5 c:4 m4:4 m5:5 md:4 mr:4 new:1 kb:4; do
 	p=${set%:*}
 	n=${set#*:}
 	i=0
@@ -94,7 +103,7 @@ mk "$W/data.img" 64
 truncate -s 256M "$W/export.img"
 imgs="$imgs $W/data.img $W/export.img"
 # disk indexes in the guest
-K4=0 K5=4 C=9 M4=13 M5=17 MD=22 MR=26 X=31 E=32
+K4=0 K5=4 C=9 M4=13 M5=17 MD=22 MR=26 KB=31 X=35 E=36
 
 # mdraid's arrays, made and written here
 "$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --metadata=0.90 --homehost=$HH \
@@ -130,6 +139,7 @@ X=\$M$X
 E=\$M$E
 K4="$(i=0; while [ $i -lt 4 ]; do printf '$M%d ' $((K4 + i)); i=$((i + 1)); done)"
 K5="$(i=0; while [ $i -lt 5 ]; do printf '$M%d ' $((K5 + i)); i=$((i + 1)); done)"
+KB="$(i=0; while [ $i -lt 4 ]; do printf '$M%d ' $((KB + i)); i=$((i + 1)); done)"
 CC="$(i=0; while [ $i -lt 4 ]; do printf '$M%d ' $((C + i)); i=$((i + 1)); done)"
 MM4="$(i=0; while [ $i -lt 4 ]; do printf '$M%d ' $((M4 + i)); i=$((i + 1)); done)"
 MM5="$(i=0; while [ $i -lt 5 ]; do printf '$M%d ' $((M5 + i)); i=$((i + 1)); done)"
@@ -137,17 +147,18 @@ MMD="$(i=0; while [ $i -lt 4 ]; do printf '$M%d ' $((MD + i)); i=$((i + 1)); don
 MMR="$(i=0; while [ $i -lt 4 ]; do printf '$M%d ' $((MR + i)); i=$((i + 1)); done)"
 EOF
 cat >>"$W/body" <<'EOF'
-K4=$(eval echo "$K4"); K5=$(eval echo "$K5"); CC=$(eval echo "$CC")
+K4=$(eval echo "$K4"); K5=$(eval echo "$K5"); CC=$(eval echo "$CC"); KB=$(eval echo "$KB")
 MM4=$(eval echo "$MM4"); MM5=$(eval echo "$MM5"); MMD=$(eval echo "$MMD")
 MMR=$(eval echo "$MMR")
 # K: kernel-made 0.90 arrays
 k=0
-for a in "k4 left-symmetric $K4" "k5 right-asymmetric $K5"; do
+for a in "k4 left-symmetric none $K4" "k5 right-asymmetric none $K5" "kb left-symmetric internal $KB"; do
 	set -- $a
-	id=$1 lay=$2
-	shift 2
+	id=$1 lay=$2 bm=$3
+	shift 3
 	mdadm --create /dev/md$k --run --level=6 --raid-devices=$# --chunk=64 --metadata=0.90 \
-		--layout=$lay --homehost=opskit "$@" >/out/$id.create 2>&1 && say $id.created 1
+		--layout=$lay --bitmap=$bm --homehost=opskit "$@" >/out/$id.create 2>&1 &&
+		say $id.created 1
 	wait_idle md$k
 	dd if="$X" of=/dev/md$k bs=1M conv=fsync 2>/dev/null
 	md_check md$k | sed "s/^md$k\./$id./"
@@ -194,10 +205,14 @@ echo "# guest: rc $rc, $(($(date +%s) - start))s"
 
 # --- K: kernel-made arrays read by mdraid ---
 k=0
-for a in k4:4 k5:5; do
+for a in k4:4 k5:5 kb:4; do
 	id=${a%:*}
 	n=${a#*:}
-	check_eq "$id: kernel made it (0.90)" "1 0" "$(kv "$W/kv" $id.created) $(kv "$W/kv" $id.mismatch)"
+	bmw=""
+	[ $id = kb ] && bmw=" with its bitmap" &&
+		bmw="$bmw $("$MDRAID" examine "$W/kb0.img" | grep -c 'Internal Bitmap : present')"
+	check_eq "$id: kernel made it (0.90)" "1 0${bmw:+ with its bitmap 1}" \
+		"$(kv "$W/kv" $id.created) $(kv "$W/kv" $id.mismatch)$bmw"
 	bytes=$(kv "$W/kv" $id.bytes)
 	dd if="$W/export.img" bs=1M iflag=skip_bytes,count_bytes skip=$((k * 67108864)) \
 		count="${bytes:-0}" 2>/dev/null >"$W/$id.kernel"
@@ -230,6 +245,43 @@ for a in k4:4 k5:5; do
 	fi
 	k=$((k + 1))
 done
+
+# --- B: mdraid writes into the kernel's bitmap array; a second boot reads it
+cp "$W/kb.kernel" "$W/kb.shadow"
+head -c 1048576 /dev/urandom >"$W/d1"
+head -c 70001 /dev/urandom >"$W/d2"
+"$MDRAID" write --offset=5242880 $(mems kb 4) <"$W/d1" &&
+	"$MDRAID" write --offset=12345 $(mems kb 4) <"$W/d2"
+rc=$?
+dd if="$W/d1" of="$W/kb.shadow" bs=1M seek=5 conv=notrunc 2>/dev/null
+dd if="$W/d2" of="$W/kb.shadow" bs=1 seek=12345 conv=notrunc 2>/dev/null
+check_eq "kb: mdraid writes into it" "0 $(md5 <"$W/kb.shadow")" \
+	"$rc $("$MDRAID" read $(mems kb 4) 2>/dev/null | md5)"
+cat "$IDIR/guest-lib.sh" - >"$W/script2" <<'EOF2'
+mdadm --assemble --run /dev/md0 $M0 $M1 $M2 $M3 >/out/kb.assemble 2>&1 && say kb.assembled 1
+wait_idle md0
+say kb.md5 "$(dd if=/dev/md0 bs=1M 2>/dev/null | md5sum | cut -d' ' -f1)"
+md_check md0 | sed "s/^md0\./kb./"
+mdadm --stop /dev/md0 >/dev/null 2>&1
+n=0
+for d in $M0 $M1 $M2 $M3; do
+	mdadm --examine "$d" | grep -q 'Checksum : .* - correct' && n=$((n + 1))
+done
+say kb.correct "$n/4"
+say kb.sbev "$(mdadm --examine $M0 | sed -n 's/^ *Events : //p')"
+say kb.bmev "$(mdadm -X $M0 | sed -n 's/^ *Events : //p')"
+EOF2
+# shellcheck disable=SC2046
+"$GUEST_RUN" -t 200 -o "$W/out2" "$W/script2" $(mems kb 4) >"$W/kv2" 2>"$W/err2"
+rc=$?
+echo "# second guest: rc $rc"
+[ $rc -eq 0 ] || sed 's/^/# /' "$W/err2" | tail -n 20
+check_eq "kb: second boot: kernel assembles it" 1 "$(kv "$W/kv2" kb.assembled)"
+check_eq "kb: second boot: kernel content md5 = mdraid's" "$(md5 <"$W/kb.shadow")" \
+	"$(kv "$W/kv2" kb.md5)"
+check_eq "kb: second boot: kernel check mismatch_cnt 0" 0 "$(kv "$W/kv2" kb.mismatch)"
+check_eq "kb: second boot: checksums correct, bitmap events = array events" \
+	"4/4 $(kv "$W/kv2" kb.sbev)" "$(kv "$W/kv2" kb.correct) $(kv "$W/kv2" kb.bmev)"
 
 # --- C: mdraid create --assume-clean vs mdadm's ---
 i=0
