@@ -55,6 +55,28 @@ static void array_name(char *buf, size_t size, const struct md_sb *sb)
 			*c = '-';
 }
 
+/* "Array Size" is the md device's size (mdadm reads BLKGETSIZE64). During
+ * a reshape the kernel sets it from raid5_size() with the smaller of the
+ * old and new member counts and the size rounded down to both chunk sizes,
+ * so a grow shows the old size until the reshape finishes (then
+ * raid5_finish_reshape sets the new one) and a shrink the new size. */
+static uint64_t detail_array_bytes(const struct md_array *a)
+{
+	const struct md_sb *sb = &a->ref;
+	if (!(sb->feature_map & MD_F_RESHAPE_ACTIVE))
+		return md_array_bytes(a);
+	int disks = (int)sb->raid_disks, prev = disks - sb->delta_disks;
+	if (prev < disks)
+		disks = prev;
+	disks -= sb->new_level == 6 ? 2 : 1;
+	uint64_t sectors = sb->size;
+	if (sb->chunksize)
+		sectors -= sectors % sb->chunksize;
+	if (sb->new_chunk)
+		sectors -= sectors % sb->new_chunk;
+	return disks > 0 ? sectors * (uint64_t)disks * 512 : 0;
+}
+
 void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char *homehost)
 {
 	const struct md_sb *sb = &a->ref;
@@ -106,7 +128,7 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 	fprintf(out, "     Creation Time : %.24s\n",
 		localtime_r(&t, &tm) && asctime_r(&tm, tb) ? tb : "?");
 	fprintf(out, "        Raid Level : raid%d\n", sb->level);
-	uint64_t bytes = md_array_bytes(a);
+	uint64_t bytes = detail_array_bytes(a);
 	md_human_size(hs, sizeof(hs), (long long)bytes);
 	fprintf(out, "        Array Size : %llu%s\n", (unsigned long long)(bytes >> 10), hs);
 	md_human_size(hs, sizeof(hs), (long long)(a->geom.dev_sectors << 9));

@@ -216,7 +216,10 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 	if (m->fd < 0)
 		m->fd = open(path, flags);
 	if (m->fd < 0)
-		return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "cannot open");
+		return ok_err_at(e, -errno, path, OK_ERR_NOPOS,
+				 errno == EBUSY ? "in use (opened exclusively by the kernel or "
+						  "another program)"
+						: "cannot open");
 	a->nmembers++;
 	if (flock(m->fd, LOCK_EX | LOCK_NB) < 0)
 		return ok_err_at(e, -EBUSY, path, OK_ERR_NOPOS, "locked by another program");
