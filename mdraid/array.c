@@ -355,7 +355,9 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			m->has_sb = false;
 			continue;
 		}
-		if (sb->events < ref->events)
+		/* super_90_validate takes the role from the member's own disk
+		 * table (after the events check); 1.x from the freshest's roles */
+		if (sb->events < ref->events && sb->major_version != 0)
 			role = sb->dev_number < ref->max_dev && sb->dev_number < MD_SB_MAX_DEV
 				   ? ref->dev_roles[sb->dev_number]
 				   : MD_ROLE_FAULTY;

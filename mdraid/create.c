@@ -14,10 +14,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "io.h"
+#include "super0.h"
 
 uint64_t md_choose_bm_space(uint64_t devsize)
 {
@@ -116,9 +119,18 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 				 "%d members given, --raid-devices is %d", n, o->raid_disks);
 	if ((rc = md_geom_check(&g, NULL, e)) < 0)
 		return rc;
-	if (minor < 0 || minor > 2)
+	bool v090 = minor == 90; /* metadata 0.90: super0.c */
+	if ((minor < 0 || minor > 2) && !v090)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "metadata 1.%d is not supported",
 				 minor);
+	if (v090 && n > MD_SB0_DISKS)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+				 "0.90 metadata supports at most %d devices per array",
+				 MD_SB0_DISKS);
+	if (v090 && o->bitmap == 1)
+		return ok_err_at(
+		    e, -EINVAL, NULL, OK_ERR_NOPOS,
+		    "an internal bitmap with 0.90 metadata is not supported by mdraid");
 	struct cmember *c = calloc((size_t)n, sizeof(*c));
 	if (!c)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
@@ -147,7 +159,7 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		goto out;
 	/* data_offset from the first member (validate_geometry1) */
 	uint64_t data_offset = 0;
-	if (minor != 0) {
+	if (minor != 0 && !v090) {
 		uint64_t devsize = c[first].sectors, headroom = 128 * 1024 * 2;
 		while ((headroom << 10) > devsize && headroom / 2 >= (uint64_t)chunk_kib * 2 * 2)
 			headroom >>= 1;
@@ -160,7 +172,10 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		if (c[i].fd < 0)
 			continue;
 		uint64_t ds = c[i].sectors, free_s;
-		if (minor == 0) {
+		if (v090) {
+			/* avail_size0: MD_NEW_SIZE_SECTORS */
+			free_s = md_sb_090_location(ds);
+		} else if (minor == 0) {
 			ds &= ~7ULL;
 			uint64_t over = 8 * 2 + 8 + md_choose_bm_space(c[i].sectors);
 			free_s = ds > over ? ds - over : 0;
@@ -178,8 +193,14 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		if (kib < size_kib)
 			size_kib = kib;
 	}
+	if (v090 && size_kib > UINT32_MAX) {
+		rc = ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+			       "0.90 metadata supports at most 4 TiB per device");
+		goto out;
+	}
 	uint64_t size = size_kib * 2;
-	bool bitmap = o->bitmap == 1 || (o->bitmap < 0 && size_kib > 100ULL * 1024 * 1024);
+	bool bitmap =
+	    !v090 && (o->bitmap == 1 || (o->bitmap < 0 && size_kib > 100ULL * 1024 * 1024));
 	/* the superblock all members share */
 	struct md_sb *sb = calloc(1, sizeof(*sb));
 	if (!sb) {
@@ -203,6 +224,16 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 	}
 	if (hh && (!hh[0] || strcasecmp(hh, "<none>") == 0))
 		hh = NULL;
+	if (v090) {
+		/* init_super0: uuid words 2-3 are the homehost's sha1, unless the uuid
+		 * was given; the name is not stored (a number names the minor) */
+		if (hh && !o->uuid) {
+			uint8_t h[HASH_MAX];
+			if (hash_buf(HASH_SHA1, hh, strlen(hh), h) >= 8)
+				memcpy(sb->set_uuid + 8, h, 8);
+		}
+		hh = NULL;
+	}
 	const char *name = o->name && o->name[0] ? o->name : "0";
 	char full[600];
 	if (hh && !strchr(name, ':') && strlen(hh) + 1 + strlen(name) < 32)
@@ -226,6 +257,22 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		if (c[i].fd >= 0)
 			sb->dev_roles[i] = (uint16_t)i;
 	memset(sb->raw, 0, sizeof(sb->raw));
+	if (v090) {
+		char *end = NULL;
+		unsigned long mm = o->name ? strtoul(o->name, &end, 10) : 0;
+		md_sb0_init_raw(sb, end && !*end && mm < 256 ? (uint32_t)mm : 0);
+		sb->major_version = 0;
+		sb->max_dev = MD_SB0_DISKS;
+		sb->events = 1; /* init_super0 */
+		memset(sb->set_name, 0, sizeof(sb->set_name));
+		sb->ctime &= UINT32_MAX;
+		sb->utime = sb->ctime;
+		for (int i = 0; i < n; i++) {
+			struct stat st;
+			if (c[i].fd >= 0 && fstat(c[i].fd, &st) == 0 && S_ISBLK(st.st_mode))
+				md_sb0_set_dev(sb, i, major(st.st_rdev), minor(st.st_rdev));
+		}
+	}
 	struct md_bitmap bm;
 	memset(&bm, 0, sizeof(bm));
 	if (bitmap) {
@@ -266,7 +313,11 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		md_random(sb->device_uuid, 16);
 		sb->bblog_size = 0;
 		sb->bblog_offset = 0;
-		if (minor == 0) {
+		if (v090) {
+			sb->data_offset = 0;
+			sb->super_offset = md_sb_090_location(dsize);
+			sb->data_size = sb->super_offset;
+		} else if (minor == 0) {
 			bm_space += 8;
 			uint64_t so = (dsize - 8 * 2) & ~(uint64_t)(4 * 2 - 1);
 			sb->data_offset = 0;
@@ -302,7 +353,8 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		sb->dev_sectors = dsize;
 		sb->minor = minor;
 		if (rc == 0)
-			rc = md_sb_write(c[i].fd, c[i].path, sb, e);
+			rc = v090 ? md_sb0_write_init(c[i].fd, c[i].path, sb, e)
+				  : md_sb_write(c[i].fd, c[i].path, sb, e);
 	}
 	io_free(bmbuf);
 	free(sb);

@@ -5,6 +5,7 @@
  * sizes, states and the per-slot table follow mdadm's wording.
  */
 #include "mdraid_int.h"
+#include "super0.h"
 
 #include <string.h>
 #include <sys/stat.h>
@@ -40,6 +41,10 @@ static bool is_spare(const struct md_member *m)
 
 static void array_name(char *buf, size_t size, const struct md_sb *sb)
 {
+	if (sb->major_version == 0) { /* 0.90: the preferred minor names it */
+		snprintf(buf, size, "/dev/md%u", md_sb0_md_minor(sb));
+		return;
+	}
 	const char *nm = strchr(sb->set_name, ':');
 	nm = nm ? nm + 1 : sb->set_name;
 	snprintf(buf, size, "/dev/md/%s", nm[0] ? nm : "0");
@@ -50,12 +55,37 @@ static void array_name(char *buf, size_t size, const struct md_sb *sb)
 			*c = '-';
 }
 
+/* "Array Size" is the md device's size (mdadm reads BLKGETSIZE64). During
+ * a reshape the kernel sets it from raid5_size() with the smaller of the
+ * old and new member counts and the size rounded down to both chunk sizes,
+ * so a grow shows the old size until the reshape finishes (then
+ * raid5_finish_reshape sets the new one) and a shrink the new size. */
+static uint64_t detail_array_bytes(const struct md_array *a)
+{
+	const struct md_sb *sb = &a->ref;
+	if (!(sb->feature_map & MD_F_RESHAPE_ACTIVE))
+		return md_array_bytes(a);
+	int disks = (int)sb->raid_disks, prev = disks - sb->delta_disks;
+	if (prev < disks)
+		disks = prev;
+	disks -= sb->new_level == 6 ? 2 : 1;
+	uint64_t sectors = sb->size;
+	if (sb->chunksize)
+		sectors -= sectors % sb->chunksize;
+	if (sb->new_chunk)
+		sectors -= sectors % sb->new_chunk;
+	return disks > 0 ? sectors * (uint64_t)disks * 512 : 0;
+}
+
 void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char *homehost)
 {
 	const struct md_sb *sb = &a->ref;
 	char name[64], u[40], hs[64];
 	array_name(name, sizeof(name), sb);
 	md_uuid_str(u, sb->set_uuid);
+	bool v090 = sb->major_version == 0;
+	if (v090)
+		md_sb0_uuid_str(u, sb);
 	int n = a->geom.raid_disks, active = 0, working = 0, failed = 0, spare = 0;
 	bool recovering = false;
 	for (int i = 0; i < a->nmembers; i++) {
@@ -79,23 +109,26 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 	}
 	if (brief) {
 		/* mdadm counts a member being rebuilt as a spare */
-		fprintf(out, "ARRAY %s metadata=1.%d", name, sb->minor);
+		fprintf(out, "ARRAY %s metadata=%d.%d", name, v090 ? 0 : 1, sb->minor);
 		if (spare)
 			fprintf(out, " spares=%d", spare);
-		if (sb->set_name[0])
+		if (sb->set_name[0] && !v090)
 			fprintf(out, " name=%s", sb->set_name);
 		fprintf(out, " UUID=%s\n", u);
 		return;
 	}
 	fprintf(out, "%s:\n", name);
-	fprintf(out, "           Version : 1.%d\n", sb->minor);
+	if (v090)
+		fprintf(out, "           Version : 0.%d\n", sb->minor);
+	else
+		fprintf(out, "           Version : 1.%d\n", sb->minor);
 	time_t t = (time_t)(sb->ctime & 0xFFFFFFFFFFULL);
 	char tb[64];
 	struct tm tm;
 	fprintf(out, "     Creation Time : %.24s\n",
 		localtime_r(&t, &tm) && asctime_r(&tm, tb) ? tb : "?");
 	fprintf(out, "        Raid Level : raid%d\n", sb->level);
-	uint64_t bytes = md_array_bytes(a);
+	uint64_t bytes = detail_array_bytes(a);
 	md_human_size(hs, sizeof(hs), (long long)bytes);
 	fprintf(out, "        Array Size : %llu%s\n", (unsigned long long)(bytes >> 10), hs);
 	md_human_size(hs, sizeof(hs), (long long)(a->geom.dev_sectors << 9));
@@ -103,6 +136,8 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 		hs);
 	fprintf(out, "      Raid Devices : %d\n", n);
 	fprintf(out, "     Total Devices : %d\n", working + failed);
+	if (v090)
+		fprintf(out, "   Preferred Minor : %u\n", md_sb0_md_minor(sb));
 	fprintf(out, "       Persistence : Superblock is persistent\n\n");
 	if (a->has_bitmap)
 		fprintf(out, "     Intent Bitmap : Internal\n\n");
@@ -150,13 +185,23 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 			}
 		}
 	}
-	fprintf(out, "              Name : %.32s", sb->set_name);
+	if (v090) { /* detail_super0 */
+		fprintf(out, "              UUID : %s", u);
+		if (md_sb0_local(sb, homehost))
+			fprintf(out, " (local to host %s)", homehost);
+		fprintf(out, "\n            Events : %u.%u\n\n", (unsigned)(sb->events >> 32),
+			(unsigned)sb->events);
+	}
 	size_t l = homehost ? strlen(homehost) : 0;
-	if (l > 0 && l < 32 && sb->set_name[l] == ':' && strncmp(sb->set_name, homehost, l) == 0)
-		fprintf(out, "  (local to host %s)", homehost);
-	fprintf(out, "\n");
-	fprintf(out, "              UUID : %s\n", u);
-	fprintf(out, "            Events : %llu\n\n", (unsigned long long)sb->events);
+	if (!v090) {
+		fprintf(out, "              Name : %.32s", sb->set_name);
+		if (l > 0 && l < 32 && sb->set_name[l] == ':' &&
+		    strncmp(sb->set_name, homehost, l) == 0)
+			fprintf(out, "  (local to host %s)", homehost);
+		fprintf(out, "\n");
+		fprintf(out, "              UUID : %s\n", u);
+		fprintf(out, "            Events : %llu\n\n", (unsigned long long)sb->events);
+	}
 	fprintf(out, "    Number   Major   Minor   RaidDevice State\n");
 	for (int s = 0; s < n; s++) {
 		int mi = a->slot_member[s];

@@ -11,6 +11,7 @@
  * quirks are kept here.
  */
 #include "mdraid_int.h"
+#include "super0.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -142,6 +143,10 @@ static void unused_space(const struct md_sb *sb, const struct md_bitmap *bm, uin
 void md_examine_print(FILE *out, const char *path, const struct md_sb *sb_in,
 		      const struct md_bitmap *bm, const char *homehost)
 {
+	if (sb_in->major_version == 0 && sb_in->magic == MD_SB_MAGIC) {
+		md_sb0_examine_print(out, path, sb_in, bm, homehost);
+		return;
+	}
 	struct md_sb *sb = (struct md_sb *)malloc(sizeof(*sb));
 	char hs[64], u[40];
 	if (!sb)
@@ -376,6 +381,10 @@ static void print_quoted(FILE *out, const char *s)
 
 void md_examine_brief(FILE *out, const struct md_sb *sb)
 {
+	if (sb->major_version == 0 && sb->magic == MD_SB_MAGIC) {
+		md_sb0_examine_brief(out, sb);
+		return;
+	}
 	char u[40];
 	const char *nm = strchr(sb->set_name, ':');
 	if (nm)

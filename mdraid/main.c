@@ -82,7 +82,10 @@ static const char help_create[] =
     "      --layout=NAME          left-symmetric (default), right-symmetric,\n"
     "                             left-asymmetric, right-asymmetric, parity-first,\n"
     "                             parity-last, and for RAID6 the *-6 layouts\n"
-    "  -e, --metadata=1.0|1.1|1.2 superblock version (default 1.2)\n"
+    "  -e, --metadata=1.0|1.1|1.2|0.90\n"
+    "                             superblock version (default 1.2; 0.90 is mdadm\n"
+    "                             2.x's: at the end, data from sector 0; --name=N\n"
+    "                             sets its preferred minor)\n"
     "  -N, --name=NAME            array name (default 0, prefixed by the homehost)\n"
     "      --homehost=HOST        homehost (default: this host; <none> for none)\n"
     "  -b, --bitmap=internal|none write-intent bitmap (default: internal only for\n"
@@ -215,6 +218,8 @@ static int on_opt(void *ctx, int id, const char *arg)
 		else if (!strcmp(arg, "1.2") || !strcmp(arg, "1.02") || !strcmp(arg, "1") ||
 			 !strcmp(arg, "default"))
 			TT.co.minor = 2;
+		else if (!strcmp(arg, "0.90") || !strcmp(arg, "00.90") || !strcmp(arg, "0"))
+			TT.co.minor = 90; /* metadata 0.90 (super0.c) */
 		else
 			return -1;
 		return 0;

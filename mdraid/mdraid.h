@@ -437,7 +437,9 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char *homehost);
 
 /* Safety: 0 if path may be used; -EBUSY with e naming the holder (md array
- * in /proc/mdstat, /sys holders, a loop device backed by it). */
+ * in /proc/mdstat, /sys holders, a loop device backed by it). For tests,
+ * the environment variable MDRAID_SYSROOT names a directory read instead of
+ * / for proc/mdstat, sys/dev/block and sys/block. */
 int md_safety_check(const char *path, int fd, struct ok_err *e);
 
 #endif

@@ -5,6 +5,11 @@
  * not be written behind the kernel's back: its caches and superblock
  * updates would undo ours. O_EXCL (array.c) catches most block devices;
  * this catches the rest and names the holder.
+ *
+ * MDRAID_SYSROOT (tests only, documented in mdraid.h and the man page):
+ * a directory read instead of / for proc/mdstat, sys/dev/block and
+ * sys/block, so the tests can show a fake running array or holder on a
+ * host without the md driver.
  */
 #include "mdraid_int.h"
 
@@ -17,12 +22,20 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+/* The path of the kernel file rel ("/proc/mdstat") under MDRAID_SYSROOT. */
+static void sys_path(char *out, size_t n, const char *rel)
+{
+	const char *root = getenv("MDRAID_SYSROOT");
+	snprintf(out, n, "%s%s", root && *root ? root : "", rel);
+}
+
 /* Is kernel device name dev listed as a member in /proc/mdstat? Returns the
  * md name in md (size 32) if so. */
 static bool in_mdstat(const char *dev, char *md)
 {
-	FILE *f = fopen("/proc/mdstat", "r");
 	char line[4096];
+	sys_path(line, sizeof(line), "/proc/mdstat");
+	FILE *f = fopen(line, "r");
 	bool found = false;
 	if (!f)
 		return false;
@@ -49,8 +62,9 @@ static bool in_mdstat(const char *dev, char *md)
 
 static int check_blockdev(const char *path, const struct stat *st, struct ok_err *e)
 {
-	char sys[128], link[PATH_MAX], md[32];
-	snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", major(st->st_rdev), minor(st->st_rdev));
+	char rel[64], sys[PATH_MAX], link[PATH_MAX], md[32];
+	snprintf(rel, sizeof(rel), "/sys/dev/block/%u:%u", major(st->st_rdev), minor(st->st_rdev));
+	sys_path(sys, sizeof(sys), rel);
 	ssize_t n = readlink(sys, link, sizeof(link) - 1);
 	if (n > 0) {
 		link[n] = 0;
@@ -59,7 +73,7 @@ static int check_blockdev(const char *path, const struct stat *st, struct ok_err
 			return ok_err_at(e, -EBUSY, path, OK_ERR_NOPOS,
 					 "is a member of running array %s (/proc/mdstat)", md);
 	}
-	char holders[160];
+	char holders[PATH_MAX + 16];
 	snprintf(holders, sizeof(holders), "%s/holders", sys);
 	DIR *d = opendir(holders);
 	if (d) {
@@ -82,7 +96,9 @@ static int check_file(const char *path, struct ok_err *e)
 	char real[PATH_MAX];
 	if (!realpath(path, real))
 		return 0;
-	DIR *d = opendir("/sys/block");
+	char sysblock[PATH_MAX];
+	sys_path(sysblock, sizeof(sysblock), "/sys/block");
+	DIR *d = opendir(sysblock);
 	if (!d)
 		return 0;
 	struct dirent *de;
@@ -90,8 +106,8 @@ static int check_file(const char *path, struct ok_err *e)
 	while (rc == 0 && (de = readdir(d))) {
 		if (strncmp(de->d_name, "loop", 4) != 0)
 			continue;
-		char bf[300], back[PATH_MAX];
-		snprintf(bf, sizeof(bf), "/sys/block/%s/loop/backing_file", de->d_name);
+		char bf[PATH_MAX + 300], back[PATH_MAX];
+		snprintf(bf, sizeof(bf), "%s/%s/loop/backing_file", sysblock, de->d_name);
 		FILE *f = fopen(bf, "r");
 		if (!f)
 			continue;

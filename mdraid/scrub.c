@@ -173,7 +173,9 @@ static void new_member_sb(const struct md_array *a, struct md_sb *sb, int slot,
 	sb->devflags = 0;
 	sb->dev_sectors = dev_sectors;
 	sb->super_offset = md_sb_location(ref->minor, dev_sectors);
-	if (ref->minor == 0)
+	if (ref->major_version == 0) /* 0.90: data up to the superblock */
+		sb->data_size = sb->super_offset;
+	else if (ref->minor == 0)
 		sb->data_size = sb->super_offset - sb->data_offset -
 				(ref->super_offset - ref->data_offset - ref->data_size);
 	else
@@ -214,7 +216,10 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 	if (m->fd < 0)
 		m->fd = open(path, flags);
 	if (m->fd < 0)
-		return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "cannot open");
+		return ok_err_at(e, -errno, path, OK_ERR_NOPOS,
+				 errno == EBUSY ? "in use (opened exclusively by the kernel or "
+						  "another program)"
+						: "cannot open");
 	a->nmembers++;
 	if (flock(m->fd, LOCK_EX | LOCK_NB) < 0)
 		return ok_err_at(e, -EBUSY, path, OK_ERR_NOPOS, "locked by another program");
@@ -226,10 +231,17 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 		return ok_err_at(e, (int)size, path, OK_ERR_NOPOS, "cannot get the size");
 	m->dev_sectors = (uint64_t)size / 512;
 	const struct md_sb *ref = &a->ref;
+	/* 0.90 has no recovery_offset: a member being rebuilt carries no
+	 * superblock until it is complete (the kernel records it as a spare and
+	 * restarts from 0 as well), so there are no checkpoints to resume from */
+	bool v090 = ref->major_version == 0;
 	uint64_t need =
-	    ref->minor == 0
+	    v090 ? ref->size
+	    : ref->minor == 0
 		? ref->size + (ref->super_offset - ref->data_offset - ref->data_size) + 16 + 8
 		: ref->data_offset + ref->size;
+	if (v090 && md_sb_090_location(m->dev_sectors) < need)
+		need += m->dev_sectors - md_sb_090_location(m->dev_sectors) + 1;
 	if (m->dev_sectors < need || m->dev_sectors < 24)
 		return ok_err_at(e, -ENOSPC, path, OK_ERR_NOPOS,
 				 "too small: %llu sectors, the array needs %llu",
@@ -271,10 +283,24 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 		if (rc < 0)
 			return rc;
 	}
-	a->ref.events++;
-	a->ref.utime = (uint64_t)time(NULL);
-	if ((rc = md_array_sb_write_all(a, e)) < 0)
-		return rc;
+	if (v090) {
+		/* no half-built member may look like one: drop its old superblock */
+		uint8_t *z = io_alloc(MD_SB_BLOCK);
+		if (!z)
+			return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+		memset(z, 0, MD_SB_BLOCK);
+		rc = md_member_pwrite(a, slot, z, MD_SB_BLOCK, m->sb.super_offset * 512, e);
+		io_free(z);
+		if (rc == 0 && io_fdatasync(m->fd) < 0)
+			rc = ok_err_at(e, -errno, path, OK_ERR_NOPOS, "cannot sync");
+		if (rc < 0)
+			return rc;
+	} else {
+		a->ref.events++;
+		a->ref.utime = (uint64_t)time(NULL);
+		if ((rc = md_array_sb_write_all(a, e)) < 0)
+			return rc;
+	}
 	/* copy stripe by window; checkpoint every 256 MiB of member data or 5 s */
 	uint64_t cs = g->chunk_sectors, chunk = cs * 512, stripes = g->dev_sectors / cs;
 	struct md_win w;
@@ -307,7 +333,7 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 		uint64_t done = (s0 + ns) * cs;
 		if (rc == 0 && done >= stop_after_rel)
 			stopped = true;
-		if (rc == 0 &&
+		if (rc == 0 && !v090 &&
 		    (stopped || done - last_ck >= (256u << 11) || time(NULL) - last_t >= 5) &&
 		    done < g->dev_sectors) {
 			/* data first, then the checkpoint that vouches for it */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "io.h"
+#include "super0.h"
 
 /* ---- byte helpers ---- */
 
@@ -52,6 +53,8 @@ void md_put64(uint8_t *p, uint64_t v)
 
 uint64_t md_sb_location(int minor, uint64_t dev_sectors)
 {
+	if (minor >= 90) /* metadata 0.90 (0.91 mid-reshape): super0.c */
+		return md_sb_090_location(dev_sectors);
 	switch (minor) {
 	case 0:
 		return dev_sectors < 16 ? 0 : (dev_sectors - 16) & ~7ULL;
@@ -141,6 +144,10 @@ void md_sb_decode(struct md_sb *sb, const uint8_t *raw)
 
 void md_sb_encode(struct md_sb *sb)
 {
+	if (sb->major_version == 0) {
+		md_sb0_encode(sb);
+		return;
+	}
 	uint8_t *raw = sb->raw;
 	md_put32(raw + 0, sb->magic);
 	md_put32(raw + 4, sb->major_version);
@@ -198,6 +205,8 @@ unsigned md_sb_role(const struct md_sb *sb)
 
 int md_sb_validate(const struct md_sb *sb, const char *path, struct ok_err *e)
 {
+	if (sb->major_version == 0 && sb->magic == MD_SB_MAGIC)
+		return md_sb0_validate(sb, path, e);
 	if (sb->magic != MD_SB_MAGIC)
 		return SB_BAD(0, "bad magic 0x%x, expected 0x%x", sb->magic, MD_SB_MAGIC);
 	if (sb->major_version != 1)
@@ -316,11 +325,17 @@ int md_sb_read(int fd, const char *path, int minor, struct md_sb *sb, struct ok_
 		rc = read_block(fd, path, md_sb_090_location((uint64_t)ds), buf, e);
 		if (rc < 0)
 			goto out;
+		if (md_sb_is_090(buf) && (minor < 0 || minor >= 90) &&
+		    (uint64_t)ds >= 2 * MD_SB0_RESERVED_SECTORS) {
+			md_sb0_decode(sb, buf, (uint64_t)ds);
+			rc = 0;
+			goto out;
+		}
 		if (md_sb_is_090(buf)) {
 			rc = ok_err_at(e, -EPROTONOSUPPORT, path,
 				       (long long)(md_sb_090_location((uint64_t)ds) * 512),
-				       "metadata 0.90 superblock: not supported by mdraid yet "
-				       "(only 1.0, 1.1 and 1.2)");
+				       "metadata 0.90 superblock where metadata 1.%d was asked for",
+				       minor);
 			goto out;
 		}
 		uint64_t loc = md_sb_location(minor < 0 ? 2 : minor, (uint64_t)ds);
@@ -352,6 +367,8 @@ int md_sb_write(int fd, const char *path, struct md_sb *sb, struct ok_err *e)
 	size_t n =
 	    (256 + 2 * (size_t)(sb->max_dev > MD_SB_MAX_DEV ? MD_SB_MAX_DEV : sb->max_dev) + 511) &
 	    ~(size_t)511;
+	if (sb->major_version == 0)
+		n = MD_SB_BLOCK; /* 0.90: the whole mdp_super_t */
 	off_t off = (off_t)(sb->super_offset * 512);
 	int rc = read_block(fd, path, sb->super_offset, buf, e);
 	if (rc == 0) {

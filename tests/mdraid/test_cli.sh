@@ -371,15 +371,16 @@ testcmd_rc "arrays with a partial parity log are not written (exit 5)" 5 \
 	"'$M' write --offset=0 $MEM < /dev/null"
 check_eq "PPL refusal wrote nothing" "$before" "$(sums)"
 for i in 0 1 2 3; do cp $T/x$i $T/m$i.img; done
-# a 0.90 superblock is named
+# a 0.90 superblock (issue 11, tests/mdraid/super0): examined as mdadm does,
+# and a bad one is named by field when used
 truncate -s 8M $T/old.img
 python3 -c "
 import struct,sys
 f=open('$T/old.img','r+b'); f.seek((8*1024*1024 & ~65535) - 65536)
 f.write(struct.pack('<IIII', 0xa92b4efc, 0, 90, 0))"
-"$M" examine $T/old.img 2>"$T/err"
-check_eq "0.90 superblock refused with exit 3" "3" "$?"
-testcmd_rc "0.90 refusal names the version" 0 "grep -q 'metadata 0.90' $T/err"
+ex_cmp "0.90 superblock (bad checksum) examined as mdadm does" $T/old.img
+"$M" read $T/old.img $T/old.img $T/old.img $T/old.img >/dev/null 2>"$T/err"
+testcmd_rc "bad 0.90 superblock named when used" 0 "grep -q 'version number 0.90\\|raid_disks\\|checksum' $T/err"
 # dirty degraded
 cp $T/m0.img $T/x
 $SBEDIT $T/m0.img resync_offset=0
@@ -446,4 +447,24 @@ check_eq "detail --brief counts a rebuilding member as a spare (as mdadm)" \
 # 2048 of 14336 sectors: the kernel prints 13.3% ((2048>>10)*1000/((14336>>10)+1))
 check_eq "detail: rebuild status as the kernel rounds it" "    Rebuild Status : 13% complete" \
 	"$("$M" detail $T/m0.img $T/new.img $T/m2.img $T/m3.img | grep 'Rebuild Status')"
+# mid-reshape: "Array Size" is the md device's size, which the kernel keeps
+# at raid5_size() with min(old, new) members and the size rounded down to
+# both chunks until the reshape ends (mdadm Detail.c prints BLKGETSIZE64)
+mk 5 16M
+"$M" create --level=6 --raid-devices=5 --chunk=64K --assume-clean --homehost=$HH $MEM
+for f in $MEM; do
+	$SBEDIT $f feature_map=0x4 delta_disks=1 new_level=6 new_layout=2 new_chunk=128 \
+		reshape_position=4096
+done
+check_eq "detail mid-grow 4->5: Array Size is the old size" \
+	"        Array Size : 30720 (30.00 MiB 31.46 MB)" \
+	"$("$M" detail $MEM | grep 'Array Size')"
+for f in $MEM; do $SBEDIT $f new_chunk=4096; done
+check_eq "detail mid-grow with a 2M new chunk: rounded down to both chunks" \
+	"        Array Size : 28672 (28.00 MiB 29.36 MB)" \
+	"$("$M" detail $MEM | grep 'Array Size')"
+for f in $MEM; do $SBEDIT $f feature_map=0 delta_disks=0 new_chunk=128; done
+check_eq "detail after the reshape: the new size" \
+	"        Array Size : 46080 (45.00 MiB 47.19 MB)" \
+	"$("$M" detail $MEM | grep 'Array Size')"
 tap_done
