@@ -107,6 +107,7 @@
 #include <libgen.h>
 
 #include "io.h"
+#include "mdraid.h"
 #include "pq.h"
 #include "reshape.h"
 
@@ -711,9 +712,20 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			   memcmp(r->m[i].blk + SB_UUID, r->m[best].blk + SB_UUID, 16))
 			tie = 1;
 	}
-	if (best < 0)
+	if (best < 0) {
+		/* Say so when the array is metadata 0.90: its grow is not written yet. */
+		for (int i = 0; i < n; i++) {
+			struct md_sb sb;
+			if (r->m[i].fd >= 0 &&
+			    md_sb_read(r->m[i].fd, r->m[i].path, -1, &sb, NULL) == 0 &&
+			    sb.major_version == 0)
+				return ok_err_at(e, -EPERM, r->m[i].path, OK_ERR_NOPOS,
+						 "metadata 0.90: growing 0.90 arrays is not "
+						 "supported yet (nothing was written)");
+		}
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 				 "no member holds an md v1.x superblock");
+	}
 	if (tie)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 				 "members of different arrays, none in the majority");

@@ -171,4 +171,15 @@ testcmd_rc "--continue without a reshape refused (exit 5)" 5 "$M grow --continue
 testcmd_rc "missing --raid-devices is a usage error (exit 2)" 2 "$M grow d-0 d-1 d-2 d-3 d-4"
 sum2=$(cat d-0 d-1 d-2 d-3 d-4 | md5sum)
 if [ "$sum1" = "$sum2" ]; then tap_ok "refusals wrote nothing"; else tap_fail "refusals wrote nothing"; fi
+
+# --- metadata 0.90: grow not supported yet; refused by name, nothing written ---
+for i in 0 1 2 3 4; do truncate -s 16M z-$i; done
+"$M" create --metadata=0.90 --level=6 --raid-devices=4 --chunk=64K --assume-clean z-0 z-1 z-2 z-3 >/dev/null 2>&1
+sum1=$(cat z-0 z-1 z-2 z-3 z-4 | md5sum)
+testcmd "0.90 grow refused by name" "$M grow -n 5 --backup-file=$T/z.bak z-0 z-1 z-2 z-3 z-4 2>&1; echo rc=\$?" \
+	"mdraid: z-0: metadata 0.90: growing 0.90 arrays is not supported yet (nothing was written)
+rc=5
+" ""
+sum2=$(cat z-0 z-1 z-2 z-3 z-4 | md5sum)
+if [ "$sum1" = "$sum2" ] && [ ! -e "$T/z.bak" ]; then tap_ok "0.90 refusal wrote nothing"; else tap_fail "0.90 refusal wrote nothing"; fi
 tap_done
