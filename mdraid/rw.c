@@ -4,8 +4,10 @@
  * so that every member is read or written with one system call per
  * contiguous run and memory stays within the array's budget.
  *
- * Divisions: windows (alloc, read runs, reconstruct, write runs); read;
- * write (full stripes, read-modify-write, reconstruct-write).
+ * Divisions: windows (alloc, read runs, reconstruct, write runs); direct
+ * read (whole healthy stripes, members straight into the caller's buffer,
+ * no copy); read through windows; write (full stripes, read-modify-write,
+ * reconstruct-write).
  *
  * Reconstruction works in Q slots (geometry.c) with the syndrome functions
  * of mdraid/pq/pq.h; the cases are those of spec §4.
