@@ -7,6 +7,7 @@
 #   GUEST_RUN    the guest runner;  RANDFILL  the random filler
 #   W            a scratch directory on a real file system (images live here;
 #                O_DIRECT on tmpfs fails on a 6.1 kernel), removed at exit
+#                unless MDRAID_INTEROP_KEEP=1
 #   GUEST_SKIP   why no guest can boot here ("" when one can)
 #   MDRAID_SKIP  why mdraid cannot be run ("" when it can)
 #
@@ -19,7 +20,12 @@ RANDFILL="$OPSKIT_BUILD/tests/interop/mdraid/randfill"
 export TZ=UTC LC_ALL=C
 
 W=$(mktemp -d "${MDRAID_INTEROP_TMP:-/var/tmp}/mdraid-interop.XXXXXX") || exit 1
-trap 'rm -rf "$TAP_TMP" "$W"' EXIT
+if [ "${MDRAID_INTEROP_KEEP:-0}" = 1 ]; then
+	echo "# keeping $W" >&2
+	trap 'rm -rf "$TAP_TMP"' EXIT
+else
+	trap 'rm -rf "$TAP_TMP" "$W"' EXIT
+fi
 if [ "$(stat -f -c %T "$W")" = tmpfs ]; then
 	echo "# warning: $W is on tmpfs; O_DIRECT fails there on kernels before 6.6" >&2
 fi
@@ -48,12 +54,12 @@ mdraid_lacks() {
 # mkimg FILE SIZE SEED [RANGE...]: a sparse image of SIZE filled with random
 # bytes from SEED (all of it, or only the OFFSET:LENGTH ranges for big ones).
 mkimg() {
-	f=$1
-	sz=$2
-	seed=$3
+	rm -f "$1"
+	truncate -s "$2" "$1" || return 1
+	_mk_f=$1
+	_mk_seed=$3
 	shift 3
-	rm -f "$f"
-	truncate -s "$sz" "$f" && "$RANDFILL" "$seed" "$f" "$@"
+	"$RANDFILL" "$_mk_seed" "$_mk_f" "$@"
 }
 
 # guest_script OUT BODY_FILE: guest-lib.sh followed by the body.
@@ -78,21 +84,21 @@ kv() {
 # tap_check NAME CMD...: ok when CMD succeeds; its output (first lines) is
 # the failure detail.
 tap_check() {
-	name=$1
+	_tc_name=$1
 	shift
-	if out=$("$@" 2>&1); then
-		tap_ok "$name"
+	if _tc_out=$("$@" 2>&1); then
+		tap_ok "$_tc_name"
 	else
-		tap_fail "$name" "$(printf '%s\n' "$out" | head -n 30)"
+		tap_fail "$_tc_name" "$(printf '%s\n' "$_tc_out" | head -n 30)"
 	fi
 }
 
 # skip_cases REASON NAME...: one skipped case per name.
 skip_cases() {
-	why=$1
+	_sc_why=$1
 	shift
-	for n in "$@"; do
-		tap_skip "$n" "$why"
+	for _sc_n in "$@"; do
+		tap_skip "$_sc_n" "$_sc_why"
 	done
 }
 
@@ -182,7 +188,8 @@ le_s32() {
 # region_diff A B BASE TABLE: compare two equal-length files holding a
 # region that starts at byte BASE of a member; print each differing byte
 # range as "offset field" where TABLE's fields (at BASE) name it, skipping
-# SB_IGNORE fields. Empty output means equal.
+# SB_IGNORE fields, as "offset field field_offset field_length" (field
+# "byte N" outside the tables). Empty output means equal.
 region_diff() {
 	{
 		[ -n "$4" ] && echo "$4"
@@ -193,16 +200,17 @@ region_diff() {
 		$1 == "D" {
 			off = $2 + base
 			name = ""
+			fs = off; flen = 1
 			for (i = 1; i <= nf; i++)
-				if (off >= fo[i] && off < fo[i] + fl[i]) { name = fn[i]; break }
+				if (off >= fo[i] && off < fo[i] + fl[i]) { name = fn[i]; fs = fo[i]; flen = fl[i]; break }
 			if (name != "" && (name in skip)) next
 			if (name == "") name = "byte"
 			key = name
 			if (name == "byte") key = "byte " int(off / 512) * 512
-			if (!(key in seen)) { seen[key] = 1; order[++no] = key; first[key] = off }
+			if (!(key in seen)) { seen[key] = 1; order[++no] = key; first[key] = off; st[key] = fs; ln[key] = flen }
 			next
 		}
-		END { for (i = 1; i <= no && i <= 40; i++) printf "%d %s\n", first[order[i]], order[i] }'
+		END { for (i = 1; i <= no && i <= 40; i++) printf "%d %s %d %d\n", first[order[i]], order[i], st[order[i]], ln[order[i]] }'
 }
 
 # field_table BASE FIELDS_FN: "T base off len name" lines for region_diff.
