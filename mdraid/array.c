@@ -1,0 +1,635 @@
+/*
+ * array.c: an md array assembled in user space. Opens the members (O_DIRECT
+ * when the file system allows it, O_EXCL for block devices, flock), reads
+ * and validates their superblocks, selects members as the kernel's
+ * super_1_validate does, and keeps the on-disk state honest while writing:
+ * active before the first write, bitmap bits set before data is touched,
+ * clean with a bumped event count at close.
+ *
+ * State of an open array (invariants, checked by assert_array_ok):
+ *   (1) slot_member[s] is -1 or a member with fd >= 0 whose slot is s;
+ *   (2) missing = number of slots with slot_member -1 (plus failed members);
+ *   (3) active implies every present member's superblock says resync 0;
+ *   (4) bitmap bits on disk cover every region written since active.
+ *
+ *      open --(first write: mark_active)--> ACTIVE --(close: sync, clean)--> closed
+ *        \-----------------------(close, no writes)-------------------------/
+ */
+#include "mdraid_int.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+
+void md_random(void *buf, size_t n)
+{
+	uint8_t *p = buf;
+	while (n) {
+		ssize_t r = getrandom(p, n, 0);
+		if (r <= 0) {
+			/* very old kernels: fall back to a weak source, never fail */
+			for (size_t i = 0; i < n; i++)
+				p[i] = (uint8_t)(rand() ^ (int)time(NULL));
+			return;
+		}
+		p += r;
+		n -= (size_t)r;
+	}
+}
+
+static void assert_array_ok(const struct md_array *a)
+{
+#ifndef NDEBUG
+	int miss = 0;
+	for (int s = 0; s < a->geom.raid_disks; s++) {
+		int mi = a->slot_member[s];
+		if (mi < 0 || a->m[mi].failed) {
+			miss++;
+			continue;
+		}
+		assert(a->m[mi].fd >= 0 && a->m[mi].slot == s);
+	}
+	assert(miss == a->missing);
+#else
+	(void)a;
+#endif
+}
+
+/* ---- opening members ---- */
+
+/* Open path for reading or writing: O_DIRECT unless refused (tmpfs before
+ * 6.6 says EINVAL), O_EXCL for block devices (the kernel's own claim makes
+ * that fail with EBUSY while md or a mount holds it). */
+static int open_member(struct md_member *m, bool write, bool direct, struct ok_err *e)
+{
+	struct stat st;
+	int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC;
+	if (stat(m->path, &st) < 0)
+		return ok_err_at(e, -errno, m->path, OK_ERR_NOPOS, "cannot open");
+	if (S_ISBLK(st.st_mode))
+		flags |= O_EXCL;
+	else if (!S_ISREG(st.st_mode))
+		return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
+				 "not a regular file or block device");
+	m->fd = -1;
+	if (direct)
+		m->fd = open(m->path, flags | O_DIRECT);
+	m->direct = m->fd >= 0;
+	if (m->fd < 0)
+		m->fd = open(m->path, flags);
+	if (m->fd < 0)
+		return ok_err_at(e, errno == EBUSY ? -EBUSY : -errno, m->path, OK_ERR_NOPOS,
+				 errno == EBUSY ? "in use (opened exclusively by the kernel or "
+						  "another program)"
+						: "cannot open");
+	if (flock(m->fd, (write ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
+		return ok_err_at(e, -EBUSY, m->path, OK_ERR_NOPOS,
+				 "locked by another program (flock)");
+	int64_t size = io_size(m->fd);
+	if (size < 0)
+		return ok_err_at(e, (int)size, m->path, OK_ERR_NOPOS, "cannot get the size");
+	m->dev_sectors = (uint64_t)size / 512;
+	m->fd_buf = -1;
+	return 0;
+}
+
+static void close_member(struct md_member *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->fd_buf >= 0)
+		close(m->fd_buf);
+	m->fd = m->fd_buf = -1;
+	md_bblog_free(&m->bb);
+}
+
+/* Read bitmap super and bad-block log of a member whose sb is loaded. */
+static int load_extras(struct md_member *m, struct ok_err *e)
+{
+	struct md_sb *sb = &m->sb;
+	uint8_t *buf = io_alloc(MD_SB_BLOCK);
+	int rc = 0;
+	if (!buf)
+		return -ENOMEM;
+	memset(&m->bm, 0, sizeof(m->bm));
+	if (sb->feature_map & MD_F_BITMAP_OFFSET) {
+		int64_t at = (int64_t)sb->super_offset + sb->bitmap_offset;
+		if (at < 0 || (uint64_t)at + 8 > m->dev_sectors) {
+			rc = ok_err_at(
+			    e, -EINVAL, m->path, (long long)(sb->super_offset * 512 + 96),
+			    "bitmap_offset %d points outside the device", sb->bitmap_offset);
+			goto out;
+		}
+		ssize_t r = io_pread_full(m->fd, buf, MD_SB_BLOCK, (off_t)at * 512);
+		if (r < 256) {
+			rc = ok_err_at(e, r < 0 ? (int)r : -EIO, m->path, (long long)at * 512,
+				       "cannot read the bitmap superblock");
+			goto out;
+		}
+		rc = md_bitmap_parse(&m->bm, buf, sb->set_uuid, m->path, (long long)at * 512, e);
+		if (rc < 0)
+			goto out;
+		m->bm.start = (uint64_t)at;
+	}
+	if ((sb->feature_map & MD_F_BAD_BLOCKS) && sb->bblog_offset && sb->bblog_size) {
+		int64_t at = (int64_t)sb->super_offset + sb->bblog_offset;
+		size_t bytes = (size_t)sb->bblog_size * 512;
+		if (at < 0 || (uint64_t)at + sb->bblog_size > m->dev_sectors ||
+		    bytes > MD_SB_BLOCK * 16) {
+			rc = ok_err_at(e, -EINVAL, m->path,
+				       (long long)(sb->super_offset * 512 + 188),
+				       "bad-block log (%u sectors at %d) outside the device",
+				       sb->bblog_size, sb->bblog_offset);
+			goto out;
+		}
+		uint8_t *bb = io_alloc((bytes + 4095) & ~(size_t)4095);
+		if (!bb) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		ssize_t r = io_pread_full(m->direct && (at % 8) ? m->fd : m->fd, bb,
+					  (bytes + 4095) & ~(size_t)4095, (off_t)at * 512);
+		if (r < (ssize_t)bytes && !(m->direct && (at % 8)))
+			rc = ok_err_at(e, r < 0 ? (int)r : -EIO, m->path, (long long)at * 512,
+				       "cannot read the bad-block log");
+		else if (r >= (ssize_t)bytes)
+			rc = md_bblog_parse(&m->bb, bb, bytes, sb->bblog_shift, m->path,
+					    (long long)at * 512, e);
+		io_free(bb);
+	}
+out:
+	io_free(buf);
+	return rc;
+}
+
+/* ---- selection ---- */
+
+static int pick_fd(struct md_member *m, const void *buf, size_t len, uint64_t off, bool write)
+{
+	if (!m->direct || (((uintptr_t)buf | len | off) & (IO_ALIGN - 1)) == 0)
+		return m->fd;
+	if (m->fd_buf < 0)
+		m->fd_buf = open(m->path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	return m->fd_buf;
+}
+
+int md_member_pread(struct md_array *a, int slot, void *buf, size_t len, uint64_t dev_byte,
+		    struct ok_err *e)
+{
+	int mi = slot >= 0 && slot < MD_MAX_MEMBERS ? a->slot_member[slot] : -1;
+	if (mi < 0)
+		return ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS, "slot %d is missing", slot);
+	struct md_member *m = &a->m[mi];
+	int fd = pick_fd(m, buf, len, dev_byte, (a->flags & MD_OPEN_WRITE) != 0);
+	if (fd < 0)
+		return ok_err_at(e, -errno, m->path, OK_ERR_NOPOS, "cannot open");
+	ssize_t r = io_pread_full(fd, buf, len, (off_t)dev_byte);
+	if (r < 0)
+		return ok_err_at(e, (int)r, m->path, (long long)dev_byte,
+				 "read of %zu bytes failed", len);
+	if ((size_t)r < len)
+		return ok_err_at(e, -EIO, m->path, (long long)dev_byte,
+				 "short read: %zd of %zu bytes (member truncated?)", r, len);
+	return 0;
+}
+
+int md_member_pwrite(struct md_array *a, int slot, const void *buf, size_t len, uint64_t dev_byte,
+		     struct ok_err *e)
+{
+	int mi = slot >= 0 && slot < MD_MAX_MEMBERS ? a->slot_member[slot] : -1;
+	if (mi < 0)
+		return ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS, "slot %d is missing", slot);
+	struct md_member *m = &a->m[mi];
+	int fd = pick_fd(m, buf, len, dev_byte, true);
+	if (fd < 0)
+		return ok_err_at(e, -errno, m->path, OK_ERR_NOPOS, "cannot open");
+	ssize_t r = io_pwrite_full(fd, buf, len, (off_t)dev_byte);
+	if (r < 0)
+		return ok_err_at(e, (int)r, m->path, (long long)dev_byte,
+				 "write of %zu bytes failed", len);
+	return 0;
+}
+
+bool md_slot_readable(const struct md_array *a, int slot, uint64_t rel, uint64_t n)
+{
+	int mi = a->slot_member[slot];
+	if (mi < 0)
+		return false;
+	const struct md_member *m = &a->m[mi];
+	if (m->failed || m->fd < 0)
+		return false;
+	if (rel + n > m->valid_below_rel)
+		return false;
+	return !md_bblog_hits(&m->bb, m->sb.data_offset + rel, n);
+}
+
+static const char *role_word(unsigned role)
+{
+	return role == MD_ROLE_SPARE ? "spare" : role == MD_ROLE_FAULTY ? "faulty" : "journal";
+}
+
+int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struct ok_err *e)
+{
+	bool write = flags & MD_OPEN_WRITE, force = flags & MD_OPEN_FORCE;
+	int rc = 0;
+	memset(a, 0, sizeof(*a));
+	a->flags = flags;
+	a->budget_bytes = MD_BUDGET_BYTES;
+	a->ref_member = -1;
+	for (int s = 0; s < MD_MAX_MEMBERS; s++)
+		a->slot_member[s] = -1;
+	if (n < 1 || n > 4 * MD_MAX_MEMBERS)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "%d members given", n);
+	a->m = calloc((size_t)n, sizeof(*a->m));
+	if (!a->m)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	a->nmembers = n;
+	for (int i = 0; i < n; i++) {
+		struct md_member *m = &a->m[i];
+		m->fd = m->fd_buf = -1;
+		m->slot = -1;
+		snprintf(m->path, sizeof(m->path), "%s", paths[i]);
+	}
+	/* 1. open and load every member */
+	for (int i = 0; i < n; i++) {
+		struct md_member *m = &a->m[i];
+		struct ok_err me;
+		ok_err_clear(&me);
+		if (strcmp(m->path, "missing") == 0) {
+			snprintf(m->why, sizeof(m->why), "given as missing");
+			continue;
+		}
+		rc = open_member(m, write, !(flags & MD_OPEN_NO_DIRECT), &me);
+		if (rc == 0 && !(flags & MD_OPEN_NO_SAFETY))
+			rc = md_safety_check(m->path, m->fd, &me);
+		if (rc == -EBUSY && !(force && !write)) {
+			if (e)
+				*e = me;
+			goto fail;
+		}
+		if (rc == 0)
+			rc = md_sb_read(m->fd, m->path, -1, &m->sb, &me);
+		if (rc == 0) {
+			m->sb.dev_sectors = m->dev_sectors;
+			rc = md_sb_validate(&m->sb, m->path, &me);
+		}
+		if (rc == 0)
+			rc = load_extras(m, &me);
+		if (rc < 0) {
+			/* a bad member: missing for reading, a refusal for writing */
+			if (write && !force) {
+				if (e)
+					*e = me;
+				rc = rc == -EBUSY ? rc : -EPERM == rc ? rc : rc;
+				goto fail;
+			}
+			ok_err_format(&me, m->why, sizeof(m->why));
+			close_member(m);
+			rc = 0;
+			continue;
+		}
+		m->has_sb = true;
+	}
+	/* 2. the freshest superblock among non-spares */
+	for (int i = 0; i < n; i++) {
+		struct md_member *m = &a->m[i];
+		if (!m->has_sb || md_sb_role(&m->sb) >= MD_ROLE_MAX)
+			continue;
+		if (a->ref_member < 0 || m->sb.events > a->m[a->ref_member].sb.events)
+			a->ref_member = i;
+	}
+	if (a->ref_member < 0) {
+		for (int i = 0; i < n; i++)
+			if (a->m[i].why[0]) {
+				rc = ok_err_at(e, -ENODEV, a->m[i].path, OK_ERR_NOPOS,
+					       "no usable member: %s", a->m[i].why);
+				goto fail;
+			}
+		rc =
+		    ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS, "no active member with a superblock");
+		goto fail;
+	}
+	struct md_member *refm = &a->m[a->ref_member];
+	memcpy(&a->ref, &refm->sb, sizeof(a->ref));
+	const struct md_sb *ref = &a->ref;
+	/* 3. every member against the reference */
+	for (int i = 0; i < n; i++) {
+		struct md_member *m = &a->m[i];
+		if (!m->has_sb)
+			continue;
+		const struct md_sb *sb = &m->sb;
+		if (memcmp(sb->set_uuid, ref->set_uuid, 16) != 0 || sb->level != ref->level ||
+		    sb->layout != ref->layout || sb->chunksize != ref->chunksize) {
+			rc = ok_err_at(e, -EINVAL, m->path, (long long)(sb->super_offset * 512),
+				       "has strangely different superblock to %s (%s differs)",
+				       refm->path,
+				       memcmp(sb->set_uuid, ref->set_uuid, 16) ? "array uuid"
+				       : sb->level != ref->level	       ? "level"
+				       : sb->layout != ref->layout	       ? "layout"
+									       : "chunk size");
+			goto fail;
+		}
+		unsigned own = md_sb_role(sb);
+		unsigned role = own;
+		if ((own < MD_ROLE_MAX || own == MD_ROLE_JOURNAL) && sb->events + 1 < ref->events) {
+			snprintf(m->why, sizeof(m->why),
+				 "stale: events %llu, the freshest member has %llu",
+				 (unsigned long long)sb->events, (unsigned long long)ref->events);
+			close_member(m);
+			m->has_sb = false;
+			continue;
+		}
+		if (sb->events < ref->events)
+			role = sb->dev_number < ref->max_dev && sb->dev_number < MD_SB_MAX_DEV
+				   ? ref->dev_roles[sb->dev_number]
+				   : MD_ROLE_FAULTY;
+		if (role >= MD_ROLE_MAX || role >= ref->raid_disks) {
+			if (role >= MD_ROLE_MAX)
+				snprintf(m->why, sizeof(m->why), "its role is %s", role_word(role));
+			else
+				snprintf(m->why, sizeof(m->why),
+					 "its role %u is beyond raid_disks %u", role,
+					 ref->raid_disks);
+			close_member(m);
+			m->has_sb = false;
+			continue;
+		}
+		m->slot = (int)role;
+		m->replacement = sb->feature_map & MD_F_REPLACEMENT;
+		m->valid_below_rel =
+		    (sb->feature_map & MD_F_RECOVERY_OFFSET) ? sb->recovery_offset : UINT64_MAX;
+		if (sb->data_size < ref->size) {
+			rc = ok_err_at(
+			    e, -EINVAL, m->path, (long long)(sb->super_offset * 512 + 136),
+			    "data_size %llu is smaller than the array's size %llu",
+			    (unsigned long long)sb->data_size, (unsigned long long)ref->size);
+			goto fail;
+		}
+	}
+	/* 4. slots; two claimants only if exactly one is a replacement */
+	md_geom_from_sb(&a->geom, ref, MD_GEOM_NEW);
+	if ((ref->feature_map & MD_F_RESHAPE_ACTIVE) && !(flags & MD_OPEN_ALLOW_RESHAPE)) {
+		rc = ok_err_at(
+		    e, -EBUSY, refm->path, OK_ERR_NOPOS,
+		    "a reshape is in progress (position %llu): finish it with mdraid grow "
+		    "or the kernel",
+		    (unsigned long long)ref->reshape_position);
+		goto fail;
+	}
+	rc = md_geom_check(&a->geom, refm->path, e);
+	if (rc < 0)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		struct md_member *m = &a->m[i];
+		if (m->slot < 0)
+			continue;
+		int other = a->slot_member[m->slot];
+		if (other < 0) {
+			a->slot_member[m->slot] = i;
+			continue;
+		}
+		struct md_member *o = &a->m[other];
+		if (o->replacement != m->replacement) {
+			struct md_member *rep = m->replacement ? m : o;
+			snprintf(rep->why, sizeof(rep->why),
+				 "replacement for slot %d (the original is read)", m->slot);
+			if (rep == o)
+				a->slot_member[m->slot] = i;
+			rep->slot = -1;
+			continue;
+		}
+		rc = ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS, "claims slot %d, as does %s",
+			       m->slot, o->path);
+		goto fail;
+	}
+	for (int s = 0; s < a->geom.raid_disks; s++)
+		if (a->slot_member[s] < 0)
+			a->missing++;
+	int redundancy = a->geom.level == 6 ? 2 : 1;
+	if (a->missing > redundancy) {
+		char why[480] = "";
+		for (int i = 0; i < n; i++)
+			if (a->m[i].why[0] && !why[0])
+				snprintf(why, sizeof(why), " (%.200s: %.160s)", a->m[i].path,
+					 a->m[i].why);
+		rc = ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS,
+			       "not enough members to use the array: %d of %d slots missing%s",
+			       a->missing, a->geom.raid_disks, why);
+		goto fail;
+	}
+	a->dirty = ref->resync_offset != MD_MAX_SECTOR;
+	a->degraded_dirty = a->dirty && a->missing > 0;
+	if (a->degraded_dirty) {
+		if (write && !force) {
+			rc = ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				       "cannot start dirty degraded array (use --force to write "
+				       "anyway)");
+			goto fail;
+		}
+		snprintf(a->warn, sizeof(a->warn),
+			 "array is dirty and degraded: data may be inconsistent where writes were "
+			 "interrupted");
+	}
+	if (refm->bm.valid) {
+		a->has_bitmap = true;
+		a->bm = refm->bm;
+	}
+	assert_array_ok(a);
+	return 0;
+fail:
+	for (int i = 0; i < n; i++)
+		close_member(&a->m[i]);
+	free(a->m);
+	a->m = NULL;
+	return rc;
+}
+
+/* ---- superblock state ---- */
+
+int md_array_sb_write_all(struct md_array *a, struct ok_err *e)
+{
+	struct md_sb *ref = &a->ref;
+	uint32_t max_dev = ref->max_dev > MD_SB_MAX_DEV ? MD_SB_MAX_DEV : ref->max_dev;
+	uint16_t roles[MD_SB_MAX_DEV];
+	/* super_1_sync: all entries spare, then one per member we hold */
+	for (uint32_t i = 0; i < MD_SB_MAX_DEV; i++)
+		roles[i] = i < max_dev ? MD_ROLE_SPARE : ref->dev_roles[i];
+	for (int i = 0; i < a->nmembers; i++) {
+		struct md_member *m = &a->m[i];
+		if (!m->has_sb || m->sb.dev_number >= max_dev)
+			continue;
+		roles[m->sb.dev_number] = m->failed	 ? MD_ROLE_FAULTY
+					  : m->slot >= 0 ? (uint16_t)m->slot
+					  : m->replacement
+					      ? (uint16_t)m->sb.dev_roles[m->sb.dev_number]
+					      : MD_ROLE_SPARE;
+	}
+	memcpy(ref->dev_roles, roles, sizeof(roles));
+	int first = 0;
+	for (int i = 0; i < a->nmembers; i++) {
+		struct md_member *m = &a->m[i];
+		if (!m->has_sb || m->fd < 0 || m->failed)
+			continue;
+		struct md_sb *sb = &m->sb;
+		memcpy(sb->dev_roles, roles, sizeof(roles));
+		sb->events = ref->events;
+		sb->utime = ref->utime;
+		sb->resync_offset = ref->resync_offset;
+		int rc = md_sb_write(m->fd, m->path, sb, e);
+		if (rc < 0 && !first)
+			first = rc;
+	}
+	return first;
+}
+
+/* Write the bitmap super (events in step with the array) and the bit bytes. */
+static int bitmap_write(struct md_array *a, bool bits, struct ok_err *e)
+{
+	if (!a->has_bitmap)
+		return 0;
+	size_t bytes = (size_t)md_bitmap_bytes(&a->bm, 4096);
+	uint8_t *buf = io_alloc(bits ? bytes : 4096);
+	if (!buf)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	int first = 0;
+	for (int i = 0; i < a->nmembers; i++) {
+		struct md_member *m = &a->m[i];
+		if (!m->has_sb || m->fd < 0 || m->failed || !m->bm.valid)
+			continue;
+		uint64_t at = m->bm.start * 512;
+		size_t len = bits ? bytes : 4096;
+		if (md_member_pread(a, m->slot >= 0 ? m->slot : 0, buf, len, at, NULL) < 0 &&
+		    m->slot >= 0) {
+			memset(buf, 0, len);
+		}
+		if (m->slot < 0)
+			continue;
+		m->bm.events = a->bm.events;
+		m->bm.events_cleared = a->bm.events_cleared;
+		md_bitmap_encode(&m->bm, buf);
+		if (bits && a->bm_bits)
+			memcpy(buf + 256, a->bm_bits, a->bm_bytes);
+		int rc = md_member_pwrite(a, m->slot, buf, len, at, e);
+		if (rc == 0)
+			rc = io_fdatasync(m->fd) < 0 ? -EIO : 0;
+		if (rc < 0 && !first)
+			first = rc;
+	}
+	io_free(buf);
+	return first;
+}
+
+int md_array_mark_active(struct md_array *a, struct ok_err *e)
+{
+	if (a->active)
+		return 0;
+	if (!(a->flags & MD_OPEN_WRITE))
+		return ok_err_at(e, -EBADF, NULL, OK_ERR_NOPOS, "array opened read-only");
+	a->ref.events++;
+	a->ref.utime = (uint64_t)time(NULL);
+	a->ref.resync_offset = 0;
+	if (a->has_bitmap) {
+		/* the bitmap's events go first, so it is never older than the sb */
+		a->bm.events = a->ref.events;
+		if (!a->bm_bits) {
+			a->bm_bytes = (size_t)((md_bitmap_bits(&a->bm) + 7) / 8);
+			a->bm_bits = calloc(1, a->bm_bytes + 1);
+			if (!a->bm_bits)
+				return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+			/* start from the bits on disk (a previous crash may have left some) */
+			int mi = a->ref_member;
+			size_t bytes = (size_t)md_bitmap_bytes(&a->bm, 4096);
+			uint8_t *buf = io_alloc(bytes);
+			if (buf && a->m[mi].slot >= 0 &&
+			    md_member_pread(a, a->m[mi].slot, buf, bytes, a->m[mi].bm.start * 512,
+					    NULL) == 0)
+				memcpy(a->bm_bits, buf + 256, a->bm_bytes);
+			io_free(buf);
+		}
+		int rc = bitmap_write(a, false, e);
+		if (rc < 0)
+			return rc;
+	}
+	int rc = md_array_sb_write_all(a, e);
+	if (rc == 0)
+		a->active = true;
+	return rc;
+}
+
+int md_array_bitmap_mark(struct md_array *a, uint64_t rel, uint64_t n, struct ok_err *e)
+{
+	if (!a->has_bitmap || n == 0)
+		return 0;
+	uint64_t cs = a->bm.chunksize / 512;
+	uint64_t b0 = rel / cs, b1 = (rel + n - 1) / cs;
+	bool changed = false;
+	for (uint64_t b = b0; b <= b1 && b / 8 < a->bm_bytes; b++) {
+		if (!(a->bm_bits[b / 8] & (1u << (b % 8)))) {
+			a->bm_bits[b / 8] |= (uint8_t)(1u << (b % 8));
+			changed = true;
+		}
+	}
+	if (!changed)
+		return 0;
+	a->bm_dirty = true;
+	return bitmap_write(a, true, e);
+}
+
+/* ---- close ---- */
+
+int md_array_close(struct md_array *a, struct ok_err *e)
+{
+	int rc = 0;
+	if (!a->m)
+		return 0;
+	if (a->active) {
+		for (int i = 0; i < a->nmembers; i++)
+			if (a->m[i].fd >= 0 && !a->m[i].failed && io_fdatasync(a->m[i].fd) < 0 &&
+			    !rc)
+				rc = ok_err_at(e, -errno, a->m[i].path, OK_ERR_NOPOS,
+					       "cannot sync data");
+		if (rc == 0) {
+			a->ref.events++;
+			a->ref.utime = (uint64_t)time(NULL);
+			bool degraded = a->missing > 0;
+			for (int i = 0; i < a->nmembers; i++)
+				if (a->m[i].failed)
+					degraded = true;
+			/* stay dirty if it was dirty before we started (a resync is due) */
+			a->ref.resync_offset = a->dirty ? 0 : MD_MAX_SECTOR;
+			if (a->has_bitmap) {
+				a->bm.events = a->ref.events;
+				if (!degraded && !a->dirty && a->bm_bits) {
+					/* bits are cleared only when every member has the data */
+					memset(a->bm_bits, 0, a->bm_bytes);
+					a->bm.events_cleared = a->ref.events;
+				}
+				rc = bitmap_write(a, true, e);
+			}
+			if (rc == 0)
+				rc = md_array_sb_write_all(a, e);
+		}
+		a->active = false;
+	}
+	for (int i = 0; i < a->nmembers; i++)
+		close_member(&a->m[i]);
+	free(a->m);
+	free(a->bm_bits);
+	a->m = NULL;
+	a->bm_bits = NULL;
+	return rc;
+}
+
+uint64_t md_array_bytes(const struct md_array *a)
+{
+	return md_geom_array_sectors(&a->geom) * 512;
+}

@@ -1,0 +1,65 @@
+/*
+ * mdraid_int.h: helpers shared by the files of libmdraid, not part of the
+ * public API (mdraid.h).
+ */
+#ifndef MDRAID_INT_H
+#define MDRAID_INT_H
+
+#include "mdraid.h"
+
+uint16_t md_le16(const uint8_t *p);
+uint32_t md_le32(const uint8_t *p);
+uint64_t md_le64(const uint8_t *p);
+void md_put16(uint8_t *p, uint16_t v);
+void md_put32(uint8_t *p, uint32_t v);
+void md_put64(uint8_t *p, uint64_t v);
+
+/* mdadm's choose_bm_space(): sectors left for a bitmap on a device of size. */
+uint64_t md_choose_bm_space(uint64_t dev_sectors);
+
+/* Fill n bytes with random bytes (getrandom, /dev/urandom fallback). */
+void md_random(void *buf, size_t n);
+
+/* The default memory budget for I/O buffers. */
+#define MD_BUDGET_BYTES (48u << 20)
+
+#endif
+
+/*
+ * A window: rows [r0, r0+rlen) (bytes within the chunk) of stripes
+ * [s0, s0+ns) on every slot. With ns > 1, rlen is the whole chunk, so each
+ * slot's part is one contiguous run on the member (one pread/pwrite).
+ * Buffers are sized once from the array's memory budget.
+ */
+struct md_win {
+	struct md_array *a;
+	uint64_t s0, ns;
+	uint32_t r0, rlen;
+	uint64_t ns_max;  /* stripes per window with whole-chunk rows */
+	uint32_t row_max; /* bytes per slot per stripe in slice mode */
+	uint8_t *buf[MD_MAX_MEMBERS];
+	uint8_t *have;	  /* [slot * ns_max + i]: rows read and valid */
+	uint8_t *need;	  /* [slot * ns_max + i]: wanted */
+	uint8_t *dirty;	  /* [slot * ns_max + i]: to be written */
+	uint8_t *scratch; /* 3 * row bytes: P', Q', delta */
+};
+int md_win_init(struct md_win *w, struct md_array *a);
+void md_win_free(struct md_win *w);
+void md_win_set(struct md_win *w, uint64_t s0, uint64_t ns, uint32_t r0, uint32_t rlen);
+#define WIX(w, slot, i) ((size_t)(slot) * (w)->ns_max + (i))
+static inline uint8_t *md_win_ptr(struct md_win *w, int slot, uint64_t i)
+{
+	return w->buf[slot] + i * w->rlen;
+}
+/* Read the rows flagged need && !have (runs, one pread each). */
+int md_win_read(struct md_win *w, struct ok_err *e);
+/* Flag every readable slot of stripe i as needed. */
+void md_win_need_all(struct md_win *w, uint64_t i);
+/* Rebuild the blocks of stripe i whose have flag is 0 (data, P, Q); -EIO if
+ * more are lost than the level allows. lost (may be NULL) gets a bitmask of
+ * slots that were rebuilt. */
+int md_win_reconstruct(struct md_win *w, uint64_t i, uint64_t *lost, struct ok_err *e);
+/* Write the rows flagged dirty (runs, one pwrite each) to present members. */
+int md_win_write(struct md_win *w, struct ok_err *e);
+/* Compute P (and Q) of stripe i into p, q from the data in the window. */
+void md_win_gen(struct md_win *w, uint64_t i, uint8_t *p, uint8_t *q);

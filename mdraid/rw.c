@@ -1,0 +1,547 @@
+/*
+ * rw.c: array I/O. Reads and writes go through windows (mdraid_int.h): a
+ * batch of whole stripes, or for huge chunks a slice of rows of one stripe,
+ * so that every member is read or written with one system call per
+ * contiguous run and memory stays within the array's budget.
+ *
+ * Divisions: windows (alloc, read runs, reconstruct, write runs); read;
+ * write (full stripes, read-modify-write, reconstruct-write).
+ *
+ * Reconstruction works in Q slots (geometry.c) with the syndrome functions
+ * of mdraid/pq/pq.h; the cases are those of spec §4.
+ */
+#include "mdraid_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io.h"
+#include "pq.h"
+
+/* ---- windows ---- */
+
+int md_win_init(struct md_win *w, struct md_array *a)
+{
+	memset(w, 0, sizeof(*w));
+	w->a = a;
+	int n = a->geom.raid_disks;
+	uint64_t chunk = (uint64_t)a->geom.chunk_sectors * 512;
+	uint64_t per = a->budget_bytes / (size_t)(n + 3);
+	per &= ~(uint64_t)(IO_ALIGN - 1);
+	if (per < IO_ALIGN)
+		per = IO_ALIGN;
+	if (chunk <= per) {
+		w->ns_max = per / chunk;
+		w->row_max = (uint32_t)chunk;
+		per = w->ns_max * chunk;
+	} else {
+		w->ns_max = 1;
+		w->row_max = (uint32_t)per;
+	}
+	for (int s = 0; s < n; s++) {
+		w->buf[s] = io_alloc((size_t)per);
+		if (!w->buf[s])
+			goto nomem;
+	}
+	w->scratch = io_alloc(3 * (size_t)w->row_max);
+	w->have = calloc((size_t)n * w->ns_max, 3);
+	if (!w->scratch || !w->have)
+		goto nomem;
+	w->need = w->have + (size_t)n * w->ns_max;
+	w->dirty = w->need + (size_t)n * w->ns_max;
+	return 0;
+nomem:
+	md_win_free(w);
+	return -ENOMEM;
+}
+
+void md_win_free(struct md_win *w)
+{
+	for (int s = 0; s < MD_MAX_MEMBERS; s++) {
+		io_free(w->buf[s]);
+		w->buf[s] = NULL;
+	}
+	io_free(w->scratch);
+	free(w->have);
+	w->scratch = NULL;
+	w->have = NULL;
+}
+
+void md_win_set(struct md_win *w, uint64_t s0, uint64_t ns, uint32_t r0, uint32_t rlen)
+{
+	w->s0 = s0;
+	w->ns = ns;
+	w->r0 = r0;
+	w->rlen = rlen;
+	memset(w->have, 0, (size_t)w->a->geom.raid_disks * w->ns_max * 3);
+}
+
+static uint64_t rel_of(const struct md_win *w, uint64_t i)
+{
+	return (w->s0 + i) * w->a->geom.chunk_sectors + w->r0 / 512;
+}
+
+static uint64_t dev_byte(const struct md_win *w, int slot, uint64_t i)
+{
+	const struct md_member *m = &w->a->m[w->a->slot_member[slot]];
+	return (m->sb.data_offset + rel_of(w, i)) * 512;
+}
+
+void md_win_need_all(struct md_win *w, uint64_t i)
+{
+	for (int s = 0; s < w->a->geom.raid_disks; s++)
+		w->need[WIX(w, s, i)] = 1;
+}
+
+/* Read one run of stripes [i, j) of slot; on an error, stripe by stripe so
+ * that one bad spot loses only its own stripes. */
+static void read_run(struct md_win *w, int slot, uint64_t i, uint64_t j)
+{
+	struct md_array *a = w->a;
+	if (md_member_pread(a, slot, md_win_ptr(w, slot, i), (size_t)((j - i) * w->rlen),
+			    dev_byte(w, slot, i), NULL) == 0) {
+		for (uint64_t x = i; x < j; x++)
+			w->have[WIX(w, slot, x)] = 1;
+		return;
+	}
+	for (uint64_t x = i; x < j; x++) {
+		struct ok_err e;
+		if (md_member_pread(a, slot, md_win_ptr(w, slot, x), w->rlen, dev_byte(w, slot, x),
+				    &e) == 0)
+			w->have[WIX(w, slot, x)] = 1;
+		else {
+			struct md_member *m = &a->m[a->slot_member[slot]];
+			ok_err_format(&e, m->why, sizeof(m->why));
+		}
+	}
+}
+
+int md_win_read(struct md_win *w, struct ok_err *e)
+{
+	struct md_array *a = w->a;
+	(void)e;
+	for (int s = 0; s < a->geom.raid_disks; s++) {
+		uint64_t i = 0;
+		while (i < w->ns) {
+			size_t ix = WIX(w, s, i);
+			if (!w->need[ix] || w->have[ix] ||
+			    !md_slot_readable(a, s, rel_of(w, i), w->rlen / 512)) {
+				i++;
+				continue;
+			}
+			uint64_t j = i + 1;
+			while (j < w->ns && w->need[WIX(w, s, j)] && !w->have[WIX(w, s, j)] &&
+			       md_slot_readable(a, s, rel_of(w, j), w->rlen / 512))
+				j++;
+			read_run(w, s, i, j);
+			i = j;
+		}
+	}
+	return 0;
+}
+
+int md_win_write(struct md_win *w, struct ok_err *e)
+{
+	struct md_array *a = w->a;
+	for (int s = 0; s < a->geom.raid_disks; s++) {
+		int mi = a->slot_member[s];
+		if (mi < 0 || a->m[mi].failed)
+			continue;
+		uint64_t i = 0;
+		while (i < w->ns) {
+			if (!w->dirty[WIX(w, s, i)]) {
+				i++;
+				continue;
+			}
+			uint64_t j = i + 1;
+			while (j < w->ns && w->dirty[WIX(w, s, j)])
+				j++;
+			int rc =
+			    md_member_pwrite(a, s, md_win_ptr(w, s, i), (size_t)((j - i) * w->rlen),
+					     dev_byte(w, s, i), e);
+			if (rc < 0)
+				return rc;
+			/* what we wrote is now what the member holds */
+			for (uint64_t x = i; x < j; x++)
+				w->have[WIX(w, s, x)] = 1;
+			i = j;
+		}
+	}
+	return 0;
+}
+
+void md_win_gen(struct md_win *w, uint64_t i, uint8_t *p, uint8_t *q)
+{
+	struct md_stripe st;
+	void *data[MD_MAX_MEMBERS];
+	md_stripe_layout(&w->a->geom, w->s0 + i, &st);
+	for (int k = 0; k < st.nd; k++)
+		data[st.qslot[k]] = md_win_ptr(w, st.data_dev[k], i);
+	if (st.qd < 0)
+		pq_xor(st.nd, w->rlen, data, p);
+	else
+		pq_gen(st.nd, w->rlen, data, p, q);
+}
+
+int md_win_reconstruct(struct md_win *w, uint64_t i, uint64_t *lost_mask, struct ok_err *e)
+{
+	struct md_array *a = w->a;
+	struct md_stripe st;
+	void *data[MD_MAX_MEMBERS + 1];
+	int lost_slot[MD_MAX_MEMBERS], nlost = 0; /* Q slots of lost data */
+	md_stripe_layout(&a->geom, w->s0 + i, &st);
+	int nd = st.nd;
+	size_t len = w->rlen;
+	uint8_t *p = md_win_ptr(w, st.pd, i);
+	uint8_t *q = st.qd >= 0 ? md_win_ptr(w, st.qd, i) : NULL;
+	bool p_lost = !w->have[WIX(w, st.pd, i)];
+	bool q_lost = st.qd >= 0 && !w->have[WIX(w, st.qd, i)];
+	uint64_t mask = 0;
+	for (int k = 0; k < nd; k++) {
+		int d = st.data_dev[k];
+		data[st.qslot[k]] = md_win_ptr(w, d, i);
+		if (!w->have[WIX(w, d, i)]) {
+			lost_slot[nlost++] = st.qslot[k];
+			mask |= 1ULL << d;
+		}
+	}
+	if (p_lost)
+		mask |= 1ULL << st.pd;
+	if (q_lost)
+		mask |= 1ULL << st.qd;
+	if (lost_mask)
+		*lost_mask = mask;
+	int total = nlost + p_lost + q_lost;
+	if (total == 0)
+		return 0;
+	if (total > (st.qd >= 0 ? 2 : 1)) {
+		char list[200] = "";
+		size_t o = 0;
+		for (int s = 0; s < a->geom.raid_disks; s++)
+			if (mask & (1ULL << s))
+				o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%d",
+						      o ? "," : "", s);
+		return ok_err_at(
+		    e, -EIO, NULL, OK_ERR_NOPOS,
+		    "stripe %llu: slots %s are unreadable, more than RAID%d can rebuild",
+		    (unsigned long long)(w->s0 + i), list, a->geom.level);
+	}
+	if (nlost == 0) {
+		/* only parity lost: regenerate it (both, as pq_gen writes both) */
+		if (q_lost || st.qd < 0 || p_lost) {
+			uint8_t *pp = p_lost ? p : w->scratch;
+			uint8_t *qq = q_lost ? q : w->scratch + len;
+			if (st.qd < 0)
+				pq_xor(nd, len, data, pp);
+			else
+				pq_gen(nd, len, data, pp, qq);
+		}
+	} else if (nlost == 1 && !p_lost) {
+		/* one data block from P (RAID5 way), then Q if it was lost too */
+		int a0 = lost_slot[0];
+		void *src[MD_MAX_MEMBERS + 1];
+		int ns = 0;
+		for (int j = 0; j < nd; j++)
+			if (j != a0)
+				src[ns++] = data[j];
+		src[ns++] = p;
+		pq_xor(ns, len, src, data[a0]);
+		if (q_lost)
+			pq_gen(nd, len, data, w->scratch, q);
+	} else if (nlost == 1) {
+		pq_recov_data_p(nd, len, lost_slot[0], data, p, q);
+	} else {
+		int x = lost_slot[0], y = lost_slot[1];
+		if (x > y) {
+			int t = x;
+			x = y;
+			y = t;
+		}
+		pq_recov_2data(nd, len, x, y, data, p, q);
+	}
+	for (int s = 0; s < a->geom.raid_disks; s++)
+		if (mask & (1ULL << s))
+			w->have[WIX(w, s, i)] = 2; /* 2: rebuilt in memory */
+	return 0;
+}
+
+/* ---- read ---- */
+
+int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struct ok_err *e)
+{
+	uint64_t total = md_array_bytes(a);
+	if (off > total || len > total - off)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+				 "read of %zu bytes at %llu is beyond the array (%llu bytes)", len,
+				 (unsigned long long)off, (unsigned long long)total);
+	struct md_win w;
+	if (md_win_init(&w, a) < 0)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	const struct md_geom *g = &a->geom;
+	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
+	int nd = md_geom_data_disks(g);
+	uint64_t sd = chunk * (uint64_t)nd, end = off + len;
+	int rc = 0;
+	uint64_t pos = off;
+	while (pos < end) {
+		uint64_t s0 = pos / sd;
+		if (w.ns_max > 1 || w.row_max == chunk) {
+			uint64_t ns = (end + sd - 1) / sd - s0;
+			if (ns > w.ns_max)
+				ns = w.ns_max;
+			md_win_set(&w, s0, ns, 0, (uint32_t)chunk);
+		} else {
+			uint64_t in = pos % chunk;
+			uint32_t r0 = (uint32_t)(in & ~(uint64_t)(IO_ALIGN - 1));
+			uint32_t rlen = w.row_max;
+			if (r0 + (uint64_t)rlen > chunk)
+				rlen = (uint32_t)(chunk - r0);
+			md_win_set(&w, s0, 1, r0, rlen);
+		}
+		/* pass 1: the data rows we want */
+		struct md_stripe st;
+		for (uint64_t i = 0; i < w.ns; i++) {
+			md_stripe_layout(g, s0 + i, &st);
+			for (int k = 0; k < nd; k++) {
+				uint64_t c0 =
+				    ((s0 + i) * (uint64_t)nd + (uint64_t)k) * chunk + w.r0;
+				if (c0 < end && c0 + w.rlen > pos)
+					w.need[WIX(&w, st.data_dev[k], i)] = 1;
+			}
+		}
+		md_win_read(&w, e);
+		/* pass 2: stripes with a lost wanted block get everything */
+		bool again = false;
+		for (uint64_t i = 0; i < w.ns; i++)
+			for (int s = 0; s < g->raid_disks; s++)
+				if (w.need[WIX(&w, s, i)] && !w.have[WIX(&w, s, i)]) {
+					md_win_need_all(&w, i);
+					again = true;
+					break;
+				}
+		if (again) {
+			md_win_read(&w, e);
+			for (uint64_t i = 0; i < w.ns && rc == 0; i++) {
+				bool lost = false;
+				for (int s = 0; s < g->raid_disks; s++)
+					if (w.need[WIX(&w, s, i)] && !w.have[WIX(&w, s, i)])
+						lost = true;
+				if (lost)
+					rc = md_win_reconstruct(&w, i, NULL, e);
+			}
+			if (rc < 0)
+				break;
+		}
+		/* copy out in array order */
+		uint64_t wend = pos;
+		for (uint64_t i = 0; i < w.ns; i++) {
+			md_stripe_layout(g, s0 + i, &st);
+			for (int k = 0; k < nd; k++) {
+				uint64_t c0 =
+				    ((s0 + i) * (uint64_t)nd + (uint64_t)k) * chunk + w.r0;
+				uint64_t x0 = c0 > pos ? c0 : pos, x1 = c0 + w.rlen;
+				if (x1 > end)
+					x1 = end;
+				if (x0 >= x1)
+					continue;
+				memcpy((uint8_t *)out + (x0 - off),
+				       md_win_ptr(&w, st.data_dev[k], i) + (x0 - c0),
+				       (size_t)(x1 - x0));
+				if (x1 > wend)
+					wend = x1;
+			}
+		}
+		if (wend == pos) {
+			rc = ok_err_at(e, -EIO, NULL, OK_ERR_NOPOS, "read made no progress at %llu",
+				       (unsigned long long)pos);
+			break;
+		}
+		pos = wend;
+	}
+	md_win_free(&w);
+	return rc;
+}
+
+/* ---- write ---- */
+
+/* One window of a write of [off, end) from src (src[0] is array byte off). */
+static int write_window(struct md_array *a, struct md_win *w, uint64_t off, uint64_t end,
+			const uint8_t *src, struct ok_err *e)
+{
+	const struct md_geom *g = &a->geom;
+	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
+	int nd = md_geom_data_disks(g), n = g->raid_disks;
+	int npar = g->level == 6 ? 2 : 1;
+	struct md_stripe st;
+	int rc;
+	/* which rows are touched, and how each stripe will be updated */
+	uint8_t mode[4096]; /* per stripe: 0 untouched, 1 full, 2 rmw, 3 rcw */
+	if (w->ns > sizeof(mode))
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "window too large");
+	bool any = false;
+	for (uint64_t i = 0; i < w->ns; i++) {
+		md_stripe_layout(g, w->s0 + i, &st);
+		int touched = 0, full = 0;
+		bool degraded = false;
+		for (int s = 0; s < n; s++)
+			if (!md_slot_readable(a, s, rel_of(w, i), w->rlen / 512))
+				degraded = true;
+		for (int k = 0; k < nd; k++) {
+			uint64_t c0 = ((w->s0 + i) * (uint64_t)nd + (uint64_t)k) * chunk + w->r0;
+			uint64_t x0 = c0 > off ? c0 : off,
+				 x1 = c0 + w->rlen < end ? c0 + w->rlen : end;
+			if (x0 >= x1)
+				continue;
+			touched++;
+			if (x0 == c0 && x1 == c0 + w->rlen)
+				full++;
+		}
+		if (!touched) {
+			mode[i] = 0;
+			continue;
+		}
+		any = true;
+		if (full == nd)
+			mode[i] = 1;
+		else if (!degraded && touched + npar < nd - full)
+			mode[i] = 2;
+		else
+			mode[i] = 3;
+		for (int k = 0; k < nd; k++) {
+			uint64_t c0 = ((w->s0 + i) * (uint64_t)nd + (uint64_t)k) * chunk + w->r0;
+			uint64_t x0 = c0 > off ? c0 : off,
+				 x1 = c0 + w->rlen < end ? c0 + w->rlen : end;
+			bool t = x0 < x1, f = t && x0 == c0 && x1 == c0 + w->rlen;
+			if (mode[i] == 2 && t)
+				w->need[WIX(w, st.data_dev[k], i)] = 1;
+			if (mode[i] == 3 && !f)
+				w->need[WIX(w, st.data_dev[k], i)] = 1;
+		}
+		if (mode[i] == 2) {
+			w->need[WIX(w, st.pd, i)] = 1;
+			if (st.qd >= 0)
+				w->need[WIX(w, st.qd, i)] = 1;
+		}
+		if (mode[i] == 3 && degraded)
+			md_win_need_all(w, i);
+	}
+	if (!any)
+		return 0;
+	md_win_read(w, e);
+	/* a needed block that did not come: rebuild the stripe from the rest */
+	for (uint64_t i = 0; i < w->ns; i++) {
+		if (mode[i] < 2)
+			continue;
+		bool lost = false;
+		for (int s = 0; s < n; s++)
+			if (w->need[WIX(w, s, i)] && !w->have[WIX(w, s, i)])
+				lost = true;
+		if (!lost)
+			continue;
+		if (mode[i] == 2) {
+			mode[i] = 3;
+			md_win_need_all(w, i);
+		} else {
+			md_win_need_all(w, i);
+		}
+	}
+	md_win_read(w, e);
+	for (uint64_t i = 0; i < w->ns; i++) {
+		if (mode[i] != 3)
+			continue;
+		md_stripe_layout(g, w->s0 + i, &st);
+		/* P/Q will be regenerated: do not count them as needed */
+		bool need_rebuild = false;
+		for (int k = 0; k < nd; k++) {
+			int d = st.data_dev[k];
+			if (w->need[WIX(w, d, i)] && !w->have[WIX(w, d, i)])
+				need_rebuild = true;
+		}
+		if (need_rebuild && (rc = md_win_reconstruct(w, i, NULL, e)) < 0)
+			return rc;
+	}
+	/* bitmap, then data */
+	uint64_t rel0 = rel_of(w, 0), rel1 = rel_of(w, w->ns - 1) + w->rlen / 512;
+	if ((rc = md_array_bitmap_mark(a, rel0, rel1 - rel0, e)) < 0)
+		return rc;
+	uint8_t *delta = w->scratch + 2 * (size_t)w->row_max;
+	for (uint64_t i = 0; i < w->ns; i++) {
+		if (!mode[i])
+			continue;
+		md_stripe_layout(g, w->s0 + i, &st);
+		uint8_t *p = md_win_ptr(w, st.pd, i);
+		uint8_t *q = st.qd >= 0 ? md_win_ptr(w, st.qd, i) : NULL;
+		for (int k = 0; k < nd; k++) {
+			uint64_t c0 = ((w->s0 + i) * (uint64_t)nd + (uint64_t)k) * chunk + w->r0;
+			uint64_t x0 = c0 > off ? c0 : off,
+				 x1 = c0 + w->rlen < end ? c0 + w->rlen : end;
+			if (x0 >= x1)
+				continue;
+			uint8_t *dst = md_win_ptr(w, st.data_dev[k], i);
+			const uint8_t *in = src + (x0 - off);
+			size_t b0 = (size_t)(x0 - c0), blen = (size_t)(x1 - x0);
+			if (mode[i] == 2) {
+				/* delta over the 64-byte aligned span that holds the change */
+				size_t a0 = b0 & ~(size_t)63, a1 = (b0 + blen + 63) & ~(size_t)63;
+				memset(delta + a0, 0, a1 - a0);
+				for (size_t j = 0; j < blen; j++)
+					delta[b0 + j] = dst[b0 + j] ^ in[j];
+				if (q)
+					pq_update(st.qslot[k], a1 - a0, delta + a0, p + a0, q + a0);
+				else {
+					void *two[2] = {delta + a0, p + a0};
+					pq_xor(2, a1 - a0, two, p + a0);
+				}
+			}
+			memcpy(dst + b0, in, blen);
+			w->dirty[WIX(w, st.data_dev[k], i)] = 1;
+		}
+		if (mode[i] != 2)
+			md_win_gen(w, i, p, q);
+		w->dirty[WIX(w, st.pd, i)] = 1;
+		if (st.qd >= 0)
+			w->dirty[WIX(w, st.qd, i)] = 1;
+	}
+	return md_win_write(w, e);
+}
+
+int md_array_write(struct md_array *a, uint64_t off, const void *buf, size_t len, struct ok_err *e)
+{
+	uint64_t total = md_array_bytes(a);
+	if (off > total || len > total - off)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+				 "write of %zu bytes at %llu is beyond the array (%llu bytes)", len,
+				 (unsigned long long)off, (unsigned long long)total);
+	if (len == 0)
+		return 0;
+	int rc = md_array_mark_active(a, e);
+	if (rc < 0)
+		return rc;
+	struct md_win w;
+	if (md_win_init(&w, a) < 0)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	const struct md_geom *g = &a->geom;
+	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
+	uint64_t sd = chunk * (uint64_t)md_geom_data_disks(g), end = off + len;
+	if (w.ns_max > 4096)
+		w.ns_max = 4096;
+	if (w.row_max == chunk) {
+		for (uint64_t s = off / sd; s < (end + sd - 1) / sd && rc == 0; s += w.ns_max) {
+			uint64_t ns = (end + sd - 1) / sd - s;
+			md_win_set(&w, s, ns < w.ns_max ? ns : w.ns_max, 0, (uint32_t)chunk);
+			rc = write_window(a, &w, off, end, buf, e);
+		}
+	} else {
+		/* huge chunks: every row slice of every stripe the write meets */
+		for (uint64_t s = off / sd; s < (end + sd - 1) / sd && rc == 0; s++)
+			for (uint64_t r = 0; r < chunk && rc == 0; r += w.row_max) {
+				uint32_t rlen =
+				    (uint32_t)(chunk - r < w.row_max ? chunk - r : w.row_max);
+				md_win_set(&w, s, 1, (uint32_t)r, rlen);
+				rc = write_window(a, &w, off, end, buf, e);
+			}
+	}
+	md_win_free(&w);
+	return rc;
+}

@@ -1,0 +1,324 @@
+/*
+ * scrub.c: whole-array passes over every stripe: check and repair (md's
+ * sync_action check/repair, counting mismatch_cnt in 512-byte sectors per
+ * mismatching 4 KiB block as the kernel's stripe_heads do), the initial
+ * resync of create (P/Q written for every stripe), and rebuild of one
+ * member onto a new disk with recovery_offset checkpoints.
+ */
+#include "mdraid_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "io.h"
+
+enum scrub_mode { SCRUB_CHECK, SCRUB_REPAIR, SCRUB_RESYNC };
+
+/* Iterate windows over the whole array (rows sliced for huge chunks). */
+static int scrub(struct md_array *a, enum scrub_mode mode, md_report_fn report, void *ctx,
+		 struct ok_err *e)
+{
+	const struct md_geom *g = &a->geom;
+	uint64_t cs = g->chunk_sectors, chunk = cs * 512, stripes = g->dev_sectors / cs;
+	int n = g->raid_disks, nd = md_geom_data_disks(g);
+	struct md_win w;
+	int rc = 0;
+	if (mode != SCRUB_CHECK && (rc = md_array_mark_active(a, e)) < 0)
+		return rc;
+	if (md_win_init(&w, a) < 0)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	a->mismatches = 0;
+	for (uint64_t s0 = 0; s0 < stripes && rc == 0; s0 += w.ns_max) {
+		uint64_t ns = stripes - s0 < w.ns_max ? stripes - s0 : w.ns_max;
+		for (uint64_t r0 = 0; r0 < chunk && rc == 0; r0 += w.row_max) {
+			uint32_t rlen = (uint32_t)(chunk - r0 < w.row_max ? chunk - r0 : w.row_max);
+			md_win_set(&w, s0, ns, (uint32_t)r0, rlen);
+			struct md_stripe st;
+			for (uint64_t i = 0; i < ns; i++) {
+				if (mode == SCRUB_RESYNC) {
+					md_stripe_layout(g, s0 + i, &st);
+					for (int k = 0; k < nd; k++)
+						w.need[WIX(&w, st.data_dev[k], i)] = 1;
+				} else {
+					md_win_need_all(&w, i);
+				}
+			}
+			md_win_read(&w, e);
+			for (uint64_t i = 0; i < ns && rc == 0; i++) {
+				md_stripe_layout(g, s0 + i, &st);
+				uint8_t *p = md_win_ptr(&w, st.pd, i);
+				uint8_t *q = st.qd >= 0 ? md_win_ptr(&w, st.qd, i) : NULL;
+				if (mode == SCRUB_RESYNC) {
+					/* data of absent members counts as zeros */
+					for (int k = 0; k < nd; k++) {
+						int d = st.data_dev[k];
+						if (!w.have[WIX(&w, d, i)]) {
+							memset(md_win_ptr(&w, d, i), 0, rlen);
+							w.have[WIX(&w, d, i)] = 1;
+						}
+					}
+					md_win_gen(&w, i, p, q);
+					w.dirty[WIX(&w, st.pd, i)] = 1;
+					if (q)
+						w.dirty[WIX(&w, st.qd, i)] = 1;
+					continue;
+				}
+				uint64_t lost = 0;
+				rc = md_win_reconstruct(&w, i, &lost, e);
+				if (rc < 0)
+					break;
+				/* a parity used to rebuild data cannot be checked */
+				int nlost = 0;
+				for (int k = 0; k < nd; k++)
+					if (lost & (1ULL << st.data_dev[k]))
+						nlost++;
+				bool p_lost = lost & (1ULL << st.pd);
+				bool q_lost = q && (lost & (1ULL << st.qd));
+				bool check_p = nlost == 0 && !p_lost;
+				bool check_q =
+				    q && !q_lost && (nlost == 0 || (nlost == 1 && !p_lost));
+				uint8_t *pp = w.scratch, *qq = w.scratch + w.row_max;
+				md_win_gen(&w, i, pp, qq);
+				for (uint32_t b = 0; b < rlen; b += 4096) {
+					uint32_t bl = rlen - b < 4096 ? rlen - b : 4096;
+					bool bp = check_p && memcmp(p + b, pp + b, bl) != 0;
+					bool bq = check_q && memcmp(q + b, qq + b, bl) != 0;
+					if (!bp && !bq)
+						continue;
+					a->mismatches += bl / 512;
+					if (report)
+						report(ctx,
+						       (s0 + i) * (uint64_t)nd * cs +
+							   (r0 + b) / 512,
+						       bl / 512,
+						       bp && bq ? "P+Q"
+						       : bp	? "P"
+								: "Q");
+					if (mode == SCRUB_REPAIR) {
+						if (bp) {
+							memcpy(p + b, pp + b, bl);
+							w.dirty[WIX(&w, st.pd, i)] = 1;
+						}
+						if (bq) {
+							memcpy(q + b, qq + b, bl);
+							w.dirty[WIX(&w, st.qd, i)] = 1;
+						}
+					}
+				}
+			}
+			(void)n;
+			if (rc == 0 && mode != SCRUB_CHECK) {
+				uint64_t rel0 = s0 * cs + r0 / 512;
+				uint64_t rel1 = (s0 + ns - 1) * cs + (r0 + rlen) / 512;
+				rc = md_array_bitmap_mark(a, rel0, rel1 - rel0, e);
+				if (rc == 0)
+					rc = md_win_write(&w, e);
+			}
+		}
+	}
+	md_win_free(&w);
+	return rc;
+}
+
+int md_array_check(struct md_array *a, bool repair, md_report_fn report, void *ctx,
+		   struct ok_err *e)
+{
+	return scrub(a, repair ? SCRUB_REPAIR : SCRUB_CHECK, report, ctx, e);
+}
+
+int md_array_resync(struct md_array *a, struct ok_err *e)
+{
+	int rc = scrub(a, SCRUB_RESYNC, NULL, NULL, e);
+	if (rc == 0)
+		a->dirty = false; /* consistent now: close marks it clean */
+	return rc;
+}
+
+/* ---- rebuild ---- */
+
+/* Make the superblock for a new member of slot on a device of dev_sectors. */
+static void new_member_sb(const struct md_array *a, struct md_sb *sb, int slot,
+			  uint64_t dev_sectors, uint64_t start)
+{
+	const struct md_sb *ref = &a->ref;
+	uint8_t raw[MD_SB_BLOCK];
+	memcpy(raw, ref->raw, sizeof(raw));
+	memcpy(sb, ref, sizeof(*sb));
+	memcpy(sb->raw, raw, sizeof(raw));
+	/* lowest dev_number no present member uses */
+	bool used[MD_SB_MAX_DEV] = {false};
+	for (int i = 0; i < a->nmembers; i++)
+		if (a->m[i].has_sb && a->m[i].sb.dev_number < MD_SB_MAX_DEV)
+			used[a->m[i].sb.dev_number] = true;
+	uint32_t dn = 0;
+	while (dn + 1 < ref->max_dev && used[dn])
+		dn++;
+	sb->dev_number = dn;
+	sb->dev_roles[dn] = (uint16_t)slot;
+	md_random(sb->device_uuid, 16);
+	sb->feature_map &= ~(uint32_t)(MD_F_RECOVERY_OFFSET | MD_F_REPLACEMENT | MD_F_BAD_BLOCKS);
+	sb->feature_map |= MD_F_RECOVERY_OFFSET;
+	sb->recovery_offset = start;
+	sb->cnt_corrected_read = 0;
+	sb->devflags = 0;
+	sb->dev_sectors = dev_sectors;
+	sb->super_offset = md_sb_location(ref->minor, dev_sectors);
+	if (ref->minor == 0)
+		sb->data_size = sb->super_offset - sb->data_offset -
+				(ref->super_offset - ref->data_offset - ref->data_size);
+	else
+		sb->data_size = dev_sectors - sb->data_offset;
+}
+
+int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t stop_after_rel,
+		     struct ok_err *e)
+{
+	const struct md_geom *g = &a->geom;
+	if (!(a->flags & MD_OPEN_WRITE))
+		return ok_err_at(e, -EBADF, NULL, OK_ERR_NOPOS, "array opened read-only");
+	if (slot < 0 || slot >= g->raid_disks)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "slot %d: expected 0..%d", slot,
+				 g->raid_disks - 1);
+	if (a->slot_member[slot] >= 0)
+		return ok_err_at(e, -EBUSY, a->m[a->slot_member[slot]].path, OK_ERR_NOPOS,
+				 "holds slot %d already: nothing to rebuild", slot);
+	/* open the new member as array.c opens members */
+	struct md_member *nm = realloc(a->m, (size_t)(a->nmembers + 1) * sizeof(*nm));
+	if (!nm)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	a->m = nm;
+	int mi = a->nmembers;
+	struct md_member *m = &a->m[mi];
+	memset(m, 0, sizeof(*m));
+	m->fd = m->fd_buf = -1;
+	snprintf(m->path, sizeof(m->path), "%s", path);
+	int flags = O_RDWR | O_CLOEXEC;
+	m->fd = (a->flags & MD_OPEN_NO_DIRECT) ? -1 : open(path, flags | O_DIRECT);
+	m->direct = m->fd >= 0;
+	if (m->fd < 0)
+		m->fd = open(path, flags);
+	if (m->fd < 0)
+		return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "cannot open");
+	a->nmembers++;
+	if (flock(m->fd, LOCK_EX | LOCK_NB) < 0)
+		return ok_err_at(e, -EBUSY, path, OK_ERR_NOPOS, "locked by another program");
+	int rc;
+	if (!(a->flags & MD_OPEN_NO_SAFETY) && (rc = md_safety_check(path, m->fd, e)) < 0)
+		return rc;
+	int64_t size = io_size(m->fd);
+	if (size < 0)
+		return ok_err_at(e, (int)size, path, OK_ERR_NOPOS, "cannot get the size");
+	m->dev_sectors = (uint64_t)size / 512;
+	const struct md_sb *ref = &a->ref;
+	uint64_t need =
+	    ref->minor == 0
+		? ref->size + (ref->super_offset - ref->data_offset - ref->data_size) + 16 + 8
+		: ref->data_offset + ref->size;
+	if (m->dev_sectors < need || m->dev_sectors < 24)
+		return ok_err_at(e, -ENOSPC, path, OK_ERR_NOPOS,
+				 "too small: %llu sectors, the array needs %llu",
+				 (unsigned long long)m->dev_sectors, (unsigned long long)need);
+	/* resume an interrupted rebuild of this slot */
+	uint64_t start = 0;
+	struct md_sb old;
+	struct ok_err ign;
+	if (md_sb_read(m->fd, path, ref->minor, &old, &ign) == 0) {
+		old.dev_sectors = m->dev_sectors;
+		bool same = memcmp(old.set_uuid, ref->set_uuid, 16) == 0;
+		if (!same && !(a->flags & MD_OPEN_FORCE))
+			return ok_err_at(e, -EPERM, path, (long long)(old.super_offset * 512),
+					 "holds a superblock of another array (use --force to "
+					 "overwrite it)");
+		if (same && (old.feature_map & MD_F_RECOVERY_OFFSET) &&
+		    md_sb_role(&old) == (unsigned)slot && md_sb_validate(&old, path, &ign) == 0)
+			start = old.recovery_offset / g->chunk_sectors * g->chunk_sectors;
+	}
+	new_member_sb(a, &m->sb, slot, m->dev_sectors, start);
+	m->has_sb = true;
+	m->slot = slot;
+	m->valid_below_rel = start;
+	a->slot_member[slot] = mi;
+	a->missing--;
+	/* copy the bitmap (super and bits) from the reference member */
+	if (a->has_bitmap) {
+		struct md_member *rm = &a->m[a->ref_member];
+		size_t bytes = (size_t)md_bitmap_bytes(&a->bm, 4096);
+		uint8_t *buf = io_alloc(bytes);
+		if (!buf)
+			return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+		rc = md_member_pread(a, rm->slot, buf, bytes, rm->bm.start * 512, e);
+		m->bm = rm->bm;
+		m->bm.start = (uint64_t)((int64_t)m->sb.super_offset + m->sb.bitmap_offset);
+		if (rc == 0)
+			rc = md_member_pwrite(a, slot, buf, bytes, m->bm.start * 512, e);
+		io_free(buf);
+		if (rc < 0)
+			return rc;
+	}
+	a->ref.events++;
+	a->ref.utime = (uint64_t)time(NULL);
+	if ((rc = md_array_sb_write_all(a, e)) < 0)
+		return rc;
+	/* copy stripe by window; checkpoint every 256 MiB of member data or 5 s */
+	uint64_t cs = g->chunk_sectors, chunk = cs * 512, stripes = g->dev_sectors / cs;
+	struct md_win w;
+	if (md_win_init(&w, a) < 0)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	uint64_t last_ck = start;
+	time_t last_t = time(NULL);
+	bool stopped = false;
+	for (uint64_t s0 = start / cs; s0 < stripes && rc == 0 && !stopped; s0 += w.ns_max) {
+		uint64_t ns = stripes - s0 < w.ns_max ? stripes - s0 : w.ns_max;
+		if (stop_after_rel != UINT64_MAX && (s0 + ns) * cs > stop_after_rel)
+			ns =
+			    stop_after_rel > s0 * cs ? (stop_after_rel - s0 * cs + cs - 1) / cs : 1;
+		for (uint64_t r0 = 0; r0 < chunk && rc == 0; r0 += w.row_max) {
+			uint32_t rlen = (uint32_t)(chunk - r0 < w.row_max ? chunk - r0 : w.row_max);
+			md_win_set(&w, s0, ns, (uint32_t)r0, rlen);
+			for (uint64_t i = 0; i < ns; i++) {
+				md_win_need_all(&w, i);
+				w.need[WIX(&w, slot, i)] = 0;
+			}
+			md_win_read(&w, e);
+			for (uint64_t i = 0; i < ns && rc == 0; i++) {
+				w.have[WIX(&w, slot, i)] = 0;
+				rc = md_win_reconstruct(&w, i, NULL, e);
+				w.dirty[WIX(&w, slot, i)] = 1;
+			}
+			if (rc == 0)
+				rc = md_win_write(&w, e);
+		}
+		uint64_t done = (s0 + ns) * cs;
+		if (rc == 0 && done >= stop_after_rel)
+			stopped = true;
+		if (rc == 0 &&
+		    (stopped || done - last_ck >= (256u << 11) || time(NULL) - last_t >= 5) &&
+		    done < g->dev_sectors) {
+			/* data first, then the checkpoint that vouches for it */
+			if (io_fdatasync(m->fd) < 0)
+				rc = ok_err_at(e, -errno, path, OK_ERR_NOPOS, "cannot sync");
+			m->sb.recovery_offset = done;
+			m->valid_below_rel = done;
+			if (rc == 0)
+				rc = md_sb_write(m->fd, path, &m->sb, e);
+			last_ck = done;
+			last_t = time(NULL);
+		}
+	}
+	md_win_free(&w);
+	if (rc < 0 || stopped)
+		return rc;
+	if (io_fdatasync(m->fd) < 0)
+		return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "cannot sync");
+	m->sb.feature_map &= ~(uint32_t)MD_F_RECOVERY_OFFSET;
+	m->sb.recovery_offset = 0;
+	m->valid_below_rel = UINT64_MAX;
+	a->ref.events++;
+	a->ref.utime = (uint64_t)time(NULL);
+	return md_array_sb_write_all(a, e);
+}
