@@ -193,7 +193,7 @@ le_s32() {
 region_diff() {
 	{
 		[ -n "$4" ] && echo "$4"
-		cmp -l "$1" "$2" 2>/dev/null | awk '{ print "D", $1 - 1 }'
+		cmp -l "$1" "$2" 2>/dev/null | awk '{ printf "D %.0f\n", $1 - 1 }'
 	} | awk -v base="$3" -v ignore="$SB_IGNORE" '
 		BEGIN { n = split(ignore, ig, " "); for (i = 1; i <= n; i++) skip[ig[i]] = 1 }
 		$1 == "T" { fo[++nf] = $2 + $3; fl[nf] = $4; fn[nf] = $5; next }
@@ -210,7 +210,7 @@ region_diff() {
 			if (!(key in seen)) { seen[key] = 1; order[++no] = key; first[key] = off; st[key] = fs; ln[key] = flen }
 			next
 		}
-		END { for (i = 1; i <= no && i <= 40; i++) printf "%d %s %d %d\n", first[order[i]], order[i], st[order[i]], ln[order[i]] }'
+		END { for (i = 1; i <= no && i <= 40; i++) printf "%.0f %s %.0f %d\n", first[order[i]], order[i], st[order[i]], ln[order[i]] }'
 }
 
 # field_table BASE FIELDS_FN: "T base off len name" lines for region_diff.

@@ -86,13 +86,13 @@ done <"$W/geoms"
 cat >"$W/body" <<'EOF'
 # without the personality mdadm writes the superblocks, then RUN_ARRAY fails
 rmmod raid456
-k=0
+# always md0: mdadm's default name is the md minor ("opskit:0")
 while read -r id first n opts; do
-	mdadm --create "/dev/md$k" --run $opts $(range "$first" "$n") >"/out/$id.create" 2>&1
+	mdadm --create /dev/md0 --run $opts $(range "$first" "$n") >"/out/$id.create" 2>&1
 	say "$id.rc" $?
-	mdadm --stop "/dev/md$k" >/dev/null 2>&1
-	k=$((k + 1))
+	mdadm --stop /dev/md0 >/dev/null 2>&1
 done </in/geoms
+true
 EOF
 guest_script "$W/script" "$W/body"
 start=$(date +%s)
