@@ -217,3 +217,50 @@ region_diff() {
 field_table() {
 	$2 | awk -v b="$1" '{ print "T", b, $1, $2, $3 }'
 }
+
+# --- arrays of image files on the host ---------------------------------------
+# imgs_of ID N [SLOT...]: the members $W/ID0.img .. of array ID, "missing"
+# for the slots listed
+imgs_of() {
+	_io_id=$1
+	_io_n=$2
+	shift 2
+	_io_i=0
+	while [ $_io_i -lt "$_io_n" ]; do
+		case " $* " in
+		*" $_io_i "*) printf 'missing ' ;;
+		*) printf '%s ' "$W/$_io_id$_io_i.img" ;;
+		esac
+		_io_i=$((_io_i + 1))
+	done
+}
+# put_shadow ID OFF LEN SRC_OFF MEMBER...: mdraid write LEN bytes of
+# $W/src.img (from SRC_OFF) at array offset OFF, and the same bytes into
+# $W/ID.shadow
+put_shadow() {
+	_ps_id=$1
+	_ps_off=$2
+	slice "$W/src.img" "$4" "$3" >"$W/piece"
+	shift 4
+	"$MDRAID" write --offset="$_ps_off" "$@" <"$W/piece" 2>>"$W/$_ps_id.write.err" || return 1
+	dd if="$W/piece" of="$W/$_ps_id.shadow" bs=64K oflag=seek_bytes seek="$_ps_off" conv=notrunc 2>/dev/null
+}
+# fill_writes ID SEED MEMBER...: sequential and random unaligned writes over
+# the whole array (mdraid write + shadow), the shadow first being mdraid's
+# read of the array; $W/src.img must exist (8 MiB)
+fill_writes() {
+	_fw_id=$1
+	_fw_seed=$2
+	shift 2
+	"$MDRAID" read "$@" >"$W/$_fw_id.shadow" 2>"$W/$_fw_id.read.err" || return 1
+	_fw_bytes=$(stat -c %s "$W/$_fw_id.shadow")
+	put_shadow "$_fw_id" 0 3000000 0 "$@" || return 1
+	awk -v s="$_fw_seed" -v b="$_fw_bytes" 'BEGIN { srand(s); for (i = 0; i < 16; i++) {
+		l = 1 + int(rand() * 300000); o = int(rand() * (b - l)); so = int(rand() * (8388608 - l))
+		printf "%d %d %d\n", o, l, so }
+		printf "%d %d %d\n", b - 12345, 12345, 99 }' >"$W/$_fw_id.writes"
+	while read -r _fw_o _fw_l _fw_so; do
+		put_shadow "$_fw_id" "$_fw_o" "$_fw_l" "$_fw_so" "$@" || return 1
+	done <"$W/$_fw_id.writes"
+	"$MDRAID" read "$@" | cmp - "$W/$_fw_id.shadow"
+}
