@@ -93,6 +93,15 @@ tap_check() {
 	fi
 }
 
+# skip_each REASON < NAMES: one skipped case per line of stdin. Feed it from
+# a file, never from a pipe: a function at the end of a pipeline runs in a
+# subshell, and the case count would be lost.
+skip_each() {
+	while read -r _se_n; do
+		tap_skip "$_se_n" "$1"
+	done
+}
+
 # skip_cases REASON NAME...: one skipped case per name.
 skip_cases() {
 	_sc_why=$1

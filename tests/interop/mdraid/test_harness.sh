@@ -17,8 +17,9 @@ guest writes reach the image
 md RAID6 assembles in the guest
 a hung guest times out"
 if [ -n "$GUEST_SKIP" ]; then
-	printf '%s\n' "$NAMES" | while read -r n; do tap_skip "$n" "$GUEST_SKIP"; done
-	exit 0
+	printf '%s\n' "$NAMES" >"$W/names"
+	skip_each "$GUEST_SKIP" <"$W/names"
+	tap_done
 fi
 
 for i in 0 1 2 3; do

@@ -45,7 +45,8 @@ case_names() {
 	done
 }
 if [ -n "$GUEST_SKIP" ]; then
-	case_names | while read -r n; do tap_skip "$n" "$GUEST_SKIP"; done
+	case_names >"$W/names"
+	skip_each "$GUEST_SKIP" <"$W/names"
 	tap_done
 fi
 

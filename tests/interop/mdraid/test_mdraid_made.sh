@@ -34,8 +34,9 @@ title() { echo "$1: raid$2 n$3 ${4}K v$5 $6 bitmap=$7"; }
 all_skip() {
 	echo "$ARRAYS" | while read -r id lvl n c meta lay bm sz; do
 		t=$(title "$id" "$lvl" "$n" "$c" "$meta" "$lay" "$bm")
-		echo "$SUBS" | while read -r s; do tap_skip "$t: $s" "$1"; done
-	done
+		echo "$SUBS" | while read -r s; do echo "$t: $s"; done
+	done >"$W/names"
+	skip_each "$1" <"$W/names"
 	tap_done
 }
 [ -n "$GUEST_SKIP" ] && all_skip "$GUEST_SKIP"
@@ -76,7 +77,8 @@ while read -r id lvl n c meta lay bm sz; do
 	if ! "$MDRAID" create --level="$lvl" --raid-devices="$n" --chunk="${c}K" --metadata="$meta" \
 		--layout="$lay" --bitmap="$bm" --homehost=opskit $(members "$id" "$n") >"$W/$id.create" 2>&1; then
 		tap_fail "$t: mdraid create" "$(head -n 5 "$W/$id.create")"
-		echo "$SUBS" | sed 1d | while read -r s; do tap_skip "$t: $s" "mdraid create failed"; done
+		echo "$SUBS" | sed 1d | while read -r s; do echo "$t: $s"; done >"$W/names"
+		skip_each "mdraid create failed" <"$W/names"
 		continue
 	fi
 	tap_ok "$t: mdraid create"

@@ -41,8 +41,9 @@ subs() { # stop_after
 all_skip() {
 	echo "$ARRAYS" | while read -r id lvl n c meta lay bm sz slot stop; do
 		t=$(title "$id" "$lvl" "$n" "$c" "$meta" "$lay" "$bm" "$sz" "$slot" "${stop#-}")
-		subs "$stop" | while read -r s; do tap_skip "$t: $s" "$1"; done
-	done
+		subs "$stop" | while read -r s; do echo "$t: $s"; done
+	done >"$W/names"
+	skip_each "$1" <"$W/names"
 	tap_done
 }
 [ -n "$GUEST_SKIP" ] && all_skip "$GUEST_SKIP"

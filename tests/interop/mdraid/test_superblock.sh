@@ -53,7 +53,8 @@ opts() { # level n chunk meta layout bitmap extra
 	printf ' --homehost=opskit --assume-clean'
 }
 if [ -n "$GUEST_SKIP" ]; then
-	echo "$GEOMS" | while read -r g; do tap_skip "$(geom_name $g): superblocks equal mdadm's" "$GUEST_SKIP"; done
+	echo "$GEOMS" | while read -r g; do echo "$(geom_name $g): superblocks equal mdadm's"; done >"$W/names"
+	skip_each "$GUEST_SKIP" <"$W/names"
 	tap_done
 fi
 
