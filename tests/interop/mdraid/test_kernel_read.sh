@@ -3,8 +3,8 @@
 #
 # One guest boot: mdadm --create makes seven arrays on members filled with
 # random bytes (RAID6 with 4, 5, 6 and 8 members, RAID5 with 3 and 4; chunks
-# 64K and 512K; metadata 1.0, 1.1 and 1.2; four layouts; with and without an
-# internal bitmap), the kernel resyncs them, writes random data (aligned and
+# 64K and 512K; metadata 1.0, 1.1 and 1.2; layouts 0-3, 5, 16, 17 and 20;
+# with and without an internal bitmap), the kernel resyncs them, writes random data (aligned and
 # unaligned) through /dev/mdN, and leaves each in one on-disk state: clean,
 # active (dirty, powered off while running), degraded with a genuinely stale
 # member (failed, then written without it), rebuilding (a fresh member
@@ -26,7 +26,10 @@ c 6 8 64 1.1 left-asymmetric none 16 degraded
 d 5 4 64 1.2 left-symmetric internal 16 rebuilding
 e 6 6 512 1.2 right-symmetric internal 16 clean
 f 6 5 64 1.2 left-symmetric-6 none 16 clean
-g 5 3 512 1.0 right-asymmetric none 16 clean"
+g 5 3 512 1.0 right-asymmetric none 16 clean
+h 6 4 64 1.1 right-asymmetric-6 internal 16 clean
+i 6 5 512 1.0 parity-first-6 none 16 clean
+j 5 4 64 1.2 parity-last none 16 clean"
 STALE_SLOT=2      # array c: this member is failed, then the array is written
 REBUILD_SLOT=1    # array d: this member is replaced by a fresh one
 REBUILD_SECTORS=8192
@@ -40,6 +43,7 @@ case_names() {
 		[ "$lvl" = 6 ] && echo "$t: two members missing, every pair"
 		echo "$t: mdraid examine = mdadm --examine, every member"
 		echo "$t: mdraid detail = mdadm --detail"
+		echo "$t: mdraid detail --brief = mdadm --detail --brief"
 		[ "$state" = degraded ] && echo "$t: stale member left out with another missing"
 		[ "$state" = rebuilding ] && echo "$t: rebuilt part used with another missing"
 	done
@@ -199,7 +203,7 @@ while read -r id lvl n c meta lay bm sz state first; do
 		tap_fail "$t: kernel made it" "$(cat "$W/out/$id.create" 2>/dev/null | head -n 5)"
 		for s in "mdraid read = kernel's content" "one member missing, each" \
 			"two members missing, every pair" "mdraid examine = mdadm --examine, every member" \
-			"mdraid detail = mdadm --detail"; do
+			"mdraid detail = mdadm --detail" "mdraid detail --brief = mdadm --detail --brief"; do
 			[ "$lvl" = 5 ] && [ "$s" = "two members missing, every pair" ] && continue
 			tap_skip "$t: $s" "the guest did not make the array"
 		done
@@ -278,7 +282,7 @@ while read -r id lvl n c meta lay bm sz state first; do
 		tap_check "$t: mdraid examine = mdadm --examine, every member" exam
 	fi
 	if why=$(mdraid_lacks detail); then
-		tap_skip "$t: mdraid detail = mdadm --detail" "$why"
+		skip_cases "$why" "$t: mdraid detail = mdadm --detail" "$t: mdraid detail --brief = mdadm --detail --brief"
 	else
 		det() {
 			detail_fields <"$W/out/$id.detail" >"$W/want"
@@ -288,6 +292,20 @@ while read -r id lvl n c meta lay bm sz state first; do
 			cmp -s "$W/want" "$W/got"
 		}
 		tap_check "$t: mdraid detail = mdadm --detail" det
+		# the ARRAY line's words, without the device name (/dev/md0 in
+		# the guest, /dev/md/0 from members)
+		brief_words() {
+			tr ' ' '\n' | grep -E '^(metadata|name|UUID|spares)=' | sort
+		}
+		brief() {
+			brief_words <"$W/out/$id.brief" >"$W/want"
+			# shellcheck disable=SC2046
+			"$MDRAID" detail --brief $(members "$id" "$n") 2>&1 | brief_words >"$W/got"
+			[ -s "$W/want" ] || { echo "no mdadm --detail --brief"; return 1; }
+			diff -u "$W/want" "$W/got" | sed -n '3,10p'
+			cmp -s "$W/want" "$W/got"
+		}
+		tap_check "$t: mdraid detail --brief = mdadm --detail --brief" brief
 	fi
 	if [ "$state" = degraded ]; then
 		if why=$(mdraid_lacks read); then
