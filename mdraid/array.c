@@ -620,6 +620,7 @@ int md_array_close(struct md_array *a, struct ok_err *e)
 		}
 		a->active = false;
 	}
+	md_win_release(a);
 	for (int i = 0; i < a->nmembers; i++)
 		close_member(&a->m[i]);
 	free(a->m);

@@ -126,7 +126,7 @@ int md_bblog_parse(struct md_bblog *log, const uint8_t *buf, size_t size, unsign
 			log->bb = nb;
 		}
 		log->bb[log->n].sector = sector;
-		log->bb[log->n].len = (uint32_t)count;
+		log->bb[log->n].len = count;
 		log->n++;
 	}
 	return 0;

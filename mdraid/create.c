@@ -204,10 +204,13 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 	if (hh && (!hh[0] || strcasecmp(hh, "<none>") == 0))
 		hh = NULL;
 	const char *name = o->name && o->name[0] ? o->name : "0";
+	char full[600];
 	if (hh && !strchr(name, ':') && strlen(hh) + 1 + strlen(name) < 32)
-		snprintf(sb->set_name, sizeof(sb->set_name), "%s:%s", hh, name);
+		snprintf(full, sizeof(full), "%.255s:%.255s", hh, name);
 	else
-		snprintf(sb->set_name, sizeof(sb->set_name), "%.31s", name);
+		snprintf(full, sizeof(full), "%.31s", name);
+	memset(sb->set_name, 0, sizeof(sb->set_name));
+	memcpy(sb->set_name, full, strlen(full) < 32 ? strlen(full) : 32);
 	sb->ctime = sb->utime = (uint64_t)now;
 	sb->level = level;
 	sb->layout = (uint32_t)o->layout;

@@ -189,7 +189,7 @@ uint64_t md_bitmap_bytes(const struct md_bitmap *bm, unsigned boundary);
 /* Bad-block log: entries of (device sector, sectors), already shifted. */
 struct md_bb {
 	uint64_t sector; /* device sector (absolute on the member) */
-	uint32_t len;	 /* sectors */
+	uint64_t len;	 /* sectors */
 };
 struct md_bblog {
 	int n;
@@ -330,6 +330,7 @@ struct md_array {
 	size_t budget_bytes; /* memory bound for I/O buffers */
 	uint64_t mismatches; /* check/repair counters (sectors, as mismatch_cnt) */
 	char warn[256];	     /* a warning to print (dirty degraded read), "" if none */
+	void *win_cache;     /* I/O buffers kept between read/write calls */
 };
 
 /* Open members (paths; "missing" for an absent one) and select them as the

@@ -21,7 +21,7 @@ uint64_t md_choose_bm_space(uint64_t dev_sectors);
 void md_random(void *buf, size_t n);
 
 /* The default memory budget for I/O buffers. */
-#define MD_BUDGET_BYTES (48u << 20)
+#define MD_BUDGET_BYTES (64u << 20)
 
 #endif
 
@@ -42,8 +42,13 @@ struct md_win {
 	uint8_t *need;	  /* [slot * ns_max + i]: wanted */
 	uint8_t *dirty;	  /* [slot * ns_max + i]: to be written */
 	uint8_t *scratch; /* 3 * row bytes: P', Q', delta */
+	size_t budget;	  /* budget_bytes it was sized for */
+	uint8_t *mode;	  /* write: per stripe update mode */
 };
+/* Free the window md_array_read/write keep between calls. */
+void md_win_release(struct md_array *a);
 int md_win_init(struct md_win *w, struct md_array *a);
+int md_win_init_budget(struct md_win *w, struct md_array *a, size_t budget);
 void md_win_free(struct md_win *w);
 void md_win_set(struct md_win *w, uint64_t s0, uint64_t ns, uint32_t r0, uint32_t rlen);
 #define WIX(w, slot, i) ((size_t)(slot) * (w)->ns_max + (i))

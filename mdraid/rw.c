@@ -13,6 +13,7 @@
 #include "mdraid_int.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,11 +24,16 @@
 
 int md_win_init(struct md_win *w, struct md_array *a)
 {
+	return md_win_init_budget(w, a, a->budget_bytes);
+}
+
+int md_win_init_budget(struct md_win *w, struct md_array *a, size_t budget)
+{
 	memset(w, 0, sizeof(*w));
 	w->a = a;
 	int n = a->geom.raid_disks;
 	uint64_t chunk = (uint64_t)a->geom.chunk_sectors * 512;
-	uint64_t per = a->budget_bytes / (size_t)(n + 3);
+	uint64_t per = budget / (size_t)(n + 3);
 	per &= ~(uint64_t)(IO_ALIGN - 1);
 	if (per < IO_ALIGN)
 		per = IO_ALIGN;
@@ -40,11 +46,17 @@ int md_win_init(struct md_win *w, struct md_array *a)
 		w->row_max = (uint32_t)per;
 	}
 	for (int s = 0; s < n; s++) {
-		w->buf[s] = io_alloc((size_t)per);
-		if (!w->buf[s])
+		/* not zeroed (io_alloc would touch every page twice); every
+		 * byte used is read or written first */
+		void *p = NULL;
+		if (posix_memalign(&p, IO_ALIGN, (size_t)per))
 			goto nomem;
+		w->buf[s] = p;
 	}
 	w->scratch = io_alloc(3 * (size_t)w->row_max);
+	w->mode = malloc(w->ns_max);
+	if (!w->mode)
+		goto nomem;
 	w->have = calloc((size_t)n * w->ns_max, 3);
 	if (!w->scratch || !w->have)
 		goto nomem;
@@ -64,6 +76,8 @@ void md_win_free(struct md_win *w)
 	}
 	io_free(w->scratch);
 	free(w->have);
+	free(w->mode);
+	w->mode = NULL;
 	w->scratch = NULL;
 	w->have = NULL;
 }
@@ -117,58 +131,114 @@ static void read_run(struct md_win *w, int slot, uint64_t i, uint64_t j)
 	}
 }
 
-int md_win_read(struct md_win *w, struct ok_err *e)
+/* Read the wanted rows of one slot, one pread per run. */
+static int read_slot(struct md_win *w, int s, struct ok_err *e)
 {
 	struct md_array *a = w->a;
 	(void)e;
-	for (int s = 0; s < a->geom.raid_disks; s++) {
-		uint64_t i = 0;
-		while (i < w->ns) {
-			size_t ix = WIX(w, s, i);
-			if (!w->need[ix] || w->have[ix] ||
-			    !md_slot_readable(a, s, rel_of(w, i), w->rlen / 512)) {
-				i++;
-				continue;
-			}
-			uint64_t j = i + 1;
-			while (j < w->ns && w->need[WIX(w, s, j)] && !w->have[WIX(w, s, j)] &&
-			       md_slot_readable(a, s, rel_of(w, j), w->rlen / 512))
-				j++;
-			read_run(w, s, i, j);
-			i = j;
+	uint64_t i = 0;
+	while (i < w->ns) {
+		size_t ix = WIX(w, s, i);
+		if (!w->need[ix] || w->have[ix] ||
+		    !md_slot_readable(a, s, rel_of(w, i), w->rlen / 512)) {
+			i++;
+			continue;
 		}
+		uint64_t j = i + 1;
+		while (j < w->ns && w->need[WIX(w, s, j)] && !w->have[WIX(w, s, j)] &&
+		       md_slot_readable(a, s, rel_of(w, j), w->rlen / 512))
+			j++;
+		read_run(w, s, i, j);
+		i = j;
 	}
 	return 0;
 }
 
-int md_win_write(struct md_win *w, struct ok_err *e)
+/* Write the dirty rows of one slot, one pwrite per run. */
+static int write_slot(struct md_win *w, int s, struct ok_err *e)
 {
 	struct md_array *a = w->a;
-	for (int s = 0; s < a->geom.raid_disks; s++) {
-		int mi = a->slot_member[s];
-		if (mi < 0 || a->m[mi].failed)
+	int mi = a->slot_member[s];
+	if (mi < 0 || a->m[mi].failed)
+		return 0;
+	uint64_t i = 0;
+	while (i < w->ns) {
+		if (!w->dirty[WIX(w, s, i)]) {
+			i++;
 			continue;
-		uint64_t i = 0;
-		while (i < w->ns) {
-			if (!w->dirty[WIX(w, s, i)]) {
-				i++;
-				continue;
-			}
-			uint64_t j = i + 1;
-			while (j < w->ns && w->dirty[WIX(w, s, j)])
-				j++;
-			int rc =
-			    md_member_pwrite(a, s, md_win_ptr(w, s, i), (size_t)((j - i) * w->rlen),
-					     dev_byte(w, s, i), e);
-			if (rc < 0)
-				return rc;
-			/* what we wrote is now what the member holds */
-			for (uint64_t x = i; x < j; x++)
-				w->have[WIX(w, s, x)] = 1;
-			i = j;
 		}
+		uint64_t j = i + 1;
+		while (j < w->ns && w->dirty[WIX(w, s, j)])
+			j++;
+		int rc = md_member_pwrite(a, s, md_win_ptr(w, s, i), (size_t)((j - i) * w->rlen),
+					  dev_byte(w, s, i), e);
+		if (rc < 0)
+			return rc;
+		/* what we wrote is now what the member holds */
+		for (uint64_t x = i; x < j; x++)
+			w->have[WIX(w, s, x)] = 1;
+		i = j;
 	}
 	return 0;
+}
+
+/*
+ * Run fn for every slot, the slots in parallel (one thread each): members
+ * are separate disks, and a single stream of O_DIRECT requests leaves all
+ * but one of them idle. Each thread touches only its slot's buffer and
+ * flags, and its member's fds.
+ */
+struct slot_job {
+	struct md_win *w;
+	int slot;
+	int (*fn)(struct md_win *, int, struct ok_err *);
+	int rc;
+	struct ok_err e;
+};
+
+static void *slot_thread(void *arg)
+{
+	struct slot_job *j = arg;
+	j->rc = j->fn(j->w, j->slot, &j->e);
+	return NULL;
+}
+
+static int for_each_slot(struct md_win *w, int (*fn)(struct md_win *, int, struct ok_err *),
+			 struct ok_err *e)
+{
+	int n = w->a->geom.raid_disks, rc = 0;
+	struct slot_job jobs[MD_MAX_MEMBERS];
+	pthread_t th[MD_MAX_MEMBERS];
+	bool started[MD_MAX_MEMBERS];
+	for (int s = 0; s < n; s++) {
+		memset(&jobs[s], 0, sizeof(jobs[s]));
+		jobs[s].w = w;
+		jobs[s].slot = s;
+		jobs[s].fn = fn;
+		started[s] = n > 1 && pthread_create(&th[s], NULL, slot_thread, &jobs[s]) == 0;
+		if (!started[s])
+			slot_thread(&jobs[s]);
+	}
+	for (int s = 0; s < n; s++) {
+		if (started[s])
+			pthread_join(th[s], NULL);
+		if (jobs[s].rc < 0 && rc == 0) {
+			rc = jobs[s].rc;
+			if (e)
+				*e = jobs[s].e;
+		}
+	}
+	return rc;
+}
+
+int md_win_read(struct md_win *w, struct ok_err *e)
+{
+	return for_each_slot(w, read_slot, e);
+}
+
+int md_win_write(struct md_win *w, struct ok_err *e)
+{
+	return for_each_slot(w, write_slot, e);
 }
 
 void md_win_gen(struct md_win *w, uint64_t i, uint8_t *p, uint8_t *q)
@@ -266,7 +336,125 @@ int md_win_reconstruct(struct md_win *w, uint64_t i, uint64_t *lost_mask, struct
 	return 0;
 }
 
+/* The window read and write reuse between calls (callers loop over big
+ * inputs; allocating and faulting in the buffers each time costs more than
+ * the I/O). A shallow copy is handed out; md_win_release frees it. */
+static int win_get(struct md_array *a, struct md_win *w, int idx)
+{
+	struct md_win *c = a->win_cache;
+	if (c && c[0].budget != a->budget_bytes) {
+		md_win_release(a);
+		c = NULL;
+	}
+	if (!c) {
+		c = calloc(2, sizeof(*c));
+		if (!c)
+			return -ENOMEM;
+		a->win_cache = c;
+		c[0].budget = c[1].budget = a->budget_bytes;
+	}
+	if (!c[idx].buf[0]) {
+		/* two windows in flight: each gets half the budget */
+		if (md_win_init_budget(&c[idx], a, a->budget_bytes / 2) < 0)
+			return -ENOMEM;
+		c[idx].budget = a->budget_bytes;
+	}
+	*w = c[idx];
+	return 0;
+}
+
+void md_win_release(struct md_array *a)
+{
+	if (a->win_cache) {
+		struct md_win *c = a->win_cache;
+		md_win_free(&c[0]);
+		md_win_free(&c[1]);
+		free(a->win_cache);
+		a->win_cache = NULL;
+	}
+}
+
 /* ---- read ---- */
+
+/* Plan the window that starts at array byte pos: its stripes or rows and
+ * the data rows wanted (all rows of a stripe whose wanted block is known to
+ * be unreadable, so one round of reads suffices). Returns the array byte
+ * where the next window starts; *only_k is the chunk index in slice mode. */
+static uint64_t plan_read(struct md_array *a, struct md_win *w, uint64_t pos, uint64_t end,
+			  int *only_k)
+{
+	const struct md_geom *g = &a->geom;
+	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
+	int nd = md_geom_data_disks(g);
+	uint64_t sd = chunk * (uint64_t)nd, s0 = pos / sd, next;
+	*only_k = -1;
+	if (w->ns_max > 1 || w->row_max == chunk) {
+		uint64_t ns = (end + sd - 1) / sd - s0;
+		if (ns > w->ns_max)
+			ns = w->ns_max;
+		md_win_set(w, s0, ns, 0, (uint32_t)chunk);
+		next = (s0 + ns) * sd;
+	} else {
+		uint64_t in = pos % chunk;
+		uint32_t r0 = (uint32_t)(in & ~(uint64_t)(IO_ALIGN - 1));
+		uint32_t rlen = w->row_max;
+		if (r0 + (uint64_t)rlen > chunk)
+			rlen = (uint32_t)(chunk - r0);
+		md_win_set(w, s0, 1, r0, rlen);
+		*only_k = (int)((pos / chunk) % (uint64_t)nd);
+		next = pos - in + r0 + rlen;
+	}
+	struct md_stripe st;
+	for (uint64_t i = 0; i < w->ns; i++) {
+		md_stripe_layout(g, s0 + i, &st);
+		for (int k = 0; k < nd; k++) {
+			uint64_t c0 = ((s0 + i) * (uint64_t)nd + (uint64_t)k) * chunk + w->r0;
+			if (c0 >= end || c0 + w->rlen <= pos || (*only_k >= 0 && k != *only_k))
+				continue;
+			int d = st.data_dev[k];
+			w->need[WIX(w, d, i)] = 1;
+			if (!md_slot_readable(a, d, rel_of(w, i), w->rlen / 512))
+				md_win_need_all(w, i);
+		}
+	}
+	return next < end ? next : end;
+}
+
+/* Reads of one window running in the background while the previous one
+ * is reconstructed and copied out. */
+struct win_async {
+	pthread_t th;
+	struct md_win *w;
+	int (*fn)(struct md_win *, struct ok_err *);
+	bool running;
+	int rc;
+	struct ok_err e;
+};
+
+static void *async_main(void *arg)
+{
+	struct win_async *as = arg;
+	as->rc = as->fn(as->w, &as->e);
+	return NULL;
+}
+
+static void async_start(struct win_async *as, struct md_win *w,
+			int (*fn)(struct md_win *, struct ok_err *))
+{
+	as->w = w;
+	as->fn = fn;
+	as->rc = 0;
+	as->running = pthread_create(&as->th, NULL, async_main, as) == 0;
+	if (!as->running)
+		async_main(as);
+}
+
+static void async_join(struct win_async *as)
+{
+	if (as->running)
+		pthread_join(as->th, NULL);
+	as->running = false;
+}
 
 int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struct ok_err *e)
 {
@@ -275,91 +463,76 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 				 "read of %zu bytes at %llu is beyond the array (%llu bytes)", len,
 				 (unsigned long long)off, (unsigned long long)total);
-	struct md_win w;
-	if (md_win_init(&w, a) < 0)
+	if (len == 0)
+		return 0;
+	struct md_win win[2];
+	if (win_get(a, &win[0], 0) < 0 || win_get(a, &win[1], 1) < 0)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	const struct md_geom *g = &a->geom;
 	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
 	int nd = md_geom_data_disks(g);
-	uint64_t sd = chunk * (uint64_t)nd, end = off + len;
-	int rc = 0;
-	uint64_t pos = off;
+	uint64_t end = off + len;
+	int rc = 0, cur = 0, only_k[2];
+	uint64_t pos = off, next[2];
+	struct win_async as[2] = {{0}, {0}};
+	next[0] = plan_read(a, &win[0], pos, end, &only_k[0]);
+	async_start(&as[0], &win[0], md_win_read);
 	while (pos < end) {
-		uint64_t s0 = pos / sd;
-		if (w.ns_max > 1 || w.row_max == chunk) {
-			uint64_t ns = (end + sd - 1) / sd - s0;
-			if (ns > w.ns_max)
-				ns = w.ns_max;
-			md_win_set(&w, s0, ns, 0, (uint32_t)chunk);
-		} else {
-			uint64_t in = pos % chunk;
-			uint32_t r0 = (uint32_t)(in & ~(uint64_t)(IO_ALIGN - 1));
-			uint32_t rlen = w.row_max;
-			if (r0 + (uint64_t)rlen > chunk)
-				rlen = (uint32_t)(chunk - r0);
-			md_win_set(&w, s0, 1, r0, rlen);
+		struct md_win *w = &win[cur];
+		async_join(&as[cur]);
+		int nx = 1 - cur;
+		if (next[cur] < end) {
+			next[nx] = plan_read(a, &win[nx], next[cur], end, &only_k[nx]);
+			async_start(&as[nx], &win[nx], md_win_read);
 		}
-		/* pass 1: the data rows we want */
-		struct md_stripe st;
-		for (uint64_t i = 0; i < w.ns; i++) {
-			md_stripe_layout(g, s0 + i, &st);
-			for (int k = 0; k < nd; k++) {
-				uint64_t c0 =
-				    ((s0 + i) * (uint64_t)nd + (uint64_t)k) * chunk + w.r0;
-				if (c0 < end && c0 + w.rlen > pos)
-					w.need[WIX(&w, st.data_dev[k], i)] = 1;
-			}
-		}
-		md_win_read(&w, e);
-		/* pass 2: stripes with a lost wanted block get everything */
+		/* a wanted block that did not come: its stripe gets everything */
 		bool again = false;
-		for (uint64_t i = 0; i < w.ns; i++)
+		for (uint64_t i = 0; i < w->ns; i++)
 			for (int s = 0; s < g->raid_disks; s++)
-				if (w.need[WIX(&w, s, i)] && !w.have[WIX(&w, s, i)]) {
-					md_win_need_all(&w, i);
+				if (w->need[WIX(w, s, i)] && !w->have[WIX(w, s, i)]) {
+					md_win_need_all(w, i);
 					again = true;
 					break;
 				}
-		if (again) {
-			md_win_read(&w, e);
-			for (uint64_t i = 0; i < w.ns && rc == 0; i++) {
-				bool lost = false;
-				for (int s = 0; s < g->raid_disks; s++)
-					if (w.need[WIX(&w, s, i)] && !w.have[WIX(&w, s, i)])
-						lost = true;
-				if (lost)
-					rc = md_win_reconstruct(&w, i, NULL, e);
-			}
-			if (rc < 0)
-				break;
+		if (again)
+			md_win_read(w, e);
+		for (uint64_t i = 0; i < w->ns && rc == 0; i++) {
+			bool lost = false;
+			for (int s = 0; s < g->raid_disks; s++)
+				if (w->need[WIX(w, s, i)] && !w->have[WIX(w, s, i)])
+					lost = true;
+			if (lost)
+				rc = md_win_reconstruct(w, i, NULL, e);
 		}
+		if (rc < 0)
+			break;
 		/* copy out in array order */
-		uint64_t wend = pos;
-		for (uint64_t i = 0; i < w.ns; i++) {
-			md_stripe_layout(g, s0 + i, &st);
+		struct md_stripe st;
+		for (uint64_t i = 0; i < w->ns; i++) {
+			md_stripe_layout(g, w->s0 + i, &st);
 			for (int k = 0; k < nd; k++) {
 				uint64_t c0 =
-				    ((s0 + i) * (uint64_t)nd + (uint64_t)k) * chunk + w.r0;
-				uint64_t x0 = c0 > pos ? c0 : pos, x1 = c0 + w.rlen;
+				    ((w->s0 + i) * (uint64_t)nd + (uint64_t)k) * chunk + w->r0;
+				uint64_t x0 = c0 > pos ? c0 : pos, x1 = c0 + w->rlen;
 				if (x1 > end)
 					x1 = end;
-				if (x0 >= x1)
+				if (x0 >= x1 || (only_k[cur] >= 0 && k != only_k[cur]))
 					continue;
 				memcpy((uint8_t *)out + (x0 - off),
-				       md_win_ptr(&w, st.data_dev[k], i) + (x0 - c0),
+				       md_win_ptr(w, st.data_dev[k], i) + (x0 - c0),
 				       (size_t)(x1 - x0));
-				if (x1 > wend)
-					wend = x1;
 			}
 		}
-		if (wend == pos) {
+		if (next[cur] <= pos) {
 			rc = ok_err_at(e, -EIO, NULL, OK_ERR_NOPOS, "read made no progress at %llu",
 				       (unsigned long long)pos);
 			break;
 		}
-		pos = wend;
+		pos = next[cur];
+		cur = nx;
 	}
-	md_win_free(&w);
+	async_join(&as[0]);
+	async_join(&as[1]);
 	return rc;
 }
 
@@ -376,9 +549,7 @@ static int write_window(struct md_array *a, struct md_win *w, uint64_t off, uint
 	struct md_stripe st;
 	int rc;
 	/* which rows are touched, and how each stripe will be updated */
-	uint8_t mode[4096]; /* per stripe: 0 untouched, 1 full, 2 rmw, 3 rcw */
-	if (w->ns > sizeof(mode))
-		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "window too large");
+	uint8_t *mode = w->mode; /* per stripe: 0 untouched, 1 full, 2 rmw, 3 rcw */
 	bool any = false;
 	for (uint64_t i = 0; i < w->ns; i++) {
 		md_stripe_layout(g, w->s0 + i, &st);
@@ -503,7 +674,7 @@ static int write_window(struct md_array *a, struct md_win *w, uint64_t off, uint
 		if (st.qd >= 0)
 			w->dirty[WIX(w, st.qd, i)] = 1;
 	}
-	return md_win_write(w, e);
+	return 0; /* the caller writes (md_win_write), maybe in the background */
 }
 
 int md_array_write(struct md_array *a, uint64_t off, const void *buf, size_t len, struct ok_err *e)
@@ -518,30 +689,48 @@ int md_array_write(struct md_array *a, uint64_t off, const void *buf, size_t len
 	int rc = md_array_mark_active(a, e);
 	if (rc < 0)
 		return rc;
-	struct md_win w;
-	if (md_win_init(&w, a) < 0)
+	struct md_win win[2];
+	if (win_get(a, &win[0], 0) < 0 || win_get(a, &win[1], 1) < 0)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	const struct md_geom *g = &a->geom;
 	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
 	uint64_t sd = chunk * (uint64_t)md_geom_data_disks(g), end = off + len;
-	if (w.ns_max > 4096)
-		w.ns_max = 4096;
-	if (w.row_max == chunk) {
-		for (uint64_t s = off / sd; s < (end + sd - 1) / sd && rc == 0; s += w.ns_max) {
-			uint64_t ns = (end + sd - 1) / sd - s;
-			md_win_set(&w, s, ns < w.ns_max ? ns : w.ns_max, 0, (uint32_t)chunk);
-			rc = write_window(a, &w, off, end, buf, e);
-		}
-	} else {
-		/* huge chunks: every row slice of every stripe the write meets */
-		for (uint64_t s = off / sd; s < (end + sd - 1) / sd && rc == 0; s++)
-			for (uint64_t r = 0; r < chunk && rc == 0; r += w.row_max) {
-				uint32_t rlen =
-				    (uint32_t)(chunk - r < w.row_max ? chunk - r : w.row_max);
-				md_win_set(&w, s, 1, (uint32_t)r, rlen);
-				rc = write_window(a, &w, off, end, buf, e);
+	/* window k is prepared while window k-1 is being written */
+	struct win_async as[2] = {{0}, {0}};
+	uint64_t s_end = (end + sd - 1) / sd;
+	int k = 0;
+	for (uint64_t s = off / sd; s < s_end && rc == 0;) {
+		uint64_t rows = win[0].row_max == chunk ? chunk : win[0].row_max;
+		for (uint64_t r = 0; r < chunk && rc == 0; r += rows, k++) {
+			struct md_win *w = &win[k & 1];
+			async_join(&as[k & 1]);
+			if (as[k & 1].rc < 0) {
+				rc = as[k & 1].rc;
+				if (e)
+					*e = as[k & 1].e;
+				break;
 			}
+			if (rows == chunk) {
+				uint64_t ns = s_end - s < w->ns_max ? s_end - s : w->ns_max;
+				md_win_set(w, s, ns, 0, (uint32_t)chunk);
+			} else {
+				/* huge chunks: every row slice of every stripe met */
+				md_win_set(w, s, 1, (uint32_t)r,
+					   (uint32_t)(chunk - r < rows ? chunk - r : rows));
+			}
+			rc = write_window(a, w, off, end, buf, e);
+			if (rc == 0)
+				async_start(&as[k & 1], w, md_win_write);
+		}
+		s += win[0].row_max == chunk ? win[0].ns_max : 1;
 	}
-	md_win_free(&w);
+	for (int i = 0; i < 2; i++) {
+		async_join(&as[i]);
+		if (as[i].rc < 0 && rc == 0) {
+			rc = as[i].rc;
+			if (e)
+				*e = as[i].e;
+		}
+	}
 	return rc;
 }

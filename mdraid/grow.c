@@ -1,0 +1,269 @@
+/*
+ * grow.c: the `mdraid grow` verb (also `mdraid --grow`, mdadm's spelling):
+ * options and help declared once, then one call into reshape.h, printing
+ * and the exit code. No storage code here.
+ *
+ * Messages follow mdadm where mdadm has one ("Need to backup 384K of
+ * critical section..", "restoring critical section"); the rest say what
+ * was decided and, when stopped, how to continue.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "err.h"
+#include "progress.h"
+#include "grow.h"
+#include "reshape.h"
+
+static const char grow_help[] =
+    "usage: mdraid grow --raid-devices=N [--backup-file=F] [--force] MEMBER... NEW-MEMBER...\n"
+    "       mdraid grow --continue [--backup-file=F] MEMBER...\n"
+    "       mdraid --grow --raid-devices=N [--backup-file=F] MEMBER... NEW-MEMBER...\n"
+    "\n"
+    "Grow a RAID6 or RAID5 array offline by adding members, in the Linux md\n"
+    "on-disk format: the content stays the same, the array size becomes\n"
+    "(N-2)*size (RAID5: (N-1)*size). MEMBERs are the array's members (files or\n"
+    "block devices, any order); NEW-MEMBERs are the disks to add (those without\n"
+    "this array's superblock; they take the new slots in the order given).\n"
+    "\n"
+    "Where the critical section (the first stripes, which cannot be protected\n"
+    "by a superblock checkpoint) goes, as mdadm decides:\n"
+    "  no --backup-file, members have head-room before the data:\n"
+    "      data_offset moves down (NEW_OFFSET); no backup needed.\n"
+    "  --backup-file=F: the critical section is saved to F (mdadm's\n"
+    "      md_backup_data-1 format); F must not exist nor sit on a member.\n"
+    "  neither (always for metadata 1.0): saved on the new members.\n"
+    "\n"
+    "The grow checkpoints its position in the superblocks as the kernel does.\n"
+    "SIGINT or SIGTERM stop it at the next checkpoint; `mdraid grow --continue`\n"
+    "(or the same grow command again) resumes, and so does the kernel once the\n"
+    "critical section is past. --continue also finishes a grow the kernel\n"
+    "started and was stopped in.\n"
+    "\n"
+    "Options:\n"
+    "  -n, --raid-devices=N   members after the grow (more than now)\n"
+    "      --backup-file=F    save the critical section to F (created, O_EXCL);\n"
+    "                         with --continue: the backup to restore from\n"
+    "      --continue         resume an interrupted grow from the on-disk state\n"
+    "      --force            overwrite another array's superblock on a new member\n"
+    "      --progress         report progress even when stderr is not a terminal\n"
+    "  -q, --quiet            no progress meter\n"
+    "      --mem=SIZE         buffer memory (default 64M)\n"
+    "  -h, --help             this text\n"
+    "\n"
+    "Environment: MDADM_GROW_ALLOW_OLD=1 accepts a backup whose time does not\n"
+    "match the superblocks (as mdadm).\n"
+    "\n"
+    "Exit status: 0 grown (or nothing to do), 1 stopped by a signal at a\n"
+    "checkpoint, 2 usage, 3 bad superblocks, 4 I/O error, 5 refused (nothing\n"
+    "written).\n";
+
+enum { OPT_BACKUP = 256, OPT_CONTINUE, OPT_FORCE, OPT_PROGRESS, OPT_MEM, OPT_GROW };
+
+static const struct cli_opt grow_opts[] = {
+    {"raid-devices", 'n', CLI_ARG, 'n'},
+    {"backup-file", 0, CLI_ARG, OPT_BACKUP},
+    {"continue", 0, CLI_FLAG, OPT_CONTINUE},
+    {"force", 0, CLI_FLAG, OPT_FORCE},
+    {"progress", 0, CLI_FLAG, OPT_PROGRESS},
+    {"quiet", 'q', CLI_FLAG, 'q'},
+    {"mem", 0, CLI_ARG, OPT_MEM},
+    {"grow", 0, CLI_FLAG, OPT_GROW}, /* mdadm spelling: mdraid --grow ... */
+    {0},
+};
+
+static const struct cli_spec grow_spec = {"mdraid grow", grow_help, grow_opts, 0};
+
+struct grow_ctx {
+	struct reshape_opts o;
+	enum progress_mode pmode;
+	struct progress meter;
+	int meter_on;
+};
+
+static volatile sig_atomic_t grow_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	grow_stop = 1;
+}
+
+static int on_opt(void *vctx, int id, const char *arg)
+{
+	struct grow_ctx *c = vctx;
+	uint64_t v;
+	switch (id) {
+	case 'n':
+		if (cli_parse_uint(arg, 2, RESHAPE_MAX_DISKS, &v) < 0)
+			return -1;
+		c->o.raid_disks = (int)v;
+		return 0;
+	case OPT_BACKUP:
+		if (!*arg)
+			return -1;
+		c->o.backup_file = arg;
+		return 0;
+	case OPT_CONTINUE:
+		c->o.cont = 1;
+		return 0;
+	case OPT_FORCE:
+		c->o.force = 1;
+		return 0;
+	case OPT_PROGRESS:
+		c->pmode = PROGRESS_ON;
+		return 0;
+	case 'q':
+		c->pmode = PROGRESS_OFF;
+		return 0;
+	case OPT_MEM:
+		if (cli_parse_size(arg, 1, &v) < 0 || v < (1u << 20))
+			return -1;
+		c->o.mem_bytes = (size_t)v;
+		return 0;
+	case OPT_GROW:
+		return 0;
+	}
+	return -1;
+}
+
+static void on_progress(void *vctx, uint64_t done, uint64_t total)
+{
+	struct grow_ctx *c = vctx;
+	if (!c->meter_on) {
+		progress_start(&c->meter, "grow", total * 512, c->pmode);
+		c->meter_on = 1;
+	}
+	progress_update(&c->meter, done * 512);
+}
+
+static const char *level_name(int level)
+{
+	return level == 6 ? "RAID6" : "RAID5";
+}
+
+static int exit_for(int rc)
+{
+	switch (rc) {
+	case -EPERM:
+	case -EEXIST:
+	case -EBUSY:
+		return OK_EXIT_REFUSED;
+	case -EINVAL:
+	case -EUCLEAN:
+		return OK_EXIT_DATA;
+	}
+	return ok_exit_code(rc);
+}
+
+/* Print the continue command with the members as given. */
+static void print_continue_hint(const struct grow_ctx *c, int n, char **members)
+{
+	fprintf(stderr, "%s: continue with: mdraid grow --continue", ok_progname);
+	if (c->o.backup_file)
+		fprintf(stderr, " --backup-file=%s", c->o.backup_file);
+	for (int i = 0; i < n; i++)
+		fprintf(stderr, " %s", members[i]);
+	fputc('\n', stderr);
+}
+
+int grow_main(int argc, char **argv)
+{
+	struct grow_ctx c = {.pmode = PROGRESS_AUTO};
+	struct ok_err e;
+	struct reshape *r = NULL;
+	int first = cli_parse(&grow_spec, argc, argv, on_opt, &c);
+	ok_progname = "mdraid";
+	int n = argc - first;
+	char **members = argv + first;
+	if (n < 1)
+		cli_usage_error(&grow_spec, "no members given");
+	if (!c.o.cont && !c.o.raid_disks)
+		cli_usage_error(&grow_spec, "--raid-devices=N (or --continue) is required");
+	c.o.stop = &grow_stop;
+	c.o.progress = on_progress;
+	c.o.progress_ctx = &c;
+	ok_err_clear(&e);
+
+	int rc = reshape_open(&r, (const char *const *)members, n, &c.o, &e);
+	if (rc == -EALREADY) {
+		printf("%s: %s: nothing to do\n", ok_progname, e.msg);
+		reshape_close(r);
+		return OK_EXIT_OK;
+	}
+	if (rc < 0) {
+		ok_err_print(&e);
+		reshape_close(r);
+		return exit_for(rc);
+	}
+	const struct reshape_plan *pl = reshape_plan(r);
+	if (pl->finish_only) {
+		fprintf(stderr, "%s: finishing the grow to %d members (final superblock round)\n",
+			ok_progname, pl->new_disks);
+	} else if (pl->resuming) {
+		fprintf(stderr, "%s: continuing the grow %d -> %d at array sector %llu (%.1f%%)\n",
+			ok_progname, pl->old_disks, pl->new_disks, (unsigned long long)pl->position,
+			100.0 * (double)pl->position / (double)pl->new_array);
+		if (pl->restore_backup)
+			printf("%s: restoring critical section\n", ok_progname);
+	} else {
+		fprintf(
+		    stderr, "%s: growing %s %d -> %d members, chunk %uK: array %lluK -> %lluK\n",
+		    ok_progname, level_name(pl->level), pl->old_disks, pl->new_disks, pl->chunk / 2,
+		    (unsigned long long)pl->old_array / 2, (unsigned long long)pl->new_array / 2);
+		if (pl->method == RESHAPE_NEW_OFFSET)
+			fprintf(
+			    stderr,
+			    "%s: data moves from offset %llu to %llu sectors (no backup needed)\n",
+			    ok_progname, (unsigned long long)pl->data_offset,
+			    (unsigned long long)(pl->data_offset - (uint64_t)(-pl->new_offset)));
+		else
+			fprintf(stderr, "%s: Need to backup %lluK of critical section..\n",
+				ok_progname, (unsigned long long)pl->backup_blocks / 2);
+		if (pl->method == RESHAPE_BACKUP_MEMBER)
+			fprintf(stderr,
+				"%s: no head-room before the data: the backup goes on the new "
+				"members\n",
+				ok_progname);
+	}
+	fflush(stdout);
+
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	rc = reshape_run(r, &e);
+	if (c.meter_on)
+		progress_finish(&c.meter);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (rc == -EINTR) {
+		fprintf(stderr,
+			"%s: grow stopped at a checkpoint: array sector %llu of %llu (%.1f%%)\n",
+			ok_progname, (unsigned long long)reshape_position(r),
+			(unsigned long long)pl->new_array,
+			100.0 * (double)reshape_position(r) / (double)pl->new_array);
+		print_continue_hint(&c, n, members);
+		reshape_close(r);
+		return OK_EXIT_FAIL;
+	}
+	if (rc < 0) {
+		ok_err_print(&e);
+		fprintf(stderr, "%s: the grow stopped; the members hold the last checkpoint\n",
+			ok_progname);
+		print_continue_hint(&c, n, members);
+		reshape_close(r);
+		return exit_for(rc);
+	}
+	printf("%s: grown to %d members: array size %lluK (was %lluK)\n", ok_progname,
+	       pl->new_disks, (unsigned long long)pl->new_array / 2,
+	       (unsigned long long)pl->old_array / 2);
+	reshape_close(r);
+	return OK_EXIT_OK;
+}

@@ -1,0 +1,13 @@
+/*
+ * grow.h: the `mdraid grow` verb, for mdraid/main.c's dispatch.
+ */
+#ifndef MDRAID_GROW_H
+#define MDRAID_GROW_H
+
+/*
+ * Run `mdraid grow` (argv[0] is the verb, e.g. "grow" or "--grow"; options
+ * and members follow). Prints its messages and returns the exit code.
+ */
+int grow_main(int argc, char **argv);
+
+#endif

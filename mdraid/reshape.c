@@ -1,0 +1,1790 @@
+/*
+ * reshape.c: grow an md RAID6/RAID5 array by whole members, offline and
+ * crash-safely, in the kernel's on-disk mid-reshape format (reshape.h is the
+ * manual; ../shared/specs/md-raid6.md §0 and §3 the format).
+ *
+ * Why we wrote it: the kernels this toolkit serves cannot reshape RAID6
+ * ("Cannot set device size/shape ... Invalid argument"), and mdadm's
+ * restripe.c only knows how to save and restore the critical section; the
+ * bulk of a reshape is the kernel's reshape_request(). Here both halves run
+ * in user space, with large sequential I/O over many stripes per step.
+ *
+ * Divisions (keep them): design notes; superblock bytes; geometry and
+ * syndrome; members and preconditions (reshape_open); buffers and I/O;
+ * backup (save, find, restore, invalidate); checkpoints; the step loop
+ * (reshape_run); assert_reshape_ok.
+ *
+ * ------------------------------------------------------------------------
+ * Design notes
+ *
+ * Terms (sectors unless said): cs chunk; od, nd old and new data disks;
+ * a "row" is one chunk on every member at one device offset, i.e. one
+ * stripe; new row w holds array sectors [w·nd·cs, (w+1)·nd·cs). pos is the
+ * reshape position (array sector, below it new geometry); dpos the DURABLE
+ * pos (what the superblocks say after the last checkpoint). doff_old is
+ * data_offset, doff_new = doff_old + new_offset (new_offset <= 0, 0 unless
+ * NEW_OFFSET); shift = doff_old - doff_new. B = backup_blocks. prot is the
+ * position a restart resumes from: max(dpos, B) while a durable backup of
+ * [0, B) is valid, else dpos. L(p) = p / (od·cs), the first old row that
+ * still holds data at or above array sector p.
+ *
+ * States and transitions (function in brackets):
+ *
+ *   IDLE --------(backup methods: save_backup)--------> BACKED_UP
+ *     |  old geometry, no RESHAPE_ACTIVE                 | backup durable,
+ *     |                                                  | members untouched
+ *     +----(sb_round START: new members first)-----------+
+ *     v
+ *   CRITICAL  RESHAPE_ACTIVE, dpos = 0, backup valid   (NEW_OFFSET: skipped,
+ *     | (move_rows, then checkpoint at pos >= B)         straight to MOVING)
+ *     v
+ *   PAST_B ---(invalidate_backup: header length 0)---> MOVING
+ *   MOVING   dpos > 0; steps of k new rows, checkpoint when the next step
+ *     |      would pass the write limit, every checkpoint_secs, or on stop
+ *     | (checkpoint at pos = new array size)
+ *     v
+ *   MOVED    dpos = end, all data in the new geometry
+ *     | (sb_round FINAL: data_offset = doff_new, bits 4/64 cleared)
+ *     v
+ *   DONE     raid_disks N, clean
+ *
+ * Continuing (reshape_open with an on-disk RESHAPE_ACTIVE, by mdraid or the
+ * kernel before us) enters CRITICAL through restore_backup when dpos < B
+ * (the backup is written into the new geometry, then dpos := B), otherwise
+ * MOVING at dpos; a torn FINAL round (some superblocks done, the rest still
+ * saying RESHAPE_ACTIVE) re-runs just the FINAL round.
+ *
+ * Invariants (checked by assert_reshape_ok() and check_write() in debug
+ * builds):
+ *  (1) pos and dpos are multiples of cs·nd (the kernel refuses anything
+ *      else: "reshape_position not on a stripe boundary"); dpos <= pos.
+ *  (2) No write to an old member touches a device sector at or above
+ *      doff_old + L(prot)·cs while prot < old array size: old-geometry data
+ *      at or above the restart position stays intact, so the kernel and
+ *      mdraid can resume from the superblocks alone (or from the backup).
+ *      Hence a new row w may be written only if w < L(prot) + shift/cs.
+ *  (3) A checkpoint is: fdatasync every member (the data of the rows below
+ *      pos), then write every superblock (pos, events + 1, utime), then
+ *      fdatasync every member. So a durable dpos never names rows whose
+ *      data is not durable.
+ *  (4) The backup is durable (data, then header, each fdatasync'ed) before
+ *      any superblock says RESHAPE_ACTIVE; it is invalidated (header length
+ *      0, as mdadm's forget_backup) only after a checkpoint with dpos >= B.
+ *  (5) While the backup is valid nothing writes over it (method
+ *      BACKUP_MEMBER: it sits at doff + size - B - 16 .. doff + size on the
+ *      new members, which only the last rows reach; we refuse B >= size/2).
+ *  (6) The START round's utime equals the backup's mtime (mdadm's restart
+ *      window is [mtime - 10 min, mtime + 2 h]).
+ *  (7) Every member carries the same data_offset / new_offset pair (the
+ *      kernel takes one min_offset_diff for all).
+ *  (8) At dpos >= B (or with NEW_OFFSET at any dpos) the kernel's raid5_run
+ *      check passes: pos/(cs·nd)·cs < pos/(cs·od)·cs + shift.
+ *  (9) Rows in [dpos, pos) may be torn by a crash; nothing reads them before
+ *      they are rewritten: every resume re-derives them from old rows that
+ *      (2) kept intact, or from the backup.
+ *
+ * Reads never depend on rows this run wrote: a step at new row w reads old
+ * rows >= L(w·nd·cs) >= w, and the rows written so far sit below w - shift/cs.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <libgen.h>
+
+#include "io.h"
+#include "reshape.h"
+
+/* ------------------------------------------------------------------ */
+/* Superblock bytes (struct mdp_superblock_1; spec §1) */
+
+#define SB_MAGIC    0xa92b4efcu
+#define SB_BLOCK    4096 /* bytes read and written at super_offset */
+#define MAX_SECTOR  UINT64_MAX
+#define ROLE_SPARE  0xffff
+#define ROLE_FAULTY 0xfffe
+
+#define F_BITMAP	    1u
+#define F_RECOVERY_OFFSET   2u
+#define F_RESHAPE_ACTIVE    4u
+#define F_BAD_BLOCKS	    8u
+#define F_REPLACEMENT	    16u
+#define F_RESHAPE_BACKWARDS 32u
+#define F_NEW_OFFSET	    64u
+#define F_ALL		    8191u
+
+enum sb_field {
+	SB_MAGIC_OFF = 0,
+	SB_MAJOR = 4,
+	SB_FEATURE = 8,
+	SB_PAD0 = 12,
+	SB_UUID = 16,
+	SB_LEVEL = 72,
+	SB_LAYOUT = 76,
+	SB_SIZE = 80,
+	SB_CHUNK = 88,
+	SB_RAID_DISKS = 92,
+	SB_NEW_LEVEL = 100,
+	SB_RESHAPE_POS = 104,
+	SB_DELTA = 112,
+	SB_NEW_LAYOUT = 116,
+	SB_NEW_CHUNK = 120,
+	SB_NEW_OFFSET = 124,
+	SB_DATA_OFFSET = 128,
+	SB_DATA_SIZE = 136,
+	SB_SUPER_OFFSET = 144,
+	SB_RECOVERY = 152,
+	SB_DEV_NUMBER = 160,
+	SB_DEV_UUID = 168,
+	SB_BBLOG_SIZE = 186,
+	SB_BBLOG_OFFSET = 188,
+	SB_UTIME = 192,
+	SB_EVENTS = 200,
+	SB_RESYNC = 208,
+	SB_CSUM = 216,
+	SB_MAX_DEV = 220,
+	SB_PAD3 = 224,
+	SB_ROLES = 256,
+};
+
+static uint64_t get64(const uint8_t *b, size_t off)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = v << 8 | b[off + i];
+	return v;
+}
+
+static uint32_t get32(const uint8_t *b, size_t off)
+{
+	return (uint32_t)b[off] | (uint32_t)b[off + 1] << 8 | (uint32_t)b[off + 2] << 16 |
+	       (uint32_t)b[off + 3] << 24;
+}
+
+static uint16_t get16(const uint8_t *b, size_t off)
+{
+	return (uint16_t)(b[off] | b[off + 1] << 8);
+}
+
+static void put64(uint8_t *b, size_t off, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		b[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put32(uint8_t *b, size_t off, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		b[off + i] = (uint8_t)(v >> (8 * i));
+}
+
+static void put16(uint8_t *b, size_t off, uint16_t v)
+{
+	b[off] = (uint8_t)v;
+	b[off + 1] = (uint8_t)(v >> 8);
+}
+
+/* calc_sb_1_csum (md.c, super1.c): le32 sum of 256 + 2·max_dev bytes. */
+static uint32_t sb_csum(const uint8_t *sb)
+{
+	uint32_t max_dev = get32(sb, SB_MAX_DEV);
+	size_t len = 256 + 2 * (size_t)max_dev;
+	uint64_t sum = 0;
+	size_t i;
+	for (i = 0; i + 4 <= len; i += 4)
+		sum += i == SB_CSUM ? 0 : get32(sb, i);
+	if (len - i == 2)
+		sum += get16(sb, i);
+	return (uint32_t)((sum & 0xffffffffu) + (sum >> 32));
+}
+
+static uint16_t sb_role(const uint8_t *sb, uint32_t dev_number)
+{
+	if (dev_number >= get32(sb, SB_MAX_DEV))
+		return ROLE_FAULTY;
+	return get16(sb, SB_ROLES + 2 * (size_t)dev_number);
+}
+
+/* Sector of a v1.minor superblock on a device of dev_sectors (super1.c). */
+static uint64_t sb_location(int minor, uint64_t dev_sectors)
+{
+	if (minor == 2)
+		return 8;
+	if (minor == 1)
+		return 0;
+	return (dev_sectors - 16) & ~(uint64_t)7;
+}
+
+/* ------------------------------------------------------------------ */
+/* Geometry and syndrome */
+
+struct geo {
+	int level;  /* 5 or 6 */
+	int layout; /* 0..3 */
+	int disks;  /* members */
+	int ndata;  /* data members per stripe */
+};
+
+/* raid5_compute_sector for stripe s (= row): the member of data block k,
+ * and the P and Q members (*qd = -1 for RAID5). Layouts 0-3 only. */
+static int geo_map(const struct geo *g, uint64_t s, int k, int *pd, int *qd)
+{
+	int n = g->disks, p, q = -1, d;
+	int rot = (int)(s % (uint64_t)n);
+	int left = g->layout == 0 || g->layout == 2;
+	int sym = g->layout >= 2;
+	p = left ? n - 1 - rot : rot;
+	if (g->level == 5) {
+		d = sym ? (p + 1 + k) % n : (k < p ? k : k + 1);
+	} else if (sym) {
+		q = (p + 1) % n;
+		d = (p + 2 + k) % n;
+	} else if (p == n - 1) {
+		q = 0;
+		d = k + 1;
+	} else {
+		q = p + 1;
+		d = k < p ? k : k + 2;
+	}
+	*pd = p;
+	*qd = q;
+	return d;
+}
+
+/*
+ * P and Q of nd blocks given in syndrome-slot order (spec §2: Horner from
+ * the last slot, g = {02}, polynomial 0x11d), eight bytes at a time. Disk
+ * I/O, not this loop, bounds a reshape; mdraid/pq's SIMD engine can replace
+ * it without changing a byte.
+ */
+static void gen_pq(int nd, size_t len, uint8_t *const *d, uint8_t *p, uint8_t *q)
+{
+	const uint64_t hi = 0x8080808080808080ull, lo = 0xfefefefefefefefeull;
+	const uint64_t poly = 0x1d1d1d1d1d1d1d1dull;
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t wp, wq, wd;
+		memcpy(&wq, d[nd - 1] + i, 8);
+		wp = wq;
+		for (int z = nd - 2; z >= 0; z--) {
+			memcpy(&wd, d[z] + i, 8);
+			uint64_t h = wq & hi;
+			uint64_t mask = (h << 1) - (h >> 7);
+			wq = ((wq << 1) & lo) ^ (mask & poly);
+			wq ^= wd;
+			wp ^= wd;
+		}
+		memcpy(p + i, &wp, 8);
+		if (q)
+			memcpy(q + i, &wq, 8);
+	}
+}
+
+static uint64_t gcd64(uint64_t a, uint64_t b)
+{
+	while (b) {
+		uint64_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+uint64_t reshape_backup_blocks(uint32_t ochunk, uint32_t nchunk, int odata, int ndata)
+{
+	uint64_t a = (uint64_t)ochunk * (uint64_t)odata;
+	uint64_t b = (uint64_t)nchunk * (uint64_t)ndata;
+	if (!a || !b)
+		return 0;
+	return a / gcd64(a, b) * b;
+}
+
+/* ------------------------------------------------------------------ */
+/* Members and preconditions */
+
+struct member {
+	char path[PATH_MAX];
+	int fd;
+	uint64_t dev_sectors;
+	uint8_t *blk;	       /* the SB_BLOCK bytes at super_offset (io_alloc) */
+	uint64_t super_offset; /* sectors */
+	int minor;	       /* v1.minor found, -1 if no superblock */
+	int ours;	       /* holds this array's superblock */
+	uint64_t events;
+	uint32_t feature;
+	uint32_t dev_number;
+	int slot;	      /* role in the new geometry, -1 unknown */
+	int is_new;	      /* no old data: slot >= old_disks */
+	uint64_t data_offset; /* as on disk */
+	uint64_t data_size;   /* as on disk */
+	struct stat st;
+};
+
+struct backup_dest {
+	int fd;		   /* file or new member */
+	uint64_t devstart; /* sector where the data starts */
+	int second_copy;   /* a header copy also follows the data (on a member) */
+};
+
+struct reshape {
+	struct reshape_opts opts;
+	struct reshape_plan plan;
+	struct member m[RESHAPE_MAX_DISKS];
+	int nm;
+	struct member *slot[RESHAPE_MAX_DISKS]; /* by role in the new geometry */
+	uint8_t *master; /* freshest superblock, array-wide fields (SB_BLOCK) */
+	struct geo og, ng;
+	uint32_t cs;   /* chunk sectors */
+	uint64_t csb;  /* chunk bytes */
+	uint64_t rows; /* size / cs: rows per member */
+	uint64_t doff_old, doff_new, shift;
+	uint64_t pos, dpos; /* array sectors: reached, durable */
+	int backup_valid;   /* a durable valid backup of [bk_start, bk_end) exists */
+	uint64_t bk_start, bk_end;
+	struct backup_dest bd[RESHAPE_MAX_DISKS];
+	int nbd;
+	char backup_path[PATH_MAX];
+	int backup_created;
+	int dirty;	    /* continuing a reshape the kernel left active */
+	uint64_t step_rows; /* k: new rows per step */
+	uint64_t old_rows_max;
+	uint8_t *rbuf[RESHAPE_MAX_DISKS]; /* old rows per old member */
+	uint8_t *wbuf[RESHAPE_MAX_DISKS]; /* new rows per new member */
+	uint8_t *lbuf;			  /* array data in logical order (backup) */
+	uint8_t *zero;			  /* one zero chunk */
+	double last_ckpt;
+};
+
+static int64_t now_secs(const struct reshape *r)
+{
+	return r->opts.now ? r->opts.now : (int64_t)time(NULL);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Is path the backing file of a loop device? The kernel may write it
+ * behind our back, so we refuse it as the core does. */
+static int held_by_loop(const struct stat *st)
+{
+	DIR *d = opendir("/sys/block");
+	struct dirent *de;
+	int held = 0;
+	if (!d)
+		return 0;
+	while (!held && (de = readdir(d))) {
+		char p[PATH_MAX], target[PATH_MAX];
+		if (strncmp(de->d_name, "loop", 4) != 0)
+			continue;
+		snprintf(p, sizeof p, "/sys/block/%s/loop/backing_file", de->d_name);
+		FILE *f = fopen(p, "re");
+		if (!f)
+			continue;
+		if (fgets(target, sizeof target, f)) {
+			struct stat ts;
+			target[strcspn(target, "\n")] = 0;
+			if (stat(target, &ts) == 0 && ts.st_dev == st->st_dev &&
+			    ts.st_ino == st->st_ino)
+				held = 1;
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return held;
+}
+
+/* Open one member for I/O: O_DIRECT where the file system has it, O_EXCL
+ * on block devices (the kernel's md refuses to share), a flock so two
+ * mdraid runs cannot interleave. */
+static int member_open(struct member *m, const char *path, struct ok_err *e)
+{
+	if (snprintf(m->path, sizeof m->path, "%s", path) >= (int)sizeof m->path)
+		return ok_err_at(e, -ENAMETOOLONG, path, OK_ERR_NOPOS, "path too long");
+	m->fd = -1;
+	m->minor = -1;
+	m->slot = -1;
+	if (stat(path, &m->st) < 0)
+		return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "cannot stat member");
+	int flags = O_RDWR | O_CLOEXEC;
+	if (S_ISBLK(m->st.st_mode))
+		flags |= O_EXCL;
+	else if (!S_ISREG(m->st.st_mode))
+		return ok_err_at(e, -EINVAL, path, OK_ERR_NOPOS,
+				 "not a block device or regular file");
+	m->fd = open(path, flags | O_DIRECT);
+	if (m->fd < 0 && errno == EINVAL)
+		m->fd = open(path, flags);
+	if (m->fd < 0) {
+		int err = -errno;
+		if (err == -EBUSY)
+			return ok_err_at(e, -EPERM, path, OK_ERR_NOPOS,
+					 "in use (held by the kernel, e.g. an assembled md array)");
+		return ok_err_at(e, err, path, OK_ERR_NOPOS, "cannot open member");
+	}
+	if (flock(m->fd, LOCK_EX | LOCK_NB) < 0)
+		return ok_err_at(e, -EPERM, path, OK_ERR_NOPOS,
+				 "locked by another process (another mdraid run?)");
+	if (S_ISREG(m->st.st_mode) && held_by_loop(&m->st))
+		return ok_err_at(e, -EPERM, path, OK_ERR_NOPOS,
+				 "is the backing file of a loop device; detach it first");
+	int64_t sz = io_size(m->fd);
+	if (sz < 0)
+		return ok_err_at(e, (int)sz, path, OK_ERR_NOPOS, "cannot get size");
+	m->dev_sectors = (uint64_t)sz / 512;
+	m->blk = io_alloc(SB_BLOCK);
+	if (!m->blk)
+		return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
+	return 0;
+}
+
+/* Find a valid v1.x superblock (checksum and location right), trying 1.2,
+ * 1.1, 1.0 in turn. Leaves m->minor = -1 when there is none. */
+static int member_find_sb(struct member *m, struct ok_err *e)
+{
+	static const int order[] = {2, 1, 0};
+	if (m->dev_sectors < 64)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		uint64_t at = sb_location(order[i], m->dev_sectors);
+		ssize_t n = io_pread_full(m->fd, m->blk, SB_BLOCK, (off_t)(at * 512));
+		if (n < 0)
+			return ok_err_at(e, (int)n, m->path, (long long)at * 512,
+					 "cannot read superblock area");
+		if (n != SB_BLOCK)
+			continue;
+		if (get32(m->blk, SB_MAGIC_OFF) != SB_MAGIC || get32(m->blk, SB_MAJOR) != 1 ||
+		    get64(m->blk, SB_SUPER_OFFSET) != at || get32(m->blk, SB_MAX_DEV) > 1920 ||
+		    get32(m->blk, SB_CSUM) != sb_csum(m->blk))
+			continue;
+		m->minor = order[i];
+		m->super_offset = at;
+		m->events = get64(m->blk, SB_EVENTS);
+		m->feature = get32(m->blk, SB_FEATURE);
+		m->dev_number = get32(m->blk, SB_DEV_NUMBER);
+		m->data_offset = get64(m->blk, SB_DATA_OFFSET);
+		m->data_size = get64(m->blk, SB_DATA_SIZE);
+		return 0;
+	}
+	return 0;
+}
+
+/* Any md magic (0.90 or 1.x) anywhere a superblock could be: a new member
+ * holding one belongs to some array and needs --force. */
+static int member_has_foreign_magic(struct member *m)
+{
+	uint8_t *b = m->blk;
+	uint64_t locs[4] = {0, 8, sb_location(0, m->dev_sectors),
+			    ((m->dev_sectors & ~(uint64_t)127) - 128)};
+	for (int i = 0; i < 4; i++) {
+		if (m->dev_sectors < 256)
+			break;
+		if (io_pread_full(m->fd, b, SB_BLOCK, (off_t)(locs[i] * 512)) != SB_BLOCK)
+			continue;
+		if (get32(b, 0) == SB_MAGIC)
+			return 1;
+	}
+	return 0;
+}
+
+/* mdadm's getinfo_super1 space_before for 1.1/1.2: room below data_offset
+ * after the superblock (+72 sectors, as the kernel), bitmap and bad-block
+ * log. 1.0 has none. */
+static uint64_t space_before(const uint8_t *sb, int minor)
+{
+	uint64_t doff = get64(sb, SB_DATA_OFFSET), so = get64(sb, SB_SUPER_OFFSET);
+	if (minor == 0)
+		return doff;
+	uint64_t earliest = so + 72;
+	int32_t bbo = (int32_t)get32(sb, SB_BBLOG_OFFSET);
+	uint16_t bbs = get16(sb, SB_BBLOG_SIZE);
+	if (bbo && bbs && so + (uint64_t)(int64_t)bbo + bbs > earliest)
+		earliest = so + (uint64_t)(int64_t)bbo + bbs;
+	return doff > earliest ? doff - earliest : 0;
+}
+
+/* Checks on the freshest superblock every grow and continue needs. */
+static int check_master(struct reshape *r, const struct member *fm, struct ok_err *e)
+{
+	const uint8_t *sb = r->master;
+	const char *p = fm->path;
+	long long so = (long long)fm->super_offset * 512;
+	uint32_t f = get32(sb, SB_FEATURE);
+	int level = (int32_t)get32(sb, SB_LEVEL), layout = (int32_t)get32(sb, SB_LAYOUT);
+	uint32_t chunk = get32(sb, SB_CHUNK);
+	if (f & ~F_ALL)
+		return ok_err_at(e, -EINVAL, p, so + SB_FEATURE, "unknown feature bits 0x%x", f);
+	if (get32(sb, SB_PAD0))
+		return ok_err_at(e, -EINVAL, p, so + SB_PAD0, "pad0 is not zero");
+	if (level != 6 && level != 5)
+		return ok_err_at(e, -EPERM, p, so + SB_LEVEL,
+				 "raid level %d: grow supports RAID6 and RAID5 only", level);
+	if (layout < 0 || layout > 3)
+		return ok_err_at(e, -EPERM, p, so + SB_LAYOUT,
+				 "layout %d: grow supports layouts 0-3 (left/right, "
+				 "a/symmetric) only",
+				 layout);
+	if (chunk < 8 || (chunk & (chunk - 1)) || chunk > 131072)
+		return ok_err_at(e, -EINVAL, p, so + SB_CHUNK,
+				 "chunk %u sectors: expected a power of two from 4 KiB to 64 MiB",
+				 chunk);
+	if (f & F_BITMAP)
+		return ok_err_at(
+		    e, -EPERM, p, so + SB_FEATURE,
+		    "the array has an internal write-intent bitmap; grow does not "
+		    "resize bitmaps yet: remove it first (mdadm --grow --bitmap=none)");
+	if (f & 3072u)
+		return ok_err_at(e, -EPERM, p, so + SB_FEATURE,
+				 "the array uses a partial parity log (PPL); grow refuses it");
+	if (f & 512u)
+		return ok_err_at(e, -EPERM, p, so + SB_FEATURE,
+				 "the array has a write journal; grow refuses it");
+	if (f & (256u | 4096u))
+		return ok_err_at(e, -EPERM, p, so + SB_FEATURE,
+				 "feature bits 0x%x (clustered or raid0 layout) not supported", f);
+	if (f & F_RESHAPE_BACKWARDS)
+		return ok_err_at(e, -EPERM, p, so + SB_FEATURE,
+				 "a backwards reshape (shrink or layout change) is in progress; "
+				 "only growing raid-devices is supported");
+	if (f & F_RESHAPE_ACTIVE) {
+		int32_t delta = (int32_t)get32(sb, SB_DELTA);
+		if (delta <= 0)
+			return ok_err_at(e, -EPERM, p, so + SB_DELTA,
+					 "a reshape with delta_disks %d is in progress; only "
+					 "growing raid-devices is supported",
+					 delta);
+		if ((int32_t)get32(sb, SB_NEW_LEVEL) != level ||
+		    (int32_t)get32(sb, SB_NEW_LAYOUT) != layout || get32(sb, SB_NEW_CHUNK) != chunk)
+			return ok_err_at(e, -EPERM, p, so + SB_NEW_LEVEL,
+					 "the reshape in progress changes level, layout or chunk; "
+					 "only growing raid-devices is supported");
+	}
+	return 0;
+}
+
+static void set_plan_geometry(struct reshape *r, int old_disks, int new_disks)
+{
+	const uint8_t *sb = r->master;
+	struct reshape_plan *pl = &r->plan;
+	int parity = pl->level == 6 ? 2 : 1;
+	pl->old_disks = old_disks;
+	pl->new_disks = new_disks;
+	pl->chunk = get32(sb, SB_CHUNK);
+	pl->size = get64(sb, SB_SIZE) / pl->chunk * pl->chunk;
+	pl->old_array = pl->size * (uint64_t)(old_disks - parity);
+	pl->new_array = pl->size * (uint64_t)(new_disks - parity);
+	pl->backup_blocks =
+	    reshape_backup_blocks(pl->chunk, pl->chunk, old_disks - parity, new_disks - parity);
+	r->cs = pl->chunk;
+	r->csb = (uint64_t)pl->chunk * 512;
+	r->rows = pl->size / pl->chunk;
+	r->og = (struct geo){pl->level, pl->layout, old_disks, old_disks - parity};
+	r->ng = (struct geo){pl->level, pl->layout, new_disks, new_disks - parity};
+}
+
+/* A fresh superblock block for a new member, from the master: its own
+ * super_offset, data_size, dev_number, device uuid; no recovery, no bad
+ * blocks. */
+static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_number, struct ok_err *e)
+{
+	const struct member *t = NULL;
+	for (int i = 0; i < r->nm; i++)
+		if (r->m[i].ours && !r->m[i].is_new) {
+			t = &r->m[i];
+			break;
+		}
+	if (!t)
+		return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS, "no template member");
+	int minor = t->minor;
+	uint64_t so = sb_location(minor, m->dev_sectors);
+	uint64_t doff = t->data_offset, dsize;
+	if (minor == 0) {
+		uint64_t gap = t->super_offset - t->data_offset - t->data_size;
+		if (t->super_offset < t->data_offset + t->data_size || so < doff + gap)
+			return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS, "member too small");
+		dsize = so - doff - gap;
+	} else {
+		if (m->dev_sectors <= doff)
+			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+					 "new member of %llu sectors is smaller than data_offset "
+					 "%llu",
+					 (unsigned long long)m->dev_sectors,
+					 (unsigned long long)doff);
+		dsize = m->dev_sectors - doff;
+	}
+	if (dsize < r->plan.size)
+		return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+				 "new member too small: %llu data sectors, the array uses %llu "
+				 "per member",
+				 (unsigned long long)dsize, (unsigned long long)r->plan.size);
+	memcpy(m->blk, t->blk, SB_BLOCK);
+	put64(m->blk, SB_SUPER_OFFSET, so);
+	put64(m->blk, SB_DATA_OFFSET, doff);
+	put64(m->blk, SB_DATA_SIZE, dsize);
+	put64(m->blk, SB_RECOVERY, 0);
+	put32(m->blk, SB_DEV_NUMBER, dev_number);
+	put32(m->blk, 164, 0); /* cnt_corrected_read */
+	m->blk[184] = 0;       /* devflags */
+	uint8_t uuid[16];
+	if (getrandom(uuid, sizeof uuid, 0) != (ssize_t)sizeof uuid)
+		for (int i = 0; i < 16; i++)
+			uuid[i] = (uint8_t)(rand() ^ (i * 37));
+	memcpy(m->blk + SB_DEV_UUID, uuid, 16);
+	m->super_offset = so;
+	m->minor = minor;
+	m->data_offset = doff;
+	m->data_size = dsize;
+	m->dev_number = dev_number;
+	return 0;
+}
+
+static int find_backup(struct reshape *r, struct ok_err *e);
+
+int reshape_open(struct reshape **out, const char *const *paths, int n,
+		 const struct reshape_opts *opts, struct ok_err *e)
+{
+	struct reshape *r = calloc(1, sizeof *r);
+	int rc;
+	*out = NULL;
+	if (!r)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	r->opts = *opts;
+	for (int i = 0; i < RESHAPE_MAX_DISKS; i++)
+		r->m[i].fd = -1;
+	*out = r;
+	if (n < 2 || n > RESHAPE_MAX_DISKS)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "%d members: expected 2 to %d", n,
+				 RESHAPE_MAX_DISKS);
+	r->nm = n;
+	for (int i = 0; i < n; i++) {
+		if ((rc = member_open(&r->m[i], paths[i], e)) < 0)
+			return rc;
+		for (int j = 0; j < i; j++)
+			if (r->m[j].st.st_dev == r->m[i].st.st_dev &&
+			    r->m[j].st.st_ino == r->m[i].st.st_ino)
+				return ok_err_at(e, -EINVAL, paths[i], OK_ERR_NOPOS,
+						 "given twice (same file as %s)", paths[j]);
+		if ((rc = member_find_sb(&r->m[i], e)) < 0)
+			return rc;
+	}
+
+	/* The array: the uuid most members carry. */
+	int best = -1, bestc = 0, tie = 0;
+	for (int i = 0; i < n; i++) {
+		if (r->m[i].minor < 0)
+			continue;
+		int c = 0;
+		for (int j = 0; j < n; j++)
+			if (r->m[j].minor >= 0 &&
+			    !memcmp(r->m[i].blk + SB_UUID, r->m[j].blk + SB_UUID, 16))
+				c++;
+		if (c > bestc) {
+			best = i, bestc = c, tie = 0;
+		} else if (c == bestc &&
+			   memcmp(r->m[i].blk + SB_UUID, r->m[best].blk + SB_UUID, 16))
+			tie = 1;
+	}
+	if (best < 0)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+				 "no member holds an md v1.x superblock");
+	if (tie)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+				 "members of different arrays, none in the majority");
+	/* Freshest of ours (highest events among members with a data role). */
+	int fresh = -1;
+	for (int i = 0; i < n; i++) {
+		struct member *m = &r->m[i];
+		if (m->minor < 0 || memcmp(m->blk + SB_UUID, r->m[best].blk + SB_UUID, 16))
+			continue;
+		m->ours = 1;
+		if (sb_role(m->blk, m->dev_number) >= 0xff00)
+			continue;
+		if (fresh < 0 || m->events > r->m[fresh].events)
+			fresh = i;
+	}
+	if (fresh < 0)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "only spares given");
+	struct member *fm = &r->m[fresh];
+	if (!(r->master = io_alloc(SB_BLOCK)))
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	memcpy(r->master, fm->blk, SB_BLOCK);
+	if ((rc = check_master(r, fm, e)) < 0)
+		return rc;
+	struct reshape_plan *pl = &r->plan;
+	pl->level = (int32_t)get32(r->master, SB_LEVEL);
+	pl->layout = (int32_t)get32(r->master, SB_LAYOUT);
+	pl->metadata_minor = fm->minor;
+	uint32_t f = get32(r->master, SB_FEATURE);
+	int cur_disks = (int)get32(r->master, SB_RAID_DISKS);
+	int parity = pl->level == 6 ? 2 : 1;
+	if (cur_disks < parity + 2 - (pl->level == 5) || cur_disks > RESHAPE_MAX_DISKS)
+		return ok_err_at(e, -EINVAL, fm->path,
+				 (long long)fm->super_offset * 512 + SB_RAID_DISKS,
+				 "raid_disks %d out of range", cur_disks);
+
+	/* Which state are we in? */
+	int active = !!(f & F_RESHAPE_ACTIVE);
+	int stale_active = 0;
+	for (int i = 0; i < n; i++) {
+		struct member *m = &r->m[i];
+		if (!m->ours)
+			continue;
+		if (m->events + 1 < fm->events)
+			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+					 "stale member: events %llu, the freshest (%s) has %llu; "
+					 "grow refuses a degraded array",
+					 (unsigned long long)m->events, fm->path,
+					 (unsigned long long)fm->events);
+		if (!active && (m->feature & F_RESHAPE_ACTIVE))
+			stale_active = 1;
+	}
+	if (active || stale_active) {
+		pl->resuming = 1;
+		r->dirty = get64(r->master, SB_RESYNC) != MAX_SECTOR;
+		int delta = active ? (int32_t)get32(r->master, SB_DELTA) : 0;
+		if (stale_active) {
+			/* Torn FINAL round: the freshest says done, so the shape
+			 * is the current one; take the grow's delta from a stale
+			 * member. */
+			for (int i = 0; i < n; i++)
+				if (r->m[i].ours && (r->m[i].feature & F_RESHAPE_ACTIVE)) {
+					delta = (int32_t)get32(r->m[i].blk, SB_DELTA);
+					if (get32(r->m[i].blk, SB_RAID_DISKS) !=
+					    (uint32_t)cur_disks)
+						return ok_err_at(
+						    e, -EINVAL, r->m[i].path, OK_ERR_NOPOS,
+						    "reshaping to %u members, the "
+						    "freshest member says %d",
+						    get32(r->m[i].blk, SB_RAID_DISKS), cur_disks);
+				}
+			pl->finish_only = 1;
+		}
+		if (delta <= 0 || cur_disks - delta < parity + 1)
+			return ok_err_at(e, -EINVAL, fm->path, OK_ERR_NOPOS,
+					 "delta_disks %d does not describe a grow", delta);
+		if (opts->raid_disks && opts->raid_disks != cur_disks)
+			return ok_err_at(e, -EPERM, fm->path, OK_ERR_NOPOS,
+					 "a grow to %d members is in progress, not to %d; continue "
+					 "it with --continue",
+					 cur_disks, opts->raid_disks);
+		set_plan_geometry(r, cur_disks - delta, cur_disks);
+	} else {
+		if (opts->cont)
+			return ok_err_at(
+			    e, -EPERM, NULL, OK_ERR_NOPOS,
+			    "no reshape in progress on these members: nothing to continue");
+		if (!opts->raid_disks)
+			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+					 "--raid-devices is required");
+		if (opts->raid_disks == cur_disks)
+			return ok_err_at(e, -EALREADY, NULL, OK_ERR_NOPOS,
+					 "the array already has %d members", cur_disks);
+		if (opts->raid_disks < cur_disks)
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+					 "--raid-devices=%d is below the current %d: shrinking an "
+					 "array is another feature (not supported)",
+					 opts->raid_disks, cur_disks);
+		if (opts->raid_disks > RESHAPE_MAX_DISKS)
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+					 "--raid-devices=%d: at most %d members supported",
+					 opts->raid_disks, RESHAPE_MAX_DISKS);
+		if (get64(r->master, SB_RESYNC) != MAX_SECTOR)
+			return ok_err_at(e, -EPERM, fm->path,
+					 (long long)fm->super_offset * 512 + SB_RESYNC,
+					 "the array is not clean (resync_offset %llu): assemble it "
+					 "and let the resync finish first",
+					 (unsigned long long)get64(r->master, SB_RESYNC));
+		set_plan_geometry(r, cur_disks, opts->raid_disks);
+	}
+	int on = r->og.disks, nn = r->ng.disks;
+
+	/* Roles of the array's members. */
+	for (int i = 0; i < n; i++) {
+		struct member *m = &r->m[i];
+		if (!m->ours)
+			continue;
+		uint16_t role = sb_role(r->master, m->dev_number);
+		if (role >= 0xff00) {
+			if (pl->resuming)
+				return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+						 "not an active member of the reshaping array "
+						 "(role 0x%x)",
+						 role);
+			m->ours = 0; /* a spare: used as a new member */
+			continue;
+		}
+		if (m->feature & (F_RECOVERY_OFFSET | F_REPLACEMENT))
+			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+					 "member is being rebuilt or replaced; let that finish "
+					 "first");
+		if (m->feature & F_BAD_BLOCKS)
+			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+					 "member has a non-empty bad-block list; grow refuses it");
+		int lim = pl->resuming ? nn : on;
+		if (role >= lim)
+			return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
+					 "role %u beyond raid_disks %d", role, lim);
+		if (r->slot[role])
+			return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
+					 "claims slot %u, as does %s", role, r->slot[role]->path);
+		r->slot[role] = m;
+		m->slot = role;
+		m->is_new = role >= on;
+		if (get64(m->blk, SB_SIZE) != get64(r->master, SB_SIZE) ||
+		    get32(m->blk, SB_CHUNK) != get32(r->master, SB_CHUNK) ||
+		    get32(m->blk, SB_LEVEL) != get32(r->master, SB_LEVEL) ||
+		    get32(m->blk, SB_LAYOUT) != get32(r->master, SB_LAYOUT))
+			return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
+					 "strangely different superblock (size, chunk, level or "
+					 "layout differ from %s)",
+					 fm->path);
+	}
+	if (pl->resuming) {
+		/* A crash inside the START round can leave a new member without
+		 * its superblock while another already says "reshaping" at
+		 * position 0. Nothing has been moved then, so such a member is
+		 * taken for its new slot again, as at the start. */
+		int at_start = !pl->finish_only && get64(r->master, SB_RESHAPE_POS) == 0;
+		for (int s = on; s < nn && at_start; s++) {
+			if (r->slot[s])
+				continue;
+			uint32_t devnum = 0, maxdev = get32(r->master, SB_MAX_DEV);
+			while (devnum < maxdev && sb_role(r->master, devnum) != s)
+				devnum++;
+			for (int i = 0; i < n && devnum < maxdev; i++) {
+				struct member *m = &r->m[i];
+				if (m->slot >= 0)
+					continue;
+				if (!opts->force && !m->ours && m->minor >= 0)
+					continue; /* another array's disk: not ours to take */
+				if ((rc = new_member_sb(r, m, devnum, e)) < 0)
+					return rc;
+				m->slot = s;
+				m->is_new = 1;
+				m->ours = 1;
+				r->slot[s] = m;
+				break;
+			}
+		}
+		for (int s = 0; s < nn; s++)
+			if (!r->slot[s])
+				return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+						 "slot %d of the reshaping array is missing; give every "
+						 "member (old and new); degraded grow is not supported",
+						 s);
+		for (int i = 0; i < n; i++)
+			if (r->m[i].slot < 0)
+				return ok_err_at(e, -EINVAL, r->m[i].path, OK_ERR_NOPOS,
+						 "not a member of the reshaping array");
+	} else {
+		for (int s = 0; s < on; s++)
+			if (!r->slot[s])
+				return ok_err_at(
+				    e, -EPERM, NULL, OK_ERR_NOPOS,
+				    "the array is degraded (slot %d missing); growing a "
+				    "degraded array is not supported",
+				    s);
+		int nnew = 0;
+		for (int i = 0; i < n; i++)
+			nnew += !r->m[i].ours;
+		if (nnew != nn - on)
+			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+					 "growing %d -> %d needs %d new members, %d given", on, nn,
+					 nn - on, nnew);
+		uint32_t maxdev = get32(r->master, SB_MAX_DEV);
+		uint32_t next = (uint32_t)on;
+		int s = on;
+		for (int i = 0; i < n; i++) {
+			struct member *m = &r->m[i];
+			if (m->ours)
+				continue;
+			if (m->minor >= 0 &&
+			    memcmp(m->blk + SB_UUID, r->master + SB_UUID, 16) == 0) {
+				/* our own spare */
+			} else if (!opts->force && member_has_foreign_magic(m)) {
+				return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+						 "holds the superblock of another md array; use "
+						 "--force to overwrite it");
+			}
+			/* next dev_number no member of ours uses (md.c bind_rdev_to_array) */
+			for (;; next++) {
+				int used = 0;
+				for (int j = 0; j < n; j++)
+					used |= r->m[j].ours && r->m[j].dev_number == next;
+				if (!used && next < maxdev && sb_role(r->master, next) >= 0xff00)
+					break;
+				if (next >= maxdev)
+					return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+							 "no free dev_number below max_dev %u",
+							 maxdev);
+			}
+			if ((rc = new_member_sb(r, m, next, e)) < 0)
+				return rc;
+			m->slot = s;
+			m->is_new = 1;
+			r->slot[s++] = m;
+			next++;
+		}
+	}
+
+	/* Offsets: one data_offset (and one new_offset) on every member. */
+	const struct member *s0 = r->slot[0];
+	r->doff_old = s0->data_offset;
+	if (pl->finish_only) {
+		/* data_offset of a finished member is already the new one */
+		for (int s = 0; s < nn; s++)
+			if (!(r->slot[s]->feature & F_RESHAPE_ACTIVE)) {
+				r->doff_new = r->slot[s]->data_offset;
+				break;
+			}
+		for (int s = 0; s < nn; s++) {
+			const struct member *m = r->slot[s];
+			uint64_t fin = m->data_offset;
+			if (m->feature & F_RESHAPE_ACTIVE) {
+				if (get64(m->blk, SB_RESHAPE_POS) != pl->new_array)
+					return ok_err_at(
+					    e, -EINVAL, m->path, OK_ERR_NOPOS,
+					    "reshape_position %llu, but the freshest "
+					    "member says the reshape is done",
+					    (unsigned long long)get64(m->blk, SB_RESHAPE_POS));
+				if (m->feature & F_NEW_OFFSET)
+					fin += (uint64_t)(int64_t)(int32_t)get32(m->blk,
+										 SB_NEW_OFFSET);
+			}
+			if (fin != r->doff_new)
+				return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
+						 "data offset %llu differs from the other members' "
+						 "%llu",
+						 (unsigned long long)fin,
+						 (unsigned long long)r->doff_new);
+		}
+		r->doff_old = r->doff_new;
+		pl->data_offset = r->doff_new;
+		pl->position = pl->new_array;
+		r->pos = r->dpos = pl->new_array;
+		return 0;
+	}
+	for (int s = 0; s < nn; s++)
+		if (r->slot[s]->data_offset != r->doff_old)
+			return ok_err_at(e, -EPERM, r->slot[s]->path, OK_ERR_NOPOS,
+					 "data_offset %llu differs from %s's %llu; not supported",
+					 (unsigned long long)r->slot[s]->data_offset, s0->path,
+					 (unsigned long long)r->doff_old);
+	pl->data_offset = r->doff_old;
+	uint64_t bb = pl->backup_blocks;
+	if (bb >= pl->size / 2)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "members too small for a grow: the critical section (%lluK) is "
+				 "at least half a member (%lluK)",
+				 (unsigned long long)bb / 2, (unsigned long long)pl->size / 2);
+	if (pl->resuming) {
+		uint64_t pos = get64(r->master, SB_RESHAPE_POS);
+		if (pos % ((uint64_t)r->cs * (uint64_t)r->ng.ndata) || pos > pl->new_array)
+			return ok_err_at(
+			    e, -EINVAL, fm->path,
+			    (long long)fm->super_offset * 512 + SB_RESHAPE_POS,
+			    "reshape_position %llu not on a new-stripe boundary of %llu "
+			    "sectors or beyond the end",
+			    (unsigned long long)pos,
+			    (unsigned long long)r->cs * (uint64_t)r->ng.ndata);
+		r->pos = r->dpos = pos;
+		pl->position = pos;
+		if (f & F_NEW_OFFSET) {
+			int32_t no = (int32_t)get32(r->master, SB_NEW_OFFSET);
+			if (no >= 0 || (uint64_t)(-(int64_t)no) > r->doff_old ||
+			    (uint64_t)(-(int64_t)no) % r->cs)
+				return ok_err_at(
+				    e, -EPERM, fm->path,
+				    (long long)fm->super_offset * 512 + SB_NEW_OFFSET,
+				    "new_offset %d: only a downward move by whole chunks is "
+				    "supported",
+				    no);
+			pl->method = RESHAPE_NEW_OFFSET;
+			pl->new_offset = no;
+		} else {
+			pl->method =
+			    opts->backup_file ? RESHAPE_BACKUP_FILE : RESHAPE_BACKUP_MEMBER;
+			if (pos < bb) {
+				pl->restore_backup = 1;
+				if ((rc = find_backup(r, e)) < 0)
+					return rc;
+			}
+		}
+	} else {
+		/* mdadm: set_new_data_offset without a backup file, when every
+		 * member has the head-room; otherwise the backup. */
+		uint64_t min_change = bb / (uint64_t)r->og.ndata, before = UINT64_MAX;
+		for (int s = 0; s < nn; s++) {
+			uint64_t sb4 = space_before(r->slot[s]->blk, r->slot[s]->minor);
+			if (sb4 < before)
+				before = sb4;
+		}
+		if (opts->backup_file)
+			pl->method = RESHAPE_BACKUP_FILE;
+		else if (fm->minor != 0 && before >= min_change && min_change % r->cs == 0)
+			pl->method = RESHAPE_NEW_OFFSET, pl->new_offset = -(int64_t)min_change;
+		else
+			pl->method = RESHAPE_BACKUP_MEMBER;
+		if (pl->new_offset < INT32_MIN)
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS, "new_offset out of range");
+		/* New members must hold size sectors past data_offset (checked in
+		 * new_member_sb) and must not be smaller than the old ones. */
+		if (pl->method == RESHAPE_BACKUP_FILE) {
+			struct stat bst;
+			char dir[PATH_MAX];
+			if (lstat(opts->backup_file, &bst) == 0)
+				return ok_err_at(e, -EEXIST, opts->backup_file, OK_ERR_NOPOS,
+						 "backup file exists (mdadm and mdraid create it "
+						 "anew, O_EXCL); remove it or pick another name");
+			snprintf(dir, sizeof dir, "%s", opts->backup_file);
+			if (stat(dirname(dir), &bst) < 0)
+				return ok_err_at(e, -errno, opts->backup_file, OK_ERR_NOPOS,
+						 "cannot reach the backup file's directory");
+			for (int i = 0; i < n; i++)
+				if (S_ISBLK(r->m[i].st.st_mode) && r->m[i].st.st_rdev == bst.st_dev)
+					return ok_err_at(
+					    e, -EPERM, opts->backup_file, OK_ERR_NOPOS,
+					    "backup file must NOT be on a member of the "
+					    "array being reshaped (%s)",
+					    r->m[i].path);
+		}
+	}
+	r->doff_new = r->doff_old - (uint64_t)(-pl->new_offset);
+	r->shift = (uint64_t)(-pl->new_offset);
+	if (pl->method == RESHAPE_BACKUP_FILE) {
+		snprintf(r->backup_path, sizeof r->backup_path, "%s", opts->backup_file);
+		pl->backup_path = r->backup_path;
+	}
+	return 0;
+}
+
+const struct reshape_plan *reshape_plan(const struct reshape *r)
+{
+	return &r->plan;
+}
+
+uint64_t reshape_position(const struct reshape *r)
+{
+	return r->dpos;
+}
+
+void reshape_close(struct reshape *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < RESHAPE_MAX_DISKS; i++) {
+		if (r->m[i].fd >= 0)
+			close(r->m[i].fd);
+		io_free(r->m[i].blk);
+		io_free(r->rbuf[i]);
+		io_free(r->wbuf[i]);
+	}
+	for (int i = 0; i < r->nbd; i++)
+		if (r->plan.method == RESHAPE_BACKUP_FILE && r->bd[i].fd >= 0)
+			close(r->bd[i].fd);
+	io_free(r->master);
+	io_free(r->lbuf);
+	io_free(r->zero);
+	free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Buffers and I/O */
+
+/* Size the step: k new rows whose new stripes, the old rows they come
+ * from, and a logical copy fit the memory budget. */
+static int alloc_buffers(struct reshape *r, struct ok_err *e)
+{
+	size_t budget = r->opts.mem_bytes ? r->opts.mem_bytes : (size_t)64 << 20;
+	int on = r->og.disks, nn = r->ng.disks, od = r->og.ndata, nd = r->ng.ndata;
+	double per_row = (double)r->csb * (nn + (double)on * nd / od + nd);
+	uint64_t k = (uint64_t)((double)budget / per_row);
+	if (k < 1)
+		k = 1;
+	if (r->opts.max_step_rows && k > r->opts.max_step_rows)
+		k = r->opts.max_step_rows;
+	if (k > r->rows)
+		k = r->rows;
+	r->step_rows = k;
+	r->old_rows_max = (k * (uint64_t)nd + (uint64_t)od - 1) / (uint64_t)od + 1;
+	for (int d = 0; d < on; d++)
+		if (!(r->rbuf[d] = io_alloc(r->old_rows_max * r->csb)))
+			goto nomem;
+	for (int d = 0; d < nn; d++)
+		if (!(r->wbuf[d] = io_alloc(k * r->csb)))
+			goto nomem;
+	uint64_t l = r->old_rows_max * (uint64_t)od;
+	if (k * (uint64_t)nd > l)
+		l = k * (uint64_t)nd;
+	if (!(r->lbuf = io_alloc(l * r->csb)) || !(r->zero = io_alloc(r->csb)))
+		goto nomem;
+	return 0;
+nomem:
+	return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory for %llu-row steps",
+			 (unsigned long long)k);
+}
+
+static int m_read(struct member *m, void *buf, uint64_t len, uint64_t sector, struct ok_err *e)
+{
+	ssize_t n = io_pread_full(m->fd, buf, len, (off_t)(sector * 512));
+	if (n < 0)
+		return ok_err_at(e, (int)n, m->path, (long long)sector * 512, "read failed");
+	if ((uint64_t)n != len)
+		return ok_err_at(e, -EIO, m->path, (long long)sector * 512,
+				 "short read: %zd of %llu bytes (member truncated?)", n,
+				 (unsigned long long)len);
+	return 0;
+}
+
+static int fd_write(int fd, const char *path, const void *buf, uint64_t len, uint64_t byte_off,
+		    struct ok_err *e)
+{
+	ssize_t n = io_pwrite_full(fd, buf, len, (off_t)byte_off);
+	if (n < 0)
+		return ok_err_at(e, (int)n, path, (long long)byte_off, "write failed");
+	return 0;
+}
+
+static int sync_all(struct reshape *r, struct ok_err *e)
+{
+	for (int s = 0; s < r->ng.disks; s++) {
+		int rc = io_fdatasync(r->slot[s]->fd);
+		if (rc < 0)
+			return ok_err_at(e, rc, r->slot[s]->path, OK_ERR_NOPOS, "fdatasync failed");
+	}
+	return 0;
+}
+
+static uint64_t prot_pos(const struct reshape *r)
+{
+	if (r->backup_valid && r->bk_end > r->dpos)
+		return r->bk_end;
+	return r->dpos;
+}
+
+/* Invariant (2): the first new row this run may NOT write yet. */
+static uint64_t write_limit(const struct reshape *r)
+{
+	uint64_t prot = prot_pos(r);
+	if (prot >= r->plan.old_array)
+		return r->rows;
+	uint64_t lim = prot / ((uint64_t)r->og.ndata * r->cs) + r->shift / r->cs;
+	return lim < r->rows ? lim : r->rows;
+}
+
+#ifndef NDEBUG
+/* Invariants (2) and (5) for one write of len sectors at sector off. */
+static void check_write(const struct reshape *r, const struct member *m, uint64_t off, uint64_t len)
+{
+	uint64_t prot = prot_pos(r);
+	if (!m->is_new && prot < r->plan.old_array) {
+		uint64_t first_live = r->doff_old + prot / ((uint64_t)r->og.ndata * r->cs) * r->cs;
+		if (off + len > first_live && off < r->doff_old + r->rows * r->cs)
+			BUG("write %s sectors [%llu,%llu) over live old data from %llu (prot %llu)",
+			    m->path, (unsigned long long)off, (unsigned long long)(off + len),
+			    (unsigned long long)first_live, (unsigned long long)prot);
+	}
+	if (r->backup_valid && r->plan.method == RESHAPE_BACKUP_MEMBER && m->is_new) {
+		uint64_t b0 = r->doff_old + r->plan.size - r->plan.backup_blocks - 16;
+		uint64_t b1 = r->doff_old + r->plan.size;
+		if (off < b1 && off + len > b0)
+			BUG("write %s [%llu,%llu) over the valid backup [%llu,%llu)", m->path,
+			    (unsigned long long)off, (unsigned long long)(off + len),
+			    (unsigned long long)b0, (unsigned long long)b1);
+	}
+}
+
+/* Invariants (1), (7), (8) and the write limit on the in-memory state. */
+static void assert_reshape_ok(const struct reshape *r)
+{
+	uint64_t unit = (uint64_t)r->cs * (uint64_t)r->ng.ndata;
+	if (r->pos % unit || r->dpos % unit || r->dpos > r->pos || r->pos > r->plan.new_array)
+		BUG("positions pos %llu dpos %llu (unit %llu)", (unsigned long long)r->pos,
+		    (unsigned long long)r->dpos, (unsigned long long)unit);
+	if (r->pos / unit > write_limit(r) && r->pos < r->plan.new_array)
+		BUG("pos %llu beyond the write limit", (unsigned long long)r->pos);
+	if (r->backup_valid && r->plan.method == RESHAPE_NEW_OFFSET)
+		BUG("a backup with NEW_OFFSET");
+	if (r->shift % r->cs || r->doff_old - r->doff_new != r->shift)
+		BUG("offsets %llu/%llu", (unsigned long long)r->doff_old,
+		    (unsigned long long)r->doff_new);
+	for (int s = 0; s < r->ng.disks; s++)
+		if (r->slot[s]->data_offset != r->doff_old && !r->plan.finish_only)
+			BUG("member %d data_offset differs", s);
+	/* (8): what the kernel's raid5_run checks of a durable position. */
+	if (!r->backup_valid && r->dpos && r->dpos < r->plan.new_array) {
+		uint64_t here_new = r->dpos / unit,
+			 here_old = r->dpos / (r->cs * (uint64_t)r->og.ndata);
+		if (here_new * r->cs >= here_old * r->cs + r->shift)
+			BUG("durable position %llu too early for the kernel",
+			    (unsigned long long)r->dpos);
+	}
+}
+#define ASSERT_RESHAPE_OK(r)	    assert_reshape_ok(r)
+#define CHECK_WRITE(r, m, off, len) check_write(r, m, off, len)
+#else
+#define ASSERT_RESHAPE_OK(r)	    ((void)0)
+#define CHECK_WRITE(r, m, off, len) ((void)0)
+#endif
+
+/* Read old rows [r0, r1) of every old member into rbuf. */
+static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_err *e)
+{
+	for (int d = 0; d < r->og.disks; d++) {
+		int rc =
+		    m_read(r->slot[d], r->rbuf[d], (r1 - r0) * r->csb, r->doff_old + r0 * r->cs, e);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Where array chunk c sits in the rbuf loaded from old row r0. */
+static const uint8_t *old_chunk(const struct reshape *r, uint64_t c, uint64_t r0)
+{
+	int pd, qd;
+	uint64_t s = c / (uint64_t)r->og.ndata;
+	int disk = geo_map(&r->og, s, (int)(c % (uint64_t)r->og.ndata), &pd, &qd);
+	return r->rbuf[disk] + (s - r0) * r->csb;
+}
+
+/*
+ * Write new rows [w, w + k): data from the old geometry (from_backup 0) or
+ * from the backup (1), zeros past the old end, P and Q computed. One read
+ * per old member and one write per new member: large sequential I/O.
+ */
+static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup, struct ok_err *e)
+{
+	int nd = r->ng.ndata, od = r->og.ndata, nn = r->ng.disks;
+	uint64_t ocs = (uint64_t)od * r->cs;
+	uint64_t a0 = w * (uint64_t)nd * r->cs, a1 = (w + k) * (uint64_t)nd * r->cs;
+	uint64_t r0 = 0;
+	int rc;
+	if (from_backup) {
+		const struct backup_dest *b = &r->bd[0];
+		uint64_t len = (a1 - a0) * 512;
+		uint64_t at = (b->devstart + (a0 - r->bk_start)) * 512;
+		ssize_t got = io_pread_full(b->fd, r->lbuf, len, (off_t)at);
+		if (got < 0 || (uint64_t)got != len)
+			return ok_err_at(e, got < 0 ? (int)got : -EIO,
+					 r->backup_path[0] ? r->backup_path
+							   : r->slot[r->og.disks]->path,
+					 (long long)at, "cannot read the backup data");
+	} else if (a0 < r->plan.old_array) {
+		uint64_t end = a1 < r->plan.old_array ? a1 : r->plan.old_array;
+		r0 = a0 / ocs;
+		uint64_t r1 = (end + ocs - 1) / ocs;
+		if ((rc = read_old_rows(r, r0, r1, e)) < 0)
+			return rc;
+	}
+	uint8_t *slots[RESHAPE_MAX_DISKS];
+	for (uint64_t j = 0; j < k; j++) {
+		uint64_t s = w + j;
+		int pd = 0, qd = -1;
+		for (int kk = 0; kk < nd; kk++) {
+			uint64_t c = s * (uint64_t)nd + (uint64_t)kk;
+			int disk = geo_map(&r->ng, s, kk, &pd, &qd);
+			uint8_t *dst = r->wbuf[disk] + j * r->csb;
+			const uint8_t *src;
+			if (c * r->cs >= r->plan.old_array)
+				src = r->zero;
+			else if (from_backup)
+				src = r->lbuf + (c * r->cs - a0) * 512;
+			else
+				src = old_chunk(r, c, r0);
+			memcpy(dst, src, r->csb);
+		}
+		/* syndrome slots: walk from Q+1 (RAID5: any order, P only) */
+		int ns = 0;
+		int start = qd >= 0 ? qd + 1 : pd + 1;
+		for (int i = 0; i < nn; i++) {
+			int dev = (start + i) % nn;
+			if (dev != pd && dev != qd)
+				slots[ns++] = r->wbuf[dev] + j * r->csb;
+		}
+		gen_pq(ns, r->csb, slots, r->wbuf[pd] + j * r->csb,
+		       qd >= 0 ? r->wbuf[qd] + j * r->csb : NULL);
+	}
+	for (int d = 0; d < nn; d++) {
+		struct member *m = r->slot[d];
+		uint64_t off = r->doff_new + w * r->cs;
+		CHECK_WRITE(r, m, off, k * r->cs);
+		if ((rc = fd_write(m->fd, m->path, r->wbuf[d], k * r->csb, off * 512, e)) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Superblock rounds and checkpoints */
+
+enum round { ROUND_START, ROUND_CHECKPOINT, ROUND_FINAL };
+
+/* One member's superblock: the master's array-wide bytes, its own bytes
+ * 128..191 (data_offset .. bblog_offset), a fresh checksum. */
+static void build_sb(const struct reshape *r, const struct member *m, uint8_t *out, int final)
+{
+	memcpy(out, m->blk, SB_BLOCK);
+	uint32_t max_dev = get32(r->master, SB_MAX_DEV);
+	memcpy(out, r->master, 128);
+	memcpy(out + 192, r->master + 192, 64 + 2 * (size_t)max_dev);
+	if (final) {
+		uint64_t doff = get64(out, SB_DATA_OFFSET), dsize = get64(out, SB_DATA_SIZE);
+		if (doff != r->doff_new) {
+			/* md_finish_reshape: data_offset = new, sectors += moved */
+			put64(out, SB_DATA_SIZE, dsize + (doff - r->doff_new));
+			put64(out, SB_DATA_OFFSET, r->doff_new);
+		}
+	}
+	put32(out, SB_CSUM, sb_csum(out));
+}
+
+static int write_sb(struct reshape *r, struct member *m, int final, struct ok_err *e)
+{
+	uint8_t *buf = r->zero; /* a chunk >= 4 KiB of scratch */
+	build_sb(r, m, buf, final);
+	int rc = fd_write(m->fd, m->path, buf, SB_BLOCK, m->super_offset * 512, e);
+	if (rc == 0) {
+		memcpy(m->blk, buf, SB_BLOCK);
+		if (final) {
+			m->data_offset = get64(buf, SB_DATA_OFFSET);
+			m->data_size = get64(buf, SB_DATA_SIZE);
+		}
+	}
+	memset(buf, 0, SB_BLOCK);
+	return rc;
+}
+
+/*
+ * Write every superblock from the master (events + 1, utime now), then
+ * fdatasync. START writes and syncs the new members first, so that a
+ * crash never leaves an old member saying "reshaping" while a new member
+ * carries nothing.
+ */
+static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
+{
+	uint8_t *sb = r->master;
+	int rc;
+	put64(sb, SB_EVENTS, get64(sb, SB_EVENTS) + 1);
+	put64(sb, SB_UTIME, (uint64_t)now_secs(r));
+	uint32_t f = get32(sb, SB_FEATURE);
+	if (kind == ROUND_FINAL) {
+		f &= ~(F_RESHAPE_ACTIVE | F_NEW_OFFSET);
+		put64(sb, SB_RESYNC, r->dirty ? 0 : MAX_SECTOR);
+	} else {
+		f |= F_RESHAPE_ACTIVE;
+		if (r->plan.method == RESHAPE_NEW_OFFSET)
+			f |= F_NEW_OFFSET;
+		put64(sb, SB_RESHAPE_POS, r->pos);
+	}
+	put32(sb, SB_FEATURE, f);
+	for (int pass = kind == ROUND_START ? 0 : 1; pass < 2; pass++) {
+		for (int s = 0; s < r->ng.disks; s++) {
+			struct member *m = r->slot[s];
+			if (kind == ROUND_START && pass == 0 && !m->is_new)
+				continue;
+			if (kind == ROUND_START && pass == 1 && m->is_new)
+				continue;
+			if ((rc = write_sb(r, m, kind == ROUND_FINAL, e)) < 0)
+				return rc;
+		}
+		for (int s = 0; s < r->ng.disks; s++) {
+			struct member *m = r->slot[s];
+			if (kind == ROUND_START && (pass == 0) != m->is_new)
+				continue;
+			if ((rc = io_fdatasync(m->fd)) < 0)
+				return ok_err_at(e, rc, m->path, OK_ERR_NOPOS, "fdatasync failed");
+		}
+	}
+	return 0;
+}
+
+/* Invariant (3): data durable, then the superblocks, then durable again. */
+static int checkpoint(struct reshape *r, struct ok_err *e)
+{
+	int rc;
+	if ((rc = sync_all(r, e)) < 0 || (rc = sb_round(r, ROUND_CHECKPOINT, e)) < 0)
+		return rc;
+	r->dpos = r->pos;
+	r->last_ckpt = mono();
+	ASSERT_RESHAPE_OK(r);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Backup: save, find, restore, invalidate */
+
+static void backup_header(const struct reshape *r, uint64_t devstart, uint64_t length, uint8_t *blk)
+{
+	struct backup_hdr h = {0};
+	memcpy(h.magic, BACKUP_MAGIC1, 16);
+	memcpy(h.set_uuid, r->master + SB_UUID, 16);
+	h.mtime = (uint64_t)now_secs(r);
+	h.devstart = devstart;
+	h.arraystart = 0;
+	h.length = length;
+	h.devstart2 = r->plan.backup_blocks; /* mdadm: bsb.devstart2 = blocks */
+	memset(blk, 0, 4096);
+	backup_hdr_encode(&h, blk);
+}
+
+/* Where the backup goes: the file (data at 4 KiB, one header) or every new
+ * member (data at data_offset + size - B - 8, headers before and after). */
+static int backup_dests(struct reshape *r, int create, struct ok_err *e)
+{
+	uint64_t bb = r->plan.backup_blocks;
+	r->nbd = 0;
+	if (r->plan.method == RESHAPE_BACKUP_FILE) {
+		int fd =
+		    open(r->backup_path,
+			 create ? O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC : O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return ok_err_at(e, -errno, r->backup_path, OK_ERR_NOPOS,
+					 create ? "cannot create backup file"
+						: "cannot open backup file");
+		if (create)
+			r->backup_created = 1;
+		r->bd[r->nbd++] = (struct backup_dest){fd, 8, 0};
+		return 0;
+	}
+	for (int s = r->og.disks; s < r->ng.disks; s++)
+		r->bd[r->nbd++] = (struct backup_dest){
+		    r->slot[s]->fd, r->slot[s]->data_offset + r->plan.size - bb - 8, 1};
+	return 0;
+}
+
+static int bd_fd_path(const struct reshape *r, int i, const char **path)
+{
+	*path =
+	    r->plan.method == RESHAPE_BACKUP_FILE ? r->backup_path : r->slot[r->og.disks + i]->path;
+	return r->bd[i].fd;
+}
+
+/* Write a header (4 KiB block) before the data and, on members, after it. */
+static int write_backup_headers(struct reshape *r, uint64_t length, struct ok_err *e)
+{
+	uint8_t *blk = r->zero;
+	int rc = 0;
+	for (int i = 0; i < r->nbd && rc == 0; i++) {
+		const char *p;
+		int fd = bd_fd_path(r, i, &p);
+		backup_header(r, r->bd[i].devstart, length, blk);
+		rc = fd_write(fd, p, blk, 4096, (r->bd[i].devstart - 8) * 512, e);
+		if (rc == 0 && r->bd[i].second_copy && length)
+			rc = fd_write(fd, p, blk, 4096,
+				      (r->bd[i].devstart + r->plan.backup_blocks) * 512, e);
+		if (rc == 0 && (rc = io_fdatasync(fd)) < 0)
+			ok_err_at(e, rc, p, OK_ERR_NOPOS, "fdatasync failed");
+	}
+	memset(blk, 0, 4096);
+	return rc;
+}
+
+/* save_stripes: array sectors [0, B) in logical order to every
+ * destination, data first and durable, then the headers (invariant 4). */
+static int save_backup(struct reshape *r, struct ok_err *e)
+{
+	uint64_t bb = r->plan.backup_blocks, ocs = (uint64_t)r->og.ndata * r->cs;
+	uint64_t orows = bb / ocs;
+	int rc;
+	if ((rc = backup_dests(r, 1, e)) < 0)
+		return rc;
+	for (uint64_t r0 = 0; r0 < orows; r0 += r->old_rows_max) {
+		uint64_t r1 = r0 + r->old_rows_max < orows ? r0 + r->old_rows_max : orows;
+		if ((rc = read_old_rows(r, r0, r1, e)) < 0)
+			return rc;
+		uint64_t nch = (r1 - r0) * (uint64_t)r->og.ndata;
+		for (uint64_t c = 0; c < nch; c++)
+			memcpy(r->lbuf + c * r->csb, old_chunk(r, r0 * r->og.ndata + c, r0),
+			       r->csb);
+		for (int i = 0; i < r->nbd; i++) {
+			const char *p;
+			int fd = bd_fd_path(r, i, &p);
+			if ((rc = fd_write(fd, p, r->lbuf, nch * r->csb,
+					   (r->bd[i].devstart + r0 * ocs) * 512, e)) < 0)
+				return rc;
+		}
+	}
+	for (int i = 0; i < r->nbd; i++) {
+		const char *p;
+		int fd = bd_fd_path(r, i, &p);
+		if ((rc = io_fdatasync(fd)) < 0)
+			return ok_err_at(e, rc, p, OK_ERR_NOPOS, "fdatasync failed");
+	}
+	if ((rc = write_backup_headers(r, bb, e)) < 0)
+		return rc;
+	r->backup_valid = 1;
+	r->bk_start = 0;
+	r->bk_end = bb;
+	return 0;
+}
+
+/* Read one header and check it as Grow_restart does (magic, checksum, uuid,
+ * the copy 4 KiB before devstart, the time window). 1 = usable, 0 = not
+ * (why in why[]), < 0 = I/O error. */
+static int probe_backup(struct reshape *r, int fd, const char *path, uint64_t hdr_sector,
+			struct backup_hdr *h, char *why, size_t whylen)
+{
+	uint8_t *b = io_alloc(8192);
+	struct ok_err e2;
+	int ok = 0;
+	if (!b)
+		return -ENOMEM;
+	ssize_t n = io_pread_full(fd, b, 4096, (off_t)(hdr_sector * 512));
+	if (n < 0) {
+		io_free(b);
+		return (int)n;
+	}
+	if (n < BACKUP_HDR_BYTES ||
+	    backup_hdr_decode(b, (size_t)n, h, path, (long long)hdr_sector * 512, &e2) < 0) {
+		snprintf(why, whylen, "%.250s", n < BACKUP_HDR_BYTES ? "no backup header" : e2.msg);
+		goto out;
+	}
+	if (memcmp(h->set_uuid, r->master + SB_UUID, 16)) {
+		snprintf(why, whylen, "wrong uuid on backup-metadata");
+		goto out;
+	}
+	if (h->length == 0) {
+		snprintf(why, whylen, "backup was invalidated (length 0)");
+		goto out;
+	}
+	if (h->devstart < 8 ||
+	    io_pread_full(fd, b + 4096, 4096, (off_t)((h->devstart - 8) * 512)) != 4096 ||
+	    memcmp(b, b + 4096, 68) != 0) {
+		snprintf(why, whylen, "the header copy 4 KiB before the data differs");
+		goto out;
+	}
+	int64_t utime = (int64_t)(get64(r->master, SB_UTIME) & 0xffffffffffull);
+	int64_t mt = (int64_t)h->mtime;
+	if ((utime > mt + 2 * 60 * 60 || utime < mt - 10 * 60) && !getenv("MDADM_GROW_ALLOW_OLD")) {
+		snprintf(why, whylen,
+			 "too-old timestamp on backup-metadata (array %lld, backup %lld); "
+			 "export MDADM_GROW_ALLOW_OLD=1 if it is safe",
+			 (long long)utime, (long long)mt);
+		goto out;
+	}
+	uint64_t unit = (uint64_t)r->cs * (uint64_t)r->ng.ndata;
+	if (h->arraystart % unit || h->length % unit || h->arraystart > r->pos ||
+	    h->arraystart + h->length < r->pos || h->arraystart + h->length > r->plan.old_array) {
+		snprintf(why, whylen,
+			 "backup covers array sectors [%llu,%llu), which does not fit position "
+			 "%llu in stripes of %llu",
+			 (unsigned long long)h->arraystart,
+			 (unsigned long long)(h->arraystart + h->length),
+			 (unsigned long long)r->pos, (unsigned long long)unit);
+		goto out;
+	}
+	ok = 1;
+out:
+	io_free(b);
+	return ok;
+}
+
+/* Grow_restart's search: the --backup-file, else the new members (header
+ * copy at data_offset + size - 8). Fills bd[0] and bk_*; refuses without. */
+static int find_backup(struct reshape *r, struct ok_err *e)
+{
+	struct backup_hdr h;
+	char why[300] = "no backup found";
+	if (r->opts.backup_file) {
+		snprintf(r->backup_path, sizeof r->backup_path, "%s", r->opts.backup_file);
+		r->plan.backup_path = r->backup_path;
+		int fd = open(r->backup_path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return ok_err_at(e, -errno, r->backup_path, OK_ERR_NOPOS,
+					 "cannot open backup file");
+		int ok = probe_backup(r, fd, r->backup_path, 0, &h, why, sizeof why);
+		if (ok <= 0) {
+			close(fd);
+			if (ok < 0)
+				return ok_err_at(e, ok, r->backup_path, 0, "cannot read backup");
+			return ok_err_at(
+			    e, -EPERM, r->backup_path, 0,
+			    "the grow stopped inside the critical section (reshape "
+			    "position %llu < %llu) and this backup cannot restore it: %s",
+			    (unsigned long long)r->pos, (unsigned long long)r->plan.backup_blocks,
+			    why);
+		}
+		r->bd[0] = (struct backup_dest){fd, h.devstart, 0};
+		r->nbd = 1;
+	} else {
+		for (int s = r->og.disks; s < r->ng.disks; s++) {
+			struct member *m = r->slot[s];
+			int ok = probe_backup(r, m->fd, m->path, m->data_offset + r->plan.size - 8,
+					      &h, why, sizeof why);
+			if (ok < 0)
+				return ok_err_at(e, ok, m->path, OK_ERR_NOPOS,
+						 "cannot read backup");
+			if (ok) {
+				r->plan.method = RESHAPE_BACKUP_MEMBER;
+				r->bd[0] = (struct backup_dest){m->fd, h.devstart, 1};
+				r->nbd = 1;
+				break;
+			}
+		}
+		if (!r->nbd)
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+					 "the grow stopped inside the critical section (reshape "
+					 "position %llu < %llu): it needs the backup, and none was "
+					 "found on the new members (%s); give --backup-file=F",
+					 (unsigned long long)r->pos,
+					 (unsigned long long)r->plan.backup_blocks, why);
+	}
+	r->backup_valid = 1;
+	r->bk_start = h.arraystart;
+	r->bk_end = h.arraystart + h.length;
+	return 0;
+}
+
+/* forget_backup: header length 0, only once dpos >= the backup's end. */
+static int invalidate_backup(struct reshape *r, struct ok_err *e)
+{
+	if (r->dpos < r->bk_end)
+		BUG("invalidating a backup up to %llu at durable position %llu",
+		    (unsigned long long)r->bk_end, (unsigned long long)r->dpos);
+	if (!r->nbd && backup_dests(r, 0, e) < 0)
+		return 0; /* nothing to invalidate we can reach; harmless */
+	int rc = write_backup_headers(r, 0, e);
+	if (rc == 0)
+		r->backup_valid = 0;
+	return rc;
+}
+
+/* Restore [bk_start, bk_end) from the backup into the new geometry, then
+ * make bk_end the durable position (Grow_restart). */
+static int restore_backup(struct reshape *r, struct ok_err *e)
+{
+	uint64_t unit = (uint64_t)r->cs * (uint64_t)r->ng.ndata;
+	int rc;
+	for (uint64_t w = r->bk_start / unit; w < r->bk_end / unit;) {
+		uint64_t k = r->bk_end / unit - w;
+		if (k > r->step_rows)
+			k = r->step_rows;
+		if ((rc = move_rows(r, w, k, 1, e)) < 0)
+			return rc;
+		w += k;
+	}
+	r->pos = r->bk_end;
+	return checkpoint(r, e);
+}
+
+/* ------------------------------------------------------------------ */
+/* The step loop */
+
+static int stop_requested(const struct reshape *r)
+{
+	return r->opts.stop && *r->opts.stop;
+}
+
+int reshape_run(struct reshape *r, struct ok_err *e)
+{
+	struct reshape_plan *pl = &r->plan;
+	uint64_t unit = (uint64_t)r->cs * (uint64_t)r->ng.ndata;
+	int rc;
+	if ((rc = alloc_buffers(r, e)) < 0)
+		return rc;
+	r->last_ckpt = mono();
+	double every = r->opts.checkpoint_secs > 0 ? r->opts.checkpoint_secs : 10.0;
+	if (pl->finish_only)
+		goto final;
+	if (!pl->resuming) {
+		/* IDLE -> BACKED_UP -> CRITICAL (or MOVING with NEW_OFFSET) */
+		if (pl->method != RESHAPE_NEW_OFFSET && (rc = save_backup(r, e)) < 0)
+			return rc;
+		uint8_t *sb = r->master;
+		put32(sb, SB_RAID_DISKS, (uint32_t)r->ng.disks);
+		put32(sb, SB_DELTA, (uint32_t)(r->ng.disks - r->og.disks));
+		put32(sb, SB_NEW_LEVEL, (uint32_t)pl->level);
+		put32(sb, SB_NEW_LAYOUT, (uint32_t)pl->layout);
+		put32(sb, SB_NEW_CHUNK, r->cs);
+		put32(sb, SB_NEW_OFFSET, (uint32_t)(int32_t)pl->new_offset);
+		for (int s = r->og.disks; s < r->ng.disks; s++)
+			put16(sb, SB_ROLES + 2 * (size_t)r->slot[s]->dev_number, (uint16_t)s);
+		/* the new members' bad-block logs start empty */
+		for (int s = r->og.disks; s < r->ng.disks; s++) {
+			struct member *m = r->slot[s];
+			int32_t bbo = (int32_t)get32(m->blk, SB_BBLOG_OFFSET);
+			uint16_t bbs = get16(m->blk, SB_BBLOG_SIZE);
+			if (bbo && bbs && bbs <= 8 && r->csb >= 4096) {
+				memset(r->zero, 0xff, 4096);
+				rc = fd_write(m->fd, m->path, r->zero, 4096,
+					      (m->super_offset + (uint64_t)(int64_t)bbo) * 512, e);
+				memset(r->zero, 0, 4096);
+				if (rc < 0)
+					return rc;
+			}
+		}
+		r->pos = r->dpos = 0;
+		if ((rc = sb_round(r, ROUND_START, e)) < 0)
+			return rc;
+		ASSERT_RESHAPE_OK(r);
+	} else if (pl->restore_backup) {
+		if ((rc = restore_backup(r, e)) < 0)
+			return rc;
+	}
+	if (r->backup_valid && r->dpos >= r->bk_end && (rc = invalidate_backup(r, e)) < 0)
+		return rc;
+	uint64_t w = r->pos / unit;
+	if (r->opts.progress)
+		r->opts.progress(r->opts.progress_ctx, r->pos, pl->new_array);
+	while (w < r->rows) {
+		int in_critical = r->backup_valid && r->dpos < r->bk_end;
+		if (stop_requested(r) && !in_critical) {
+			if (r->pos > r->dpos && (rc = checkpoint(r, e)) < 0)
+				return rc;
+			return -EINTR;
+		}
+		uint64_t lim = write_limit(r);
+		if (lim <= w) {
+			if (r->pos == r->dpos)
+				BUG("no progress possible at row %llu (limit %llu)",
+				    (unsigned long long)w, (unsigned long long)lim);
+			if ((rc = checkpoint(r, e)) < 0)
+				return rc;
+			continue;
+		}
+		uint64_t k = lim - w;
+		if (k > r->step_rows)
+			k = r->step_rows;
+		if ((rc = move_rows(r, w, k, 0, e)) < 0)
+			return rc;
+		w += k;
+		r->pos = w * unit;
+		ASSERT_RESHAPE_OK(r);
+		if (r->backup_valid && r->pos >= r->bk_end) {
+			/* PAST_B: make it durable, then forget the backup */
+			if ((rc = checkpoint(r, e)) < 0 || (rc = invalidate_backup(r, e)) < 0)
+				return rc;
+		} else if (mono() - r->last_ckpt >= every && w < r->rows) {
+			if ((rc = checkpoint(r, e)) < 0)
+				return rc;
+		}
+		if (r->opts.progress)
+			r->opts.progress(r->opts.progress_ctx, r->pos, pl->new_array);
+	}
+	/* MOVED */
+	if (r->dpos < pl->new_array) {
+		r->pos = pl->new_array;
+		if ((rc = checkpoint(r, e)) < 0)
+			return rc;
+	}
+final:
+	/* DONE */
+	if ((rc = sb_round(r, ROUND_FINAL, e)) < 0)
+		return rc;
+	r->dpos = r->pos = pl->new_array;
+	/* mdadm deletes its backup file once the grow is over */
+	if (pl->method == RESHAPE_BACKUP_FILE && r->backup_path[0] && !pl->finish_only)
+		unlink(r->backup_path);
+	return 0;
+}

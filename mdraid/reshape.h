@@ -1,0 +1,175 @@
+/*
+ * reshape.h: growing a Linux md RAID6/RAID5 array by whole members, offline,
+ * in the kernel's on-disk format (the engine behind `mdraid grow`).
+ *
+ * This is the manual. A grow from n to N members re-lays every stripe of the
+ * array from the old geometry (n members) into the new one (N members) on the
+ * members themselves, with no md driver. The on-disk mid-reshape state is the
+ * kernel's (../shared/specs/md-raid6.md §3): RESHAPE_ACTIVE, raid_disks = N,
+ * delta_disks, reshape_position (an array sector: below it the data is in
+ * the new geometry, at and above it in the old one), and optionally
+ * NEW_OFFSET/new_offset. So the kernel continues a grow mdraid was stopped in,
+ * and mdraid finishes one the kernel was stopped in.
+ *
+ * Placement of the data that cannot be protected by a superblock checkpoint
+ * (the "critical section" at the start of the array), chosen as mdadm 4.2
+ * chooses it (Grow.c reshape_array / set_new_data_offset):
+ *   RESHAPE_NEW_OFFSET     no --backup-file and every member has at least
+ *                          backup_blocks / old_data_disks sectors of head-room
+ *                          before data_offset: data moves down by that much
+ *                          (new_offset < 0 on every member, new ones too).
+ *                          No backup; the kernel can continue at any point.
+ *   RESHAPE_BACKUP_FILE    --backup-file F: data_offset stays; the first
+ *                          backup_blocks array sectors are saved to F in
+ *                          mdadm's md_backup_data-1 format (F created O_EXCL).
+ *   RESHAPE_BACKUP_MEMBER  neither (always so for metadata 1.0): the backup
+ *                          goes onto every new member at data_offset + size -
+ *                          backup_blocks - 8 sectors, headers 4 KiB before and
+ *                          just after it, where mdadm's Grow_restart looks.
+ *
+ * Use: reshape_open() reads and checks everything and decides the plan (it
+ * writes nothing, so every refusal leaves the members untouched);
+ * reshape_plan() shows the plan for the caller to print ("Need to backup
+ * 384K of critical section.."); reshape_run() does the work and returns
+ * when the array is grown, or -EINTR when *opts->stop was set and the state
+ * on disk is a clean checkpoint; reshape_close() frees.
+ *
+ * Layering: this file's code reads and writes members only through lib/io.h
+ * (io_pread_full, io_pwrite_full, io_fdatasync: the io_sys table), so tests
+ * can record every write and flush and replay crash states. It never prints.
+ * Supported: metadata 1.0/1.1/1.2, RAID6 and RAID5 layouts 0-3, a grow by
+ * one or more members, same chunk and layout. Refused with a reason: other
+ * layouts, chunk or layout changes, shrinking, degraded arrays, bitmaps,
+ * PPL, journal, dirty arrays, mixed arrays.
+ */
+#ifndef MDRAID_RESHAPE_H
+#define MDRAID_RESHAPE_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Most members an array may have here (the kernel allows more; mdadm's
+ * restripe is limited likewise). */
+#define RESHAPE_MAX_DISKS 64
+
+enum reshape_method {
+	RESHAPE_NEW_OFFSET,    /* move data_offset down, no backup (mdadm's default) */
+	RESHAPE_BACKUP_FILE,   /* critical section saved to --backup-file */
+	RESHAPE_BACKUP_MEMBER, /* critical section saved on the new members */
+};
+
+struct reshape_opts {
+	int raid_disks;		     /* N wanted; 0 with cont = take it from the superblocks */
+	const char *backup_file;     /* --backup-file, or NULL */
+	int force;		     /* --force: accept new members holding another array's sb */
+	int cont;		     /* --continue: only resume, never start a grow */
+	volatile sig_atomic_t *stop; /* set asynchronously: stop at the next checkpoint */
+	/* Called after each step with array sectors done and total; may be NULL. */
+	void (*progress)(void *ctx, uint64_t done_sectors, uint64_t total_sectors);
+	void *progress_ctx;
+	size_t mem_bytes;	/* buffer budget; 0 = 64 MiB */
+	uint32_t max_step_rows; /* tests: cap new rows per step (0 = by mem_bytes) */
+	double checkpoint_secs; /* seconds between progress checkpoints; 0 = 10 */
+	int64_t now;		/* tests: fixed Unix time for superblocks/backup; 0 = time() */
+};
+
+/* What reshape_open decided; all sizes in 512-byte sectors. */
+struct reshape_plan {
+	enum reshape_method method;
+	int level;		  /* 5 or 6 */
+	int layout;		  /* md layout number, 0..3 */
+	int metadata_minor;	  /* 0, 1 or 2 (v1.x) */
+	uint32_t chunk;		  /* chunk sectors */
+	int old_disks, new_disks; /* raid_disks before and after */
+	uint64_t size;		  /* sb size: sectors of each member used for data */
+	uint64_t old_array;	  /* array sectors before */
+	uint64_t new_array;	  /* array sectors after */
+	uint64_t backup_blocks;	  /* LCM of old and new stripe widths (mdadm's figure) */
+	uint64_t data_offset;	  /* data_offset now */
+	int64_t new_offset;	  /* <= 0: how far data moves (NEW_OFFSET only) */
+	int resuming;		  /* an interrupted grow is continued */
+	int restore_backup;	  /* the critical section is restored from a backup first */
+	int finish_only;	  /* only the final superblock round is left */
+	uint64_t position;	  /* array sector the work starts from */
+	const char *backup_path;  /* backup file used, or NULL */
+};
+
+struct reshape;
+
+/*
+ * Open the members (paths[0..n-1], old and new in any order; the new ones
+ * are those without this array's superblock), read every superblock, check
+ * every precondition and decide the plan. Writes nothing. On success *out
+ * owns the open members until reshape_close. Errors: -EINVAL/-EUCLEAN bad
+ * or inconsistent superblocks (e names the member and field), -EPERM refused
+ * for safety (e says why), -EEXIST the backup file exists, -EALREADY nothing
+ * to do (the array already has N members and no reshape is in progress),
+ * other negative errno from the system.
+ */
+int reshape_open(struct reshape **out, const char *const *paths, int n,
+		 const struct reshape_opts *opts, struct ok_err *e);
+
+/* The plan decided by reshape_open; valid until reshape_close. */
+const struct reshape_plan *reshape_plan(const struct reshape *r);
+
+/*
+ * Do the grow. Returns 0 when the array is grown and clean, -EINTR when
+ * stopped by *opts->stop at a checkpoint (the on-disk state can be continued
+ * by mdraid or, past the critical section, by the kernel), or a negative
+ * errno with e filled; the on-disk state is then whatever the last durable
+ * checkpoint says, which `mdraid grow --continue` resumes.
+ */
+int reshape_run(struct reshape *r, struct ok_err *e);
+
+/* Array sector reached (durable), for the caller's final message. */
+uint64_t reshape_position(const struct reshape *r);
+
+/* Close the members and free r (NULL is fine). */
+void reshape_close(struct reshape *r);
+
+/*
+ * mdadm's compute_backup_blocks: the least number of array sectors that is a
+ * whole number of old and of new stripes, LCM(ochunk·odata, nchunk·ndata).
+ * Chunks in sectors.
+ */
+uint64_t reshape_backup_blocks(uint32_t ochunk, uint32_t nchunk, int odata, int ndata);
+
+/* ------------------------------------------------------------------ */
+/* md_backup_data-1: mdadm's backup header (Grow.c struct mdp_backup_super) */
+
+#define BACKUP_HDR_BYTES 512
+#define BACKUP_MAGIC1	 "md_backup_data-1"
+#define BACKUP_MAGIC2	 "md_backup_data-2"
+
+struct backup_hdr {
+	char magic[16];	      /* BACKUP_MAGIC1 (or -2, which we only read) */
+	uint8_t set_uuid[16]; /* the array's uuid */
+	uint64_t mtime;	      /* Unix seconds when written */
+	uint64_t devstart;    /* sector on the backup file/device where the data starts */
+	uint64_t arraystart;  /* first array sector saved */
+	uint64_t length;      /* array sectors saved; 0 = invalidated */
+	uint32_t sb_csum;     /* bsb_csum of bytes 0..63 */
+	uint64_t devstart2;   /* offset of a second section (mdadm sets = blocks) */
+	uint64_t arraystart2;
+	uint64_t length2;
+	uint32_t sb_csum2; /* bsb_csum of bytes 0..95 (-2 only) */
+};
+
+/* mdadm's bsb_csum (a constant in practice: it only ever folds buf[0]). */
+uint32_t backup_csum(const uint8_t *buf, size_t len);
+
+/* Encode h into 512 bytes (pad zero), computing sb_csum (and sb_csum2 for -2). */
+void backup_hdr_encode(const struct backup_hdr *h, uint8_t out[BACKUP_HDR_BYTES]);
+
+/*
+ * Decode and check a header as Grow_restart does: magic, checksum(s). len
+ * must be >= BACKUP_HDR_BYTES. path and off only name the place in e.
+ * Returns 0, or -EINVAL with e saying what was found and expected.
+ */
+int backup_hdr_decode(const uint8_t *buf, size_t len, struct backup_hdr *h, const char *path,
+		      long long off, struct ok_err *e);
+
+#endif

@@ -1,0 +1,382 @@
+/*
+ * fixture.c: see fixture.h. Deliberately simple and slow-but-obvious code:
+ * it is the reference the engine is checked against.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fixture.h"
+
+static void le64(uint8_t *b, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+}
+static void le32(uint8_t *b, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		b[i] = (uint8_t)(v >> (8 * i));
+}
+static uint64_t rd64(const uint8_t *b)
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | b[i];
+	return v;
+}
+static uint32_t rd32(const uint8_t *b)
+{
+	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* calc_sb_1_csum, written out again */
+static uint32_t csum1(const uint8_t *sb)
+{
+	uint32_t maxdev = rd32(sb + 220);
+	unsigned size = 256 + maxdev * 2;
+	uint64_t newcsum = 0;
+	uint8_t tmp[4096];
+	memcpy(tmp, sb, size);
+	memset(tmp + 216, 0, 4);
+	unsigned i;
+	for (i = 0; size - i >= 4; i += 4)
+		newcsum += rd32(tmp + i);
+	if (size - i == 2)
+		newcsum += (uint32_t)tmp[i] | (uint32_t)tmp[i + 1] << 8;
+	return (uint32_t)((newcsum & 0xffffffff) + (newcsum >> 32));
+}
+
+/* raid5_compute_sector (drivers/md/raid5.c), layouts 0-3, RAID5 and RAID6 */
+int fx_map(int level, int layout, int disks, uint64_t s, int k, int *pd, int *qd)
+{
+	int p, q = -1, dd = k;
+	int rem = (int)(s % (uint64_t)disks);
+	if (level == 5) {
+		switch (layout) {
+		case 0: /* ALGORITHM_LEFT_ASYMMETRIC */
+			p = disks - 1 - rem;
+			if (dd >= p)
+				dd++;
+			break;
+		case 1: /* RIGHT_ASYMMETRIC */
+			p = rem;
+			if (dd >= p)
+				dd++;
+			break;
+		case 2: /* LEFT_SYMMETRIC */
+			p = disks - 1 - rem;
+			dd = (p + 1 + dd) % disks;
+			break;
+		default: /* RIGHT_SYMMETRIC */
+			p = rem;
+			dd = (p + 1 + dd) % disks;
+			break;
+		}
+	} else {
+		switch (layout) {
+		case 0:
+			p = disks - 1 - rem;
+			q = p + 1;
+			if (p == disks - 1) {
+				dd++;
+				q = 0;
+			} else if (dd >= p) {
+				dd += 2;
+			}
+			break;
+		case 1:
+			p = rem;
+			q = p + 1;
+			if (p == disks - 1) {
+				dd++;
+				q = 0;
+			} else if (dd >= p) {
+				dd += 2;
+			}
+			break;
+		case 2:
+			p = disks - 1 - rem;
+			q = (p + 1) % disks;
+			dd = (p + 2 + dd) % disks;
+			break;
+		default:
+			p = rem;
+			q = (p + 1) % disks;
+			dd = (p + 2 + dd) % disks;
+			break;
+		}
+	}
+	*pd = p;
+	*qd = q;
+	return dd;
+}
+
+static uint8_t gfmul2(uint8_t a)
+{
+	return (uint8_t)((a << 1) ^ ((a & 0x80) ? 0x1d : 0));
+}
+
+/* P, Q over one stripe held as per-disk chunk buffers: data disks in the
+ * kernel's raid6_d0/raid6_next_disk order from Q+1. */
+static void ref_pq(int disks, int p, int q, uint8_t **chunk, uint64_t len, uint8_t *P, uint8_t *Q)
+{
+	int order[64], nd = 0;
+	for (int i = 0; i < disks; i++) {
+		int d = q >= 0 ? (q + 1 + i) % disks : i;
+		if (d != p && d != q)
+			order[nd++] = d;
+	}
+	/* eight bytes at a time: y = y*{02} ^ v per byte, with the carry bits
+	 * turned into 0x1d by multiplication (not the engine's mask trick) */
+	const uint64_t ones = 0x0101010101010101ull;
+	for (uint64_t b = 0; b + 8 <= len; b += 8) {
+		uint64_t x = 0, y = 0, v;
+		for (int j = nd - 1; j >= 0; j--) {
+			memcpy(&v, chunk[order[j]] + b, 8);
+			uint64_t carry = (y >> 7) & ones;
+			y = ((y & ~(ones * 0x80)) << 1) ^ (carry * 0x1d) ^ v;
+			x ^= v;
+		}
+		memcpy(P + b, &x, 8);
+		if (Q)
+			memcpy(Q + b, &y, 8);
+	}
+	(void)gfmul2;
+}
+
+void fx_chunk(uint32_t seed, uint64_t c, uint8_t *buf, uint64_t chunk_bytes)
+{
+	uint64_t x = (uint64_t)seed * 0x9e3779b97f4a7c15ull ^ (c + 1) * 0xbf58476d1ce4e5b9ull;
+	for (uint64_t i = 0; i < chunk_bytes; i += 8) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		memcpy(buf + i, &x, 8);
+	}
+}
+
+int fx_blank(const char *path, uint64_t bytes, uint32_t seed)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -errno;
+	uint8_t *b = malloc(1 << 20);
+	for (uint64_t off = 0; off < bytes; off += 1 << 20) {
+		uint64_t n = bytes - off < (1u << 20) ? bytes - off : 1u << 20;
+		fx_chunk(seed ^ 0xabcdef, off >> 20, b, 1 << 20);
+		if (pwrite(fd, b, n, (off_t)off) != (ssize_t)n) {
+			free(b);
+			close(fd);
+			return -EIO;
+		}
+	}
+	free(b);
+	close(fd);
+	return 0;
+}
+
+static uint64_t sb_loc(int minor, uint64_t sectors)
+{
+	return minor == 2 ? 8 : minor == 1 ? 0 : ((sectors - 16) & ~(uint64_t)7);
+}
+
+int fx_create(struct fx_array *a, char **paths)
+{
+	uint64_t sectors = a->dev_bytes / 512;
+	uint64_t so = sb_loc(a->minor, sectors);
+	uint64_t doff = a->minor == 0 ? 0 : a->data_offset;
+	uint64_t dsize = a->minor == 0 ? so - 16 : sectors - doff;
+	a->size = dsize / a->chunk * a->chunk;
+	uint64_t cb = (uint64_t)a->chunk * 512, rows = a->size / a->chunk;
+	int par = a->level == 6 ? 2 : 1, nd = a->n - par;
+	int fds[64];
+	for (int i = 0; i < a->n; i++) {
+		fds[i] = open(paths[i], O_RDWR | O_CREAT | O_TRUNC, 0644);
+		if (fds[i] < 0 || ftruncate(fds[i], (off_t)a->dev_bytes) < 0)
+			return -errno;
+	}
+	uint8_t *buf[64];
+	for (int i = 0; i < a->n; i++)
+		buf[i] = malloc(cb);
+	for (uint64_t s = 0; s < rows; s++) {
+		int p = 0, q = -1;
+		for (int k = 0; k < nd; k++) {
+			int d = fx_map(a->level, a->layout, a->n, s, k, &p, &q);
+			fx_chunk(a->seed, s * (uint64_t)nd + (uint64_t)k, buf[d], cb);
+		}
+		ref_pq(a->n, p, q, buf, cb, buf[p], q >= 0 ? buf[q] : NULL);
+		for (int i = 0; i < a->n; i++)
+			if (pwrite(fds[i], buf[i], cb, (off_t)((doff + s * a->chunk) * 512)) !=
+			    (ssize_t)cb)
+				return -EIO;
+	}
+	uint8_t sb[4096];
+	for (int i = 0; i < a->n; i++) {
+		memset(sb, 0, sizeof sb);
+		le32(sb, 0xa92b4efc);
+		le32(sb + 4, 1);
+		for (int j = 0; j < 16; j++)
+			sb[16 + j] = (uint8_t)(a->seed * 7 + j * 13 + 1);
+		snprintf((char *)sb + 32, 32, "fixture:%u", a->seed % 100);
+		le64(sb + 64, 1700000000);
+		le32(sb + 72, (uint32_t)a->level);
+		le32(sb + 76, (uint32_t)a->layout);
+		le64(sb + 80, a->size);
+		le32(sb + 88, a->chunk);
+		le32(sb + 92, (uint32_t)a->n);
+		le64(sb + 128, doff);
+		le64(sb + 136, dsize);
+		le64(sb + 144, so);
+		le32(sb + 160, (uint32_t)i);
+		for (int j = 0; j < 16; j++)
+			sb[168 + j] = (uint8_t)(i * 31 + j);
+		sb[186] = 8; /* bblog_size 8 */
+		le32(sb + 188, a->minor == 0 ? (uint32_t)-8 : 16);
+		le64(sb + 192, 1700000000);
+		le64(sb + 200, 20);
+		le64(sb + 208, UINT64_MAX);
+		le32(sb + 220, 128);
+		for (int j = 0; j < 128; j++) {
+			uint16_t role = j < a->n ? (uint16_t)j : 0xffff;
+			sb[256 + 2 * j] = (uint8_t)role;
+			sb[257 + 2 * j] = (uint8_t)(role >> 8);
+		}
+		le32(sb + 216, csum1(sb));
+		if (pwrite(fds[i], sb, 4096, (off_t)(so * 512)) != 4096)
+			return -EIO;
+		close(fds[i]);
+		free(buf[i]);
+	}
+	return 0;
+}
+
+int fx_read_sb(const char *path, int minor, struct fx_sb *o)
+{
+	uint8_t sb[4096];
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	off_t sz = lseek(fd, 0, SEEK_END);
+	uint64_t so = sb_loc(minor, (uint64_t)sz / 512);
+	ssize_t n = pread(fd, sb, 4096, (off_t)(so * 512));
+	close(fd);
+	if (n != 4096 || rd32(sb) != 0xa92b4efc)
+		return -EINVAL;
+	memset(o, 0, sizeof *o);
+	o->feature = rd32(sb + 8);
+	o->level = (int32_t)rd32(sb + 72);
+	o->layout = (int32_t)rd32(sb + 76);
+	o->size = rd64(sb + 80);
+	o->chunk = rd32(sb + 88);
+	o->raid_disks = rd32(sb + 92);
+	o->reshape_pos = rd64(sb + 104);
+	o->delta = (int32_t)rd32(sb + 112);
+	o->new_offset = (int32_t)rd32(sb + 124);
+	o->data_offset = rd64(sb + 128);
+	o->data_size = rd64(sb + 136);
+	o->super_offset = rd64(sb + 144);
+	o->dev_number = rd32(sb + 160);
+	o->utime = rd64(sb + 192);
+	o->events = rd64(sb + 200);
+	o->resync = rd64(sb + 208);
+	o->max_dev = rd32(sb + 220);
+	o->csum_ok = rd32(sb + 216) == csum1(sb);
+	for (int j = 0; j < 64 && j < (int)o->max_dev; j++)
+		o->roles[j] = (uint16_t)(sb[256 + 2 * j] | sb[257 + 2 * j] << 8);
+	return 0;
+}
+
+int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsigned msglen)
+{
+	int par = a->level == 6 ? 2 : 1, ond = a->n - par, nd = n_new - par;
+	uint64_t cb = (uint64_t)a->chunk * 512, rows = a->size / a->chunk;
+	uint64_t old_chunks = rows * (uint64_t)ond;
+	struct fx_sb sb, sb0;
+	int fds[64], rc = -1;
+	uint8_t *buf[64], *want = malloc(cb), *P = malloc(cb), *Q = malloc(cb);
+	for (int i = 0; i < n_new; i++) {
+		fds[i] = -1;
+		buf[i] = malloc(cb);
+	}
+	for (int i = 0; i < n_new; i++) {
+		if (fx_read_sb(paths[i], a->minor, &sb) < 0) {
+			snprintf(msg, msglen, "%s: no superblock", paths[i]);
+			goto out;
+		}
+		if (i == 0)
+			sb0 = sb;
+		if (!sb.csum_ok || (sb.feature & (4 | 64)) || sb.raid_disks != (uint32_t)n_new ||
+		    sb.data_offset != sb0.data_offset || sb.size != a->size ||
+		    sb.resync != UINT64_MAX || sb.events != sb0.events ||
+		    sb.roles[sb.dev_number] != i) {
+			snprintf(msg, msglen,
+				 "%s: superblock: csum_ok %u feature 0x%x raid_disks %u doff %llu "
+				 "(member0 %llu) size %llu resync %llx events %llu/%llu role %u",
+				 paths[i], sb.csum_ok, sb.feature, sb.raid_disks,
+				 (unsigned long long)sb.data_offset,
+				 (unsigned long long)sb0.data_offset, (unsigned long long)sb.size,
+				 (unsigned long long)sb.resync, (unsigned long long)sb.events,
+				 (unsigned long long)sb0.events, sb.roles[sb.dev_number]);
+			goto out;
+		}
+		if ((fds[i] = open(paths[i], O_RDONLY)) < 0)
+			goto out;
+	}
+	/* rows are read BATCH at a time per member: few, large reads */
+	enum { BATCH = 64 };
+	uint8_t *blk[64], *row[64];
+	for (int i = 0; i < n_new; i++)
+		blk[i] = malloc(cb * BATCH);
+	for (uint64_t s0 = 0; s0 < rows; s0 += BATCH) {
+		uint64_t nb = rows - s0 < BATCH ? rows - s0 : BATCH;
+		for (int i = 0; i < n_new; i++)
+			if (pread(fds[i], blk[i], cb * nb, (off_t)((sb0.data_offset + s0 * a->chunk) * 512)) !=
+			    (ssize_t)(cb * nb)) {
+				snprintf(msg, msglen, "%s: short read", paths[i]);
+				goto outb;
+			}
+		for (uint64_t s = s0; s < s0 + nb; s++) {
+			for (int i = 0; i < n_new; i++)
+				row[i] = blk[i] + (s - s0) * cb;
+			int p = 0, q = -1;
+			for (int k = 0; k < nd; k++) {
+				uint64_t c = s * (uint64_t)nd + (uint64_t)k;
+				int d = fx_map(a->level, a->layout, n_new, s, k, &p, &q);
+				if (c < old_chunks)
+					fx_chunk(a->seed, c, want, cb);
+				else
+					memset(want, 0, cb);
+				if (memcmp(want, row[d], cb)) {
+					snprintf(msg, msglen, "row %llu data %d (chunk %llu) on %s differs",
+						 (unsigned long long)s, k, (unsigned long long)c, paths[d]);
+					goto outb;
+				}
+			}
+			ref_pq(n_new, p, q, row, cb, P, q >= 0 ? Q : NULL);
+			if (memcmp(P, row[p], cb) || (q >= 0 && memcmp(Q, row[q], cb))) {
+				snprintf(msg, msglen, "row %llu: %s mismatch", (unsigned long long)s,
+					 memcmp(P, row[p], cb) ? "P" : "Q");
+				goto outb;
+			}
+		}
+	}
+	rc = 0;
+outb:
+	for (int i = 0; i < n_new; i++)
+		free(blk[i]);
+	goto out;
+out:
+	for (int i = 0; i < n_new; i++) {
+		if (fds[i] >= 0)
+			close(fds[i]);
+		free(buf[i]);
+	}
+	free(want);
+	free(P);
+	free(Q);
+	return rc;
+}

@@ -1,0 +1,59 @@
+/*
+ * fixture.h: md arrays on image files for the grow tests, built and checked
+ * by code that shares nothing with mdraid/reshape.c: its own superblock
+ * writer (spec §1, checked against `mdadm --examine` in test_grow.sh), its
+ * own stripe mapping written after the kernel's raid5_compute_sector, and a
+ * byte-at-a-time GF(2^8) syndrome.
+ *
+ * The array's content is a function of (seed, chunk number), so a check
+ * needs no copy of the data: after a grow, every data chunk must equal
+ * fx_chunk() (zeros past the old end) and every P and Q must match.
+ */
+#ifndef GROW_FIXTURE_H
+#define GROW_FIXTURE_H
+
+#include <stdint.h>
+
+struct fx_array {
+	int n;		      /* members */
+	int level;	      /* 5 or 6 */
+	int layout;	      /* 0..3 */
+	int minor;	      /* metadata 1.minor */
+	uint32_t chunk;	      /* sectors */
+	uint64_t dev_bytes;   /* each member file */
+	uint64_t data_offset; /* sectors (1.1/1.2); 0 for 1.0 */
+	uint32_t seed;
+	uint64_t size; /* sb size (set by fx_create) */
+};
+
+/* Create members path[0..n-1]: superblocks plus content and parity. */
+int fx_create(struct fx_array *a, char **paths);
+
+/* Create a blank new member file of bytes (random garbage, no magic). */
+int fx_blank(const char *path, uint64_t bytes, uint32_t seed);
+
+/* Fill buf (chunk bytes) with the content of array chunk c. */
+void fx_chunk(uint32_t seed, uint64_t c, uint8_t *buf, uint64_t chunk_bytes);
+
+/*
+ * Check a finished grow: every member's superblock (valid checksum, no
+ * reshape bits, raid_disks n_new, same data_offset, roles), then every row:
+ * data = content (old_array sectors of it, zeros after), P/Q right.
+ * paths in slot order of the new array. Returns 0 or -1 with msg filled.
+ */
+int fx_verify(const struct fx_array *old, int n_new, char **paths, char *msg, unsigned msglen);
+
+/* Superblock field readers for tests (the 4 KiB block at the sb). */
+struct fx_sb {
+	uint32_t feature, raid_disks, chunk, max_dev, csum_ok;
+	int32_t delta, new_offset, level, layout;
+	uint64_t size, reshape_pos, data_offset, data_size, super_offset, events, utime, resync,
+	    dev_number;
+	uint16_t roles[64];
+};
+int fx_read_sb(const char *path, int minor, struct fx_sb *sb);
+
+/* Reference mapping: the member of data block k of stripe s; P and Q. */
+int fx_map(int level, int layout, int disks, uint64_t s, int k, int *pd, int *qd);
+
+#endif
