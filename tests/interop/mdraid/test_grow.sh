@@ -2,10 +2,11 @@
 # test_grow.sh: mdraid grow against the kernel's reshape (issue 5).
 #
 # Boot 1 (needs no mdraid grow): mdadm in the guest grows a RAID6 4->5 and a
-# RAID5 3->4 (moving data_offset, mdadm's default with head-room), throttled
-# with speed_limit_max, and the plug is pulled once a reshape_position is on
-# disk. Checked on the host: the members are mid-reshape (RESHAPE_ACTIVE,
-# NEW_OFFSET, 0 < reshape_position < end); mdraid examine equals mdadm
+# RAID5 3->4 (moving data_offset, mdadm's default with head-room) and a RAID6
+# 4->5 with --backup-file, throttled with speed_limit_max, and the plug is
+# pulled once a reshape_position is on disk. Checked on the host: the members
+# are mid-reshape (RESHAPE_ACTIVE, NEW_OFFSET only for the first two,
+# 0 < reshape_position < end); mdraid examine equals mdadm
 # --examine on them (mdadm on the host: the guest's view would race with the
 # running reshape); `mdraid grow --continue` finishes the reshape.
 #
@@ -25,9 +26,12 @@
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 
-# kernel-started reshapes: id level old new chunk_KiB metadata member_MiB
-KARRAYS="ka 6 4 5 64 1.2 32
-kb 5 3 4 512 1.2 32"
+# kernel-started reshapes: id level old new chunk_KiB metadata member_MiB method
+# method: offset (mdadm moves data_offset) or file (mdadm --backup-file; the
+# reshape runs past the critical section before the plug is pulled)
+KARRAYS="ka 6 4 5 64 1.2 32 offset
+kb 5 3 4 512 1.2 32 offset
+kc 6 4 5 64 1.2 32 file"
 # mdraid grows: id level old new chunk_KiB metadata member_MiB placement stop
 # stop: "term" sends SIGTERM once a reshape_position is on disk
 # placement: offset (move data_offset), file (--backup-file), member (backup
@@ -81,9 +85,9 @@ stop_grow() {
 	[ $((_sg_fm & 4)) -eq 4 ] && [ "$_sg_pos" -gt 0 ] && [ "$_sg_pos" -lt "$_sg_end" ] ||
 		{ echo "not mid-reshape: feature map $_sg_fm, reshape_position $_sg_pos of $_sg_end"; return 1; }
 }
-ktitle() { echo "$1: kernel grew raid$2 $3->$4 ${5}K v$6"; }
+ktitle() { echo "$1: kernel grew raid$2 $3->$4 ${5}K v$6 backup=$8"; }
 gtitle() { echo "$1: mdraid grow raid$2 $3->$4 ${5}K v$6 backup=$8${9:+ stopped by SIGTERM}"; }
-ksubs="on disk mid-reshape (RESHAPE_ACTIVE, NEW_OFFSET, 0 < reshape_position < end)
+ksubs="on disk mid-reshape (RESHAPE_ACTIVE, 0 < reshape_position < end)
 mdraid examine = mdadm --examine, mid-reshape
 mdraid grow --continue finishes it, read = old content
 kernel assembles the result: new size, old content, mismatch_cnt 0"
@@ -97,8 +101,8 @@ gsubs() {
 	fi
 }
 all_skip() {
-	echo "$KARRAYS" | while read -r id lvl o nn c meta sz; do
-		t=$(ktitle "$id" "$lvl" "$o" "$nn" "$c" "$meta")
+	echo "$KARRAYS" | while read -r id lvl o nn c meta sz how; do
+		t=$(ktitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$how")
 		echo "$ksubs" | while read -r s; do echo "$t: $s"; done
 	done >"$W/names"
 	echo "$GARRAYS" | while read -r id lvl o nn c meta sz pl st; do
@@ -119,7 +123,7 @@ first=0
 imgs=""
 mkdir -p "$W/in1"
 : >"$W/in1/arrays"
-while read -r id lvl o nn c meta sz; do
+while read -r id lvl o nn c meta sz how; do
 	i=0
 	while [ $i -lt "$nn" ]; do
 		mkimg "$W/$id$i.img" "${sz}M" $seed
@@ -127,19 +131,19 @@ while read -r id lvl o nn c meta sz; do
 		i=$((i + 1))
 	done
 	imgs="$imgs $(imgs_of "$id" "$nn")"
-	echo "$id $lvl $o $nn $c $meta $first" >>"$W/in1/arrays"
+	echo "$id $lvl $o $nn $c $meta $first $how" >>"$W/in1/arrays"
 	first=$((first + nn))
 done <<EOF
 $KARRAYS
 EOF
-truncate -s 256M "$W/export1.img"
+truncate -s $(($(echo "$KARRAYS" | wc -l) * 128))M "$W/export1.img"
 cat >"$W/body1" <<EOF
 X=\$M$first
 E=\$M$((first + 1))
 EOF
 cat >>"$W/body1" <<'EOF'
 k=0
-while read -r id lvl o nn c meta first; do
+while read -r id lvl o nn c meta first how; do
 	md=md$k
 	mdadm --create "/dev/$md" --run --level="$lvl" --raid-devices="$o" --chunk="$c" \
 		--metadata="$meta" --homehost=opskit $(range "$first" "$o") >"/out/$id.create" 2>&1
@@ -159,8 +163,10 @@ done </in/arrays
 echo 1000 >/proc/sys/dev/raid/speed_limit_min
 echo 1000 >/proc/sys/dev/raid/speed_limit_max
 k=0
-while read -r id lvl o nn c meta first; do
-	mdadm --grow "/dev/md$k" --raid-devices="$nn" >"/out/$id.grow" 2>&1
+while read -r id lvl o nn c meta first how; do
+	bf=""
+	[ "$how" = file ] && bf="--backup-file=/tmp/$id.backup"
+	mdadm --grow "/dev/md$k" --raid-devices="$nn" $bf >"/out/$id.grow" 2>&1
 	say "$id.grow_rc" $?
 	k=$((k + 1))
 done </in/arrays
@@ -170,7 +176,7 @@ end=$(($(cut -d. -f1 /proc/uptime) + 60))
 while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 	all=1
 	k=0
-	while read -r id lvl o nn c meta first; do
+	while read -r id lvl o nn c meta first how; do
 		mdadm --examine $(range "$first" 1) 2>/dev/null | grep -q "Reshape pos'n : [1-9]" || all=0
 		k=$((k + 1))
 	done </in/arrays
@@ -178,12 +184,15 @@ while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
 	sleep 0.5
 done
 k=0
-while read -r id lvl o nn c meta first; do
+while read -r id lvl o nn c meta first how; do
 	say "$id.action" "$(cat "/sys/block/md$k/md/sync_action")"
 	say "$id.sectors" "$(blockdev --getsz "/dev/md$k")"
 	k=$((k + 1))
 done </in/arrays
+# what is left of a backup file (mdadm deletes it past the critical section)
+cp /tmp/*.backup /out/ 2>/dev/null
 # the plug is pulled with the reshapes running (guest-init)
+true
 EOF
 cp "$W/in1/arrays" "$W/in1/arrays.keep"
 guest_script "$W/script1" "$W/body1"
@@ -201,8 +210,8 @@ imgs2=""
 first2=0
 exp2=0
 k=0
-while read -r id lvl o nn c meta first; do
-	t=$(ktitle "$id" "$lvl" "$o" "$nn" "$c" "$meta")
+while read -r id lvl o nn c meta first how; do
+	t=$(ktitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "-" "$how")
 	bytes=$(kv "$W/kv1" "$id.bytes")
 	[ -n "$bytes" ] && slice "$W/export1.img" $((k * 134217728)) "$bytes" >"$W/$id.shadow"
 	mid() {
@@ -216,7 +225,10 @@ while read -r id lvl o nn c meta first; do
 			# reshape_position in KiB; the end is the new array size
 			end=$(((nn - lvl + 4) * $(used_sectors "$e") / 2))
 			[ "$lvl" = 5 ] && end=$(((nn - 1) * $(used_sectors "$e") / 2))
-			if [ -z "$fm" ] || [ $((0x$fm & 0x44)) -ne $((0x44)) ] || [ -z "$pos" ] ||
+			# RESHAPE_ACTIVE; NEW_OFFSET only when data_offset moves
+			want_fm=$((0x44))
+			[ "$how" = file ] && want_fm=$((0x4))
+			if [ -z "$fm" ] || [ $((0x$fm & 0x44)) -ne $want_fm ] || [ -z "$pos" ] ||
 				[ "$pos" -le 0 ] || [ "$pos" -ge "$end" ]; then
 				echo "member $i: feature map 0x$fm, reshape pos'n '$pos' KiB of $end"
 				return 1
@@ -225,14 +237,14 @@ while read -r id lvl o nn c meta first; do
 		done
 	}
 	if [ $rc -ne 0 ] || [ "$(kv "$W/kv1" "$id.grow_rc")" != 0 ]; then
-		tap_fail "$t: on disk mid-reshape (RESHAPE_ACTIVE, NEW_OFFSET, 0 < reshape_position < end)" \
+		tap_fail "$t: on disk mid-reshape (RESHAPE_ACTIVE, 0 < reshape_position < end)" \
 			"$(cat "$W/out1/$id.grow" "$W/out1/$id.create" 2>/dev/null | head -n 5)"
 		echo "$ksubs" | sed 1d | while read -r s; do echo "$t: $s"; done >"$W/names"
 		skip_each "no kernel reshape" <"$W/names"
 		k=$((k + 1))
 		continue
 	fi
-	tap_check "$t: on disk mid-reshape (RESHAPE_ACTIVE, NEW_OFFSET, 0 < reshape_position < end)" mid
+	tap_check "$t: on disk mid-reshape (RESHAPE_ACTIVE, 0 < reshape_position < end)" mid
 	if why=$(mdraid_lacks examine); then
 		tap_skip "$t: mdraid examine = mdadm --examine, mid-reshape" "$why"
 	else
@@ -258,8 +270,10 @@ while read -r id lvl o nn c meta first; do
 			"$t: kernel assembles the result: new size, old content, mismatch_cnt 0"
 	else
 		cont() {
+			bf=""
+			[ -f "$W/out1/$id.backup" ] && bf="--backup-file=$W/out1/$id.backup"
 			# shellcheck disable=SC2046
-			"$MDRAID" grow --continue $(imgs_of "$id" "$nn") || { echo "exit $?"; return 1; }
+			"$MDRAID" grow --continue $bf $(imgs_of "$id" "$nn") || { echo "exit $?"; return 1; }
 			# shellcheck disable=SC2046
 			"$MDRAID" read --length="$bytes" $(imgs_of "$id" "$nn") | cmp - "$W/$id.shadow"
 		}
@@ -377,6 +391,7 @@ while read -r id lvl nn first e st; do
 	[ "$lvl" = 5 ] && want=$((used * (nn - 1)))
 	got=$(kv "$W/kv2" "$id.sectors")
 	res() {
+		[ "$bytes" -gt 0 ] || { echo "no old content to compare"; return 1; }
 		[ "$(kv "$W/kv2" "$id.assembled")" = 0 ] || { head -n 5 "$W/out2/$id.assemble"; return 1; }
 		[ "$got" = "$want" ] || { echo "size $got sectors, want $want"; return 1; }
 		slice "$W/export2.img" $((e * 268435456)) "$bytes" | cmp - "$W/$id.shadow" ||
