@@ -112,6 +112,14 @@ while read -r id lvl n first slot stop; do
 	mdadm --assemble "/dev/$md" $mems >"/out/$id.assemble" 2>&1
 	say "$id.assembled" $?
 	sleep 0.5
+	if [ "$stop" != - ]; then
+		# the recovery thread may take a moment to start under TCG
+		n=0
+		while [ $n -lt 100 ] && [ "$(cat "/sys/block/$md/md/sync_completed")" = none ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+	fi
 	say "$id.action" "$(cat "/sys/block/$md/md/sync_action")"
 	say "$id.completed" "$(cat "/sys/block/$md/md/sync_completed")"
 	# a bitmap older than the superblocks makes the kernel resync it all
