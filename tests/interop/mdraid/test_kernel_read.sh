@@ -8,13 +8,15 @@
 # unaligned) through /dev/mdN, and leaves each in one on-disk state: clean,
 # active (dirty, powered off while running), degraded with a genuinely stale
 # member (failed, then written without it), rebuilding (a fresh member
-# recovered up to sync_max, then stopped). The guest exports what the kernel
+# recovered up to sync_max, then stopped), corrupt (bytes of a member
+# overwritten behind md's back, then a kernel check counts the mismatches). The guest exports what the kernel
 # reads from each array onto an export disk, and records mdadm --examine of
 # every member and mdadm --detail of each array.
 #
 # On the host, per array: mdraid read equals the kernel's content; so does
 # every read with one member, and (RAID6) every pair of members, given as
-# "missing" over at least n stripes; mdraid examine of every member equals
+# "missing" over at least n stripes; mdraid check finds as many mismatched
+# sectors as the kernel's mismatch_cnt; mdraid examine of every member equals
 # mdadm --examine; mdraid detail agrees with mdadm --detail.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
@@ -29,7 +31,8 @@ f 6 5 64 1.2 left-symmetric-6 none 16 clean
 g 5 3 512 1.0 right-asymmetric none 16 clean
 h 6 4 64 1.1 right-asymmetric-6 internal 16 clean
 i 6 5 512 1.0 parity-first-6 none 16 clean
-j 5 4 64 1.2 parity-last none 16 clean"
+j 5 4 64 1.2 parity-last none 16 clean
+k 6 4 64 1.2 left-symmetric none 16 corrupt"
 STALE_SLOT=2      # array c: this member is failed, then the array is written
 REBUILD_SLOT=1    # array d: this member is replaced by a fresh one
 REBUILD_SECTORS=8192
@@ -38,6 +41,11 @@ case_names() {
 	echo "$ARRAYS" | while read -r id lvl n c meta lay bm sz state; do
 		t="$id: raid$lvl n$n ${c}K v$meta $lay bitmap=$bm $state"
 		echo "$t: kernel made it"
+		if [ "$state" = corrupt ]; then
+			echo "$t: mdraid check total = kernel's mismatch_cnt"
+			echo "$t: mdraid repair, then mdraid check finds none"
+			continue
+		fi
 		echo "$t: mdraid read = kernel's content"
 		echo "$t: one member missing, each"
 		[ "$lvl" = 6 ] && echo "$t: two members missing, every pair"
@@ -113,6 +121,18 @@ while read -r id lvl n c meta lay bm sz state first; do
 		# dirty on disk: no safe-mode clean-up before the power goes
 		echo 3600 >"/sys/block/$md/md/safe_mode_delay"
 		dd if="$X" of="/dev/$md" bs=4096 seek=100 count=3 conv=notrunc,fsync 2>/dev/null
+		;;
+	corrupt)
+		# overwrite 8 bytes in two places of member 1's data area
+		# behind md's back; the kernel's check counts the stripes
+		mdadm --stop "/dev/$md" >/dev/null 2>&1
+		eval "victim=\$M$((first + 1))"
+		dof=$(mdadm --examine "$victim" | sed -n 's/^ *Data Offset : \([0-9]*\) sectors.*/\1/p')
+		for o in 70000 700000; do
+			printf 'garbage!' | dd of="$victim" bs=1 seek=$((dof * 512 + o)) conv=notrunc 2>/dev/null
+		done
+		mdadm --assemble "/dev/$md" $mems >>"/out/$id.create" 2>&1
+		md_check "$md" | sed "s/^$md\./$id./"
 		;;
 	degraded)
 		eval "stale=\$M$((first + STALE_SLOT))"
@@ -211,6 +231,33 @@ while read -r id lvl n c meta lay bm sz state first; do
 		continue
 	fi
 	tap_ok "$t: kernel made it"
+	if [ "$state" = corrupt ]; then
+		if why=$(mdraid_lacks check); then
+			skip_cases "$why" "$t: mdraid check total = kernel's mismatch_cnt" \
+				"$t: mdraid repair, then mdraid check finds none"
+		else
+			ck() {
+				# shellcheck disable=SC2046
+				"$MDRAID" check $(members "$id" "$n") >"$W/$id.check" 2>&1
+				crc=$?
+				km=$(kv "$W/kv" "$id.mismatch")
+				got=$(sed -n 's/^mismatch_cnt \([0-9]*\).*/\1/p' "$W/$id.check")
+				[ "$crc" = 1 ] && [ -n "$km" ] && [ "$km" -gt 0 ] && [ "$got" = "$km" ] ||
+					{ echo "kernel mismatch_cnt '$km'; mdraid check exit $crc:"; head -n 8 "$W/$id.check"; return 1; }
+			}
+			tap_check "$t: mdraid check total = kernel's mismatch_cnt" ck
+			rp() {
+				# shellcheck disable=SC2046
+				"$MDRAID" repair $(members "$id" "$n") >"$W/$id.repair" 2>&1
+				# shellcheck disable=SC2046
+				"$MDRAID" check $(members "$id" "$n") >"$W/$id.check2" 2>&1 ||
+					{ echo "mdraid check after repair: exit $?"; head -n 5 "$W/$id.check2"; return 1; }
+			}
+			tap_check "$t: mdraid repair, then mdraid check finds none" rp
+		fi
+		k=$((k + 1))
+		continue
+	fi
 	slice "$W/export.img" $((k * 134217728)) "$bytes" >"$W/$id.content"
 	if why=$(mdraid_lacks read); then
 		skip_cases "$why" "$t: mdraid read = kernel's content" "$t: one member missing, each"
