@@ -112,6 +112,8 @@ static void close_member(struct md_member *m)
 	md_bblog_free(&m->bb);
 }
 
+static int pick_fd(struct md_member *m, const void *buf, size_t len, uint64_t off, bool write);
+
 /* Read bitmap super and bad-block log of a member whose sb is loaded. */
 static int load_extras(struct md_member *m, struct ok_err *e)
 {
@@ -129,7 +131,8 @@ static int load_extras(struct md_member *m, struct ok_err *e)
 			    "bitmap_offset %d points outside the device", sb->bitmap_offset);
 			goto out;
 		}
-		ssize_t r = io_pread_full(m->fd, buf, MD_SB_BLOCK, (off_t)at * 512);
+		int fd = pick_fd(m, buf, MD_SB_BLOCK, (uint64_t)at * 512, false);
+		ssize_t r = fd < 0 ? -errno : io_pread_full(fd, buf, MD_SB_BLOCK, (off_t)at * 512);
 		if (r < 256) {
 			rc = ok_err_at(e, r < 0 ? (int)r : -EIO, m->path, (long long)at * 512,
 				       "cannot read the bitmap superblock");
@@ -156,12 +159,13 @@ static int load_extras(struct md_member *m, struct ok_err *e)
 			rc = -ENOMEM;
 			goto out;
 		}
-		ssize_t r = io_pread_full(m->direct && (at % 8) ? m->fd : m->fd, bb,
-					  (bytes + 4095) & ~(size_t)4095, (off_t)at * 512);
-		if (r < (ssize_t)bytes && !(m->direct && (at % 8)))
+		size_t rd = (bytes + 4095) & ~(size_t)4095;
+		int fd = pick_fd(m, bb, rd, (uint64_t)at * 512, false);
+		ssize_t r = fd < 0 ? -errno : io_pread_full(fd, bb, rd, (off_t)at * 512);
+		if (r < (ssize_t)bytes)
 			rc = ok_err_at(e, r < 0 ? (int)r : -EIO, m->path, (long long)at * 512,
 				       "cannot read the bad-block log");
-		else if (r >= (ssize_t)bytes)
+		else
 			rc = md_bblog_parse(&m->bb, bb, bytes, sb->bblog_shift, m->path,
 					    (long long)at * 512, e);
 		io_free(bb);
@@ -244,6 +248,10 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 	memset(a, 0, sizeof(*a));
 	a->flags = flags;
 	a->budget_bytes = MD_BUDGET_BYTES;
+	/* MDRAID_MEM_MIB overrides the I/O buffer budget (benchmarks, tests) */
+	const char *mem = getenv("MDRAID_MEM_MIB");
+	if (mem && atoi(mem) >= 1 && atoi(mem) <= 65536)
+		a->budget_bytes = (size_t)atoi(mem) << 20;
 	a->ref_member = -1;
 	for (int s = 0; s < MD_MAX_MEMBERS; s++)
 		a->slot_member[s] = -1;
@@ -289,7 +297,6 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			if (write && !force) {
 				if (e)
 					*e = me;
-				rc = rc == -EBUSY ? rc : -EPERM == rc ? rc : rc;
 				goto fail;
 			}
 			ok_err_format(&me, m->why, sizeof(m->why));
@@ -352,7 +359,12 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			role = sb->dev_number < ref->max_dev && sb->dev_number < MD_SB_MAX_DEV
 				   ? ref->dev_roles[sb->dev_number]
 				   : MD_ROLE_FAULTY;
-		if (role >= MD_ROLE_MAX || role >= ref->raid_disks) {
+		/* mid-reshape (shrinking), slots up to the old count are in use */
+		uint32_t nslots = ref->raid_disks;
+		if ((ref->feature_map & MD_F_RESHAPE_ACTIVE) && ref->delta_disks < 0 &&
+		    ref->raid_disks - (uint32_t)ref->delta_disks <= MD_MAX_MEMBERS)
+			nslots = ref->raid_disks - (uint32_t)ref->delta_disks;
+		if (role >= MD_ROLE_MAX || role >= nslots) {
 			if (role >= MD_ROLE_MAX)
 				snprintf(m->why, sizeof(m->why), "its role is %s", role_word(role));
 			else
@@ -455,9 +467,20 @@ fail:
 
 /* ---- superblock state ---- */
 
+static int bitmap_write(struct md_array *a, bool bits, struct ok_err *e);
+
 int md_array_sb_write_all(struct md_array *a, struct ok_err *e)
 {
 	struct md_sb *ref = &a->ref;
+	/* the bitmap's event count goes first and never lags the
+	 * superblocks', else the kernel resyncs everything ("bitmap file is
+	 * out of date") */
+	if (a->has_bitmap && a->bm.events != ref->events) {
+		a->bm.events = ref->events;
+		int rc = bitmap_write(a, false, e);
+		if (rc < 0)
+			return rc;
+	}
 	uint32_t max_dev = ref->max_dev > MD_SB_MAX_DEV ? MD_SB_MAX_DEV : ref->max_dev;
 	uint16_t roles[MD_SB_MAX_DEV];
 	/* super_1_sync: all entries spare, then one per member we hold */
@@ -591,6 +614,10 @@ int md_array_close(struct md_array *a, struct ok_err *e)
 	int rc = 0;
 	if (!a->m)
 		return 0;
+	/* writes still in flight first; if one failed, stay active */
+	rc = md_win_sync(a, e);
+	if (rc < 0)
+		a->active = false;
 	if (a->active) {
 		for (int i = 0; i < a->nmembers; i++)
 			if (a->m[i].fd >= 0 && !a->m[i].failed && io_fdatasync(a->m[i].fd) < 0 &&
@@ -628,6 +655,24 @@ int md_array_close(struct md_array *a, struct ok_err *e)
 	a->m = NULL;
 	a->bm_bits = NULL;
 	return rc;
+}
+
+int md_array_flush(struct md_array *a, struct ok_err *e)
+{
+	return md_win_sync(a, e);
+}
+
+void md_array_abandon(struct md_array *a)
+{
+	if (!a->m)
+		return;
+	md_win_release(a);
+	for (int i = 0; i < a->nmembers; i++)
+		close_member(&a->m[i]);
+	free(a->m);
+	free(a->bm_bits);
+	a->m = NULL;
+	a->bm_bits = NULL;
 }
 
 uint64_t md_array_bytes(const struct md_array *a)

@@ -21,6 +21,23 @@ static void dev_numbers(const char *path, unsigned *maj, unsigned *min)
 	}
 }
 
+/* The percentage mdadm shows: the kernel's status_resync() per-mille
+ * (shifted to stay in 32 bits), cut to whole percent by mdadm's parser. */
+static int sync_percent(uint64_t done, uint64_t max)
+{
+	unsigned scale = 10;
+	while (max / 2 > (1ULL << (scale + 32)))
+		scale++;
+	uint64_t per_milli = (done >> scale) * 1000 / ((max >> scale) + 1);
+	return (int)(per_milli / 10);
+}
+
+/* A member of this array whose role is spare (array.c leaves it out). */
+static bool is_spare(const struct md_member *m)
+{
+	return m->slot < 0 && m->sb.magic == MD_SB_MAGIC && strstr(m->why, "role is spare");
+}
+
 static void array_name(char *buf, size_t size, const struct md_sb *sb)
 {
 	const char *nm = strchr(sb->set_name, ':');
@@ -33,19 +50,12 @@ static void array_name(char *buf, size_t size, const struct md_sb *sb)
 			*c = '-';
 }
 
-void md_detail_print(FILE *out, const struct md_array *a, bool brief)
+void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char *homehost)
 {
 	const struct md_sb *sb = &a->ref;
 	char name[64], u[40], hs[64];
 	array_name(name, sizeof(name), sb);
 	md_uuid_str(u, sb->set_uuid);
-	if (brief) {
-		fprintf(out, "ARRAY %s metadata=1.%d", name, sb->minor);
-		if (sb->set_name[0])
-			fprintf(out, " name=%s", sb->set_name);
-		fprintf(out, " UUID=%s\n", u);
-		return;
-	}
 	int n = a->geom.raid_disks, active = 0, working = 0, failed = 0, spare = 0;
 	bool recovering = false;
 	for (int i = 0; i < a->nmembers; i++) {
@@ -62,7 +72,20 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief)
 				spare++;
 				recovering = true;
 			}
+		} else if (is_spare(m)) {
+			working++;
+			spare++;
 		}
+	}
+	if (brief) {
+		/* mdadm counts a member being rebuilt as a spare */
+		fprintf(out, "ARRAY %s metadata=1.%d", name, sb->minor);
+		if (spare)
+			fprintf(out, " spares=%d", spare);
+		if (sb->set_name[0])
+			fprintf(out, " name=%s", sb->set_name);
+		fprintf(out, " UUID=%s\n", u);
+		return;
 	}
 	fprintf(out, "%s:\n", name);
 	fprintf(out, "           Version : 1.%d\n", sb->minor);
@@ -103,7 +126,7 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief)
 		uint64_t total = md_geom_array_sectors(&a->geom);
 		if (total)
 			fprintf(out, "    Reshape Status : %d%% complete\n",
-				(int)(sb->reshape_position * 100 / total));
+				sync_percent(sb->reshape_position, total));
 		if (sb->delta_disks)
 			fprintf(out, "     Delta Devices : %d, (%d->%d)\n", sb->delta_disks,
 				n - sb->delta_disks, n);
@@ -122,12 +145,16 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief)
 			if (m->slot >= 0 && m->valid_below_rel != UINT64_MAX &&
 			    a->geom.dev_sectors) {
 				fprintf(out, "    Rebuild Status : %d%% complete\n\n",
-					(int)(m->valid_below_rel * 100 / a->geom.dev_sectors));
+					sync_percent(m->valid_below_rel, a->geom.dev_sectors));
 				break;
 			}
 		}
 	}
-	fprintf(out, "              Name : %.32s\n", sb->set_name);
+	fprintf(out, "              Name : %.32s", sb->set_name);
+	size_t l = homehost ? strlen(homehost) : 0;
+	if (l > 0 && l < 32 && sb->set_name[l] == ':' && strncmp(sb->set_name, homehost, l) == 0)
+		fprintf(out, "  (local to host %s)", homehost);
+	fprintf(out, "\n");
 	fprintf(out, "              UUID : %s\n", u);
 	fprintf(out, "            Events : %llu\n\n", (unsigned long long)sb->events);
 	fprintf(out, "    Number   Major   Minor   RaidDevice State\n");
@@ -156,9 +183,7 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief)
 	bool first = true;
 	for (int i = 0; i < a->nmembers; i++) {
 		const struct md_member *m = &a->m[i];
-		if (m->slot >= 0 && a->slot_member[m->slot] == i)
-			continue;
-		if (m->fd < 0 && !m->has_sb)
+		if (!is_spare(m))
 			continue;
 		if (first)
 			fprintf(out, "\n");

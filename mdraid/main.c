@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -102,7 +103,8 @@ static const char help_detail[] =
     "Assemble the members as the kernel would and print the array as\n"
     "mdadm --detail does (state, device counts, rebuild/reshape status, slots).\n"
     "\n"
-    "  -s, --brief        print one ARRAY line for mdadm.conf\n";
+    "  -s, --brief        print one ARRAY line for mdadm.conf\n"
+    "      --homehost=H   homehost for '(local to host H)' (default: this host)\n";
 
 static const char help_read[] =
     "Usage: mdraid read [--offset=B] [--length=B] MEMBER...\n"
@@ -363,6 +365,19 @@ static unsigned open_flags(bool write)
 	       (TT.no_direct ? MD_OPEN_NO_DIRECT : 0);
 }
 
+/* Bytes per read/write call: whole stripes when they fit in the memory
+ * budget (so calls after the first are stripe-aligned), else a bounded
+ * slice (huge chunks: the library slices rows itself). *sd becomes the
+ * alignment unit. */
+static size_t io_chunk(const struct md_array *a, uint64_t *sd)
+{
+	uint64_t half = a->budget_bytes / 2;
+	if (*sd <= half)
+		return (size_t)((half / *sd + 1) * *sd);
+	*sd = half & ~(uint64_t)(IO_ALIGN - 1);
+	return (size_t)*sd;
+}
+
 static void print_left_out(const struct md_array *a)
 {
 	for (int i = 0; i < a->nmembers; i++)
@@ -381,7 +396,11 @@ static int do_detail(int n, char **paths)
 	int rc = md_array_open(&a, n, paths, fl, &e);
 	if (rc < 0)
 		return fail(&e, rc);
-	md_detail_print(stdout, &a, TT.brief);
+	char host[256] = "";
+	const char *hh = TT.homehost;
+	if (!hh && gethostname(host, sizeof(host) - 1) == 0)
+		hh = host;
+	md_detail_print(stdout, &a, TT.brief, hh);
 	md_array_close(&a, NULL);
 	return 0;
 }
@@ -406,7 +425,7 @@ static int do_read(int n, char **paths)
 		return OK_EXIT_USAGE;
 	}
 	uint64_t sd = (uint64_t)a.geom.chunk_sectors * 512 * (uint64_t)md_geom_data_disks(&a.geom);
-	size_t bsz = (size_t)((a.budget_bytes / 2 / sd + 1) * sd);
+	size_t bsz = io_chunk(&a, &sd);
 	uint8_t *buf = io_alloc(bsz);
 	if (!buf)
 		ok_die(OK_EXIT_IO, "out of memory");
@@ -441,8 +460,20 @@ static int do_write(int n, char **paths)
 		return fail(&e, rc);
 	print_left_out(&a);
 	uint64_t total = md_array_bytes(&a), off = TT.offset;
+	/* a file on stdin that cannot fit is refused before anything is written */
+	struct stat st;
+	off_t here = lseek(STDIN_FILENO, 0, SEEK_CUR);
+	if (fstat(STDIN_FILENO, &st) == 0 && S_ISREG(st.st_mode) && here >= 0 &&
+	    (off > total || (uint64_t)(st.st_size - here) > total - off)) {
+		md_array_close(&a, NULL);
+		ok_warn("write: %lld bytes at offset %llu do not fit in the array (%llu bytes); "
+			"nothing written",
+			(long long)(st.st_size - here), (unsigned long long)off,
+			(unsigned long long)total);
+		return OK_EXIT_USAGE;
+	}
 	uint64_t sd = (uint64_t)a.geom.chunk_sectors * 512 * (uint64_t)md_geom_data_disks(&a.geom);
-	size_t bsz = (size_t)((a.budget_bytes / 2 / sd + 1) * sd);
+	size_t bsz = io_chunk(&a, &sd);
 	uint8_t *buf = io_alloc(bsz);
 	if (!buf)
 		ok_die(OK_EXIT_IO, "out of memory");

@@ -29,21 +29,30 @@
  * written); -EIO and friends: the system said no.
  *
  * API for grow (issue 5). The grow helper builds on:
- *   - md_sb_read()/md_sb_write() of any member, md_array_sb_write_all(); all
+ *   - md_sb_read()/md_sb_write() of any member, md_array_sb_write_all() (roles
+ *     rewritten as super_1_sync does, bitmap events kept in step); all
  *     reshape fields (new_level, reshape_position, delta_disks, new_layout,
  *     new_chunk, new_offset) and feature bits are decoded into struct md_sb
  *     and encoded back unchanged; unknown bytes of the 4 KiB block are kept.
  *   - md_geom_from_sb(sb, MD_GEOM_OLD or MD_GEOM_NEW): the geometry before and
  *     after a reshape (old raid_disks = raid_disks - delta_disks, ...); old and
  *     new geometries coexist, stripe_map()/md_stripe_layout() take either.
- *   - md_member_pread()/md_member_pwrite(): member sectors at absolute device
- *     offsets (so data_offset or new_offset is the caller's choice).
+ *   - md_member_pread()/md_member_pwrite(): member bytes at absolute device
+ *     offsets (so data_offset or new_offset is the caller's choice), through
+ *     lib/io.h's io_sys table (tests inject faults and record writes). Call
+ *     md_array_flush() first: md_array_write() returns while its last batch
+ *     is still being written.
+ *   - mdraid_int.h's windows (md_win_*): batched, per-member parallel reads
+ *     and writes of stripe ranges with reconstruction of lost blocks, for one
+ *     geometry at a time.
+ *   - md_array_abandon(): drop an array as a crash would (for crash tests).
  *   - md_examine_print() and md_detail_print() already print the mid-reshape
  *     lines ("Reshape pos'n", "Delta Devices", "New Offset", "New Layout",
  *     "New Chunksize", State "reshaping", "Reshape Status").
  *   - md_array_open() refuses an array with RESHAPE_ACTIVE for I/O unless
  *     MD_OPEN_ALLOW_RESHAPE is given (the array is then opened with the NEW
- *     raid_disks for the slot table; the grow code does the I/O mapping).
+ *     geometry for the slot table, slots of a shrink kept; the grow code does
+ *     the I/O mapping).
  */
 #ifndef MDRAID_H
 #define MDRAID_H
@@ -331,6 +340,7 @@ struct md_array {
 	uint64_t mismatches; /* check/repair counters (sectors, as mismatch_cnt) */
 	char warn[256];	     /* a warning to print (dirty degraded read), "" if none */
 	void *win_cache;     /* I/O buffers kept between read/write calls */
+	int win_next;	     /* which of the two windows the next write uses */
 };
 
 /* Open members (paths; "missing" for an absent one) and select them as the
@@ -342,6 +352,14 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 /* Finish: flush, mark clean if we marked active, close and free. Returns the
  * first error of the final flush/superblock write. */
 int md_array_close(struct md_array *a, struct ok_err *e);
+
+/* Wait for array writes still in flight (md_array_write returns with the
+ * last batch being written); 0 or their first error. Reads, check,
+ * rebuild and close do this themselves. */
+int md_array_flush(struct md_array *a, struct ok_err *e);
+/* Drop the array without writing anything more (waits for I/O in flight,
+ * closes, frees): what a crash leaves behind, for tests of recovery. */
+void md_array_abandon(struct md_array *a);
 
 /* Absolute member I/O (device sectors from the start of the member), through
  * io_pread_full/io_pwrite_full; O_DIRECT when aligned. */
@@ -414,8 +432,9 @@ struct md_create_opts {
  * the array is marked clean. */
 int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err *e);
 
-/* Print what `mdadm --detail` prints for the array (brief: the ARRAY line). */
-void md_detail_print(FILE *out, const struct md_array *a, bool brief);
+/* Print what `mdadm --detail` prints for the array (brief: the ARRAY line);
+ * homehost as for md_examine_print. */
+void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char *homehost);
 
 /* Safety: 0 if path may be used; -EBUSY with e naming the holder (md array
  * in /proc/mdstat, /sys holders, a loop device backed by it). */

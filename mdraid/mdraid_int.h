@@ -5,6 +5,8 @@
 #ifndef MDRAID_INT_H
 #define MDRAID_INT_H
 
+#include <pthread.h>
+
 #include "mdraid.h"
 
 uint16_t md_le16(const uint8_t *p);
@@ -44,9 +46,17 @@ struct md_win {
 	uint8_t *scratch; /* 3 * row bytes: P', Q', delta */
 	size_t budget;	  /* budget_bytes it was sized for */
 	uint8_t *mode;	  /* write: per stripe update mode */
+	pthread_t th;	  /* background read or write of this window */
+	bool running;	  /* th is to be joined */
+	int (*afn)(struct md_win *, struct ok_err *);
+	int arc;	  /* its result */
+	struct ok_err ae; /* its error */
 };
-/* Free the window md_array_read/write keep between calls. */
+/* Free the windows md_array_read/write keep between calls (waiting for
+ * their I/O first). */
 void md_win_release(struct md_array *a);
+/* Wait for window writes still in flight; first error. */
+int md_win_sync(struct md_array *a, struct ok_err *e);
 int md_win_init(struct md_win *w, struct md_array *a);
 int md_win_init_budget(struct md_win *w, struct md_array *a, size_t budget);
 void md_win_free(struct md_win *w);

@@ -33,7 +33,8 @@ int md_win_init_budget(struct md_win *w, struct md_array *a, size_t budget)
 	w->a = a;
 	int n = a->geom.raid_disks;
 	uint64_t chunk = (uint64_t)a->geom.chunk_sectors * 512;
-	uint64_t per = budget / (size_t)(n + 3);
+	/* the scratch rows are few next to n members' rows */
+	uint64_t per = budget / (size_t)(n + 1);
 	per &= ~(uint64_t)(IO_ALIGN - 1);
 	if (per < IO_ALIGN)
 		per = IO_ALIGN;
@@ -339,7 +340,7 @@ int md_win_reconstruct(struct md_win *w, uint64_t i, uint64_t *lost_mask, struct
 /* The window read and write reuse between calls (callers loop over big
  * inputs; allocating and faulting in the buffers each time costs more than
  * the I/O). A shallow copy is handed out; md_win_release frees it. */
-static int win_get(struct md_array *a, struct md_win *w, int idx)
+static struct md_win *win_get(struct md_array *a, int idx)
 {
 	struct md_win *c = a->win_cache;
 	if (c && c[0].budget != a->budget_bytes) {
@@ -349,24 +350,67 @@ static int win_get(struct md_array *a, struct md_win *w, int idx)
 	if (!c) {
 		c = calloc(2, sizeof(*c));
 		if (!c)
-			return -ENOMEM;
+			return NULL;
 		a->win_cache = c;
 		c[0].budget = c[1].budget = a->budget_bytes;
 	}
 	if (!c[idx].buf[0]) {
 		/* two windows in flight: each gets half the budget */
 		if (md_win_init_budget(&c[idx], a, a->budget_bytes / 2) < 0)
-			return -ENOMEM;
+			return NULL;
 		c[idx].budget = a->budget_bytes;
 	}
-	*w = c[idx];
-	return 0;
+	return &c[idx];
+}
+
+/* ---- background I/O of a window ---- */
+
+static void *async_main(void *arg)
+{
+	struct md_win *w = arg;
+	w->arc = w->afn(w, &w->ae);
+	return NULL;
+}
+
+static void async_start(struct md_win *w, int (*fn)(struct md_win *, struct ok_err *))
+{
+	w->afn = fn;
+	w->arc = 0;
+	w->running = pthread_create(&w->th, NULL, async_main, w) == 0;
+	if (!w->running)
+		async_main(w);
+}
+
+/* Wait for w's background I/O; its result (0 or negative errno, e filled). */
+static int async_join(struct md_win *w, struct ok_err *e)
+{
+	if (w->running)
+		pthread_join(w->th, NULL);
+	w->running = false;
+	int rc = w->arc;
+	w->arc = 0;
+	if (rc < 0 && e)
+		*e = w->ae;
+	return rc;
+}
+
+int md_win_sync(struct md_array *a, struct ok_err *e)
+{
+	struct md_win *c = a->win_cache;
+	int rc = 0;
+	for (int i = 0; c && i < 2; i++) {
+		int r = async_join(&c[i], rc < 0 ? NULL : e);
+		if (r < 0 && rc == 0)
+			rc = r;
+	}
+	return rc;
 }
 
 void md_win_release(struct md_array *a)
 {
 	if (a->win_cache) {
 		struct md_win *c = a->win_cache;
+		md_win_sync(a, NULL);
 		md_win_free(&c[0]);
 		md_win_free(&c[1]);
 		free(a->win_cache);
@@ -420,42 +464,6 @@ static uint64_t plan_read(struct md_array *a, struct md_win *w, uint64_t pos, ui
 	return next < end ? next : end;
 }
 
-/* Reads of one window running in the background while the previous one
- * is reconstructed and copied out. */
-struct win_async {
-	pthread_t th;
-	struct md_win *w;
-	int (*fn)(struct md_win *, struct ok_err *);
-	bool running;
-	int rc;
-	struct ok_err e;
-};
-
-static void *async_main(void *arg)
-{
-	struct win_async *as = arg;
-	as->rc = as->fn(as->w, &as->e);
-	return NULL;
-}
-
-static void async_start(struct win_async *as, struct md_win *w,
-			int (*fn)(struct md_win *, struct ok_err *))
-{
-	as->w = w;
-	as->fn = fn;
-	as->rc = 0;
-	as->running = pthread_create(&as->th, NULL, async_main, as) == 0;
-	if (!as->running)
-		async_main(as);
-}
-
-static void async_join(struct win_async *as)
-{
-	if (as->running)
-		pthread_join(as->th, NULL);
-	as->running = false;
-}
-
 int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struct ok_err *e)
 {
 	uint64_t total = md_array_bytes(a);
@@ -465,25 +473,27 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 				 (unsigned long long)off, (unsigned long long)total);
 	if (len == 0)
 		return 0;
-	struct md_win win[2];
-	if (win_get(a, &win[0], 0) < 0 || win_get(a, &win[1], 1) < 0)
+	int rc = md_win_sync(a, e); /* writes still in flight land first */
+	if (rc < 0)
+		return rc;
+	struct md_win *win[2] = {win_get(a, 0), win_get(a, 1)};
+	if (!win[0] || !win[1])
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	const struct md_geom *g = &a->geom;
 	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
 	int nd = md_geom_data_disks(g);
 	uint64_t end = off + len;
-	int rc = 0, cur = 0, only_k[2];
+	int cur = 0, only_k[2];
 	uint64_t pos = off, next[2];
-	struct win_async as[2] = {{0}, {0}};
-	next[0] = plan_read(a, &win[0], pos, end, &only_k[0]);
-	async_start(&as[0], &win[0], md_win_read);
+	next[0] = plan_read(a, win[0], pos, end, &only_k[0]);
+	async_start(win[0], md_win_read);
 	while (pos < end) {
-		struct md_win *w = &win[cur];
-		async_join(&as[cur]);
+		struct md_win *w = win[cur];
+		async_join(w, NULL);
 		int nx = 1 - cur;
 		if (next[cur] < end) {
-			next[nx] = plan_read(a, &win[nx], next[cur], end, &only_k[nx]);
-			async_start(&as[nx], &win[nx], md_win_read);
+			next[nx] = plan_read(a, win[nx], next[cur], end, &only_k[nx]);
+			async_start(win[nx], md_win_read);
 		}
 		/* a wanted block that did not come: its stripe gets everything */
 		bool again = false;
@@ -531,8 +541,8 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 		pos = next[cur];
 		cur = nx;
 	}
-	async_join(&as[0]);
-	async_join(&as[1]);
+	async_join(win[0], NULL);
+	async_join(win[1], NULL);
 	return rc;
 }
 
@@ -689,27 +699,27 @@ int md_array_write(struct md_array *a, uint64_t off, const void *buf, size_t len
 	int rc = md_array_mark_active(a, e);
 	if (rc < 0)
 		return rc;
-	struct md_win win[2];
-	if (win_get(a, &win[0], 0) < 0 || win_get(a, &win[1], 1) < 0)
+	struct md_win *win[2] = {win_get(a, 0), win_get(a, 1)};
+	if (!win[0] || !win[1])
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	const struct md_geom *g = &a->geom;
 	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
 	uint64_t sd = chunk * (uint64_t)md_geom_data_disks(g), end = off + len;
-	/* window k is prepared while window k-1 is being written */
-	struct win_async as[2] = {{0}, {0}};
+	/*
+	 * Window k is prepared while window k-1 is being written, and the last
+	 * write is left running when we return (the caller reads its next input
+	 * meanwhile); md_win_sync, any read, check or close waits for it.
+	 */
 	uint64_t s_end = (end + sd - 1) / sd;
-	int k = 0;
 	for (uint64_t s = off / sd; s < s_end && rc == 0;) {
-		uint64_t rows = win[0].row_max == chunk ? chunk : win[0].row_max;
-		for (uint64_t r = 0; r < chunk && rc == 0; r += rows, k++) {
-			struct md_win *w = &win[k & 1];
-			async_join(&as[k & 1]);
-			if (as[k & 1].rc < 0) {
-				rc = as[k & 1].rc;
-				if (e)
-					*e = as[k & 1].e;
+		uint64_t rows = win[0]->row_max == chunk ? chunk : win[0]->row_max;
+		for (uint64_t r = 0; r < chunk && rc == 0; r += rows) {
+			int k = a->win_next;
+			a->win_next = 1 - k;
+			struct md_win *w = win[k];
+			rc = async_join(w, e);
+			if (rc < 0)
 				break;
-			}
 			if (rows == chunk) {
 				uint64_t ns = s_end - s < w->ns_max ? s_end - s : w->ns_max;
 				md_win_set(w, s, ns, 0, (uint32_t)chunk);
@@ -718,19 +728,17 @@ int md_array_write(struct md_array *a, uint64_t off, const void *buf, size_t len
 				md_win_set(w, s, 1, (uint32_t)r,
 					   (uint32_t)(chunk - r < rows ? chunk - r : rows));
 			}
-			rc = write_window(a, w, off, end, buf, e);
+			/* the other window may still be writing stripes this one
+			 * reads (an earlier call's last batch): let it land */
+			struct md_win *o = win[1 - k];
+			if (o->running && o->s0 < w->s0 + w->ns && w->s0 < o->s0 + o->ns)
+				rc = async_join(o, e);
 			if (rc == 0)
-				async_start(&as[k & 1], w, md_win_write);
+				rc = write_window(a, w, off, end, buf, e);
+			if (rc == 0)
+				async_start(w, md_win_write);
 		}
-		s += win[0].row_max == chunk ? win[0].ns_max : 1;
-	}
-	for (int i = 0; i < 2; i++) {
-		async_join(&as[i]);
-		if (as[i].rc < 0 && rc == 0) {
-			rc = as[i].rc;
-			if (e)
-				*e = as[i].e;
-		}
+		s += win[0]->row_max == chunk ? win[0]->ns_max : 1;
 	}
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,10 @@ static int scrub(struct md_array *a, enum scrub_mode mode, md_report_fn report, 
 	if (md_win_init(&w, a) < 0)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	a->mismatches = 0;
+	if ((rc = md_win_sync(a, e)) < 0) {
+		md_win_free(&w);
+		return rc;
+	}
 	for (uint64_t s0 = 0; s0 < stripes && rc == 0; s0 += w.ns_max) {
 		uint64_t ns = stripes - s0 < w.ns_max ? stripes - s0 : w.ns_max;
 		for (uint64_t r0 = 0; r0 < chunk && rc == 0; r0 += w.row_max) {
@@ -187,6 +192,9 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 	if (a->slot_member[slot] >= 0)
 		return ok_err_at(e, -EBUSY, a->m[a->slot_member[slot]].path, OK_ERR_NOPOS,
 				 "holds slot %d already: nothing to rebuild", slot);
+	int rc0 = md_win_sync(a, e);
+	if (rc0 < 0)
+		return rc0;
 	/* open the new member as array.c opens members */
 	struct md_member *nm = realloc(a->m, (size_t)(a->nmembers + 1) * sizeof(*nm));
 	if (!nm)
@@ -198,6 +206,9 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 	m->fd = m->fd_buf = -1;
 	snprintf(m->path, sizeof(m->path), "%s", path);
 	int flags = O_RDWR | O_CLOEXEC;
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISBLK(st.st_mode))
+		flags |= O_EXCL; /* fails while the kernel or a mount holds it */
 	m->fd = (a->flags & MD_OPEN_NO_DIRECT) ? -1 : open(path, flags | O_DIRECT);
 	m->direct = m->fd >= 0;
 	if (m->fd < 0)

@@ -152,6 +152,19 @@ check_eq ">100G gets an internal bitmap" "    Feature Map : 0x1" \
 ex_cmp "examine 201G with automatic bitmap equals mdadm" $T/m0.img
 rm -f "$T"/m*.img
 
+# 64 MiB chunks: rows are sliced to stay within the memory budget
+sparse 4 200M
+"$M" create --level=6 --raid-devices=4 --chunk=64M --assume-clean $MEM
+head -c 20000000 /dev/urandom > "$T/d"
+"$M" write --offset=66000000 $MEM < "$T/d"
+"$M" read --offset=66000000 --length=20000000 $MEM > "$T/r"
+test_cmp "64M chunk: read back across a chunk boundary" "$T/d" "$T/r"
+"$M" read --offset=66000000 --length=20000000 missing $T/m1.img $T/m2.img missing > "$T/r"
+test_cmp "64M chunk: degraded read" "$T/d" "$T/r"
+testcmd "64M chunk: check" "'$M' check $MEM" "mismatch_cnt 0
+" ""
+rm -f "$T"/m*.img
+
 # ---- read / write / degraded ----
 mk 5 12M
 "$M" create --level=6 --raid-devices=5 --chunk=16K --homehost=$HH $MEM
@@ -260,6 +273,18 @@ testcmd "check after rebuild" "'$M' check $T/m0.img $T/m1.img $T/new.img $T/m3.i
 " ""
 ex_cmp "examine after rebuild equals mdadm" $T/new.img $T/m0.img
 
+# rebuild keeps the bitmap's event count in step (else the kernel resyncs all)
+mk 4 8M
+"$M" create --level=6 --raid-devices=4 --chunk=64K --bitmap=internal $MEM
+head -c 8M /dev/urandom > "$T/new.img"
+"$M" rebuild --slot=1 $T/new.img $T/m0.img missing $T/m2.img $T/m3.img
+for f in $T/m0.img $T/new.img; do
+	ev=$("$M" examine $f | awk '/Events/{print $3}')
+	dd if=$f of=$T/bm bs=512 skip=16 count=1 2>/dev/null
+	bev=$(python3 -c "import struct; print(struct.unpack_from('<Q', open('$T/bm','rb').read(), 24)[0])")
+	check_eq "after rebuild: bitmap events = superblock events ($(basename $f))" "$ev" "$bev"
+done
+
 # ---- states mdraid does not make itself: mid-reshape, bad fields ----
 mk 4 16M
 "$M" create --level=6 --raid-devices=4 --chunk=64K --homehost=$HH $MEM
@@ -367,8 +392,31 @@ testcmd_rc "create refuses members of an array (exit 5)" 5 \
 check_eq "refused create wrote nothing" "$before" "$(sums)"
 testcmd_rc "write beyond the end refused" 2 \
 	"head -c 100 /dev/zero | '$M' write --offset=\$(( $(stat -c %s $T/m0.img) * 4 )) $MEM"
+head -c 20000 /dev/urandom > "$T/big"
+before=$(sums)
+testcmd_rc "a file that does not fit is refused" 2 \
+	"'$M' write --offset=\$(( $("$M" read $MEM | wc -c) - 10000 )) $MEM < $T/big"
+check_eq "refused oversized write wrote nothing" "$before" "$(sums)"
 testcmd_rc "usage error: no members" 2 "'$M' read"
 testcmd_rc "usage error: bad chunk" 2 "'$M' create --level=6 --raid-devices=4 --chunk=3K $MEM"
+
+# ---- bad-block log: listed ranges count as missing ----
+mk 4 8M
+"$M" create --level=6 --raid-devices=4 --chunk=64K --homehost=$HH $MEM
+head -c 3000000 /dev/urandom > "$T/d"
+"$M" write --offset=0 $MEM < "$T/d"
+# member 2: sectors [2048+64, +8) are bad (log at sector 8+16), and garbage
+python3 -c "
+import struct
+f = open('$T/m2.img', 'r+b')
+f.seek(24 * 512)
+f.write(struct.pack('<Q', ((2048 + 64) << 10) | 8) + b'\xff' * 4088)
+f.seek((2048 + 64) * 512)
+f.write(b'\x55' * 4096)"
+$SBEDIT $T/m2.img feature_map=0x8
+ex_cmp "examine with bad blocks present equals mdadm" $T/m2.img
+"$M" read --length=3000000 $MEM > "$T/r"
+test_cmp "bad blocks are reconstructed on read" "$T/d" "$T/r"
 
 # ---- detail ----
 mk 4 8M
@@ -383,4 +431,12 @@ check_eq "detail: removed slot row" "       -       0        0        1      rem
 u=$("$M" examine $T/m0.img | awk '/Array UUID/{print $4}')
 check_eq "detail --brief" "ARRAY /dev/md/data metadata=1.2 name=testhost:data UUID=$u" \
 	"$("$M" detail --brief $MEM)"
+head -c 8M /dev/urandom > "$T/new.img"
+"$M" rebuild --slot=1 --stop-after=1M $T/new.img $T/m0.img missing $T/m2.img $T/m3.img
+check_eq "detail --brief counts a rebuilding member as a spare (as mdadm)" \
+	"ARRAY /dev/md/data metadata=1.2 spares=1 name=testhost:data UUID=$u" \
+	"$("$M" detail --brief $T/m0.img $T/new.img $T/m2.img $T/m3.img)"
+# 2048 of 14336 sectors: the kernel prints 13.3% ((2048>>10)*1000/((14336>>10)+1))
+check_eq "detail: rebuild status as the kernel rounds it" "    Rebuild Status : 13% complete" \
+	"$("$M" detail $T/m0.img $T/new.img $T/m2.img $T/m3.img | grep 'Rebuild Status')"
 tap_done

@@ -395,14 +395,13 @@ static void test_crash_leaves_active_with_bits(void **state)
 	io_sys.pwrite = crash_pwrite;
 	writes_left = 4 + 4 + 4 + 2; /* bitmap sb, superblocks, bits, then some data */
 	int rc = md_array_write(&a, 0, in, len, &e);
+	if (rc == 0)
+		rc = md_array_flush(&a, &e); /* the last batch is written in the background */
 	io_sys = io_sys_default;
 	writes_left = -1;
 	assert_int_equal(rc, -EIO);
 	/* "crash": drop the array without closing it cleanly */
-	for (int i = 0; i < a.nmembers; i++)
-		close(a.m[i].fd);
-	free(a.m);
-	free(a.bm_bits);
+	md_array_abandon(&a);
 	/* on disk: active, events bumped, bitmap bit 0 set, events in step */
 	int fd = open(paths[0], O_RDONLY);
 	static struct md_sb sb;
@@ -476,6 +475,7 @@ static void test_bits_before_data(void **state)
 	order_fd_bitmap_seen = order_data_before_bits = 0;
 	io_sys.pwrite = order_pwrite;
 	assert_int_equal(md_array_write(&a, 100000, buf, sizeof(buf), &e), 0);
+	assert_int_equal(md_array_flush(&a, &e), 0);
 	io_sys = io_sys_default;
 	assert_int_equal(order_fd_bitmap_seen, 1);
 	assert_int_equal(order_data_before_bits, 0);
