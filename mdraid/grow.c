@@ -49,7 +49,8 @@ static const char grow_help[] =
     "      --backup-file=F    save the critical section to F (created, O_EXCL);\n"
     "                         with --continue: the backup to restore from\n"
     "      --continue         resume an interrupted grow from the on-disk state\n"
-    "      --force            overwrite another array's superblock on a new member\n"
+    "      --force            overwrite another array's superblock on a new member;\n"
+    "                         grow a degraded array (members named 'missing')\n"
     "      --progress         report progress even when stderr is not a terminal\n"
     "  -q, --quiet            no progress meter\n"
     "      --mem=SIZE         buffer memory (default 64M)\n"
@@ -62,7 +63,16 @@ static const char grow_help[] =
     "checkpoint, 2 usage, 3 bad superblocks, 4 I/O error, 5 refused (nothing\n"
     "written).\n";
 
-enum { OPT_BACKUP = 256, OPT_CONTINUE, OPT_FORCE, OPT_PROGRESS, OPT_MEM, OPT_GROW };
+enum {
+	OPT_BACKUP = 256,
+	OPT_CONTINUE,
+	OPT_FORCE,
+	OPT_PROGRESS,
+	OPT_MEM,
+	OPT_GROW,
+	OPT_STOP_AFTER,
+	OPT_CRASH
+};
 
 static const struct cli_opt grow_opts[] = {
     {"raid-devices", 'n', CLI_ARG, 'n'},
@@ -72,7 +82,9 @@ static const struct cli_opt grow_opts[] = {
     {"progress", 0, CLI_FLAG, OPT_PROGRESS},
     {"quiet", 'q', CLI_FLAG, 'q'},
     {"mem", 0, CLI_ARG, OPT_MEM},
-    {"grow", 0, CLI_FLAG, OPT_GROW}, /* mdadm spelling: mdraid --grow ... */
+    {"grow", 0, CLI_FLAG, OPT_GROW},		/* mdadm spelling: mdraid --grow ... */
+    {"stop-after", 0, CLI_ARG, OPT_STOP_AFTER}, /* tests: as SIGINT after N steps */
+    {"simulate-crash", 0, CLI_ARG, OPT_CRASH},	/* interop tests: critical|final */
     {0},
 };
 
@@ -81,6 +93,7 @@ static const struct cli_spec grow_spec = {"mdraid grow", grow_help, grow_opts, 0
 struct grow_ctx {
 	struct reshape_opts o;
 	enum progress_mode pmode;
+	long stop_after; /* hidden --stop-after=N: raise the stop flag after N steps */
 	struct progress meter;
 	int meter_on;
 };
@@ -127,6 +140,19 @@ static int on_opt(void *vctx, int id, const char *arg)
 		return 0;
 	case OPT_GROW:
 		return 0;
+	case OPT_CRASH:
+		if (!strcmp(arg, "critical"))
+			c->o.crash_at = RESHAPE_CRASH_CRITICAL;
+		else if (!strcmp(arg, "final"))
+			c->o.crash_at = RESHAPE_CRASH_FINAL;
+		else
+			return -1;
+		return 0;
+	case OPT_STOP_AFTER:
+		if (cli_parse_uint(arg, 1, 1u << 30, &v) < 0)
+			return -1;
+		c->stop_after = (long)v;
+		return 0;
 	}
 	return -1;
 }
@@ -139,6 +165,8 @@ static void on_progress(void *vctx, uint64_t done, uint64_t total)
 		c->meter_on = 1;
 	}
 	progress_update(&c->meter, done * 512);
+	if (c->stop_after && --c->stop_after == 0)
+		grow_stop = 1;
 }
 
 static const char *level_name(int level)
@@ -250,6 +278,11 @@ int grow_main(int argc, char **argv)
 			(unsigned long long)pl->new_array,
 			100.0 * (double)reshape_position(r) / (double)pl->new_array);
 		print_continue_hint(&c, n, members);
+		reshape_close(r);
+		return OK_EXIT_FAIL;
+	}
+	if (rc == -ECANCELED) {
+		ok_err_print(&e);
 		reshape_close(r);
 		return OK_EXIT_FAIL;
 	}

@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "err.h"
 #include "io.h"
+#include "grow.h"
 #include "mdraid.h"
 
 enum {
@@ -59,6 +60,7 @@ static const char usage_main[] =
     "  check     scrub P/Q of every stripe, report mismatches (exit 1 if any)\n"
     "  repair    as check, and rewrite wrong parity\n"
     "  rebuild   rebuild a missing member onto a new disk\n"
+    "  grow      add members to the array (reshape; also --grow)\n"
     "\n"
     "A member named 'missing' stands for an absent one. 'mdraid COMMAND --help'\n"
     "describes each command. See mdraid(1).\n"
@@ -570,6 +572,8 @@ int main(int argc, char **argv)
 		printf("mdraid (opskit) %s\n", OPSKIT_VERSION);
 		return 0;
 	}
+	if (!strcmp(argv[1], "grow") || !strcmp(argv[1], "--grow"))
+		return grow_main(argc - 1, argv + 1); /* grow.c */
 	static const struct {
 		const char *verb, *name, *help;
 	} verbs[] = {

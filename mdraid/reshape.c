@@ -8,9 +8,14 @@
  * restripe.c only knows how to save and restore the critical section; the
  * bulk of a reshape is the kernel's reshape_request(). Here both halves run
  * in user space, with large sequential I/O over many stripes per step.
+ * Superblocks are handled as raw 4 KiB blocks here (not through mdraid.h's
+ * struct md_sb) on purpose: a grow changes a dozen array-wide fields and
+ * must leave every other byte as the kernel or mdadm wrote it; it was also
+ * written before the core's superblock layer existed.
  *
- * Divisions (keep them): design notes; superblock bytes; geometry and
- * syndrome; members and preconditions (reshape_open); buffers and I/O;
+ * Divisions (keep them): design notes; superblock bytes; geometry (the
+ * syndrome is mdraid/pq's pq_gen/pq_xor over slots in the kernel's order);
+ * members and preconditions (reshape_open); buffers and parallel I/O;
  * backup (save, find, restore, invalidate); checkpoints; the step loop
  * (reshape_run); assert_reshape_ok.
  *
@@ -98,9 +103,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <libgen.h>
 
 #include "io.h"
+#include "pq.h"
 #include "reshape.h"
 
 /* ------------------------------------------------------------------ */
@@ -224,7 +231,7 @@ static uint64_t sb_location(int minor, uint64_t dev_sectors)
 }
 
 /* ------------------------------------------------------------------ */
-/* Geometry and syndrome */
+/* Geometry */
 
 struct geo {
 	int level;  /* 5 or 6 */
@@ -257,34 +264,6 @@ static int geo_map(const struct geo *g, uint64_t s, int k, int *pd, int *qd)
 	*pd = p;
 	*qd = q;
 	return d;
-}
-
-/*
- * P and Q of nd blocks given in syndrome-slot order (spec §2: Horner from
- * the last slot, g = {02}, polynomial 0x11d), eight bytes at a time. Disk
- * I/O, not this loop, bounds a reshape; mdraid/pq's SIMD engine can replace
- * it without changing a byte.
- */
-static void gen_pq(int nd, size_t len, uint8_t *const *d, uint8_t *p, uint8_t *q)
-{
-	const uint64_t hi = 0x8080808080808080ull, lo = 0xfefefefefefefefeull;
-	const uint64_t poly = 0x1d1d1d1d1d1d1d1dull;
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t wp, wq, wd;
-		memcpy(&wq, d[nd - 1] + i, 8);
-		wp = wq;
-		for (int z = nd - 2; z >= 0; z--) {
-			memcpy(&wd, d[z] + i, 8);
-			uint64_t h = wq & hi;
-			uint64_t mask = (h << 1) - (h >> 7);
-			wq = ((wq << 1) & lo) ^ (mask & poly);
-			wq ^= wd;
-			wp ^= wd;
-		}
-		memcpy(p + i, &wp, 8);
-		if (q)
-			memcpy(q + i, &wq, 8);
-	}
 }
 
 static uint64_t gcd64(uint64_t a, uint64_t b)
@@ -322,6 +301,7 @@ struct member {
 	uint32_t dev_number;
 	int slot;	      /* role in the new geometry, -1 unknown */
 	int is_new;	      /* no old data: slot >= old_disks */
+	int absent;	      /* given as "missing" */
 	uint64_t data_offset; /* as on disk */
 	uint64_t data_size;   /* as on disk */
 	struct stat st;
@@ -616,7 +596,7 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 	} else {
 		if (m->dev_sectors <= doff)
 			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
-					 "new member of %llu sectors is smaller than data_offset "
+					 "new member too small: %llu sectors, below data_offset "
 					 "%llu",
 					 (unsigned long long)m->dev_sectors,
 					 (unsigned long long)doff);
@@ -650,6 +630,33 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 
 static int find_backup(struct reshape *r, struct ok_err *e);
 
+/* Missing old slots: refused unless --force (the grow rewrites every stripe
+ * with no redundancy to spare), and never more than the parity can cover. */
+static int check_degraded(struct reshape *r, int on, int parity, struct ok_err *e)
+{
+	int nmiss = 0, first = -1;
+	for (int s = 0; s < on; s++)
+		if (!r->slot[s]) {
+			nmiss++;
+			if (first < 0)
+				first = s;
+		}
+	if (!nmiss)
+		return 0;
+	if (nmiss > parity)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "%d of %d members missing: RAID%d can lose at most %d", nmiss, on,
+				 r->plan.level, parity);
+	if (!r->opts.force)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "the array is degraded (slot %d missing): a grow rewrites every "
+				 "stripe with less redundancy than the array was built for, so a "
+				 "member failing during it can lose data; rebuild first, or give "
+				 "--force to grow it degraded",
+				 first);
+	return 0;
+}
+
 int reshape_open(struct reshape **out, const char *const *paths, int n,
 		 const struct reshape_opts *opts, struct ok_err *e)
 {
@@ -667,13 +674,23 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				 RESHAPE_MAX_DISKS);
 	r->nm = n;
 	for (int i = 0; i < n; i++) {
+		struct stat st;
+		if (!strcmp(paths[i], "missing")) {
+			/* an absent member, as in mdadm and the core: degraded */
+			snprintf(r->m[i].path, sizeof r->m[i].path, "missing");
+			r->m[i].absent = 1;
+			r->m[i].minor = -1;
+			r->m[i].slot = -1;
+			continue;
+		}
+		if (stat(paths[i], &st) == 0)
+			for (int j = 0; j < i; j++)
+				if (r->m[j].st.st_dev == st.st_dev &&
+				    r->m[j].st.st_ino == st.st_ino)
+					return ok_err_at(e, -EINVAL, paths[i], OK_ERR_NOPOS,
+							 "given twice (same file as %s)", paths[j]);
 		if ((rc = member_open(&r->m[i], paths[i], e)) < 0)
 			return rc;
-		for (int j = 0; j < i; j++)
-			if (r->m[j].st.st_dev == r->m[i].st.st_dev &&
-			    r->m[j].st.st_ino == r->m[i].st.st_ino)
-				return ok_err_at(e, -EINVAL, paths[i], OK_ERR_NOPOS,
-						 "given twice (same file as %s)", paths[j]);
 		if ((rc = member_find_sb(&r->m[i], e)) < 0)
 			return rc;
 	}
@@ -863,7 +880,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				devnum++;
 			for (int i = 0; i < n && devnum < maxdev; i++) {
 				struct member *m = &r->m[i];
-				if (m->slot >= 0)
+				if (m->slot >= 0 || m->absent)
 					continue;
 				if (!opts->force && !m->ours && m->minor >= 0)
 					continue; /* another array's disk: not ours to take */
@@ -876,27 +893,25 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				break;
 			}
 		}
-		for (int s = 0; s < nn; s++)
-			if (!r->slot[s])
-				return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
-						 "slot %d of the reshaping array is missing; give every "
-						 "member (old and new); degraded grow is not supported",
-						 s);
-		for (int i = 0; i < n; i++)
-			if (r->m[i].slot < 0)
-				return ok_err_at(e, -EINVAL, r->m[i].path, OK_ERR_NOPOS,
-						 "not a member of the reshaping array");
-	} else {
-		for (int s = 0; s < on; s++)
+		for (int s = on; s < nn; s++)
 			if (!r->slot[s])
 				return ok_err_at(
 				    e, -EPERM, NULL, OK_ERR_NOPOS,
-				    "the array is degraded (slot %d missing); growing a "
-				    "degraded array is not supported",
+				    "new slot %d of the reshaping array is missing; give "
+				    "every new member",
 				    s);
+		if ((rc = check_degraded(r, on, parity, e)) < 0)
+			return rc;
+		for (int i = 0; i < n; i++)
+			if (r->m[i].slot < 0 && !r->m[i].absent)
+				return ok_err_at(e, -EINVAL, r->m[i].path, OK_ERR_NOPOS,
+						 "not a member of the reshaping array");
+	} else {
+		if ((rc = check_degraded(r, on, parity, e)) < 0)
+			return rc;
 		int nnew = 0;
 		for (int i = 0; i < n; i++)
-			nnew += !r->m[i].ours;
+			nnew += !r->m[i].ours && !r->m[i].absent;
 		if (nnew != nn - on)
 			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 					 "growing %d -> %d needs %d new members, %d given", on, nn,
@@ -906,7 +921,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		int s = on;
 		for (int i = 0; i < n; i++) {
 			struct member *m = &r->m[i];
-			if (m->ours)
+			if (m->ours || m->absent)
 				continue;
 			if (m->minor >= 0 &&
 			    memcmp(m->blk + SB_UUID, r->master + SB_UUID, 16) == 0) {
@@ -937,18 +952,22 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		}
 	}
 
-	/* Offsets: one data_offset (and one new_offset) on every member. */
-	const struct member *s0 = r->slot[0];
+	/* Offsets: one data_offset (and one new_offset) on every member. */ const struct member
+	    *s0 = NULL;
+	for (int s = 0; s < nn && !s0; s++)
+		s0 = r->slot[s];
 	r->doff_old = s0->data_offset;
 	if (pl->finish_only) {
 		/* data_offset of a finished member is already the new one */
 		for (int s = 0; s < nn; s++)
-			if (!(r->slot[s]->feature & F_RESHAPE_ACTIVE)) {
+			if (r->slot[s] && !(r->slot[s]->feature & F_RESHAPE_ACTIVE)) {
 				r->doff_new = r->slot[s]->data_offset;
 				break;
 			}
 		for (int s = 0; s < nn; s++) {
 			const struct member *m = r->slot[s];
+			if (!m)
+				continue;
 			uint64_t fin = m->data_offset;
 			if (m->feature & F_RESHAPE_ACTIVE) {
 				if (get64(m->blk, SB_RESHAPE_POS) != pl->new_array)
@@ -975,7 +994,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		return 0;
 	}
 	for (int s = 0; s < nn; s++)
-		if (r->slot[s]->data_offset != r->doff_old)
+		if (r->slot[s] && r->slot[s]->data_offset != r->doff_old)
 			return ok_err_at(e, -EPERM, r->slot[s]->path, OK_ERR_NOPOS,
 					 "data_offset %llu differs from %s's %llu; not supported",
 					 (unsigned long long)r->slot[s]->data_offset, s0->path,
@@ -1025,6 +1044,8 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		 * member has the head-room; otherwise the backup. */
 		uint64_t min_change = bb / (uint64_t)r->og.ndata, before = UINT64_MAX;
 		for (int s = 0; s < nn; s++) {
+			if (!r->slot[s])
+				continue;
 			uint64_t sb4 = space_before(r->slot[s]->blk, r->slot[s]->minor);
 			if (sb4 < before)
 				before = sb4;
@@ -1134,18 +1155,6 @@ nomem:
 			 (unsigned long long)k);
 }
 
-static int m_read(struct member *m, void *buf, uint64_t len, uint64_t sector, struct ok_err *e)
-{
-	ssize_t n = io_pread_full(m->fd, buf, len, (off_t)(sector * 512));
-	if (n < 0)
-		return ok_err_at(e, (int)n, m->path, (long long)sector * 512, "read failed");
-	if ((uint64_t)n != len)
-		return ok_err_at(e, -EIO, m->path, (long long)sector * 512,
-				 "short read: %zd of %llu bytes (member truncated?)", n,
-				 (unsigned long long)len);
-	return 0;
-}
-
 static int fd_write(int fd, const char *path, const void *buf, uint64_t len, uint64_t byte_off,
 		    struct ok_err *e)
 {
@@ -1155,14 +1164,75 @@ static int fd_write(int fd, const char *path, const void *buf, uint64_t len, uin
 	return 0;
 }
 
-static int sync_all(struct reshape *r, struct ok_err *e)
+/*
+ * Per-member I/O in parallel: one thread per member for the step's single
+ * large read or write, so every member's queue is busy at once (as the
+ * kernel's per-device bios are). A thread that cannot be created runs its
+ * job inline. Order between members never matters: nothing is durable
+ * before the next fdatasync round.
+ */
+enum io_kind { IO_READ, IO_WRITE, IO_SYNC };
+
+struct io_job {
+	struct member *m;
+	enum io_kind kind;
+	void *buf;
+	uint64_t len;	 /* bytes */
+	uint64_t sector; /* device sector */
+	ssize_t rc;	 /* bytes moved, or 0 / -errno for IO_SYNC */
+};
+
+static void *io_job_run(void *arg)
 {
-	for (int s = 0; s < r->ng.disks; s++) {
-		int rc = io_fdatasync(r->slot[s]->fd);
-		if (rc < 0)
-			return ok_err_at(e, rc, r->slot[s]->path, OK_ERR_NOPOS, "fdatasync failed");
+	struct io_job *j = arg;
+	if (j->kind == IO_READ)
+		j->rc = io_pread_full(j->m->fd, j->buf, j->len, (off_t)(j->sector * 512));
+	else if (j->kind == IO_WRITE)
+		j->rc = io_pwrite_full(j->m->fd, j->buf, j->len, (off_t)(j->sector * 512));
+	else
+		j->rc = io_fdatasync(j->m->fd);
+	return NULL;
+}
+
+static int run_jobs(struct io_job *jobs, int n, struct ok_err *e)
+{
+	pthread_t t[RESHAPE_MAX_DISKS];
+	int started[RESHAPE_MAX_DISKS] = {0};
+	/* small transfers: a thread costs more than it saves */
+	int par = jobs[0].kind == IO_SYNC || jobs[0].len >= (1u << 20);
+	for (int i = 1; i < n && par; i++)
+		started[i] = pthread_create(&t[i], NULL, io_job_run, &jobs[i]) == 0;
+	for (int i = 0; i < n; i++)
+		if (!started[i])
+			io_job_run(&jobs[i]);
+	for (int i = 1; i < n; i++)
+		if (started[i])
+			pthread_join(t[i], NULL);
+	for (int i = 0; i < n; i++) {
+		struct io_job *j = &jobs[i];
+		long long at = (long long)j->sector * 512;
+		if (j->rc < 0)
+			return ok_err_at(e, (int)j->rc, j->m->path,
+					 j->kind == IO_SYNC ? OK_ERR_NOPOS : at,
+					 j->kind == IO_READ    ? "read failed"
+					 : j->kind == IO_WRITE ? "write failed"
+							       : "fdatasync failed");
+		if (j->kind == IO_READ && (uint64_t)j->rc != j->len)
+			return ok_err_at(e, -EIO, j->m->path, at,
+					 "short read: %zd of %llu bytes (member truncated?)", j->rc,
+					 (unsigned long long)j->len);
 	}
 	return 0;
+}
+
+static int sync_all(struct reshape *r, struct ok_err *e)
+{
+	struct io_job j[RESHAPE_MAX_DISKS];
+	int n = 0;
+	for (int s = 0; s < r->ng.disks; s++)
+		if (r->slot[s])
+			j[n++] = (struct io_job){.m = r->slot[s], .kind = IO_SYNC};
+	return run_jobs(j, n, e);
 }
 
 static uint64_t prot_pos(const struct reshape *r)
@@ -1219,7 +1289,7 @@ static void assert_reshape_ok(const struct reshape *r)
 		BUG("offsets %llu/%llu", (unsigned long long)r->doff_old,
 		    (unsigned long long)r->doff_new);
 	for (int s = 0; s < r->ng.disks; s++)
-		if (r->slot[s]->data_offset != r->doff_old && !r->plan.finish_only)
+		if (r->slot[s] && r->slot[s]->data_offset != r->doff_old && !r->plan.finish_only)
 			BUG("member %d data_offset differs", s);
 	/* (8): what the kernel's raid5_run checks of a durable position. */
 	if (!r->backup_valid && r->dpos && r->dpos < r->plan.new_array) {
@@ -1237,15 +1307,63 @@ static void assert_reshape_ok(const struct reshape *r)
 #define CHECK_WRITE(r, m, off, len) ((void)0)
 #endif
 
-/* Read old rows [r0, r1) of every old member into rbuf. */
+/*
+ * A degraded array: rebuild the data chunks of the missing old members in
+ * old row `row` (at offset j rows in rbuf) from the others, P and Q
+ * (spec §4), so old_chunk() finds every data chunk. Parity of a missing
+ * member is never needed: new parity is computed from the data.
+ */
+static void rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j)
+{
+	int n = r->og.disks, pd, qd, nd = 0, lost[2], nlost = 0;
+	void *data[RESHAPE_MAX_DISKS], *others[RESHAPE_MAX_DISKS];
+	geo_map(&r->og, row, 0, &pd, &qd);
+	int start = qd >= 0 ? qd + 1 : pd + 1;
+	for (int i = 0; i < n; i++) {
+		int dev = (start + i) % n;
+		if (dev == pd || dev == qd)
+			continue;
+		if (!r->slot[dev] && nlost < 2)
+			lost[nlost++] = nd;
+		data[nd++] = r->rbuf[dev] + j * r->csb;
+	}
+	if (!nlost)
+		return;
+	uint8_t *p = r->rbuf[pd] + j * r->csb;
+	uint8_t *q = qd >= 0 ? r->rbuf[qd] + j * r->csb : NULL;
+	if (nlost == 2) {
+		pq_recov_2data(nd, r->csb, lost[0], lost[1], data, p, q);
+	} else if (r->slot[pd]) {
+		int k = 0;
+		for (int i = 0; i < nd; i++)
+			if (i != lost[0])
+				others[k++] = data[i];
+		others[k++] = p;
+		pq_xor(k, r->csb, others, data[lost[0]]);
+	} else {
+		pq_recov_data_p(nd, r->csb, lost[0], data, p, q);
+	}
+}
+
+/* Read old rows [r0, r1) of every old member into rbuf (rebuilding what
+ * missing members held). */
 static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_err *e)
 {
-	for (int d = 0; d < r->og.disks; d++) {
-		int rc =
-		    m_read(r->slot[d], r->rbuf[d], (r1 - r0) * r->csb, r->doff_old + r0 * r->cs, e);
-		if (rc < 0)
-			return rc;
-	}
+	struct io_job j[RESHAPE_MAX_DISKS];
+	int n = 0, rc;
+	for (int d = 0; d < r->og.disks; d++)
+		if (r->slot[d])
+			j[n++] = (struct io_job){r->slot[d],
+						 IO_READ,
+						 r->rbuf[d],
+						 (r1 - r0) * r->csb,
+						 r->doff_old + r0 * r->cs,
+						 0};
+	if ((rc = run_jobs(j, n, e)) < 0)
+		return rc;
+	if (n < r->og.disks)
+		for (uint64_t row = r0; row < r1; row++)
+			rebuild_old_row(r, row, row - r0);
 	return 0;
 }
 
@@ -1312,17 +1430,23 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 			if (dev != pd && dev != qd)
 				slots[ns++] = r->wbuf[dev] + j * r->csb;
 		}
-		gen_pq(ns, r->csb, slots, r->wbuf[pd] + j * r->csb,
-		       qd >= 0 ? r->wbuf[qd] + j * r->csb : NULL);
+		if (qd >= 0)
+			pq_gen(ns, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb,
+			       r->wbuf[qd] + j * r->csb);
+		else
+			pq_xor(ns, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb);
 	}
+	struct io_job jobs[RESHAPE_MAX_DISKS];
+	int nj = 0;
 	for (int d = 0; d < nn; d++) {
 		struct member *m = r->slot[d];
 		uint64_t off = r->doff_new + w * r->cs;
+		if (!m)
+			continue; /* degraded: the slot stays missing */
 		CHECK_WRITE(r, m, off, k * r->cs);
-		if ((rc = fd_write(m->fd, m->path, r->wbuf[d], k * r->csb, off * 512, e)) < 0)
-			return rc;
+		jobs[nj++] = (struct io_job){m, IO_WRITE, r->wbuf[d], k * r->csb, off, 0};
 	}
-	return 0;
+	return run_jobs(jobs, nj, e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1391,15 +1515,26 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 	for (int pass = kind == ROUND_START ? 0 : 1; pass < 2; pass++) {
 		for (int s = 0; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
+			if (!m)
+				continue;
 			if (kind == ROUND_START && pass == 0 && !m->is_new)
 				continue;
 			if (kind == ROUND_START && pass == 1 && m->is_new)
 				continue;
 			if ((rc = write_sb(r, m, kind == ROUND_FINAL, e)) < 0)
 				return rc;
+			if (kind == ROUND_FINAL && r->opts.crash_at == RESHAPE_CRASH_FINAL) {
+				if ((rc = io_fdatasync(m->fd)) < 0)
+					return ok_err_at(e, rc, m->path, OK_ERR_NOPOS,
+							 "fdatasync failed");
+				return ok_err_at(e, -ECANCELED, NULL, OK_ERR_NOPOS,
+						 "simulated crash in the final superblock round");
+			}
 		}
 		for (int s = 0; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
+			if (!m)
+				continue;
 			if (kind == ROUND_START && (pass == 0) != m->is_new)
 				continue;
 			if ((rc = io_fdatasync(m->fd)) < 0)
@@ -1762,6 +1897,12 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 		r->pos = w * unit;
 		ASSERT_RESHAPE_OK(r);
 		if (r->backup_valid && r->pos >= r->bk_end) {
+			if (r->opts.crash_at == RESHAPE_CRASH_CRITICAL) {
+				if ((rc = sync_all(r, e)) < 0)
+					return rc;
+				return ok_err_at(e, -ECANCELED, NULL, OK_ERR_NOPOS,
+						 "simulated crash inside the critical section");
+			}
 			/* PAST_B: make it durable, then forget the backup */
 			if ((rc = checkpoint(r, e)) < 0 || (rc = invalidate_backup(r, e)) < 0)
 				return rc;

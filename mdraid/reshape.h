@@ -38,9 +38,11 @@
  * (io_pread_full, io_pwrite_full, io_fdatasync: the io_sys table), so tests
  * can record every write and flush and replay crash states. It never prints.
  * Supported: metadata 1.0/1.1/1.2, RAID6 and RAID5 layouts 0-3, a grow by
- * one or more members, same chunk and layout. Refused with a reason: other
- * layouts, chunk or layout changes, shrinking, degraded arrays, bitmaps,
- * PPL, journal, dirty arrays, mixed arrays.
+ * one or more members, same chunk and layout; degraded arrays (members
+ * named "missing") only with opts.force, missing data rebuilt from P/Q on
+ * the fly and the missing slots left missing. Refused with a reason: other
+ * layouts, chunk or layout changes, shrinking, bitmaps, PPL, journal, dirty
+ * arrays, mixed arrays, members with different data offsets.
  */
 #ifndef MDRAID_RESHAPE_H
 #define MDRAID_RESHAPE_H
@@ -62,10 +64,10 @@ enum reshape_method {
 };
 
 struct reshape_opts {
-	int raid_disks;		     /* N wanted; 0 with cont = take it from the superblocks */
-	const char *backup_file;     /* --backup-file, or NULL */
-	int force;		     /* --force: accept new members holding another array's sb */
-	int cont;		     /* --continue: only resume, never start a grow */
+	int raid_disks;		 /* N wanted; 0 with cont = take it from the superblocks */
+	const char *backup_file; /* --backup-file, or NULL */
+	int force; /* --force: new members holding another array's sb; degraded arrays */
+	int cont;  /* --continue: only resume, never start a grow */
 	volatile sig_atomic_t *stop; /* set asynchronously: stop at the next checkpoint */
 	/* Called after each step with array sectors done and total; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done_sectors, uint64_t total_sectors);
@@ -74,7 +76,15 @@ struct reshape_opts {
 	uint32_t max_step_rows; /* tests: cap new rows per step (0 = by mem_bytes) */
 	double checkpoint_secs; /* seconds between progress checkpoints; 0 = 10 */
 	int64_t now;		/* tests: fixed Unix time for superblocks/backup; 0 = time() */
+	/* Interop tests: stop as a crash would, returning -ECANCELED, at one
+	 * point: RESHAPE_CRASH_CRITICAL just before the checkpoint that ends
+	 * the critical section (data of [0, B) written and synced, superblocks
+	 * still at 0, backup valid); RESHAPE_CRASH_FINAL after the first
+	 * member's final superblock is durable (a torn final round). */
+	int crash_at;
 };
+
+enum { RESHAPE_CRASH_NONE, RESHAPE_CRASH_CRITICAL, RESHAPE_CRASH_FINAL };
 
 /* What reshape_open decided; all sizes in 512-byte sectors. */
 struct reshape_plan {

@@ -295,19 +295,26 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 	int par = a->level == 6 ? 2 : 1, ond = a->n - par, nd = n_new - par;
 	uint64_t cb = (uint64_t)a->chunk * 512, rows = a->size / a->chunk;
 	uint64_t old_chunks = rows * (uint64_t)ond;
-	struct fx_sb sb, sb0;
+	struct fx_sb sb, sb0 = {0};
 	int fds[64], rc = -1;
 	uint8_t *buf[64], *want = malloc(cb), *P = malloc(cb), *Q = malloc(cb);
 	for (int i = 0; i < n_new; i++) {
 		fds[i] = -1;
 		buf[i] = malloc(cb);
 	}
+	int missing[64] = {0}, first = 0;
+	for (int i = 0; i < n_new; i++)
+		missing[i] = !strcmp(paths[i], "missing");
+	while (first < n_new && missing[first])
+		first++;
 	for (int i = 0; i < n_new; i++) {
+		if (missing[i])
+			continue; /* degraded: checked through parity below */
 		if (fx_read_sb(paths[i], a->minor, &sb) < 0) {
 			snprintf(msg, msglen, "%s: no superblock", paths[i]);
 			goto out;
 		}
-		if (i == 0)
+		if (i == first)
 			sb0 = sb;
 		if (!sb.csum_ok || (sb.feature & (4 | 64)) || sb.raid_disks != (uint32_t)n_new ||
 		    sb.data_offset != sb0.data_offset || sb.size != a->size ||
@@ -334,8 +341,9 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 	for (uint64_t s0 = 0; s0 < rows; s0 += BATCH) {
 		uint64_t nb = rows - s0 < BATCH ? rows - s0 : BATCH;
 		for (int i = 0; i < n_new; i++)
-			if (pread(fds[i], blk[i], cb * nb, (off_t)((sb0.data_offset + s0 * a->chunk) * 512)) !=
-			    (ssize_t)(cb * nb)) {
+			if (!missing[i] && pread(fds[i], blk[i], cb * nb,
+						 (off_t)((sb0.data_offset + s0 * a->chunk) *
+							 512)) != (ssize_t)(cb * nb)) {
 				snprintf(msg, msglen, "%s: short read", paths[i]);
 				goto outb;
 			}
@@ -350,16 +358,21 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 					fx_chunk(a->seed, c, want, cb);
 				else
 					memset(want, 0, cb);
+				if (missing[d])
+					memcpy(row[d], want, cb);
 				if (memcmp(want, row[d], cb)) {
-					snprintf(msg, msglen, "row %llu data %d (chunk %llu) on %s differs",
-						 (unsigned long long)s, k, (unsigned long long)c, paths[d]);
+					snprintf(msg, msglen,
+						 "row %llu data %d (chunk %llu) on %s differs",
+						 (unsigned long long)s, k, (unsigned long long)c,
+						 paths[d]);
 					goto outb;
 				}
 			}
 			ref_pq(n_new, p, q, row, cb, P, q >= 0 ? Q : NULL);
-			if (memcmp(P, row[p], cb) || (q >= 0 && memcmp(Q, row[q], cb))) {
-				snprintf(msg, msglen, "row %llu: %s mismatch", (unsigned long long)s,
-					 memcmp(P, row[p], cb) ? "P" : "Q");
+			if ((!missing[p] && memcmp(P, row[p], cb)) ||
+			    (q >= 0 && !missing[q] && memcmp(Q, row[q], cb))) {
+				snprintf(msg, msglen, "row %llu: %s mismatch",
+					 (unsigned long long)s, memcmp(P, row[p], cb) ? "P" : "Q");
 				goto outb;
 			}
 		}
@@ -378,5 +391,29 @@ out:
 	free(want);
 	free(P);
 	free(Q);
+	return rc;
+}
+
+int fx_sb_patch(const char *path, int minor, unsigned off, unsigned size, uint64_t value)
+{
+	uint8_t sb[4096];
+	int fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -errno;
+	off_t sz = lseek(fd, 0, SEEK_END);
+	uint64_t so = sb_loc(minor, (uint64_t)sz / 512);
+	if (pread(fd, sb, 4096, (off_t)(so * 512)) != 4096) {
+		close(fd);
+		return -EIO;
+	}
+	if (size == 8)
+		le64(sb + off, value);
+	else if (size == 4)
+		le32(sb + off, (uint32_t)value);
+	else
+		sb[off] = (uint8_t)value, sb[off + 1] = (uint8_t)(value >> 8);
+	le32(sb + 216, csum1(sb));
+	int rc = pwrite(fd, sb, 4096, (off_t)(so * 512)) == 4096 ? 0 : -EIO;
+	close(fd);
 	return rc;
 }

@@ -53,6 +53,10 @@ struct fx_sb {
 };
 int fx_read_sb(const char *path, int minor, struct fx_sb *sb);
 
+/* Set a superblock field (size 2, 4 or 8 bytes at byte off) and fix the
+ * checksum, to build states the tests need (dirty, bitmap, ...). */
+int fx_sb_patch(const char *path, int minor, unsigned off, unsigned size, uint64_t value);
+
 /* Reference mapping: the member of data block k of stripe s; P and Q. */
 int fx_map(int level, int layout, int disks, uint64_t s, int k, int *pd, int *qd);
 

@@ -27,6 +27,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,9 +58,9 @@ static void ok(int cond, const char *fmt, ...)
 
 #define MAXF 16
 struct ev {
-	int file;      /* index into files[] */
-	int flush;     /* 1 = fdatasync/fsync */
-	uint64_t off;  /* write: byte offset */
+	int file;     /* index into files[] */
+	int flush;    /* 1 = fdatasync/fsync */
+	uint64_t off; /* write: byte offset */
 	uint64_t len;
 	uint8_t *data;
 };
@@ -103,8 +104,12 @@ static void push(struct ev e)
 	R.ev[R.nev++] = e;
 }
 
+/* The engine writes members from several threads: one lock orders the log. */
+static pthread_mutex_t rec_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static ssize_t rec_pwrite(int fd, const void *buf, size_t n, off_t off)
 {
+	pthread_mutex_lock(&rec_lock);
 	ssize_t r = io_sys_default.pwrite(fd, buf, n, off);
 	int f = file_of(fd);
 	if (r > 0 && f >= 0) {
@@ -112,15 +117,19 @@ static ssize_t rec_pwrite(int fd, const void *buf, size_t n, off_t off)
 		memcpy(e.data, buf, (size_t)r);
 		push(e);
 	}
+	pthread_mutex_unlock(&rec_lock);
 	return r;
 }
 
 static int rec_flush(int fd)
 {
+	pthread_mutex_lock(&rec_lock);
 	int f = file_of(fd);
 	if (f >= 0)
 		push((struct ev){f, 1, 0, 0, NULL});
-	return io_sys_default.fdatasync(fd);
+	int rc = io_sys_default.fdatasync(fd);
+	pthread_mutex_unlock(&rec_lock);
+	return rc;
 }
 
 /* Durability is modelled by the replay; the continue runs need none. */
@@ -204,7 +213,8 @@ static void materialize(size_t at, const uint8_t *durable, const uint8_t *pendin
 		for (uint64_t p = 0; p < pieces; p++)
 			if (pending_mask[piece_base[i] + p]) {
 				uint64_t n = e->len - p * 4096 < 4096 ? e->len - p * 4096 : 4096;
-				memcpy(state_buf[e->file] + e->off + p * 4096, e->data + p * 4096, n);
+				memcpy(state_buf[e->file] + e->off + p * 4096, e->data + p * 4096,
+				       n);
 			}
 	}
 	for (int f = 0; f < R.n; f++) {
@@ -261,7 +271,8 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 	int kernel_ok = !(here_new * cs >= here_old * cs + shift) || pos >= a->size * (uint64_t)nd;
 	if (!shift && pos < bb) {
 		if (kernel_ok) {
-			snprintf(why, wl, "kernel would accept position %llu < B", (unsigned long long)pos);
+			snprintf(why, wl, "kernel would accept position %llu < B",
+				 (unsigned long long)pos);
 			return -1;
 		}
 		return 1; /* the backup is needed: --continue checks it */
@@ -330,9 +341,14 @@ static int run_scenario(const struct scen *sc, const char *dir)
 {
 	char pbuf[20][512], *paths[20];
 	char bkp[600];
-	struct fx_array a = {.n = sc->n_old, .level = sc->level, .layout = sc->layout,
-			     .minor = sc->minor, .chunk = sc->chunk, .dev_bytes = sc->bytes,
-			     .data_offset = sc->doff, .seed = (uint32_t)(sc->n_new * 100 + sc->chunk)};
+	struct fx_array a = {.n = sc->n_old,
+			     .level = sc->level,
+			     .layout = sc->layout,
+			     .minor = sc->minor,
+			     .chunk = sc->chunk,
+			     .dev_bytes = sc->bytes,
+			     .data_offset = sc->doff,
+			     .seed = (uint32_t)(sc->n_new * 100 + sc->chunk)};
 	for (int i = 0; i < sc->n_new; i++) {
 		snprintf(pbuf[i], sizeof pbuf[i], "%s/%s-m%d", dir, sc->name, i);
 		paths[i] = pbuf[i];
@@ -349,8 +365,10 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	if (sc->backup_file)
 		add_file(bkp);
 
-	struct reshape_opts o = {.raid_disks = sc->n_new, .backup_file = sc->backup_file ? bkp : NULL,
-				 .max_step_rows = sc->step_rows, .checkpoint_secs = 1e9};
+	struct reshape_opts o = {.raid_disks = sc->n_new,
+				 .backup_file = sc->backup_file ? bkp : NULL,
+				 .max_step_rows = sc->step_rows,
+				 .checkpoint_secs = 1e9};
 	struct reshape *r;
 	struct ok_err e;
 	io_sys.pwrite = rec_pwrite;
@@ -366,7 +384,8 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	   R.nev, rc ? ": " : "", rc ? e.msg : "");
 	if (rc)
 		return -1;
-	ok(fx_verify(&a, sc->n_new, paths, msg, sizeof msg) == 0, "%s: recorded grow verifies", sc->name);
+	ok(fx_verify(&a, sc->n_new, paths, msg, sizeof msg) == 0, "%s: recorded grow verifies",
+	   sc->name);
 
 	/* pieces of every write */
 	size_t *base = calloc(R.nev + 1, sizeof *base), npieces = 0;
@@ -422,20 +441,24 @@ static int run_scenario(const struct scen *sc, const char *dir)
 			int bad = kv < 0;
 			if (!bad) {
 				struct reshape_opts c = {.cont = 1,
-							 .backup_file = sc->backup_file ? bkp : NULL,
+							 .backup_file =
+							     sc->backup_file ? bkp : NULL,
 							 .max_step_rows = sc->step_rows + 1,
 							 .checkpoint_secs = 1e9};
 				io_sys.fdatasync = no_flush;
 				io_sys.fsync = no_flush;
-				rc = reshape_open(&r, (const char *const *)paths, sc->n_new, &c, &e);
+				rc =
+				    reshape_open(&r, (const char *const *)paths, sc->n_new, &c, &e);
 				if (rc == 0) {
 					rc = reshape_run(r, &e);
 					reshape_close(r);
 					resumed++;
 					io_sys = io_sys_default;
-					if (rc || fx_verify(&a, sc->n_new, paths, msg, sizeof msg)) {
+					if (rc ||
+					    fx_verify(&a, sc->n_new, paths, msg, sizeof msg)) {
 						bad = 1;
-						snprintf(why, sizeof why, "continue rc %d %.250s / %.250s", rc,
+						snprintf(why, sizeof why,
+							 "continue rc %d %.250s / %.250s", rc,
 							 rc ? e.msg : "", rc ? "" : msg);
 					}
 				} else {
@@ -445,12 +468,14 @@ static int run_scenario(const struct scen *sc, const char *dir)
 					 * or the grow is complete */
 					char m2[512];
 					if (strstr(e.msg, "no reshape in progress") &&
-					    (fx_verify(&a, sc->n_old, paths, msg, sizeof msg) == 0 ||
+					    (fx_verify(&a, sc->n_old, paths, msg, sizeof msg) ==
+						 0 ||
 					     fx_verify(&a, sc->n_new, paths, m2, sizeof m2) == 0)) {
 						untouched++;
 					} else {
 						bad = 1;
-						snprintf(why, sizeof why, "continue refused: %.250s (%.250s)", e.msg,
+						snprintf(why, sizeof why,
+							 "continue refused: %.250s (%.250s)", e.msg,
 							 msg);
 					}
 				}
@@ -458,8 +483,8 @@ static int run_scenario(const struct scen *sc, const char *dir)
 			if (bad) {
 				fails++;
 				if (!first_fail[0])
-					snprintf(first_fail, sizeof first_fail, "event %zu/%zu v%d: %.500s", at,
-						 R.nev, v, why);
+					snprintf(first_fail, sizeof first_fail,
+						 "event %zu/%zu v%d: %.500s", at, R.nev, v, why);
 			}
 		}
 	}
@@ -500,12 +525,12 @@ int main(void)
 	/* Small arrays with 4 KiB chunks and 2-3 rows per step, so a grow
 	 * has many checkpoints and every crash state is cheap to replay. */
 	static const struct scen sc[] = {
-		/* name         lvl lay min old new chunk bytes   doff bkf step rnd exh */
-		{"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 6, 6},
-		{"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 6, 6},
-		{"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 6, 6},
-		{"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 4, 5},
-		{"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 6, 6},
+	    /* name         lvl lay min old new chunk bytes   doff bkf step rnd exh */
+	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6},
+	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6},
+	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5},
+	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4},
+	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6},
 	};
 	for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
 		run_scenario(&sc[i], d);

@@ -1,0 +1,406 @@
+/*
+ * test_grow.c: grows through the library (reshape.h) on image files, checked
+ * with the independent fixture (fixture.h): content unchanged, P/Q right,
+ * superblocks as the kernel leaves them after a reshape; the placement and
+ * mdadm's figures; stop at a checkpoint and continue; every precondition
+ * refused with nothing written.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "reshape.h"
+
+static int tap_n;
+static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("%sok %d - ", cond ? "" : "not ", ++tap_n);
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	fflush(stdout);
+}
+
+static char dir[512];
+static char pbuf[64][600];
+static char *paths[64];
+static char bkp[600];
+
+static void setup_paths(const char *tag, int n)
+{
+	for (int i = 0; i < n; i++) {
+		snprintf(pbuf[i], sizeof pbuf[i], "%s/%s-%d", dir, tag, i);
+		paths[i] = pbuf[i];
+	}
+	snprintf(bkp, sizeof bkp, "%s/%s-backup", dir, tag);
+	unlink(bkp);
+}
+
+static void cleanup(int n)
+{
+	for (int i = 0; i < n; i++)
+		unlink(paths[i]);
+	unlink(bkp);
+}
+
+/* A simple digest of all files, to show a refusal wrote nothing. */
+static uint64_t digest(int n)
+{
+	uint64_t h = 1469598103934665603ull;
+	static uint8_t buf[1 << 16];
+	for (int i = 0; i < n; i++) {
+		int fd = open(paths[i], O_RDONLY);
+		ssize_t got;
+		if (fd < 0)
+			continue;
+		while ((got = read(fd, buf, sizeof buf)) > 0)
+			for (ssize_t j = 0; j < got; j++)
+				h = (h ^ buf[j]) * 1099511628211ull;
+		close(fd);
+	}
+	return h;
+}
+
+static struct fx_array make(const char *tag, int level, int layout, int minor, int n_old, int n_new,
+			    uint32_t chunk, uint64_t bytes, uint64_t doff)
+{
+	struct fx_array a = {.n = n_old,
+			     .level = level,
+			     .layout = layout,
+			     .minor = minor,
+			     .chunk = chunk,
+			     .dev_bytes = bytes,
+			     .data_offset = doff,
+			     .seed = (uint32_t)(tap_n * 7 + 3)};
+	setup_paths(tag, n_new);
+	if (fx_create(&a, paths) < 0)
+		abort();
+	for (int i = n_old; i < n_new; i++)
+		fx_blank(paths[i], bytes, (uint32_t)i);
+	return a;
+}
+
+struct grow_case {
+	const char *name;
+	int level, layout, minor, n_old, n_new;
+	uint32_t chunk;
+	uint64_t bytes, doff;
+	int backup_file;
+	enum reshape_method want;
+	uint64_t want_bb; /* sectors, 0 = do not check */
+};
+
+static void grow_one(const struct grow_case *c)
+{
+	struct fx_array a = make(c->name, c->level, c->layout, c->minor, c->n_old, c->n_new,
+				 c->chunk, c->bytes, c->doff);
+	struct reshape_opts o = {.raid_disks = c->n_new,
+				 .backup_file = c->backup_file ? bkp : NULL,
+				 .mem_bytes = 4 << 20};
+	struct reshape *r;
+	struct ok_err e;
+	char msg[512];
+	int rc = reshape_open(&r, (const char *const *)paths, c->n_new, &o, &e);
+	const struct reshape_plan *pl = rc == 0 ? reshape_plan(r) : NULL;
+	ok(rc == 0 && pl->method == c->want && (!c->want_bb || pl->backup_blocks == c->want_bb),
+	   "%s: plan (method %d, backup %lluK)%s%s", c->name, pl ? (int)pl->method : -1,
+	   pl ? (unsigned long long)pl->backup_blocks / 2 : 0, rc ? ": " : "", rc ? e.msg : "");
+	if (rc == 0)
+		rc = reshape_run(r, &e);
+	reshape_close(r);
+	ok(rc == 0, "%s: grow %d -> %d%s%s", c->name, c->n_old, c->n_new, rc ? ": " : "",
+	   rc ? e.msg : "");
+	int v = fx_verify(&a, c->n_new, paths, msg, sizeof msg);
+	ok(v == 0, "%s: content unchanged, P/Q consistent, superblocks final%s%s", c->name,
+	   v ? ": " : "", v ? msg : "");
+	struct fx_sb sb;
+	fx_read_sb(paths[c->n_new - 1], c->minor, &sb);
+	uint64_t moved = c->want == RESHAPE_NEW_OFFSET
+			     ? c->want_bb / (uint64_t)(c->n_old - (c->level == 6 ? 2 : 1))
+			     : 0;
+	uint64_t doff = c->minor == 0 ? 0 : c->doff;
+	ok(sb.data_offset == doff - moved && (!c->backup_file || access(bkp, F_OK) != 0),
+	   "%s: data_offset %llu (expected %llu)%s", c->name, (unsigned long long)sb.data_offset,
+	   (unsigned long long)(doff - moved), c->backup_file ? ", backup file removed" : "");
+	cleanup(c->n_new);
+}
+
+static int stop_after;
+static volatile sig_atomic_t stop_flag;
+static void count_progress(void *ctx, uint64_t done, uint64_t total)
+{
+	(void)ctx;
+	(void)done;
+	(void)total;
+	if (--stop_after <= 0)
+		stop_flag = 1;
+}
+
+/* Stop at a checkpoint, look at the on-disk state, continue. */
+static void stop_and_continue(const char *tag, int backup_file, int minor, uint64_t doff)
+{
+	struct fx_array a = make(tag, 6, 2, minor, 4, 5, 8, 2 << 20, doff);
+	struct reshape_opts o = {.raid_disks = 5,
+				 .backup_file = backup_file ? bkp : NULL,
+				 .max_step_rows = 2,
+				 .stop = &stop_flag,
+				 .progress = count_progress};
+	struct reshape *r;
+	struct ok_err e;
+	char msg[512];
+	stop_flag = 0;
+	stop_after = 4;
+	int rc = reshape_open(&r, (const char *const *)paths, 5, &o, &e);
+	uint64_t end = rc == 0 ? reshape_plan(r)->new_array : 0;
+	uint64_t bb = rc == 0 ? reshape_plan(r)->backup_blocks : 0;
+	if (rc == 0)
+		rc = reshape_run(r, &e);
+	reshape_close(r);
+	ok(rc == -EINTR, "%s: stopped by the flag (rc %d %s)", tag, rc, rc == -EINTR ? "" : e.msg);
+	struct fx_sb sb;
+	int consistent = 1;
+	for (int i = 0; i < 5; i++) {
+		fx_read_sb(paths[i], minor, &sb);
+		consistent &= sb.csum_ok && (sb.feature & 4) && sb.reshape_pos > 0 &&
+			      sb.reshape_pos < end && sb.raid_disks == 5 && sb.delta == 1 &&
+			      (!backup_file || sb.reshape_pos >= bb);
+	}
+	ok(consistent, "%s: on disk RESHAPE_ACTIVE, 0 < reshape_position %llu < %llu%s", tag,
+	   (unsigned long long)sb.reshape_pos, (unsigned long long)end,
+	   backup_file ? ", past the critical section" : "");
+	struct reshape_opts c = {.cont = 1, .backup_file = backup_file ? bkp : NULL};
+	rc = reshape_open(&r, (const char *const *)paths, 5, &c, &e);
+	int resuming =
+	    rc == 0 && reshape_plan(r)->resuming && reshape_plan(r)->position == sb.reshape_pos;
+	if (rc == 0)
+		rc = reshape_run(r, &e);
+	reshape_close(r);
+	ok(rc == 0 && resuming, "%s: --continue resumes at the checkpoint%s%s", tag, rc ? ": " : "",
+	   rc ? e.msg : "");
+	int v = fx_verify(&a, 5, paths, msg, sizeof msg);
+	ok(v == 0, "%s: content after continue%s%s", tag, v ? ": " : "", v ? msg : "");
+	cleanup(5);
+}
+
+/* A degraded grow with --force: the missing members stay missing; what is on
+ * the others must be the content and the parity of the full new layout.
+ * With stop > 0 it is stopped after that many steps and continued. */
+static void grow_degraded(const char *tag, int level, int n_old, int n_new, uint32_t chunk,
+			  uint64_t doff, int backup_file, unsigned missing_mask, int stop)
+{
+	struct fx_array a = make(tag, level, 2, 2, n_old, n_new, chunk, 4 << 20, doff);
+	for (int i = 0; i < n_old; i++)
+		if (missing_mask >> i & 1) {
+			unlink(paths[i]);
+			paths[i] = "missing";
+		}
+	struct reshape_opts o = {.raid_disks = n_new,
+				 .backup_file = backup_file ? bkp : NULL,
+				 .force = 1,
+				 .max_step_rows = 3};
+	if (stop) {
+		o.stop = &stop_flag;
+		o.progress = count_progress;
+		stop_flag = 0;
+		stop_after = stop;
+	}
+	struct reshape *r;
+	struct ok_err e;
+	char msg[512];
+	int rc = reshape_open(&r, (const char *const *)paths, n_new, &o, &e);
+	if (rc == 0)
+		rc = reshape_run(r, &e);
+	reshape_close(r);
+	if (stop) {
+		ok(rc == -EINTR, "%s: degraded grow stopped (rc %d %s)", tag, rc,
+		   rc == -EINTR ? "" : e.msg);
+		struct reshape_opts c = {.cont = 1, .force = 1, .backup_file = o.backup_file};
+		rc = reshape_open(&r, (const char *const *)paths, n_new, &c, &e);
+		if (rc == 0)
+			rc = reshape_run(r, &e);
+		reshape_close(r);
+	}
+	ok(rc == 0, "%s: degraded grow %d -> %d with --force%s%s", tag, n_old, n_new,
+	   rc ? ": " : "", rc ? e.msg : "");
+	int v = fx_verify(&a, n_new, paths, msg, sizeof msg);
+	ok(v == 0, "%s: content and parity of the full layout on the present members%s%s", tag,
+	   v ? ": " : "", v ? msg : "");
+	for (int i = 0; i < n_new; i++)
+		paths[i] = pbuf[i];
+	cleanup(n_new);
+}
+
+/* A refusal: the error, its words, nothing written. */
+static void refuse(const char *name, int n, const struct reshape_opts *o, int want_rc,
+		   const char *want_words)
+{
+	uint64_t before = digest(n);
+	struct reshape *r;
+	struct ok_err e;
+	ok_err_clear(&e);
+	int rc = reshape_open(&r, (const char *const *)paths, n, o, &e);
+	if (rc == 0) {
+		rc = 1;
+		snprintf(e.msg, sizeof e.msg, "accepted");
+	}
+	reshape_close(r);
+	ok(rc == want_rc && strstr(e.msg, want_words) && digest(n) == before,
+	   "refused: %s (rc %d: %s)", name, rc, e.msg);
+}
+
+int main(void)
+{
+	const char *t = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(dir, sizeof dir, "%s/mdraid-grow-test.XXXXXX", t);
+	if (!mkdtemp(dir))
+		return 1;
+	const uint64_t M = 1 << 20;
+	static const struct grow_case cases[] = {
+	    /* name, level, layout, minor, old, new, chunk, bytes, doff, file, method, B */
+	    {"r6-4to5-64K-newoffset", 6, 2, 2, 4, 5, 128, 8 * M, 2048, 0, RESHAPE_NEW_OFFSET, 768},
+	    {"r6-4to5-64K-backupfile", 6, 2, 2, 4, 5, 128, 8 * M, 2048, 1, RESHAPE_BACKUP_FILE,
+	     768},
+	    {"r6-4to5-64K-backupmember", 6, 2, 2, 4, 5, 128, 8 * M, 128, 0, RESHAPE_BACKUP_MEMBER,
+	     768},
+	    {"r6-4to6-64K", 6, 2, 2, 4, 6, 128, 8 * M, 2048, 0, RESHAPE_NEW_OFFSET, 512},
+	    {"r6-5to8-64K", 6, 2, 2, 5, 8, 128, 8 * M, 2048, 0, RESHAPE_NEW_OFFSET, 768},
+	    {"r6-4to5-512K-newoffset", 6, 2, 2, 4, 5, 1024, 16 * M, 4096, 0, RESHAPE_NEW_OFFSET,
+	     6144},
+	    {"r6-4to5-512K-backupfile", 6, 2, 2, 4, 5, 1024, 16 * M, 4096, 1, RESHAPE_BACKUP_FILE,
+	     6144},
+	    {"r6-4to6-512K-backupmember", 6, 2, 2, 4, 6, 1024, 24 * M, 2048, 0,
+	     RESHAPE_BACKUP_MEMBER, 4096},
+	    {"r6-5to8-512K-backupfile", 6, 2, 2, 5, 8, 1024, 24 * M, 4096, 1, RESHAPE_BACKUP_FILE,
+	     6144},
+	    {"r6-layout0-4to5", 6, 0, 2, 4, 5, 16, 2 * M, 2048, 0, RESHAPE_NEW_OFFSET, 96},
+	    {"r6-layout1-4to6", 6, 1, 2, 4, 6, 16, 2 * M, 2048, 0, RESHAPE_NEW_OFFSET, 64},
+	    {"r6-layout3-5to7", 6, 3, 2, 5, 7, 16, 2 * M, 2048, 1, RESHAPE_BACKUP_FILE, 240},
+	    {"r6-v1.0-4to5", 6, 2, 0, 4, 5, 128, 8 * M, 0, 0, RESHAPE_BACKUP_MEMBER, 768},
+	    {"r6-v1.0-4to5-file", 6, 2, 0, 4, 5, 128, 8 * M, 0, 1, RESHAPE_BACKUP_FILE, 768},
+	    {"r6-v1.1-4to5", 6, 2, 1, 4, 5, 128, 8 * M, 2048, 0, RESHAPE_NEW_OFFSET, 768},
+	    {"r5-ls-3to4", 5, 2, 2, 3, 4, 128, 4 * M, 2048, 0, RESHAPE_NEW_OFFSET, 768},
+	    {"r5-la-3to5-file", 5, 0, 2, 3, 5, 16, 2 * M, 2048, 1, RESHAPE_BACKUP_FILE, 64},
+	    {"r5-ra-4to5-member", 5, 1, 2, 4, 5, 16, 2 * M, 128, 0, RESHAPE_BACKUP_MEMBER, 192},
+	    {"r5-rs-3to4-v1.0", 5, 3, 0, 3, 4, 16, 2 * M, 0, 0, RESHAPE_BACKUP_MEMBER, 96},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		grow_one(&cases[i]);
+
+	stop_and_continue("stop-newoffset", 0, 2, 2048);
+	stop_and_continue("stop-backupfile", 1, 2, 2048);
+	stop_and_continue("stop-backupmember", 0, 2, 128);
+	stop_and_continue("stop-v1.0", 0, 0, 0);
+
+	/* degraded, with --force: one or two data/parity members missing */
+	grow_degraded("deg-r6-4to5-slot1", 6, 4, 5, 16, 2048, 0, 1u << 1, 0);
+	grow_degraded("deg-r6-4to6-slots0,3-file", 6, 4, 6, 16, 2048, 1, 1u << 0 | 1u << 3, 0);
+	grow_degraded("deg-r6-5to7-slots1,2-member", 6, 5, 7, 16, 128, 0, 1u << 1 | 1u << 2, 0);
+	grow_degraded("deg-r5-3to4-slot2", 5, 3, 4, 16, 2048, 0, 1u << 2, 0);
+	grow_degraded("deg-r6-4to5-slot2-stopped", 6, 4, 5, 8, 2048, 0, 1u << 2, 4);
+
+	/* preconditions */
+	struct reshape_opts o = {.raid_disks = 5};
+	make("ref", 6, 2, 2, 4, 5, 16, 2 * M, 2048);
+	o.raid_disks = 4;
+	refuse("already 4 members", 4, &o, -EALREADY, "already has 4");
+	o.raid_disks = 3;
+	refuse("shrinking", 4, &o, -EPERM, "shrinking");
+	o.raid_disks = 6;
+	refuse("too few new members", 5, &o, -EINVAL, "needs 2 new members");
+	o.raid_disks = 5;
+	struct reshape_opts oc = {.cont = 1};
+	refuse("--continue without a reshape", 5, &oc, -EPERM, "no reshape in progress");
+	/* degraded: slot 3 absent (member 3 replaced by a blank disk) */
+	char *keep = paths[3];
+	paths[3] = paths[4];
+	fx_blank(pbuf[4], 2 * M, 9);
+	char extra[600];
+	snprintf(extra, sizeof extra, "%s/ref-extra", dir);
+	fx_blank(extra, 2 * M, 10);
+	paths[4] = extra;
+	refuse("degraded array without --force", 5, &o, -EPERM, "--force");
+	paths[3] = keep;
+	paths[4] = pbuf[4];
+	unlink(extra);
+	/* another array's superblock on the new member */
+	struct fx_array other = {.n = 4,
+				 .level = 6,
+				 .layout = 2,
+				 .minor = 2,
+				 .chunk = 16,
+				 .dev_bytes = 2 * M,
+				 .data_offset = 2048,
+				 .seed = 999};
+	char opbuf[4][600], *op[4];
+	for (int i = 0; i < 4; i++) {
+		snprintf(opbuf[i], sizeof opbuf[i], "%s/other-%d", dir, i);
+		op[i] = opbuf[i];
+	}
+	fx_create(&other, op);
+	char *save4 = paths[4];
+	paths[4] = op[0];
+	refuse("new member holds another array's superblock", 5, &o, -EPERM, "--force");
+	paths[4] = save4;
+	for (int i = 0; i < 4; i++)
+		unlink(op[i]);
+	/* backup file exists */
+	int fd = open(bkp, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	o.backup_file = bkp;
+	refuse("backup file exists", 5, &o, -EEXIST, "exists");
+	unlink(bkp);
+	o.backup_file = NULL;
+	/* new member too small */
+	truncate(paths[4], 1 * M);
+	refuse("new member smaller than the others", 5, &o, -EPERM, "too small");
+	truncate(paths[4], 2 * M);
+	/* dirty array */
+	for (int i = 0; i < 4; i++)
+		fx_sb_patch(paths[i], 2, 208, 8, 0);
+	refuse("array not clean", 5, &o, -EPERM, "not clean");
+	for (int i = 0; i < 4; i++)
+		fx_sb_patch(paths[i], 2, 208, 8, UINT64_MAX);
+	/* bitmap, PPL, journal */
+	static const struct {
+		uint32_t bit;
+		const char *words;
+	} feats[] = {{1, "bitmap"}, {1024, "PPL"}, {512, "journal"}, {2, "rebuilt"}};
+	for (size_t i = 0; i < 4; i++) {
+		for (int m = 0; m < 4; m++)
+			fx_sb_patch(paths[m], 2, 8, 4, feats[i].bit);
+		char nm[64];
+		snprintf(nm, sizeof nm, "feature 0x%x", feats[i].bit);
+		refuse(nm, 5, &o, -EPERM, feats[i].words);
+		for (int m = 0; m < 4; m++)
+			fx_sb_patch(paths[m], 2, 8, 4, 0);
+	}
+	/* a stale member (events two behind) */
+	fx_sb_patch(paths[2], 2, 200, 8, 18);
+	refuse("stale member", 5, &o, -EPERM, "stale");
+	fx_sb_patch(paths[2], 2, 200, 8, 20);
+	/* an unsupported layout */
+	for (int m = 0; m < 4; m++)
+		fx_sb_patch(paths[m], 2, 76, 4, 17);
+	refuse("layout 17 (RAID5->6 intermediate)", 5, &o, -EPERM, "layout");
+	for (int m = 0; m < 4; m++)
+		fx_sb_patch(paths[m], 2, 76, 4, 2);
+	/* same file twice */
+	char *save3 = paths[4];
+	paths[4] = paths[0];
+	refuse("a member given twice", 5, &o, -EINVAL, "given twice");
+	paths[4] = save3;
+	cleanup(5);
+	rmdir(dir);
+	printf("1..%d\n", tap_n);
+	return 0;
+}

@@ -1,0 +1,174 @@
+#!/bin/sh
+# test_grow.sh: the `mdraid grow` command end to end on image files. Arrays
+# are built by grow_fixture (independent of the engine) and checked by it,
+# by the host's mdadm --examine (the real peer: mdadm reads image files), and
+# by the core's `mdraid check` / `mdraid read` / `mdraid examine`.
+. "$OPSKIT_SOURCE/tests/tap.sh"
+M="$OPSKIT_BUILD/mdraid/mdraid"
+F="$OPSKIT_BUILD/tests/mdraid/grow/grow_fixture"
+T="$TAP_TMP"
+cd "$T" || exit 1
+MB=1048576
+have_mdadm=1
+command -v mdadm >/dev/null 2>&1 || have_mdadm=0
+[ -x /usr/sbin/mdadm ] && PATH="$PATH:/usr/sbin"
+command -v mdadm >/dev/null 2>&1 && have_mdadm=1
+
+mk() { # name: 4 members of 8 MiB, 64K chunk, data_offset $2 (sectors), seed $3; one blank
+	rm -f "$1"-*
+	"$F" create level=6 layout=2 chunk=128 minor=2 bytes=$((8 * MB)) doff="$2" seed="$3" \
+		"$1-0" "$1-1" "$1-2" "$1-3" && "$F" blank bytes=$((8 * MB)) "$1-4"
+}
+verify() { # name seed
+	"$F" verify level=6 layout=2 chunk=128 minor=2 seed="$2" old=4 "$1-0" "$1-1" "$1-2" "$1-3" "$1-4"
+}
+
+testcmd "grow --help shows the synopsis" "$M grow --help | head -n 1" \
+	"usage: mdraid grow --raid-devices=N [--backup-file=F] [--force] MEMBER... NEW-MEMBER...
+" ""
+testcmd "mdraid --help lists grow" "$M --help | grep -c '^  grow '" "1
+" ""
+
+# --- mdadm spelling, backup file: mdadm's figure and message ---
+mk a 2048 11
+"$M" read a-0 a-1 a-2 a-3 >a.before 2>/dev/null
+testcmd "mdadm spelling with --backup-file prints mdadm's figure" \
+	"$M --grow --raid-devices=5 --backup-file=$T/a.bak a-0 a-1 a-2 a-3 a-4 2>&1 >/dev/null | grep 'critical'" \
+	"mdraid: Need to backup 384K of critical section..
+" ""
+if verify a 11 2>a.err; then tap_ok "backup-file grow: content and P/Q (fixture)"; else tap_fail "backup-file grow: content and P/Q (fixture)" "$(cat a.err)"; fi
+testcmd_rc "backup file removed after the grow" 1 "test -e $T/a.bak"
+testcmd_rc "mdraid check: no mismatches after the grow" 0 "$M check a-0 a-1 a-2 a-3 a-4"
+old=$(stat -c %s a.before)
+"$M" read --length="$old" a-0 a-1 a-2 a-3 a-4 >a.after 2>/dev/null
+test_cmp "mdraid read: old content unchanged" a.before a.after
+testcmd "mdraid read: the new space reads as zeros" \
+	"$M read --offset=$old a-0 a-1 a-2 a-3 a-4 2>/dev/null | tr -d '\\0' | wc -c" "0
+" ""
+if [ $have_mdadm = 1 ]; then
+	testcmd "mdadm --examine: new member is active device 4 of 5, checksum correct" \
+		"mdadm --examine a-4 | grep -E 'Raid Devices|Array Size|Checksum|Device Role|Array State' | sed 's/: [0-9a-f]* - correct/: correct/'" \
+		"   Raid Devices : 5
+     Array Size : 21504 KiB (21.00 MiB 22.02 MB)
+       Checksum : correct
+   Device Role : Active device 4
+   Array State : AAAAA ('A' == active, '.' == missing, 'R' == replacing)
+" ""
+else
+	tap_skip "mdadm --examine of the grown member" "mdadm not installed"
+fi
+
+# --- default placement: data_offset moves; stop mid-way and continue ---
+mk b 2048 12
+testcmd_rc "stopped grow exits 1" 1 "$M grow --raid-devices=5 --mem=1M --stop-after=3 -q b-0 b-1 b-2 b-3 b-4"
+"$M" grow --raid-devices=5 --mem=1M --stop-after=3 -q b-0 b-1 b-2 b-3 b-4 >/dev/null 2>b.err
+testcmd "a re-run on a mid-reshape array says how to continue" \
+	"grep -c 'continue with: mdraid grow --continue' b.err" "1
+" ""
+if [ $have_mdadm = 1 ]; then
+	testcmd "mdadm --examine mid-reshape: feature map, offsets, delta" \
+		"mdadm --examine b-4 | grep -E 'Feature Map|Data Offset|New Offset|Delta Devices|Checksum' | sed 's/: [0-9a-f]* - correct/: correct/'" \
+		"    Feature Map : 0x44
+    Data Offset : 2048 sectors
+     New Offset : 1664 sectors
+  Delta Devices : 1 (4->5)
+       Checksum : correct
+" ""
+	pos=$(mdadm --examine b-0 | sed -n 's/.*Reshape pos.n : \([0-9]*\).*/\1/p')
+	if [ -n "$pos" ] && [ "$pos" -gt 0 ] && [ "$pos" -lt 21504 ]; then
+		tap_ok "mdadm --examine: 0 < Reshape pos'n ($pos) < end"
+	else
+		tap_fail "mdadm --examine: 0 < Reshape pos'n < end" "got '$pos'"
+	fi
+	mdadm --examine b-0 b-1 b-2 b-3 b-4 >b.mdadm 2>&1
+	TZ=UTC "$M" examine b-0 b-1 b-2 b-3 b-4 >b.ours 2>&1
+	TZ=UTC mdadm --examine b-0 b-1 b-2 b-3 b-4 >b.mdadm 2>&1
+	test_cmp "mdraid examine equals mdadm --examine mid-reshape" b.mdadm b.ours
+else
+	tap_skip "mdadm --examine mid-reshape" "mdadm not installed"
+	tap_skip "mdadm --examine reshape position" "mdadm not installed"
+	tap_skip "mdraid examine vs mdadm mid-reshape" "mdadm not installed"
+fi
+testcmd "grow --continue finishes" "$M grow --continue -q b-0 b-1 b-2 b-3 b-4 2>/dev/null" \
+	"mdraid: grown to 5 members: array size 21504K (was 14336K)
+" ""
+if verify b 12 2>b.err; then tap_ok "continued grow: content and P/Q"; else tap_fail "continued grow: content and P/Q" "$(cat b.err)"; fi
+testcmd "grow again: nothing to do" "$M grow --raid-devices=5 b-0 b-1 b-2 b-3 b-4 2>&1" \
+	"mdraid: the array already has 5 members: nothing to do
+" ""
+
+# --- plain re-run resumes; backup on the new member (no head-room) ---
+mk c 128 13
+"$M" grow -n 5 --mem=1M --stop-after=2 -q c-0 c-1 c-2 c-3 c-4 >/dev/null 2>c.err
+testcmd "backup on the new member: message" "grep -c 'backup goes on the new members' c.err" "1
+" ""
+testcmd_rc "plain re-run resumes and finishes" 0 "$M grow -n 5 -q c-0 c-1 c-2 c-3 c-4"
+if verify c 13 2>c.err2; then tap_ok "backup-on-member grow: content and P/Q"; else tap_fail "backup-on-member grow: content and P/Q" "$(cat c.err2)"; fi
+testcmd_rc "mdraid check after backup-on-member grow" 0 "$M check c-0 c-1 c-2 c-3 c-4"
+
+# --- the backup as mdadm writes it, left by a crash inside the critical section ---
+mk e 2048 15
+"$M" grow -n 5 --backup-file="$T/e.bak" --simulate-crash=critical -q e-0 e-1 e-2 e-3 e-4 >/dev/null 2>&1
+testcmd "backup file size is (B + 8) sectors, as mdadm makes it" "stat -c %s e.bak" "397312
+" ""
+testcmd "md_backup_data-1 header: magic, devstart 8, arraystart 0, length 768, csum, devstart2" \
+	"od -A d -t x1 -N 100 e.bak | sed -n '1p;3,7p'" \
+"0000000 6d 64 5f 62 61 63 6b 75 70 5f 64 61 74 61 2d 31
+0000032 $(od -A n -t x1 -j 32 -N 8 e.bak | sed 's/^ //') 08 00 00 00 00 00 00 00
+0000048 00 00 00 00 00 00 00 00 00 03 00 00 00 00 00 00
+0000064 15 49 92 24 00 00 00 00 00 03 00 00 00 00 00 00
+0000080 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+0000096 00 00 00 00
+" ""
+testcmd "devstart (bytes 40..47) is 8" "od -A n -t u8 -j 40 -N 8 e.bak | tr -d ' '" "8
+" ""
+"$F" create level=6 layout=2 chunk=128 minor=2 bytes=$((8 * MB)) doff=2048 seed=15 x-0 x-1 x-2 x-3
+"$M" read --length=$((768 * 512)) x-0 x-1 x-2 x-3 >e.first 2>/dev/null
+dd if=e.bak bs=4096 skip=1 2>/dev/null >e.data
+test_cmp "backup data = the array's first 384K in logical order" e.first e.data
+testcmd "superblocks: RESHAPE_ACTIVE, reshape_position still 0" \
+	"for m in e-0 e-4; do od -A n -t u4 -j 4104 -N 4 \$m; od -A n -t u8 -j 4200 -N 8 \$m; done | tr -d ' '" "4
+0
+4
+0
+" ""
+testcmd_rc "--continue without the backup refused (exit 5)" 5 "$M grow --continue -q e-0 e-1 e-2 e-3 e-4"
+testcmd "--continue --backup-file restores the critical section" \
+	"$M grow --continue --backup-file=$T/e.bak -q e-0 e-1 e-2 e-3 e-4 2>/dev/null" \
+	"mdraid: restoring critical section
+mdraid: grown to 5 members: array size 21504K (was 14336K)
+" ""
+if verify e 15 2>e.err; then tap_ok "restored grow: content and P/Q"; else tap_fail "restored grow: content and P/Q" "$(cat e.err)"; fi
+
+# --- the backup on the new member: headers where Grow_restart reads them ---
+mk h 128 16
+"$M" grow -n 5 --simulate-crash=critical -q h-0 h-1 h-2 h-3 h-4 >/dev/null 2>&1
+# data_offset 128 + size 16256 - 8 = 16376: Grow_restart's header; data at 16376 - 768
+testcmd "header copy after the data (data_offset + size - 8): devstart" \
+	"od -A n -t u8 -j $((16376 * 512 + 40)) -N 8 h-4 | tr -d ' '" "$((16376 - 768))
+" ""
+testcmd "header 4 KiB before the data equals it" \
+	"cmp -n 68 h-4 h-4 $((16376 * 512)) $(((16376 - 768 - 8) * 512)) && echo same" "same
+" ""
+testcmd_rc "--continue finds the backup on the new member" 0 "$M grow --continue -q h-0 h-1 h-2 h-3 h-4"
+if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=16 old=4 h-0 h-1 h-2 h-3 h-4 2>h.err; then tap_ok "restored from the member: content and P/Q"; else tap_fail "restored from the member: content and P/Q" "$(cat h.err)"; fi
+
+# --- degraded: refused without --force, grown with it ---
+mk g 2048 17
+"$M" read g-0 g-1 g-2 g-3 >g.before 2>/dev/null
+testcmd_rc "degraded array refused without --force (exit 5)" 5 "$M grow -n 5 g-0 missing g-2 g-3 g-4"
+testcmd_rc "degraded grow with --force" 0 "$M grow -n 5 --force -q g-0 missing g-2 g-3 g-4"
+"$M" read --length="$(stat -c %s g.before)" g-0 missing g-2 g-3 g-4 >g.after 2>/dev/null
+test_cmp "degraded grow: mdraid read (rebuilding slot 1) gives the old content" g.before g.after
+
+# --- refusals: exit 5, nothing written ---
+mk d 2048 14
+sum1=$(cat d-0 d-1 d-2 d-3 d-4 | md5sum)
+: >d.bak
+testcmd_rc "existing backup file refused (exit 5)" 5 "$M grow -n 5 --backup-file=$T/d.bak d-0 d-1 d-2 d-3 d-4"
+testcmd_rc "shrinking refused (exit 5)" 5 "$M grow -n 3 d-0 d-1 d-2 d-3"
+testcmd_rc "--continue without a reshape refused (exit 5)" 5 "$M grow --continue d-0 d-1 d-2 d-3 d-4"
+testcmd_rc "missing --raid-devices is a usage error (exit 2)" 2 "$M grow d-0 d-1 d-2 d-3 d-4"
+sum2=$(cat d-0 d-1 d-2 d-3 d-4 | md5sum)
+if [ "$sum1" = "$sum2" ]; then tap_ok "refusals wrote nothing"; else tap_fail "refusals wrote nothing"; fi
+tap_done
