@@ -36,14 +36,14 @@ kc 6 4 5 64 1.2 32 file"
 # stop: "term" sends SIGTERM once a reshape_position is on disk
 # placement: offset (move data_offset), file (--backup-file), member (backup
 # on a new member; v1.0 has no head-room)
-GARRAYS="g45o 6 4 5 64 1.2 32 offset -
-g46f 6 4 6 512 1.2 32 file -
+GARRAYS="g45o 6 4 5 64 1.2 16 offset -
+g46f 6 4 6 512 1.2 16 file -
 g58m 6 5 8 64 1.0 16 member -
-g45m 6 4 5 512 1.0 32 member -
+g45m 6 4 5 512 1.0 16 member -
 g58o 6 5 8 512 1.2 16 offset -
 g45f 6 4 5 64 1.2 16 file -
 g34o 5 3 4 64 1.2 16 offset -
-gsto 6 4 5 64 1.2 128 offset term"
+gsto 6 4 5 64 1.2 48 offset term"
 
 # used_sectors EXAMINE_FILE: the members' used size (sb.size) in sectors
 used_sectors() {
