@@ -1,0 +1,406 @@
+#!/bin/sh
+# test_grow.sh: mdraid grow against the kernel's reshape (issue 5).
+#
+# Boot 1 (needs no mdraid grow): mdadm in the guest grows a RAID6 4->5 and a
+# RAID5 3->4 (moving data_offset, mdadm's default with head-room) and a RAID6
+# 4->5 with --backup-file, throttled with speed_limit_max, and the plug is
+# pulled once a reshape_position is on disk. Checked on the host: the members
+# are mid-reshape (RESHAPE_ACTIVE, NEW_OFFSET only for the first two,
+# 0 < reshape_position < end); mdraid examine equals mdadm
+# --examine on them (mdadm on the host: the guest's view would race with the
+# running reshape); `mdraid grow --continue` finishes the reshape.
+#
+# On the host (needs mdraid grow): arrays mdraid created and wrote (shadow
+# file) are grown 4->5, 4->6, 5->8 and RAID5 3->4, chunks 64K and 512K, by each
+# placement: moving data_offset (v1.2 with head-room), --backup-file, and the
+# backup on a new member (v1.0, no head-room); mdraid read after the grow
+# equals the shadow. One grow is stopped mid-way (SIGTERM once a
+# reshape_position is on disk; mdraid stops at its next checkpoint) for the
+# kernel to continue.
+#
+# Boot 2 (when anything was grown): the kernel assembles each grown array
+# with the new size ((N-2)·size, RAID5 (N-1)·size), the old content
+# unchanged, and check gives mismatch_cnt 0; the grow mdraid stopped is
+# continued by the kernel (dmesg: "md: reshape of RAID array mdN" at
+# assembly) to the same result.
+. "$OPSKIT_SOURCE/tests/tap.sh"
+. "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
+
+# kernel-started reshapes: id level old new chunk_KiB metadata member_MiB method
+# method: offset (mdadm moves data_offset) or file (mdadm --backup-file; the
+# reshape runs past the critical section before the plug is pulled)
+KARRAYS="ka 6 4 5 64 1.2 32 offset
+kb 5 3 4 512 1.2 32 offset
+kc 6 4 5 64 1.2 32 file"
+# mdraid grows: id level old new chunk_KiB metadata member_MiB placement stop
+# stop: "term" sends SIGTERM once a reshape_position is on disk
+# placement: offset (move data_offset), file (--backup-file), member (backup
+# on a new member; v1.0 has no head-room)
+GARRAYS="g45o 6 4 5 64 1.2 16 offset -
+g46f 6 4 6 512 1.2 16 file -
+g58m 6 5 8 64 1.0 16 member -
+g45m 6 4 5 512 1.0 16 member -
+g58o 6 5 8 512 1.2 16 offset -
+g45f 6 4 5 64 1.2 16 file -
+g34o 5 3 4 64 1.2 16 offset -
+gsto 6 4 5 64 1.2 48 offset term"
+
+# used_sectors EXAMINE_FILE: the members' used size (sb.size) in sectors
+used_sectors() {
+	u=$(sed -n 's/^ *Used Dev Size : \([0-9]*\) sectors.*/\1/p' "$1")
+	[ -n "$u" ] || u=$(sed -n 's/^ *Avail Dev Size : \([0-9]*\) sectors.*/\1/p' "$1")
+	echo "${u:-0}"
+}
+# stop_grow MEMBER0 N [--backup-file=F] MEMBER...: mdraid grow to N members
+# in the background, SIGTERM as soon as MEMBER0's v1.2 superblock holds
+# RESHAPE_ACTIVE with a reshape_position > 0; then it must have stopped at a
+# checkpoint (exit 1) with 0 < reshape_position < end on disk. 77 when the
+# grow finished before the signal could stop it.
+stop_grow() {
+	_sg_m0=$1
+	_sg_n=$2
+	shift 2
+	"$MDRAID" grow --raid-devices="$_sg_n" "$@" >"$W/stop_grow.out" 2>&1 &
+	_sg_pid=$!
+	while kill -0 $_sg_pid 2>/dev/null; do
+		_sg_fm=$(le_u "$_sg_m0" 4104 4)
+		_sg_pos=$(le_u "$_sg_m0" 4200 8)
+		if [ $((_sg_fm & 4)) -eq 4 ] && [ "$_sg_pos" -gt 0 ]; then
+			kill -TERM $_sg_pid
+			break
+		fi
+		sleep 0.01
+	done
+	wait $_sg_pid
+	_sg_rc=$?
+	_sg_fm=$(le_u "$_sg_m0" 4104 4)
+	_sg_pos=$(le_u "$_sg_m0" 4200 8)
+	if [ $_sg_rc -eq 0 ] && [ $((_sg_fm & 4)) -eq 0 ]; then
+		echo "the grow finished before SIGTERM could stop it"
+		return 77
+	fi
+	[ $_sg_rc -eq 1 ] || { echo "mdraid grow: exit $_sg_rc, expected 1 (stopped)"; head -n 5 "$W/stop_grow.out"; return 1; }
+	# the array end in sectors, from size (sb offset 80) and the new count
+	_sg_end=$(($(le_u "$_sg_m0" 4176 8) * (_sg_n - 2)))
+	[ $((_sg_fm & 4)) -eq 4 ] && [ "$_sg_pos" -gt 0 ] && [ "$_sg_pos" -lt "$_sg_end" ] ||
+		{ echo "not mid-reshape: feature map $_sg_fm, reshape_position $_sg_pos of $_sg_end"; return 1; }
+}
+ktitle() { echo "$1: kernel grew raid$2 $3->$4 ${5}K v$6 backup=$8"; }
+gtitle() { echo "$1: mdraid grow raid$2 $3->$4 ${5}K v$6 backup=$8${9:+ stopped by SIGTERM}"; }
+ksubs="on disk mid-reshape (RESHAPE_ACTIVE, 0 < reshape_position < end)
+mdraid examine = mdadm --examine, mid-reshape
+mdraid grow --continue finishes it, read = old content
+kernel assembles the result: new size, old content, mismatch_cnt 0"
+gsubs() {
+	if [ "$1" = - ]; then
+		echo "mdraid grow, read = shadow"
+		echo "kernel assembles: new size, old content, mismatch_cnt 0"
+	else
+		echo "mdraid grow stopped mid-way, on disk mid-reshape"
+		echo "kernel continues the grow: new size, old content, mismatch_cnt 0"
+	fi
+}
+all_skip() {
+	echo "$KARRAYS" | while read -r id lvl o nn c meta sz how; do
+		t=$(ktitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$how")
+		echo "$ksubs" | while read -r s; do echo "$t: $s"; done
+	done >"$W/names"
+	echo "$GARRAYS" | while read -r id lvl o nn c meta sz pl st; do
+		t=$(gtitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$pl" "${st#-}")
+		gsubs "$st" | while read -r s; do echo "$t: $s"; done
+	done >>"$W/names"
+	skip_each "$1" <"$W/names"
+	tap_done
+}
+[ -n "$GUEST_SKIP" ] && all_skip "$GUEST_SKIP"
+GROW_SKIP=$(mdraid_lacks grow) || GROW_SKIP=""
+
+# --- boot 1: the kernel starts reshapes, the plug is pulled ------------------
+mkimg "$W/data.img" 16M 7999
+mkimg "$W/src.img" 8M 7998
+seed=8000
+first=0
+imgs=""
+mkdir -p "$W/in1"
+: >"$W/in1/arrays"
+while read -r id lvl o nn c meta sz how; do
+	i=0
+	while [ $i -lt "$nn" ]; do
+		mkimg "$W/$id$i.img" "${sz}M" $seed
+		seed=$((seed + 1))
+		i=$((i + 1))
+	done
+	imgs="$imgs $(imgs_of "$id" "$nn")"
+	echo "$id $lvl $o $nn $c $meta $first $how" >>"$W/in1/arrays"
+	first=$((first + nn))
+done <<EOF
+$KARRAYS
+EOF
+truncate -s $(($(echo "$KARRAYS" | wc -l) * 128))M "$W/export1.img"
+cat >"$W/body1" <<EOF
+X=\$M$first
+E=\$M$((first + 1))
+EOF
+cat >>"$W/body1" <<'EOF'
+k=0
+while read -r id lvl o nn c meta first how; do
+	md=md$k
+	mdadm --create "/dev/$md" --run --level="$lvl" --raid-devices="$o" --chunk="$c" \
+		--metadata="$meta" --homehost=opskit $(range "$first" "$o") >"/out/$id.create" 2>&1
+	wait_idle "$md"
+	dd if="$X" of="/dev/$md" bs=1M count=6 conv=notrunc,fsync 2>/dev/null
+	dd if="$X" of="/dev/$md" bs=512 skip=99 seek=77777 count=333 conv=notrunc,fsync 2>/dev/null
+	export_dev "/dev/$md" "$E" $((k * 134217728)) | sed "s/^$md\./$id./"
+	i=$o
+	while [ "$i" -lt "$nn" ]; do
+		mdadm "/dev/$md" --add $(range $((first + i)) 1) >>"/out/$id.create" 2>&1
+		i=$((i + 1))
+	done
+	k=$((k + 1))
+done </in/arrays
+# throttled: a checkpoint reaches the disk (every 10 s at the latest) long
+# before the reshape ends
+echo 1000 >/proc/sys/dev/raid/speed_limit_min
+echo 1000 >/proc/sys/dev/raid/speed_limit_max
+k=0
+while read -r id lvl o nn c meta first how; do
+	bf=""
+	[ "$how" = file ] && bf="--backup-file=/tmp/$id.backup"
+	mdadm --grow "/dev/md$k" --raid-devices="$nn" $bf >"/out/$id.grow" 2>&1
+	say "$id.grow_rc" $?
+	k=$((k + 1))
+done </in/arrays
+# wait for a reshape_position on disk in every array (60 s at most; at
+# 1 MB/s the reshapes take longer)
+end=$(($(cut -d. -f1 /proc/uptime) + 60))
+while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
+	all=1
+	k=0
+	while read -r id lvl o nn c meta first how; do
+		mdadm --examine $(range "$first" 1) 2>/dev/null | grep -q "Reshape pos'n : [1-9]" || all=0
+		k=$((k + 1))
+	done </in/arrays
+	[ $all = 1 ] && break
+	sleep 0.5
+done
+k=0
+while read -r id lvl o nn c meta first how; do
+	say "$id.action" "$(cat "/sys/block/md$k/md/sync_action")"
+	say "$id.sectors" "$(blockdev --getsz "/dev/md$k")"
+	k=$((k + 1))
+done </in/arrays
+# what is left of a backup file (mdadm deletes it past the critical section)
+cp /tmp/*.backup /out/ 2>/dev/null
+# the plug is pulled with the reshapes running (guest-init)
+true
+EOF
+cp "$W/in1/arrays" "$W/in1/arrays.keep"
+guest_script "$W/script1" "$W/body1"
+start=$(date +%s)
+# shellcheck disable=SC2086
+"$GUEST_RUN" -t 300 -o "$W/out1" -i "$W/in1" "$W/script1" $imgs "$W/data.img" "$W/export1.img" \
+	>"$W/kv1" 2>"$W/err1"
+rc=$?
+echo "# boot 1: rc $rc, $(($(date +%s) - start))s"
+[ $rc -eq 0 ] || sed 's/^/# /' "$W/err1" | tail -n 20
+
+mkdir -p "$W/in2"
+: >"$W/in2/arrays"
+imgs2=""
+first2=0
+exp2=0
+k=0
+while read -r id lvl o nn c meta first how; do
+	t=$(ktitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "-" "$how")
+	bytes=$(kv "$W/kv1" "$id.bytes")
+	[ -n "$bytes" ] && slice "$W/export1.img" $((k * 134217728)) "$bytes" >"$W/$id.shadow"
+	mid() {
+		[ -n "$bytes" ] || { echo "the guest did not make the array"; cat "$W/out1/$id.create"; return 1; }
+		i=0
+		while [ $i -lt "$nn" ]; do
+			mdadm --examine "$W/$id$i.img" >"$W/$id.$i.examine" 2>&1
+			e=$W/$id.$i.examine
+			fm=$(sed -n 's/^ *Feature Map : 0x\([0-9a-f]*\).*/\1/p' "$e")
+			pos=$(sed -n "s/^ *Reshape pos'n : \([0-9]*\) .*/\1/p" "$e")
+			# reshape_position in KiB; the end is the new array size
+			end=$(((nn - lvl + 4) * $(used_sectors "$e") / 2))
+			[ "$lvl" = 5 ] && end=$(((nn - 1) * $(used_sectors "$e") / 2))
+			# RESHAPE_ACTIVE; NEW_OFFSET only when data_offset moves
+			want_fm=$((0x44))
+			[ "$how" = file ] && want_fm=$((0x4))
+			if [ -z "$fm" ] || [ $((0x$fm & 0x44)) -ne $want_fm ] || [ -z "$pos" ] ||
+				[ "$pos" -le 0 ] || [ "$pos" -ge "$end" ]; then
+				echo "member $i: feature map 0x$fm, reshape pos'n '$pos' KiB of $end"
+				return 1
+			fi
+			i=$((i + 1))
+		done
+	}
+	if [ $rc -ne 0 ] || [ "$(kv "$W/kv1" "$id.grow_rc")" != 0 ]; then
+		tap_fail "$t: on disk mid-reshape (RESHAPE_ACTIVE, 0 < reshape_position < end)" \
+			"$(cat "$W/out1/$id.grow" "$W/out1/$id.create" 2>/dev/null | head -n 5)"
+		echo "$ksubs" | sed 1d | while read -r s; do echo "$t: $s"; done >"$W/names"
+		skip_each "no kernel reshape" <"$W/names"
+		k=$((k + 1))
+		continue
+	fi
+	tap_check "$t: on disk mid-reshape (RESHAPE_ACTIVE, 0 < reshape_position < end)" mid
+	if why=$(mdraid_lacks examine); then
+		tap_skip "$t: mdraid examine = mdadm --examine, mid-reshape" "$why"
+	else
+		exam() {
+			f=0
+			i=0
+			while [ $i -lt "$nn" ]; do
+				examine_norm <"$W/$id.$i.examine" >"$W/want"
+				"$MDRAID" examine "$W/$id$i.img" 2>&1 | examine_norm >"$W/got"
+				if ! cmp -s "$W/want" "$W/got"; then
+					echo "member $i:"
+					diff -u "$W/want" "$W/got" | sed -n '3,20p'
+					f=1
+				fi
+				i=$((i + 1))
+			done
+			[ $f -eq 0 ]
+		}
+		tap_check "$t: mdraid examine = mdadm --examine, mid-reshape" exam
+	fi
+	if [ -n "$GROW_SKIP" ]; then
+		skip_cases "$GROW_SKIP" "$t: mdraid grow --continue finishes it, read = old content" \
+			"$t: kernel assembles the result: new size, old content, mismatch_cnt 0"
+	else
+		cont() {
+			bf=""
+			[ -f "$W/out1/$id.backup" ] && bf="--backup-file=$W/out1/$id.backup"
+			# shellcheck disable=SC2046
+			"$MDRAID" grow --continue $bf $(imgs_of "$id" "$nn") || { echo "exit $?"; return 1; }
+			# shellcheck disable=SC2046
+			"$MDRAID" read --length="$bytes" $(imgs_of "$id" "$nn") | cmp - "$W/$id.shadow"
+		}
+		tap_check "$t: mdraid grow --continue finishes it, read = old content" cont
+		imgs2="$imgs2 $(imgs_of "$id" "$nn")"
+		echo "$id $lvl $nn $first2 $exp2 -" >>"$W/in2/arrays"
+		echo "$id|$t: kernel assembles the result: new size, old content, mismatch_cnt 0" >>"$W/in2/titles"
+		first2=$((first2 + nn))
+		exp2=$((exp2 + 1))
+	fi
+	k=$((k + 1))
+done <"$W/in1/arrays.keep"
+
+# --- mdraid grows on the host --------------------------------------------------
+while read -r id lvl o nn c meta sz pl st; do
+	t=$(gtitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$pl" "${st#-}")
+	if [ -n "$GROW_SKIP" ]; then
+		gsubs "$st" | while read -r s; do echo "$t: $s"; done >"$W/names"
+		skip_each "$GROW_SKIP" <"$W/names"
+		continue
+	fi
+	i=0
+	while [ $i -lt "$nn" ]; do
+		mkimg "$W/$id$i.img" "${sz}M" $seed
+		seed=$((seed + 1))
+		i=$((i + 1))
+	done
+	old=$(i=0; while [ $i -lt "$o" ]; do printf '%s ' "$W/$id$i.img"; i=$((i + 1)); done)
+	new=$(i=$o; while [ $i -lt "$nn" ]; do printf '%s ' "$W/$id$i.img"; i=$((i + 1)); done)
+	gr() {
+		# shellcheck disable=SC2086
+		"$MDRAID" create --level="$lvl" --raid-devices="$o" --chunk="${c}K" --metadata="$meta" \
+			--homehost=opskit $old || { echo "mdraid create failed"; return 1; }
+		# shellcheck disable=SC2086
+		fill_writes "$id" $seed $old || { echo "mdraid write/read failed"; return 1; }
+		ba=""
+		[ "$pl" = file ] && ba="--backup-file=$W/$id.backup"
+		if [ "$st" = term ]; then
+			stop_grow "$W/${id}0.img" "$nn" $ba $old $new
+			return $?
+		fi
+		# shellcheck disable=SC2086
+		"$MDRAID" grow --raid-devices="$nn" $ba $old $new >"$W/$id.grow.out" 2>&1 ||
+			{ echo "mdraid grow: exit $?"; head -n 5 "$W/$id.grow.out"; return 1; }
+		if [ "$pl" = file ]; then
+			grep -q 'Need to backup [0-9]*K of critical section' "$W/$id.grow.out" ||
+				{ echo "no 'Need to backup' line"; return 1; }
+		fi
+		# shellcheck disable=SC2086
+		"$MDRAID" read --length="$(stat -c %s "$W/$id.shadow")" $old $new | cmp - "$W/$id.shadow"
+	}
+	if [ "$st" = - ]; then
+		tap_check "$t: mdraid grow, read = shadow" gr
+	else
+		gr >"$W/$id.gr" 2>&1
+		grc=$?
+		if [ $grc -eq 77 ]; then
+			tap_skip "$t: mdraid grow stopped mid-way, on disk mid-reshape" "$(cat "$W/$id.gr")"
+			tap_skip "$t: kernel continues the grow: new size, old content, mismatch_cnt 0" \
+				"not stopped mid-way"
+			continue
+		elif [ $grc -eq 0 ]; then
+			tap_ok "$t: mdraid grow stopped mid-way, on disk mid-reshape"
+		else
+			tap_fail "$t: mdraid grow stopped mid-way, on disk mid-reshape" "$(head -n 10 "$W/$id.gr")"
+		fi
+	fi
+	imgs2="$imgs2 $(imgs_of "$id" "$nn")"
+	echo "$id $lvl $nn $first2 $exp2 $st" >>"$W/in2/arrays"
+	last=$(gsubs "$st" | tail -n 1)
+	echo "$id|$t: $last" >>"$W/in2/titles"
+	first2=$((first2 + nn))
+	exp2=$((exp2 + 1))
+done <<EOF
+$GARRAYS
+EOF
+
+# --- boot 2: the kernel assembles what mdraid grew -----------------------------
+[ "$exp2" -gt 0 ] || tap_done
+truncate -s $((exp2 * 256))M "$W/export2.img"
+cat >"$W/body2" <<EOF
+E=\$M$first2
+EOF
+cat >>"$W/body2" <<'EOF'
+k=0
+while read -r id lvl nn first e st; do
+	md=md$k
+	mdadm --assemble "/dev/$md" $(range "$first" "$nn") >"/out/$id.assemble" 2>&1
+	say "$id.assembled" $?
+	wait_idle "$md"
+	# a reshape that resumes starts at assembly
+	say "$id.continued" "$(dmesg | grep -c "md: reshape of RAID array $md\$")"
+	say "$id.sectors" "$(blockdev --getsz "/dev/$md")"
+	export_dev "/dev/$md" "$E" $((e * 268435456)) | sed "s/^$md\./$id./"
+	md_check "$md" | sed "s/^$md\./$id./"
+	mdadm --stop "/dev/$md" >/dev/null 2>&1
+	k=$((k + 1))
+done </in/arrays
+true
+EOF
+guest_script "$W/script2" "$W/body2"
+start=$(date +%s)
+# shellcheck disable=SC2086
+"$GUEST_RUN" -t 400 -o "$W/out2" -i "$W/in2" "$W/script2" $imgs2 "$W/export2.img" >"$W/kv2" 2>"$W/err2"
+rc=$?
+echo "# boot 2: rc $rc, $(($(date +%s) - start))s"
+[ $rc -eq 0 ] || sed 's/^/# /' "$W/err2" | tail -n 20
+while read -r id lvl nn first e st; do
+	t=$(sed -n "s/^$id|//p" "$W/in2/titles")
+	bytes=$(stat -c %s "$W/$id.shadow" 2>/dev/null || echo 0)
+	# the new size from the members' (unchanged) used size
+	mdadm --examine "$W/${id}0.img" >"$W/$id.final.examine" 2>&1
+	used=$(used_sectors "$W/$id.final.examine")
+	want=$((used * (nn - lvl + 4)))
+	[ "$lvl" = 5 ] && want=$((used * (nn - 1)))
+	got=$(kv "$W/kv2" "$id.sectors")
+	res() {
+		[ "$bytes" -gt 0 ] || { echo "no old content to compare"; return 1; }
+		[ "$(kv "$W/kv2" "$id.assembled")" = 0 ] || { head -n 5 "$W/out2/$id.assemble"; return 1; }
+		[ "$got" = "$want" ] || { echo "size $got sectors, want $want"; return 1; }
+		slice "$W/export2.img" $((e * 268435456)) "$bytes" | cmp - "$W/$id.shadow" ||
+			{ echo "old content changed"; return 1; }
+		[ "$(kv "$W/kv2" "$id.mismatch")" = 0 ] || { echo "mismatch_cnt $(kv "$W/kv2" "$id.mismatch")"; return 1; }
+		if [ "$st" != - ]; then
+			[ "$(kv "$W/kv2" "$id.continued")" -ge 1 ] || { echo "dmesg: no 'reshape of RAID array'"; return 1; }
+		fi
+	}
+	tap_check "$t" res
+done <"$W/in2/arrays"
+tap_done
