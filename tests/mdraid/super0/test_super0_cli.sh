@@ -251,7 +251,7 @@ check_eq "read of a 0.91 array mid-reshape is refused by name (exit 5)" "5 1" \
 head -c 16M /dev/urandom > "$T/g4.img"
 sums_before=$(md5sum "$T"/m*.img "$T/g4.img")
 "$M" grow --raid-devices=6 --backup-file="$T/bk" $MEM "$T/g4.img" 2>/dev/null
-check_eq "grow of a 0.90 array is refused (exit 3), nothing written, no backup file" "3 same no" \
+check_eq "grow of a 0.90 array is refused (exit 5), nothing written, no backup file" "5 same no" \
 	"$? $([ "$sums_before" = "$(md5sum "$T"/m*.img "$T/g4.img")" ] && echo same) $([ -e "$T/bk" ] && echo yes || echo no)"
 mk 4 4M
 "$M" create --level=6 --raid-devices=4 --metadata=0.90 --bitmap=internal --chunk=64K \
