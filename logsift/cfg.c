@@ -720,8 +720,26 @@ static void otree_add(struct otree *p, struct otree *k)
 	v[p->n++] = k;
 }
 
-/* After "name(" : values and nested options up to the matching ')'. */
+static bool otree_args_inner(struct lex *L, struct otree *o, const char *what);
+
+/* After "name(" : values and nested options up to the matching ')'. On a
+ * syntax error what was added to o is freed again, so callers own nothing. */
 static bool otree_args(struct lex *L, struct otree *o, const char *what)
+{
+	size_t n0 = o->n;
+	if (otree_args_inner(L, o, what))
+		return true;
+	for (size_t i = n0; i < o->n; i++)
+		otree_free(o->kids[i]);
+	o->n = n0;
+	if (!n0) {
+		free(o->kids);
+		o->kids = NULL;
+	}
+	return false;
+}
+
+static bool otree_args_inner(struct lex *L, struct otree *o, const char *what)
 {
 	for (;;) {
 		lex_next(L);

@@ -267,8 +267,10 @@ int uc_bmap_parse(const char *text, size_t len, const char *path, struct uc_bmap
 	while ((r = next_elem(&s, &el)) > 0) {
 		if (!strcmp(el.name, "bmap")) {
 			const char *va, *vb;
+			/* sscanf needs a terminated string: the input is not one. */
 			if (!get_attr(el.attr, el.attr_end, "version", &va, &vb) ||
-			    sscanf(va, "%d.%d", &b->major, &b->minor) != 2 || b->major < 1)
+			    sscanf(snip(&s, va, (size_t)(vb - va)), "%d.%d", &b->major, &b->minor) != 2 ||
+			    b->major < 1)
 				return fail(&s, el.tag, "%s", "missing or bad bmap version");
 			if (b->major > 2)
 				return ok_err_line(e, -EINVAL, path, line_of(&s, el.tag),
