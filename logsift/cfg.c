@@ -17,12 +17,15 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "ls_int.h"
 
@@ -77,6 +80,7 @@ struct lex {
 	int line, col, eline, ecol;
 	bool peeked;
 	int depth; /* include depth */
+	size_t included; /* bytes read by @include so far (bounded) */
 	bool saw_version;
 	struct ok_err *e;
 	int err_code; /* exit code for the error: 1 syntax, 2 reference */
@@ -176,11 +180,29 @@ static void lex_fail(struct lex *L, int code, const char *fmt, ...)
 	}
 }
 
+/* Read a whole configuration file. Only regular files: an include that names
+ * a directory is expanded by the caller, and a device or FIFO (an @include
+ * glob over /dev, say) would block or never end; O_NONBLOCK keeps even the
+ * open of a FIFO from waiting. */
+/* All @include'd text of one configuration together: an include glob over
+ * the root directory must not read the whole filesystem into memory. */
+#define INCLUDE_MAX (64 << 20)
+
 static int read_file(const char *path, char **text, size_t *len)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f)
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	FILE *f = fdopen(fd, "rb");
+	if (!f) {
+		close(fd);
+		return -errno;
+	}
 	struct ls_buf b = {0};
 	char tmp[8192];
 	size_t n;
@@ -251,12 +273,31 @@ static void do_include(struct lex *L, const char *name)
 			snprintf(sub, sizeof sub, "%s/*", g.gl_pathv[i]);
 			glob_t g2;
 			if (glob(sub, 0, NULL, &g2) == 0) {
-				for (size_t k = g2.gl_pathc; k-- > 0;)
-					if (read_file(g2.gl_pathv[k], &text, &len) == 0)
-						push_text(L, text, len, g2.gl_pathv[k]);
+				for (size_t k = g2.gl_pathc; k-- > 0;) {
+					if (read_file(g2.gl_pathv[k], &text, &len) < 0)
+						continue;
+					if ((L->included += len) > INCLUDE_MAX) {
+						free(text);
+						globfree(&g2);
+						globfree(&g);
+						lex_fail(L, 1,
+							 "Included files exceed %d MiB in total; "
+							 "filename='%s'",
+							 INCLUDE_MAX >> 20, name);
+						return;
+					}
+					push_text(L, text, len, g2.gl_pathv[k]);
+				}
 				globfree(&g2);
 			}
 			continue;
+		}
+		if ((L->included += len) > INCLUDE_MAX) {
+			free(text);
+			globfree(&g);
+			lex_fail(L, 1, "Included files exceed %d MiB in total; filename='%s'",
+				 INCLUDE_MAX >> 20, name);
+			return;
 		}
 		push_text(L, text, len, g.gl_pathv[i]);
 	}
