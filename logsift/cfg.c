@@ -2117,31 +2117,36 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 			return false;
 		e.kind = EL_JUNCTION;
 		e.ref = NULL;
+		/* On an error the branch array is freed here; the branches themselves
+		 * belong to the configuration's list of all paths. */
 		for (;;) {
 			lex_next(L);
 			if (L->failed)
-				return false;
+				goto junction_fail;
 			if (L->t == T_RB)
 				break;
 			if (L->t == T_SEMI)
 				continue;
 			if (!is_kw(L, "log") && !is_kw(L, "channel")) {
 				syntax_error(L, "junction", "KW_LOG");
-				return false;
+				goto junction_fail;
 			}
 			const char *f = L->file;
 			int ln = L->line, cl = L->col;
 			if (!expect(L, T_LB, "junction"))
-				return false;
+				goto junction_fail;
 			struct ls_path *child = log_body(L, c, f, ln, cl);
 			if (!child)
-				return false;
+				goto junction_fail;
 			PUSH(e.br, e.n_br, child);
 		}
 		elem_add(p, e);
 		/* mark it explicit: following nested log{}s must not merge into it */
 		p->el[p->n_el - 1].ref = xstrdup("junction");
 		return true;
+	junction_fail:
+		free(e.br);
+		return false;
 	}
 	int kind = kw(what, "source")	     ? EL_SOURCE
 		   : kw(what, "filter")	     ? EL_FILTER
