@@ -2172,8 +2172,10 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 			return false;
 		}
 		e.ref = xstrdup(L->s.p);
-		if (!expect(L, T_RP, "log statement"))
+		if (!expect(L, T_RP, "log statement")) {
+			free(e.ref);
 			return false;
+		}
 	} else if (L->t == T_LB) {
 		if (kind == EL_SOURCE) {
 			e.src = source_body(L, c, anon_name(c, 0));
