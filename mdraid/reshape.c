@@ -8,10 +8,11 @@
  * restripe.c only knows how to save and restore the critical section; the
  * bulk of a reshape is the kernel's reshape_request(). Here both halves run
  * in user space, with large sequential I/O over many stripes per step.
- * Superblocks are handled as raw 4 KiB blocks here (not through mdraid.h's
- * struct md_sb) on purpose: a grow changes a dozen array-wide fields and
- * must leave every other byte as the kernel or mdadm wrote it; it was also
- * written before the core's superblock layer existed.
+ * Superblocks go through the core's struct md_sb (superblock.c, super0.c):
+ * one decoder and encoder for v1.x and 0.90 alike. A 0.90 array (minor
+ * version 91 while reshaping, superblock at the end, data from sector 0) has
+ * no data_offset to move, so its grow always takes a backup (file or new
+ * member), exactly as mdadm's does.
  *
  * Divisions (keep them): design notes; superblock bytes; geometry (the
  * syndrome is mdraid/pq's pq_gen/pq_xor over slots in the kernel's order);
@@ -100,6 +101,7 @@
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -109,126 +111,38 @@
 #include "io.h"
 #include "mdraid.h"
 #include "pq.h"
+#include "mdraid_int.h"
 #include "reshape.h"
+#include "super0.h"
 
 /* ------------------------------------------------------------------ */
-/* Superblock bytes (struct mdp_superblock_1; spec §1) */
+/* Superblocks: the core's struct md_sb (superblock.c for v1.x, super0.c for
+ * 0.90), so one decoder and one encoder serve every verb. */
 
-#define SB_MAGIC    0xa92b4efcu
-#define SB_BLOCK    4096 /* bytes read and written at super_offset */
-#define MAX_SECTOR  UINT64_MAX
-#define ROLE_SPARE  0xffff
-#define ROLE_FAULTY 0xfffe
-
-#define F_BITMAP	    1u
-#define F_RECOVERY_OFFSET   2u
-#define F_RESHAPE_ACTIVE    4u
-#define F_BAD_BLOCKS	    8u
-#define F_REPLACEMENT	    16u
-#define F_RESHAPE_BACKWARDS 32u
-#define F_NEW_OFFSET	    64u
-#define F_ALL		    8191u
-
+/* Byte offsets of v1.x fields (spec §1), only to name the place in error
+ * messages; a 0.90 block is named by its start. */
 enum sb_field {
-	SB_MAGIC_OFF = 0,
-	SB_MAJOR = 4,
 	SB_FEATURE = 8,
 	SB_PAD0 = 12,
-	SB_UUID = 16,
 	SB_LEVEL = 72,
 	SB_LAYOUT = 76,
-	SB_SIZE = 80,
 	SB_CHUNK = 88,
 	SB_RAID_DISKS = 92,
 	SB_NEW_LEVEL = 100,
 	SB_RESHAPE_POS = 104,
 	SB_DELTA = 112,
-	SB_NEW_LAYOUT = 116,
-	SB_NEW_CHUNK = 120,
 	SB_NEW_OFFSET = 124,
-	SB_DATA_OFFSET = 128,
-	SB_DATA_SIZE = 136,
-	SB_SUPER_OFFSET = 144,
-	SB_RECOVERY = 152,
-	SB_DEV_NUMBER = 160,
-	SB_DEV_UUID = 168,
-	SB_BBLOG_SIZE = 186,
-	SB_BBLOG_OFFSET = 188,
-	SB_UTIME = 192,
-	SB_EVENTS = 200,
 	SB_RESYNC = 208,
-	SB_CSUM = 216,
-	SB_MAX_DEV = 220,
-	SB_PAD3 = 224,
-	SB_ROLES = 256,
 };
 
-static uint64_t get64(const uint8_t *b, size_t off)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | b[off + i];
-	return v;
-}
+#define SB_BLOCK MD_SB_BLOCK /* bytes read and written at super_offset */
 
-static uint32_t get32(const uint8_t *b, size_t off)
+/* Role of dev_number in a superblock's table (faulty when out of range). */
+static uint16_t sb_role(const struct md_sb *sb, uint32_t dev_number)
 {
-	return (uint32_t)b[off] | (uint32_t)b[off + 1] << 8 | (uint32_t)b[off + 2] << 16 |
-	       (uint32_t)b[off + 3] << 24;
-}
-
-static uint16_t get16(const uint8_t *b, size_t off)
-{
-	return (uint16_t)(b[off] | b[off + 1] << 8);
-}
-
-static void put64(uint8_t *b, size_t off, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		b[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put32(uint8_t *b, size_t off, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		b[off + i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put16(uint8_t *b, size_t off, uint16_t v)
-{
-	b[off] = (uint8_t)v;
-	b[off + 1] = (uint8_t)(v >> 8);
-}
-
-/* calc_sb_1_csum (md.c, super1.c): le32 sum of 256 + 2·max_dev bytes. */
-static uint32_t sb_csum(const uint8_t *sb)
-{
-	uint32_t max_dev = get32(sb, SB_MAX_DEV);
-	size_t len = 256 + 2 * (size_t)max_dev;
-	uint64_t sum = 0;
-	size_t i;
-	for (i = 0; i + 4 <= len; i += 4)
-		sum += i == SB_CSUM ? 0 : get32(sb, i);
-	if (len - i == 2)
-		sum += get16(sb, i);
-	return (uint32_t)((sum & 0xffffffffu) + (sum >> 32));
-}
-
-static uint16_t sb_role(const uint8_t *sb, uint32_t dev_number)
-{
-	if (dev_number >= get32(sb, SB_MAX_DEV))
-		return ROLE_FAULTY;
-	return get16(sb, SB_ROLES + 2 * (size_t)dev_number);
-}
-
-/* Sector of a v1.minor superblock on a device of dev_sectors (super1.c). */
-static uint64_t sb_location(int minor, uint64_t dev_sectors)
-{
-	if (minor == 2)
-		return 8;
-	if (minor == 1)
-		return 0;
-	return (dev_sectors - 16) & ~(uint64_t)7;
+	if (dev_number >= sb->max_dev || dev_number >= MD_SB_MAX_DEV)
+		return MD_ROLE_FAULTY;
+	return sb->dev_roles[dev_number];
 }
 
 /* ------------------------------------------------------------------ */
@@ -293,9 +207,9 @@ struct member {
 	char path[PATH_MAX];
 	int fd;
 	uint64_t dev_sectors;
-	uint8_t *blk;	       /* the SB_BLOCK bytes at super_offset (io_alloc) */
+	struct md_sb *sb;      /* its superblock as read or last written */
 	uint64_t super_offset; /* sectors */
-	int minor;	       /* v1.minor found, -1 if no superblock */
+	int minor;	       /* 0, 1, 2 (v1.minor) or 90 (0.90/0.91); -1 if none */
 	int ours;	       /* holds this array's superblock */
 	uint64_t events;
 	uint32_t feature;
@@ -320,7 +234,8 @@ struct reshape {
 	struct member m[RESHAPE_MAX_DISKS];
 	int nm;
 	struct member *slot[RESHAPE_MAX_DISKS]; /* by role in the new geometry */
-	uint8_t *master; /* freshest superblock, array-wide fields (SB_BLOCK) */
+	struct md_sb *master;			/* freshest superblock: the array-wide fields */
+	struct md_sb *build;			/* scratch: one member's superblock being written */
 	struct geo og, ng;
 	uint32_t cs;   /* chunk sectors */
 	uint64_t csb;  /* chunk bytes */
@@ -342,6 +257,12 @@ struct reshape {
 	uint8_t *zero;			  /* one zero chunk */
 	double last_ckpt;
 };
+
+/* Where field f of m's superblock sits, for error messages. */
+static long long sb_at(const struct member *m, enum sb_field f)
+{
+	return (long long)m->super_offset * 512 + (m->minor == 90 ? 0 : (long long)f);
+}
 
 static int64_t now_secs(const struct reshape *r)
 {
@@ -423,40 +344,35 @@ static int member_open(struct member *m, const char *path, struct ok_err *e)
 	if (sz < 0)
 		return ok_err_at(e, (int)sz, path, OK_ERR_NOPOS, "cannot get size");
 	m->dev_sectors = (uint64_t)sz / 512;
-	m->blk = io_alloc(SB_BLOCK);
-	if (!m->blk)
+	m->sb = malloc(sizeof *m->sb);
+	if (!m->sb)
 		return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
 	return 0;
 }
 
-/* Find a valid v1.x superblock (checksum and location right), trying 1.2,
- * 1.1, 1.0 in turn. Leaves m->minor = -1 when there is none. */
+/* Find this member's superblock with the core's reader (v1.2, 1.1, 1.0,
+ * then 0.90) and keep it only if it would load: a right checksum (and, for
+ * 0.90, super_90_load's checks). Leaves m->minor = -1 when there is none. */
 static int member_find_sb(struct member *m, struct ok_err *e)
 {
-	static const int order[] = {2, 1, 0};
+	struct md_sb *sb = m->sb;
 	if (m->dev_sectors < 64)
 		return 0;
-	for (int i = 0; i < 3; i++) {
-		uint64_t at = sb_location(order[i], m->dev_sectors);
-		ssize_t n = io_pread_full(m->fd, m->blk, SB_BLOCK, (off_t)(at * 512));
-		if (n < 0)
-			return ok_err_at(e, (int)n, m->path, (long long)at * 512,
-					 "cannot read superblock area");
-		if (n != SB_BLOCK)
-			continue;
-		if (get32(m->blk, SB_MAGIC_OFF) != SB_MAGIC || get32(m->blk, SB_MAJOR) != 1 ||
-		    get64(m->blk, SB_SUPER_OFFSET) != at || get32(m->blk, SB_MAX_DEV) > 1920 ||
-		    get32(m->blk, SB_CSUM) != sb_csum(m->blk))
-			continue;
-		m->minor = order[i];
-		m->super_offset = at;
-		m->events = get64(m->blk, SB_EVENTS);
-		m->feature = get32(m->blk, SB_FEATURE);
-		m->dev_number = get32(m->blk, SB_DEV_NUMBER);
-		m->data_offset = get64(m->blk, SB_DATA_OFFSET);
-		m->data_size = get64(m->blk, SB_DATA_SIZE);
+	int rc = md_sb_read(m->fd, m->path, -1, sb, e);
+	if (rc == -ENOENT || rc == -EPROTONOSUPPORT)
 		return 0;
-	}
+	if (rc < 0)
+		return rc;
+	if (sb->major_version == 1 ? sb->max_dev > MD_SB_MAX_DEV || sb->sb_csum != sb->csum_calc
+				   : md_sb0_validate(sb, m->path, NULL) < 0)
+		return 0;
+	m->minor = sb->major_version == 1 ? sb->minor : 90;
+	m->super_offset = sb->super_offset;
+	m->events = sb->events;
+	m->feature = sb->feature_map;
+	m->dev_number = sb->dev_number;
+	m->data_offset = sb->data_offset;
+	m->data_size = sb->data_size;
 	return 0;
 }
 
@@ -464,31 +380,32 @@ static int member_find_sb(struct member *m, struct ok_err *e)
  * holding one belongs to some array and needs --force. */
 static int member_has_foreign_magic(struct member *m)
 {
-	uint8_t *b = m->blk;
-	uint64_t locs[4] = {0, 8, sb_location(0, m->dev_sectors),
-			    ((m->dev_sectors & ~(uint64_t)127) - 128)};
-	for (int i = 0; i < 4; i++) {
+	uint64_t locs[4] = {0, 8, md_sb_location(0, m->dev_sectors),
+			    md_sb_090_location(m->dev_sectors)};
+	uint8_t *b = io_alloc(SB_BLOCK);
+	int found = 0;
+	for (int i = 0; b && i < 4 && !found; i++) {
 		if (m->dev_sectors < 256)
 			break;
 		if (io_pread_full(m->fd, b, SB_BLOCK, (off_t)(locs[i] * 512)) != SB_BLOCK)
 			continue;
-		if (get32(b, 0) == SB_MAGIC)
-			return 1;
+		found = md_le32(b) == MD_SB_MAGIC;
 	}
-	return 0;
+	io_free(b);
+	return found;
 }
 
 /* mdadm's getinfo_super1 space_before for 1.1/1.2: room below data_offset
  * after the superblock (+72 sectors, as the kernel), bitmap and bad-block
  * log. 1.0 has none. */
-static uint64_t space_before(const uint8_t *sb, int minor)
+static uint64_t space_before(const struct md_sb *sb, int minor)
 {
-	uint64_t doff = get64(sb, SB_DATA_OFFSET), so = get64(sb, SB_SUPER_OFFSET);
-	if (minor == 0)
+	uint64_t doff = sb->data_offset, so = sb->super_offset;
+	if (minor != 1 && minor != 2)
 		return doff;
 	uint64_t earliest = so + 72;
-	int32_t bbo = (int32_t)get32(sb, SB_BBLOG_OFFSET);
-	uint16_t bbs = get16(sb, SB_BBLOG_SIZE);
+	int32_t bbo = sb->bblog_offset;
+	uint16_t bbs = sb->bblog_size;
 	if (bbo && bbs && so + (uint64_t)(int64_t)bbo + bbs > earliest)
 		earliest = so + (uint64_t)(int64_t)bbo + bbs;
 	return doff > earliest ? doff - earliest : 0;
@@ -497,56 +414,56 @@ static uint64_t space_before(const uint8_t *sb, int minor)
 /* Checks on the freshest superblock every grow and continue needs. */
 static int check_master(struct reshape *r, const struct member *fm, struct ok_err *e)
 {
-	const uint8_t *sb = r->master;
+	const struct md_sb *sb = r->master;
 	const char *p = fm->path;
-	long long so = (long long)fm->super_offset * 512;
-	uint32_t f = get32(sb, SB_FEATURE);
-	int level = (int32_t)get32(sb, SB_LEVEL), layout = (int32_t)get32(sb, SB_LAYOUT);
-	uint32_t chunk = get32(sb, SB_CHUNK);
-	if (f & ~F_ALL)
-		return ok_err_at(e, -EINVAL, p, so + SB_FEATURE, "unknown feature bits 0x%x", f);
-	if (get32(sb, SB_PAD0))
-		return ok_err_at(e, -EINVAL, p, so + SB_PAD0, "pad0 is not zero");
+	uint32_t f = sb->feature_map;
+	int level = sb->level, layout = (int32_t)sb->layout;
+	uint32_t chunk = sb->chunksize;
+	if (f & ~MD_F_ALL)
+		return ok_err_at(e, -EINVAL, p, sb_at(fm, SB_FEATURE), "unknown feature bits 0x%x",
+				 f);
+	if (sb->pad0)
+		return ok_err_at(e, -EINVAL, p, sb_at(fm, SB_PAD0), "pad0 is not zero");
 	if (level != 6 && level != 5)
-		return ok_err_at(e, -EPERM, p, so + SB_LEVEL,
+		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_LEVEL),
 				 "raid level %d: grow supports RAID6 and RAID5 only", level);
 	if (layout < 0 || layout > 3)
-		return ok_err_at(e, -EPERM, p, so + SB_LAYOUT,
+		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_LAYOUT),
 				 "layout %d: grow supports layouts 0-3 (left/right, "
 				 "a/symmetric) only",
 				 layout);
 	if (chunk < 8 || (chunk & (chunk - 1)) || chunk > 131072)
-		return ok_err_at(e, -EINVAL, p, so + SB_CHUNK,
+		return ok_err_at(e, -EINVAL, p, sb_at(fm, SB_CHUNK),
 				 "chunk %u sectors: expected a power of two from 4 KiB to 64 MiB",
 				 chunk);
-	if (f & F_BITMAP)
+	if (f & MD_F_BITMAP_OFFSET)
 		return ok_err_at(
-		    e, -EPERM, p, so + SB_FEATURE,
+		    e, -EPERM, p, sb_at(fm, SB_FEATURE),
 		    "the array has an internal write-intent bitmap; grow does not "
 		    "resize bitmaps yet: remove it first (mdadm --grow --bitmap=none)");
 	if (f & 3072u)
-		return ok_err_at(e, -EPERM, p, so + SB_FEATURE,
+		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
 				 "the array uses a partial parity log (PPL); grow refuses it");
 	if (f & 512u)
-		return ok_err_at(e, -EPERM, p, so + SB_FEATURE,
+		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
 				 "the array has a write journal; grow refuses it");
 	if (f & (256u | 4096u))
-		return ok_err_at(e, -EPERM, p, so + SB_FEATURE,
+		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
 				 "feature bits 0x%x (clustered or raid0 layout) not supported", f);
-	if (f & F_RESHAPE_BACKWARDS)
-		return ok_err_at(e, -EPERM, p, so + SB_FEATURE,
+	if (f & MD_F_RESHAPE_BACKWARDS)
+		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
 				 "a backwards reshape (shrink or layout change) is in progress; "
 				 "only growing raid-devices is supported");
-	if (f & F_RESHAPE_ACTIVE) {
-		int32_t delta = (int32_t)get32(sb, SB_DELTA);
+	if (f & MD_F_RESHAPE_ACTIVE) {
+		int32_t delta = sb->delta_disks;
 		if (delta <= 0)
-			return ok_err_at(e, -EPERM, p, so + SB_DELTA,
+			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_DELTA),
 					 "a reshape with delta_disks %d is in progress; only "
 					 "growing raid-devices is supported",
 					 delta);
-		if ((int32_t)get32(sb, SB_NEW_LEVEL) != level ||
-		    (int32_t)get32(sb, SB_NEW_LAYOUT) != layout || get32(sb, SB_NEW_CHUNK) != chunk)
-			return ok_err_at(e, -EPERM, p, so + SB_NEW_LEVEL,
+		if ((int32_t)sb->new_level != level || (int32_t)sb->new_layout != layout ||
+		    sb->new_chunk != chunk)
+			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_NEW_LEVEL),
 					 "the reshape in progress changes level, layout or chunk; "
 					 "only growing raid-devices is supported");
 	}
@@ -555,13 +472,13 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 
 static void set_plan_geometry(struct reshape *r, int old_disks, int new_disks)
 {
-	const uint8_t *sb = r->master;
+	const struct md_sb *sb = r->master;
 	struct reshape_plan *pl = &r->plan;
 	int parity = pl->level == 6 ? 2 : 1;
 	pl->old_disks = old_disks;
 	pl->new_disks = new_disks;
-	pl->chunk = get32(sb, SB_CHUNK);
-	pl->size = get64(sb, SB_SIZE) / pl->chunk * pl->chunk;
+	pl->chunk = sb->chunksize;
+	pl->size = sb->size / pl->chunk * pl->chunk;
 	pl->old_array = pl->size * (uint64_t)(old_disks - parity);
 	pl->new_array = pl->size * (uint64_t)(new_disks - parity);
 	pl->backup_blocks =
@@ -573,9 +490,10 @@ static void set_plan_geometry(struct reshape *r, int old_disks, int new_disks)
 	r->ng = (struct geo){pl->level, pl->layout, new_disks, new_disks - parity};
 }
 
-/* A fresh superblock block for a new member, from the master: its own
+/* A fresh superblock for a new member, from an old member's: its own
  * super_offset, data_size, dev_number, device uuid; no recovery, no bad
- * blocks. */
+ * blocks. A 0.90 member's superblock sits at its end (64 KiB aligned) with
+ * the data from sector 0 up to it. */
 static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_number, struct ok_err *e)
 {
 	const struct member *t = NULL;
@@ -587,14 +505,24 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 	if (!t)
 		return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS, "no template member");
 	int minor = t->minor;
-	uint64_t so = sb_location(minor, m->dev_sectors);
-	uint64_t doff = t->data_offset, dsize;
-	if (minor == 0) {
+	uint64_t so, doff = t->data_offset, dsize;
+	if (minor == 90) {
+		if (m->dev_sectors < 2 * MD_SB0_RESERVED_SECTORS)
+			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+					 "new member too small for metadata 0.90: %llu sectors",
+					 (unsigned long long)m->dev_sectors);
+		so = md_sb_090_location(m->dev_sectors);
+		dsize = so;		 /* as super_90_load: rdev->sectors = sb_start, */
+		if (dsize >= 2ULL << 32) /* limited to a u32 of KiB */
+			dsize = (2ULL << 32) - 2;
+	} else if (minor == 0) {
+		so = md_sb_location(0, m->dev_sectors);
 		uint64_t gap = t->super_offset - t->data_offset - t->data_size;
 		if (t->super_offset < t->data_offset + t->data_size || so < doff + gap)
 			return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS, "member too small");
 		dsize = so - doff - gap;
 	} else {
+		so = md_sb_location(minor, m->dev_sectors);
 		if (m->dev_sectors <= doff)
 			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
 					 "new member too small: %llu sectors, below data_offset "
@@ -608,19 +536,20 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 				 "new member too small: %llu data sectors, the array uses %llu "
 				 "per member",
 				 (unsigned long long)dsize, (unsigned long long)r->plan.size);
-	memcpy(m->blk, t->blk, SB_BLOCK);
-	put64(m->blk, SB_SUPER_OFFSET, so);
-	put64(m->blk, SB_DATA_OFFSET, doff);
-	put64(m->blk, SB_DATA_SIZE, dsize);
-	put64(m->blk, SB_RECOVERY, 0);
-	put32(m->blk, SB_DEV_NUMBER, dev_number);
-	put32(m->blk, 164, 0); /* cnt_corrected_read */
-	m->blk[184] = 0;       /* devflags */
-	uint8_t uuid[16];
-	if (getrandom(uuid, sizeof uuid, 0) != (ssize_t)sizeof uuid)
+	struct md_sb *sb = m->sb;
+	memcpy(sb, t->sb, sizeof *sb);
+	sb->super_offset = so;
+	sb->dev_sectors = m->dev_sectors;
+	sb->data_offset = doff;
+	sb->data_size = dsize;
+	sb->recovery_offset = 0;
+	sb->dev_number = dev_number;
+	sb->cnt_corrected_read = 0;
+	sb->devflags = 0;
+	if (minor != 90 && getrandom(sb->device_uuid, sizeof sb->device_uuid, 0) !=
+			       (ssize_t)sizeof sb->device_uuid)
 		for (int i = 0; i < 16; i++)
-			uuid[i] = (uint8_t)(rand() ^ (i * 37));
-	memcpy(m->blk + SB_DEV_UUID, uuid, 16);
+			sb->device_uuid[i] = (uint8_t)(rand() ^ (i * 37));
 	m->super_offset = so;
 	m->minor = minor;
 	m->data_offset = doff;
@@ -704,27 +633,16 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		int c = 0;
 		for (int j = 0; j < n; j++)
 			if (r->m[j].minor >= 0 &&
-			    !memcmp(r->m[i].blk + SB_UUID, r->m[j].blk + SB_UUID, 16))
+			    !memcmp(r->m[i].sb->set_uuid, r->m[j].sb->set_uuid, 16))
 				c++;
 		if (c > bestc) {
 			best = i, bestc = c, tie = 0;
-		} else if (c == bestc &&
-			   memcmp(r->m[i].blk + SB_UUID, r->m[best].blk + SB_UUID, 16))
+		} else if (c == bestc && memcmp(r->m[i].sb->set_uuid, r->m[best].sb->set_uuid, 16))
 			tie = 1;
 	}
 	if (best < 0) {
-		/* Say so when the array is metadata 0.90: its grow is not written yet. */
-		for (int i = 0; i < n; i++) {
-			struct md_sb sb;
-			if (r->m[i].fd >= 0 &&
-			    md_sb_read(r->m[i].fd, r->m[i].path, -1, &sb, NULL) == 0 &&
-			    sb.major_version == 0)
-				return ok_err_at(e, -EPERM, r->m[i].path, OK_ERR_NOPOS,
-						 "metadata 0.90: growing 0.90 arrays is not "
-						 "supported yet (nothing was written)");
-		}
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
-				 "no member holds an md v1.x superblock");
+				 "no member holds an md superblock (v1.x or 0.90)");
 	}
 	if (tie)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
@@ -733,10 +651,10 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	int fresh = -1;
 	for (int i = 0; i < n; i++) {
 		struct member *m = &r->m[i];
-		if (m->minor < 0 || memcmp(m->blk + SB_UUID, r->m[best].blk + SB_UUID, 16))
+		if (m->minor < 0 || memcmp(m->sb->set_uuid, r->m[best].sb->set_uuid, 16))
 			continue;
 		m->ours = 1;
-		if (sb_role(m->blk, m->dev_number) >= 0xff00)
+		if (sb_role(m->sb, m->dev_number) >= 0xff00)
 			continue;
 		if (fresh < 0 || m->events > r->m[fresh].events)
 			fresh = i;
@@ -744,25 +662,24 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	if (fresh < 0)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "only spares given");
 	struct member *fm = &r->m[fresh];
-	if (!(r->master = io_alloc(SB_BLOCK)))
+	if (!(r->master = malloc(sizeof *r->master)) || !(r->build = malloc(sizeof *r->build)))
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
-	memcpy(r->master, fm->blk, SB_BLOCK);
+	memcpy(r->master, fm->sb, sizeof *r->master);
 	if ((rc = check_master(r, fm, e)) < 0)
 		return rc;
 	struct reshape_plan *pl = &r->plan;
-	pl->level = (int32_t)get32(r->master, SB_LEVEL);
-	pl->layout = (int32_t)get32(r->master, SB_LAYOUT);
+	pl->level = r->master->level;
+	pl->layout = (int32_t)r->master->layout;
 	pl->metadata_minor = fm->minor;
-	uint32_t f = get32(r->master, SB_FEATURE);
-	int cur_disks = (int)get32(r->master, SB_RAID_DISKS);
+	uint32_t f = r->master->feature_map;
+	int cur_disks = (int)r->master->raid_disks;
 	int parity = pl->level == 6 ? 2 : 1;
 	if (cur_disks < parity + 2 - (pl->level == 5) || cur_disks > RESHAPE_MAX_DISKS)
-		return ok_err_at(e, -EINVAL, fm->path,
-				 (long long)fm->super_offset * 512 + SB_RAID_DISKS,
+		return ok_err_at(e, -EINVAL, fm->path, sb_at(fm, SB_RAID_DISKS),
 				 "raid_disks %d out of range", cur_disks);
 
 	/* Which state are we in? */
-	int active = !!(f & F_RESHAPE_ACTIVE);
+	int active = !!(f & MD_F_RESHAPE_ACTIVE);
 	int stale_active = 0;
 	for (int i = 0; i < n; i++) {
 		struct member *m = &r->m[i];
@@ -774,27 +691,26 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					 "grow refuses a degraded array",
 					 (unsigned long long)m->events, fm->path,
 					 (unsigned long long)fm->events);
-		if (!active && (m->feature & F_RESHAPE_ACTIVE))
+		if (!active && (m->feature & MD_F_RESHAPE_ACTIVE))
 			stale_active = 1;
 	}
 	if (active || stale_active) {
 		pl->resuming = 1;
-		r->dirty = get64(r->master, SB_RESYNC) != MAX_SECTOR;
-		int delta = active ? (int32_t)get32(r->master, SB_DELTA) : 0;
+		r->dirty = r->master->resync_offset != MD_MAX_SECTOR;
+		int delta = active ? r->master->delta_disks : 0;
 		if (stale_active) {
 			/* Torn FINAL round: the freshest says done, so the shape
 			 * is the current one; take the grow's delta from a stale
 			 * member. */
 			for (int i = 0; i < n; i++)
-				if (r->m[i].ours && (r->m[i].feature & F_RESHAPE_ACTIVE)) {
-					delta = (int32_t)get32(r->m[i].blk, SB_DELTA);
-					if (get32(r->m[i].blk, SB_RAID_DISKS) !=
-					    (uint32_t)cur_disks)
-						return ok_err_at(
-						    e, -EINVAL, r->m[i].path, OK_ERR_NOPOS,
-						    "reshaping to %u members, the "
-						    "freshest member says %d",
-						    get32(r->m[i].blk, SB_RAID_DISKS), cur_disks);
+				if (r->m[i].ours && (r->m[i].feature & MD_F_RESHAPE_ACTIVE)) {
+					delta = r->m[i].sb->delta_disks;
+					if (r->m[i].sb->raid_disks != (uint32_t)cur_disks)
+						return ok_err_at(e, -EINVAL, r->m[i].path,
+								 OK_ERR_NOPOS,
+								 "reshaping to %u members, the "
+								 "freshest member says %d",
+								 r->m[i].sb->raid_disks, cur_disks);
 				}
 			pl->finish_only = 1;
 		}
@@ -827,12 +743,11 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
 					 "--raid-devices=%d: at most %d members supported",
 					 opts->raid_disks, RESHAPE_MAX_DISKS);
-		if (get64(r->master, SB_RESYNC) != MAX_SECTOR)
-			return ok_err_at(e, -EPERM, fm->path,
-					 (long long)fm->super_offset * 512 + SB_RESYNC,
+		if (r->master->resync_offset != MD_MAX_SECTOR)
+			return ok_err_at(e, -EPERM, fm->path, sb_at(fm, SB_RESYNC),
 					 "the array is not clean (resync_offset %llu): assemble it "
 					 "and let the resync finish first",
-					 (unsigned long long)get64(r->master, SB_RESYNC));
+					 (unsigned long long)r->master->resync_offset);
 		set_plan_geometry(r, cur_disks, opts->raid_disks);
 	}
 	int on = r->og.disks, nn = r->ng.disks;
@@ -852,11 +767,11 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			m->ours = 0; /* a spare: used as a new member */
 			continue;
 		}
-		if (m->feature & (F_RECOVERY_OFFSET | F_REPLACEMENT))
+		if (m->feature & (MD_F_RECOVERY_OFFSET | MD_F_REPLACEMENT))
 			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
 					 "member is being rebuilt or replaced; let that finish "
 					 "first");
-		if (m->feature & F_BAD_BLOCKS)
+		if (m->feature & MD_F_BAD_BLOCKS)
 			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
 					 "member has a non-empty bad-block list; grow refuses it");
 		int lim = pl->resuming ? nn : on;
@@ -869,13 +784,12 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		r->slot[role] = m;
 		m->slot = role;
 		m->is_new = role >= on;
-		if (get64(m->blk, SB_SIZE) != get64(r->master, SB_SIZE) ||
-		    get32(m->blk, SB_CHUNK) != get32(r->master, SB_CHUNK) ||
-		    get32(m->blk, SB_LEVEL) != get32(r->master, SB_LEVEL) ||
-		    get32(m->blk, SB_LAYOUT) != get32(r->master, SB_LAYOUT))
+		if (m->sb->size != r->master->size || m->sb->chunksize != r->master->chunksize ||
+		    m->sb->level != r->master->level || m->sb->layout != r->master->layout ||
+		    m->sb->major_version != r->master->major_version)
 			return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
-					 "strangely different superblock (size, chunk, level or "
-					 "layout differ from %s)",
+					 "strangely different superblock (size, chunk, level, "
+					 "layout or metadata version differ from %s)",
 					 fm->path);
 	}
 	if (pl->resuming) {
@@ -883,11 +797,11 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		 * its superblock while another already says "reshaping" at
 		 * position 0. Nothing has been moved then, so such a member is
 		 * taken for its new slot again, as at the start. */
-		int at_start = !pl->finish_only && get64(r->master, SB_RESHAPE_POS) == 0;
+		int at_start = !pl->finish_only && r->master->reshape_position == 0;
 		for (int s = on; s < nn && at_start; s++) {
 			if (r->slot[s])
 				continue;
-			uint32_t devnum = 0, maxdev = get32(r->master, SB_MAX_DEV);
+			uint32_t devnum = 0, maxdev = r->master->max_dev;
 			while (devnum < maxdev && sb_role(r->master, devnum) != s)
 				devnum++;
 			for (int i = 0; i < n && devnum < maxdev; i++) {
@@ -928,7 +842,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 					 "growing %d -> %d needs %d new members, %d given", on, nn,
 					 nn - on, nnew);
-		uint32_t maxdev = get32(r->master, SB_MAX_DEV);
+		uint32_t maxdev = r->master->max_dev;
 		uint32_t next = (uint32_t)on;
 		int s = on;
 		for (int i = 0; i < n; i++) {
@@ -936,7 +850,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			if (m->ours || m->absent)
 				continue;
 			if (m->minor >= 0 &&
-			    memcmp(m->blk + SB_UUID, r->master + SB_UUID, 16) == 0) {
+			    memcmp(m->sb->set_uuid, r->master->set_uuid, 16) == 0) {
 				/* our own spare */
 			} else if (!opts->force && member_has_foreign_magic(m)) {
 				return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
@@ -972,7 +886,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	if (pl->finish_only) {
 		/* data_offset of a finished member is already the new one */
 		for (int s = 0; s < nn; s++)
-			if (r->slot[s] && !(r->slot[s]->feature & F_RESHAPE_ACTIVE)) {
+			if (r->slot[s] && !(r->slot[s]->feature & MD_F_RESHAPE_ACTIVE)) {
 				r->doff_new = r->slot[s]->data_offset;
 				break;
 			}
@@ -981,16 +895,15 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			if (!m)
 				continue;
 			uint64_t fin = m->data_offset;
-			if (m->feature & F_RESHAPE_ACTIVE) {
-				if (get64(m->blk, SB_RESHAPE_POS) != pl->new_array)
+			if (m->feature & MD_F_RESHAPE_ACTIVE) {
+				if (m->sb->reshape_position != pl->new_array)
 					return ok_err_at(
 					    e, -EINVAL, m->path, OK_ERR_NOPOS,
 					    "reshape_position %llu, but the freshest "
 					    "member says the reshape is done",
-					    (unsigned long long)get64(m->blk, SB_RESHAPE_POS));
-				if (m->feature & F_NEW_OFFSET)
-					fin += (uint64_t)(int64_t)(int32_t)get32(m->blk,
-										 SB_NEW_OFFSET);
+					    (unsigned long long)m->sb->reshape_position);
+				if (m->feature & MD_F_NEW_OFFSET)
+					fin += (uint64_t)(int64_t)m->sb->new_offset;
 			}
 			if (fin != r->doff_new)
 				return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
@@ -1019,24 +932,22 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				 "at least half a member (%lluK)",
 				 (unsigned long long)bb / 2, (unsigned long long)pl->size / 2);
 	if (pl->resuming) {
-		uint64_t pos = get64(r->master, SB_RESHAPE_POS);
+		uint64_t pos = r->master->reshape_position;
 		if (pos % ((uint64_t)r->cs * (uint64_t)r->ng.ndata) || pos > pl->new_array)
 			return ok_err_at(
-			    e, -EINVAL, fm->path,
-			    (long long)fm->super_offset * 512 + SB_RESHAPE_POS,
+			    e, -EINVAL, fm->path, sb_at(fm, SB_RESHAPE_POS),
 			    "reshape_position %llu not on a new-stripe boundary of %llu "
 			    "sectors or beyond the end",
 			    (unsigned long long)pos,
 			    (unsigned long long)r->cs * (uint64_t)r->ng.ndata);
 		r->pos = r->dpos = pos;
 		pl->position = pos;
-		if (f & F_NEW_OFFSET) {
-			int32_t no = (int32_t)get32(r->master, SB_NEW_OFFSET);
+		if (f & MD_F_NEW_OFFSET) {
+			int32_t no = r->master->new_offset;
 			if (no >= 0 || (uint64_t)(-(int64_t)no) > r->doff_old ||
 			    (uint64_t)(-(int64_t)no) % r->cs)
 				return ok_err_at(
-				    e, -EPERM, fm->path,
-				    (long long)fm->super_offset * 512 + SB_NEW_OFFSET,
+				    e, -EPERM, fm->path, sb_at(fm, SB_NEW_OFFSET),
 				    "new_offset %d: only a downward move by whole chunks is "
 				    "supported",
 				    no);
@@ -1058,13 +969,14 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		for (int s = 0; s < nn; s++) {
 			if (!r->slot[s])
 				continue;
-			uint64_t sb4 = space_before(r->slot[s]->blk, r->slot[s]->minor);
+			uint64_t sb4 = space_before(r->slot[s]->sb, r->slot[s]->minor);
 			if (sb4 < before)
 				before = sb4;
 		}
 		if (opts->backup_file)
 			pl->method = RESHAPE_BACKUP_FILE;
-		else if (fm->minor != 0 && before >= min_change && min_change % r->cs == 0)
+		else if ((fm->minor == 1 || fm->minor == 2) && before >= min_change &&
+			 min_change % r->cs == 0)
 			pl->method = RESHAPE_NEW_OFFSET, pl->new_offset = -(int64_t)min_change;
 		else
 			pl->method = RESHAPE_BACKUP_MEMBER;
@@ -1118,14 +1030,15 @@ void reshape_close(struct reshape *r)
 	for (int i = 0; i < RESHAPE_MAX_DISKS; i++) {
 		if (r->m[i].fd >= 0)
 			close(r->m[i].fd);
-		io_free(r->m[i].blk);
+		free(r->m[i].sb);
 		io_free(r->rbuf[i]);
 		io_free(r->wbuf[i]);
 	}
 	for (int i = 0; i < r->nbd; i++)
 		if (r->plan.method == RESHAPE_BACKUP_FILE && r->bd[i].fd >= 0)
 			close(r->bd[i].fd);
-	io_free(r->master);
+	free(r->master);
+	free(r->build);
 	io_free(r->lbuf);
 	io_free(r->zero);
 	free(r);
@@ -1466,36 +1379,47 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 
 enum round { ROUND_START, ROUND_CHECKPOINT, ROUND_FINAL };
 
-/* One member's superblock: the master's array-wide bytes, its own bytes
- * 128..191 (data_offset .. bblog_offset), a fresh checksum. */
-static void build_sb(const struct reshape *r, const struct member *m, uint8_t *out, int final)
+/* One member's superblock into r->build: the master's array-wide fields,
+ * the member's own (offsets, sizes, dev_number, device uuid, bad-block log:
+ * v1.x bytes 128..191), encoded with a fresh checksum. A 0.90 member gets
+ * the master's disk table (super_90_sync writes one table to every member)
+ * with its own entry as this_disk. */
+static void build_sb(const struct reshape *r, const struct member *m, int final)
 {
-	memcpy(out, m->blk, SB_BLOCK);
-	uint32_t max_dev = get32(r->master, SB_MAX_DEV);
-	memcpy(out, r->master, 128);
-	memcpy(out + 192, r->master + 192, 64 + 2 * (size_t)max_dev);
-	if (final) {
-		uint64_t doff = get64(out, SB_DATA_OFFSET), dsize = get64(out, SB_DATA_SIZE);
-		if (doff != r->doff_new) {
-			/* md_finish_reshape: data_offset = new, sectors += moved */
-			put64(out, SB_DATA_SIZE, dsize + (doff - r->doff_new));
-			put64(out, SB_DATA_OFFSET, r->doff_new);
-		}
+	struct md_sb *out = r->build;
+	const struct md_sb *own = m->sb;
+	memcpy(out, r->master, sizeof *out);
+	out->data_offset = own->data_offset;
+	out->data_size = own->data_size;
+	out->super_offset = own->super_offset;
+	out->recovery_offset = own->recovery_offset;
+	out->dev_number = own->dev_number;
+	out->cnt_corrected_read = own->cnt_corrected_read;
+	memcpy(out->device_uuid, own->device_uuid, sizeof out->device_uuid);
+	out->devflags = own->devflags;
+	out->bblog_shift = own->bblog_shift;
+	out->bblog_size = own->bblog_size;
+	out->bblog_offset = own->bblog_offset;
+	out->dev_sectors = own->dev_sectors;
+	out->minor = own->minor;
+	if (final && out->data_offset != r->doff_new) {
+		/* md_finish_reshape: data_offset = new, sectors += moved */
+		out->data_size += out->data_offset - r->doff_new;
+		out->data_offset = r->doff_new;
 	}
-	put32(out, SB_CSUM, sb_csum(out));
+	md_sb_encode(out);
 }
 
 static int write_sb(struct reshape *r, struct member *m, int final, struct ok_err *e)
 {
-	uint8_t *buf = r->zero; /* a chunk >= 4 KiB of scratch */
-	build_sb(r, m, buf, final);
+	uint8_t *buf = r->zero; /* a chunk >= 4 KiB of scratch, aligned */
+	build_sb(r, m, final);
+	memcpy(buf, r->build->raw, SB_BLOCK);
 	int rc = fd_write(m->fd, m->path, buf, SB_BLOCK, m->super_offset * 512, e);
 	if (rc == 0) {
-		memcpy(m->blk, buf, SB_BLOCK);
-		if (final) {
-			m->data_offset = get64(buf, SB_DATA_OFFSET);
-			m->data_size = get64(buf, SB_DATA_SIZE);
-		}
+		memcpy(m->sb, r->build, sizeof *m->sb);
+		m->data_offset = m->sb->data_offset;
+		m->data_size = m->sb->data_size;
 	}
 	memset(buf, 0, SB_BLOCK);
 	return rc;
@@ -1509,21 +1433,21 @@ static int write_sb(struct reshape *r, struct member *m, int final, struct ok_er
  */
 static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 {
-	uint8_t *sb = r->master;
+	struct md_sb *sb = r->master;
 	int rc;
-	put64(sb, SB_EVENTS, get64(sb, SB_EVENTS) + 1);
-	put64(sb, SB_UTIME, (uint64_t)now_secs(r));
-	uint32_t f = get32(sb, SB_FEATURE);
+	sb->events++;
+	sb->utime = (uint64_t)now_secs(r);
+	uint32_t f = sb->feature_map;
 	if (kind == ROUND_FINAL) {
-		f &= ~(F_RESHAPE_ACTIVE | F_NEW_OFFSET);
-		put64(sb, SB_RESYNC, r->dirty ? 0 : MAX_SECTOR);
+		f &= ~(MD_F_RESHAPE_ACTIVE | MD_F_NEW_OFFSET);
+		sb->resync_offset = r->dirty ? 0 : MD_MAX_SECTOR;
 	} else {
-		f |= F_RESHAPE_ACTIVE;
+		f |= MD_F_RESHAPE_ACTIVE;
 		if (r->plan.method == RESHAPE_NEW_OFFSET)
-			f |= F_NEW_OFFSET;
-		put64(sb, SB_RESHAPE_POS, r->pos);
+			f |= MD_F_NEW_OFFSET;
+		sb->reshape_position = r->pos;
 	}
-	put32(sb, SB_FEATURE, f);
+	sb->feature_map = f;
 	for (int pass = kind == ROUND_START ? 0 : 1; pass < 2; pass++) {
 		for (int s = 0; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
@@ -1575,7 +1499,7 @@ static void backup_header(const struct reshape *r, uint64_t devstart, uint64_t l
 {
 	struct backup_hdr h = {0};
 	memcpy(h.magic, BACKUP_MAGIC1, 16);
-	memcpy(h.set_uuid, r->master + SB_UUID, 16);
+	memcpy(h.set_uuid, r->master->set_uuid, 16);
 	h.mtime = (uint64_t)now_secs(r);
 	h.devstart = devstart;
 	h.arraystart = 0;
@@ -1697,7 +1621,7 @@ static int probe_backup(struct reshape *r, int fd, const char *path, uint64_t hd
 		snprintf(why, whylen, "%.250s", n < BACKUP_HDR_BYTES ? "no backup header" : e2.msg);
 		goto out;
 	}
-	if (memcmp(h->set_uuid, r->master + SB_UUID, 16)) {
+	if (memcmp(h->set_uuid, r->master->set_uuid, 16)) {
 		snprintf(why, whylen, "wrong uuid on backup-metadata");
 		goto out;
 	}
@@ -1711,7 +1635,7 @@ static int probe_backup(struct reshape *r, int fd, const char *path, uint64_t hd
 		snprintf(why, whylen, "the header copy 4 KiB before the data differs");
 		goto out;
 	}
-	int64_t utime = (int64_t)(get64(r->master, SB_UTIME) & 0xffffffffffull);
+	int64_t utime = (int64_t)(r->master->utime & 0xffffffffffull);
 	int64_t mt = (int64_t)h->mtime;
 	if ((utime > mt + 2 * 60 * 60 || utime < mt - 10 * 60) && !getenv("MDADM_GROW_ALLOW_OLD")) {
 		snprintf(why, whylen,
@@ -1848,20 +1772,26 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 		/* IDLE -> BACKED_UP -> CRITICAL (or MOVING with NEW_OFFSET) */
 		if (pl->method != RESHAPE_NEW_OFFSET && (rc = save_backup(r, e)) < 0)
 			return rc;
-		uint8_t *sb = r->master;
-		put32(sb, SB_RAID_DISKS, (uint32_t)r->ng.disks);
-		put32(sb, SB_DELTA, (uint32_t)(r->ng.disks - r->og.disks));
-		put32(sb, SB_NEW_LEVEL, (uint32_t)pl->level);
-		put32(sb, SB_NEW_LAYOUT, (uint32_t)pl->layout);
-		put32(sb, SB_NEW_CHUNK, r->cs);
-		put32(sb, SB_NEW_OFFSET, (uint32_t)(int32_t)pl->new_offset);
-		for (int s = r->og.disks; s < r->ng.disks; s++)
-			put16(sb, SB_ROLES + 2 * (size_t)r->slot[s]->dev_number, (uint16_t)s);
+		struct md_sb *sb = r->master;
+		sb->raid_disks = (uint32_t)r->ng.disks;
+		sb->delta_disks = r->ng.disks - r->og.disks;
+		sb->new_level = (uint32_t)pl->level;
+		sb->new_layout = (uint32_t)pl->layout;
+		sb->new_chunk = r->cs;
+		sb->new_offset = (int32_t)pl->new_offset;
+		for (int s = r->og.disks; s < r->ng.disks; s++) {
+			struct member *m = r->slot[s];
+			sb->dev_roles[m->dev_number] = (uint16_t)s;
+			/* 0.90 records each disk's device number, as the kernel does */
+			if (m->minor == 90 && S_ISBLK(m->st.st_mode))
+				md_sb0_set_dev(sb, (int)m->dev_number, major(m->st.st_rdev),
+					       minor(m->st.st_rdev));
+		}
 		/* the new members' bad-block logs start empty */
 		for (int s = r->og.disks; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
-			int32_t bbo = (int32_t)get32(m->blk, SB_BBLOG_OFFSET);
-			uint16_t bbs = get16(m->blk, SB_BBLOG_SIZE);
+			int32_t bbo = m->sb->bblog_offset;
+			uint16_t bbs = m->sb->bblog_size;
 			if (bbo && bbs && bbs <= 8 && r->csb >= 4096) {
 				memset(r->zero, 0xff, 4096);
 				rc = fd_write(m->fd, m->path, r->zero, 4096,

@@ -22,7 +22,7 @@
  *   RESHAPE_BACKUP_FILE    --backup-file F: data_offset stays; the first
  *                          backup_blocks array sectors are saved to F in
  *                          mdadm's md_backup_data-1 format (F created O_EXCL).
- *   RESHAPE_BACKUP_MEMBER  neither (always so for metadata 1.0): the backup
+ *   RESHAPE_BACKUP_MEMBER  neither (always so for metadata 1.0 and 0.90): the backup
  *                          goes onto every new member at data_offset + size -
  *                          backup_blocks - 8 sectors, headers 4 KiB before and
  *                          just after it, where mdadm's Grow_restart looks.
@@ -37,7 +37,8 @@
  * Layering: this file's code reads and writes members only through lib/io.h
  * (io_pread_full, io_pwrite_full, io_fdatasync: the io_sys table), so tests
  * can record every write and flush and replay crash states. It never prints.
- * Supported: metadata 1.0/1.1/1.2, RAID6 and RAID5 layouts 0-3, a grow by
+ * Supported: metadata 1.0/1.1/1.2 and 0.90 (always a backup method: 0.90
+ * has no data_offset), RAID6 and RAID5 layouts 0-3, a grow by
  * one or more members, same chunk and layout; degraded arrays (members
  * named "missing") only with opts.force, missing data rebuilt from P/Q on
  * the fly and the missing slots left missing. Refused with a reason: other
@@ -91,7 +92,7 @@ struct reshape_plan {
 	enum reshape_method method;
 	int level;		  /* 5 or 6 */
 	int layout;		  /* md layout number, 0..3 */
-	int metadata_minor;	  /* 0, 1 or 2 (v1.x) */
+	int metadata_minor;	  /* 0, 1 or 2 (v1.x); 90 for 0.90 */
 	uint32_t chunk;		  /* chunk sectors */
 	int old_disks, new_disks; /* raid_disks before and after */
 	uint64_t size;		  /* sb size: sectors of each member used for data */

@@ -179,17 +179,64 @@ int fx_blank(const char *path, uint64_t bytes, uint32_t seed)
 	return 0;
 }
 
+/* calc_sb_csum of md 0.90 (md.c), written out again: 32-bit sum of the
+ * 1024 words with sb_csum (word 38) as zero, the carries added back once. */
+static uint32_t csum0(const uint8_t *sb)
+{
+	uint64_t sum = 0;
+	for (unsigned i = 0; i < 4096; i += 4)
+		sum += i == 152 ? 0 : rd32(sb + i);
+	return (uint32_t)((sum & 0xffffffff) + (sum >> 32));
+}
+
+/* minor 90: metadata 0.90, at the size rounded down to 64 KiB less 64 KiB */
 static uint64_t sb_loc(int minor, uint64_t sectors)
 {
+	if (minor == 90)
+		return (sectors & ~(uint64_t)127) - 128;
 	return minor == 2 ? 8 : minor == 1 ? 0 : ((sectors - 16) & ~(uint64_t)7);
+}
+
+/* The 0.90 superblock (mdp_super_t, md_p.h) of member i of a clean array,
+ * as mdadm 4.2's init_super0 + the kernel's super_90_sync leave it. */
+static void sb0_write(const struct fx_array *a, int i, uint8_t *sb)
+{
+	memset(sb, 0, 4096);
+	le32(sb + 0, 0xa92b4efc);			  /* md_magic */
+	le32(sb + 8, 90);				  /* minor_version */
+	le32(sb + 20, 0x01020304u * (a->seed % 251 + 1)); /* set_uuid0 */
+	le32(sb + 24, 1700000000);			  /* ctime */
+	le32(sb + 28, (uint32_t)a->level);
+	le32(sb + 32, (uint32_t)(a->size / 2)); /* KiB */
+	le32(sb + 36, (uint32_t)a->n);		/* nr_disks */
+	le32(sb + 40, (uint32_t)a->n);		/* raid_disks */
+	for (int j = 0; j < 3; j++)		/* set_uuid1..3 */
+		le32(sb + 52 + 4 * j, a->seed * 2654435761u + (uint32_t)j);
+	le32(sb + 128, 1700000000); /* utime */
+	le32(sb + 132, 1);	    /* state: MD_SB_CLEAN */
+	le32(sb + 136, (uint32_t)a->n);
+	le32(sb + 140, (uint32_t)a->n);
+	le32(sb + 156, 20);	     /* events_lo */
+	le32(sb + 164, 20);	     /* cp_events_lo */
+	le32(sb + 172, 0xffffffffu); /* recovery_cp: MaxSector, truncated */
+	le32(sb + 256, (uint32_t)a->layout);
+	le32(sb + 260, a->chunk * 512); /* bytes */
+	for (int j = 0; j < a->n; j++) {
+		uint8_t *d = sb + 512 + 128 * j;
+		le32(d + 0, (uint32_t)j);  /* number */
+		le32(d + 12, (uint32_t)j); /* raid_disk */
+		le32(d + 16, 6);	   /* ACTIVE | SYNC */
+	}
+	memcpy(sb + 3968, sb + 512 + 128 * i, 128); /* this_disk */
+	le32(sb + 152, csum0(sb));
 }
 
 int fx_create(struct fx_array *a, char **paths)
 {
 	uint64_t sectors = a->dev_bytes / 512;
 	uint64_t so = sb_loc(a->minor, sectors);
-	uint64_t doff = a->minor == 0 ? 0 : a->data_offset;
-	uint64_t dsize = a->minor == 0 ? so - 16 : sectors - doff;
+	uint64_t doff = a->minor == 0 || a->minor == 90 ? 0 : a->data_offset;
+	uint64_t dsize = a->minor == 90 ? so : a->minor == 0 ? so - 16 : sectors - doff;
 	a->size = dsize / a->chunk * a->chunk;
 	uint64_t cb = (uint64_t)a->chunk * 512, rows = a->size / a->chunk;
 	int par = a->level == 6 ? 2 : 1, nd = a->n - par;
@@ -216,6 +263,10 @@ int fx_create(struct fx_array *a, char **paths)
 	}
 	uint8_t sb[4096];
 	for (int i = 0; i < a->n; i++) {
+		if (a->minor == 90) {
+			sb0_write(a, i, sb);
+			goto write;
+		}
 		memset(sb, 0, sizeof sb);
 		le32(sb, 0xa92b4efc);
 		le32(sb + 4, 1);
@@ -246,10 +297,47 @@ int fx_create(struct fx_array *a, char **paths)
 			sb[257 + 2 * j] = (uint8_t)(role >> 8);
 		}
 		le32(sb + 216, csum1(sb));
+	write:
 		if (pwrite(fds[i], sb, 4096, (off_t)(so * 512)) != 4096)
 			return -EIO;
 		close(fds[i]);
 		free(buf[i]);
+	}
+	return 0;
+}
+
+/* A 0.90 block in the fields of fx_sb, as super_90_validate reads it:
+ * minor 91 with a reshape_position is RESHAPE_ACTIVE, the disk table's
+ * active (minor 91) or in-sync entries give the roles. */
+static int sb0_read(const uint8_t *sb, uint64_t so, struct fx_sb *o)
+{
+	if (rd32(sb + 4) != 0)
+		return -EINVAL;
+	uint32_t mv = rd32(sb + 8);
+	o->level = (int32_t)rd32(sb + 28);
+	o->layout = (int32_t)rd32(sb + 256);
+	o->size = (uint64_t)rd32(sb + 32) * 2;
+	o->chunk = rd32(sb + 260) >> 9;
+	o->raid_disks = rd32(sb + 40);
+	if (mv >= 91 && rd64(sb + 176) != UINT64_MAX) {
+		o->feature = 4;
+		o->reshape_pos = rd64(sb + 176);
+		o->delta = (int32_t)rd32(sb + 188);
+	}
+	o->data_offset = 0;
+	o->data_size = so;
+	o->super_offset = so;
+	o->dev_number = rd32(sb + 3968);
+	o->utime = rd32(sb + 128);
+	o->events = (uint64_t)rd32(sb + 160) << 32 | rd32(sb + 156);
+	o->resync = (rd32(sb + 132) & 1) ? UINT64_MAX : 0;
+	o->max_dev = 27;
+	o->csum_ok = rd32(sb + 152) == csum0(sb);
+	for (int j = 0; j < 27; j++) {
+		uint32_t st = rd32(sb + 512 + 128 * j + 16), rdk = rd32(sb + 512 + 128 * j + 12);
+		o->roles[j] = (st & 1)				   ? 0xfffe
+			      : (st & 4) || ((st & 2) && mv >= 91) ? (uint16_t)rdk
+								   : 0xffff;
 	}
 	return 0;
 }
@@ -267,6 +355,8 @@ int fx_read_sb(const char *path, int minor, struct fx_sb *o)
 	if (n != 4096 || rd32(sb) != 0xa92b4efc)
 		return -EINVAL;
 	memset(o, 0, sizeof *o);
+	if (minor == 90)
+		return sb0_read(sb, so, o);
 	o->feature = rd32(sb + 8);
 	o->level = (int32_t)rd32(sb + 72);
 	o->layout = (int32_t)rd32(sb + 76);
@@ -412,7 +502,10 @@ int fx_sb_patch(const char *path, int minor, unsigned off, unsigned size, uint64
 		le32(sb + off, (uint32_t)value);
 	else
 		sb[off] = (uint8_t)value, sb[off + 1] = (uint8_t)(value >> 8);
-	le32(sb + 216, csum1(sb));
+	if (minor == 90)
+		le32(sb + 152, csum0(sb));
+	else
+		le32(sb + 216, csum1(sb));
 	int rc = pwrite(fd, sb, 4096, (off_t)(so * 512)) == 4096 ? 0 : -EIO;
 	close(fd);
 	return rc;

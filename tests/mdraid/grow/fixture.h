@@ -18,7 +18,7 @@ struct fx_array {
 	int n;		      /* members */
 	int level;	      /* 5 or 6 */
 	int layout;	      /* 0..3 */
-	int minor;	      /* metadata 1.minor */
+	int minor;	      /* metadata 1.minor, or 90 for 0.90 */
 	uint32_t chunk;	      /* sectors */
 	uint64_t dev_bytes;   /* each member file */
 	uint64_t data_offset; /* sectors (1.1/1.2); 0 for 1.0 */

@@ -172,14 +172,66 @@ testcmd_rc "missing --raid-devices is a usage error (exit 2)" 2 "$M grow d-0 d-1
 sum2=$(cat d-0 d-1 d-2 d-3 d-4 | md5sum)
 if [ "$sum1" = "$sum2" ]; then tap_ok "refusals wrote nothing"; else tap_fail "refusals wrote nothing"; fi
 
-# --- metadata 0.90: grow not supported yet; refused by name, nothing written ---
-for i in 0 1 2 3 4; do truncate -s 16M z-$i; done
-"$M" create --metadata=0.90 --level=6 --raid-devices=4 --chunk=64K --assume-clean z-0 z-1 z-2 z-3 >/dev/null 2>&1
-sum1=$(cat z-0 z-1 z-2 z-3 z-4 | md5sum)
-testcmd "0.90 grow refused by name" "$M grow -n 5 --backup-file=$T/z.bak z-0 z-1 z-2 z-3 z-4 2>&1; echo rc=\$?" \
-	"mdraid: z-0: metadata 0.90: growing 0.90 arrays is not supported yet (nothing was written)
-rc=5
+# --- metadata 0.90 (issue 11): always a backup, in a file or on a new member ---
+mk0() { # name seed: 4 members of 8 MiB, 0.90 superblocks (fixture), one blank
+	rm -f "$1"-*
+	"$F" create level=6 layout=2 chunk=128 minor=90 bytes=$((8 * MB)) seed="$2" \
+		"$1-0" "$1-1" "$1-2" "$1-3" && "$F" blank bytes=$((8 * MB)) "$1-4"
+}
+verify0() { # name seed
+	"$F" verify level=6 layout=2 chunk=128 minor=90 seed="$2" old=4 "$1-0" "$1-1" "$1-2" "$1-3" "$1-4"
+}
+mk0 z 21
+"$M" read z-0 z-1 z-2 z-3 >z.before 2>/dev/null
+testcmd "0.90 grow with --backup-file: mdadm's figure" \
+	"$M grow -n 5 --backup-file=$T/z.bak z-0 z-1 z-2 z-3 z-4 2>&1 >/dev/null | grep 'critical'" \
+	"mdraid: Need to backup 384K of critical section..
 " ""
-sum2=$(cat z-0 z-1 z-2 z-3 z-4 | md5sum)
-if [ "$sum1" = "$sum2" ] && [ ! -e "$T/z.bak" ]; then tap_ok "0.90 refusal wrote nothing"; else tap_fail "0.90 refusal wrote nothing"; fi
+if verify0 z 21 2>z.err; then tap_ok "0.90 backup-file grow: content and P/Q (fixture)"; else tap_fail "0.90 backup-file grow: content and P/Q (fixture)" "$(cat z.err)"; fi
+"$M" read --length="$(stat -c %s z.before)" z-0 z-1 z-2 z-3 z-4 >z.after 2>/dev/null
+test_cmp "0.90 grow: mdraid read gives the old content" z.before z.after
+testcmd_rc "0.90 grow: mdraid check finds no mismatch" 0 "$M check z-0 z-1 z-2 z-3 z-4"
+if [ $have_mdadm = 1 ]; then
+	testcmd "0.90 grow: mdadm --examine of the new member" \
+		"mdadm --examine z-4 | grep -E 'Version|Raid Devices|Total Devices|State :|Checksum|^this' | sed 's/: [0-9a-f]* - correct/: correct/'" \
+		"        Version : 0.90.00
+   Raid Devices : 5
+  Total Devices : 5
+          State : clean
+       Checksum : correct
+this     4       0        0        4      active sync
+" ""
+else
+	tap_skip "0.90 grow: mdadm --examine of the new member" "mdadm not installed"
+fi
+
+mk0 y 22
+"$M" grow -n 5 --mem=1M --stop-after=3 -q y-0 y-1 y-2 y-3 y-4 >/dev/null 2>y.err
+testcmd "0.90 grow without a backup file: the backup goes on the new member" \
+	"grep -c 'backup goes on the new members' y.err" "1
+" ""
+if [ $have_mdadm = 1 ]; then
+	testcmd "0.90 mid-reshape: mdadm --examine says 0.91 and the delta" \
+		"mdadm --examine y-0 | grep -E 'Version|Delta Devices|Raid Devices'" \
+		"        Version : 0.91.00
+   Raid Devices : 5
+  Delta Devices : 1 (4->5)
+" ""
+	TZ=UTC "$M" examine y-0 y-1 y-2 y-3 y-4 >y.ours 2>&1
+	TZ=UTC mdadm --examine y-0 y-1 y-2 y-3 y-4 >y.mdadm 2>&1
+	test_cmp "0.90 mid-reshape: mdraid examine equals mdadm --examine" y.mdadm y.ours
+else
+	tap_skip "0.90 mid-reshape: mdadm --examine" "mdadm not installed"
+	tap_skip "0.90 mid-reshape: mdraid examine vs mdadm" "mdadm not installed"
+fi
+testcmd_rc "0.90: --continue finishes" 0 "$M grow --continue -q y-0 y-1 y-2 y-3 y-4"
+if verify0 y 22 2>y.err2; then tap_ok "0.90 continued grow: content and P/Q"; else tap_fail "0.90 continued grow: content and P/Q" "$(cat y.err2)"; fi
+
+mk0 x0 23
+"$M" grow -n 5 --backup-file="$T/x0.bak" --simulate-crash=critical -q x0-0 x0-1 x0-2 x0-3 x0-4 >/dev/null 2>&1
+testcmd_rc "0.90 inside the critical section: --continue without the backup refused (exit 5)" 5 \
+	"$M grow --continue -q x0-0 x0-1 x0-2 x0-3 x0-4"
+testcmd_rc "0.90: --continue --backup-file restores and finishes" 0 \
+	"$M grow --continue --backup-file=$T/x0.bak -q x0-0 x0-1 x0-2 x0-3 x0-4"
+if verify0 x0 23 2>x0.err; then tap_ok "0.90 restored grow: content and P/Q"; else tap_fail "0.90 restored grow: content and P/Q" "$(cat x0.err)"; fi
 tap_done

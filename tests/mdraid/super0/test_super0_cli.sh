@@ -247,11 +247,12 @@ ex_cmp "examine of a 0.91 (reshaping 4->5) member equals mdadm" $MEM
 check_eq "read of a 0.91 array mid-reshape is refused by name (exit 5)" "5 1" \
 	"$? $(grep -c 'reshape is in progress' "$T/err")"
 
-# grow of 0.90 is not implemented yet: refused, nothing written
+# a 0.91 array records a grow to 5: a grow to 6 is refused, nothing written
+# (the 0.90 grow itself is tested in tests/mdraid/grow)
 head -c 16M /dev/urandom > "$T/g4.img"
 sums_before=$(md5sum "$T"/m*.img "$T/g4.img")
 "$M" grow --raid-devices=6 --backup-file="$T/bk" $MEM "$T/g4.img" 2>/dev/null
-check_eq "grow of a 0.90 array is refused (exit 5), nothing written, no backup file" "5 same no" \
+check_eq "grow to 6 of a 0.91 array reshaping to 5 is refused (exit 5), nothing written, no backup file" "5 same no" \
 	"$? $([ "$sums_before" = "$(md5sum "$T"/m*.img "$T/g4.img")" ] && echo same) $([ -e "$T/bk" ] && echo yes || echo no)"
 mk 4 4M
 "$M" create --level=6 --raid-devices=4 --metadata=0.90 --bitmap=internal --chunk=64K \
