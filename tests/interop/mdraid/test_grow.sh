@@ -23,6 +23,12 @@
 # unchanged, and check gives mismatch_cnt 0; the grow mdraid stopped is
 # continued by the kernel (dmesg: "md: reshape of RAID array mdN" at
 # assembly) to the same result.
+#
+# Metadata 0.90 (issue 11) rides along in each part: the kernel grows a 0.90
+# array with mdadm --backup-file (minor version 91 on disk when the plug is
+# pulled; mdraid finishes it); mdraid grows 0.90 arrays with the backup in a
+# file and on the new members (RAID6 4->5, 4->6, RAID5 3->4), and one 0.90
+# grow stopped by SIGTERM is continued by the kernel.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 
@@ -31,7 +37,8 @@
 # reshape runs past the critical section before the plug is pulled)
 KARRAYS="ka 6 4 5 64 1.2 32 offset
 kb 5 3 4 512 1.2 32 offset
-kc 6 4 5 64 1.2 32 file"
+kc 6 4 5 64 1.2 32 file
+k9 6 4 5 64 0.90 32 file"
 # mdraid grows: id level old new chunk_KiB metadata member_MiB placement stop
 # stop: "term" sends SIGTERM once a reshape_position is on disk
 # placement: offset (move data_offset), file (--backup-file), member (backup
@@ -43,18 +50,37 @@ g45m 6 4 5 512 1.0 16 member -
 g58o 6 5 8 512 1.2 16 offset -
 g45f 6 4 5 64 1.2 16 file -
 g34o 5 3 4 64 1.2 16 offset -
-gsto 6 4 5 64 1.2 48 offset term"
+gsto 6 4 5 64 1.2 48 offset term
+g9f 6 4 5 64 0.90 16 file -
+g9m 6 4 6 512 0.90 16 member -
+g9r 5 3 4 64 0.90 16 member -
+g9t 6 4 5 64 0.90 48 member term"
 
 # used_sectors EXAMINE_FILE: the members' used size (sb.size) in sectors
+# (mdadm prints it in KiB for 0.90)
 used_sectors() {
 	u=$(sed -n 's/^ *Used Dev Size : \([0-9]*\) sectors.*/\1/p' "$1")
 	[ -n "$u" ] || u=$(sed -n 's/^ *Avail Dev Size : \([0-9]*\) sectors.*/\1/p' "$1")
+	[ -n "$u" ] || u=$(($(sed -n 's/^ *Used Dev Size : \([0-9]*\) (.*/\1/p' "$1") * 2))
 	echo "${u:-0}"
 }
+# sb_state MEMBER: "ACTIVE POS SIZE" of its superblock: 1 when a reshape is
+# recorded (v1.2 RESHAPE_ACTIVE; 0.90 minor version 91), reshape_position
+# and size (sectors); v1.2 at 4 KiB, else 0.90 at the end
+sb_state() {
+	if [ "$(le_u "$1" 4096 4)" = 2838187772 ]; then
+		echo "$((($(le_u "$1" 4104 4) & 4) / 4)) $(le_u "$1" 4200 8) $(le_u "$1" 4176 8)"
+	else
+		_ss_at=$((($(stat -c %s "$1") / 65536 - 1) * 65536))
+		_ss_a=0
+		[ "$(le_u "$1" $((_ss_at + 8)) 4)" = 91 ] && _ss_a=1
+		echo "$_ss_a $(le_u "$1" $((_ss_at + 176)) 8) $(($(le_u "$1" $((_ss_at + 32)) 4) * 2))"
+	fi
+}
 # stop_grow MEMBER0 N [--backup-file=F] MEMBER...: mdraid grow to N members
-# in the background, SIGTERM as soon as MEMBER0's v1.2 superblock holds
-# RESHAPE_ACTIVE with a reshape_position > 0; then it must have stopped at a
-# checkpoint (exit 1) with 0 < reshape_position < end on disk. 77 when the
+# in the background, SIGTERM as soon as MEMBER0's superblock (v1.2 or 0.90)
+# records a reshape with a reshape_position > 0; then it must have stopped at
+# a checkpoint (exit 1) with 0 < reshape_position < end on disk. 77 when the
 # grow finished before the signal could stop it.
 stop_grow() {
 	_sg_m0=$1
@@ -63,9 +89,9 @@ stop_grow() {
 	"$MDRAID" grow --raid-devices="$_sg_n" "$@" >"$W/stop_grow.out" 2>&1 &
 	_sg_pid=$!
 	while kill -0 $_sg_pid 2>/dev/null; do
-		_sg_fm=$(le_u "$_sg_m0" 4104 4)
-		_sg_pos=$(le_u "$_sg_m0" 4200 8)
-		if [ $((_sg_fm & 4)) -eq 4 ] && [ "$_sg_pos" -gt 0 ]; then
+		set -- $(sb_state "$_sg_m0")
+		_sg_act=$1 _sg_pos=$2
+		if [ "$_sg_act" = 1 ] && [ "$_sg_pos" -gt 0 ]; then
 			kill -TERM $_sg_pid
 			break
 		fi
@@ -73,17 +99,17 @@ stop_grow() {
 	done
 	wait $_sg_pid
 	_sg_rc=$?
-	_sg_fm=$(le_u "$_sg_m0" 4104 4)
-	_sg_pos=$(le_u "$_sg_m0" 4200 8)
-	if [ $_sg_rc -eq 0 ] && [ $((_sg_fm & 4)) -eq 0 ]; then
+	set -- $(sb_state "$_sg_m0")
+	_sg_act=$1 _sg_pos=$2 _sg_size=$3
+	if [ $_sg_rc -eq 0 ] && [ "$_sg_act" = 0 ]; then
 		echo "the grow finished before SIGTERM could stop it"
 		return 77
 	fi
 	[ $_sg_rc -eq 1 ] || { echo "mdraid grow: exit $_sg_rc, expected 1 (stopped)"; head -n 5 "$W/stop_grow.out"; return 1; }
-	# the array end in sectors, from size (sb offset 80) and the new count
-	_sg_end=$(($(le_u "$_sg_m0" 4176 8) * (_sg_n - 2)))
-	[ $((_sg_fm & 4)) -eq 4 ] && [ "$_sg_pos" -gt 0 ] && [ "$_sg_pos" -lt "$_sg_end" ] ||
-		{ echo "not mid-reshape: feature map $_sg_fm, reshape_position $_sg_pos of $_sg_end"; return 1; }
+	# the array end in sectors, from the members' size and the new count
+	_sg_end=$((_sg_size * (_sg_n - 2)))
+	[ "$_sg_act" = 1 ] && [ "$_sg_pos" -gt 0 ] && [ "$_sg_pos" -lt "$_sg_end" ] ||
+		{ echo "not mid-reshape: reshape recorded $_sg_act, reshape_position $_sg_pos of $_sg_end"; return 1; }
 }
 ktitle() { echo "$1: kernel grew raid$2 $3->$4 ${5}K v$6 backup=$8"; }
 gtitle() { echo "$1: mdraid grow raid$2 $3->$4 ${5}K v$6 backup=$8${9:+ stopped by SIGTERM}"; }
@@ -225,9 +251,13 @@ while read -r id lvl o nn c meta first how; do
 			# reshape_position in KiB; the end is the new array size
 			end=$(((nn - lvl + 4) * $(used_sectors "$e") / 2))
 			[ "$lvl" = 5 ] && end=$(((nn - 1) * $(used_sectors "$e") / 2))
-			# RESHAPE_ACTIVE; NEW_OFFSET only when data_offset moves
+			# RESHAPE_ACTIVE; NEW_OFFSET only when data_offset moves;
+			# 0.90 has no feature map: version 0.91 says it
 			want_fm=$((0x44))
 			[ "$how" = file ] && want_fm=$((0x4))
+			if [ "$meta" = 0.90 ]; then
+				grep -q 'Version : 0.91.00' "$e" && fm=4 || fm=0
+			fi
 			if [ -z "$fm" ] || [ $((0x$fm & 0x44)) -ne $want_fm ] || [ -z "$pos" ] ||
 				[ "$pos" -le 0 ] || [ "$pos" -ge "$end" ]; then
 				echo "member $i: feature map 0x$fm, reshape pos'n '$pos' KiB of $end"

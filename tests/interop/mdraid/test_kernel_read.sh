@@ -4,7 +4,8 @@
 # One guest boot: mdadm --create makes seven arrays on members filled with
 # random bytes (RAID6 with 4, 5, 6 and 8 members, RAID5 with 3 and 4; chunks
 # 64K and 512K; metadata 1.0, 1.1 and 1.2; layouts 0-3, 5, 17, 18 and 20;
-# with and without an internal bitmap), the kernel resyncs them, writes random data (aligned and
+# with and without an internal bitmap; two arrays in metadata 0.90, so that
+# mdraid detail meets mdadm --detail of 0.90 too), the kernel resyncs them, writes random data (aligned and
 # unaligned) through /dev/mdN, and leaves each in one on-disk state: clean,
 # active (dirty, powered off while running), degraded with a genuinely stale
 # member (failed, then written without it), rebuilding (a fresh member
@@ -32,7 +33,9 @@ g 5 3 512 1.0 right-asymmetric none 16 clean
 h 6 4 64 1.1 right-asymmetric-6 internal 16 clean
 i 6 5 512 1.0 parity-first-6 none 16 clean
 j 5 4 64 1.2 parity-last none 16 clean
-k 6 4 64 1.2 left-symmetric none 16 corrupt"
+k 6 4 64 1.2 left-symmetric none 16 corrupt
+l 6 5 64 0.90 right-asymmetric none 16 degraded
+m 5 4 64 0.90 left-symmetric internal 16 clean"
 STALE_SLOT=2      # array c: this member is failed, then the array is written
 REBUILD_SLOT=1    # array d: this member is replaced by a fresh one
 REBUILD_SECTORS=8192
