@@ -60,8 +60,9 @@ static const char help[] =
     "  -C, --directory DIR    target directory for --extract\n"
     "      --cpio             write the payload as an uncompressed newc cpio archive\n"
     "\n"
-    "Exit status: 0 success, 1 a digest is BAD, 2 usage error, 3 bad input data\n"
-    "(the file is not a valid package), 4 I/O error, 5 refused for safety.\n";
+    "Exit status (as rpm): 0 success; 1 a package failed (not a valid package,\n"
+    "unreadable, a BAD digest, a payload path refused for safety); 2 usage\n"
+    "error; 4 out of memory.\n";
 
 enum {
 	OPT_SCRIPTS = 256,
@@ -251,6 +252,19 @@ static int on_opt(void *vc, int id, const char *arg)
 }
 
 /* One package for the query verb; returns an exit code. */
+/*
+ * Exit status for a package that failed, as rpm gives it: 1 whatever went
+ * wrong (not a package, a bad header, unreadable, an unsafe payload path),
+ * so scripts written for `rpm -qp` test rpmq the same way. Only running out
+ * of memory, where nothing about the package is known, stays a system error.
+ * (rpm adds up one per failed package; rpmq stops at 1, because 2 is its
+ * usage error.)
+ */
+static int pkg_exit(int rc)
+{
+	return rc == -ENOMEM ? OK_EXIT_IO : OK_EXIT_FAIL;
+}
+
 static int query_one(struct ctx *c, const struct rpm_qf *qf, const char *path, long long now,
 		     char **buf, size_t *cap)
 {
@@ -260,7 +274,7 @@ static int query_one(struct ctx *c, const struct rpm_qf *qf, const char *path, l
 	int rc = rpm_pkg_open(&p, path, &e);
 	if (rc < 0) {
 		ok_err_print(&e);
-		return ok_exit_code(rc);
+		return pkg_exit(rc);
 	}
 	int ex = OK_EXIT_OK;
 	if (c->json) {
@@ -280,7 +294,7 @@ static int query_one(struct ctx *c, const struct rpm_qf *qf, const char *path, l
 	}
 	if (rc < 0) {
 		ok_err_print(&e);
-		ex = ok_exit_code(rc);
+		ex = pkg_exit(rc);
 	}
 	rpm_pkg_close(&p);
 	return ex;
@@ -315,7 +329,7 @@ static int other_one(struct ctx *c, const char *path)
 	int rc = rpm_pkg_open(&p, path, &e);
 	if (rc < 0) {
 		ok_err_print(&e);
-		return ok_exit_code(rc);
+		return pkg_exit(rc);
 	}
 	switch (c->verb) {
 	case VERB_CHECK:
@@ -334,7 +348,7 @@ static int other_one(struct ctx *c, const char *path)
 	rpm_pkg_close(&p);
 	if (rc < 0) {
 		ok_err_print(&e);
-		return e.errnum == EEXIST || rc == -EPERM ? OK_EXIT_REFUSED : ok_exit_code(rc);
+		return pkg_exit(rc);
 	}
 	return rc == 1 ? OK_EXIT_FAIL : OK_EXIT_OK;
 }
