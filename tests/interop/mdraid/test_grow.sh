@@ -29,6 +29,14 @@
 # pulled; mdraid finishes it); mdraid grows 0.90 arrays with the backup in a
 # file and on the new members (RAID6 4->5, 4->6, RAID5 3->4), and one 0.90
 # grow stopped by SIGTERM is continued by the kernel.
+#
+# Cut inside the critical section (crit: mdraid grow --backup-file
+# --simulate-crash=critical: the data of the first stripes already re-laid,
+# the superblocks still at reshape_position 0, the backup valid): the kernel
+# alone refuses such an array ("reshape_position too early"); the guest's
+# mdadm --assemble --backup-file=F restores the section from mdraid's backup
+# file (mdadm's Grow_restart reads it) and the kernel finishes the grow.
+# For metadata 1.2 and for 0.90, the classic case of mdadm 2.x arrays.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 
@@ -40,7 +48,8 @@ kb 5 3 4 512 1.2 32 offset
 kc 6 4 5 64 1.2 32 file
 k9 6 4 5 64 0.90 32 file"
 # mdraid grows: id level old new chunk_KiB metadata member_MiB placement stop
-# stop: "term" sends SIGTERM once a reshape_position is on disk
+# stop: "term" sends SIGTERM once a reshape_position is on disk; "crit" cuts
+# the grow inside the critical section (needs placement file)
 # placement: offset (move data_offset), file (--backup-file), member (backup
 # on a new member; v1.0 has no head-room)
 GARRAYS="g45o 6 4 5 64 1.2 16 offset -
@@ -54,7 +63,9 @@ gsto 6 4 5 64 1.2 48 offset term
 g9f 6 4 5 64 0.90 16 file -
 g9m 6 4 6 512 0.90 16 member -
 g9r 5 3 4 64 0.90 16 member -
-g9t 6 4 5 64 0.90 48 member term"
+g9t 6 4 5 64 0.90 48 member term
+gcc 6 4 5 64 1.2 16 file crit
+g9c 6 4 5 64 0.90 16 file crit"
 
 # used_sectors EXAMINE_FILE: the members' used size (sb.size) in sectors
 # (mdadm prints it in KiB for 0.90)
@@ -112,7 +123,14 @@ stop_grow() {
 		{ echo "not mid-reshape: reshape recorded $_sg_act, reshape_position $_sg_pos of $_sg_end"; return 1; }
 }
 ktitle() { echo "$1: kernel grew raid$2 $3->$4 ${5}K v$6 backup=$8"; }
-gtitle() { echo "$1: mdraid grow raid$2 $3->$4 ${5}K v$6 backup=$8${9:+ stopped by SIGTERM}"; }
+gtitle() {
+	case $9 in
+	term) _gt=" stopped by SIGTERM" ;;
+	crit) _gt=" cut in the critical section" ;;
+	*) _gt="" ;;
+	esac
+	echo "$1: mdraid grow raid$2 $3->$4 ${5}K v$6 backup=$8$_gt"
+}
 ksubs="on disk mid-reshape (RESHAPE_ACTIVE, 0 < reshape_position < end)
 mdraid examine = mdadm --examine, mid-reshape
 mdraid grow --continue finishes it, read = old content
@@ -121,6 +139,9 @@ gsubs() {
 	if [ "$1" = - ]; then
 		echo "mdraid grow, read = shadow"
 		echo "kernel assembles: new size, old content, mismatch_cnt 0"
+	elif [ "$1" = crit ]; then
+		echo "on disk at reshape_position 0 with a valid backup file"
+		echo "mdadm --assemble --backup-file restores it, the kernel finishes: new size, old content, mismatch_cnt 0"
 	else
 		echo "mdraid grow stopped mid-way, on disk mid-reshape"
 		echo "kernel continues the grow: new size, old content, mismatch_cnt 0"
@@ -345,6 +366,18 @@ while read -r id lvl o nn c meta sz pl st; do
 			stop_grow "$W/${id}0.img" "$nn" $ba $old $new
 			return $?
 		fi
+		if [ "$st" = crit ]; then
+			# shellcheck disable=SC2086
+			"$MDRAID" grow --raid-devices="$nn" $ba --simulate-crash=critical $old $new \
+				>"$W/$id.grow.out" 2>&1
+			grc=$?
+			[ $grc -eq 1 ] || { echo "mdraid grow: exit $grc, expected 1 (cut)"; head -n 5 "$W/$id.grow.out"; return 1; }
+			set -- $(sb_state "$W/${id}0.img")
+			[ "$1" = 1 ] && [ "$2" = 0 ] || { echo "superblock: reshape recorded $1, reshape_position $2"; return 1; }
+			head -c 16 "$W/$id.backup" | grep -q md_backup_data-1 || { echo "no md_backup_data-1 header"; return 1; }
+			cp "$W/$id.backup" "$W/in2/$id.backup"
+			return 0
+		fi
 		# shellcheck disable=SC2086
 		"$MDRAID" grow --raid-devices="$nn" $ba $old $new >"$W/$id.grow.out" 2>&1 ||
 			{ echo "mdraid grow: exit $?"; head -n 5 "$W/$id.grow.out"; return 1; }
@@ -365,10 +398,12 @@ while read -r id lvl o nn c meta sz pl st; do
 			tap_skip "$t: kernel continues the grow: new size, old content, mismatch_cnt 0" \
 				"not stopped mid-way"
 			continue
-		elif [ $grc -eq 0 ]; then
-			tap_ok "$t: mdraid grow stopped mid-way, on disk mid-reshape"
+		fi
+		first_sub=$(gsubs "$st" | head -n 1)
+		if [ $grc -eq 0 ]; then
+			tap_ok "$t: $first_sub"
 		else
-			tap_fail "$t: mdraid grow stopped mid-way, on disk mid-reshape" "$(head -n 10 "$W/$id.gr")"
+			tap_fail "$t: $first_sub" "$(head -n 10 "$W/$id.gr")"
 		fi
 	fi
 	imgs2="$imgs2 $(imgs_of "$id" "$nn")"
@@ -391,7 +426,9 @@ cat >>"$W/body2" <<'EOF'
 k=0
 while read -r id lvl nn first e st; do
 	md=md$k
-	mdadm --assemble "/dev/$md" $(range "$first" "$nn") >"/out/$id.assemble" 2>&1
+	bf=""
+	[ "$st" = crit ] && bf="--backup-file=/in/$id.backup"
+	mdadm --assemble "/dev/$md" $bf $(range "$first" "$nn") >"/out/$id.assemble" 2>&1
 	say "$id.assembled" $?
 	wait_idle "$md"
 	# a reshape that resumes starts at assembly
