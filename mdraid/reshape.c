@@ -217,6 +217,7 @@ struct member {
 	int slot;	      /* role in the new geometry, -1 unknown */
 	int is_new;	      /* no old data: slot >= old_disks */
 	int absent;	      /* given as "missing" */
+	int bm_fresh;	      /* new member: the whole bitmap is still to be written */
 	uint64_t data_offset; /* as on disk */
 	uint64_t data_size;   /* as on disk */
 	struct stat st;
@@ -236,6 +237,10 @@ struct reshape {
 	struct member *slot[RESHAPE_MAX_DISKS]; /* by role in the new geometry */
 	struct md_sb *master;			/* freshest superblock: the array-wide fields */
 	struct md_sb *build;			/* scratch: one member's superblock being written */
+	int has_bitmap;	     /* internal write-intent bitmap (kept, see bitmap_round) */
+	struct md_bitmap bm; /* its superblock, from the freshest member */
+	uint8_t *bm_full;    /* the freshest member's whole bitmap (super + bits) */
+	uint64_t bm_len;     /* its bytes, rounded to 4 KiB */
 	struct geo og, ng;
 	uint32_t cs;   /* chunk sectors */
 	uint64_t csb;  /* chunk bytes */
@@ -398,12 +403,15 @@ static int member_has_foreign_magic(struct member *m)
 /* mdadm's getinfo_super1 space_before for 1.1/1.2: room below data_offset
  * after the superblock (+72 sectors, as the kernel), bitmap and bad-block
  * log. 1.0 has none. */
-static uint64_t space_before(const struct md_sb *sb, int minor)
+static uint64_t space_before(const struct reshape *r, const struct md_sb *sb, int minor)
 {
 	uint64_t doff = sb->data_offset, so = sb->super_offset;
 	if (minor != 1 && minor != 2)
 		return doff;
 	uint64_t earliest = so + 72;
+	if (r->has_bitmap && sb->bitmap_offset > 0 &&
+	    so + (uint64_t)sb->bitmap_offset + r->bm_len / 512 > earliest)
+		earliest = so + (uint64_t)sb->bitmap_offset + r->bm_len / 512;
 	int32_t bbo = sb->bblog_offset;
 	uint16_t bbs = sb->bblog_size;
 	if (bbo && bbs && so + (uint64_t)(int64_t)bbo + bbs > earliest)
@@ -436,11 +444,6 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 		return ok_err_at(e, -EINVAL, p, sb_at(fm, SB_CHUNK),
 				 "chunk %u sectors: expected a power of two from 4 KiB to 64 MiB",
 				 chunk);
-	if (f & MD_F_BITMAP_OFFSET)
-		return ok_err_at(
-		    e, -EPERM, p, sb_at(fm, SB_FEATURE),
-		    "the array has an internal write-intent bitmap; grow does not "
-		    "resize bitmaps yet: remove it first (mdadm --grow --bitmap=none)");
 	if (f & 3072u)
 		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
 				 "the array uses a partial parity log (PPL); grow refuses it");
@@ -536,6 +539,17 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 				 "new member too small: %llu data sectors, the array uses %llu "
 				 "per member",
 				 (unsigned long long)dsize, (unsigned long long)r->plan.size);
+	if (r->has_bitmap) {
+		/* the bitmap sits where the template's does, relative to the
+		 * superblock: it must fit and stay clear of the data */
+		uint64_t b0 = so + (uint64_t)(int64_t)r->master->bitmap_offset;
+		uint64_t b1 = b0 + r->bm_len / 512;
+		if (b1 > m->dev_sectors || b1 < b0 || (b1 > doff && b0 < doff + r->plan.size))
+			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+					 "no room for the array's bitmap (%llu bytes at sector "
+					 "%llu) outside the data",
+					 (unsigned long long)r->bm_len, (unsigned long long)b0);
+	}
 	struct md_sb *sb = m->sb;
 	memcpy(sb, t->sb, sizeof *sb);
 	sb->super_offset = so;
@@ -546,6 +560,7 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 	sb->dev_number = dev_number;
 	sb->cnt_corrected_read = 0;
 	sb->devflags = 0;
+	m->bm_fresh = r->has_bitmap;
 	if (minor != 90 && getrandom(sb->device_uuid, sizeof sb->device_uuid, 0) !=
 			       (ssize_t)sizeof sb->device_uuid)
 		for (int i = 0; i < 16; i++)
@@ -559,6 +574,58 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 }
 
 static int find_backup(struct reshape *r, struct ok_err *e);
+
+/* Device sector of m's bitmap superblock (bitmap_offset is array-wide and
+ * counts from each member's own superblock). */
+static uint64_t bitmap_at(const struct reshape *r, const struct member *m)
+{
+	return m->super_offset + (uint64_t)(int64_t)r->master->bitmap_offset;
+}
+
+/*
+ * An internal write-intent bitmap survives a grow unchanged: its bits cover
+ * each member's own sectors (sync_size = the per-member size, which a grow
+ * does not change), so it needs no resizing; only its event count must keep
+ * up with the superblocks' (the kernel resyncs everything from a bitmap older
+ * than the array, "bitmap file is out of date"), and the new members need a
+ * copy. Read the freshest member's whole bitmap here, once.
+ */
+static int read_bitmap(struct reshape *r, const struct member *fm, struct ok_err *e)
+{
+	if (!(r->master->feature_map & MD_F_BITMAP_OFFSET))
+		return 0;
+	uint64_t at = bitmap_at(r, fm);
+	uint8_t *b = io_alloc(4096);
+	if (!b)
+		return ok_err_at(e, -ENOMEM, fm->path, OK_ERR_NOPOS, "out of memory");
+	int rc = 0;
+	if (at >= fm->dev_sectors || io_pread_full(fm->fd, b, 4096, (off_t)(at * 512)) != 4096)
+		rc = ok_err_at(e, -EINVAL, fm->path, (long long)at * 512,
+			       "cannot read the bitmap superblock (bitmap_offset %d)",
+			       r->master->bitmap_offset);
+	else
+		rc = md_bitmap_parse(&r->bm, b, r->master->set_uuid, fm->path, (long long)at * 512,
+				     e);
+	io_free(b);
+	if (rc < 0)
+		return rc;
+	if (r->bm.nodes > 1)
+		return ok_err_at(e, -EPERM, fm->path, (long long)at * 512,
+				 "a clustered bitmap (%u nodes): not supported", r->bm.nodes);
+	r->bm_len = md_bitmap_bytes(&r->bm, 4096);
+	if (r->bm_len > (64u << 20) || at + r->bm_len / 512 > fm->dev_sectors)
+		return ok_err_at(e, -EINVAL, fm->path, (long long)at * 512,
+				 "bitmap of %llu bytes does not fit the member",
+				 (unsigned long long)r->bm_len);
+	if (!(r->bm_full = io_alloc(r->bm_len)))
+		return ok_err_at(e, -ENOMEM, fm->path, OK_ERR_NOPOS, "out of memory");
+	ssize_t n = io_pread_full(fm->fd, r->bm_full, r->bm_len, (off_t)(at * 512));
+	if (n != (ssize_t)r->bm_len)
+		return ok_err_at(e, n < 0 ? (int)n : -EIO, fm->path, (long long)at * 512,
+				 "cannot read the bitmap");
+	r->has_bitmap = 1;
+	return 0;
+}
 
 /* Missing old slots: refused unless --force (the grow rewrites every stripe
  * with no redundancy to spare), and never more than the parity can cover. */
@@ -665,7 +732,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	if (!(r->master = malloc(sizeof *r->master)) || !(r->build = malloc(sizeof *r->build)))
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	memcpy(r->master, fm->sb, sizeof *r->master);
-	if ((rc = check_master(r, fm, e)) < 0)
+	if ((rc = check_master(r, fm, e)) < 0 || (rc = read_bitmap(r, fm, e)) < 0)
 		return rc;
 	struct reshape_plan *pl = &r->plan;
 	pl->level = r->master->level;
@@ -969,7 +1036,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		for (int s = 0; s < nn; s++) {
 			if (!r->slot[s])
 				continue;
-			uint64_t sb4 = space_before(r->slot[s]->sb, r->slot[s]->minor);
+			uint64_t sb4 = space_before(r, r->slot[s]->sb, r->slot[s]->minor);
 			if (sb4 < before)
 				before = sb4;
 		}
@@ -1039,6 +1106,7 @@ void reshape_close(struct reshape *r)
 			close(r->bd[i].fd);
 	free(r->master);
 	free(r->build);
+	io_free(r->bm_full);
 	io_free(r->lbuf);
 	io_free(r->zero);
 	free(r);
@@ -1425,6 +1493,58 @@ static int write_sb(struct reshape *r, struct member *m, int final, struct ok_er
 	return rc;
 }
 
+/* Does member m take part in this pass of a round? (START: new members
+ * first, then the old ones; the other rounds have one pass.) */
+static int in_pass(const struct member *m, enum round kind, int pass)
+{
+	return kind != ROUND_START || (pass == 0) == m->is_new;
+}
+
+/*
+ * The bitmaps of this pass's members, before their superblocks: the event
+ * count the superblocks are about to get (a new member: the whole bitmap,
+ * bits as on the freshest member), then fdatasync, so that no bitmap is ever
+ * older than a superblock on disk (see read_bitmap).
+ */
+static int bitmap_round(struct reshape *r, enum round kind, int pass, struct ok_err *e)
+{
+	if (!r->has_bitmap)
+		return 0;
+	struct md_bitmap bm = r->bm;
+	bm.events = r->master->events;
+	uint8_t *blk = r->zero; /* a chunk >= 4 KiB of scratch, aligned */
+	int rc = 0;
+	for (int s = 0; s < r->ng.disks && rc == 0; s++) {
+		struct member *m = r->slot[s];
+		if (!m || !in_pass(m, kind, pass))
+			continue;
+		uint64_t at = bitmap_at(r, m) * 512;
+		if (m->bm_fresh) {
+			md_bitmap_encode(&bm, r->bm_full);
+			rc = fd_write(m->fd, m->path, r->bm_full, r->bm_len, at, e);
+			continue;
+		}
+		ssize_t n = io_pread_full(m->fd, blk, 4096, (off_t)at);
+		if (n != 4096) {
+			rc = ok_err_at(e, n < 0 ? (int)n : -EIO, m->path, (long long)at,
+				       "cannot read the bitmap superblock");
+			break;
+		}
+		md_bitmap_encode(&bm, blk);
+		rc = fd_write(m->fd, m->path, blk, 4096, at, e);
+	}
+	memset(blk, 0, 4096);
+	for (int s = 0; s < r->ng.disks && rc == 0; s++) {
+		struct member *m = r->slot[s];
+		if (!m || !in_pass(m, kind, pass))
+			continue;
+		if ((rc = io_fdatasync(m->fd)) < 0)
+			return ok_err_at(e, rc, m->path, OK_ERR_NOPOS, "fdatasync failed");
+		m->bm_fresh = 0;
+	}
+	return rc;
+}
+
 /*
  * Write every superblock from the master (events + 1, utime now), then
  * fdatasync. START writes and syncs the new members first, so that a
@@ -1449,13 +1569,11 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 	}
 	sb->feature_map = f;
 	for (int pass = kind == ROUND_START ? 0 : 1; pass < 2; pass++) {
+		if ((rc = bitmap_round(r, kind, pass, e)) < 0)
+			return rc;
 		for (int s = 0; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
-			if (!m)
-				continue;
-			if (kind == ROUND_START && pass == 0 && !m->is_new)
-				continue;
-			if (kind == ROUND_START && pass == 1 && m->is_new)
+			if (!m || !in_pass(m, kind, pass))
 				continue;
 			if ((rc = write_sb(r, m, kind == ROUND_FINAL, e)) < 0)
 				return rc;
@@ -1469,9 +1587,7 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 		}
 		for (int s = 0; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
-			if (!m)
-				continue;
-			if (kind == ROUND_START && (pass == 0) != m->is_new)
+			if (!m || !in_pass(m, kind, pass))
 				continue;
 			if ((rc = io_fdatasync(m->fd)) < 0)
 				return ok_err_at(e, rc, m->path, OK_ERR_NOPOS, "fdatasync failed");

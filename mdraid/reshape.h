@@ -39,10 +39,11 @@
  * can record every write and flush and replay crash states. It never prints.
  * Supported: metadata 1.0/1.1/1.2 and 0.90 (always a backup method: 0.90
  * has no data_offset), RAID6 and RAID5 layouts 0-3, a grow by
- * one or more members, same chunk and layout; degraded arrays (members
+ * one or more members, same chunk and layout, with or without an internal
+ * bitmap (kept, its events in step); degraded arrays (members
  * named "missing") only with opts.force, missing data rebuilt from P/Q on
  * the fly and the missing slots left missing. Refused with a reason: other
- * layouts, chunk or layout changes, shrinking, bitmaps, PPL, journal, dirty
+ * layouts, chunk or layout changes, shrinking, PPL, journal, dirty
  * arrays, mixed arrays, members with different data offsets.
  */
 #ifndef MDRAID_RESHAPE_H

@@ -50,6 +50,9 @@ k9 6 4 5 64 0.90 32 file"
 # mdraid grows: id level old new chunk_KiB metadata member_MiB placement stop
 # stop: "term" sends SIGTERM once a reshape_position is on disk; "crit" cuts
 # the grow inside the critical section (needs placement file)
+# bitmap (optional): internal = created with an internal write-intent bitmap,
+# which the grow keeps; the kernel must assemble with it and must not find it
+# out of date ("bitmap file is out of date ... forcing full recovery")
 # placement: offset (move data_offset), file (--backup-file), member (backup
 # on a new member; v1.0 has no head-room)
 GARRAYS="g45o 6 4 5 64 1.2 16 offset -
@@ -65,7 +68,9 @@ g9m 6 4 6 512 0.90 16 member -
 g9r 5 3 4 64 0.90 16 member -
 g9t 6 4 5 64 0.90 48 member term
 gcc 6 4 5 64 1.2 16 file crit
-g9c 6 4 5 64 0.90 16 file crit"
+g9c 6 4 5 64 0.90 16 file crit
+gbo 6 4 5 64 1.2 16 offset - internal
+gbt 6 4 6 512 1.2 48 offset term internal"
 
 # used_sectors EXAMINE_FILE: the members' used size (sb.size) in sectors
 # (mdadm prints it in KiB for 0.90)
@@ -129,7 +134,7 @@ gtitle() {
 	crit) _gt=" cut in the critical section" ;;
 	*) _gt="" ;;
 	esac
-	echo "$1: mdraid grow raid$2 $3->$4 ${5}K v$6 backup=$8$_gt"
+	echo "$1: mdraid grow raid$2 $3->$4 ${5}K v$6 backup=$8${10:+ bitmap=${10}}$_gt"
 }
 ksubs="on disk mid-reshape (RESHAPE_ACTIVE, 0 < reshape_position < end)
 mdraid examine = mdadm --examine, mid-reshape
@@ -152,8 +157,8 @@ all_skip() {
 		t=$(ktitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$how")
 		echo "$ksubs" | while read -r s; do echo "$t: $s"; done
 	done >"$W/names"
-	echo "$GARRAYS" | while read -r id lvl o nn c meta sz pl st; do
-		t=$(gtitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$pl" "${st#-}")
+	echo "$GARRAYS" | while read -r id lvl o nn c meta sz pl st bm; do
+		t=$(gtitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$pl" "${st#-}" "$bm")
 		gsubs "$st" | while read -r s; do echo "$t: $s"; done
 	done >>"$W/names"
 	skip_each "$1" <"$W/names"
@@ -330,7 +335,7 @@ while read -r id lvl o nn c meta first how; do
 		}
 		tap_check "$t: mdraid grow --continue finishes it, read = old content" cont
 		imgs2="$imgs2 $(imgs_of "$id" "$nn")"
-		echo "$id $lvl $nn $first2 $exp2 -" >>"$W/in2/arrays"
+		echo "$id $lvl $nn $first2 $exp2 - -" >>"$W/in2/arrays"
 		echo "$id|$t: kernel assembles the result: new size, old content, mismatch_cnt 0" >>"$W/in2/titles"
 		first2=$((first2 + nn))
 		exp2=$((exp2 + 1))
@@ -339,8 +344,8 @@ while read -r id lvl o nn c meta first how; do
 done <"$W/in1/arrays.keep"
 
 # --- mdraid grows on the host --------------------------------------------------
-while read -r id lvl o nn c meta sz pl st; do
-	t=$(gtitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$pl" "${st#-}")
+while read -r id lvl o nn c meta sz pl st bm; do
+	t=$(gtitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$pl" "${st#-}" "$bm")
 	if [ -n "$GROW_SKIP" ]; then
 		gsubs "$st" | while read -r s; do echo "$t: $s"; done >"$W/names"
 		skip_each "$GROW_SKIP" <"$W/names"
@@ -357,7 +362,7 @@ while read -r id lvl o nn c meta sz pl st; do
 	gr() {
 		# shellcheck disable=SC2086
 		"$MDRAID" create --level="$lvl" --raid-devices="$o" --chunk="${c}K" --metadata="$meta" \
-			--homehost=opskit $old || { echo "mdraid create failed"; return 1; }
+			--homehost=opskit ${bm:+--bitmap=$bm} $old || { echo "mdraid create failed"; return 1; }
 		# shellcheck disable=SC2086
 		fill_writes "$id" $seed $old || { echo "mdraid write/read failed"; return 1; }
 		ba=""
@@ -407,7 +412,7 @@ while read -r id lvl o nn c meta sz pl st; do
 		fi
 	fi
 	imgs2="$imgs2 $(imgs_of "$id" "$nn")"
-	echo "$id $lvl $nn $first2 $exp2 $st" >>"$W/in2/arrays"
+	echo "$id $lvl $nn $first2 $exp2 $st ${bm:--}" >>"$W/in2/arrays"
 	last=$(gsubs "$st" | tail -n 1)
 	echo "$id|$t: $last" >>"$W/in2/titles"
 	first2=$((first2 + nn))
@@ -424,7 +429,7 @@ E=\$M$first2
 EOF
 cat >>"$W/body2" <<'EOF'
 k=0
-while read -r id lvl nn first e st; do
+while read -r id lvl nn first e st bm; do
 	md=md$k
 	bf=""
 	[ "$st" = crit ] && bf="--backup-file=/in/$id.backup"
@@ -433,6 +438,8 @@ while read -r id lvl nn first e st; do
 	wait_idle "$md"
 	# a reshape that resumes starts at assembly
 	say "$id.continued" "$(dmesg | grep -c "md: reshape of RAID array $md\$")"
+	say "$id.bitmap" "$(cat "/sys/block/$md/md/bitmap/location" 2>/dev/null)"
+	say "$id.bitmap_stale" "$(dmesg | grep -c "$md: bitmap file is out of date")"
 	say "$id.sectors" "$(blockdev --getsz "/dev/$md")"
 	export_dev "/dev/$md" "$E" $((e * 268435456)) | sed "s/^$md\./$id./"
 	md_check "$md" | sed "s/^$md\./$id./"
@@ -448,7 +455,7 @@ start=$(date +%s)
 rc=$?
 echo "# boot 2: rc $rc, $(($(date +%s) - start))s"
 [ $rc -eq 0 ] || sed 's/^/# /' "$W/err2" | tail -n 20
-while read -r id lvl nn first e st; do
+while read -r id lvl nn first e st bm; do
 	t=$(sed -n "s/^$id|//p" "$W/in2/titles")
 	bytes=$(stat -c %s "$W/$id.shadow" 2>/dev/null || echo 0)
 	# the new size from the members' (unchanged) used size
@@ -466,6 +473,10 @@ while read -r id lvl nn first e st; do
 		[ "$(kv "$W/kv2" "$id.mismatch")" = 0 ] || { echo "mismatch_cnt $(kv "$W/kv2" "$id.mismatch")"; return 1; }
 		if [ "$st" != - ]; then
 			[ "$(kv "$W/kv2" "$id.continued")" -ge 1 ] || { echo "dmesg: no 'reshape of RAID array'"; return 1; }
+		fi
+		if [ "$bm" = internal ]; then
+			[ "$(kv "$W/kv2" "$id.bitmap")" = +8 ] || { echo "bitmap location '$(kv "$W/kv2" "$id.bitmap")', want +8"; return 1; }
+			[ "$(kv "$W/kv2" "$id.bitmap_stale")" = 0 ] || { echo "dmesg: bitmap file is out of date"; return 1; }
 		fi
 	}
 	tap_check "$t" res

@@ -197,6 +197,20 @@ static uint64_t sb_loc(int minor, uint64_t sectors)
 	return minor == 2 ? 8 : minor == 1 ? 0 : ((sectors - 16) & ~(uint64_t)7);
 }
 
+/* bitmap_super_t (md-bitmap.h) of a clean array: 64 KiB chunks, events 20. */
+static void bitmap_write_super(const struct fx_array *a, const uint8_t *uuid, uint8_t *b)
+{
+	memset(b, 0, 4096);
+	le32(b + 0, 0x6d746962); /* "bitm" */
+	le32(b + 4, 4);		 /* version */
+	memcpy(b + 8, uuid, 16);
+	le64(b + 24, 20); /* events */
+	le64(b + 32, 20); /* events_cleared */
+	le64(b + 40, a->size);
+	le32(b + 52, 65536); /* chunksize */
+	le32(b + 56, 5);     /* daemon_sleep */
+}
+
 /* The 0.90 superblock (mdp_super_t, md_p.h) of member i of a clean array,
  * as mdadm 4.2's init_super0 + the kernel's super_90_sync leave it. */
 static void sb0_write(const struct fx_array *a, int i, uint8_t *sb)
@@ -212,8 +226,8 @@ static void sb0_write(const struct fx_array *a, int i, uint8_t *sb)
 	le32(sb + 40, (uint32_t)a->n);		/* raid_disks */
 	for (int j = 0; j < 3; j++)		/* set_uuid1..3 */
 		le32(sb + 52 + 4 * j, a->seed * 2654435761u + (uint32_t)j);
-	le32(sb + 128, 1700000000); /* utime */
-	le32(sb + 132, 1);	    /* state: MD_SB_CLEAN */
+	le32(sb + 128, 1700000000);		    /* utime */
+	le32(sb + 132, a->bitmap ? 1 | 1 << 8 : 1); /* MD_SB_CLEAN, MD_SB_BITMAP_PRESENT */
 	le32(sb + 136, (uint32_t)a->n);
 	le32(sb + 140, (uint32_t)a->n);
 	le32(sb + 156, 20);	     /* events_lo */
@@ -237,6 +251,8 @@ int fx_create(struct fx_array *a, char **paths)
 	uint64_t so = sb_loc(a->minor, sectors);
 	uint64_t doff = a->minor == 0 || a->minor == 90 ? 0 : a->data_offset;
 	uint64_t dsize = a->minor == 90 ? so : a->minor == 0 ? so - 16 : sectors - doff;
+	if (a->bitmap && (a->minor == 0 || (a->minor != 90 && doff < so + 16)))
+		return -EINVAL; /* no room for the bitmap in this fixture */
 	a->size = dsize / a->chunk * a->chunk;
 	uint64_t cb = (uint64_t)a->chunk * 512, rows = a->size / a->chunk;
 	int par = a->level == 6 ? 2 : 1, nd = a->n - par;
@@ -265,6 +281,14 @@ int fx_create(struct fx_array *a, char **paths)
 	for (int i = 0; i < a->n; i++) {
 		if (a->minor == 90) {
 			sb0_write(a, i, sb);
+			if (a->bitmap) {
+				uint8_t u[16], bm[4096];
+				memcpy(u, sb + 20, 4);
+				memcpy(u + 4, sb + 52, 12);
+				bitmap_write_super(a, u, bm);
+				if (pwrite(fds[i], bm, 4096, (off_t)((so + 8) * 512)) != 4096)
+					return -EIO;
+			}
 			goto write;
 		}
 		memset(sb, 0, sizeof sb);
@@ -296,6 +320,14 @@ int fx_create(struct fx_array *a, char **paths)
 			sb[256 + 2 * j] = (uint8_t)role;
 			sb[257 + 2 * j] = (uint8_t)(role >> 8);
 		}
+		if (a->bitmap) {
+			uint8_t bm[4096];
+			le32(sb + 8, 1);  /* MD_FEATURE_BITMAP_OFFSET */
+			le32(sb + 96, 8); /* bitmap_offset: 4 KiB after the sb */
+			bitmap_write_super(a, sb + 16, bm);
+			if (pwrite(fds[i], bm, 4096, (off_t)((so + 8) * 512)) != 4096)
+				return -EIO;
+		}
 		le32(sb + 216, csum1(sb));
 	write:
 		if (pwrite(fds[i], sb, 4096, (off_t)(so * 512)) != 4096)
@@ -309,7 +341,15 @@ int fx_create(struct fx_array *a, char **paths)
 /* A 0.90 block in the fields of fx_sb, as super_90_validate reads it:
  * minor 91 with a reshape_position is RESHAPE_ACTIVE, the disk table's
  * active (minor 91) or in-sync entries give the roles. */
-static int sb0_read(const uint8_t *sb, uint64_t so, struct fx_sb *o)
+/* The bitmap superblock in bm (4 KiB after the sb here): sound when its
+ * magic and the array's uuid are there; then its event count. */
+static void bitmap_read(const uint8_t *bm, const uint8_t *uuid, struct fx_sb *o)
+{
+	o->bm_ok = rd32(bm) == 0x6d746962 && memcmp(bm + 8, uuid, 16) == 0;
+	o->bm_events = rd64(bm + 24);
+}
+
+static int sb0_read(const uint8_t *sb, const uint8_t *bm, uint64_t so, struct fx_sb *o)
 {
 	if (rd32(sb + 4) != 0)
 		return -EINVAL;
@@ -333,6 +373,12 @@ static int sb0_read(const uint8_t *sb, uint64_t so, struct fx_sb *o)
 	o->resync = (rd32(sb + 132) & 1) ? UINT64_MAX : 0;
 	o->max_dev = 27;
 	o->csum_ok = rd32(sb + 152) == csum0(sb);
+	if (rd32(sb + 132) & 1 << 8) { /* the bitmap: 4 KiB after the sb */
+		uint8_t u[16];
+		memcpy(u, sb + 20, 4);
+		memcpy(u + 4, sb + 52, 12);
+		bitmap_read(bm, u, o);
+	}
 	for (int j = 0; j < 27; j++) {
 		uint32_t st = rd32(sb + 512 + 128 * j + 16), rdk = rd32(sb + 512 + 128 * j + 12);
 		o->roles[j] = (st & 1)				   ? 0xfffe
@@ -344,19 +390,21 @@ static int sb0_read(const uint8_t *sb, uint64_t so, struct fx_sb *o)
 
 int fx_read_sb(const char *path, int minor, struct fx_sb *o)
 {
-	uint8_t sb[4096];
+	uint8_t sb[4096], bm[4096];
 	int fd = open(path, O_RDONLY);
 	if (fd < 0)
 		return -errno;
 	off_t sz = lseek(fd, 0, SEEK_END);
 	uint64_t so = sb_loc(minor, (uint64_t)sz / 512);
 	ssize_t n = pread(fd, sb, 4096, (off_t)(so * 512));
+	if (pread(fd, bm, 4096, (off_t)((so + 8) * 512)) != 4096)
+		memset(bm, 0, sizeof bm);
 	close(fd);
 	if (n != 4096 || rd32(sb) != 0xa92b4efc)
 		return -EINVAL;
 	memset(o, 0, sizeof *o);
 	if (minor == 90)
-		return sb0_read(sb, so, o);
+		return sb0_read(sb, bm, so, o);
 	o->feature = rd32(sb + 8);
 	o->level = (int32_t)rd32(sb + 72);
 	o->layout = (int32_t)rd32(sb + 76);
@@ -375,6 +423,8 @@ int fx_read_sb(const char *path, int minor, struct fx_sb *o)
 	o->resync = rd64(sb + 208);
 	o->max_dev = rd32(sb + 220);
 	o->csum_ok = rd32(sb + 216) == csum1(sb);
+	if ((o->feature & 1) && rd32(sb + 96) == 8) /* the fixture's bitmap place */
+		bitmap_read(bm, sb + 16, o);
 	for (int j = 0; j < 64 && j < (int)o->max_dev; j++)
 		o->roles[j] = (uint16_t)(sb[256 + 2 * j] | sb[257 + 2 * j] << 8);
 	return 0;
@@ -406,6 +456,14 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 		}
 		if (i == first)
 			sb0 = sb;
+		if (a->bitmap && (!sb.bm_ok || sb.bm_events < sb.events)) {
+			snprintf(msg, msglen,
+				 "%s: bitmap %s (events %llu, the superblock's %llu): the "
+				 "kernel would resync everything",
+				 paths[i], sb.bm_ok ? "older than the superblock" : "missing",
+				 (unsigned long long)sb.bm_events, (unsigned long long)sb.events);
+			goto out;
+		}
 		if (!sb.csum_ok || (sb.feature & (4 | 64)) || sb.raid_disks != (uint32_t)n_new ||
 		    sb.data_offset != sb0.data_offset || sb.size != a->size ||
 		    sb.resync != UINT64_MAX || sb.events != sb0.events ||

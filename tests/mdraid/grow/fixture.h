@@ -23,6 +23,7 @@ struct fx_array {
 	uint64_t dev_bytes;   /* each member file */
 	uint64_t data_offset; /* sectors (1.1/1.2); 0 for 1.0 */
 	uint32_t seed;
+	int bitmap;    /* internal bitmap (v1.1/1.2: 4 KiB after the sb; 0.90 likewise) */
 	uint64_t size; /* sb size (set by fx_create) */
 };
 
@@ -50,6 +51,8 @@ struct fx_sb {
 	uint64_t size, reshape_pos, data_offset, data_size, super_offset, events, utime, resync,
 	    dev_number;
 	uint16_t roles[64];
+	int bm_ok;	    /* a bitmap is recorded and its superblock is sound (magic, uuid) */
+	uint64_t bm_events; /* its event count */
 };
 int fx_read_sb(const char *path, int minor, struct fx_sb *sb);
 

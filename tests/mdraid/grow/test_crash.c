@@ -239,6 +239,7 @@ struct scen {
 	int random_subsets;
 	int exhaustive_max; /* pieces up to which all subsets are tried */
 	unsigned missing;   /* old members given as "missing" (degraded, --force) */
+	int bitmap;	    /* an internal write-intent bitmap */
 };
 
 /* file index in R of member i, -1 when it is missing */
@@ -252,6 +253,12 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 	for (int i = 0; i < sc->n_new; i++) {
 		if (fx_read_sb(paths[i], sc->minor, &sb) < 0 || !sb.csum_ok)
 			continue;
+		if (sc->bitmap && (!sb.bm_ok || sb.bm_events < sb.events)) {
+			snprintf(why, wl, "%s: bitmap %s (events %llu < superblock's %llu)",
+				 paths[i], sb.bm_ok ? "stale" : "missing",
+				 (unsigned long long)sb.bm_events, (unsigned long long)sb.events);
+			return -1;
+		}
 		if ((!have || sb.events > best.events))
 			best = sb, have = 1;
 	}
@@ -369,6 +376,7 @@ static int run_scenario(const struct scen *sc, const char *dir)
 			     .chunk = sc->chunk,
 			     .dev_bytes = sc->bytes,
 			     .data_offset = sc->doff,
+			     .bitmap = sc->bitmap,
 			     .seed = (uint32_t)(sc->n_new * 100 + sc->chunk)};
 	for (int i = 0; i < sc->n_new; i++) {
 		snprintf(pbuf[i], sizeof pbuf[i], "%s/%s-m%d", dir, sc->name, i);
@@ -559,18 +567,23 @@ int main(void)
 	/* Small arrays with 4 KiB chunks and 2-3 rows per step, so a grow
 	 * has many checkpoints and every crash state is cheap to replay. */
 	static const struct scen sc[] = {
-	    /* name         lvl lay min old new chunk bytes   doff bkf step rnd exh */
-	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0},
-	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0},
-	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0},
-	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0},
-	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0},
-	    {"degraded-r6-4to5-slot1-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 2, 4, 1u << 1},
+	    /* name         lvl lay min old new chunk bytes   doff bkf step rnd exh missing bitmap
+	     */
+	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0},
+	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0},
+	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0, 0},
+	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0, 0},
+	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0},
+	    {"degraded-r6-4to5-slot1-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 2, 4, 1u << 1,
+	     0},
 	    /* metadata 0.90 (issue 11): superblock at the end, data from 0, no
 	     * data_offset to move: the backup in a file or on a new member */
-	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0},
-	    {"v0.90-backup-member-r6-4to6", 6, 1, 90, 4, 6, 8, 512 << 10, 0, 0, 2, 4, 5, 0},
-	    {"v0.90-raid5-3to4-member", 5, 0, 90, 3, 4, 8, 256 << 10, 0, 0, 2, 4, 6, 0},
+	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0},
+	    {"v0.90-backup-member-r6-4to6", 6, 1, 90, 4, 6, 8, 512 << 10, 0, 0, 2, 4, 5, 0, 0},
+	    {"v0.90-raid5-3to4-member", 5, 0, 90, 3, 4, 8, 256 << 10, 0, 0, 2, 4, 6, 0, 0},
+	    /* an internal bitmap: kept, its events never behind the superblocks' */
+	    {"bitmap-v1.2-new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 1},
+	    {"bitmap-v0.90-member", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 1},
 	};
 	for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
 		run_scenario(&sc[i], d);

@@ -370,12 +370,18 @@ int main(void)
 	refuse("array not clean", 5, &o, -EPERM, "not clean");
 	for (int i = 0; i < 4; i++)
 		fx_sb_patch(paths[i], 2, 208, 8, UINT64_MAX);
-	/* bitmap, PPL, journal */
+	/* a bitmap recorded where there is none (bitmap_offset 0: the sb) */
+	for (int m = 0; m < 4; m++)
+		fx_sb_patch(paths[m], 2, 8, 4, 1);
+	refuse("bitmap feature without a bitmap", 5, &o, -EINVAL, "bitmap");
+	for (int m = 0; m < 4; m++)
+		fx_sb_patch(paths[m], 2, 8, 4, 0);
+	/* PPL, journal, a member being rebuilt */
 	static const struct {
 		uint32_t bit;
 		const char *words;
-	} feats[] = {{1, "bitmap"}, {1024, "PPL"}, {512, "journal"}, {2, "rebuilt"}};
-	for (size_t i = 0; i < 4; i++) {
+	} feats[] = {{1024, "PPL"}, {512, "journal"}, {2, "rebuilt"}};
+	for (size_t i = 0; i < 3; i++) {
 		for (int m = 0; m < 4; m++)
 			fx_sb_patch(paths[m], 2, 8, 4, feats[i].bit);
 		char nm[64];
