@@ -148,38 +148,13 @@ static uint16_t sb_role(const struct md_sb *sb, uint32_t dev_number)
 /* ------------------------------------------------------------------ */
 /* Geometry */
 
+/* The counts a step needs; the stripe layout itself (every md layout but
+ * DDF's: which member holds data block k, P, Q, and the syndrome order) is
+ * the core's md_stripe_layout() on struct md_geom (geometry.c). */
 struct geo {
-	int level;  /* 5 or 6 */
-	int layout; /* 0..3 */
-	int disks;  /* members */
-	int ndata;  /* data members per stripe */
+	int disks; /* members */
+	int ndata; /* data members per stripe */
 };
-
-/* raid5_compute_sector for stripe s (= row): the member of data block k,
- * and the P and Q members (*qd = -1 for RAID5). Layouts 0-3 only. */
-static int geo_map(const struct geo *g, uint64_t s, int k, int *pd, int *qd)
-{
-	int n = g->disks, p, q = -1, d;
-	int rot = (int)(s % (uint64_t)n);
-	int left = g->layout == 0 || g->layout == 2;
-	int sym = g->layout >= 2;
-	p = left ? n - 1 - rot : rot;
-	if (g->level == 5) {
-		d = sym ? (p + 1 + k) % n : (k < p ? k : k + 1);
-	} else if (sym) {
-		q = (p + 1) % n;
-		d = (p + 2 + k) % n;
-	} else if (p == n - 1) {
-		q = 0;
-		d = k + 1;
-	} else {
-		q = p + 1;
-		d = k < p ? k : k + 2;
-	}
-	*pd = p;
-	*qd = q;
-	return d;
-}
 
 static uint64_t gcd64(uint64_t a, uint64_t b)
 {
@@ -242,9 +217,10 @@ struct reshape {
 	uint8_t *bm_full;    /* the freshest member's whole bitmap (super + bits) */
 	uint64_t bm_len;     /* its bytes, rounded to 4 KiB */
 	struct geo og, ng;
-	uint32_t cs;   /* chunk sectors */
-	uint64_t csb;  /* chunk bytes */
-	uint64_t rows; /* size / cs: rows per member */
+	struct md_geom ogm, ngm; /* old and new geometry for md_stripe_layout() */
+	uint32_t cs;		 /* chunk sectors */
+	uint64_t csb;		 /* chunk bytes */
+	uint64_t rows;		 /* size / cs: rows per member */
 	uint64_t doff_old, doff_new, shift;
 	uint64_t pos, dpos; /* array sectors: reached, durable */
 	int backup_valid;   /* a durable valid backup of [bk_start, bk_end) exists */
@@ -435,10 +411,10 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 	if (level != 6 && level != 5)
 		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_LEVEL),
 				 "raid level %d: grow supports RAID6 and RAID5 only", level);
-	if (layout < 0 || layout > 3)
+	if (!((layout >= 0 && layout <= 5) || (level == 6 && layout >= 16 && layout <= 20)))
 		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_LAYOUT),
-				 "layout %d: grow supports layouts 0-3 (left/right, "
-				 "a/symmetric) only",
+				 "layout %d: grow supports the md layouts 0-5 and, for RAID6, "
+				 "16-20 (DDF's 8-10 are not supported)",
 				 layout);
 	if (chunk < 8 || (chunk & (chunk - 1)) || chunk > 131072)
 		return ok_err_at(e, -EINVAL, p, sb_at(fm, SB_CHUNK),
@@ -489,8 +465,10 @@ static void set_plan_geometry(struct reshape *r, int old_disks, int new_disks)
 	r->cs = pl->chunk;
 	r->csb = (uint64_t)pl->chunk * 512;
 	r->rows = pl->size / pl->chunk;
-	r->og = (struct geo){pl->level, pl->layout, old_disks, old_disks - parity};
-	r->ng = (struct geo){pl->level, pl->layout, new_disks, new_disks - parity};
+	r->og = (struct geo){old_disks, old_disks - parity};
+	r->ng = (struct geo){new_disks, new_disks - parity};
+	r->ogm = (struct md_geom){pl->level, pl->layout, old_disks, pl->chunk, pl->size};
+	r->ngm = (struct md_geom){pl->level, pl->layout, new_disks, pl->chunk, pl->size};
 }
 
 /* A fresh superblock for a new member, from an old member's: its own
@@ -1308,20 +1286,24 @@ static void assert_reshape_ok(const struct reshape *r)
  */
 static void rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j)
 {
-	int n = r->og.disks, pd, qd, nd = 0, lost[2], nlost = 0;
+	int nd = r->og.ndata, lost[2], nlost = 0;
 	void *data[RESHAPE_MAX_DISKS], *others[RESHAPE_MAX_DISKS];
-	geo_map(&r->og, row, 0, &pd, &qd);
-	int start = qd >= 0 ? qd + 1 : pd + 1;
-	for (int i = 0; i < n; i++) {
-		int dev = (start + i) % n;
-		if (dev == pd || dev == qd)
-			continue;
+	struct md_stripe st;
+	md_stripe_layout(&r->ogm, row, &st);
+	int pd = st.pd, qd = st.qd;
+	for (int k = 0; k < nd; k++) {
+		int dev = st.data_dev[k];
 		if (!r->slot[dev] && nlost < 2)
-			lost[nlost++] = nd;
-		data[nd++] = r->rbuf[dev] + j * r->csb;
+			lost[nlost++] = st.qslot[k];
+		data[st.qslot[k]] = r->rbuf[dev] + j * r->csb;
 	}
 	if (!nlost)
 		return;
+	if (nlost == 2 && lost[0] > lost[1]) {
+		int t = lost[0];
+		lost[0] = lost[1];
+		lost[1] = t;
+	}
 	uint8_t *p = r->rbuf[pd] + j * r->csb;
 	uint8_t *q = qd >= 0 ? r->rbuf[qd] + j * r->csb : NULL;
 	if (nlost == 2) {
@@ -1363,10 +1345,10 @@ static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_
 /* Where array chunk c sits in the rbuf loaded from old row r0. */
 static const uint8_t *old_chunk(const struct reshape *r, uint64_t c, uint64_t r0)
 {
-	int pd, qd;
+	struct md_stripe st;
 	uint64_t s = c / (uint64_t)r->og.ndata;
-	int disk = geo_map(&r->og, s, (int)(c % (uint64_t)r->og.ndata), &pd, &qd);
-	return r->rbuf[disk] + (s - r0) * r->csb;
+	md_stripe_layout(&r->ogm, s, &st);
+	return r->rbuf[st.data_dev[c % (uint64_t)r->og.ndata]] + (s - r0) * r->csb;
 }
 
 /*
@@ -1399,12 +1381,14 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 			return rc;
 	}
 	uint8_t *slots[RESHAPE_MAX_DISKS];
+	struct md_stripe st;
 	for (uint64_t j = 0; j < k; j++) {
 		uint64_t s = w + j;
-		int pd = 0, qd = -1;
+		md_stripe_layout(&r->ngm, s, &st);
+		int pd = st.pd, qd = st.qd;
 		for (int kk = 0; kk < nd; kk++) {
 			uint64_t c = s * (uint64_t)nd + (uint64_t)kk;
-			int disk = geo_map(&r->ng, s, kk, &pd, &qd);
+			int disk = st.data_dev[kk];
 			uint8_t *dst = r->wbuf[disk] + j * r->csb;
 			const uint8_t *src;
 			if (c * r->cs >= r->plan.old_array)
@@ -1414,20 +1398,14 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 			else
 				src = old_chunk(r, c, r0);
 			memcpy(dst, src, r->csb);
-		}
-		/* syndrome slots: walk from Q+1 (RAID5: any order, P only) */
-		int ns = 0;
-		int start = qd >= 0 ? qd + 1 : pd + 1;
-		for (int i = 0; i < nn; i++) {
-			int dev = (start + i) % nn;
-			if (dev != pd && dev != qd)
-				slots[ns++] = r->wbuf[dev] + j * r->csb;
+			/* syndrome slot: the kernel's order (raid6_idx_to_slot) */
+			slots[st.qslot[kk]] = dst;
 		}
 		if (qd >= 0)
-			pq_gen(ns, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb,
+			pq_gen(nd, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb,
 			       r->wbuf[qd] + j * r->csb);
 		else
-			pq_xor(ns, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb);
+			pq_xor(nd, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb);
 	}
 	struct io_job jobs[RESHAPE_MAX_DISKS];
 	int nj = 0;

@@ -38,11 +38,11 @@
  * (io_pread_full, io_pwrite_full, io_fdatasync: the io_sys table), so tests
  * can record every write and flush and replay crash states. It never prints.
  * Supported: metadata 1.0/1.1/1.2 and 0.90 (always a backup method: 0.90
- * has no data_offset), RAID6 and RAID5 layouts 0-3, a grow by
+ * has no data_offset), RAID6 layouts 0-5 and 16-20, RAID5 layouts 0-5, a grow by
  * one or more members, same chunk and layout, with or without an internal
  * bitmap (kept, its events in step); degraded arrays (members
  * named "missing") only with opts.force, missing data rebuilt from P/Q on
- * the fly and the missing slots left missing. Refused with a reason: other
+ * the fly and the missing slots left missing. Refused with a reason: DDF
  * layouts, chunk or layout changes, shrinking, PPL, journal, dirty
  * arrays, mixed arrays, members with different data offsets.
  */

@@ -53,6 +53,8 @@ k9 6 4 5 64 0.90 32 file"
 # bitmap (optional): internal = created with an internal write-intent bitmap,
 # which the grow keeps; the kernel must assemble with it and must not find it
 # out of date ("bitmap file is out of date ... forcing full recovery")
+# layout (optional): the layout to create with (default left-symmetric); the
+# "-6" layouts are what a RAID5 -> RAID6 conversion leaves
 # placement: offset (move data_offset), file (--backup-file), member (backup
 # on a new member; v1.0 has no head-room)
 GARRAYS="g45o 6 4 5 64 1.2 16 offset -
@@ -70,7 +72,9 @@ g9t 6 4 5 64 0.90 48 member term
 gcc 6 4 5 64 1.2 16 file crit
 g9c 6 4 5 64 0.90 16 file crit
 gbo 6 4 5 64 1.2 16 offset - internal
-gbt 6 4 6 512 1.2 48 offset term internal"
+gbt 6 4 6 512 1.2 48 offset term internal
+gl6 6 4 5 64 1.2 16 file - - left-symmetric-6
+gp6 6 5 7 64 1.0 16 member term - parity-first-6"
 
 # used_sectors EXAMINE_FILE: the members' used size (sb.size) in sectors
 # (mdadm prints it in KiB for 0.90)
@@ -81,17 +85,23 @@ used_sectors() {
 	echo "${u:-0}"
 }
 # sb_state MEMBER: "ACTIVE POS SIZE" of its superblock: 1 when a reshape is
-# recorded (v1.2 RESHAPE_ACTIVE; 0.90 minor version 91), reshape_position
-# and size (sectors); v1.2 at 4 KiB, else 0.90 at the end
+# recorded (v1.x RESHAPE_ACTIVE; 0.90 minor version 91), reshape_position
+# and size (sectors); v1.2 at 4 KiB, 0.90 at the end (64 KiB aligned), v1.0
+# 8 KiB from the end (4 KiB aligned)
 sb_state() {
+	_ss_bytes=$(stat -c %s "$1")
+	_ss_at=$(((_ss_bytes / 65536 - 1) * 65536))
 	if [ "$(le_u "$1" 4096 4)" = 2838187772 ]; then
-		echo "$((($(le_u "$1" 4104 4) & 4) / 4)) $(le_u "$1" 4200 8) $(le_u "$1" 4176 8)"
-	else
-		_ss_at=$((($(stat -c %s "$1") / 65536 - 1) * 65536))
+		_ss_at=4096
+	elif [ "$(le_u "$1" "$_ss_at" 4)" = 2838187772 ] && [ "$(le_u "$1" $((_ss_at + 4)) 4)" = 0 ]; then
 		_ss_a=0
 		[ "$(le_u "$1" $((_ss_at + 8)) 4)" = 91 ] && _ss_a=1
 		echo "$_ss_a $(le_u "$1" $((_ss_at + 176)) 8) $(($(le_u "$1" $((_ss_at + 32)) 4) * 2))"
+		return
+	else
+		_ss_at=$((((_ss_bytes / 512 - 16) / 8 * 8) * 512))
 	fi
+	echo "$((($(le_u "$1" $((_ss_at + 8)) 4) & 4) / 4)) $(le_u "$1" $((_ss_at + 104)) 8) $(le_u "$1" $((_ss_at + 80)) 8)"
 }
 # stop_grow MEMBER0 N [--backup-file=F] MEMBER...: mdraid grow to N members
 # in the background, SIGTERM as soon as MEMBER0's superblock (v1.2 or 0.90)
@@ -134,7 +144,8 @@ gtitle() {
 	crit) _gt=" cut in the critical section" ;;
 	*) _gt="" ;;
 	esac
-	echo "$1: mdraid grow raid$2 $3->$4 ${5}K v$6 backup=$8${10:+ bitmap=${10}}$_gt"
+	_gb=${10#-}
+	echo "$1: mdraid grow raid$2 $3->$4 ${5}K v$6 backup=$8${_gb:+ bitmap=$_gb}${11:+ $11}$_gt"
 }
 ksubs="on disk mid-reshape (RESHAPE_ACTIVE, 0 < reshape_position < end)
 mdraid examine = mdadm --examine, mid-reshape
@@ -157,8 +168,8 @@ all_skip() {
 		t=$(ktitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$how")
 		echo "$ksubs" | while read -r s; do echo "$t: $s"; done
 	done >"$W/names"
-	echo "$GARRAYS" | while read -r id lvl o nn c meta sz pl st bm; do
-		t=$(gtitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$pl" "${st#-}" "$bm")
+	echo "$GARRAYS" | while read -r id lvl o nn c meta sz pl st bm lay; do
+		t=$(gtitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$pl" "${st#-}" "$bm" "$lay")
 		gsubs "$st" | while read -r s; do echo "$t: $s"; done
 	done >>"$W/names"
 	skip_each "$1" <"$W/names"
@@ -344,8 +355,9 @@ while read -r id lvl o nn c meta first how; do
 done <"$W/in1/arrays.keep"
 
 # --- mdraid grows on the host --------------------------------------------------
-while read -r id lvl o nn c meta sz pl st bm; do
-	t=$(gtitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$pl" "${st#-}" "$bm")
+while read -r id lvl o nn c meta sz pl st bm lay; do
+	bm=${bm#-}
+	t=$(gtitle "$id" "$lvl" "$o" "$nn" "$c" "$meta" "$sz" "$pl" "${st#-}" "$bm" "$lay")
 	if [ -n "$GROW_SKIP" ]; then
 		gsubs "$st" | while read -r s; do echo "$t: $s"; done >"$W/names"
 		skip_each "$GROW_SKIP" <"$W/names"
@@ -362,7 +374,8 @@ while read -r id lvl o nn c meta sz pl st bm; do
 	gr() {
 		# shellcheck disable=SC2086
 		"$MDRAID" create --level="$lvl" --raid-devices="$o" --chunk="${c}K" --metadata="$meta" \
-			--homehost=opskit ${bm:+--bitmap=$bm} $old || { echo "mdraid create failed"; return 1; }
+			--homehost=opskit ${bm:+--bitmap=$bm} ${lay:+--layout=$lay} $old ||
+			{ echo "mdraid create failed"; return 1; }
 		# shellcheck disable=SC2086
 		fill_writes "$id" $seed $old || { echo "mdraid write/read failed"; return 1; }
 		ba=""

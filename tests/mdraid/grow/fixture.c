@@ -50,12 +50,15 @@ static uint32_t csum1(const uint8_t *sb)
 	return (uint32_t)((newcsum & 0xffffffff) + (newcsum >> 32));
 }
 
-/* raid5_compute_sector (drivers/md/raid5.c), layouts 0-3, RAID5 and RAID6 */
+/* raid5_compute_sector (drivers/md/raid5.c), written out again: RAID5
+ * layouts 0-5, RAID6 layouts 0-5 and 16-20 (the "_6" ones: a RAID5 layout
+ * over the first disks-1 members, Q on the last). */
 int fx_map(int level, int layout, int disks, uint64_t s, int k, int *pd, int *qd)
 {
 	int p, q = -1, dd = k;
 	int rem = (int)(s % (uint64_t)disks);
 	if (level == 5) {
+		int data_disks = disks - 1;
 		switch (layout) {
 		case 0: /* ALGORITHM_LEFT_ASYMMETRIC */
 			p = disks - 1 - rem;
@@ -71,12 +74,20 @@ int fx_map(int level, int layout, int disks, uint64_t s, int k, int *pd, int *qd
 			p = disks - 1 - rem;
 			dd = (p + 1 + dd) % disks;
 			break;
-		default: /* RIGHT_SYMMETRIC */
+		case 3: /* RIGHT_SYMMETRIC */
 			p = rem;
 			dd = (p + 1 + dd) % disks;
 			break;
+		case 4: /* PARITY_0 */
+			p = 0;
+			dd++;
+			break;
+		default: /* 5: PARITY_N */
+			p = data_disks;
+			break;
 		}
 	} else {
+		int data_disks = disks - 2, rem1 = (int)(s % (uint64_t)(disks - 1));
 		switch (layout) {
 		case 0:
 			p = disks - 1 - rem;
@@ -103,10 +114,46 @@ int fx_map(int level, int layout, int disks, uint64_t s, int k, int *pd, int *qd
 			q = (p + 1) % disks;
 			dd = (p + 2 + dd) % disks;
 			break;
-		default:
+		case 3:
 			p = rem;
 			q = (p + 1) % disks;
 			dd = (p + 2 + dd) % disks;
+			break;
+		case 4: /* PARITY_0 */
+			p = 0;
+			q = 1;
+			dd += 2;
+			break;
+		case 5: /* PARITY_N */
+			p = data_disks;
+			q = data_disks + 1;
+			break;
+		case 16: /* LEFT_ASYMMETRIC_6 */
+			p = data_disks - rem1;
+			if (dd >= p)
+				dd++;
+			q = disks - 1;
+			break;
+		case 17: /* RIGHT_ASYMMETRIC_6 */
+			p = rem1;
+			if (dd >= p)
+				dd++;
+			q = disks - 1;
+			break;
+		case 18: /* LEFT_SYMMETRIC_6 */
+			p = data_disks - rem1;
+			dd = (p + 1 + dd) % (disks - 1);
+			q = disks - 1;
+			break;
+		case 19: /* RIGHT_SYMMETRIC_6 */
+			p = rem1;
+			dd = (p + 1 + dd) % (disks - 1);
+			q = disks - 1;
+			break;
+		default: /* 20: PARITY_0_6 */
+			p = 0;
+			dd++;
+			q = disks - 1;
 			break;
 		}
 	}

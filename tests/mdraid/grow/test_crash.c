@@ -581,6 +581,8 @@ int main(void)
 	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0},
 	    {"v0.90-backup-member-r6-4to6", 6, 1, 90, 4, 6, 8, 512 << 10, 0, 0, 2, 4, 5, 0, 0},
 	    {"v0.90-raid5-3to4-member", 5, 0, 90, 3, 4, 8, 256 << 10, 0, 0, 2, 4, 6, 0, 0},
+	    /* a "_6" layout (left-symmetric-6: Q on the last member) */
+	    {"left-symmetric-6-file", 6, 18, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0},
 	    /* an internal bitmap: kept, its events never behind the superblocks' */
 	    {"bitmap-v1.2-new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 1},
 	    {"bitmap-v0.90-member", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 1},

@@ -195,10 +195,11 @@ static void stop_and_continue(const char *tag, int backup_file, int minor, uint6
 /* A degraded grow with --force: the missing members stay missing; what is on
  * the others must be the content and the parity of the full new layout.
  * With stop > 0 it is stopped after that many steps and continued. */
-static void grow_degraded(const char *tag, int level, int n_old, int n_new, uint32_t chunk,
-			  uint64_t doff, int backup_file, unsigned missing_mask, int stop)
+static void grow_degraded(const char *tag, int level, int layout, int n_old, int n_new,
+			  uint32_t chunk, uint64_t doff, int backup_file, unsigned missing_mask,
+			  int stop)
 {
-	struct fx_array a = make(tag, level, 2, 2, n_old, n_new, chunk, 4 << 20, doff);
+	struct fx_array a = make(tag, level, layout, 2, n_old, n_new, chunk, 4 << 20, doff);
 	for (int i = 0; i < n_old; i++)
 		if (missing_mask >> i & 1) {
 			unlink(paths[i]);
@@ -292,6 +293,23 @@ int main(void)
 	    {"r5-la-3to5-file", 5, 0, 2, 3, 5, 16, 2 * M, 2048, 1, RESHAPE_BACKUP_FILE, 64},
 	    {"r5-ra-4to5-member", 5, 1, 2, 4, 5, 16, 2 * M, 128, 0, RESHAPE_BACKUP_MEMBER, 192},
 	    {"r5-rs-3to4-v1.0", 5, 3, 0, 3, 4, 16, 2 * M, 0, 0, RESHAPE_BACKUP_MEMBER, 96},
+	    /* parity-first/last and the RAID6 "_6" layouts (Q on the last member;
+	     * what mdadm --grow --level=6 leaves after a RAID5 -> RAID6 change) */
+	    {"r5-parity-first-3to4", 5, 4, 2, 3, 4, 16, 2 * M, 2048, 0, RESHAPE_NEW_OFFSET, 96},
+	    {"r5-parity-last-3to5-file", 5, 5, 2, 3, 5, 16, 2 * M, 2048, 1, RESHAPE_BACKUP_FILE,
+	     64},
+	    {"r6-parity-first-4to5", 6, 4, 2, 4, 5, 16, 2 * M, 2048, 0, RESHAPE_NEW_OFFSET, 96},
+	    {"r6-parity-last-4to6-member", 6, 5, 2, 4, 6, 16, 2 * M, 80, 0, RESHAPE_BACKUP_MEMBER,
+	     64},
+	    {"r6-left-asymmetric-6-4to5", 6, 16, 2, 4, 5, 16, 2 * M, 2048, 0, RESHAPE_NEW_OFFSET,
+	     96},
+	    {"r6-right-asymmetric-6-5to7", 6, 17, 2, 5, 7, 16, 2 * M, 2048, 1, RESHAPE_BACKUP_FILE,
+	     240},
+	    {"r6-left-symmetric-6-4to5-v1.0", 6, 18, 0, 4, 5, 16, 2 * M, 0, 0,
+	     RESHAPE_BACKUP_MEMBER, 96},
+	    {"r6-right-symmetric-6-4to6", 6, 19, 2, 4, 6, 16, 2 * M, 2048, 0, RESHAPE_NEW_OFFSET,
+	     64},
+	    {"r6-parity-first-6-4to5", 6, 20, 2, 4, 5, 16, 2 * M, 2048, 0, RESHAPE_NEW_OFFSET, 96},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		grow_one(&cases[i]);
@@ -302,11 +320,14 @@ int main(void)
 	stop_and_continue("stop-v1.0", 0, 0, 0);
 
 	/* degraded, with --force: one or two data/parity members missing */
-	grow_degraded("deg-r6-4to5-slot1", 6, 4, 5, 16, 2048, 0, 1u << 1, 0);
-	grow_degraded("deg-r6-4to6-slots0,3-file", 6, 4, 6, 16, 2048, 1, 1u << 0 | 1u << 3, 0);
-	grow_degraded("deg-r6-5to7-slots1,2-member", 6, 5, 7, 16, 128, 0, 1u << 1 | 1u << 2, 0);
-	grow_degraded("deg-r5-3to4-slot2", 5, 3, 4, 16, 2048, 0, 1u << 2, 0);
-	grow_degraded("deg-r6-4to5-slot2-stopped", 6, 4, 5, 8, 2048, 0, 1u << 2, 4);
+	grow_degraded("deg-r6-4to5-slot1", 6, 2, 4, 5, 16, 2048, 0, 1u << 1, 0);
+	grow_degraded("deg-r6-4to6-slots0,3-file", 6, 2, 4, 6, 16, 2048, 1, 1u << 0 | 1u << 3, 0);
+	grow_degraded("deg-r6-5to7-slots1,2-member", 6, 2, 5, 7, 16, 128, 0, 1u << 1 | 1u << 2, 0);
+	grow_degraded("deg-r5-3to4-slot2", 5, 2, 3, 4, 16, 2048, 0, 1u << 2, 0);
+	grow_degraded("deg-r6-4to5-slot2-stopped", 6, 2, 4, 5, 8, 2048, 0, 1u << 2, 4);
+	/* the "_6" layouts keep Q on the last member: lose it and a data member */
+	grow_degraded("deg-r6-ls6-5to6-slots3,4", 6, 18, 5, 6, 16, 2048, 0, 1u << 3 | 1u << 4, 0);
+	grow_degraded("deg-r6-pf6-5to7-slots1,3", 6, 20, 5, 7, 16, 2048, 1, 1u << 1 | 1u << 3, 0);
 
 	/* preconditions */
 	struct reshape_opts o = {.raid_disks = 5};
@@ -394,10 +415,10 @@ int main(void)
 	fx_sb_patch(paths[2], 2, 200, 8, 18);
 	refuse("stale member", 5, &o, -EPERM, "stale");
 	fx_sb_patch(paths[2], 2, 200, 8, 20);
-	/* an unsupported layout */
+	/* an unsupported layout (DDF) */
 	for (int m = 0; m < 4; m++)
-		fx_sb_patch(paths[m], 2, 76, 4, 17);
-	refuse("layout 17 (RAID5->6 intermediate)", 5, &o, -EPERM, "layout");
+		fx_sb_patch(paths[m], 2, 76, 4, 8);
+	refuse("layout 8 (DDF)", 5, &o, -EPERM, "layout");
 	for (int m = 0; m < 4; m++)
 		fx_sb_patch(paths[m], 2, 76, 4, 2);
 	/* same file twice */
