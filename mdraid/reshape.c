@@ -331,6 +331,18 @@ static int member_open(struct member *m, const char *path, struct ok_err *e)
 	return 0;
 }
 
+/* The fields of m->sb the checks use often, kept beside it. */
+static void member_take_sb(struct member *m)
+{
+	const struct md_sb *sb = m->sb;
+	m->super_offset = sb->super_offset;
+	m->events = sb->events;
+	m->feature = sb->feature_map;
+	m->dev_number = sb->dev_number;
+	m->data_offset = sb->data_offset;
+	m->data_size = sb->data_size;
+}
+
 /* Find this member's superblock with the core's reader (v1.2, 1.1, 1.0,
  * then 0.90) and keep it only if it would load: a right checksum (and, for
  * 0.90, super_90_load's checks). Leaves m->minor = -1 when there is none. */
@@ -348,12 +360,7 @@ static int member_find_sb(struct member *m, struct ok_err *e)
 				   : md_sb0_validate(sb, m->path, NULL) < 0)
 		return 0;
 	m->minor = sb->major_version == 1 ? sb->minor : 90;
-	m->super_offset = sb->super_offset;
-	m->events = sb->events;
-	m->feature = sb->feature_map;
-	m->dev_number = sb->dev_number;
-	m->data_offset = sb->data_offset;
-	m->data_size = sb->data_size;
+	member_take_sb(m);
 	return 0;
 }
 
@@ -543,11 +550,8 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 			       (ssize_t)sizeof sb->device_uuid)
 		for (int i = 0; i < 16; i++)
 			sb->device_uuid[i] = (uint8_t)(rand() ^ (i * 37));
-	m->super_offset = so;
 	m->minor = minor;
-	m->data_offset = doff;
-	m->data_size = dsize;
-	m->dev_number = dev_number;
+	member_take_sb(m);
 	return 0;
 }
 
@@ -1464,8 +1468,7 @@ static int write_sb(struct reshape *r, struct member *m, int final, struct ok_er
 	int rc = fd_write(m->fd, m->path, buf, SB_BLOCK, m->super_offset * 512, e);
 	if (rc == 0) {
 		memcpy(m->sb, r->build, sizeof *m->sb);
-		m->data_offset = m->sb->data_offset;
-		m->data_size = m->sb->data_size;
+		member_take_sb(m);
 	}
 	memset(buf, 0, SB_BLOCK);
 	return rc;

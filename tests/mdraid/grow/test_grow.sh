@@ -254,25 +254,23 @@ bm_check() { # name member: mdadm -X events = mdadm --examine events, state OK, 
 		tap_fail "$1" "examine events '$ev', bitmap: $(echo "$x" | tr '\n' ' ' | cut -c1-300)"
 	fi
 }
-rm -f w-*
-"$F" create level=6 layout=2 chunk=128 minor=2 bytes=$((8 * MB)) doff=2048 seed=24 bitmap=1 w-0 w-1 w-2 w-3 &&
-	"$F" blank bytes=$((8 * MB)) w-4
-testcmd_rc "grow an array with an internal bitmap (v1.2, data_offset moves)" 0 "$M grow -n 5 -q w-0 w-1 w-2 w-3 w-4"
-if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=24 bitmap=1 old=4 w-0 w-1 w-2 w-3 w-4 2>w.err; then
-	tap_ok "bitmap grow: content, P/Q, every bitmap as new as its superblock (fixture)"
-else
-	tap_fail "bitmap grow: content, P/Q, every bitmap as new as its superblock (fixture)" "$(cat w.err)"
-fi
-bm_check "bitmap grow: mdadm -X of the new member: events = the superblock's, clean" w-4
-bm_check "bitmap grow: mdadm -X of an old member: events = the superblock's, clean" w-1
-rm -f v-*
-"$F" create level=6 layout=2 chunk=128 minor=90 bytes=$((8 * MB)) seed=25 bitmap=1 v-0 v-1 v-2 v-3 &&
-	"$F" blank bytes=$((8 * MB)) v-4
-testcmd_rc "grow a 0.90 array with a bitmap (backup file)" 0 "$M grow -n 5 --backup-file=$T/v.bak -q v-0 v-1 v-2 v-3 v-4"
-if "$F" verify level=6 layout=2 chunk=128 minor=90 seed=25 bitmap=1 old=4 v-0 v-1 v-2 v-3 v-4 2>v.err; then
-	tap_ok "0.90 bitmap grow: content, P/Q, bitmaps (fixture)"
-else
-	tap_fail "0.90 bitmap grow: content, P/Q, bitmaps (fixture)" "$(cat v.err)"
-fi
-bm_check "0.90 bitmap grow: mdadm -X of the new member: events = the superblock's, clean" v-4
+bm_grow() { # name minor seed what [grow options]: a bitmap array grown 4 -> 5, checked
+	_n=$1 _mi=$2 _sd=$3 _what=$4
+	shift 4
+	rm -f "$_n"-*
+	"$F" create level=6 layout=2 chunk=128 minor="$_mi" bytes=$((8 * MB)) doff=2048 seed="$_sd" \
+		bitmap=1 "$_n-0" "$_n-1" "$_n-2" "$_n-3" && "$F" blank bytes=$((8 * MB)) "$_n-4"
+	testcmd_rc "grow an array with an internal bitmap ($_what)" 0 \
+		"$M grow -n 5 $* -q $_n-0 $_n-1 $_n-2 $_n-3 $_n-4"
+	if "$F" verify level=6 layout=2 chunk=128 minor="$_mi" seed="$_sd" bitmap=1 old=4 \
+		"$_n-0" "$_n-1" "$_n-2" "$_n-3" "$_n-4" 2>"$_n.err"; then
+		tap_ok "bitmap grow ($_what): content, P/Q, every bitmap as new as its superblock (fixture)"
+	else
+		tap_fail "bitmap grow ($_what): content, P/Q, every bitmap as new as its superblock (fixture)" "$(cat "$_n.err")"
+	fi
+	bm_check "bitmap grow ($_what): mdadm -X of the new member: events = the superblock's, clean" "$_n-4"
+}
+bm_grow w 2 24 "v1.2, data_offset moves"
+bm_check "bitmap grow (v1.2): mdadm -X of an old member: events = the superblock's, clean" w-1
+bm_grow v 90 25 "0.90, backup file" --backup-file="$T/v.bak"
 tap_done
