@@ -237,6 +237,12 @@ static void lex_fail(struct lex *L, int code, const char *fmt, ...)
 	}
 }
 
+/* What syslog-ng 3.38 adds to the error of a failed @-line: its parser
+ * resyncs on the '@' and fails again at the line's first column. */
+#define PRAGMA_RESYNC                                                                              \
+	"\nError parsing config, syntax error, unexpected LL_ERROR, expecting end of file in "     \
+	"%s:%d:1-%d:2:"
+
 /* Read a whole configuration file. Only regular files: an include that names
  * a directory is expanded by the caller, and a device or FIFO (an @include
  * glob over /dev, say) would block or never end; O_NONBLOCK keeps even the
@@ -299,7 +305,9 @@ static int include_file(struct lex *L, const char *path, const char *name)
 	return 0;
 }
 
-static void do_include(struct lex *L, const char *name)
+/* @include NAME (at columns c1-c2 of its line): a file, a directory's
+ * files or a glob's matches, pushed so that they are read in order. */
+static void do_include(struct lex *L, const char *name, int c1, int c2)
 {
 	char path[8400];
 	if (name[0] == '/') {
@@ -334,10 +342,12 @@ static void do_include(struct lex *L, const char *name)
 		return; /* an empty wildcard include is fine */
 	}
 	if (r != 0) {
-		lex_fail(L, 1,
-			 "Include file/directory not found; filename='%s', "
-			 "include-path='/etc/syslog-ng'",
-			 name);
+		lex_fail(
+		    L, 1,
+		    "Include file/directory not found; filename='%s', "
+		    "include-path='/etc/syslog-ng'\n"
+		    "Error parsing pragma, Error including %s in %s:%d:%d-%d:%d:" PRAGMA_RESYNC,
+		    name, name, L->file, L->line, c1, L->line, c2, L->file, L->line, L->line);
 		return;
 	}
 	/* push in reverse so the first file is read first */
@@ -390,27 +400,61 @@ static void read_line(struct lex *L, struct ls_buf *out)
 		out->p[--out->len] = 0;
 }
 
+/* syslog-ng's error for a malformed @-line: "unexpected WHAT[, expecting
+ * X]" at columns c1-c2 of the pragma's line. */
+static void pragma_error(struct lex *L, const char *what, const char *expecting, int c1, int c2)
+{
+	lex_fail(L, 1,
+		 "Error parsing pragma, syntax error, unexpected %s%s%s in "
+		 "%s:%d:%d-%d:%d:" PRAGMA_RESYNC,
+		 what, expecting ? ", expecting " : "", expecting ? expecting : "", L->file,
+		 L->line, c1, L->line, c2, L->file, L->line, L->line);
+}
+
+/* A pragma line that ends where expecting was due: bison sees LL_EOL at
+ * the newline, or the end of the file at the last token (the pragma's name
+ * from word_col, or the last character). */
+static void pragma_eol_error(struct lex *L, const char *expecting, int word_col)
+{
+	int c = L->in->col;
+	if (peekc(L, 0) == '\n')
+		pragma_error(L, "LL_EOL", expecting, c, c + 1);
+	else
+		pragma_error(L, "end of file", expecting, word_col < c ? word_col : c - 1, c);
+}
+
+/* After '@' in column 1: @version, @include, @define, @module, @requires. */
 static void pragma(struct lex *L)
 {
 	struct ls_buf word = {0}, rest = {0};
-	int c;
+	int c, word_col = L->in->col;
 	while ((c = peekc(L, 0)) >= 0 && (isalnum(c) || c == '-' || c == '_')) {
 		getc_(L);
 		ls_buf_addc(&word, (char)c);
 	}
-	if (peekc(L, 0) == ':')
+	bool colon = peekc(L, 0) == ':';
+	if (colon)
 		getc_(L);
+	int rest_col = L->in->col;
 	read_line(L, &rest);
 	char *r = rest.p ? rest.p : "";
 	while (*r == ' ' || *r == '\t')
-		r++;
+		r++, rest_col++;
 	const char *w = word.p ? word.p : "";
-	if (!strcmp(w, "version")) {
+	/* at the end of the file, bison's last token is the name if nothing follows */
+	int eof_col = !colon && !*r ? word_col : L->in->col + 1;
+	if (!*w && !*r) {
+		pragma_eol_error(L, NULL, eof_col);
+	} else if (!strcmp(w, "version")) {
 		int maj = 0, min = 0;
-		if (sscanf(r, "%d.%d", &maj, &min) < 1)
-			lex_fail(L, 1, "Invalid @version value; version='%s'", r);
-		if (!strcmp(r, "current"))
-			maj = 3, min = 38;
+		if (!*r)
+			pragma_eol_error(L, colon ? NULL : "':'", eof_col);
+		else if (sscanf(r, "%d.%d", &maj, &min) < 2)
+			lex_fail(
+			    L, 1,
+			    "Error parsing config, syntax error, unexpected LL_ERROR, expecting "
+			    "end of file in %s:%d:1-%d:2:",
+			    L->file, L->line, L->line);
 		L->cfg->version = maj * 100 + min;
 		L->saw_version = true;
 	} else if (!strcmp(w, "include")) {
@@ -421,7 +465,13 @@ static void pragma(struct lex *L)
 		} else {
 			snprintf(name, sizeof name, "%s", r);
 		}
-		do_include(L, name);
+		if (!*r)
+			pragma_eol_error(L, "LL_IDENTIFIER or LL_STRING", eof_col);
+		else if ((r[0] == '"' || r[0] == '\'') && (n < 2 || r[n - 1] != r[0]))
+			pragma_error(L, peekc(L, 0) == '\n' ? "LL_EOL" : "end of file",
+				     "LL_IDENTIFIER or LL_STRING", rest_col, rest_col + (int)n);
+		else
+			do_include(L, name, rest_col, rest_col + (int)n);
 	} else if (!strcmp(w, "define")) {
 		char *sp = r;
 		while (*sp && !isspace((unsigned char)*sp))
@@ -436,11 +486,20 @@ static void pragma(struct lex *L)
 			val[n - 1] = 0;
 			val++;
 		}
-		define_set(L, r, val);
+		if (!*r)
+			pragma_eol_error(L, "LL_IDENTIFIER", eof_col);
+		else if (!n)
+			pragma_eol_error(L, "LL_IDENTIFIER or LL_NUMBER or LL_FLOAT or LL_STRING",
+					 eof_col);
+		else
+			define_set(L, r, val);
 	} else if (!strcmp(w, "module") || !strcmp(w, "requires")) {
 		/* modules are built in */
+		if (!*r)
+			pragma_eol_error(L, "LL_IDENTIFIER or LL_STRING", eof_col);
 	} else {
-		lex_fail(L, 1, "Unknown pragma; name='@%s'", w);
+		pragma_error(L, *w ? "LL_IDENTIFIER" : "LL_ERROR", NULL, word_col,
+			     word_col + (int)(*w ? strlen(w) : 1));
 	}
 	ls_buf_free(&word);
 	ls_buf_free(&rest);
@@ -2439,6 +2498,23 @@ static bool resolve(struct lex *L, struct ls_cfg *c)
 
 /* ------------------------------------------------------------ top level */
 
+#define NO_VERSION                                                                                 \
+	"ERROR: configuration files without a version number have become unsupported in "          \
+	"syslog-ng 3.13, please specify a version number using @version as the first line in "     \
+	"the configuration file;"
+
+/* Statements parse_top() knows (the ones logsift skips included). */
+static bool top_statement(struct lex *L, const char *what)
+{
+	static const char *const kws[] = {
+	    "options", "source",  "destination", "filter",	"log",	  "block",
+	    "parser",  "rewrite", "template",	 "application", "python", "template-function"};
+	for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++)
+		if (kw(what, kws[i]))
+			return true;
+	return block_find(L, "root", what) != NULL;
+}
+
 static void parse_top(struct lex *L, struct ls_cfg *c)
 {
 	for (;;) {
@@ -2452,18 +2528,19 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 			syntax_error(L, "config", NULL);
 			return;
 		}
-		if (!L->saw_version) {
-			lex_fail(
-			    L, 1,
-			    "ERROR: configuration files without a version number have become "
-			    "unsupported in syslog-ng 3.13, please specify a version number using "
-			    "@version as the first line in the configuration file;");
-			return;
-		}
 		char what[32];
 		snprintf(what, sizeof what, "%s", L->s.p);
 		const char *file = L->file;
 		int line = L->line, col = L->col;
+		if (!top_statement(L, what)) {
+			/* bison: no statement starts so; its token ends before a ':' */
+			int ecol = col + (int)strcspn(L->s.p, ":");
+			lex_fail(L, 1,
+				 "Error parsing config, syntax error, unexpected LL_IDENTIFIER, "
+				 "expecting end of file in %s:%d:%d-%d:%d:",
+				 file, line, col, line, ecol);
+			return;
+		}
 		if (kw(what, "options")) {
 			if (!expect(L, T_LB, "options statement"))
 				return;
@@ -2527,9 +2604,6 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 			if (kw(what, "parser") || kw(what, "rewrite") || kw(what, "template"))
 				ls_cfg_warn(c, "logsift ignores %s statements; location='%s:%d:%d'",
 					    what, file, line, col);
-		} else {
-			syntax_error(L, "config", NULL);
-			return;
 		}
 		lex_next(L);
 		if (L->t != T_SEMI) {
@@ -2584,6 +2658,12 @@ static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struc
 	L.e = e;
 	push_text(&L, text, len, name);
 	parse_top(&L, c);
+	/* as 3.38: a missing @version is reported after the whole parse, after
+	 * any syntax error */
+	if (!L.saw_version && !L.failed)
+		lex_fail(&L, 1, "%s", NO_VERSION);
+	else if (!L.saw_version && e && strlen(e->msg) + sizeof NO_VERSION + 1 < sizeof e->msg)
+		strcat(strcat(e->msg, "\n"), NO_VERSION);
 	if (!L.failed)
 		resolve(&L, c);
 	lex_done(&L);
