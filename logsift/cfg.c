@@ -54,6 +54,24 @@
 		(arr)[(n)++] = (v);                                                                \
 	} while (0)
 
+/* calloc() that aborts when out of memory, as PUSH does. */
+static void *xcalloc(size_t n)
+{
+	void *p = calloc(1, n);
+	if (!p)
+		abort();
+	return p;
+}
+
+/* strdup() of s, or of "" for NULL, that aborts when out of memory. */
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+	if (!p)
+		abort();
+	return p;
+}
+
 /* ------------------------------------------------------------------ lexer */
 
 enum tok {
@@ -167,15 +185,13 @@ static const char *intern_file(struct ls_cfg *c, const char *name)
 	if (!f)
 		abort();
 	c->files = f;
-	f[c->n_files] = strdup(name);
+	f[c->n_files] = xstrdup(name);
 	return f[c->n_files++];
 }
 
 static void push_text(struct lex *L, char *text, size_t len, const char *file)
 {
-	struct src_buf *b = calloc(1, sizeof *b);
-	if (!b)
-		abort();
+	struct src_buf *b = xcalloc(sizeof *b);
 	b->text = text;
 	b->len = len;
 	b->file = intern_file(L->cfg, file);
@@ -379,11 +395,9 @@ static const char *define_get(struct lex *L, const char *name)
 
 static void define_set(struct lex *L, const char *name, const char *value)
 {
-	struct define *d = calloc(1, sizeof *d);
-	if (!d)
-		abort();
-	d->name = strdup(name);
-	d->value = strdup(value);
+	struct define *d = xcalloc(sizeof *d);
+	d->name = xstrdup(name);
+	d->value = xstrdup(value);
 	d->next = L->defs;
 	L->defs = d;
 }
@@ -559,7 +573,7 @@ static void backtick(struct lex *L)
 	if (!v)
 		v = "";
 	/* splice: the value becomes a new input on top */
-	char *text = strdup(v);
+	char *text = xstrdup(v);
 	const char *file = L->in ? L->in->file : "?";
 	int line = L->in ? L->in->line : 0, col = L->in ? L->in->col : 0;
 	push_text(L, text, strlen(text), file);
@@ -843,14 +857,6 @@ static bool expect(struct lex *L, enum tok t, const char *what)
 	return true;
 }
 
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s ? s : "");
-	if (!p)
-		abort();
-	return p;
-}
-
 /* ------------------------------------------------------------ option trees */
 
 /* "name(args...)" as parsed, before a driver or block gives it meaning. All
@@ -1059,9 +1065,7 @@ static void otree_join(const struct otree *o, bool raw, struct ls_buf *out)
  */
 static void block_define(struct lex *L)
 {
-	struct block *b = calloc(1, sizeof *b);
-	if (!b)
-		abort();
+	struct block *b = xcalloc(sizeof *b);
 	b->file = L->file;
 	b->line = L->line;
 	b->next = L->blocks;
@@ -1245,9 +1249,7 @@ static struct fnode *fp_chain(struct fparse *P, bool or);
 static struct fnode *fnode_new(struct fparse *P, enum fn_kind k)
 {
 	struct lex *L = P->L;
-	struct fnode *n = calloc(1, sizeof *n);
-	if (!n)
-		abort();
+	struct fnode *n = xcalloc(sizeof *n);
 	n->owned_next = P->f->nodes;
 	P->f->nodes = n;
 	n->kind = k;
@@ -2012,9 +2014,7 @@ static void driver_list(struct lex *L, struct ls_cfg *c, struct ls_source *s, st
  * here), its body after '{' up to '}'. */
 static struct ls_source *source_body(struct lex *L, struct ls_cfg *c, char *name)
 {
-	struct ls_source *s = calloc(1, sizeof *s);
-	if (!s)
-		abort();
+	struct ls_source *s = xcalloc(sizeof *s);
 	s->name = name;
 	s->tag = -1; /* ".source.NAME", registered after parsing as 3.38 does */
 	PUSH(c->src, c->n_src, s);
@@ -2025,9 +2025,7 @@ static struct ls_source *source_body(struct lex *L, struct ls_cfg *c, char *name
 /* destination NAME { driver(...); ... }: as source_body(). */
 static struct ls_dest *dest_body(struct lex *L, struct ls_cfg *c, char *name)
 {
-	struct ls_dest *d = calloc(1, sizeof *d);
-	if (!d)
-		abort();
+	struct ls_dest *d = xcalloc(sizeof *d);
 	d->name = name;
 	PUSH(c->dst, c->n_dst, d);
 	driver_list(L, c, NULL, d);
@@ -2040,9 +2038,7 @@ static struct ls_dest *dest_body(struct lex *L, struct ls_cfg *c, char *name)
  * its root is NULL after a syntax error. */
 static struct ls_filter *filter_new(struct lex *L, struct ls_cfg *c, char *name)
 {
-	struct ls_filter *f = calloc(1, sizeof *f);
-	if (!f)
-		abort();
+	struct ls_filter *f = xcalloc(sizeof *f);
 	f->name = name;
 	f->cfg = c;
 	PUSH(c->flt, c->n_flt, f);
@@ -2214,9 +2210,7 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *file, int line,
 				int col)
 {
-	struct ls_path *p = calloc(1, sizeof *p);
-	if (!p)
-		abort();
+	struct ls_path *p = xcalloc(sizeof *p);
 	PUSH(L->open, L->n_open, p);
 	p->file = file;
 	p->line = line;
@@ -2615,9 +2609,7 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 
 static struct ls_cfg *cfg_new(void)
 {
-	struct ls_cfg *c = calloc(1, sizeof *c);
-	if (!c)
-		abort();
+	struct ls_cfg *c = xcalloc(sizeof *c);
 	c->version = 0;
 	c->o.use_dns = 1;
 	c->o.dns_cache = 1;
@@ -2786,9 +2778,7 @@ struct ls_filter *ls_filter_compile(struct ls_cfg *c, const char *expr, struct o
 	struct ls_buf b = {0};
 	ls_buf_add(&b, expr, strlen(expr));
 	push_text(&L, b.p, b.len, "--trace-match");
-	struct ls_filter *f = calloc(1, sizeof *f);
-	if (!f)
-		abort();
+	struct ls_filter *f = xcalloc(sizeof *f);
 	f->name = xstrdup("--trace-match");
 	f->cfg = c;
 	f->file = L.in->file;
