@@ -442,7 +442,7 @@ static void pragma(struct lex *L)
 {
 	struct ls_buf word = {0}, rest = {0};
 	int c, word_col = L->in->col;
-	while ((c = peekc(L, 0)) >= 0 && (isalnum(c) || c == '-' || c == '_')) {
+	while ((c = peekc(L, 0)) >= 0 && (isalnum(c) || c == '-' || c == '_' || c >= 0x80)) {
 		getc_(L);
 		ls_buf_addc(&word, (char)c);
 	}
@@ -460,16 +460,20 @@ static void pragma(struct lex *L)
 	if (!*w && !*r) {
 		pragma_eol_error(L, NULL, eof_col);
 	} else if (!strcmp(w, "version")) {
-		int maj = 0, min = 0;
+		/* MAJOR.MINOR, digits only (at most 4 each: no overflow) */
+		unsigned maj = 0, min = 0;
+		int len = 0;
 		if (!*r)
 			pragma_eol_error(L, colon ? NULL : "':'", eof_col);
-		else if (sscanf(r, "%d.%d", &maj, &min) < 2)
+		else if (!isdigit((unsigned char)*r) ||
+			 sscanf(r, "%4u.%4u%n", &maj, &min, &len) < 2 ||
+			 (r[len] && !isspace((unsigned char)r[len])))
 			lex_fail(
 			    L, 1,
 			    "Error parsing config, syntax error, unexpected LL_ERROR, expecting "
 			    "end of file in %s:%d:1-%d:2:",
 			    L->file, L->line, L->line);
-		L->cfg->version = maj * 100 + min;
+		L->cfg->version = (int)(maj * 100 + min);
 		L->saw_version = true;
 	} else if (!strcmp(w, "include")) {
 		char name[4096];

@@ -136,6 +136,12 @@ static void test_cfg_errors(void **state)
 	const char *c = "@version: 3.38\nfilter f { level(5); };\n";
 	assert_null(ls_cfg_parse(c, strlen(c), "x.conf", &e));
 	assert_non_null(strstr(e.msg, "x.conf:2:18"));
+	/* syslog-ng 3.38: "Error parsing config, ... LL_ERROR ... in x.conf:1:1-1:2:"
+	 * (and no signed overflow in major * 100) */
+	c = "@version: 1335432988.1\nsource s { internal(); };\n";
+	assert_null(ls_cfg_parse(c, strlen(c), "x.conf", &e));
+	assert_non_null(
+	    strstr(e.msg, "unexpected LL_ERROR, expecting end of file in x.conf:1:1-1:2:"));
 	c = "@version: 3.38\nfilter f { facility(10) and level(err..emerg) or not host(\"a\") };\n";
 	struct ls_cfg *cfg = ls_cfg_parse(c, strlen(c), "x.conf", &e);
 	assert_non_null(cfg);
