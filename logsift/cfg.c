@@ -255,9 +255,10 @@ static void lex_fail(struct lex *L, int code, const char *fmt, ...)
 
 /* What syslog-ng 3.38 adds to the error of a failed @-line: its parser
  * resyncs on the '@' and fails again at the line's first column. */
-#define PRAGMA_RESYNC                                                                              \
-	"\nError parsing config, syntax error, unexpected LL_ERROR, expecting end of file in "     \
+#define RESYNC_ERROR                                                                               \
+	"Error parsing config, syntax error, unexpected LL_ERROR, expecting end of file in "       \
 	"%s:%d:1-%d:2:"
+#define PRAGMA_RESYNC "\n" RESYNC_ERROR
 
 /* Read a whole configuration file. Only regular files: an include that names
  * a directory is expanded by the caller, and a device or FIFO (an @include
@@ -468,11 +469,7 @@ static void pragma(struct lex *L)
 		else if (!isdigit((unsigned char)*r) ||
 			 sscanf(r, "%4u.%4u%n", &maj, &min, &len) < 2 ||
 			 (r[len] && !isspace((unsigned char)r[len])))
-			lex_fail(
-			    L, 1,
-			    "Error parsing config, syntax error, unexpected LL_ERROR, expecting "
-			    "end of file in %s:%d:1-%d:2:",
-			    L->file, L->line, L->line);
+			lex_fail(L, 1, RESYNC_ERROR, L->file, L->line, L->line);
 		L->cfg->version = (int)(maj * 100 + min);
 		L->saw_version = true;
 	} else if (!strcmp(w, "include")) {
@@ -2230,7 +2227,9 @@ static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *fil
 				syntax_error(L, "log statement", "';'");
 				return NULL;
 			}
-			L->n_open--; /* p: children were closed before it */
+			if (!L->n_open || L->open[L->n_open - 1] != p)
+				BUG("log path %s:%d is not the innermost open one", file, line);
+			L->n_open--; /* ownership rule 4: children closed before it */
 			PUSH(c->all_paths, c->n_all_paths, p);
 			p->index = (int)c->n_all_paths;
 			return p;
