@@ -241,6 +241,39 @@ static void test_cfg_malformed(void **state)
 	globfree(&g);
 }
 
+/* --trace-match expressions cut at every byte: a filter, or an error that
+ * names where; nothing leaks either way (sanitizer build). */
+static void test_filter_compile_malformed(void **state)
+{
+	(void)state;
+	const char *c = "@version: 3.38\nfilter f_a { level(err); };\n";
+	struct ok_err e;
+	struct ls_cfg *cfg = ls_cfg_parse(c, strlen(c), "x.conf", &e);
+	assert_non_null(cfg);
+	static const char *const exprs[] = {
+	    "level(err..emerg) and not (facility(mail, kern) or host(\"a\" flags(ignore-case)))",
+	    "filter(f_a) or match(\"x(y)\" value(\"MSG\") type(pcre) flags(store-matches))",
+	    "\"${PID}\" >= 100 and netmask(\"10.0.0.0/8\") or tags(\"t1\", \"t2\")",
+	    "in-list(\"/nonexistent/list\", value(\"HOST\")) or program(\"p\" type(glob))",
+	};
+	char buf[256];
+	for (size_t i = 0; i < sizeof exprs / sizeof exprs[0]; i++) {
+		size_t len = strlen(exprs[i]);
+		assert_true(len < sizeof buf);
+		for (size_t cut = 0; cut <= len; cut++) {
+			memcpy(buf, exprs[i], cut);
+			buf[cut] = 0;
+			memset(&e, 0, sizeof e);
+			struct ls_filter *f = ls_filter_compile(cfg, buf, &e);
+			if (f)
+				ls_filter_free(f);
+			else if (e.errnum != 1 && e.errnum != 2)
+				fail_msg("\"%s\": exit code %d: %s", buf, e.errnum, e.msg);
+		}
+	}
+	ls_cfg_free(cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +287,7 @@ int main(void)
 	    cmocka_unit_test(test_trailing),
 	    cmocka_unit_test(test_cfg_errors),
 	    cmocka_unit_test(test_cfg_malformed),
+	    cmocka_unit_test(test_filter_compile_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
