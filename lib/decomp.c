@@ -29,8 +29,7 @@ struct feed {
 	char *tape;	 /* input read so far, while recording */
 	size_t tape_len; /* bytes on the tape */
 	size_t replay;	 /* tape bytes handed out again; == tape_len when done */
-	int recording;	 /* keep what is read on the tape */
-	int overflow;	 /* the tape passed TAPE_MAX: no second reading */
+	int recording;	 /* keep what is read on the tape (off past TAPE_MAX) */
 	int tape_out;	 /* the last block handed out is the tape (still in use) */
 };
 
@@ -75,8 +74,7 @@ static la_ssize_t feed_read(struct archive *a, void *client, const void **out)
 			      ? realloc(f->tape, f->tape_len + (size_t)n)
 			      : NULL;
 		if (!t) {
-			f->recording = 0;
-			f->overflow = 1;
+			f->recording = 0; /* too much for a second reading */
 		} else {
 			memcpy(t + f->tape_len, f->blk, (size_t)n);
 			f->tape = t;
