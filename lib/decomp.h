@@ -4,8 +4,9 @@
  *
  * decomp_open() looks at the content, not the name: gzip, bzip2, xz, lzma,
  * zstd, lz4 and compress streams are undone; with DECOMP_UNPACK a .zip or
- * .tar (itself possibly compressed) yields its first regular file. Anything
- * else is passed through unchanged (decomp_is_plain() then says so, so a
+ * .tar (itself possibly compressed) yields its first regular file; input that
+ * starts with zero blocks (a blank first sector) is data, not an empty tar
+ * archive. Anything else is passed through unchanged (decomp_is_plain() then says so, so a
  * caller such as usbcopy can fall back to sparse-aware direct reads).
  * Memory is bounded by libarchive's buffers; nothing is held whole.
  */

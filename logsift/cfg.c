@@ -14,6 +14,22 @@
  * unexpected KW_AND, ... in FILE:L:C-L:C:") instead of using a generator.
  * Unlike syslog-ng, references and filter loops are checked while parsing,
  * so --syntax-only catches them.
+ *
+ * Ownership (why no error path frees anything): the parser stops at the
+ * first error and unwinds by plain returns, so every allocation has an owner
+ * from the moment it is made, never a local variable:
+ *   1. option trees and other statement-local text live in the parse's
+ *      scratch list (scratch_*), freed as a whole after each top-level
+ *      statement and when the parse ends;
+ *   2. a source, destination, filter or block is linked into its list (the
+ *      configuration's, or the lexer's for blocks) when it is created, a
+ *      driver or a log element into its parent before it is filled in;
+ *   3. a filter owns every node parsed for it (the fnode owned_next list),
+ *      linked into the tree or not;
+ *   4. a log path is on the lexer's stack of open paths until its '}' ;'
+ *      moves it to cfg->all_paths.
+ * lex_done() frees what the lexer owns and ls_cfg_free() the rest, on
+ * success and failure alike.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -37,6 +53,24 @@
 		(arr) = p_;                                                                        \
 		(arr)[(n)++] = (v);                                                                \
 	} while (0)
+
+/* calloc() that aborts when out of memory, as PUSH does. */
+static void *xcalloc(size_t n)
+{
+	void *p = calloc(1, n);
+	if (!p)
+		abort();
+	return p;
+}
+
+/* strdup() of s, or of "" for NULL, that aborts when out of memory. */
+static char *xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+	if (!p)
+		abort();
+	return p;
+}
 
 /* ------------------------------------------------------------------ lexer */
 
@@ -79,7 +113,7 @@ struct lex {
 	const char *file;
 	int line, col, eline, ecol;
 	bool peeked;
-	int depth; /* include depth */
+	int depth;	 /* include depth */
 	size_t included; /* bytes read by @include so far (bounded) */
 	bool saw_version;
 	struct ok_err *e;
@@ -87,6 +121,10 @@ struct lex {
 	bool failed;
 	struct block *blocks; /* block definitions, newest first */
 	int expansions;	      /* guards against self-expanding blocks */
+	void **scratch;	      /* statement-local allocations (scratch_*) */
+	size_t n_scratch, cap_scratch;
+	struct ls_path **open; /* log paths still being parsed, innermost last */
+	size_t n_open;
 };
 
 /* block TYPE NAME(param(default) ... [...]) { body }; */
@@ -101,6 +139,43 @@ struct block {
 	struct block *next;
 };
 
+/* Scratch: memory that lives until scratch_free(), the end of the current
+ * top-level statement (or of the parse). */
+static void *scratch_keep(struct lex *L, void *p)
+{
+	if (!p)
+		abort();
+	if (L->n_scratch == L->cap_scratch) {
+		size_t cap = L->cap_scratch ? 2 * L->cap_scratch : 64;
+		void **v = realloc(L->scratch, cap * sizeof *v);
+		if (!v)
+			abort();
+		L->scratch = v;
+		L->cap_scratch = cap;
+	}
+	L->scratch[L->n_scratch++] = p;
+	return p;
+}
+
+static void *scratch_alloc(struct lex *L, size_t n)
+{
+	return scratch_keep(L, calloc(1, n));
+}
+
+static char *scratch_strdup(struct lex *L, const char *s)
+{
+	return scratch_keep(L, strdup(s ? s : ""));
+}
+
+static void scratch_free(struct lex *L)
+{
+	for (size_t i = 0; i < L->n_scratch; i++)
+		free(L->scratch[i]);
+	free(L->scratch);
+	L->scratch = NULL;
+	L->n_scratch = L->cap_scratch = 0;
+}
+
 static const char *intern_file(struct ls_cfg *c, const char *name)
 {
 	for (size_t i = 0; i < c->n_files; i++)
@@ -110,15 +185,13 @@ static const char *intern_file(struct ls_cfg *c, const char *name)
 	if (!f)
 		abort();
 	c->files = f;
-	f[c->n_files] = strdup(name);
+	f[c->n_files] = xstrdup(name);
 	return f[c->n_files++];
 }
 
 static void push_text(struct lex *L, char *text, size_t len, const char *file)
 {
-	struct src_buf *b = calloc(1, sizeof *b);
-	if (!b)
-		abort();
+	struct src_buf *b = xcalloc(sizeof *b);
 	b->text = text;
 	b->len = len;
 	b->file = intern_file(L->cfg, file);
@@ -180,6 +253,13 @@ static void lex_fail(struct lex *L, int code, const char *fmt, ...)
 	}
 }
 
+/* What syslog-ng 3.38 adds to the error of a failed @-line: its parser
+ * resyncs on the '@' and fails again at the line's first column. */
+#define RESYNC_ERROR                                                                               \
+	"Error parsing config, syntax error, unexpected LL_ERROR, expecting end of file in "       \
+	"%s:%d:1-%d:2:"
+#define PRAGMA_RESYNC "\n" RESYNC_ERROR
+
 /* Read a whole configuration file. Only regular files: an include that names
  * a directory is expanded by the caller, and a device or FIFO (an @include
  * glob over /dev, say) would block or never end; O_NONBLOCK keeps even the
@@ -222,7 +302,29 @@ static int read_file(const char *path, char **text, size_t *len)
 	return 0;
 }
 
-static void do_include(struct lex *L, const char *name)
+/* Push one included file for reading: 0, -errno if it is no readable
+ * regular file, or -EFBIG (error recorded) once all included text together
+ * passes INCLUDE_MAX. */
+static int include_file(struct lex *L, const char *path, const char *name)
+{
+	char *text;
+	size_t len;
+	int r = read_file(path, &text, &len);
+	if (r < 0)
+		return r;
+	if ((L->included += len) > INCLUDE_MAX) {
+		free(text);
+		lex_fail(L, 1, "Included files exceed %d MiB in total; filename='%s'",
+			 INCLUDE_MAX >> 20, name);
+		return -EFBIG;
+	}
+	push_text(L, text, len, path);
+	return 0;
+}
+
+/* @include NAME (at columns c1-c2 of its line): a file, a directory's
+ * files or a glob's matches, pushed so that they are read in order. */
+static void do_include(struct lex *L, const char *name, int c1, int c2)
 {
 	char path[8400];
 	if (name[0] == '/') {
@@ -257,52 +359,31 @@ static void do_include(struct lex *L, const char *name)
 		return; /* an empty wildcard include is fine */
 	}
 	if (r != 0) {
-		lex_fail(L, 1,
-			 "Include file/directory not found; filename='%s', "
-			 "include-path='/etc/syslog-ng'",
-			 name);
+		lex_fail(
+		    L, 1,
+		    "Include file/directory not found; filename='%s', "
+		    "include-path='/etc/syslog-ng'\n"
+		    "Error parsing pragma, Error including %s in %s:%d:%d-%d:%d:" PRAGMA_RESYNC,
+		    name, name, L->file, L->line, c1, L->line, c2, L->file, L->line, L->line);
 		return;
 	}
 	/* push in reverse so the first file is read first */
-	for (size_t i = g.gl_pathc; i-- > 0;) {
-		char *text;
-		size_t len;
-		if (read_file(g.gl_pathv[i], &text, &len) < 0) {
-			/* a directory: its files, in order */
-			char sub[4200];
-			snprintf(sub, sizeof sub, "%s/*", g.gl_pathv[i]);
-			glob_t g2;
-			if (glob(sub, 0, NULL, &g2) == 0) {
-				for (size_t k = g2.gl_pathc; k-- > 0;) {
-					if (read_file(g2.gl_pathv[k], &text, &len) < 0)
-						continue;
-					if ((L->included += len) > INCLUDE_MAX) {
-						free(text);
-						globfree(&g2);
-						globfree(&g);
-						lex_fail(L, 1,
-							 "Included files exceed %d MiB in total; "
-							 "filename='%s'",
-							 INCLUDE_MAX >> 20, name);
-						return;
-					}
-					push_text(L, text, len, g2.gl_pathv[k]);
-				}
-				globfree(&g2);
-			}
+	for (size_t i = g.gl_pathc; i-- > 0 && !L->failed;) {
+		if (include_file(L, g.gl_pathv[i], name) == 0 || L->failed)
 			continue;
-		}
-		if ((L->included += len) > INCLUDE_MAX) {
-			free(text);
-			globfree(&g);
-			lex_fail(L, 1, "Included files exceed %d MiB in total; filename='%s'",
-				 INCLUDE_MAX >> 20, name);
-			return;
-		}
-		push_text(L, text, len, g.gl_pathv[i]);
+		/* not a regular file: a directory's files, in order */
+		char sub[4200];
+		snprintf(sub, sizeof sub, "%s/*", g.gl_pathv[i]);
+		glob_t g2;
+		if (glob(sub, 0, NULL, &g2) != 0)
+			continue;
+		for (size_t k = g2.gl_pathc; k-- > 0 && !L->failed;)
+			include_file(L, g2.gl_pathv[k], name);
+		globfree(&g2);
 	}
 	globfree(&g);
-	L->depth++;
+	if (!L->failed)
+		L->depth++;
 }
 
 static const char *define_get(struct lex *L, const char *name)
@@ -315,11 +396,9 @@ static const char *define_get(struct lex *L, const char *name)
 
 static void define_set(struct lex *L, const char *name, const char *value)
 {
-	struct define *d = calloc(1, sizeof *d);
-	if (!d)
-		abort();
-	d->name = strdup(name);
-	d->value = strdup(value);
+	struct define *d = xcalloc(sizeof *d);
+	d->name = xstrdup(name);
+	d->value = xstrdup(value);
 	d->next = L->defs;
 	L->defs = d;
 }
@@ -336,28 +415,62 @@ static void read_line(struct lex *L, struct ls_buf *out)
 		out->p[--out->len] = 0;
 }
 
+/* syslog-ng's error for a malformed @-line: "unexpected WHAT[, expecting
+ * X]" at columns c1-c2 of the pragma's line. */
+static void pragma_error(struct lex *L, const char *what, const char *expecting, int c1, int c2)
+{
+	lex_fail(L, 1,
+		 "Error parsing pragma, syntax error, unexpected %s%s%s in "
+		 "%s:%d:%d-%d:%d:" PRAGMA_RESYNC,
+		 what, expecting ? ", expecting " : "", expecting ? expecting : "", L->file,
+		 L->line, c1, L->line, c2, L->file, L->line, L->line);
+}
+
+/* A pragma line that ends where expecting was due: bison sees LL_EOL at
+ * the newline, or the end of the file at the last token (the pragma's name
+ * from word_col, or the last character). */
+static void pragma_eol_error(struct lex *L, const char *expecting, int word_col)
+{
+	int c = L->in->col;
+	if (peekc(L, 0) == '\n')
+		pragma_error(L, "LL_EOL", expecting, c, c + 1);
+	else
+		pragma_error(L, "end of file", expecting, word_col < c ? word_col : c - 1, c);
+}
+
+/* After '@' in column 1: @version, @include, @define, @module, @requires. */
 static void pragma(struct lex *L)
 {
 	struct ls_buf word = {0}, rest = {0};
-	int c;
-	while ((c = peekc(L, 0)) >= 0 && (isalnum(c) || c == '-' || c == '_')) {
+	int c, word_col = L->in->col;
+	while ((c = peekc(L, 0)) >= 0 && (isalnum(c) || c == '-' || c == '_' || c >= 0x80)) {
 		getc_(L);
 		ls_buf_addc(&word, (char)c);
 	}
-	if (peekc(L, 0) == ':')
+	bool colon = peekc(L, 0) == ':';
+	if (colon)
 		getc_(L);
+	int rest_col = L->in->col;
 	read_line(L, &rest);
 	char *r = rest.p ? rest.p : "";
 	while (*r == ' ' || *r == '\t')
-		r++;
+		r++, rest_col++;
 	const char *w = word.p ? word.p : "";
-	if (!strcmp(w, "version")) {
-		int maj = 0, min = 0;
-		if (sscanf(r, "%d.%d", &maj, &min) < 1)
-			lex_fail(L, 1, "Invalid @version value; version='%s'", r);
-		if (!strcmp(r, "current"))
-			maj = 3, min = 38;
-		L->cfg->version = maj * 100 + min;
+	/* at the end of the file, bison's last token is the name if nothing follows */
+	int eof_col = !colon && !*r ? word_col : L->in->col + 1;
+	if (!*w && !*r) {
+		pragma_eol_error(L, NULL, eof_col);
+	} else if (!strcmp(w, "version")) {
+		/* MAJOR.MINOR, digits only (at most 4 each: no overflow) */
+		unsigned maj = 0, min = 0;
+		int len = 0;
+		if (!*r)
+			pragma_eol_error(L, colon ? NULL : "':'", eof_col);
+		else if (!isdigit((unsigned char)*r) ||
+			 sscanf(r, "%4u.%4u%n", &maj, &min, &len) < 2 ||
+			 (r[len] && !isspace((unsigned char)r[len])))
+			lex_fail(L, 1, RESYNC_ERROR, L->file, L->line, L->line);
+		L->cfg->version = (int)(maj * 100 + min);
 		L->saw_version = true;
 	} else if (!strcmp(w, "include")) {
 		char name[4096];
@@ -367,7 +480,13 @@ static void pragma(struct lex *L)
 		} else {
 			snprintf(name, sizeof name, "%s", r);
 		}
-		do_include(L, name);
+		if (!*r)
+			pragma_eol_error(L, "LL_IDENTIFIER or LL_STRING", eof_col);
+		else if ((r[0] == '"' || r[0] == '\'') && (n < 2 || r[n - 1] != r[0]))
+			pragma_error(L, peekc(L, 0) == '\n' ? "LL_EOL" : "end of file",
+				     "LL_IDENTIFIER or LL_STRING", rest_col, rest_col + (int)n);
+		else
+			do_include(L, name, rest_col, rest_col + (int)n);
 	} else if (!strcmp(w, "define")) {
 		char *sp = r;
 		while (*sp && !isspace((unsigned char)*sp))
@@ -382,11 +501,20 @@ static void pragma(struct lex *L)
 			val[n - 1] = 0;
 			val++;
 		}
-		define_set(L, r, val);
+		if (!*r)
+			pragma_eol_error(L, "LL_IDENTIFIER", eof_col);
+		else if (!n)
+			pragma_eol_error(L, "LL_IDENTIFIER or LL_NUMBER or LL_FLOAT or LL_STRING",
+					 eof_col);
+		else
+			define_set(L, r, val);
 	} else if (!strcmp(w, "module") || !strcmp(w, "requires")) {
 		/* modules are built in */
+		if (!*r)
+			pragma_eol_error(L, "LL_IDENTIFIER or LL_STRING", eof_col);
 	} else {
-		lex_fail(L, 1, "Unknown pragma; name='@%s'", w);
+		pragma_error(L, *w ? "LL_IDENTIFIER" : "LL_ERROR", NULL, word_col,
+			     word_col + (int)(*w ? strlen(w) : 1));
 	}
 	ls_buf_free(&word);
 	ls_buf_free(&rest);
@@ -446,7 +574,7 @@ static void backtick(struct lex *L)
 	if (!v)
 		v = "";
 	/* splice: the value becomes a new input on top */
-	char *text = strdup(v);
+	char *text = xstrdup(v);
 	const char *file = L->in ? L->in->file : "?";
 	int line = L->in ? L->in->line : 0, col = L->in ? L->in->col : 0;
 	push_text(L, text, strlen(text), file);
@@ -710,6 +838,16 @@ static void semantic_error(struct lex *L, const char *what, const char *msg)
 		 L->col, L->eline, L->ecol);
 }
 
+/* bison's "unexpected LL_IDENTIFIER ('name')": a word it has no rule for. */
+static void unexpected_id(struct lex *L, const char *what, const char *name, const char *file,
+			  int line, int col, int eline, int ecol)
+{
+	lex_fail(L, 1,
+		 "Error parsing %s, syntax error, unexpected LL_IDENTIFIER ('%s') in "
+		 "%s:%d:%d-%d:%d:",
+		 what, name, file, line, col, eline, ecol);
+}
+
 static bool expect(struct lex *L, enum tok t, const char *what)
 {
 	lex_next(L);
@@ -720,67 +858,36 @@ static bool expect(struct lex *L, enum tok t, const char *what)
 	return true;
 }
 
-static char *xstrdup(const char *s)
-{
-	char *p = strdup(s ? s : "");
-	if (!p)
-		abort();
-	return p;
-}
-
 /* ------------------------------------------------------------ option trees */
 
+/* "name(args...)" as parsed, before a driver or block gives it meaning. All
+ * of it (nodes, arrays, text) lives in the parse's scratch list. */
 struct otree {
 	char *name;	     /* NULL for a positional value */
 	char *val;	     /* positional value text */
 	enum tok vt;	     /* its token kind */
 	struct otree **kids; /* arguments of name(...) */
-	size_t n;
+	size_t n, cap;
 	const char *file;
 	int line, col, eline, ecol; /* token range */
 };
 
-static void otree_free(struct otree *o)
+static void otree_add(struct lex *L, struct otree *p, struct otree *k)
 {
-	if (!o)
-		return;
-	for (size_t i = 0; i < o->n; i++)
-		otree_free(o->kids[i]);
-	free(o->kids);
-	free(o->name);
-	free(o->val);
-	free(o);
-}
-
-static void otree_add(struct otree *p, struct otree *k)
-{
-	struct otree **v = realloc(p->kids, (p->n + 1) * sizeof *v);
-	if (!v)
-		abort();
-	p->kids = v;
-	v[p->n++] = k;
-}
-
-static bool otree_args_inner(struct lex *L, struct otree *o, const char *what);
-
-/* After "name(" : values and nested options up to the matching ')'. On a
- * syntax error what was added to o is freed again, so callers own nothing. */
-static bool otree_args(struct lex *L, struct otree *o, const char *what)
-{
-	size_t n0 = o->n;
-	if (otree_args_inner(L, o, what))
-		return true;
-	for (size_t i = n0; i < o->n; i++)
-		otree_free(o->kids[i]);
-	o->n = n0;
-	if (!n0) {
-		free(o->kids);
-		o->kids = NULL;
+	if (p->n == p->cap) {
+		/* the old array stays in scratch until the statement ends */
+		size_t cap = p->cap ? 2 * p->cap : 4;
+		struct otree **v = scratch_alloc(L, cap * sizeof *v);
+		if (p->n)
+			memcpy(v, p->kids, p->n * sizeof *v);
+		p->kids = v;
+		p->cap = cap;
 	}
-	return false;
+	p->kids[p->n++] = k;
 }
 
-static bool otree_args_inner(struct lex *L, struct otree *o, const char *what)
+/* After "name(" : values and nested options up to the matching ')'. */
+static bool otree_args(struct lex *L, struct otree *o, const char *what)
 {
 	for (;;) {
 		lex_next(L);
@@ -790,36 +897,39 @@ static bool otree_args_inner(struct lex *L, struct otree *o, const char *what)
 			return true;
 		if (L->t == T_COMMA)
 			continue;
-		if (L->t == T_STR || L->t == T_NUM || L->t == T_ID || L->t == T_DOTDOT) {
-			struct otree *k = calloc(1, sizeof *k);
-			if (!k)
-				abort();
-			k->file = L->file;
-			k->line = L->line;
-			k->col = L->col;
-			k->eline = L->eline;
-			k->ecol = L->ecol;
-			enum tok vt = L->t;
-			char *text = xstrdup(L->t == T_DOTDOT ? ".." : L->s.p);
-			if (vt == T_ID) {
-				lex_next(L);
-				if (L->t == T_LP) {
-					k->name = text;
-					otree_add(o, k);
-					if (!otree_args(L, k, what))
-						return false;
-					continue;
-				}
-				lex_unget(L);
-			}
-			k->val = text;
-			k->vt = vt;
-			otree_add(o, k);
-			continue;
+		if (L->t != T_STR && L->t != T_NUM && L->t != T_ID && L->t != T_DOTDOT) {
+			syntax_error(L, what, NULL);
+			return false;
 		}
-		syntax_error(L, what, NULL);
-		return false;
+		struct otree *k = scratch_alloc(L, sizeof *k);
+		k->file = L->file;
+		k->line = L->line;
+		k->col = L->col;
+		k->eline = L->eline;
+		k->ecol = L->ecol;
+		k->vt = L->t;
+		char *text = scratch_strdup(L, L->t == T_DOTDOT ? ".." : L->s.p);
+		otree_add(L, o, k);
+		if (k->vt == T_ID) {
+			lex_next(L);
+			if (L->t == T_LP) {
+				k->name = text;
+				k->vt = 0;
+				if (!otree_args(L, k, what))
+					return false;
+				continue;
+			}
+			lex_unget(L);
+		}
+		k->val = text;
 	}
+}
+
+/* "(args...)" after a name: a new option tree, or NULL after an error. */
+static struct otree *otree_parse(struct lex *L, const char *what)
+{
+	struct otree *o = scratch_alloc(L, sizeof *o);
+	return otree_args(L, o, what) ? o : NULL;
 }
 
 static struct otree *opt_find(struct otree *o, const char *name)
@@ -854,6 +964,21 @@ static long opt_num(struct otree *o, const char *name, long deflt)
 	return strtol(v, NULL, 0);
 }
 
+/* A flags() word and what it does to a bit set. */
+struct flag_name {
+	const char *name;
+	unsigned set, clear;
+};
+
+/* The entry for word v in a table ended by a NULL name, or NULL. */
+static const struct flag_name *flag_find(const struct flag_name *t, const char *v)
+{
+	for (; t->name; t++)
+		if (kw(v, t->name))
+			return t;
+	return NULL;
+}
+
 /* First positional value. */
 static const char *opt_pos(struct otree *o)
 {
@@ -883,16 +1008,20 @@ static void block_free_all(struct block *b)
 	}
 }
 
+/* A block that is still being defined (no body yet) is not found. */
 static struct block *block_find(struct lex *L, const char *type, const char *name)
 {
 	for (struct block *b = L->blocks; b; b = b->next)
-		if (kw(b->type, type) && kw(b->name, name))
+		if (b->body && kw(b->type, type) && kw(b->name, name))
 			return b;
 	return NULL;
 }
 
-/* Text of an option tree value: a string's content, or name(args) rebuilt. */
-static void otree_text(struct otree *o, struct ls_buf *out)
+static void otree_join(const struct otree *o, bool raw, struct ls_buf *out);
+
+/* Text of an option tree value: a quoted string, a bare word or number, or
+ * name(args) rebuilt. */
+static void otree_text(const struct otree *o, struct ls_buf *out)
 {
 	if (!o->name) {
 		if (o->vt == T_STR) {
@@ -910,43 +1039,56 @@ static void otree_text(struct otree *o, struct ls_buf *out)
 	}
 	ls_buf_add(out, o->name, strlen(o->name));
 	ls_buf_addc(out, '(');
+	otree_join(o, false, out);
+	ls_buf_addc(out, ')');
+}
+
+/* o's arguments as config text, space-separated. With raw a string argument
+ * is its bare content: what a block parameter's `name` expands to. */
+static void otree_join(const struct otree *o, bool raw, struct ls_buf *out)
+{
 	for (size_t i = 0; i < o->n; i++) {
+		const struct otree *k = o->kids[i];
 		if (i)
 			ls_buf_addc(out, ' ');
-		otree_text(o->kids[i], out);
+		if (raw && !k->name && k->vt == T_STR)
+			ls_buf_add(out, k->val, strlen(k->val));
+		else
+			otree_text(k, out);
 	}
-	ls_buf_addc(out, ')');
 }
 
 /*
  * After "block": TYPE NAME(params) { raw body } ; . The body is kept as text
- * (syslog-ng also expands blocks textually) and parsed at each use.
+ * (syslog-ng also expands blocks textually) and parsed at each use. The
+ * block is on L->blocks from the start; block_find() takes it once its body
+ * is read.
  */
 static void block_define(struct lex *L)
 {
-	struct block *b = calloc(1, sizeof *b);
-	if (!b)
-		abort();
+	struct block *b = xcalloc(sizeof *b);
 	b->file = L->file;
 	b->line = L->line;
+	b->next = L->blocks;
+	L->blocks = b;
 	lex_next(L);
 	if (L->t != T_ID) {
 		syntax_error(L, "block definition", "LL_IDENTIFIER");
-		goto fail;
+		return;
 	}
 	b->type = xstrdup(L->s.p);
 	lex_next(L);
 	if (L->t != T_ID && L->t != T_STR) {
 		syntax_error(L, "block definition", "LL_IDENTIFIER");
-		goto fail;
+		return;
 	}
 	b->name = xstrdup(L->s.p);
 	if (!expect(L, T_LP, "block definition"))
-		goto fail;
+		return;
 	for (;;) {
 		lex_next(L);
 		if (L->failed)
-			goto fail;
+			return;
 		if (L->t == T_RP)
 			break;
 		if (L->t == T_COMMA)
@@ -961,36 +1103,26 @@ static void block_define(struct lex *L)
 		}
 		if (L->t != T_ID) {
 			syntax_error(L, "block definition", "LL_IDENTIFIER");
-			goto fail;
+			return;
 		}
-		char *pname = xstrdup(L->s.p);
+		/* name and default slot first, the default's text after */
+		PUSH(b->param, b->n_param, xstrdup(L->s.p));
+		b->n_param--;
+		PUSH(b->deflt, b->n_param, NULL);
 		struct ls_buf d = {0};
 		lex_next(L);
 		if (L->t == T_LP) {
-			struct otree o = {0};
-			if (!otree_args(L, &o, "block definition")) {
-				free(pname);
-				goto fail;
-			}
-			for (size_t i = 0; i < o.n; i++) {
-				if (i)
-					ls_buf_addc(&d, ' ');
-				if (!o.kids[i]->name && o.kids[i]->vt == T_STR)
-					ls_buf_add(&d, o.kids[i]->val, strlen(o.kids[i]->val));
-				else
-					otree_text(o.kids[i], &d);
-				otree_free(o.kids[i]);
-			}
-			free(o.kids);
+			struct otree *o = otree_parse(L, "block definition");
+			if (!o)
+				return;
+			otree_join(o, true, &d);
 		} else {
 			lex_unget(L);
 		}
-		PUSH(b->param, b->n_param, pname);
-		b->n_param--;
-		PUSH(b->deflt, b->n_param, d.p ? d.p : xstrdup(""));
+		b->deflt[b->n_param - 1] = d.p ? d.p : xstrdup("");
 	}
 	if (!expect(L, T_LB, "block definition"))
-		goto fail;
+		return;
 	/* raw body up to the matching '}', skipping strings and comments */
 	struct src_buf *in = L->in;
 	size_t start = in->pos;
@@ -1014,15 +1146,31 @@ static void block_define(struct lex *L)
 	if (depth) {
 		lex_fail(L, 1, "Error parsing block definition, unexpected end of file in %s:%d",
 			 b->file, b->line);
-		goto fail;
+		return;
 	}
 	b->body = strndup(in->text + start, in->pos - start - 1);
-	b->next = L->blocks;
-	L->blocks = b;
-	return;
-fail:
-	b->next = NULL;
-	block_free_all(b);
+	if (!b->body)
+		abort();
+}
+
+/* The text of `name` (n bytes) in a body of b: an argument, a default or
+ * the extra arguments; false if name is none of b's. */
+static bool block_subst(const struct block *b, struct otree *const *arg, const struct otree *va,
+			const char *name, size_t n, struct ls_buf *out)
+{
+	if (n == 11 && !strncmp(name, "__VARARGS__", 11)) {
+		otree_join(va, false, out);
+		return true;
+	}
+	for (size_t i = 0; i < b->n_param; i++)
+		if (strlen(b->param[i]) == n && !strncmp(name, b->param[i], n)) {
+			if (arg[i])
+				otree_join(arg[i], true, out);
+			else
+				ls_buf_add(out, b->deflt[i], strlen(b->deflt[i]));
+			return true;
+		}
+	return false;
 }
 
 /*
@@ -1035,10 +1183,8 @@ static void block_expand(struct lex *L, struct block *b, struct otree *o)
 		lex_fail(L, 1, "Too many block expansions, is block '%s' recursive?", b->name);
 		return;
 	}
-	char **val = calloc(b->n_param + 1, sizeof *val);
-	struct ls_buf va = {0};
-	if (!val)
-		abort();
+	struct otree **arg = scratch_alloc(L, (b->n_param + 1) * sizeof *arg);
+	struct otree *va = scratch_alloc(L, sizeof *va); /* arguments for `__VARARGS__` */
 	for (size_t i = 0; i < o->n; i++) {
 		struct otree *k = o->kids[i];
 		size_t p = b->n_param;
@@ -1046,51 +1192,24 @@ static void block_expand(struct lex *L, struct block *b, struct otree *o)
 			for (p = 0; p < b->n_param; p++)
 				if (kw(k->name, b->param[p]))
 					break;
-		if (p == b->n_param) {
-			if (!b->varargs) {
-				lex_fail(L, 1,
-					 "Unknown argument for block; block='%s', argument='%s', "
-					 "location='%s:%d:%d'",
-					 b->name, k->name ? k->name : k->val, k->file, k->line,
-					 k->col);
-				goto out;
-			}
-			if (va.len)
-				ls_buf_addc(&va, ' ');
-			otree_text(k, &va);
-			continue;
+		if (p < b->n_param) {
+			arg[p] = k;
+		} else if (b->varargs) {
+			otree_add(L, va, k);
+		} else {
+			lex_fail(L, 1,
+				 "Unknown argument for block; block='%s', argument='%s', "
+				 "location='%s:%d:%d'",
+				 b->name, k->name ? k->name : k->val, k->file, k->line, k->col);
+			return;
 		}
-		struct ls_buf v = {0};
-		for (size_t j = 0; j < k->n; j++) {
-			if (j)
-				ls_buf_addc(&v, ' ');
-			if (!k->kids[j]->name && k->kids[j]->vt == T_STR)
-				ls_buf_add(&v, k->kids[j]->val, strlen(k->kids[j]->val));
-			else
-				otree_text(k->kids[j], &v);
-		}
-		free(val[p]);
-		val[p] = v.p ? v.p : xstrdup("");
 	}
 	struct ls_buf out = {0};
 	for (const char *p = b->body; *p;) {
-		if (*p == '`') {
-			const char *e = strchr(p + 1, '`');
-			if (e) {
-				size_t n = (size_t)(e - p - 1);
-				const char *rep = NULL;
-				if (n == 11 && !strncmp(p + 1, "__VARARGS__", 11))
-					rep = va.p ? va.p : "";
-				for (size_t i = 0; !rep && i < b->n_param; i++)
-					if (strlen(b->param[i]) == n &&
-					    !strncmp(p + 1, b->param[i], n))
-						rep = val[i] ? val[i] : b->deflt[i];
-				if (rep) {
-					ls_buf_add(&out, rep, strlen(rep));
-					p = e + 1;
-					continue;
-				}
-			}
+		const char *e = *p == '`' ? strchr(p + 1, '`') : NULL;
+		if (e && block_subst(b, arg, va, p + 1, (size_t)(e - p - 1), &out)) {
+			p = e + 1;
+			continue;
 		}
 		ls_buf_addc(&out, *p++);
 	}
@@ -1098,11 +1217,6 @@ static void block_expand(struct lex *L, struct block *b, struct otree *o)
 	out.len--;
 	push_text(L, out.p, out.len, b->file);
 	L->in->line = b->line;
-out:
-	for (size_t i = 0; i < b->n_param; i++)
-		free(val[i]);
-	free(val);
-	ls_buf_free(&va);
 }
 
 /* If name is a block of this type: parse "(args)" and expand it. */
@@ -1113,30 +1227,32 @@ static bool block_use(struct lex *L, const char *type, const char *name)
 		return false;
 	if (!expect(L, T_LP, "block reference"))
 		return true;
-	struct otree o = {0};
-	if (otree_args(L, &o, "block reference"))
-		block_expand(L, b, &o);
-	for (size_t i = 0; i < o.n; i++)
-		otree_free(o.kids[i]);
-	free(o.kids);
+	struct otree *o = otree_parse(L, "block reference");
+	if (o)
+		block_expand(L, b, o);
 	return true;
 }
 
 /* ------------------------------------------------------- filter expressions */
 
+/* One filter's parse. Every node is made by fnode_new() and so owned by the
+ * filter f from its first moment: an fp_* function that fails just returns
+ * NULL, whatever it built stays on f's list for ls_filter_free(). */
 struct fparse {
 	struct lex *L;
 	struct ls_cfg *c;
-	const char *what; /* "filter expression" */
+	struct ls_filter *f; /* owner of every node */
+	const char *what;    /* "filter expression" */
 };
 
-static struct fnode *fp_or(struct fparse *P);
+static struct fnode *fp_chain(struct fparse *P, bool or);
 
-static struct fnode *fnode_new(struct lex *L, enum fn_kind k)
+static struct fnode *fnode_new(struct fparse *P, enum fn_kind k)
 {
-	struct fnode *n = calloc(1, sizeof *n);
-	if (!n)
-		abort();
+	struct lex *L = P->L;
+	struct fnode *n = xcalloc(sizeof *n);
+	n->owned_next = P->f->nodes;
+	P->f->nodes = n;
 	n->kind = k;
 	n->fac_num = -1;
 	n->field = -1;
@@ -1200,6 +1316,15 @@ static bool fp_names(struct fparse *P, struct fnode *n, bool fac)
 	}
 }
 
+static const struct flag_name match_flags[] = {
+    {"ignore-case", MF_ICASE, 0}, {"icase", MF_ICASE, 0},
+    {"prefix", MF_PREFIX, 0},	  {"substring", MF_SUBSTRING, 0},
+    {"global", MF_GLOBAL, 0},	  {"utf8", MF_UTF8, 0},
+    {"unicode", MF_UTF8, 0},	  {"store-matches", MF_STORE, 0},
+    {"newline", MF_NEWLINE, 0},	  {"disable-jit", MF_NOJIT, 0},
+    {"dupnames", MF_DUPNAMES, 0}, {"nobackref", 0, 0},
+    {"nobackrefs", 0, 0},	  {NULL, 0, 0}};
+
 static void fp_match_opts(struct fparse *P, struct fnode *n, struct otree *o)
 {
 	struct lex *L = P->L;
@@ -1241,43 +1366,192 @@ static void fp_match_opts(struct fparse *P, struct fnode *n, struct otree *o)
 			}
 		} else if (kw(k->name, "flags")) {
 			for (size_t j = 0; j < k->n; j++) {
-				const char *f = k->kids[j]->val;
-				if (!f)
+				struct otree *ft = k->kids[j];
+				if (!ft->val)
 					continue;
-				if (kw(f, "ignore-case") || kw(f, "icase"))
-					n->mflags |= MF_ICASE;
-				else if (kw(f, "prefix"))
-					n->mflags |= MF_PREFIX;
-				else if (kw(f, "substring"))
-					n->mflags |= MF_SUBSTRING;
-				else if (kw(f, "global"))
-					n->mflags |= MF_GLOBAL;
-				else if (kw(f, "utf8") || kw(f, "unicode"))
-					n->mflags |= MF_UTF8;
-				else if (kw(f, "store-matches"))
-					n->mflags |= MF_STORE;
-				else if (kw(f, "newline"))
-					n->mflags |= MF_NEWLINE;
-				else if (kw(f, "disable-jit"))
-					n->mflags |= MF_NOJIT;
-				else if (kw(f, "dupnames"))
-					n->mflags |= MF_DUPNAMES;
-				else if (kw(f, "nobackref") || kw(f, "nobackrefs") ||
-					 kw(f, "ignore-case"))
-					;
-				else {
-					struct otree *ft = k->kids[j];
+				const struct flag_name *fl = flag_find(match_flags, ft->val);
+				if (fl)
+					n->mflags |= fl->set;
+				else
 					lex_fail(L, 1,
 						 "Error parsing %s, unknown matcher flag \"%s\" in "
 						 "%s:%d:%d-%d:%d:",
-						 P->what, f, ft->file, ft->line, ft->col, ft->eline,
-						 ft->ecol);
-				}
+						 P->what, ft->val, ft->file, ft->line, ft->col,
+						 ft->eline, ft->ecol);
 			}
 		} else {
 			syntax_error(L, P->what, NULL);
 		}
 	}
+}
+
+/* A comparison after its left operand: "tmpl" OP "tmpl". */
+static struct fnode *fp_cmp(struct fparse *P)
+{
+	static const struct {
+		enum tok t;
+		const char *text;
+		enum cmp_op op;
+	} ops[] = {{T_OP, "==", OP_EQ},	 {T_OP, "!=", OP_NE},  {T_OP, "<", OP_LT},
+		   {T_OP, "<=", OP_LE},	 {T_OP, ">", OP_GT},   {T_OP, ">=", OP_GE},
+		   {T_OP, "===", OP_EQ}, {T_OP, "!==", OP_NE}, {T_ID, "eq", OP_EQ},
+		   {T_ID, "ne", OP_NE},	 {T_ID, "lt", OP_LT},  {T_ID, "le", OP_LE},
+		   {T_ID, "gt", OP_GT},	 {T_ID, "ge", OP_GE}};
+	struct lex *L = P->L;
+	struct fnode *n = fnode_new(P, FN_CMP);
+	struct ok_err e;
+	n->lnum = L->t == T_NUM;
+	n->lt = ls_tmpl_new(L->s.p, &e);
+	lex_next(L);
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (L->t == ops[i].t && !strcmp(L->s.p, ops[i].text)) {
+			n->op = ops[i].op;
+			n->op_text = ops[i].text;
+		}
+	if (!n->op_text) {
+		syntax_error(L, P->what, NULL);
+		return NULL;
+	}
+	bool numeric = L->t == T_OP;
+	lex_next(L);
+	if (L->t != T_STR && L->t != T_NUM) {
+		syntax_error(L, P->what, "LL_STRING or LL_NUMBER");
+		return NULL;
+	}
+	n->rnum = L->t == T_NUM;
+	n->rt = ls_tmpl_new(L->s.p, &e);
+	if (!n->lt || !n->rt) {
+		semantic_error(L, P->what, e.msg);
+		return NULL;
+	}
+	if (!numeric || (P->c->version && P->c->version < 308 && !n->lnum && !n->rnum))
+		n->mode = CMP_STRING; /* before 3.8, == and friends compared strings */
+	else if (P->c->version >= 400 || n->lnum || n->rnum || strlen(n->op_text) == 3)
+		n->mode = CMP_TYPE_AWARE;
+	else
+		n->mode = CMP_NUMERIC;
+	return n;
+}
+
+/* host(), program(), message(), match() after "name(". */
+static struct fnode *fp_match(struct fparse *P, const char *name, const char *file, int line,
+			      int col)
+{
+	struct lex *L = P->L;
+	struct otree *o = otree_parse(L, P->what);
+	if (!o)
+		return NULL;
+	struct fnode *n = fnode_new(P, FN_MATCH);
+	n->kw = kw(name, "host")      ? "host"
+		: kw(name, "program") ? "program"
+		: kw(name, "message") ? "message"
+				      : "match";
+	/* compile errors point at the pattern, or at the ')' without one */
+	const struct otree pat_at = {
+	    .file = L->file, .line = L->line, .col = L->col, .eline = L->eline, .ecol = L->ecol};
+	const struct otree *pat = &pat_at;
+	for (size_t i = 0; i < o->n; i++)
+		if (!o->kids[i]->name) {
+			pat = o->kids[i];
+			break;
+		}
+	n->pattern = xstrdup(pat->val);
+	if (!pat->val)
+		syntax_error(L, P->what, "LL_STRING");
+	fp_match_opts(P, n, o);
+	if (n->kw[0] == 'h')
+		n->field = LS_HOST;
+	else if (n->kw[0] == 'p')
+		n->field = LS_PROGRAM;
+	else if (n->kw[1] == 'e')
+		n->field = LS_MESSAGE;
+	else if (n->value) {
+		/* value("NAME"): any field, name-value pair or macro, as "${NAME}" */
+		char t[300];
+		struct ok_err e;
+		snprintf(t, sizeof t, "${%s}", n->value);
+		if (!n->tmpl)
+			n->tmpl = ls_tmpl_new(t, &e);
+	} else if (!n->tmpl) {
+		n->legacy = true;
+		ls_cfg_warn(P->c,
+			    "WARNING: the match() filter without the use of the value() "
+			    "option is deprecated and hinders performance, please "
+			    "update your configuration; location='%s:%d:%d'",
+			    file, line, col);
+	}
+	struct ok_err e;
+	if (!L->failed && ls_fnode_compile(n, &e) < 0)
+		lex_fail(L, 1, "Error parsing %s, %s in %s:%d:%d-%d:%d:", P->what, e.msg, pat->file,
+			 pat->line, pat->col, pat->eline, pat->ecol);
+	return n;
+}
+
+/* in-list("FILE", value("NAME")): one entry per non-empty line of FILE. */
+static void fp_inlist(struct fparse *P, struct fnode *n, const char *arg, struct otree *o)
+{
+	n->name = xstrdup(arg);
+	const char *v = opt_str(o, "value");
+	n->value = xstrdup(v ? (v[0] == '$' ? v + 1 : v) : "MESSAGE");
+	n->field = -1;
+	char *text;
+	size_t len;
+	if (read_file(arg, &text, &len) < 0) {
+		char msg[600];
+		snprintf(msg, sizeof msg, "Error opening in-list filter list file; filename='%s'",
+			 arg);
+		semantic_error(P->L, P->what, msg);
+		return;
+	}
+	for (char *s = text, *e; s < text + len; s = e + 1) {
+		e = memchr(s, '\n', (size_t)(text + len - s));
+		if (!e)
+			e = text + len;
+		if (e > s) {
+			char *entry = strndup(s, (size_t)(e - s));
+			if (!entry)
+				abort();
+			PUSH(n->list, n->n_list, entry);
+		}
+	}
+	free(text);
+}
+
+/* source(), filter(), netmask(), netmask6(), in-list(), tags() after "name(". */
+static struct fnode *fp_ref(struct fparse *P, const char *name)
+{
+	struct lex *L = P->L;
+	struct otree *o = otree_parse(L, P->what);
+	if (!o)
+		return NULL;
+	const char *arg = opt_pos(o);
+	if (!arg) {
+		syntax_error(L, P->what, "LL_STRING");
+		return NULL;
+	}
+	struct fnode *n;
+	if (kw(name, "source") || kw(name, "filter")) {
+		n = fnode_new(P, kw(name, "source") ? FN_SOURCE : FN_CALL);
+		n->name = xstrdup(arg);
+	} else if (kw(name, "netmask") || kw(name, "netmask6")) {
+		bool v6 = kw(name, "netmask6");
+		n = fnode_new(P, v6 ? FN_NETMASK6 : FN_NETMASK);
+		n->name = xstrdup(arg);
+		if (ls_netmask_parse(n, arg, v6) < 0)
+			semantic_error(L, P->what, v6 ? "Invalid netmask6" : "Invalid netmask");
+	} else if (kw(name, "tags")) {
+		n = fnode_new(P, FN_TAGS);
+		for (size_t i = 0; i < o->n; i++)
+			if (o->kids[i]->val) {
+				int t = ls_cfg_tag(P->c, o->kids[i]->val);
+				if (t >= 0)
+					n->tagmask |= 1ull << t;
+			}
+	} else {
+		n = fnode_new(P, FN_INLIST);
+		fp_inlist(P, n, arg, o);
+	}
+	return n;
 }
 
 /* A primary: leaf function, comparison, "(" expr ")", or "not" primary. */
@@ -1294,81 +1568,18 @@ static struct fnode *fp_primary(struct fparse *P)
 		return n;
 	}
 	if (L->t == T_LP) {
-		struct fnode *n = fp_or(P);
+		struct fnode *n = fp_chain(P, true);
 		if (!n)
 			return NULL;
 		lex_next(L);
 		if (L->t != T_RP) {
 			syntax_error(L, P->what, "')'");
-			ls_fnode_free(n);
 			return NULL;
 		}
 		return n;
 	}
-	if (L->t == T_STR || L->t == T_NUM) {
-		/* comparison: "tmpl" OP "tmpl" */
-		struct fnode *n = fnode_new(L, FN_CMP);
-		bool lnum = L->t == T_NUM;
-		struct ok_err e;
-		n->lt = ls_tmpl_new(L->s.p, &e);
-		lex_next(L);
-		const char *op = NULL;
-		bool numeric = false;
-		if (L->t == T_OP) {
-			static const char *const ops[] = {
-			    "==", "!=", "<", "<=", ">", ">=", "===", "!=="};
-			for (int i = 0; i < 8; i++)
-				if (!strcmp(L->s.p, ops[i]))
-					op = ops[i];
-			numeric = true;
-		} else if (L->t == T_ID) {
-			static const char *const ops[] = {"eq", "ne", "lt", "le", "gt", "ge"};
-			for (int i = 0; i < 6; i++)
-				if (!strcmp(L->s.p, ops[i]))
-					op = ops[i];
-		}
-		if (!op) {
-			syntax_error(L, P->what, NULL);
-			ls_fnode_free(n);
-			return NULL;
-		}
-		static const struct {
-			const char *t;
-			enum cmp_op op;
-			const char *text;
-		} opmap[] = {{"==", OP_EQ, "=="},   {"!=", OP_NE, "!="},   {"<", OP_LT, "<"},
-			     {"<=", OP_LE, "<="},   {">", OP_GT, ">"},	   {">=", OP_GE, ">="},
-			     {"===", OP_EQ, "==="}, {"!==", OP_NE, "!=="}, {"eq", OP_EQ, "eq"},
-			     {"ne", OP_NE, "ne"},   {"lt", OP_LT, "lt"},   {"le", OP_LE, "le"},
-			     {"gt", OP_GT, "gt"},   {"ge", OP_GE, "ge"}};
-		for (size_t i = 0; i < sizeof opmap / sizeof opmap[0]; i++)
-			if (!strcmp(op, opmap[i].t)) {
-				n->op = opmap[i].op;
-				n->op_text = opmap[i].text;
-			}
-		lex_next(L);
-		if (L->t != T_STR && L->t != T_NUM) {
-			syntax_error(L, P->what, "LL_STRING or LL_NUMBER");
-			ls_fnode_free(n);
-			return NULL;
-		}
-		bool rnum = L->t == T_NUM;
-		n->rt = ls_tmpl_new(L->s.p, &e);
-		if (!n->lt || !n->rt) {
-			semantic_error(L, P->what, e.msg);
-			ls_fnode_free(n);
-			return NULL;
-		}
-		n->lnum = lnum;
-		n->rnum = rnum;
-		if (!numeric || (P->c->version && P->c->version < 308 && !lnum && !rnum))
-			n->mode = CMP_STRING; /* before 3.8, == and friends compared strings */
-		else if (P->c->version >= 400 || lnum || rnum || op[2] == '=')
-			n->mode = CMP_TYPE_AWARE;
-		else
-			n->mode = CMP_NUMERIC;
-		return n;
-	}
+	if (L->t == T_STR || L->t == T_NUM)
+		return fp_cmp(P);
 	if (L->t != T_ID || is_kw(L, "and") || is_kw(L, "or")) {
 		syntax_error(L, P->what, "LL_IDENTIFIER or LL_NUMBER or LL_FLOAT or LL_STRING");
 		return NULL;
@@ -1383,190 +1594,41 @@ static struct fnode *fp_primary(struct fparse *P)
 	if (kw(name, "facility") || kw(name, "level") || kw(name, "priority") ||
 	    kw(name, "severity")) {
 		bool fac = kw(name, "facility");
-		n = fnode_new(L, fac ? FN_FACILITY : FN_LEVEL);
-		if (!fp_names(P, n, fac)) {
-			ls_fnode_free(n);
-			return NULL;
-		}
+		n = fnode_new(P, fac ? FN_FACILITY : FN_LEVEL);
+		fp_names(P, n, fac);
 	} else if (kw(name, "host") || kw(name, "program") || kw(name, "message") ||
 		   kw(name, "match")) {
-		struct otree o = {0};
-		if (!otree_args(L, &o, P->what)) {
-			for (size_t i = 0; i < o.n; i++)
-				otree_free(o.kids[i]);
-			free(o.kids);
-			return NULL;
-		}
-		n = fnode_new(L, FN_MATCH);
-		n->kw = kw(name, "host")      ? "host"
-			: kw(name, "program") ? "program"
-			: kw(name, "message") ? "message"
-					      : "match";
-		const char *pat = opt_pos(&o);
-		const char *pat_file = L->file;
-		int pat_line = L->line, pat_col = L->col, pat_eline = L->eline, pat_ecol = L->ecol;
-		for (size_t i = 0; i < o.n; i++)
-			if (!o.kids[i]->name) {
-				pat_file = o.kids[i]->file;
-				pat_line = o.kids[i]->line;
-				pat_col = o.kids[i]->col;
-				pat_eline = o.kids[i]->eline;
-				pat_ecol = o.kids[i]->ecol;
-				break;
-			}
-		n->pattern = xstrdup(pat);
-		if (!pat)
-			syntax_error(L, P->what, "LL_STRING");
-		fp_match_opts(P, n, &o);
-		if (n->kw[0] == 'h')
-			n->field = LS_HOST;
-		else if (n->kw[0] == 'p')
-			n->field = LS_PROGRAM;
-		else if (n->kw[1] == 'e')
-			n->field = LS_MESSAGE;
-		else if (n->value) {
-			/* value("NAME"): any field, name-value pair or macro, as "${NAME}" */
-			char t[300];
-			struct ok_err e;
-			snprintf(t, sizeof t, "${%s}", n->value);
-			if (!n->tmpl)
-				n->tmpl = ls_tmpl_new(t, &e);
-		} else if (!n->tmpl) {
-			n->legacy = true;
-			ls_cfg_warn(P->c,
-				    "WARNING: the match() filter without the use of the value() "
-				    "option is deprecated and hinders performance, please "
-				    "update your configuration; location='%s:%d:%d'",
-				    file, line, col);
-		}
-		for (size_t i = 0; i < o.n; i++)
-			otree_free(o.kids[i]);
-		free(o.kids);
-		struct ok_err e;
-		if (!L->failed && ls_fnode_compile(n, &e) < 0)
-			lex_fail(L, 1, "Error parsing %s, %s in %s:%d:%d-%d:%d:", P->what, e.msg,
-				 pat_file, pat_line, pat_col, pat_eline, pat_ecol);
+		n = fp_match(P, name, file, line, col);
 	} else if (kw(name, "source") || kw(name, "filter") || kw(name, "netmask") ||
 		   kw(name, "netmask6") || kw(name, "in-list") || kw(name, "tags")) {
-		struct otree o = {0};
-		bool ok = otree_args(L, &o, P->what);
-		const char *arg = opt_pos(&o);
-		if (ok && !arg)
-			syntax_error(L, P->what, "LL_STRING");
-		if (ok && arg) {
-			if (kw(name, "source")) {
-				n = fnode_new(L, FN_SOURCE);
-				n->name = xstrdup(arg);
-			} else if (kw(name, "filter")) {
-				n = fnode_new(L, FN_CALL);
-				n->name = xstrdup(arg);
-			} else if (kw(name, "netmask") || kw(name, "netmask6")) {
-				bool v6 = kw(name, "netmask6");
-				n = fnode_new(L, v6 ? FN_NETMASK6 : FN_NETMASK);
-				n->name = xstrdup(arg);
-				if (ls_netmask_parse(n, arg, v6) < 0)
-					semantic_error(L, P->what,
-						       v6 ? "Invalid netmask6" : "Invalid netmask");
-			} else if (kw(name, "tags")) {
-				n = fnode_new(L, FN_TAGS);
-				for (size_t i = 0; i < o.n; i++)
-					if (o.kids[i]->val) {
-						int t = ls_cfg_tag(P->c, o.kids[i]->val);
-						if (t >= 0)
-							n->tagmask |= 1ull << t;
-					}
-			} else {
-				n = fnode_new(L, FN_INLIST);
-				n->name = xstrdup(arg);
-				const char *v = opt_str(&o, "value");
-				n->value = xstrdup(v ? (v[0] == '$' ? v + 1 : v) : "MESSAGE");
-				n->field = -1;
-				char *text;
-				size_t len;
-				if (read_file(arg, &text, &len) < 0) {
-					char msg[600];
-					snprintf(
-					    msg, sizeof msg,
-					    "Error opening in-list filter list file; filename='%s'",
-					    arg);
-					semantic_error(L, P->what, msg);
-				} else {
-					for (char *s = text, *e; s < text + len; s = e + 1) {
-						e = memchr(s, '\n', (size_t)(text + len - s));
-						if (!e)
-							e = text + len;
-						if (e > s) {
-							n->list =
-							    realloc(n->list, (n->n_list + 1) *
-										 sizeof *n->list);
-							if (!n->list)
-								abort();
-							n->list[n->n_list++] =
-							    strndup(s, (size_t)(e - s));
-						}
-					}
-					free(text);
-				}
-			}
-		}
-		for (size_t i = 0; i < o.n; i++)
-			otree_free(o.kids[i]);
-		free(o.kids);
+		n = fp_ref(P, name);
 	} else {
-		char msg[200];
-		snprintf(msg, sizeof msg, "syntax error, unexpected LL_IDENTIFIER ('%s')", name);
-		lex_fail(L, 1, "Error parsing %s, %s in %s:%d:%d-%d:%d:", P->what, msg, file, line,
-			 col, line, col + (int)strlen(name));
+		unexpected_id(L, P->what, name, file, line, col, line, col + (int)strlen(name));
 	}
-	if (n) {
-		n->file = file;
-		n->line = line;
-		n->col = col;
-	}
-	if (L->failed) {
-		ls_fnode_free(n);
+	if (!n || L->failed)
 		return NULL;
-	}
+	n->file = file;
+	n->line = line;
+	n->col = col;
 	return n;
 }
 
-static struct fnode *fp_and(struct fparse *P)
+/* "and" (or == false) or "or" chains, left-associative: bison's precedence
+ * or < and < not. */
+static struct fnode *fp_chain(struct fparse *P, bool or)
 {
-	struct fnode *l = fp_primary(P);
+	struct fnode *l = or ? fp_chain(P, false) : fp_primary(P);
 	while (l) {
 		lex_next(P->L);
-		if (!is_kw(P->L, "and")) {
+		if (!is_kw(P->L, or ? "or" : "and")) {
 			lex_unget(P->L);
 			return l;
 		}
-		struct fnode *n = fnode_new(P->L, FN_AND);
+		struct fnode *n = fnode_new(P, or ? FN_OR : FN_AND);
 		n->l = l;
-		n->r = fp_primary(P);
-		if (!n->r) {
-			ls_fnode_free(n);
+		n->r = or ? fp_chain(P, false) : fp_primary(P);
+		if (!n->r)
 			return NULL;
-		}
-		l = n;
-	}
-	return l;
-}
-
-static struct fnode *fp_or(struct fparse *P)
-{
-	struct fnode *l = fp_and(P);
-	while (l) {
-		lex_next(P->L);
-		if (!is_kw(P->L, "or")) {
-			lex_unget(P->L);
-			return l;
-		}
-		struct fnode *n = fnode_new(P->L, FN_OR);
-		n->l = l;
-		n->r = fp_and(P);
-		if (!n->r) {
-			ls_fnode_free(n);
-			return NULL;
-		}
 		l = n;
 	}
 	return l;
@@ -1584,13 +1646,11 @@ static struct fnode *fp_body(struct fparse *P)
 			return root;
 		}
 		lex_unget(L);
-		struct fnode *e = fp_or(P);
-		if (!e) {
-			ls_fnode_free(root);
+		struct fnode *e = fp_chain(P, true);
+		if (!e)
 			return NULL;
-		}
 		if (root) {
-			struct fnode *a = fnode_new(L, FN_AND);
+			struct fnode *a = fnode_new(P, FN_AND);
 			a->l = root;
 			a->r = e;
 			root = a;
@@ -1605,7 +1665,6 @@ static struct fnode *fp_body(struct fparse *P)
 			return root;
 		}
 		syntax_error(L, P->what, "';'");
-		ls_fnode_free(root);
 		return NULL;
 	}
 }
@@ -1700,37 +1759,34 @@ static bool known_driver(const char *const *list, const char *name)
 	return false;
 }
 
+/* flags() of a source; the words without a bit are accepted and ignored. */
+static const struct flag_name src_flags[] = {{"no-parse", LS_P_NO_PARSE, 0},
+					     {"syslog-protocol", LS_P_SYSLOG_PROTOCOL, 0},
+					     {"sanitize-utf8", LS_P_SANITIZE_UTF8, 0},
+					     {"validate-utf8", LS_P_VALIDATE_UTF8, 0},
+					     {"expect-hostname", LS_P_EXPECT_HOSTNAME, 0},
+					     {"no-hostname", 0, LS_P_EXPECT_HOSTNAME},
+					     {"no-multi-line", LS_P_NO_MULTI_LINE, 0},
+					     {"no-rfc3164-fallback", LS_P_NO_3164_FALLBACK, 0},
+					     {"check-hostname", LS_P_CHECK_HOSTNAME, 0},
+					     {"kernel", 0, 0},
+					     {"store-legacy-msghdr", 0, 0},
+					     {"empty-lines", 0, 0},
+					     {"threaded", 0, 0},
+					     {"assume-utf8", 0, 0},
+					     {"dont-store-legacy-msghdr", 0, 0},
+					     {NULL, 0, 0}};
+
 static unsigned parse_src_flags(struct lex *L, struct otree *f, unsigned flags)
 {
-	if (!f)
-		return flags;
-	for (size_t i = 0; i < f->n; i++) {
+	for (size_t i = 0; f && i < f->n; i++) {
 		const char *v = f->kids[i]->val;
 		if (!v)
 			continue;
-		if (kw(v, "no-parse"))
-			flags |= LS_P_NO_PARSE;
-		else if (kw(v, "syslog-protocol"))
-			flags |= LS_P_SYSLOG_PROTOCOL;
-		else if (kw(v, "sanitize-utf8"))
-			flags |= LS_P_SANITIZE_UTF8;
-		else if (kw(v, "validate-utf8"))
-			flags |= LS_P_VALIDATE_UTF8;
-		else if (kw(v, "expect-hostname"))
-			flags |= LS_P_EXPECT_HOSTNAME;
-		else if (kw(v, "no-hostname"))
-			flags &= ~(unsigned)LS_P_EXPECT_HOSTNAME;
-		else if (kw(v, "no-multi-line"))
-			flags |= LS_P_NO_MULTI_LINE;
-		else if (kw(v, "no-rfc3164-fallback"))
-			flags |= LS_P_NO_3164_FALLBACK;
-		else if (kw(v, "check-hostname"))
-			flags |= LS_P_CHECK_HOSTNAME;
-		else if (kw(v, "kernel") || kw(v, "store-legacy-msghdr") || kw(v, "empty-lines") ||
-			 kw(v, "threaded") || kw(v, "assume-utf8") ||
-			 kw(v, "dont-store-legacy-msghdr"))
-			;
-		else {
+		const struct flag_name *fl = flag_find(src_flags, v);
+		if (fl) {
+			flags = (flags | fl->set) & ~fl->clear;
+		} else {
 			char msg[200];
 			snprintf(msg, sizeof msg, "unknown parse flag; flag='%s'", v);
 			semantic_error(L, "source", msg);
@@ -1773,16 +1829,18 @@ static void sdrv_common(struct lex *L, struct ls_cfg *c, struct ls_sdrv *d, stru
 	d->fd = -1;
 }
 
+/* A source driver name(o...): added to s first, then filled in. */
 static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, const char *name,
 			  struct otree *o)
 {
-	struct ls_sdrv d = {0};
-	sdrv_common(L, c, &d, o);
+	PUSH(s->drv, s->n_drv, (struct ls_sdrv){0});
+	struct ls_sdrv *d = &s->drv[s->n_drv - 1];
+	sdrv_common(L, c, d, o);
 	const char *pos = opt_pos(o);
 	if (kw(name, "unix-dgram") || kw(name, "unix-stream")) {
-		d.kind = kw(name, "unix-dgram") ? SRC_UNIX_DGRAM : SRC_UNIX_STREAM;
-		d.path = xstrdup(pos ? pos : "/dev/log");
-		d.pflags |= LS_P_LOCAL;
+		d->kind = kw(name, "unix-dgram") ? SRC_UNIX_DGRAM : SRC_UNIX_STREAM;
+		d->path = xstrdup(pos ? pos : "/dev/log");
+		d->pflags |= LS_P_LOCAL;
 		if (!pos) {
 			syntax_error(L, "source", "LL_STRING");
 			return false;
@@ -1798,165 +1856,104 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 			semantic_error(L, "source", "transport(tls) is not supported by logsift");
 			return false;
 		}
-		d.kind = udp ? SRC_UDP : SRC_TCP;
-		d.ip6 = kw(name, "udp6") || kw(name, "tcp6") || opt_num(o, "ip-protocol", 4) == 6;
+		d->kind = udp ? SRC_UDP : SRC_TCP;
+		d->ip6 = kw(name, "udp6") || kw(name, "tcp6") || opt_num(o, "ip-protocol", 4) == 6;
 		const char *ip = opt_str(o, "ip");
 		if (!ip)
 			ip = opt_str(o, "localip");
-		snprintf(d.ip, sizeof d.ip, "%s", ip ? ip : (d.ip6 ? "::" : "0.0.0.0"));
+		snprintf(d->ip, sizeof d->ip, "%s", ip ? ip : (d->ip6 ? "::" : "0.0.0.0"));
 		long port = opt_num(o, "port", -1);
 		if (port < 0)
 			port = opt_num(o, "localport", kw(name, "syslog") && !udp ? 601 : 514);
-		d.port = (int)port;
-		d.pflags |= LS_P_EXPECT_HOSTNAME;
+		d->port = (int)port;
+		d->pflags |= LS_P_EXPECT_HOSTNAME;
 		if (kw(name, "syslog")) {
-			d.pflags |= LS_P_SYSLOG_PROTOCOL;
-			d.framed = !udp;
+			d->pflags |= LS_P_SYSLOG_PROTOCOL;
+			d->framed = !udp;
 		}
 	} else if (kw(name, "file") || kw(name, "pipe") || kw(name, "wildcard-file")) {
-		d.kind = kw(name, "pipe") ? SRC_PIPE : SRC_FILE;
+		d->kind = kw(name, "pipe") ? SRC_PIPE : SRC_FILE;
 		if (!pos) {
 			syntax_error(L, "source", "LL_STRING");
 			return false;
 		}
-		d.path = xstrdup(pos);
+		d->path = xstrdup(pos);
 		/* 3.38: only unix sockets stopped expecting a host name */
-		d.pflags |= LS_P_LOCAL | LS_P_EXPECT_HOSTNAME;
+		d->pflags |= LS_P_LOCAL | LS_P_EXPECT_HOSTNAME;
 	} else if (kw(name, "stdin")) {
-		d.kind = SRC_STDIN;
-		d.pflags |= LS_P_LOCAL | LS_P_EXPECT_HOSTNAME;
+		d->kind = SRC_STDIN;
+		d->pflags |= LS_P_LOCAL | LS_P_EXPECT_HOSTNAME;
 	} else if (kw(name, "internal")) {
-		d.kind = SRC_INTERNAL;
+		d->kind = SRC_INTERNAL;
 	} else if (kw(name, "system")) {
 		/* Linux system(): /dev/log (LOGSIFT_DEVLOG overrides it for tests). */
-		d.kind = SRC_UNIX_DGRAM;
+		d->kind = SRC_UNIX_DGRAM;
 		const char *dl = getenv("LOGSIFT_DEVLOG");
-		d.path = xstrdup(dl ? dl : "/dev/log");
-		d.pflags |= LS_P_LOCAL;
+		d->path = xstrdup(dl ? dl : "/dev/log");
+		d->pflags |= LS_P_LOCAL;
 	} else {
-		char msg[300];
-		snprintf(msg, sizeof msg, "syntax error, unexpected LL_IDENTIFIER ('%s')", name);
-		lex_fail(L, 1, "Error parsing source, %s in %s:%d:%d-%d:%d:", msg, L->file, L->line,
-			 L->col, L->eline, L->ecol);
+		unexpected_id(L, "source", name, L->file, L->line, L->col, L->eline, L->ecol);
 		return false;
 	}
 	/* flags() last: no-hostname must undo what the driver kind implies */
-	d.pflags = parse_src_flags(L, opt_find(o, "flags"), d.pflags);
-	PUSH(s->drv, s->n_drv, d);
+	d->pflags = parse_src_flags(L, opt_find(o, "flags"), d->pflags);
 	return true;
-}
-
-/* source NAME { driver(...); ... }; body after '{' up to '}' */
-static struct ls_source *source_body(struct lex *L, struct ls_cfg *c, char *name)
-{
-	struct ls_source *s = calloc(1, sizeof *s);
-	if (!s)
-		abort();
-	s->name = name;
-	for (;;) {
-		lex_next(L);
-		if (L->failed)
-			break;
-		if (L->t == T_RB)
-			break;
-		if (L->t == T_SEMI)
-			continue;
-		if (L->t != T_ID) {
-			syntax_error(L, "source statement", NULL);
-			break;
-		}
-		char dname[64];
-		snprintf(dname, sizeof dname, "%s", L->s.p);
-		if (block_use(L, "source", dname))
-			continue;
-		if (!known_driver(src_drivers, dname)) {
-			/* bison: the driver keyword is what it could not shift */
-			lex_fail(L, 1,
-				 "Error parsing config, syntax error, unexpected LL_IDENTIFIER, "
-				 "expecting '}' in %s:%d:%d-%d:%d:",
-				 L->file, L->line, L->col, L->eline, L->ecol);
-			break;
-		}
-		if (!expect(L, T_LP, "source statement"))
-			break;
-		struct otree o = {0};
-		bool ok = otree_args(L, &o, "source");
-		if (ok)
-			source_driver(L, c, s, dname, &o);
-		for (size_t i = 0; i < o.n; i++)
-			otree_free(o.kids[i]);
-		free(o.kids);
-		if (!ok)
-			break;
-	}
-	s->tag = -1; /* ".source.NAME", registered after parsing as 3.38 does */
-	return s;
 }
 
 /* ---------------------------------------------------- destination drivers */
 
+/* A destination driver name(o...): added to dst first, then filled in. */
 static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, const char *name,
 			struct otree *o)
 {
-	struct ls_ddrv d = {0};
+	PUSH(dst->drv, dst->n_drv, (struct ls_ddrv){0});
+	struct ls_ddrv *d = &dst->drv[dst->n_drv - 1];
 	struct ok_err e;
-	d.fd = -1;
-	d.perm = (int)opt_num(o, "perm", -1);
-	d.dir_perm = (int)opt_num(o, "dir-perm", -1);
-	d.create_dirs = opt_find(o, "create-dirs") ? opt_bool(o, "create-dirs", 0) : -1;
+	d->fd = -1;
+	d->perm = (int)opt_num(o, "perm", -1);
+	d->dir_perm = (int)opt_num(o, "dir-perm", -1);
+	d->create_dirs = opt_find(o, "create-dirs") ? opt_bool(o, "create-dirs", 0) : -1;
 	const char *pos = opt_pos(o);
 	const char *t = opt_str(o, "template");
 	if (t) {
-		d.tmpl = ls_tmpl_new(t, &e);
-		if (!d.tmpl) {
+		d->tmpl = ls_tmpl_new(t, &e);
+		if (!d->tmpl) {
 			semantic_error(L, "destination", e.msg);
 			return false;
 		}
 	}
 	if (kw(name, "file") || kw(name, "pipe")) {
-		d.kind = kw(name, "file") ? DST_FILE : DST_PIPE;
+		d->kind = kw(name, "file") ? DST_FILE : DST_PIPE;
 		if (!pos) {
 			syntax_error(L, "destination", "LL_STRING");
 			return false;
 		}
-		d.path = ls_tmpl_new(pos, &e);
-		if (!d.path) {
+		d->path = ls_tmpl_new(pos, &e);
+		if (!d->path) {
 			semantic_error(L, "destination", e.msg);
 			return false;
 		}
 	} else if (kw(name, "usertty")) {
-		d.kind = DST_USERTTY;
-		d.path = ls_tmpl_new(pos ? pos : "*", &e);
-	} else if (kw(name, "stdout")) {
-		if (c->version < 404) {
-			char msg[300];
-			snprintf(msg, sizeof msg,
-				 "syntax error, unexpected LL_IDENTIFIER ('stdout')");
-			lex_fail(L, 1, "Error parsing destination, %s in %s:%d:%d-%d:%d:", msg,
-				 L->file, L->line, L->col, L->eline, L->ecol);
-			return false;
-		}
-		d.kind = DST_STDOUT;
+		d->kind = DST_USERTTY;
+		d->path = ls_tmpl_new(pos ? pos : "*", &e);
+	} else if (kw(name, "stdout") && c->version >= 404) {
+		d->kind = DST_STDOUT;
 	} else if (kw(name, "udp") || kw(name, "tcp") || kw(name, "network") ||
 		   kw(name, "syslog")) {
 		const char *tr = opt_str(o, "transport");
 		bool udp = kw(name, "udp") || (tr && kw(tr, "udp"));
-		d.kind = udp ? DST_UDP : DST_TCP;
+		d->kind = udp ? DST_UDP : DST_TCP;
 		if (!pos) {
 			syntax_error(L, "destination", "LL_STRING");
 			return false;
 		}
-		snprintf(d.ip, sizeof d.ip, "%s", pos);
-		d.port = (int)opt_num(o, "port", kw(name, "syslog") && !udp ? 601 : 514);
-		d.syslog_proto = kw(name, "syslog");
+		snprintf(d->ip, sizeof d->ip, "%s", pos);
+		d->port = (int)opt_num(o, "port", kw(name, "syslog") && !udp ? 601 : 514);
+		d->syslog_proto = kw(name, "syslog");
 	} else {
-		char msg[300];
-		snprintf(msg, sizeof msg, "syntax error, unexpected LL_IDENTIFIER ('%s')", name);
-		lex_fail(L, 1, "Error parsing destination, %s in %s:%d:%d-%d:%d:", msg, L->file,
-			 L->line, L->col, L->eline, L->ecol);
+		unexpected_id(L, "destination", name, L->file, L->line, L->col, L->eline, L->ecol);
 		return false;
 	}
-	PUSH(dst->drv, dst->n_drv, d);
 	return true;
 }
 
@@ -1965,73 +1962,93 @@ static bool dest_scl_block(struct lex *L, struct ls_cfg *c, struct ls_dest *dst,
 {
 	if (!kw(name, "getvirtconsole"))
 		return false;
-	struct otree o = {0};
-	struct otree k = {0};
-	k.val = "/dev/tty10";
+	struct otree k = {.val = "/dev/tty10"};
 	struct otree *kp = &k;
-	o.kids = &kp;
-	o.n = 1;
+	struct otree o = {.kids = &kp, .n = 1};
 	return dest_driver(L, c, dst, "file", &o);
 }
 
-static struct ls_dest *dest_body(struct lex *L, struct ls_cfg *c, char *name)
+/* The drivers of a source (s) or destination (dst) body, after '{' up to
+ * '}'. */
+static void driver_list(struct lex *L, struct ls_cfg *c, struct ls_source *s, struct ls_dest *dst)
 {
-	struct ls_dest *d = calloc(1, sizeof *d);
-	if (!d)
-		abort();
-	d->name = name;
-	for (;;) {
+	const char *type = s ? "source" : "destination";
+	const char *stmt = s ? "source statement" : "destination statement";
+	while (!L->failed) {
 		lex_next(L);
-		if (L->failed || L->t == T_RB)
+		if (L->t == T_RB)
 			break;
 		if (L->t == T_SEMI)
 			continue;
 		if (L->t != T_ID) {
-			syntax_error(L, "destination statement", NULL);
+			syntax_error(L, stmt, NULL);
 			break;
 		}
 		char dname[64];
 		snprintf(dname, sizeof dname, "%s", L->s.p);
-		if (block_use(L, "destination", dname))
+		if (block_use(L, type, dname))
 			continue;
-		if (!known_driver(dst_drivers, dname) &&
-		    !(kw(dname, "stdout") && c->version >= 404)) {
+		bool known = s ? known_driver(src_drivers, dname)
+			       : known_driver(dst_drivers, dname) ||
+				     (kw(dname, "stdout") && c->version >= 404);
+		if (!known) {
+			/* bison: the driver keyword is what it could not shift */
 			lex_fail(L, 1,
 				 "Error parsing config, syntax error, unexpected LL_IDENTIFIER, "
 				 "expecting '}' in %s:%d:%d-%d:%d:",
 				 L->file, L->line, L->col, L->eline, L->ecol);
 			break;
 		}
-		if (!expect(L, T_LP, "destination statement"))
+		if (!expect(L, T_LP, stmt))
 			break;
-		struct otree o = {0};
-		bool ok = otree_args(L, &o, "destination");
-		if (ok && !dest_scl_block(L, c, d, dname))
-			dest_driver(L, c, d, dname, &o);
-		for (size_t i = 0; i < o.n; i++)
-			otree_free(o.kids[i]);
-		free(o.kids);
-		if (!ok)
+		struct otree *o = otree_parse(L, type);
+		if (!o)
 			break;
+		if (s)
+			source_driver(L, c, s, dname, o);
+		else if (!dest_scl_block(L, c, dst, dname))
+			dest_driver(L, c, dst, dname, o);
 	}
+}
+
+/* source NAME { driver(...); ... }: a new source in c (which owns name from
+ * here), its body after '{' up to '}'. */
+static struct ls_source *source_body(struct lex *L, struct ls_cfg *c, char *name)
+{
+	struct ls_source *s = xcalloc(sizeof *s);
+	s->name = name;
+	s->tag = -1; /* ".source.NAME", registered after parsing as 3.38 does */
+	PUSH(c->src, c->n_src, s);
+	driver_list(L, c, s, NULL);
+	return s;
+}
+
+/* destination NAME { driver(...); ... }: as source_body(). */
+static struct ls_dest *dest_body(struct lex *L, struct ls_cfg *c, char *name)
+{
+	struct ls_dest *d = xcalloc(sizeof *d);
+	d->name = name;
+	PUSH(c->dst, c->n_dst, d);
+	driver_list(L, c, NULL, d);
 	return d;
 }
 
 /* ------------------------------------------------------------- log paths */
 
+/* A filter body after '{': a new filter in c (which owns name from here);
+ * its root is NULL after a syntax error. */
 static struct ls_filter *filter_new(struct lex *L, struct ls_cfg *c, char *name)
 {
-	struct ls_filter *f = calloc(1, sizeof *f);
-	if (!f)
-		abort();
+	struct ls_filter *f = xcalloc(sizeof *f);
 	f->name = name;
 	f->cfg = c;
+	PUSH(c->flt, c->n_flt, f);
 	lex_next(L);
 	f->file = L->file;
 	f->line = L->line;
 	f->col = L->col;
 	lex_unget(L);
-	struct fparse P = {L, c, "filter expression"};
+	struct fparse P = {L, c, f, "filter expression"};
 	f->root = fp_body(&P);
 	return f;
 }
@@ -2040,45 +2057,79 @@ void ls_filter_free(struct ls_filter *f)
 {
 	if (!f)
 		return;
-	ls_fnode_free(f->root);
+	for (struct fnode *n = f->nodes, *next; n; n = next) {
+		next = n->owned_next;
+		ls_fnode_free(n);
+	}
 	free(f->name);
 	free(f);
 }
 
-static void elem_add(struct ls_path *p, struct ls_elem e)
+/* A new element at the end of p, for the caller to fill in. */
+static struct ls_elem *elem_new(struct ls_path *p, enum el_kind kind, const struct ls_elem *at)
 {
-	PUSH(p->el, p->n_el, e);
+	PUSH(p->el, p->n_el, (struct ls_elem){0});
+	struct ls_elem *e = &p->el[p->n_el - 1];
+	e->kind = kind;
+	e->file = at->file;
+	e->line = at->line;
+	e->col = at->col;
+	return e;
 }
 
 static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *file, int line,
 				int col);
 
+static const struct flag_name log_flag_names[] = {{"final", PF_FINAL, 0},
+						  {"fallback", PF_FALLBACK, 0},
+						  {"catchall", PF_CATCHALL, 0},
+						  {"catch-all", PF_CATCHALL, 0},
+						  {"flow-control", PF_FLOW_CONTROL, 0},
+						  {"drop-unmatched", PF_DROP_UNMATCHED, 0},
+						  {NULL, 0, 0}};
+
 /* flags(final fallback catchall ...) of a log statement */
 static void log_flags(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 {
-	struct otree o = {0};
-	if (otree_args(L, &o, "log flags")) {
-		for (size_t i = 0; i < o.n; i++) {
-			const char *v = o.kids[i]->val;
-			if (!v)
-				continue;
-			if (kw(v, "final"))
-				p->flags |= PF_FINAL;
-			else if (kw(v, "fallback"))
-				p->flags |= PF_FALLBACK;
-			else if (kw(v, "catchall") || kw(v, "catch-all"))
-				p->flags |= PF_CATCHALL;
-			else if (kw(v, "flow-control"))
-				p->flags |= PF_FLOW_CONTROL;
-			else if (kw(v, "drop-unmatched"))
-				p->flags |= PF_DROP_UNMATCHED;
-			else
-				ls_cfg_warn(c, "Unknown log statement flag; flag='%s'", v);
-		}
+	struct otree *o = otree_parse(L, "log flags");
+	for (size_t i = 0; o && i < o->n; i++) {
+		const char *v = o->kids[i]->val;
+		if (!v)
+			continue;
+		const struct flag_name *fl = flag_find(log_flag_names, v);
+		if (fl)
+			p->flags |= fl->set;
+		else
+			ls_cfg_warn(c, "Unknown log statement flag; flag='%s'", v);
 	}
-	for (size_t i = 0; i < o.n; i++)
-		otree_free(o.kids[i]);
-	free(o.kids);
+}
+
+/* junction { log {...}; ... } after "junction": its branches in e. */
+static bool log_junction(struct lex *L, struct ls_cfg *c, struct ls_elem *e)
+{
+	if (!expect(L, T_LB, "junction"))
+		return false;
+	for (;;) {
+		lex_next(L);
+		if (L->failed)
+			return false;
+		if (L->t == T_RB)
+			return true;
+		if (L->t == T_SEMI)
+			continue;
+		if (!is_kw(L, "log") && !is_kw(L, "channel")) {
+			syntax_error(L, "junction", "KW_LOG");
+			return false;
+		}
+		const char *f = L->file;
+		int ln = L->line, cl = L->col;
+		if (!expect(L, T_LB, "junction"))
+			return false;
+		struct ls_path *child = log_body(L, c, f, ln, cl);
+		if (!child)
+			return false;
+		PUSH(e->br, e->n_br, child);
+	}
 }
 
 /* One "source(...)" / "filter {...}" / "log {...}" / "junction {...}" item. */
@@ -2086,10 +2137,7 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 {
 	char what[32];
 	snprintf(what, sizeof what, "%s", L->s.p);
-	struct ls_elem e = {0};
-	e.file = L->file;
-	e.line = L->line;
-	e.col = L->col;
+	const struct ls_elem at = {.file = L->file, .line = L->line, .col = L->col};
 	if (kw(what, "flags")) {
 		if (!expect(L, T_LP, "log"))
 			return false;
@@ -2099,54 +2147,21 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 	if (kw(what, "log")) {
 		if (!expect(L, T_LB, "log"))
 			return false;
-		struct ls_path *child = log_body(L, c, e.file, e.line, e.col);
+		struct ls_path *child = log_body(L, c, at.file, at.line, at.col);
 		if (!child)
 			return false;
 		/* consecutive nested logs form one junction */
-		if (p->n_el && p->el[p->n_el - 1].kind == EL_JUNCTION && !p->el[p->n_el - 1].ref) {
-			PUSH(p->el[p->n_el - 1].br, p->el[p->n_el - 1].n_br, child);
-		} else {
-			e.kind = EL_JUNCTION;
-			PUSH(e.br, e.n_br, child);
-			elem_add(p, e);
-		}
+		struct ls_elem *j = p->n_el ? &p->el[p->n_el - 1] : NULL;
+		if (!j || j->kind != EL_JUNCTION || j->ref)
+			j = elem_new(p, EL_JUNCTION, &at);
+		PUSH(j->br, j->n_br, child);
 		return true;
 	}
 	if (kw(what, "junction")) {
-		if (!expect(L, T_LB, "junction"))
-			return false;
-		e.kind = EL_JUNCTION;
-		e.ref = NULL;
-		/* On an error the branch array is freed here; the branches themselves
-		 * belong to the configuration's list of all paths. */
-		for (;;) {
-			lex_next(L);
-			if (L->failed)
-				goto junction_fail;
-			if (L->t == T_RB)
-				break;
-			if (L->t == T_SEMI)
-				continue;
-			if (!is_kw(L, "log") && !is_kw(L, "channel")) {
-				syntax_error(L, "junction", "KW_LOG");
-				goto junction_fail;
-			}
-			const char *f = L->file;
-			int ln = L->line, cl = L->col;
-			if (!expect(L, T_LB, "junction"))
-				goto junction_fail;
-			struct ls_path *child = log_body(L, c, f, ln, cl);
-			if (!child)
-				goto junction_fail;
-			PUSH(e.br, e.n_br, child);
-		}
-		elem_add(p, e);
-		/* mark it explicit: following nested log{}s must not merge into it */
-		p->el[p->n_el - 1].ref = xstrdup("junction");
-		return true;
-	junction_fail:
-		free(e.br);
-		return false;
+		struct ls_elem *e = elem_new(p, EL_JUNCTION, &at);
+		/* marked explicit: following nested log{}s must not merge into it */
+		e->ref = xstrdup("junction");
+		return log_junction(L, c, e);
 	}
 	int kind = kw(what, "source")	     ? EL_SOURCE
 		   : kw(what, "filter")	     ? EL_FILTER
@@ -2163,7 +2178,6 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 		syntax_error(L, "log statement", NULL);
 		return false;
 	}
-	e.kind = (enum el_kind)kind;
 	lex_next(L);
 	if (L->t == T_LP) {
 		lex_next(L);
@@ -2171,48 +2185,34 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 			syntax_error(L, "log statement", "LL_IDENTIFIER");
 			return false;
 		}
-		e.ref = xstrdup(L->s.p);
-		if (!expect(L, T_RP, "log statement")) {
-			free(e.ref);
-			return false;
-		}
-	} else if (L->t == T_LB) {
-		if (kind == EL_SOURCE) {
-			e.src = source_body(L, c, anon_name(c, 0));
-			PUSH(c->src, c->n_src, e.src);
-		} else if (kind == EL_FILTER) {
-			e.flt = filter_new(L, c, anon_name(c, 1));
-			if (!L->failed && !expect(L, T_RB, "filter expression")) {
-				ls_filter_free(e.flt);
-				return false;
-			}
-			if (L->failed) {
-				ls_filter_free(e.flt);
-				return false;
-			}
-			PUSH(c->flt, c->n_flt, e.flt);
-		} else {
-			e.dst = dest_body(L, c, anon_name(c, 2));
-			PUSH(c->dst, c->n_dst, e.dst);
-		}
-		if (L->failed)
-			return false;
-	} else {
+		struct ls_elem *e = elem_new(p, (enum el_kind)kind, &at);
+		e->ref = xstrdup(L->s.p);
+		return expect(L, T_RP, "log statement");
+	}
+	if (L->t != T_LB) {
 		syntax_error(L, "log statement", "'('");
 		return false;
 	}
-	elem_add(p, e);
-	return true;
+	struct ls_elem *e = elem_new(p, (enum el_kind)kind, &at);
+	if (kind == EL_SOURCE) {
+		e->src = source_body(L, c, anon_name(c, 0));
+	} else if (kind == EL_FILTER) {
+		e->flt = filter_new(L, c, anon_name(c, 1));
+		if (!L->failed)
+			expect(L, T_RB, "filter expression");
+	} else {
+		e->dst = dest_body(L, c, anon_name(c, 2));
+	}
+	return !L->failed;
 }
 
-static void path_free(struct ls_path *p);
-
+/* A log path's items after '{' up to "};". The path is on L->open until
+ * then, and in c->all_paths (children first) after. */
 static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *file, int line,
 				int col)
 {
-	struct ls_path *p = calloc(1, sizeof *p);
-	if (!p)
-		abort();
+	struct ls_path *p = xcalloc(sizeof *p);
+	PUSH(L->open, L->n_open, p);
 	p->file = file;
 	p->line = line;
 	p->col = col;
@@ -2220,13 +2220,16 @@ static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *fil
 	for (;;) {
 		lex_next(L);
 		if (L->failed)
-			break;
+			return NULL;
 		if (L->t == T_RB) {
 			lex_next(L);
 			if (L->t != T_SEMI) {
 				syntax_error(L, "log statement", "';'");
-				break;
+				return NULL;
 			}
+			if (!L->n_open || L->open[L->n_open - 1] != p)
+				BUG("log path %s:%d is not the innermost open one", file, line);
+			L->n_open--; /* ownership rule 4: children closed before it */
 			PUSH(c->all_paths, c->n_all_paths, p);
 			p->index = (int)c->n_all_paths;
 			return p;
@@ -2235,30 +2238,28 @@ static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *fil
 			continue;
 		if (L->t != T_ID) {
 			syntax_error(L, "log statement", NULL);
-			break;
+			return NULL;
 		}
 		if (after_nested && !is_kw(L, "log") && !is_kw(L, "flags")) {
 			/* 3.38: nested log statements close a log path */
 			syntax_error(L, "log statement", "'}'");
-			break;
+			return NULL;
 		}
 		if (is_kw(L, "log"))
 			after_nested = true;
 		bool nested =
 		    is_kw(L, "log") || is_kw(L, "junction") || block_find(L, "log", L->s.p);
 		if (!log_item(L, c, p))
-			break;
+			return NULL;
 		if (nested)
 			continue; /* log_body / junction consumed their ';' */
 		/* every other item ends with ';' (bison: expecting ';') */
 		lex_next(L);
 		if (L->t != T_SEMI) {
 			syntax_error(L, "log statement", "';'");
-			break;
+			return NULL;
 		}
 	}
-	path_free(p);
-	return NULL;
 }
 
 /* ---------------------------------------------------------------- options */
@@ -2281,10 +2282,10 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 		int line = L->line, col = L->col;
 		if (!expect(L, T_LP, "options statement"))
 			return;
-		struct otree o = {0};
-		if (!otree_args(L, &o, "options statement"))
+		struct otree *o = otree_parse(L, "options statement");
+		if (!o)
 			return;
-		const char *v = opt_pos(&o);
+		const char *v = opt_pos(o);
 		bool yes = v && (!strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"));
 		long num = v ? strtol(v, NULL, 0) : 0;
 		static const char *const ignored[] = {"owner",
@@ -2358,6 +2359,9 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 		else if (kw(name, "bad-hostname")) {
 			int err;
 			PCRE2_SIZE off;
+			if (c->o.bad_hostname)
+				pcre2_code_free(c->o.bad_hostname);
+			c->o.bad_hostname = NULL;
 			if (v)
 				c->o.bad_hostname = pcre2_compile(
 				    (PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
@@ -2374,9 +2378,6 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 				    file, line, col, line, col + (int)strlen(name));
 			}
 		}
-		for (size_t i = 0; i < o.n; i++)
-			otree_free(o.kids[i]);
-		free(o.kids);
 	}
 }
 
@@ -2494,9 +2495,27 @@ static bool resolve(struct lex *L, struct ls_cfg *c)
 
 /* ------------------------------------------------------------ top level */
 
+#define NO_VERSION                                                                                 \
+	"ERROR: configuration files without a version number have become unsupported in "          \
+	"syslog-ng 3.13, please specify a version number using @version as the first line in "     \
+	"the configuration file;"
+
+/* Statements parse_top() knows (the ones logsift skips included). */
+static bool top_statement(struct lex *L, const char *what)
+{
+	static const char *const kws[] = {
+	    "options", "source",  "destination", "filter",	"log",	  "block",
+	    "parser",  "rewrite", "template",	 "application", "python", "template-function"};
+	for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++)
+		if (kw(what, kws[i]))
+			return true;
+	return block_find(L, "root", what) != NULL;
+}
+
 static void parse_top(struct lex *L, struct ls_cfg *c)
 {
 	for (;;) {
+		scratch_free(L); /* nothing of a statement's scratch outlives it */
 		lex_next(L);
 		if (L->failed || L->t == T_EOF)
 			return;
@@ -2506,18 +2525,19 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 			syntax_error(L, "config", NULL);
 			return;
 		}
-		if (!L->saw_version) {
-			lex_fail(
-			    L, 1,
-			    "ERROR: configuration files without a version number have become "
-			    "unsupported in syslog-ng 3.13, please specify a version number using "
-			    "@version as the first line in the configuration file;");
-			return;
-		}
 		char what[32];
 		snprintf(what, sizeof what, "%s", L->s.p);
 		const char *file = L->file;
 		int line = L->line, col = L->col;
+		if (!top_statement(L, what)) {
+			/* bison: no statement starts so; its token ends before a ':' */
+			int ecol = col + (int)strcspn(L->s.p, ":");
+			lex_fail(L, 1,
+				 "Error parsing config, syntax error, unexpected LL_IDENTIFIER, "
+				 "expecting end of file in %s:%d:%d-%d:%d:",
+				 file, line, col, line, ecol);
+			return;
+		}
 		if (kw(what, "options")) {
 			if (!expect(L, T_LB, "options statement"))
 				return;
@@ -2528,28 +2548,19 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 				syntax_error(L, what, "LL_IDENTIFIER");
 				return;
 			}
-			char *name = xstrdup(L->s.p);
-			if (!expect(L, T_LB, what)) {
-				free(name);
+			const char *name = scratch_strdup(L, L->s.p);
+			if (!expect(L, T_LB, what))
 				return;
-			}
 			if (kw(what, "source")) {
 				if (find_source(c, name))
 					ls_cfg_warn(c, "Duplicate source; name='%s'", name);
-				struct ls_source *s = source_body(L, c, name);
-				PUSH(c->src, c->n_src, s);
+				source_body(L, c, xstrdup(name));
 			} else if (kw(what, "destination")) {
-				struct ls_dest *d = dest_body(L, c, name);
-				PUSH(c->dst, c->n_dst, d);
+				dest_body(L, c, xstrdup(name));
 			} else {
-				struct ls_filter *f = filter_new(L, c, name);
+				filter_new(L, c, xstrdup(name));
 				if (!L->failed)
 					expect(L, T_RB, "filter expression");
-				if (!f->root) {
-					ls_filter_free(f);
-					return;
-				}
-				PUSH(c->flt, c->n_flt, f);
 			}
 			if (L->failed)
 				return;
@@ -2590,9 +2601,6 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 			if (kw(what, "parser") || kw(what, "rewrite") || kw(what, "template"))
 				ls_cfg_warn(c, "logsift ignores %s statements; location='%s:%d:%d'",
 					    what, file, line, col);
-		} else {
-			syntax_error(L, "config", NULL);
-			return;
 		}
 		lex_next(L);
 		if (L->t != T_SEMI) {
@@ -2604,9 +2612,7 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 
 static struct ls_cfg *cfg_new(void)
 {
-	struct ls_cfg *c = calloc(1, sizeof *c);
-	if (!c)
-		abort();
+	struct ls_cfg *c = xcalloc(sizeof *c);
 	c->version = 0;
 	c->o.use_dns = 1;
 	c->o.dns_cache = 1;
@@ -2617,6 +2623,28 @@ static struct ls_cfg *cfg_new(void)
 	return c;
 }
 
+static void path_free(struct ls_path *p);
+
+/* Free what the lexer owns: the input stack, @defines, blocks, scratch and
+ * the log paths an error left open. */
+static void lex_done(struct lex *L)
+{
+	while (L->in)
+		pop_text(L);
+	for (struct define *d = L->defs, *n; d; d = n) {
+		n = d->next;
+		free(d->name);
+		free(d->value);
+		free(d);
+	}
+	ls_buf_free(&L->s);
+	block_free_all(L->blocks);
+	scratch_free(L);
+	for (size_t i = 0; i < L->n_open; i++)
+		path_free(L->open[i]);
+	free(L->open);
+}
+
 static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struct ok_err *e)
 {
 	struct ls_cfg *c = cfg_new();
@@ -2625,18 +2653,15 @@ static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struc
 	L.e = e;
 	push_text(&L, text, len, name);
 	parse_top(&L, c);
+	/* as 3.38: a missing @version is reported after the whole parse, after
+	 * any syntax error */
+	if (!L.saw_version && !L.failed)
+		lex_fail(&L, 1, "%s", NO_VERSION);
+	else if (!L.saw_version && e && strlen(e->msg) + sizeof NO_VERSION + 1 < sizeof e->msg)
+		strcat(strcat(e->msg, "\n"), NO_VERSION);
 	if (!L.failed)
 		resolve(&L, c);
-	while (L.in)
-		pop_text(&L);
-	for (struct define *d = L.defs, *n; d; d = n) {
-		n = d->next;
-		free(d->name);
-		free(d->value);
-		free(d);
-	}
-	ls_buf_free(&L.s);
-	block_free_all(L.blocks);
+	lex_done(&L);
 	if (L.failed) {
 		ls_cfg_free(c);
 		return NULL;
@@ -2756,15 +2781,13 @@ struct ls_filter *ls_filter_compile(struct ls_cfg *c, const char *expr, struct o
 	struct ls_buf b = {0};
 	ls_buf_add(&b, expr, strlen(expr));
 	push_text(&L, b.p, b.len, "--trace-match");
-	struct ls_filter *f = calloc(1, sizeof *f);
-	if (!f)
-		abort();
+	struct ls_filter *f = xcalloc(sizeof *f);
 	f->name = xstrdup("--trace-match");
 	f->cfg = c;
 	f->file = L.in->file;
 	f->line = f->col = 1;
-	struct fparse P = {&L, c, "filter expression"};
-	f->root = fp_or(&P);
+	struct fparse P = {&L, c, f, "filter expression"};
+	f->root = fp_chain(&P, true);
 	if (!L.failed) {
 		lex_next(&L);
 		if (L.t != T_EOF && L.t != T_SEMI)
@@ -2772,9 +2795,7 @@ struct ls_filter *ls_filter_compile(struct ls_cfg *c, const char *expr, struct o
 	}
 	if (!L.failed)
 		check_loops(c, f->root, &L);
-	while (L.in)
-		pop_text(&L);
-	ls_buf_free(&L.s);
+	lex_done(&L);
 	if (L.failed) {
 		ls_filter_free(f);
 		return NULL;

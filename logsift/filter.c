@@ -84,8 +84,6 @@ void ls_fnode_free(struct fnode *n)
 {
 	if (!n)
 		return;
-	ls_fnode_free(n->l);
-	ls_fnode_free(n->r);
 	free(n->value);
 	ls_tmpl_free(n->tmpl);
 	free(n->pattern);

@@ -78,12 +78,14 @@ struct fnode {
 	enum cmp_mode mode;
 	bool lnum, rnum; /* a side is a bare number literal (typed int64) */
 	const char *op_text;
+	struct fnode *owned_next; /* the filter's list of all its nodes */
 };
 
 struct ls_filter {
 	char *name; /* "f_auth" or "#anon-filterN" */
 	struct fnode *root;
-	const char *file; /* location of the rule's expression */
+	struct fnode *nodes; /* every node parsed for it, in or out of the tree */
+	const char *file;    /* location of the rule's expression */
 	int line, col;
 	bool visiting;		     /* loop check */
 	uint64_t evaluated, matched; /* counters */
@@ -245,6 +247,7 @@ int ls_cfg_tag(struct ls_cfg *c, const char *name);
 void ls_cfg_warn(struct ls_cfg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* filter.c */
+/* Free one node, not its children: a filter frees all of its nodes. */
 void ls_fnode_free(struct fnode *n);
 /* Compile a match() pattern; 0 or -EINVAL with syslog-ng's message in e. */
 int ls_fnode_compile(struct fnode *n, struct ok_err *e);

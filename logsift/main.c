@@ -219,8 +219,14 @@ int main(int argc, char **argv)
 	ok_err_clear(&e);
 	struct ls_cfg *cfg = ls_cfg_load(ctx.cfg, &e);
 	if (!cfg) {
-		fprintf(stderr, "%s\n", e.msg);
-		print_excerpt(e.msg);
+		/* as syslog-ng: each error line, then the excerpt its position names */
+		for (char *line = e.msg, *nl; line; line = nl) {
+			nl = strchr(line, '\n');
+			if (nl)
+				*nl++ = 0;
+			fprintf(stderr, "%s\n", line);
+			print_excerpt(line);
+		}
 		return e.errnum == 2 ? 2 : 1;
 	}
 	for (size_t i = 0; i < ls_cfg_warning_count(cfg); i++)

@@ -88,23 +88,6 @@ void uc_src_close(struct uc_src *s)
 	free(s);
 }
 
-/*
- * True if the file starts with 4 KiB of zeros. libarchive takes such a file
- * for an empty tar archive (tar ends with zero blocks); for us it is a raw
- * image whose first sectors are blank.
- */
-static int zero_head(int fd)
-{
-	uint8_t b[4096];
-	ssize_t n = io_pread_full(fd, b, sizeof(b), 0);
-	if (n <= 0)
-		return 0;
-	for (ssize_t i = 0; i < n; i++)
-		if (b[i])
-			return 0;
-	return 1;
-}
-
 int uc_src_open(const char *path, const struct uc_bmap *bmap, const uint8_t *sha256,
 		uint32_t chunk_bytes, unsigned flags, struct uc_src **out, struct ok_err *e)
 {
@@ -132,21 +115,14 @@ int uc_src_open(const char *path, const struct uc_bmap *bmap, const uint8_t *sha
 		uc_src_close(s);
 		return r;
 	}
+	/* decomp reads a zero-led image (blank first sectors) as raw data, not as
+	 * an empty tar archive */
 	s->d = decomp_open(s->fd, path, DECOMP_UNPACK, e);
-	if (!s->d && S_ISREG(st.st_mode) && lseek(s->fd, 0, SEEK_SET) == 0) {
-		/*
-		 * libarchive takes a stream that starts with zero blocks for an
-		 * empty tar archive; a compressed disk image often does (a blank
-		 * first MiB). Without unpacking it is read as the raw image.
-		 */
-		ok_err_clear(e);
-		s->d = decomp_open(s->fd, path, 0, e);
-	}
-	if (!s->d && !(S_ISREG(st.st_mode) && zero_head(s->fd))) {
+	if (!s->d) {
 		uc_src_close(s);
 		return e ? (e->errnum ? -e->errnum : -EINVAL) : -EINVAL;
 	}
-	if (!s->d || (decomp_is_plain(s->d) && S_ISREG(st.st_mode))) {
+	if (decomp_is_plain(s->d) && S_ISREG(st.st_mode)) {
 		ok_err_clear(e);
 		decomp_close(s->d);
 		s->d = NULL;
@@ -156,12 +132,12 @@ int uc_src_open(const char *path, const struct uc_bmap *bmap, const uint8_t *sha
 		snprintf(s->kind, sizeof(s->kind), "%s",
 			 s->sparse && h < st.st_size ? "sparse" : "raw");
 	} else {
-		s->size = s->d ? decomp_entry_size(s->d) : -1;
-		if (s->d && !strcmp(decomp_format_name(s->d), "raw"))
+		s->size = decomp_entry_size(s->d);
+		if (!strcmp(decomp_format_name(s->d), "raw"))
 			snprintf(s->kind, sizeof(s->kind), "%s", decomp_filter_name(s->d));
-		else if (s->d && !strcmp(decomp_filter_name(s->d), "none"))
+		else if (!strcmp(decomp_filter_name(s->d), "none"))
 			snprintf(s->kind, sizeof(s->kind), "%s", decomp_format_name(s->d));
-		else if (s->d)
+		else
 			snprintf(s->kind, sizeof(s->kind), "%s+%s", decomp_filter_name(s->d),
 				 decomp_format_name(s->d));
 		s->skip = io_alloc(SKIP_BYTES);

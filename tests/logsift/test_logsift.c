@@ -6,10 +6,13 @@
  * unix-dgram source = local flags, udp source = expect-hostname; see
  * tests/interop/logsift for the live comparison).
  */
+#include <ctype.h>
+#include <glob.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,9 +136,141 @@ static void test_cfg_errors(void **state)
 	const char *c = "@version: 3.38\nfilter f { level(5); };\n";
 	assert_null(ls_cfg_parse(c, strlen(c), "x.conf", &e));
 	assert_non_null(strstr(e.msg, "x.conf:2:18"));
+	/* syslog-ng 3.38: "Error parsing config, ... LL_ERROR ... in x.conf:1:1-1:2:"
+	 * (and no signed overflow in major * 100) */
+	c = "@version: 1335432988.1\nsource s { internal(); };\n";
+	assert_null(ls_cfg_parse(c, strlen(c), "x.conf", &e));
+	assert_non_null(
+	    strstr(e.msg, "unexpected LL_ERROR, expecting end of file in x.conf:1:1-1:2:"));
 	c = "@version: 3.38\nfilter f { facility(10) and level(err..emerg) or not host(\"a\") };\n";
 	struct ls_cfg *cfg = ls_cfg_parse(c, strlen(c), "x.conf", &e);
 	assert_non_null(cfg);
+	ls_cfg_free(cfg);
+}
+
+static bool word_char(int c)
+{
+	return isalnum(c) || c == '_' || c == '-' || c == '.' || c == '$';
+}
+
+/* A malformed configuration must parse, or fail with exit code 1 or 2 and
+ * a message that names name:LINE (or, for the few syslog-ng texts without a
+ * position, a location in e). Leaks and memory errors on these error paths
+ * fail the sanitizer build. */
+static void parse_malformed(const char *text, size_t len, const char *name, const char *how,
+			    size_t at)
+{
+	char want[300];
+	snprintf(want, sizeof want, "%s:", name);
+	struct ok_err e;
+	memset(&e, 0, sizeof e);
+	struct ls_cfg *c = ls_cfg_parse(text, len, name, &e);
+	if (c) {
+		ls_cfg_free(c);
+		return;
+	}
+	if (e.errnum != 1 && e.errnum != 2)
+		fail_msg("%s %s at %zu: exit code %d: %s", name, how, at, e.errnum, e.msg);
+	const char *pos = strstr(e.msg, want);
+	bool named = pos && isdigit((unsigned char)pos[strlen(want)]);
+	if (!named && !(e.line > 0 && !strcmp(e.path, name)))
+		fail_msg("%s %s at %zu: no file:line in \"%s\"", name, how, at, e.msg);
+}
+
+/* End of the token that starts at i: a word, a quoted string or one
+ * character. */
+static size_t token_end(const char *text, size_t len, size_t i)
+{
+	if (word_char((unsigned char)text[i])) {
+		while (i < len && word_char((unsigned char)text[i]))
+			i++;
+		return i;
+	}
+	if (text[i] == '"' || text[i] == '\'') {
+		const char *q = memchr(text + i + 1, text[i], len - i - 1);
+		return q ? (size_t)(q - text) + 1 : len;
+	}
+	return i + 1;
+}
+
+/* At every token boundary of text: the text cut off there, and the text
+ * without the token that starts there. Returns the number of parses. */
+static size_t malformed_variants(const char *text, size_t len, const char *name)
+{
+	char *buf = malloc(len + 1);
+	assert_non_null(buf);
+	size_t n = 0;
+	for (size_t cut = 0; cut < len; cut++) {
+		if (cut && word_char((unsigned char)text[cut - 1]) &&
+		    word_char((unsigned char)text[cut]))
+			continue; /* inside a word */
+		parse_malformed(text, cut, name, "cut", cut);
+		size_t end = token_end(text, len, cut);
+		memcpy(buf, text, cut);
+		memcpy(buf + cut, text + end, len - end);
+		parse_malformed(buf, cut + len - end, name, "token deleted", cut);
+		n += 2;
+	}
+	free(buf);
+	return n;
+}
+
+/* The interop configurations (real syslog-ng 3.38 configs, checked against
+ * the peer there) cut at every token, and with each token deleted. */
+static void test_cfg_malformed(void **state)
+{
+	(void)state;
+	const char *src = getenv("OPSKIT_SOURCE");
+	if (!src)
+		skip();
+	char pat[4096];
+	snprintf(pat, sizeof pat, "%s/tests/interop/logsift/*/*.conf", src);
+	glob_t g;
+	assert_int_equal(glob(pat, 0, NULL, &g), 0);
+	size_t cuts = 0;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		FILE *f = fopen(g.gl_pathv[i], "rb");
+		assert_non_null(f);
+		static char text[1 << 16];
+		size_t len = fread(text, 1, sizeof text, f);
+		fclose(f);
+		cuts += malformed_variants(text, len, g.gl_pathv[i]);
+	}
+	print_message("# %zu malformed variants of %zu configs\n", cuts, g.gl_pathc);
+	assert_true(g.gl_pathc >= 20);
+	globfree(&g);
+}
+
+/* --trace-match expressions cut at every byte: a filter, or an error that
+ * names where; nothing leaks either way (sanitizer build). */
+static void test_filter_compile_malformed(void **state)
+{
+	(void)state;
+	const char *c = "@version: 3.38\nfilter f_a { level(err); };\n";
+	struct ok_err e;
+	struct ls_cfg *cfg = ls_cfg_parse(c, strlen(c), "x.conf", &e);
+	assert_non_null(cfg);
+	static const char *const exprs[] = {
+	    "level(err..emerg) and not (facility(mail, kern) or host(\"a\" flags(ignore-case)))",
+	    "filter(f_a) or match(\"x(y)\" value(\"MSG\") type(pcre) flags(store-matches))",
+	    "\"${PID}\" >= 100 and netmask(\"10.0.0.0/8\") or tags(\"t1\", \"t2\")",
+	    "in-list(\"/nonexistent/list\", value(\"HOST\")) or program(\"p\" type(glob))",
+	};
+	char buf[256];
+	for (size_t i = 0; i < sizeof exprs / sizeof exprs[0]; i++) {
+		size_t len = strlen(exprs[i]);
+		assert_true(len < sizeof buf);
+		for (size_t cut = 0; cut <= len; cut++) {
+			memcpy(buf, exprs[i], cut);
+			buf[cut] = 0;
+			memset(&e, 0, sizeof e);
+			struct ls_filter *f = ls_filter_compile(cfg, buf, &e);
+			if (f)
+				ls_filter_free(f);
+			else if (e.errnum != 1 && e.errnum != 2)
+				fail_msg("\"%s\": exit code %d: %s", buf, e.errnum, e.msg);
+		}
+	}
 	ls_cfg_free(cfg);
 }
 
@@ -151,6 +286,8 @@ int main(void)
 	    cmocka_unit_test(test_utf8),
 	    cmocka_unit_test(test_trailing),
 	    cmocka_unit_test(test_cfg_errors),
+	    cmocka_unit_test(test_cfg_malformed),
+	    cmocka_unit_test(test_filter_compile_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
