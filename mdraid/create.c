@@ -33,6 +33,20 @@ uint64_t md_choose_bm_space(uint64_t devsize)
 	return 4 * 2;
 }
 
+/* add_internal_bitmap0: the bitmap follows the 0.90 superblock and may use
+ * at most 60 KiB (the rest of the 64 KiB reserved area), header included;
+ * the chunk doubles from 4 KiB until the bits fit, and is at least 64 MiB. */
+static uint32_t plan_bitmap0(uint64_t size)
+{
+	uint64_t max_bits = (60 * 1024 - 256) * 8;
+	uint64_t min_chunk = 4096, bits = size * 512 / min_chunk + 1;
+	while (bits > max_bits) {
+		min_chunk *= 2;
+		bits = (bits + 1) / 2;
+	}
+	return (uint32_t)(min_chunk < 64 * 1024 * 1024 ? 64 * 1024 * 1024 : min_chunk);
+}
+
 /* add_internal_bitmap1 while creating: bitmap chunk and offset. */
 static void plan_bitmap(int minor, uint64_t size, uint32_t *chunk_bytes, int32_t *offset)
 {
@@ -127,10 +141,6 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 				 "0.90 metadata supports at most %d devices per array",
 				 MD_SB0_DISKS);
-	if (v090 && o->bitmap == 1)
-		return ok_err_at(
-		    e, -EINVAL, NULL, OK_ERR_NOPOS,
-		    "an internal bitmap with 0.90 metadata is not supported by mdraid");
 	struct cmember *c = calloc((size_t)n, sizeof(*c));
 	if (!c)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
@@ -199,8 +209,8 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		goto out;
 	}
 	uint64_t size = size_kib * 2;
-	bool bitmap =
-	    !v090 && (o->bitmap == 1 || (o->bitmap < 0 && size_kib > 100ULL * 1024 * 1024));
+	/* mdadm adds one on its own for members over 100 GiB, 0.90 included */
+	bool bitmap = o->bitmap == 1 || (o->bitmap < 0 && size_kib > 100ULL * 1024 * 1024);
 	/* the superblock all members share */
 	struct md_sb *sb = calloc(1, sizeof(*sb));
 	if (!sb) {
@@ -278,7 +288,12 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 	if (bitmap) {
 		uint32_t bchunk;
 		int32_t boff;
-		plan_bitmap(minor, size, &bchunk, &boff);
+		if (v090) { /* 4 KiB after the superblock (MD_SB_BITMAP_PRESENT) */
+			bchunk = plan_bitmap0(size);
+			boff = MD_SB_BLOCK / 512;
+		} else {
+			plan_bitmap(minor, size, &bchunk, &boff);
+		}
 		sb->feature_map |= MD_F_BITMAP_OFFSET;
 		sb->bitmap_offset = boff;
 		bm.magic = MD_BITMAP_MAGIC;
@@ -291,7 +306,8 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 	uint8_t *bmbuf = NULL;
 	size_t bmbytes = 0;
 	if (bitmap) {
-		bmbytes = (size_t)md_bitmap_bytes(&bm, 4096);
+		/* write_bitmap0 fills all 60 KiB; write_bitmap1 what the bits need */
+		bmbytes = v090 ? 60 * 1024 : (size_t)md_bitmap_bytes(&bm, 4096);
 		bmbuf = io_alloc(bmbytes);
 		if (!bmbuf) {
 			rc = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");

@@ -257,6 +257,19 @@ check_eq "grow to 6 of a 0.91 array reshaping to 5 is refused (exit 5), nothing 
 mk 4 4M
 "$M" create --level=6 --raid-devices=4 --metadata=0.90 --bitmap=internal --chunk=64K \
 	$MEM 2>"$T/err"
-check_eq "--bitmap=internal with 0.90 is refused by name" "3 1" \
-	"$? $(grep -c 'bitmap with 0.90' "$T/err")"
+check_eq "--bitmap=internal with 0.90: created (mdadm: state 'Internal Bitmap : present')" "0 1" \
+	"$? $(mdadm --examine "$T/m0.img" 2>/dev/null | grep -c 'Internal Bitmap : present')"
+# mdadm -X reads a bitmap through a block device only (a plain file is taken
+# for a bitmap file): a read-only loop device
+if lo=$(losetup -r -f --show "$T/m2.img" 2>/dev/null); then
+	x=$(mdadm -X "$lo" 2>&1)
+	losetup -d "$lo"
+	ev=$(mdadm --examine "$T/m2.img" | sed -n 's/^ *Events : \([0-9]*\).*/\1/p')
+	u=$(mdadm --examine "$T/m2.img" | sed -n 's/^ *UUID : \([0-9a-f:]*\).*/\1/p')
+	check_eq "0.90 bitmap: mdadm -X: uuid and events of the superblock, 64 MB chunks, clean" \
+		"$u $ev 64 MB 0 dirty" \
+		"$(echo "$x" | sed -n 's/^ *UUID : //p') $(echo "$x" | sed -n 's/^ *Events : //p') $(echo "$x" | sed -n 's/^ *Chunksize : //p') $(echo "$x" | sed -n 's/.*, \([0-9]* dirty\).*/\1/p')"
+else
+	tap_skip "0.90 bitmap: mdadm -X" "no loop device"
+fi
 tap_done

@@ -18,7 +18,7 @@
 #      geometry are byte-equal except uuid, times, events, checksum and the
 #      device numbers (the guest's /dev/vdX, 0:0 for image files here).
 #   M  arrays mdraid created and wrote (RAID6 4 and 5 members, both layouts,
-#      one written degraded, one with member 1 rebuilt by mdraid onto a
+#      the 5-member one with an internal bitmap, one written degraded, one with member 1 rebuilt by mdraid onto a
 #      fresh disk) assemble in the kernel with the same md5 and
 #      mismatch_cnt 0; mdadm --examine in the guest says the checksums are
 #      correct.
@@ -44,6 +44,7 @@ names() {
 	echo "kb: second boot: kernel content md5 = mdraid's"
 	echo "kb: second boot: kernel check mismatch_cnt 0"
 	echo "kb: second boot: checksums correct, bitmap events = array events"
+	echo "m5: the kernel takes mdraid's 0.90 bitmap (location +8, not out of date)"
 	echo "create --assume-clean: superblocks byte-equal to mdadm's but uuid/times/events/csum/devnums"
 	echo "create --assume-clean: examine text equal but those fields"
 	echo "mr: kernel reads the rebuilt member with slots 0 and 2 missing"
@@ -109,7 +110,7 @@ K4=0 K5=4 C=9 M4=13 M5=17 MD=22 MR=26 KB=31 X=35 E=36
 "$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --metadata=0.90 --homehost=$HH \
 	$(mems m4 4) 2>"$W/m4.err"
 "$MDRAID" create --level=6 --raid-devices=5 --chunk=64K --layout=right-asymmetric \
-	--metadata=0.90 --homehost=$HH $(mems m5 5) 2>"$W/m5.err"
+	--metadata=0.90 --bitmap=internal --homehost=$HH $(mems m5 5) 2>"$W/m5.err"
 "$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --metadata=0.90 --homehost=$HH \
 	$(mems md 4) 2>"$W/md.err"
 "$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --metadata=0.90 --homehost=$HH \
@@ -181,12 +182,14 @@ for a in "m4 $MM4" "m5 $MM5" "md $MMD" "mr $MMR"; do
 	say $id.md5 "$(dd if=/dev/md$k bs=1M 2>/dev/null | md5sum | cut -d' ' -f1)"
 	say $id.bytes $(($(blockdev --getsz /dev/md$k) * 512))
 	md_check md$k | sed "s/^md$k\./$id./"
+	say $id.bitmap "$(cat /sys/block/md$k/md/bitmap/location 2>/dev/null)"
 	mdadm --stop /dev/md$k >/dev/null 2>&1
 	n=0
 	for d in "$@"; do
 		mdadm --examine "$d" | grep -q 'Checksum : .* - correct' && n=$((n + 1))
 	done
 	say $id.correct "$n/$#"
+	say $id.bitmap_stale "$(dmesg | grep -c "md$k: bitmap file is out of date")"
 	k=$((k + 1))
 done
 # the rebuilt member (slot 1) with slots 0 and 2 missing
@@ -350,4 +353,6 @@ for id in m4 m5 md mr; do
 	check_eq "$id: kernel check mismatch_cnt 0" 0 "$(kv "$W/kv" $id.mismatch)"
 	check_eq "$id: guest mdadm --examine says checksum correct" "$n/$n" "$(kv "$W/kv" $id.correct)"
 done
+check_eq "m5: the kernel takes mdraid's 0.90 bitmap (location +8, not out of date)" "+8 0" \
+	"$(kv "$W/kv" m5.bitmap) $(kv "$W/kv" m5.bitmap_stale)"
 tap_done
