@@ -32,7 +32,11 @@ void md_human_size(char *buf, size_t size, long long bytes)
 		snprintf(buf, size, " (%ld.%02ld GiB %ld.%02ld GB)", cGiB / 100, cGiB % 100,
 			 cGB / 100, cGB % 100);
 	} else {
-		long cTiB = (long)((bytes * 200LL / (1LL << 40) + 1) / 2);
+		/* bytes * 200 / 2^40 without the overflow of mdadm's long long
+		 * product (a superblock may claim up to 2^63 bytes): the same
+		 * floor, from the quotient and the remainder */
+		long long q = bytes >> 40, r = bytes & ((1LL << 40) - 1);
+		long cTiB = (long)((q * 200 + (r * 200 >> 40) + 1) / 2);
 		long cTB = (long)((bytes / (1000000000000LL / 200LL) + 1) / 2);
 		snprintf(buf, size, " (%ld.%02ld TiB %ld.%02ld TB)", cTiB / 100, cTiB % 100,
 			 cTB / 100, cTB % 100);
@@ -315,11 +319,19 @@ void md_examine_print(FILE *out, const char *path, const struct md_sb *sb_in,
 	fprintf(out, "   Array State : ");
 	int inconsistent = 0;
 	uint32_t max_dev = sb->max_dev > MD_SB_MAX_DEV ? MD_SB_MAX_DEV : sb->max_dev;
+	/* how many devices claim each role, counted once (a hostile superblock
+	 * may claim 65536 roles and 1920 devices: not 125 M comparisons) */
+	uint8_t *claims = calloc(0x10000, 1);
+	for (unsigned i = 0; claims && i < max_dev; i++)
+		if (claims[sb->dev_roles[i]] < 3)
+			claims[sb->dev_roles[i]]++;
 	for (unsigned d = 0; d < sb->raid_disks + (unsigned)delta_extra && d < 0x10000; d++) {
 		int cnt = 0;
-		for (unsigned i = 0; i < max_dev; i++)
-			if (sb->dev_roles[i] == d)
-				cnt++;
+		if (claims)
+			cnt = claims[d];
+		else
+			for (unsigned i = 0; i < max_dev; i++)
+				cnt += sb->dev_roles[i] == d;
 		if (cnt == 2 && sb->level > 0)
 			fputc('R', out);
 		else if (cnt == 1)
@@ -331,6 +343,7 @@ void md_examine_print(FILE *out, const char *path, const struct md_sb *sb_in,
 			inconsistent = 1;
 		}
 	}
+	free(claims);
 	fprintf(out, " ('A' == active, '.' == missing, 'R' == replacing)\n");
 	for (unsigned d = 0; d < max_dev; d++) {
 		unsigned r = sb->dev_roles[d];
