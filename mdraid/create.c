@@ -203,6 +203,24 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		if (kib < size_kib)
 			size_kib = kib;
 	}
+	if (o->size_kib) {
+		/* mdadm's --size: rounded down to the chunk, and every member must
+		 * have that much room after its metadata */
+		uint64_t want = o->size_kib & ~(uint64_t)(chunk_kib - 1);
+		if (want == 0) {
+			rc = ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+				       "--size %lluK is less than one chunk (%uK)",
+				       (unsigned long long)o->size_kib, chunk_kib);
+			goto out;
+		}
+		if (want > size_kib) {
+			rc = ok_err_at(e, -ENOSPC, NULL, OK_ERR_NOPOS,
+				       "--size %lluK: the smallest member has room for %lluK",
+				       (unsigned long long)want, (unsigned long long)size_kib);
+			goto out;
+		}
+		size_kib = want;
+	}
 	if (v090 && size_kib > UINT32_MAX) {
 		rc = ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 			       "0.90 metadata supports at most 4 TiB per device");

@@ -32,6 +32,7 @@ enum {
 	OPT_METADATA = 'e',
 	OPT_NAME = 'N',
 	OPT_BITMAP = 'b',
+	OPT_SIZE = 'z',
 	OPT_FORCE = 'f',
 	OPT_BRIEF = 's',
 	OPT_LAYOUT = 256,
@@ -90,6 +91,9 @@ static const char help_create[] =
     "      --homehost=HOST        homehost (default: this host; <none> for none)\n"
     "  -b, --bitmap=internal|none write-intent bitmap (default: internal only for\n"
     "                             members over 100 GiB)\n"
+    "  -z, --size=SIZE            space used on each member (a bare number is KiB;\n"
+    "                             rounded down to the chunk; default max: all the\n"
+    "                             smallest member has), as mdadm's --size\n"
     "      --assume-clean         do not compute parity (the data is already consistent)\n"
     "  -f, --force                overwrite members that hold md superblocks\n";
 
@@ -162,6 +166,7 @@ static const struct cli_opt opts[] = {
     {"name", 'N', CLI_ARG, OPT_NAME},
     {"homehost", 0, CLI_ARG, OPT_HOMEHOST},
     {"bitmap", 'b', CLI_ARG, OPT_BITMAP},
+    {"size", 'z', CLI_ARG, OPT_SIZE},
     {"assume-clean", 0, CLI_FLAG, OPT_ASSUME_CLEAN},
     {"force", 'f', CLI_FLAG, OPT_FORCE},
     {"brief", 's', CLI_FLAG, OPT_BRIEF},
@@ -228,6 +233,16 @@ static int on_opt(void *ctx, int id, const char *arg)
 		return 0;
 	case OPT_HOMEHOST:
 		TT.co.homehost = TT.homehost = arg;
+		return 0;
+	case OPT_SIZE:
+		/* mdadm's --size: KiB of each member (K/M/G/T suffixes), or max */
+		if (!strcmp(arg, "max")) {
+			TT.co.size_kib = 0;
+			return 0;
+		}
+		if (cli_parse_size(arg, 1024, &v) < 0 || v < 4096)
+			return -1;
+		TT.co.size_kib = v / 1024;
 		return 0;
 	case OPT_BITMAP:
 		if (!strcmp(arg, "internal"))

@@ -421,6 +421,7 @@ struct md_create_opts {
 	const char *name;     /* NULL: "0" */
 	const char *homehost; /* NULL: gethostname(); "<none>": no prefix */
 	int bitmap;	      /* -1 auto (> 100 GiB), 0 none, 1 internal */
+	uint64_t size_kib;    /* KiB used on each member; 0 = all the smallest has */
 	bool assume_clean;
 	bool force;
 	time_t now;	     /* 0: time(NULL) */

@@ -24,6 +24,8 @@ v11bm 6 4 512 1.1 left-symmetric internal 16M -
 n8bm 6 8 64 1.2 right-asymmetric internal 16M -
 raid5 5 3 64 1.2 left-asymmetric - 16M -
 named 6 4 512 1.2 - none 16M --name=data
+sized 6 4 64 1.2 - - 64M --size=40000
+sized10bm 6 5 64 1.0 - internal 16M --size=9M
 g2c64 6 4 64 1.2 - - 2G -
 g2 6 4 512 1.2 - - 2G -
 g16 6 4 512 1.2 - - 16G -
