@@ -508,7 +508,7 @@ int md_array_sb_write_all(struct md_array *a, struct ok_err *e)
 					      : MD_ROLE_SPARE;
 	}
 	memcpy(ref->dev_roles, roles, sizeof(roles));
-	int first = 0;
+	int first = 0, nfail = 0, fail[MD_MAX_MEMBERS], err[MD_MAX_MEMBERS];
 	for (int i = 0; i < a->nmembers; i++) {
 		struct md_member *m = &a->m[i];
 		if (!m->has_sb || m->fd < 0 || m->failed)
@@ -521,8 +521,37 @@ int md_array_sb_write_all(struct md_array *a, struct ok_err *e)
 		int rc = md_sb_write(m->fd, m->path, sb, e);
 		if (rc < 0 && !first)
 			first = rc;
+		if (rc < 0 && m->slot >= 0 && rc != -ENOMEM && nfail < MD_MAX_MEMBERS) {
+			err[nfail] = rc;
+			fail[nfail++] = i;
+		}
 	}
+	/* a member whose superblock cannot be written is faulty (md_error) */
+	if (first && nfail)
+		return md_array_fail_members(a, nfail, fail, err, first, e);
 	return first;
+}
+
+int md_array_fail_members(struct md_array *a, int n, const int *mi, const int *err, int first_rc,
+			  struct ok_err *e)
+{
+	int redundancy = a->geom.level == 6 ? 2 : 1;
+	if (!(a->flags & MD_OPEN_WRITE) || a->missing + n > redundancy)
+		return first_rc; /* more than the level can lose: the write fails */
+	for (int k = 0; k < n; k++) {
+		struct md_member *m = &a->m[mi[k]];
+		m->failed = true;
+		a->missing++;
+		snprintf(a->warn, sizeof(a->warn),
+			 "%.100s failed a write (%.80s) and was marked faulty; the array is "
+			 "degraded",
+			 m->path, strerror(-err[k]));
+	}
+	a->ref.events++;
+	a->ref.utime = (uint64_t)time(NULL);
+	if (e)
+		ok_err_clear(e);
+	return md_array_sb_write_all(a, e);
 }
 
 /* Write the bitmap super (events in step with the array) and the bit bytes. */
@@ -534,7 +563,7 @@ static int bitmap_write(struct md_array *a, bool bits, struct ok_err *e)
 	uint8_t *buf = io_alloc(bits ? bytes : 4096);
 	if (!buf)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
-	int first = 0;
+	int first = 0, nfail = 0, fail[MD_MAX_MEMBERS], err[MD_MAX_MEMBERS];
 	for (int i = 0; i < a->nmembers; i++) {
 		struct md_member *m = &a->m[i];
 		if (!m->has_sb || m->fd < 0 || m->failed || !m->bm.valid)
@@ -557,8 +586,15 @@ static int bitmap_write(struct md_array *a, bool bits, struct ok_err *e)
 			rc = io_fdatasync(m->fd) < 0 ? -EIO : 0;
 		if (rc < 0 && !first)
 			first = rc;
+		if (rc < 0 && rc != -ENOMEM && nfail < MD_MAX_MEMBERS) {
+			err[nfail] = rc;
+			fail[nfail++] = i;
+		}
 	}
 	io_free(buf);
+	/* a member whose bitmap cannot be written is faulty (md_error) */
+	if (first && nfail)
+		return md_array_fail_members(a, nfail, fail, err, first, e);
 	return first;
 }
 

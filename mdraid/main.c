@@ -402,12 +402,24 @@ static size_t io_chunk(const struct md_array *a, uint64_t *sd)
 	return (size_t)*sd;
 }
 
+/* The engine's warning as print_left_out showed it (print_new_warning). */
+static char warn_shown[sizeof(((struct md_array *)0)->warn)];
+
 static void print_left_out(const struct md_array *a)
 {
+	memcpy(warn_shown, a->warn, sizeof(warn_shown));
 	for (int i = 0; i < a->nmembers; i++)
 		if (a->m[i].why[0] && strcmp(a->m[i].path, "missing") != 0)
 			ok_warn("%s: not used: %s", a->m[i].path, a->m[i].why);
 	if (a->warn[0])
+		ok_warn("warning: %s", a->warn);
+}
+
+/* A warning the engine raised while working (a member that failed a write
+ * and was marked faulty), printed once the command is done. */
+static void print_new_warning(const struct md_array *a)
+{
+	if (a->warn[0] && strcmp(a->warn, warn_shown) != 0)
 		ok_warn("warning: %s", a->warn);
 }
 
@@ -524,6 +536,7 @@ static int do_write(int n, char **paths)
 	io_free(buf);
 	struct ok_err ce;
 	int rc2 = md_array_close(&a, &ce);
+	print_new_warning(&a);
 	if (rc < 0)
 		return rc == -ENOSPC ? (ok_err_print(&e), OK_EXIT_USAGE) : fail(&e, rc);
 	if (rc2 < 0)
@@ -551,6 +564,7 @@ static int do_check(int n, char **paths, bool repair)
 	uint64_t mm = a.mismatches;
 	struct ok_err ce;
 	int rc2 = md_array_close(&a, &ce);
+	print_new_warning(&a);
 	if (rc < 0)
 		return fail(&e, rc);
 	if (rc2 < 0)
@@ -576,6 +590,7 @@ static int do_rebuild(int n, char **paths)
 			      TT.stop_after ? TT.stop_after / 512 : UINT64_MAX, &e);
 	struct ok_err ce;
 	int rc2 = md_array_close(&a, &ce);
+	print_new_warning(&a);
 	if (rc < 0)
 		return fail(&e, rc);
 	if (rc2 < 0)

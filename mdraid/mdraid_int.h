@@ -49,9 +49,19 @@ struct md_win {
 	pthread_t th;	  /* background read or write of this window */
 	bool running;	  /* th is to be joined */
 	int (*afn)(struct md_win *, struct ok_err *);
-	int arc;	  /* its result */
-	struct ok_err ae; /* its error */
+	int arc;		     /* its result */
+	struct ok_err ae;	     /* its error */
+	int slot_rc[MD_MAX_MEMBERS]; /* write: each slot's result (0 or -errno) */
 };
+/*
+ * Members (indices into a->m, with the errno each write failed with) that
+ * failed a write: marked faulty as the kernel's md_error() does, when the
+ * level can lose them with the slots already missing, and the superblocks
+ * rewritten at once (events + 1, their roles faulty; a.warn says so).
+ * Returns 0, or first_rc when too many failed (nothing is marked then).
+ */
+int md_array_fail_members(struct md_array *a, int n, const int *mi, const int *err, int first_rc,
+			  struct ok_err *e);
 /* Free the windows md_array_read/write keep between calls (waiting for
  * their I/O first). */
 void md_win_release(struct md_array *a);

@@ -210,6 +210,7 @@ static void *slot_thread(void *arg)
 static int for_each_slot(struct md_win *w, int (*fn)(struct md_win *, int, struct ok_err *),
 			 struct ok_err *e)
 {
+	memset(w->slot_rc, 0, sizeof(w->slot_rc));
 	int n = w->a->geom.raid_disks, rc = 0;
 	struct slot_job jobs[MD_MAX_MEMBERS];
 	pthread_t th[MD_MAX_MEMBERS];
@@ -226,6 +227,7 @@ static int for_each_slot(struct md_win *w, int (*fn)(struct md_win *, int, struc
 	for (int s = 0; s < n; s++) {
 		if (started[s])
 			pthread_join(th[s], NULL);
+		w->slot_rc[s] = jobs[s].rc;
 		if (jobs[s].rc < 0 && rc == 0) {
 			rc = jobs[s].rc;
 			if (e)
@@ -397,12 +399,59 @@ static int async_join(struct md_win *w, struct ok_err *e)
 	return rc;
 }
 
+/*
+ * A member that fails a write is marked faulty, as the kernel's md_error()
+ * does, so the write still lands: the stripes it missed are whole on the
+ * others (data, P and Q were all computed), and from now on its slot is
+ * read by reconstruction. The superblocks say so at once (role faulty,
+ * events + 1) before anything is reported written, so a later assembly,
+ * ours or the kernel's, never takes the stale member for current. Only
+ * when more members fail than the level can lose does the write fail.
+ * Called in the caller's thread with no window I/O running.
+ */
+static int absorb_write_failures(struct md_array *a, struct md_win *w, int rc, struct ok_err *e)
+{
+	int nfail = 0, fail[MD_MAX_MEMBERS], err[MD_MAX_MEMBERS];
+	for (int s = 0; s < a->geom.raid_disks; s++) {
+		int mi = a->slot_member[s];
+		if (w->slot_rc[s] >= 0 || mi < 0 || a->m[mi].failed)
+			continue;
+		if (w->slot_rc[s] == -ENOMEM)
+			return rc;
+		err[nfail] = w->slot_rc[s];
+		fail[nfail++] = mi;
+		w->slot_rc[s] = 0;
+	}
+	if (nfail == 0)
+		return rc;
+	return md_array_fail_members(a, nfail, fail, err, rc, e);
+}
+
+/* Wait for w's background I/O; a write's failed members are absorbed
+ * (absorb_write_failures) once no other window is writing. */
+static int join_window(struct md_array *a, struct md_win *w, struct ok_err *e)
+{
+	bool was_write = w->afn == md_win_write;
+	int rc = async_join(w, e);
+	if (rc < 0 && was_write) {
+		/* the other window first: no I/O may run while members change */
+		struct md_win *c = a->win_cache;
+		for (int i = 0; c && i < 2; i++) {
+			int r2 = &c[i] != w && c[i].running ? join_window(a, &c[i], e) : 0;
+			if (r2 < 0)
+				return r2;
+		}
+		rc = absorb_write_failures(a, w, rc, e);
+	}
+	return rc;
+}
+
 int md_win_sync(struct md_array *a, struct ok_err *e)
 {
 	struct md_win *c = a->win_cache;
 	int rc = 0;
 	for (int i = 0; c && i < 2; i++) {
-		int r = async_join(&c[i], rc < 0 ? NULL : e);
+		int r = join_window(a, &c[i], rc < 0 ? NULL : e);
 		if (r < 0 && rc == 0)
 			rc = r;
 	}
@@ -854,7 +903,7 @@ int md_array_write(struct md_array *a, uint64_t off, const void *buf, size_t len
 			int k = a->win_next;
 			a->win_next = 1 - k;
 			struct md_win *w = win[k];
-			rc = async_join(w, e);
+			rc = join_window(a, w, e);
 			if (rc < 0)
 				break;
 			if (rows == chunk) {
@@ -869,7 +918,7 @@ int md_array_write(struct md_array *a, uint64_t off, const void *buf, size_t len
 			 * reads (an earlier call's last batch): let it land */
 			struct md_win *o = win[1 - k];
 			if (o->running && o->s0 < w->s0 + w->ns && w->s0 < o->s0 + o->ns)
-				rc = async_join(o, e);
+				rc = join_window(a, o, e);
 			if (rc == 0)
 				rc = write_window(a, w, off, end, buf, e);
 			if (rc == 0)

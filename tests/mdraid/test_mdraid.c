@@ -373,6 +373,93 @@ static void test_eio_read_reconstructs(void **state)
 	free(out);
 }
 
+/* Writes to the members whose fds are listed fail with EIO. */
+static int bad_fds[4], n_bad_fds;
+static ssize_t eio_pwrite(int fd, const void *b, size_t n, off_t off)
+{
+	for (int i = 0; i < n_bad_fds; i++)
+		if (fd == bad_fds[i]) {
+			errno = EIO;
+			return -1;
+		}
+	return pwrite(fd, b, n, off);
+}
+
+/* A member that fails a write is marked faulty, as the kernel's md_error()
+ * does: the write succeeds, the others' superblocks say "faulty" at once,
+ * the data reads back (reconstructed) now and after a reopen. More failures
+ * than RAID6 can lose fail the write. */
+static void write_eio_marks_faulty(int bitmap)
+{
+	make_members(5, 4 << 20);
+	create(6, 5, 16, bitmap, false);
+	struct md_array a;
+	struct ok_err e;
+	size_t len = 1500000;
+	uint8_t *in = malloc(len), *out = malloc(len);
+	fill(in, len, 11);
+	assert_int_equal(md_array_open(&a, 5, paths, MD_OPEN_WRITE | MD_OPEN_NO_SAFETY, &e), 0);
+	int victim = a.slot_member[2];
+	bad_fds[0] = a.m[victim].fd;
+	n_bad_fds = 1;
+	io_sys.pwrite = eio_pwrite;
+	int rc = md_array_write(&a, 77777, in, len, &e);
+	if (rc == 0)
+		rc = md_array_flush(&a, &e);
+	io_sys = io_sys_default;
+	n_bad_fds = 0;
+	assert_int_equal(rc, 0);
+	assert_true(a.m[victim].failed);
+	assert_non_null(strstr(a.warn, "marked faulty"));
+	memset(out, 0, len);
+	assert_int_equal(md_array_read(&a, 77777, out, len, &e), 0);
+	assert_memory_equal(in, out, len);
+	assert_int_equal(md_array_close(&a, &e), 0);
+	/* on disk: the others call it faulty; a reopen leaves it out */
+	int fd = open(paths[0], O_RDONLY);
+	static struct md_sb sb;
+	assert_int_equal(md_sb_read(fd, paths[0], -1, &sb, &e), 0);
+	close(fd);
+	assert_int_equal(sb.dev_roles[2], MD_ROLE_FAULTY);
+	assert_int_equal(sb.resync_offset, MD_MAX_SECTOR);
+	assert_int_equal(md_array_open(&a, 5, paths, MD_OPEN_NO_SAFETY, &e), 0);
+	assert_int_equal(a.missing, 1);
+	memset(out, 0, len);
+	assert_int_equal(md_array_read(&a, 77777, out, len, &e), 0);
+	assert_memory_equal(in, out, len);
+	assert_int_equal(md_array_close(&a, &e), 0);
+
+	/* three members failing a RAID6 write: the write fails */
+	create(6, 5, 16, 0, false);
+	assert_int_equal(md_array_open(&a, 5, paths, MD_OPEN_WRITE | MD_OPEN_NO_SAFETY, &e), 0);
+	for (int k = 0; k < 3; k++)
+		bad_fds[k] = a.m[a.slot_member[k]].fd;
+	n_bad_fds = 3;
+	io_sys.pwrite = eio_pwrite;
+	rc = md_array_write(&a, 0, in, len, &e);
+	if (rc == 0)
+		rc = md_array_flush(&a, &e);
+	io_sys = io_sys_default;
+	n_bad_fds = 0;
+	assert_int_equal(rc, -EIO);
+	md_array_abandon(&a);
+	free(in);
+	free(out);
+}
+
+static void test_write_eio_marks_faulty(void **state)
+{
+	(void)state;
+	write_eio_marks_faulty(0);
+}
+
+/* The same with a write-intent bitmap: its write fails first. */
+static void test_write_eio_marks_faulty_bitmap(void **state)
+{
+	(void)state;
+	write_eio_marks_faulty(1);
+}
+
 /* A crash mid-write: superblocks say active and the bitmap bits covering
  * the write are set; mdadm --examine of the member equals ours. */
 static void test_crash_leaves_active_with_bits(void **state)
@@ -565,6 +652,8 @@ int main(void)
 	    cmocka_unit_test(test_bblog),
 	    cmocka_unit_test(test_bitmap_parse),
 	    cmocka_unit_test(test_eio_read_reconstructs),
+	    cmocka_unit_test(test_write_eio_marks_faulty),
+	    cmocka_unit_test(test_write_eio_marks_faulty_bitmap),
 	    cmocka_unit_test(test_crash_leaves_active_with_bits),
 	    cmocka_unit_test(test_bits_before_data),
 	    cmocka_unit_test(test_sliced_paths),
