@@ -128,15 +128,19 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 	int minor = o->minor;
 	int rc = 0;
 	struct md_geom g = {level, o->layout, o->raid_disks, chunk_kib * 2, 0};
-	if (o->raid_disks != n)
+	if (o->raid_disks + o->spare_disks != n)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
-				 "%d members given, --raid-devices is %d", n, o->raid_disks);
+				 "%d members given, --raid-devices is %d and --spare-devices %d", n,
+				 o->raid_disks, o->spare_disks);
 	if ((rc = md_geom_check(&g, NULL, e)) < 0)
 		return rc;
 	bool v090 = minor == 90; /* metadata 0.90: super0.c */
 	if ((minor < 0 || minor > 2) && !v090)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "metadata 1.%d is not supported",
 				 minor);
+	if (v090 && o->spare_disks)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+				 "spares at create are supported with metadata 1.x only");
 	if (v090 && n > MD_SB0_DISKS)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 				 "0.90 metadata supports at most %d devices per array",
@@ -150,8 +154,12 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		c[i].fd = -1;
 	}
 	for (int i = 0; i < n && rc == 0; i++) {
-		if (strcmp(paths[i], "missing") == 0)
+		if (strcmp(paths[i], "missing") == 0) {
+			if (i >= o->raid_disks)
+				rc = ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+					       "a spare cannot be \"missing\"");
 			continue;
+		}
 		for (int j = 0; j < i; j++)
 			if (strcmp(paths[i], paths[j]) == 0)
 				rc = ok_err_at(e, -EINVAL, paths[i], OK_ERR_NOPOS, "given twice");
@@ -165,6 +173,8 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		rc = ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 			       "%d members missing: RAID%d can lose at most %d", n - present, level,
 			       level == 6 ? 2 : 1);
+	/* the active members that are present (spares never count) */
+	present -= o->spare_disks;
 	if (rc < 0)
 		goto out;
 	/* data_offset from the first member (validate_geometry1) */
@@ -275,13 +285,13 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 	sb->layout = (uint32_t)o->layout;
 	sb->size = size;
 	sb->chunksize = chunk_kib * 2;
-	sb->raid_disks = (uint32_t)n;
+	sb->raid_disks = (uint32_t)o->raid_disks;
 	sb->events = 0;
-	sb->resync_offset = (o->assume_clean || present < n) ? MD_MAX_SECTOR : 0;
+	sb->resync_offset = (o->assume_clean || present < o->raid_disks) ? MD_MAX_SECTOR : 0;
 	sb->max_dev = (uint32_t)((((256 + 2 * (uint64_t)n) + 511) / 512 * 512 - 256) / 2);
 	for (int i = 0; i < MD_SB_MAX_DEV; i++)
 		sb->dev_roles[i] = MD_ROLE_SPARE;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < o->raid_disks; i++) /* spares keep MD_ROLE_SPARE */
 		if (c[i].fd >= 0)
 			sb->dev_roles[i] = (uint16_t)i;
 	memset(sb->raw, 0, sizeof(sb->raw));

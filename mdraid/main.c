@@ -43,6 +43,7 @@ enum {
 	OPT_SLOT,
 	OPT_NO_DIRECT,
 	OPT_STOP_AFTER,
+	OPT_SPARES = 'x',
 };
 
 static const char usage_main[] =
@@ -91,6 +92,7 @@ static const char help_create[] =
     "      --homehost=HOST        homehost (default: this host; <none> for none)\n"
     "  -b, --bitmap=internal|none write-intent bitmap (default: internal only for\n"
     "                             members over 100 GiB)\n"
+    "  -x, --spare-devices=N      the last N members given are spares (v1.x)\n"
     "  -z, --size=SIZE            space used on each member (a bare number is KiB;\n"
     "                             rounded down to the chunk; default max: all the\n"
     "                             smallest member has), as mdadm's --size\n"
@@ -159,6 +161,7 @@ static const char help_rebuild[] =
 static const struct cli_opt opts[] = {
     {"level", 'l', CLI_ARG, OPT_LEVEL},
     {"raid-devices", 'n', CLI_ARG, OPT_DEVICES},
+    {"spare-devices", 'x', CLI_ARG, OPT_SPARES},
     {"chunk", 'c', CLI_ARG, OPT_CHUNK},
     {"layout", 0, CLI_ARG, OPT_LAYOUT},
     {"parity", 0, CLI_ARG, OPT_LAYOUT},
@@ -200,6 +203,11 @@ static int on_opt(void *ctx, int id, const char *arg)
 			TT.co.level = 5;
 		else
 			return -1;
+		return 0;
+	case OPT_SPARES:
+		if (cli_parse_uint(arg, 0, 1000, &v) < 0)
+			return -1;
+		TT.co.spare_disks = (int)v;
 		return 0;
 	case OPT_DEVICES:
 		if (cli_parse_uint(arg, 1, 1000, &v) < 0)

@@ -422,6 +422,7 @@ struct md_create_opts {
 	const char *homehost; /* NULL: gethostname(); "<none>": no prefix */
 	int bitmap;	      /* -1 auto (> 100 GiB), 0 none, 1 internal */
 	uint64_t size_kib;    /* KiB used on each member; 0 = all the smallest has */
+	int spare_disks;      /* members after the raid_disks ones that are spares */
 	bool assume_clean;
 	bool force;
 	time_t now;	     /* 0: time(NULL) */

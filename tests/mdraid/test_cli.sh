@@ -467,4 +467,26 @@ for f in $MEM; do $SBEDIT $f feature_map=0 delta_disks=0 new_chunk=128; done
 check_eq "detail after the reshape: the new size" \
 	"        Array Size : 46080 (45.00 MiB 47.19 MB)" \
 	"$("$M" detail $MEM | grep 'Array Size')"
+
+# ---- create --spare-devices, --size ----
+mk 5 16M
+"$M" create --level=6 --raid-devices=4 --spare-devices=1 --chunk=64K --homehost=t $MEM >/dev/null 2>&1
+check_eq "create -x 1: the last member is a spare (detail)" \
+	"       4       0        0        -      spare   $T/m4.img" \
+	"$("$M" detail $MEM 2>/dev/null | tail -n 1)"
+if [ $have_mdadm = 1 ]; then
+	check_eq "create -x 1: mdadm --examine of the spare" "spare AAAA" \
+		"$("$MDADM" --examine "$T/m4.img" | sed -n 's/^ *Device Role : //p;s/^ *Array State : \([^ ]*\).*/\1/p' | tr '\n' ' ' | sed 's/ $//')"
+else
+	tap_skip "create -x 1: mdadm --examine of the spare" "no mdadm"
+fi
+testcmd_rc "create: members must be raid-devices + spare-devices (exit 3)" 3 \
+	"'$M' create --level=6 --raid-devices=4 --spare-devices=2 -f $MEM"
+testcmd_rc "create: a spare cannot be missing (exit 3)" 3 \
+	"'$M' create --level=6 --raid-devices=4 --spare-devices=1 -f $T/m0.img $T/m1.img $T/m2.img $T/m3.img missing"
+"$M" create --level=6 --raid-devices=5 --chunk=64K --size=6000 -f $MEM >/dev/null 2>&1
+check_eq "create --size=6000 uses 5952K (rounded to the chunk) of each member" \
+	"     Used Dev Size : 5952 (5.81 MiB 6.09 MB)" "$("$M" detail $MEM 2>/dev/null | grep 'Used Dev Size')"
+testcmd_rc "create --size beyond the smallest member is refused" 3 \
+	"'$M' create --level=6 --raid-devices=5 --size=64M -f $MEM"
 tap_done

@@ -26,6 +26,7 @@ raid5 5 3 64 1.2 left-asymmetric - 16M -
 named 6 4 512 1.2 - none 16M --name=data
 sized 6 4 64 1.2 - - 64M --size=40000
 sized10bm 6 5 64 1.0 - internal 16M --size=9M
+spare 6 4 64 1.2 - internal 16M --spare-devices=1
 g2c64 6 4 64 1.2 - - 2G -
 g2 6 4 512 1.2 - - 2G -
 g16 6 4 512 1.2 - - 16G -
@@ -67,11 +68,19 @@ seed=2000
 first=0
 mkdir -p "$W/in"
 : >"$W/in/geoms"
+# members ID N EXTRA: how many members a geometry has (raid devices + spares)
+members_of() {
+	case $3 in
+	*--spare-devices=*) echo $(($2 + ${3##*--spare-devices=})) ;;
+	*) echo "$2" ;;
+	esac
+}
 while read -r id lvl n c meta lay bm sz extra; do
+	tot=$(members_of "$id" "$n" "$extra")
 	bytes=$(numfmt --from=iec "$sz")
 	HEAD=$(head_bytes "$bytes")
 	i=0
-	while [ $i -lt "$n" ]; do
+	while [ $i -lt "$tot" ]; do
 		if [ "$bytes" -le $((HEAD + TAIL)) ]; then
 			mkimg "$W/$id.k$i.img" "$sz" $seed
 		else
@@ -82,8 +91,8 @@ while read -r id lvl n c meta lay bm sz extra; do
 		seed=$((seed + 1))
 		i=$((i + 1))
 	done
-	echo "$id $first $n $(opts "$lvl" "$n" "$c" "$meta" "$lay" "$bm" "$extra")" >>"$W/in/geoms"
-	first=$((first + n))
+	echo "$id $first $tot $(opts "$lvl" "$n" "$c" "$meta" "$lay" "$bm" "$extra")" >>"$W/in/geoms"
+	first=$((first + tot))
 done <"$W/geoms"
 
 cat >"$W/body" <<'EOF'
@@ -170,13 +179,14 @@ while read -r id lvl n c meta lay bm sz extra; do
 		tap_skip "$t" "$why"
 		continue
 	fi
+	tot=$(members_of "$id" "$n" "$extra")
 	# shellcheck disable=SC2046
 	if ! "$MDRAID" create $(opts "$lvl" "$n" "$c" "$meta" "$lay" "$bm" "$extra") \
-		$(i=0; while [ $i -lt "$n" ]; do printf '%s ' "$W/$id.u$i.img"; i=$((i + 1)); done) \
+		$(i=0; while [ $i -lt "$tot" ]; do printf '%s ' "$W/$id.u$i.img"; i=$((i + 1)); done) \
 		>"$W/create.out" 2>&1; then
 		tap_fail "$t" "mdraid create failed: $(head -n 5 "$W/create.out")"
 		continue
 	fi
-	tap_check "$t" sb_compare "$id" "$n"
+	tap_check "$t" sb_compare "$id" "$tot"
 done <"$W/geoms"
 tap_done
