@@ -204,7 +204,10 @@ void md_examine_print(FILE *out, const char *path, const struct md_sb *sb_in,
 			break;
 		}
 		if (ddsks) {
-			long long asize = (long long)(sb->size << 9) * ddsks;
+			/* mdadm's long long product, taken modulo 2^64 (defined
+			 * when a hostile size makes it wrap) */
+			long long asize =
+			    (long long)((sb->size << 9) * (unsigned long long)(long long)ddsks);
 			md_human_size(hs, sizeof(hs), asize);
 			fprintf(out, "     Array Size : %llu KiB%s\n",
 				(unsigned long long)asize >> 10, hs);

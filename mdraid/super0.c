@@ -587,9 +587,12 @@ void md_sb0_examine_print(FILE *out, const char *path, const struct md_sb *sb_in
 			break;
 		}
 		if (ddsks && denom) {
-			/* mdadm computes in long long; keep it defined when it wraps */
-			long long asize =
-			    (long long)((unsigned long long)size << 10) * ddsks / denom;
+			/* mdadm computes in long long; the product is taken modulo
+			 * 2^64 (the same bits, but defined when a hostile size makes
+			 * it wrap), the division signed, as mdadm's */
+			long long prod = (long long)(((unsigned long long)size << 10) *
+						     (unsigned long long)(long long)ddsks);
+			long long asize = prod / denom;
 			md_human_size(hs, sizeof(hs), asize);
 			fprintf(out, "     Array Size : %llu%s\n", (unsigned long long)asize >> 10,
 				hs);
