@@ -31,7 +31,7 @@ bench: deps build
 	@scripts/bench
 
 fuzz: deps
-	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug -Db_sanitize=address,undefined -Db_lundef=false
+	@[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=false -Dbuildtype=debug -Db_sanitize=address,undefined -Dc_args=-fno-sanitize-recover=all -Db_lundef=false
 	ninja -C build-fuzz
 	FUZZ_SECONDS=$(FUZZ_SECONDS) meson test -C build-fuzz --suite fuzz --timeout-multiplier 0 --print-errorlogs
 
