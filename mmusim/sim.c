@@ -1515,24 +1515,45 @@ static void unmap_range(struct mm_sim *s, uint32_t node, unsigned l, uint64_t ba
 	}
 }
 
+/*
+ * The common case, in a loop of its own: records from r[i] on that repeat
+ * their stream's last page within one page (an L1 hit in every mode, see
+ * lp_page) are only counted. The valid last pages sit in locals and the count
+ * in a register, so a run of repeats costs a few instructions per record; the
+ * hot loop pays nothing for events, errors or the mode mix. Returns the index
+ * of the first record that needs the full path (n if none).
+ */
+static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, size_t n)
+{
+	/* lp_gen == tlb_gen implies no event since, so a live process */
+	const uint64_t lp[2] = {s->lp_gen[0] == s->tlb_gen ? s->lp_page[0] : NONE,
+				s->lp_gen[1] == s->tlb_gen ? s->lp_page[1] : NONE};
+	size_t i0 = i;
+	for (; i < n; i++) {
+		const struct mm_rec *o = &r[i];
+		uint64_t pg = o->addr >> 12;
+		if (o->op > MM_MODIFY || pg != lp[o->op == MM_IFETCH] ||
+		    (o->addr + o->size - 1) >> 12 != pg)
+			break;
+	}
+	s->fast_hits += i - i0;
+	return i;
+}
+
 int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_err *e)
 {
 	s->e = e;
 	if (s->err)
 		return s->err;
 	for (size_t i = 0; i < n && !s->err; i++) {
+		i = feed_repeats(s, r, i, n);
+		if (i == n)
+			break;
 		const struct mm_rec *o = &r[i];
 		uint32_t pi;
 		if (o->op <= MM_MODIFY) {
 			int ifetch = o->op == MM_IFETCH;
 			uint64_t last = o->addr + o->size - 1;
-			/* the common case: the stream's last page again, within one page
-			 * (lp_gen == tlb_gen implies no event since, so a live process) */
-			if (o->addr >> 12 == s->lp_page[ifetch] && !((last ^ o->addr) >> 12) &&
-			    s->lp_gen[ifetch] == s->tlb_gen) {
-				s->fast_hits++;
-				continue;
-			}
 			if (need_proc(s))
 				break;
 			access1(s, o->addr, ifetch);
