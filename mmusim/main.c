@@ -130,7 +130,7 @@ static const struct cli_opt opts[] = {
 
 static const struct cli_spec spec = {"mmusim", help, opts, 0};
 
-#define MM_BATCH 1024 /* records per read: 24 KiB, so a batch is still in L1 when simulated */
+#define MM_BATCH 256 /* records per read: 6 KiB, still in L1 when simulated after a walk */
 #define MAX_SETS 64
 
 static struct {
