@@ -638,6 +638,12 @@ struct mmu {
 	int explained;
 };
 
+/* A host leaf entry (host table, division 5). */
+struct hl_ent {
+	uint64_t key; /* host page number + 1 (0 = empty) */
+	uint64_t val; /* its leaf entry (sPA | E_P | E_LEAF, 0 = not yet backed) */
+};
+
 struct mm_sim {
 	struct mm_config c;
 	unsigned modes;
@@ -660,9 +666,13 @@ struct mm_sim {
 	uint64_t tlb_gen;   /* bumped by every event and VM exit */
 	uint64_t fast_hits; /* repeats of lp_page not yet added to l1_hits */
 	unsigned gleaf;	    /* guest leaf level */
-	/* host */
+	/* host: tables above the leaf level in hpt; the leaf level apart (hleaf_*) */
 	struct pt_pool hpt;
 	uint32_t hroot;
+	struct pt_meta *hlt; /* host leaf-level tables (their entries: hl_key/hl_val) */
+	uint32_t nhlt, hltcap;
+	struct hl_ent *hl; /* host leaf entries by page, open addressing */
+	uint64_t hl_mask, hl_n;
 	struct palloc hmem;
 	unsigned hleaf;
 	uint64_t va_limit;
@@ -686,32 +696,104 @@ static int sim_oom(struct mm_sim *s, const char *what)
 	return s->err;
 }
 
-/* -------- host table: gPA -> sPA, filled on demand at no cost */
+/* -------- host table: gPA -> sPA, filled on demand at no cost
+ *
+ * Guest frames are spread over all of guest memory, so the host table's leaf
+ * level is thousands of 4 KiB tables holding a few entries each: 32 MiB for a
+ * 256 MiB working set, and a cache miss on nearly every nested walk of a data
+ * page. The leaf level is therefore kept apart: each leaf table keeps its
+ * place (index, physical address, allocated in the same order, so every
+ * reference is where it was), but its entries live in one hash map from
+ * host page number to entry, which holds only the present ones.
+ */
 
+static inline uint64_t hl_hash(const struct mm_sim *s, uint64_t hpn)
+{
+	return (hpn * 0x9E3779B97F4A7C15ull >> 20) & s->hl_mask;
+}
+
+/* The leaf entry of host page hpn (0 if not backed). */
+static inline uint64_t hl_get(const struct mm_sim *s, uint64_t hpn)
+{
+	for (uint64_t h = hl_hash(s, hpn);; h = (h + 1) & s->hl_mask) {
+		if (s->hl[h].key == hpn + 1)
+			return s->hl[h].val;
+		if (!s->hl[h].key)
+			return 0;
+	}
+}
+
+/* The entry slot of host page hpn, added (0) if absent; NULL without memory. */
+static uint64_t *hl_slot(struct mm_sim *s, uint64_t hpn)
+{
+	if (2 * (s->hl_n + 1) > s->hl_mask + 1) { /* keep the map at most half full */
+		uint64_t cap = 2 * (s->hl_mask + 1);
+		struct hl_ent *old = s->hl, *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return NULL;
+		s->hl = n;
+		s->hl_mask = cap - 1;
+		for (uint64_t i = 0; i < cap / 2; i++) {
+			if (!old[i].key)
+				continue;
+			uint64_t h = hl_hash(s, old[i].key - 1);
+			while (n[h].key)
+				h = (h + 1) & s->hl_mask;
+			n[h] = old[i];
+		}
+		free(old);
+	}
+	uint64_t h = hl_hash(s, hpn);
+	for (; s->hl[h].key; h = (h + 1) & s->hl_mask)
+		if (s->hl[h].key == hpn + 1)
+			return &s->hl[h].val;
+	s->hl[h].key = hpn + 1;
+	s->hl_n++;
+	return &s->hl[h].val;
+}
+
+/* A new host leaf-level table at pa; its index, or NONE32 without memory. */
+static uint32_t hl_table(struct mm_sim *s, uint64_t pa)
+{
+	if (s->nhlt == s->hltcap) {
+		uint32_t cap = s->hltcap ? s->hltcap * 2 : 64;
+		struct pt_meta *m = realloc(s->hlt, sizeof(*m) * cap);
+		if (!m)
+			return NONE32;
+		s->hlt = m;
+		s->hltcap = cap;
+	}
+	s->hlt[s->nhlt] = (struct pt_meta){.pa = pa, .level = (uint8_t)s->hleaf};
+	return s->nhlt++;
+}
+
+/* Back gpa (tables, then the host page) if needed; its sPA. */
 static uint64_t host_map(struct mm_sim *s, uint64_t gpa)
 {
 	uint32_t node = s->hroot;
-	for (unsigned l = s->c.host_levels; l >= 1; l--) {
+	for (unsigned l = s->c.host_levels; l > s->hleaf; l--) {
 		uint64_t *e = &pt_e(&s->hpt, node)[pt_idx(gpa, l)];
-		if (l == s->hleaf) {
-			if (!(*e & E_P)) {
-				uint64_t pa = pa_alloc(&s->hmem, s->c.host_page);
-				if (pa == NONE)
-					return sim_oom(s, "host memory"), 0;
-				*e = pa | E_P | E_LEAF;
-			}
-			return E_PA(*e) + (gpa & (s->c.host_page - 1));
-		}
 		if (!(*e & E_P)) {
 			uint64_t pa = pa_alloc(&s->hmem, 4096);
-			uint32_t c = pa == NONE ? NONE32 : pt_new(&s->hpt, pa, l - 1, 0);
+			uint32_t c = pa == NONE		 ? NONE32
+				     : l - 1 == s->hleaf ? hl_table(s, pa)
+							 : pt_new(&s->hpt, pa, l - 1, 0);
 			if (c == NONE32)
 				return sim_oom(s, "host memory"), 0;
 			*e = (uint64_t)c << 12 | E_P;
 		}
 		node = E_CHILD(*e);
 	}
-	return 0;
+	uint64_t *x = hl_slot(s, gpa >> shift_of_level(s->hleaf));
+	if (!x)
+		return sim_oom(s, "host memory"), 0;
+	if (!(*x & E_P)) {
+		uint64_t pa = pa_alloc(&s->hmem, s->c.host_page);
+		if (pa == NONE)
+			return sim_oom(s, "host memory"), 0;
+		*x = pa | E_P | E_LEAF;
+	}
+	return E_PA(*x) + (gpa & (s->c.host_page - 1));
 }
 
 /* -------- processes */
@@ -988,15 +1070,16 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 	for (unsigned k = l + 1; k <= mlev; k++)
 		m->st.grid_skip[m->row][mlev - k]++;
 	for (;; l--) {
-		const uint64_t *e = pt_e(&s->hpt, node);
-		uint64_t x = e[pt_idx(gpa, l)];
+		int leaf = l == s->hleaf;
+		uint64_t x = leaf ? hl_get(s, gpa >> hsh) : pt_e(&s->hpt, node)[pt_idx(gpa, l)];
 		if (!(x & E_P)) { /* first use of this gPA: back it (no cost, see notes) */
 			host_map(s, gpa);
 			if (s->err)
 				return 0;
-			x = e[pt_idx(gpa, l)];
+			x = leaf ? hl_get(s, gpa >> hsh) : pt_e(&s->hpt, node)[pt_idx(gpa, l)];
 		}
-		pt_ref(s, m, s->hpt.m[node].pa + 8ull * pt_idx(gpa, l), l, 'n', mlev - l,
+		uint64_t table = leaf ? s->hlt[node].pa : s->hpt.m[node].pa;
+		pt_ref(s, m, table + 8ull * pt_idx(gpa, l), l, 'n', mlev - l,
 		       s->c.pwc == MM_PWC_2D && l > s->hleaf);
 		if (x & E_LEAF) {
 			spa = E_PA(x) + (gpa & ((1ull << hsh) - 1));
@@ -1009,10 +1092,28 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 	return spa;
 }
 
+/*
+ * Start loading the host leaf entry that the walk's last nested walk (the data
+ * gPA's) will read: found first through the guest table, which stays cached,
+ * the likely cache miss overlaps the guest-dimension work. A hint only: no
+ * count changes, and nothing is done for a page that is not mapped yet.
+ */
+static void prefetch_data_leaf(const struct mm_sim *s, const struct proc *p, uint64_t va)
+{
+	unsigned gl = 1;
+	uint64_t x = pt_find(&s->gpt, p->root, s->c.levels, va, NULL, &gl);
+	if (!x)
+		return;
+	uint64_t gpa = E_PA(x) + (va & ((1ull << shift_of_level(gl)) - 1));
+	uint64_t h = hl_hash(s, gpa >> shift_of_level(s->hleaf));
+	__builtin_prefetch(&s->hl[h]);
+}
+
 /* The 2D walk: n guest levels, each preceded by a nested walk, then one for the data gPA. */
 static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint64_t va)
 {
 	unsigned n = s->c.levels, mlev = s->c.host_levels;
+	prefetch_data_leaf(s, p, va);
 	uint32_t node = p->root;
 	unsigned l = psc_start(m, m->psc, m->tag, va, n, s->gleaf, &node);
 	for (unsigned k = l + 1; k <= n; k++)
@@ -1723,7 +1824,9 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	s->map_gen = 1;
 	s->lp_page[0] = s->lp_page[1] = NONE;
 	s->phash = calloc(s->hcap, 4);
-	rc = s->phash ? 0 : -ENOMEM;
+	s->hl_mask = 1023;
+	s->hl = calloc(s->hl_mask + 1, sizeof(*s->hl));
+	rc = s->phash && s->hl ? 0 : -ENOMEM;
 	if (!rc)
 		rc = pa_init(&s->gmem, c->guest_mem, seed);
 	if (!rc)
@@ -1752,6 +1855,8 @@ void mm_sim_free(struct mm_sim *s)
 		mmu_free(&s->m[i]);
 	pt_destroy(&s->gpt);
 	pt_destroy(&s->hpt);
+	free(s->hlt);
+	free(s->hl);
 	pa_destroy(&s->gmem);
 	pa_destroy(&s->hmem);
 	free(s->procs);
