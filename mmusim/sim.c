@@ -41,6 +41,7 @@
 #include "mmusim.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1634,28 +1635,45 @@ static void unmap_range(struct mm_sim *s, uint32_t node, unsigned l, uint64_t ba
 	}
 }
 
+/* A record's pid, size, op and pad as one word: records with equal words
+ * take the same repeat test. */
+static inline uint64_t rec_tail(const struct mm_rec *o)
+{
+	uint64_t t;
+	memcpy(&t, (const unsigned char *)o + offsetof(struct mm_rec, pid), sizeof(t));
+	return t;
+}
+_Static_assert(offsetof(struct mm_rec, pad) == offsetof(struct mm_rec, pid) + 7 &&
+		   sizeof(struct mm_rec) == offsetof(struct mm_rec, pid) + 8,
+	       "rec_tail reads pid, size, op and pad");
+
 /*
  * The common case, in a loop of its own: records from r[i] on that repeat
  * their stream's last page within one page (an L1 hit in every mode, see
- * lp_page) are only counted. The valid last pages sit in locals and the count
- * in a register, so a run of repeats costs a few instructions per record; the
- * hot loop pays nothing for events, errors or the mode mix. Returns the index
- * of the first record that needs the full path (n if none).
+ * lp_page) are only counted. A run of records of one kind (same op and size,
+ * as a trace mostly is) is tested with one subtraction and one comparison
+ * each: the access's first and last byte are on page pg exactly when
+ * addr - lo < span for the lo and span below. The hot loop pays nothing for
+ * events, errors or the mode mix. Returns the index of the first record that
+ * needs the full path (n if none).
  */
 static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, size_t n)
 {
-	/* lp_gen == tlb_gen implies no event since, so a live process; NONE
-	 * matches no address's page */
+	/* lp_gen == tlb_gen implies no event since, so a live process */
 	uint64_t d = s->lp_gen[0] == s->tlb_gen ? s->lp_page[0] : NONE;
 	/* the last page by access op (ifetch, load, store, modify) */
 	const uint64_t lp[4] = {s->lp_gen[1] == s->tlb_gen ? s->lp_page[1] : NONE, d, d, d};
 	const struct mm_rec *o = r + i, *end = r + n;
-	for (; o < end; o++) {
-		if (o->op > MM_MODIFY)
-			break;
-		uint64_t pg = lp[o->op];
-		/* first and last byte on that page */
-		if ((o->addr >> 12 ^ pg) | ((o->addr + o->size - 1) >> 12 ^ pg))
+	while (o < end && o->op <= MM_MODIFY && lp[o->op] != NONE) {
+		uint64_t tail = rec_tail(o), base = lp[o->op] << 12, lo, span;
+		if (o->size == 0) /* its last byte is addr - 1: offsets 1..4095 */
+			lo = base + 1, span = 4095;
+		else /* offsets 0..4096 - size */
+			lo = base, span = o->size <= 4096 ? 4097u - o->size : 0;
+		const struct mm_rec *run = o;
+		while (o < end && rec_tail(o) == tail && o->addr - lo < span)
+			o++;
+		if (o == run)
 			break;
 	}
 	s->fast_hits += (size_t)(o - r) - i;
