@@ -1093,28 +1093,10 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 	return spa;
 }
 
-/*
- * Start loading the host leaf entry that the walk's last nested walk (the data
- * gPA's) will read: found first through the guest table, which stays cached,
- * the likely cache miss overlaps the guest-dimension work. A hint only: no
- * count changes, and nothing is done for a page that is not mapped yet.
- */
-static void prefetch_data_leaf(const struct mm_sim *s, const struct proc *p, uint64_t va)
-{
-	unsigned gl = 1;
-	uint64_t x = pt_find(&s->gpt, p->root, s->c.levels, va, NULL, &gl);
-	if (!x)
-		return;
-	uint64_t gpa = E_PA(x) + (va & ((1ull << shift_of_level(gl)) - 1));
-	uint64_t h = hl_hash(s, gpa >> shift_of_level(s->hleaf));
-	__builtin_prefetch(&s->hl[h]);
-}
-
 /* The 2D walk: n guest levels, each preceded by a nested walk, then one for the data gPA. */
 static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint64_t va)
 {
 	unsigned n = s->c.levels, mlev = s->c.host_levels;
-	prefetch_data_leaf(s, p, va);
 	uint32_t node = p->root;
 	unsigned l = psc_start(m, m->psc, m->tag, va, n, s->gleaf, &node);
 	for (unsigned k = l + 1; k <= n; k++)
