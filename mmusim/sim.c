@@ -727,7 +727,7 @@ static inline uint64_t hl_get(const struct mm_sim *s, uint64_t hpn)
 /* The entry slot of host page hpn, added (0) if absent; NULL without memory. */
 static uint64_t *hl_slot(struct mm_sim *s, uint64_t hpn)
 {
-	if (2 * (s->hl_n + 1) > s->hl_mask + 1) { /* keep the map at most half full */
+	if (4 * (s->hl_n + 1) > 3 * (s->hl_mask + 1)) { /* at most 3/4 full */
 		uint64_t cap = 2 * (s->hl_mask + 1);
 		struct hl_ent *old = s->hl, *n = calloc(cap, sizeof(*n));
 		if (!n)
