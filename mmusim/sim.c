@@ -29,10 +29,14 @@
  *  - Cycles are counted per event from the config, so totals are linear in
  *    each cost (mmusim.h invariant 4).
  *  - Fast paths that change no count: a repeat of the last page of a stream
- *    (no event or VM exit since) is an L1 hit in every mode (lp_page); a page
- *    known mapped skips the guest-table lookup (mc_key, invalidated by
- *    map_gen); accesses and TLB cycles are derived once per batch. The
- *    differential test (tests/mmusim/refmodel.py) checks every count.
+ *    (no event or VM exit since) is an L1 hit in every mode (lp_page), found
+ *    by a loop of its own (feed_repeats); a page known mapped skips the
+ *    guest-table lookup (mc_key, invalidated by map_gen); accesses and TLB
+ *    cycles are derived once per batch. The differential test
+ *    (tests/mmusim/refmodel.py) checks every count.
+ *  - Host memory layout, for the host's caches, not the model: table
+ *    metadata apart from entries, entries in chunks that never move, and the
+ *    host table's sparse leaf level as a hash map (see host_map).
  *  - Known simplifications: no accessed/dirty-bit exits, no write-flooding
  *    (unshadowing), no EPT violations, no prefetch of shadow entries on
  *    emulated PTE writes (the entry is zapped and refilled by a hidden fault),
