@@ -671,10 +671,10 @@ struct mm_sim {
 	uint64_t tlb_gen;   /* bumped by every event and VM exit */
 	uint64_t fast_hits; /* repeats of lp_page not yet added to l1_hits */
 	unsigned gleaf;	    /* guest leaf level */
-	/* host: tables above the leaf level in hpt; the leaf level apart (hleaf_*) */
+	/* host: tables above the leaf level in hpt; the leaf level apart (host_map) */
 	struct pt_pool hpt;
 	uint32_t hroot;
-	struct pt_meta *hlt; /* host leaf-level tables (their entries: hl_key/hl_val) */
+	struct pt_meta *hlt; /* host leaf-level tables (their entries: hl) */
 	uint32_t nhlt, hltcap;
 	struct hl_ent *hl; /* host leaf entries by page, open addressing */
 	uint64_t hl_mask, hl_n;
