@@ -130,6 +130,7 @@ static const struct cli_opt opts[] = {
 
 static const struct cli_spec spec = {"mmusim", help, opts, 0};
 
+#define MM_BATCH 256 /* records per read: 6 KiB, still in L1 when simulated after a walk */
 #define MAX_SETS 64
 
 static struct {
@@ -334,7 +335,7 @@ int main(int argc, char **argv)
 		die_err(&e, rc);
 	g_reader = r;
 
-	static struct mm_rec recs[4096];
+	static struct mm_rec recs[MM_BATCH];
 	uint64_t nrec = 0;
 	ssize_t n;
 	if (TT.write_trace || TT.parse_only) {
@@ -342,7 +343,7 @@ int main(int argc, char **argv)
 		if (TT.write_trace && (rc = mm_writer_open(&w, TT.write_trace, &e)) < 0)
 			die_err(&e, rc);
 		double t0 = progress_now();
-		while ((n = mm_reader_read(r, recs, 4096, &e)) > 0) {
+		while ((n = mm_reader_read(r, recs, MM_BATCH, &e)) > 0) {
 			nrec += (uint64_t)n;
 			if (w && (rc = mm_writer_put(w, recs, (size_t)n, &e)) < 0)
 				die_err(&e, rc);
@@ -372,7 +373,7 @@ int main(int argc, char **argv)
 	g_sim = s;
 	if (TT.explain || TT.log_walks)
 		mm_sim_log(s, print_walk, stdout, TT.log_walks, TT.explain_addr);
-	while ((n = mm_reader_read(r, recs, 4096, &e)) > 0) {
+	while ((n = mm_reader_read(r, recs, MM_BATCH, &e)) > 0) {
 		nrec += (uint64_t)n;
 		if ((rc = mm_sim_feed(s, recs, (size_t)n, &e)) < 0) {
 			if (!e.path[0])

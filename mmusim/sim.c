@@ -29,10 +29,14 @@
  *  - Cycles are counted per event from the config, so totals are linear in
  *    each cost (mmusim.h invariant 4).
  *  - Fast paths that change no count: a repeat of the last page of a stream
- *    (no event or VM exit since) is an L1 hit in every mode (lp_page); a page
- *    known mapped skips the guest-table lookup (mc_key, invalidated by
- *    map_gen); accesses and TLB cycles are derived once per batch. The
- *    differential test (tests/mmusim/refmodel.py) checks every count.
+ *    (no event or VM exit since) is an L1 hit in every mode (lp_page), found
+ *    by a loop of its own (feed_repeats); a page known mapped skips the
+ *    guest-table lookup (mc_key, invalidated by map_gen); accesses and TLB
+ *    cycles are derived once per batch. The differential test
+ *    (tests/mmusim/refmodel.py) checks every count.
+ *  - Host memory layout, for the host's caches, not the model: table
+ *    metadata apart from entries, entries in chunks that never move, and the
+ *    host table's sparse leaf level as a hash map (see host_map).
  *  - Known simplifications: no accessed/dirty-bit exits, no write-flooding
  *    (unshadowing), no EPT violations, no prefetch of shadow entries on
  *    emulated PTE writes (the entry is zapped and refilled by a hidden fault),
@@ -41,6 +45,7 @@
 #include "mmusim.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -462,22 +467,38 @@ static void pa_free(struct palloc *a, uint64_t pa, uint64_t size)
 #define E_CHILD(x) ((uint32_t)((x) >> 12))
 #define E_PA(x)	   ((x) & ~0xfffull)
 
-struct pt_node {
+/*
+ * A pool of tables. A table's small fields (pt_meta) sit in one compact
+ * array, apart from its 512 entries: a walk reads the table's address and one
+ * entry, and a cold simulated table then costs the host one cache miss, not
+ * two. Entries live in chunks of PT_CHUNK tables (2 MiB) that never move, so
+ * an entry pointer survives pt_new and a growing pool is never copied (a
+ * realloc'd array of 8000 host tables was copied at every doubling).
+ */
+struct pt_meta {
 	uint64_t pa;	/* physical address of this table page (gPA or sPA) */
 	uint32_t owner; /* guest tables: process index */
 	uint8_t level;	/* 1 = page table ... 5 = PML5 */
 	uint8_t wp;	/* guest table shadowed, so write-protected (shadow mode) */
 	uint8_t unsync; /* guest leaf table left writable and out of sync */
 	uint8_t pad;
-	uint64_t e[512];
 };
 
+#define PT_CHUNK 512u /* tables per chunk of entries */
+
 struct pt_pool {
-	struct pt_node *n;
-	uint32_t cnt, cap;
-	uint32_t *fl; /* free list */
+	struct pt_meta *m;	/* per table */
+	uint64_t (**ch)[512];	/* chunks of PT_CHUNK tables' entries */
+	uint32_t cnt, cap, nch; /* tables used, meta capacity, chunks */
+	uint32_t *fl;		/* free list */
 	uint32_t nfl, flcap;
 };
+
+/* The 512 entries of table i. */
+static inline uint64_t *pt_e(const struct pt_pool *p, uint32_t i)
+{
+	return p->ch[i / PT_CHUNK][i % PT_CHUNK];
+}
 
 static inline unsigned pt_idx(uint64_t va, unsigned level)
 {
@@ -494,6 +515,7 @@ static unsigned level_of(uint64_t size)
 	return size == 4096 ? 1 : size == (2u << 20) ? 2 : 3;
 }
 
+/* A zeroed table at physical address pa; its index, or NONE32 without memory. */
 static uint32_t pt_new(struct pt_pool *p, uint64_t pa, unsigned level, uint32_t owner)
 {
 	uint32_t i;
@@ -502,19 +524,25 @@ static uint32_t pt_new(struct pt_pool *p, uint64_t pa, unsigned level, uint32_t 
 	} else {
 		if (p->cnt == p->cap) {
 			uint32_t cap = p->cap ? p->cap * 2 : 64;
-			struct pt_node *n = realloc(p->n, sizeof(*n) * cap);
-			if (!n)
+			struct pt_meta *m = realloc(p->m, sizeof(*m) * cap);
+			if (!m)
 				return NONE32;
-			p->n = n;
+			p->m = m;
 			p->cap = cap;
+		}
+		if (p->cnt == p->nch * PT_CHUNK) {
+			uint64_t(**ch)[512] = realloc(p->ch, sizeof(*ch) * (p->nch + 1));
+			if (!ch)
+				return NONE32;
+			p->ch = ch;
+			if (!(ch[p->nch] = malloc(sizeof(**ch) * PT_CHUNK)))
+				return NONE32;
+			p->nch++;
 		}
 		i = p->cnt++;
 	}
-	struct pt_node *n = &p->n[i];
-	memset(n, 0, sizeof(*n));
-	n->pa = pa;
-	n->level = (uint8_t)level;
-	n->owner = owner;
+	memset(pt_e(p, i), 0, sizeof(*p->ch[0]));
+	p->m[i] = (struct pt_meta){.pa = pa, .owner = owner, .level = (uint8_t)level};
 	return i;
 }
 
@@ -534,7 +562,10 @@ static int pt_del(struct pt_pool *p, uint32_t i)
 
 static void pt_destroy(struct pt_pool *p)
 {
-	free(p->n);
+	for (uint32_t c = 0; c < p->nch; c++)
+		free(p->ch[c]);
+	free(p->ch);
+	free(p->m);
 	free(p->fl);
 }
 
@@ -546,7 +577,7 @@ static uint64_t pt_find(const struct pt_pool *p, uint32_t root, unsigned levels,
 	for (unsigned l = levels; l >= 1; l--) {
 		if (path)
 			path[l] = node;
-		uint64_t x = p->n[node].e[pt_idx(va, l)];
+		uint64_t x = pt_e(p, node)[pt_idx(va, l)];
 		if (!(x & E_P))
 			return 0;
 		if (x & E_LEAF) {
@@ -612,6 +643,12 @@ struct mmu {
 	int explained;
 };
 
+/* A host leaf entry (host table, division 5). */
+struct hl_ent {
+	uint64_t key; /* host page number + 1 (0 = empty) */
+	uint64_t val; /* its leaf entry (sPA | E_P | E_LEAF, 0 = not yet backed) */
+};
+
 struct mm_sim {
 	struct mm_config c;
 	unsigned modes;
@@ -634,9 +671,13 @@ struct mm_sim {
 	uint64_t tlb_gen;   /* bumped by every event and VM exit */
 	uint64_t fast_hits; /* repeats of lp_page not yet added to l1_hits */
 	unsigned gleaf;	    /* guest leaf level */
-	/* host */
+	/* host: tables above the leaf level in hpt; the leaf level apart (host_map) */
 	struct pt_pool hpt;
 	uint32_t hroot;
+	struct pt_meta *hlt; /* host leaf-level tables (their entries: hl) */
+	uint32_t nhlt, hltcap;
+	struct hl_ent *hl; /* host leaf entries by page, open addressing */
+	uint64_t hl_mask, hl_n;
 	struct palloc hmem;
 	unsigned hleaf;
 	uint64_t va_limit;
@@ -660,33 +701,104 @@ static int sim_oom(struct mm_sim *s, const char *what)
 	return s->err;
 }
 
-/* -------- host table: gPA -> sPA, filled on demand at no cost */
+/* -------- host table: gPA -> sPA, filled on demand at no cost
+ *
+ * Guest frames are spread over all of guest memory, so the host table's leaf
+ * level is thousands of 4 KiB tables holding a few entries each: 32 MiB for a
+ * 256 MiB working set, and a cache miss on nearly every nested walk of a data
+ * page. The leaf level is therefore kept apart: each leaf table keeps its
+ * place (index, physical address, allocated in the same order, so every
+ * reference is where it was), but its entries live in one hash map from
+ * host page number to entry, which holds only the present ones.
+ */
 
+static inline uint64_t hl_hash(const struct mm_sim *s, uint64_t hpn)
+{
+	return (hpn * 0x9E3779B97F4A7C15ull >> 20) & s->hl_mask;
+}
+
+/* The leaf entry of host page hpn (0 if not backed). */
+static inline uint64_t hl_get(const struct mm_sim *s, uint64_t hpn)
+{
+	for (uint64_t h = hl_hash(s, hpn);; h = (h + 1) & s->hl_mask) {
+		if (s->hl[h].key == hpn + 1)
+			return s->hl[h].val;
+		if (!s->hl[h].key)
+			return 0;
+	}
+}
+
+/* The entry slot of host page hpn, added (0) if absent; NULL without memory. */
+static uint64_t *hl_slot(struct mm_sim *s, uint64_t hpn)
+{
+	if (4 * (s->hl_n + 1) > 3 * (s->hl_mask + 1)) { /* at most 3/4 full */
+		uint64_t cap = 2 * (s->hl_mask + 1);
+		struct hl_ent *old = s->hl, *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return NULL;
+		s->hl = n;
+		s->hl_mask = cap - 1;
+		for (uint64_t i = 0; i < cap / 2; i++) {
+			if (!old[i].key)
+				continue;
+			uint64_t h = hl_hash(s, old[i].key - 1);
+			while (n[h].key)
+				h = (h + 1) & s->hl_mask;
+			n[h] = old[i];
+		}
+		free(old);
+	}
+	uint64_t h = hl_hash(s, hpn);
+	for (; s->hl[h].key; h = (h + 1) & s->hl_mask)
+		if (s->hl[h].key == hpn + 1)
+			return &s->hl[h].val;
+	s->hl[h].key = hpn + 1;
+	s->hl_n++;
+	return &s->hl[h].val;
+}
+
+/* A new host leaf-level table at pa; its index, or NONE32 without memory. */
+static uint32_t hl_table(struct mm_sim *s, uint64_t pa)
+{
+	if (s->nhlt == s->hltcap) {
+		uint32_t cap = s->hltcap ? s->hltcap * 2 : 64;
+		struct pt_meta *m = realloc(s->hlt, sizeof(*m) * cap);
+		if (!m)
+			return NONE32;
+		s->hlt = m;
+		s->hltcap = cap;
+	}
+	s->hlt[s->nhlt] = (struct pt_meta){.pa = pa, .level = (uint8_t)s->hleaf};
+	return s->nhlt++;
+}
+
+/* Back gpa (tables, then the host page) if needed; its sPA. */
 static uint64_t host_map(struct mm_sim *s, uint64_t gpa)
 {
 	uint32_t node = s->hroot;
-	for (unsigned l = s->c.host_levels; l >= 1; l--) {
-		uint64_t *e = &s->hpt.n[node].e[pt_idx(gpa, l)];
-		if (l == s->hleaf) {
-			if (!(*e & E_P)) {
-				uint64_t pa = pa_alloc(&s->hmem, s->c.host_page);
-				if (pa == NONE)
-					return sim_oom(s, "host memory"), 0;
-				*e = pa | E_P | E_LEAF;
-			}
-			return E_PA(*e) + (gpa & (s->c.host_page - 1));
-		}
+	for (unsigned l = s->c.host_levels; l > s->hleaf; l--) {
+		uint64_t *e = &pt_e(&s->hpt, node)[pt_idx(gpa, l)];
 		if (!(*e & E_P)) {
 			uint64_t pa = pa_alloc(&s->hmem, 4096);
-			uint32_t c = pa == NONE ? NONE32 : pt_new(&s->hpt, pa, l - 1, 0);
+			uint32_t c = pa == NONE		 ? NONE32
+				     : l - 1 == s->hleaf ? hl_table(s, pa)
+							 : pt_new(&s->hpt, pa, l - 1, 0);
 			if (c == NONE32)
 				return sim_oom(s, "host memory"), 0;
-			e = &s->hpt.n[node].e[pt_idx(gpa, l)]; /* pool may have moved */
 			*e = (uint64_t)c << 12 | E_P;
 		}
 		node = E_CHILD(*e);
 	}
-	return 0;
+	uint64_t *x = hl_slot(s, gpa >> shift_of_level(s->hleaf));
+	if (!x)
+		return sim_oom(s, "host memory"), 0;
+	if (!(*x & E_P)) {
+		uint64_t pa = pa_alloc(&s->hmem, s->c.host_page);
+		if (pa == NONE)
+			return sim_oom(s, "host memory"), 0;
+		*x = pa | E_P | E_LEAF;
+	}
+	return E_PA(*x) + (gpa & (s->c.host_page - 1));
 }
 
 /* -------- processes */
@@ -763,12 +875,12 @@ static int os_map(struct mm_sim *s, uint32_t pi, uint64_t va, struct pw *w)
 	int nw = 0;
 	uint32_t node = s->procs[pi].root;
 	for (unsigned l = s->c.levels; l >= s->gleaf; l--) {
-		uint64_t x = s->gpt.n[node].e[pt_idx(va, l)];
+		uint64_t x = pt_e(&s->gpt, node)[pt_idx(va, l)];
 		if (l == s->gleaf) {
 			uint64_t pa = pa_alloc(&s->gmem, s->c.guest_page);
 			if (pa == NONE)
 				return sim_oom(s, "guest memory");
-			s->gpt.n[node].e[pt_idx(va, l)] = pa | E_P | E_LEAF;
+			pt_e(&s->gpt, node)[pt_idx(va, l)] = pa | E_P | E_LEAF;
 			w[nw++] = (struct pw){va, node, (uint8_t)l, 0};
 			break;
 		}
@@ -778,7 +890,7 @@ static int os_map(struct mm_sim *s, uint32_t pi, uint64_t va, struct pw *w)
 			if (rc < 0)
 				return rc;
 			x = (uint64_t)c << 12 | E_P;
-			s->gpt.n[node].e[pt_idx(va, l)] = x;
+			pt_e(&s->gpt, node)[pt_idx(va, l)] = x;
 			w[nw++] = (struct pw){va, node, (uint8_t)l, 0};
 		}
 		node = E_CHILD(x);
@@ -789,18 +901,17 @@ static int os_map(struct mm_sim *s, uint32_t pi, uint64_t va, struct pw *w)
 /* Free a guest subtree (tables and frames). */
 static void os_free_tree(struct mm_sim *s, uint32_t node)
 {
-	struct pt_node *n = &s->gpt.n[node];
+	const uint64_t *e = pt_e(&s->gpt, node);
 	for (unsigned i = 0; i < 512; i++) {
-		uint64_t x = s->gpt.n[node].e[i];
+		uint64_t x = e[i];
 		if (!(x & E_P))
 			continue;
 		if (x & E_LEAF)
-			pa_free(&s->gmem, E_PA(x), 1ull << shift_of_level(n->level));
+			pa_free(&s->gmem, E_PA(x), 1ull << shift_of_level(s->gpt.m[node].level));
 		else
 			os_free_tree(s, E_CHILD(x));
 	}
-	n = &s->gpt.n[node];
-	pa_free(&s->gmem, n->pa, 4096);
+	pa_free(&s->gmem, s->gpt.m[node].pa, 4096);
 	pt_del(&s->gpt, node);
 }
 
@@ -935,9 +1046,8 @@ static void walk_1d(struct mm_sim *s, struct mmu *m, const struct pt_pool *p, ui
 	unsigned top = s->c.levels;
 	unsigned l = psc_start(m, m->psc, m->tag, va, top, leaf, &node);
 	for (;; l--) {
-		const struct pt_node *n = &p->n[node];
-		uint64_t x = n->e[pt_idx(va, l)];
-		pt_ref(s, m, n->pa + 8ull * pt_idx(va, l), l, dim, top - l, l > leaf);
+		uint64_t x = pt_e(p, node)[pt_idx(va, l)];
+		pt_ref(s, m, p->m[node].pa + 8ull * pt_idx(va, l), l, dim, top - l, l > leaf);
 		if ((x & E_LEAF) || l == 1 || !(x & E_P))
 			break;
 		psc_put(m->psc, m->tag, va, l, E_CHILD(x));
@@ -965,16 +1075,16 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 	for (unsigned k = l + 1; k <= mlev; k++)
 		m->st.grid_skip[m->row][mlev - k]++;
 	for (;; l--) {
-		const struct pt_node *n = &s->hpt.n[node];
-		uint64_t x = n->e[pt_idx(gpa, l)];
+		int leaf = l == s->hleaf;
+		uint64_t x = leaf ? hl_get(s, gpa >> hsh) : pt_e(&s->hpt, node)[pt_idx(gpa, l)];
 		if (!(x & E_P)) { /* first use of this gPA: back it (no cost, see notes) */
 			host_map(s, gpa);
 			if (s->err)
 				return 0;
-			n = &s->hpt.n[node];
-			x = n->e[pt_idx(gpa, l)];
+			x = leaf ? hl_get(s, gpa >> hsh) : pt_e(&s->hpt, node)[pt_idx(gpa, l)];
 		}
-		pt_ref(s, m, n->pa + 8ull * pt_idx(gpa, l), l, 'n', mlev - l,
+		uint64_t table = leaf ? s->hlt[node].pa : s->hpt.m[node].pa;
+		pt_ref(s, m, table + 8ull * pt_idx(gpa, l), l, 'n', mlev - l,
 		       s->c.pwc == MM_PWC_2D && l > s->hleaf);
 		if (x & E_LEAF) {
 			spa = E_PA(x) + (gpa & ((1ull << hsh) - 1));
@@ -999,12 +1109,10 @@ static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint6
 	uint64_t gpa_data = 0;
 	for (;; l--) {
 		m->row = n - l;
-		const struct pt_node *t = &s->gpt.n[node];
-		uint64_t spa_table = nested_xlate(s, m, t->pa);
+		uint64_t spa_table = nested_xlate(s, m, s->gpt.m[node].pa);
 		if (s->err)
 			return;
-		t = &s->gpt.n[node];
-		uint64_t x = t->e[pt_idx(va, l)];
+		uint64_t x = pt_e(&s->gpt, node)[pt_idx(va, l)];
 		pt_ref(s, m, spa_table + 8ull * pt_idx(va, l), l, 'g', mlev,
 		       (s->c.pwc == MM_PWC_PA || s->c.pwc == MM_PWC_2D) && l > s->gleaf);
 		if (x & E_LEAF) {
@@ -1023,14 +1131,13 @@ static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint6
 
 static void shadow_free_tree(struct mmu *m, struct mm_sim *s, uint32_t node)
 {
-	struct pt_node *n = &m->sp.n[node];
-	if (n->level > 1)
+	if (m->sp.m[node].level > 1)
 		for (unsigned i = 0; i < 512; i++) {
-			uint64_t x = m->sp.n[node].e[i];
+			uint64_t x = pt_e(&m->sp, node)[i];
 			if ((x & E_P) && !(x & E_LEAF))
 				shadow_free_tree(m, s, E_CHILD(x));
 		}
-	pa_free(&s->hmem, m->sp.n[node].pa, 4096);
+	pa_free(&s->hmem, m->sp.m[node].pa, 4096);
 	pt_del(&m->sp, node);
 	m->st.shadow_pages--;
 }
@@ -1051,7 +1158,7 @@ static void shadow_zap(struct mm_sim *s, struct mmu *m, uint32_t r, uint64_t va)
 {
 	uint32_t node = r;
 	for (unsigned l = s->c.levels; l >= 1; l--) {
-		uint64_t *x = &m->sp.n[node].e[pt_idx(va, l)];
+		uint64_t *x = &pt_e(&m->sp, node)[pt_idx(va, l)];
 		if (!(*x & E_P))
 			return;
 		if (*x & E_LEAF) {
@@ -1065,7 +1172,7 @@ static void shadow_zap(struct mm_sim *s, struct mmu *m, uint32_t r, uint64_t va)
 /* Shadow root of process pi, from the root cache or new (sets *hit). */
 static uint32_t shadow_root(struct mm_sim *s, struct mmu *m, uint32_t pi, int *hit)
 {
-	uint64_t key = s->gpt.n[s->procs[pi].root].pa >> 12, v;
+	uint64_t key = s->gpt.m[s->procs[pi].root].pa >> 12, v;
 	if (lru_get(&m->sroots, key, key, &v)) {
 		*hit = 1;
 		return (uint32_t)v;
@@ -1087,7 +1194,7 @@ static uint32_t guest_leaf_table(const struct mm_sim *s, const struct proc *p, u
 {
 	uint32_t node = p->root;
 	for (unsigned l = s->c.levels; l > s->gleaf; l--) {
-		uint64_t x = s->gpt.n[node].e[pt_idx(va, l)];
+		uint64_t x = pt_e(&s->gpt, node)[pt_idx(va, l)];
 		if (!(x & E_P) || (x & E_LEAF))
 			return NONE32;
 		node = E_CHILD(x);
@@ -1109,7 +1216,7 @@ static uint64_t shadow_sync(struct mm_sim *s, struct mmu *m, uint32_t only)
 			i++;
 			continue;
 		}
-		s->gpt.n[g].unsync = 0;
+		s->gpt.m[g].unsync = 0;
 		m->unsync[i] = m->unsync[--m->nunsync];
 		m->st.syncs++;
 		n++;
@@ -1121,7 +1228,7 @@ static uint64_t shadow_sync(struct mm_sim *s, struct mmu *m, uint32_t only)
 			i++;
 			continue;
 		}
-		uint64_t key = s->gpt.n[p->root].pa >> 12;
+		uint64_t key = s->gpt.m[p->root].pa >> 12;
 		if (lru_get(&m->sroots, key, key, &v))
 			shadow_zap(s, m, (uint32_t)v, va);
 		m->pend[i] = m->pend[--m->npend];
@@ -1152,13 +1259,13 @@ static int pend_add(struct mm_sim *s, struct mmu *m, uint32_t pi, uint64_t va)
 static void shadow_writes(struct mm_sim *s, struct mmu *m, uint32_t pi, const struct pw *w, int nw)
 {
 	for (int i = 0; i < nw; i++) {
-		struct pt_node *g = &s->gpt.n[w[i].node];
+		struct pt_meta *g = &s->gpt.m[w[i].node];
 		if (!g->wp)
 			continue; /* not shadowed yet: an ordinary write */
 		if (s->c.unsync && g->level == s->gleaf) {
 			if (!g->unsync) {
 				vm_exit(s, m, MM_EXIT_PTWRITE, s->c.c_ptwrite);
-				g = &s->gpt.n[w[i].node];
+				g = &s->gpt.m[w[i].node];
 				g->unsync = 1;
 				if (m->nunsync == m->unsync_cap) {
 					uint32_t cap = m->unsync_cap ? m->unsync_cap * 2 : 64;
@@ -1190,7 +1297,7 @@ static void shadow_fill(struct mm_sim *s, struct mmu *m, const struct proc *p, u
 	unsigned gl = 1;
 	uint64_t x = pt_find(&s->gpt, p->root, s->c.levels, va, path, &gl);
 	for (unsigned l = s->c.levels; l >= gl; l--)
-		s->gpt.n[path[l]].wp = 1; /* now shadowed: write-protect */
+		s->gpt.m[path[l]].wp = 1; /* now shadowed: write-protect */
 	uint64_t gpa = E_PA(x) + (va & ((1ull << shift_of_level(gl)) - 1));
 	uint64_t spa = host_map(s, gpa);
 	if (s->err)
@@ -1198,7 +1305,7 @@ static void shadow_fill(struct mm_sim *s, struct mmu *m, const struct proc *p, u
 	unsigned sleaf = gl > s->hleaf ? s->hleaf : gl;
 	uint32_t node = m->sroot;
 	for (unsigned l = s->c.levels;; l--) {
-		uint64_t *e = &m->sp.n[node].e[pt_idx(va, l)];
+		uint64_t *e = &pt_e(&m->sp, node)[pt_idx(va, l)];
 		if (l == sleaf) {
 			*e = (spa & ~((1ull << shift_of_level(l)) - 1)) | E_P | E_LEAF;
 			return;
@@ -1207,7 +1314,6 @@ static void shadow_fill(struct mm_sim *s, struct mmu *m, const struct proc *p, u
 			uint32_t c = shadow_table(s, m, l - 1);
 			if (c == NONE32)
 				return;
-			e = &m->sp.n[node].e[pt_idx(va, l)];
 			*e = (uint64_t)c << 12 | E_P;
 		}
 		node = E_CHILD(*e);
@@ -1362,7 +1468,7 @@ static void ev_invlpg(struct mm_sim *s, uint64_t va)
 		if (i == MM_SHADOW) {
 			/* resync the guest table that maps va, if it is out of sync */
 			uint32_t leafnode = guest_leaf_table(s, &s->procs[s->cur], va);
-			uint64_t n = leafnode != NONE32 && s->gpt.n[leafnode].unsync
+			uint64_t n = leafnode != NONE32 && s->gpt.m[leafnode].unsync
 					 ? shadow_sync(s, m, leafnode)
 					 : 0;
 			vm_exit(s, m, MM_EXIT_INVLPG, s->c.c_invlpg + n * s->c.c_sync);
@@ -1441,7 +1547,7 @@ static void pte_change(struct mm_sim *s, uint64_t va, int clear)
 		return;
 	}
 	uint64_t size = 1ull << shift_of_level(ll);
-	uint64_t *e = &s->gpt.n[path[ll]].e[pt_idx(va, ll)];
+	uint64_t *e = &pt_e(&s->gpt, path[ll])[pt_idx(va, ll)];
 	pa_free(&s->gmem, E_PA(x), size);
 	if (clear) {
 		*e = 0;
@@ -1466,7 +1572,7 @@ static void ev_exit(struct mm_sim *s, uint32_t pid)
 	uint32_t pi = (uint32_t)(p - s->procs);
 	struct mmu *m = &s->m[MM_SHADOW];
 	if (m->on) {
-		uint64_t key = s->gpt.n[p->root].pa >> 12, v;
+		uint64_t key = s->gpt.m[p->root].pa >> 12, v;
 		if (lru_get(&m->sroots, key, key, &v)) {
 			lru_del(&m->sroots, key, key);
 			if ((uint32_t)v == m->sroot)
@@ -1475,7 +1581,7 @@ static void ev_exit(struct mm_sim *s, uint32_t pid)
 		}
 		/* forget its unsync tables and pending zaps: they are freed with it */
 		for (uint32_t i = 0; i < m->nunsync;)
-			if (s->gpt.n[m->unsync[i]].owner == pi)
+			if (s->gpt.m[m->unsync[i]].owner == pi)
 				m->unsync[i] = m->unsync[--m->nunsync];
 			else
 				i++;
@@ -1503,7 +1609,7 @@ static void unmap_range(struct mm_sim *s, uint32_t node, unsigned l, uint64_t ba
 		uint64_t a = base + i * span;
 		if (a + span <= lo || a >= hi)
 			continue;
-		uint64_t x = s->gpt.n[node].e[i];
+		uint64_t x = pt_e(&s->gpt, node)[i];
 		if (!(x & E_P))
 			continue;
 		if (x & E_LEAF) {
@@ -1515,24 +1621,65 @@ static void unmap_range(struct mm_sim *s, uint32_t node, unsigned l, uint64_t ba
 	}
 }
 
+/* A record's pid, size, op and pad as one word: records with equal words
+ * take the same repeat test. */
+static inline uint64_t rec_tail(const struct mm_rec *o)
+{
+	uint64_t t;
+	memcpy(&t, (const unsigned char *)o + offsetof(struct mm_rec, pid), sizeof(t));
+	return t;
+}
+_Static_assert(offsetof(struct mm_rec, pad) == offsetof(struct mm_rec, pid) + 7 &&
+		   sizeof(struct mm_rec) == offsetof(struct mm_rec, pid) + 8,
+	       "rec_tail reads pid, size, op and pad");
+
+/*
+ * The common case, in a loop of its own: records from r[i] on that repeat
+ * their stream's last page within one page (an L1 hit in every mode, see
+ * lp_page) are only counted. A run of records of one kind (same op and size,
+ * as a trace mostly is) is tested with one subtraction and one comparison
+ * each: the access's first and last byte are on page pg exactly when
+ * addr - lo < span for the lo and span below. The hot loop pays nothing for
+ * events, errors or the mode mix. Returns the index of the first record that
+ * needs the full path (n if none).
+ */
+static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, size_t n)
+{
+	/* lp_gen == tlb_gen implies no event since, so a live process */
+	uint64_t d = s->lp_gen[0] == s->tlb_gen ? s->lp_page[0] : NONE;
+	/* the last page by access op (ifetch, load, store, modify) */
+	const uint64_t lp[4] = {s->lp_gen[1] == s->tlb_gen ? s->lp_page[1] : NONE, d, d, d};
+	const struct mm_rec *o = r + i, *end = r + n;
+	while (o < end && o->op <= MM_MODIFY && lp[o->op] != NONE) {
+		uint64_t tail = rec_tail(o), base = lp[o->op] << 12, lo, span;
+		if (o->size == 0) /* its last byte is addr - 1: offsets 1..4095 */
+			lo = base + 1, span = 4095;
+		else /* offsets 0..4096 - size */
+			lo = base, span = o->size <= 4096 ? 4097u - o->size : 0;
+		const struct mm_rec *run = o;
+		while (o < end && rec_tail(o) == tail && o->addr - lo < span)
+			o++;
+		if (o == run)
+			break;
+	}
+	s->fast_hits += (size_t)(o - r) - i;
+	return (size_t)(o - r);
+}
+
 int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_err *e)
 {
 	s->e = e;
 	if (s->err)
 		return s->err;
 	for (size_t i = 0; i < n && !s->err; i++) {
+		i = feed_repeats(s, r, i, n);
+		if (i == n)
+			break;
 		const struct mm_rec *o = &r[i];
 		uint32_t pi;
 		if (o->op <= MM_MODIFY) {
 			int ifetch = o->op == MM_IFETCH;
 			uint64_t last = o->addr + o->size - 1;
-			/* the common case: the stream's last page again, within one page
-			 * (lp_gen == tlb_gen implies no event since, so a live process) */
-			if (o->addr >> 12 == s->lp_page[ifetch] && !((last ^ o->addr) >> 12) &&
-			    s->lp_gen[ifetch] == s->tlb_gen) {
-				s->fast_hits++;
-				continue;
-			}
 			if (need_proc(s))
 				break;
 			access1(s, o->addr, ifetch);
@@ -1681,7 +1828,9 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	s->map_gen = 1;
 	s->lp_page[0] = s->lp_page[1] = NONE;
 	s->phash = calloc(s->hcap, 4);
-	rc = s->phash ? 0 : -ENOMEM;
+	s->hl_mask = 1023;
+	s->hl = calloc(s->hl_mask + 1, sizeof(*s->hl));
+	rc = s->phash && s->hl ? 0 : -ENOMEM;
 	if (!rc)
 		rc = pa_init(&s->gmem, c->guest_mem, seed);
 	if (!rc)
@@ -1710,6 +1859,8 @@ void mm_sim_free(struct mm_sim *s)
 		mmu_free(&s->m[i]);
 	pt_destroy(&s->gpt);
 	pt_destroy(&s->hpt);
+	free(s->hlt);
+	free(s->hl);
 	pa_destroy(&s->gmem);
 	pa_destroy(&s->hmem);
 	free(s->procs);

@@ -9,7 +9,8 @@
  *  - the logged 24 steps are real entries: guest entries sit at the offset
  *    the VA selects, nested walks all start at the same host root entry
  *  - the neighbouring page's 2D walk: 8 references, 3 served by the PWC
- *  - TLB patterns: fit-in-L1, LRU thrash by one page, set conflicts in L2
+ *  - TLB patterns: fit-in-L1, LRU thrash by one page, set conflicts in L2;
+ *    what the repeat fast path must not count as a repeat
  *  - shadow costs: guest #PF, hidden fault, PT-write exits with and without
  *    unsync; exit-cost linearity; untagged flushes; CR3 root cache
  *  - readers: lackey lines, banner lines, errors with line numbers,
@@ -273,6 +274,30 @@ static void test_tlb_fits_l1(void **state)
 	}
 	mm_sim_free(s);
 	free(r);
+}
+
+/* The repeat fast path must not take what only looks like a repeat: the very
+ * first access (no last page yet) at page 0, an access crossing into the next
+ * page, and a size-0 access at a page start (its last byte is the page before). */
+static void test_fast_path_edges(void **state)
+{
+	(void)state;
+	struct mm_config c = cfg("barcelona", NULL);
+	struct mm_rec r[] = {
+	    ld(0x10),					 /* page 0: cold, a walk */
+	    ld(0x18),					 /* a repeat: L1 hit */
+	    {.addr = 0xff8, .size = 16, .op = MM_LOAD},	 /* page 0 hit, page 1 walk */
+	    {.addr = 0x2000, .size = 0, .op = MM_STORE}, /* page 2 walk, page 1 hit */
+	};
+	struct mm_sim *s = run(&c, 7, r, 4);
+	for (int m = 0; m < MM_MODE_N; m++) {
+		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
+		assert_int_equal(st->accesses, 6);
+		assert_int_equal(st->l1_hits, 3);
+		assert_int_equal(st->l1_misses, 3);
+		assert_int_equal(st->walks, 3);
+	}
+	mm_sim_free(s);
 }
 
 static void test_tlb_lru_thrash(void **state)
@@ -612,14 +637,23 @@ static void test_config(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cold_2d),	     cmocka_unit_test(test_cold_1d),
-	    cmocka_unit_test(test_two_page_2d),	     cmocka_unit_test(test_pwc_va_and_2d),
-	    cmocka_unit_test(test_tlb_fits_l1),	     cmocka_unit_test(test_tlb_lru_thrash),
-	    cmocka_unit_test(test_tlb_set_conflict), cmocka_unit_test(test_shadow_first_touch),
-	    cmocka_unit_test(test_shadow_events),    cmocka_unit_test(test_exit_cost_linear),
-	    cmocka_unit_test(test_cycles_linear),    cmocka_unit_test(test_lackey_lines),
-	    cmocka_unit_test(test_lackey_errors),    cmocka_unit_test(test_binary_roundtrip),
-	    cmocka_unit_test(test_synth_seeded),     cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_cold_2d),
+	    cmocka_unit_test(test_cold_1d),
+	    cmocka_unit_test(test_two_page_2d),
+	    cmocka_unit_test(test_pwc_va_and_2d),
+	    cmocka_unit_test(test_tlb_fits_l1),
+	    cmocka_unit_test(test_fast_path_edges),
+	    cmocka_unit_test(test_tlb_lru_thrash),
+	    cmocka_unit_test(test_tlb_set_conflict),
+	    cmocka_unit_test(test_shadow_first_touch),
+	    cmocka_unit_test(test_shadow_events),
+	    cmocka_unit_test(test_exit_cost_linear),
+	    cmocka_unit_test(test_cycles_linear),
+	    cmocka_unit_test(test_lackey_lines),
+	    cmocka_unit_test(test_lackey_errors),
+	    cmocka_unit_test(test_binary_roundtrip),
+	    cmocka_unit_test(test_synth_seeded),
+	    cmocka_unit_test(test_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
