@@ -515,6 +515,21 @@ static unsigned level_of(uint64_t size)
 	return size == 4096 ? 1 : size == (2u << 20) ? 2 : 3;
 }
 
+/* Room for one more table record in a growing array of used entries
+ * (doubling, from 64): 0, or -1 without memory (the array is unchanged). */
+static int meta_room(struct pt_meta **arr, uint32_t *cap, uint32_t used)
+{
+	if (used < *cap)
+		return 0;
+	uint32_t ncap = *cap ? *cap * 2 : 64;
+	struct pt_meta *m = realloc(*arr, sizeof(*m) * ncap);
+	if (!m)
+		return -1;
+	*arr = m;
+	*cap = ncap;
+	return 0;
+}
+
 /* A zeroed table at physical address pa; its index, or NONE32 without memory. */
 static uint32_t pt_new(struct pt_pool *p, uint64_t pa, unsigned level, uint32_t owner)
 {
@@ -522,14 +537,8 @@ static uint32_t pt_new(struct pt_pool *p, uint64_t pa, unsigned level, uint32_t 
 	if (p->nfl) {
 		i = p->fl[--p->nfl];
 	} else {
-		if (p->cnt == p->cap) {
-			uint32_t cap = p->cap ? p->cap * 2 : 64;
-			struct pt_meta *m = realloc(p->m, sizeof(*m) * cap);
-			if (!m)
-				return NONE32;
-			p->m = m;
-			p->cap = cap;
-		}
+		if (meta_room(&p->m, &p->cap, p->cnt) < 0)
+			return NONE32;
 		if (p->cnt == p->nch * PT_CHUNK) {
 			uint64_t(**ch)[512] = realloc(p->ch, sizeof(*ch) * (p->nch + 1));
 			if (!ch)
@@ -760,14 +769,8 @@ static uint64_t *hl_slot(struct mm_sim *s, uint64_t hpn)
 /* A new host leaf-level table at pa; its index, or NONE32 without memory. */
 static uint32_t hl_table(struct mm_sim *s, uint64_t pa)
 {
-	if (s->nhlt == s->hltcap) {
-		uint32_t cap = s->hltcap ? s->hltcap * 2 : 64;
-		struct pt_meta *m = realloc(s->hlt, sizeof(*m) * cap);
-		if (!m)
-			return NONE32;
-		s->hlt = m;
-		s->hltcap = cap;
-	}
+	if (meta_room(&s->hlt, &s->hltcap, s->nhlt) < 0)
+		return NONE32;
 	s->hlt[s->nhlt] = (struct pt_meta){.pa = pa, .level = (uint8_t)s->hleaf};
 	return s->nhlt++;
 }
