@@ -65,7 +65,8 @@ static uint64_t detail_array_bytes(const struct md_array *a)
 	const struct md_sb *sb = &a->ref;
 	if (!(sb->feature_map & MD_F_RESHAPE_ACTIVE))
 		return md_array_bytes(a);
-	int disks = (int)sb->raid_disks, prev = disks - sb->delta_disks;
+	/* in 64 bits: hostile counts cannot overflow */
+	int64_t disks = sb->raid_disks, prev = (int64_t)sb->raid_disks - sb->delta_disks;
 	if (prev < disks)
 		disks = prev;
 	disks -= sb->new_level == 6 ? 2 : 1;
@@ -164,7 +165,7 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 				sync_percent(sb->reshape_position, total));
 		if (sb->delta_disks)
 			fprintf(out, "     Delta Devices : %d, (%d->%d)\n", sb->delta_disks,
-				n - sb->delta_disks, n);
+				(int)((uint32_t)n - (uint32_t)sb->delta_disks), n);
 		if ((int32_t)sb->new_level != sb->level)
 			fprintf(out, "         New Level : raid%u\n", sb->new_level);
 		if ((int32_t)sb->new_level != sb->level || sb->new_layout != sb->layout) {

@@ -194,10 +194,10 @@ void md_examine_print(FILE *out, const char *path, const struct md_sb *sb_in,
 			break;
 		case 4:
 		case 5:
-			ddsks = (int)sb->raid_disks - 1;
+			ddsks = (int)(sb->raid_disks - 1); /* mdadm's unsigned arithmetic */
 			break;
 		case 6:
-			ddsks = (int)sb->raid_disks - 2;
+			ddsks = (int)(sb->raid_disks - 2);
 			break;
 		case 10: /* layout-dependent; not handled by this engine */
 			ddsks = 0;
@@ -251,10 +251,12 @@ void md_examine_print(FILE *out, const char *path, const struct md_sb *sb_in,
 			(unsigned long long)(sb->reshape_position / 2), hs);
 		if (sb->delta_disks) {
 			fprintf(out, "  Delta Devices : %d", sb->delta_disks);
-			fprintf(out, " (%d->%d)\n", (int)sb->raid_disks - sb->delta_disks,
+			/* mdadm subtracts the unsigned fields: wraps, never overflows */
+			fprintf(out, " (%d->%d)\n",
+				(int)(sb->raid_disks - (uint32_t)sb->delta_disks),
 				(int)sb->raid_disks);
 			if (sb->delta_disks < 0)
-				delta_extra = -sb->delta_disks;
+				delta_extra = (int)(0u - (uint32_t)sb->delta_disks);
 		}
 		if ((int32_t)sb->new_level != sb->level) {
 			c = level_name((int32_t)sb->new_level);

@@ -576,10 +576,10 @@ void md_sb0_examine_print(FILE *out, const char *path, const struct md_sb *sb_in
 			break;
 		case 4:
 		case 5:
-			ddsks = (int)raid_disks - 1;
+			ddsks = (int)(raid_disks - 1); /* mdadm's unsigned arithmetic */
 			break;
 		case 6:
-			ddsks = (int)raid_disks - 2;
+			ddsks = (int)(raid_disks - 2);
 			break;
 		case 10:
 			ddsks = (int)raid_disks;

@@ -237,9 +237,11 @@ int md_sb_validate(const struct md_sb *sb, const char *path, struct ok_err *e)
 			    128, "data_offset %llu overlaps the superblock (ends at sector %llu)",
 			    (unsigned long long)sb->data_offset,
 			    (unsigned long long)(sb->super_offset + sb_sectors));
-		if ((sb->feature_map & MD_F_NEW_OFFSET) &&
-		    (int64_t)sb->data_offset + sb->new_offset <
-			(int64_t)(sb->super_offset + sb_sectors))
+		/* data_offset + new_offset below the superblock's end, in
+		 * unsigned arithmetic (data_offset >= that end here) */
+		if ((sb->feature_map & MD_F_NEW_OFFSET) && sb->new_offset < 0 &&
+		    (uint64_t)(-(int64_t)sb->new_offset) >
+			sb->data_offset - (sb->super_offset + sb_sectors))
 			return SB_BAD(124,
 				      "new_offset %d puts data before the end of the superblock",
 				      sb->new_offset);
