@@ -53,7 +53,8 @@ void md_uuid_str(char out[36], const uint8_t uuid[16])
 	}
 }
 
-static const char *level_name(int level)
+/* See mdraid_int.h: one table for the v1.x and 0.90 examine printers. */
+const char *md_level_name(int level)
 {
 	switch (level) {
 	case -1:
@@ -180,7 +181,7 @@ void md_examine_print(FILE *out, const char *path, const struct md_sb *sb_in,
 		fprintf(out, "  (local to host %s)", homehost);
 	fprintf(out, "\n");
 	print_time(out, "  Creation Time : ", sb->ctime);
-	const char *c = level_name(sb->level);
+	const char *c = md_level_name(sb->level);
 	fprintf(out, "     Raid Level : %s\n", c ? c : "-unknown-");
 	fprintf(out, "   Raid Devices : %d\n", (int)sb->raid_disks);
 	fprintf(out, "\n");
@@ -259,7 +260,7 @@ void md_examine_print(FILE *out, const char *path, const struct md_sb *sb_in,
 				delta_extra = (int)(0u - (uint32_t)sb->delta_disks);
 		}
 		if ((int32_t)sb->new_level != sb->level) {
-			c = level_name((int32_t)sb->new_level);
+			c = md_level_name((int32_t)sb->new_level);
 			fprintf(out, "      New Level : %s\n", c ? c : "-unknown-");
 		}
 		if (sb->new_layout != sb->layout && (sb->level == 5 || sb->level == 6)) {

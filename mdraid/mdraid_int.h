@@ -62,6 +62,9 @@ struct md_win {
  */
 int md_array_fail_members(struct md_array *a, int n, const int *mi, const int *err, int first_rc,
 			  struct ok_err *e);
+/* mdadm's personality name of a raid level ("raid6", "linear", ...), NULL
+ * if it has none; examine text of v1.x and 0.90 alike. */
+const char *md_level_name(int level);
 /* Free the windows md_array_read/write keep between calls (waiting for
  * their I/O first). */
 void md_win_release(struct md_array *a);

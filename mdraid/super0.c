@@ -399,32 +399,6 @@ int md_sb0_validate(const struct md_sb *sb, const char *path, struct ok_err *e)
 
 /* ---- examine ---- */
 
-static const char *pers_name(int level)
-{
-	switch (level) {
-	case -4:
-		return "multipath";
-	case -5:
-		return "faulty";
-	case -1:
-		return "linear";
-	case 0:
-		return "raid0";
-	case 1:
-		return "raid1";
-	case 4:
-		return "raid4";
-	case 5:
-		return "raid5";
-	case 6:
-		return "raid6";
-	case 10:
-		return "raid10";
-	default:
-		return NULL;
-	}
-}
-
 static void print_r10(FILE *out, uint32_t layout)
 {
 	int near = layout & 255, far = (layout >> 8) & 255;
@@ -562,7 +536,7 @@ void md_sb0_examine_print(FILE *out, const char *path, const struct md_sb *sb_in
 	if (w(raw, O_NOT_PERSISTENT))
 		fprintf(out, "           Eedk : not persistent\n");
 	print_time(out, "  Creation Time", w(raw, O_CTIME));
-	const char *c = pers_name(level);
+	const char *c = md_level_name(level);
 	fprintf(out, "     Raid Level : %s\n", c ? c : "-unknown-");
 	uint32_t layout = w(raw, O_LAYOUT);
 	if (level > 0) {
@@ -617,7 +591,7 @@ void md_sb0_examine_print(FILE *out, const char *path, const struct md_sb *sb_in
 		}
 		uint32_t nl = w(raw, O_NEW_LEVEL), nlay = w(raw, O_NEW_LAYOUT);
 		if ((int32_t)nl != level) {
-			c = pers_name((int32_t)nl);
+			c = md_level_name((int32_t)nl);
 			fprintf(out, "      New Level : %s\n", c ? c : "-unknown-");
 		}
 		if (nlay != layout) {
