@@ -8,64 +8,13 @@
 # raidmodel.py, an independent model of the layouts written from the spec.
 # The kernel itself is the peer of tests/interop/mdraid.
 . "$OPSKIT_SOURCE/tests/tap.sh"
-M="$OPSKIT_BUILD/mdraid/mdraid"
-T="$TAP_TMP"
+. "$OPSKIT_SOURCE/tests/mdraid/lib.sh"
 SRC="$OPSKIT_SOURCE/tests/mdraid"
 MODEL="python3 $SRC/raidmodel.py"
 SBEDIT="python3 $SRC/sbedit.py"
-export TZ=UTC
-HH=testhost
-have_mdadm=0
-MDADM=$(command -v mdadm || ls /sbin/mdadm /usr/sbin/mdadm 2>/dev/null | head -n 1)
-[ -n "$MDADM" ] && [ -x "$MDADM" ] && have_mdadm=1
-
-# mk N SIZE: N members of SIZE filled with random bytes: $T/m0.img ...
-mk() {
-	rm -f "$T"/m*.img
-	i=0
-	MEM=""
-	while [ "$i" -lt "$1" ]; do
-		head -c "$2" /dev/urandom > "$T/m$i.img"
-		MEM="$MEM $T/m$i.img"
-		i=$((i + 1))
-	done
-}
-# sparse N SIZE: sparse members (for large sizes)
-sparse() {
-	rm -f "$T"/m*.img
-	i=0
-	MEM=""
-	while [ "$i" -lt "$1" ]; do
-		truncate -s "$2" "$T/m$i.img"
-		MEM="$MEM $T/m$i.img"
-		i=$((i + 1))
-	done
-}
-# ex_cmp NAME FILE...: mdraid examine equals mdadm --examine
-ex_cmp() {
-	name=$1
-	shift
-	if [ $have_mdadm = 0 ]; then
-		tap_skip "$name" "mdadm not installed"
-		return
-	fi
-	"$M" examine --homehost=$HH "$@" > "$T/ours" 2>"$T/ours.err"
-	r1=$?
-	"$MDADM" --examine --homehost=$HH "$@" > "$T/theirs" 2>"$T/theirs.err"
-	r2=$?
-	if cmp -s "$T/ours" "$T/theirs" && [ $r1 = $r2 ]; then
-		tap_ok "$name"
-	else
-		tap_fail "$name" "rc $r1 vs mdadm $r2
-$(diff -u "$T/theirs" "$T/ours" | head -n 30)"
-	fi
-}
 # sums: md5 of all members (to prove nothing was written)
 sums() {
 	md5sum "$T"/m*.img "$@" 2>/dev/null
-}
-check_eq() { # NAME EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then tap_ok "$1"; else tap_fail "$1" "expected '$2', got '$3'"; fi
 }
 
 # ---- create + examine against mdadm, every metadata version ----

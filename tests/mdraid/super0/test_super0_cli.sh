@@ -7,46 +7,7 @@
 # checked against the bytes written (shadow files); parity with mdraid check.
 # The kernel is the peer of test_super0_kernel.sh.
 . "$OPSKIT_SOURCE/tests/tap.sh"
-M="$OPSKIT_BUILD/mdraid/mdraid"
-T="$TAP_TMP"
-export TZ=UTC
-HH=testhost
-have_mdadm=0
-MDADM=$(command -v mdadm || ls /sbin/mdadm /usr/sbin/mdadm 2>/dev/null | head -n 1)
-[ -n "$MDADM" ] && [ -x "$MDADM" ] && have_mdadm=1
-
-# mk N SIZE: N members of SIZE filled with random bytes: $T/m0.img ...
-mk() {
-	rm -f "$T"/m*.img
-	i=0
-	MEM=""
-	while [ "$i" -lt "$1" ]; do
-		head -c "$2" /dev/urandom > "$T/m$i.img"
-		MEM="$MEM $T/m$i.img"
-		i=$((i + 1))
-	done
-}
-ex_cmp() { # NAME FILE...: mdraid examine equals mdadm --examine
-	name=$1
-	shift
-	if [ $have_mdadm = 0 ]; then
-		tap_skip "$name" "mdadm not installed"
-		return
-	fi
-	"$M" examine --homehost=$HH "$@" > "$T/ours" 2>"$T/ours.err"
-	r1=$?
-	"$MDADM" --examine --homehost=$HH "$@" > "$T/theirs" 2>"$T/theirs.err"
-	r2=$?
-	if cmp -s "$T/ours" "$T/theirs" && [ $r1 = $r2 ]; then
-		tap_ok "$name"
-	else
-		tap_fail "$name" "rc $r1 vs mdadm $r2
-$(diff -u "$T/theirs" "$T/ours" | head -n 30)"
-	fi
-}
-check_eq() { # NAME EXPECTED ACTUAL
-	if [ "$2" = "$3" ]; then tap_ok "$1"; else tap_fail "$1" "expected '$2', got '$3'"; fi
-}
+. "$OPSKIT_SOURCE/tests/mdraid/lib.sh"
 # mem_with K1 [K2]: $MEM with members K1 (and K2) replaced by "missing"
 mem_with() {
 	out=""
