@@ -3,6 +3,7 @@
  * it is the reference the engine is checked against.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,19 @@
 #include <unistd.h>
 
 #include "fixture.h"
+
+int fx_tap_n;
+
+void fx_ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	printf("%sok %d - ", cond ? "" : "not ", ++fx_tap_n);
+	vprintf(fmt, ap);
+	printf("\n");
+	va_end(ap);
+	fflush(stdout);
+}
 
 static void le64(uint8_t *b, uint64_t v)
 {

@@ -60,6 +60,10 @@ int fx_read_sb(const char *path, int minor, struct fx_sb *sb);
  * checksum, to build states the tests need (dirty, bitmap, ...). */
 int fx_sb_patch(const char *path, int minor, unsigned off, unsigned size, uint64_t value);
 
+/* One TAP case: "ok N - ..." or "not ok N - ..."; fx_tap_n counts them. */
+extern int fx_tap_n;
+void fx_ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Reference mapping: the member of data block k of stripe s; P and Q. */
 int fx_map(int level, int layout, int disks, uint64_t s, int k, int *pd, int *qd);
 

@@ -38,22 +38,6 @@
 #include "io.h"
 #include "reshape.h"
 
-static int tap_n, tap_fail;
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#include <stdarg.h>
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	printf("%sok %d - ", cond ? "" : "not ", ++tap_n);
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	if (!cond)
-		tap_fail++;
-	fflush(stdout);
-}
-
 /* ---- the recorder ---- */
 
 #define MAXF 16
@@ -418,12 +402,12 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	io_sys = io_sys_default;
 	reshape_close(r);
 	char msg[512];
-	ok(rc == 0, "%s: recorded grow %d -> %d (%zu events)%s%s", sc->name, sc->n_old, sc->n_new,
-	   R.nev, rc ? ": " : "", rc ? e.msg : "");
+	fx_ok(rc == 0, "%s: recorded grow %d -> %d (%zu events)%s%s", sc->name, sc->n_old,
+	      sc->n_new, R.nev, rc ? ": " : "", rc ? e.msg : "");
 	if (rc)
 		return -1;
-	ok(fx_verify(&a, sc->n_new, paths, msg, sizeof msg) == 0, "%s: recorded grow verifies",
-	   sc->name);
+	fx_ok(fx_verify(&a, sc->n_new, paths, msg, sizeof msg) == 0, "%s: recorded grow verifies",
+	      sc->name);
 
 	/* pieces of every write */
 	size_t *base = calloc(R.nev + 1, sizeof *base), npieces = 0;
@@ -530,11 +514,12 @@ static int run_scenario(const struct scen *sc, const char *dir)
 		}
 	}
 	total_states += states;
-	ok(fails == 0,
-	   "%s: %lld crash states (%lld checked as the kernel would resume, %lld continued, %lld "
-	   "before the reshape began or after it ended)%s%s",
-	   sc->name, states, kernel_checked, resumed, untouched, fails ? ": first failure " : "",
-	   first_fail);
+	fx_ok(
+	    fails == 0,
+	    "%s: %lld crash states (%lld checked as the kernel would resume, %lld continued, %lld "
+	    "before the reshape began or after it ended)%s%s",
+	    sc->name, states, kernel_checked, resumed, untouched, fails ? ": first failure " : "",
+	    first_fail);
 	free(base);
 	free(durable);
 	free(mask);
@@ -591,6 +576,6 @@ int main(void)
 		run_scenario(&sc[i], d);
 	printf("# %lld crash states replayed in all\n", total_states);
 	rmdir(d);
-	printf("1..%d\n", tap_n);
+	printf("1..%d\n", fx_tap_n);
 	return 0;
 }

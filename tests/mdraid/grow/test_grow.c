@@ -18,19 +18,6 @@
 #include "fixture.h"
 #include "reshape.h"
 
-static int tap_n;
-static void ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	printf("%sok %d - ", cond ? "" : "not ", ++tap_n);
-	vprintf(fmt, ap);
-	printf("\n");
-	va_end(ap);
-	fflush(stdout);
-}
-
 static char dir[512];
 static char pbuf[64][600];
 static char *paths[64];
@@ -81,7 +68,7 @@ static struct fx_array make(const char *tag, int level, int layout, int minor, i
 			     .chunk = chunk,
 			     .dev_bytes = bytes,
 			     .data_offset = doff,
-			     .seed = (uint32_t)(tap_n * 7 + 3)};
+			     .seed = (uint32_t)(fx_tap_n * 7 + 3)};
 	setup_paths(tag, n_new);
 	if (fx_create(&a, paths) < 0)
 		abort();
@@ -112,26 +99,26 @@ static void grow_one(const struct grow_case *c)
 	char msg[512];
 	int rc = reshape_open(&r, (const char *const *)paths, c->n_new, &o, &e);
 	const struct reshape_plan *pl = rc == 0 ? reshape_plan(r) : NULL;
-	ok(rc == 0 && pl->method == c->want && (!c->want_bb || pl->backup_blocks == c->want_bb),
-	   "%s: plan (method %d, backup %lluK)%s%s", c->name, pl ? (int)pl->method : -1,
-	   pl ? (unsigned long long)pl->backup_blocks / 2 : 0, rc ? ": " : "", rc ? e.msg : "");
+	fx_ok(rc == 0 && pl->method == c->want && (!c->want_bb || pl->backup_blocks == c->want_bb),
+	      "%s: plan (method %d, backup %lluK)%s%s", c->name, pl ? (int)pl->method : -1,
+	      pl ? (unsigned long long)pl->backup_blocks / 2 : 0, rc ? ": " : "", rc ? e.msg : "");
 	if (rc == 0)
 		rc = reshape_run(r, &e);
 	reshape_close(r);
-	ok(rc == 0, "%s: grow %d -> %d%s%s", c->name, c->n_old, c->n_new, rc ? ": " : "",
-	   rc ? e.msg : "");
+	fx_ok(rc == 0, "%s: grow %d -> %d%s%s", c->name, c->n_old, c->n_new, rc ? ": " : "",
+	      rc ? e.msg : "");
 	int v = fx_verify(&a, c->n_new, paths, msg, sizeof msg);
-	ok(v == 0, "%s: content unchanged, P/Q consistent, superblocks final%s%s", c->name,
-	   v ? ": " : "", v ? msg : "");
+	fx_ok(v == 0, "%s: content unchanged, P/Q consistent, superblocks final%s%s", c->name,
+	      v ? ": " : "", v ? msg : "");
 	struct fx_sb sb;
 	fx_read_sb(paths[c->n_new - 1], c->minor, &sb);
 	uint64_t moved = c->want == RESHAPE_NEW_OFFSET
 			     ? c->want_bb / (uint64_t)(c->n_old - (c->level == 6 ? 2 : 1))
 			     : 0;
 	uint64_t doff = c->minor == 0 ? 0 : c->doff;
-	ok(sb.data_offset == doff - moved && (!c->backup_file || access(bkp, F_OK) != 0),
-	   "%s: data_offset %llu (expected %llu)%s", c->name, (unsigned long long)sb.data_offset,
-	   (unsigned long long)(doff - moved), c->backup_file ? ", backup file removed" : "");
+	fx_ok(sb.data_offset == doff - moved && (!c->backup_file || access(bkp, F_OK) != 0),
+	      "%s: data_offset %llu (expected %llu)%s", c->name, (unsigned long long)sb.data_offset,
+	      (unsigned long long)(doff - moved), c->backup_file ? ", backup file removed" : "");
 	cleanup(c->n_new);
 }
 
@@ -166,7 +153,8 @@ static void stop_and_continue(const char *tag, int backup_file, int minor, uint6
 	if (rc == 0)
 		rc = reshape_run(r, &e);
 	reshape_close(r);
-	ok(rc == -EINTR, "%s: stopped by the flag (rc %d %s)", tag, rc, rc == -EINTR ? "" : e.msg);
+	fx_ok(rc == -EINTR, "%s: stopped by the flag (rc %d %s)", tag, rc,
+	      rc == -EINTR ? "" : e.msg);
 	struct fx_sb sb;
 	int consistent = 1;
 	for (int i = 0; i < 5; i++) {
@@ -175,9 +163,9 @@ static void stop_and_continue(const char *tag, int backup_file, int minor, uint6
 			      sb.reshape_pos < end && sb.raid_disks == 5 && sb.delta == 1 &&
 			      (!backup_file || sb.reshape_pos >= bb);
 	}
-	ok(consistent, "%s: on disk RESHAPE_ACTIVE, 0 < reshape_position %llu < %llu%s", tag,
-	   (unsigned long long)sb.reshape_pos, (unsigned long long)end,
-	   backup_file ? ", past the critical section" : "");
+	fx_ok(consistent, "%s: on disk RESHAPE_ACTIVE, 0 < reshape_position %llu < %llu%s", tag,
+	      (unsigned long long)sb.reshape_pos, (unsigned long long)end,
+	      backup_file ? ", past the critical section" : "");
 	struct reshape_opts c = {.cont = 1, .backup_file = backup_file ? bkp : NULL};
 	rc = reshape_open(&r, (const char *const *)paths, 5, &c, &e);
 	int resuming =
@@ -185,10 +173,10 @@ static void stop_and_continue(const char *tag, int backup_file, int minor, uint6
 	if (rc == 0)
 		rc = reshape_run(r, &e);
 	reshape_close(r);
-	ok(rc == 0 && resuming, "%s: --continue resumes at the checkpoint%s%s", tag, rc ? ": " : "",
-	   rc ? e.msg : "");
+	fx_ok(rc == 0 && resuming, "%s: --continue resumes at the checkpoint%s%s", tag,
+	      rc ? ": " : "", rc ? e.msg : "");
 	int v = fx_verify(&a, 5, paths, msg, sizeof msg);
-	ok(v == 0, "%s: content after continue%s%s", tag, v ? ": " : "", v ? msg : "");
+	fx_ok(v == 0, "%s: content after continue%s%s", tag, v ? ": " : "", v ? msg : "");
 	cleanup(5);
 }
 
@@ -223,19 +211,19 @@ static void grow_degraded(const char *tag, int level, int layout, int n_old, int
 		rc = reshape_run(r, &e);
 	reshape_close(r);
 	if (stop) {
-		ok(rc == -EINTR, "%s: degraded grow stopped (rc %d %s)", tag, rc,
-		   rc == -EINTR ? "" : e.msg);
+		fx_ok(rc == -EINTR, "%s: degraded grow stopped (rc %d %s)", tag, rc,
+		      rc == -EINTR ? "" : e.msg);
 		struct reshape_opts c = {.cont = 1, .force = 1, .backup_file = o.backup_file};
 		rc = reshape_open(&r, (const char *const *)paths, n_new, &c, &e);
 		if (rc == 0)
 			rc = reshape_run(r, &e);
 		reshape_close(r);
 	}
-	ok(rc == 0, "%s: degraded grow %d -> %d with --force%s%s", tag, n_old, n_new,
-	   rc ? ": " : "", rc ? e.msg : "");
+	fx_ok(rc == 0, "%s: degraded grow %d -> %d with --force%s%s", tag, n_old, n_new,
+	      rc ? ": " : "", rc ? e.msg : "");
 	int v = fx_verify(&a, n_new, paths, msg, sizeof msg);
-	ok(v == 0, "%s: content and parity of the full layout on the present members%s%s", tag,
-	   v ? ": " : "", v ? msg : "");
+	fx_ok(v == 0, "%s: content and parity of the full layout on the present members%s%s", tag,
+	      v ? ": " : "", v ? msg : "");
 	for (int i = 0; i < n_new; i++)
 		paths[i] = pbuf[i];
 	cleanup(n_new);
@@ -255,8 +243,8 @@ static void refuse(const char *name, int n, const struct reshape_opts *o, int wa
 		snprintf(e.msg, sizeof e.msg, "accepted");
 	}
 	reshape_close(r);
-	ok(rc == want_rc && strstr(e.msg, want_words) && digest(n) == before,
-	   "refused: %s (rc %d: %s)", name, rc, e.msg);
+	fx_ok(rc == want_rc && strstr(e.msg, want_words) && digest(n) == before,
+	      "refused: %s (rc %d: %s)", name, rc, e.msg);
 }
 
 int main(void)
@@ -428,6 +416,6 @@ int main(void)
 	paths[4] = save3;
 	cleanup(5);
 	rmdir(dir);
-	printf("1..%d\n", tap_n);
+	printf("1..%d\n", fx_tap_n);
 	return 0;
 }
