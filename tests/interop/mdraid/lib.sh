@@ -117,6 +117,20 @@ kv() {
 	sed -n "s/^$2=//p" "$1" | head -n 1
 }
 
+# boot LABEL KV ERR ARGS...: one guest boot (guest-run ARGS), its key=value
+# output appended to KV, its stderr in ERR; prints "# LABEL: rc R, Ns" and,
+# when it failed, the end of ERR; returns guest-run's status.
+boot() {
+	_b_label=$1 _b_kv=$2 _b_err=$3
+	shift 3
+	_b_start=$(date +%s)
+	"$GUEST_RUN" "$@" >>"$_b_kv" 2>"$_b_err"
+	_b_rc=$?
+	echo "# $_b_label: rc $_b_rc, $(($(date +%s) - _b_start))s"
+	[ $_b_rc -eq 0 ] || sed 's/^/# /' "$_b_err" | tail -n 20
+	return $_b_rc
+}
+
 # tap_check NAME CMD...: ok when CMD succeeds; its output (first lines) is
 # the failure detail.
 tap_check() {
@@ -155,6 +169,24 @@ skip_cases() {
 examine_norm() {
 	sed -e '1{/^[^ ].*:$/d;}' -e 's/[[:space:]]*$//' \
 		-e '/^\(this\| *[0-9][0-9]*\) /s/[[:space:]][[:space:]]*\/dev\/[^[:space:]]*$//'
+}
+# examine_cmp SAVED IMG N: mdraid examine of IMG0.img .. IMG<N-1>.img equals
+# the mdadm --examine saved in SAVED.0.examine ..; prints the differences
+# (for tap_check)
+examine_cmp() {
+	_ec_f=0
+	_ec_i=0
+	while [ $_ec_i -lt "$3" ]; do
+		examine_norm <"$1.$_ec_i.examine" >"$W/want"
+		"$MDRAID" examine "$2$_ec_i.img" 2>&1 | examine_norm >"$W/got"
+		if ! cmp -s "$W/want" "$W/got"; then
+			echo "member $_ec_i:"
+			diff -u "$W/want" "$W/got" | sed -n '3,20p'
+			_ec_f=1
+		fi
+		_ec_i=$((_ec_i + 1))
+	done
+	[ $_ec_f -eq 0 ]
 }
 
 # --- superblock comparison ------------------------------------------------

@@ -259,13 +259,10 @@ true
 EOF
 cp "$W/in1/arrays" "$W/in1/arrays.keep"
 guest_script "$W/script1" "$W/body1"
-start=$(date +%s)
 # shellcheck disable=SC2086
-"$GUEST_RUN" -t 300 -o "$W/out1" -i "$W/in1" "$W/script1" $imgs "$W/data.img" "$W/export1.img" \
-	>"$W/kv1" 2>"$W/err1"
+boot "boot 1" "$W/kv1" "$W/err1" -t 300 -o "$W/out1" -i "$W/in1" "$W/script1" $imgs \
+	"$W/data.img" "$W/export1.img"
 rc=$?
-echo "# boot 1: rc $rc, $(($(date +%s) - start))s"
-[ $rc -eq 0 ] || sed 's/^/# /' "$W/err1" | tail -n 20
 
 mkdir -p "$W/in2"
 : >"$W/in2/arrays"
@@ -315,22 +312,8 @@ while read -r id lvl o nn c meta first how; do
 	if why=$(mdraid_lacks examine); then
 		tap_skip "$t: mdraid examine = mdadm --examine, mid-reshape" "$why"
 	else
-		exam() {
-			f=0
-			i=0
-			while [ $i -lt "$nn" ]; do
-				examine_norm <"$W/$id.$i.examine" >"$W/want"
-				"$MDRAID" examine "$W/$id$i.img" 2>&1 | examine_norm >"$W/got"
-				if ! cmp -s "$W/want" "$W/got"; then
-					echo "member $i:"
-					diff -u "$W/want" "$W/got" | sed -n '3,20p'
-					f=1
-				fi
-				i=$((i + 1))
-			done
-			[ $f -eq 0 ]
-		}
-		tap_check "$t: mdraid examine = mdadm --examine, mid-reshape" exam
+		tap_check "$t: mdraid examine = mdadm --examine, mid-reshape" \
+			examine_cmp "$W/$id" "$W/$id" "$nn"
 	fi
 	if [ -n "$GROW_SKIP" ]; then
 		skip_cases "$GROW_SKIP" "$t: mdraid grow --continue finishes it, read = old content" \
@@ -476,13 +459,9 @@ run_batch() {
 	truncate -s $((_rb_n * 256))M "$W/export2.$1.img"
 	{ echo "E=\$M$_rb_disks"; cat "$W/body2"; } >"$W/body2.$1"
 	guest_script "$W/script2.$1" "$W/body2.$1"
-	_rb_start=$(date +%s)
 	# shellcheck disable=SC2086
-	"$GUEST_RUN" -t 400 -o "$W/out2" -i "$_rb" "$W/script2.$1" $_rb_imgs "$W/export2.$1.img" \
-		>>"$W/kv2" 2>"$W/err2.$1"
-	_rb_rc=$?
-	echo "# boot 2.$1 ($_rb_n arrays, $_rb_disks members): rc $_rb_rc, $(($(date +%s) - _rb_start))s"
-	[ $_rb_rc -eq 0 ] || sed 's/^/# /' "$W/err2.$1" | tail -n 20
+	boot "boot 2.$1 ($_rb_n arrays, $_rb_disks members)" "$W/kv2" "$W/err2.$1" -t 400 \
+		-o "$W/out2" -i "$_rb" "$W/script2.$1" $_rb_imgs "$W/export2.$1.img"
 }
 : >"$W/kv2"
 mkdir -p "$W/out2"

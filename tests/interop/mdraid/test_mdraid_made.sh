@@ -161,12 +161,9 @@ while read -r id lvl n first; do
 done </in/arrays
 EOF
 guest_script "$W/script" "$W/body"
-start=$(date +%s)
 # shellcheck disable=SC2086
-"$GUEST_RUN" -t 400 -o "$W/out" -i "$W/in" "$W/script" $imgs "$W/export.img" >"$W/kv" 2>"$W/err"
+boot guest "$W/kv" "$W/err" -t 400 -o "$W/out" -i "$W/in" "$W/script" $imgs "$W/export.img"
 rc=$?
-echo "# guest: rc $rc, $(($(date +%s) - start))s"
-[ $rc -eq 0 ] || sed 's/^/# /' "$W/err" | tail -n 20
 
 k=0
 while read -r id lvl n first; do

@@ -107,12 +107,9 @@ done </in/geoms
 true
 EOF
 guest_script "$W/script" "$W/body"
-start=$(date +%s)
 # shellcheck disable=SC2086
-"$GUEST_RUN" -t 200 -o "$W/out" -i "$W/in" "$W/script" $imgs >"$W/kv" 2>"$W/err"
+boot guest "$W/kv" "$W/err" -t 200 -o "$W/out" -i "$W/in" "$W/script" $imgs
 rc=$?
-echo "# guest: rc $rc, $(($(date +%s) - start))s"
-[ $rc -eq 0 ] || sed 's/^/# /' "$W/err" | tail -n 20
 
 # sb_compare ID N: compare the members mdadm (k) and mdraid (u) wrote
 sb_compare() {

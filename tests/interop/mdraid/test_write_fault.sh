@@ -86,12 +86,8 @@ md_check md0 | sed 's/^md0\./w./'
 mdadm --stop /dev/md0 >/dev/null 2>&1
 BODY
 guest_script "$W/script" "$W/body"
-start=$(date +%s)
 # shellcheck disable=SC2086
-"$GUEST_RUN" -t 200 -o "$W/out" "$W/script" $mems "$W/export.img" >"$W/kv" 2>"$W/err"
-grc=$?
-echo "# guest: rc $grc, $(($(date +%s) - start))s"
-[ $grc -eq 0 ] || sed 's/^/# /' "$W/err" | tail -n 10
+boot guest "$W/kv" "$W/err" -t 200 -o "$W/out" "$W/script" $mems "$W/export.img"
 bytes=$(stat -c %s "$W/shadow")
 k() {
 	[ "$(kv "$W/kv" assembled)" = 0 ] || { head -n 5 "$W/out/assemble" 2>/dev/null; return 1; }
