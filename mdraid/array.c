@@ -102,6 +102,14 @@ static int open_member(struct md_member *m, bool write, bool direct, struct ok_e
 	return 0;
 }
 
+int md_member_open(struct md_member *m, unsigned flags, struct ok_err *e)
+{
+	int rc = open_member(m, flags & MD_OPEN_WRITE, !(flags & MD_OPEN_NO_DIRECT), e);
+	if (rc == 0 && !(flags & MD_OPEN_NO_SAFETY))
+		rc = md_safety_check(m->path, m->fd, e);
+	return rc;
+}
+
 static void close_member(struct md_member *m)
 {
 	if (m->fd >= 0)
@@ -173,6 +181,18 @@ static int load_extras(struct md_member *m, struct ok_err *e)
 out:
 	io_free(buf);
 	return rc;
+}
+
+int md_member_check_sb(struct md_member *m, struct ok_err *e)
+{
+	m->sb.dev_sectors = m->dev_sectors;
+	int rc = md_sb_validate(&m->sb, m->path, e);
+	return rc < 0 ? rc : load_extras(m, e);
+}
+
+void md_member_close(struct md_member *m)
+{
+	close_member(m);
 }
 
 /* ---- selection ---- */
@@ -276,9 +296,7 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			snprintf(m->why, sizeof(m->why), "given as missing");
 			continue;
 		}
-		rc = open_member(m, write, !(flags & MD_OPEN_NO_DIRECT), &me);
-		if (rc == 0 && !(flags & MD_OPEN_NO_SAFETY))
-			rc = md_safety_check(m->path, m->fd, &me);
+		rc = md_member_open(m, flags, &me);
 		if (rc == -EBUSY && !(force && !write)) {
 			if (e)
 				*e = me;
@@ -286,12 +304,8 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 		}
 		if (rc == 0)
 			rc = md_sb_read(m->fd, m->path, -1, &m->sb, &me);
-		if (rc == 0) {
-			m->sb.dev_sectors = m->dev_sectors;
-			rc = md_sb_validate(&m->sb, m->path, &me);
-		}
 		if (rc == 0)
-			rc = load_extras(m, &me);
+			rc = md_member_check_sb(m, &me);
 		if (rc < 0) {
 			/* a bad member: missing for reading, a refusal for writing */
 			if (write && !force) {

@@ -22,6 +22,27 @@ uint64_t md_choose_bm_space(uint64_t dev_sectors);
 /* Fill n bytes with random bytes (getrandom, /dev/urandom fallback). */
 void md_random(void *buf, size_t n);
 
+/*
+ * The member layer every verb shares (array.c), also under reshape.c, so
+ * that grow refuses exactly what read and write refuse:
+ *   md_member_open      open m->path as md_array_open does (O_DIRECT when
+ *                       the file system has it, O_EXCL on block devices,
+ *                       flock: LOCK_EX with MD_OPEN_WRITE, else LOCK_SH),
+ *                       then md_safety_check unless MD_OPEN_NO_SAFETY.
+ *                       -EBUSY: held (kernel, mount, loop, other program).
+ *   md_member_check_sb  after m->sb is read: the kernel's load checks
+ *                       (md_sb_validate against m->dev_sectors: a truncated
+ *                       member fails "data_offset + data_size is beyond
+ *                       the device"), then the bitmap superblock and the
+ *                       bad-block log read and checked to lie inside the
+ *                       device (m->bm, m->bb filled). -EINVAL with e.
+ *   md_member_close     close its fds and free its bad-block list.
+ * m->path must be set, m->fd and m->fd_buf -1 before md_member_open.
+ */
+int md_member_open(struct md_member *m, unsigned flags, struct ok_err *e);
+int md_member_check_sb(struct md_member *m, struct ok_err *e);
+void md_member_close(struct md_member *m);
+
 /* The default memory budget for I/O buffers. */
 #define MD_BUDGET_BYTES (64u << 20)
 

@@ -98,13 +98,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 #include <pthread.h>
 #include <libgen.h>
 
@@ -257,39 +255,11 @@ static double mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Is path the backing file of a loop device? The kernel may write it
- * behind our back, so we refuse it as the core does. */
-static int held_by_loop(const struct stat *st)
-{
-	DIR *d = opendir("/sys/block");
-	struct dirent *de;
-	int held = 0;
-	if (!d)
-		return 0;
-	while (!held && (de = readdir(d))) {
-		char p[PATH_MAX], target[PATH_MAX];
-		if (strncmp(de->d_name, "loop", 4) != 0)
-			continue;
-		snprintf(p, sizeof p, "/sys/block/%s/loop/backing_file", de->d_name);
-		FILE *f = fopen(p, "re");
-		if (!f)
-			continue;
-		if (fgets(target, sizeof target, f)) {
-			struct stat ts;
-			target[strcspn(target, "\n")] = 0;
-			if (stat(target, &ts) == 0 && ts.st_dev == st->st_dev &&
-			    ts.st_ino == st->st_ino)
-				held = 1;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return held;
-}
-
-/* Open one member for I/O: O_DIRECT where the file system has it, O_EXCL
- * on block devices (the kernel's md refuses to share), a flock so two
- * mdraid runs cannot interleave. */
+/* Open one member for I/O with the member layer every verb uses
+ * (md_member_open: O_DIRECT where the file system has it, O_EXCL on block
+ * devices, a flock so two mdraid runs cannot interleave, and
+ * md_safety_check: a member in a running md array, held by another
+ * device, mounted or backing a loop device is refused, -EBUSY). */
 static int member_open(struct member *m, const char *path, struct ok_err *e)
 {
 	if (snprintf(m->path, sizeof m->path, "%s", path) >= (int)sizeof m->path)
@@ -299,36 +269,42 @@ static int member_open(struct member *m, const char *path, struct ok_err *e)
 	m->slot = -1;
 	if (stat(path, &m->st) < 0)
 		return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "cannot stat member");
-	int flags = O_RDWR | O_CLOEXEC;
-	if (S_ISBLK(m->st.st_mode))
-		flags |= O_EXCL;
-	else if (!S_ISREG(m->st.st_mode))
-		return ok_err_at(e, -EINVAL, path, OK_ERR_NOPOS,
-				 "not a block device or regular file");
-	m->fd = open(path, flags | O_DIRECT);
-	if (m->fd < 0 && errno == EINVAL)
-		m->fd = open(path, flags);
-	if (m->fd < 0) {
-		int err = -errno;
-		if (err == -EBUSY)
-			return ok_err_at(e, -EPERM, path, OK_ERR_NOPOS,
-					 "in use (held by the kernel, e.g. an assembled md array)");
-		return ok_err_at(e, err, path, OK_ERR_NOPOS, "cannot open member");
-	}
-	if (flock(m->fd, LOCK_EX | LOCK_NB) < 0)
-		return ok_err_at(e, -EPERM, path, OK_ERR_NOPOS,
-				 "locked by another process (another mdraid run?)");
-	if (S_ISREG(m->st.st_mode) && held_by_loop(&m->st))
-		return ok_err_at(e, -EPERM, path, OK_ERR_NOPOS,
-				 "is the backing file of a loop device; detach it first");
-	int64_t sz = io_size(m->fd);
-	if (sz < 0)
-		return ok_err_at(e, (int)sz, path, OK_ERR_NOPOS, "cannot get size");
-	m->dev_sectors = (uint64_t)sz / 512;
+	struct md_member mm = {.fd = -1, .fd_buf = -1};
+	if (snprintf(mm.path, sizeof mm.path, "%s", path) >= (int)sizeof mm.path)
+		return ok_err_at(e, -ENAMETOOLONG, path, OK_ERR_NOPOS, "path too long");
+	int rc = md_member_open(&mm, MD_OPEN_WRITE, e);
+	m->fd = mm.fd; /* ours to close from here on, even on an error */
+	mm.fd = -1;
+	md_member_close(&mm);
+	if (rc < 0)
+		return rc;
+	m->dev_sectors = mm.dev_sectors;
 	m->sb = malloc(sizeof *m->sb);
 	if (!m->sb)
 		return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
 	return 0;
+}
+
+/* The checks read and write make of a member of the array before using it
+ * (md_member_check_sb: the kernel's load checks against the member's size,
+ * so a truncated member is refused before anything is written; bitmap and
+ * bad-block log inside the device). */
+static int member_check(const struct member *m, struct ok_err *e)
+{
+	struct md_member *mm = calloc(1, sizeof *mm);
+	if (!mm)
+		return ok_err_at(e, -ENOMEM, m->path, OK_ERR_NOPOS, "out of memory");
+	snprintf(mm->path, sizeof mm->path, "%s", m->path);
+	mm->fd = m->fd;
+	mm->fd_buf = -1;
+	mm->direct = fcntl(m->fd, F_GETFL) & O_DIRECT;
+	mm->dev_sectors = m->dev_sectors;
+	memcpy(&mm->sb, m->sb, sizeof mm->sb);
+	int rc = md_member_check_sb(mm, e);
+	mm->fd = -1; /* not ours */
+	md_member_close(mm);
+	free(mm);
+	return rc;
 }
 
 /* The fields of m->sb the checks use often, kept beside it. */
@@ -710,6 +686,9 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	}
 	if (fresh < 0)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "only spares given");
+	for (int i = 0; i < n; i++)
+		if (r->m[i].ours && (rc = member_check(&r->m[i], e)) < 0)
+			return rc;
 	struct member *fm = &r->m[fresh];
 	if (!(r->master = malloc(sizeof *r->master)) || !(r->build = malloc(sizeof *r->build)))
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
