@@ -243,6 +243,57 @@ int md_member_pwrite(struct md_array *a, int slot, const void *buf, size_t len, 
 	return 0;
 }
 
+int md_member_badblock(struct md_array *a, int mi, uint64_t sector, uint64_t n, struct ok_err *e)
+{
+	struct md_member *m = &a->m[mi];
+	struct md_sb *sb = &m->sb;
+	unsigned sh = sb->bblog_shift;
+	size_t bytes = (size_t)sb->bblog_size * 512;
+	if (sb->major_version != 1 || !sb->bblog_offset || !sb->bblog_size || sh > 40 ||
+	    bytes > MD_SB_BLOCK * 16)
+		return ok_err_at(e, -ENOSPC, m->path, OK_ERR_NOPOS, "no bad-block log");
+	/* the entry in the log's units (1 << shift sectors), at most 512 */
+	uint64_t s0 = sector >> sh, s1 = (sector + n + (1ULL << sh) - 1) >> sh;
+	if (s1 - s0 > 512 || (size_t)(m->bb.n + 2) * 8 > bytes)
+		return ok_err_at(e, -ENOSPC, m->path, OK_ERR_NOPOS, "bad-block log full");
+	struct md_bb *nb = realloc(m->bb.bb, (size_t)(m->bb.n + 1) * sizeof(*nb));
+	if (!nb)
+		return ok_err_at(e, -ENOMEM, m->path, OK_ERR_NOPOS, "out of memory");
+	m->bb.bb = nb;
+	int at = m->bb.n;
+	while (at > 0 && nb[at - 1].sector > s0 << sh) {
+		nb[at] = nb[at - 1];
+		at--;
+	}
+	nb[at] = (struct md_bb){s0 << sh, (s1 - s0) << sh};
+	m->bb.n++;
+	size_t len = (bytes + IO_ALIGN - 1) & ~(size_t)(IO_ALIGN - 1);
+	uint8_t *buf = io_alloc(len);
+	if (!buf)
+		return ok_err_at(e, -ENOMEM, m->path, OK_ERR_NOPOS, "out of memory");
+	memset(buf, 0xff, len);
+	for (int i = 0; i < m->bb.n; i++)
+		md_put64(buf + 8 * i, (nb[i].sector >> sh) << 10 | (nb[i].len >> sh));
+	uint64_t log_at = (uint64_t)((int64_t)sb->super_offset + sb->bblog_offset) * 512;
+	int fd = open(m->path, O_RDWR | O_CLOEXEC);
+	int rc = fd < 0 ? -errno : 0;
+	if (rc == 0) {
+		ssize_t r = io_pwrite_full(fd, buf, bytes, (off_t)log_at);
+		rc = r < 0 ? (int)r : io_fdatasync(fd);
+	}
+	io_free(buf);
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		return ok_err_at(e, rc, m->path, (long long)log_at,
+				 "cannot write the bad-block log");
+	}
+	sb->feature_map |= MD_F_BAD_BLOCKS;
+	rc = md_sb_write(fd, m->path, sb, e);
+	close(fd);
+	return rc;
+}
+
 bool md_slot_readable(const struct md_array *a, int slot, uint64_t rel, uint64_t n)
 {
 	int mi = a->slot_member[slot];

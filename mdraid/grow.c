@@ -197,6 +197,19 @@ static int exit_for(int rc)
 	return ok_exit_code(rc);
 }
 
+/* Blocks that did not read and were rebuilt from P/Q: the grow went on, as
+ * md's reshape does, and said so here, once, at the end. */
+static void print_read_errors(const struct reshape *r)
+{
+	const char *first;
+	uint64_t n = reshape_read_errors(r, &first);
+	if (n)
+		fprintf(stderr,
+			"%s: warning: %llu unreadable 4 KiB block%s rebuilt from P/Q (the first at "
+			"%s); their data was written in the new layout\n",
+			ok_progname, (unsigned long long)n, n == 1 ? "" : "s", first);
+}
+
 /* Print the continue command with the members as given. */
 static void print_continue_hint(const struct grow_ctx *c, int n, char **members)
 {
@@ -278,6 +291,7 @@ int grow_main(int argc, char **argv)
 	rc = reshape_run(r, &e);
 	if (c.meter_on)
 		progress_finish(&c.meter);
+	print_read_errors(r);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	if (rc == -EINTR) {

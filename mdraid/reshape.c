@@ -234,6 +234,8 @@ struct reshape {
 	uint8_t *wbuf[RESHAPE_MAX_DISKS]; /* new rows per new member */
 	uint8_t *lbuf;			  /* array data in logical order (backup) */
 	uint8_t *zero;			  /* one zero chunk */
+	uint64_t read_errors;		  /* 4 KiB blocks that did not read (rebuilt) */
+	char rerr_first[320];		  /* the first of them: "member: offset N" */
 	double last_ckpt;
 };
 
@@ -1051,6 +1053,13 @@ uint64_t reshape_position(const struct reshape *r)
 	return r->dpos;
 }
 
+uint64_t reshape_read_errors(const struct reshape *r, const char **first)
+{
+	if (first)
+		*first = r->rerr_first;
+	return r->read_errors;
+}
+
 void reshape_close(struct reshape *r)
 {
 	if (!r)
@@ -1262,26 +1271,39 @@ static void assert_reshape_ok(const struct reshape *r)
 #endif
 
 /*
- * A degraded array: rebuild the data chunks of the missing old members in
- * old row `row` (at offset j rows in rbuf) from the others, P and Q
- * (spec §4), so old_chunk() finds every data chunk. Parity of a missing
- * member is never needed: new parity is computed from the data.
+ * Rebuild the data chunks of old row `row` (at offset j rows in rbuf) that
+ * missing old members held or that did not read (bad: a bitmask of old
+ * slots whose chunk of this row failed) from the others, P and Q (spec §4),
+ * so old_chunk() finds every data chunk. Parity that is lost is never
+ * needed: new parity is computed from the data. -EIO with e when more is
+ * lost than the level can rebuild.
  */
-static void rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j)
+static int rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j, uint64_t bad,
+			   struct ok_err *e)
 {
-	int nd = r->og.ndata, lost[2], nlost = 0;
+	int nd = r->og.ndata, lost[RESHAPE_MAX_DISKS], nlost = 0;
 	void *data[RESHAPE_MAX_DISKS], *others[RESHAPE_MAX_DISKS];
 	struct md_stripe st;
 	md_stripe_layout(&r->ogm, row, &st);
 	int pd = st.pd, qd = st.qd;
+	for (int d = 0; d < r->og.disks; d++)
+		if (!r->slot[d])
+			bad |= 1ULL << d;
 	for (int k = 0; k < nd; k++) {
 		int dev = st.data_dev[k];
-		if (!r->slot[dev] && nlost < 2)
+		if (bad >> dev & 1)
 			lost[nlost++] = st.qslot[k];
 		data[st.qslot[k]] = r->rbuf[dev] + j * r->csb;
 	}
 	if (!nlost)
-		return;
+		return 0;
+	int p_ok = !(bad >> pd & 1), q_ok = qd >= 0 && !(bad >> qd & 1);
+	if (nlost > 2 || (nlost == 2 && !(p_ok && q_ok)) || (!p_ok && !q_ok))
+		return ok_err_at(e, -EIO, NULL, OK_ERR_NOPOS,
+				 "old stripe %llu: %d data chunks and %d parity chunks unreadable "
+				 "or missing, more than RAID%d can rebuild",
+				 (unsigned long long)row, nlost, !p_ok + (qd >= 0 && !q_ok),
+				 r->plan.level);
 	if (nlost == 2 && lost[0] > lost[1]) {
 		int t = lost[0];
 		lost[0] = lost[1];
@@ -1291,7 +1313,7 @@ static void rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j)
 	uint8_t *q = qd >= 0 ? r->rbuf[qd] + j * r->csb : NULL;
 	if (nlost == 2) {
 		pq_recov_2data(nd, r->csb, lost[0], lost[1], data, p, q);
-	} else if (r->slot[pd]) {
+	} else if (p_ok) {
 		int k = 0;
 		for (int i = 0; i < nd; i++)
 			if (i != lost[0])
@@ -1301,14 +1323,42 @@ static void rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j)
 	} else {
 		pq_recov_data_p(nd, r->csb, lost[0], data, p, q);
 	}
+	return 0;
+}
+
+/*
+ * A member's read of old rows [r0, r1) failed: read it again row by row,
+ * and a failed row 4 KiB by 4 KiB, to find the unreadable blocks (md's
+ * unit), counted in r->read_errors. The failed rows get bit d in bad[].
+ * The grow then rebuilds them from P/Q and writes their data in the new
+ * layout over the same area, which is the rewrite md makes after a read
+ * error (R5_ReWrite).
+ */
+static void find_bad_rows(struct reshape *r, int d, uint64_t r0, uint64_t r1, uint64_t *bad)
+{
+	struct member *m = r->slot[d];
+	for (uint64_t row = r0; row < r1; row++) {
+		uint8_t *buf = r->rbuf[d] + (row - r0) * r->csb;
+		uint64_t at = (r->doff_old + row * r->cs) * 512;
+		if (io_pread_full(m->fd, buf, r->csb, (off_t)at) == (ssize_t)r->csb)
+			continue;
+		bad[row - r0] |= 1ULL << d;
+		for (uint64_t b = 0; b < r->csb; b += 4096) {
+			if (io_pread_full(m->fd, buf + b, 4096, (off_t)(at + b)) == 4096)
+				continue;
+			if (!r->read_errors++)
+				snprintf(r->rerr_first, sizeof r->rerr_first, "%.250s: offset %llu",
+					 m->path, (unsigned long long)(at + b));
+		}
+	}
 }
 
 /* Read old rows [r0, r1) of every old member into rbuf (rebuilding what
- * missing members held). */
+ * missing members held and what did not read). */
 static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_err *e)
 {
 	struct io_job j[RESHAPE_MAX_DISKS];
-	int n = 0, rc;
+	int n = 0, rc = 0;
 	for (int d = 0; d < r->og.disks; d++)
 		if (r->slot[d])
 			j[n++] = (struct io_job){r->slot[d],
@@ -1317,12 +1367,18 @@ static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_
 						 (r1 - r0) * r->csb,
 						 r->doff_old + r0 * r->cs,
 						 0};
-	if ((rc = run_jobs(j, n, e)) < 0)
-		return rc;
-	if (n < r->og.disks)
-		for (uint64_t row = r0; row < r1; row++)
-			rebuild_old_row(r, row, row - r0);
-	return 0;
+	int failed = run_jobs(j, n, e) < 0;
+	uint64_t *bad = failed ? calloc(r1 - r0, sizeof *bad) : NULL;
+	if (failed && !bad)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	for (int i = 0; i < n && failed; i++)
+		if (j[i].rc != (ssize_t)j[i].len)
+			find_bad_rows(r, j[i].m->slot, r0, r1, bad);
+	if (n < r->og.disks || failed)
+		for (uint64_t row = r0; row < r1 && rc == 0; row++)
+			rc = rebuild_old_row(r, row, row - r0, bad ? bad[row - r0] : 0, e);
+	free(bad);
+	return rc;
 }
 
 /* Where array chunk c sits in the rbuf loaded from old row r0. */
