@@ -142,7 +142,10 @@ static const char help_check[] =
     "\n"
     "Scrub P and Q of every stripe. Mismatches are listed by array sector with a\n"
     "total in 512-byte sectors (as md's mismatch_cnt); repair rewrites them.\n"
-    "check exits 1 if there were mismatches.\n"
+    "Blocks that fail to read are rebuilt from P/Q, rewritten in place and read\n"
+    "back (recorded in the member's bad-block log if they still fail), and counted\n"
+    "in a 'read_errors' line. check exits 1 if there were mismatches or read\n"
+    "errors; repair exits 1 if some read errors were not corrected.\n"
     "\n"
     "  -f, --force    repair a dirty degraded array\n";
 
