@@ -309,6 +309,7 @@ struct md_member {
 	uint64_t valid_below_rel; /* rel sectors valid (recovery_offset) or UINT64_MAX */
 	char why[160];		  /* why it was left out, "" if used */
 	bool failed;		  /* I/O error seen: treated as missing from then on */
+	uint32_t read_errors;	  /* 4 KiB blocks that failed to read (atomic) */
 };
 
 enum md_open_flags {

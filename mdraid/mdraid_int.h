@@ -43,6 +43,12 @@ int md_member_open(struct md_member *m, unsigned flags, struct ok_err *e);
 int md_member_check_sb(struct md_member *m, struct ok_err *e);
 void md_member_close(struct md_member *m);
 
+/* md's max_corrected_read_errors default: past this many read errors on a
+ * member, its failed rows are no longer probed block by block nor
+ * rewritten (a dying disk would make every row cost hundreds of failed
+ * reads); they are still rebuilt from P/Q. */
+#define MD_MAX_READ_ERRORS 20
+
 /* The default memory budget for I/O buffers. */
 #define MD_BUDGET_BYTES (64u << 20)
 

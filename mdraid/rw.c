@@ -158,6 +158,9 @@ static void read_run(struct md_win *w, int slot, uint64_t i, uint64_t j)
 		}
 		w->bad[WIX(w, slot, x)] = 1;
 		int found = 0;
+		struct md_member *m = &a->m[a->slot_member[slot]];
+		if (__atomic_load_n(&m->read_errors, __ATOMIC_RELAXED) > MD_MAX_READ_ERRORS)
+			continue; /* past md's threshold: just rebuilt */
 		for (uint32_t b = 0; b < w->rlen; b += 4096) {
 			uint32_t bl = w->rlen - b < 4096 ? w->rlen - b : 4096;
 			if (md_member_pread(a, slot, md_win_ptr(w, slot, x) + b, bl,
@@ -426,7 +429,9 @@ int md_win_fix_reads(struct md_win *w, struct ok_err *e)
 			if (!a->rerr_first[0])
 				snprintf(a->rerr_first, sizeof(a->rerr_first),
 					 "%.250s: offset %llu", m->path, (unsigned long long)at);
-			if (!rewrite || m->failed)
+			if (__atomic_add_fetch(&m->read_errors, 1, __ATOMIC_RELAXED) >
+				MD_MAX_READ_ERRORS ||
+			    !rewrite || m->failed)
 				continue;
 			if (rewrite_block(m, md_win_ptr(w, s, x->i) + x->off, bl, at, w->scratch) ==
 			    0) {
