@@ -296,7 +296,10 @@ static int member_check(const struct member *m, struct ok_err *e)
 	struct md_member *mm = calloc(1, sizeof *mm);
 	if (!mm)
 		return ok_err_at(e, -ENOMEM, m->path, OK_ERR_NOPOS, "out of memory");
-	snprintf(mm->path, sizeof mm->path, "%s", m->path);
+	if (snprintf(mm->path, sizeof mm->path, "%s", m->path) >= (int)sizeof mm->path) {
+		free(mm);
+		return ok_err_at(e, -ENAMETOOLONG, m->path, OK_ERR_NOPOS, "path too long");
+	}
 	mm->fd = m->fd;
 	mm->fd_buf = -1;
 	mm->direct = fcntl(m->fd, F_GETFL) & O_DIRECT;
