@@ -119,6 +119,8 @@ struct ls_sdrv {
 	char *program_override, *host_override;
 	uint64_t tags; /* tags() added to each message */
 	int perm;      /* socket file mode, -1 default */
+	int iw_size;   /* log-iw-size(): flow-control window, -1 = global option */
+	int max_conns; /* max-connections(): the window is shared by this many */
 	/* runtime */
 	int fd;
 	int seq;	/* unix-dgram sequence counter */
@@ -163,6 +165,8 @@ struct ls_ddrv {
 	int perm, dir_perm;
 	int create_dirs;   /* -1 = global option */
 	bool syslog_proto; /* syslog(): RFC 5424 framing */
+	long fifo_size;	   /* log-fifo-size(): queue bound in messages, -1 = global */
+	int time_reopen;   /* time-reopen() in seconds, -1 = global */
 	struct open_file *files;
 	int fd;		     /* network destinations */
 	long long last_fail; /* retry time */
@@ -215,6 +219,9 @@ struct ls_opts {
 	int keep_hostname, chain_hostnames, use_dns, use_fqdn, dns_cache, create_dirs;
 	size_t log_msg_size;
 	int flush_lines, stats_freq;
+	long log_fifo_size; /* destination queue bound, messages (10000) */
+	int time_reopen;    /* seconds before a failed destination is retried (60) */
+	int log_iw_size;    /* source flow-control window, messages (100) */
 	int perm, dir_perm;
 	pcre2_code *bad_hostname; /* bad-hostname(): words never taken as HOST */
 	char *owner, *group;	  /* owner()/group() of created files, or NULL */
