@@ -2784,12 +2784,7 @@ void ls_cfg_free(struct ls_cfg *c)
 
 static void ddrv_close(struct ls_ddrv *d)
 {
-	for (struct open_file *f = d->files, *n; f; f = n) {
-		n = f->next;
-		free(f->path);
-		ls_buf_free(&f->wbuf);
-		free(f);
-	}
+	ls_writers_free(d);
 	ls_tmpl_free(d->path);
 	ls_tmpl_free(d->tmpl);
 }

@@ -33,4 +33,27 @@ CONF
 	fi
 done
 
+# run SCENARIO WHO: delivery.py's result lines as TAP (own dir per run)
+run() {
+	d=$(mktemp -d "$T/$1.$2.XXXXXX")
+	"$PYTHON" "$OPSKIT_SOURCE/tests/logsift/delivery.py" "$1" "$2" "$d" >"$d/results" 2>"$d/stderr"
+	[ -s "$d/results" ] || tap_fail "$1 ($2) ran" "$(tail -n 5 "$d/stderr")"
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) tap_ok "${line#ok }" ;;
+		"not ok "*) r=${line#not ok }; tap_fail "${r%% \# *}" "${r#* \# }" ;;
+		"skip "*) r=${line#skip }; tap_skip "${r%%:*}" "${r#*: }" ;;
+		esac
+	done <"$d/results"
+}
+export OPSKIT_BUILD
+for sc in stalled-tcp fifo fifo-flow full-fs; do
+	run $sc ours
+	if [ -n "$SNG" ]; then
+		run $sc peer
+	else
+		tap_skip "$sc against syslog-ng 3.38" "syslog-ng is not installed"
+	fi
+done
+
 tap_done
