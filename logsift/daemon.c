@@ -261,6 +261,8 @@ static int open_sources(struct loop *L, struct ok_err *e)
 		struct ls_source *s = L->cfg->src[i];
 		for (size_t k = 0; k < s->n_drv; k++) {
 			struct ls_sdrv *d = &s->drv[k];
+			if (d->fd >= 0)
+				continue; /* kept across a reload */
 			struct conn c = {.fd = -1, .src = s, .drv = d};
 			int fd = -1;
 			switch (d->kind) {
@@ -476,6 +478,27 @@ static void read_dgram(struct loop *L, struct conn *c)
 	}
 }
 
+/* The driver of nc with od's persist identity (kind and address or path); its source in *src. */
+static struct ls_sdrv *same_driver(struct ls_cfg *nc, const struct ls_sdrv *od,
+				   struct ls_source **src)
+{
+	for (size_t i = 0; i < nc->n_src; i++)
+		for (size_t k = 0; k < nc->src[i]->n_drv; k++) {
+			struct ls_sdrv *d = &nc->src[i]->drv[k];
+			if (d->kind != od->kind || d->kind == SRC_INTERNAL || d->kind == SRC_STDIN)
+				continue;
+			if (d->path || od->path) {
+				if (!d->path || !od->path || strcmp(d->path, od->path))
+					continue;
+			} else if (strcmp(d->ip, od->ip) || d->port != od->port) {
+				continue;
+			}
+			*src = nc->src[i];
+			return d;
+		}
+	return NULL;
+}
+
 /*
  * Reload (SIGHUP): the new config or, when it does not load, the old one and
  * why. Sources are reopened; destinations keep their writers (dest.c).
@@ -493,8 +516,21 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 		return 0;
 	}
 	ls_dest_adopt(nc, L->cfg);
-	for (size_t i = L->n; i-- > 0;)
-		conn_close(L, i);
+	/* sockets, accepted connections and followed files of a source driver
+	 * that is still there move to the new config (3.38 keeps them by
+	 * persist name); the others close */
+	for (size_t i = L->n; i-- > 0;) {
+		struct conn *c = &L->c[i];
+		struct ls_sdrv *nd = c->fd > 2 ? same_driver(nc, c->drv, &c->src) : NULL;
+		if (!nd) {
+			conn_close(L, i);
+			continue;
+		}
+		c->drv = nd;
+		if (c->listener || c->dgram || !c->win || c->stream_file || nd->kind == SRC_PIPE)
+			nd->fd = c->fd;
+	}
+	ls_dest_service(L->cfg, true); /* what the dropped writers can still take */
 	ls_cfg_free(L->cfg);
 	L->cfg = nc;
 	if (open_sources(L, e) < 0)

@@ -477,18 +477,56 @@ void ls_dest_close_all(struct ls_cfg *c)
 
 /* ------------------------------------------------------------------ reload */
 
-/* A driver's persist identity: kind and target (syslog-ng's persist name). */
-static void persist_name(const struct ls_ddrv *d, char *out, size_t n)
+/* Same persist identity: kind and target (syslog-ng's persist name). */
+static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 {
-	if (is_net(d))
-		snprintf(out, n, "%d:%s:%d:%d", d->kind, d->ip, d->port, d->syslog_proto);
-	else
-		snprintf(out, n, "%d", d->kind);
+	if (a->kind != b->kind)
+		return false;
+	if (is_net(a))
+		return !strcmp(a->ip, b->ip) && a->port == b->port &&
+		       a->syslog_proto == b->syslog_proto;
+	/* files: a fixed name must be the same file; templated names match by
+	 * the files already open (each writer is keyed by its expanded name) */
+	if (ls_tmpl_is_literal(a->path) != ls_tmpl_is_literal(b->path))
+		return false;
+	if (!ls_tmpl_is_literal(a->path))
+		return true;
+	struct ls_msg m;
+	struct ls_buf pa = {0}, pb = {0};
+	ls_msg_init(&m);
+	ls_tmpl_format(a->path, &m, &pa);
+	ls_tmpl_format(b->path, &m, &pb);
+	bool same = pa.p && pb.p && !strcmp(pa.p, pb.p);
+	ls_buf_free(&pa);
+	ls_buf_free(&pb);
+	ls_msg_free(&m);
+	return same;
 }
 
 void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 {
-	(void)nc;
-	(void)c;
-	(void)persist_name;
+	for (size_t i = 0; i < nc->n_dst; i++) {
+		struct ls_dest *nd = nc->dst[i];
+		for (size_t j = 0; j < c->n_dst; j++) {
+			struct ls_dest *od = c->dst[j];
+			if (strcmp(od->name, nd->name))
+				continue;
+			/* counters go on, as 3.38's stats survive a reload */
+			nd->processed = od->processed;
+			nd->written = od->written;
+			nd->dropped = od->dropped;
+			nd->failed = od->failed;
+			for (size_t k = 0; k < nd->n_drv && k < od->n_drv; k++) {
+				struct ls_ddrv *a = &nd->drv[k], *b = &od->drv[k];
+				if (a->files || !same_target(a, b))
+					continue;
+				a->files = b->files;
+				b->files = NULL;
+				for (struct ls_writer *w = a->files; w; w = w->next) {
+					w->drv = a;
+					w->dst = nd;
+				}
+			}
+		}
+	}
 }

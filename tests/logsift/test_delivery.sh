@@ -47,7 +47,7 @@ run() {
 	done <"$d/results"
 }
 export OPSKIT_BUILD
-for sc in stalled-tcp fifo fifo-flow full-fs; do
+for sc in stalled-tcp fifo fifo-flow full-fs hup; do
 	run $sc ours
 	if [ -n "$SNG" ]; then
 		run $sc peer
