@@ -1801,6 +1801,8 @@ static void sdrv_common(struct lex *L, struct ls_cfg *c, struct ls_sdrv *d, stru
 	d->keep_hostname = opt_find(o, "keep-hostname") ? opt_bool(o, "keep-hostname", 0) : -1;
 	d->use_dns = opt_find(o, "use-dns") ? opt_bool(o, "use-dns", 0) : -1;
 	d->log_msg_size = (size_t)opt_num(o, "log-msg-size", 0);
+	d->iw_size = (int)opt_num(o, "log-iw-size", -1);
+	d->max_conns = (int)opt_num(o, "max-connections", 10);
 	d->perm = (int)opt_num(o, "perm", -1);
 	const char *po = opt_str(o, "program-override");
 	if (po)
@@ -1910,6 +1912,20 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	struct ls_ddrv *d = &dst->drv[dst->n_drv - 1];
 	struct ok_err e;
 	d->fd = -1;
+	/* no disk queue and no failover list yet: refused, never silently dropped */
+	static const char *const refused[] = {"disk-buffer", "failover"};
+	for (size_t i = 0; i < 2; i++) {
+		struct otree *k = opt_find(o, refused[i]);
+		if (k) {
+			lex_fail(L, 1,
+				 "Error parsing destination, %s() is not supported by logsift in "
+				 "%s:%d:%d-%d:%d:",
+				 refused[i], k->file, k->line, k->col, k->eline, k->ecol);
+			return false;
+		}
+	}
+	d->fifo_size = opt_num(o, "log-fifo-size", -1);
+	d->time_reopen = (int)opt_num(o, "time-reopen", -1);
 	d->perm = (int)opt_num(o, "perm", -1);
 	d->dir_perm = (int)opt_num(o, "dir-perm", -1);
 	d->create_dirs = opt_find(o, "create-dirs") ? opt_bool(o, "create-dirs", 0) : -1;
@@ -2292,15 +2308,12 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 						      "group",
 						      "dir-owner",
 						      "dir-group",
-						      "time-reopen",
 						      "time-reap",
-						      "log-fifo-size",
 						      "mark-freq",
 						      "mark-mode",
 						      "ts-format",
 						      "frac-digits",
 						      "threaded",
-						      "log-iw-size",
 						      "log-fetch-limit",
 						      "stats-level",
 						      "stats-max-dynamics",
@@ -2348,6 +2361,12 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 			c->o.create_dirs = yes;
 		else if (kw(name, "log-msg-size"))
 			c->o.log_msg_size = num > 0 ? (size_t)num : 65536;
+		else if (kw(name, "log-fifo-size"))
+			c->o.log_fifo_size = num > 0 ? num : 10000;
+		else if (kw(name, "time-reopen"))
+			c->o.time_reopen = num > 0 ? (int)num : 60;
+		else if (kw(name, "log-iw-size"))
+			c->o.log_iw_size = num > 0 ? (int)num : 100;
 		else if (kw(name, "flush-lines"))
 			c->o.flush_lines = (int)num;
 		else if (kw(name, "stats-freq") || kw(name, "stats"))
@@ -2620,6 +2639,9 @@ static struct ls_cfg *cfg_new(void)
 	c->o.perm = 0600;
 	c->o.dir_perm = 0700;
 	c->o.stats_freq = 600;
+	c->o.log_fifo_size = 10000; /* syslog-ng 3.38's defaults */
+	c->o.time_reopen = 60;
+	c->o.log_iw_size = 100;
 	return c;
 }
 
@@ -2762,12 +2784,7 @@ void ls_cfg_free(struct ls_cfg *c)
 
 static void ddrv_close(struct ls_ddrv *d)
 {
-	for (struct open_file *f = d->files, *n; f; f = n) {
-		n = f->next;
-		free(f->path);
-		ls_buf_free(&f->wbuf);
-		free(f);
-	}
+	ls_writers_free(d);
 	ls_tmpl_free(d->path);
 	ls_tmpl_free(d->tmpl);
 }
