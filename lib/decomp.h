@@ -22,6 +22,11 @@ struct decomp;
 
 enum decomp_flags {
 	DECOMP_UNPACK = 1, /* open the first regular file inside zip/tar */
+	DECOMP_VERIFY = 2, /* every format's own integrity check must pass (see
+			      decomp_finish): gzip CRC32 + ISIZE of every member
+			      (checked with zlib: libarchive skips the trailer),
+			      a zip entry's CRC (libarchive's ARCHIVE_WARN is a
+			      failure), tar header checksums up to the end */
 };
 
 /* Read from fd (not closed by decomp_close); name is used in messages.
@@ -29,6 +34,15 @@ enum decomp_flags {
 struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_err *e);
 /* Up to n bytes of decompressed data: the count (0 at the end) or -errno with e filled. */
 ssize_t decomp_read(struct decomp *d, void *buf, size_t n, struct ok_err *e);
+/*
+ * With DECOMP_VERIFY, after decomp_read returned 0: read the rest of the
+ * container (every later tar/zip header, so their checksums are checked and
+ * a truncated archive is found) and of the input (every gzip member's CRC32
+ * and ISIZE), then require that the input ended at a member boundary.
+ * 0, or -EINVAL (damaged data: e names the format and the input offset) or
+ * -errno (read error). Without DECOMP_VERIFY it returns 0 at once.
+ */
+int decomp_finish(struct decomp *d, struct ok_err *e);
 /* Decompressed bytes read so far. */
 uint64_t decomp_offset(const struct decomp *d);
 /* The compression ("gzip", "xz", ..., "none") and container ("zip", "tar", "raw"). */
