@@ -7,10 +7,7 @@
  *       sample is "(usermode)", the Lock column is the fake cpu[N].
  *   -C  the lock:contention_begin/end tracepoints on every CPU (both events
  *       of a CPU share one ring buffer). Samples from all CPUs are merged
- *       by time and paired per thread, as perf lock does: a nested begin is
- *       ignored, except that a mutex's optimistic spin (MUTEX|SPIN) ends
- *       when it starts to block (MUTEX); the Caller is the first frame
- *       outside scheduler and lock text.
+ *       by time in rounds and paired per (thread, lock) by pair.c.
  *
  * Ring buffers are drained every 20 ms while the child runs. The kernel
  * never overwrites unread data (PROT_WRITE mapping); what it drops is
@@ -34,86 +31,7 @@
 #include <unistd.h>
 
 #define RING_PAGES 128 /* data pages per CPU (power of two) */
-#define MAX_CPUS 1024
-
-/* contention_begin flags (include/trace/events/lock.h) */
-#define LCB_F_SPIN (1U << 0)
-#define LCB_F_READ (1U << 1)
-#define LCB_F_WRITE (1U << 2)
-#define LCB_F_RT (1U << 3)
-#define LCB_F_PERCPU (1U << 4)
-#define LCB_F_MUTEX (1U << 5)
-
-int ls_contention_event(unsigned flags, int linux_types)
-{
-	unsigned f = flags & 63;
-	if (linux_types) {
-		if (f == (LCB_F_MUTEX | LCB_F_SPIN))
-			return 8;
-		if (f & LCB_F_MUTEX)
-			return 9;
-		if (f == LCB_F_SPIN)
-			return 10;
-		if (f == (LCB_F_SPIN | LCB_F_READ))
-			return 11;
-		if (f == (LCB_F_SPIN | LCB_F_WRITE))
-			return 12;
-		if (f & LCB_F_RT)
-			return 15;
-		if (f == (LCB_F_PERCPU | LCB_F_READ))
-			return 16;
-		if (f & LCB_F_PERCPU)
-			return 17;
-		if (f == LCB_F_READ)
-			return 13;
-		if (f == LCB_F_WRITE)
-			return 14;
-		return 18;
-	}
-	if (f == (LCB_F_MUTEX | LCB_F_SPIN))
-		return 0; /* Adaptive mutex spin */
-	if (f & LCB_F_MUTEX)
-		return 1; /* Adaptive mutex block */
-	if (f & LCB_F_SPIN)
-		return 2; /* Spin lock spin (spinlock, rwlock) */
-	if (f & LCB_F_READ)
-		return 6; /* R/W reader blocked by writer */
-	if (f & LCB_F_WRITE)
-		return 4; /* R/W writer blocked by writer */
-	return 1;         /* rt-mutex, semaphore: blocking */
-}
-
-const char *ls_linux_type_name(unsigned flags)
-{
-	switch (flags & 63) {
-	case 0:
-		return "semaphore";
-	case LCB_F_SPIN:
-		return "spinlock";
-	case LCB_F_SPIN | LCB_F_READ:
-		return "rwlock:R";
-	case LCB_F_SPIN | LCB_F_WRITE:
-		return "rwlock:W";
-	case LCB_F_READ:
-		return "rwsem:R";
-	case LCB_F_WRITE:
-		return "rwsem:W";
-	case LCB_F_RT:
-		return "rt-mutex";
-	case LCB_F_RT | LCB_F_READ:
-		return "rwlock-rt:R";
-	case LCB_F_RT | LCB_F_WRITE:
-		return "rwlock-rt:W";
-	case LCB_F_PERCPU | LCB_F_READ:
-		return "pcpu-sem:R";
-	case LCB_F_PERCPU | LCB_F_WRITE:
-		return "pcpu-sem:W";
-	case LCB_F_MUTEX:
-	case LCB_F_MUTEX | LCB_F_SPIN:
-		return "mutex";
-	}
-	return "unknown";
-}
+#define MAX_CPUS   1024
 
 int ls_online_cpus(int *ncpu, int *cpus, int max)
 {
@@ -250,19 +168,6 @@ static int ring_map(struct ring *r, struct ok_err *e)
 	return 0;
 }
 
-/* A decoded sample. */
-struct sample {
-	uint64_t time;
-	uint32_t pid, tid, cpu;
-	uint16_t misc;
-	int kind;        /* 0 profile, 1 begin, 2 end */
-	uint64_t ip;
-	uint64_t lock;
-	uint32_t arg;    /* flags or ret */
-	int nchain;
-	uint64_t chain[LS_MAX_STACK + 8];
-};
-
 struct collector {
 	const struct ls_collect_opts *o;
 	const struct ls_symtab *t;
@@ -272,18 +177,8 @@ struct collector {
 	int id_begin, id_end;
 	uint64_t lost;
 	int stop;
-	/* batch of contention samples, sorted by time before pairing */
-	struct sample *batch;
-	size_t nbatch, capbatch;
-	/* per-thread contention state, open addressing by tid */
-	struct tstate {
-		uint32_t tid;        /* thread_key() + 1; 0 = empty */
-		int event;
-		uint64_t lock, t0;
-		unsigned flags;
-		struct ls_raw ev;    /* caller and stack from the begin */
-	} *threads;
-	size_t nthreads_cap;
+	struct ls_pair pair; /* contention samples to events */
+	uint64_t round_max;  /* newest sample time of this drain pass */
 	/* pid -> comm cache for --comm */
 	struct {
 		uint32_t pid;
@@ -313,19 +208,7 @@ static void comm_of(struct collector *c, uint32_t pid, char *out)
 	memcpy(c->comms[i].comm, out, 16);
 }
 
-/* Kernel frames of a callchain, markers dropped. */
-static int chain_frames(const struct sample *s, uint64_t *out, int max)
-{
-	int n = 0;
-	for (int i = 0; i < s->nchain && n < max; i++) {
-		if (s->chain[i] >= (uint64_t)PERF_CONTEXT_MAX)
-			continue;
-		out[n++] = s->chain[i];
-	}
-	return n;
-}
-
-static int emit_profile(struct collector *c, const struct sample *s)
+static int emit_profile(struct collector *c, const struct ls_sample *s)
 {
 	struct ls_raw ev;
 	memset(&ev, 0, sizeof(ev));
@@ -335,7 +218,7 @@ static int emit_profile(struct collector *c, const struct sample *s)
 	ev.caller = kernel ? s->ip : 0;
 	if (kernel) {
 		uint64_t fr[LS_MAX_STACK + 8];
-		int n = chain_frames(s, fr, LS_MAX_STACK + 8);
+		int n = ls_sample_frames(s, fr, LS_MAX_STACK + 8);
 		/* fr[0] is the sampled IP itself; the stack is its callers. */
 		for (int i = 1; i < n && ev.depth < c->o->depth; i++)
 			ev.stack[ev.depth++] = fr[i];
@@ -345,109 +228,17 @@ static int emit_profile(struct collector *c, const struct sample *s)
 	return c->fn(c->ctx, &ev);
 }
 
-/* Contention is paired per thread; the idle threads all have tid 0 (and
- * some contexts report -1), so theirs are paired per CPU instead. Never 0. */
-static uint32_t thread_key(const struct sample *s)
-{
-	if (s->tid == 0 || s->tid >= 0xffff0000u)
-		return 0xffff0000u + (s->cpu & 0x7fff) + 1;
-	return s->tid + 1;
-}
-
-static struct tstate *thread_slot(struct collector *c, uint32_t tid)
-{
-	if (!c->threads) {
-		c->nthreads_cap = 1 << 14;
-		c->threads = calloc(c->nthreads_cap, sizeof(*c->threads));
-		if (!c->threads)
-			return NULL;
-	}
-	size_t mask = c->nthreads_cap - 1, i = (tid * 2654435761u) & mask;
-	for (size_t probe = 0; probe < c->nthreads_cap; probe++, i = (i + 1) & mask)
-		if (c->threads[i].tid == tid || c->threads[i].tid == 0)
-			return &c->threads[i];
-	return NULL;
-}
-
-/* Caller and stack of a contention sample: the first frame outside lock text. */
-static void contention_site(struct collector *c, const struct sample *s, struct ls_raw *ev)
-{
-	uint64_t fr[LS_MAX_STACK + 8];
-	int n = chain_frames(s, fr, LS_MAX_STACK + 8), i = 0;
-	while (i < n && ls_sym_is_lock_text(c->t, fr[i]))
-		i++;
-	ev->caller = i < n ? fr[i] : s->ip;
-	ev->depth = 0;
-	for (i++; i < n && ev->depth < c->o->depth; i++)
-		ev->stack[ev->depth++] = fr[i];
-}
-
-static int pair_contention(struct collector *c, const struct sample *s)
-{
-	uint32_t key = thread_key(s);
-	struct tstate *ts = thread_slot(c, key);
-	if (!ts)
-		return 0;
-	if (s->kind == 1) {
-		int ev = ls_contention_event(s->arg, c->o->linux_types);
-		if (ts->tid == key) {
-			/* Nested begin: only a mutex going from spinning to blocking counts. */
-			if ((ts->flags & 63) == (LCB_F_MUTEX | LCB_F_SPIN) &&
-			    (s->arg & 63) == LCB_F_MUTEX && ts->lock == s->lock) {
-				ts->ev.time_ns = s->time - ts->t0;
-				int r = c->fn(c->ctx, &ts->ev);
-				ts->t0 = s->time;
-				ts->flags = s->arg;
-				ts->ev.event = ev;
-				return r;
-			}
-			return 0;
-		}
-		ts->tid = key;
-		ts->lock = s->lock;
-		ts->flags = s->arg;
-		ts->t0 = s->time;
-		memset(&ts->ev, 0, sizeof(ts->ev));
-		ts->ev.event = ev;
-		ts->ev.lock = s->lock;
-		contention_site(c, s, &ts->ev);
-		return 0;
-	}
-	if (ts->tid != key)
-		return 0; /* orphan end */
-	ts->ev.time_ns = s->time > ts->t0 ? s->time - ts->t0 : 0;
-	int r = c->fn(c->ctx, &ts->ev);
-	/* Remove with backward-shift deletion to keep probe chains intact. */
-	size_t mask = c->nthreads_cap - 1, i = (size_t)(ts - c->threads);
-	ts->tid = 0;
-	for (size_t j = (i + 1) & mask; c->threads[j].tid; j = (j + 1) & mask) {
-		size_t home = (c->threads[j].tid * 2654435761u) & mask;
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			c->threads[i] = c->threads[j];
-			c->threads[j].tid = 0;
-			i = j;
-		}
-	}
-	return r;
-}
-
-static int sample_cmp(const void *a, const void *b)
-{
-	const struct sample *x = a, *y = b;
-	return x->time < y->time ? -1 : x->time > y->time;
-}
-
 /* Decode one PERF_RECORD_SAMPLE body (layout fixed by our sample_type). */
 static int decode_sample(struct collector *c, const uint8_t *p, size_t len, uint16_t misc,
-			 int tracepoint, struct sample *s)
+			 int tracepoint, struct ls_sample *s)
 {
 	const uint8_t *end = p + len;
-#define TAKE(dst, n)                                                                             \
-	do {                                                                                     \
-		if ((size_t)(end - p) < (n))                                                     \
-			return -1;                                                               \
-		memcpy((dst), p, (n));                                                           \
-		p += (n);                                                                        \
+#define TAKE(dst, n)                                                                               \
+	do {                                                                                       \
+		if ((size_t)(end - p) < (n))                                                       \
+			return -1;                                                                 \
+		memcpy((dst), p, (n));                                                             \
+		p += (n);                                                                          \
 	} while (0)
 	uint64_t nr;
 	uint32_t raw_size;
@@ -468,7 +259,7 @@ static int decode_sample(struct collector *c, const uint8_t *p, size_t len, uint
 		if (s->nchain < (int)(sizeof(s->chain) / sizeof(s->chain[0])))
 			s->chain[s->nchain++] = pc;
 	}
-	s->kind = 0;
+	s->kind = LS_SAMPLE_PROFILE;
 	if (tracepoint) {
 		TAKE(&raw_size, 4);
 		if ((size_t)(end - p) < raw_size || raw_size < 8)
@@ -482,7 +273,7 @@ static int decode_sample(struct collector *c, const uint8_t *p, size_t len, uint
 			return -1;
 		memcpy(&s->lock, p + f->off_lock, 8);
 		memcpy(&s->arg, p + f->off_arg, 4);
-		s->kind = f == &c->begin ? 1 : 2;
+		s->kind = f == &c->begin ? LS_SAMPLE_BEGIN : LS_SAMPLE_END;
 	}
 #undef TAKE
 	return 0;
@@ -512,7 +303,7 @@ static int ring_drain(struct collector *c, struct ring *r, int tracepoint)
 		}
 		if (h.type != PERF_RECORD_SAMPLE)
 			continue;
-		struct sample s;
+		struct ls_sample s;
 		if (decode_sample(c, rec + sizeof(h), h.size - sizeof(h), h.misc, tracepoint, &s) <
 		    0)
 			continue;
@@ -520,29 +311,12 @@ static int ring_drain(struct collector *c, struct ring *r, int tracepoint)
 			rc = emit_profile(c, &s);
 			continue;
 		}
-		if (c->nbatch == c->capbatch) {
-			size_t cap = c->capbatch ? 2 * c->capbatch : 4096;
-			struct sample *b = realloc(c->batch, cap * sizeof(*b));
-			if (!b)
-				return -ENOMEM;
-			c->batch = b;
-			c->capbatch = cap;
-		}
-		c->batch[c->nbatch++] = s;
+		if (s.time > c->round_max)
+			c->round_max = s.time;
+		if ((rc = ls_pair_queue(&c->pair, &s)) < 0)
+			break;
 	}
 	__atomic_store_n(&r->meta->data_tail, tail, __ATOMIC_RELEASE);
-	return rc;
-}
-
-static int flush_batch(struct collector *c)
-{
-	if (!c->nbatch)
-		return 0;
-	qsort(c->batch, c->nbatch, sizeof(*c->batch), sample_cmp);
-	int rc = 0;
-	for (size_t i = 0; i < c->nbatch && !rc; i++)
-		rc = pair_contention(c, &c->batch[i]);
-	c->nbatch = 0;
 	return rc;
 }
 
@@ -577,6 +351,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	c->t = t;
 	c->fn = fn;
 	c->ctx = ctx;
+	ls_pair_init(&c->pair, t, o->depth, o->linux_types, fn, ctx);
 	for (int i = 0; i < ncpu; i++)
 		prof[i].fd = cont[i].fd = endfds[i] = -1;
 	if (o->contention) {
@@ -678,6 +453,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	}
 	close(go[1]);
 	int status = 0, done = 0, cbrc = 0;
+	uint64_t prev_round_max = 0;
 	while (!done) {
 		struct timespec ts = {0, 20 * 1000 * 1000};
 		nanosleep(&ts, NULL);
@@ -706,8 +482,11 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 			if (cont[i].fd >= 0 && !cbrc)
 				cbrc = ring_drain(c, &cont[i], 1);
 		}
+		/* Pair what no later pass can precede (see ls_pair_flush); all of it
+		 * once the events are disabled. */
 		if (!cbrc)
-			cbrc = flush_batch(c);
+			cbrc = ls_pair_flush(&c->pair, done ? UINT64_MAX : prev_round_max);
+		prev_round_max = c->round_max;
 		if (cbrc < 0 && !done) {
 			/* The consumer asked to stop: keep waiting for the child only. */
 			kill(pid, 0);
@@ -734,10 +513,8 @@ out:
 		if (endfds[i] >= 0)
 			close(endfds[i]);
 	}
-	if (c) {
-		free(c->batch);
-		free(c->threads);
-	}
+	if (c)
+		ls_pair_free(&c->pair);
 	free(c);
 	free(prof);
 	free(cont);

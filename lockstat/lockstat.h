@@ -9,6 +9,8 @@
  *                          and every output format (rows, histograms, stacks,
  *                          -p parsable, -T trace, --folded)
  *   recfile   (recfile.c)  the --record/--replay text format
+ *   pair      (pair.c)     contention_begin/end samples -> timed events,
+ *                          paired per (thread, lock) as perf lock does
  *   collect   (collect.c)  perf_event_open: profiling and contention events
  *                          while a command runs; turns samples into events
  * main.c parses options and glues them together.
@@ -28,9 +30,9 @@
 
 #include "err.h"
 
-#define LS_MAX_EVENTS 64  /* event numbers are 0..63; 64 marks a merged-away record */
-#define LS_MAX_STACK 50   /* -s depth limit ("max stack depth is 50") */
-#define LS_EV_PROFILE 56  /* the profiling interrupt event */
+#define LS_MAX_EVENTS 64 /* event numbers are 0..63; 64 marks a merged-away record */
+#define LS_MAX_STACK  50 /* -s depth limit ("max stack depth is 50") */
+#define LS_EV_PROFILE 56 /* the profiling interrupt event */
 
 /* ---- symbols (sym.c) ------------------------------------------------- */
 
@@ -44,16 +46,16 @@ struct ls_symtab {
 	struct ls_sym *syms; /* sorted by addr, duplicates collapsed */
 	size_t n;
 	size_t cap;
-	int ncpu;             /* fake cpu[0..ncpu-1] symbols present */
+	int ncpu;		     /* fake cpu[0..ncpu-1] symbols present */
 	uint64_t sched_lo, sched_hi; /* [__sched_text_start, __sched_text_end) */
 	uint64_t lock_lo, lock_hi;   /* [__lock_text_start, __lock_text_end) */
 };
 
 /* Fake per-CPU "struct cpu" addresses, as Solaris' cpu[N] symbols: the profiling
  * event's lock column is cpu[N] (+PIL). Chosen below any kernel address. */
-#define LS_CPU_BASE 0x100000000ULL
-#define LS_CPU_SIZE 0x1000ULL
-#define LS_CPU_ADDR(n) (LS_CPU_BASE + (uint64_t)(n) * LS_CPU_SIZE)
+#define LS_CPU_BASE    0x100000000ULL
+#define LS_CPU_SIZE    0x1000ULL
+#define LS_CPU_ADDR(n) (LS_CPU_BASE + (uint64_t)(n)*LS_CPU_SIZE)
 
 void ls_symtab_init(struct ls_symtab *t);
 void ls_symtab_free(struct ls_symtab *t);
@@ -70,15 +72,14 @@ const struct ls_sym *ls_sym_lookup(const struct ls_symtab *t, uint64_t addr);
 const struct ls_sym *ls_sym_by_name(const struct ls_symtab *t, const char *name);
 /* Solaris format_symbol(): "name", "name[size]" (with_size and offset 0),
  * "cpu[N]+PIL", "name+0xoff" or "0xaddr". Returns buf. */
-char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf,
-		    size_t len);
+char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf, size_t len);
 /* True if addr lies in scheduler or lock text (skipped when finding a caller). */
 int ls_sym_is_lock_text(const struct ls_symtab *t, uint64_t addr);
 
 /* ---- events and records (lockstat.c) ---------------------------------- */
 
 struct ls_event_info {
-	char type;         /* 'C' contention, 'H' hold, 'I' interrupt, 'E' error, 0 unknown */
+	char type;	   /* 'C' contention, 'H' hold, 'I' interrupt, 'E' error, 0 unknown */
 	const char *lhdr;  /* lock column header: "Lock" or "CPU+PIL" */
 	const char *desc;  /* "Adaptive mutex spin" ... */
 	const char *units; /* "nsec" */
@@ -89,27 +90,27 @@ struct ls_event_info {
 const struct ls_event_info *ls_event_info(int event);
 /* Slots 8.. used by --linux-types; the first and one past the last. */
 #define LS_EV_LINUX_FIRST 8
-#define LS_EV_LINUX_END 19
+#define LS_EV_LINUX_END	  19
 
 struct ls_raw {
 	int event;
 	uint64_t lock;
 	uint64_t caller;
-	uint64_t time_ns;         /* duration (contention) or latency (profiling) */
-	int depth;                /* frames in stack */
+	uint64_t time_ns; /* duration (contention) or latency (profiling) */
+	int depth;	  /* frames in stack */
 	uint64_t stack[LS_MAX_STACK];
-	char comm[16];            /* process name (for --comm), "" if unknown */
+	char comm[16]; /* process name (for --comm), "" if unknown */
 };
 
 struct ls_rec {
 	int event;
 	uint32_t count;
-	uint32_t refcnt;          /* never filled, as in the DTrace lockstat (rcnt 0.00) */
+	uint32_t refcnt; /* never filled, as in the DTrace lockstat (rcnt 0.00) */
 	uint64_t lock;
 	uint64_t caller;
-	uint64_t time;            /* total ns */
-	uint32_t hist[64];        /* log2 buckets of time */
-	uint64_t *stack;          /* depth entries (the set's stack depth) */
+	uint64_t time;	   /* total ns */
+	uint32_t hist[64]; /* log2 buckets of time */
+	uint64_t *stack;   /* depth entries (the set's stack depth) */
 	char comm[16];
 };
 
@@ -117,13 +118,13 @@ struct ls_rec {
 struct ls_recset {
 	struct ls_rec **recs;
 	size_t n, cap;
-	size_t max_recs;          /* -n: record budget */
-	int depth;                /* stack depth stored per record (-s N: N-1 frames) */
-	int by_comm;              /* --comm: (usermode) samples keyed by process name */
-	uint64_t dropped;         /* events not stored for lack of records */
+	size_t max_recs;		     /* -n: record budget */
+	int depth;			     /* stack depth stored per record (-s N: N-1 frames) */
+	int by_comm;			     /* --comm: (usermode) samples keyed by process name */
+	uint64_t dropped;		     /* events not stored for lack of records */
 	uint64_t total_count[LS_MAX_EVENTS]; /* before any merging, per event */
 	uint64_t total_time[LS_MAX_EVENTS];
-	void *index;              /* hash index over keys */
+	void *index; /* hash index over keys */
 	size_t index_cap;
 };
 
@@ -138,10 +139,12 @@ int ls_hist_bucket(uint64_t v);
 /* ---- filters, applied to raw events before aggregation ----------------- */
 
 struct ls_filter {
-	int have_lock;  uint64_t lock_lo, lock_hi;     /* -l: [lo, hi) */
-	int have_func;  uint64_t func_lo, func_hi;     /* -f: caller in [lo, hi) */
-	uint64_t min_duration;                         /* -d */
-	uint8_t enabled[LS_MAX_EVENTS];                /* -C/-I/-e... */
+	int have_lock;
+	uint64_t lock_lo, lock_hi; /* -l: [lo, hi) */
+	int have_func;
+	uint64_t func_lo, func_hi;	/* -f: caller in [lo, hi) */
+	uint64_t min_duration;		/* -d */
+	uint8_t enabled[LS_MAX_EVENTS]; /* -C/-I/-e... */
 };
 /* Does ev pass the filter? (-l is not applied to the profiling event.) */
 int ls_filter_pass(const struct ls_filter *f, const struct ls_raw *ev);
@@ -158,11 +161,11 @@ enum ls_gather { LS_GATHER_COUNT, LS_GATHER_TIME, LS_GATHER_HIST, LS_GATHER_STAC
 
 struct ls_report_opts {
 	enum ls_gather gather; /* -b, -t (default), -h, -s */
-	int depth;             /* frames kept with -s N (N-1), 0 otherwise */
+	int depth;	       /* frames kept with -s N (N-1), 0 otherwise */
 	int gflag, cflag, kflag, wflag, Wflag, Rflag, pflag, Pflag;
-	long topn;             /* -D n; -1 = all */
-	uint64_t elapsed_ns;   /* collection time */
-	int folded;            /* --folded: one line per stack, flame-graph form */
+	long topn;	     /* -D n; -1 = all */
+	uint64_t elapsed_ns; /* collection time */
+	int folded;	     /* --folded: one line per stack, flame-graph form */
 };
 
 /* Run the pipeline on s (records are merged and reordered in place) and print
@@ -198,8 +201,7 @@ struct ls_replay {
 	int ncpu;
 };
 /* Open, read the header and every sym line into t (finished with ncpu). */
-int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t,
-		   struct ok_err *e);
+int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t, struct ok_err *e);
 /* Next event: 1, 0 at the end, -EINVAL with e (path:line) on a malformed line. */
 int ls_replay_next(struct ls_replay *r, struct ls_raw *ev, struct ok_err *e);
 void ls_replay_close(struct ls_replay *r);
@@ -211,25 +213,90 @@ void ls_record_note(const struct ls_symtab *t, uint8_t *seen, const struct ls_ra
 /* Write a sym line for every marked symbol. */
 int ls_record_symbols(FILE *f, const struct ls_symtab *t, const uint8_t *seen);
 
-/* ---- collection (collect.c) ------------------------------------------- */
-
-struct ls_collect_opts {
-	int profile;            /* -I */
-	int contention;         /* any of 0..7 */
-	int linux_types;        /* --linux-types */
-	unsigned rate_hz;       /* -i */
-	int depth;              /* frames to capture after the caller */
-	int ncpu;               /* online CPUs (filled by ls_collect) */
-};
+/* ---- contention pairing (pair.c) --------------------------------------- */
 
 /* Called for each event produced; return < 0 to stop. */
 typedef int (*ls_event_fn)(void *ctx, const struct ls_raw *ev);
 
+enum ls_sample_kind { LS_SAMPLE_PROFILE, LS_SAMPLE_BEGIN, LS_SAMPLE_END };
+
+/* One decoded perf sample (the fields lockstat asked for). */
+struct ls_sample {
+	uint64_t time; /* perf clock, ns; comparable across CPUs */
+	uint64_t seq;  /* arrival order, breaks ties in time */
+	uint32_t pid, tid, cpu;
+	uint16_t misc; /* perf_event_header.misc (CPU mode) */
+	enum ls_sample_kind kind;
+	uint64_t ip;
+	uint64_t lock; /* lock_addr of contention_begin/end */
+	uint32_t arg;  /* begin: flags (LCB_F_*); end: ret */
+	int nchain;    /* callchain entries, context markers included */
+	uint64_t chain[LS_MAX_STACK + 8];
+};
+
+/* The kernel frames of s's callchain, context markers dropped (at most max). */
+int ls_sample_frames(const struct ls_sample *s, uint64_t *out, int max);
+
+/*
+ * Pairing, as perf lock contention (builtin-lock.c, non-BPF) does it: every
+ * thread has a stack of open contentions keyed by lock address. A begin on a
+ * lock the thread already waits for is nested and ignored (the first
+ * timestamp stays), except a mutex going from optimistic spinning
+ * (MUTEX|SPIN) to sleeping (MUTEX), which closes the spin event and opens the
+ * block event; a begin on another lock (the runqueue lock taken by the
+ * waiter's own schedule(), an rwsem's wait_lock) is pushed; an end closes the
+ * open contention of that thread on that lock, wherever it is in the stack;
+ * an end with none open is an orphan (the begin came before the window) and
+ * is dropped. The idle threads (tid 0) are paired per CPU.
+ *
+ * Samples arrive per CPU ring, each ring in time order but the rings not
+ * with each other: ls_pair_queue() collects them, ls_pair_flush(upto) pairs,
+ * in time order, those at or before upto and keeps the rest (perf's
+ * FINISHED_ROUND rule: after a pass over every ring, nothing older than the
+ * newest sample of the previous pass can still arrive).
+ */
+struct ls_pair {
+	const struct ls_symtab *t; /* lock/sched text, skipped to find the caller */
+	int depth;		   /* stack frames kept after the caller */
+	int linux_types;	   /* --linux-types event numbers */
+	ls_event_fn fn;
+	void *ctx;
+	struct ls_sample *q; /* queued samples, not yet paired */
+	size_t nq, capq;
+	uint64_t seq;
+	struct ls_thread *threads; /* open addressing by thread key */
+	size_t nthreads, cap_threads;
+	uint64_t orphans; /* ends with no open begin */
+};
+
+void ls_pair_init(struct ls_pair *p, const struct ls_symtab *t, int depth, int linux_types,
+		  ls_event_fn fn, void *ctx);
+void ls_pair_free(struct ls_pair *p);
+/* Pair one sample now (the caller guarantees time order): 0, -ENOMEM, or
+ * what fn returned (< 0 stops). */
+int ls_pair_sample(struct ls_pair *p, const struct ls_sample *s);
+/* Queue one sample for ls_pair_flush: 0 or -ENOMEM. */
+int ls_pair_queue(struct ls_pair *p, const struct ls_sample *s);
+/* Pair, in (time, seq) order, every queued sample with time <= upto
+ * (UINT64_MAX: all); the rest stay queued. 0 or the first error. */
+int ls_pair_flush(struct ls_pair *p, uint64_t upto);
+
+/* ---- collection (collect.c) ------------------------------------------- */
+
+struct ls_collect_opts {
+	int profile;	  /* -I */
+	int contention;	  /* any of 0..7 */
+	int linux_types;  /* --linux-types */
+	unsigned rate_hz; /* -i */
+	int depth;	  /* frames to capture after the caller */
+	int ncpu;	  /* online CPUs (filled by ls_collect) */
+};
+
 struct ls_collect_result {
 	uint64_t elapsed_ns;
-	int exited;             /* child exited normally */
-	int status;             /* exit code or signal */
-	uint64_t lost;          /* samples the kernel dropped */
+	int exited;    /* child exited normally */
+	int status;    /* exit code or signal */
+	uint64_t lost; /* samples the kernel dropped */
 	int ncpu;
 };
 

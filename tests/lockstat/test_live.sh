@@ -14,7 +14,8 @@ why=""
 if [ -n "$why" ]; then
 	for n in "profile event rate" "count column sums to the header" "last cuml is 100%" \
 		"callers are kallsyms symbols" "top function agrees with perf" \
-		"contention totals per lock type equal perf lock's"; do
+		"contention totals per lock type equal perf lock's" \
+		"mmap_lock waits equal a per-(thread, lock) pairing of perf's samples"; do
 		tap_skip "$n" "$why"
 	done
 	tap_done
@@ -70,6 +71,7 @@ fi
 if ! [ -r /sys/kernel/tracing/events/lock/contention_begin/id ] &&
 	! mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; then
 	tap_skip "contention totals per lock type equal perf lock's" "no tracefs"
+	tap_skip "mmap_lock waits equal a per-(thread, lock) pairing of perf's samples" "no tracefs"
 	tap_done
 fi
 perf lock record -a -o "$T/l.data" -- "$L" -C --linux-types -p -o "$T/cont.out" -- "$C" 4 1000 \
@@ -99,5 +101,39 @@ if [ "$ok" = 1 ] && [ "${wW:-0}" -gt 0 ]; then
 	tap_ok "contention totals per lock type equal perf lock's ($detail)"
 else
 	tap_fail "contention totals per lock type equal perf lock's" "$detail"
+fi
+
+# Wait times, on the same run: perf's own samples paired here in awk per
+# (thread, lock) as perf lock does (nested begin on the same lock ignored,
+# orphan ends dropped), for the rwsems the generator contends (its
+# mmap_lock: only its threads take it, all inside lockstat's window). Count
+# and total wait per (type, lock) must agree: counts exactly, totals within
+# 5% (each perf event stamps its own sample, so the same tracepoint hit
+# differs by a few microseconds between perf's copy and ours).
+perf script -i "$T/l.data" -F comm,tid,time,event,trace --ns 2>/dev/null | awk '
+	{ for (i = 1; i <= NF; i++) if ($i ~ /^lock:contention_(begin|end):$/) break
+	  if (i > NF) next
+	  split($(i - 1), tm, /[.:]/); t = tm[1] * 1000000000 + tm[2]
+	  tid = $(i - 2); lock = $(i + 1); k = tid " " lock }
+	$i == "lock:contention_begin:" {
+	  f = $(i + 2); gsub(/[()]/, "", f); sub(/flags=/, "", f)
+	  if ($1 == "contend" && (f == "READ" || f == "WRITE")) mine[lock] = 1
+	  if (!(k in t0)) { t0[k] = t; fl[k] = f }
+	  next }
+	k in t0 { key = (fl[k] == "WRITE" ? 14 : fl[k] == "READ" ? 13 : "x") " " lock
+	  n[key]++; w[key] += t - t0[k]; delete t0[k] }
+	END { for (key in n) { split(key, a, " "); if (a[2] in mine && a[1] != "x")
+	  printf "%s %d %d\n", key, n[key], w[key] } }' | sort > "$T/pairs"
+awk '($1 == 13 || $1 == 14) && $3 ~ /^0x/ {n[$1 " " $3] += $2; w[$1 " " $3] += $6}
+	END {for (k in n) printf "%s %d %d\n", k, n[k], w[k]}' "$T/cont.out" | sort > "$T/ourpairs"
+detail=$(join -j1 -a1 -e 0 -o 0,1.2,1.3,2.2,2.3 \
+	"$(sed 's/ /:/' "$T/pairs" > "$T/p1"; echo "$T/p1")" \
+	"$(sed 's/ /:/' "$T/ourpairs" > "$T/p2"; echo "$T/p2")" |
+	awk '{ ok = $2 == $4 && $2 > 0 && ($3 - $5 <= $3 / 20) && ($5 - $3 <= $3 / 20)
+	       printf "%s%s perf %d/%dns ours %d/%dns; ", ok ? "" : "MISMATCH ", $1, $2, $3, $4, $5 }')
+if [ -n "$detail" ] && ! echo "$detail" | grep -q MISMATCH; then
+	tap_ok "mmap_lock waits equal a per-(thread, lock) pairing of perf's samples ($detail)"
+else
+	tap_fail "mmap_lock waits equal a per-(thread, lock) pairing of perf's samples" "${detail:-no rwsem contention seen}"
 fi
 tap_done
