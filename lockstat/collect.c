@@ -320,6 +320,14 @@ static int ring_drain(struct collector *c, struct ring *r, int tracepoint)
 	return rc;
 }
 
+/* The signal that asked the measurement to stop (SIGINT, SIGTERM), or 0. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
 static double now_ns(void)
 {
 	struct timespec ts;
@@ -425,10 +433,20 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 		rc = ok_err_at(e, -errno, NULL, OK_ERR_NOPOS, "pipe");
 		goto out;
 	}
+	/* From here on SIGINT and SIGTERM end the measurement, not lockstat. */
+	struct sigaction act, old_int, old_term;
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = on_stop_signal;
+	sigemptyset(&act.sa_mask);
+	stop_signal = 0;
+	sigaction(SIGINT, &act, &old_int);
+	sigaction(SIGTERM, &act, &old_term);
 	double t0 = now_ns();
 	pid_t pid = fork();
 	if (pid < 0) {
 		rc = ok_err_at(e, -errno, NULL, OK_ERR_NOPOS, "fork");
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
 		goto out;
 	}
 	if (pid == 0) {
@@ -460,14 +478,14 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)
 			done = 1;
+		else if (stop_signal)
+			done = 2;
 		else if (w < 0 && errno != EINTR) {
 			rc = ok_err_at(e, -errno, NULL, OK_ERR_NOPOS, "waitpid");
 			break;
 		}
-		double t1 = now_ns();
-		if (done)
-			res->elapsed_ns = (uint64_t)(t1 - t0);
-		if (done)
+		if (done) {
+			res->elapsed_ns = (uint64_t)(now_ns() - t0);
 			for (int i = 0; i < ncpu; i++) {
 				if (prof[i].fd >= 0)
 					ioctl(prof[i].fd, PERF_EVENT_IOC_DISABLE, 0);
@@ -476,6 +494,18 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 				if (endfds[i] >= 0)
 					ioctl(endfds[i], PERF_EVENT_IOC_DISABLE, 0);
 			}
+		}
+		if (done == 2) {
+			/* SIGINT/SIGTERM: the measurement has ended; the command is
+			 * asked to end too (as perf record does) and reaped. A second
+			 * signal while it lingers kills it. */
+			res->stop_signal = stop_signal;
+			stop_signal = 0;
+			kill(pid, SIGTERM);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				if (stop_signal)
+					kill(pid, SIGKILL);
+		}
 		for (int i = 0; i < ncpu && !cbrc; i++) {
 			if (prof[i].fd >= 0)
 				cbrc = ring_drain(c, &prof[i], 0);
@@ -487,11 +517,9 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 		if (!cbrc)
 			cbrc = ls_pair_flush(&c->pair, done ? UINT64_MAX : prev_round_max);
 		prev_round_max = c->round_max;
-		if (cbrc < 0 && !done) {
-			/* The consumer asked to stop: keep waiting for the child only. */
-			kill(pid, 0);
-		}
 	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	if (WIFEXITED(status)) {
 		res->exited = 1;
 		res->status = WEXITSTATUS(status);

@@ -294,14 +294,18 @@ struct ls_collect_opts {
 
 struct ls_collect_result {
 	uint64_t elapsed_ns;
-	int exited;    /* child exited normally */
-	int status;    /* exit code or signal */
-	uint64_t lost; /* samples the kernel dropped */
+	int exited;	 /* child exited normally */
+	int status;	 /* exit code or signal */
+	uint64_t lost;	 /* samples the kernel dropped */
+	int stop_signal; /* SIGINT/SIGTERM that ended the measurement, or 0 */
 	int ncpu;
 };
 
 /* Open the perf events on every online CPU, fork+exec argv, drain samples
- * until the child exits, turn them into events (fn), and report timing. */
+ * until the child exits, turn them into events (fn), and report timing.
+ * SIGINT or SIGTERM meanwhile ends the measurement as the child's exit does
+ * (res->stop_signal says which), sends the child SIGTERM and reaps it; the
+ * previous handlers are restored before returning. */
 int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char **argv,
 	       ls_event_fn fn, void *ctx, struct ls_collect_result *res, struct ok_err *e);
 /* Online CPU count from /sys/devices/system/cpu/online (highest + 1). */

@@ -14,6 +14,8 @@ why=""
 if [ -n "$why" ]; then
 	for n in "profile event rate" "count column sums to the header" "last cuml is 100%" \
 		"callers are kallsyms symbols" "top function agrees with perf" \
+		"SIGINT: report printed, --record replays byte for byte" \
+		"SIGTERM: report printed, --record replays byte for byte" \
 		"contention totals per lock type equal perf lock's" \
 		"mmap_lock waits equal a per-(thread, lock) pairing of perf's samples"; do
 		tap_skip "$n" "$why"
@@ -61,6 +63,30 @@ if [ -z "$ours" ] || grep -qx "$ours" "$T/perf.top"; then
 else
 	tap_fail "top function agrees with perf" "ours: $ours; perf top 5: $(tr '\n' ' ' < "$T/perf.top")"
 fi
+
+# Ctrl-C (SIGINT) or SIGTERM sent to lockstat ends the measurement as the
+# command's exit would: the command is sent SIGTERM (the warning says so),
+# the report is printed and the --record file is complete: replaying it
+# gives the same report, byte for byte.
+for sig in INT TERM; do
+	"$L" -I --record "$T/sig.rec" -o "$T/sig.out" /bin/sleep 60 2>"$T/sig.err" &
+	pid=$!
+	i=0
+	while [ $i -lt 100 ] && ! pgrep -P $pid sleep >/dev/null; do sleep 0.1; i=$((i + 1)); done
+	sleep 0.5
+	kill -$sig $pid
+	wait $pid
+	rc=$?
+	"$L" -I --replay "$T/sig.rec" -o "$T/sig.replay" 2>&1
+	if [ $rc = 0 ] && grep -q '^Profiling interrupt: [1-9]' "$T/sig.out" &&
+		grep -qx 'lockstat: warning: /bin/sleep died on signal 15' "$T/sig.err" &&
+		cmp -s "$T/sig.out" "$T/sig.replay"; then
+		tap_ok "SIG$sig: report printed, --record replays byte for byte"
+	else
+		tap_fail "SIG$sig: report printed, --record replays byte for byte" \
+			"rc $rc; $(cat "$T/sig.err"); $(head -3 "$T/sig.out"); $(cmp "$T/sig.out" "$T/sig.replay" 2>&1)"
+	fi
+done
 
 # Contention: perf lock record around lockstat; the totals per Linux lock type
 # must equal the sums of perf lock's 'contended' column (it prints on stderr).
