@@ -67,6 +67,79 @@ int ls_online_cpus(int *ncpu, int *cpus, int max)
 	return n;
 }
 
+/* ---- privileges --------------------------------------------------------------- */
+
+/* An integer sysctl from /proc/sys, or def when unreadable. */
+static int sysctl_int(const char *path, int def)
+{
+	FILE *f = fopen(path, "r");
+	int v = def;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = def;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Is capability cap in this process's effective set (/proc/self/status)? */
+static int have_cap(int cap)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned long long eff = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (int)((eff >> cap) & 1);
+}
+
+#define CAP_SYS_ADMIN_BIT 21
+#define CAP_SYSLOG_BIT	  34
+#define CAP_PERFMON_BIT	  38
+
+int ls_check_access(int contention, struct ok_err *e)
+{
+	int paranoid = sysctl_int("/proc/sys/kernel/perf_event_paranoid", 2);
+	int kptr = sysctl_int("/proc/sys/kernel/kptr_restrict", 0);
+	int perfmon = have_cap(CAP_PERFMON_BIT) || have_cap(CAP_SYS_ADMIN_BIT);
+	int syslog = have_cap(CAP_SYSLOG_BIT);
+	/* kernel/events/core.c: CPU-wide events need paranoid <= 0, tracepoint
+	 * raw data <= -1, unless the process has CAP_PERFMON (or CAP_SYS_ADMIN). */
+	int need = contention ? -1 : 0;
+	if (!perfmon && paranoid > need)
+		return ok_err_at(
+		    e, -EPERM, NULL, OK_ERR_NOPOS,
+		    "system-wide perf events are not allowed: kernel.perf_event_paranoid "
+		    "is %d and this process lacks CAP_PERFMON; run as root, grant "
+		    "CAP_PERFMON, or 'sysctl kernel.perf_event_paranoid=%d'",
+		    paranoid, need);
+	/* kernel/kallsyms.c kallsyms_show_value(): kptr_restrict 0 shows addresses
+	 * when perf_event_paranoid <= 1, else (and at 1) only with CAP_SYSLOG; at
+	 * 2 never. */
+	if (kptr >= 2)
+		return ok_err_at(e, -EPERM, "/proc/kallsyms", OK_ERR_NOPOS,
+				 "kernel.kptr_restrict is %d, which hides kernel addresses even "
+				 "from root; 'sysctl kernel.kptr_restrict=1'",
+				 kptr);
+	if (!syslog && kptr == 1)
+		return ok_err_at(e, -EPERM, "/proc/kallsyms", OK_ERR_NOPOS,
+				 "kernel.kptr_restrict is 1, which shows kernel addresses only to "
+				 "CAP_SYSLOG; run as root, grant CAP_SYSLOG, or 'sysctl "
+				 "kernel.kptr_restrict=0'");
+	if (!syslog && paranoid > 1)
+		return ok_err_at(
+		    e, -EPERM, "/proc/kallsyms", OK_ERR_NOPOS,
+		    "kernel addresses are hidden: kernel.perf_event_paranoid is %d (> 1) "
+		    "and this process lacks CAP_SYSLOG; run as root, grant CAP_SYSLOG, "
+		    "or 'sysctl kernel.perf_event_paranoid=1'",
+		    paranoid);
+	return 0;
+}
+
 /* ---- tracepoint discovery --------------------------------------------------- */
 
 struct tp_format {
@@ -74,16 +147,23 @@ struct tp_format {
 	int off_lock, off_arg; /* lock_addr; flags (begin) or ret (end) */
 };
 
-static const char *tracefs_root(void)
+/* Where tracefs is, mounting it if it is nowhere; NULL with *denied set when
+ * it is there but this process may not search it (mode 0700 for non-root). */
+static const char *tracefs_root(int *denied)
 {
 	static const char *roots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
 	struct stat st;
+	*denied = 0;
 	for (int i = 0; i < 2; i++) {
 		char p[128];
 		snprintf(p, sizeof(p), "%s/events", roots[i]);
 		if (!stat(p, &st))
 			return roots[i];
+		if (errno == EACCES)
+			*denied = 1;
 	}
+	if (*denied)
+		return NULL;
 	/* Not mounted: mount tracefs where the kernel expects it. */
 	if (!mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
 		return roots[0];
@@ -92,11 +172,20 @@ static const char *tracefs_root(void)
 
 static int tp_read(const char *event, const char *argname, struct tp_format *tp, struct ok_err *e)
 {
-	const char *root = tracefs_root();
+	int denied;
+	const char *root = tracefs_root(&denied);
+	struct stat st;
+	if (!root && denied && !stat("/sys/kernel/tracing", &st))
+		return ok_err_at(e, -EACCES, "/sys/kernel/tracing", OK_ERR_NOPOS,
+				 "cannot read the tracepoint ids: tracefs is mode %04o, owner uid "
+				 "%u; run as root, or let others in with 'mount -o "
+				 "remount,mode=755 /sys/kernel/tracing'",
+				 (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
 	if (!root)
-		return ok_err_at(e, -ENOENT, "/sys/kernel/tracing", OK_ERR_NOPOS,
-				 "tracefs is not mounted and cannot be mounted (mount -t tracefs "
-				 "nodev /sys/kernel/tracing)");
+		return ok_err_at(e, denied ? -EACCES : -ENOENT, "/sys/kernel/tracing", OK_ERR_NOPOS,
+				 denied ? "permission denied reading tracefs (run as root)"
+					: "tracefs is not mounted and cannot be mounted (mount -t "
+					  "tracefs nodev /sys/kernel/tracing)");
 	char path[256], line[512];
 	snprintf(path, sizeof(path), "%s/events/lock/%s/format", root, event);
 	FILE *f = fopen(path, "r");

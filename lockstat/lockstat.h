@@ -308,6 +308,10 @@ struct ls_collect_result {
  * previous handlers are restored before returning. */
 int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char **argv,
 	       ls_event_fn fn, void *ctx, struct ls_collect_result *res, struct ok_err *e);
+/* Can this process open system-wide events (contention: with tracepoint raw
+ * data) and read kernel addresses in /proc/kallsyms? 0, or -EPERM with e
+ * naming the sysctl or capability that stands in the way and its fix. */
+int ls_check_access(int contention, struct ok_err *e);
 /* Online CPU count from /sys/devices/system/cpu/online (highest + 1). */
 int ls_online_cpus(int *ncpu, int *cpus, int max);
 /* Map a contention_begin flags value to a Solaris (or --linux-types) event. */

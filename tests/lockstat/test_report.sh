@@ -272,6 +272,13 @@ printf 'PK\003\004junk\n' > "$T/bad2.rec"
 testcmd "not a record file" "$L --replay $T/bad2.rec 2>&1; echo rc=\$?" "lockstat: $T/bad2.rec:1: expected 'lockstat-record 1' (not a lockstat record file)
 rc=2
 " ""
+# A report that cannot be written is an error (exit 2), to stdout or -o.
+testcmd "stdout to /dev/full fails" "$L --replay $T/a.rec 2>&1 >/dev/full; echo rc=\$?" "lockstat: error writing output: No space left on device
+rc=2
+" ""
+testcmd "-o /dev/full fails" "$L -o /dev/full --replay $T/a.rec 2>&1; echo rc=\$?" "lockstat: error writing output: No space left on device
+rc=2
+" ""
 # -n 2 with three distinct records: the Solaris warning, and the totals still count all.
 "$L" -n 2 -e 1 -p --replay "$T/a.rec" > "$T/out" 2> "$T/err"
 testcmd "-n budget warning" "cat $T/err" "lockstat: warning: ran out of data records (use -n for more)
