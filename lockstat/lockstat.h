@@ -138,19 +138,34 @@ int ls_hist_bucket(uint64_t v);
 
 /* ---- filters, applied to raw events before aggregation ----------------- */
 
+#define LS_MAX_RANGES 64 /* -l and -f options together */
+
+/* An address range [lo, hi); empty when lo == hi (a hex range of size 0). */
+struct ls_range {
+	uint64_t lo, hi;
+};
+
+/*
+ * Filters as Solaris lockstat builds them into its D predicates: every -l
+ * range (lock address) and every -f range (caller) is ORed into one
+ * predicate for the lock events; the profiling event is filtered by the -f
+ * ranges alone (on the interrupted PC), so -l does not apply to it.
+ */
 struct ls_filter {
-	int have_lock;
-	uint64_t lock_lo, lock_hi; /* -l: [lo, hi) */
-	int have_func;
-	uint64_t func_lo, func_hi;	/* -f: caller in [lo, hi) */
+	struct ls_range locks[LS_MAX_RANGES]; /* -l */
+	int nlocks;
+	struct ls_range funcs[LS_MAX_RANGES]; /* -f */
+	int nfuncs;
 	uint64_t min_duration;		/* -d */
 	uint8_t enabled[LS_MAX_EVENTS]; /* -C/-I/-e... */
 };
-/* Does ev pass the filter? (-l is not applied to the profiling event.) */
+/* Does ev pass the filter? */
 int ls_filter_pass(const struct ls_filter *f, const struct ls_raw *ev);
-/* Parse "sym[+off][,size]" or "0xaddr[,size]" for -l/-f into [lo, hi).
- * Unknown symbol → -ENOENT with e "symbol 'X' not found". */
-int ls_parse_range(const struct ls_symtab *t, const char *arg, uint64_t *lo, uint64_t *hi,
+/* Parse a -l/-f argument as Solaris does: "sym[+off][,size]" (size default:
+ * the rest of the symbol, at least 1) or, when it starts with 0, a hex
+ * "addr[+off][,size]" (size default 1; an explicit 0 matches nothing).
+ * Unknown symbol: -ENOENT with e "symbol 'X' not found". */
+int ls_parse_range(const struct ls_symtab *t, const char *arg, struct ls_range *r,
 		   struct ok_err *e);
 /* Parse -e "1,4-7,35" into enabled[]; -ERANGE for "events out of range". */
 int ls_parse_events(const char *arg, uint8_t *enabled);
@@ -166,6 +181,8 @@ struct ls_report_opts {
 	long topn;	     /* -D n; -1 = all */
 	uint64_t elapsed_ns; /* collection time */
 	int folded;	     /* --folded: one line per stack, flame-graph form */
+	int stack_arg;	     /* -s N as given (-T prints a blank line after each
+				event's frames when N >= 1), 0 without -s */
 };
 
 /* Run the pipeline on s (records are merged and reordered in place) and print
@@ -173,6 +190,13 @@ struct ls_report_opts {
  * if there are no records. */
 void ls_report(struct ls_recset *s, const struct ls_symtab *t, const struct ls_report_opts *o,
 	       FILE *out);
+/* -T: print one event as lockstat.c's report_trace() does. Before the first
+ * event (first != 0) the header and dashes, except with -p; with -s N >= 1
+ * the stack frames (from the caller's frame, if among the first four) and a
+ * blank line. Solaris' Time column is always 0 (its D program traces no
+ * duration); here it is the event's duration. */
+void ls_trace(const struct ls_symtab *t, const struct ls_report_opts *o, const struct ls_raw *ev,
+	      int first, FILE *out);
 /* The Solaris merge sort (not stable; reproduces lockstat's tie order). */
 void ls_mergesort(int (*cmp)(const struct ls_rec *, const struct ls_rec *, int depth),
 		  struct ls_rec **a, struct ls_rec **scratch, size_t n, int depth);
@@ -316,6 +340,10 @@ int ls_check_access(int contention, struct ok_err *e);
 int ls_online_cpus(int *ncpu, int *cpus, int max);
 /* Map a contention_begin flags value to a Solaris (or --linux-types) event. */
 int ls_contention_event(unsigned flags, int linux_types);
+/* The Solaris event (0..7) a --linux-types event (8..18) folds into: the
+ * one ls_contention_event(flags, 0) gives for that type's flags (the
+ * PREEMPT_RT rwlocks, slot 15 with rt-mutex, fold into 1). Others: itself. */
+int ls_linux_event_solaris(int event);
 /* Linux lock type name for flags, as perf lock names it. */
 const char *ls_linux_type_name(unsigned flags);
 

@@ -137,7 +137,12 @@ static struct {
 	unsigned long nrecs; /* -n */
 	uint64_t min_duration;
 	unsigned rate;
-	const char *lock_arg, *func_arg, *events_arg, *outfile, *record, *replay, *symbols;
+	const char *events_arg, *outfile, *record, *replay, *symbols;
+	struct {
+		const char *arg;
+		int is_lock;
+	} ranges[LS_MAX_RANGES]; /* -l and -f, in order */
+	int nranges;
 	int want_C, want_H, want_I, want_E, trace, linux_types, comm;
 } TT;
 
@@ -202,10 +207,12 @@ static int on_opt(void *ctx, int id, const char *arg)
 		TT.rate = (unsigned)v;
 		break;
 	case 'l':
-		TT.lock_arg = arg;
-		break;
 	case 'f':
-		TT.func_arg = arg;
+		/* Every -l and -f range is kept; they are ORed (ls_filter). */
+		if (TT.nranges == LS_MAX_RANGES)
+			fail("too many -l and -f ranges (at most %s)", "64");
+		TT.ranges[TT.nranges].arg = arg;
+		TT.ranges[TT.nranges++].is_lock = id == 'l';
 		break;
 	case 'e':
 		TT.events_arg = arg;
@@ -235,7 +242,9 @@ static int on_opt(void *ctx, int id, const char *arg)
 		TT.want_E = 1;
 		break;
 	case 'A':
-		TT.want_C = TT.want_H = 1;
+		/* Solaris: -CH. Hold events have no source here (no
+		 * CONFIG_LOCKDEP): -A watches every lock event there is, -C. */
+		TT.want_C = 1;
 		break;
 	case 'T':
 		TT.trace = 1;
@@ -304,15 +313,7 @@ static int on_event(void *ctx, const struct ls_raw *ev)
 		ls_record_note(k->syms, k->seen, ev);
 	}
 	if (TT.trace) {
-		char lb[256], cb[256];
-		fprintf(k->out, "%2d  %10llu  %11s  %-24s  %-24s\n", ev->event,
-			(unsigned long long)ev->time_ns, "0",
-			ls_sym_format(k->syms, ev->lock, 0, lb, sizeof(lb)),
-			ls_sym_format(k->syms, ev->caller, 0, cb, sizeof(cb)));
-		for (int i = 0; i < ev->depth && i < TT.rep.depth; i++)
-			fprintf(k->out, "%53s%s\n", "",
-				ls_sym_format(k->syms, ev->stack[i], 0, lb, sizeof(lb)));
-		fputc('\n', k->out);
+		ls_trace(k->syms, &TT.rep, ev, k->events == 1, k->out);
 		return 0;
 	}
 	ls_recset_add(&k->set, ev);
@@ -332,7 +333,7 @@ int main(int argc, char **argv)
 		cli_usage_error(&spec, "a command to run is required");
 
 	if (TT.want_H)
-		fail("%s", "hold events (-H, -A) need lock_acquire/lock_release tracepoints, which "
+		fail("%s", "hold events (-H) need lock_acquire/lock_release tracepoints, which "
 			   "only a kernel built with CONFIG_LOCKDEP has; this kernel has none");
 	if (TT.want_E)
 		fail("%s", "error events (-E) have no source on Linux");
@@ -351,12 +352,11 @@ int main(int argc, char **argv)
 	if (TT.want_I)
 		k.filter.enabled[LS_EV_PROFILE] = 1;
 	if (TT.linux_types)
-		for (int i = 0; i < 8; i++)
-			if (k.filter.enabled[i]) {
-				for (int j = LS_EV_LINUX_FIRST; j < LS_EV_LINUX_END; j++)
-					k.filter.enabled[j] = 1;
-				break;
-			}
+		/* A Linux type is watched when the Solaris event it folds into is:
+		 * -e 4 gives rwsem:W and percpu-rwsem:W, not every type. */
+		for (int j = LS_EV_LINUX_FIRST; j < LS_EV_LINUX_END; j++)
+			if (k.filter.enabled[ls_linux_event_solaris(j)])
+				k.filter.enabled[j] = 1;
 	if (TT.rep.gflag) {
 		if (!TT.gather_set) {
 			TT.rep.gather = LS_GATHER_STACK;
@@ -365,6 +365,7 @@ int main(int argc, char **argv)
 			fail("%s", "'-g' requires at least '-s 1' data gathering");
 		}
 	}
+	TT.rep.stack_arg = TT.stack_arg;
 	if (TT.rep.gather == LS_GATHER_STACK)
 		TT.rep.depth = TT.stack_arg > 0 ? TT.stack_arg - 1 : 0;
 	if (TT.rep.folded && TT.rep.depth == 0)
@@ -402,18 +403,15 @@ int main(int argc, char **argv)
 		}
 		ls_symtab_finish(&syms, ncpu);
 	}
-	if (TT.lock_arg &&
-	    ls_parse_range(&syms, TT.lock_arg, &k.filter.lock_lo, &k.filter.lock_hi, &e) < 0) {
-		fprintf(stderr, "lockstat: %s\n", e.msg);
-		exit(2);
+	for (int i = 0; i < TT.nranges; i++) {
+		int is_lock = TT.ranges[i].is_lock;
+		struct ls_range *r = is_lock ? &k.filter.locks[k.filter.nlocks++]
+					     : &k.filter.funcs[k.filter.nfuncs++];
+		if (ls_parse_range(&syms, TT.ranges[i].arg, r, &e) < 0) {
+			fprintf(stderr, "lockstat: %s\n", e.msg);
+			exit(2);
+		}
 	}
-	k.filter.have_lock = TT.lock_arg != NULL;
-	if (TT.func_arg &&
-	    ls_parse_range(&syms, TT.func_arg, &k.filter.func_lo, &k.filter.func_hi, &e) < 0) {
-		fprintf(stderr, "lockstat: %s\n", e.msg);
-		exit(2);
-	}
-	k.filter.have_func = TT.func_arg != NULL;
 
 	k.out = stdout;
 	if (TT.outfile && !(k.out = fopen(TT.outfile, "w")))
@@ -426,13 +424,6 @@ int main(int argc, char **argv)
 	if (ls_recset_init(&k.set, TT.nrecs, TT.rep.depth) < 0)
 		fail("%s", "out of memory");
 	k.set.by_comm = TT.comm;
-	if (TT.trace) {
-		fprintf(k.out, "%5s  %7s  %11s  %-24s  %-24s\n", "Event", "Time", "Owner", "Lock",
-			"Caller");
-		fprintf(k.out,
-			"---------------------------------------------------------------------"
-			"----------\n");
-	}
 
 	uint64_t elapsed;
 	if (TT.replay) {

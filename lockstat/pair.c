@@ -63,6 +63,27 @@ int ls_contention_event(unsigned flags, int linux_types)
 	return 1;	  /* rt-mutex, semaphore: blocking */
 }
 
+int ls_linux_event_solaris(int event)
+{
+	/* slots 8..18 as ls_contention_event(flags, 1) numbers them */
+	static const int fold[LS_EV_LINUX_END - LS_EV_LINUX_FIRST] = {
+	    0, /* mutex spin */
+	    1, /* mutex block */
+	    2, /* spinlock */
+	    2, /* rwlock:R */
+	    2, /* rwlock:W */
+	    6, /* rwsem:R */
+	    4, /* rwsem:W */
+	    1, /* rt-mutex (and the PREEMPT_RT rwlocks) */
+	    6, /* percpu-rwsem:R */
+	    4, /* percpu-rwsem:W */
+	    1, /* semaphore */
+	};
+	if (event < LS_EV_LINUX_FIRST || event >= LS_EV_LINUX_END)
+		return event;
+	return fold[event - LS_EV_LINUX_FIRST];
+}
+
 const char *ls_linux_type_name(unsigned flags)
 {
 	switch (flags & 63) {

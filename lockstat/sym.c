@@ -71,8 +71,9 @@ int ls_symtab_load_kallsyms(struct ls_symtab *t, const char *path, struct ok_err
 	}
 	fclose(f);
 	if (!nonzero)
-		return ok_err_at(e, -EPERM, path, OK_ERR_NOPOS,
-				 "all symbol addresses are 0 (needs root, or kernel.kptr_restrict=0)");
+		return ok_err_at(
+		    e, -EPERM, path, OK_ERR_NOPOS,
+		    "all symbol addresses are 0 (needs root, or kernel.kptr_restrict=0)");
 	return 0;
 }
 
@@ -152,8 +153,7 @@ const struct ls_sym *ls_sym_by_name(const struct ls_symtab *t, const char *name)
 	return NULL;
 }
 
-char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf,
-		    size_t len)
+char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf, size_t len)
 {
 	const struct ls_sym *s = ls_sym_lookup(t, addr);
 	if (!s) {

@@ -139,60 +139,76 @@ static void test_parse_events(void **state)
 static void test_parse_range(void **state)
 {
 	(void)state;
-	uint64_t lo, hi;
+	struct ls_range r;
 	struct ok_err e;
 	ok_err_clear(&e);
-	assert_int_equal(ls_parse_range(&t, "foo+0x10,8", &lo, &hi, &e), 0);
-	assert_int_equal(lo, 0x1010);
-	assert_int_equal(hi, 0x1018);
-	assert_int_equal(ls_parse_range(&t, "foo+0x10", &lo, &hi, &e), 0);
-	assert_int_equal(hi, 0x1100); /* size - off */
-	assert_int_equal(ls_parse_range(&t, "foo", &lo, &hi, &e), 0);
-	assert_int_equal(lo, 0x1000);
-	assert_int_equal(hi, 0x1100);
-	assert_int_equal(ls_parse_range(&t, "0x2000", &lo, &hi, &e), 0);
-	assert_int_equal(lo, 0x2000);
-	assert_int_equal(hi, 0x2001); /* hex: size 1 */
-	assert_int_equal(ls_parse_range(&t, "02000,0x20", &lo, &hi, &e), 0);
-	assert_int_equal(hi, 0x2020);
-	assert_int_equal(ls_parse_range(&t, "nosuch", &lo, &hi, &e), -ENOENT);
+	assert_int_equal(ls_parse_range(&t, "foo+0x10,8", &r, &e), 0);
+	assert_int_equal(r.lo, 0x1010);
+	assert_int_equal(r.hi, 0x1018);
+	assert_int_equal(ls_parse_range(&t, "foo+0x10", &r, &e), 0);
+	assert_int_equal(r.hi, 0x1100); /* size - off */
+	assert_int_equal(ls_parse_range(&t, "foo", &r, &e), 0);
+	assert_int_equal(r.lo, 0x1000);
+	assert_int_equal(r.hi, 0x1100);
+	assert_int_equal(ls_parse_range(&t, "0x2000", &r, &e), 0);
+	assert_int_equal(r.lo, 0x2000);
+	assert_int_equal(r.hi, 0x2001); /* hex: size 1 */
+	assert_int_equal(ls_parse_range(&t, "02000,0x20", &r, &e), 0);
+	assert_int_equal(r.hi, 0x2020);
+	/* lockstat.c: hex takes +off too (strtok on ",+"), and an explicit size
+	 * 0 stays 0: the predicate (a >= x && a < x) matches nothing. */
+	assert_int_equal(ls_parse_range(&t, "0x2000+0x10,4", &r, &e), 0);
+	assert_int_equal(r.lo, 0x2010);
+	assert_int_equal(r.hi, 0x2014);
+	assert_int_equal(ls_parse_range(&t, "0x2000,0", &r, &e), 0);
+	assert_int_equal(r.lo, r.hi);
+	/* a symbol's size 0 becomes 1 */
+	assert_int_equal(ls_parse_range(&t, "tiny+8", &r, &e), 0);
+	assert_int_equal(r.hi - r.lo, 1);
+	assert_int_equal(ls_parse_range(&t, "nosuch", &r, &e), -ENOENT);
 	assert_string_equal(e.msg, "symbol 'nosuch' not found");
 }
 
+/* lockstat.c's predicates: -l and -f ranges all ORed for lock events; the
+ * profiling event sees only the -f ranges (g_ipredicate). */
 static void test_filter(void **state)
 {
 	(void)state;
 	struct ls_filter f;
 	memset(&f, 0, sizeof(f));
 	f.enabled[1] = f.enabled[LS_EV_PROFILE] = 1;
-	f.have_lock = 1;
-	f.lock_lo = 0x1000;
-	f.lock_hi = 0x1100;
+	f.locks[f.nlocks++] = (struct ls_range){0x1000, 0x1100};
+	f.locks[f.nlocks++] = (struct ls_range){0x5000, 0x5008};
 	struct ls_raw ev;
 	memset(&ev, 0, sizeof(ev));
 	ev.event = 1;
 	ev.lock = 0x1050;
 	assert_true(ls_filter_pass(&f, &ev));
+	ev.lock = 0x5007; /* the second -l range */
+	assert_true(ls_filter_pass(&f, &ev));
 	ev.lock = 0x2000;
 	assert_false(ls_filter_pass(&f, &ev));
 	ev.event = LS_EV_PROFILE; /* -l is not applied to the profiling event */
 	assert_true(ls_filter_pass(&f, &ev));
-	ev.event = 2; /* not enabled */
+	f.funcs[f.nfuncs++] = (struct ls_range){0x8000, 0x8100};
+	ev.caller = 0x9000; /* ... but -f is */
 	assert_false(ls_filter_pass(&f, &ev));
-	f.have_lock = 0;
+	ev.caller = 0x8000;
+	assert_true(ls_filter_pass(&f, &ev));
+	ev.event = 1; /* lock outside every -l range, caller inside -f: ORed, passes */
+	assert_true(ls_filter_pass(&f, &ev));
+	ev.caller = 0x9000;
+	assert_false(ls_filter_pass(&f, &ev));
+	ev.event = 2; /* not enabled */
+	ev.lock = 0x1050;
+	assert_false(ls_filter_pass(&f, &ev));
+	memset(&f, 0, sizeof(f));
 	f.enabled[2] = 1;
 	f.min_duration = 100;
 	ev.time_ns = 99;
 	assert_false(ls_filter_pass(&f, &ev));
 	ev.time_ns = 100;
 	assert_true(ls_filter_pass(&f, &ev));
-	f.have_func = 1;
-	f.func_lo = 0x1000;
-	f.func_hi = 0x1100;
-	ev.caller = 0x10ff;
-	assert_true(ls_filter_pass(&f, &ev));
-	ev.caller = 0x1100;
-	assert_false(ls_filter_pass(&f, &ev));
 }
 
 /* Linux contention_begin flags (include/trace/events/lock.h) to Solaris events. */
