@@ -9,7 +9,8 @@
  *       of a CPU share one ring buffer). Samples from all CPUs are merged
  *       by time in rounds and paired per (thread, lock) by pair.c.
  *
- * Ring buffers are drained every 20 ms while the child runs. The kernel
+ * Ring buffers are drained every 20 ms while the child runs, or sooner when
+ * one is a quarter full (no per-sample wakeups: see ring_wakeup). The kernel
  * never overwrites unread data (PROT_WRITE mapping); what it drops is
  * reported in PERF_RECORD_LOST and counted.
  */
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -244,6 +246,19 @@ static int perf_error(int err, struct ok_err *e, const char *what)
 	return ok_err_at(e, err, NULL, OK_ERR_NOPOS, "perf_event_open (%s)", what);
 }
 
+/*
+ * When the kernel wakes a reader. wakeup_events = 1 would queue an irq_work
+ * (a self-IPI) on every sample, inside the lock's contention window, though
+ * nobody waits on it (it made each sample cost several times what perf's
+ * does). Instead: one wakeup per quarter ring of data, which poll() in the
+ * drain loop waits for, with a 20 ms timeout.
+ */
+static void ring_wakeup(struct perf_event_attr *a)
+{
+	a->watermark = 1;
+	a->wakeup_watermark = (uint32_t)(sysconf(_SC_PAGESIZE) * RING_PAGES / 4);
+}
+
 static int ring_map(struct ring *r, struct ok_err *e)
 {
 	long pg = sysconf(_SC_PAGESIZE);
@@ -439,8 +454,9 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	struct ring *prof = calloc((size_t)ncpu, sizeof(*prof));
 	struct ring *cont = calloc((size_t)ncpu, sizeof(*cont));
 	int *endfds = calloc((size_t)ncpu, sizeof(int));
+	struct pollfd *pfds = calloc(2 * (size_t)ncpu, sizeof(*pfds));
 	int rc = 0;
-	if (!c || !prof || !cont || !endfds) {
+	if (!c || !prof || !cont || !endfds || !pfds) {
 		rc = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 		goto out;
 	}
@@ -472,7 +488,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 			a.exclude_callchain_user = 1;
 			a.sample_max_stack = (uint16_t)(o->depth + 4);
 			a.disabled = 1;
-			a.wakeup_events = 1;
+			ring_wakeup(&a);
 			prof[i].cpu = cpus[i];
 			prof[i].fd = (int)perf_open(&a, cpus[i]);
 			if (prof[i].fd < 0) {
@@ -493,7 +509,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 			a.exclude_callchain_user = 1;
 			a.sample_max_stack = (uint16_t)(o->depth + 16);
 			a.disabled = 1;
-			a.wakeup_events = 1;
+			ring_wakeup(&a);
 			cont[i].cpu = cpus[i];
 			cont[i].fd = (int)perf_open(&a, cpus[i]);
 			if (cont[i].fd < 0) {
@@ -559,11 +575,17 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 		/* The child is gone; waitpid below reports it. */
 	}
 	close(go[1]);
-	int status = 0, done = 0, cbrc = 0;
+	int status = 0, done = 0, cbrc = 0, npfds = 0;
+	for (int i = 0; i < ncpu; i++) {
+		if (prof[i].fd >= 0)
+			pfds[npfds++] = (struct pollfd){.fd = prof[i].fd, .events = POLLIN};
+		if (cont[i].fd >= 0)
+			pfds[npfds++] = (struct pollfd){.fd = cont[i].fd, .events = POLLIN};
+	}
 	uint64_t prev_round_max = 0;
 	while (!done) {
-		struct timespec ts = {0, 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+		/* Drain every 20 ms, or sooner when a ring is a quarter full. */
+		poll(pfds, (nfds_t)npfds, 20);
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)
 			done = 1;
@@ -636,5 +658,6 @@ out:
 	free(prof);
 	free(cont);
 	free(endfds);
+	free(pfds);
 	return rc;
 }
