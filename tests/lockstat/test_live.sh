@@ -79,37 +79,37 @@ fi
 # kptr_restrict. With CAP_PERFMON and CAP_SYSLOG but tracefs mode 0700 (the
 # default mount), -C must name the mode, not claim tracefs is unmounted.
 # Neither sysctl nor tracefs' mode is changed here (the machine is shared).
-par=$(cat /proc/sys/kernel/perf_event_paranoid)
-if ! command -v setpriv >/dev/null; then
-	tap_skip "unprivileged: the error names perf_event_paranoid, not kptr_restrict" "no setpriv"
-elif [ "$par" -le -1 ]; then
-	tap_skip "unprivileged: the error names perf_event_paranoid, not kptr_restrict" \
-		"kernel.perf_event_paranoid is $par: unprivileged events are allowed here"
-else
-	setpriv --reuid=65534 --regid=65534 --clear-groups "$L" -C /bin/true > "$T/priv.out" 2>&1
+# priv_case NAME EXPECTED SETPRIV-ARGS...: lockstat -C as nobody exits 2
+# with exactly EXPECTED.
+priv_case() {
+	name=$1 exp=$2
+	shift 2
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@" "$L" -C /bin/true > "$T/priv.out" 2>&1
 	rc=$?
-	exp="lockstat: system-wide perf events are not allowed: kernel.perf_event_paranoid is $par and this process lacks CAP_PERFMON; run as root, grant CAP_PERFMON, or 'sysctl kernel.perf_event_paranoid=-1'"
 	if [ $rc = 2 ] && [ "$(cat "$T/priv.out")" = "$exp" ]; then
-		tap_ok "unprivileged: the error names perf_event_paranoid, not kptr_restrict"
+		tap_ok "$name"
 	else
-		tap_fail "unprivileged: the error names perf_event_paranoid, not kptr_restrict" "rc $rc: $(cat "$T/priv.out")"
+		tap_fail "$name" "rc $rc: $(cat "$T/priv.out")"
 	fi
-fi
+}
+n1="unprivileged: the error names perf_event_paranoid, not kptr_restrict"
+n2="CAP_PERFMON and CAP_SYSLOG: the error names tracefs' mode, not a missing mount"
+par=$(cat /proc/sys/kernel/perf_event_paranoid)
 mode=$(stat -c %a /sys/kernel/tracing 2>/dev/null)
 if ! command -v setpriv >/dev/null; then
-	tap_skip "CAP_PERFMON and CAP_SYSLOG: the error names tracefs' mode, not a missing mount" "no setpriv"
-elif [ "$mode" != 700 ]; then
-	tap_skip "CAP_PERFMON and CAP_SYSLOG: the error names tracefs' mode, not a missing mount" \
-		"/sys/kernel/tracing is mode ${mode:-unmounted}, not 700"
+	tap_skip "$n1" "no setpriv"
+	tap_skip "$n2" "no setpriv"
 else
-	setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+perfmon,+syslog \
-		--ambient-caps=+perfmon,+syslog "$L" -C /bin/true > "$T/priv.out" 2>&1
-	rc=$?
-	exp="lockstat: /sys/kernel/tracing: cannot read the tracepoint ids: tracefs is mode 0700, owner uid 0; run as root, or let others in with 'mount -o remount,mode=755 /sys/kernel/tracing': Permission denied"
-	if [ $rc = 2 ] && [ "$(cat "$T/priv.out")" = "$exp" ]; then
-		tap_ok "CAP_PERFMON and CAP_SYSLOG: the error names tracefs' mode, not a missing mount"
+	if [ "$par" -le -1 ]; then
+		tap_skip "$n1" "kernel.perf_event_paranoid is $par: unprivileged events are allowed here"
 	else
-		tap_fail "CAP_PERFMON and CAP_SYSLOG: the error names tracefs' mode, not a missing mount" "rc $rc: $(cat "$T/priv.out")"
+		priv_case "$n1" "lockstat: system-wide perf events are not allowed: kernel.perf_event_paranoid is $par and this process lacks CAP_PERFMON; run as root, grant CAP_PERFMON, or 'sysctl kernel.perf_event_paranoid=-1'"
+	fi
+	if [ "$mode" != 700 ]; then
+		tap_skip "$n2" "/sys/kernel/tracing is mode ${mode:-unmounted}, not 700"
+	else
+		priv_case "$n2" "lockstat: /sys/kernel/tracing: cannot read the tracepoint ids: tracefs is mode 0700, owner uid 0; run as root, or let others in with 'mount -o remount,mode=755 /sys/kernel/tracing': Permission denied" \
+			--inh-caps=+perfmon,+syslog --ambient-caps=+perfmon,+syslog
 	fi
 fi
 
