@@ -40,6 +40,8 @@ struct ls_sym {
 	uint64_t addr; /* start address */
 	uint64_t size; /* bytes; kallsyms has none: distance to the next symbol */
 	char *name;    /* owned by the table */
+	int marker;    /* a linker section marker (__start_*, _edata...), not an
+			  object: it names nothing, see ls_sym_is_marker() */
 };
 
 struct ls_symtab {
@@ -68,10 +70,18 @@ int ls_symtab_load_kallsyms(struct ls_symtab *t, const char *path, struct ok_err
 void ls_symtab_finish(struct ls_symtab *t, int ncpu);
 /* Symbol containing addr (greatest start <= addr), or NULL. */
 const struct ls_sym *ls_sym_lookup(const struct ls_symtab *t, uint64_t addr);
+/* Is name a linker-script section marker (__start_X, __stop_X, __end_X,
+ * _stext, _edata, __bss_start, ...)? Without CONFIG_KALLSYMS_ALL kallsyms
+ * has no data symbols but these, so a static lock would print as
+ * "__start_init_stack+0xf4018" and -c would merge every lock after the
+ * marker into one: addresses that fall in a marker print as plain hex and
+ * are not coalesced. */
+int ls_sym_is_marker(const char *name);
 /* Exact name match, or NULL. */
 const struct ls_sym *ls_sym_by_name(const struct ls_symtab *t, const char *name);
 /* Solaris format_symbol(): "name", "name[size]" (with_size and offset 0),
- * "cpu[N]+PIL", "name+0xoff" or "0xaddr". Returns buf. */
+ * "cpu[N]+PIL", "name+0xoff" or "0xaddr" (also inside a section marker).
+ * Returns buf. */
 char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf, size_t len);
 /* True if addr lies in scheduler or lock text (skipped when finding a caller). */
 int ls_sym_is_lock_text(const struct ls_symtab *t, uint64_t addr);

@@ -175,7 +175,7 @@ static int same_site(const struct ls_rec *a, const struct ls_rec *b, int depth)
 static uint64_t coalesce(const struct ls_symtab *t, uint64_t addr)
 {
 	const struct ls_sym *s = ls_sym_lookup(t, addr);
-	return s && addr - s->addr < s->size ? s->addr : addr;
+	return s && !s->marker && addr - s->addr < s->size ? s->addr : addr;
 }
 
 /* -g: each record becomes one record per stack frame (caller := frame), plus

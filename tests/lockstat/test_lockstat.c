@@ -293,6 +293,32 @@ static void test_lock_text(void **state)
 	ls_symtab_free(&k);
 }
 
+/* Section markers name no object: kallsyms without CONFIG_KALLSYMS_ALL has
+ * only them in .data, so a static lock after __start_init_stack must print
+ * as its address, not as the marker plus an offset. */
+static void test_markers(void **state)
+{
+	(void)state;
+	assert_true(ls_sym_is_marker("__start_init_stack"));
+	assert_true(ls_sym_is_marker("__stop___jump_table"));
+	assert_true(ls_sym_is_marker("_edata"));
+	assert_true(ls_sym_is_marker("__sched_text_start"));
+	assert_true(ls_sym_is_marker("__irqentry_text_end"));
+	assert_false(ls_sym_is_marker("init_task"));
+	assert_false(ls_sym_is_marker("_raw_spin_lock"));
+	assert_false(ls_sym_is_marker("start_kernel"));
+	struct ls_symtab k;
+	ls_symtab_init(&k);
+	ls_symtab_add(&k, 0x10000, 0, "__start_init_stack");
+	ls_symtab_add(&k, 0x40000, 0x100, "tasklist_lock");
+	ls_symtab_finish(&k, 1);
+	char buf[64];
+	assert_string_equal(ls_sym_format(&k, 0x18080, 1, buf, sizeof(buf)), "0x18080");
+	assert_string_equal(ls_sym_format(&k, 0x10000, 0, buf, sizeof(buf)), "0x10000");
+	assert_string_equal(ls_sym_format(&k, 0x40000, 1, buf, sizeof(buf)), "tasklist_lock[256]");
+	ls_symtab_free(&k);
+}
+
 /* ---- contention pairing ----------------------------------------------------- */
 
 #define KMARK ((uint64_t)PERF_CONTEXT_KERNEL)
@@ -459,7 +485,8 @@ int main(void)
 	    cmocka_unit_test(test_parse_events),    cmocka_unit_test(test_parse_range),
 	    cmocka_unit_test(test_filter),	    cmocka_unit_test(test_contention_map),
 	    cmocka_unit_test(test_recset),	    cmocka_unit_test(test_lock_text),
-	    cmocka_unit_test(test_pair_nested),	    cmocka_unit_test(test_pair_rounds),
+	    cmocka_unit_test(test_markers),	    cmocka_unit_test(test_pair_nested),
+	    cmocka_unit_test(test_pair_rounds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

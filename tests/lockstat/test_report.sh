@@ -411,6 +411,25 @@ printf 'PK\003\004junk\n' > "$T/bad2.rec"
 testcmd "not a record file" "$L --replay $T/bad2.rec 2>&1; echo rc=\$?" "lockstat: $T/bad2.rec:1: expected 'lockstat-record 1' (not a lockstat record file)
 rc=2
 " ""
+# Static locks on a kernel without CONFIG_KALLSYMS_ALL: the only .data
+# symbol below them is the marker __start_init_stack. Two distinct locks
+# (+0x8080, +0x80c0) print as their addresses and -c keeps them apart
+# (before: "__start_init_stack+0x8080", and -c merged both into
+# __start_init_stack[...]). Key order puts ...8080 first; the count tie then
+# prints reversed.
+cat > "$T/m.rec" <<'REC'
+lockstat-record 1
+elapsed 1000000000
+ncpu 1
+ev 2 ffffffff82e08080 ffffffff81000110 100 -
+ev 2 ffffffff82e080c0 ffffffff81000110 300 -
+sym ffffffff81000100 100 foo
+sym ffffffff82e00000 100000 __start_init_stack
+REC
+printf '2 1 0xffffffff82e080c0 foo+0x10 0.000000 300\n2 1 0xffffffff82e08080 foo+0x10 0.000000 100\n' > "$T/exp"
+"$L" -c -p --replay "$T/m.rec" > "$T/out" 2>&1
+test_cmp "-c: locks after a section marker stay apart, printed as addresses" "$T/exp" "$T/out"
+
 # A report that cannot be written is an error (exit 2), to stdout or -o.
 testcmd "stdout to /dev/full fails" "$L --replay $T/a.rec 2>&1 >/dev/full; echo rc=\$?" "lockstat: error writing output: No space left on device
 rc=2
