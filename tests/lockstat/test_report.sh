@@ -314,6 +314,11 @@ echo "ev 1 ffffffff82000000 ffffffff81000208 50 - ffffffff81000110 ffffffff81000
 "$L" -T -p -s 3 --replay "$T/t.rec" > "$T/out" 2>&1
 test_cmp "-T -p -s 3: frames at column 55, blank line after each" "$T/exp" "$T/out"
 
+# No events at all: lockstat.c exits before report_trace, so not even the
+# header is printed.
+testcmd "-T with no events prints nothing" "$L -T -e 3 --replay $T/g.rec 2>&1; echo rc=\$?" "rc=0
+" ""
+
 # Several -l and -f: lockstat.c ORs every range into one predicate.
 # -l pse_mutex+0x8,8 -l pse_mutex+0x10,8: the events on +0x8 and +0x10.
 printf '1 1 pse_mutex+0x8 foo+0x20 0.000000 2000\n2 1 pse_mutex+0x10 bar+0x10 0.000000 500\n' > "$T/exp"
