@@ -148,8 +148,8 @@ static size_t thread_home(uint32_t key, size_t cap)
 }
 
 /* The thread's slot, created if absent; NULL when out of memory. Slots are
- * never deleted (a thread's stack is reused), so the table only grows, at
- * half load, by rehashing. */
+ * never deleted (a thread with nothing open costs one slot, its stack is
+ * freed), so the table only grows, at half load, by rehashing. */
 static struct ls_thread *thread_get(struct ls_pair *p, uint32_t key)
 {
 	if (2 * (p->nthreads + 1) > p->cap_threads) {
@@ -286,7 +286,12 @@ static int pair_end(struct ls_pair *p, struct ls_thread *th, const struct ls_sam
 	int r = p->fn(p->ctx, &o->ev);
 	/* Out of the stack; entries above it (rare: ends out of order) move down. */
 	memmove(&th->open[i], &th->open[i + 1], (size_t)(th->n - i - 1) * sizeof(*o));
-	th->n--;
+	if (--th->n == 0) {
+		/* Threads come and go: an idle one keeps only its table slot. */
+		free(th->open);
+		th->open = NULL;
+		th->cap = 0;
+	}
 	return r;
 }
 
