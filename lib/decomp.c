@@ -25,12 +25,14 @@
 /* The input as libarchive sees it: read() blocks, after a replay of the tape. */
 struct feed {
 	int fd;
-	char *blk;	 /* BLOCK_BYTES read buffer */
-	char *tape;	 /* input read so far, while recording */
-	size_t tape_len; /* bytes on the tape */
-	size_t replay;	 /* tape bytes handed out again; == tape_len when done */
-	int recording;	 /* keep what is read on the tape (off past TAPE_MAX) */
-	int tape_out;	 /* the last block handed out is the tape (still in use) */
+	char *blk;	   /* BLOCK_BYTES read buffer */
+	char *tape;	   /* input read so far, while recording */
+	size_t tape_len;   /* bytes on the tape */
+	size_t replay;	   /* tape bytes handed out again; == tape_len when done */
+	int recording;	   /* keep what is read on the tape (off past TAPE_MAX) */
+	int tape_out;	   /* the last block handed out is the tape (still in use) */
+	decomp_tap_fn tap; /* sees every block read from fd, or NULL */
+	void *tap_arg;
 };
 
 struct decomp {
@@ -69,6 +71,8 @@ static la_ssize_t feed_read(struct archive *a, void *client, const void **out)
 		archive_set_error(a, errno, "read error");
 		return -1;
 	}
+	if (f->tap && n > 0)
+		f->tap(f->tap_arg, f->blk, (size_t)n);
 	if (f->recording && n > 0) {
 		char *t = f->tape_len + (size_t)n <= TAPE_MAX
 			      ? realloc(f->tape, f->tape_len + (size_t)n)
@@ -117,6 +121,12 @@ static int decomp_start(struct decomp *d, int unpack, struct ok_err *e)
 
 struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_err *e)
 {
+	return decomp_open_tap(fd, name, flags, NULL, NULL, e);
+}
+
+struct decomp *decomp_open_tap(int fd, const char *name, unsigned flags, decomp_tap_fn tap,
+			       void *arg, struct ok_err *e)
+{
 	struct decomp *d = calloc(1, sizeof(*d));
 	if (!d) {
 		ok_err_at(e, -ENOMEM, name, OK_ERR_NOPOS, "out of memory");
@@ -125,6 +135,8 @@ struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_e
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->entry_size = -1;
 	d->in.fd = fd;
+	d->in.tap = tap;
+	d->in.tap_arg = arg;
 	d->in.blk = malloc(BLOCK_BYTES);
 	d->in.recording = (flags & DECOMP_UNPACK) != 0;
 	if (!d->in.blk) {

@@ -266,8 +266,19 @@ int rpm_check_digests(struct rpm_pkg *p, int verbose, FILE *out, struct ok_err *
 
 /* ---- layer 4: payload --------------------------------------------------- */
 
-/* Extract the payload beneath dir (every path opened beneath it). */
-int rpm_extract(struct rpm_pkg *p, const char *dir, struct ok_err *e);
+enum rpm_extract_flags {
+	RPM_X_SAFE = 1,	    /* no device nodes, no setuid/setgid bits */
+	RPM_X_NOVERIFY = 2, /* skip size and digest checks (fuzzing only: a
+			     * fuzzer cannot forge digests) */
+};
+/* Extract the payload beneath dir (every path opened beneath it), checking
+ * each cpio entry's size against FILESIZES, each regular file against
+ * FILEDIGESTS (a mismatching file is removed) and, once the archive has
+ * ended, the stored payload against PAYLOADDIGEST (or the signature MD5).
+ * Ownership is never changed: files belong to the caller. flags: enum
+ * rpm_extract_flags. 0, or a negative errno with e naming the file
+ * (-EBADMSG for a failed check, -EPERM for a refused path). */
+int rpm_extract(struct rpm_pkg *p, const char *dir, unsigned flags, struct ok_err *e);
 /* Write the payload as an uncompressed newc cpio archive to out_fd. */
 int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e);
 
