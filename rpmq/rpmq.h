@@ -60,6 +60,10 @@ struct rpm_tag_info {
 
 extern const struct rpm_tag_info rpm_tag_table[];
 extern const unsigned rpm_tag_table_n;
+/* rpm 4.18.0's own table, sorted by number (tagtbl418.c): the types its
+ * header check enforces. */
+extern const struct rpm_tag_info rpm418_tag_table[];
+extern const unsigned rpm418_tag_table_n;
 
 /* The table row for a tag name (case-insensitive, "RPMTAG_" optional) or a
  * number, or NULL. */
@@ -131,7 +135,13 @@ struct rpm_entry {
 	uint32_t off;	   /* data offset in the data store */
 	uint32_t count;	   /* element count (bytes for BIN) */
 	uint32_t len;	   /* data length in bytes, validated */
+	uint32_t idx;	   /* position in the on-disk index */
 	const char **strs; /* string elements, built on first use (owned) */
+};
+
+struct rpm_virt {
+	uint32_t tag;		    /* tag number */
+	const struct rpm_entry *en; /* the entry, or NULL: added by rpm on load */
 };
 
 struct rpm_hdr {
@@ -142,6 +152,8 @@ struct rpm_hdr {
 	uint32_t region_tag;	/* 62/63/61, or 0 for a legacy header */
 	struct rpm_entry *ents; /* il entries sorted by tag (owned) */
 	long long file_off;	/* where the header starts in the file */
+	struct rpm_virt *virt;	/* il + nvirt tags as rpm's index holds them, */
+	unsigned nvirt;		/* or NULL (owned) */
 };
 
 struct rpm_lead {
