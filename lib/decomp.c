@@ -58,6 +58,8 @@ struct feed {
 	uint64_t pos;	    /* input bytes read from fd */
 	int eof;	    /* read() returned 0 */
 	struct gzcheck *gz; /* the gzip check, or NULL (not gzip, or no VERIFY) */
+	decomp_tap_fn tap;  /* sees every block read from fd, or NULL */
+	void *tap_arg;
 };
 
 struct decomp {
@@ -178,6 +180,8 @@ static la_ssize_t feed_read(struct archive *a, void *client, const void **out)
 		archive_set_error(a, errno, "read error");
 		return -1;
 	}
+	if (f->tap && n > 0)
+		f->tap(f->tap_arg, f->blk, (size_t)n);
 	if (f->verify && f->pos == 0 && gz_start(f, (unsigned char *)f->blk, (size_t)n) < 0) {
 		archive_set_error(a, ENOMEM, "read error"); /* kept as an OS error */
 		return -1;
@@ -278,6 +282,12 @@ static int decomp_start(struct decomp *d, int unpack, struct ok_err *e)
 
 struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_err *e)
 {
+	return decomp_open_tap(fd, name, flags, NULL, NULL, e);
+}
+
+struct decomp *decomp_open_tap(int fd, const char *name, unsigned flags, decomp_tap_fn tap,
+			       void *arg, struct ok_err *e)
+{
 	struct decomp *d = calloc(1, sizeof(*d));
 	if (!d) {
 		ok_err_at(e, -ENOMEM, name, OK_ERR_NOPOS, "out of memory");
@@ -286,6 +296,8 @@ struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_e
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->entry_size = -1;
 	d->in.fd = fd;
+	d->in.tap = tap;
+	d->in.tap_arg = arg;
 	d->in.blk = malloc(BLOCK_BYTES);
 	d->in.recording = (flags & DECOMP_UNPACK) != 0;
 	d->in.verify = (flags & DECOMP_VERIFY) != 0;

@@ -13,6 +13,7 @@
 #ifndef OPSKIT_DECOMP_H
 #define OPSKIT_DECOMP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -32,6 +33,12 @@ enum decomp_flags {
 /* Read from fd (not closed by decomp_close); name is used in messages.
  * Returns NULL and fills e on failure. */
 struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_err *e);
+/* Called with each block read from fd, once and in order, before it is
+ * decompressed: for a digest over the stored bytes (rpm's payload digest). */
+typedef void (*decomp_tap_fn)(void *arg, const void *buf, size_t n);
+/* decomp_open, with tap(arg, ...) seeing every byte taken from fd. */
+struct decomp *decomp_open_tap(int fd, const char *name, unsigned flags, decomp_tap_fn tap,
+			       void *arg, struct ok_err *e);
 /* Up to n bytes of decompressed data: the count (0 at the end) or -errno with e filled. */
 ssize_t decomp_read(struct decomp *d, void *buf, size_t n, struct ok_err *e);
 /*
