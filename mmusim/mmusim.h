@@ -259,6 +259,17 @@ unsigned mm_sim_modes(const struct mm_sim *s);
 const struct mm_config *mm_sim_config(const struct mm_sim *s);
 void mm_sim_free(struct mm_sim *s);
 
+/*
+ * Statistics reset (a warm-up boundary, as gem5's m5_reset_stats, ChampSim's
+ * end of warm-up and drcachesim's -warmup_refs do): every counter of every
+ * mode restarts from zero; the simulated state (TLBs, caches, page tables,
+ * shadow tables) is kept, so what follows is measured warm. shadow_pages, a
+ * gauge of live shadow tables, keeps its value.
+ */
+void mm_sim_reset_stats(struct mm_sim *s);
+/* d = a - b field by field (the counts of an interval); gauges (shadow_pages)
+ * take a's value. d may alias a. */
+void mm_stats_sub(struct mm_stats *d, const struct mm_stats *a, const struct mm_stats *b);
 /* Translation cycles of a stats block (tlb + walk + exit). */
 uint64_t mm_stats_cycles(const struct mm_stats *st);
 /* Total VM exits. */
@@ -273,6 +284,10 @@ struct mm_run_info {
 	const char *format; /* "lackey", "binary", "synthetic" */
 	const char *preset;
 	uint64_t records, banner_lines;
+	uint64_t warmup;	 /* warm-up length (0: none), in warmup_unit */
+	uint64_t interval;	 /* interval length (0: none), in warmup_unit */
+	const char *warmup_unit; /* "refs" (access records) or "insns" (fetch records) */
+	uint64_t measured;	 /* units counted after the warm-up */
 };
 
 /*
@@ -282,6 +297,15 @@ struct mm_run_info {
  */
 int mm_break_even(const struct mm_sim *s, double *c);
 void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, enum mm_out out);
+/*
+ * One interval's statistics (st[mode], e.g. from mm_stats_sub) as rows:
+ * CSV "interval,end,mode,METRIC..." (header first when header is set) or
+ * one JSON object per line {"interval": i, "end": N, "mode": ..., METRIC...}.
+ * end is the last unit (reference or instruction, counted from the start of
+ * the trace, warm-up included) the interval holds.
+ */
+void mm_report_interval(FILE *f, const struct mm_sim *s, const struct mm_stats *st, uint64_t index,
+			uint64_t end, enum mm_out out, int header);
 /* Text heat map of the 2D walk grid of nested mode. */
 void mm_report_heatmap(FILE *f, const struct mm_sim *s);
 /* SVG bar chart of each mode's translation overhead per access against native

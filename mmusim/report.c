@@ -41,11 +41,9 @@ static struct row *add(struct rows *t, const char *key, const char *label, enum 
 	return r;
 }
 
-static void build(const struct mm_sim *s, struct rows *t)
+/* The rows of stats blocks st[mode] (the whole run, or one interval). */
+static void build(const struct mm_sim *s, const struct mm_stats *const *st, struct rows *t)
 {
-	const struct mm_stats *st[MM_MODE_N];
-	for (int m = 0; m < MM_MODE_N; m++)
-		st[m] = mm_sim_stats(s, (enum mm_mode)m);
 	unsigned mask = mm_sim_modes(s);
 	int have_native = mask & 1;
 	t->n = 0;
@@ -157,7 +155,10 @@ static void json_str(FILE *f, const char *s)
 void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, enum mm_out out)
 {
 	static struct rows t;
-	build(s, &t);
+	const struct mm_stats *st[MM_MODE_N];
+	for (int m = 0; m < MM_MODE_N; m++)
+		st[m] = mm_sim_stats(s, (enum mm_mode)m);
+	build(s, st, &t);
 	unsigned mask = mm_sim_modes(s);
 	const struct mm_config *c = mm_sim_config(s);
 	double be = 0;
@@ -172,6 +173,12 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 		json_str(f, ri->preset);
 		fprintf(f, ", \"records\": %llu, \"banner_lines\": %llu",
 			(unsigned long long)ri->records, (unsigned long long)ri->banner_lines);
+		if (ri->warmup || ri->interval)
+			fprintf(f,
+				", \"warmup\": %llu, \"interval\": %llu, \"unit\": \"%s\", "
+				"\"measured\": %llu",
+				(unsigned long long)ri->warmup, (unsigned long long)ri->interval,
+				ri->warmup_unit, (unsigned long long)ri->measured);
 		fprintf(f,
 			", \"levels\": %u, \"host_levels\": %u, \"guest_page\": %llu, "
 			"\"host_page\": %llu",
@@ -227,6 +234,9 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 		}
 		if (have_be)
 			fprintf(f, "break_even_exit_cycles,%.1f\n", be);
+		if (ri->warmup)
+			fprintf(f, "warmup_%s,%llu\n", ri->warmup_unit,
+				(unsigned long long)ri->warmup);
 		return;
 	}
 	fprintf(f, "mmusim: %s (%s), %llu records", ri->source, ri->format,
@@ -234,6 +244,10 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 	if (ri->banner_lines)
 		fprintf(f, ", %llu valgrind message lines skipped",
 			(unsigned long long)ri->banner_lines);
+	if (ri->warmup)
+		fprintf(f, "\nwarm-up: the first %llu %s simulated, not counted; %llu counted",
+			(unsigned long long)ri->warmup, ri->warmup_unit,
+			(unsigned long long)ri->measured);
 	fprintf(f, "\nhardware: %s; guest %u-level %lluK pages, host %u-level %lluK pages\n\n",
 		ri->preset, c->levels, (unsigned long long)c->guest_page >> 10, c->host_levels,
 		(unsigned long long)c->host_page >> 10);
@@ -279,6 +293,44 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 			fputs("\nbreak-even VM exit cost: none (shadow has no more exits than "
 			      "nested)\n",
 			      f);
+	}
+}
+
+void mm_report_interval(FILE *f, const struct mm_sim *s, const struct mm_stats *st, uint64_t index,
+			uint64_t end, enum mm_out out, int header)
+{
+	static struct rows t;
+	const struct mm_stats *p[MM_MODE_N];
+	for (int m = 0; m < MM_MODE_N; m++)
+		p[m] = &st[m];
+	build(s, p, &t);
+	unsigned mask = mm_sim_modes(s);
+	char b[64];
+	if (header && out != MM_OUT_JSON) {
+		fputs("interval,end,mode", f);
+		for (int i = 0; i < t.n; i++)
+			fprintf(f, ",%s", t.r[i].key);
+		fputc('\n', f);
+	}
+	for (int m = 0; m < MM_MODE_N; m++) {
+		if (!(mask & (1u << m)))
+			continue;
+		if (out == MM_OUT_JSON)
+			fprintf(f, "{\"interval\": %llu, \"end\": %llu, \"mode\": \"%s\"",
+				(unsigned long long)index, (unsigned long long)end,
+				mm_mode_names[m]);
+		else
+			fprintf(f, "%llu,%llu,%s", (unsigned long long)index,
+				(unsigned long long)end, mm_mode_names[m]);
+		for (int i = 0; i < t.n; i++) {
+			fmt_val(b, sizeof(b), t.r[i].kind == R_PCT ? R_FLOAT : t.r[i].kind,
+				t.r[i].v[m]);
+			if (out == MM_OUT_JSON)
+				fprintf(f, ", \"%s\": %s", t.r[i].key, b);
+			else
+				fprintf(f, ",%s", b);
+		}
+		fputs(out == MM_OUT_JSON ? "}\n" : "\n", f);
 	}
 }
 

@@ -1894,6 +1894,28 @@ const struct mm_config *mm_sim_config(const struct mm_sim *s)
 	return &s->c;
 }
 
+void mm_sim_reset_stats(struct mm_sim *s)
+{
+	for (int i = 0; i < MM_MODE_N; i++) {
+		uint64_t live = s->m[i].st.shadow_pages;
+		memset(&s->m[i].st, 0, sizeof(s->m[i].st));
+		s->m[i].st.shadow_pages = live;
+	}
+}
+
+_Static_assert(sizeof(struct mm_stats) % sizeof(uint64_t) == 0, "mm_stats is all uint64_t");
+
+void mm_stats_sub(struct mm_stats *d, const struct mm_stats *a, const struct mm_stats *b)
+{
+	uint64_t live = a->shadow_pages, x[sizeof(*a) / 8], y[sizeof(*a) / 8];
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	for (size_t i = 0; i < sizeof(x) / 8; i++)
+		x[i] -= y[i];
+	memcpy(d, x, sizeof(x));
+	d->shadow_pages = live;
+}
+
 uint64_t mm_stats_cycles(const struct mm_stats *st)
 {
 	return st->cyc_tlb + st->cyc_walk + st->cyc_exit;
