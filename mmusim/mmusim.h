@@ -168,10 +168,12 @@ struct mm_config {
 	uint32_t shadow_as_tags; /* shadow: a new ASID per guest address space (Xen trick) */
 	uint32_t shadow_roots;	 /* shadow-root cache size (address spaces kept shadowed) */
 	uint32_t unsync;	 /* shadow: leaf guest PT pages may go out of sync */
-	uint32_t dc1_kib, dc1_ways, dc2_kib, dc2_ways; /* data caches seen by PT refs; 0 = off */
-	uint64_t guest_mem, host_mem;		       /* physical memory sizes, bytes */
+	uint32_t dc1_kib, dc1_ways, dc2_kib, dc2_ways; /* L1D, L2 (KiB; 0 = off) */
+	uint32_t dc3_kib, dc3_ways;		       /* last-level cache (KiB; 0 = off) */
+	uint32_t data_refs;	      /* 1: data accesses go through the caches too */
+	uint64_t guest_mem, host_mem; /* physical memory sizes, bytes */
 	/* costs, cycles */
-	uint32_t c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_mem;
+	uint32_t c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_dc3, c_mem;
 	uint32_t c_exit;				  /* VM exit + entry round trip */
 	uint32_t c_ptwrite, c_hidden, c_guestpf;	  /* handler work per exit reason */
 	uint32_t c_cr3_hit, c_cr3_miss, c_invlpg, c_sync; /* c_sync: per unsync page resynced */
@@ -212,7 +214,7 @@ extern const char *const mm_flush_names[MM_FLUSH_N];
 #define MM_GRID 6 /* (levels+1) x (host_levels+1), at most 6 x 6 */
 
 /* Where one page-table reference was satisfied. */
-enum mm_where { MM_AT_PWC, MM_AT_DC1, MM_AT_DC2, MM_AT_MEM, MM_WHERE_N };
+enum mm_where { MM_AT_PWC, MM_AT_DC1, MM_AT_DC2, MM_AT_DC3, MM_AT_MEM, MM_WHERE_N };
 extern const char *const mm_where_names[MM_WHERE_N];
 
 struct mm_stats {
@@ -230,6 +232,9 @@ struct mm_stats {
 	uint64_t flushes[MM_FLUSH_N];
 	uint64_t guest_faults, pt_writes, syncs, shadow_pages;
 	uint64_t cyc_tlb, cyc_walk, cyc_exit; /* cycle totals; sum = translation cycles */
+	uint64_t data_refs;		      /* data accesses sent to the caches (data_refs=1) */
+	uint64_t data_at[MM_WHERE_N];	      /* where they were served (never the PWC) */
+	uint64_t cyc_data;		      /* their cycles (not translation cycles) */
 };
 
 struct mm_sim;

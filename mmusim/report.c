@@ -19,7 +19,7 @@ struct row {
 	double v[MM_MODE_N];
 };
 
-#define MAX_ROWS 64
+#define MAX_ROWS 80
 
 struct rows {
 	struct row r[MAX_ROWS];
@@ -70,6 +70,21 @@ static void build(const struct mm_sim *s, const struct mm_stats *const *st, stru
 	ROW("nested_refs_per_walk", "  nested part", R_FLOAT, ratio(x->nested_refs, x->walks));
 	ROW("mem_refs_per_walk", "  from memory (missed PWC and caches)", R_FLOAT,
 	    ratio(x->at[MM_AT_MEM], x->walks));
+	for (int i = 0; i < MM_WHERE_N; i++) {
+		static const char *const lab[MM_WHERE_N] = {"PWC", "L1D", "L2", "LLC", "memory"};
+		char k[40], l[56];
+		snprintf(k, sizeof(k), "walk_refs_%s", mm_where_names[i]);
+		snprintf(l, sizeof(l), "walk references served by %s", lab[i]);
+		ROW(k, l, R_INT, x->at[i]);
+	}
+	ROW("data_refs", "data references (through the caches)", R_INT, x->data_refs);
+	for (int i = MM_AT_DC1; i < MM_WHERE_N; i++) {
+		static const char *const lab[MM_WHERE_N] = {"", "L1D", "L2", "LLC", "memory"};
+		char k[40], l[56];
+		snprintf(k, sizeof(k), "data_refs_%s", mm_where_names[i]);
+		snprintf(l, sizeof(l), "  served by %s", lab[i]);
+		ROW(k, l, R_INT, x->data_at[i]);
+	}
 	ROW("pwc_hits", "PWC hits", R_INT, x->pwc_hits);
 	ROW("pwc_hit_rate", "PWC hit rate", R_PCT, ratio(x->pwc_hits, x->pwc_lookups));
 	ROW("psc_skipped", "levels skipped by VA-tagged PSC (total)", R_INT, x->psc_skipped);
@@ -102,6 +117,8 @@ static void build(const struct mm_sim *s, const struct mm_stats *const *st, stru
 	ROW("cycles_walk", "cycles: page walks", R_INT, x->cyc_walk);
 	ROW("cycles_exit", "cycles: VM exits", R_INT, x->cyc_exit);
 	ROW("cycles", "translation cycles", R_INT, mm_stats_cycles(x));
+	ROW("cycles_data", "cycles: data references (not above)", R_INT, x->cyc_data);
+	ROW("cycles_total", "cycles: translation + data", R_INT, mm_stats_cycles(x) + x->cyc_data);
 	ROW("cycles_per_access", "cycles per access", R_FLOAT,
 	    ratio(mm_stats_cycles(x), x->accesses));
 	if (have_native) {
@@ -473,5 +490,6 @@ void mm_format_step(char *buf, size_t n, unsigned i, const struct mm_step *st)
 		 st->where == MM_AT_PWC	  ? "PWC hit"
 		 : st->where == MM_AT_DC1 ? "L1d hit"
 		 : st->where == MM_AT_DC2 ? "L2 hit"
+		 : st->where == MM_AT_DC3 ? "LLC hit"
 					  : "memory (miss)");
 }

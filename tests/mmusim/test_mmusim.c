@@ -458,7 +458,10 @@ static void test_cycles_linear(void **state)
 				      *b = mm_sim_stats(s2, (enum mm_mode)m);
 		assert_int_equal(mm_stats_cycles(b) - mm_stats_cycles(a), 10 * a->at[MM_AT_MEM]);
 		assert_int_equal(a->guest_refs + a->nested_refs,
-				 a->at[0] + a->at[1] + a->at[2] + a->at[3]);
+				 a->at[0] + a->at[1] + a->at[2] + a->at[3] + a->at[4]);
+		/* data references: the same rule, apart from translation cycles */
+		assert_int_equal(b->cyc_data - a->cyc_data, 10 * a->data_at[MM_AT_MEM]);
+		assert_int_equal(a->data_refs, 300);
 	}
 	/* nested walks cost more references than native ones */
 	assert_true(mm_sim_stats(s1, MM_NESTED)->nested_refs > 0);
@@ -634,6 +637,76 @@ static void test_config(void **state)
 	assert_int_equal(mm_config_check(&c, &e), -EINVAL);
 }
 
+/* ------------------------------------------------ data through the caches */
+
+/*
+ * A cold walk whose page-table lines were evicted by data. L1D = 1 KiB,
+ * 16-way: one set of 16 lines, LRU; no PWC, no nested TLB, no L2.
+ * Page A (BASE): its walk reads 4 entries (PML4E, PDPTE, PDE, PTE: 4 lines,
+ * all from memory), then its data line; 15 more lines of A follow (TLB hits,
+ * 15 data misses). 4 + 16 = 20 lines have entered a 16-line cache, so the 4
+ * page-table lines, the oldest, are gone. Page B (BASE + 4K) shares A's
+ * PML4E, PDPTE and PDE, and its PTE sits next to A's in the same line: its
+ * walk's 4 references all go to memory again (8 in all, none from L1D).
+ * Without data references the same trace finds all 4 in L1D. With a 64 KiB
+ * 16-way LLC (64 sets), nothing is evicted there (at most one data line and
+ * 4 page-table lines per set), so B's 4 references are LLC hits.
+ */
+static void data_evict_run(const char *dref, const char *llc, enum mm_mode mode,
+			   uint64_t want[MM_WHERE_N], uint64_t data[MM_WHERE_N])
+{
+	struct mm_config c = cfg("barcelona", "pwc=none", "ntlb_entries=0", "dc1_kib=1",
+				 "dc1_ways=16", "dc2_kib=0", llc, dref, NULL);
+	struct mm_rec r[17];
+	for (int k = 0; k < 16; k++)
+		r[k] = ld(BASE + 64u * (unsigned)k);
+	r[16] = ld(BASE + 4096);
+	struct mm_sim *s = run(&c, 1u << mode, r, 17);
+	const struct mm_stats *st = mm_sim_stats(s, mode);
+	assert_int_equal(st->walks, 2);
+	for (int i = 0; i < MM_WHERE_N; i++) {
+		assert_int_equal(st->at[i], want[i]);
+		assert_int_equal(st->data_at[i], data[i]);
+	}
+	mm_sim_free(s);
+}
+
+static void test_data_evicts_walk(void **state)
+{
+	(void)state;
+	for (enum mm_mode m = MM_NATIVE; m <= MM_SHADOW; m++) {
+		/* where: pwc, l1d, l2, llc, mem */
+		uint64_t evicted[] = {0, 0, 0, 0, 8}, data17[] = {0, 0, 0, 0, 17};
+		data_evict_run("data_refs=1", "dc3_kib=0", m, evicted, data17);
+		uint64_t kept[] = {0, 4, 0, 0, 4}, none[] = {0, 0, 0, 0, 0};
+		data_evict_run("data_refs=0", "dc3_kib=0", m, kept, none);
+		uint64_t llc[] = {0, 0, 0, 4, 4}, data_llc[] = {0, 0, 0, 0, 17};
+		data_evict_run("data_refs=1", "dc3_kib=64", m, llc, data_llc);
+	}
+}
+
+/*
+ * Data line repeats: loads at BASE, BASE+8 (same line: an L1D hit counted by
+ * the repeat path), BASE+64 (a new line of the same page), BASE (back to line
+ * 0, still in L1D). 4 data references: 2 from memory, 2 L1D hits; their
+ * cycles are 2 * c_mem + 2 * c_dc1 in every mode.
+ */
+static void test_data_line_repeats(void **state)
+{
+	(void)state;
+	struct mm_config c = cfg("barcelona", NULL);
+	struct mm_rec r[] = {ld(BASE), ld(BASE + 8), ld(BASE + 64), ld(BASE)};
+	struct mm_sim *s = run(&c, 7, r, 4);
+	for (enum mm_mode m = MM_NATIVE; m < MM_MODE_N; m++) {
+		const struct mm_stats *st = mm_sim_stats(s, m);
+		assert_int_equal(st->data_refs, 4);
+		assert_int_equal(st->data_at[MM_AT_MEM], 2);
+		assert_int_equal(st->data_at[MM_AT_DC1], 2);
+		assert_int_equal(st->cyc_data, 2 * c.c_mem + 2 * c.c_dc1);
+	}
+	mm_sim_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +727,8 @@ int main(void)
 	    cmocka_unit_test(test_binary_roundtrip),
 	    cmocka_unit_test(test_synth_seeded),
 	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_data_evicts_walk),
+	    cmocka_unit_test(test_data_line_repeats),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
