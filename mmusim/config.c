@@ -51,6 +51,8 @@ static const struct key keys[] = {
     {"shadow_as_tags", F(shadow_as_tags), K_U32, 0, 1, "shadow: one ASID per address space"},
     {"shadow_roots", F(shadow_roots), K_U32, 1, 65536, "shadow-root cache size"},
     {"unsync", F(unsync), K_U32, 0, 1, "shadow: allow out-of-sync leaf page tables"},
+    {"flush_ceiling", F(flush_ceiling), K_U32, 0, 1u << 30,
+     "munmap/mprotect flushing more pages: one full flush (Linux: 33)"},
     {"dc1_kib", F(dc1_kib), K_U32, 0, 1 << 20, "L1 data cache, KiB (0 = off)"},
     {"dc1_ways", F(dc1_ways), K_U32, 1, 1024, "L1 data cache ways"},
     {"dc2_kib", F(dc2_kib), K_U32, 0, 1 << 22, "L2 cache, KiB (0 = off)"},
@@ -110,6 +112,7 @@ static const struct mm_config barcelona = {
     .shadow_as_tags = 1,
     .shadow_roots = 64,
     .unsync = 1,
+    .flush_ceiling = 33, /* Linux arch/x86/mm/tlb.c tlb_single_page_flush_ceiling */
     .dc1_kib = 64,
     .dc1_ways = 2,
     .dc2_kib = 512,
@@ -162,6 +165,7 @@ static const struct mm_config nehalem = {
     .shadow_as_tags = 0,
     .shadow_roots = 64,
     .unsync = 1,
+    .flush_ceiling = 33, /* Linux arch/x86/mm/tlb.c tlb_single_page_flush_ceiling */
     .dc1_kib = 32,
     .dc1_ways = 8,
     .dc2_kib = 256,
@@ -214,6 +218,7 @@ static const struct mm_config modern = {
     .shadow_as_tags = 0,
     .shadow_roots = 128,
     .unsync = 1,
+    .flush_ceiling = 33, /* Linux arch/x86/mm/tlb.c tlb_single_page_flush_ceiling */
     .dc1_kib = 48,
     .dc1_ways = 12,
     .dc2_kib = 2048,

@@ -40,17 +40,18 @@
 
 /* Operations carried by a trace. Accesses first, then OS events. */
 enum mm_op {
-	MM_IFETCH,  /* instruction fetch ("I" in lackey) */
-	MM_LOAD,    /* data load (" L") */
-	MM_STORE,   /* data store (" S") */
-	MM_MODIFY,  /* load + store of one address (" M"), one translation */
-	MM_SWITCH,  /* address-space switch (CR3 write) to process pid */
-	MM_PTWRITE, /* guest rewrites the leaf PTE of addr (COW, mprotect) */
-	MM_FAULT,   /* guest page fault at addr: the guest maps it */
-	MM_INVLPG,  /* guest INVLPG addr */
-	MM_CREATE,  /* process pid created (empty address space) */
-	MM_EXIT,    /* process pid exits; its address space is freed */
-	MM_UNMAP,   /* guest unmaps [addr, addr+len): PTE writes + INVLPG each page */
+	MM_IFETCH,   /* instruction fetch ("I" in lackey) */
+	MM_LOAD,     /* data load (" L") */
+	MM_STORE,    /* data store (" S") */
+	MM_MODIFY,   /* load + store of one address (" M"), one translation */
+	MM_SWITCH,   /* address-space switch (CR3 write) to process pid */
+	MM_PTWRITE,  /* guest rewrites the leaf PTE of addr (COW, mprotect) */
+	MM_FAULT,    /* guest page fault at addr: the guest maps it */
+	MM_INVLPG,   /* guest INVLPG addr */
+	MM_CREATE,   /* process pid created (empty address space) */
+	MM_EXIT,     /* process pid exits; its address space is freed */
+	MM_UNMAP,    /* guest munmap [addr, addr+len): PTE clears, then a flush (below) */
+	MM_MPROTECT, /* guest mprotect [addr, addr+len): PTE rewrites, then a flush */
 	MM_OP_N
 };
 
@@ -82,7 +83,8 @@ enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
  * counted (banner_lines) and otherwise ignored. mmusim extends the format with
  * event lines, which lackey never emits:
  *   "E switch PID", "E create PID", "E exit PID",
- *   "E ptwrite ADDR", "E fault ADDR", "E invlpg ADDR", "E unmap ADDR LEN"
+ *   "E ptwrite ADDR", "E fault ADDR", "E invlpg ADDR", "E unmap ADDR LEN",
+ *   "E mprotect ADDR LEN"
  * (ADDR hex with optional 0x, LEN decimal or 0x hex). Blank lines are skipped.
  * Anything else is an error "FILE:LINE: expected ...".
  *
@@ -90,7 +92,7 @@ enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
  *   tag byte: low nibble op, high nibble size (15 = a varint size follows)
  *   accesses: zigzag delta of addr from the previous address of the same
  *             stream (instruction fetches and data are two streams)
- *   switch/create/exit: pid;  ptwrite/fault/invlpg: addr;  unmap: addr len
+ *   switch/create/exit: pid;  ptwrite/fault/invlpg: addr;  unmap, mprotect: addr len
  */
 
 /* Synthetic workloads (all seeded). */
@@ -168,6 +170,8 @@ struct mm_config {
 	uint32_t shadow_as_tags; /* shadow: a new ASID per guest address space (Xen trick) */
 	uint32_t shadow_roots;	 /* shadow-root cache size (address spaces kept shadowed) */
 	uint32_t unsync;	 /* shadow: leaf guest PT pages may go out of sync */
+	uint32_t flush_ceiling;	 /* Linux tlb_single_page_flush_ceiling (33): a batch
+				  * spanning more pages is one full flush */
 	uint32_t dc1_kib, dc1_ways, dc2_kib, dc2_ways; /* L1D, L2 (KiB; 0 = off) */
 	uint32_t dc3_kib, dc3_ways;		       /* last-level cache (KiB; 0 = off) */
 	uint32_t data_refs;	      /* 1: data accesses go through the caches too */
@@ -207,6 +211,7 @@ enum mm_flush {
 	MM_FLUSH_CR3,	  /* untagged CR3 write */
 	MM_FLUSH_VMEXIT,  /* untagged VM exit/entry */
 	MM_FLUSH_TAGWRAP, /* ASID/PCID generation wrap */
+	MM_FLUSH_FULL,	  /* guest full flush of its current PCID (past flush_ceiling) */
 	MM_FLUSH_N
 };
 extern const char *const mm_flush_names[MM_FLUSH_N];

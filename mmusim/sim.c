@@ -59,7 +59,7 @@
 const char *const mm_mode_names[MM_MODE_N] = {"native", "shadow", "nested"};
 const char *const mm_exit_names[MM_EXIT_N] = {"pt_write", "hidden_fault", "guest_pf", "cr3",
 					      "invlpg"};
-const char *const mm_flush_names[MM_FLUSH_N] = {"cr3", "vmexit", "tag_wrap"};
+const char *const mm_flush_names[MM_FLUSH_N] = {"cr3", "vmexit", "tag_wrap", "full"};
 const char *const mm_where_names[MM_WHERE_N] = {"pwc", "l1d", "l2", "llc", "mem"};
 
 #define NONE   UINT64_MAX
@@ -371,6 +371,26 @@ static void lru_del(struct lru *l, uint64_t key, uint64_t hint)
 			l->key[i] = NONE;
 			l->stamp[i] = 0;
 		}
+}
+
+/* Delete every entry whose key's top 16 bits (the tag) are tag. */
+static void lru_del_tag(struct lru *l, uint64_t tag)
+{
+	if (!l->key)
+		return;
+	size_t n = (size_t)l->sets * l->ways;
+	for (size_t i = 0; i < n; i++) {
+		if (l->key[i] == NONE || l->key[i] >> 48 != tag)
+			continue;
+		if (l->fa) {
+			fa_hash_del(l, (uint32_t)i);
+			l->key[i] = NONE;
+			fa_back(l, (uint32_t)i);
+		} else {
+			l->key[i] = NONE;
+			l->stamp[i] = 0;
+		}
+	}
 }
 
 /* ============================================= 2. frame allocators */
@@ -1143,9 +1163,19 @@ static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint6
 		for (unsigned c = 0; c <= mlev; c++)
 			m->st.grid_skip[n - k][c]++;
 	uint64_t gpa_data = 0;
-	for (;; l--) {
+	for (unsigned first = l;; l--) {
 		m->row = n - l;
-		uint64_t spa_table = nested_xlate(s, m, s->gpt.m[node].pa);
+		uint64_t spa_table;
+		if (l < n && l == first) {
+			/* a PSC hit: with EPT its entry is a combined one and holds the
+			 * host-physical address of the table (SDM 28.3.1), so this
+			 * table's nested walk is not made */
+			spa_table = host_map(s, s->gpt.m[node].pa);
+			for (unsigned c = 0; c < mlev; c++)
+				m->st.grid_skip[m->row][c]++;
+		} else {
+			spa_table = nested_xlate(s, m, s->gpt.m[node].pa);
+		}
 		if (s->err)
 			return;
 		uint64_t x = pt_e(&s->gpt, node)[pt_idx(va, l)];
@@ -1447,10 +1477,10 @@ static void invlpg(struct mm_sim *s, struct mmu *m, uint64_t va)
 	lru_del(&m->l1d, key, vpn);
 	lru_del(&m->l1i, key, vpn);
 	lru_del(&m->l2, key, vpn);
-	for (unsigned l = 2; l <= s->c.levels; l++) {
-		uint64_t pre = va >> shift_of_level(l);
-		lru_del(&m->psc[l], (uint64_t)m->tag << 48 | pre, pre);
-	}
+	/* SDM 4.10.4.1: INVLPG invalidates all paging-structure-cache entries
+	 * of the current PCID, whatever linear address they map */
+	for (unsigned l = 2; l <= s->c.levels; l++)
+		lru_del_tag(&m->psc[l], m->tag);
 	m->last_key[0] = m->last_key[1] = NONE;
 }
 
@@ -1653,9 +1683,49 @@ static void ev_exit(struct mm_sim *s, uint32_t pid)
 		s->cur = NONE32;
 }
 
-/* Unmap [va, va+len): clear present leaves (walking only present subtrees), INVLPG each. */
-static void unmap_range(struct mm_sim *s, uint32_t node, unsigned l, uint64_t base, uint64_t lo,
-			uint64_t hi)
+/*
+ * A guest full TLB flush of the current PCID (Linux flush_tlb_local: a CR3
+ * reload). Every mode drops the current tag's TLB and VA-tagged PSC entries
+ * and the PA-tagged PWC (the nested TLB's guest-physical entries stay, as
+ * after any CR3 write); shadow paging takes a CR3 exit, which resyncs every
+ * out-of-sync table, as an address-space switch does.
+ */
+static void ev_full_flush(struct mm_sim *s)
+{
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mmu *m = &s->m[i];
+		if (!m->on)
+			continue;
+		if (i == MM_SHADOW) {
+			uint64_t nsync = shadow_sync(s, m, NONE32);
+			vm_exit(s, m, MM_EXIT_CR3, s->c.c_cr3_hit + nsync * s->c.c_sync);
+		}
+		m->st.flushes[MM_FLUSH_FULL]++;
+		lru_del_tag(&m->l1d, m->tag);
+		lru_del_tag(&m->l1i, m->tag);
+		lru_del_tag(&m->l2, m->tag);
+		lru_flush(&m->pwc);
+		for (int l = 0; l < 6; l++)
+			lru_del_tag(&m->psc[l], m->tag);
+		m->last_key[0] = m->last_key[1] = NONE;
+	}
+}
+
+/* The span of leaf entries a munmap or mprotect changed (Linux's mmu_gather range). */
+struct span {
+	uint64_t first, last, stride; /* first and last leaf address; leaf size */
+};
+
+/*
+ * Clear (munmap) or rewrite in place (mprotect) the present leaves of
+ * [lo, hi) in the current process, walking only present subtrees. Linux
+ * changes every PTE of the range first and flushes after (zap_pte_range or
+ * change_pte_range, then tlb_finish_mmu), so no INVLPG comes between the
+ * writes: under shadow paging an out-of-sync leaf table takes them all
+ * without exits.
+ */
+static void range_ptes(struct mm_sim *s, uint32_t node, unsigned l, uint64_t base, uint64_t lo,
+		       uint64_t hi, int protect, struct span *sp)
 {
 	uint64_t span = 1ull << shift_of_level(l);
 	for (unsigned i = 0; i < 512 && !s->err; i++) {
@@ -1666,12 +1736,39 @@ static void unmap_range(struct mm_sim *s, uint32_t node, unsigned l, uint64_t ba
 		if (!(x & E_P))
 			continue;
 		if (x & E_LEAF) {
-			pte_change(s, a, 1);
-			ev_invlpg(s, a);
+			if (protect) {
+				struct pw w = {a, node, (uint8_t)l, 1};
+				ev_writes(s, &w, 1, 0);
+			} else {
+				pte_change(s, a, 1);
+			}
+			if (sp->first == NONE)
+				sp->first = a;
+			sp->last = a;
+			sp->stride = span;
 		} else {
-			unmap_range(s, E_CHILD(x), l - 1, a, lo, hi);
+			range_ptes(s, E_CHILD(x), l - 1, a, lo, hi, protect, sp);
 		}
 	}
+}
+
+/*
+ * munmap / mprotect of [lo, hi): the PTE writes, then Linux's
+ * flush_tlb_mm_range (arch/x86/mm/tlb.c): a span of more than
+ * tlb_single_page_flush_ceiling pages (flush_ceiling, 33) is one full flush,
+ * a shorter one an INVLPG of every page in it; nothing changed, no flush.
+ */
+static void range_op(struct mm_sim *s, uint64_t lo, uint64_t hi, int protect)
+{
+	struct span sp = {NONE, 0, 4096};
+	range_ptes(s, s->procs[s->cur].root, s->c.levels, 0, lo, hi, protect, &sp);
+	if (sp.first == NONE || s->err)
+		return;
+	if ((sp.last - sp.first) / sp.stride + 1 > s->c.flush_ceiling)
+		ev_full_flush(s);
+	else
+		for (uint64_t a = sp.first; a <= sp.last && !s->err; a += sp.stride)
+			ev_invlpg(s, a);
 }
 
 /* A record's pid, size, op and pad as one word: records with equal words
@@ -1782,12 +1879,13 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 			ev_invlpg(s, o->addr);
 			break;
 		case MM_UNMAP:
+		case MM_MPROTECT:
 			if (need_proc(s))
 				break;
 			{
 				uint64_t hi = o->addr + o->len < o->addr ? NONE : o->addr + o->len;
-				unmap_range(s, s->procs[s->cur].root, s->c.levels, 0, o->addr,
-					    hi > s->va_limit ? s->va_limit : hi);
+				range_op(s, o->addr, hi > s->va_limit ? s->va_limit : hi,
+					 o->op == MM_MPROTECT);
 			}
 			break;
 		default:

@@ -224,6 +224,6 @@ printf ' L ffffffffffff0000,8\n' > "$T/kern.lk"
 testcmd_rc "kernel address exits 3" 3 "'$M' '$T/kern.lk'"
 printf 'MMUSIMT1\001\000\000\000\000\000\000\000\377' > "$T/bad.bin"
 testcmd "binary: bad op at its offset" "'$M' '$T/bad.bin' 2>&1 | sed 's|.*/bad.bin|bad.bin|'" \
-	"bad.bin: offset 16: record tag 0xff: op 15, expected 0..10
+	"bad.bin: offset 16: record tag 0xff: op 15, expected 0..11
 " ""
 tap_done
