@@ -393,6 +393,48 @@ static void lru_del_tag(struct lru *l, uint64_t tag)
 	}
 }
 
+/*
+ * Data caches (L1D, L2, LLC): hit or miss is all a cache access needs, so
+ * each set is one array of lines kept in recency order (most recent first,
+ * 0 = empty): a hit moves its line to the front, a miss drops the last. The
+ * same LRU as struct lru in half the memory, with no stamps to scan for a
+ * victim: the walks' and the data's cache accesses are the hot path.
+ */
+struct dcache {
+	uint64_t *line; /* sets * ways, line number + 1 */
+	uint32_t ways;
+	uint64_t mask;
+};
+
+/* lines 0: absent. Sets must be a power of two (mm_config_check). */
+static int dc_init(struct dcache *d, uint32_t lines, uint32_t ways)
+{
+	memset(d, 0, sizeof(*d));
+	if (!lines)
+		return 0;
+	if (!ways || ways > lines)
+		ways = lines;
+	d->ways = ways;
+	d->mask = lines / ways - 1;
+	d->line = calloc(lines, sizeof(*d->line));
+	return d->line ? 0 : -ENOMEM;
+}
+
+/* Access line: 1 on a hit; either way it becomes the set's most recent. */
+static inline int dc_touch(struct dcache *d, uint64_t line)
+{
+	uint64_t *k = d->line + (line & d->mask) * d->ways, v = line + 1;
+	if (k[0] == v)
+		return 1;
+	uint32_t i = 1, w = d->ways;
+	while (i < w && k[i] != v)
+		i++;
+	int hit = i < w;
+	memmove(k + 1, k, sizeof(*k) * (hit ? i : w - 1));
+	k[0] = v;
+	return hit;
+}
+
 /* ============================================= 2. frame allocators */
 
 struct palloc {
@@ -655,7 +697,7 @@ struct mmu {
 	struct lru pwc;		    /* PA-tagged (pa, 2d) */
 	struct lru psc[6], npsc[6]; /* VA-tagged, per level: guest/native/shadow and nested */
 	struct lru ntlb;
-	struct lru dc1, dc2, dc3;
+	struct dcache dc1, dc2, dc3;
 	unsigned tshift;      /* TLB page shift (12, 21, 30) */
 	uint64_t last_key[2]; /* last L1 hit key, [0] data [1] ifetch: an MRU shortcut */
 	uint64_t last_val[2]; /* its physical page (TLB entries hold the PA of their page) */
@@ -1015,15 +1057,15 @@ static inline uint64_t tlb_key(const struct mmu *m, uint64_t va)
  * where it was found, its cycles added to *cyc. */
 static inline enum mm_where cache_ref(struct mm_sim *s, struct mmu *m, uint64_t line, uint64_t *cyc)
 {
-	if (m->dc1.key && lru_touch(&m->dc1, line, line)) {
+	if (m->dc1.line && dc_touch(&m->dc1, line)) {
 		*cyc += s->c.c_dc1;
 		return MM_AT_DC1;
 	}
-	if (m->dc2.key && lru_touch(&m->dc2, line, line)) {
+	if (m->dc2.line && dc_touch(&m->dc2, line)) {
 		*cyc += s->c.c_dc2;
 		return MM_AT_DC2;
 	}
-	if (m->dc3.key && lru_touch(&m->dc3, line, line)) {
+	if (m->dc3.line && dc_touch(&m->dc3, line)) {
 		*cyc += s->c.c_dc3;
 		return MM_AT_DC3;
 	}
@@ -1928,9 +1970,9 @@ static int mmu_init(struct mm_sim *s, struct mmu *m, enum mm_mode mode)
 					     : c->l2_1g_ways;
 	int rc = lru_init(&m->l1d, c->l1d_entries, c->l1d_ways) |
 		 lru_init(&m->l1i, c->l1i_entries, c->l1i_ways) | lru_init(&m->l2, l2e, l2w) |
-		 lru_init(&m->dc1, c->dc1_kib * 16, c->dc1_ways) |
-		 lru_init(&m->dc2, c->dc2_kib * 16, c->dc2_ways) |
-		 lru_init(&m->dc3, c->dc3_kib * 16, c->dc3_ways);
+		 dc_init(&m->dc1, c->dc1_kib * 16, c->dc1_ways) |
+		 dc_init(&m->dc2, c->dc2_kib * 16, c->dc2_ways) |
+		 dc_init(&m->dc3, c->dc3_kib * 16, c->dc3_ways);
 	if (c->pwc == MM_PWC_PA || c->pwc == MM_PWC_2D)
 		rc |= lru_init(&m->pwc, c->pwc_entries, c->pwc_ways);
 	if (c->pwc == MM_PWC_VA)
@@ -1962,9 +2004,9 @@ static void mmu_free(struct mmu *m)
 		lru_free(&m->npsc[i]);
 	}
 	lru_free(&m->ntlb);
-	lru_free(&m->dc1);
-	lru_free(&m->dc2);
-	lru_free(&m->dc3);
+	free(m->dc1.line);
+	free(m->dc2.line);
+	free(m->dc3.line);
 	lru_free(&m->sroots);
 	pt_destroy(&m->sp);
 	free(m->unsync);
