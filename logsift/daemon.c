@@ -98,6 +98,20 @@ static void now_time(struct ls_msg *m)
 	m->recv_gmtoff = ls_local_gmtoff(tv.tv_sec);
 }
 
+static void internal_msg(struct loop *L, int pri, const char *text);
+
+/* Route the internal() messages (syslog.err) queued while routing, e.g. refused file names. */
+static void drain_internal(struct loop *L)
+{
+	struct ls_buf q = L->rt.pending_internal;
+	L->rt.pending_internal = (struct ls_buf){0};
+	L->rt.in_internal = true;
+	for (size_t off = 0; off < q.len; off += strlen(q.p + off) + 1)
+		internal_msg(L, 43, q.p + off);
+	L->rt.in_internal = false;
+	ls_buf_free(&q);
+}
+
 /* One received record: parse, trace, route. */
 static void deliver(struct loop *L, struct conn *c, const char *data, size_t len, int seq)
 {
@@ -120,6 +134,8 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 		ls_trace_incoming(t, data, len);
 	}
 	ls_route(L->cfg, c->src, m, t, &L->rt);
+	if (L->rt.pending_internal.len)
+		drain_internal(L);
 }
 
 /*
@@ -576,6 +592,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 		conn_close(&L, i);
 	free(L.c);
 	free(L.rbuf);
+	ls_buf_free(&L.rt.pending_internal);
 	ls_msg_free(&L.msg);
 	if (L.t)
 		ls_buf_free(&L.t->line);

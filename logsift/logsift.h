@@ -148,6 +148,8 @@ void ls_tmpl_set_tags(const char *const *names, size_t n);
 void ls_tmpl_forget_tags(const char *const *names);
 /* True when the template is a plain literal (no macro). */
 bool ls_tmpl_is_literal(const struct ls_tmpl *t);
+/* The literal text before the template's first macro, and its length. */
+const char *ls_tmpl_fixed_prefix(const struct ls_tmpl *t, size_t *len);
 
 /* ---- configuration ---- */
 struct ls_cfg;
@@ -199,7 +201,9 @@ struct ls_runtime {
 	bool dry_run;	    /* --test: report deliveries, write nothing */
 	FILE *report;	    /* where --test prints deliveries */
 	int self_pid;
-	FILE *notices; /* destination errors and recoveries, or NULL */
+	FILE *notices;			/* destination errors and recoveries, or NULL */
+	struct ls_buf pending_internal; /* NUL-ended internal() messages not yet routed */
+	bool in_internal;		/* routing an internal() message: queue nothing */
 };
 
 void ls_runtime_init(struct ls_runtime *rt);

@@ -173,6 +173,7 @@ struct ls_dest {
 	struct ls_ddrv *drv;
 	size_t n_drv;
 	uint64_t written, dropped, failed;
+	uint64_t refused; /* expanded file names refused by fpath.c */
 };
 
 /* ---- log paths ---- */
@@ -255,6 +256,17 @@ int ls_fnode_compile(struct fnode *n, struct ok_err *e);
 bool ls_fnode_eval(const struct fnode *n, struct ls_msg *m, struct ls_trace *t);
 /* Parse "a.b.c.d/len" or "/mask", "addr/prefix" for IPv6; 0 or -EINVAL. */
 int ls_netmask_parse(struct fnode *n, const char *s, bool v6);
+
+/* fpath.c */
+/*
+ * 0 when the expanded file name path (from d's name template, for m) may
+ * be opened; -EPERM when it is refused (".." components, NUL, a relative
+ * template made absolute): the caller skips the write and counts it in
+ * dst->refused; the refusal is printed to rt->notices and queued in
+ * rt->pending_internal for internal() sources.
+ */
+int ls_fpath_check(const struct ls_dest *dst, const struct ls_ddrv *d, const struct ls_msg *m,
+		   const struct ls_buf *path, struct ls_runtime *rt);
 
 /* daemon.c / route.c helpers */
 int ls_addr_str(const struct sockaddr_storage *sa, char *buf, size_t n);

@@ -1203,6 +1203,12 @@ bool ls_tmpl_is_literal(const struct ls_tmpl *t)
 	return t->n == 1 && t->e[0].m == M_NONE && !t->e[0].name;
 }
 
+const char *ls_tmpl_fixed_prefix(const struct ls_tmpl *t, size_t *len)
+{
+	*len = t->e[0].lit_len;
+	return t->e[0].lit;
+}
+
 static void fmt_date(struct ls_buf *out, enum macro m, int64_t sec, int usec, int gmtoff)
 {
 	static const char wdays[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};

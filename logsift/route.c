@@ -317,8 +317,10 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		} else {
 			path.len = 0;
 			ls_tmpl_format(d->path, m, &path);
-			if (!path.p)
+			if (!path.p || ls_fpath_check(dst, d, m, &path, rt) < 0) {
+				dst->refused++;
 				continue;
+			}
 			f = file_get(c, dst, d, path.p);
 		}
 		if (f->fd < 0 && (f->last_try != m->recv_sec || !f->failing)) {
@@ -504,10 +506,11 @@ void ls_stats_print(const struct ls_cfg *c, FILE *out)
 			(unsigned long long)c->flt[i]->evaluated,
 			(unsigned long long)c->flt[i]->matched);
 	for (size_t i = 0; i < c->n_dst; i++)
-		fprintf(out, "destination;%s;written=%llu;dropped=%llu;failed=%llu\n",
+		fprintf(out, "destination;%s;written=%llu;dropped=%llu;failed=%llu;refused=%llu\n",
 			c->dst[i]->name, (unsigned long long)c->dst[i]->written,
 			(unsigned long long)c->dst[i]->dropped,
-			(unsigned long long)c->dst[i]->failed);
+			(unsigned long long)c->dst[i]->failed,
+			(unsigned long long)c->dst[i]->refused);
 	for (size_t i = 0; i < c->n_all_paths; i++)
 		fprintf(out, "log;%s:%d:%d;matched=%llu\n", c->all_paths[i]->file,
 			c->all_paths[i]->line, c->all_paths[i]->col,
