@@ -1829,6 +1829,68 @@ static void sdrv_common(struct lex *L, struct ls_cfg *c, struct ls_sdrv *d, stru
 	d->fd = -1;
 }
 
+/* An error about option k, at k's own location (bison's @N range). */
+static void opt_error(struct lex *L, const char *what, const struct otree *k, const char *msg)
+{
+	lex_fail(L, 1, "Error parsing %s, %s in %s:%d:%d-%d:%d:", what, msg, k->file, k->line,
+		 k->col, k->eline, k->ecol);
+}
+
+/*
+ * The tls() block of a network driver, as 3.38's transport mappers decide:
+ * required (tcp()/tcp6() with tls(), transport("tls")) gives a context or an
+ * error; tls() where 3.38 would not encrypt (udp, or plain tcp on network()/
+ * syslog(), which 3.38 only upgrades on request) is refused, so a config
+ * that asks for TLS never runs in cleartext. Returns true when *out is set
+ * or no TLS is wanted; false after an error.
+ */
+static bool driver_tls(struct lex *L, struct otree *o, const char *what, bool server, bool required,
+		       bool udp, struct ls_tls **out)
+{
+	struct otree *k = opt_find(o, "tls");
+	*out = NULL;
+	if (!k && !required)
+		return true;
+	if (!k) {
+		semantic_error(L, what, "transport(tls) was specified, but tls() options missing");
+		return false;
+	}
+	if (!required) {
+		opt_error(L, what, k,
+			  udp ? "tls() options specified for a transport that doesn't allow TLS "
+				"encryption"
+			      : "tls() without transport(\"tls\") is not supported by logsift");
+		return false;
+	}
+	struct ls_tls *t = ls_tls_opts_new(server, k->file, k->line);
+	char err[300];
+	for (size_t i = 0; i < k->n; i++) {
+		struct otree *x = k->kids[i];
+		const char *vals[16];
+		size_t n = 0;
+		for (size_t j = 0; j < x->n && n < 16; j++)
+			if (x->kids[j]->val)
+				vals[n++] = x->kids[j]->val;
+		if (!x->name) {
+			opt_error(L, what, x, "tls() takes options, not values");
+			ls_tls_free(t);
+			return false;
+		}
+		if (ls_tls_opt_set(t, x->name, vals, n, err, sizeof err) < 0) {
+			opt_error(L, what, x, err);
+			ls_tls_free(t);
+			return false;
+		}
+	}
+	if (ls_tls_new(t, err, sizeof err) < 0) {
+		opt_error(L, what, k, err);
+		ls_tls_free(t);
+		return false;
+	}
+	*out = t;
+	return true;
+}
+
 /* A source driver name(o...): added to s first, then filled in. */
 static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, const char *name,
 			  struct otree *o)
@@ -1852,10 +1914,14 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 			   ((kw(name, "network") || kw(name, "syslog")) && tr && kw(tr, "udp"));
 		if (kw(name, "network") && !tr)
 			udp = false;
-		if (tr && (kw(tr, "tls") || kw(tr, "proxied-tcp"))) {
-			semantic_error(L, "source", "transport(tls) is not supported by logsift");
+		if (tr && !kw(tr, "tls") && !kw(tr, "tcp") && !kw(tr, "udp")) {
+			semantic_error(L, "source", "this transport() is not supported by logsift");
 			return false;
 		}
+		bool tls_req = (tr && kw(tr, "tls")) ||
+			       ((kw(name, "tcp") || kw(name, "tcp6")) && opt_find(o, "tls"));
+		if (!driver_tls(L, o, "source", true, tls_req, udp, &d->tls))
+			return false;
 		d->kind = udp ? SRC_UDP : SRC_TCP;
 		d->ip6 = kw(name, "udp6") || kw(name, "tcp6") || opt_num(o, "ip-protocol", 4) == 6;
 		const char *ip = opt_str(o, "ip");
@@ -1864,7 +1930,8 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 		snprintf(d->ip, sizeof d->ip, "%s", ip ? ip : (d->ip6 ? "::" : "0.0.0.0"));
 		long port = opt_num(o, "port", -1);
 		if (port < 0)
-			port = opt_num(o, "localport", kw(name, "syslog") && !udp ? 601 : 514);
+			port = opt_num(o, "localport",
+				       kw(name, "syslog") && !udp ? (d->tls ? 6514 : 601) : 514);
 		d->port = (int)port;
 		d->pflags |= LS_P_EXPECT_HOSTNAME;
 		if (kw(name, "syslog")) {
@@ -1941,14 +2008,24 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	} else if (kw(name, "udp") || kw(name, "tcp") || kw(name, "network") ||
 		   kw(name, "syslog")) {
 		const char *tr = opt_str(o, "transport");
-		bool udp = kw(name, "udp") || (tr && kw(tr, "udp"));
+		bool udp = kw(name, "udp") || kw(name, "udp6") || (tr && kw(tr, "udp"));
 		d->kind = udp ? DST_UDP : DST_TCP;
 		if (!pos) {
 			syntax_error(L, "destination", "LL_STRING");
 			return false;
 		}
+		if (tr && !kw(tr, "tls") && !kw(tr, "tcp") && !kw(tr, "udp")) {
+			semantic_error(L, "destination",
+				       "this transport() is not supported by logsift");
+			return false;
+		}
+		bool tls_req = (tr && kw(tr, "tls")) ||
+			       ((kw(name, "tcp") || kw(name, "tcp6")) && opt_find(o, "tls"));
+		if (!driver_tls(L, o, "destination", false, tls_req, udp, &d->tls))
+			return false;
 		snprintf(d->ip, sizeof d->ip, "%s", pos);
-		d->port = (int)opt_num(o, "port", kw(name, "syslog") && !udp ? 601 : 514);
+		d->port = (int)opt_num(o, "port",
+				       kw(name, "syslog") && !udp ? (d->tls ? 6514 : 601) : 514);
 		d->syslog_proto = kw(name, "syslog");
 	} else {
 		unexpected_id(L, "destination", name, L->file, L->line, L->col, L->eline, L->ecol);
@@ -2719,6 +2796,7 @@ void ls_cfg_free(struct ls_cfg *c)
 			free(s->drv[k].program_override);
 			free(s->drv[k].host_override);
 			free(s->drv[k].line_buf);
+			ls_tls_free(s->drv[k].tls);
 		}
 		free(s->drv);
 		free(s->paths);
@@ -2770,6 +2848,8 @@ static void ddrv_close(struct ls_ddrv *d)
 	}
 	ls_tmpl_free(d->path);
 	ls_tmpl_free(d->tmpl);
+	ls_tls_conn_free(d->tls_conn);
+	ls_tls_free(d->tls);
 }
 
 struct ls_filter *ls_filter_compile(struct ls_cfg *c, const char *expr, struct ok_err *e)

@@ -17,6 +17,7 @@
  * the configuration (a bad one is reported and the old one stays); SIGUSR1
  * prints the stats (as does every stats-freq() seconds).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -55,8 +56,9 @@ struct conn {
 	int seq;
 	bool listener;
 	bool dgram;
-	bool stream_file;    /* file(): poll by timer, not by readiness */
-	uint32_t drops_seen; /* last SO_RXQ_OVFL counter */
+	bool stream_file;	 /* file(): poll by timer, not by readiness */
+	uint32_t drops_seen;	 /* last SO_RXQ_OVFL counter */
+	struct ls_tls_conn *tls; /* TLS session of an accepted connection, or NULL */
 };
 
 struct loop {
@@ -86,6 +88,7 @@ static void conn_close(struct loop *L, size_t i)
 	if (L->c[i].fd > 2)
 		close(L->c[i].fd);
 	free(L->c[i].buf);
+	ls_tls_conn_free(L->c[i].tls);
 	L->c[i] = L->c[--L->n];
 }
 
@@ -288,6 +291,18 @@ static int open_sources(struct loop *L, struct ok_err *e)
 	return 0;
 }
 
+/* The TLS session of a connection accepted on a TLS source. */
+static struct ls_tls_conn *tls_accepted(const struct ls_sdrv *d, int fd,
+					const struct sockaddr_storage *sa)
+{
+	char peer[96], ip[64];
+	ls_addr_str(sa, ip, sizeof ip);
+	snprintf(peer, sizeof peer, "%s:%u", ip,
+		 ntohs(sa->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+						 : ((const struct sockaddr_in *)sa)->sin_port));
+	return ls_tls_conn_new(d->tls, fd, peer, NULL);
+}
+
 /* Split c->buf into records; keeps a partial tail. */
 static void split_records(struct loop *L, struct conn *c, bool eof)
 {
@@ -352,7 +367,12 @@ static bool read_stream(struct loop *L, struct conn *c)
 			if (!c->buf)
 				abort();
 		}
-		ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+		ssize_t r = c->tls ? ls_tls_read(c->tls, c->buf + c->len, c->cap - c->len)
+				   : read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (c->tls && r < 0 && r != -EAGAIN && L->rt.notices)
+			fprintf(L->rt.notices, "%s\n", ls_tls_error(c->tls));
+		if (c->tls && r < 0)
+			errno = (int)-r;
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -520,6 +540,8 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 					struct conn nc = {.fd = fd, .src = c->src, .drv = c->drv};
 					if (c->drv->kind != SRC_UNIX_STREAM)
 						nc.peer = sa;
+					if (c->drv->tls)
+						nc.tls = tls_accepted(c->drv, fd, &sa);
 					conn_add(L, nc);
 				}
 			} else if (!read_stream(L, c)) {

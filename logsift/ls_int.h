@@ -9,6 +9,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <sys/types.h>
+
 #include "logsift.h"
 
 /* ---- filter expression nodes ---- */
@@ -104,10 +106,13 @@ enum src_kind {
 	SRC_INTERNAL,
 };
 
+struct ls_tls; /* tls.c */
+
 struct ls_sdrv {
 	enum src_kind kind;
-	char *path;  /* unix socket, file or pipe path */
-	char ip[64]; /* listen address */
+	struct ls_tls *tls; /* TLS source (tcp, network/syslog transport(tls)), or NULL */
+	char *path;	    /* unix socket, file or pipe path */
+	char ip[64];	    /* listen address */
 	int port;
 	bool ip6;
 	bool framed;	 /* syslog() on a stream: octet counting when it starts with a digit */
@@ -161,8 +166,10 @@ struct ls_ddrv {
 	char ip[64];
 	int port;
 	int perm, dir_perm;
-	int create_dirs;   /* -1 = global option */
-	bool syslog_proto; /* syslog(): RFC 5424 framing */
+	int create_dirs;	      /* -1 = global option */
+	bool syslog_proto;	      /* syslog(): RFC 5424 framing */
+	struct ls_tls *tls;	      /* TLS destination, or NULL */
+	struct ls_tls_conn *tls_conn; /* its session on fd */
 	struct open_file *files;
 	int fd;		     /* network destinations */
 	long long last_fail; /* retry time */
@@ -267,6 +274,35 @@ int ls_netmask_parse(struct fnode *n, const char *s, bool v6);
  */
 int ls_fpath_check(const struct ls_dest *dst, const struct ls_ddrv *d, const struct ls_msg *m,
 		   const struct ls_buf *path, struct ls_runtime *rt);
+
+/*
+ * tls.c: TLS as syslog-ng 3.38's tls() block, over OpenSSL. Options are
+ * collected with ls_tls_opt_set (0, or -EINVAL/-ENOTSUP with err filled:
+ * an option logsift does not implement is refused, never ignored), then
+ * ls_tls_new loads keys, certificates, CAs and CRLs (0 or an error line).
+ * A connection wraps a connected non-blocking socket: read/write run the
+ * handshake first and return bytes, 0 at the end (read), -EAGAIN when the
+ * socket would block in the direction ls_tls_want() gives (POLLIN or
+ * POLLOUT), or another negative errno with ls_tls_error() saying why
+ * (certificate subject, peer and reason for verification failures).
+ */
+struct ls_tls_conn;
+struct ls_tls *ls_tls_opts_new(bool server, const char *file, int line);
+int ls_tls_opt_set(struct ls_tls *t, const char *name, const char *const *vals, size_t n, char *err,
+		   size_t errlen);
+int ls_tls_new(struct ls_tls *t, char *err, size_t errlen);
+void ls_tls_free(struct ls_tls *t);
+/* peer: "addr:port" for messages; host: the name a server certificate must match (client). */
+struct ls_tls_conn *ls_tls_conn_new(const struct ls_tls *t, int fd, const char *peer,
+				    const char *host);
+int ls_tls_handshake(struct ls_tls_conn *c);
+ssize_t ls_tls_read(struct ls_tls_conn *c, void *buf, size_t n);
+ssize_t ls_tls_write(struct ls_tls_conn *c, const void *buf, size_t n);
+/* Blocking helper: handshake and write all of buf, polling fd (10 s per wait). */
+ssize_t ls_tls_write_full(struct ls_tls_conn *c, int fd, const void *buf, size_t n);
+int ls_tls_want(const struct ls_tls_conn *c);
+const char *ls_tls_error(const struct ls_tls_conn *c);
+void ls_tls_conn_free(struct ls_tls_conn *c);
 
 /* daemon.c / route.c helpers */
 int ls_addr_str(const struct sockaddr_storage *sa, char *buf, size_t n);

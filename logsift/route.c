@@ -240,10 +240,22 @@ static void net_send(struct ls_dest *dst, struct ls_ddrv *d, const char *p, size
 			dst->failed++;
 			return;
 		}
+		if (d->tls) {
+			char peer[96];
+			snprintf(peer, sizeof peer, "%s:%d", d->ip, d->port);
+			d->tls_conn = ls_tls_conn_new(d->tls, d->fd, peer, d->ip);
+		}
 	}
-	ssize_t w = d->kind == DST_UDP ? send(d->fd, p, n, MSG_NOSIGNAL)
-				       : (ssize_t)io_write_full(d->fd, p, n);
+	ssize_t w = d->tls_conn		 ? ls_tls_write_full(d->tls_conn, d->fd, p, n)
+		    : d->kind == DST_UDP ? send(d->fd, p, n, MSG_NOSIGNAL)
+					 : (ssize_t)io_write_full(d->fd, p, n);
 	if (w < 0) {
+		if (d->tls_conn) {
+			fprintf(stderr, "%s; destination='%s'\n", ls_tls_error(d->tls_conn),
+				dst->name);
+			ls_tls_conn_free(d->tls_conn);
+			d->tls_conn = NULL;
+		}
 		close(d->fd);
 		d->fd = -1;
 		dst->failed++;
@@ -379,6 +391,8 @@ void ls_dest_flush_all(struct ls_cfg *c, bool final)
 				}
 			}
 			if (final && d->fd >= 0) {
+				ls_tls_conn_free(d->tls_conn);
+				d->tls_conn = NULL;
 				close(d->fd);
 				d->fd = -1;
 			}
