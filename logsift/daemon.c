@@ -124,7 +124,8 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 	now_time(m);
 	m->saddr = c->peer;
 	struct ls_parse_opts po = {d->pflags, d->default_pri, L->rt.self_pid,
-				   L->cfg->o.bad_hostname};
+				   L->cfg->o.bad_hostname,
+				   d->recv_tz ? d->recv_tz : L->cfg->o.recv_tz};
 	ls_msg_parse(m, data, len, &po);
 	if (seq && !m->seq_cisco)
 		m->seq = seq;

@@ -121,6 +121,8 @@ struct ls_sdrv {
 	int keep_hostname;   /* -1 = global option */
 	int use_dns;	     /* -1 = global option */
 	size_t log_msg_size; /* 0 = global option */
+	int keep_timestamp;  /* -1 = global option */
+	char *recv_tz;	     /* time-zone(): zone of stamps without one, or NULL */
 	char *program_override, *host_override;
 	uint64_t tags; /* tags() added to each message */
 	int perm;      /* socket file mode, -1 default */
@@ -168,6 +170,7 @@ struct ls_ddrv {
 	int perm, dir_perm;
 	int create_dirs;	      /* -1 = global option */
 	bool syslog_proto;	      /* syslog(): RFC 5424 framing */
+	struct ls_tmpl_opts topts;    /* ts-format, frac-digits, time-zone, template-escape */
 	struct ls_tls *tls;	      /* TLS destination, or NULL */
 	struct ls_tls_conn *tls_conn; /* its session on fd */
 	struct open_file *files;
@@ -221,6 +224,9 @@ struct ls_path {
 /* ---- the configuration ---- */
 struct ls_opts {
 	int keep_hostname, chain_hostnames, use_dns, use_fqdn, dns_cache, create_dirs;
+	int keep_timestamp;	   /* keep-timestamp(), yes by default */
+	char *recv_tz;		   /* recv-time-zone(), or NULL */
+	struct ls_tmpl_opts topts; /* global ts-format, frac-digits, send-time-zone */
 	size_t log_msg_size;
 	int flush_lines, stats_freq;
 	int perm, dir_perm;

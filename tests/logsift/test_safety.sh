@@ -57,4 +57,63 @@ base/good/ok.log
 run/ok.rel
 run/prog.rel
 " ""
+
+# Options: every name the man page lists as refused stops the start-up with
+# rc 1, file:line and "not supported by logsift"; a misspelt name is a syntax
+# error with rc 1, as in 3.38 (checked against syslog-ng -s when installed).
+MAN="$OPSKIT_SOURCE/docs/logsift.1"
+refused() { # section title: the names of its "Refused:" line
+	sed -n "/^\.Ss $1\$/,/^\.S[sh]/p" "$MAN" | sed -n 's/^Refused: //p' | tr -d '.,'
+}
+conf() { # where name: a config using option name there, on line 2
+	case $1 in
+	global) printf '@version: 3.38\noptions { %s(1); };\n' "$2" ;;
+	source) printf '@version: 3.38\nsource s { udp(ip("127.0.0.1") %s(1)); };\nlog { source(s); };\n' "$2" ;;
+	dest) printf '@version: 3.38\ndestination d { file("%s/x" %s(1)); };\nlog { destination(d); };\n' "$T" "$2" ;;
+	esac
+}
+for where in global source dest; do
+	case $where in
+	global) sect='options{}' ;;
+	source) sect='Source drivers' ;;
+	dest) sect='Destination drivers' ;;
+	esac
+	n=0 bad=""
+	for name in $(refused "$sect"); do
+		n=$((n + 1))
+		conf $where "$name" >"$T/o.conf"
+		"$LS" --syntax-only -f "$T/o.conf" >"$T/o.out" 2>&1
+		rc=$?
+		if [ $rc != 1 ] || ! grep -q "$name() is not supported by logsift in $T/o.conf:2:" "$T/o.out"; then
+			bad="$bad $name(rc=$rc)"
+		fi
+	done
+	if [ $n -gt 5 ] && [ -z "$bad" ]; then
+		tap_ok "options: the $n refused $where options stop the start-up with rc 1, file:line, 'not supported by logsift'"
+	else
+		tap_fail "options: refused $where options stop the start-up" "${bad:-only $n names in the man page}"
+	fi
+	conf $where frobnicate >"$T/f.conf"
+	"$LS" --syntax-only -f "$T/f.conf" >"$T/f.out" 2>&1
+	rc=$?
+	want=1
+	SNG=$(command -v syslog-ng || echo /usr/sbin/syslog-ng)
+	if [ -x "$SNG" ]; then
+		"$SNG" -s -f "$T/f.conf" >/dev/null 2>&1
+		want=$?
+	fi
+	if [ $rc = 1 ] && [ $want = 1 ] && grep -q "unexpected LL_IDENTIFIER in $T/f.conf:2:" "$T/f.out"; then
+		tap_ok "options: frobnicate(1) in $where is a syntax error, rc 1 as syslog-ng 3.38"
+	else
+		tap_fail "options: frobnicate(1) in $where is a syntax error, rc 1" "rc=$rc syslog-ng rc=$want $(cat "$T/f.out")"
+	fi
+done
+printf '@version: 3.38\ndestination d { file("%s/x" template-escape(yes) template("$MSG")); };\n' "$T" >"$T/e.conf"
+"$LS" --syntax-only -f "$T/e.conf" >"$T/e.out" 2>&1
+rc=$?
+if [ $rc = 1 ] && grep -q "Macro escaping can only be specified for inline templates.* in $T/e.conf:2:" "$T/e.out"; then
+	tap_ok "options: template-escape() before template() is refused (3.38 ignores it with an error)"
+else
+	tap_fail "options: template-escape() before template() is refused" "rc=$rc $(cat "$T/e.out")"
+fi
 tap_done
