@@ -181,7 +181,8 @@ fi
 # 5% (each perf event stamps its own sample, so the same tracepoint hit
 # differs between perf's copy and ours, by microseconds, up to ~60 us seen
 # on a loaded machine: for a type with few, short waits 100 us per wait is
-# allowed instead. A wrong pairing loses or merges whole waits of ms).
+# allowed instead; a wrong pairing loses or merges whole waits of
+# milliseconds).
 perf script -i "$T/l.data" -F comm,tid,time,event,trace --ns 2>/dev/null | awk '
 	{ for (i = 1; i <= NF; i++) if ($i ~ /^lock:contention_(begin|end):$/) break
 	  if (i > NF) next
