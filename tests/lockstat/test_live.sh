@@ -179,8 +179,10 @@ fi
 # mmap_lock: only its threads take it, all inside lockstat's window). Count
 # and total wait per (type, lock) must agree: counts exactly, totals within
 # 5% (each perf event stamps its own sample, so the same tracepoint hit
-# differs by a few microseconds between perf's copy and ours: for a type
-# with few, short waits 20 us per wait is allowed instead).
+# differs between perf's copy and ours, by microseconds, up to ~60 us seen
+# on a loaded machine: for a type with few, short waits 100 us per wait is
+# allowed instead; a wrong pairing loses or merges whole waits of
+# milliseconds).
 perf script -i "$T/l.data" -F comm,tid,time,event,trace --ns 2>/dev/null | awk '
 	{ for (i = 1; i <= NF; i++) if ($i ~ /^lock:contention_(begin|end):$/) break
 	  if (i > NF) next
@@ -200,7 +202,7 @@ awk '($1 == 13 || $1 == 14) && $3 ~ /^0x/ {n[$1 " " $3] += $2; w[$1 " " $3] += $
 detail=$(join -j1 -a1 -e 0 -o 0,1.2,1.3,2.2,2.3 \
 	"$(sed 's/ /:/' "$T/pairs" > "$T/p1"; echo "$T/p1")" \
 	"$(sed 's/ /:/' "$T/ourpairs" > "$T/p2"; echo "$T/p2")" |
-	awk '{ tol = $3 / 20; if (tol < 20000 * $2) tol = 20000 * $2
+	awk '{ tol = $3 / 20; if (tol < 100000 * $2) tol = 100000 * $2
 	       ok = $2 == $4 && $2 > 0 && ($3 - $5 <= tol) && ($5 - $3 <= tol)
 	       printf "%s%s perf %d/%dns ours %d/%dns; ", ok ? "" : "MISMATCH ", $1, $2, $3, $4, $5 }')
 if [ -n "$detail" ] && ! echo "$detail" | grep -q MISMATCH; then
