@@ -204,6 +204,12 @@ testcmd "interval rows to a file, JSON lines" \
 	"[(1, 5, 4), (2, 9, 1)]
 " ""
 
+# ---- the header reproduces the run: preset, every override, the seed
+testcmd "JSON header: overrides and seed" \
+	"'$M' --json -s pwc=2d --host-page=2M --seed=7 '$T/w.lk' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"preset\"], d[\"overrides\"], d[\"seed\"])'" \
+	"barcelona pwc=2d host_page=2M 7
+" ""
+
 # ---- errors and exit codes
 printf 'I  0023C790,2\n L BE801950,4\n X 1,2\n' > "$T/bad.lk"
 testcmd "malformed line: file:line: expected" "'$M' '$T/bad.lk' 2>&1 >/dev/null | sed 's|.*/bad.lk|bad.lk|'" \
