@@ -23,7 +23,8 @@ static const char help[] =
     "TRACE is a valgrind lackey trace (valgrind --tool=lackey --trace-mem=yes),\n"
     "or an mmusim binary trace (detected by its magic); '-' or no TRACE reads\n"
     "standard input, so valgrind can pipe into mmusim (--log-fd). Valgrind's own\n"
-    "==PID== lines are counted and reported. Lackey has no OS events: a guest-OS\n"
+    "==PID== lines are counted and reported; SB lines (--trace-superblocks=yes)\n"
+    "are skipped. Lackey has no OS events: a guest-OS\n"
     "model turns each first touch of a page into a guest page fault and PTE\n"
     "writes. Text traces may add events: 'E switch PID', 'E create PID', 'E exit\n"
     "PID', 'E ptwrite ADDR', 'E fault ADDR', 'E invlpg ADDR', 'E unmap ADDR LEN',\n"
@@ -492,15 +493,26 @@ int main(int argc, char **argv)
 	const char *fmt = TT.synth			      ? "synthetic"
 			  : mm_reader_format(r) == MM_FMT_BIN ? "binary"
 							      : "lackey";
-	struct mm_run_info ri = {srcname,
-				 fmt,
-				 TT.preset,
-				 nrec,
-				 banner,
-				 TT.warmup,
-				 TT.interval,
-				 TT.insns ? "insns" : "refs",
-				 b.seen > TT.warmup ? b.seen - TT.warmup : 0};
+	/* every override of the preset, so that the header reproduces the run */
+	static char over[MAX_SETS * 128 + 4200];
+	size_t ol = 0;
+	if (TT.config)
+		ol += (size_t)snprintf(over + ol, sizeof(over) - ol, "config=%.4000s", TT.config);
+	for (int i = 0; i < TT.nsets && ol < sizeof(over); i++)
+		ol += (size_t)snprintf(over + ol, sizeof(over) - ol, "%s%.60s%s%.60s",
+				       ol ? " " : "", TT.sets[i][0], TT.sets[i][1] ? "=" : "",
+				       TT.sets[i][1] ? TT.sets[i][1] : "");
+	struct mm_run_info ri = {.source = srcname,
+				 .format = fmt,
+				 .preset = TT.preset,
+				 .records = nrec,
+				 .banner_lines = banner,
+				 .warmup = TT.warmup,
+				 .interval = TT.interval,
+				 .warmup_unit = TT.insns ? "insns" : "refs",
+				 .measured = b.seen > TT.warmup ? b.seen - TT.warmup : 0,
+				 .overrides = over,
+				 .seed = TT.syn.seed};
 	for (int i = 0; TT.explain && !TT.log_walks && i < MM_MODE_N; i++)
 		if ((TT.modes & (1u << i)) && !(explained & (1u << i)))
 			printf("no walk of 0x%llx in %s mode: its page was never accessed, or only "

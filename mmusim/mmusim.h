@@ -298,6 +298,9 @@ struct mm_run_info {
 	uint64_t interval;	 /* interval length (0: none), in warmup_unit */
 	const char *warmup_unit; /* "refs" (access records) or "insns" (fetch records) */
 	uint64_t measured;	 /* units counted after the warm-up */
+	const char *overrides;	 /* applied after the preset, space-separated
+				  * ("config=FILE key=value ..."), or "" */
+	uint64_t seed;		 /* drives workloads and frame allocators */
 };
 
 /*

@@ -188,6 +188,9 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 		json_str(f, ri->format);
 		fputs(", \"preset\": ", f);
 		json_str(f, ri->preset);
+		fputs(", \"overrides\": ", f);
+		json_str(f, ri->overrides ? ri->overrides : "");
+		fprintf(f, ", \"seed\": %llu", (unsigned long long)ri->seed);
 		fprintf(f, ", \"records\": %llu, \"banner_lines\": %llu",
 			(unsigned long long)ri->records, (unsigned long long)ri->banner_lines);
 		if (ri->warmup || ri->interval)
@@ -254,6 +257,14 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 		if (ri->warmup)
 			fprintf(f, "warmup_%s,%llu\n", ri->warmup_unit,
 				(unsigned long long)ri->warmup);
+		fprintf(f, "seed,%llu\n", (unsigned long long)ri->seed);
+		fprintf(f, "preset,%s\n", ri->preset);
+		if (ri->overrides && *ri->overrides) {
+			fputs("overrides,\"", f);
+			for (const char *p = ri->overrides; *p; p++) /* CSV quoting */
+				fputs(*p == '"' ? "\"\"" : (char[2]){*p, 0}, f);
+			fputs("\"\n", f);
+		}
 		return;
 	}
 	fprintf(f, "mmusim: %s (%s), %llu records", ri->source, ri->format,
@@ -265,8 +276,12 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 		fprintf(f, "\nwarm-up: the first %llu %s simulated, not counted; %llu counted",
 			(unsigned long long)ri->warmup, ri->warmup_unit,
 			(unsigned long long)ri->measured);
-	fprintf(f, "\nhardware: %s; guest %u-level %lluK pages, host %u-level %lluK pages\n\n",
-		ri->preset, c->levels, (unsigned long long)c->guest_page >> 10, c->host_levels,
+	fprintf(f,
+		"\nhardware: %s%s%s, seed %llu; guest %u-level %lluK pages, host %u-level %lluK "
+		"pages\n\n",
+		ri->preset, ri->overrides && *ri->overrides ? " + " : "",
+		ri->overrides ? ri->overrides : "", (unsigned long long)ri->seed, c->levels,
+		(unsigned long long)c->guest_page >> 10, c->host_levels,
 		(unsigned long long)c->host_page >> 10);
 	fprintf(f, "%-40s", "");
 	for (int m = 0; m < MM_MODE_N; m++)

@@ -324,6 +324,16 @@ static int parse_line(struct mm_reader *r, const char *s, const char *end, struc
 	if (p == end)
 		return 0;
 	int op;
+	if (end - p > 2 && p[0] == 'S' && p[1] == 'B' && p[2] == ' ') {
+		/* lackey --trace-superblocks=yes: "SB ADDR" starts a superblock;
+		 * it carries no access */
+		const char *q = skip_sp(p + 2, end);
+		uint64_t sb;
+		if (parse_hex(&q, end, &sb) || skip_sp(q, end) != end)
+			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
+					   "expected a hex address after 'SB'");
+		return 0;
+	}
 	switch (*p) {
 	case 'I':
 		op = MM_IFETCH;

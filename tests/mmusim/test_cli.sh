@@ -60,7 +60,7 @@ if [ $have_vg = 0 ]; then
 		"guest faults = distinct pages" "native refs/walk <= 4" "nested refs/walk > native" \
 		"shadow exits add up" "nested cycles > native" "pointer chase: nested > native walks cost" \
 		"pipe equals file" "valgrind --log-fd pipe" "binary conversion keeps every count" \
-		"explain: cold 2D walk = 24 numbered steps"; do
+		"explain: cold 2D walk = 24 numbered steps" "lackey --trace-superblocks=yes"; do
 		tap_skip "$n" "valgrind, python3 or a C compiler missing"
 	done
 else
@@ -113,6 +113,17 @@ print(len(s))' "$T/touch.lk")
 	"$M" --json "$T/touch.lk" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["modes"]))' > "$T/a"
 	"$M" --json "$T/touch.bin" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["modes"]))' > "$T/b"
 	test_cmp "binary conversion keeps every count" "$T/a" "$T/b"
+	# lackey --trace-superblocks=yes adds "SB ADDR" lines: accepted, no records
+	if valgrind --tool=lackey --trace-mem=yes --trace-superblocks=yes --log-file="$T/sb.lk" "$T/touch" &&
+		grep -q '^SB ' "$T/sb.lk"; then
+		"$M" --json "$T/sb.lk" > "$T/sb.json" 2>"$T/err"
+		want=$(grep -c -E '^(I  | [LSM] )' "$T/sb.lk")
+		got=$(json "$T/sb.json" records - 2>/dev/null)
+		[ "$want" = "$got" ] && tap_ok "lackey --trace-superblocks=yes: SB lines skipped ($got records)" ||
+			tap_fail "lackey --trace-superblocks=yes" "$got vs $want: $(cat "$T/err")"
+	else
+		tap_fail "lackey --trace-superblocks=yes" "valgrind wrote no SB line"
+	fi
 	addr=$(grep -m1 '^ S' "$T/touch.lk" | sed 's/^ S \([0-9A-Fa-f]*\),.*/\1/')
 	"$M" -m nested -s pwc=none -s ntlb_entries=0 --explain=0x$addr "$T/touch.lk" > "$T/ex"
 	if grep -q "nested mode, 24 references" "$T/ex" && [ "$(grep -c -E '^ +[0-9]+\. ' "$T/ex")" = 24 ] &&
@@ -202,6 +213,12 @@ accesses,0
 testcmd "interval rows to a file, JSON lines" \
 	"'$M' -m native --json --interval=5 --interval-out='$T/iv' '$T/w.lk' >/dev/null; python3 -c 'import json,sys; print([(r[\"interval\"], r[\"end\"], r[\"walks\"]) for r in map(json.loads, open(sys.argv[1]))])' '$T/iv'" \
 	"[(1, 5, 4), (2, 9, 1)]
+" ""
+
+# ---- the header reproduces the run: preset, every override, the seed
+testcmd "JSON header: overrides and seed" \
+	"'$M' --json -s pwc=2d --host-page=2M --seed=7 '$T/w.lk' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"preset\"], d[\"overrides\"], d[\"seed\"])'" \
+	"barcelona pwc=2d host_page=2M 7
 " ""
 
 # ---- errors and exit codes
