@@ -13,13 +13,21 @@
  * we replay no pending piece, all of them, and random subsets (all subsets
  * when there are few).
  *
+ * Superblock rounds (groups of 4 KiB writes) at the START of the grow and
+ * at its end (the last checkpoint, the data_offset round, the final round)
+ * are replayed in every subset up to 7 members, else every in-order prefix
+ * (each single write) plus random subsets; MDRAID_EXHAUSTIVE=1 replays every
+ * subset of up to 12 pending pieces everywhere (minutes).
+ *
  * For every state we check:
- *   - what the kernel would do with the superblocks alone: a RESHAPE_ACTIVE
- *     position on a stripe boundary; with NEW_OFFSET or past the critical
- *     section raid5_run's restart check passes, the old-geometry rows from
- *     L(pos) on are byte-identical to the original (what the kernel reads)
- *     and the new rows below pos hold the right data and parity; before
- *     the critical section's end a valid backup of it exists;
+ *   - what the kernel does given every member (kernel_view: which members
+ *     it takes by events, the shape from the freshest superblock, each
+ *     member's data_offset/new_offset from its own, raid5_run's restart
+ *     checks) and, when it assembles, that reading every chunk of the
+ *     original content where it reads it (degraded: what P/Q determine)
+ *     gives that content: never an assembly with other data;
+ *   - whether mdadm 4.2 --assemble refuses it (compare_super1/0: raid_disks,
+ *     0.90 minor_version) or hands it to the kernel as above;
  *   - `grow --continue` (reshape_open with cont) then gives the grown array
  *     with the original content and consistent P/Q (fx_verify), or, when
  *     the crash came before any superblock said "reshaping", the old array
