@@ -312,6 +312,50 @@ static const char *role_word(unsigned role)
 	return role == MD_ROLE_SPARE ? "spare" : role == MD_ROLE_FAULTY ? "faulty" : "journal";
 }
 
+/* ---- members that disagree about the array's shape ---- */
+
+/*
+ * Why a member within one event of the freshest (so the kernel would take
+ * it in) cannot be read with it: "" when they agree. The kernel takes the
+ * shape and reshape state from the freshest superblock but each member's
+ * data_offset (and new_offset while ITS superblock says RESHAPE_ACTIVE with
+ * NEW_OFFSET) from the member's own, so a torn grow round (raid_disks or
+ * the reshape flag changed on some members only, or data_offset moved on
+ * some) is read at the wrong place without a word. Members that differ only
+ * in data_offset, with no reshape on either, are the kernel's normal
+ * per-device offsets and agree.
+ */
+static void shape_disagreement(const struct md_sb *sb, const struct md_sb *ref, char *out, size_t n)
+{
+	bool ra = sb->feature_map & MD_F_RESHAPE_ACTIVE,
+	     rr = ref->feature_map & MD_F_RESHAPE_ACTIVE;
+	out[0] = 0;
+	if (sb->raid_disks != ref->raid_disks) {
+		snprintf(out, n, "raid_disks (%u, the freshest says %u)", sb->raid_disks,
+			 ref->raid_disks);
+	} else if (ra != rr) {
+		snprintf(out, n, "the reshape (%s, the freshest %s)",
+			 ra ? "reshaping" : "not reshaping", rr ? "reshaping" : "not reshaping");
+	} else if (ra) {
+		bool na = sb->feature_map & MD_F_NEW_OFFSET,
+		     nr = ref->feature_map & MD_F_NEW_OFFSET;
+		int64_t no_s = na ? sb->new_offset : 0, no_r = nr ? ref->new_offset : 0;
+		if (sb->reshape_position != ref->reshape_position ||
+		    sb->delta_disks != ref->delta_disks || sb->new_level != ref->new_level ||
+		    sb->new_layout != ref->new_layout || sb->new_chunk != ref->new_chunk)
+			snprintf(out, n,
+				 "the reshape (position %llu delta %d, the freshest %llu delta %d)",
+				 (unsigned long long)sb->reshape_position, sb->delta_disks,
+				 (unsigned long long)ref->reshape_position, ref->delta_disks);
+		else if (sb->data_offset != ref->data_offset || no_s != no_r)
+			snprintf(
+			    out, n,
+			    "data_offset (%llu new_offset %lld, the freshest %llu new_offset %lld)",
+			    (unsigned long long)sb->data_offset, (long long)no_s,
+			    (unsigned long long)ref->data_offset, (long long)no_r);
+	}
+}
+
 int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struct ok_err *e)
 {
 	bool write = flags & MD_OPEN_WRITE, force = flags & MD_OPEN_FORCE;
@@ -426,6 +470,24 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			role = sb->dev_number < ref->max_dev && sb->dev_number < MD_SB_MAX_DEV
 				   ? ref->dev_roles[sb->dev_number]
 				   : MD_ROLE_FAULTY;
+		char differ[200];
+		shape_disagreement(sb, ref, differ, sizeof(differ));
+		if (differ[0] && role < MD_ROLE_MAX) {
+			/* the events rule (within one event: in sync) cannot say
+			 * where this member's data is: refuse, never guess */
+			char cmd[200];
+			int k = snprintf(cmd, sizeof(cmd), "mdraid grow --continue");
+			for (int j = 0; j < n && k > 0 && (size_t)k < sizeof(cmd); j++)
+				k += snprintf(cmd + k, sizeof(cmd) - (size_t)k, " %s", paths[j]);
+			rc = ok_err_at(
+			    e, -EBUSY, m->path, OK_ERR_NOPOS,
+			    "events %llu, the freshest (%s) %llu: disagrees about %s; "
+			    "a grow was interrupted in a superblock round: finish it with "
+			    "`%s`",
+			    (unsigned long long)sb->events, refm->path,
+			    (unsigned long long)ref->events, differ, cmd);
+			goto fail;
+		}
 		/* mid-reshape (shrinking), slots up to the old count are in use */
 		uint32_t nslots = ref->raid_disks;
 		if ((ref->feature_map & MD_F_RESHAPE_ACTIVE) && ref->delta_disks < 0 &&

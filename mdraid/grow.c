@@ -54,7 +54,10 @@ static const char grow_help[] =
     "SIGINT or SIGTERM stop it at the next checkpoint; `mdraid grow --continue`\n"
     "(or the same grow command again) resumes, and so does the kernel once the\n"
     "critical section is past. --continue also finishes a grow the kernel\n"
-    "started and was stopped in.\n"
+    "started and was stopped in. A kill inside the first superblock round\n"
+    "leaves members with different raid_disks, which mdadm refuses to assemble:\n"
+    "only `mdraid grow --continue` (all members) finishes that (mdraid(1),\n"
+    "CRASH SAFETY).\n"
     "\n"
     "Options:\n"
     "  -n, --raid-devices=N   members after the grow (more than now)\n"
@@ -96,7 +99,7 @@ static const struct cli_opt grow_opts[] = {
     {"mem", 0, CLI_ARG, OPT_MEM},
     {"grow", 0, CLI_FLAG, OPT_GROW},		/* mdadm spelling: mdraid --grow ... */
     {"stop-after", 0, CLI_ARG, OPT_STOP_AFTER}, /* tests: as SIGINT after N steps */
-    {"simulate-crash", 0, CLI_ARG, OPT_CRASH},	/* interop tests: critical|final */
+    {"simulate-crash", 0, CLI_ARG, OPT_CRASH},	/* interop tests: critical|final|start:K|final:K */
     {0},
 };
 
@@ -156,7 +159,11 @@ static int on_opt(void *vctx, int id, const char *arg)
 		if (!strcmp(arg, "critical"))
 			c->o.crash_at = RESHAPE_CRASH_CRITICAL;
 		else if (!strcmp(arg, "final"))
-			c->o.crash_at = RESHAPE_CRASH_FINAL;
+			c->o.crash_at = RESHAPE_CRASH_FINAL, c->o.crash_write = 1;
+		else if (!strncmp(arg, "start:", 6) && cli_parse_uint(arg + 6, 0, 1024, &v) == 0)
+			c->o.crash_at = RESHAPE_CRASH_START, c->o.crash_write = (int)v;
+		else if (!strncmp(arg, "final:", 6) && cli_parse_uint(arg + 6, 0, 1024, &v) == 0)
+			c->o.crash_at = RESHAPE_CRASH_FINAL, c->o.crash_write = (int)v;
 		else
 			return -1;
 		return 0;

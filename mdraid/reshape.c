@@ -237,6 +237,7 @@ struct reshape {
 	uint64_t read_errors;		  /* 4 KiB blocks that did not read (rebuilt) */
 	char rerr_first[320];		  /* the first of them: "member: offset N" */
 	double last_ckpt;
+	int crash_count; /* superblock writes so far in the round --simulate-crash names */
 };
 
 /* Where field f of m's superblock sits, for error messages. */
@@ -756,6 +757,10 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					 "it with --continue",
 					 cur_disks, opts->raid_disks);
 		set_plan_geometry(r, cur_disks - delta, cur_disks);
+		/* Every row moved: only the end rounds are left (a crash in
+		 * ROUND_OFFSET leaves the freshest at position = end). */
+		if (active && r->master->reshape_position == pl->new_array)
+			pl->finish_only = 1;
 	} else {
 		if (opts->cont)
 			return ok_err_at(
@@ -917,19 +922,22 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		s0 = r->slot[s];
 	r->doff_old = s0->data_offset;
 	if (pl->finish_only) {
-		/* data_offset of a finished member is already the new one */
-		for (int s = 0; s < nn; s++)
-			if (r->slot[s] && !(r->slot[s]->feature & MD_F_RESHAPE_ACTIVE)) {
-				r->doff_new = r->slot[s]->data_offset;
-				break;
-			}
+		/* Torn end rounds: every member must name the same place for the
+		 * new geometry: data_offset, plus new_offset while its own
+		 * superblock still says RESHAPE_ACTIVE with NEW_OFFSET (where the
+		 * kernel reads rows below the position, super_1_load). */
+		int first = 1;
 		for (int s = 0; s < nn; s++) {
 			const struct member *m = r->slot[s];
 			if (!m)
 				continue;
 			uint64_t fin = m->data_offset;
 			if (m->feature & MD_F_RESHAPE_ACTIVE) {
-				if (m->sb->reshape_position != pl->new_array)
+				/* a torn last checkpoint leaves members one event
+				 * behind at the previous position; the rows are
+				 * durable before any superblock names them */
+				int torn_ckpt = active && m->events + 1 == fm->events;
+				if (m->sb->reshape_position != pl->new_array && !torn_ckpt)
 					return ok_err_at(
 					    e, -EINVAL, m->path, OK_ERR_NOPOS,
 					    "reshape_position %llu, but the freshest "
@@ -938,6 +946,12 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				if (m->feature & MD_F_NEW_OFFSET)
 					fin += (uint64_t)(int64_t)m->sb->new_offset;
 			}
+			if (m->sb->raid_disks != (uint32_t)nn)
+				return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
+						 "raid_disks %u, the freshest member (%s) says %d",
+						 m->sb->raid_disks, fm->path, nn);
+			if (first)
+				r->doff_new = fin, first = 0;
 			if (fin != r->doff_new)
 				return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
 						 "data offset %llu differs from the other members' "
@@ -1465,7 +1479,8 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 /* ------------------------------------------------------------------ */
 /* Superblock rounds and checkpoints */
 
-enum round { ROUND_START, ROUND_CHECKPOINT, ROUND_FINAL };
+/* ROUND_OFFSET and ROUND_FINAL together end a grow (see sb_round). */
+enum round { ROUND_START, ROUND_CHECKPOINT, ROUND_OFFSET, ROUND_FINAL };
 
 /* One member's superblock into r->build: the master's array-wide fields,
  * the member's own (offsets, sizes, dev_number, device uuid, bad-block log:
@@ -1520,6 +1535,29 @@ static int in_pass(const struct member *m, enum round kind, int pass)
 }
 
 /*
+ * Interop tests (--simulate-crash): stop as a SIGKILL would, just before the
+ * superblock write number crash_write (0-based) of the START round or of
+ * the end of the grow (ROUND_OFFSET and ROUND_FINAL counted together);
+ * what was written before is made durable first.
+ */
+static int crash_point(struct reshape *r, enum round kind, struct ok_err *e)
+{
+	int want = r->opts.crash_at;
+	int end = kind == ROUND_OFFSET || kind == ROUND_FINAL;
+	if (!((want == RESHAPE_CRASH_START && kind == ROUND_START) ||
+	      (want == RESHAPE_CRASH_FINAL && end)))
+		return 0;
+	if (r->crash_count++ != r->opts.crash_write)
+		return 0;
+	int rc = sync_all(r, e);
+	if (rc < 0)
+		return rc;
+	return ok_err_at(e, -ECANCELED, NULL, OK_ERR_NOPOS,
+			 "simulated crash before superblock write %d of the %s",
+			 r->opts.crash_write, end ? "end of the grow" : "start round");
+}
+
+/*
  * The bitmaps of this pass's members, before their superblocks: the event
  * count the superblocks are about to get (a new member: the whole bitmap,
  * bits as on the freshest member), then fdatasync, so that no bitmap is ever
@@ -1569,6 +1607,25 @@ static int bitmap_round(struct reshape *r, enum round kind, int pass, struct ok_
  * fdatasync. START writes and syncs the new members first, so that a
  * crash never leaves an old member saying "reshaping" while a new member
  * carries nothing.
+ *
+ * The end of a grow is two rounds, because the kernel takes each member's
+ * data_offset from that member's own superblock (super_1_load) but the
+ * reshape state from the freshest one (super_1_validate): a single round
+ * that cleared RESHAPE_ACTIVE and moved data_offset together would, torn,
+ * leave a freshest "not reshaping" member next to members whose data_offset
+ * still names the old place, and the kernel would read those at the old
+ * offset (wrong data, assembled clean). So:
+ *   ROUND_OFFSET (NEW_OFFSET grows only): data_offset = new, new_offset 0,
+ *     NEW_OFFSET cleared, RESHAPE_ACTIVE kept at position = end. Any subset
+ *     of these writes is read right: for a member still flagged the kernel
+ *     uses data_offset + new_offset = new for rows below the position (all
+ *     of them), for a written one data_offset = new; raid5_run's restart
+ *     check passes at the end (min_offset_diff 0, here_new < here_old).
+ *   ROUND_FINAL: RESHAPE_ACTIVE cleared. Every member's data_offset is
+ *     already the new one and raid_disks already N, so whichever member is
+ *     the freshest the kernel reads the new geometry at the right offset.
+ * Neither round changes raid_disks, so mdadm's compare_super accepts every
+ * mix of them and picks the freshest by events.
  */
 static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 {
@@ -1580,6 +1637,11 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 	if (kind == ROUND_FINAL) {
 		f &= ~(MD_F_RESHAPE_ACTIVE | MD_F_NEW_OFFSET);
 		sb->resync_offset = r->dirty ? 0 : MD_MAX_SECTOR;
+	} else if (kind == ROUND_OFFSET) {
+		f |= MD_F_RESHAPE_ACTIVE;
+		f &= ~MD_F_NEW_OFFSET;
+		sb->new_offset = 0;
+		sb->reshape_position = r->plan.new_array;
 	} else {
 		f |= MD_F_RESHAPE_ACTIVE;
 		if (r->plan.method == RESHAPE_NEW_OFFSET)
@@ -1587,6 +1649,7 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 		sb->reshape_position = r->pos;
 	}
 	sb->feature_map = f;
+	int end = kind == ROUND_OFFSET || kind == ROUND_FINAL;
 	for (int pass = kind == ROUND_START ? 0 : 1; pass < 2; pass++) {
 		if ((rc = bitmap_round(r, kind, pass, e)) < 0)
 			return rc;
@@ -1594,15 +1657,10 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 			struct member *m = r->slot[s];
 			if (!m || !in_pass(m, kind, pass))
 				continue;
-			if ((rc = write_sb(r, m, kind == ROUND_FINAL, e)) < 0)
+			if ((rc = crash_point(r, kind, e)) < 0)
 				return rc;
-			if (kind == ROUND_FINAL && r->opts.crash_at == RESHAPE_CRASH_FINAL) {
-				if ((rc = io_fdatasync(m->fd)) < 0)
-					return ok_err_at(e, rc, m->path, OK_ERR_NOPOS,
-							 "fdatasync failed");
-				return ok_err_at(e, -ECANCELED, NULL, OK_ERR_NOPOS,
-						 "simulated crash in the final superblock round");
-			}
+			if ((rc = write_sb(r, m, end, e)) < 0)
+				return rc;
 		}
 		for (int s = 0; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
@@ -1613,6 +1671,19 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 		}
 	}
 	return 0;
+}
+
+/* The end of a grow: ROUND_OFFSET while any member's data_offset is not yet
+ * the new one, then ROUND_FINAL (see sb_round). */
+static int end_rounds(struct reshape *r, struct ok_err *e)
+{
+	int rc, moved = 0;
+	for (int s = 0; s < r->ng.disks; s++)
+		if (r->slot[s] && r->slot[s]->data_offset != r->doff_new)
+			moved = 1;
+	if (moved && (rc = sb_round(r, ROUND_OFFSET, e)) < 0)
+		return rc;
+	return sb_round(r, ROUND_FINAL, e);
 }
 
 /* Invariant (3): data durable, then the superblocks, then durable again. */
@@ -1998,7 +2069,7 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 	}
 final:
 	/* DONE */
-	if ((rc = sb_round(r, ROUND_FINAL, e)) < 0)
+	if ((rc = end_rounds(r, e)) < 0)
 		return rc;
 	r->dpos = r->pos = pl->new_array;
 	/* mdadm deletes its backup file once the grow is over */

@@ -81,12 +81,16 @@ struct reshape_opts {
 	/* Interop tests: stop as a crash would, returning -ECANCELED, at one
 	 * point: RESHAPE_CRASH_CRITICAL just before the checkpoint that ends
 	 * the critical section (data of [0, B) written and synced, superblocks
-	 * still at 0, backup valid); RESHAPE_CRASH_FINAL after the first
-	 * member's final superblock is durable (a torn final round). */
+	 * still at 0, backup valid); RESHAPE_CRASH_START just before superblock
+	 * write crash_write (0-based) of the START round, RESHAPE_CRASH_FINAL
+	 * just before write crash_write of the end of the grow (the data_offset
+	 * round and the final round counted together); the writes before it
+	 * are durable. */
 	int crash_at;
+	int crash_write;
 };
 
-enum { RESHAPE_CRASH_NONE, RESHAPE_CRASH_CRITICAL, RESHAPE_CRASH_FINAL };
+enum { RESHAPE_CRASH_NONE, RESHAPE_CRASH_CRITICAL, RESHAPE_CRASH_START, RESHAPE_CRASH_FINAL };
 
 /* What reshape_open decided; all sizes in 512-byte sectors. */
 struct reshape_plan {

@@ -209,6 +209,11 @@ static void ref_pq(int disks, int p, int q, uint8_t **chunk, uint64_t len, uint8
 	(void)gfmul2;
 }
 
+void fx_pq(int disks, int p, int q, uint8_t **chunk, uint64_t len, uint8_t *P, uint8_t *Q)
+{
+	ref_pq(disks, p, q, chunk, len, P, Q);
+}
+
 void fx_chunk(uint32_t seed, uint64_t c, uint8_t *buf, uint64_t chunk_bytes)
 {
 	uint64_t x = (uint64_t)seed * 0x9e3779b97f4a7c15ull ^ (c + 1) * 0xbf58476d1ce4e5b9ull;
@@ -415,6 +420,7 @@ static int sb0_read(const uint8_t *sb, const uint8_t *bm, uint64_t so, struct fx
 	if (rd32(sb + 4) != 0)
 		return -EINVAL;
 	uint32_t mv = rd32(sb + 8);
+	o->minor90 = mv;
 	o->level = (int32_t)rd32(sb + 28);
 	o->layout = (int32_t)rd32(sb + 256);
 	o->size = (uint64_t)rd32(sb + 32) * 2;

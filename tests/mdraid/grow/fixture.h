@@ -53,6 +53,7 @@ struct fx_sb {
 	uint16_t roles[64];
 	int bm_ok;	    /* a bitmap is recorded and its superblock is sound (magic, uuid) */
 	uint64_t bm_events; /* its event count */
+	uint32_t minor90;   /* 0.90: minor_version (90, or 91 while reshaping) */
 };
 int fx_read_sb(const char *path, int minor, struct fx_sb *sb);
 
@@ -63,6 +64,10 @@ int fx_sb_patch(const char *path, int minor, unsigned off, unsigned size, uint64
 /* One TAP case: "ok N - ..." or "not ok N - ..."; fx_tap_n counts them. */
 extern int fx_tap_n;
 void fx_ok(int cond, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* P and Q (Q when q >= 0) of one stripe given per-member chunk buffers
+ * (P's and Q's own entries are not read). */
+void fx_pq(int disks, int p, int q, uint8_t **chunk, uint64_t len, uint8_t *P, uint8_t *Q);
 
 /* Reference mapping: the member of data block k of stripe s; P and Q. */
 int fx_map(int level, int layout, int disks, uint64_t s, int k, int *pd, int *qd);

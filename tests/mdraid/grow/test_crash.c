@@ -13,13 +13,21 @@
  * we replay no pending piece, all of them, and random subsets (all subsets
  * when there are few).
  *
+ * Superblock rounds (groups of 4 KiB writes) at the START of the grow and
+ * at its end (the last checkpoint, the data_offset round, the final round)
+ * are replayed in every subset up to 7 members, else every in-order prefix
+ * (each single write) plus random subsets; MDRAID_EXHAUSTIVE=1 replays every
+ * subset of up to 12 pending pieces everywhere (minutes).
+ *
  * For every state we check:
- *   - what the kernel would do with the superblocks alone: a RESHAPE_ACTIVE
- *     position on a stripe boundary; with NEW_OFFSET or past the critical
- *     section raid5_run's restart check passes, the old-geometry rows from
- *     L(pos) on are byte-identical to the original (what the kernel reads)
- *     and the new rows below pos hold the right data and parity; before
- *     the critical section's end a valid backup of it exists;
+ *   - what the kernel does given every member (kernel_view: which members
+ *     it takes by events, the shape from the freshest superblock, each
+ *     member's data_offset/new_offset from its own, raid5_run's restart
+ *     checks) and, when it assembles, that reading every chunk of the
+ *     original content where it reads it (degraded: what P/Q determine)
+ *     gives that content: never an assembly with other data;
+ *   - whether mdadm 4.2 --assemble refuses it (compare_super1/0: raid_disks,
+ *     0.90 minor_version) or hands it to the kernel as above;
  *   - `grow --continue` (reshape_open with cont) then gives the grown array
  *     with the original content and consistent P/Q (fx_verify), or, when
  *     the crash came before any superblock said "reshaping", the old array
@@ -229,13 +237,92 @@ struct scen {
 /* file index in R of member i, -1 when it is missing */
 static int fidx[64];
 
+/*
+ * The kernel's assembly of a crash state given every member (md.c
+ * analyze_sbs with super_1_load/validate or super_90_load/validate,
+ * raid5.c raid5_run), then its reading of the original content:
+ *   - members in the order given; a superblock with a bad checksum is not
+ *     loaded; v1.x: the freshest is the first with the highest events;
+ *     0.90: a member whose constant words (minor_version, raid_disks)
+ *     differ from the freshest so far is kicked (md_sb_equal);
+ *   - active members with events + 1 < the freshest's are kicked (stale);
+ *   - the array's shape and reshape state come from the freshest; each
+ *     member's data_offset from its OWN superblock, and its new_data_offset
+ *     = data_offset + new_offset only when its own superblock has
+ *     RESHAPE_ACTIVE and NEW_OFFSET; roles (v1.x) from the freshest's table,
+ *     (0.90) from the member's own;
+ *   - raid5_run: position on a new-stripe boundary, and not "too early":
+ *     here_new*cs >= here_old*cs + min_offset_diff refuses (min_offset_diff
+ *     = the smallest data_offset - new_data_offset over the members);
+ *     more missing slots than parity in either geometry refuses;
+ *   - then every chunk of the original content is read where the kernel
+ *     reads it: below the position in the new geometry at new_data_offset,
+ *     from it on in the old geometry at data_offset (not reshaping: the
+ *     freshest's geometry at data_offset); a missing member's chunk is what
+ *     P (or Q, or P and Q) determine from the present members.
+ * Returns 0 (assembled, every chunk original), 1 (refused: why says so),
+ * -1 (assembled but a chunk differs: silent wrong data).
+ */
+static uint32_t k_seed;	      /* the array's content seed */
+static uint64_t k_old_chunks; /* chunks of original content; zeros after */
+
+struct kmember {
+	int present;
+	uint64_t doff, ndoff;
+	struct fx_sb sb;
+};
+
+/* The chunk the kernel returns for data block k of stripe s in a geometry
+ * of `disks` members, reading member d at off[d] (sectors); want is the
+ * original. Returns 1 if it reads the original, 0 if not, -1 if it cannot
+ * be read (too many missing). */
+static int kread(const struct scen *sc, const struct kmember *km, int disks, const uint64_t *off,
+		 uint64_t s, int k, uint64_t cs, const uint8_t *want, uint64_t cb)
+{
+	int p = 0, q = -1, d = fx_map(sc->level, sc->layout, disks, s, k, &p, &q);
+	if (km[d].present)
+		return memcmp(state_buf[fidx[d]] + (off[d] + s * cs) * 512, want, cb) == 0;
+	/* degraded: the data the present parity determines; with the original
+	 * in the missing data places, the present P and Q must match */
+	static uint8_t bufs[64][1 << 16], P[1 << 16], Q[1 << 16];
+	uint8_t *ch[64];
+	int miss = 0, par = sc->level == 6 ? 2 : 1, nd = disks - par;
+	for (int kk = 0; kk < nd; kk++) {
+		int pp, qq, dd = fx_map(sc->level, sc->layout, disks, s, kk, &pp, &qq);
+		ch[dd] = bufs[dd];
+		if (km[dd].present) {
+			memcpy(bufs[dd], state_buf[fidx[dd]] + (off[dd] + s * cs) * 512, cb);
+		} else {
+			miss++;
+			fx_chunk(k_seed, s * (uint64_t)nd + (uint64_t)kk, bufs[dd], cb);
+			if (s * (uint64_t)nd + (uint64_t)kk >= k_old_chunks)
+				memset(bufs[dd], 0, cb);
+		}
+	}
+	int haveP = km[p].present, haveQ = q >= 0 && km[q].present;
+	if (miss > haveP + haveQ)
+		return -1;
+	fx_pq(disks, p, q, ch, cb, P, q >= 0 ? Q : NULL);
+	/* raid5/6 recovery: one missing data block from P when P is there,
+	 * else from Q; two from P and Q */
+	int ok = 1;
+	if (haveP)
+		ok &= memcmp(P, state_buf[fidx[p]] + (off[p] + s * cs) * 512, cb) == 0;
+	if (haveQ && (miss == 2 || !haveP))
+		ok &= memcmp(Q, state_buf[fidx[q]] + (off[q] + s * cs) * 512, cb) == 0;
+	(void)want;
+	return ok;
+}
+
 static int kernel_view(const struct scen *sc, const struct fx_array *a, char **paths, char *why,
 		       size_t wl)
 {
-	struct fx_sb sb, best = {0};
-	int have = 0;
+	struct kmember km[64];
+	int fresh = -1;
+	memset(km, 0, sizeof km);
 	for (int i = 0; i < sc->n_new; i++) {
-		if (fx_read_sb(paths[i], sc->minor, &sb) < 0 || !sb.csum_ok)
+		struct fx_sb sb;
+		if (fidx[i] < 0 || fx_read_sb(paths[i], sc->minor, &sb) < 0 || !sb.csum_ok)
 			continue;
 		if (sc->bitmap && (!sb.bm_ok || sb.bm_events < sb.events)) {
 			snprintf(why, wl, "%s: bitmap %s (events %llu < superblock's %llu)",
@@ -243,98 +330,162 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 				 (unsigned long long)sb.bm_events, (unsigned long long)sb.events);
 			return -1;
 		}
-		if ((!have || sb.events > best.events))
-			best = sb, have = 1;
+		if (sc->minor == 90 && fresh >= 0 &&
+		    (sb.minor90 != km[fresh].sb.minor90 ||
+		     sb.raid_disks != km[fresh].sb.raid_disks))
+			continue; /* md_sb_equal: kicked */
+		km[i].present = 1;
+		km[i].sb = sb;
+		if (fresh < 0 || sb.events > km[fresh].sb.events)
+			fresh = i;
 	}
-	if (!have) {
+	if (fresh < 0) {
 		snprintf(why, wl, "no valid superblock");
-		return -1;
+		return 1;
 	}
-	if (!(best.feature & 4))
-		return 0; /* not reshaping: checked by the continue step */
-	int par = sc->level == 6 ? 2 : 1, od = sc->n_old - par, nd = sc->n_new - par;
-	uint64_t cs = a->chunk, unit = cs * (uint64_t)nd, pos = best.reshape_pos;
-	uint64_t bb = reshape_backup_blocks(a->chunk, a->chunk, od, nd);
-	uint64_t shift = (best.feature & 64) ? (uint64_t)(-(int64_t)best.new_offset) : 0;
-	uint64_t rows = a->size / cs;
-	if (pos % unit) {
-		snprintf(why, wl, "reshape_position %llu not on a stripe boundary",
-			 (unsigned long long)pos);
-		return -1;
+	const struct fx_sb *F = &km[fresh].sb;
+	int reshaping = !!(F->feature & 4);
+	int disks = (int)F->raid_disks, odisks = reshaping ? disks - F->delta : disks;
+	int par = sc->level == 6 ? 2 : 1, nd = disks - par, od = odisks - par;
+	uint64_t cs = a->chunk, cb = cs * 512, rows = a->size / cs;
+	uint64_t off_new[64] = {0}, off_old[64] = {0};
+	int slot_of[64];
+	for (int s = 0; s < 64; s++)
+		slot_of[s] = -1;
+	uint64_t mod = UINT64_MAX;
+	for (int i = 0; i < sc->n_new; i++) {
+		struct kmember *m = &km[i];
+		if (!m->present)
+			continue;
+		if (m->sb.events + 1 < F->events) {
+			m->present = 0; /* stale: kicked */
+			continue;
+		}
+		unsigned role = sc->minor == 90 || m->sb.dev_number >= 64
+				    ? m->sb.roles[m->sb.dev_number < 64 ? m->sb.dev_number : 0]
+				    : F->roles[m->sb.dev_number];
+		if (role >= (unsigned)(disks > odisks ? disks : odisks) || slot_of[role] >= 0) {
+			m->present = 0;
+			continue;
+		}
+		slot_of[role] = i;
+		m->doff = m->sb.data_offset;
+		m->ndoff = m->doff;
+		if ((m->sb.feature & 4) && (m->sb.feature & 64))
+			m->ndoff = m->doff + (uint64_t)(int64_t)m->sb.new_offset;
+		uint64_t diff = m->doff > m->ndoff ? m->doff - m->ndoff : 0;
+		if (diff < mod)
+			mod = diff;
 	}
-	uint64_t here_new = pos / unit, here_old = pos / (cs * (uint64_t)od);
-	int kernel_ok = !(here_new * cs >= here_old * cs + shift) || pos >= a->size * (uint64_t)nd;
-	if (!shift && pos < bb) {
-		if (kernel_ok) {
-			snprintf(why, wl, "kernel would accept position %llu < B",
+	/* by slot: km indexed by slot from here on */
+	struct kmember ks[64];
+	memset(ks, 0, sizeof ks);
+	int missing_new = 0, missing_old = 0;
+	for (int s = 0; s < (disks > odisks ? disks : odisks); s++) {
+		if (slot_of[s] >= 0) {
+			ks[s] = km[slot_of[s]];
+			off_new[s] = ks[s].ndoff;
+			off_old[s] = ks[s].doff;
+		} else {
+			missing_new += s < disks;
+			missing_old += s < odisks;
+		}
+	}
+	int kf[64];
+	for (int s = 0; s < 64; s++)
+		kf[s] = slot_of[s] >= 0 ? fidx[slot_of[s]] : -1;
+	if (missing_new > par || missing_old > par) {
+		snprintf(why, wl, "not enough members (%d/%d slots missing)", missing_new,
+			 missing_old);
+		return 1;
+	}
+	uint64_t pos = reshaping ? F->reshape_pos : 0;
+	if (reshaping) {
+		uint64_t unit = cs * (uint64_t)nd;
+		if (pos % unit) {
+			snprintf(why, wl, "reshape_position %llu not on a stripe boundary",
 				 (unsigned long long)pos);
-			return -1;
+			return 1;
 		}
-		return 1; /* the backup is needed: --continue checks it */
-	}
-	if (!kernel_ok) {
-		snprintf(why, wl, "raid5_run would refuse position %llu", (unsigned long long)pos);
-		return -1;
-	}
-	/* old rows from L(pos) on, on the old members, as before the grow */
-	uint64_t L = pos / (cs * (uint64_t)od);
-	uint64_t doff = best.data_offset;
-	for (int i = 0; i < sc->n_old && L < rows; i++) {
-		uint64_t b0 = (doff + L * cs) * 512, b1 = (doff + rows * cs) * 512;
-		if (fidx[i] < 0)
-			continue;
-		if (memcmp(state_buf[fidx[i]] + b0, R.init[fidx[i]] + b0, b1 - b0)) {
-			snprintf(why, wl, "%s: old rows from %llu changed at dpos %llu", paths[i],
-				 (unsigned long long)L, (unsigned long long)pos);
-			return -1;
+		uint64_t here_new = pos / unit, here_old = pos / (cs * (uint64_t)od);
+		if (mod == UINT64_MAX)
+			mod = 0;
+		if (here_new * cs >= here_old * cs + mod) {
+			snprintf(why, wl, "raid5_run: reshape_position %llu too early",
+				 (unsigned long long)pos);
+			return 1;
 		}
 	}
-	/* new rows below pos: right data, right parity */
-	uint64_t cb = cs * 512, ndoff = doff - shift;
-	uint8_t *chunk[64], Pb[1 << 16], Qb[1 << 16];
-	for (uint64_t s = 0; s < here_new; s++) {
-		for (int i = 0; i < sc->n_new; i++)
-			chunk[i] = fidx[i] < 0 ? NULL : state_buf[fidx[i]] + (ndoff + s * cs) * 512;
-		int p = 0, q = -1;
-		uint8_t want[1 << 16];
-		for (int k = 0; k < nd; k++) {
-			uint64_t c = s * (uint64_t)nd + (uint64_t)k;
-			int d = fx_map(sc->level, sc->layout, sc->n_new, s, k, &p, &q);
-			if (c < rows * (uint64_t)od)
-				fx_chunk(a->seed, c, want, cb);
-			else
-				memset(want, 0, cb);
-			if (chunk[d] && memcmp(want, chunk[d], cb)) {
-				snprintf(why, wl, "new row %llu below dpos %llu has wrong data",
-					 (unsigned long long)s, (unsigned long long)pos);
-				return -1;
-			}
-		} /* parity: XOR check (P) is enough to catch a torn row here
-		   * (degraded scenarios: fx_verify checks parity after continue) */
-		if (sc->missing)
+	/* read every chunk of the original content */
+	int save[64];
+	memcpy(save, fidx, sizeof save);
+	memcpy(fidx, kf, sizeof fidx);
+	uint8_t want[1 << 16];
+	uint64_t old_chunks = rows * (uint64_t)(sc->n_old - par);
+	k_seed = a->seed;
+	k_old_chunks = old_chunks;
+	int rc = 0;
+	for (uint64_t c = 0; c < old_chunks && rc == 0; c++) {
+		fx_chunk(a->seed, c, want, cb);
+		int r;
+		if (reshaping && c * cs < pos)
+			r = kread(sc, ks, disks, off_new, c / (uint64_t)nd, (int)(c % (uint64_t)nd),
+				  cs, want, cb);
+		else if (reshaping)
+			r = kread(sc, ks, odisks, off_old, c / (uint64_t)od,
+				  (int)(c % (uint64_t)od), cs, want, cb);
+		else
+			r = kread(sc, ks, disks, off_old, c / (uint64_t)nd, (int)(c % (uint64_t)nd),
+				  cs, want, cb);
+		if (r == 0) {
+			snprintf(
+			    why, wl,
+			    "the kernel assembles (freshest %s: %s, position %llu, %d members) "
+			    "and reads WRONG data at chunk %llu",
+			    paths[fresh], reshaping ? "reshaping" : "not reshaping",
+			    (unsigned long long)pos, disks, (unsigned long long)c);
+			rc = -1;
+		} else if (r < 0) {
+			snprintf(why, wl, "chunk %llu unreadable", (unsigned long long)c);
+			rc = 1;
+		}
+	}
+	memcpy(fidx, save, sizeof save);
+	return rc;
+}
+
+/* mdadm 4.2 --assemble given every member: load_super1/0 skips a bad
+ * checksum; compare_super1 (ctime, level, layout, size, chunk, raid_disks)
+ * or compare_super0 (also minor_version) against the first loaded aborts
+ * the whole assembly ("superblock on X doesn't match others"). Otherwise it
+ * passes the members within one event of the freshest to the kernel, which
+ * kernel_view judges (a needed backup is restored first: Grow_restart,
+ * judged by the continue step). Returns 1 when mdadm refuses. */
+static int mdadm_refuses(const struct scen *sc, char **paths, char *why, size_t wl)
+{
+	struct fx_sb first = {0}, sb;
+	int have = 0;
+	for (int i = 0; i < sc->n_new; i++) {
+		if (fidx[i] < 0 || fx_read_sb(paths[i], sc->minor, &sb) < 0 || !sb.csum_ok)
 			continue;
-		memset(Pb, 0, cb);
-		for (int i = 0; i < sc->n_new; i++)
-			if (i != q)
-				for (uint64_t b = 0; b < cb; b += 8) {
-					uint64_t x, y;
-					memcpy(&x, Pb + b, 8);
-					memcpy(&y, chunk[i] + b, 8);
-					x ^= y;
-					memcpy(Pb + b, &x, 8);
-				}
-		(void)Qb;
-		for (uint64_t b = 0; b < cb; b++)
-			if (Pb[b]) {
-				snprintf(why, wl, "new row %llu below dpos: P inconsistent",
-					 (unsigned long long)s);
-				return -1;
-			}
+		if (!have) {
+			first = sb, have = 1;
+			continue;
+		}
+		if (sb.raid_disks != first.raid_disks || sb.level != first.level ||
+		    sb.layout != first.layout || sb.size != first.size || sb.chunk != first.chunk ||
+		    (sc->minor == 90 && sb.minor90 != first.minor90)) {
+			snprintf(why, wl, "mdadm: superblock on %s doesn't match others", paths[i]);
+			return 1;
+		}
 	}
 	return 0;
 }
 
 static long long total_states;
+/* MDRAID_EXHAUSTIVE=1: every subset of up to 12 pending pieces, 8x the
+ * random subsets elsewhere (minutes; make check replays the default set) */
+static int exhaustive_env;
 
 /* Under ASan every state costs several times more; the release build
  * replays the full set, the sanitizer build a thinner one. */
@@ -417,109 +568,155 @@ static int run_scenario(const struct scen *sc, const char *dir)
 			npieces += (R.ev[i].len + 4095) / 4096;
 	}
 	uint8_t *durable = calloc(R.nev + 1, 1), *mask = calloc(npieces + 1, 1);
-	long long states = 0, fails = 0, kernel_checked = 0, resumed = 0, untouched = 0;
+	long long states = 0, fails = 0, kernel_checked = 0, kernel_refused = 0, kernel_wrong = 0,
+		  mdadm_refused = 0, resumed = 0, untouched = 0;
 	char first_fail[700] = "";
-	for (size_t at = 0; at <= R.nev; at++) {
-		if (at < R.nev && !R.ev[at].flush)
-			continue;
-		/* durable: a flush of the same file between the write and `at` */
-		int flushed[MAXF] = {0};
-		size_t pend_pieces = 0;
-		for (size_t i = at; i-- > 0;) {
-			if (R.ev[i].flush) {
-				flushed[R.ev[i].file] = 1;
+	/* Flush points whose pending writes are all 4 KiB (a superblock
+	 * round, a bitmap's, a backup header's) and that start a run of
+	 * flushes (the later flushes of a run leave subsets of its pending
+	 * set), numbered in a first pass so that the START round's (among the
+	 * first 4) and the last checkpoint's and end rounds' (among the last
+	 * 6) are known. */
+	int sb_total = 0, sb_seen = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		for (size_t at = 0; at <= R.nev; at++) {
+			if (at < R.nev && !R.ev[at].flush)
+				continue;
+			/* durable: a flush of the same file between the write and `at` */
+			int flushed[MAXF] = {0};
+			size_t pend_pieces = 0;
+			int all4k = 1;
+			for (size_t i = at; i-- > 0;) {
+				if (R.ev[i].flush) {
+					flushed[R.ev[i].file] = 1;
+					continue;
+				}
+				durable[i] = at == R.nev || flushed[R.ev[i].file];
+				if (!durable[i]) {
+					pend_pieces += (R.ev[i].len + 4095) / 4096;
+					all4k &= R.ev[i].len == 4096;
+				}
+			}
+			int sb_group = pend_pieces > 0 && all4k && at < R.nev &&
+				       (at == 0 || !R.ev[at - 1].flush);
+			if (pass == 0) {
+				sb_total += sb_group;
 				continue;
 			}
-			durable[i] = at == R.nev || flushed[R.ev[i].file];
-			if (!durable[i])
-				pend_pieces += (R.ev[i].len + 4095) / 4096;
-		}
-		int variants;
-		int exh_max = THIN_REPLAY ? 3 : sc->exhaustive_max;
-		int exhaustive = pend_pieces <= (size_t)exh_max;
-		variants =
-		    exhaustive ? 1 << pend_pieces : 2 + (THIN_REPLAY ? 1 : sc->random_subsets);
-		if (at == R.nev)
-			variants = 1;
-		for (int v = 0; v < variants; v++) {
-			size_t bit = 0;
-			for (size_t i = 0; i < at; i++) {
-				if (R.ev[i].flush || durable[i])
-					continue;
-				uint64_t pieces = (R.ev[i].len + 4095) / 4096;
-				for (uint64_t p = 0; p < pieces; p++, bit++) {
-					int keep;
-					if (exhaustive)
-						keep = (v >> bit) & 1;
-					else
-						keep = v == 0 ? 0 : v == 1 ? 1 : (int)(rnd() & 1);
-					mask[base[i] + p] = (uint8_t)keep;
-				}
+			/* the START round (with its bitmap and backup-header groups) is
+			 * among the first 4 such groups, the last checkpoint and the two
+			 * end rounds among the last 6; the checkpoints between are
+			 * sampled as before */
+			if (sb_group) {
+				sb_seen++;
+				sb_group = sb_seen <= 4 || sb_seen > sb_total - 6;
 			}
-			materialize(at, durable, mask, base);
-			states++;
-			char why[600] = "";
-			int kv = kernel_view(sc, &a, paths, why, sizeof why);
-			if (kv == 0)
-				kernel_checked++;
-			int bad = kv < 0;
-			if (!bad) {
-				struct reshape_opts c = {.cont = 1,
-							 .force = !!sc->missing,
-							 .backup_file =
-							     sc->backup_file ? bkp : NULL,
-							 .max_step_rows = sc->step_rows + 1,
-							 .checkpoint_secs = 1e9};
-				io_sys.fdatasync = no_flush;
-				io_sys.fsync = no_flush;
-				rc =
-				    reshape_open(&r, (const char *const *)paths, sc->n_new, &c, &e);
-				if (rc == 0) {
-					rc = reshape_run(r, &e);
-					reshape_close(r);
-					resumed++;
-					io_sys = io_sys_default;
-					if (rc ||
-					    fx_verify(&a, sc->n_new, paths, msg, sizeof msg)) {
-						bad = 1;
-						snprintf(why, sizeof why,
-							 "continue rc %d %.250s / %.250s", rc,
-							 rc ? e.msg : "", rc ? "" : msg);
+			int exh_max = exhaustive_env ? 12 : THIN_REPLAY ? 3 : sc->exhaustive_max;
+			if (sb_group && !THIN_REPLAY && exh_max < 7)
+				exh_max = 7;
+			int exhaustive = pend_pieces <= (size_t)exh_max;
+			int nrand = exhaustive_env ? 8 * sc->random_subsets
+				    : THIN_REPLAY  ? 1
+						   : sc->random_subsets;
+			int nprefix = sb_group && !exhaustive ? (int)pend_pieces + 1 : 0;
+			int variants = exhaustive ? 1 << pend_pieces : 2 + nprefix + nrand;
+			if (at == R.nev)
+				variants = 1;
+			for (int v = 0; v < variants; v++) {
+				size_t bit = 0;
+				for (size_t i = 0; i < at; i++) {
+					if (R.ev[i].flush || durable[i])
+						continue;
+					uint64_t pieces = (R.ev[i].len + 4095) / 4096;
+					for (uint64_t p = 0; p < pieces; p++, bit++) {
+						int keep;
+						if (exhaustive)
+							keep = (v >> bit) & 1;
+						else if (v < 2)
+							keep = v;
+						else if (v < 2 + nprefix)
+							keep = bit < (size_t)(v - 2);
+						else
+							keep = (int)(rnd() & 1);
+						mask[base[i] + p] = (uint8_t)keep;
 					}
-				} else {
-					reshape_close(r);
-					io_sys = io_sys_default;
-					/* no reshape recorded: the old array must be intact,
-					 * or the grow is complete */
-					char m2[512];
-					if (strstr(e.msg, "no reshape in progress") &&
-					    (fx_verify(&a, sc->n_old, paths, msg, sizeof msg) ==
-						 0 ||
-					     fx_verify(&a, sc->n_new, paths, m2, sizeof m2) == 0)) {
-						untouched++;
+				}
+				materialize(at, durable, mask, base);
+				states++;
+				char why[600] = "";
+				int kv = kernel_view(sc, &a, paths, why, sizeof why);
+				if (kv == 0)
+					kernel_checked++;
+				else if (kv == 1)
+					kernel_refused++;
+				else
+					kernel_wrong++;
+				char mwhy[300];
+				if (mdadm_refuses(sc, paths, mwhy, sizeof mwhy))
+					mdadm_refused++;
+				int bad = kv < 0;
+				if (!bad) {
+					struct reshape_opts c = {.cont = 1,
+								 .force = !!sc->missing,
+								 .backup_file =
+								     sc->backup_file ? bkp : NULL,
+								 .max_step_rows = sc->step_rows + 1,
+								 .checkpoint_secs = 1e9};
+					io_sys.fdatasync = no_flush;
+					io_sys.fsync = no_flush;
+					rc = reshape_open(&r, (const char *const *)paths, sc->n_new,
+							  &c, &e);
+					if (rc == 0) {
+						rc = reshape_run(r, &e);
+						reshape_close(r);
+						resumed++;
+						io_sys = io_sys_default;
+						if (rc || fx_verify(&a, sc->n_new, paths, msg,
+								    sizeof msg)) {
+							bad = 1;
+							snprintf(why, sizeof why,
+								 "continue rc %d %.250s / %.250s",
+								 rc, rc ? e.msg : "",
+								 rc ? "" : msg);
+						}
 					} else {
-						bad = 1;
-						snprintf(why, sizeof why,
-							 "continue refused: %.250s (%.250s)", e.msg,
-							 msg);
+						reshape_close(r);
+						io_sys = io_sys_default;
+						/* no reshape recorded: the old array must be
+						 * intact, or the grow is complete */
+						char m2[512];
+						if (strstr(e.msg, "no reshape in progress") &&
+						    (fx_verify(&a, sc->n_old, paths, msg,
+							       sizeof msg) == 0 ||
+						     fx_verify(&a, sc->n_new, paths, m2,
+							       sizeof m2) == 0)) {
+							untouched++;
+						} else {
+							bad = 1;
+							snprintf(
+							    why, sizeof why,
+							    "continue refused: %.250s (%.250s)",
+							    e.msg, msg);
+						}
 					}
 				}
-			}
-			if (bad) {
-				fails++;
-				if (!first_fail[0])
-					snprintf(first_fail, sizeof first_fail,
-						 "event %zu/%zu v%d: %.500s", at, R.nev, v, why);
+				if (bad) {
+					fails++;
+					if (!first_fail[0])
+						snprintf(first_fail, sizeof first_fail,
+							 "event %zu/%zu v%d: %.500s", at, R.nev, v,
+							 why);
+				}
 			}
 		}
 	}
 	total_states += states;
-	fx_ok(
-	    fails == 0,
-	    "%s: %lld crash states (%lld checked as the kernel would resume, %lld continued, %lld "
-	    "before the reshape began or after it ended)%s%s",
-	    sc->name, states, kernel_checked, resumed, untouched, fails ? ": first failure " : "",
-	    first_fail);
+	fx_ok(fails == 0,
+	      "%s: %lld crash states: the kernel reads the original content in %lld, refuses "
+	      "%lld, reads wrong data in %lld; mdadm 4.2 refuses %lld (superblocks differ); "
+	      "%lld continued, %lld before the reshape began or after it ended%s%s",
+	      sc->name, states, kernel_checked, kernel_refused, kernel_wrong, mdadm_refused,
+	      resumed, untouched, fails ? ": first failure " : "", first_fail);
 	free(base);
 	free(durable);
 	free(mask);
@@ -532,6 +729,8 @@ static int run_scenario(const struct scen *sc, const char *dir)
 
 int main(void)
 {
+	const char *ex = getenv("MDRAID_EXHAUSTIVE");
+	exhaustive_env = ex && *ex && strcmp(ex, "0") != 0;
 	char dir[] = "/tmp/mdraid-grow-crash.XXXXXX";
 	/* Thousands of states are written and read back with O_DIRECT: keep
 	 * them in memory (tmpfs) when we can. */
@@ -572,8 +771,11 @@ int main(void)
 	    {"bitmap-v1.2-new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 1},
 	    {"bitmap-v0.90-member", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 1},
 	};
+	/* MDRAID_CRASH_ONLY=name: one scenario (debugging) */
+	const char *only = getenv("MDRAID_CRASH_ONLY");
 	for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)
-		run_scenario(&sc[i], d);
+		if (!only || !strcmp(only, sc[i].name))
+			run_scenario(&sc[i], d);
 	printf("# %lld crash states replayed in all\n", total_states);
 	rmdir(d);
 	printf("1..%d\n", fx_tap_n);

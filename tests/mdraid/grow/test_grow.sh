@@ -290,4 +290,82 @@ testcmd "the refusal names the member and the fault, in one line" \
 	"cat t.err" "mdraid: t-2: offset 4232: data_offset 2048 + data_size 14336 is beyond the device (14336 sectors)
 " ""
 check_eq "grow refused the truncated member before any write" "$before" "$(sums t-0 t-1 t-2 t-3 t-4)"
+# --- a grow killed before each superblock write of its START round and of
+# its end rounds (issue 15): the verbs read the original content or refuse
+# by name (never other data), and --continue finishes the grow ---
+mixed_verbs() { # name what: read/check/detail on the torn state
+	_n=$1
+	_m="$_n-0 $_n-1 $_n-2 $_n-3 $_n-4"
+	_bad=""
+	if "$M" read $_m >"$_n.read" 2>"$_n.rerr"; then
+		_len=$(stat -c %s "$_n.before")
+		head -c "$_len" "$_n.read" | cmp -s - "$_n.before" || _bad="$_bad read returned other data;"
+	elif ! grep -q -e 'grow --continue' -e 'reshape is in progress' "$_n.rerr"; then
+		_bad="$_bad read refused without naming the cure: $(cat "$_n.rerr");"
+	fi
+	if "$M" check $_m >"$_n.chk" 2>&1; then
+		grep -q 'mismatch_cnt 0' "$_n.chk" || _bad="$_bad check: $(cat "$_n.chk");"
+	elif ! grep -q -e 'grow --continue' -e 'reshape is in progress' "$_n.chk"; then
+		_bad="$_bad check refused without naming the cure: $(cat "$_n.chk");"
+	fi
+	"$M" repair $_m >"$_n.rep" 2>&1
+	if [ $? = 0 ] && ! grep -q 'mismatch_cnt 0' "$_n.rep"; then _bad="$_bad repair changed data: $(cat "$_n.rep");"; fi
+	echo "$_bad"
+}
+torn_round() { # round K seed [grow options]: kill before write K, judge, continue, verify
+	_r=$1 _k=$2 _sd=$3
+	shift 3
+	_n=t$_r$_k
+	mk "$_n" 2048 "$_sd"
+	"$M" read "$_n-0" "$_n-1" "$_n-2" "$_n-3" >"$_n.before" 2>/dev/null
+	"$M" grow -n 5 "$@" --simulate-crash="$_r:$_k" -q "$_n-0" "$_n-1" "$_n-2" "$_n-3" "$_n-4" >/dev/null 2>"$_n.crash"
+	_bad=$(mixed_verbs "$_n")
+	_what="the start round"
+	[ "$_r" = final ] && _what="the end rounds"
+	if "$M" grow --continue "$@" -q "$_n-0" "$_n-1" "$_n-2" "$_n-3" "$_n-4" >"$_n.cont" 2>&1; then
+		verify "$_n" "$_sd" 2>"$_n.err" || _bad="$_bad verify: $(cat "$_n.err");"
+	elif grep -q 'nothing to continue' "$_n.cont"; then
+		# nothing was written: the old array, intact
+		"$M" read "$_n-0" "$_n-1" "$_n-2" "$_n-3" 2>&1 | cmp -s - "$_n.before" || _bad="$_bad old array changed;"
+	else
+		_bad="$_bad continue: $(cat "$_n.cont");"
+	fi
+	if [ -z "$_bad" ]; then
+		tap_ok "killed before write $_k of $_what ($*): read/check/repair right or refused by name; --continue finishes"
+	else
+		tap_fail "killed before write $_k of $_what ($*)" "$(head -c 600 "$_n.crash") / $_bad"
+	fi
+	rm -f "$_n"-* "$_n".*
+}
+# start: the new member first, then the 4 old ones; end: 5 data_offset
+# writes (NEW_OFFSET) then 5 flag writes
+# (every write with MDRAID_EXHAUSTIVE=1; a fixed sample by default)
+if [ "${MDRAID_EXHAUSTIVE:-0}" = 1 ]; then
+	ks="0 1 2 3 4" kf="0 1 2 3 4 5 6 7 8 9" kbs="0 1 2 3 4" kbf="0 1 2 3 4"
+else
+	ks="0 2" kf="1 5 7" kbs="3" kbf="2"
+fi
+for k in $ks; do torn_round start $k 40; done
+for k in $kf; do torn_round final $k 41; done
+for k in $kbs; do torn_round start $k 42 --backup-file="$T/tb$k.bak"; done
+for k in $kbf; do torn_round final $k 43 --backup-file="$T/tf$k.bak"; done
+
+# the state the kernel's own single end round leaves when torn (issue 15,
+# item 1): member 0 done (offset moved, no reshape, events + 1), the others
+# still reshaping at the end at the old offset: every verb refuses it by name
+mk u 2048 44
+"$M" grow -n 5 --simulate-crash=final:0 -q u-0 u-1 u-2 u-3 u-4 >/dev/null 2>&1
+no=$(od -A n -t d4 -j $((4096 + 124)) -N 4 u-0 | tr -d ' ')
+doff=$(od -A n -t u8 -j $((4096 + 128)) -N 8 u-0 | tr -d ' ')
+dsz=$(od -A n -t u8 -j $((4096 + 136)) -N 8 u-0 | tr -d ' ')
+evn=$(od -A n -t u8 -j $((4096 + 200)) -N 8 u-0 | tr -d ' ')
+python3 "$OPSKIT_SOURCE/tests/mdraid/sbedit.py" u-0 feature_map=0 new_offset=0 reshape_position=0 \
+	delta_disks=0 data_offset=$((doff + no)) data_size=$((dsz - no)) events=$((evn + 1))
+for verb in read check repair detail; do
+	testcmd "$verb refuses the kernel's torn end round by name" \
+		"$M $verb u-0 u-1 u-2 u-3 u-4 2>&1 >/dev/null | grep -c 'disagrees about the reshape'" "1
+" ""
+done
+testcmd_rc "--continue finishes the kernel's torn end round" 0 "$M grow --continue -q u-0 u-1 u-2 u-3 u-4"
+if verify u 44 2>u.err; then tap_ok "kernel's torn end round finished: content and P/Q"; else tap_fail "kernel's torn end round finished: content and P/Q" "$(cat u.err)"; fi
 tap_done
