@@ -52,7 +52,7 @@
  *      (WIPE) before any chunk is written;
  *  (7) with final_verify a target succeeds only if, after its first chunk
  *      was written, every extent read back once more matched the image's
- *      SHA-256 (FINAL); if not, its ends are wiped again.
+ *      XXH3-128 (FINAL); if not, its ends are wiped again.
  */
 #include "usbcopy.h"
 
@@ -69,6 +69,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "io.h"
 
@@ -416,10 +417,10 @@ static uint64_t chunk_bytes_of(const struct uc_chunk *c)
 
 /* One extent of the image as written, for the final pass. */
 struct rec {
-	uint64_t off;	 /* device offset */
-	uint32_t len;	 /* bytes */
-	uint64_t index;	 /* chunk ("block") number */
-	uint8_t sum[32]; /* SHA-256 of the image's bytes there */
+	uint64_t off;	   /* device offset */
+	uint32_t len;	   /* bytes */
+	uint64_t index;	   /* chunk ("block") number */
+	XXH128_hash_t sum; /* XXH3-128 of the image's bytes there */
 };
 
 struct slot {
@@ -568,14 +569,12 @@ static void *final_part(void *arg)
 		if (!t->direct)
 			posix_fadvise(t->fd, (off_t)a, (off_t)(b - a), POSIX_FADV_DONTNEED);
 		ssize_t n = io_pread_full(t->fd, w->vbuf, b - a, (off_t)a);
-		uint8_t got[HASH_MAX];
 		if (n < 0 || (uint64_t)n < rc->off + rc->len - a) {
 			fp->r = n < 0 ? (int)n : 1;
 			fp->bad = i;
 			return NULL;
 		}
-		hash_buf(HASH_SHA256, w->vbuf + (rc->off - a), rc->len, got);
-		if (memcmp(got, rc->sum, 32)) {
+		if (!XXH128_isEqual(XXH3_128bits(w->vbuf + (rc->off - a), rc->len), rc->sum)) {
 			fp->r = 1;
 			fp->bad = i;
 			return NULL;
@@ -586,7 +585,7 @@ static void *final_part(void *arg)
 
 /*
  * FINAL: after every chunk (the first one too) is GOOD, read every written
- * extent back once more (O_DIRECT) and compare its SHA-256 with the image's.
+ * extent back once more (O_DIRECT) and compare its XXH3-128 with the image's.
  * Catches what the per-chunk read-back cannot: a later chunk that landed on
  * an earlier one (a fake card's wrap-around). The target's workers split the
  * records, so one reads while the other hashes. 0, or -EILSEQ / -errno with
@@ -755,7 +754,7 @@ static int record(struct engine *g, const struct uc_chunk *c)
 		r->off = c->start + c->ext[i].off;
 		r->len = c->ext[i].len;
 		r->index = c->index;
-		hash_buf(HASH_SHA256, c->buf + c->ext[i].off, c->ext[i].len, r->sum);
+		r->sum = XXH3_128bits(c->buf + c->ext[i].off, c->ext[i].len);
 	}
 	return 0;
 }

@@ -62,7 +62,7 @@ static const char help[] =
     "  -c, --chunk=SIZE     write/verify unit (default 4M, multiple of 4K)\n"
     "      --no-verify      write and flush only, no read-back\n"
     "      --no-final-verify  skip the final pass (after the last chunk, every\n"
-    "                       written range is read back again and its SHA-256\n"
+    "                       written range is read back again and its digest\n"
     "                       compared: catches a fake card's wrap-around)\n"
     "      --unmount        unmount the target's mounted filesystems first\n"
     "      --force          allow an internal, non-removable disk (asks again)\n"

@@ -296,7 +296,7 @@ struct uc_write_opts {
 	int verify;	      /* read back and compare (1) */
 	int zero_tail;	      /* zero the device's last MiB when the image ends before it */
 	int final_verify;     /* after the first chunk: read every extent back again and
-				 compare SHA-256 digests (catches wrap-around) */
+				 compare XXH3-128 digests (catches wrap-around) */
 	unsigned workers;     /* threads per target (0: 2, so one chunk is verified
 				 while the next is written); 1 keeps chunks in order */
 	const struct uc_faults *faults; /* test faults, or NULL */
@@ -317,7 +317,7 @@ struct uc_write_opts {
  * is held back and written only after every other chunk of that target
  * verified and the source's checksums matched. Then the tail is zeroed, the
  * device flushed, with final_verify every written extent read back once more
- * (O_DIRECT) and its SHA-256 compared with the image's (-EILSEQ "Final
+ * (O_DIRECT) and its XXH3-128 digest compared with the image's (-EILSEQ "Final
  * verification failed on block B", and the ends are zeroed again), and the
  * partition table re-read.
  *

@@ -94,6 +94,13 @@ static int64_t phys(uint64_t a)
 	return F.mode == M_WRAP ? (int64_t)(a % F.real) : -1;
 }
 
+/* Bytes from a (at most left) before the place where the mapping changes. */
+static size_t run_len(uint64_t a, size_t left)
+{
+	uint64_t lim = F.mode == M_GOOD ? F.size : a < F.real ? F.real : (a / F.real + 1) * F.real;
+	return left > lim - a ? (size_t)(lim - a) : left;
+}
+
 static int ff_read(const char *path, char *buf, size_t n, off_t off, struct fuse_file_info *fi)
 {
 	(void)path, (void)fi;
@@ -107,13 +114,7 @@ static int ff_read(const char *path, char *buf, size_t n, off_t off, struct fuse
 	for (size_t done = 0; done < n;) {
 		uint64_t a = o + done;
 		int64_t p = phys(a);
-		/* up to the next place where the mapping changes */
-		uint64_t lim = a < F.real ? F.real : (a / F.real + 1) * F.real;
-		size_t k = n - done;
-		if (F.mode == M_GOOD)
-			lim = F.size;
-		if (k > lim - a)
-			k = (size_t)(lim - a);
+		size_t k = run_len(a, n - done);
 		if (p < 0) {
 			memset(buf + done, 0, k);
 		} else if (pread(F.fd, buf + done, k, p) != (ssize_t)k) {
@@ -138,12 +139,7 @@ static int ff_write(const char *path, const char *buf, size_t n, off_t off,
 	for (size_t done = 0; done < n;) {
 		uint64_t a = o + done;
 		int64_t p = phys(a);
-		uint64_t lim = a < F.real ? F.real : (a / F.real + 1) * F.real;
-		size_t k = n - done;
-		if (F.mode == M_GOOD)
-			lim = F.size;
-		if (k > lim - a)
-			k = (size_t)(lim - a);
+		size_t k = run_len(a, n - done);
 		if (p >= 0 && pwrite(F.fd, buf + done, k, p) != (ssize_t)k)
 			return -EIO;
 		done += k;

@@ -154,9 +154,9 @@ for spec in "2x:$((32 * MB))" "8x:$((128 * MB))" "decimal:50000000"; do
 		tap_fail "$name wrap-around: final pass" "rc=$rc $(cat "$T/err")"
 	fi
 done
-fake $((32 * MB)) $((12 * MB)) drop
-testcmd "dropped writes: the per-chunk read-back fails block 3 (12 MiB), exit 1" \
-	"$U -q -y -d $L $T/img 2>&1 | grep -c 'Verification failed after 3 attempts on block 3'; $U -q -y -d $L $T/img >/dev/null 2>&1; echo rc=\$?" \
+fake $((32 * MB)) $((20 * MB)) drop # only block 5 (20-24 MiB) is lost
+testcmd "dropped writes: the per-chunk read-back fails block 5 (20 MiB), exit 1" \
+	"$U -q -y -d $L $T/img 2>&1 | grep -c 'Verification failed after 3 attempts on block 5'; $U -q -y -d $L $T/img >/dev/null 2>&1; echo rc=\$?" \
 	"1
 rc=1
 " ""
@@ -203,6 +203,7 @@ oldstick() {
 	printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread -w never "$L" >/dev/null 2>&1
 	sfdisk -d "$L" >/dev/null 2>&1 && [ "$(blkid -p -O $MB -s TYPE -o value "$L")" = ext4 ]
 }
+fake $((32 * MB)) $((32 * MB)) good # a real stick: a fake would alias the wiped first MiB
 if ! command -v mkfs.ext4 >/dev/null; then
 	tap_skip "interrupted writes" "mkfs.ext4 (e2fsprogs) missing"
 else
