@@ -30,9 +30,12 @@
  *     +------------------------------------ [GOOD] <----------------------------+
  *                                      (rewritten++ if tries > 1)
  *
- * After the last ring chunk of a target is GOOD and the source reported its
- * end (all checksums matched): zero the tail, then the held-back FIRST chunk
- * goes through the same states, then fdatasync and BLKRRPART.
+ * Before the first chunk of all: WIPE (zero the first and last MiB of block
+ * devices). After the last ring chunk of a target is GOOD and the source
+ * reported its end (all checksums matched): zero the tail, then the
+ * held-back FIRST chunk goes through the same states, then fdatasync, then
+ * FINAL (every extent read back again and its digest compared), then
+ * BLKRRPART.
  *
  * Invariants (checked by assert_target_ok() in debug builds):
  *  (1) a chunk counts as verified only after a read-back that bypassed the
@@ -44,7 +47,12 @@
  *      every other chunk of that target is GOOD, so an interrupted or failed
  *      write never leaves a bootable-looking device;
  *  (5) a dead target never blocks the reader (its position is UINT64_MAX);
- *  (6) only extents are written: bytes between bmap ranges stay untouched.
+ *  (6) only extents are written: bytes between bmap ranges stay untouched,
+ *      except the first and last MiB of a block device, which are zeroed
+ *      (WIPE) before any chunk is written;
+ *  (7) with final_verify a target succeeds only if, after its first chunk
+ *      was written, every extent read back once more matched the image's
+ *      XXH3-128 (FINAL); if not, its ends are wiped again.
  */
 #include "usbcopy.h"
 
@@ -61,11 +69,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "io.h"
 
 #define RING		4 /* slots: one per worker in flight, and two the reader fills ahead */
 #define ZERO_TAIL_BYTES (1u << 20)
+#define WIPE_BYTES	(1u << 20) /* zeroed at both ends before writing */
 #define MAX_ALIGN	4096u
 
 #ifdef NDEBUG
@@ -157,10 +167,12 @@ static int fault_any(const struct uc_faults *fl, uint64_t block)
 /* ---------------------------------------------------------------- targets */
 
 struct engine;
+struct worker;
 
 /* Per-target engine state (uc_target.priv). */
 struct tstate {
 	struct engine *g;	 /* back pointer */
+	struct worker *ws;	 /* its nw workers (their buffers serve the final pass) */
 	struct uc_target *t;	 /* the target */
 	uint64_t taken;		 /* chunks taken (ring, tail, first) */
 	int dead;		 /* failed: its workers only pass chunks on */
@@ -403,6 +415,14 @@ static uint64_t chunk_bytes_of(const struct uc_chunk *c)
 	return n;
 }
 
+/* One extent of the image as written, for the final pass. */
+struct rec {
+	uint64_t off;	   /* device offset */
+	uint32_t len;	   /* bytes */
+	uint64_t index;	   /* chunk ("block") number */
+	XXH128_hash_t sum; /* XXH3-128 of the image's bytes there */
+};
+
 struct slot {
 	struct uc_chunk c; /* the chunk */
 	size_t pending;	   /* targets that have not passed it on yet */
@@ -424,6 +444,8 @@ struct engine {
 	uint64_t image_end; /* image bytes, known at eof */
 	unsigned nw;	    /* workers per target */
 	const struct uc_write_opts *o;
+	struct rec *recs; /* every extent written, with its digest (final pass) */
+	size_t nrec, rec_cap;
 };
 
 /* Mark a target failed with err (the first failure wins). Called unlocked. */
@@ -518,6 +540,142 @@ static int zero_tail(struct worker *w)
 	return chunk_put(w, &c);
 }
 
+/* The final pass over records [from, nrec) step by step: 0, 1 with *bad set
+ * to the first record that differs, or -errno (*bad set too). */
+struct fpass {
+	struct worker *w;  /* whose buffer */
+	size_t from, step; /* records from, from + step, ... */
+	int r;		   /* result */
+	size_t bad;	   /* failing record */
+	pthread_t th;
+};
+
+static void *final_part(void *arg)
+{
+	struct fpass *fp = arg;
+	struct worker *w = fp->w;
+	struct engine *g = w->ts->g;
+	struct uc_target *t = w->ts->t;
+	fp->r = 0;
+	for (size_t i = fp->from; i < g->nrec; i += fp->step) {
+		const struct rec *rc = &g->recs[i];
+		uint64_t a = rc->off / t->align * t->align;
+		uint64_t b = (rc->off + rc->len + t->align - 1) / t->align * t->align;
+		if (g->o->stop && *g->o->stop) {
+			fp->r = -EINTR;
+			fp->bad = i;
+			return NULL;
+		}
+		if (!t->direct)
+			posix_fadvise(t->fd, (off_t)a, (off_t)(b - a), POSIX_FADV_DONTNEED);
+		ssize_t n = io_pread_full(t->fd, w->vbuf, b - a, (off_t)a);
+		if (n < 0 || (uint64_t)n < rc->off + rc->len - a) {
+			fp->r = n < 0 ? (int)n : 1;
+			fp->bad = i;
+			return NULL;
+		}
+		if (!XXH128_isEqual(XXH3_128bits(w->vbuf + (rc->off - a), rc->len), rc->sum)) {
+			fp->r = 1;
+			fp->bad = i;
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * FINAL: after every chunk (the first one too) is GOOD, read every written
+ * extent back once more (O_DIRECT) and compare its XXH3-128 with the image's.
+ * Catches what the per-chunk read-back cannot: a later chunk that landed on
+ * an earlier one (a fake card's wrap-around). The target's workers split the
+ * records, so one reads while the other hashes. 0, or -EILSEQ / -errno with
+ * t->e filled.
+ */
+static int final_pass(struct worker *w)
+{
+	struct tstate *s = w->ts;
+	struct engine *g = s->g;
+	struct uc_target *t = s->t;
+	struct fpass fp[8];
+	unsigned n = g->nw < 8 ? g->nw : 8, started = 1;
+	for (unsigned j = 0; j < n; j++) {
+		fp[j].w = &s->ws[j];
+		fp[j].from = j;
+		fp[j].step = n;
+		fp[j].r = 0;
+	}
+	for (unsigned j = 1; j < n; j++, started++)
+		if (pthread_create(&fp[j].th, NULL, final_part, &fp[j]))
+			break;
+	for (unsigned j = started; j < n; j++) /* no thread: do its share here */
+		final_part(&fp[j]);
+	final_part(&fp[0]);
+	for (unsigned j = 1; j < started; j++)
+		pthread_join(fp[j].th, NULL);
+	struct fpass *worst = NULL;
+	for (unsigned j = 0; j < n; j++)
+		if (fp[j].r && (!worst || fp[j].bad < worst->bad))
+			worst = &fp[j];
+	if (!worst)
+		return 0;
+	const struct rec *rc = &g->recs[worst->bad];
+	if (worst->r == 1)
+		return ok_err_at(&t->e, -EILSEQ, t->path, (long long)rc->off,
+				 "Final verification failed on block %llu: the device no longer "
+				 "holds what was written there (a fake-capacity card that wraps "
+				 "around? try --probe)",
+				 (unsigned long long)rc->index);
+	return ok_err_at(&t->e, worst->r, t->path, (long long)rc->off,
+			 worst->r == -EINTR ? "interrupted during the final verification"
+					    : "Read from device failed (final verification)");
+}
+
+/*
+ * Zero [off, off + len) of a block device and flush: BLKZEROOUT, else
+ * writes from the tail chunk's buffer (zeros). 0 or -errno.
+ */
+static int wipe(struct engine *g, struct uc_target *t, uint64_t off, uint64_t len)
+{
+	uint64_t range[2] = {off, len};
+	if (len == 0)
+		return 0;
+	if (off % 4096 || len % 4096 || ioctl(t->fd, BLKZEROOUT, range) < 0) {
+		uint64_t a = off / t->align * t->align, b = off + len;
+		while (a < b) {
+			uint64_t k = b - a < ZERO_TAIL_BYTES ? b - a : ZERO_TAIL_BYTES;
+			ssize_t r = io_pwrite_full(t->fd, g->tail.buf, k, (off_t)a);
+			if (r < 0)
+				return (int)r;
+			a += k;
+		}
+	}
+	return io_fdatasync(t->fd);
+}
+
+/*
+ * WIPE (before anything else is written, as rpi-imager does): zero the
+ * first and the last MiB of a block device - the MBR, the GPT and its backup
+ * header and entries at the end - so a write that is interrupted, fails or
+ * is refused by the final pass leaves a blank stick, not a damaged copy of
+ * its former self that sfdisk, blkid and the firmware still believe.
+ */
+static int wipe_ends(struct engine *g, struct uc_target *t)
+{
+	if (!t->is_blk)
+		return 0;
+	uint64_t head = t->size_bytes < WIPE_BYTES ? t->size_bytes : WIPE_BYTES;
+	uint64_t tail = t->size_bytes > WIPE_BYTES ? t->size_bytes - WIPE_BYTES : 0;
+	if (tail < head)
+		tail = head;
+	int r = wipe(g, t, 0, head);
+	if (r == 0)
+		r = wipe(g, t, tail, t->size_bytes - tail);
+	if (r < 0)
+		ok_err_at(&t->e, r, t->path, OK_ERR_NOPOS,
+			  "cannot zero the first and last MiB before writing");
+	return r;
+}
+
 /* The last worker of a target: tail, first chunk (4), flush, partition table. */
 static void target_finish(struct worker *w)
 {
@@ -531,6 +689,12 @@ static void target_finish(struct worker *w)
 		int r = io_fsync(t->fd);
 		if (r < 0) {
 			ok_err_at(&t->e, r, t->path, OK_ERR_NOPOS, "cannot flush");
+			target_fail(g, s, r);
+		} else if (g->o->final_verify && (r = final_pass(w)) < 0) {
+			/* (7): the stick does not hold the image: make it blank */
+			struct ok_err keep = t->e;
+			wipe_ends(g, t);
+			t->e = keep;
 			target_fail(g, s, r);
 		} else if (t->is_blk) {
 			t->rrpart = ioctl(t->fd, BLKRRPART) < 0 ? -errno : 0;
@@ -570,6 +734,29 @@ static void *worker_main(void *arg)
 	if (last)
 		target_finish(w);
 	return NULL;
+}
+
+/* Remember c's extents and their digests for the final pass (reader only). */
+static int record(struct engine *g, const struct uc_chunk *c)
+{
+	if (!g->o->final_verify)
+		return 0;
+	for (uint32_t i = 0; i < c->next; i++) {
+		if (g->nrec == g->rec_cap) {
+			size_t cap = g->rec_cap ? 2 * g->rec_cap : 256;
+			struct rec *r = realloc(g->recs, cap * sizeof(*r));
+			if (!r)
+				return -ENOMEM;
+			g->recs = r;
+			g->rec_cap = cap;
+		}
+		struct rec *r = &g->recs[g->nrec++];
+		r->off = c->start + c->ext[i].off;
+		r->len = c->ext[i].len;
+		r->index = c->index;
+		r->sum = XXH3_128bits(c->buf + c->ext[i].off, c->ext[i].len);
+	}
+	return 0;
 }
 
 static void report(const struct uc_write_opts *o, struct uc_target *t, size_t nt)
@@ -614,6 +801,7 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 	for (size_t i = 0; i < nt; i++) {
 		ts[i].g = g;
 		ts[i].t = &t[i];
+		ts[i].ws = &ws[i * nw];
 		ts[i].workers_left = (int)nw;
 		if (o->faults) { /* counts are per target */
 			ts[i].faults = *o->faults;
@@ -643,7 +831,18 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 	if (r < 0)
 		goto out;
 	g->have_first = r > 0;
+	if (r > 0 && record(g, &g->first) < 0) {
+		r = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+		goto out;
+	}
 	r = 0;
+	/* WIPE: every block device gets blank ends before the first write */
+	for (size_t i = 0; i < nt; i++)
+		if (wipe_ends(g, &t[i]) < 0) {
+			t[i].err = t[i].e.errnum ? -t[i].e.errnum : -EIO;
+			ts[i].dead = 1; /* (5): its workers only pass chunks on */
+			g->dead++;
+		}
 	for (; started < nws; started++)
 		if (pthread_create(&ws[started].th, NULL, worker_main, &ws[started])) {
 			r = ok_err_at(e, -EAGAIN, NULL, OK_ERR_NOPOS,
@@ -671,6 +870,8 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 			break;
 		}
 		int n = uc_src_next(src, &sl->c, e);
+		if (n > 0 && record(g, &sl->c) < 0)
+			n = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 		if (n < 0) {
 			r = n;
 			break;
@@ -733,6 +934,7 @@ out:
 		uc_chunk_free(&g->ring[i].c);
 	uc_chunk_free(&g->first);
 	uc_chunk_free(&g->tail);
+	free(g->recs);
 	pthread_cond_destroy(&g->cv_fill);
 	pthread_cond_destroy(&g->cv_free);
 	pthread_mutex_destroy(&g->mu);
@@ -744,74 +946,243 @@ out:
 
 /* ---------------------------------------------------------------- fake-capacity probe */
 
-int uc_probe(struct uc_target *t, char *why, size_t whysize, struct ok_err *e)
+/*
+ * The probe follows f3probe (github.com/AltraMayor/f3, src/libprobe.c):
+ * every probe block is signed - it carries a magic, this run's salt and its
+ * own offset, then a pattern drawn from both - so a block read back tells
+ * whether it is the one written there, another probe block (aliasing: the
+ * card wraps around) or neither (the write was dropped).
+ *   1. a reference block at 4 KiB is written and read back;
+ *   2. wrap-around (f3's find_wrap): read, without writing, the blocks at
+ *      reference + 2^k for every k up to the advertised size; the first that
+ *      returns the reference block is the real capacity 2^k;
+ *   3. dropped writes (f3's sampling): 64 signed blocks spread evenly, plus
+ *      the last block, written and read back; the leftmost that fails is
+ *      bisected against the highest good one below it, one signed block a
+ *      step, down to one block: the real capacity. A sample that reads
+ *      another sample's signature is wrap-around at any size.
+ * About 100 blocks are written; every one is saved first and restored (in
+ * reverse order, so aliased blocks end up as they were). A stop request
+ * (SIGINT) is honoured between steps, with the restore.
+ */
+#define PROBE_BLK     4096u
+#define PROBE_SAMPLES 64
+#define PROBE_SAVE    256
+
+struct probe {
+	struct uc_target *t;
+	uint64_t salt;
+	uint64_t nblk;		       /* advertised size in blocks */
+	uint8_t *buf, *back;	       /* one block each */
+	uint8_t *saved;		       /* PROBE_SAVE blocks */
+	uint64_t saved_at[PROBE_SAVE]; /* their block numbers */
+	int nsaved;
+	struct ok_err *e;
+};
+
+/* The signed block for block number p. */
+static void probe_sign(const struct probe *pb, uint64_t p, uint8_t *blk)
 {
-	enum { N = 16, BLK = 4096 };
-	uint8_t *save = io_alloc((size_t)N * BLK), *pat = io_alloc((size_t)N * BLK),
-		*back = io_alloc(BLK);
-	int r = 0, lost = 0;
-	uint64_t offs[N];
-	why[0] = 0;
-	if (!save || !pat || !back) {
+	uint64_t v = pb->salt ^ (p * 0x9e3779b97f4a7c15ULL);
+	memcpy(blk, "usbcopyP", 8);
+	memcpy(blk + 8, &pb->salt, 8);
+	memcpy(blk + 16, &p, 8);
+	for (uint32_t k = 24; k + 8 <= PROBE_BLK; k += 8) {
+		v = v * 6364136223846793005ULL + 1442695040888963407ULL;
+		memcpy(blk + k, &v, 8);
+	}
+}
+
+/* Read block p bypassing the page cache. 0 or -errno (e filled). */
+static int probe_read(struct probe *pb, uint64_t p, uint8_t *blk)
+{
+	struct uc_target *t = pb->t;
+	off_t off = (off_t)(p * PROBE_BLK);
+	if (!t->direct)
+		posix_fadvise(t->fd, off, PROBE_BLK, POSIX_FADV_DONTNEED);
+	ssize_t n = io_pread_full(t->fd, blk, PROBE_BLK, off);
+	if (n != PROBE_BLK)
+		return ok_err_at(pb->e, n < 0 ? (int)n : -EIO, t->path, (long long)off,
+				 "cannot read (probe)");
+	return 0;
+}
+
+/* What block p holds now: 1 its own signature, 0 something else (*other set
+ * to the probe block whose signature it holds, or UINT64_MAX), or -errno. */
+static int probe_check(struct probe *pb, uint64_t p, uint64_t *other)
+{
+	int r = probe_read(pb, p, pb->back);
+	if (r < 0)
+		return r;
+	probe_sign(pb, p, pb->buf);
+	if (!memcmp(pb->back, pb->buf, PROBE_BLK))
+		return 1;
+	uint64_t q = UINT64_MAX;
+	if (!memcmp(pb->back, "usbcopyP", 8) && !memcmp(pb->back + 8, &pb->salt, 8)) {
+		memcpy(&q, pb->back + 16, 8);
+		probe_sign(pb, q, pb->buf);
+		if (q >= pb->nblk || memcmp(pb->back, pb->buf, PROBE_BLK))
+			q = UINT64_MAX;
+	}
+	*other = q;
+	return 0;
+}
+
+/* Save block p (once), then write its signature and flush. 0 or -errno. */
+static int probe_write(struct probe *pb, uint64_t p)
+{
+	struct uc_target *t = pb->t;
+	int r;
+	if (pb->nsaved == PROBE_SAVE)
+		BUG("probe wrote more than %d blocks", PROBE_SAVE);
+	if ((r = probe_read(pb, p, pb->saved + (size_t)pb->nsaved * PROBE_BLK)) < 0)
+		return r;
+	pb->saved_at[pb->nsaved++] = p;
+	probe_sign(pb, p, pb->buf);
+	ssize_t n = io_pwrite_full(t->fd, pb->buf, PROBE_BLK, (off_t)(p * PROBE_BLK));
+	if (n != PROBE_BLK)
+		return ok_err_at(pb->e, n < 0 ? (int)n : -EIO, t->path, (long long)(p * PROBE_BLK),
+				 "cannot write probe block");
+	if ((r = io_fdatasync(t->fd)) < 0)
+		return ok_err_at(pb->e, r, t->path, OK_ERR_NOPOS, "cannot flush (probe)");
+	return 0;
+}
+
+/* Put every saved block back, last saved first. 0 or the first -errno. */
+static int probe_restore(struct probe *pb)
+{
+	int r = 0;
+	for (int i = pb->nsaved; i-- > 0;) {
+		ssize_t n = io_pwrite_full(pb->t->fd, pb->saved + (size_t)i * PROBE_BLK, PROBE_BLK,
+					   (off_t)(pb->saved_at[i] * PROBE_BLK));
+		if (n != PROBE_BLK && r == 0)
+			r = n < 0 ? (int)n : -EIO;
+	}
+	int f = io_fdatasync(pb->t->fd);
+	return r ? r : f;
+}
+
+/* The probe's steps 1-3; fills res. 0 or -errno. */
+static int probe_run(struct probe *pb, struct uc_probe_result *res, volatile int *stop)
+{
+	const uint64_t good = 1, n = pb->nblk;
+	uint64_t other;
+	int r;
+#define STOP_CHECK                                                                                 \
+	do {                                                                                       \
+		if (stop && *stop)                                                                 \
+			return ok_err_at(pb->e, -EINTR, pb->t->path, OK_ERR_NOPOS,                 \
+					 "probe interrupted (the probe blocks were restored)");    \
+	} while (0)
+	/* 1 */
+	if ((r = probe_write(pb, good)) < 0 || (r = probe_check(pb, good, &other)) < 0)
+		return r;
+	if (r == 0) {
+		res->fake = 1;
+		res->real_bytes = 0;
+		snprintf(res->kind, sizeof(res->kind), "damaged");
+		return 0;
+	}
+	/* 2: reads only */
+	for (uint64_t m = 2; m + good < n; m <<= 1) {
+		STOP_CHECK;
+		if ((r = probe_check(pb, m + good, &other)) < 0)
+			return r;
+		if (r == 0 && other == good) {
+			res->fake = 1;
+			res->real_bytes = m * PROBE_BLK;
+			snprintf(res->kind, sizeof(res->kind), "wraparound");
+			return 0;
+		}
+	}
+	/* 3 */
+	uint64_t smp[PROBE_SAMPLES + 1];
+	int ns = 0;
+	for (int i = 1; i <= PROBE_SAMPLES; i++) {
+		uint64_t p = n * (uint64_t)i / PROBE_SAMPLES - 1;
+		if (p > good && (!ns || p > smp[ns - 1]))
+			smp[ns++] = p;
+	}
+	for (int i = 0; i < ns; i++) {
+		STOP_CHECK;
+		if ((r = probe_write(pb, smp[i])) < 0)
+			return r;
+	}
+	uint64_t lo = good, hi = UINT64_MAX;
+	for (int i = 0; i < ns && hi == UINT64_MAX; i++) {
+		STOP_CHECK;
+		if ((r = probe_check(pb, smp[i], &other)) < 0)
+			return r;
+		if (r == 1) {
+			lo = smp[i];
+			continue;
+		}
+		hi = smp[i];
+		if (other != UINT64_MAX && other != hi) {
+			/* two samples on one place: wrap-around at some size dividing
+			 * their distance; the lower one is where the real part ends */
+			res->fake = 1;
+			res->real_bytes = (other > hi ? other - hi : hi - other) * PROBE_BLK;
+			snprintf(res->kind, sizeof(res->kind), "wraparound");
+			return 0;
+		}
+	}
+	if (hi == UINT64_MAX) {
+		res->fake = 0;
+		res->real_bytes = n * PROBE_BLK;
+		snprintf(res->kind, sizeof(res->kind), "good");
+		return 0;
+	}
+	while (hi - lo > 1) { /* lo holds data, hi does not */
+		STOP_CHECK;
+		uint64_t mid = lo + (hi - lo) / 2;
+		if ((r = probe_write(pb, mid)) < 0 || (r = probe_check(pb, mid, &other)) < 0)
+			return r;
+		if (r == 1)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	res->fake = 1;
+	res->real_bytes = hi * PROBE_BLK;
+	snprintf(res->kind, sizeof(res->kind), "limbo");
+	return 0;
+#undef STOP_CHECK
+}
+
+int uc_probe(struct uc_target *t, struct uc_probe_result *res, volatile int *stop, struct ok_err *e)
+{
+	struct probe pb = {.t = t, .e = e};
+	memset(res, 0, sizeof(*res));
+	pb.nblk = t->size_bytes / PROBE_BLK;
+	if (pb.nblk < 4)
+		return ok_err_at(e, -EINVAL, t->path, OK_ERR_NOPOS, "too small to probe");
+	pb.buf = io_alloc(PROBE_BLK);
+	pb.back = io_alloc(PROBE_BLK);
+	pb.saved = io_alloc((size_t)PROBE_SAVE * PROBE_BLK);
+	int r;
+	if (!pb.buf || !pb.back || !pb.saved) {
 		r = ok_err_at(e, -ENOMEM, t->path, OK_ERR_NOPOS, "out of memory");
-		goto out;
+	} else {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		pb.salt =
+		    ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
+		r = probe_run(&pb, res, stop);
+		int rr = probe_restore(&pb);
+		if (r == 0 && rr < 0)
+			r = ok_err_at(e, rr, t->path, OK_ERR_NOPOS,
+				      "cannot restore the blocks the probe wrote");
+		if (r == 0 && res->fake)
+			snprintf(res->why, sizeof(res->why),
+				 "Device is FAKE (%s): only %llu MB of the advertised %llu MB hold "
+				 "data; the real capacity is %llu bytes",
+				 res->kind, (unsigned long long)(res->real_bytes >> 20),
+				 (unsigned long long)(t->size_bytes >> 20),
+				 (unsigned long long)res->real_bytes);
 	}
-	uint64_t blocks = t->size_bytes / BLK;
-	if (blocks < N) {
-		r = ok_err_at(e, -EINVAL, t->path, OK_ERR_NOPOS, "too small to probe");
-		goto out;
-	}
-	uint64_t seed = (uint64_t)time(NULL) ^ (uint64_t)getpid();
-	for (int i = 0; i < N; i++) {
-		offs[i] = (i == N - 1 ? blocks - 1 : blocks * (uint64_t)(i + 1) / N) * BLK;
-		ssize_t n = io_pread_full(t->fd, save + (size_t)i * BLK, BLK, (off_t)offs[i]);
-		if (n != BLK) {
-			r = ok_err_at(e, n < 0 ? (int)n : -EIO, t->path, (long long)offs[i],
-				      "cannot read");
-			goto out;
-		}
-		for (int k = 0; k < BLK; k += 8) {
-			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-			uint64_t v = seed ^ offs[i];
-			memcpy(pat + (size_t)i * BLK + k, &v, 8);
-		}
-	}
-	int written = 0;
-	for (; written < N; written++) {
-		ssize_t n =
-		    io_pwrite_full(t->fd, pat + (size_t)written * BLK, BLK, (off_t)offs[written]);
-		if (n != BLK) {
-			r = ok_err_at(e, n < 0 ? (int)n : -EIO, t->path, (long long)offs[written],
-				      "cannot write probe block");
-			goto restore;
-		}
-	}
-	if ((r = io_fdatasync(t->fd)) < 0) {
-		ok_err_at(e, r, t->path, OK_ERR_NOPOS, "cannot flush");
-		goto restore;
-	}
-	for (int i = 0; i < N && !lost; i++) {
-		if (!t->direct)
-			posix_fadvise(t->fd, (off_t)offs[i], BLK, POSIX_FADV_DONTNEED);
-		ssize_t n = io_pread_full(t->fd, back, BLK, (off_t)offs[i]);
-		if (n != BLK || memcmp(back, pat + (size_t)i * BLK, BLK)) {
-			lost = 1;
-			snprintf(why, whysize,
-				 "Device is FAKE: data written at %llu MB did not read back "
-				 "(advertised %llu MB)",
-				 (unsigned long long)(offs[i] >> 20),
-				 (unsigned long long)(t->size_bytes >> 20));
-		}
-	}
-restore:
-	for (int i = 0; i < written; i++)
-		io_pwrite_full(t->fd, save + (size_t)i * BLK, BLK, (off_t)offs[i]);
-	io_fdatasync(t->fd);
-	if (r == 0)
-		r = lost;
-out:
-	io_free(save);
-	io_free(pat);
-	io_free(back);
-	return r;
+	io_free(pb.buf);
+	io_free(pb.back);
+	io_free(pb.saved);
+	return r < 0 ? r : res->fake;
 }

@@ -61,9 +61,14 @@ static const char help[] =
     "                       before the first chunk is written\n"
     "  -c, --chunk=SIZE     write/verify unit (default 4M, multiple of 4K)\n"
     "      --no-verify      write and flush only, no read-back\n"
+    "      --no-final-verify  skip the final pass (after the last chunk, every\n"
+    "                       written range is read back again and its digest\n"
+    "                       compared: catches a fake card's wrap-around)\n"
     "      --unmount        unmount the target's mounted filesystems first\n"
     "      --force          allow an internal, non-removable disk (asks again)\n"
-    "      --probe          check for a fake-capacity card before writing\n"
+    "      --probe          check for a fake-capacity card before writing (as\n"
+    "                       f3probe: wrap-around and dropped writes; exit 1 and\n"
+    "                       the real capacity when fake)\n"
     "      --progress       report progress even when stderr is not a terminal\n"
     "  -q, --quiet          no progress meter\n"
     "      --sysfs-root=DIR read DIR instead of /sys (tests)\n"
@@ -83,6 +88,7 @@ enum {
 	OPT_JSON = 256,
 	OPT_SHA256,
 	OPT_NO_VERIFY,
+	OPT_NO_FINAL,
 	OPT_UNMOUNT,
 	OPT_FORCE,
 	OPT_PROBE,
@@ -92,14 +98,23 @@ enum {
 };
 
 static const struct cli_opt opts[] = {
-    {"device", 'd', CLI_ARG, 'd'},	   {"yes", 'y', CLI_FLAG, 'y'},
-    {"list", 'l', CLI_FLAG, 'l'},	   {"json", 0, CLI_FLAG, OPT_JSON},
-    {"bmap", 'b', CLI_ARG, 'b'},	   {"sha256", 0, CLI_ARG, OPT_SHA256},
-    {"chunk", 'c', CLI_ARG, 'c'},	   {"no-verify", 0, CLI_FLAG, OPT_NO_VERIFY},
-    {"unmount", 0, CLI_FLAG, OPT_UNMOUNT}, {"force", 0, CLI_FLAG, OPT_FORCE},
-    {"probe", 0, CLI_FLAG, OPT_PROBE},	   {"progress", 0, CLI_FLAG, OPT_PROGRESS},
-    {"quiet", 'q', CLI_FLAG, 'q'},	   {"sysfs-root", 0, CLI_ARG, OPT_SYSFS},
-    {"proc-root", 0, CLI_ARG, OPT_PROC},   {0},
+    {"device", 'd', CLI_ARG, 'd'},
+    {"yes", 'y', CLI_FLAG, 'y'},
+    {"list", 'l', CLI_FLAG, 'l'},
+    {"json", 0, CLI_FLAG, OPT_JSON},
+    {"bmap", 'b', CLI_ARG, 'b'},
+    {"sha256", 0, CLI_ARG, OPT_SHA256},
+    {"chunk", 'c', CLI_ARG, 'c'},
+    {"no-verify", 0, CLI_FLAG, OPT_NO_VERIFY},
+    {"no-final-verify", 0, CLI_FLAG, OPT_NO_FINAL},
+    {"unmount", 0, CLI_FLAG, OPT_UNMOUNT},
+    {"force", 0, CLI_FLAG, OPT_FORCE},
+    {"probe", 0, CLI_FLAG, OPT_PROBE},
+    {"progress", 0, CLI_FLAG, OPT_PROGRESS},
+    {"quiet", 'q', CLI_FLAG, 'q'},
+    {"sysfs-root", 0, CLI_ARG, OPT_SYSFS},
+    {"proc-root", 0, CLI_ARG, OPT_PROC},
+    {0},
 };
 
 static const struct cli_spec spec = {"usbcopy", help, opts, 0};
@@ -107,7 +122,7 @@ static const struct cli_spec spec = {"usbcopy", help, opts, 0};
 struct ctx {
 	const char *dev[MAX_TARGETS]; /* --device */
 	int ndev;
-	int yes, list, json, verify, unmount, force, probe, quiet, progress;
+	int yes, list, json, verify, final_verify, unmount, force, probe, quiet, progress;
 	const char *bmap, *sha256;
 	uint64_t chunk;
 	struct uc_env env;
@@ -144,6 +159,9 @@ static int on_opt(void *vc, int id, const char *arg)
 		break;
 	case OPT_NO_VERIFY:
 		c->verify = 0;
+		break;
+	case OPT_NO_FINAL:
+		c->final_verify = 0;
 		break;
 	case OPT_UNMOUNT:
 		c->unmount = 1;
@@ -414,9 +432,25 @@ static int parse_sha256(const char *arg, uint8_t out[32])
 	return 0;
 }
 
+static int run(int argc, char **argv);
+
+/* run(), then make sure stdout reached its file: a script reading our output
+ * must not get exit 0 when it was lost (stdout on /dev/full). */
 int main(int argc, char **argv)
 {
-	struct ctx c = {.verify = 1, .chunk = 4u << 20, .env = {"/sys", "/proc"}};
+	int rc = run(argc, argv);
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		ok_warn("write error on standard output: %s", strerror(errno ? errno : EIO));
+		if (rc < OK_EXIT_IO)
+			rc = OK_EXIT_IO;
+	}
+	return rc;
+}
+
+static int run(int argc, char **argv)
+{
+	struct ctx c = {
+	    .verify = 1, .final_verify = 1, .chunk = 4u << 20, .env = {"/sys", "/proc"}};
 	int first = cli_parse(&spec, argc, argv, on_opt, &c);
 	struct ok_err e;
 	ok_err_clear(&e);
@@ -538,9 +572,14 @@ int main(int argc, char **argv)
 			       paths[i], i + 1 < nt ? ",\n" : " ?  (y/n) ");
 		}
 		char ans[64];
-		if (!read_answer(ans, sizeof(ans)) || (ans[0] != 'y' && ans[0] != 'n')) {
+		if (!read_answer(ans, sizeof(ans))) { /* end of input: nothing was agreed */
+			printf("\nInstallation aborted\n");
+			rc = OK_EXIT_REFUSED;
+			goto out;
+		}
+		if (ans[0] != 'y' && ans[0] != 'n') {
 			printf("Invalid choice.. Exiting\n");
-			rc = OK_EXIT_OK;
+			rc = OK_EXIT_REFUSED;
 			goto out;
 		}
 		if (ans[0] == 'n') {
@@ -572,9 +611,10 @@ int main(int argc, char **argv)
 		t[i].path = paths[i];
 		if (is_dev[i])
 			snprintf(t[i].backing, sizeof(t[i].backing), "%s", devs[i].backing);
-		if (uc_target_open(&t[i], &e) < 0) {
+		int orr = uc_target_open(&t[i], &e);
+		if (orr < 0) { /* the return value, not e.errnum: EBUSY is a message-only errno */
 			ok_err_print(&e);
-			rc = e.errnum == EBUSY ? OK_EXIT_REFUSED : OK_EXIT_IO;
+			rc = orr == -EBUSY ? OK_EXIT_REFUSED : OK_EXIT_IO;
 			goto close;
 		}
 		opened = i + 1;
@@ -586,20 +626,25 @@ int main(int argc, char **argv)
 			goto close;
 		}
 		if (c.probe) {
-			char why[256];
-			int pr = uc_probe(&t[i], why, sizeof(why), &e);
+			/* the handlers first: Ctrl-C mid-probe restores the blocks */
+			signal(SIGINT, on_signal);
+			signal(SIGTERM, on_signal);
+			signal(SIGHUP, on_signal);
+			struct uc_probe_result pres;
+			int pr = uc_probe(&t[i], &pres, &stop_flag, &e);
 			if (pr < 0) {
 				ok_err_print(&e);
 				rc = OK_EXIT_IO;
 				goto close;
 			}
 			if (pr) {
-				ok_warn("%s: %s", paths[i], why);
+				ok_warn("%s: %s", paths[i], pres.why);
 				rc = OK_EXIT_FAIL;
 				goto close;
 			}
-			printf("%s: probe passed: %llu MB read back at 16 places\n", paths[i],
-			       (unsigned long long)(t[i].size_bytes >> 20));
+			printf("%s: probe passed: all %llu MB hold data (no wrap-around, no "
+			       "dropped writes)\n",
+			       paths[i], (unsigned long long)(t[i].size_bytes >> 20));
 		}
 	}
 
@@ -613,6 +658,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN); /* a closed stdout must not stop a write halfway */
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	struct prog pg;
 	int64_t wsz = uc_src_write_size(src);
 	snprintf(pg.label, sizeof(pg.label), "%s", c.verify ? "verified" : "written");
@@ -626,6 +672,7 @@ int main(int argc, char **argv)
 	    .tries = 3,
 	    .verify = c.verify,
 	    .zero_tail = 1,
+	    .final_verify = c.verify && c.final_verify,
 	    .faults = fs && *fs ? &faults : NULL,
 	    .progress = on_progress,
 	    .ctx = &pg,
@@ -636,28 +683,20 @@ int main(int argc, char **argv)
 	r = uc_write(src, t, (size_t)nt, &wo, &e);
 	double secs = progress_now() - t0;
 	progress_finish(&pg.p);
-	if (r < 0) {
-		int intr = r == -EINTR;
-		for (int i = 0; i < nt; i++)
-			intr |= t[i].err == -EINTR;
-		if (intr) {
-			ok_warn("interrupted: the first chunk was not written, so the device will "
-				"not boot");
-			rc = OK_EXIT_IO;
-			goto close;
-		}
-		/* the original's own words for a chunk that would not verify */
-		int any_t = 0;
-		for (int i = 0; i < nt; i++) {
-			if (t[i].err == -EILSEQ)
-				printf("%s%s%s\n", nt > 1 ? t[i].path : "", nt > 1 ? ": " : "",
-				       t[i].e.msg);
-			else if (t[i].err)
-				ok_err_print(&t[i].e);
-			any_t |= t[i].err != 0;
-		}
-		if (!any_t)
-			ok_err_print(&e);
+	int intr = r == -EINTR, any_t = 0, any_ok = 0;
+	for (int i = 0; i < nt; i++) {
+		intr |= t[i].err == -EINTR;
+		any_t |= t[i].err != 0;
+		any_ok |= t[i].err == 0;
+	}
+	if (intr) {
+		ok_warn("interrupted: the first chunk was not written, so the device will "
+			"not boot");
+		rc = OK_EXIT_IO;
+		goto close;
+	}
+	if (r < 0 && !any_t) { /* the source failed: every target stopped */
+		ok_err_print(&e);
 		/* -ENOSPC here: a stream turned out larger than the device, after
 		 * some chunks were written (known sizes are refused up front) */
 		rc = r == -EILSEQ || r == -EBADMSG ? OK_EXIT_FAIL
@@ -666,19 +705,41 @@ int main(int argc, char **argv)
 		goto close;
 	}
 	uint64_t img = uc_src_offset(src);
-	printf("Finished %llu MB in %lld seconds (%.1fMB/s)\n", (unsigned long long)(img >> 20),
-	       (long long)secs, secs > 0 ? (double)img / 1048576.0 / secs : 0.0);
+	if (any_ok)
+		printf("Finished %llu MB in %lld seconds (%.1fMB/s)\n",
+		       (unsigned long long)(img >> 20), (long long)secs,
+		       secs > 0 ? (double)img / 1048576.0 / secs : 0.0);
+	for (int i = 0; i < nt; i++) {
+		const char *pre = nt > 1 ? t[i].path : "", *sep = nt > 1 ? ": " : "";
+		if (!t[i].err) {
+			printf("%s%s%llu block(s) re-written due to verification failure\n", pre,
+			       sep, (unsigned long long)t[i].rewritten);
+		} else if (t[i].err == -EILSEQ) {
+			/* the original's own words for a chunk that would not verify */
+			printf("%s%s%s\n", pre, sep, t[i].e.msg);
+		} else {
+			ok_err_print(&t[i].e);
+		}
+		/* the worst target's code is the exit status */
+		int code = !t[i].err		 ? OK_EXIT_OK
+			   : t[i].err == -EILSEQ ? OK_EXIT_FAIL
+			   : t[i].err == -EBUSY	 ? OK_EXIT_REFUSED
+						 : OK_EXIT_IO;
+		if (code > rc)
+			rc = code;
+	}
 	for (int i = 0; i < nt; i++)
-		printf("%s%s%llu block(s) re-written due to verification failure\n",
-		       nt > 1 ? t[i].path : "", nt > 1 ? ": " : "",
-		       (unsigned long long)t[i].rewritten);
-	for (int i = 0; i < nt; i++)
-		if (t[i].is_blk && t[i].rrpart < 0 && t[i].rrpart != -EINVAL)
+		if (!t[i].err && t[i].is_blk && t[i].rrpart < 0 && t[i].rrpart != -EINVAL)
 			ok_warn("%s: cannot re-read the partition table: %s", t[i].path,
 				strerror(-t[i].rrpart));
-	printf("Completed copy to USB\n");
+	if (nt == 1 && !t[0].err)
+		printf("Completed copy to USB\n");
+	for (int i = 0; nt > 1 && i < nt; i++) /* one status line per target */
+		printf("%s: %s\n", t[i].path,
+		       t[i].err ? "FAILED, the device does not hold the image"
+				: "Completed copy to USB");
 	for (int i = 0; i < nt; i++)
-		if (t[i].is_blk)
+		if (t[i].is_blk && !t[i].err)
 			printf("%s can now be removed\n", t[i].path);
 close:
 	for (int i = 0; i < opened; i++)

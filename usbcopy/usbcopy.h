@@ -295,6 +295,8 @@ struct uc_write_opts {
 	int tries;	      /* writes per chunk before giving up (3) */
 	int verify;	      /* read back and compare (1) */
 	int zero_tail;	      /* zero the device's last MiB when the image ends before it */
+	int final_verify;     /* after the first chunk: read every extent back again and
+				 compare XXH3-128 digests (catches wrap-around) */
 	unsigned workers;     /* threads per target (0: 2, so one chunk is verified
 				 while the next is written); 1 keeps chunks in order */
 	const struct uc_faults *faults; /* test faults, or NULL */
@@ -310,9 +312,14 @@ struct uc_write_opts {
  * thread), opts->workers writer threads per target taking alternate chunks;
  * each chunk is written, flushed,
  * read back from the device and compared, rewritten up to opts->tries times.
- * The first chunk is held back and written only after every other chunk of
- * that target verified and the source's checksums matched. Then the tail is
- * zeroed, the device flushed and its partition table re-read.
+ * Before anything is written, the first and last MiB of every block device
+ * are zeroed (so an interrupted write leaves a blank stick). The first chunk
+ * is held back and written only after every other chunk of that target
+ * verified and the source's checksums matched. Then the tail is zeroed, the
+ * device flushed, with final_verify every written extent read back once more
+ * (O_DIRECT) and its XXH3-128 digest compared with the image's (-EILSEQ "Final
+ * verification failed on block B", and the ends are zeroed again), and the
+ * partition table re-read.
  *
  * Returns 0 if every target succeeded; otherwise the first failure's
  * negative errno: a source error fills e and stops all targets; a target's
@@ -322,11 +329,24 @@ struct uc_write_opts {
 int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc_write_opts *o,
 	     struct ok_err *e);
 
+/* What the fake-capacity probe found. */
+struct uc_probe_result {
+	int fake;	     /* 1: data is lost somewhere below the advertised size */
+	uint64_t real_bytes; /* bytes that hold data (the advertised size if good) */
+	char kind[16];	     /* "good", "wraparound", "limbo" (writes dropped), "damaged" */
+	char why[256];	     /* one line for the user when fake */
+};
+
 /*
- * Fake-capacity probe: save, overwrite and read back 16 4-KiB blocks spread
- * over the device (the last one near its end), then restore them. Returns 0
- * if all read back, 1 if data was lost (why says where), or -errno.
+ * Fake-capacity probe after f3probe (engine.c explains the method): signed
+ * 4 KiB blocks find wrap-around at any power of two by reading only, and
+ * dropped writes (or wrap-around at any other size) by 64 spread samples and
+ * a bisection down to one block; about 100 blocks are written, each saved
+ * first and restored at the end, also when *stop (may be NULL) is set
+ * between steps (then -EINTR). Returns 0 (good), 1 (fake: res says how much
+ * is real) or -errno with e filled.
  */
-int uc_probe(struct uc_target *t, char *why, size_t whysize, struct ok_err *e);
+int uc_probe(struct uc_target *t, struct uc_probe_result *res, volatile int *stop,
+	     struct ok_err *e);
 
 #endif

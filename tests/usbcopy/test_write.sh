@@ -224,7 +224,7 @@ if chunk0_old; then tap_ok "Ctrl-C: first chunk not written"; else tap_fail "Ctr
 fresh
 testcmd "--probe on a file: passes, data then written" \
 	"$W --probe $T/img | grep probe; cmp -s -n $SIZE $T/img $T/dev && echo same" \
-	"$T/dev: probe passed: 8 MB read back at 16 places
+	"$T/dev: probe passed: all 8 MB hold data (no wrap-around, no dropped writes)
 same
 " ""
 testcmd_rc "bad fault list: usage error" 2 "USBCOPY_TEST_FAULTS=melt@1 $W $T/img"
@@ -273,6 +273,27 @@ rc=3
 testcmd "--bmap with --sha256: usage error, exit 2" "$W --bmap $BM --sha256 $SUM $T/img 2>&1 | grep -c 'cannot be checked with --bmap'; $W --bmap $BM --sha256 $SUM $T/img 2>/dev/null; echo rc=\$?" \
 	"1
 rc=2
+" ""
+
+# exit codes scripts can trust (issue 18 item 7)
+fresh
+testcmd "end of input at the y/n question: aborted, exit 5" \
+	"$U -q -c 1M -d $T/dev $T/img < /dev/null | tail -n 1; $U -q -c 1M -d $T/dev $T/img < /dev/null >/dev/null 2>&1; echo rc=\$?" \
+	"Installation aborted
+rc=5
+" ""
+testcmd "an answer other than y/n: nothing written, exit 5" \
+	"$U -q -c 1M -d $T/dev $T/img | tail -n 1 | sed 's/.*(y\/n) //'; echo maybe | $U -q -c 1M -d $T/dev $T/img >/dev/null 2>&1; echo rc=\$?" \
+	"Invalid choice.. Exiting
+rc=5
+" "maybe
+"
+if cmp -s "$T/pattern" "$T/dev"; then tap_ok "no answer: the target is untouched"; else tap_fail "no answer: target written"; fi
+fresh
+testcmd "stdout on /dev/full: the image is written, but exit 4" \
+	"$W $T/img > /dev/full 2>$T/err; echo rc=\$?; grep -c 'write error on standard output' $T/err" \
+	"rc=4
+1
 " ""
 
 # bad input
