@@ -133,7 +133,7 @@ static int net_connect(struct ls_writer *w)
 	return 0;
 }
 
-static void report_error(struct ls_writer *w, const char *what, int err)
+static void report_error(struct ls_cfg *c, struct ls_writer *w, const char *what, int err)
 {
 	w->dst->failed++;
 	if (w->failing || !notices)
@@ -141,7 +141,7 @@ static void report_error(struct ls_writer *w, const char *what, int err)
 	if (is_net(w->drv))
 		fprintf(notices,
 			"%s; server='%s', error='%s (%d)', destination='%s', time_reopen='%d'\n",
-			what, w->path, strerror(err), err, w->dst->name, w->drv->time_reopen);
+			what, w->path, strerror(err), err, w->dst->name, reopen_s(c, w->drv));
 	else
 		fprintf(notices, "%s; filename='%s', error='%s (%d)', destination='%s'\n", what,
 			w->path, strerror(err), err, w->dst->name);
@@ -175,7 +175,8 @@ static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 	}
 	if (r < 0) {
 		report_error(
-		    w, is_net(w->drv) ? "Connection failed" : "Error opening file for writing", -r);
+		    c, w, is_net(w->drv) ? "Connection failed" : "Error opening file for writing",
+		    -r);
 		w->failing = true;
 		w->retry_ms = ls_now_ms() + 1000LL * reopen_s(c, w->drv);
 		return;
@@ -194,7 +195,7 @@ static void writer_open(struct ls_cfg *c, struct ls_writer *w)
  */
 static void writer_fail(struct ls_cfg *c, struct ls_writer *w, int err)
 {
-	report_error(w, is_net(w->drv) ? "Connection broken" : "Error writing file", err);
+	report_error(c, w, is_net(w->drv) ? "Connection broken" : "Error writing file", err);
 	w->failing = true;
 	w->blocked = false;
 	w->connecting = false;
@@ -213,10 +214,13 @@ static void queue_pop(struct ls_writer *w, bool written)
 	struct ls_qent *e = &w->q[w->qh];
 	if (e->win)
 		ls_window_release(e->win);
-	if (written)
+	if (written) {
 		w->dst->written++;
-	else
+		w->drv->written++;
+	} else {
 		w->dst->dropped++;
+		w->drv->dropped++;
+	}
 	w->qh = (w->qh + 1) & (w->qcap - 1);
 	w->qn--;
 }
@@ -328,6 +332,7 @@ int ls_writer_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *wi
 		if (w->qn >= bound && !win) {
 			w->buf.len = w->tail;
 			w->dst->dropped++;
+			w->drv->dropped++;
 			return 0;
 		}
 	}
@@ -460,6 +465,14 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 	}
 }
 
+size_t ls_dest_writers(const struct ls_cfg *c)
+{
+	size_t n = 0;
+	FOR_WRITERS(c, w)
+	n++;
+	return n;
+}
+
 uint64_t ls_dest_queued(const struct ls_cfg *c)
 {
 	uint64_t n = 0;
@@ -520,6 +533,9 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 				struct ls_ddrv *a = &nd->drv[k], *b = &od->drv[k];
 				if (a->files || !same_target(a, b))
 					continue;
+				a->processed = b->processed;
+				a->written = b->written;
+				a->dropped = b->dropped;
 				a->files = b->files;
 				b->files = NULL;
 				for (struct ls_writer *w = a->files; w; w = w->next) {
