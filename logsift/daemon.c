@@ -634,6 +634,10 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 		size_t nw = ls_dest_writers(L->cfg);
 		pf_reserve(L, L->n + nw + 2);
 		bool have_file = false, paused = false;
+		for (size_t i = 0; i < L->n; i++)
+			paused |= conn_paused(&L->c[i]);
+		/* a paused source waits for its destinations: write them now */
+		int next = ls_dest_service(L->cfg, paused);
 		for (size_t i = 0; i < L->n; i++) {
 			struct conn *c = &L->c[i];
 			bool off = c->stream_file || conn_paused(c) || c->held || c->eof;
@@ -642,11 +646,7 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 			L->pf[i].revents = 0;
 			if (c->stream_file)
 				have_file = true;
-			if (conn_paused(c))
-				paused = true;
 		}
-		/* a paused source waits for its destinations: write them now */
-		int next = ls_dest_service(L->cfg, paused);
 		/* the control socket sits between the sources and the writers */
 		L->pf[L->n] = (struct pollfd){.fd = L->ctl, .events = POLLIN};
 		size_t wi = L->n + 1;
@@ -663,9 +663,14 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 			int wait = have_file ? 100 : 1000;
 			if (next >= 0 && next < wait)
 				wait = next;
-			for (size_t i = 0; i < L->n; i++)
-				if (L->c[i].held && !conn_paused(&L->c[i]))
-					wait = 0; /* the writers made room: go on at once */
+			/* the writers made room for a source left out of the poll
+			 * set (window closed, records held): go on at once */
+			for (size_t i = 0; i < L->n; i++) {
+				const struct conn *c = &L->c[i];
+				if (!c->stream_file && L->pf[i].fd < 0 && !conn_paused(c) &&
+				    (c->held || !c->eof))
+					wait = 0;
+			}
 			r = poll(L->pf, np, wait);
 		}
 		if (r < 0 && errno != EINTR)
