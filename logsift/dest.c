@@ -327,6 +327,13 @@ int ls_writer_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *wi
 {
 	size_t len = w->buf.len - w->tail;
 	size_t bound = fifo_size(c, w->drv);
+	if (!len) {
+		/* an empty line (template("")): nothing to write, and write(2)
+		 * of 0 bytes would look like a full disk */
+		w->dst->written++;
+		w->drv->written++;
+		return 1;
+	}
 	if (w->qn >= bound) {
 		writer_flush(c, w);
 		if (w->qn >= bound && !win) {

@@ -207,6 +207,25 @@ static void test_fifo_bound(void **state)
 	fk_free();
 }
 
+/* An empty line (template("")) is written as nothing, not as a disk error. */
+static void test_empty_message(void **state)
+{
+	(void)state;
+	char path[128];
+	snprintf(path, sizeof path, "%s/empty.log", dir);
+	struct ls_cfg *c = cfg_for("file", path);
+	struct ls_dest *dst = c->dst[0];
+	struct ls_writer *w = ls_writer_get(c, dst, &dst->drv[0], path);
+	assert_int_equal(ls_writer_commit(c, w, NULL), 1);
+	ls_buf_add(&w->buf, "x\n", 2);
+	assert_int_equal(ls_writer_commit(c, w, NULL), 1);
+	ls_dest_service(c, true);
+	assert_int_equal(w->qn, 0);
+	assert_int_equal(dst->written, 2);
+	assert_int_equal(dst->failed, 0);
+	ls_cfg_free(c);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "%s/lswriter.XXXXXX",
@@ -219,6 +238,7 @@ int main(void)
 	    cmocka_unit_test(test_file_every_split),
 	    cmocka_unit_test(test_pipe_reopen_every_split),
 	    cmocka_unit_test(test_fifo_bound),
+	    cmocka_unit_test(test_empty_message),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	char cmd[128];
