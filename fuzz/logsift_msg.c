@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ls_msg m;
 	ls_msg_init(&m);
 	m.recv_sec = 1764000000;
-	struct ls_parse_opts o = {data[0] & 0x1ff, 13, 1, NULL};
+	struct ls_parse_opts o = {data[0] & 0x1ff, 13, 1, NULL, NULL};
 	o.flags |= (unsigned)(data[0] & 1) << 8;
 	ls_msg_parse(&m, (const char *)data + 1, size - 1, &o);
 	struct ls_buf b = {0};

@@ -1831,6 +1831,256 @@ static void sdrv_common(struct lex *L, struct ls_cfg *c, struct ls_sdrv *d, stru
 	d->fd = -1;
 }
 
+/*
+ * Driver options. Every option name syslog-ng 3.38's grammar knows for
+ * sources and destinations (lib/cfg-parser.c, modules/afsocket, affile,
+ * afprog, diskq) is either implemented (the impl_* lists) or refused at
+ * start-up with "not supported by logsift"; a name 3.38 does not know is
+ * its syntax error (rc 1). Nothing is accepted and ignored. The man page
+ * has the table.
+ */
+static const char *const sng_driver_opts[] = {"flags",
+					      "pad-size",
+					      "truncate-size",
+					      "mark-freq",
+					      "mark-mode",
+					      "flush-lines",
+					      "flush-timeout",
+					      "suppress",
+					      "chain-hostnames",
+					      "normalize-hostnames",
+					      "keep-hostname",
+					      "check-hostname",
+					      "bad-hostname",
+					      "keep-timestamp",
+					      "encoding",
+					      "ts-format",
+					      "frac-digits",
+					      "time-zone",
+					      "recv-time-zone",
+					      "send-time-zone",
+					      "local-time-zone",
+					      "format",
+					      "use-time-recvd",
+					      "use-fqdn",
+					      "use-dns",
+					      "time-reopen",
+					      "time-reap",
+					      "default-level",
+					      "default-priority",
+					      "default-severity",
+					      "default-facility",
+					      "threaded",
+					      "log-fifo-size",
+					      "log-fetch-limit",
+					      "log-iw-size",
+					      "log-msg-size",
+					      "trim-large-messages",
+					      "log-prefix",
+					      "program-override",
+					      "host-override",
+					      "throttle",
+					      "create-dirs",
+					      "optional",
+					      "owner",
+					      "group",
+					      "perm",
+					      "dir-owner",
+					      "dir-group",
+					      "dir-perm",
+					      "template",
+					      "template-escape",
+					      "on-error",
+					      "dns-cache",
+					      "persist-name",
+					      "retries",
+					      "workers",
+					      "batch-lines",
+					      "batch-timeout",
+					      "read-old-records",
+					      "use-syslogng-pid",
+					      "tags",
+					      "tls",
+					      "localip",
+					      "ip",
+					      "interface",
+					      "localport",
+					      "port",
+					      "destport",
+					      "ip-ttl",
+					      "ip-tos",
+					      "ip-freebind",
+					      "so-broadcast",
+					      "so-rcvbuf",
+					      "so-sndbuf",
+					      "so-keepalive",
+					      "so-reuseport",
+					      "tcp-keep-alive",
+					      "tcp-keepalive",
+					      "tcp-keepalive-time",
+					      "tcp-keepalive-probes",
+					      "tcp-keepalive-intvl",
+					      "so-passcred",
+					      "local-creds",
+					      "spoof-source",
+					      "spoof-source-max-msglen",
+					      "transport",
+					      "ip-protocol",
+					      "max-connections",
+					      "listen-backlog",
+					      "keep-alive",
+					      "close-on-input",
+					      "failover-servers",
+					      "failover",
+					      "dynamic-window-size",
+					      "dynamic-window-stats-freq",
+					      "dynamic-window-realloc-ticks",
+					      "fsync",
+					      "follow-freq",
+					      "multi-line-mode",
+					      "multi-line-prefix",
+					      "multi-line-garbage",
+					      "multi-line-suffix",
+					      "multi-line-timeout",
+					      "base-dir",
+					      "filename-pattern",
+					      "recursive",
+					      "max-files",
+					      "monitor-method",
+					      "remove-if-older",
+					      "overwrite-if-older",
+					      "symlink-as",
+					      "inherit-environment",
+					      "disk-buffer",
+					      "hook-commands",
+					      "frac-digits",
+					      NULL};
+static const char *const impl_src_opts[] = {"flags",
+					    "tags",
+					    "program-override",
+					    "host-override",
+					    "default-facility",
+					    "default-priority",
+					    "default-level",
+					    "default-severity",
+					    "keep-hostname",
+					    "use-dns",
+					    "log-msg-size",
+					    "perm",
+					    "transport",
+					    "ip",
+					    "localip",
+					    "port",
+					    "localport",
+					    "ip-protocol",
+					    "tls",
+					    "follow-freq",
+					    "keep-timestamp",
+					    "time-zone",
+					    "log-iw-size",
+					    NULL};
+static const char *const impl_dst_opts[] = {
+    "template",	     "template-escape", "perm",	     "dir-perm",
+    "create-dirs",   "transport",	"port",	     "tls",
+    "ts-format",     "frac-digits",	"time-zone", "send-time-zone",
+    "log-fifo-size", "time-reopen",	NULL};
+
+static bool in_list(const char *const *l, const char *name)
+{
+	for (; *l; l++)
+		if (kw(*l, name))
+			return true;
+	return false;
+}
+
+static void opt_error(struct lex *L, const char *what, const struct otree *k, const char *msg);
+
+/* Refuse what logsift does not implement; a misspelt name is 3.38's syntax error. */
+static bool check_driver_opts(struct lex *L, struct otree *o, const char *what,
+			      const char *const *impl)
+{
+	for (size_t i = 0; i < o->n; i++) {
+		struct otree *k = o->kids[i];
+		if (!k->name || in_list(impl, k->name))
+			continue;
+		char msg[160];
+		if (in_list(sng_driver_opts, k->name)) {
+			snprintf(msg, sizeof msg, "%s() is not supported by logsift", k->name);
+			opt_error(L, what, k, msg);
+		} else {
+			lex_fail(
+			    L, 1,
+			    "Error parsing within %s, syntax error, unexpected LL_IDENTIFIER in "
+			    "%s:%d:%d-%d:%d:",
+			    what, k->file, k->line, k->col, k->line, k->col + (int)strlen(k->name));
+		}
+		return false;
+	}
+	return true;
+}
+
+/* An error about option k, at k's own location (bison's @N range). */
+static void opt_error(struct lex *L, const char *what, const struct otree *k, const char *msg)
+{
+	lex_fail(L, 1, "Error parsing %s, %s in %s:%d:%d-%d:%d:", what, msg, k->file, k->line,
+		 k->col, k->eline, k->ecol);
+}
+
+/*
+ * The tls() block of a network driver, as 3.38's transport mappers decide:
+ * required (tcp()/tcp6() with tls(), transport("tls")) gives a context or an
+ * error; tls() where 3.38 would not encrypt (udp, or plain tcp on network()/
+ * syslog(), which 3.38 only upgrades on request) is refused, so a config
+ * that asks for TLS never runs in cleartext. Returns true when *out is set
+ * or no TLS is wanted; false after an error.
+ */
+static bool driver_tls(struct lex *L, struct otree *o, const char *what, bool server, bool required,
+		       bool udp, struct ls_tls **out)
+{
+	struct otree *k = opt_find(o, "tls");
+	*out = NULL;
+	if (!k && !required)
+		return true;
+	if (!k) {
+		semantic_error(L, what, "transport(tls) was specified, but tls() options missing");
+		return false;
+	}
+	if (!required) {
+		opt_error(L, what, k,
+			  udp ? "tls() options specified for a transport that doesn't allow TLS "
+				"encryption"
+			      : "tls() without transport(\"tls\") is not supported by logsift");
+		return false;
+	}
+	struct ls_tls *t = ls_tls_opts_new(server, k->file, k->line);
+	char err[300];
+	for (size_t i = 0; i < k->n; i++) {
+		struct otree *x = k->kids[i];
+		const char *vals[16];
+		size_t n = 0;
+		for (size_t j = 0; j < x->n && n < 16; j++)
+			if (x->kids[j]->val)
+				vals[n++] = x->kids[j]->val;
+		if (!x->name) {
+			opt_error(L, what, x, "tls() takes options, not values");
+			ls_tls_free(t);
+			return false;
+		}
+		if (ls_tls_opt_set(t, x->name, vals, n, err, sizeof err) < 0) {
+			opt_error(L, what, x, err);
+			ls_tls_free(t);
+			return false;
+		}
+	}
+	if (ls_tls_new(t, err, sizeof err) < 0) {
+		opt_error(L, what, k, err);
+		ls_tls_free(t);
+		return false;
+	}
+	*out = t;
+	return true;
+}
+
 /* A source driver name(o...): added to s first, then filled in. */
 static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, const char *name,
 			  struct otree *o)
@@ -1838,6 +2088,12 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 	PUSH(s->drv, s->n_drv, (struct ls_sdrv){0});
 	struct ls_sdrv *d = &s->drv[s->n_drv - 1];
 	sdrv_common(L, c, d, o);
+	if (!check_driver_opts(L, o, "source", impl_src_opts))
+		return false;
+	d->keep_timestamp = opt_find(o, "keep-timestamp") ? opt_bool(o, "keep-timestamp", 1) : -1;
+	const char *rtz = opt_str(o, "time-zone");
+	if (rtz)
+		d->recv_tz = xstrdup(rtz);
 	const char *pos = opt_pos(o);
 	if (kw(name, "unix-dgram") || kw(name, "unix-stream")) {
 		d->kind = kw(name, "unix-dgram") ? SRC_UNIX_DGRAM : SRC_UNIX_STREAM;
@@ -1854,10 +2110,14 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 			   ((kw(name, "network") || kw(name, "syslog")) && tr && kw(tr, "udp"));
 		if (kw(name, "network") && !tr)
 			udp = false;
-		if (tr && (kw(tr, "tls") || kw(tr, "proxied-tcp"))) {
-			semantic_error(L, "source", "transport(tls) is not supported by logsift");
+		if (tr && !kw(tr, "tls") && !kw(tr, "tcp") && !kw(tr, "udp")) {
+			semantic_error(L, "source", "this transport() is not supported by logsift");
 			return false;
 		}
+		bool tls_req = (tr && kw(tr, "tls")) ||
+			       ((kw(name, "tcp") || kw(name, "tcp6")) && opt_find(o, "tls"));
+		if (!driver_tls(L, o, "source", true, tls_req, udp, &d->tls))
+			return false;
 		d->kind = udp ? SRC_UDP : SRC_TCP;
 		d->ip6 = kw(name, "udp6") || kw(name, "tcp6") || opt_num(o, "ip-protocol", 4) == 6;
 		const char *ip = opt_str(o, "ip");
@@ -1866,7 +2126,8 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 		snprintf(d->ip, sizeof d->ip, "%s", ip ? ip : (d->ip6 ? "::" : "0.0.0.0"));
 		long port = opt_num(o, "port", -1);
 		if (port < 0)
-			port = opt_num(o, "localport", kw(name, "syslog") && !udp ? 601 : 514);
+			port = opt_num(o, "localport",
+				       kw(name, "syslog") && !udp ? (d->tls ? 6514 : 601) : 514);
 		d->port = (int)port;
 		d->pflags |= LS_P_EXPECT_HOSTNAME;
 		if (kw(name, "syslog")) {
@@ -1904,6 +2165,52 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 
 /* ---------------------------------------------------- destination drivers */
 
+/* ts-format() frac-digits() time-zone()/send-time-zone() template-escape() into t. */
+static bool tmpl_opts(struct lex *L, struct otree *o, const char *what, struct ls_tmpl_opts *t)
+{
+	struct otree *k;
+	if ((k = opt_find(o, "ts-format"))) {
+		const char *v = opt_str(o, "ts-format");
+		t->ts_format = v ? ls_tmpl_ts_format(v) : -1;
+		if (t->ts_format < 0) {
+			opt_error(L, what, k, "unknown ts-format() value");
+			return false;
+		}
+	}
+	if ((k = opt_find(o, "frac-digits"))) {
+		long n = opt_num(o, "frac-digits", -1);
+		if (n < 0) {
+			opt_error(L, what, k, "frac-digits() needs a non-negative number");
+			return false;
+		}
+		t->frac_digits = n > 6 ? 6 : (int)n;
+	}
+	const char *tz = opt_str(o, "send-time-zone");
+	if (!tz)
+		tz = opt_str(o, "time-zone");
+	if (tz) {
+		free(t->send_tz);
+		t->send_tz = xstrdup(tz);
+	}
+	if ((k = opt_find(o, "template-escape"))) {
+		/* 3.38 escapes only an inline template() given before it; elsewhere it
+		 * logs "Macro escaping can only be specified for inline templates" and
+		 * escapes nothing: refused here rather than ignored */
+		bool before = false;
+		for (size_t i = 0; i < o->n && o->kids[i] != k; i++)
+			if (o->kids[i]->name && kw(o->kids[i]->name, "template"))
+				before = true;
+		if (!before) {
+			opt_error(L, what, k,
+				  "Macro escaping can only be specified for inline templates "
+				  "(template() before template-escape())");
+			return false;
+		}
+		t->escape = opt_bool(o, "template-escape", 0);
+	}
+	return true;
+}
+
 /* A destination driver name(o...): added to dst first, then filled in. */
 static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, const char *name,
 			struct otree *o)
@@ -1926,6 +2233,12 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	}
 	d->fifo_size = opt_num(o, "log-fifo-size", -1);
 	d->time_reopen = (int)opt_num(o, "time-reopen", -1);
+	d->topts.ts_format = -1;
+	d->topts.frac_digits = -1;
+	if (!check_driver_opts(L, o, "destination", impl_dst_opts))
+		return false;
+	if (!tmpl_opts(L, o, "destination", &d->topts))
+		return false;
 	d->perm = (int)opt_num(o, "perm", -1);
 	d->dir_perm = (int)opt_num(o, "dir-perm", -1);
 	d->create_dirs = opt_find(o, "create-dirs") ? opt_bool(o, "create-dirs", 0) : -1;
@@ -1957,14 +2270,24 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	} else if (kw(name, "udp") || kw(name, "tcp") || kw(name, "network") ||
 		   kw(name, "syslog")) {
 		const char *tr = opt_str(o, "transport");
-		bool udp = kw(name, "udp") || (tr && kw(tr, "udp"));
+		bool udp = kw(name, "udp") || kw(name, "udp6") || (tr && kw(tr, "udp"));
 		d->kind = udp ? DST_UDP : DST_TCP;
 		if (!pos) {
 			syntax_error(L, "destination", "LL_STRING");
 			return false;
 		}
+		if (tr && !kw(tr, "tls") && !kw(tr, "tcp") && !kw(tr, "udp")) {
+			semantic_error(L, "destination",
+				       "this transport() is not supported by logsift");
+			return false;
+		}
+		bool tls_req = (tr && kw(tr, "tls")) ||
+			       ((kw(name, "tcp") || kw(name, "tcp6")) && opt_find(o, "tls"));
+		if (!driver_tls(L, o, "destination", false, tls_req, udp, &d->tls))
+			return false;
 		snprintf(d->ip, sizeof d->ip, "%s", pos);
-		d->port = (int)opt_num(o, "port", kw(name, "syslog") && !udp ? 601 : 514);
+		d->port = (int)opt_num(o, "port",
+				       kw(name, "syslog") && !udp ? (d->tls ? 6514 : 601) : 514);
 		d->syslog_proto = kw(name, "syslog");
 	} else {
 		unexpected_id(L, "destination", name, L->file, L->line, L->col, L->eline, L->ecol);
@@ -2304,18 +2627,17 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 		const char *v = opt_pos(o);
 		bool yes = v && (!strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"));
 		long num = v ? strtol(v, NULL, 0) : 0;
-		static const char *const ignored[] = {"owner",
-						      "group",
-						      "dir-owner",
+		/* options{} names 3.38 knows that logsift does not implement: refused */
+		static const char *const refused[] = {"dir-owner",
 						      "dir-group",
 						      "time-reap",
 						      "mark-freq",
 						      "mark-mode",
-						      "ts-format",
-						      "frac-digits",
+						      "mark",
 						      "threaded",
 						      "log-fetch-limit",
 						      "stats-level",
+						      "stats-lifetime",
 						      "stats-max-dynamics",
 						      "normalize-hostnames",
 						      "use-rcptid",
@@ -2324,23 +2646,26 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 						      "dns-cache-expire",
 						      "dns-cache-expire-failed",
 						      "dns-cache-hosts",
-						      "keep-timestamp",
-						      "recv-time-zone",
-						      "send-time-zone",
 						      "local-time-zone",
-						      "time-zone",
 						      "flush-timeout",
 						      "file-template",
 						      "proto-template",
 						      "on-error",
 						      "check-hostname",
 						      "custom-domain",
-						      "mark",
 						      "sync",
+						      "sync-freq",
 						      "time-sleep",
 						      "suppress",
 						      "pass-unix-credentials",
-						      "chain-hostnames"};
+						      "long-hostnames",
+						      "min-iw-size-per-reader",
+						      "encoding",
+						      "use-time-recvd",
+						      "log-prefix",
+						      "trim-large-messages",
+						      "keep-alive",
+						      NULL};
 		if (kw(name, "keep-hostname"))
 			c->o.keep_hostname = yes;
 		else if (kw(name, "owner") || kw(name, "group")) {
@@ -2351,7 +2676,29 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 				c->o.group = v && *v ? xstrdup(v) : NULL;
 		} else if (kw(name, "chain-hostnames"))
 			c->o.chain_hostnames = yes;
-		else if (kw(name, "use-dns"))
+		else if (kw(name, "keep-timestamp"))
+			c->o.keep_timestamp = yes;
+		else if (kw(name, "recv-time-zone")) {
+			free(c->o.recv_tz);
+			c->o.recv_tz = v ? xstrdup(v) : NULL;
+		} else if (kw(name, "ts-format") || kw(name, "frac-digits") ||
+			   kw(name, "time-zone") || kw(name, "send-time-zone")) {
+			struct otree *kp = o;
+			struct otree wrap = {.name = name,
+					     .kids = &kp,
+					     .n = 1,
+					     .file = file,
+					     .line = line,
+					     .col = col,
+					     .eline = line,
+					     .ecol = col + (int)strlen(name)};
+			struct otree *wp = &wrap;
+			struct otree top = {.kids = &wp, .n = 1};
+			wrap.kids = o->kids;
+			wrap.n = o->n;
+			if (!tmpl_opts(L, &top, "options statement", &c->o.topts))
+				return;
+		} else if (kw(name, "use-dns"))
 			c->o.use_dns = yes || (v && !strcmp(v, "persist_only"));
 		else if (kw(name, "use-fqdn"))
 			c->o.use_fqdn = yes;
@@ -2384,18 +2731,18 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 			if (v)
 				c->o.bad_hostname = pcre2_compile(
 				    (PCRE2_SPTR)v, PCRE2_ZERO_TERMINATED, 0, &err, &off, NULL);
+		} else if (in_list(refused, name)) {
+			char msg[160];
+			snprintf(msg, sizeof msg, "%s() is not supported by logsift", name);
+			lex_fail(L, 1,
+				 "Error parsing options statement, %s in %s:%d:%d-%d:%d:", msg,
+				 file, line, col, line, col + (int)strlen(name));
+			return;
 		} else {
-			bool ok = false;
-			for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
-				if (kw(name, ignored[i]))
-					ok = true;
-			if (!ok) {
-				lex_fail(
-				    L, 1,
-				    "Error parsing options statement, syntax error, unexpected "
-				    "LL_IDENTIFIER in %s:%d:%d-%d:%d:",
-				    file, line, col, line, col + (int)strlen(name));
-			}
+			lex_fail(L, 1,
+				 "Error parsing options statement, syntax error, unexpected "
+				 "LL_IDENTIFIER in %s:%d:%d-%d:%d:",
+				 file, line, col, line, col + (int)strlen(name));
 		}
 	}
 }
@@ -2472,8 +2819,25 @@ static bool resolve_path(struct lex *L, struct ls_cfg *c, struct ls_path *p, boo
 	return true;
 }
 
+/* Destination template options not set on the driver come from options{}
+ * (which may follow the destination in the file, as in 3.38). */
+static void inherit_tmpl_opts(struct ls_cfg *c)
+{
+	for (size_t i = 0; i < c->n_dst; i++)
+		for (size_t k = 0; k < c->dst[i]->n_drv; k++) {
+			struct ls_tmpl_opts *t = &c->dst[i]->drv[k].topts;
+			if (t->ts_format < 0)
+				t->ts_format = c->o.topts.ts_format;
+			if (t->frac_digits < 0)
+				t->frac_digits = c->o.topts.frac_digits;
+			if (!t->send_tz && c->o.topts.send_tz)
+				t->send_tz = xstrdup(c->o.topts.send_tz);
+		}
+}
+
 static bool resolve(struct lex *L, struct ls_cfg *c)
 {
+	inherit_tmpl_opts(c);
 	for (size_t i = 0; i < c->n_flt; i++) {
 		struct ls_filter *f = c->flt[i];
 		f->visiting = true;
@@ -2642,6 +3006,8 @@ static struct ls_cfg *cfg_new(void)
 	c->o.log_fifo_size = 10000; /* syslog-ng 3.38's defaults */
 	c->o.time_reopen = 60;
 	c->o.log_iw_size = 100;
+	c->o.keep_timestamp = 1;
+	c->o.topts.ts_format = ls_tmpl_ts_format("rfc3164");
 	return c;
 }
 
@@ -2741,6 +3107,8 @@ void ls_cfg_free(struct ls_cfg *c)
 			free(s->drv[k].program_override);
 			free(s->drv[k].host_override);
 			free(s->drv[k].line_buf);
+			ls_tls_free(s->drv[k].tls);
+			free(s->drv[k].recv_tz);
 		}
 		free(s->drv);
 		free(s->paths);
@@ -2779,6 +3147,8 @@ void ls_cfg_free(struct ls_cfg *c)
 		pcre2_code_free(c->o.bad_hostname);
 	free(c->o.owner);
 	free(c->o.group);
+	free(c->o.recv_tz);
+	free(c->o.topts.send_tz);
 	free(c);
 }
 
@@ -2787,6 +3157,8 @@ static void ddrv_close(struct ls_ddrv *d)
 	ls_writers_free(d);
 	ls_tmpl_free(d->path);
 	ls_tmpl_free(d->tmpl);
+	ls_tls_free(d->tls);
+	free(d->topts.send_tz);
 }
 
 struct ls_filter *ls_filter_compile(struct ls_cfg *c, const char *expr, struct ok_err *e)

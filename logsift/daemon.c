@@ -17,6 +17,7 @@
  * the configuration (a bad one is reported and the old one stays); SIGUSR1
  * prints the stats (as does every stats-freq() seconds).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -56,11 +57,12 @@ struct conn {
 	int seq;
 	bool listener;
 	bool dgram;
-	bool stream_file;      /* file(): poll by timer, not by readiness */
-	bool held;	       /* records left in buf while the window was closed */
-	bool eof;	       /* the peer finished; close once buf is processed */
-	uint32_t drops_seen;   /* last SO_RXQ_OVFL counter */
-	struct ls_window *win; /* flow-control window (stream sources), or NULL */
+	bool stream_file;	 /* file(): poll by timer, not by readiness */
+	bool held;		 /* records left in buf while the window was closed */
+	bool eof;		 /* the peer finished; close once buf is processed */
+	uint32_t drops_seen;	 /* last SO_RXQ_OVFL counter */
+	struct ls_window *win;	 /* flow-control window (stream sources), or NULL */
+	struct ls_tls_conn *tls; /* TLS session of an accepted connection, or NULL */
 };
 
 struct loop {
@@ -125,6 +127,7 @@ static void conn_close(struct loop *L, size_t i)
 		if (!w->refs)
 			free(w);
 	}
+	ls_tls_conn_free(L->c[i].tls);
 	L->c[i] = L->c[--L->n];
 }
 
@@ -137,6 +140,20 @@ static void now_time(struct ls_msg *m)
 	m->recv_gmtoff = ls_local_gmtoff(tv.tv_sec);
 }
 
+static void internal_msg(struct loop *L, int pri, const char *text);
+
+/* Route the internal() messages (syslog.err) queued while routing, e.g. refused file names. */
+static void drain_internal(struct loop *L)
+{
+	struct ls_buf q = L->rt.pending_internal;
+	L->rt.pending_internal = (struct ls_buf){0};
+	L->rt.in_internal = true;
+	for (size_t off = 0; off < q.len; off += strlen(q.p + off) + 1)
+		internal_msg(L, 43, q.p + off);
+	L->rt.in_internal = false;
+	ls_buf_free(&q);
+}
+
 /* One received record: parse, trace, route. */
 static void deliver(struct loop *L, struct conn *c, const char *data, size_t len, int seq)
 {
@@ -146,7 +163,8 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 	now_time(m);
 	m->saddr = c->peer;
 	struct ls_parse_opts po = {d->pflags, d->default_pri, L->rt.self_pid,
-				   L->cfg->o.bad_hostname};
+				   L->cfg->o.bad_hostname,
+				   d->recv_tz ? d->recv_tz : L->cfg->o.recv_tz};
 	ls_msg_parse(m, data, len, &po);
 	if (seq && !m->seq_cisco)
 		m->seq = seq;
@@ -160,6 +178,8 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 		ls_trace_incoming(t, data, len);
 	}
 	ls_route(L->cfg, c->src, m, t, &L->rt);
+	if (L->rt.pending_internal.len)
+		drain_internal(L);
 }
 
 /*
@@ -318,6 +338,18 @@ static int open_sources(struct loop *L, struct ok_err *e)
 	return 0;
 }
 
+/* The TLS session of a connection accepted on a TLS source. */
+static struct ls_tls_conn *tls_accepted(const struct ls_sdrv *d, int fd,
+					const struct sockaddr_storage *sa)
+{
+	char peer[96], ip[64];
+	ls_addr_str(sa, ip, sizeof ip);
+	snprintf(peer, sizeof peer, "%s:%u", ip,
+		 ntohs(sa->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+						 : ((const struct sockaddr_in *)sa)->sin_port));
+	return ls_tls_conn_new(d->tls, fd, peer, NULL);
+}
+
 /* Split c->buf into records; keeps a partial tail. */
 static void split_records(struct loop *L, struct conn *c, bool eof)
 {
@@ -392,7 +424,12 @@ static bool read_stream(struct loop *L, struct conn *c)
 			if (!c->buf)
 				abort();
 		}
-		ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+		ssize_t r = c->tls ? ls_tls_read(c->tls, c->buf + c->len, c->cap - c->len)
+				   : read(c->fd, c->buf + c->len, c->cap - c->len);
+		if (c->tls && r < 0 && r != -EAGAIN && L->rt.notices)
+			fprintf(L->rt.notices, "%s\n", ls_tls_error(c->tls));
+		if (c->tls && r < 0)
+			errno = (int)-r;
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -701,6 +738,8 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 					if (c->drv->kind != SRC_UNIX_STREAM)
 						nc.peer = sa;
 					nc.win = window_new(L, c->drv, true);
+					if (c->drv->tls)
+						nc.tls = tls_accepted(c->drv, fd, &sa);
 					conn_add(L, nc);
 				}
 			} else if (!read_stream(L, c)) {
@@ -813,6 +852,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	free(L.pf);
 	free(L.ws);
 	free(L.rbuf);
+	ls_buf_free(&L.rt.pending_internal);
 	ls_msg_free(&L.msg);
 	if (L.t)
 		ls_buf_free(&L.t->line);

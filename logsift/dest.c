@@ -89,6 +89,33 @@ static void fd_close(struct ls_writer *w)
 
 static const struct ls_wops fd_ops = {fd_write, fd_close};
 
+/*
+ * TLS (tls.c) over the same non-blocking socket: a write runs the handshake
+ * first; -EAGAIN says in w->events which readiness the session waits for
+ * (a handshake or renegotiation may need POLLIN). A failure prints tls.c's
+ * one line (certificate, peer, reason) once, as report_error does.
+ */
+static ssize_t tls_write(struct ls_writer *w, const void *p, size_t n)
+{
+	ssize_t r = ls_tls_write(w->tctx, p, n);
+	if (r == -EAGAIN)
+		w->events = (short)ls_tls_want(w->tctx);
+	else if (r < 0 && notices && !w->failing)
+		fprintf(notices, "%s; destination='%s'\n", ls_tls_error(w->tctx), w->dst->name);
+	return r;
+}
+
+static void tls_close(struct ls_writer *w)
+{
+	ls_tls_conn_free(w->tctx);
+	w->tctx = NULL;
+	w->events = 0;
+	w->ops = &fd_ops;
+	fd_close(w);
+}
+
+static const struct ls_wops tls_ops = {tls_write, tls_close};
+
 /* ------------------------------------------------------------------ writers */
 
 static int reopen_s(struct ls_cfg *c, const struct ls_ddrv *d)
@@ -130,6 +157,12 @@ static int net_connect(struct ls_writer *w)
 	}
 	w->fd = fd;
 	w->connecting = r < 0;
+	if (d->tls) {
+		/* the session starts on the connecting socket; the handshake runs
+		 * at the first write once the connect has finished */
+		w->tctx = ls_tls_conn_new(d->tls, fd, w->path, d->ip);
+		w->ops = &tls_ops;
+	}
 	return 0;
 }
 
@@ -457,6 +490,25 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 			writer_flush(c, w);
 			continue;
 		}
+		if (w->tctx) {
+			/* TLS: the server's bytes belong to the session (alerts,
+			 * close_notify, handshake records): read through it */
+			if (re & (POLLIN | POLLHUP | POLLERR)) {
+				char junk[4096];
+				ssize_t r = ls_tls_read(w->tctx, junk, sizeof junk);
+				if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR)) {
+					if (r < 0 && notices && !w->failing)
+						fprintf(notices, "%s; destination='%s'\n",
+							ls_tls_error(w->tctx), w->dst->name);
+					writer_fail(c, w, r == 0 ? ECONNRESET : (int)-r);
+					continue;
+				}
+			}
+			w->blocked = false;
+			w->events = 0;
+			writer_flush(c, w);
+			continue;
+		}
 		if (re & (POLLIN | POLLHUP | POLLERR) && w->drv->kind == DST_TCP) {
 			char junk[4096];
 			ssize_t r = recv(w->fd, junk, sizeof junk, MSG_DONTWAIT);
@@ -504,7 +556,7 @@ static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 		return false;
 	if (is_net(a))
 		return !strcmp(a->ip, b->ip) && a->port == b->port &&
-		       a->syslog_proto == b->syslog_proto;
+		       a->syslog_proto == b->syslog_proto && !a->tls == !b->tls;
 	/* files: a fixed name must be the same file; templated names match by
 	 * the files already open (each writer is keyed by its expanded name) */
 	if (ls_tmpl_is_literal(a->path) != ls_tmpl_is_literal(b->path))
@@ -548,6 +600,17 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 				for (struct ls_writer *w = a->files; w; w = w->next) {
 					w->drv = a;
 					w->dst = nd;
+					if (w->tctx) {
+						/* the session points into the old tls()
+						 * context, freed with the old config:
+						 * reconnect with the new one, the message
+						 * in progress starts over */
+						w->ops->close(w);
+						w->head -= w->done;
+						w->done = 0;
+						w->blocked = w->connecting = false;
+						w->retry_ms = 0;
+					}
 				}
 			}
 		}

@@ -84,9 +84,10 @@ struct ls_msg {
 	int seq;			  /* .SDATA.meta.sequenceId (0 = none) */
 	bool seq_cisco;			  /* sequenceId came from a Cisco "N: " prefix */
 	uint32_t cisco_seq_off, cisco_seq_len;
-	bool utf8;	  /* validated or BOM-marked UTF-8 */
-	bool parse_error; /* this is syslog-ng's "Error processing log message" */
-	int time_quality; /* Cisco stamp prefix: 1 = "*" (unsynced), 2 = "." (synced), 0 none */
+	bool utf8;	   /* validated or BOM-marked UTF-8 */
+	bool parse_error;  /* this is syslog-ng's "Error processing log message" */
+	int time_quality;  /* Cisco stamp prefix: 1 = "*" (unsynced), 2 = "." (synced), 0 none */
+	bool chained_host; /* chain-hostnames: HOST is "orig/relay" or "source@host" */
 };
 
 /* Parse flags: syslog-ng's source flags() plus what the source kind implies. */
@@ -107,7 +108,11 @@ struct ls_parse_opts {
 	int default_pri;	  /* PRI for input without <N>, 13 (user.notice) by default */
 	int self_pid;		  /* PID shown in "Error processing log message" */
 	const void *bad_hostname; /* pcre2_code of bad-hostname(), or NULL */
+	const char *recv_tz;	  /* recv-time-zone()/time-zone() for stamps without one, or NULL */
 };
+
+/* UTC offset (seconds east) of zone tz ("Europe/Berlin", "+05:30", NULL = local) at t. */
+int ls_tz_gmtoff(const char *tz, int64_t t);
 
 /* Local-time UTC offset (seconds east) at Unix time t; cached per hour. */
 int ls_local_gmtoff(int64_t t);
@@ -142,12 +147,27 @@ struct ls_tmpl *ls_tmpl_new(const char *text, struct ok_err *e);
 void ls_tmpl_free(struct ls_tmpl *t);
 /* Append the formatted template to out. */
 void ls_tmpl_format(const struct ls_tmpl *t, const struct ls_msg *m, struct ls_buf *out);
+/* A destination's template options, as 3.38's LogTemplateOptions. */
+struct ls_tmpl_opts {
+	int ts_format;	 /* what $STAMP and the default file line use: an enum macro date
+			    kind (ls_tmpl_ts_format() maps the ts-format() word) */
+	int frac_digits; /* frac-digits(): 0..6 */
+	char *send_tz;	 /* time-zone()/send-time-zone(), NULL = the stamp's own offset */
+	bool escape;	 /* template-escape(yes) */
+};
+/* ts-format() word (rfc3164 bsd rfc3339 iso full unix) to its value, or -1. */
+int ls_tmpl_ts_format(const char *word);
+/* As ls_tmpl_format, with destination options (NULL: 3.38's defaults). */
+void ls_tmpl_format_opts(const struct ls_tmpl *t, const struct ls_msg *m,
+			 const struct ls_tmpl_opts *o, struct ls_buf *out);
 /* Names of tag bits for $TAGS (the config loader sets its tag table). */
 void ls_tmpl_set_tags(const char *const *names, size_t n);
 /* Drop the table if it is names (its config is being freed). */
 void ls_tmpl_forget_tags(const char *const *names);
 /* True when the template is a plain literal (no macro). */
 bool ls_tmpl_is_literal(const struct ls_tmpl *t);
+/* The literal text before the template's first macro, and its length. */
+const char *ls_tmpl_fixed_prefix(const struct ls_tmpl *t, size_t *len);
 
 /* ---- configuration ---- */
 struct ls_cfg;
@@ -203,6 +223,8 @@ struct ls_runtime {
 	int self_pid;
 	FILE *notices;	       /* destination errors and recoveries, or NULL */
 	struct ls_window *win; /* flow-control window of the message being routed, or NULL */
+	struct ls_buf pending_internal; /* NUL-ended internal() messages not yet routed */
+	bool in_internal;		/* routing an internal() message: queue nothing */
 };
 
 void ls_runtime_init(struct ls_runtime *rt);

@@ -9,6 +9,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include <sys/types.h>
+
 #include "logsift.h"
 
 /* ---- filter expression nodes ---- */
@@ -104,10 +106,13 @@ enum src_kind {
 	SRC_INTERNAL,
 };
 
+struct ls_tls; /* tls.c */
+
 struct ls_sdrv {
 	enum src_kind kind;
-	char *path;  /* unix socket, file or pipe path */
-	char ip[64]; /* listen address */
+	struct ls_tls *tls; /* TLS source (tcp, network/syslog transport(tls)), or NULL */
+	char *path;	    /* unix socket, file or pipe path */
+	char ip[64];	    /* listen address */
 	int port;
 	bool ip6;
 	bool framed;	 /* syslog() on a stream: octet counting when it starts with a digit */
@@ -116,6 +121,8 @@ struct ls_sdrv {
 	int keep_hostname;   /* -1 = global option */
 	int use_dns;	     /* -1 = global option */
 	size_t log_msg_size; /* 0 = global option */
+	int keep_timestamp;  /* -1 = global option */
+	char *recv_tz;	     /* time-zone(): zone of stamps without one, or NULL */
 	char *program_override, *host_override;
 	uint64_t tags; /* tags() added to each message */
 	int perm;      /* socket file mode, -1 default */
@@ -218,14 +225,16 @@ struct ls_ddrv {
 	char ip[64];
 	int port;
 	int perm, dir_perm;
-	int create_dirs;	 /* -1 = global option */
-	bool syslog_proto;	 /* syslog(): RFC 5424 framing */
-	long fifo_size;		 /* log-fifo-size(): queue bound in messages, -1 = global */
-	int time_reopen;	 /* time-reopen() in seconds, -1 = global */
-	struct ls_writer *files; /* writers: one per file name, or the socket */
-	int fd;			 /* unused (kept for cfg.c) */
-	long long last_fail;	 /* unused */
-	char *persist;		 /* unused */
+	int create_dirs;	   /* -1 = global option */
+	bool syslog_proto;	   /* syslog(): RFC 5424 framing */
+	struct ls_tmpl_opts topts; /* ts-format, frac-digits, time-zone, template-escape */
+	struct ls_tls *tls;	   /* TLS destination (its sessions live in the writers), or NULL */
+	long fifo_size;		   /* log-fifo-size(): queue bound in messages, -1 = global */
+	int time_reopen;	   /* time-reopen() in seconds, -1 = global */
+	struct ls_writer *files;   /* writers: one per file name, or the socket */
+	int fd;			   /* unused (kept for cfg.c) */
+	long long last_fail;	   /* unused */
+	char *persist;		   /* unused */
 	uint64_t processed, written, dropped; /* this driver's share of the counters */
 };
 
@@ -236,6 +245,7 @@ struct ls_dest {
 	uint64_t processed;	   /* messages routed to it */
 	uint64_t written, dropped; /* written whole; dropped (queue full or lost at exit) */
 	uint64_t failed;	   /* open/connect/write errors */
+	uint64_t refused;	   /* expanded file names refused by fpath.c */
 	bool flow;		   /* some flags(flow-control) path feeds it */
 };
 
@@ -277,6 +287,9 @@ struct ls_path {
 /* ---- the configuration ---- */
 struct ls_opts {
 	int keep_hostname, chain_hostnames, use_dns, use_fqdn, dns_cache, create_dirs;
+	int keep_timestamp;	   /* keep-timestamp(), yes by default */
+	char *recv_tz;		   /* recv-time-zone(), or NULL */
+	struct ls_tmpl_opts topts; /* global ts-format, frac-digits, send-time-zone */
 	size_t log_msg_size;
 	int flush_lines, stats_freq;
 	long log_fifo_size; /* destination queue bound, messages (10000) */
@@ -340,6 +353,43 @@ int ls_file_open(struct ls_cfg *c, struct ls_ddrv *d, const char *path);
 void ls_window_release(struct ls_window *w);
 /* Monotonic milliseconds. */
 int64_t ls_now_ms(void);
+/* fpath.c */
+/*
+ * 0 when the expanded file name path (from d's name template, for m) may
+ * be opened; -EPERM when it is refused (".." components, NUL, a relative
+ * template made absolute): the caller skips the write and counts it in
+ * dst->refused; the refusal is printed to rt->notices and queued in
+ * rt->pending_internal for internal() sources.
+ */
+int ls_fpath_check(const struct ls_dest *dst, const struct ls_ddrv *d, const struct ls_msg *m,
+		   const struct ls_buf *path, struct ls_runtime *rt);
+
+/*
+ * tls.c: TLS as syslog-ng 3.38's tls() block, over OpenSSL. Options are
+ * collected with ls_tls_opt_set (0, or -EINVAL/-ENOTSUP with err filled:
+ * an option logsift does not implement is refused, never ignored), then
+ * ls_tls_new loads keys, certificates, CAs and CRLs (0 or an error line).
+ * A connection wraps a connected non-blocking socket: read/write run the
+ * handshake first and return bytes, 0 at the end (read), -EAGAIN when the
+ * socket would block in the direction ls_tls_want() gives (POLLIN or
+ * POLLOUT), or another negative errno with ls_tls_error() saying why
+ * (certificate subject, peer and reason for verification failures).
+ */
+struct ls_tls_conn;
+struct ls_tls *ls_tls_opts_new(bool server, const char *file, int line);
+int ls_tls_opt_set(struct ls_tls *t, const char *name, const char *const *vals, size_t n, char *err,
+		   size_t errlen);
+int ls_tls_new(struct ls_tls *t, char *err, size_t errlen);
+void ls_tls_free(struct ls_tls *t);
+/* peer: "addr:port" for messages; host: the name a server certificate must match (client). */
+struct ls_tls_conn *ls_tls_conn_new(const struct ls_tls *t, int fd, const char *peer,
+				    const char *host);
+int ls_tls_handshake(struct ls_tls_conn *c);
+ssize_t ls_tls_read(struct ls_tls_conn *c, void *buf, size_t n);
+ssize_t ls_tls_write(struct ls_tls_conn *c, const void *buf, size_t n);
+int ls_tls_want(const struct ls_tls_conn *c);
+const char *ls_tls_error(const struct ls_tls_conn *c);
+void ls_tls_conn_free(struct ls_tls_conn *c);
 
 /* daemon.c / route.c helpers */
 int ls_addr_str(const struct sockaddr_storage *sa, char *buf, size_t n);

@@ -379,6 +379,45 @@ int ls_local_gmtoff(int64_t t)
 	return off;
 }
 
+/*
+ * UTC offset of zone tz at t: NULL is the local zone; "+05:30"/"-08:00" are
+ * fixed; other names are tz database names (time-zone("Europe/Berlin")),
+ * looked up by switching TZ, cached per zone and hour.
+ */
+int ls_tz_gmtoff(const char *tz, int64_t t)
+{
+	if (!tz)
+		return ls_local_gmtoff(t);
+	if ((tz[0] == '+' || tz[0] == '-') && strlen(tz) == 6 && tz[3] == ':')
+		return (digits((const unsigned char *)tz + 1, 2) * 3600 +
+			digits((const unsigned char *)tz + 4, 2) * 60) *
+		       (tz[0] == '-' ? -1 : 1);
+	static char last[128];
+	static int64_t hour = -1;
+	static int off;
+	if (t / 3600 == hour && !strcmp(last, tz))
+		return off;
+	const char *old = getenv("TZ");
+	char saved[256];
+	snprintf(saved, sizeof saved, "%s", old ? old : "");
+	setenv("TZ", tz, 1);
+	tzset();
+	time_t tt = (time_t)t;
+	struct tm tm;
+	localtime_r(&tt, &tm);
+	off = (int)tm.tm_gmtoff;
+	if (old)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	tzset();
+	snprintf(last, sizeof last, "%s", tz);
+	hour = t / 3600;
+	return off;
+}
+
+static const char *recv_tz; /* recv-time-zone() of the record being parsed */
+
 /* Local year and month (0-11) at t; cached per hour. */
 static void local_year_mon(int64_t t, int *year, int *mon)
 {
@@ -444,7 +483,7 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 			t.p += 6;
 			t.left -= 6;
 		} else {
-			off = ls_local_gmtoff(local);
+			off = ls_tz_gmtoff(recv_tz, local);
 		}
 		m->stamp_sec = local - off;
 		m->stamp_usec = usec;
@@ -500,7 +539,7 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 		}
 		int64_t local = days_from_civil(y, (unsigned)mo + 1, (unsigned)d) * 86400 +
 				h * 3600 + mi * 60 + s;
-		int off = ls_local_gmtoff(local);
+		int off = ls_tz_gmtoff(recv_tz, local);
 		m->stamp_sec = local - off;
 		m->stamp_usec = usec;
 		m->stamp_gmtoff = off;
@@ -915,6 +954,7 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 {
 	const unsigned char *d = (const unsigned char *)data;
 	struct ls_buf tmp = {0};
+	recv_tz = o->recv_tz;
 	while (len && (d[len - 1] == '\n' || d[len - 1] == 0))
 		len--;
 	if ((o->flags & LS_P_SANITIZE_UTF8) && !utf8_valid(d, len)) {
@@ -1014,6 +1054,12 @@ enum macro {
 	M_LOGHOST,
 	M_TAGS,
 	M_SEQNUM,
+	M_MSEC,
+	M_USEC,
+	M_HOST,
+	M_FULLHOST,
+	M_FULLHOST_FROM,
+	M_BSDTAG,
 };
 
 /* R_ and S_ prefixes pick the receive/stamp time; plain names use the stamp. */
@@ -1036,6 +1082,13 @@ static const struct {
     {"SEC", M_SEC},
     {"WEEKDAY", M_WEEKDAY},
     {"TZOFFSET", M_TZOFFSET},
+    {"TZ", M_TZOFFSET},
+    {"MSEC", M_MSEC},
+    {"USEC", M_USEC},
+    {"HOST", M_HOST},
+    {"FULLHOST", M_FULLHOST},
+    {"FULLHOST_FROM", M_FULLHOST_FROM},
+    {"BSDTAG", M_BSDTAG},
     {"FACILITY", M_FACILITY},
     {"FACILITY_NUM", M_FACILITY_NUM},
     {"LEVEL", M_LEVEL},
@@ -1203,32 +1256,64 @@ bool ls_tmpl_is_literal(const struct ls_tmpl *t)
 	return t->n == 1 && t->e[0].m == M_NONE && !t->e[0].name;
 }
 
-static void fmt_date(struct ls_buf *out, enum macro m, int64_t sec, int usec, int gmtoff)
+const char *ls_tmpl_fixed_prefix(const struct ls_tmpl *t, size_t *len)
+{
+	*len = t->e[0].lit_len;
+	return t->e[0].lit;
+}
+
+/* frac-digits(): '.' and the first n digits of the microseconds (3.38 truncates) */
+static void fmt_frac(struct ls_buf *out, int usec, int n)
+{
+	if (n <= 0)
+		return;
+	ls_buf_addc(out, '.');
+	for (int x = 100000; n && x; x /= 10, n--) {
+		ls_buf_addc(out, (char)('0' + usec / x));
+		usec %= x;
+	}
+}
+
+static void fmt_date(struct ls_buf *out, enum macro m, int64_t sec, int usec, int gmtoff,
+		     const struct ls_tmpl_opts *o)
 {
 	static const char wdays[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	int frac = o ? o->frac_digits : 0;
+	if (o && o->send_tz)
+		gmtoff = ls_tz_gmtoff(o->send_tz, sec);
 	time_t t = (time_t)(sec + gmtoff);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	int off = gmtoff < 0 ? -gmtoff : gmtoff;
 	char sign = gmtoff < 0 ? '-' : '+';
-	(void)usec;
+	if (m == M_STAMP) /* ts-format(): rfc3164/bsd (default), rfc3339/iso, full, unix */
+		m = !o ? M_DATE : o->ts_format;
 	switch (m) {
 	case M_DATE:
-	case M_STAMP: /* ts-format(rfc3164), the default */
 		ls_buf_addf(out, "%s %2d %02d:%02d:%02d", months[tm.tm_mon], tm.tm_mday, tm.tm_hour,
 			    tm.tm_min, tm.tm_sec);
+		fmt_frac(out, usec, frac);
 		break;
 	case M_ISODATE:
-		ls_buf_addf(out, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", tm.tm_year + 1900,
-			    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, sign,
-			    off / 3600, off / 60 % 60);
+		ls_buf_addf(out, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900, tm.tm_mon + 1,
+			    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		fmt_frac(out, usec, frac);
+		ls_buf_addf(out, "%c%02d:%02d", sign, off / 3600, off / 60 % 60);
 		break;
 	case M_FULLDATE:
 		ls_buf_addf(out, "%04d %s %2d %02d:%02d:%02d", tm.tm_year + 1900, months[tm.tm_mon],
 			    tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		fmt_frac(out, usec, frac);
 		break;
 	case M_UNIXTIME:
 		ls_buf_addf(out, "%lld", (long long)sec);
+		fmt_frac(out, usec, frac);
+		break;
+	case M_MSEC:
+		ls_buf_addf(out, "%03d", usec / 1000);
+		break;
+	case M_USEC:
+		ls_buf_addf(out, "%06d", usec);
 		break;
 	case M_YEAR:
 		ls_buf_addf(out, "%04d", tm.tm_year + 1900);
@@ -1280,7 +1365,8 @@ static const char *local_host(void)
 	return host;
 }
 
-static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struct ls_msg *m)
+static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struct ls_msg *m,
+		      const struct ls_tmpl_opts *o)
 {
 	size_t n;
 	const char *v;
@@ -1294,6 +1380,33 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 			ls_buf_add(out, e->deflt, strlen(e->deflt));
 		else
 			ls_buf_add(out, v, n);
+		return;
+	case M_HOST:
+	case M_FULLHOST:
+		v = ls_msg_get(m, LS_HOST, &n);
+		if (!n && e->deflt) {
+			ls_buf_add(out, e->deflt, strlen(e->deflt));
+			return;
+		}
+		if (e->m == M_HOST && m->chained_host) {
+			/* chain-hostnames: "src@host" or "orig/relay"; $HOST is the first name */
+			const char *at = memchr(v, '@', n);
+			if (at) {
+				n -= (size_t)(at + 1 - v);
+				v = at + 1;
+			}
+			const char *sl = memchr(v, '/', n);
+			if (sl)
+				n = (size_t)(sl - v);
+		}
+		ls_buf_add(out, v, n);
+		return;
+	case M_FULLHOST_FROM:
+		v = ls_msg_get(m, LS_HOST_FROM, &n);
+		ls_buf_add(out, v, n);
+		return;
+	case M_BSDTAG:
+		ls_buf_addf(out, "%d%c", sev, 'A' + fac);
 		return;
 	case M_FACILITY:
 		v = ls_facility_name(fac);
@@ -1378,19 +1491,67 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 		return;
 	default:
 		if (e->when)
-			fmt_date(out, e->m, m->recv_sec, m->recv_usec, m->recv_gmtoff);
+			fmt_date(out, e->m, m->recv_sec, m->recv_usec, m->recv_gmtoff, o);
 		else
-			fmt_date(out, e->m, m->stamp_sec, m->stamp_usec, m->stamp_gmtoff);
+			fmt_date(out, e->m, m->stamp_sec, m->stamp_usec, m->stamp_gmtoff, o);
 	}
 }
 
-void ls_tmpl_format(const struct ls_tmpl *t, const struct ls_msg *m, struct ls_buf *out)
+/* template-escape(yes), as 3.38's result_append: \' \" \\ and octal \ooo below ' ' */
+static void escape_tail(struct ls_buf *out, size_t from)
+{
+	size_t n = out->len - from;
+	if (!n)
+		return;
+	char *v = malloc(n);
+	if (!v)
+		abort();
+	memcpy(v, out->p + from, n);
+	out->len = from;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		if (ch == '\'' || ch == '"' || ch == '\\') {
+			ls_buf_addc(out, '\\');
+			ls_buf_addc(out, (char)ch);
+		} else if (ch < ' ') {
+			ls_buf_addf(out, "\\%03o", ch);
+		} else {
+			ls_buf_addc(out, (char)ch);
+		}
+	}
+	free(v);
+}
+
+void ls_tmpl_format_opts(const struct ls_tmpl *t, const struct ls_msg *m,
+			 const struct ls_tmpl_opts *o, struct ls_buf *out)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		const struct tmpl_elem *e = &t->e[i];
 		if (e->lit_len)
 			ls_buf_add(out, e->lit, e->lit_len);
-		if (e->m != M_NONE || e->name)
-			fmt_macro(out, e, m);
+		if (e->m != M_NONE || e->name) {
+			size_t from = out->len;
+			fmt_macro(out, e, m, o);
+			if (o && o->escape)
+				escape_tail(out, from);
+		}
 	}
+}
+
+void ls_tmpl_format(const struct ls_tmpl *t, const struct ls_msg *m, struct ls_buf *out)
+{
+	ls_tmpl_format_opts(t, m, NULL, out);
+}
+
+int ls_tmpl_ts_format(const char *w)
+{
+	if (!strcmp(w, "rfc3164") || !strcmp(w, "bsd"))
+		return M_DATE;
+	if (!strcmp(w, "rfc3339") || !strcmp(w, "iso"))
+		return M_ISODATE;
+	if (!strcmp(w, "full"))
+		return M_FULLDATE;
+	if (!strcmp(w, "unix") || !strcmp(w, "utc"))
+		return M_UNIXTIME;
+	return -1;
 }

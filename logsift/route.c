@@ -118,12 +118,34 @@ void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d,
 	size_t hl;
 	ls_msg_get(m, LS_HOST, &hl);
 	int keep = d->keep_hostname >= 0 ? d->keep_hostname : c->o.keep_hostname;
-	/* verified on 3.38: chain-hostnames(yes) writes no "orig/relay" chain,
-	 * it keeps the message's host as keep-hostname(yes) would */
-	if (c->o.chain_hostnames)
-		keep = 1;
-	if (!keep || !hl)
-		ls_msg_set(m, LS_HOST, host, strlen(host));
+	if (!keep || !hl) {
+		if (c->o.chain_hostnames) {
+			/* 3.38's log_source_mangle_hostname: "orig/relay", "relay/relay"
+			 * without a host, "source@host" for local input; internal()
+			 * messages keep the plain name. $HOST shows the first name,
+			 * $FULLHOST and the default file line the whole chain. */
+			char chain[256];
+			size_t ol;
+			const char *orig = ls_msg_get(m, LS_HOST, &ol);
+			if (d->kind == SRC_INTERNAL)
+				snprintf(chain, sizeof chain, "%s", host);
+			else if (d->pflags & LS_P_LOCAL)
+				snprintf(chain, sizeof chain, "%s@%s", s->name, host);
+			else if (!ol)
+				snprintf(chain, sizeof chain, "%s/%s", host, host);
+			else
+				snprintf(chain, sizeof chain, "%.*s/%s", (int)ol, orig, host);
+			ls_msg_set(m, LS_HOST, chain, strlen(chain));
+			m->chained_host = true;
+		} else {
+			ls_msg_set(m, LS_HOST, host, strlen(host));
+		}
+	}
+	if ((d->keep_timestamp >= 0 ? d->keep_timestamp : c->o.keep_timestamp) == 0) {
+		m->stamp_sec = m->recv_sec; /* keep-timestamp(no): the receive time */
+		m->stamp_usec = m->recv_usec;
+		m->stamp_gmtoff = m->recv_gmtoff;
+	}
 	if (d->host_override)
 		ls_msg_set(m, LS_HOST, d->host_override, strlen(d->host_override));
 	if (d->program_override) {
@@ -187,41 +209,75 @@ int ls_file_open(struct ls_cfg *c, struct ls_ddrv *d, const char *path)
 	return fd;
 }
 
-/* The line a destination writes for m. */
+/* A syslog() header field as 3.38's log_writer_append_value: up to the first space, "-" when empty.
+ */
+static void proto_field(struct ls_buf *out, const struct ls_msg *m, enum ls_field f)
+{
+	size_t n;
+	const char *v = ls_msg_get(m, f, &n);
+	const char *sp = memchr(v, ' ', n);
+	if (sp)
+		n = (size_t)(sp - v);
+	if (n)
+		ls_buf_add(out, v, n);
+	else
+		ls_buf_addc(out, '-');
+	ls_buf_addc(out, ' ');
+}
+
+/*
+ * The line a destination writes for m, as 3.38's log_writer_format_log:
+ * template() when given; else file() writes "$STAMP $FULLHOST
+ * $MSGHDR$MSG\n" (ts-format applies), network destinations "<PRI>$DATE
+ * $FULLHOST $MSGHDR$MSG\n", and syslog() "<PRI>1 $ISODATE HOST PROGRAM PID
+ * MSGID SD MSG\n" with "-" for empty header fields and SD, the BOM before a
+ * UTF-8 MSG, and template() (if any) as MSG; on TCP it is octet-counted
+ * ("LEN " in front, the newline counted).
+ */
 static void dest_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out)
 {
-	static struct ls_tmpl *def_file, *def_net, *def_proto;
+	static struct ls_tmpl *def_file, *def_net, *def_date, *def_sdata, *def_msg;
 	if (!def_file) {
-		def_file = ls_tmpl_new("${DATE} ${HOST} ${MSGHDR}${MESSAGE}\n", NULL);
-		def_net = ls_tmpl_new("<${PRI}>${DATE} ${HOST} ${MSGHDR}${MESSAGE}\n", NULL);
-		def_proto = ls_tmpl_new("<${PRI}>1 ${ISODATE} ${HOST:--} ${PROGRAM:--} ${PID:--} "
-					"${MSGID:--} ${SDATA:--} ${MESSAGE}",
-					NULL);
+		def_file = ls_tmpl_new("${STAMP} ${FULLHOST} ${MSGHDR}${MESSAGE}\n", NULL);
+		def_net = ls_tmpl_new("<${PRI}>${DATE} ${FULLHOST} ${MSGHDR}${MESSAGE}\n", NULL);
+		def_date = ls_tmpl_new("<${PRI}>1 ${ISODATE} ", NULL);
+		def_sdata = ls_tmpl_new("${SDATA}", NULL);
+		def_msg = ls_tmpl_new("${MESSAGE}", NULL);
 	}
+	const struct ls_tmpl_opts *o = &d->topts;
 	if (d->kind == DST_UDP || d->kind == DST_TCP) {
 		if (d->syslog_proto) {
 			struct ls_buf b = {0};
-			if (d->tmpl) {
-				ls_buf_addf(&b, "<%d>1 ", m->pri);
-				ls_tmpl_format(d->tmpl, m, &b);
-			} else {
-				ls_tmpl_format(def_proto, m, &b);
+			ls_tmpl_format_opts(def_date, m, o, &b);
+			proto_field(&b, m, LS_HOST);
+			proto_field(&b, m, LS_PROGRAM);
+			proto_field(&b, m, LS_PID);
+			proto_field(&b, m, LS_MSGID);
+			size_t at = b.len;
+			ls_tmpl_format(def_sdata, m, &b);
+			if (b.len == at)
+				ls_buf_addc(&b, '-');
+			at = b.len;
+			ls_buf_add(&b, " \xEF\xBB\xBF", 4);
+			size_t body = b.len;
+			ls_tmpl_format_opts(d->tmpl ? d->tmpl : def_msg, m, o, &b);
+			if (!d->tmpl && b.len == body)
+				b.len = at; /* no MSG: neither the space nor the BOM */
+			else if (!m->utf8) {
+				memmove(b.p + at + 1, b.p + body, b.len - body);
+				b.len -= 3;
 			}
+			ls_buf_addc(&b, '\n');
 			if (d->kind == DST_TCP)
 				ls_buf_addf(out, "%zu ", b.len);
 			ls_buf_add(out, b.p, b.len);
 			ls_buf_free(&b);
 			return;
 		}
-		if (d->tmpl) {
-			ls_buf_addf(out, "<%d>", m->pri);
-			ls_tmpl_format(d->tmpl, m, out);
-		} else {
-			ls_tmpl_format(def_net, m, out);
-		}
+		ls_tmpl_format_opts(d->tmpl ? d->tmpl : def_net, m, o, out);
 		return;
 	}
-	ls_tmpl_format(d->tmpl ? d->tmpl : def_file, m, out);
+	ls_tmpl_format_opts(d->tmpl ? d->tmpl : def_file, m, o, out);
 }
 
 /*
@@ -260,8 +316,10 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		} else {
 			path.len = 0;
 			ls_tmpl_format(d->path, m, &path);
-			if (!path.p)
+			if (!path.p || ls_fpath_check(dst, d, m, &path, rt) < 0) {
+				dst->refused++;
 				continue;
+			}
 			w = ls_writer_get(c, dst, d, path.p);
 		}
 		dest_format(d, m, &w->buf);
@@ -399,11 +457,12 @@ void ls_stats_print(const struct ls_cfg *c, FILE *out)
 				queued += w->qn;
 		fprintf(out,
 			"destination;%s;written=%llu;dropped=%llu;failed=%llu;processed=%llu;"
-			"queued=%llu\n",
+			"queued=%llu;refused=%llu\n",
 			c->dst[i]->name, (unsigned long long)c->dst[i]->written,
 			(unsigned long long)c->dst[i]->dropped,
 			(unsigned long long)c->dst[i]->failed,
-			(unsigned long long)c->dst[i]->processed, (unsigned long long)queued);
+			(unsigned long long)c->dst[i]->processed, (unsigned long long)queued,
+			(unsigned long long)c->dst[i]->refused);
 	}
 	for (size_t i = 0; i < c->n_all_paths; i++)
 		fprintf(out, "log;%s:%d:%d;matched=%llu\n", c->all_paths[i]->file,

@@ -10,6 +10,9 @@
   peer.py write FILE MSGFILE            write the decoded lines to FILE
   peer.py tracecmp PEER_LOG OURS_LOG    compare syslog-ng 3.38's -t leaf trace
                                         with logsift's --trace=explain trace
+  peer.py proxy PORTFILE TARGET LOG     TCP proxy on a free loopback port (written
+                                        to PORTFILE) to port TARGET, appending
+                                        every byte either way to LOG
 """
 import os, re, socket, sys, time
 
@@ -184,6 +187,47 @@ def tracecmp(peer, ours):
     print('# %d messages, %d leaves agree' % (len(p), leaves))
 
 
+def proxy(portfile, target, log):
+    import select, threading
+    ls = socket.socket()
+    ls.bind(('127.0.0.1', 0))
+    ls.listen(16)
+    with open(portfile + '.tmp', 'w') as f:
+        f.write('%d\n' % ls.getsockname()[1])
+    os.rename(portfile + '.tmp', portfile)
+    out = open(log, 'ab', buffering=0)
+    lock = threading.Lock()
+
+    def pump(a):
+        try:
+            b = socket.create_connection(('127.0.0.1', int(target)))
+        except OSError:
+            a.close()
+            return
+        socks = [a, b]
+        while True:
+            r, _, _ = select.select(socks, [], [])
+            for s in r:
+                try:
+                    data = s.recv(65536)
+                except OSError:
+                    data = b''
+                if not data:
+                    a.close(); b.close()
+                    return
+                with lock:
+                    out.write(data)
+                try:
+                    (b if s is a else a).sendall(data)
+                except OSError:
+                    a.close(); b.close()
+                    return
+
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=pump, args=(c,), daemon=True).start()
+
+
 if __name__ == '__main__':
     cmd = sys.argv[1]
     if cmd == 'freeport': freeport()
@@ -194,3 +238,4 @@ if __name__ == '__main__':
             for m in messages(sys.argv[3]):
                 f.write(m if m.endswith(b'\n') else m + b'\n')
     elif cmd == 'tracecmp': tracecmp(sys.argv[2], sys.argv[3])
+    elif cmd == 'proxy': proxy(sys.argv[2], sys.argv[3], sys.argv[4])

@@ -132,7 +132,8 @@ else
 	tap_skip "stock: Debian's syslog-ng.conf routes as syslog-ng" "no $STOCK"
 fi
 
-for c in "$HERE"/cases/*.conf; do
+# LOGSIFT_CASES=NAME runs one case (a glob) while working on it
+for c in "$HERE"/cases/${LOGSIFT_CASES:-*}.conf; do
 	name=$(basename "$c" .conf)
 	kind=$(sed -n 's/^# kind: //p' "$c")
 	trace=$(sed -n 's/^# trace: //p' "$c")
@@ -141,6 +142,31 @@ for c in "$HERE"/cases/*.conf; do
 	cmp_outputs "$name"
 	[ "$trace" = yes ] && cmp_trace "$name"
 done
+
+# Hostile senders (cases/hostile): nothing outside out-h/base for either
+# daemon, and every name 3.38 refused ("Spurious path") is refused by us too.
+if [ -d "$TAP_TMP/hostile.ours" ]; then
+	esc=""
+	for who in peer ours; do
+		d="$TAP_TMP/hostile.$who"
+		esc="$esc$(cd "$d" && ls -A | grep -vxE 'conf|trace|pid|pid.run|persist|ctl|port|out-h')"
+		esc="$esc$(ls -A "$d/out-h" | grep -vx base)"
+	done
+	esc="$esc$(cd "$TAP_TMP" && ls -A | grep -vE '\.(peer|ours)$|^err\.|\.conf$')"
+	sed -n "s|.*Spurious path, logfile not created; path='$TAP_TMP/hostile.peer/\([^']*\)'.*|\1|p" \
+		"$TAP_TMP/hostile.peer/trace" | sort >"$TAP_TMP/hostile.refused.peer"
+	sed -n "s|^Spurious path, logfile not created; path='$TAP_TMP/hostile.ours/\([^']*\)'.*|\1|p" \
+		"$TAP_TMP/hostile.ours/trace" | sort >"$TAP_TMP/hostile.refused.ours"
+	missed=$(comm -23 "$TAP_TMP/hostile.refused.peer" "$TAP_TMP/hostile.refused.ours")
+	np=$(wc -l <"$TAP_TMP/hostile.refused.peer")
+	no=$(wc -l <"$TAP_TMP/hostile.refused.ours")
+	if [ -z "$esc" ] && [ -z "$missed" ] && [ "$np" -gt 0 ]; then
+		tap_ok "hostile: nothing written outside the base directory; the $np names 3.38 refused are refused ($no refusals in all)"
+	else
+		tap_fail "hostile: nothing outside the base directory, 3.38's refusals refused" "outside: $esc
+refused by 3.38, not by us: $missed"
+	fi
+fi
 
 # Start-up errors: the same exit code and the same error line.
 for c in "$HERE"/errors/*.conf; do
