@@ -767,7 +767,7 @@ static void drain_writers(struct loop *L, int budget_ms)
 	for (;;) {
 		ls_dest_service(L->cfg, true);
 		int64_t left = end - ls_now_ms();
-		if (!ls_dest_queued(L->cfg) || left <= 0)
+		if (!ls_dest_pending(L->cfg) || left <= 0)
 			break;
 		size_t nw = ls_dest_writers(L->cfg);
 		pf_reserve(L, nw + 1);

@@ -524,6 +524,16 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 	}
 }
 
+uint64_t ls_dest_pending(const struct ls_cfg *c)
+{
+	uint64_t n = 0;
+	int64_t now = ls_now_ms();
+	FOR_WRITERS(c, w)
+	if (w->fd >= 0 && (!w->retry_ms || w->retry_ms <= now))
+		n += w->qn;
+	return n;
+}
+
 size_t ls_dest_writers(const struct ls_cfg *c)
 {
 	size_t n = 0;

@@ -250,6 +250,9 @@ size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **w
 void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer **ws, size_t n);
 /* Number of writers (poll set size for ls_dest_pollfds()). */
 size_t ls_dest_writers(const struct ls_cfg *c);
+/* Messages queued in writers that are open and not waiting for time-reopen()
+ * (what an exit flush can still write). */
+uint64_t ls_dest_pending(const struct ls_cfg *c);
 /* Messages queued in all writers (for the exit flush and stats). */
 uint64_t ls_dest_queued(const struct ls_cfg *c);
 /* Close every writer; what is still queued is counted as dropped. */

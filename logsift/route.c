@@ -124,7 +124,9 @@ void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d,
 			 * without a host, "source@host" for local input; internal()
 			 * messages keep the plain name. $HOST shows the first name,
 			 * $FULLHOST and the default file line the whole chain. */
-			char chain[256];
+			/* room for two names of up to 255 bytes and the separator:
+			 * never cut (gcc -O0 -Wformat-truncation checks it) */
+			char chain[520];
 			size_t ol;
 			const char *orig = ls_msg_get(m, LS_HOST, &ol);
 			if (d->kind == SRC_INTERNAL)
