@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "ls_int.h"
 
 static volatile sig_atomic_t got_term, got_hup, got_usr1;
@@ -76,6 +77,7 @@ struct loop {
 	struct pollfd *pf;     /* poll set: sources, then writers */
 	struct ls_writer **ws; /* the writer of each writer pollfd */
 	size_t pcap;	       /* entries allocated in pf and ws */
+	int ctl;	       /* control socket (logsift-ctl), or -1 */
 };
 
 static void conn_add(struct loop *L, struct conn c)
@@ -205,6 +207,7 @@ static void internal_msg(struct loop *L, int pri, const char *text)
 			ls_msg_set(m, LS_PID, pid, strlen(pid));
 			ls_msg_set(m, LS_MESSAGE, text, strlen(text));
 			ls_source_prepare(L->cfg, s, &s->drv[k], m, &L->rt);
+			L->rt.win = NULL; /* our own messages are never held back */
 			bool was = L->t ? L->t->active : false;
 			if (L->t)
 				L->t->active = false;
@@ -407,10 +410,12 @@ static void split_records(struct loop *L, struct conn *c, bool eof)
 	c->len -= pos;
 }
 
-/* Read what is there; returns false when the connection is finished. */
+/* Read what is there, up to 256 KiB a turn (the other sockets, /dev/log
+ * above all, get their turn soon); returns false when the connection is
+ * finished. */
 static bool read_stream(struct loop *L, struct conn *c)
 {
-	for (int rounds = 0; rounds < 16; rounds++) {
+	for (int rounds = 0; rounds < 4; rounds++) {
 		if (c->held || c->eof)
 			return true; /* flow control: buf is processed first */
 		if (c->cap - c->len < 65536) {
@@ -576,6 +581,50 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 	return 0;
 }
 
+/*
+ * One logsift-ctl request on the control socket, syslog-ng-ctl's protocol:
+ * a command line in, the answer out, close. STATS gives ls_stats_ctl();
+ * RELOAD and STOP act as SIGHUP and SIGTERM. The client gets 200 ms each
+ * way (a stuck client must not hold the loop).
+ */
+static void ctl_serve(struct loop *L)
+{
+	int fd = accept4(L->ctl, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct timeval tv = {0, 200000};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	char cmd[256];
+	size_t n = 0;
+	while (n < sizeof cmd - 1) {
+		ssize_t r = read(fd, cmd + n, sizeof cmd - 1 - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (memchr(cmd, '\n', n))
+			break;
+	}
+	cmd[n] = 0;
+	cmd[strcspn(cmd, "\r\n")] = 0;
+	struct ls_buf out = {0};
+	if (!strcmp(cmd, "STATS")) {
+		ls_stats_ctl(L->cfg, &out);
+	} else if (!strcmp(cmd, "RELOAD")) {
+		got_hup = 1;
+		ls_buf_addf(&out, "OK Config reload initiated\n");
+	} else if (!strcmp(cmd, "STOP")) {
+		got_term = 1;
+		ls_buf_addf(&out, "OK Shutdown initiated\n");
+	} else {
+		ls_buf_addf(&out, "FAIL Invalid command\n");
+	}
+	if (out.len)
+		(void)!io_write_full(fd, out.p, out.len);
+	ls_buf_free(&out);
+	close(fd);
+}
+
 /* Room for n source fds plus the writers' in L->pf / L->ws. */
 static void pf_reserve(struct loop *L, size_t n)
 {
@@ -619,14 +668,13 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 				return 2;
 		}
 		resume_held(L);
-		size_t nw = 0;
-		for (size_t i = 0; i < L->cfg->n_dst; i++)
-			for (size_t k = 0; k < L->cfg->dst[i]->n_drv; k++)
-				for (struct ls_writer *w = L->cfg->dst[i]->drv[k].files; w;
-				     w = w->next)
-					nw++;
-		pf_reserve(L, L->n + nw + 1);
+		size_t nw = ls_dest_writers(L->cfg);
+		pf_reserve(L, L->n + nw + 2);
 		bool have_file = false, paused = false;
+		for (size_t i = 0; i < L->n; i++)
+			paused |= conn_paused(&L->c[i]);
+		/* a paused source waits for its destinations: write them now */
+		int next = ls_dest_service(L->cfg, paused);
 		for (size_t i = 0; i < L->n; i++) {
 			struct conn *c = &L->c[i];
 			bool off = c->stream_file || conn_paused(c) || c->held || c->eof;
@@ -635,33 +683,39 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 			L->pf[i].revents = 0;
 			if (c->stream_file)
 				have_file = true;
-			if (conn_paused(c))
-				paused = true;
 		}
-		/* a paused source waits for its destinations: write them now */
-		int next = ls_dest_service(L->cfg, paused);
-		nw = ls_dest_pollfds(L->cfg, L->pf + L->n, L->ws, nw);
-		size_t np = L->n + nw;
+		/* the control socket sits between the sources and the writers */
+		L->pf[L->n] = (struct pollfd){.fd = L->ctl, .events = POLLIN};
+		size_t wi = L->n + 1;
+		nw = ls_dest_pollfds(L->cfg, L->pf + wi, L->ws, nw);
+		size_t np = wi + nw;
 		int r = poll(L->pf, np, 0);
 		if (r == 0) {
 			next = ls_dest_service(L->cfg, true);
-			nw = ls_dest_pollfds(L->cfg, L->pf + L->n, L->ws, nw);
-			np = L->n + nw;
+			nw = ls_dest_pollfds(L->cfg, L->pf + wi, L->ws, nw);
+			np = wi + nw;
 			fflush(stdout);
 			if (L->t && L->t->out)
 				fflush(L->t->out);
 			int wait = have_file ? 100 : 1000;
 			if (next >= 0 && next < wait)
 				wait = next;
-			for (size_t i = 0; i < L->n; i++)
-				if (L->c[i].held && !conn_paused(&L->c[i]))
-					wait = 0; /* the writers made room: go on at once */
+			/* the writers made room for a source left out of the poll
+			 * set (window closed, records held): go on at once */
+			for (size_t i = 0; i < L->n; i++) {
+				const struct conn *c = &L->c[i];
+				if (!c->stream_file && L->pf[i].fd < 0 && !conn_paused(c) &&
+				    (c->held || !c->eof))
+					wait = 0;
+			}
 			r = poll(L->pf, np, wait);
 		}
 		if (r < 0 && errno != EINTR)
 			break;
 		/* writers first: their list may grow while sources are read */
-		ls_dest_events(L->cfg, L->pf + L->n, L->ws, nw);
+		ls_dest_events(L->cfg, L->pf + wi, L->ws, nw);
+		if (L->pf[L->n].revents & POLLIN)
+			ctl_serve(L);
 		size_t n = L->n;
 		for (size_t i = n; i-- > 0;) {
 			struct conn *c = &L->c[i];
@@ -713,14 +767,9 @@ static void drain_writers(struct loop *L, int budget_ms)
 	for (;;) {
 		ls_dest_service(L->cfg, true);
 		int64_t left = end - ls_now_ms();
-		if (!ls_dest_queued(L->cfg) || left <= 0)
+		if (!ls_dest_pending(L->cfg) || left <= 0)
 			break;
-		size_t nw = 0;
-		for (size_t i = 0; i < L->cfg->n_dst; i++)
-			for (size_t k = 0; k < L->cfg->dst[i]->n_drv; k++)
-				for (struct ls_writer *w = L->cfg->dst[i]->drv[k].files; w;
-				     w = w->next)
-					nw++;
+		size_t nw = ls_dest_writers(L->cfg);
 		pf_reserve(L, nw + 1);
 		nw = ls_dest_pollfds(L->cfg, L->pf, L->ws, nw);
 		poll(L->pf, nw, left < 20 ? (int)left : 20);
@@ -748,8 +797,20 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	static char tbuf[1 << 16];
 	if (L.t && L.t->out && L.t->mode != LS_TRACE_OFF)
 		setvbuf(L.t->out, tbuf, _IOFBF, sizeof tbuf);
+	L.ctl = -1;
+	if (o->control) {
+		L.ctl = listen_unix(o->control, SOCK_STREAM, 0600);
+		if (L.ctl < 0) {
+			ok_err_at(e, L.ctl, o->control, OK_ERR_NOPOS,
+				  "Error opening the control socket");
+			ls_msg_free(&L.msg);
+			return 2;
+		}
+	}
 	int rc = open_sources(&L, e);
 	if (rc < 0) {
+		if (L.ctl >= 0)
+			close(L.ctl);
 		ls_msg_free(&L.msg);
 		for (size_t i = L.n; i-- > 0;)
 			conn_close(&L, i);
@@ -784,6 +845,10 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	for (size_t i = L.n; i-- > 0;)
 		conn_close(&L, i);
 	free(L.c);
+	if (L.ctl >= 0) {
+		close(L.ctl);
+		unlink(o->control);
+	}
 	free(L.pf);
 	free(L.ws);
 	free(L.rbuf);

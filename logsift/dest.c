@@ -166,7 +166,7 @@ static int net_connect(struct ls_writer *w)
 	return 0;
 }
 
-static void report_error(struct ls_writer *w, const char *what, int err)
+static void report_error(struct ls_cfg *c, struct ls_writer *w, const char *what, int err)
 {
 	w->dst->failed++;
 	if (w->failing || !notices)
@@ -174,7 +174,7 @@ static void report_error(struct ls_writer *w, const char *what, int err)
 	if (is_net(w->drv))
 		fprintf(notices,
 			"%s; server='%s', error='%s (%d)', destination='%s', time_reopen='%d'\n",
-			what, w->path, strerror(err), err, w->dst->name, w->drv->time_reopen);
+			what, w->path, strerror(err), err, w->dst->name, reopen_s(c, w->drv));
 	else
 		fprintf(notices, "%s; filename='%s', error='%s (%d)', destination='%s'\n", what,
 			w->path, strerror(err), err, w->dst->name);
@@ -208,7 +208,8 @@ static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 	}
 	if (r < 0) {
 		report_error(
-		    w, is_net(w->drv) ? "Connection failed" : "Error opening file for writing", -r);
+		    c, w, is_net(w->drv) ? "Connection failed" : "Error opening file for writing",
+		    -r);
 		w->failing = true;
 		w->retry_ms = ls_now_ms() + 1000LL * reopen_s(c, w->drv);
 		return;
@@ -227,7 +228,7 @@ static void writer_open(struct ls_cfg *c, struct ls_writer *w)
  */
 static void writer_fail(struct ls_cfg *c, struct ls_writer *w, int err)
 {
-	report_error(w, is_net(w->drv) ? "Connection broken" : "Error writing file", err);
+	report_error(c, w, is_net(w->drv) ? "Connection broken" : "Error writing file", err);
 	w->failing = true;
 	w->blocked = false;
 	w->connecting = false;
@@ -246,10 +247,13 @@ static void queue_pop(struct ls_writer *w, bool written)
 	struct ls_qent *e = &w->q[w->qh];
 	if (e->win)
 		ls_window_release(e->win);
-	if (written)
+	if (written) {
 		w->dst->written++;
-	else
+		w->drv->written++;
+	} else {
 		w->dst->dropped++;
+		w->drv->dropped++;
+	}
 	w->qh = (w->qh + 1) & (w->qcap - 1);
 	w->qn--;
 }
@@ -356,11 +360,19 @@ int ls_writer_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *wi
 {
 	size_t len = w->buf.len - w->tail;
 	size_t bound = fifo_size(c, w->drv);
+	if (!len) {
+		/* an empty line (template("")): nothing to write, and write(2)
+		 * of 0 bytes would look like a full disk */
+		w->dst->written++;
+		w->drv->written++;
+		return 1;
+	}
 	if (w->qn >= bound) {
 		writer_flush(c, w);
 		if (w->qn >= bound && !win) {
 			w->buf.len = w->tail;
 			w->dst->dropped++;
+			w->drv->dropped++;
 			return 0;
 		}
 	}
@@ -512,6 +524,24 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 	}
 }
 
+uint64_t ls_dest_pending(const struct ls_cfg *c)
+{
+	uint64_t n = 0;
+	int64_t now = ls_now_ms();
+	FOR_WRITERS(c, w)
+	if (w->fd >= 0 && (!w->retry_ms || w->retry_ms <= now))
+		n += w->qn;
+	return n;
+}
+
+size_t ls_dest_writers(const struct ls_cfg *c)
+{
+	size_t n = 0;
+	FOR_WRITERS(c, w)
+	n++;
+	return n;
+}
+
 uint64_t ls_dest_queued(const struct ls_cfg *c)
 {
 	uint64_t n = 0;
@@ -572,6 +602,9 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 				struct ls_ddrv *a = &nd->drv[k], *b = &od->drv[k];
 				if (a->files || !same_target(a, b))
 					continue;
+				a->processed = b->processed;
+				a->written = b->written;
+				a->dropped = b->dropped;
 				a->files = b->files;
 				b->files = NULL;
 				for (struct ls_writer *w = a->files; w; w = w->next) {

@@ -248,6 +248,11 @@ struct ls_writer;
 size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **ws, size_t max);
 /* Act on the poll results of the writers ls_dest_pollfds() gave. */
 void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer **ws, size_t n);
+/* Number of writers (poll set size for ls_dest_pollfds()). */
+size_t ls_dest_writers(const struct ls_cfg *c);
+/* Messages queued in writers that are open and not waiting for time-reopen()
+ * (what an exit flush can still write). */
+uint64_t ls_dest_pending(const struct ls_cfg *c);
 /* Messages queued in all writers (for the exit flush and stats). */
 uint64_t ls_dest_queued(const struct ls_cfg *c);
 /* Close every writer; what is still queued is counted as dropped. */
@@ -262,6 +267,8 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c);
 
 /* Print per-source/filter/destination counters. */
 void ls_stats_print(const struct ls_cfg *c, FILE *out);
+/* The counters as syslog-ng-ctl stats prints them (logsift-ctl stats). */
+void ls_stats_ctl(const struct ls_cfg *c, struct ls_buf *out);
 /* Print the rules and paths that never matched (for --test). */
 void ls_unmatched_print(const struct ls_cfg *c, FILE *out);
 
@@ -271,6 +278,7 @@ struct ls_daemon_opts {
 	struct ls_trace *trace;
 	bool stats_on_exit;
 	const char *pidfile;
+	const char *control; /* control socket path (logsift-ctl), or NULL */
 };
 /* Run until SIGTERM/SIGINT. Returns an exit code (0 or syslog-ng's). */
 int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct ok_err *e);

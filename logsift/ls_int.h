@@ -234,7 +234,8 @@ struct ls_ddrv {
 	struct ls_writer *files;   /* writers: one per file name, or the socket */
 	int fd;			   /* unused (kept for cfg.c) */
 	long long last_fail;	   /* unused */
-	char *persist;		   /* reload identity: kind and target */
+	char *persist;		   /* unused */
+	uint64_t processed, written, dropped; /* this driver's share of the counters */
 };
 
 struct ls_dest {

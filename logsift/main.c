@@ -39,8 +39,9 @@ static const char help[] =
     "                        paths that never matched\n"
     "      --stats           print counters on exit (SIGUSR1 prints them any time)\n"
     "  -p, --pidfile=FILE    write the PID to FILE\n"
-    "      --no-caps, --persist-file=F, --control=F  accepted for syslog-ng\n"
-    "                        command lines, ignored\n"
+    "  -c, --control=SOCK    control socket for logsift-ctl (stats, reload, stop)\n"
+    "      --no-caps, --persist-file=F  accepted for syslog-ng command lines,\n"
+    "                        ignored\n"
     "\n"
     "Signals: SIGTERM/SIGINT flush and exit, SIGHUP reloads the configuration\n"
     "(a bad one is reported and the old one kept), SIGUSR1 prints statistics.\n"
@@ -72,7 +73,7 @@ static const struct cli_opt opts[] = {
     {"pidfile", 'p', CLI_ARG, 'p'},
     {"no-caps", 0, CLI_FLAG, OPT_IGNORE},
     {"persist-file", 'R', CLI_ARG, OPT_IGNORE_ARG},
-    {"control", 'c', CLI_ARG, OPT_IGNORE_ARG},
+    {"control", 'c', CLI_ARG, 'c'},
     {0},
 };
 
@@ -85,6 +86,7 @@ struct ctx {
 	bool mode_set;
 	const char *match;
 	const char *pidfile;
+	const char *control;
 };
 
 static int on_opt(void *vctx, int id, const char *arg)
@@ -126,6 +128,9 @@ static int on_opt(void *vctx, int id, const char *arg)
 		break;
 	case 'p':
 		c->pidfile = arg;
+		break;
+	case 'c':
+		c->control = arg;
 		break;
 	default:
 		break;
@@ -266,7 +271,7 @@ int main(int argc, char **argv)
 			rc = 0;
 		}
 	} else {
-		struct ls_daemon_opts o = {ctx.cfg, &trace, ctx.stats, ctx.pidfile};
+		struct ls_daemon_opts o = {ctx.cfg, &trace, ctx.stats, ctx.pidfile, ctx.control};
 		rc = ls_daemon_run(&cfg, &o, &e);
 		if (rc)
 			fprintf(stderr, "%s: %s%s%s\n", e.msg, e.path, e.errnum ? ": " : "",

@@ -124,7 +124,9 @@ void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d,
 			 * without a host, "source@host" for local input; internal()
 			 * messages keep the plain name. $HOST shows the first name,
 			 * $FULLHOST and the default file line the whole chain. */
-			char chain[256];
+			/* room for two names of up to 255 bytes and the separator:
+			 * never cut (gcc -O0 -Wformat-truncation checks it) */
+			char chain[520];
 			size_t ol;
 			const char *orig = ls_msg_get(m, LS_HOST, &ol);
 			if (d->kind == SRC_INTERNAL)
@@ -298,6 +300,7 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 	struct ls_buf path = {0};
 	for (size_t i = 0; i < dst->n_drv; i++) {
 		struct ls_ddrv *d = &dst->drv[i];
+		d->processed++;
 		if (d->kind == DST_STDOUT) {
 			struct ls_buf line = {0};
 			dest_format(d, m, &line);
@@ -467,6 +470,59 @@ void ls_stats_print(const struct ls_cfg *c, FILE *out)
 		fprintf(out, "log;%s:%d:%d;matched=%llu\n", c->all_paths[i]->file,
 			c->all_paths[i]->line, c->all_paths[i]->col,
 			(unsigned long long)c->all_paths[i]->matched);
+}
+
+/*
+ * syslog-ng-ctl stats's shape (SourceName;SourceId;SourceInstance;State;
+ * Type;Number) so that scripts carry over: center, source and destination
+ * totals, and per driver dst.KIND;NAME#i;INSTANCE lines (dropped, processed,
+ * queued, written) as 3.38 prints them at stats-level(0). Sources also get
+ * their kernel datagram drops.
+ */
+void ls_stats_ctl(const struct ls_cfg *c, struct ls_buf *out)
+{
+	static const char *const kinds[] = {
+	    [DST_FILE] = "file",   [DST_PIPE] = "pipe",	  [DST_USERTTY] = "usertty",
+	    [DST_UDP] = "network", [DST_TCP] = "network", [DST_STDOUT] = "stdout"};
+	uint64_t rcv = 0, q = 0;
+	for (size_t i = 0; i < c->n_src; i++)
+		rcv += c->src[i]->received;
+	for (size_t i = 0; i < c->n_dst; i++)
+		q += c->dst[i]->processed;
+	ls_buf_addf(out, "SourceName;SourceId;SourceInstance;State;Type;Number\n");
+	ls_buf_addf(out, "center;;received;a;processed;%llu\n", (unsigned long long)rcv);
+	ls_buf_addf(out, "center;;queued;a;processed;%llu\n", (unsigned long long)q);
+	for (size_t i = 0; i < c->n_src; i++) {
+		const struct ls_source *s = c->src[i];
+		ls_buf_addf(out, "source;%s;;a;processed;%llu\n", s->name,
+			    (unsigned long long)s->received);
+		ls_buf_addf(out, "source;%s;;a;dropped;%llu\n", s->name,
+			    (unsigned long long)s->dropped);
+	}
+	for (size_t i = 0; i < c->n_dst; i++) {
+		const struct ls_dest *dst = c->dst[i];
+		ls_buf_addf(out, "destination;%s;;a;processed;%llu\n", dst->name,
+			    (unsigned long long)dst->processed);
+		for (size_t k = 0; k < dst->n_drv; k++) {
+			const struct ls_ddrv *d = &dst->drv[k];
+			uint64_t queued = 0;
+			for (const struct ls_writer *w = d->files; w; w = w->next)
+				queued += w->qn;
+			char inst[512];
+			if (d->kind == DST_TCP || d->kind == DST_UDP)
+				snprintf(inst, sizeof inst, "%s,%s:%d",
+					 d->kind == DST_TCP ? "tcp" : "udp", d->ip, d->port);
+			else if (d->files && ls_tmpl_is_literal(d->path))
+				snprintf(inst, sizeof inst, "%s", d->files->path);
+			else
+				inst[0] = 0;
+			const char *type[] = {"dropped", "processed", "queued", "written"};
+			uint64_t v[] = {d->dropped, d->processed, queued, d->written};
+			for (size_t t = 0; t < 4; t++)
+				ls_buf_addf(out, "dst.%s;%s#%zu;%s;a;%s;%llu\n", kinds[d->kind],
+					    dst->name, k, inst, type[t], (unsigned long long)v[t]);
+		}
+	}
 }
 
 void ls_unmatched_print(const struct ls_cfg *c, FILE *out)
