@@ -68,7 +68,8 @@ static const char help[] =
     "      --cpio             write the payload as an uncompressed newc cpio archive\n"
     "                         (refused for delta rpms and other non-cpio payloads)\n"
     "\n"
-    "Exit status (as rpm): 0 success; 1 a package failed (not a valid package,\n"
+    "Exit status (as rpm): 0 success (also, as in rpm 4.18, after an error in a\n"
+    "--qf format: nothing is read); 1 a package failed (not a valid package,\n"
     "unreadable, a BAD digest, a payload path refused for safety); 2 usage\n"
     "error; 4 out of memory.\n";
 
@@ -418,9 +419,11 @@ int main(int argc, char **argv)
 		ok_err_clear(&e);
 		qf = rpm_qf_compile(c.qf ? c.qf : rpm_alias_qf("default"), &e);
 		if (!qf) {
+			/* rpm 4.18 prints "error: incorrect format: ..." and exits
+			 * 0 without reading a package; so does rpmq */
 			ok_err_print(&e);
 			free(c.qf);
-			return OK_EXIT_USAGE;
+			return fflush(stdout) != 0 ? OK_EXIT_IO : OK_EXIT_OK;
 		}
 	}
 	char *buf = NULL;
