@@ -48,6 +48,8 @@ static const char help[] =
     "                         %{TAG:fmt}, %-20{TAG}, [arrays], %{=TAG}, %{#TAG},\n"
     "                         %|TAG?{present}:{absent}|; tags by name or number\n"
     "      --json             every header tag as JSON (rpm >= 4.20 --json)\n"
+    "      --xml              every header tag as XML (rpm's [%{*:xml}\\n])\n"
+    "      --filecolor        file names with their colors\n"
     "  -v, --verbose          verbose lists and -K output\n"
     "      --nosignature, --nodigest   accepted; queries never verify\n"
     "\n"
@@ -94,6 +96,8 @@ enum {
 	OPT_FILESBYPKG,
 	OPT_FILECAPS,
 	OPT_SAFE,
+	OPT_XML,
+	OPT_FILECOLOR,
 };
 
 static const struct cli_opt opts[] = {
@@ -121,6 +125,8 @@ static const struct cli_opt opts[] = {
     {"changes", 0, CLI_FLAG, OPT_CHANGES},
     {"filesbypkg", 0, CLI_FLAG, OPT_FILESBYPKG},
     {"filecaps", 0, CLI_FLAG, OPT_FILECAPS},
+    {"xml", 0, CLI_FLAG, OPT_XML},
+    {"filecolor", 0, CLI_FLAG, OPT_FILECOLOR},
     {"qf", 0, CLI_ARG, OPT_QF},
     {"queryformat", 0, CLI_ARG, OPT_QF},
     {"json", 0, CLI_FLAG, OPT_JSON},
@@ -216,6 +222,12 @@ static int on_opt(void *vc, int id, const char *arg)
 		break;
 	case OPT_FILECAPS:
 		alias = "filecaps";
+		break;
+	case OPT_XML:
+		alias = "xml";
+		break;
+	case OPT_FILECOLOR:
+		alias = "filecolor";
 		break;
 	case OPT_QF:
 		add_qf(c, arg);

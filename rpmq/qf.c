@@ -827,8 +827,12 @@ static void free_toks(struct tok *t, int n)
 }
 
 /* Resolve a tag name (or number); 0 if unknown. */
+#define TAG_STAR 0xfffffffeu /* %{*}: every tag of the header in turn */
+
 static uint32_t find_tag(const char *name)
 {
+	if (strcmp(name, "*") == 0)
+		return TAG_STAR;
 	if (*name >= '0' && *name <= '9') {
 		char *end;
 		unsigned long v = strtoul(name, &end, 10);
@@ -1111,11 +1115,22 @@ struct eval {
 		struct rpm_td td;
 	} cache[CACHE_MAX];
 	int ncache;
+	int raw;		 /* %{*} iteration: HEADERGET_RAW data */
+	uint32_t star_tag;	 /* the tag %{*} stands for now */
+	const struct qtag *star; /* the one %{*} that does (the first token) */
 };
+
+/* The tag a token reads: only the first token's %{*} takes the header's
+ * tags in turn (rpm rewrites that token alone); any other %{*} finds
+ * nothing. */
+static uint32_t tag_of(const struct eval *ev, const struct qtag *t)
+{
+	return t == ev->star ? ev->star_tag : t->tag;
+}
 
 static const struct rpm_td *get_data(struct eval *ev, uint32_t tag)
 {
-	if (!tag)
+	if (!tag || tag == TAG_STAR)
 		return NULL;
 	for (int i = 0; i < ev->ncache; i++)
 		if (ev->cache[i].tag == tag)
@@ -1124,7 +1139,8 @@ static const struct rpm_td *get_data(struct eval *ev, uint32_t tag)
 	if (slot == CACHE_MAX - 1 && ev->cache[slot].tag)
 		rpm_td_free(&ev->cache[slot].td);
 	ev->cache[slot].tag = tag;
-	ev->cache[slot].found = rpm_td_get(ev->p, tag, ev->verbose, &ev->cache[slot].td);
+	ev->cache[slot].found = ev->raw ? rpm_td_get_raw(ev->p, tag, &ev->cache[slot].td)
+					: rpm_td_get(ev->p, tag, ev->verbose, &ev->cache[slot].td);
 	return ev->cache[slot].found ? &ev->cache[slot].td : NULL;
 }
 
@@ -1148,7 +1164,7 @@ static int put(struct eval *ev, const char *s, size_t n)
 
 static int format_value(struct eval *ev, const struct qtag *t, uint32_t elem)
 {
-	const struct rpm_td *td = get_data(ev, t->tag);
+	const struct rpm_td *td = get_data(ev, tag_of(ev, t));
 	char *val;
 	if (td && td->count > elem)
 		val = fmt_call(t->fmt, td, elem);
@@ -1191,7 +1207,7 @@ static int single(struct eval *ev, const struct tok *tok, uint32_t elem)
 	case TOK_COND: {
 		const struct tok *sub = tok->a;
 		int n = tok->na;
-		if (!get_data(ev, tok->t.tag)) {
+		if (!get_data(ev, tag_of(ev, &tok->t))) {
 			sub = tok->b;
 			n = tok->nb;
 		}
@@ -1206,7 +1222,7 @@ static int single(struct eval *ev, const struct tok *tok, uint32_t elem)
 			const struct tok *s = &tok->a[i];
 			if (s->kind != TOK_TAG || s->t.just_one)
 				continue;
-			const struct rpm_td *td = get_data(ev, s->t.tag);
+			const struct rpm_td *td = get_data(ev, tag_of(ev, &s->t));
 			if (!td)
 				continue;
 			found = 1;
@@ -1223,7 +1239,7 @@ static int single(struct eval *ev, const struct tok *tok, uint32_t elem)
 		const struct tok *t0 = &tok->a[0];
 		int isxml = t0->kind == TOK_TAG && t0->t.fmt && strcmp(t0->t.fmt->name, "xml") == 0;
 		if (isxml) {
-			char *tn = tag_name_418(t0->t.tag);
+			char *tn = tag_name_418(tag_of(ev, &t0->t));
 			char *w = tn ? xasprintf("  <rpmTag name=\"%s\">\n", tn) : NULL;
 			rc = w ? put(ev, w, strlen(w)) : -ENOMEM;
 			free(tn);
@@ -1253,8 +1269,35 @@ int rpm_qf_expand(const struct rpm_qf *qf, const struct rpm_pkg *p, int verbose,
 	ev->cap = cap;
 	ev->e = e;
 	int rc = put(ev, "", 0);
-	for (int i = 0; i < qf->n && rc == 0; i++)
-		rc = single(ev, &qf->toks[i], 0);
+	/* headerFormat: a format whose first token is %{*} (or [%{*}...])
+	 * repeats that token alone for every tag of the header, in rpm's index
+	 * order without the region tags, with raw data; for :xml inside an
+	 * rpmHeader element. */
+	const struct tok *t0 = qf->n > 0 ? &qf->toks[0] : NULL;
+	const struct tok *st = !t0				     ? NULL
+			       : t0->kind == TOK_TAG		     ? t0
+			       : t0->kind == TOK_ARRAY && t0->na > 0 ? &t0->a[0]
+								     : NULL;
+	if (st && st->kind == TOK_TAG && st->t.tag == TAG_STAR) {
+		const struct rpm_hdr *h = &p->hdr;
+		int isxml = st->t.fmt && strcmp(st->t.fmt->name, "xml") == 0;
+		ev->raw = 1;
+		ev->star = &st->t;
+		if (isxml)
+			rc = put(ev, "<rpmHeader>\n", 12);
+		for (size_t k = 0; k < h->il + h->nvirt && rc == 0; k++) {
+			uint32_t tag = h->virt ? h->virt[k].tag : h->ents[k].tag;
+			if (tag >= TAG_HEADERIMAGE && tag <= TAG_HEADERIMMUTABLE)
+				continue;
+			ev->star_tag = tag;
+			rc = single(ev, t0, 0);
+		}
+		if (isxml && rc == 0)
+			rc = put(ev, "</rpmHeader>\n", 13);
+	} else {
+		for (int i = 0; i < qf->n && rc == 0; i++)
+			rc = single(ev, &qf->toks[i], 0);
+	}
 	for (int i = 0; i < ev->ncache; i++)
 		rpm_td_free(&ev->cache[i].td);
 	free(ev);

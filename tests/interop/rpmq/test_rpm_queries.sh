@@ -11,7 +11,7 @@ Q="$OPSKIT_BUILD/rpmq/rpmq"
 CORPUS="$OPSKIT_SHARED/corpus/rpm"
 HERE="$OPSKIT_SOURCE/tests/interop/rpmq"
 
-MODES='--scripts|--triggers|--filetriggers|-l|-lv|-c|-d|--dump|-i|-R|-P|--conflicts|--obsoletes|--recommends|--suggests|--supplements|--enhances|--changelog|--changes|-Rv|-Pv|--conflicts -v|--obsoletes -v|--recommends -v|--suggests -v|--supplements -v|--enhances -v|--scripts --triggers --filetriggers -l|-i -l|--filesbypkg|--filecaps|--triggerscripts|--filetriggerscripts|-q'
+MODES='--scripts|--triggers|--filetriggers|-l|-lv|-c|-d|--dump|-i|-R|-P|--conflicts|--obsoletes|--recommends|--suggests|--supplements|--enhances|--changelog|--changes|-Rv|-Pv|--conflicts -v|--obsoletes -v|--recommends -v|--suggests -v|--supplements -v|--enhances -v|--scripts --triggers --filetriggers -l|-i -l|--filesbypkg|--filecaps|--triggerscripts|--filetriggerscripts|-q|--xml|--filecolor'
 
 if ! command -v rpm >/dev/null 2>&1; then
 	tap_skip "rpm queries" "rpm is not installed (apt-get install rpm)"
@@ -41,6 +41,22 @@ for f in $pkgs; do
 		IFS='|'
 	done
 	IFS=$IFS_SAVE
+done
+
+# %{*} (every tag in rpm's index order, raw data), the tags rpm adds on
+# load (SOURCEPACKAGE for source packages, SOURCERPM "(none)" otherwise),
+# rpm 4.18's tag names (PAYLOADDIGEST, HDRID, ...), DBINSTANCE and the
+# HEADERIMMUTABLE region blob, on every package.
+for f in $pkgs; do
+	b=$(basename "$f")
+	for qf in '%{*:tagname}' '[%{*:tagname} %{*}\n]' '%{*}|%{NAME}\n' \
+		'%{SOURCEPACKAGE}|%{SOURCERPM}|%|SOURCERPM?{y}:{n}|%|SOURCEPACKAGE?{y}:{n}|%{NEVRA}|%{ARCHSUFFIX}\n' \
+		'%{PAYLOADDIGEST}|%{PAYLOADDIGESTALGO}|%{PAYLOADDIGESTALT}|%{HDRID}|%{PKGID}|%{SOURCEPKGID}|%{HEADERIMAGE}|%{HEADERSIGNATURES}|%{HEADERREGIONS}|%{DBINSTANCE}\n' \
+		'%{RPMTAG_PAYLOADDIGEST} %{HEADERIMMUTABLE:base64}|%{HEADERIMMUTABLE:arraysize}'; do
+		rpm -qp --qf "$qf" --nosignature --nodigest "$f" >"$TAP_TMP/exp" 2>/dev/null
+		"$Q" -qp --qf "$qf" "$f" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+		test_cmp "$b: --qf '$qf'" "$TAP_TMP/exp" "$TAP_TMP/act"
+	done
 done
 
 # Query formats: the subset of the issue, on the richest packages.
