@@ -48,6 +48,11 @@ const struct rpm_tag_info *rpm_tag_by_name(const char *name)
 	for (unsigned i = 0; i < rpm_tag_table_n; i++)
 		if (strcasecmp(rpm_tag_table[i].name, name) == 0)
 			return &rpm_tag_table[i];
+	/* rpm 4.18's names that newer rpm renamed or dropped (PAYLOADDIGEST,
+	 * HDRID, PKGID, SOURCEPKGID, HEADERIMAGE, ...): same numbers */
+	for (unsigned i = 0; i < rpm418_tag_table_n; i++)
+		if (strcasecmp(rpm418_tag_table[i].name, name) == 0)
+			return &rpm418_tag_table[i];
 	return NULL;
 }
 
@@ -678,15 +683,40 @@ const struct rpm_entry *rpm_hdr_find(const struct rpm_hdr *h, uint32_t tag)
 /* rpm's index of a package's main header also holds the signature tags it
  * merged and the SOURCERPM it retrofits: build the same sorted list of
  * tags so that rpm_hdr_find probes as rpm's bsearch does. */
+/* rpm 4.18's applyRetrofits, first part: a header with neither SOURCERPM
+ * nor SOURCEPACKAGE gets SOURCEPACKAGE = 1 when it looks like a source
+ * package (headerIsSourceHeuristic: its one directory is "", after
+ * OLDFILENAMES were compressed into DIRNAMES), else SOURCERPM "(none)". */
+static enum rpm_retro retro_kind(const struct rpm_pkg *p)
+{
+	const struct rpm_hdr *h = &p->hdr;
+	if (rpm_hdr_find(h, TAG_SOURCERPM) || rpm_hdr_find(h, TAG_SOURCEPACKAGE))
+		return RETRO_NONE;
+	const struct rpm_entry *dn = rpm_hdr_find(h, TAG_DIRNAMES);
+	const struct rpm_entry *old = rpm_hdr_find(h, TAG_OLDFILENAMES);
+	int src = 0;
+	if (dn)
+		src = dn->type == RPM_STRING_ARRAY && dn->count == 1 && !*rpm_ent_str(h, dn, 0);
+	else if (old && old->type == RPM_STRING_ARRAY) {
+		src = 1; /* every name without a directory: the one dirname "" */
+		for (uint32_t i = 0; i < old->count && src; i++)
+			src = strchr(rpm_ent_str(h, old, i), '/') == NULL;
+	}
+	return src ? RETRO_SOURCEPACKAGE : RETRO_SOURCERPM;
+}
+
 static int virt_init(struct rpm_pkg *p)
 {
+	p->retro = retro_kind(p);
 	struct rpm_hdr *h = &p->hdr;
 	uint32_t extra[32];
 	unsigned nx = 0;
 	for (unsigned i = 0; i < p->nxsig && nx < 31; i++)
 		extra[nx++] = p->xsig_tag[i];
-	if (!rpm_hdr_find(h, TAG_SOURCERPM) && !rpm_hdr_find(h, TAG_SOURCEPACKAGE))
+	if (p->retro == RETRO_SOURCERPM)
 		extra[nx++] = TAG_SOURCERPM;
+	else if (p->retro == RETRO_SOURCEPACKAGE)
+		extra[nx++] = TAG_SOURCEPACKAGE;
 	if (nx == 0)
 		return 0;
 	for (unsigned i = 1; i < nx; i++) /* insertion sort, stable */

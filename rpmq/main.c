@@ -48,6 +48,8 @@ static const char help[] =
     "                         %{TAG:fmt}, %-20{TAG}, [arrays], %{=TAG}, %{#TAG},\n"
     "                         %|TAG?{present}:{absent}|; tags by name or number\n"
     "      --json             every header tag as JSON (rpm >= 4.20 --json)\n"
+    "      --xml              every header tag as XML (rpm's [%{*:xml}\\n])\n"
+    "      --filecolor        file names with their colors\n"
     "  -v, --verbose          verbose lists and -K output\n"
     "      --nosignature, --nodigest   accepted; queries never verify\n"
     "\n"
@@ -68,7 +70,8 @@ static const char help[] =
     "      --cpio             write the payload as an uncompressed newc cpio archive\n"
     "                         (refused for delta rpms and other non-cpio payloads)\n"
     "\n"
-    "Exit status (as rpm): 0 success; 1 a package failed (not a valid package,\n"
+    "Exit status (as rpm): 0 success (also, as in rpm 4.18, after an error in a\n"
+    "--qf format: nothing is read); 1 a package failed (not a valid package,\n"
     "unreadable, a BAD digest, a payload path refused for safety); 2 usage\n"
     "error; 4 out of memory.\n";
 
@@ -93,6 +96,8 @@ enum {
 	OPT_FILESBYPKG,
 	OPT_FILECAPS,
 	OPT_SAFE,
+	OPT_XML,
+	OPT_FILECOLOR,
 };
 
 static const struct cli_opt opts[] = {
@@ -120,6 +125,8 @@ static const struct cli_opt opts[] = {
     {"changes", 0, CLI_FLAG, OPT_CHANGES},
     {"filesbypkg", 0, CLI_FLAG, OPT_FILESBYPKG},
     {"filecaps", 0, CLI_FLAG, OPT_FILECAPS},
+    {"xml", 0, CLI_FLAG, OPT_XML},
+    {"filecolor", 0, CLI_FLAG, OPT_FILECOLOR},
     {"qf", 0, CLI_ARG, OPT_QF},
     {"queryformat", 0, CLI_ARG, OPT_QF},
     {"json", 0, CLI_FLAG, OPT_JSON},
@@ -215,6 +222,12 @@ static int on_opt(void *vc, int id, const char *arg)
 		break;
 	case OPT_FILECAPS:
 		alias = "filecaps";
+		break;
+	case OPT_XML:
+		alias = "xml";
+		break;
+	case OPT_FILECOLOR:
+		alias = "filecolor";
 		break;
 	case OPT_QF:
 		add_qf(c, arg);
@@ -418,9 +431,11 @@ int main(int argc, char **argv)
 		ok_err_clear(&e);
 		qf = rpm_qf_compile(c.qf ? c.qf : rpm_alias_qf("default"), &e);
 		if (!qf) {
+			/* rpm 4.18 prints "error: incorrect format: ..." and exits
+			 * 0 without reading a package; so does rpmq */
 			ok_err_print(&e);
 			free(c.qf);
-			return OK_EXIT_USAGE;
+			return fflush(stdout) != 0 ? OK_EXIT_IO : OK_EXIT_OK;
 		}
 	}
 	char *buf = NULL;

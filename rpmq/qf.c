@@ -358,14 +358,13 @@ static char *f_humaniec(const struct rpm_td *td, uint32_t i)
 	return human(td, i, 1024);
 }
 
-static char *f_base64(const struct rpm_td *td, uint32_t i)
+/* rpm's rpmBase64Encode(data, n, -1): lines of 64 characters (48 bytes),
+ * each ending in a newline, the last one too; nothing for no bytes. */
+static char *b64_lines(const uint8_t *d, size_t n)
 {
-	(void)i;
 	static const char b64[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	const uint8_t *d = rpm_td_bin(td);
-	size_t n = td->count;
-	char *s = malloc(4 * ((n + 2) / 3) + 1), *o = s;
+	char *s = malloc(4 * ((n + 2) / 3) + n / 48 + 2), *o = s;
 	if (!s)
 		return NULL;
 	for (size_t k = 0; k < n; k += 3) {
@@ -378,9 +377,98 @@ static char *f_base64(const struct rpm_td *td, uint32_t i)
 		*o++ = b64[v >> 12 & 63];
 		*o++ = k + 1 < n ? b64[v >> 6 & 63] : '=';
 		*o++ = k + 2 < n ? b64[v & 63] : '=';
+		if ((k + 3) % 48 == 0 || k + 3 >= n)
+			*o++ = '\n';
 	}
 	*o = 0;
 	return s;
+}
+
+static char *f_base64(const struct rpm_td *td, uint32_t i)
+{
+	(void)i;
+	return b64_lines(rpm_td_bin(td), td->count);
+}
+
+/* rpm's base64_decode_value: 0..63, -2 for '=', -1 for anything else. */
+static int b64_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	return c == '+' ? 62 : c == '/' ? 63 : c == '=' ? -2 : -1;
+}
+
+/* :armor (rpm 4.18's pgpArmorWrap): binary data as an ASCII-armored OpenPGP
+ * signature, a base64 string (a stored public key) as a public key block;
+ * the Version line is rpm 4.18's. */
+static char *f_armor(const struct rpm_td *td, uint32_t i)
+{
+	const uint8_t *d;
+	size_t n;
+	uint8_t *dec = NULL;
+	const char *what;
+	if (td->type == RPM_BIN) {
+		d = rpm_td_bin(td);
+		n = td->count;
+		what = "SIGNATURE";
+	} else if (td->type == RPM_STRING || td->type == RPM_STRING_ARRAY) {
+		/* rpmBase64Decode: bytes above 32 must be base64 or '=' and
+		 * number a multiple of 4; anything else is skipped */
+		const char *e = rpm_td_str(td, i);
+		size_t cnt = 0;
+		for (const signed char *c = (const signed char *)e; *c; c++)
+			if (*c > 32 && b64_value((unsigned char)*c) == -1)
+				return strdup("(not base64)");
+			else if (*c > 32)
+				cnt++;
+		if (cnt % 4)
+			return strdup("(not base64)");
+		dec = malloc(cnt / 4 * 3 + 1);
+		if (!dec)
+			return NULL;
+		n = 0;
+		uint32_t v = 0;
+		int bits = 0;
+		for (const unsigned char *c = (const unsigned char *)e; *c; c++) {
+			int f = b64_value(*c);
+			if (f < 0)
+				continue;
+			v = v << 6 | (uint32_t)f;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				dec[n++] = (uint8_t)(v >> bits);
+			}
+		}
+		d = dec;
+		what = "PUBLIC KEY BLOCK";
+	} else {
+		return strdup("(invalid type)");
+	}
+	/* CRC-24 of RFC 4880 6.1 */
+	uint32_t crc = 0xb704ce;
+	for (size_t k = 0; k < n; k++) {
+		crc ^= (uint32_t)d[k] << 16;
+		for (int b = 0; b < 8; b++) {
+			crc <<= 1;
+			if (crc & 0x1000000)
+				crc ^= 0x1864cfb;
+		}
+	}
+	uint8_t c3[3] = {(uint8_t)(crc >> 16), (uint8_t)(crc >> 8), (uint8_t)crc};
+	char *body = b64_lines(d, n), *sum = b64_lines(c3, 3);
+	char *r = body && sum ? xasprintf("-----BEGIN PGP %s-----\nVersion: rpm-4.18.0\n\n%s=%s"
+					  "-----END PGP %s-----\n",
+					  what, body, sum, what)
+			      : NULL;
+	free(body);
+	free(sum);
+	free(dec);
+	return r;
 }
 
 static const char *pgp_pubkey_name(unsigned a)
@@ -615,11 +703,29 @@ static char *f_xml(const struct rpm_td *td, uint32_t i)
 	return r;
 }
 
+/* rpm 4.18's rpmTagGetName: of the names its table has for the number, the
+ * longest, capitalised ("Sigmd5", not "Pkgid"); "(unknown)" for a tag 4.18
+ * does not know. */
+static char *tag_name_418(uint32_t tag)
+{
+	const char *best = NULL;
+	for (unsigned k = 0; k < rpm418_tag_table_n; k++)
+		if (rpm418_tag_table[k].tag == tag &&
+		    (!best || strlen(rpm418_tag_table[k].name) > strlen(best)))
+			best = rpm418_tag_table[k].name;
+	if (!best)
+		return strdup("(unknown)");
+	char *r = strdup(best);
+	for (char *c = r ? r + 1 : NULL; c && *c; c++)
+		if (*c >= 'A' && *c <= 'Z')
+			*c = (char)(*c + 32);
+	return r;
+}
+
 static char *f_tagname(const struct rpm_td *td, uint32_t i)
 {
 	(void)i;
-	const struct rpm_tag_info *ti = rpm_tag_by_num(td->tag);
-	return xasprintf("%s", ti ? ti->name : "(unknown)");
+	return tag_name_418(td->tag);
 }
 
 static char *f_tagnum(const struct rpm_td *td, uint32_t i)
@@ -638,6 +744,7 @@ static const struct fmt formats[] = {
     {"string", CLS_ANY, f_string},
     {"base64", CLS_BIN, f_base64},
     {"pgpsig", CLS_BIN, f_pgpsig},
+    {"armor", CLS_ANY, f_armor},
     {"depflags", CLS_NUM, f_depflags},
     {"deptype", CLS_NUM, f_deptype},
     {"fflags", CLS_NUM, f_fflags},
@@ -720,8 +827,12 @@ static void free_toks(struct tok *t, int n)
 }
 
 /* Resolve a tag name (or number); 0 if unknown. */
+#define TAG_STAR 0xfffffffeu /* %{*}: every tag of the header in turn */
+
 static uint32_t find_tag(const char *name)
 {
+	if (strcmp(name, "*") == 0)
+		return TAG_STAR;
 	if (*name >= '0' && *name <= '9') {
 		char *end;
 		unsigned long v = strtoul(name, &end, 10);
@@ -1004,11 +1115,22 @@ struct eval {
 		struct rpm_td td;
 	} cache[CACHE_MAX];
 	int ncache;
+	int raw;		 /* %{*} iteration: HEADERGET_RAW data */
+	uint32_t star_tag;	 /* the tag %{*} stands for now */
+	const struct qtag *star; /* the one %{*} that does (the first token) */
 };
+
+/* The tag a token reads: only the first token's %{*} takes the header's
+ * tags in turn (rpm rewrites that token alone); any other %{*} finds
+ * nothing. */
+static uint32_t tag_of(const struct eval *ev, const struct qtag *t)
+{
+	return t == ev->star ? ev->star_tag : t->tag;
+}
 
 static const struct rpm_td *get_data(struct eval *ev, uint32_t tag)
 {
-	if (!tag)
+	if (!tag || tag == TAG_STAR)
 		return NULL;
 	for (int i = 0; i < ev->ncache; i++)
 		if (ev->cache[i].tag == tag)
@@ -1017,7 +1139,8 @@ static const struct rpm_td *get_data(struct eval *ev, uint32_t tag)
 	if (slot == CACHE_MAX - 1 && ev->cache[slot].tag)
 		rpm_td_free(&ev->cache[slot].td);
 	ev->cache[slot].tag = tag;
-	ev->cache[slot].found = rpm_td_get(ev->p, tag, ev->verbose, &ev->cache[slot].td);
+	ev->cache[slot].found = ev->raw ? rpm_td_get_raw(ev->p, tag, &ev->cache[slot].td)
+					: rpm_td_get(ev->p, tag, ev->verbose, &ev->cache[slot].td);
 	return ev->cache[slot].found ? &ev->cache[slot].td : NULL;
 }
 
@@ -1041,7 +1164,7 @@ static int put(struct eval *ev, const char *s, size_t n)
 
 static int format_value(struct eval *ev, const struct qtag *t, uint32_t elem)
 {
-	const struct rpm_td *td = get_data(ev, t->tag);
+	const struct rpm_td *td = get_data(ev, tag_of(ev, t));
 	char *val;
 	if (td && td->count > elem)
 		val = fmt_call(t->fmt, td, elem);
@@ -1084,7 +1207,7 @@ static int single(struct eval *ev, const struct tok *tok, uint32_t elem)
 	case TOK_COND: {
 		const struct tok *sub = tok->a;
 		int n = tok->na;
-		if (!get_data(ev, tok->t.tag)) {
+		if (!get_data(ev, tag_of(ev, &tok->t))) {
 			sub = tok->b;
 			n = tok->nb;
 		}
@@ -1099,7 +1222,7 @@ static int single(struct eval *ev, const struct tok *tok, uint32_t elem)
 			const struct tok *s = &tok->a[i];
 			if (s->kind != TOK_TAG || s->t.just_one)
 				continue;
-			const struct rpm_td *td = get_data(ev, s->t.tag);
+			const struct rpm_td *td = get_data(ev, tag_of(ev, &s->t));
 			if (!td)
 				continue;
 			found = 1;
@@ -1110,11 +1233,23 @@ static int single(struct eval *ev, const struct tok *tok, uint32_t elem)
 			if (cnt > num)
 				num = cnt;
 		}
-		if (!found)
+		if (!found || num == 0)
 			break;
+		/* [%{TAG:xml}...]: rpm wraps the elements in an rpmTag element */
+		const struct tok *t0 = &tok->a[0];
+		int isxml = t0->kind == TOK_TAG && t0->t.fmt && strcmp(t0->t.fmt->name, "xml") == 0;
+		if (isxml) {
+			char *tn = tag_name_418(tag_of(ev, &t0->t));
+			char *w = tn ? xasprintf("  <rpmTag name=\"%s\">\n", tn) : NULL;
+			rc = w ? put(ev, w, strlen(w)) : -ENOMEM;
+			free(tn);
+			free(w);
+		}
 		for (uint32_t j = 0; j < num && rc == 0; j++)
 			for (int i = 0; i < tok->na && rc == 0; i++)
 				rc = single(ev, &tok->a[i], j);
+		if (isxml && rc == 0)
+			rc = put(ev, "  </rpmTag>\n", 12);
 		break;
 	}
 	}
@@ -1134,8 +1269,35 @@ int rpm_qf_expand(const struct rpm_qf *qf, const struct rpm_pkg *p, int verbose,
 	ev->cap = cap;
 	ev->e = e;
 	int rc = put(ev, "", 0);
-	for (int i = 0; i < qf->n && rc == 0; i++)
-		rc = single(ev, &qf->toks[i], 0);
+	/* headerFormat: a format whose first token is %{*} (or [%{*}...])
+	 * repeats that token alone for every tag of the header, in rpm's index
+	 * order without the region tags, with raw data; for :xml inside an
+	 * rpmHeader element. */
+	const struct tok *t0 = qf->n > 0 ? &qf->toks[0] : NULL;
+	const struct tok *st = !t0				     ? NULL
+			       : t0->kind == TOK_TAG		     ? t0
+			       : t0->kind == TOK_ARRAY && t0->na > 0 ? &t0->a[0]
+								     : NULL;
+	if (st && st->kind == TOK_TAG && st->t.tag == TAG_STAR) {
+		const struct rpm_hdr *h = &p->hdr;
+		int isxml = st->t.fmt && strcmp(st->t.fmt->name, "xml") == 0;
+		ev->raw = 1;
+		ev->star = &st->t;
+		if (isxml)
+			rc = put(ev, "<rpmHeader>\n", 12);
+		for (size_t k = 0; k < h->il + h->nvirt && rc == 0; k++) {
+			uint32_t tag = h->virt ? h->virt[k].tag : h->ents[k].tag;
+			if (tag >= TAG_HEADERIMAGE && tag <= TAG_HEADERIMMUTABLE)
+				continue;
+			ev->star_tag = tag;
+			rc = single(ev, t0, 0);
+		}
+		if (isxml && rc == 0)
+			rc = put(ev, "</rpmHeader>\n", 13);
+	} else {
+		for (int i = 0; i < qf->n && rc == 0; i++)
+			rc = single(ev, &qf->toks[i], 0);
+	}
 	for (int i = 0; i < ev->ncache; i++)
 		rpm_td_free(&ev->cache[i].td);
 	free(ev);

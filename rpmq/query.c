@@ -73,6 +73,8 @@ static const struct {
 		     "%{TRANSFILETRIGGERSCRIPTS}\\n]"},
     {"filesbypkg", "[%-25{=NAME} %{FILENAMES}\\n]"},
     {"filecaps", "[%{FILENAMES}\\t%|FILECAPS?{%{FILECAPS}}|\\n]"},
+    {"xml", "[%{*:xml}\\n]"},
+    {"filecolor", "[%{FILENAMES}\\t%{FILECOLORS}\\n]"},
     {"default", "%{NVR}%{ARCHSUFFIX}\\n"}, /* %_query_all_fmt */
 };
 

@@ -65,8 +65,8 @@ extern const unsigned rpm_tag_table_n;
 extern const struct rpm_tag_info rpm418_tag_table[];
 extern const unsigned rpm418_tag_table_n;
 
-/* The table row for a tag name (case-insensitive, "RPMTAG_" optional) or a
- * number, or NULL. */
+/* The table row for a tag name (case-insensitive, "RPMTAG_" optional; the
+ * current names, then rpm 4.18's) or a number, or NULL. */
 const struct rpm_tag_info *rpm_tag_by_name(const char *name);
 const struct rpm_tag_info *rpm_tag_by_num(uint32_t tag);
 
@@ -163,6 +163,13 @@ struct rpm_lead {
 	char name[67]; /* NUL-terminated "N-V-R" (historical) */
 };
 
+/* Tags rpm 4.18 adds on load (applyRetrofits) that the file lacks. */
+enum rpm_retro {
+	RETRO_NONE = 0,
+	RETRO_SOURCERPM,     /* SOURCERPM "(none)": a binary package */
+	RETRO_SOURCEPACKAGE, /* SOURCEPACKAGE 1: a source package */
+};
+
 struct rpm_pkg {
 	char path[256]; /* for messages */
 	int fd;		/* open package, positioned at the payload */
@@ -173,6 +180,7 @@ struct rpm_pkg {
 	struct rpm_entry *xsig; /* signature entries rpm merges into the main */
 	uint32_t *xsig_tag;	/* header, and the tag numbers they get there */
 	unsigned nxsig;
+	enum rpm_retro retro; /* what rpm adds on load */
 };
 
 /* Validate and parse a header blob (starting at its 8-byte magic) of len
@@ -212,13 +220,18 @@ struct rpm_td {
 	uint32_t count;
 	const struct rpm_hdr *h; /* stored data: entry in h */
 	const struct rpm_entry *en;
-	uint64_t *nums; /* or computed numbers (owned) */
-	char **strs;	/* or computed strings (owned, each owned) */
-	int verbose;	/* what VERBOSE answers */
+	uint64_t *nums;	    /* or computed numbers (owned) */
+	char **strs;	    /* or computed strings (owned, each owned) */
+	int verbose;	    /* what VERBOSE answers */
+	const uint8_t *bin; /* or bytes elsewhere (HEADERIMMUTABLE) */
 };
 
 /* Fill td for tag (stored, merged signature or extension). 1 found, 0 not. */
 int rpm_td_get(const struct rpm_pkg *p, uint32_t tag, int verbose, struct rpm_td *td);
+/* The tag as rpm's HEADERGET_RAW gives it (what %{*} iterates over): stored
+ * or merged signature data only, i18n strings with every translation;
+ * td->verbose is kept. */
+int rpm_td_get_raw(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td);
 void rpm_td_free(struct rpm_td *td);
 uint64_t rpm_td_num(const struct rpm_td *td, uint32_t i);
 const char *rpm_td_str(const struct rpm_td *td, uint32_t i);

@@ -46,6 +46,8 @@ const char *rpm_td_str(const struct rpm_td *td, uint32_t i)
 
 const uint8_t *rpm_td_bin(const struct rpm_td *td)
 {
+	if (td->bin)
+		return td->bin;
 	return td->en ? td->h->data + td->en->off : (const uint8_t *)"";
 }
 
@@ -135,29 +137,53 @@ static uint32_t i18n_index(const struct rpm_pkg *p, const struct rpm_entry *en)
 	return 0;
 }
 
-/* A stored main-header tag, or a merged signature tag. */
-static int get_stored(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td)
+/* A tag rpm adds on load (enum rpm_retro), as stored data would read. */
+static int get_retro(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td)
 {
+	if (tag == TAG_SOURCERPM && p->retro == RETRO_SOURCERPM)
+		return td_one_str(td, tag, strdup("(none)"));
+	if (tag == TAG_SOURCEPACKAGE && p->retro == RETRO_SOURCEPACKAGE) {
+		if (td_nums(td, tag, RPM_INT32, 1) < 0)
+			return 0;
+		td->nums[0] = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int rpm_td_get_raw(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td)
+{
+	int verbose = td->verbose;
+	memset(td, 0, sizeof(*td));
+	td->verbose = verbose;
 	const struct rpm_entry *en = rpm_hdr_find(&p->hdr, tag);
 	const struct rpm_hdr *h = &p->hdr;
-	if (!en) {
-		for (unsigned i = 0; i < p->nxsig; i++)
-			if (p->xsig_tag[i] == tag) {
-				en = &p->xsig[i];
-				h = &p->sig;
-			}
-		if (!en)
-			return 0;
-	}
+	for (unsigned i = 0; !en && i < p->nxsig; i++)
+		if (p->xsig_tag[i] == tag) {
+			en = &p->xsig[i];
+			h = &p->sig;
+		}
+	if (!en)
+		return get_retro(p, tag, td);
 	td->tag = tag;
 	td->h = h;
 	td->en = en;
 	td->type = en->type;
 	td->count = en->count;
-	if (en->type == RPM_I18NSTRING) {
+	return 1;
+}
+
+/* A stored main-header tag, or a merged signature tag, with an i18n string
+ * in the user's language (headerGet's default). */
+static int get_stored(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td)
+{
+	if (!rpm_td_get_raw(p, tag, td))
+		return 0;
+	const struct rpm_entry *en = td->en;
+	if (en && en->type == RPM_I18NSTRING) {
 		uint32_t k = i18n_index(p, en);
 		if (k) {
-			char *s = strdup(rpm_ent_str(h, en, k));
+			char *s = strdup(rpm_ent_str(td->h, en, k));
 			td->en = NULL;
 			return td_one_str(td, tag, s);
 		}
@@ -392,7 +418,7 @@ static char *nevra(const struct rpm_pkg *p, int n, int e, int v, int r, int a)
 		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s", s);
 	if (a) {
 		s = rpm_pkg_str(p, TAG_ARCH);
-		if (!s && !rpm_hdr_find(&p->hdr, TAG_SOURCERPM))
+		if (!s && !rpm_hdr_find(&p->hdr, TAG_SOURCERPM) && p->retro != RETRO_SOURCERPM)
 			s = "src";
 		if (s)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%s", s);
@@ -442,7 +468,7 @@ int rpm_td_get(const struct rpm_pkg *p, uint32_t tag, int verbose, struct rpm_td
 	case 5098: { /* ARCHSUFFIX */
 		const char *a;
 		char buf[256];
-		if (!rpm_hdr_find(&p->hdr, TAG_SOURCERPM))
+		if (!rpm_hdr_find(&p->hdr, TAG_SOURCERPM) && p->retro != RETRO_SOURCERPM)
 			a = rpm_hdr_find(&p->hdr, 1051) || rpm_hdr_find(&p->hdr, 1052) ? "nosrc"
 										       : "src";
 		else
@@ -450,6 +476,19 @@ int rpm_td_get(const struct rpm_pkg *p, uint32_t tag, int verbose, struct rpm_td
 		snprintf(buf, sizeof(buf), "%s%s", a ? "." : "", a ? a : "");
 		return td_one_str(td, tag, strdup(buf));
 	}
+	case 1195: /* DBINSTANCE: a package file has no rpmdb instance, 0 */
+		if (td_nums(td, tag, RPM_INT32, 1) < 0)
+			return 0;
+		td->nums[0] = 0;
+		return 1;
+	case TAG_HEADERIMMUTABLE: /* the region as rpm exports it: il dl index data */
+		if (p->hdr.region_tag != TAG_HEADERIMMUTABLE)
+			return 0;
+		td->tag = tag;
+		td->type = RPM_BIN;
+		td->bin = p->hdr.raw + 8;
+		td->count = (uint32_t)(p->hdr.raw_len - 8);
+		return 1;
 	case 5017: { /* HEADERCOLOR */
 		uint64_t c = 0;
 		const struct rpm_entry *en = rpm_hdr_find(&p->hdr, 1140);

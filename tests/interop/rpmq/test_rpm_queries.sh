@@ -11,7 +11,7 @@ Q="$OPSKIT_BUILD/rpmq/rpmq"
 CORPUS="$OPSKIT_SHARED/corpus/rpm"
 HERE="$OPSKIT_SOURCE/tests/interop/rpmq"
 
-MODES='--scripts|--triggers|--filetriggers|-l|-lv|-c|-d|--dump|-i|-R|-P|--conflicts|--obsoletes|--recommends|--suggests|--supplements|--enhances|--changelog|--changes|-Rv|-Pv|--conflicts -v|--obsoletes -v|--recommends -v|--suggests -v|--supplements -v|--enhances -v|--scripts --triggers --filetriggers -l|-i -l|--filesbypkg|--filecaps|--triggerscripts|--filetriggerscripts|-q'
+MODES='--scripts|--triggers|--filetriggers|-l|-lv|-c|-d|--dump|-i|-R|-P|--conflicts|--obsoletes|--recommends|--suggests|--supplements|--enhances|--changelog|--changes|-Rv|-Pv|--conflicts -v|--obsoletes -v|--recommends -v|--suggests -v|--supplements -v|--enhances -v|--scripts --triggers --filetriggers -l|-i -l|--filesbypkg|--filecaps|--triggerscripts|--filetriggerscripts|-q|--xml|--filecolor'
 
 if ! command -v rpm >/dev/null 2>&1; then
 	tap_skip "rpm queries" "rpm is not installed (apt-get install rpm)"
@@ -41,6 +41,20 @@ for f in $pkgs; do
 		IFS='|'
 	done
 	IFS=$IFS_SAVE
+done
+
+# %{*} (every tag in rpm's index order, raw data), the tags rpm adds on
+# load (SOURCEPACKAGE for source packages, SOURCERPM "(none)" otherwise),
+# rpm 4.18's tag names (PAYLOADDIGEST, HDRID, ...), DBINSTANCE and the
+# HEADERIMMUTABLE region blob, on every package.
+for f in $pkgs; do
+	b=$(basename "$f")
+	for qf in '[%{*:tagname} %{*}\n]' '%{*}|%{NAME}\n' \
+		'%{SOURCEPACKAGE}|%{SOURCERPM}|%|SOURCERPM?{y}:{n}|%|SOURCEPACKAGE?{y}:{n}|%{NEVRA}|%{ARCHSUFFIX}\n%{PAYLOADDIGEST}|%{PAYLOADDIGESTALGO}|%{PAYLOADDIGESTALT}|%{HDRID}|%{PKGID}|%{SOURCEPKGID}|%{HEADERIMAGE}|%{HEADERSIGNATURES}|%{HEADERREGIONS}|%{DBINSTANCE}\n%{RPMTAG_PAYLOADDIGEST} %{HEADERIMMUTABLE:base64}|%{HEADERIMMUTABLE:arraysize}'; do
+		rpm -qp --qf "$qf" --nosignature --nodigest "$f" >"$TAP_TMP/exp" 2>/dev/null
+		"$Q" -qp --qf "$qf" "$f" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+		test_cmp "$b: --qf '$qf'" "$TAP_TMP/exp" "$TAP_TMP/act"
+	done
 done
 
 # Query formats: the subset of the issue, on the richest packages.
@@ -75,18 +89,26 @@ for f in $rich; do
 %{INSTALLTIME} %{INSTALLTIME:date}\n
 [%{CHANGELOGTIME:day} %{CHANGELOGNAME}\n]
 %{NAME} %{VERBOSE}\n
+%{RSAHEADER:base64}|%{SIGMD5:base64}|%{DSAHEADER:base64}|%{NAME:base64}\n
+%{RSAHEADER:armor}|%{SIGMD5:armor}|%{NAME:armor}|%{SHA256HEADER:armor}|%{SIZE:armor}|%{SUMMARY:armor}\n
+[%{FILENAMES:xml}\n][%{REQUIRENAME:xml}\n][%{FILEMODES:xml}\n]%{SIGMD5:xml}\n%{NAME:xml}\n
+[%{SIGMD5:xml}\n][%{RSAHEADER:xml}\n][%{NAME:xml}\n][%{EPOCH:xml}\n]
+%{NAME:tagname} %{FILENAMES:tagname} %{SIGMD5:tagname} %{PROVIDENAME:tagname} %{SHA256HEADER:tagname} %{PAYLOADFORMAT:tagname} %{BASENAMES:tagname} %{HEADERI18NTABLE:tagname}\n
 EOF
 done
 
-# Error messages for bad formats are ours; rpm and rpmq must both refuse.
+# Error messages for bad formats are ours; rpm and rpmq must both refuse,
+# print nothing on stdout and exit with rpm's status (0 in rpm 4.18).
 for qf in '%{NOSUCHTAG}' '%{NAME' '[%{NAME}' '%|NAME?{x}' '%{NAME:nosuchfmt}' '%{}' '%5x{NAME}' 'a]' '%{NAME}}'; do
-	rpm -qp --qf "$qf" --nosignature --nodigest "$CORPUS/rpm--RPMS_foo-1.0-1.noarch.rpm" >"$TAP_TMP/exp" 2>&1
-	if "$Q" -qp --qf "$qf" "$CORPUS/rpm--RPMS_foo-1.0-1.noarch.rpm" >"$TAP_TMP/act" 2>"$TAP_TMP/err"; then
-		tap_fail "--qf '$qf' refused" "rpmq accepted it; rpm said: $(cat "$TAP_TMP/exp")"
-	elif grep -q "incorrect format\|error" "$TAP_TMP/exp" && [ ! -s "$TAP_TMP/act" ] && [ "$(wc -l <"$TAP_TMP/err")" = 1 ]; then
-		tap_ok "--qf '$qf' refused as by rpm ($(cat "$TAP_TMP/err"))"
+	rpm -qp --qf "$qf" --nosignature --nodigest "$CORPUS/rpm--RPMS_foo-1.0-1.noarch.rpm" >"$TAP_TMP/exp" 2>"$TAP_TMP/experr"
+	rrc=$?
+	"$Q" -qp --qf "$qf" "$CORPUS/rpm--RPMS_foo-1.0-1.noarch.rpm" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+	qrc=$?
+	if [ $rrc = $qrc ] && grep -q "incorrect format" "$TAP_TMP/experr" && [ ! -s "$TAP_TMP/exp" ] &&
+		[ ! -s "$TAP_TMP/act" ] && [ "$(wc -l <"$TAP_TMP/err")" = 1 ]; then
+		tap_ok "--qf '$qf' refused as by rpm, exit $qrc ($(cat "$TAP_TMP/err"))"
 	else
-		tap_fail "--qf '$qf' refused" "rpm: $(cat "$TAP_TMP/exp") rpmq: $(cat "$TAP_TMP/err")"
+		tap_fail "--qf '$qf' refused" "rpm: exit $rrc $(cat "$TAP_TMP/experr") rpmq: exit $qrc $(cat "$TAP_TMP/err")"
 	fi
 done
 
