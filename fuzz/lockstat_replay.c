@@ -34,8 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			r.line = 0;
 			while (ls_replay_next(&r, &ev, &e) > 0)
 				ls_recset_add(&s, &ev);
-			struct ls_report_opts o = {.gather = LS_GATHER_STACK, .depth = 4,
-						   .topn = -1, .elapsed_ns = r.elapsed_ns};
+			struct ls_report_opts o = {.gather = LS_GATHER_STACK,
+						   .depth = 4,
+						   .topn = -1,
+						   .elapsed_ns = r.elapsed_ns};
 			if (pass == 0)
 				o.kflag = o.Wflag = 1;
 			else

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLI_ID_HELP (-1000)
+#define CLI_ID_HELP    (-1000)
 #define CLI_ID_VERSION (-1001)
 
 int cli_usage_exit = OK_EXIT_USAGE;
@@ -103,8 +103,7 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, voi
 			if (optopt && optopt < 0x10000)
 				cli_usage_error(spec, "option requires an argument -- '%c'",
 						optopt);
-			cli_usage_error(spec, "option '%s' requires an argument",
-					argv[optind - 1]);
+			cli_usage_error(spec, "option '%s' requires an argument", argv[optind - 1]);
 		}
 		const struct cli_opt *o = NULL;
 		if (c >= 0x10000)

@@ -34,9 +34,9 @@ enum cli_arg {
 
 struct cli_opt {
 	const char *name; /* long name without "--", or NULL */
-	int letter;       /* short option letter, or 0 */
+	int letter;	  /* short option letter, or 0 */
 	enum cli_arg arg; /* argument kind */
-	int id;           /* handed to the callback; use the letter, or values >= 256 */
+	int id;		  /* handed to the callback; use the letter, or values >= 256 */
 };
 
 enum cli_flags {
@@ -44,10 +44,10 @@ enum cli_flags {
 };
 
 struct cli_spec {
-	const char *name;           /* program name in messages ("mdraid create") */
-	const char *help;           /* full --help text, printed as is */
+	const char *name;	    /* program name in messages ("mdraid create") */
+	const char *help;	    /* full --help text, printed as is */
 	const struct cli_opt *opts; /* ends with an all-zero entry */
-	unsigned flags;             /* enum cli_flags */
+	unsigned flags;		    /* enum cli_flags */
 };
 
 /* Exit code for usage errors, OK_EXIT_USAGE (2) unless a tool keeps its
@@ -62,7 +62,7 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, voi
 
 /* Print "name: message" and "Try 'name --help' for more information." and exit 2. */
 _Noreturn void cli_usage_error(const struct cli_spec *spec, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+    __attribute__((format(printf, 2, 3)));
 
 /*
  * Parse a size: digits with an optional suffix K, M, G, T (powers of 1024,

@@ -22,8 +22,8 @@ static int err_fill(struct ok_err *e, int err, const char *path, long long offse
 	/* Format errors (EINVAL, EBADMSG, ...) carry no strerror: the message says it all. */
 	e->errnum = (err == -EINVAL || err == -EBADMSG || err == -ERANGE || err == -EPROTO ||
 		     err == -ENOTSUP || err == -EEXIST || err == -EBUSY || err == -EPERM)
-			    ? 0
-			    : -err;
+			? 0
+			: -err;
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	return err;
 }

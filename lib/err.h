@@ -46,11 +46,11 @@ enum ok_exit {
 #define OK_ERR_NOPOS (-1LL)
 
 struct ok_err {
-	char path[256];   /* file the error is about, "" if none */
+	char path[256];	  /* file the error is about, "" if none */
 	long long offset; /* byte offset in path, or OK_ERR_NOPOS */
-	long long line;   /* 1-based line in path, or OK_ERR_NOPOS */
-	int errnum;       /* errno behind the error, 0 if none */
-	char msg[512];    /* what was found and what was expected */
+	long long line;	  /* 1-based line in path, or OK_ERR_NOPOS */
+	int errnum;	  /* errno behind the error, 0 if none */
+	char msg[512];	  /* what was found and what was expected */
 };
 
 /* Program name used as the message prefix; set by cli_parse() or by hand. */
@@ -62,10 +62,10 @@ extern const char *ok_progname;
  * offset is a byte offset or OK_ERR_NOPOS.
  */
 int ok_err_at(struct ok_err *e, int err, const char *path, long long offset, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 /* As ok_err_at, for text inputs: line is 1-based. */
 int ok_err_line(struct ok_err *e, int err, const char *path, long long line, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 /* Clear e to "no error". */
 void ok_err_clear(struct ok_err *e);
 /* Format e as one line without the program prefix into buf (always NUL-ended). */
@@ -83,7 +83,7 @@ int ok_exit_code(int err);
 
 /* A broken internal invariant: print where and abort (git's BUG()). */
 noreturn void ok_bug(const char *file, int line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 #define BUG(...) ok_bug(__FILE__, __LINE__, __VA_ARGS__)
 
 #endif

@@ -12,9 +12,8 @@ static const struct {
 	const char *name;
 	size_t len;
 } algos[] = {
-	[HASH_MD5] = {"md5", 16},	  [HASH_SHA1] = {"sha1", 20},
-	[HASH_SHA224] = {"sha224", 28}, [HASH_SHA256] = {"sha256", 32},
-	[HASH_SHA384] = {"sha384", 48}, [HASH_SHA512] = {"sha512", 64},
+    [HASH_MD5] = {"md5", 16},	    [HASH_SHA1] = {"sha1", 20},	    [HASH_SHA224] = {"sha224", 28},
+    [HASH_SHA256] = {"sha256", 32}, [HASH_SHA384] = {"sha384", 48}, [HASH_SHA512] = {"sha512", 64},
 };
 
 static const EVP_MD *evp_md(enum hash_algo a)

@@ -14,7 +14,7 @@ enum hash_algo { HASH_MD5, HASH_SHA1, HASH_SHA224, HASH_SHA256, HASH_SHA384, HAS
 #define HASH_MAX 64 /* bytes in the longest digest */
 
 struct hash_ctx {
-	void *evp;            /* EVP_MD_CTX */
+	void *evp; /* EVP_MD_CTX */
 	enum hash_algo algo;
 };
 

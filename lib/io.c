@@ -66,7 +66,8 @@ ssize_t io_pwrite_full(int fd, const void *buf, size_t n, off_t off)
 {
 	size_t done = 0;
 	while (done < n) {
-		ssize_t r = io_sys.pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
+		ssize_t r =
+		    io_sys.pwrite(fd, (const char *)buf + done, n - done, off + (off_t)done);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)

@@ -56,8 +56,8 @@ static void progress_line(const struct progress *p, double now, char *buf, unsig
 		double pct = 100.0 * (double)p->done / (double)p->total;
 		long eta = bps > 0 ? (long)((double)(p->total - p->done) / bps) : -1;
 		if (eta >= 0)
-			snprintf(buf, size, "%s: %5.1f%% %s of %s, %s/s, ETA %ld:%02ld", p->label, pct,
-				 done, total, rate, eta / 60, eta % 60);
+			snprintf(buf, size, "%s: %5.1f%% %s of %s, %s/s, ETA %ld:%02ld", p->label,
+				 pct, done, total, rate, eta / 60, eta % 60);
 		else
 			snprintf(buf, size, "%s: %5.1f%% %s of %s", p->label, pct, done, total);
 	} else {

@@ -21,15 +21,15 @@ enum progress_mode {
 };
 
 struct progress {
-	const char *label;   /* what is being done, e.g. "reshape" */
-	uint64_t total;      /* units of work (bytes), 0 if unknown */
-	uint64_t done;       /* units done so far */
-	double t_start;      /* monotonic seconds at progress_start */
-	double t_last;       /* last redraw */
-	int tty;             /* drawing on a terminal */
-	int active;          /* reporting at all */
-	int last_decile;     /* last 10% step printed in plain mode */
-	int drawn;           /* a TTY line is on screen */
+	const char *label; /* what is being done, e.g. "reshape" */
+	uint64_t total;	   /* units of work (bytes), 0 if unknown */
+	uint64_t done;	   /* units done so far */
+	double t_start;	   /* monotonic seconds at progress_start */
+	double t_last;	   /* last redraw */
+	int tty;	   /* drawing on a terminal */
+	int active;	   /* reporting at all */
+	int last_decile;   /* last 10% step printed in plain mode */
+	int drawn;	   /* a TTY line is on screen */
 };
 
 void progress_start(struct progress *p, const char *label, uint64_t total, enum progress_mode mode);

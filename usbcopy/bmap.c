@@ -269,7 +269,8 @@ int uc_bmap_parse(const char *text, size_t len, const char *path, struct uc_bmap
 			const char *va, *vb;
 			/* sscanf needs a terminated string: the input is not one. */
 			if (!get_attr(el.attr, el.attr_end, "version", &va, &vb) ||
-			    sscanf(snip(&s, va, (size_t)(vb - va)), "%d.%d", &b->major, &b->minor) != 2 ||
+			    sscanf(snip(&s, va, (size_t)(vb - va)), "%d.%d", &b->major,
+				   &b->minor) != 2 ||
 			    b->major < 1)
 				return fail(&s, el.tag, "%s", "missing or bad bmap version");
 			if (b->major > 2)
@@ -320,9 +321,11 @@ int uc_bmap_parse(const char *text, size_t len, const char *path, struct uc_bmap
 		const char *dash = memchr(a, '-', (size_t)(z - a));
 		if (parse_u64(a, dash ? dash : z, &rg.first) < 0 ||
 		    parse_u64(dash ? dash + 1 : a, z, &rg.last) < 0)
-			return fail(&s, el.text, "bad block range '%s', expected N or N-M", snip(&s, a, 40));
+			return fail(&s, el.text, "bad block range '%s', expected N or N-M",
+				    snip(&s, a, 40));
 		if (rg.first > rg.last)
-			return fail(&s, el.text, "block range '%s' runs backwards", snip(&s, a, 40));
+			return fail(&s, el.text, "block range '%s' runs backwards",
+				    snip(&s, a, 40));
 		const char *va, *vb;
 		if (get_attr(el.attr, el.attr_end, range_attr, &va, &vb)) {
 			if (b->algo < 0 && b->major == 1 && b->minor < 4)
@@ -343,7 +346,8 @@ int uc_bmap_parse(const char *text, size_t len, const char *path, struct uc_bmap
 		}
 		if (b->n && rg.first <= b->r[b->n - 1].last)
 			return fail(&s, el.text,
-				    "block range '%s' overlaps or precedes the one before", snip(&s, a, 40));
+				    "block range '%s' overlaps or precedes the one before",
+				    snip(&s, a, 40));
 		if (b->n == cap) {
 			cap = cap ? 2 * cap : 64;
 			if (cap > (1u << 26))

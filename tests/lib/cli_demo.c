@@ -4,11 +4,12 @@
 #include "cli.h"
 
 static const struct cli_opt opts[] = {
-	{"verbose", 'v', CLI_FLAG, 'v'},
-	{"size", 's', CLI_ARG, 's'},
-	{0},
+    {"verbose", 'v', CLI_FLAG, 'v'},
+    {"size", 's', CLI_ARG, 's'},
+    {0},
 };
-static const struct cli_spec spec = {"cli_demo", "usage: cli_demo [-v] [--size=N] FILE...\n", opts, 0};
+static const struct cli_spec spec = {"cli_demo", "usage: cli_demo [-v] [--size=N] FILE...\n", opts,
+				     0};
 
 static int on_opt(void *ctx, int id, const char *arg)
 {
