@@ -1,7 +1,7 @@
 /*
  * report.c: lockstat's aggregation pipeline and every output format, after
  * Solaris lockstat.c (the DTrace version), reimplemented from its documented
- * behaviour (see ../shared/specs/lockstat.md §2):
+ * behaviour (illumos-gate usr/src/cmd/lockstat/lockstat.c and lockstat(1M)):
  *
  *   records --(-g)--> one record per stack frame, merged by (event, caller, lock)
  *           --(-c/-k)--> addresses coalesced to symbol starts, merged

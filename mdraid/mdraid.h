@@ -3,7 +3,8 @@
  * manual of libmdraid; mdraid/main.c is a thin command on top of it.
  *
  * The on-disk format, the stripe mapping, the Q syndrome order and mdadm's
- * defaults are those of ../shared/specs/md-raid6.md (§0 first). Arrays made
+ * defaults are those of the kernel (include/uapi/linux/raid/md_p.h, md.c,
+ * raid5.c, lib/raid6) and mdadm 4.2 (super1.c, super0.c). Arrays made
  * here assemble in the kernel; arrays the kernel made are read here.
  *
  * Layers (each uses only the ones above it):

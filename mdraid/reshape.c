@@ -1,7 +1,7 @@
 /*
  * reshape.c: grow an md RAID6/RAID5 array by whole members, offline and
  * crash-safely, in the kernel's on-disk mid-reshape format (reshape.h is the
- * manual; ../shared/specs/md-raid6.md §0 and §3 the format).
+ * manual; the format is md_p.h's and raid5.c's, the procedure mdadm's Grow.c).
  *
  * Why we wrote it: the kernels this toolkit serves cannot reshape RAID6
  * ("Cannot set device size/shape ... Invalid argument"), and mdadm's

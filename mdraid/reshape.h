@@ -5,7 +5,7 @@
  * This is the manual. A grow from n to N members re-lays every stripe of the
  * array from the old geometry (n members) into the new one (N members) on the
  * members themselves, with no md driver. The on-disk mid-reshape state is the
- * kernel's (../shared/specs/md-raid6.md §3): RESHAPE_ACTIVE, raid_disks = N,
+ * kernel's (md_p.h, super_1_sync in md.c, raid5.c): RESHAPE_ACTIVE, raid_disks = N,
  * delta_disks, reshape_position (an array sector: below it the data is in
  * the new geometry, at and above it in the old one), and optionally
  * NEW_OFFSET/new_offset. So the kernel continues a grow mdraid was stopped in,

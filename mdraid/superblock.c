@@ -7,7 +7,7 @@
  * Divisions: byte helpers; location and checksum; decode/encode; validate
  * (super_1_load's checks); read/write on a member.
  *
- * Written from the spec (../shared/specs/md-raid6.md §1, §0) and mdadm's
+ * Written from the kernel's md_p.h and md.c (super_1_load, super_1_sync) and mdadm's
  * super1.c, because no library reads md metadata without the md driver.
  */
 #include "mdraid_int.h"

@@ -2,8 +2,9 @@
  * config.c: the simulated hardware as data: one table of keys (name, field,
  * kind, range, meaning), three presets, KEY=VALUE parsing and config files.
  *
- * Preset values are summarised from ../shared/specs/mmusim.md §3; the spec
- * marks most sizes and all cycle costs UNVERIFIED, so each is only a default
+ * Preset values are summarised from the vendors' optimization manuals and
+ * published measurements (Bhargava et al., ASPLOS 2008, for Barcelona);
+ * most sizes and all cycle costs are unverified, so each is only a default
  * that a config file or --set overrides.
  */
 #include "mmusim.h"

@@ -1,7 +1,7 @@
 /*
  * bmap.c: bmaptool's block map files, formats 1.0-1.4 and 2.0.
  *
- * A bmap is a small XML file (see bmaptool's docs or ../shared/specs):
+ * A bmap is a small XML file (bmaptool's docs/README and bmaptools/BmapCreate.py):
  *
  *   <bmap version="2.0">
  *     <ImageSize> 821752 </ImageSize>  <BlockSize> 4096 </BlockSize>

@@ -4,7 +4,7 @@
  * applies the guards' verdicts, prints the original's texts and picks the
  * exit code.
  *
- * The texts of OpenSolaris usbcopy kept word for word (../shared/specs):
+ * The texts of OpenSolaris usbcopy kept word for word (its usbcopy script):
  *   Found the following USB devices:
  *   0:<TAB>/dev/sdb<TAB>7.6 GB<TAB>Patriot Memory
  *   Enter the number of your choice:

@@ -4,8 +4,8 @@
  *
  * This is the manual. The field, the generator and the order of the data are
  * those of the Linux kernel's lib/raid6 and of mdadm's restripe.c, so parity
- * written here is what the md driver expects (../shared/specs/md-raid6.md §2,
- * §4):
+ * written here is what the md driver expects (H. Peter Anvin, "The
+ * mathematics of RAID-6", and lib/raid6/int.uc, recov.c):
  *
  *   GF(2^8) with the polynomial x^8 + x^4 + x^3 + x^2 + 1 (0x11d), g = {02}.
  *   P = D_0 ^ D_1 ^ ... ^ D_{nd-1}

@@ -1,7 +1,7 @@
 /*
  * pq_recov.c: rebuilding lost blocks from P and Q, built on gen (the
- * kernel's lib/raid6/recov.c; the algebra is in ../shared/specs/md-raid6.md
- * §4).
+ * kernel's lib/raid6/recov.c; the algebra is H. Peter Anvin's "The
+ * mathematics of RAID-6").
  *
  * The method: run the selected gen with a zero block standing in for each
  * lost data block, writing the partial syndromes P', Q' into the lost

@@ -1,6 +1,6 @@
 /*
  * test_lockstat.c: unit tests of lockstat's library against the Solaris
- * rules in ../shared/specs/lockstat.md: symbol formatting, the merge sort's
+ * rules of illumos' lockstat.c and lockstat(1M): symbol formatting, the merge sort's
  * tie order, histogram buckets, -e/-l/-f parsing, filters, and the mapping
  * of Linux contention flags to Solaris events.
  */

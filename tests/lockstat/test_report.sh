@@ -2,7 +2,7 @@
 # test_report.sh: lockstat's aggregation and output formats, replayed from
 # hand-written record files (no root needed). Every expected line is built
 # with printf from the Solaris format strings quoted in
-# ../shared/specs/lockstat.md §2, with counts, percentages, averages and tie
+# illumos' usr/src/cmd/lockstat/lockstat.c, with counts, percentages, averages and tie
 # order worked out by hand from the rules there (the working is in the
 # comments); nothing here comes from running lockstat itself.
 . "$OPSKIT_SOURCE/tests/tap.sh"

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """raidmodel.py: an independent model of md RAID5/6 on-disk data, written
-from ../shared/specs/md-raid6.md §1-§2 (the table of layouts and the Q slot
+from the kernel's raid5.c raid5_compute_sector (the table of layouts and the Q slot
 walk), not from mdraid's C code. The tests use it to check what mdraid wrote.
 
   raidmodel.py verify MEMBER...        check P (and Q) of every stripe; print

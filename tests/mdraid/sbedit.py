@@ -2,7 +2,7 @@
 """sbedit.py: change fields of an md v1.x superblock in place, for tests
 that need states mdraid does not produce by itself (mid-reshape, corrupt
 fields, foreign arrays). Offsets and the checksum are those of
-../shared/specs/md-raid6.md §1.
+the kernel's include/uapi/linux/raid/md_p.h (struct mdp_superblock_1).
 
   sbedit.py MEMBER [--keep-csum] FIELD=VALUE...
   FIELD: any name below, or role.N (dev_roles[N]), or byte.OFF (raw byte)

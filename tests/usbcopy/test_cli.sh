@@ -3,7 +3,8 @@
 # fake sysfs/proc tree (fake-sysfs.sh: USB stick, empty card reader, internal
 # disk with /boot and swap, md member, mounted stick, disk under a dm device
 # mounted on /, write-protected stick, built-in SD slot, loop device).
-# Expected texts are the OpenSolaris usbcopy's (../shared/specs/usbcopy.md §1:
+# Expected texts are the OpenSolaris usbcopy's (its usbcopy script in the
+# OpenSolaris distro-constructor sources:
 # "Found the following USB devices:", "<n>:<TAB>dev<TAB>size unit<TAB>desc",
 # the WARNING block, "Installation aborted", "Invalid choice").
 . "$OPSKIT_SOURCE/tests/tap.sh"
