@@ -17,18 +17,20 @@ trap 'rm -rf "$TAP_TMP"' EXIT
 
 tap_ok() {
 	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $1"
+	# printf, not echo: dash's echo turns a "\n" in a case name (a --qf
+	# format, a template) into a line break that is not TAP
+	printf 'ok %d - %s\n' "$TAP_N" "$1"
 }
 tap_fail() {
 	TAP_N=$((TAP_N + 1))
 	TAP_FAILED=$((TAP_FAILED + 1))
-	echo "not ok $TAP_N - $1"
+	printf 'not ok %d - %s\n' "$TAP_N" "$1"
 	[ -n "${2:-}" ] && printf '%s\n' "$2" | sed 's/^/# /'
 	return 0
 }
 tap_skip() {
 	TAP_N=$((TAP_N + 1))
-	echo "ok $TAP_N - $1 # SKIP $2"
+	printf 'ok %d - %s # SKIP %s\n' "$TAP_N" "$1" "$2"
 }
 testcmd() {
 	printf '%s' "$3" > "$TAP_TMP/expected"
