@@ -36,11 +36,14 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
+#include <pwd.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -115,6 +118,58 @@ static void tls_close(struct ls_writer *w)
 }
 
 static const struct ls_wops tls_ops = {tls_write, tls_close};
+
+/* -------------------------------------------------------------------- files */
+
+/* Make every missing directory above path (create-dirs()). */
+static int mkdirs(const char *path, int mode)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	return 0;
+}
+
+int ls_file_open(struct ls_cfg *c, struct ls_ddrv *d, const char *path)
+{
+	int create_dirs = d->create_dirs >= 0 ? d->create_dirs : c->o.create_dirs;
+	int perm = d->perm >= 0 ? d->perm : c->o.perm;
+	/* O_NONBLOCK: a pipe whose reader is slow must not stall the daemon */
+	int flags = d->kind == DST_PIPE
+			? O_WRONLY | O_NONBLOCK | O_CLOEXEC
+			: O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+	struct stat st;
+	bool existed = stat(path, &st) == 0;
+	int fd = open(path, flags, perm);
+	if (fd < 0 && errno == ENOENT && create_dirs && d->kind == DST_FILE) {
+		mkdirs(path, d->dir_perm >= 0 ? d->dir_perm : c->o.dir_perm);
+		fd = open(path, flags, perm);
+	}
+	if (fd < 0)
+		return -errno;
+	if (!existed && d->kind == DST_FILE) {
+		/* a new file gets perm() exactly (not umask-ed) and owner()/group() */
+		fchmod(fd, (mode_t)perm);
+		uid_t uid = (uid_t)-1;
+		gid_t gid = (gid_t)-1;
+		struct passwd *pw = c->o.owner ? getpwnam(c->o.owner) : NULL;
+		struct group *gr = c->o.group ? getgrnam(c->o.group) : NULL;
+		if (pw)
+			uid = pw->pw_uid;
+		if (gr)
+			gid = gr->gr_gid;
+		if (pw || gr)
+			(void)!fchown(fd, uid, gid);
+	}
+	return fd;
+}
 
 /* ------------------------------------------------------------------ writers */
 

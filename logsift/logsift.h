@@ -119,6 +119,9 @@ int ls_local_gmtoff(int64_t t);
 void ls_msg_init(struct ls_msg *m);
 void ls_msg_reset(struct ls_msg *m);
 void ls_msg_free(struct ls_msg *m);
+/* The sender's address as text into buf (IPv4-mapped IPv6 as IPv4; a
+ * non-IP sender is "127.0.0.1", as 3.38 shows local ones): 0 or -errno. */
+int ls_addr_str(const struct sockaddr_storage *sa, char *buf, size_t n);
 void ls_msg_set(struct ls_msg *m, enum ls_field f, const char *p, size_t n);
 /* Value of field f (never NULL; "" when unset) and its length. */
 const char *ls_msg_get(const struct ls_msg *m, enum ls_field f, size_t *n);

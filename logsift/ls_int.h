@@ -347,7 +347,7 @@ struct ls_writer *ls_writer_get(struct ls_cfg *c, struct ls_dest *dst, struct ls
 int ls_writer_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *win);
 /* Free every writer of d (queued messages are dropped, windows released). */
 void ls_writers_free(struct ls_ddrv *d);
-/* Open a file or pipe destination's fd (route.c): fd or -errno. */
+/* Open a file or pipe destination's fd: fd or -errno. */
 int ls_file_open(struct ls_cfg *c, struct ls_ddrv *d, const char *path);
 /* Give one window slot back (an entry written or dropped). */
 void ls_window_release(struct ls_window *w);
@@ -392,7 +392,6 @@ const char *ls_tls_error(const struct ls_tls_conn *c);
 void ls_tls_conn_free(struct ls_tls_conn *c);
 
 /* daemon.c / route.c helpers */
-int ls_addr_str(const struct sockaddr_storage *sa, char *buf, size_t n);
 void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d, struct ls_msg *m,
 		       struct ls_runtime *rt);
 

@@ -11,6 +11,7 @@
  * which no general syslog parser does. Each rule here was checked against
  * 3.38 on loopback (spec section 4).
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <unistd.h>
@@ -1464,8 +1465,6 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 	case M_SOURCEIP: {
 		char ip[64] = "127.0.0.1";
 		if (m->saddr.ss_family == AF_INET || m->saddr.ss_family == AF_INET6) {
-			extern int ls_addr_str(const struct sockaddr_storage *sa, char *buf,
-					       size_t n);
 			ls_addr_str(&m->saddr, ip, sizeof ip);
 		}
 		ls_buf_add(out, ip, strlen(ip));
@@ -1554,4 +1553,23 @@ int ls_tmpl_ts_format(const char *w)
 	if (!strcmp(w, "unix") || !strcmp(w, "utc"))
 		return M_UNIXTIME;
 	return -1;
+}
+
+/* The sender's address as text (IPv4-mapped IPv6 as IPv4); anything not
+ * IP is the local host, as 3.38 shows unix-socket senders. 0 or -errno. */
+int ls_addr_str(const struct sockaddr_storage *sa, char *buf, size_t n)
+{
+	if (sa->ss_family == AF_INET)
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
+				 (socklen_t)n)
+			   ? 0
+			   : -errno;
+	if (sa->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			return inet_ntop(AF_INET, a->s6_addr + 12, buf, (socklen_t)n) ? 0 : -errno;
+		return inet_ntop(AF_INET6, a, buf, (socklen_t)n) ? 0 : -errno;
+	}
+	snprintf(buf, n, "127.0.0.1");
+	return 0;
 }

@@ -34,23 +34,6 @@
 #include "io.h"
 #include "ls_int.h"
 
-int ls_addr_str(const struct sockaddr_storage *sa, char *buf, size_t n)
-{
-	if (sa->ss_family == AF_INET)
-		return inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
-				 (socklen_t)n)
-			   ? 0
-			   : -errno;
-	if (sa->ss_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a))
-			return inet_ntop(AF_INET, a->s6_addr + 12, buf, (socklen_t)n) ? 0 : -errno;
-		return inet_ntop(AF_INET6, a, buf, (socklen_t)n) ? 0 : -errno;
-	}
-	snprintf(buf, n, "127.0.0.1");
-	return 0;
-}
-
 void ls_runtime_init(struct ls_runtime *rt)
 {
 	memset(rt, 0, sizeof *rt);
@@ -161,55 +144,6 @@ void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d,
 }
 
 /* ------------------------------------------------------------ destinations */
-
-static int mkdirs(const char *path, int mode)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return 0;
-}
-
-int ls_file_open(struct ls_cfg *c, struct ls_ddrv *d, const char *path)
-{
-	int create_dirs = d->create_dirs >= 0 ? d->create_dirs : c->o.create_dirs;
-	int perm = d->perm >= 0 ? d->perm : c->o.perm;
-	/* O_NONBLOCK: a pipe whose reader is slow must not stall the daemon */
-	int flags = d->kind == DST_PIPE
-			? O_WRONLY | O_NONBLOCK | O_CLOEXEC
-			: O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
-	struct stat st;
-	bool existed = stat(path, &st) == 0;
-	int fd = open(path, flags, perm);
-	if (fd < 0 && errno == ENOENT && create_dirs && d->kind == DST_FILE) {
-		mkdirs(path, d->dir_perm >= 0 ? d->dir_perm : c->o.dir_perm);
-		fd = open(path, flags, perm);
-	}
-	if (fd < 0)
-		return -errno;
-	if (!existed && d->kind == DST_FILE) {
-		/* a new file gets perm() exactly (not umask-ed) and owner()/group() */
-		fchmod(fd, (mode_t)perm);
-		uid_t uid = (uid_t)-1;
-		gid_t gid = (gid_t)-1;
-		struct passwd *pw = c->o.owner ? getpwnam(c->o.owner) : NULL;
-		struct group *gr = c->o.group ? getgrnam(c->o.group) : NULL;
-		if (pw)
-			uid = pw->pw_uid;
-		if (gr)
-			gid = gr->gr_gid;
-		if (pw || gr)
-			(void)!fchown(fd, uid, gid);
-	}
-	return fd;
-}
 
 /* A syslog() header field as 3.38's log_writer_append_value: up to the first space, "-" when empty.
  */
