@@ -112,14 +112,20 @@ stop_serve() { # SIGTERM: a normal exit, the plugin marks the array clean
 	NBDKIT_PID=""
 }
 
-mems=""
-for i in 0 1 2 3; do
-	mkimg "$W/c$i.img" 32M $((7100 + i))
-	mems="$mems $W/c$i.img"
-done
-# shellcheck disable=SC2086
-"$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --bitmap=internal --homehost=opskit \
-	$mems >"$W/create.out" 2>&1 || skip_all "mdraid create failed: $(head -n 2 "$W/create.out")"
+# mkarray NAME SEED: RAID6 n4 64K v1.2 with an internal bitmap on
+# $W/NAME0..3.img (32 MiB of random bytes each); MEMS lists them
+mkarray() {
+	MEMS=""
+	for _a_i in 0 1 2 3; do
+		mkimg "$W/$1$_a_i.img" 32M $(($2 + _a_i))
+		MEMS="$MEMS $W/$1$_a_i.img"
+	done
+	# shellcheck disable=SC2086
+	"$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --bitmap=internal \
+		--homehost=opskit $MEMS >"$W/$1.create.out" 2>&1
+}
+mkarray c 7100 || skip_all "mdraid create failed: $(head -n 2 "$W/c.create.out")"
+mems=$MEMS
 # shellcheck disable=SC2086
 size=$("$MDRAID" read $mems 2>/dev/null | wc -c)
 
@@ -155,12 +161,7 @@ states=$(for i in 0 1 2 3; do mdadm --examine "$W/c$i.img" 2>&1 | sed -n 's/^ *S
 	tap_fail "mdraid read after stop = what the NBD client read" "$(cat "$W/c.cmp" "$W/c.read.err" | head -n 3)"
 
 # degraded: member 3 missing from the start
-dmems=""
-for i in 0 1 2 3; do
-	mkimg "$W/d$i.img" 32M $((7200 + i))
-done
-"$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --bitmap=internal --homehost=opskit \
-	"$W/d0.img" "$W/d1.img" "$W/d2.img" "$W/d3.img" >"$W/dcreate.out" 2>&1
+mkarray d 7200
 dmems="$W/d0.img $W/d1.img $W/d2.img missing"
 # shellcheck disable=SC2086
 if serve d $dmems && client_fs d && nbdcopy "$URI" "$W/d.client" 2>"$W/d.copy.err"; then
@@ -179,14 +180,8 @@ cp "$W/tree.md5" "$W/d.tree.md5" 2>/dev/null
 
 # killed: a copy of random data into the first 12 MiB, nbdkit SIGKILLed
 # after the client has sent some of it (at least one write acknowledged)
-kmems=""
-for i in 0 1 2 3; do
-	mkimg "$W/k$i.img" 32M $((7300 + i))
-	kmems="$kmems $W/k$i.img"
-done
-# shellcheck disable=SC2086
-"$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --bitmap=internal --homehost=opskit \
-	$kmems >"$W/kcreate.out" 2>&1
+mkarray k 7300
+kmems=$MEMS
 mkimg "$W/k.src" 12M 7399
 mkimg "$W/k.src2" 12M 7398
 # shellcheck disable=SC2086
