@@ -19,6 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct mm_config c;
 	mm_config_preset(&c, "barcelona", &e);
 	c.guest_mem = c.host_mem = 64ull << 20;
+	c.dc2_kib = 64; /* small caches: set-up per input stays cheap */
+	c.dc3_kib = 128;
 	struct mm_sim *s = NULL;
 	mm_sim_new(&s, &c, 7, 1, &e);
 	struct mm_rec recs[64];

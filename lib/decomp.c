@@ -8,6 +8,13 @@
  * header is read again as raw data. The input is read through our own
  * callback that keeps a copy of what libarchive took until that decision
  * (at most TAPE_MAX bytes), so the second reading works on pipes too.
+ *
+ * With DECOMP_VERIFY a second trap is closed: libarchive's gzip filter
+ * never compares a member's trailer (CRC32, ISIZE) with what it inflated,
+ * so one changed byte in a stored block passes. Every input byte read from
+ * the file also goes through zlib's own gzip inflater (struct gzcheck),
+ * which checks each member's trailer; its output is thrown away. That costs
+ * a second inflate, the price of knowing (gzip -t does the same work).
  */
 #include "decomp.h"
 
@@ -18,19 +25,41 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define BLOCK_BYTES (1 << 20) /* one read() from the input */
 #define TAPE_MAX    (8 << 20) /* input kept for a second reading */
 
+/* zlib's check of a gzip input, member by member (DECOMP_VERIFY). */
+struct gzcheck {
+	z_stream z;		    /* inflater, gzip wrapper only (16 + 15) */
+	int live;		    /* z initialised */
+	int in_member;		    /* inside a member (not at a boundary) */
+	int zeros;		    /* trailing zero bytes seen after the last member */
+	uint64_t members;	    /* members ended with a good trailer */
+	uint64_t pos;		    /* input offset of the next byte fed */
+	uint64_t member_start;	    /* input offset of the current member */
+	int bad;		    /* a check failed: msg and bad_off say where */
+	uint64_t bad_off;	    /* input offset of the failure */
+	char msg[160];		    /* what failed */
+	unsigned char out[1 << 15]; /* inflated bytes, discarded */
+};
+
 /* The input as libarchive sees it: read() blocks, after a replay of the tape. */
 struct feed {
 	int fd;
-	char *blk;	 /* BLOCK_BYTES read buffer */
-	char *tape;	 /* input read so far, while recording */
-	size_t tape_len; /* bytes on the tape */
-	size_t replay;	 /* tape bytes handed out again; == tape_len when done */
-	int recording;	 /* keep what is read on the tape (off past TAPE_MAX) */
-	int tape_out;	 /* the last block handed out is the tape (still in use) */
+	char *blk;	    /* BLOCK_BYTES read buffer */
+	char *tape;	    /* input read so far, while recording */
+	size_t tape_len;    /* bytes on the tape */
+	size_t replay;	    /* tape bytes handed out again; == tape_len when done */
+	int recording;	    /* keep what is read on the tape (off past TAPE_MAX) */
+	int tape_out;	    /* the last block handed out is the tape (still in use) */
+	int verify;	    /* DECOMP_VERIFY: start gz on a gzip magic */
+	uint64_t pos;	    /* input bytes read from fd */
+	int eof;	    /* read() returned 0 */
+	struct gzcheck *gz; /* the gzip check, or NULL (not gzip, or no VERIFY) */
+	decomp_tap_fn tap;  /* sees every block read from fd, or NULL */
+	void *tap_arg;
 };
 
 struct decomp {
@@ -42,7 +71,89 @@ struct decomp {
 	char *entry_name;   /* entry path (zip/tar), or NULL */
 	const char *filter; /* outermost compression, "none" if none */
 	const char *format; /* "raw", "zip", "tar", ... */
+	unsigned flags;	    /* enum decomp_flags */
 };
+
+/* Feed n input bytes at gz->pos to the gzip check; sets gz->bad on a failure. */
+static void gz_feed(struct gzcheck *gz, const unsigned char *p, size_t n)
+{
+	while (n && !gz->bad) {
+		if (!gz->in_member) {
+			/* between members: zero padding may end the file, a new
+			 * member may start; anything else is garbage */
+			if (*p == 0 && gz->members) {
+				gz->zeros = 1;
+				p++, n--, gz->pos++;
+				continue;
+			}
+			if (gz->zeros || (gz->members && *p != 0x1f)) {
+				/* gzip -t: "trailing garbage ignored"; we do not write it */
+				gz->bad = 1;
+				gz->bad_off = gz->pos;
+				snprintf(gz->msg, sizeof(gz->msg),
+					 "trailing data after member %llu is not a gzip member",
+					 (unsigned long long)gz->members);
+				return;
+			}
+			if (inflateReset(&gz->z) != Z_OK)
+				break;
+			gz->in_member = 1;
+			gz->member_start = gz->pos;
+		}
+		gz->z.next_in = (unsigned char *)p;
+		gz->z.avail_in = n > (1u << 30) ? 1u << 30 : (uInt)n;
+		uInt fed = gz->z.avail_in;
+		int r;
+		do {
+			gz->z.next_out = gz->out;
+			gz->z.avail_out = sizeof(gz->out);
+			r = inflate(&gz->z, Z_NO_FLUSH);
+		} while (r == Z_OK && gz->z.avail_in);
+		size_t used = fed - gz->z.avail_in;
+		if (r == Z_STREAM_END) {
+			gz->in_member = 0;
+			gz->members++;
+		} else if (r != Z_OK && r != Z_BUF_ERROR) {
+			const char *m = gz->z.msg ? gz->z.msg : "bad data";
+			gz->bad = 1;
+			gz->bad_off = gz->pos + used;
+			snprintf(gz->msg, sizeof(gz->msg), "member %llu at offset %llu: %s",
+				 (unsigned long long)gz->members + 1,
+				 (unsigned long long)gz->member_start,
+				 !strcmp(m, "incorrect data check")	? "CRC32 mismatch (trailer)"
+				 : !strcmp(m, "incorrect length check") ? "ISIZE mismatch (trailer)"
+									: m);
+		}
+		p += used;
+		n -= used;
+		gz->pos += used;
+	}
+}
+
+/* Start the gzip check if the input's first bytes are a gzip header: 0, or
+ * -1 when zlib cannot start (no check must not pass as a good check). */
+static int gz_start(struct feed *f, const unsigned char *p, size_t n)
+{
+	if (n < 2 || p[0] != 0x1f || p[1] != 0x8b)
+		return 0;
+	f->gz = calloc(1, sizeof(*f->gz));
+	if (!f->gz)
+		return -1;
+	if (inflateInit2(&f->gz->z, 16 + 15) != Z_OK) {
+		free(f->gz);
+		f->gz = NULL;
+		return -1;
+	}
+	f->gz->live = 1;
+	return 0;
+}
+
+static void gz_free(struct gzcheck *gz)
+{
+	if (gz && gz->live)
+		inflateEnd(&gz->z);
+	free(gz);
+}
 
 static la_ssize_t feed_read(struct archive *a, void *client, const void **out)
 {
@@ -69,6 +180,21 @@ static la_ssize_t feed_read(struct archive *a, void *client, const void **out)
 		archive_set_error(a, errno, "read error");
 		return -1;
 	}
+	if (f->tap && n > 0)
+		f->tap(f->tap_arg, f->blk, (size_t)n);
+	if (f->verify && f->pos == 0 && gz_start(f, (unsigned char *)f->blk, (size_t)n) < 0) {
+		archive_set_error(a, ENOMEM, "read error"); /* kept as an OS error */
+		return -1;
+	}
+	f->pos += (uint64_t)n;
+	f->eof = n == 0;
+	if (f->gz) {
+		gz_feed(f->gz, (unsigned char *)f->blk, (size_t)n);
+		if (f->gz->bad) {
+			archive_set_error(a, EINVAL, "gzip: %s", f->gz->msg);
+			return -1;
+		}
+	}
 	if (f->recording && n > 0) {
 		char *t = f->tape_len + (size_t)n <= TAPE_MAX
 			      ? realloc(f->tape, f->tape_len + (size_t)n)
@@ -86,13 +212,52 @@ static la_ssize_t feed_read(struct archive *a, void *client, const void **out)
 	return n;
 }
 
-/* Turn libarchive's current error into ok_err. */
+/* "gzip", "xz+tar", "zip": the input's format, for messages. */
+static void decomp_kind(const struct decomp *d, char *buf, size_t n)
+{
+	int nf = d->a ? archive_filter_count(d->a) : 0;
+	const char *flt = nf > 1 ? archive_filter_name(d->a, 0) : NULL;
+	const char *fmt = d->format && strcmp(d->format, "raw") ? d->format : NULL;
+	snprintf(buf, n, "%s%s%s", flt ? flt : "", flt && fmt ? "+" : "",
+		 fmt ? fmt : (flt ? "" : "data"));
+}
+
+/*
+ * Turn libarchive's current error into ok_err. With DECOMP_VERIFY damaged
+ * data is -EINVAL
+ * (exit 3: bad input), naming the format, the input offset (the gzip check
+ * knows it exactly, libarchive only up to its read block) and the
+ * decompressed offset; a failed read() keeps its errno.
+ */
 static int decomp_fail(struct decomp *d, struct ok_err *e, const char *what)
 {
+	if (!(d->flags & DECOMP_VERIFY)) { /* the message other tools know */
+		int en = archive_errno(d->a);
+		const char *s = archive_error_string(d->a);
+		return ok_err_at(e, en > 0 ? -en : -EINVAL, d->name, (long long)d->offset, "%s: %s",
+				 what, s ? s : "unknown libarchive error");
+	}
+	char kind[64];
+	decomp_kind(d, kind, sizeof(kind));
+	if (d->in.gz && d->in.gz->bad)
+		return ok_err_at(e, -EINVAL, d->name, (long long)d->in.gz->bad_off,
+				 "%s: %s (decompressed offset %llu)", kind, d->in.gz->msg,
+				 (unsigned long long)d->offset);
+	struct gzcheck *gz = d->in.gz;
+	if (gz && d->in.eof && gz->in_member)
+		/* libarchive's gzip reader gives no reason for a cut-off member */
+		return ok_err_at(e, -EINVAL, d->name, (long long)gz->pos,
+				 "%s: member %llu at offset %llu: input ends before its trailer "
+				 "(decompressed offset %llu)",
+				 kind, (unsigned long long)gz->members + 1,
+				 (unsigned long long)gz->member_start,
+				 (unsigned long long)d->offset);
 	int en = archive_errno(d->a);
 	const char *s = archive_error_string(d->a);
-	return ok_err_at(e, en > 0 ? -en : -EINVAL, d->name, (long long)d->offset, "%s: %s", what,
-			 s ? s : "unknown libarchive error");
+	int io = s && !strcmp(s, "read error") && en > 0;
+	return ok_err_at(e, io ? -en : -EINVAL, d->name, (long long)d->in.pos,
+			 "%s: %s: %s (decompressed offset %llu, input read up to here)", kind, what,
+			 s ? s : "unknown libarchive error", (unsigned long long)d->offset);
 }
 
 /* A new libarchive reader over d->in: every filter, and raw or also zip and
@@ -117,6 +282,12 @@ static int decomp_start(struct decomp *d, int unpack, struct ok_err *e)
 
 struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_err *e)
 {
+	return decomp_open_tap(fd, name, flags, NULL, NULL, e);
+}
+
+struct decomp *decomp_open_tap(int fd, const char *name, unsigned flags, decomp_tap_fn tap,
+			       void *arg, struct ok_err *e)
+{
 	struct decomp *d = calloc(1, sizeof(*d));
 	if (!d) {
 		ok_err_at(e, -ENOMEM, name, OK_ERR_NOPOS, "out of memory");
@@ -125,8 +296,12 @@ struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_e
 	snprintf(d->name, sizeof(d->name), "%s", name);
 	d->entry_size = -1;
 	d->in.fd = fd;
+	d->in.tap = tap;
+	d->in.tap_arg = arg;
 	d->in.blk = malloc(BLOCK_BYTES);
 	d->in.recording = (flags & DECOMP_UNPACK) != 0;
+	d->in.verify = (flags & DECOMP_VERIFY) != 0;
+	d->flags = flags;
 	if (!d->in.blk) {
 		ok_err_at(e, -ENOMEM, name, OK_ERR_NOPOS, "out of memory");
 		decomp_close(d);
@@ -156,7 +331,8 @@ struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_e
 			decomp_close(d);
 			return NULL;
 		}
-		if (r < ARCHIVE_WARN) {
+		/* ARCHIVE_RETRY: a tar header with a bad checksum, skipped */
+		if (r < ARCHIVE_WARN || (r == ARCHIVE_RETRY && (flags & DECOMP_VERIFY))) {
 			decomp_fail(d, e, "cannot read header");
 			decomp_close(d);
 			return NULL;
@@ -195,7 +371,7 @@ ssize_t decomp_read(struct decomp *d, void *buf, size_t n, struct ok_err *e)
 		la_ssize_t r = archive_read_data(d->a, (char *)buf + done, n - done);
 		if (r == 0)
 			break;
-		if (r < 0 && r != ARCHIVE_WARN)
+		if (r < 0 && (r != ARCHIVE_WARN || (d->flags & DECOMP_VERIFY)))
 			return decomp_fail(d, e, "cannot decompress");
 		if (r > 0) {
 			done += (size_t)r;
@@ -203,6 +379,47 @@ ssize_t decomp_read(struct decomp *d, void *buf, size_t n, struct ok_err *e)
 		}
 	}
 	return (ssize_t)done;
+}
+
+int decomp_finish(struct decomp *d, struct ok_err *e)
+{
+	if (!(d->flags & DECOMP_VERIFY))
+		return 0;
+	if (strcmp(d->format, "raw")) {
+		/* later headers: libarchive checks tar header checksums and
+		 * finds a truncated archive while skipping to them */
+		struct archive_entry *ent;
+		int r;
+		while ((r = archive_read_next_header(d->a, &ent)) != ARCHIVE_EOF)
+			if (r < ARCHIVE_WARN || r == ARCHIVE_RETRY)
+				return decomp_fail(d, e, "damaged after the image");
+	}
+	if (d->in.gz) {
+		/* the rest of the input: trailers libarchive did not need */
+		while (!d->in.eof && !d->in.gz->bad) {
+			ssize_t n = read(d->in.fd, d->in.blk, BLOCK_BYTES);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return ok_err_at(e, -errno, d->name, (long long)d->in.pos,
+						 "read error");
+			d->in.eof = n == 0;
+			d->in.pos += (uint64_t)n;
+			gz_feed(d->in.gz, (unsigned char *)d->in.blk, (size_t)n);
+		}
+		struct gzcheck *gz = d->in.gz;
+		if (!gz->bad && (gz->in_member || !gz->members)) {
+			gz->bad = 1;
+			gz->bad_off = gz->pos;
+			snprintf(gz->msg, sizeof(gz->msg),
+				 "member %llu at offset %llu: input ends before its trailer",
+				 (unsigned long long)gz->members + 1,
+				 (unsigned long long)gz->member_start);
+		}
+		if (gz->bad)
+			return decomp_fail(d, e, "");
+	}
+	return 0;
 }
 
 uint64_t decomp_offset(const struct decomp *d)
@@ -243,6 +460,7 @@ void decomp_close(struct decomp *d)
 		archive_read_free(d->a);
 	free(d->in.blk);
 	free(d->in.tape);
+	gz_free(d->in.gz);
 	free(d->entry_name);
 	free(d);
 }

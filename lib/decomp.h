@@ -13,6 +13,7 @@
 #ifndef OPSKIT_DECOMP_H
 #define OPSKIT_DECOMP_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -22,13 +23,33 @@ struct decomp;
 
 enum decomp_flags {
 	DECOMP_UNPACK = 1, /* open the first regular file inside zip/tar */
+	DECOMP_VERIFY = 2, /* every format's own integrity check must pass (see
+			      decomp_finish): gzip CRC32 + ISIZE of every member
+			      (checked with zlib: libarchive skips the trailer),
+			      a zip entry's CRC (libarchive's ARCHIVE_WARN is a
+			      failure), tar header checksums up to the end */
 };
 
 /* Read from fd (not closed by decomp_close); name is used in messages.
  * Returns NULL and fills e on failure. */
 struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_err *e);
+/* Called with each block read from fd, once and in order, before it is
+ * decompressed: for a digest over the stored bytes (rpm's payload digest). */
+typedef void (*decomp_tap_fn)(void *arg, const void *buf, size_t n);
+/* decomp_open, with tap(arg, ...) seeing every byte taken from fd. */
+struct decomp *decomp_open_tap(int fd, const char *name, unsigned flags, decomp_tap_fn tap,
+			       void *arg, struct ok_err *e);
 /* Up to n bytes of decompressed data: the count (0 at the end) or -errno with e filled. */
 ssize_t decomp_read(struct decomp *d, void *buf, size_t n, struct ok_err *e);
+/*
+ * With DECOMP_VERIFY, after decomp_read returned 0: read the rest of the
+ * container (every later tar/zip header, so their checksums are checked and
+ * a truncated archive is found) and of the input (every gzip member's CRC32
+ * and ISIZE), then require that the input ended at a member boundary.
+ * 0, or -EINVAL (damaged data: e names the format and the input offset) or
+ * -errno (read error). Without DECOMP_VERIFY it returns 0 at once.
+ */
+int decomp_finish(struct decomp *d, struct ok_err *e);
 /* Decompressed bytes read so far. */
 uint64_t decomp_offset(const struct decomp *d);
 /* The compression ("gzip", "xz", ..., "none") and container ("zip", "tar", "raw"). */

@@ -7,12 +7,10 @@
  *       sample is "(usermode)", the Lock column is the fake cpu[N].
  *   -C  the lock:contention_begin/end tracepoints on every CPU (both events
  *       of a CPU share one ring buffer). Samples from all CPUs are merged
- *       by time and paired per thread, as perf lock does: a nested begin is
- *       ignored, except that a mutex's optimistic spin (MUTEX|SPIN) ends
- *       when it starts to block (MUTEX); the Caller is the first frame
- *       outside scheduler and lock text.
+ *       by time in rounds and paired per (thread, lock) by pair.c.
  *
- * Ring buffers are drained every 20 ms while the child runs. The kernel
+ * Ring buffers are drained every 20 ms while the child runs, or sooner when
+ * one is a quarter full (no per-sample wakeups: see ring_wakeup). The kernel
  * never overwrites unread data (PROT_WRITE mapping); what it drops is
  * reported in PERF_RECORD_LOST and counted.
  */
@@ -21,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,86 +33,7 @@
 #include <unistd.h>
 
 #define RING_PAGES 128 /* data pages per CPU (power of two) */
-#define MAX_CPUS 1024
-
-/* contention_begin flags (include/trace/events/lock.h) */
-#define LCB_F_SPIN (1U << 0)
-#define LCB_F_READ (1U << 1)
-#define LCB_F_WRITE (1U << 2)
-#define LCB_F_RT (1U << 3)
-#define LCB_F_PERCPU (1U << 4)
-#define LCB_F_MUTEX (1U << 5)
-
-int ls_contention_event(unsigned flags, int linux_types)
-{
-	unsigned f = flags & 63;
-	if (linux_types) {
-		if (f == (LCB_F_MUTEX | LCB_F_SPIN))
-			return 8;
-		if (f & LCB_F_MUTEX)
-			return 9;
-		if (f == LCB_F_SPIN)
-			return 10;
-		if (f == (LCB_F_SPIN | LCB_F_READ))
-			return 11;
-		if (f == (LCB_F_SPIN | LCB_F_WRITE))
-			return 12;
-		if (f & LCB_F_RT)
-			return 15;
-		if (f == (LCB_F_PERCPU | LCB_F_READ))
-			return 16;
-		if (f & LCB_F_PERCPU)
-			return 17;
-		if (f == LCB_F_READ)
-			return 13;
-		if (f == LCB_F_WRITE)
-			return 14;
-		return 18;
-	}
-	if (f == (LCB_F_MUTEX | LCB_F_SPIN))
-		return 0; /* Adaptive mutex spin */
-	if (f & LCB_F_MUTEX)
-		return 1; /* Adaptive mutex block */
-	if (f & LCB_F_SPIN)
-		return 2; /* Spin lock spin (spinlock, rwlock) */
-	if (f & LCB_F_READ)
-		return 6; /* R/W reader blocked by writer */
-	if (f & LCB_F_WRITE)
-		return 4; /* R/W writer blocked by writer */
-	return 1;         /* rt-mutex, semaphore: blocking */
-}
-
-const char *ls_linux_type_name(unsigned flags)
-{
-	switch (flags & 63) {
-	case 0:
-		return "semaphore";
-	case LCB_F_SPIN:
-		return "spinlock";
-	case LCB_F_SPIN | LCB_F_READ:
-		return "rwlock:R";
-	case LCB_F_SPIN | LCB_F_WRITE:
-		return "rwlock:W";
-	case LCB_F_READ:
-		return "rwsem:R";
-	case LCB_F_WRITE:
-		return "rwsem:W";
-	case LCB_F_RT:
-		return "rt-mutex";
-	case LCB_F_RT | LCB_F_READ:
-		return "rwlock-rt:R";
-	case LCB_F_RT | LCB_F_WRITE:
-		return "rwlock-rt:W";
-	case LCB_F_PERCPU | LCB_F_READ:
-		return "pcpu-sem:R";
-	case LCB_F_PERCPU | LCB_F_WRITE:
-		return "pcpu-sem:W";
-	case LCB_F_MUTEX:
-	case LCB_F_MUTEX | LCB_F_SPIN:
-		return "mutex";
-	}
-	return "unknown";
-}
+#define MAX_CPUS   1024
 
 int ls_online_cpus(int *ncpu, int *cpus, int max)
 {
@@ -149,6 +69,79 @@ int ls_online_cpus(int *ncpu, int *cpus, int max)
 	return n;
 }
 
+/* ---- privileges --------------------------------------------------------------- */
+
+/* An integer sysctl from /proc/sys, or def when unreadable. */
+static int sysctl_int(const char *path, int def)
+{
+	FILE *f = fopen(path, "r");
+	int v = def;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = def;
+		fclose(f);
+	}
+	return v;
+}
+
+/* Is capability cap in this process's effective set (/proc/self/status)? */
+static int have_cap(int cap)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	unsigned long long eff = 0;
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	fclose(f);
+	return (int)((eff >> cap) & 1);
+}
+
+#define CAP_SYS_ADMIN_BIT 21
+#define CAP_SYSLOG_BIT	  34
+#define CAP_PERFMON_BIT	  38
+
+int ls_check_access(int contention, struct ok_err *e)
+{
+	int paranoid = sysctl_int("/proc/sys/kernel/perf_event_paranoid", 2);
+	int kptr = sysctl_int("/proc/sys/kernel/kptr_restrict", 0);
+	int perfmon = have_cap(CAP_PERFMON_BIT) || have_cap(CAP_SYS_ADMIN_BIT);
+	int syslog = have_cap(CAP_SYSLOG_BIT);
+	/* kernel/events/core.c: CPU-wide events need paranoid <= 0, tracepoint
+	 * raw data <= -1, unless the process has CAP_PERFMON (or CAP_SYS_ADMIN). */
+	int need = contention ? -1 : 0;
+	if (!perfmon && paranoid > need)
+		return ok_err_at(
+		    e, -EPERM, NULL, OK_ERR_NOPOS,
+		    "system-wide perf events are not allowed: kernel.perf_event_paranoid "
+		    "is %d and this process lacks CAP_PERFMON; run as root, grant "
+		    "CAP_PERFMON, or 'sysctl kernel.perf_event_paranoid=%d'",
+		    paranoid, need);
+	/* kernel/kallsyms.c kallsyms_show_value(): kptr_restrict 0 shows addresses
+	 * when perf_event_paranoid <= 1, else (and at 1) only with CAP_SYSLOG; at
+	 * 2 never. */
+	if (kptr >= 2)
+		return ok_err_at(e, -EPERM, "/proc/kallsyms", OK_ERR_NOPOS,
+				 "kernel.kptr_restrict is %d, which hides kernel addresses even "
+				 "from root; 'sysctl kernel.kptr_restrict=1'",
+				 kptr);
+	if (!syslog && kptr == 1)
+		return ok_err_at(e, -EPERM, "/proc/kallsyms", OK_ERR_NOPOS,
+				 "kernel.kptr_restrict is 1, which shows kernel addresses only to "
+				 "CAP_SYSLOG; run as root, grant CAP_SYSLOG, or 'sysctl "
+				 "kernel.kptr_restrict=0'");
+	if (!syslog && paranoid > 1)
+		return ok_err_at(
+		    e, -EPERM, "/proc/kallsyms", OK_ERR_NOPOS,
+		    "kernel addresses are hidden: kernel.perf_event_paranoid is %d (> 1) "
+		    "and this process lacks CAP_SYSLOG; run as root, grant CAP_SYSLOG, "
+		    "or 'sysctl kernel.perf_event_paranoid=1'",
+		    paranoid);
+	return 0;
+}
+
 /* ---- tracepoint discovery --------------------------------------------------- */
 
 struct tp_format {
@@ -156,16 +149,23 @@ struct tp_format {
 	int off_lock, off_arg; /* lock_addr; flags (begin) or ret (end) */
 };
 
-static const char *tracefs_root(void)
+/* Where tracefs is, mounting it if it is nowhere; NULL with *denied set when
+ * it is there but this process may not search it (mode 0700 for non-root). */
+static const char *tracefs_root(int *denied)
 {
 	static const char *roots[] = {"/sys/kernel/tracing", "/sys/kernel/debug/tracing"};
 	struct stat st;
+	*denied = 0;
 	for (int i = 0; i < 2; i++) {
 		char p[128];
 		snprintf(p, sizeof(p), "%s/events", roots[i]);
 		if (!stat(p, &st))
 			return roots[i];
+		if (errno == EACCES)
+			*denied = 1;
 	}
+	if (*denied)
+		return NULL;
 	/* Not mounted: mount tracefs where the kernel expects it. */
 	if (!mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL))
 		return roots[0];
@@ -174,11 +174,20 @@ static const char *tracefs_root(void)
 
 static int tp_read(const char *event, const char *argname, struct tp_format *tp, struct ok_err *e)
 {
-	const char *root = tracefs_root();
+	int denied;
+	const char *root = tracefs_root(&denied);
+	struct stat st;
+	if (!root && denied && !stat("/sys/kernel/tracing", &st))
+		return ok_err_at(e, -EACCES, "/sys/kernel/tracing", OK_ERR_NOPOS,
+				 "cannot read the tracepoint ids: tracefs is mode %04o, owner uid "
+				 "%u; run as root, or let others in with 'mount -o "
+				 "remount,mode=755 /sys/kernel/tracing'",
+				 (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
 	if (!root)
-		return ok_err_at(e, -ENOENT, "/sys/kernel/tracing", OK_ERR_NOPOS,
-				 "tracefs is not mounted and cannot be mounted (mount -t tracefs "
-				 "nodev /sys/kernel/tracing)");
+		return ok_err_at(e, denied ? -EACCES : -ENOENT, "/sys/kernel/tracing", OK_ERR_NOPOS,
+				 denied ? "permission denied reading tracefs (run as root)"
+					: "tracefs is not mounted and cannot be mounted (mount -t "
+					  "tracefs nodev /sys/kernel/tracing)");
 	char path[256], line[512];
 	snprintf(path, sizeof(path), "%s/events/lock/%s/format", root, event);
 	FILE *f = fopen(path, "r");
@@ -237,6 +246,19 @@ static int perf_error(int err, struct ok_err *e, const char *what)
 	return ok_err_at(e, err, NULL, OK_ERR_NOPOS, "perf_event_open (%s)", what);
 }
 
+/*
+ * When the kernel wakes a reader. wakeup_events = 1 would queue an irq_work
+ * (a self-IPI) on every sample, inside the lock's contention window, though
+ * nobody waits on it (it made each sample cost several times what perf's
+ * does). Instead: one wakeup per quarter ring of data, which poll() in the
+ * drain loop waits for, with a 20 ms timeout.
+ */
+static void ring_wakeup(struct perf_event_attr *a)
+{
+	a->watermark = 1;
+	a->wakeup_watermark = (uint32_t)(sysconf(_SC_PAGESIZE) * RING_PAGES / 4);
+}
+
 static int ring_map(struct ring *r, struct ok_err *e)
 {
 	long pg = sysconf(_SC_PAGESIZE);
@@ -250,19 +272,6 @@ static int ring_map(struct ring *r, struct ok_err *e)
 	return 0;
 }
 
-/* A decoded sample. */
-struct sample {
-	uint64_t time;
-	uint32_t pid, tid, cpu;
-	uint16_t misc;
-	int kind;        /* 0 profile, 1 begin, 2 end */
-	uint64_t ip;
-	uint64_t lock;
-	uint32_t arg;    /* flags or ret */
-	int nchain;
-	uint64_t chain[LS_MAX_STACK + 8];
-};
-
 struct collector {
 	const struct ls_collect_opts *o;
 	const struct ls_symtab *t;
@@ -272,18 +281,8 @@ struct collector {
 	int id_begin, id_end;
 	uint64_t lost;
 	int stop;
-	/* batch of contention samples, sorted by time before pairing */
-	struct sample *batch;
-	size_t nbatch, capbatch;
-	/* per-thread contention state, open addressing by tid */
-	struct tstate {
-		uint32_t tid;        /* thread_key() + 1; 0 = empty */
-		int event;
-		uint64_t lock, t0;
-		unsigned flags;
-		struct ls_raw ev;    /* caller and stack from the begin */
-	} *threads;
-	size_t nthreads_cap;
+	struct ls_pair pair; /* contention samples to events */
+	uint64_t round_max;  /* newest sample time of this drain pass */
 	/* pid -> comm cache for --comm */
 	struct {
 		uint32_t pid;
@@ -313,19 +312,7 @@ static void comm_of(struct collector *c, uint32_t pid, char *out)
 	memcpy(c->comms[i].comm, out, 16);
 }
 
-/* Kernel frames of a callchain, markers dropped. */
-static int chain_frames(const struct sample *s, uint64_t *out, int max)
-{
-	int n = 0;
-	for (int i = 0; i < s->nchain && n < max; i++) {
-		if (s->chain[i] >= (uint64_t)PERF_CONTEXT_MAX)
-			continue;
-		out[n++] = s->chain[i];
-	}
-	return n;
-}
-
-static int emit_profile(struct collector *c, const struct sample *s)
+static int emit_profile(struct collector *c, const struct ls_sample *s)
 {
 	struct ls_raw ev;
 	memset(&ev, 0, sizeof(ev));
@@ -335,7 +322,7 @@ static int emit_profile(struct collector *c, const struct sample *s)
 	ev.caller = kernel ? s->ip : 0;
 	if (kernel) {
 		uint64_t fr[LS_MAX_STACK + 8];
-		int n = chain_frames(s, fr, LS_MAX_STACK + 8);
+		int n = ls_sample_frames(s, fr, LS_MAX_STACK + 8);
 		/* fr[0] is the sampled IP itself; the stack is its callers. */
 		for (int i = 1; i < n && ev.depth < c->o->depth; i++)
 			ev.stack[ev.depth++] = fr[i];
@@ -345,109 +332,17 @@ static int emit_profile(struct collector *c, const struct sample *s)
 	return c->fn(c->ctx, &ev);
 }
 
-/* Contention is paired per thread; the idle threads all have tid 0 (and
- * some contexts report -1), so theirs are paired per CPU instead. Never 0. */
-static uint32_t thread_key(const struct sample *s)
-{
-	if (s->tid == 0 || s->tid >= 0xffff0000u)
-		return 0xffff0000u + (s->cpu & 0x7fff) + 1;
-	return s->tid + 1;
-}
-
-static struct tstate *thread_slot(struct collector *c, uint32_t tid)
-{
-	if (!c->threads) {
-		c->nthreads_cap = 1 << 14;
-		c->threads = calloc(c->nthreads_cap, sizeof(*c->threads));
-		if (!c->threads)
-			return NULL;
-	}
-	size_t mask = c->nthreads_cap - 1, i = (tid * 2654435761u) & mask;
-	for (size_t probe = 0; probe < c->nthreads_cap; probe++, i = (i + 1) & mask)
-		if (c->threads[i].tid == tid || c->threads[i].tid == 0)
-			return &c->threads[i];
-	return NULL;
-}
-
-/* Caller and stack of a contention sample: the first frame outside lock text. */
-static void contention_site(struct collector *c, const struct sample *s, struct ls_raw *ev)
-{
-	uint64_t fr[LS_MAX_STACK + 8];
-	int n = chain_frames(s, fr, LS_MAX_STACK + 8), i = 0;
-	while (i < n && ls_sym_is_lock_text(c->t, fr[i]))
-		i++;
-	ev->caller = i < n ? fr[i] : s->ip;
-	ev->depth = 0;
-	for (i++; i < n && ev->depth < c->o->depth; i++)
-		ev->stack[ev->depth++] = fr[i];
-}
-
-static int pair_contention(struct collector *c, const struct sample *s)
-{
-	uint32_t key = thread_key(s);
-	struct tstate *ts = thread_slot(c, key);
-	if (!ts)
-		return 0;
-	if (s->kind == 1) {
-		int ev = ls_contention_event(s->arg, c->o->linux_types);
-		if (ts->tid == key) {
-			/* Nested begin: only a mutex going from spinning to blocking counts. */
-			if ((ts->flags & 63) == (LCB_F_MUTEX | LCB_F_SPIN) &&
-			    (s->arg & 63) == LCB_F_MUTEX && ts->lock == s->lock) {
-				ts->ev.time_ns = s->time - ts->t0;
-				int r = c->fn(c->ctx, &ts->ev);
-				ts->t0 = s->time;
-				ts->flags = s->arg;
-				ts->ev.event = ev;
-				return r;
-			}
-			return 0;
-		}
-		ts->tid = key;
-		ts->lock = s->lock;
-		ts->flags = s->arg;
-		ts->t0 = s->time;
-		memset(&ts->ev, 0, sizeof(ts->ev));
-		ts->ev.event = ev;
-		ts->ev.lock = s->lock;
-		contention_site(c, s, &ts->ev);
-		return 0;
-	}
-	if (ts->tid != key)
-		return 0; /* orphan end */
-	ts->ev.time_ns = s->time > ts->t0 ? s->time - ts->t0 : 0;
-	int r = c->fn(c->ctx, &ts->ev);
-	/* Remove with backward-shift deletion to keep probe chains intact. */
-	size_t mask = c->nthreads_cap - 1, i = (size_t)(ts - c->threads);
-	ts->tid = 0;
-	for (size_t j = (i + 1) & mask; c->threads[j].tid; j = (j + 1) & mask) {
-		size_t home = (c->threads[j].tid * 2654435761u) & mask;
-		if (((j - home) & mask) >= ((j - i) & mask)) {
-			c->threads[i] = c->threads[j];
-			c->threads[j].tid = 0;
-			i = j;
-		}
-	}
-	return r;
-}
-
-static int sample_cmp(const void *a, const void *b)
-{
-	const struct sample *x = a, *y = b;
-	return x->time < y->time ? -1 : x->time > y->time;
-}
-
 /* Decode one PERF_RECORD_SAMPLE body (layout fixed by our sample_type). */
 static int decode_sample(struct collector *c, const uint8_t *p, size_t len, uint16_t misc,
-			 int tracepoint, struct sample *s)
+			 int tracepoint, struct ls_sample *s)
 {
 	const uint8_t *end = p + len;
-#define TAKE(dst, n)                                                                             \
-	do {                                                                                     \
-		if ((size_t)(end - p) < (n))                                                     \
-			return -1;                                                               \
-		memcpy((dst), p, (n));                                                           \
-		p += (n);                                                                        \
+#define TAKE(dst, n)                                                                               \
+	do {                                                                                       \
+		if ((size_t)(end - p) < (n))                                                       \
+			return -1;                                                                 \
+		memcpy((dst), p, (n));                                                             \
+		p += (n);                                                                          \
 	} while (0)
 	uint64_t nr;
 	uint32_t raw_size;
@@ -468,7 +363,7 @@ static int decode_sample(struct collector *c, const uint8_t *p, size_t len, uint
 		if (s->nchain < (int)(sizeof(s->chain) / sizeof(s->chain[0])))
 			s->chain[s->nchain++] = pc;
 	}
-	s->kind = 0;
+	s->kind = LS_SAMPLE_PROFILE;
 	if (tracepoint) {
 		TAKE(&raw_size, 4);
 		if ((size_t)(end - p) < raw_size || raw_size < 8)
@@ -482,7 +377,7 @@ static int decode_sample(struct collector *c, const uint8_t *p, size_t len, uint
 			return -1;
 		memcpy(&s->lock, p + f->off_lock, 8);
 		memcpy(&s->arg, p + f->off_arg, 4);
-		s->kind = f == &c->begin ? 1 : 2;
+		s->kind = f == &c->begin ? LS_SAMPLE_BEGIN : LS_SAMPLE_END;
 	}
 #undef TAKE
 	return 0;
@@ -512,7 +407,7 @@ static int ring_drain(struct collector *c, struct ring *r, int tracepoint)
 		}
 		if (h.type != PERF_RECORD_SAMPLE)
 			continue;
-		struct sample s;
+		struct ls_sample s;
 		if (decode_sample(c, rec + sizeof(h), h.size - sizeof(h), h.misc, tracepoint, &s) <
 		    0)
 			continue;
@@ -520,30 +415,21 @@ static int ring_drain(struct collector *c, struct ring *r, int tracepoint)
 			rc = emit_profile(c, &s);
 			continue;
 		}
-		if (c->nbatch == c->capbatch) {
-			size_t cap = c->capbatch ? 2 * c->capbatch : 4096;
-			struct sample *b = realloc(c->batch, cap * sizeof(*b));
-			if (!b)
-				return -ENOMEM;
-			c->batch = b;
-			c->capbatch = cap;
-		}
-		c->batch[c->nbatch++] = s;
+		if (s.time > c->round_max)
+			c->round_max = s.time;
+		if ((rc = ls_pair_queue(&c->pair, &s)) < 0)
+			break;
 	}
 	__atomic_store_n(&r->meta->data_tail, tail, __ATOMIC_RELEASE);
 	return rc;
 }
 
-static int flush_batch(struct collector *c)
+/* The signal that asked the measurement to stop (SIGINT, SIGTERM), or 0. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
 {
-	if (!c->nbatch)
-		return 0;
-	qsort(c->batch, c->nbatch, sizeof(*c->batch), sample_cmp);
-	int rc = 0;
-	for (size_t i = 0; i < c->nbatch && !rc; i++)
-		rc = pair_contention(c, &c->batch[i]);
-	c->nbatch = 0;
-	return rc;
+	stop_signal = sig;
 }
 
 static double now_ns(void)
@@ -568,8 +454,9 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	struct ring *prof = calloc((size_t)ncpu, sizeof(*prof));
 	struct ring *cont = calloc((size_t)ncpu, sizeof(*cont));
 	int *endfds = calloc((size_t)ncpu, sizeof(int));
+	struct pollfd *pfds = calloc(2 * (size_t)ncpu, sizeof(*pfds));
 	int rc = 0;
-	if (!c || !prof || !cont || !endfds) {
+	if (!c || !prof || !cont || !endfds || !pfds) {
 		rc = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 		goto out;
 	}
@@ -577,6 +464,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	c->t = t;
 	c->fn = fn;
 	c->ctx = ctx;
+	ls_pair_init(&c->pair, t, o->depth, o->linux_types, fn, ctx);
 	for (int i = 0; i < ncpu; i++)
 		prof[i].fd = cont[i].fd = endfds[i] = -1;
 	if (o->contention) {
@@ -600,7 +488,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 			a.exclude_callchain_user = 1;
 			a.sample_max_stack = (uint16_t)(o->depth + 4);
 			a.disabled = 1;
-			a.wakeup_events = 1;
+			ring_wakeup(&a);
 			prof[i].cpu = cpus[i];
 			prof[i].fd = (int)perf_open(&a, cpus[i]);
 			if (prof[i].fd < 0) {
@@ -621,7 +509,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 			a.exclude_callchain_user = 1;
 			a.sample_max_stack = (uint16_t)(o->depth + 16);
 			a.disabled = 1;
-			a.wakeup_events = 1;
+			ring_wakeup(&a);
 			cont[i].cpu = cpus[i];
 			cont[i].fd = (int)perf_open(&a, cpus[i]);
 			if (cont[i].fd < 0) {
@@ -650,10 +538,20 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 		rc = ok_err_at(e, -errno, NULL, OK_ERR_NOPOS, "pipe");
 		goto out;
 	}
+	/* From here on SIGINT and SIGTERM end the measurement, not lockstat. */
+	struct sigaction act, old_int, old_term;
+	memset(&act, 0, sizeof(act));
+	act.sa_handler = on_stop_signal;
+	sigemptyset(&act.sa_mask);
+	stop_signal = 0;
+	sigaction(SIGINT, &act, &old_int);
+	sigaction(SIGTERM, &act, &old_term);
 	double t0 = now_ns();
 	pid_t pid = fork();
 	if (pid < 0) {
 		rc = ok_err_at(e, -errno, NULL, OK_ERR_NOPOS, "fork");
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
 		goto out;
 	}
 	if (pid == 0) {
@@ -677,21 +575,28 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 		/* The child is gone; waitpid below reports it. */
 	}
 	close(go[1]);
-	int status = 0, done = 0, cbrc = 0;
+	int status = 0, done = 0, cbrc = 0, npfds = 0;
+	for (int i = 0; i < ncpu; i++) {
+		if (prof[i].fd >= 0)
+			pfds[npfds++] = (struct pollfd){.fd = prof[i].fd, .events = POLLIN};
+		if (cont[i].fd >= 0)
+			pfds[npfds++] = (struct pollfd){.fd = cont[i].fd, .events = POLLIN};
+	}
+	uint64_t prev_round_max = 0;
 	while (!done) {
-		struct timespec ts = {0, 20 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+		/* Drain every 20 ms, or sooner when a ring is a quarter full. */
+		poll(pfds, (nfds_t)npfds, 20);
 		pid_t w = waitpid(pid, &status, WNOHANG);
 		if (w == pid)
 			done = 1;
+		else if (stop_signal)
+			done = 2;
 		else if (w < 0 && errno != EINTR) {
 			rc = ok_err_at(e, -errno, NULL, OK_ERR_NOPOS, "waitpid");
 			break;
 		}
-		double t1 = now_ns();
-		if (done)
-			res->elapsed_ns = (uint64_t)(t1 - t0);
-		if (done)
+		if (done) {
+			res->elapsed_ns = (uint64_t)(now_ns() - t0);
 			for (int i = 0; i < ncpu; i++) {
 				if (prof[i].fd >= 0)
 					ioctl(prof[i].fd, PERF_EVENT_IOC_DISABLE, 0);
@@ -700,19 +605,32 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 				if (endfds[i] >= 0)
 					ioctl(endfds[i], PERF_EVENT_IOC_DISABLE, 0);
 			}
+		}
+		if (done == 2) {
+			/* SIGINT/SIGTERM: the measurement has ended; the command is
+			 * asked to end too (as perf record does) and reaped. A second
+			 * signal while it lingers kills it. */
+			res->stop_signal = stop_signal;
+			stop_signal = 0;
+			kill(pid, SIGTERM);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				if (stop_signal)
+					kill(pid, SIGKILL);
+		}
 		for (int i = 0; i < ncpu && !cbrc; i++) {
 			if (prof[i].fd >= 0)
 				cbrc = ring_drain(c, &prof[i], 0);
 			if (cont[i].fd >= 0 && !cbrc)
 				cbrc = ring_drain(c, &cont[i], 1);
 		}
+		/* Pair what no later pass can precede (see ls_pair_flush); all of it
+		 * once the events are disabled. */
 		if (!cbrc)
-			cbrc = flush_batch(c);
-		if (cbrc < 0 && !done) {
-			/* The consumer asked to stop: keep waiting for the child only. */
-			kill(pid, 0);
-		}
+			cbrc = ls_pair_flush(&c->pair, done ? UINT64_MAX : prev_round_max);
+		prev_round_max = c->round_max;
 	}
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
 	if (WIFEXITED(status)) {
 		res->exited = 1;
 		res->status = WEXITSTATUS(status);
@@ -734,13 +652,12 @@ out:
 		if (endfds[i] >= 0)
 			close(endfds[i]);
 	}
-	if (c) {
-		free(c->batch);
-		free(c->threads);
-	}
+	if (c)
+		ls_pair_free(&c->pair);
 	free(c);
 	free(prof);
 	free(cont);
 	free(endfds);
+	free(pfds);
 	return rc;
 }

@@ -13,35 +13,35 @@
 /* ---- the event table ---------------------------------------------------- */
 
 static const struct ls_event_info events[LS_MAX_EVENTS] = {
-	[0] = {'C', "Lock", "Adaptive mutex spin", "nsec"},
-	[1] = {'C', "Lock", "Adaptive mutex block", "nsec"},
-	[2] = {'C', "Lock", "Spin lock spin", "nsec"},
-	[3] = {'C', "Lock", "Thread lock spin", "nsec"},
-	[4] = {'C', "Lock", "R/W writer blocked by writer", "nsec"},
-	[5] = {'C', "Lock", "R/W writer blocked by readers", "nsec"},
-	[6] = {'C', "Lock", "R/W reader blocked by writer", "nsec"},
-	[7] = {'C', "Lock", "R/W reader blocked by write wanted", "nsec"},
-	/* --linux-types: the Linux lock type instead of the folded Solaris number. */
-	[8] = {'L', "Lock", "Linux mutex spin", "nsec"},
-	[9] = {'L', "Lock", "Linux mutex block", "nsec"},
-	[10] = {'L', "Lock", "Linux spinlock spin", "nsec"},
-	[11] = {'L', "Lock", "Linux rwlock:R spin", "nsec"},
-	[12] = {'L', "Lock", "Linux rwlock:W spin", "nsec"},
-	[13] = {'L', "Lock", "Linux rwsem:R block", "nsec"},
-	[14] = {'L', "Lock", "Linux rwsem:W block", "nsec"},
-	[15] = {'L', "Lock", "Linux rt-mutex block", "nsec"},
-	[16] = {'L', "Lock", "Linux percpu-rwsem:R block", "nsec"},
-	[17] = {'L', "Lock", "Linux percpu-rwsem:W block", "nsec"},
-	[18] = {'L', "Lock", "Linux semaphore block", "nsec"},
-	[32] = {'H', "Lock", "Adaptive mutex hold", "nsec"},
-	[33] = {'H', "Lock", "Spin lock hold", "nsec"},
-	[34] = {'H', "Lock", "R/W writer hold", "nsec"},
-	[35] = {'H', "Lock", "R/W reader hold", "nsec"},
-	[56] = {'I', "CPU+PIL", "Profiling interrupt", "nsec"},
-	[60] = {'E', "Lock", "Recursive lock entry detected", "(N/A)"},
-	[61] = {'E', "Lock", "Lockstat enter failure", "(N/A)"},
-	[62] = {'E', "Lock", "Lockstat exit failure", "nsec"},
-	[63] = {'E', "Lock", "Lockstat record failure", "(N/A)"},
+    [0] = {'C', "Lock", "Adaptive mutex spin", "nsec"},
+    [1] = {'C', "Lock", "Adaptive mutex block", "nsec"},
+    [2] = {'C', "Lock", "Spin lock spin", "nsec"},
+    [3] = {'C', "Lock", "Thread lock spin", "nsec"},
+    [4] = {'C', "Lock", "R/W writer blocked by writer", "nsec"},
+    [5] = {'C', "Lock", "R/W writer blocked by readers", "nsec"},
+    [6] = {'C', "Lock", "R/W reader blocked by writer", "nsec"},
+    [7] = {'C', "Lock", "R/W reader blocked by write wanted", "nsec"},
+    /* --linux-types: the Linux lock type instead of the folded Solaris number. */
+    [8] = {'L', "Lock", "Linux mutex spin", "nsec"},
+    [9] = {'L', "Lock", "Linux mutex block", "nsec"},
+    [10] = {'L', "Lock", "Linux spinlock spin", "nsec"},
+    [11] = {'L', "Lock", "Linux rwlock:R spin", "nsec"},
+    [12] = {'L', "Lock", "Linux rwlock:W spin", "nsec"},
+    [13] = {'L', "Lock", "Linux rwsem:R block", "nsec"},
+    [14] = {'L', "Lock", "Linux rwsem:W block", "nsec"},
+    [15] = {'L', "Lock", "Linux rt-mutex block", "nsec"},
+    [16] = {'L', "Lock", "Linux percpu-rwsem:R block", "nsec"},
+    [17] = {'L', "Lock", "Linux percpu-rwsem:W block", "nsec"},
+    [18] = {'L', "Lock", "Linux semaphore block", "nsec"},
+    [32] = {'H', "Lock", "Adaptive mutex hold", "nsec"},
+    [33] = {'H', "Lock", "Spin lock hold", "nsec"},
+    [34] = {'H', "Lock", "R/W writer hold", "nsec"},
+    [35] = {'H', "Lock", "R/W reader hold", "nsec"},
+    [56] = {'I', "CPU+PIL", "Profiling interrupt", "nsec"},
+    [60] = {'E', "Lock", "Recursive lock entry detected", "(N/A)"},
+    [61] = {'E', "Lock", "Lockstat enter failure", "(N/A)"},
+    [62] = {'E', "Lock", "Lockstat exit failure", "nsec"},
+    [63] = {'E', "Lock", "Lockstat record failure", "(N/A)"},
 };
 
 const struct ls_event_info *ls_event_info(int event)
@@ -95,10 +95,10 @@ void ls_recset_free(struct ls_recset *s)
 static uint64_t key_hash(const struct ls_raw *ev, int depth, int by_comm)
 {
 	uint64_t h = 1469598103934665603ULL;
-#define MIX(x)                                                                                   \
-	do {                                                                                     \
-		h ^= (uint64_t)(x);                                                              \
-		h *= 1099511628211ULL;                                                           \
+#define MIX(x)                                                                                     \
+	do {                                                                                       \
+		h ^= (uint64_t)(x);                                                                \
+		h *= 1099511628211ULL;                                                             \
 	} while (0)
 	MIX(ev->event);
 	MIX(ev->lock);
@@ -178,22 +178,40 @@ int ls_recset_add(struct ls_recset *s, const struct ls_raw *ev)
 
 /* ---- filters -------------------------------------------------------------- */
 
+static int in_ranges(const struct ls_range *r, int n, uint64_t addr)
+{
+	for (int i = 0; i < n; i++)
+		if (addr >= r[i].lo && addr < r[i].hi)
+			return 1;
+	return 0;
+}
+
 int ls_filter_pass(const struct ls_filter *f, const struct ls_raw *ev)
 {
 	if (ev->event < 0 || ev->event >= LS_MAX_EVENTS || !f->enabled[ev->event])
 		return 0;
-	if (f->have_lock && ev->event != LS_EV_PROFILE &&
-	    (ev->lock < f->lock_lo || ev->lock >= f->lock_hi))
+	if (ev->event == LS_EV_PROFILE) {
+		if (f->nfuncs && !in_ranges(f->funcs, f->nfuncs, ev->caller))
+			return 0;
+	} else if ((f->nlocks || f->nfuncs) && !in_ranges(f->locks, f->nlocks, ev->lock) &&
+		   !in_ranges(f->funcs, f->nfuncs, ev->caller)) {
 		return 0;
-	if (f->have_func && (ev->caller < f->func_lo || ev->caller >= f->func_hi))
-		return 0;
+	}
 	if (ev->event < 60 && ev->time_ns < f->min_duration)
 		return 0;
 	return 1;
 }
 
-int ls_parse_range(const struct ls_symtab *t, const char *arg, uint64_t *lo, uint64_t *hi,
-		   struct ok_err *e)
+/* A number for -l/-f: the whole of s in base; 0 or -EINVAL. */
+static int parse_u64(const char *s, int base, uint64_t *v)
+{
+	char *end;
+	errno = 0;
+	*v = strtoull(s, &end, base);
+	return errno || end == s || *end ? -EINVAL : 0;
+}
+
+int ls_parse_range(const struct ls_symtab *t, const char *arg, struct ls_range *r, struct ok_err *e)
 {
 	char name[256];
 	const char *comma = strchr(arg, ',');
@@ -202,48 +220,32 @@ int ls_parse_range(const struct ls_symtab *t, const char *arg, uint64_t *lo, uin
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad address '%s'", arg);
 	memcpy(name, arg, n);
 	name[n] = 0;
-	uint64_t addr, size;
-	int have_size = 0;
-	if (comma) {
-		char *end;
-		errno = 0;
-		size = strtoull(comma + 1, &end, 0);
-		if (errno || *end || end == comma + 1)
-			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad size in '%s'", arg);
-		have_size = 1;
+	uint64_t addr, size = 1, off = 0;
+	if (comma && parse_u64(comma + 1, 0, &size) < 0)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad size in '%s'", arg);
+	char *plus = strchr(name, '+');
+	if (plus) {
+		*plus = 0;
+		if (parse_u64(plus + 1, 0, &off) < 0)
+			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad offset in '%s'", arg);
 	}
 	if (name[0] == '0') {
-		char *end;
-		errno = 0;
-		addr = strtoull(name, &end, 16);
-		if (errno || *end)
+		if (parse_u64(name, 16, &addr) < 0)
 			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad address '%s'", name);
-		if (!have_size)
-			size = 1;
+		addr += off;
 	} else {
-		uint64_t off = 0;
-		char *plus = strchr(name, '+');
-		if (plus) {
-			char *end;
-			*plus = 0;
-			errno = 0;
-			off = strtoull(plus + 1, &end, 0);
-			if (errno || *end)
-				return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
-						 "bad offset in '%s'", arg);
-		}
 		const struct ls_sym *s = ls_sym_by_name(t, name);
 		if (!s)
 			return ok_err_at(e, -ENOENT, NULL, OK_ERR_NOPOS, "symbol '%s' not found",
 					 name);
 		addr = s->addr + off;
-		if (!have_size)
-			size = s->size > off ? s->size - off : 1;
+		if (!comma)
+			size = s->size > off ? s->size - off : 0;
+		if (size == 0)
+			size = 1;
 	}
-	if (size == 0)
-		size = 1;
-	*lo = addr;
-	*hi = addr + size < addr ? UINT64_MAX : addr + size;
+	r->lo = addr;
+	r->hi = addr + size < addr ? UINT64_MAX : addr + size;
 	return 0;
 }
 

@@ -9,6 +9,8 @@
  *                          and every output format (rows, histograms, stacks,
  *                          -p parsable, -T trace, --folded)
  *   recfile   (recfile.c)  the --record/--replay text format
+ *   pair      (pair.c)     contention_begin/end samples -> timed events,
+ *                          paired per (thread, lock) as perf lock does
  *   collect   (collect.c)  perf_event_open: profiling and contention events
  *                          while a command runs; turns samples into events
  * main.c parses options and glues them together.
@@ -28,9 +30,9 @@
 
 #include "err.h"
 
-#define LS_MAX_EVENTS 64  /* event numbers are 0..63; 64 marks a merged-away record */
-#define LS_MAX_STACK 50   /* -s depth limit ("max stack depth is 50") */
-#define LS_EV_PROFILE 56  /* the profiling interrupt event */
+#define LS_MAX_EVENTS 64 /* event numbers are 0..63; 64 marks a merged-away record */
+#define LS_MAX_STACK  50 /* -s depth limit ("max stack depth is 50") */
+#define LS_EV_PROFILE 56 /* the profiling interrupt event */
 
 /* ---- symbols (sym.c) ------------------------------------------------- */
 
@@ -38,22 +40,24 @@ struct ls_sym {
 	uint64_t addr; /* start address */
 	uint64_t size; /* bytes; kallsyms has none: distance to the next symbol */
 	char *name;    /* owned by the table */
+	int marker;    /* a linker section marker (__start_*, _edata...), not an
+			  object: it names nothing, see ls_sym_is_marker() */
 };
 
 struct ls_symtab {
 	struct ls_sym *syms; /* sorted by addr, duplicates collapsed */
 	size_t n;
 	size_t cap;
-	int ncpu;             /* fake cpu[0..ncpu-1] symbols present */
+	int ncpu;		     /* fake cpu[0..ncpu-1] symbols present */
 	uint64_t sched_lo, sched_hi; /* [__sched_text_start, __sched_text_end) */
 	uint64_t lock_lo, lock_hi;   /* [__lock_text_start, __lock_text_end) */
 };
 
 /* Fake per-CPU "struct cpu" addresses, as Solaris' cpu[N] symbols: the profiling
  * event's lock column is cpu[N] (+PIL). Chosen below any kernel address. */
-#define LS_CPU_BASE 0x100000000ULL
-#define LS_CPU_SIZE 0x1000ULL
-#define LS_CPU_ADDR(n) (LS_CPU_BASE + (uint64_t)(n) * LS_CPU_SIZE)
+#define LS_CPU_BASE    0x100000000ULL
+#define LS_CPU_SIZE    0x1000ULL
+#define LS_CPU_ADDR(n) (LS_CPU_BASE + (uint64_t)(n)*LS_CPU_SIZE)
 
 void ls_symtab_init(struct ls_symtab *t);
 void ls_symtab_free(struct ls_symtab *t);
@@ -66,19 +70,26 @@ int ls_symtab_load_kallsyms(struct ls_symtab *t, const char *path, struct ok_err
 void ls_symtab_finish(struct ls_symtab *t, int ncpu);
 /* Symbol containing addr (greatest start <= addr), or NULL. */
 const struct ls_sym *ls_sym_lookup(const struct ls_symtab *t, uint64_t addr);
+/* Is name a linker-script section marker (__start_X, __stop_X, __end_X,
+ * _stext, _edata, __bss_start, ...)? Without CONFIG_KALLSYMS_ALL kallsyms
+ * has no data symbols but these, so a static lock would print as
+ * "__start_init_stack+0xf4018" and -c would merge every lock after the
+ * marker into one: addresses that fall in a marker print as plain hex and
+ * are not coalesced. */
+int ls_sym_is_marker(const char *name);
 /* Exact name match, or NULL. */
 const struct ls_sym *ls_sym_by_name(const struct ls_symtab *t, const char *name);
 /* Solaris format_symbol(): "name", "name[size]" (with_size and offset 0),
- * "cpu[N]+PIL", "name+0xoff" or "0xaddr". Returns buf. */
-char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf,
-		    size_t len);
+ * "cpu[N]+PIL", "name+0xoff" or "0xaddr" (also inside a section marker).
+ * Returns buf. */
+char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf, size_t len);
 /* True if addr lies in scheduler or lock text (skipped when finding a caller). */
 int ls_sym_is_lock_text(const struct ls_symtab *t, uint64_t addr);
 
 /* ---- events and records (lockstat.c) ---------------------------------- */
 
 struct ls_event_info {
-	char type;         /* 'C' contention, 'H' hold, 'I' interrupt, 'E' error, 0 unknown */
+	char type;	   /* 'C' contention, 'H' hold, 'I' interrupt, 'E' error, 0 unknown */
 	const char *lhdr;  /* lock column header: "Lock" or "CPU+PIL" */
 	const char *desc;  /* "Adaptive mutex spin" ... */
 	const char *units; /* "nsec" */
@@ -89,27 +100,27 @@ struct ls_event_info {
 const struct ls_event_info *ls_event_info(int event);
 /* Slots 8.. used by --linux-types; the first and one past the last. */
 #define LS_EV_LINUX_FIRST 8
-#define LS_EV_LINUX_END 19
+#define LS_EV_LINUX_END	  19
 
 struct ls_raw {
 	int event;
 	uint64_t lock;
 	uint64_t caller;
-	uint64_t time_ns;         /* duration (contention) or latency (profiling) */
-	int depth;                /* frames in stack */
+	uint64_t time_ns; /* duration (contention) or latency (profiling) */
+	int depth;	  /* frames in stack */
 	uint64_t stack[LS_MAX_STACK];
-	char comm[16];            /* process name (for --comm), "" if unknown */
+	char comm[16]; /* process name (for --comm), "" if unknown */
 };
 
 struct ls_rec {
 	int event;
 	uint32_t count;
-	uint32_t refcnt;          /* never filled, as in the DTrace lockstat (rcnt 0.00) */
+	uint32_t refcnt; /* never filled, as in the DTrace lockstat (rcnt 0.00) */
 	uint64_t lock;
 	uint64_t caller;
-	uint64_t time;            /* total ns */
-	uint32_t hist[64];        /* log2 buckets of time */
-	uint64_t *stack;          /* depth entries (the set's stack depth) */
+	uint64_t time;	   /* total ns */
+	uint32_t hist[64]; /* log2 buckets of time */
+	uint64_t *stack;   /* depth entries (the set's stack depth) */
 	char comm[16];
 };
 
@@ -117,13 +128,13 @@ struct ls_rec {
 struct ls_recset {
 	struct ls_rec **recs;
 	size_t n, cap;
-	size_t max_recs;          /* -n: record budget */
-	int depth;                /* stack depth stored per record (-s N: N-1 frames) */
-	int by_comm;              /* --comm: (usermode) samples keyed by process name */
-	uint64_t dropped;         /* events not stored for lack of records */
+	size_t max_recs;		     /* -n: record budget */
+	int depth;			     /* stack depth stored per record (-s N: N-1 frames) */
+	int by_comm;			     /* --comm: (usermode) samples keyed by process name */
+	uint64_t dropped;		     /* events not stored for lack of records */
 	uint64_t total_count[LS_MAX_EVENTS]; /* before any merging, per event */
 	uint64_t total_time[LS_MAX_EVENTS];
-	void *index;              /* hash index over keys */
+	void *index; /* hash index over keys */
 	size_t index_cap;
 };
 
@@ -137,17 +148,34 @@ int ls_hist_bucket(uint64_t v);
 
 /* ---- filters, applied to raw events before aggregation ----------------- */
 
-struct ls_filter {
-	int have_lock;  uint64_t lock_lo, lock_hi;     /* -l: [lo, hi) */
-	int have_func;  uint64_t func_lo, func_hi;     /* -f: caller in [lo, hi) */
-	uint64_t min_duration;                         /* -d */
-	uint8_t enabled[LS_MAX_EVENTS];                /* -C/-I/-e... */
+#define LS_MAX_RANGES 64 /* -l and -f options together */
+
+/* An address range [lo, hi); empty when lo == hi (a hex range of size 0). */
+struct ls_range {
+	uint64_t lo, hi;
 };
-/* Does ev pass the filter? (-l is not applied to the profiling event.) */
+
+/*
+ * Filters as Solaris lockstat builds them into its D predicates: every -l
+ * range (lock address) and every -f range (caller) is ORed into one
+ * predicate for the lock events; the profiling event is filtered by the -f
+ * ranges alone (on the interrupted PC), so -l does not apply to it.
+ */
+struct ls_filter {
+	struct ls_range locks[LS_MAX_RANGES]; /* -l */
+	int nlocks;
+	struct ls_range funcs[LS_MAX_RANGES]; /* -f */
+	int nfuncs;
+	uint64_t min_duration;		/* -d */
+	uint8_t enabled[LS_MAX_EVENTS]; /* -C/-I/-e... */
+};
+/* Does ev pass the filter? */
 int ls_filter_pass(const struct ls_filter *f, const struct ls_raw *ev);
-/* Parse "sym[+off][,size]" or "0xaddr[,size]" for -l/-f into [lo, hi).
- * Unknown symbol → -ENOENT with e "symbol 'X' not found". */
-int ls_parse_range(const struct ls_symtab *t, const char *arg, uint64_t *lo, uint64_t *hi,
+/* Parse a -l/-f argument as Solaris does: "sym[+off][,size]" (size default:
+ * the rest of the symbol, at least 1) or, when it starts with 0, a hex
+ * "addr[+off][,size]" (size default 1; an explicit 0 matches nothing).
+ * Unknown symbol: -ENOENT with e "symbol 'X' not found". */
+int ls_parse_range(const struct ls_symtab *t, const char *arg, struct ls_range *r,
 		   struct ok_err *e);
 /* Parse -e "1,4-7,35" into enabled[]; -ERANGE for "events out of range". */
 int ls_parse_events(const char *arg, uint8_t *enabled);
@@ -158,11 +186,13 @@ enum ls_gather { LS_GATHER_COUNT, LS_GATHER_TIME, LS_GATHER_HIST, LS_GATHER_STAC
 
 struct ls_report_opts {
 	enum ls_gather gather; /* -b, -t (default), -h, -s */
-	int depth;             /* frames kept with -s N (N-1), 0 otherwise */
+	int depth;	       /* frames kept with -s N (N-1), 0 otherwise */
 	int gflag, cflag, kflag, wflag, Wflag, Rflag, pflag, Pflag;
-	long topn;             /* -D n; -1 = all */
-	uint64_t elapsed_ns;   /* collection time */
-	int folded;            /* --folded: one line per stack, flame-graph form */
+	long topn;	     /* -D n; -1 = all */
+	uint64_t elapsed_ns; /* collection time */
+	int folded;	     /* --folded: one line per stack, flame-graph form */
+	int stack_arg;	     /* -s N as given (-T prints a blank line after each
+				event's frames when N >= 1), 0 without -s */
 };
 
 /* Run the pipeline on s (records are merged and reordered in place) and print
@@ -170,6 +200,13 @@ struct ls_report_opts {
  * if there are no records. */
 void ls_report(struct ls_recset *s, const struct ls_symtab *t, const struct ls_report_opts *o,
 	       FILE *out);
+/* -T: print one event as lockstat.c's report_trace() does. Before the first
+ * event (first != 0) the header and dashes, except with -p; with -s N >= 1
+ * the stack frames (from the caller's frame, if among the first four) and a
+ * blank line. Solaris' Time column is always 0 (its D program traces no
+ * duration); here it is the event's duration. */
+void ls_trace(const struct ls_symtab *t, const struct ls_report_opts *o, const struct ls_raw *ev,
+	      int first, FILE *out);
 /* The Solaris merge sort (not stable; reproduces lockstat's tie order). */
 void ls_mergesort(int (*cmp)(const struct ls_rec *, const struct ls_rec *, int depth),
 		  struct ls_rec **a, struct ls_rec **scratch, size_t n, int depth);
@@ -198,8 +235,7 @@ struct ls_replay {
 	int ncpu;
 };
 /* Open, read the header and every sym line into t (finished with ncpu). */
-int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t,
-		   struct ok_err *e);
+int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t, struct ok_err *e);
 /* Next event: 1, 0 at the end, -EINVAL with e (path:line) on a malformed line. */
 int ls_replay_next(struct ls_replay *r, struct ls_raw *ev, struct ok_err *e);
 void ls_replay_close(struct ls_replay *r);
@@ -211,36 +247,113 @@ void ls_record_note(const struct ls_symtab *t, uint8_t *seen, const struct ls_ra
 /* Write a sym line for every marked symbol. */
 int ls_record_symbols(FILE *f, const struct ls_symtab *t, const uint8_t *seen);
 
-/* ---- collection (collect.c) ------------------------------------------- */
-
-struct ls_collect_opts {
-	int profile;            /* -I */
-	int contention;         /* any of 0..7 */
-	int linux_types;        /* --linux-types */
-	unsigned rate_hz;       /* -i */
-	int depth;              /* frames to capture after the caller */
-	int ncpu;               /* online CPUs (filled by ls_collect) */
-};
+/* ---- contention pairing (pair.c) --------------------------------------- */
 
 /* Called for each event produced; return < 0 to stop. */
 typedef int (*ls_event_fn)(void *ctx, const struct ls_raw *ev);
 
+enum ls_sample_kind { LS_SAMPLE_PROFILE, LS_SAMPLE_BEGIN, LS_SAMPLE_END };
+
+/* One decoded perf sample (the fields lockstat asked for). */
+struct ls_sample {
+	uint64_t time; /* perf clock, ns; comparable across CPUs */
+	uint64_t seq;  /* arrival order, breaks ties in time */
+	uint32_t pid, tid, cpu;
+	uint16_t misc; /* perf_event_header.misc (CPU mode) */
+	enum ls_sample_kind kind;
+	uint64_t ip;
+	uint64_t lock; /* lock_addr of contention_begin/end */
+	uint32_t arg;  /* begin: flags (LCB_F_*); end: ret */
+	int nchain;    /* callchain entries, context markers included */
+	uint64_t chain[LS_MAX_STACK + 8];
+};
+
+/* The kernel frames of s's callchain, context markers dropped (at most max). */
+int ls_sample_frames(const struct ls_sample *s, uint64_t *out, int max);
+
+/*
+ * Pairing, as perf lock contention (builtin-lock.c, non-BPF) does it: every
+ * thread has a stack of open contentions keyed by lock address. A begin on a
+ * lock the thread already waits for is nested and ignored (the first
+ * timestamp stays), except a mutex going from optimistic spinning
+ * (MUTEX|SPIN) to sleeping (MUTEX), which closes the spin event and opens the
+ * block event; a begin on another lock (the runqueue lock taken by the
+ * waiter's own schedule(), an rwsem's wait_lock) is pushed; an end closes the
+ * open contention of that thread on that lock, wherever it is in the stack;
+ * an end with none open is an orphan (the begin came before the window) and
+ * is dropped. The idle threads (tid 0) are paired per CPU.
+ *
+ * Samples arrive per CPU ring, each ring in time order but the rings not
+ * with each other: ls_pair_queue() collects them, ls_pair_flush(upto) pairs,
+ * in time order, those at or before upto and keeps the rest (perf's
+ * FINISHED_ROUND rule: after a pass over every ring, nothing older than the
+ * newest sample of the previous pass can still arrive).
+ */
+struct ls_pair {
+	const struct ls_symtab *t; /* lock/sched text, skipped to find the caller */
+	int depth;		   /* stack frames kept after the caller */
+	int linux_types;	   /* --linux-types event numbers */
+	ls_event_fn fn;
+	void *ctx;
+	struct ls_sample *q; /* queued samples, not yet paired */
+	size_t nq, capq;
+	uint64_t seq;
+	struct ls_thread *threads; /* open addressing by thread key */
+	size_t nthreads, cap_threads;
+	uint64_t orphans; /* ends with no open begin */
+};
+
+void ls_pair_init(struct ls_pair *p, const struct ls_symtab *t, int depth, int linux_types,
+		  ls_event_fn fn, void *ctx);
+void ls_pair_free(struct ls_pair *p);
+/* Pair one sample now (the caller guarantees time order): 0, -ENOMEM, or
+ * what fn returned (< 0 stops). */
+int ls_pair_sample(struct ls_pair *p, const struct ls_sample *s);
+/* Queue one sample for ls_pair_flush: 0 or -ENOMEM. */
+int ls_pair_queue(struct ls_pair *p, const struct ls_sample *s);
+/* Pair, in (time, seq) order, every queued sample with time <= upto
+ * (UINT64_MAX: all); the rest stay queued. 0 or the first error. */
+int ls_pair_flush(struct ls_pair *p, uint64_t upto);
+
+/* ---- collection (collect.c) ------------------------------------------- */
+
+struct ls_collect_opts {
+	int profile;	  /* -I */
+	int contention;	  /* any of 0..7 */
+	int linux_types;  /* --linux-types */
+	unsigned rate_hz; /* -i */
+	int depth;	  /* frames to capture after the caller */
+	int ncpu;	  /* online CPUs (filled by ls_collect) */
+};
+
 struct ls_collect_result {
 	uint64_t elapsed_ns;
-	int exited;             /* child exited normally */
-	int status;             /* exit code or signal */
-	uint64_t lost;          /* samples the kernel dropped */
+	int exited;	 /* child exited normally */
+	int status;	 /* exit code or signal */
+	uint64_t lost;	 /* samples the kernel dropped */
+	int stop_signal; /* SIGINT/SIGTERM that ended the measurement, or 0 */
 	int ncpu;
 };
 
 /* Open the perf events on every online CPU, fork+exec argv, drain samples
- * until the child exits, turn them into events (fn), and report timing. */
+ * until the child exits, turn them into events (fn), and report timing.
+ * SIGINT or SIGTERM meanwhile ends the measurement as the child's exit does
+ * (res->stop_signal says which), sends the child SIGTERM and reaps it; the
+ * previous handlers are restored before returning. */
 int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char **argv,
 	       ls_event_fn fn, void *ctx, struct ls_collect_result *res, struct ok_err *e);
+/* Can this process open system-wide events (contention: with tracepoint raw
+ * data) and read kernel addresses in /proc/kallsyms? 0, or -EPERM with e
+ * naming the sysctl or capability that stands in the way and its fix. */
+int ls_check_access(int contention, struct ok_err *e);
 /* Online CPU count from /sys/devices/system/cpu/online (highest + 1). */
 int ls_online_cpus(int *ncpu, int *cpus, int max);
 /* Map a contention_begin flags value to a Solaris (or --linux-types) event. */
 int ls_contention_event(unsigned flags, int linux_types);
+/* The Solaris event (0..7) a --linux-types event (8..18) folds into: the
+ * one ls_contention_event(flags, 0) gives for that type's flags (the
+ * PREEMPT_RT rwlocks, slot 15 with rt-mutex, fold into 1). Others: itself. */
+int ls_linux_event_solaris(int event);
 /* Linux lock type name for flags, as perf lock names it. */
 const char *ls_linux_type_name(unsigned flags);
 

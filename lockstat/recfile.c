@@ -89,8 +89,9 @@ int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t, s
 			continue;
 		if (!have_magic) {
 			if (strcmp(buf, "lockstat-record 1"))
-				return ok_err_line(e, -EINVAL, path, r->line,
-						   "expected 'lockstat-record 1' (not a lockstat record file)");
+				return ok_err_line(
+				    e, -EINVAL, path, r->line,
+				    "expected 'lockstat-record 1' (not a lockstat record file)");
 			have_magic = 1;
 			continue;
 		}
@@ -98,19 +99,20 @@ int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t, s
 		uint64_t a, b;
 		int n;
 		if (!strncmp(buf, "elapsed ", 8)) {
-			if (sscanf(buf + 8, "%" SCNu64 "%n", &r->elapsed_ns, &n) != 1 || buf[8 + n] ||
-			    !r->elapsed_ns)
+			if (sscanf(buf + 8, "%" SCNu64 "%n", &r->elapsed_ns, &n) != 1 ||
+			    buf[8 + n] || !r->elapsed_ns)
 				return ok_err_line(e, -EINVAL, path, r->line,
 						   "expected 'elapsed NANOSECONDS' (> 0)");
 			have_elapsed = 1;
 		} else if (!strncmp(buf, "ncpu ", 5)) {
-			if (sscanf(buf + 5, "%d%n", &r->ncpu, &n) != 1 || buf[5 + n] || r->ncpu < 1 ||
-			    r->ncpu > 8192)
+			if (sscanf(buf + 5, "%d%n", &r->ncpu, &n) != 1 || buf[5 + n] ||
+			    r->ncpu < 1 || r->ncpu > 8192)
 				return ok_err_line(e, -EINVAL, path, r->line,
 						   "expected 'ncpu N' with 1 <= N <= 8192");
 			have_ncpu = 1;
 		} else if (!strncmp(buf, "sym ", 4)) {
-			if (sscanf(buf + 4, "%" SCNx64 " %" SCNx64 " %255s%n", &a, &b, name, &n) != 3 ||
+			if (sscanf(buf + 4, "%" SCNx64 " %" SCNx64 " %255s%n", &a, &b, name, &n) !=
+				3 ||
 			    buf[4 + n])
 				return ok_err_line(e, -EINVAL, path, r->line,
 						   "expected 'sym ADDRESS SIZE NAME' (hex)");
@@ -124,10 +126,10 @@ int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t, s
 	if (rc < 0)
 		return ok_err_line(e, -EINVAL, path, r->line, "line too long");
 	if (!have_magic || !have_elapsed || !have_ncpu)
-		return ok_err_at(e, -EINVAL, path, OK_ERR_NOPOS,
-				 "missing %s header line",
-				 !have_magic ? "'lockstat-record 1'"
-				 : !have_elapsed ? "'elapsed'" : "'ncpu'");
+		return ok_err_at(e, -EINVAL, path, OK_ERR_NOPOS, "missing %s header line",
+				 !have_magic	 ? "'lockstat-record 1'"
+				 : !have_elapsed ? "'elapsed'"
+						 : "'ncpu'");
 	ls_symtab_finish(t, r->ncpu);
 	rewind(r->f);
 	r->line = 0;
@@ -147,8 +149,9 @@ int ls_replay_next(struct ls_replay *r, struct ls_raw *ev, struct ok_err *e)
 		if (sscanf(buf + 3, "%d %" SCNx64 " %" SCNx64 " %" SCNu64 " %63s%n", &ev->event,
 			   &ev->lock, &ev->caller, &ev->time_ns, comm, &n) != 5 ||
 		    ev->event < 0 || ev->event >= LS_MAX_EVENTS)
-			return ok_err_line(e, -EINVAL, r->path, r->line,
-					   "expected 'ev EVENT(0-63) LOCK CALLER TIME COMM [FRAME...]'");
+			return ok_err_line(
+			    e, -EINVAL, r->path, r->line,
+			    "expected 'ev EVENT(0-63) LOCK CALLER TIME COMM [FRAME...]'");
 		if (strcmp(comm, "-"))
 			snprintf(ev->comm, sizeof(ev->comm), "%.15s", comm);
 		const char *p = buf + 3 + n;

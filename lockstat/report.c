@@ -106,8 +106,8 @@ static int timecmp(const struct ls_rec *a, const struct ls_rec *b, int depth)
  * right half reversed into scratch, then merge from both ends, taking the
  * left element only when strictly smaller. Not stable; kept for its tie order.
  */
-void ls_mergesort(int (*cmp)(const struct ls_rec *, const struct ls_rec *, int),
-		  struct ls_rec **a, struct ls_rec **b, size_t n, int depth)
+void ls_mergesort(int (*cmp)(const struct ls_rec *, const struct ls_rec *, int), struct ls_rec **a,
+		  struct ls_rec **b, size_t n, int depth)
 {
 	if (n < 2)
 		return;
@@ -175,7 +175,7 @@ static int same_site(const struct ls_rec *a, const struct ls_rec *b, int depth)
 static uint64_t coalesce(const struct ls_symtab *t, uint64_t addr)
 {
 	const struct ls_sym *s = ls_sym_lookup(t, addr);
-	return s && addr - s->addr < s->size ? s->addr : addr;
+	return s && !s->marker && addr - s->addr < s->size ? s->addr : addr;
 }
 
 /* -g: each record becomes one record per stack frame (caller := frame), plus
@@ -226,6 +226,16 @@ static void print_bar(FILE *out)
 	      out);
 }
 
+/* The first frame worth printing under a caller: lockstat.c skips frames
+ * below the caller when the caller shows up as frame 3, 2 or 1. */
+static int first_frame(uint64_t caller, const uint64_t *stack, int depth)
+{
+	for (int fr = 3; fr > 0; fr--)
+		if (fr < depth && stack[fr] == caller)
+			return fr;
+	return 0;
+}
+
 /* Format a lock/caller column; (usermode) rows split by --comm show the process. */
 static char *fmt_sym(const struct ls_symtab *t, const struct ls_rec *r, uint64_t addr,
 		     int with_size, int is_caller, char *buf, size_t len)
@@ -249,10 +259,10 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 	int depth = s->depth;
 
 	if (o->topn == 0) {
-		fprintf(out, "%20llu %s\n",
-			(unsigned long long)(o->Rflag ? total_count * NANOSEC / elapsed
-						      : total_count),
-			ei->desc);
+		fprintf(
+		    out, "%20llu %s\n",
+		    (unsigned long long)(o->Rflag ? total_count * NANOSEC / elapsed : total_count),
+		    ei->desc);
 		return;
 	}
 	snprintf(lhdr, sizeof(lhdr), "%s%s", o->Wflag ? "Hottest " : "", ei->lhdr);
@@ -283,7 +293,8 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 				for (int j = 0; j < 64; j++)
 					fprintf(out, " %u", r->hist[j]);
 			for (int j = 0; j < depth && r->stack[j]; j++)
-				fprintf(out, " %s", ls_sym_format(t, r->stack[j], 0, buf, sizeof(buf)));
+				fprintf(out, " %s",
+					ls_sym_format(t, r->stack[j], 0, buf, sizeof(buf)));
 			fputc('\n', out);
 			continue;
 		}
@@ -293,12 +304,14 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 				o->Rflag ? "ops/s" : "Count", o->gflag ? "genr" : "indv", "cuml",
 				"rcnt", ei->units, lhdr, chdr);
 		}
-		double pct = o->Pflag && total_time ? (double)r->time * 100.0 / (double)total_time
-						    : (double)r->count * 100.0 / (double)total_count;
+		double pct = o->Pflag && total_time
+				 ? (double)r->time * 100.0 / (double)total_time
+				 : (double)r->count * 100.0 / (double)total_count;
 		ptotal += pct;
 		char nsec[32] = "";
 		if (gather >= LS_GATHER_TIME)
-			snprintf(nsec, sizeof(nsec), "%llu", (unsigned long long)(r->time / r->count));
+			snprintf(nsec, sizeof(nsec), "%llu",
+				 (unsigned long long)(r->time / r->count));
 		fprintf(out, "%5llu ",
 			(unsigned long long)(o->Rflag ? (uint64_t)r->count * NANOSEC / elapsed
 						      : r->count));
@@ -324,13 +337,7 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 		uint64_t tot = 0;
 		for (int j = first; j <= last; j++)
 			tot += r->hist[j];
-		int fr = 0;
-		if (depth > 3 && r->caller == r->stack[3])
-			fr = 3;
-		else if (depth > 2 && r->caller == r->stack[2])
-			fr = 2;
-		else if (depth > 1 && r->caller == r->stack[1])
-			fr = 1;
+		int fr = first_frame(r->caller, r->stack, depth);
 		static const char at[] = "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@";
 		static const char sp[] = "                              ";
 		for (int j = first; j <= last; j++) {
@@ -342,7 +349,8 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 				fputc('\n', out);
 				continue;
 			}
-			fprintf(out, "%-24s\n", ls_sym_format(t, r->stack[fr], 0, buf, sizeof(buf)));
+			fprintf(out, "%-24s\n",
+				ls_sym_format(t, r->stack[fr], 0, buf, sizeof(buf)));
 			fr++;
 		}
 		while (fr < depth && r->stack[fr]) {
@@ -353,6 +361,27 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 	}
 	if (!o->pflag)
 		print_bar(out);
+}
+
+void ls_trace(const struct ls_symtab *t, const struct ls_report_opts *o, const struct ls_raw *ev,
+	      int first, FILE *out)
+{
+	char lb[256], cb[256];
+	if (first && !o->pflag) {
+		fprintf(out, "%5s  %7s  %11s  %-24s  %-24s\n", "Event", "Time", "Owner", "Lock",
+			"Caller");
+		print_bar(out);
+	}
+	fprintf(out, "%2d  %10llu  %11s  %-24s  %-24s\n", ev->event,
+		(unsigned long long)ev->time_ns, "0", ls_sym_format(t, ev->lock, 0, lb, sizeof(lb)),
+		ls_sym_format(t, ev->caller, 0, cb, sizeof(cb)));
+	if (o->gather < LS_GATHER_STACK || o->stack_arg < 1)
+		return;
+	int depth = ev->depth < o->depth ? ev->depth : o->depth;
+	for (int fr = first_frame(ev->caller, ev->stack, depth); fr < depth && ev->stack[fr]; fr++)
+		fprintf(out, "%53s  %-24s\n", "",
+			ls_sym_format(t, ev->stack[fr], 0, lb, sizeof(lb)));
+	fputc('\n', out);
 }
 
 /* --folded: "outermost;...;caller count" per record, for flame-graph tools. */
@@ -368,14 +397,16 @@ static void report_folded(struct ls_recset *s, const struct ls_symtab *t, FILE *
 			d++;
 		for (int f = d - 1; f >= 0; f--) {
 			const struct ls_sym *sym = ls_sym_lookup(t, r->stack[f]);
-			fprintf(out, "%s;", sym ? sym->name
-						: ls_sym_format(t, r->stack[f], 0, buf, sizeof(buf)));
+			fprintf(out, "%s;",
+				sym ? sym->name
+				    : ls_sym_format(t, r->stack[f], 0, buf, sizeof(buf)));
 		}
 		if (!r->caller && r->comm[0]) {
 			fprintf(out, "(usermode:%s)", r->comm);
 		} else {
 			const struct ls_sym *sym = ls_sym_lookup(t, r->caller);
-			fputs(sym ? sym->name : ls_sym_format(t, r->caller, 0, buf, sizeof(buf)), out);
+			fputs(sym ? sym->name : ls_sym_format(t, r->caller, 0, buf, sizeof(buf)),
+			      out);
 		}
 		fprintf(out, " %u\n", r->count);
 	}
@@ -440,8 +471,13 @@ void ls_report(struct ls_recset *s, const struct ls_symtab *t, const struct ls_r
 	ls_mergesort(o->Pflag && o->gather >= LS_GATHER_TIME ? timecmp : countcmp, s->recs, scratch,
 		     s->n, s->depth);
 	struct ls_report_opts ro = *o;
-	if (o->gflag && ro.gather > LS_GATHER_HIST)
-		ro.gather = LS_GATHER_HIST;
+	/* lockstat.c: -g turns the records into LS_TIME ones, so the report is
+	 * the -t form (one header, no histograms); -P means nothing without
+	 * times (g_Pflag = 0 below LS_TIME), not even for the percentages. */
+	if (o->gflag && ro.gather > LS_GATHER_TIME)
+		ro.gather = LS_GATHER_TIME;
+	if (ro.gather < LS_GATHER_TIME)
+		ro.Pflag = 0;
 	for (size_t i = 0; i < s->n;) {
 		if (s->recs[i]->event == LS_MAX_EVENTS)
 			break;

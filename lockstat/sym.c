@@ -38,7 +38,7 @@ int ls_symtab_add(struct ls_symtab *t, uint64_t addr, uint64_t size, const char 
 	char *copy = strdup(name);
 	if (!copy)
 		return -ENOMEM;
-	t->syms[t->n++] = (struct ls_sym){addr, size, copy};
+	t->syms[t->n++] = (struct ls_sym){addr, size, copy, ls_sym_is_marker(name)};
 	return 0;
 }
 
@@ -71,9 +71,32 @@ int ls_symtab_load_kallsyms(struct ls_symtab *t, const char *path, struct ok_err
 	}
 	fclose(f);
 	if (!nonzero)
-		return ok_err_at(e, -EPERM, path, OK_ERR_NOPOS,
-				 "all symbol addresses are 0 (needs root, or kernel.kptr_restrict=0)");
+		return ok_err_at(
+		    e, -EPERM, path, OK_ERR_NOPOS,
+		    "all symbol addresses are 0 (needs root, or kernel.kptr_restrict=0)");
 	return 0;
+}
+
+int ls_sym_is_marker(const char *name)
+{
+	static const char *const prefixes[] = {"__start_", "__stop_", "__end_"};
+	static const char *const names[] = {
+	    "_text",	       "_stext",	 "_etext",	 "_sdata",
+	    "_edata",	       "__bss_start",	 "__bss_stop",	 "_end",
+	    "__init_begin",    "__init_end",	 "_sinittext",	 "_einittext",
+	    "__per_cpu_start", "__per_cpu_end",	 "__brk_base",	 "__brk_limit",
+	    "_sdata_end",      "__nosave_begin", "__nosave_end",
+	};
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return 1;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return 1;
+	size_t n = strlen(name);
+	/* __sched_text_start, __irqentry_text_end, ... */
+	return n > 11 &&
+	       (!strcmp(name + n - 11, "_text_start") || !strcmp(name + n - 9, "_text_end"));
 }
 
 static int sym_cmp(const void *a, const void *b)
@@ -152,11 +175,10 @@ const struct ls_sym *ls_sym_by_name(const struct ls_symtab *t, const char *name)
 	return NULL;
 }
 
-char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf,
-		    size_t len)
+char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf, size_t len)
 {
 	const struct ls_sym *s = ls_sym_lookup(t, addr);
-	if (!s) {
+	if (!s || s->marker) {
 		snprintf(buf, len, "0x%" PRIx64, addr);
 		return buf;
 	}

@@ -1801,6 +1801,8 @@ static void sdrv_common(struct lex *L, struct ls_cfg *c, struct ls_sdrv *d, stru
 	d->keep_hostname = opt_find(o, "keep-hostname") ? opt_bool(o, "keep-hostname", 0) : -1;
 	d->use_dns = opt_find(o, "use-dns") ? opt_bool(o, "use-dns", 0) : -1;
 	d->log_msg_size = (size_t)opt_num(o, "log-msg-size", 0);
+	d->iw_size = (int)opt_num(o, "log-iw-size", -1);
+	d->max_conns = (int)opt_num(o, "max-connections", 10);
 	d->perm = (int)opt_num(o, "perm", -1);
 	const char *po = opt_str(o, "program-override");
 	if (po)
@@ -1976,14 +1978,13 @@ static const char *const impl_src_opts[] = {"flags",
 					    "keep-timestamp",
 					    "time-zone",
 					    "persist-name",
+					    "log-iw-size",
 					    NULL};
-static const char *const impl_dst_opts[] = {"template",	    "template-escape",
-					    "perm",	    "dir-perm",
-					    "create-dirs",  "transport",
-					    "port",	    "tls",
-					    "ts-format",    "frac-digits",
-					    "time-zone",    "send-time-zone",
-					    "persist-name", NULL};
+static const char *const impl_dst_opts[] = {
+    "template",	     "template-escape", "perm",		"dir-perm",
+    "create-dirs",   "transport",	"port",		"tls",
+    "ts-format",     "frac-digits",	"time-zone",	"send-time-zone",
+    "log-fifo-size", "time-reopen",	"persist-name", NULL};
 
 static bool in_list(const char *const *l, const char *name)
 {
@@ -2219,6 +2220,20 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	struct ls_ddrv *d = &dst->drv[dst->n_drv - 1];
 	struct ok_err e;
 	d->fd = -1;
+	/* no disk queue and no failover list yet: refused, never silently dropped */
+	static const char *const refused[] = {"disk-buffer", "failover"};
+	for (size_t i = 0; i < 2; i++) {
+		struct otree *k = opt_find(o, refused[i]);
+		if (k) {
+			lex_fail(L, 1,
+				 "Error parsing destination, %s() is not supported by logsift in "
+				 "%s:%d:%d-%d:%d:",
+				 refused[i], k->file, k->line, k->col, k->eline, k->ecol);
+			return false;
+		}
+	}
+	d->fifo_size = opt_num(o, "log-fifo-size", -1);
+	d->time_reopen = (int)opt_num(o, "time-reopen", -1);
 	d->topts.ts_format = -1;
 	d->topts.frac_digits = -1;
 	if (!check_driver_opts(L, o, "destination", impl_dst_opts))
@@ -2613,10 +2628,7 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 		const char *v = opt_pos(o);
 		bool yes = v && (!strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"));
 		long num = v ? strtol(v, NULL, 0) : 0;
-		/* options{} names 3.38 knows that logsift does not implement: refused.
-		 * time-reopen and log-fifo-size belong to the delivery path (issue 16)
-		 * and are accepted until it lands. */
-		static const char *const pending[] = {"time-reopen", "log-fifo-size", NULL};
+		/* options{} names 3.38 knows that logsift does not implement: refused */
 		static const char *const refused[] = {"dir-owner",
 						      "dir-group",
 						      "time-reap",
@@ -2624,7 +2636,6 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 						      "mark-mode",
 						      "mark",
 						      "threaded",
-						      "log-iw-size",
 						      "log-fetch-limit",
 						      "stats-level",
 						      "stats-lifetime",
@@ -2698,6 +2709,12 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 			c->o.create_dirs = yes;
 		else if (kw(name, "log-msg-size"))
 			c->o.log_msg_size = num > 0 ? (size_t)num : 65536;
+		else if (kw(name, "log-fifo-size"))
+			c->o.log_fifo_size = num > 0 ? num : 10000;
+		else if (kw(name, "time-reopen"))
+			c->o.time_reopen = num > 0 ? (int)num : 60;
+		else if (kw(name, "log-iw-size"))
+			c->o.log_iw_size = num > 0 ? (int)num : 100;
 		else if (kw(name, "flush-lines"))
 			c->o.flush_lines = (int)num;
 		else if (kw(name, "stats-freq") || kw(name, "stats"))
@@ -2723,14 +2740,10 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 				 file, line, col, line, col + (int)strlen(name));
 			return;
 		} else {
-			bool ok = in_list(pending, name);
-			if (!ok) {
-				lex_fail(
-				    L, 1,
-				    "Error parsing options statement, syntax error, unexpected "
-				    "LL_IDENTIFIER in %s:%d:%d-%d:%d:",
-				    file, line, col, line, col + (int)strlen(name));
-			}
+			lex_fail(L, 1,
+				 "Error parsing options statement, syntax error, unexpected "
+				 "LL_IDENTIFIER in %s:%d:%d-%d:%d:",
+				 file, line, col, line, col + (int)strlen(name));
 		}
 	}
 }
@@ -2991,6 +3004,9 @@ static struct ls_cfg *cfg_new(void)
 	c->o.perm = 0600;
 	c->o.dir_perm = 0700;
 	c->o.stats_freq = 600;
+	c->o.log_fifo_size = 10000; /* syslog-ng 3.38's defaults */
+	c->o.time_reopen = 60;
+	c->o.log_iw_size = 100;
 	c->o.keep_timestamp = 1;
 	c->o.topts.ts_format = ls_tmpl_ts_format("rfc3164");
 	return c;
@@ -3139,15 +3155,9 @@ void ls_cfg_free(struct ls_cfg *c)
 
 static void ddrv_close(struct ls_ddrv *d)
 {
-	for (struct open_file *f = d->files, *n; f; f = n) {
-		n = f->next;
-		free(f->path);
-		ls_buf_free(&f->wbuf);
-		free(f);
-	}
+	ls_writers_free(d);
 	ls_tmpl_free(d->path);
 	ls_tmpl_free(d->tmpl);
-	ls_tls_conn_free(d->tls_conn);
 	ls_tls_free(d->tls);
 	free(d->topts.send_tz);
 }

@@ -57,7 +57,10 @@ struct conn {
 	bool listener;
 	bool dgram;
 	bool stream_file;	 /* file(): poll by timer, not by readiness */
+	bool held;		 /* records left in buf while the window was closed */
+	bool eof;		 /* the peer finished; close once buf is processed */
 	uint32_t drops_seen;	 /* last SO_RXQ_OVFL counter */
+	struct ls_window *win;	 /* flow-control window (stream sources), or NULL */
 	struct ls_tls_conn *tls; /* TLS session of an accepted connection, or NULL */
 };
 
@@ -70,6 +73,9 @@ struct loop {
 	struct ls_msg msg;
 	char *rbuf;
 	size_t rbuf_size;
+	struct pollfd *pf;     /* poll set: sources, then writers */
+	struct ls_writer **ws; /* the writer of each writer pollfd */
+	size_t pcap;	       /* entries allocated in pf and ws */
 };
 
 static void conn_add(struct loop *L, struct conn c)
@@ -83,11 +89,42 @@ static void conn_add(struct loop *L, struct conn c)
 	L->c[L->n++] = c;
 }
 
+/*
+ * A stream connection's flow-control window: log-iw-size() messages
+ * (source option, else global; 3.38: 100), shared by max-connections() on
+ * listening sources as 3.38 divides it. Datagram sources get none: they are
+ * never paused (their senders must not block), so what a full queue cannot
+ * take is dropped and counted.
+ */
+static struct ls_window *window_new(const struct loop *L, const struct ls_sdrv *d, bool accepted)
+{
+	struct ls_window *w = calloc(1, sizeof *w);
+	if (!w)
+		abort();
+	int iw = d->iw_size > 0 ? d->iw_size : L->cfg->o.log_iw_size;
+	if (accepted && d->max_conns > 0)
+		iw /= d->max_conns;
+	w->avail = iw > 0 ? iw : 1;
+	return w;
+}
+
+static bool conn_paused(const struct conn *c)
+{
+	return c->win && c->win->avail <= 0;
+}
+
 static void conn_close(struct loop *L, size_t i)
 {
 	if (L->c[i].fd > 2)
 		close(L->c[i].fd);
 	free(L->c[i].buf);
+	struct ls_window *w = L->c[i].win;
+	if (w) {
+		/* queued messages may still hold slots: the last one frees it */
+		w->gone = true;
+		if (!w->refs)
+			free(w);
+	}
 	ls_tls_conn_free(L->c[i].tls);
 	L->c[i] = L->c[--L->n];
 }
@@ -132,6 +169,7 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 	else if (m->parse_error && !m->seq_cisco)
 		m->seq = ++d->err_seq; /* 3.38 numbers its parse-error messages */
 	ls_source_prepare(L->cfg, c->src, d, m, &L->rt);
+	L->rt.win = c->win;
 	struct ls_trace *t = L->t;
 	if (t && t->mode != LS_TRACE_OFF) {
 		t->active = !t->sel || ls_fnode_eval(t->sel->root, m, NULL);
@@ -243,6 +281,8 @@ static int open_sources(struct loop *L, struct ok_err *e)
 		struct ls_source *s = L->cfg->src[i];
 		for (size_t k = 0; k < s->n_drv; k++) {
 			struct ls_sdrv *d = &s->drv[k];
+			if (d->fd >= 0)
+				continue; /* kept across a reload */
 			struct conn c = {.fd = -1, .src = s, .drv = d};
 			int fd = -1;
 			switch (d->kind) {
@@ -279,7 +319,10 @@ static int open_sources(struct loop *L, struct ok_err *e)
 			case SRC_INTERNAL:
 				continue;
 			}
+			if (!c.dgram && !c.listener)
+				c.win = window_new(L, d, false);
 			if (fd < 0) {
+				free(c.win);
 				ok_err_at(e, fd, d->path ? d->path : d->ip, OK_ERR_NOPOS,
 					  "Error binding socket or opening source; source='%s'",
 					  s->name);
@@ -313,7 +356,13 @@ static bool split_records(struct loop *L, struct conn *c, bool eof)
 							: L->cfg->o.log_msg_size};
 	size_t pos = 0;
 	bool ok = true;
+	c->held = false;
 	while (pos < c->len) {
+		if (conn_paused(c)) {
+			/* window closed: the rest waits in buf (flow control) */
+			c->held = true;
+			break;
+		}
 		const char *rec;
 		size_t n;
 		char err[160];
@@ -340,6 +389,8 @@ static bool split_records(struct loop *L, struct conn *c, bool eof)
 static bool read_stream(struct loop *L, struct conn *c)
 {
 	for (int rounds = 0; rounds < 16; rounds++) {
+		if (c->held || c->eof)
+			return true; /* flow control: buf is processed first */
 		if (c->cap - c->len < 65536) {
 			c->cap = c->cap ? c->cap * 2 : 131072;
 			c->buf = realloc(c->buf, c->cap);
@@ -357,14 +408,16 @@ static bool read_stream(struct loop *L, struct conn *c)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
 				return true;
+			c->eof = true;
 			split_records(L, c, true);
-			return false;
+			return c->held;
 		}
 		if (r == 0) {
 			/* a followed file or pipe may still complete its last line */
 			bool follow = c->stream_file || c->drv->kind == SRC_PIPE;
+			c->eof = !follow;
 			split_records(L, c, !follow);
-			return follow;
+			return follow || c->held;
 		}
 		c->len += (size_t)r;
 		if (!split_records(L, c, false))
@@ -441,10 +494,94 @@ static void read_dgram(struct loop *L, struct conn *c)
 	}
 }
 
+/* The driver of nc with od's persist identity (kind and address or path); its source in *src. */
+static struct ls_sdrv *same_driver(struct ls_cfg *nc, const struct ls_sdrv *od,
+				   struct ls_source **src)
+{
+	for (size_t i = 0; i < nc->n_src; i++)
+		for (size_t k = 0; k < nc->src[i]->n_drv; k++) {
+			struct ls_sdrv *d = &nc->src[i]->drv[k];
+			if (d->kind != od->kind || d->kind == SRC_INTERNAL || d->kind == SRC_STDIN)
+				continue;
+			if (d->path || od->path) {
+				if (!d->path || !od->path || strcmp(d->path, od->path))
+					continue;
+			} else if (strcmp(d->ip, od->ip) || d->port != od->port) {
+				continue;
+			}
+			*src = nc->src[i];
+			return d;
+		}
+	return NULL;
+}
+
+/*
+ * Reload (SIGHUP): the new config or, when it does not load, the old one and
+ * why. Sources are reopened; destinations keep their writers (dest.c).
+ */
+static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err *e)
+{
+	struct ok_err e2;
+	struct ls_cfg *nc = ls_cfg_load(o->cfg_path, &e2);
+	if (!nc) {
+		fprintf(stderr, "%s\n", e2.msg);
+		fprintf(stderr,
+			"Error reloading configuration, keeping the old one; "
+			"file='%s'\n",
+			o->cfg_path);
+		return 0;
+	}
+	ls_dest_adopt(nc, L->cfg);
+	/* sockets, accepted connections and followed files of a source driver
+	 * that is still there move to the new config (3.38 keeps them by
+	 * persist name); the others close */
+	for (size_t i = L->n; i-- > 0;) {
+		struct conn *c = &L->c[i];
+		struct ls_sdrv *nd = c->fd > 2 ? same_driver(nc, c->drv, &c->src) : NULL;
+		if (!nd) {
+			conn_close(L, i);
+			continue;
+		}
+		c->drv = nd;
+		if (c->listener || c->dgram || !c->win || c->stream_file || nd->kind == SRC_PIPE)
+			nd->fd = c->fd;
+	}
+	ls_dest_service(L->cfg, true); /* what the dropped writers can still take */
+	ls_cfg_free(L->cfg);
+	L->cfg = nc;
+	if (open_sources(L, e) < 0)
+		return -1;
+	internal_msg(L, 45, "Configuration reload finished;");
+	return 0;
+}
+
+/* Room for n source fds plus the writers' in L->pf / L->ws. */
+static void pf_reserve(struct loop *L, size_t n)
+{
+	if (n <= L->pcap)
+		return;
+	L->pcap = n * 2;
+	L->pf = realloc(L->pf, L->pcap * sizeof *L->pf);
+	L->ws = realloc(L->ws, L->pcap * sizeof *L->ws);
+	if (!L->pf || !L->ws)
+		abort();
+}
+
+/* Records a closed window held back, now that it has room again. */
+static void resume_held(struct loop *L)
+{
+	for (size_t i = L->n; i-- > 0;) {
+		struct conn *c = &L->c[i];
+		if (!c->held || conn_paused(c))
+			continue;
+		split_records(L, c, c->eof);
+		if (c->eof && !c->held)
+			conn_close(L, i);
+	}
+}
+
 static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_err *e)
 {
-	struct pollfd *pf = NULL;
-	size_t pcap = 0;
 	time_t last_stats = time(NULL);
 	while (!got_term) {
 		time_t now = time(NULL);
@@ -457,57 +594,62 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 		}
 		if (got_hup) {
 			got_hup = 0;
-			struct ok_err e2;
-			struct ls_cfg *nc = ls_cfg_load(o->cfg_path, &e2);
-			if (!nc) {
-				fprintf(stderr, "%s\n", e2.msg);
-				fprintf(stderr,
-					"Error reloading configuration, keeping the old one; "
-					"file='%s'\n",
-					o->cfg_path);
-			} else {
-				ls_dest_flush_all(L->cfg, true);
-				for (size_t i = L->n; i-- > 0;)
-					conn_close(L, i);
-				ls_cfg_free(L->cfg);
-				L->cfg = nc;
-				if (open_sources(L, e) < 0)
-					return 2;
-				internal_msg(L, 45, "Configuration reload finished;");
-			}
+			if (reload(L, o, e) < 0)
+				return 2;
 		}
-		if (pcap < L->n) {
-			pcap = L->n * 2;
-			pf = realloc(pf, pcap * sizeof *pf);
-			if (!pf)
-				abort();
-		}
-		bool have_file = false;
+		resume_held(L);
+		size_t nw = 0;
+		for (size_t i = 0; i < L->cfg->n_dst; i++)
+			for (size_t k = 0; k < L->cfg->dst[i]->n_drv; k++)
+				for (struct ls_writer *w = L->cfg->dst[i]->drv[k].files; w;
+				     w = w->next)
+					nw++;
+		pf_reserve(L, L->n + nw + 1);
+		bool have_file = false, paused = false;
 		for (size_t i = 0; i < L->n; i++) {
-			pf[i].fd = L->c[i].stream_file ? -1 : L->c[i].fd;
-			pf[i].events = POLLIN;
-			pf[i].revents = 0;
-			if (L->c[i].stream_file)
+			struct conn *c = &L->c[i];
+			bool off = c->stream_file || conn_paused(c) || c->held || c->eof;
+			L->pf[i].fd = off ? -1 : c->fd;
+			L->pf[i].events = POLLIN;
+			L->pf[i].revents = 0;
+			if (c->stream_file)
 				have_file = true;
+			if (conn_paused(c))
+				paused = true;
 		}
-		int r = poll(pf, L->n, 0);
+		/* a paused source waits for its destinations: write them now */
+		int next = ls_dest_service(L->cfg, paused);
+		nw = ls_dest_pollfds(L->cfg, L->pf + L->n, L->ws, nw);
+		size_t np = L->n + nw;
+		int r = poll(L->pf, np, 0);
 		if (r == 0) {
-			ls_dest_flush_all(L->cfg, false);
+			next = ls_dest_service(L->cfg, true);
+			nw = ls_dest_pollfds(L->cfg, L->pf + L->n, L->ws, nw);
+			np = L->n + nw;
 			fflush(stdout);
 			if (L->t && L->t->out)
 				fflush(L->t->out);
-			r = poll(pf, L->n, have_file ? 100 : 1000);
+			int wait = have_file ? 100 : 1000;
+			if (next >= 0 && next < wait)
+				wait = next;
+			for (size_t i = 0; i < L->n; i++)
+				if (L->c[i].held && !conn_paused(&L->c[i]))
+					wait = 0; /* the writers made room: go on at once */
+			r = poll(L->pf, np, wait);
 		}
 		if (r < 0 && errno != EINTR)
 			break;
+		/* writers first: their list may grow while sources are read */
+		ls_dest_events(L->cfg, L->pf + L->n, L->ws, nw);
 		size_t n = L->n;
 		for (size_t i = n; i-- > 0;) {
 			struct conn *c = &L->c[i];
 			if (c->stream_file) {
-				read_stream(L, c);
+				if (!conn_paused(c))
+					read_stream(L, c);
 				continue;
 			}
-			if (!(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			if (!(L->pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			if (c->dgram) {
 				read_dgram(L, c);
@@ -520,6 +662,7 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 					struct conn nc = {.fd = fd, .src = c->src, .drv = c->drv};
 					if (c->drv->kind != SRC_UNIX_STREAM)
 						nc.peer = sa;
+					nc.win = window_new(L, c->drv, true);
 					if (c->drv->tls)
 						nc.tls = tls_accepted(c->drv, fd, &sa);
 					conn_add(L, nc);
@@ -535,8 +678,33 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 			}
 		}
 	}
-	free(pf);
 	return 0;
+}
+
+/*
+ * SIGTERM: write what the queues hold for at most budget_ms (the daemon
+ * must be gone within 2 s even when a destination is stalled); what is left
+ * is counted as dropped when the writers close.
+ */
+static void drain_writers(struct loop *L, int budget_ms)
+{
+	int64_t end = ls_now_ms() + budget_ms;
+	for (;;) {
+		ls_dest_service(L->cfg, true);
+		int64_t left = end - ls_now_ms();
+		if (!ls_dest_queued(L->cfg) || left <= 0)
+			break;
+		size_t nw = 0;
+		for (size_t i = 0; i < L->cfg->n_dst; i++)
+			for (size_t k = 0; k < L->cfg->dst[i]->n_drv; k++)
+				for (struct ls_writer *w = L->cfg->dst[i]->drv[k].files; w;
+				     w = w->next)
+					nw++;
+		pf_reserve(L, nw + 1);
+		nw = ls_dest_pollfds(L->cfg, L->pf, L->ws, nw);
+		poll(L->pf, nw, left < 20 ? (int)left : 20);
+		ls_dest_events(L->cfg, L->pf, L->ws, nw);
+	}
 }
 
 int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct ok_err *e)
@@ -546,6 +714,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	L.t = o->trace;
 	ls_runtime_init(&L.rt);
 	L.rt.notices = stderr;
+	ls_dest_notices(stderr);
 	ls_msg_init(&L.msg);
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
@@ -584,7 +753,8 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 			read_stream(&L, c);
 	}
 	internal_msg(&L, 45, "logsift shutting down; version='" OPSKIT_VERSION "'");
-	ls_dest_flush_all(L.cfg, true);
+	drain_writers(&L, 1000);
+	ls_dest_close_all(L.cfg);
 	fflush(stdout);
 	if (L.t && L.t->out)
 		fflush(L.t->out);
@@ -593,6 +763,8 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	for (size_t i = L.n; i-- > 0;)
 		conn_close(&L, i);
 	free(L.c);
+	free(L.pf);
+	free(L.ws);
 	free(L.rbuf);
 	ls_buf_free(&L.rt.pending_internal);
 	ls_msg_free(&L.msg);

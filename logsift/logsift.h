@@ -214,13 +214,16 @@ void ls_filter_free(struct ls_filter *f);
 /* ---- routing and destinations ---- */
 struct ls_source;
 
+struct ls_window;
+
 /* Per-process state needed while routing (host name, resolver choices). */
 struct ls_runtime {
 	char hostname[256]; /* local short host name */
 	bool dry_run;	    /* --test: report deliveries, write nothing */
 	FILE *report;	    /* where --test prints deliveries */
 	int self_pid;
-	FILE *notices;			/* destination errors and recoveries, or NULL */
+	FILE *notices;	       /* destination errors and recoveries, or NULL */
+	struct ls_window *win; /* flow-control window of the message being routed, or NULL */
 	struct ls_buf pending_internal; /* NUL-ended internal() messages not yet routed */
 	bool in_internal;		/* routing an internal() message: queue nothing */
 };
@@ -230,8 +233,34 @@ void ls_runtime_init(struct ls_runtime *rt);
 /* Route one parsed message from source src through the config. */
 void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct ls_trace *t,
 	      struct ls_runtime *rt);
-/* Flush every open destination; close them when final is set. */
-void ls_dest_flush_all(struct ls_cfg *c, bool final);
+/*
+ * The output pipeline's side of the event loop (dest.c). Writers never
+ * block: ls_dest_service() writes what each queue holds until the transport
+ * would block, reopens/reconnects writers whose time-reopen() is due and
+ * returns the milliseconds until the next such time (-1: none). With
+ * flush_all false only writers whose batch is full are written.
+ */
+struct pollfd;
+int ls_dest_service(struct ls_cfg *c, bool flush_all);
+/* Where destination errors and recoveries are reported (NULL: nowhere). */
+void ls_dest_notices(FILE *f);
+struct ls_writer;
+/* Fill pf and ws with the writers waiting for their fd (at most max); the count. */
+size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **ws, size_t max);
+/* Act on the poll results of the writers ls_dest_pollfds() gave. */
+void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer **ws, size_t n);
+/* Messages queued in all writers (for the exit flush and stats). */
+uint64_t ls_dest_queued(const struct ls_cfg *c);
+/* Close every writer; what is still queued is counted as dropped. */
+void ls_dest_close_all(struct ls_cfg *c);
+/*
+ * Move the writers (queues, open fds, connections) of c's destinations to
+ * the drivers of nc that have the same persist identity (kind and target),
+ * as syslog-ng keeps them by persist name across a reload. Counters of
+ * destinations and sources with the same name carry over.
+ */
+void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c);
+
 /* Print per-source/filter/destination counters. */
 void ls_stats_print(const struct ls_cfg *c, FILE *out);
 /* Print the rules and paths that never matched (for --test). */

@@ -126,6 +126,8 @@ struct ls_sdrv {
 	char *program_override, *host_override;
 	uint64_t tags; /* tags() added to each message */
 	int perm;      /* socket file mode, -1 default */
+	int iw_size;   /* log-iw-size(): flow-control window, -1 = global option */
+	int max_conns; /* max-connections(): the window is shared by this many */
 	/* runtime */
 	int fd;
 	int seq;	/* unix-dgram sequence counter */
@@ -151,14 +153,69 @@ struct ls_source {
 /* ---- destinations ---- */
 enum dst_kind { DST_FILE, DST_PIPE, DST_USERTTY, DST_UDP, DST_TCP, DST_STDOUT };
 
-struct open_file {
-	char *path;
-	int fd;
-	struct ls_buf wbuf;
-	int lines;
-	int64_t last_try; /* last failed open, for the once-a-second retry */
-	bool failing;	  /* an error was reported and not yet recovered */
-	struct open_file *next;
+/*
+ * Flow-control window of one stream connection (syslog-ng's LogSource
+ * window): every message it sends down a flags(flow-control) path takes a
+ * slot until its destination wrote it (or dropped it on close). At zero
+ * slots the connection is not read. Shared by queue entries, so it outlives
+ * its connection until the last entry lets go.
+ */
+struct ls_window {
+	int avail; /* slots left; reading pauses at 0 */
+	int refs;  /* queue entries holding a slot */
+	bool gone; /* its connection closed: free at refs == 0 */
+};
+
+struct ls_writer;
+
+/*
+ * The transport under a writer: plain fd calls by default; TLS sits here
+ * too. write returns bytes taken (>= 0) or -errno, -EAGAIN when it would
+ * block (then the loop polls w->events, POLLOUT unless the transport set
+ * it). close releases the transport and the fd.
+ */
+struct ls_wops {
+	ssize_t (*write)(struct ls_writer *w, const void *p, size_t n);
+	void (*close)(struct ls_writer *w);
+};
+
+/* One queued message: its length in the writer's byte FIFO, its window. */
+struct ls_qent {
+	uint32_t len;
+	struct ls_window *win; /* flow-controlled: slot to give back, else NULL */
+};
+
+/*
+ * A writer: one open file, pipe or socket of a destination driver and its
+ * queue (syslog-ng's LogWriter + LogQueueFifo). Bytes [head, buf.len) of
+ * buf are the queued messages back to back; q holds their lengths, q[0]
+ * being the one at head, of which done bytes are already written. A write
+ * that took N bytes moves head by exactly N, so nothing is written twice and
+ * a stream resumes mid-line; a socket that is reconnected starts q[0] over
+ * (the old connection's part of it is lost with that connection, never
+ * half a line on the new one).
+ */
+struct ls_writer {
+	char *path;		   /* file or pipe name, "ip:port" for sockets */
+	int fd;			   /* -1 while closed */
+	const struct ls_wops *ops; /* transport */
+	void *tctx;		   /* transport state (TLS), or NULL */
+	short events;		   /* poll events wanted while would-block */
+	bool blocked;		   /* the last write would block */
+	bool connecting;	   /* non-blocking connect() in progress */
+	bool failing;		   /* an error was reported, not yet recovered */
+	bool is_stream_sock;	   /* tcp socket or pipe: restart q[0] on reconnect */
+	bool dgram;		   /* udp: one send() per message */
+	struct ls_buf buf;	   /* queued bytes [head, tail); a message being formatted after */
+	size_t tail;		   /* end of the queued bytes */
+	size_t head;		   /* first unwritten byte */
+	size_t done;		   /* bytes of q[0] already written */
+	struct ls_qent *q;	   /* ring of queued messages */
+	size_t qh, qn, qcap;	   /* ring head, count, capacity (power of two) */
+	int64_t retry_ms;	   /* when a closed writer may reopen (monotonic ms) */
+	struct ls_dest *dst;	   /* counters */
+	struct ls_ddrv *drv;	   /* owner */
+	struct ls_writer *next;	   /* the driver's other writers (file templates) */
 };
 
 struct ls_ddrv {
@@ -168,22 +225,27 @@ struct ls_ddrv {
 	char ip[64];
 	int port;
 	int perm, dir_perm;
-	int create_dirs;	      /* -1 = global option */
-	bool syslog_proto;	      /* syslog(): RFC 5424 framing */
-	struct ls_tmpl_opts topts;    /* ts-format, frac-digits, time-zone, template-escape */
-	struct ls_tls *tls;	      /* TLS destination, or NULL */
-	struct ls_tls_conn *tls_conn; /* its session on fd */
-	struct open_file *files;
-	int fd;		     /* network destinations */
-	long long last_fail; /* retry time */
+	int create_dirs;	   /* -1 = global option */
+	bool syslog_proto;	   /* syslog(): RFC 5424 framing */
+	struct ls_tmpl_opts topts; /* ts-format, frac-digits, time-zone, template-escape */
+	struct ls_tls *tls;	   /* TLS destination (its sessions live in the writers), or NULL */
+	long fifo_size;		   /* log-fifo-size(): queue bound in messages, -1 = global */
+	int time_reopen;	   /* time-reopen() in seconds, -1 = global */
+	struct ls_writer *files;   /* writers: one per file name, or the socket */
+	int fd;			   /* unused (kept for cfg.c) */
+	long long last_fail;	   /* unused */
+	char *persist;		   /* reload identity: kind and target */
 };
 
 struct ls_dest {
 	char *name;
 	struct ls_ddrv *drv;
 	size_t n_drv;
-	uint64_t written, dropped, failed;
-	uint64_t refused; /* expanded file names refused by fpath.c */
+	uint64_t processed;	   /* messages routed to it */
+	uint64_t written, dropped; /* written whole; dropped (queue full or lost at exit) */
+	uint64_t failed;	   /* open/connect/write errors */
+	uint64_t refused;	   /* expanded file names refused by fpath.c */
+	bool flow;		   /* some flags(flow-control) path feeds it */
 };
 
 /* ---- log paths ---- */
@@ -229,6 +291,9 @@ struct ls_opts {
 	struct ls_tmpl_opts topts; /* global ts-format, frac-digits, send-time-zone */
 	size_t log_msg_size;
 	int flush_lines, stats_freq;
+	long log_fifo_size; /* destination queue bound, messages (10000) */
+	int time_reopen;    /* seconds before a failed destination is retried (60) */
+	int log_iw_size;    /* source flow-control window, messages (100) */
 	int perm, dir_perm;
 	pcre2_code *bad_hostname; /* bad-hostname(): words never taken as HOST */
 	char *owner, *group;	  /* owner()/group() of created files, or NULL */
@@ -270,6 +335,23 @@ bool ls_fnode_eval(const struct fnode *n, struct ls_msg *m, struct ls_trace *t);
 /* Parse "a.b.c.d/len" or "/mask", "addr/prefix" for IPv6; 0 or -EINVAL. */
 int ls_netmask_parse(struct fnode *n, const char *s, bool v6);
 
+/* dest.c: writers, queues and transports */
+/* The writer of d for path (a file name, or NULL for its socket); made if new. */
+struct ls_writer *ls_writer_get(struct ls_cfg *c, struct ls_dest *dst, struct ls_ddrv *d,
+				const char *path);
+/* Queue the bytes formatted at w->buf from w->tail on as one message:
+ * accepted (1), or dropped and counted (0) when the queue is full and win is
+ * NULL (a flow-controlled message is never dropped: its window bounds the
+ * queue). Writes at once when the batch is large. */
+int ls_writer_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *win);
+/* Free every writer of d (queued messages are dropped, windows released). */
+void ls_writers_free(struct ls_ddrv *d);
+/* Open a file or pipe destination's fd (route.c): fd or -errno. */
+int ls_file_open(struct ls_cfg *c, struct ls_ddrv *d, const char *path);
+/* Give one window slot back (an entry written or dropped). */
+void ls_window_release(struct ls_window *w);
+/* Monotonic milliseconds. */
+int64_t ls_now_ms(void);
 /* fpath.c */
 /*
  * 0 when the expanded file name path (from d's name template, for m) may
@@ -304,8 +386,6 @@ struct ls_tls_conn *ls_tls_conn_new(const struct ls_tls *t, int fd, const char *
 int ls_tls_handshake(struct ls_tls_conn *c);
 ssize_t ls_tls_read(struct ls_tls_conn *c, void *buf, size_t n);
 ssize_t ls_tls_write(struct ls_tls_conn *c, const void *buf, size_t n);
-/* Blocking helper: handshake and write all of buf, polling fd (10 s per wait). */
-ssize_t ls_tls_write_full(struct ls_tls_conn *c, int fd, const void *buf, size_t n);
 int ls_tls_want(const struct ls_tls_conn *c);
 const char *ls_tls_error(const struct ls_tls_conn *c);
 void ls_tls_conn_free(struct ls_tls_conn *c);

@@ -177,58 +177,26 @@ static int mkdirs(const char *path, int mode)
 	return 0;
 }
 
-static int file_flush(struct open_file *f)
+int ls_file_open(struct ls_cfg *c, struct ls_ddrv *d, const char *path)
 {
-	if (!f->wbuf.len)
-		return 0;
-	if (f->fd < 0)
-		return -EBADF;
-	ssize_t w = io_write_full(f->fd, f->wbuf.p, f->wbuf.len);
-	if (w < 0)
-		return (int)w;
-	f->wbuf.len = 0;
-	f->lines = 0;
-	return 0;
-}
-
-static struct open_file *file_get(struct ls_cfg *c, struct ls_dest *dst, struct ls_ddrv *d,
-				  const char *path)
-{
-	for (struct open_file *f = d->files; f; f = f->next)
-		if (!strcmp(f->path, path))
-			return f;
-	struct open_file *f = calloc(1, sizeof *f);
-	if (!f)
-		abort();
-	f->path = strdup(path);
-	f->fd = -1;
-	f->next = d->files;
-	d->files = f;
-	(void)dst;
-	(void)c;
-	return f;
-}
-
-static int file_open(struct ls_cfg *c, struct ls_ddrv *d, struct open_file *f)
-{
-	if (f->fd >= 0)
-		return 0;
 	int create_dirs = d->create_dirs >= 0 ? d->create_dirs : c->o.create_dirs;
 	int perm = d->perm >= 0 ? d->perm : c->o.perm;
-	int flags = d->kind == DST_PIPE ? O_WRONLY | O_NONBLOCK | O_CLOEXEC
-					: O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY;
+	/* O_NONBLOCK: a pipe whose reader is slow must not stall the daemon */
+	int flags = d->kind == DST_PIPE
+			? O_WRONLY | O_NONBLOCK | O_CLOEXEC
+			: O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
 	struct stat st;
-	bool existed = stat(f->path, &st) == 0;
-	f->fd = open(f->path, flags, perm);
-	if (f->fd < 0 && errno == ENOENT && create_dirs && d->kind == DST_FILE) {
-		mkdirs(f->path, d->dir_perm >= 0 ? d->dir_perm : c->o.dir_perm);
-		f->fd = open(f->path, flags, perm);
+	bool existed = stat(path, &st) == 0;
+	int fd = open(path, flags, perm);
+	if (fd < 0 && errno == ENOENT && create_dirs && d->kind == DST_FILE) {
+		mkdirs(path, d->dir_perm >= 0 ? d->dir_perm : c->o.dir_perm);
+		fd = open(path, flags, perm);
 	}
-	if (f->fd < 0)
+	if (fd < 0)
 		return -errno;
 	if (!existed && d->kind == DST_FILE) {
 		/* a new file gets perm() exactly (not umask-ed) and owner()/group() */
-		fchmod(f->fd, (mode_t)perm);
+		fchmod(fd, (mode_t)perm);
 		uid_t uid = (uid_t)-1;
 		gid_t gid = (gid_t)-1;
 		struct passwd *pw = c->o.owner ? getpwnam(c->o.owner) : NULL;
@@ -238,52 +206,9 @@ static int file_open(struct ls_cfg *c, struct ls_ddrv *d, struct open_file *f)
 		if (gr)
 			gid = gr->gr_gid;
 		if (pw || gr)
-			(void)!fchown(f->fd, uid, gid);
+			(void)!fchown(fd, uid, gid);
 	}
-	return 0;
-}
-
-static void net_send(struct ls_dest *dst, struct ls_ddrv *d, const char *p, size_t n)
-{
-	if (d->fd < 0) {
-		struct addrinfo hints = {0}, *ai;
-		hints.ai_socktype = d->kind == DST_UDP ? SOCK_DGRAM : SOCK_STREAM;
-		char port[16];
-		snprintf(port, sizeof port, "%d", d->port);
-		if (getaddrinfo(d->ip, port, &hints, &ai) != 0) {
-			dst->failed++;
-			return;
-		}
-		d->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-		if (d->fd >= 0 && connect(d->fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-			close(d->fd);
-			d->fd = -1;
-		}
-		freeaddrinfo(ai);
-		if (d->fd < 0) {
-			dst->failed++;
-			return;
-		}
-		if (d->tls) {
-			char peer[96];
-			snprintf(peer, sizeof peer, "%s:%d", d->ip, d->port);
-			d->tls_conn = ls_tls_conn_new(d->tls, d->fd, peer, d->ip);
-		}
-	}
-	ssize_t w = d->tls_conn		 ? ls_tls_write_full(d->tls_conn, d->fd, p, n)
-		    : d->kind == DST_UDP ? send(d->fd, p, n, MSG_NOSIGNAL)
-					 : (ssize_t)io_write_full(d->fd, p, n);
-	if (w < 0) {
-		if (d->tls_conn) {
-			fprintf(stderr, "%s; destination='%s'\n", ls_tls_error(d->tls_conn),
-				dst->name);
-			ls_tls_conn_free(d->tls_conn);
-			d->tls_conn = NULL;
-		}
-		close(d->fd);
-		d->fd = -1;
-		dst->failed++;
-	}
+	return fd;
 }
 
 /* A syslog() header field as 3.38's log_writer_append_value: up to the first space, "-" when empty.
@@ -358,33 +283,38 @@ static void dest_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf
 	ls_tmpl_format_opts(d->tmpl ? d->tmpl : def_file, m, o, out);
 }
 
+/*
+ * Queue m for every driver of dst (dest.c writes it): formatted straight into
+ * the writer's queue; fc when a flags(flow-control) path led here, then the
+ * message holds a slot of its connection's window until it is written.
+ */
 static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_msg *m,
-		       struct ls_runtime *rt)
+		       struct ls_runtime *rt, bool fc)
 {
-	struct ls_buf line = {0}, path = {0};
+	dst->processed++;
 	if (rt && rt->dry_run) {
 		if (rt->report)
 			fprintf(rt->report, "-> destination '%s'\n", dst->name);
 		dst->written++;
 		return;
 	}
+	struct ls_buf path = {0};
 	for (size_t i = 0; i < dst->n_drv; i++) {
 		struct ls_ddrv *d = &dst->drv[i];
-		line.len = 0;
-		dest_format(d, m, &line);
 		if (d->kind == DST_STDOUT) {
+			struct ls_buf line = {0};
+			dest_format(d, m, &line);
 			fwrite(line.p, 1, line.len, stdout);
-			continue;
-		}
-		if (d->kind == DST_UDP || d->kind == DST_TCP) {
-			net_send(dst, d, line.p, line.len);
+			ls_buf_free(&line);
 			continue;
 		}
 		if (d->kind == DST_USERTTY)
 			continue; /* no terminals to write to in a test daemon */
-		struct open_file *f;
-		if (ls_tmpl_is_literal(d->path) && d->files && d->files->fd >= 0) {
-			f = d->files; /* fixed file name: the one open file */
+		struct ls_writer *w;
+		if (d->kind == DST_UDP || d->kind == DST_TCP) {
+			w = ls_writer_get(c, dst, d, NULL);
+		} else if (ls_tmpl_is_literal(d->path) && d->files) {
+			w = d->files; /* fixed file name: the one writer */
 		} else {
 			path.len = 0;
 			ls_tmpl_format(d->path, m, &path);
@@ -392,71 +322,12 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 				dst->refused++;
 				continue;
 			}
-			f = file_get(c, dst, d, path.p);
+			w = ls_writer_get(c, dst, d, path.p);
 		}
-		if (f->fd < 0 && (f->last_try != m->recv_sec || !f->failing)) {
-			/* retry at most once a second while a destination fails */
-			int r = file_open(c, d, f);
-			if (r < 0) {
-				f->last_try = m->recv_sec;
-				dst->failed++;
-				if (!f->failing && rt && rt->notices)
-					fprintf(rt->notices,
-						"Error opening file for writing; filename='%s', "
-						"error='%s (%d)', destination='%s'\n",
-						f->path, strerror(-r), -r, dst->name);
-				f->failing = true;
-			} else if (f->failing) {
-				if (rt && rt->notices)
-					fprintf(rt->notices,
-						"Destination recovered, writing buffered messages; "
-						"filename='%s', destination='%s'\n",
-						f->path, dst->name);
-				f->failing = false;
-			}
-		}
-		/* bounded buffer: above 64 MiB of unwritable data, drop and count */
-		if (f->wbuf.len > (64u << 20)) {
-			dst->dropped++;
-			continue;
-		}
-		ls_buf_add(&f->wbuf, line.p, line.len);
-		f->lines++;
-		if (f->wbuf.len >= 65536 ||
-		    (c->o.flush_lines > 0 && f->lines >= c->o.flush_lines)) {
-			if (f->fd < 0 || file_flush(f) < 0)
-				dst->failed++;
-		}
+		dest_format(d, m, &w->buf);
+		ls_writer_commit(c, w, fc && rt ? rt->win : NULL);
 	}
-	dst->written++;
-	ls_buf_free(&line);
 	ls_buf_free(&path);
-}
-
-void ls_dest_flush_all(struct ls_cfg *c, bool final)
-{
-	for (size_t i = 0; i < c->n_dst; i++) {
-		struct ls_dest *dst = c->dst[i];
-		for (size_t k = 0; k < dst->n_drv; k++) {
-			struct ls_ddrv *d = &dst->drv[k];
-			for (struct open_file *f = d->files; f; f = f->next) {
-				if (f->wbuf.len && f->fd < 0)
-					file_open(c, d, f);
-				if (file_flush(f) < 0)
-					dst->failed++;
-				if (final && f->fd >= 0) {
-					close(f->fd);
-					f->fd = -1;
-				}
-			}
-			if (final && d->fd >= 0) {
-				ls_tls_conn_free(d->tls_conn);
-				d->tls_conn = NULL;
-				close(d->fd);
-				d->fd = -1;
-			}
-		}
-	}
 }
 
 /* ---------------------------------------------------------------- routing */
@@ -475,6 +346,7 @@ struct rctx {
 	struct ls_trace *t;
 	struct ls_runtime *rt;
 	int delivered;
+	bool fc; /* inside a flags(flow-control) path */
 };
 
 static void run_seq(struct rctx *x, const struct ls_path *p, size_t i, bool *matched,
@@ -492,8 +364,10 @@ static bool mux(struct rctx *x, struct ls_path *const *br, size_t n, const struc
 			const struct ls_path *p = br[k];
 			if (!fb != !(p->flags & PF_FALLBACK))
 				continue;
-			bool matched = true;
+			bool matched = true, fc = x->fc;
+			x->fc = fc || (p->flags & PF_FLOW_CONTROL);
 			run_seq(x, p, 0, &matched, up);
+			x->fc = fc;
 			if (matched) {
 				((struct ls_path *)p)->matched++;
 				delivered = true;
@@ -529,7 +403,7 @@ static void run_seq(struct rctx *x, const struct ls_path *p, size_t i, bool *mat
 					"Delivering to destination; destination='%s', "
 					"path='%s:%d:%d'\n",
 					e->dst->name, p->file, p->line, p->col);
-			dest_write(x->c, e->dst, x->m, x->rt);
+			dest_write(x->c, e->dst, x->m, x->rt, x->fc);
 			x->delivered++;
 			break;
 		case EL_JUNCTION: {
@@ -554,7 +428,7 @@ static void run_seq(struct rctx *x, const struct ls_path *p, size_t i, bool *mat
 void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct ls_trace *t,
 	      struct ls_runtime *rt)
 {
-	struct rctx x = {c, m, t, rt, 0};
+	struct rctx x = {c, m, t, rt, 0, false};
 	src->received++;
 	mux(&x, src->paths, src->n_paths, NULL);
 	if (x.delivered)
@@ -578,12 +452,20 @@ void ls_stats_print(const struct ls_cfg *c, FILE *out)
 		fprintf(out, "filter;%s;evaluated=%llu;matched=%llu\n", c->flt[i]->name,
 			(unsigned long long)c->flt[i]->evaluated,
 			(unsigned long long)c->flt[i]->matched);
-	for (size_t i = 0; i < c->n_dst; i++)
-		fprintf(out, "destination;%s;written=%llu;dropped=%llu;failed=%llu;refused=%llu\n",
+	for (size_t i = 0; i < c->n_dst; i++) {
+		uint64_t queued = 0;
+		for (size_t k = 0; k < c->dst[i]->n_drv; k++)
+			for (const struct ls_writer *w = c->dst[i]->drv[k].files; w; w = w->next)
+				queued += w->qn;
+		fprintf(out,
+			"destination;%s;written=%llu;dropped=%llu;failed=%llu;processed=%llu;"
+			"queued=%llu;refused=%llu\n",
 			c->dst[i]->name, (unsigned long long)c->dst[i]->written,
 			(unsigned long long)c->dst[i]->dropped,
 			(unsigned long long)c->dst[i]->failed,
+			(unsigned long long)c->dst[i]->processed, (unsigned long long)queued,
 			(unsigned long long)c->dst[i]->refused);
+	}
 	for (size_t i = 0; i < c->n_all_paths; i++)
 		fprintf(out, "log;%s:%d:%d;matched=%llu\n", c->all_paths[i]->file,
 			c->all_paths[i]->line, c->all_paths[i]->col,

@@ -9,8 +9,7 @@
  * ls_tls_conn_new on a connected or accepted socket, then ls_tls_read /
  * ls_tls_write, which run the handshake first and return -EAGAIN when the
  * socket would block (ls_tls_want says for which direction). Callers poll
- * and call again; nothing here blocks except ls_tls_write_full, a helper
- * for the blocking forwarder.
+ * and call again; nothing here blocks.
  *
  * Verification follows 3.38's lib/tlscontext.c: peer-verify() is
  * required|optional (must the peer send a certificate) x trusted|untrusted
@@ -441,25 +440,6 @@ ssize_t ls_tls_write(struct ls_tls_conn *c, const void *buf, size_t n)
 	if (r != 1)
 		return ssl_result(c, r, "writing stream");
 	return (ssize_t)k;
-}
-
-ssize_t ls_tls_write_full(struct ls_tls_conn *c, int fd, const void *buf, size_t n)
-{
-	size_t done = 0;
-	while (done < n || !c->done) {
-		ssize_t w =
-		    n ? ls_tls_write(c, (const char *)buf + done, n - done) : ls_tls_handshake(c);
-		if (w == -EAGAIN) {
-			struct pollfd p = {fd, (short)c->want, 0};
-			if (poll(&p, 1, 10000) <= 0)
-				return -ETIMEDOUT;
-			continue;
-		}
-		if (w < 0)
-			return w;
-		done += (size_t)w;
-	}
-	return (ssize_t)done;
 }
 
 int ls_tls_want(const struct ls_tls_conn *c)

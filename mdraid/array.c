@@ -102,6 +102,14 @@ static int open_member(struct md_member *m, bool write, bool direct, struct ok_e
 	return 0;
 }
 
+int md_member_open(struct md_member *m, unsigned flags, struct ok_err *e)
+{
+	int rc = open_member(m, flags & MD_OPEN_WRITE, !(flags & MD_OPEN_NO_DIRECT), e);
+	if (rc == 0 && !(flags & MD_OPEN_NO_SAFETY))
+		rc = md_safety_check(m->path, m->fd, e);
+	return rc;
+}
+
 static void close_member(struct md_member *m)
 {
 	if (m->fd >= 0)
@@ -175,6 +183,18 @@ out:
 	return rc;
 }
 
+int md_member_check_sb(struct md_member *m, struct ok_err *e)
+{
+	m->sb.dev_sectors = m->dev_sectors;
+	int rc = md_sb_validate(&m->sb, m->path, e);
+	return rc < 0 ? rc : load_extras(m, e);
+}
+
+void md_member_close(struct md_member *m)
+{
+	close_member(m);
+}
+
 /* ---- selection ---- */
 
 static int pick_fd(struct md_member *m, const void *buf, size_t len, uint64_t off, bool write)
@@ -221,6 +241,57 @@ int md_member_pwrite(struct md_array *a, int slot, const void *buf, size_t len, 
 		return ok_err_at(e, (int)r, m->path, (long long)dev_byte,
 				 "write of %zu bytes failed", len);
 	return 0;
+}
+
+int md_member_badblock(struct md_array *a, int mi, uint64_t sector, uint64_t n, struct ok_err *e)
+{
+	struct md_member *m = &a->m[mi];
+	struct md_sb *sb = &m->sb;
+	unsigned sh = sb->bblog_shift;
+	size_t bytes = (size_t)sb->bblog_size * 512;
+	if (sb->major_version != 1 || !sb->bblog_offset || !sb->bblog_size || sh > 40 ||
+	    bytes > MD_SB_BLOCK * 16)
+		return ok_err_at(e, -ENOSPC, m->path, OK_ERR_NOPOS, "no bad-block log");
+	/* the entry in the log's units (1 << shift sectors), at most 512 */
+	uint64_t s0 = sector >> sh, s1 = (sector + n + (1ULL << sh) - 1) >> sh;
+	if (s1 - s0 > 512 || (size_t)(m->bb.n + 2) * 8 > bytes)
+		return ok_err_at(e, -ENOSPC, m->path, OK_ERR_NOPOS, "bad-block log full");
+	struct md_bb *nb = realloc(m->bb.bb, (size_t)(m->bb.n + 1) * sizeof(*nb));
+	if (!nb)
+		return ok_err_at(e, -ENOMEM, m->path, OK_ERR_NOPOS, "out of memory");
+	m->bb.bb = nb;
+	int at = m->bb.n;
+	while (at > 0 && nb[at - 1].sector > s0 << sh) {
+		nb[at] = nb[at - 1];
+		at--;
+	}
+	nb[at] = (struct md_bb){s0 << sh, (s1 - s0) << sh};
+	m->bb.n++;
+	size_t len = (bytes + IO_ALIGN - 1) & ~(size_t)(IO_ALIGN - 1);
+	uint8_t *buf = io_alloc(len);
+	if (!buf)
+		return ok_err_at(e, -ENOMEM, m->path, OK_ERR_NOPOS, "out of memory");
+	memset(buf, 0xff, len);
+	for (int i = 0; i < m->bb.n; i++)
+		md_put64(buf + 8 * i, (nb[i].sector >> sh) << 10 | (nb[i].len >> sh));
+	uint64_t log_at = (uint64_t)((int64_t)sb->super_offset + sb->bblog_offset) * 512;
+	int fd = open(m->path, O_RDWR | O_CLOEXEC);
+	int rc = fd < 0 ? -errno : 0;
+	if (rc == 0) {
+		ssize_t r = io_pwrite_full(fd, buf, bytes, (off_t)log_at);
+		rc = r < 0 ? (int)r : io_fdatasync(fd);
+	}
+	io_free(buf);
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		return ok_err_at(e, rc, m->path, (long long)log_at,
+				 "cannot write the bad-block log");
+	}
+	sb->feature_map |= MD_F_BAD_BLOCKS;
+	rc = md_sb_write(fd, m->path, sb, e);
+	close(fd);
+	return rc;
 }
 
 bool md_slot_readable(const struct md_array *a, int slot, uint64_t rel, uint64_t n)
@@ -276,9 +347,7 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			snprintf(m->why, sizeof(m->why), "given as missing");
 			continue;
 		}
-		rc = open_member(m, write, !(flags & MD_OPEN_NO_DIRECT), &me);
-		if (rc == 0 && !(flags & MD_OPEN_NO_SAFETY))
-			rc = md_safety_check(m->path, m->fd, &me);
+		rc = md_member_open(m, flags, &me);
 		if (rc == -EBUSY && !(force && !write)) {
 			if (e)
 				*e = me;
@@ -286,12 +355,8 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 		}
 		if (rc == 0)
 			rc = md_sb_read(m->fd, m->path, -1, &m->sb, &me);
-		if (rc == 0) {
-			m->sb.dev_sectors = m->dev_sectors;
-			rc = md_sb_validate(&m->sb, m->path, &me);
-		}
 		if (rc == 0)
-			rc = load_extras(m, &me);
+			rc = md_member_check_sb(m, &me);
 		if (rc < 0) {
 			/* a bad member: missing for reading, a refusal for writing */
 			if (write && !force) {

@@ -45,7 +45,10 @@ static const char grow_help[] =
     "write-intent bitmap is kept: it covers each member's own sectors, which a\n"
     "grow does not change; its events follow the superblocks' and the new\n"
     "members get a copy. Refused, with nothing written: shrinking, chunk or\n"
-    "layout changes, PPL or journal, a dirty or rebuilding array.\n"
+    "layout changes, PPL or journal, a dirty or rebuilding array, members that\n"
+    "read or write would refuse (truncated, mounted, held, backing a loop device).\n"
+    "A block of an old member that fails to read is rebuilt from P/Q; the grow\n"
+    "goes on and reports such blocks at the end.\n"
     "\n"
     "The grow checkpoints its position in the superblocks as the kernel does.\n"
     "SIGINT or SIGTERM stop it at the next checkpoint; `mdraid grow --continue`\n"
@@ -197,6 +200,19 @@ static int exit_for(int rc)
 	return ok_exit_code(rc);
 }
 
+/* Blocks that did not read and were rebuilt from P/Q: the grow went on, as
+ * md's reshape does, and said so here, once, at the end. */
+static void print_read_errors(const struct reshape *r)
+{
+	const char *first;
+	uint64_t n = reshape_read_errors(r, &first);
+	if (n)
+		fprintf(stderr,
+			"%s: warning: %llu unreadable 4 KiB block%s rebuilt from P/Q (the first at "
+			"%s); their data was written in the new layout\n",
+			ok_progname, (unsigned long long)n, n == 1 ? "" : "s", first);
+}
+
 /* Print the continue command with the members as given. */
 static void print_continue_hint(const struct grow_ctx *c, int n, char **members)
 {
@@ -278,6 +294,7 @@ int grow_main(int argc, char **argv)
 	rc = reshape_run(r, &e);
 	if (c.meter_on)
 		progress_finish(&c.meter);
+	print_read_errors(r);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	if (rc == -EINTR) {

@@ -142,7 +142,10 @@ static const char help_check[] =
     "\n"
     "Scrub P and Q of every stripe. Mismatches are listed by array sector with a\n"
     "total in 512-byte sectors (as md's mismatch_cnt); repair rewrites them.\n"
-    "check exits 1 if there were mismatches.\n"
+    "Blocks that fail to read are rebuilt from P/Q, rewritten in place and read\n"
+    "back (recorded in the member's bad-block log if they still fail), and counted\n"
+    "in a 'read_errors' line. check exits 1 if there were mismatches or read\n"
+    "errors; repair exits 1 if some read errors were not corrected.\n"
     "\n"
     "  -f, --force    repair a dirty degraded array\n";
 
@@ -431,6 +434,21 @@ static void print_new_warning(const struct md_array *a)
 		ok_warn("warning: %s", a->warn);
 }
 
+/* Blocks that did not read and were rebuilt from P/Q (md_win_fix_reads),
+ * and what became of them; the data read or written is right either way.
+ * hint: what the user can do about those left as they were, or "". */
+static void print_read_errors(const struct md_array *a, const char *hint)
+{
+	uint64_t n = a->read_errors, left = n - a->read_fixed - a->read_logged;
+	if (!n)
+		return;
+	ok_warn("warning: %llu unreadable 4 KiB block%s rebuilt from P/Q (the first at %s): %llu "
+		"rewritten in place, %llu recorded in the bad-block log, %llu not corrected%s",
+		(unsigned long long)n, n == 1 ? "" : "s", a->rerr_first,
+		(unsigned long long)a->read_fixed, (unsigned long long)a->read_logged,
+		(unsigned long long)left, left ? hint : "");
+}
+
 static int do_detail(int n, char **paths)
 {
 	struct md_array a;
@@ -488,6 +506,7 @@ static int do_read(int n, char **paths)
 		len -= now;
 	}
 	io_free(buf);
+	print_read_errors(&a, " (read opens the members read-only; mdraid check rewrites them)");
 	md_array_close(&a, NULL);
 	return rc < 0 ? fail(&e, rc) : 0;
 }
@@ -545,6 +564,7 @@ static int do_write(int n, char **paths)
 	struct ok_err ce;
 	int rc2 = md_array_close(&a, &ce);
 	print_new_warning(&a);
+	print_read_errors(&a, "");
 	if (rc < 0)
 		return rc == -ENOSPC ? (ok_err_print(&e), OK_EXIT_USAGE) : fail(&e, rc);
 	if (rc2 < 0)
@@ -573,12 +593,21 @@ static int do_check(int n, char **paths, bool repair)
 	struct ok_err ce;
 	int rc2 = md_array_close(&a, &ce);
 	print_new_warning(&a);
+	print_read_errors(&a, "");
 	if (rc < 0)
 		return fail(&e, rc);
 	if (rc2 < 0)
 		return fail(&ce, rc2);
 	printf("mismatch_cnt %llu%s\n", (unsigned long long)mm, repair && mm ? " (repaired)" : "");
-	return mm && !repair ? OK_EXIT_FAIL : 0;
+	/* a scrub must not hide unreadable sectors: they are counted (md's
+	 * per-device "errors") and make check fail, repaired or not */
+	uint64_t rerr = a.read_errors, left = rerr - a.read_fixed - a.read_logged;
+	if (rerr)
+		printf("read_errors %llu (corrected %llu, bad blocks recorded %llu, not corrected "
+		       "%llu)\n",
+		       (unsigned long long)rerr, (unsigned long long)a.read_fixed,
+		       (unsigned long long)a.read_logged, (unsigned long long)left);
+	return (mm && !repair) || (rerr && (!repair || left)) ? OK_EXIT_FAIL : 0;
 }
 
 static int do_rebuild(int n, char **paths)
@@ -599,6 +628,7 @@ static int do_rebuild(int n, char **paths)
 	struct ok_err ce;
 	int rc2 = md_array_close(&a, &ce);
 	print_new_warning(&a);
+	print_read_errors(&a, "");
 	if (rc < 0)
 		return fail(&e, rc);
 	if (rc2 < 0)

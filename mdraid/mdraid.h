@@ -309,6 +309,7 @@ struct md_member {
 	uint64_t valid_below_rel; /* rel sectors valid (recovery_offset) or UINT64_MAX */
 	char why[160];		  /* why it was left out, "" if used */
 	bool failed;		  /* I/O error seen: treated as missing from then on */
+	uint32_t read_errors;	  /* 4 KiB blocks that failed to read (atomic) */
 };
 
 enum md_open_flags {
@@ -338,9 +339,16 @@ struct md_array {
 	bool bm_dirty;	     /* bits set since the last bitmap write */
 	size_t budget_bytes; /* memory bound for I/O buffers */
 	uint64_t mismatches; /* check/repair counters (sectors, as mismatch_cnt) */
-	char warn[256];	     /* a warning to print (dirty degraded read), "" if none */
-	void *win_cache;     /* I/O buffers kept between read/write calls */
-	int win_next;	     /* which of the two windows the next write uses */
+	/* read errors (4 KiB blocks that failed to read and were rebuilt from
+	 * P/Q; md_win_fix_reads): found, rewritten and read back, recorded in a
+	 * bad-block log; found - fixed - logged were not corrected (read-only
+	 * read, or the log could not take them). rerr_first names the first. */
+	uint64_t read_errors, read_fixed, read_logged;
+	char rerr_first[320];
+	bool fix_reads;	 /* rewrite read errors though opened read-only (check) */
+	char warn[256];	 /* a warning to print (dirty degraded read), "" if none */
+	void *win_cache; /* I/O buffers kept between read/write calls */
+	int win_next;	 /* which of the two windows the next write uses */
 };
 
 /* Open members (paths; "missing" for an absent one) and select them as the

@@ -22,6 +22,33 @@ uint64_t md_choose_bm_space(uint64_t dev_sectors);
 /* Fill n bytes with random bytes (getrandom, /dev/urandom fallback). */
 void md_random(void *buf, size_t n);
 
+/*
+ * The member layer every verb shares (array.c), also under reshape.c, so
+ * that grow refuses exactly what read and write refuse:
+ *   md_member_open      open m->path as md_array_open does (O_DIRECT when
+ *                       the file system has it, O_EXCL on block devices,
+ *                       flock: LOCK_EX with MD_OPEN_WRITE, else LOCK_SH),
+ *                       then md_safety_check unless MD_OPEN_NO_SAFETY.
+ *                       -EBUSY: held (kernel, mount, loop, other program).
+ *   md_member_check_sb  after m->sb is read: the kernel's load checks
+ *                       (md_sb_validate against m->dev_sectors: a truncated
+ *                       member fails "data_offset + data_size is beyond
+ *                       the device"), then the bitmap superblock and the
+ *                       bad-block log read and checked to lie inside the
+ *                       device (m->bm, m->bb filled). -EINVAL with e.
+ *   md_member_close     close its fds and free its bad-block list.
+ * m->path must be set, m->fd and m->fd_buf -1 before md_member_open.
+ */
+int md_member_open(struct md_member *m, unsigned flags, struct ok_err *e);
+int md_member_check_sb(struct md_member *m, struct ok_err *e);
+void md_member_close(struct md_member *m);
+
+/* md's max_corrected_read_errors default: past this many read errors on a
+ * member, its failed rows are no longer probed block by block nor
+ * rewritten (a dying disk would make every row cost hundreds of failed
+ * reads); they are still rebuilt from P/Q. */
+#define MD_MAX_READ_ERRORS 20
+
 /* The default memory budget for I/O buffers. */
 #define MD_BUDGET_BYTES (64u << 20)
 
@@ -40,9 +67,16 @@ struct md_win {
 	uint64_t ns_max;  /* stripes per window with whole-chunk rows */
 	uint32_t row_max; /* bytes per slot per stripe in slice mode */
 	uint8_t *buf[MD_MAX_MEMBERS];
-	uint8_t *have;	  /* [slot * ns_max + i]: rows read and valid */
-	uint8_t *need;	  /* [slot * ns_max + i]: wanted */
-	uint8_t *dirty;	  /* [slot * ns_max + i]: to be written */
+	uint8_t *have;	/* [slot * ns_max + i]: rows read and valid */
+	uint8_t *need;	/* [slot * ns_max + i]: wanted */
+	uint8_t *dirty; /* [slot * ns_max + i]: to be written */
+	uint8_t *bad;	/* [slot * ns_max + i]: its read failed (not retried) */
+	struct md_rerr {
+		uint64_t i;	   /* stripe in the window */
+		uint32_t off;	   /* byte in the row of a 4 KiB block that did not read */
+	} * rerr[MD_MAX_MEMBERS];  /* per slot (each slot's reader thread its own) */
+	int nrerr[MD_MAX_MEMBERS]; /* entries in rerr[slot] */
+	int rerr_cap[MD_MAX_MEMBERS];
 	uint8_t *scratch; /* 3 * row bytes: P', Q', delta */
 	size_t budget;	  /* budget_bytes it was sized for */
 	uint8_t *mode;	  /* write: per stripe update mode */
@@ -87,6 +121,26 @@ void md_win_need_all(struct md_win *w, uint64_t i);
  * more are lost than the level allows. lost (may be NULL) gets a bitmask of
  * slots that were rebuilt. */
 int md_win_reconstruct(struct md_win *w, uint64_t i, uint64_t *lost, struct ok_err *e);
+/*
+ * Read errors, as md handles them (raid5.c: R5_ReadError, R5_ReWrite): call
+ * after md_win_reconstruct has rebuilt the window's lost rows. Each 4 KiB
+ * block that failed to read (and whose row was rebuilt from P/Q) is counted
+ * in a->read_errors and, when the array is open for writing or
+ * a->fix_reads is set (check), rewritten in place and read back from the
+ * device; one that still fails is recorded in the member's bad-block log
+ * (md_member_badblock, as rdev_set_badblocks). Blocks of a stripe that could
+ * not be rebuilt are left to the caller's error. Returns 0 (the counters say
+ * what happened) or -ENOMEM.
+ */
+int md_win_fix_reads(struct md_win *w, struct ok_err *e);
+/* Record device sectors [sector, sector+n) of member mi as bad: the entry
+ * is added to m->bb (so reads avoid it from now on), the member's bad-block
+ * log rewritten (le64 sector<<10 | count, shifted by bblog_shift, all ones
+ * after the last) and its superblock written with feature BAD_BLOCKS, both
+ * through a descriptor of its own (the array may be open read-only). The
+ * events count is not bumped (the array's state is unchanged).
+ * -ENOSPC: no log on the member (0.90, bblog_size 0) or the log is full. */
+int md_member_badblock(struct md_array *a, int mi, uint64_t sector, uint64_t n, struct ok_err *e);
 /* Write the rows flagged dirty (runs, one pwrite each) to present members. */
 int md_win_write(struct md_win *w, struct ok_err *e);
 /* Compute P (and Q) of stripe i into p, q from the data in the window. */

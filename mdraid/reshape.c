@@ -98,13 +98,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-#include <dirent.h>
 #include <pthread.h>
 #include <libgen.h>
 
@@ -236,6 +234,8 @@ struct reshape {
 	uint8_t *wbuf[RESHAPE_MAX_DISKS]; /* new rows per new member */
 	uint8_t *lbuf;			  /* array data in logical order (backup) */
 	uint8_t *zero;			  /* one zero chunk */
+	uint64_t read_errors;		  /* 4 KiB blocks that did not read (rebuilt) */
+	char rerr_first[320];		  /* the first of them: "member: offset N" */
 	double last_ckpt;
 };
 
@@ -257,39 +257,11 @@ static double mono(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Is path the backing file of a loop device? The kernel may write it
- * behind our back, so we refuse it as the core does. */
-static int held_by_loop(const struct stat *st)
-{
-	DIR *d = opendir("/sys/block");
-	struct dirent *de;
-	int held = 0;
-	if (!d)
-		return 0;
-	while (!held && (de = readdir(d))) {
-		char p[PATH_MAX], target[PATH_MAX];
-		if (strncmp(de->d_name, "loop", 4) != 0)
-			continue;
-		snprintf(p, sizeof p, "/sys/block/%s/loop/backing_file", de->d_name);
-		FILE *f = fopen(p, "re");
-		if (!f)
-			continue;
-		if (fgets(target, sizeof target, f)) {
-			struct stat ts;
-			target[strcspn(target, "\n")] = 0;
-			if (stat(target, &ts) == 0 && ts.st_dev == st->st_dev &&
-			    ts.st_ino == st->st_ino)
-				held = 1;
-		}
-		fclose(f);
-	}
-	closedir(d);
-	return held;
-}
-
-/* Open one member for I/O: O_DIRECT where the file system has it, O_EXCL
- * on block devices (the kernel's md refuses to share), a flock so two
- * mdraid runs cannot interleave. */
+/* Open one member for I/O with the member layer every verb uses
+ * (md_member_open: O_DIRECT where the file system has it, O_EXCL on block
+ * devices, a flock so two mdraid runs cannot interleave, and
+ * md_safety_check: a member in a running md array, held by another
+ * device, mounted or backing a loop device is refused, -EBUSY). */
 static int member_open(struct member *m, const char *path, struct ok_err *e)
 {
 	if (snprintf(m->path, sizeof m->path, "%s", path) >= (int)sizeof m->path)
@@ -299,36 +271,45 @@ static int member_open(struct member *m, const char *path, struct ok_err *e)
 	m->slot = -1;
 	if (stat(path, &m->st) < 0)
 		return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "cannot stat member");
-	int flags = O_RDWR | O_CLOEXEC;
-	if (S_ISBLK(m->st.st_mode))
-		flags |= O_EXCL;
-	else if (!S_ISREG(m->st.st_mode))
-		return ok_err_at(e, -EINVAL, path, OK_ERR_NOPOS,
-				 "not a block device or regular file");
-	m->fd = open(path, flags | O_DIRECT);
-	if (m->fd < 0 && errno == EINVAL)
-		m->fd = open(path, flags);
-	if (m->fd < 0) {
-		int err = -errno;
-		if (err == -EBUSY)
-			return ok_err_at(e, -EPERM, path, OK_ERR_NOPOS,
-					 "in use (held by the kernel, e.g. an assembled md array)");
-		return ok_err_at(e, err, path, OK_ERR_NOPOS, "cannot open member");
-	}
-	if (flock(m->fd, LOCK_EX | LOCK_NB) < 0)
-		return ok_err_at(e, -EPERM, path, OK_ERR_NOPOS,
-				 "locked by another process (another mdraid run?)");
-	if (S_ISREG(m->st.st_mode) && held_by_loop(&m->st))
-		return ok_err_at(e, -EPERM, path, OK_ERR_NOPOS,
-				 "is the backing file of a loop device; detach it first");
-	int64_t sz = io_size(m->fd);
-	if (sz < 0)
-		return ok_err_at(e, (int)sz, path, OK_ERR_NOPOS, "cannot get size");
-	m->dev_sectors = (uint64_t)sz / 512;
+	struct md_member mm = {.fd = -1, .fd_buf = -1};
+	if (snprintf(mm.path, sizeof mm.path, "%s", path) >= (int)sizeof mm.path)
+		return ok_err_at(e, -ENAMETOOLONG, path, OK_ERR_NOPOS, "path too long");
+	int rc = md_member_open(&mm, MD_OPEN_WRITE, e);
+	m->fd = mm.fd; /* ours to close from here on, even on an error */
+	mm.fd = -1;
+	md_member_close(&mm);
+	if (rc < 0)
+		return rc;
+	m->dev_sectors = mm.dev_sectors;
 	m->sb = malloc(sizeof *m->sb);
 	if (!m->sb)
 		return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
 	return 0;
+}
+
+/* The checks read and write make of a member of the array before using it
+ * (md_member_check_sb: the kernel's load checks against the member's size,
+ * so a truncated member is refused before anything is written; bitmap and
+ * bad-block log inside the device). */
+static int member_check(const struct member *m, struct ok_err *e)
+{
+	struct md_member *mm = calloc(1, sizeof *mm);
+	if (!mm)
+		return ok_err_at(e, -ENOMEM, m->path, OK_ERR_NOPOS, "out of memory");
+	if (snprintf(mm->path, sizeof mm->path, "%s", m->path) >= (int)sizeof mm->path) {
+		free(mm);
+		return ok_err_at(e, -ENAMETOOLONG, m->path, OK_ERR_NOPOS, "path too long");
+	}
+	mm->fd = m->fd;
+	mm->fd_buf = -1;
+	mm->direct = fcntl(m->fd, F_GETFL) & O_DIRECT;
+	mm->dev_sectors = m->dev_sectors;
+	memcpy(&mm->sb, m->sb, sizeof mm->sb);
+	int rc = md_member_check_sb(mm, e);
+	mm->fd = -1; /* not ours */
+	md_member_close(mm);
+	free(mm);
+	return rc;
 }
 
 /* The fields of m->sb the checks use often, kept beside it. */
@@ -710,6 +691,9 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	}
 	if (fresh < 0)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "only spares given");
+	for (int i = 0; i < n; i++)
+		if (r->m[i].ours && (rc = member_check(&r->m[i], e)) < 0)
+			return rc;
 	struct member *fm = &r->m[fresh];
 	if (!(r->master = malloc(sizeof *r->master)) || !(r->build = malloc(sizeof *r->build)))
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
@@ -1072,6 +1056,13 @@ uint64_t reshape_position(const struct reshape *r)
 	return r->dpos;
 }
 
+uint64_t reshape_read_errors(const struct reshape *r, const char **first)
+{
+	if (first)
+		*first = r->rerr_first;
+	return r->read_errors;
+}
+
 void reshape_close(struct reshape *r)
 {
 	if (!r)
@@ -1283,26 +1274,39 @@ static void assert_reshape_ok(const struct reshape *r)
 #endif
 
 /*
- * A degraded array: rebuild the data chunks of the missing old members in
- * old row `row` (at offset j rows in rbuf) from the others, P and Q
- * (spec §4), so old_chunk() finds every data chunk. Parity of a missing
- * member is never needed: new parity is computed from the data.
+ * Rebuild the data chunks of old row `row` (at offset j rows in rbuf) that
+ * missing old members held or that did not read (bad: a bitmask of old
+ * slots whose chunk of this row failed) from the others, P and Q (spec §4),
+ * so old_chunk() finds every data chunk. Parity that is lost is never
+ * needed: new parity is computed from the data. -EIO with e when more is
+ * lost than the level can rebuild.
  */
-static void rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j)
+static int rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j, uint64_t bad,
+			   struct ok_err *e)
 {
-	int nd = r->og.ndata, lost[2], nlost = 0;
+	int nd = r->og.ndata, lost[RESHAPE_MAX_DISKS], nlost = 0;
 	void *data[RESHAPE_MAX_DISKS], *others[RESHAPE_MAX_DISKS];
 	struct md_stripe st;
 	md_stripe_layout(&r->ogm, row, &st);
 	int pd = st.pd, qd = st.qd;
+	for (int d = 0; d < r->og.disks; d++)
+		if (!r->slot[d])
+			bad |= 1ULL << d;
 	for (int k = 0; k < nd; k++) {
 		int dev = st.data_dev[k];
-		if (!r->slot[dev] && nlost < 2)
+		if (bad >> dev & 1)
 			lost[nlost++] = st.qslot[k];
 		data[st.qslot[k]] = r->rbuf[dev] + j * r->csb;
 	}
 	if (!nlost)
-		return;
+		return 0;
+	int p_ok = !(bad >> pd & 1), q_ok = qd >= 0 && !(bad >> qd & 1);
+	if (nlost > 2 || (nlost == 2 && !(p_ok && q_ok)) || (!p_ok && !q_ok))
+		return ok_err_at(e, -EIO, NULL, OK_ERR_NOPOS,
+				 "old stripe %llu: %d data chunks and %d parity chunks unreadable "
+				 "or missing, more than RAID%d can rebuild",
+				 (unsigned long long)row, nlost, !p_ok + (qd >= 0 && !q_ok),
+				 r->plan.level);
 	if (nlost == 2 && lost[0] > lost[1]) {
 		int t = lost[0];
 		lost[0] = lost[1];
@@ -1312,7 +1316,7 @@ static void rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j)
 	uint8_t *q = qd >= 0 ? r->rbuf[qd] + j * r->csb : NULL;
 	if (nlost == 2) {
 		pq_recov_2data(nd, r->csb, lost[0], lost[1], data, p, q);
-	} else if (r->slot[pd]) {
+	} else if (p_ok) {
 		int k = 0;
 		for (int i = 0; i < nd; i++)
 			if (i != lost[0])
@@ -1322,14 +1326,42 @@ static void rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j)
 	} else {
 		pq_recov_data_p(nd, r->csb, lost[0], data, p, q);
 	}
+	return 0;
+}
+
+/*
+ * A member's read of old rows [r0, r1) failed: read it again row by row,
+ * and a failed row 4 KiB by 4 KiB, to find the unreadable blocks (md's
+ * unit), counted in r->read_errors. The failed rows get bit d in bad[].
+ * The grow then rebuilds them from P/Q and writes their data in the new
+ * layout over the same area, which is the rewrite md makes after a read
+ * error (R5_ReWrite).
+ */
+static void find_bad_rows(struct reshape *r, int d, uint64_t r0, uint64_t r1, uint64_t *bad)
+{
+	struct member *m = r->slot[d];
+	for (uint64_t row = r0; row < r1; row++) {
+		uint8_t *buf = r->rbuf[d] + (row - r0) * r->csb;
+		uint64_t at = (r->doff_old + row * r->cs) * 512;
+		if (io_pread_full(m->fd, buf, r->csb, (off_t)at) == (ssize_t)r->csb)
+			continue;
+		bad[row - r0] |= 1ULL << d;
+		for (uint64_t b = 0; b < r->csb; b += 4096) {
+			if (io_pread_full(m->fd, buf + b, 4096, (off_t)(at + b)) == 4096)
+				continue;
+			if (!r->read_errors++)
+				snprintf(r->rerr_first, sizeof r->rerr_first, "%.250s: offset %llu",
+					 m->path, (unsigned long long)(at + b));
+		}
+	}
 }
 
 /* Read old rows [r0, r1) of every old member into rbuf (rebuilding what
- * missing members held). */
+ * missing members held and what did not read). */
 static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_err *e)
 {
 	struct io_job j[RESHAPE_MAX_DISKS];
-	int n = 0, rc;
+	int n = 0, rc = 0;
 	for (int d = 0; d < r->og.disks; d++)
 		if (r->slot[d])
 			j[n++] = (struct io_job){r->slot[d],
@@ -1338,12 +1370,18 @@ static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_
 						 (r1 - r0) * r->csb,
 						 r->doff_old + r0 * r->cs,
 						 0};
-	if ((rc = run_jobs(j, n, e)) < 0)
-		return rc;
-	if (n < r->og.disks)
-		for (uint64_t row = r0; row < r1; row++)
-			rebuild_old_row(r, row, row - r0);
-	return 0;
+	int failed = run_jobs(j, n, e) < 0;
+	uint64_t *bad = failed ? calloc(r1 - r0, sizeof *bad) : NULL;
+	if (failed && !bad)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	for (int i = 0; i < n && failed; i++)
+		if (j[i].rc != (ssize_t)j[i].len)
+			find_bad_rows(r, j[i].m->slot, r0, r1, bad);
+	if (n < r->og.disks || failed)
+		for (uint64_t row = r0; row < r1 && rc == 0; row++)
+			rc = rebuild_old_row(r, row, row - r0, bad ? bad[row - r0] : 0, e);
+	free(bad);
+	return rc;
 }
 
 /* Where array chunk c sits in the rbuf loaded from old row r0. */

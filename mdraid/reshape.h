@@ -139,6 +139,12 @@ int reshape_run(struct reshape *r, struct ok_err *e);
 /* Array sector reached (durable), for the caller's final message. */
 uint64_t reshape_position(const struct reshape *r);
 
+/* Read errors met so far: 4 KiB blocks of old members that did not read,
+ * rebuilt from P/Q (the grow goes on, as md's reshape does, and writes
+ * their data in the new layout); *first (may be NULL) names the first,
+ * "member: offset N". */
+uint64_t reshape_read_errors(const struct reshape *r, const char **first);
+
 /* Close the members and free r (NULL is fine). */
 void reshape_close(struct reshape *r);
 

@@ -15,10 +15,12 @@
 #include "mdraid_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "io.h"
 #include "pq.h"
@@ -61,11 +63,12 @@ int md_win_init_budget(struct md_win *w, struct md_array *a, size_t budget)
 	w->mode = malloc(w->ns_max);
 	if (!w->mode)
 		goto nomem;
-	w->have = calloc((size_t)n * w->ns_max, 3);
+	w->have = calloc((size_t)n * w->ns_max, 4);
 	if (!w->scratch || !w->have)
 		goto nomem;
 	w->need = w->have + (size_t)n * w->ns_max;
 	w->dirty = w->need + (size_t)n * w->ns_max;
+	w->bad = w->dirty + (size_t)n * w->ns_max;
 	return 0;
 nomem:
 	md_win_free(w);
@@ -80,6 +83,11 @@ void md_win_free(struct md_win *w)
 	}
 	io_free(w->scratch);
 	free(w->have);
+	for (int s = 0; s < MD_MAX_MEMBERS; s++) {
+		free(w->rerr[s]);
+		w->rerr[s] = NULL;
+		w->nrerr[s] = w->rerr_cap[s] = 0;
+	}
 	free(w->mode);
 	w->mode = NULL;
 	w->scratch = NULL;
@@ -92,7 +100,8 @@ void md_win_set(struct md_win *w, uint64_t s0, uint64_t ns, uint32_t r0, uint32_
 	w->ns = ns;
 	w->r0 = r0;
 	w->rlen = rlen;
-	memset(w->have, 0, (size_t)w->a->geom.raid_disks * w->ns_max * 3);
+	memset(w->have, 0, (size_t)w->a->geom.raid_disks * w->ns_max * 4);
+	memset(w->nrerr, 0, sizeof(w->nrerr));
 }
 
 static uint64_t rel_of(const struct md_win *w, uint64_t i)
@@ -112,8 +121,25 @@ void md_win_need_all(struct md_win *w, uint64_t i)
 		w->need[WIX(w, s, i)] = 1;
 }
 
+/* Note the 4 KiB block at byte off of row i of slot as unreadable (the
+ * slot's own list: each slot is read by its own thread). */
+static void note_read_error(struct md_win *w, int slot, uint64_t i, uint32_t off)
+{
+	if (w->nrerr[slot] == w->rerr_cap[slot]) {
+		int cap = w->rerr_cap[slot] ? 2 * w->rerr_cap[slot] : 16;
+		struct md_rerr *n = realloc(w->rerr[slot], (size_t)cap * sizeof(*n));
+		if (!n)
+			return; /* still rebuilt from P/Q, just not rewritten */
+		w->rerr[slot] = n;
+		w->rerr_cap[slot] = cap;
+	}
+	w->rerr[slot][w->nrerr[slot]++] = (struct md_rerr){i, off};
+}
+
 /* Read one run of stripes [i, j) of slot; on an error, stripe by stripe so
- * that one bad spot loses only its own stripes. */
+ * that one bad spot loses only its own stripes, and within a failed row
+ * 4 KiB by 4 KiB to find the unreadable blocks (md's stripe unit), which
+ * md_win_fix_reads rewrites once the row is rebuilt. */
 static void read_run(struct md_win *w, int slot, uint64_t i, uint64_t j)
 {
 	struct md_array *a = w->a;
@@ -126,12 +152,25 @@ static void read_run(struct md_win *w, int slot, uint64_t i, uint64_t j)
 	for (uint64_t x = i; x < j; x++) {
 		struct ok_err e;
 		if (md_member_pread(a, slot, md_win_ptr(w, slot, x), w->rlen, dev_byte(w, slot, x),
-				    &e) == 0)
+				    &e) == 0) {
 			w->have[WIX(w, slot, x)] = 1;
-		else {
-			struct md_member *m = &a->m[a->slot_member[slot]];
-			ok_err_format(&e, m->why, sizeof(m->why));
+			continue;
 		}
+		w->bad[WIX(w, slot, x)] = 1;
+		int found = 0;
+		struct md_member *m = &a->m[a->slot_member[slot]];
+		if (__atomic_load_n(&m->read_errors, __ATOMIC_RELAXED) > MD_MAX_READ_ERRORS)
+			continue; /* past md's threshold: just rebuilt */
+		for (uint32_t b = 0; b < w->rlen; b += 4096) {
+			uint32_t bl = w->rlen - b < 4096 ? w->rlen - b : 4096;
+			if (md_member_pread(a, slot, md_win_ptr(w, slot, x) + b, bl,
+					    dev_byte(w, slot, x) + b, NULL) < 0) {
+				note_read_error(w, slot, x, b);
+				found++;
+			}
+		}
+		if (!found) /* the whole read failed, its pieces did not */
+			note_read_error(w, slot, x, 0);
 	}
 }
 
@@ -143,14 +182,14 @@ static int read_slot(struct md_win *w, int s, struct ok_err *e)
 	uint64_t i = 0;
 	while (i < w->ns) {
 		size_t ix = WIX(w, s, i);
-		if (!w->need[ix] || w->have[ix] ||
+		if (!w->need[ix] || w->have[ix] || w->bad[ix] ||
 		    !md_slot_readable(a, s, rel_of(w, i), w->rlen / 512)) {
 			i++;
 			continue;
 		}
 		uint64_t j = i + 1;
 		while (j < w->ns && w->need[WIX(w, s, j)] && !w->have[WIX(w, s, j)] &&
-		       md_slot_readable(a, s, rel_of(w, j), w->rlen / 512))
+		       !w->bad[WIX(w, s, j)] && md_slot_readable(a, s, rel_of(w, j), w->rlen / 512))
 			j++;
 		read_run(w, s, i, j);
 		i = j;
@@ -339,6 +378,73 @@ int md_win_reconstruct(struct md_win *w, uint64_t i, uint64_t *lost_mask, struct
 	for (int s = 0; s < a->geom.raid_disks; s++)
 		if (mask & (1ULL << s))
 			w->have[WIX(w, s, i)] = 2; /* 2: rebuilt in memory */
+	return 0;
+}
+
+/* ---- read errors ---- */
+
+/* Rewrite one rebuilt block in place and read it back, as md does after a
+ * read error (R5_ReWrite, then a re-read). Through a descriptor of its own
+ * (the array may be open read-only, as check is), O_DIRECT when aligned so
+ * the read-back comes from the device and not the page cache. 0 when the
+ * block now reads back as written. tmp: len bytes, IO_ALIGN aligned. */
+static int rewrite_block(const struct md_member *m, const uint8_t *buf, size_t len, uint64_t at,
+			 uint8_t *tmp)
+{
+	bool direct = (((uintptr_t)buf | len | at) & (IO_ALIGN - 1)) == 0;
+	int fd = direct ? open(m->path, O_RDWR | O_CLOEXEC | O_DIRECT) : -1;
+	if (fd < 0) {
+		direct = false;
+		fd = open(m->path, O_RDWR | O_CLOEXEC);
+	}
+	if (fd < 0)
+		return -errno;
+	ssize_t r = io_pwrite_full(fd, buf, len, (off_t)at);
+	int rc = r < 0 ? (int)r : io_fdatasync(fd);
+	if (rc == 0) {
+		if (!direct)
+			posix_fadvise(fd, (off_t)at, (off_t)len, POSIX_FADV_DONTNEED);
+		r = io_pread_full(fd, tmp, len, (off_t)at);
+		rc = r == (ssize_t)len && memcmp(tmp, buf, len) == 0 ? 0 : -EIO;
+	}
+	close(fd);
+	return rc;
+}
+
+int md_win_fix_reads(struct md_win *w, struct ok_err *e)
+{
+	struct md_array *a = w->a;
+	bool rewrite = (a->flags & MD_OPEN_WRITE) || a->fix_reads;
+	(void)e;
+	for (int s = 0; s < a->geom.raid_disks; s++) {
+		int mi = a->slot_member[s];
+		for (int k = 0; k < w->nrerr[s] && mi >= 0; k++) {
+			const struct md_rerr *x = &w->rerr[s][k];
+			if (w->have[WIX(w, s, x->i)] != 2)
+				continue; /* not rebuilt: the caller fails the stripe */
+			struct md_member *m = &a->m[mi];
+			uint32_t bl = w->rlen - x->off < 4096 ? w->rlen - x->off : 4096;
+			uint64_t at = dev_byte(w, s, x->i) + x->off;
+			a->read_errors++;
+			if (!a->rerr_first[0])
+				snprintf(a->rerr_first, sizeof(a->rerr_first),
+					 "%.250s: offset %llu", m->path, (unsigned long long)at);
+			if (__atomic_add_fetch(&m->read_errors, 1, __ATOMIC_RELAXED) >
+				MD_MAX_READ_ERRORS ||
+			    !rewrite || m->failed)
+				continue;
+			if (rewrite_block(m, md_win_ptr(w, s, x->i) + x->off, bl, at, w->scratch) ==
+			    0) {
+				a->read_fixed++;
+				continue;
+			}
+			/* the disk cannot take it back: a bad block, as
+			 * rdev_set_badblocks records it (reads avoid it) */
+			if (md_member_badblock(a, mi, at / 512, bl / 512, NULL) == 0)
+				a->read_logged++;
+		}
+		w->nrerr[s] = 0;
+	}
 	return 0;
 }
 
@@ -700,6 +806,8 @@ static int read_windows(struct md_array *a, uint64_t off, void *out, size_t len,
 			if (lost)
 				rc = md_win_reconstruct(w, i, NULL, e);
 		}
+		if (rc == 0)
+			rc = md_win_fix_reads(w, e);
 		if (rc < 0)
 			break;
 		/* copy out in array order */
@@ -828,6 +936,8 @@ static int write_window(struct md_array *a, struct md_win *w, uint64_t off, uint
 		if (need_rebuild && (rc = md_win_reconstruct(w, i, NULL, e)) < 0)
 			return rc;
 	}
+	if ((rc = md_win_fix_reads(w, e)) < 0)
+		return rc;
 	/* bitmap, then data */
 	uint64_t rel0 = rel_of(w, 0), rel1 = rel_of(w, w->ns - 1) + w->rlen / 512;
 	if ((rc = md_array_bitmap_mark(a, rel0, rel1 - rel0, e)) < 0)

@@ -117,6 +117,8 @@ static int scrub(struct md_array *a, enum scrub_mode mode, md_report_fn report, 
 				}
 			}
 			(void)n;
+			if (rc == 0)
+				rc = md_win_fix_reads(&w, e);
 			if (rc == 0 && mode != SCRUB_CHECK) {
 				uint64_t rel0 = s0 * cs + r0 / 512;
 				uint64_t rel1 = (s0 + ns - 1) * cs + (r0 + rlen) / 512;
@@ -133,7 +135,12 @@ static int scrub(struct md_array *a, enum scrub_mode mode, md_report_fn report, 
 int md_array_check(struct md_array *a, bool repair, md_report_fn report, void *ctx,
 		   struct ok_err *e)
 {
-	return scrub(a, repair ? SCRUB_REPAIR : SCRUB_CHECK, report, ctx, e);
+	/* md's check rewrites blocks that fail to read, as every resync
+	 * pass does; only mismatches are left alone */
+	a->fix_reads = true;
+	int rc = scrub(a, repair ? SCRUB_REPAIR : SCRUB_CHECK, report, ctx, e);
+	a->fix_reads = false;
+	return rc;
 }
 
 int md_array_resync(struct md_array *a, struct ok_err *e)
@@ -327,6 +334,8 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 				rc = md_win_reconstruct(&w, i, NULL, e);
 				w.dirty[WIX(&w, slot, i)] = 1;
 			}
+			if (rc == 0)
+				rc = md_win_fix_reads(&w, e);
 			if (rc == 0)
 				rc = md_win_write(&w, e);
 		}

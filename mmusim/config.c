@@ -51,10 +51,16 @@ static const struct key keys[] = {
     {"shadow_as_tags", F(shadow_as_tags), K_U32, 0, 1, "shadow: one ASID per address space"},
     {"shadow_roots", F(shadow_roots), K_U32, 1, 65536, "shadow-root cache size"},
     {"unsync", F(unsync), K_U32, 0, 1, "shadow: allow out-of-sync leaf page tables"},
-    {"dc1_kib", F(dc1_kib), K_U32, 0, 1 << 20, "L1 data cache for PT refs, KiB (0 = off)"},
+    {"flush_ceiling", F(flush_ceiling), K_U32, 0, 1u << 30,
+     "munmap/mprotect flushing more pages: one full flush (Linux: 33)"},
+    {"dc1_kib", F(dc1_kib), K_U32, 0, 1 << 20, "L1 data cache, KiB (0 = off)"},
     {"dc1_ways", F(dc1_ways), K_U32, 1, 1024, "L1 data cache ways"},
-    {"dc2_kib", F(dc2_kib), K_U32, 0, 1 << 22, "L2 cache for PT refs, KiB (0 = off)"},
+    {"dc2_kib", F(dc2_kib), K_U32, 0, 1 << 22, "L2 cache, KiB (0 = off)"},
     {"dc2_ways", F(dc2_ways), K_U32, 1, 1024, "L2 cache ways"},
+    {"dc3_kib", F(dc3_kib), K_U32, 0, 1 << 22, "last-level cache, KiB (0 = off)"},
+    {"dc3_ways", F(dc3_ways), K_U32, 1, 1024, "last-level cache ways"},
+    {"data_refs", F(data_refs), K_U32, 0, 1,
+     "1: data accesses also go through L1D/L2/LLC (compete with PT lines)"},
     {"guest_mem", F(guest_mem), K_SIZE, 1 << 24, 1ull << 46, "guest physical memory"},
     {"host_mem", F(host_mem), K_SIZE, 1 << 24, 1ull << 46, "host physical memory"},
     {"c_l1", F(c_l1), K_U32, 0, 1 << 30, "cycles: L1 TLB hit"},
@@ -62,6 +68,7 @@ static const struct key keys[] = {
     {"c_pwc", F(c_pwc), K_U32, 0, 1 << 30, "cycles: PT ref served by the PWC"},
     {"c_dc1", F(c_dc1), K_U32, 0, 1 << 30, "cycles: PT ref hitting L1 data cache"},
     {"c_dc2", F(c_dc2), K_U32, 0, 1 << 30, "cycles: PT ref hitting L2 cache"},
+    {"c_dc3", F(c_dc3), K_U32, 0, 1 << 30, "cycles: PT ref hitting the last-level cache"},
     {"c_mem", F(c_mem), K_U32, 0, 1 << 30, "cycles: PT ref from memory"},
     {"c_exit", F(c_exit), K_U32, 0, 1 << 30, "cycles: VM exit + entry round trip"},
     {"c_ptwrite", F(c_ptwrite), K_U32, 0, 1 << 30, "cycles: handler, guest PT write"},
@@ -105,10 +112,14 @@ static const struct mm_config barcelona = {
     .shadow_as_tags = 1,
     .shadow_roots = 64,
     .unsync = 1,
+    .flush_ceiling = 33, /* Linux arch/x86/mm/tlb.c tlb_single_page_flush_ceiling */
     .dc1_kib = 64,
     .dc1_ways = 2,
     .dc2_kib = 512,
     .dc2_ways = 16,
+    .dc3_kib = 2048, /* shared 2 MiB L3, 32-way (spec §3: ~45 cycles, UNVERIFIED) */
+    .dc3_ways = 32,
+    .data_refs = 1,
     .guest_mem = 16ull << 30,
     .host_mem = 64ull << 30,
     .c_l1 = 0,
@@ -116,6 +127,7 @@ static const struct mm_config barcelona = {
     .c_pwc = 2,
     .c_dc1 = 3,
     .c_dc2 = 15,
+    .c_dc3 = 45,
     .c_mem = 200,
     .c_exit = 1000,
     .c_ptwrite = 2000,
@@ -153,10 +165,14 @@ static const struct mm_config nehalem = {
     .shadow_as_tags = 0,
     .shadow_roots = 64,
     .unsync = 1,
+    .flush_ceiling = 33, /* Linux arch/x86/mm/tlb.c tlb_single_page_flush_ceiling */
     .dc1_kib = 32,
     .dc1_ways = 8,
     .dc2_kib = 256,
     .dc2_ways = 8,
+    .dc3_kib = 8192, /* 8 MiB inclusive L3, 16-way (UNVERIFIED latency) */
+    .dc3_ways = 16,
+    .data_refs = 1,
     .guest_mem = 16ull << 30,
     .host_mem = 64ull << 30,
     .c_l1 = 0,
@@ -164,6 +180,7 @@ static const struct mm_config nehalem = {
     .c_pwc = 2,
     .c_dc1 = 4,
     .c_dc2 = 10,
+    .c_dc3 = 40,
     .c_mem = 180,
     .c_exit = 800,
     .c_ptwrite = 2000,
@@ -201,10 +218,14 @@ static const struct mm_config modern = {
     .shadow_as_tags = 0,
     .shadow_roots = 128,
     .unsync = 1,
+    .flush_ceiling = 33, /* Linux arch/x86/mm/tlb.c tlb_single_page_flush_ceiling */
     .dc1_kib = 48,
     .dc1_ways = 12,
     .dc2_kib = 2048,
     .dc2_ways = 16,
+    .dc3_kib = 32768, /* 32 MiB LLC, 16-way (UNVERIFIED) */
+    .dc3_ways = 16,
+    .data_refs = 1,
     .guest_mem = 16ull << 30,
     .host_mem = 64ull << 30,
     .c_l1 = 0,
@@ -212,6 +233,7 @@ static const struct mm_config modern = {
     .c_pwc = 2,
     .c_dc1 = 5,
     .c_dc2 = 14,
+    .c_dc3 = 50,
     .c_mem = 250,
     .c_exit = 500,
     .c_ptwrite = 1500,
@@ -388,7 +410,8 @@ int mm_config_check(const struct mm_config *c, struct ok_err *e)
 	    check_geom("ntlb", c->ntlb_entries, c->ntlb_ways, why, sizeof(why)))
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "config: %s", why);
 	if ((c->dc1_kib && check_geom("dc1", c->dc1_kib * 16, c->dc1_ways, why, sizeof(why))) ||
-	    (c->dc2_kib && check_geom("dc2", c->dc2_kib * 16, c->dc2_ways, why, sizeof(why))))
+	    (c->dc2_kib && check_geom("dc2", c->dc2_kib * 16, c->dc2_ways, why, sizeof(why))) ||
+	    (c->dc3_kib && check_geom("dc3", c->dc3_kib * 16, c->dc3_ways, why, sizeof(why))))
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "config: %s (64-byte lines)", why);
 	if (c->guest_page == (1u << 30) && c->levels < 4)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "config: 1G pages need 4 levels");

@@ -23,10 +23,13 @@ static const char help[] =
     "TRACE is a valgrind lackey trace (valgrind --tool=lackey --trace-mem=yes),\n"
     "or an mmusim binary trace (detected by its magic); '-' or no TRACE reads\n"
     "standard input, so valgrind can pipe into mmusim (--log-fd). Valgrind's own\n"
-    "==PID== lines are counted and reported. Lackey has no OS events: a guest-OS\n"
+    "==PID== lines are counted and reported; SB lines (--trace-superblocks=yes)\n"
+    "are skipped. Lackey has no OS events: a guest-OS\n"
     "model turns each first touch of a page into a guest page fault and PTE\n"
     "writes. Text traces may add events: 'E switch PID', 'E create PID', 'E exit\n"
-    "PID', 'E ptwrite ADDR', 'E fault ADDR', 'E invlpg ADDR', 'E unmap ADDR LEN'.\n"
+    "PID', 'E ptwrite ADDR', 'E fault ADDR', 'E invlpg ADDR', 'E unmap ADDR LEN',\n"
+    "'E mprotect ADDR LEN' (PTE writes first, then one INVLPG per page, or one full\n"
+    "flush past flush_ceiling pages, as Linux).\n"
     "\n"
     "Input:\n"
     "  --synth=KIND        built-in workload instead of TRACE: seq, random, chase,\n"
@@ -67,8 +70,9 @@ static const char help[] =
     "host_levels, guest_page, host_page, l1d_entries, l1d_ways, l1i_entries,\n"
     "l2_entries, l2_ways, l2_2m_entries, pwc (none|pa|va|2d), pwc_entries,\n"
     "ntlb_entries, asids (0 = untagged: flush on every VM exit), pcids,\n"
-    "shadow_as_tags, shadow_roots, unsync, dc1_kib, dc2_kib, guest_mem, host_mem,\n"
-    "c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_mem, c_exit, c_ptwrite, c_hidden,\n"
+    "shadow_as_tags, shadow_roots, unsync, dc1_kib, dc2_kib, dc3_kib, data_refs,\n"
+    "guest_mem, host_mem,\n"
+    "c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_dc3, c_mem, c_exit, c_ptwrite, c_hidden,\n"
     "c_guestpf, c_cr3_hit, c_cr3_miss, c_invlpg, c_sync (cycles).\n"
     "\n"
     "Exit status: 0 success; 2 usage error, unknown preset, bad config value or a\n"
@@ -97,6 +101,10 @@ enum {
 	O_SVG,
 	O_EXPLAIN,
 	O_LOGW,
+	O_WARMUP,
+	O_INTERVAL,
+	O_WUNIT,
+	O_IOUT,
 };
 
 static const struct cli_opt opts[] = {
@@ -125,6 +133,10 @@ static const struct cli_opt opts[] = {
     {"svg", 0, CLI_ARG, O_SVG},
     {"explain", 0, CLI_ARG, O_EXPLAIN},
     {"log-walks", 0, CLI_FLAG, O_LOGW},
+    {"warmup", 0, CLI_ARG, O_WARMUP},
+    {"interval", 0, CLI_ARG, O_INTERVAL},
+    {"warmup-unit", 0, CLI_ARG, O_WUNIT},
+    {"interval-out", 0, CLI_ARG, O_IOUT},
     {0, 0, 0, 0},
 };
 
@@ -144,6 +156,9 @@ static struct {
 	int parse_only, dump, heat, explain, log_walks;
 	enum mm_out out;
 	uint64_t explain_addr;
+	uint64_t warmup, interval; /* in units (0: none) */
+	int insns;		   /* unit: instruction-fetch records instead of accesses */
+	const char *interval_out;
 } TT;
 
 static int add_set(const char *k, const char *v)
@@ -252,6 +267,16 @@ static int on_opt(void *ctx, int id, const char *arg)
 	case O_LOGW:
 		TT.log_walks = 1;
 		return 0;
+	case O_WARMUP:
+		return cli_parse_uint(arg, 0, UINT64_MAX / 2, &TT.warmup);
+	case O_INTERVAL:
+		return cli_parse_uint(arg, 1, UINT64_MAX / 2, &TT.interval);
+	case O_WUNIT:
+		TT.insns = !strcmp(arg, "insns");
+		return TT.insns || !strcmp(arg, "refs") ? 0 : -1;
+	case O_IOUT:
+		TT.interval_out = arg;
+		return 0;
 	}
 	return -1;
 }
@@ -270,6 +295,54 @@ static void print_walk(void *ctx, enum mm_mode m, uint64_t va, const struct mm_s
 		mm_format_step(buf, sizeof(buf), i + 1, &s[i]);
 		fprintf(f, "%s\n", buf);
 	}
+}
+
+/*
+ * Warm-up and interval boundaries. The reader's batches are cut at each
+ * boundary so that statistics are reset or dumped exactly after the N-th
+ * reference (or instruction), whatever the batch size.
+ */
+struct bounds {
+	uint64_t seen; /* units fed so far */
+	uint64_t next; /* the next boundary (UINT64_MAX: none) */
+	uint64_t last; /* the last boundary passed */
+	uint64_t index;
+	int warm; /* still in the warm-up */
+	struct mm_stats prev[MM_MODE_N];
+};
+
+/* The index just past the record that reaches b->next, or n. */
+static size_t upto(struct bounds *b, const struct mm_rec *r, size_t i, size_t n)
+{
+	unsigned mask = TT.insns
+			    ? 1u << MM_IFETCH
+			    : 1u << MM_IFETCH | 1u << MM_LOAD | 1u << MM_STORE | 1u << MM_MODIFY;
+	for (; i < n && b->seen < b->next; i++)
+		b->seen += (mask >> r[i].op) & 1;
+	return i;
+}
+
+/* At b->next: end the warm-up (reset) or print one interval's rows. */
+static void boundary(struct bounds *b, struct mm_sim *s, FILE *f)
+{
+	if (b->warm) {
+		mm_sim_reset_stats(s);
+		b->warm = 0;
+		for (int m = 0; m < MM_MODE_N; m++)
+			b->prev[m] = *mm_sim_stats(s, (enum mm_mode)m);
+	} else {
+		struct mm_stats d[MM_MODE_N];
+		for (int m = 0; m < MM_MODE_N; m++) {
+			mm_stats_sub(&d[m], mm_sim_stats(s, (enum mm_mode)m), &b->prev[m]);
+			b->prev[m] = *mm_sim_stats(s, (enum mm_mode)m);
+		}
+		b->index++;
+		mm_report_interval(f, s, d, b->index, b->seen,
+				   TT.out == MM_OUT_JSON ? MM_OUT_JSON : MM_OUT_CSV, b->index == 1);
+	}
+	b->last = b->seen;
+	b->next =
+	    TT.interval && b->seen <= UINT64_MAX - TT.interval ? b->seen + TT.interval : UINT64_MAX;
 }
 
 /*
@@ -373,17 +446,46 @@ int main(int argc, char **argv)
 	g_sim = s;
 	if (TT.explain || TT.log_walks)
 		mm_sim_log(s, print_walk, stdout, TT.log_walks, TT.explain_addr);
+	FILE *iout = stdout;
+	if (TT.interval_out && !(iout = fopen(TT.interval_out, "we")))
+		ok_die(OK_EXIT_IO, "%s: cannot create: %s", TT.interval_out, strerror(errno));
+	struct bounds b = {.warm = TT.warmup > 0,
+			   .next = TT.warmup	 ? TT.warmup
+				   : TT.interval ? TT.interval
+						 : UINT64_MAX};
 	while ((n = mm_reader_read(r, recs, MM_BATCH, &e)) > 0) {
 		nrec += (uint64_t)n;
-		if ((rc = mm_sim_feed(s, recs, (size_t)n, &e)) < 0) {
-			if (!e.path[0])
-				snprintf(e.path, sizeof(e.path), "%.200s", srcname);
-			if (e.offset == OK_ERR_NOPOS && e.line == OK_ERR_NOPOS)
-				snprintf(e.msg + strlen(e.msg), sizeof(e.msg) - strlen(e.msg),
-					 " (near record %llu)", (unsigned long long)nrec);
-			die_err(&e, -ENOMEM);
+		for (size_t i = 0, j; i < (size_t)n; i = j) {
+			j = TT.warmup || TT.interval ? upto(&b, recs, i, (size_t)n) : (size_t)n;
+			if ((rc = mm_sim_feed(s, recs + i, j - i, &e)) < 0) {
+				if (!e.path[0])
+					snprintf(e.path, sizeof(e.path), "%.200s", srcname);
+				if (e.offset == OK_ERR_NOPOS && e.line == OK_ERR_NOPOS)
+					snprintf(e.msg + strlen(e.msg),
+						 sizeof(e.msg) - strlen(e.msg),
+						 " (near record %llu)",
+						 (unsigned long long)(nrec - (uint64_t)n + j));
+				die_err(&e, -ENOMEM);
+			}
+			if (b.seen == b.next)
+				boundary(&b, s, iout);
 		}
 	}
+	if (n < 0)
+		die_err(&e, (int)n);
+	if (b.warm) {
+		fprintf(stderr,
+			"mmusim: warning: the warm-up (%llu %s) is longer than the trace (%llu): "
+			"nothing counted\n",
+			(unsigned long long)TT.warmup, TT.insns ? "insns" : "refs",
+			(unsigned long long)b.seen);
+		mm_sim_reset_stats(s);
+	} else if (TT.interval && b.seen > b.last) {
+		b.next = b.seen; /* the last, shorter interval */
+		boundary(&b, s, iout);
+	}
+	if (iout != stdout && fclose(iout))
+		ok_die(OK_EXIT_IO, "%s: write: %s", TT.interval_out, strerror(errno));
 	if (n < 0)
 		die_err(&e, (int)n);
 	uint64_t lines, banner;
@@ -391,7 +493,26 @@ int main(int argc, char **argv)
 	const char *fmt = TT.synth			      ? "synthetic"
 			  : mm_reader_format(r) == MM_FMT_BIN ? "binary"
 							      : "lackey";
-	struct mm_run_info ri = {srcname, fmt, TT.preset, nrec, banner};
+	/* every override of the preset, so that the header reproduces the run */
+	static char over[MAX_SETS * 128 + 4200];
+	size_t ol = 0;
+	if (TT.config)
+		ol += (size_t)snprintf(over + ol, sizeof(over) - ol, "config=%.4000s", TT.config);
+	for (int i = 0; i < TT.nsets && ol < sizeof(over); i++)
+		ol += (size_t)snprintf(over + ol, sizeof(over) - ol, "%s%.60s%s%.60s",
+				       ol ? " " : "", TT.sets[i][0], TT.sets[i][1] ? "=" : "",
+				       TT.sets[i][1] ? TT.sets[i][1] : "");
+	struct mm_run_info ri = {.source = srcname,
+				 .format = fmt,
+				 .preset = TT.preset,
+				 .records = nrec,
+				 .banner_lines = banner,
+				 .warmup = TT.warmup,
+				 .interval = TT.interval,
+				 .warmup_unit = TT.insns ? "insns" : "refs",
+				 .measured = b.seen > TT.warmup ? b.seen - TT.warmup : 0,
+				 .overrides = over,
+				 .seed = TT.syn.seed};
 	for (int i = 0; TT.explain && !TT.log_walks && i < MM_MODE_N; i++)
 		if ((TT.modes & (1u << i)) && !(explained & (1u << i)))
 			printf("no walk of 0x%llx in %s mode: its page was never accessed, or only "

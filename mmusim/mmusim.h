@@ -40,17 +40,18 @@
 
 /* Operations carried by a trace. Accesses first, then OS events. */
 enum mm_op {
-	MM_IFETCH,  /* instruction fetch ("I" in lackey) */
-	MM_LOAD,    /* data load (" L") */
-	MM_STORE,   /* data store (" S") */
-	MM_MODIFY,  /* load + store of one address (" M"), one translation */
-	MM_SWITCH,  /* address-space switch (CR3 write) to process pid */
-	MM_PTWRITE, /* guest rewrites the leaf PTE of addr (COW, mprotect) */
-	MM_FAULT,   /* guest page fault at addr: the guest maps it */
-	MM_INVLPG,  /* guest INVLPG addr */
-	MM_CREATE,  /* process pid created (empty address space) */
-	MM_EXIT,    /* process pid exits; its address space is freed */
-	MM_UNMAP,   /* guest unmaps [addr, addr+len): PTE writes + INVLPG each page */
+	MM_IFETCH,   /* instruction fetch ("I" in lackey) */
+	MM_LOAD,     /* data load (" L") */
+	MM_STORE,    /* data store (" S") */
+	MM_MODIFY,   /* load + store of one address (" M"), one translation */
+	MM_SWITCH,   /* address-space switch (CR3 write) to process pid */
+	MM_PTWRITE,  /* guest rewrites the leaf PTE of addr (COW, mprotect) */
+	MM_FAULT,    /* guest page fault at addr: the guest maps it */
+	MM_INVLPG,   /* guest INVLPG addr */
+	MM_CREATE,   /* process pid created (empty address space) */
+	MM_EXIT,     /* process pid exits; its address space is freed */
+	MM_UNMAP,    /* guest munmap [addr, addr+len): PTE clears, then a flush (below) */
+	MM_MPROTECT, /* guest mprotect [addr, addr+len): PTE rewrites, then a flush */
 	MM_OP_N
 };
 
@@ -82,7 +83,8 @@ enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
  * counted (banner_lines) and otherwise ignored. mmusim extends the format with
  * event lines, which lackey never emits:
  *   "E switch PID", "E create PID", "E exit PID",
- *   "E ptwrite ADDR", "E fault ADDR", "E invlpg ADDR", "E unmap ADDR LEN"
+ *   "E ptwrite ADDR", "E fault ADDR", "E invlpg ADDR", "E unmap ADDR LEN",
+ *   "E mprotect ADDR LEN"
  * (ADDR hex with optional 0x, LEN decimal or 0x hex). Blank lines are skipped.
  * Anything else is an error "FILE:LINE: expected ...".
  *
@@ -90,7 +92,7 @@ enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
  *   tag byte: low nibble op, high nibble size (15 = a varint size follows)
  *   accesses: zigzag delta of addr from the previous address of the same
  *             stream (instruction fetches and data are two streams)
- *   switch/create/exit: pid;  ptwrite/fault/invlpg: addr;  unmap: addr len
+ *   switch/create/exit: pid;  ptwrite/fault/invlpg: addr;  unmap, mprotect: addr len
  */
 
 /* Synthetic workloads (all seeded). */
@@ -168,10 +170,14 @@ struct mm_config {
 	uint32_t shadow_as_tags; /* shadow: a new ASID per guest address space (Xen trick) */
 	uint32_t shadow_roots;	 /* shadow-root cache size (address spaces kept shadowed) */
 	uint32_t unsync;	 /* shadow: leaf guest PT pages may go out of sync */
-	uint32_t dc1_kib, dc1_ways, dc2_kib, dc2_ways; /* data caches seen by PT refs; 0 = off */
-	uint64_t guest_mem, host_mem;		       /* physical memory sizes, bytes */
+	uint32_t flush_ceiling;	 /* Linux tlb_single_page_flush_ceiling (33): a batch
+				  * spanning more pages is one full flush */
+	uint32_t dc1_kib, dc1_ways, dc2_kib, dc2_ways; /* L1D, L2 (KiB; 0 = off) */
+	uint32_t dc3_kib, dc3_ways;		       /* last-level cache (KiB; 0 = off) */
+	uint32_t data_refs;	      /* 1: data accesses go through the caches too */
+	uint64_t guest_mem, host_mem; /* physical memory sizes, bytes */
 	/* costs, cycles */
-	uint32_t c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_mem;
+	uint32_t c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_dc3, c_mem;
 	uint32_t c_exit;				  /* VM exit + entry round trip */
 	uint32_t c_ptwrite, c_hidden, c_guestpf;	  /* handler work per exit reason */
 	uint32_t c_cr3_hit, c_cr3_miss, c_invlpg, c_sync; /* c_sync: per unsync page resynced */
@@ -205,6 +211,7 @@ enum mm_flush {
 	MM_FLUSH_CR3,	  /* untagged CR3 write */
 	MM_FLUSH_VMEXIT,  /* untagged VM exit/entry */
 	MM_FLUSH_TAGWRAP, /* ASID/PCID generation wrap */
+	MM_FLUSH_FULL,	  /* guest full flush of its current PCID (past flush_ceiling) */
 	MM_FLUSH_N
 };
 extern const char *const mm_flush_names[MM_FLUSH_N];
@@ -212,7 +219,7 @@ extern const char *const mm_flush_names[MM_FLUSH_N];
 #define MM_GRID 6 /* (levels+1) x (host_levels+1), at most 6 x 6 */
 
 /* Where one page-table reference was satisfied. */
-enum mm_where { MM_AT_PWC, MM_AT_DC1, MM_AT_DC2, MM_AT_MEM, MM_WHERE_N };
+enum mm_where { MM_AT_PWC, MM_AT_DC1, MM_AT_DC2, MM_AT_DC3, MM_AT_MEM, MM_WHERE_N };
 extern const char *const mm_where_names[MM_WHERE_N];
 
 struct mm_stats {
@@ -230,6 +237,9 @@ struct mm_stats {
 	uint64_t flushes[MM_FLUSH_N];
 	uint64_t guest_faults, pt_writes, syncs, shadow_pages;
 	uint64_t cyc_tlb, cyc_walk, cyc_exit; /* cycle totals; sum = translation cycles */
+	uint64_t data_refs;		      /* data accesses sent to the caches (data_refs=1) */
+	uint64_t data_at[MM_WHERE_N];	      /* where they were served (never the PWC) */
+	uint64_t cyc_data;		      /* their cycles (not translation cycles) */
 };
 
 struct mm_sim;
@@ -259,6 +269,17 @@ unsigned mm_sim_modes(const struct mm_sim *s);
 const struct mm_config *mm_sim_config(const struct mm_sim *s);
 void mm_sim_free(struct mm_sim *s);
 
+/*
+ * Statistics reset (a warm-up boundary, as gem5's m5_reset_stats, ChampSim's
+ * end of warm-up and drcachesim's -warmup_refs do): every counter of every
+ * mode restarts from zero; the simulated state (TLBs, caches, page tables,
+ * shadow tables) is kept, so what follows is measured warm. shadow_pages, a
+ * gauge of live shadow tables, keeps its value.
+ */
+void mm_sim_reset_stats(struct mm_sim *s);
+/* d = a - b field by field (the counts of an interval); gauges (shadow_pages)
+ * take a's value. d may alias a. */
+void mm_stats_sub(struct mm_stats *d, const struct mm_stats *a, const struct mm_stats *b);
 /* Translation cycles of a stats block (tlb + walk + exit). */
 uint64_t mm_stats_cycles(const struct mm_stats *st);
 /* Total VM exits. */
@@ -273,6 +294,13 @@ struct mm_run_info {
 	const char *format; /* "lackey", "binary", "synthetic" */
 	const char *preset;
 	uint64_t records, banner_lines;
+	uint64_t warmup;	 /* warm-up length (0: none), in warmup_unit */
+	uint64_t interval;	 /* interval length (0: none), in warmup_unit */
+	const char *warmup_unit; /* "refs" (access records) or "insns" (fetch records) */
+	uint64_t measured;	 /* units counted after the warm-up */
+	const char *overrides;	 /* applied after the preset, space-separated
+				  * ("config=FILE key=value ..."), or "" */
+	uint64_t seed;		 /* drives workloads and frame allocators */
 };
 
 /*
@@ -282,6 +310,15 @@ struct mm_run_info {
  */
 int mm_break_even(const struct mm_sim *s, double *c);
 void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, enum mm_out out);
+/*
+ * One interval's statistics (st[mode], e.g. from mm_stats_sub) as rows:
+ * CSV "interval,end,mode,METRIC..." (header first when header is set) or
+ * one JSON object per line {"interval": i, "end": N, "mode": ..., METRIC...}.
+ * end is the last unit (reference or instruction, counted from the start of
+ * the trace, warm-up included) the interval holds.
+ */
+void mm_report_interval(FILE *f, const struct mm_sim *s, const struct mm_stats *st, uint64_t index,
+			uint64_t end, enum mm_out out, int header);
 /* Text heat map of the 2D walk grid of nested mode. */
 void mm_report_heatmap(FILE *f, const struct mm_sim *s);
 /* SVG bar chart of each mode's translation overhead per access against native

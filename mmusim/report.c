@@ -19,7 +19,7 @@ struct row {
 	double v[MM_MODE_N];
 };
 
-#define MAX_ROWS 64
+#define MAX_ROWS 80
 
 struct rows {
 	struct row r[MAX_ROWS];
@@ -41,11 +41,9 @@ static struct row *add(struct rows *t, const char *key, const char *label, enum 
 	return r;
 }
 
-static void build(const struct mm_sim *s, struct rows *t)
+/* The rows of stats blocks st[mode] (the whole run, or one interval). */
+static void build(const struct mm_sim *s, const struct mm_stats *const *st, struct rows *t)
 {
-	const struct mm_stats *st[MM_MODE_N];
-	for (int m = 0; m < MM_MODE_N; m++)
-		st[m] = mm_sim_stats(s, (enum mm_mode)m);
 	unsigned mask = mm_sim_modes(s);
 	int have_native = mask & 1;
 	t->n = 0;
@@ -72,6 +70,21 @@ static void build(const struct mm_sim *s, struct rows *t)
 	ROW("nested_refs_per_walk", "  nested part", R_FLOAT, ratio(x->nested_refs, x->walks));
 	ROW("mem_refs_per_walk", "  from memory (missed PWC and caches)", R_FLOAT,
 	    ratio(x->at[MM_AT_MEM], x->walks));
+	for (int i = 0; i < MM_WHERE_N; i++) {
+		static const char *const lab[MM_WHERE_N] = {"PWC", "L1D", "L2", "LLC", "memory"};
+		char k[40], l[56];
+		snprintf(k, sizeof(k), "walk_refs_%s", mm_where_names[i]);
+		snprintf(l, sizeof(l), "walk references served by %s", lab[i]);
+		ROW(k, l, R_INT, x->at[i]);
+	}
+	ROW("data_refs", "data references (through the caches)", R_INT, x->data_refs);
+	for (int i = MM_AT_DC1; i < MM_WHERE_N; i++) {
+		static const char *const lab[MM_WHERE_N] = {"", "L1D", "L2", "LLC", "memory"};
+		char k[40], l[56];
+		snprintf(k, sizeof(k), "data_refs_%s", mm_where_names[i]);
+		snprintf(l, sizeof(l), "  served by %s", lab[i]);
+		ROW(k, l, R_INT, x->data_at[i]);
+	}
 	ROW("pwc_hits", "PWC hits", R_INT, x->pwc_hits);
 	ROW("pwc_hit_rate", "PWC hit rate", R_PCT, ratio(x->pwc_hits, x->pwc_lookups));
 	ROW("psc_skipped", "levels skipped by VA-tagged PSC (total)", R_INT, x->psc_skipped);
@@ -104,6 +117,8 @@ static void build(const struct mm_sim *s, struct rows *t)
 	ROW("cycles_walk", "cycles: page walks", R_INT, x->cyc_walk);
 	ROW("cycles_exit", "cycles: VM exits", R_INT, x->cyc_exit);
 	ROW("cycles", "translation cycles", R_INT, mm_stats_cycles(x));
+	ROW("cycles_data", "cycles: data references (not above)", R_INT, x->cyc_data);
+	ROW("cycles_total", "cycles: translation + data", R_INT, mm_stats_cycles(x) + x->cyc_data);
 	ROW("cycles_per_access", "cycles per access", R_FLOAT,
 	    ratio(mm_stats_cycles(x), x->accesses));
 	if (have_native) {
@@ -157,7 +172,10 @@ static void json_str(FILE *f, const char *s)
 void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, enum mm_out out)
 {
 	static struct rows t;
-	build(s, &t);
+	const struct mm_stats *st[MM_MODE_N];
+	for (int m = 0; m < MM_MODE_N; m++)
+		st[m] = mm_sim_stats(s, (enum mm_mode)m);
+	build(s, st, &t);
 	unsigned mask = mm_sim_modes(s);
 	const struct mm_config *c = mm_sim_config(s);
 	double be = 0;
@@ -170,8 +188,17 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 		json_str(f, ri->format);
 		fputs(", \"preset\": ", f);
 		json_str(f, ri->preset);
+		fputs(", \"overrides\": ", f);
+		json_str(f, ri->overrides ? ri->overrides : "");
+		fprintf(f, ", \"seed\": %llu", (unsigned long long)ri->seed);
 		fprintf(f, ", \"records\": %llu, \"banner_lines\": %llu",
 			(unsigned long long)ri->records, (unsigned long long)ri->banner_lines);
+		if (ri->warmup || ri->interval)
+			fprintf(f,
+				", \"warmup\": %llu, \"interval\": %llu, \"unit\": \"%s\", "
+				"\"measured\": %llu",
+				(unsigned long long)ri->warmup, (unsigned long long)ri->interval,
+				ri->warmup_unit, (unsigned long long)ri->measured);
 		fprintf(f,
 			", \"levels\": %u, \"host_levels\": %u, \"guest_page\": %llu, "
 			"\"host_page\": %llu",
@@ -227,6 +254,17 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 		}
 		if (have_be)
 			fprintf(f, "break_even_exit_cycles,%.1f\n", be);
+		if (ri->warmup)
+			fprintf(f, "warmup_%s,%llu\n", ri->warmup_unit,
+				(unsigned long long)ri->warmup);
+		fprintf(f, "seed,%llu\n", (unsigned long long)ri->seed);
+		fprintf(f, "preset,%s\n", ri->preset);
+		if (ri->overrides && *ri->overrides) {
+			fputs("overrides,\"", f);
+			for (const char *p = ri->overrides; *p; p++) /* CSV quoting */
+				fputs(*p == '"' ? "\"\"" : (char[2]){*p, 0}, f);
+			fputs("\"\n", f);
+		}
 		return;
 	}
 	fprintf(f, "mmusim: %s (%s), %llu records", ri->source, ri->format,
@@ -234,8 +272,16 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 	if (ri->banner_lines)
 		fprintf(f, ", %llu valgrind message lines skipped",
 			(unsigned long long)ri->banner_lines);
-	fprintf(f, "\nhardware: %s; guest %u-level %lluK pages, host %u-level %lluK pages\n\n",
-		ri->preset, c->levels, (unsigned long long)c->guest_page >> 10, c->host_levels,
+	if (ri->warmup)
+		fprintf(f, "\nwarm-up: the first %llu %s simulated, not counted; %llu counted",
+			(unsigned long long)ri->warmup, ri->warmup_unit,
+			(unsigned long long)ri->measured);
+	fprintf(f,
+		"\nhardware: %s%s%s, seed %llu; guest %u-level %lluK pages, host %u-level %lluK "
+		"pages\n\n",
+		ri->preset, ri->overrides && *ri->overrides ? " + " : "",
+		ri->overrides ? ri->overrides : "", (unsigned long long)ri->seed, c->levels,
+		(unsigned long long)c->guest_page >> 10, c->host_levels,
 		(unsigned long long)c->host_page >> 10);
 	fprintf(f, "%-40s", "");
 	for (int m = 0; m < MM_MODE_N; m++)
@@ -279,6 +325,44 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 			fputs("\nbreak-even VM exit cost: none (shadow has no more exits than "
 			      "nested)\n",
 			      f);
+	}
+}
+
+void mm_report_interval(FILE *f, const struct mm_sim *s, const struct mm_stats *st, uint64_t index,
+			uint64_t end, enum mm_out out, int header)
+{
+	static struct rows t;
+	const struct mm_stats *p[MM_MODE_N];
+	for (int m = 0; m < MM_MODE_N; m++)
+		p[m] = &st[m];
+	build(s, p, &t);
+	unsigned mask = mm_sim_modes(s);
+	char b[64];
+	if (header && out != MM_OUT_JSON) {
+		fputs("interval,end,mode", f);
+		for (int i = 0; i < t.n; i++)
+			fprintf(f, ",%s", t.r[i].key);
+		fputc('\n', f);
+	}
+	for (int m = 0; m < MM_MODE_N; m++) {
+		if (!(mask & (1u << m)))
+			continue;
+		if (out == MM_OUT_JSON)
+			fprintf(f, "{\"interval\": %llu, \"end\": %llu, \"mode\": \"%s\"",
+				(unsigned long long)index, (unsigned long long)end,
+				mm_mode_names[m]);
+		else
+			fprintf(f, "%llu,%llu,%s", (unsigned long long)index,
+				(unsigned long long)end, mm_mode_names[m]);
+		for (int i = 0; i < t.n; i++) {
+			fmt_val(b, sizeof(b), t.r[i].kind == R_PCT ? R_FLOAT : t.r[i].kind,
+				t.r[i].v[m]);
+			if (out == MM_OUT_JSON)
+				fprintf(f, ", \"%s\": %s", t.r[i].key, b);
+			else
+				fprintf(f, ",%s", b);
+		}
+		fputs(out == MM_OUT_JSON ? "}\n" : "\n", f);
 	}
 }
 
@@ -421,5 +505,6 @@ void mm_format_step(char *buf, size_t n, unsigned i, const struct mm_step *st)
 		 st->where == MM_AT_PWC	  ? "PWC hit"
 		 : st->where == MM_AT_DC1 ? "L1d hit"
 		 : st->where == MM_AT_DC2 ? "L2 hit"
+		 : st->where == MM_AT_DC3 ? "LLC hit"
 					  : "memory (miss)");
 }

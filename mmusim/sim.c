@@ -40,7 +40,14 @@
  *  - Known simplifications: no accessed/dirty-bit exits, no write-flooding
  *    (unshadowing), no EPT violations, no prefetch of shadow entries on
  *    emulated PTE writes (the entry is zapped and refilled by a hidden fault),
- *    the data caches see page-table references only.
+ *    instruction fetches do not go through the caches (no L1I model), and
+ *    an access that straddles two lines of one page touches only its first.
+ *  - Data references (data_refs=1): after translation, each load, store or
+ *    modify reads its line through the same L1D/L2/LLC as the walks, at the
+ *    mode's physical address (native: gPA; shadow, nested: sPA). The TLB
+ *    entries hold the page's physical address for this. A repeat of the last
+ *    data line (no walk since) is an L1D hit in every mode (dline), counted
+ *    like the repeats of the last page.
  */
 #include "mmusim.h"
 
@@ -52,8 +59,8 @@
 const char *const mm_mode_names[MM_MODE_N] = {"native", "shadow", "nested"};
 const char *const mm_exit_names[MM_EXIT_N] = {"pt_write", "hidden_fault", "guest_pf", "cr3",
 					      "invlpg"};
-const char *const mm_flush_names[MM_FLUSH_N] = {"cr3", "vmexit", "tag_wrap"};
-const char *const mm_where_names[MM_WHERE_N] = {"pwc", "l1d", "l2", "mem"};
+const char *const mm_flush_names[MM_FLUSH_N] = {"cr3", "vmexit", "tag_wrap", "full"};
+const char *const mm_where_names[MM_WHERE_N] = {"pwc", "l1d", "l2", "llc", "mem"};
 
 #define NONE   UINT64_MAX
 #define NONE32 UINT32_MAX
@@ -366,6 +373,68 @@ static void lru_del(struct lru *l, uint64_t key, uint64_t hint)
 		}
 }
 
+/* Delete every entry whose key's top 16 bits (the tag) are tag. */
+static void lru_del_tag(struct lru *l, uint64_t tag)
+{
+	if (!l->key)
+		return;
+	size_t n = (size_t)l->sets * l->ways;
+	for (size_t i = 0; i < n; i++) {
+		if (l->key[i] == NONE || l->key[i] >> 48 != tag)
+			continue;
+		if (l->fa) {
+			fa_hash_del(l, (uint32_t)i);
+			l->key[i] = NONE;
+			fa_back(l, (uint32_t)i);
+		} else {
+			l->key[i] = NONE;
+			l->stamp[i] = 0;
+		}
+	}
+}
+
+/*
+ * Data caches (L1D, L2, LLC): hit or miss is all a cache access needs, so
+ * each set is one array of lines kept in recency order (most recent first,
+ * 0 = empty): a hit moves its line to the front, a miss drops the last. The
+ * same LRU as struct lru in half the memory, with no stamps to scan for a
+ * victim: the walks' and the data's cache accesses are the hot path.
+ */
+struct dcache {
+	uint64_t *line; /* sets * ways, line number + 1 */
+	uint32_t ways;
+	uint64_t mask;
+};
+
+/* lines 0: absent. Sets must be a power of two (mm_config_check). */
+static int dc_init(struct dcache *d, uint32_t lines, uint32_t ways)
+{
+	memset(d, 0, sizeof(*d));
+	if (!lines)
+		return 0;
+	if (!ways || ways > lines)
+		ways = lines;
+	d->ways = ways;
+	d->mask = lines / ways - 1;
+	d->line = calloc(lines, sizeof(*d->line));
+	return d->line ? 0 : -ENOMEM;
+}
+
+/* Access line: 1 on a hit; either way it becomes the set's most recent. */
+static inline int dc_touch(struct dcache *d, uint64_t line)
+{
+	uint64_t *k = d->line + (line & d->mask) * d->ways, v = line + 1;
+	if (k[0] == v)
+		return 1;
+	uint32_t i = 1, w = d->ways;
+	while (i < w && k[i] != v)
+		i++;
+	int hit = i < w;
+	memmove(k + 1, k, sizeof(*k) * (hit ? i : w - 1));
+	k[0] = v;
+	return hit;
+}
+
 /* ============================================= 2. frame allocators */
 
 struct palloc {
@@ -628,9 +697,12 @@ struct mmu {
 	struct lru pwc;		    /* PA-tagged (pa, 2d) */
 	struct lru psc[6], npsc[6]; /* VA-tagged, per level: guest/native/shadow and nested */
 	struct lru ntlb;
-	struct lru dc1, dc2;
+	struct dcache dc1, dc2, dc3;
 	unsigned tshift;      /* TLB page shift (12, 21, 30) */
 	uint64_t last_key[2]; /* last L1 hit key, [0] data [1] ifetch: an MRU shortcut */
+	uint64_t last_val[2]; /* its physical page (TLB entries hold the PA of their page) */
+	uint64_t walk_pa;     /* physical address the last walk translated to */
+	uint64_t lp_pa;	      /* physical 4 KiB page of the last data access */
 	uint32_t tag;
 	uint32_t ntags; /* tags in the pool; <= 1: untagged */
 	uint32_t tag_next;
@@ -677,9 +749,12 @@ struct mm_sim {
 	/* the last page of each stream ([0] data, [1] ifetch): while tlb_gen is
 	 * unchanged it is every mode's L1 MRU entry, so a repeat is an L1 hit */
 	uint64_t lp_page[2], lp_gen[2];
-	uint64_t tlb_gen;   /* bumped by every event and VM exit */
-	uint64_t fast_hits; /* repeats of lp_page not yet added to l1_hits */
-	unsigned gleaf;	    /* guest leaf level */
+	uint64_t tlb_gen;    /* bumped by every event and VM exit */
+	uint64_t fast_hits;  /* repeats of lp_page not yet added to l1_hits */
+	uint64_t dline;	     /* the last data access's virtual line while it is every
+			      * mode's L1D MRU line (no page-table reference since), or NONE */
+	uint64_t fast_dhits; /* repeats of dline not yet added (L1D hits) */
+	unsigned gleaf;	     /* guest leaf level */
 	/* host: tables above the leaf level in hpt; the leaf level apart (host_map) */
 	struct pt_pool hpt;
 	uint32_t hroot;
@@ -978,6 +1053,33 @@ static inline uint64_t tlb_key(const struct mmu *m, uint64_t va)
 	return (uint64_t)m->tag << 48 | va >> m->tshift;
 }
 
+/* Read line through L1D, L2 and LLC (allocating on a miss at each level);
+ * where it was found, its cycles added to *cyc. */
+static inline enum mm_where cache_ref(struct mm_sim *s, struct mmu *m, uint64_t line, uint64_t *cyc)
+{
+	if (m->dc1.line && dc_touch(&m->dc1, line)) {
+		*cyc += s->c.c_dc1;
+		return MM_AT_DC1;
+	}
+	if (m->dc2.line && dc_touch(&m->dc2, line)) {
+		*cyc += s->c.c_dc2;
+		return MM_AT_DC2;
+	}
+	if (m->dc3.line && dc_touch(&m->dc3, line)) {
+		*cyc += s->c.c_dc3;
+		return MM_AT_DC3;
+	}
+	*cyc += s->c.c_mem;
+	return MM_AT_MEM;
+}
+
+/* A data access at physical address pa (data_refs=1). */
+static inline void data_ref(struct mm_sim *s, struct mmu *m, uint64_t pa)
+{
+	m->st.data_refs++;
+	m->st.data_at[cache_ref(s, m, pa >> 6, &m->st.cyc_data)]++;
+}
+
 /* One entry read at physical address pa. pwc_ok: the PA-tagged PWC may hold it. */
 static void pt_ref(struct mm_sim *s, struct mmu *m, uint64_t pa, unsigned level, char dim,
 		   unsigned col, int pwc_ok)
@@ -993,17 +1095,8 @@ static void pt_ref(struct mm_sim *s, struct mmu *m, uint64_t pa, unsigned level,
 			goto done;
 		}
 	}
-	uint64_t line = pa >> 6;
-	if (m->dc1.key && lru_touch(&m->dc1, line, line)) {
-		at = MM_AT_DC1;
-		m->st.cyc_walk += s->c.c_dc1;
-	} else if (m->dc2.key && lru_touch(&m->dc2, line, line)) {
-		at = MM_AT_DC2;
-		m->st.cyc_walk += s->c.c_dc2;
-	} else {
-		at = MM_AT_MEM;
-		m->st.cyc_walk += s->c.c_mem;
-	}
+	s->dline = NONE;
+	at = cache_ref(s, m, pa >> 6, &m->st.cyc_walk);
 done:
 	m->st.at[at]++;
 	m->st.grid_refs[m->row][col]++;
@@ -1051,6 +1144,8 @@ static void walk_1d(struct mm_sim *s, struct mmu *m, const struct pt_pool *p, ui
 	for (;; l--) {
 		uint64_t x = pt_e(p, node)[pt_idx(va, l)];
 		pt_ref(s, m, p->m[node].pa + 8ull * pt_idx(va, l), l, dim, top - l, l > leaf);
+		if (x & E_LEAF)
+			m->walk_pa = E_PA(x) + (va & ((1ull << shift_of_level(l)) - 1));
 		if ((x & E_LEAF) || l == 1 || !(x & E_P))
 			break;
 		psc_put(m->psc, m->tag, va, l, E_CHILD(x));
@@ -1110,9 +1205,19 @@ static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint6
 		for (unsigned c = 0; c <= mlev; c++)
 			m->st.grid_skip[n - k][c]++;
 	uint64_t gpa_data = 0;
-	for (;; l--) {
+	for (unsigned first = l;; l--) {
 		m->row = n - l;
-		uint64_t spa_table = nested_xlate(s, m, s->gpt.m[node].pa);
+		uint64_t spa_table;
+		if (l < n && l == first) {
+			/* a PSC hit: with EPT its entry is a combined one and holds the
+			 * host-physical address of the table (SDM 28.3.1), so this
+			 * table's nested walk is not made */
+			spa_table = host_map(s, s->gpt.m[node].pa);
+			for (unsigned c = 0; c < mlev; c++)
+				m->st.grid_skip[m->row][c]++;
+		} else {
+			spa_table = nested_xlate(s, m, s->gpt.m[node].pa);
+		}
 		if (s->err)
 			return;
 		uint64_t x = pt_e(&s->gpt, node)[pt_idx(va, l)];
@@ -1126,7 +1231,7 @@ static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint6
 		node = E_CHILD(x);
 	}
 	m->row = n;
-	nested_xlate(s, m, gpa_data);
+	m->walk_pa = nested_xlate(s, m, gpa_data);
 	m->row = 0;
 }
 
@@ -1372,20 +1477,20 @@ static void walk(struct mm_sim *s, struct mmu *m, uint64_t va)
 
 static void translate(struct mm_sim *s, struct mmu *m, uint64_t va, int ifetch)
 {
-	uint64_t key = tlb_key(m, va);
+	uint64_t key = tlb_key(m, va), val;
 	if (key == m->last_key[ifetch]) { /* same page as the last L1 hit: still MRU */
 		m->st.l1_hits++;
-		return;
+		val = m->last_val[ifetch];
+		goto data;
 	}
 	struct lru *l1 = ifetch ? &m->l1i : &m->l1d;
 	uint64_t vpn = va >> m->tshift;
-	if (lru_get(l1, key, vpn, NULL)) {
+	if (lru_get(l1, key, vpn, &val)) {
 		m->st.l1_hits++;
-		m->last_key[ifetch] = key;
-		return;
+		goto hit;
 	}
 	m->st.l1_misses++;
-	if (lru_get(&m->l2, key, vpn, NULL)) {
+	if (lru_get(&m->l2, key, vpn, &val)) {
 		m->st.l2_hits++;
 	} else {
 		m->st.l2_misses++;
@@ -1393,10 +1498,19 @@ static void translate(struct mm_sim *s, struct mmu *m, uint64_t va, int ifetch)
 		if (s->err)
 			return;
 		key = tlb_key(m, va); /* an untagged hidden-fault exit may have flushed */
-		lru_put(&m->l2, key, vpn, 0, NULL);
+		val = m->walk_pa & ~((1ull << m->tshift) - 1);
+		lru_put(&m->l2, key, vpn, val, NULL);
 	}
-	lru_put(l1, key, vpn, 0, NULL);
+	lru_put(l1, key, vpn, val, NULL);
+hit:
 	m->last_key[ifetch] = key;
+	m->last_val[ifetch] = val;
+data:
+	if (!ifetch && s->c.data_refs) {
+		uint64_t pa = val | (va & ((1ull << m->tshift) - 1));
+		m->lp_pa = pa & ~0xfffull;
+		data_ref(s, m, pa);
+	}
 }
 
 static void invlpg(struct mm_sim *s, struct mmu *m, uint64_t va)
@@ -1405,10 +1519,10 @@ static void invlpg(struct mm_sim *s, struct mmu *m, uint64_t va)
 	lru_del(&m->l1d, key, vpn);
 	lru_del(&m->l1i, key, vpn);
 	lru_del(&m->l2, key, vpn);
-	for (unsigned l = 2; l <= s->c.levels; l++) {
-		uint64_t pre = va >> shift_of_level(l);
-		lru_del(&m->psc[l], (uint64_t)m->tag << 48 | pre, pre);
-	}
+	/* SDM 4.10.4.1: INVLPG invalidates all paging-structure-cache entries
+	 * of the current PCID, whatever linear address they map */
+	for (unsigned l = 2; l <= s->c.levels; l++)
+		lru_del_tag(&m->psc[l], m->tag);
 	m->last_key[0] = m->last_key[1] = NONE;
 }
 
@@ -1508,6 +1622,12 @@ static void access1(struct mm_sim *s, uint64_t va, int ifetch)
 {
 	if (va >> 12 == s->lp_page[ifetch] && s->lp_gen[ifetch] == s->tlb_gen) {
 		s->fast_hits++; /* an L1 hit in every mode, added after the batch */
+		if (!ifetch && s->c.data_refs) { /* another line of the same page */
+			for (int i = 0; i < MM_MODE_N; i++)
+				if (s->m[i].on)
+					data_ref(s, &s->m[i], s->m[i].lp_pa | (va & 0xfff));
+			s->dline = s->c.dc1_kib ? va >> 6 : NONE;
+		}
 		return;
 	}
 	if (check_va(s, va))
@@ -1529,6 +1649,8 @@ static void access1(struct mm_sim *s, uint64_t va, int ifetch)
 	for (int i = 0; i < MM_MODE_N && !s->err; i++)
 		if (s->m[i].on)
 			translate(s, &s->m[i], va, ifetch);
+	if (!ifetch && s->c.data_refs)
+		s->dline = s->c.dc1_kib ? va >> 6 : NONE;
 	s->lp_page[ifetch] = va >> 12;
 	s->lp_gen[ifetch] = s->tlb_gen;
 }
@@ -1603,9 +1725,49 @@ static void ev_exit(struct mm_sim *s, uint32_t pid)
 		s->cur = NONE32;
 }
 
-/* Unmap [va, va+len): clear present leaves (walking only present subtrees), INVLPG each. */
-static void unmap_range(struct mm_sim *s, uint32_t node, unsigned l, uint64_t base, uint64_t lo,
-			uint64_t hi)
+/*
+ * A guest full TLB flush of the current PCID (Linux flush_tlb_local: a CR3
+ * reload). Every mode drops the current tag's TLB and VA-tagged PSC entries
+ * and the PA-tagged PWC (the nested TLB's guest-physical entries stay, as
+ * after any CR3 write); shadow paging takes a CR3 exit, which resyncs every
+ * out-of-sync table, as an address-space switch does.
+ */
+static void ev_full_flush(struct mm_sim *s)
+{
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mmu *m = &s->m[i];
+		if (!m->on)
+			continue;
+		if (i == MM_SHADOW) {
+			uint64_t nsync = shadow_sync(s, m, NONE32);
+			vm_exit(s, m, MM_EXIT_CR3, s->c.c_cr3_hit + nsync * s->c.c_sync);
+		}
+		m->st.flushes[MM_FLUSH_FULL]++;
+		lru_del_tag(&m->l1d, m->tag);
+		lru_del_tag(&m->l1i, m->tag);
+		lru_del_tag(&m->l2, m->tag);
+		lru_flush(&m->pwc);
+		for (int l = 0; l < 6; l++)
+			lru_del_tag(&m->psc[l], m->tag);
+		m->last_key[0] = m->last_key[1] = NONE;
+	}
+}
+
+/* The span of leaf entries a munmap or mprotect changed (Linux's mmu_gather range). */
+struct span {
+	uint64_t first, last, stride; /* first and last leaf address; leaf size */
+};
+
+/*
+ * Clear (munmap) or rewrite in place (mprotect) the present leaves of
+ * [lo, hi) in the current process, walking only present subtrees. Linux
+ * changes every PTE of the range first and flushes after (zap_pte_range or
+ * change_pte_range, then tlb_finish_mmu), so no INVLPG comes between the
+ * writes: under shadow paging an out-of-sync leaf table takes them all
+ * without exits.
+ */
+static void range_ptes(struct mm_sim *s, uint32_t node, unsigned l, uint64_t base, uint64_t lo,
+		       uint64_t hi, int protect, struct span *sp)
 {
 	uint64_t span = 1ull << shift_of_level(l);
 	for (unsigned i = 0; i < 512 && !s->err; i++) {
@@ -1616,12 +1778,39 @@ static void unmap_range(struct mm_sim *s, uint32_t node, unsigned l, uint64_t ba
 		if (!(x & E_P))
 			continue;
 		if (x & E_LEAF) {
-			pte_change(s, a, 1);
-			ev_invlpg(s, a);
+			if (protect) {
+				struct pw w = {a, node, (uint8_t)l, 1};
+				ev_writes(s, &w, 1, 0);
+			} else {
+				pte_change(s, a, 1);
+			}
+			if (sp->first == NONE)
+				sp->first = a;
+			sp->last = a;
+			sp->stride = span;
 		} else {
-			unmap_range(s, E_CHILD(x), l - 1, a, lo, hi);
+			range_ptes(s, E_CHILD(x), l - 1, a, lo, hi, protect, sp);
 		}
 	}
+}
+
+/*
+ * munmap / mprotect of [lo, hi): the PTE writes, then Linux's
+ * flush_tlb_mm_range (arch/x86/mm/tlb.c): a span of more than
+ * tlb_single_page_flush_ceiling pages (flush_ceiling, 33) is one full flush,
+ * a shorter one an INVLPG of every page in it; nothing changed, no flush.
+ */
+static void range_op(struct mm_sim *s, uint64_t lo, uint64_t hi, int protect)
+{
+	struct span sp = {NONE, 0, 4096};
+	range_ptes(s, s->procs[s->cur].root, s->c.levels, 0, lo, hi, protect, &sp);
+	if (sp.first == NONE || s->err)
+		return;
+	if ((sp.last - sp.first) / sp.stride + 1 > s->c.flush_ceiling)
+		ev_full_flush(s);
+	else
+		for (uint64_t a = sp.first; a <= sp.last && !s->err; a += sp.stride)
+			ev_invlpg(s, a);
 }
 
 /* A record's pid, size, op and pad as one word: records with equal words
@@ -1649,22 +1838,30 @@ _Static_assert(offsetof(struct mm_rec, pad) == offsetof(struct mm_rec, pid) + 7 
 static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, size_t n)
 {
 	/* lp_gen == tlb_gen implies no event since, so a live process */
-	uint64_t d = s->lp_gen[0] == s->tlb_gen ? s->lp_page[0] : NONE;
-	/* the last page by access op (ifetch, load, store, modify) */
-	const uint64_t lp[4] = {s->lp_gen[1] == s->tlb_gen ? s->lp_page[1] : NONE, d, d, d};
+	uint64_t d = s->lp_gen[0] == s->tlb_gen ? s->lp_page[0] << 12 : NONE, dg = 4096;
+	if (s->c.data_refs) /* data: a repeat of the last line, not page */
+		d = d != NONE && s->dline != NONE ? s->dline << 6 : NONE, dg = 64;
+	/* the last page (line) by access op (ifetch, load, store, modify), and its size */
+	const uint64_t lp[4] = {s->lp_gen[1] == s->tlb_gen ? s->lp_page[1] << 12 : NONE, d, d, d};
+	const uint64_t gran[4] = {4096, dg, dg, dg};
 	const struct mm_rec *o = r + i, *end = r + n;
+	uint64_t dhits = 0;
 	while (o < end && o->op <= MM_MODIFY && lp[o->op] != NONE) {
-		uint64_t tail = rec_tail(o), base = lp[o->op] << 12, lo, span;
-		if (o->size == 0) /* its last byte is addr - 1: offsets 1..4095 */
-			lo = base + 1, span = 4095;
-		else /* offsets 0..4096 - size */
-			lo = base, span = o->size <= 4096 ? 4097u - o->size : 0;
+		uint64_t tail = rec_tail(o), base = lp[o->op], g = gran[o->op], lo, span;
+		if (o->size == 0) /* its last byte is addr - 1: offsets 1..g-1 */
+			lo = base + 1, span = g - 1;
+		else /* offsets 0..g - size */
+			lo = base, span = o->size <= g ? g + 1 - o->size : 0;
 		const struct mm_rec *run = o;
 		while (o < end && rec_tail(o) == tail && o->addr - lo < span)
 			o++;
 		if (o == run)
 			break;
+		if (run->op != MM_IFETCH)
+			dhits += (uint64_t)(o - run);
 	}
+	if (s->c.data_refs)
+		s->fast_dhits += dhits;
 	s->fast_hits += (size_t)(o - r) - i;
 	return (size_t)(o - r);
 }
@@ -1724,12 +1921,13 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 			ev_invlpg(s, o->addr);
 			break;
 		case MM_UNMAP:
+		case MM_MPROTECT:
 			if (need_proc(s))
 				break;
 			{
 				uint64_t hi = o->addr + o->len < o->addr ? NONE : o->addr + o->len;
-				unmap_range(s, s->procs[s->cur].root, s->c.levels, 0, o->addr,
-					    hi > s->va_limit ? s->va_limit : hi);
+				range_op(s, o->addr, hi > s->va_limit ? s->va_limit : hi,
+					 o->op == MM_MPROTECT);
 			}
 			break;
 		default:
@@ -1745,8 +1943,11 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 		st->l1_hits += s->fast_hits;
 		st->accesses = st->l1_hits + st->l1_misses;
 		st->cyc_tlb = st->accesses * s->c.c_l1 + st->l1_misses * s->c.c_l2;
+		st->data_refs += s->fast_dhits;
+		st->data_at[MM_AT_DC1] += s->fast_dhits;
+		st->cyc_data += s->fast_dhits * s->c.c_dc1;
 	}
-	s->fast_hits = 0;
+	s->fast_hits = s->fast_dhits = 0;
 	return s->err;
 }
 
@@ -1769,8 +1970,9 @@ static int mmu_init(struct mm_sim *s, struct mmu *m, enum mm_mode mode)
 					     : c->l2_1g_ways;
 	int rc = lru_init(&m->l1d, c->l1d_entries, c->l1d_ways) |
 		 lru_init(&m->l1i, c->l1i_entries, c->l1i_ways) | lru_init(&m->l2, l2e, l2w) |
-		 lru_init(&m->dc1, c->dc1_kib * 16, c->dc1_ways) |
-		 lru_init(&m->dc2, c->dc2_kib * 16, c->dc2_ways);
+		 dc_init(&m->dc1, c->dc1_kib * 16, c->dc1_ways) |
+		 dc_init(&m->dc2, c->dc2_kib * 16, c->dc2_ways) |
+		 dc_init(&m->dc3, c->dc3_kib * 16, c->dc3_ways);
 	if (c->pwc == MM_PWC_PA || c->pwc == MM_PWC_2D)
 		rc |= lru_init(&m->pwc, c->pwc_entries, c->pwc_ways);
 	if (c->pwc == MM_PWC_VA)
@@ -1802,8 +2004,9 @@ static void mmu_free(struct mmu *m)
 		lru_free(&m->npsc[i]);
 	}
 	lru_free(&m->ntlb);
-	lru_free(&m->dc1);
-	lru_free(&m->dc2);
+	free(m->dc1.line);
+	free(m->dc2.line);
+	free(m->dc3.line);
 	lru_free(&m->sroots);
 	pt_destroy(&m->sp);
 	free(m->unsync);
@@ -1830,6 +2033,7 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	s->hcap = 64;
 	s->map_gen = 1;
 	s->lp_page[0] = s->lp_page[1] = NONE;
+	s->dline = NONE;
 	s->phash = calloc(s->hcap, 4);
 	s->hl_mask = 1023;
 	s->hl = calloc(s->hl_mask + 1, sizeof(*s->hl));
@@ -1892,6 +2096,28 @@ unsigned mm_sim_modes(const struct mm_sim *s)
 const struct mm_config *mm_sim_config(const struct mm_sim *s)
 {
 	return &s->c;
+}
+
+void mm_sim_reset_stats(struct mm_sim *s)
+{
+	for (int i = 0; i < MM_MODE_N; i++) {
+		uint64_t live = s->m[i].st.shadow_pages;
+		memset(&s->m[i].st, 0, sizeof(s->m[i].st));
+		s->m[i].st.shadow_pages = live;
+	}
+}
+
+_Static_assert(sizeof(struct mm_stats) % sizeof(uint64_t) == 0, "mm_stats is all uint64_t");
+
+void mm_stats_sub(struct mm_stats *d, const struct mm_stats *a, const struct mm_stats *b)
+{
+	uint64_t live = a->shadow_pages, x[sizeof(*a) / 8], y[sizeof(*a) / 8];
+	memcpy(x, a, sizeof(x));
+	memcpy(y, b, sizeof(y));
+	for (size_t i = 0; i < sizeof(x) / 8; i++)
+		x[i] -= y[i];
+	memcpy(d, x, sizeof(x));
+	d->shadow_pages = live;
 }
 
 uint64_t mm_stats_cycles(const struct mm_stats *st)

@@ -26,7 +26,7 @@
 
 const char *const mm_op_names[MM_OP_N] = {"ifetch", "load",    "store", "modify",
 					  "switch", "ptwrite", "fault", "invlpg",
-					  "create", "exit",    "unmap"};
+					  "create", "exit",    "unmap", "mprotect"};
 const char *const mm_synth_names[MM_SYN_N] = {"seq",  "random", "chase",   "multi",
 					      "fork", "mmap",	"ptupdate"};
 
@@ -278,7 +278,7 @@ static int parse_event(struct mm_reader *r, const char *s, const char *end, stru
 		return ok_err_line(
 		    e, -EINVAL, r->name, (long long)r->lines,
 		    "expected an event name (switch, ptwrite, fault, invlpg, create, "
-		    "exit, unmap) after 'E'");
+		    "exit, unmap, mprotect) after 'E'");
 	memset(o, 0, sizeof(*o));
 	o->op = (uint8_t)op;
 	s = skip_sp(s, end);
@@ -292,11 +292,12 @@ static int parse_event(struct mm_reader *r, const char *s, const char *end, stru
 		if (parse_hex(&s, end, &o->addr))
 			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
 					   "expected a hex address after 'E %s'", mm_op_names[op]);
-		if (op == MM_UNMAP) {
+		if (op == MM_UNMAP || op == MM_MPROTECT) {
 			s = skip_sp(s, end);
 			if (parse_dec(&s, end, UINT64_MAX / 2, &o->len) || !o->len)
 				return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
-						   "expected a length after 'E unmap ADDR'");
+						   "expected a length after 'E %s ADDR'",
+						   mm_op_names[op]);
 		}
 	}
 	if (skip_sp(s, end) != end)
@@ -323,6 +324,16 @@ static int parse_line(struct mm_reader *r, const char *s, const char *end, struc
 	if (p == end)
 		return 0;
 	int op;
+	if (end - p > 2 && p[0] == 'S' && p[1] == 'B' && p[2] == ' ') {
+		/* lackey --trace-superblocks=yes: "SB ADDR" starts a superblock;
+		 * it carries no access */
+		const char *q = skip_sp(p + 2, end);
+		uint64_t sb;
+		if (parse_hex(&q, end, &sb) || skip_sp(q, end) != end)
+			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
+					   "expected a hex address after 'SB'");
+		return 0;
+	}
 	switch (*p) {
 	case 'I':
 		op = MM_IFETCH;
@@ -470,7 +481,7 @@ static ssize_t read_bin(struct mm_reader *r, struct mm_rec *recs, size_t max, st
 			if (get_varint(&p, end, &v))
 				goto trunc;
 			o->addr = v;
-			if (op == MM_UNMAP) {
+			if (op == MM_UNMAP || op == MM_MPROTECT) {
 				if (get_varint(&p, end, &v2) || !v2)
 					goto trunc;
 				o->len = v2;
@@ -722,7 +733,7 @@ int mm_writer_put(struct mm_writer *w, const struct mm_rec *recs, size_t n, stru
 				p = put_varint(p, o->pid);
 			} else {
 				p = put_varint(p, o->addr);
-				if (o->op == MM_UNMAP)
+				if (o->op == MM_UNMAP || o->op == MM_MPROTECT)
 					p = put_varint(p, o->len);
 			}
 		}

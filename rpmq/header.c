@@ -88,6 +88,30 @@ static int is_string_type(uint32_t t)
 	return t == RPM_STRING || t == RPM_STRING_ARRAY || t == RPM_I18NSTRING;
 }
 
+/* rpm 4.18's hdrchkTagType: a known tag stored with another type is
+ * refused, except among string types; tags rpm 4.18 does not know, or
+ * knows without a type (its "internal" ones), pass. */
+static enum rpm_type tag_type_418(uint32_t tag)
+{
+	size_t lo = 0, hi = rpm418_tag_table_n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (rpm418_tag_table[mid].tag < tag)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == rpm418_tag_table_n || rpm418_tag_table[lo].tag != tag)
+		return RPM_NULL;
+	return rpm418_tag_table[lo].type;
+}
+
+static int tag_type_ok_418(uint32_t tag, uint32_t type)
+{
+	enum rpm_type t = tag_type_418(tag);
+	return t == RPM_NULL || t == type || (is_string_type(t) && is_string_type(type));
+}
+
 /* ---- blob checks ---------------------------------------------------------- */
 
 /* Bytes taken by count strings at p, or -1 when a NUL is missing before end
@@ -123,12 +147,43 @@ static long data_len(uint32_t type, const uint8_t *p, uint32_t count, const uint
 	}
 }
 
+/* Entries sort by tag, equal tags in index order: rpm's headerSort is
+ * glibc's qsort, a merge sort (stable) for headers of this size. */
 static int cmp_ent(const void *a, const void *b)
 {
 	const struct rpm_entry *x = a, *y = b;
 	if (x->tag != y->tag)
 		return x->tag < y->tag ? -1 : 1;
-	return x->off < y->off ? -1 : x->off > y->off;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The data bytes rpm's hdrblobImport accounts for entries [from, to): each
+ * entry's length after aligning a running total for its type (regionSwab
+ * with fast = 0), starting at dl0; -1 where regionSwab fails. rpm then
+ * demands that the total (plus the 16-byte region trailer) is exactly the
+ * header's dl: "hdr load: BAD" otherwise. That catches data the index does
+ * not account for: an early NUL inside a string, a reduced count. */
+static int64_t swab_len(const struct rpm_hdr *h, uint32_t from, uint32_t to, int64_t dl0)
+{
+	int64_t dl = dl0;
+	for (uint32_t i = from; i < to; i++) {
+		const uint8_t *q = h->raw + 16 + 16ull * i;
+		uint32_t type = be32(q + 4), count = be32(q + 12);
+		int32_t off = (int32_t)be32(q + 8);
+		if (type > 9 || (count & ~(uint32_t)HDR_DATA_MAX) || off < 0 ||
+		    ((uint32_t)off & ~(uint32_t)HDR_DATA_MAX) || (off & (type_align[type] - 1)) ||
+		    (uint32_t)off >= h->dl)
+			return -1;
+		long l =
+		    type == RPM_NULL ? 0 : data_len(type, h->data + off, count, h->data + h->dl);
+		if (l < 0 || ((uint64_t)l & ~(uint64_t)HDR_DATA_MAX))
+			return -1;
+		int ts = type_size[type];
+		if (ts > 1 && dl % ts)
+			dl += ts - dl % ts;
+		dl += l;
+	}
+	return dl;
 }
 
 int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, int exact,
@@ -255,6 +310,7 @@ int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, 
 		int32_t off = (int32_t)be32(q + 8);
 		en->count = be32(q + 12);
 		en->off = (uint32_t)off;
+		en->idx = i;
 		if (i == 0 && h->region_tag) {
 			en->len = 16;
 			continue;
@@ -263,8 +319,8 @@ int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, 
 		long l = 0;
 		if (end > off)
 			why = "data overlaps the previous entry";
-		else if (en->tag < TAG_I18NTABLE)
-			why = "tag number below 100";
+		else if ((int32_t)en->tag < TAG_I18NTABLE) /* rpm's tags are int32 */
+			why = "tag number below 100 (or 2^31 and above)";
 		else if (en->type < 1 || en->type > 9)
 			why = "type outside 1..9";
 		else if (en->count < 1 || en->count > dl)
@@ -275,12 +331,8 @@ int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, 
 			why = "offset outside the data";
 		else if (en->type != RPM_BIN && (en->count & ~ARRAY_MAX))
 			why = "count beyond 0xfffff";
-		else if (typechk) {
-			const struct rpm_tag_info *ti = rpm_tag_by_num(en->tag);
-			if (ti && !(ti->flags & TAGF_EXT) && ti->type != en->type &&
-			    !(is_string_type(ti->type) && is_string_type(en->type)))
-				why = "type does not match the tag's";
-		}
+		else if (typechk && !tag_type_ok_418(en->tag, en->type))
+			why = "type does not match the tag's (rpm 4.18's tag table)";
 		if (!why) {
 			l = data_len(en->type, ds + off, en->count, de);
 			end = (int64_t)off + l;
@@ -299,6 +351,29 @@ int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, 
 			goto bad;
 		}
 		en->len = (uint32_t)l;
+	}
+	/* hdrblobImport: the data the index accounts for must be all of it. The
+	 * region entry itself (or, in a legacy header, nothing) is left out; a
+	 * region with ril < il is followed by "dribble" entries counted on. */
+	{
+		int64_t rd;
+		if (!h->region_tag) {
+			rd = swab_len(h, 0, il, 0);
+		} else {
+			uint32_t r = off0 != 0 ? ril : il;
+			rd = swab_len(h, 1, r, 0);
+			if (rd >= 0 && r < il)
+				rd = swab_len(h, r, il, rd);
+			if (rd >= 0)
+				rd += 16;
+		}
+		if (rd != (int64_t)dl) {
+			rc = ok_err_at(e, -EINVAL, path, data_off,
+				       "%s: hdr load: BAD, the index accounts for %lld data bytes, "
+				       "dl is %u (a hole in the data store)",
+				       what, (long long)rd, dl);
+			goto bad;
+		}
 	}
 	/* Lookups go by tag; rpm 4.18 sorts too (and tolerates an unsorted
 	 * signature index, as in hello-2.0-1.x86_64-corrupted.rpm). */
@@ -321,6 +396,7 @@ void rpm_hdr_free(struct rpm_hdr *h)
 		for (uint32_t i = 0; i < h->il; i++)
 			free(h->ents[i].strs);
 	free(h->ents);
+	free(h->virt);
 	free(h->raw);
 	memset(h, 0, sizeof(*h));
 }
@@ -406,17 +482,17 @@ static int read_hdr(int fd, struct rpm_hdr *h, uint32_t region, const char *path
 	return rpm_hdr_parse(h, raw, len, region, region != TAG_HEADERSIGNATURES, path, off, e);
 }
 
-/* Signature tags rpm merges into the main header (lib/package.c xlateTags):
- * signature number, number in the main header, required count (0 any), and
- * whether the tag may legitimately sit in either header. */
+/* Signature tags rpm 4.18 merges into the main header (lib/package.c
+ * xlateTags, in its order): signature number, number in the main header,
+ * required count (0 any), and whether the tag may legitimately sit in
+ * either header. */
 static const struct {
 	uint32_t stag, xtag, count;
 	int quirk;
 } xlate[] = {
     {1000, 257, 1, 0}, {1002, 259, 0, 0}, {1004, 261, 16, 0}, {1005, 262, 0, 0}, {1007, 1046, 1, 1},
     {274, 5090, 0, 1}, {275, 5091, 1, 1}, {276, 276, 0, 0},   {277, 277, 1, 0},	 {269, 269, 1, 0},
-    {273, 273, 1, 0},  {279, 279, 1, 0},  {267, 267, 0, 0},   {268, 268, 0, 0},	 {270, 270, 1, 0},
-    {271, 271, 1, 0},  {278, 278, 0, 0},
+    {273, 273, 1, 0},  {267, 267, 0, 0},  {268, 268, 0, 0},   {270, 270, 1, 0},	 {271, 271, 1, 0},
 };
 
 static int merge_sigs(struct rpm_pkg *p, struct ok_err *e)
@@ -440,17 +516,26 @@ static int merge_sigs(struct rpm_pkg *p, struct ok_err *e)
 		const struct rpm_entry *en = rpm_hdr_find(&p->sig, xlate[i].stag);
 		if (!en)
 			continue;
-		const struct rpm_tag_info *ti = rpm_tag_by_num(xlate[i].xtag);
-		/* rpm stops merging at the first tag of the wrong shape */
-		if (!ti || ti->type != en->type || en->count < 1 || en->count > 16u << 20 ||
-		    (xlate[i].count && en->count != xlate[i].count))
-			break;
+		/* a tag of the wrong shape fails the package, as in rpm 4.18 */
+		if (tag_type_418(xlate[i].xtag) != en->type || en->count < 1 ||
+		    en->count > 16u << 20 || (xlate[i].count && en->count != xlate[i].count)) {
+			const struct rpm_tag_info *ti = rpm_tag_by_num(xlate[i].xtag);
+			return ok_err_at(
+			    e, -EINVAL, p->path, p->sig.file_off,
+			    "invalid signature tag %s (%u): type %u count %u, expected "
+			    "type %d%s",
+			    ti ? ti->name : "?", xlate[i].xtag, en->type, en->count,
+			    (int)tag_type_418(xlate[i].xtag),
+			    xlate[i].count ? " and the count rpm requires" : "");
+		}
 		p->xsig[p->nxsig] = *en;
 		p->xsig[p->nxsig].strs = NULL;
 		p->xsig_tag[p->nxsig++] = xlate[i].xtag;
 	}
 	return 0;
 }
+
+static int virt_init(struct rpm_pkg *p);
 
 int rpm_pkg_read(struct rpm_pkg *p, int fd, const char *path, struct ok_err *e)
 {
@@ -516,6 +601,10 @@ int rpm_pkg_read(struct rpm_pkg *p, int fd, const char *path, struct ok_err *e)
 	rc = merge_sigs(p, e);
 	if (rc < 0)
 		goto fail;
+	if (virt_init(p) < 0) {
+		rc = ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
+		goto fail;
+	}
 	return 0;
 fail:
 	rpm_hdr_free(&p->sig);
@@ -566,19 +655,58 @@ void rpm_pkg_close(struct rpm_pkg *p)
 
 /* ---- lookups -------------------------------------------------------------- */
 
+/* glibc's bsearch, step for step: with a duplicated tag rpm's findEntry
+ * returns whichever copy this probe lands on first, so rpmq does too. */
 const struct rpm_entry *rpm_hdr_find(const struct rpm_hdr *h, uint32_t tag)
 {
-	size_t lo = 0, hi = h->il;
+	size_t lo = 0, hi = h->il + h->nvirt;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
-		if (h->ents[mid].tag < tag)
-			lo = mid + 1;
-		else
+		uint32_t t = h->virt ? h->virt[mid].tag : h->ents[mid].tag;
+		if (tag < t)
 			hi = mid;
+		else if (tag > t)
+			lo = mid + 1;
+		else if (!h->virt)
+			return &h->ents[mid];
+		else
+			return h->virt[mid].en; /* NULL: rpm finds what it merged */
 	}
-	if (lo < h->il && h->ents[lo].tag == tag)
-		return &h->ents[lo];
 	return NULL;
+}
+
+/* rpm's index of a package's main header also holds the signature tags it
+ * merged and the SOURCERPM it retrofits: build the same sorted list of
+ * tags so that rpm_hdr_find probes as rpm's bsearch does. */
+static int virt_init(struct rpm_pkg *p)
+{
+	struct rpm_hdr *h = &p->hdr;
+	uint32_t extra[32];
+	unsigned nx = 0;
+	for (unsigned i = 0; i < p->nxsig && nx < 31; i++)
+		extra[nx++] = p->xsig_tag[i];
+	if (!rpm_hdr_find(h, TAG_SOURCERPM) && !rpm_hdr_find(h, TAG_SOURCEPACKAGE))
+		extra[nx++] = TAG_SOURCERPM;
+	if (nx == 0)
+		return 0;
+	for (unsigned i = 1; i < nx; i++) /* insertion sort, stable */
+		for (unsigned j = i; j > 0 && extra[j - 1] > extra[j]; j--) {
+			uint32_t t = extra[j];
+			extra[j] = extra[j - 1];
+			extra[j - 1] = t;
+		}
+	h->virt = malloc((h->il + nx) * sizeof(*h->virt));
+	if (!h->virt)
+		return -ENOMEM;
+	size_t a = 0, b = 0, k = 0;
+	while (a < h->il || b < nx) {
+		if (b == nx || (a < h->il && h->ents[a].tag <= extra[b]))
+			h->virt[k++] = (struct rpm_virt){h->ents[a].tag, &h->ents[a]}, a++;
+		else
+			h->virt[k++] = (struct rpm_virt){extra[b++], NULL};
+	}
+	h->nvirt = nx;
+	return 0;
 }
 
 uint64_t rpm_ent_num(const struct rpm_hdr *h, const struct rpm_entry *en, uint32_t i)

@@ -16,7 +16,17 @@
  *      so "..", absolute names and a symlink planted earlier in the archive
  *      cannot lead outside DIR;
  *   3. files are created O_EXCL|O_NOFOLLOW after unlinking what was there,
- *      so a pre-existing symlink is replaced, never followed.
+ *      so a pre-existing symlink is replaced, never followed;
+ *   4. what is written is checked as it is written: a cpio entry's size
+ *      must be the header's FILESIZES (a symlink's content its FILELINKTOS,
+ *      other kinds carry none) before anything is created, a regular file's
+ *      content must match its FILEDIGESTS (FILEDIGESTALGO) when it is
+ *      closed, or it is removed before its hard links are made; the stored
+ *      payload bytes must match PAYLOADDIGEST (PAYLOADDIGESTALGO), or for
+ *      packages older than rpm 4.14 the signature header's MD5 over header
+ *      and payload, checked once the archive has ended. The header itself is
+ *      not checked here (-K does that), so a header rewritten together with
+ *      its digests is believed, as by rpm2cpio.
  * Memory: one 64 KiB buffer plus the header's file table.
  */
 #include <errno.h>
@@ -30,6 +40,7 @@
 #include <unistd.h>
 
 #include "decomp.h"
+#include "hash.h"
 #include "io.h"
 #include "rpmq.h"
 
@@ -42,7 +53,8 @@ struct stream {
 	const char *path;
 	uint8_t buf[1 << 16];
 	size_t pos, len;
-	uint64_t off; /* bytes consumed from the decompressed payload */
+	uint64_t off;	     /* bytes consumed from the decompressed payload */
+	struct hash_ctx *fh; /* digest of what st_read writes to a file, or NULL */
 };
 
 static int st_fill(struct stream *s, struct ok_err *e)
@@ -78,6 +90,8 @@ static int st_read(struct stream *s, void *out, uint64_t n, int fd, struct ok_er
 			o += k;
 		}
 		if (fd >= 0) {
+			if (s->fh)
+				hash_update(s->fh, s->buf + s->pos, k);
 			ssize_t w = io_write_full(fd, s->buf + s->pos, k);
 			if (w < 0)
 				return ok_err_at(e, (int)w, s->path, OK_ERR_NOPOS,
@@ -97,7 +111,15 @@ static int st_align4(struct stream *s, struct ok_err *e)
 	return pad ? st_read(s, NULL, pad, -1, e) : 0;
 }
 
-static int st_open(struct stream *s, struct rpm_pkg *p, struct ok_err *e)
+/* decomp's tap: every stored payload byte goes through the payload digest. */
+static void st_tap(void *arg, const void *buf, size_t n)
+{
+	hash_update(arg, buf, n);
+}
+
+/* Open the decompressed payload of p; pay (or NULL) digests the stored
+ * bytes as they are read. */
+static int st_open(struct stream *s, struct rpm_pkg *p, struct hash_ctx *pay, struct ok_err *e)
 {
 	memset(s, 0, sizeof(*s));
 	s->path = p->path;
@@ -108,10 +130,27 @@ static int st_open(struct stream *s, struct rpm_pkg *p, struct ok_err *e)
 	if (lseek(p->fd, p->payload_off, SEEK_SET) < 0 && errno != ESPIPE)
 		return ok_err_at(e, -errno, p->path, p->payload_off, "seek to the payload");
 	struct ok_err de;
-	s->d = decomp_open(p->fd, p->path, 0, &de);
+	s->d = decomp_open_tap(p->fd, p->path, 0, pay ? st_tap : NULL, pay, &de);
 	if (!s->d)
 		return ok_err_at(e, -EINVAL, p->path, p->payload_off, "payload: %s", de.msg);
 	return 0;
+}
+
+/* Only cpio payloads are read (rpm's headerCheckPayloadFormat): a delta
+ * rpm ("drpm") holds a DLT stream that rpm2cpio 4.18 copies out and then
+ * fails on (exit 1); rpmq refuses before writing anything. rpm 3.x headers
+ * have no PAYLOADFORMAT and are cpio. */
+static int check_format(const struct rpm_pkg *p, struct ok_err *e)
+{
+	const char *fmt = rpm_pkg_str(p, TAG_PAYLOADFORMAT);
+	if (!fmt || strcmp(fmt, "cpio") == 0)
+		return 0;
+	if (strcmp(fmt, "drpm") == 0)
+		return ok_err_at(e, -EINVAL, p->path, p->payload_off,
+				 "payload: a Delta RPM (PAYLOADFORMAT \"drpm\"), not a cpio "
+				 "archive; rebuild the package with applydeltarpm first");
+	return ok_err_at(e, -EINVAL, p->path, p->payload_off,
+			 "payload: unsupported PAYLOADFORMAT \"%.100s\", expected \"cpio\"", fmt);
 }
 
 /* ---- cpio entries ------------------------------------------------------------ */
@@ -341,11 +380,111 @@ static int open_parent(int root, const char *rel, char *comp_buf, const char **l
 	return fd;
 }
 
+/* ---- integrity ------------------------------------------------------------------- */
+
+/* rpm's hash algorithm numbers (PGPHASHALGO_*, FILEDIGESTALGO and
+ * PAYLOADDIGESTALGO) as ours; -1 for one we cannot compute. */
+static int pgp_hash_algo(uint64_t a)
+{
+	switch (a) {
+	case 1:
+		return HASH_MD5;
+	case 2:
+		return HASH_SHA1;
+	case 8:
+		return HASH_SHA256;
+	case 9:
+		return HASH_SHA384;
+	case 10:
+		return HASH_SHA512;
+	case 11:
+		return HASH_SHA224;
+	default:
+		return -1;
+	}
+}
+
+struct verify {
+	int on;				 /* check sizes and digests at all */
+	int file_algo;			 /* enum hash_algo of FILEDIGESTS, -1 unknown */
+	uint64_t file_algo_num;		 /* FILEDIGESTALGO as stored, for messages */
+	int pay_on;			 /* a payload digest to compare at the end */
+	struct hash_ctx pay;		 /* over the stored payload (and header for MD5) */
+	const char *pay_what;		 /* "PAYLOADDIGEST" or "signature MD5" */
+	char pay_want[2 * HASH_MAX + 1]; /* expected, lower-case hex */
+};
+
+/* Set up the payload digest p carries (none: v->pay_on stays 0). */
+static int verify_init(struct verify *v, const struct rpm_pkg *p, struct ok_err *e)
+{
+	uint64_t fa = rpm_pkg_num(p, TAG_FILEDIGESTALGO, 1);
+	v->file_algo = pgp_hash_algo(fa);
+	v->file_algo_num = fa;
+	const struct rpm_entry *pd = rpm_hdr_find(&p->hdr, TAG_PAYLOADDIGEST);
+	const struct rpm_entry *md5 = rpm_hdr_find(&p->sig, SIGTAG_MD5);
+	if (pd && pd->type == RPM_STRING_ARRAY && pd->count >= 1) {
+		uint64_t pa = rpm_pkg_num(p, TAG_PAYLOADDIGESTALGO, 8);
+		int algo = pgp_hash_algo(pa);
+		const char *want = rpm_ent_str(&p->hdr, pd, 0);
+		if (algo < 0 || strlen(want) != 2 * hash_len((enum hash_algo)algo))
+			return ok_err_at(e, -EINVAL, p->path, p->hdr.file_off,
+					 "header: PAYLOADDIGEST \"%.140s\" with PAYLOADDIGESTALGO "
+					 "%llu, expected a digest rpmq can check",
+					 want, (unsigned long long)pa);
+		snprintf(v->pay_want, sizeof(v->pay_want), "%s", want);
+		for (char *c = v->pay_want; *c; c++)
+			if (*c >= 'A' && *c <= 'F')
+				*c = (char)(*c + 32);
+		v->pay_what = "PAYLOADDIGEST";
+		if (hash_init(&v->pay, (enum hash_algo)algo) < 0)
+			return ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
+		v->pay_on = 1;
+	} else if (md5 && md5->type == RPM_BIN && md5->count == 16) {
+		rpm_hex(p->sig.data + md5->off, 16, v->pay_want);
+		v->pay_what = "signature header MD5";
+		if (hash_init(&v->pay, HASH_MD5) < 0)
+			return ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
+		hash_update(&v->pay, p->hdr.raw, p->hdr.raw_len);
+		v->pay_on = 1;
+	}
+	return 0;
+}
+
+/* After the archive: the rest of the file through the payload digest, then
+ * the comparison. 0 or -EBADMSG with e filled. */
+static int verify_payload(struct verify *v, struct rpm_pkg *p, struct ok_err *e)
+{
+	uint8_t buf[1 << 14];
+	for (;;) {
+		ssize_t r = read(p->fd, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return ok_err_at(e, -errno, p->path, OK_ERR_NOPOS, "reading the payload");
+		if (r == 0)
+			break;
+		hash_update(&v->pay, buf, (size_t)r);
+	}
+	uint8_t d[HASH_MAX];
+	size_t n = hash_final(&v->pay, d);
+	v->pay_on = 0;
+	char got[2 * HASH_MAX + 1];
+	rpm_hex(d, n, got);
+	if (strcmp(got, v->pay_want) != 0)
+		return ok_err_at(e, -EBADMSG, p->path, p->payload_off,
+				 "payload: digest BAD: %s is %s, the payload's is %s "
+				 "(every file matched its own digest)",
+				 v->pay_what, v->pay_want, got);
+	return 0;
+}
+
 /* ---- extraction ------------------------------------------------------------------ */
 
 struct xstate {
 	struct rpm_pkg *p;
 	int root;
+	unsigned flags; /* enum rpm_extract_flags */
+	struct verify v;
 	const struct rpm_file *f;
 	size_t n;
 	char *done;   /* per file: 1 once created (hard-link targets) */
@@ -361,11 +500,118 @@ static int set_times(int pfd, const char *name, uint32_t mtime, int nofollow)
 	return utimensat(pfd, name, ts, nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0 ? -errno : 0;
 }
 
+/* The mode bits a file gets: the header's, without set-id bits under
+ * RPM_X_SAFE. */
+static mode_t file_perms(const struct xstate *x, const struct rpm_file *f)
+{
+	mode_t m = f->mode & 07777;
+	return (x->flags & RPM_X_SAFE) ? m & ~(mode_t)(S_ISUID | S_ISGID) : m;
+}
+
+/* Before anything is created: the cpio entry's data must be what the header
+ * says the file holds (rule 4). Stripped entries take their size from the
+ * header, so only newc entries can lie. */
+static int check_size(struct xstate *x, struct stream *s, const struct entry *en,
+		      const struct rpm_file *f, struct ok_err *e)
+{
+	if (!x->v.on || en->stripped)
+		return 0;
+	uint32_t t = f->mode & 0170000;
+	uint64_t want = 0;
+	if (t == 0100000)
+		want = f->nlink > 1 && en->size == 0 ? 0 : f->size;
+	else if (t == 0120000)
+		want = strlen(f->linkto ? f->linkto : "");
+	if (en->size == want)
+		return 0;
+	return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
+			 "payload offset %llu: %s: the cpio entry holds %llu bytes, the header "
+			 "says %llu (%s); not extracted",
+			 (unsigned long long)en->hdr_off, f->path, (unsigned long long)en->size,
+			 (unsigned long long)want,
+			 t == 0100000	? "FILESIZES"
+			 : t == 0120000 ? "FILELINKTOS"
+					: "no data");
+}
+
+/* A symlink's content must be its header target (read into x->comp2). */
+static int check_link(struct xstate *x, struct stream *s, const struct entry *en,
+		      const struct rpm_file *f, struct ok_err *e)
+{
+	if (!x->v.on || en->stripped)
+		return st_read(s, NULL, en->size, -1, e);
+	if (en->size > NAME_MAX_BYTES)
+		return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
+				 "payload offset %llu: %s: symlink target of %llu bytes, expected "
+				 "at most %d",
+				 (unsigned long long)en->hdr_off, f->path,
+				 (unsigned long long)en->size, NAME_MAX_BYTES);
+	int rc = st_read(s, x->comp2, en->size, -1, e);
+	if (rc < 0)
+		return rc;
+	if (memcmp(x->comp2, f->linkto ? f->linkto : "", en->size) != 0)
+		return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
+				 "payload offset %llu: %s: the payload's symlink target differs "
+				 "from the header's FILELINKTOS; removed",
+				 (unsigned long long)en->hdr_off, f->path);
+	return 0;
+}
+
+/* Write a regular file's data to a new file `last` in pfd, checking its
+ * digest; a mismatch removes the file. */
+static int write_file(struct xstate *x, struct stream *s, const struct entry *en,
+		      const struct rpm_file *f, int pfd, const char *last, struct ok_err *e)
+{
+	int fd = openat2_beneath(pfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return fd;
+	struct hash_ctx h;
+	int check = x->v.on && f->digest && f->digest[0];
+	if (check && x->v.file_algo < 0) {
+		close(fd);
+		unlinkat(pfd, last, 0);
+		return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
+				 "%s: FILEDIGESTALGO %llu, expected one rpmq can check "
+				 "(1, 2, 8, 9, 10, 11); removed",
+				 f->path, (unsigned long long)x->v.file_algo_num);
+	}
+	if (check && hash_init(&h, (enum hash_algo)x->v.file_algo) < 0) {
+		close(fd);
+		unlinkat(pfd, last, 0);
+		return -ENOMEM;
+	}
+	s->fh = check ? &h : NULL;
+	int rc = st_read(s, NULL, en->size, fd, e);
+	s->fh = NULL;
+	char got[2 * HASH_MAX + 1] = "";
+	if (check) {
+		uint8_t d[HASH_MAX];
+		rpm_hex(d, hash_final(&h, d), got);
+	}
+	if (rc == 0 && check && strcasecmp(got, f->digest) != 0)
+		rc = ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
+			       "payload offset %llu: %s: content does not match the header's "
+			       "FILEDIGESTS (expected %s, got %s); removed",
+			       (unsigned long long)en->hdr_off, f->path, f->digest, got);
+	if (rc == 0 && fchmod(fd, file_perms(x, f)) < 0)
+		rc = -errno;
+	struct timespec ts[2] = {{f->mtime, 0}, {f->mtime, 0}};
+	if (rc == 0 && futimens(fd, ts) < 0)
+		rc = -errno;
+	close(fd);
+	if (rc < 0)
+		unlinkat(pfd, last, 0);
+	return rc;
+}
+
 static int extract_one(struct xstate *x, struct stream *s, struct entry *en, struct ok_err *e)
 {
 	const struct rpm_file *f = &x->f[en->fx];
 	if (e)
 		e->msg[0] = 0;
+	int rc = check_size(x, s, en, f, e);
+	if (rc < 0)
+		return rc;
 	const char *rel = f->path;
 	while (*rel == '/')
 		rel++;
@@ -377,7 +623,6 @@ static int extract_one(struct xstate *x, struct stream *s, struct entry *en, str
 				 "target directory (%s)",
 				 (unsigned long long)en->hdr_off, f->path, strerror(-pfd));
 	uint32_t t = f->mode & 0170000;
-	int rc = 0;
 	if (t == 0040000) {
 		if (mkdirat(pfd, last, 0700) < 0 && errno != EEXIST)
 			rc = -errno;
@@ -387,36 +632,24 @@ static int extract_one(struct xstate *x, struct stream *s, struct entry *en, str
 	} else if (t == 0120000) {
 		if (unlinkat(pfd, last, 0) < 0 && errno != ENOENT)
 			rc = -errno;
+		else if ((rc = check_link(x, s, en, f, e)) < 0)
+			;
 		else if (symlinkat(f->linkto ? f->linkto : "", pfd, last) < 0)
 			rc = -errno;
 		else
 			set_times(pfd, last, f->mtime, 1);
-		if (rc == 0)
-			rc = st_read(s, NULL, en->size, -1, e);
 	} else if (t == 0100000) {
 		/* A hard-link member without data waits for the member with it. */
 		if (f->nlink > 1 && en->size == 0 && f->size > 0) {
 			close(pfd);
-			return st_read(s, NULL, en->size, -1, e);
+			return st_align4(s, e);
 		}
-		if (unlinkat(pfd, last, 0) < 0 && errno != ENOENT) {
+		if (unlinkat(pfd, last, 0) < 0 && errno != ENOENT)
 			rc = -errno;
-		} else {
-			int fd = openat2_beneath(pfd, last,
-						 O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-			if (fd < 0) {
-				rc = fd;
-			} else {
-				rc = st_read(s, NULL, en->size, fd, e);
-				if (rc == 0 && fchmod(fd, f->mode & 07777) < 0)
-					rc = -errno;
-				struct timespec ts[2] = {{f->mtime, 0}, {f->mtime, 0}};
-				if (rc == 0 && futimens(fd, ts) < 0)
-					rc = -errno;
-				close(fd);
-				x->done[en->fx] = 1;
-			}
-		}
+		else
+			rc = write_file(x, s, en, f, pfd, last, e);
+		if (rc == 0)
+			x->done[en->fx] = 1;
 		/* Link the other members of its hard-link set to it. */
 		if (rc == 0 && f->nlink > 1) {
 			for (size_t j = 0; j < x->n && rc == 0; j++) {
@@ -441,10 +674,19 @@ static int extract_one(struct xstate *x, struct stream *s, struct entry *en, str
 			}
 		}
 	} else if (t == 0010000 || t == 0020000 || t == 0060000 || t == 0140000) {
-		if (unlinkat(pfd, last, 0) < 0 && errno != ENOENT)
+		/* Devices, FIFOs, sockets: mode and mtime from the header, as rpm
+		 * sets them (mknod's mode goes through the umask). */
+		if ((x->flags & RPM_X_SAFE) && (t == 0020000 || t == 0060000)) {
+			fprintf(stderr, "rpmq: %s: --safe: not creating the %s device %s\n",
+				s->path, t == 0020000 ? "character" : "block", f->path);
+		} else if (unlinkat(pfd, last, 0) < 0 && errno != ENOENT) {
 			rc = -errno;
-		else if (mknodat(pfd, last, f->mode, f->rdev) < 0)
+		} else if (mknodat(pfd, last, t | 0600, f->rdev) < 0) {
 			rc = -errno;
+		} else if (fchmodat(pfd, last, file_perms(x, f), 0) < 0 ||
+			   set_times(pfd, last, f->mtime, 1) < 0) {
+			rc = -errno;
+		}
 		if (rc == 0)
 			rc = st_read(s, NULL, en->size, -1, e);
 	} else {
@@ -460,11 +702,13 @@ static int extract_one(struct xstate *x, struct stream *s, struct entry *en, str
 	return st_align4(s, e);
 }
 
-int rpm_extract(struct rpm_pkg *p, const char *dir, struct ok_err *e)
+int rpm_extract(struct rpm_pkg *p, const char *dir, unsigned flags, struct ok_err *e)
 {
 	struct rpm_file *f = NULL;
 	size_t n = 0;
-	int rc = rpm_files(p, &f, &n, e);
+	int rc = check_format(p, e);
+	if (rc == 0)
+		rc = rpm_files(p, &f, &n, e);
 	if (rc < 0)
 		return rc;
 	struct stream *s = malloc(sizeof(*s));
@@ -479,12 +723,16 @@ int rpm_extract(struct rpm_pkg *p, const char *dir, struct ok_err *e)
 	x->p = p;
 	x->f = f;
 	x->n = n;
+	x->flags = flags;
+	x->v.on = !(flags & RPM_X_NOVERIFY);
 	x->done = calloc(n ? n : 1, 1);
 	x->dirs = calloc(n ? n : 1, sizeof(size_t));
 	if (!x->done || !x->dirs) {
 		rc = ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
 		goto out;
 	}
+	if (x->v.on && (rc = verify_init(&x->v, p, e)) < 0)
+		goto out;
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
 		rc = ok_err_at(e, -errno, dir, OK_ERR_NOPOS, "cannot create the target directory");
 		goto out;
@@ -494,7 +742,7 @@ int rpm_extract(struct rpm_pkg *p, const char *dir, struct ok_err *e)
 		rc = ok_err_at(e, -errno, dir, OK_ERR_NOPOS, "cannot open the target directory");
 		goto out;
 	}
-	rc = st_open(s, p, e);
+	rc = st_open(s, p, x->v.pay_on ? &x->v.pay : NULL, e);
 	if (rc < 0)
 		goto out_root;
 	struct entry *en = malloc(sizeof(*en));
@@ -533,17 +781,21 @@ int rpm_extract(struct rpm_pkg *p, const char *dir, struct ok_err *e)
 		int fd = openat2_beneath(x->root, rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0);
 		if (fd < 0)
 			continue;
-		fchmod(fd, d->mode & 07777);
+		fchmod(fd, file_perms(x, d));
 		struct timespec ts[2] = {{d->mtime, 0}, {d->mtime, 0}};
 		futimens(fd, ts);
 		close(fd);
 	}
+	if (rc == 0 && x->v.pay_on)
+		rc = verify_payload(&x->v, p, e);
 out_stream:
 	decomp_close(s->d);
 out_root:
 	close(x->root);
 out:
 	if (x) {
+		if (x->v.pay_on)
+			hash_abort(&x->v.pay);
 		free(x->done);
 		free(x->dirs);
 	}
@@ -580,10 +832,13 @@ static int put_newc(int fd, const struct rpm_file *f, size_t fx, uint64_t size, 
 
 int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e)
 {
+	int rc = check_format(p, e);
+	if (rc < 0)
+		return rc;
 	struct stream *s = malloc(sizeof(*s));
 	if (!s)
 		return ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
-	int rc = st_open(s, p, e);
+	rc = st_open(s, p, NULL, e);
 	if (rc < 0) {
 		free(s);
 		return rc;

@@ -144,9 +144,11 @@ int rpm_list_files(const struct rpm_pkg *p, enum rpm_list mode, unsigned filter,
 	struct rpm_file *f;
 	size_t n;
 	int rc = rpm_files(p, &f, &n, e);
-	if (rc < 0)
+	if (rc == -ENOMEM)
 		return rc;
-	if (n == 0) {
+	/* File tags that disagree (DIRINDEXES beyond DIRNAMES, ...): rpm's
+	 * rpmfilesNew fails and rpm -ql says the package has no files. */
+	if (rc < 0 || n == 0) {
 		fputs("(contains no files)\n", out);
 		return 0;
 	}

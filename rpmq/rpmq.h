@@ -60,6 +60,10 @@ struct rpm_tag_info {
 
 extern const struct rpm_tag_info rpm_tag_table[];
 extern const unsigned rpm_tag_table_n;
+/* rpm 4.18.0's own table, sorted by number (tagtbl418.c): the types its
+ * header check enforces. */
+extern const struct rpm_tag_info rpm418_tag_table[];
+extern const unsigned rpm418_tag_table_n;
 
 /* The table row for a tag name (case-insensitive, "RPMTAG_" optional) or a
  * number, or NULL. */
@@ -131,7 +135,13 @@ struct rpm_entry {
 	uint32_t off;	   /* data offset in the data store */
 	uint32_t count;	   /* element count (bytes for BIN) */
 	uint32_t len;	   /* data length in bytes, validated */
+	uint32_t idx;	   /* position in the on-disk index */
 	const char **strs; /* string elements, built on first use (owned) */
+};
+
+struct rpm_virt {
+	uint32_t tag;		    /* tag number */
+	const struct rpm_entry *en; /* the entry, or NULL: added by rpm on load */
 };
 
 struct rpm_hdr {
@@ -142,6 +152,8 @@ struct rpm_hdr {
 	uint32_t region_tag;	/* 62/63/61, or 0 for a legacy header */
 	struct rpm_entry *ents; /* il entries sorted by tag (owned) */
 	long long file_off;	/* where the header starts in the file */
+	struct rpm_virt *virt;	/* il + nvirt tags as rpm's index holds them, */
+	unsigned nvirt;		/* or NULL (owned) */
 };
 
 struct rpm_lead {
@@ -266,8 +278,19 @@ int rpm_check_digests(struct rpm_pkg *p, int verbose, FILE *out, struct ok_err *
 
 /* ---- layer 4: payload --------------------------------------------------- */
 
-/* Extract the payload beneath dir (every path opened beneath it). */
-int rpm_extract(struct rpm_pkg *p, const char *dir, struct ok_err *e);
+enum rpm_extract_flags {
+	RPM_X_SAFE = 1,	    /* no device nodes, no setuid/setgid bits */
+	RPM_X_NOVERIFY = 2, /* skip size and digest checks (fuzzing only: a
+			     * fuzzer cannot forge digests) */
+};
+/* Extract the payload beneath dir (every path opened beneath it), checking
+ * each cpio entry's size against FILESIZES, each regular file against
+ * FILEDIGESTS (a mismatching file is removed) and, once the archive has
+ * ended, the stored payload against PAYLOADDIGEST (or the signature MD5).
+ * Ownership is never changed: files belong to the caller. flags: enum
+ * rpm_extract_flags. 0, or a negative errno with e naming the file
+ * (-EBADMSG for a failed check, -EPERM for a refused path). */
+int rpm_extract(struct rpm_pkg *p, const char *dir, unsigned flags, struct ok_err *e);
 /* Write the payload as an uncompressed newc cpio archive to out_fd. */
 int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e);
 

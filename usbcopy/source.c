@@ -117,7 +117,7 @@ int uc_src_open(const char *path, const struct uc_bmap *bmap, const uint8_t *sha
 	}
 	/* decomp reads a zero-led image (blank first sectors) as raw data, not as
 	 * an empty tar archive */
-	s->d = decomp_open(s->fd, path, DECOMP_UNPACK, e);
+	s->d = decomp_open(s->fd, path, DECOMP_UNPACK | DECOMP_VERIFY, e);
 	if (!s->d) {
 		uc_src_close(s);
 		return e ? (e->errnum ? -e->errnum : -EINVAL) : -EINVAL;
@@ -251,11 +251,23 @@ static void add_ext(struct uc_chunk *c, uint32_t off, uint32_t len, int zero)
 	c->next++;
 }
 
-/* Whole-image digest check at the end. */
+/*
+ * The end: a stream is read to its end (past the last bmap range, too) and
+ * its format's own checks must pass (decomp_finish: gzip trailers, zip CRC,
+ * tar headers); then the whole-image digest. All before uc_src_next reports
+ * the end, so before the engine writes the held-back first chunk.
+ */
 static int finish(struct uc_src *s, struct ok_err *e)
 {
 	if (s->done)
 		return 0;
+	if (s->d) {
+		ssize_t r;
+		while ((r = decomp_read(s->d, s->skip, SKIP_BYTES, e)) > 0)
+			s->stream_pos += (uint64_t)r;
+		if (r < 0 || (r = decomp_finish(s->d, e)) < 0)
+			return (int)r;
+	}
 	s->done = 1;
 	if (!s->check_sha)
 		return 0;
@@ -367,11 +379,10 @@ int uc_src_next(struct uc_src *s, struct uc_chunk *c, struct ok_err *e)
 		return 0;
 	if (s->bmap) {
 		int r = next_bmap(s, c, e);
-		if (r <= 0) {
-			if (r == 0)
-				s->done = 1;
+		if (r == 0)
+			r = finish(s, e);
+		if (r <= 0)
 			return r;
-		}
 		if (!c->next) /* only empty ranges were left */
 			return uc_src_next(s, c, e);
 		return 1;

@@ -14,7 +14,12 @@ why=""
 if [ -n "$why" ]; then
 	for n in "profile event rate" "count column sums to the header" "last cuml is 100%" \
 		"callers are kallsyms symbols" "top function agrees with perf" \
-		"contention totals per lock type equal perf lock's"; do
+		"unprivileged: the error names perf_event_paranoid, not kptr_restrict" \
+		"CAP_PERFMON and CAP_SYSLOG: the error names tracefs' mode, not a missing mount" \
+		"SIGINT: report printed, --record replays byte for byte" \
+		"SIGTERM: report printed, --record replays byte for byte" \
+		"contention totals per lock type within perf lock's" \
+		"mmap_lock waits equal a per-(thread, lock) pairing of perf's samples"; do
 		tap_skip "$n" "$why"
 	done
 	tap_done
@@ -55,21 +60,93 @@ perf record -q -a -e cpu-clock -F 97 -o "$T/p.data" -- \
 rows=$(awk '/^-+$/{n++; next} n==1 && NF>=7 {print}' "$T/prof2.out")
 ours=$(echo "$rows" | awk '$7 != "(usermode)" {print $7; exit}')
 perf report -i "$T/p.data" --stdio --sort sym 2>/dev/null | awk '/\[k\]/ {print $NF}' | head -5 > "$T/perf.top"
-if [ -z "$ours" ] || grep -qx "$ours" "$T/perf.top"; then
+# Compared by address: one address has several names in kallsyms (memset and
+# __pi_memset), and perf and lockstat may pick different ones.
+addrs_of() { # names on stdin -> their kallsyms addresses
+	awk 'NR == FNR {want[$1] = 1; next} ($3 in want) {print $1}' - /proc/kallsyms | sort -u
+}
+echo "$ours" | addrs_of > "$T/ours.addr"
+addrs_of < "$T/perf.top" > "$T/perf.addr"
+if [ -z "$ours" ] || [ -n "$(comm -12 "$T/ours.addr" "$T/perf.addr")" ]; then
 	tap_ok "top function agrees with perf ($ours)"
 else
 	tap_fail "top function agrees with perf" "ours: $ours; perf top 5: $(tr '\n' ' ' < "$T/perf.top")"
 fi
 
+# Errors name the real cause. As nobody with the machine's
+# kernel.perf_event_paranoid (if above -1), system-wide events are refused by
+# that sysctl; the message must say so and how to fix it, not blame
+# kptr_restrict. With CAP_PERFMON and CAP_SYSLOG but tracefs mode 0700 (the
+# default mount), -C must name the mode, not claim tracefs is unmounted.
+# Neither sysctl nor tracefs' mode is changed here (the machine is shared).
+# priv_case NAME EXPECTED SETPRIV-ARGS...: lockstat -C as nobody exits 2
+# with exactly EXPECTED.
+priv_case() {
+	name=$1 exp=$2
+	shift 2
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$@" "$L" -C /bin/true > "$T/priv.out" 2>&1
+	rc=$?
+	if [ $rc = 2 ] && [ "$(cat "$T/priv.out")" = "$exp" ]; then
+		tap_ok "$name"
+	else
+		tap_fail "$name" "rc $rc: $(cat "$T/priv.out")"
+	fi
+}
+n1="unprivileged: the error names perf_event_paranoid, not kptr_restrict"
+n2="CAP_PERFMON and CAP_SYSLOG: the error names tracefs' mode, not a missing mount"
+par=$(cat /proc/sys/kernel/perf_event_paranoid)
+mode=$(stat -c %a /sys/kernel/tracing 2>/dev/null)
+if ! command -v setpriv >/dev/null; then
+	tap_skip "$n1" "no setpriv"
+	tap_skip "$n2" "no setpriv"
+else
+	if [ "$par" -le -1 ]; then
+		tap_skip "$n1" "kernel.perf_event_paranoid is $par: unprivileged events are allowed here"
+	else
+		priv_case "$n1" "lockstat: system-wide perf events are not allowed: kernel.perf_event_paranoid is $par and this process lacks CAP_PERFMON; run as root, grant CAP_PERFMON, or 'sysctl kernel.perf_event_paranoid=-1'"
+	fi
+	if [ "$mode" != 700 ]; then
+		tap_skip "$n2" "/sys/kernel/tracing is mode ${mode:-unmounted}, not 700"
+	else
+		priv_case "$n2" "lockstat: /sys/kernel/tracing: cannot read the tracepoint ids: tracefs is mode 0700, owner uid 0; run as root, or let others in with 'mount -o remount,mode=755 /sys/kernel/tracing': Permission denied" \
+			--inh-caps=+perfmon,+syslog --ambient-caps=+perfmon,+syslog
+	fi
+fi
+
+# Ctrl-C (SIGINT) or SIGTERM sent to lockstat ends the measurement as the
+# command's exit would: the command is sent SIGTERM (the warning says so),
+# the report is printed and the --record file is complete: replaying it
+# gives the same report, byte for byte.
+for sig in INT TERM; do
+	"$L" -I --record "$T/sig.rec" -o "$T/sig.out" /bin/sleep 60 2>"$T/sig.err" &
+	pid=$!
+	i=0
+	while [ $i -lt 100 ] && ! pgrep -P $pid sleep >/dev/null; do sleep 0.1; i=$((i + 1)); done
+	sleep 0.5
+	kill -$sig $pid
+	wait $pid
+	rc=$?
+	"$L" -I --replay "$T/sig.rec" -o "$T/sig.replay" 2>&1
+	if [ $rc = 0 ] && grep -q '^Profiling interrupt: [1-9]' "$T/sig.out" &&
+		grep -qx 'lockstat: warning: /bin/sleep died on signal 15' "$T/sig.err" &&
+		cmp -s "$T/sig.out" "$T/sig.replay"; then
+		tap_ok "SIG$sig: report printed, --record replays byte for byte"
+	else
+		tap_fail "SIG$sig: report printed, --record replays byte for byte" \
+			"rc $rc; $(cat "$T/sig.err"); $(head -3 "$T/sig.out"); $(cmp "$T/sig.out" "$T/sig.replay" 2>&1)"
+	fi
+done
+
 # Contention: perf lock record around lockstat; the totals per Linux lock type
 # must equal the sums of perf lock's 'contended' column (it prints on stderr).
-# The rwsems are contended only by the generator's threads, inside lockstat's
-# window: equal within 3%. perf's window also spans lockstat's own start-up
-# and exit (kallsyms, mmap of the rings), where spinlocks contend too, so for
-# spinlocks ours must be a subset: at most perf's count.
+# perf's window also spans lockstat's own start-up and exit, and on a shared
+# machine other processes contend rwsems and spinlocks there too, so ours
+# must be a subset: at most perf's count (within 3%), and some rwsem:W seen.
+# The exact check, per lock the generator owns, is the next test.
 if ! [ -r /sys/kernel/tracing/events/lock/contention_begin/id ] &&
 	! mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null; then
-	tap_skip "contention totals per lock type equal perf lock's" "no tracefs"
+	tap_skip "contention totals per lock type within perf lock's" "no tracefs"
+	tap_skip "mmap_lock waits equal a per-(thread, lock) pairing of perf's samples" "no tracefs"
 	tap_done
 fi
 perf lock record -a -o "$T/l.data" -- "$L" -C --linux-types -p -o "$T/cont.out" -- "$C" 4 1000 \
@@ -86,18 +163,51 @@ for pair in "rwsem:W 14" "rwsem:R 13" "spinlock 10"; do
 	o=$(awk -v k="$2" '$1==k {print $2}' "$T/ours")
 	p=${p:-0} o=${o:-0}
 	tol=$((p * 3 / 100 + 3))
-	diff=$((o > p ? o - p : p - o))
 	detail="$detail $1: ours $o perf $p;"
-	if [ "$1" = spinlock ]; then
-		[ "$o" -le $((p + tol)) ] || ok=0
-	else
-		[ "$diff" -le "$tol" ] || ok=0
-	fi
+	[ "$o" -le $((p + tol)) ] || ok=0
 done
 wW=$(awk '$1=="rwsem:W" {print $2}' "$T/perf")
 if [ "$ok" = 1 ] && [ "${wW:-0}" -gt 0 ]; then
-	tap_ok "contention totals per lock type equal perf lock's ($detail)"
+	tap_ok "contention totals per lock type within perf lock's ($detail)"
 else
-	tap_fail "contention totals per lock type equal perf lock's" "$detail"
+	tap_fail "contention totals per lock type within perf lock's" "$detail"
+fi
+
+# Wait times, on the same run: perf's own samples paired here in awk per
+# (thread, lock) as perf lock does (nested begin on the same lock ignored,
+# orphan ends dropped), for the rwsems the generator contends (its
+# mmap_lock: only its threads take it, all inside lockstat's window). Count
+# and total wait per (type, lock) must agree: counts exactly, totals within
+# 5% (each perf event stamps its own sample, so the same tracepoint hit
+# differs between perf's copy and ours, by microseconds, up to ~60 us seen
+# on a loaded machine: for a type with few, short waits 100 us per wait is
+# allowed instead; a wrong pairing loses or merges whole waits of
+# milliseconds).
+perf script -i "$T/l.data" -F comm,tid,time,event,trace --ns 2>/dev/null | awk '
+	{ for (i = 1; i <= NF; i++) if ($i ~ /^lock:contention_(begin|end):$/) break
+	  if (i > NF) next
+	  split($(i - 1), tm, /[.:]/); t = tm[1] * 1000000000 + tm[2]
+	  tid = $(i - 2); lock = $(i + 1); k = tid " " lock }
+	$i == "lock:contention_begin:" {
+	  f = $(i + 2); gsub(/[()]/, "", f); sub(/flags=/, "", f)
+	  if ($1 == "contend" && (f == "READ" || f == "WRITE")) mine[lock] = 1
+	  if (!(k in t0)) { t0[k] = t; fl[k] = f }
+	  next }
+	k in t0 { key = (fl[k] == "WRITE" ? 14 : fl[k] == "READ" ? 13 : "x") " " lock
+	  n[key]++; w[key] += t - t0[k]; delete t0[k] }
+	END { for (key in n) { split(key, a, " "); if (a[2] in mine && a[1] != "x")
+	  printf "%s %d %d\n", key, n[key], w[key] } }' | sort > "$T/pairs"
+awk '($1 == 13 || $1 == 14) && $3 ~ /^0x/ {n[$1 " " $3] += $2; w[$1 " " $3] += $6}
+	END {for (k in n) printf "%s %d %d\n", k, n[k], w[k]}' "$T/cont.out" | sort > "$T/ourpairs"
+detail=$(join -j1 -a1 -e 0 -o 0,1.2,1.3,2.2,2.3 \
+	"$(sed 's/ /:/' "$T/pairs" > "$T/p1"; echo "$T/p1")" \
+	"$(sed 's/ /:/' "$T/ourpairs" > "$T/p2"; echo "$T/p2")" |
+	awk '{ tol = $3 / 20; if (tol < 100000 * $2) tol = 100000 * $2
+	       ok = $2 == $4 && $2 > 0 && ($3 - $5 <= tol) && ($5 - $3 <= tol)
+	       printf "%s%s perf %d/%dns ours %d/%dns; ", ok ? "" : "MISMATCH ", $1, $2, $3, $4, $5 }')
+if [ -n "$detail" ] && ! echo "$detail" | grep -q MISMATCH; then
+	tap_ok "mmap_lock waits equal a per-(thread, lock) pairing of perf's samples ($detail)"
+else
+	tap_fail "mmap_lock waits equal a per-(thread, lock) pairing of perf's samples" "${detail:-no rwsem contention seen}"
 fi
 tap_done

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <linux/perf_event.h>
 
 #include "lockstat.h"
 
@@ -47,15 +48,15 @@ static const char *fmt(uint64_t a, int sz)
 static void test_format_symbol(void **state)
 {
 	(void)state;
-	assert_string_equal(fmt(0x1000, 1), "foo[256]");        /* 1: offset 0 with size */
-	assert_string_equal(fmt(0x1000, 0), "foo");             /* 2: offset 0 */
+	assert_string_equal(fmt(0x1000, 1), "foo[256]");	     /* 1: offset 0 with size */
+	assert_string_equal(fmt(0x1000, 0), "foo");		     /* 2: offset 0 */
 	assert_string_equal(fmt(LS_CPU_ADDR(1) + 5, 0), "cpu[1]+5"); /* 3: CPU+PIL, decimal */
 	assert_string_equal(fmt(LS_CPU_ADDR(0), 0), "cpu[0]");
-	assert_string_equal(fmt(0x1010, 0), "foo+0x10");        /* 4: inside */
-	assert_string_equal(fmt(0x2010, 0), "tiny+0x10");       /* 4: < 256 past a small symbol */
-	assert_string_equal(fmt(0x3400 + 0x300, 0), "0x3700");  /* 5: far past the last one */
+	assert_string_equal(fmt(0x1010, 0), "foo+0x10");       /* 4: inside */
+	assert_string_equal(fmt(0x2010, 0), "tiny+0x10");      /* 4: < 256 past a small symbol */
+	assert_string_equal(fmt(0x3400 + 0x300, 0), "0x3700"); /* 5: far past the last one */
 	assert_string_equal(fmt(0, 0), "(usermode)");
-	assert_string_equal(fmt(0x3100, 0), "last+0x100");       /* size = distance to next */
+	assert_string_equal(fmt(0x3100, 0), "last+0x100"); /* size = distance to next */
 	const struct ls_sym *s = ls_sym_lookup(&t, 0x3000);
 	assert_int_equal(s->size, 0x400);
 }
@@ -138,60 +139,76 @@ static void test_parse_events(void **state)
 static void test_parse_range(void **state)
 {
 	(void)state;
-	uint64_t lo, hi;
+	struct ls_range r;
 	struct ok_err e;
 	ok_err_clear(&e);
-	assert_int_equal(ls_parse_range(&t, "foo+0x10,8", &lo, &hi, &e), 0);
-	assert_int_equal(lo, 0x1010);
-	assert_int_equal(hi, 0x1018);
-	assert_int_equal(ls_parse_range(&t, "foo+0x10", &lo, &hi, &e), 0);
-	assert_int_equal(hi, 0x1100); /* size - off */
-	assert_int_equal(ls_parse_range(&t, "foo", &lo, &hi, &e), 0);
-	assert_int_equal(lo, 0x1000);
-	assert_int_equal(hi, 0x1100);
-	assert_int_equal(ls_parse_range(&t, "0x2000", &lo, &hi, &e), 0);
-	assert_int_equal(lo, 0x2000);
-	assert_int_equal(hi, 0x2001); /* hex: size 1 */
-	assert_int_equal(ls_parse_range(&t, "02000,0x20", &lo, &hi, &e), 0);
-	assert_int_equal(hi, 0x2020);
-	assert_int_equal(ls_parse_range(&t, "nosuch", &lo, &hi, &e), -ENOENT);
+	assert_int_equal(ls_parse_range(&t, "foo+0x10,8", &r, &e), 0);
+	assert_int_equal(r.lo, 0x1010);
+	assert_int_equal(r.hi, 0x1018);
+	assert_int_equal(ls_parse_range(&t, "foo+0x10", &r, &e), 0);
+	assert_int_equal(r.hi, 0x1100); /* size - off */
+	assert_int_equal(ls_parse_range(&t, "foo", &r, &e), 0);
+	assert_int_equal(r.lo, 0x1000);
+	assert_int_equal(r.hi, 0x1100);
+	assert_int_equal(ls_parse_range(&t, "0x2000", &r, &e), 0);
+	assert_int_equal(r.lo, 0x2000);
+	assert_int_equal(r.hi, 0x2001); /* hex: size 1 */
+	assert_int_equal(ls_parse_range(&t, "02000,0x20", &r, &e), 0);
+	assert_int_equal(r.hi, 0x2020);
+	/* lockstat.c: hex takes +off too (strtok on ",+"), and an explicit size
+	 * 0 stays 0: the predicate (a >= x && a < x) matches nothing. */
+	assert_int_equal(ls_parse_range(&t, "0x2000+0x10,4", &r, &e), 0);
+	assert_int_equal(r.lo, 0x2010);
+	assert_int_equal(r.hi, 0x2014);
+	assert_int_equal(ls_parse_range(&t, "0x2000,0", &r, &e), 0);
+	assert_int_equal(r.lo, r.hi);
+	/* a symbol's size 0 becomes 1 */
+	assert_int_equal(ls_parse_range(&t, "tiny+8", &r, &e), 0);
+	assert_int_equal(r.hi - r.lo, 1);
+	assert_int_equal(ls_parse_range(&t, "nosuch", &r, &e), -ENOENT);
 	assert_string_equal(e.msg, "symbol 'nosuch' not found");
 }
 
+/* lockstat.c's predicates: -l and -f ranges all ORed for lock events; the
+ * profiling event sees only the -f ranges (g_ipredicate). */
 static void test_filter(void **state)
 {
 	(void)state;
 	struct ls_filter f;
 	memset(&f, 0, sizeof(f));
 	f.enabled[1] = f.enabled[LS_EV_PROFILE] = 1;
-	f.have_lock = 1;
-	f.lock_lo = 0x1000;
-	f.lock_hi = 0x1100;
+	f.locks[f.nlocks++] = (struct ls_range){0x1000, 0x1100};
+	f.locks[f.nlocks++] = (struct ls_range){0x5000, 0x5008};
 	struct ls_raw ev;
 	memset(&ev, 0, sizeof(ev));
 	ev.event = 1;
 	ev.lock = 0x1050;
 	assert_true(ls_filter_pass(&f, &ev));
+	ev.lock = 0x5007; /* the second -l range */
+	assert_true(ls_filter_pass(&f, &ev));
 	ev.lock = 0x2000;
 	assert_false(ls_filter_pass(&f, &ev));
 	ev.event = LS_EV_PROFILE; /* -l is not applied to the profiling event */
 	assert_true(ls_filter_pass(&f, &ev));
-	ev.event = 2; /* not enabled */
+	f.funcs[f.nfuncs++] = (struct ls_range){0x8000, 0x8100};
+	ev.caller = 0x9000; /* ... but -f is */
 	assert_false(ls_filter_pass(&f, &ev));
-	f.have_lock = 0;
+	ev.caller = 0x8000;
+	assert_true(ls_filter_pass(&f, &ev));
+	ev.event = 1; /* lock outside every -l range, caller inside -f: ORed, passes */
+	assert_true(ls_filter_pass(&f, &ev));
+	ev.caller = 0x9000;
+	assert_false(ls_filter_pass(&f, &ev));
+	ev.event = 2; /* not enabled */
+	ev.lock = 0x1050;
+	assert_false(ls_filter_pass(&f, &ev));
+	memset(&f, 0, sizeof(f));
 	f.enabled[2] = 1;
 	f.min_duration = 100;
 	ev.time_ns = 99;
 	assert_false(ls_filter_pass(&f, &ev));
 	ev.time_ns = 100;
 	assert_true(ls_filter_pass(&f, &ev));
-	f.have_func = 1;
-	f.func_lo = 0x1000;
-	f.func_hi = 0x1100;
-	ev.caller = 0x10ff;
-	assert_true(ls_filter_pass(&f, &ev));
-	ev.caller = 0x1100;
-	assert_false(ls_filter_pass(&f, &ev));
 }
 
 /* Linux contention_begin flags (include/trace/events/lock.h) to Solaris events. */
@@ -276,14 +293,200 @@ static void test_lock_text(void **state)
 	ls_symtab_free(&k);
 }
 
+/* Section markers name no object: kallsyms without CONFIG_KALLSYMS_ALL has
+ * only them in .data, so a static lock after __start_init_stack must print
+ * as its address, not as the marker plus an offset. */
+static void test_markers(void **state)
+{
+	(void)state;
+	assert_true(ls_sym_is_marker("__start_init_stack"));
+	assert_true(ls_sym_is_marker("__stop___jump_table"));
+	assert_true(ls_sym_is_marker("_edata"));
+	assert_true(ls_sym_is_marker("__sched_text_start"));
+	assert_true(ls_sym_is_marker("__irqentry_text_end"));
+	assert_false(ls_sym_is_marker("init_task"));
+	assert_false(ls_sym_is_marker("_raw_spin_lock"));
+	assert_false(ls_sym_is_marker("start_kernel"));
+	struct ls_symtab k;
+	ls_symtab_init(&k);
+	ls_symtab_add(&k, 0x10000, 0, "__start_init_stack");
+	ls_symtab_add(&k, 0x40000, 0x100, "tasklist_lock");
+	ls_symtab_finish(&k, 1);
+	char buf[64];
+	assert_string_equal(ls_sym_format(&k, 0x18080, 1, buf, sizeof(buf)), "0x18080");
+	assert_string_equal(ls_sym_format(&k, 0x10000, 0, buf, sizeof(buf)), "0x10000");
+	assert_string_equal(ls_sym_format(&k, 0x40000, 1, buf, sizeof(buf)), "tasklist_lock[256]");
+	ls_symtab_free(&k);
+}
+
+/* ---- contention pairing ----------------------------------------------------- */
+
+#define KMARK ((uint64_t)PERF_CONTEXT_KERNEL)
+
+static struct ls_raw got[16];
+static int ngot;
+
+static int collect_ev(void *ctx, const struct ls_raw *ev)
+{
+	(void)ctx;
+	if (ngot < 16)
+		got[ngot++] = *ev;
+	return 0;
+}
+
+/* A sample: kind, time, tid, cpu, lock, flags/ret, then the callchain. */
+static struct ls_sample smp(enum ls_sample_kind kind, uint64_t time, uint32_t tid, uint32_t cpu,
+			    uint64_t lock, uint32_t arg, int n, ...)
+{
+	struct ls_sample s;
+	memset(&s, 0, sizeof(s));
+	s.kind = kind;
+	s.time = time;
+	s.pid = s.tid = tid;
+	s.cpu = cpu;
+	s.lock = lock;
+	s.arg = arg;
+	va_list ap;
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		s.chain[s.nchain++] = va_arg(ap, uint64_t);
+	va_end(ap);
+	return s;
+}
+
+static void expect_ev(int i, int event, uint64_t lock, uint64_t caller, uint64_t time_ns,
+		      uint64_t frame0)
+{
+	assert_true(i < ngot);
+	assert_int_equal(got[i].event, event);
+	assert_int_equal(got[i].lock, lock);
+	assert_int_equal(got[i].caller, caller);
+	assert_int_equal(got[i].time_ns, time_ns);
+	assert_int_equal(got[i].depth, frame0 ? 1 : 0);
+	if (frame0)
+		assert_int_equal(got[i].stack[0], frame0);
+}
+
+/* Kernel text of the pairing tests: sched and lock text, then two callers. */
+static void pair_symtab(struct ls_symtab *k)
+{
+	ls_symtab_init(k);
+	ls_symtab_add(k, 0x9000, 0, "__sched_text_start");
+	ls_symtab_add(k, 0x9000, 0, "schedule");
+	ls_symtab_add(k, 0x9100, 0, "rwsem_down_write_slowpath");
+	ls_symtab_add(k, 0x9200, 0, "__sched_text_end");
+	ls_symtab_add(k, 0x9200, 0, "__lock_text_start");
+	ls_symtab_add(k, 0x9200, 0, "_raw_spin_lock");
+	ls_symtab_add(k, 0x9300, 0, "__lock_text_end");
+	ls_symtab_add(k, 0x9300, 0, "__vm_munmap");
+	ls_symtab_add(k, 0x9400, 0x100, "__x64_sys_munmap");
+	ls_symtab_finish(k, 2);
+}
+
+/*
+ * Nested contention, paired per (thread, lock). The right answer, by hand:
+ *  thread 100: begin rwsem A (WRITE) at 1000; inside the wait its schedule()
+ *    contends the rq lock B (SPIN) at 2000, which ends at 3100; A ends at
+ *    11000. So B: event 2 (spin), 3100 - 2000 = 1100 ns; A: event 4 (writer
+ *    blocked), 11000 - 1000 = 10000 ns. (Paired per thread, B's end closed A
+ *    at 2100 ns and A's own end was lost.) Both callers are the first frame
+ *    outside sched/lock text, __vm_munmap+0x10; the stack (depth 1) is the
+ *    frame after it, __x64_sys_munmap+0x10.
+ *  thread 200: begin A (READ) at 1500; an end of C at 2500 that it never
+ *    began (orphan, dropped); a second begin of A at 4000 is nested and
+ *    ignored; A ends at 12500: event 6, 12500 - 1500 = 11000 ns.
+ *  thread 300: mutex M spins (MUTEX|SPIN) at 100, sleeps (MUTEX) at 400,
+ *    gets it at 900: event 0 with 300 ns, then event 1 with 500 ns.
+ *  idle (tid 0) on CPUs 0 and 1, both on X: paired per CPU: CPU 1's
+ *    5200..5300 = 100 ns, CPU 0's 5000..5600 = 600 ns.
+ * Events come out in the time order of their ends.
+ */
+static void test_pair_nested(void **state)
+{
+	(void)state;
+	enum { SPIN = 1, READ = 2, WRITE = 4, MUTEX = 32 };
+	const uint64_t A = 0xa000, B = 0xb000, C = 0xc000, M = 0xd000, X = 0xe000;
+	struct ls_symtab k;
+	pair_symtab(&k);
+	struct ls_pair p;
+	ls_pair_init(&p, &k, 1, 0, collect_ev, NULL);
+	struct ls_sample in[] = {
+	    smp(LS_SAMPLE_BEGIN, 100, 300, 1, M, MUTEX | SPIN, 2, KMARK, 0x9320),
+	    smp(LS_SAMPLE_BEGIN, 400, 300, 1, M, MUTEX, 2, KMARK, 0x9320),
+	    smp(LS_SAMPLE_END, 900, 300, 0, M, 0, 0),
+	    smp(LS_SAMPLE_BEGIN, 1000, 100, 0, A, WRITE, 4, KMARK, 0x9150, 0x9310, 0x9410),
+	    smp(LS_SAMPLE_BEGIN, 1500, 200, 1, A, READ, 3, KMARK, 0x9160, 0x9330),
+	    smp(LS_SAMPLE_BEGIN, 2000, 100, 0, B, SPIN, 6, KMARK, 0x9210, 0x9010, 0x9150, 0x9310,
+		0x9410),
+	    smp(LS_SAMPLE_END, 2500, 200, 1, C, 0, 0),
+	    smp(LS_SAMPLE_END, 3100, 100, 0, B, 0, 0),
+	    smp(LS_SAMPLE_BEGIN, 4000, 200, 1, A, READ, 3, KMARK, 0x9160, 0x9340),
+	    smp(LS_SAMPLE_BEGIN, 5000, 0, 0, X, SPIN, 2, KMARK, 0x9350),
+	    smp(LS_SAMPLE_BEGIN, 5200, 0, 1, X, SPIN, 2, KMARK, 0x9360),
+	    smp(LS_SAMPLE_END, 5300, 0, 1, X, 0, 0),
+	    smp(LS_SAMPLE_END, 5600, 0, 0, X, 0, 0),
+	    smp(LS_SAMPLE_END, 11000, 100, 1, A, 0, 0),
+	    smp(LS_SAMPLE_END, 12500, 200, 0, A, 0, 0),
+	};
+	ngot = 0;
+	for (size_t i = 0; i < sizeof(in) / sizeof(in[0]); i++)
+		assert_int_equal(ls_pair_sample(&p, &in[i]), 0);
+	assert_int_equal(ngot, 7);
+	expect_ev(0, 0, M, 0x9320, 300, 0);
+	expect_ev(1, 1, M, 0x9320, 500, 0);
+	expect_ev(2, 2, B, 0x9310, 1100, 0x9410);
+	expect_ev(3, 2, X, 0x9360, 100, 0);
+	expect_ev(4, 2, X, 0x9350, 600, 0);
+	expect_ev(5, 4, A, 0x9310, 10000, 0x9410);
+	expect_ev(6, 6, A, 0x9330, 11000, 0);
+	assert_int_equal(p.orphans, 1);
+	ls_pair_free(&p);
+	ls_symtab_free(&k);
+}
+
+/*
+ * Rings are drained one after the other, so a migrated thread's end (CPU 1,
+ * time 11000) can be read a pass before its begin (CPU 0, time 1000). The
+ * round rule pairs nothing newer than the previous pass's newest sample:
+ * pass 1 queues the end and flushes up to 0 (nothing before it); pass 2
+ * queues the begin and flushes up to 11000: one event of 10000 ns, not an
+ * orphan end and a begin left open.
+ */
+static void test_pair_rounds(void **state)
+{
+	(void)state;
+	struct ls_symtab k;
+	pair_symtab(&k);
+	struct ls_pair p;
+	ls_pair_init(&p, &k, 1, 0, collect_ev, NULL);
+	ngot = 0;
+	struct ls_sample end = smp(LS_SAMPLE_END, 11000, 100, 1, 0xa000, 0, 0);
+	struct ls_sample beg =
+	    smp(LS_SAMPLE_BEGIN, 1000, 100, 0, 0xa000, 4, 3, KMARK, 0x9150, 0x9310);
+	assert_int_equal(ls_pair_queue(&p, &end), 0);
+	assert_int_equal(ls_pair_flush(&p, 0), 0);
+	assert_int_equal(ngot, 0);
+	assert_int_equal(p.nq, 1);
+	assert_int_equal(ls_pair_queue(&p, &beg), 0);
+	assert_int_equal(ls_pair_flush(&p, 11000), 0);
+	assert_int_equal(p.nq, 0);
+	assert_int_equal(ngot, 1);
+	expect_ev(0, 4, 0xa000, 0x9310, 10000, 0);
+	assert_int_equal(p.orphans, 0);
+	ls_pair_free(&p);
+	ls_symtab_free(&k);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format_symbol), cmocka_unit_test(test_mergesort_ties),
-		cmocka_unit_test(test_mergesort_sorts), cmocka_unit_test(test_hist_bucket),
-		cmocka_unit_test(test_parse_events),  cmocka_unit_test(test_parse_range),
-		cmocka_unit_test(test_filter),        cmocka_unit_test(test_contention_map),
-		cmocka_unit_test(test_recset),        cmocka_unit_test(test_lock_text),
+	    cmocka_unit_test(test_format_symbol),   cmocka_unit_test(test_mergesort_ties),
+	    cmocka_unit_test(test_mergesort_sorts), cmocka_unit_test(test_hist_bucket),
+	    cmocka_unit_test(test_parse_events),    cmocka_unit_test(test_parse_range),
+	    cmocka_unit_test(test_filter),	    cmocka_unit_test(test_contention_map),
+	    cmocka_unit_test(test_recset),	    cmocka_unit_test(test_lock_text),
+	    cmocka_unit_test(test_markers),	    cmocka_unit_test(test_pair_nested),
+	    cmocka_unit_test(test_pair_rounds),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

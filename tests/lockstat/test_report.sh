@@ -216,9 +216,11 @@ sort > "$T/exp" <<'EXP'
 EXP
 test_cmp "-I -p rows by exact PC" "$T/exp" "$T/out"
 
-# -g: each stack frame becomes a caller; with -k zio_compress and zio_execute
-# each "generated" 2 events; cpu_halt 4, lzjb_compress 2, (usermode) 1.
-"$L" -kIg -p --replay "$T/b.rec" | sort > "$T/out" 2>&1
+# -g on the profile: each stack frame becomes a caller; with -k zio_compress
+# and zio_execute each "generated" 2 events; cpu_halt 4, lzjb_compress 2,
+# (usermode) 1. lockstat.c makes the exploded records LS_TIME ones, so -p
+# rows end with the time (0 here) and carry no histogram. Whole lines,
+# sorted (the tie order is checked on fixture G below).
 sort > "$T/exp" <<'EXP'
 56 3 cpu[0] cpu_halt 0.000000 0
 56 1 cpu[1] cpu_halt 0.000000 0
@@ -227,9 +229,151 @@ sort > "$T/exp" <<'EXP'
 56 2 cpu[1] lzjb_compress 0.000000 0
 56 1 cpu[0] (usermode) 0.000000 0
 EXP
-# -g gathers histograms (-s 50 implied): drop the 64 histogram fields for the compare.
-"$L" -kIg -p --replay "$T/b.rec" | awk '{print $1, $2, $3, $4, $5, $6}' | sort > "$T/out"
-test_cmp "-g generated load per function" "$T/exp" "$T/out"
+"$L" -kIg -p --replay "$T/b.rec" | sort > "$T/out"
+test_cmp "-g -p rows: time, no histogram" "$T/exp" "$T/out"
+
+# Fixture G: contention on one lock, 1 s; counts chosen without ties.
+#   A x3: caller foo+0x10, 100 ns each, stack gfn+0x8 <- hfn+0x4
+#   B x2: caller foo+0x20, 400 ns each, stack gfn+0x8
+#   C x1: caller foo+0x30, 1000 ns,     stack hfn+0x4
+cat > "$T/g.rec" <<'REC'
+lockstat-record 1
+elapsed 1000000000
+ncpu 1
+ev 1 ffffffff82000000 ffffffff81000110 100 - ffffffff81000208 ffffffff81000304
+ev 1 ffffffff82000000 ffffffff81000110 100 - ffffffff81000208 ffffffff81000304
+ev 1 ffffffff82000000 ffffffff81000110 100 - ffffffff81000208 ffffffff81000304
+ev 1 ffffffff82000000 ffffffff81000120 400 - ffffffff81000208
+ev 1 ffffffff82000000 ffffffff81000120 400 - ffffffff81000208
+ev 1 ffffffff82000000 ffffffff81000130 1000 - ffffffff81000304
+sym ffffffff81000100 100 foo
+sym ffffffff81000200 100 gfn
+sym ffffffff81000300 100 hfn
+sym ffffffff82000000 40 pse_mutex
+REC
+# -g (implies -s 50): every frame a caller, plus the caller itself (never in
+# its own stack here). gfn+0x8: A+B = 5 events, 300+800 = 1100 ns, avg 220;
+# hfn+0x4: A+C = 4, 1300, avg 325; foo+0x10 3 (avg 100); foo+0x20 2 (400);
+# foo+0x30 1 (1000). genr = count*100/6 (the totals before -g): 83, 67, 50,
+# 33, 17; cuml prints ----. The -t form of lockstat.c's report_stats (the
+# records are LS_TIME after -g): one header, no histograms.
+grow() { # count genr% nsec lock caller
+	printf '%5s %3s%% ---- %4s %8s %-22s %-24s\n' "$1" "$2" 0.00 "$3" "$4" "$5"
+}
+{
+	hdr "Adaptive mutex block" 6 1.000 6
+	cols Count genr nsec Lock Caller
+	echo $BAR
+	grow 5 83 220 pse_mutex gfn+0x8
+	grow 4 67 325 pse_mutex hfn+0x4
+	grow 3 50 100 pse_mutex foo+0x10
+	grow 2 33 400 pse_mutex foo+0x20
+	grow 1 17 1000 pse_mutex foo+0x30
+	echo $BAR
+} > "$T/exp"
+"$L" -g --replay "$T/g.rec" > "$T/out" 2>&1
+test_cmp "-g: the -t form, generated load per function" "$T/exp" "$T/out"
+printf '%s\n' "1 5 pse_mutex gfn+0x8 0.000000 1100" "1 4 pse_mutex hfn+0x4 0.000000 1300" \
+	"1 3 pse_mutex foo+0x10 0.000000 300" "1 2 pse_mutex foo+0x20 0.000000 800" \
+	"1 1 pse_mutex foo+0x30 0.000000 1000" > "$T/exp"
+"$L" -g -p --replay "$T/g.rec" > "$T/out" 2>&1
+test_cmp "-g -p: whole rows in count order" "$T/exp" "$T/out"
+
+# -T: lockstat.c's report_trace: header "%5s  %7s  %11s  %-24s  %-24s" and
+# dashes (not with -p), one "%2d  %10llu  %11p  %-24s  %-24s" row per event
+# in arrival order; frames only with -s N >= 1, each "%53s  %-24s" (55
+# columns in), then a blank line. Owner is %p of a zeroed record: 0.
+trow() { printf '%2s  %10s  %11s  %-24s  %-24s\n' "$1" "$2" 0 "$3" "$4"; }
+tframe() { printf '%53s  %-24s\n' "" "$1"; }
+{
+	printf '%5s  %7s  %11s  %-24s  %-24s\n' Event Time Owner Lock Caller
+	echo $BAR
+	trow 1 100 pse_mutex foo+0x10
+	trow 1 100 pse_mutex foo+0x10
+	trow 1 100 pse_mutex foo+0x10
+	trow 1 400 pse_mutex foo+0x20
+	trow 1 400 pse_mutex foo+0x20
+	trow 1 1000 pse_mutex foo+0x30
+} > "$T/exp"
+"$L" -T --replay "$T/g.rec" > "$T/out" 2>&1
+test_cmp "-T rows, no frames, no blank lines" "$T/exp" "$T/out"
+# -T -p -s 3: no header; two frames at most; the last event's caller is its
+# frame 1, so (report_trace's "went a few frames below the caller") its
+# frames print from frame 1.
+cp "$T/g.rec" "$T/t.rec"
+echo "ev 1 ffffffff82000000 ffffffff81000208 50 - ffffffff81000110 ffffffff81000208 ffffffff81000304" >> "$T/t.rec"
+{
+	trow 1 100 pse_mutex foo+0x10; tframe gfn+0x8; tframe hfn+0x4; echo
+	trow 1 100 pse_mutex foo+0x10; tframe gfn+0x8; tframe hfn+0x4; echo
+	trow 1 100 pse_mutex foo+0x10; tframe gfn+0x8; tframe hfn+0x4; echo
+	trow 1 400 pse_mutex foo+0x20; tframe gfn+0x8; echo
+	trow 1 400 pse_mutex foo+0x20; tframe gfn+0x8; echo
+	trow 1 1000 pse_mutex foo+0x30; tframe hfn+0x4; echo
+	trow 1 50 pse_mutex gfn+0x8; tframe gfn+0x8; echo
+} > "$T/exp"
+"$L" -T -p -s 3 --replay "$T/t.rec" > "$T/out" 2>&1
+test_cmp "-T -p -s 3: frames at column 55, blank line after each" "$T/exp" "$T/out"
+
+# No events at all: lockstat.c exits before report_trace, so not even the
+# header is printed.
+testcmd "-T with no events prints nothing" "$L -T -e 3 --replay $T/g.rec 2>&1; echo rc=\$?" "rc=0
+" ""
+
+# Several -l and -f: lockstat.c ORs every range into one predicate.
+# -l pse_mutex+0x8,8 -l pse_mutex+0x10,8: the events on +0x8 and +0x10.
+printf '1 1 pse_mutex+0x8 foo+0x20 0.000000 2000\n2 1 pse_mutex+0x10 bar+0x10 0.000000 500\n' > "$T/exp"
+"$L" -l pse_mutex+0x8,8 -l pse_mutex+0x10,8 -p --replay "$T/a.rec" > "$T/out" 2>&1
+test_cmp "-l twice: either range" "$T/exp" "$T/out"
+# -f bar -f 0xffffffff81000120,1 (hex: foo+0x20): callers bar+0x10 (twice)
+# and foo+0x20. Event 1 keeps two records of count 1, key order [pse_mutex
+# bar+0x10, pse_mutex+0x8 foo+0x20]: the tie prints reversed.
+{
+	printf '1 1 pse_mutex+0x8 foo+0x20 0.000000 2000\n1 1 pse_mutex bar+0x10 0.000000 700\n'
+	printf '2 1 pse_mutex+0x10 bar+0x10 0.000000 500\n'
+} > "$T/exp"
+"$L" -f bar -f 0xffffffff81000120,1 -p --replay "$T/a.rec" > "$T/out" 2>&1
+test_cmp "-f twice: either range" "$T/exp" "$T/out"
+# -l and -f together are ORed too (ANDed, nothing would match): the lock
+# range gives pse_mutex+0x8/foo+0x20, the function bar both bar+0x10 events.
+"$L" -l pse_mutex+0x8,8 -f bar -p --replay "$T/a.rec" > "$T/out" 2>&1
+test_cmp "-l and -f: either" "$T/exp" "$T/out"
+
+# -P -b: without times -P is off (g_Pflag = 0): count order and count
+# percentages, as the plain -b report (2/4 = 50%, 1/4 = 25%).
+{
+	hdr "Adaptive mutex block" 4 2.000 2
+	cols Count indv "" Lock Caller
+	echo $BAR
+	row 2 50 50 "" pse_mutex foo+0x10
+	row 1 25 75 "" pse_mutex+0x8 foo+0x20
+	row 1 25 100 "" pse_mutex bar+0x10
+	echo $BAR
+} > "$T/exp"
+"$L" -P -b -e 1 --replay "$T/a.rec" > "$T/out" 2>&1
+test_cmp "-P -b: counts, not times" "$T/exp" "$T/out"
+
+# -A is -C here (hold events have no source): the default report's rows.
+printf '%s\n' "1 2 pse_mutex foo+0x10 0.000000 4000" "1 1 pse_mutex+0x8 foo+0x20 0.000000 2000" \
+	"1 1 pse_mutex bar+0x10 0.000000 700" "2 1 pse_mutex+0x10 bar+0x10 0.000000 500" > "$T/exp"
+"$L" -A -p --replay "$T/a.rec" > "$T/out" 2>&1
+test_cmp "-A watches the contention events" "$T/exp" "$T/out"
+
+# --linux-types -e 4: only the Linux types that fold into event 4 (rwsem:W
+# = 14, percpu-rwsem:W = 17), not every type.
+cat > "$T/lt.rec" <<'REC'
+lockstat-record 1
+elapsed 1000000000
+ncpu 1
+ev 14 ffffffff82000000 ffffffff81000110 100 -
+ev 13 ffffffff82000000 ffffffff81000110 200 -
+ev 10 ffffffff82000000 ffffffff81000110 300 -
+ev 17 ffffffff82000000 ffffffff81000120 400 -
+sym ffffffff81000100 100 foo
+sym ffffffff82000000 40 pse_mutex
+REC
+printf '14 1 pse_mutex foo+0x10 0.000000 100\n17 1 pse_mutex foo+0x20 0.000000 400\n' > "$T/exp"
+"$L" --linux-types -e 4 -p --replay "$T/lt.rec" > "$T/out" 2>&1
+test_cmp "--linux-types -e 4: rwsem:W and percpu-rwsem:W only" "$T/exp" "$T/out"
 
 # --comm splits (usermode) by process; --folded gives flame-graph lines.
 "$L" -I --folded --replay "$T/b.rec" | sort > "$T/out"
@@ -270,6 +414,32 @@ rc=2
 " ""
 printf 'PK\003\004junk\n' > "$T/bad2.rec"
 testcmd "not a record file" "$L --replay $T/bad2.rec 2>&1; echo rc=\$?" "lockstat: $T/bad2.rec:1: expected 'lockstat-record 1' (not a lockstat record file)
+rc=2
+" ""
+# Static locks on a kernel without CONFIG_KALLSYMS_ALL: the only .data
+# symbol below them is the marker __start_init_stack. Two distinct locks
+# (+0x8080, +0x80c0) print as their addresses and -c keeps them apart
+# (before: "__start_init_stack+0x8080", and -c merged both into
+# __start_init_stack[...]). Key order puts ...8080 first; the count tie then
+# prints reversed.
+cat > "$T/m.rec" <<'REC'
+lockstat-record 1
+elapsed 1000000000
+ncpu 1
+ev 2 ffffffff82e08080 ffffffff81000110 100 -
+ev 2 ffffffff82e080c0 ffffffff81000110 300 -
+sym ffffffff81000100 100 foo
+sym ffffffff82e00000 100000 __start_init_stack
+REC
+printf '2 1 0xffffffff82e080c0 foo+0x10 0.000000 300\n2 1 0xffffffff82e08080 foo+0x10 0.000000 100\n' > "$T/exp"
+"$L" -c -p --replay "$T/m.rec" > "$T/out" 2>&1
+test_cmp "-c: locks after a section marker stay apart, printed as addresses" "$T/exp" "$T/out"
+
+# A report that cannot be written is an error (exit 2), to stdout or -o.
+testcmd "stdout to /dev/full fails" "$L --replay $T/a.rec 2>&1 >/dev/full; echo rc=\$?" "lockstat: error writing output: No space left on device
+rc=2
+" ""
+testcmd "-o /dev/full fails" "$L -o /dev/full --replay $T/a.rec 2>&1; echo rc=\$?" "lockstat: error writing output: No space left on device
 rc=2
 " ""
 # -n 2 with three distinct records: the Solaris warning, and the totals still count all.

@@ -31,7 +31,7 @@ sendmsgs() { # kind target n prefix
 
 cat >"$T/a.conf" <<CONF
 @version: 3.38
-options { stats-freq(0); };
+options { stats-freq(0); time-reopen(1); };
 source s { unix-dgram("$T/in.sock"); };
 destination d { file("$T/missing/out.log" template("\$MSG\n")); };
 log { source(s); destination(d); };

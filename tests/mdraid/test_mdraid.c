@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -600,6 +601,114 @@ static void test_sliced_paths(void **state)
 	free(out);
 }
 
+/* One unreadable 4 KiB block (of whichever fd reads that file) that a
+ * pwrite covering it heals, as a disk remaps a sector on write. */
+static struct stat bad_st;
+static off_t bad_off = -1;
+static int bad_reads;
+static bool on_bad(int fd, off_t off, size_t n)
+{
+	struct stat st;
+	return bad_off >= 0 && fstat(fd, &st) == 0 && st.st_dev == bad_st.st_dev &&
+	       st.st_ino == bad_st.st_ino && off < bad_off + 4096 && off + (off_t)n > bad_off;
+}
+static ssize_t bad_pread(int fd, void *b, size_t n, off_t off)
+{
+	if (on_bad(fd, off, n)) {
+		__atomic_add_fetch(&bad_reads, 1, __ATOMIC_SEQ_CST);
+		errno = EIO;
+		return -1;
+	}
+	return pread(fd, b, n, off);
+}
+static ssize_t heal_pwrite(int fd, const void *b, size_t n, off_t off)
+{
+	if (on_bad(fd, off, n) && off <= bad_off && off + (off_t)n >= bad_off + 4096)
+		bad_off = -1;
+	return pwrite(fd, b, n, off);
+}
+/* Zero the block at off of path on disk and make its reads fail. */
+static void break_block(const char *path, off_t off)
+{
+	uint8_t z[4096] = {0};
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, z, sizeof(z), off), (ssize_t)sizeof(z));
+	assert_int_equal(fstat(fd, &bad_st), 0);
+	close(fd);
+	bad_off = off;
+	bad_reads = 0;
+	io_sys.pread = bad_pread;
+	io_sys.pwrite = heal_pwrite;
+}
+static void block_equals(const char *path, off_t off, const uint8_t *want)
+{
+	uint8_t got[4096];
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, got, sizeof(got), off), (ssize_t)sizeof(got));
+	close(fd);
+	assert_memory_equal(got, want, sizeof(got));
+}
+
+/* A block that fails to read under write (read-modify-write of its stripe)
+ * and under rebuild is rebuilt from P/Q, rewritten in place with the
+ * original bytes, and counted (issue 15). */
+static void test_read_error_rewritten(void **state)
+{
+	(void)state;
+	make_members(4, 4 << 20);
+	create(6, 4, 64, 0, false);
+	struct md_array a;
+	struct ok_err e;
+	size_t len = 1000000;
+	uint8_t *in = malloc(len), *out = malloc(len), orig[4096];
+	fill(in, len, 9);
+	assert_int_equal(md_array_open(&a, 4, paths, MD_OPEN_WRITE | MD_OPEN_NO_SAFETY, &e), 0);
+	assert_int_equal(md_array_write(&a, 0, in, len, &e), 0);
+	/* stripe 0 of RAID6 left-symmetric on 4: Q on 0, data on 1 and 2, P on 3 */
+	off_t blk = (off_t)a.m[1].sb.data_offset * 512 + 8192;
+	assert_int_equal(md_array_close(&a, &e), 0);
+	block_equals(paths[1], blk, in + 8192); /* data block 0 of stripe 0 */
+	memcpy(orig, in + 8192, sizeof(orig));
+
+	/* write 100 bytes into the other data chunk of stripe 0 */
+	break_block(paths[1], blk);
+	assert_int_equal(md_array_open(&a, 4, paths, MD_OPEN_WRITE | MD_OPEN_NO_SAFETY, &e), 0);
+	fill(in + 70000, 100, 10);
+	assert_int_equal(md_array_write(&a, 70000, in + 70000, 100, &e), 0);
+	assert_int_equal(md_array_close(&a, &e), 0);
+	io_sys = io_sys_default;
+	assert_true(bad_reads > 0);
+	assert_int_equal(a.read_errors, 1);
+	assert_int_equal(a.read_fixed, 1);
+	block_equals(paths[1], blk, orig);
+
+	/* rebuild slot 3 onto a new file while slot 1's block fails */
+	char newp[300], *deg[4] = {paths[0], paths[1], paths[2], "missing"};
+	snprintf(newp, sizeof(newp), "%s/new.img", dir);
+	int nfd = open(newp, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	assert_true(nfd >= 0);
+	assert_int_equal(ftruncate(nfd, 4 << 20), 0);
+	close(nfd);
+	break_block(paths[1], blk);
+	assert_int_equal(md_array_open(&a, 4, deg, MD_OPEN_WRITE | MD_OPEN_NO_SAFETY, &e), 0);
+	assert_int_equal(md_array_rebuild(&a, 3, newp, UINT64_MAX, &e), 0);
+	assert_int_equal(md_array_close(&a, &e), 0);
+	io_sys = io_sys_default;
+	assert_int_equal(a.read_errors, 1);
+	assert_int_equal(a.read_fixed, 1);
+	block_equals(paths[1], blk, orig);
+	/* the rebuilt member carries the right data: read without slot 1, 2 */
+	char *two[4] = {paths[0], "missing", "missing", newp};
+	assert_int_equal(md_array_open(&a, 4, two, MD_OPEN_NO_SAFETY, &e), 0);
+	assert_int_equal(md_array_read(&a, 0, out, len, &e), 0);
+	assert_memory_equal(in, out, len);
+	assert_int_equal(md_array_close(&a, &e), 0);
+	free(in);
+	free(out);
+}
+
 /* Read-modify-write and reconstruct-write give the same parity as a
  * full-stripe write of the same content. */
 static void test_rmw_equals_rcw(void **state)
@@ -658,6 +767,7 @@ int main(void)
 	    cmocka_unit_test(test_bits_before_data),
 	    cmocka_unit_test(test_sliced_paths),
 	    cmocka_unit_test(test_rmw_equals_rcw),
+	    cmocka_unit_test(test_read_error_rewritten),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

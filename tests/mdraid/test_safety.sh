@@ -68,6 +68,13 @@ check_eq "the refusal names the loop device" "yes" \
 refused "rebuild refuses a new member backing a loop device (faked sysroot)" \
 	"MDRAID_SYSROOT='$R' '$M' rebuild --slot=1 '$T/m1.img' $T/m0.img missing $T/m2.img $T/m3.img" \
 	$MEM
+# grow runs the same checks (issue 15): the old members and the new one are
+# left untouched
+head -c 8M /dev/urandom > "$T/g4.img"
+refused "grow refuses an image backing a loop device (faked sysroot)" \
+	"MDRAID_SYSROOT='$R' '$M' grow -q --raid-devices=5 $MEM '$T/g4.img'" $MEM "$T/g4.img"
+check_eq "the grow refusal names the member and the loop device" "yes" \
+	"$(grep -q "m1.img: backs loop device /dev/loop99" "$T/err" && echo yes)"
 rm -rf "$R/sys/block/loop99"
 testcmd "without the fake loop device the same write works" \
 	"MDRAID_SYSROOT='$R' '$M' write --offset=0 $MEM < '$T/d' && '$M' read $MEM | cmp - '$T/full' && echo same" \
@@ -91,7 +98,9 @@ if [ -z "$L" ]; then
 		"O_EXCL holder: create refused" "loop device and its backing file" \
 		"rebuild onto a loop device of another array" "rebuild --force over another array" \
 		"mounted file system refused" "faked mdstat refused" "mdstat names the array" \
-		"faked holders refused" "holders names the holder"; do
+		"faked holders refused" "holders names the holder" \
+		"O_EXCL holder: grow refused" "mounted file system: grow refused" \
+		"faked mdstat: grow refused" "faked holders: grow refused"; do
 		tap_skip "$n" "needs root and a free loop device"
 	done
 	tap_done
@@ -158,6 +167,8 @@ refused "O_EXCL holder: rebuild refused" \
 	"'$M' rebuild --slot=2 '$L' $T/m0.img $T/m1.img missing $T/m3.img" $MEML
 check_eq "the rebuild refusal says the device is in use" yes \
 	"$(grep -q "$L: in use" "$T/err" && echo yes)"
+refused "O_EXCL holder: grow refused" "'$M' grow -q --raid-devices=5 $MEML '$T/g4.img'" \
+	$MEML "$T/g4.img"
 refused "O_EXCL holder: create refused" \
 	"'$M' create --force --level=6 --raid-devices=4 --chunk=16K $MEML" $MEML
 kill "$HOLDER" 2>/dev/null
@@ -189,9 +200,12 @@ if [ -n "$L2" ] && mkfs.ext2 -q "$L2" 2>/dev/null && mount -o ro "$L2" "$T/mnt" 
 	refused "mounted file system refused" \
 		"'$M' create --force --level=6 --raid-devices=4 --chunk=16K $T/m0.img $T/m1.img $T/m2.img '$L2'" \
 		"$L2" $T/m0.img
+	refused "mounted file system: grow refused" \
+		"'$M' grow -q --raid-devices=5 $MEM '$L2'" "$L2" $MEM
 	umount "$T/mnt"
 else
 	tap_skip "mounted file system refused" "cannot mkfs.ext2 or mount here"
+	tap_skip "mounted file system: grow refused" "cannot mkfs.ext2 or mount here"
 fi
 
 # faked /proc/mdstat and holders for the loop device
@@ -204,10 +218,17 @@ refused "faked mdstat refused" \
 	"MDRAID_SYSROOT='$R' '$M' rebuild --force --slot=0 '$L' missing $T/m1.img $T/m2.img $T/m3.img" \
 	$MEM "$L"
 check_eq "mdstat names the array" yes "$(grep -q 'running array md9' "$T/err" && echo yes)"
+head -c 8M /dev/urandom > "$T/g4.img" # a blank new member, whatever ran before
+refused "faked mdstat: grow refused" \
+	"MDRAID_SYSROOT='$R' '$M' grow -q --raid-devices=5 '$L' $T/m1.img $T/m2.img $T/m3.img '$T/g4.img'" \
+	$MEM "$L" "$T/g4.img"
 rm "$R/proc/mdstat"
 mkdir "$R/sys/devices/virtual/block/$LN/holders/dm-3"
 refused "faked holders refused" \
 	"MDRAID_SYSROOT='$R' '$M' write --offset=0 '$L' missing $T/m2.img $T/m3.img < '$T/d'" \
 	$MEM "$L"
 check_eq "holders names the holder" yes "$(grep -q 'held by dm-3' "$T/err" && echo yes)"
+refused "faked holders: grow refused" \
+	"MDRAID_SYSROOT='$R' '$M' grow -q --raid-devices=5 '$L' $T/m1.img $T/m2.img $T/m3.img '$T/g4.img'" \
+	$MEM "$L" "$T/g4.img"
 tap_done

@@ -114,10 +114,10 @@ BARCELONA = dict(levels=4, host_levels=4, guest_page="4K", host_page="4K",
                  l2_entries=512, l2_ways=4, l2_2m_entries=128, l2_2m_ways=2,
                  l2_1g_entries=0, l2_1g_ways=0, pwc="pa", pwc_entries=24, pwc_ways=0,
                  ntlb_entries=16, ntlb_ways=0, asids=64, pcids=0, shadow_as_tags=1,
-                 shadow_roots=64, unsync=1)
+                 shadow_roots=64, unsync=1, flush_ceiling=33)
 SIZES = {"4K": 4096, "2M": 2 << 20, "1G": 1 << 30}
 EXITS = ["pt_write", "hidden_fault", "guest_pf", "cr3", "invlpg"]
-FLUSHES = ["cr3", "vmexit", "tag_wrap"]
+FLUSHES = ["cr3", "vmexit", "tag_wrap", "full"]
 
 
 def sh(level):
@@ -313,10 +313,12 @@ class Ref:
                     n = self.sync(md, leaf)
                 self.vm_exit(md, "invlpg")
                 md.shadow[self.cur].discard(va >> md.tshift)
+            # SDM 4.10.4.1: all PSC entries of the current PCID go
             for lv in range(2, self.n + 1):
                 p = md.psc[lv]
-                if p.on and (md.tag, va >> sh(lv)) in p.sets[0]:
-                    p.sets[0].remove((md.tag, va >> sh(lv)))
+                if p.on:
+                    for st in p.sets:
+                        st[:] = [k for k in st if k[0] != md.tag]
             vpn = va >> md.tshift
             for tlb in (md.l1d, md.l1i, md.l2):
                 if tlb.on:
@@ -328,9 +330,29 @@ class Ref:
         gsh = self.gsize.bit_length() - 1
         pages = sorted(p for (pid, p) in self.mapped
                        if pid == self.cur and (p + 1) << gsh > va and p << gsh < va + length)
+        # Linux: every PTE first, then flush_tlb_mm_range over the span
+        # cleared: past tlb_single_page_flush_ceiling pages, one full flush
         for p in pages:
             self.ptwrite(p << gsh, True)
-            self.invlpg(p << gsh)
+        if not pages:
+            return
+        if pages[-1] - pages[0] + 1 > self.c["flush_ceiling"]:
+            self.full_flush()
+        else:
+            for p in range(pages[0], pages[-1] + 1):
+                self.invlpg(p << gsh)
+
+    def full_flush(self):
+        for md in self.modes:
+            if md.name == "shadow":
+                self.sync(md, None)
+                self.vm_exit(md, "cr3")
+            md.k["flushes_full"] += 1
+            for lru in [md.l1d, md.l1i, md.l2] + list(md.psc.values()):
+                if lru.on:
+                    for st in lru.sets:
+                        st[:] = [k for k in st if k[0] != md.tag]
+            md.pwc.flush()
 
     def ref(self, md, ident, pwc_ok, nested=False):
         md.k["nested_refs" if nested else "guest_refs"] += 1

@@ -60,7 +60,7 @@ if [ $have_vg = 0 ]; then
 		"guest faults = distinct pages" "native refs/walk <= 4" "nested refs/walk > native" \
 		"shadow exits add up" "nested cycles > native" "pointer chase: nested > native walks cost" \
 		"pipe equals file" "valgrind --log-fd pipe" "binary conversion keeps every count" \
-		"explain: cold 2D walk = 24 numbered steps"; do
+		"explain: cold 2D walk = 24 numbered steps" "lackey --trace-superblocks=yes"; do
 		tap_skip "$n" "valgrind, python3 or a C compiler missing"
 	done
 else
@@ -113,6 +113,17 @@ print(len(s))' "$T/touch.lk")
 	"$M" --json "$T/touch.lk" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["modes"]))' > "$T/a"
 	"$M" --json "$T/touch.bin" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["modes"]))' > "$T/b"
 	test_cmp "binary conversion keeps every count" "$T/a" "$T/b"
+	# lackey --trace-superblocks=yes adds "SB ADDR" lines: accepted, no records
+	if valgrind --tool=lackey --trace-mem=yes --trace-superblocks=yes --log-file="$T/sb.lk" "$T/touch" &&
+		grep -q '^SB ' "$T/sb.lk"; then
+		"$M" --json "$T/sb.lk" > "$T/sb.json" 2>"$T/err"
+		want=$(grep -c -E '^(I  | [LSM] )' "$T/sb.lk")
+		got=$(json "$T/sb.json" records - 2>/dev/null)
+		[ "$want" = "$got" ] && tap_ok "lackey --trace-superblocks=yes: SB lines skipped ($got records)" ||
+			tap_fail "lackey --trace-superblocks=yes" "$got vs $want: $(cat "$T/err")"
+	else
+		tap_fail "lackey --trace-superblocks=yes" "valgrind wrote no SB line"
+	fi
 	addr=$(grep -m1 '^ S' "$T/touch.lk" | sed 's/^ S \([0-9A-Fa-f]*\),.*/\1/')
 	"$M" -m nested -s pwc=none -s ntlb_entries=0 --explain=0x$addr "$T/touch.lk" > "$T/ex"
 	if grep -q "nested mode, 24 references" "$T/ex" && [ "$(grep -c -E '^ +[0-9]+\. ' "$T/ex")" = 24 ] &&
@@ -146,6 +157,70 @@ grep -q '<svg' "$T/o.svg" && grep -q 'nested</text>' "$T/o.svg" && tap_ok "svg p
 "$M" --synth=random --refs=5000 --heatmap > "$T/h"
 grep -q '^gPA      21   22   23   24$' "$T/h" && tap_ok "heat map numbers the 24 steps" || tap_fail "heat map" "$(tail -15 "$T/h")"
 
+# ---- warm-up and intervals (counts derived by hand, barcelona preset, native)
+# Pages P0..P4 are 4 KiB apart at 0x555500000000; all five share their PML4E,
+# PDPTE and PDE, and their PTEs sit in one 64-byte line. Trace: P0 P1 P2 P3
+# (4 cold walks), P0 P1 P2 P3 again (L1 hits: 4 pages fit the 48-entry L1),
+# then P4 (a walk whose 3 upper entries are in the 24-entry PWC).
+for p in 0 1 2 3 0 1 2 3 4; do printf ' L 55550000%d000,8\n' "$p"; done > "$T/w.lk"
+# --warmup=4: references 5..9 count: 5 accesses, 4 L1 hits, 1 walk of 4
+# references (3 PWC hits), 1 guest fault (P4's first touch).
+# --interval=3: interval 1 = refs 5..7 (3 hits), interval 2 = refs 8..9 (P3 hit,
+# P4 walk), the shorter last interval.
+testcmd "warm-up 4 + interval 3: rows and totals" \
+	"'$M' -m native --csv --warmup=4 --interval=3 '$T/w.lk' | grep -e '^interval' -e '^[0-9]' | python3 -c 'import csv,sys; [print(*(r[k] for k in \"interval end mode accesses l1_hits l1_misses walks guest_refs pwc_hits guest_faults\".split()), sep=\",\") for r in csv.DictReader(sys.stdin)]'; '$M' -m native --csv --warmup=4 '$T/w.lk' | grep -E '^(accesses|l1_hits|walks|guest_refs|pwc_hits|guest_faults|warmup_refs),'" \
+	"1,7,native,3,3,0,0,0,0,0
+2,9,native,2,1,1,1,4,3,1
+accesses,5
+l1_hits,4
+walks,1
+guest_refs,4
+pwc_hits,3
+guest_faults,1
+warmup_refs,4
+" ""
+# The same trace without warm-up: 9 accesses, 5 walks, 5 guest faults.
+testcmd "no warm-up: every reference counts" \
+	"'$M' -m native --csv '$T/w.lk' | grep -E '^(accesses|walks|guest_faults),'" \
+	"accesses,9
+walks,5
+guest_faults,5
+" ""
+# A boundary inside a reader batch (256 records): 600 loads of P0, then P1.
+# --warmup=299: counted = loads 300..600 of P0 (301 L1 hits) + P1 (1 walk).
+{ i=0; while [ $i -lt 600 ]; do echo ' L 555500000008,8'; i=$((i + 1)); done; echo ' L 555500001000,8'; } > "$T/w2.lk"
+testcmd "warm-up boundary inside a batch" \
+	"'$M' -m native,nested --json --warmup=299 '$T/w2.lk' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"measured\"], *[(d[\"modes\"][m][\"accesses\"], d[\"modes\"][m][\"l1_hits\"], d[\"modes\"][m][\"walks\"]) for m in (\"native\", \"nested\")])'" \
+	"302 (302, 301, 1) (302, 301, 1)
+" ""
+# Instructions as the unit: I C, L P0, I C, L P1, I C, L P2 with
+# --warmup=2 --warmup-unit=insns ends after the second I: counted are L P1
+# (cold walk), I C (L1 ITLB hit), L P2 (cold walk).
+printf 'I  555500100000,4\n L 555500000000,8\nI  555500100000,4\n L 555500001000,8\nI  555500100000,4\n L 555500002000,8\n' > "$T/w3.lk"
+testcmd "warm-up in instructions" \
+	"'$M' -m shadow --csv --warmup=2 --warmup-unit=insns '$T/w3.lk' | grep -E '^(accesses|l1_hits|walks|exits_guest_pf|warmup_insns),'" \
+	"accesses,3
+l1_hits,1
+walks,2
+exits_guest_pf,2
+warmup_insns,2
+" ""
+testcmd "warm-up longer than the trace: zeros and a warning" \
+	"'$M' -m native --csv --warmup=100 '$T/w.lk' 2>&1 | grep -E '(^accesses,|warning)'" \
+	"mmusim: warning: the warm-up (100 refs) is longer than the trace (9): nothing counted
+accesses,0
+" ""
+testcmd "interval rows to a file, JSON lines" \
+	"'$M' -m native --json --interval=5 --interval-out='$T/iv' '$T/w.lk' >/dev/null; python3 -c 'import json,sys; print([(r[\"interval\"], r[\"end\"], r[\"walks\"]) for r in map(json.loads, open(sys.argv[1]))])' '$T/iv'" \
+	"[(1, 5, 4), (2, 9, 1)]
+" ""
+
+# ---- the header reproduces the run: preset, every override, the seed
+testcmd "JSON header: overrides and seed" \
+	"'$M' --json -s pwc=2d --host-page=2M --seed=7 '$T/w.lk' | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[\"preset\"], d[\"overrides\"], d[\"seed\"])'" \
+	"barcelona pwc=2d host_page=2M 7
+" ""
+
 # ---- errors and exit codes
 printf 'I  0023C790,2\n L BE801950,4\n X 1,2\n' > "$T/bad.lk"
 testcmd "malformed line: file:line: expected" "'$M' '$T/bad.lk' 2>&1 >/dev/null | sed 's|.*/bad.lk|bad.lk|'" \
@@ -166,6 +241,6 @@ printf ' L ffffffffffff0000,8\n' > "$T/kern.lk"
 testcmd_rc "kernel address exits 3" 3 "'$M' '$T/kern.lk'"
 printf 'MMUSIMT1\001\000\000\000\000\000\000\000\377' > "$T/bad.bin"
 testcmd "binary: bad op at its offset" "'$M' '$T/bad.bin' 2>&1 | sed 's|.*/bad.bin|bad.bin|'" \
-	"bad.bin: offset 16: record tag 0xff: op 15, expected 0..10
+	"bad.bin: offset 16: record tag 0xff: op 15, expected 0..11
 " ""
 tap_done

@@ -11,15 +11,8 @@ M="$OPSKIT_BUILD/mmusim/mmusim"
 REF="$OPSKIT_SOURCE/tests/mmusim/refmodel.py"
 if ! command -v python3 >/dev/null 2>&1; then
 	tap_skip "differential test" "python3 not installed"
-	# OS events: PTE rewrites, INVLPG, explicit faults, unmaps (nested TLB off: a
-# remapped frame keeps its gPA in mmusim but gets a new identity in the model)
-compare "events: ptwrite/invlpg/fault/unmap, unsync" 7:events ntlb_entries=0
-compare "events, unsync off, untagged" 8:events ntlb_entries=0 unsync=0 asids=0
-compare "events, PCIDs, small TLBs" 9:events ntlb_entries=0 pcids=5 l1d_entries=16 l2_entries=64
-# Intel-style paging-structure caches (VA prefix), native and shadow modes
-compare "VA-tagged PSC, native + shadow" 10 modes=native,shadow pwc=va pwc_entries=4 pcids=4096
-compare "VA-tagged PSC with events" 11:events modes=native,shadow pwc=va pwc_entries=8 ntlb_entries=0
-tap_done
+	tap_done
+	exit 0
 fi
 N=${MMUSIM_DIFF_LINES:-12000}
 compare() { # name seed[:events] sets...
@@ -35,7 +28,7 @@ compare() { # name seed[:events] sets...
 		esac
 	done
 	# shellcheck disable=SC2086
-	if ! "$M" --json -s dc1_kib=0 -s dc2_kib=0 $sets "$TAP_TMP/t.lk" > "$TAP_TMP/ours.json" 2>"$TAP_TMP/err"; then
+	if ! "$M" --json -s dc1_kib=0 -s dc2_kib=0 -s dc3_kib=0 -s data_refs=0 $sets "$TAP_TMP/t.lk" > "$TAP_TMP/ours.json" 2>"$TAP_TMP/err"; then
 		tap_fail "$name" "$(cat "$TAP_TMP/err")"
 		return
 	fi

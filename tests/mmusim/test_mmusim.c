@@ -458,7 +458,10 @@ static void test_cycles_linear(void **state)
 				      *b = mm_sim_stats(s2, (enum mm_mode)m);
 		assert_int_equal(mm_stats_cycles(b) - mm_stats_cycles(a), 10 * a->at[MM_AT_MEM]);
 		assert_int_equal(a->guest_refs + a->nested_refs,
-				 a->at[0] + a->at[1] + a->at[2] + a->at[3]);
+				 a->at[0] + a->at[1] + a->at[2] + a->at[3] + a->at[4]);
+		/* data references: the same rule, apart from translation cycles */
+		assert_int_equal(b->cyc_data - a->cyc_data, 10 * a->data_at[MM_AT_MEM]);
+		assert_int_equal(a->data_refs, 300);
 	}
 	/* nested walks cost more references than native ones */
 	assert_true(mm_sim_stats(s1, MM_NESTED)->nested_refs > 0);
@@ -634,6 +637,218 @@ static void test_config(void **state)
 	assert_int_equal(mm_config_check(&c, &e), -EINVAL);
 }
 
+/* ------------------------------------------------ data through the caches */
+
+/*
+ * A cold walk whose page-table lines were evicted by data. L1D = 1 KiB,
+ * 16-way: one set of 16 lines, LRU; no PWC, no nested TLB, no L2.
+ * Page A (BASE): its walk reads 4 entries (PML4E, PDPTE, PDE, PTE: 4 lines,
+ * all from memory), then its data line; 15 more lines of A follow (TLB hits,
+ * 15 data misses). 4 + 16 = 20 lines have entered a 16-line cache, so the 4
+ * page-table lines, the oldest, are gone. Page B (BASE + 4K) shares A's
+ * PML4E, PDPTE and PDE, and its PTE sits next to A's in the same line: its
+ * walk's 4 references all go to memory again (8 in all, none from L1D).
+ * Without data references the same trace finds all 4 in L1D. With a 64 KiB
+ * 16-way LLC (64 sets), nothing is evicted there (at most one data line and
+ * 4 page-table lines per set), so B's 4 references are LLC hits.
+ */
+static void data_evict_run(const char *dref, const char *llc, enum mm_mode mode,
+			   uint64_t want[MM_WHERE_N], uint64_t data[MM_WHERE_N])
+{
+	struct mm_config c = cfg("barcelona", "pwc=none", "ntlb_entries=0", "dc1_kib=1",
+				 "dc1_ways=16", "dc2_kib=0", llc, dref, NULL);
+	struct mm_rec r[17];
+	for (int k = 0; k < 16; k++)
+		r[k] = ld(BASE + 64u * (unsigned)k);
+	r[16] = ld(BASE + 4096);
+	struct mm_sim *s = run(&c, 1u << mode, r, 17);
+	const struct mm_stats *st = mm_sim_stats(s, mode);
+	assert_int_equal(st->walks, 2);
+	for (int i = 0; i < MM_WHERE_N; i++) {
+		assert_int_equal(st->at[i], want[i]);
+		assert_int_equal(st->data_at[i], data[i]);
+	}
+	mm_sim_free(s);
+}
+
+static void test_data_evicts_walk(void **state)
+{
+	(void)state;
+	for (enum mm_mode m = MM_NATIVE; m <= MM_SHADOW; m++) {
+		/* where: pwc, l1d, l2, llc, mem */
+		uint64_t evicted[] = {0, 0, 0, 0, 8}, data17[] = {0, 0, 0, 0, 17};
+		data_evict_run("data_refs=1", "dc3_kib=0", m, evicted, data17);
+		uint64_t kept[] = {0, 4, 0, 0, 4}, none[] = {0, 0, 0, 0, 0};
+		data_evict_run("data_refs=0", "dc3_kib=0", m, kept, none);
+		uint64_t llc[] = {0, 0, 0, 4, 4}, data_llc[] = {0, 0, 0, 0, 17};
+		data_evict_run("data_refs=1", "dc3_kib=64", m, llc, data_llc);
+	}
+}
+
+/*
+ * Data line repeats: loads at BASE, BASE+8 (same line: an L1D hit counted by
+ * the repeat path), BASE+64 (a new line of the same page), BASE (back to line
+ * 0, still in L1D). 4 data references: 2 from memory, 2 L1D hits; their
+ * cycles are 2 * c_mem + 2 * c_dc1 in every mode.
+ */
+static void test_data_line_repeats(void **state)
+{
+	(void)state;
+	struct mm_config c = cfg("barcelona", NULL);
+	struct mm_rec r[] = {ld(BASE), ld(BASE + 8), ld(BASE + 64), ld(BASE)};
+	struct mm_sim *s = run(&c, 7, r, 4);
+	for (enum mm_mode m = MM_NATIVE; m < MM_MODE_N; m++) {
+		const struct mm_stats *st = mm_sim_stats(s, m);
+		assert_int_equal(st->data_refs, 4);
+		assert_int_equal(st->data_at[MM_AT_MEM], 2);
+		assert_int_equal(st->data_at[MM_AT_DC1], 2);
+		assert_int_equal(st->cyc_data, 2 * c.c_mem + 2 * c.c_dc1);
+	}
+	mm_sim_free(s);
+}
+
+/* ------------------------------------------------ paging-structure caches (SDM) */
+
+/*
+ * Combined PSC entries (SDM 28.3.1: with EPT a paging-structure-cache entry
+ * holds the host-physical address of the next table). Nested mode, Intel
+ * PSC, no nested TLB, host 1G pages: a host walk is nL4 + nL3 (leaf), and
+ * every gPA below 512 GiB shares the host PML4 entry, so after the first host
+ * walk the nested PSC's PML4 level always hits and a host walk is 1 reference.
+ * Cold walk of A: host walk of the guest root 2 (nL4 nL3), gL4 1, then three
+ * host walks of 1 (gL3, gL2, gL1 tables) each with its guest entry (6), and
+ * 1 for the data gPA: 2 + 1 + 6 + 1 = 10.
+ * Walk of B = A + 4K: the PDE cache holds B's page table (3 levels skipped),
+ * at its host-physical address, so no host walk for it: the guest PTE (1) +
+ * the data gPA's host walk (1) = 2. (A guest-physical entry would cost one
+ * more host walk of the page table: 3.)
+ */
+static void test_psc_combined(void **state)
+{
+	(void)state;
+	struct mm_config c = cfg("nehalem", "pwc=va", "ntlb_entries=0", "host_page=1G", NULL);
+	struct mm_rec r[2] = {ld(BASE), ld(BASE + 4096)};
+	struct mm_sim *s = run(&c, 1u << MM_NESTED, r, 1);
+	assert_int_equal(refs(mm_sim_stats(s, MM_NESTED)), 10);
+	mm_sim_free(s);
+	s = run(&c, 1u << MM_NESTED, r, 2);
+	const struct mm_stats *st = mm_sim_stats(s, MM_NESTED);
+	assert_int_equal(st->walks, 2);
+	assert_int_equal(refs(st), 10 + 2);
+	assert_int_equal(st->guest_refs, 4 + 1);
+	assert_int_equal(st->nested_refs, 6 + 1);
+	/* levels skipped: nL4 in the cold walk's 4 later host walks; then 3
+	 * guest levels and nL4 of B's one host walk */
+	assert_int_equal(st->psc_skipped, 4 + 3 + 1);
+	mm_sim_free(s);
+}
+
+/*
+ * INVLPG invalidates all paging-structure-cache entries of the current PCID,
+ * whatever address they map (SDM 4.10.4.1). Native, Intel PSC (32 per level),
+ * PCIDs on. A = BASE, C = BASE + 1 GiB (same PML4 entry, other PDPT entry),
+ * D = C + 4K. Walks: A 4 (cold); C 3 (PML4 cache hit). INVLPG A. D: the
+ * entries for C's 2M region (PDE cache) map another address than A, but go
+ * too: a full walk, 4. Without the INVLPG, D's walk is 1 (PDE cache hit).
+ */
+static void test_psc_invlpg(void **state)
+{
+	(void)state;
+	struct mm_config c = cfg("nehalem", "pwc=va", "pcids=4096", NULL);
+	uint64_t a = BASE, cc = BASE + (1ull << 30), d = cc + 4096;
+	struct mm_rec with[] = {ld(a), ld(cc), ev(MM_INVLPG, 0, a), ld(d)};
+	struct mm_rec without[] = {ld(a), ld(cc), ld(d)};
+	struct mm_sim *s = run(&c, 1u << MM_NATIVE, with, 4);
+	const struct mm_stats *st = mm_sim_stats(s, MM_NATIVE);
+	assert_int_equal(st->walks, 3);
+	assert_int_equal(st->guest_refs, 4 + 3 + 4);
+	mm_sim_free(s);
+	s = run(&c, 1u << MM_NATIVE, without, 3);
+	st = mm_sim_stats(s, MM_NATIVE);
+	assert_int_equal(st->walks, 3);
+	assert_int_equal(st->guest_refs, 4 + 3 + 1);
+	mm_sim_free(s);
+	/*
+	 * Only the current PCID's entries: process 1 walks A (4) and C (3);
+	 * process 2 walks A in its own tables (4) and does INVLPG A; back in
+	 * process 1 (its PCID kept, no flush), D still hits process 1's PDE
+	 * cache entry: 1. Total 4 + 3 + 4 + 1.
+	 */
+	struct mm_rec two[] = {ev(MM_SWITCH, 1, 0), ld(a), ld(cc),
+			       ev(MM_SWITCH, 2, 0), ld(a), ev(MM_INVLPG, 2, a),
+			       ev(MM_SWITCH, 1, 0), ld(d)};
+	s = run(&c, 1u << MM_NATIVE, two, 8);
+	st = mm_sim_stats(s, MM_NATIVE);
+	assert_int_equal(st->walks, 4);
+	assert_int_equal(st->guest_refs, 4 + 3 + 4 + 1);
+	mm_sim_free(s);
+}
+
+/* ------------------------------------------------ munmap / mprotect as Linux */
+
+/*
+ * Pages P0..P64 (BASE + i * 4K, one guest page table T) are touched, then
+ * statistics are reset, so only what follows counts: one munmap or mprotect
+ * of the first n pages, then a load of P64 (never unmapped) and, for
+ * mprotect, of P0. Barcelona: unsync on, ASIDs, PCIDs off.
+ * Before the reset T is shadowed and out of sync: P0's hidden fault
+ * write-protected it, P1's PTE write exited once and left it unsync.
+ * Linux clears (or rewrites) all n PTEs first: T is unsync, so no exit,
+ * n guest PTE writes. Then flush_tlb_mm_range over n pages:
+ *  - n = 64 or 34 (> 33): one full flush in every mode; shadow: one CR3 exit,
+ *    which resyncs T (1 sync). P64's TLB entry is gone: 1 walk.
+ *  - n = 33: 33 INVLPGs; shadow: 33 INVLPG exits, the first resyncs T.
+ *    P64 is still the L1 TLB's most recent entry: no walk.
+ * (Clearing and invalidating page by page, as before, cost shadow a PT-write
+ * exit per page after the first, T resynced by each INVLPG: 63 + 64 exits.)
+ * mprotect of 64: the same flush; P0's shadow entry was zapped at the
+ * resync, so P0 also takes a hidden-fault exit: cr3 1 + hidden 1.
+ */
+static void range_run(enum mm_op op, unsigned n, uint64_t walks, uint64_t full, uint64_t cr3,
+		      uint64_t invlpg, uint64_t hidden)
+{
+	struct mm_config c = cfg("barcelona", NULL);
+	struct mm_rec r[65];
+	for (unsigned i = 0; i < 65; i++)
+		r[i] = ld(BASE + 4096ull * i);
+	struct mm_sim *s;
+	struct ok_err e;
+	assert_int_equal(mm_sim_new(&s, &c, 7, 1, &e), 0);
+	assert_int_equal(mm_sim_feed(s, r, 65, &e), 0);
+	mm_sim_reset_stats(s);
+	struct mm_rec ev2[3] = {{.addr = BASE, .len = 4096ull * n, .op = (uint8_t)op},
+				ld(BASE + 64 * 4096ull),
+				ld(BASE)};
+	assert_int_equal(mm_sim_feed(s, ev2, op == MM_MPROTECT ? 3 : 2, &e), 0);
+	for (enum mm_mode m = MM_NATIVE; m < MM_MODE_N; m++) {
+		const struct mm_stats *st = mm_sim_stats(s, m);
+		assert_int_equal(st->pt_writes, n);
+		assert_int_equal(st->walks, walks);
+		assert_int_equal(st->flushes[MM_FLUSH_FULL], full);
+		assert_int_equal(st->guest_faults, 0);
+	}
+	const struct mm_stats *sh = mm_sim_stats(s, MM_SHADOW);
+	assert_int_equal(sh->exits[MM_EXIT_PTWRITE], 0);
+	assert_int_equal(sh->exits[MM_EXIT_CR3], cr3);
+	assert_int_equal(sh->exits[MM_EXIT_INVLPG], invlpg);
+	assert_int_equal(sh->exits[MM_EXIT_HIDDEN], hidden);
+	assert_int_equal(mm_stats_exits(sh), cr3 + invlpg + hidden);
+	assert_int_equal(sh->syncs, 1);
+	assert_int_equal(mm_stats_exits(mm_sim_stats(s, MM_NESTED)), 0);
+	mm_sim_free(s);
+}
+
+static void test_munmap_batched(void **state)
+{
+	(void)state;
+	/* op, pages, walks, full flushes, CR3 exits, INVLPG exits, hidden faults */
+	range_run(MM_UNMAP, 64, 1, 1, 1, 0, 0);
+	range_run(MM_UNMAP, 34, 1, 1, 1, 0, 0);
+	range_run(MM_UNMAP, 33, 0, 0, 0, 33, 0);
+	/* mprotect: P64 and P0 both walk after the full flush */
+	range_run(MM_MPROTECT, 64, 2, 1, 1, 0, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -654,6 +869,11 @@ int main(void)
 	    cmocka_unit_test(test_binary_roundtrip),
 	    cmocka_unit_test(test_synth_seeded),
 	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_data_evicts_walk),
+	    cmocka_unit_test(test_data_line_repeats),
+	    cmocka_unit_test(test_psc_combined),
+	    cmocka_unit_test(test_psc_invlpg),
+	    cmocka_unit_test(test_munmap_batched),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

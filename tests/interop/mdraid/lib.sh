@@ -127,6 +127,8 @@ boot() {
 	"$GUEST_RUN" "$@" >>"$_b_kv" 2>"$_b_err"
 	_b_rc=$?
 	echo "# $_b_label: rc $_b_rc, $(($(date +%s) - _b_start))s"
+	# a boot retried because the guest never reached its script is said in TAP
+	grep '^guest-run: # ' "$_b_err" | sed 's/^guest-run: //'
 	[ $_b_rc -eq 0 ] || sed 's/^/# /' "$_b_err" | tail -n 20
 	return $_b_rc
 }

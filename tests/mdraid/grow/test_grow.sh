@@ -273,4 +273,21 @@ bm_grow() { # name minor seed what [grow options]: a bitmap array grown 4 -> 5, 
 bm_grow w 2 24 "v1.2, data_offset moves"
 bm_check "bitmap grow (v1.2): mdadm -X of an old member: events = the superblock's, clean" w-1
 bm_grow v 90 25 "0.90, backup file" --backup-file="$T/v.bak"
+# --- grow checks the members first, as read and write do (issue 15): a
+# truncated member is refused with the same message and exit code as write
+# gives, and nothing is written (md5 of every member before and after) ---
+sums() { md5sum "$@" | cut -d' ' -f1 | tr '\n' ' '; }
+mk t 2048 26
+truncate -s $((7 * MB)) t-2
+before=$(sums t-0 t-1 t-2 t-3 t-4)
+"$M" grow --raid-devices=5 -q t-0 t-1 t-2 t-3 t-4 >/dev/null 2>t.err
+grc=$?
+"$M" write --offset=0 t-0 t-1 t-2 t-3 </dev/null >/dev/null 2>t.werr
+wrc=$?
+check_eq() { if [ "$2" = "$3" ]; then tap_ok "$1"; else tap_fail "$1" "expected [$2], got [$3]"; fi; }
+check_eq "grow refuses a truncated member: exit 3, as write's" "3 3" "$grc $wrc"
+testcmd "the refusal names the member and the fault, in one line" \
+	"cat t.err" "mdraid: t-2: offset 4232: data_offset 2048 + data_size 14336 is beyond the device (14336 sectors)
+" ""
+check_eq "grow refused the truncated member before any write" "$before" "$(sums t-0 t-1 t-2 t-3 t-4)"
 tap_done

@@ -1,0 +1,258 @@
+/*
+ * nbdkit_plugin.c: nbdkit-mdraid-plugin.so, an md RAID6/RAID5 array served
+ * over NBD by nbdkit (the field's NBD server), on a machine without the md
+ * driver or where the md driver must not touch the members.
+ *
+ *   nbdkit [-r] -U SOCKET nbdkit-mdraid-plugin.so member=PATH member=PATH ...
+ *          [readonly=true] [force=true] [direct=false]
+ *
+ * member=   one per member, in any order ("missing" for an absent one); the
+ *           members are selected and checked exactly as `mdraid read/write`
+ *           do (md_array_open: uuid, events, geometry, held/mounted members)
+ * readonly= open the members read-only (also implied by nbdkit -r: the
+ *           array is then opened without MD_OPEN_WRITE, so nothing on the
+ *           members changes, not even the superblock's events)
+ * force=    as `mdraid --force` (a dirty degraded array, stale members)
+ * direct=   false: buffered member I/O instead of O_DIRECT
+ *
+ * Like a kernel array that is started and stopped: the first write marks the
+ * array active (events + 1, the write-intent bitmap bits set before the data
+ * they cover); the plugin's unload (nbdkit exiting normally) marks it clean.
+ * A killed nbdkit leaves it as a crash leaves a kernel array: active, with
+ * the bitmap naming the regions the kernel's md resyncs at its next assembly.
+ * NBD flush and FUA: every write in flight is finished and every member
+ * fdatasync'ed before the reply, so an acknowledged flush is on the members.
+ *
+ * Thread model: SERIALIZE_ALL_REQUESTS. The array engine (rw.c) keeps I/O
+ * windows and per-member threads of its own inside one call, but md_array is
+ * one state shared by all calls, so nbdkit hands it one request at a time,
+ * across all connections. Because of that, and because a flush on any
+ * connection syncs every member, the export is multi-connection consistent
+ * (can_multi_conn).
+ *
+ * Not yet (issue 19): trim, overlay=DIR, --force selection as mdadm's
+ * Assemble.c, the `mdraid serve` front end.
+ */
+#define NBDKIT_API_VERSION 2
+#include <nbdkit-plugin.h>
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io.h"
+#include "mdraid.h"
+
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_ALL_REQUESTS
+
+static struct {
+	char *paths[MD_MAX_MEMBERS]; /* member= values, in the given order */
+	int n;
+	bool readonly; /* readonly=true, or every connection nbdkit -r */
+	bool force;
+	bool no_direct;
+	bool open; /* arr holds an open array */
+	struct md_array arr;
+} S;
+
+/* nbdkit_error with the library's formatted ok_err; errno for the client. */
+static int fail(const struct ok_err *e, int rc, const char *what)
+{
+	char msg[512];
+	ok_err_format(e, msg, sizeof(msg));
+	nbdkit_error("mdraid: %s: %s", what, msg[0] ? msg : strerror(-rc));
+	nbdkit_set_error(rc < 0 ? -rc : EIO);
+	return -1;
+}
+
+/* key=value from the command line; member= may repeat (order kept). */
+static int mdraid_config(const char *key, const char *value)
+{
+	if (strcmp(key, "member") == 0) {
+		if (S.n >= MD_MAX_MEMBERS) {
+			nbdkit_error("mdraid: more than %d member= parameters", MD_MAX_MEMBERS);
+			return -1;
+		}
+		if (strcmp(value, "missing") == 0)
+			S.paths[S.n] = strdup(value);
+		else
+			S.paths[S.n] = nbdkit_absolute_path(value);
+		if (!S.paths[S.n])
+			return -1;
+		S.n++;
+		return 0;
+	}
+	bool *flag = strcmp(key, "readonly") == 0 ? &S.readonly
+		     : strcmp(key, "force") == 0  ? &S.force
+		     : strcmp(key, "direct") == 0 ? &S.no_direct
+						  : NULL;
+	if (!flag) {
+		nbdkit_error("mdraid: unknown parameter '%s' (member=, readonly=, force=, direct=)",
+			     key);
+		return -1;
+	}
+	int v = nbdkit_parse_bool(value);
+	if (v < 0)
+		return -1;
+	*flag = strcmp(key, "direct") == 0 ? !v : v;
+	return 0;
+}
+
+static int mdraid_config_complete(void)
+{
+	if (S.n < 2) {
+		nbdkit_error("mdraid: give every member with member=PATH (at least two)");
+		return -1;
+	}
+	return 0;
+}
+
+/* The array is opened after nbdkit has forked into the background (the
+ * engine's threads would not survive the fork) and before the first
+ * connection; a refusal (wrong members, held by the kernel) stops nbdkit with
+ * the library's message. */
+static int mdraid_after_fork(void)
+{
+	struct ok_err e;
+	ok_err_clear(&e);
+	unsigned flags = (S.readonly ? 0 : MD_OPEN_WRITE) | (S.force ? MD_OPEN_FORCE : 0) |
+			 (S.no_direct ? MD_OPEN_NO_DIRECT : 0);
+	int rc = md_array_open(&S.arr, S.n, S.paths, flags, &e);
+	if (rc < 0)
+		return fail(&e, rc, "cannot open the array");
+	S.open = true;
+	for (int i = 0; i < S.arr.nmembers; i++)
+		if (S.arr.m[i].why[0])
+			nbdkit_debug("mdraid: %s left out: %s", S.arr.m[i].path, S.arr.m[i].why);
+	if (S.arr.warn[0])
+		nbdkit_debug("mdraid: %s", S.arr.warn);
+	return 0;
+}
+
+/* nbdkit exits normally: finish the writes, mark the array clean. */
+static void mdraid_cleanup(void)
+{
+	if (S.open) {
+		struct ok_err e;
+		ok_err_clear(&e);
+		int rc = md_array_close(&S.arr, &e);
+		if (rc < 0)
+			fail(&e, rc, "closing the array");
+		S.open = false;
+	}
+}
+
+static void mdraid_unload(void)
+{
+	for (int i = 0; i < S.n; i++)
+		free(S.paths[i]);
+}
+
+static void *mdraid_open(int readonly)
+{
+	(void)readonly; /* can_write says what this export allows */
+	return NBDKIT_HANDLE_NOT_NEEDED;
+}
+
+static int64_t mdraid_get_size(void *h)
+{
+	(void)h;
+	return (int64_t)md_array_bytes(&S.arr);
+}
+
+static int mdraid_can_write(void *h)
+{
+	(void)h;
+	return !S.readonly;
+}
+
+static int mdraid_can_flush(void *h)
+{
+	(void)h;
+	return 1;
+}
+
+/* FUA as a flush after the write: the engine has no per-request FUA. */
+static int mdraid_can_fua(void *h)
+{
+	(void)h;
+	return NBDKIT_FUA_EMULATE;
+}
+
+static int mdraid_can_multi_conn(void *h)
+{
+	(void)h;
+	return 1; /* one shared array, one request at a time, flush syncs all */
+}
+
+static int mdraid_pread(void *h, void *buf, uint32_t count, uint64_t offset, uint32_t flags)
+{
+	(void)h;
+	(void)flags;
+	struct ok_err e;
+	ok_err_clear(&e);
+	int rc = md_array_read(&S.arr, offset, buf, count, &e);
+	return rc < 0 ? fail(&e, rc, "read") : 0;
+}
+
+static int mdraid_pwrite(void *h, const void *buf, uint32_t count, uint64_t offset, uint32_t flags)
+{
+	(void)h;
+	(void)flags; /* FUA is emulated by nbdkit as a flush */
+	struct ok_err e;
+	ok_err_clear(&e);
+	int rc = md_array_write(&S.arr, offset, buf, count, &e);
+	return rc < 0 ? fail(&e, rc, "write") : 0;
+}
+
+/* Writes still in flight finished, then every member in use synced. */
+static int mdraid_flush(void *h, uint32_t flags)
+{
+	(void)h;
+	(void)flags;
+	struct ok_err e;
+	ok_err_clear(&e);
+	int rc = md_array_flush(&S.arr, &e);
+	if (rc < 0)
+		return fail(&e, rc, "flush");
+	for (int i = 0; i < S.arr.nmembers; i++) {
+		struct md_member *m = &S.arr.m[i];
+		if (m->fd < 0 || m->failed)
+			continue;
+		if (io_fdatasync(m->fd) < 0) {
+			ok_err_at(&e, -errno, m->path, OK_ERR_NOPOS, "fdatasync failed");
+			return fail(&e, -EIO, "flush");
+		}
+	}
+	return 0;
+}
+
+static struct nbdkit_plugin plugin = {
+    .name = "mdraid",
+    .longname = "opskit mdraid: Linux md RAID6/RAID5 members served as the array",
+    .version = OPSKIT_VERSION,
+    .description = "Serves the array made by Linux md RAID6/RAID5 members (v1.x, 0.90).",
+    .config = mdraid_config,
+    .config_complete = mdraid_config_complete,
+    .config_help = "member=PATH      (repeat) an array member, or 'missing'\n"
+		   "readonly=true    never write the members\n"
+		   "force=true       as mdraid --force (dirty degraded, stale members)\n"
+		   "direct=false     buffered member I/O instead of O_DIRECT",
+    .magic_config_key = "member",
+    .after_fork = mdraid_after_fork,
+    .cleanup = mdraid_cleanup,
+    .unload = mdraid_unload,
+    .open = mdraid_open,
+    .get_size = mdraid_get_size,
+    .can_write = mdraid_can_write,
+    .can_flush = mdraid_can_flush,
+    .can_fua = mdraid_can_fua,
+    .can_multi_conn = mdraid_can_multi_conn,
+    .pread = mdraid_pread,
+    .pwrite = mdraid_pwrite,
+    .flush = mdraid_flush,
+    .errno_is_preserved = 0,
+};
+
+NBDKIT_REGISTER_PLUGIN(plugin)

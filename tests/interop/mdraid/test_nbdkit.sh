@@ -1,0 +1,283 @@
+#!/bin/sh
+# test_nbdkit.sh: nbdkit-mdraid-plugin.so (issue 19) against real peers.
+#
+# Host side: mdraid create makes RAID6 n4 (v1.2, 64K, internal bitmap) on
+# image files; Debian's nbdkit serves them with the plugin on a unix socket;
+# nbdinfo reads the export's size and flags; nbdfuse + losetup give a block
+# device on which mkfs.ext4 makes a filesystem that gets a file tree and
+# e2fsck -fn finds clean; nbdcopy reads the whole export back, which must be
+# what mdraid read sees on the members once nbdkit has stopped (SIGTERM:
+# superblocks clean, host mdadm --examine agrees).
+# The same with one member missing (degraded writes).
+# Then a copy into the export is cut by SIGKILL of nbdkit: host mdadm -X
+# finds the bitmap dirty and --examine the array active.
+# One guest boot, the kernel's md as the judge: the clean array assembles
+# without a resync, its content is the NBD client's (md5), check gives
+# mismatch_cnt 0; the degraded one assembles degraded with the client's
+# content; the killed one assembles, resyncs what the bitmap names, and then
+# holds mdraid read's content with mismatch_cnt 0.
+. "$OPSKIT_SOURCE/tests/tap.sh"
+. "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
+PLUGIN="$OPSKIT_BUILD/mdraid/nbdkit-mdraid-plugin.so"
+PATH="$PATH:/sbin:/usr/sbin"
+
+NAMES="nbdinfo: export size = mdraid's array size, multi-conn, flush, fua
+ext4 through nbdfuse + loop: mkfs, file tree, e2fsck clean
+nbdkit stopped: mdadm --examine says clean on every member
+mdraid read after stop = what the NBD client read
+degraded (one missing): ext4 through the export, e2fsck clean, mdraid read = client
+SIGKILL mid-copy: mdadm -X finds the bitmap dirty (the array stays active)
+kernel: clean array assembles without a resync
+kernel: content = the NBD client's (md5)
+kernel: check mismatch_cnt 0
+kernel: degraded array assembles degraded with the client's content
+kernel: killed array resyncs from the bitmap, content = mdraid read, mismatch_cnt 0"
+skip_all() {
+	printf '%s\n' "$NAMES" >"$W/names"
+	skip_each "$1" <"$W/names"
+	tap_done
+}
+[ -n "$MDRAID_SKIP" ] && skip_all "$MDRAID_SKIP"
+[ -f "$PLUGIN" ] || skip_all "the plugin is not built (no nbdkit-plugin-dev at configure time)"
+for p in nbdkit nbdinfo nbdcopy nbdfuse mkfs.ext4 e2fsck losetup mdadm; do
+	command -v $p >/dev/null 2>&1 || skip_all "no $p (packages nbdkit libnbd-bin e2fsprogs mdadm)"
+done
+[ -c /dev/fuse ] || skip_all "no /dev/fuse: nbdfuse cannot run here"
+ASAN_RT=""
+if ldd "$PLUGIN" | grep -q libasan; then
+	ASAN_RT=$(ldd "$PLUGIN" | sed -n 's/.*libasan[^ ]* => \([^ ]*\).*/\1/p' | head -n 1)
+fi
+NBDKIT_PID=""
+FUSE_MNT=""
+LOOP=""
+cleanup_serve() {
+	[ -n "$LOOP" ] && { umount "$W/mnt" 2>/dev/null; losetup -d "$LOOP" 2>/dev/null; LOOP=""; }
+	[ -n "$FUSE_MNT" ] && { fusermount3 -u "$FUSE_MNT" 2>/dev/null || umount -l "$FUSE_MNT" 2>/dev/null; FUSE_MNT=""; }
+	[ -n "$NBDKIT_PID" ] && { kill "$NBDKIT_PID" 2>/dev/null; wait "$NBDKIT_PID" 2>/dev/null; NBDKIT_PID=""; }
+}
+trap 'cleanup_serve; rm -rf "$TAP_TMP" "$W"' EXIT
+
+# serve NAME MEMBERS...: nbdkit in the foreground (background job) on
+# $W/NAME.sock; waits until the socket answers. URI becomes its address.
+serve() {
+	_s_name=$1
+	shift
+	rm -f "$W/$_s_name.sock"
+	# An ASan build's plugin needs the sanitizer runtime first in the process
+	# (nbdkit itself is not instrumented); leaks are nbdkit's to report.
+	LD_PRELOAD="$ASAN_RT" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" nbdkit -f -U "$W/$_s_name.sock" "$PLUGIN" "$@" 2>"$W/$_s_name.nbdkit.err" &
+	NBDKIT_PID=$!
+	URI="nbd+unix:///?socket=$W/$_s_name.sock"
+	_s_i=0
+	while [ $_s_i -lt 100 ]; do
+		nbdinfo --size "$URI" >/dev/null 2>&1 && return 0
+		kill -0 "$NBDKIT_PID" 2>/dev/null || break
+		sleep 0.1
+		_s_i=$((_s_i + 1))
+	done
+	return 1
+}
+# fs_tree DEVICE: mkfs.ext4, a file tree (this repository's mdraid/ and
+# tests/mdraid/ sources), umount, e2fsck -fn; the tree's md5 list in $W/tree.md5
+fs_tree() {
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$1" >/dev/null 2>&1 || return 1
+	mkdir -p "$W/mnt"
+	mount "$1" "$W/mnt" || return 1
+	cp -r "$OPSKIT_SOURCE/mdraid" "$OPSKIT_SOURCE/tests/mdraid" "$W/mnt/" || { umount "$W/mnt"; return 1; }
+	(cd "$W/mnt" && find . -type f ! -path './lost+found/*' | sort | xargs md5sum) >"$W/tree.md5"
+	umount "$W/mnt" || return 1
+	e2fsck -fn "$1" >"$W/fsck.out" 2>&1
+}
+# client_fs NAME: nbdfuse + loop over the export, fs_tree on it
+client_fs() {
+	FUSE_MNT="$W/$1.fuse"
+	mkdir -p "$FUSE_MNT"
+	nbdfuse "$FUSE_MNT/disk" "$URI" &
+	_c_fuse=$!
+	_c_i=0
+	while [ ! -f "$FUSE_MNT/disk" ] && [ $_c_i -lt 100 ]; do sleep 0.1; _c_i=$((_c_i + 1)); done
+	LOOP=$(losetup -f --show "$FUSE_MNT/disk") || return 1
+	fs_tree "$LOOP"
+	_c_rc=$?
+	losetup -d "$LOOP"
+	LOOP=""
+	fusermount3 -u "$FUSE_MNT" 2>/dev/null || umount -l "$FUSE_MNT"
+	FUSE_MNT=""
+	wait $_c_fuse
+	return $_c_rc
+}
+stop_serve() { # SIGTERM: a normal exit, the plugin marks the array clean
+	kill "$NBDKIT_PID" 2>/dev/null
+	wait "$NBDKIT_PID" 2>/dev/null
+	NBDKIT_PID=""
+}
+
+mems=""
+for i in 0 1 2 3; do
+	mkimg "$W/c$i.img" 32M $((7100 + i))
+	mems="$mems $W/c$i.img"
+done
+# shellcheck disable=SC2086
+"$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --bitmap=internal --homehost=opskit \
+	$mems >"$W/create.out" 2>&1 || skip_all "mdraid create failed: $(head -n 2 "$W/create.out")"
+# shellcheck disable=SC2086
+size=$("$MDRAID" read $mems 2>/dev/null | wc -c)
+
+# shellcheck disable=SC2086
+if ! serve c $mems; then
+	printf '%s\n' "$NAMES" >"$W/names"
+	while read -r n; do
+		tap_fail "$n" "nbdkit did not start with the plugin: $(head -n 3 "$W/c.nbdkit.err")"
+	done <"$W/names"
+	tap_done
+fi
+nbdinfo "$URI" >"$W/info" 2>&1
+if grep -q "export-size: $size " "$W/info" && grep -q 'can_multi_conn: true' "$W/info" &&
+	grep -q 'can_flush: true' "$W/info" && grep -q 'can_fua: true' "$W/info"; then
+	tap_ok "nbdinfo: export size = mdraid's array size, multi-conn, flush, fua"
+else
+	tap_fail "nbdinfo: export size = mdraid's array size, multi-conn, flush, fua" "size $size: $(grep -E 'size|can_' "$W/info")"
+fi
+if client_fs c; then
+	tap_ok "ext4 through nbdfuse + loop: mkfs, file tree, e2fsck clean"
+else
+	tap_fail "ext4 through nbdfuse + loop: mkfs, file tree, e2fsck clean" "$(tail -n 5 "$W/fsck.out" 2>/dev/null)"
+fi
+cp "$W/tree.md5" "$W/c.tree.md5"
+nbdcopy "$URI" "$W/c.client" 2>"$W/c.copy.err"
+stop_serve
+states=$(for i in 0 1 2 3; do mdadm --examine "$W/c$i.img" 2>&1 | sed -n 's/^ *State : //p'; done | sort | uniq -c | tr -s ' ')
+[ "$states" = " 4 clean" ] && tap_ok "nbdkit stopped: mdadm --examine says clean on every member" ||
+	tap_fail "nbdkit stopped: mdadm --examine says clean on every member" "states: $states; $(cat "$W/c.nbdkit.err" | head -n 3)"
+# shellcheck disable=SC2086
+"$MDRAID" read $mems 2>"$W/c.read.err" | cmp - "$W/c.client" >"$W/c.cmp" 2>&1 &&
+	tap_ok "mdraid read after stop = what the NBD client read" ||
+	tap_fail "mdraid read after stop = what the NBD client read" "$(cat "$W/c.cmp" "$W/c.read.err" | head -n 3)"
+
+# degraded: member 3 missing from the start
+dmems=""
+for i in 0 1 2 3; do
+	mkimg "$W/d$i.img" 32M $((7200 + i))
+done
+"$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --bitmap=internal --homehost=opskit \
+	"$W/d0.img" "$W/d1.img" "$W/d2.img" "$W/d3.img" >"$W/dcreate.out" 2>&1
+dmems="$W/d0.img $W/d1.img $W/d2.img missing"
+# shellcheck disable=SC2086
+if serve d $dmems && client_fs d && nbdcopy "$URI" "$W/d.client" 2>"$W/d.copy.err"; then
+	stop_serve
+	# shellcheck disable=SC2086
+	if "$MDRAID" read $dmems 2>"$W/d.read.err" | cmp - "$W/d.client" >"$W/d.cmp" 2>&1; then
+		tap_ok "degraded (one missing): ext4 through the export, e2fsck clean, mdraid read = client"
+	else
+		tap_fail "degraded (one missing): ext4 through the export, e2fsck clean, mdraid read = client" "$(cat "$W/d.cmp" "$W/d.read.err" | head -n 3)"
+	fi
+else
+	stop_serve
+	tap_fail "degraded (one missing): ext4 through the export, e2fsck clean, mdraid read = client" "$(head -n 3 "$W/d.nbdkit.err"; tail -n 3 "$W/fsck.out" 2>/dev/null)"
+fi
+cp "$W/tree.md5" "$W/d.tree.md5" 2>/dev/null
+
+# killed: a copy of random data into the first 12 MiB, nbdkit SIGKILLed
+# after the client has sent some of it (at least one write acknowledged)
+kmems=""
+for i in 0 1 2 3; do
+	mkimg "$W/k$i.img" 32M $((7300 + i))
+	kmems="$kmems $W/k$i.img"
+done
+# shellcheck disable=SC2086
+"$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --bitmap=internal --homehost=opskit \
+	$kmems >"$W/kcreate.out" 2>&1
+mkimg "$W/k.src" 12M 7399
+mkimg "$W/k.src2" 12M 7398
+# shellcheck disable=SC2086
+serve k $kmems
+# nbdcopy to a bigger destination writes the source at the start: one copy
+# that completes (nbdcopy flushes at its end: acknowledged and durable),
+# then a second one cut by SIGKILL while it writes
+nbdcopy "$W/k.src" "$URI" 2>"$W/k.copy1.err"
+nbdcopy --request-size=65536 --requests=1 --connections=1 "$W/k.src2" "$URI" 2>/dev/null &
+cp_pid=$!
+sleep 0.3
+kill -KILL "$NBDKIT_PID"
+wait "$NBDKIT_PID" 2>/dev/null
+NBDKIT_PID=""
+wait $cp_pid 2>/dev/null
+rm -f "$W/k.sock"
+# (mdadm -X finds an internal bitmap only on a block device: a read-only loop)
+kloop=$(losetup -r -f --show "$W/k0.img")
+dirty=$(mdadm -X "$kloop" 2>/dev/null | sed -n 's/.*Bitmap : \([0-9]*\) bits.*, \([0-9]*\) dirty.*/\1 \2/p')
+losetup -d "$kloop"
+bits=${dirty% *}
+nd=${dirty#* }
+# (32 MiB members get mdadm's 64 MiB bitmap chunk: one bit covers all; that
+# the kernel resyncs only the dirty region is md's own rule, checked below by
+# the resync happening at all and ending with mismatch_cnt 0)
+kstate=$(mdadm --examine "$W/k0.img" 2>/dev/null | sed -n 's/^ *State : //p')
+if [ -n "$dirty" ] && [ "$nd" -gt 0 ] && [ "$kstate" = active ]; then
+	tap_ok "SIGKILL mid-copy: mdadm -X finds the bitmap dirty (the array stays active)"
+	echo "# bitmap: $nd of $bits bits dirty"
+else
+	tap_fail "SIGKILL mid-copy: mdadm -X finds the bitmap dirty (the array stays active)" "mdadm -X: '$dirty', state '$kstate'"
+fi
+# shellcheck disable=SC2086
+"$MDRAID" read --force $kmems >"$W/k.read" 2>"$W/k.read.err" ||
+	"$MDRAID" read $kmems >"$W/k.read" 2>"$W/k.read.err"
+
+if [ -n "$GUEST_SKIP" ]; then
+	for n in "kernel: clean array assembles without a resync" "kernel: content = the NBD client's (md5)" \
+		"kernel: check mismatch_cnt 0" "kernel: degraded array assembles degraded with the client's content" \
+		"kernel: killed array resyncs from the bitmap, content = mdraid read, mismatch_cnt 0"; do
+		tap_skip "$n" "$GUEST_SKIP"
+	done
+	tap_done
+fi
+cat >"$W/body" <<'BODY'
+# M0..M3 the clean array, M4..M6 the degraded one (3 members), M7..M10 the killed one
+mdadm --assemble /dev/md0 $(range 0 4) >/out/a0 2>&1
+say c.assembled $?
+say c.action0 "$(cat /sys/block/md0/md/sync_action)"
+wait_idle md0
+say c.md5 "$(md5sum </dev/md0 | cut -d' ' -f1)"
+md_check md0 | sed 's/^md0\./c./'
+mdadm --stop /dev/md0 >/dev/null 2>&1
+mdadm --assemble --run /dev/md1 $(range 4 3) >/out/a1 2>&1
+say d.assembled $?
+say d.degraded "$(cat /sys/block/md1/md/degraded)"
+say d.md5 "$(md5sum </dev/md1 | cut -d' ' -f1)"
+mdadm --stop /dev/md1 >/dev/null 2>&1
+dmesg | grep -c 'resync of RAID array md0' | sed 's/^/c.resyncs=/'
+mdadm --assemble /dev/md2 $(range 7 4) >/out/a2 2>&1
+say k.assembled $?
+wait_idle md2
+dmesg | grep -c 'resync of RAID array md2' | sed 's/^/k.resyncs=/'
+say k.md5 "$(md5sum </dev/md2 | cut -d' ' -f1)"
+md_check md2 | sed 's/^md2\./k./'
+mdadm --stop /dev/md2 >/dev/null 2>&1
+BODY
+guest_script "$W/script" "$W/body"
+# shellcheck disable=SC2086
+boot guest "$W/kv" "$W/err" -t 300 -o "$W/out" "$W/script" $mems "$W/d0.img" "$W/d1.img" "$W/d2.img" $kmems
+c1() {
+	[ "$(kv "$W/kv" c.assembled)" = 0 ] || { head -n 3 "$W/out/a0"; return 1; }
+	[ "$(kv "$W/kv" c.resyncs)" = 0 ] && [ "$(kv "$W/kv" c.action0)" = idle ] ||
+		{ echo "resyncs $(kv "$W/kv" c.resyncs), sync_action '$(kv "$W/kv" c.action0)' at assembly"; return 1; }
+}
+tap_check "kernel: clean array assembles without a resync" c1
+c2() { [ "$(kv "$W/kv" c.md5)" = "$(md5 <"$W/c.client")" ] || { echo "kernel md5 $(kv "$W/kv" c.md5)"; return 1; }; }
+tap_check "kernel: content = the NBD client's (md5)" c2
+c3() { [ "$(kv "$W/kv" c.mismatch)" = 0 ] || { echo "mismatch_cnt '$(kv "$W/kv" c.mismatch)'"; return 1; }; }
+tap_check "kernel: check mismatch_cnt 0" c3
+d1() {
+	[ "$(kv "$W/kv" d.assembled)" = 0 ] && [ "$(kv "$W/kv" d.degraded)" = 1 ] ||
+		{ echo "assembled $(kv "$W/kv" d.assembled) degraded $(kv "$W/kv" d.degraded)"; head -n 3 "$W/out/a1"; return 1; }
+	[ "$(kv "$W/kv" d.md5)" = "$(md5 <"$W/d.client")" ] || { echo "kernel md5 $(kv "$W/kv" d.md5)"; return 1; }
+}
+tap_check "kernel: degraded array assembles degraded with the client's content" d1
+k1() {
+	[ "$(kv "$W/kv" k.assembled)" = 0 ] || { head -n 3 "$W/out/a2"; return 1; }
+	[ "$(kv "$W/kv" k.resyncs)" -ge 1 ] 2>/dev/null || { echo "no resync of the killed array"; return 1; }
+	[ "$(kv "$W/kv" k.md5)" = "$(md5 <"$W/k.read")" ] || { echo "kernel md5 $(kv "$W/kv" k.md5); $(head -n 2 "$W/k.read.err")"; return 1; }
+	[ "$(kv "$W/kv" k.mismatch)" = 0 ] || { echo "mismatch_cnt '$(kv "$W/kv" k.mismatch)'"; return 1; }
+}
+tap_check "kernel: killed array resyncs from the bitmap, content = mdraid read, mismatch_cnt 0" k1
+tap_done

@@ -1,0 +1,391 @@
+#!/usr/bin/env python3
+"""delivery.py: scenarios for logsift's output pipeline, run against either
+daemon (logsift or the real syslog-ng 3.38) with the same config.
+
+    delivery.py SCENARIO WHO DIR      WHO = ours | peer
+
+Each scenario prints result lines "ok NAME" or "not ok NAME # detail" that
+test_delivery.sh turns into TAP. Every socket path lives in DIR, every port
+is 0 or picked free; every process started here is stopped here.
+
+Message bodies are "seq NNNNNNNN " + padding, so a reader can tell lost,
+duplicated and torn lines (a line that is not exactly one whole body).
+"""
+import os, re, signal, socket, subprocess, sys, threading, time
+
+LS = os.path.join(os.environ.get('OPSKIT_BUILD', 'build'), 'logsift', 'logsift')
+SNG = '/usr/sbin/syslog-ng'
+PAD = 'x' * 100
+LINE = re.compile(rb'^seq (\d{8}) ' + PAD.encode() + rb'$')
+results = []
+
+
+def report(ok, name, detail=''):
+    print(('ok ' if ok else 'not ok ') + name + (' # ' + detail if detail and not ok else ''))
+    sys.stdout.flush()
+
+
+def body(i):
+    return 'seq %08d %s' % (i, PAD)
+
+
+class Daemon:
+    """One daemon on conf; stats() gives per-destination counters."""
+
+    def __init__(self, who, d, conf):
+        self.who, self.d = who, d
+        path = os.path.join(d, who + '.conf')
+        with open(path, 'w') as f:
+            f.write(conf)
+        self.err = open(os.path.join(d, who + '.err'), 'w+')
+        if who == 'ours':
+            cmd = [LS, '-f', path, '--stats']
+        else:
+            cmd = [SNG, '-f', path, '--no-caps', '-F', '-e',
+                   '--persist-file=' + d + '/persist', '--pidfile=' + d + '/pid',
+                   '--control=' + d + '/ctl']
+        self.p = subprocess.Popen(cmd, stdout=self.err, stderr=self.err)
+
+    def rss_kb(self):
+        with open('/proc/%d/status' % self.p.pid) as f:
+            for l in f:
+                if l.startswith('VmHWM:'):
+                    return int(l.split()[1])
+        return 0
+
+    def stats(self, dest):
+        """{written, dropped, queued, processed} of destination dest."""
+        out = {}
+        if self.who == 'peer':
+            t = subprocess.run(['syslog-ng-ctl', 'stats', '-c', self.d + '/ctl'],
+                               capture_output=True, text=True).stdout
+            for l in t.splitlines():
+                f = l.split(';')
+                if len(f) == 6 and f[1].startswith(dest + '#'):
+                    out[f[4]] = out.get(f[4], 0) + int(f[5])
+            return out
+        self.p.send_signal(signal.SIGUSR1)  # prints the counters on stderr
+        time.sleep(0.3)
+        self.err.flush()
+        with open(self.err.name) as f:
+            for l in f:
+                if l.startswith('destination;%s;' % dest):
+                    for kv in l.strip().split(';')[2:]:
+                        k, v = kv.split('=')
+                        out[k] = int(v)
+        return out
+
+    def stop(self, watchdog=10):
+        """SIGTERM; seconds until it exited (None: killed by the watchdog)."""
+        t0 = time.monotonic()
+        self.p.send_signal(signal.SIGTERM)
+        try:
+            self.p.wait(watchdog)
+            return time.monotonic() - t0
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            return None
+
+
+def wait_path(p, secs=10):
+    end = time.time() + secs
+    while time.time() < end and not os.path.exists(p):
+        time.sleep(0.02)
+
+
+def wait_tcp(port, secs=10):
+    end = time.time() + secs
+    while time.time() < end:
+        try:
+            socket.create_connection(('127.0.0.1', port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def check_lines(path, n, exact):
+    """(lost, duplicated, torn) of seq 0..n-1 in path; exact: all must be there."""
+    seen = {}
+    torn = 0
+    with open(path, 'rb') as f:
+        data = f.read()
+    lines = data.split(b'\n')
+    if lines and lines[-1] == b'':
+        lines.pop()
+    elif lines:
+        torn += 1  # no final newline: the last line is cut
+        lines.pop()
+    for l in lines:
+        m = LINE.match(l)
+        if not m:
+            torn += 1
+            continue
+        k = int(m.group(1))
+        seen[k] = seen.get(k, 0) + 1
+    dup = sum(v - 1 for v in seen.values())
+    lost = n - len(seen)
+    return lost, dup, torn, len(seen)
+
+
+def send_dgrams(path, n, start=0):
+    """Blocking datagrams with a 1 s send timeout: how many timed out."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, b'\x01\0\0\0\0\0\0\0' + b'\0' * 8)
+    blocked = 0
+    for i in range(start, start + n):
+        try:
+            s.sendto(('<13>p: ' + body(i)).encode(), path)
+        except (BlockingIOError, socket.timeout, TimeoutError):
+            blocked += 1
+        except OSError:
+            blocked += 1
+    return blocked
+
+
+def send_stream(port, n, start=0):
+    s = socket.create_connection(('127.0.0.1', port))
+    buf = b''.join(('<13>p: %s\n' % body(i)).encode() for i in range(start, start + n))
+    s.sendall(buf)
+    s.close()
+
+
+# ------------------------------------------------------------- scenarios
+
+def stalled_tcp(who, d):
+    """A TCP forward whose server accepts and never reads, next to a file."""
+    srv = socket.socket()
+    srv.bind(('127.0.0.1', 0))
+    srv.listen(16)
+    held = []
+    threading.Thread(target=lambda: [held.append(srv.accept()) for _ in range(16)],
+                     daemon=True).start()
+    port = free_port()
+    conf = f'''@version: 3.38
+options {{ log-fifo-size(1000); time-reopen(1); stats-freq(0); keep-hostname(yes); }};
+source s_dev {{ unix-dgram("{d}/{who}.log.sock"); }};
+source s_net {{ tcp(ip("127.0.0.1") port({port})); }};
+destination d_fwd {{ network("127.0.0.1" port({srv.getsockname()[1]})); }};
+destination d_file {{ file("{d}/{who}.local" template("$MSG\\n")); }};
+log {{ source(s_dev); source(s_net); destination(d_fwd); }};
+log {{ source(s_dev); source(s_net); destination(d_file); }};
+'''
+    dm = Daemon(who, d, conf)
+    wait_tcp(port)
+    wait_path(f'{d}/{who}.log.sock')
+    n_tcp, n_dg = 30000, 10000
+    t = threading.Thread(target=send_stream, args=(port, n_tcp))
+    t.start()
+    blocked = send_dgrams(f'{d}/{who}.log.sock', n_dg, n_tcp)
+    t.join()
+    # all of it reaches the file (the daemon is not blocked by d_fwd)
+    end = time.time() + 20
+    while time.time() < end:
+        lost, dup, torn, got = check_lines(f'{d}/{who}.local', n_tcp + n_dg, True)
+        if lost <= 0:
+            break
+        time.sleep(0.2)
+    rss = dm.rss_kb()
+    st = dm.stats('d_fwd')
+    secs = dm.stop()
+    report(lost == 0 and dup == 0 and torn == 0,
+           f'{who}: stalled TCP forward: the local file gets all {n_tcp + n_dg} messages',
+           f'lost {lost} dup {dup} torn {torn}')
+    report(blocked == 0, f'{who}: stalled TCP forward: unix-dgram senders never block',
+           f'{blocked} sends timed out')
+    report(secs is not None, f'{who}: SIGTERM with a stalled destination: exited in '
+           f'{secs if secs is None else round(secs, 2)} s', 'killed after 10 s')
+    if who == 'ours':
+        # 1000 queued 100-byte lines + the daemon itself: far below the
+        # 80000 messages (9 MB) an unbounded queue would hold
+        report(rss < 16000, f'{who}: stalled TCP forward: peak RSS {rss} kB bounded by '
+               'log-fifo-size(1000)', f'{rss} kB')
+        ok = st.get('dropped', 0) > 0 and st.get('queued', 0) <= 1000 and \
+            st.get('written', 0) + st.get('dropped', 0) + st.get('queued', 0) == \
+            st.get('processed', -1)
+        report(ok, f'{who}: stalled TCP forward: written + dropped + queued = processed',
+               str(st))
+    for c, _ in held:
+        c.close()
+    srv.close()
+
+
+def slow_fifo(who, d, flow):
+    """A FIFO destination whose reader is slow, fed by a TCP source."""
+    fifo = f'{d}/{who}.fifo'
+    os.mkfifo(fifo)
+    out = f'{d}/{who}.fifo.out'
+    stop = threading.Event()
+
+    def reader():
+        fd = os.open(fifo, os.O_RDONLY)
+        with open(out, 'wb') as o:
+            while True:
+                b = os.read(fd, 1000)
+                if not b:
+                    if stop.is_set():
+                        break
+                    time.sleep(0.01)
+                    continue
+                o.write(b)
+                time.sleep(0.0005)  # about 2 MB/s: slower than the sender
+        os.close(fd)
+
+    rt = threading.Thread(target=reader)
+    rt.start()
+    port = free_port()
+    fl = 'flags(flow-control);' if flow else ''
+    conf = f'''@version: 3.38
+options {{ log-fifo-size(1000); time-reopen(1); stats-freq(0); }};
+source s_net {{ tcp(ip("127.0.0.1") port({port})); }};
+destination d_pipe {{ pipe("{fifo}" template("$MSG\\n")); }};
+log {{ source(s_net); destination(d_pipe); {fl} }};
+'''
+    dm = Daemon(who, d, conf)
+    wait_tcp(port)
+    n = 10000
+    send_stream(port, n)
+    # until the reader has everything that was not dropped
+    # 3.38's queued counter does not settle here: it gets a fixed 5 s
+    end = time.time() + (5 if who == 'peer' and not flow else 60)
+    last = -1
+    while time.time() < end:
+        st = dm.stats('d_pipe')
+        done = st.get('written', 0) + st.get('dropped', 0)
+        if (done >= n or (who == 'peer' and not flow and done and done == last)) and \
+                not st.get('queued', 0):
+            break
+        last = done
+        cur = os.path.getsize(out) if os.path.exists(out) else 0
+        time.sleep(0.5)
+    time.sleep(0.5)
+    st = dm.stats('d_pipe')
+    dm.stop()
+    stop.set()
+    rt.join()
+    lost, dup, torn, got = check_lines(out, n, flow)
+    name = 'with' if flow else 'without'
+    if flow:
+        report(lost == 0 and dup == 0 and torn == 0,
+               f'{who}: slow FIFO reader {name} flow control: {n} sent, 0 lost, 0 duplicated, 0 torn',
+               f'lost {lost} dup {dup} torn {torn}')
+    else:
+        report(dup == 0 and torn == 0,
+               f'{who}: slow FIFO reader {name} flow control: every line whole, none twice',
+               f'dup {dup} torn {torn}')
+        if who == 'ours':
+            report(st.get('dropped', -1) == n - got and st.get('written', -1) == got,
+                   f'{who}: slow FIFO reader {name} flow control: {got} written + '
+                   f'{n - got} dropped as the stats count', str(st))
+    del last, cur
+
+
+def full_fs(who, d):
+    """A file destination on a full tmpfs that is freed later (flow control)."""
+    mnt = f'{d}/{who}.mnt'
+    os.mkdir(mnt)
+    if subprocess.run(['mount', '-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mnt]).returncode:
+        print(f'skip {who}: full filesystem: cannot mount a tmpfs here')
+        return
+    try:
+        with open(f'{mnt}/filler', 'wb') as f:
+            try:
+                f.write(b'\0' * (4 << 20))
+            except OSError:
+                pass
+        # leave a little room, so that the first write is a partial one
+        os.truncate(f'{mnt}/filler', os.path.getsize(f'{mnt}/filler') - 12345)
+        port = free_port()
+        conf = f'''@version: 3.38
+options {{ time-reopen(1); stats-freq(0); }};
+source s_net {{ tcp(ip("127.0.0.1") port({port})); }};
+destination d_file {{ file("{mnt}/out" template("$MSG\\n")); }};
+log {{ source(s_net); destination(d_file); flags(flow-control); }};
+'''
+        dm = Daemon(who, d, conf)
+        wait_tcp(port)
+        n = 10000
+        t = threading.Thread(target=send_stream, args=(port, n))
+        t.start()
+        time.sleep(1)
+        full = os.path.getsize(f'{mnt}/out') if os.path.exists(f'{mnt}/out') else 0
+        os.unlink(f'{mnt}/filler')
+        t.join()
+        end = time.time() + 30
+        while time.time() < end:
+            lost, dup, torn, got = check_lines(f'{mnt}/out', n, True)
+            if lost == 0:
+                break
+            time.sleep(0.3)
+        dm.stop()
+        lost, dup, torn, got = check_lines(f'{mnt}/out', n, True)
+        if who == 'peer':
+            # 3.38 writes its whole batch again after ENOSPC: duplicates, no loss
+            report(lost == 0 and torn == 0, f'{who}: file on a full filesystem, then freed: '
+                   f'0 lost, 0 torn ({dup} duplicated)', f'lost {lost} torn {torn}')
+            return
+        report(lost == 0 and dup == 0 and torn == 0 and full < n * 112,
+               f'{who}: file on a full filesystem, then freed: {n} sent, 0 lost, 0 duplicated, 0 torn',
+               f'lost {lost} dup {dup} torn {torn}, {full} bytes before freeing')
+    finally:
+        subprocess.run(['umount', '-l', mnt])
+
+
+def hup_load(who, d):
+    """5 SIGHUPs while loggen sends over one TCP connection."""
+    port = free_port()
+    conf = f'''@version: 3.38
+options {{ stats-freq(0); }};
+source s_net {{ tcp(ip("127.0.0.1") port({port})); }};
+destination d_file {{ file("{d}/{who}.hup" template("$MSG\\n")); }};
+log {{ source(s_net); destination(d_file); }};
+'''
+    dm = Daemon(who, d, conf)
+    wait_tcp(port)
+    lg = subprocess.Popen(['loggen', '-S', '-r', '20000', '-I', '2', '-s', '200', '127.0.0.1',
+                           str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    for _ in range(5):
+        time.sleep(0.3)
+        dm.p.send_signal(signal.SIGHUP)
+    err = lg.communicate()[1]
+    time.sleep(0.5)
+    dm.stop()
+    seqs = []
+    with open(f'{d}/{who}.hup', 'rb') as f:
+        for l in f:
+            m = re.search(rb'seq: (\d+)', l)
+            if m:
+                seqs.append(int(m.group(1)))
+    sent = re.findall(r'average rate.*count=(\d+)', err)
+    sent = int(sent[-1]) if sent else -1
+    ok = seqs == list(range(len(seqs))) and len(seqs) == sent and lg.returncode == 0
+    report(ok, f'{who}: 5 SIGHUPs under loggen TCP load: {len(seqs)} of {sent} sent, in order, '
+           'connection kept', f'loggen rc {lg.returncode}, got {len(seqs)}, {err.strip()[-200:]}')
+
+
+def main():
+    sc, who, d = sys.argv[1], sys.argv[2], sys.argv[3]
+    if sc == 'stalled-tcp':
+        stalled_tcp(who, d)
+    elif sc == 'fifo':
+        slow_fifo(who, d, False)
+    elif sc == 'hup':
+        hup_load(who, d)
+    elif sc == 'full-fs':
+        full_fs(who, d)
+    elif sc == 'fifo-flow':
+        slow_fifo(who, d, True)
+    else:
+        sys.exit('unknown scenario ' + sc)
+
+
+if __name__ == '__main__':
+    main()
