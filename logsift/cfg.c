@@ -1771,7 +1771,7 @@ static const struct flag_name src_flags[] = {{"no-parse", LS_P_NO_PARSE, 0},
 					     {"check-hostname", LS_P_CHECK_HOSTNAME, 0},
 					     {"kernel", 0, 0},
 					     {"store-legacy-msghdr", 0, 0},
-					     {"empty-lines", 0, 0},
+					     {"empty-lines", LS_P_EMPTY_LINES, 0},
 					     {"threaded", 0, 0},
 					     {"assume-utf8", 0, 0},
 					     {"dont-store-legacy-msghdr", 0, 0},
@@ -1977,13 +1977,14 @@ static const char *const impl_src_opts[] = {"flags",
 					    "follow-freq",
 					    "keep-timestamp",
 					    "time-zone",
+					    "persist-name",
 					    "log-iw-size",
 					    NULL};
 static const char *const impl_dst_opts[] = {
-    "template",	     "template-escape", "perm",	     "dir-perm",
-    "create-dirs",   "transport",	"port",	     "tls",
-    "ts-format",     "frac-digits",	"time-zone", "send-time-zone",
-    "log-fifo-size", "time-reopen",	NULL};
+    "template",	     "template-escape", "perm",		"dir-perm",
+    "create-dirs",   "transport",	"port",		"tls",
+    "ts-format",     "frac-digits",	"time-zone",	"send-time-zone",
+    "log-fifo-size", "time-reopen",	"persist-name", NULL};
 
 static bool in_list(const char *const *l, const char *name)
 {

@@ -350,11 +350,15 @@ static struct ls_tls_conn *tls_accepted(const struct ls_sdrv *d, int fd,
 	return ls_tls_conn_new(d->tls, fd, peer, NULL);
 }
 
-/* Split c->buf into records; keeps a partial tail. */
-static void split_records(struct loop *L, struct conn *c, bool eof)
+/* Split c->buf into records (framer.c); keeps a partial tail. False after a
+ * framing error (reported), when the connection must be closed. */
+static bool split_records(struct loop *L, struct conn *c, bool eof)
 {
-	size_t max = c->drv->log_msg_size ? c->drv->log_msg_size : L->cfg->o.log_msg_size;
+	struct ls_frame_opts fo = {c->drv->framed, (c->drv->pflags & LS_P_EMPTY_LINES) != 0, eof,
+				   c->drv->log_msg_size ? c->drv->log_msg_size
+							: L->cfg->o.log_msg_size};
 	size_t pos = 0;
+	bool ok = true;
 	c->held = false;
 	while (pos < c->len) {
 		if (conn_paused(c)) {
@@ -362,52 +366,26 @@ static void split_records(struct loop *L, struct conn *c, bool eof)
 			c->held = true;
 			break;
 		}
-		char *p = c->buf + pos;
-		size_t left = c->len - pos;
-		if (c->drv->framed && left && p[0] >= '1' && p[0] <= '9') {
-			size_t k = 0, n = 0;
-			while (k < left && k < 10 && p[k] >= '0' && p[k] <= '9')
-				n = n * 10 + (size_t)(p[k++] - '0');
-			if (k == left)
-				break;
-			if (p[k] == ' ') {
-				if (left - k - 1 < n)
-					break;
-				deliver(L, c, p + k + 1, n > max ? max : n, 0);
-				pos += k + 1 + n;
-				continue;
-			}
-		}
-		char *nl = memchr(p, '\n', left);
-		if (!nl) {
-			if (left >= max) {
-				deliver(L, c, p, max,
-					c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
-				pos += max;
-				continue;
-			}
-			if (eof && left) {
-				deliver(L, c, p, left,
-					c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
-				pos = c->len;
-			}
+		const char *rec;
+		size_t n;
+		char err[160];
+		ssize_t used =
+		    ls_frame_next(c->buf + pos, c->len - pos, &fo, &rec, &n, err, sizeof err);
+		if (used < 0) {
+			if (L->rt.notices)
+				fprintf(L->rt.notices, "%s; source='%s'\n", err, c->src->name);
+			ok = false;
 			break;
 		}
-		size_t n = (size_t)(nl - p);
-		if (n > max) {
-			/* 3.38 cuts an over-long line into log-msg-size records */
-			deliver(L, c, p, max, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
-			pos += max;
-			continue;
-		}
-		size_t rl = n;
-		while (rl && (p[rl - 1] == '\r' || p[rl - 1] == 0))
-			rl--;
-		deliver(L, c, p, rl, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
-		pos += n + 1;
+		if (!used)
+			break;
+		if (rec)
+			deliver(L, c, rec, n, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
+		pos += (size_t)used;
 	}
 	memmove(c->buf, c->buf + pos, c->len - pos);
 	c->len -= pos;
+	return ok;
 }
 
 /* Read what is there, up to 256 KiB a turn (the other sockets, /dev/log
@@ -447,7 +425,8 @@ static bool read_stream(struct loop *L, struct conn *c)
 			return follow || c->held;
 		}
 		c->len += (size_t)r;
-		split_records(L, c, false);
+		if (!split_records(L, c, false))
+			return false;
 		/* keep bounded: a partial record is at most log-msg-size */
 		if ((size_t)r < 65536)
 			return true;

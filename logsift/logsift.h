@@ -101,6 +101,7 @@ enum ls_pflags {
 	LS_P_NO_3164_FALLBACK = 1 << 6,
 	LS_P_LOCAL = 1 << 7, /* unix/file/pipe/stdin: kernel messages get PROGRAM=kernel */
 	LS_P_CHECK_HOSTNAME = 1 << 8,
+	LS_P_EMPTY_LINES = 1 << 9, /* flags(empty-lines): empty stream records are messages */
 };
 
 struct ls_parse_opts {

@@ -391,6 +391,22 @@ int ls_tls_want(const struct ls_tls_conn *c);
 const char *ls_tls_error(const struct ls_tls_conn *c);
 void ls_tls_conn_free(struct ls_tls_conn *c);
 
+/* framer.c: stream records as 3.38 cuts them (see the file's header). */
+struct ls_frame_opts {
+	bool framed;	  /* syslog() on a stream: RFC 6587 octet counting only */
+	bool empty_lines; /* flags(empty-lines): keep empty records */
+	bool eof;	  /* no more input: the rest is a record */
+	size_t max;	  /* log-msg-size() */
+};
+/*
+ * The next record of buf[0..len): returns the bytes it used (0 = need more
+ * input) with rec and rec_len set (rec NULL: nothing to deliver, e.g. an
+ * empty line), or a negative errno after a framing error (err says what;
+ * the connection must be closed).
+ */
+ssize_t ls_frame_next(const char *buf, size_t len, const struct ls_frame_opts *o, const char **rec,
+		      size_t *rec_len, char *err, size_t errlen);
+
 /* daemon.c / route.c helpers */
 void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d, struct ls_msg *m,
 		       struct ls_runtime *rt);

@@ -509,11 +509,8 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 				mo = i;
 		int d = p[4] == ' ' ? digits(p + 5, 1) : digits(p + 4, 2);
 		int h = digits(p + 7, 2), mi = digits(p + 10, 2), s = digits(p + 13, 2);
-		if (mo < 0 || d < 1 || h < 0 || mi < 0 || mi > 59 || s < 0 || s > 60)
+		if (mo < 0 || d < 0 || h < 0 || mi < 0 || s < 0)
 			return false;
-		/* 3.38 takes hours above 23 and, through its cached mktime(),
-		 * counts the day overflow twice ("Nov 24 25:15:55" = Nov 26 01:15) */
-		d += h / 24;
 		struct cur t = ymid >= 0 ? (struct cur){c->p + 20, left - 20}
 					 : (struct cur){p + 15, left - 15};
 		int usec = parse_frac(&t);
@@ -538,8 +535,14 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 			t.p++;
 			t.left--;
 		}
-		int64_t local = days_from_civil(y, (unsigned)mo + 1, (unsigned)d) * 86400 +
-				h * 3600 + mi * 60 + s;
+		/* Out-of-range fields ("Jan 32 25:61:61") are normalised as 3.38's
+		 * mktime() does, then its DST correction adds back the difference
+		 * between the written and the normalised hour: "Nov 24 25:15:55" is
+		 * Nov 26 01:15:55 and "Jan 32 25:61:61" Feb 3 01:02:01 there. */
+		int64_t local = days_from_civil(y, (unsigned)mo + 1, 1) * 86400 +
+				(int64_t)(d - 1) * 86400 + h * 3600 + mi * 60 + s;
+		int64_t norm_hour = ((local % 86400) + 86400) % 86400 / 3600;
+		local += (h - norm_hour) * 3600;
 		int off = ls_tz_gmtoff(recv_tz, local);
 		m->stamp_sec = local - off;
 		m->stamp_usec = usec;
@@ -571,7 +574,21 @@ static void parse_hostname(struct ls_msg *m, struct cur *c, unsigned flags, cons
 {
 	const unsigned char *p = c->p;
 	size_t left = c->left, n = 0;
-	while (left && *p != ' ' && *p != ':' && *p != '[' && n < 255) {
+	/* 3.38's IPv6 heuristics: ':' ends the host only once the word stopped
+	 * looking like an IPv6 address (hex groups of <= 4 digits, < 8 colons) */
+	int seg = 0, hexd = 0;
+	bool not_v6 = false;
+	while (left && *p != ' ' && *p != '[' && n < 255) {
+		if (!not_v6) {
+			if (*p != ':' && !isxdigit(*p))
+				not_v6 = true;
+			else if (*p != ':' && ++hexd > 4)
+				not_v6 = true;
+			else if (*p == ':' && (hexd = 0, ++seg >= 8))
+				not_v6 = true;
+		}
+		if (*p == ':' && not_v6)
+			break;
 		if ((flags & LS_P_CHECK_HOSTNAME) && !is_hostname_char(*p))
 			break;
 		p++;
@@ -1458,9 +1475,9 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 				    m->store.p + m->cisco_seq_off);
 		if (m->time_quality)
 			ls_buf_addf(out, "[timeQuality isSynced=\"%d\"]", m->time_quality - 1);
+		ls_buf_add(out, v, n);
 		if (!m->seq_cisco && m->seq)
 			ls_buf_addf(out, "[meta sequenceId=\"%d\"]", m->seq);
-		ls_buf_add(out, v, n);
 		return;
 	case M_SOURCEIP: {
 		char ip[64] = "127.0.0.1";

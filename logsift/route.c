@@ -107,20 +107,20 @@ void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d,
 			 * without a host, "source@host" for local input; internal()
 			 * messages keep the plain name. $HOST shows the first name,
 			 * $FULLHOST and the default file line the whole chain. */
-			/* room for two names of up to 255 bytes and the separator:
-			 * never cut (gcc -O0 -Wformat-truncation checks it) */
-			char chain[520];
+			struct ls_buf chain = {0};
 			size_t ol;
 			const char *orig = ls_msg_get(m, LS_HOST, &ol);
 			if (d->kind == SRC_INTERNAL)
-				snprintf(chain, sizeof chain, "%s", host);
+				ls_buf_addf(&chain, "%s", host);
 			else if (d->pflags & LS_P_LOCAL)
-				snprintf(chain, sizeof chain, "%s@%s", s->name, host);
+				ls_buf_addf(&chain, "%s@%s", s->name, host);
 			else if (!ol)
-				snprintf(chain, sizeof chain, "%s/%s", host, host);
+				ls_buf_addf(&chain, "%s/%s", host, host);
 			else
-				snprintf(chain, sizeof chain, "%.*s/%s", (int)ol, orig, host);
-			ls_msg_set(m, LS_HOST, chain, strlen(chain));
+				ls_buf_addf(&chain, "%.*s/%s", (int)ol, orig, host);
+			/* 3.38 builds it in a 256-byte buffer */
+			ls_msg_set(m, LS_HOST, chain.p, chain.len < 255 ? chain.len : 255);
+			ls_buf_free(&chain);
 			m->chained_host = true;
 		} else {
 			ls_msg_set(m, LS_HOST, host, strlen(host));
@@ -167,7 +167,8 @@ static void proto_field(struct ls_buf *out, const struct ls_msg *m, enum ls_fiel
  * $MSGHDR$MSG\n" (ts-format applies), network destinations "<PRI>$DATE
  * $FULLHOST $MSGHDR$MSG\n", and syslog() "<PRI>1 $ISODATE HOST PROGRAM PID
  * MSGID SD MSG\n" with "-" for empty header fields and SD, the BOM before a
- * UTF-8 MSG, and template() (if any) as MSG; on TCP it is octet-counted
+ * UTF-8 MSG (the space before MSG even when it is empty), and template() (if
+ * any) as MSG; on TCP it is octet-counted
  * ("LEN " in front, the newline counted).
  */
 static void dest_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out)
@@ -198,7 +199,7 @@ static void dest_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf
 			size_t body = b.len;
 			ls_tmpl_format_opts(d->tmpl ? d->tmpl : def_msg, m, o, &b);
 			if (!d->tmpl && b.len == body)
-				b.len = at; /* no MSG: neither the space nor the BOM */
+				b.len = at + 1; /* no MSG: the space (as 3.38) but no BOM */
 			else if (!m->utf8) {
 				memmove(b.p + at + 1, b.p + body, b.len - body);
 				b.len -= 3;

@@ -4,9 +4,12 @@
   peer.py freeport                      print a free TCP+UDP port on 127.0.0.1
   peer.py wait unix PATH | tcp PORT     wait (<= 10 s) until a socket accepts
   peer.py send KIND TARGET MSGFILE      send each line of MSGFILE (C escapes
-                                        \\n \\r \\t \\xNN \\\\ decoded) over
+                                        \\n \\r \\t \\xNN \\\\ decoded, and
+                                        \\*NNNNNNN repeating the byte before) over
                                         unix-dgram PATH, unix-stream PATH,
-                                        udp PORT or tcp PORT
+                                        udp PORT or tcp PORT; tcp-raw and
+                                        unix-stream-raw send the bytes alone
+                                        (the corpus holds its own framing)
   peer.py write FILE MSGFILE            write the decoded lines to FILE
   peer.py tracecmp PEER_LOG OURS_LOG    compare syslog-ng 3.38's -t leaf trace
                                         with logsift's --trace=explain trace
@@ -31,6 +34,8 @@ def unescape(line):
             if n == 0x5C: out.append(0x5C); i += 2; continue
             if n == ord('x'):
                 out.append(int(b[i + 2:i + 4], 16)); i += 4; continue
+            if n == ord('*'):  # \*NNNNNNN: the previous byte NNNNNNN more times
+                out += out[-1:] * int(b[i + 2:i + 9]); i += 9; continue
         out.append(c)
         i += 1
     return bytes(out)
@@ -87,7 +92,7 @@ def send(kind, target, path):
             s.sendto(m, ('127.0.0.1', int(target)))
             time.sleep(0.002)
     else:
-        if kind == 'unix-stream':
+        if kind.startswith('unix-stream'):
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             s.connect(target)
         else:
@@ -95,6 +100,11 @@ def send(kind, target, path):
         for m in msgs:
             if kind == 'tcp-framed':
                 s.sendall(b'%d ' % len(m) + m)
+            elif kind.endswith('-raw'):
+                try:
+                    s.sendall(m)  # the line's bytes only: framing is in the corpus
+                except OSError:
+                    break  # the daemon closed the connection (a framing error)
             else:
                 s.sendall(m + (b'' if m.endswith(b'\n') else b'\n'))
         s.close()

@@ -90,7 +90,7 @@ cmp_outputs() {
 		tap_ok "$1: destination files identical ($(echo $files | wc -w) files, $(cat "$p"/out* 2>/dev/null | wc -l) lines)"
 	else
 		detail=""
-		for f in $bad; do [ -f "$p/$f" ] && detail="$detail$(diff "$p/$f" "$o/$f" | head -n 10)
+		for f in $bad; do [ -f "$p/$f" ] && detail="$detail$(diff -a "$p/$f" "$o/$f" | cat -v | head -n 10)
 "; done
 		tap_fail "$1: destination files identical" "differ:$bad
 $detail$(grep -v '^\[' "$o/trace" | grep -iv 'filter\|Incoming\|Log path\|Deliver\|reached' | head -n 5)"
