@@ -12,9 +12,13 @@
  *   drop     writes at or past REAL are acknowledged and thrown away, reads
  *            there return zeros (f3's "limbo");
  *   fail=OFF:LEN  reads and writes touching [OFF, OFF+LEN) fail with EIO
- *            (may be given up to 8 times).
+ *            (may be given up to 8 times);
+ *   delay=USEC    every write takes USEC microseconds longer (a slow stick:
+ *            tests that interrupt a write need it to be still under way
+ *            when their signal comes, however fast the host is).
  *
- * Usage: fakeflash MOUNTPOINT BACKING SIZE REAL wrap|drop|good [fail=OFF:LEN]...
+ * Usage: fakeflash MOUNTPOINT BACKING SIZE REAL wrap|drop|good [fail=OFF:LEN]
+ *        [delay=USEC]...
  * Runs in the foreground until unmounted (fusermount3 -u MOUNTPOINT).
  * "disk" is opened direct_io, so the page cache never hides the aliasing:
  * every read and write reaches this program.
@@ -38,6 +42,7 @@ static struct {
 	enum mode mode;
 	uint64_t fail_off[8], fail_len[8];
 	int nfail;
+	unsigned delay_us; /* added to every write */
 } F;
 
 /* Does [off, off + n) touch a failing range? */
@@ -136,6 +141,8 @@ static int ff_write(const char *path, const char *buf, size_t n, off_t off,
 		n = (size_t)(F.size - o);
 	if (failing(o, n))
 		return -EIO;
+	if (F.delay_us)
+		usleep(F.delay_us);
 	for (size_t done = 0; done < n;) {
 		uint64_t a = o + done;
 		int64_t p = phys(a);
@@ -166,7 +173,7 @@ int main(int argc, char **argv)
 {
 	if (argc < 6) {
 		fprintf(stderr, "usage: fakeflash MOUNTPOINT BACKING SIZE REAL wrap|drop|good "
-				"[fail=OFF:LEN]...\n");
+				"[fail=OFF:LEN]... [delay=USEC]\n");
 		return 2;
 	}
 	F.size = strtoull(argv[3], NULL, 0);
@@ -176,10 +183,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fakeflash: need 0 < REAL <= SIZE\n");
 		return 2;
 	}
-	for (int i = 6; i < argc && F.nfail < 8; i++)
-		if (sscanf(argv[i], "fail=%llu:%llu", (unsigned long long *)&F.fail_off[F.nfail],
+	for (int i = 6; i < argc; i++)
+		if (F.nfail < 8 &&
+		    sscanf(argv[i], "fail=%llu:%llu", (unsigned long long *)&F.fail_off[F.nfail],
 			   (unsigned long long *)&F.fail_len[F.nfail]) == 2)
 			F.nfail++;
+		else if (sscanf(argv[i], "delay=%u", &F.delay_us) != 1)
+			fprintf(stderr, "fakeflash: ignoring '%s' (fail=OFF:LEN or delay=USEC)\n",
+				argv[i]);
 	F.fd = open(argv[2], O_RDWR | O_CREAT, 0600);
 	if (F.fd < 0 || ftruncate(F.fd, (off_t)F.real) < 0) {
 		perror(argv[2]);

@@ -203,7 +203,9 @@ oldstick() {
 	printf 'label: dos\nstart=2048, type=83\n' | sfdisk -q --no-reread -w never "$L" >/dev/null 2>&1
 	sfdisk -d "$L" >/dev/null 2>&1 && [ "$(blkid -p -O $MB -s TYPE -o value "$L")" = ext4 ]
 }
-fake $((32 * MB)) $((32 * MB)) good # a real stick: a fake would alias the wiped first MiB
+# a real stick (a fake would alias the wiped first MiB), slow: 20 ms per
+# write request, so the write is still under way when the signal comes
+fake $((32 * MB)) $((32 * MB)) good delay=20000
 if ! command -v mkfs.ext4 >/dev/null; then
 	tap_skip "interrupted writes" "mkfs.ext4 (e2fsprogs) missing"
 else
@@ -234,7 +236,8 @@ else
 		if [ "$out" != 0 ] && blank && ! blkid -p -O $MB "$L" >/dev/null 2>&1; then
 			tap_ok "SIG$sig mid-write (exit $out): sfdisk and blkid see nothing"
 		else
-			tap_fail "SIG$sig mid-write" "rc=$out sfdisk: $(sfdisk -d "$L" 2>&1 | tail -n 1) blkid: $(blkid -p "$L" 2>&1)"
+			sz=$(blockdev --getsize64 "$L")
+			tap_fail "SIG$sig mid-write" "rc=$out sfdisk: $(sfdisk -d "$L" 2>&1 | tail -n 1) blkid: $(blkid -p "$L" 2>&1) first MiB: $(cmp -n $MB "$L" /dev/zero 2>&1) last MiB: $(cmp -i $((sz - MB)):0 -n $MB "$L" /dev/zero 2>&1)"
 		fi
 	done
 	oldstick
