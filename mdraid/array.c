@@ -783,6 +783,23 @@ int md_array_bitmap_mark(struct md_array *a, uint64_t rel, uint64_t n, struct ok
 
 /* ---- close ---- */
 
+/* fdatasync every member in use (all of them, even after a failure): 0 or
+ * the first error. */
+static int members_sync(struct md_array *a, struct ok_err *e)
+{
+	int rc = 0;
+	for (int i = 0; i < a->nmembers; i++)
+		if (a->m[i].fd >= 0 && !a->m[i].failed && io_fdatasync(a->m[i].fd) < 0 && !rc)
+			rc = ok_err_at(e, -errno, a->m[i].path, OK_ERR_NOPOS, "cannot sync data");
+	return rc;
+}
+
+int md_array_sync(struct md_array *a, struct ok_err *e)
+{
+	int rc = md_win_sync(a, e);
+	return rc < 0 ? rc : members_sync(a, e);
+}
+
 int md_array_close(struct md_array *a, struct ok_err *e)
 {
 	int rc = 0;
@@ -793,11 +810,7 @@ int md_array_close(struct md_array *a, struct ok_err *e)
 	if (rc < 0)
 		a->active = false;
 	if (a->active) {
-		for (int i = 0; i < a->nmembers; i++)
-			if (a->m[i].fd >= 0 && !a->m[i].failed && io_fdatasync(a->m[i].fd) < 0 &&
-			    !rc)
-				rc = ok_err_at(e, -errno, a->m[i].path, OK_ERR_NOPOS,
-					       "cannot sync data");
+		rc = members_sync(a, e);
 		if (rc == 0) {
 			a->ref.events++;
 			a->ref.utime = (uint64_t)time(NULL);

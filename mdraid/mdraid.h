@@ -366,6 +366,9 @@ int md_array_close(struct md_array *a, struct ok_err *e);
  * last batch being written); 0 or their first error. Reads, check,
  * rebuild and close do this themselves. */
 int md_array_flush(struct md_array *a, struct ok_err *e);
+/* md_array_flush, then fdatasync every member in use: when it returns 0,
+ * every write so far is on the members (an NBD flush, a FUA write). */
+int md_array_sync(struct md_array *a, struct ok_err *e);
 /* Drop the array without writing anything more (waits for I/O in flight,
  * closes, frees): what a crash leaves behind, for tests of recovery. */
 void md_array_abandon(struct md_array *a);

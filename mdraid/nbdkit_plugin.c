@@ -41,7 +41,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io.h"
 #include "mdraid.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_ALL_REQUESTS
@@ -213,19 +212,8 @@ static int mdraid_flush(void *h, uint32_t flags)
 	(void)flags;
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = md_array_flush(&S.arr, &e);
-	if (rc < 0)
-		return fail(&e, rc, "flush");
-	for (int i = 0; i < S.arr.nmembers; i++) {
-		struct md_member *m = &S.arr.m[i];
-		if (m->fd < 0 || m->failed)
-			continue;
-		if (io_fdatasync(m->fd) < 0) {
-			ok_err_at(&e, -errno, m->path, OK_ERR_NOPOS, "fdatasync failed");
-			return fail(&e, -EIO, "flush");
-		}
-	}
-	return 0;
+	int rc = md_array_sync(&S.arr, &e);
+	return rc < 0 ? fail(&e, rc, "flush") : 0;
 }
 
 static struct nbdkit_plugin plugin = {
