@@ -69,6 +69,16 @@ def wait(kind, target):
             if kind == 'unix':
                 if os.path.exists(target):
                     return
+            elif kind == 'udp':
+                # bound: a line of /proc/net/udp with local port TARGET (hex)
+                # (there is nothing to connect to, and a datagram sent before
+                # the bind is lost)
+                port = ':%04X' % int(target)
+                for table in ('/proc/net/udp', '/proc/net/udp6'):
+                    with open(table) as f:
+                        next(f)  # the header line
+                        if any(line.split()[1].endswith(port) for line in f):
+                            return
             else:
                 s = socket.create_connection(('127.0.0.1', int(target)), timeout=1)
                 s.close()
