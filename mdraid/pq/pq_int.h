@@ -1,6 +1,6 @@
 /*
  * pq_int.h: internals of the syndrome engine, shared by the implementations
- * (pq_ref.c, pq_ssse3.c, pq_avx2.c, pq_avx512.c, pq_gfni.c), the selector
+ * (pq_ref.c and the SIMD variants, whose loops are pq_simd.h), the selector
  * (pq_select.c), recovery (pq_recov.c), the tests and the bench. Not part of
  * the public API (pq.h).
  *

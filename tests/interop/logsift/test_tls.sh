@@ -146,33 +146,44 @@ same "tls from-peer: syslog-ng 3.38 syslog() RFC 5425 TLS -> logsift" "$T/b.sent
 # c: logsift client trusts only the rogue CA (syslog-ng's certificate fails
 #    on our side); syslog-ng server gets logsift's rogue-signed certificate
 #    (fails on its side). d: the same roles reversed.
-cat >"$T/c.peer.conf" <<CONF
+#
+# refuse TAG SERVER CLIENT PORT: SERVER (peer or ours) listens with TLS on
+# PORT (certificate srv, trusting ca) and writes $T/TAG.SERVER.log; then
+# CLIENT (the other daemon) sends through it twice: "untrusting" trusts only
+# the rogue CA, "evil" presents a certificate the rogue CA signed. Errors land
+# in $T/TAG.{SERVER,untrusting,evil}.err.
+refuse() {
+	tag=$1 server=$2 client=$3 port=$4
+	cat >"$T/$tag.$server.conf" <<CONF
 @version: 3.38
 options { stats-freq(0); };
-source s { network(ip("127.0.0.1") port($P1) transport("tls") $(tls srv srv ca)); };
-destination d { file("$T/c.peer.log" $TMPL); };
+source s { network(ip("127.0.0.1") port($port) transport("tls") $(tls srv srv ca)); };
+destination d { file("$T/$tag.$server.log" $TMPL); };
 log { source(s); destination(d); };
 CONF
-start_peer "$T/c.peer.conf" "$T/c.peer"
-$PY wait tcp "$P1"
-for who in untrusting evil; do
-	case $who in
-	untrusting) t=$(tls cli cli rogue) ;;
-	evil) t=$(tls evil evil ca) ;;
-	esac
-	cat >"$T/c.$who.conf" <<CONF
+	start_$server "$T/$tag.$server.conf" "$T/$tag.$server"
+	$PY wait tcp "$port"
+	for who in untrusting evil; do
+		case $who in
+		untrusting) t=$(tls cli cli rogue) ;;
+		evil) t=$(tls evil evil ca) ;;
+		esac
+		cat >"$T/$tag.$who.conf" <<CONF
 @version: 3.38
-source s { unix-dgram("$T/c.$who.sock"); };
-destination d { network("127.0.0.1" port($P1) transport("tls") $t); };
+options { stats-freq(0); };
+source s { unix-dgram("$T/$tag.$who.sock"); };
+destination d { network("127.0.0.1" port($port) transport("tls") $t); };
 log { source(s); destination(d); };
 CONF
-	start_ours "$T/c.$who.conf" "$T/c.$who"
-	$PY wait unix "$T/c.$who.sock"
-	$PY send unix-dgram "$T/c.$who.sock" "$T/msgs"
-	sleep 0.5
-	stop "$T/c.$who"
-done
-stop "$T/c.peer"
+		start_$client "$T/$tag.$who.conf" "$T/$tag.$who"
+		$PY wait unix "$T/$tag.$who.sock"
+		$PY send unix-dgram "$T/$tag.$who.sock" "$T/msgs"
+		sleep 0.5
+		stop "$T/$tag.$who"
+	done
+	stop "$T/$tag.$server"
+}
+refuse c peer ours "$P1"
 if grep -q "^Certificate validation failed; subject='CN=logsift test ca', issuer='CN=logsift test ca', error='self-signed certificate in certificate chain', depth='1', peer='127.0.0.1:$P1'; destination='d'" "$T/c.untrusting.err" &&
 	grep -q "Certificate validation failed; subject='CN=evil'" "$T/c.peer.err" &&
 	[ ! -s "$T/c.peer.log" ]; then
@@ -183,33 +194,7 @@ peer: $(grep -i certif "$T/c.peer.err" | head -n 3)
 delivered: $(head -c 200 "$T/c.peer.log" 2>/dev/null)"
 fi
 
-cat >"$T/d.ours.conf" <<CONF
-@version: 3.38
-source s { network(ip("127.0.0.1") port($P2) transport("tls") $(tls srv srv ca)); };
-destination d { file("$T/d.ours.log" $TMPL); };
-log { source(s); destination(d); };
-CONF
-start_ours "$T/d.ours.conf" "$T/d.ours"
-$PY wait tcp "$P2"
-for who in untrusting evil; do
-	case $who in
-	untrusting) t=$(tls cli cli rogue) ;;
-	evil) t=$(tls evil evil ca) ;;
-	esac
-	cat >"$T/d.$who.conf" <<CONF
-@version: 3.38
-options { stats-freq(0); };
-source s { unix-dgram("$T/d.$who.sock"); };
-destination d { network("127.0.0.1" port($P2) transport("tls") $t); };
-log { source(s); destination(d); };
-CONF
-	start_peer "$T/d.$who.conf" "$T/d.$who"
-	$PY wait unix "$T/d.$who.sock"
-	$PY send unix-dgram "$T/d.$who.sock" "$T/msgs"
-	sleep 0.5
-	stop "$T/d.$who"
-done
-stop "$T/d.ours"
+refuse d ours peer "$P2"
 if grep -q "Certificate validation failed; subject='CN=.*error='self-signed certificate in certificate chain'" "$T/d.untrusting.err" &&
 	grep -q "^Certificate validation failed; subject='CN=evil', issuer='CN=logsift test rogue', error='unable to get local issuer certificate', depth='0', peer='127.0.0.1:[0-9]*'" "$T/d.ours.err" &&
 	[ ! -s "$T/d.ours.log" ]; then

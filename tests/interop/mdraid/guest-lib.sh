@@ -11,6 +11,8 @@
 #   md_check MD           run a check; say MD.mismatch N
 #   export_dev DEV DISK OFFSET   copy DEV onto DISK at byte OFFSET (the host
 #                         slices it out); say DEV size in bytes
+#   export_check MD ID DISK OFFSET   export_dev and md_check of /dev/MD, their
+#                         keys said as ID.* instead of MD.*
 #   examine_to NAME DEV...       mdadm --examine of each DEV into
 #                         /out/NAME.<i>.examine (i counts from 0)
 export TZ=UTC
@@ -57,6 +59,10 @@ export_dev() {
 		dd if="$1" of="$2" bs=512 seek=$(($3 / 512)) conv=notrunc 2>/dev/null
 	fi
 	say "${1#/dev/}.bytes" "$sz"
+}
+export_check() {
+	export_dev "/dev/$1" "$3" "$4" | sed "s/^$1\./$2./"
+	md_check "$1" | sed "s/^$1\./$2./"
 }
 examine_to() {
 	name=$1

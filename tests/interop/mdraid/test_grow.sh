@@ -436,8 +436,7 @@ while read -r id lvl nn first e st bm; do
 	say "$id.bitmap" "$(cat "/sys/block/$md/md/bitmap/location" 2>/dev/null)"
 	say "$id.bitmap_stale" "$(dmesg | grep -c "$md: bitmap file is out of date")"
 	say "$id.sectors" "$(blockdev --getsz "/dev/$md")"
-	export_dev "/dev/$md" "$E" $((e * 268435456)) | sed "s/^$md\./$id./"
-	md_check "$md" | sed "s/^$md\./$id./"
+	export_check "$md" "$id" "$E" $((e * 268435456))
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 	k=$((k + 1))
 done </in/arrays

@@ -103,8 +103,7 @@ while read -r id first; do
 	say "$id.assembled" $rc
 	if [ $rc -eq 0 ]; then
 		wait_idle "$md"
-		export_dev "/dev/$md" "$E" $((k * 67108864)) | sed "s/^$md\./$id./"
-		md_check "$md" | sed "s/^$md\./$id./"
+		export_check "$md" "$id" "$E" $((k * 67108864))
 		mdadm --stop "/dev/$md" >/dev/null 2>&1
 	fi
 	k=$((k + 1))

@@ -143,8 +143,7 @@ while read -r id lvl n first; do
 	say "$id.resync" "$(cat "/sys/block/$md/md/sync_action")"
 	# a bitmap older than the superblocks makes the kernel resync it all
 	say "$id.stale_bitmap" "$(dmesg | grep -c "$md: bitmap file is out of date")"
-	export_dev "/dev/$md" "$E" $((k * 2 * 134217728)) | sed "s/^$md\./$id./"
-	md_check "$md" | sed "s/^$md\./$id./"
+	export_check "$md" "$id" "$E" $((k * 2 * 134217728))
 	mdadm --detail "/dev/$md" >"/out/$id.detail" 2>&1
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 	# degraded: leave out the first two members (RAID5: the second)

@@ -130,8 +130,7 @@ while read -r id lvl n first slot stop; do
 		wait_idle "$md"
 		say "$id.recovery_msgs" "$(dmesg | grep -c "md: recovery of RAID array $md\$")"
 	fi
-	export_dev "/dev/$md" "$E" $((k * 2 * 134217728)) | sed "s/^$md\./$id./"
-	md_check "$md" | sed "s/^$md\./$id./"
+	export_check "$md" "$id" "$E" $((k * 2 * 134217728))
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 	mdadm --examine "$new" >"/out/$id.new.examine.after" 2>&1
 	# through the rebuilt member: two others left out (RAID5: one)
