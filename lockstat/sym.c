@@ -118,8 +118,11 @@ static int sym_cmp(const void *a, const void *b)
 	const struct ls_sym *x = a, *y = b;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	/* Among aliases prefer fewer leading underscores (so _raw_spin_lock names
-	 * an address over the marker __lock_text_start), then by name. */
+	/* Among aliases prefer an object to a section marker (__vm_munmap over
+	 * __lock_text_end at the same address), then fewer leading underscores
+	 * (_raw_spin_lock), then by name. */
+	if (x->marker != y->marker)
+		return x->marker ? 1 : -1;
 	size_t ux = strspn(x->name, "_"), uy = strspn(y->name, "_");
 	if (ux != uy)
 		return ux < uy ? -1 : 1;
