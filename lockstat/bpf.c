@@ -37,7 +37,9 @@ static size_t load_log_len;
 
 static int log_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	(void)level;
+	/* Warnings carry the reason and the verifier log; debug is ELF chatter. */
+	if (level == LIBBPF_DEBUG)
+		return 0;
 	if (load_log_len < sizeof(load_log) - 1) {
 		int n =
 		    vsnprintf(load_log + load_log_len, sizeof(load_log) - load_log_len, fmt, ap);
@@ -72,7 +74,7 @@ int ls_bpf_open(struct ls_bpf **out, uint64_t min_duration, struct ok_err *e)
 		r = -errno;
 	if (!r) {
 		b->skel->bss->min_duration = min_duration;
-		step = "load the programs (the verifier log follows with --backend=bpf)";
+		step = "load the programs";
 		r = lockstat_bpf__load(b->skel);
 	}
 	if (!r) {
@@ -83,7 +85,12 @@ int ls_bpf_open(struct ls_bpf **out, uint64_t min_duration, struct ok_err *e)
 	if (r) {
 		int err = r < 0 ? r : -EINVAL;
 		ls_bpf_close(b);
-		return ok_err_at(e, err, NULL, OK_ERR_NOPOS, "BPF backend: cannot %s", step);
+		/* EPERM: bpf() wants CAP_BPF with CAP_PERFMON (or CAP_SYS_ADMIN) for
+		 * tracing programs, whatever perf_event_paranoid says. */
+		return ok_err_at(e, err, NULL, OK_ERR_NOPOS, "BPF backend: cannot %s: %s%s", step,
+				 strerror(-err),
+				 err == -EPERM ? " (bpf() needs CAP_BPF and CAP_PERFMON, or root)"
+					       : "");
 	}
 	*out = b;
 	return 0;

@@ -472,16 +472,16 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	if (o->contention && o->backend != LS_BACKEND_RING) {
 		struct ok_err be;
 		ok_err_clear(&be);
-		if (ls_bpf_open(&bpf, o->min_duration, &be) == 0) {
+		int br = ls_bpf_open(&bpf, o->min_duration, &be);
+		if (br == 0) {
 			want_rings = 0;
 			res->bpf = 1;
 		} else if (o->backend == LS_BACKEND_BPF) {
 			*e = be;
-			rc = be.errnum ? -be.errnum : -EINVAL;
+			rc = br;
 			goto out;
 		} else {
-			snprintf(res->bpf_why, sizeof(res->bpf_why), "%s: %s", be.msg,
-				 strerror(be.errnum ? be.errnum : EINVAL));
+			snprintf(res->bpf_why, sizeof(res->bpf_why), "%s", be.msg);
 		}
 	}
 	if (want_rings) {

@@ -476,7 +476,9 @@ int main(int argc, char **argv)
 			exit(2);
 		}
 		if (res.bpf_why[0])
-			fprintf(stderr, "lockstat: %s; counting through perf_event rings instead\n",
+			fprintf(stderr,
+				"lockstat: %s; counting through perf_event rings instead "
+				"(--backend=bpf shows libbpf's log)\n",
 				res.bpf_why);
 		elapsed = res.elapsed_ns;
 		if (res.exited && res.status)
