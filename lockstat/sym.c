@@ -327,6 +327,8 @@ static const struct {
     {KIND_SPIN, "exit_notify", "tasklist_lock"},
     {KIND_SPIN, "release_task", "tasklist_lock"},
     {KIND_SPIN, "do_exit", "tasklist_lock"},
+    {KIND_SPIN, "__do_wait", "tasklist_lock"},
+    {KIND_SPIN, "do_wait", "tasklist_lock"},
     {KIND_SPIN, "flock_lock_inode", "flc_lock"},
     {KIND_SPIN, "posix_lock_inode", "flc_lock"},
     {KIND_SPIN, "rmqueue_bulk", "zone->lock"},
