@@ -98,7 +98,9 @@ int ls_sym_is_lock_text(const struct ls_symtab *t, uint64_t addr);
  * kernel without CONFIG_KALLSYMS_ALL, whose kallsyms has only section
  * markers) prints as its class and address, "mmap_lock@0xffff8881..."
  * (both: two mm's mmap_locks are two rows, and -p stays one word per
- * field), when the class is known, else as the bare address. Classes come
+ * field), when the class is known, else as the bare address. -c, which
+ * coalesces a lock into its symbol, coalesces a named lock into its class:
+ * one row "mmap_lock" for every mm's. Classes come
  * from the BPF backend's checks through current (mmap_lock, siglock, as
  * perf's check_lock_type()) or from ls_lock_class_guess(). The first class
  * given for an address stays (an address reused by another lock after a
@@ -109,6 +111,12 @@ int ls_sym_is_lock_text(const struct ls_symtab *t, uint64_t addr);
 int ls_lockname_set(struct ls_locknames *names, uint64_t addr, const char *cls);
 /* The class name of addr, or NULL. */
 const char *ls_lockname_get(const struct ls_locknames *names, uint64_t addr);
+/* -c: the address standing for all locks of addr's class (a fake address
+ * at LS_CLASS_ADDR(i), printed as the bare class name), or addr itself when
+ * it has no class. */
+#define LS_CLASS_BASE	 0x200000000ULL
+#define LS_CLASS_ADDR(i) (LS_CLASS_BASE + (uint64_t)(i)*0x1000ULL)
+uint64_t ls_lockname_class_addr(struct ls_locknames *names, uint64_t addr);
 /* Call fn for every named lock (for --record). */
 void ls_lockname_each(const struct ls_locknames *names,
 		      void (*fn)(void *ctx, uint64_t addr, const char *cls), void *ctx);

@@ -20,6 +20,8 @@ struct ls_lockname {
 struct ls_locknames {
 	struct ls_lockname *slots;
 	size_t n, cap;
+	char classes[64][LS_LOCKNAME_MAX]; /* for -c: class i is LS_CLASS_ADDR(i) */
+	int nclasses;
 };
 
 void ls_symtab_init(struct ls_symtab *t)
@@ -196,6 +198,11 @@ char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, cha
 {
 	const struct ls_sym *s = ls_sym_lookup(t, addr);
 	const char *cls = ls_lockname_get(t->names, addr);
+	if (t->names && addr >= LS_CLASS_BASE && addr < LS_CLASS_ADDR(t->names->nclasses) &&
+	    !(addr & 0xfff)) {
+		snprintf(buf, len, "%s", t->names->classes[(addr - LS_CLASS_BASE) >> 12]);
+		return buf;
+	}
 	if (!s || s->marker) {
 		if (cls)
 			snprintf(buf, len, "%s@0x%" PRIx64, cls, addr);
@@ -284,6 +291,23 @@ const char *ls_lockname_get(const struct ls_locknames *names, uint64_t addr)
 		i = (i + 1) & (names->cap - 1);
 	}
 	return NULL;
+}
+
+uint64_t ls_lockname_class_addr(struct ls_locknames *names, uint64_t addr)
+{
+	const char *cls = ls_lockname_get(names, addr);
+	if (!cls)
+		return addr;
+	int i = 0;
+	while (i < names->nclasses && strcmp(names->classes[i], cls))
+		i++;
+	if (i == names->nclasses) {
+		if (i == (int)(sizeof(names->classes) / sizeof(names->classes[0])))
+			return addr; /* more classes than any table names: kept apart */
+		snprintf(names->classes[i], LS_LOCKNAME_MAX, "%s", cls);
+		names->nclasses++;
+	}
+	return LS_CLASS_ADDR(i);
 }
 
 void ls_lockname_each(const struct ls_locknames *names,
