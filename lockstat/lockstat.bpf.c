@@ -105,28 +105,12 @@ static __always_inline int hist_bucket(__u64 v)
 	int b = 0;
 	if (!v)
 		return 0;
-	if (v >> 32) {
-		v >>= 32;
-		b += 32;
-	}
-	if (v >> 16) {
-		v >>= 16;
-		b += 16;
-	}
-	if (v >> 8) {
-		v >>= 8;
-		b += 8;
-	}
-	if (v >> 4) {
-		v >>= 4;
-		b += 4;
-	}
-	if (v >> 2) {
-		v >>= 2;
-		b += 2;
-	}
-	if (v >> 1)
-		b += 1;
+	/* binary search for the top bit; a constant loop clang unrolls */
+	for (int sh = 32; sh; sh >>= 1)
+		if (v >> sh) {
+			v >>= sh;
+			b += sh;
+		}
 	return b + 1 > 63 ? 63 : b + 1;
 }
 
