@@ -164,9 +164,19 @@ fi
 # the generator's whole run. Where BPF cannot load, the inner lockstat falls
 # back to the rings and says why (kept for the skip below).
 bpf_ok=1
+# The generator runs under a name of its own (its comm), so that another
+# contend on the machine (the bench, another checkout's test) is not taken
+# for it.
+G="$T/lsgen$$"
+ln -s "$C" "$G"
 "$L" -C --backend=bpf -o /dev/null /bin/true 2>"$T/bpf.err" || bpf_ok=0
-perf lock record -a -o "$T/l.data" -- "$L" -C --linux-types -p --backend=ring -o "$T/cont.out" -- \
-	"$L" -C --linux-types -p -o "$T/bpf.out" -- "$C" 4 1000 >/dev/null 2>"$T/lock.err"
+# Inside, a second perf lock record without -a follows only this process
+# tree (the lockstats and the generator): its data name the generator's
+# waits alone where perf lock contention has no lock column to tell them
+# from other processes' (the callers test).
+perf lock record -a -o "$T/l.data" -- perf lock record -o "$T/t.data" -- \
+	"$L" -C --linux-types -p --backend=ring -o "$T/cont.out" -- \
+	"$L" -C --linux-types -p -o "$T/bpf.out" -- "$G" 4 1000 >/dev/null 2>"$T/lock.err"
 awk '{c[$1]+=$2} END{for(k in c) print k, c[k]}' "$T/cont.out" | sort > "$T/ours"
 perf lock contention -i "$T/l.data" -E 1000000 2>&1 |
 	awk 'NF>=9 && $1 ~ /^[0-9]+$/ {t[$(NF-1)]+=$1} END{for(k in t) print k, t[k]}' | sort > "$T/perf"
@@ -199,14 +209,14 @@ fi
 # on a loaded machine: for a type with few, short waits 100 us per wait is
 # allowed instead; a wrong pairing loses or merges whole waits of
 # milliseconds).
-perf script -i "$T/l.data" -F comm,tid,time,event,trace --ns 2>/dev/null | awk '
+perf script -i "$T/l.data" -F comm,tid,time,event,trace --ns 2>/dev/null | awk -v gen="lsgen$$" '
 	{ for (i = 1; i <= NF; i++) if ($i ~ /^lock:contention_(begin|end):$/) break
 	  if (i > NF) next
 	  split($(i - 1), tm, /[.:]/); t = tm[1] * 1000000000 + tm[2]
 	  tid = $(i - 2); lock = $(i + 1); k = tid " " lock }
 	$i == "lock:contention_begin:" {
 	  f = $(i + 2); gsub(/[()]/, "", f); sub(/flags=/, "", f)
-	  if ($1 == "contend" && (f == "READ" || f == "WRITE")) mine[lock] = 1
+	  if ($1 == gen && (f == "READ" || f == "WRITE")) mine[lock] = 1
 	  if (!(k in t0)) { t0[k] = t; fl[k] = f }
 	  next }
 	k in t0 { key = (fl[k] == "WRITE" ? 14 : fl[k] == "READ" ? 13 : "x") " " lock
@@ -275,27 +285,39 @@ else
 	fi
 fi
 
-# Callers as perf lock contention names them, on the same data: every
-# (type, caller) perf reports for the generator's mm callers has ours with
-# the same count, ours counted on the generator's locks only; perf's window
-# is wider (lockstat's start-up and exit) and has no lock column, so
-# another process's mmap in it may add a few to perf's (3% + 1 allowed).
-perf lock contention -i "$T/l.data" -E 1000000 2>&1 |
-	awk 'NF >= 9 && $1 ~ /^[0-9]+$/ && ($(NF-1) == "rwsem:W" || $(NF-1) == "rwsem:R") &&
-		$NF ~ /^(vm_mmap_pgoff|__vm_munmap|lock_mm_and_find_vma)\+/ {c[$(NF-1) " " $NF] += $1}
-		END {for (k in c) print k, c[k]}' | sort > "$T/pc"
-awk 'NR == FNR {split($2, a, ":"); m[a[1]] = 1; next}
-	$1 == 13 || $1 == 14 {x = $3; sub(/^[^@]*@/, "", x); if (!(x in m)) next
-		c[($1 == 14 ? "rwsem:W" : "rwsem:R") " " $4] += $2}
-	END {for (k in c) print k, c[k]}' "$T/pairs" "$T/cont.out" | sort > "$T/oc"
-miss=$(join -j1 -a1 -e 0 -o 0,1.2,2.2 "$(sed 's/ /|/' "$T/pc" > "$T/pc1"; echo "$T/pc1")" \
-	"$(sed 's/ /|/' "$T/oc" > "$T/oc1"; echo "$T/oc1")" | awk '$3 - $2 > $2 * 3 / 100 + 1 || $2 - $3 > $2 * 3 / 100 + 1')
-if [ -s "$T/pc" ] && [ -z "$miss" ]; then
-	tap_ok "callers and counts as perf lock contention's on the same data ($(tr '\n' ';' < "$T/pc"))"
+# Callers as perf lock contention names them, on the same data. Debian's
+# perf 6.1 skips a fixed 3 frames of each callchain before looking for the
+# caller; a perf_event callchain starts one frame earlier when a second
+# probe (here the inner lockstat's BPF program) sits on the tracepoint
+# (__traceiter_contention_begin), and only then does perf's skip land on
+# the real caller (alone, it names __x64_sys_munmap or do_syscall_64 for
+# __vm_munmap's waits). So this runs when the BPF backend was attached.
+# Every (type, caller) perf reports for the generator's mm callers has ours
+# with the same count, ours counted on the generator's locks only, perf's
+# from the recording of this process tree alone (t.data; the lockstats in
+# it may add a wait or two: 3% + 1 allowed).
+n="callers and counts as perf lock contention's on the same data"
+if [ "$bpf_ok" = 0 ]; then
+	tap_skip "$n" "perf 6.1's fixed stack skip finds the caller only with a BPF program on the tracepoint, and BPF cannot load here"
 else
-	tap_fail "callers and counts as perf lock contention's on the same data" \
-		"perf: $(tr '\n' ';' < "$T/pc"); differ: $miss"
+	perf lock contention -i "$T/t.data" -E 1000000 2>&1 |
+		awk 'NF >= 9 && $1 ~ /^[0-9]+$/ && ($(NF-1) == "rwsem:W" || $(NF-1) == "rwsem:R") &&
+			$NF ~ /^(vm_mmap_pgoff|__vm_munmap|lock_mm_and_find_vma)\+/ {c[$(NF-1) " " $NF] += $1}
+			END {for (k in c) print k, c[k]}' | sort > "$T/pc"
+	awk 'NR == FNR {split($2, a, ":"); m[a[1]] = 1; next}
+		$1 == 13 || $1 == 14 {x = $3; sub(/^[^@]*@/, "", x); if (!(x in m)) next
+			c[($1 == 14 ? "rwsem:W" : "rwsem:R") " " $4] += $2}
+		END {for (k in c) print k, c[k]}' "$T/pairs" "$T/cont.out" | sort > "$T/oc"
+	miss=$(join -j1 -a1 -e 0 -o 0,1.2,2.2 "$(sed 's/ /|/' "$T/pc" > "$T/pc1"; echo "$T/pc1")" \
+		"$(sed 's/ /|/' "$T/oc" > "$T/oc1"; echo "$T/oc1")" | awk '$3 - $2 > $2 * 3 / 100 + 1 || $2 - $3 > $2 * 3 / 100 + 1')
+	if [ -s "$T/pc" ] && [ -z "$miss" ]; then
+		tap_ok "$n ($(tr '\n' ';' < "$T/pc"))"
+	else
+		tap_fail "$n" \
+			"perf: $(tr '\n' ';' < "$T/pc"); differ: $miss"
+	fi
 fi
+
 # Fallback: root without CAP_BPF and CAP_SYS_ADMIN (setpriv drops them from
 # the bounding set) cannot load BPF programs; lockstat must still count
 # (the generator's rwsem waits, through the rings) and say why on stderr,
