@@ -456,6 +456,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	int *endfds = calloc((size_t)ncpu, sizeof(int));
 	struct pollfd *pfds = calloc(2 * (size_t)ncpu, sizeof(*pfds));
 	int rc = 0;
+	struct ls_bpf *bpf = NULL; /* the contention backend, if BPF */
 	if (!c || !prof || !cont || !endfds || !pfds) {
 		rc = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 		goto out;
@@ -467,7 +468,23 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	ls_pair_init(&c->pair, t, o->depth, o->linux_types, fn, ctx);
 	for (int i = 0; i < ncpu; i++)
 		prof[i].fd = cont[i].fd = endfds[i] = -1;
-	if (o->contention) {
+	int want_rings = o->contention;
+	if (o->contention && o->backend != LS_BACKEND_RING) {
+		struct ok_err be;
+		ok_err_clear(&be);
+		int br = ls_bpf_open(&bpf, o->min_duration, &be);
+		if (br == 0) {
+			want_rings = 0;
+			res->bpf = 1;
+		} else if (o->backend == LS_BACKEND_BPF) {
+			*e = be;
+			rc = br;
+			goto out;
+		} else {
+			snprintf(res->bpf_why, sizeof(res->bpf_why), "%s", be.msg);
+		}
+	}
+	if (want_rings) {
 		if ((rc = tp_read("contention_begin", "flags", &c->begin, e)) < 0 ||
 		    (rc = tp_read("contention_end", "ret", &c->end, e)) < 0)
 			goto out;
@@ -498,7 +515,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 			if ((rc = ring_map(&prof[i], e)) < 0)
 				goto out;
 		}
-		if (o->contention) {
+		if (want_rings) {
 			memset(&a, 0, sizeof(a));
 			a.size = sizeof(a);
 			a.type = PERF_TYPE_TRACEPOINT;
@@ -563,6 +580,8 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 		_exit(127);
 	}
 	close(go[0]);
+	if (bpf)
+		ls_bpf_enable(bpf, 1);
 	for (int i = 0; i < ncpu; i++) {
 		if (prof[i].fd >= 0)
 			ioctl(prof[i].fd, PERF_EVENT_IOC_ENABLE, 0);
@@ -597,6 +616,8 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 		}
 		if (done) {
 			res->elapsed_ns = (uint64_t)(now_ns() - t0);
+			if (bpf)
+				ls_bpf_enable(bpf, 0);
 			for (int i = 0; i < ncpu; i++) {
 				if (prof[i].fd >= 0)
 					ioctl(prof[i].fd, PERF_EVENT_IOC_DISABLE, 0);
@@ -631,6 +652,10 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	}
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	if (bpf && !cbrc && !rc) {
+		cbrc = ls_bpf_read(bpf, t, o->depth, o->linux_types, fn, ctx, &res->bpf_counts);
+		c->lost += res->bpf_counts.open_full + res->bpf_counts.agg_full;
+	}
 	if (WIFEXITED(status)) {
 		res->exited = 1;
 		res->status = WEXITSTATUS(status);
@@ -654,6 +679,7 @@ out:
 	}
 	if (c)
 		ls_pair_free(&c->pair);
+	ls_bpf_close(bpf);
 	free(c);
 	free(prof);
 	free(cont);

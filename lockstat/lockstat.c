@@ -128,7 +128,8 @@ int ls_recset_add(struct ls_recset *s, const struct ls_raw *ev)
 {
 	if (ev->event < 0 || ev->event >= LS_MAX_EVENTS)
 		return -EINVAL;
-	s->total_count[ev->event]++;
+	uint64_t count = ev->count ? ev->count : 1;
+	s->total_count[ev->event] += count;
 	s->total_time[ev->event] += ev->time_ns;
 	struct ls_rec **index = s->index;
 	size_t mask = s->index_cap - 1;
@@ -170,9 +171,13 @@ int ls_recset_add(struct ls_recset *s, const struct ls_raw *ev)
 		index[i] = r;
 		s->recs[s->n++] = r;
 	}
-	r->count++;
+	r->count += (uint32_t)count;
 	r->time += ev->time_ns;
-	r->hist[ls_hist_bucket(ev->time_ns)]++;
+	if (ev->hist)
+		for (int j = 0; j < 64; j++)
+			r->hist[j] += ev->hist[j];
+	else
+		r->hist[ls_hist_bucket(ev->time_ns)]++;
 	return 0;
 }
 
@@ -197,7 +202,8 @@ int ls_filter_pass(const struct ls_filter *f, const struct ls_raw *ev)
 		   !in_ranges(f->funcs, f->nfuncs, ev->caller)) {
 		return 0;
 	}
-	if (ev->event < 60 && ev->time_ns < f->min_duration)
+	/* An aggregate (BPF backend) had -d applied per wait in the kernel. */
+	if (ev->event < 60 && !ev->hist && ev->time_ns < f->min_duration)
 		return 0;
 	return 1;
 }

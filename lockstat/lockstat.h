@@ -44,6 +44,8 @@ struct ls_sym {
 			  object: it names nothing, see ls_sym_is_marker() */
 };
 
+struct ls_locknames;
+
 struct ls_symtab {
 	struct ls_sym *syms; /* sorted by addr, duplicates collapsed */
 	size_t n;
@@ -51,6 +53,9 @@ struct ls_symtab {
 	int ncpu;		     /* fake cpu[0..ncpu-1] symbols present */
 	uint64_t sched_lo, sched_hi; /* [__sched_text_start, __sched_text_end) */
 	uint64_t lock_lo, lock_hi;   /* [__lock_text_start, __lock_text_end) */
+	struct ls_locknames *names;  /* dynamic locks' class names (below); the
+					pointer lets collectors holding a const
+					table name locks as they see them */
 };
 
 /* Fake per-CPU "struct cpu" addresses, as Solaris' cpu[N] symbols: the profiling
@@ -86,6 +91,48 @@ char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, cha
 /* True if addr lies in scheduler or lock text (skipped when finding a caller). */
 int ls_sym_is_lock_text(const struct ls_symtab *t, uint64_t addr);
 
+/*
+ * Lock names, as perf lock contention -l / --lock-addr and its BPF mode
+ * give them: a lock with a kallsyms symbol prints as the symbol (above);
+ * one without (a lock inside a kmalloc'ed object, or a static lock on a
+ * kernel without CONFIG_KALLSYMS_ALL, whose kallsyms has only section
+ * markers) prints as its class and address, "mmap_lock@0xffff8881..."
+ * (both: two mm's mmap_locks are two rows, and -p stays one word per
+ * field), when the class is known, else as the bare address. -c, which
+ * coalesces a lock into its symbol, coalesces a named lock into its class:
+ * one row "mmap_lock" for every mm's. Classes come
+ * from the BPF backend's checks through current (mmap_lock, siglock, as
+ * perf's check_lock_type()) or from ls_lock_class_guess(). The first class
+ * given for an address stays (an address reused by another lock after a
+ * free keeps the first name).
+ */
+#define LS_LOCKNAME_MAX 24 /* bytes of a class name, NUL included */
+/* Name the lock at addr (names may be NULL: then nothing). 0 or -ENOMEM. */
+int ls_lockname_set(struct ls_locknames *names, uint64_t addr, const char *cls);
+/* The class name of addr, or NULL. */
+const char *ls_lockname_get(const struct ls_locknames *names, uint64_t addr);
+/* -c: the address standing for all locks of addr's class (a fake address
+ * at LS_CLASS_ADDR(i), printed as the bare class name), or addr itself when
+ * it has no class. */
+#define LS_CLASS_BASE	 0x200000000ULL
+#define LS_CLASS_ADDR(i) (LS_CLASS_BASE + (uint64_t)(i)*0x1000ULL)
+uint64_t ls_lockname_class_addr(struct ls_locknames *names, uint64_t addr);
+/* Call fn for every named lock (for --record). */
+void ls_lockname_each(const struct ls_locknames *names,
+		      void (*fn)(void *ctx, uint64_t addr, const char *cls), void *ctx);
+/*
+ * The class of a contended lock from its contention_begin flags and the
+ * kernel frames at the tracepoint (call site first, lock text included):
+ * the first of the frames up to two past the caller that is in a table of
+ * functions known to take one lock of that kind (raw_spin_rq_lock_nested:
+ * rq_lock; __vm_munmap, do_user_addr_fault...: mmap_lock;
+ * __lock_task_sighand, get_signal...: siglock; unlink_file_vma...:
+ * i_mmap_rwsem; ...), or NULL. A guess from the code path, where the BPF
+ * backend can check the address.
+ */
+const char *ls_lock_class_guess(const struct ls_symtab *t, unsigned flags, const uint64_t *frames,
+				int n);
+
 /* ---- events and records (lockstat.c) ---------------------------------- */
 
 struct ls_event_info {
@@ -109,7 +156,12 @@ struct ls_raw {
 	uint64_t time_ns; /* duration (contention) or latency (profiling) */
 	int depth;	  /* frames in stack */
 	uint64_t stack[LS_MAX_STACK];
-	char comm[16]; /* process name (for --comm), "" if unknown */
+	char comm[16];	      /* process name (for --comm), "" if unknown */
+	uint64_t count;	      /* events this stands for; 0 means 1. The BPF
+				 backend hands over in-kernel aggregates:
+				 count waits of time_ns ns in total */
+	const uint32_t *hist; /* their ls_hist_bucket() counts (64), or NULL:
+				 one bucket, time_ns's */
 };
 
 struct ls_rec {
@@ -221,10 +273,12 @@ void ls_mergesort(int (*cmp)(const struct ls_rec *, const struct ls_rec *, int d
  *   ncpu N
  *   ev EVENT LOCK CALLER TIME COMM [FRAME...]
  *   sym ADDR SIZE NAME
+ *   lock ADDR CLASS
  * EVENT and TIME (ns) are decimal; LOCK, CALLER, FRAME, ADDR and SIZE hex
  * without 0x; COMM is the process name with blanks as '_', or '-'. The sym
  * lines (every symbol an address of the run falls in) may come anywhere,
- * usually last; cpu[N] and (usermode) are implied by ncpu. '#' starts a
+ * usually last; cpu[N] and (usermode) are implied by ncpu. lock lines name
+ * dynamic locks (ls_lockname_set). '#' starts a
  * comment line. Replay reads the file twice (symbols, then events), streaming.
  */
 struct ls_replay {
@@ -315,15 +369,52 @@ int ls_pair_queue(struct ls_pair *p, const struct ls_sample *s);
  * (UINT64_MAX: all); the rest stay queued. 0 or the first error. */
 int ls_pair_flush(struct ls_pair *p, uint64_t upto);
 
+/* ---- BPF backend (bpf.c, lockstat.bpf.c) -------------------------------- */
+
+/*
+ * Contention counted in the kernel (perf lock contention -b): lock.h's
+ * tracepoints feed raw_tp programs that pair per (thread, lock) as pair.c
+ * and sum waits by (lock, flags, stack, class); nothing is copied per
+ * event. Opened before the command starts, enabled for its run only, read
+ * once at the end (ls_bpf_read), so per-event output (-T, --record) needs
+ * the ring backend. Profiling stays on perf_event rings.
+ */
+struct ls_bpf;
+struct ls_bpf_counts {
+	uint64_t events;     /* waits counted */
+	uint64_t orphans;    /* ends with nothing open (begun before the window) */
+	uint64_t open_full;  /* begins lost: the kernel's open-wait map was full */
+	uint64_t agg_full;   /* waits lost: the aggregate map was full */
+	uint64_t stack_lost; /* waits whose stack the stack map refused (no caller) */
+};
+/* Load and attach (disabled). 0, or -errno with e saying which step failed;
+ * ls_bpf_log() then has libbpf's messages, the verifier log among them. */
+int ls_bpf_open(struct ls_bpf **b, uint64_t min_duration_ns, struct ok_err *e);
+const char *ls_bpf_log(void);
+void ls_bpf_enable(struct ls_bpf *b, int on);
+/* One event per aggregate (ev.count, ev.hist set), through fn; locks named
+ * in t->names. 0 or fn's first error. */
+int ls_bpf_read(struct ls_bpf *b, const struct ls_symtab *t, int depth, int linux_types,
+		ls_event_fn fn, void *ctx, struct ls_bpf_counts *c);
+void ls_bpf_close(struct ls_bpf *b);
+
 /* ---- collection (collect.c) ------------------------------------------- */
 
+enum ls_backend {
+	LS_BACKEND_AUTO, /* BPF if it loads, else the rings (saying why) */
+	LS_BACKEND_BPF,	 /* --backend=bpf: in-kernel aggregation or an error */
+	LS_BACKEND_RING, /* --backend=ring: every sample through perf_event rings */
+};
+
 struct ls_collect_opts {
-	int profile;	  /* -I */
-	int contention;	  /* any of 0..7 */
-	int linux_types;  /* --linux-types */
-	unsigned rate_hz; /* -i */
-	int depth;	  /* frames to capture after the caller */
-	int ncpu;	  /* online CPUs (filled by ls_collect) */
+	int profile;		 /* -I */
+	int contention;		 /* any of 0..7 */
+	int linux_types;	 /* --linux-types */
+	unsigned rate_hz;	 /* -i */
+	int depth;		 /* frames to capture after the caller */
+	int ncpu;		 /* online CPUs (filled by ls_collect) */
+	enum ls_backend backend; /* for contention */
+	uint64_t min_duration;	 /* -d, applied in the kernel by the BPF backend */
 };
 
 struct ls_collect_result {
@@ -333,6 +424,9 @@ struct ls_collect_result {
 	uint64_t lost;	 /* samples the kernel dropped */
 	int stop_signal; /* SIGINT/SIGTERM that ended the measurement, or 0 */
 	int ncpu;
+	int bpf;	   /* contention was counted by the BPF backend */
+	char bpf_why[600]; /* auto: why BPF was not used ("" if it was) */
+	struct ls_bpf_counts bpf_counts;
 };
 
 /* Open the perf events on every online CPU, fork+exec argv, drain samples

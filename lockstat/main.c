@@ -4,7 +4,8 @@
  *
  * usage: lockstat [options] command [args]
  * Options are Solaris' (getopt "x:bths:n:d:i:l:f:e:ckwWgCHEATID:RpPo:V")
- * plus --linux-types, --folded, --comm, --record, --replay and --symbols.
+ * plus --linux-types, --folded, --comm, --record, --replay, --symbols and
+ * --backend.
  * Exit codes follow Solaris: 1 usage, 2 other errors, 0 otherwise (the
  * command's own status is reported as a warning).
  */
@@ -88,6 +89,7 @@ enum {
 	OPT_RECORD,
 	OPT_REPLAY,
 	OPT_SYMBOLS,
+	OPT_BACKEND,
 };
 
 static const struct cli_opt opts[] = {
@@ -125,6 +127,7 @@ static const struct cli_opt opts[] = {
     {"record", 0, CLI_ARG, OPT_RECORD},
     {"replay", 0, CLI_ARG, OPT_REPLAY},
     {"symbols", 0, CLI_ARG, OPT_SYMBOLS},
+    {"backend", 0, CLI_ARG, OPT_BACKEND},
     {0},
 };
 
@@ -144,6 +147,7 @@ static struct {
 	} ranges[LS_MAX_RANGES]; /* -l and -f, in order */
 	int nranges;
 	int want_C, want_H, want_I, want_E, trace, linux_types, comm;
+	enum ls_backend backend; /* --backend */
 } TT;
 
 /* Solaris' fail(): "lockstat: message" and exit 2. */
@@ -285,6 +289,14 @@ static int on_opt(void *ctx, int id, const char *arg)
 	case OPT_REPLAY:
 		TT.replay = arg;
 		break;
+	case OPT_BACKEND:
+		if (!strcmp(arg, "bpf"))
+			TT.backend = LS_BACKEND_BPF;
+		else if (!strcmp(arg, "ring"))
+			TT.backend = LS_BACKEND_RING;
+		else
+			cli_usage_error(&spec, "--backend must be 'bpf' or 'ring', not '%s'", arg);
+		break;
 	case OPT_SYMBOLS:
 		TT.symbols = arg;
 		break;
@@ -371,6 +383,12 @@ int main(int argc, char **argv)
 	if (TT.rep.folded && TT.rep.depth == 0)
 		TT.rep.depth = LS_MAX_STACK - 1, TT.rep.gather = LS_GATHER_STACK;
 	k.filter.min_duration = TT.min_duration;
+	/* The BPF backend hands over aggregates at the end: nothing per event. */
+	if (TT.backend == LS_BACKEND_BPF && (TT.trace || TT.record))
+		fail("%s", TT.trace ? "-T traces every event: it needs --backend=ring"
+				    : "--record writes every event: it needs --backend=ring");
+	if (TT.trace || TT.record)
+		TT.backend = LS_BACKEND_RING;
 
 	struct ok_err e;
 	ok_err_clear(&e);
@@ -443,6 +461,8 @@ int main(int argc, char **argv)
 		    .linux_types = TT.linux_types,
 		    .rate_hz = TT.rate,
 		    .depth = TT.rep.depth,
+		    .backend = TT.backend,
+		    .min_duration = TT.min_duration,
 		};
 		for (int i = 0; i < LS_EV_LINUX_END; i++)
 			co.contention |= k.filter.enabled[i];
@@ -451,8 +471,15 @@ int main(int argc, char **argv)
 		struct ls_collect_result res;
 		if (ls_collect(&co, &syms, cmd, on_event, &k, &res, &e) < 0) {
 			ok_err_print(&e);
+			if (TT.backend == LS_BACKEND_BPF && *ls_bpf_log())
+				fprintf(stderr, "lockstat: libbpf said:\n%s", ls_bpf_log());
 			exit(2);
 		}
+		if (res.bpf_why[0])
+			fprintf(stderr,
+				"lockstat: %s; counting through perf_event rings instead "
+				"(--backend=bpf shows libbpf's log)\n",
+				res.bpf_why);
 		elapsed = res.elapsed_ns;
 		if (res.exited && res.status)
 			fprintf(stderr, "lockstat: warning: %s exited with code %d\n", cmd[0],

@@ -210,6 +210,7 @@ static void contention_site(const struct ls_pair *p, const struct ls_sample *s, 
 	while (i < n && ls_sym_is_lock_text(p->t, fr[i]))
 		i++;
 	ev->caller = i < n ? fr[i] : s->ip;
+	ls_lockname_set(p->t->names, s->lock, ls_lock_class_guess(p->t, s->arg, fr, n));
 	ev->depth = 0;
 	for (i++; i < n && ev->depth < p->depth; i++)
 		ev->stack[ev->depth++] = fr[i];

@@ -49,6 +49,11 @@ void ls_record_note(const struct ls_symtab *t, uint8_t *seen, const struct ls_ra
 	}
 }
 
+static void record_lockname(void *ctx, uint64_t addr, const char *cls)
+{
+	fprintf(ctx, "lock %" PRIx64 " %s\n", addr, cls);
+}
+
 int ls_record_symbols(FILE *f, const struct ls_symtab *t, const uint8_t *seen)
 {
 	for (size_t i = 0; i < t->n; i++) {
@@ -58,7 +63,8 @@ int ls_record_symbols(FILE *f, const struct ls_symtab *t, const uint8_t *seen)
 		if (fprintf(f, "sym %" PRIx64 " %" PRIx64 " %s\n", s->addr, s->size, s->name) < 0)
 			return -EIO;
 	}
-	return 0;
+	ls_lockname_each(t->names, record_lockname, f);
+	return ferror(f) ? -EIO : 0;
 }
 
 /* Read one line into buf; strips the newline. 1, 0 at EOF, -EINVAL if too long. */
@@ -118,9 +124,17 @@ int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t, s
 						   "expected 'sym ADDRESS SIZE NAME' (hex)");
 			if (ls_symtab_add(t, a, b, name) < 0)
 				return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
+		} else if (!strncmp(buf, "lock ", 5)) {
+			if (sscanf(buf + 5, "%" SCNx64 " %255s%n", &a, name, &n) != 2 ||
+			    buf[5 + n] || !a || strlen(name) >= LS_LOCKNAME_MAX)
+				return ok_err_line(e, -EINVAL, path, r->line,
+						   "expected 'lock ADDRESS CLASS' (hex address, "
+						   "class of at most 23 bytes)");
+			if (ls_lockname_set(t->names, a, name) < 0)
+				return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
 		} else if (strncmp(buf, "ev ", 3)) {
 			return ok_err_line(e, -EINVAL, path, r->line,
-					   "expected 'ev', 'sym', 'elapsed' or 'ncpu'");
+					   "expected 'ev', 'sym', 'lock', 'elapsed' or 'ncpu'");
 		}
 	}
 	if (rc < 0)

@@ -178,6 +178,15 @@ static uint64_t coalesce(const struct ls_symtab *t, uint64_t addr)
 	return s && !s->marker && addr - s->addr < s->size ? s->addr : addr;
 }
 
+/* -c on the lock column: into the symbol, else into the lock's class. */
+static uint64_t coalesce_lock(const struct ls_symtab *t, uint64_t addr)
+{
+	const struct ls_sym *s = ls_sym_lookup(t, addr);
+	if (s && !s->marker && addr - s->addr < s->size)
+		return s->addr;
+	return ls_lockname_class_addr(t->names, addr);
+}
+
 /* -g: each record becomes one record per stack frame (caller := frame), plus
  * itself when its caller is not among the frames; stacks are then dropped. */
 static int explode_generated(struct ls_recset *s)
@@ -454,7 +463,7 @@ void ls_report(struct ls_recset *s, const struct ls_symtab *t, const struct ls_r
 		for (size_t i = 0; i < s->n; i++) {
 			struct ls_rec *r = s->recs[i];
 			if (o->cflag)
-				r->lock = coalesce(t, r->lock);
+				r->lock = coalesce_lock(t, r->lock);
 			if (o->kflag) {
 				r->caller = coalesce(t, r->caller);
 				for (int f = 0; f < s->depth; f++)

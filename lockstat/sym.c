@@ -12,9 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Named dynamic locks: open addressing by address (0 = empty slot). */
+struct ls_lockname {
+	uint64_t addr;
+	char name[LS_LOCKNAME_MAX];
+};
+struct ls_locknames {
+	struct ls_lockname *slots;
+	size_t n, cap;
+	char classes[64][LS_LOCKNAME_MAX]; /* for -c: class i is LS_CLASS_ADDR(i) */
+	int nclasses;
+};
+
 void ls_symtab_init(struct ls_symtab *t)
 {
 	memset(t, 0, sizeof(*t));
+	t->names = calloc(1, sizeof(*t->names)); /* NULL: locks stay unnamed */
 }
 
 void ls_symtab_free(struct ls_symtab *t)
@@ -22,6 +35,9 @@ void ls_symtab_free(struct ls_symtab *t)
 	for (size_t i = 0; i < t->n; i++)
 		free(t->syms[i].name);
 	free(t->syms);
+	if (t->names)
+		free(t->names->slots);
+	free(t->names);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -104,8 +120,11 @@ static int sym_cmp(const void *a, const void *b)
 	const struct ls_sym *x = a, *y = b;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
-	/* Among aliases prefer fewer leading underscores (so _raw_spin_lock names
-	 * an address over the marker __lock_text_start), then by name. */
+	/* Among aliases prefer an object to a section marker (__vm_munmap over
+	 * __lock_text_end at the same address), then fewer leading underscores
+	 * (_raw_spin_lock), then by name. */
+	if (x->marker != y->marker)
+		return x->marker ? 1 : -1;
 	size_t ux = strspn(x->name, "_"), uy = strspn(y->name, "_");
 	if (ux != uy)
 		return ux < uy ? -1 : 1;
@@ -178,8 +197,17 @@ const struct ls_sym *ls_sym_by_name(const struct ls_symtab *t, const char *name)
 char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf, size_t len)
 {
 	const struct ls_sym *s = ls_sym_lookup(t, addr);
+	const char *cls = ls_lockname_get(t->names, addr);
+	if (t->names && addr >= LS_CLASS_BASE && addr < LS_CLASS_ADDR(t->names->nclasses) &&
+	    !(addr & 0xfff)) {
+		snprintf(buf, len, "%s", t->names->classes[(addr - LS_CLASS_BASE) >> 12]);
+		return buf;
+	}
 	if (!s || s->marker) {
-		snprintf(buf, len, "0x%" PRIx64, addr);
+		if (cls)
+			snprintf(buf, len, "%s@0x%" PRIx64, cls, addr);
+		else
+			snprintf(buf, len, "0x%" PRIx64, addr);
 		return buf;
 	}
 	uint64_t off = addr - s->addr;
@@ -191,6 +219,8 @@ char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, cha
 		snprintf(buf, len, "%s+%" PRIu64, s->name, off);
 	else if (off <= s->size || (off < 256 && addr != off))
 		snprintf(buf, len, "%s+0x%" PRIx64, s->name, off);
+	else if (cls)
+		snprintf(buf, len, "%s@0x%" PRIx64, cls, addr);
 	else
 		snprintf(buf, len, "0x%" PRIx64, addr);
 	return buf;
@@ -209,4 +239,178 @@ int ls_sym_is_lock_text(const struct ls_symtab *t, uint64_t addr)
 	     !strcmp(s->name, "trace_contention_end")))
 		return 1;
 	return 0;
+}
+
+/* ---- lock names ------------------------------------------------------------- */
+
+static size_t lockname_home(uint64_t addr, size_t cap)
+{
+	return (size_t)((addr >> 3) * 0x9e3779b97f4a7c15ULL) & (cap - 1);
+}
+
+int ls_lockname_set(struct ls_locknames *names, uint64_t addr, const char *cls)
+{
+	if (!names || !addr || !cls || !*cls)
+		return 0;
+	if (2 * (names->n + 1) > names->cap) {
+		size_t cap = names->cap ? 2 * names->cap : 256;
+		struct ls_lockname *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		for (size_t i = 0; i < names->cap; i++) {
+			if (!names->slots[i].addr)
+				continue;
+			size_t j = lockname_home(names->slots[i].addr, cap);
+			while (n[j].addr)
+				j = (j + 1) & (cap - 1);
+			n[j] = names->slots[i];
+		}
+		free(names->slots);
+		names->slots = n;
+		names->cap = cap;
+	}
+	size_t i = lockname_home(addr, names->cap);
+	while (names->slots[i].addr && names->slots[i].addr != addr)
+		i = (i + 1) & (names->cap - 1);
+	if (names->slots[i].addr)
+		return 0; /* the first class stays */
+	names->slots[i].addr = addr;
+	snprintf(names->slots[i].name, sizeof(names->slots[i].name), "%s", cls);
+	names->n++;
+	return 0;
+}
+
+const char *ls_lockname_get(const struct ls_locknames *names, uint64_t addr)
+{
+	if (!names || !names->cap || !addr)
+		return NULL;
+	size_t i = lockname_home(addr, names->cap);
+	while (names->slots[i].addr) {
+		if (names->slots[i].addr == addr)
+			return names->slots[i].name;
+		i = (i + 1) & (names->cap - 1);
+	}
+	return NULL;
+}
+
+uint64_t ls_lockname_class_addr(struct ls_locknames *names, uint64_t addr)
+{
+	const char *cls = ls_lockname_get(names, addr);
+	if (!cls)
+		return addr;
+	int i = 0;
+	while (i < names->nclasses && strcmp(names->classes[i], cls))
+		i++;
+	if (i == names->nclasses) {
+		if (i == (int)(sizeof(names->classes) / sizeof(names->classes[0])))
+			return addr; /* more classes than any table names: kept apart */
+		snprintf(names->classes[i], LS_LOCKNAME_MAX, "%s", cls);
+		names->nclasses++;
+	}
+	return LS_CLASS_ADDR(i);
+}
+
+void ls_lockname_each(const struct ls_locknames *names,
+		      void (*fn)(void *ctx, uint64_t addr, const char *cls), void *ctx)
+{
+	for (size_t i = 0; names && i < names->cap; i++)
+		if (names->slots[i].addr)
+			fn(ctx, names->slots[i].addr, names->slots[i].name);
+}
+
+/* Lock kinds of the class table, from contention_begin flags. */
+enum { KIND_SPIN = 1, KIND_RWSEM = 2, KIND_MUTEX = 4 };
+
+/*
+ * Functions that contend one known lock of a kind, from the kernel source
+ * (v6.x): the lock is taken in the function itself or in an inline helper
+ * (mmap_read_lock, i_mmap_lock_write, lock_task_sighand, rq_lock). A
+ * function that takes two locks of one kind is left out (dup_mmap takes
+ * two mmap_locks and i_mmap_rwsem).
+ */
+static const struct {
+	int kind;
+	const char *func;
+	const char *cls;
+} lock_classes[] = {
+    {KIND_SPIN, "raw_spin_rq_lock_nested", "rq_lock"},
+    {KIND_SPIN, "_raw_spin_rq_lock", "rq_lock"},
+    {KIND_SPIN, "double_rq_lock", "rq_lock"},
+    {KIND_SPIN, "__lock_task_sighand", "siglock"},
+    {KIND_SPIN, "get_signal", "siglock"},
+    {KIND_SPIN, "do_sigaction", "siglock"},
+    {KIND_SPIN, "__set_current_blocked", "siglock"},
+    {KIND_SPIN, "sigprocmask", "siglock"},
+    {KIND_SPIN, "do_signal_stop", "siglock"},
+    {KIND_SPIN, "exit_signals", "siglock"},
+    {KIND_SPIN, "__exit_signal", "siglock"},
+    {KIND_SPIN, "do_send_sig_info", "siglock"},
+    {KIND_SPIN, "force_sig_info_to_task", "siglock"},
+    {KIND_SPIN, "try_to_wake_up", "pi_lock"},
+    {KIND_SPIN, "copy_process", "tasklist_lock"},
+    {KIND_SPIN, "exit_notify", "tasklist_lock"},
+    {KIND_SPIN, "release_task", "tasklist_lock"},
+    {KIND_SPIN, "do_exit", "tasklist_lock"},
+    {KIND_SPIN, "__do_wait", "tasklist_lock"},
+    {KIND_SPIN, "do_wait", "tasklist_lock"},
+    {KIND_SPIN, "flock_lock_inode", "flc_lock"},
+    {KIND_SPIN, "posix_lock_inode", "flc_lock"},
+    {KIND_SPIN, "rmqueue_bulk", "zone->lock"},
+    {KIND_SPIN, "free_pcppages_bulk", "zone->lock"},
+    {KIND_SPIN, "free_one_page", "zone->lock"},
+    {KIND_SPIN, "folio_lruvec_lock_irqsave", "lru_lock"},
+    {KIND_SPIN, "folio_lruvec_lock_irq", "lru_lock"},
+    {KIND_RWSEM, "__vm_munmap", "mmap_lock"},
+    {KIND_RWSEM, "vm_munmap", "mmap_lock"},
+    {KIND_RWSEM, "vm_mmap_pgoff", "mmap_lock"},
+    {KIND_RWSEM, "do_user_addr_fault", "mmap_lock"},
+    {KIND_RWSEM, "lock_mm_and_find_vma", "mmap_lock"},
+    {KIND_RWSEM, "do_mprotect_pkey", "mmap_lock"},
+    {KIND_RWSEM, "__do_sys_brk", "mmap_lock"},
+    {KIND_RWSEM, "do_madvise", "mmap_lock"},
+    {KIND_RWSEM, "madvise_lock", "mmap_lock"},
+    {KIND_RWSEM, "madvise_do_behavior", "mmap_lock"},
+    {KIND_RWSEM, "__do_sys_mremap", "mmap_lock"},
+    {KIND_RWSEM, "__mm_populate", "mmap_lock"},
+    {KIND_RWSEM, "__access_remote_vm", "mmap_lock"},
+    {KIND_RWSEM, "exit_mmap", "mmap_lock"},
+    {KIND_RWSEM, "unlink_file_vma", "i_mmap_rwsem"},
+    {KIND_RWSEM, "unlink_file_vma_batch_process", "i_mmap_rwsem"},
+    {KIND_RWSEM, "unlink_file_vma_batch_final", "i_mmap_rwsem"},
+    {KIND_RWSEM, "vma_prepare", "i_mmap_rwsem"},
+    {KIND_RWSEM, "rmap_walk_file", "i_mmap_rwsem"},
+    {KIND_RWSEM, "lookup_slow", "i_rwsem"},
+    {KIND_RWSEM, "open_last_lookups", "i_rwsem"},
+    {KIND_RWSEM, "do_truncate", "i_rwsem"},
+    {KIND_RWSEM, "iterate_dir", "i_rwsem"},
+    {KIND_RWSEM, "filename_create", "i_rwsem"},
+    {KIND_MUTEX, "pipe_read", "pipe->mutex"},
+    {KIND_MUTEX, "pipe_write", "pipe->mutex"},
+    {KIND_MUTEX, "n_tty_read", "atomic_read_lock"},
+    {KIND_MUTEX, "text_poke_set", "text_mutex"},
+    {KIND_MUTEX, "arch_static_call_transform", "text_mutex"},
+};
+
+const char *ls_lock_class_guess(const struct ls_symtab *t, unsigned flags, const uint64_t *frames,
+				int n)
+{
+	/* contention_begin flags (include/trace/events/lock.h) */
+	int kind = (flags & 32)			  ? KIND_MUTEX
+		   : (flags & 1)		  ? KIND_SPIN
+		   : (flags & 6) && !(flags & 24) ? KIND_RWSEM
+						  : 0;
+	if (!kind)
+		return NULL;
+	int caller = 0;
+	while (caller < n && ls_sym_is_lock_text(t, frames[caller]))
+		caller++;
+	for (int i = 0; i < n && i <= caller + 2; i++) {
+		const struct ls_sym *s = ls_sym_lookup(t, frames[i]);
+		if (!s || s->marker || frames[i] - s->addr >= s->size)
+			continue;
+		for (size_t j = 0; j < sizeof(lock_classes) / sizeof(lock_classes[0]); j++)
+			if (lock_classes[j].kind == kind && !strcmp(lock_classes[j].func, s->name))
+				return lock_classes[j].cls;
+	}
+	return NULL;
 }

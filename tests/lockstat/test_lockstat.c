@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <linux/perf_event.h>
@@ -452,6 +453,141 @@ static void test_pair_nested(void **state)
  * queues the begin and flushes up to 11000: one event of 10000 ns, not an
  * orphan end and a begin left open.
  */
+/*
+ * Lock names: a lock with a kallsyms symbol prints as the symbol; one
+ * without (heap, or inside a section marker) as class@address when named,
+ * else the bare address; the first class given for an address stays.
+ */
+static void test_lock_names(void **state)
+{
+	(void)state;
+	struct ls_symtab k;
+	pair_symtab(&k);
+	char b[64];
+	uint64_t heap = 0xffff888000001000ULL;
+	assert_int_equal(ls_lockname_set(k.names, heap, "mmap_lock"), 0);
+	assert_int_equal(ls_lockname_set(k.names, heap, "siglock"), 0);
+	assert_string_equal(ls_sym_format(&k, heap, 0, b, sizeof(b)),
+			    "mmap_lock@0xffff888000001000");
+	assert_string_equal(ls_sym_format(&k, heap, 1, b, sizeof(b)),
+			    "mmap_lock@0xffff888000001000");
+	assert_string_equal(ls_sym_format(&k, heap + 8, 0, b, sizeof(b)), "0xffff888000001008");
+	assert_int_equal(ls_lockname_set(k.names, 0x9410, "rq_lock"), 0);
+	assert_string_equal(ls_sym_format(&k, 0x9410, 0, b, sizeof(b)), "__x64_sys_munmap+0x10");
+	/* Many names: the table grows and keeps them all. */
+	for (uint64_t i = 1; i <= 1000; i++)
+		assert_int_equal(ls_lockname_set(k.names, heap + 64 * i, "i_rwsem"), 0);
+	for (uint64_t i = 1; i <= 1000; i++)
+		assert_string_equal(ls_lockname_get(k.names, heap + 64 * i), "i_rwsem");
+	assert_string_equal(ls_lockname_get(k.names, heap), "mmap_lock");
+	assert_null(ls_lockname_get(k.names, heap + 8));
+	ls_symtab_free(&k);
+}
+
+/*
+ * Class from flags and frames, by the table in sym.c: a WRITE (rwsem) wait
+ * whose caller is __vm_munmap is the mmap_lock; the same frames with SPIN
+ * flags name nothing (munmap's spinlocks are other locks); frames in lock
+ * text up to two past the caller are looked at, not further.
+ */
+static void test_lock_class_guess(void **state)
+{
+	(void)state;
+	struct ls_symtab k;
+	pair_symtab(&k);
+	uint64_t fr[] = {0x9110, 0x9310, 0x9410};
+	assert_string_equal(ls_lock_class_guess(&k, 4, fr, 3), "mmap_lock");
+	assert_string_equal(ls_lock_class_guess(&k, 2, fr, 3), "mmap_lock");
+	assert_null(ls_lock_class_guess(&k, 1, fr, 3));
+	assert_null(ls_lock_class_guess(&k, 32, fr, 3));
+	assert_null(ls_lock_class_guess(&k, 4 | 16, fr, 3)); /* percpu-rwsem */
+	uint64_t far[] = {0x9110, 0x9410, 0x9410, 0x9410, 0x9310};
+	assert_null(ls_lock_class_guess(&k, 4, far, 5));
+	/* Pairing names the lock as it opens the wait. */
+	struct ls_pair p;
+	ls_pair_init(&p, &k, 1, 0, collect_ev, NULL);
+	struct ls_sample b = smp(LS_SAMPLE_BEGIN, 1000, 100, 0, 0xffff888000002000ULL, 4, 4,
+				 (uint64_t)PERF_CONTEXT_KERNEL, (uint64_t)0x9110, (uint64_t)0x9310,
+				 (uint64_t)0x9410);
+	ngot = 0;
+	assert_int_equal(ls_pair_sample(&p, &b), 0);
+	assert_string_equal(ls_lockname_get(k.names, 0xffff888000002000ULL), "mmap_lock");
+	ls_pair_free(&p);
+	ls_symtab_free(&k);
+}
+
+/* An aggregate (BPF backend): count waits, total time, its own histogram. */
+static void test_recset_aggregate(void **state)
+{
+	(void)state;
+	struct ls_recset s;
+	assert_int_equal(ls_recset_init(&s, 4, 0), 0);
+	uint32_t hist[64] = {0};
+	hist[3] = 2; /* two waits in [4,8) */
+	hist[7] = 3; /* three in [64,128) */
+	struct ls_raw ev;
+	memset(&ev, 0, sizeof(ev));
+	ev.event = 4;
+	ev.lock = 0x1000;
+	ev.caller = 0x2000;
+	ev.time_ns = 2 * 5 + 3 * 100;
+	ev.count = 5;
+	ev.hist = hist;
+	assert_int_equal(ls_recset_add(&s, &ev), 0);
+	ev.count = 0; /* a single event of 7 ns on the same key */
+	ev.hist = NULL;
+	ev.time_ns = 7;
+	assert_int_equal(ls_recset_add(&s, &ev), 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.total_count[4], 6);
+	assert_int_equal(s.total_time[4], 317);
+	assert_int_equal(s.recs[0]->count, 6);
+	assert_int_equal(s.recs[0]->hist[3], 3);
+	assert_int_equal(s.recs[0]->hist[7], 3);
+	/* -d does not judge an aggregate by its total (the kernel applied it). */
+	struct ls_filter f;
+	memset(&f, 0, sizeof(f));
+	f.enabled[4] = 1;
+	f.min_duration = 1000;
+	ev.count = 5;
+	ev.hist = hist;
+	ev.time_ns = 310;
+	assert_true(ls_filter_pass(&f, &ev));
+	ev.hist = NULL;
+	assert_false(ls_filter_pass(&f, &ev));
+	ls_recset_free(&s);
+}
+
+/* 'lock ADDR CLASS' lines of a record file name locks on replay; a bad one
+ * is an error naming the line. */
+static void test_record_locknames(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/lockstat-test-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fputs("lockstat-record 1\nelapsed 1000\nncpu 1\nlock ffff888000003000 mmap_lock\n", f);
+	fclose(f);
+	struct ls_symtab k;
+	ls_symtab_init(&k);
+	struct ls_replay r;
+	struct ok_err e;
+	assert_int_equal(ls_replay_open(&r, path, &k, &e), 0);
+	assert_string_equal(ls_lockname_get(k.names, 0xffff888000003000ULL), "mmap_lock");
+	ls_replay_close(&r);
+	ls_symtab_free(&k);
+	f = fopen(path, "w");
+	fputs("lockstat-record 1\nelapsed 1000\nncpu 1\nlock 0 x\n", f);
+	fclose(f);
+	ls_symtab_init(&k);
+	assert_int_equal(ls_replay_open(&r, path, &k, &e), -EINVAL);
+	assert_int_equal(e.line, 4);
+	ls_replay_close(&r);
+	ls_symtab_free(&k);
+	unlink(path);
+}
+
 static void test_pair_rounds(void **state)
 {
 	(void)state;
@@ -480,13 +616,15 @@ static void test_pair_rounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_format_symbol),   cmocka_unit_test(test_mergesort_ties),
-	    cmocka_unit_test(test_mergesort_sorts), cmocka_unit_test(test_hist_bucket),
-	    cmocka_unit_test(test_parse_events),    cmocka_unit_test(test_parse_range),
-	    cmocka_unit_test(test_filter),	    cmocka_unit_test(test_contention_map),
-	    cmocka_unit_test(test_recset),	    cmocka_unit_test(test_lock_text),
-	    cmocka_unit_test(test_markers),	    cmocka_unit_test(test_pair_nested),
-	    cmocka_unit_test(test_pair_rounds),
+	    cmocka_unit_test(test_format_symbol),    cmocka_unit_test(test_mergesort_ties),
+	    cmocka_unit_test(test_mergesort_sorts),  cmocka_unit_test(test_hist_bucket),
+	    cmocka_unit_test(test_parse_events),     cmocka_unit_test(test_parse_range),
+	    cmocka_unit_test(test_filter),	     cmocka_unit_test(test_contention_map),
+	    cmocka_unit_test(test_recset),	     cmocka_unit_test(test_lock_text),
+	    cmocka_unit_test(test_markers),	     cmocka_unit_test(test_pair_nested),
+	    cmocka_unit_test(test_pair_rounds),	     cmocka_unit_test(test_lock_names),
+	    cmocka_unit_test(test_lock_class_guess), cmocka_unit_test(test_recset_aggregate),
+	    cmocka_unit_test(test_record_locknames),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -446,4 +446,46 @@ rc=2
 "$L" -n 2 -e 1 -p --replay "$T/a.rec" > "$T/out" 2> "$T/err"
 testcmd "-n budget warning" "cat $T/err" "lockstat: warning: ran out of data records (use -n for more)
 " ""
+# Lock names: 'lock' lines name two heap locks mmap_lock; a third has no
+# class. Without -c each is its own row, named class@address (the bare
+# address without a class); -c coalesces named locks into their class as it
+# coalesces addresses into their symbol. Event 4, 1 s, 6 events: the first
+# lock 3 x 1000 ns, the second 2 x 3000 ns, the third 1 x 2000 ns.
+# indv 3/6 = 50%, 2/6 = 33%, 1/6 = 17% (cuml 50, 83, 100); with -c the class
+# row has 5 events (83%) of 9000 ns in all, 1800 ns each.
+cat > "$T/names.rec" <<'REC'
+lockstat-record 1
+elapsed 1000000000
+ncpu 1
+ev 4 ffff888100001000 ffffffff81000110 1000 -
+ev 4 ffff888100001000 ffffffff81000110 1000 -
+ev 4 ffff888100001000 ffffffff81000110 1000 -
+ev 4 ffff888100002000 ffffffff81000110 3000 -
+ev 4 ffff888100002000 ffffffff81000110 3000 -
+ev 4 ffff888100003000 ffffffff81000110 2000 -
+sym ffffffff81000100 200 foo
+lock ffff888100001000 mmap_lock
+lock ffff888100002000 mmap_lock
+REC
+{
+	hdr "R/W writer blocked by writer" 6 1.000 6
+	cols Count indv nsec Lock Caller
+	echo $BAR
+	row 3 50 50 1000 mmap_lock@0xffff888100001000 foo+0x10
+	row 2 33 83 3000 mmap_lock@0xffff888100002000 foo+0x10
+	row 1 17 100 2000 0xffff888100003000 foo+0x10
+	echo $BAR
+} > "$T/exp"
+"$L" --replay "$T/names.rec" > "$T/out" 2>&1
+test_cmp "lock names: class@address, bare address without a class" "$T/exp" "$T/out"
+{
+	hdr "R/W writer blocked by writer" 6 1.000 6
+	cols Count indv nsec Lock Caller
+	echo $BAR
+	row 5 83 83 1800 mmap_lock foo+0x10
+	row 1 17 100 2000 0xffff888100003000 foo+0x10
+	echo $BAR
+} > "$T/exp"
+"$L" --replay "$T/names.rec" -c > "$T/out" 2>&1
+test_cmp "lock names: -c coalesces a class into one row" "$T/exp" "$T/out"
 tap_done

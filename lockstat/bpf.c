@@ -1,0 +1,232 @@
+/*
+ * bpf.c: the loader of lockstat's BPF backend (lockstat.bpf.c, built into
+ * lockstat.skel.h by bpftool). It loads and attaches the programs, opens
+ * and closes the counting window, and at the end turns every in-kernel
+ * aggregate into one event carrying its count, total and histogram, with
+ * caller and stack found from the stack map as pair.c finds them from a
+ * perf callchain.
+ *
+ * Without libbpf, clang's BPF target or bpftool at build time this file
+ * builds to stubs that say so, and lockstat uses the perf_event rings.
+ */
+#include "lockstat.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if LS_HAVE_BPF
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+
+#include "lockstat.skel.h"
+#include "lockstat_bpf.h"
+
+struct ls_bpf {
+	struct lockstat_bpf *skel;
+};
+
+/* libbpf's messages (the verifier log among them) while loading, so that a
+ * failure can say why; a static buffer because libbpf's print hook has no
+ * context pointer. */
+static char load_log[8192];
+static size_t load_log_len;
+
+static int log_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	/* Warnings carry the reason and the verifier log; debug is ELF chatter. */
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	if (load_log_len < sizeof(load_log) - 1) {
+		int n =
+		    vsnprintf(load_log + load_log_len, sizeof(load_log) - load_log_len, fmt, ap);
+		if (n > 0)
+			load_log_len += (size_t)n;
+		if (load_log_len > sizeof(load_log) - 1)
+			load_log_len = sizeof(load_log) - 1;
+	}
+	return 0;
+}
+
+const char *ls_bpf_log(void)
+{
+	return load_log;
+}
+
+int ls_bpf_open(struct ls_bpf **out, uint64_t min_duration, struct ok_err *e)
+{
+	*out = NULL;
+	load_log_len = 0;
+	load_log[0] = 0;
+	libbpf_print_fn_t old = libbpf_set_print(log_print);
+	struct ls_bpf *b = calloc(1, sizeof(*b));
+	if (!b) {
+		libbpf_set_print(old);
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	}
+	const char *step = "open";
+	int r = 0;
+	b->skel = lockstat_bpf__open();
+	if (!b->skel)
+		r = -errno;
+	if (!r) {
+		b->skel->bss->min_duration = min_duration;
+		step = "load the programs";
+		r = lockstat_bpf__load(b->skel);
+	}
+	if (!r) {
+		step = "attach to the lock:contention_begin/end raw tracepoints";
+		r = lockstat_bpf__attach(b->skel);
+	}
+	libbpf_set_print(old);
+	if (r) {
+		int err = r < 0 ? r : -EINVAL;
+		ls_bpf_close(b);
+		/* EPERM: bpf() wants CAP_BPF with CAP_PERFMON (or CAP_SYS_ADMIN) for
+		 * tracing programs, whatever perf_event_paranoid says. */
+		return ok_err_at(e, err, NULL, OK_ERR_NOPOS, "BPF backend: cannot %s: %s%s", step,
+				 strerror(-err),
+				 err == -EPERM ? " (bpf() needs CAP_BPF and CAP_PERFMON, or root)"
+					       : "");
+	}
+	*out = b;
+	return 0;
+}
+
+void ls_bpf_enable(struct ls_bpf *b, int on)
+{
+	__atomic_store_n(&b->skel->bss->enabled, on, __ATOMIC_SEQ_CST);
+}
+
+/* Frames of the stack map's stack id, the tracing machinery in front of the
+ * tracepoint's call site dropped: a raw_tp stack starts in bpf_trace_run2()
+ * and __bpf_trace_contention_begin() (and the JIT'd program, which is in no
+ * symbol table read before it was loaded), where a perf callchain starts at
+ * the call site. */
+static int stack_frames(struct ls_bpf *b, const struct ls_symtab *t, int id, uint64_t *out)
+{
+	uint64_t ips[LS_BPF_STACK_DEPTH];
+	if (id < 0)
+		return 0;
+	memset(ips, 0, sizeof(ips));
+	uint32_t key = (uint32_t)id;
+	if (bpf_map__lookup_elem(b->skel->maps.stacks, &key, sizeof(key), ips, sizeof(ips), 0))
+		return 0;
+	int n = 0;
+	while (n < LS_BPF_STACK_DEPTH && ips[n])
+		n++;
+	int skip = 0;
+	for (int i = 0; i < n && i < 8; i++) {
+		const struct ls_sym *s = ls_sym_lookup(t, ips[i]);
+		if (!s || ips[i] - s->addr >= s->size || !strncmp(s->name, "bpf_trace_run", 13) ||
+		    !strncmp(s->name, "__bpf_trace_", 12) ||
+		    !strncmp(s->name, "__traceiter_", 12) || !strncmp(s->name, "bpf_prog_", 9) ||
+		    !strncmp(s->name, "__bpf_prog_", 11))
+			skip = i + 1;
+	}
+	memcpy(out, ips + skip, (size_t)(n - skip) * sizeof(*out));
+	return n - skip;
+}
+
+static const char *const class_names[] = {NULL, "mmap_lock", "siglock"};
+
+int ls_bpf_read(struct ls_bpf *b, const struct ls_symtab *t, int depth, int linux_types,
+		ls_event_fn fn, void *ctx, struct ls_bpf_counts *c)
+{
+	struct lockstat_bpf__bss *bss = b->skel->bss;
+	memset(c, 0, sizeof(*c));
+	c->orphans = bss->n_orphans;
+	c->open_full = bss->n_open_full;
+	c->agg_full = bss->n_agg_full;
+	c->stack_lost = bss->n_stack_lost;
+	int fd = bpf_map__fd(b->skel->maps.aggs);
+	struct ls_bpf_key key, next;
+	struct ls_bpf_val val;
+	void *prev = NULL;
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &val) || !val.count)
+			continue;
+		struct ls_raw ev;
+		memset(&ev, 0, sizeof(ev));
+		ev.event = ls_contention_event(key.flags, linux_types);
+		ev.lock = key.lock;
+		ev.time_ns = val.total;
+		ev.count = val.count;
+		ev.hist = val.hist;
+		uint64_t fr[LS_BPF_STACK_DEPTH];
+		int n = stack_frames(b, t, key.stack, fr), i = 0;
+		while (i < n && ls_sym_is_lock_text(t, fr[i]))
+			i++;
+		ev.caller = i < n ? fr[i] : 0;
+		for (i++; i < n && ev.depth < depth; i++)
+			ev.stack[ev.depth++] = fr[i];
+		const char *cls = key.lclass < sizeof(class_names) / sizeof(class_names[0])
+				      ? class_names[key.lclass]
+				      : NULL;
+		/* Where the kernel checked the address (mmap_lock, siglock), its
+		 * answer stands; other classes come from the code path. */
+		if (!cls) {
+			cls = ls_lock_class_guess(t, key.flags, fr, n);
+			if (cls && (!strcmp(cls, "mmap_lock") || !strcmp(cls, "siglock")))
+				cls = NULL;
+		}
+		if (cls)
+			ls_lockname_set(t->names, key.lock, cls);
+		c->events += val.count;
+		int r = fn(ctx, &ev);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void ls_bpf_close(struct ls_bpf *b)
+{
+	if (!b)
+		return;
+	if (b->skel)
+		lockstat_bpf__destroy(b->skel);
+	free(b);
+}
+
+#else /* !LS_HAVE_BPF */
+
+const char *ls_bpf_log(void)
+{
+	return "";
+}
+
+int ls_bpf_open(struct ls_bpf **out, uint64_t min_duration, struct ok_err *e)
+{
+	(void)min_duration;
+	*out = NULL;
+	return ok_err_at(e, -ENOSYS, NULL, OK_ERR_NOPOS,
+			 "BPF backend: this lockstat was built without libbpf, clang's BPF "
+			 "target or bpftool");
+}
+
+void ls_bpf_enable(struct ls_bpf *b, int on)
+{
+	(void)b;
+	(void)on;
+}
+
+int ls_bpf_read(struct ls_bpf *b, const struct ls_symtab *t, int depth, int linux_types,
+		ls_event_fn fn, void *ctx, struct ls_bpf_counts *c)
+{
+	(void)b, (void)t, (void)depth, (void)linux_types, (void)fn, (void)ctx;
+	memset(c, 0, sizeof(*c));
+	return -ENOSYS;
+}
+
+void ls_bpf_close(struct ls_bpf *b)
+{
+	(void)b;
+}
+
+#endif
