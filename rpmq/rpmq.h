@@ -272,15 +272,36 @@ enum rpm_list {
 	LIST_LONG,  /* -lv */
 	LIST_DUMP,  /* --dump */
 };
-enum rpm_list_filter {
-	FILTER_ALL = 0,
-	FILTER_CONFIG = 1, /* -c: RPMFILE_CONFIG */
-	FILTER_DOC = 2,	   /* -d: RPMFILE_DOC */
+/* File attribute bits (rpm's RPMFILE_*) the list filters test. */
+enum rpm_file_attr {
+	RPMFILE_CONFIG = 1,	 /* -c, --noconfig */
+	RPMFILE_DOC = 2,	 /* -d */
+	RPMFILE_GHOST = 64,	 /* --noghost */
+	RPMFILE_LICENSE = 128,	 /* -L */
+	RPMFILE_ARTIFACT = 4096, /* -A, --noartifact */
 };
-/* Print the file list as rpm -qpl[v]/--dump would. now is the time -lv
- * compares with (to choose "%b %e  %Y" or "%b %e %H:%M"). */
-int rpm_list_files(const struct rpm_pkg *p, enum rpm_list mode, unsigned filter, long long now,
-		   FILE *out, struct ok_err *e);
+struct rpm_list_opts {
+	enum rpm_list mode;
+	unsigned incattr; /* list only files with one of these bits (0: all) */
+	unsigned excattr; /* leave out files with any of these bits */
+	int state;	  /* -s: each line after the file's state column */
+	long long now;	  /* the time -lv compares with (to choose "%b %e  %Y"
+			   * or "%b %e %H:%M") */
+};
+/* Print the file list as rpm -qpl[v]/--dump (lib/query.c showQueryPackage)
+ * would, filtered by attributes as -c/-d/-L/-A and --noghost/--noconfig/
+ * --noartifact do. */
+int rpm_list_files(const struct rpm_pkg *p, const struct rpm_list_opts *o, FILE *out,
+		   struct ok_err *e);
+
+/* rpm's --last and --dupes pipe their query output through a shell
+ * pipeline (rpmpopt's --pipe); these do the same to in[0..n): --last is
+ * `LC_NUMERIC=C sort -r -n | sed 's,^[0-9]\+ ,,' | awk '{printf("%-45s
+ * %-s\n", $1, substr($0,length($1)+2))}'`, --dupes `sort | uniq -d`; sort
+ * collates with strcoll (the caller sets LC_COLLATE as sort would), awk
+ * counts bytes as Debian's mawk. 0 or -ENOMEM. */
+enum rpm_pipe { PIPE_NONE = 0, PIPE_LAST, PIPE_DUPES };
+int rpm_pipe_apply(enum rpm_pipe pipe, const char *in, size_t n, FILE *out);
 
 /* Print rpm >= 4.20's `rpm -q --json` object for p. */
 int rpm_print_json(const struct rpm_pkg *p, FILE *out, struct ok_err *e);
