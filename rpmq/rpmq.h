@@ -251,6 +251,21 @@ struct rpm_file {
 int rpm_files(const struct rpm_pkg *p, struct rpm_file **out, size_t *n, struct ok_err *e);
 void rpm_files_free(struct rpm_file *f, size_t n);
 
+/* ---- layer 2c: OpenPGP signatures (pgp.c) --------------------------------- */
+
+struct rpm_pgp_sig {
+	uint8_t version;     /* 3 or 4 */
+	uint8_t sigtype;     /* 0 binary document, ... */
+	uint8_t pubkey_algo; /* 1 RSA, 17 DSA, 22 EdDSA */
+	uint8_t hash_algo;   /* 2 SHA1, 8 SHA256, ... */
+	uint32_t time;	     /* creation time */
+	uint8_t keyid[8];    /* issuer key ID, zeros when none was given */
+};
+/* Parse a signature blob (RSAHEADER, DSAHEADER, SIGPGP, SIGGPG) as rpm
+ * 4.18's pgpPrtParams(PGPTAG_SIGNATURE) does: 0 when rpm accepts it, -1
+ * when rpm calls it "(not an OpenPGP signature)". */
+int rpm_pgp_sig_parse(const uint8_t *d, size_t n, struct rpm_pgp_sig *sig);
+
 /* ---- layer 3: query formats and modes ----------------------------------- */
 
 struct rpm_qf;
