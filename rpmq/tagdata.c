@@ -195,17 +195,28 @@ static int get_stored(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td)
 
 /* ---- extension tags ------------------------------------------------------- */
 
+/* The file list and a string td with one slot per file: rpm's extensions
+ * that build on rpmfi (absent when it would have no files). 1, or 0 with
+ * nothing to free. */
+static int files_strs(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td, struct rpm_file **f,
+		      size_t *n)
+{
+	if (rpm_files(p, f, n, NULL) < 0 || *n == 0)
+		return 0;
+	if (td_strs(td, tag, (uint32_t)*n) < 0) {
+		rpm_files_free(*f, *n);
+		return 0;
+	}
+	td->type = RPM_STRING_ARRAY;
+	return 1;
+}
+
 static int ext_filenames(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td)
 {
 	struct rpm_file *f;
 	size_t n;
-	if (rpm_files(p, &f, &n, NULL) < 0 || n == 0)
+	if (!files_strs(p, tag, td, &f, &n))
 		return 0;
-	if (td_strs(td, tag, (uint32_t)n) < 0) {
-		rpm_files_free(f, n);
-		return 0;
-	}
-	td->type = RPM_STRING_ARRAY;
 	for (size_t i = 0; i < n; i++) {
 		td->strs[i] = f[i].path;
 		f[i].path = NULL;
@@ -395,13 +406,8 @@ static int ext_fileclass(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *t
 	const struct rpm_hdr *h = &p->hdr;
 	struct rpm_file *f;
 	size_t n;
-	if (rpm_files(p, &f, &n, NULL) < 0 || n == 0)
+	if (!files_strs(p, tag, td, &f, &n))
 		return 0;
-	if (td_strs(td, tag, (uint32_t)n) < 0) {
-		rpm_files_free(f, n);
-		return 0;
-	}
-	td->type = RPM_STRING_ARRAY;
 	const struct rpm_entry *cd = rpm_hdr_find(h, 1142), *fc = rpm_hdr_find(h, 1141);
 	for (size_t i = 0; i < n; i++) {
 		const char *hc = NULL;
@@ -457,12 +463,9 @@ static int ext_filedeps(const struct rpm_pkg *p, char deptype, uint32_t tag, str
 	const struct rpm_hdr *h = &p->hdr;
 	struct rpm_file *f;
 	size_t n;
-	if (rpm_files(p, &f, &n, NULL) < 0 || n == 0)
+	if (!files_strs(p, tag, td, &f, &n))
 		return 0;
 	rpm_files_free(f, n);
-	if (td_strs(td, tag, (uint32_t)n) < 0)
-		return 0;
-	td->type = RPM_STRING_ARRAY;
 	/* rpmdsNew: names, and versions and flags of the same count, or none */
 	const struct rpm_entry *nm = rpm_hdr_find(h, deptype == 'P' ? 1047 : 1049);
 	const struct rpm_entry *ver = rpm_hdr_find(h, deptype == 'P' ? 1113 : 1050);
