@@ -591,16 +591,11 @@ static char *f_xml(const struct rpm_td *td, uint32_t i)
 	return r;
 }
 
-/* rpm 4.18's rpmTagGetName: of the names its table has for the number, the
- * longest, capitalised ("Sigmd5", not "Pkgid"); "(unknown)" for a tag 4.18
- * does not know. */
+/* rpm 4.18's rpmTagGetName, capitalised; "(unknown)" for a tag 4.18 does
+ * not know. */
 static char *tag_name_418(uint32_t tag)
 {
-	const char *best = NULL;
-	for (unsigned k = 0; k < rpm418_tag_table_n; k++)
-		if (rpm418_tag_table[k].tag == tag &&
-		    (!best || strlen(rpm418_tag_table[k].name) > strlen(best)))
-			best = rpm418_tag_table[k].name;
+	const char *best = rpm_tag_name418(tag);
 	if (!best)
 		return strdup("(unknown)");
 	char *r = strdup(best);

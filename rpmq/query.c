@@ -466,17 +466,21 @@ int rpm_print_json(const struct rpm_pkg *p, FILE *out, struct ok_err *e)
 	}
 	for (size_t a = 0; a < m; a++) {
 		const struct rpm_entry *en = it[a].en;
+		/* rpm 4.20 still has 4.18's names (PAYLOADDIGEST, not rpm 6.0's
+		 * PAYLOADSHA256); tags added since 4.18 by the current name */
 		const struct rpm_tag_info *ti = rpm_tag_by_num(it[a].tag);
+		const char *tn = rpm_tag_name418(it[a].tag);
+		if (!tn && ti)
+			tn = ti->name;
 		char name[64];
-		if (ti) {
-			size_t l = strlen(ti->name);
+		if (tn) {
+			size_t l = strlen(tn);
 			if (l >= sizeof(name))
 				l = sizeof(name) - 1;
 			for (size_t c = 0; c < l; c++)
-				name[c] = c == 0 ? ti->name[c]
-					  : (ti->name[c] >= 'A' && ti->name[c] <= 'Z')
-					      ? (char)(ti->name[c] + 32)
-					      : ti->name[c];
+				name[c] = c == 0			   ? tn[c]
+					  : (tn[c] >= 'A' && tn[c] <= 'Z') ? (char)(tn[c] + 32)
+									   : tn[c];
 			name[l] = 0;
 		} else {
 			snprintf(name, sizeof(name), "[%u]", it[a].tag);

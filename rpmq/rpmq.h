@@ -69,6 +69,10 @@ extern const unsigned rpm418_tag_table_n;
  * current names, then rpm 4.18's) or a number, or NULL. */
 const struct rpm_tag_info *rpm_tag_by_name(const char *name);
 const struct rpm_tag_info *rpm_tag_by_num(uint32_t tag);
+/* rpm 4.18's rpmTagGetName: of the names its table has for the number, the
+ * longest ("SIGMD5", not "PKGID"), uncapitalised; NULL for a tag 4.18 does
+ * not know. */
+const char *rpm_tag_name418(uint32_t tag);
 
 /* Tag numbers rpmq itself uses. */
 enum {
