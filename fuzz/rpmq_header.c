@@ -39,8 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (rpm_pkg_read(&p, fd, "fuzz", &e) == 0) {
-		static const char *modes[] = {"scripts",  "triggers", "filetriggers", "info",
-					      "requires", "provides", "changelog",    "filesbypkg"};
+		static const char *modes[] = {"scripts",     "triggers",    "filetriggers",
+					      "info",	     "requires",    "provides",
+					      "changelog",   "filesbypkg",  "fileclass",
+					      "fileprovide", "filerequire", "dupes"};
 		char *buf = NULL;
 		size_t cap = 0;
 		for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
@@ -51,8 +53,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			rpm_qf_free(qf);
 		}
 		free(buf);
-		rpm_list_files(&p, LIST_LONG, FILTER_ALL, 0, devnull, &e);
-		rpm_list_files(&p, LIST_DUMP, FILTER_ALL, 0, devnull, &e);
+		{
+			struct rpm_list_opts lo = {LIST_LONG, 0, 0, 1, 0};
+			rpm_list_files(&p, &lo, devnull, &e);
+		}
+		{
+			struct rpm_list_opts lo = {LIST_DUMP, RPMFILE_CONFIG, RPMFILE_GHOST, 0, 0};
+			rpm_list_files(&p, &lo, devnull, &e);
+		}
 		rpm_print_json(&p, devnull, &e);
 		p.fd = -1;
 		rpm_pkg_close(&p);

@@ -56,6 +56,16 @@ const struct rpm_tag_info *rpm_tag_by_name(const char *name)
 	return NULL;
 }
 
+const char *rpm_tag_name418(uint32_t tag)
+{
+	const char *best = NULL;
+	for (unsigned k = 0; k < rpm418_tag_table_n; k++)
+		if (rpm418_tag_table[k].tag == tag &&
+		    (!best || strlen(rpm418_tag_table[k].name) > strlen(best)))
+			best = rpm418_tag_table[k].name;
+	return best;
+}
+
 static int cmp_tagnum(const void *a, const void *b)
 {
 	const struct rpm_tag_info *x = *(const struct rpm_tag_info *const *)a;

@@ -36,8 +36,13 @@ static const char help[] =
     "      --triggers         trigger scriptlets (also --triggerscripts)\n"
     "      --filetriggers     file trigger scriptlets (also --filetriggerscripts)\n"
     "  -l, --list             list files; with -v as `ls -l` does\n"
-    "  -c, --configfiles      list config files only\n"
+    "  -c, --configfiles      list config files only (these four filters add up)\n"
     "  -d, --docfiles         list documentation files only\n"
+    "  -L, --licensefiles     list license files only\n"
+    "  -A, --artifactfiles    list artifact files only\n"
+    "      --noghost, --noconfig, --noartifact   leave those files out of lists\n"
+    "  -s, --state            list files with their state; a package file has\n"
+    "                         none: \"(no state)\" as rpm prints\n"
     "      --dump             list files with all their attributes\n"
     "  -i, --info             package information, incl. the Signature line\n"
     "  -R, --requires         dependencies: also -P/--provides, --conflicts,\n"
@@ -49,7 +54,13 @@ static const char help[] =
     "                         %|TAG?{present}:{absent}|; tags by name or number\n"
     "      --json             every header tag as JSON (rpm >= 4.20 --json)\n"
     "      --xml              every header tag as XML (rpm's [%{*:xml}\\n])\n"
-    "      --filecolor        file names with their colors\n"
+    "      --filecolor        file names with their colors; also --fileclass,\n"
+    "                         --fileprovide, --filerequire (classes, per-file\n"
+    "                         provides and requires)\n"
+    "      --last             the output sorted as rpm's alias pipes it (\"sort -r\n"
+    "                         -n | sed | awk\": by install time, NVRA padded)\n"
+    "      --dupes            names (name.arch) given more than once, as rpm's\n"
+    "                         \"sort | uniq -d\" pipe; sort collates by LC_COLLATE\n"
     "  -v, --verbose          verbose lists and -K output\n"
     "      --nosignature, --nodigest   accepted; queries never verify\n"
     "\n"
@@ -98,6 +109,14 @@ enum {
 	OPT_SAFE,
 	OPT_XML,
 	OPT_FILECOLOR,
+	OPT_NOGHOST,
+	OPT_NOCONFIG,
+	OPT_NOARTIFACT,
+	OPT_FILECLASS,
+	OPT_FILEPROVIDE,
+	OPT_FILEREQUIRE,
+	OPT_LAST,
+	OPT_DUPES,
 };
 
 static const struct cli_opt opts[] = {
@@ -111,6 +130,12 @@ static const struct cli_opt opts[] = {
     {"list", 'l', CLI_FLAG, 'l'},
     {"configfiles", 'c', CLI_FLAG, 'c'},
     {"docfiles", 'd', CLI_FLAG, 'd'},
+    {"licensefiles", 'L', CLI_FLAG, 'L'},
+    {"artifactfiles", 'A', CLI_FLAG, 'A'},
+    {"noghost", 0, CLI_FLAG, OPT_NOGHOST},
+    {"noconfig", 0, CLI_FLAG, OPT_NOCONFIG},
+    {"noartifact", 0, CLI_FLAG, OPT_NOARTIFACT},
+    {"state", 's', CLI_FLAG, 's'},
     {"dump", 0, CLI_FLAG, OPT_DUMP},
     {"info", 'i', CLI_FLAG, 'i'},
     {"requires", 'R', CLI_FLAG, 'R'},
@@ -127,6 +152,11 @@ static const struct cli_opt opts[] = {
     {"filecaps", 0, CLI_FLAG, OPT_FILECAPS},
     {"xml", 0, CLI_FLAG, OPT_XML},
     {"filecolor", 0, CLI_FLAG, OPT_FILECOLOR},
+    {"fileclass", 0, CLI_FLAG, OPT_FILECLASS},
+    {"fileprovide", 0, CLI_FLAG, OPT_FILEPROVIDE},
+    {"filerequire", 0, CLI_FLAG, OPT_FILEREQUIRE},
+    {"last", 0, CLI_FLAG, OPT_LAST},
+    {"dupes", 0, CLI_FLAG, OPT_DUPES},
     {"qf", 0, CLI_ARG, OPT_QF},
     {"queryformat", 0, CLI_ARG, OPT_QF},
     {"json", 0, CLI_FLAG, OPT_JSON},
@@ -149,7 +179,12 @@ struct ctx {
 	enum verb verb;
 	char *qf;	    /* concatenated query formats, NULL if none */
 	enum rpm_list list; /* file list mode */
-	unsigned filter;    /* FILTER_CONFIG / FILTER_DOC */
+	unsigned incattr;   /* -c/-d/-L/-A: enum rpm_file_attr bits */
+	unsigned excattr;   /* --noghost/--noconfig/--noartifact */
+	int state;	    /* -s */
+	enum rpm_pipe pipe; /* --last, --dupes */
+	int npipe;	    /* how many were given: rpm takes one --pipe */
+	FILE *out;	    /* stdout, or a memory stream for the pipe */
 	int verbose;
 	int json;
 	const char *dir;
@@ -229,6 +264,25 @@ static int on_opt(void *vc, int id, const char *arg)
 	case OPT_FILECOLOR:
 		alias = "filecolor";
 		break;
+	case OPT_FILECLASS:
+		alias = "fileclass";
+		break;
+	case OPT_FILEPROVIDE:
+		alias = "fileprovide";
+		break;
+	case OPT_FILEREQUIRE:
+		alias = "filerequire";
+		break;
+	case OPT_LAST:
+		alias = "last";
+		c->npipe++;
+		c->pipe = PIPE_LAST;
+		break;
+	case OPT_DUPES:
+		alias = "dupes";
+		c->npipe++;
+		c->pipe = PIPE_DUPES;
+		break;
 	case OPT_QF:
 		add_qf(c, arg);
 		break;
@@ -237,14 +291,30 @@ static int on_opt(void *vc, int id, const char *arg)
 			c->list = LIST_PLAIN;
 		break;
 	case 'c':
-		c->filter = FILTER_CONFIG;
+	case 'd':
+	case 'L':
+	case 'A':
+		/* inclusion filters imply a list, as in showQueryPackage */
+		c->incattr |= id == 'c'	  ? RPMFILE_CONFIG
+			      : id == 'd' ? RPMFILE_DOC
+			      : id == 'L' ? RPMFILE_LICENSE
+					  : RPMFILE_ARTIFACT;
 		if (c->list == LIST_NONE)
 			c->list = LIST_PLAIN;
 		break;
-	case 'd':
-		c->filter = FILTER_DOC;
+	case 's':
+		c->state = 1;
 		if (c->list == LIST_NONE)
 			c->list = LIST_PLAIN;
+		break;
+	case OPT_NOGHOST:
+		c->excattr |= RPMFILE_GHOST;
+		break;
+	case OPT_NOCONFIG:
+		c->excattr |= RPMFILE_CONFIG;
+		break;
+	case OPT_NOARTIFACT:
+		c->excattr |= RPMFILE_ARTIFACT;
 		break;
 	case OPT_DUMP:
 		c->list = LIST_DUMP;
@@ -305,19 +375,21 @@ static int query_one(struct ctx *c, const struct rpm_qf *qf, const char *path, l
 	}
 	int ex = OK_EXIT_OK;
 	if (c->json) {
-		rc = rpm_print_json(&p, stdout, &e);
+		rc = rpm_print_json(&p, c->out, &e);
 	} else {
 		if (qf) {
 			size_t len = 0;
 			rc = rpm_qf_expand(qf, &p, c->verbose, buf, &len, cap, &e);
 			if (rc == 0)
-				fwrite(*buf, 1, len, stdout);
+				fwrite(*buf, 1, len, c->out);
 		}
 		enum rpm_list lm = c->list;
 		if (lm == LIST_PLAIN && c->verbose)
 			lm = LIST_LONG;
-		if (rc == 0 && lm != LIST_NONE)
-			rc = rpm_list_files(&p, lm, c->filter, now, stdout, &e);
+		if (rc == 0 && lm != LIST_NONE) {
+			struct rpm_list_opts lo = {lm, c->incattr, c->excattr, c->state, now};
+			rc = rpm_list_files(&p, &lo, c->out, &e);
+		}
 	}
 	if (rc < 0) {
 		ok_err_print(&e);
@@ -405,6 +477,8 @@ int main(int argc, char **argv)
 	int first = cli_parse(&spec, argc, argv, on_opt, &c);
 	if (first >= argc)
 		cli_usage_error(&spec, "no package files given");
+	if (c.npipe > 1)
+		cli_usage_error(&spec, "more than one --pipe specified (--last, --dupes)");
 	if (c.xflags && c.verb != VERB_EXTRACT)
 		cli_usage_error(&spec, "--safe applies to --extract only");
 	if ((c.verb == VERB_EXTRACT || c.verb == VERB_CPIO) && argc - first != 1)
@@ -438,13 +512,26 @@ int main(int argc, char **argv)
 			return fflush(stdout) != 0 ? OK_EXIT_IO : OK_EXIT_OK;
 		}
 	}
-	char *buf = NULL;
-	size_t cap = 0;
+	char *buf = NULL, *piped = NULL;
+	size_t cap = 0, npiped = 0;
+	c.out = stdout;
+	if (c.pipe != PIPE_NONE) {
+		/* sort collates in the user's locale */
+		setlocale(LC_COLLATE, "");
+		c.out = open_memstream(&piped, &npiped);
+		if (!c.out)
+			ok_die(OK_EXIT_IO, "out of memory");
+	}
 	long long now = (long long)time(NULL);
 	for (int i = first; i < argc; i++) {
 		int r = query_one(&c, qf, argv[i], now, &buf, &cap);
 		if (r > ex)
 			ex = r;
+	}
+	if (c.pipe != PIPE_NONE) {
+		if (fclose(c.out) != 0 || rpm_pipe_apply(c.pipe, piped, npiped, stdout) < 0)
+			ok_die(OK_EXIT_IO, "out of memory");
+		free(piped);
 	}
 	free(buf);
 	rpm_qf_free(qf);

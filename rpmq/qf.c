@@ -527,129 +527,17 @@ static const char *pgp_hash_name(unsigned a)
 	}
 }
 
-/* Walk v4 signature subpackets for creation time (2) and issuer (16). */
-static void pgp_subpackets(const uint8_t *p, size_t n, uint32_t *ctime, uint8_t *keyid,
-			   int *have_time, int *have_id)
-{
-	size_t k = 0;
-	while (k < n) {
-		size_t len;
-		if (p[k] < 192) {
-			len = p[k];
-			k += 1;
-		} else if (p[k] < 255) {
-			if (k + 1 >= n)
-				return;
-			len = ((size_t)(p[k] - 192) << 8) + p[k + 1] + 192;
-			k += 2;
-		} else {
-			if (k + 4 >= n)
-				return;
-			len = (size_t)p[k + 1] << 24 | (size_t)p[k + 2] << 16 |
-			      (size_t)p[k + 3] << 8 | p[k + 4];
-			k += 5;
-		}
-		if (len == 0 || len > n - k)
-			return;
-		unsigned type = p[k] & 0x7f;
-		if (type == 2 && len >= 5 && !*have_time) {
-			*ctime = (uint32_t)p[k + 1] << 24 | (uint32_t)p[k + 2] << 16 |
-				 (uint32_t)p[k + 3] << 8 | p[k + 4];
-			*have_time = 1;
-		} else if (type == 16 && len >= 9 && !*have_id) {
-			memcpy(keyid, p + k + 1, 8);
-			*have_id = 1;
-		} else if (type == 33 && len >= 22 && !*have_id) {
-			/* issuer fingerprint: key id is its last 8 bytes (v4) */
-			memcpy(keyid, p + k + len - 8, 8);
-			*have_id = 1;
-		}
-		k += len;
-	}
-}
-
+/* rpm 4.18's pgpsigFormat: "(not an OpenPGP signature)" for whatever its
+ * parser refuses (pgp.c), else algorithms, date and key ID. */
 static char *f_pgpsig(const struct rpm_td *td, uint32_t i)
 {
 	(void)i;
-	const uint8_t *d = rpm_td_bin(td);
-	size_t n = td->count, k = 0, blen;
-	const char *bad = "(not an OpenPGP signature)";
-	if (n < 2)
-		return strdup(bad);
-	uint8_t tagb = d[0];
-	if (!(tagb & 0x80))
-		return strdup(bad);
-	if (tagb & 0x40) { /* new format */
-		if ((tagb & 0x3f) != 2)
-			return strdup(bad);
-		if (d[1] < 192) {
-			blen = d[1];
-			k = 2;
-		} else if (d[1] < 224) {
-			if (n < 3)
-				return strdup(bad);
-			blen = ((size_t)(d[1] - 192) << 8) + d[2] + 192;
-			k = 3;
-		} else if (d[1] == 255) {
-			if (n < 6)
-				return strdup(bad);
-			blen = (size_t)d[2] << 24 | (size_t)d[3] << 16 | (size_t)d[4] << 8 | d[5];
-			k = 6;
-		} else {
-			return strdup(bad);
-		}
-	} else {
-		if (((tagb >> 2) & 0xf) != 2)
-			return strdup(bad);
-		unsigned lt = tagb & 3;
-		size_t ll = lt == 0 ? 1 : lt == 1 ? 2 : lt == 2 ? 4 : 0;
-		if (ll == 0 || n < 1 + ll)
-			return strdup(bad);
-		blen = 0;
-		for (size_t q = 0; q < ll; q++)
-			blen = blen << 8 | d[1 + q];
-		k = 1 + ll;
-	}
-	if (blen > n - k || blen < 1)
-		return strdup(bad);
-	const uint8_t *s = d + k;
-	unsigned pk, ha;
-	uint32_t ctime = 0;
-	uint8_t keyid[8] = {0};
-	int ht = 0, hi = 0;
-	if (s[0] == 3) {
-		if (blen < 19 || s[1] != 5)
-			return strdup(bad);
-		ctime = (uint32_t)s[3] << 24 | (uint32_t)s[4] << 16 | (uint32_t)s[5] << 8 | s[6];
-		memcpy(keyid, s + 7, 8);
-		pk = s[15];
-		ha = s[16];
-	} else if (s[0] == 4 || s[0] == 6) {
-		size_t hl_len = s[0] == 4 ? 2 : 4;
-		if (blen < 4 + hl_len)
-			return strdup(bad);
-		pk = s[2];
-		ha = s[3];
-		size_t hl = 0, q = 4;
-		for (size_t z = 0; z < hl_len; z++)
-			hl = hl << 8 | s[q + z];
-		q += hl_len;
-		if (hl > blen - q)
-			return strdup(bad);
-		pgp_subpackets(s + q, hl, &ctime, keyid, &ht, &hi);
-		q += hl;
-		if (q + hl_len > blen)
-			return strdup(bad);
-		size_t ul = 0;
-		for (size_t z = 0; z < hl_len; z++)
-			ul = ul << 8 | s[q + z];
-		q += hl_len;
-		if (ul > blen - q)
-			return strdup(bad);
-		pgp_subpackets(s + q, ul, &ctime, keyid, &ht, &hi);
-	} else {
-		return strdup(bad);
-	}
+	struct rpm_pgp_sig sig;
+	if (rpm_pgp_sig_parse(rpm_td_bin(td), td->count, &sig) < 0)
+		return strdup("(not an OpenPGP signature)");
+	uint32_t ctime = sig.time;
+	unsigned pk = sig.pubkey_algo, ha = sig.hash_algo;
+	const uint8_t *keyid = sig.keyid;
 	char kid[17], *dt = date_fmt((time_t)ctime, "%c");
 	rpm_hex(keyid, 8, kid);
 	char *r = xasprintf("%s/%s, %s, Key ID %s", pgp_pubkey_name(pk), pgp_hash_name(ha),
@@ -703,16 +591,11 @@ static char *f_xml(const struct rpm_td *td, uint32_t i)
 	return r;
 }
 
-/* rpm 4.18's rpmTagGetName: of the names its table has for the number, the
- * longest, capitalised ("Sigmd5", not "Pkgid"); "(unknown)" for a tag 4.18
- * does not know. */
+/* rpm 4.18's rpmTagGetName, capitalised; "(unknown)" for a tag 4.18 does
+ * not know. */
 static char *tag_name_418(uint32_t tag)
 {
-	const char *best = NULL;
-	for (unsigned k = 0; k < rpm418_tag_table_n; k++)
-		if (rpm418_tag_table[k].tag == tag &&
-		    (!best || strlen(rpm418_tag_table[k].name) > strlen(best)))
-			best = rpm418_tag_table[k].name;
+	const char *best = rpm_tag_name418(tag);
 	if (!best)
 		return strdup("(unknown)");
 	char *r = strdup(best);

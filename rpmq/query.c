@@ -75,6 +75,12 @@ static const struct {
     {"filecaps", "[%{FILENAMES}\\t%|FILECAPS?{%{FILECAPS}}|\\n]"},
     {"xml", "[%{*:xml}\\n]"},
     {"filecolor", "[%{FILENAMES}\\t%{FILECOLORS}\\n]"},
+    {"fileclass", "[%{FILENAMES}\\t%{FILECLASS}\\n]"},
+    {"fileprovide", "[%{FILENAMES}\\t%{FILEPROVIDE}\\n]"},
+    {"filerequire", "[%{FILENAMES}\\t%{FILEREQUIRE}\\n]"},
+    {"last", "%|INSTALLTIME?{%{INSTALLTIME}}:{000000000}| %{NVRA} "
+	     "%|INSTALLTIME?{%{INSTALLTIME:date}}:{(not installed)}|\\n"},
+    {"dupes", "%|SOURCERPM?{%{name}.%{arch}}:{%|ARCH?{%{name}}:{%{name}-%{version}}|}|\\n"},
     {"default", "%{NVR}%{ARCHSUFFIX}\\n"}, /* %_query_all_fmt */
 };
 
@@ -140,8 +146,8 @@ static void print_digest(FILE *out, const struct rpm_pkg *p, const struct rpm_fi
 		fputc('0', out);
 }
 
-int rpm_list_files(const struct rpm_pkg *p, enum rpm_list mode, unsigned filter, long long now,
-		   FILE *out, struct ok_err *e)
+int rpm_list_files(const struct rpm_pkg *p, const struct rpm_list_opts *o, FILE *out,
+		   struct ok_err *e)
 {
 	struct rpm_file *f;
 	size_t n;
@@ -156,11 +162,15 @@ int rpm_list_files(const struct rpm_pkg *p, enum rpm_list mode, unsigned filter,
 	}
 	int have_digests = rpm_hdr_find(&p->hdr, TAG_FILEDIGESTS) != NULL;
 	for (size_t i = 0; i < n; i++) {
-		if (filter == FILTER_CONFIG && !(f[i].flags & 1))
+		if (o->incattr && !(f[i].flags & o->incattr))
 			continue;
-		if (filter == FILTER_DOC && !(f[i].flags & 2))
+		if (f[i].flags & o->excattr)
 			continue;
-		if (mode == LIST_DUMP) {
+		/* a package file has no FILESTATES: rpmfiFState is
+		 * RPMFILE_STATE_MISSING for every file */
+		if (o->state)
+			fputs("(no state)    ", out);
+		if (o->mode == LIST_DUMP) {
 			fprintf(out, "%s %llu %d ", f[i].path, (unsigned long long)f[i].size,
 				(int)f[i].mtime);
 			if (have_digests)
@@ -169,19 +179,179 @@ int rpm_list_files(const struct rpm_pkg *p, enum rpm_list mode, unsigned filter,
 				f[i].user ? f[i].user : "", f[i].group ? f[i].group : "",
 				f[i].flags & 1 ? "1" : "0", f[i].flags & 2 ? "1" : "0", f[i].rdev,
 				f[i].linkto && *f[i].linkto ? f[i].linkto : "X");
-		} else if (mode == LIST_LONG && f[i].user && f[i].group) {
+		} else if (o->mode == LIST_LONG && f[i].user && f[i].group) {
 			uint32_t nl = f[i].nlink;
 			uint64_t size = f[i].size;
 			if ((f[i].mode & 0170000) == 0040000) {
 				nl++;
 				size = 0;
 			}
-			print_long(out, &f[i], nl, size, now);
+			print_long(out, &f[i], nl, size, o->now);
 		} else {
 			fprintf(out, "%s\n", f[i].path);
 		}
 	}
 	rpm_files_free(f, n);
+	return 0;
+}
+
+/* ---- --last and --dupes (rpmpopt's --pipe) -------------------------------- */
+
+struct line {
+	const char *s; /* not NUL-terminated */
+	size_t n;
+	size_t idx; /* input position: sort's merge sort is stable */
+};
+
+/* strcoll over two counted lines (sort's xmemcoll0), then input order. */
+static int line_coll(const struct line *a, const struct line *b)
+{
+	char *x = strndup(a->s, a->n), *y = strndup(b->s, b->n);
+	int d = 0;
+	if (x && y) {
+		d = strcoll(x, y);
+	} else {
+		d = memcmp(a->s, b->s, a->n < b->n ? a->n : b->n);
+		if (d == 0 && a->n != b->n)
+			d = a->n < b->n ? -1 : 1;
+	}
+	free(x);
+	free(y);
+	return d < 0 ? -1 : d > 0;
+}
+
+/* GNU sort -n's key in the C numeric locale: blanks, an optional '-',
+ * digits, an optional '.' and digits; no number reads as 0. */
+struct num {
+	int neg;
+	const char *ip, *fp; /* integer digits (no leading zeros), fraction */
+	size_t in, fn;	     /* their lengths (fraction without trailing zeros) */
+};
+
+static struct num num_parse(const struct line *l)
+{
+	struct num v = {0};
+	const char *s = l->s, *e = l->s + l->n;
+	while (s < e && (*s == ' ' || *s == '\t'))
+		s++;
+	if (s < e && *s == '-') {
+		v.neg = 1;
+		s++;
+	}
+	while (s < e && *s == '0')
+		s++;
+	v.ip = s;
+	while (s < e && *s >= '0' && *s <= '9')
+		s++;
+	v.in = (size_t)(s - v.ip);
+	if (s < e && *s == '.') {
+		v.fp = ++s;
+		while (s < e && *s >= '0' && *s <= '9')
+			s++;
+		v.fn = (size_t)(s - v.fp);
+		while (v.fn && v.fp[v.fn - 1] == '0')
+			v.fn--;
+	}
+	if (v.in == 0 && v.fn == 0)
+		v.neg = 0; /* -0 is 0 */
+	return v;
+}
+
+static int num_cmp(const struct line *a, const struct line *b)
+{
+	struct num x = num_parse(a), y = num_parse(b);
+	if (x.neg != y.neg)
+		return x.neg ? -1 : 1;
+	int d = 0;
+	if (x.in != y.in)
+		d = x.in < y.in ? -1 : 1;
+	else if ((d = memcmp(x.ip, y.ip, x.in)) == 0) {
+		size_t m = x.fn < y.fn ? x.fn : y.fn;
+		d = m ? memcmp(x.fp, y.fp, m) : 0;
+		if (d == 0 && x.fn != y.fn)
+			d = x.fn < y.fn ? -1 : 1;
+	}
+	d = d < 0 ? -1 : d > 0;
+	return x.neg ? -d : d;
+}
+
+/* sort -r -n: the number, then the whole line, both reversed; equal
+ * lines keep their order. */
+static int cmp_last(const void *pa, const void *pb)
+{
+	const struct line *a = pa, *b = pb;
+	int d = num_cmp(a, b);
+	if (d == 0)
+		d = line_coll(a, b);
+	if (d)
+		return -d;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+/* sort: the whole line, then input order. */
+static int cmp_plain(const void *pa, const void *pb)
+{
+	const struct line *a = pa, *b = pb;
+	int d = line_coll(a, b);
+	if (d)
+		return d;
+	return a->idx < b->idx ? -1 : a->idx > b->idx;
+}
+
+int rpm_pipe_apply(enum rpm_pipe pipe, const char *in, size_t n, FILE *out)
+{
+	size_t nl = 0, cap = 0;
+	struct line *l = NULL;
+	for (size_t a = 0; a < n;) {
+		const char *nlp = memchr(in + a, '\n', n - a);
+		size_t b = nlp ? (size_t)(nlp - in) : n;
+		if (nl == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct line *t = realloc(l, cap * sizeof(*l));
+			if (!t) {
+				free(l);
+				return -ENOMEM;
+			}
+			l = t;
+		}
+		l[nl].s = in + a;
+		l[nl].n = b - a;
+		l[nl].idx = nl;
+		nl++;
+		a = b + 1;
+	}
+	qsort(l, nl, sizeof(*l), pipe == PIPE_LAST ? cmp_last : cmp_plain);
+	for (size_t i = 0; i < nl; i++) {
+		if (pipe == PIPE_DUPES) {
+			/* uniq -d: one copy of each run of byte-equal lines */
+			size_t j = i;
+			while (j + 1 < nl && l[j + 1].n == l[i].n &&
+			       !memcmp(l[j + 1].s, l[i].s, l[i].n))
+				j++;
+			if (j > i)
+				fprintf(out, "%.*s\n", (int)l[i].n, l[i].s);
+			i = j;
+			continue;
+		}
+		/* sed 's,^[0-9]\+ ,,' */
+		const char *s = l[i].s, *e = s + l[i].n, *d = s;
+		while (d < e && *d >= '0' && *d <= '9')
+			d++;
+		if (d > s && d < e && *d == ' ')
+			s = d + 1;
+		/* awk: $1 is the first run of non-blanks; the rest starts
+		 * length($1) + 1 bytes into the line, whatever precedes $1 */
+		const char *f1 = s;
+		while (f1 < e && (*f1 == ' ' || *f1 == '\t'))
+			f1++;
+		const char *f1e = f1;
+		while (f1e < e && *f1e != ' ' && *f1e != '\t')
+			f1e++;
+		size_t len1 = (size_t)(f1e - f1), skip = len1 + 1;
+		const char *rest = (size_t)(e - s) > skip ? s + skip : e;
+		fprintf(out, "%-45.*s %.*s\n", (int)len1, f1, (int)(e - rest), rest);
+	}
+	free(l);
 	return 0;
 }
 
@@ -296,17 +466,21 @@ int rpm_print_json(const struct rpm_pkg *p, FILE *out, struct ok_err *e)
 	}
 	for (size_t a = 0; a < m; a++) {
 		const struct rpm_entry *en = it[a].en;
+		/* rpm 4.20 still has 4.18's names (PAYLOADDIGEST, not rpm 6.0's
+		 * PAYLOADSHA256); tags added since 4.18 by the current name */
 		const struct rpm_tag_info *ti = rpm_tag_by_num(it[a].tag);
+		const char *tn = rpm_tag_name418(it[a].tag);
+		if (!tn && ti)
+			tn = ti->name;
 		char name[64];
-		if (ti) {
-			size_t l = strlen(ti->name);
+		if (tn) {
+			size_t l = strlen(tn);
 			if (l >= sizeof(name))
 				l = sizeof(name) - 1;
 			for (size_t c = 0; c < l; c++)
-				name[c] = c == 0 ? ti->name[c]
-					  : (ti->name[c] >= 'A' && ti->name[c] <= 'Z')
-					      ? (char)(ti->name[c] + 32)
-					      : ti->name[c];
+				name[c] = c == 0			   ? tn[c]
+					  : (tn[c] >= 'A' && tn[c] <= 'Z') ? (char)(tn[c] + 32)
+									   : tn[c];
 			name[l] = 0;
 		} else {
 			snprintf(name, sizeof(name), "[%u]", it[a].tag);

@@ -69,6 +69,10 @@ extern const unsigned rpm418_tag_table_n;
  * current names, then rpm 4.18's) or a number, or NULL. */
 const struct rpm_tag_info *rpm_tag_by_name(const char *name);
 const struct rpm_tag_info *rpm_tag_by_num(uint32_t tag);
+/* rpm 4.18's rpmTagGetName: of the names its table has for the number, the
+ * longest ("SIGMD5", not "PKGID"), uncapitalised; NULL for a tag 4.18 does
+ * not know. */
+const char *rpm_tag_name418(uint32_t tag);
 
 /* Tag numbers rpmq itself uses. */
 enum {
@@ -251,6 +255,21 @@ struct rpm_file {
 int rpm_files(const struct rpm_pkg *p, struct rpm_file **out, size_t *n, struct ok_err *e);
 void rpm_files_free(struct rpm_file *f, size_t n);
 
+/* ---- layer 2c: OpenPGP signatures (pgp.c) --------------------------------- */
+
+struct rpm_pgp_sig {
+	uint8_t version;     /* 3 or 4 */
+	uint8_t sigtype;     /* 0 binary document, ... */
+	uint8_t pubkey_algo; /* 1 RSA, 17 DSA, 22 EdDSA */
+	uint8_t hash_algo;   /* 2 SHA1, 8 SHA256, ... */
+	uint32_t time;	     /* creation time */
+	uint8_t keyid[8];    /* issuer key ID, zeros when none was given */
+};
+/* Parse a signature blob (RSAHEADER, DSAHEADER, SIGPGP, SIGGPG) as rpm
+ * 4.18's pgpPrtParams(PGPTAG_SIGNATURE) does: 0 when rpm accepts it, -1
+ * when rpm calls it "(not an OpenPGP signature)". */
+int rpm_pgp_sig_parse(const uint8_t *d, size_t n, struct rpm_pgp_sig *sig);
+
 /* ---- layer 3: query formats and modes ----------------------------------- */
 
 struct rpm_qf;
@@ -272,15 +291,36 @@ enum rpm_list {
 	LIST_LONG,  /* -lv */
 	LIST_DUMP,  /* --dump */
 };
-enum rpm_list_filter {
-	FILTER_ALL = 0,
-	FILTER_CONFIG = 1, /* -c: RPMFILE_CONFIG */
-	FILTER_DOC = 2,	   /* -d: RPMFILE_DOC */
+/* File attribute bits (rpm's RPMFILE_*) the list filters test. */
+enum rpm_file_attr {
+	RPMFILE_CONFIG = 1,	 /* -c, --noconfig */
+	RPMFILE_DOC = 2,	 /* -d */
+	RPMFILE_GHOST = 64,	 /* --noghost */
+	RPMFILE_LICENSE = 128,	 /* -L */
+	RPMFILE_ARTIFACT = 4096, /* -A, --noartifact */
 };
-/* Print the file list as rpm -qpl[v]/--dump would. now is the time -lv
- * compares with (to choose "%b %e  %Y" or "%b %e %H:%M"). */
-int rpm_list_files(const struct rpm_pkg *p, enum rpm_list mode, unsigned filter, long long now,
-		   FILE *out, struct ok_err *e);
+struct rpm_list_opts {
+	enum rpm_list mode;
+	unsigned incattr; /* list only files with one of these bits (0: all) */
+	unsigned excattr; /* leave out files with any of these bits */
+	int state;	  /* -s: each line after the file's state column */
+	long long now;	  /* the time -lv compares with (to choose "%b %e  %Y"
+			   * or "%b %e %H:%M") */
+};
+/* Print the file list as rpm -qpl[v]/--dump (lib/query.c showQueryPackage)
+ * would, filtered by attributes as -c/-d/-L/-A and --noghost/--noconfig/
+ * --noartifact do. */
+int rpm_list_files(const struct rpm_pkg *p, const struct rpm_list_opts *o, FILE *out,
+		   struct ok_err *e);
+
+/* rpm's --last and --dupes pipe their query output through a shell
+ * pipeline (rpmpopt's --pipe); these do the same to in[0..n): --last is
+ * `LC_NUMERIC=C sort -r -n | sed 's,^[0-9]\+ ,,' | awk '{printf("%-45s
+ * %-s\n", $1, substr($0,length($1)+2))}'`, --dupes `sort | uniq -d`; sort
+ * collates with strcoll (the caller sets LC_COLLATE as sort would), awk
+ * counts bytes as Debian's mawk. 0 or -ENOMEM. */
+enum rpm_pipe { PIPE_NONE = 0, PIPE_LAST, PIPE_DUPES };
+int rpm_pipe_apply(enum rpm_pipe pipe, const char *in, size_t n, FILE *out);
 
 /* Print rpm >= 4.20's `rpm -q --json` object for p. */
 int rpm_print_json(const struct rpm_pkg *p, FILE *out, struct ok_err *e);

@@ -195,17 +195,28 @@ static int get_stored(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td)
 
 /* ---- extension tags ------------------------------------------------------- */
 
+/* The file list and a string td with one slot per file: rpm's extensions
+ * that build on rpmfi (absent when it would have no files). 1, or 0 with
+ * nothing to free. */
+static int files_strs(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td, struct rpm_file **f,
+		      size_t *n)
+{
+	if (rpm_files(p, f, n, NULL) < 0 || *n == 0)
+		return 0;
+	if (td_strs(td, tag, (uint32_t)*n) < 0) {
+		rpm_files_free(*f, *n);
+		return 0;
+	}
+	td->type = RPM_STRING_ARRAY;
+	return 1;
+}
+
 static int ext_filenames(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td)
 {
 	struct rpm_file *f;
 	size_t n;
-	if (rpm_files(p, &f, &n, NULL) < 0 || n == 0)
+	if (!files_strs(p, tag, td, &f, &n))
 		return 0;
-	if (td_strs(td, tag, (uint32_t)n) < 0) {
-		rpm_files_free(f, n);
-		return 0;
-	}
-	td->type = RPM_STRING_ARRAY;
 	for (size_t i = 0; i < n; i++) {
 		td->strs[i] = f[i].path;
 		f[i].path = NULL;
@@ -387,6 +398,125 @@ static int ext_depnevrs(const struct rpm_pkg *p, uint32_t name_tag, int strong_f
 	return 1;
 }
 
+/* FILECLASS as rpm 4.18's fileclassTag (lib/tagexts.c makeFClass): the
+ * CLASSDICT string FILECLASS points at, or for an empty or missing one a
+ * name from the file type. Absent when rpmfi would have no files. */
+static int ext_fileclass(const struct rpm_pkg *p, uint32_t tag, struct rpm_td *td)
+{
+	const struct rpm_hdr *h = &p->hdr;
+	struct rpm_file *f;
+	size_t n;
+	if (!files_strs(p, tag, td, &f, &n))
+		return 0;
+	const struct rpm_entry *cd = rpm_hdr_find(h, 1142), *fc = rpm_hdr_find(h, 1141);
+	for (size_t i = 0; i < n; i++) {
+		const char *hc = NULL;
+		/* rpmfilesFClass: the index is read as a signed int */
+		int32_t x = fc && i < fc->count ? (int32_t)rpm_ent_num(h, fc, (uint32_t)i) : -1;
+		if (cd && cd->type == RPM_STRING_ARRAY && x >= 0 && (uint32_t)x < cd->count)
+			hc = rpm_ent_str(h, cd, (uint32_t)x);
+		char *s;
+		if (hc && *hc) {
+			s = strdup(hc);
+		} else {
+			switch (f[i].mode & 0170000) {
+			case 0060000:
+				s = strdup("block special");
+				break;
+			case 0020000:
+				s = strdup("character special");
+				break;
+			case 0040000:
+				s = strdup("directory");
+				break;
+			case 0010000:
+				s = strdup("fifo (named pipe)");
+				break;
+			case 0140000:
+				s = strdup("socket");
+				break;
+			case 0120000: {
+				const char *l = f[i].linkto ? f[i].linkto : "";
+				size_t ll = strlen(l);
+				s = malloc(ll + 21);
+				if (s)
+					snprintf(s, ll + 21, "symbolic link to `%s'", l);
+				break;
+			}
+			default:
+				s = strdup("");
+			}
+		}
+		td->strs[i] = s ? s : strdup("");
+	}
+	rpm_files_free(f, n);
+	return 1;
+}
+
+/* FILEPROVIDE / FILEREQUIRE as rpm 4.18's filedepTag: per file, the
+ * dependencies its FILEDEPENDSX/N slice of DEPENDSDICT names with the given
+ * type ('P' or 'R'), each as rpmdsDNEVR without its "P " prefix, joined by
+ * spaces. A dictionary entry's low 24 bits index the package's provides or
+ * requires (rpmdsSetIx(dix - 1) then rpmdsNext). */
+static int ext_filedeps(const struct rpm_pkg *p, char deptype, uint32_t tag, struct rpm_td *td)
+{
+	const struct rpm_hdr *h = &p->hdr;
+	struct rpm_file *f;
+	size_t n;
+	if (!files_strs(p, tag, td, &f, &n))
+		return 0;
+	rpm_files_free(f, n);
+	/* rpmdsNew: names, and versions and flags of the same count, or none */
+	const struct rpm_entry *nm = rpm_hdr_find(h, deptype == 'P' ? 1047 : 1049);
+	const struct rpm_entry *ver = rpm_hdr_find(h, deptype == 'P' ? 1113 : 1050);
+	const struct rpm_entry *fl = rpm_hdr_find(h, deptype == 'P' ? 1112 : 1048);
+	if (!nm || nm->type != RPM_STRING_ARRAY || (ver && ver->count != nm->count) ||
+	    (fl && fl->count != nm->count))
+		nm = NULL;
+	const struct rpm_entry *dd = rpm_hdr_find(h, 1145); /* DEPENDSDICT */
+	const struct rpm_entry *dx = rpm_hdr_find(h, 1143); /* FILEDEPENDSX */
+	const struct rpm_entry *dn = rpm_hdr_find(h, 1144); /* FILEDEPENDSN */
+	for (size_t i = 0; i < n; i++) {
+		/* rpmfilesFDepends, its int arithmetic included */
+		int32_t cnt = dn && i < dn->count ? (int32_t)rpm_ent_num(h, dn, (uint32_t)i) : 0;
+		int32_t x =
+		    cnt > 0 && dx && i < dx->count ? (int32_t)rpm_ent_num(h, dx, (uint32_t)i) : -1;
+		int ok = dd && x >= 0 && (int64_t)x + cnt <= (int64_t)dd->count;
+		size_t cap = 1, len = 0, nd = 0;
+		char *s = calloc(1, cap);
+		for (int32_t k = 0; ok && s && k < cnt; k++) {
+			uint32_t dix = (uint32_t)rpm_ent_num(h, dd, (uint32_t)(x + k));
+			if ((char)(dix >> 24) != deptype || !nm)
+				continue;
+			dix &= 0x00ffffff;
+			if (dix >= nm->count)
+				continue;
+			const char *name = rpm_ent_str(h, nm, dix);
+			const char *evr =
+			    ver && ver->type == RPM_STRING_ARRAY ? rpm_ent_str(h, ver, dix) : "";
+			uint64_t fv = fl ? rpm_ent_num(h, fl, dix) : 0;
+			char op[4];
+			depflags(fv, op);
+			size_t need = len + strlen(name) + strlen(evr) + 8;
+			if (need > cap) {
+				char *t = realloc(s, need * 2);
+				if (!t)
+					break;
+				s = t;
+				cap = need * 2;
+			}
+			/* rpmdsNewDNEVR after its prefix: a separator always */
+			len += (size_t)sprintf(s + len, "%s%s", nd++ ? " " : "", name);
+			if (fv & 15)
+				len += (size_t)sprintf(s + len, " %s", op);
+			if (*evr)
+				len += (size_t)sprintf(s + len, " %s", evr);
+		}
+		td->strs[i] = s ? s : strdup("");
+	}
+	return 1;
+}
+
 /* rpm's get64: the 64-bit tag if stored, else the 32-bit one widened. */
 static int ext_get64(const struct rpm_pkg *p, uint32_t newtag, uint32_t oldtag, uint32_t tag,
 		     struct rpm_td *td)
@@ -525,6 +655,12 @@ int rpm_td_get(const struct rpm_pkg *p, uint32_t tag, int verbose, struct rpm_td
 		return ext_depnevrs(p, 5052, -1, tag, td) || ext_depnevrs(p, 1159, 1, tag, td);
 	case 5061:
 		return ext_depnevrs(p, 5055, -1, tag, td) || ext_depnevrs(p, 1159, 0, tag, td);
+	case 1141: /* FILECLASS: the class strings, not the stored indices */
+		return ext_fileclass(p, tag, td);
+	case 5001:
+		return ext_filedeps(p, 'P', tag, td);
+	case 5002:
+		return ext_filedeps(p, 'R', tag, td);
 	case 5040: /* INSTFILENAMES: package files have no FILESTATES */
 		return 0;
 	default:

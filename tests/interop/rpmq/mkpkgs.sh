@@ -4,8 +4,9 @@
 # from one spec covering every scriptlet kind (-p <lua>, -p /sbin/ldconfig, an
 # interpreter with arguments, empty bodies, blank lines), triggers of every
 # kind, file triggers and transaction file triggers, config/doc/license/
-# ghost files, symlinks, hard links, weak dependencies, an epoch, i18n
-# summaries and a change log. Prints nothing on success; exit 1 on failure.
+# ghost/artifact files, a file provide (rpm_macro()), symlinks, hard links,
+# weak dependencies, an epoch, i18n summaries and a change log. Prints
+# nothing on success; exit 1 on failure.
 set -e
 out=$1
 top=$(mktemp -d "${TMPDIR:-/tmp}/rpmq-rb.XXXXXX")
@@ -56,6 +57,9 @@ ln -s ../../bin/rpmqtest %{buildroot}/usr/lib/rpmqtest/link
 ln -s /nonexistent %{buildroot}/usr/lib/rpmqtest/dangling
 dd if=/dev/zero of=%{buildroot}/usr/lib/rpmqtest/zeros bs=1024 count=64 2>/dev/null
 touch %{buildroot}/usr/lib/rpmqtest/empty-file
+mkdir -p %{buildroot}%{_rpmmacrodir} %{buildroot}/usr/share/rpmqtest
+echo "%%rpmqtest_x 1" > %{buildroot}%{_rpmmacrodir}/macros.rpmqtest
+echo "built" > %{buildroot}/usr/share/rpmqtest/artifact
 
 %files
 %dir /etc/rpmqtest
@@ -66,6 +70,9 @@ touch %{buildroot}/usr/lib/rpmqtest/empty-file
 %license /usr/share/doc/rpmqtest/LICENSE
 /usr/lib/rpmqtest
 %ghost /var/log/rpmqtest.log
+%{_rpmmacrodir}/macros.rpmqtest
+%dir /usr/share/rpmqtest
+%artifact /usr/share/rpmqtest/artifact
 
 %pretrans -p <lua>
 print("pretrans")

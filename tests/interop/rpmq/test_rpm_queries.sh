@@ -11,7 +11,7 @@ Q="$OPSKIT_BUILD/rpmq/rpmq"
 CORPUS="$OPSKIT_SHARED/corpus/rpm"
 HERE="$OPSKIT_SOURCE/tests/interop/rpmq"
 
-MODES='--scripts|--triggers|--filetriggers|-l|-lv|-c|-d|--dump|-i|-R|-P|--conflicts|--obsoletes|--recommends|--suggests|--supplements|--enhances|--changelog|--changes|-Rv|-Pv|--conflicts -v|--obsoletes -v|--recommends -v|--suggests -v|--supplements -v|--enhances -v|--scripts --triggers --filetriggers -l|-i -l|--filesbypkg|--filecaps|--triggerscripts|--filetriggerscripts|-q|--xml|--filecolor'
+MODES='--scripts|--triggers|--filetriggers|-l|-lv|-c|-d|--dump|-i|-R|-P|--conflicts|--obsoletes|--recommends|--suggests|--supplements|--enhances|--changelog|--changes|-Rv|-Pv|--conflicts -v|--obsoletes -v|--recommends -v|--suggests -v|--supplements -v|--enhances -v|--scripts --triggers --filetriggers -l|-i -l|--filesbypkg|--filecaps|--triggerscripts|--filetriggerscripts|-q|--xml|--filecolor|-L|-A|--noghost -l|--noconfig -lv|--noartifact --dump|--noghost|-s|-s -v|-s --dump|-c -d -L|-A --noartifact|--fileclass|--fileprovide|--filerequire'
 
 if ! command -v rpm >/dev/null 2>&1; then
 	tap_skip "rpm queries" "rpm is not installed (apt-get install rpm)"
@@ -27,34 +27,54 @@ fi
 
 # v6 packages with preuntrans/postuntrans would differ from 4.18 by design;
 # none in the corpus has them (checked by the unit tests instead).
+# One rpm and one rpmq run per mode over every package (rpm queries each in
+# turn, so its output is the per-package outputs in argument order); when
+# they differ, each package is compared alone to name the ones that do.
+npkgs=$(echo $pkgs | wc -w)
 IFS_SAVE=$IFS
-for f in $pkgs; do
-	b=$(basename "$f")
-	IFS='|'
-	for m in $MODES; do
-		IFS=$IFS_SAVE
-		# shellcheck disable=SC2086
-		rpm -qp $m --nosignature --nodigest "$f" >"$TAP_TMP/exp" 2>/dev/null
-		# shellcheck disable=SC2086
-		"$Q" -qp $m "$f" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
-		test_cmp "$b: $m" "$TAP_TMP/exp" "$TAP_TMP/act"
-		IFS='|'
-	done
+IFS='|'
+for m in $MODES; do
 	IFS=$IFS_SAVE
+	# shellcheck disable=SC2086
+	rpm -qp $m --nosignature --nodigest $pkgs >"$TAP_TMP/exp" 2>/dev/null
+	# shellcheck disable=SC2086
+	"$Q" -qp $m $pkgs >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+	if cmp -s "$TAP_TMP/exp" "$TAP_TMP/act"; then
+		tap_ok "all $npkgs packages: $m"
+	else
+		for f in $pkgs; do
+			# shellcheck disable=SC2086
+			rpm -qp $m --nosignature --nodigest "$f" >"$TAP_TMP/exp" 2>/dev/null
+			# shellcheck disable=SC2086
+			"$Q" -qp $m "$f" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+			test_cmp "$(basename "$f"): $m" "$TAP_TMP/exp" "$TAP_TMP/act"
+		done
+	fi
+	IFS='|'
 done
+IFS=$IFS_SAVE
 
 # %{*} (every tag in rpm's index order, raw data), the tags rpm adds on
 # load (SOURCEPACKAGE for source packages, SOURCERPM "(none)" otherwise),
 # rpm 4.18's tag names (PAYLOADDIGEST, HDRID, ...), DBINSTANCE and the
-# HEADERIMMUTABLE region blob, on every package.
-for f in $pkgs; do
-	b=$(basename "$f")
-	for qf in '[%{*:tagname} %{*}\n]' '%{*}|%{NAME}\n' \
-		'%{SOURCEPACKAGE}|%{SOURCERPM}|%|SOURCERPM?{y}:{n}|%|SOURCEPACKAGE?{y}:{n}|%{NEVRA}|%{ARCHSUFFIX}\n%{PAYLOADDIGEST}|%{PAYLOADDIGESTALGO}|%{PAYLOADDIGESTALT}|%{HDRID}|%{PKGID}|%{SOURCEPKGID}|%{HEADERIMAGE}|%{HEADERSIGNATURES}|%{HEADERREGIONS}|%{DBINSTANCE}\n%{RPMTAG_PAYLOADDIGEST} %{HEADERIMMUTABLE:base64}|%{HEADERIMMUTABLE:arraysize}'; do
-		rpm -qp --qf "$qf" --nosignature --nodigest "$f" >"$TAP_TMP/exp" 2>/dev/null
-		"$Q" -qp --qf "$qf" "$f" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
-		test_cmp "$b: --qf '$qf'" "$TAP_TMP/exp" "$TAP_TMP/act"
-	done
+# HEADERIMMUTABLE region blob, on every package; FILECLASS, FILEPROVIDE and
+# FILEREQUIRE as rpm's extensions compute them.
+for qf in '[%{*:tagname} %{*}\n]' '%{*}|%{NAME}\n' \
+	'%{SOURCEPACKAGE}|%{SOURCERPM}|%|SOURCERPM?{y}:{n}|%|SOURCEPACKAGE?{y}:{n}|%{NEVRA}|%{ARCHSUFFIX}\n%{PAYLOADDIGEST}|%{PAYLOADDIGESTALGO}|%{PAYLOADDIGESTALT}|%{HDRID}|%{PKGID}|%{SOURCEPKGID}|%{HEADERIMAGE}|%{HEADERSIGNATURES}|%{HEADERREGIONS}|%{DBINSTANCE}\n%{RPMTAG_PAYLOADDIGEST} %{HEADERIMMUTABLE:base64}|%{HEADERIMMUTABLE:arraysize}' \
+	'[%{FILECLASS}|%{FILEPROVIDE}|%{FILEREQUIRE}|%{FILECLASS:arraysize}\n]%{FILEPROVIDE:arraysize}\n'; do
+	# shellcheck disable=SC2086
+	rpm -qp --qf "$qf" --nosignature --nodigest $pkgs >"$TAP_TMP/exp" 2>/dev/null
+	# shellcheck disable=SC2086
+	"$Q" -qp --qf "$qf" $pkgs >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+	if cmp -s "$TAP_TMP/exp" "$TAP_TMP/act"; then
+		tap_ok "all $npkgs packages: --qf '$qf'"
+	else
+		for f in $pkgs; do
+			rpm -qp --qf "$qf" --nosignature --nodigest "$f" >"$TAP_TMP/exp" 2>/dev/null
+			"$Q" -qp --qf "$qf" "$f" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+			test_cmp "$(basename "$f"): --qf '$qf'" "$TAP_TMP/exp" "$TAP_TMP/act"
+		done
+	fi
 done
 
 # Query formats: the subset of the issue, on the richest packages.
@@ -129,6 +149,14 @@ rpm -qp --scripts --nosignature --nodigest $pkgs >"$TAP_TMP/exp" 2>/dev/null
 # shellcheck disable=SC2086
 "$Q" -qp --scripts $pkgs >"$TAP_TMP/act" 2>"$TAP_TMP/err"
 test_cmp "all packages in one call: --scripts" "$TAP_TMP/exp" "$TAP_TMP/act"
+# --last and --dupes pipe everything through sort (rpmpopt's --pipe).
+for m in --last --dupes '--last -l' '--dupes -s --noghost'; do
+	# shellcheck disable=SC2086
+	rpm -qp $m --nosignature --nodigest $pkgs $pkgs >"$TAP_TMP/exp" 2>/dev/null
+	# shellcheck disable=SC2086
+	"$Q" -qp $m $pkgs $pkgs >"$TAP_TMP/act" 2>"$TAP_TMP/err"
+	test_cmp "all packages twice in one call: $m" "$TAP_TMP/exp" "$TAP_TMP/act"
+done
 rpm -qp -i --nosignature --nodigest - <"$f" >"$TAP_TMP/exp" 2>/dev/null
 "$Q" -q -i -p - <"$f" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
 test_cmp "stdin: -q -i -p -" "$TAP_TMP/exp" "$TAP_TMP/act"
