@@ -187,12 +187,39 @@ enum uc_src_flags {
 
 /*
  * Open an image. bmap (may be NULL) restricts the writes to its ranges and
- * checks each range's checksum as it is read. sha256 (32 bytes, may be NULL)
- * is checked over the whole image at the end (not with a bmap). Compressed
- * and packed images are recognised by content. Returns 0 or -errno with e.
+ * checks each range's checksum as it is read. Compressed and packed images
+ * are recognised by content. In a zip or tar the image is the entry named
+ * entry (--entry; may be NULL) or, as etcher-sdk chooses, the largest file
+ * whose name ends in a disk image's extension (.img, .iso, .bin, .dsk,
+ * .hddimg, .raw, .dmg, .sdcard, .rpi-sdimg, .wic; on a pipe the first one),
+ * or the archive's only file; otherwise -EINVAL, e listing the entries.
+ *
+ * sha256 (32 bytes, may be NULL; not with a bmap) is the digest of the file
+ * as stored (a .img.xz, as download pages publish it) or of the unpacked
+ * image. For a regular file it is checked here, before anything is written
+ * (the file hashed, and if that differs and the image is compressed, the
+ * image unpacked once more and hashed): -EBADMSG on a mismatch. Either way
+ * both digests are kept while the image is read and checked again at its end
+ * (for a pipe that is the only check), before uc_src_next reports the end.
+ * Returns 0 or -errno with e.
  */
-int uc_src_open(const char *path, const struct uc_bmap *bmap, const uint8_t *sha256,
-		uint32_t chunk_bytes, unsigned flags, struct uc_src **out, struct ok_err *e);
+int uc_src_open(const char *path, const struct uc_bmap *bmap, const char *entry,
+		const uint8_t *sha256, uint32_t chunk_bytes, unsigned flags, struct uc_src **out,
+		struct ok_err *e);
+/* 1 when --sha256 was already checked by uc_src_open (a regular file). */
+int uc_src_sha256_early(const struct uc_src *s);
+/*
+ * The SHA-256 for image out of a checksum file's text (path for messages):
+ * GNU sha256sum lines ("HEX  NAME", "HEX *NAME", "\\HEX  NAME" with escapes)
+ * and BSD ones ("SHA256 (NAME) = HEX", sha256sum --tag), matched by the
+ * image's file name (the last component on both sides); a file holding one
+ * bare hash is that hash. Comments, other algorithms' BSD lines and a
+ * clearsigned file's PGP armor are skipped; the signature is NOT checked.
+ * 0 or -EINVAL (no line names the image, a malformed line, two
+ * different hashes for the image), e naming the line.
+ */
+int uc_sums_lookup(const char *text, size_t len, const char *path, const char *image,
+		   uint8_t out[32], struct ok_err *e);
 /* Image size in bytes if known before reading (raw, bmap, some zips), else -1. */
 int64_t uc_src_size(const struct uc_src *s);
 /* Bytes that will be written if known (mapped bytes for a bmap), else -1. */
