@@ -1071,8 +1071,7 @@ static int probe_run(struct probe *pb, struct uc_probe_result *res, volatile int
 #define STOP_CHECK                                                                                 \
 	do {                                                                                       \
 		if (stop && *stop)                                                                 \
-			return ok_err_at(pb->e, -EINTR, pb->t->path, OK_ERR_NOPOS,                 \
-					 "probe interrupted (the probe blocks were restored)");    \
+			return -EINTR; /* uc_probe says so once the blocks are back */             \
 	} while (0)
 	/* 1 */
 	if ((r = probe_write(pb, good)) < 0 || (r = probe_check(pb, good, &other)) < 0)
@@ -1170,6 +1169,16 @@ int uc_probe(struct uc_target *t, struct uc_probe_result *res, volatile int *sto
 		    ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
 		r = probe_run(&pb, res, stop);
 		int rr = probe_restore(&pb);
+		/* the state of the device, reported only once it is known */
+		if (r == -EINTR)
+			r = rr < 0 ? ok_err_at(e, rr, t->path, OK_ERR_NOPOS,
+					       "probe interrupted; %d probe block(s) could NOT be "
+					       "restored, the device differs from what it held",
+					       pb.nsaved)
+				   : ok_err_at(e, -EINTR, t->path, OK_ERR_NOPOS,
+					       "probe interrupted; the %d block(s) it wrote were "
+					       "restored, the device is as it was",
+					       pb.nsaved);
 		if (r == 0 && rr < 0)
 			r = ok_err_at(e, rr, t->path, OK_ERR_NOPOS,
 				      "cannot restore the blocks the probe wrote");
