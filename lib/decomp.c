@@ -448,6 +448,11 @@ uint64_t decomp_offset(const struct decomp *d)
 	return d->offset;
 }
 
+uint64_t decomp_input_offset(const struct decomp *d)
+{
+	return d->in.pos;
+}
+
 const char *decomp_filter_name(const struct decomp *d)
 {
 	return d->filter;

@@ -69,6 +69,8 @@ ssize_t decomp_read(struct decomp *d, void *buf, size_t n, struct ok_err *e);
 int decomp_finish(struct decomp *d, struct ok_err *e);
 /* Decompressed bytes read so far. */
 uint64_t decomp_offset(const struct decomp *d);
+/* Input (compressed) bytes read so far, libarchive's read-ahead included. */
+uint64_t decomp_input_offset(const struct decomp *d);
 /* The compression ("gzip", "xz", ..., "none") and container ("zip", "tar", "raw"). */
 const char *decomp_filter_name(const struct decomp *d);
 const char *decomp_format_name(const struct decomp *d);

@@ -90,8 +90,8 @@ static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int uc_faults_parse(const char *spec, struct uc_faults *fl, struct ok_err *e)
 {
-	static const char *const names[] = {"corrupt", "drop", "eio",	"rdeio",
-					    "backing", "kill", "sigint"};
+	static const char *const names[] = {"corrupt", "drop", "eio",	 "rdeio",
+					    "backing", "kill", "sigint", "slow"};
 	memset(fl, 0, sizeof(*fl));
 	const char *p = spec;
 	while (*p) {
@@ -100,11 +100,11 @@ int uc_faults_parse(const char *spec, struct uc_faults *fl, struct ok_err *e)
 			return ok_err_at(e, -EINVAL, "USBCOPY_TEST_FAULTS", (long long)(p - spec),
 					 "expected KIND@BLOCK[xCOUNT][,...]");
 		int k;
-		for (k = 0; k < 7; k++)
+		for (k = 0; k < 8; k++)
 			if (strlen(names[k]) == (size_t)(at - p) &&
 			    !strncmp(p, names[k], (size_t)(at - p)))
 				break;
-		if (k == 7)
+		if (k == 8)
 			return ok_err_at(e, -EINVAL, "USBCOPY_TEST_FAULTS", (long long)(p - spec),
 					 "unknown fault kind '%.*s'", (int)(at - p), p);
 		char *end;
@@ -390,6 +390,8 @@ static int chunk_write(struct worker *w, const struct uc_chunk *c, struct uc_fau
 		raise(SIGKILL);
 	if (fault_hit(fl, UC_F_SIGINT, c->index))
 		raise(SIGINT);
+	if (fault_hit(fl, UC_F_SLOW, c->index))
+		nanosleep(&(struct timespec){0, 300000000}, NULL); /* a slow stick: 0.3 s */
 	return 0;
 }
 

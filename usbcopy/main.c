@@ -404,22 +404,23 @@ static void on_signal(int sig)
 
 struct prog {
 	struct progress p;
-	char label[64]; /* "written 812.0 MiB, verified": the meter adds the rest */
-	int verify;	/* 0 with --no-verify: the meter counts written bytes */
+	const struct uc_src *src; /* for a compressed image's size estimate */
+	int estimate;		  /* the size is not known up front */
 };
 
-/* The meter: "written 812.0 MiB, verified: 40.0% 780.0 MiB of 1.9 GiB, rate, ETA". */
+/* The meter: "verified: 40.0% 780.0 MiB of 1.9 GiB, 96.3 MiB/s, ETA 0:11"
+ * (written bytes with --no-verify), within the terminal's width (lib/progress).
+ * For a compressed image whose size is not recorded, the total is estimated
+ * from the compressed file's position and refined as it is read. */
 static void on_progress(void *vp, uint64_t written, uint64_t verified)
 {
 	struct prog *pg = vp;
-	char h[32];
-	progress_human(written, h, sizeof(h));
-	if (!pg->verify) {
-		progress_update(&pg->p, written);
-		return;
+	if (pg->estimate) {
+		uint64_t est = uc_src_size_estimate(pg->src);
+		if (est)
+			pg->p.total = est;
 	}
-	snprintf(pg->label, sizeof(pg->label), "written %s, verified", h);
-	progress_update(&pg->p, verified);
+	progress_update(&pg->p, pg->p.label[0] == 'w' ? written : verified);
 }
 
 /* --sha256: 64 hex digits, or a checksum file's line for image. 0 or the
@@ -692,11 +693,10 @@ static int run(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	struct prog pg;
+	struct prog pg = {.src = src};
 	int64_t wsz = uc_src_write_size(src);
-	snprintf(pg.label, sizeof(pg.label), "%s", c.verify ? "verified" : "written");
-	pg.verify = c.verify;
-	progress_start(&pg.p, pg.label, wsz > 0 ? (uint64_t)wsz : 0,
+	pg.estimate = wsz <= 0;
+	progress_start(&pg.p, c.verify ? "verified" : "written", wsz > 0 ? (uint64_t)wsz : 0,
 		       c.quiet	    ? PROGRESS_OFF
 		       : c.progress ? PROGRESS_ON
 				    : PROGRESS_AUTO);

@@ -55,6 +55,7 @@ struct uc_src {
 	int sh_live;		    /* sh initialised */
 	int sha_early;		    /* --sha256 matched before anything was written */
 	int done;		    /* end reached and checked */
+	uint64_t file_bytes;	    /* st_size of a regular file, else 0 */
 };
 
 /* decomp_tap_fn: the stored bytes, for a --sha256 of the compressed file. */
@@ -387,6 +388,8 @@ int uc_src_open(const char *path, const struct uc_bmap *bmap, const char *entry,
 		uc_src_close(s);
 		return r;
 	}
+	if (S_ISREG(st.st_mode))
+		s->file_bytes = (uint64_t)st.st_size;
 	if (sha256) {
 		s->check_sha = 1;
 		memcpy(s->want, sha256, 32);
@@ -478,6 +481,18 @@ int64_t uc_src_write_size(const struct uc_src *s)
 const char *uc_src_kind(const struct uc_src *s)
 {
 	return s->kind;
+}
+
+uint64_t uc_src_size_estimate(const struct uc_src *s)
+{
+	if (s->size > 0)
+		return (uint64_t)s->size;
+	uint64_t in = s->d ? decomp_input_offset(s->d) : 0;
+	if (!s->d || !s->file_bytes || !in || !s->stream_pos)
+		return 0;
+	if (in >= s->file_bytes) /* all read: the end is near, the estimate exact enough */
+		in = s->file_bytes;
+	return (uint64_t)((double)s->stream_pos * (double)s->file_bytes / (double)in);
 }
 
 uint64_t uc_src_offset(const struct uc_src *s)

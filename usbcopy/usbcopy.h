@@ -91,7 +91,8 @@ int uc_dev_resolve(const struct uc_env *env, const char *path, struct uc_dev *d,
 enum uc_use {
 	UC_USE_FREE = 0,    /* nothing uses it */
 	UC_USE_MOUNTED = 1, /* a filesystem on it is mounted (--unmount may help) */
-	UC_USE_HELD = 2,    /* a dm/md device is stacked on it */
+	UC_USE_HELD = 2,    /* a dm/md/loop device is stacked on it, or a process
+			       holds one of its partitions or holders open */
 	UC_USE_SYSTEM = 3,  /* backs /, /boot or swap: never written */
 };
 
@@ -102,8 +103,14 @@ struct uc_mount {
 };
 
 /*
- * Who uses disk d: its partitions (block/NAME/NAME*) and every holder stacked
- * on them (holders/, recursively), looked up in mountinfo and swaps. Fills
+ * Who uses disk d: its partitions (block/NAME/NAME*), every holder stacked
+ * on them (holders/, recursively: dm, md) and every loop device set up over
+ * any of these (block/loop*\/loop/backing_file; the kernel lists loops as no
+ * holder and O_EXCL on d does not see them), with the loops' own partitions,
+ * holders and loops, looked up in mountinfo, swaps and /proc/PID/fd (a
+ * member other than d held open by a process). A holder or an open member
+ * is UC_USE_HELD ("loop5 (a loop device over sdb at offset 1048576) is
+ * mounted on /mnt", "sdb1 is open by process 42 (fsck)"). Fills
  * why (a one-line reason, "" when free) and up to nmax mounts (*nm set).
  * Returns the worst enum uc_use found, or a negative errno.
  */
@@ -232,6 +239,14 @@ const char *uc_src_kind(const struct uc_src *s);
  * (-EBADMSG for a checksum mismatch) with e filled.
  */
 int uc_src_next(struct uc_src *s, struct uc_chunk *c, struct ok_err *e);
+/*
+ * The image's size for a progress meter: uc_src_size when known (raw, zip
+ * and tar entries record it), else, for a compressed regular file, an
+ * estimate from how far into the file the decompressor has read (image
+ * bytes so far * file size / file bytes read); 0 when there is no telling
+ * (a pipe). Call from the thread that calls uc_src_next.
+ */
+uint64_t uc_src_size_estimate(const struct uc_src *s);
 /* Image bytes consumed so far (the image size once uc_src_next returned 0). */
 uint64_t uc_src_offset(const struct uc_src *s);
 void uc_src_close(struct uc_src *s);
@@ -256,6 +271,8 @@ void uc_chunk_free(struct uc_chunk *c);
  *            device (in a loop device's backing file, or in the target file)
  *   kill     the process is killed (SIGKILL) right after block N is written
  *   sigint   SIGINT is raised right after block N is written (Ctrl-C)
+ *   slow     block N's write takes 0.3 s longer (a slow stick: tests that
+ *            must see the progress meter redrawn)
  * This works in every build; it costs one branch per chunk when unset.
  */
 enum uc_fault_kind {
@@ -266,6 +283,7 @@ enum uc_fault_kind {
 	UC_F_BACKING,
 	UC_F_KILL,
 	UC_F_SIGINT,
+	UC_F_SLOW,
 };
 
 struct uc_fault {

@@ -11,6 +11,11 @@
 #   of the compressed file and of the image; a mismatch leaves the target
 #   byte for byte as it was (nothing written at all) when the source is a
 #   file, and chunk 0 unwritten when it is a pipe.
+#   The meter (item 9) on a pseudo-terminal 80 and 40 columns wide: no line
+#   wider than the terminal less one column, percent and ETA shown for a
+#   gzip image (size estimated from the compressed position) and the exact
+#   total for a zip entry (its size from `unzip -Z`); 0.3 s per chunk
+#   (USBCOPY_TEST_FAULTS=slow@N) so the meter is redrawn whatever the host.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 U="$OPSKIT_BUILD/usbcopy/usbcopy"
 T=$TAP_TMP
@@ -176,5 +181,36 @@ if [ $rc = 1 ] && cmp -s -n $MB "$T/pattern" "$T/dev"; then
 	tap_ok "pipe, wrong hash: exit 1, chunk 0 not written"
 else
 	tap_fail "pipe, wrong hash" "rc=$rc $(cat "$T/err")"
+fi
+# the meter
+head -c $((6 * MB)) /dev/urandom > "$T/m.img"
+gzip -1 -c "$T/m.img" > "$T/m.img.gz"
+SLOW=slow@1,slow@2,slow@3,slow@4,slow@5
+for cols in 80 40; do
+	fresh
+	USBCOPY_TEST_FAULTS=$SLOW python3 "$OPSKIT_SOURCE/tests/usbcopy/meter-run.py" $cols -- \
+		$U -c 1M -y -d "$T/dev" "$T/m.img.gz" > "$T/tty" 2>&1
+	rc=$?
+	wide=$(awk -v m=$((cols - 1)) '/B\/s|%/ && length($0) > m' "$T/tty") # meter lines only
+	if [ $rc = 0 ] && holds "$T/m.img" && [ -z "$wide" ] &&
+		grep -Eq '^(verified: )? *[0-9]+\.[0-9]%.*ETA [0-9]+:[0-9][0-9]$' "$T/tty"; then
+		tap_ok "meter at $cols columns, gzip image: one line within the width, percent and ETA"
+	else
+		tap_fail "meter at $cols columns" "rc=$rc wide: $wide $(cat "$T/tty")"
+	fi
+done
+if command -v zip >/dev/null && command -v unzip >/dev/null; then
+	(cd "$T" && zip -q m.zip m.img)
+	esz=$(unzip -Z -l "$T/m.zip" m.img | awk '{print $4}')
+	fresh
+	USBCOPY_TEST_FAULTS=$SLOW python3 "$OPSKIT_SOURCE/tests/usbcopy/meter-run.py" 80 -- \
+		$U -c 1M -y -d "$T/dev" "$T/m.zip" > "$T/tty" 2>&1
+	if [ "$esz" = $((6 * MB)) ] && grep -q "% .* of 6.0 MiB, .*ETA" "$T/tty"; then
+		tap_ok "meter, zip entry: the total is the size the zip records ($esz bytes)"
+	else
+		tap_fail "meter, zip entry" "unzip -Z says $esz; $(cat "$T/tty")"
+	fi
+else
+	tap_skip "meter, zip entry" "zip or unzip not installed"
 fi
 tap_done
