@@ -444,7 +444,7 @@ static int parse_sha256(const char *arg, const char *image, uint8_t out[32])
 	int big = n == cap && fgetc(f) != EOF;
 	int rerr = ferror(f);
 	fclose(f);
-	int r = !text  ? -ENOMEM
+	int r = !text  ? ok_err_at(&e, -ENOMEM, arg, OK_ERR_NOPOS, "out of memory")
 		: big  ? ok_err_at(&e, -EFBIG, arg, OK_ERR_NOPOS, "checksum file over 1 MiB")
 		: rerr ? ok_err_at(&e, -EIO, arg, OK_ERR_NOPOS, "cannot read")
 		       : uc_sums_lookup(text, n, arg, image, out, &e);

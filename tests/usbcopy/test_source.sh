@@ -14,7 +14,8 @@
 #   The meter (item 9) on a pseudo-terminal 80 and 40 columns wide: no line
 #   wider than the terminal less one column, percent and ETA shown for a
 #   gzip image (size estimated from the compressed position) and the exact
-#   total for a zip entry (its size from `unzip -Z`); 0.3 s per chunk
+#   total for a zip entry (its size from `unzip -Z`) (pty-run.py with
+#   PTY_COLS); 0.3 s per chunk
 #   (USBCOPY_TEST_FAULTS=slow@N) so the meter is redrawn whatever the host.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 U="$OPSKIT_BUILD/usbcopy/usbcopy"
@@ -29,6 +30,7 @@ holds() {
 }
 untouched() { cmp -s "$T/pattern" "$T/dev"; }
 W="$U -q -c 1M -y -d $T/dev"
+PTY="python3 $OPSKIT_SOURCE/tests/usbcopy/pty-run.py"
 mkdir -p "$T/p"
 head -c $((2 * MB + 333)) /dev/urandom > "$T/p/disk.img"
 head -c $((1 * MB + 5)) /dev/urandom > "$T/p/boot.img"
@@ -188,9 +190,9 @@ gzip -1 -c "$T/m.img" > "$T/m.img.gz"
 SLOW=slow@1,slow@2,slow@3,slow@4,slow@5
 for cols in 80 40; do
 	fresh
-	USBCOPY_TEST_FAULTS=$SLOW python3 "$OPSKIT_SOURCE/tests/usbcopy/meter-run.py" $cols -- \
-		$U -c 1M -y -d "$T/dev" "$T/m.img.gz" > "$T/tty" 2>&1
+	USBCOPY_TEST_FAULTS=$SLOW PTY_COLS=$cols $PTY "" -- $U -c 1M -y -d "$T/dev" "$T/m.img.gz" > "$T/tty.raw" 2>&1
 	rc=$?
+	tr '\r' '\n' < "$T/tty.raw" | sed 's/ *$//' | grep . > "$T/tty" # each redraw on its own line
 	wide=$(awk -v m=$((cols - 1)) '/B\/s|%/ && length($0) > m' "$T/tty") # meter lines only
 	if [ $rc = 0 ] && holds "$T/m.img" && [ -z "$wide" ] &&
 		grep -Eq '^(verified: )? *[0-9]+\.[0-9]%.*ETA [0-9]+:[0-9][0-9]$' "$T/tty"; then
@@ -203,8 +205,7 @@ if command -v zip >/dev/null && command -v unzip >/dev/null; then
 	(cd "$T" && zip -q m.zip m.img)
 	esz=$(unzip -Z -l "$T/m.zip" m.img | awk '{print $4}')
 	fresh
-	USBCOPY_TEST_FAULTS=$SLOW python3 "$OPSKIT_SOURCE/tests/usbcopy/meter-run.py" 80 -- \
-		$U -c 1M -y -d "$T/dev" "$T/m.zip" > "$T/tty" 2>&1
+	USBCOPY_TEST_FAULTS=$SLOW PTY_COLS=80 $PTY "" -- $U -c 1M -y -d "$T/dev" "$T/m.zip" 2>&1 | tr '\r' '\n' > "$T/tty"
 	if [ "$esz" = $((6 * MB)) ] && grep -q "% .* of 6.0 MiB, .*ETA" "$T/tty"; then
 		tap_ok "meter, zip entry: the total is the size the zip records ($esz bytes)"
 	else
