@@ -4,7 +4,6 @@
 #include "progress.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <time.h>
@@ -46,15 +45,13 @@ void progress_start(struct progress *p, const char *label, uint64_t total, enum 
 	p->drawn = 0;
 }
 
-/* Columns of the terminal on stderr (TIOCGWINSZ, else $COLUMNS, else 80). */
+/* Columns of the terminal on stderr (TIOCGWINSZ), else 80. */
 static int progress_cols(void)
 {
 	struct winsize ws;
 	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		return ws.ws_col;
-	const char *c = getenv("COLUMNS");
-	int n = c ? atoi(c) : 0;
-	return n > 0 ? n : 80;
+	return 80;
 }
 
 /*
