@@ -288,6 +288,12 @@ struct decomp *decomp_open(int fd, const char *name, unsigned flags, struct ok_e
 struct decomp *decomp_open_tap(int fd, const char *name, unsigned flags, decomp_tap_fn tap,
 			       void *arg, struct ok_err *e)
 {
+	return decomp_open_pick(fd, name, flags, tap, arg, NULL, NULL, e);
+}
+
+struct decomp *decomp_open_pick(int fd, const char *name, unsigned flags, decomp_tap_fn tap,
+				void *arg, decomp_pick_fn pick, void *pick_arg, struct ok_err *e)
+{
 	struct decomp *d = calloc(1, sizeof(*d));
 	if (!d) {
 		ok_err_at(e, -ENOMEM, name, OK_ERR_NOPOS, "out of memory");
@@ -313,6 +319,7 @@ struct decomp *decomp_open_tap(int fd, const char *name, unsigned flags, decomp_
 	}
 	struct archive_entry *ent;
 	int headers = 0;
+	unsigned regular = 0; /* regular files offered to pick */
 	for (;;) {
 		int r = archive_read_next_header(d->a, &ent);
 		if (r == ARCHIVE_EOF && !headers && archive_format(d->a) != ARCHIVE_FORMAT_RAW &&
@@ -326,6 +333,11 @@ struct decomp *decomp_open_tap(int fd, const char *name, unsigned flags, decomp_
 			}
 			continue;
 		}
+		if (r == ARCHIVE_EOF && regular && pick) {
+			ok_err_at(e, -ENOENT, name, OK_ERR_NOPOS, "no entry chosen");
+			decomp_close(d);
+			return NULL;
+		}
 		if (r == ARCHIVE_EOF) {
 			ok_err_at(e, -EINVAL, name, 0, "archive holds no regular file");
 			decomp_close(d);
@@ -338,8 +350,17 @@ struct decomp *decomp_open_tap(int fd, const char *name, unsigned flags, decomp_
 			return NULL;
 		}
 		headers++;
-		if (archive_format(d->a) == ARCHIVE_FORMAT_RAW ||
-		    archive_entry_filetype(ent) == AE_IFREG)
+		if (archive_format(d->a) == ARCHIVE_FORMAT_RAW)
+			break;
+		if (archive_entry_filetype(ent) != AE_IFREG)
+			continue;
+		if (!pick)
+			break;
+		const char *p = archive_entry_pathname(ent);
+		int is_zip =
+		    (archive_format(d->a) & ARCHIVE_FORMAT_BASE_MASK) == ARCHIVE_FORMAT_ZIP;
+		if (pick(pick_arg, regular++, p ? p : "",
+			 archive_entry_size_is_set(ent) ? archive_entry_size(ent) : -1, is_zip))
 			break;
 	}
 	d->in.recording = 0;
@@ -425,6 +446,11 @@ int decomp_finish(struct decomp *d, struct ok_err *e)
 uint64_t decomp_offset(const struct decomp *d)
 {
 	return d->offset;
+}
+
+uint64_t decomp_input_offset(const struct decomp *d)
+{
+	return d->in.pos;
 }
 
 const char *decomp_filter_name(const struct decomp *d)

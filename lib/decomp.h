@@ -39,6 +39,23 @@ typedef void (*decomp_tap_fn)(void *arg, const void *buf, size_t n);
 /* decomp_open, with tap(arg, ...) seeing every byte taken from fd. */
 struct decomp *decomp_open_tap(int fd, const char *name, unsigned flags, decomp_tap_fn tap,
 			       void *arg, struct ok_err *e);
+/*
+ * Which regular file of a zip or tar to unpack: called for each one in
+ * archive order (index counts regular files from 0; size is -1 when the
+ * header does not record it; is_zip tells the container). Return 1 to take
+ * it, 0 to skip to the next. Not called for input that is no archive.
+ */
+typedef int (*decomp_pick_fn)(void *arg, unsigned index, const char *path, int64_t size,
+			      int is_zip);
+/*
+ * decomp_open_tap with the entry chosen by pick (NULL: the first regular
+ * file, as decomp_open). When pick takes none, returns NULL with e filled
+ * and e->errnum == ENOENT ("no entry chosen"): the caller saw every entry
+ * through pick and may rewind fd and call again with its choice.
+ */
+struct decomp *decomp_open_pick(int fd, const char *name, unsigned flags, decomp_tap_fn tap,
+				void *tap_arg, decomp_pick_fn pick, void *pick_arg,
+				struct ok_err *e);
 /* Up to n bytes of decompressed data: the count (0 at the end) or -errno with e filled. */
 ssize_t decomp_read(struct decomp *d, void *buf, size_t n, struct ok_err *e);
 /*
@@ -52,6 +69,8 @@ ssize_t decomp_read(struct decomp *d, void *buf, size_t n, struct ok_err *e);
 int decomp_finish(struct decomp *d, struct ok_err *e);
 /* Decompressed bytes read so far. */
 uint64_t decomp_offset(const struct decomp *d);
+/* Input (compressed) bytes read so far, libarchive's read-ahead included. */
+uint64_t decomp_input_offset(const struct decomp *d);
 /* The compression ("gzip", "xz", ..., "none") and container ("zip", "tar", "raw"). */
 const char *decomp_filter_name(const struct decomp *d);
 const char *decomp_format_name(const struct decomp *d);

@@ -3,7 +3,10 @@
  * writes).
  *
  * On a terminal (stderr is a TTY) it redraws one line at most 4 times a
- * second: "label: 42.0% 812.0 MiB of 1.9 GiB, 96.3 MiB/s, ETA 0:11".
+ * second: "label: 42.0% 812.0 MiB of 1.9 GiB, 96.3 MiB/s, ETA 0:11", never
+ * wider than the terminal (TIOCGWINSZ) less one column: shorter forms
+ * ("42.0% 96.3 MiB/s, ETA 0:11") when it would not fit. total may be
+ * changed between updates (an estimate that improves).
  * Otherwise it is silent, unless the user asked for --progress, when it
  * prints a plain line every 10% (or every 10 s, whichever comes first), so
  * logs stay readable. progress_finish() ends the line. The meter never

@@ -310,7 +310,12 @@ struct devset {
 	struct {
 		char name[64];
 		unsigned major, minor;
-		int holder; /* 1: a dm/md holder, not the disk or a partition */
+		int holder;	   /* 1: a dm/md holder, 2: a loop device over a member,
+				      0: the disk or a partition of it or of a holder */
+		char over[64];	   /* loops: the member it is set up over */
+		char offset[24];   /* loops: loop/offset, bytes */
+		char mounted[256]; /* where it is mounted, "" if not */
+		int pid;	   /* a process holding it open (not us), or 0 */
 	} v[128];
 	int n;
 };
@@ -328,6 +333,7 @@ static void set_add(const struct uc_env *env, struct devset *s, const char *name
 	if (access(dir, F_OK) < 0)
 		snprintf(dir, sizeof(dir), "%s/block/%s", env->sysfs_root, name);
 	int i = s->n++;
+	memset(&s->v[i], 0, sizeof(s->v[i]));
 	snprintf(s->v[i].name, sizeof(s->v[i].name), "%s", name);
 	s->v[i].holder = holder;
 	s->v[i].major = s->v[i].minor = ~0u;
@@ -357,6 +363,86 @@ static void add_holders(const struct uc_env *env, struct devset *s, const char *
 	closedir(dp);
 }
 
+/* Add the partitions of block device name (sysfs dir) and their holders. */
+static void add_parts(const struct uc_env *env, struct devset *s, const char *dir, const char *name)
+{
+	DIR *dp = opendir(dir);
+	if (!dp)
+		return;
+	struct dirent *de;
+	size_t nl = strlen(name);
+	while ((de = readdir(dp))) {
+		if (strncmp(de->d_name, name, nl))
+			continue;
+		char pd[PATH_MAX], b[64];
+		snprintf(pd, sizeof(pd), "%s/%s", dir, de->d_name);
+		if (!file_exists(pd, "partition"))
+			continue;
+		if (s->n < (int)(sizeof(s->v) / sizeof(s->v[0]))) {
+			int i = s->n++;
+			memset(&s->v[i], 0, sizeof(s->v[i]));
+			snprintf(s->v[i].name, sizeof(s->v[i].name), "%s", de->d_name);
+			s->v[i].major = s->v[i].minor = ~0u;
+			if (read_attr(pd, "dev", b, sizeof(b)) >= 0)
+				sscanf(b, "%u:%u", &s->v[i].major, &s->v[i].minor);
+		}
+		add_holders(env, s, pd, 0);
+	}
+	closedir(dp);
+}
+
+static int set_find(const struct devset *s, const char *devpath, unsigned ma, unsigned mi);
+
+/*
+ * Loop devices set up over a member of s: the kernel lists no holder for
+ * them (only dm and md register), so block/loop*\/loop/backing_file is read;
+ * a device path there is matched by name and by its device number. Each one
+ * found brings its own partitions, holders and loops, up to a fixpoint.
+ */
+static void add_loops(const struct uc_env *env, struct devset *s)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s/block", env->sysfs_root);
+	for (int changed = 1, round = 0; changed && round < 8; round++) {
+		changed = 0;
+		DIR *dp = opendir(dir);
+		if (!dp)
+			return;
+		struct dirent *de;
+		while ((de = readdir(dp))) {
+			if (strncmp(de->d_name, "loop", 4))
+				continue;
+			int known = 0;
+			for (int i = 0; i < s->n && !known; i++)
+				known = !strcmp(s->v[i].name, de->d_name);
+			char ld[PATH_MAX], back[512];
+			snprintf(ld, sizeof(ld), "%s/%s", dir, de->d_name);
+			if (known || read_attr(ld, "loop/backing_file", back, sizeof(back)) < 0 ||
+			    strncmp(back, "/dev/", 5))
+				continue;
+			struct stat st;
+			unsigned ma = ~0u, mi = ~0u;
+			if (stat(back, &st) == 0 && S_ISBLK(st.st_mode))
+				ma = major(st.st_rdev), mi = minor(st.st_rdev);
+			int m = set_find(s, back, ma, mi);
+			if (m < 0 || s->n == (int)(sizeof(s->v) / sizeof(s->v[0])))
+				continue;
+			char over[64];
+			snprintf(over, sizeof(over), "%s", s->v[m].name);
+			set_add(env, s, de->d_name, 2);
+			int i = s->n - 1;
+			snprintf(s->v[i].over, sizeof(s->v[i].over), "%s", over);
+			if (read_attr(ld, "loop/offset", s->v[i].offset, sizeof(s->v[i].offset)) <
+			    0)
+				s->v[i].offset[0] = 0;
+			add_holders(env, s, ld, 0);
+			add_parts(env, s, ld, de->d_name);
+			changed = 1;
+		}
+		closedir(dp);
+	}
+}
+
 static void collect(const struct uc_env *env, const struct uc_dev *d, struct devset *s)
 {
 	char dir[PATH_MAX];
@@ -366,29 +452,47 @@ static void collect(const struct uc_env *env, const struct uc_dev *d, struct dev
 	s->v[0].major = d->major;
 	s->v[0].minor = d->minor;
 	add_holders(env, s, dir, 0);
-	DIR *dp = opendir(dir);
-	if (!dp)
+	add_parts(env, s, dir, d->name);
+	add_loops(env, s);
+}
+
+/*
+ * Members other than the disk itself that a process holds open (a loop
+ * partition read by fsck, a dm device used by a VM): /proc/PID/fd links to
+ * their device nodes. The disk itself is left to O_EXCL at open time.
+ */
+static void find_openers(const struct uc_env *env, struct devset *s)
+{
+	if (s->n < 2)
+		return;
+	DIR *pd = opendir(env->proc_root);
+	if (!pd)
 		return;
 	struct dirent *de;
-	size_t nl = strlen(d->name);
-	while ((de = readdir(dp))) {
-		if (strncmp(de->d_name, d->name, nl))
+	int self = getpid();
+	while ((de = readdir(pd))) {
+		int pid = atoi(de->d_name);
+		if (pid <= 0 || pid == self)
 			continue;
-		char pd[PATH_MAX], b[64];
-		snprintf(pd, sizeof(pd), "%s/%s", dir, de->d_name);
-		if (!file_exists(pd, "partition"))
+		char fdd[PATH_MAX];
+		snprintf(fdd, sizeof(fdd), "%s/%d/fd", env->proc_root, pid);
+		DIR *fp = opendir(fdd);
+		if (!fp)
 			continue;
-		if (s->n < (int)(sizeof(s->v) / sizeof(s->v[0]))) {
-			int i = s->n++;
-			snprintf(s->v[i].name, sizeof(s->v[i].name), "%s", de->d_name);
-			s->v[i].holder = 0;
-			s->v[i].major = s->v[i].minor = ~0u;
-			if (read_attr(pd, "dev", b, sizeof(b)) >= 0)
-				sscanf(b, "%u:%u", &s->v[i].major, &s->v[i].minor);
+		struct dirent *fe;
+		while ((fe = readdir(fp))) {
+			char lp[PATH_MAX + 300];
+			struct stat st;
+			snprintf(lp, sizeof(lp), "%s/%s", fdd, fe->d_name);
+			if (fe->d_name[0] == '.' || stat(lp, &st) < 0 || !S_ISBLK(st.st_mode))
+				continue;
+			int i = set_find(s, NULL, major(st.st_rdev), minor(st.st_rdev));
+			if (i > 0 && !s->v[i].pid)
+				s->v[i].pid = pid;
 		}
-		add_holders(env, s, pd, 0);
+		closedir(fp);
 	}
-	closedir(dp);
+	closedir(pd);
 }
 
 /* The member of s named by a /dev path or a major:minor, or -1. */
@@ -431,6 +535,17 @@ static int is_system_mount(const char *target)
 	       !strcmp(target, "/usr");
 }
 
+/* "loop5 (a loop device over sdb1 at offset 1048576)" or just the name. */
+static void member_desc(const struct devset *s, int i, char *buf, size_t n)
+{
+	if (s->v[i].holder == 2)
+		snprintf(buf, n, "%s (a loop device over %s%s%s)", s->v[i].name, s->v[i].over,
+			 s->v[i].offset[0] && strcmp(s->v[i].offset, "0") ? " at offset " : "",
+			 s->v[i].offset[0] && strcmp(s->v[i].offset, "0") ? s->v[i].offset : "");
+	else
+		snprintf(buf, n, "%s", s->v[i].name);
+}
+
 int uc_dev_usage(const struct uc_env *env, const struct uc_dev *d, char *why, size_t whysize,
 		 struct uc_mount *mounts, size_t nmax, size_t *nm, struct ok_err *e)
 {
@@ -438,14 +553,10 @@ int uc_dev_usage(const struct uc_env *env, const struct uc_dev *d, char *why, si
 	if (!s)
 		return ok_err_at(e, -ENOMEM, d->path, OK_ERR_NOPOS, "out of memory");
 	collect(env, d, s);
+	find_openers(env, s);
 	int worst = UC_USE_FREE;
 	why[0] = 0;
 	*nm = 0;
-	for (int i = 1; i < s->n; i++)
-		if (s->v[i].holder && worst < UC_USE_HELD) {
-			worst = UC_USE_HELD;
-			snprintf(why, whysize, "%s is in use by %s", d->path, s->v[i].name);
-		}
 	char p[PATH_MAX];
 	snprintf(p, sizeof(p), "%s/swaps", env->proc_root);
 	FILE *f = fopen(p, "re");
@@ -470,6 +581,7 @@ int uc_dev_usage(const struct uc_env *env, const struct uc_dev *d, char *why, si
 		free(s);
 		return r;
 	}
+	char first_mount[512] = "";
 	while (fgets(line, sizeof(line), f)) {
 		/* ID PARENT MAJ:MIN ROOT TARGET OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER */
 		unsigned ma, mi;
@@ -485,12 +597,15 @@ int uc_dev_usage(const struct uc_env *env, const struct uc_dev *d, char *why, si
 		int i = set_find(s, source, ma, mi);
 		if (i < 0)
 			continue;
-		int sys = is_system_mount(target);
-		int use = sys ? UC_USE_SYSTEM : UC_USE_MOUNTED;
-		if (use > worst) {
-			worst = use;
+		if (!s->v[i].mounted[0])
+			snprintf(s->v[i].mounted, sizeof(s->v[i].mounted), "%s", target);
+		if (is_system_mount(target) && worst < UC_USE_SYSTEM) {
+			worst = UC_USE_SYSTEM;
 			snprintf(why, whysize, "%s is mounted on %s", s->v[i].name, target);
 		}
+		if (!first_mount[0])
+			snprintf(first_mount, sizeof(first_mount), "%s is mounted on %s",
+				 s->v[i].name, target);
 		if (*nm < nmax) {
 			snprintf(mounts[*nm].source, sizeof(mounts[*nm].source), "%s",
 				 s->v[i].name);
@@ -499,6 +614,39 @@ int uc_dev_usage(const struct uc_env *env, const struct uc_dev *d, char *why, si
 		}
 	}
 	fclose(f);
+	/* held: a holder stacked on the disk (mounted ones named first), or a
+	 * member some process has open; --unmount cannot help with these */
+	int held = -1, rank = 0;
+	for (int i = 1; i < s->n; i++) {
+		int r = s->v[i].holder && s->v[i].mounted[0] ? 3
+			: s->v[i].pid			     ? 2
+			: s->v[i].holder		     ? 1
+							     : 0;
+		if (r > rank)
+			rank = r, held = i;
+	}
+	if (held > 0 && worst < UC_USE_HELD) {
+		char desc[160], comm[64] = "?";
+		member_desc(s, held, desc, sizeof(desc));
+		worst = UC_USE_HELD;
+		if (rank == 3) {
+			snprintf(why, whysize, "%s is mounted on %s", desc, s->v[held].mounted);
+		} else if (rank == 2) {
+			char cp[PATH_MAX];
+			snprintf(cp, sizeof(cp), "%s/%d", env->proc_root, s->v[held].pid);
+			read_attr(cp, "comm", comm, sizeof(comm));
+			snprintf(why, whysize, "%s is open by process %d (%s)", desc,
+				 s->v[held].pid, comm);
+		} else if (s->v[held].holder == 2) {
+			snprintf(why, whysize, "%s is set up over it", desc);
+		} else {
+			snprintf(why, whysize, "%s is in use by %s", d->path, s->v[held].name);
+		}
+	}
+	if (worst < UC_USE_MOUNTED && first_mount[0]) {
+		worst = UC_USE_MOUNTED;
+		snprintf(why, whysize, "%s", first_mount);
+	}
 	free(s);
 	return worst;
 }

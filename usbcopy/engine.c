@@ -90,8 +90,8 @@ static pthread_mutex_t fault_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int uc_faults_parse(const char *spec, struct uc_faults *fl, struct ok_err *e)
 {
-	static const char *const names[] = {"corrupt", "drop", "eio",	"rdeio",
-					    "backing", "kill", "sigint"};
+	static const char *const names[] = {"corrupt", "drop", "eio",	 "rdeio",
+					    "backing", "kill", "sigint", "slow"};
 	memset(fl, 0, sizeof(*fl));
 	const char *p = spec;
 	while (*p) {
@@ -100,11 +100,11 @@ int uc_faults_parse(const char *spec, struct uc_faults *fl, struct ok_err *e)
 			return ok_err_at(e, -EINVAL, "USBCOPY_TEST_FAULTS", (long long)(p - spec),
 					 "expected KIND@BLOCK[xCOUNT][,...]");
 		int k;
-		for (k = 0; k < 7; k++)
+		for (k = 0; k < 8; k++)
 			if (strlen(names[k]) == (size_t)(at - p) &&
 			    !strncmp(p, names[k], (size_t)(at - p)))
 				break;
-		if (k == 7)
+		if (k == 8)
 			return ok_err_at(e, -EINVAL, "USBCOPY_TEST_FAULTS", (long long)(p - spec),
 					 "unknown fault kind '%.*s'", (int)(at - p), p);
 		char *end;
@@ -390,6 +390,8 @@ static int chunk_write(struct worker *w, const struct uc_chunk *c, struct uc_fau
 		raise(SIGKILL);
 	if (fault_hit(fl, UC_F_SIGINT, c->index))
 		raise(SIGINT);
+	if (fault_hit(fl, UC_F_SLOW, c->index))
+		nanosleep(&(struct timespec){0, 300000000}, NULL); /* a slow stick: 0.3 s */
 	return 0;
 }
 
@@ -1071,8 +1073,7 @@ static int probe_run(struct probe *pb, struct uc_probe_result *res, volatile int
 #define STOP_CHECK                                                                                 \
 	do {                                                                                       \
 		if (stop && *stop)                                                                 \
-			return ok_err_at(pb->e, -EINTR, pb->t->path, OK_ERR_NOPOS,                 \
-					 "probe interrupted (the probe blocks were restored)");    \
+			return -EINTR; /* uc_probe says so once the blocks are back */             \
 	} while (0)
 	/* 1 */
 	if ((r = probe_write(pb, good)) < 0 || (r = probe_check(pb, good, &other)) < 0)
@@ -1170,6 +1171,16 @@ int uc_probe(struct uc_target *t, struct uc_probe_result *res, volatile int *sto
 		    ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 16);
 		r = probe_run(&pb, res, stop);
 		int rr = probe_restore(&pb);
+		/* the state of the device, reported only once it is known */
+		if (r == -EINTR)
+			r = rr < 0 ? ok_err_at(e, rr, t->path, OK_ERR_NOPOS,
+					       "probe interrupted; %d probe block(s) could NOT be "
+					       "restored, the device differs from what it held",
+					       pb.nsaved)
+				   : ok_err_at(e, -EINTR, t->path, OK_ERR_NOPOS,
+					       "probe interrupted; the %d block(s) it wrote were "
+					       "restored, the device is as it was",
+					       pb.nsaved);
 		if (r == 0 && rr < 0)
 			r = ok_err_at(e, rr, t->path, OK_ERR_NOPOS,
 				      "cannot restore the blocks the probe wrote");

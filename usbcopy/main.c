@@ -87,6 +87,7 @@ static const char help[] =
 enum {
 	OPT_JSON = 256,
 	OPT_SHA256,
+	OPT_ENTRY,
 	OPT_NO_VERIFY,
 	OPT_NO_FINAL,
 	OPT_UNMOUNT,
@@ -104,6 +105,7 @@ static const struct cli_opt opts[] = {
     {"json", 0, CLI_FLAG, OPT_JSON},
     {"bmap", 'b', CLI_ARG, 'b'},
     {"sha256", 0, CLI_ARG, OPT_SHA256},
+    {"entry", 0, CLI_ARG, OPT_ENTRY},
     {"chunk", 'c', CLI_ARG, 'c'},
     {"no-verify", 0, CLI_FLAG, OPT_NO_VERIFY},
     {"no-final-verify", 0, CLI_FLAG, OPT_NO_FINAL},
@@ -123,7 +125,7 @@ struct ctx {
 	const char *dev[MAX_TARGETS]; /* --device */
 	int ndev;
 	int yes, list, json, verify, final_verify, unmount, force, probe, quiet, progress;
-	const char *bmap, *sha256;
+	const char *bmap, *sha256, *entry;
 	uint64_t chunk;
 	struct uc_env env;
 };
@@ -151,6 +153,9 @@ static int on_opt(void *vc, int id, const char *arg)
 		break;
 	case OPT_SHA256:
 		c->sha256 = arg;
+		break;
+	case OPT_ENTRY:
+		c->entry = arg;
 		break;
 	case 'c':
 		if (cli_parse_size(arg, 1, &c->chunk) < 0 || c->chunk < IO_ALIGN ||
@@ -399,36 +404,55 @@ static void on_signal(int sig)
 
 struct prog {
 	struct progress p;
-	char label[64]; /* "written 812.0 MiB, verified": the meter adds the rest */
-	int verify;	/* 0 with --no-verify: the meter counts written bytes */
+	const struct uc_src *src; /* for a compressed image's size estimate */
+	int estimate;		  /* the size is not known up front */
 };
 
-/* The meter: "written 812.0 MiB, verified: 40.0% 780.0 MiB of 1.9 GiB, rate, ETA". */
+/* The meter: "verified: 40.0% 780.0 MiB of 1.9 GiB, 96.3 MiB/s, ETA 0:11"
+ * (written bytes with --no-verify), within the terminal's width (lib/progress).
+ * For a compressed image whose size is not recorded, the total is estimated
+ * from the compressed file's position and refined as it is read. */
 static void on_progress(void *vp, uint64_t written, uint64_t verified)
 {
 	struct prog *pg = vp;
-	char h[32];
-	progress_human(written, h, sizeof(h));
-	if (!pg->verify) {
-		progress_update(&pg->p, written);
-		return;
+	if (pg->estimate) {
+		uint64_t est = uc_src_size_estimate(pg->src);
+		if (est)
+			pg->p.total = est;
 	}
-	snprintf(pg->label, sizeof(pg->label), "written %s, verified", h);
-	progress_update(&pg->p, verified);
+	progress_update(&pg->p, pg->p.label[0] == 'w' ? written : verified);
 }
 
-static int parse_sha256(const char *arg, uint8_t out[32])
+/* --sha256: 64 hex digits, or a checksum file's line for image. 0 or the
+ * exit code after printing why. */
+static int parse_sha256(const char *arg, const char *image, uint8_t out[32])
 {
-	char hex[65];
 	if (strlen(arg) == 64 && hash_unhex(arg, out, 32) == 0)
 		return 0;
+	struct ok_err e;
+	ok_err_clear(&e);
 	FILE *f = fopen(arg, "re");
-	if (!f)
-		return -errno;
-	int ok = fscanf(f, "%64s", hex) == 1;
+	if (!f) {
+		ok_err_at(&e, -errno, arg, OK_ERR_NOPOS,
+			  "--sha256: neither 64 hex digits nor a readable file");
+		ok_err_print(&e);
+		return OK_EXIT_USAGE;
+	}
+	size_t cap = 1u << 20; /* SHA256SUMS files are small; a bound, not a guess */
+	char *text = malloc(cap);
+	size_t n = text ? fread(text, 1, cap, f) : 0;
+	int big = n == cap && fgetc(f) != EOF;
+	int rerr = ferror(f);
 	fclose(f);
-	if (!ok || strlen(hex) != 64 || hash_unhex(hex, out, 32) < 0)
-		return -EINVAL;
+	int r = !text  ? ok_err_at(&e, -ENOMEM, arg, OK_ERR_NOPOS, "out of memory")
+		: big  ? ok_err_at(&e, -EFBIG, arg, OK_ERR_NOPOS, "checksum file over 1 MiB")
+		: rerr ? ok_err_at(&e, -EIO, arg, OK_ERR_NOPOS, "cannot read")
+		       : uc_sums_lookup(text, n, arg, image, out, &e);
+	free(text);
+	if (r < 0) {
+		ok_err_print(&e);
+		return OK_EXIT_USAGE;
+	}
 	return 0;
 }
 
@@ -477,10 +501,9 @@ static int run(int argc, char **argv)
 
 	uint8_t want[32];
 	if (c.sha256) {
-		int r = parse_sha256(c.sha256, want);
-		if (r < 0)
-			cli_usage_error(&spec,
-					"--sha256: expected 64 hex digits or a file holding them");
+		int r = parse_sha256(c.sha256, image, want);
+		if (r)
+			return r;
 	}
 	struct uc_bmap bm;
 	memset(&bm, 0, sizeof(bm));
@@ -490,14 +513,19 @@ static int run(int argc, char **argv)
 		return e.errnum && e.errnum != EINVAL ? OK_EXIT_IO : OK_EXIT_DATA;
 	}
 	struct uc_src *src;
-	int r = uc_src_open(image, c.bmap ? &bm : NULL, c.sha256 ? want : NULL, (uint32_t)c.chunk,
-			    0, &src, &e);
+	int r = uc_src_open(image, c.bmap ? &bm : NULL, c.entry, c.sha256 ? want : NULL,
+			    (uint32_t)c.chunk, 0, &src, &e);
 	if (r < 0) {
 		ok_err_print(&e);
 		uc_bmap_free(&bm);
-		return r == -EINVAL ? (c.bmap && c.sha256 ? OK_EXIT_USAGE : OK_EXIT_DATA)
-				    : ok_exit_code(r);
+		return r == -EINVAL    ? (c.bmap && c.sha256 ? OK_EXIT_USAGE : OK_EXIT_DATA)
+		       : r == -EBADMSG ? OK_EXIT_FAIL /* --sha256 mismatch, as at the end */
+				       : ok_exit_code(r);
 	}
+	if (c.sha256 && !uc_src_sha256_early(src))
+		ok_warn("%s: not a regular file: its SHA-256 is checked at the end, before the "
+			"first chunk is written",
+			image);
 	int64_t isz = uc_src_size(src);
 	uint64_t image_bytes = isz > 0 ? (uint64_t)isz : 0;
 	int rc = 0;
@@ -642,6 +670,12 @@ static int run(int argc, char **argv)
 				rc = OK_EXIT_FAIL;
 				goto close;
 			}
+			if (stop_flag) { /* the signal came as the probe ended: write nothing */
+				ok_warn("%s: interrupted after the probe; nothing was written",
+					paths[i]);
+				rc = OK_EXIT_IO;
+				goto close;
+			}
 			printf("%s: probe passed: all %llu MB hold data (no wrap-around, no "
 			       "dropped writes)\n",
 			       paths[i], (unsigned long long)(t[i].size_bytes >> 20));
@@ -659,11 +693,10 @@ static int run(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	struct prog pg;
+	struct prog pg = {.src = src};
 	int64_t wsz = uc_src_write_size(src);
-	snprintf(pg.label, sizeof(pg.label), "%s", c.verify ? "verified" : "written");
-	pg.verify = c.verify;
-	progress_start(&pg.p, pg.label, wsz > 0 ? (uint64_t)wsz : 0,
+	pg.estimate = wsz <= 0;
+	progress_start(&pg.p, c.verify ? "verified" : "written", wsz > 0 ? (uint64_t)wsz : 0,
 		       c.quiet	    ? PROGRESS_OFF
 		       : c.progress ? PROGRESS_ON
 				    : PROGRESS_AUTO);

@@ -91,7 +91,8 @@ int uc_dev_resolve(const struct uc_env *env, const char *path, struct uc_dev *d,
 enum uc_use {
 	UC_USE_FREE = 0,    /* nothing uses it */
 	UC_USE_MOUNTED = 1, /* a filesystem on it is mounted (--unmount may help) */
-	UC_USE_HELD = 2,    /* a dm/md device is stacked on it */
+	UC_USE_HELD = 2,    /* a dm/md/loop device is stacked on it, or a process
+			       holds one of its partitions or holders open */
 	UC_USE_SYSTEM = 3,  /* backs /, /boot or swap: never written */
 };
 
@@ -102,8 +103,14 @@ struct uc_mount {
 };
 
 /*
- * Who uses disk d: its partitions (block/NAME/NAME*) and every holder stacked
- * on them (holders/, recursively), looked up in mountinfo and swaps. Fills
+ * Who uses disk d: its partitions (block/NAME/NAME*), every holder stacked
+ * on them (holders/, recursively: dm, md) and every loop device set up over
+ * any of these (block/loop*\/loop/backing_file; the kernel lists loops as no
+ * holder and O_EXCL on d does not see them), with the loops' own partitions,
+ * holders and loops, looked up in mountinfo, swaps and /proc/PID/fd (a
+ * member other than d held open by a process). A holder or an open member
+ * is UC_USE_HELD ("loop5 (a loop device over sdb at offset 1048576) is
+ * mounted on /mnt", "sdb1 is open by process 42 (fsck)"). Fills
  * why (a one-line reason, "" when free) and up to nmax mounts (*nm set).
  * Returns the worst enum uc_use found, or a negative errno.
  */
@@ -187,12 +194,39 @@ enum uc_src_flags {
 
 /*
  * Open an image. bmap (may be NULL) restricts the writes to its ranges and
- * checks each range's checksum as it is read. sha256 (32 bytes, may be NULL)
- * is checked over the whole image at the end (not with a bmap). Compressed
- * and packed images are recognised by content. Returns 0 or -errno with e.
+ * checks each range's checksum as it is read. Compressed and packed images
+ * are recognised by content. In a zip or tar the image is the entry named
+ * entry (--entry; may be NULL) or, as etcher-sdk chooses, the largest file
+ * whose name ends in a disk image's extension (.img, .iso, .bin, .dsk,
+ * .hddimg, .raw, .dmg, .sdcard, .rpi-sdimg, .wic; on a pipe the first one),
+ * or the archive's only file; otherwise -EINVAL, e listing the entries.
+ *
+ * sha256 (32 bytes, may be NULL; not with a bmap) is the digest of the file
+ * as stored (a .img.xz, as download pages publish it) or of the unpacked
+ * image. For a regular file it is checked here, before anything is written
+ * (the file hashed, and if that differs and the image is compressed, the
+ * image unpacked once more and hashed): -EBADMSG on a mismatch. Either way
+ * both digests are kept while the image is read and checked again at its end
+ * (for a pipe that is the only check), before uc_src_next reports the end.
+ * Returns 0 or -errno with e.
  */
-int uc_src_open(const char *path, const struct uc_bmap *bmap, const uint8_t *sha256,
-		uint32_t chunk_bytes, unsigned flags, struct uc_src **out, struct ok_err *e);
+int uc_src_open(const char *path, const struct uc_bmap *bmap, const char *entry,
+		const uint8_t *sha256, uint32_t chunk_bytes, unsigned flags, struct uc_src **out,
+		struct ok_err *e);
+/* 1 when --sha256 was already checked by uc_src_open (a regular file). */
+int uc_src_sha256_early(const struct uc_src *s);
+/*
+ * The SHA-256 for image out of a checksum file's text (path for messages):
+ * GNU sha256sum lines ("HEX  NAME", "HEX *NAME", "\\HEX  NAME" with escapes)
+ * and BSD ones ("SHA256 (NAME) = HEX", sha256sum --tag), matched by the
+ * image's file name (the last component on both sides); a file holding one
+ * bare hash is that hash. Comments, other algorithms' BSD lines and a
+ * clearsigned file's PGP armor are skipped; the signature is NOT checked.
+ * 0 or -EINVAL (no line names the image, a malformed line, two
+ * different hashes for the image), e naming the line.
+ */
+int uc_sums_lookup(const char *text, size_t len, const char *path, const char *image,
+		   uint8_t out[32], struct ok_err *e);
 /* Image size in bytes if known before reading (raw, bmap, some zips), else -1. */
 int64_t uc_src_size(const struct uc_src *s);
 /* Bytes that will be written if known (mapped bytes for a bmap), else -1. */
@@ -205,6 +239,14 @@ const char *uc_src_kind(const struct uc_src *s);
  * (-EBADMSG for a checksum mismatch) with e filled.
  */
 int uc_src_next(struct uc_src *s, struct uc_chunk *c, struct ok_err *e);
+/*
+ * The image's size for a progress meter: uc_src_size when known (raw, zip
+ * and tar entries record it), else, for a compressed regular file, an
+ * estimate from how far into the file the decompressor has read (image
+ * bytes so far * file size / file bytes read); 0 when there is no telling
+ * (a pipe). Call from the thread that calls uc_src_next.
+ */
+uint64_t uc_src_size_estimate(const struct uc_src *s);
 /* Image bytes consumed so far (the image size once uc_src_next returned 0). */
 uint64_t uc_src_offset(const struct uc_src *s);
 void uc_src_close(struct uc_src *s);
@@ -229,6 +271,8 @@ void uc_chunk_free(struct uc_chunk *c);
  *            device (in a loop device's backing file, or in the target file)
  *   kill     the process is killed (SIGKILL) right after block N is written
  *   sigint   SIGINT is raised right after block N is written (Ctrl-C)
+ *   slow     block N's write takes 0.3 s longer (a slow stick: tests that
+ *            must see the progress meter redrawn)
  * This works in every build; it costs one branch per chunk when unset.
  */
 enum uc_fault_kind {
@@ -239,6 +283,7 @@ enum uc_fault_kind {
 	UC_F_BACKING,
 	UC_F_KILL,
 	UC_F_SIGINT,
+	UC_F_SLOW,
 };
 
 struct uc_fault {

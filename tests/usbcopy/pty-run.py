@@ -2,13 +2,17 @@
 """pty-run.py ANSWERS -- CMD...: run CMD on a pseudo-terminal, as a user at a
 terminal would: each time the output ends in a prompt (": " or "(y/n) "),
 type the next line of ANSWERS ('|' separates lines). Prints the terminal
-transcript (CR-LF turned into LF) and exits with CMD's exit status."""
-import os, pty, sys, select, time
+transcript (CR-LF turned into LF) and exits with CMD's exit status.
+With PTY_COLS=N in the environment the terminal is N columns wide
+(TIOCSWINSZ), for tests of what a program draws to fit it."""
+import fcntl, os, pty, struct, sys, select, termios, time
 
 answers = sys.argv[1].split('|')
 cmd = sys.argv[3:]
 pid, fd = pty.fork()
 if pid == 0:
+    if os.environ.get('PTY_COLS'):
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack('HHHH', 24, int(os.environ['PTY_COLS']), 0, 0))
     os.execvp(cmd[0], cmd)
 out = b''
 answered = 0

@@ -173,7 +173,7 @@ static void test_bmap_v1(void **state)
 		/* and it drives a source whose range checks pass */
 		assert_int_equal(parse(t, &b, &e), 0);
 		struct uc_src *s;
-		assert_int_equal(uc_src_open(sample_img, &b, NULL, CHUNK, 0, &s, &e), 0);
+		assert_int_equal(uc_src_open(sample_img, &b, NULL, NULL, CHUNK, 0, &s, &e), 0);
 		struct uc_chunk c;
 		assert_int_equal(uc_chunk_alloc(&c, CHUNK), 0);
 		int r, chunks = 0;
@@ -260,7 +260,7 @@ static void test_bmap_range_mismatch(void **state)
 	struct ok_err e;
 	assert_int_equal(parse(t, &b, &e), 0);
 	struct uc_src *s;
-	assert_int_equal(uc_src_open(img, &b, NULL, CHUNK, 0, &s, &e), 0);
+	assert_int_equal(uc_src_open(img, &b, NULL, NULL, CHUNK, 0, &s, &e), 0);
 	struct uc_chunk c;
 	assert_int_equal(uc_chunk_alloc(&c, CHUNK), 0);
 	int r;
@@ -308,7 +308,7 @@ static void test_src_sparse(void **state)
 	(void)state;
 	struct uc_src *s;
 	struct ok_err e;
-	assert_int_equal(uc_src_open(sample_img, NULL, NULL, CHUNK, 0, &s, &e), 0);
+	assert_int_equal(uc_src_open(sample_img, NULL, NULL, NULL, CHUNK, 0, &s, &e), 0);
 	assert_string_equal(uc_src_kind(s), "sparse");
 	assert_int_equal(uc_src_size(s), 1049576);
 	struct uc_chunk c;
@@ -335,19 +335,35 @@ static void test_src_sparse(void **state)
 	uc_chunk_free(&c);
 	uc_src_close(s);
 
-	/* --sha256: a wrong digest is reported at the end, not before */
+	/* --sha256 of a regular file: a wrong digest is found at open, before
+	 * anything could be written; the right one (sha256 of the file, from
+	 * hash_buf, an independent path) passes early */
 	uint8_t bad[32] = {1};
-	assert_int_equal(uc_src_open(sample_img, NULL, bad, CHUNK, UC_SRC_NO_SPARSE, &s, &e), 0);
-	assert_string_equal(uc_src_kind(s), "raw");
-	assert_int_equal(uc_chunk_alloc(&c, CHUNK), 0);
-	while ((r = uc_src_next(s, &c, &e)) > 0)
-		;
-	assert_int_equal(r, -EBADMSG);
+	assert_int_equal(uc_src_open(sample_img, NULL, NULL, bad, CHUNK, UC_SRC_NO_SPARSE, &s, &e),
+			 -EBADMSG);
 	assert_non_null(strstr(e.msg, "SHA-256 mismatch: image is "));
-	uc_chunk_free(&c);
-	uc_src_close(s);
+	assert_null(s);
+	{
+		FILE *f = fopen(sample_img, "rb");
+		assert_non_null(f);
+		static uint8_t whole[1049576 + 1];
+		size_t got = fread(whole, 1, sizeof(whole), f);
+		fclose(f);
+		assert_int_equal(got, 1049576);
+		uint8_t good[32];
+		hash_buf(HASH_SHA256, whole, got, good);
+		assert_int_equal(uc_src_open(sample_img, NULL, NULL, good, CHUNK, 0, &s, &e), 0);
+		assert_int_equal(uc_src_sha256_early(s), 1);
+		assert_int_equal(uc_chunk_alloc(&c, CHUNK), 0);
+		while ((r = uc_src_next(s, &c, &e)) > 0)
+			;
+		assert_int_equal(r, 0);
+		uc_chunk_free(&c);
+		uc_src_close(s);
+	}
 
-	assert_int_equal(uc_src_open("/nonexistent/x.img", NULL, NULL, CHUNK, 0, &s, &e), -ENOENT);
+	assert_int_equal(uc_src_open("/nonexistent/x.img", NULL, NULL, NULL, CHUNK, 0, &s, &e),
+			 -ENOENT);
 	assert_string_equal(e.path, "/nonexistent/x.img");
 }
 
@@ -438,7 +454,7 @@ static void run_engine(struct run *R, int nchunks)
 	target_fd = R->t.fd;
 	norder = 0;
 	struct uc_src *s;
-	assert_int_equal(uc_src_open(R->img, NULL, NULL, CHUNK, 0, &s, &R->e), 0);
+	assert_int_equal(uc_src_open(R->img, NULL, NULL, NULL, CHUNK, 0, &s, &R->e), 0);
 	struct uc_write_opts o = {
 	    .chunk_bytes = CHUNK, .tries = 3, .verify = 1, .zero_tail = 1, .workers = workers};
 	io_sys.pwrite = fake_pwrite;

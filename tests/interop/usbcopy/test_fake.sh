@@ -12,6 +12,8 @@
 #     per-chunk read-back (each chunk reads back right after its write) but
 #     not the final pass: exit 1, and the stick is left blank (sfdisk, blkid);
 #   - dropped writes and failing ranges: exit 1 / 4 naming the block;
+#   - SIGINT, SIGTERM or SIGHUP during --probe: the blocks it wrote are put
+#     back (the flash's digest), nothing else written, exit 4, said so;
 #   - a stick holding MBR + ext4 written until SIGINT, SIGTERM, SIGHUP or
 #     SIGKILL mid-way (and a damaged .gz source): sfdisk and blkid see
 #     nothing, not a damaged old filesystem.
@@ -128,6 +130,43 @@ if [ -n "${USBCOPY_EXHAUSTIVE:-}" ]; then
 else
 	tap_skip "8x wrap-around, 32 GiB over 4 GiB, against f3probe" "set USBCOPY_EXHAUSTIVE=1 (f3probe takes about 80 s)"
 fi
+
+# SIGINT/TERM/HUP during --probe (item 6): a slow good card (20 ms per write:
+# the probe's 64 samples take over a second) full of random data; the signal
+# comes once the probe has written two blocks.
+# The probe must stop, put back every block it wrote (the flash's digest as
+# before), write nothing else, say so and exit 4.
+for sig in INT TERM HUP; do
+	fake $((32 * MB)) $((32 * MB)) good delay=20000 || { tap_fail "SIG$sig during --probe: fake device"; continue; }
+	head -c $((32 * MB)) /dev/urandom | dd of="$T/back" conv=notrunc status=none
+	before=$(sha256sum < "$T/back")
+	st=/sys/block/${L#/dev/}/stat
+	base=$(awk '{print $7}' "$st")
+	$U -q -y -d "$L" --probe "$T/one" > "$T/out" 2>&1 &
+	pid=$!
+	n=0 # the probe's first signed blocks (8 sectors each) have reached the device
+	while [ $n -lt 600 ] && [ "$(awk '{print $7}' "$st")" -lt $((base + 16)) ]; do
+		sleep 0.02
+		n=$((n + 1))
+	done
+	kill -$sig $pid
+	n=0
+	while kill -0 $pid 2>/dev/null && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
+	if kill -0 $pid 2>/dev/null; then
+		kill -9 $pid
+		rc=hung
+	else
+		wait $pid
+		rc=$?
+	fi
+	after=$(sha256sum < "$T/back")
+	nb=$(sed -n 's/.*probe interrupted; the \([0-9]*\) block(s) it wrote were restored, the device is as it was.*/\1/p' "$T/out")
+	if [ "$rc" = 4 ] && [ "$before" = "$after" ] && [ "${nb:-0}" -ge 2 ]; then
+		tap_ok "SIG$sig during --probe: exit 4, the $nb blocks it wrote restored (flash digest as before), said so"
+	else
+		tap_fail "SIG$sig during --probe" "rc=$rc same=$([ "$before" = "$after" ] && echo yes || echo no) $(cat "$T/out")"
+	fi
+done
 
 # the final pass: a 24 MiB image on wrap-around fakes over 16 MiB
 head -c $((24 * MB)) /dev/urandom > "$T/img"

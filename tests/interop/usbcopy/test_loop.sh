@@ -13,7 +13,10 @@
 #     before anything else, the rest still holds the old pattern);
 #   - a real mount (mkfs.ext4 on a loop partition): refused, O_EXCL gives
 #     EBUSY, --unmount unmounts and writes; an image living on that
-#     filesystem, or being the loop's backing file, is refused.
+#     filesystem, or being the loop's backing file, is refused;
+#   - stacked devices: a loop set up on the target (offset 1 MiB), formatted
+#     and mounted, is refused (also with --unmount) and left intact (e2fsck),
+#     refused while attached; a partition held open by a process is refused.
 # Needs root and loop devices; runs serially and detaches only its own loops.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 U="$OPSKIT_BUILD/usbcopy/usbcopy"
@@ -22,6 +25,7 @@ MB=1048576
 MNT=""
 cleanup() {
 	[ -n "$MNT" ] && umount "$MNT" 2>/dev/null
+	mountpoint -q "$T/mnt2" 2>/dev/null && umount "$T/mnt2"
 	[ -f "$T/.loops" ] && for l in $(cat "$T/.loops"); do losetup -d "$l" 2>/dev/null; done
 	rm -rf "$TAP_TMP"
 }
@@ -34,7 +38,7 @@ newloop() { # FILE [losetup options]: attach, remember, print the device
 	echo "$l"
 }
 skip_all() {
-	for n in $(seq 1 26); do tap_skip "loop test $n" "$1"; done
+	for n in $(seq 1 33); do tap_skip "loop test $n" "$1"; done
 	tap_done
 }
 [ "$(id -u)" = 0 ] || skip_all "needs root for loop devices"
@@ -212,5 +216,58 @@ Copying and verifying image to USB device
 	if cmp -s -n "$IMGSZ" "$T/img" "$P"; then tap_ok "--unmount: device holds the image"; else tap_fail "--unmount: device differs"; fi
 else
 	for n in 1 2 3 4 5; do tap_skip "mount test $n" "no partition device or mkfs.ext4/mount failed in this sandbox"; done
+fi
+# Stacked devices (issue 18 item 5): a loop device set up on the target at
+# 1 MiB, formatted and mounted: O_EXCL on the target does not see it (the
+# loop driver opens its backing device shared). usbcopy must find it through
+# loop/backing_file, refuse (exit 5) while it is mounted, even with
+# --unmount, and while it is set up at all; e2fsck is the judge that the
+# filesystem was not written under. A partition that a process holds open
+# (not mounted) is refused naming the process.
+SL=$(newloop "$B" -o $MB)
+if [ -n "$SL" ] && command -v mkfs.ext4 >/dev/null && mkfs.ext4 -q -F "$SL" >/dev/null 2>&1 &&
+	mkdir -p "$T/mnt2" && mount "$SL" "$T/mnt2" 2>/dev/null; then
+	echo data > "$T/mnt2/f"
+	sync
+	testcmd "loop over the target, mounted: refused, named, exit 5" "$U -q -y -d $B $T/img 2>&1; echo rc=\$?" \
+		"usbcopy: $B: refusing: ${SL#/dev/} (a loop device over ${B#/dev/} at offset $MB) is mounted on $T/mnt2
+rc=5
+" ""
+	testcmd_rc "loop over the target, mounted: --unmount does not help, exit 5" 5 "$U -q -y --unmount -d $B $T/img"
+	if mountpoint -q "$T/mnt2" && [ "$(cat "$T/mnt2/f")" = data ]; then tap_ok "loop over the target: still mounted, file intact"; else tap_fail "loop over the target: mount disturbed"; fi
+	umount "$T/mnt2"
+	if e2fsck -fn "$SL" >/dev/null 2>&1; then tap_ok "loop over the target: e2fsck finds the filesystem clean"; else tap_fail "loop over the target: e2fsck finds damage"; fi
+	testcmd "loop over the target, not mounted: refused while set up" "$U -q -y -d $B $T/img 2>&1; echo rc=\$?" \
+		"usbcopy: $B: refusing: ${SL#/dev/} (a loop device over ${B#/dev/} at offset $MB) is set up over it
+rc=5
+" ""
+	losetup -d "$SL"
+	testcmd_rc "loop detached: written" 0 "$U -q -y -d $B $T/img && cmp -s -n $IMGSZ $T/img $B"
+else
+	for n in 1 2 3 4 5; do tap_skip "stacked loop test $n" "losetup -o, mkfs.ext4 or mount failed in this sandbox"; done
+fi
+cp "$T/pattern" "$T/q.back"
+dd if=/dev/zero of="$T/q.back" bs=1 seek=446 count=64 conv=notrunc status=none # one partition, no garbage
+printf '\000\000\000\000\203\000\000\000\000\010\000\000\000\360\000\000' | dd of="$T/q.back" bs=1 seek=446 conv=notrunc status=none
+printf '\125\252' | dd of="$T/q.back" bs=1 seek=510 conv=notrunc status=none
+Q=$(newloop "$T/q.back" -P)
+partx -a "$Q" 2>/dev/null
+if [ -b "${Q}p1" ]; then
+	python3 -c 'import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+print(os.getpid(), flush=True)
+time.sleep(60)' "${Q}p1" > "$T/held" &
+	HOLDER=$!
+	n=0
+	while [ ! -s "$T/held" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); done
+	testcmd "partition held open by a process: refused, the process named" "$U -q -y -d $Q $T/img 2>&1; echo rc=\$?" \
+		"usbcopy: $Q: refusing: ${Q#/dev/}p1 is open by process $(cat "$T/held") (python3)
+rc=5
+" ""
+	kill $HOLDER
+	wait $HOLDER 2>/dev/null
+	testcmd_rc "partition closed: written" 0 "$U -q -y -d $Q $T/img && cmp -s -n $IMGSZ $T/img $Q"
+else
+	for n in 1 2; do tap_skip "open partition test $n" "no partition device for a loop in this sandbox"; done
 fi
 tap_done
