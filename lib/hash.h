@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hex.h"
+
 enum hash_algo { HASH_MD5, HASH_SHA1, HASH_SHA224, HASH_SHA256, HASH_SHA384, HASH_SHA512 };
 
 #define HASH_MAX 64 /* bytes in the longest digest */
@@ -32,9 +34,6 @@ int hash_from_name(const char *name);
 const char *hash_name(enum hash_algo algo);
 /* One call: digest of a buffer. Returns length. */
 size_t hash_buf(enum hash_algo algo, const void *data, size_t n, uint8_t *out);
-/* Lower-case hex of n bytes into hex (2n+1 bytes room). */
-void hash_hex(const uint8_t *d, size_t n, char *hex);
-/* Parse 2n hex digits (either case) into out; 0 or -EINVAL. */
-int hash_unhex(const char *hex, uint8_t *out, size_t n);
+/* Printing and parsing digests: hex.h (in the core library). */
 
 #endif

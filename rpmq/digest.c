@@ -86,7 +86,7 @@ static void init_digest(struct sinfo *si, const struct rpm_hdr *h, const struct 
 			return;
 		}
 		size_t n = en->count > 64 ? 64 : en->count;
-		rpm_hex(h->data + en->off, n, si->want);
+		hex_encode(h->data + en->off, n, si->want);
 	} else {
 		const char *s = rpm_ent_str(h, en, elem);
 		if (strlen(s) < 16) {
@@ -229,7 +229,7 @@ int rpm_check_digests(struct rpm_pkg *p, int verbose, FILE *out, struct ok_err *
 				   : s->algo == HASH_SHA1    ? d_hs1
 							     : d_hs256;
 		char got[2 * HASH_MAX + 1];
-		rpm_hex(d, hash_len(s->algo), got);
+		hex_encode(d, hash_len(s->algo), got);
 		if (strcmp(got, s->want) != 0) {
 			s->rc = RC_BAD;
 			char want[sizeof(s->want)];

@@ -440,7 +440,7 @@ static int verify_init(struct verify *v, const struct rpm_pkg *p, struct ok_err 
 			return ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
 		v->pay_on = 1;
 	} else if (md5 && md5->type == RPM_BIN && md5->count == 16) {
-		rpm_hex(p->sig.data + md5->off, 16, v->pay_want);
+		hex_encode(p->sig.data + md5->off, 16, v->pay_want);
 		v->pay_what = "signature header MD5";
 		if (hash_init(&v->pay, HASH_MD5) < 0)
 			return ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
@@ -469,7 +469,7 @@ static int verify_payload(struct verify *v, struct rpm_pkg *p, struct ok_err *e)
 	size_t n = hash_final(&v->pay, d);
 	v->pay_on = 0;
 	char got[2 * HASH_MAX + 1];
-	rpm_hex(d, n, got);
+	hex_encode(d, n, got);
 	if (strcmp(got, v->pay_want) != 0)
 		return ok_err_at(e, -EBADMSG, p->path, p->payload_off,
 				 "payload: digest BAD: %s is %s, the payload's is %s "
@@ -586,7 +586,7 @@ static int write_file(struct xstate *x, struct stream *s, const struct entry *en
 	char got[2 * HASH_MAX + 1] = "";
 	if (check) {
 		uint8_t d[HASH_MAX];
-		rpm_hex(d, hash_final(&h, d), got);
+		hex_encode(d, hash_final(&h, d), got);
 	}
 	if (rc == 0 && check && strcasecmp(got, f->digest) != 0)
 		rc = ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,

@@ -94,16 +94,6 @@ static enum fmt_class td_class(const struct rpm_td *td)
 	}
 }
 
-void rpm_hex(const uint8_t *d, size_t n, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = hx[d[i] >> 4];
-		out[2 * i + 1] = hx[d[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 static char *f_string(const struct rpm_td *td, uint32_t i)
 {
 	switch (td_class(td)) {
@@ -114,7 +104,7 @@ static char *f_string(const struct rpm_td *td, uint32_t i)
 	case CLS_BIN: {
 		char *s = malloc(2 * (size_t)td->count + 1);
 		if (s)
-			rpm_hex(rpm_td_bin(td), td->count, s);
+			hex_encode(rpm_td_bin(td), td->count, s);
 		return s;
 	}
 	default:
@@ -539,7 +529,7 @@ static char *f_pgpsig(const struct rpm_td *td, uint32_t i)
 	unsigned pk = sig.pubkey_algo, ha = sig.hash_algo;
 	const uint8_t *keyid = sig.keyid;
 	char kid[17], *dt = date_fmt((time_t)ctime, "%c");
-	rpm_hex(keyid, 8, kid);
+	hex_encode(keyid, 8, kid);
 	char *r = xasprintf("%s/%s, %s, Key ID %s", pgp_pubkey_name(pk), pgp_hash_name(ha),
 			    dt ? dt : "", kid);
 	free(dt);

@@ -30,6 +30,7 @@
 #include <stdio.h>
 
 #include "err.h"
+#include "hex.h"
 
 /* ---- tag types and the tag table -------------------------------------- */
 
@@ -349,6 +350,5 @@ int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e);
 
 /* Small helpers shared by the files above. */
 char *rpm_perms_string(uint32_t mode, char buf[11]);
-void rpm_hex(const uint8_t *d, size_t n, char *out);
 
 #endif

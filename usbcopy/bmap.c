@@ -152,7 +152,7 @@ static int parse_hex(const char *a, const char *b, uint8_t *out, size_t len)
 	char tmp[2 * HASH_MAX + 1];
 	memcpy(tmp, a, 2 * len);
 	tmp[2 * len] = 0;
-	return hash_unhex(tmp, out, len);
+	return hex_decode(tmp, out, len);
 }
 
 struct elem {
@@ -415,7 +415,7 @@ int uc_bmap_parse(const char *text, size_t len, const char *path, struct uc_bmap
 		hash_final(&h, got);
 		if (memcmp(got, want_sum, hl)) {
 			char gh[2 * HASH_MAX + 1];
-			hash_hex(got, hl, gh);
+			hex_encode(got, hl, gh);
 			return ok_err_line(e, -EINVAL, path, line_of(&s, fsum_tag),
 					   "bmap file checksum mismatch: calculated %s, should be "
 					   "%.*s",

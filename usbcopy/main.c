@@ -427,7 +427,7 @@ static void on_progress(void *vp, uint64_t written, uint64_t verified)
  * exit code after printing why. */
 static int parse_sha256(const char *arg, const char *image, uint8_t out[32])
 {
-	if (strlen(arg) == 64 && hash_unhex(arg, out, 32) == 0)
+	if (strlen(arg) == 64 && hex_decode(arg, out, 32) == 0)
 		return 0;
 	struct ok_err e;
 	ok_err_clear(&e);

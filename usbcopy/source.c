@@ -342,8 +342,8 @@ static int sha_precheck(struct uc_src *s, const char *entry, struct ok_err *e)
 		return 0;
 	}
 	char gh[65], wh[65], ih[65];
-	hash_hex(got, 32, gh);
-	hash_hex(s->want, 32, wh);
+	hex_encode(got, 32, gh);
+	hex_encode(s->want, 32, wh);
 	if (!s->d)
 		return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
 				 "SHA-256 mismatch: image is %s, expected %s", gh, wh);
@@ -354,7 +354,7 @@ static int sha_precheck(struct uc_src *s, const char *entry, struct ok_err *e)
 		s->sha_early = 1;
 		return 0;
 	}
-	hash_hex(img, 32, ih);
+	hex_encode(img, 32, ih);
 	return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
 			 "SHA-256 mismatch: the file is %s, unpacked (%s) %s, expected %s", gh,
 			 s->kind, ih, wh);
@@ -585,8 +585,8 @@ static int finish(struct uc_src *s, struct ok_err *e)
 	}
 	if (memcmp(got, s->want, 32) && !stored_ok) {
 		char gh[65], wh[65];
-		hash_hex(got, 32, gh);
-		hash_hex(s->want, 32, wh);
+		hex_encode(got, 32, gh);
+		hex_encode(s->want, 32, wh);
 		/* the early check passed and the file changed while it was read */
 		return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
 				 "SHA-256 mismatch%s: image is %s, expected %s",
@@ -670,8 +670,8 @@ static int next_bmap(struct uc_src *s, struct uc_chunk *c, struct ok_err *e)
 			s->rh_live = 0;
 			if (memcmp(got, rg->sum, hl)) {
 				char gh[2 * HASH_MAX + 1], wh[2 * HASH_MAX + 1];
-				hash_hex(got, hl, gh);
-				hash_hex(rg->sum, hl, wh);
+				hex_encode(got, hl, gh);
+				hex_encode(rg->sum, hl, wh);
 				return ok_err_at(e, -EBADMSG, s->path, (long long)ra,
 						 "checksum mismatch for blocks range %llu-%llu: "
 						 "calculated %s, should be %s",
@@ -861,7 +861,7 @@ int uc_sums_lookup(const char *text, size_t len, const char *sums_path, const ch
 		return ok_err_at(e, -EINVAL, sums_path, OK_ERR_NOPOS,
 				 "no SHA-256 for %s (%d SHA-256 line%s, none names it)", want,
 				 lines, lines == 1 ? "" : "s");
-	return hash_unhex(got, out, 32) < 0
+	return hex_decode(got, out, 32) < 0
 		   ? ok_err_at(e, -EINVAL, sums_path, OK_ERR_NOPOS, "bad hex digits")
 		   : 0;
 }

@@ -111,18 +111,18 @@ static void test_hash_vectors(void **state)
 	uint8_t d[HASH_MAX];
 	char hex[2 * HASH_MAX + 1];
 	/* FIPS 180-2 / RFC 1321 test vectors for "abc". */
-	hash_hex(d, hash_buf(HASH_SHA256, "abc", 3, d), hex);
+	hex_encode(d, hash_buf(HASH_SHA256, "abc", 3, d), hex);
 	assert_string_equal(hex,
 			    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-	hash_hex(d, hash_buf(HASH_MD5, "abc", 3, d), hex);
+	hex_encode(d, hash_buf(HASH_MD5, "abc", 3, d), hex);
 	assert_string_equal(hex, "900150983cd24fb0d6963f7d28e17f72");
-	hash_hex(d, hash_buf(HASH_SHA1, "abc", 3, d), hex);
+	hex_encode(d, hash_buf(HASH_SHA1, "abc", 3, d), hex);
 	assert_string_equal(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
 	assert_int_equal(hash_from_name("SHA256"), HASH_SHA256);
 	uint8_t u[4];
-	assert_int_equal(hash_unhex("DEADbeef", u, 4), 0);
+	assert_int_equal(hex_decode("DEADbeef", u, 4), 0);
 	assert_int_equal(u[0], 0xde);
-	assert_int_equal(hash_unhex("xx", u, 1), -EINVAL);
+	assert_int_equal(hex_decode("xx", u, 1), -EINVAL);
 }
 
 /* Compress a known stream with the real tool, read it back through decomp

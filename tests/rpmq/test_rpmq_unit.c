@@ -248,7 +248,7 @@ static void test_formatters(void **state)
 	assert_string_equal(rpm_perms_string(0102644, p), "-rw-r-Sr--");
 	assert_string_equal(rpm_perms_string(0020620, p), "crw--w----");
 	char hx[9];
-	rpm_hex((const uint8_t *)"\x01\xab\xff\x00", 4, hx);
+	hex_encode((const uint8_t *)"\x01\xab\xff\x00", 4, hx);
 	assert_string_equal(hx, "01abff00");
 	assert_non_null(rpm_alias_qf("scripts"));
 	assert_null(rpm_alias_qf("nosuch"));

@@ -104,7 +104,7 @@ static void test_bmap_v2(void **state)
 	assert_int_equal(b.r[3].first, 256);
 	assert_true(b.r[3].has_sum);
 	uint8_t want[32];
-	hash_unhex("c9b21de9bf7f8e4e195d9b384b2a52fb2802596a9415a392688100b0e6171614", want, 32);
+	hex_decode("c9b21de9bf7f8e4e195d9b384b2a52fb2802596a9415a392688100b0e6171614", want, 32);
 	assert_memory_equal(b.r[3].sum, want, 32);
 	uc_bmap_free(&b);
 	free(t);
@@ -132,7 +132,7 @@ static char *make_v1(int minor, const char *img_path)
 		uint8_t d[HASH_MAX];
 		char hex[HASH_MAX * 2 + 1];
 		hash_buf(HASH_SHA1, img + a, z - a, d);
-		hash_hex(d, 20, hex);
+		hex_encode(d, 20, hex);
 		if (r[i][0] == r[i][1])
 			k += sprintf(t + k, "        <Range sha1=\"%s\"> %llu </Range>\n", hex,
 				     (unsigned long long)r[i][0]);
@@ -146,7 +146,7 @@ static char *make_v1(int minor, const char *img_path)
 		uint8_t d[HASH_MAX];
 		char hex[41];
 		hash_buf(HASH_SHA1, t, (size_t)k, d);
-		hash_hex(d, 20, hex);
+		hex_encode(d, 20, hex);
 		char *z = strstr(t, "<BmapFileSHA1> ") + 15;
 		memcpy(z, hex, 40);
 	}
