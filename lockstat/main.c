@@ -326,7 +326,7 @@ int main(int argc, char **argv)
 	TT.rep.topn = -1;
 	TT.nrecs = 10000;
 	TT.rate = 97;
-	cli_usage_exit = 1;
+	ok_exit_map = &ok_exit_lockstat; /* Solaris lockstat: 1 usage, 2 any other error */
 	int first = cli_parse(&spec, argc, argv, on_opt, NULL);
 	char **cmd = argv + first;
 	if (!TT.replay && first >= argc)
