@@ -4,6 +4,7 @@
 #include "err.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,12 +53,13 @@ static int err_fill(struct ok_err *e, enum ok_class cls, int err, const char *pa
 	e->line = line;
 	e->err = err;
 	e->cls = cls != OK_CLASS_NONE ? cls : ok_class_of(err);
-	/* Format and policy errors (EINVAL, EBADMSG, EBUSY, ...) print no
-	 * strerror: the message says it all. e->err keeps the errno. */
-	e->errnum = (err == -EINVAL || err == -EBADMSG || err == -ERANGE || err == -EPROTO ||
-		     err == -ENOTSUP || err == -EEXIST || err == -EBUSY || err == -EPERM)
-			? 0
-			: -err;
+	/* Format and policy errors (EINVAL, EBADMSG, EBUSY, ...) and errors the
+	 * caller classed as other than I/O (no superblock is ENOENT, not "No such
+	 * file") print no strerror: the message says it all. e->err keeps it. */
+	bool quiet = err == -EINVAL || err == -EBADMSG || err == -ERANGE || err == -EPROTO ||
+		     err == -ENOTSUP || err == -EEXIST || err == -EBUSY || err == -EPERM ||
+		     (cls != OK_CLASS_NONE && cls != OK_CLASS_IO && cls != OK_CLASS_INTERNAL);
+	e->errnum = quiet ? 0 : -err;
 	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 	return err;
 }

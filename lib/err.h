@@ -124,7 +124,9 @@ noreturn void ok_die(int code, const char *fmt, ...) __attribute__((format(print
 
 /*
  * As ok_err_at and ok_err_line, with the class given by the caller (the place
- * that knows what went wrong) instead of derived from err.
+ * that knows what went wrong) instead of derived from err. A class other than
+ * OK_CLASS_IO or OK_CLASS_INTERNAL makes err a code, not an OS error: no
+ * strerror is appended.
  */
 int ok_errc_at(struct ok_err *e, enum ok_class cls, int err, const char *path, long long offset,
 	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
