@@ -120,7 +120,7 @@ int uc_src_open(const char *path, const struct uc_bmap *bmap, const uint8_t *sha
 	s->d = decomp_open(s->fd, path, DECOMP_UNPACK | DECOMP_VERIFY, e);
 	if (!s->d) {
 		uc_src_close(s);
-		return e ? (e->errnum ? -e->errnum : -EINVAL) : -EINVAL;
+		return e && e->err ? e->err : -EINVAL;
 	}
 	if (decomp_is_plain(s->d) && S_ISREG(st.st_mode)) {
 		ok_err_clear(e);
@@ -277,8 +277,8 @@ static int finish(struct uc_src *s, struct ok_err *e)
 		char gh[65], wh[65];
 		hash_hex(got, 32, gh);
 		hash_hex(s->want, 32, wh);
-		return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
-				 "SHA-256 mismatch: image is %s, expected %s", gh, wh);
+		return ok_errc_at(e, OK_CLASS_NEGATIVE, -EBADMSG, s->path, OK_ERR_NOPOS,
+				  "SHA-256 mismatch: image is %s, expected %s", gh, wh);
 	}
 	return 0;
 }
@@ -359,11 +359,12 @@ static int next_bmap(struct uc_src *s, struct uc_chunk *c, struct ok_err *e)
 				char gh[2 * HASH_MAX + 1], wh[2 * HASH_MAX + 1];
 				hash_hex(got, hl, gh);
 				hash_hex(rg->sum, hl, wh);
-				return ok_err_at(e, -EBADMSG, s->path, (long long)ra,
-						 "checksum mismatch for blocks range %llu-%llu: "
-						 "calculated %s, should be %s",
-						 (unsigned long long)rg->first,
-						 (unsigned long long)rg->last, gh, wh);
+				return ok_errc_at(e, OK_CLASS_NEGATIVE, -EBADMSG, s->path,
+						  (long long)ra,
+						  "checksum mismatch for blocks range %llu-%llu: "
+						  "calculated %s, should be %s",
+						  (unsigned long long)rg->first,
+						  (unsigned long long)rg->last, gh, wh);
 			}
 		}
 		s->ri++;
