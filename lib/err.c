@@ -15,7 +15,7 @@ const char *ok_progname = "opskit";
  *                             none neg usage data io  refused internal */
 const struct ok_exit_map ok_exit_opskit = {NULL, {0, 1, 2, 3, 4, 5, 70}};
 const struct ok_exit_map ok_exit_rpm = {"rpm 4.18", {0, 1, 1, 1, 1, 1, 1}};
-const struct ok_exit_map ok_exit_syslog_ng = {"syslog-ng 3.38", {0, 1, 1, 1, 2, 2, 2}};
+const struct ok_exit_map ok_exit_syslog_ng = {"syslog-ng 3.38", {0, 1, 1, 1, 1, 2, 2}};
 const struct ok_exit_map ok_exit_lockstat = {"Solaris lockstat", {0, 2, 1, 2, 2, 2, 2}};
 const struct ok_exit_map *ok_exit_map = &ok_exit_opskit;
 

@@ -89,8 +89,9 @@ extern const struct ok_exit_map ok_exit_opskit;
  * the count of failed packages, as rpm does). */
 extern const struct ok_exit_map ok_exit_rpm;
 /* syslog-ng 3.38 and syslog-ng-ctl: 1 for a bad option, a configuration that
- * does not parse or cannot be read; 2 when start-up fails (reference error,
- * a source or destination that cannot be opened: I/O and refused). */
+ * cannot be read or does not parse, a daemon that cannot be reached; 2 when
+ * the daemon refuses to start (a reference error or filter loop in a
+ * configuration that parsed, a source that cannot be opened). */
 extern const struct ok_exit_map ok_exit_syslog_ng;
 /* Solaris lockstat(1M): 1 usage error, 2 any other error. */
 extern const struct ok_exit_map ok_exit_lockstat;

@@ -77,7 +77,8 @@ static void test_err_format(void **state)
 	assert_int_equal(ok_exit(&e), 1);
 	ok_exit_map = &ok_exit_syslog_ng;
 	assert_int_equal(ok_exit_class(OK_CLASS_DATA), 1);
-	assert_int_equal(ok_exit_class(OK_CLASS_IO), 2);
+	assert_int_equal(ok_exit_class(OK_CLASS_IO), 1);
+	assert_int_equal(ok_exit_class(OK_CLASS_REFUSED), 2);
 	ok_exit_map = &ok_exit_opskit;
 }
 
