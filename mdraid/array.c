@@ -362,11 +362,7 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 	int rc = 0;
 	memset(a, 0, sizeof(*a));
 	a->flags = flags;
-	a->budget_bytes = MD_BUDGET_BYTES;
-	/* MDRAID_MEM_MIB overrides the I/O buffer budget (benchmarks, tests) */
-	const char *mem = getenv("MDRAID_MEM_MIB");
-	if (mem && atoi(mem) >= 1 && atoi(mem) <= 65536)
-		a->budget_bytes = (size_t)atoi(mem) << 20;
+	a->budget_bytes = MD_BUDGET_BYTES; /* the caller may change it before the first I/O */
 	a->ref_member = -1;
 	for (int s = 0; s < MD_MAX_MEMBERS; s++)
 		a->slot_member[s] = -1;

@@ -387,6 +387,18 @@ static unsigned open_flags(bool write)
 	       (TT.no_direct ? MD_OPEN_NO_DIRECT : 0);
 }
 
+/* md_array_open, then the I/O buffer budget of MDRAID_MEM_MIB (MiB, 1-65536;
+ * documented in mdraid(1)): read here, not in the library, so library code
+ * sees no environment (lint); buffers are sized at the first I/O. */
+static int array_open(struct md_array *a, int n, char **paths, unsigned flags, struct ok_err *e)
+{
+	int rc = md_array_open(a, n, paths, flags, e);
+	const char *mem = getenv("MDRAID_MEM_MIB");
+	if (rc == 0 && mem && atoi(mem) >= 1 && atoi(mem) <= 65536)
+		a->budget_bytes = (size_t)atoi(mem) << 20;
+	return rc;
+}
+
 /* Bytes per read/write call: whole stripes when they fit in the memory
  * budget (so calls after the first are stripe-aligned), else a bounded
  * slice (huge chunks: the library slices rows itself). *sd becomes the
@@ -442,7 +454,7 @@ static int do_detail(int n, char **paths)
 	struct ok_err e;
 	ok_err_clear(&e);
 	unsigned fl = open_flags(false) | MD_OPEN_ALLOW_RESHAPE | MD_OPEN_FORCE;
-	int rc = md_array_open(&a, n, paths, fl, &e);
+	int rc = array_open(&a, n, paths, fl, &e);
 	if (rc < 0)
 		return ok_err_fail(&e);
 	char host[256] = "";
@@ -459,7 +471,7 @@ static int do_read(int n, char **paths)
 	struct md_array a;
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = md_array_open(&a, n, paths, open_flags(false), &e);
+	int rc = array_open(&a, n, paths, open_flags(false), &e);
 	if (rc < 0)
 		return ok_err_fail(&e);
 	print_left_out(&a);
@@ -505,7 +517,7 @@ static int do_write(int n, char **paths)
 	ok_err_clear(&e);
 	if (!TT.have_offset)
 		ok_die_class(OK_CLASS_USAGE, "write: --offset is required");
-	int rc = md_array_open(&a, n, paths, open_flags(true), &e);
+	int rc = array_open(&a, n, paths, open_flags(true), &e);
 	if (rc < 0)
 		return ok_err_fail(&e);
 	print_left_out(&a);
@@ -572,7 +584,7 @@ static int do_check(int n, char **paths, bool repair)
 	struct md_array a;
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = md_array_open(&a, n, paths, open_flags(repair), &e);
+	int rc = array_open(&a, n, paths, open_flags(repair), &e);
 	if (rc < 0)
 		return ok_err_fail(&e);
 	print_left_out(&a);
@@ -607,7 +619,7 @@ static int do_rebuild(int n, char **paths)
 	struct md_array a;
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = md_array_open(&a, n - 1, paths + 1, open_flags(true), &e);
+	int rc = array_open(&a, n - 1, paths + 1, open_flags(true), &e);
 	if (rc < 0)
 		return ok_err_fail(&e);
 	print_left_out(&a);
