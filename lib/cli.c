@@ -15,8 +15,6 @@
 #define CLI_ID_HELP    (-1000)
 #define CLI_ID_VERSION (-1001)
 
-int cli_usage_exit = OK_EXIT_USAGE;
-
 void cli_usage_error(const struct cli_spec *spec, const char *fmt, ...)
 {
 	va_list ap;
@@ -25,7 +23,7 @@ void cli_usage_error(const struct cli_spec *spec, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help' for more information.\n", spec->name);
-	exit(cli_usage_exit);
+	exit(ok_exit_class(OK_CLASS_USAGE));
 }
 
 /* The first word of spec->name is the program name for ok_* messages. */

@@ -50,17 +50,14 @@ struct cli_spec {
 	unsigned flags;		    /* enum cli_flags */
 };
 
-/* Exit code for usage errors, OK_EXIT_USAGE (2) unless a tool keeps its
- * historical one (lockstat: 1, as Solaris). Set before cli_parse(). */
-extern int cli_usage_exit;
-
 typedef int (*cli_fn)(void *ctx, int id, const char *arg);
 
 /* Parse argv[1..]; returns the index of the first operand. Exits on --help,
  * --version and usage errors. Sets ok_progname to the spec's first word. */
 int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, void *ctx);
 
-/* Print "name: message" and "Try 'name --help' for more information." and exit 2. */
+/* Print "name: message" and "Try 'name --help' for more information." and exit
+ * with ok_exit_class(OK_CLASS_USAGE): 2, or the peer's code (err.h). */
 _Noreturn void cli_usage_error(const struct cli_spec *spec, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -68,7 +68,6 @@ struct decomp {
 	char name[256];	    /* input name for messages */
 	uint64_t offset;    /* decompressed bytes handed out */
 	int64_t entry_size; /* entry size, or -1 */
-	char *entry_name;   /* entry path (zip/tar), or NULL */
 	const char *filter; /* outermost compression, "none" if none */
 	const char *format; /* "raw", "zip", "tar", ... */
 	unsigned flags;	    /* enum decomp_flags */
@@ -376,12 +375,8 @@ struct decomp *decomp_open_pick(int fd, const char *name, unsigned flags, decomp
 			: "tar";
 	int nf = archive_filter_count(d->a);
 	d->filter = nf > 1 ? archive_filter_name(d->a, 0) : "none";
-	if (strcmp(d->format, "raw")) {
-		d->entry_name =
-		    strdup(archive_entry_pathname(ent) ? archive_entry_pathname(ent) : "");
-		if (archive_entry_size_is_set(ent))
-			d->entry_size = archive_entry_size(ent);
-	}
+	if (strcmp(d->format, "raw") && archive_entry_size_is_set(ent))
+		d->entry_size = archive_entry_size(ent);
 	return d;
 }
 
@@ -443,11 +438,6 @@ int decomp_finish(struct decomp *d, struct ok_err *e)
 	return 0;
 }
 
-uint64_t decomp_offset(const struct decomp *d)
-{
-	return d->offset;
-}
-
 uint64_t decomp_input_offset(const struct decomp *d)
 {
 	return d->in.pos;
@@ -468,11 +458,6 @@ int64_t decomp_entry_size(const struct decomp *d)
 	return d->entry_size;
 }
 
-const char *decomp_entry_name(const struct decomp *d)
-{
-	return d->entry_name;
-}
-
 int decomp_is_plain(const struct decomp *d)
 {
 	return !strcmp(d->format, "raw") && !strcmp(d->filter, "none");
@@ -487,6 +472,5 @@ void decomp_close(struct decomp *d)
 	free(d->in.blk);
 	free(d->in.tape);
 	gz_free(d->in.gz);
-	free(d->entry_name);
 	free(d);
 }

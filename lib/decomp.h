@@ -67,8 +67,6 @@ ssize_t decomp_read(struct decomp *d, void *buf, size_t n, struct ok_err *e);
  * -errno (read error). Without DECOMP_VERIFY it returns 0 at once.
  */
 int decomp_finish(struct decomp *d, struct ok_err *e);
-/* Decompressed bytes read so far. */
-uint64_t decomp_offset(const struct decomp *d);
 /* Input (compressed) bytes read so far, libarchive's read-ahead included. */
 uint64_t decomp_input_offset(const struct decomp *d);
 /* The compression ("gzip", "xz", ..., "none") and container ("zip", "tar", "raw"). */
@@ -76,8 +74,6 @@ const char *decomp_filter_name(const struct decomp *d);
 const char *decomp_format_name(const struct decomp *d);
 /* Size of the unpacked entry when the container records it, else -1. */
 int64_t decomp_entry_size(const struct decomp *d);
-/* Name of the unpacked entry (zip/tar), else NULL. */
-const char *decomp_entry_name(const struct decomp *d);
 /* True when the input is neither compressed nor packed. */
 int decomp_is_plain(const struct decomp *d);
 void decomp_close(struct decomp *d);

@@ -16,15 +16,26 @@
  * When errnum is set and the message does not already say it, ": strerror"
  * is appended.
  *
- * Exit codes, shared by every tool and listed in each man page:
- *   0  success
- *   1  the command ran but its answer is negative (mismatches found, a digest
- *      is BAD, a verify failed, a filter did not match)
- *   2  usage error (bad option or operand)
- *   3  bad input data (a file is not in the expected format)
- *   4  I/O or system error
- *   5  refused for safety (nothing was written)
- *   70 internal error (a bug: please report)
+ * Every error has a class, set where the error happens (ok_errc_at and
+ * ok_errc_line take it; ok_err_at and ok_err_line derive it from the errno
+ * with ok_class_of; ok_err_set_class corrects it where the caller knows
+ * better, e.g. "no usable member" is bad data whatever errno the member gave).
+ * main() turns the class into the exit code through one table, ok_exit_map:
+ *
+ *   class              opskit code   meaning
+ *   (none)             0             success
+ *   OK_CLASS_NEGATIVE  1             the command ran but its answer is negative
+ *                                    (mismatches found, a digest is BAD, a
+ *                                    verify failed, a filter did not match)
+ *   OK_CLASS_USAGE     2             usage error (bad option or operand)
+ *   OK_CLASS_DATA      3             bad input data (not in the expected format)
+ *   OK_CLASS_IO        4             I/O or system error (incl. a missing file)
+ *   OK_CLASS_REFUSED   5             refused for safety (nothing was written)
+ *   OK_CLASS_INTERNAL  70            internal error (a bug: please report)
+ *
+ * A tool whose peer's exit codes are a contract scripts rely on installs the
+ * peer's table instead (ok_exit_map = &ok_exit_rpm, &ok_exit_syslog_ng,
+ * &ok_exit_lockstat); the README's table lists them side by side.
  */
 #ifndef OPSKIT_ERR_H
 #define OPSKIT_ERR_H
@@ -42,16 +53,50 @@ enum ok_exit {
 	OK_EXIT_INTERNAL = 70,
 };
 
+/* The kind of an error, which picks the exit code (see above). */
+enum ok_class {
+	OK_CLASS_NONE = 0, /* no error */
+	OK_CLASS_NEGATIVE, /* ran, answer is "no" */
+	OK_CLASS_USAGE,	   /* bad option or operand */
+	OK_CLASS_DATA,	   /* input not in the expected format */
+	OK_CLASS_IO,	   /* I/O or system error, missing file */
+	OK_CLASS_REFUSED,  /* refused for safety, nothing written */
+	OK_CLASS_INTERNAL, /* broken invariant */
+	OK_CLASS_N,
+};
+
 /* No position known: offset and line are both OK_ERR_NOPOS. */
 #define OK_ERR_NOPOS (-1LL)
 
 struct ok_err {
-	char path[256];	  /* file the error is about, "" if none */
-	long long offset; /* byte offset in path, or OK_ERR_NOPOS */
-	long long line;	  /* 1-based line in path, or OK_ERR_NOPOS */
-	int errnum;	  /* errno behind the error, 0 if none */
-	char msg[512];	  /* what was found and what was expected */
+	char path[256];	   /* file the error is about, "" if none */
+	long long offset;  /* byte offset in path, or OK_ERR_NOPOS */
+	long long line;	   /* 1-based line in path, or OK_ERR_NOPOS */
+	int errnum;	   /* errno whose strerror is printed, 0 if the message says it all */
+	char msg[512];	   /* what was found and what was expected */
+	int err;	   /* the negative errno as returned, always kept (EBUSY too) */
+	enum ok_class cls; /* what kind of error: picks the exit code */
 };
+
+/* Exit code per class, and the peer whose codes they are (NULL: opskit's own). */
+struct ok_exit_map {
+	const char *peer;
+	int code[OK_CLASS_N];
+};
+/* opskit's codes (the table above). */
+extern const struct ok_exit_map ok_exit_opskit;
+/* rpm -qp/-K: 1 for a usage error and for every failed package (rpmq returns
+ * the count of failed packages, as rpm does). */
+extern const struct ok_exit_map ok_exit_rpm;
+/* syslog-ng 3.38 and syslog-ng-ctl: 1 for a bad option, a configuration that
+ * cannot be read or does not parse, a daemon that cannot be reached; 2 when
+ * the daemon refuses to start (a reference error or filter loop in a
+ * configuration that parsed, a source that cannot be opened). */
+extern const struct ok_exit_map ok_exit_syslog_ng;
+/* Solaris lockstat(1M): 1 usage error, 2 any other error. */
+extern const struct ok_exit_map ok_exit_lockstat;
+/* The table main() uses; &ok_exit_opskit unless main() sets a peer's. */
+extern const struct ok_exit_map *ok_exit_map;
 
 /* Program name used as the message prefix; set by cli_parse() or by hand. */
 extern const char *ok_progname;
@@ -77,8 +122,36 @@ void ok_err_print(const struct ok_err *e);
 void ok_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Print "prog: message" on stderr and exit with code. */
 noreturn void ok_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Map a negative errno from a library call to an exit code (EINVAL-like format
- * errors to OK_EXIT_DATA, the rest to OK_EXIT_IO). */
+
+/*
+ * As ok_err_at and ok_err_line, with the class given by the caller (the place
+ * that knows what went wrong) instead of derived from err. A class other than
+ * OK_CLASS_IO or OK_CLASS_INTERNAL makes err a code, not an OS error: no
+ * strerror is appended.
+ */
+int ok_errc_at(struct ok_err *e, enum ok_class cls, int err, const char *path, long long offset,
+	       const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+int ok_errc_line(struct ok_err *e, enum ok_class cls, int err, const char *path, long long line,
+		 const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Set e's class (if e is not NULL) and return err, for a caller that knows the
+ * kind of an error a lower layer filled in. */
+int ok_err_set_class(struct ok_err *e, enum ok_class cls, int err);
+/* The class a bare negative errno implies when nobody said better: format
+ * errors (EINVAL, EBADMSG, ERANGE, EPROTO, ENOTSUP, EUCLEAN, ENODEV,
+ * EPROTONOSUPPORT) are bad data, EBUSY/EEXIST/EPERM refused (opskit libraries
+ * return EPERM for a refusal), anything else I/O. 0 is OK_CLASS_NONE. */
+enum ok_class ok_class_of(int err);
+
+/* The exit code for a class, from ok_exit_map. */
+int ok_exit_class(enum ok_class cls);
+/* The exit code for e: its class (or, unset, ok_class_of(e->err)). */
+int ok_exit(const struct ok_err *e);
+/* Print e and return ok_exit(e): the usual last line of a verb in main.c. */
+int ok_err_fail(const struct ok_err *e);
+/* Print "prog: message" on stderr and exit with ok_exit_class(cls). */
+noreturn void ok_die_class(enum ok_class cls, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Map a negative errno to an exit code: ok_exit_class(ok_class_of(err)). */
 int ok_exit_code(int err);
 
 /* A broken internal invariant: print where and abort (git's BUG()). */

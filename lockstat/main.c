@@ -150,14 +150,17 @@ static struct {
 	enum ls_backend backend; /* --backend */
 } TT;
 
-/* Solaris' fail(): "lockstat: message" and exit 2. */
-static _Noreturn void fail(const char *fmt, const char *arg)
+/* Solaris' fail(): "lockstat: message" and exit with the class's code, 2
+ * for every class but usage (ok_exit_lockstat). A bad option value is an
+ * error here, not a usage error, as in Solaris. */
+static _Noreturn void fail_class(enum ok_class cls, const char *fmt, const char *arg)
 {
 	fprintf(stderr, "lockstat: ");
 	fprintf(stderr, fmt, arg);
 	fputc('\n', stderr);
-	exit(2);
+	exit(ok_exit_class(cls));
 }
+#define fail(...) fail_class(OK_CLASS_DATA, __VA_ARGS__)
 
 static int on_opt(void *ctx, int id, const char *arg)
 {
@@ -338,7 +341,7 @@ int main(int argc, char **argv)
 	TT.rep.topn = -1;
 	TT.nrecs = 10000;
 	TT.rate = 97;
-	cli_usage_exit = 1;
+	ok_exit_map = &ok_exit_lockstat; /* Solaris lockstat: 1 usage, 2 any other error */
 	int first = cli_parse(&spec, argc, argv, on_opt, NULL);
 	char **cmd = argv + first;
 	if (!TT.replay && first >= argc)
@@ -399,25 +402,22 @@ int main(int argc, char **argv)
 	int ncpu = 0;
 	if (TT.replay) {
 		if (ls_replay_open(&rp, TT.replay, &syms, &e) < 0) {
-			ok_err_print(&e);
-			exit(2);
+			exit(ok_err_fail(&e));
 		}
 		ncpu = rp.ncpu;
 	} else {
 		int cpus[1024];
 		if (ls_online_cpus(&ncpu, cpus, 1024) <= 0)
-			fail("%s", "cannot read /sys/devices/system/cpu/online");
+			fail_class(OK_CLASS_IO, "%s", "cannot read /sys/devices/system/cpu/online");
 		int contention = 0;
 		for (int i = 0; i < LS_EV_LINUX_END; i++)
 			contention |= k.filter.enabled[i];
 		if (ls_check_access(contention, &e) < 0) {
-			ok_err_print(&e);
-			exit(2);
+			exit(ok_err_fail(&e));
 		}
 		const char *path = TT.symbols ? TT.symbols : "/proc/kallsyms";
 		if (ls_symtab_load_kallsyms(&syms, path, &e) < 0) {
-			ok_err_print(&e);
-			exit(2);
+			exit(ok_err_fail(&e));
 		}
 		ls_symtab_finish(&syms, ncpu);
 	}
@@ -427,20 +427,20 @@ int main(int argc, char **argv)
 					     : &k.filter.funcs[k.filter.nfuncs++];
 		if (ls_parse_range(&syms, TT.ranges[i].arg, r, &e) < 0) {
 			fprintf(stderr, "lockstat: %s\n", e.msg);
-			exit(2);
+			exit(ok_exit(&e));
 		}
 	}
 
 	k.out = stdout;
 	if (TT.outfile && !(k.out = fopen(TT.outfile, "w")))
-		fail("error opening file: %s", strerror(errno));
+		fail_class(OK_CLASS_IO, "error opening file: %s", strerror(errno));
 	if (TT.record) {
 		if (!(k.record = fopen(TT.record, "w")))
-			fail("cannot create record file: %s", strerror(errno));
+			fail_class(OK_CLASS_IO, "cannot create record file: %s", strerror(errno));
 		k.seen = calloc(syms.n ? syms.n : 1, 1);
 	}
 	if (ls_recset_init(&k.set, TT.nrecs, TT.rep.depth) < 0)
-		fail("%s", "out of memory");
+		fail_class(OK_CLASS_IO, "%s", "out of memory");
 	k.set.by_comm = TT.comm;
 
 	uint64_t elapsed;
@@ -451,8 +451,7 @@ int main(int argc, char **argv)
 			on_event(&k, &ev);
 		ls_replay_close(&rp);
 		if (r < 0) {
-			ok_err_print(&e);
-			exit(2);
+			exit(ok_err_fail(&e));
 		}
 		elapsed = rp.elapsed_ns;
 	} else {
@@ -470,10 +469,12 @@ int main(int argc, char **argv)
 			ls_record_header(k.record, 0, ncpu); /* elapsed rewritten below */
 		struct ls_collect_result res;
 		if (ls_collect(&co, &syms, cmd, on_event, &k, &res, &e) < 0) {
-			ok_err_print(&e);
-			if (TT.backend == LS_BACKEND_BPF && *ls_bpf_log())
+			if (TT.backend == LS_BACKEND_BPF && *ls_bpf_log()) {
+				ok_err_print(&e);
 				fprintf(stderr, "lockstat: libbpf said:\n%s", ls_bpf_log());
-			exit(2);
+				exit(ok_exit(&e));
+			}
+			exit(ok_err_fail(&e));
 		}
 		if (res.bpf_why[0])
 			fprintf(stderr,
@@ -501,7 +502,7 @@ int main(int argc, char **argv)
 			fprintf(k.record, "elapsed %llu\n", (unsigned long long)elapsed);
 		}
 		if (fclose(k.record))
-			fail("cannot write record file: %s", strerror(errno));
+			fail_class(OK_CLASS_IO, "cannot write record file: %s", strerror(errno));
 	}
 	if (k.set.dropped)
 		fprintf(stderr, "lockstat: warning: ran out of data records (use -n for more)\n");
@@ -510,7 +511,7 @@ int main(int argc, char **argv)
 		ls_report(&k.set, &syms, &TT.rep, k.out);
 	/* A report that did not reach its file is a failure (e.g. /dev/full). */
 	if (fflush(k.out) == EOF || ferror(k.out) || (k.out != stdout && fclose(k.out)))
-		fail("error writing output: %s", strerror(errno ? errno : EIO));
+		fail_class(OK_CLASS_IO, "error writing output: %s", strerror(errno ? errno : EIO));
 	ls_recset_free(&k.set);
 	ls_symtab_free(&syms);
 	free(k.seen);

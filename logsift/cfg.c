@@ -117,7 +117,7 @@ struct lex {
 	size_t included; /* bytes read by @include so far (bounded) */
 	bool saw_version;
 	struct ok_err *e;
-	int err_code; /* exit code for the error: 1 syntax, 2 reference */
+	int err_code; /* syslog-ng's exit code for the error: 1 syntax, 2 reference */
 	bool failed;
 	struct block *blocks; /* block definitions, newest first */
 	int expansions;	      /* guards against self-expanding blocks */
@@ -232,7 +232,9 @@ static int getc_(struct lex *L)
 	return c;
 }
 
-/* Record an error once: e->msg gets the text, e->errnum the exit code. */
+/* Record an error once: e->msg gets the text, e->cls the kind: bad data for
+ * syslog-ng's code 1 (syntax), refused for its code 2 (a reference error or a
+ * loop in a configuration that parsed: the daemon will not start with it). */
 static void lex_fail(struct lex *L, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void lex_fail(struct lex *L, int code, const char *fmt, ...)
@@ -249,7 +251,8 @@ static void lex_fail(struct lex *L, int code, const char *fmt, ...)
 		va_end(ap);
 		snprintf(L->e->path, sizeof L->e->path, "%s", L->file ? L->file : "");
 		L->e->line = L->line;
-		L->e->errnum = code;
+		L->e->err = -EINVAL;
+		L->e->cls = code == 2 ? OK_CLASS_REFUSED : OK_CLASS_DATA;
 	}
 }
 
@@ -3074,10 +3077,11 @@ struct ls_cfg *ls_cfg_load(const char *path, struct ok_err *e)
 	size_t len;
 	int r = read_file(path, &text, &len);
 	if (r < 0) {
-		ok_err_at(e, r, path, OK_ERR_NOPOS,
-			  "Error opening configuration file; filename='%s'", path);
+		/* as syslog-ng: no strerror, the message is its whole line */
+		ok_errc_at(e, OK_CLASS_IO, r, path, OK_ERR_NOPOS,
+			   "Error opening configuration file; filename='%s'", path);
 		if (e)
-			e->errnum = 1;
+			e->errnum = 0;
 		return NULL;
 	}
 	return parse_text(text, len, path, e);

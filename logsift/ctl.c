@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "err.h"
 #include "io.h"
 
 static const char help[] =
@@ -26,7 +27,8 @@ static const char help[] =
     "           SourceName;SourceId;SourceInstance;State;Type;Number\n"
     "  reload   re-read the configuration (as SIGHUP)\n"
     "  stop     stop the daemon (as SIGTERM)\n"
-    "Exit: 0 ok, 1 the daemon answered FAIL or could not be reached, 2 usage.\n";
+    "Exit (as syslog-ng-ctl): 0 ok, 1 usage error, the daemon answered FAIL or\n"
+    "could not be reached.\n";
 
 static const struct cli_opt opts[] = {{"control", 'c', CLI_ARG, 'c'}, {0}};
 static const struct cli_spec spec = {"logsift-ctl", help, opts, 0};
@@ -41,6 +43,7 @@ static int on_opt(void *ctx, int id, const char *arg)
 int main(int argc, char **argv)
 {
 	const char *sock = "/run/logsift.ctl";
+	ok_exit_map = &ok_exit_syslog_ng; /* syslog-ng-ctl: 1 for every failure */
 	int first = cli_parse(&spec, argc, argv, on_opt, &sock);
 	static const char *const verbs[][2] = {
 	    {"stats", "STATS\n"}, {"reload", "RELOAD\n"}, {"stop", "STOP\n"}};
@@ -48,33 +51,24 @@ int main(int argc, char **argv)
 	for (size_t i = 0; first == argc - 1 && i < 3; i++)
 		if (!strcmp(argv[first], verbs[i][0]))
 			cmd = verbs[i][1];
-	if (!cmd) {
-		fprintf(stderr, "logsift-ctl: expected one of stats, reload, stop\n"
-				"Try 'logsift-ctl --help'.\n");
-		return 2;
-	}
+	if (!cmd)
+		cli_usage_error(&spec, "expected one of stats, reload, stop");
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(sock) >= sizeof sa.sun_path) {
-		fprintf(stderr, "logsift-ctl: %s: path too long\n", sock);
-		return 1;
-	}
+	if (strlen(sock) >= sizeof sa.sun_path)
+		cli_usage_error(&spec, "%s: path too long", sock);
 	strcpy(sa.sun_path, sock);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-		fprintf(stderr, "logsift-ctl: %s: %s\n", sock, strerror(errno));
-		return 1;
-	}
-	if (io_write_full(fd, cmd, strlen(cmd)) < 0) {
-		fprintf(stderr, "logsift-ctl: %s: %s\n", sock, strerror(errno));
-		return 1;
-	}
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		ok_die_class(OK_CLASS_IO, "%s: %s", sock, strerror(errno));
+	if (io_write_full(fd, cmd, strlen(cmd)) < 0)
+		ok_die_class(OK_CLASS_IO, "%s: %s", sock, strerror(errno));
 	char buf[65536];
 	ssize_t r;
 	int rc = 0;
 	bool first_chunk = true;
 	while ((r = read(fd, buf, sizeof buf)) > 0) {
 		if (first_chunk && r >= 4 && !memcmp(buf, "FAIL", 4))
-			rc = 1;
+			rc = ok_exit_class(OK_CLASS_NEGATIVE);
 		first_chunk = false;
 		fwrite(buf, 1, (size_t)r, stdout);
 	}

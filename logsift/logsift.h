@@ -179,8 +179,10 @@ struct ls_filter;
 
 /*
  * Load a configuration file (follows @include). Returns the config or NULL
- * with e filled: e->msg holds syslog-ng's wording and FILE:L:C, e->errnum the
- * exit code syslog-ng would use (1 = syntax, 2 = reference/loop).
+ * with e filled: e->msg holds syslog-ng's wording and FILE:L:C, e->cls the
+ * kind: OK_CLASS_IO (cannot read it), OK_CLASS_DATA (syntax) or
+ * OK_CLASS_REFUSED (reference error, filter loop), which ok_exit_syslog_ng
+ * turns into syslog-ng's exit codes 1, 1 and 2.
  */
 struct ls_cfg *ls_cfg_load(const char *path, struct ok_err *e);
 /* As ls_cfg_load, from a string; name is used as the file name in errors. */

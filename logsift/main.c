@@ -217,6 +217,7 @@ static void print_excerpt(const char *msg)
 int main(int argc, char **argv)
 {
 	struct ctx ctx = {.cfg = "/etc/syslog-ng/syslog-ng.conf"};
+	ok_exit_map = &ok_exit_syslog_ng; /* scripts test syslog-ng's 1 and 2 */
 	int first = cli_parse(&spec, argc, argv, on_opt, &ctx);
 	if (first < argc)
 		cli_usage_error(&spec, "unexpected operand '%s'", argv[first]);
@@ -232,7 +233,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", line);
 			print_excerpt(line);
 		}
-		return e.errnum == 2 ? 2 : 1;
+		return ok_exit(&e);
 	}
 	for (size_t i = 0; i < ls_cfg_warning_count(cfg); i++)
 		fprintf(stderr, "%s\n", ls_cfg_warning(cfg, i));
@@ -249,7 +250,7 @@ int main(int argc, char **argv)
 		if (!sel) {
 			fprintf(stderr, "logsift: --trace-match: %s\n", e.msg);
 			ls_cfg_free(cfg);
-			return 2;
+			return ok_exit_class(OK_CLASS_USAGE);
 		}
 		trace.sel = sel;
 		if (trace.mode == LS_TRACE_OFF)
@@ -266,16 +267,20 @@ int main(int argc, char **argv)
 			ls_stats_print(cfg, stdout);
 		if (rc == -ENOENT) {
 			fprintf(stderr, "logsift: --test: the configuration has no source\n");
-			rc = 1;
+			rc = ok_exit_class(OK_CLASS_DATA);
 		} else {
 			rc = 0;
 		}
 	} else {
 		struct ls_daemon_opts o = {ctx.cfg, &trace, ctx.stats, ctx.pidfile, ctx.control};
 		rc = ls_daemon_run(&cfg, &o, &e);
-		if (rc)
+		if (rc) {
 			fprintf(stderr, "%s: %s%s%s\n", e.msg, e.path, e.errnum ? ": " : "",
 				e.errnum ? strerror(e.errnum) : "");
+			/* a daemon that cannot start (a source or the control
+			 * socket cannot be opened) is syslog-ng's exit 2 */
+			rc = ok_exit_class(OK_CLASS_REFUSED);
+		}
 	}
 	ls_filter_free(sel);
 	ls_cfg_free(cfg);

@@ -462,9 +462,3 @@ void ls_tls_conn_free(struct ls_tls_conn *c)
 	ERR_clear_error();
 	free(c);
 }
-
-const char *ls_tls_where(const struct ls_tls *t, int *line)
-{
-	*line = t->line;
-	return t->file;
-}

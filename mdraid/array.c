@@ -362,11 +362,7 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 	int rc = 0;
 	memset(a, 0, sizeof(*a));
 	a->flags = flags;
-	a->budget_bytes = MD_BUDGET_BYTES;
-	/* MDRAID_MEM_MIB overrides the I/O buffer budget (benchmarks, tests) */
-	const char *mem = getenv("MDRAID_MEM_MIB");
-	if (mem && atoi(mem) >= 1 && atoi(mem) <= 65536)
-		a->budget_bytes = (size_t)atoi(mem) << 20;
+	a->budget_bytes = MD_BUDGET_BYTES; /* the caller may change it before the first I/O */
 	a->ref_member = -1;
 	for (int s = 0; s < MD_MAX_MEMBERS; s++)
 		a->slot_member[s] = -1;
@@ -382,7 +378,9 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 		m->slot = -1;
 		snprintf(m->path, sizeof(m->path), "%s", paths[i]);
 	}
-	/* 1. open and load every member */
+	/* 1. open and load every member; the first failure is the error if none is usable */
+	struct ok_err first;
+	ok_err_clear(&first);
 	for (int i = 0; i < n; i++) {
 		struct md_member *m = &a->m[i];
 		struct ok_err me;
@@ -409,6 +407,8 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 				goto fail;
 			}
 			ok_err_format(&me, m->why, sizeof(m->why));
+			if (!first.err)
+				first = me;
 			close_member(m);
 			rc = 0;
 			continue;
@@ -424,12 +424,18 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			a->ref_member = i;
 	}
 	if (a->ref_member < 0) {
-		for (int i = 0; i < n; i++)
-			if (a->m[i].why[0]) {
-				rc = ok_err_at(e, -ENODEV, a->m[i].path, OK_ERR_NOPOS,
-					       "no usable member: %s", a->m[i].why);
-				goto fail;
+		if (first.err) {
+			/* that member's own error, path and class (a missing file is
+			 * I/O, a member without a superblock bad data), said once */
+			rc = first.err;
+			if (e) {
+				*e = first;
+				if (snprintf(e->msg, sizeof(e->msg), "no usable member: %s",
+					     first.msg) >= (int)sizeof(e->msg))
+					e->msg[sizeof(e->msg) - 1] = 0;
 			}
+			goto fail;
+		}
 		rc =
 		    ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS, "no active member with a superblock");
 		goto fail;

@@ -100,9 +100,9 @@ static int open_for_create(struct cmember *c, const struct md_create_opts *o, st
 		return ok_err_at(e, (int)size, c->path, OK_ERR_NOPOS, "cannot get the size");
 	c->sectors = (uint64_t)size / 512;
 	if (c->sectors < 24)
-		return ok_err_at(e, -ENOSPC, c->path, OK_ERR_NOPOS,
-				 "is too small for md: size is %llu sectors",
-				 (unsigned long long)c->sectors);
+		return ok_errc_at(e, OK_CLASS_REFUSED, -ENOSPC, c->path, OK_ERR_NOPOS,
+				  "is too small for md: size is %llu sectors",
+				  (unsigned long long)c->sectors);
 	if (!o->force) {
 		struct md_sb old;
 		struct ok_err ign;
@@ -204,10 +204,10 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		}
 		uint64_t kib = free_s / 2 & ~(uint64_t)(chunk_kib - 1);
 		if (kib == 0) {
-			rc = ok_err_at(e, -ENOSPC, c[i].path, OK_ERR_NOPOS,
-				       "no free space left (%llu sectors, data offset %llu)",
-				       (unsigned long long)c[i].sectors,
-				       (unsigned long long)data_offset);
+			rc = ok_errc_at(e, OK_CLASS_REFUSED, -ENOSPC, c[i].path, OK_ERR_NOPOS,
+					"no free space left (%llu sectors, data offset %llu)",
+					(unsigned long long)c[i].sectors,
+					(unsigned long long)data_offset);
 			goto out;
 		}
 		if (kib < size_kib)
@@ -218,15 +218,15 @@ int md_create(const struct md_create_opts *o, int n, char **paths, struct ok_err
 		 * have that much room after its metadata */
 		uint64_t want = o->size_kib & ~(uint64_t)(chunk_kib - 1);
 		if (want == 0) {
-			rc = ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
-				       "--size %lluK is less than one chunk (%uK)",
-				       (unsigned long long)o->size_kib, chunk_kib);
+			rc = ok_errc_at(e, OK_CLASS_USAGE, -EINVAL, NULL, OK_ERR_NOPOS,
+					"--size %lluK is less than one chunk (%uK)",
+					(unsigned long long)o->size_kib, chunk_kib);
 			goto out;
 		}
 		if (want > size_kib) {
-			rc = ok_err_at(e, -ENOSPC, NULL, OK_ERR_NOPOS,
-				       "--size %lluK: the smallest member has room for %lluK",
-				       (unsigned long long)want, (unsigned long long)size_kib);
+			rc = ok_errc_at(e, OK_CLASS_REFUSED, -ENOSPC, NULL, OK_ERR_NOPOS,
+					"--size %lluK: the smallest member has room for %lluK",
+					(unsigned long long)want, (unsigned long long)size_kib);
 			goto out;
 		}
 		size_kib = want;

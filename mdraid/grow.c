@@ -193,20 +193,6 @@ static const char *level_name(int level)
 	return level == 6 ? "RAID6" : "RAID5";
 }
 
-static int exit_for(int rc)
-{
-	switch (rc) {
-	case -EPERM:
-	case -EEXIST:
-	case -EBUSY:
-		return OK_EXIT_REFUSED;
-	case -EINVAL:
-	case -EUCLEAN:
-		return OK_EXIT_DATA;
-	}
-	return ok_exit_code(rc);
-}
-
 /* Blocks that did not read and were rebuilt from P/Q: the grow went on, as
  * md's reshape does, and said so here, once, at the end. */
 static void print_read_errors(const struct reshape *r)
@@ -258,7 +244,7 @@ int grow_main(int argc, char **argv)
 	if (rc < 0) {
 		ok_err_print(&e);
 		reshape_close(r);
-		return exit_for(rc);
+		return ok_exit(&e);
 	}
 	const struct reshape_plan *pl = reshape_plan(r);
 	if (pl->finish_only) {
@@ -325,7 +311,7 @@ int grow_main(int argc, char **argv)
 			ok_progname);
 		print_continue_hint(&c, n, members);
 		reshape_close(r);
-		return exit_for(rc);
+		return ok_exit(&e);
 	}
 	printf("%s: grown to %d members: array size %lluK (was %lluK)\n", ok_progname,
 	       pl->new_disks, (unsigned long long)pl->new_array / 2,

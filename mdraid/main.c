@@ -292,19 +292,6 @@ static int on_opt(void *ctx, int id, const char *arg)
 	return -1;
 }
 
-/* Print e and return the exit code that fits the error. */
-static int fail(const struct ok_err *e, int rc)
-{
-	ok_err_print(e);
-	if (rc == -EBUSY || rc == -EPERM)
-		return OK_EXIT_REFUSED;
-	if (rc == -ENODEV || rc == -EUCLEAN || rc == -EPROTONOSUPPORT || rc == -ENOENT)
-		return OK_EXIT_DATA;
-	if (rc == -ENOSPC)
-		return OK_EXIT_DATA;
-	return ok_exit_code(rc);
-}
-
 /* ---- verbs ---- */
 
 static int do_examine(int n, char **paths)
@@ -315,7 +302,7 @@ static int do_examine(int n, char **paths)
 	char host[256] = "";
 	const char *hh = TT.homehost;
 	if (!sbs || !ok)
-		ok_die(OK_EXIT_IO, "out of memory");
+		ok_die_class(OK_CLASS_IO, "out of memory");
 	if (!hh && gethostname(host, sizeof(host) - 1) == 0)
 		hh = host;
 	for (int i = 0; i < n; i++) {
@@ -326,7 +313,7 @@ static int do_examine(int n, char **paths)
 			fd = open(paths[i], O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			ok_warn("cannot open %s: %s", paths[i], strerror(errno));
-			rv = 1;
+			rv = ok_exit_class(OK_CLASS_IO);
 			continue;
 		}
 		int rc = md_sb_read(fd, paths[i], -1, &sbs[i], &e);
@@ -338,8 +325,8 @@ static int do_examine(int n, char **paths)
 			continue;
 		}
 		if (rc < 0) {
-			int x = fail(&e, rc);
-			rv = rv > 1 ? rv : x;
+			int x = ok_err_fail(&e);
+			rv = rv > x ? rv : x;
 			close(fd);
 			continue;
 		}
@@ -400,6 +387,18 @@ static unsigned open_flags(bool write)
 	       (TT.no_direct ? MD_OPEN_NO_DIRECT : 0);
 }
 
+/* md_array_open, then the I/O buffer budget of MDRAID_MEM_MIB (MiB, 1-65536;
+ * documented in mdraid(1)): read here, not in the library, so library code
+ * sees no environment (lint); buffers are sized at the first I/O. */
+static int array_open(struct md_array *a, int n, char **paths, unsigned flags, struct ok_err *e)
+{
+	int rc = md_array_open(a, n, paths, flags, e);
+	const char *mem = getenv("MDRAID_MEM_MIB");
+	if (rc == 0 && mem && atoi(mem) >= 1 && atoi(mem) <= 65536)
+		a->budget_bytes = (size_t)atoi(mem) << 20;
+	return rc;
+}
+
 /* Bytes per read/write call: whole stripes when they fit in the memory
  * budget (so calls after the first are stripe-aligned), else a bounded
  * slice (huge chunks: the library slices rows itself). *sd becomes the
@@ -455,9 +454,9 @@ static int do_detail(int n, char **paths)
 	struct ok_err e;
 	ok_err_clear(&e);
 	unsigned fl = open_flags(false) | MD_OPEN_ALLOW_RESHAPE | MD_OPEN_FORCE;
-	int rc = md_array_open(&a, n, paths, fl, &e);
+	int rc = array_open(&a, n, paths, fl, &e);
 	if (rc < 0)
-		return fail(&e, rc);
+		return ok_err_fail(&e);
 	char host[256] = "";
 	const char *hh = TT.homehost;
 	if (!hh && gethostname(host, sizeof(host) - 1) == 0)
@@ -472,9 +471,9 @@ static int do_read(int n, char **paths)
 	struct md_array a;
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = md_array_open(&a, n, paths, open_flags(false), &e);
+	int rc = array_open(&a, n, paths, open_flags(false), &e);
 	if (rc < 0)
-		return fail(&e, rc);
+		return ok_err_fail(&e);
 	print_left_out(&a);
 	uint64_t total = md_array_bytes(&a);
 	uint64_t off = TT.offset,
@@ -490,7 +489,7 @@ static int do_read(int n, char **paths)
 	size_t bsz = io_chunk(&a, &sd);
 	uint8_t *buf = io_alloc(bsz);
 	if (!buf)
-		ok_die(OK_EXIT_IO, "out of memory");
+		ok_die_class(OK_CLASS_IO, "out of memory");
 	while (len > 0 && rc == 0) {
 		/* align the first piece to a stripe so later ones are whole */
 		size_t now = (size_t)(bsz - off % sd);
@@ -508,7 +507,7 @@ static int do_read(int n, char **paths)
 	io_free(buf);
 	print_read_errors(&a, " (read opens the members read-only; mdraid check rewrites them)");
 	md_array_close(&a, NULL);
-	return rc < 0 ? fail(&e, rc) : 0;
+	return rc < 0 ? ok_err_fail(&e) : 0;
 }
 
 static int do_write(int n, char **paths)
@@ -517,10 +516,10 @@ static int do_write(int n, char **paths)
 	struct ok_err e;
 	ok_err_clear(&e);
 	if (!TT.have_offset)
-		ok_die(OK_EXIT_USAGE, "write: --offset is required");
-	int rc = md_array_open(&a, n, paths, open_flags(true), &e);
+		ok_die_class(OK_CLASS_USAGE, "write: --offset is required");
+	int rc = array_open(&a, n, paths, open_flags(true), &e);
 	if (rc < 0)
-		return fail(&e, rc);
+		return ok_err_fail(&e);
 	print_left_out(&a);
 	uint64_t total = md_array_bytes(&a), off = TT.offset;
 	/* a file on stdin that cannot fit is refused before anything is written */
@@ -539,7 +538,7 @@ static int do_write(int n, char **paths)
 	size_t bsz = io_chunk(&a, &sd);
 	uint8_t *buf = io_alloc(bsz);
 	if (!buf)
-		ok_die(OK_EXIT_IO, "out of memory");
+		ok_die_class(OK_CLASS_IO, "out of memory");
 	while (rc == 0) {
 		size_t want = (size_t)(bsz - off % sd);
 		ssize_t got = io_read_full(STDIN_FILENO, buf, want);
@@ -550,9 +549,10 @@ static int do_write(int n, char **paths)
 		if (got == 0)
 			break;
 		if (off > total || (uint64_t)got > total - off) {
-			rc = ok_err_at(&e, -ENOSPC, "stdin", (long long)(off - TT.offset),
-				       "data goes beyond the end of the array (%llu bytes)",
-				       (unsigned long long)total);
+			rc = ok_errc_at(&e, OK_CLASS_USAGE, -ENOSPC, "stdin",
+					(long long)(off - TT.offset),
+					"data goes beyond the end of the array (%llu bytes)",
+					(unsigned long long)total);
 			break;
 		}
 		rc = md_array_write(&a, off, buf, (size_t)got, &e);
@@ -566,9 +566,9 @@ static int do_write(int n, char **paths)
 	print_new_warning(&a);
 	print_read_errors(&a, "");
 	if (rc < 0)
-		return rc == -ENOSPC ? (ok_err_print(&e), OK_EXIT_USAGE) : fail(&e, rc);
+		return ok_err_fail(&e);
 	if (rc2 < 0)
-		return fail(&ce, rc2);
+		return ok_err_fail(&ce);
 	return 0;
 }
 
@@ -584,9 +584,9 @@ static int do_check(int n, char **paths, bool repair)
 	struct md_array a;
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = md_array_open(&a, n, paths, open_flags(repair), &e);
+	int rc = array_open(&a, n, paths, open_flags(repair), &e);
 	if (rc < 0)
-		return fail(&e, rc);
+		return ok_err_fail(&e);
 	print_left_out(&a);
 	rc = md_array_check(&a, repair, report, NULL, &e);
 	uint64_t mm = a.mismatches;
@@ -595,9 +595,9 @@ static int do_check(int n, char **paths, bool repair)
 	print_new_warning(&a);
 	print_read_errors(&a, "");
 	if (rc < 0)
-		return fail(&e, rc);
+		return ok_err_fail(&e);
 	if (rc2 < 0)
-		return fail(&ce, rc2);
+		return ok_err_fail(&ce);
 	printf("mismatch_cnt %llu%s\n", (unsigned long long)mm, repair && mm ? " (repaired)" : "");
 	/* a scrub must not hide unreadable sectors: they are counted (md's
 	 * per-device "errors") and make check fail, repaired or not */
@@ -613,15 +613,15 @@ static int do_check(int n, char **paths, bool repair)
 static int do_rebuild(int n, char **paths)
 {
 	if (TT.slot < 0)
-		ok_die(OK_EXIT_USAGE, "rebuild: --slot is required");
+		ok_die_class(OK_CLASS_USAGE, "rebuild: --slot is required");
 	if (n < 2)
-		ok_die(OK_EXIT_USAGE, "rebuild: expected NEW and the members");
+		ok_die_class(OK_CLASS_USAGE, "rebuild: expected NEW and the members");
 	struct md_array a;
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = md_array_open(&a, n - 1, paths + 1, open_flags(true), &e);
+	int rc = array_open(&a, n - 1, paths + 1, open_flags(true), &e);
 	if (rc < 0)
-		return fail(&e, rc);
+		return ok_err_fail(&e);
 	print_left_out(&a);
 	rc = md_array_rebuild(&a, TT.slot, paths[0],
 			      TT.stop_after ? TT.stop_after / 512 : UINT64_MAX, &e);
@@ -630,9 +630,9 @@ static int do_rebuild(int n, char **paths)
 	print_new_warning(&a);
 	print_read_errors(&a, "");
 	if (rc < 0)
-		return fail(&e, rc);
+		return ok_err_fail(&e);
 	if (rc2 < 0)
-		return fail(&ce, rc2);
+		return ok_err_fail(&ce);
 	return 0;
 }
 
@@ -688,7 +688,7 @@ int main(int argc, char **argv)
 		struct ok_err e;
 		ok_err_clear(&e);
 		int rc = md_create(&TT.co, n, paths, &e);
-		return rc < 0 ? fail(&e, rc) : 0;
+		return rc < 0 ? ok_err_fail(&e) : 0;
 	}
 	if (!strcmp(verb, "examine"))
 		return do_examine(n, paths);

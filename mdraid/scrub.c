@@ -250,9 +250,9 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 	if (v090 && md_sb_090_location(m->dev_sectors) < need)
 		need += m->dev_sectors - md_sb_090_location(m->dev_sectors) + 1;
 	if (m->dev_sectors < need || m->dev_sectors < 24)
-		return ok_err_at(e, -ENOSPC, path, OK_ERR_NOPOS,
-				 "too small: %llu sectors, the array needs %llu",
-				 (unsigned long long)m->dev_sectors, (unsigned long long)need);
+		return ok_errc_at(e, OK_CLASS_REFUSED, -ENOSPC, path, OK_ERR_NOPOS,
+				  "too small: %llu sectors, the array needs %llu",
+				  (unsigned long long)m->dev_sectors, (unsigned long long)need);
 	/* resume an interrupted rebuild of this slot */
 	uint64_t start = 0;
 	struct md_sb old;

@@ -301,8 +301,8 @@ int md_sb_read(int fd, const char *path, int minor, struct md_sb *sb, struct ok_
 	if (ds < 0)
 		return (int)ds;
 	if (ds < 24)
-		return ok_err_at(e, -ENOENT, path, OK_ERR_NOPOS,
-				 "too small for md: size is %lld sectors", (long long)ds);
+		return ok_errc_at(e, OK_CLASS_DATA, -ENOENT, path, OK_ERR_NOPOS,
+				  "too small for md: size is %lld sectors", (long long)ds);
 	uint8_t *buf = io_alloc(MD_SB_BLOCK);
 	if (!buf)
 		return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
@@ -344,9 +344,9 @@ int md_sb_read(int fd, const char *path, int minor, struct md_sb *sb, struct ok_
 		rc = read_block(fd, path, loc, buf, e);
 		if (rc < 0)
 			goto out;
-		rc = ok_err_at(e, -ENOENT, path, (long long)(loc * 512),
-			       "no md superblock (magic 0x%08x, expected 0x%08x)", md_le32(buf),
-			       MD_SB_MAGIC);
+		rc = ok_errc_at(e, OK_CLASS_DATA, -ENOENT, path, (long long)(loc * 512),
+				"no md superblock (magic 0x%08x, expected 0x%08x)", md_le32(buf),
+				MD_SB_MAGIC);
 		goto out;
 	}
 	rc = read_block(fd, path, md_sb_location(best, (uint64_t)ds), buf, e);

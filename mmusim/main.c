@@ -346,10 +346,10 @@ static void boundary(struct bounds *b, struct mm_sim *s, FILE *f)
 }
 
 /*
- * Exit code for a library error. Issue 9 asks for exit 2 on a malformed
- * trace line or config value (EINVAL with a file position); a simulation
- * that cannot continue (memory exhausted, address outside the address space)
- * is bad input data (3); the rest are I/O errors (4).
+ * Print a library error and exit with its class's code: a malformed trace
+ * line or record and a simulation that cannot continue (simulated memory
+ * exhausted, an address outside the address space) are bad input data (3),
+ * the rest I/O errors (4).
  */
 static struct mm_reader *g_reader;
 static struct mm_sim *g_sim;
@@ -359,9 +359,9 @@ static _Noreturn void die_err(const struct ok_err *e, int rc)
 	ok_err_print(e);
 	mm_sim_free(g_sim);
 	mm_reader_close(g_reader);
-	if (rc == -EINVAL)
-		exit(e->path[0] ? OK_EXIT_USAGE : OK_EXIT_DATA);
-	exit(rc == -ENOMEM ? OK_EXIT_DATA : OK_EXIT_IO);
+	/* ENOMEM from the simulation is the configured guest/host memory, which
+	 * the trace outgrew, not the host's */
+	exit(rc == -ENOMEM ? ok_exit_class(OK_CLASS_DATA) : ok_exit(e));
 }
 
 int main(int argc, char **argv)
@@ -377,17 +377,19 @@ int main(int argc, char **argv)
 	struct ok_err e;
 	ok_err_clear(&e);
 	struct mm_config c;
+	/* -p and -s values are usage errors, a --config file's are bad data */
 	int rc = mm_config_preset(&c, TT.preset, &e);
+	if (rc == -EINVAL)
+		ok_err_set_class(&e, OK_CLASS_USAGE, rc);
 	if (rc == 0 && TT.config)
 		rc = mm_config_file(&c, TT.config, &e);
 	for (int i = 0; rc == 0 && i < TT.nsets; i++)
-		rc = mm_config_set(&c, TT.sets[i][0], TT.sets[i][1], &e);
-	if (rc == 0)
-		rc = mm_config_check(&c, &e);
-	if (rc < 0) {
-		ok_err_print(&e);
-		return rc == -EINVAL ? OK_EXIT_USAGE : ok_exit_code(rc);
-	}
+		if ((rc = mm_config_set(&c, TT.sets[i][0], TT.sets[i][1], &e)) == -EINVAL)
+			ok_err_set_class(&e, OK_CLASS_USAGE, rc);
+	if (rc == 0 && (rc = mm_config_check(&c, &e)) == -EINVAL && !TT.config)
+		ok_err_set_class(&e, OK_CLASS_USAGE, rc);
+	if (rc < 0)
+		return ok_err_fail(&e);
 	if (TT.dump) {
 		mm_config_dump(&c, stdout);
 		return 0;
@@ -448,7 +450,8 @@ int main(int argc, char **argv)
 		mm_sim_log(s, print_walk, stdout, TT.log_walks, TT.explain_addr);
 	FILE *iout = stdout;
 	if (TT.interval_out && !(iout = fopen(TT.interval_out, "we")))
-		ok_die(OK_EXIT_IO, "%s: cannot create: %s", TT.interval_out, strerror(errno));
+		ok_die_class(OK_CLASS_IO, "%s: cannot create: %s", TT.interval_out,
+			     strerror(errno));
 	struct bounds b = {.warm = TT.warmup > 0,
 			   .next = TT.warmup	 ? TT.warmup
 				   : TT.interval ? TT.interval
@@ -485,7 +488,7 @@ int main(int argc, char **argv)
 		boundary(&b, s, iout);
 	}
 	if (iout != stdout && fclose(iout))
-		ok_die(OK_EXIT_IO, "%s: write: %s", TT.interval_out, strerror(errno));
+		ok_die_class(OK_CLASS_IO, "%s: write: %s", TT.interval_out, strerror(errno));
 	if (n < 0)
 		die_err(&e, (int)n);
 	uint64_t lines, banner;
@@ -527,14 +530,14 @@ int main(int argc, char **argv)
 	if (TT.svg) {
 		FILE *f = fopen(TT.svg, "we");
 		if (!f)
-			ok_die(OK_EXIT_IO, "%s: cannot create: %s", TT.svg, strerror(errno));
+			ok_die_class(OK_CLASS_IO, "%s: cannot create: %s", TT.svg, strerror(errno));
 		mm_report_svg(f, s, &ri);
 		if (fclose(f))
-			ok_die(OK_EXIT_IO, "%s: write: %s", TT.svg, strerror(errno));
+			ok_die_class(OK_CLASS_IO, "%s: write: %s", TT.svg, strerror(errno));
 	}
 	mm_sim_free(s);
 	mm_reader_close(r);
 	if (fflush(stdout))
-		ok_die(OK_EXIT_IO, "stdout: %s", strerror(errno));
+		ok_die_class(OK_CLASS_IO, "stdout: %s", strerror(errno));
 	return 0;
 }

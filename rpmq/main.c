@@ -196,7 +196,7 @@ static void add_qf(struct ctx *c, const char *q)
 	size_t a = c->qf ? strlen(c->qf) : 0, b = strlen(q);
 	char *n = realloc(c->qf, a + b + 1);
 	if (!n)
-		ok_die(OK_EXIT_IO, "out of memory");
+		ok_die_class(OK_CLASS_IO, "out of memory");
 	memcpy(n + a, q, b + 1);
 	c->qf = n;
 }
@@ -348,20 +348,19 @@ static int on_opt(void *vc, int id, const char *arg)
 	return 0;
 }
 
-/* One package for the query verb; returns an exit code. */
 /*
- * Exit status for a package that failed, as rpm gives it: 1 whatever went
- * wrong (not a package, a bad header, unreadable, an unsafe payload path),
- * so scripts written for `rpm -qp` test rpmq the same way. Only running out
- * of memory, where nothing about the package is known, stays a system error.
- * (rpm adds up one per failed package; rpmq stops at 1, because 2 is its
- * usage error.)
+ * Exit status, as rpm gives it (ok_exit_rpm in lib/err.h): a usage error is 1,
+ * and otherwise the status is the number of packages that failed, whatever
+ * went wrong with each (not a package, a bad header, unreadable, a BAD digest,
+ * an unsafe payload path), capped at 255 as rpm caps it; so scripts written
+ * for `rpm -qp` and `rpm -K` test rpmq the same way.
  */
-static int pkg_exit(int rc)
+static int rpm_status(int failed)
 {
-	return rc == -ENOMEM ? OK_EXIT_IO : OK_EXIT_FAIL;
+	return failed > 255 ? 255 : failed;
 }
 
+/* One package for the query verb; returns 0 or its (rpm) exit code. */
 static int query_one(struct ctx *c, const struct rpm_qf *qf, const char *path, long long now,
 		     char **buf, size_t *cap)
 {
@@ -369,10 +368,8 @@ static int query_one(struct ctx *c, const struct rpm_qf *qf, const char *path, l
 	struct ok_err e;
 	ok_err_clear(&e);
 	int rc = rpm_pkg_open(&p, path, &e);
-	if (rc < 0) {
-		ok_err_print(&e);
-		return pkg_exit(rc);
-	}
+	if (rc < 0)
+		return ok_err_fail(&e);
 	int ex = OK_EXIT_OK;
 	if (c->json) {
 		rc = rpm_print_json(&p, c->out, &e);
@@ -391,10 +388,8 @@ static int query_one(struct ctx *c, const struct rpm_qf *qf, const char *path, l
 			rc = rpm_list_files(&p, &lo, c->out, &e);
 		}
 	}
-	if (rc < 0) {
-		ok_err_print(&e);
-		ex = pkg_exit(rc);
-	}
+	if (rc < 0)
+		ex = ok_err_fail(&e);
 	rpm_pkg_close(&p);
 	return ex;
 }
@@ -415,8 +410,8 @@ static _Noreturn void exec_payload(char **argv)
 		}
 	}
 	execvp("rpmq-payload", argv);
-	ok_die(OK_EXIT_IO, "cannot run rpmq-payload for -K, --extract or --cpio: %s",
-	       strerror(errno));
+	ok_die_class(OK_CLASS_IO, "cannot run rpmq-payload for -K, --extract or --cpio: %s",
+		     strerror(errno));
 }
 
 #else
@@ -426,10 +421,8 @@ static int other_one(struct ctx *c, const char *path)
 	struct ok_err e;
 	ok_err_clear(&e);
 	int rc = rpm_pkg_open(&p, path, &e);
-	if (rc < 0) {
-		ok_err_print(&e);
-		return pkg_exit(rc);
-	}
+	if (rc < 0)
+		return ok_err_fail(&e);
 	switch (c->verb) {
 	case VERB_CHECK:
 		rc = rpm_check_digests(&p, c->verbose, stdout, &e);
@@ -445,11 +438,9 @@ static int other_one(struct ctx *c, const char *path)
 		break;
 	}
 	rpm_pkg_close(&p);
-	if (rc < 0) {
-		ok_err_print(&e);
-		return pkg_exit(rc);
-	}
-	return rc == 1 ? OK_EXIT_FAIL : OK_EXIT_OK;
+	if (rc < 0)
+		return ok_err_fail(&e);
+	return rc == 1 ? ok_exit_class(OK_CLASS_NEGATIVE) : OK_EXIT_OK; /* a BAD digest */
 }
 #endif
 
@@ -474,6 +465,7 @@ int main(int argc, char **argv)
 	static char obuf[1 << 16];
 	setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
 	struct ctx c = {0};
+	ok_exit_map = &ok_exit_rpm;
 	int first = cli_parse(&spec, argc, argv, on_opt, &c);
 	if (first >= argc)
 		cli_usage_error(&spec, "no package files given");
@@ -483,20 +475,17 @@ int main(int argc, char **argv)
 		cli_usage_error(&spec, "--safe applies to --extract only");
 	if ((c.verb == VERB_EXTRACT || c.verb == VERB_CPIO) && argc - first != 1)
 		cli_usage_error(&spec, "--extract and --cpio take exactly one package");
-	int ex = OK_EXIT_OK;
+	int failed = 0;
 	if (c.verb != VERB_QUERY) {
 #ifdef RPMQ_QUERY_ONLY
 		fflush(stdout);
 		exec_payload(argv);
 #else
-		for (int i = first; i < argc; i++) {
-			int r = other_one(&c, argv[i]);
-			if (r > ex)
-				ex = r;
-		}
+		for (int i = first; i < argc; i++)
+			failed += other_one(&c, argv[i]) != 0;
 		fflush(stdout);
 		free(c.qf);
-		return ex;
+		return rpm_status(failed);
 #endif
 	}
 	struct rpm_qf *qf = NULL;
@@ -509,7 +498,7 @@ int main(int argc, char **argv)
 			 * 0 without reading a package; so does rpmq */
 			ok_err_print(&e);
 			free(c.qf);
-			return fflush(stdout) != 0 ? OK_EXIT_IO : OK_EXIT_OK;
+			return fflush(stdout) != 0 ? ok_exit_class(OK_CLASS_IO) : OK_EXIT_OK;
 		}
 	}
 	char *buf = NULL, *piped = NULL;
@@ -523,11 +512,8 @@ int main(int argc, char **argv)
 			ok_die(OK_EXIT_IO, "out of memory");
 	}
 	long long now = (long long)time(NULL);
-	for (int i = first; i < argc; i++) {
-		int r = query_one(&c, qf, argv[i], now, &buf, &cap);
-		if (r > ex)
-			ex = r;
-	}
+	for (int i = first; i < argc; i++)
+		failed += query_one(&c, qf, argv[i], now, &buf, &cap) != 0;
 	if (c.pipe != PIPE_NONE) {
 		if (fclose(c.out) != 0 || rpm_pipe_apply(c.pipe, piped, npiped, stdout) < 0)
 			ok_die(OK_EXIT_IO, "out of memory");
@@ -537,6 +523,6 @@ int main(int argc, char **argv)
 	rpm_qf_free(qf);
 	free(c.qf);
 	if (fflush(stdout) != 0)
-		return OK_EXIT_IO;
-	return ex;
+		return ok_exit_class(OK_CLASS_IO);
+	return rpm_status(failed);
 }

@@ -275,10 +275,12 @@ int uc_dev_resolve(const struct uc_env *env, const char *path, struct uc_dev *d,
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s/block/%s", env->sysfs_root, base);
 		if (access(dir, F_OK) == 0)
-			return uc_dev_read(env, base, d, e) < 0 ? -EINVAL : 1;
+			return uc_dev_read(env, base, d, e) < 0
+				   ? ok_err_set_class(e, OK_CLASS_REFUSED, -EINVAL)
+				   : 1;
 		if (is_partition(env, base))
-			return ok_err_at(e, -EINVAL, path, OK_ERR_NOPOS,
-					 "is a partition; name the whole disk");
+			return ok_errc_at(e, OK_CLASS_REFUSED, -EINVAL, path, OK_ERR_NOPOS,
+					  "is a partition; name the whole disk");
 	}
 	struct stat st;
 	if (stat(path, &st) < 0) {
@@ -289,16 +291,17 @@ int uc_dev_resolve(const struct uc_env *env, const char *path, struct uc_dev *d,
 	if (S_ISREG(st.st_mode))
 		return 0;
 	if (!S_ISBLK(st.st_mode))
-		return ok_err_at(e, -ENODEV, path, OK_ERR_NOPOS,
-				 "not a block device or regular file");
+		return ok_errc_at(e, OK_CLASS_IO, -ENODEV, path, OK_ERR_NOPOS,
+				  "not a block device or regular file");
 	char link[PATH_MAX], real[PATH_MAX];
 	snprintf(link, sizeof(link), "%s/dev/block/%u:%u", env->sysfs_root, major(st.st_rdev),
 		 minor(st.st_rdev));
 	if (!realpath(link, real))
-		return ok_err_at(e, -ENODEV, path, OK_ERR_NOPOS, "no sysfs entry %s", link);
+		return ok_errc_at(e, OK_CLASS_IO, -ENODEV, path, OK_ERR_NOPOS, "no sysfs entry %s",
+				  link);
 	if (file_exists(real, "partition"))
-		return ok_err_at(e, -EINVAL, path, OK_ERR_NOPOS,
-				 "is a partition; name the whole disk");
+		return ok_errc_at(e, OK_CLASS_REFUSED, -EINVAL, path, OK_ERR_NOPOS,
+				  "is a partition; name the whole disk");
 	const char *name = strrchr(real, '/') + 1;
 	return uc_dev_read(env, name, d, e) < 0 ? -EINVAL : 1;
 }

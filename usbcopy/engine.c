@@ -501,9 +501,9 @@ static int chunk_put(struct worker *w, const struct uc_chunk *c)
 			  "Image is larger than the device (%llu MB)",
 			  (unsigned long long)(t->size_bytes >> 20));
 	else if (last == 1)
-		ok_err_at(&e, -EILSEQ, t->path, (long long)c->start,
-			  "Verification failed after %d attempts on block %llu", o->tries,
-			  (unsigned long long)c->index);
+		ok_errc_at(&e, OK_CLASS_NEGATIVE, -EILSEQ, t->path, (long long)c->start,
+			   "Verification failed after %d attempts on block %llu", o->tries,
+			   (unsigned long long)c->index);
 	else
 		ok_err_at(&e, last, t->path, (long long)c->start,
 			  "Write to device failed after %d attempts on block %llu", o->tries,
@@ -622,11 +622,11 @@ static int final_pass(struct worker *w)
 		return 0;
 	const struct rec *rc = &g->recs[worst->bad];
 	if (worst->r == 1)
-		return ok_err_at(&t->e, -EILSEQ, t->path, (long long)rc->off,
-				 "Final verification failed on block %llu: the device no longer "
-				 "holds what was written there (a fake-capacity card that wraps "
-				 "around? try --probe)",
-				 (unsigned long long)rc->index);
+		return ok_errc_at(&t->e, OK_CLASS_NEGATIVE, -EILSEQ, t->path, (long long)rc->off,
+				  "Final verification failed on block %llu: the device no longer "
+				  "holds what was written there (a fake-capacity card that wraps "
+				  "around? try --probe)",
+				  (unsigned long long)rc->index);
 	return ok_err_at(&t->e, worst->r, t->path, (long long)rc->off,
 			 worst->r == -EINTR ? "interrupted during the final verification"
 					    : "Read from device failed (final verification)");
@@ -841,7 +841,7 @@ int uc_write(struct uc_src *src, struct uc_target *t, size_t nt, const struct uc
 	/* WIPE: every block device gets blank ends before the first write */
 	for (size_t i = 0; i < nt; i++)
 		if (wipe_ends(g, &t[i]) < 0) {
-			t[i].err = t[i].e.errnum ? -t[i].e.errnum : -EIO;
+			t[i].err = t[i].e.err ? t[i].e.err : -EIO; /* EBUSY too */
 			ts[i].dead = 1; /* (5): its workers only pass chunks on */
 			g->dead++;
 		}

@@ -299,10 +299,8 @@ static int check_target(const struct ctx *c, const char *path, const char *image
 	struct ok_err e;
 	ok_err_clear(&e);
 	int r = uc_dev_resolve(&c->env, path, d, &e);
-	if (r < 0) {
-		ok_err_print(&e);
-		return r == -EINVAL ? OK_EXIT_REFUSED : OK_EXIT_IO;
-	}
+	if (r < 0)
+		return ok_err_fail(&e);
 	*is_dev = r;
 	char why[512];
 	if (!r) {
@@ -510,17 +508,16 @@ static int run(int argc, char **argv)
 	if (c.bmap && uc_bmap_load(c.bmap, &bm, &e) < 0) {
 		ok_err_print(&e);
 		uc_bmap_free(&bm);
-		return e.errnum && e.errnum != EINVAL ? OK_EXIT_IO : OK_EXIT_DATA;
+		return ok_exit(&e);
 	}
 	struct uc_src *src;
 	int r = uc_src_open(image, c.bmap ? &bm : NULL, c.entry, c.sha256 ? want : NULL,
 			    (uint32_t)c.chunk, 0, &src, &e);
 	if (r < 0) {
-		ok_err_print(&e);
+		if (r == -EINVAL && c.bmap && c.sha256) /* the two checksums contradict */
+			ok_err_set_class(&e, OK_CLASS_USAGE, r);
 		uc_bmap_free(&bm);
-		return r == -EINVAL    ? (c.bmap && c.sha256 ? OK_EXIT_USAGE : OK_EXIT_DATA)
-		       : r == -EBADMSG ? OK_EXIT_FAIL /* --sha256 mismatch, as at the end */
-				       : ok_exit_code(r);
+		return ok_err_fail(&e);
 	}
 	if (c.sha256 && !uc_src_sha256_early(src))
 		ok_warn("%s: not a regular file: its SHA-256 is checked at the end, before the "
@@ -640,9 +637,8 @@ static int run(int argc, char **argv)
 		if (is_dev[i])
 			snprintf(t[i].backing, sizeof(t[i].backing), "%s", devs[i].backing);
 		int orr = uc_target_open(&t[i], &e);
-		if (orr < 0) { /* the return value, not e.errnum: EBUSY is a message-only errno */
-			ok_err_print(&e);
-			rc = orr == -EBUSY ? OK_EXIT_REFUSED : OK_EXIT_IO;
+		if (orr < 0) { /* EBUSY (held open exclusively) is refused, the rest I/O */
+			rc = ok_err_fail(&e);
 			goto close;
 		}
 		opened = i + 1;
@@ -729,12 +725,11 @@ static int run(int argc, char **argv)
 		goto close;
 	}
 	if (r < 0 && !any_t) { /* the source failed: every target stopped */
-		ok_err_print(&e);
 		/* -ENOSPC here: a stream turned out larger than the device, after
-		 * some chunks were written (known sizes are refused up front) */
-		rc = r == -EILSEQ || r == -EBADMSG ? OK_EXIT_FAIL
-		     : r == -EINVAL		   ? OK_EXIT_DATA
-						   : OK_EXIT_IO;
+		 * some chunks were written (known sizes are refused up front); a
+		 * checksum that did not match is a negative answer, a stream that
+		 * fails its own integrity check bad data */
+		rc = ok_err_fail(&e);
 		goto close;
 	}
 	uint64_t img = uc_src_offset(src);
@@ -754,10 +749,7 @@ static int run(int argc, char **argv)
 			ok_err_print(&t[i].e);
 		}
 		/* the worst target's code is the exit status */
-		int code = !t[i].err		 ? OK_EXIT_OK
-			   : t[i].err == -EILSEQ ? OK_EXIT_FAIL
-			   : t[i].err == -EBUSY	 ? OK_EXIT_REFUSED
-						 : OK_EXIT_IO;
+		int code = t[i].err ? ok_exit(&t[i].e) : OK_EXIT_OK;
 		if (code > rc)
 			rc = code;
 	}

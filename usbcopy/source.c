@@ -345,8 +345,8 @@ static int sha_precheck(struct uc_src *s, const char *entry, struct ok_err *e)
 	hex_encode(got, 32, gh);
 	hex_encode(s->want, 32, wh);
 	if (!s->d)
-		return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
-				 "SHA-256 mismatch: image is %s, expected %s", gh, wh);
+		return ok_errc_at(e, OK_CLASS_NEGATIVE, -EBADMSG, s->path, OK_ERR_NOPOS,
+				  "SHA-256 mismatch: image is %s, expected %s", gh, wh);
 	r = hash_unpacked(s, entry, img, e);
 	if (r < 0)
 		return r;
@@ -355,9 +355,9 @@ static int sha_precheck(struct uc_src *s, const char *entry, struct ok_err *e)
 		return 0;
 	}
 	hex_encode(img, 32, ih);
-	return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
-			 "SHA-256 mismatch: the file is %s, unpacked (%s) %s, expected %s", gh,
-			 s->kind, ih, wh);
+	return ok_errc_at(e, OK_CLASS_NEGATIVE, -EBADMSG, s->path, OK_ERR_NOPOS,
+			  "SHA-256 mismatch: the file is %s, unpacked (%s) %s, expected %s", gh,
+			  s->kind, ih, wh);
 }
 
 int uc_src_open(const char *path, const struct uc_bmap *bmap, const char *entry,
@@ -404,7 +404,7 @@ int uc_src_open(const char *path, const struct uc_bmap *bmap, const char *entry,
 	s->d = open_image(s, entry, S_ISREG(st.st_mode), e);
 	if (!s->d) {
 		uc_src_close(s);
-		return e ? (e->errnum ? -e->errnum : -EINVAL) : -EINVAL;
+		return e && e->err ? e->err : -EINVAL;
 	}
 	if (decomp_is_plain(s->d) && S_ISREG(st.st_mode)) {
 		ok_err_clear(e);
@@ -588,10 +588,10 @@ static int finish(struct uc_src *s, struct ok_err *e)
 		hex_encode(got, 32, gh);
 		hex_encode(s->want, 32, wh);
 		/* the early check passed and the file changed while it was read */
-		return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
-				 "SHA-256 mismatch%s: image is %s, expected %s",
-				 s->sha_early ? " (the file changed while it was written)" : "", gh,
-				 wh);
+		return ok_errc_at(e, OK_CLASS_NEGATIVE, -EBADMSG, s->path, OK_ERR_NOPOS,
+				  "SHA-256 mismatch%s: image is %s, expected %s",
+				  s->sha_early ? " (the file changed while it was written)" : "",
+				  gh, wh);
 	}
 	return 0;
 }
@@ -672,11 +672,12 @@ static int next_bmap(struct uc_src *s, struct uc_chunk *c, struct ok_err *e)
 				char gh[2 * HASH_MAX + 1], wh[2 * HASH_MAX + 1];
 				hex_encode(got, hl, gh);
 				hex_encode(rg->sum, hl, wh);
-				return ok_err_at(e, -EBADMSG, s->path, (long long)ra,
-						 "checksum mismatch for blocks range %llu-%llu: "
-						 "calculated %s, should be %s",
-						 (unsigned long long)rg->first,
-						 (unsigned long long)rg->last, gh, wh);
+				return ok_errc_at(e, OK_CLASS_NEGATIVE, -EBADMSG, s->path,
+						  (long long)ra,
+						  "checksum mismatch for blocks range %llu-%llu: "
+						  "calculated %s, should be %s",
+						  (unsigned long long)rg->first,
+						  (unsigned long long)rg->last, gh, wh);
 			}
 		}
 		s->ri++;

@@ -60,6 +60,26 @@ static void test_err_format(void **state)
 	assert_string_equal(buf, "nope: cannot open: No such file or directory");
 	assert_int_equal(ok_exit_code(-EINVAL), OK_EXIT_DATA);
 	assert_int_equal(ok_exit_code(-EIO), OK_EXIT_IO);
+	assert_int_equal(ok_exit(&e), OK_EXIT_IO); /* ENOENT: a missing file */
+	/* EBUSY prints no strerror, yet the errno and the class survive */
+	ok_err_at(&e, -EBUSY, "/dev/sdz", OK_ERR_NOPOS, "held open exclusively");
+	assert_int_equal(e.errnum, 0);
+	assert_int_equal(e.err, -EBUSY);
+	assert_int_equal(ok_exit(&e), OK_EXIT_REFUSED);
+	/* the class given where the error happens wins over the errno */
+	ok_errc_at(&e, OK_CLASS_DATA, -ENOENT, "d0.img", 4096, "no md superblock");
+	assert_int_equal(ok_exit(&e), OK_EXIT_DATA);
+	ok_err_set_class(&e, OK_CLASS_REFUSED, -ENOENT);
+	assert_int_equal(ok_exit(&e), OK_EXIT_REFUSED);
+	/* a peer's table: rpm says 1 for everything, syslog-ng 2 for start-up failures */
+	ok_exit_map = &ok_exit_rpm;
+	assert_int_equal(ok_exit_class(OK_CLASS_USAGE), 1);
+	assert_int_equal(ok_exit(&e), 1);
+	ok_exit_map = &ok_exit_syslog_ng;
+	assert_int_equal(ok_exit_class(OK_CLASS_DATA), 1);
+	assert_int_equal(ok_exit_class(OK_CLASS_IO), 1);
+	assert_int_equal(ok_exit_class(OK_CLASS_REFUSED), 2);
+	ok_exit_map = &ok_exit_opskit;
 }
 
 /* Fault injection: every transfer moves at most 3 bytes, and every other call is EINTR. */

@@ -130,6 +130,6 @@ if [ -f /etc/syslog-ng/syslog-ng.conf ]; then
 else
 	tap_skip "Debian's stock syslog-ng.conf parses" "syslog-ng-core is not installed"
 fi
-testcmd_rc "unknown option exits 2" 2 "$LS --bogus"
+testcmd_rc "unknown option exits 1 (as syslog-ng)" 1 "$LS --bogus"
 testcmd_rc "missing config exits 1" 1 "$LS -f /nonexistent.conf --syntax-only"
 tap_done

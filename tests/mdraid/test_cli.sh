@@ -436,6 +436,6 @@ testcmd_rc "create: a spare cannot be missing (exit 3)" 3 \
 "$M" create --level=6 --raid-devices=5 --chunk=64K --size=6000 -f $MEM >/dev/null 2>&1
 check_eq "create --size=6000 uses 5952K (rounded to the chunk) of each member" \
 	"     Used Dev Size : 5952 (5.81 MiB 6.09 MB)" "$("$M" detail $MEM 2>/dev/null | grep 'Used Dev Size')"
-testcmd_rc "create --size beyond the smallest member is refused" 3 \
+testcmd_rc "create --size beyond the smallest member is refused" 5 \
 	"'$M' create --level=6 --raid-devices=5 --size=64M -f $MEM"
 tap_done

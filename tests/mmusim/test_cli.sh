@@ -226,7 +226,7 @@ printf 'I  0023C790,2\n L BE801950,4\n X 1,2\n' > "$T/bad.lk"
 testcmd "malformed line: file:line: expected" "'$M' '$T/bad.lk' 2>&1 >/dev/null | sed 's|.*/bad.lk|bad.lk|'" \
 	"bad.lk:3: expected a lackey line (I, L, S or M, then ADDR,SIZE), an 'E' event line or a ==PID== message
 " ""
-testcmd_rc "malformed line exits 2" 2 "'$M' '$T/bad.lk'"
+testcmd_rc "malformed line exits 3 (bad data)" 3 "'$M' '$T/bad.lk'"
 testcmd "unknown preset lists the presets" "'$M' -p pentium --synth=seq 2>&1" \
 	"mmusim: unknown preset 'pentium'; known presets: barcelona, nehalem, modern
 " ""
@@ -235,12 +235,15 @@ printf 'levels = 4\npwc = maybe\n' > "$T/bad.cfg"
 testcmd "bad config value: file:line" "'$M' -c '$T/bad.cfg' --synth=seq 2>&1 | sed 's|.*/bad.cfg|bad.cfg|'" \
 	"bad.cfg:2: pwc: expected none, pa, va or 2d, got 'maybe'
 " ""
-testcmd_rc "bad config value exits 2" 2 "'$M' -c '$T/bad.cfg' --synth=seq"
+testcmd_rc "bad config file value exits 3 (bad data)" 3 "'$M' -c '$T/bad.cfg' --synth=seq"
+testcmd_rc "bad -s value exits 2 (usage)" 2 "'$M' -s pwc=maybe --synth=seq"
 testcmd_rc "missing trace exits 4" 4 "'$M' '$T/nope.lk'"
 printf ' L ffffffffffff0000,8\n' > "$T/kern.lk"
 testcmd_rc "kernel address exits 3" 3 "'$M' '$T/kern.lk'"
+testcmd_rc "a bad option exits 2 (usage)" 2 "'$M' --bogus '$T/kern.lk'"
 printf 'MMUSIMT1\001\000\000\000\000\000\000\000\377' > "$T/bad.bin"
 testcmd "binary: bad op at its offset" "'$M' '$T/bad.bin' 2>&1 | sed 's|.*/bad.bin|bad.bin|'" \
 	"bad.bin: offset 16: record tag 0xff: op 15, expected 0..11
 " ""
+testcmd_rc "binary: bad op exits 3 (bad data)" 3 "'$M' '$T/bad.bin'"
 tap_done

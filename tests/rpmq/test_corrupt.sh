@@ -123,6 +123,6 @@ testcmd "payload cut off: --scripts/-q still answer" "'$Q' -qp '$TAP_TMP/cut.rpm
 "$Q" -qp "$TAP_TMP/nonexistent.rpm" 2>"$TAP_TMP/err" >/dev/null
 rc=$?
 if [ $rc = 1 ] && grep -q "nonexistent.rpm: open: No such file" "$TAP_TMP/err"; then tap_ok "missing file: exit 1 (as rpm -qp)"; else tap_fail "missing file" "rc $rc $(cat "$TAP_TMP/err")"; fi
-testcmd_rc "no operands: usage error 2" 2 "'$Q' -qp"
-testcmd_rc "unknown option: usage error 2" 2 "'$Q' --bogus x"
+testcmd_rc "no operands: usage error 1 (as rpm -qp)" 1 "'$Q' -qp"
+testcmd_rc "unknown option: usage error 1 (as rpm)" 1 "'$Q' --bogus x"
 tap_done

@@ -127,7 +127,7 @@ if [ $rc = 0 ] && [ "$(grep -c 'not creating the .* device /dev/rpmq-' "$TAP_TMP
 else
 	tap_fail "--safe" "exit $rc: $(cat "$TAP_TMP/err")"
 fi
-testcmd_rc "--safe without --extract: usage error" 2 "'$Q' -qp --safe '$P'"
+testcmd_rc "--safe without --extract: usage error 1 (as rpm)" 1 "'$Q' -qp --safe '$P'"
 
 # tampered copies: the peer's verdict first, then ours
 peer_bad() { # NAME FILE
