@@ -20,37 +20,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	close(fd);
-	struct ls_symtab t;
-	ls_symtab_init(&t);
-	struct ls_replay r;
+	struct lk_symtab t;
+	lk_symtab_init(&t);
+	struct lk_replay r;
 	struct ok_err e;
 	FILE *null = fopen("/dev/null", "w");
-	if (ls_replay_open(&r, path, &t, &e) == 0) {
+	if (lk_replay_open(&r, path, &t, &e) == 0) {
 		for (int pass = 0; pass < 2; pass++) {
-			struct ls_recset s;
-			ls_recset_init(&s, 100, 4);
-			struct ls_raw ev;
+			struct lk_recset s;
+			lk_recset_init(&s, 100, 4);
+			struct lk_raw ev;
 			rewind(r.f);
 			r.line = 0;
-			while (ls_replay_next(&r, &ev, &e) > 0)
-				ls_recset_add(&s, &ev);
-			struct ls_report_opts o = {.gather = LS_GATHER_STACK,
+			while (lk_replay_next(&r, &ev, &e) > 0)
+				lk_recset_add(&s, &ev);
+			struct lk_report_opts o = {.gather = LK_GATHER_STACK,
 						   .depth = 4,
 						   .topn = -1,
 						   .elapsed_ns = r.elapsed_ns};
 			if (pass == 0)
 				o.kflag = o.Wflag = 1;
 			else
-				o.gflag = o.cflag = o.wflag = 1, o.gather = LS_GATHER_HIST;
-			ls_report(&s, &t, &o, null);
-			ls_recset_free(&s);
+				o.gflag = o.cflag = o.wflag = 1, o.gather = LK_GATHER_HIST;
+			lk_report(&s, &t, &o, null);
+			lk_recset_free(&s);
 		}
-		ls_replay_close(&r);
+		lk_replay_close(&r);
 	} else if (r.f) {
-		ls_replay_close(&r);
+		lk_replay_close(&r);
 	}
 	fclose(null);
-	ls_symtab_free(&t);
+	lk_symtab_free(&t);
 	unlink(path);
 	return 0;
 }

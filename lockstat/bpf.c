@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if LS_HAVE_BPF
+#if LK_HAVE_BPF
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -25,7 +25,7 @@
 #include "lockstat.skel.h"
 #include "lockstat_bpf.h"
 
-struct ls_bpf {
+struct lk_bpf {
 	struct lockstat_bpf *skel;
 };
 
@@ -51,18 +51,18 @@ static int log_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 	return 0;
 }
 
-const char *ls_bpf_log(void)
+const char *lk_bpf_log(void)
 {
 	return load_log;
 }
 
-int ls_bpf_open(struct ls_bpf **out, uint64_t min_duration, struct ok_err *e)
+int lk_bpf_open(struct lk_bpf **out, uint64_t min_duration, struct ok_err *e)
 {
 	*out = NULL;
 	load_log_len = 0;
 	load_log[0] = 0;
 	libbpf_print_fn_t old = libbpf_set_print(log_print);
-	struct ls_bpf *b = calloc(1, sizeof(*b));
+	struct lk_bpf *b = calloc(1, sizeof(*b));
 	if (!b) {
 		libbpf_set_print(old);
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
@@ -84,7 +84,7 @@ int ls_bpf_open(struct ls_bpf **out, uint64_t min_duration, struct ok_err *e)
 	libbpf_set_print(old);
 	if (r) {
 		int err = r < 0 ? r : -EINVAL;
-		ls_bpf_close(b);
+		lk_bpf_close(b);
 		/* EPERM: bpf() wants CAP_BPF with CAP_PERFMON (or CAP_SYS_ADMIN) for
 		 * tracing programs, whatever perf_event_paranoid says. */
 		return ok_err_at(e, err, NULL, OK_ERR_NOPOS, "BPF backend: cannot %s: %s%s", step,
@@ -96,7 +96,7 @@ int ls_bpf_open(struct ls_bpf **out, uint64_t min_duration, struct ok_err *e)
 	return 0;
 }
 
-void ls_bpf_enable(struct ls_bpf *b, int on)
+void lk_bpf_enable(struct lk_bpf *b, int on)
 {
 	__atomic_store_n(&b->skel->bss->enabled, on, __ATOMIC_SEQ_CST);
 }
@@ -106,9 +106,9 @@ void ls_bpf_enable(struct ls_bpf *b, int on)
  * and __bpf_trace_contention_begin() (and the JIT'd program, which is in no
  * symbol table read before it was loaded), where a perf callchain starts at
  * the call site. */
-static int stack_frames(struct ls_bpf *b, const struct ls_symtab *t, int id, uint64_t *out)
+static int stack_frames(struct lk_bpf *b, const struct lk_symtab *t, int id, uint64_t *out)
 {
-	uint64_t ips[LS_BPF_STACK_DEPTH];
+	uint64_t ips[LK_BPF_STACK_DEPTH];
 	if (id < 0)
 		return 0;
 	memset(ips, 0, sizeof(ips));
@@ -116,11 +116,11 @@ static int stack_frames(struct ls_bpf *b, const struct ls_symtab *t, int id, uin
 	if (bpf_map__lookup_elem(b->skel->maps.stacks, &key, sizeof(key), ips, sizeof(ips), 0))
 		return 0;
 	int n = 0;
-	while (n < LS_BPF_STACK_DEPTH && ips[n])
+	while (n < LK_BPF_STACK_DEPTH && ips[n])
 		n++;
 	int skip = 0;
 	for (int i = 0; i < n && i < 8; i++) {
-		const struct ls_sym *s = ls_sym_lookup(t, ips[i]);
+		const struct lk_sym *s = lk_sym_lookup(t, ips[i]);
 		if (!s || ips[i] - s->addr >= s->size || !strncmp(s->name, "bpf_trace_run", 13) ||
 		    !strncmp(s->name, "__bpf_trace_", 12) ||
 		    !strncmp(s->name, "__traceiter_", 12) || !strncmp(s->name, "bpf_prog_", 9) ||
@@ -133,8 +133,8 @@ static int stack_frames(struct ls_bpf *b, const struct ls_symtab *t, int id, uin
 
 static const char *const class_names[] = {NULL, "mmap_lock", "siglock"};
 
-int ls_bpf_read(struct ls_bpf *b, const struct ls_symtab *t, int depth, int linux_types,
-		ls_event_fn fn, void *ctx, struct ls_bpf_counts *c)
+int lk_bpf_read(struct lk_bpf *b, const struct lk_symtab *t, int depth, int linux_types,
+		lk_event_fn fn, void *ctx, struct lk_bpf_counts *c)
 {
 	struct lockstat_bpf__bss *bss = b->skel->bss;
 	memset(c, 0, sizeof(*c));
@@ -143,24 +143,24 @@ int ls_bpf_read(struct ls_bpf *b, const struct ls_symtab *t, int depth, int linu
 	c->agg_full = bss->n_agg_full;
 	c->stack_lost = bss->n_stack_lost;
 	int fd = bpf_map__fd(b->skel->maps.aggs);
-	struct ls_bpf_key key, next;
-	struct ls_bpf_val val;
+	struct lk_bpf_key key, next;
+	struct lk_bpf_val val;
 	void *prev = NULL;
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		key = next;
 		prev = &key;
 		if (bpf_map_lookup_elem(fd, &key, &val) || !val.count)
 			continue;
-		struct ls_raw ev;
+		struct lk_raw ev;
 		memset(&ev, 0, sizeof(ev));
-		ev.event = ls_contention_event(key.flags, linux_types);
+		ev.event = lk_contention_event(key.flags, linux_types);
 		ev.lock = key.lock;
 		ev.time_ns = val.total;
 		ev.count = val.count;
 		ev.hist = val.hist;
-		uint64_t fr[LS_BPF_STACK_DEPTH];
+		uint64_t fr[LK_BPF_STACK_DEPTH];
 		int n = stack_frames(b, t, key.stack, fr), i = 0;
-		while (i < n && ls_sym_is_lock_text(t, fr[i]))
+		while (i < n && lk_sym_is_lock_text(t, fr[i]))
 			i++;
 		ev.caller = i < n ? fr[i] : 0;
 		for (i++; i < n && ev.depth < depth; i++)
@@ -171,12 +171,12 @@ int ls_bpf_read(struct ls_bpf *b, const struct ls_symtab *t, int depth, int linu
 		/* Where the kernel checked the address (mmap_lock, siglock), its
 		 * answer stands; other classes come from the code path. */
 		if (!cls) {
-			cls = ls_lock_class_guess(t, key.flags, fr, n);
+			cls = lk_lock_class_guess(t, key.flags, fr, n);
 			if (cls && (!strcmp(cls, "mmap_lock") || !strcmp(cls, "siglock")))
 				cls = NULL;
 		}
 		if (cls)
-			ls_lockname_set(t->names, key.lock, cls);
+			lk_lockname_set(t->names, key.lock, cls);
 		c->events += val.count;
 		int r = fn(ctx, &ev);
 		if (r < 0)
@@ -185,7 +185,7 @@ int ls_bpf_read(struct ls_bpf *b, const struct ls_symtab *t, int depth, int linu
 	return 0;
 }
 
-void ls_bpf_close(struct ls_bpf *b)
+void lk_bpf_close(struct lk_bpf *b)
 {
 	if (!b)
 		return;
@@ -194,14 +194,14 @@ void ls_bpf_close(struct ls_bpf *b)
 	free(b);
 }
 
-#else /* !LS_HAVE_BPF */
+#else /* !LK_HAVE_BPF */
 
-const char *ls_bpf_log(void)
+const char *lk_bpf_log(void)
 {
 	return "";
 }
 
-int ls_bpf_open(struct ls_bpf **out, uint64_t min_duration, struct ok_err *e)
+int lk_bpf_open(struct lk_bpf **out, uint64_t min_duration, struct ok_err *e)
 {
 	(void)min_duration;
 	*out = NULL;
@@ -210,21 +210,21 @@ int ls_bpf_open(struct ls_bpf **out, uint64_t min_duration, struct ok_err *e)
 			 "target or bpftool");
 }
 
-void ls_bpf_enable(struct ls_bpf *b, int on)
+void lk_bpf_enable(struct lk_bpf *b, int on)
 {
 	(void)b;
 	(void)on;
 }
 
-int ls_bpf_read(struct ls_bpf *b, const struct ls_symtab *t, int depth, int linux_types,
-		ls_event_fn fn, void *ctx, struct ls_bpf_counts *c)
+int lk_bpf_read(struct lk_bpf *b, const struct lk_symtab *t, int depth, int linux_types,
+		lk_event_fn fn, void *ctx, struct lk_bpf_counts *c)
 {
 	(void)b, (void)t, (void)depth, (void)linux_types, (void)fn, (void)ctx;
 	memset(c, 0, sizeof(*c));
 	return -ENOSYS;
 }
 
-void ls_bpf_close(struct ls_bpf *b)
+void lk_bpf_close(struct lk_bpf *b)
 {
 	(void)b;
 }

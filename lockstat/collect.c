@@ -35,7 +35,7 @@
 #define RING_PAGES 128 /* data pages per CPU (power of two) */
 #define MAX_CPUS   1024
 
-int ls_online_cpus(int *ncpu, int *cpus, int max)
+int lk_online_cpus(int *ncpu, int *cpus, int max)
 {
 	FILE *f = fopen("/sys/devices/system/cpu/online", "r");
 	if (!f)
@@ -103,7 +103,7 @@ static int have_cap(int cap)
 #define CAP_SYSLOG_BIT	  34
 #define CAP_PERFMON_BIT	  38
 
-int ls_check_access(int contention, struct ok_err *e)
+int lk_check_access(int contention, struct ok_err *e)
 {
 	int paranoid = sysctl_int("/proc/sys/kernel/perf_event_paranoid", 2);
 	int kptr = sysctl_int("/proc/sys/kernel/kptr_restrict", 0);
@@ -273,15 +273,15 @@ static int ring_map(struct ring *r, struct ok_err *e)
 }
 
 struct collector {
-	const struct ls_collect_opts *o;
-	const struct ls_symtab *t;
-	ls_event_fn fn;
+	const struct lk_collect_opts *o;
+	const struct lk_symtab *t;
+	lk_event_fn fn;
 	void *ctx;
 	struct tp_format begin, end;
 	int id_begin, id_end;
 	uint64_t lost;
 	int stop;
-	struct ls_pair pair; /* contention samples to events */
+	struct lk_pair pair; /* contention samples to events */
 	uint64_t round_max;  /* newest sample time of this drain pass */
 	/* pid -> comm cache for --comm */
 	struct {
@@ -312,17 +312,17 @@ static void comm_of(struct collector *c, uint32_t pid, char *out)
 	memcpy(c->comms[i].comm, out, 16);
 }
 
-static int emit_profile(struct collector *c, const struct ls_sample *s)
+static int emit_profile(struct collector *c, const struct lk_sample *s)
 {
-	struct ls_raw ev;
+	struct lk_raw ev;
 	memset(&ev, 0, sizeof(ev));
-	ev.event = LS_EV_PROFILE;
-	ev.lock = LS_CPU_ADDR(s->cpu);
+	ev.event = LK_EV_PROFILE;
+	ev.lock = LK_CPU_ADDR(s->cpu);
 	int kernel = (s->misc & PERF_RECORD_MISC_CPUMODE_MASK) == PERF_RECORD_MISC_KERNEL;
 	ev.caller = kernel ? s->ip : 0;
 	if (kernel) {
-		uint64_t fr[LS_MAX_STACK + 8];
-		int n = ls_sample_frames(s, fr, LS_MAX_STACK + 8);
+		uint64_t fr[LK_MAX_STACK + 8];
+		int n = lk_sample_frames(s, fr, LK_MAX_STACK + 8);
 		/* fr[0] is the sampled IP itself; the stack is its callers. */
 		for (int i = 1; i < n && ev.depth < c->o->depth; i++)
 			ev.stack[ev.depth++] = fr[i];
@@ -334,7 +334,7 @@ static int emit_profile(struct collector *c, const struct ls_sample *s)
 
 /* Decode one PERF_RECORD_SAMPLE body (layout fixed by our sample_type). */
 static int decode_sample(struct collector *c, const uint8_t *p, size_t len, uint16_t misc,
-			 int tracepoint, struct ls_sample *s)
+			 int tracepoint, struct lk_sample *s)
 {
 	const uint8_t *end = p + len;
 #define TAKE(dst, n)                                                                               \
@@ -363,7 +363,7 @@ static int decode_sample(struct collector *c, const uint8_t *p, size_t len, uint
 		if (s->nchain < (int)(sizeof(s->chain) / sizeof(s->chain[0])))
 			s->chain[s->nchain++] = pc;
 	}
-	s->kind = LS_SAMPLE_PROFILE;
+	s->kind = LK_SAMPLE_PROFILE;
 	if (tracepoint) {
 		TAKE(&raw_size, 4);
 		if ((size_t)(end - p) < raw_size || raw_size < 8)
@@ -377,7 +377,7 @@ static int decode_sample(struct collector *c, const uint8_t *p, size_t len, uint
 			return -1;
 		memcpy(&s->lock, p + f->off_lock, 8);
 		memcpy(&s->arg, p + f->off_arg, 4);
-		s->kind = f == &c->begin ? LS_SAMPLE_BEGIN : LS_SAMPLE_END;
+		s->kind = f == &c->begin ? LK_SAMPLE_BEGIN : LK_SAMPLE_END;
 	}
 #undef TAKE
 	return 0;
@@ -407,7 +407,7 @@ static int ring_drain(struct collector *c, struct ring *r, int tracepoint)
 		}
 		if (h.type != PERF_RECORD_SAMPLE)
 			continue;
-		struct ls_sample s;
+		struct lk_sample s;
 		if (decode_sample(c, rec + sizeof(h), h.size - sizeof(h), h.misc, tracepoint, &s) <
 		    0)
 			continue;
@@ -417,7 +417,7 @@ static int ring_drain(struct collector *c, struct ring *r, int tracepoint)
 		}
 		if (s.time > c->round_max)
 			c->round_max = s.time;
-		if ((rc = ls_pair_queue(&c->pair, &s)) < 0)
+		if ((rc = lk_pair_queue(&c->pair, &s)) < 0)
 			break;
 	}
 	__atomic_store_n(&r->meta->data_tail, tail, __ATOMIC_RELEASE);
@@ -439,12 +439,12 @@ static double now_ns(void)
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char **argv,
-	       ls_event_fn fn, void *ctx, struct ls_collect_result *res, struct ok_err *e)
+int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char **argv,
+	       lk_event_fn fn, void *ctx, struct lk_collect_result *res, struct ok_err *e)
 {
 	static int cpus[MAX_CPUS];
 	int ncpu_max;
-	int ncpu = ls_online_cpus(&ncpu_max, cpus, MAX_CPUS);
+	int ncpu = lk_online_cpus(&ncpu_max, cpus, MAX_CPUS);
 	if (ncpu <= 0)
 		return ok_err_at(e, ncpu < 0 ? ncpu : -EINVAL, "/sys/devices/system/cpu/online",
 				 OK_ERR_NOPOS, "cannot read the online CPUs");
@@ -456,7 +456,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	int *endfds = calloc((size_t)ncpu, sizeof(int));
 	struct pollfd *pfds = calloc(2 * (size_t)ncpu, sizeof(*pfds));
 	int rc = 0;
-	struct ls_bpf *bpf = NULL; /* the contention backend, if BPF */
+	struct lk_bpf *bpf = NULL; /* the contention backend, if BPF */
 	if (!c || !prof || !cont || !endfds || !pfds) {
 		rc = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 		goto out;
@@ -465,18 +465,18 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	c->t = t;
 	c->fn = fn;
 	c->ctx = ctx;
-	ls_pair_init(&c->pair, t, o->depth, o->linux_types, fn, ctx);
+	lk_pair_init(&c->pair, t, o->depth, o->linux_types, fn, ctx);
 	for (int i = 0; i < ncpu; i++)
 		prof[i].fd = cont[i].fd = endfds[i] = -1;
 	int want_rings = o->contention;
-	if (o->contention && o->backend != LS_BACKEND_RING) {
+	if (o->contention && o->backend != LK_BACKEND_RING) {
 		struct ok_err be;
 		ok_err_clear(&be);
-		int br = ls_bpf_open(&bpf, o->min_duration, &be);
+		int br = lk_bpf_open(&bpf, o->min_duration, &be);
 		if (br == 0) {
 			want_rings = 0;
 			res->bpf = 1;
-		} else if (o->backend == LS_BACKEND_BPF) {
+		} else if (o->backend == LK_BACKEND_BPF) {
 			*e = be;
 			rc = br;
 			goto out;
@@ -581,7 +581,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 	}
 	close(go[0]);
 	if (bpf)
-		ls_bpf_enable(bpf, 1);
+		lk_bpf_enable(bpf, 1);
 	for (int i = 0; i < ncpu; i++) {
 		if (prof[i].fd >= 0)
 			ioctl(prof[i].fd, PERF_EVENT_IOC_ENABLE, 0);
@@ -617,7 +617,7 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 		if (done) {
 			res->elapsed_ns = (uint64_t)(now_ns() - t0);
 			if (bpf)
-				ls_bpf_enable(bpf, 0);
+				lk_bpf_enable(bpf, 0);
 			for (int i = 0; i < ncpu; i++) {
 				if (prof[i].fd >= 0)
 					ioctl(prof[i].fd, PERF_EVENT_IOC_DISABLE, 0);
@@ -644,16 +644,16 @@ int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char 
 			if (cont[i].fd >= 0 && !cbrc)
 				cbrc = ring_drain(c, &cont[i], 1);
 		}
-		/* Pair what no later pass can precede (see ls_pair_flush); all of it
+		/* Pair what no later pass can precede (see lk_pair_flush); all of it
 		 * once the events are disabled. */
 		if (!cbrc)
-			cbrc = ls_pair_flush(&c->pair, done ? UINT64_MAX : prev_round_max);
+			cbrc = lk_pair_flush(&c->pair, done ? UINT64_MAX : prev_round_max);
 		prev_round_max = c->round_max;
 	}
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	if (bpf && !cbrc && !rc) {
-		cbrc = ls_bpf_read(bpf, t, o->depth, o->linux_types, fn, ctx, &res->bpf_counts);
+		cbrc = lk_bpf_read(bpf, t, o->depth, o->linux_types, fn, ctx, &res->bpf_counts);
 		c->lost += res->bpf_counts.open_full + res->bpf_counts.agg_full;
 	}
 	if (WIFEXITED(status)) {
@@ -678,8 +678,8 @@ out:
 			close(endfds[i]);
 	}
 	if (c)
-		ls_pair_free(&c->pair);
-	ls_bpf_close(bpf);
+		lk_pair_free(&c->pair);
+	lk_bpf_close(bpf);
 	free(c);
 	free(prof);
 	free(cont);

@@ -56,50 +56,50 @@ struct task_struct {
 #define LCB_F_MUTEX (1U << 5)
 
 /* One open contention of a thread (or an idle CPU) on one lock. */
-struct ls_bpf_open_key {
+struct lk_bpf_open_key {
 	__u64 lock;
 	__u32 tid; /* 0: an idle thread, paired per CPU */
 	__u32 cpu; /* set only when tid is 0 */
 };
-struct ls_bpf_open {
+struct lk_bpf_open {
 	__u64 t0;     /* bpf_ktime_get_ns() of the begin */
 	__u32 flags;  /* contention_begin flags */
 	__s32 stack;  /* stack id, < 0 if the stack map refused it */
-	__u32 lclass; /* LS_BPF_CLASS_* */
+	__u32 lclass; /* LK_BPF_CLASS_* */
 	__u32 pad;
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LS_BPF_OPEN_MAX);
-	__type(key, struct ls_bpf_open_key);
-	__type(value, struct ls_bpf_open);
+	__uint(max_entries, LK_BPF_OPEN_MAX);
+	__type(key, struct lk_bpf_open_key);
+	__type(value, struct lk_bpf_open);
 } opens SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, LS_BPF_AGG_MAX);
-	__type(key, struct ls_bpf_key);
-	__type(value, struct ls_bpf_val);
+	__uint(max_entries, LK_BPF_AGG_MAX);
+	__type(key, struct lk_bpf_key);
+	__type(value, struct lk_bpf_val);
 } aggs SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, LS_BPF_STACK_MAX);
+	__uint(max_entries, LK_BPF_STACK_MAX);
 	__uint(key_size, sizeof(__u32));
-	__uint(value_size, LS_BPF_STACK_DEPTH * sizeof(__u64));
+	__uint(value_size, LK_BPF_STACK_DEPTH * sizeof(__u64));
 } stacks SEC(".maps");
 
 /* Set by userspace: events count only while enabled (the command's run). */
 int enabled;
 __u64 min_duration; /* -d: shorter waits are not counted */
-/* Outcomes userspace reports (see struct ls_bpf_counters). */
+/* Outcomes userspace reports (see struct lk_bpf_counters). */
 __u64 n_orphans;    /* ends with no open begin */
 __u64 n_open_full;  /* begins not tracked: the open map was full */
 __u64 n_agg_full;   /* waits not counted: the aggregate map was full */
 __u64 n_stack_lost; /* begins whose stack the stack map refused */
 
-/* floor(log2 v) + 1, at most 63: ls_hist_bucket(). */
+/* floor(log2 v) + 1, at most 63: lk_hist_bucket(). */
 static __always_inline int hist_bucket(__u64 v)
 {
 	int b = 0;
@@ -115,15 +115,15 @@ static __always_inline int hist_bucket(__u64 v)
 }
 
 /* Add one wait of d ns to the aggregate of (lock, flags, stack, class). */
-static __always_inline void account(__u64 lock, const struct ls_bpf_open *o, __u64 d)
+static __always_inline void account(__u64 lock, const struct lk_bpf_open *o, __u64 d)
 {
 	if (d < min_duration)
 		return;
-	struct ls_bpf_key k = {
+	struct lk_bpf_key k = {
 	    .lock = lock, .flags = o->flags, .stack = o->stack, .lclass = o->lclass};
-	struct ls_bpf_val *v = bpf_map_lookup_elem(&aggs, &k);
+	struct lk_bpf_val *v = bpf_map_lookup_elem(&aggs, &k);
 	if (!v) {
-		struct ls_bpf_val zero = {};
+		struct lk_bpf_val zero = {};
 		/* Another CPU may insert the same key first: look it up again. */
 		bpf_map_update_elem(&aggs, &k, &zero, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&aggs, &k);
@@ -139,7 +139,7 @@ static __always_inline void account(__u64 lock, const struct ls_bpf_open *o, __u
 		__sync_fetch_and_add(&v->hist[b], 1);
 }
 
-static __always_inline void open_key(struct ls_bpf_open_key *k, __u64 lock)
+static __always_inline void open_key(struct lk_bpf_open_key *k, __u64 lock)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	k->lock = lock;
@@ -156,13 +156,13 @@ static __always_inline __u32 lock_class(__u64 lock, __u32 flags)
 	case LCB_F_WRITE: {
 		struct mm_struct *mm = BPF_CORE_READ(curr, mm);
 		if (mm && (__u64)&mm->mmap_lock == lock)
-			return LS_BPF_CLASS_MMAP_LOCK;
+			return LK_BPF_CLASS_MMAP_LOCK;
 		break;
 	}
 	case LCB_F_SPIN: {
 		struct sighand_struct *sh = BPF_CORE_READ(curr, sighand);
 		if (sh && (__u64)&sh->siglock == lock)
-			return LS_BPF_CLASS_SIGLOCK;
+			return LK_BPF_CLASS_SIGLOCK;
 		break;
 	}
 	}
@@ -177,9 +177,9 @@ int contention_begin(struct bpf_raw_tracepoint_args *ctx)
 	__u64 lock = ctx->args[0];
 	__u32 flags = (__u32)ctx->args[1];
 	__u64 now = bpf_ktime_get_ns();
-	struct ls_bpf_open_key k;
+	struct lk_bpf_open_key k;
 	open_key(&k, lock);
-	struct ls_bpf_open *o = bpf_map_lookup_elem(&opens, &k);
+	struct lk_bpf_open *o = bpf_map_lookup_elem(&opens, &k);
 	if (o) {
 		if ((o->flags & 63) == (LCB_F_MUTEX | LCB_F_SPIN) && (flags & 63) == LCB_F_MUTEX) {
 			account(lock, o, now > o->t0 ? now - o->t0 : 0);
@@ -188,7 +188,7 @@ int contention_begin(struct bpf_raw_tracepoint_args *ctx)
 		}
 		return 0;
 	}
-	struct ls_bpf_open n = {.t0 = now, .flags = flags};
+	struct lk_bpf_open n = {.t0 = now, .flags = flags};
 	n.stack = bpf_get_stackid(ctx, &stacks, 0);
 	if (n.stack < 0)
 		__sync_fetch_and_add(&n_stack_lost, 1);
@@ -206,9 +206,9 @@ int contention_end(struct bpf_raw_tracepoint_args *ctx)
 	if (!enabled)
 		return 0;
 	__u64 lock = ctx->args[0];
-	struct ls_bpf_open_key k;
+	struct lk_bpf_open_key k;
 	open_key(&k, lock);
-	struct ls_bpf_open *o = bpf_map_lookup_elem(&opens, &k);
+	struct lk_bpf_open *o = bpf_map_lookup_elem(&opens, &k);
 	if (!o) {
 		__sync_fetch_and_add(&n_orphans, 1);
 		return 0;

@@ -12,7 +12,7 @@
 
 /* ---- the event table ---------------------------------------------------- */
 
-static const struct ls_event_info events[LS_MAX_EVENTS] = {
+static const struct lk_event_info events[LK_MAX_EVENTS] = {
     [0] = {'C', "Lock", "Adaptive mutex spin", "nsec"},
     [1] = {'C', "Lock", "Adaptive mutex block", "nsec"},
     [2] = {'C', "Lock", "Spin lock spin", "nsec"},
@@ -44,31 +44,31 @@ static const struct ls_event_info events[LS_MAX_EVENTS] = {
     [63] = {'E', "Lock", "Lockstat record failure", "(N/A)"},
 };
 
-const struct ls_event_info *ls_event_info(int event)
+const struct lk_event_info *lk_event_info(int event)
 {
-	static struct ls_event_info unknown[LS_MAX_EVENTS];
-	static char descs[LS_MAX_EVENTS][32];
-	if (event < 0 || event >= LS_MAX_EVENTS)
-		event = LS_MAX_EVENTS - 1;
+	static struct lk_event_info unknown[LK_MAX_EVENTS];
+	static char descs[LK_MAX_EVENTS][32];
+	if (event < 0 || event >= LK_MAX_EVENTS)
+		event = LK_MAX_EVENTS - 1;
 	if (events[event].desc)
 		return &events[event];
 	if (!unknown[event].desc) {
 		snprintf(descs[event], sizeof(descs[event]), "Unknown event (type %d)", event);
-		unknown[event] = (struct ls_event_info){0, "Lock", descs[event], "units"};
+		unknown[event] = (struct lk_event_info){0, "Lock", descs[event], "units"};
 	}
 	return &unknown[event];
 }
 
 /* ---- record set ----------------------------------------------------------- */
 
-int ls_hist_bucket(uint64_t v)
+int lk_hist_bucket(uint64_t v)
 {
 	if (!v)
 		return 0;
 	return 64 - __builtin_clzll(v) > 63 ? 63 : 64 - __builtin_clzll(v);
 }
 
-int ls_recset_init(struct ls_recset *s, size_t max_recs, int depth)
+int lk_recset_init(struct lk_recset *s, size_t max_recs, int depth)
 {
 	memset(s, 0, sizeof(*s));
 	s->max_recs = max_recs;
@@ -76,11 +76,11 @@ int ls_recset_init(struct ls_recset *s, size_t max_recs, int depth)
 	s->index_cap = 1024;
 	while (s->index_cap < 2 * max_recs && s->index_cap < (1u << 24))
 		s->index_cap <<= 1;
-	s->index = calloc(s->index_cap, sizeof(struct ls_rec *));
+	s->index = calloc(s->index_cap, sizeof(struct lk_rec *));
 	return s->index ? 0 : -ENOMEM;
 }
 
-void ls_recset_free(struct ls_recset *s)
+void lk_recset_free(struct lk_recset *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->recs[i]->stack);
@@ -92,7 +92,7 @@ void ls_recset_free(struct ls_recset *s)
 }
 
 /* FNV-1a over the key fields. */
-static uint64_t key_hash(const struct ls_raw *ev, int depth, int by_comm)
+static uint64_t key_hash(const struct lk_raw *ev, int depth, int by_comm)
 {
 	uint64_t h = 1469598103934665603ULL;
 #define MIX(x)                                                                                     \
@@ -112,7 +112,7 @@ static uint64_t key_hash(const struct ls_raw *ev, int depth, int by_comm)
 	return h;
 }
 
-static int key_equal(const struct ls_rec *r, const struct ls_raw *ev, int depth, int by_comm)
+static int key_equal(const struct lk_rec *r, const struct lk_raw *ev, int depth, int by_comm)
 {
 	if (r->event != ev->event || r->lock != ev->lock || r->caller != ev->caller)
 		return 0;
@@ -124,14 +124,14 @@ static int key_equal(const struct ls_rec *r, const struct ls_raw *ev, int depth,
 	return 1;
 }
 
-int ls_recset_add(struct ls_recset *s, const struct ls_raw *ev)
+int lk_recset_add(struct lk_recset *s, const struct lk_raw *ev)
 {
-	if (ev->event < 0 || ev->event >= LS_MAX_EVENTS)
+	if (ev->event < 0 || ev->event >= LK_MAX_EVENTS)
 		return -EINVAL;
 	uint64_t count = ev->count ? ev->count : 1;
 	s->total_count[ev->event] += count;
 	s->total_time[ev->event] += ev->time_ns;
-	struct ls_rec **index = s->index;
+	struct lk_rec **index = s->index;
 	size_t mask = s->index_cap - 1;
 	size_t i = key_hash(ev, s->depth, s->by_comm) & mask;
 	while (index[i]) {
@@ -139,7 +139,7 @@ int ls_recset_add(struct ls_recset *s, const struct ls_raw *ev)
 			break;
 		i = (i + 1) & mask;
 	}
-	struct ls_rec *r = index[i];
+	struct lk_rec *r = index[i];
 	if (!r) {
 		if (s->n >= s->max_recs || s->n + 1 > s->index_cap / 2) {
 			s->dropped++;
@@ -147,7 +147,7 @@ int ls_recset_add(struct ls_recset *s, const struct ls_raw *ev)
 		}
 		if (s->n == s->cap) {
 			size_t cap = s->cap ? 2 * s->cap : 256;
-			struct ls_rec **n = realloc(s->recs, cap * sizeof(*n));
+			struct lk_rec **n = realloc(s->recs, cap * sizeof(*n));
 			if (!n)
 				return -ENOMEM;
 			s->recs = n;
@@ -177,13 +177,13 @@ int ls_recset_add(struct ls_recset *s, const struct ls_raw *ev)
 		for (int j = 0; j < 64; j++)
 			r->hist[j] += ev->hist[j];
 	else
-		r->hist[ls_hist_bucket(ev->time_ns)]++;
+		r->hist[lk_hist_bucket(ev->time_ns)]++;
 	return 0;
 }
 
 /* ---- filters -------------------------------------------------------------- */
 
-static int in_ranges(const struct ls_range *r, int n, uint64_t addr)
+static int in_ranges(const struct lk_range *r, int n, uint64_t addr)
 {
 	for (int i = 0; i < n; i++)
 		if (addr >= r[i].lo && addr < r[i].hi)
@@ -191,11 +191,11 @@ static int in_ranges(const struct ls_range *r, int n, uint64_t addr)
 	return 0;
 }
 
-int ls_filter_pass(const struct ls_filter *f, const struct ls_raw *ev)
+int lk_filter_pass(const struct lk_filter *f, const struct lk_raw *ev)
 {
-	if (ev->event < 0 || ev->event >= LS_MAX_EVENTS || !f->enabled[ev->event])
+	if (ev->event < 0 || ev->event >= LK_MAX_EVENTS || !f->enabled[ev->event])
 		return 0;
-	if (ev->event == LS_EV_PROFILE) {
+	if (ev->event == LK_EV_PROFILE) {
 		if (f->nfuncs && !in_ranges(f->funcs, f->nfuncs, ev->caller))
 			return 0;
 	} else if ((f->nlocks || f->nfuncs) && !in_ranges(f->locks, f->nlocks, ev->lock) &&
@@ -217,7 +217,7 @@ static int parse_u64(const char *s, int base, uint64_t *v)
 	return errno || end == s || *end ? -EINVAL : 0;
 }
 
-int ls_parse_range(const struct ls_symtab *t, const char *arg, struct ls_range *r, struct ok_err *e)
+int lk_parse_range(const struct lk_symtab *t, const char *arg, struct lk_range *r, struct ok_err *e)
 {
 	char name[256];
 	const char *comma = strchr(arg, ',');
@@ -240,7 +240,7 @@ int ls_parse_range(const struct ls_symtab *t, const char *arg, struct ls_range *
 			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad address '%s'", name);
 		addr += off;
 	} else {
-		const struct ls_sym *s = ls_sym_by_name(t, name);
+		const struct lk_sym *s = lk_sym_by_name(t, name);
 		if (!s)
 			return ok_err_at(e, -ENOENT, NULL, OK_ERR_NOPOS, "symbol '%s' not found",
 					 name);
@@ -255,7 +255,7 @@ int ls_parse_range(const struct ls_symtab *t, const char *arg, struct ls_range *
 	return 0;
 }
 
-int ls_parse_events(const char *arg, uint8_t *enabled)
+int lk_parse_events(const char *arg, uint8_t *enabled)
 {
 	const char *p = arg;
 	while (*p) {
@@ -271,7 +271,7 @@ int ls_parse_events(const char *arg, uint8_t *enabled)
 			hi = strtol(p, &end, 10);
 			p = end;
 		}
-		if (lo < 0 || hi >= LS_MAX_EVENTS || lo > hi)
+		if (lo < 0 || hi >= LK_MAX_EVENTS || lo > hi)
 			return -ERANGE;
 		for (long i = lo; i <= hi; i++)
 			enabled[i] = 1;

@@ -17,7 +17,7 @@
  *
  * A raw event is what one Solaris probe firing gives: an event number
  * (0..63), a lock address (for profiling: the fake cpu[N] address), a caller
- * PC (0 = user mode), a duration in ns and up to LS_MAX_STACK return
+ * PC (0 = user mode), a duration in ns and up to LK_MAX_STACK return
  * addresses. Events are aggregated into records keyed by (event, lock,
  * caller, stack) as DTrace's aggregation did. No function here prints to the
  * terminal unless it takes a FILE *; errors are negative errno + ok_err.
@@ -30,66 +30,66 @@
 
 #include "err.h"
 
-#define LS_MAX_EVENTS 64 /* event numbers are 0..63; 64 marks a merged-away record */
-#define LS_MAX_STACK  50 /* -s depth limit ("max stack depth is 50") */
-#define LS_EV_PROFILE 56 /* the profiling interrupt event */
+#define LK_MAX_EVENTS 64 /* event numbers are 0..63; 64 marks a merged-away record */
+#define LK_MAX_STACK  50 /* -s depth limit ("max stack depth is 50") */
+#define LK_EV_PROFILE 56 /* the profiling interrupt event */
 
 /* ---- symbols (sym.c) ------------------------------------------------- */
 
-struct ls_sym {
+struct lk_sym {
 	uint64_t addr; /* start address */
 	uint64_t size; /* bytes; kallsyms has none: distance to the next symbol */
 	char *name;    /* owned by the table */
 	int marker;    /* a linker section marker (__start_*, _edata...), not an
-			  object: it names nothing, see ls_sym_is_marker() */
+			  object: it names nothing, see lk_sym_is_marker() */
 };
 
-struct ls_locknames;
+struct lk_locknames;
 
-struct ls_symtab {
-	struct ls_sym *syms; /* sorted by addr, duplicates collapsed */
+struct lk_symtab {
+	struct lk_sym *syms; /* sorted by addr, duplicates collapsed */
 	size_t n;
 	size_t cap;
 	int ncpu;		     /* fake cpu[0..ncpu-1] symbols present */
 	uint64_t sched_lo, sched_hi; /* [__sched_text_start, __sched_text_end) */
 	uint64_t lock_lo, lock_hi;   /* [__lock_text_start, __lock_text_end) */
-	struct ls_locknames *names;  /* dynamic locks' class names (below); the
+	struct lk_locknames *names;  /* dynamic locks' class names (below); the
 					pointer lets collectors holding a const
 					table name locks as they see them */
 };
 
 /* Fake per-CPU "struct cpu" addresses, as Solaris' cpu[N] symbols: the profiling
  * event's lock column is cpu[N] (+PIL). Chosen below any kernel address. */
-#define LS_CPU_BASE    0x100000000ULL
-#define LS_CPU_SIZE    0x1000ULL
-#define LS_CPU_ADDR(n) (LS_CPU_BASE + (uint64_t)(n)*LS_CPU_SIZE)
+#define LK_CPU_BASE    0x100000000ULL
+#define LK_CPU_SIZE    0x1000ULL
+#define LK_CPU_ADDR(n) (LK_CPU_BASE + (uint64_t)(n)*LK_CPU_SIZE)
 
-void ls_symtab_init(struct ls_symtab *t);
-void ls_symtab_free(struct ls_symtab *t);
+void lk_symtab_init(struct lk_symtab *t);
+void lk_symtab_free(struct lk_symtab *t);
 /* Add one symbol (size 0 = unknown, filled from the next symbol by _finish). */
-int ls_symtab_add(struct ls_symtab *t, uint64_t addr, uint64_t size, const char *name);
+int lk_symtab_add(struct lk_symtab *t, uint64_t addr, uint64_t size, const char *name);
 /* Read a /proc/kallsyms-format file ("addr type name [module]"); only text,
  * data and bss symbols (tTdDbBrR) are kept. 0 or -errno with e filled. */
-int ls_symtab_load_kallsyms(struct ls_symtab *t, const char *path, struct ok_err *e);
+int lk_symtab_load_kallsyms(struct lk_symtab *t, const char *path, struct ok_err *e);
 /* Add cpu[0..ncpu-1], the (usermode) entry at 0, sort, size, collapse. */
-void ls_symtab_finish(struct ls_symtab *t, int ncpu);
+void lk_symtab_finish(struct lk_symtab *t, int ncpu);
 /* Symbol containing addr (greatest start <= addr), or NULL. */
-const struct ls_sym *ls_sym_lookup(const struct ls_symtab *t, uint64_t addr);
+const struct lk_sym *lk_sym_lookup(const struct lk_symtab *t, uint64_t addr);
 /* Is name a linker-script section marker (__start_X, __stop_X, __end_X,
  * _stext, _edata, __bss_start, ...)? Without CONFIG_KALLSYMS_ALL kallsyms
  * has no data symbols but these, so a static lock would print as
  * "__start_init_stack+0xf4018" and -c would merge every lock after the
  * marker into one: addresses that fall in a marker print as plain hex and
  * are not coalesced. */
-int ls_sym_is_marker(const char *name);
+int lk_sym_is_marker(const char *name);
 /* Exact name match, or NULL. */
-const struct ls_sym *ls_sym_by_name(const struct ls_symtab *t, const char *name);
+const struct lk_sym *lk_sym_by_name(const struct lk_symtab *t, const char *name);
 /* Solaris format_symbol(): "name", "name[size]" (with_size and offset 0),
  * "cpu[N]+PIL", "name+0xoff" or "0xaddr" (also inside a section marker).
  * Returns buf. */
-char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf, size_t len);
+char *lk_sym_format(const struct lk_symtab *t, uint64_t addr, int with_size, char *buf, size_t len);
 /* True if addr lies in scheduler or lock text (skipped when finding a caller). */
-int ls_sym_is_lock_text(const struct ls_symtab *t, uint64_t addr);
+int lk_sym_is_lock_text(const struct lk_symtab *t, uint64_t addr);
 
 /*
  * Lock names, as perf lock contention -l / --lock-addr and its BPF mode
@@ -102,23 +102,23 @@ int ls_sym_is_lock_text(const struct ls_symtab *t, uint64_t addr);
  * coalesces a lock into its symbol, coalesces a named lock into its class:
  * one row "mmap_lock" for every mm's. Classes come
  * from the BPF backend's checks through current (mmap_lock, siglock, as
- * perf's check_lock_type()) or from ls_lock_class_guess(). The first class
+ * perf's check_lock_type()) or from lk_lock_class_guess(). The first class
  * given for an address stays (an address reused by another lock after a
  * free keeps the first name).
  */
-#define LS_LOCKNAME_MAX 24 /* bytes of a class name, NUL included */
+#define LK_LOCKNAME_MAX 24 /* bytes of a class name, NUL included */
 /* Name the lock at addr (names may be NULL: then nothing). 0 or -ENOMEM. */
-int ls_lockname_set(struct ls_locknames *names, uint64_t addr, const char *cls);
+int lk_lockname_set(struct lk_locknames *names, uint64_t addr, const char *cls);
 /* The class name of addr, or NULL. */
-const char *ls_lockname_get(const struct ls_locknames *names, uint64_t addr);
+const char *lk_lockname_get(const struct lk_locknames *names, uint64_t addr);
 /* -c: the address standing for all locks of addr's class (a fake address
- * at LS_CLASS_ADDR(i), printed as the bare class name), or addr itself when
+ * at LK_CLASS_ADDR(i), printed as the bare class name), or addr itself when
  * it has no class. */
-#define LS_CLASS_BASE	 0x200000000ULL
-#define LS_CLASS_ADDR(i) (LS_CLASS_BASE + (uint64_t)(i)*0x1000ULL)
-uint64_t ls_lockname_class_addr(struct ls_locknames *names, uint64_t addr);
+#define LK_CLASS_BASE	 0x200000000ULL
+#define LK_CLASS_ADDR(i) (LK_CLASS_BASE + (uint64_t)(i)*0x1000ULL)
+uint64_t lk_lockname_class_addr(struct lk_locknames *names, uint64_t addr);
 /* Call fn for every named lock (for --record). */
-void ls_lockname_each(const struct ls_locknames *names,
+void lk_lockname_each(const struct lk_locknames *names,
 		      void (*fn)(void *ctx, uint64_t addr, const char *cls), void *ctx);
 /*
  * The class of a contended lock from its contention_begin flags and the
@@ -130,12 +130,12 @@ void ls_lockname_each(const struct ls_locknames *names,
  * i_mmap_rwsem; ...), or NULL. A guess from the code path, where the BPF
  * backend can check the address.
  */
-const char *ls_lock_class_guess(const struct ls_symtab *t, unsigned flags, const uint64_t *frames,
+const char *lk_lock_class_guess(const struct lk_symtab *t, unsigned flags, const uint64_t *frames,
 				int n);
 
 /* ---- events and records (lockstat.c) ---------------------------------- */
 
-struct ls_event_info {
+struct lk_event_info {
 	char type;	   /* 'C' contention, 'H' hold, 'I' interrupt, 'E' error, 0 unknown */
 	const char *lhdr;  /* lock column header: "Lock" or "CPU+PIL" */
 	const char *desc;  /* "Adaptive mutex spin" ... */
@@ -144,27 +144,27 @@ struct ls_event_info {
 
 /* The Solaris event table; unknown slots describe themselves as
  * "Unknown event (type N)". --linux-types uses slots 8..18 (see lockstat.c). */
-const struct ls_event_info *ls_event_info(int event);
+const struct lk_event_info *lk_event_info(int event);
 /* Slots 8.. used by --linux-types; the first and one past the last. */
-#define LS_EV_LINUX_FIRST 8
-#define LS_EV_LINUX_END	  19
+#define LK_EV_LINUX_FIRST 8
+#define LK_EV_LINUX_END	  19
 
-struct ls_raw {
+struct lk_raw {
 	int event;
 	uint64_t lock;
 	uint64_t caller;
 	uint64_t time_ns; /* duration (contention) or latency (profiling) */
 	int depth;	  /* frames in stack */
-	uint64_t stack[LS_MAX_STACK];
+	uint64_t stack[LK_MAX_STACK];
 	char comm[16];	      /* process name (for --comm), "" if unknown */
 	uint64_t count;	      /* events this stands for; 0 means 1. The BPF
 				 backend hands over in-kernel aggregates:
 				 count waits of time_ns ns in total */
-	const uint32_t *hist; /* their ls_hist_bucket() counts (64), or NULL:
+	const uint32_t *hist; /* their lk_hist_bucket() counts (64), or NULL:
 				 one bucket, time_ns's */
 };
 
-struct ls_rec {
+struct lk_rec {
 	int event;
 	uint32_t count;
 	uint32_t refcnt; /* never filled, as in the DTrace lockstat (rcnt 0.00) */
@@ -177,33 +177,33 @@ struct ls_rec {
 };
 
 /* A set of aggregated records; bounded by max_recs (-n). */
-struct ls_recset {
-	struct ls_rec **recs;
+struct lk_recset {
+	struct lk_rec **recs;
 	size_t n, cap;
 	size_t max_recs;		     /* -n: record budget */
 	int depth;			     /* stack depth stored per record (-s N: N-1 frames) */
 	int by_comm;			     /* --comm: (usermode) samples keyed by process name */
 	uint64_t dropped;		     /* events not stored for lack of records */
-	uint64_t total_count[LS_MAX_EVENTS]; /* before any merging, per event */
-	uint64_t total_time[LS_MAX_EVENTS];
+	uint64_t total_count[LK_MAX_EVENTS]; /* before any merging, per event */
+	uint64_t total_time[LK_MAX_EVENTS];
 	void *index; /* hash index over keys */
 	size_t index_cap;
 };
 
-int ls_recset_init(struct ls_recset *s, size_t max_recs, int depth);
-void ls_recset_free(struct ls_recset *s);
+int lk_recset_init(struct lk_recset *s, size_t max_recs, int depth);
+void lk_recset_free(struct lk_recset *s);
 /* Aggregate one event: 0, or -ENOSPC when the budget is exhausted (counted
  * in dropped and in the totals). */
-int ls_recset_add(struct ls_recset *s, const struct ls_raw *ev);
+int lk_recset_add(struct lk_recset *s, const struct lk_raw *ev);
 /* log2 bucket of a duration: 0 for 0, else floor(log2 v)+1. */
-int ls_hist_bucket(uint64_t v);
+int lk_hist_bucket(uint64_t v);
 
 /* ---- filters, applied to raw events before aggregation ----------------- */
 
-#define LS_MAX_RANGES 64 /* -l and -f options together */
+#define LK_MAX_RANGES 64 /* -l and -f options together */
 
 /* An address range [lo, hi); empty when lo == hi (a hex range of size 0). */
-struct ls_range {
+struct lk_range {
 	uint64_t lo, hi;
 };
 
@@ -213,31 +213,31 @@ struct ls_range {
  * predicate for the lock events; the profiling event is filtered by the -f
  * ranges alone (on the interrupted PC), so -l does not apply to it.
  */
-struct ls_filter {
-	struct ls_range locks[LS_MAX_RANGES]; /* -l */
+struct lk_filter {
+	struct lk_range locks[LK_MAX_RANGES]; /* -l */
 	int nlocks;
-	struct ls_range funcs[LS_MAX_RANGES]; /* -f */
+	struct lk_range funcs[LK_MAX_RANGES]; /* -f */
 	int nfuncs;
 	uint64_t min_duration;		/* -d */
-	uint8_t enabled[LS_MAX_EVENTS]; /* -C/-I/-e... */
+	uint8_t enabled[LK_MAX_EVENTS]; /* -C/-I/-e... */
 };
 /* Does ev pass the filter? */
-int ls_filter_pass(const struct ls_filter *f, const struct ls_raw *ev);
+int lk_filter_pass(const struct lk_filter *f, const struct lk_raw *ev);
 /* Parse a -l/-f argument as Solaris does: "sym[+off][,size]" (size default:
  * the rest of the symbol, at least 1) or, when it starts with 0, a hex
  * "addr[+off][,size]" (size default 1; an explicit 0 matches nothing).
  * Unknown symbol: -ENOENT with e "symbol 'X' not found". */
-int ls_parse_range(const struct ls_symtab *t, const char *arg, struct ls_range *r,
+int lk_parse_range(const struct lk_symtab *t, const char *arg, struct lk_range *r,
 		   struct ok_err *e);
 /* Parse -e "1,4-7,35" into enabled[]; -ERANGE for "events out of range". */
-int ls_parse_events(const char *arg, uint8_t *enabled);
+int lk_parse_events(const char *arg, uint8_t *enabled);
 
 /* ---- report (report.c) ------------------------------------------------ */
 
-enum ls_gather { LS_GATHER_COUNT, LS_GATHER_TIME, LS_GATHER_HIST, LS_GATHER_STACK };
+enum lk_gather { LK_GATHER_COUNT, LK_GATHER_TIME, LK_GATHER_HIST, LK_GATHER_STACK };
 
-struct ls_report_opts {
-	enum ls_gather gather; /* -b, -t (default), -h, -s */
+struct lk_report_opts {
+	enum lk_gather gather; /* -b, -t (default), -h, -s */
 	int depth;	       /* frames kept with -s N (N-1), 0 otherwise */
 	int gflag, cflag, kflag, wflag, Wflag, Rflag, pflag, Pflag;
 	long topn;	     /* -D n; -1 = all */
@@ -250,18 +250,18 @@ struct ls_report_opts {
 /* Run the pipeline on s (records are merged and reordered in place) and print
  * every event type's block to out, in increasing event order. Prints nothing
  * if there are no records. */
-void ls_report(struct ls_recset *s, const struct ls_symtab *t, const struct ls_report_opts *o,
+void lk_report(struct lk_recset *s, const struct lk_symtab *t, const struct lk_report_opts *o,
 	       FILE *out);
 /* -T: print one event as lockstat.c's report_trace() does. Before the first
  * event (first != 0) the header and dashes, except with -p; with -s N >= 1
  * the stack frames (from the caller's frame, if among the first four) and a
  * blank line. Solaris' Time column is always 0 (its D program traces no
  * duration); here it is the event's duration. */
-void ls_trace(const struct ls_symtab *t, const struct ls_report_opts *o, const struct ls_raw *ev,
+void lk_trace(const struct lk_symtab *t, const struct lk_report_opts *o, const struct lk_raw *ev,
 	      int first, FILE *out);
 /* The Solaris merge sort (not stable; reproduces lockstat's tie order). */
-void ls_mergesort(int (*cmp)(const struct ls_rec *, const struct ls_rec *, int depth),
-		  struct ls_rec **a, struct ls_rec **scratch, size_t n, int depth);
+void lk_mergesort(int (*cmp)(const struct lk_rec *, const struct lk_rec *, int depth),
+		  struct lk_rec **a, struct lk_rec **scratch, size_t n, int depth);
 
 /* ---- record files (recfile.c) ----------------------------------------- */
 
@@ -278,10 +278,10 @@ void ls_mergesort(int (*cmp)(const struct ls_rec *, const struct ls_rec *, int d
  * without 0x; COMM is the process name with blanks as '_', or '-'. The sym
  * lines (every symbol an address of the run falls in) may come anywhere,
  * usually last; cpu[N] and (usermode) are implied by ncpu. lock lines name
- * dynamic locks (ls_lockname_set). '#' starts a
+ * dynamic locks (lk_lockname_set). '#' starts a
  * comment line. Replay reads the file twice (symbols, then events), streaming.
  */
-struct ls_replay {
+struct lk_replay {
 	FILE *f;
 	char path[256];
 	long long line;
@@ -289,41 +289,41 @@ struct ls_replay {
 	int ncpu;
 };
 /* Open, read the header and every sym line into t (finished with ncpu). */
-int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t, struct ok_err *e);
+int lk_replay_open(struct lk_replay *r, const char *path, struct lk_symtab *t, struct ok_err *e);
 /* Next event: 1, 0 at the end, -EINVAL with e (path:line) on a malformed line. */
-int ls_replay_next(struct ls_replay *r, struct ls_raw *ev, struct ok_err *e);
-void ls_replay_close(struct ls_replay *r);
+int lk_replay_next(struct lk_replay *r, struct lk_raw *ev, struct ok_err *e);
+void lk_replay_close(struct lk_replay *r);
 
-int ls_record_header(FILE *f, uint64_t elapsed_ns, int ncpu);
-int ls_record_event(FILE *f, const struct ls_raw *ev);
+int lk_record_header(FILE *f, uint64_t elapsed_ns, int ncpu);
+int lk_record_event(FILE *f, const struct lk_raw *ev);
 /* Mark the symbols ev's addresses fall in (seen has t->n entries). */
-void ls_record_note(const struct ls_symtab *t, uint8_t *seen, const struct ls_raw *ev);
+void lk_record_note(const struct lk_symtab *t, uint8_t *seen, const struct lk_raw *ev);
 /* Write a sym line for every marked symbol. */
-int ls_record_symbols(FILE *f, const struct ls_symtab *t, const uint8_t *seen);
+int lk_record_symbols(FILE *f, const struct lk_symtab *t, const uint8_t *seen);
 
 /* ---- contention pairing (pair.c) --------------------------------------- */
 
 /* Called for each event produced; return < 0 to stop. */
-typedef int (*ls_event_fn)(void *ctx, const struct ls_raw *ev);
+typedef int (*lk_event_fn)(void *ctx, const struct lk_raw *ev);
 
-enum ls_sample_kind { LS_SAMPLE_PROFILE, LS_SAMPLE_BEGIN, LS_SAMPLE_END };
+enum lk_sample_kind { LK_SAMPLE_PROFILE, LK_SAMPLE_BEGIN, LK_SAMPLE_END };
 
 /* One decoded perf sample (the fields lockstat asked for). */
-struct ls_sample {
+struct lk_sample {
 	uint64_t time; /* perf clock, ns; comparable across CPUs */
 	uint64_t seq;  /* arrival order, breaks ties in time */
 	uint32_t pid, tid, cpu;
 	uint16_t misc; /* perf_event_header.misc (CPU mode) */
-	enum ls_sample_kind kind;
+	enum lk_sample_kind kind;
 	uint64_t ip;
 	uint64_t lock; /* lock_addr of contention_begin/end */
 	uint32_t arg;  /* begin: flags (LCB_F_*); end: ret */
 	int nchain;    /* callchain entries, context markers included */
-	uint64_t chain[LS_MAX_STACK + 8];
+	uint64_t chain[LK_MAX_STACK + 8];
 };
 
 /* The kernel frames of s's callchain, context markers dropped (at most max). */
-int ls_sample_frames(const struct ls_sample *s, uint64_t *out, int max);
+int lk_sample_frames(const struct lk_sample *s, uint64_t *out, int max);
 
 /*
  * Pairing, as perf lock contention (builtin-lock.c, non-BPF) does it: every
@@ -338,36 +338,36 @@ int ls_sample_frames(const struct ls_sample *s, uint64_t *out, int max);
  * is dropped. The idle threads (tid 0) are paired per CPU.
  *
  * Samples arrive per CPU ring, each ring in time order but the rings not
- * with each other: ls_pair_queue() collects them, ls_pair_flush(upto) pairs,
+ * with each other: lk_pair_queue() collects them, lk_pair_flush(upto) pairs,
  * in time order, those at or before upto and keeps the rest (perf's
  * FINISHED_ROUND rule: after a pass over every ring, nothing older than the
  * newest sample of the previous pass can still arrive).
  */
-struct ls_pair {
-	const struct ls_symtab *t; /* lock/sched text, skipped to find the caller */
+struct lk_pair {
+	const struct lk_symtab *t; /* lock/sched text, skipped to find the caller */
 	int depth;		   /* stack frames kept after the caller */
 	int linux_types;	   /* --linux-types event numbers */
-	ls_event_fn fn;
+	lk_event_fn fn;
 	void *ctx;
-	struct ls_sample *q; /* queued samples, not yet paired */
+	struct lk_sample *q; /* queued samples, not yet paired */
 	size_t nq, capq;
 	uint64_t seq;
-	struct ls_thread *threads; /* open addressing by thread key */
+	struct lk_thread *threads; /* open addressing by thread key */
 	size_t nthreads, cap_threads;
 	uint64_t orphans; /* ends with no open begin */
 };
 
-void ls_pair_init(struct ls_pair *p, const struct ls_symtab *t, int depth, int linux_types,
-		  ls_event_fn fn, void *ctx);
-void ls_pair_free(struct ls_pair *p);
+void lk_pair_init(struct lk_pair *p, const struct lk_symtab *t, int depth, int linux_types,
+		  lk_event_fn fn, void *ctx);
+void lk_pair_free(struct lk_pair *p);
 /* Pair one sample now (the caller guarantees time order): 0, -ENOMEM, or
  * what fn returned (< 0 stops). */
-int ls_pair_sample(struct ls_pair *p, const struct ls_sample *s);
-/* Queue one sample for ls_pair_flush: 0 or -ENOMEM. */
-int ls_pair_queue(struct ls_pair *p, const struct ls_sample *s);
+int lk_pair_sample(struct lk_pair *p, const struct lk_sample *s);
+/* Queue one sample for lk_pair_flush: 0 or -ENOMEM. */
+int lk_pair_queue(struct lk_pair *p, const struct lk_sample *s);
 /* Pair, in (time, seq) order, every queued sample with time <= upto
  * (UINT64_MAX: all); the rest stay queued. 0 or the first error. */
-int ls_pair_flush(struct ls_pair *p, uint64_t upto);
+int lk_pair_flush(struct lk_pair *p, uint64_t upto);
 
 /* ---- BPF backend (bpf.c, lockstat.bpf.c) -------------------------------- */
 
@@ -376,11 +376,11 @@ int ls_pair_flush(struct ls_pair *p, uint64_t upto);
  * tracepoints feed raw_tp programs that pair per (thread, lock) as pair.c
  * and sum waits by (lock, flags, stack, class); nothing is copied per
  * event. Opened before the command starts, enabled for its run only, read
- * once at the end (ls_bpf_read), so per-event output (-T, --record) needs
+ * once at the end (lk_bpf_read), so per-event output (-T, --record) needs
  * the ring backend. Profiling stays on perf_event rings.
  */
-struct ls_bpf;
-struct ls_bpf_counts {
+struct lk_bpf;
+struct lk_bpf_counts {
 	uint64_t events;     /* waits counted */
 	uint64_t orphans;    /* ends with nothing open (begun before the window) */
 	uint64_t open_full;  /* begins lost: the kernel's open-wait map was full */
@@ -388,36 +388,36 @@ struct ls_bpf_counts {
 	uint64_t stack_lost; /* waits whose stack the stack map refused (no caller) */
 };
 /* Load and attach (disabled). 0, or -errno with e saying which step failed;
- * ls_bpf_log() then has libbpf's messages, the verifier log among them. */
-int ls_bpf_open(struct ls_bpf **b, uint64_t min_duration_ns, struct ok_err *e);
-const char *ls_bpf_log(void);
-void ls_bpf_enable(struct ls_bpf *b, int on);
+ * lk_bpf_log() then has libbpf's messages, the verifier log among them. */
+int lk_bpf_open(struct lk_bpf **b, uint64_t min_duration_ns, struct ok_err *e);
+const char *lk_bpf_log(void);
+void lk_bpf_enable(struct lk_bpf *b, int on);
 /* One event per aggregate (ev.count, ev.hist set), through fn; locks named
  * in t->names. 0 or fn's first error. */
-int ls_bpf_read(struct ls_bpf *b, const struct ls_symtab *t, int depth, int linux_types,
-		ls_event_fn fn, void *ctx, struct ls_bpf_counts *c);
-void ls_bpf_close(struct ls_bpf *b);
+int lk_bpf_read(struct lk_bpf *b, const struct lk_symtab *t, int depth, int linux_types,
+		lk_event_fn fn, void *ctx, struct lk_bpf_counts *c);
+void lk_bpf_close(struct lk_bpf *b);
 
 /* ---- collection (collect.c) ------------------------------------------- */
 
-enum ls_backend {
-	LS_BACKEND_AUTO, /* BPF if it loads, else the rings (saying why) */
-	LS_BACKEND_BPF,	 /* --backend=bpf: in-kernel aggregation or an error */
-	LS_BACKEND_RING, /* --backend=ring: every sample through perf_event rings */
+enum lk_backend {
+	LK_BACKEND_AUTO, /* BPF if it loads, else the rings (saying why) */
+	LK_BACKEND_BPF,	 /* --backend=bpf: in-kernel aggregation or an error */
+	LK_BACKEND_RING, /* --backend=ring: every sample through perf_event rings */
 };
 
-struct ls_collect_opts {
+struct lk_collect_opts {
 	int profile;		 /* -I */
 	int contention;		 /* any of 0..7 */
 	int linux_types;	 /* --linux-types */
 	unsigned rate_hz;	 /* -i */
 	int depth;		 /* frames to capture after the caller */
-	int ncpu;		 /* online CPUs (filled by ls_collect) */
-	enum ls_backend backend; /* for contention */
+	int ncpu;		 /* online CPUs (filled by lk_collect) */
+	enum lk_backend backend; /* for contention */
 	uint64_t min_duration;	 /* -d, applied in the kernel by the BPF backend */
 };
 
-struct ls_collect_result {
+struct lk_collect_result {
 	uint64_t elapsed_ns;
 	int exited;	 /* child exited normally */
 	int status;	 /* exit code or signal */
@@ -426,7 +426,7 @@ struct ls_collect_result {
 	int ncpu;
 	int bpf;	   /* contention was counted by the BPF backend */
 	char bpf_why[600]; /* auto: why BPF was not used ("" if it was) */
-	struct ls_bpf_counts bpf_counts;
+	struct lk_bpf_counts bpf_counts;
 };
 
 /* Open the perf events on every online CPU, fork+exec argv, drain samples
@@ -434,21 +434,21 @@ struct ls_collect_result {
  * SIGINT or SIGTERM meanwhile ends the measurement as the child's exit does
  * (res->stop_signal says which), sends the child SIGTERM and reaps it; the
  * previous handlers are restored before returning. */
-int ls_collect(const struct ls_collect_opts *o, const struct ls_symtab *t, char **argv,
-	       ls_event_fn fn, void *ctx, struct ls_collect_result *res, struct ok_err *e);
+int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char **argv,
+	       lk_event_fn fn, void *ctx, struct lk_collect_result *res, struct ok_err *e);
 /* Can this process open system-wide events (contention: with tracepoint raw
  * data) and read kernel addresses in /proc/kallsyms? 0, or -EPERM with e
  * naming the sysctl or capability that stands in the way and its fix. */
-int ls_check_access(int contention, struct ok_err *e);
+int lk_check_access(int contention, struct ok_err *e);
 /* Online CPU count from /sys/devices/system/cpu/online (highest + 1). */
-int ls_online_cpus(int *ncpu, int *cpus, int max);
+int lk_online_cpus(int *ncpu, int *cpus, int max);
 /* Map a contention_begin flags value to a Solaris (or --linux-types) event. */
-int ls_contention_event(unsigned flags, int linux_types);
+int lk_contention_event(unsigned flags, int linux_types);
 /* The Solaris event (0..7) a --linux-types event (8..18) folds into: the
- * one ls_contention_event(flags, 0) gives for that type's flags (the
+ * one lk_contention_event(flags, 0) gives for that type's flags (the
  * PREEMPT_RT rwlocks, slot 15 with rt-mutex, fold into 1). Others: itself. */
-int ls_linux_event_solaris(int event);
+int lk_linux_event_solaris(int event);
 /* Linux lock type name for flags, as perf lock names it. */
-const char *ls_linux_type_name(unsigned flags);
+const char *lk_linux_type_name(unsigned flags);
 
 #endif

@@ -7,27 +7,27 @@
 #ifndef LOCKSTAT_BPF_H
 #define LOCKSTAT_BPF_H
 
-#define LS_BPF_OPEN_MAX	   16384 /* contentions open at once (threads x nesting) */
-#define LS_BPF_AGG_MAX	   16384 /* distinct (lock, flags, stack, class) */
-#define LS_BPF_STACK_MAX   16384 /* distinct stacks */
-#define LS_BPF_STACK_DEPTH 64	 /* frames per stack: tracing + lock text + caller + -s 50 */
+#define LK_BPF_OPEN_MAX	   16384 /* contentions open at once (threads x nesting) */
+#define LK_BPF_AGG_MAX	   16384 /* distinct (lock, flags, stack, class) */
+#define LK_BPF_STACK_MAX   16384 /* distinct stacks */
+#define LK_BPF_STACK_DEPTH 64	 /* frames per stack: tracing + lock text + caller + -s 50 */
 
 /* Classes found through current (perf's LCD_F_MMAP_LOCK, LCD_F_SIGHAND_LOCK). */
-#define LS_BPF_CLASS_MMAP_LOCK 1
-#define LS_BPF_CLASS_SIGLOCK   2
+#define LK_BPF_CLASS_MMAP_LOCK 1
+#define LK_BPF_CLASS_SIGLOCK   2
 
 /* One aggregate: every wait on lock with these begin flags, stack and class. */
-struct ls_bpf_key {
+struct lk_bpf_key {
 	__u64 lock;
 	__u32 flags;  /* contention_begin flags */
 	__s32 stack;  /* stack map id, < 0: no stack */
-	__u32 lclass; /* LS_BPF_CLASS_*, 0: none */
+	__u32 lclass; /* LK_BPF_CLASS_*, 0: none */
 	__u32 pad;
 };
-struct ls_bpf_val {
+struct lk_bpf_val {
 	__u64 count;
 	__u64 total;	/* ns */
-	__u32 hist[64]; /* ls_hist_bucket() buckets */
+	__u32 hist[64]; /* lk_hist_bucket() buckets */
 };
 
 #endif

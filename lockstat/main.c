@@ -134,7 +134,7 @@ static const struct cli_opt opts[] = {
 static const struct cli_spec spec = {"lockstat", help, opts, CLI_STOP_AT_OPERAND};
 
 static struct {
-	struct ls_report_opts rep;
+	struct lk_report_opts rep;
 	int gather_set;	     /* a -b/-t/-h/-s was given */
 	int stack_arg;	     /* -s N */
 	unsigned long nrecs; /* -n */
@@ -144,10 +144,10 @@ static struct {
 	struct {
 		const char *arg;
 		int is_lock;
-	} ranges[LS_MAX_RANGES]; /* -l and -f, in order */
+	} ranges[LK_MAX_RANGES]; /* -l and -f, in order */
 	int nranges;
 	int want_C, want_H, want_I, want_E, trace, linux_types, comm;
-	enum ls_backend backend; /* --backend */
+	enum lk_backend backend; /* --backend */
 } TT;
 
 /* Solaris' fail(): "lockstat: message" and exit with the class's code, 2
@@ -172,25 +172,25 @@ static int on_opt(void *ctx, int id, const char *arg)
 	case 'V':
 		break; /* DTrace options have no meaning here */
 	case 'b':
-		TT.rep.gather = LS_GATHER_COUNT;
+		TT.rep.gather = LK_GATHER_COUNT;
 		TT.gather_set = 1;
 		break;
 	case 't':
-		TT.rep.gather = LS_GATHER_TIME;
+		TT.rep.gather = LK_GATHER_TIME;
 		TT.gather_set = 1;
 		break;
 	case 'h':
-		TT.rep.gather = LS_GATHER_HIST;
+		TT.rep.gather = LK_GATHER_HIST;
 		TT.gather_set = 1;
 		break;
 	case 's':
 		v = strtol(arg, &end, 10);
 		if (*end || end == arg || v < 0)
 			return -1;
-		if (v > LS_MAX_STACK)
+		if (v > LK_MAX_STACK)
 			fail("max stack depth is %s", "50");
 		TT.stack_arg = (int)v;
-		TT.rep.gather = LS_GATHER_STACK;
+		TT.rep.gather = LK_GATHER_STACK;
 		TT.gather_set = 1;
 		break;
 	case 'n':
@@ -215,8 +215,8 @@ static int on_opt(void *ctx, int id, const char *arg)
 		break;
 	case 'l':
 	case 'f':
-		/* Every -l and -f range is kept; they are ORed (ls_filter). */
-		if (TT.nranges == LS_MAX_RANGES)
+		/* Every -l and -f range is kept; they are ORed (lk_filter). */
+		if (TT.nranges == LK_MAX_RANGES)
 			fail("too many -l and -f ranges (at most %s)", "64");
 		TT.ranges[TT.nranges].arg = arg;
 		TT.ranges[TT.nranges++].is_lock = id == 'l';
@@ -294,9 +294,9 @@ static int on_opt(void *ctx, int id, const char *arg)
 		break;
 	case OPT_BACKEND:
 		if (!strcmp(arg, "bpf"))
-			TT.backend = LS_BACKEND_BPF;
+			TT.backend = LK_BACKEND_BPF;
 		else if (!strcmp(arg, "ring"))
-			TT.backend = LS_BACKEND_RING;
+			TT.backend = LK_BACKEND_RING;
 		else
 			cli_usage_error(&spec, "--backend must be 'bpf' or 'ring', not '%s'", arg);
 		break;
@@ -309,35 +309,35 @@ static int on_opt(void *ctx, int id, const char *arg)
 
 /* What each collected or replayed event goes through. */
 struct sink {
-	struct ls_filter filter;
-	struct ls_recset set;
-	struct ls_symtab *syms;
+	struct lk_filter filter;
+	struct lk_recset set;
+	struct lk_symtab *syms;
 	FILE *out, *record;
 	uint8_t *seen;
 	uint64_t events;
 };
 
-static int on_event(void *ctx, const struct ls_raw *ev)
+static int on_event(void *ctx, const struct lk_raw *ev)
 {
 	struct sink *k = ctx;
-	if (!ls_filter_pass(&k->filter, ev))
+	if (!lk_filter_pass(&k->filter, ev))
 		return 0;
 	k->events++;
 	if (k->record) {
-		ls_record_event(k->record, ev);
-		ls_record_note(k->syms, k->seen, ev);
+		lk_record_event(k->record, ev);
+		lk_record_note(k->syms, k->seen, ev);
 	}
 	if (TT.trace) {
-		ls_trace(k->syms, &TT.rep, ev, k->events == 1, k->out);
+		lk_trace(k->syms, &TT.rep, ev, k->events == 1, k->out);
 		return 0;
 	}
-	ls_recset_add(&k->set, ev);
+	lk_recset_add(&k->set, ev);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	TT.rep.gather = LS_GATHER_TIME;
+	TT.rep.gather = LK_GATHER_TIME;
 	TT.rep.topn = -1;
 	TT.nrecs = 10000;
 	TT.rate = 97;
@@ -355,7 +355,7 @@ int main(int argc, char **argv)
 	struct sink k;
 	memset(&k, 0, sizeof(k));
 	if (TT.events_arg) {
-		int r = ls_parse_events(TT.events_arg, k.filter.enabled);
+		int r = lk_parse_events(TT.events_arg, k.filter.enabled);
 		if (r == -ERANGE)
 			fail("%s", "-e events out of range");
 		if (r < 0)
@@ -365,67 +365,67 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 8; i++)
 			k.filter.enabled[i] = 1;
 	if (TT.want_I)
-		k.filter.enabled[LS_EV_PROFILE] = 1;
+		k.filter.enabled[LK_EV_PROFILE] = 1;
 	if (TT.linux_types)
 		/* A Linux type is watched when the Solaris event it folds into is:
 		 * -e 4 gives rwsem:W and percpu-rwsem:W, not every type. */
-		for (int j = LS_EV_LINUX_FIRST; j < LS_EV_LINUX_END; j++)
-			if (k.filter.enabled[ls_linux_event_solaris(j)])
+		for (int j = LK_EV_LINUX_FIRST; j < LK_EV_LINUX_END; j++)
+			if (k.filter.enabled[lk_linux_event_solaris(j)])
 				k.filter.enabled[j] = 1;
 	if (TT.rep.gflag) {
 		if (!TT.gather_set) {
-			TT.rep.gather = LS_GATHER_STACK;
-			TT.stack_arg = LS_MAX_STACK;
-		} else if (TT.rep.gather < LS_GATHER_STACK || TT.stack_arg == 0) {
+			TT.rep.gather = LK_GATHER_STACK;
+			TT.stack_arg = LK_MAX_STACK;
+		} else if (TT.rep.gather < LK_GATHER_STACK || TT.stack_arg == 0) {
 			fail("%s", "'-g' requires at least '-s 1' data gathering");
 		}
 	}
 	TT.rep.stack_arg = TT.stack_arg;
-	if (TT.rep.gather == LS_GATHER_STACK)
+	if (TT.rep.gather == LK_GATHER_STACK)
 		TT.rep.depth = TT.stack_arg > 0 ? TT.stack_arg - 1 : 0;
 	if (TT.rep.folded && TT.rep.depth == 0)
-		TT.rep.depth = LS_MAX_STACK - 1, TT.rep.gather = LS_GATHER_STACK;
+		TT.rep.depth = LK_MAX_STACK - 1, TT.rep.gather = LK_GATHER_STACK;
 	k.filter.min_duration = TT.min_duration;
 	/* The BPF backend hands over aggregates at the end: nothing per event. */
-	if (TT.backend == LS_BACKEND_BPF && (TT.trace || TT.record))
+	if (TT.backend == LK_BACKEND_BPF && (TT.trace || TT.record))
 		fail("%s", TT.trace ? "-T traces every event: it needs --backend=ring"
 				    : "--record writes every event: it needs --backend=ring");
 	if (TT.trace || TT.record)
-		TT.backend = LS_BACKEND_RING;
+		TT.backend = LK_BACKEND_RING;
 
 	struct ok_err e;
 	ok_err_clear(&e);
-	struct ls_symtab syms;
-	ls_symtab_init(&syms);
+	struct lk_symtab syms;
+	lk_symtab_init(&syms);
 	k.syms = &syms;
-	struct ls_replay rp;
+	struct lk_replay rp;
 	int ncpu = 0;
 	if (TT.replay) {
-		if (ls_replay_open(&rp, TT.replay, &syms, &e) < 0) {
+		if (lk_replay_open(&rp, TT.replay, &syms, &e) < 0) {
 			exit(ok_err_fail(&e));
 		}
 		ncpu = rp.ncpu;
 	} else {
 		int cpus[1024];
-		if (ls_online_cpus(&ncpu, cpus, 1024) <= 0)
+		if (lk_online_cpus(&ncpu, cpus, 1024) <= 0)
 			fail_class(OK_CLASS_IO, "%s", "cannot read /sys/devices/system/cpu/online");
 		int contention = 0;
-		for (int i = 0; i < LS_EV_LINUX_END; i++)
+		for (int i = 0; i < LK_EV_LINUX_END; i++)
 			contention |= k.filter.enabled[i];
-		if (ls_check_access(contention, &e) < 0) {
+		if (lk_check_access(contention, &e) < 0) {
 			exit(ok_err_fail(&e));
 		}
 		const char *path = TT.symbols ? TT.symbols : "/proc/kallsyms";
-		if (ls_symtab_load_kallsyms(&syms, path, &e) < 0) {
+		if (lk_symtab_load_kallsyms(&syms, path, &e) < 0) {
 			exit(ok_err_fail(&e));
 		}
-		ls_symtab_finish(&syms, ncpu);
+		lk_symtab_finish(&syms, ncpu);
 	}
 	for (int i = 0; i < TT.nranges; i++) {
 		int is_lock = TT.ranges[i].is_lock;
-		struct ls_range *r = is_lock ? &k.filter.locks[k.filter.nlocks++]
+		struct lk_range *r = is_lock ? &k.filter.locks[k.filter.nlocks++]
 					     : &k.filter.funcs[k.filter.nfuncs++];
-		if (ls_parse_range(&syms, TT.ranges[i].arg, r, &e) < 0) {
+		if (lk_parse_range(&syms, TT.ranges[i].arg, r, &e) < 0) {
 			fprintf(stderr, "lockstat: %s\n", e.msg);
 			exit(ok_exit(&e));
 		}
@@ -439,39 +439,39 @@ int main(int argc, char **argv)
 			fail_class(OK_CLASS_IO, "cannot create record file: %s", strerror(errno));
 		k.seen = calloc(syms.n ? syms.n : 1, 1);
 	}
-	if (ls_recset_init(&k.set, TT.nrecs, TT.rep.depth) < 0)
+	if (lk_recset_init(&k.set, TT.nrecs, TT.rep.depth) < 0)
 		fail_class(OK_CLASS_IO, "%s", "out of memory");
 	k.set.by_comm = TT.comm;
 
 	uint64_t elapsed;
 	if (TT.replay) {
-		struct ls_raw ev;
+		struct lk_raw ev;
 		int r;
-		while ((r = ls_replay_next(&rp, &ev, &e)) > 0)
+		while ((r = lk_replay_next(&rp, &ev, &e)) > 0)
 			on_event(&k, &ev);
-		ls_replay_close(&rp);
+		lk_replay_close(&rp);
 		if (r < 0) {
 			exit(ok_err_fail(&e));
 		}
 		elapsed = rp.elapsed_ns;
 	} else {
-		struct ls_collect_opts co = {
-		    .profile = k.filter.enabled[LS_EV_PROFILE],
+		struct lk_collect_opts co = {
+		    .profile = k.filter.enabled[LK_EV_PROFILE],
 		    .linux_types = TT.linux_types,
 		    .rate_hz = TT.rate,
 		    .depth = TT.rep.depth,
 		    .backend = TT.backend,
 		    .min_duration = TT.min_duration,
 		};
-		for (int i = 0; i < LS_EV_LINUX_END; i++)
+		for (int i = 0; i < LK_EV_LINUX_END; i++)
 			co.contention |= k.filter.enabled[i];
 		if (TT.record)
-			ls_record_header(k.record, 0, ncpu); /* elapsed rewritten below */
-		struct ls_collect_result res;
-		if (ls_collect(&co, &syms, cmd, on_event, &k, &res, &e) < 0) {
-			if (TT.backend == LS_BACKEND_BPF && *ls_bpf_log()) {
+			lk_record_header(k.record, 0, ncpu); /* elapsed rewritten below */
+		struct lk_collect_result res;
+		if (lk_collect(&co, &syms, cmd, on_event, &k, &res, &e) < 0) {
+			if (TT.backend == LK_BACKEND_BPF && *lk_bpf_log()) {
 				ok_err_print(&e);
-				fprintf(stderr, "lockstat: libbpf said:\n%s", ls_bpf_log());
+				fprintf(stderr, "lockstat: libbpf said:\n%s", lk_bpf_log());
 				exit(ok_exit(&e));
 			}
 			exit(ok_err_fail(&e));
@@ -495,7 +495,7 @@ int main(int argc, char **argv)
 				(unsigned long long)res.lost);
 	}
 	if (k.record) {
-		ls_record_symbols(k.record, &syms, k.seen);
+		lk_record_symbols(k.record, &syms, k.seen);
 		if (!TT.replay) {
 			/* The header's elapsed time is known only now: append it. A
 			 * later 'elapsed' line overrides the first. */
@@ -508,12 +508,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lockstat: warning: ran out of data records (use -n for more)\n");
 	TT.rep.elapsed_ns = elapsed;
 	if (!TT.trace)
-		ls_report(&k.set, &syms, &TT.rep, k.out);
+		lk_report(&k.set, &syms, &TT.rep, k.out);
 	/* A report that did not reach its file is a failure (e.g. /dev/full). */
 	if (fflush(k.out) == EOF || ferror(k.out) || (k.out != stdout && fclose(k.out)))
 		fail_class(OK_CLASS_IO, "error writing output: %s", strerror(errno ? errno : EIO));
-	ls_recset_free(&k.set);
-	ls_symtab_free(&syms);
+	lk_recset_free(&k.set);
+	lk_symtab_free(&syms);
 	free(k.seen);
 	return 0;
 }

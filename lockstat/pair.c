@@ -24,7 +24,7 @@
 
 /* ---- flags to events -------------------------------------------------------- */
 
-int ls_contention_event(unsigned flags, int linux_types)
+int lk_contention_event(unsigned flags, int linux_types)
 {
 	unsigned f = flags & 63;
 	if (linux_types) {
@@ -63,10 +63,10 @@ int ls_contention_event(unsigned flags, int linux_types)
 	return 1;	  /* rt-mutex, semaphore: blocking */
 }
 
-int ls_linux_event_solaris(int event)
+int lk_linux_event_solaris(int event)
 {
-	/* slots 8..18 as ls_contention_event(flags, 1) numbers them */
-	static const int fold[LS_EV_LINUX_END - LS_EV_LINUX_FIRST] = {
+	/* slots 8..18 as lk_contention_event(flags, 1) numbers them */
+	static const int fold[LK_EV_LINUX_END - LK_EV_LINUX_FIRST] = {
 	    0, /* mutex spin */
 	    1, /* mutex block */
 	    2, /* spinlock */
@@ -79,12 +79,12 @@ int ls_linux_event_solaris(int event)
 	    4, /* percpu-rwsem:W */
 	    1, /* semaphore */
 	};
-	if (event < LS_EV_LINUX_FIRST || event >= LS_EV_LINUX_END)
+	if (event < LK_EV_LINUX_FIRST || event >= LK_EV_LINUX_END)
 		return event;
-	return fold[event - LS_EV_LINUX_FIRST];
+	return fold[event - LK_EV_LINUX_FIRST];
 }
 
-const char *ls_linux_type_name(unsigned flags)
+const char *lk_linux_type_name(unsigned flags)
 {
 	switch (flags & 63) {
 	case 0:
@@ -119,23 +119,23 @@ const char *ls_linux_type_name(unsigned flags)
 /* ---- the thread table ------------------------------------------------------- */
 
 /* One open contention: a begin whose end has not come yet. */
-struct ls_open {
+struct lk_open {
 	uint64_t lock;
 	uint64_t t0;	  /* time of the begin that opened it */
 	unsigned flags;	  /* its contention_begin flags */
-	struct ls_raw ev; /* event, lock, caller and stack, from the begin */
+	struct lk_raw ev; /* event, lock, caller and stack, from the begin */
 };
 
 /* A thread's stack of open contentions, innermost last. */
-struct ls_thread {
+struct lk_thread {
 	uint32_t key; /* thread_key(); 0 = empty slot */
 	int n, cap;
-	struct ls_open *open;
+	struct lk_open *open;
 };
 
 /* Contention is paired per thread; the idle threads all have tid 0 (and
  * some contexts report -1), so theirs are paired per CPU instead. Never 0. */
-static uint32_t thread_key(const struct ls_sample *s)
+static uint32_t thread_key(const struct lk_sample *s)
 {
 	if (s->tid == 0 || s->tid >= 0xffff0000u)
 		return 0xffff0000u + (s->cpu & 0x7fff) + 1;
@@ -150,11 +150,11 @@ static size_t thread_home(uint32_t key, size_t cap)
 /* The thread's slot, created if absent; NULL when out of memory. Slots are
  * never deleted (a thread with nothing open costs one slot, its stack is
  * freed), so the table only grows, at half load, by rehashing. */
-static struct ls_thread *thread_get(struct ls_pair *p, uint32_t key)
+static struct lk_thread *thread_get(struct lk_pair *p, uint32_t key)
 {
 	if (2 * (p->nthreads + 1) > p->cap_threads) {
 		size_t cap = p->cap_threads ? 2 * p->cap_threads : 1024;
-		struct ls_thread *n = calloc(cap, sizeof(*n));
+		struct lk_thread *n = calloc(cap, sizeof(*n));
 		if (!n)
 			return NULL;
 		for (size_t i = 0; i < p->cap_threads; i++) {
@@ -180,7 +180,7 @@ static struct ls_thread *thread_get(struct ls_pair *p, uint32_t key)
 }
 
 /* Index of the thread's open contention on lock, innermost first, or -1. */
-static int open_find(const struct ls_thread *th, uint64_t lock)
+static int open_find(const struct lk_thread *th, uint64_t lock)
 {
 	for (int i = th->n - 1; i >= 0; i--)
 		if (th->open[i].lock == lock)
@@ -190,7 +190,7 @@ static int open_find(const struct ls_thread *th, uint64_t lock)
 
 /* ---- the caller ------------------------------------------------------------- */
 
-int ls_sample_frames(const struct ls_sample *s, uint64_t *out, int max)
+int lk_sample_frames(const struct lk_sample *s, uint64_t *out, int max)
 {
 	int n = 0;
 	for (int i = 0; i < s->nchain && n < max; i++) {
@@ -203,14 +203,14 @@ int ls_sample_frames(const struct ls_sample *s, uint64_t *out, int max)
 
 /* Caller and stack of a contention sample: the first frame outside lock and
  * scheduler text, as perf lock's caller; its callers are the stack. */
-static void contention_site(const struct ls_pair *p, const struct ls_sample *s, struct ls_raw *ev)
+static void contention_site(const struct lk_pair *p, const struct lk_sample *s, struct lk_raw *ev)
 {
-	uint64_t fr[LS_MAX_STACK + 8];
-	int n = ls_sample_frames(s, fr, LS_MAX_STACK + 8), i = 0;
-	while (i < n && ls_sym_is_lock_text(p->t, fr[i]))
+	uint64_t fr[LK_MAX_STACK + 8];
+	int n = lk_sample_frames(s, fr, LK_MAX_STACK + 8), i = 0;
+	while (i < n && lk_sym_is_lock_text(p->t, fr[i]))
 		i++;
 	ev->caller = i < n ? fr[i] : s->ip;
-	ls_lockname_set(p->t->names, s->lock, ls_lock_class_guess(p->t, s->arg, fr, n));
+	lk_lockname_set(p->t->names, s->lock, lk_lock_class_guess(p->t, s->arg, fr, n));
 	ev->depth = 0;
 	for (i++; i < n && ev->depth < p->depth; i++)
 		ev->stack[ev->depth++] = fr[i];
@@ -218,8 +218,8 @@ static void contention_site(const struct ls_pair *p, const struct ls_sample *s, 
 
 /* ---- pairing ---------------------------------------------------------------- */
 
-void ls_pair_init(struct ls_pair *p, const struct ls_symtab *t, int depth, int linux_types,
-		  ls_event_fn fn, void *ctx)
+void lk_pair_init(struct lk_pair *p, const struct lk_symtab *t, int depth, int linux_types,
+		  lk_event_fn fn, void *ctx)
 {
 	memset(p, 0, sizeof(*p));
 	p->t = t;
@@ -229,7 +229,7 @@ void ls_pair_init(struct ls_pair *p, const struct ls_symtab *t, int depth, int l
 	p->ctx = ctx;
 }
 
-void ls_pair_free(struct ls_pair *p)
+void lk_pair_free(struct lk_pair *p)
 {
 	for (size_t i = 0; i < p->cap_threads; i++)
 		free(p->threads[i].open);
@@ -238,12 +238,12 @@ void ls_pair_free(struct ls_pair *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static int pair_begin(struct ls_pair *p, struct ls_thread *th, const struct ls_sample *s)
+static int pair_begin(struct lk_pair *p, struct lk_thread *th, const struct lk_sample *s)
 {
-	int event = ls_contention_event(s->arg, p->linux_types);
+	int event = lk_contention_event(s->arg, p->linux_types);
 	int i = open_find(th, s->lock);
 	if (i >= 0) {
-		struct ls_open *o = &th->open[i];
+		struct lk_open *o = &th->open[i];
 		/* Nested begin on the same lock: only a mutex going from spinning
 		 * to sleeping starts a new event; otherwise the first time stays. */
 		if ((o->flags & 63) == (LCB_F_MUTEX | LCB_F_SPIN) && (s->arg & 63) == LCB_F_MUTEX) {
@@ -258,13 +258,13 @@ static int pair_begin(struct ls_pair *p, struct ls_thread *th, const struct ls_s
 	}
 	if (th->n == th->cap) {
 		int cap = th->cap ? 2 * th->cap : 2;
-		struct ls_open *n = realloc(th->open, (size_t)cap * sizeof(*n));
+		struct lk_open *n = realloc(th->open, (size_t)cap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		th->open = n;
 		th->cap = cap;
 	}
-	struct ls_open *o = &th->open[th->n++];
+	struct lk_open *o = &th->open[th->n++];
 	o->lock = s->lock;
 	o->t0 = s->time;
 	o->flags = s->arg;
@@ -275,14 +275,14 @@ static int pair_begin(struct ls_pair *p, struct ls_thread *th, const struct ls_s
 	return 0;
 }
 
-static int pair_end(struct ls_pair *p, struct ls_thread *th, const struct ls_sample *s)
+static int pair_end(struct lk_pair *p, struct lk_thread *th, const struct lk_sample *s)
 {
 	int i = open_find(th, s->lock);
 	if (i < 0) {
 		p->orphans++;
 		return 0;
 	}
-	struct ls_open *o = &th->open[i];
+	struct lk_open *o = &th->open[i];
 	o->ev.time_ns = s->time > o->t0 ? s->time - o->t0 : 0;
 	int r = p->fn(p->ctx, &o->ev);
 	/* Out of the stack; entries above it (rare: ends out of order) move down. */
@@ -296,23 +296,23 @@ static int pair_end(struct ls_pair *p, struct ls_thread *th, const struct ls_sam
 	return r;
 }
 
-int ls_pair_sample(struct ls_pair *p, const struct ls_sample *s)
+int lk_pair_sample(struct lk_pair *p, const struct lk_sample *s)
 {
-	if (s->kind != LS_SAMPLE_BEGIN && s->kind != LS_SAMPLE_END)
+	if (s->kind != LK_SAMPLE_BEGIN && s->kind != LK_SAMPLE_END)
 		return 0;
-	struct ls_thread *th = thread_get(p, thread_key(s));
+	struct lk_thread *th = thread_get(p, thread_key(s));
 	if (!th)
 		return -ENOMEM;
-	return s->kind == LS_SAMPLE_BEGIN ? pair_begin(p, th, s) : pair_end(p, th, s);
+	return s->kind == LK_SAMPLE_BEGIN ? pair_begin(p, th, s) : pair_end(p, th, s);
 }
 
 /* ---- the round queue ---------------------------------------------------------- */
 
-int ls_pair_queue(struct ls_pair *p, const struct ls_sample *s)
+int lk_pair_queue(struct lk_pair *p, const struct lk_sample *s)
 {
 	if (p->nq == p->capq) {
 		size_t cap = p->capq ? 2 * p->capq : 4096;
-		struct ls_sample *n = realloc(p->q, cap * sizeof(*n));
+		struct lk_sample *n = realloc(p->q, cap * sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		p->q = n;
@@ -325,13 +325,13 @@ int ls_pair_queue(struct ls_pair *p, const struct ls_sample *s)
 
 static int sample_cmp(const void *a, const void *b)
 {
-	const struct ls_sample *x = a, *y = b;
+	const struct lk_sample *x = a, *y = b;
 	if (x->time != y->time)
 		return x->time < y->time ? -1 : 1;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-int ls_pair_flush(struct ls_pair *p, uint64_t upto)
+int lk_pair_flush(struct lk_pair *p, uint64_t upto)
 {
 	if (!p->nq)
 		return 0;
@@ -339,7 +339,7 @@ int ls_pair_flush(struct ls_pair *p, uint64_t upto)
 	size_t i = 0;
 	int rc = 0;
 	for (; i < p->nq && p->q[i].time <= upto && !rc; i++)
-		rc = ls_pair_sample(p, &p->q[i]);
+		rc = lk_pair_sample(p, &p->q[i]);
 	memmove(p->q, p->q + i, (p->nq - i) * sizeof(*p->q));
 	p->nq -= i;
 	return rc;

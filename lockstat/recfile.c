@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int ls_record_header(FILE *f, uint64_t elapsed_ns, int ncpu)
+int lk_record_header(FILE *f, uint64_t elapsed_ns, int ncpu)
 {
 	/* elapsed 0: not known yet; the caller appends the line at the end. */
 	fprintf(f, "lockstat-record 1\n");
@@ -20,7 +20,7 @@ int ls_record_header(FILE *f, uint64_t elapsed_ns, int ncpu)
 	return fprintf(f, "ncpu %d\n", ncpu) < 0 ? -EIO : 0;
 }
 
-int ls_record_event(FILE *f, const struct ls_raw *ev)
+int lk_record_event(FILE *f, const struct lk_raw *ev)
 {
 	char comm[sizeof(ev->comm)];
 	size_t n = 0;
@@ -34,16 +34,16 @@ int ls_record_event(FILE *f, const struct ls_raw *ev)
 	return fputc('\n', f) == EOF ? -EIO : 0;
 }
 
-void ls_record_note(const struct ls_symtab *t, uint8_t *seen, const struct ls_raw *ev)
+void lk_record_note(const struct lk_symtab *t, uint8_t *seen, const struct lk_raw *ev)
 {
-	uint64_t addrs[2 + LS_MAX_STACK];
+	uint64_t addrs[2 + LK_MAX_STACK];
 	int n = 0;
 	addrs[n++] = ev->lock;
 	addrs[n++] = ev->caller;
 	for (int i = 0; i < ev->depth; i++)
 		addrs[n++] = ev->stack[i];
 	for (int i = 0; i < n; i++) {
-		const struct ls_sym *s = ls_sym_lookup(t, addrs[i]);
+		const struct lk_sym *s = lk_sym_lookup(t, addrs[i]);
 		if (s)
 			seen[s - t->syms] = 1;
 	}
@@ -54,21 +54,21 @@ static void record_lockname(void *ctx, uint64_t addr, const char *cls)
 	fprintf(ctx, "lock %" PRIx64 " %s\n", addr, cls);
 }
 
-int ls_record_symbols(FILE *f, const struct ls_symtab *t, const uint8_t *seen)
+int lk_record_symbols(FILE *f, const struct lk_symtab *t, const uint8_t *seen)
 {
 	for (size_t i = 0; i < t->n; i++) {
-		const struct ls_sym *s = &t->syms[i];
+		const struct lk_sym *s = &t->syms[i];
 		if (!seen[i] || s->addr == 0 || !strncmp(s->name, "cpu[", 4))
 			continue;
 		if (fprintf(f, "sym %" PRIx64 " %" PRIx64 " %s\n", s->addr, s->size, s->name) < 0)
 			return -EIO;
 	}
-	ls_lockname_each(t->names, record_lockname, f);
+	lk_lockname_each(t->names, record_lockname, f);
 	return ferror(f) ? -EIO : 0;
 }
 
 /* Read one line into buf; strips the newline. 1, 0 at EOF, -EINVAL if too long. */
-static int read_line(struct ls_replay *r, char *buf, size_t len)
+static int read_line(struct lk_replay *r, char *buf, size_t len)
 {
 	if (!fgets(buf, (int)len, r->f))
 		return 0;
@@ -81,7 +81,7 @@ static int read_line(struct ls_replay *r, char *buf, size_t len)
 	return 1;
 }
 
-int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t, struct ok_err *e)
+int lk_replay_open(struct lk_replay *r, const char *path, struct lk_symtab *t, struct ok_err *e)
 {
 	memset(r, 0, sizeof(*r));
 	snprintf(r->path, sizeof(r->path), "%s", path);
@@ -122,15 +122,15 @@ int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t, s
 			    buf[4 + n])
 				return ok_err_line(e, -EINVAL, path, r->line,
 						   "expected 'sym ADDRESS SIZE NAME' (hex)");
-			if (ls_symtab_add(t, a, b, name) < 0)
+			if (lk_symtab_add(t, a, b, name) < 0)
 				return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
 		} else if (!strncmp(buf, "lock ", 5)) {
 			if (sscanf(buf + 5, "%" SCNx64 " %255s%n", &a, name, &n) != 2 ||
-			    buf[5 + n] || !a || strlen(name) >= LS_LOCKNAME_MAX)
+			    buf[5 + n] || !a || strlen(name) >= LK_LOCKNAME_MAX)
 				return ok_err_line(e, -EINVAL, path, r->line,
 						   "expected 'lock ADDRESS CLASS' (hex address, "
 						   "class of at most 23 bytes)");
-			if (ls_lockname_set(t->names, a, name) < 0)
+			if (lk_lockname_set(t->names, a, name) < 0)
 				return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
 		} else if (strncmp(buf, "ev ", 3)) {
 			return ok_err_line(e, -EINVAL, path, r->line,
@@ -144,13 +144,13 @@ int ls_replay_open(struct ls_replay *r, const char *path, struct ls_symtab *t, s
 				 !have_magic	 ? "'lockstat-record 1'"
 				 : !have_elapsed ? "'elapsed'"
 						 : "'ncpu'");
-	ls_symtab_finish(t, r->ncpu);
+	lk_symtab_finish(t, r->ncpu);
 	rewind(r->f);
 	r->line = 0;
 	return 0;
 }
 
-int ls_replay_next(struct ls_replay *r, struct ls_raw *ev, struct ok_err *e)
+int lk_replay_next(struct lk_replay *r, struct lk_raw *ev, struct ok_err *e)
 {
 	char buf[4096];
 	int rc;
@@ -162,7 +162,7 @@ int ls_replay_next(struct ls_replay *r, struct ls_raw *ev, struct ok_err *e)
 		int n;
 		if (sscanf(buf + 3, "%d %" SCNx64 " %" SCNx64 " %" SCNu64 " %63s%n", &ev->event,
 			   &ev->lock, &ev->caller, &ev->time_ns, comm, &n) != 5 ||
-		    ev->event < 0 || ev->event >= LS_MAX_EVENTS)
+		    ev->event < 0 || ev->event >= LK_MAX_EVENTS)
 			return ok_err_line(
 			    e, -EINVAL, r->path, r->line,
 			    "expected 'ev EVENT(0-63) LOCK CALLER TIME COMM [FRAME...]'");
@@ -176,9 +176,9 @@ int ls_replay_next(struct ls_replay *r, struct ls_raw *ev, struct ok_err *e)
 				return ok_err_line(e, -EINVAL, r->path, r->line,
 						   "expected a hex stack frame at column %d",
 						   (int)(p - buf) + 1);
-			if (ev->depth == LS_MAX_STACK)
+			if (ev->depth == LK_MAX_STACK)
 				return ok_err_line(e, -EINVAL, r->path, r->line,
-						   "more than %d stack frames", LS_MAX_STACK);
+						   "more than %d stack frames", LK_MAX_STACK);
 			ev->stack[ev->depth++] = fr;
 			p += m;
 			while (*p == ' ')
@@ -191,7 +191,7 @@ int ls_replay_next(struct ls_replay *r, struct ls_raw *ev, struct ok_err *e)
 	return 0;
 }
 
-void ls_replay_close(struct ls_replay *r)
+void lk_replay_close(struct lk_replay *r)
 {
 	if (r->f)
 		fclose(r->f);

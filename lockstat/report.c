@@ -11,8 +11,8 @@
  *           --> one block per event type: header, rows, histograms, stacks
  *
  * Ties come out in the order of Solaris' own merge sort, which is not stable;
- * ls_mergesort() is that algorithm, so equal rows print in Solaris' order.
- * Merged-away records get event LS_MAX_EVENTS and sort to the end.
+ * lk_mergesort() is that algorithm, so equal rows print in Solaris' order.
+ * Merged-away records get event LK_MAX_EVENTS and sort to the end.
  */
 #include "lockstat.h"
 
@@ -24,12 +24,12 @@
 
 /* ---- comparators (the same keys as lockstat.c) --------------------------- */
 
-static int cmp_event(const struct ls_rec *a, const struct ls_rec *b)
+static int cmp_event(const struct lk_rec *a, const struct lk_rec *b)
 {
 	return a->event < b->event ? -1 : a->event > b->event ? 1 : 0;
 }
 
-static int cmp_stack(const struct ls_rec *a, const struct ls_rec *b, int depth)
+static int cmp_stack(const struct lk_rec *a, const struct lk_rec *b, int depth)
 {
 	for (int i = depth - 1; i >= 0; i--) {
 		if (a->stack[i] < b->stack[i])
@@ -40,13 +40,13 @@ static int cmp_stack(const struct ls_rec *a, const struct ls_rec *b, int depth)
 	return 0;
 }
 
-static int cmp_count_desc(const struct ls_rec *a, const struct ls_rec *b)
+static int cmp_count_desc(const struct lk_rec *a, const struct lk_rec *b)
 {
 	return a->count > b->count ? -1 : a->count < b->count ? 1 : 0;
 }
 
 /* (event, stack deepest first, caller, lock): the full key. */
-static int lockcmp(const struct ls_rec *a, const struct ls_rec *b, int depth)
+static int lockcmp(const struct lk_rec *a, const struct lk_rec *b, int depth)
 {
 	int c;
 	if ((c = cmp_event(a, b)) || (c = cmp_stack(a, b, depth)))
@@ -59,7 +59,7 @@ static int lockcmp(const struct ls_rec *a, const struct ls_rec *b, int depth)
 }
 
 /* -w: (event, lock, count desc). */
-static int lockcmp_anywhere(const struct ls_rec *a, const struct ls_rec *b, int depth)
+static int lockcmp_anywhere(const struct lk_rec *a, const struct lk_rec *b, int depth)
 {
 	(void)depth;
 	int c;
@@ -71,7 +71,7 @@ static int lockcmp_anywhere(const struct ls_rec *a, const struct ls_rec *b, int 
 }
 
 /* -W: (event, stack, caller, count desc). */
-static int sitecmp_anylock(const struct ls_rec *a, const struct ls_rec *b, int depth)
+static int sitecmp_anylock(const struct lk_rec *a, const struct lk_rec *b, int depth)
 {
 	int c;
 	if ((c = cmp_event(a, b)) || (c = cmp_stack(a, b, depth)))
@@ -83,7 +83,7 @@ static int sitecmp_anylock(const struct ls_rec *a, const struct ls_rec *b, int d
 	return cmp_count_desc(a, b);
 }
 
-static int countcmp(const struct ls_rec *a, const struct ls_rec *b, int depth)
+static int countcmp(const struct lk_rec *a, const struct lk_rec *b, int depth)
 {
 	(void)depth;
 	int c;
@@ -92,7 +92,7 @@ static int countcmp(const struct ls_rec *a, const struct ls_rec *b, int depth)
 	return cmp_count_desc(a, b);
 }
 
-static int timecmp(const struct ls_rec *a, const struct ls_rec *b, int depth)
+static int timecmp(const struct lk_rec *a, const struct lk_rec *b, int depth)
 {
 	(void)depth;
 	int c;
@@ -106,16 +106,16 @@ static int timecmp(const struct ls_rec *a, const struct ls_rec *b, int depth)
  * right half reversed into scratch, then merge from both ends, taking the
  * left element only when strictly smaller. Not stable; kept for its tie order.
  */
-void ls_mergesort(int (*cmp)(const struct ls_rec *, const struct ls_rec *, int), struct ls_rec **a,
-		  struct ls_rec **b, size_t n, int depth)
+void lk_mergesort(int (*cmp)(const struct lk_rec *, const struct lk_rec *, int), struct lk_rec **a,
+		  struct lk_rec **b, size_t n, int depth)
 {
 	if (n < 2)
 		return;
 	size_t m = n / 2;
 	if (m > 1)
-		ls_mergesort(cmp, a, b, m, depth);
+		lk_mergesort(cmp, a, b, m, depth);
 	if (n - m > 1)
-		ls_mergesort(cmp, a + m, b + m, n - m, depth);
+		lk_mergesort(cmp, a + m, b + m, n - m, depth);
 	size_t i, j;
 	for (i = m; i > 0; i--)
 		b[i - 1] = a[i - 1];
@@ -128,26 +128,26 @@ void ls_mergesort(int (*cmp)(const struct ls_rec *, const struct ls_rec *, int),
 
 /* ---- merging -------------------------------------------------------------- */
 
-static void rec_merge(struct ls_rec *into, struct ls_rec *from)
+static void rec_merge(struct lk_rec *into, struct lk_rec *from)
 {
 	into->count += from->count;
 	into->refcnt += from->refcnt;
 	into->time += from->time;
 	for (int i = 0; i < 64; i++)
 		into->hist[i] += from->hist[i];
-	from->event = LS_MAX_EVENTS;
+	from->event = LK_MAX_EVENTS;
 }
 
 /* Sort by cmp, then merge runs whose key (same) is equal into their first record. */
-static void sort_and_merge(struct ls_recset *s, struct ls_rec **scratch,
-			   int (*cmp)(const struct ls_rec *, const struct ls_rec *, int),
-			   int (*same)(const struct ls_rec *, const struct ls_rec *, int))
+static void sort_and_merge(struct lk_recset *s, struct lk_rec **scratch,
+			   int (*cmp)(const struct lk_rec *, const struct lk_rec *, int),
+			   int (*same)(const struct lk_rec *, const struct lk_rec *, int))
 {
-	ls_mergesort(cmp, s->recs, scratch, s->n, s->depth);
+	lk_mergesort(cmp, s->recs, scratch, s->n, s->depth);
 	for (size_t i = 0; i < s->n;) {
-		struct ls_rec *first = s->recs[i];
+		struct lk_rec *first = s->recs[i];
 		size_t j = i + 1;
-		if (first->event != LS_MAX_EVENTS)
+		if (first->event != LK_MAX_EVENTS)
 			while (j < s->n && s->recs[j]->event == first->event &&
 			       same(first, s->recs[j], s->depth))
 				rec_merge(first, s->recs[j++]);
@@ -155,56 +155,56 @@ static void sort_and_merge(struct ls_recset *s, struct ls_rec **scratch,
 	}
 }
 
-static int same_full(const struct ls_rec *a, const struct ls_rec *b, int depth)
+static int same_full(const struct lk_rec *a, const struct lk_rec *b, int depth)
 {
 	return lockcmp(a, b, depth) == 0;
 }
 
-static int same_lock(const struct ls_rec *a, const struct ls_rec *b, int depth)
+static int same_lock(const struct lk_rec *a, const struct lk_rec *b, int depth)
 {
 	(void)depth;
 	return a->lock == b->lock;
 }
 
-static int same_site(const struct ls_rec *a, const struct ls_rec *b, int depth)
+static int same_site(const struct lk_rec *a, const struct lk_rec *b, int depth)
 {
 	return !cmp_stack(a, b, depth) && a->caller == b->caller && !strcmp(a->comm, b->comm);
 }
 
 /* Replace addr by its symbol's start when it lies inside the symbol. */
-static uint64_t coalesce(const struct ls_symtab *t, uint64_t addr)
+static uint64_t coalesce(const struct lk_symtab *t, uint64_t addr)
 {
-	const struct ls_sym *s = ls_sym_lookup(t, addr);
+	const struct lk_sym *s = lk_sym_lookup(t, addr);
 	return s && !s->marker && addr - s->addr < s->size ? s->addr : addr;
 }
 
 /* -c on the lock column: into the symbol, else into the lock's class. */
-static uint64_t coalesce_lock(const struct ls_symtab *t, uint64_t addr)
+static uint64_t coalesce_lock(const struct lk_symtab *t, uint64_t addr)
 {
-	const struct ls_sym *s = ls_sym_lookup(t, addr);
+	const struct lk_sym *s = lk_sym_lookup(t, addr);
 	if (s && !s->marker && addr - s->addr < s->size)
 		return s->addr;
-	return ls_lockname_class_addr(t->names, addr);
+	return lk_lockname_class_addr(t->names, addr);
 }
 
 /* -g: each record becomes one record per stack frame (caller := frame), plus
  * itself when its caller is not among the frames; stacks are then dropped. */
-static int explode_generated(struct ls_recset *s)
+static int explode_generated(struct lk_recset *s)
 {
 	size_t cap = s->n;
 	for (size_t i = 0; i < s->n; i++)
 		cap += (size_t)s->depth;
-	struct ls_rec **out = calloc(cap ? cap : 1, sizeof(*out));
+	struct lk_rec **out = calloc(cap ? cap : 1, sizeof(*out));
 	if (!out)
 		return -1;
 	size_t n = 0;
 	for (size_t i = 0; i < s->n; i++) {
-		struct ls_rec *r = s->recs[i];
+		struct lk_rec *r = s->recs[i];
 		int caller_in_stack = 0;
 		for (int f = 0; f < s->depth && r->stack[f]; f++) {
 			if (r->stack[f] == r->caller)
 				caller_in_stack = 1;
-			struct ls_rec *g = malloc(sizeof(*g));
+			struct lk_rec *g = malloc(sizeof(*g));
 			if (!g)
 				return -1;
 			*g = *r;
@@ -246,21 +246,21 @@ static int first_frame(uint64_t caller, const uint64_t *stack, int depth)
 }
 
 /* Format a lock/caller column; (usermode) rows split by --comm show the process. */
-static char *fmt_sym(const struct ls_symtab *t, const struct ls_rec *r, uint64_t addr,
+static char *fmt_sym(const struct lk_symtab *t, const struct lk_rec *r, uint64_t addr,
 		     int with_size, int is_caller, char *buf, size_t len)
 {
 	if (is_caller && addr == 0 && r->comm[0]) {
 		snprintf(buf, len, "(usermode:%s)", r->comm);
 		return buf;
 	}
-	return ls_sym_format(t, addr, with_size, buf, len);
+	return lk_sym_format(t, addr, with_size, buf, len);
 }
 
-static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset *s,
-			 const struct ls_symtab *t, const struct ls_report_opts *o, FILE *out)
+static void report_block(struct lk_rec **recs, size_t n, const struct lk_recset *s,
+			 const struct lk_symtab *t, const struct lk_report_opts *o, FILE *out)
 {
 	int event = recs[0]->event;
-	const struct ls_event_info *ei = ls_event_info(event);
+	const struct lk_event_info *ei = lk_event_info(event);
 	uint64_t total_count = s->total_count[event], total_time = s->total_time[event];
 	uint64_t elapsed = o->elapsed_ns ? o->elapsed_ns : 1;
 	char buf[512], lhdr[80], chdr[80];
@@ -280,15 +280,15 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 		fprintf(out, "\n%s: %.0f events in %.3f seconds (%.0f events/sec)\n\n", ei->desc,
 			(double)total_count, (double)elapsed / NANOSEC,
 			(double)total_count * NANOSEC / (double)elapsed);
-	if (!o->pflag && gather < LS_GATHER_HIST) {
+	if (!o->pflag && gather < LK_GATHER_HIST) {
 		fprintf(out, "%5s %4s %4s %4s %8s %-22s %-24s\n", o->Rflag ? "ops/s" : "Count",
 			o->gflag ? "genr" : "indv", "cuml", "rcnt",
-			gather >= LS_GATHER_TIME ? ei->units : "", lhdr, chdr);
+			gather >= LK_GATHER_TIME ? ei->units : "", lhdr, chdr);
 		print_bar(out);
 	}
 	double ptotal = 0;
 	for (size_t i = 0; i < n; i++) {
-		const struct ls_rec *r = recs[i];
+		const struct lk_rec *r = recs[i];
 		if (o->topn > 0 && (long)i >= o->topn)
 			break;
 		if (o->pflag) {
@@ -296,18 +296,18 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 			fprintf(out, " %s", fmt_sym(t, r, r->lock, o->cflag, 0, buf, sizeof(buf)));
 			fprintf(out, " %s", fmt_sym(t, r, r->caller, 0, 1, buf, sizeof(buf)));
 			fprintf(out, " %f", (double)r->refcnt / r->count);
-			if (gather >= LS_GATHER_TIME)
+			if (gather >= LK_GATHER_TIME)
 				fprintf(out, " %llu", (unsigned long long)r->time);
-			if (gather >= LS_GATHER_HIST)
+			if (gather >= LK_GATHER_HIST)
 				for (int j = 0; j < 64; j++)
 					fprintf(out, " %u", r->hist[j]);
 			for (int j = 0; j < depth && r->stack[j]; j++)
 				fprintf(out, " %s",
-					ls_sym_format(t, r->stack[j], 0, buf, sizeof(buf)));
+					lk_sym_format(t, r->stack[j], 0, buf, sizeof(buf)));
 			fputc('\n', out);
 			continue;
 		}
-		if (gather >= LS_GATHER_HIST) {
+		if (gather >= LK_GATHER_HIST) {
 			print_bar(out);
 			fprintf(out, "%5s %4s %4s %4s %8s %-22s %-24s\n",
 				o->Rflag ? "ops/s" : "Count", o->gflag ? "genr" : "indv", "cuml",
@@ -318,7 +318,7 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 				 : (double)r->count * 100.0 / (double)total_count;
 		ptotal += pct;
 		char nsec[32] = "";
-		if (gather >= LS_GATHER_TIME)
+		if (gather >= LK_GATHER_TIME)
 			snprintf(nsec, sizeof(nsec), "%llu",
 				 (unsigned long long)(r->time / r->count));
 		fprintf(out, "%5llu ",
@@ -332,7 +332,7 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 		fprintf(out, "%4.2f %8s ", (double)r->refcnt / r->count, nsec);
 		fprintf(out, "%-22s ", fmt_sym(t, r, r->lock, o->cflag, 0, buf, sizeof(buf)));
 		fprintf(out, "%-24s\n", fmt_sym(t, r, r->caller, 0, 1, buf, sizeof(buf)));
-		if (gather < LS_GATHER_HIST)
+		if (gather < LK_GATHER_HIST)
 			continue;
 
 		fputc('\n', out);
@@ -359,12 +359,12 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 				continue;
 			}
 			fprintf(out, "%-24s\n",
-				ls_sym_format(t, r->stack[fr], 0, buf, sizeof(buf)));
+				lk_sym_format(t, r->stack[fr], 0, buf, sizeof(buf)));
 			fr++;
 		}
 		while (fr < depth && r->stack[fr]) {
 			fprintf(out, "%15s %-36s %-24s\n", "", "",
-				ls_sym_format(t, r->stack[fr], 0, buf, sizeof(buf)));
+				lk_sym_format(t, r->stack[fr], 0, buf, sizeof(buf)));
 			fr++;
 		}
 	}
@@ -372,7 +372,7 @@ static void report_block(struct ls_rec **recs, size_t n, const struct ls_recset 
 		print_bar(out);
 }
 
-void ls_trace(const struct ls_symtab *t, const struct ls_report_opts *o, const struct ls_raw *ev,
+void lk_trace(const struct lk_symtab *t, const struct lk_report_opts *o, const struct lk_raw *ev,
 	      int first, FILE *out)
 {
 	char lb[256], cb[256];
@@ -382,39 +382,39 @@ void ls_trace(const struct ls_symtab *t, const struct ls_report_opts *o, const s
 		print_bar(out);
 	}
 	fprintf(out, "%2d  %10llu  %11s  %-24s  %-24s\n", ev->event,
-		(unsigned long long)ev->time_ns, "0", ls_sym_format(t, ev->lock, 0, lb, sizeof(lb)),
-		ls_sym_format(t, ev->caller, 0, cb, sizeof(cb)));
-	if (o->gather < LS_GATHER_STACK || o->stack_arg < 1)
+		(unsigned long long)ev->time_ns, "0", lk_sym_format(t, ev->lock, 0, lb, sizeof(lb)),
+		lk_sym_format(t, ev->caller, 0, cb, sizeof(cb)));
+	if (o->gather < LK_GATHER_STACK || o->stack_arg < 1)
 		return;
 	int depth = ev->depth < o->depth ? ev->depth : o->depth;
 	for (int fr = first_frame(ev->caller, ev->stack, depth); fr < depth && ev->stack[fr]; fr++)
 		fprintf(out, "%53s  %-24s\n", "",
-			ls_sym_format(t, ev->stack[fr], 0, lb, sizeof(lb)));
+			lk_sym_format(t, ev->stack[fr], 0, lb, sizeof(lb)));
 	fputc('\n', out);
 }
 
 /* --folded: "outermost;...;caller count" per record, for flame-graph tools. */
-static void report_folded(struct ls_recset *s, const struct ls_symtab *t, FILE *out)
+static void report_folded(struct lk_recset *s, const struct lk_symtab *t, FILE *out)
 {
 	char buf[512];
 	for (size_t i = 0; i < s->n; i++) {
-		const struct ls_rec *r = s->recs[i];
-		if (r->event == LS_MAX_EVENTS)
+		const struct lk_rec *r = s->recs[i];
+		if (r->event == LK_MAX_EVENTS)
 			continue;
 		int d = 0;
 		while (d < s->depth && r->stack[d])
 			d++;
 		for (int f = d - 1; f >= 0; f--) {
-			const struct ls_sym *sym = ls_sym_lookup(t, r->stack[f]);
+			const struct lk_sym *sym = lk_sym_lookup(t, r->stack[f]);
 			fprintf(out, "%s;",
 				sym ? sym->name
-				    : ls_sym_format(t, r->stack[f], 0, buf, sizeof(buf)));
+				    : lk_sym_format(t, r->stack[f], 0, buf, sizeof(buf)));
 		}
 		if (!r->caller && r->comm[0]) {
 			fprintf(out, "(usermode:%s)", r->comm);
 		} else {
-			const struct ls_sym *sym = ls_sym_lookup(t, r->caller);
-			fputs(sym ? sym->name : ls_sym_format(t, r->caller, 0, buf, sizeof(buf)),
+			const struct lk_sym *sym = lk_sym_lookup(t, r->caller);
+			fputs(sym ? sym->name : lk_sym_format(t, r->caller, 0, buf, sizeof(buf)),
 			      out);
 		}
 		fprintf(out, " %u\n", r->count);
@@ -423,7 +423,7 @@ static void report_folded(struct ls_recset *s, const struct ls_symtab *t, FILE *
 
 /* DTrace hands its aggregation over in key order (event, lock, caller, stack);
  * ties later depend on it, so start from that order. Keys are unique. */
-static int keycmp(const struct ls_rec *a, const struct ls_rec *b, int depth)
+static int keycmp(const struct lk_rec *a, const struct lk_rec *b, int depth)
 {
 	int c;
 	if ((c = cmp_event(a, b)))
@@ -438,17 +438,17 @@ static int keycmp(const struct ls_rec *a, const struct ls_rec *b, int depth)
 	return strcmp(a->comm, b->comm);
 }
 
-void ls_report(struct ls_recset *s, const struct ls_symtab *t, const struct ls_report_opts *o,
+void lk_report(struct lk_recset *s, const struct lk_symtab *t, const struct lk_report_opts *o,
 	       FILE *out)
 {
 	if (!s->n)
 		return;
-	struct ls_rec **scratch = calloc(s->n + (size_t)s->depth * s->n + 1, sizeof(*scratch));
+	struct lk_rec **scratch = calloc(s->n + (size_t)s->depth * s->n + 1, sizeof(*scratch));
 	if (!scratch)
 		return;
-	ls_mergesort(keycmp, s->recs, scratch, s->n, s->depth);
+	lk_mergesort(keycmp, s->recs, scratch, s->n, s->depth);
 	if (o->folded) {
-		ls_mergesort(countcmp, s->recs, scratch, s->n, s->depth);
+		lk_mergesort(countcmp, s->recs, scratch, s->n, s->depth);
 		report_folded(s, t, out);
 		free(scratch);
 		return;
@@ -461,7 +461,7 @@ void ls_report(struct ls_recset *s, const struct ls_symtab *t, const struct ls_r
 	}
 	if (o->cflag || o->kflag) {
 		for (size_t i = 0; i < s->n; i++) {
-			struct ls_rec *r = s->recs[i];
+			struct lk_rec *r = s->recs[i];
 			if (o->cflag)
 				r->lock = coalesce_lock(t, r->lock);
 			if (o->kflag) {
@@ -477,18 +477,18 @@ void ls_report(struct ls_recset *s, const struct ls_symtab *t, const struct ls_r
 		sort_and_merge(s, scratch, lockcmp_anywhere, same_lock);
 	if (o->Wflag)
 		sort_and_merge(s, scratch, sitecmp_anylock, same_site);
-	ls_mergesort(o->Pflag && o->gather >= LS_GATHER_TIME ? timecmp : countcmp, s->recs, scratch,
+	lk_mergesort(o->Pflag && o->gather >= LK_GATHER_TIME ? timecmp : countcmp, s->recs, scratch,
 		     s->n, s->depth);
-	struct ls_report_opts ro = *o;
-	/* lockstat.c: -g turns the records into LS_TIME ones, so the report is
+	struct lk_report_opts ro = *o;
+	/* lockstat.c: -g turns the records into LK_TIME ones, so the report is
 	 * the -t form (one header, no histograms); -P means nothing without
-	 * times (g_Pflag = 0 below LS_TIME), not even for the percentages. */
-	if (o->gflag && ro.gather > LS_GATHER_TIME)
-		ro.gather = LS_GATHER_TIME;
-	if (ro.gather < LS_GATHER_TIME)
+	 * times (g_Pflag = 0 below LK_TIME), not even for the percentages. */
+	if (o->gflag && ro.gather > LK_GATHER_TIME)
+		ro.gather = LK_GATHER_TIME;
+	if (ro.gather < LK_GATHER_TIME)
 		ro.Pflag = 0;
 	for (size_t i = 0; i < s->n;) {
-		if (s->recs[i]->event == LS_MAX_EVENTS)
+		if (s->recs[i]->event == LK_MAX_EVENTS)
 			break;
 		size_t j = i;
 		while (j < s->n && s->recs[j]->event == s->recs[i]->event)

@@ -13,24 +13,24 @@
 #include <string.h>
 
 /* Named dynamic locks: open addressing by address (0 = empty slot). */
-struct ls_lockname {
+struct lk_lockname {
 	uint64_t addr;
-	char name[LS_LOCKNAME_MAX];
+	char name[LK_LOCKNAME_MAX];
 };
-struct ls_locknames {
-	struct ls_lockname *slots;
+struct lk_locknames {
+	struct lk_lockname *slots;
 	size_t n, cap;
-	char classes[64][LS_LOCKNAME_MAX]; /* for -c: class i is LS_CLASS_ADDR(i) */
+	char classes[64][LK_LOCKNAME_MAX]; /* for -c: class i is LK_CLASS_ADDR(i) */
 	int nclasses;
 };
 
-void ls_symtab_init(struct ls_symtab *t)
+void lk_symtab_init(struct lk_symtab *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->names = calloc(1, sizeof(*t->names)); /* NULL: locks stay unnamed */
 }
 
-void ls_symtab_free(struct ls_symtab *t)
+void lk_symtab_free(struct lk_symtab *t)
 {
 	for (size_t i = 0; i < t->n; i++)
 		free(t->syms[i].name);
@@ -41,11 +41,11 @@ void ls_symtab_free(struct ls_symtab *t)
 	memset(t, 0, sizeof(*t));
 }
 
-int ls_symtab_add(struct ls_symtab *t, uint64_t addr, uint64_t size, const char *name)
+int lk_symtab_add(struct lk_symtab *t, uint64_t addr, uint64_t size, const char *name)
 {
 	if (t->n == t->cap) {
 		size_t cap = t->cap ? 2 * t->cap : 1024;
-		struct ls_sym *s = realloc(t->syms, cap * sizeof(*s));
+		struct lk_sym *s = realloc(t->syms, cap * sizeof(*s));
 		if (!s)
 			return -ENOMEM;
 		t->syms = s;
@@ -54,11 +54,11 @@ int ls_symtab_add(struct ls_symtab *t, uint64_t addr, uint64_t size, const char 
 	char *copy = strdup(name);
 	if (!copy)
 		return -ENOMEM;
-	t->syms[t->n++] = (struct ls_sym){addr, size, copy, ls_sym_is_marker(name)};
+	t->syms[t->n++] = (struct lk_sym){addr, size, copy, lk_sym_is_marker(name)};
 	return 0;
 }
 
-int ls_symtab_load_kallsyms(struct ls_symtab *t, const char *path, struct ok_err *e)
+int lk_symtab_load_kallsyms(struct lk_symtab *t, const char *path, struct ok_err *e)
 {
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -79,7 +79,7 @@ int ls_symtab_load_kallsyms(struct ls_symtab *t, const char *path, struct ok_err
 			continue;
 		if (addr)
 			nonzero = 1;
-		int r = ls_symtab_add(t, addr, 0, name);
+		int r = lk_symtab_add(t, addr, 0, name);
 		if (r < 0) {
 			fclose(f);
 			return ok_err_at(e, r, path, OK_ERR_NOPOS, "out of memory");
@@ -93,7 +93,7 @@ int ls_symtab_load_kallsyms(struct ls_symtab *t, const char *path, struct ok_err
 	return 0;
 }
 
-int ls_sym_is_marker(const char *name)
+int lk_sym_is_marker(const char *name)
 {
 	static const char *const prefixes[] = {"__start_", "__stop_", "__end_"};
 	static const char *const names[] = {
@@ -117,7 +117,7 @@ int ls_sym_is_marker(const char *name)
 
 static int sym_cmp(const void *a, const void *b)
 {
-	const struct ls_sym *x = a, *y = b;
+	const struct lk_sym *x = a, *y = b;
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
 	/* Among aliases prefer an object to a section marker (__vm_munmap over
@@ -131,15 +131,15 @@ static int sym_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-void ls_symtab_finish(struct ls_symtab *t, int ncpu)
+void lk_symtab_finish(struct lk_symtab *t, int ncpu)
 {
 	char name[32];
 	for (int i = 0; i < ncpu; i++) {
 		snprintf(name, sizeof(name), "cpu[%d]", i);
-		ls_symtab_add(t, LS_CPU_ADDR(i), LS_CPU_SIZE, name);
+		lk_symtab_add(t, LK_CPU_ADDR(i), LK_CPU_SIZE, name);
 	}
 	t->ncpu = ncpu;
-	ls_symtab_add(t, 0, 1, "(usermode)");
+	lk_symtab_add(t, 0, 1, "(usermode)");
 	qsort(t->syms, t->n, sizeof(*t->syms), sym_cmp);
 	/* The text-section markers share addresses with real functions, so find
 	 * them before duplicates are collapsed. */
@@ -173,7 +173,7 @@ void ls_symtab_finish(struct ls_symtab *t, int ncpu)
 	}
 }
 
-const struct ls_sym *ls_sym_lookup(const struct ls_symtab *t, uint64_t addr)
+const struct lk_sym *lk_sym_lookup(const struct lk_symtab *t, uint64_t addr)
 {
 	size_t lo = 0, hi = t->n;
 	while (lo < hi) {
@@ -186,7 +186,7 @@ const struct ls_sym *ls_sym_lookup(const struct ls_symtab *t, uint64_t addr)
 	return lo ? &t->syms[lo - 1] : NULL;
 }
 
-const struct ls_sym *ls_sym_by_name(const struct ls_symtab *t, const char *name)
+const struct lk_sym *lk_sym_by_name(const struct lk_symtab *t, const char *name)
 {
 	for (size_t i = 0; i < t->n; i++)
 		if (!strcmp(t->syms[i].name, name))
@@ -194,13 +194,13 @@ const struct ls_sym *ls_sym_by_name(const struct ls_symtab *t, const char *name)
 	return NULL;
 }
 
-char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, char *buf, size_t len)
+char *lk_sym_format(const struct lk_symtab *t, uint64_t addr, int with_size, char *buf, size_t len)
 {
-	const struct ls_sym *s = ls_sym_lookup(t, addr);
-	const char *cls = ls_lockname_get(t->names, addr);
-	if (t->names && addr >= LS_CLASS_BASE && addr < LS_CLASS_ADDR(t->names->nclasses) &&
+	const struct lk_sym *s = lk_sym_lookup(t, addr);
+	const char *cls = lk_lockname_get(t->names, addr);
+	if (t->names && addr >= LK_CLASS_BASE && addr < LK_CLASS_ADDR(t->names->nclasses) &&
 	    !(addr & 0xfff)) {
-		snprintf(buf, len, "%s", t->names->classes[(addr - LS_CLASS_BASE) >> 12]);
+		snprintf(buf, len, "%s", t->names->classes[(addr - LK_CLASS_BASE) >> 12]);
 		return buf;
 	}
 	if (!s || s->marker) {
@@ -226,13 +226,13 @@ char *ls_sym_format(const struct ls_symtab *t, uint64_t addr, int with_size, cha
 	return buf;
 }
 
-int ls_sym_is_lock_text(const struct ls_symtab *t, uint64_t addr)
+int lk_sym_is_lock_text(const struct lk_symtab *t, uint64_t addr)
 {
 	if (t->sched_lo < t->sched_hi && addr >= t->sched_lo && addr < t->sched_hi)
 		return 1;
 	if (t->lock_lo < t->lock_hi && addr >= t->lock_lo && addr < t->lock_hi)
 		return 1;
-	const struct ls_sym *s = ls_sym_lookup(t, addr);
+	const struct lk_sym *s = lk_sym_lookup(t, addr);
 	if (s && addr - s->addr < s->size &&
 	    (!strcmp(s->name, "trace_contention_begin") ||
 	     !strcmp(s->name, "__traceiter_contention_begin") ||
@@ -248,13 +248,13 @@ static size_t lockname_home(uint64_t addr, size_t cap)
 	return (size_t)((addr >> 3) * 0x9e3779b97f4a7c15ULL) & (cap - 1);
 }
 
-int ls_lockname_set(struct ls_locknames *names, uint64_t addr, const char *cls)
+int lk_lockname_set(struct lk_locknames *names, uint64_t addr, const char *cls)
 {
 	if (!names || !addr || !cls || !*cls)
 		return 0;
 	if (2 * (names->n + 1) > names->cap) {
 		size_t cap = names->cap ? 2 * names->cap : 256;
-		struct ls_lockname *n = calloc(cap, sizeof(*n));
+		struct lk_lockname *n = calloc(cap, sizeof(*n));
 		if (!n)
 			return -ENOMEM;
 		for (size_t i = 0; i < names->cap; i++) {
@@ -280,7 +280,7 @@ int ls_lockname_set(struct ls_locknames *names, uint64_t addr, const char *cls)
 	return 0;
 }
 
-const char *ls_lockname_get(const struct ls_locknames *names, uint64_t addr)
+const char *lk_lockname_get(const struct lk_locknames *names, uint64_t addr)
 {
 	if (!names || !names->cap || !addr)
 		return NULL;
@@ -293,9 +293,9 @@ const char *ls_lockname_get(const struct ls_locknames *names, uint64_t addr)
 	return NULL;
 }
 
-uint64_t ls_lockname_class_addr(struct ls_locknames *names, uint64_t addr)
+uint64_t lk_lockname_class_addr(struct lk_locknames *names, uint64_t addr)
 {
-	const char *cls = ls_lockname_get(names, addr);
+	const char *cls = lk_lockname_get(names, addr);
 	if (!cls)
 		return addr;
 	int i = 0;
@@ -304,13 +304,13 @@ uint64_t ls_lockname_class_addr(struct ls_locknames *names, uint64_t addr)
 	if (i == names->nclasses) {
 		if (i == (int)(sizeof(names->classes) / sizeof(names->classes[0])))
 			return addr; /* more classes than any table names: kept apart */
-		snprintf(names->classes[i], LS_LOCKNAME_MAX, "%s", cls);
+		snprintf(names->classes[i], LK_LOCKNAME_MAX, "%s", cls);
 		names->nclasses++;
 	}
-	return LS_CLASS_ADDR(i);
+	return LK_CLASS_ADDR(i);
 }
 
-void ls_lockname_each(const struct ls_locknames *names,
+void lk_lockname_each(const struct lk_locknames *names,
 		      void (*fn)(void *ctx, uint64_t addr, const char *cls), void *ctx)
 {
 	for (size_t i = 0; names && i < names->cap; i++)
@@ -391,7 +391,7 @@ static const struct {
     {KIND_MUTEX, "arch_static_call_transform", "text_mutex"},
 };
 
-const char *ls_lock_class_guess(const struct ls_symtab *t, unsigned flags, const uint64_t *frames,
+const char *lk_lock_class_guess(const struct lk_symtab *t, unsigned flags, const uint64_t *frames,
 				int n)
 {
 	/* contention_begin flags (include/trace/events/lock.h) */
@@ -402,10 +402,10 @@ const char *ls_lock_class_guess(const struct ls_symtab *t, unsigned flags, const
 	if (!kind)
 		return NULL;
 	int caller = 0;
-	while (caller < n && ls_sym_is_lock_text(t, frames[caller]))
+	while (caller < n && lk_sym_is_lock_text(t, frames[caller]))
 		caller++;
 	for (int i = 0; i < n && i <= caller + 2; i++) {
-		const struct ls_sym *s = ls_sym_lookup(t, frames[i]);
+		const struct lk_sym *s = lk_sym_lookup(t, frames[i]);
 		if (!s || s->marker || frames[i] - s->addr >= s->size)
 			continue;
 		for (size_t j = 0; j < sizeof(lock_classes) / sizeof(lock_classes[0]); j++)

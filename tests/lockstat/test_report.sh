@@ -218,7 +218,7 @@ test_cmp "-I -p rows by exact PC" "$T/exp" "$T/out"
 
 # -g on the profile: each stack frame becomes a caller; with -k zio_compress
 # and zio_execute each "generated" 2 events; cpu_halt 4, lzjb_compress 2,
-# (usermode) 1. lockstat.c makes the exploded records LS_TIME ones, so -p
+# (usermode) 1. lockstat.c makes the exploded records LK_TIME ones, so -p
 # rows end with the time (0 here) and carry no histogram. Whole lines,
 # sorted (the tie order is checked on fixture G below).
 sort > "$T/exp" <<'EXP'
@@ -256,7 +256,7 @@ REC
 # hfn+0x4: A+C = 4, 1300, avg 325; foo+0x10 3 (avg 100); foo+0x20 2 (400);
 # foo+0x30 1 (1000). genr = count*100/6 (the totals before -g): 83, 67, 50,
 # 33, 17; cuml prints ----. The -t form of lockstat.c's report_stats (the
-# records are LS_TIME after -g): one header, no histograms.
+# records are LK_TIME after -g): one header, no histograms.
 grow() { # count genr% nsec lock caller
 	printf '%5s %3s%% ---- %4s %8s %-22s %-24s\n' "$1" "$2" 0.00 "$3" "$4" "$5"
 }
