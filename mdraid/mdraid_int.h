@@ -10,12 +10,36 @@
 #include "mdraid.h"
 #include "member.h"
 
-uint16_t md_le16(const uint8_t *p);
-uint32_t md_le32(const uint8_t *p);
-uint64_t md_le64(const uint8_t *p);
-void md_put16(uint8_t *p, uint16_t v);
-void md_put32(uint8_t *p, uint32_t v);
-void md_put64(uint8_t *p, uint64_t v);
+/* Little-endian fields of on-disk structures (v1.x and 0.90 superblocks,
+ * bitmap, bad-block log, backup header). Inline: every file of the library
+ * uses them, and a shared leaf of six one-liners is not worth a file. */
+static inline uint16_t md_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+static inline uint32_t md_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t md_le64(const uint8_t *p)
+{
+	return (uint64_t)md_le32(p) | (uint64_t)md_le32(p + 4) << 32;
+}
+static inline void md_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static inline void md_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void md_put64(uint8_t *p, uint64_t v)
+{
+	md_put32(p, (uint32_t)v);
+	md_put32(p + 4, (uint32_t)(v >> 32));
+}
 
 /* mdadm's choose_bm_space(): sectors left for a bitmap on a device of size. */
 uint64_t md_choose_bm_space(uint64_t dev_sectors);
