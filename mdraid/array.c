@@ -434,7 +434,7 @@ int md_array_sb_write_all(struct md_array *a, struct ok_err *e)
 		sb->events = ref->events;
 		sb->utime = ref->utime;
 		sb->resync_offset = ref->resync_offset;
-		int rc = md_sb_write(m->fd, m->path, sb, e);
+		int rc = md_member_sb_write(m, e);
 		if (rc < 0 && !first)
 			first = rc;
 		if (rc < 0 && m->slot >= 0 && rc != -ENOMEM && nfail < MD_MAX_MEMBERS) {
@@ -452,7 +452,10 @@ int md_array_fail_members(struct md_array *a, int n, const int *mi, const int *e
 			  struct ok_err *e)
 {
 	int redundancy = a->geom.level == 6 ? 2 : 1;
-	if (!(a->flags & MD_OPEN_WRITE) || a->missing + n > redundancy)
+	/* check opens read-only but rewrites what did not read (fix_reads) */
+	if (!(a->flags & MD_OPEN_WRITE) && !a->fix_reads)
+		return first_rc;
+	if (a->missing + n > redundancy)
 		return first_rc; /* more than the level can lose: the write fails */
 	for (int k = 0; k < n; k++) {
 		struct md_member *m = &a->m[mi[k]];

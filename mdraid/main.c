@@ -443,10 +443,11 @@ static void print_read_errors(const struct md_array *a, const char *hint)
 	if (!n)
 		return;
 	ok_warn("warning: %llu unreadable 4 KiB block%s rebuilt from P/Q (the first at %s): %llu "
-		"rewritten in place, %llu recorded in the bad-block log, %llu not corrected%s",
+		"rewritten in place, %llu recorded in the bad-block log, %llu not corrected%s%s",
 		(unsigned long long)n, n == 1 ? "" : "s", a->rerr_first,
 		(unsigned long long)a->read_fixed, (unsigned long long)a->read_logged,
-		(unsigned long long)left, left ? hint : "");
+		(unsigned long long)left, a->read_failed ? " (the member was failed)" : "",
+		left && !a->read_failed ? hint : "");
 }
 
 static int do_detail(int n, char **paths)
@@ -604,9 +605,10 @@ static int do_check(int n, char **paths, bool repair)
 	uint64_t rerr = a.read_errors, left = rerr - a.read_fixed - a.read_logged;
 	if (rerr)
 		printf("read_errors %llu (corrected %llu, bad blocks recorded %llu, not corrected "
-		       "%llu)\n",
+		       "%llu%s)\n",
 		       (unsigned long long)rerr, (unsigned long long)a.read_fixed,
-		       (unsigned long long)a.read_logged, (unsigned long long)left);
+		       (unsigned long long)a.read_logged, (unsigned long long)left,
+		       a.read_failed ? ", members failed" : "");
 	return (mm && !repair) || (rerr && (!repair || left)) ? OK_EXIT_FAIL : 0;
 }
 

@@ -136,10 +136,14 @@ int md_win_reconstruct(struct md_win *w, uint64_t i, uint64_t *lost, struct ok_e
  * block that failed to read (and whose row was rebuilt from P/Q) is counted
  * in a->read_errors and, when the array is open for writing or
  * a->fix_reads is set (check), rewritten in place and read back from the
- * device; one that still fails is recorded in the member's bad-block log
- * (md_member_badblock in member.h, as rdev_set_badblocks). Blocks of a stripe that could
- * not be rebuilt are left to the caller's error. Returns 0 (the counters say
- * what happened) or -ENOMEM.
+ * device (the member's cnt_corrected_read grows by the block's sectors
+ * and its superblock is written, as raid5_end_read_request and
+ * super_1_sync do); one that still fails is recorded in the member's
+ * bad-block log (md_member_badblock in member.h, as rdev_set_badblocks);
+ * one that can be neither fails its member (md_array_fail_members, as
+ * md_error; a->read_failed, a->warn say so) when the level can lose it.
+ * Blocks of a stripe that could not be rebuilt are left to the caller's
+ * error. Returns 0 (the counters say what happened).
  */
 int md_win_fix_reads(struct md_win *w, struct ok_err *e);
 /* Write the rows flagged dirty (runs, one pwrite each) to present members. */

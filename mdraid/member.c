@@ -179,17 +179,43 @@ int md_member_read(struct md_member *m, void *buf, size_t len, uint64_t dev_byte
 	return 0;
 }
 
+/* A writable descriptor for m: m->fd when it is one, else a new O_RDWR
+ * descriptor (*own set: the caller closes it). -1 with errno. */
+static int writable_fd(struct md_member *m, int fd, bool *own)
+{
+	*own = false;
+	if (fd >= 0 && (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY)
+		return fd;
+	*own = true;
+	return open(m->path, O_RDWR | O_CLOEXEC);
+}
+
 int md_member_write(struct md_member *m, const void *buf, size_t len, uint64_t dev_byte,
 		    struct ok_err *e)
 {
-	int fd = md_member_fd(m, buf, len, dev_byte, true);
+	bool own;
+	int fd = writable_fd(m, md_member_fd(m, buf, len, dev_byte, true), &own);
 	if (fd < 0)
-		return ok_err_at(e, -errno, m->path, OK_ERR_NOPOS, "cannot open");
+		return ok_err_at(e, -errno, m->path, OK_ERR_NOPOS, "cannot open for writing");
 	ssize_t r = io_pwrite_full(fd, buf, len, (off_t)dev_byte);
+	if (own)
+		close(fd);
 	if (r < 0)
 		return ok_err_at(e, (int)r, m->path, (long long)dev_byte,
 				 "write of %zu bytes failed", len);
 	return 0;
+}
+
+int md_member_sb_write(struct md_member *m, struct ok_err *e)
+{
+	bool own;
+	int fd = writable_fd(m, m->fd, &own);
+	if (fd < 0)
+		return ok_err_at(e, -errno, m->path, OK_ERR_NOPOS, "cannot open for writing");
+	int rc = md_sb_write(fd, m->path, &m->sb, e);
+	if (own)
+		close(fd);
+	return rc;
 }
 
 int md_member_badblock(struct md_member *m, uint64_t sector, uint64_t n, struct ok_err *e)

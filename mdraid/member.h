@@ -70,9 +70,16 @@ int md_member_fd(struct md_member *m, const void *buf, size_t len, uint64_t off,
  * offset. */
 int md_member_read(struct md_member *m, void *buf, size_t len, uint64_t dev_byte, bool write,
 		   struct ok_err *e);
-/* len bytes written whole at dev_byte: 0 or -errno with e. */
+/* len bytes written whole at dev_byte: 0 or -errno with e. A member
+ * opened read-only (check rewriting a block that did not read, failing a
+ * member) is written through a descriptor of its own, opened and closed
+ * for this write. */
 int md_member_write(struct md_member *m, const void *buf, size_t len, uint64_t dev_byte,
 		    struct ok_err *e);
+
+/* Encode and write m->sb at its place (md_sb_write), through m->fd or,
+ * when that is read-only, a descriptor of its own. 0 or -errno with e. */
+int md_member_sb_write(struct md_member *m, struct ok_err *e);
 
 /*
  * Record device sectors [sector, sector+n) of m as bad: the entry is added

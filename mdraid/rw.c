@@ -388,9 +388,10 @@ int md_win_fix_reads(struct md_win *w, struct ok_err *e)
 {
 	struct md_array *a = w->a;
 	bool rewrite = (a->flags & MD_OPEN_WRITE) || a->fix_reads;
-	(void)e;
+	int nfail = 0, fail[MD_MAX_MEMBERS], err[MD_MAX_MEMBERS];
 	for (int s = 0; s < a->geom.raid_disks; s++) {
 		int mi = a->slot_member[s];
+		bool corrected = false, lost = false;
 		for (int k = 0; k < w->nrerr[s] && mi >= 0; k++) {
 			const struct md_rerr *x = &w->rerr[s][k];
 			if (w->have[WIX(w, s, x->i)] != 2)
@@ -404,19 +405,52 @@ int md_win_fix_reads(struct md_win *w, struct ok_err *e)
 					 "%.250s: offset %llu", m->path, (unsigned long long)at);
 			if (__atomic_add_fetch(&m->read_errors, 1, __ATOMIC_RELAXED) >
 				MD_MAX_READ_ERRORS ||
-			    !rewrite || m->failed)
+			    !rewrite || m->failed || lost)
 				continue;
 			if (rewrite_block(m, md_win_ptr(w, s, x->i) + x->off, bl, at, w->scratch) ==
 			    0) {
+				/* raid5_end_read_request: "read error corrected",
+				 * corrected_errors += the block's sectors, which
+				 * super_1_sync stores as cnt_corrected_read */
 				a->read_fixed++;
+				if (m->sb.major_version == 1)
+					m->sb.cnt_corrected_read += bl / 512;
+				corrected = true;
 				continue;
 			}
 			/* the disk cannot take it back: a bad block, as
 			 * rdev_set_badblocks records it (reads avoid it) */
-			if (md_member_badblock(m, at / 512, bl / 512, NULL) == 0)
+			if (md_member_badblock(m, at / 512, bl / 512, NULL) == 0) {
 				a->read_logged++;
+				continue;
+			}
+			/* neither rewritten nor recorded: md_error() fails the
+			 * member (raid5_end_read_request, "read error NOT
+			 * corrected!!" when rdev_set_badblocks fails) */
+			lost = true;
+			fail[nfail] = mi;
+			err[nfail++] = -EIO;
 		}
 		w->nrerr[s] = 0;
+		if (corrected && !lost) {
+			/* the counter is the member's own field: its superblock
+			 * alone, events unchanged (as md_member_badblock) */
+			struct md_member *m = &a->m[mi];
+			md_member_sb_write(m, NULL);
+		}
+	}
+	if (nfail) {
+		int rc = md_array_fail_members(a, nfail, fail, err, -EIO, e);
+		for (int k = 0; k < nfail && rc == 0; k++) {
+			a->read_failed++;
+			snprintf(a->warn, sizeof(a->warn),
+				 "%.100s: a block that did not read could be neither rewritten nor "
+				 "recorded as bad; the member was marked faulty (md_error), the "
+				 "array is degraded",
+				 a->m[fail[k]].path);
+		}
+		if (rc < 0 && e)
+			ok_err_clear(e); /* more than the level can lose: left uncorrected */
 	}
 	return 0;
 }
