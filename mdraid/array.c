@@ -64,147 +64,7 @@ static void assert_array_ok(const struct md_array *a)
 #endif
 }
 
-/* ---- opening members ---- */
-
-/* Open path for reading or writing: O_DIRECT unless refused (tmpfs before
- * 6.6 says EINVAL), O_EXCL for block devices (the kernel's own claim makes
- * that fail with EBUSY while md or a mount holds it). */
-static int open_member(struct md_member *m, bool write, bool direct, struct ok_err *e)
-{
-	struct stat st;
-	int flags = (write ? O_RDWR : O_RDONLY) | O_CLOEXEC;
-	if (stat(m->path, &st) < 0)
-		return ok_err_at(e, -errno, m->path, OK_ERR_NOPOS, "cannot open");
-	if (S_ISBLK(st.st_mode))
-		flags |= O_EXCL;
-	else if (!S_ISREG(st.st_mode))
-		return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
-				 "not a regular file or block device");
-	m->fd = -1;
-	if (direct)
-		m->fd = open(m->path, flags | O_DIRECT);
-	m->direct = m->fd >= 0;
-	if (m->fd < 0)
-		m->fd = open(m->path, flags);
-	if (m->fd < 0)
-		return ok_err_at(e, errno == EBUSY ? -EBUSY : -errno, m->path, OK_ERR_NOPOS,
-				 errno == EBUSY ? "in use (opened exclusively by the kernel or "
-						  "another program)"
-						: "cannot open");
-	if (flock(m->fd, (write ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
-		return ok_err_at(e, -EBUSY, m->path, OK_ERR_NOPOS,
-				 "locked by another program (flock)");
-	int64_t size = io_size(m->fd);
-	if (size < 0)
-		return ok_err_at(e, (int)size, m->path, OK_ERR_NOPOS, "cannot get the size");
-	m->dev_sectors = (uint64_t)size / 512;
-	m->fd_buf = -1;
-	return 0;
-}
-
-int md_member_open(struct md_member *m, unsigned flags, struct ok_err *e)
-{
-	int rc = open_member(m, flags & MD_OPEN_WRITE, !(flags & MD_OPEN_NO_DIRECT), e);
-	if (rc == 0 && !(flags & MD_OPEN_NO_SAFETY))
-		rc = md_safety_check(m->path, m->fd, e);
-	return rc;
-}
-
-static void close_member(struct md_member *m)
-{
-	if (m->fd >= 0)
-		close(m->fd);
-	if (m->fd_buf >= 0)
-		close(m->fd_buf);
-	m->fd = m->fd_buf = -1;
-	md_bblog_free(&m->bb);
-}
-
-static int pick_fd(struct md_member *m, const void *buf, size_t len, uint64_t off, bool write);
-
-/* Read bitmap super and bad-block log of a member whose sb is loaded. */
-static int load_extras(struct md_member *m, struct ok_err *e)
-{
-	struct md_sb *sb = &m->sb;
-	uint8_t *buf = io_alloc(MD_SB_BLOCK);
-	int rc = 0;
-	if (!buf)
-		return -ENOMEM;
-	memset(&m->bm, 0, sizeof(m->bm));
-	if (sb->feature_map & MD_F_BITMAP_OFFSET) {
-		int64_t at = (int64_t)sb->super_offset + sb->bitmap_offset;
-		if (at < 0 || (uint64_t)at + 8 > m->dev_sectors) {
-			rc = ok_err_at(
-			    e, -EINVAL, m->path, (long long)(sb->super_offset * 512 + 96),
-			    "bitmap_offset %d points outside the device", sb->bitmap_offset);
-			goto out;
-		}
-		int fd = pick_fd(m, buf, MD_SB_BLOCK, (uint64_t)at * 512, false);
-		ssize_t r = fd < 0 ? -errno : io_pread_full(fd, buf, MD_SB_BLOCK, (off_t)at * 512);
-		if (r < 256) {
-			rc = ok_err_at(e, r < 0 ? (int)r : -EIO, m->path, (long long)at * 512,
-				       "cannot read the bitmap superblock");
-			goto out;
-		}
-		rc = md_bitmap_parse(&m->bm, buf, sb->set_uuid, m->path, (long long)at * 512, e);
-		if (rc < 0)
-			goto out;
-		m->bm.start = (uint64_t)at;
-	}
-	if ((sb->feature_map & MD_F_BAD_BLOCKS) && sb->bblog_offset && sb->bblog_size) {
-		int64_t at = (int64_t)sb->super_offset + sb->bblog_offset;
-		size_t bytes = (size_t)sb->bblog_size * 512;
-		if (at < 0 || (uint64_t)at + sb->bblog_size > m->dev_sectors ||
-		    bytes > MD_SB_BLOCK * 16) {
-			rc = ok_err_at(e, -EINVAL, m->path,
-				       (long long)(sb->super_offset * 512 + 188),
-				       "bad-block log (%u sectors at %d) outside the device",
-				       sb->bblog_size, sb->bblog_offset);
-			goto out;
-		}
-		uint8_t *bb = io_alloc((bytes + 4095) & ~(size_t)4095);
-		if (!bb) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		size_t rd = (bytes + 4095) & ~(size_t)4095;
-		int fd = pick_fd(m, bb, rd, (uint64_t)at * 512, false);
-		ssize_t r = fd < 0 ? -errno : io_pread_full(fd, bb, rd, (off_t)at * 512);
-		if (r < (ssize_t)bytes)
-			rc = ok_err_at(e, r < 0 ? (int)r : -EIO, m->path, (long long)at * 512,
-				       "cannot read the bad-block log");
-		else
-			rc = md_bblog_parse(&m->bb, bb, bytes, sb->bblog_shift, m->path,
-					    (long long)at * 512, e);
-		io_free(bb);
-	}
-out:
-	io_free(buf);
-	return rc;
-}
-
-int md_member_check_sb(struct md_member *m, struct ok_err *e)
-{
-	m->sb.dev_sectors = m->dev_sectors;
-	int rc = md_sb_validate(&m->sb, m->path, e);
-	return rc < 0 ? rc : load_extras(m, e);
-}
-
-void md_member_close(struct md_member *m)
-{
-	close_member(m);
-}
-
-/* ---- selection ---- */
-
-static int pick_fd(struct md_member *m, const void *buf, size_t len, uint64_t off, bool write)
-{
-	if (!m->direct || (((uintptr_t)buf | len | off) & (IO_ALIGN - 1)) == 0)
-		return m->fd;
-	if (m->fd_buf < 0)
-		m->fd_buf = open(m->path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-	return m->fd_buf;
-}
+/* ---- slots ---- */
 
 int md_member_pread(struct md_array *a, int slot, void *buf, size_t len, uint64_t dev_byte,
 		    struct ok_err *e)
@@ -212,18 +72,7 @@ int md_member_pread(struct md_array *a, int slot, void *buf, size_t len, uint64_
 	int mi = slot >= 0 && slot < MD_MAX_MEMBERS ? a->slot_member[slot] : -1;
 	if (mi < 0)
 		return ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS, "slot %d is missing", slot);
-	struct md_member *m = &a->m[mi];
-	int fd = pick_fd(m, buf, len, dev_byte, (a->flags & MD_OPEN_WRITE) != 0);
-	if (fd < 0)
-		return ok_err_at(e, -errno, m->path, OK_ERR_NOPOS, "cannot open");
-	ssize_t r = io_pread_full(fd, buf, len, (off_t)dev_byte);
-	if (r < 0)
-		return ok_err_at(e, (int)r, m->path, (long long)dev_byte,
-				 "read of %zu bytes failed", len);
-	if ((size_t)r < len)
-		return ok_err_at(e, -EIO, m->path, (long long)dev_byte,
-				 "short read: %zd of %zu bytes (member truncated?)", r, len);
-	return 0;
+	return md_member_read(&a->m[mi], buf, len, dev_byte, (a->flags & MD_OPEN_WRITE) != 0, e);
 }
 
 int md_member_pwrite(struct md_array *a, int slot, const void *buf, size_t len, uint64_t dev_byte,
@@ -232,66 +81,7 @@ int md_member_pwrite(struct md_array *a, int slot, const void *buf, size_t len, 
 	int mi = slot >= 0 && slot < MD_MAX_MEMBERS ? a->slot_member[slot] : -1;
 	if (mi < 0)
 		return ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS, "slot %d is missing", slot);
-	struct md_member *m = &a->m[mi];
-	int fd = pick_fd(m, buf, len, dev_byte, true);
-	if (fd < 0)
-		return ok_err_at(e, -errno, m->path, OK_ERR_NOPOS, "cannot open");
-	ssize_t r = io_pwrite_full(fd, buf, len, (off_t)dev_byte);
-	if (r < 0)
-		return ok_err_at(e, (int)r, m->path, (long long)dev_byte,
-				 "write of %zu bytes failed", len);
-	return 0;
-}
-
-int md_member_badblock(struct md_array *a, int mi, uint64_t sector, uint64_t n, struct ok_err *e)
-{
-	struct md_member *m = &a->m[mi];
-	struct md_sb *sb = &m->sb;
-	unsigned sh = sb->bblog_shift;
-	size_t bytes = (size_t)sb->bblog_size * 512;
-	if (sb->major_version != 1 || !sb->bblog_offset || !sb->bblog_size || sh > 40 ||
-	    bytes > MD_SB_BLOCK * 16)
-		return ok_err_at(e, -ENOSPC, m->path, OK_ERR_NOPOS, "no bad-block log");
-	/* the entry in the log's units (1 << shift sectors), at most 512 */
-	uint64_t s0 = sector >> sh, s1 = (sector + n + (1ULL << sh) - 1) >> sh;
-	if (s1 - s0 > 512 || (size_t)(m->bb.n + 2) * 8 > bytes)
-		return ok_err_at(e, -ENOSPC, m->path, OK_ERR_NOPOS, "bad-block log full");
-	struct md_bb *nb = realloc(m->bb.bb, (size_t)(m->bb.n + 1) * sizeof(*nb));
-	if (!nb)
-		return ok_err_at(e, -ENOMEM, m->path, OK_ERR_NOPOS, "out of memory");
-	m->bb.bb = nb;
-	int at = m->bb.n;
-	while (at > 0 && nb[at - 1].sector > s0 << sh) {
-		nb[at] = nb[at - 1];
-		at--;
-	}
-	nb[at] = (struct md_bb){s0 << sh, (s1 - s0) << sh};
-	m->bb.n++;
-	size_t len = (bytes + IO_ALIGN - 1) & ~(size_t)(IO_ALIGN - 1);
-	uint8_t *buf = io_alloc(len);
-	if (!buf)
-		return ok_err_at(e, -ENOMEM, m->path, OK_ERR_NOPOS, "out of memory");
-	memset(buf, 0xff, len);
-	for (int i = 0; i < m->bb.n; i++)
-		md_put64(buf + 8 * i, (nb[i].sector >> sh) << 10 | (nb[i].len >> sh));
-	uint64_t log_at = (uint64_t)((int64_t)sb->super_offset + sb->bblog_offset) * 512;
-	int fd = open(m->path, O_RDWR | O_CLOEXEC);
-	int rc = fd < 0 ? -errno : 0;
-	if (rc == 0) {
-		ssize_t r = io_pwrite_full(fd, buf, bytes, (off_t)log_at);
-		rc = r < 0 ? (int)r : io_fdatasync(fd);
-	}
-	io_free(buf);
-	if (rc < 0) {
-		if (fd >= 0)
-			close(fd);
-		return ok_err_at(e, rc, m->path, (long long)log_at,
-				 "cannot write the bad-block log");
-	}
-	sb->feature_map |= MD_F_BAD_BLOCKS;
-	rc = md_sb_write(fd, m->path, sb, e);
-	close(fd);
-	return rc;
+	return md_member_write(&a->m[mi], buf, len, dev_byte, e);
 }
 
 bool md_slot_readable(const struct md_array *a, int slot, uint64_t rel, uint64_t n)
@@ -362,7 +152,7 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 	int rc = 0;
 	memset(a, 0, sizeof(*a));
 	a->flags = flags;
-	a->budget_bytes = MD_BUDGET_BYTES; /* the caller may change it before the first I/O */
+	a->budget_bytes = md_budget_bytes(0); /* the caller may change it before the first I/O */
 	a->ref_member = -1;
 	for (int s = 0; s < MD_MAX_MEMBERS; s++)
 		a->slot_member[s] = -1;
@@ -409,21 +199,24 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			ok_err_format(&me, m->why, sizeof(m->why));
 			if (!first.err)
 				first = me;
-			close_member(m);
+			md_member_close(m);
 			rc = 0;
 			continue;
 		}
 		m->has_sb = true;
 	}
-	/* 2. the freshest superblock among non-spares */
-	for (int i = 0; i < n; i++) {
-		struct md_member *m = &a->m[i];
-		if (!m->has_sb || md_sb_role(&m->sb) >= MD_ROLE_MAX)
-			continue;
-		if (a->ref_member < 0 || m->sb.events > a->m[a->ref_member].sb.events)
-			a->ref_member = i;
-	}
+	/* 2. the array (majority uuid) and its freshest active member */
+	struct ok_err se;
+	ok_err_clear(&se);
+	a->ref_member = md_members_select(a->m, n, &se);
 	if (a->ref_member < 0) {
+		rc = a->ref_member;
+		a->ref_member = -1;
+		if (rc == -EINVAL) {
+			if (e)
+				*e = se;
+			goto fail;
+		}
 		if (first.err) {
 			/* that member's own error, path and class (a missing file is
 			 * I/O, a member without a superblock bad data), said once */
@@ -466,7 +259,7 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			snprintf(m->why, sizeof(m->why),
 				 "stale: events %llu, the freshest member has %llu",
 				 (unsigned long long)sb->events, (unsigned long long)ref->events);
-			close_member(m);
+			md_member_close(m);
 			m->has_sb = false;
 			continue;
 		}
@@ -506,7 +299,7 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 				snprintf(m->why, sizeof(m->why),
 					 "its role %u is beyond raid_disks %u", role,
 					 ref->raid_disks);
-			close_member(m);
+			md_member_close(m);
 			m->has_sb = false;
 			continue;
 		}
@@ -603,7 +396,7 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 	return 0;
 fail:
 	for (int i = 0; i < n; i++)
-		close_member(&a->m[i]);
+		md_member_close(&a->m[i]);
 	free(a->m);
 	a->m = NULL;
 	return rc;
@@ -651,7 +444,7 @@ int md_array_sb_write_all(struct md_array *a, struct ok_err *e)
 		sb->events = ref->events;
 		sb->utime = ref->utime;
 		sb->resync_offset = ref->resync_offset;
-		int rc = md_sb_write(m->fd, m->path, sb, e);
+		int rc = md_member_sb_write(m, e);
 		if (rc < 0 && !first)
 			first = rc;
 		if (rc < 0 && m->slot >= 0 && rc != -ENOMEM && nfail < MD_MAX_MEMBERS) {
@@ -669,7 +462,10 @@ int md_array_fail_members(struct md_array *a, int n, const int *mi, const int *e
 			  struct ok_err *e)
 {
 	int redundancy = a->geom.level == 6 ? 2 : 1;
-	if (!(a->flags & MD_OPEN_WRITE) || a->missing + n > redundancy)
+	/* check opens read-only but rewrites what did not read (fix_reads) */
+	if (!(a->flags & MD_OPEN_WRITE) && !a->fix_reads)
+		return first_rc;
+	if (a->missing + n > redundancy)
 		return first_rc; /* more than the level can lose: the write fails */
 	for (int k = 0; k < n; k++) {
 		struct md_member *m = &a->m[mi[k]];
@@ -787,81 +583,44 @@ int md_array_bitmap_mark(struct md_array *a, uint64_t rel, uint64_t n, struct ok
 	return bitmap_write(a, true, e);
 }
 
-/* ---- close ---- */
+/* ---- clean and free ---- */
 
-/* fdatasync every member in use (all of them, even after a failure): 0 or
- * the first error. */
-static int members_sync(struct md_array *a, struct ok_err *e)
+int md_array_mark_clean(struct md_array *a, struct ok_err *e)
 {
-	int rc = 0;
-	for (int i = 0; i < a->nmembers; i++)
-		if (a->m[i].fd >= 0 && !a->m[i].failed && io_fdatasync(a->m[i].fd) < 0 && !rc)
-			rc = ok_err_at(e, -errno, a->m[i].path, OK_ERR_NOPOS, "cannot sync data");
-	return rc;
-}
-
-int md_array_sync(struct md_array *a, struct ok_err *e)
-{
-	int rc = md_win_sync(a, e);
-	return rc < 0 ? rc : members_sync(a, e);
-}
-
-int md_array_close(struct md_array *a, struct ok_err *e)
-{
-	int rc = 0;
-	if (!a->m)
+	if (!a->active)
 		return 0;
-	/* writes still in flight first; if one failed, stay active */
-	rc = md_win_sync(a, e);
+	a->active = false;
+	int rc = md_members_sync(a->m, a->nmembers, e);
 	if (rc < 0)
-		a->active = false;
-	if (a->active) {
-		rc = members_sync(a, e);
-		if (rc == 0) {
-			a->ref.events++;
-			a->ref.utime = (uint64_t)time(NULL);
-			bool degraded = a->missing > 0;
-			for (int i = 0; i < a->nmembers; i++)
-				if (a->m[i].failed)
-					degraded = true;
-			/* stay dirty if it was dirty before we started (a resync is due) */
-			a->ref.resync_offset = a->dirty ? 0 : MD_MAX_SECTOR;
-			if (a->has_bitmap) {
-				a->bm.events = a->ref.events;
-				if (!degraded && !a->dirty && a->bm_bits) {
-					/* bits are cleared only when every member has the data */
-					memset(a->bm_bits, 0, a->bm_bytes);
-					a->bm.events_cleared = a->ref.events;
-				}
-				rc = bitmap_write(a, true, e);
-			}
-			if (rc == 0)
-				rc = md_array_sb_write_all(a, e);
-		}
-		a->active = false;
-	}
-	md_win_release(a);
+		return rc;
+	a->ref.events++;
+	a->ref.utime = (uint64_t)time(NULL);
+	bool degraded = a->missing > 0;
 	for (int i = 0; i < a->nmembers; i++)
-		close_member(&a->m[i]);
-	free(a->m);
-	free(a->bm_bits);
-	a->m = NULL;
-	a->bm_bits = NULL;
+		if (a->m[i].failed)
+			degraded = true;
+	/* stay dirty if it was dirty before we started (a resync is due) */
+	a->ref.resync_offset = a->dirty ? 0 : MD_MAX_SECTOR;
+	if (a->has_bitmap) {
+		a->bm.events = a->ref.events;
+		if (!degraded && !a->dirty && a->bm_bits) {
+			/* bits are cleared only when every member has the data */
+			memset(a->bm_bits, 0, a->bm_bytes);
+			a->bm.events_cleared = a->ref.events;
+		}
+		rc = bitmap_write(a, true, e);
+	}
+	if (rc == 0)
+		rc = md_array_sb_write_all(a, e);
 	return rc;
 }
 
-int md_array_flush(struct md_array *a, struct ok_err *e)
-{
-	return md_win_sync(a, e);
-}
-
-void md_array_abandon(struct md_array *a)
+void md_array_free(struct md_array *a)
 {
 	if (!a->m)
 		return;
-	md_win_release(a);
 	for (int i = 0; i < a->nmembers; i++)
-		close_member(&a->m[i]);
+		md_member_close(&a->m[i]);
 	free(a->m);
 	free(a->bm_bits);
 	a->m = NULL;

@@ -20,32 +20,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "mdraid_int.h"
 #include "reshape.h"
-
-static uint64_t get64(const uint8_t *b)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | b[i];
-	return v;
-}
-
-static uint32_t get32(const uint8_t *b)
-{
-	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static void put64(uint8_t *b, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put32(uint8_t *b, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		b[i] = (uint8_t)(v >> (8 * i));
-}
 
 uint32_t backup_csum(const uint8_t *buf, size_t len)
 {
@@ -62,16 +38,16 @@ void backup_hdr_encode(const struct backup_hdr *h, uint8_t out[BACKUP_HDR_BYTES]
 	memset(out, 0, BACKUP_HDR_BYTES);
 	memcpy(out, h->magic, 16);
 	memcpy(out + 16, h->set_uuid, 16);
-	put64(out + 32, h->mtime);
-	put64(out + 40, h->devstart);
-	put64(out + 48, h->arraystart);
-	put64(out + 56, h->length);
-	put64(out + 72, h->devstart2);
-	put64(out + 80, h->arraystart2);
-	put64(out + 88, h->length2);
-	put32(out + 64, backup_csum(out, 64));
+	md_put64(out + 32, h->mtime);
+	md_put64(out + 40, h->devstart);
+	md_put64(out + 48, h->arraystart);
+	md_put64(out + 56, h->length);
+	md_put64(out + 72, h->devstart2);
+	md_put64(out + 80, h->arraystart2);
+	md_put64(out + 88, h->length2);
+	md_put32(out + 64, backup_csum(out, 64));
 	if (memcmp(h->magic, BACKUP_MAGIC2, 16) == 0)
-		put32(out + 96, backup_csum(out, 96));
+		md_put32(out + 96, backup_csum(out, 96));
 }
 
 int backup_hdr_decode(const uint8_t *buf, size_t len, struct backup_hdr *h, const char *path,
@@ -86,25 +62,25 @@ int backup_hdr_decode(const uint8_t *buf, size_t len, struct backup_hdr *h, cons
 		return ok_err_at(e, -EINVAL, path, off, "no backup metadata: magic is not \"%s\"",
 				 BACKUP_MAGIC1);
 	uint32_t want = backup_csum(buf, 64);
-	if (get32(buf + 64) != want)
+	if (md_le32(buf + 64) != want)
 		return ok_err_at(e, -EINVAL, path, off + 64,
 				 "bad backup-metadata checksum 0x%08x, expected 0x%08x",
-				 get32(buf + 64), want);
-	if (v2 && get32(buf + 96) != backup_csum(buf, 96))
+				 md_le32(buf + 64), want);
+	if (v2 && md_le32(buf + 96) != backup_csum(buf, 96))
 		return ok_err_at(e, -EINVAL, path, off + 96,
 				 "bad backup-metadata checksum2 0x%08x, expected 0x%08x",
-				 get32(buf + 96), backup_csum(buf, 96));
+				 md_le32(buf + 96), backup_csum(buf, 96));
 	memcpy(h->magic, buf, 16);
 	memcpy(h->set_uuid, buf + 16, 16);
-	h->mtime = get64(buf + 32);
-	h->devstart = get64(buf + 40);
-	h->arraystart = get64(buf + 48);
-	h->length = get64(buf + 56);
-	h->sb_csum = get32(buf + 64);
-	h->devstart2 = get64(buf + 72);
-	h->arraystart2 = get64(buf + 80);
-	h->length2 = get64(buf + 88);
-	h->sb_csum2 = get32(buf + 96);
+	h->mtime = md_le64(buf + 32);
+	h->devstart = md_le64(buf + 40);
+	h->arraystart = md_le64(buf + 48);
+	h->length = md_le64(buf + 56);
+	h->sb_csum = md_le32(buf + 64);
+	h->devstart2 = md_le64(buf + 72);
+	h->arraystart2 = md_le64(buf + 80);
+	h->length2 = md_le64(buf + 88);
+	h->sb_csum2 = md_le32(buf + 96);
 	/* Bound what a later read may do with these numbers (they come from disk). */
 	if (h->devstart > (UINT64_MAX >> 10) || h->length > (UINT64_MAX >> 10) ||
 	    h->arraystart > (UINT64_MAX >> 10))

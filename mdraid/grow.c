@@ -217,7 +217,7 @@ static void print_continue_hint(const struct grow_ctx *c, int n, char **members)
 	fputc('\n', stderr);
 }
 
-int grow_main(int argc, char **argv)
+int grow_main(int argc, char **argv, size_t mem_bytes)
 {
 	struct grow_ctx c = {.pmode = PROGRESS_AUTO};
 	struct ok_err e;
@@ -230,6 +230,8 @@ int grow_main(int argc, char **argv)
 		cli_usage_error(&grow_spec, "no members given");
 	if (!c.o.cont && !c.o.raid_disks)
 		cli_usage_error(&grow_spec, "--raid-devices=N (or --continue) is required");
+	if (!c.o.mem_bytes)
+		c.o.mem_bytes = mem_bytes;
 	c.o.stop = &grow_stop;
 	c.o.progress = on_progress;
 	c.o.progress_ctx = &c;

@@ -387,15 +387,23 @@ static unsigned open_flags(bool write)
 	       (TT.no_direct ? MD_OPEN_NO_DIRECT : 0);
 }
 
-/* md_array_open, then the I/O buffer budget of MDRAID_MEM_MIB (MiB, 1-65536;
- * documented in mdraid(1)): read here, not in the library, so library code
- * sees no environment (lint); buffers are sized at the first I/O. */
+/* The I/O buffer budget of MDRAID_MEM_MIB (MiB, 1-65536; documented in
+ * mdraid(1)), or 0 for the default: read here, not in the library, so
+ * library code sees no environment (lint). */
+static size_t env_budget(void)
+{
+	const char *mem = getenv("MDRAID_MEM_MIB");
+	if (mem && atoi(mem) >= 1 && atoi(mem) <= 65536)
+		return (size_t)atoi(mem) << 20;
+	return 0;
+}
+
+/* md_array_open, then env_budget() (buffers are sized at the first I/O). */
 static int array_open(struct md_array *a, int n, char **paths, unsigned flags, struct ok_err *e)
 {
 	int rc = md_array_open(a, n, paths, flags, e);
-	const char *mem = getenv("MDRAID_MEM_MIB");
-	if (rc == 0 && mem && atoi(mem) >= 1 && atoi(mem) <= 65536)
-		a->budget_bytes = (size_t)atoi(mem) << 20;
+	if (rc == 0 && env_budget())
+		a->budget_bytes = env_budget();
 	return rc;
 }
 
@@ -442,10 +450,11 @@ static void print_read_errors(const struct md_array *a, const char *hint)
 	if (!n)
 		return;
 	ok_warn("warning: %llu unreadable 4 KiB block%s rebuilt from P/Q (the first at %s): %llu "
-		"rewritten in place, %llu recorded in the bad-block log, %llu not corrected%s",
+		"rewritten in place, %llu recorded in the bad-block log, %llu not corrected%s%s",
 		(unsigned long long)n, n == 1 ? "" : "s", a->rerr_first,
 		(unsigned long long)a->read_fixed, (unsigned long long)a->read_logged,
-		(unsigned long long)left, left ? hint : "");
+		(unsigned long long)left, a->read_failed ? " (the member was failed)" : "",
+		left && !a->read_failed ? hint : "");
 }
 
 static int do_detail(int n, char **paths)
@@ -604,9 +613,10 @@ static int do_check(int n, char **paths, bool repair)
 	uint64_t rerr = a.read_errors, left = rerr - a.read_fixed - a.read_logged;
 	if (rerr)
 		printf("read_errors %llu (corrected %llu, bad blocks recorded %llu, not corrected "
-		       "%llu)\n",
+		       "%llu%s)\n",
 		       (unsigned long long)rerr, (unsigned long long)a.read_fixed,
-		       (unsigned long long)a.read_logged, (unsigned long long)left);
+		       (unsigned long long)a.read_logged, (unsigned long long)left,
+		       a.read_failed ? ", members failed" : "");
 	return (mm && !repair) || (rerr && (!repair || left)) ? OK_EXIT_FAIL : 0;
 }
 
@@ -648,7 +658,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "grow") || !strcmp(argv[1], "--grow"))
-		return grow_main(argc - 1, argv + 1); /* grow.c */
+		return grow_main(argc - 1, argv + 1, env_budget()); /* grow.c */
 	static const struct {
 		const char *verb, *name, *help;
 	} verbs[] = {

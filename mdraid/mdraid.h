@@ -345,6 +345,8 @@ struct md_array {
 	 * bad-block log; found - fixed - logged were not corrected (read-only
 	 * read, or the log could not take them). rerr_first names the first. */
 	uint64_t read_errors, read_fixed, read_logged;
+	uint64_t read_failed; /* members marked faulty for a block neither
+			       * rewritten nor recorded (md_error) */
 	char rerr_first[320];
 	bool fix_reads;	 /* rewrite read errors though opened read-only (check) */
 	char warn[256];	 /* a warning to print (dirty degraded read), "" if none */

@@ -8,13 +8,38 @@
 #include <pthread.h>
 
 #include "mdraid.h"
+#include "member.h"
 
-uint16_t md_le16(const uint8_t *p);
-uint32_t md_le32(const uint8_t *p);
-uint64_t md_le64(const uint8_t *p);
-void md_put16(uint8_t *p, uint16_t v);
-void md_put32(uint8_t *p, uint32_t v);
-void md_put64(uint8_t *p, uint64_t v);
+/* Little-endian fields of on-disk structures (v1.x and 0.90 superblocks,
+ * bitmap, bad-block log, backup header). Inline: every file of the library
+ * uses them, and a shared leaf of six one-liners is not worth a file. */
+static inline uint16_t md_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+static inline uint32_t md_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint64_t md_le64(const uint8_t *p)
+{
+	return (uint64_t)md_le32(p) | (uint64_t)md_le32(p + 4) << 32;
+}
+static inline void md_put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+static inline void md_put32(uint8_t *p, uint32_t v)
+{
+	for (int i = 0; i < 4; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void md_put64(uint8_t *p, uint64_t v)
+{
+	md_put32(p, (uint32_t)v);
+	md_put32(p + 4, (uint32_t)(v >> 32));
+}
 
 /* mdadm's choose_bm_space(): sectors left for a bitmap on a device of size. */
 uint64_t md_choose_bm_space(uint64_t dev_sectors);
@@ -22,35 +47,11 @@ uint64_t md_choose_bm_space(uint64_t dev_sectors);
 /* Fill n bytes with random bytes (getrandom, /dev/urandom fallback). */
 void md_random(void *buf, size_t n);
 
-/*
- * The member layer every verb shares (array.c), also under reshape.c, so
- * that grow refuses exactly what read and write refuse:
- *   md_member_open      open m->path as md_array_open does (O_DIRECT when
- *                       the file system has it, O_EXCL on block devices,
- *                       flock: LOCK_EX with MD_OPEN_WRITE, else LOCK_SH),
- *                       then md_safety_check unless MD_OPEN_NO_SAFETY.
- *                       -EBUSY: held (kernel, mount, loop, other program).
- *   md_member_check_sb  after m->sb is read: the kernel's load checks
- *                       (md_sb_validate against m->dev_sectors: a truncated
- *                       member fails "data_offset + data_size is beyond
- *                       the device"), then the bitmap superblock and the
- *                       bad-block log read and checked to lie inside the
- *                       device (m->bm, m->bb filled). -EINVAL with e.
- *   md_member_close     close its fds and free its bad-block list.
- * m->path must be set, m->fd and m->fd_buf -1 before md_member_open.
- */
-int md_member_open(struct md_member *m, unsigned flags, struct ok_err *e);
-int md_member_check_sb(struct md_member *m, struct ok_err *e);
-void md_member_close(struct md_member *m);
-
 /* md's max_corrected_read_errors default: past this many read errors on a
  * member, its failed rows are no longer probed block by block nor
  * rewritten (a dying disk would make every row cost hundreds of failed
  * reads); they are still rebuilt from P/Q. */
 #define MD_MAX_READ_ERRORS 20
-
-/* The default memory budget for I/O buffers. */
-#define MD_BUDGET_BYTES (64u << 20)
 
 #endif
 
@@ -96,6 +97,14 @@ struct md_win {
  */
 int md_array_fail_members(struct md_array *a, int n, const int *mi, const int *err, int first_rc,
 			  struct ok_err *e);
+/* Mark the array clean after the last write (array.c; the mirror of
+ * md_array_mark_active): members synced, events + 1, resync_offset
+ * MaxSector unless it was dirty at open, bitmap bits cleared when no member
+ * is missing. No-op unless active. */
+int md_array_mark_clean(struct md_array *a, struct ok_err *e);
+/* Close every member and free what md_array_open allocated (the windows
+ * must be released first: md_win_release). */
+void md_array_free(struct md_array *a);
 /* mdadm's personality name of a raid level ("raid6", "linear", ...), NULL
  * if it has none; examine text of v1.x and 0.90 alike. */
 const char *md_level_name(int level);
@@ -127,20 +136,16 @@ int md_win_reconstruct(struct md_win *w, uint64_t i, uint64_t *lost, struct ok_e
  * block that failed to read (and whose row was rebuilt from P/Q) is counted
  * in a->read_errors and, when the array is open for writing or
  * a->fix_reads is set (check), rewritten in place and read back from the
- * device; one that still fails is recorded in the member's bad-block log
- * (md_member_badblock, as rdev_set_badblocks). Blocks of a stripe that could
- * not be rebuilt are left to the caller's error. Returns 0 (the counters say
- * what happened) or -ENOMEM.
+ * device (the member's cnt_corrected_read grows by the block's sectors
+ * and its superblock is written, as raid5_end_read_request and
+ * super_1_sync do); one that still fails is recorded in the member's
+ * bad-block log (md_member_badblock in member.h, as rdev_set_badblocks);
+ * one that can be neither fails its member (md_array_fail_members, as
+ * md_error; a->read_failed, a->warn say so) when the level can lose it.
+ * Blocks of a stripe that could not be rebuilt are left to the caller's
+ * error. Returns 0 (the counters say what happened).
  */
 int md_win_fix_reads(struct md_win *w, struct ok_err *e);
-/* Record device sectors [sector, sector+n) of member mi as bad: the entry
- * is added to m->bb (so reads avoid it from now on), the member's bad-block
- * log rewritten (le64 sector<<10 | count, shifted by bblog_shift, all ones
- * after the last) and its superblock written with feature BAD_BLOCKS, both
- * through a descriptor of its own (the array may be open read-only). The
- * events count is not bumped (the array's state is unchanged).
- * -ENOSPC: no log on the member (0.90, bblog_size 0) or the log is full. */
-int md_member_badblock(struct md_array *a, int mi, uint64_t sector, uint64_t n, struct ok_err *e);
 /* Write the rows flagged dirty (runs, one pwrite each) to present members. */
 int md_win_write(struct md_win *w, struct ok_err *e);
 /* Compute P (and Q) of stripe i into p, q from the data in the window. */

@@ -103,7 +103,6 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-#include <pthread.h>
 #include <libgen.h>
 
 #include "io.h"
@@ -176,11 +175,10 @@ uint64_t reshape_backup_blocks(uint32_t ochunk, uint32_t nchunk, int odata, int 
 /* ------------------------------------------------------------------ */
 /* Members and preconditions */
 
+/* A member as the grow sees it: the member layer's record (member.h: path,
+ * fds, size, superblock as read or last written) and what the plan adds. */
 struct member {
-	char path[PATH_MAX];
-	int fd;
-	uint64_t dev_sectors;
-	struct md_sb *sb;      /* its superblock as read or last written */
+	struct md_member *mm;  /* r->mm[i]: opened and checked by member.c */
 	uint64_t super_offset; /* sectors */
 	int minor;	       /* 0, 1, 2 (v1.minor) or 90 (0.90/0.91); -1 if none */
 	int ours;	       /* holds this array's superblock */
@@ -206,6 +204,7 @@ struct reshape {
 	struct reshape_opts opts;
 	struct reshape_plan plan;
 	struct member m[RESHAPE_MAX_DISKS];
+	struct md_member mm[RESHAPE_MAX_DISKS]; /* m[i].mm: contiguous for md_members_select */
 	int nm;
 	struct member *slot[RESHAPE_MAX_DISKS]; /* by role in the new geometry */
 	struct md_sb *master;			/* freshest superblock: the array-wide fields */
@@ -265,58 +264,19 @@ static double mono(void)
  * device, mounted or backing a loop device is refused, -EBUSY). */
 static int member_open(struct member *m, const char *path, struct ok_err *e)
 {
-	if (snprintf(m->path, sizeof m->path, "%s", path) >= (int)sizeof m->path)
+	if (snprintf(m->mm->path, sizeof m->mm->path, "%s", path) >= (int)sizeof m->mm->path)
 		return ok_err_at(e, -ENAMETOOLONG, path, OK_ERR_NOPOS, "path too long");
-	m->fd = -1;
 	m->minor = -1;
 	m->slot = -1;
 	if (stat(path, &m->st) < 0)
 		return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "cannot stat member");
-	struct md_member mm = {.fd = -1, .fd_buf = -1};
-	if (snprintf(mm.path, sizeof mm.path, "%s", path) >= (int)sizeof mm.path)
-		return ok_err_at(e, -ENAMETOOLONG, path, OK_ERR_NOPOS, "path too long");
-	int rc = md_member_open(&mm, MD_OPEN_WRITE, e);
-	m->fd = mm.fd; /* ours to close from here on, even on an error */
-	mm.fd = -1;
-	md_member_close(&mm);
-	if (rc < 0)
-		return rc;
-	m->dev_sectors = mm.dev_sectors;
-	m->sb = malloc(sizeof *m->sb);
-	if (!m->sb)
-		return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
-	return 0;
+	return md_member_open(m->mm, MD_OPEN_WRITE, e);
 }
 
-/* The checks read and write make of a member of the array before using it
- * (md_member_check_sb: the kernel's load checks against the member's size,
- * so a truncated member is refused before anything is written; bitmap and
- * bad-block log inside the device). */
-static int member_check(const struct member *m, struct ok_err *e)
-{
-	struct md_member *mm = calloc(1, sizeof *mm);
-	if (!mm)
-		return ok_err_at(e, -ENOMEM, m->path, OK_ERR_NOPOS, "out of memory");
-	if (snprintf(mm->path, sizeof mm->path, "%s", m->path) >= (int)sizeof mm->path) {
-		free(mm);
-		return ok_err_at(e, -ENAMETOOLONG, m->path, OK_ERR_NOPOS, "path too long");
-	}
-	mm->fd = m->fd;
-	mm->fd_buf = -1;
-	mm->direct = fcntl(m->fd, F_GETFL) & O_DIRECT;
-	mm->dev_sectors = m->dev_sectors;
-	memcpy(&mm->sb, m->sb, sizeof mm->sb);
-	int rc = md_member_check_sb(mm, e);
-	mm->fd = -1; /* not ours */
-	md_member_close(mm);
-	free(mm);
-	return rc;
-}
-
-/* The fields of m->sb the checks use often, kept beside it. */
+/* The fields of the superblock the checks use often, kept beside it. */
 static void member_take_sb(struct member *m)
 {
-	const struct md_sb *sb = m->sb;
+	const struct md_sb *sb = &m->mm->sb;
 	m->super_offset = sb->super_offset;
 	m->events = sb->events;
 	m->feature = sb->feature_map;
@@ -330,18 +290,19 @@ static void member_take_sb(struct member *m)
  * 0.90, super_90_load's checks). Leaves m->minor = -1 when there is none. */
 static int member_find_sb(struct member *m, struct ok_err *e)
 {
-	struct md_sb *sb = m->sb;
-	if (m->dev_sectors < 64)
+	struct md_sb *sb = &m->mm->sb;
+	if (m->mm->dev_sectors < 64)
 		return 0;
-	int rc = md_sb_read(m->fd, m->path, -1, sb, e);
+	int rc = md_sb_read(m->mm->fd, m->mm->path, -1, sb, e);
 	if (rc == -ENOENT || rc == -EPROTONOSUPPORT)
 		return 0;
 	if (rc < 0)
 		return rc;
 	if (sb->major_version == 1 ? sb->max_dev > MD_SB_MAX_DEV || sb->sb_csum != sb->csum_calc
-				   : md_sb0_validate(sb, m->path, NULL) < 0)
+				   : md_sb0_validate(sb, m->mm->path, NULL) < 0)
 		return 0;
 	m->minor = sb->major_version == 1 ? sb->minor : 90;
+	m->mm->has_sb = true;
 	member_take_sb(m);
 	return 0;
 }
@@ -350,14 +311,14 @@ static int member_find_sb(struct member *m, struct ok_err *e)
  * holding one belongs to some array and needs --force. */
 static int member_has_foreign_magic(struct member *m)
 {
-	uint64_t locs[4] = {0, 8, md_sb_location(0, m->dev_sectors),
-			    md_sb_090_location(m->dev_sectors)};
+	uint64_t locs[4] = {0, 8, md_sb_location(0, m->mm->dev_sectors),
+			    md_sb_090_location(m->mm->dev_sectors)};
 	uint8_t *b = io_alloc(SB_BLOCK);
 	int found = 0;
 	for (int i = 0; b && i < 4 && !found; i++) {
-		if (m->dev_sectors < 256)
+		if (m->mm->dev_sectors < 256)
 			break;
-		if (io_pread_full(m->fd, b, SB_BLOCK, (off_t)(locs[i] * 512)) != SB_BLOCK)
+		if (io_pread_full(m->mm->fd, b, SB_BLOCK, (off_t)(locs[i] * 512)) != SB_BLOCK)
 			continue;
 		found = md_le32(b) == MD_SB_MAGIC;
 	}
@@ -388,7 +349,7 @@ static uint64_t space_before(const struct reshape *r, const struct md_sb *sb, in
 static int check_master(struct reshape *r, const struct member *fm, struct ok_err *e)
 {
 	const struct md_sb *sb = r->master;
-	const char *p = fm->path;
+	const char *p = fm->mm->path;
 	uint32_t f = sb->feature_map;
 	int level = sb->level, layout = (int32_t)sb->layout;
 	uint32_t chunk = sb->chunksize;
@@ -473,36 +434,36 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 			break;
 		}
 	if (!t)
-		return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS, "no template member");
+		return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS, "no template member");
 	int minor = t->minor;
 	uint64_t so, doff = t->data_offset, dsize;
 	if (minor == 90) {
-		if (m->dev_sectors < 2 * MD_SB0_RESERVED_SECTORS)
-			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+		if (m->mm->dev_sectors < 2 * MD_SB0_RESERVED_SECTORS)
+			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 					 "new member too small for metadata 0.90: %llu sectors",
-					 (unsigned long long)m->dev_sectors);
-		so = md_sb_090_location(m->dev_sectors);
+					 (unsigned long long)m->mm->dev_sectors);
+		so = md_sb_090_location(m->mm->dev_sectors);
 		dsize = so;		 /* as super_90_load: rdev->sectors = sb_start, */
 		if (dsize >= 2ULL << 32) /* limited to a u32 of KiB */
 			dsize = (2ULL << 32) - 2;
 	} else if (minor == 0) {
-		so = md_sb_location(0, m->dev_sectors);
+		so = md_sb_location(0, m->mm->dev_sectors);
 		uint64_t gap = t->super_offset - t->data_offset - t->data_size;
 		if (t->super_offset < t->data_offset + t->data_size || so < doff + gap)
-			return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS, "member too small");
+			return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS, "member too small");
 		dsize = so - doff - gap;
 	} else {
-		so = md_sb_location(minor, m->dev_sectors);
-		if (m->dev_sectors <= doff)
-			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+		so = md_sb_location(minor, m->mm->dev_sectors);
+		if (m->mm->dev_sectors <= doff)
+			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 					 "new member too small: %llu sectors, below data_offset "
 					 "%llu",
-					 (unsigned long long)m->dev_sectors,
+					 (unsigned long long)m->mm->dev_sectors,
 					 (unsigned long long)doff);
-		dsize = m->dev_sectors - doff;
+		dsize = m->mm->dev_sectors - doff;
 	}
 	if (dsize < r->plan.size)
-		return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+		return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 				 "new member too small: %llu data sectors, the array uses %llu "
 				 "per member",
 				 (unsigned long long)dsize, (unsigned long long)r->plan.size);
@@ -511,16 +472,16 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 		 * superblock: it must fit and stay clear of the data */
 		uint64_t b0 = so + (uint64_t)(int64_t)r->master->bitmap_offset;
 		uint64_t b1 = b0 + r->bm_len / 512;
-		if (b1 > m->dev_sectors || b1 < b0 || (b1 > doff && b0 < doff + r->plan.size))
-			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+		if (b1 > m->mm->dev_sectors || b1 < b0 || (b1 > doff && b0 < doff + r->plan.size))
+			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 					 "no room for the array's bitmap (%llu bytes at sector "
 					 "%llu) outside the data",
 					 (unsigned long long)r->bm_len, (unsigned long long)b0);
 	}
-	struct md_sb *sb = m->sb;
-	memcpy(sb, t->sb, sizeof *sb);
+	struct md_sb *sb = &m->mm->sb;
+	memcpy(sb, &t->mm->sb, sizeof *sb);
 	sb->super_offset = so;
-	sb->dev_sectors = m->dev_sectors;
+	sb->dev_sectors = m->mm->dev_sectors;
 	sb->data_offset = doff;
 	sb->data_size = dsize;
 	sb->recovery_offset = 0;
@@ -561,31 +522,32 @@ static int read_bitmap(struct reshape *r, const struct member *fm, struct ok_err
 	uint64_t at = bitmap_at(r, fm);
 	uint8_t *b = io_alloc(4096);
 	if (!b)
-		return ok_err_at(e, -ENOMEM, fm->path, OK_ERR_NOPOS, "out of memory");
+		return ok_err_at(e, -ENOMEM, fm->mm->path, OK_ERR_NOPOS, "out of memory");
 	int rc = 0;
-	if (at >= fm->dev_sectors || io_pread_full(fm->fd, b, 4096, (off_t)(at * 512)) != 4096)
-		rc = ok_err_at(e, -EINVAL, fm->path, (long long)at * 512,
+	if (at >= fm->mm->dev_sectors ||
+	    io_pread_full(fm->mm->fd, b, 4096, (off_t)(at * 512)) != 4096)
+		rc = ok_err_at(e, -EINVAL, fm->mm->path, (long long)at * 512,
 			       "cannot read the bitmap superblock (bitmap_offset %d)",
 			       r->master->bitmap_offset);
 	else
-		rc = md_bitmap_parse(&r->bm, b, r->master->set_uuid, fm->path, (long long)at * 512,
-				     e);
+		rc = md_bitmap_parse(&r->bm, b, r->master->set_uuid, fm->mm->path,
+				     (long long)at * 512, e);
 	io_free(b);
 	if (rc < 0)
 		return rc;
 	if (r->bm.nodes > 1)
-		return ok_err_at(e, -EPERM, fm->path, (long long)at * 512,
+		return ok_err_at(e, -EPERM, fm->mm->path, (long long)at * 512,
 				 "a clustered bitmap (%u nodes): not supported", r->bm.nodes);
 	r->bm_len = md_bitmap_bytes(&r->bm, 4096);
-	if (r->bm_len > (64u << 20) || at + r->bm_len / 512 > fm->dev_sectors)
-		return ok_err_at(e, -EINVAL, fm->path, (long long)at * 512,
+	if (r->bm_len > (64u << 20) || at + r->bm_len / 512 > fm->mm->dev_sectors)
+		return ok_err_at(e, -EINVAL, fm->mm->path, (long long)at * 512,
 				 "bitmap of %llu bytes does not fit the member",
 				 (unsigned long long)r->bm_len);
 	if (!(r->bm_full = io_alloc(r->bm_len)))
-		return ok_err_at(e, -ENOMEM, fm->path, OK_ERR_NOPOS, "out of memory");
-	ssize_t n = io_pread_full(fm->fd, r->bm_full, r->bm_len, (off_t)(at * 512));
+		return ok_err_at(e, -ENOMEM, fm->mm->path, OK_ERR_NOPOS, "out of memory");
+	ssize_t n = io_pread_full(fm->mm->fd, r->bm_full, r->bm_len, (off_t)(at * 512));
 	if (n != (ssize_t)r->bm_len)
-		return ok_err_at(e, n < 0 ? (int)n : -EIO, fm->path, (long long)at * 512,
+		return ok_err_at(e, n < 0 ? (int)n : -EIO, fm->mm->path, (long long)at * 512,
 				 "cannot read the bitmap");
 	r->has_bitmap = 1;
 	return 0;
@@ -627,8 +589,10 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	if (!r)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	r->opts = *opts;
-	for (int i = 0; i < RESHAPE_MAX_DISKS; i++)
-		r->m[i].fd = -1;
+	for (int i = 0; i < RESHAPE_MAX_DISKS; i++) {
+		r->m[i].mm = &r->mm[i];
+		r->mm[i].fd = r->mm[i].fd_buf = -1;
+	}
 	*out = r;
 	if (n < 2 || n > RESHAPE_MAX_DISKS)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "%d members: expected 2 to %d", n,
@@ -638,7 +602,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		struct stat st;
 		if (!strcmp(paths[i], "missing")) {
 			/* an absent member, as in mdadm and the core: degraded */
-			snprintf(r->m[i].path, sizeof r->m[i].path, "missing");
+			snprintf(r->m[i].mm->path, sizeof r->m[i].mm->path, "missing");
 			r->m[i].absent = 1;
 			r->m[i].minor = -1;
 			r->m[i].slot = -1;
@@ -656,49 +620,25 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			return rc;
 	}
 
-	/* The array: the uuid most members carry. */
-	int best = -1, bestc = 0, tie = 0;
-	for (int i = 0; i < n; i++) {
-		if (r->m[i].minor < 0)
-			continue;
-		int c = 0;
-		for (int j = 0; j < n; j++)
-			if (r->m[j].minor >= 0 &&
-			    !memcmp(r->m[i].sb->set_uuid, r->m[j].sb->set_uuid, 16))
-				c++;
-		if (c > bestc) {
-			best = i, bestc = c, tie = 0;
-		} else if (c == bestc && memcmp(r->m[i].sb->set_uuid, r->m[best].sb->set_uuid, 16))
-			tie = 1;
+	/* The array and its freshest member, chosen as every verb chooses
+	 * (md_members_select: majority uuid, then most events among active
+	 * members); members of other arrays are new members (or refused). */
+	int fresh = md_members_select(r->mm, n, e);
+	if (fresh < 0) {
+		if (e)
+			e->errnum = 0; /* a refusal: the message says it all */
+		return -EINVAL;
 	}
-	if (best < 0) {
-		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
-				 "no member holds an md superblock (v1.x or 0.90)");
-	}
-	if (tie)
-		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
-				 "members of different arrays, none in the majority");
-	/* Freshest of ours (highest events among members with a data role). */
-	int fresh = -1;
-	for (int i = 0; i < n; i++) {
-		struct member *m = &r->m[i];
-		if (m->minor < 0 || memcmp(m->sb->set_uuid, r->m[best].sb->set_uuid, 16))
-			continue;
-		m->ours = 1;
-		if (sb_role(m->sb, m->dev_number) >= 0xff00)
-			continue;
-		if (fresh < 0 || m->events > r->m[fresh].events)
-			fresh = i;
-	}
-	if (fresh < 0)
-		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "only spares given");
 	for (int i = 0; i < n; i++)
-		if (r->m[i].ours && (rc = member_check(&r->m[i], e)) < 0)
+		r->m[i].ours = r->m[i].minor >= 0 &&
+			       !memcmp(r->mm[i].sb.set_uuid, r->mm[fresh].sb.set_uuid, 16);
+	for (int i = 0; i < n; i++)
+		if (r->m[i].ours && (rc = md_member_check_sb(r->m[i].mm, e)) < 0)
 			return rc;
 	struct member *fm = &r->m[fresh];
 	if (!(r->master = malloc(sizeof *r->master)) || !(r->build = malloc(sizeof *r->build)))
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
-	memcpy(r->master, fm->sb, sizeof *r->master);
+	memcpy(r->master, &fm->mm->sb, sizeof *r->master);
 	if ((rc = check_master(r, fm, e)) < 0 || (rc = read_bitmap(r, fm, e)) < 0)
 		return rc;
 	struct reshape_plan *pl = &r->plan;
@@ -709,7 +649,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	int cur_disks = (int)r->master->raid_disks;
 	int parity = pl->level == 6 ? 2 : 1;
 	if (cur_disks < parity + 2 - (pl->level == 5) || cur_disks > RESHAPE_MAX_DISKS)
-		return ok_err_at(e, -EINVAL, fm->path, sb_at(fm, SB_RAID_DISKS),
+		return ok_err_at(e, -EINVAL, fm->mm->path, sb_at(fm, SB_RAID_DISKS),
 				 "raid_disks %d out of range", cur_disks);
 
 	/* Which state are we in? */
@@ -720,10 +660,10 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		if (!m->ours)
 			continue;
 		if (m->events + 1 < fm->events)
-			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 					 "stale member: events %llu, the freshest (%s) has %llu; "
 					 "grow refuses a degraded array",
-					 (unsigned long long)m->events, fm->path,
+					 (unsigned long long)m->events, fm->mm->path,
 					 (unsigned long long)fm->events);
 		if (!active && (m->feature & MD_F_RESHAPE_ACTIVE))
 			stale_active = 1;
@@ -738,21 +678,21 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			 * member. */
 			for (int i = 0; i < n; i++)
 				if (r->m[i].ours && (r->m[i].feature & MD_F_RESHAPE_ACTIVE)) {
-					delta = r->m[i].sb->delta_disks;
-					if (r->m[i].sb->raid_disks != (uint32_t)cur_disks)
-						return ok_err_at(e, -EINVAL, r->m[i].path,
-								 OK_ERR_NOPOS,
-								 "reshaping to %u members, the "
-								 "freshest member says %d",
-								 r->m[i].sb->raid_disks, cur_disks);
+					delta = r->m[i].mm->sb.delta_disks;
+					if (r->m[i].mm->sb.raid_disks != (uint32_t)cur_disks)
+						return ok_err_at(
+						    e, -EINVAL, r->m[i].mm->path, OK_ERR_NOPOS,
+						    "reshaping to %u members, the "
+						    "freshest member says %d",
+						    r->m[i].mm->sb.raid_disks, cur_disks);
 				}
 			pl->finish_only = 1;
 		}
 		if (delta <= 0 || cur_disks - delta < parity + 1)
-			return ok_err_at(e, -EINVAL, fm->path, OK_ERR_NOPOS,
+			return ok_err_at(e, -EINVAL, fm->mm->path, OK_ERR_NOPOS,
 					 "delta_disks %d does not describe a grow", delta);
 		if (opts->raid_disks && opts->raid_disks != cur_disks)
-			return ok_err_at(e, -EPERM, fm->path, OK_ERR_NOPOS,
+			return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
 					 "a grow to %d members is in progress, not to %d; continue "
 					 "it with --continue",
 					 cur_disks, opts->raid_disks);
@@ -782,7 +722,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					 "--raid-devices=%d: at most %d members supported",
 					 opts->raid_disks, RESHAPE_MAX_DISKS);
 		if (r->master->resync_offset != MD_MAX_SECTOR)
-			return ok_err_at(e, -EPERM, fm->path, sb_at(fm, SB_RESYNC),
+			return ok_err_at(e, -EPERM, fm->mm->path, sb_at(fm, SB_RESYNC),
 					 "the array is not clean (resync_offset %llu): assemble it "
 					 "and let the resync finish first",
 					 (unsigned long long)r->master->resync_offset);
@@ -798,7 +738,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		uint16_t role = sb_role(r->master, m->dev_number);
 		if (role >= 0xff00) {
 			if (pl->resuming)
-				return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+				return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 						 "not an active member of the reshaping array "
 						 "(role 0x%x)",
 						 role);
@@ -806,29 +746,31 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			continue;
 		}
 		if (m->feature & (MD_F_RECOVERY_OFFSET | MD_F_REPLACEMENT))
-			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 					 "member is being rebuilt or replaced; let that finish "
 					 "first");
 		if (m->feature & MD_F_BAD_BLOCKS)
-			return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 					 "member has a non-empty bad-block list; grow refuses it");
 		int lim = pl->resuming ? nn : on;
 		if (role >= lim)
-			return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
+			return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
 					 "role %u beyond raid_disks %d", role, lim);
 		if (r->slot[role])
-			return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
-					 "claims slot %u, as does %s", role, r->slot[role]->path);
+			return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
+					 "claims slot %u, as does %s", role,
+					 r->slot[role]->mm->path);
 		r->slot[role] = m;
 		m->slot = role;
 		m->is_new = role >= on;
-		if (m->sb->size != r->master->size || m->sb->chunksize != r->master->chunksize ||
-		    m->sb->level != r->master->level || m->sb->layout != r->master->layout ||
-		    m->sb->major_version != r->master->major_version)
-			return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
+		if (m->mm->sb.size != r->master->size ||
+		    m->mm->sb.chunksize != r->master->chunksize ||
+		    m->mm->sb.level != r->master->level || m->mm->sb.layout != r->master->layout ||
+		    m->mm->sb.major_version != r->master->major_version)
+			return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
 					 "strangely different superblock (size, chunk, level, "
 					 "layout or metadata version differ from %s)",
-					 fm->path);
+					 fm->mm->path);
 	}
 	if (pl->resuming) {
 		/* A crash inside the START round can leave a new member without
@@ -868,7 +810,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			return rc;
 		for (int i = 0; i < n; i++)
 			if (r->m[i].slot < 0 && !r->m[i].absent)
-				return ok_err_at(e, -EINVAL, r->m[i].path, OK_ERR_NOPOS,
+				return ok_err_at(e, -EINVAL, r->m[i].mm->path, OK_ERR_NOPOS,
 						 "not a member of the reshaping array");
 	} else {
 		if ((rc = check_degraded(r, on, parity, e)) < 0)
@@ -888,10 +830,10 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			if (m->ours || m->absent)
 				continue;
 			if (m->minor >= 0 &&
-			    memcmp(m->sb->set_uuid, r->master->set_uuid, 16) == 0) {
+			    memcmp(m->mm->sb.set_uuid, r->master->set_uuid, 16) == 0) {
 				/* our own spare */
 			} else if (!opts->force && member_has_foreign_magic(m)) {
-				return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+				return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 						 "holds the superblock of another md array; use "
 						 "--force to overwrite it");
 			}
@@ -903,7 +845,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				if (!used && next < maxdev && sb_role(r->master, next) >= 0xff00)
 					break;
 				if (next >= maxdev)
-					return ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+					return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 							 "no free dev_number below max_dev %u",
 							 maxdev);
 			}
@@ -937,23 +879,23 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				 * behind at the previous position; the rows are
 				 * durable before any superblock names them */
 				int torn_ckpt = active && m->events + 1 == fm->events;
-				if (m->sb->reshape_position != pl->new_array && !torn_ckpt)
+				if (m->mm->sb.reshape_position != pl->new_array && !torn_ckpt)
 					return ok_err_at(
-					    e, -EINVAL, m->path, OK_ERR_NOPOS,
+					    e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
 					    "reshape_position %llu, but the freshest "
 					    "member says the reshape is done",
-					    (unsigned long long)m->sb->reshape_position);
+					    (unsigned long long)m->mm->sb.reshape_position);
 				if (m->feature & MD_F_NEW_OFFSET)
-					fin += (uint64_t)(int64_t)m->sb->new_offset;
+					fin += (uint64_t)(int64_t)m->mm->sb.new_offset;
 			}
-			if (m->sb->raid_disks != (uint32_t)nn)
-				return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
+			if (m->mm->sb.raid_disks != (uint32_t)nn)
+				return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
 						 "raid_disks %u, the freshest member (%s) says %d",
-						 m->sb->raid_disks, fm->path, nn);
+						 m->mm->sb.raid_disks, fm->mm->path, nn);
 			if (first)
 				r->doff_new = fin, first = 0;
 			if (fin != r->doff_new)
-				return ok_err_at(e, -EINVAL, m->path, OK_ERR_NOPOS,
+				return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
 						 "data offset %llu differs from the other members' "
 						 "%llu",
 						 (unsigned long long)fin,
@@ -967,9 +909,9 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	}
 	for (int s = 0; s < nn; s++)
 		if (r->slot[s] && r->slot[s]->data_offset != r->doff_old)
-			return ok_err_at(e, -EPERM, r->slot[s]->path, OK_ERR_NOPOS,
+			return ok_err_at(e, -EPERM, r->slot[s]->mm->path, OK_ERR_NOPOS,
 					 "data_offset %llu differs from %s's %llu; not supported",
-					 (unsigned long long)r->slot[s]->data_offset, s0->path,
+					 (unsigned long long)r->slot[s]->data_offset, s0->mm->path,
 					 (unsigned long long)r->doff_old);
 	pl->data_offset = r->doff_old;
 	uint64_t bb = pl->backup_blocks;
@@ -982,7 +924,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		uint64_t pos = r->master->reshape_position;
 		if (pos % ((uint64_t)r->cs * (uint64_t)r->ng.ndata) || pos > pl->new_array)
 			return ok_err_at(
-			    e, -EINVAL, fm->path, sb_at(fm, SB_RESHAPE_POS),
+			    e, -EINVAL, fm->mm->path, sb_at(fm, SB_RESHAPE_POS),
 			    "reshape_position %llu not on a new-stripe boundary of %llu "
 			    "sectors or beyond the end",
 			    (unsigned long long)pos,
@@ -994,7 +936,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			if (no >= 0 || (uint64_t)(-(int64_t)no) > r->doff_old ||
 			    (uint64_t)(-(int64_t)no) % r->cs)
 				return ok_err_at(
-				    e, -EPERM, fm->path, sb_at(fm, SB_NEW_OFFSET),
+				    e, -EPERM, fm->mm->path, sb_at(fm, SB_NEW_OFFSET),
 				    "new_offset %d: only a downward move by whole chunks is "
 				    "supported",
 				    no);
@@ -1016,7 +958,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		for (int s = 0; s < nn; s++) {
 			if (!r->slot[s])
 				continue;
-			uint64_t sb4 = space_before(r, r->slot[s]->sb, r->slot[s]->minor);
+			uint64_t sb4 = space_before(r, &r->slot[s]->mm->sb, r->slot[s]->minor);
 			if (sb4 < before)
 				before = sb4;
 		}
@@ -1048,7 +990,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					    e, -EPERM, opts->backup_file, OK_ERR_NOPOS,
 					    "backup file must NOT be on a member of the "
 					    "array being reshaped (%s)",
-					    r->m[i].path);
+					    r->m[i].mm->path);
 		}
 	}
 	r->doff_new = r->doff_old - (uint64_t)(-pl->new_offset);
@@ -1082,9 +1024,7 @@ void reshape_close(struct reshape *r)
 	if (!r)
 		return;
 	for (int i = 0; i < RESHAPE_MAX_DISKS; i++) {
-		if (r->m[i].fd >= 0)
-			close(r->m[i].fd);
-		free(r->m[i].sb);
+		md_member_close(&r->mm[i]);
 		io_free(r->rbuf[i]);
 		io_free(r->wbuf[i]);
 	}
@@ -1106,7 +1046,7 @@ void reshape_close(struct reshape *r)
  * from, and a logical copy fit the memory budget. */
 static int alloc_buffers(struct reshape *r, struct ok_err *e)
 {
-	size_t budget = r->opts.mem_bytes ? r->opts.mem_bytes : (size_t)64 << 20;
+	size_t budget = md_budget_bytes(r->opts.mem_bytes);
 	int on = r->og.disks, nn = r->ng.disks, od = r->og.ndata, nd = r->ng.ndata;
 	double per_row = (double)r->csb * (nn + (double)on * nd / od + nd);
 	uint64_t k = (uint64_t)((double)budget / per_row);
@@ -1144,75 +1084,15 @@ static int fd_write(int fd, const char *path, const void *buf, uint64_t len, uin
 	return 0;
 }
 
-/*
- * Per-member I/O in parallel: one thread per member for the step's single
- * large read or write, so every member's queue is busy at once (as the
- * kernel's per-device bios are). A thread that cannot be created runs its
- * job inline. Order between members never matters: nothing is durable
- * before the next fdatasync round.
- */
-enum io_kind { IO_READ, IO_WRITE, IO_SYNC };
-
-struct io_job {
-	struct member *m;
-	enum io_kind kind;
-	void *buf;
-	uint64_t len;	 /* bytes */
-	uint64_t sector; /* device sector */
-	ssize_t rc;	 /* bytes moved, or 0 / -errno for IO_SYNC */
-};
-
-static void *io_job_run(void *arg)
-{
-	struct io_job *j = arg;
-	if (j->kind == IO_READ)
-		j->rc = io_pread_full(j->m->fd, j->buf, j->len, (off_t)(j->sector * 512));
-	else if (j->kind == IO_WRITE)
-		j->rc = io_pwrite_full(j->m->fd, j->buf, j->len, (off_t)(j->sector * 512));
-	else
-		j->rc = io_fdatasync(j->m->fd);
-	return NULL;
-}
-
-static int run_jobs(struct io_job *jobs, int n, struct ok_err *e)
-{
-	pthread_t t[RESHAPE_MAX_DISKS];
-	int started[RESHAPE_MAX_DISKS] = {0};
-	/* small transfers: a thread costs more than it saves */
-	int par = jobs[0].kind == IO_SYNC || jobs[0].len >= (1u << 20);
-	for (int i = 1; i < n && par; i++)
-		started[i] = pthread_create(&t[i], NULL, io_job_run, &jobs[i]) == 0;
-	for (int i = 0; i < n; i++)
-		if (!started[i])
-			io_job_run(&jobs[i]);
-	for (int i = 1; i < n; i++)
-		if (started[i])
-			pthread_join(t[i], NULL);
-	for (int i = 0; i < n; i++) {
-		struct io_job *j = &jobs[i];
-		long long at = (long long)j->sector * 512;
-		if (j->rc < 0)
-			return ok_err_at(e, (int)j->rc, j->m->path,
-					 j->kind == IO_SYNC ? OK_ERR_NOPOS : at,
-					 j->kind == IO_READ    ? "read failed"
-					 : j->kind == IO_WRITE ? "write failed"
-							       : "fdatasync failed");
-		if (j->kind == IO_READ && (uint64_t)j->rc != j->len)
-			return ok_err_at(e, -EIO, j->m->path, at,
-					 "short read: %zd of %llu bytes (member truncated?)", j->rc,
-					 (unsigned long long)j->len);
-	}
-	return 0;
-}
-
+/* fdatasync every member in use, in parallel (member.h). */
 static int sync_all(struct reshape *r, struct ok_err *e)
 {
-	struct io_job j[RESHAPE_MAX_DISKS];
+	struct md_io j[RESHAPE_MAX_DISKS];
 	int n = 0;
 	for (int s = 0; s < r->ng.disks; s++)
 		if (r->slot[s])
-			j[n++] = (struct io_job){.m = r->slot[s], .kind = IO_SYNC};
-	return run_jobs(j, n, e);
+			j[n++] = (struct md_io){.m = r->slot[s]->mm, .kind = MD_IO_SYNC};
+	return md_io_run(j, n, e);
 }
 
 static uint64_t prot_pos(const struct reshape *r)
@@ -1241,14 +1121,14 @@ static void check_write(const struct reshape *r, const struct member *m, uint64_
 		uint64_t first_live = r->doff_old + prot / ((uint64_t)r->og.ndata * r->cs) * r->cs;
 		if (off + len > first_live && off < r->doff_old + r->rows * r->cs)
 			BUG("write %s sectors [%llu,%llu) over live old data from %llu (prot %llu)",
-			    m->path, (unsigned long long)off, (unsigned long long)(off + len),
+			    m->mm->path, (unsigned long long)off, (unsigned long long)(off + len),
 			    (unsigned long long)first_live, (unsigned long long)prot);
 	}
 	if (r->backup_valid && r->plan.method == RESHAPE_BACKUP_MEMBER && m->is_new) {
 		uint64_t b0 = r->doff_old + r->plan.size - r->plan.backup_blocks - 16;
 		uint64_t b1 = r->doff_old + r->plan.size;
 		if (off < b1 && off + len > b0)
-			BUG("write %s [%llu,%llu) over the valid backup [%llu,%llu)", m->path,
+			BUG("write %s [%llu,%llu) over the valid backup [%llu,%llu)", m->mm->path,
 			    (unsigned long long)off, (unsigned long long)(off + len),
 			    (unsigned long long)b0, (unsigned long long)b1);
 	}
@@ -1357,15 +1237,15 @@ static void find_bad_rows(struct reshape *r, int d, uint64_t r0, uint64_t r1, ui
 	for (uint64_t row = r0; row < r1; row++) {
 		uint8_t *buf = r->rbuf[d] + (row - r0) * r->csb;
 		uint64_t at = (r->doff_old + row * r->cs) * 512;
-		if (io_pread_full(m->fd, buf, r->csb, (off_t)at) == (ssize_t)r->csb)
+		if (md_member_read(m->mm, buf, r->csb, at, true, NULL) == 0)
 			continue;
 		bad[row - r0] |= 1ULL << d;
 		for (uint64_t b = 0; b < r->csb; b += 4096) {
-			if (io_pread_full(m->fd, buf + b, 4096, (off_t)(at + b)) == 4096)
+			if (md_member_read(m->mm, buf + b, 4096, at + b, true, NULL) == 0)
 				continue;
 			if (!r->read_errors++)
 				snprintf(r->rerr_first, sizeof r->rerr_first, "%.250s: offset %llu",
-					 m->path, (unsigned long long)(at + b));
+					 m->mm->path, (unsigned long long)(at + b));
 		}
 	}
 }
@@ -1374,23 +1254,26 @@ static void find_bad_rows(struct reshape *r, int d, uint64_t r0, uint64_t r1, ui
  * missing members held and what did not read). */
 static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_err *e)
 {
-	struct io_job j[RESHAPE_MAX_DISKS];
+	struct md_io j[RESHAPE_MAX_DISKS];
+	int slot[RESHAPE_MAX_DISKS];
 	int n = 0, rc = 0;
 	for (int d = 0; d < r->og.disks; d++)
-		if (r->slot[d])
-			j[n++] = (struct io_job){r->slot[d],
-						 IO_READ,
-						 r->rbuf[d],
-						 (r1 - r0) * r->csb,
-						 r->doff_old + r0 * r->cs,
-						 0};
-	int failed = run_jobs(j, n, e) < 0;
+		if (r->slot[d]) {
+			slot[n] = d;
+			j[n++] = (struct md_io){r->slot[d]->mm,
+						MD_IO_READ,
+						r->rbuf[d],
+						(r1 - r0) * r->csb,
+						(r->doff_old + r0 * r->cs) * 512,
+						0};
+		}
+	int failed = md_io_run(j, n, e) < 0;
 	uint64_t *bad = failed ? calloc(r1 - r0, sizeof *bad) : NULL;
 	if (failed && !bad)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	for (int i = 0; i < n && failed; i++)
-		if (j[i].rc != (ssize_t)j[i].len)
-			find_bad_rows(r, j[i].m->slot, r0, r1, bad);
+		if (j[i].rc < 0)
+			find_bad_rows(r, slot[i], r0, r1, bad);
 	if (n < r->og.disks || failed)
 		for (uint64_t row = r0; row < r1 && rc == 0; row++)
 			rc = rebuild_old_row(r, row, row - r0, bad ? bad[row - r0] : 0, e);
@@ -1427,7 +1310,7 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 		if (got < 0 || (uint64_t)got != len)
 			return ok_err_at(e, got < 0 ? (int)got : -EIO,
 					 r->backup_path[0] ? r->backup_path
-							   : r->slot[r->og.disks]->path,
+							   : r->slot[r->og.disks]->mm->path,
 					 (long long)at, "cannot read the backup data");
 	} else if (a0 < r->plan.old_array) {
 		uint64_t end = a1 < r->plan.old_array ? a1 : r->plan.old_array;
@@ -1463,7 +1346,7 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 		else
 			pq_xor(nd, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb);
 	}
-	struct io_job jobs[RESHAPE_MAX_DISKS];
+	struct md_io jobs[RESHAPE_MAX_DISKS];
 	int nj = 0;
 	for (int d = 0; d < nn; d++) {
 		struct member *m = r->slot[d];
@@ -1471,9 +1354,10 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 		if (!m)
 			continue; /* degraded: the slot stays missing */
 		CHECK_WRITE(r, m, off, k * r->cs);
-		jobs[nj++] = (struct io_job){m, IO_WRITE, r->wbuf[d], k * r->csb, off, 0};
+		jobs[nj++] =
+		    (struct md_io){m->mm, MD_IO_WRITE, r->wbuf[d], k * r->csb, off * 512, 0};
 	}
-	return run_jobs(jobs, nj, e);
+	return md_io_run(jobs, nj, e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1490,7 +1374,7 @@ enum round { ROUND_START, ROUND_CHECKPOINT, ROUND_OFFSET, ROUND_FINAL };
 static void build_sb(const struct reshape *r, const struct member *m, int final)
 {
 	struct md_sb *out = r->build;
-	const struct md_sb *own = m->sb;
+	const struct md_sb *own = &m->mm->sb;
 	memcpy(out, r->master, sizeof *out);
 	out->data_offset = own->data_offset;
 	out->data_size = own->data_size;
@@ -1518,9 +1402,9 @@ static int write_sb(struct reshape *r, struct member *m, int final, struct ok_er
 	uint8_t *buf = r->zero; /* a chunk >= 4 KiB of scratch, aligned */
 	build_sb(r, m, final);
 	memcpy(buf, r->build->raw, SB_BLOCK);
-	int rc = fd_write(m->fd, m->path, buf, SB_BLOCK, m->super_offset * 512, e);
+	int rc = md_member_write(m->mm, buf, SB_BLOCK, m->super_offset * 512, e);
 	if (rc == 0) {
-		memcpy(m->sb, r->build, sizeof *m->sb);
+		memcpy(&m->mm->sb, r->build, sizeof m->mm->sb);
 		member_take_sb(m);
 	}
 	memset(buf, 0, SB_BLOCK);
@@ -1578,25 +1462,25 @@ static int bitmap_round(struct reshape *r, enum round kind, int pass, struct ok_
 		uint64_t at = bitmap_at(r, m) * 512;
 		if (m->bm_fresh) {
 			md_bitmap_encode(&bm, r->bm_full);
-			rc = fd_write(m->fd, m->path, r->bm_full, r->bm_len, at, e);
+			rc = md_member_write(m->mm, r->bm_full, r->bm_len, at, e);
 			continue;
 		}
-		ssize_t n = io_pread_full(m->fd, blk, 4096, (off_t)at);
+		ssize_t n = io_pread_full(m->mm->fd, blk, 4096, (off_t)at);
 		if (n != 4096) {
-			rc = ok_err_at(e, n < 0 ? (int)n : -EIO, m->path, (long long)at,
+			rc = ok_err_at(e, n < 0 ? (int)n : -EIO, m->mm->path, (long long)at,
 				       "cannot read the bitmap superblock");
 			break;
 		}
 		md_bitmap_encode(&bm, blk);
-		rc = fd_write(m->fd, m->path, blk, 4096, at, e);
+		rc = md_member_write(m->mm, blk, 4096, at, e);
 	}
 	memset(blk, 0, 4096);
 	for (int s = 0; s < r->ng.disks && rc == 0; s++) {
 		struct member *m = r->slot[s];
 		if (!m || !in_pass(m, kind, pass))
 			continue;
-		if ((rc = io_fdatasync(m->fd)) < 0)
-			return ok_err_at(e, rc, m->path, OK_ERR_NOPOS, "fdatasync failed");
+		if ((rc = io_fdatasync(m->mm->fd)) < 0)
+			return ok_err_at(e, rc, m->mm->path, OK_ERR_NOPOS, "fdatasync failed");
 		m->bm_fresh = 0;
 	}
 	return rc;
@@ -1666,8 +1550,9 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 			struct member *m = r->slot[s];
 			if (!m || !in_pass(m, kind, pass))
 				continue;
-			if ((rc = io_fdatasync(m->fd)) < 0)
-				return ok_err_at(e, rc, m->path, OK_ERR_NOPOS, "fdatasync failed");
+			if ((rc = io_fdatasync(m->mm->fd)) < 0)
+				return ok_err_at(e, rc, m->mm->path, OK_ERR_NOPOS,
+						 "fdatasync failed");
 		}
 	}
 	return 0;
@@ -1736,14 +1621,14 @@ static int backup_dests(struct reshape *r, int create, struct ok_err *e)
 	}
 	for (int s = r->og.disks; s < r->ng.disks; s++)
 		r->bd[r->nbd++] = (struct backup_dest){
-		    r->slot[s]->fd, r->slot[s]->data_offset + r->plan.size - bb - 8, 1};
+		    r->slot[s]->mm->fd, r->slot[s]->data_offset + r->plan.size - bb - 8, 1};
 	return 0;
 }
 
 static int bd_fd_path(const struct reshape *r, int i, const char **path)
 {
-	*path =
-	    r->plan.method == RESHAPE_BACKUP_FILE ? r->backup_path : r->slot[r->og.disks + i]->path;
+	*path = r->plan.method == RESHAPE_BACKUP_FILE ? r->backup_path
+						      : r->slot[r->og.disks + i]->mm->path;
 	return r->bd[i].fd;
 }
 
@@ -1897,14 +1782,15 @@ static int find_backup(struct reshape *r, struct ok_err *e)
 	} else {
 		for (int s = r->og.disks; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
-			int ok = probe_backup(r, m->fd, m->path, m->data_offset + r->plan.size - 8,
-					      &h, why, sizeof why);
+			int ok =
+			    probe_backup(r, m->mm->fd, m->mm->path,
+					 m->data_offset + r->plan.size - 8, &h, why, sizeof why);
 			if (ok < 0)
-				return ok_err_at(e, ok, m->path, OK_ERR_NOPOS,
+				return ok_err_at(e, ok, m->mm->path, OK_ERR_NOPOS,
 						 "cannot read backup");
 			if (ok) {
 				r->plan.method = RESHAPE_BACKUP_MEMBER;
-				r->bd[0] = (struct backup_dest){m->fd, h.devstart, 1};
+				r->bd[0] = (struct backup_dest){m->mm->fd, h.devstart, 1};
 				r->nbd = 1;
 				break;
 			}
@@ -1996,12 +1882,13 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 		/* the new members' bad-block logs start empty */
 		for (int s = r->og.disks; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
-			int32_t bbo = m->sb->bblog_offset;
-			uint16_t bbs = m->sb->bblog_size;
+			int32_t bbo = m->mm->sb.bblog_offset;
+			uint16_t bbs = m->mm->sb.bblog_size;
 			if (bbo && bbs && bbs <= 8 && r->csb >= 4096) {
 				memset(r->zero, 0xff, 4096);
-				rc = fd_write(m->fd, m->path, r->zero, 4096,
-					      (m->super_offset + (uint64_t)(int64_t)bbo) * 512, e);
+				rc = md_member_write(
+				    m->mm, r->zero, 4096,
+				    (m->super_offset + (uint64_t)(int64_t)bbo) * 512, e);
 				memset(r->zero, 0, 4096);
 				if (rc < 0)
 					return rc;

@@ -34,9 +34,11 @@
  * when the array is grown, or -EINTR when *opts->stop was set and the state
  * on disk is a clean checkpoint; reshape_close() frees.
  *
- * Layering: this file's code reads and writes members only through lib/io.h
- * (io_pread_full, io_pwrite_full, io_fdatasync: the io_sys table), so tests
- * can record every write and flush and replay crash states. It never prints.
+ * Layering: members are opened, checked, selected, read, written and synced
+ * through the member layer (member.h) that read and write use, so grow
+ * refuses what they refuse; all I/O goes through lib/io.h's io_sys table,
+ * so tests can record every write and flush and replay crash states. It
+ * never prints.
  * Supported: metadata 1.0/1.1/1.2 and 0.90 (always a backup method: 0.90
  * has no data_offset), RAID6 layouts 0-5 and 16-20, RAID5 layouts 0-5, a grow by
  * one or more members, same chunk and layout, with or without an internal
@@ -74,7 +76,7 @@ struct reshape_opts {
 	/* Called after each step with array sectors done and total; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done_sectors, uint64_t total_sectors);
 	void *progress_ctx;
-	size_t mem_bytes;	/* buffer budget; 0 = 64 MiB */
+	size_t mem_bytes;	/* buffer budget; 0 = md_budget_bytes(0) */
 	uint32_t max_step_rows; /* tests: cap new rows per step (0 = by mem_bytes) */
 	double checkpoint_secs; /* seconds between progress checkpoints; 0 = 10 */
 	int64_t now;		/* tests: fixed Unix time for superblocks/backup; 0 = time() */

@@ -226,54 +226,27 @@ static int write_slot(struct md_win *w, int s, struct ok_err *e)
 }
 
 /*
- * Run fn for every slot, the slots in parallel (one thread each): members
- * are separate disks, and a single stream of O_DIRECT requests leaves all
- * but one of them idle. Each thread touches only its slot's buffer and
- * flags, and its member's fds.
+ * Run fn for every slot, the slots in parallel (md_par_run, member.h: one
+ * thread each). Each job touches only its slot's buffer and flags, and its
+ * member's fds.
  */
-struct slot_job {
+struct slot_ctx {
 	struct md_win *w;
-	int slot;
 	int (*fn)(struct md_win *, int, struct ok_err *);
-	int rc;
-	struct ok_err e;
 };
 
-static void *slot_thread(void *arg)
+static int slot_job(void *ctx, int s, struct ok_err *e)
 {
-	struct slot_job *j = arg;
-	j->rc = j->fn(j->w, j->slot, &j->e);
-	return NULL;
+	struct slot_ctx *c = ctx;
+	return c->fn(c->w, s, e);
 }
 
 static int for_each_slot(struct md_win *w, int (*fn)(struct md_win *, int, struct ok_err *),
 			 struct ok_err *e)
 {
-	memset(w->slot_rc, 0, sizeof(w->slot_rc));
-	int n = w->a->geom.raid_disks, rc = 0;
-	struct slot_job jobs[MD_MAX_MEMBERS];
-	pthread_t th[MD_MAX_MEMBERS];
-	bool started[MD_MAX_MEMBERS];
-	for (int s = 0; s < n; s++) {
-		memset(&jobs[s], 0, sizeof(jobs[s]));
-		jobs[s].w = w;
-		jobs[s].slot = s;
-		jobs[s].fn = fn;
-		started[s] = n > 1 && pthread_create(&th[s], NULL, slot_thread, &jobs[s]) == 0;
-		if (!started[s])
-			slot_thread(&jobs[s]);
-	}
-	for (int s = 0; s < n; s++) {
-		if (started[s])
-			pthread_join(th[s], NULL);
-		w->slot_rc[s] = jobs[s].rc;
-		if (jobs[s].rc < 0 && rc == 0) {
-			rc = jobs[s].rc;
-			if (e)
-				*e = jobs[s].e;
-		}
-	}
-	return rc;
+	struct slot_ctx c = {w, fn};
+	int n = w->a->geom.raid_disks;
+	return md_par_run(n, n > 1, slot_job, &c, w->slot_rc, e);
 }
 
 int md_win_read(struct md_win *w, struct ok_err *e)
@@ -415,9 +388,10 @@ int md_win_fix_reads(struct md_win *w, struct ok_err *e)
 {
 	struct md_array *a = w->a;
 	bool rewrite = (a->flags & MD_OPEN_WRITE) || a->fix_reads;
-	(void)e;
+	int nfail = 0, fail[MD_MAX_MEMBERS], err[MD_MAX_MEMBERS];
 	for (int s = 0; s < a->geom.raid_disks; s++) {
 		int mi = a->slot_member[s];
+		bool corrected = false, lost = false;
 		for (int k = 0; k < w->nrerr[s] && mi >= 0; k++) {
 			const struct md_rerr *x = &w->rerr[s][k];
 			if (w->have[WIX(w, s, x->i)] != 2)
@@ -431,19 +405,52 @@ int md_win_fix_reads(struct md_win *w, struct ok_err *e)
 					 "%.250s: offset %llu", m->path, (unsigned long long)at);
 			if (__atomic_add_fetch(&m->read_errors, 1, __ATOMIC_RELAXED) >
 				MD_MAX_READ_ERRORS ||
-			    !rewrite || m->failed)
+			    !rewrite || m->failed || lost)
 				continue;
 			if (rewrite_block(m, md_win_ptr(w, s, x->i) + x->off, bl, at, w->scratch) ==
 			    0) {
+				/* raid5_end_read_request: "read error corrected",
+				 * corrected_errors += the block's sectors, which
+				 * super_1_sync stores as cnt_corrected_read */
 				a->read_fixed++;
+				if (m->sb.major_version == 1)
+					m->sb.cnt_corrected_read += bl / 512;
+				corrected = true;
 				continue;
 			}
 			/* the disk cannot take it back: a bad block, as
 			 * rdev_set_badblocks records it (reads avoid it) */
-			if (md_member_badblock(a, mi, at / 512, bl / 512, NULL) == 0)
+			if (md_member_badblock(m, at / 512, bl / 512, NULL) == 0) {
 				a->read_logged++;
+				continue;
+			}
+			/* neither rewritten nor recorded: md_error() fails the
+			 * member (raid5_end_read_request, "read error NOT
+			 * corrected!!" when rdev_set_badblocks fails) */
+			lost = true;
+			fail[nfail] = mi;
+			err[nfail++] = -EIO;
 		}
 		w->nrerr[s] = 0;
+		if (corrected && !lost) {
+			/* the counter is the member's own field: its superblock
+			 * alone, events unchanged (as md_member_badblock) */
+			struct md_member *m = &a->m[mi];
+			md_member_sb_write(m, NULL);
+		}
+	}
+	if (nfail) {
+		int rc = md_array_fail_members(a, nfail, fail, err, -EIO, e);
+		for (int k = 0; k < nfail && rc == 0; k++) {
+			a->read_failed++;
+			snprintf(a->warn, sizeof(a->warn),
+				 "%.100s: a block that did not read could be neither rewritten nor "
+				 "recorded as bad; the member was marked faulty (md_error), the "
+				 "array is degraded",
+				 a->m[fail[k]].path);
+		}
+		if (rc < 0 && e)
+			ok_err_clear(e); /* more than the level can lose: left uncorrected */
 	}
 	return 0;
 }
@@ -657,9 +664,10 @@ static int direct_run(int fd, struct iovec *iov, int cnt, uint64_t dev)
 	return 0;
 }
 
-static void *direct_slot(void *arg)
+static int direct_slot(void *ctx, int slot, struct ok_err *e)
 {
-	struct direct_job *j = arg;
+	struct direct_job *j = (struct direct_job *)ctx + slot;
+	(void)e;
 	struct md_array *a = j->a;
 	const struct md_geom *g = &a->geom;
 	const struct md_member *m = &a->m[a->slot_member[j->slot]];
@@ -691,7 +699,7 @@ static void *direct_slot(void *arg)
 	}
 	if (cnt && j->rc == 0)
 		j->rc = direct_run(m->fd, iov, cnt, run_dev);
-	return NULL;
+	return j->rc;
 }
 
 /* Read whole stripes [s0, s1) of a healthy range straight into out, the
@@ -699,23 +707,11 @@ static void *direct_slot(void *arg)
  * (the caller then reads the range through windows, which reconstruct). */
 static int read_direct(struct md_array *a, uint64_t s0, uint64_t s1, uint8_t *out, uint64_t off)
 {
-	int n = a->geom.raid_disks, rc = 0;
+	int n = a->geom.raid_disks;
 	struct direct_job jobs[MD_MAX_MEMBERS];
-	pthread_t th[MD_MAX_MEMBERS];
-	bool started[MD_MAX_MEMBERS];
-	for (int s = 0; s < n; s++) {
+	for (int s = 0; s < n; s++)
 		jobs[s] = (struct direct_job){a, s, s0, s1, off, out, 0};
-		started[s] = pthread_create(&th[s], NULL, direct_slot, &jobs[s]) == 0;
-		if (!started[s])
-			direct_slot(&jobs[s]);
-	}
-	for (int s = 0; s < n; s++) {
-		if (started[s])
-			pthread_join(th[s], NULL);
-		if (jobs[s].rc < 0)
-			rc = jobs[s].rc;
-	}
-	return rc;
+	return md_par_run(n, true, direct_slot, jobs, NULL, NULL);
 }
 
 static int read_windows(struct md_array *a, uint64_t off, void *out, size_t len, struct ok_err *e);
@@ -1037,4 +1033,40 @@ int md_array_write(struct md_array *a, uint64_t off, const void *buf, size_t len
 		s += win[0]->row_max == chunk ? win[0]->ns_max : 1;
 	}
 	return rc;
+}
+
+/* ---- close: windows drained, members synced, marked clean ---- */
+
+int md_array_sync(struct md_array *a, struct ok_err *e)
+{
+	int rc = md_win_sync(a, e);
+	return rc < 0 ? rc : md_members_sync(a->m, a->nmembers, e);
+}
+
+int md_array_close(struct md_array *a, struct ok_err *e)
+{
+	if (!a->m)
+		return 0;
+	/* writes still in flight first; if one failed, stay active (dirty) */
+	int rc = md_win_sync(a, e);
+	if (rc < 0)
+		a->active = false;
+	else
+		rc = md_array_mark_clean(a, e);
+	md_win_release(a);
+	md_array_free(a);
+	return rc;
+}
+
+int md_array_flush(struct md_array *a, struct ok_err *e)
+{
+	return md_win_sync(a, e);
+}
+
+void md_array_abandon(struct md_array *a)
+{
+	if (!a->m)
+		return;
+	md_win_release(a);
+	md_array_free(a);
 }

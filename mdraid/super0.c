@@ -9,7 +9,8 @@
  * host order is read as little endian; a byte-swapped block (mdadm's "0.swap")
  * is not recognised.
  *
- * Divisions: layout and words; checksum; decode; encode; validate; examine.
+ * Divisions: layout and words; location; checksum; decode; encode; validate;
+ * examine.
  * Written from md_p.h, the kernel's md.c (super_90_load/validate/sync) and
  * mdadm's super0.c, read for reference; none of their code is copied.
  */
@@ -81,6 +82,15 @@ static uint32_t dw(const uint8_t *raw, int d, int field)
 static void dput(uint8_t *raw, int d, int field, uint32_t v)
 {
 	md_put32(raw + O_DISKS + (size_t)d * DESC + (size_t)field, v);
+}
+
+/* ---- location ---- */
+
+uint64_t md_sb_090_location(uint64_t dev_sectors)
+{
+	/* MD_NEW_SIZE_SECTORS: round down to 64 KiB, minus 64 KiB */
+	uint64_t s = dev_sectors & ~127ULL;
+	return s < 128 ? 0 : s - 128;
 }
 
 /* ---- checksum ---- */

@@ -19,36 +19,6 @@
 #include "io.h"
 #include "super0.h"
 
-/* ---- byte helpers ---- */
-
-uint16_t md_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-uint32_t md_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-uint64_t md_le64(const uint8_t *p)
-{
-	return (uint64_t)md_le32(p) | (uint64_t)md_le32(p + 4) << 32;
-}
-void md_put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-void md_put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-void md_put64(uint8_t *p, uint64_t v)
-{
-	md_put32(p, (uint32_t)v);
-	md_put32(p + 4, (uint32_t)(v >> 32));
-}
-
 /* ---- location and checksum ---- */
 
 uint64_t md_sb_location(int minor, uint64_t dev_sectors)
@@ -63,13 +33,6 @@ uint64_t md_sb_location(int minor, uint64_t dev_sectors)
 	default:
 		return 8;
 	}
-}
-
-uint64_t md_sb_090_location(uint64_t dev_sectors)
-{
-	/* MD_NEW_SIZE_SECTORS: round down to 64 KiB, minus 64 KiB */
-	uint64_t s = dev_sectors & ~127ULL;
-	return s < 128 ? 0 : s - 128;
 }
 
 bool md_sb_is_090(const uint8_t *buf)

@@ -651,6 +651,16 @@ static void block_equals(const char *path, off_t off, const uint8_t *want)
 	assert_memory_equal(got, want, sizeof(got));
 }
 
+/* A member's superblock as it is on disk. */
+static void sb_of(const char *path, struct md_sb *sb)
+{
+	struct ok_err e;
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(md_sb_read(fd, path, -1, sb, &e), 0);
+	close(fd);
+}
+
 /* A block that fails to read under write (read-modify-write of its stripe)
  * and under rebuild is rebuilt from P/Q, rewritten in place with the
  * original bytes, and counted (issue 15). */
@@ -683,6 +693,14 @@ static void test_read_error_rewritten(void **state)
 	assert_int_equal(a.read_errors, 1);
 	assert_int_equal(a.read_fixed, 1);
 	block_equals(paths[1], blk, orig);
+	/* raid5_end_read_request adds RAID5_STRIPE_SECTORS (8 for the 4 KiB
+	 * block) to corrected_errors, which super_1_sync stores as
+	 * cnt_corrected_read; the others' counters stay 0 */
+	struct md_sb sb;
+	sb_of(paths[1], &sb);
+	assert_int_equal(sb.cnt_corrected_read, 8);
+	sb_of(paths[0], &sb);
+	assert_int_equal(sb.cnt_corrected_read, 0);
 
 	/* rebuild slot 3 onto a new file while slot 1's block fails */
 	char newp[300], *deg[4] = {paths[0], paths[1], paths[2], "missing"};
@@ -699,9 +717,71 @@ static void test_read_error_rewritten(void **state)
 	assert_int_equal(a.read_errors, 1);
 	assert_int_equal(a.read_fixed, 1);
 	block_equals(paths[1], blk, orig);
+	sb_of(paths[1], &sb); /* loaded (super_1_validate) and added to */
+	assert_int_equal(sb.cnt_corrected_read, 16);
 	/* the rebuilt member carries the right data: read without slot 1, 2 */
 	char *two[4] = {paths[0], "missing", "missing", newp};
 	assert_int_equal(md_array_open(&a, 4, two, MD_OPEN_NO_SAFETY, &e), 0);
+	assert_int_equal(md_array_read(&a, 0, out, len, &e), 0);
+	assert_memory_equal(in, out, len);
+	assert_int_equal(md_array_close(&a, &e), 0);
+	free(in);
+	free(out);
+}
+
+/* Writes to the broken file fail everywhere (the block cannot be
+ * rewritten, the bad-block log not written): md_error's case. */
+static ssize_t dead_pwrite(int fd, const void *b, size_t n, off_t off)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_dev == bad_st.st_dev && st.st_ino == bad_st.st_ino) {
+		errno = EIO;
+		return -1;
+	}
+	return pwrite(fd, b, n, off);
+}
+
+/* A block that can be neither rewritten nor recorded in the bad-block log
+ * fails its member as raid5_end_read_request does (md_error when
+ * rdev_set_badblocks fails): check (opened read-only) marks it faulty in
+ * the other members' superblocks (events + 1), reports it, and a read
+ * after that goes on degraded with the right data. */
+static void test_read_error_fails_member(void **state)
+{
+	(void)state;
+	make_members(4, 4 << 20);
+	create(6, 4, 64, 0, false);
+	struct md_array a;
+	struct ok_err e;
+	size_t len = 1000000;
+	uint8_t *in = malloc(len), *out = malloc(len);
+	fill(in, len, 11);
+	assert_int_equal(md_array_open(&a, 4, paths, MD_OPEN_WRITE | MD_OPEN_NO_SAFETY, &e), 0);
+	assert_int_equal(md_array_write(&a, 0, in, len, &e), 0);
+	off_t blk = (off_t)a.m[1].sb.data_offset * 512 + 8192;
+	assert_int_equal(md_array_close(&a, &e), 0);
+	struct md_sb before, sb;
+	sb_of(paths[0], &before);
+	break_block(paths[1], blk);
+	io_sys.pwrite = dead_pwrite;
+	assert_int_equal(md_array_open(&a, 4, paths, MD_OPEN_NO_SAFETY, &e), 0);
+	assert_int_equal(md_array_check(&a, false, NULL, NULL, &e), 0);
+	assert_int_equal(a.read_errors, 1);
+	assert_int_equal(a.read_fixed, 0);
+	assert_int_equal(a.read_logged, 0);
+	assert_int_equal(a.read_failed, 1);
+	assert_true(a.m[1].failed);
+	assert_non_null(strstr(a.warn, "marked faulty"));
+	assert_int_equal(md_array_close(&a, &e), 0);
+	io_sys = io_sys_default;
+	sb_of(paths[0], &sb);
+	assert_int_equal(sb.events, before.events + 1);
+	assert_int_equal(sb.dev_roles[before.dev_number], 0); /* itself still slot 0 */
+	sb_of(paths[1], &before);
+	assert_int_equal(sb.dev_roles[before.dev_number], MD_ROLE_FAULTY);
+	/* the array opens without it (its superblock is stale) and reads right */
+	assert_int_equal(md_array_open(&a, 4, paths, MD_OPEN_NO_SAFETY, &e), 0);
+	assert_int_equal(a.missing, 1);
 	assert_int_equal(md_array_read(&a, 0, out, len, &e), 0);
 	assert_memory_equal(in, out, len);
 	assert_int_equal(md_array_close(&a, &e), 0);
@@ -768,6 +848,7 @@ int main(void)
 	    cmocka_unit_test(test_sliced_paths),
 	    cmocka_unit_test(test_rmw_equals_rcw),
 	    cmocka_unit_test(test_read_error_rewritten),
+	    cmocka_unit_test(test_read_error_fails_member),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

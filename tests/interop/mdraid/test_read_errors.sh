@@ -37,10 +37,10 @@ ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 export ASAN_OPTIONS
 
 HOST="check r6: one EIO block: exit 1, read_errors 1 corrected 1
-check r6: the member equals the original again (rewritten from P/Q)
+check r6: the member equals the original again (rewritten from P/Q), cnt_corrected_read 8
 check r6: a second check without the fault: exit 0, mismatch_cnt 0
 check r6: two EIO blocks in one stripe: exit 1, read_errors 2 corrected 2
-check r6: both members equal the originals again
+check r6: both members equal the originals again, cnt_corrected_read 16 and 8
 read r6: one EIO block: content = shadow, exit 0
 read r6: a warning names the member, the member is untouched
 grow r6 4->5: one EIO block: exit 0, warning at the end
@@ -123,8 +123,17 @@ cp "$W/c2.img" "$W/c2.orig"
 zero_blk "$W/c1.img" "$B"
 check_case "check r6: one EIO block: exit 1, read_errors 1 corrected 1" c 4 "$W/c1.img:$B" \
 	"read_errors 1 (corrected 1, bad blocks recorded 0, not corrected 0)"
-tap_check "check r6: the member equals the original again (rewritten from P/Q)" \
-	cmp "$W/c1.img" "$W/c1.orig"
+# same_data IMG ORIG CORRECTED: the data area equals the original byte for
+# byte (the rewrite came from P/Q) and the v1.2 superblock (at 4096) says
+# cnt_corrected_read = CORRECTED: raid5_end_read_request adds
+# RAID5_STRIPE_SECTORS (8) per corrected 4 KiB block, super_1_sync stores it
+same_data() {
+	cmp -i $((B - 8192)) "$1" "$2" || return 1
+	_sd_n=$(od -An -tu4 -j $((4096 + 164)) -N4 "$1" | tr -d ' ')
+	[ "$_sd_n" = "$3" ] || { echo "cnt_corrected_read $_sd_n, expected $3"; return 1; }
+}
+tap_check "check r6: the member equals the original again (rewritten from P/Q), cnt_corrected_read 8" \
+	same_data "$W/c1.img" "$W/c1.orig" 8
 # shellcheck disable=SC2046
 tap_check "check r6: a second check without the fault: exit 0, mismatch_cnt 0" \
 	test "$("$MDRAID" check $(imgs_of c 4) 2>&1; echo "rc $?")" = "mismatch_cnt 0
@@ -133,8 +142,8 @@ zero_blk "$W/c1.img" "$B"
 zero_blk "$W/c2.img" "$B"
 check_case "check r6: two EIO blocks in one stripe: exit 1, read_errors 2 corrected 2" c 4 \
 	"$W/c1.img:$B,$W/c2.img:$B" "read_errors 2 (corrected 2, bad blocks recorded 0, not corrected 0)"
-both() { cmp "$W/c1.img" "$W/c1.orig" && cmp "$W/c2.img" "$W/c2.orig"; }
-tap_check "check r6: both members equal the originals again" both
+both() { same_data "$W/c1.img" "$W/c1.orig" 16 && same_data "$W/c2.img" "$W/c2.orig" 8; }
+tap_check "check r6: both members equal the originals again, cnt_corrected_read 16 and 8" both
 
 # ---- read ----
 zero_blk "$W/c1.img" "$B"

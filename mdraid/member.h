@@ -1,0 +1,157 @@
+/*
+ * member.h: the member layer. Every verb that touches the members of an
+ * array (read, write, check, repair, rebuild, detail through array.c and
+ * rw.c; grow through reshape.c) opens, checks, selects, reads, writes and
+ * syncs them through this one API, so that they refuse the same members
+ * for the same reasons and run their I/O the same way.
+ *
+ * Layering: member.c calls only the superblock core (superblock.c,
+ * super0.c, bitmap.c), safety.c and lib/io.h; nothing here knows an array's
+ * geometry, windows or reshape. All member I/O goes through lib/io.h's
+ * io_sys table, so tests inject EIO, short writes and kill points.
+ *
+ * Invariants of a struct md_member (mdraid.h) between these calls:
+ *   (1) fd >= 0 exactly while the member is open; fd_buf is -1 or a second,
+ *       buffered descriptor of the same file for unaligned I/O;
+ *   (2) has_sb: sb holds a superblock with a right checksum (what
+ *       md_members_select weighs); a member the array then uses has also
+ *       passed md_member_check_sb (bm and bb loaded from it).
+ *
+ * Divisions of member.c: opening and load checks; member I/O and the
+ * bad-block log; selection; parallel jobs; the memory budget.
+ */
+#ifndef MDRAID_MEMBER_H
+#define MDRAID_MEMBER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "mdraid.h"
+
+/* ---- opening and load checks ---- */
+
+/*
+ * Open m->path (m->fd and m->fd_buf must be -1) as every verb does: O_DIRECT
+ * when the file system has it (unless MD_OPEN_NO_DIRECT), O_EXCL on block
+ * devices, a flock (LOCK_EX with MD_OPEN_WRITE, else LOCK_SH) so two mdraid
+ * runs cannot interleave, then md_safety_check (member of a running md
+ * array, held, mounted, backing a loop device) unless MD_OPEN_NO_SAFETY.
+ * Fills fd, direct, dev_sectors. -EBUSY: held; other -errno from the
+ * system; e names the path. On an error fd may be open: md_member_close.
+ */
+int md_member_open(struct md_member *m, unsigned flags, struct ok_err *e);
+
+/*
+ * After m->sb is read (md_sb_read): the kernel's load checks (md_sb_validate
+ * against m->dev_sectors: a truncated member fails "data_offset + data_size
+ * is beyond the device"), then the bitmap superblock and the bad-block log
+ * read and checked to lie inside the device (m->bm, m->bb filled).
+ * -EINVAL with e.
+ */
+int md_member_check_sb(struct md_member *m, struct ok_err *e);
+
+/* Close both descriptors and free the bad-block list; safe to repeat. */
+void md_member_close(struct md_member *m);
+
+/* ---- member I/O ---- */
+
+/*
+ * The descriptor for len bytes at byte off of buf: fd when the transfer is
+ * aligned for O_DIRECT (or fd is buffered), else fd_buf, opened on first
+ * need (O_RDWR when write). -1 with errno when it cannot be opened.
+ */
+int md_member_fd(struct md_member *m, const void *buf, size_t len, uint64_t off, bool write);
+
+/* len bytes at absolute device byte dev_byte, read whole or failed: 0,
+ * -errno, -EIO for a short read ("member truncated?"); e names path and
+ * offset. */
+int md_member_read(struct md_member *m, void *buf, size_t len, uint64_t dev_byte, bool write,
+		   struct ok_err *e);
+/* len bytes written whole at dev_byte: 0 or -errno with e. A member
+ * opened read-only (check rewriting a block that did not read, failing a
+ * member) is written through a descriptor of its own, opened and closed
+ * for this write. */
+int md_member_write(struct md_member *m, const void *buf, size_t len, uint64_t dev_byte,
+		    struct ok_err *e);
+
+/* Encode and write m->sb at its place (md_sb_write), through m->fd or,
+ * when that is read-only, a descriptor of its own. 0 or -errno with e. */
+int md_member_sb_write(struct md_member *m, struct ok_err *e);
+
+/*
+ * Record device sectors [sector, sector+n) of m as bad: the entry is added
+ * to m->bb (so reads avoid it from now on), the member's bad-block log
+ * rewritten (le64 sector<<10 | count, shifted by bblog_shift, all ones after
+ * the last) and its superblock written with feature BAD_BLOCKS, both through
+ * a descriptor of its own (the array may be open read-only). The events
+ * count is not bumped (the array's state is unchanged).
+ * -ENOSPC: no log on the member (0.90, bblog_size 0) or the log is full.
+ */
+int md_member_badblock(struct md_member *m, uint64_t sector, uint64_t n, struct ok_err *e);
+
+/* ---- selection ---- */
+
+/*
+ * Which members form the array, as mdadm --assemble and the kernel choose:
+ * among members with has_sb, the array uuid most of them carry; among the
+ * members with that uuid whose own role is a data slot (not spare, faulty,
+ * journal), the one with the most events is the reference whose
+ * superblock speaks for the array (super_1_validate takes the roles from
+ * it). Returns its index; -ENOENT no member has a superblock; -EINVAL two
+ * uuids tie for the majority; -ENODEV the majority holds only spares.
+ * e says which.
+ */
+int md_members_select(const struct md_member *m, int n, struct ok_err *e);
+
+/* ---- parallel jobs ---- */
+
+/*
+ * Run fn(ctx, i, e_i) for every i in [0, n) (n <= MD_MAX_MEMBERS), one
+ * thread each when parallel is true (members are separate disks: one
+ * stream of O_DIRECT requests leaves all but one idle), inline otherwise
+ * or when a thread cannot be created. Each job must touch only its own
+ * member and buffers. rcs (may be NULL) gets every job's result. Returns 0
+ * or the error of the lowest-numbered failed job, with its e.
+ */
+int md_par_run(int n, bool parallel, int (*fn)(void *ctx, int i, struct ok_err *e), void *ctx,
+	       int *rcs, struct ok_err *e);
+
+/* One transfer (or fdatasync) on one member, for md_io_run. */
+enum md_io_kind { MD_IO_READ, MD_IO_WRITE, MD_IO_SYNC };
+
+struct md_io {
+	struct md_member *m;
+	enum md_io_kind kind;
+	void *buf;
+	uint64_t len;	   /* bytes */
+	uint64_t dev_byte; /* absolute device byte */
+	int rc;		   /* out: 0 or -errno (a short read is -EIO) */
+};
+
+/* Run the transfers in parallel (one thread per job; small transfers,
+ * under 1 MiB, inline: a thread costs more than it saves). Every job runs
+ * to the end even when one fails. 0 or the first failed job's error, e
+ * naming its member, offset and what failed. */
+int md_io_run(struct md_io *io, int n, struct ok_err *e);
+
+/* fdatasync every open member of m[0..n) not marked failed, in parallel;
+ * all are synced even after a failure. 0 or the first error. */
+int md_members_sync(struct md_member *m, int n, struct ok_err *e);
+
+/* ---- memory budget ---- */
+
+/* The default bound on I/O buffers of one verb. */
+#define MD_BUDGET_BYTES (64u << 20)
+
+/*
+ * The I/O buffer budget every verb sizes its windows or steps from: want
+ * when non-zero (grow's --mem, or MDRAID_MEM_MIB, which main.c reads: a
+ * user and benchmark override documented in mdraid(1)), else
+ * MD_BUDGET_BYTES.
+ */
+size_t md_budget_bytes(size_t want);
+
+#endif
