@@ -486,6 +486,141 @@ log {{ source(s_dev); filter(f_odd); destination(d_fwd); }};
     print('stats ' + f'{d}/{who}.stats')
 
 
+def src_processed(who, d):
+    """The tcp source's processed counter through the control socket."""
+    out, kv = ctl_stats(who, d)
+    return sum(v for k, v in kv.items() if k.startswith('source;') and k.endswith(';processed'))
+
+
+def start_daemon(who, d, conf_path):
+    """The daemon on an existing config file (a restart keeps its files)."""
+    err = open(os.path.join(d, who + '.err'), 'a')
+    if who == 'ours':
+        cmd = [LS, '-f', conf_path, '--control=' + d + '/ctl']
+    else:
+        cmd = [SNG, '-f', conf_path, '--no-caps', '-F', '-e', '--persist-file=' + d + '/persist',
+               '--pidfile=' + d + '/pid', '--control=' + d + '/ctl']
+    return subprocess.Popen(cmd, stdout=err, stderr=err)
+
+
+def drain(c, secs):
+    """Everything c sends until it closes or is quiet for secs."""
+    c.settimeout(secs)
+    data = []
+    while True:
+        try:
+            b = c.recv(1 << 16)
+        except (socket.timeout, ConnectionError):
+            break
+        if not b:
+            break
+        data.append(b)
+    return b''.join(data)
+
+
+def diskbuf_kill(who, d, reliable):
+    """disk-buffer() towards a TCP server that stalls (accepts, never reads):
+    loggen's messages all taken by the daemon, the daemon SIGKILLed, the
+    server drains what reached it and dies; then a new server and the
+    daemon restarted: counts of delivered, duplicated and lost."""
+    port, dport = free_port(), free_port()
+    rel = 'yes' if reliable else 'no'
+    conf = f'''@version: 3.38
+options {{ time-reopen(1); stats-freq(0); log-fifo-size(10000); }};
+source s_net {{ tcp(ip("127.0.0.1") port({port}) log-iw-size(1000)); }};
+destination d_fwd {{ network("127.0.0.1" port({dport}) template("$MSG\\n")
+    disk-buffer(reliable({rel}) disk-buf-size(20000000) dir("{d}/q"))); }};
+log {{ source(s_net); destination(d_fwd); }};
+'''
+    conf_path = os.path.join(d, who + '.conf')
+    with open(conf_path, 'w') as f:
+        f.write(conf)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    srv.bind(('127.0.0.1', dport))
+    srv.listen(4)
+    srv.settimeout(15)
+    p = start_daemon(who, d, conf_path)
+    got = []
+    sent = -1
+    try:
+        wait_tcp(port)
+        c, _ = srv.accept()  # accepted, not read: the server stalls
+        n = 60000
+        lg = subprocess.run(['loggen', '-S', '-r', '60000', '-n', str(n), '-s', '160',
+                             '127.0.0.1', str(port)], capture_output=True, text=True, timeout=60)
+        sent = re.findall(r'average rate.*count=(\d+)', lg.stderr)
+        sent = int(sent[-1]) if sent else -1
+        end = time.time() + 30
+        while time.time() < end and src_processed(who, d) < sent:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        p.kill()  # SIGKILL
+        p.wait()
+        got.append(drain(c, 1))  # what reached the server before it died
+        c.close()
+        srv.close()
+        # a new server on the same port, the daemon started again
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(('127.0.0.1', dport))
+        srv.listen(4)
+        srv.settimeout(15)
+        p = start_daemon(who, d, conf_path)
+        c, _ = srv.accept()
+        got.append(drain(c, 3))
+        c.close()
+    except (socket.timeout, subprocess.TimeoutExpired) as ex:
+        report(False, f'{who}: disk-buffer(reliable({rel})) ran', repr(ex))
+        p.kill()
+        p.wait()
+        return
+    finally:
+        srv.close()
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    seen, torn = {}, 0
+    for part in got:
+        lines = part.split(b'\n')
+        if lines and lines[-1] == b'':
+            lines.pop()
+        for l in lines:
+            m = re.search(rb'seq: (\d+),', l)
+            if not m or len(l) < 100:
+                torn += 1
+                continue
+            k = int(m.group(1))
+            seen[k] = seen.get(k, 0) + 1
+    dup = sum(v - 1 for v in seen.values())
+    lost = sum(1 for i in range(sent) if i not in seen)
+    before = got[0].count(b'\n')
+    print(f'counts {who} reliable({rel}): sent {sent} delivered {len(seen)} duplicated {dup} '
+          f'lost {lost} torn {torn} (reached the stalled server: {before} lines)')
+    if who == 'peer':
+        report(sent > 0, f'peer: disk-buffer(reliable({rel})) SIGKILL and restart: {len(seen)} '
+               f'of {sent} delivered, {dup} duplicated, {lost} lost, {torn} torn',
+               'loggen sent nothing')
+    elif reliable:
+        # 3.38 documents: reliable loses nothing; duplicates only from the
+        # window read from disk and not yet acknowledged (qout-size 1000)
+        report(sent > 0 and lost == 0 and dup <= 1000,
+               f'ours: disk-buffer(reliable(yes)) SIGKILL and restart: 0 lost of {sent}, '
+               f'{dup} duplicated (at most qout-size 1000), {torn} torn',
+               f'lost {lost} dup {dup} torn {torn} sent {sent}')
+    else:
+        # reliable(no) loses at most the memory part: qout-size (1000) in
+        # memory plus the overflow (mem-buf-length, unused: the disk had room)
+        report(sent > 0 and lost <= 1000 and dup <= 1000,
+               f'ours: disk-buffer(reliable(no)) SIGKILL and restart: {lost} lost of {sent} '
+               f'(at most the memory part, qout-size 1000), {dup} duplicated, {torn} torn',
+               f'lost {lost} dup {dup} torn {torn} sent {sent}')
+
+
 def main():
     sc, who, d = sys.argv[1], sys.argv[2], sys.argv[3]
     if sc == 'stalled-tcp':
@@ -500,6 +635,10 @@ def main():
         hup_load(who, d)
     elif sc == 'full-fs':
         full_fs(who, d)
+    elif sc == 'diskbuf-rel':
+        diskbuf_kill(who, d, True)
+    elif sc == 'diskbuf-nrel':
+        diskbuf_kill(who, d, False)
     elif sc == 'fifo-flow':
         slow_fifo(who, d, True)
     else:
