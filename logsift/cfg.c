@@ -1980,23 +1980,15 @@ static const char *const impl_src_opts[] = {"flags",
 					    "persist-name",
 					    "log-iw-size",
 					    NULL};
-static const char *const impl_dst_opts[] = {"template",
-					    "template-escape",
-					    "perm",
-					    "dir-perm",
-					    "create-dirs",
-					    "transport",
-					    "port",
-					    "tls",
-					    "ts-format",
-					    "frac-digits",
-					    "time-zone",
-					    "send-time-zone",
-					    "log-fifo-size",
-					    "time-reopen",
-					    "persist-name",
-					    "disk-buffer",
-					    NULL};
+static const char *const impl_dst_opts[] = {"template",	     "template-escape",
+					    "perm",	     "dir-perm",
+					    "create-dirs",   "transport",
+					    "port",	     "tls",
+					    "ts-format",     "frac-digits",
+					    "time-zone",     "send-time-zone",
+					    "log-fifo-size", "time-reopen",
+					    "persist-name",  "disk-buffer",
+					    "failover",	     NULL};
 
 static bool in_list(const char *const *l, const char *name)
 {
@@ -2225,6 +2217,81 @@ static bool tmpl_opts(struct lex *L, struct otree *o, const char *what, struct l
 }
 
 /*
+ * failover(servers("b" ...) failback(tcp-probe-interval(N)
+ * successful-probes-required(N))) of a network destination, as 3.38's
+ * grammar takes it: servers() first, failback() optional, numbers positive
+ * (defaults 60 and 3). The servers share the primary's port. UDP cannot
+ * tell that a server is gone: refused there.
+ */
+static bool failover(struct lex *L, struct ls_ddrv *d, struct otree *k)
+{
+	const char *what = "within destination";
+	if (d->kind != DST_TCP) {
+		opt_error(L, "destination", k,
+			  "failover() with a UDP transport is not supported by logsift");
+		return false;
+	}
+	if (d->n_servers) {
+		opt_error(L, "destination", k, "failover() given twice");
+		return false;
+	}
+	PUSH(d->servers, d->n_servers, xstrdup(d->ip));
+	d->probe_interval = 60;
+	d->probes_required = 3;
+	for (size_t i = 0; i < k->n; i++) {
+		struct otree *x = k->kids[i];
+		bool servers = x->name && kw(x->name, "servers");
+		if (servers && i == 0) {
+			for (size_t j = 0; j < x->n; j++)
+				if (x->kids[j]->val)
+					PUSH(d->servers, d->n_servers, xstrdup(x->kids[j]->val));
+			continue;
+		}
+		if (x->name && kw(x->name, "failback") && i > 0) {
+			d->failback = true;
+			for (size_t j = 0; j < x->n; j++) {
+				struct otree *y = x->kids[j];
+				bool pi = y->name && kw(y->name, "tcp-probe-interval");
+				bool pr = y->name && kw(y->name, "successful-probes-required");
+				if (!pi && !pr) {
+					lex_fail(
+					    L, 1,
+					    "Error parsing %s, syntax error, unexpected "
+					    "LL_IDENTIFIER, expecting KW_TCP_PROBE_INTERVAL or "
+					    "KW_SUCCESSFUL_PROBES_REQUIRED or ')' in "
+					    "%s:%d:%d-%d:%d:",
+					    what, y->file, y->line, y->col, y->line,
+					    y->col + (int)strlen(y->name ? y->name : y->val));
+					return false;
+				}
+				const char *v = y->n ? y->kids[0]->val : NULL;
+				char *end = NULL;
+				long n = v ? strtol(v, &end, 0) : 0;
+				if (!v || *end || n <= 0 || n > 86400) {
+					opt_error(L, what, y->n ? y->kids[0] : y,
+						  "Must be positive");
+					return false;
+				}
+				if (pi)
+					d->probe_interval = (int)n;
+				else
+					d->probes_required = (int)n;
+			}
+			continue;
+		}
+		lex_fail(L, 1,
+			 "Error parsing %s, syntax error, unexpected LL_IDENTIFIER, expecting "
+			 "KW_SERVERS in %s:%d:%d-%d:%d:",
+			 what, x->file, x->line, x->col, x->line,
+			 x->col + (int)strlen(x->name  ? x->name
+					      : x->val ? x->val
+						       : ""));
+		return false;
+	}
+	return true;
+}
+
+/*
  * disk-buffer(...) of destination driver d, as 3.38's diskq grammar and
  * _attach() take it: disk-buf-size() is required (raised to 1 MiB with
  * 3.38's warning), mem-buf-length() is ignored with a warning by a reliable
@@ -2343,18 +2410,6 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	struct ls_ddrv *d = &dst->drv[dst->n_drv - 1];
 	struct ok_err e;
 	d->fd = -1;
-	/* no failover list yet: refused, never silently dropped */
-	static const char *const refused[] = {"failover"};
-	for (size_t i = 0; i < 1; i++) {
-		struct otree *k = opt_find(o, refused[i]);
-		if (k) {
-			lex_fail(L, 1,
-				 "Error parsing destination, %s() is not supported by logsift in "
-				 "%s:%d:%d-%d:%d:",
-				 refused[i], k->file, k->line, k->col, k->eline, k->ecol);
-			return false;
-		}
-	}
 	d->fifo_size = opt_num(o, "log-fifo-size", -1);
 	d->time_reopen = (int)opt_num(o, "time-reopen", -1);
 	d->topts.ts_format = -1;
@@ -2417,6 +2472,9 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 		unexpected_id(L, "destination", name, L->file, L->line, L->col, L->eline, L->ecol);
 		return false;
 	}
+	struct otree *fok = opt_find(o, "failover");
+	if (fok && !failover(L, d, fok))
+		return false;
 	struct otree *dbk = opt_find(o, "disk-buffer");
 	if (dbk && !disk_buffer(L, c, d, dbk, opt_str(o, "persist-name")))
 		return false;
@@ -3286,6 +3344,9 @@ static void ddrv_close(struct ls_ddrv *d)
 	ls_tmpl_free(d->tmpl);
 	ls_tls_free(d->tls);
 	free(d->topts.send_tz);
+	for (size_t i = 0; i < d->n_servers; i++)
+		free(d->servers[i]);
+	free(d->servers);
 	if (d->dq) {
 		free(d->dq->dir);
 		free(d->dq->persist);

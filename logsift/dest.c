@@ -190,14 +190,20 @@ static bool is_net(const struct ls_ddrv *d)
 }
 
 /* Start a non-blocking connect to the driver's address: 0 or -errno. */
-static int net_connect(struct ls_writer *w)
+/* The server w talks to: failover()'s current one, else the driver's. */
+static const char *server_host(const struct ls_writer *w)
 {
-	struct ls_ddrv *d = w->drv;
+	return w->drv->n_servers ? w->drv->servers[w->server] : w->drv->ip;
+}
+
+/* A non-blocking socket connecting to host at the driver's port: fd, or -errno. */
+static int sock_connect(const struct ls_ddrv *d, const char *host, bool *in_progress)
+{
 	struct addrinfo hints = {0}, *ai;
 	hints.ai_socktype = d->kind == DST_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	char port[16];
 	snprintf(port, sizeof port, "%d", d->port);
-	if (getaddrinfo(d->ip, port, &hints, &ai) != 0)
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
 		return -EADDRNOTAVAIL;
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -211,12 +217,36 @@ static int net_connect(struct ls_writer *w)
 		close(fd);
 		return r;
 	}
+	*in_progress = r < 0;
+	return fd;
+}
+
+/* failover(): the writer's name follows its server, for the messages. */
+static void name_after_server(struct ls_writer *w)
+{
+	char addr[300];
+	snprintf(addr, sizeof addr, "%s:%d", server_host(w), w->drv->port);
+	free(w->path);
+	w->path = strdup(addr);
+	if (!w->path)
+		abort();
+}
+
+static int net_connect(struct ls_writer *w)
+{
+	struct ls_ddrv *d = w->drv;
+	if (d->n_servers)
+		name_after_server(w);
+	bool in_progress;
+	int fd = sock_connect(d, server_host(w), &in_progress);
+	if (fd < 0)
+		return fd;
 	w->fd = fd;
-	w->connecting = r < 0;
+	w->connecting = in_progress;
 	if (d->tls) {
 		/* the session starts on the connecting socket; the handshake runs
 		 * at the first write once the connect has finished */
-		w->tctx = ls_tls_conn_new(d->tls, fd, w->path, d->ip);
+		w->tctx = ls_tls_conn_new(d->tls, fd, w->path, server_host(w));
 		w->ops = &tls_ops;
 	}
 	return 0;
@@ -251,10 +281,16 @@ static void report_recovered(struct ls_writer *w)
 }
 
 /* Open (file, pipe) or start connecting (socket); on failure retry later. */
+static void failover_step(struct ls_writer *w);
+
 static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 {
 	int r;
 	if (is_net(w->drv)) {
+		/* 3.38 moves to the next server at every reconnect */
+		if (w->drv->n_servers && w->opens >= 2)
+			failover_step(w);
+		w->opens++;
 		r = net_connect(w);
 	} else {
 		r = ls_file_open(c, w->drv, w->path);
@@ -344,7 +380,8 @@ static void compact(struct ls_writer *w)
 {
 	if (w->head == w->tail) {
 		size_t extra = w->buf.len - w->tail;
-		memmove(w->buf.p, w->buf.p + w->tail, extra);
+		if (extra)
+			memmove(w->buf.p, w->buf.p + w->tail, extra);
 		w->buf.len = extra;
 		w->head = w->tail = 0;
 		if (w->buf.cap > (4u << 20) && !extra) {
@@ -422,6 +459,7 @@ struct ls_writer *ls_writer_get(struct ls_cfg *c, struct ls_dest *dst, struct ls
 	if (!w->path)
 		abort();
 	w->fd = -1;
+	w->probe_fd = -1;
 	w->ops = &fd_ops;
 	w->dst = dst;
 	w->drv = d;
@@ -514,6 +552,8 @@ static void writer_free(struct ls_writer *w)
 		queue_pop(w, false);
 	if (w->fd >= 0)
 		w->ops->close(w);
+	if (w->probe_fd >= 0)
+		close(w->probe_fd);
 	free(w->q);
 	ls_buf_free(&w->buf);
 	free(w->path);
@@ -637,7 +677,10 @@ static void dq_open(struct ls_cfg *c, struct ls_writer *w)
 		char aside[4100];
 		snprintf(aside, sizeof aside, "%s.corrupted", path);
 		if (notices)
-			fprintf(notices, "%s; a new one started, old kept as '%s'\n", e.msg, aside);
+			fprintf(notices,
+				"%s; filename='%s', offset='%lld'; a new one started, old kept as "
+				"'%s'\n",
+				e.msg, path, e.offset, aside);
 		rename(path, aside);
 		r = ls_qf_open(&q->qf, path, o->disk_buf_size, o->reliable,
 			       o->truncate_ratio >= 0 ? o->truncate_ratio : 0.1, &e);
@@ -916,6 +959,139 @@ void ls_dest_start(struct ls_cfg *c)
 		}
 }
 
+/* ---------------------------------------------------------------- failover */
+
+/*
+ * failover() as 3.38's afinet-dest-failover.c: the servers are the primary
+ * then servers(), all on the driver's port. The first connection and the
+ * first reconnect go to the primary (3.38 starts its iterator only at the
+ * first reconnect); every later reconnect (after time-reopen()) steps to
+ * the next server. Past the last one: the primary again, or with failback() the
+ * first failover server. With failback(), leaving the primary starts TCP
+ * probes of it every tcp-probe-interval() seconds; after
+ * successful-probes-required() successes in a row the probe's connection
+ * becomes the writer's (the message in progress starts over on it).
+ */
+static void failover_step(struct ls_writer *w)
+{
+	struct ls_ddrv *d = w->drv;
+	size_t prev = w->server;
+	w->server++;
+	if (w->server >= d->n_servers) {
+		w->server = d->failback && d->n_servers > 1 ? 1 : 0;
+		if (notices && !w->server)
+			fprintf(notices,
+				"Last failover server reached, trying the original host again; "
+				"host='%s', destination='%s'\n",
+				server_host(w), w->dst->name);
+		else if (notices)
+			fprintf(notices,
+				"Last failover server reached, trying the first failover again; "
+				"next_failover_server='%s', destination='%s'\n",
+				server_host(w), w->dst->name);
+		return;
+	}
+	if (d->failback && prev == 0) {
+		w->probe_ms = ls_now_ms(); /* the first probe at once, as 3.38 */
+		w->probes = 0;
+		if (notices)
+			fprintf(
+			    notices,
+			    "Current primary server is inaccessible, sending the messages to the "
+			    "next failover server; next_failover_server='%s', destination='%s'\n",
+			    server_host(w), w->dst->name);
+		return;
+	}
+	if (notices)
+		fprintf(notices,
+			"Current failover server is inaccessible, sending the messages to the "
+			"next failover server; next_failover_server='%s', destination='%s'\n",
+			server_host(w), w->dst->name);
+}
+
+/* A probe of the primary ended: ok (connected) or not. */
+static void probe_done(struct ls_cfg *c, struct ls_writer *w, bool ok)
+{
+	struct ls_ddrv *d = w->drv;
+	if (!ok) {
+		w->probes = 0;
+		if (w->probe_fd >= 0)
+			close(w->probe_fd);
+		w->probe_fd = -1;
+		w->probe_ms = ls_now_ms() + 1000LL * d->probe_interval;
+		return;
+	}
+	w->probes++;
+	if (notices)
+		fprintf(notices,
+			"Probing primary server successful; successful-probes-received='%d', "
+			"successful-probes-required='%d'\n",
+			w->probes, d->probes_required);
+	if (w->probes < d->probes_required) {
+		close(w->probe_fd);
+		w->probe_fd = -1;
+		w->probe_ms = ls_now_ms() + 1000LL * d->probe_interval;
+		return;
+	}
+	if (notices)
+		fprintf(notices,
+			"Primary server seems to be stable, reconnecting to primary server\n");
+	/* the probe's connection replaces the failover server's */
+	if (w->fd >= 0)
+		w->ops->close(w);
+	if (w->is_stream_sock) {
+		w->head -= w->done;
+		w->done = 0;
+	}
+	w->server = 0;
+	name_after_server(w);
+	w->fd = w->probe_fd;
+	w->probe_fd = -1;
+	w->probe_ms = 0;
+	w->probes = 0;
+	w->connecting = w->blocked = false;
+	w->retry_ms = 0;
+	if (d->tls) {
+		w->tctx = ls_tls_conn_new(d->tls, w->fd, w->path, server_host(w));
+		w->ops = &tls_ops;
+	}
+	report_recovered(w);
+	writer_flush(c, w);
+}
+
+/* Start the probe that is due. */
+static void probe_start(struct ls_cfg *c, struct ls_writer *w)
+{
+	w->probe_ms = 0;
+	if (notices)
+		fprintf(notices, "Probing the primary server.; tcp-probe-interval='%d'\n",
+			w->drv->probe_interval);
+	bool in_progress;
+	int fd = sock_connect(w->drv, w->drv->servers[0], &in_progress);
+	if (fd < 0) {
+		probe_done(c, w, false);
+		return;
+	}
+	w->probe_fd = fd;
+	if (!in_progress)
+		probe_done(c, w, true);
+}
+
+/* The probe socket is ready: its connect's result. */
+static void probe_event(struct ls_cfg *c, struct ls_writer *w)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	if (getsockopt(w->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err && notices)
+		fprintf(
+		    notices,
+		    "Connection towards primary server failed; server='%s:%d', error='%s (%d)'\n",
+		    w->drv->servers[0], w->drv->port, strerror(err), err);
+	probe_done(c, w, err == 0);
+}
+
 /* ---------------------------------------------------------- the event loop */
 
 #define FOR_WRITERS(c, w)                                                                          \
@@ -928,6 +1104,13 @@ int ls_dest_service(struct ls_cfg *c, bool flush_all)
 	int64_t now = ls_now_ms(), next = -1;
 	FOR_WRITERS(c, w)
 	{
+		if (w->probe_ms && now >= w->probe_ms && w->probe_fd < 0 && w->server)
+			probe_start(c, w);
+		if (w->probe_ms) {
+			int64_t left = w->probe_ms > now ? w->probe_ms - now : 0;
+			if (next < 0 || left < next)
+				next = left;
+		}
 		if (w->fd < 0 && now >= w->retry_ms)
 			writer_open(c, w);
 		if (w->fd >= 0 && (flush_all || w->tail - w->head >= BATCH_BYTES))
@@ -948,6 +1131,10 @@ size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **w
 	size_t n = 0;
 	FOR_WRITERS(c, w)
 	{
+		if (w->probe_fd >= 0 && n < max) {
+			pf[n] = (struct pollfd){.fd = w->probe_fd, .events = POLLOUT};
+			ws[n++] = w;
+		}
 		if (w->fd < 0 || n == max)
 			continue;
 		short ev = 0;
@@ -969,6 +1156,10 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 	for (size_t i = 0; i < n; i++) {
 		struct ls_writer *w = ws[i];
 		short re = pf[i].revents;
+		if (re && w->probe_fd >= 0 && w->probe_fd == pf[i].fd) {
+			probe_event(c, w);
+			continue;
+		}
 		if (!re || w->fd != pf[i].fd)
 			continue;
 		if (w->connecting) {
@@ -1033,7 +1224,7 @@ size_t ls_dest_writers(const struct ls_cfg *c)
 {
 	size_t n = 0;
 	FOR_WRITERS(c, w)
-	n++;
+	n += 1 + (w->probe_fd >= 0); /* poll entries: a failback probe too */
 	return n;
 }
 
@@ -1059,6 +1250,11 @@ static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 {
 	if (a->kind != b->kind || !a->dq != !b->dq || (a->dq && a->dq->reliable != b->dq->reliable))
 		return false;
+	if (a->n_servers != b->n_servers)
+		return false;
+	for (size_t i = 0; i < a->n_servers; i++)
+		if (strcmp(a->servers[i], b->servers[i]))
+			return false;
 	if (is_net(a))
 		return !strcmp(a->ip, b->ip) && a->port == b->port &&
 		       a->syslog_proto == b->syslog_proto && !a->tls == !b->tls;

@@ -231,6 +231,11 @@ struct ls_writer {
 	struct ls_ddrv *drv;	   /* owner */
 	struct ls_writer *next;	   /* the driver's other writers (file templates) */
 	struct ls_dqw *dq;	   /* disk-buffer() state, or NULL */
+	size_t server;		   /* failover(): index of the current server */
+	int opens;		   /* failover(): connects so far (from the third one, step) */
+	int probe_fd;		   /* failback(): connect probe towards the primary, or -1 */
+	int probes;		   /* failback(): successful probes in a row */
+	int64_t probe_ms;	   /* failback(): when the next probe starts (0: none) */
 };
 
 struct ls_ddrv {
@@ -251,6 +256,11 @@ struct ls_ddrv {
 	long long last_fail;	   /* unused */
 	char *persist;		   /* unused */
 	struct ls_dq_opts *dq;	   /* disk-buffer(), or NULL */
+	char **servers;		   /* failover(): the primary (ip), then servers() */
+	size_t n_servers;	   /* 0: no failover() */
+	bool failback;		   /* failback(): probe the primary, return to it */
+	int probe_interval;	   /* tcp-probe-interval() seconds (60) */
+	int probes_required;	   /* successful-probes-required() (3) */
 	uint64_t processed, written, dropped; /* this driver's share of the counters */
 };
 

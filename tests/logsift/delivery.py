@@ -621,6 +621,189 @@ log {{ source(s_net); destination(d_fwd); }};
                f'lost {lost} dup {dup} torn {torn} sent {sent}')
 
 
+class Collector:
+    """A TCP server on addr: every connection's lines, in arrival order."""
+
+    def __init__(self, ip, port):
+        self.s = socket.socket()
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.s.bind((ip, port))
+        self.s.listen(16)
+        self.data, self.conns, self.open, self.alive = [], 0, 0, True
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while self.alive:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                return
+            self.conns += 1
+            threading.Thread(target=self.read, args=(c,), daemon=True).start()
+
+    def read(self, c):
+        buf = bytearray()
+        self.data.append(buf)
+        self.open += 1
+        while True:
+            try:
+                b = c.recv(1 << 16)
+            except OSError:
+                break
+            if not b:
+                break
+            buf += b
+        self.open -= 1
+
+    def lines(self):
+        return [m for b in list(self.data) for m in re.findall(rb'seq (\d{8}) ', bytes(b))]
+
+    def close(self):
+        self.alive = False
+        self.s.close()
+
+
+def failover(who, d):
+    """network() with failover(servers(...) failback(...)): the primary
+    (127.0.0.2) down, the messages go to the failover server (127.0.0.3);
+    the primary comes up: after the probes the daemon returns to it."""
+    port, sport = free_port(), free_port()
+    conf = f'''@version: 3.38
+options {{ stats-freq(0); }};
+source s_net {{ tcp(ip("127.0.0.1") port({sport})); }};
+destination d_fwd {{ network("127.0.0.2" port({port}) template("$MSG\\n") time-reopen(1)
+    failover(servers("127.0.0.3") failback(tcp-probe-interval(1) successful-probes-required(2)))); }};
+log {{ source(s_net); destination(d_fwd); }};
+'''
+    fo = Collector('127.0.0.3', port)
+    dm = Daemon(who, d, conf)
+    prim = None
+    try:
+        wait_tcp(sport)
+        n = 200
+        send_stream(sport, n)
+        end = time.time() + 20
+        while time.time() < end and len(set(fo.lines())) < n:
+            time.sleep(0.1)
+        at_fo_a = len(set(fo.lines()))
+        prim = Collector('127.0.0.2', port)
+        end = time.time() + 20
+        # the probes connect and close; the hand-over keeps its connection
+        while time.time() < end and not prim.open:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        send_stream(sport, n, n)
+        end = time.time() + 20
+        while time.time() < end and len(set(prim.lines())) + len(set(fo.lines())) < 2 * n:
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        dm.stop()
+        fo.close()
+        if prim:
+            prim.close()
+    time.sleep(0.3)
+    a = [int(x) for x in fo.lines()]
+    b = [int(x) for x in prim.lines()] if prim else []
+    allv = a + b
+    lost = sum(1 for i in range(2 * n) if i not in set(allv))
+    dup = len(allv) - len(set(allv))
+    first_at_fo = sum(1 for x in a if x < n)
+    second_at_prim = sum(1 for x in b if x >= n)
+    print(f'counts {who} failover: batch 1 at the failover server {first_at_fo}/{n}, batch 2 at '
+          f'the primary {second_at_prim}/{n}, lost {lost}, duplicated {dup}, '
+          f'probe connections to the primary {prim.conns if prim else 0}')
+    report(at_fo_a == n and first_at_fo == n and second_at_prim == n and lost == 0 and dup == 0,
+           f'{who}: failover(servers() failback()): primary down: {first_at_fo}/{n} at the '
+           f'failover server; primary back: {second_at_prim}/{n} at the primary after the '
+           f'probes; {lost} lost, {dup} duplicated',
+           f'fo {first_at_fo} prim {second_at_prim} lost {lost} dup {dup}')
+
+
+def diskbuf_damage(who, d):
+    """A disk-buffer file damaged between two runs: one byte flipped inside
+    record 21, then the headers zeroed. The first load reports the file and
+    the record's offset and sends the 20 records before it; the second
+    keeps the file aside as .corrupted and starts a new one. Messages go
+    through a clean stop (SIGTERM) with the server down, so the reliable
+    file holds all of them."""
+    port, dport = free_port(), free_port()
+    conf = f'''@version: 3.38
+options {{ time-reopen(1); stats-freq(0); }};
+source s_net {{ tcp(ip("127.0.0.1") port({port})); }};
+destination d_fwd {{ network("127.0.0.1" port({dport}) template("$MSG\\n")
+    disk-buffer(reliable(yes) disk-buf-size(1048576) dir("{d}/q"))); }};
+log {{ source(s_net); destination(d_fwd); }};
+'''
+    conf_path = os.path.join(d, who + '.conf')
+    with open(conf_path, 'w') as f:
+        f.write(conf)
+    p = start_daemon(who, d, conf_path)
+    wait_tcp(port)
+    n = 50
+    send_stream(port, n)
+    time.sleep(1)
+    p.send_signal(signal.SIGTERM)
+    p.wait(10)
+    files = [f for f in os.listdir(f'{d}/q') if f.endswith('.rqf')]
+    if len(files) != 1:
+        report(False, 'ours: damaged disk-buffer file reported', f'files {files}')
+        return
+    qf = f'{d}/q/{files[0]}'
+    with open(qf, 'r+b') as f:
+        data = bytearray(f.read())
+        # walk 20 records (16-byte head, u32 little-endian length first)
+        off = 4096
+        for _ in range(20):
+            off += 16 + int.from_bytes(data[off:off + 4], 'little')
+        bad = off
+        data[bad + 20] ^= 0xff  # inside record 21's payload
+        f.seek(0)
+        f.write(data)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(('127.0.0.1', dport))
+    srv.listen(4)
+    srv.settimeout(15)
+    errpos = os.path.getsize(os.path.join(d, who + '.err'))
+    p = start_daemon(who, d, conf_path)
+    got = b''
+    try:
+        c, _ = srv.accept()
+        got = drain(c, 2)
+        c.close()
+    except socket.timeout:
+        pass
+    p.send_signal(signal.SIGTERM)
+    p.wait(10)
+    with open(os.path.join(d, who + '.err')) as f:
+        f.seek(errpos)
+        err = f.read()
+    seqs = [int(m) for m in re.findall(rb'seq (\d{8}) ', got)]
+    said = f"filename='{qf}', offset='{bad}', recovered='20'" in err
+    report(said and seqs == list(range(20)),
+           f'ours: disk-buffer file with a damaged record: reported with its name and offset '
+           f'({bad}), the 20 records before it sent',
+           f'seqs {seqs[:3]}..{len(seqs)} err {err.strip()[-300:]}')
+    # now no valid header at all: kept aside, a new file, the daemon runs
+    with open(qf, 'r+b') as f:
+        f.write(b'\0' * 128)
+    errpos = os.path.getsize(os.path.join(d, who + '.err'))
+    p = start_daemon(who, d, conf_path)
+    time.sleep(1)
+    alive = p.poll() is None
+    p.send_signal(signal.SIGTERM)
+    p.wait(10)
+    srv.close()
+    with open(os.path.join(d, who + '.err')) as f:
+        f.seek(errpos)
+        err = f.read()
+    report(alive and os.path.exists(qf + '.corrupted') and 'no valid header' in err
+           and os.path.exists(qf),
+           'ours: disk-buffer file without a valid header: reported, kept as .corrupted, '
+           'a new one started', err.strip()[-300:])
+
+
 def main():
     sc, who, d = sys.argv[1], sys.argv[2], sys.argv[3]
     if sc == 'stalled-tcp':
@@ -635,6 +818,10 @@ def main():
         hup_load(who, d)
     elif sc == 'full-fs':
         full_fs(who, d)
+    elif sc == 'diskbuf-damage':
+        diskbuf_damage(who, d)
+    elif sc == 'failover':
+        failover(who, d)
     elif sc == 'diskbuf-rel':
         diskbuf_kill(who, d, True)
     elif sc == 'diskbuf-nrel':

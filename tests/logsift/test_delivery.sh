@@ -9,63 +9,48 @@ SNG=$(command -v syslog-ng || echo /usr/sbin/syslog-ng)
 [ -x "$SNG" ] || SNG=""
 T="$TAP_TMP"
 
-# failover(): a real 3.38 option (its --syntax-only takes it) that logsift
-# does not implement: refused at start-up with file:line.
-for opt in 'failover(servers("127.0.0.2"))'; do
-	name=${opt%%(*}
-	cat >"$T/r.conf" <<CONF
-@version: 3.38
-source s { unix-dgram("$T/r.sock"); };
-destination d { network("127.0.0.1" port(9)
-    $opt);
-};
-log { source(s); destination(d); };
-CONF
-	if [ -n "$SNG" ] && ! "$SNG" --syntax-only -f "$T/r.conf" >/dev/null 2>&1; then
-		tap_fail "$name() is a syslog-ng 3.38 option" "$("$SNG" --syntax-only -f "$T/r.conf" 2>&1)"
-	fi
-	"$LS" -f "$T/r.conf" -F >"$T/r.out" 2>&1 </dev/null
+# conf_with WHAT OPTIONS: a network() destination with OPTIONS on line 4 in $T/o.conf
+conf_with() {
+	printf '@version: 3.38\nsource s { unix-dgram("%s/r.sock"); };\ndestination d { network("127.0.0.1" port(9)\n    %s);\n};\nlog { source(s); destination(d); };\n' "$T" "$1" >"$T/o.conf"
+}
+# refused_at OPTIONS WANT AT PEER: rc 1, WANT and o.conf:AT in our error;
+# PEER=1: syslog-ng 3.38 refuses it at the same place while parsing.
+refused_at() {
+	conf_with "$1"
+	"$LS" --syntax-only -f "$T/o.conf" >"$T/o.out" 2>&1
 	rc=$?
-	if [ $rc = 1 ] && head -n 1 "$T/r.out" | grep -q "$name() is not supported by logsift in $T/r.conf:4:5"; then
-		tap_ok "$name() is refused at start-up with file:line"
-	else
-		tap_fail "$name() is refused at start-up with file:line" "rc=$rc $(head -n 3 "$T/r.out")"
+	peer=""
+	if [ -n "$SNG" ] && [ "$4" = 1 ]; then
+		"$SNG" --syntax-only -f "$T/o.conf" >"$T/o.peer" 2>&1
+		grep -q "o.conf:$3" "$T/o.peer" || peer="syslog-ng: $(head -n 1 "$T/o.peer")"
 	fi
-done
-
+	if [ $rc = 1 ] && grep -q "$2" "$T/o.out" && grep -q "o.conf:$3" "$T/o.out" && [ -z "$peer" ]; then
+		tap_ok "$1 refused with rc 1 at o.conf:$3"
+	else
+		tap_fail "$1 refused with rc 1 at o.conf:$3" "rc=$rc $(head -n 1 "$T/o.out") $peer"
+	fi
+}
+# failover() as 3.38's grammar takes it: the same error at the same place
+# for a misspelt name and a non-positive number; UDP (which cannot see a
+# server go away) is refused by logsift.
+refused_at 'failover(frob(1))' 'expecting KW_SERVERS' 4:14-4:18 1
+refused_at 'failover(servers("127.0.0.3") failback(frob(2)))' KW_SUCCESSFUL_PROBES_REQUIRED 4:44-4:48 1
+refused_at 'failover(servers("127.0.0.3") failback(tcp-probe-interval(0)))' 'Must be positive' 4:63-4:64 1
+refused_at 'transport(udp) failover(servers("127.0.0.3"))' 'failover() with a UDP transport is not supported by logsift' 4:20 0
 # disk-buffer() options as 3.38 takes them: disk-buf-size() is required
 # (3.38: an error at start-up), compaction() is refused, prealloc() (4.x) is
 # 3.38's syntax error at the same place, truncate-size-ratio() above 1 too.
-dbuf_conf() {
-	printf '@version: 3.38\nsource s { unix-dgram("%s/r.sock"); };\ndestination d { network("127.0.0.1" port(9)\n    disk-buffer(%s));\n};\nlog { source(s); destination(d); };\n' "$T" "$1" >"$T/db.conf"
-}
-for case in 'reliable(yes)|The required .disk_buf_size(). parameter|4:5' \
-	'compaction(yes) disk-buf-size(2000000)|compaction() is not supported by logsift|4:17' \
-	'prealloc(yes) disk-buf-size(2000000)|syntax error, unexpected LL_IDENTIFIER|4:17-4:25' \
-	'disk-buf-size(2000000) truncate-size-ratio(2)|It cannot be bigger, than 1|4:60'; do
-	opt=${case%%|*} rest=${case#*|} want=${rest%%|*} at=${rest#*|}
-	dbuf_conf "$opt"
-	"$LS" --syntax-only -f "$T/db.conf" >"$T/db.out" 2>&1
-	rc=$?
-	peer=""
-	if [ -n "$SNG" ] && echo "$opt" | grep -q "prealloc\|ratio"; then
-		# 3.38 refuses these while parsing: the same line and column
-		"$SNG" --syntax-only -f "$T/db.conf" >"$T/db.peer" 2>&1
-		grep -q "db.conf:$at" "$T/db.peer" || peer="syslog-ng: $(head -n 1 "$T/db.peer")"
-	fi
-	if [ $rc = 1 ] && grep -q "$want" "$T/db.out" && grep -q "db.conf:$at" "$T/db.out" && [ -z "$peer" ]; then
-		tap_ok "disk-buffer($opt) refused with rc 1 at db.conf:$at"
-	else
-		tap_fail "disk-buffer($opt) refused with rc 1 at db.conf:$at" "rc=$rc $(head -n 1 "$T/db.out") $peer"
-	fi
-done
-dbuf_conf 'disk-buf-size(1000) reliable(yes) mem-buf-length(5)'
-"$LS" --syntax-only -f "$T/db.conf" >"$T/db.out" 2>&1
+refused_at 'disk-buffer(reliable(yes))' 'The required .disk_buf_size(). parameter' 4:5 0
+refused_at 'disk-buffer(compaction(yes) disk-buf-size(2000000))' 'compaction() is not supported by logsift' 4:17 0
+refused_at 'disk-buffer(prealloc(yes) disk-buf-size(2000000))' 'syntax error, unexpected LL_IDENTIFIER' 4:17-4:25 1
+refused_at 'disk-buffer(disk-buf-size(2000000) truncate-size-ratio(2))' 'It cannot be bigger, than 1' 4:60 1
+conf_with 'disk-buffer(disk-buf-size(1000) reliable(yes) mem-buf-length(5))'
+"$LS" --syntax-only -f "$T/o.conf" >"$T/o.out" 2>&1
 rc=$?
-if [ $rc = 0 ] && grep -q "smaller than the minimum allowed" "$T/db.out" && grep -q "mem-buf-length parameter was ignored" "$T/db.out"; then
+if [ $rc = 0 ] && grep -q "smaller than the minimum allowed" "$T/o.out" && grep -q "mem-buf-length parameter was ignored" "$T/o.out"; then
 	tap_ok "disk-buffer: 3.38's warnings (size raised to 1 MiB, mem-buf-length ignored when reliable)"
 else
-	tap_fail "disk-buffer: 3.38's warnings" "rc=$rc $(cat "$T/db.out")"
+	tap_fail "disk-buffer: 3.38's warnings" "rc=$rc $(cat "$T/o.out")"
 fi
 
 # run SCENARIO WHO: delivery.py's result lines as TAP (own dir per run)
@@ -85,7 +70,7 @@ run() {
 export OPSKIT_BUILD
 # the peer's runs do not depend on our build: once, in the unsanitized one
 sanitized=$(grep -c '"name": "b_sanitize", "value": "none"' "$OPSKIT_BUILD/meson-info/intro-buildoptions.json" 2>/dev/null)
-for sc in stalled-tcp fifo fifo-flow full-fs reconnect hup diskbuf-rel diskbuf-nrel; do
+for sc in stalled-tcp fifo fifo-flow full-fs reconnect hup diskbuf-rel diskbuf-nrel failover; do
 	run $sc ours
 	if [ -z "$SNG" ]; then
 		tap_skip "$sc against syslog-ng 3.38" "syslog-ng is not installed"
@@ -95,6 +80,9 @@ for sc in stalled-tcp fifo fifo-flow full-fs reconnect hup diskbuf-rel diskbuf-n
 		run $sc peer
 	fi
 done
+
+# a damaged disk-buffer file (logsift's own format: no peer to compare)
+run diskbuf-damage ours
 
 # logsift-ctl stats: every counter line syslog-ng-ctl stats prints for the
 # same config and messages (center, source, destination, dst.network
