@@ -211,22 +211,36 @@ static enum rec_state rec_at(struct ls_qf *q, int64_t *off, uint64_t seq, uint32
 		*off = LS_QF_RESERVED;
 		return REC_WRAP;
 	}
-	unsigned char h[LS_QF_REC_HDR];
-	if (pread_all(q->fd, h, sizeof h, *off) < 0)
+	/* head and (most) payloads in one read: loading walks every record */
+	unsigned char a[LS_QF_REC_HDR + 1024];
+	size_t want = sizeof a;
+	if ((int64_t)want > q->max - *off)
+		want = (size_t)(q->max - *off);
+	ssize_t got;
+	do
+		got = ls_qf_io->pread(q->fd, a, want, *off);
+	while (got < 0 && errno == EINTR);
+	if (got < LS_QF_REC_HDR)
 		return REC_END;
-	uint32_t n = get32(h), crc = get32(h + 4);
-	if (get64(h + 8) != seq)
+	uint32_t n = get32(a), crc = get32(a + 4);
+	if (get64(a + 8) != seq)
 		return REC_END;
 	if (n == WRAP) {
-		if (crc != rec_crc(h + 8, NULL, 0))
+		if (crc != rec_crc(a + 8, NULL, 0))
 			return REC_BAD;
 		*off = LS_QF_RESERVED;
 		return REC_WRAP;
 	}
 	if (n > LS_QF_MAX_REC || *off + LS_QF_REC_HDR + (int64_t)n > q->max || grow_rec(q, n + 1))
 		return REC_BAD;
-	if (pread_all(q->fd, q->rec, n, *off + LS_QF_REC_HDR) < 0 ||
-	    crc != rec_crc(h + 8, q->rec, n))
+	size_t have = (size_t)got - LS_QF_REC_HDR;
+	if (have > n)
+		have = n;
+	memcpy(q->rec, a + LS_QF_REC_HDR, have);
+	if (have < n &&
+	    pread_all(q->fd, q->rec + have, n - have, *off + LS_QF_REC_HDR + (int64_t)have) < 0)
+		return REC_BAD;
+	if (crc != rec_crc(a + 8, q->rec, n))
 		return REC_BAD;
 	*off += LS_QF_REC_HDR + n;
 	*len = n;

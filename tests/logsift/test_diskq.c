@@ -16,7 +16,7 @@
  * exactly [start .. newest complete seq], each payload the one pushed.
  *
  * Default: one seed, cuts at 1 byte and mid-write. LOGSIFT_EXHAUSTIVE=1:
- * 12 seeds, both reliable modes, every byte cut of every write.
+ * 4 seeds, both reliable modes, every byte cut of every write (about 15 min).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -174,14 +174,20 @@ static uint64_t run(const char *path, unsigned seed, bool reliable, int ops, uin
 static void judge(const char *path, const unsigned char *img, size_t n, uint64_t start,
 		  uint64_t last, bool have_hdr, const char *what)
 {
-	/* a new file each time: ext4 flushes a file truncated and rewritten */
-	unlink(path);
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
-	if (fd < 0 || (n && pwrite(fd, img, n, 0) != (ssize_t)n)) {
+	/* one file rewritten in place: no create, no truncate to zero (ext4
+	 * flushes a file truncated to zero and rewritten, at every close) */
+	static int fd = -1;
+	static char open_path[300];
+	if (fd < 0 || strcmp(open_path, path)) {
+		if (fd >= 0)
+			close(fd);
+		snprintf(open_path, sizeof open_path, "%s", path);
+		fd = open(path, O_RDWR | O_CREAT, 0600);
+	}
+	if (fd < 0 || (n && pwrite(fd, img, n, 0) != (ssize_t)n) || ftruncate(fd, (off_t)n) < 0) {
 		fail("cannot write image");
 		return;
 	}
-	close(fd);
 	struct ls_qf q;
 	struct ok_err e;
 	loads++;
@@ -293,7 +299,7 @@ int main(void)
 	char path[300], jpath[300];
 	snprintf(path, sizeof path, "%s/q", dir);
 	snprintf(jpath, sizeof jpath, "%s/run", dir);
-	unsigned seeds = ex ? 12 : 1;
+	unsigned seeds = ex ? 4 : 1;
 	printf("1..%u\n", seeds * 2);
 	int t = 0;
 	for (unsigned s = 1; s <= seeds; s++)
