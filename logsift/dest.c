@@ -1278,6 +1278,15 @@ static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 
 void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 {
+	/* source counters go on too: 3.38 keeps source;NAME and
+	 * center;;received across a reload (syslog-ng-ctl stats) */
+	for (size_t i = 0; i < nc->n_src; i++)
+		for (size_t j = 0; j < c->n_src; j++)
+			if (!strcmp(nc->src[i]->name, c->src[j]->name)) {
+				nc->src[i]->received = c->src[j]->received;
+				nc->src[i]->dropped = c->src[j]->dropped;
+				nc->src[i]->delivered = c->src[j]->delivered;
+			}
 	for (size_t i = 0; i < nc->n_dst; i++) {
 		struct ls_dest *nd = nc->dst[i];
 		for (size_t j = 0; j < c->n_dst; j++) {

@@ -804,6 +804,31 @@ log {{ source(s_net); destination(d_fwd); }};
            'a new one started', err.strip()[-300:])
 
 
+def reload_stats(who, d):
+    """Counters after 10 datagrams and a reload (logsift-ctl/syslog-ng-ctl
+    reload): 3.38 keeps source, center and destination counters."""
+    conf = f'''@version: 3.38
+options {{ stats-freq(0); }};
+source s_dev {{ unix-dgram("{d}/{who}.sock"); }};
+destination d_file {{ file("{d}/{who}.out" template("$MSG\\n")); }};
+log {{ source(s_dev); destination(d_file); }};
+'''
+    dm = Daemon(who, d, conf)
+    wait_path(f'{d}/{who}.sock')
+    time.sleep(0.3)
+    send_dgrams(f'{d}/{who}.sock', 10)
+    time.sleep(0.5)
+    ctl = ['syslog-ng-ctl'] if who == 'peer' else [LS + '-ctl']
+    subprocess.run(ctl + ['reload', '-c', d + '/ctl'], capture_output=True)
+    time.sleep(1)
+    out, kv = ctl_stats(who, d)
+    dm.stop()
+    with open(f'{d}/{who}.stats', 'w') as f:
+        for k in sorted(kv):
+            f.write('%s;%d\n' % (k, kv[k]))
+    print('stats ' + f'{d}/{who}.stats')
+
+
 def main():
     sc, who, d = sys.argv[1], sys.argv[2], sys.argv[3]
     if sc == 'stalled-tcp':
@@ -818,6 +843,8 @@ def main():
         hup_load(who, d)
     elif sc == 'full-fs':
         full_fs(who, d)
+    elif sc == 'reload-stats':
+        reload_stats(who, d)
     elif sc == 'diskbuf-damage':
         diskbuf_damage(who, d)
     elif sc == 'failover':
