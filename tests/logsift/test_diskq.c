@@ -131,7 +131,7 @@ static void fail(const char *fmt, ...)
 static uint64_t run(const char *path, unsigned seed, bool reliable, int ops, uint64_t *acked_mem)
 {
 	rng_state = seed;
-	short_pct = 3;
+	short_pct = 0; /* the file is made whole; cut-short writes start after */
 	ls_qf_io = &jio;
 	struct ls_qf q;
 	struct ok_err e;
@@ -140,6 +140,7 @@ static uint64_t run(const char *path, unsigned seed, bool reliable, int ops, uin
 		fail("open: %s", e.msg);
 		return 0;
 	}
+	short_pct = 3;
 	char buf[400];
 	for (int i = 0; i < ops; i++) {
 		unsigned r = rnd() % 100;
