@@ -1983,11 +1983,15 @@ static const char *const impl_src_opts[] = {"flags",
 					    "persist-name",
 					    "log-iw-size",
 					    NULL};
-static const char *const impl_dst_opts[] = {
-    "template",	     "template-escape", "perm",		"dir-perm",
-    "create-dirs",   "transport",	"port",		"tls",
-    "ts-format",     "frac-digits",	"time-zone",	"send-time-zone",
-    "log-fifo-size", "time-reopen",	"persist-name", NULL};
+static const char *const impl_dst_opts[] = {"template",	     "template-escape",
+					    "perm",	     "dir-perm",
+					    "create-dirs",   "transport",
+					    "port",	     "tls",
+					    "ts-format",     "frac-digits",
+					    "time-zone",     "send-time-zone",
+					    "log-fifo-size", "time-reopen",
+					    "persist-name",  "disk-buffer",
+					    "failover",	     NULL};
 
 static bool in_list(const char *const *l, const char *name)
 {
@@ -2215,6 +2219,192 @@ static bool tmpl_opts(struct lex *L, struct otree *o, const char *what, struct l
 	return true;
 }
 
+/*
+ * failover(servers("b" ...) failback(tcp-probe-interval(N)
+ * successful-probes-required(N))) of a network destination, as 3.38's
+ * grammar takes it: servers() first, failback() optional, numbers positive
+ * (defaults 60 and 3). The servers share the primary's port. UDP cannot
+ * tell that a server is gone: refused there.
+ */
+static bool failover(struct lex *L, struct ls_ddrv *d, struct otree *k)
+{
+	const char *what = "within destination";
+	if (d->kind != DST_TCP) {
+		opt_error(L, "destination", k,
+			  "failover() with a UDP transport is not supported by logsift");
+		return false;
+	}
+	if (d->n_servers) {
+		opt_error(L, "destination", k, "failover() given twice");
+		return false;
+	}
+	PUSH(d->servers, d->n_servers, xstrdup(d->ip));
+	d->probe_interval = 60;
+	d->probes_required = 3;
+	for (size_t i = 0; i < k->n; i++) {
+		struct otree *x = k->kids[i];
+		bool servers = x->name && kw(x->name, "servers");
+		if (servers && i == 0) {
+			for (size_t j = 0; j < x->n; j++)
+				if (x->kids[j]->val)
+					PUSH(d->servers, d->n_servers, xstrdup(x->kids[j]->val));
+			continue;
+		}
+		if (x->name && kw(x->name, "failback") && i > 0) {
+			d->failback = true;
+			for (size_t j = 0; j < x->n; j++) {
+				struct otree *y = x->kids[j];
+				bool pi = y->name && kw(y->name, "tcp-probe-interval");
+				bool pr = y->name && kw(y->name, "successful-probes-required");
+				if (!pi && !pr) {
+					lex_fail(
+					    L, 1,
+					    "Error parsing %s, syntax error, unexpected "
+					    "LL_IDENTIFIER, expecting KW_TCP_PROBE_INTERVAL or "
+					    "KW_SUCCESSFUL_PROBES_REQUIRED or ')' in "
+					    "%s:%d:%d-%d:%d:",
+					    what, y->file, y->line, y->col, y->line,
+					    y->col + (int)strlen(y->name ? y->name : y->val));
+					return false;
+				}
+				const char *v = y->n ? y->kids[0]->val : NULL;
+				char *end = NULL;
+				long n = v ? strtol(v, &end, 0) : 0;
+				if (!v || *end || n <= 0 || n > 86400) {
+					opt_error(L, what, y->n ? y->kids[0] : y,
+						  "Must be positive");
+					return false;
+				}
+				if (pi)
+					d->probe_interval = (int)n;
+				else
+					d->probes_required = (int)n;
+			}
+			continue;
+		}
+		lex_fail(L, 1,
+			 "Error parsing %s, syntax error, unexpected LL_IDENTIFIER, expecting "
+			 "KW_SERVERS in %s:%d:%d-%d:%d:",
+			 what, x->file, x->line, x->col, x->line,
+			 x->col + (int)strlen(x->name  ? x->name
+					      : x->val ? x->val
+						       : ""));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * disk-buffer(...) of destination driver d, as 3.38's diskq grammar and
+ * _attach() take it: disk-buf-size() is required (raised to 1 MiB with
+ * 3.38's warning), mem-buf-length() is ignored with a warning by a reliable
+ * queue and mem-buf-size() by a non-reliable one, truncate-size-ratio()
+ * is 0..1. compaction() (3.38 parses it, nothing uses it) is refused;
+ * names 3.38 does not know (prealloc() came in 4.x) are its syntax error.
+ * A file() whose name is a template would need one queue per expanded
+ * name: refused.
+ */
+static bool disk_buffer(struct lex *L, struct ls_cfg *c, struct ls_ddrv *d, struct otree *k,
+			const char *persist)
+{
+	static const char *const known[] = {
+	    "reliable",	 "disk-buf-size", "mem-buf-size",	 "mem-buf-length",
+	    "qout-size", "dir",		  "truncate-size-ratio", NULL};
+	const char *what = "disk_buffer";
+	for (size_t i = 0; i < k->n; i++) {
+		struct otree *x = k->kids[i];
+		if (x->name && in_list(known, x->name))
+			continue;
+		if (x->name && kw(x->name, "compaction")) {
+			opt_error(L, what, x, "compaction() is not supported by logsift");
+			return false;
+		}
+		lex_fail(
+		    L, 1,
+		    "Error parsing %s, syntax error, unexpected LL_IDENTIFIER, expecting ')' in "
+		    "%s:%d:%d-%d:%d:",
+		    what, x->file, x->line, x->col, x->line,
+		    x->col + (int)strlen(x->name  ? x->name
+					 : x->val ? x->val
+						  : ""));
+		return false;
+	}
+	if (d->kind == DST_USERTTY || d->kind == DST_STDOUT ||
+	    (d->kind == DST_FILE && !ls_tmpl_is_literal(d->path))) {
+		opt_error(L, "destination", k,
+			  d->kind == DST_FILE
+			      ? "disk-buffer() on a file() whose name is a template "
+				"is not supported by logsift"
+			      : "disk-buffer() is not supported by logsift here");
+		return false;
+	}
+	struct ls_dq_opts *q = xcalloc(sizeof *q);
+	d->dq = q;
+	q->reliable = opt_bool(k, "reliable", 0);
+	q->mem_buf_size = opt_find(k, "mem-buf-size") ? opt_num(k, "mem-buf-size", -1) : -1;
+	q->mem_buf_length = opt_find(k, "mem-buf-length") ? opt_num(k, "mem-buf-length", -1) : -1;
+	q->qout_size = opt_find(k, "qout-size") ? opt_num(k, "qout-size", -1) : -1;
+	q->truncate_ratio = -1;
+	struct otree *x;
+	static const char *const nonneg[] = {"disk-buf-size", "mem-buf-size", "mem-buf-length",
+					     "qout-size", NULL};
+	for (size_t i = 0; nonneg[i]; i++) {
+		const char *v = opt_str(k, nonneg[i]);
+		char *end;
+		if (v && (strtoll(v, &end, 0) < 0 || *end)) {
+			opt_error(L, what, opt_find(k, nonneg[i]),
+				  "syntax error, expecting a non-negative integer");
+			return false;
+		}
+	}
+	if ((x = opt_find(k, "truncate-size-ratio"))) {
+		const char *v = opt_str(k, "truncate-size-ratio");
+		char *end = NULL;
+		double r = v ? strtod(v, &end) : -1;
+		if (!v || *end || r < 0 || r > 1) {
+			opt_error(L, what, x->n ? x->kids[0] : x, "It cannot be bigger, than 1");
+			return false;
+		}
+		q->truncate_ratio = r;
+	}
+	const char *dir = opt_str(k, "dir");
+	q->dir = xstrdup(dir ? dir : "/var/lib/logsift");
+	size_t dl = strlen(q->dir);
+	while (dl > 1 && q->dir[dl - 1] == '/')
+		q->dir[--dl] = 0; /* 3.38 normalizes "dir/" */
+	q->persist = persist ? xstrdup(persist) : NULL;
+	const char *sz = opt_str(k, "disk-buf-size");
+	if (!sz) {
+		opt_error(
+		    L, what, k,
+		    "The required 'disk_buf_size()' parameter of diskq module has not been set");
+		return false;
+	}
+	q->disk_buf_size = strtoll(sz, NULL, 0);
+	if (q->disk_buf_size == 0) {
+		opt_error(L, what, opt_find(k, "disk-buf-size"),
+			  "disk-buf-size(0) (no disk part) is not supported by logsift");
+		return false;
+	}
+	if (q->disk_buf_size < 1048576) {
+		ls_cfg_warn(c,
+			    "WARNING: The configured disk buffer size is smaller than the minimum "
+			    "allowed; configured_size='%lld', minimum_allowed_size='1048576', "
+			    "new_size='1048576'",
+			    q->disk_buf_size);
+		q->disk_buf_size = 1048576;
+	}
+	if (q->reliable && q->mem_buf_length >= 0)
+		ls_cfg_warn(c,
+			    "WARNING: mem-buf-length parameter was ignored as it is not compatible "
+			    "with reliable queue. Did you mean mem-buf-size?");
+	if (!q->reliable && q->mem_buf_size >= 0)
+		ls_cfg_warn(c,
+			    "WARNING: mem-buf-size parameter was ignored as it is not compatible "
+			    "with non-reliable queue. Did you mean mem-buf-length?");
+	return true;
+}
+
 /* A destination driver name(o...): added to dst first, then filled in. */
 static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, const char *name,
 			struct otree *o)
@@ -2223,18 +2413,6 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	struct ls_ddrv *d = &dst->drv[dst->n_drv - 1];
 	struct ok_err e;
 	d->fd = -1;
-	/* no disk queue and no failover list yet: refused, never silently dropped */
-	static const char *const refused[] = {"disk-buffer", "failover"};
-	for (size_t i = 0; i < 2; i++) {
-		struct otree *k = opt_find(o, refused[i]);
-		if (k) {
-			lex_fail(L, 1,
-				 "Error parsing destination, %s() is not supported by logsift in "
-				 "%s:%d:%d-%d:%d:",
-				 refused[i], k->file, k->line, k->col, k->eline, k->ecol);
-			return false;
-		}
-	}
 	d->fifo_size = opt_num(o, "log-fifo-size", -1);
 	d->time_reopen = (int)opt_num(o, "time-reopen", -1);
 	d->topts.ts_format = -1;
@@ -2297,6 +2475,12 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 		unexpected_id(L, "destination", name, L->file, L->line, L->col, L->eline, L->ecol);
 		return false;
 	}
+	struct otree *fok = opt_find(o, "failover");
+	if (fok && !failover(L, d, fok))
+		return false;
+	struct otree *dbk = opt_find(o, "disk-buffer");
+	if (dbk && !disk_buffer(L, c, d, dbk, opt_str(o, "persist-name")))
+		return false;
 	return true;
 }
 
@@ -3164,6 +3348,14 @@ static void ddrv_close(struct ls_ddrv *d)
 	ls_tmpl_free(d->tmpl);
 	ls_tls_free(d->tls);
 	free(d->topts.send_tz);
+	for (size_t i = 0; i < d->n_servers; i++)
+		free(d->servers[i]);
+	free(d->servers);
+	if (d->dq) {
+		free(d->dq->dir);
+		free(d->dq->persist);
+		free(d->dq);
+	}
 }
 
 struct ls_filter *ls_filter_compile(struct ls_cfg *c, const char *expr, struct ok_err *e)

@@ -554,6 +554,7 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 	ls_dest_service(L->cfg, true); /* what the dropped writers can still take */
 	ls_cfg_free(L->cfg);
 	L->cfg = nc;
+	ls_dest_start(nc);
 	if (open_sources(L, e) < 0)
 		return -1;
 	internal_msg(L, 45, "Configuration reload finished;");
@@ -803,6 +804,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 			fclose(f);
 		}
 	}
+	ls_dest_start(L.cfg);
 	internal_msg(&L, 45, "logsift starting up; version='" OPSKIT_VERSION "'");
 	rc = run_loop(&L, o, e);
 	/* SIGTERM: drain what the sockets already hold, then flush */

@@ -47,6 +47,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diskq.h"
 #include "ls_int.h"
 
 /* Bytes queued before a writer writes without waiting for the loop to idle. */
@@ -189,14 +190,20 @@ static bool is_net(const struct ls_ddrv *d)
 }
 
 /* Start a non-blocking connect to the driver's address: 0 or -errno. */
-static int net_connect(struct ls_writer *w)
+/* The server w talks to: failover()'s current one, else the driver's. */
+static const char *server_host(const struct ls_writer *w)
 {
-	struct ls_ddrv *d = w->drv;
+	return w->drv->n_servers ? w->drv->servers[w->server] : w->drv->ip;
+}
+
+/* A non-blocking socket connecting to host at the driver's port: fd, or -errno. */
+static int sock_connect(const struct ls_ddrv *d, const char *host, bool *in_progress)
+{
 	struct addrinfo hints = {0}, *ai;
 	hints.ai_socktype = d->kind == DST_UDP ? SOCK_DGRAM : SOCK_STREAM;
 	char port[16];
 	snprintf(port, sizeof port, "%d", d->port);
-	if (getaddrinfo(d->ip, port, &hints, &ai) != 0)
+	if (getaddrinfo(host, port, &hints, &ai) != 0)
 		return -EADDRNOTAVAIL;
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -210,12 +217,36 @@ static int net_connect(struct ls_writer *w)
 		close(fd);
 		return r;
 	}
+	*in_progress = r < 0;
+	return fd;
+}
+
+/* failover(): the writer's name follows its server, for the messages. */
+static void name_after_server(struct ls_writer *w)
+{
+	char addr[300];
+	snprintf(addr, sizeof addr, "%s:%d", server_host(w), w->drv->port);
+	free(w->path);
+	w->path = strdup(addr);
+	if (!w->path)
+		abort();
+}
+
+static int net_connect(struct ls_writer *w)
+{
+	struct ls_ddrv *d = w->drv;
+	if (d->n_servers)
+		name_after_server(w);
+	bool in_progress;
+	int fd = sock_connect(d, server_host(w), &in_progress);
+	if (fd < 0)
+		return fd;
 	w->fd = fd;
-	w->connecting = r < 0;
+	w->connecting = in_progress;
 	if (d->tls) {
 		/* the session starts on the connecting socket; the handshake runs
 		 * at the first write once the connect has finished */
-		w->tctx = ls_tls_conn_new(d->tls, fd, w->path, d->ip);
+		w->tctx = ls_tls_conn_new(d->tls, fd, w->path, server_host(w));
 		w->ops = &tls_ops;
 	}
 	return 0;
@@ -245,14 +276,21 @@ static void report_recovered(struct ls_writer *w)
 		    notices,
 		    "Destination recovered, writing queued messages; %s='%s', destination='%s', "
 		    "queued='%zu'\n",
-		    is_net(w->drv) ? "server" : "filename", w->path, w->dst->name, w->qn);
+		    is_net(w->drv) ? "server" : "filename", w->path, w->dst->name,
+		    ls_writer_queued(w));
 }
 
 /* Open (file, pipe) or start connecting (socket); on failure retry later. */
+static void failover_step(struct ls_writer *w);
+
 static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 {
 	int r;
 	if (is_net(w->drv)) {
+		/* 3.38 moves to the next server at every reconnect */
+		if (w->drv->n_servers && w->opens >= 2)
+			failover_step(w);
+		w->opens++;
 		r = net_connect(w);
 	} else {
 		r = ls_file_open(c, w->drv, w->path);
@@ -297,12 +335,19 @@ static void writer_fail(struct ls_cfg *c, struct ls_writer *w, int err)
 	w->retry_ms = ls_now_ms() + 1000LL * reopen_s(c, w->drv);
 }
 
-static void queue_pop(struct ls_writer *w, bool written)
+static void dq_acked(struct ls_writer *w);
+
+/* Retire q[0]: written (counted; its disk record acknowledged) or not
+ * (counted as dropped unless kept, i.e. saved in the disk-buffer). */
+static void queue_pop_kept(struct ls_writer *w, bool written, bool kept)
 {
 	struct ls_qent *e = &w->q[w->qh];
 	if (e->win)
 		ls_window_release(e->win);
-	if (written) {
+	if (written && e->disk)
+		dq_acked(w);
+	if (kept) {
+	} else if (written) {
 		w->dst->written++;
 		w->drv->written++;
 	} else {
@@ -311,6 +356,11 @@ static void queue_pop(struct ls_writer *w, bool written)
 	}
 	w->qh = (w->qh + 1) & (w->qcap - 1);
 	w->qn--;
+}
+
+static void queue_pop(struct ls_writer *w, bool written)
+{
+	queue_pop_kept(w, written, false);
 }
 
 /* N bytes were written: move head, retire whole messages (design note 3). */
@@ -330,7 +380,8 @@ static void compact(struct ls_writer *w)
 {
 	if (w->head == w->tail) {
 		size_t extra = w->buf.len - w->tail;
-		memmove(w->buf.p, w->buf.p + w->tail, extra);
+		if (extra)
+			memmove(w->buf.p, w->buf.p + w->tail, extra);
 		w->buf.len = extra;
 		w->head = w->tail = 0;
 		if (w->buf.cap > (4u << 20) && !extra) {
@@ -346,16 +397,22 @@ static void compact(struct ls_writer *w)
 }
 
 /* Write what is queued until done, would-block or error. */
+static void dq_refill(struct ls_cfg *c, struct ls_writer *w);
+
 static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 {
-	if (w->fd < 0 || w->connecting || w->blocked || !w->qn)
+	if (w->fd < 0 || w->connecting || w->blocked || (!w->qn && !w->dq))
 		return;
 	if (w->retry_ms) {
 		if (ls_now_ms() < w->retry_ms)
 			return;
 		w->retry_ms = 0;
 	}
-	while (w->qn) {
+	for (;;) {
+		if (w->dq)
+			dq_refill(c, w);
+		if (!w->qn)
+			break;
 		size_t n = w->dgram ? w->q[w->qh].len : w->tail - w->head;
 		ssize_t r = w->ops->write(w, w->buf.p + w->head, n);
 		if (r == -EINTR)
@@ -382,6 +439,8 @@ static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 	compact(w);
 }
 
+static void dq_open(struct ls_cfg *c, struct ls_writer *w);
+
 struct ls_writer *ls_writer_get(struct ls_cfg *c, struct ls_dest *dst, struct ls_ddrv *d,
 				const char *path)
 {
@@ -400,6 +459,7 @@ struct ls_writer *ls_writer_get(struct ls_cfg *c, struct ls_dest *dst, struct ls
 	if (!w->path)
 		abort();
 	w->fd = -1;
+	w->probe_fd = -1;
 	w->ops = &fd_ops;
 	w->dst = dst;
 	w->drv = d;
@@ -407,30 +467,15 @@ struct ls_writer *ls_writer_get(struct ls_cfg *c, struct ls_dest *dst, struct ls
 	w->dgram = d->kind == DST_UDP;
 	w->next = d->files;
 	d->files = w;
+	if (d->dq)
+		dq_open(c, w);
 	writer_open(c, w);
 	return w;
 }
 
-int ls_writer_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *win)
+/* Queue the len bytes at w->tail as one entry (the caller took win's slot). */
+static void enqueue(struct ls_writer *w, size_t len, struct ls_window *win, bool disk)
 {
-	size_t len = w->buf.len - w->tail;
-	size_t bound = fifo_size(c, w->drv);
-	if (!len) {
-		/* an empty line (template("")): nothing to write, and write(2)
-		 * of 0 bytes would look like a full disk */
-		w->dst->written++;
-		w->drv->written++;
-		return 1;
-	}
-	if (w->qn >= bound) {
-		writer_flush(c, w);
-		if (w->qn >= bound && !win) {
-			w->buf.len = w->tail;
-			w->dst->dropped++;
-			w->drv->dropped++;
-			return 0;
-		}
-	}
 	if (w->qn == w->qcap) {
 		/* grow the ring, unrolled so that it starts at 0 */
 		size_t cap = w->qcap ? w->qcap * 2 : 64;
@@ -444,12 +489,52 @@ int ls_writer_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *wi
 		w->qh = 0;
 		w->qcap = cap;
 	}
-	w->q[(w->qh + w->qn) & (w->qcap - 1)] = (struct ls_qent){(uint32_t)len, win};
+	w->q[(w->qh + w->qn) & (w->qcap - 1)] = (struct ls_qent){(uint32_t)len, disk, win};
 	w->qn++;
-	w->tail = w->buf.len;
+	w->tail += len;
+}
+
+static void take_slot(struct ls_window *win)
+{
 	if (win) {
 		win->avail--;
 		win->refs++;
+	}
+}
+
+static void count_drop(struct ls_writer *w)
+{
+	w->buf.len = w->tail;
+	w->dst->dropped++;
+	w->drv->dropped++;
+}
+
+static int dq_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *win);
+
+int ls_writer_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *win)
+{
+	size_t len = w->buf.len - w->tail;
+	size_t bound = fifo_size(c, w->drv);
+	if (!len) {
+		/* an empty line (template("")): nothing to write, and write(2)
+		 * of 0 bytes would look like a full disk */
+		w->dst->written++;
+		w->drv->written++;
+		return 1;
+	}
+	if (w->dq) {
+		if (!dq_commit(c, w, win))
+			return 0;
+	} else {
+		if (w->qn >= bound) {
+			writer_flush(c, w);
+			if (w->qn >= bound && !win) {
+				count_drop(w);
+				return 0;
+			}
+		}
+		enqueue(w, len, win, false);
+		take_slot(win);
 	}
 	if (w->tail - w->head >= BATCH_BYTES || w->qn >= bound ||
 	    (c->o.flush_lines > 0 && w->qn >= (size_t)c->o.flush_lines))
@@ -457,12 +542,18 @@ int ls_writer_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *wi
 	return 1;
 }
 
+static void dq_close(struct ls_writer *w);
+
 static void writer_free(struct ls_writer *w)
 {
+	if (w->dq)
+		dq_close(w); /* saves or keeps what is queued */
 	while (w->qn)
 		queue_pop(w, false);
 	if (w->fd >= 0)
 		w->ops->close(w);
+	if (w->probe_fd >= 0)
+		close(w->probe_fd);
 	free(w->q);
 	ls_buf_free(&w->buf);
 	free(w->path);
@@ -478,6 +569,529 @@ void ls_writers_free(struct ls_ddrv *d)
 	d->files = NULL;
 }
 
+/* ------------------------------------------------------------ disk-buffer */
+
+/*
+ * disk-buffer() as 3.38's LogQueueDiskReliable / LogQueueDiskNonReliable,
+ * over diskq.c's ring file. The writer's byte FIFO plays qout (qout-size()
+ * messages read ahead into memory; 3.38 keeps them there too).
+ *
+ * reliable(yes): every message is written to the file first; one that does
+ * not fit is dropped and counted ("Destination reliable queue full"), with or
+ * without flow control, as 3.38 drops it. A flow-controlled message gives its
+ * source's window slot back once its record is fdatasync'ed, unless the
+ * file's free space is below mem-buf-size(): then the slot is held until the
+ * message is written to the destination, which is how 3.38's flow control
+ * sees a full reliable buffer. A record is acknowledged (its space freed)
+ * only after the destination took all of it, so a crash re-sends at most
+ * the messages in the FIFO (read, not yet written: at most qout-size()).
+ *
+ * reliable(no): a message goes to memory while the file is empty and the
+ * FIFO has room (qout), else to the file, else to the overflow queue of
+ * mem-buf-length() messages (window slot held), else it is dropped and
+ * counted. Records read back into memory leave the file at once. A crash
+ * loses the memory parts (FIFO and overflow); a clean stop saves them into
+ * the file in order.
+ */
+struct held {
+	uint64_t seq;	       /* record whose write gives the slot back */
+	struct ls_window *win; /* slot held (reliable, free space < mem-buf-size) */
+};
+struct ovf {
+	uint32_t len; /* bytes in ob */
+	struct ls_window *win;
+};
+struct ls_dqw {
+	struct ls_qf qf;
+	bool reliable;
+	long long mem_buf_size;
+	size_t mem_buf_length, qout;
+	struct held *held; /* reliable: held slots, oldest first from hh */
+	size_t hh, hn, hcap;
+	struct ls_window **unsynced; /* reliable: slots to give back after fdatasync */
+	size_t un, ucap;
+	struct ls_buf ob; /* non-reliable overflow bytes, from oh on */
+	size_t oh;
+	struct ovf *ov; /* its entries, from ovh */
+	size_t ovh, ovn, ovcap;
+	bool full_said; /* "queue full" printed for the current run of drops */
+};
+
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return p;
+	size_t n = *cap ? *cap * 2 : 64;
+	while (n < need)
+		n *= 2;
+	p = realloc(p, n * size);
+	if (!p)
+		abort();
+	*cap = n;
+	return p;
+}
+
+/* FNV-1a: the file name from the driver's persist identity. */
+static uint64_t fnv(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+/*
+ * The queue file of w: DIR/logsift-HASH.rqf (reliable) or .qf, HASH from
+ * persist-name() or the driver's kind and target, as 3.38 keys its queue by
+ * the driver's persist name (the name itself lives in its persist file).
+ */
+static void dq_open(struct ls_cfg *c, struct ls_writer *w)
+{
+	const struct ls_dq_opts *o = w->drv->dq;
+	(void)c;
+	struct ls_dqw *q = calloc(1, sizeof *q);
+	if (!q)
+		abort();
+	q->reliable = o->reliable;
+	q->mem_buf_size = o->mem_buf_size >= 0 ? o->mem_buf_size : 163840000LL;
+	q->mem_buf_length =
+	    o->mem_buf_length >= 0 ? (size_t)o->mem_buf_length : fifo_size(c, w->drv);
+	q->qout = (size_t)(o->qout_size >= 0 ? o->qout_size : 1000);
+	if (!q->qout)
+		q->qout = 1; /* the writer needs one message in memory to write */
+	char id[600], path[4000];
+	if (o->persist)
+		snprintf(id, sizeof id, "persist:%s", o->persist);
+	else
+		snprintf(id, sizeof id, "%d:%s:%d", (int)w->drv->kind, w->path,
+			 w->drv->syslog_proto);
+	snprintf(path, sizeof path, "%s/logsift-%016llx.%s", o->dir, (unsigned long long)fnv(id),
+		 o->reliable ? "rqf" : "qf");
+	struct ok_err e;
+	mkdirs(path, 0700); /* 3.38 creates the directory too */
+	int r = ls_qf_open(&q->qf, path, o->disk_buf_size, o->reliable,
+			   o->truncate_ratio >= 0 ? o->truncate_ratio : 0.1, &e);
+	if (r < 0 && r != -ENOMEM && r != -EACCES && r != -ENOENT && r != -ELOOP) {
+		/* unreadable: kept aside for inspection, a new one started (3.38:
+		 * "Error opening disk-queue file, a new one started") */
+		char aside[4100];
+		snprintf(aside, sizeof aside, "%s.corrupted", path);
+		if (notices)
+			fprintf(notices,
+				"%s; filename='%s', offset='%lld'; a new one started, old kept as "
+				"'%s'\n",
+				e.msg, path, e.offset, aside);
+		rename(path, aside);
+		r = ls_qf_open(&q->qf, path, o->disk_buf_size, o->reliable,
+			       o->truncate_ratio >= 0 ? o->truncate_ratio : 0.1, &e);
+	}
+	if (r < 0) {
+		if (notices)
+			fprintf(notices, "%s: %s (%s); destination='%s', disk-buffer not used\n",
+				path, e.msg, strerror(-r), w->dst->name);
+		free(q);
+		return;
+	}
+	if (q->qf.bad_off >= 0 && notices)
+		fprintf(notices,
+			"Disk-queue file damaged, the records from here on are skipped; "
+			"filename='%s', offset='%lld', recovered='%llu'\n",
+			path, (long long)q->qf.bad_off, (unsigned long long)ls_qf_length(&q->qf));
+	else if (ls_qf_length(&q->qf) && notices)
+		fprintf(notices,
+			"Disk-queue file loaded; filename='%s', queued='%llu', destination='%s'\n",
+			path, (unsigned long long)ls_qf_length(&q->qf), w->dst->name);
+	w->dq = q;
+}
+
+/* A written message's record: acknowledged (reliable), its held slot back. */
+static void dq_acked(struct ls_writer *w)
+{
+	ls_qf_ack(&w->dq->qf, 1);
+}
+
+static void dq_release_unsynced(struct ls_dqw *q)
+{
+	for (size_t i = 0; i < q->un; i++)
+		ls_window_release(q->unsynced[i]);
+	q->un = 0;
+}
+
+static void say_full(struct ls_writer *w, const char *what)
+{
+	if (w->dq->full_said || !notices)
+		return;
+	w->dq->full_said = true;
+	fprintf(notices,
+		"%s; filename='%s', queue_len='%llu', disk_buf_size='%lld', destination='%s'\n",
+		what, w->dq->qf.path, (unsigned long long)ls_writer_queued(w),
+		(long long)w->dq->qf.max, w->dst->name);
+}
+
+/* Push bytes to the file; a full ring first persists acknowledgements (frees space). */
+static int dq_push(struct ls_dqw *q, const void *p, size_t len)
+{
+	int r = ls_qf_push(&q->qf, p, (uint32_t)len);
+	if (r == -ENOSPC && q->qf.dirty && ls_qf_sync(&q->qf) == 0)
+		r = ls_qf_push(&q->qf, p, (uint32_t)len);
+	return r;
+}
+
+/* The message formatted at w->tail into the disk-buffer: 1 queued, 0 dropped. */
+static int dq_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *win)
+{
+	struct ls_dqw *q = w->dq;
+	size_t len = w->buf.len - w->tail;
+	const char *p = w->buf.p + w->tail;
+	(void)c;
+	if (q->reliable) {
+		if (dq_push(q, p, len) < 0) {
+			say_full(w, "Destination reliable queue full, dropping message");
+			count_drop(w);
+			return 0;
+		}
+		q->full_said = false;
+		bool hold = win && ls_qf_empty_space(&q->qf) < q->mem_buf_size;
+		take_slot(win);
+		if (ls_qf_unread(&q->qf) == 1 && w->qn < q->qout) {
+			/* fast path: the message stays in memory, read head past it */
+			ls_qf_read_skip(&q->qf);
+			enqueue(w, len, hold ? win : NULL, true);
+		} else {
+			w->buf.len = w->tail;
+			if (hold) {
+				q->held =
+				    grow(q->held, &q->hcap, q->hh + q->hn + 1, sizeof *q->held);
+				q->held[q->hh + q->hn++] = (struct held){q->qf.write_seq - 1, win};
+			}
+		}
+		if (win && !hold) {
+			q->unsynced = grow(q->unsynced, &q->ucap, q->un + 1, sizeof *q->unsynced);
+			q->unsynced[q->un++] = win;
+		}
+		return 1;
+	}
+	if (!ls_qf_unread(&q->qf) && !q->ovn && w->qn < q->qout) {
+		enqueue(w, len, NULL, false); /* qout: acknowledged at once, as 3.38 */
+		return 1;
+	}
+	if (!q->ovn && dq_push(q, p, len) == 0) {
+		w->buf.len = w->tail;
+		q->full_said = false;
+		return 1;
+	}
+	if (q->ovn < q->mem_buf_length) {
+		if (q->oh && q->oh == q->ob.len) {
+			q->ob.len = q->oh = 0;
+		}
+		ls_buf_add(&q->ob, p, len);
+		q->ov = grow(q->ov, &q->ovcap, q->ovh + q->ovn + 1, sizeof *q->ov);
+		q->ov[q->ovh + q->ovn++] = (struct ovf){(uint32_t)len, win};
+		take_slot(win);
+		w->buf.len = w->tail;
+		return 1;
+	}
+	say_full(w, "Destination queue full, dropping message");
+	count_drop(w);
+	return 0;
+}
+
+/* Drop the oldest overflow entry from the books (its bytes were used). */
+static void ovf_pop(struct ls_dqw *q)
+{
+	q->oh += q->ov[q->ovh].len;
+	q->ovh++;
+	if (!--q->ovn) {
+		q->ovh = 0;
+		q->ob.len = q->oh = 0;
+	}
+}
+
+/* Read records back into the FIFO up to qout-size(); move overflow on. */
+static void dq_refill(struct ls_cfg *c, struct ls_writer *w)
+{
+	struct ls_dqw *q = w->dq;
+	(void)c;
+	while (w->qn < q->qout && ls_qf_unread(&q->qf)) {
+		uint64_t seq = q->qf.read_seq;
+		ssize_t n = ls_qf_read(&q->qf);
+		if (n <= 0) {
+			/* our own file changed under us: what is left is lost */
+			uint64_t lost = ls_qf_unread(&q->qf);
+			if (notices)
+				fprintf(notices,
+					"Error reading disk-queue file, %llu messages lost; "
+					"filename='%s', offset='%lld'\n",
+					(unsigned long long)lost, q->qf.path,
+					(long long)q->qf.read_off);
+			q->qf.write_seq = q->qf.read_seq;
+			q->qf.write_off = q->qf.read_off;
+			w->dst->dropped += lost;
+			w->drv->dropped += lost;
+			break;
+		}
+		struct ls_window *win = NULL;
+		if (q->reliable && q->hn && q->held[q->hh].seq == seq) {
+			win = q->held[q->hh++].win;
+			if (!--q->hn)
+				q->hh = 0;
+		}
+		if (!q->reliable)
+			ls_qf_ack(&q->qf, 1); /* non-reliable: out of the file once in memory */
+		w->buf.len = w->tail;
+		ls_buf_add(&w->buf, q->qf.rec, (size_t)n);
+		enqueue(w, (size_t)n, win, q->reliable);
+	}
+	while (q->ovn) {
+		struct ovf *e = &q->ov[q->ovh];
+		const char *p = q->ob.p + q->oh;
+		if (!ls_qf_unread(&q->qf) && w->qn < q->qout) {
+			w->buf.len = w->tail;
+			ls_buf_add(&w->buf, p, e->len);
+			enqueue(w, e->len, NULL, false);
+		} else if (ls_qf_push(&q->qf, p, e->len) < 0) {
+			break;
+		}
+		if (e->win)
+			ls_window_release(e->win);
+		ovf_pop(q);
+	}
+}
+
+/* Per loop turn: records durable, then the slots that waited for it back. */
+static void dq_sync(struct ls_writer *w)
+{
+	struct ls_dqw *q = w->dq;
+	if (ls_qf_sync(&q->qf) == 0)
+		dq_release_unsynced(q);
+}
+
+/*
+ * Close: reliable: every queued message is in the file (the FIFO only
+ * caches it); sync and keep. Non-reliable: the memory parts (FIFO from the
+ * start of its first message, then the file's records, then the overflow)
+ * go into a new file that replaces the old one, as 3.38 saves qout and
+ * qoverflow at a clean stop.
+ */
+static void dq_close(struct ls_writer *w)
+{
+	struct ls_dqw *q = w->dq;
+	if (!q->reliable && (w->qn || q->ovn)) {
+		char tmp[4100];
+		snprintf(tmp, sizeof tmp, "%s.new", q->qf.path);
+		unlink(tmp);
+		struct ls_qf nq;
+		struct ok_err e;
+		uint64_t lost = 0;
+		if (ls_qf_open(&nq, tmp, q->qf.max, false, 0, &e) == 0) {
+			size_t off = w->head - w->done;
+			for (size_t i = 0; i < w->qn; i++) {
+				struct ls_qent *qe = &w->q[(w->qh + i) & (w->qcap - 1)];
+				lost += ls_qf_push(&nq, w->buf.p + off, qe->len) < 0;
+				off += qe->len;
+			}
+			ssize_t n;
+			while ((n = ls_qf_read(&q->qf)) > 0)
+				lost += ls_qf_push(&nq, q->qf.rec, (uint32_t)n) < 0;
+			for (size_t i = 0, o = q->oh; i < q->ovn; i++) {
+				lost += ls_qf_push(&nq, q->ob.p + o, q->ov[q->ovh + i].len) < 0;
+				o += q->ov[q->ovh + i].len;
+			}
+			if (ls_qf_sync(&nq) == 0 && fdatasync(nq.fd) == 0 &&
+			    rename(tmp, q->qf.path) == 0) {
+				w->dst->dropped += lost;
+				w->drv->dropped += lost;
+				while (w->qn)
+					queue_pop_kept(w, false, true);
+			} else {
+				unlink(tmp);
+			}
+			ls_qf_close(&nq);
+		}
+	} else {
+		/* reliable: FIFO entries are records; they stay unacknowledged */
+		while (w->qn && q->reliable)
+			queue_pop_kept(w, false, true);
+	}
+	for (size_t i = 0; i < q->ovn; i++)
+		if (q->ov[q->ovh + i].win)
+			ls_window_release(q->ov[q->ovh + i].win);
+	for (size_t i = 0; i < q->hn; i++)
+		ls_window_release(q->held[q->hh + i].win);
+	dq_release_unsynced(q);
+	ls_qf_close(&q->qf);
+	free(q->held);
+	free(q->unsynced);
+	free(q->ov);
+	ls_buf_free(&q->ob);
+	free(q);
+	w->dq = NULL;
+}
+
+size_t ls_writer_queued(const struct ls_writer *w)
+{
+	size_t n = w->qn;
+	if (w->dq)
+		n += (size_t)ls_qf_unread(&w->dq->qf) + w->dq->ovn;
+	return n;
+}
+
+void ls_dest_start(struct ls_cfg *c)
+{
+	for (size_t i = 0; i < c->n_dst; i++)
+		for (size_t k = 0; k < c->dst[i]->n_drv; k++) {
+			struct ls_ddrv *d = &c->dst[i]->drv[k];
+			if (!d->dq || d->files)
+				continue;
+			if (is_net(d)) {
+				ls_writer_get(c, c->dst[i], d, NULL);
+				continue;
+			}
+			/* pipe() or file() with a fixed name (cfg.c refuses others) */
+			struct ls_msg m;
+			struct ls_buf path = {0};
+			ls_msg_init(&m);
+			ls_tmpl_format(d->path, &m, &path);
+			if (path.p)
+				ls_writer_get(c, c->dst[i], d, path.p);
+			ls_buf_free(&path);
+			ls_msg_free(&m);
+		}
+}
+
+/* ---------------------------------------------------------------- failover */
+
+/*
+ * failover() as 3.38's afinet-dest-failover.c: the servers are the primary
+ * then servers(), all on the driver's port. The first connection and the
+ * first reconnect go to the primary (3.38 starts its iterator only at the
+ * first reconnect); every later reconnect (after time-reopen()) steps to
+ * the next server. Past the last one: the primary again, or with failback() the
+ * first failover server. With failback(), leaving the primary starts TCP
+ * probes of it every tcp-probe-interval() seconds; after
+ * successful-probes-required() successes in a row the probe's connection
+ * becomes the writer's (the message in progress starts over on it).
+ */
+static void failover_step(struct ls_writer *w)
+{
+	struct ls_ddrv *d = w->drv;
+	size_t prev = w->server;
+	w->server++;
+	if (w->server >= d->n_servers) {
+		w->server = d->failback && d->n_servers > 1 ? 1 : 0;
+		if (notices && !w->server)
+			fprintf(notices,
+				"Last failover server reached, trying the original host again; "
+				"host='%s', destination='%s'\n",
+				server_host(w), w->dst->name);
+		else if (notices)
+			fprintf(notices,
+				"Last failover server reached, trying the first failover again; "
+				"next_failover_server='%s', destination='%s'\n",
+				server_host(w), w->dst->name);
+		return;
+	}
+	if (d->failback && prev == 0) {
+		w->probe_ms = ls_now_ms(); /* the first probe at once, as 3.38 */
+		w->probes = 0;
+		if (notices)
+			fprintf(
+			    notices,
+			    "Current primary server is inaccessible, sending the messages to the "
+			    "next failover server; next_failover_server='%s', destination='%s'\n",
+			    server_host(w), w->dst->name);
+		return;
+	}
+	if (notices)
+		fprintf(notices,
+			"Current failover server is inaccessible, sending the messages to the "
+			"next failover server; next_failover_server='%s', destination='%s'\n",
+			server_host(w), w->dst->name);
+}
+
+/* A probe of the primary ended: ok (connected) or not. */
+static void probe_done(struct ls_cfg *c, struct ls_writer *w, bool ok)
+{
+	struct ls_ddrv *d = w->drv;
+	if (!ok) {
+		w->probes = 0;
+		if (w->probe_fd >= 0)
+			close(w->probe_fd);
+		w->probe_fd = -1;
+		w->probe_ms = ls_now_ms() + 1000LL * d->probe_interval;
+		return;
+	}
+	w->probes++;
+	if (notices)
+		fprintf(notices,
+			"Probing primary server successful; successful-probes-received='%d', "
+			"successful-probes-required='%d'\n",
+			w->probes, d->probes_required);
+	if (w->probes < d->probes_required) {
+		close(w->probe_fd);
+		w->probe_fd = -1;
+		w->probe_ms = ls_now_ms() + 1000LL * d->probe_interval;
+		return;
+	}
+	if (notices)
+		fprintf(notices,
+			"Primary server seems to be stable, reconnecting to primary server\n");
+	/* the probe's connection replaces the failover server's */
+	if (w->fd >= 0)
+		w->ops->close(w);
+	if (w->is_stream_sock) {
+		w->head -= w->done;
+		w->done = 0;
+	}
+	w->server = 0;
+	name_after_server(w);
+	w->fd = w->probe_fd;
+	w->probe_fd = -1;
+	w->probe_ms = 0;
+	w->probes = 0;
+	w->connecting = w->blocked = false;
+	w->retry_ms = 0;
+	if (d->tls) {
+		w->tctx = ls_tls_conn_new(d->tls, w->fd, w->path, server_host(w));
+		w->ops = &tls_ops;
+	}
+	report_recovered(w);
+	writer_flush(c, w);
+}
+
+/* Start the probe that is due. */
+static void probe_start(struct ls_cfg *c, struct ls_writer *w)
+{
+	w->probe_ms = 0;
+	if (notices)
+		fprintf(notices, "Probing the primary server.; tcp-probe-interval='%d'\n",
+			w->drv->probe_interval);
+	bool in_progress;
+	int fd = sock_connect(w->drv, w->drv->servers[0], &in_progress);
+	if (fd < 0) {
+		probe_done(c, w, false);
+		return;
+	}
+	w->probe_fd = fd;
+	if (!in_progress)
+		probe_done(c, w, true);
+}
+
+/* The probe socket is ready: its connect's result. */
+static void probe_event(struct ls_cfg *c, struct ls_writer *w)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+	if (getsockopt(w->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err && notices)
+		fprintf(
+		    notices,
+		    "Connection towards primary server failed; server='%s:%d', error='%s (%d)'\n",
+		    w->drv->servers[0], w->drv->port, strerror(err), err);
+	probe_done(c, w, err == 0);
+}
+
 /* ---------------------------------------------------------- the event loop */
 
 #define FOR_WRITERS(c, w)                                                                          \
@@ -490,10 +1104,19 @@ int ls_dest_service(struct ls_cfg *c, bool flush_all)
 	int64_t now = ls_now_ms(), next = -1;
 	FOR_WRITERS(c, w)
 	{
+		if (w->probe_ms && now >= w->probe_ms && w->probe_fd < 0 && w->server)
+			probe_start(c, w);
+		if (w->probe_ms) {
+			int64_t left = w->probe_ms > now ? w->probe_ms - now : 0;
+			if (next < 0 || left < next)
+				next = left;
+		}
 		if (w->fd < 0 && now >= w->retry_ms)
 			writer_open(c, w);
 		if (w->fd >= 0 && (flush_all || w->tail - w->head >= BATCH_BYTES))
 			writer_flush(c, w);
+		if (w->dq)
+			dq_sync(w); /* after the writes: their acknowledgements too */
 		if (w->retry_ms) {
 			int64_t left = w->retry_ms > now ? w->retry_ms - now : 0;
 			if (next < 0 || left < next)
@@ -508,6 +1131,10 @@ size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **w
 	size_t n = 0;
 	FOR_WRITERS(c, w)
 	{
+		if (w->probe_fd >= 0 && n < max) {
+			pf[n] = (struct pollfd){.fd = w->probe_fd, .events = POLLOUT};
+			ws[n++] = w;
+		}
 		if (w->fd < 0 || n == max)
 			continue;
 		short ev = 0;
@@ -529,6 +1156,10 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 	for (size_t i = 0; i < n; i++) {
 		struct ls_writer *w = ws[i];
 		short re = pf[i].revents;
+		if (re && w->probe_fd >= 0 && w->probe_fd == pf[i].fd) {
+			probe_event(c, w);
+			continue;
+		}
 		if (!re || w->fd != pf[i].fd)
 			continue;
 		if (w->connecting) {
@@ -593,7 +1224,7 @@ size_t ls_dest_writers(const struct ls_cfg *c)
 {
 	size_t n = 0;
 	FOR_WRITERS(c, w)
-	n++;
+	n += 1 + (w->probe_fd >= 0); /* poll entries: a failback probe too */
 	return n;
 }
 
@@ -617,8 +1248,13 @@ void ls_dest_close_all(struct ls_cfg *c)
 /* Same persist identity: kind and target (syslog-ng's persist name). */
 static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 {
-	if (a->kind != b->kind)
+	if (a->kind != b->kind || !a->dq != !b->dq || (a->dq && a->dq->reliable != b->dq->reliable))
 		return false;
+	if (a->n_servers != b->n_servers)
+		return false;
+	for (size_t i = 0; i < a->n_servers; i++)
+		if (strcmp(a->servers[i], b->servers[i]))
+			return false;
 	if (is_net(a))
 		return !strcmp(a->ip, b->ip) && a->port == b->port &&
 		       a->syslog_proto == b->syslog_proto && !a->tls == !b->tls;
@@ -642,6 +1278,15 @@ static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 
 void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 {
+	/* source counters go on too: 3.38 keeps source;NAME and
+	 * center;;received across a reload (syslog-ng-ctl stats) */
+	for (size_t i = 0; i < nc->n_src; i++)
+		for (size_t j = 0; j < c->n_src; j++)
+			if (!strcmp(nc->src[i]->name, c->src[j]->name)) {
+				nc->src[i]->received = c->src[j]->received;
+				nc->src[i]->dropped = c->src[j]->dropped;
+				nc->src[i]->delivered = c->src[j]->delivered;
+			}
 	for (size_t i = 0; i < nc->n_dst; i++) {
 		struct ls_dest *nd = nc->dst[i];
 		for (size_t j = 0; j < c->n_dst; j++) {

@@ -182,8 +182,22 @@ struct ls_wops {
 /* One queued message: its length in the writer's byte FIFO, its window. */
 struct ls_qent {
 	uint32_t len;
+	bool disk;	       /* reliable disk-buffer(): its record awaits this write */
 	struct ls_window *win; /* flow-controlled: slot to give back, else NULL */
 };
+
+/* disk-buffer() of a destination driver, as 3.38's DiskQueueOptions (-1: default). */
+struct ls_dq_opts {
+	bool reliable;
+	long long disk_buf_size; /* bytes, at least 1 MiB */
+	long long mem_buf_size;	 /* reliable: bytes (163840000) */
+	long mem_buf_length;	 /* non-reliable: messages (log-fifo-size) */
+	long qout_size;		 /* messages read ahead into memory (1000) */
+	char *dir;		 /* where the file lives */
+	double truncate_ratio;	 /* truncate-size-ratio() (0.1) */
+	char *persist;		 /* persist-name() of the driver, or NULL */
+};
+struct ls_dqw; /* dest.c: a writer's disk-buffer state */
 
 /*
  * A writer: one open file, pipe or socket of a destination driver and its
@@ -216,6 +230,12 @@ struct ls_writer {
 	struct ls_dest *dst;	   /* counters */
 	struct ls_ddrv *drv;	   /* owner */
 	struct ls_writer *next;	   /* the driver's other writers (file templates) */
+	struct ls_dqw *dq;	   /* disk-buffer() state, or NULL */
+	size_t server;		   /* failover(): index of the current server */
+	int opens;		   /* failover(): connects so far (from the third one, step) */
+	int probe_fd;		   /* failback(): connect probe towards the primary, or -1 */
+	int probes;		   /* failback(): successful probes in a row */
+	int64_t probe_ms;	   /* failback(): when the next probe starts (0: none) */
 };
 
 struct ls_ddrv {
@@ -235,6 +255,12 @@ struct ls_ddrv {
 	int fd;			   /* unused (kept for cfg.c) */
 	long long last_fail;	   /* unused */
 	char *persist;		   /* unused */
+	struct ls_dq_opts *dq;	   /* disk-buffer(), or NULL */
+	char **servers;		   /* failover(): the primary (ip), then servers() */
+	size_t n_servers;	   /* 0: no failover() */
+	bool failback;		   /* failback(): probe the primary, return to it */
+	int probe_interval;	   /* tcp-probe-interval() seconds (60) */
+	int probes_required;	   /* successful-probes-required() (3) */
 	uint64_t processed, written, dropped; /* this driver's share of the counters */
 };
 
@@ -353,6 +379,12 @@ int ls_file_open(struct ls_cfg *c, struct ls_ddrv *d, const char *path);
 void ls_window_release(struct ls_window *w);
 /* Monotonic milliseconds. */
 int64_t ls_now_ms(void);
+/* Open the writers of drivers with a disk-buffer(), so that what a previous
+ * run left on disk is sent without waiting for a new message. */
+void ls_dest_start(struct ls_cfg *c);
+/* Messages w holds: its FIFO plus, with a disk-buffer, the file's unread
+ * records and the overflow (syslog-ng's "queued"). */
+size_t ls_writer_queued(const struct ls_writer *w);
 /* fpath.c */
 /*
  * 0 when the expanded file name path (from d's name template, for m) may

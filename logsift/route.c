@@ -391,7 +391,7 @@ void ls_stats_print(const struct ls_cfg *c, FILE *out)
 		uint64_t queued = 0;
 		for (size_t k = 0; k < c->dst[i]->n_drv; k++)
 			for (const struct ls_writer *w = c->dst[i]->drv[k].files; w; w = w->next)
-				queued += w->qn;
+				queued += ls_writer_queued(w);
 		fprintf(out,
 			"destination;%s;written=%llu;dropped=%llu;failed=%llu;processed=%llu;"
 			"queued=%llu;refused=%llu\n",
@@ -442,7 +442,7 @@ void ls_stats_ctl(const struct ls_cfg *c, struct ls_buf *out)
 			const struct ls_ddrv *d = &dst->drv[k];
 			uint64_t queued = 0;
 			for (const struct ls_writer *w = d->files; w; w = w->next)
-				queued += w->qn;
+				queued += ls_writer_queued(w);
 			char inst[512];
 			if (d->kind == DST_TCP || d->kind == DST_UDP)
 				snprintf(inst, sizeof inst, "%s,%s:%d",

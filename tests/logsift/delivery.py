@@ -486,6 +486,349 @@ log {{ source(s_dev); filter(f_odd); destination(d_fwd); }};
     print('stats ' + f'{d}/{who}.stats')
 
 
+def src_processed(who, d):
+    """The tcp source's processed counter through the control socket."""
+    out, kv = ctl_stats(who, d)
+    return sum(v for k, v in kv.items() if k.startswith('source;') and k.endswith(';processed'))
+
+
+def start_daemon(who, d, conf_path):
+    """The daemon on an existing config file (a restart keeps its files)."""
+    err = open(os.path.join(d, who + '.err'), 'a')
+    if who == 'ours':
+        cmd = [LS, '-f', conf_path, '--control=' + d + '/ctl']
+    else:
+        cmd = [SNG, '-f', conf_path, '--no-caps', '-F', '-e', '--persist-file=' + d + '/persist',
+               '--pidfile=' + d + '/pid', '--control=' + d + '/ctl']
+    return subprocess.Popen(cmd, stdout=err, stderr=err)
+
+
+def drain(c, secs):
+    """Everything c sends until it closes or is quiet for secs."""
+    c.settimeout(secs)
+    data = []
+    while True:
+        try:
+            b = c.recv(1 << 16)
+        except (socket.timeout, ConnectionError):
+            break
+        if not b:
+            break
+        data.append(b)
+    return b''.join(data)
+
+
+def diskbuf_kill(who, d, reliable):
+    """disk-buffer() towards a TCP server that stalls (accepts, never reads):
+    loggen's messages all taken by the daemon, the daemon SIGKILLed, the
+    server drains what reached it and dies; then a new server and the
+    daemon restarted: counts of delivered, duplicated and lost."""
+    port, dport = free_port(), free_port()
+    rel = 'yes' if reliable else 'no'
+    conf = f'''@version: 3.38
+options {{ time-reopen(1); stats-freq(0); log-fifo-size(10000); }};
+source s_net {{ tcp(ip("127.0.0.1") port({port}) log-iw-size(1000)); }};
+destination d_fwd {{ network("127.0.0.1" port({dport}) template("$MSG\\n")
+    disk-buffer(reliable({rel}) disk-buf-size(20000000) dir("{d}/q"))); }};
+log {{ source(s_net); destination(d_fwd); }};
+'''
+    conf_path = os.path.join(d, who + '.conf')
+    with open(conf_path, 'w') as f:
+        f.write(conf)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    srv.bind(('127.0.0.1', dport))
+    srv.listen(4)
+    srv.settimeout(15)
+    p = start_daemon(who, d, conf_path)
+    got = []
+    sent = -1
+    try:
+        wait_tcp(port)
+        c, _ = srv.accept()  # accepted, not read: the server stalls
+        n = 60000
+        lg = subprocess.run(['loggen', '-S', '-r', '60000', '-n', str(n), '-s', '160',
+                             '127.0.0.1', str(port)], capture_output=True, text=True, timeout=60)
+        sent = re.findall(r'average rate.*count=(\d+)', lg.stderr)
+        sent = int(sent[-1]) if sent else -1
+        end = time.time() + 30
+        while time.time() < end and src_processed(who, d) < sent:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        p.kill()  # SIGKILL
+        p.wait()
+        got.append(drain(c, 1))  # what reached the server before it died
+        c.close()
+        srv.close()
+        # a new server on the same port, the daemon started again
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(('127.0.0.1', dport))
+        srv.listen(4)
+        srv.settimeout(15)
+        p = start_daemon(who, d, conf_path)
+        c, _ = srv.accept()
+        got.append(drain(c, 3))
+        c.close()
+    except (socket.timeout, subprocess.TimeoutExpired) as ex:
+        report(False, f'{who}: disk-buffer(reliable({rel})) ran', repr(ex))
+        p.kill()
+        p.wait()
+        return
+    finally:
+        srv.close()
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    seen, torn = {}, 0
+    for part in got:
+        lines = part.split(b'\n')
+        if lines and lines[-1] == b'':
+            lines.pop()
+        for l in lines:
+            m = re.search(rb'seq: (\d+),', l)
+            if not m or len(l) < 100:
+                torn += 1
+                continue
+            k = int(m.group(1))
+            seen[k] = seen.get(k, 0) + 1
+    dup = sum(v - 1 for v in seen.values())
+    lost = sum(1 for i in range(sent) if i not in seen)
+    before = got[0].count(b'\n')
+    print(f'counts {who} reliable({rel}): sent {sent} delivered {len(seen)} duplicated {dup} '
+          f'lost {lost} torn {torn} (reached the stalled server: {before} lines)')
+    if who == 'peer':
+        report(sent > 0, f'peer: disk-buffer(reliable({rel})) SIGKILL and restart: {len(seen)} '
+               f'of {sent} delivered, {dup} duplicated, {lost} lost, {torn} torn',
+               'loggen sent nothing')
+    elif reliable:
+        # 3.38 documents: reliable loses nothing; duplicates only from the
+        # window read from disk and not yet acknowledged (qout-size 1000)
+        report(sent > 0 and lost == 0 and dup <= 1000,
+               f'ours: disk-buffer(reliable(yes)) SIGKILL and restart: 0 lost of {sent}, '
+               f'{dup} duplicated (at most qout-size 1000), {torn} torn',
+               f'lost {lost} dup {dup} torn {torn} sent {sent}')
+    else:
+        # reliable(no) loses at most the memory part: qout-size (1000) in
+        # memory plus the overflow (mem-buf-length, unused: the disk had room)
+        report(sent > 0 and lost <= 1000 and dup <= 1000,
+               f'ours: disk-buffer(reliable(no)) SIGKILL and restart: {lost} lost of {sent} '
+               f'(at most the memory part, qout-size 1000), {dup} duplicated, {torn} torn',
+               f'lost {lost} dup {dup} torn {torn} sent {sent}')
+
+
+class Collector:
+    """A TCP server on addr: every connection's lines, in arrival order."""
+
+    def __init__(self, ip, port):
+        self.s = socket.socket()
+        self.s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.s.bind((ip, port))
+        self.s.listen(16)
+        self.data, self.conns, self.open, self.alive = [], 0, 0, True
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        while self.alive:
+            try:
+                c, _ = self.s.accept()
+            except OSError:
+                return
+            self.conns += 1
+            threading.Thread(target=self.read, args=(c,), daemon=True).start()
+
+    def read(self, c):
+        buf = bytearray()
+        self.data.append(buf)
+        self.open += 1
+        while True:
+            try:
+                b = c.recv(1 << 16)
+            except OSError:
+                break
+            if not b:
+                break
+            buf += b
+        self.open -= 1
+
+    def lines(self):
+        return [m for b in list(self.data) for m in re.findall(rb'seq (\d{8}) ', bytes(b))]
+
+    def close(self):
+        self.alive = False
+        self.s.close()
+
+
+def failover(who, d):
+    """network() with failover(servers(...) failback(...)): the primary
+    (127.0.0.2) down, the messages go to the failover server (127.0.0.3);
+    the primary comes up: after the probes the daemon returns to it."""
+    port, sport = free_port(), free_port()
+    conf = f'''@version: 3.38
+options {{ stats-freq(0); }};
+source s_net {{ tcp(ip("127.0.0.1") port({sport})); }};
+destination d_fwd {{ network("127.0.0.2" port({port}) template("$MSG\\n") time-reopen(1)
+    failover(servers("127.0.0.3") failback(tcp-probe-interval(1) successful-probes-required(2)))); }};
+log {{ source(s_net); destination(d_fwd); }};
+'''
+    fo = Collector('127.0.0.3', port)
+    dm = Daemon(who, d, conf)
+    prim = None
+    try:
+        wait_tcp(sport)
+        n = 200
+        send_stream(sport, n)
+        end = time.time() + 20
+        while time.time() < end and len(set(fo.lines())) < n:
+            time.sleep(0.1)
+        at_fo_a = len(set(fo.lines()))
+        prim = Collector('127.0.0.2', port)
+        end = time.time() + 20
+        # the probes connect and close; the hand-over keeps its connection
+        while time.time() < end and not prim.open:
+            time.sleep(0.1)
+        time.sleep(0.5)
+        send_stream(sport, n, n)
+        end = time.time() + 20
+        while time.time() < end and len(set(prim.lines())) + len(set(fo.lines())) < 2 * n:
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        dm.stop()
+        fo.close()
+        if prim:
+            prim.close()
+    time.sleep(0.3)
+    a = [int(x) for x in fo.lines()]
+    b = [int(x) for x in prim.lines()] if prim else []
+    allv = a + b
+    lost = sum(1 for i in range(2 * n) if i not in set(allv))
+    dup = len(allv) - len(set(allv))
+    first_at_fo = sum(1 for x in a if x < n)
+    second_at_prim = sum(1 for x in b if x >= n)
+    print(f'counts {who} failover: batch 1 at the failover server {first_at_fo}/{n}, batch 2 at '
+          f'the primary {second_at_prim}/{n}, lost {lost}, duplicated {dup}, '
+          f'probe connections to the primary {prim.conns if prim else 0}')
+    report(at_fo_a == n and first_at_fo == n and second_at_prim == n and lost == 0 and dup == 0,
+           f'{who}: failover(servers() failback()): primary down: {first_at_fo}/{n} at the '
+           f'failover server; primary back: {second_at_prim}/{n} at the primary after the '
+           f'probes; {lost} lost, {dup} duplicated',
+           f'fo {first_at_fo} prim {second_at_prim} lost {lost} dup {dup}')
+
+
+def diskbuf_damage(who, d):
+    """A disk-buffer file damaged between two runs: one byte flipped inside
+    record 21, then the headers zeroed. The first load reports the file and
+    the record's offset and sends the 20 records before it; the second
+    keeps the file aside as .corrupted and starts a new one. Messages go
+    through a clean stop (SIGTERM) with the server down, so the reliable
+    file holds all of them."""
+    port, dport = free_port(), free_port()
+    conf = f'''@version: 3.38
+options {{ time-reopen(1); stats-freq(0); }};
+source s_net {{ tcp(ip("127.0.0.1") port({port})); }};
+destination d_fwd {{ network("127.0.0.1" port({dport}) template("$MSG\\n")
+    disk-buffer(reliable(yes) disk-buf-size(1048576) dir("{d}/q"))); }};
+log {{ source(s_net); destination(d_fwd); }};
+'''
+    conf_path = os.path.join(d, who + '.conf')
+    with open(conf_path, 'w') as f:
+        f.write(conf)
+    p = start_daemon(who, d, conf_path)
+    wait_tcp(port)
+    n = 50
+    send_stream(port, n)
+    time.sleep(1)
+    p.send_signal(signal.SIGTERM)
+    p.wait(10)
+    files = [f for f in os.listdir(f'{d}/q') if f.endswith('.rqf')]
+    if len(files) != 1:
+        report(False, 'ours: damaged disk-buffer file reported', f'files {files}')
+        return
+    qf = f'{d}/q/{files[0]}'
+    with open(qf, 'r+b') as f:
+        data = bytearray(f.read())
+        # walk 20 records (16-byte head, u32 little-endian length first)
+        off = 4096
+        for _ in range(20):
+            off += 16 + int.from_bytes(data[off:off + 4], 'little')
+        bad = off
+        data[bad + 20] ^= 0xff  # inside record 21's payload
+        f.seek(0)
+        f.write(data)
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(('127.0.0.1', dport))
+    srv.listen(4)
+    srv.settimeout(15)
+    errpos = os.path.getsize(os.path.join(d, who + '.err'))
+    p = start_daemon(who, d, conf_path)
+    got = b''
+    try:
+        c, _ = srv.accept()
+        got = drain(c, 2)
+        c.close()
+    except socket.timeout:
+        pass
+    p.send_signal(signal.SIGTERM)
+    p.wait(10)
+    with open(os.path.join(d, who + '.err')) as f:
+        f.seek(errpos)
+        err = f.read()
+    seqs = [int(m) for m in re.findall(rb'seq (\d{8}) ', got)]
+    said = f"filename='{qf}', offset='{bad}', recovered='20'" in err
+    report(said and seqs == list(range(20)),
+           f'ours: disk-buffer file with a damaged record: reported with its name and offset '
+           f'({bad}), the 20 records before it sent',
+           f'seqs {seqs[:3]}..{len(seqs)} err {err.strip()[-300:]}')
+    # now no valid header at all: kept aside, a new file, the daemon runs
+    with open(qf, 'r+b') as f:
+        f.write(b'\0' * 128)
+    errpos = os.path.getsize(os.path.join(d, who + '.err'))
+    p = start_daemon(who, d, conf_path)
+    time.sleep(1)
+    alive = p.poll() is None
+    p.send_signal(signal.SIGTERM)
+    p.wait(10)
+    srv.close()
+    with open(os.path.join(d, who + '.err')) as f:
+        f.seek(errpos)
+        err = f.read()
+    report(alive and os.path.exists(qf + '.corrupted') and 'no valid header' in err
+           and os.path.exists(qf),
+           'ours: disk-buffer file without a valid header: reported, kept as .corrupted, '
+           'a new one started', err.strip()[-300:])
+
+
+def reload_stats(who, d):
+    """Counters after 10 datagrams and a reload (logsift-ctl/syslog-ng-ctl
+    reload): 3.38 keeps source, center and destination counters."""
+    conf = f'''@version: 3.38
+options {{ stats-freq(0); }};
+source s_dev {{ unix-dgram("{d}/{who}.sock"); }};
+destination d_file {{ file("{d}/{who}.out" template("$MSG\\n")); }};
+log {{ source(s_dev); destination(d_file); }};
+'''
+    dm = Daemon(who, d, conf)
+    wait_path(f'{d}/{who}.sock')
+    time.sleep(0.3)
+    send_dgrams(f'{d}/{who}.sock', 10)
+    time.sleep(0.5)
+    ctl = ['syslog-ng-ctl'] if who == 'peer' else [LS + '-ctl']
+    subprocess.run(ctl + ['reload', '-c', d + '/ctl'], capture_output=True)
+    time.sleep(1)
+    out, kv = ctl_stats(who, d)
+    dm.stop()
+    with open(f'{d}/{who}.stats', 'w') as f:
+        for k in sorted(kv):
+            f.write('%s;%d\n' % (k, kv[k]))
+    print('stats ' + f'{d}/{who}.stats')
+
+
 def main():
     sc, who, d = sys.argv[1], sys.argv[2], sys.argv[3]
     if sc == 'stalled-tcp':
@@ -500,6 +843,16 @@ def main():
         hup_load(who, d)
     elif sc == 'full-fs':
         full_fs(who, d)
+    elif sc == 'reload-stats':
+        reload_stats(who, d)
+    elif sc == 'diskbuf-damage':
+        diskbuf_damage(who, d)
+    elif sc == 'failover':
+        failover(who, d)
+    elif sc == 'diskbuf-rel':
+        diskbuf_kill(who, d, True)
+    elif sc == 'diskbuf-nrel':
+        diskbuf_kill(who, d, False)
     elif sc == 'fifo-flow':
         slow_fifo(who, d, True)
     else:

@@ -9,29 +9,49 @@ SNG=$(command -v syslog-ng || echo /usr/sbin/syslog-ng)
 [ -x "$SNG" ] || SNG=""
 T="$TAP_TMP"
 
-# disk-buffer() and failover(): real 3.38 options (its --syntax-only takes
-# them) that logsift does not implement: refused at start-up with file:line.
-for opt in 'disk-buffer(reliable(yes) disk-buf-size(1048576))' 'failover(servers("127.0.0.2"))'; do
-	name=${opt%%(*}
-	cat >"$T/r.conf" <<CONF
-@version: 3.38
-source s { unix-dgram("$T/r.sock"); };
-destination d { network("127.0.0.1" port(9)
-    $opt);
-};
-log { source(s); destination(d); };
-CONF
-	if [ -n "$SNG" ] && ! "$SNG" --syntax-only -f "$T/r.conf" >/dev/null 2>&1; then
-		tap_fail "$name() is a syslog-ng 3.38 option" "$("$SNG" --syntax-only -f "$T/r.conf" 2>&1)"
-	fi
-	"$LS" -f "$T/r.conf" -F >"$T/r.out" 2>&1 </dev/null
+# conf_with WHAT OPTIONS: a network() destination with OPTIONS on line 4 in $T/o.conf
+conf_with() {
+	printf '@version: 3.38\nsource s { unix-dgram("%s/r.sock"); };\ndestination d { network("127.0.0.1" port(9)\n    %s);\n};\nlog { source(s); destination(d); };\n' "$T" "$1" >"$T/o.conf"
+}
+# refused_at OPTIONS WANT AT PEER: rc 1, WANT and o.conf:AT in our error;
+# PEER=1: syslog-ng 3.38 refuses it at the same place while parsing.
+refused_at() {
+	conf_with "$1"
+	"$LS" --syntax-only -f "$T/o.conf" >"$T/o.out" 2>&1
 	rc=$?
-	if [ $rc = 1 ] && head -n 1 "$T/r.out" | grep -q "$name() is not supported by logsift in $T/r.conf:4:5"; then
-		tap_ok "$name() is refused at start-up with file:line"
-	else
-		tap_fail "$name() is refused at start-up with file:line" "rc=$rc $(head -n 3 "$T/r.out")"
+	peer=""
+	if [ -n "$SNG" ] && [ "$4" = 1 ]; then
+		"$SNG" --syntax-only -f "$T/o.conf" >"$T/o.peer" 2>&1
+		grep -q "o.conf:$3" "$T/o.peer" || peer="syslog-ng: $(head -n 1 "$T/o.peer")"
 	fi
-done
+	if [ $rc = 1 ] && grep -q "$2" "$T/o.out" && grep -q "o.conf:$3" "$T/o.out" && [ -z "$peer" ]; then
+		tap_ok "$1 refused with rc 1 at o.conf:$3"
+	else
+		tap_fail "$1 refused with rc 1 at o.conf:$3" "rc=$rc $(head -n 1 "$T/o.out") $peer"
+	fi
+}
+# failover() as 3.38's grammar takes it: the same error at the same place
+# for a misspelt name and a non-positive number; UDP (which cannot see a
+# server go away) is refused by logsift.
+refused_at 'failover(frob(1))' 'expecting KW_SERVERS' 4:14-4:18 1
+refused_at 'failover(servers("127.0.0.3") failback(frob(2)))' KW_SUCCESSFUL_PROBES_REQUIRED 4:44-4:48 1
+refused_at 'failover(servers("127.0.0.3") failback(tcp-probe-interval(0)))' 'Must be positive' 4:63-4:64 1
+refused_at 'transport(udp) failover(servers("127.0.0.3"))' 'failover() with a UDP transport is not supported by logsift' 4:20 0
+# disk-buffer() options as 3.38 takes them: disk-buf-size() is required
+# (3.38: an error at start-up), compaction() is refused, prealloc() (4.x) is
+# 3.38's syntax error at the same place, truncate-size-ratio() above 1 too.
+refused_at 'disk-buffer(reliable(yes))' 'The required .disk_buf_size(). parameter' 4:5 0
+refused_at 'disk-buffer(compaction(yes) disk-buf-size(2000000))' 'compaction() is not supported by logsift' 4:17 0
+refused_at 'disk-buffer(prealloc(yes) disk-buf-size(2000000))' 'syntax error, unexpected LL_IDENTIFIER' 4:17-4:25 1
+refused_at 'disk-buffer(disk-buf-size(2000000) truncate-size-ratio(2))' 'It cannot be bigger, than 1' 4:60 1
+conf_with 'disk-buffer(disk-buf-size(1000) reliable(yes) mem-buf-length(5))'
+"$LS" --syntax-only -f "$T/o.conf" >"$T/o.out" 2>&1
+rc=$?
+if [ $rc = 0 ] && grep -q "smaller than the minimum allowed" "$T/o.out" && grep -q "mem-buf-length parameter was ignored" "$T/o.out"; then
+	tap_ok "disk-buffer: 3.38's warnings (size raised to 1 MiB, mem-buf-length ignored when reliable)"
+else
+	tap_fail "disk-buffer: 3.38's warnings" "rc=$rc $(cat "$T/o.out")"
+fi
 
 # run SCENARIO WHO: delivery.py's result lines as TAP (own dir per run)
 run() {
@@ -43,13 +63,14 @@ run() {
 		"ok "*) tap_ok "${line#ok }" ;;
 		"not ok "*) r=${line#not ok }; tap_fail "${r%% \# *}" "${r#* \# }" ;;
 		"skip "*) r=${line#skip }; tap_skip "${r%%:*}" "${r#*: }" ;;
+		"counts "*) echo "# $line" ;;
 		esac
 	done <"$d/results"
 }
 export OPSKIT_BUILD
 # the peer's runs do not depend on our build: once, in the unsanitized one
 sanitized=$(grep -c '"name": "b_sanitize", "value": "none"' "$OPSKIT_BUILD/meson-info/intro-buildoptions.json" 2>/dev/null)
-for sc in stalled-tcp fifo fifo-flow full-fs reconnect hup; do
+for sc in stalled-tcp fifo fifo-flow full-fs reconnect hup diskbuf-rel diskbuf-nrel failover; do
 	run $sc ours
 	if [ -z "$SNG" ]; then
 		tap_skip "$sc against syslog-ng 3.38" "syslog-ng is not installed"
@@ -60,23 +81,31 @@ for sc in stalled-tcp fifo fifo-flow full-fs reconnect hup; do
 	fi
 done
 
+# a damaged disk-buffer file (logsift's own format: no peer to compare)
+run diskbuf-damage ours
+
 # logsift-ctl stats: every counter line syslog-ng-ctl stats prints for the
 # same config and messages (center, source, destination, dst.network
-# dropped/processed/queued/written) is there with the same value.
-if [ -n "$SNG" ] && [ "$sanitized" != 0 ]; then
-	d=$(mktemp -d "$T/stats.XXXXXX")
-	for who in ours peer; do
-		"$PYTHON" "$OPSKIT_SOURCE/tests/logsift/delivery.py" stats $who "$d" >/dev/null 2>"$d/$who.stderr"
-		sed 's/:[0-9]*;a;/:PORT;a;/' "$d/$who.stats" | sort >"$d/$who.norm"
-	done
-	missing=$(comm -23 "$d/peer.norm" "$d/ours.norm")
-	if [ -s "$d/peer.norm" ] && [ -z "$missing" ]; then
-		tap_ok "logsift-ctl stats: syslog-ng-ctl stats's lines and values ($(wc -l <"$d/peer.norm") lines)"
+# dropped/processed/queued/written) is there with the same value; the
+# same after a reload (3.38 keeps source, center and destination counters).
+for sc in stats reload-stats; do
+	what="logsift-ctl stats"
+	[ $sc = stats ] || what="logsift-ctl stats after a reload"
+	if [ -n "$SNG" ] && [ "$sanitized" != 0 ]; then
+		d=$(mktemp -d "$T/$sc.XXXXXX")
+		for who in ours peer; do
+			"$PYTHON" "$OPSKIT_SOURCE/tests/logsift/delivery.py" $sc $who "$d" >/dev/null 2>"$d/$who.stderr"
+			sed 's/:[0-9]*;a;/:PORT;a;/' "$d/$who.stats" | sort >"$d/$who.norm"
+		done
+		missing=$(comm -23 "$d/peer.norm" "$d/ours.norm")
+		if [ -s "$d/peer.norm" ] && [ -z "$missing" ]; then
+			tap_ok "$what: syslog-ng-ctl stats's lines and values ($(wc -l <"$d/peer.norm") lines)"
+		else
+			tap_fail "$what: syslog-ng-ctl stats's lines and values" "missing or different: $missing $(cat "$d/ours.stderr")"
+		fi
 	else
-		tap_fail "logsift-ctl stats: syslog-ng-ctl stats's lines and values" "missing or different: $missing $(cat "$d/ours.stderr")"
+		tap_skip "$what against syslog-ng-ctl stats" "peer runs only in the build without sanitizers"
 	fi
-else
-	tap_skip "logsift-ctl stats against syslog-ng-ctl stats" "peer runs only in the build without sanitizers"
-fi
+done
 
 tap_done
