@@ -47,7 +47,12 @@
  *    mode's physical address (native: gPA; shadow, nested: sPA). The TLB
  *    entries hold the page's physical address for this. A repeat of the last
  *    data line (no walk since) is an L1D hit in every mode (dline), counted
- *    like the repeats of the last page.
+ *    like the repeats of the last page; an access to another line of the last
+ *    data page is queued and the queue run through one mode's caches at a
+ *    time (data_batch).
+ *  - Data caches are rings of 32-bit tags per set (struct dcache): a miss is
+ *    O(1) after an SSE2 compare of the set, the common case of a streaming
+ *    trace.
  */
 #include "mmusim.h"
 
@@ -55,6 +60,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 const char *const mm_mode_names[MM_MODE_N] = {"native", "shadow", "nested"};
 const char *const mm_exit_names[MM_EXIT_N] = {"pt_write", "hidden_fault", "guest_pf", "cr3",
@@ -394,19 +402,31 @@ static void lru_del_tag(struct lru *l, uint64_t tag)
 }
 
 /*
- * Data caches (L1D, L2, LLC): hit or miss is all a cache access needs, so
- * each set is one array of lines kept in recency order (most recent first,
- * 0 = empty): a hit moves its line to the front, a miss drops the last. The
- * same LRU as struct lru in half the memory, with no stamps to scan for a
- * victim: the walks' and the data's cache accesses are the hot path.
+ * Data caches (L1D, L2, LLC): hit or miss is all a cache access needs. Each
+ * set is a ring of lines in recency order (0 = empty) that starts at the
+ * set's head: the most recent line is at the head, the least recent just
+ * before it. A miss, the common case on a streaming trace, moves the head
+ * back one slot and writes the new line over the least recent: O(1) with no
+ * stamps to compare and no array to shift. A hit at recency position j
+ * shifts the j more recent lines back one place. Lookups compare every way
+ * of the set in blocks of DC_BLOCK without early exit inside a block, which
+ * the compiler turns into vector compares; a set's storage is padded to a
+ * whole block with empty slots that never match. The same LRU as struct
+ * lru: the walks' and the data's cache accesses are the hot path.
  */
+#define DC_BLOCK 8
+
 struct dcache {
-	uint64_t *line; /* sets * ways, line number + 1 */
-	uint32_t ways;
-	uint64_t mask;
+	uint32_t *tag;	   /* sets * stride: line >> set bits, + 1 (0 = empty) */
+	uint16_t *head;	   /* per set: slot of the most recent line */
+	uint32_t ways;	   /* ring size */
+	uint32_t stride;   /* slots per set: ways, rounded up to DC_BLOCK when > DC_BLOCK */
+	uint64_t mask;	   /* sets - 1 */
+	unsigned set_bits; /* log2(sets) */
 };
 
-/* lines 0: absent. Sets must be a power of two (mm_config_check). */
+/* lines 0: absent. Sets must be a power of two, and few enough lines per set
+ * index that a tag fits 32 bits (mm_config_check). */
 static int dc_init(struct dcache *d, uint32_t lines, uint32_t ways)
 {
 	memset(d, 0, sizeof(*d));
@@ -415,24 +435,73 @@ static int dc_init(struct dcache *d, uint32_t lines, uint32_t ways)
 	if (!ways || ways > lines)
 		ways = lines;
 	d->ways = ways;
+	d->stride = ways <= DC_BLOCK ? ways : (ways + DC_BLOCK - 1) / DC_BLOCK * DC_BLOCK;
 	d->mask = lines / ways - 1;
-	d->line = calloc(lines, sizeof(*d->line));
-	return d->line ? 0 : -ENOMEM;
+	d->set_bits = (unsigned)__builtin_ctzll(d->mask + 1);
+	d->tag = calloc((size_t)(d->mask + 1) * d->stride, sizeof(*d->tag));
+	d->head = calloc(d->mask + 1, sizeof(*d->head));
+	return d->tag && d->head ? 0 : -ENOMEM;
+}
+
+static void dc_free(struct dcache *d)
+{
+	free(d->tag);
+	free(d->head);
+}
+
+/* Slot of v in the set k (stride slots), or stride when absent. Blocks of
+ * DC_BLOCK tags are compared at once (SSE2, part of x86-64; plain C
+ * elsewhere, which compilers vectorize less well). */
+static inline uint32_t dc_find(const uint32_t *k, uint32_t stride, uint32_t v)
+{
+	if (stride < DC_BLOCK) {
+		uint32_t i = 0;
+		while (i < stride && k[i] != v)
+			i++;
+		return i;
+	}
+#ifdef __SSE2__
+	__m128i vv = _mm_set1_epi32((int)v);
+	for (uint32_t b = 0; b < stride; b += DC_BLOCK) {
+		__m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)(k + b));
+		__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(k + b + 4));
+		unsigned hit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi32(x0, vv)) |
+			       (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi32(x1, vv)) << 16;
+		if (hit)
+			return b + (uint32_t)__builtin_ctz(hit) / 4;
+	}
+	return stride;
+#else
+	uint32_t i = 0;
+	while (i < stride && k[i] != v)
+		i++;
+	return i;
+#endif
 }
 
 /* Access line: 1 on a hit; either way it becomes the set's most recent. */
 static inline int dc_touch(struct dcache *d, uint64_t line)
 {
-	uint64_t *k = d->line + (line & d->mask) * d->ways, v = line + 1;
-	if (k[0] == v)
+	size_t set = (size_t)(line & d->mask);
+	uint32_t *k = d->tag + set * d->stride, v = (uint32_t)(line >> d->set_bits) + 1;
+	uint32_t h = d->head[set], w = d->ways;
+	if (k[h] == v)
 		return 1;
-	uint32_t i = 1, w = d->ways;
-	while (i < w && k[i] != v)
-		i++;
-	int hit = i < w;
-	memmove(k + 1, k, sizeof(*k) * (hit ? i : w - 1));
-	k[0] = v;
-	return hit;
+	uint32_t i = dc_find(k, d->stride, v);
+	if (i >= w) { /* miss: the least recent slot, just before the head, becomes the head */
+		h = h ? h - 1 : w - 1;
+		k[h] = v;
+		d->head[set] = (uint16_t)h;
+		return 0;
+	}
+	/* hit at slot i: the lines from the head up to i move one place back */
+	while (i != h) {
+		uint32_t p = i ? i - 1 : w - 1;
+		k[i] = k[p];
+		i = p;
+	}
+	k[h] = v;
+	return 1;
 }
 
 /* ============================================= 2. frame allocators */
@@ -1057,15 +1126,15 @@ static inline uint64_t tlb_key(const struct mmu *m, uint64_t va)
  * where it was found, its cycles added to *cyc. */
 static inline enum mm_where cache_ref(struct mm_sim *s, struct mmu *m, uint64_t line, uint64_t *cyc)
 {
-	if (m->dc1.line && dc_touch(&m->dc1, line)) {
+	if (m->dc1.tag && dc_touch(&m->dc1, line)) {
 		*cyc += s->c.c_dc1;
 		return MM_AT_DC1;
 	}
-	if (m->dc2.line && dc_touch(&m->dc2, line)) {
+	if (m->dc2.tag && dc_touch(&m->dc2, line)) {
 		*cyc += s->c.c_dc2;
 		return MM_AT_DC2;
 	}
-	if (m->dc3.line && dc_touch(&m->dc3, line)) {
+	if (m->dc3.tag && dc_touch(&m->dc3, line)) {
 		*cyc += s->c.c_dc3;
 		return MM_AT_DC3;
 	}
@@ -1825,41 +1894,89 @@ _Static_assert(offsetof(struct mm_rec, pad) == offsetof(struct mm_rec, pid) + 7 
 		   sizeof(struct mm_rec) == offsetof(struct mm_rec, pid) + 8,
 	       "rec_tail reads pid, size, op and pad");
 
+/* Data accesses at these page offsets of the last data page (lp_pa), each an
+ * L1 TLB hit in every mode, through every mode's caches: one mode at a
+ * time, as the modes' caches are independent (the same counts as access1's
+ * mode by mode per access, with one mode's cache state hot at a time). */
+static void data_batch(struct mm_sim *s, const uint16_t *off, size_t n)
+{
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mmu *m = &s->m[i];
+		if (!m->on)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			data_ref(s, m, m->lp_pa | off[k]);
+	}
+}
+
+/* Whether the access o lies within [base, base + g): lo and span such that
+ * addr - lo < span says it (see feed_repeats). */
+static inline void rep_bounds(const struct mm_rec *o, uint64_t base, uint64_t g, uint64_t *lo,
+			      uint64_t *span)
+{
+	if (o->size == 0) /* its last byte is addr - 1: offsets 1..g-1 */
+		*lo = base + 1, *span = g - 1;
+	else /* offsets 0..g - size */
+		*lo = base, *span = o->size <= g ? g + 1 - o->size : 0;
+}
+
 /*
  * The common case, in a loop of its own: records from r[i] on that repeat
  * their stream's last page within one page (an L1 hit in every mode, see
  * lp_page) are only counted. A run of records of one kind (same op and size,
  * as a trace mostly is) is tested with one subtraction and one comparison
  * each: the access's first and last byte are on page pg exactly when
- * addr - lo < span for the lo and span below. The hot loop pays nothing for
- * events, errors or the mode mix. Returns the index of the first record that
- * needs the full path (n if none).
+ * addr - lo < span for the lo and span below. With data_refs=1 a data
+ * access repeating the last line (dline) is an L1D hit, only counted; one to
+ * another line of the last data page is queued for data_batch. The hot loop
+ * pays nothing for events, errors or the mode mix. Returns the index of the
+ * first record that needs the full path (n if none).
  */
 static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, size_t n)
 {
+	enum { QUEUE = 512 };
+	uint16_t q[QUEUE]; /* page offsets of data accesses for data_batch */
+	size_t nq = 0;
 	/* lp_gen == tlb_gen implies no event since, so a live process */
 	uint64_t d = s->lp_gen[0] == s->tlb_gen ? s->lp_page[0] << 12 : NONE, dg = 4096;
+	/* data_refs=1: the data page, whose other lines go to the queue */
+	const uint64_t dpage = s->c.data_refs ? d : NONE;
 	if (s->c.data_refs) /* data: a repeat of the last line, not page */
 		d = d != NONE && s->dline != NONE ? s->dline << 6 : NONE, dg = 64;
 	/* the last page (line) by access op (ifetch, load, store, modify), and its size */
-	const uint64_t lp[4] = {s->lp_gen[1] == s->tlb_gen ? s->lp_page[1] << 12 : NONE, d, d, d};
+	uint64_t lp[4] = {s->lp_gen[1] == s->tlb_gen ? s->lp_page[1] << 12 : NONE, d, d, d};
 	const uint64_t gran[4] = {4096, dg, dg, dg};
 	const struct mm_rec *o = r + i, *end = r + n;
-	uint64_t dhits = 0;
-	while (o < end && o->op <= MM_MODIFY && lp[o->op] != NONE) {
-		uint64_t tail = rec_tail(o), base = lp[o->op], g = gran[o->op], lo, span;
-		if (o->size == 0) /* its last byte is addr - 1: offsets 1..g-1 */
-			lo = base + 1, span = g - 1;
-		else /* offsets 0..g - size */
-			lo = base, span = o->size <= g ? g + 1 - o->size : 0;
+	uint64_t dhits = 0, lo, span;
+	while (o < end && o->op <= MM_MODIFY) {
 		const struct mm_rec *run = o;
-		while (o < end && rec_tail(o) == tail && o->addr - lo < span)
-			o++;
-		if (o == run)
+		if (lp[o->op] != NONE) {
+			uint64_t tail = rec_tail(o);
+			rep_bounds(o, lp[o->op], gran[o->op], &lo, &span);
+			while (o < end && rec_tail(o) == tail && o->addr - lo < span)
+				o++;
+		}
+		if (o != run) {
+			if (run->op != MM_IFETCH)
+				dhits += (uint64_t)(o - run);
+			continue;
+		}
+		/* another line of the data page */
+		if (dpage == NONE || o->op == MM_IFETCH)
 			break;
-		if (run->op != MM_IFETCH)
-			dhits += (uint64_t)(o - run);
+		rep_bounds(o, dpage, 4096, &lo, &span);
+		if (o->addr - lo >= span)
+			break;
+		if (nq == QUEUE) {
+			data_batch(s, q, nq);
+			nq = 0;
+		}
+		q[nq++] = (uint16_t)(o->addr & 0xfff);
+		if (s->c.dc1_kib) /* the new MRU line of every mode's L1D */
+			s->dline = o->addr >> 6, lp[1] = lp[2] = lp[3] = s->dline << 6;
+		o++;
 	}
+	data_batch(s, q, nq);
 	if (s->c.data_refs)
 		s->fast_dhits += dhits;
 	s->fast_hits += (size_t)(o - r) - i;
@@ -2004,9 +2121,9 @@ static void mmu_free(struct mmu *m)
 		lru_free(&m->npsc[i]);
 	}
 	lru_free(&m->ntlb);
-	free(m->dc1.line);
-	free(m->dc2.line);
-	free(m->dc3.line);
+	dc_free(&m->dc1);
+	dc_free(&m->dc2);
+	dc_free(&m->dc3);
 	lru_free(&m->sroots);
 	pt_destroy(&m->sp);
 	free(m->unsync);

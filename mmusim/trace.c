@@ -431,10 +431,46 @@ static int get_varint(const unsigned char **p, const unsigned char *end, uint64_
 	return -1;
 }
 
+/*
+ * The common record, an access whose size fits the tag, decoded while at
+ * least 32 bytes remain (more than any such record: tag + a 10-byte
+ * varint), so without per-byte end checks. Returns records decoded into
+ * recs[0..max); stops at anything else, which read_bin's general path
+ * decodes or reports.
+ */
+static size_t read_bin_fast(struct mm_reader *r, struct mm_rec *recs, size_t max)
+{
+	const unsigned char *p = r->buf + r->pos, *end = r->buf + r->end;
+	size_t n = 0;
+	while (n < max && end - p >= 32) {
+		unsigned tag = p[0], op = tag & 15, size = tag >> 4;
+		if (op > MM_MODIFY || !size || size == 15)
+			break;
+		const unsigned char *q = p + 1;
+		uint64_t v = 0;
+		unsigned sh = 0, b;
+		do
+			b = *q++, v |= (uint64_t)(b & 0x7f) << sh, sh += 7;
+		while ((b & 0x80) && sh < 70);
+		if (b & 0x80) /* longer than 10 bytes: the general path reports it */
+			break;
+		uint64_t *prev = op == MM_IFETCH ? &r->prev_i : &r->prev_d;
+		*prev += (v >> 1) ^ (0 - (v & 1));
+		recs[n++] =
+		    (struct mm_rec){.addr = *prev, .size = (uint16_t)size, .op = (uint8_t)op};
+		p = q;
+	}
+	r->pos = (size_t)(p - r->buf);
+	return n;
+}
+
 static ssize_t read_bin(struct mm_reader *r, struct mm_rec *recs, size_t max, struct ok_err *e)
 {
 	size_t n = 0;
 	while (n < max) {
+		n += read_bin_fast(r, recs + n, max - n);
+		if (n == max)
+			break;
 		if (r->end - r->pos < 32 && !r->eof) {
 			if (n)
 				return (ssize_t)n;

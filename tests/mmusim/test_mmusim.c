@@ -635,6 +635,18 @@ static void test_config(void **state)
 	unlink(path);
 	assert_int_equal(mm_config_set(&c, "l2_ways=3", NULL, &e), 0);
 	assert_int_equal(mm_config_check(&c, &e), -EINVAL);
+	/* 32-bit cache tags: a 1 KiB 16-way L1D is one set; 64 GiB is 2^30 lines,
+	 * which fit; 64 TiB is 2^40 lines, which need 2^40 / (2^32 - 1) + 1 = 257
+	 * sets or more */
+	assert_int_equal(mm_config_preset(&c, "barcelona", &e), 0);
+	assert_int_equal(mm_config_set(&c, "dc1_kib=1", NULL, &e), 0);
+	assert_int_equal(mm_config_set(&c, "dc1_ways=16", NULL, &e), 0);
+	assert_int_equal(mm_config_check(&c, &e), 0);
+	assert_int_equal(mm_config_set(&c, "host_mem=65536G", NULL, &e), 0);
+	assert_int_equal(mm_config_check(&c, &e), -EINVAL);
+	ok_err_format(&e, buf, sizeof(buf));
+	assert_non_null(
+	    strstr(buf, "dc1: 1 sets cannot tag 65536 GiB of memory; expected at least 257 sets"));
 }
 
 /* ------------------------------------------------ data through the caches */
