@@ -50,6 +50,14 @@
  *    like the repeats of the last page; an access to another line of the last
  *    data page is queued and the queue run through one mode's caches at a
  *    time (data_batch).
+ *  - Several VMs ("E vm ID"): the running VM's processes, host-table root and
+ *    shadow roots live in struct mm_sim as before; vm_swap exchanges them
+ *    with the saved state of the next VM (struct vm_save), so the rest of
+ *    the model is unchanged. TLB tags are vmtag << 12 | process tag (PCID
+ *    or shadow ASID, < 4096 with vmtag; shadow_as_tags ASIDs use the whole
+ *    16 bits with vmtag 0). Guest frames of every VM come from one
+ *    allocator, so guest-physical addresses never collide: the nested TLB,
+ *    the host leaf map and native mode need no VM tag.
  *  - Data caches are rings of 32-bit tags per set (struct dcache): a miss is
  *    O(1) after an SSE2 compare of the set, the common case of a streaming
  *    trace.
@@ -772,8 +780,10 @@ struct mmu {
 	uint64_t last_val[2]; /* its physical page (TLB entries hold the PA of their page) */
 	uint64_t walk_pa;     /* physical address the last walk translated to */
 	uint64_t lp_pa;	      /* physical 4 KiB page of the last data access */
-	uint32_t tag;
-	uint32_t ntags; /* tags in the pool; <= 1: untagged */
+	uint32_t tag;	      /* tag of the running address space: vmtag << 12 | process tag */
+	uint32_t vmtag;	      /* the running VM's VPID/ASID (its id), 0 without VM tags */
+	int vm_tagged;	      /* VMs other than VM 0 have run and are told apart by vmtag */
+	uint32_t ntags;	      /* tags in the pool; <= 1: untagged */
 	uint32_t tag_next;
 	uint64_t gen;
 	struct mm_stats st;
@@ -791,6 +801,27 @@ struct mmu {
 	unsigned nsteps;
 	unsigned row; /* current 2D grid row */
 	int explained;
+};
+
+/*
+ * What one VM owns while another runs (several VMs, division 7): its
+ * processes, its host-table root and, under shadow paging, its shadow roots
+ * and out-of-sync tables (KVM keeps shadow pages per VM). The table pools,
+ * the allocators, the host leaf map and all the hardware (TLBs, PWC, nested
+ * TLB, caches) are shared. While a VM runs these live in struct mm_sim and
+ * its shadow mmu; vm_swap exchanges them with the saved copy.
+ */
+struct vm_save {
+	int used;
+	struct proc *procs;
+	uint32_t nprocs, pcap, *phash, hcap, cur;
+	int booted;
+	uint32_t hroot;
+	struct lru sroots;
+	uint32_t sroot, *unsync, nunsync, unsync_cap;
+	uint64_t *pend;
+	uint32_t *pend_proc, npend, pend_cap;
+	struct mm_stats st[MM_MODE_N]; /* its statistics up to its last switch-out */
 };
 
 /* A host leaf entry (host table, division 5). */
@@ -835,6 +866,11 @@ struct mm_sim {
 	unsigned hleaf;
 	uint64_t va_limit;
 	struct mmu m[MM_MODE_N];
+	/* several VMs: the saved state of each, the running one's id */
+	struct vm_save vms[MM_MAX_VMS];
+	uint32_t vm;
+	unsigned vm_mask;		  /* VMs that ever ran */
+	struct mm_stats vsnap[MM_MODE_N]; /* stats when the running VM was switched in */
 	/* logging */
 	mm_walk_fn log_fn;
 	void *log_ctx;
@@ -1081,13 +1117,39 @@ static void flush_all(struct mmu *m, enum mm_flush why, int ntlb_too)
 	m->last_key[0] = m->last_key[1] = NONE;
 }
 
+/* Drop the TLB and PSC entries of the running tag and the whole PA-tagged PWC. */
+static void flush_tag(struct mmu *m, enum mm_flush why)
+{
+	m->st.flushes[why]++;
+	lru_del_tag(&m->l1d, m->tag);
+	lru_del_tag(&m->l1i, m->tag);
+	lru_del_tag(&m->l2, m->tag);
+	lru_flush(&m->pwc);
+	for (int l = 0; l < 6; l++)
+		lru_del_tag(&m->psc[l], m->tag);
+	m->last_key[0] = m->last_key[1] = NONE;
+}
+
+/*
+ * An untagged CR3 write. With VM tags in use (another VM than VM 0 has run
+ * and this mode tags by VM) it drops only the running VM's entries, as a
+ * CR3 write drops only the current VPID's; otherwise everything.
+ */
+static void flush_cr3(struct mmu *m, int vm_tagged)
+{
+	if (vm_tagged)
+		flush_tag(m, MM_FLUSH_CR3);
+	else
+		flush_all(m, MM_FLUSH_CR3, 0);
+}
+
 /* Give the mode the tag of process p (CR3 write): flush when untagged or on wrap. */
 static void tag_switch(struct mmu *m, struct proc *p, int boot)
 {
 	if (m->ntags <= 1) {
 		if (!boot)
-			flush_all(m, MM_FLUSH_CR3, 0);
-		m->tag = 0;
+			flush_cr3(m, m->vm_tagged);
+		m->tag = m->vmtag << 12;
 		return;
 	}
 	if (p->gen[m->mode] != m->gen) {
@@ -1099,7 +1161,7 @@ static void tag_switch(struct mmu *m, struct proc *p, int boot)
 		p->tag[m->mode] = m->tag_next++;
 		p->gen[m->mode] = m->gen;
 	}
-	m->tag = p->tag[m->mode];
+	m->tag = m->vmtag << 12 | p->tag[m->mode];
 	m->last_key[0] = m->last_key[1] = NONE;
 }
 
@@ -1238,7 +1300,7 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 	}
 	uint64_t spa = 0;
 	uint32_t node = s->hroot;
-	unsigned l = psc_start(m, m->npsc, 0, gpa, mlev, s->hleaf, &node);
+	unsigned l = psc_start(m, m->npsc, m->vmtag, gpa, mlev, s->hleaf, &node);
 	for (unsigned k = l + 1; k <= mlev; k++)
 		m->st.grid_skip[m->row][mlev - k]++;
 	for (;; l--) {
@@ -1257,7 +1319,7 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 			spa = E_PA(x) + (gpa & ((1ull << hsh) - 1));
 			break;
 		}
-		psc_put(m->npsc, 0, gpa, l, E_CHILD(x));
+		psc_put(m->npsc, m->vmtag, gpa, l, E_CHILD(x));
 		node = E_CHILD(x);
 	}
 	lru_put(&m->ntlb, key, key, spa & ~((1ull << hsh) - 1), NULL);
@@ -1619,7 +1681,7 @@ static void ev_switch(struct mm_sim *s, uint32_t pi)
 				tag_switch(m, p, !s->booted);
 			else if (s->c.asids &&
 				 s->booted) /* one VM tag: the new root needs a flush */
-				flush_all(m, MM_FLUSH_CR3, 0);
+				flush_cr3(m, m->vm_tagged);
 			continue;
 		}
 		tag_switch(m, p, !s->booted);
@@ -1811,14 +1873,7 @@ static void ev_full_flush(struct mm_sim *s)
 			uint64_t nsync = shadow_sync(s, m, NONE32);
 			vm_exit(s, m, MM_EXIT_CR3, s->c.c_cr3_hit + nsync * s->c.c_sync);
 		}
-		m->st.flushes[MM_FLUSH_FULL]++;
-		lru_del_tag(&m->l1d, m->tag);
-		lru_del_tag(&m->l1i, m->tag);
-		lru_del_tag(&m->l2, m->tag);
-		lru_flush(&m->pwc);
-		for (int l = 0; l < 6; l++)
-			lru_del_tag(&m->psc[l], m->tag);
-		m->last_key[0] = m->last_key[1] = NONE;
+		flush_tag(m, MM_FLUSH_FULL);
 	}
 }
 
@@ -1983,6 +2038,126 @@ static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, s
 	return (size_t)(o - r);
 }
 
+/* Add the counts kept out of the per-access path (fast hits, derived totals). */
+static void settle(struct mm_sim *s)
+{
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mm_stats *st = &s->m[i].st;
+		if (!s->m[i].on)
+			continue;
+		st->l1_hits += s->fast_hits;
+		st->accesses = st->l1_hits + st->l1_misses;
+		st->cyc_tlb = st->accesses * s->c.c_l1 + st->l1_misses * s->c.c_l2;
+		st->data_refs += s->fast_dhits;
+		st->data_at[MM_AT_DC1] += s->fast_dhits;
+		st->cyc_data += s->fast_dhits * s->c.c_dc1;
+	}
+	s->fast_hits = s->fast_dhits = 0;
+}
+
+/* -------- several VMs */
+
+#define SWAP(a, b)                                                                                 \
+	do {                                                                                       \
+		__typeof__(a) t_ = (a);                                                            \
+		(a) = (b);                                                                         \
+		(b) = t_;                                                                          \
+	} while (0)
+
+/* Exchange the running VM's state (in s) with the saved state v. */
+static void vm_swap(struct mm_sim *s, struct vm_save *v)
+{
+	struct mmu *m = &s->m[MM_SHADOW];
+	SWAP(s->procs, v->procs);
+	SWAP(s->nprocs, v->nprocs);
+	SWAP(s->pcap, v->pcap);
+	SWAP(s->phash, v->phash);
+	SWAP(s->hcap, v->hcap);
+	SWAP(s->cur, v->cur);
+	SWAP(s->booted, v->booted);
+	SWAP(s->hroot, v->hroot);
+	SWAP(m->sroots, v->sroots);
+	SWAP(m->sroot, v->sroot);
+	SWAP(m->unsync, v->unsync);
+	SWAP(m->nunsync, v->nunsync);
+	SWAP(m->unsync_cap, v->unsync_cap);
+	SWAP(m->pend, v->pend);
+	SWAP(m->pend_proc, v->pend_proc);
+	SWAP(m->npend, v->npend);
+	SWAP(m->pend_cap, v->pend_cap);
+}
+
+/* A new VM's saved state: no processes, an empty host table. */
+static int vm_create(struct mm_sim *s, struct vm_save *v)
+{
+	v->used = 1;
+	v->hcap = 64;
+	v->cur = NONE32;
+	v->sroot = NONE32;
+	v->phash = calloc(v->hcap, 4);
+	if (!v->phash || (s->m[MM_SHADOW].on && lru_init(&v->sroots, s->c.shadow_roots, 0)))
+		return sim_oom(s, "VM state");
+	uint64_t pa = pa_alloc(&s->hmem, 4096);
+	v->hroot = pa == NONE ? NONE32 : pt_new(&s->hpt, pa, s->c.host_levels, 0);
+	return v->hroot == NONE32 ? sim_oom(s, "host memory") : 0;
+}
+
+/* The running VM's counts since it was switched in go to its own stats. */
+static void vm_account(struct mm_sim *s)
+{
+	settle(s);
+	for (int i = 0; i < MM_MODE_N; i++) {
+		if (!s->m[i].on)
+			continue;
+		mm_sim_vm_stats(s, s->vm, (enum mm_mode)i, &s->vms[s->vm].st[i]);
+		s->vsnap[i] = s->m[i].st;
+	}
+}
+
+/*
+ * The host runs VM id from now on. Natively (the same workloads as
+ * processes of one machine) this is a CR3 write to that VM's process:
+ * a flush without PCIDs. Shadow and nested keep the VMs' TLB, PWC and
+ * nested-TLB entries apart by VM tag (VPID/ASID = the VM id, asids > 0;
+ * shadow with shadow_as_tags draws one ASID per address space from the
+ * shared pool instead), or flush them all without tags (asids=0), as on
+ * every VM exit. The switch itself is the host's scheduling, the same for
+ * shadow and nested, and charges no exit.
+ */
+static void ev_vm(struct mm_sim *s, uint32_t id)
+{
+	if (id >= MM_MAX_VMS || id == s->vm)
+		return;
+	if (!s->vms[id].used && vm_create(s, &s->vms[id]) < 0)
+		return;
+	vm_account(s);
+	vm_swap(s, &s->vms[s->vm]); /* save the running VM */
+	vm_swap(s, &s->vms[id]);    /* and load the next */
+	s->vm = id;
+	s->vm_mask |= 1u << id;
+	s->map_gen++; /* the known-mapped cache is by process index */
+	s->dline = NONE;
+	const struct proc *p = s->cur != NONE32 && s->procs[s->cur].live ? &s->procs[s->cur] : NULL;
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mmu *m = &s->m[i];
+		if (!m->on)
+			continue;
+		m->last_key[0] = m->last_key[1] = NONE;
+		if (i == MM_NATIVE) {
+			if (m->ntags <= 1)
+				flush_all(m, MM_FLUSH_CR3, 0);
+		} else if (!s->c.asids) {
+			flush_all(m, MM_FLUSH_VMEXIT, 1);
+		} else if (i == MM_NESTED || !s->c.shadow_as_tags) {
+			m->vmtag = id;
+			m->vm_tagged = 1;
+		}
+		m->tag = m->vmtag << 12;
+		if (p && (i != MM_SHADOW || (s->c.asids && s->c.shadow_as_tags)))
+			tag_switch(m, (struct proc *)p, 1);
+	}
+}
+
 int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_err *e)
 {
 	s->e = e;
@@ -2037,6 +2212,9 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 				break;
 			ev_invlpg(s, o->addr);
 			break;
+		case MM_VM:
+			ev_vm(s, o->pid);
+			break;
 		case MM_UNMAP:
 		case MM_MPROTECT:
 			if (need_proc(s))
@@ -2052,19 +2230,7 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 			    ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad record op %u", o->op);
 		}
 	}
-	/* derived counts, kept out of the per-access path */
-	for (int i = 0; i < MM_MODE_N; i++) {
-		struct mm_stats *st = &s->m[i].st;
-		if (!s->m[i].on)
-			continue;
-		st->l1_hits += s->fast_hits;
-		st->accesses = st->l1_hits + st->l1_misses;
-		st->cyc_tlb = st->accesses * s->c.c_l1 + st->l1_misses * s->c.c_l2;
-		st->data_refs += s->fast_dhits;
-		st->data_at[MM_AT_DC1] += s->fast_dhits;
-		st->cyc_data += s->fast_dhits * s->c.c_dc1;
-	}
-	s->fast_hits = s->fast_dhits = 0;
+	settle(s);
 	return s->err;
 }
 
@@ -2148,6 +2314,8 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	s->hleaf = level_of(c->host_page);
 	s->va_limit = 1ull << (12 + 9 * c->levels - 1); /* the lower (user) half */
 	s->hcap = 64;
+	s->vms[0].used = 1;
+	s->vm_mask = 1;
 	s->map_gen = 1;
 	s->lp_page[0] = s->lp_page[1] = NONE;
 	s->dline = NONE;
@@ -2179,6 +2347,17 @@ void mm_sim_free(struct mm_sim *s)
 {
 	if (!s)
 		return;
+	for (unsigned k = 0; k < MM_MAX_VMS; k++) {
+		struct vm_save *v = &s->vms[k];
+		if (k == s->vm || !v->used)
+			continue;
+		free(v->procs);
+		free(v->phash);
+		lru_free(&v->sroots);
+		free(v->unsync);
+		free(v->pend);
+		free(v->pend_proc);
+	}
 	for (int i = 0; i < MM_MODE_N; i++)
 		mmu_free(&s->m[i]);
 	pt_destroy(&s->gpt);
@@ -2221,7 +2400,38 @@ void mm_sim_reset_stats(struct mm_sim *s)
 		uint64_t live = s->m[i].st.shadow_pages;
 		memset(&s->m[i].st, 0, sizeof(s->m[i].st));
 		s->m[i].st.shadow_pages = live;
+		s->vsnap[i] = s->m[i].st;
+		for (unsigned k = 0; k < MM_MAX_VMS; k++)
+			memset(&s->vms[k].st[i], 0, sizeof(s->vms[k].st[i]));
 	}
+}
+
+unsigned mm_sim_vms(const struct mm_sim *s)
+{
+	return s->vm_mask;
+}
+
+void mm_sim_vm_stats(const struct mm_sim *s, unsigned vm, enum mm_mode m, struct mm_stats *out)
+{
+	if (vm >= MM_MAX_VMS || !(s->vm_mask & (1u << vm)) || !s->m[m].on) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	if (vm != s->vm) {
+		*out = s->vms[vm].st[m];
+		return;
+	}
+	/* the running VM: its saved counts plus those since it was switched in
+	 * (out may be its saved counts) */
+	struct mm_stats d;
+	mm_stats_sub(&d, &s->m[m].st, &s->vsnap[m]);
+	uint64_t x[sizeof(d) / 8], y[sizeof(d) / 8];
+	memcpy(x, &s->vms[vm].st[m], sizeof(x));
+	memcpy(y, &d, sizeof(y));
+	for (size_t k = 0; k < sizeof(x) / 8; k++)
+		x[k] += y[k];
+	memcpy(out, x, sizeof(x));
+	out->shadow_pages = d.shadow_pages;
 }
 
 _Static_assert(sizeof(struct mm_stats) % sizeof(uint64_t) == 0, "mm_stats is all uint64_t");
