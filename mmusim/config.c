@@ -399,6 +399,25 @@ static int check_geom(const char *what, uint32_t entries, uint32_t ways, char *w
 	return 0;
 }
 
+/*
+ * The data caches store a line's tag (its number above the set index) in 32
+ * bits, half the memory and twice the compares per vector of 64-bit tags
+ * (sim.c, struct dcache): memory / 64 / sets lines must fit.
+ */
+static int check_tag(const char *what, uint32_t kib, uint32_t ways, uint64_t mem, char *why,
+		     size_t n)
+{
+	if (!kib)
+		return 0;
+	uint64_t lines = (uint64_t)kib * 16, sets = lines / (ways && ways <= lines ? ways : lines);
+	if ((mem >> 6) / sets <= UINT32_MAX - 1)
+		return 0;
+	snprintf(why, n, "%s: %llu sets cannot tag %llu GiB of memory; expected at least %llu sets",
+		 what, (unsigned long long)sets, (unsigned long long)(mem >> 30),
+		 (unsigned long long)((mem >> 6) / (UINT32_MAX - 1) + 1));
+	return -EINVAL;
+}
+
 int mm_config_check(const struct mm_config *c, struct ok_err *e)
 {
 	char why[200];
@@ -414,6 +433,11 @@ int mm_config_check(const struct mm_config *c, struct ok_err *e)
 	    (c->dc2_kib && check_geom("dc2", c->dc2_kib * 16, c->dc2_ways, why, sizeof(why))) ||
 	    (c->dc3_kib && check_geom("dc3", c->dc3_kib * 16, c->dc3_ways, why, sizeof(why))))
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "config: %s (64-byte lines)", why);
+	uint64_t mem = c->guest_mem > c->host_mem ? c->guest_mem : c->host_mem;
+	if (check_tag("dc1", c->dc1_kib, c->dc1_ways, mem, why, sizeof(why)) ||
+	    check_tag("dc2", c->dc2_kib, c->dc2_ways, mem, why, sizeof(why)) ||
+	    check_tag("dc3", c->dc3_kib, c->dc3_ways, mem, why, sizeof(why)))
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "config: %s", why);
 	if (c->guest_page == (1u << 30) && c->levels < 4)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "config: 1G pages need 4 levels");
 	return 0;

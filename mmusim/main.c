@@ -29,7 +29,9 @@ static const char help[] =
     "writes. Text traces may add events: 'E switch PID', 'E create PID', 'E exit\n"
     "PID', 'E ptwrite ADDR', 'E fault ADDR', 'E invlpg ADDR', 'E unmap ADDR LEN',\n"
     "'E mprotect ADDR LEN' (PTE writes first, then one INVLPG per page, or one full\n"
-    "flush past flush_ceiling pages, as Linux).\n"
+    "flush past flush_ceiling pages, as Linux), 'E vm ID' (the host runs VM ID,\n"
+    "0-15, from then on; each VM has its own processes and host table and shares\n"
+    "the TLBs and caches, told apart by VPID/ASID = ID when asids > 0).\n"
     "\n"
     "Input:\n"
     "  --synth=KIND        built-in workload instead of TRACE: seq, random, chase,\n"
@@ -38,6 +40,8 @@ static const char help[] =
     "  --ws=SIZE           synthetic working set per process (default 64M)\n"
     "  --procs=N           processes for 'multi' (default 8)\n"
     "  --quantum=N         accesses between switches/churn events (default per kind)\n"
+    "  --vms=N             run the workload in N VMs (1-16), each its own copy\n"
+    "  --vm-quantum=N      accesses between VM switches (default 100000)\n"
     "  --seed=N            seed for workloads and frame allocators (default 1)\n"
     "  --format=FMT        auto (default), lackey or bin\n"
     "  --write-trace=FILE  convert the input to the binary format and exit\n"
@@ -105,6 +109,8 @@ enum {
 	O_INTERVAL,
 	O_WUNIT,
 	O_IOUT,
+	O_VMS,
+	O_VMQ,
 };
 
 static const struct cli_opt opts[] = {
@@ -137,6 +143,8 @@ static const struct cli_opt opts[] = {
     {"interval", 0, CLI_ARG, O_INTERVAL},
     {"warmup-unit", 0, CLI_ARG, O_WUNIT},
     {"interval-out", 0, CLI_ARG, O_IOUT},
+    {"vms", 0, CLI_ARG, O_VMS},
+    {"vm-quantum", 0, CLI_ARG, O_VMQ},
     {0, 0, 0, 0},
 };
 
@@ -197,6 +205,13 @@ static int on_opt(void *ctx, int id, const char *arg)
 		return 0;
 	case O_QUANTUM:
 		return cli_parse_uint(arg, 1, UINT64_MAX / 2, &TT.syn.quantum);
+	case O_VMS:
+		if (cli_parse_uint(arg, 1, MM_MAX_VMS, &v))
+			return -1;
+		TT.syn.vms = (uint32_t)v;
+		return 0;
+	case O_VMQ:
+		return cli_parse_uint(arg, 1, UINT64_MAX / 2, &TT.syn.vm_quantum);
 	case O_SEED:
 		return cli_parse_uint(arg, 0, UINT64_MAX, &TT.syn.seed);
 	case O_FORMAT:
@@ -366,7 +381,7 @@ static _Noreturn void die_err(const struct ok_err *e, int rc)
 
 int main(int argc, char **argv)
 {
-	TT.syn = (struct mm_synth_cfg){MM_SYN_RANDOM, 1000000, 64ull << 20, 8, 0, 1};
+	TT.syn = (struct mm_synth_cfg){MM_SYN_RANDOM, 1000000, 64ull << 20, 8, 0, 1, 1, 0};
 	TT.modes = 7;
 	TT.preset = "barcelona";
 	int first = cli_parse(&spec, argc, argv, on_opt, NULL);
@@ -374,6 +389,9 @@ int main(int argc, char **argv)
 		cli_usage_error(&spec, "expected at most one TRACE operand");
 	if (first < argc && TT.synth)
 		cli_usage_error(&spec, "--synth and a TRACE operand exclude each other");
+	if (!TT.synth && (TT.syn.vms > 1 || TT.syn.vm_quantum))
+		cli_usage_error(&spec, "--vms and --vm-quantum need --synth (a trace switches VMs "
+				       "with 'E vm ID' lines)");
 	struct ok_err e;
 	ok_err_clear(&e);
 	struct mm_config c;

@@ -52,6 +52,7 @@ enum mm_op {
 	MM_EXIT,     /* process pid exits; its address space is freed */
 	MM_UNMAP,    /* guest munmap [addr, addr+len): PTE clears, then a flush (below) */
 	MM_MPROTECT, /* guest mprotect [addr, addr+len): PTE rewrites, then a flush */
+	MM_VM,	     /* the host runs VM pid from now on (created on first use) */
 	MM_OP_N
 };
 
@@ -70,6 +71,8 @@ struct mm_rec {
 
 enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
 
+#define MM_MAX_VMS 16 /* VMs one simulation holds (their ids are 0..15) */
+
 #define MM_READ_BUF  (1u << 20) /* reader buffer, bytes */
 #define MM_MAX_LINE  4096	/* longest text line accepted */
 #define MM_BIN_MAGIC "MMUSIMT1" /* binary trace: 8-byte magic, u32 version, u32 flags */
@@ -84,7 +87,7 @@ enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
  * event lines, which lackey never emits:
  *   "E switch PID", "E create PID", "E exit PID",
  *   "E ptwrite ADDR", "E fault ADDR", "E invlpg ADDR", "E unmap ADDR LEN",
- *   "E mprotect ADDR LEN"
+ *   "E mprotect ADDR LEN", "E vm ID" (the host switches to VM ID, 0..MM_MAX_VMS-1)
  * (ADDR hex with optional 0x, LEN decimal or 0x hex). Blank lines are skipped.
  * Anything else is an error "FILE:LINE: expected ...".
  *
@@ -92,7 +95,8 @@ enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
  *   tag byte: low nibble op, high nibble size (15 = a varint size follows)
  *   accesses: zigzag delta of addr from the previous address of the same
  *             stream (instruction fetches and data are two streams)
- *   switch/create/exit: pid;  ptwrite/fault/invlpg: addr;  unmap, mprotect: addr len
+ *   switch/create/exit/vm: pid (the VM id for vm);  ptwrite/fault/invlpg: addr;  unmap, mprotect:
+ * addr len
  */
 
 /* Synthetic workloads (all seeded). */
@@ -115,6 +119,8 @@ struct mm_synth_cfg {
 	uint32_t procs;	  /* processes (multi) */
 	uint64_t quantum; /* accesses between switches / churn period */
 	uint64_t seed;
+	uint32_t vms;	     /* VMs (0 or 1: one); each runs the workload's stream in turn */
+	uint64_t vm_quantum; /* accesses between VM switches (vms > 1) */
 };
 
 struct mm_reader;
@@ -277,6 +283,15 @@ void mm_sim_free(struct mm_sim *s);
  * gauge of live shadow tables, keeps its value.
  */
 void mm_sim_reset_stats(struct mm_sim *s);
+/*
+ * Several VMs ("E vm ID" records): the VMs that ran, as a mask of ids (bit 0:
+ * VM 0, which runs until the first switch), and one VM's share of mode m's
+ * statistics (zero for a VM that never ran). The VMs' shares add up to
+ * mm_sim_stats; shadow_pages is a gauge of all VMs, not a share.
+ */
+unsigned mm_sim_vms(const struct mm_sim *s);
+void mm_sim_vm_stats(const struct mm_sim *s, unsigned vm, enum mm_mode m, struct mm_stats *out);
+
 /* d = a - b field by field (the counts of an interval); gauges (shadow_pages)
  * take a's value. d may alias a. */
 void mm_stats_sub(struct mm_stats *d, const struct mm_stats *a, const struct mm_stats *b);

@@ -130,6 +130,48 @@ static void build(const struct mm_sim *s, const struct mm_stats *const *st, stru
 #undef ROW
 }
 
+/* The rows of VM vm's share of the statistics (several VMs). */
+static void vm_rows(const struct mm_sim *s, unsigned vm, struct rows *t)
+{
+	static struct mm_stats v[MM_MODE_N];
+	const struct mm_stats *st[MM_MODE_N];
+	for (int m = 0; m < MM_MODE_N; m++) {
+		mm_sim_vm_stats(s, vm, (enum mm_mode)m, &v[m]);
+		st[m] = &v[m];
+	}
+	build(s, st, t);
+}
+
+/* The first VM from k on that ran, its rows in *t; MM_MAX_VMS when none. */
+static unsigned vm_next(const struct mm_sim *s, unsigned k, struct rows *t)
+{
+	while (k < MM_MAX_VMS && !(mm_sim_vms(s) & (1u << k)))
+		k++;
+	if (k < MM_MAX_VMS)
+		vm_rows(s, k, t);
+	return k;
+}
+
+/* More than one VM ran: the report adds each VM's share. */
+static int several_vms(const struct mm_sim *s)
+{
+	unsigned v = mm_sim_vms(s);
+	return (v & (v - 1)) != 0;
+}
+
+/* The rows the table shows per VM (JSON and CSV show all). */
+static int vm_table_row(const char *key)
+{
+	static const char *const keys[] = {"accesses",	 "l1_misses",	      "walks",
+					   "guest_refs", "nested_refs",	      "guest_faults",
+					   "vm_exits",	 "flushes_cr3",	      "flushes_vmexit",
+					   "cycles",	 "cycles_per_access", NULL};
+	for (int i = 0; keys[i]; i++)
+		if (!strcmp(key, keys[i]))
+			return 1;
+	return 0;
+}
+
 int mm_break_even(const struct mm_sim *s, double *c)
 {
 	if ((mm_sim_modes(s) & 6) != 6)
@@ -153,6 +195,42 @@ static void fmt_val(char *b, size_t n, enum rkind k, double v)
 		snprintf(b, n, "%.1f%%", v * 100);
 	else
 		snprintf(b, n, "%.3f", v);
+}
+
+/* One table row: label, then a column per simulated mode. */
+static void table_row(FILE *f, const struct row *r, unsigned mask)
+{
+	char b[64];
+	fprintf(f, "%-40s", r->label);
+	for (int m = 0; m < MM_MODE_N; m++)
+		if (mask & (1u << m)) {
+			fmt_val(b, sizeof(b), r->kind, r->v[m]);
+			fprintf(f, " %16s", b);
+		}
+	fputc('\n', f);
+}
+
+/* One CSV row: prefix and key, then a column per simulated mode. */
+static void csv_row(FILE *f, const char *prefix, const struct row *r, unsigned mask)
+{
+	char b[64];
+	fprintf(f, "%s%s", prefix, r->key);
+	for (int m = 0; m < MM_MODE_N; m++)
+		if (mask & (1u << m)) {
+			fmt_val(b, sizeof(b), r->kind == R_PCT ? R_FLOAT : r->kind, r->v[m]);
+			fprintf(f, ",%s", b);
+		}
+	fputc('\n', f);
+}
+
+/* Mode m's rows as JSON members "key": value, comma-separated. */
+static void json_rows(FILE *f, const struct rows *t, int m)
+{
+	char b[64];
+	for (int i = 0; i < t->n; i++) {
+		fmt_val(b, sizeof(b), t->r[i].kind == R_PCT ? R_FLOAT : t->r[i].kind, t->r[i].v[m]);
+		fprintf(f, "%s\"%s\": %s", i ? ", " : "", t->r[i].key, b);
+	}
 }
 
 static void json_str(FILE *f, const char *s)
@@ -180,7 +258,6 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 	const struct mm_config *c = mm_sim_config(s);
 	double be = 0;
 	int have_be = mm_break_even(s, &be) == 0;
-	char b[64];
 	if (out == MM_OUT_JSON) {
 		fputs("{\"source\": ", f);
 		json_str(f, ri->source);
@@ -216,11 +293,7 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 				continue;
 			fprintf(f, "%s\"%s\": {", first ? "" : ", ", mm_mode_names[m]);
 			first = 0;
-			for (int i = 0; i < t.n; i++) {
-				fmt_val(b, sizeof(b), t.r[i].kind == R_PCT ? R_FLOAT : t.r[i].kind,
-					t.r[i].kind == R_PCT ? t.r[i].v[m] : t.r[i].v[m]);
-				fprintf(f, "%s\"%s\": %s", i ? ", " : "", t.r[i].key, b);
-			}
+			json_rows(f, &t, m);
 			const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
 			fputs(", \"walk_hist\": {", f);
 			for (int k = 0, first_h = 1; k < 40; k++)
@@ -232,7 +305,26 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 				}
 			fputs("}}", f);
 		}
-		fputs("}}\n", f);
+		fputs("}", f);
+		if (several_vms(s)) {
+			static struct rows v;
+			fputs(", \"vms\": {", f);
+			for (unsigned k = 0, fv = 1; (k = vm_next(s, k, &v)) < MM_MAX_VMS; k++) {
+				fprintf(f, "%s\"%u\": {", fv ? "" : ", ", k);
+				fv = 0;
+				for (int m = 0, fm = 1; m < MM_MODE_N; m++) {
+					if (!(mask & (1u << m)))
+						continue;
+					fprintf(f, "%s\"%s\": {", fm ? "" : ", ", mm_mode_names[m]);
+					fm = 0;
+					json_rows(f, &v, m);
+					fputs("}", f);
+				}
+				fputs("}", f);
+			}
+			fputs("}", f);
+		}
+		fputs("}\n", f);
 		return;
 	}
 	if (out == MM_OUT_CSV) {
@@ -241,16 +333,16 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 			if (mask & (1u << m))
 				fprintf(f, ",%s", mm_mode_names[m]);
 		fputc('\n', f);
-		for (int i = 0; i < t.n; i++) {
-			fputs(t.r[i].key, f);
-			for (int m = 0; m < MM_MODE_N; m++)
-				if (mask & (1u << m)) {
-					fmt_val(b, sizeof(b),
-						t.r[i].kind == R_PCT ? R_FLOAT : t.r[i].kind,
-						t.r[i].v[m]);
-					fprintf(f, ",%s", b);
-				}
-			fputc('\n', f);
+		for (int i = 0; i < t.n; i++)
+			csv_row(f, "", &t.r[i], mask);
+		if (several_vms(s)) {
+			static struct rows v;
+			for (unsigned k = 0; (k = vm_next(s, k, &v)) < MM_MAX_VMS; k++) {
+				char prefix[16];
+				snprintf(prefix, sizeof(prefix), "vm%u.", k);
+				for (int i = 0; i < v.n; i++)
+					csv_row(f, prefix, &v.r[i], mask);
+			}
 		}
 		if (have_be)
 			fprintf(f, "break_even_exit_cycles,%.1f\n", be);
@@ -288,14 +380,16 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 		if (mask & (1u << m))
 			fprintf(f, " %16s", mm_mode_names[m]);
 	fputc('\n', f);
-	for (int i = 0; i < t.n; i++) {
-		fprintf(f, "%-40s", t.r[i].label);
-		for (int m = 0; m < MM_MODE_N; m++)
-			if (mask & (1u << m)) {
-				fmt_val(b, sizeof(b), t.r[i].kind, t.r[i].v[m]);
-				fprintf(f, " %16s", b);
-			}
-		fputc('\n', f);
+	for (int i = 0; i < t.n; i++)
+		table_row(f, &t.r[i], mask);
+	if (several_vms(s)) {
+		static struct rows v;
+		for (unsigned k = 0; (k = vm_next(s, k, &v)) < MM_MAX_VMS; k++) {
+			fprintf(f, "\nVM %u (its share of the above)\n", k);
+			for (int i = 0; i < v.n; i++)
+				if (vm_table_row(v.r[i].key))
+					table_row(f, &v.r[i], mask);
+		}
 	}
 	fputs("\nwalks by references made (share of walks):\n", f);
 	for (int m = 0; m < MM_MODE_N; m++) {

@@ -47,7 +47,20 @@
  *    mode's physical address (native: gPA; shadow, nested: sPA). The TLB
  *    entries hold the page's physical address for this. A repeat of the last
  *    data line (no walk since) is an L1D hit in every mode (dline), counted
- *    like the repeats of the last page.
+ *    like the repeats of the last page; an access to another line of the last
+ *    data page is queued and the queue run through one mode's caches at a
+ *    time (data_batch).
+ *  - Several VMs ("E vm ID"): the running VM's processes, host-table root and
+ *    shadow roots live in struct mm_sim as before; vm_swap exchanges them
+ *    with the saved state of the next VM (struct vm_save), so the rest of
+ *    the model is unchanged. TLB tags are vmtag << 12 | process tag (PCID
+ *    or shadow ASID, < 4096 with vmtag; shadow_as_tags ASIDs use the whole
+ *    16 bits with vmtag 0). Guest frames of every VM come from one
+ *    allocator, so guest-physical addresses never collide: the nested TLB,
+ *    the host leaf map and native mode need no VM tag.
+ *  - Data caches are rings of 32-bit tags per set (struct dcache): a miss is
+ *    O(1) after an SSE2 compare of the set, the common case of a streaming
+ *    trace.
  */
 #include "mmusim.h"
 
@@ -55,6 +68,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 const char *const mm_mode_names[MM_MODE_N] = {"native", "shadow", "nested"};
 const char *const mm_exit_names[MM_EXIT_N] = {"pt_write", "hidden_fault", "guest_pf", "cr3",
@@ -394,19 +410,31 @@ static void lru_del_tag(struct lru *l, uint64_t tag)
 }
 
 /*
- * Data caches (L1D, L2, LLC): hit or miss is all a cache access needs, so
- * each set is one array of lines kept in recency order (most recent first,
- * 0 = empty): a hit moves its line to the front, a miss drops the last. The
- * same LRU as struct lru in half the memory, with no stamps to scan for a
- * victim: the walks' and the data's cache accesses are the hot path.
+ * Data caches (L1D, L2, LLC): hit or miss is all a cache access needs. Each
+ * set is a ring of lines in recency order (0 = empty) that starts at the
+ * set's head: the most recent line is at the head, the least recent just
+ * before it. A miss, the common case on a streaming trace, moves the head
+ * back one slot and writes the new line over the least recent: O(1) with no
+ * stamps to compare and no array to shift. A hit at recency position j
+ * shifts the j more recent lines back one place. Lookups compare every way
+ * of the set in blocks of DC_BLOCK without early exit inside a block, which
+ * the compiler turns into vector compares; a set's storage is padded to a
+ * whole block with empty slots that never match. The same LRU as struct
+ * lru: the walks' and the data's cache accesses are the hot path.
  */
+#define DC_BLOCK 8
+
 struct dcache {
-	uint64_t *line; /* sets * ways, line number + 1 */
-	uint32_t ways;
-	uint64_t mask;
+	uint32_t *tag;	   /* sets * stride: line >> set bits, + 1 (0 = empty) */
+	uint16_t *head;	   /* per set: slot of the most recent line */
+	uint32_t ways;	   /* ring size */
+	uint32_t stride;   /* slots per set: ways, rounded up to DC_BLOCK when > DC_BLOCK */
+	uint64_t mask;	   /* sets - 1 */
+	unsigned set_bits; /* log2(sets) */
 };
 
-/* lines 0: absent. Sets must be a power of two (mm_config_check). */
+/* lines 0: absent. Sets must be a power of two, and few enough lines per set
+ * index that a tag fits 32 bits (mm_config_check). */
 static int dc_init(struct dcache *d, uint32_t lines, uint32_t ways)
 {
 	memset(d, 0, sizeof(*d));
@@ -415,24 +443,73 @@ static int dc_init(struct dcache *d, uint32_t lines, uint32_t ways)
 	if (!ways || ways > lines)
 		ways = lines;
 	d->ways = ways;
+	d->stride = ways <= DC_BLOCK ? ways : (ways + DC_BLOCK - 1) / DC_BLOCK * DC_BLOCK;
 	d->mask = lines / ways - 1;
-	d->line = calloc(lines, sizeof(*d->line));
-	return d->line ? 0 : -ENOMEM;
+	d->set_bits = (unsigned)__builtin_ctzll(d->mask + 1);
+	d->tag = calloc((size_t)(d->mask + 1) * d->stride, sizeof(*d->tag));
+	d->head = calloc(d->mask + 1, sizeof(*d->head));
+	return d->tag && d->head ? 0 : -ENOMEM;
+}
+
+static void dc_free(struct dcache *d)
+{
+	free(d->tag);
+	free(d->head);
+}
+
+/* Slot of v in the set k (stride slots), or stride when absent. Blocks of
+ * DC_BLOCK tags are compared at once (SSE2, part of x86-64; plain C
+ * elsewhere, which compilers vectorize less well). */
+static inline uint32_t dc_find(const uint32_t *k, uint32_t stride, uint32_t v)
+{
+	if (stride < DC_BLOCK) {
+		uint32_t i = 0;
+		while (i < stride && k[i] != v)
+			i++;
+		return i;
+	}
+#ifdef __SSE2__
+	__m128i vv = _mm_set1_epi32((int)v);
+	for (uint32_t b = 0; b < stride; b += DC_BLOCK) {
+		__m128i x0 = _mm_loadu_si128((const __m128i *)(const void *)(k + b));
+		__m128i x1 = _mm_loadu_si128((const __m128i *)(const void *)(k + b + 4));
+		unsigned hit = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi32(x0, vv)) |
+			       (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi32(x1, vv)) << 16;
+		if (hit)
+			return b + (uint32_t)__builtin_ctz(hit) / 4;
+	}
+	return stride;
+#else
+	uint32_t i = 0;
+	while (i < stride && k[i] != v)
+		i++;
+	return i;
+#endif
 }
 
 /* Access line: 1 on a hit; either way it becomes the set's most recent. */
 static inline int dc_touch(struct dcache *d, uint64_t line)
 {
-	uint64_t *k = d->line + (line & d->mask) * d->ways, v = line + 1;
-	if (k[0] == v)
+	size_t set = (size_t)(line & d->mask);
+	uint32_t *k = d->tag + set * d->stride, v = (uint32_t)(line >> d->set_bits) + 1;
+	uint32_t h = d->head[set], w = d->ways;
+	if (k[h] == v)
 		return 1;
-	uint32_t i = 1, w = d->ways;
-	while (i < w && k[i] != v)
-		i++;
-	int hit = i < w;
-	memmove(k + 1, k, sizeof(*k) * (hit ? i : w - 1));
-	k[0] = v;
-	return hit;
+	uint32_t i = dc_find(k, d->stride, v);
+	if (i >= w) { /* miss: the least recent slot, just before the head, becomes the head */
+		h = h ? h - 1 : w - 1;
+		k[h] = v;
+		d->head[set] = (uint16_t)h;
+		return 0;
+	}
+	/* hit at slot i: the lines from the head up to i move one place back */
+	while (i != h) {
+		uint32_t p = i ? i - 1 : w - 1;
+		k[i] = k[p];
+		i = p;
+	}
+	k[h] = v;
+	return 1;
 }
 
 /* ============================================= 2. frame allocators */
@@ -703,8 +780,10 @@ struct mmu {
 	uint64_t last_val[2]; /* its physical page (TLB entries hold the PA of their page) */
 	uint64_t walk_pa;     /* physical address the last walk translated to */
 	uint64_t lp_pa;	      /* physical 4 KiB page of the last data access */
-	uint32_t tag;
-	uint32_t ntags; /* tags in the pool; <= 1: untagged */
+	uint32_t tag;	      /* tag of the running address space: vmtag << 12 | process tag */
+	uint32_t vmtag;	      /* the running VM's VPID/ASID (its id), 0 without VM tags */
+	int vm_tagged;	      /* VMs other than VM 0 have run and are told apart by vmtag */
+	uint32_t ntags;	      /* tags in the pool; <= 1: untagged */
 	uint32_t tag_next;
 	uint64_t gen;
 	struct mm_stats st;
@@ -722,6 +801,27 @@ struct mmu {
 	unsigned nsteps;
 	unsigned row; /* current 2D grid row */
 	int explained;
+};
+
+/*
+ * What one VM owns while another runs (several VMs, division 7): its
+ * processes, its host-table root and, under shadow paging, its shadow roots
+ * and out-of-sync tables (KVM keeps shadow pages per VM). The table pools,
+ * the allocators, the host leaf map and all the hardware (TLBs, PWC, nested
+ * TLB, caches) are shared. While a VM runs these live in struct mm_sim and
+ * its shadow mmu; vm_swap exchanges them with the saved copy.
+ */
+struct vm_save {
+	int used;
+	struct proc *procs;
+	uint32_t nprocs, pcap, *phash, hcap, cur;
+	int booted;
+	uint32_t hroot;
+	struct lru sroots;
+	uint32_t sroot, *unsync, nunsync, unsync_cap;
+	uint64_t *pend;
+	uint32_t *pend_proc, npend, pend_cap;
+	struct mm_stats st[MM_MODE_N]; /* its statistics up to its last switch-out */
 };
 
 /* A host leaf entry (host table, division 5). */
@@ -766,6 +866,11 @@ struct mm_sim {
 	unsigned hleaf;
 	uint64_t va_limit;
 	struct mmu m[MM_MODE_N];
+	/* several VMs: the saved state of each, the running one's id */
+	struct vm_save vms[MM_MAX_VMS];
+	uint32_t vm;
+	unsigned vm_mask;		  /* VMs that ever ran */
+	struct mm_stats vsnap[MM_MODE_N]; /* stats when the running VM was switched in */
 	/* logging */
 	mm_walk_fn log_fn;
 	void *log_ctx;
@@ -1012,13 +1117,39 @@ static void flush_all(struct mmu *m, enum mm_flush why, int ntlb_too)
 	m->last_key[0] = m->last_key[1] = NONE;
 }
 
+/* Drop the TLB and PSC entries of the running tag and the whole PA-tagged PWC. */
+static void flush_tag(struct mmu *m, enum mm_flush why)
+{
+	m->st.flushes[why]++;
+	lru_del_tag(&m->l1d, m->tag);
+	lru_del_tag(&m->l1i, m->tag);
+	lru_del_tag(&m->l2, m->tag);
+	lru_flush(&m->pwc);
+	for (int l = 0; l < 6; l++)
+		lru_del_tag(&m->psc[l], m->tag);
+	m->last_key[0] = m->last_key[1] = NONE;
+}
+
+/*
+ * An untagged CR3 write. With VM tags in use (another VM than VM 0 has run
+ * and this mode tags by VM) it drops only the running VM's entries, as a
+ * CR3 write drops only the current VPID's; otherwise everything.
+ */
+static void flush_cr3(struct mmu *m, int vm_tagged)
+{
+	if (vm_tagged)
+		flush_tag(m, MM_FLUSH_CR3);
+	else
+		flush_all(m, MM_FLUSH_CR3, 0);
+}
+
 /* Give the mode the tag of process p (CR3 write): flush when untagged or on wrap. */
 static void tag_switch(struct mmu *m, struct proc *p, int boot)
 {
 	if (m->ntags <= 1) {
 		if (!boot)
-			flush_all(m, MM_FLUSH_CR3, 0);
-		m->tag = 0;
+			flush_cr3(m, m->vm_tagged);
+		m->tag = m->vmtag << 12;
 		return;
 	}
 	if (p->gen[m->mode] != m->gen) {
@@ -1030,7 +1161,7 @@ static void tag_switch(struct mmu *m, struct proc *p, int boot)
 		p->tag[m->mode] = m->tag_next++;
 		p->gen[m->mode] = m->gen;
 	}
-	m->tag = p->tag[m->mode];
+	m->tag = m->vmtag << 12 | p->tag[m->mode];
 	m->last_key[0] = m->last_key[1] = NONE;
 }
 
@@ -1057,15 +1188,15 @@ static inline uint64_t tlb_key(const struct mmu *m, uint64_t va)
  * where it was found, its cycles added to *cyc. */
 static inline enum mm_where cache_ref(struct mm_sim *s, struct mmu *m, uint64_t line, uint64_t *cyc)
 {
-	if (m->dc1.line && dc_touch(&m->dc1, line)) {
+	if (m->dc1.tag && dc_touch(&m->dc1, line)) {
 		*cyc += s->c.c_dc1;
 		return MM_AT_DC1;
 	}
-	if (m->dc2.line && dc_touch(&m->dc2, line)) {
+	if (m->dc2.tag && dc_touch(&m->dc2, line)) {
 		*cyc += s->c.c_dc2;
 		return MM_AT_DC2;
 	}
-	if (m->dc3.line && dc_touch(&m->dc3, line)) {
+	if (m->dc3.tag && dc_touch(&m->dc3, line)) {
 		*cyc += s->c.c_dc3;
 		return MM_AT_DC3;
 	}
@@ -1169,7 +1300,7 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 	}
 	uint64_t spa = 0;
 	uint32_t node = s->hroot;
-	unsigned l = psc_start(m, m->npsc, 0, gpa, mlev, s->hleaf, &node);
+	unsigned l = psc_start(m, m->npsc, m->vmtag, gpa, mlev, s->hleaf, &node);
 	for (unsigned k = l + 1; k <= mlev; k++)
 		m->st.grid_skip[m->row][mlev - k]++;
 	for (;; l--) {
@@ -1188,7 +1319,7 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 			spa = E_PA(x) + (gpa & ((1ull << hsh) - 1));
 			break;
 		}
-		psc_put(m->npsc, 0, gpa, l, E_CHILD(x));
+		psc_put(m->npsc, m->vmtag, gpa, l, E_CHILD(x));
 		node = E_CHILD(x);
 	}
 	lru_put(&m->ntlb, key, key, spa & ~((1ull << hsh) - 1), NULL);
@@ -1550,7 +1681,7 @@ static void ev_switch(struct mm_sim *s, uint32_t pi)
 				tag_switch(m, p, !s->booted);
 			else if (s->c.asids &&
 				 s->booted) /* one VM tag: the new root needs a flush */
-				flush_all(m, MM_FLUSH_CR3, 0);
+				flush_cr3(m, m->vm_tagged);
 			continue;
 		}
 		tag_switch(m, p, !s->booted);
@@ -1742,14 +1873,7 @@ static void ev_full_flush(struct mm_sim *s)
 			uint64_t nsync = shadow_sync(s, m, NONE32);
 			vm_exit(s, m, MM_EXIT_CR3, s->c.c_cr3_hit + nsync * s->c.c_sync);
 		}
-		m->st.flushes[MM_FLUSH_FULL]++;
-		lru_del_tag(&m->l1d, m->tag);
-		lru_del_tag(&m->l1i, m->tag);
-		lru_del_tag(&m->l2, m->tag);
-		lru_flush(&m->pwc);
-		for (int l = 0; l < 6; l++)
-			lru_del_tag(&m->psc[l], m->tag);
-		m->last_key[0] = m->last_key[1] = NONE;
+		flush_tag(m, MM_FLUSH_FULL);
 	}
 }
 
@@ -1825,45 +1949,213 @@ _Static_assert(offsetof(struct mm_rec, pad) == offsetof(struct mm_rec, pid) + 7 
 		   sizeof(struct mm_rec) == offsetof(struct mm_rec, pid) + 8,
 	       "rec_tail reads pid, size, op and pad");
 
+/* Data accesses at these page offsets of the last data page (lp_pa), each an
+ * L1 TLB hit in every mode, through every mode's caches: one mode at a
+ * time, as the modes' caches are independent (the same counts as access1's
+ * mode by mode per access, with one mode's cache state hot at a time). */
+static void data_batch(struct mm_sim *s, const uint16_t *off, size_t n)
+{
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mmu *m = &s->m[i];
+		if (!m->on)
+			continue;
+		for (size_t k = 0; k < n; k++)
+			data_ref(s, m, m->lp_pa | off[k]);
+	}
+}
+
+/* Whether the access o lies within [base, base + g): lo and span such that
+ * addr - lo < span says it (see feed_repeats). */
+static inline void rep_bounds(const struct mm_rec *o, uint64_t base, uint64_t g, uint64_t *lo,
+			      uint64_t *span)
+{
+	if (o->size == 0) /* its last byte is addr - 1: offsets 1..g-1 */
+		*lo = base + 1, *span = g - 1;
+	else /* offsets 0..g - size */
+		*lo = base, *span = o->size <= g ? g + 1 - o->size : 0;
+}
+
 /*
  * The common case, in a loop of its own: records from r[i] on that repeat
  * their stream's last page within one page (an L1 hit in every mode, see
  * lp_page) are only counted. A run of records of one kind (same op and size,
  * as a trace mostly is) is tested with one subtraction and one comparison
  * each: the access's first and last byte are on page pg exactly when
- * addr - lo < span for the lo and span below. The hot loop pays nothing for
- * events, errors or the mode mix. Returns the index of the first record that
- * needs the full path (n if none).
+ * addr - lo < span for the lo and span below. With data_refs=1 a data
+ * access repeating the last line (dline) is an L1D hit, only counted; one to
+ * another line of the last data page is queued for data_batch. The hot loop
+ * pays nothing for events, errors or the mode mix. Returns the index of the
+ * first record that needs the full path (n if none).
  */
 static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, size_t n)
 {
+	enum { QUEUE = 512 };
+	uint16_t q[QUEUE]; /* page offsets of data accesses for data_batch */
+	size_t nq = 0;
 	/* lp_gen == tlb_gen implies no event since, so a live process */
 	uint64_t d = s->lp_gen[0] == s->tlb_gen ? s->lp_page[0] << 12 : NONE, dg = 4096;
+	/* data_refs=1: the data page, whose other lines go to the queue */
+	const uint64_t dpage = s->c.data_refs ? d : NONE;
 	if (s->c.data_refs) /* data: a repeat of the last line, not page */
 		d = d != NONE && s->dline != NONE ? s->dline << 6 : NONE, dg = 64;
 	/* the last page (line) by access op (ifetch, load, store, modify), and its size */
-	const uint64_t lp[4] = {s->lp_gen[1] == s->tlb_gen ? s->lp_page[1] << 12 : NONE, d, d, d};
+	uint64_t lp[4] = {s->lp_gen[1] == s->tlb_gen ? s->lp_page[1] << 12 : NONE, d, d, d};
 	const uint64_t gran[4] = {4096, dg, dg, dg};
 	const struct mm_rec *o = r + i, *end = r + n;
-	uint64_t dhits = 0;
-	while (o < end && o->op <= MM_MODIFY && lp[o->op] != NONE) {
-		uint64_t tail = rec_tail(o), base = lp[o->op], g = gran[o->op], lo, span;
-		if (o->size == 0) /* its last byte is addr - 1: offsets 1..g-1 */
-			lo = base + 1, span = g - 1;
-		else /* offsets 0..g - size */
-			lo = base, span = o->size <= g ? g + 1 - o->size : 0;
+	uint64_t dhits = 0, lo, span;
+	while (o < end && o->op <= MM_MODIFY) {
 		const struct mm_rec *run = o;
-		while (o < end && rec_tail(o) == tail && o->addr - lo < span)
-			o++;
-		if (o == run)
+		if (lp[o->op] != NONE) {
+			uint64_t tail = rec_tail(o);
+			rep_bounds(o, lp[o->op], gran[o->op], &lo, &span);
+			while (o < end && rec_tail(o) == tail && o->addr - lo < span)
+				o++;
+		}
+		if (o != run) {
+			if (run->op != MM_IFETCH)
+				dhits += (uint64_t)(o - run);
+			continue;
+		}
+		/* another line of the data page */
+		if (dpage == NONE || o->op == MM_IFETCH)
 			break;
-		if (run->op != MM_IFETCH)
-			dhits += (uint64_t)(o - run);
+		rep_bounds(o, dpage, 4096, &lo, &span);
+		if (o->addr - lo >= span)
+			break;
+		if (nq == QUEUE) {
+			data_batch(s, q, nq);
+			nq = 0;
+		}
+		q[nq++] = (uint16_t)(o->addr & 0xfff);
+		if (s->c.dc1_kib) /* the new MRU line of every mode's L1D */
+			s->dline = o->addr >> 6, lp[1] = lp[2] = lp[3] = s->dline << 6;
+		o++;
 	}
+	data_batch(s, q, nq);
 	if (s->c.data_refs)
 		s->fast_dhits += dhits;
 	s->fast_hits += (size_t)(o - r) - i;
 	return (size_t)(o - r);
+}
+
+/* Add the counts kept out of the per-access path (fast hits, derived totals). */
+static void settle(struct mm_sim *s)
+{
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mm_stats *st = &s->m[i].st;
+		if (!s->m[i].on)
+			continue;
+		st->l1_hits += s->fast_hits;
+		st->accesses = st->l1_hits + st->l1_misses;
+		st->cyc_tlb = st->accesses * s->c.c_l1 + st->l1_misses * s->c.c_l2;
+		st->data_refs += s->fast_dhits;
+		st->data_at[MM_AT_DC1] += s->fast_dhits;
+		st->cyc_data += s->fast_dhits * s->c.c_dc1;
+	}
+	s->fast_hits = s->fast_dhits = 0;
+}
+
+/* -------- several VMs */
+
+#define SWAP(a, b)                                                                                 \
+	do {                                                                                       \
+		__typeof__(a) t_ = (a);                                                            \
+		(a) = (b);                                                                         \
+		(b) = t_;                                                                          \
+	} while (0)
+
+/* Exchange the running VM's state (in s) with the saved state v. */
+static void vm_swap(struct mm_sim *s, struct vm_save *v)
+{
+	struct mmu *m = &s->m[MM_SHADOW];
+	SWAP(s->procs, v->procs);
+	SWAP(s->nprocs, v->nprocs);
+	SWAP(s->pcap, v->pcap);
+	SWAP(s->phash, v->phash);
+	SWAP(s->hcap, v->hcap);
+	SWAP(s->cur, v->cur);
+	SWAP(s->booted, v->booted);
+	SWAP(s->hroot, v->hroot);
+	SWAP(m->sroots, v->sroots);
+	SWAP(m->sroot, v->sroot);
+	SWAP(m->unsync, v->unsync);
+	SWAP(m->nunsync, v->nunsync);
+	SWAP(m->unsync_cap, v->unsync_cap);
+	SWAP(m->pend, v->pend);
+	SWAP(m->pend_proc, v->pend_proc);
+	SWAP(m->npend, v->npend);
+	SWAP(m->pend_cap, v->pend_cap);
+}
+
+/* A new VM's saved state: no processes, an empty host table. */
+static int vm_create(struct mm_sim *s, struct vm_save *v)
+{
+	v->used = 1;
+	v->hcap = 64;
+	v->cur = NONE32;
+	v->sroot = NONE32;
+	v->phash = calloc(v->hcap, 4);
+	if (!v->phash || (s->m[MM_SHADOW].on && lru_init(&v->sroots, s->c.shadow_roots, 0)))
+		return sim_oom(s, "VM state");
+	uint64_t pa = pa_alloc(&s->hmem, 4096);
+	v->hroot = pa == NONE ? NONE32 : pt_new(&s->hpt, pa, s->c.host_levels, 0);
+	return v->hroot == NONE32 ? sim_oom(s, "host memory") : 0;
+}
+
+/* The running VM's counts since it was switched in go to its own stats. */
+static void vm_account(struct mm_sim *s)
+{
+	settle(s);
+	for (int i = 0; i < MM_MODE_N; i++) {
+		if (!s->m[i].on)
+			continue;
+		mm_sim_vm_stats(s, s->vm, (enum mm_mode)i, &s->vms[s->vm].st[i]);
+		s->vsnap[i] = s->m[i].st;
+	}
+}
+
+/*
+ * The host runs VM id from now on. Natively (the same workloads as
+ * processes of one machine) this is a CR3 write to that VM's process:
+ * a flush without PCIDs. Shadow and nested keep the VMs' TLB, PWC and
+ * nested-TLB entries apart by VM tag (VPID/ASID = the VM id, asids > 0;
+ * shadow with shadow_as_tags draws one ASID per address space from the
+ * shared pool instead), or flush them all without tags (asids=0), as on
+ * every VM exit. The switch itself is the host's scheduling, the same for
+ * shadow and nested, and charges no exit.
+ */
+static void ev_vm(struct mm_sim *s, uint32_t id)
+{
+	if (id >= MM_MAX_VMS || id == s->vm)
+		return;
+	if (!s->vms[id].used && vm_create(s, &s->vms[id]) < 0)
+		return;
+	vm_account(s);
+	vm_swap(s, &s->vms[s->vm]); /* save the running VM */
+	vm_swap(s, &s->vms[id]);    /* and load the next */
+	s->vm = id;
+	s->vm_mask |= 1u << id;
+	s->map_gen++; /* the known-mapped cache is by process index */
+	s->dline = NONE;
+	const struct proc *p = s->cur != NONE32 && s->procs[s->cur].live ? &s->procs[s->cur] : NULL;
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mmu *m = &s->m[i];
+		if (!m->on)
+			continue;
+		m->last_key[0] = m->last_key[1] = NONE;
+		if (i == MM_NATIVE) {
+			if (m->ntags <= 1)
+				flush_all(m, MM_FLUSH_CR3, 0);
+		} else if (!s->c.asids) {
+			flush_all(m, MM_FLUSH_VMEXIT, 1);
+		} else if (i == MM_NESTED || !s->c.shadow_as_tags) {
+			m->vmtag = id;
+			m->vm_tagged = 1;
+		}
+		m->tag = m->vmtag << 12;
+		if (p && (i != MM_SHADOW || (s->c.asids && s->c.shadow_as_tags)))
+			tag_switch(m, (struct proc *)p, 1);
+	}
 }
 
 int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_err *e)
@@ -1920,6 +2212,9 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 				break;
 			ev_invlpg(s, o->addr);
 			break;
+		case MM_VM:
+			ev_vm(s, o->pid);
+			break;
 		case MM_UNMAP:
 		case MM_MPROTECT:
 			if (need_proc(s))
@@ -1935,19 +2230,7 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 			    ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad record op %u", o->op);
 		}
 	}
-	/* derived counts, kept out of the per-access path */
-	for (int i = 0; i < MM_MODE_N; i++) {
-		struct mm_stats *st = &s->m[i].st;
-		if (!s->m[i].on)
-			continue;
-		st->l1_hits += s->fast_hits;
-		st->accesses = st->l1_hits + st->l1_misses;
-		st->cyc_tlb = st->accesses * s->c.c_l1 + st->l1_misses * s->c.c_l2;
-		st->data_refs += s->fast_dhits;
-		st->data_at[MM_AT_DC1] += s->fast_dhits;
-		st->cyc_data += s->fast_dhits * s->c.c_dc1;
-	}
-	s->fast_hits = s->fast_dhits = 0;
+	settle(s);
 	return s->err;
 }
 
@@ -2004,9 +2287,9 @@ static void mmu_free(struct mmu *m)
 		lru_free(&m->npsc[i]);
 	}
 	lru_free(&m->ntlb);
-	free(m->dc1.line);
-	free(m->dc2.line);
-	free(m->dc3.line);
+	dc_free(&m->dc1);
+	dc_free(&m->dc2);
+	dc_free(&m->dc3);
 	lru_free(&m->sroots);
 	pt_destroy(&m->sp);
 	free(m->unsync);
@@ -2031,6 +2314,8 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	s->hleaf = level_of(c->host_page);
 	s->va_limit = 1ull << (12 + 9 * c->levels - 1); /* the lower (user) half */
 	s->hcap = 64;
+	s->vms[0].used = 1;
+	s->vm_mask = 1;
 	s->map_gen = 1;
 	s->lp_page[0] = s->lp_page[1] = NONE;
 	s->dline = NONE;
@@ -2062,6 +2347,17 @@ void mm_sim_free(struct mm_sim *s)
 {
 	if (!s)
 		return;
+	for (unsigned k = 0; k < MM_MAX_VMS; k++) {
+		struct vm_save *v = &s->vms[k];
+		if (k == s->vm || !v->used)
+			continue;
+		free(v->procs);
+		free(v->phash);
+		lru_free(&v->sroots);
+		free(v->unsync);
+		free(v->pend);
+		free(v->pend_proc);
+	}
 	for (int i = 0; i < MM_MODE_N; i++)
 		mmu_free(&s->m[i]);
 	pt_destroy(&s->gpt);
@@ -2104,7 +2400,38 @@ void mm_sim_reset_stats(struct mm_sim *s)
 		uint64_t live = s->m[i].st.shadow_pages;
 		memset(&s->m[i].st, 0, sizeof(s->m[i].st));
 		s->m[i].st.shadow_pages = live;
+		s->vsnap[i] = s->m[i].st;
+		for (unsigned k = 0; k < MM_MAX_VMS; k++)
+			memset(&s->vms[k].st[i], 0, sizeof(s->vms[k].st[i]));
 	}
+}
+
+unsigned mm_sim_vms(const struct mm_sim *s)
+{
+	return s->vm_mask;
+}
+
+void mm_sim_vm_stats(const struct mm_sim *s, unsigned vm, enum mm_mode m, struct mm_stats *out)
+{
+	if (vm >= MM_MAX_VMS || !(s->vm_mask & (1u << vm)) || !s->m[m].on) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	if (vm != s->vm) {
+		*out = s->vms[vm].st[m];
+		return;
+	}
+	/* the running VM: its saved counts plus those since it was switched in
+	 * (out may be its saved counts) */
+	struct mm_stats d;
+	mm_stats_sub(&d, &s->m[m].st, &s->vsnap[m]);
+	uint64_t x[sizeof(d) / 8], y[sizeof(d) / 8];
+	memcpy(x, &s->vms[vm].st[m], sizeof(x));
+	memcpy(y, &d, sizeof(y));
+	for (size_t k = 0; k < sizeof(x) / 8; k++)
+		x[k] += y[k];
+	memcpy(out, x, sizeof(x));
+	out->shadow_pages = d.shadow_pages;
 }
 
 _Static_assert(sizeof(struct mm_stats) % sizeof(uint64_t) == 0, "mm_stats is all uint64_t");

@@ -24,9 +24,9 @@
 
 #include "io.h"
 
-const char *const mm_op_names[MM_OP_N] = {"ifetch", "load",    "store", "modify",
-					  "switch", "ptwrite", "fault", "invlpg",
-					  "create", "exit",    "unmap", "mprotect"};
+const char *const mm_op_names[MM_OP_N] = {"ifetch",  "load",	 "store",  "modify", "switch",
+					  "ptwrite", "fault",	 "invlpg", "create", "exit",
+					  "unmap",   "mprotect", "vm"};
 const char *const mm_synth_names[MM_SYN_N] = {"seq",  "random", "chase",   "multi",
 					      "fork", "mmap",	"ptupdate"};
 
@@ -34,14 +34,24 @@ const char *const mm_synth_names[MM_SYN_N] = {"seq",  "random", "chase",   "mult
 
 enum src { SRC_FD, SRC_MEM, SRC_SYNTH };
 
+/* One VM's copy of a workload's state (several VMs each run the workload). */
+struct synth_vm {
+	uint64_t rng, phase, x;
+	uint32_t pid, next_pid;
+	int stage;
+};
+
 struct synth {
 	struct mm_synth_cfg c;
-	uint64_t rng;	  /* xorshift64* state */
-	uint64_t emitted; /* accesses emitted */
-	uint64_t phase;	  /* accesses since the last event */
-	uint64_t x;	  /* chase cursor / seq cursor */
-	uint64_t lines;	  /* chase: lines in the lap (power of two) */
-	uint32_t pid;	  /* current process */
+	struct synth_vm vm[MM_MAX_VMS]; /* the other VMs' states while one runs */
+	uint32_t cur_vm;
+	uint64_t vm_phase; /* accesses since the last VM switch */
+	uint64_t rng;	   /* xorshift64* state */
+	uint64_t emitted;  /* accesses emitted */
+	uint64_t phase;	   /* accesses since the last event */
+	uint64_t x;	   /* chase cursor / seq cursor */
+	uint64_t lines;	   /* chase: lines in the lap (power of two) */
+	uint32_t pid;	   /* current process */
 	uint32_t next_pid;
 	int stage;	       /* workload-specific state */
 	struct mm_rec pend[4]; /* events queued before the next access */
@@ -278,12 +288,17 @@ static int parse_event(struct mm_reader *r, const char *s, const char *end, stru
 		return ok_err_line(
 		    e, -EINVAL, r->name, (long long)r->lines,
 		    "expected an event name (switch, ptwrite, fault, invlpg, create, "
-		    "exit, unmap, mprotect) after 'E'");
+		    "exit, unmap, mprotect, vm) after 'E'");
 	memset(o, 0, sizeof(*o));
 	o->op = (uint8_t)op;
 	s = skip_sp(s, end);
 	uint64_t v;
-	if (op == MM_SWITCH || op == MM_CREATE || op == MM_EXIT) {
+	if (op == MM_VM) {
+		if (parse_dec(&s, end, MM_MAX_VMS - 1, &v))
+			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
+					   "expected a VM id 0..%d after 'E vm'", MM_MAX_VMS - 1);
+		o->pid = (uint32_t)v;
+	} else if (op == MM_SWITCH || op == MM_CREATE || op == MM_EXIT) {
 		if (parse_dec(&s, end, UINT32_MAX, &v))
 			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
 					   "expected a process id after 'E %s'", mm_op_names[op]);
@@ -431,10 +446,46 @@ static int get_varint(const unsigned char **p, const unsigned char *end, uint64_
 	return -1;
 }
 
+/*
+ * The common record, an access whose size fits the tag, decoded while at
+ * least 32 bytes remain (more than any such record: tag + a 10-byte
+ * varint), so without per-byte end checks. Returns records decoded into
+ * recs[0..max); stops at anything else, which read_bin's general path
+ * decodes or reports.
+ */
+static size_t read_bin_fast(struct mm_reader *r, struct mm_rec *recs, size_t max)
+{
+	const unsigned char *p = r->buf + r->pos, *end = r->buf + r->end;
+	size_t n = 0;
+	while (n < max && end - p >= 32) {
+		unsigned tag = p[0], op = tag & 15, size = tag >> 4;
+		if (op > MM_MODIFY || !size || size == 15)
+			break;
+		const unsigned char *q = p + 1;
+		uint64_t v = 0;
+		unsigned sh = 0, b;
+		do
+			b = *q++, v |= (uint64_t)(b & 0x7f) << sh, sh += 7;
+		while ((b & 0x80) && sh < 70);
+		if (b & 0x80) /* longer than 10 bytes: the general path reports it */
+			break;
+		uint64_t *prev = op == MM_IFETCH ? &r->prev_i : &r->prev_d;
+		*prev += (v >> 1) ^ (0 - (v & 1));
+		recs[n++] =
+		    (struct mm_rec){.addr = *prev, .size = (uint16_t)size, .op = (uint8_t)op};
+		p = q;
+	}
+	r->pos = (size_t)(p - r->buf);
+	return n;
+}
+
 static ssize_t read_bin(struct mm_reader *r, struct mm_rec *recs, size_t max, struct ok_err *e)
 {
 	size_t n = 0;
 	while (n < max) {
+		n += read_bin_fast(r, recs + n, max - n);
+		if (n == max)
+			break;
 		if (r->end - r->pos < 32 && !r->eof) {
 			if (n)
 				return (ssize_t)n;
@@ -473,8 +524,9 @@ static ssize_t read_bin(struct mm_reader *r, struct mm_rec *recs, size_t max, st
 			*prev += (v >> 1) ^ (0 - (v & 1));
 			o->addr = *prev;
 			o->size = (uint16_t)size;
-		} else if (op == MM_SWITCH || op == MM_CREATE || op == MM_EXIT) {
-			if (get_varint(&p, end, &v) || v > UINT32_MAX)
+		} else if (op == MM_SWITCH || op == MM_CREATE || op == MM_EXIT || op == MM_VM) {
+			if (get_varint(&p, end, &v) ||
+			    v > (op == MM_VM ? MM_MAX_VMS - 1 : UINT32_MAX))
 				goto trunc;
 			o->pid = (uint32_t)v;
 		} else {
@@ -515,10 +567,12 @@ static uint64_t rng_next(uint64_t *s)
 int mm_reader_open_synth(struct mm_reader **rp, const struct mm_synth_cfg *c, struct ok_err *e)
 {
 	*rp = NULL;
-	if (c->kind >= MM_SYN_N || c->ws < 4096 || (c->kind == MM_SYN_MULTI && !c->procs))
+	if (c->kind >= MM_SYN_N || c->ws < 4096 || (c->kind == MM_SYN_MULTI && !c->procs) ||
+	    c->vms > MM_MAX_VMS)
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 				 "synthetic workload: expected a known kind, a working set of at "
-				 "least 4 KiB and at least one process");
+				 "least 4 KiB, at least one process and at most %d VMs",
+				 MM_MAX_VMS);
 	struct mm_reader *r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -539,8 +593,31 @@ int mm_reader_open_synth(struct mm_reader **rp, const struct mm_synth_cfg *c, st
 		y->lines *= 2;
 	y->pid = 1;
 	y->next_pid = 2;
+	if (!y->c.vm_quantum)
+		y->c.vm_quantum = 100000;
+	for (uint32_t k = 1; k < y->c.vms; k++) { /* VM k: the same workload, its own seed */
+		y->vm[k] = (struct synth_vm){
+		    .rng = y->rng ^ (k * 0xD1B54A32D192ED03ull), .pid = 1, .next_pid = 2};
+		if (!y->vm[k].rng)
+			y->vm[k].rng = 1;
+	}
 	*rp = r;
 	return 0;
+}
+
+static void syn_event(struct synth *y, enum mm_op op, uint32_t pid, uint64_t addr, uint64_t len);
+
+/* Hand the host to the next VM (round robin): save this VM's workload
+ * state, load the next one's and queue the switch event. */
+static void syn_vm_switch(struct synth *y)
+{
+	y->vm[y->cur_vm] = (struct synth_vm){y->rng, y->phase, y->x, y->pid, y->next_pid, y->stage};
+	y->cur_vm = (y->cur_vm + 1) % y->c.vms;
+	const struct synth_vm *v = &y->vm[y->cur_vm];
+	y->rng = v->rng, y->phase = v->phase, y->x = v->x;
+	y->pid = v->pid, y->next_pid = v->next_pid, y->stage = v->stage;
+	y->vm_phase = 0;
+	syn_event(y, MM_VM, y->cur_vm, 0, 0);
 }
 
 static void syn_event(struct synth *y, enum mm_op op, uint32_t pid, uint64_t addr, uint64_t len)
@@ -557,6 +634,8 @@ static void syn_event(struct synth *y, enum mm_op op, uint32_t pid, uint64_t add
 static void syn_events(struct synth *y)
 {
 	const struct mm_synth_cfg *c = &y->c;
+	if (c->vms > 1 && y->vm_phase >= c->vm_quantum)
+		syn_vm_switch(y);
 	if (y->phase < c->quantum)
 		return;
 	y->phase = 0;
@@ -637,6 +716,7 @@ static ssize_t read_synth(struct mm_reader *r, struct mm_rec *recs, size_t max)
 		}
 		y->emitted++;
 		y->phase++;
+		y->vm_phase++;
 	}
 	return (ssize_t)n;
 }
@@ -729,7 +809,8 @@ int mm_writer_put(struct mm_writer *w, const struct mm_rec *recs, size_t n, stru
 			*prev = o->addr;
 		} else {
 			*p++ = o->op;
-			if (o->op == MM_SWITCH || o->op == MM_CREATE || o->op == MM_EXIT) {
+			if (o->op == MM_SWITCH || o->op == MM_CREATE || o->op == MM_EXIT ||
+			    o->op == MM_VM) {
 				p = put_varint(p, o->pid);
 			} else {
 				p = put_varint(p, o->addr);

@@ -221,6 +221,17 @@ testcmd "JSON header: overrides and seed" \
 	"barcelona pwc=2d host_page=2M 7
 " ""
 
+# ---- several VMs: each VM's share adds up to the total (synthetic, 3 VMs)
+"$M" --synth=random --ws=4M --refs=30000 --vms=3 --vm-quantum=4000 --json > "$T/vms.json"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+ok = sorted(d["vms"]) == ["0", "1", "2"] and all(
+    sum(v[m][k] for v in d["vms"].values()) == d["modes"][m][k]
+    for m in ("native", "shadow", "nested") for k in ("accesses", "walks", "vm_exits", "cycles"))
+sys.exit(0 if ok else 1)' "$T/vms.json" && tap_ok "3 VMs: per-VM shares add up to the totals" || tap_fail "3 VMs: per-VM shares" "$(head -c 300 "$T/vms.json")"
+testcmd_rc "--vms without --synth exits 2" 2 "'$M' --vms=2 '$T/none.lk'"
+
 # ---- errors and exit codes
 printf 'I  0023C790,2\n L BE801950,4\n X 1,2\n' > "$T/bad.lk"
 testcmd "malformed line: file:line: expected" "'$M' '$T/bad.lk' 2>&1 >/dev/null | sed 's|.*/bad.lk|bad.lk|'" \
@@ -243,7 +254,7 @@ testcmd_rc "kernel address exits 3" 3 "'$M' '$T/kern.lk'"
 testcmd_rc "a bad option exits 2 (usage)" 2 "'$M' --bogus '$T/kern.lk'"
 printf 'MMUSIMT1\001\000\000\000\000\000\000\000\377' > "$T/bad.bin"
 testcmd "binary: bad op at its offset" "'$M' '$T/bad.bin' 2>&1 | sed 's|.*/bad.bin|bad.bin|'" \
-	"bad.bin: offset 16: record tag 0xff: op 15, expected 0..11
+	"bad.bin: offset 16: record tag 0xff: op 15, expected 0..12
 " ""
 testcmd_rc "binary: bad op exits 3 (bad data)" 3 "'$M' '$T/bad.bin'"
 tap_done

@@ -412,7 +412,7 @@ static void test_shadow_events(void **state)
 static void test_exit_cost_linear(void **state)
 {
 	(void)state;
-	struct mm_synth_cfg y = {MM_SYN_MULTI, 20000, 1 << 20, 4, 500, 7};
+	struct mm_synth_cfg y = {MM_SYN_MULTI, 20000, 1 << 20, 4, 500, 7, 1, 0};
 	struct mm_rec *r = calloc(30000, sizeof(*r));
 	struct mm_reader *rd;
 	struct ok_err e;
@@ -500,11 +500,12 @@ static void test_lackey_lines(void **state)
 			"E switch 7\n"
 			"E unmap 0x1000 8192\n"
 			"==123== \n"
-			"I  04000000,16";
+			"I  04000000,16\n"
+			"E vm 15";
 	struct mm_rec r[16];
 	struct ok_err e;
 	uint64_t banner;
-	assert_int_equal(read_all(t, MM_FMT_AUTO, r, 16, &e, &banner), 7);
+	assert_int_equal(read_all(t, MM_FMT_AUTO, r, 16, &e, &banner), 8);
 	assert_int_equal(banner, 2);
 	assert_int_equal(r[0].op, MM_IFETCH);
 	assert_int_equal(r[0].addr, 0x23C790);
@@ -518,6 +519,8 @@ static void test_lackey_lines(void **state)
 	assert_int_equal(r[5].op, MM_UNMAP);
 	assert_int_equal(r[5].len, 8192);
 	assert_int_equal(r[6].size, 16);
+	assert_int_equal(r[7].op, MM_VM);
+	assert_int_equal(r[7].pid, 15);
 }
 
 static void test_lackey_errors(void **state)
@@ -533,6 +536,7 @@ static void test_lackey_errors(void **state)
 	    {" L 1234,4 junk\n", "t.lk:1: expected end of line"},
 	    {"\n\nE frobnicate 1\n", "t.lk:3: expected an event name"},
 	    {"E unmap 0x1000\n", "t.lk:1: expected a length"},
+	    {"E vm 16\n", "t.lk:1: expected a VM id 0..15 after 'E vm'"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct mm_rec r[4];
@@ -550,7 +554,8 @@ static void test_lackey_errors(void **state)
 static void test_binary_roundtrip(void **state)
 {
 	(void)state;
-	struct mm_synth_cfg y = {MM_SYN_FORK, 5000, 1 << 20, 1, 300, 3};
+	/* two VMs: VM switch records too */
+	struct mm_synth_cfg y = {MM_SYN_FORK, 5000, 1 << 20, 1, 300, 3, 2, 700};
 	struct mm_reader *rd;
 	struct ok_err e;
 	static struct mm_rec a[8000], b[8000];
@@ -591,7 +596,7 @@ static void test_synth_seeded(void **state)
 {
 	(void)state;
 	for (int k = 0; k < MM_SYN_N; k++) {
-		struct mm_synth_cfg y = {(enum mm_synth)k, 3000, 1 << 20, 3, 0, 42};
+		struct mm_synth_cfg y = {(enum mm_synth)k, 3000, 1 << 20, 3, 0, 42, 1, 0};
 		static struct mm_rec a[4000], b[4000];
 		struct mm_reader *rd;
 		struct ok_err e;
@@ -635,6 +640,18 @@ static void test_config(void **state)
 	unlink(path);
 	assert_int_equal(mm_config_set(&c, "l2_ways=3", NULL, &e), 0);
 	assert_int_equal(mm_config_check(&c, &e), -EINVAL);
+	/* 32-bit cache tags: a 1 KiB 16-way L1D is one set; 64 GiB is 2^30 lines,
+	 * which fit; 64 TiB is 2^40 lines, which need 2^40 / (2^32 - 1) + 1 = 257
+	 * sets or more */
+	assert_int_equal(mm_config_preset(&c, "barcelona", &e), 0);
+	assert_int_equal(mm_config_set(&c, "dc1_kib=1", NULL, &e), 0);
+	assert_int_equal(mm_config_set(&c, "dc1_ways=16", NULL, &e), 0);
+	assert_int_equal(mm_config_check(&c, &e), 0);
+	assert_int_equal(mm_config_set(&c, "host_mem=65536G", NULL, &e), 0);
+	assert_int_equal(mm_config_check(&c, &e), -EINVAL);
+	ok_err_format(&e, buf, sizeof(buf));
+	assert_non_null(
+	    strstr(buf, "dc1: 1 sets cannot tag 65536 GiB of memory; expected at least 257 sets"));
 }
 
 /* ------------------------------------------------ data through the caches */
@@ -849,6 +866,87 @@ static void test_munmap_batched(void **state)
 	range_run(MM_MPROTECT, 64, 2, 1, 1, 0, 1);
 }
 
+/* ------------------------------------------------------------ several VMs */
+
+/*
+ * Two VMs, one page each at the same virtual address X (separate address
+ * spaces, separate guest frames), barcelona (no PCIDs, shadow: an ASID per
+ * address space). Trace: VM 0 loads X; E vm 1; VM 1 loads X; E vm 0; VM 0
+ * loads X again.
+ * With VM tags (asids=64): nested and shadow keep VM 0's TLB entry across
+ * VM 1's run, so the third load is an L1 hit: 2 walks, nested 2 x 24 = 48
+ * references (8 guest + 40 nested); shadow 2 walks of 4 and 4 exits (each
+ * first touch: a guest #PF and a hidden fault; no CR3 exit, as each VM's
+ * first CR3 load is its boot). Natively (the two workloads as processes of
+ * one machine) each VM switch is an untagged CR3 write: 2 flushes, 3 walks.
+ * Without VM tags (asids=0) every VM switch and every exit flushes all:
+ * 3 walks in each mode (nested 72 references), shadow still 4 exits (the
+ * shadow entry of X survives in VM 0's shadow table) and 4 + 2 = 6 flushes.
+ * Each VM's share: VM 1 made one walk in every mode, VM 0 the rest.
+ */
+static void vm_run(const char *asids, uint64_t walks, uint64_t nrefs, uint64_t sh_flushes)
+{
+	const uint64_t x = BASE;
+	struct mm_config c = cfg("barcelona", asids, NULL);
+	struct mm_rec r[] = {ld(x), ev(MM_VM, 1, 0), ld(x), ev(MM_VM, 0, 0), ld(x)};
+	struct mm_sim *s = run(&c, 7, r, 5);
+	const struct mm_stats *nat = mm_sim_stats(s, MM_NATIVE), *sh = mm_sim_stats(s, MM_SHADOW),
+			      *ne = mm_sim_stats(s, MM_NESTED);
+	assert_int_equal(nat->walks, 3);
+	assert_int_equal(nat->flushes[MM_FLUSH_CR3], 2);
+	assert_int_equal(ne->walks, walks);
+	assert_int_equal(refs(ne), nrefs);
+	assert_int_equal(sh->walks, walks);
+	assert_int_equal(refs(sh), 4 * walks);
+	assert_int_equal(mm_stats_exits(sh), 4);
+	assert_int_equal(sh->exits[MM_EXIT_GUESTPF], 2);
+	assert_int_equal(sh->exits[MM_EXIT_HIDDEN], 2);
+	assert_int_equal(sh->flushes[MM_FLUSH_VMEXIT], sh_flushes);
+	assert_int_equal(mm_sim_vms(s), 3);
+	for (int m = 0; m < MM_MODE_N; m++) {
+		struct mm_stats v0, v1;
+		mm_sim_vm_stats(s, 0, (enum mm_mode)m, &v0);
+		mm_sim_vm_stats(s, 1, (enum mm_mode)m, &v1);
+		const struct mm_stats *t = mm_sim_stats(s, (enum mm_mode)m);
+		assert_int_equal(v1.walks, 1);
+		assert_int_equal(v0.walks + v1.walks, t->walks);
+		assert_int_equal(v0.accesses, 2);
+		assert_int_equal(v1.accesses, 1);
+		assert_int_equal(mm_stats_cycles(&v0) + mm_stats_cycles(&v1), mm_stats_cycles(t));
+	}
+	mm_sim_free(s);
+}
+
+static void test_two_vms(void **state)
+{
+	(void)state;
+	vm_run("asids=64", 2, 48, 0);
+	vm_run("asids=0", 3, 72, 6);
+}
+
+/*
+ * A CR3 write without PCIDs drops only the running VM's entries (as it drops
+ * only the current VPID's). Nested, asids=64, pcids=0: VM 0 loads X (walk
+ * 1); VM 1 loads X (walk 2), switches to a new process 5 (a flush of VM 1's
+ * entries) and loads X there (walk 3, a new address space); back in VM 0,
+ * X is still in the TLB: 3 walks, 1 CR3 flush. Flushing every VM's entries
+ * would make it 4 walks.
+ */
+static void test_vm_cr3_flush(void **state)
+{
+	(void)state;
+	const uint64_t x = BASE;
+	struct mm_config c = cfg("barcelona", "asids=64", "pcids=0", NULL);
+	struct mm_rec r[] = {ld(x), ev(MM_VM, 1, 0), ld(x), ev(MM_SWITCH, 5, 0),
+			     ld(x), ev(MM_VM, 0, 0), ld(x)};
+	struct mm_sim *s = run(&c, 1u << MM_NESTED, r, 7);
+	const struct mm_stats *ne = mm_sim_stats(s, MM_NESTED);
+	assert_int_equal(ne->walks, 3);
+	assert_int_equal(ne->flushes[MM_FLUSH_CR3], 1);
+	assert_int_equal(ne->l1_hits, 1);
+	mm_sim_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -874,6 +972,8 @@ int main(void)
 	    cmocka_unit_test(test_psc_combined),
 	    cmocka_unit_test(test_psc_invlpg),
 	    cmocka_unit_test(test_munmap_batched),
+	    cmocka_unit_test(test_two_vms),
+	    cmocka_unit_test(test_vm_cr3_flush),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
