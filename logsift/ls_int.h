@@ -104,6 +104,7 @@ enum src_kind {
 	SRC_PIPE,
 	SRC_STDIN,
 	SRC_INTERNAL,
+	SRC_KMSG, /* /dev/kmsg: one record per read(), from its end on (3.38's devkmsg opener) */
 };
 
 struct ls_tls; /* tls.c */
@@ -124,10 +125,13 @@ struct ls_sdrv {
 	int keep_timestamp;  /* -1 = global option */
 	char *recv_tz;	     /* time-zone(): zone of stamps without one, or NULL */
 	char *program_override, *host_override;
-	uint64_t tags; /* tags() added to each message */
-	int perm;      /* socket file mode, -1 default */
-	int iw_size;   /* log-iw-size(): flow-control window, -1 = global option */
-	int max_conns; /* max-connections(): the window is shared by this many */
+	uint64_t tags;	     /* tags() added to each message */
+	int perm;	     /* socket file mode, -1 default */
+	int iw_size;	     /* log-iw-size(): flow-control window, -1 = global option */
+	int max_conns;	     /* max-connections(): the window is shared by this many */
+	int rcvbuf;	     /* SO_RCVBUF of a datagram socket, 0 = logsift's default */
+	bool creds;	     /* unix socket: SCM_CREDENTIALS into .unix.pid/uid/gid/cmdline/exe */
+	bool pid_from_creds; /* system(): PID is the sender's .unix.pid (3.38's rewrite) */
 	/* runtime */
 	int fd;
 	int seq;	/* unix-dgram sequence counter */
@@ -300,8 +304,17 @@ struct ls_opts {
 	char *owner, *group;	  /* owner()/group() of created files, or NULL */
 };
 
+/* A template object: template NAME { template("..."); template-escape(yes); }; */
+struct ls_named_tmpl {
+	char *name;
+	char *text;  /* the template() string ("" when it has none) */
+	bool escape; /* template-escape(yes) */
+};
+
 struct ls_cfg {
-	int version; /* major * 100 + minor, e.g. 338 */
+	int version;		     /* major * 100 + minor, e.g. 338 */
+	struct ls_named_tmpl *ntmpl; /* template objects, in definition order */
+	size_t n_ntmpl;
 	struct ls_opts o;
 	struct ls_source **src;
 	size_t n_src;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -955,6 +956,190 @@ static void utf8_sanitize(struct ls_buf *out, const unsigned char *p, size_t n)
 	}
 }
 
+/* ------------------------------------------------------ linux-kmsg format */
+
+/*
+ * format(linux-kmsg): one /dev/kmsg record, "PRI,SEQ,USEC[,FLAGS...];TEXT\n"
+ * then " KEY=VALUE\n" lines (the kernel's Documentation/ABI/testing/
+ * dev-kmsg), parsed as syslog-ng 3.38's modules/linux-kmsg-format does:
+ * pri as given, MSGID the sequence number, .linux.timestamp the kernel's
+ * microseconds, the stamp boot time plus those, MESSAGE the text, each
+ * KEY=VALUE as .linux.KEY except DEVICE=, which becomes
+ * .linux.DEVICE.{type,major,minor,name,index}. 3.38 looks at the byte
+ * after the record's (newline-stripped) end, which is the stripped newline:
+ * kbyte() reads up to the record's full length and gives NUL beyond it.
+ */
+static unsigned char kbyte(const unsigned char *d, size_t full, size_t i)
+{
+	return i < full ? d[i] : 0;
+}
+
+/*
+ * Boot time in microseconds, as 3.38's kmsg_init_boot_time: now minus
+ * /proc/uptime, where the digits after the dot are taken as microseconds
+ * ("12.34" is 12 s + 34 us, its reading of the file); 0 when unreadable.
+ */
+static int64_t kmsg_boot_usec(void)
+{
+	static int64_t boot = -1;
+	if (boot >= 0)
+		return boot;
+	boot = 0;
+	char buf[128];
+	FILE *f = fopen("/proc/uptime", "re");
+	if (!f)
+		return boot;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	int64_t sec = 0, usec = 0;
+	size_t i = 0;
+	for (; i < n && buf[i] != '.'; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return boot;
+		sec = sec * 10 + (buf[i] - '0');
+	}
+	for (i++; i < n && buf[i] != ' '; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return boot;
+		usec = usec * 10 + (buf[i] - '0');
+	}
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	boot = ((int64_t)tv.tv_sec * 1000000 + tv.tv_usec) - (sec * 1000000 + usec);
+	return boot;
+}
+
+/* DEVICE=b8:0, c4:1, n2, +pci:0000:00:01.0 or anything else, into .linux.DEVICE.*. */
+static void kmsg_device(struct ls_msg *m, const unsigned char *v, size_t n)
+{
+	const char *type = NULL;
+	switch (n ? v[0] : 0) {
+	case 'b':
+		type = "block";
+		/* fallthrough */
+	case 'c': {
+		if (!type)
+			type = "char";
+		size_t sep = 1;
+		while (sep < n && v[sep] != ':')
+			sep++;
+		ls_msg_set_name(m, ".linux.DEVICE.type", type, strlen(type));
+		ls_msg_set_name(m, ".linux.DEVICE.major", (const char *)v + 1, sep - 1);
+		/* 3.38 takes length - seppos - 1 bytes after the colon, even without one */
+		size_t rest = n - 1 > sep - 1 ? n - 1 - (sep - 1) - 1 : 0;
+		ls_msg_set_name(m, ".linux.DEVICE.minor", sep < n ? (const char *)v + sep + 1 : "",
+				sep < n ? rest : 0);
+		break;
+	}
+	case 'n':
+		ls_msg_set_name(m, ".linux.DEVICE.type", "netdev", 6);
+		ls_msg_set_name(m, ".linux.DEVICE.index", (const char *)v + 1, n - 1);
+		break;
+	case '+': {
+		size_t sep = 1;
+		while (sep < n && v[sep] != ':')
+			sep++;
+		ls_msg_set_name(m, ".linux.DEVICE.type", (const char *)v + 1, sep - 1);
+		ls_msg_set_name(m, ".linux.DEVICE.name", sep < n ? (const char *)v + sep + 1 : "",
+				sep < n ? n - sep - 1 : 0);
+		break;
+	}
+	default:
+		ls_msg_set_name(m, ".linux.DEVICE.type", "<unknown>", 9);
+		ls_msg_set_name(m, ".linux.DEVICE.name", (const char *)v, n);
+		break;
+	}
+}
+
+/* One record into m: true, or false with *errpos where 3.38 gave up. */
+static bool parse_kmsg(struct ls_msg *m, const unsigned char *d, size_t len, size_t full,
+		       size_t *errpos)
+{
+	size_t pos = 0;
+	uint32_t pri = 0; /* 3.38's gint wraps on overflow; unsigned here to do it defined */
+	for (; pos < len && d[pos] != ','; pos++) {
+		if (d[pos] < '0' || d[pos] > '9')
+			goto error;
+		pri = pri * 10 + (uint32_t)(d[pos] - '0');
+	}
+	if (kbyte(d, full, pos) != ',' || pos == len)
+		goto error;
+	m->pri = (int)(pri & 0xffff); /* LogMessage.pri is a guint16 */
+	pos++;
+	size_t start = pos;
+	bool seq_digits = true;
+	for (; pos < len && d[pos] != ','; pos++)
+		if (d[pos] < '0' || d[pos] > '9') {
+			seq_digits = false; /* 3.38 returns "fine" here, MSGID unset */
+			break;
+		}
+	if (seq_digits) {
+		if (kbyte(d, full, pos) != ',' || pos == len)
+			goto error;
+		ls_msg_set(m, LS_MSGID, (const char *)d + start, pos - start);
+	}
+	pos++;
+	start = pos;
+	uint64_t usec = 0;
+	for (; pos < len && d[pos] != ',' && d[pos] != ';'; pos++) {
+		if (d[pos] < '0' || d[pos] > '9')
+			goto error;
+		usec = usec * 10 + (uint64_t)(d[pos] - '0');
+	}
+	if ((kbyte(d, full, pos) != ',' && kbyte(d, full, pos) != ';') || pos == len)
+		goto error;
+	ls_msg_set_name(m, ".linux.timestamp", (const char *)d + start, pos - start);
+	uint64_t t = (uint64_t)kmsg_boot_usec() + usec; /* wraps as 3.38's guint64 */
+	m->stamp_sec = (int64_t)(t / 1000000);
+	m->stamp_usec = (int)(t % 1000000);
+	m->stamp_gmtoff = ls_local_gmtoff(m->stamp_sec);
+	while (pos < len && d[pos] != ';')
+		pos++;
+	if (kbyte(d, full, pos) != ';' || pos == len)
+		goto error;
+	pos++;
+	start = pos;
+	while (pos < len && d[pos] != '\n')
+		pos++;
+	if (kbyte(d, full, pos) != '\n')
+		goto error;
+	ls_msg_set(m, LS_MESSAGE, (const char *)d + start, pos - start);
+	if (pos + 1 >= len)
+		return true;
+	do {
+		pos++;
+		while (pos < len && (d[pos] == ' ' || d[pos] == '\t'))
+			pos++;
+		if (pos == len)
+			goto error;
+		size_t ns = pos;
+		while (pos < len && d[pos] != '=')
+			pos++;
+		if (pos == len)
+			goto error;
+		size_t nl = pos - ns, vs = ++pos;
+		while (pos < len && d[pos] != '\n')
+			pos++;
+		if (kbyte(d, full, pos) != '\n')
+			goto error;
+		/* 3.38 compares with strncmp(name, "DEVICE=", nl + 1) */
+		if (nl == 6 && !memcmp(d + ns, "DEVICE", 6)) {
+			kmsg_device(m, d + vs, pos - vs);
+		} else {
+			char name[256];
+			int k = snprintf(name, sizeof name, ".linux.%.*s", (int)nl,
+					 (const char *)d + ns);
+			if (k > 0 && (size_t)k < sizeof name)
+				ls_msg_set_name(m, name, (const char *)d + vs, pos - vs);
+		}
+	} while (pos < len);
+	return true;
+error:
+	*errpos = pos;
+	return false;
+}
+
 /* Forget what a failed parse set, keeping the receive time and sender. */
 static void msg_restart(struct ls_msg *m)
 {
@@ -973,12 +1158,13 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 	const unsigned char *d = (const unsigned char *)data;
 	struct ls_buf tmp = {0};
 	recv_tz = o->recv_tz;
+	size_t full = len; /* before the trailing newlines go (linux-kmsg looks at them) */
 	while (len && (d[len - 1] == '\n' || d[len - 1] == 0))
 		len--;
 	if ((o->flags & LS_P_SANITIZE_UTF8) && !utf8_valid(d, len)) {
 		utf8_sanitize(&tmp, d, len);
 		d = (const unsigned char *)tmp.p;
-		len = tmp.len;
+		len = full = tmp.len;
 	}
 	if (o->flags & LS_P_NO_PARSE) {
 		m->pri = o->default_pri;
@@ -991,7 +1177,9 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 	}
 	bool ok, fallback = false;
 	size_t errpos = 0;
-	if (o->flags & LS_P_SYSLOG_PROTOCOL) {
+	if (o->flags & LS_P_KMSG) {
+		ok = parse_kmsg(m, d, len, full, &errpos);
+	} else if (o->flags & LS_P_SYSLOG_PROTOCOL) {
 		ok = parse_5424(m, d, len, o, &fallback, &errpos);
 		if (!ok && fallback) {
 			msg_restart(m);
