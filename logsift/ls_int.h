@@ -420,6 +420,20 @@ struct ls_frame_opts {
 ssize_t ls_frame_next(const char *buf, size_t len, const struct ls_frame_opts *o, const char **rec,
 		      size_t *rec_len, char *err, size_t errlen);
 
+/*
+ * tfunc.c: template functions as 3.38's basicfuncs/cryptofuncs. The
+ * compiler (msg.c) gives ls_tf_prepare the raw argument list (argv[0] the
+ * name): options are parsed there; the indices of the arguments to compile
+ * as templates come back in pos[0..*npos) (pos has room for argc). NULL
+ * with err filled: unknown function, one logsift lacks, bad option. Then
+ * ls_tf_call gets the formatted arguments and appends the result.
+ */
+struct ls_tf;
+int ls_tf_lookup(const char *name);
+struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *err, size_t errlen);
+void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, struct ls_buf *out);
+void ls_tf_free(struct ls_tf *f);
+
 /* daemon.c / route.c helpers */
 void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d, struct ls_msg *m,
 		       struct ls_runtime *rt);

@@ -1,7 +1,7 @@
 /*
  * msg.c: syslog messages: storage, the RFC 3164/5424 parser and templates.
  *
- * Divisions: buffers; facility/severity tables; message storage; the parser
+ * Divisions: facility/severity tables; message storage; the parser
  * (PRI, Cisco sequence id, timestamps, host, PROGRAM[PID], RFC 5424); UTF-8
  * sanitizing; templates and macros.
  *
@@ -25,82 +25,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "logsift.h"
-
-/* ---------------------------------------------------------------- buffers */
-
-static void buf_grow(struct ls_buf *b, size_t n)
-{
-	if (b->len + n + 1 <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 64;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	char *p = realloc(b->p, cap);
-	if (!p)
-		abort(); /* out of memory: a daemon cannot do better */
-	b->p = p;
-	b->cap = cap;
-}
-
-void ls_buf_add(struct ls_buf *b, const void *p, size_t n)
-{
-	buf_grow(b, n);
-	if (n)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-void ls_buf_addc(struct ls_buf *b, char c)
-{
-	buf_grow(b, 1);
-	b->p[b->len++] = c;
-	b->p[b->len] = 0;
-}
-
-void ls_buf_addf(struct ls_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char tmp[256];
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof tmp) {
-		ls_buf_add(b, tmp, (size_t)n);
-		return;
-	}
-	buf_grow(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-void ls_buf_add_escaped(struct ls_buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 && c != '\t') {
-			char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-			ls_buf_add(b, e, 4);
-		} else if (c == '\'') {
-			ls_buf_add(b, "\\'", 2);
-		} else {
-			ls_buf_addc(b, (char)c);
-		}
-	}
-}
-
-void ls_buf_free(struct ls_buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
+#include "ls_int.h"
 
 /* ------------------------------------------------- facility and severity */
 
@@ -1332,10 +1257,13 @@ void ls_tmpl_forget_tags(const char *const *names)
 struct tmpl_elem {
 	char *lit; /* literal text before the macro */
 	size_t lit_len;
-	enum macro m; /* M_NONE: value by name (or no value when !name) */
-	int when;     /* 0 stamp, 1 receive */
-	char *name;   /* name-value pair, or NULL */
-	char *deflt;  /* ${NAME:-default} */
+	enum macro m;		  /* M_NONE: value by name (or no value when !name) */
+	int when;		  /* 0 stamp, 1 receive */
+	char *name;		  /* name-value pair, or NULL */
+	char *deflt;		  /* ${NAME:-default} */
+	struct ls_tf *tf;	  /* $(function ...), or NULL */
+	struct ls_tmpl **tf_args; /* its arguments that are templates */
+	int tf_argc;
 };
 
 struct ls_tmpl {
@@ -1363,6 +1291,122 @@ static void tmpl_push(struct ls_tmpl *t, struct ls_buf *lit, enum macro m, int w
 	e->when = when;
 	e->name = name;
 	e->deflt = deflt;
+	e->tf = NULL;
+	e->tf_args = NULL;
+	e->tf_argc = 0;
+}
+
+/*
+ * "$(name args...)" from p (at the '('), as 3.38's
+ * log_template_compiler_process_arg_list: arguments split at top-level
+ * white space, quotes removed at top level and kept inside nested
+ * parentheses, a backslash takes the next byte as it is. The function is
+ * prepared (tfunc.c) and its template arguments compiled. Returns the
+ * position after ')' or NULL with e filled.
+ */
+static const char *tmpl_func(struct ls_tmpl *t, struct ls_buf *lit, const char *text, const char *p,
+			     struct ok_err *e)
+{
+	char **argv = NULL;
+	int argc = 0;
+	struct ls_buf arg = {0};
+	bool has = false;
+	int parens = 1;
+	const char *err = NULL;
+	p++;
+	while (*p && isspace((unsigned char)*p))
+		p++;
+	while (*p) {
+		if (*p == '\\') {
+			p++;
+			if (!*p)
+				break;
+		} else if (*p == '(') {
+			parens++;
+		} else if (*p == ')') {
+			if (--parens == 0)
+				break;
+		} else if (*p == '"' || *p == '\'') {
+			const char *q = strchr(p + 1, *p);
+			if (!q) {
+				err =
+				    "Invalid template function reference, missing function name or "
+				    "imbalanced '('";
+				break;
+			}
+			if (parens == 1)
+				ls_buf_add(&arg, p + 1, (size_t)(q - p - 1));
+			else
+				ls_buf_add(&arg, p, (size_t)(q - p + 1));
+			p = q + 1;
+			has = true;
+			continue;
+		} else if (parens == 1 && isspace((unsigned char)*p)) {
+			argv = realloc(argv, (size_t)(argc + 1) * sizeof *argv);
+			if (!argv)
+				abort();
+			argv[argc++] = strndup(arg.p ? arg.p : "", arg.len);
+			arg.len = 0;
+			has = false;
+			while (*p && isspace((unsigned char)*p))
+				p++;
+			continue;
+		}
+		ls_buf_addc(&arg, *p++);
+		has = true;
+	}
+	if (has) {
+		argv = realloc(argv, (size_t)(argc + 1) * sizeof *argv);
+		if (!argv)
+			abort();
+		argv[argc++] = strndup(arg.p ? arg.p : "", arg.len);
+	}
+	ls_buf_free(&arg);
+	if (!err && (*p != ')' || !argc))
+		err = "Invalid template function reference, missing function name or imbalanced "
+		      "'('";
+	struct ls_tf *f = NULL;
+	int *pos = NULL, npos = 0;
+	char msg[200];
+	if (!err) {
+		pos = calloc((size_t)argc, sizeof *pos);
+		if (!pos)
+			abort();
+		f = ls_tf_prepare(argc, argv, pos, &npos, msg, sizeof msg);
+		if (!f)
+			err = msg;
+	}
+	struct ls_tmpl **args = NULL;
+	if (f && npos) {
+		args = calloc((size_t)npos, sizeof *args);
+		if (!args)
+			abort();
+		for (int i = 0; i < npos && !err; i++) {
+			args[i] = ls_tmpl_new(argv[pos[i]], e);
+			if (!args[i])
+				err = "";
+		}
+	}
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	free(argv);
+	free(pos);
+	if (err) {
+		for (int i = 0; i < npos && args; i++)
+			ls_tmpl_free(args[i]);
+		free(args);
+		ls_tf_free(f);
+		if (*err)
+			ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "%s, error_pos='%zu'", err,
+				  (size_t)(p - text));
+		return NULL;
+	}
+	tmpl_push(t, lit, M_NONE, 0, NULL, NULL);
+	struct tmpl_elem *el = &t->e[t->n - 1];
+	el->tf = f;
+	el->tf_args = args;
+	el->tf_argc = npos;
+	return p + 1;
 }
 
 static void tmpl_macro(struct ls_tmpl *t, struct ls_buf *lit, const char *name, char *deflt)
@@ -1422,11 +1466,12 @@ struct ls_tmpl *ls_tmpl_new(const char *text, struct ok_err *e)
 			free(name);
 			p = end + 1;
 		} else if (*p == '(') {
-			ls_buf_free(&lit);
-			ls_tmpl_free(t);
-			ok_err_at(e, -ENOTSUP, NULL, OK_ERR_NOPOS,
-				  "template functions $(...) are not supported by logsift");
-			return NULL;
+			p = tmpl_func(t, &lit, text, p, e);
+			if (!p) {
+				ls_buf_free(&lit);
+				ls_tmpl_free(t);
+				return NULL;
+			}
 		} else if (name_char(*p)) {
 			const char *s = p;
 			while (name_char(*p))
@@ -1452,6 +1497,10 @@ void ls_tmpl_free(struct ls_tmpl *t)
 		free(t->e[i].lit);
 		free(t->e[i].name);
 		free(t->e[i].deflt);
+		for (int k = 0; k < t->e[i].tf_argc; k++)
+			ls_tmpl_free(t->e[i].tf_args[k]);
+		free(t->e[i].tf_args);
+		ls_tf_free(t->e[i].tf);
 	}
 	free(t->e);
 	free(t);
@@ -1459,7 +1508,7 @@ void ls_tmpl_free(struct ls_tmpl *t)
 
 bool ls_tmpl_is_literal(const struct ls_tmpl *t)
 {
-	return t->n == 1 && t->e[0].m == M_NONE && !t->e[0].name;
+	return t->n == 1 && t->e[0].m == M_NONE && !t->e[0].name && !t->e[0].tf;
 }
 
 const char *ls_tmpl_fixed_prefix(const struct ls_tmpl *t, size_t *len)
@@ -1733,7 +1782,26 @@ void ls_tmpl_format_opts(const struct ls_tmpl *t, const struct ls_msg *m,
 		const struct tmpl_elem *e = &t->e[i];
 		if (e->lit_len)
 			ls_buf_add(out, e->lit, e->lit_len);
-		if (e->m != M_NONE || e->name) {
+		if (e->tf) {
+			/* arguments formatted (escaped) as templates, the result as it is */
+			struct ls_buf av[16], *argv = e->tf_argc <= 16 ? av : NULL;
+			if (!argv) {
+				argv = calloc((size_t)e->tf_argc, sizeof *argv);
+				if (!argv)
+					abort();
+			}
+			for (int k = 0; k < e->tf_argc; k++) {
+				argv[k] = (struct ls_buf){0};
+				ls_tmpl_format_opts(e->tf_args[k], m, o, &argv[k]);
+				ls_buf_addc(&argv[k], 0); /* NUL-ended for the functions */
+				argv[k].len--;
+			}
+			ls_tf_call(e->tf, e->tf_argc, argv, out);
+			for (int k = 0; k < e->tf_argc; k++)
+				ls_buf_free(&argv[k]);
+			if (argv != av)
+				free(argv);
+		} else if (e->m != M_NONE || e->name) {
 			size_t from = out->len;
 			fmt_macro(out, e, m, o);
 			if (o && o->escape)
