@@ -100,8 +100,8 @@ void ls_msg_reset(struct ls_msg *m)
 	struct ls_buf store = m->store;
 	struct ls_nv *nv = m->nv;
 	size_t cap_nv = m->cap_nv;
-	for (size_t i = 0; i < m->n_nv; i++)
-		free(nv[i].name);
+	/* names stay allocated in their slots: the next message mostly sets the
+	 * same ones (SD params, .unix.*), so ls_msg_set_name reuses them */
 	memset(m, 0, sizeof *m);
 	store.len = 0;
 	m->store = store;
@@ -111,7 +111,7 @@ void ls_msg_reset(struct ls_msg *m)
 
 void ls_msg_free(struct ls_msg *m)
 {
-	for (size_t i = 0; i < m->n_nv; i++)
+	for (size_t i = 0; i < m->cap_nv; i++)
 		free(m->nv[i].name);
 	free(m->nv);
 	ls_buf_free(&m->store);
@@ -190,12 +190,18 @@ void ls_msg_set_name(struct ls_msg *m, const char *name, const char *p, size_t n
 		struct ls_nv *nv = realloc(m->nv, cap * sizeof *nv);
 		if (!nv)
 			abort();
+		for (size_t i = m->cap_nv; i < cap; i++)
+			nv[i].name = NULL;
 		m->nv = nv;
 		m->cap_nv = cap;
 	}
-	m->nv[m->n_nv].name = strdup(name);
-	if (!m->nv[m->n_nv].name)
-		abort();
+	struct ls_nv *slot = &m->nv[m->n_nv];
+	if (!slot->name || strcmp(slot->name, name)) {
+		free(slot->name);
+		slot->name = strdup(name);
+		if (!slot->name)
+			abort();
+	}
 	m->nv[m->n_nv].v = store_add(m, p, n);
 	m->n_nv++;
 }
