@@ -1,7 +1,8 @@
 /*
  * logsift_msg.c: libFuzzer target for the syslog message parser. The first
- * byte picks the parse flags (RFC 5424, expect-hostname, sanitize-utf8, ...);
- * the rest is one received record. Templates are formatted too, so every
+ * byte picks the parse flags (RFC 5424, expect-hostname, sanitize-utf8, ...;
+ * syslog-protocol with no-parse, which would not parse at all, means
+ * format(linux-kmsg)); the rest is one received record. Templates are formatted too, so every
  * macro reads the parsed fields.
  */
 #include <stddef.h>
@@ -13,9 +14,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct ls_tmpl *t;
 	if (!t)
-		t = ls_tmpl_new("$ISODATE $DATE $HOST $PROGRAM[$PID] $MSGHDR$MSG $SDATA $FACILITY "
-				"$LEVEL $TAG ${.SDATA.a.b}\n",
-				NULL);
+		t = ls_tmpl_new(
+		    "$ISODATE $DATE $HOST $PROGRAM[$PID] $MSGHDR$MSG $SDATA $FACILITY "
+		    "$LEVEL $TAG ${.SDATA.a.b} $MSGID ${.linux.timestamp} "
+		    "${.linux.DEVICE.type} ${.linux.DEVICE.minor} ${.linux.DEVICE.name}\n",
+		    NULL);
 	if (!size)
 		return 0;
 	struct ls_msg m;
@@ -23,6 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	m.recv_sec = 1764000000;
 	struct ls_parse_opts o = {data[0] & 0x1ff, 13, 1, NULL, NULL};
 	o.flags |= (unsigned)(data[0] & 1) << 8;
+	if ((o.flags & (LS_P_SYSLOG_PROTOCOL | LS_P_NO_PARSE)) ==
+	    (LS_P_SYSLOG_PROTOCOL | LS_P_NO_PARSE))
+		o.flags = (o.flags & ~(unsigned)LS_P_NO_PARSE) | LS_P_KMSG;
 	ls_msg_parse(&m, (const char *)data + 1, size - 1, &o);
 	struct ls_buf b = {0};
 	ls_tmpl_format(t, &m, &b);

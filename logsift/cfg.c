@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1982,6 +1983,7 @@ static const char *const impl_src_opts[] = {"flags",
 					    "time-zone",
 					    "persist-name",
 					    "log-iw-size",
+					    "format",
 					    NULL};
 static const char *const impl_dst_opts[] = {"template",	     "template-escape",
 					    "perm",	     "dir-perm",
@@ -2089,6 +2091,71 @@ static bool driver_tls(struct lex *L, struct otree *o, const char *what, bool se
 	return true;
 }
 
+/*
+ * True when /dev/kmsg opens, seeks and polls, as 3.38's
+ * _detect_linux_dev_kmsg() decides whether system() reads it.
+ */
+static bool dev_kmsg_usable(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	bool ok = lseek(fd, 0, SEEK_END) != -1;
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	ok = ok && poll(&pf, 1, 0) >= 0 && !(pf.revents & POLLNVAL);
+	close(fd);
+	return ok;
+}
+
+/*
+ * system() on Linux, as 3.38's modules/system-source expands it (see
+ * `syslog-ng --preprocess-into`): under systemd (/run/systemd/system is a
+ * directory) it is systemd-journal(), which logsift refuses; otherwise
+ *   unix-dgram("/dev/log" so_rcvbuf(8192) flags(syslog-protocol)) with PID
+ *     set from the sender's credentials (${.unix.pid}) when there are any,
+ *   file("/dev/kmsg" program-override("kernel") flags(kernel)
+ *     format(linux-kmsg) keep-timestamp(no)) when /dev/kmsg is usable;
+ * 3.38 falls back to /proc/kmsg, which logsift refuses.
+ */
+static bool system_source(struct lex *L, struct ls_cfg *c, struct ls_source *s, struct otree *o)
+{
+	if (o->n) {
+		semantic_error(L, "source", "system() takes no options");
+		return false;
+	}
+	struct stat st;
+	if (lstat("/run/systemd/system/", &st) == 0 && S_ISDIR(st.st_mode)) {
+		semantic_error(L, "source",
+			       "system() under systemd is systemd-journal() in 3.38, which is not "
+			       "supported by logsift; use unix-dgram(\"/dev/log\")");
+		return false;
+	}
+	struct ls_sdrv *d = &s->drv[s->n_drv - 1];
+	d->kind = SRC_UNIX_DGRAM;
+	d->path = xstrdup("/dev/log");
+	d->pflags |= LS_P_LOCAL | LS_P_SYSLOG_PROTOCOL;
+	d->rcvbuf = 8192;
+	d->creds = true;
+	d->pid_from_creds = true;
+	if (dev_kmsg_usable()) {
+		PUSH(s->drv, s->n_drv, (struct ls_sdrv){0});
+		d = &s->drv[s->n_drv - 1];
+		sdrv_common(L, c, d, o);
+		d->kind = SRC_KMSG;
+		d->path = xstrdup("/dev/kmsg");
+		d->program_override = xstrdup("kernel");
+		d->keep_timestamp = 0;
+		d->pflags |= LS_P_LOCAL | LS_P_EXPECT_HOSTNAME | LS_P_KMSG;
+	} else if (access("/proc/kmsg", R_OK) == 0) {
+		semantic_error(
+		    L, "source",
+		    "system() without a usable /dev/kmsg reads /proc/kmsg in 3.38, which is "
+		    "not supported by logsift");
+		return false;
+	}
+	return true;
+}
+
 /* A source driver name(o...): added to s first, then filled in. */
 static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, const char *name,
 			  struct otree *o)
@@ -2157,13 +2224,19 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 	} else if (kw(name, "internal")) {
 		d->kind = SRC_INTERNAL;
 	} else if (kw(name, "system")) {
-		/* Linux system(): /dev/log (LOGSIFT_DEVLOG overrides it for tests). */
-		d->kind = SRC_UNIX_DGRAM;
-		const char *dl = getenv("LOGSIFT_DEVLOG");
-		d->path = xstrdup(dl ? dl : "/dev/log");
-		d->pflags |= LS_P_LOCAL;
+		return system_source(L, c, s, o);
 	} else {
 		unexpected_id(L, "source", name, L->file, L->line, L->col, L->eline, L->ecol);
+		return false;
+	}
+	if (d->kind == SRC_UNIX_DGRAM)
+		d->creds = true; /* 3.38's so-passcred(yes) default (unix-stream: not yet) */
+	const char *fmt = opt_str(o, "format");
+	if (fmt && kw(fmt, "linux-kmsg")) {
+		d->pflags |= LS_P_KMSG;
+	} else if (fmt && !kw(fmt, "syslog")) {
+		opt_error(L, "source", opt_find(o, "format"),
+			  "this format() is not supported by logsift (syslog, linux-kmsg are)");
 		return false;
 	}
 	/* flags() last: no-hostname must undo what the driver kind implies */
@@ -2173,8 +2246,126 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 
 /* ---------------------------------------------------- destination drivers */
 
+/* The template object called name, defined before this point, or NULL. */
+static const struct ls_named_tmpl *named_tmpl(const struct ls_cfg *c, const char *name)
+{
+	for (size_t i = 0; name && i < c->n_ntmpl; i++)
+		if (!strcmp(c->ntmpl[i].name, name))
+			return &c->ntmpl[i];
+	return NULL;
+}
+
+/*
+ * A template() argument as 3.38's cfg_tree_check_inline_template: the
+ * template object of that name when one is defined above, else the text
+ * itself as an inline template. *escape is set from the object.
+ */
+static const char *tmpl_text(const struct ls_cfg *c, const char *arg, bool *escape, bool *named)
+{
+	const struct ls_named_tmpl *t = named_tmpl(c, arg);
+	if (named)
+		*named = t != NULL;
+	if (!t)
+		return arg;
+	if (escape)
+		*escape = t->escape;
+	return t->text;
+}
+
+/*
+ * template NAME { template("..."); template-escape(yes|no); }; or
+ * template NAME "...";  (3.38's template_block and template_simple; a
+ * type hint such as template(int("...")) is refused, as is a name used
+ * twice: 3.38's "duplicate template").
+ */
+static void template_stmt(struct lex *L, struct ls_cfg *c)
+{
+	lex_next(L);
+	if (L->t != T_ID && L->t != T_STR) {
+		syntax_error(L, "template", "LL_IDENTIFIER");
+		return;
+	}
+	const char *name = scratch_strdup(L, L->s.p);
+	const char *file = L->file;
+	int line = L->line, col = L->col, eline = L->eline, ecol = L->ecol;
+	struct ls_named_tmpl t = {0};
+	lex_next(L);
+	if (L->t == T_STR) {
+		t.text = xstrdup(L->s.p);
+	} else if (L->t == T_LB) {
+		for (;;) {
+			lex_next(L);
+			if (L->failed)
+				return;
+			if (L->t == T_RB)
+				break;
+			if (L->t == T_SEMI)
+				continue;
+			if (L->t != T_ID ||
+			    (!kw(L->s.p, "template") && !kw(L->s.p, "template-escape"))) {
+				syntax_error(L, "template", NULL);
+				free(t.text);
+				return;
+			}
+			bool esc = kw(L->s.p, "template-escape");
+			if (!expect(L, T_LP, "template"))
+				break;
+			struct otree *o = otree_parse(L, "template");
+			if (!o)
+				break;
+			if (esc) {
+				const char *v = opt_pos(o);
+				t.escape =
+				    v && (!strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1"));
+				continue;
+			}
+			const char *v = opt_pos(o);
+			if (!v || o->n != 1) {
+				const struct otree *k = o->n ? o->kids[0] : NULL;
+				if (k)
+					opt_error(
+					    L, "template", k,
+					    "template type hints are not supported by logsift");
+				else
+					syntax_error(L, "template", "LL_STRING");
+				break;
+			}
+			free(t.text);
+			t.text = xstrdup(v);
+		}
+		if (L->failed) {
+			free(t.text);
+			return;
+		}
+	} else {
+		syntax_error(L, "template", "'{'");
+		return;
+	}
+	if (!t.text)
+		t.text = xstrdup("");
+	struct ok_err e;
+	struct ls_tmpl *probe = ls_tmpl_new(t.text, &e);
+	if (!probe) {
+		lex_fail(L, 1, "Error parsing template, %s in %s:%d:%d-%d:%d:", e.msg, file, line,
+			 col, eline, ecol);
+		free(t.text);
+		return;
+	}
+	ls_tmpl_free(probe);
+	if (named_tmpl(c, name)) {
+		lex_fail(L, 1,
+			 "Error parsing template, duplicate template in %s:%d:%d-%d:%d:", file,
+			 line, col, eline, ecol);
+		free(t.text);
+		return;
+	}
+	t.name = xstrdup(name);
+	PUSH(c->ntmpl, c->n_ntmpl, t);
+}
+
 /* ts-format() frac-digits() time-zone()/send-time-zone() template-escape() into t. */
-static bool tmpl_opts(struct lex *L, struct otree *o, const char *what, struct ls_tmpl_opts *t)
+static bool tmpl_opts(struct lex *L, const struct ls_cfg *c, struct otree *o, const char *what,
+		      struct ls_tmpl_opts *t)
 {
 	struct otree *k;
 	if ((k = opt_find(o, "ts-format"))) {
@@ -2206,7 +2397,8 @@ static bool tmpl_opts(struct lex *L, struct otree *o, const char *what, struct l
 		 * escapes nothing: refused here rather than ignored */
 		bool before = false;
 		for (size_t i = 0; i < o->n && o->kids[i] != k; i++)
-			if (o->kids[i]->name && kw(o->kids[i]->name, "template"))
+			if (o->kids[i]->name && kw(o->kids[i]->name, "template") &&
+			    !(o->kids[i]->n && named_tmpl(c, o->kids[i]->kids[0]->val)))
 				before = true;
 		if (!before) {
 			opt_error(L, what, k,
@@ -2419,7 +2611,7 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	d->topts.frac_digits = -1;
 	if (!check_driver_opts(L, o, "destination", impl_dst_opts))
 		return false;
-	if (!tmpl_opts(L, o, "destination", &d->topts))
+	if (!tmpl_opts(L, c, o, "destination", &d->topts))
 		return false;
 	d->perm = (int)opt_num(o, "perm", -1);
 	d->dir_perm = (int)opt_num(o, "dir-perm", -1);
@@ -2427,6 +2619,10 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	const char *pos = opt_pos(o);
 	const char *t = opt_str(o, "template");
 	if (t) {
+		bool esc = false, named = false;
+		t = tmpl_text(c, t, &esc, &named);
+		if (named)
+			d->topts.escape = esc;
 		d->tmpl = ls_tmpl_new(t, &e);
 		if (!d->tmpl) {
 			semantic_error(L, "destination", e.msg);
@@ -2884,7 +3080,7 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 			struct otree top = {.kids = &wp, .n = 1};
 			wrap.kids = o->kids;
 			wrap.n = o->n;
-			if (!tmpl_opts(L, &top, "options statement", &c->o.topts))
+			if (!tmpl_opts(L, c, &top, "options statement", &c->o.topts))
 				return;
 		} else if (kw(name, "use-dns"))
 			c->o.use_dns = yes || (v && !strcmp(v, "persist_only"));
@@ -3155,9 +3351,12 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 			if (L->t != T_SEMI)
 				lex_unget(L);
 			continue;
-		} else if (kw(what, "parser") || kw(what, "rewrite") || kw(what, "template") ||
-			   kw(what, "application") || kw(what, "python") ||
-			   kw(what, "template-function")) {
+		} else if (kw(what, "template")) {
+			template_stmt(L, c);
+			if (L->failed)
+				return;
+		} else if (kw(what, "parser") || kw(what, "rewrite") || kw(what, "application") ||
+			   kw(what, "python") || kw(what, "template-function")) {
 			/* skip the statement: braces balanced */
 			int depth = 0;
 			for (;;) {
@@ -3169,7 +3368,7 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 				if (L->t == T_RB && --depth == 0)
 					break;
 			}
-			if (kw(what, "parser") || kw(what, "rewrite") || kw(what, "template"))
+			if (kw(what, "parser") || kw(what, "rewrite"))
 				ls_cfg_warn(c, "logsift ignores %s statements; location='%s:%d:%d'",
 					    what, file, line, col);
 		}
@@ -3305,6 +3504,11 @@ void ls_cfg_free(struct ls_cfg *c)
 		free(s);
 	}
 	free(c->src);
+	for (size_t i = 0; i < c->n_ntmpl; i++) {
+		free(c->ntmpl[i].name);
+		free(c->ntmpl[i].text);
+	}
+	free(c->ntmpl);
 	for (size_t i = 0; i < c->n_dst; i++) {
 		struct ls_dest *d = c->dst[i];
 		for (size_t k = 0; k < d->n_drv; k++)

@@ -18,6 +18,7 @@
  * prints the stats (as does every stats-freq() seconds).
  */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -154,8 +155,66 @@ static void drain_internal(struct loop *L)
 	ls_buf_free(&q);
 }
 
-/* One received record: parse, trace, route. */
-static void deliver(struct loop *L, struct conn *c, const char *data, size_t len, int seq)
+/* A /proc/PID/NAME file (at most 4095 bytes) into buf; its length or -1. */
+static ssize_t proc_read(pid_t pid, const char *name, char *buf, size_t n)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	size_t pos = 0;
+	ssize_t r = 1;
+	while (r > 0 && pos < n - 1) {
+		r = read(fd, buf + pos, n - 1 - pos);
+		if (r > 0)
+			pos += (size_t)r;
+	}
+	close(fd);
+	buf[pos] = 0;
+	return r < 0 ? -1 : (ssize_t)pos;
+}
+
+/*
+ * The sender's credentials as 3.38's transport-unix-socket.c names them:
+ * .unix.cmdline (NUL and other unprintables as spaces), .unix.exe,
+ * .audit.auid and .audit.ses (unless unset, 4294967295), .unix.pid, .uid,
+ * .gid.
+ */
+static void set_creds(struct ls_msg *m, const struct ucred *uc)
+{
+	char buf[4096];
+	ssize_t n = proc_read(uc->pid, "cmdline", buf, sizeof buf);
+	for (ssize_t i = 0; i < n; i++)
+		if (!isprint((unsigned char)buf[i]))
+			buf[i] = ' ';
+	if (n > 0)
+		ls_msg_set_name(m, ".unix.cmdline", buf, (size_t)n);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/exe", (int)uc->pid);
+	n = readlink(path, buf, sizeof buf);
+	if (n > 0)
+		ls_msg_set_name(m, ".unix.exe", buf, (size_t)(n == sizeof buf ? n - 1 : n));
+	static const char *const audit[][2] = {{".audit.auid", "loginuid"},
+					       {".audit.ses", "sessionid"}};
+	for (size_t i = 0; i < 2; i++) {
+		n = proc_read(uc->pid, audit[i][1], buf, sizeof buf);
+		if (n > 0 && buf[n - 1] == '\n')
+			buf[--n] = 0;
+		if (n > 0 && strcmp(buf, "4294967295"))
+			ls_msg_set_name(m, audit[i][0], buf, (size_t)n);
+	}
+	int k = snprintf(buf, sizeof buf, "%d", (int)uc->pid);
+	ls_msg_set_name(m, ".unix.pid", buf, (size_t)k);
+	k = snprintf(buf, sizeof buf, "%u", (unsigned)uc->uid);
+	ls_msg_set_name(m, ".unix.uid", buf, (size_t)k);
+	k = snprintf(buf, sizeof buf, "%u", (unsigned)uc->gid);
+	ls_msg_set_name(m, ".unix.gid", buf, (size_t)k);
+}
+
+/* One received record (with the sender's credentials, or NULL): parse, trace, route. */
+static void deliver(struct loop *L, struct conn *c, const char *data, size_t len, int seq,
+		    const struct ucred *cred)
 {
 	struct ls_msg *m = &L->msg;
 	struct ls_sdrv *d = c->drv;
@@ -166,6 +225,16 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 				   L->cfg->o.bad_hostname,
 				   d->recv_tz ? d->recv_tz : L->cfg->o.recv_tz};
 	ls_msg_parse(m, data, len, &po);
+	if (cred) {
+		set_creds(m, cred);
+		if (d->pid_from_creds) {
+			/* system()'s rewrite: set("${.unix.pid}" value("PID")) */
+			size_t n;
+			const char *v = ls_msg_get_name(m, ".unix.pid", &n);
+			ls_msg_set(m, LS_PID, v, n);
+			m->f[LS_LEGACY_MSGHDR].set = false; /* 3.38: a new PID drops it */
+		}
+	}
 	if (seq && !m->seq_cisco)
 		m->seq = seq;
 	else if (m->parse_error && !m->seq_cisco)
@@ -292,6 +361,22 @@ static int open_sources(struct loop *L, struct ok_err *e)
 			case SRC_UNIX_DGRAM:
 				fd = listen_unix(d->path, SOCK_DGRAM, d->perm);
 				c.dgram = true;
+				if (fd >= 0 && d->rcvbuf)
+					setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &d->rcvbuf,
+						   sizeof d->rcvbuf);
+				if (fd >= 0 && d->creds) {
+					int one = 1;
+					setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof one);
+				}
+				break;
+			case SRC_KMSG:
+				/* 3.38's devkmsg opener: from the end, one record per read() */
+				fd = open(d->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+				if (fd < 0)
+					fd = -errno;
+				else
+					lseek(fd, 0, SEEK_END);
+				c.dgram = true;
 				break;
 			case SRC_UNIX_STREAM:
 				fd = listen_unix(d->path, SOCK_STREAM, d->perm);
@@ -380,7 +465,7 @@ static bool split_records(struct loop *L, struct conn *c, bool eof)
 		if (!used)
 			break;
 		if (rec)
-			deliver(L, c, rec, n, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0);
+			deliver(L, c, rec, n, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0, NULL);
 		pos += (size_t)used;
 	}
 	memmove(c->buf, c->buf + pos, c->len - pos);
@@ -466,9 +551,19 @@ static void read_dgram(struct loop *L, struct conn *c)
 		struct sockaddr_storage sa;
 		struct iovec iov = {L->rbuf, max};
 		union {
-			char buf[CMSG_SPACE(sizeof(uint32_t))];
+			char buf[CMSG_SPACE(sizeof(uint32_t)) + CMSG_SPACE(sizeof(struct ucred))];
 			struct cmsghdr align;
 		} cm;
+		if (c->drv->kind == SRC_KMSG) {
+			ssize_t r = read(c->fd, L->rbuf, max);
+			if (r < 0 && errno == EPIPE)
+				continue; /* records were overwritten before we read them */
+			if (r <= 0)
+				return;
+			memset(&c->peer, 0, sizeof c->peer);
+			deliver(L, c, L->rbuf, (size_t)r, 0, NULL);
+			continue;
+		}
 		struct msghdr mh = {.msg_name = &sa,
 				    .msg_namelen = sizeof sa,
 				    .msg_iov = &iov,
@@ -481,8 +576,13 @@ static void read_dgram(struct loop *L, struct conn *c)
 			return;
 		}
 		/* SO_RXQ_OVFL: the kernel's count of datagrams dropped on this socket */
+		const struct ucred *cred = NULL;
+		struct ucred uc;
 		for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); h; h = CMSG_NXTHDR(&mh, h))
-			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SO_RXQ_OVFL) {
+			if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_CREDENTIALS) {
+				memcpy(&uc, CMSG_DATA(h), sizeof uc);
+				cred = &uc;
+			} else if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SO_RXQ_OVFL) {
 				uint32_t drops;
 				memcpy(&drops, CMSG_DATA(h), sizeof drops);
 				if (drops != c->drops_seen) {
@@ -495,7 +595,7 @@ static void read_dgram(struct loop *L, struct conn *c)
 		else
 			c->peer = sa;
 		deliver(L, c, L->rbuf, (size_t)r,
-			c->drv->kind == SRC_UNIX_DGRAM ? ++c->drv->seq : 0);
+			c->drv->kind == SRC_UNIX_DGRAM ? ++c->drv->seq : 0, cred);
 	}
 }
 
@@ -876,7 +976,7 @@ int ls_test_run(struct ls_cfg *c, FILE *in, struct ls_trace *t, FILE *out)
 		count++;
 		fprintf(out, "message %ld (source '%s')\n", count, src->name);
 		fflush(out);
-		deliver(&L, &conn, line, len, 0);
+		deliver(&L, &conn, line, len, 0, NULL);
 		fflush(t && t->out ? t->out : out);
 	}
 	free(line);

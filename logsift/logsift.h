@@ -102,6 +102,7 @@ enum ls_pflags {
 	LS_P_LOCAL = 1 << 7, /* unix/file/pipe/stdin: kernel messages get PROGRAM=kernel */
 	LS_P_CHECK_HOSTNAME = 1 << 8,
 	LS_P_EMPTY_LINES = 1 << 9, /* flags(empty-lines): empty stream records are messages */
+	LS_P_KMSG = 1 << 10,	   /* format(linux-kmsg): /dev/kmsg records */
 };
 
 struct ls_parse_opts {

@@ -104,6 +104,7 @@ enum src_kind {
 	SRC_PIPE,
 	SRC_STDIN,
 	SRC_INTERNAL,
+	SRC_KMSG, /* /dev/kmsg: one record per read(), from its end on (3.38's devkmsg opener) */
 };
 
 struct ls_tls; /* tls.c */
@@ -124,10 +125,13 @@ struct ls_sdrv {
 	int keep_timestamp;  /* -1 = global option */
 	char *recv_tz;	     /* time-zone(): zone of stamps without one, or NULL */
 	char *program_override, *host_override;
-	uint64_t tags; /* tags() added to each message */
-	int perm;      /* socket file mode, -1 default */
-	int iw_size;   /* log-iw-size(): flow-control window, -1 = global option */
-	int max_conns; /* max-connections(): the window is shared by this many */
+	uint64_t tags;	     /* tags() added to each message */
+	int perm;	     /* socket file mode, -1 default */
+	int iw_size;	     /* log-iw-size(): flow-control window, -1 = global option */
+	int max_conns;	     /* max-connections(): the window is shared by this many */
+	int rcvbuf;	     /* SO_RCVBUF of a datagram socket, 0 = logsift's default */
+	bool creds;	     /* unix socket: SCM_CREDENTIALS into .unix.pid/uid/gid/cmdline/exe */
+	bool pid_from_creds; /* system(): PID is the sender's .unix.pid (3.38's rewrite) */
 	/* runtime */
 	int fd;
 	int seq;	/* unix-dgram sequence counter */
@@ -326,8 +330,17 @@ struct ls_opts {
 	char *owner, *group;	  /* owner()/group() of created files, or NULL */
 };
 
+/* A template object: template NAME { template("..."); template-escape(yes); }; */
+struct ls_named_tmpl {
+	char *name;
+	char *text;  /* the template() string ("" when it has none) */
+	bool escape; /* template-escape(yes) */
+};
+
 struct ls_cfg {
-	int version; /* major * 100 + minor, e.g. 338 */
+	int version;		     /* major * 100 + minor, e.g. 338 */
+	struct ls_named_tmpl *ntmpl; /* template objects, in definition order */
+	size_t n_ntmpl;
 	struct ls_opts o;
 	struct ls_source **src;
 	size_t n_src;
@@ -438,6 +451,20 @@ struct ls_frame_opts {
  */
 ssize_t ls_frame_next(const char *buf, size_t len, const struct ls_frame_opts *o, const char **rec,
 		      size_t *rec_len, char *err, size_t errlen);
+
+/*
+ * tfunc.c: template functions as 3.38's basicfuncs/cryptofuncs. The
+ * compiler (msg.c) gives ls_tf_prepare the raw argument list (argv[0] the
+ * name): options are parsed there; the indices of the arguments to compile
+ * as templates come back in pos[0..*npos) (pos has room for argc). NULL
+ * with err filled: unknown function, one logsift lacks, bad option. Then
+ * ls_tf_call gets the formatted arguments and appends the result.
+ */
+struct ls_tf;
+int ls_tf_lookup(const char *name);
+struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *err, size_t errlen);
+void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, struct ls_buf *out);
+void ls_tf_free(struct ls_tf *f);
 
 /* daemon.c / route.c helpers */
 void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d, struct ls_msg *m,

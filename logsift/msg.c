@@ -1,7 +1,7 @@
 /*
  * msg.c: syslog messages: storage, the RFC 3164/5424 parser and templates.
  *
- * Divisions: buffers; facility/severity tables; message storage; the parser
+ * Divisions: facility/severity tables; message storage; the parser
  * (PRI, Cisco sequence id, timestamps, host, PROGRAM[PID], RFC 5424); UTF-8
  * sanitizing; templates and macros.
  *
@@ -19,87 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "logsift.h"
-
-/* ---------------------------------------------------------------- buffers */
-
-static void buf_grow(struct ls_buf *b, size_t n)
-{
-	if (b->len + n + 1 <= b->cap)
-		return;
-	size_t cap = b->cap ? b->cap : 64;
-	while (cap < b->len + n + 1)
-		cap *= 2;
-	char *p = realloc(b->p, cap);
-	if (!p)
-		abort(); /* out of memory: a daemon cannot do better */
-	b->p = p;
-	b->cap = cap;
-}
-
-void ls_buf_add(struct ls_buf *b, const void *p, size_t n)
-{
-	buf_grow(b, n);
-	if (n)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = 0;
-}
-
-void ls_buf_addc(struct ls_buf *b, char c)
-{
-	buf_grow(b, 1);
-	b->p[b->len++] = c;
-	b->p[b->len] = 0;
-}
-
-void ls_buf_addf(struct ls_buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char tmp[256];
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof tmp) {
-		ls_buf_add(b, tmp, (size_t)n);
-		return;
-	}
-	buf_grow(b, (size_t)n);
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-void ls_buf_add_escaped(struct ls_buf *b, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 && c != '\t') {
-			char e[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-			ls_buf_add(b, e, 4);
-		} else if (c == '\'') {
-			ls_buf_add(b, "\\'", 2);
-		} else {
-			ls_buf_addc(b, (char)c);
-		}
-	}
-}
-
-void ls_buf_free(struct ls_buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
+#include "ls_int.h"
 
 /* ------------------------------------------------- facility and severity */
 
@@ -174,8 +100,8 @@ void ls_msg_reset(struct ls_msg *m)
 	struct ls_buf store = m->store;
 	struct ls_nv *nv = m->nv;
 	size_t cap_nv = m->cap_nv;
-	for (size_t i = 0; i < m->n_nv; i++)
-		free(nv[i].name);
+	/* names stay allocated in their slots: the next message mostly sets the
+	 * same ones (SD params, .unix.*), so ls_msg_set_name reuses them */
 	memset(m, 0, sizeof *m);
 	store.len = 0;
 	m->store = store;
@@ -185,7 +111,7 @@ void ls_msg_reset(struct ls_msg *m)
 
 void ls_msg_free(struct ls_msg *m)
 {
-	for (size_t i = 0; i < m->n_nv; i++)
+	for (size_t i = 0; i < m->cap_nv; i++)
 		free(m->nv[i].name);
 	free(m->nv);
 	ls_buf_free(&m->store);
@@ -264,12 +190,18 @@ void ls_msg_set_name(struct ls_msg *m, const char *name, const char *p, size_t n
 		struct ls_nv *nv = realloc(m->nv, cap * sizeof *nv);
 		if (!nv)
 			abort();
+		for (size_t i = m->cap_nv; i < cap; i++)
+			nv[i].name = NULL;
 		m->nv = nv;
 		m->cap_nv = cap;
 	}
-	m->nv[m->n_nv].name = strdup(name);
-	if (!m->nv[m->n_nv].name)
-		abort();
+	struct ls_nv *slot = &m->nv[m->n_nv];
+	if (!slot->name || strcmp(slot->name, name)) {
+		free(slot->name);
+		slot->name = strdup(name);
+		if (!slot->name)
+			abort();
+	}
 	m->nv[m->n_nv].v = store_add(m, p, n);
 	m->n_nv++;
 }
@@ -955,6 +887,190 @@ static void utf8_sanitize(struct ls_buf *out, const unsigned char *p, size_t n)
 	}
 }
 
+/* ------------------------------------------------------ linux-kmsg format */
+
+/*
+ * format(linux-kmsg): one /dev/kmsg record, "PRI,SEQ,USEC[,FLAGS...];TEXT\n"
+ * then " KEY=VALUE\n" lines (the kernel's Documentation/ABI/testing/
+ * dev-kmsg), parsed as syslog-ng 3.38's modules/linux-kmsg-format does:
+ * pri as given, MSGID the sequence number, .linux.timestamp the kernel's
+ * microseconds, the stamp boot time plus those, MESSAGE the text, each
+ * KEY=VALUE as .linux.KEY except DEVICE=, which becomes
+ * .linux.DEVICE.{type,major,minor,name,index}. 3.38 looks at the byte
+ * after the record's (newline-stripped) end, which is the stripped newline:
+ * kbyte() reads up to the record's full length and gives NUL beyond it.
+ */
+static unsigned char kbyte(const unsigned char *d, size_t full, size_t i)
+{
+	return i < full ? d[i] : 0;
+}
+
+/*
+ * Boot time in microseconds, as 3.38's kmsg_init_boot_time: now minus
+ * /proc/uptime, where the digits after the dot are taken as microseconds
+ * ("12.34" is 12 s + 34 us, its reading of the file); 0 when unreadable.
+ */
+static int64_t kmsg_boot_usec(void)
+{
+	static int64_t boot = -1;
+	if (boot >= 0)
+		return boot;
+	boot = 0;
+	char buf[128];
+	FILE *f = fopen("/proc/uptime", "re");
+	if (!f)
+		return boot;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	int64_t sec = 0, usec = 0;
+	size_t i = 0;
+	for (; i < n && buf[i] != '.'; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return boot;
+		sec = sec * 10 + (buf[i] - '0');
+	}
+	for (i++; i < n && buf[i] != ' '; i++) {
+		if (buf[i] < '0' || buf[i] > '9')
+			return boot;
+		usec = usec * 10 + (buf[i] - '0');
+	}
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	boot = ((int64_t)tv.tv_sec * 1000000 + tv.tv_usec) - (sec * 1000000 + usec);
+	return boot;
+}
+
+/* DEVICE=b8:0, c4:1, n2, +pci:0000:00:01.0 or anything else, into .linux.DEVICE.*. */
+static void kmsg_device(struct ls_msg *m, const unsigned char *v, size_t n)
+{
+	const char *type = NULL;
+	switch (n ? v[0] : 0) {
+	case 'b':
+		type = "block";
+		/* fallthrough */
+	case 'c': {
+		if (!type)
+			type = "char";
+		size_t sep = 1;
+		while (sep < n && v[sep] != ':')
+			sep++;
+		ls_msg_set_name(m, ".linux.DEVICE.type", type, strlen(type));
+		ls_msg_set_name(m, ".linux.DEVICE.major", (const char *)v + 1, sep - 1);
+		/* 3.38 takes length - seppos - 1 bytes after the colon, even without one */
+		size_t rest = n - 1 > sep - 1 ? n - 1 - (sep - 1) - 1 : 0;
+		ls_msg_set_name(m, ".linux.DEVICE.minor", sep < n ? (const char *)v + sep + 1 : "",
+				sep < n ? rest : 0);
+		break;
+	}
+	case 'n':
+		ls_msg_set_name(m, ".linux.DEVICE.type", "netdev", 6);
+		ls_msg_set_name(m, ".linux.DEVICE.index", (const char *)v + 1, n - 1);
+		break;
+	case '+': {
+		size_t sep = 1;
+		while (sep < n && v[sep] != ':')
+			sep++;
+		ls_msg_set_name(m, ".linux.DEVICE.type", (const char *)v + 1, sep - 1);
+		ls_msg_set_name(m, ".linux.DEVICE.name", sep < n ? (const char *)v + sep + 1 : "",
+				sep < n ? n - sep - 1 : 0);
+		break;
+	}
+	default:
+		ls_msg_set_name(m, ".linux.DEVICE.type", "<unknown>", 9);
+		ls_msg_set_name(m, ".linux.DEVICE.name", (const char *)v, n);
+		break;
+	}
+}
+
+/* One record into m: true, or false with *errpos where 3.38 gave up. */
+static bool parse_kmsg(struct ls_msg *m, const unsigned char *d, size_t len, size_t full,
+		       size_t *errpos)
+{
+	size_t pos = 0;
+	uint32_t pri = 0; /* 3.38's gint wraps on overflow; unsigned here to do it defined */
+	for (; pos < len && d[pos] != ','; pos++) {
+		if (d[pos] < '0' || d[pos] > '9')
+			goto error;
+		pri = pri * 10 + (uint32_t)(d[pos] - '0');
+	}
+	if (kbyte(d, full, pos) != ',' || pos == len)
+		goto error;
+	m->pri = (int)(pri & 0xffff); /* LogMessage.pri is a guint16 */
+	pos++;
+	size_t start = pos;
+	bool seq_digits = true;
+	for (; pos < len && d[pos] != ','; pos++)
+		if (d[pos] < '0' || d[pos] > '9') {
+			seq_digits = false; /* 3.38 returns "fine" here, MSGID unset */
+			break;
+		}
+	if (seq_digits) {
+		if (kbyte(d, full, pos) != ',' || pos == len)
+			goto error;
+		ls_msg_set(m, LS_MSGID, (const char *)d + start, pos - start);
+	}
+	pos++;
+	start = pos;
+	uint64_t usec = 0;
+	for (; pos < len && d[pos] != ',' && d[pos] != ';'; pos++) {
+		if (d[pos] < '0' || d[pos] > '9')
+			goto error;
+		usec = usec * 10 + (uint64_t)(d[pos] - '0');
+	}
+	if ((kbyte(d, full, pos) != ',' && kbyte(d, full, pos) != ';') || pos == len)
+		goto error;
+	ls_msg_set_name(m, ".linux.timestamp", (const char *)d + start, pos - start);
+	uint64_t t = (uint64_t)kmsg_boot_usec() + usec; /* wraps as 3.38's guint64 */
+	m->stamp_sec = (int64_t)(t / 1000000);
+	m->stamp_usec = (int)(t % 1000000);
+	m->stamp_gmtoff = ls_local_gmtoff(m->stamp_sec);
+	while (pos < len && d[pos] != ';')
+		pos++;
+	if (kbyte(d, full, pos) != ';' || pos == len)
+		goto error;
+	pos++;
+	start = pos;
+	while (pos < len && d[pos] != '\n')
+		pos++;
+	if (kbyte(d, full, pos) != '\n')
+		goto error;
+	ls_msg_set(m, LS_MESSAGE, (const char *)d + start, pos - start);
+	if (pos + 1 >= len)
+		return true;
+	do {
+		pos++;
+		while (pos < len && (d[pos] == ' ' || d[pos] == '\t'))
+			pos++;
+		if (pos == len)
+			goto error;
+		size_t ns = pos;
+		while (pos < len && d[pos] != '=')
+			pos++;
+		if (pos == len)
+			goto error;
+		size_t nl = pos - ns, vs = ++pos;
+		while (pos < len && d[pos] != '\n')
+			pos++;
+		if (kbyte(d, full, pos) != '\n')
+			goto error;
+		/* 3.38 compares with strncmp(name, "DEVICE=", nl + 1) */
+		if (nl == 6 && !memcmp(d + ns, "DEVICE", 6)) {
+			kmsg_device(m, d + vs, pos - vs);
+		} else {
+			char name[256];
+			int k = snprintf(name, sizeof name, ".linux.%.*s", (int)nl,
+					 (const char *)d + ns);
+			if (k > 0 && (size_t)k < sizeof name)
+				ls_msg_set_name(m, name, (const char *)d + vs, pos - vs);
+		}
+	} while (pos < len);
+	return true;
+error:
+	*errpos = pos;
+	return false;
+}
+
 /* Forget what a failed parse set, keeping the receive time and sender. */
 static void msg_restart(struct ls_msg *m)
 {
@@ -973,12 +1089,13 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 	const unsigned char *d = (const unsigned char *)data;
 	struct ls_buf tmp = {0};
 	recv_tz = o->recv_tz;
+	size_t full = len; /* before the trailing newlines go (linux-kmsg looks at them) */
 	while (len && (d[len - 1] == '\n' || d[len - 1] == 0))
 		len--;
 	if ((o->flags & LS_P_SANITIZE_UTF8) && !utf8_valid(d, len)) {
 		utf8_sanitize(&tmp, d, len);
 		d = (const unsigned char *)tmp.p;
-		len = tmp.len;
+		len = full = tmp.len;
 	}
 	if (o->flags & LS_P_NO_PARSE) {
 		m->pri = o->default_pri;
@@ -991,7 +1108,9 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 	}
 	bool ok, fallback = false;
 	size_t errpos = 0;
-	if (o->flags & LS_P_SYSLOG_PROTOCOL) {
+	if (o->flags & LS_P_KMSG) {
+		ok = parse_kmsg(m, d, len, full, &errpos);
+	} else if (o->flags & LS_P_SYSLOG_PROTOCOL) {
 		ok = parse_5424(m, d, len, o, &fallback, &errpos);
 		if (!ok && fallback) {
 			msg_restart(m);
@@ -1144,10 +1263,13 @@ void ls_tmpl_forget_tags(const char *const *names)
 struct tmpl_elem {
 	char *lit; /* literal text before the macro */
 	size_t lit_len;
-	enum macro m; /* M_NONE: value by name (or no value when !name) */
-	int when;     /* 0 stamp, 1 receive */
-	char *name;   /* name-value pair, or NULL */
-	char *deflt;  /* ${NAME:-default} */
+	enum macro m;		  /* M_NONE: value by name (or no value when !name) */
+	int when;		  /* 0 stamp, 1 receive */
+	char *name;		  /* name-value pair, or NULL */
+	char *deflt;		  /* ${NAME:-default} */
+	struct ls_tf *tf;	  /* $(function ...), or NULL */
+	struct ls_tmpl **tf_args; /* its arguments that are templates */
+	int tf_argc;
 };
 
 struct ls_tmpl {
@@ -1175,6 +1297,122 @@ static void tmpl_push(struct ls_tmpl *t, struct ls_buf *lit, enum macro m, int w
 	e->when = when;
 	e->name = name;
 	e->deflt = deflt;
+	e->tf = NULL;
+	e->tf_args = NULL;
+	e->tf_argc = 0;
+}
+
+/*
+ * "$(name args...)" from p (at the '('), as 3.38's
+ * log_template_compiler_process_arg_list: arguments split at top-level
+ * white space, quotes removed at top level and kept inside nested
+ * parentheses, a backslash takes the next byte as it is. The function is
+ * prepared (tfunc.c) and its template arguments compiled. Returns the
+ * position after ')' or NULL with e filled.
+ */
+static const char *tmpl_func(struct ls_tmpl *t, struct ls_buf *lit, const char *text, const char *p,
+			     struct ok_err *e)
+{
+	char **argv = NULL;
+	int argc = 0;
+	struct ls_buf arg = {0};
+	bool has = false;
+	int parens = 1;
+	const char *err = NULL;
+	p++;
+	while (*p && isspace((unsigned char)*p))
+		p++;
+	while (*p) {
+		if (*p == '\\') {
+			p++;
+			if (!*p)
+				break;
+		} else if (*p == '(') {
+			parens++;
+		} else if (*p == ')') {
+			if (--parens == 0)
+				break;
+		} else if (*p == '"' || *p == '\'') {
+			const char *q = strchr(p + 1, *p);
+			if (!q) {
+				err =
+				    "Invalid template function reference, missing function name or "
+				    "imbalanced '('";
+				break;
+			}
+			if (parens == 1)
+				ls_buf_add(&arg, p + 1, (size_t)(q - p - 1));
+			else
+				ls_buf_add(&arg, p, (size_t)(q - p + 1));
+			p = q + 1;
+			has = true;
+			continue;
+		} else if (parens == 1 && isspace((unsigned char)*p)) {
+			argv = realloc(argv, (size_t)(argc + 1) * sizeof *argv);
+			if (!argv)
+				abort();
+			argv[argc++] = strndup(arg.p ? arg.p : "", arg.len);
+			arg.len = 0;
+			has = false;
+			while (*p && isspace((unsigned char)*p))
+				p++;
+			continue;
+		}
+		ls_buf_addc(&arg, *p++);
+		has = true;
+	}
+	if (has) {
+		argv = realloc(argv, (size_t)(argc + 1) * sizeof *argv);
+		if (!argv)
+			abort();
+		argv[argc++] = strndup(arg.p ? arg.p : "", arg.len);
+	}
+	ls_buf_free(&arg);
+	if (!err && (*p != ')' || !argc))
+		err = "Invalid template function reference, missing function name or imbalanced "
+		      "'('";
+	struct ls_tf *f = NULL;
+	int *pos = NULL, npos = 0;
+	char msg[200];
+	if (!err) {
+		pos = calloc((size_t)argc, sizeof *pos);
+		if (!pos)
+			abort();
+		f = ls_tf_prepare(argc, argv, pos, &npos, msg, sizeof msg);
+		if (!f)
+			err = msg;
+	}
+	struct ls_tmpl **args = NULL;
+	if (f && npos) {
+		args = calloc((size_t)npos, sizeof *args);
+		if (!args)
+			abort();
+		for (int i = 0; i < npos && !err; i++) {
+			args[i] = ls_tmpl_new(argv[pos[i]], e);
+			if (!args[i])
+				err = "";
+		}
+	}
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	free(argv);
+	free(pos);
+	if (err) {
+		for (int i = 0; i < npos && args; i++)
+			ls_tmpl_free(args[i]);
+		free(args);
+		ls_tf_free(f);
+		if (*err)
+			ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "%s, error_pos='%zu'", err,
+				  (size_t)(p - text));
+		return NULL;
+	}
+	tmpl_push(t, lit, M_NONE, 0, NULL, NULL);
+	struct tmpl_elem *el = &t->e[t->n - 1];
+	el->tf = f;
+	el->tf_args = args;
+	el->tf_argc = npos;
+	return p + 1;
 }
 
 static void tmpl_macro(struct ls_tmpl *t, struct ls_buf *lit, const char *name, char *deflt)
@@ -1234,11 +1472,12 @@ struct ls_tmpl *ls_tmpl_new(const char *text, struct ok_err *e)
 			free(name);
 			p = end + 1;
 		} else if (*p == '(') {
-			ls_buf_free(&lit);
-			ls_tmpl_free(t);
-			ok_err_at(e, -ENOTSUP, NULL, OK_ERR_NOPOS,
-				  "template functions $(...) are not supported by logsift");
-			return NULL;
+			p = tmpl_func(t, &lit, text, p, e);
+			if (!p) {
+				ls_buf_free(&lit);
+				ls_tmpl_free(t);
+				return NULL;
+			}
 		} else if (name_char(*p)) {
 			const char *s = p;
 			while (name_char(*p))
@@ -1264,6 +1503,10 @@ void ls_tmpl_free(struct ls_tmpl *t)
 		free(t->e[i].lit);
 		free(t->e[i].name);
 		free(t->e[i].deflt);
+		for (int k = 0; k < t->e[i].tf_argc; k++)
+			ls_tmpl_free(t->e[i].tf_args[k]);
+		free(t->e[i].tf_args);
+		ls_tf_free(t->e[i].tf);
 	}
 	free(t->e);
 	free(t);
@@ -1271,7 +1514,7 @@ void ls_tmpl_free(struct ls_tmpl *t)
 
 bool ls_tmpl_is_literal(const struct ls_tmpl *t)
 {
-	return t->n == 1 && t->e[0].m == M_NONE && !t->e[0].name;
+	return t->n == 1 && t->e[0].m == M_NONE && !t->e[0].name && !t->e[0].tf;
 }
 
 const char *ls_tmpl_fixed_prefix(const struct ls_tmpl *t, size_t *len)
@@ -1545,7 +1788,26 @@ void ls_tmpl_format_opts(const struct ls_tmpl *t, const struct ls_msg *m,
 		const struct tmpl_elem *e = &t->e[i];
 		if (e->lit_len)
 			ls_buf_add(out, e->lit, e->lit_len);
-		if (e->m != M_NONE || e->name) {
+		if (e->tf) {
+			/* arguments formatted (escaped) as templates, the result as it is */
+			struct ls_buf av[16], *argv = e->tf_argc <= 16 ? av : NULL;
+			if (!argv) {
+				argv = calloc((size_t)e->tf_argc, sizeof *argv);
+				if (!argv)
+					abort();
+			}
+			for (int k = 0; k < e->tf_argc; k++) {
+				argv[k] = (struct ls_buf){0};
+				ls_tmpl_format_opts(e->tf_args[k], m, o, &argv[k]);
+				ls_buf_addc(&argv[k], 0); /* NUL-ended for the functions */
+				argv[k].len--;
+			}
+			ls_tf_call(e->tf, e->tf_argc, argv, out);
+			for (int k = 0; k < e->tf_argc; k++)
+				ls_buf_free(&argv[k]);
+			if (argv != av)
+				free(argv);
+		} else if (e->m != M_NONE || e->name) {
 			size_t from = out->len;
 			fmt_macro(out, e, m, o);
 			if (o && o->escape)

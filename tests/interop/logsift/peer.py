@@ -6,7 +6,7 @@
   peer.py send KIND TARGET MSGFILE      send each line of MSGFILE (C escapes
                                         \\n \\r \\t \\xNN \\\\ decoded, and
                                         \\*NNNNNNN repeating the byte before) over
-                                        unix-dgram PATH, unix-stream PATH,
+                                        unix-dgram PATH[,PATH...], unix-stream PATH,
                                         udp PORT or tcp PORT; tcp-raw and
                                         unix-stream-raw send the bytes alone
                                         (the corpus holds its own framing)
@@ -92,9 +92,12 @@ def wait(kind, target):
 def send(kind, target, path):
     msgs = list(messages(path))
     if kind == 'unix-dgram':
+        # PATH1,PATH2...: each message to every socket from this one process
+        # (the same sender credentials for each daemon)
         s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         for m in msgs:
-            s.sendto(m, target)
+            for t in target.split(','):
+                s.sendto(m, t)
             time.sleep(0.002)
     elif kind == 'udp':
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

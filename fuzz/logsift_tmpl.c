@@ -1,0 +1,43 @@
+/*
+ * logsift_tmpl.c: libFuzzer target for the template compiler: the input is
+ * a template (macros, ${...}, $(function args...) with quotes, nesting,
+ * options); when it compiles it is formatted against a fixed parsed
+ * message, plain and with template-escape(yes).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "logsift.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct ls_msg m;
+	static int ready;
+	if (!ready) {
+		static const char rec[] = "<13>1 2026-11-24T05:15:55Z h1 app 12 ID1 "
+					  "[ip@1 a=\"10.0.0.1\"] Hello \xc3\x89t\xc3\xa9 a,b";
+		ls_msg_init(&m);
+		m.recv_sec = 1764000000;
+		struct ls_parse_opts o = {LS_P_SYSLOG_PROTOCOL, 13, 1, NULL, NULL};
+		ls_msg_parse(&m, rec, sizeof rec - 1, &o);
+		ready = 1;
+	}
+	char *text = malloc(size + 1);
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = 0;
+	struct ls_tmpl *t = ls_tmpl_new(text, NULL);
+	free(text);
+	if (!t)
+		return 0;
+	struct ls_buf b = {0};
+	struct ls_tmpl_opts esc = {.ts_format = ls_tmpl_ts_format("rfc3164"), .escape = true};
+	ls_tmpl_format(t, &m, &b);
+	ls_tmpl_format_opts(t, &m, &esc, &b);
+	ls_buf_free(&b);
+	ls_tmpl_free(t);
+	return 0;
+}

@@ -1,0 +1,567 @@
+/*
+ * tfunc.c: template functions, $(name arg...), as syslog-ng 3.38's
+ * modules/basicfuncs and modules/cryptofuncs define them. The template
+ * compiler (msg.c) splits the argument list as 3.38's compiler does, asks
+ * ls_tf_prepare() which arguments are options (parsed here, at start-up, as
+ * GOption parses them in 3.38) and which are templates, formats those per
+ * message and hands the results to ls_tf_call(). This file sees strings
+ * only, never a message, so it calls nothing in msg.c.
+ *
+ * Divisions: the function table, option parsing, the functions.
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wctype.h>
+
+#include <openssl/evp.h>
+
+#include "ls_int.h"
+
+enum tf_kind {
+	TF_ECHO,
+	TF_LENGTH,
+	TF_SUBSTR,
+	TF_STRIP,
+	TF_SANITIZE,
+	TF_LOWERCASE,
+	TF_UPPERCASE,
+	TF_REPLACE_DELIMITER,
+	TF_PADDING,
+	TF_IPV4_TO_INT,
+	TF_HASH,
+	TF_ENV,
+	TF_CONTEXT_LENGTH,
+};
+
+struct ls_tf {
+	enum tf_kind kind;
+	/* sanitize */
+	bool ctrl_chars;     /* --ctrl-chars (default) / --no-ctrl-chars */
+	char *invalid_chars; /* --invalid-chars, "/" by default */
+	char replacement;    /* --replacement's first byte, '_' by default */
+	/* padding */
+	long long width;
+	struct ls_buf pattern; /* the padding, width bytes */
+	/* hash */
+	const EVP_MD *md;
+	int length; /* hex digits kept */
+};
+
+static const struct {
+	const char *name;
+	enum tf_kind kind;
+} tf_table[] = {
+    {"echo", TF_ECHO},
+    {"length", TF_LENGTH},
+    {"substr", TF_SUBSTR},
+    {"strip", TF_STRIP},
+    {"sanitize", TF_SANITIZE},
+    {"lowercase", TF_LOWERCASE},
+    {"uppercase", TF_UPPERCASE},
+    {"replace-delimiter", TF_REPLACE_DELIMITER},
+    {"padding", TF_PADDING},
+    {"ipv4-to-int", TF_IPV4_TO_INT},
+    {"hash", TF_HASH},
+    {"sha1", TF_HASH},
+    {"sha256", TF_HASH},
+    {"sha512", TF_HASH},
+    {"md5", TF_HASH},
+    {"env", TF_ENV},
+    {"context-length", TF_CONTEXT_LENGTH},
+};
+
+/* 3.38 functions logsift does not have: refused by name, not "unknown". */
+static const char *const tf_missing[] = {"format-json",
+					 "if",
+					 "grep",
+					 "list-concat",
+					 "list-append",
+					 "list-count",
+					 "list-head",
+					 "list-nth",
+					 "list-tail",
+					 "list-slice",
+					 "list-search",
+					 "format-cef-extension",
+					 "geoip",
+					 "geoip2",
+					 "template",
+					 "values",
+					 "names",
+					 "dirname",
+					 "basename",
+					 "binary",
+					 "implode",
+					 "explode",
+					 "url-decode",
+					 "url-encode",
+					 "urlencode",
+					 "base64-encode",
+					 "indent-multi-line",
+					 "or",
+					 "+",
+					 "-",
+					 "*",
+					 "/",
+					 "%",
+					 "round",
+					 "ceil",
+					 "floor",
+					 "sum",
+					 "min",
+					 "max",
+					 "average",
+					 "uuid",
+					 "md4",
+					 "iterate",
+					 "map",
+					 "filter",
+					 "context-lookup",
+					 "context-values",
+					 "graphite-output",
+					 "dns-resolve-ip",
+					 "format-flat-json",
+					 "format-welf",
+					 "format-cim",
+					 "format-gelf",
+					 "python",
+					 "tag",
+					 "tags-head",
+					 "unset-empties",
+					 "ipv6-to-int",
+					 "strptime",
+					 "format-date",
+					 "padding-left"};
+
+/* ------------------------------------------------------------ options */
+
+/*
+ * GOption's reading of a long option: "--name=V" or "--name V"; short ones
+ * only as "-c V" (3.38's GOption takes "-c=V" as unknown). Returns the
+ * value (NULL for a flag) and advances *i past it; *ok false when a value
+ * is missing.
+ */
+static const char *opt_value(int argc, char **argv, int *i, size_t skip, bool takes, bool *ok)
+{
+	const char *a = argv[*i];
+	*ok = true;
+	if (!takes)
+		return NULL;
+	if (a[1] == '-' && a[skip] == '=')
+		return a + skip + 1;
+	if (*i + 1 >= argc) {
+		*ok = false;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+/* Which option of the function's set argv[i] is: its index, -1 for a
+ * positional argument, -2 for an unknown option. */
+static int opt_match(const char *a, const char *const *longs, const char *shorts, size_t *skip)
+{
+	if (a[0] != '-' || !a[1])
+		return -1;
+	if (a[1] == '-') {
+		for (int k = 0; longs[k]; k++) {
+			size_t n = strlen(longs[k]);
+			if (!strncmp(a + 2, longs[k], n) && (a[2 + n] == 0 || a[2 + n] == '=')) {
+				*skip = 2 + n;
+				return k;
+			}
+		}
+		return -2;
+	}
+	const char *s = a[2] ? NULL : strchr(shorts, a[1]);
+	if (!s)
+		return -2;
+	*skip = 2;
+	return (int)(s - shorts);
+}
+
+/* ------------------------------------------------------------ prepare */
+
+int ls_tf_lookup(const char *name)
+{
+	for (size_t i = 0; i < sizeof tf_table / sizeof tf_table[0]; i++)
+		if (!strcmp(tf_table[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *err, size_t errlen)
+{
+	int idx = ls_tf_lookup(argv[0]);
+	if (idx < 0) {
+		bool known = false;
+		for (size_t i = 0; i < sizeof tf_missing / sizeof tf_missing[0]; i++)
+			known |= !strcmp(tf_missing[i], argv[0]);
+		snprintf(err, errlen,
+			 known ? "template function $(%s) is not supported by logsift"
+			       : "Unknown template function \"%s\"",
+			 argv[0]);
+		return NULL;
+	}
+	struct ls_tf *f = calloc(1, sizeof *f);
+	if (!f)
+		abort();
+	f->kind = tf_table[idx].kind;
+	f->ctrl_chars = true;
+	f->replacement = '_';
+	static const char *const san_long[] = {"ctrl-chars", "no-ctrl-chars", "invalid-chars",
+					       "replacement", NULL};
+	static const char *const hash_long[] = {"length", NULL};
+	const char *const *longs = NULL;
+	const char *shorts = "";
+	if (f->kind == TF_SANITIZE) {
+		longs = san_long;
+		shorts = "cCir";
+	} else if (f->kind == TF_HASH) {
+		longs = hash_long;
+		shorts = "l";
+	}
+	const char *inv = NULL, *rep = NULL;
+	*npos = 0;
+	bool dashdash = false;
+	for (int i = 1; i < argc; i++) {
+		size_t skip = 0;
+		int k = longs && !dashdash ? opt_match(argv[i], longs, shorts, &skip) : -1;
+		if (longs && !dashdash && !strcmp(argv[i], "--")) {
+			dashdash = true;
+			continue;
+		}
+		if (k == -2) {
+			snprintf(err, errlen, "Unknown option %s", argv[i]);
+			goto fail;
+		}
+		if (k < 0) {
+			pos[(*npos)++] = i;
+			continue;
+		}
+		bool ok;
+		bool takes = f->kind == TF_HASH || k >= 2;
+		const char *v = opt_value(argc, argv, &i, skip, takes, &ok);
+		if (!ok) {
+			snprintf(err, errlen, "Missing argument for %s", argv[i]);
+			goto fail;
+		}
+		if (f->kind == TF_HASH) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (!*v || *end) {
+				snprintf(err, errlen,
+					 "Cannot parse integer value “%s” for --length", v);
+				goto fail;
+			}
+			f->length = (int)n;
+		} else if (k == 0 || k == 1) {
+			f->ctrl_chars = k == 0;
+		} else if (k == 2) {
+			inv = v;
+		} else {
+			rep = v;
+		}
+	}
+	switch (f->kind) {
+	case TF_SANITIZE:
+		f->invalid_chars = strdup(inv ? inv : "/");
+		f->replacement = rep ? rep[0] : '_';
+		break;
+	case TF_PADDING: {
+		/* 3.38: $(padding input width [pattern]); only input is a template */
+		if (argc < 3) {
+			snprintf(err, errlen,
+				 "$(padding) Not enough arguments, usage $(padding <input> <width> "
+				 "[padding string])");
+			goto fail;
+		}
+		char *end;
+		errno = 0;
+		f->width = strtoll(argv[2], &end, 10);
+		if (!*argv[2] || *end || errno || f->width < 0) {
+			snprintf(err, errlen,
+				 "Padding template function requires a number as second argument!");
+			goto fail;
+		}
+		if (f->width > 1 << 20) {
+			snprintf(err, errlen,
+				 "$(padding) widths over 1048576 are not supported by logsift");
+			goto fail;
+		}
+		const char *pat = argc >= 4 && argv[3][0] ? argv[3] : " ";
+		size_t pl = strlen(pat);
+		for (long long w = 0; w < f->width; w++)
+			ls_buf_addc(&f->pattern, pat[(size_t)w % pl]);
+		pos[0] = 1;
+		*npos = 1;
+		break;
+	}
+	case TF_HASH: {
+		if (*npos < 1) {
+			snprintf(err, errlen,
+				 "$(hash) parsing failed, invalid number of arguments");
+			goto fail;
+		}
+		const char *dn = !strcmp(argv[0], "hash") ? "sha256" : argv[0];
+		f->md = EVP_get_digestbyname(dn);
+		if (!f->md) {
+			snprintf(err, errlen, "$(hash) parsing failed, unknown digest type");
+			goto fail;
+		}
+		int size = EVP_MD_size(f->md);
+		if (f->length <= 0 || f->length > size * 2)
+			f->length = size * 2;
+		break;
+	}
+	case TF_CONTEXT_LENGTH:
+		*npos = 0;
+		break;
+	default:
+		break;
+	}
+	return f;
+fail:
+	ls_tf_free(f);
+	return NULL;
+}
+
+void ls_tf_free(struct ls_tf *f)
+{
+	if (!f)
+		return;
+	free(f->invalid_chars);
+	ls_buf_free(&f->pattern);
+	free(f);
+}
+
+/* ------------------------------------------------------------ functions */
+
+/* The C.UTF-8 locale for case mapping (g_utf8_strup/strdown are Unicode). */
+static locale_t utf8_locale(void)
+{
+	static locale_t loc;
+	if (!loc)
+		loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
+	return loc;
+}
+
+/* Decode one UTF-8 sequence at p (n bytes left): the code point, or -1 (one byte used). */
+static long utf8_next(const unsigned char *p, size_t n, size_t *used)
+{
+	*used = 1;
+	if (p[0] < 0x80)
+		return p[0];
+	int k = p[0] >= 0xf0 ? 3 : p[0] >= 0xe0 ? 2 : p[0] >= 0xc0 ? 1 : -1;
+	if (k < 0 || (size_t)k >= n)
+		return -1;
+	long c = p[0] & (0x3f >> k);
+	for (int i = 1; i <= k; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return -1;
+		c = c << 6 | (p[i] & 0x3f);
+	}
+	*used = (size_t)k + 1;
+	return c;
+}
+
+static void utf8_put(struct ls_buf *out, long c)
+{
+	if (c < 0x80) {
+		ls_buf_addc(out, (char)c);
+	} else if (c < 0x800) {
+		ls_buf_addc(out, (char)(0xc0 | c >> 6));
+		ls_buf_addc(out, (char)(0x80 | (c & 0x3f)));
+	} else if (c < 0x10000) {
+		ls_buf_addc(out, (char)(0xe0 | c >> 12));
+		ls_buf_addc(out, (char)(0x80 | (c >> 6 & 0x3f)));
+		ls_buf_addc(out, (char)(0x80 | (c & 0x3f)));
+	} else {
+		ls_buf_addc(out, (char)(0xf0 | c >> 18));
+		ls_buf_addc(out, (char)(0x80 | (c >> 12 & 0x3f)));
+		ls_buf_addc(out, (char)(0x80 | (c >> 6 & 0x3f)));
+		ls_buf_addc(out, (char)(0x80 | (c & 0x3f)));
+	}
+}
+
+/* g_utf8_strup/strdown of valid UTF-8 (glib's special casing: ß up to SS, İ down to i̇). */
+static void change_case(struct ls_buf *out, const struct ls_buf *in, bool up)
+{
+	const unsigned char *p = (const unsigned char *)in->p;
+	locale_t loc = utf8_locale();
+	for (size_t i = 0; i < in->len;) {
+		size_t used;
+		long c = utf8_next(p + i, in->len - i, &used);
+		if (c < 0) {
+			ls_buf_addc(out, (char)p[i]);
+		} else if (up && c == 0xdf) {
+			ls_buf_add(out, "SS", 2);
+		} else if (!up && c == 0x130) {
+			ls_buf_add(out, "i\xcc\x87", 3); /* İ: i + combining dot above */
+		} else if (loc) {
+			utf8_put(out, (long)(up ? towupper_l((wint_t)c, loc)
+						: towlower_l((wint_t)c, loc)));
+		} else {
+			utf8_put(out, c < 0x80 ? (up ? toupper((int)c) : tolower((int)c)) : c);
+		}
+		i += used;
+	}
+}
+
+/* 3.38's tf_substr: byte offsets, negative ones from the end. */
+static void substr(struct ls_buf *out, int argc, const struct ls_buf *argv)
+{
+	if (argc < 2 || argc > 3)
+		return;
+	long long L = (long long)argv[0].len, start, len;
+	char *end;
+	start = strtoll(argv[1].p ? argv[1].p : "", &end, 10);
+	if (!argv[1].len || *end)
+		return;
+	if (argc > 2) {
+		len = strtoll(argv[2].p ? argv[2].p : "", &end, 10);
+		if (!argv[2].len || *end)
+			return;
+	} else {
+		len = L;
+	}
+	if (len < 0 && -len > L)
+		return;
+	if (len > L)
+		len = L;
+	if (start >= L || (start < 0 && -start > L))
+		return;
+	if (len < 0 && ((start < 0 && start > len) || (start >= 0 && len + L - start < 0)))
+		return;
+	if (start < 0)
+		start += L;
+	if (len < 0) {
+		len = L - start + len;
+		if (len < 0)
+			return;
+	}
+	if (start + len > L)
+		len = L - start;
+	if (len > 0)
+		ls_buf_add(out, argv[0].p + start, (size_t)len);
+}
+
+void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, struct ls_buf *out)
+{
+	switch (f->kind) {
+	case TF_ECHO:
+		for (int i = 0; i < argc; i++) {
+			ls_buf_add(out, argv[i].p, argv[i].len);
+			if (i < argc - 1)
+				ls_buf_addc(out, ' ');
+		}
+		break;
+	case TF_LENGTH:
+		for (int i = 0; i < argc; i++)
+			ls_buf_addf(out, i < argc - 1 ? "%zu " : "%zu", argv[i].len);
+		break;
+	case TF_SUBSTR:
+		substr(out, argc, argv);
+		break;
+	case TF_STRIP: {
+		size_t initial = out->len;
+		for (int i = 0; i < argc; i++) {
+			const unsigned char *s = (const unsigned char *)argv[i].p;
+			size_t n = argv[i].len, e = 0, b = 0;
+			while (e < n && isspace(s[n - e - 1]))
+				e++;
+			if (e == n)
+				continue;
+			while (isspace(s[b]))
+				b++;
+			if (out->len > initial)
+				ls_buf_addc(out, ' ');
+			ls_buf_add(out, s + b, n - e - b);
+		}
+		break;
+	}
+	case TF_SANITIZE:
+		for (int i = 0; i < argc; i++) {
+			for (size_t k = 0; k < argv[i].len; k++) {
+				unsigned char c = (unsigned char)argv[i].p[k];
+				bool bad = (f->ctrl_chars && c < 32) ||
+					   (c ? strchr(f->invalid_chars, (char)c) != NULL : true);
+				ls_buf_addc(out, bad ? f->replacement : (char)c);
+			}
+			if (i < argc - 1)
+				ls_buf_addc(out, '/');
+		}
+		break;
+	case TF_LOWERCASE:
+	case TF_UPPERCASE:
+		for (int i = 0; i < argc; i++) {
+			change_case(out, &argv[i], f->kind == TF_UPPERCASE);
+			if (i < argc - 1)
+				ls_buf_addc(out, ' ');
+		}
+		break;
+	case TF_REPLACE_DELIMITER: {
+		if (argc != 3)
+			break;
+		const char *dl = argv[0].p ? argv[0].p : "";
+		char nd = argv[1].len ? argv[1].p[0] : 0;
+		/* g_strdelimit works up to the first NUL of the haystack */
+		size_t n = argv[2].p ? strnlen(argv[2].p, argv[2].len) : 0;
+		for (size_t k = 0; k < n; k++) {
+			char c = argv[2].p[k];
+			ls_buf_addc(out, strchr(dl, c) ? nd : c);
+		}
+		break;
+	}
+	case TF_PADDING:
+		if (argc < 1)
+			break;
+		if ((long long)argv[0].len <= f->width)
+			ls_buf_add(out, f->pattern.p, (size_t)(f->width - (long long)argv[0].len));
+		ls_buf_add(out, argv[0].p, argv[0].len);
+		break;
+	case TF_IPV4_TO_INT:
+		for (int i = 0; i < argc; i++) {
+			struct in_addr a = {0};
+			inet_aton(argv[i].p ? argv[i].p : "", &a);
+			ls_buf_addf(out, i < argc - 1 ? "%lu," : "%lu",
+				    (unsigned long)ntohl(a.s_addr));
+		}
+		break;
+	case TF_HASH: {
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int n = 0;
+		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+		if (!ctx)
+			abort();
+		EVP_DigestInit_ex(ctx, f->md, NULL);
+		for (int i = 0; i < argc; i++)
+			EVP_DigestUpdate(ctx, argv[i].p ? argv[i].p : "", argv[i].len);
+		EVP_DigestFinal_ex(ctx, md, &n);
+		EVP_MD_CTX_free(ctx);
+		char hex[EVP_MAX_MD_SIZE * 2 + 1];
+		for (unsigned int i = 0; i < n; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		ls_buf_add(out, hex, (size_t)f->length < 2 * n ? (size_t)f->length : 2 * n);
+		break;
+	}
+	case TF_ENV:
+		for (int i = 0; i < argc; i++) {
+			/* $(env NAME): the daemon's environment, as 3.38 reads it per message */
+			const char *v = getenv(argv[i].p ? argv[i].p : "");
+			if (!v)
+				continue;
+			ls_buf_add(out, v, strlen(v));
+			if (i < argc - 1)
+				ls_buf_addc(out, ' ');
+		}
+		break;
+	case TF_CONTEXT_LENGTH:
+		ls_buf_addc(out, '1'); /* one message: logsift has no correlation contexts */
+		break;
+	}
+}
