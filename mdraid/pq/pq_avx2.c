@@ -66,20 +66,9 @@ TGT static inline V mulc(V x, M m)
 	return vxor(l, h);
 }
 
+/* the CPU can run it */
+#define PQ_VALID()  (__builtin_cpu_supports("avx2"))
+#define PQ_NAME	    "avx2"
+#define PQ_PRIORITY 2
+#define PQ_OPS	    pq_avx2_ops
 #include "pq_simd.h"
-
-static int avx2_valid(void)
-{
-	return __builtin_cpu_supports("avx2");
-}
-
-const struct pq_ops pq_avx2_ops = {
-    .gen = avx2_gen,
-    .xor = avx2_xor,
-    .update = avx2_update,
-    .recov_2data = avx2_recov_2data,
-    .recov_datap = avx2_recov_datap,
-    .valid = avx2_valid,
-    .name = "avx2",
-    .priority = 2,
-};

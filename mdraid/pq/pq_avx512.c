@@ -66,20 +66,9 @@ TGT static inline V mulc(V x, M m)
 	return vxor(l, h);
 }
 
+/* the CPU can run it */
+#define PQ_VALID()  (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+#define PQ_NAME	    "avx512"
+#define PQ_PRIORITY 3
+#define PQ_OPS	    pq_avx512_ops
 #include "pq_simd.h"
-
-static int avx512_valid(void)
-{
-	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-}
-
-const struct pq_ops pq_avx512_ops = {
-    .gen = avx512_gen,
-    .xor = avx512_xor,
-    .update = avx512_update,
-    .recov_2data = avx512_recov_2data,
-    .recov_datap = avx512_recov_datap,
-    .valid = avx512_valid,
-    .name = "avx512",
-    .priority = 3,
-};

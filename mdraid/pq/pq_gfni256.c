@@ -42,20 +42,9 @@ TGT static inline V mulc(V x, M m)
 #define GEN_SETUP   const M g = mconst(2);
 #define MUL2X(q, d) vxor(mulc(q, g), d)
 
+/* the CPU can run it */
+#define PQ_VALID()  (__builtin_cpu_supports("gfni") && __builtin_cpu_supports("avx2"))
+#define PQ_NAME	    "gfni256"
+#define PQ_PRIORITY 4
+#define PQ_OPS	    pq_gfni256_ops
 #include "pq_simd.h"
-
-static int gfni256_valid(void)
-{
-	return __builtin_cpu_supports("gfni") && __builtin_cpu_supports("avx2");
-}
-
-const struct pq_ops pq_gfni256_ops = {
-    .gen = gfni256_gen,
-    .xor = gfni256_xor,
-    .update = gfni256_update,
-    .recov_2data = gfni256_recov_2data,
-    .recov_datap = gfni256_recov_datap,
-    .valid = gfni256_valid,
-    .name = "gfni256",
-    .priority = 4,
-};

@@ -52,21 +52,11 @@ TGT static inline V mulc(V x, M m)
 #define GEN_SETUP   const M g = mconst(2);
 #define MUL2X(q, d) vxor(mulc(q, g), d)
 
+/* the CPU can run it */
+#define PQ_VALID()                                                                                 \
+	(__builtin_cpu_supports("gfni") && __builtin_cpu_supports("avx512f") &&                    \
+	 __builtin_cpu_supports("avx512bw"))
+#define PQ_NAME	    "gfni512"
+#define PQ_PRIORITY 5
+#define PQ_OPS	    pq_gfni512_ops
 #include "pq_simd.h"
-
-static int gfni512_valid(void)
-{
-	return __builtin_cpu_supports("gfni") && __builtin_cpu_supports("avx512f") &&
-	       __builtin_cpu_supports("avx512bw");
-}
-
-const struct pq_ops pq_gfni512_ops = {
-    .gen = gfni512_gen,
-    .xor = gfni512_xor,
-    .update = gfni512_update,
-    .recov_2data = gfni512_recov_2data,
-    .recov_datap = gfni512_recov_datap,
-    .valid = gfni512_valid,
-    .name = "gfni512",
-    .priority = 5,
-};

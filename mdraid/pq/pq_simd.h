@@ -18,8 +18,11 @@
  *   V mulc(V x, M m)           c·x per byte
  *   GEN_SETUP                  declarations MUL2X needs, at the top of gen
  *   MUL2X(q, d)                g·q ^ d per byte
- * and gets PQ_FN(gen), PQ_FN(xor), PQ_FN(update), PQ_FN(recov_2data) and
- * PQ_FN(recov_datap), with the arguments of struct pq_ops (pq_int.h).
+ *   PQ_VALID()                 nonzero when this CPU can run the variant
+ *   PQ_NAME, PQ_PRIORITY       its struct pq_ops name and priority
+ *   PQ_OPS                     the name of its struct pq_ops (pq_int.h)
+ * and gets PQ_FN(gen), PQ_FN(xor), PQ_FN(update), PQ_FN(recov_2data),
+ * PQ_FN(recov_datap) and PQ_FN(valid), and the const struct PQ_OPS.
  * Lengths are multiples of W (PQ_LEN_MULTIPLE is a multiple of the widest).
  */
 
@@ -127,3 +130,19 @@ TGT static void PQ_FN(recov_datap)(size_t len, uint8_t c, uint8_t *da, uint8_t *
 		st(p + o, vxor(ld(p + o), x));
 	}
 }
+
+static int PQ_FN(valid)(void)
+{
+	return PQ_VALID();
+}
+
+const struct pq_ops PQ_OPS = {
+    .gen = PQ_FN(gen),
+    .xor = PQ_FN(xor),
+    .update = PQ_FN(update),
+    .recov_2data = PQ_FN(recov_2data),
+    .recov_datap = PQ_FN(recov_datap),
+    .valid = PQ_FN(valid),
+    .name = PQ_NAME,
+    .priority = PQ_PRIORITY,
+};

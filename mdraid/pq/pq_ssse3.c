@@ -62,20 +62,9 @@ TGT static inline V mulc(V x, M m)
 	return vxor(l, h);
 }
 
+/* the CPU can run it */
+#define PQ_VALID()  (__builtin_cpu_supports("ssse3"))
+#define PQ_NAME	    "ssse3"
+#define PQ_PRIORITY 1
+#define PQ_OPS	    pq_ssse3_ops
 #include "pq_simd.h"
-
-static int ssse3_valid(void)
-{
-	return __builtin_cpu_supports("ssse3");
-}
-
-const struct pq_ops pq_ssse3_ops = {
-    .gen = ssse3_gen,
-    .xor = ssse3_xor,
-    .update = ssse3_update,
-    .recov_2data = ssse3_recov_2data,
-    .recov_datap = ssse3_recov_datap,
-    .valid = ssse3_valid,
-    .name = "ssse3",
-    .priority = 1,
-};
