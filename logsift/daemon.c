@@ -654,7 +654,14 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 	ls_dest_service(L->cfg, true); /* what the dropped writers can still take */
 	ls_cfg_free(L->cfg);
 	L->cfg = nc;
-	ls_dest_start(nc);
+	struct ok_err de;
+	ok_err_clear(&de);
+	if (ls_dest_start(nc, &de) < 0) {
+		char text[sizeof de.msg + 64];
+		snprintf(text, sizeof text,
+			 "%s; it runs without its disk-buffer until the next reload", de.msg);
+		internal_msg(L, 43, text);
+	}
 	if (open_sources(L, e) < 0)
 		return -1;
 	internal_msg(L, 45, "Configuration reload finished;");
@@ -888,7 +895,8 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 		}
 	}
 	int rc = open_sources(&L, e);
-	if (rc < 0) {
+	/* 3.38 does not start either when a disk-buffer cannot be opened */
+	if (rc < 0 || ls_dest_start(L.cfg, e) < 0) {
 		if (L.ctl >= 0)
 			close(L.ctl);
 		ls_msg_free(&L.msg);
@@ -904,7 +912,6 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 			fclose(f);
 		}
 	}
-	ls_dest_start(L.cfg);
 	internal_msg(&L, 45, "logsift starting up; version='" OPSKIT_VERSION "'");
 	rc = run_loop(&L, o, e);
 	/* SIGTERM: drain what the sockets already hold, then flush */

@@ -687,8 +687,8 @@ static void dq_open(struct ls_cfg *c, struct ls_writer *w)
 	}
 	if (r < 0) {
 		if (notices)
-			fprintf(notices, "%s: %s (%s); destination='%s', disk-buffer not used\n",
-				path, e.msg, strerror(-r), w->dst->name);
+			fprintf(notices, "%s: %s (%s); destination='%s'\n", path, e.msg,
+				strerror(-r), w->dst->name);
 		free(q);
 		return;
 	}
@@ -936,27 +936,35 @@ size_t ls_writer_queued(const struct ls_writer *w)
 	return n;
 }
 
-void ls_dest_start(struct ls_cfg *c)
+int ls_dest_start(struct ls_cfg *c, struct ok_err *e)
 {
+	int rc = 0;
 	for (size_t i = 0; i < c->n_dst; i++)
 		for (size_t k = 0; k < c->dst[i]->n_drv; k++) {
 			struct ls_ddrv *d = &c->dst[i]->drv[k];
 			if (!d->dq || d->files)
 				continue;
+			struct ls_writer *w = NULL;
 			if (is_net(d)) {
-				ls_writer_get(c, c->dst[i], d, NULL);
-				continue;
+				w = ls_writer_get(c, c->dst[i], d, NULL);
+			} else {
+				/* pipe() or file() with a fixed name (cfg.c refuses others) */
+				struct ls_msg m;
+				struct ls_buf path = {0};
+				ls_msg_init(&m);
+				ls_tmpl_format(d->path, &m, &path);
+				if (path.p)
+					w = ls_writer_get(c, c->dst[i], d, path.p);
+				ls_buf_free(&path);
+				ls_msg_free(&m);
 			}
-			/* pipe() or file() with a fixed name (cfg.c refuses others) */
-			struct ls_msg m;
-			struct ls_buf path = {0};
-			ls_msg_init(&m);
-			ls_tmpl_format(d->path, &m, &path);
-			if (path.p)
-				ls_writer_get(c, c->dst[i], d, path.p);
-			ls_buf_free(&path);
-			ls_msg_free(&m);
+			/* dq_open said why on the notices stream */
+			if (w && !w->dq && rc == 0)
+				rc = ok_errc_at(e, OK_CLASS_REFUSED, -EIO, NULL, OK_ERR_NOPOS,
+						"Error initializing log queue; destination='%s'",
+						c->dst[i]->name);
 		}
+	return rc < 0 ? -1 : 0;
 }
 
 /* ---------------------------------------------------------------- failover */

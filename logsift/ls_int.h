@@ -393,8 +393,11 @@ void ls_window_release(struct ls_window *w);
 /* Monotonic milliseconds. */
 int64_t ls_now_ms(void);
 /* Open the writers of drivers with a disk-buffer(), so that what a previous
- * run left on disk is sent without waiting for a new message. */
-void ls_dest_start(struct ls_cfg *c);
+ * run left on disk is sent without waiting for a new message. 0, or -1 with
+ * e naming the first destination whose disk-buffer file could not be opened
+ * (3.38 does not start then: "Error initializing log queue"; on a reload
+ * the caller keeps going and says that destination runs without it). */
+int ls_dest_start(struct ls_cfg *c, struct ok_err *e);
 /* Messages w holds: its FIFO plus, with a disk-buffer, the file's unread
  * records and the overflow (syslog-ng's "queued"). */
 size_t ls_writer_queued(const struct ls_writer *w);

@@ -275,10 +275,11 @@ int main(int argc, char **argv)
 		struct ls_daemon_opts o = {ctx.cfg, &trace, ctx.stats, ctx.pidfile, ctx.control};
 		rc = ls_daemon_run(&cfg, &o, &e);
 		if (rc) {
-			fprintf(stderr, "%s: %s%s%s\n", e.msg, e.path, e.errnum ? ": " : "",
-				e.errnum ? strerror(e.errnum) : "");
-			/* a daemon that cannot start (a source or the control
-			 * socket cannot be opened) is syslog-ng's exit 2 */
+			fprintf(stderr, "%s%s%s%s%s\n", e.msg, e.path[0] ? ": " : "", e.path,
+				e.errnum ? ": " : "", e.errnum ? strerror(e.errnum) : "");
+			/* a daemon that cannot start (a source, the control
+			 * socket or a disk-buffer cannot be opened) is
+			 * syslog-ng's exit 2 */
 			rc = ok_exit_class(OK_CLASS_REFUSED);
 		}
 	}

@@ -52,6 +52,28 @@ if [ $rc = 0 ] && grep -q "smaller than the minimum allowed" "$T/o.out" && grep 
 else
 	tap_fail "disk-buffer: 3.38's warnings" "rc=$rc $(cat "$T/o.out")"
 fi
+# A disk-buffer file that cannot be created: 3.38 does not start (exit 2,
+# "Error initializing log queue"), so a reliable() buffer is never silently
+# missing; logsift neither (the peer's exit code and message checked here
+# when it is installed, the same rc and line from logsift always).
+conf_with 'disk-buffer(reliable(yes) disk-buf-size(1048576) dir("/proc/no-such-dir"))'
+timeout 10 "$LS" -f "$T/o.conf" >"$T/o.out" 2>&1 </dev/null
+rc=$?
+peer=""
+if [ -n "$SNG" ]; then
+	timeout 10 "$SNG" -f "$T/o.conf" --no-caps -F -e --persist-file="$T/o.persist" \
+		--pidfile="$T/o.pid" --control="$T/o.ctl" >"$T/o.peer" 2>&1 </dev/null
+	prc=$?
+	[ $prc = 2 ] && grep -q "Error initializing log queue" "$T/o.peer" ||
+		peer="syslog-ng rc=$prc: $(tail -n 2 "$T/o.peer")"
+fi
+if [ $rc = 2 ] && grep -q "^Error initializing log queue; destination='d'" "$T/o.out" &&
+	grep -q "no-such-dir.*Error opening disk-queue file" "$T/o.out" && [ -z "$peer" ]; then
+	tap_ok "disk-buffer file that cannot be created: no start-up (rc 2, the file and the reason named), as 3.38"
+else
+	tap_fail "disk-buffer file that cannot be created: no start-up (rc 2), as 3.38" "rc=$rc $(cat "$T/o.out") $peer"
+fi
+rm -f "$T/r.sock"
 
 # run SCENARIO WHO: delivery.py's result lines as TAP (own dir per run)
 run() {
