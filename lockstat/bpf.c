@@ -16,6 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* meson sets it to 0 or 1: an undefined name would read as 0 in #if and
+ * build the ring-only lockstat without a word (a renamed flag once did) */
+#ifndef LK_HAVE_BPF
+#error "LK_HAVE_BPF must be defined (lockstat/meson.build)"
+#endif
 #if LK_HAVE_BPF
 
 #include <bpf/bpf.h>
