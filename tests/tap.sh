@@ -7,6 +7,8 @@
 #   test_cmp NAME EXPECT_FILE ACTUAL_FILE
 #   tap_ok NAME / tap_fail NAME [DETAIL] / tap_skip NAME REASON
 #   tap_done                        print the plan; exit 0 (failures are in TAP)
+#   tap_need_corpus DIR             skip the whole script (one SKIP line naming
+#                                   DIR) when the shared test corpus is absent
 #
 # Every test case is one "ok"/"not ok" line; meson reads them (protocol tap)
 # and scripts/test-summary counts them.
@@ -56,6 +58,14 @@ test_cmp() {
 	else
 		tap_fail "$1" "$(diff -u "$2" "$3" | head -n 40)"
 	fi
+}
+# The public test corpus lives beside the repository ($OPSKIT_SHARED, by
+# default ../shared, see meson.build), not in it: a clone without it skips the
+# corpus tests with the path it looked at, never fails them.
+tap_need_corpus() {
+	[ -d "$1" ] && [ -n "$(ls "$1" 2>/dev/null)" ] && return 0
+	tap_skip "corpus tests" "the shared test corpus $1 is absent (set OPSKIT_SHARED=/path/to/shared at meson setup)"
+	tap_done
 }
 tap_done() {
 	echo "1..$TAP_N"

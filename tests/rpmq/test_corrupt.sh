@@ -9,6 +9,7 @@
 export TZ=UTC LC_ALL=C.UTF-8
 Q="$OPSKIT_BUILD/rpmq/rpmq"
 SRC="$OPSKIT_SHARED/corpus/rpm/rpm--RPMS_hello-2.0-1.x86_64.rpm"
+tap_need_corpus "$OPSKIT_SHARED/corpus/rpm"
 have_rpm=0
 command -v rpm >/dev/null 2>&1 && have_rpm=1
 

@@ -17,6 +17,7 @@
 export TZ=UTC LC_ALL=C.UTF-8
 Q="$OPSKIT_BUILD/rpmq/rpmq"
 CORPUS="$OPSKIT_SHARED/corpus/rpm"
+tap_need_corpus "$OPSKIT_SHARED/corpus/rpm"
 HERE="$OPSKIT_SOURCE/tests/interop/rpmq"
 
 if ! command -v rpm2cpio >/dev/null 2>&1 || ! command -v cpio >/dev/null 2>&1 || ! command -v rpm >/dev/null 2>&1; then

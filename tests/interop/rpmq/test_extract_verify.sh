@@ -21,6 +21,7 @@
 export TZ=UTC LC_ALL=C.UTF-8
 Q="$OPSKIT_BUILD/rpmq/rpmq"
 CORPUS="$OPSKIT_SHARED/corpus/rpm"
+tap_need_corpus "$OPSKIT_SHARED/corpus/rpm"
 HERE="$OPSKIT_SOURCE/tests/interop/rpmq"
 
 for t in rpm rpmbuild rpm2cpio cpio python3; do

@@ -16,6 +16,7 @@
 export TZ=UTC LC_ALL=C.UTF-8
 Q="$OPSKIT_BUILD/rpmq/rpmq"
 C="$OPSKIT_SHARED/corpus/rpm"
+tap_need_corpus "$OPSKIT_SHARED/corpus/rpm"
 HERE="$OPSKIT_SOURCE/tests/interop/rpmq"
 if ! command -v rpm >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
 	tap_skip "header mutations" "rpm or python3 is not installed (apt-get install rpm python3)"

@@ -9,6 +9,7 @@
 export TZ=UTC LC_ALL=C.UTF-8
 Q="$OPSKIT_BUILD/rpmq/rpmq"
 CORPUS="$OPSKIT_SHARED/corpus/rpm"
+tap_need_corpus "$OPSKIT_SHARED/corpus/rpm"
 HERE="$OPSKIT_SOURCE/tests/interop/rpmq"
 
 MODES='--scripts|--triggers|--filetriggers|-l|-lv|-c|-d|--dump|-i|-R|-P|--conflicts|--obsoletes|--recommends|--suggests|--supplements|--enhances|--changelog|--changes|-Rv|-Pv|--conflicts -v|--obsoletes -v|--recommends -v|--suggests -v|--supplements -v|--enhances -v|--scripts --triggers --filetriggers -l|-i -l|--filesbypkg|--filecaps|--triggerscripts|--filetriggerscripts|-q|--xml|--filecolor|-L|-A|--noghost -l|--noconfig -lv|--noartifact --dump|--noghost|-s|-s -v|-s --dump|-c -d -L|-A --noartifact|--fileclass|--fileprovide|--filerequire'
