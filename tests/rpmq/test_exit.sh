@@ -10,10 +10,15 @@ export TZ=UTC LC_ALL=C.UTF-8
 Q="$OPSKIT_BUILD/rpmq/rpmq"
 T="$TAP_TMP"
 CORPUS="$OPSKIT_SHARED/corpus/rpm"
-tap_need_corpus "$OPSKIT_SHARED/corpus/rpm"
 have_rpm=0
 command -v rpm >/dev/null 2>&1 && have_rpm=1
-head -c 4000 "$CORPUS/rpm--RPMS_hello-2.0-1.x86_64.rpm" > "$T/cut.rpm"
+# a cut package: the corpus's hello cut at 4000 bytes, or without the corpus
+# a lead and a signature header magic followed by nothing
+if [ -f "$CORPUS/rpm--RPMS_hello-2.0-1.x86_64.rpm" ]; then
+	head -c 4000 "$CORPUS/rpm--RPMS_hello-2.0-1.x86_64.rpm" > "$T/cut.rpm"
+else
+	{ printf '\355\253\356\333\003\000'; head -c 90 /dev/zero; printf '\216\255\350\001'; } > "$T/cut.rpm"
+fi
 
 # same NAME EXPECTED ARGS...: rpmq ARGS must exit EXPECTED, and so must rpm
 same() {
@@ -42,6 +47,10 @@ same "three failed packages" 3 -qp "$T/cut.rpm" "$T/nonexistent" "$T/cut.rpm"
 same "-K of a corrupt package" 1 -K "$T/cut.rpm"
 
 base="$CORPUS/rpm--RPMS_hlinktest-1.0-1.noarch.rpm"
+if [ ! -f "$base" ]; then
+	tap_skip "--extract refusal" "the shared test corpus $CORPUS is absent"
+	tap_done
+fi
 perl -pe 's{\./foo/copyllo}{./foo/copyXlo}' <"$base" >"$T/evil.rpm"
 mkdir -p "$T/x"
 testcmd_rc "--extract refuses a payload entry not in the header: 1 (a failed package)" 1 \
