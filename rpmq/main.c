@@ -62,12 +62,17 @@ static const char help[] =
     "      --dupes            names (name.arch) given more than once, as rpm's\n"
     "                         \"sort | uniq -d\" pipe; sort collates by LC_COLLATE\n"
     "  -v, --verbose          verbose lists and -K output\n"
-    "      --nosignature, --nodigest   accepted; queries never verify\n"
+    "      --nosignature, --nodigest   queries never verify; with -K as rpm's\n"
     "\n"
     "Other verbs:\n"
-    "  -K, --checksig         check header and payload digests (SHA256, SHA1,\n"
-    "                         payload SHA256 and ALT, MD5) as rpm -K --nosignature;\n"
-    "                         signatures are not verified (out of scope)\n"
+    "  -K, --checksig         check digests (header SHA256 and SHA1, payload SHA256\n"
+    "                         and ALT, MD5) and signatures (RSA, DSA, EdDSA) as\n"
+    "                         rpm -K does; with -v one line per item\n"
+    "      --keyring PATH     with -K: the public keys, an ASCII-armored key file\n"
+    "                         or a directory of them (as /etc/pki/rpm-gpg), read\n"
+    "                         as `rpm --import` reads them; without it every\n"
+    "                         signature is NOKEY (rpm with an empty rpmdb)\n"
+    "      --nosignature      with -K: skip signatures; --nodigest: skip digests\n"
     "      --extract          unpack the payload beneath DIR (default .); every\n"
     "                         path is opened beneath DIR, names must be in the header\n"
     "                         and each file is checked as it is written: its size\n"
@@ -102,6 +107,8 @@ enum {
 	OPT_QF,
 	OPT_JSON,
 	OPT_NOSIG,
+	OPT_NODIGEST,
+	OPT_KEYRING,
 	OPT_EXTRACT,
 	OPT_CPIO,
 	OPT_FILESBYPKG,
@@ -162,7 +169,8 @@ static const struct cli_opt opts[] = {
     {"json", 0, CLI_FLAG, OPT_JSON},
     {"verbose", 'v', CLI_FLAG, 'v'},
     {"nosignature", 0, CLI_FLAG, OPT_NOSIG},
-    {"nodigest", 0, CLI_FLAG, OPT_NOSIG},
+    {"nodigest", 0, CLI_FLAG, OPT_NODIGEST},
+    {"keyring", 0, CLI_ARG, OPT_KEYRING},
     {"checksig", 'K', CLI_FLAG, 'K'},
     {"extract", 0, CLI_FLAG, OPT_EXTRACT},
     {"directory", 'C', CLI_ARG, 'C'},
@@ -186,6 +194,8 @@ struct ctx {
 	int npipe;	    /* how many were given: rpm takes one --pipe */
 	FILE *out;	    /* stdout, or a memory stream for the pipe */
 	int verbose;
+	int nosignature, nodigest; /* -K: rpm's vsflags */
+	const char *keyring;	   /* --keyring PATH */
 	int json;
 	const char *dir;
 	unsigned xflags; /* enum rpm_extract_flags */
@@ -208,7 +218,15 @@ static int on_opt(void *vc, int id, const char *arg)
 	switch (id) {
 	case 'q':
 	case 'p':
+		break;
 	case OPT_NOSIG:
+		c->nosignature = 1;
+		break;
+	case OPT_NODIGEST:
+		c->nodigest = 1;
+		break;
+	case OPT_KEYRING:
+		c->keyring = arg;
 		break;
 	case OPT_SCRIPTS:
 		alias = "scripts";
@@ -415,7 +433,7 @@ static _Noreturn void exec_payload(char **argv)
 }
 
 #else
-static int other_one(struct ctx *c, const char *path)
+static int other_one(struct ctx *c, const struct rpm_keyring *kr, const char *path)
 {
 	struct rpm_pkg p;
 	struct ok_err e;
@@ -425,7 +443,9 @@ static int other_one(struct ctx *c, const char *path)
 		return ok_err_fail(&e);
 	switch (c->verb) {
 	case VERB_CHECK:
-		rc = rpm_check_digests(&p, c->verbose, stdout, &e);
+		rc = rpm_check_sigs(
+		    &p, &(struct rpm_check_opts){c->verbose, c->nosignature, c->nodigest, kr},
+		    stdout, &e);
 		break;
 	case VERB_EXTRACT:
 		rc = rpm_extract(&p, c->dir ? c->dir : ".", c->xflags, &e);
@@ -473,6 +493,8 @@ int main(int argc, char **argv)
 		cli_usage_error(&spec, "more than one --pipe specified (--last, --dupes)");
 	if (c.xflags && c.verb != VERB_EXTRACT)
 		cli_usage_error(&spec, "--safe applies to --extract only");
+	if (c.keyring && c.verb != VERB_CHECK)
+		cli_usage_error(&spec, "--keyring applies to -K only");
 	if ((c.verb == VERB_EXTRACT || c.verb == VERB_CPIO) && argc - first != 1)
 		cli_usage_error(&spec, "--extract and --cpio take exactly one package");
 	int failed = 0;
@@ -481,9 +503,20 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		exec_payload(argv);
 #else
+		struct rpm_keyring kr = {0};
+		if (c.keyring) {
+			struct ok_err e;
+			ok_err_clear(&e);
+			if (rpm_keyring_load(&kr, c.keyring, &e) < 0) {
+				rpm_keyring_free(&kr);
+				free(c.qf);
+				return ok_err_fail(&e);
+			}
+		}
 		for (int i = first; i < argc; i++)
-			failed += other_one(&c, argv[i]) != 0;
+			failed += other_one(&c, &kr, argv[i]) != 0;
 		fflush(stdout);
+		rpm_keyring_free(&kr);
 		free(c.qf);
 		return rpm_status(failed);
 #endif

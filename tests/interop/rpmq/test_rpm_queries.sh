@@ -167,7 +167,7 @@ kcheck() { # NAME FILE
 	for k in -K -Kv; do
 		rpm $k --nosignature "$2" >"$TAP_TMP/exp" 2>&1
 		erc=$?
-		"$Q" $k "$2" >"$TAP_TMP/act" 2>&1
+		"$Q" $k --nosignature "$2" >"$TAP_TMP/act" 2>&1
 		arc=$?
 		if [ $erc != $arc ]; then
 			tap_fail "$1: $k exit status" "rpm $erc, rpmq $arc"
