@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,9 @@ static const char help[] =
     "      --dupes            names (name.arch) given more than once, as rpm's\n"
     "                         \"sort | uniq -d\" pipe; sort collates by LC_COLLATE\n"
     "  -v, --verbose          verbose lists and -K output\n"
+    "  -j, --jobs N           query N packages at a time in N worker threads\n"
+    "                         (1-64; default 1, no threads); output stays in\n"
+    "                         argument order, at most 32N packages' output held\n"
     "      --nosignature, --nodigest   queries never verify; with -K as rpm's\n"
     "\n"
     "Other verbs:\n"
@@ -171,6 +175,7 @@ static const struct cli_opt opts[] = {
     {"nosignature", 0, CLI_FLAG, OPT_NOSIG},
     {"nodigest", 0, CLI_FLAG, OPT_NODIGEST},
     {"keyring", 0, CLI_ARG, OPT_KEYRING},
+    {"jobs", 'j', CLI_ARG, 'j'},
     {"checksig", 'K', CLI_FLAG, 'K'},
     {"extract", 0, CLI_FLAG, OPT_EXTRACT},
     {"directory", 'C', CLI_ARG, 'C'},
@@ -196,6 +201,7 @@ struct ctx {
 	int verbose;
 	int nosignature, nodigest; /* -K: rpm's vsflags */
 	const char *keyring;	   /* --keyring PATH */
+	int jobs;		   /* -j: worker threads (0: none) */
 	int json;
 	const char *dir;
 	unsigned xflags; /* enum rpm_extract_flags */
@@ -228,6 +234,14 @@ static int on_opt(void *vc, int id, const char *arg)
 	case OPT_KEYRING:
 		c->keyring = arg;
 		break;
+	case 'j': {
+		char *end;
+		long v = strtol(arg, &end, 10);
+		if (*arg == 0 || *end || v < 1 || v > 64)
+			return -EINVAL;
+		c->jobs = (int)v;
+		break;
+	}
 	case OPT_SCRIPTS:
 		alias = "scripts";
 		break;
@@ -378,38 +392,150 @@ static int rpm_status(int failed)
 	return failed > 255 ? 255 : failed;
 }
 
-/* One package for the query verb; returns 0 or its (rpm) exit code. */
-static int query_one(struct ctx *c, const struct rpm_qf *qf, const char *path, long long now,
-		     char **buf, size_t *cap)
+/* One package for the query verb, its output written to out: 0, or a
+ * negative errno with e filled (the caller prints it, in argument order).
+ * buf/cap: a reusable expansion buffer. Thread-safe: workers call it. */
+static int query_one(const struct ctx *c, const struct rpm_qf *qf, const char *path, long long now,
+		     FILE *out, char **buf, size_t *cap, struct ok_err *e)
 {
 	struct rpm_pkg p;
-	struct ok_err e;
-	ok_err_clear(&e);
-	int rc = rpm_pkg_open(&p, path, &e);
+	ok_err_clear(e);
+	int rc = rpm_pkg_open(&p, path, e);
 	if (rc < 0)
-		return ok_err_fail(&e);
-	int ex = OK_EXIT_OK;
+		return rc;
 	if (c->json) {
-		rc = rpm_print_json(&p, c->out, &e);
+		rc = rpm_print_json(&p, out, e);
 	} else {
 		if (qf) {
 			size_t len = 0;
-			rc = rpm_qf_expand(qf, &p, c->verbose, buf, &len, cap, &e);
+			rc = rpm_qf_expand(qf, &p, c->verbose, buf, &len, cap, e);
 			if (rc == 0)
-				fwrite(*buf, 1, len, c->out);
+				fwrite(*buf, 1, len, out);
 		}
 		enum rpm_list lm = c->list;
 		if (lm == LIST_PLAIN && c->verbose)
 			lm = LIST_LONG;
 		if (rc == 0 && lm != LIST_NONE) {
 			struct rpm_list_opts lo = {lm, c->incattr, c->excattr, c->state, now};
-			rc = rpm_list_files(&p, &lo, c->out, &e);
+			rc = rpm_list_files(&p, &lo, out, e);
 		}
 	}
-	if (rc < 0)
-		ex = ok_err_fail(&e);
 	rpm_pkg_close(&p);
-	return ex;
+	return rc;
+}
+
+/* ---- many packages at once: worker threads, output in argument order ----
+ *
+ * Workers take the next package number, query it into their own memory
+ * stream and park the result in a ring of `window` slots; the main thread
+ * prints slot after slot in argument order. A worker whose package is
+ * `window` or more ahead of the printer waits: at most window packages'
+ * output is held, whatever the number of packages.
+ */
+struct slot {
+	char *out; /* the package's output (owned), len bytes */
+	size_t len;
+	int rc; /* query_one's */
+	struct ok_err e;
+	int done;
+};
+
+struct pool {
+	const struct ctx *c;
+	const struct rpm_qf *qf;
+	char **paths;
+	int n; /* packages */
+	long long now;
+	int next;	    /* next package to take */
+	int printed;	    /* packages printed so far */
+	int window;	    /* slots */
+	struct slot *slots; /* package i in slots[i % window] */
+	pthread_mutex_t mu;
+	pthread_cond_t ready; /* a slot was filled */
+	pthread_cond_t space; /* a slot was printed */
+};
+
+static void *pool_worker(void *arg)
+{
+	struct pool *pl = arg;
+	char *buf = NULL;
+	size_t cap = 0;
+	for (;;) {
+		pthread_mutex_lock(&pl->mu);
+		int i = pl->next < pl->n ? pl->next++ : -1;
+		while (i >= 0 && i - pl->printed >= pl->window)
+			pthread_cond_wait(&pl->space, &pl->mu);
+		pthread_mutex_unlock(&pl->mu);
+		if (i < 0)
+			break;
+		struct slot r = {0};
+		FILE *out = open_memstream(&r.out, &r.len);
+		if (!out) {
+			r.rc =
+			    ok_err_at(&r.e, -ENOMEM, pl->paths[i], OK_ERR_NOPOS, "out of memory");
+		} else {
+			r.rc =
+			    query_one(pl->c, pl->qf, pl->paths[i], pl->now, out, &buf, &cap, &r.e);
+			if (fclose(out) != 0 && r.rc == 0)
+				r.rc = ok_err_at(&r.e, -ENOMEM, pl->paths[i], OK_ERR_NOPOS,
+						 "out of memory");
+		}
+		r.done = 1;
+		pthread_mutex_lock(&pl->mu);
+		pl->slots[i % pl->window] = r;
+		pthread_cond_broadcast(&pl->ready);
+		pthread_mutex_unlock(&pl->mu);
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Query paths[0..n) with jobs workers, printing to c->out in order;
+ * returns the number of failed packages. */
+static int query_parallel(const struct ctx *c, const struct rpm_qf *qf, char **paths, int n,
+			  long long now, int jobs)
+{
+	struct pool pl = {.c = c, .qf = qf, .paths = paths, .n = n, .now = now};
+	pl.window = 32 * jobs;
+	pl.slots = calloc((size_t)pl.window, sizeof(*pl.slots));
+	pthread_t *th = calloc((size_t)jobs, sizeof(*th));
+	if (!pl.slots || !th)
+		ok_die_class(OK_CLASS_IO, "out of memory");
+	pthread_mutex_init(&pl.mu, NULL);
+	pthread_cond_init(&pl.ready, NULL);
+	pthread_cond_init(&pl.space, NULL);
+	int started = 0;
+	for (; started < jobs; started++)
+		if (pthread_create(&th[started], NULL, pool_worker, &pl) != 0)
+			break;
+	if (started == 0)
+		ok_die_class(OK_CLASS_IO, "cannot start a worker thread");
+	int failed = 0;
+	for (int i = 0; i < n; i++) {
+		struct slot *sl = &pl.slots[i % pl.window];
+		pthread_mutex_lock(&pl.mu);
+		while (!sl->done)
+			pthread_cond_wait(&pl.ready, &pl.mu);
+		struct slot r = *sl;
+		sl->done = 0;
+		pthread_mutex_unlock(&pl.mu);
+		fwrite(r.out, 1, r.len, c->out);
+		free(r.out);
+		if (r.rc < 0)
+			failed += ok_err_fail(&r.e) != 0;
+		pthread_mutex_lock(&pl.mu);
+		pl.printed = i + 1;
+		pthread_cond_broadcast(&pl.space);
+		pthread_mutex_unlock(&pl.mu);
+	}
+	for (int t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	pthread_cond_destroy(&pl.ready);
+	pthread_cond_destroy(&pl.space);
+	pthread_mutex_destroy(&pl.mu);
+	free(th);
+	free(pl.slots);
+	return failed;
 }
 
 #ifdef RPMQ_QUERY_ONLY
@@ -545,8 +671,20 @@ int main(int argc, char **argv)
 			ok_die(OK_EXIT_IO, "out of memory");
 	}
 	long long now = (long long)time(NULL);
-	for (int i = first; i < argc; i++)
-		failed += query_one(&c, qf, argv[i], now, &buf, &cap) != 0;
+	int jobs = c.jobs ? c.jobs : 1;
+	if (jobs > argc - first)
+		jobs = argc - first;
+	/* the tag index is built on first use: build it before any worker */
+	(void)rpm_tag_by_num(0);
+	if (jobs > 1) {
+		failed = query_parallel(&c, qf, argv + first, argc - first, now, jobs);
+	} else {
+		for (int i = first; i < argc; i++) {
+			struct ok_err e;
+			if (query_one(&c, qf, argv[i], now, c.out, &buf, &cap, &e) < 0)
+				failed += ok_err_fail(&e) != 0;
+		}
+	}
 	if (c.pipe != PIPE_NONE) {
 		if (fclose(c.out) != 0 || rpm_pipe_apply(c.pipe, piped, npiped, stdout) < 0)
 			ok_die(OK_EXIT_IO, "out of memory");
