@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	for (size_t i = 0; i < size; i++)
 		d[i] = data[i];
-	struct rpm_pgp_sig sig;
+	struct rpm_pgp sig;
 	rpm_pgp_sig_parse(d, size, &sig);
 	free(d);
 	return 0;

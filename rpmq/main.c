@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,12 +63,20 @@ static const char help[] =
     "      --dupes            names (name.arch) given more than once, as rpm's\n"
     "                         \"sort | uniq -d\" pipe; sort collates by LC_COLLATE\n"
     "  -v, --verbose          verbose lists and -K output\n"
-    "      --nosignature, --nodigest   accepted; queries never verify\n"
+    "  -j, --jobs N           query N packages at a time in N worker threads\n"
+    "                         (1-64; default 1, no threads); output stays in\n"
+    "                         argument order, at most 32N packages' output held\n"
+    "      --nosignature, --nodigest   queries never verify; with -K as rpm's\n"
     "\n"
     "Other verbs:\n"
-    "  -K, --checksig         check header and payload digests (SHA256, SHA1,\n"
-    "                         payload SHA256 and ALT, MD5) as rpm -K --nosignature;\n"
-    "                         signatures are not verified (out of scope)\n"
+    "  -K, --checksig         check digests (header SHA256 and SHA1, payload SHA256\n"
+    "                         and ALT, MD5) and signatures (RSA, DSA, EdDSA) as\n"
+    "                         rpm -K does; with -v one line per item\n"
+    "      --keyring PATH     with -K: the public keys, an ASCII-armored key file\n"
+    "                         or a directory of them (as /etc/pki/rpm-gpg), read\n"
+    "                         as `rpm --import` reads them; without it every\n"
+    "                         signature is NOKEY (rpm with an empty rpmdb)\n"
+    "      --nosignature      with -K: skip signatures; --nodigest: skip digests\n"
     "      --extract          unpack the payload beneath DIR (default .); every\n"
     "                         path is opened beneath DIR, names must be in the header\n"
     "                         and each file is checked as it is written: its size\n"
@@ -102,6 +111,8 @@ enum {
 	OPT_QF,
 	OPT_JSON,
 	OPT_NOSIG,
+	OPT_NODIGEST,
+	OPT_KEYRING,
 	OPT_EXTRACT,
 	OPT_CPIO,
 	OPT_FILESBYPKG,
@@ -162,7 +173,9 @@ static const struct cli_opt opts[] = {
     {"json", 0, CLI_FLAG, OPT_JSON},
     {"verbose", 'v', CLI_FLAG, 'v'},
     {"nosignature", 0, CLI_FLAG, OPT_NOSIG},
-    {"nodigest", 0, CLI_FLAG, OPT_NOSIG},
+    {"nodigest", 0, CLI_FLAG, OPT_NODIGEST},
+    {"keyring", 0, CLI_ARG, OPT_KEYRING},
+    {"jobs", 'j', CLI_ARG, 'j'},
     {"checksig", 'K', CLI_FLAG, 'K'},
     {"extract", 0, CLI_FLAG, OPT_EXTRACT},
     {"directory", 'C', CLI_ARG, 'C'},
@@ -186,6 +199,9 @@ struct ctx {
 	int npipe;	    /* how many were given: rpm takes one --pipe */
 	FILE *out;	    /* stdout, or a memory stream for the pipe */
 	int verbose;
+	int nosignature, nodigest; /* -K: rpm's vsflags */
+	const char *keyring;	   /* --keyring PATH */
+	int jobs;		   /* -j: worker threads (0: none) */
 	int json;
 	const char *dir;
 	unsigned xflags; /* enum rpm_extract_flags */
@@ -208,8 +224,24 @@ static int on_opt(void *vc, int id, const char *arg)
 	switch (id) {
 	case 'q':
 	case 'p':
-	case OPT_NOSIG:
 		break;
+	case OPT_NOSIG:
+		c->nosignature = 1;
+		break;
+	case OPT_NODIGEST:
+		c->nodigest = 1;
+		break;
+	case OPT_KEYRING:
+		c->keyring = arg;
+		break;
+	case 'j': {
+		char *end;
+		long v = strtol(arg, &end, 10);
+		if (*arg == 0 || *end || v < 1 || v > 64)
+			return -EINVAL;
+		c->jobs = (int)v;
+		break;
+	}
 	case OPT_SCRIPTS:
 		alias = "scripts";
 		break;
@@ -360,38 +392,150 @@ static int rpm_status(int failed)
 	return failed > 255 ? 255 : failed;
 }
 
-/* One package for the query verb; returns 0 or its (rpm) exit code. */
-static int query_one(struct ctx *c, const struct rpm_qf *qf, const char *path, long long now,
-		     char **buf, size_t *cap)
+/* One package for the query verb, its output written to out: 0, or a
+ * negative errno with e filled (the caller prints it, in argument order).
+ * buf/cap: a reusable expansion buffer. Thread-safe: workers call it. */
+static int query_one(const struct ctx *c, const struct rpm_qf *qf, const char *path, long long now,
+		     FILE *out, char **buf, size_t *cap, struct ok_err *e)
 {
 	struct rpm_pkg p;
-	struct ok_err e;
-	ok_err_clear(&e);
-	int rc = rpm_pkg_open(&p, path, &e);
+	ok_err_clear(e);
+	int rc = rpm_pkg_open(&p, path, e);
 	if (rc < 0)
-		return ok_err_fail(&e);
-	int ex = OK_EXIT_OK;
+		return rc;
 	if (c->json) {
-		rc = rpm_print_json(&p, c->out, &e);
+		rc = rpm_print_json(&p, out, e);
 	} else {
 		if (qf) {
 			size_t len = 0;
-			rc = rpm_qf_expand(qf, &p, c->verbose, buf, &len, cap, &e);
+			rc = rpm_qf_expand(qf, &p, c->verbose, buf, &len, cap, e);
 			if (rc == 0)
-				fwrite(*buf, 1, len, c->out);
+				fwrite(*buf, 1, len, out);
 		}
 		enum rpm_list lm = c->list;
 		if (lm == LIST_PLAIN && c->verbose)
 			lm = LIST_LONG;
 		if (rc == 0 && lm != LIST_NONE) {
 			struct rpm_list_opts lo = {lm, c->incattr, c->excattr, c->state, now};
-			rc = rpm_list_files(&p, &lo, c->out, &e);
+			rc = rpm_list_files(&p, &lo, out, e);
 		}
 	}
-	if (rc < 0)
-		ex = ok_err_fail(&e);
 	rpm_pkg_close(&p);
-	return ex;
+	return rc;
+}
+
+/* ---- many packages at once: worker threads, output in argument order ----
+ *
+ * Workers take the next package number, query it into their own memory
+ * stream and park the result in a ring of `window` slots; the main thread
+ * prints slot after slot in argument order. A worker whose package is
+ * `window` or more ahead of the printer waits: at most window packages'
+ * output is held, whatever the number of packages.
+ */
+struct slot {
+	char *out; /* the package's output (owned), len bytes */
+	size_t len;
+	int rc; /* query_one's */
+	struct ok_err e;
+	int done;
+};
+
+struct pool {
+	const struct ctx *c;
+	const struct rpm_qf *qf;
+	char **paths;
+	int n; /* packages */
+	long long now;
+	int next;	    /* next package to take */
+	int printed;	    /* packages printed so far */
+	int window;	    /* slots */
+	struct slot *slots; /* package i in slots[i % window] */
+	pthread_mutex_t mu;
+	pthread_cond_t ready; /* a slot was filled */
+	pthread_cond_t space; /* a slot was printed */
+};
+
+static void *pool_worker(void *arg)
+{
+	struct pool *pl = arg;
+	char *buf = NULL;
+	size_t cap = 0;
+	for (;;) {
+		pthread_mutex_lock(&pl->mu);
+		int i = pl->next < pl->n ? pl->next++ : -1;
+		while (i >= 0 && i - pl->printed >= pl->window)
+			pthread_cond_wait(&pl->space, &pl->mu);
+		pthread_mutex_unlock(&pl->mu);
+		if (i < 0)
+			break;
+		struct slot r = {0};
+		FILE *out = open_memstream(&r.out, &r.len);
+		if (!out) {
+			r.rc =
+			    ok_err_at(&r.e, -ENOMEM, pl->paths[i], OK_ERR_NOPOS, "out of memory");
+		} else {
+			r.rc =
+			    query_one(pl->c, pl->qf, pl->paths[i], pl->now, out, &buf, &cap, &r.e);
+			if (fclose(out) != 0 && r.rc == 0)
+				r.rc = ok_err_at(&r.e, -ENOMEM, pl->paths[i], OK_ERR_NOPOS,
+						 "out of memory");
+		}
+		r.done = 1;
+		pthread_mutex_lock(&pl->mu);
+		pl->slots[i % pl->window] = r;
+		pthread_cond_broadcast(&pl->ready);
+		pthread_mutex_unlock(&pl->mu);
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Query paths[0..n) with jobs workers, printing to c->out in order;
+ * returns the number of failed packages. */
+static int query_parallel(const struct ctx *c, const struct rpm_qf *qf, char **paths, int n,
+			  long long now, int jobs)
+{
+	struct pool pl = {.c = c, .qf = qf, .paths = paths, .n = n, .now = now};
+	pl.window = 32 * jobs;
+	pl.slots = calloc((size_t)pl.window, sizeof(*pl.slots));
+	pthread_t *th = calloc((size_t)jobs, sizeof(*th));
+	if (!pl.slots || !th)
+		ok_die_class(OK_CLASS_IO, "out of memory");
+	pthread_mutex_init(&pl.mu, NULL);
+	pthread_cond_init(&pl.ready, NULL);
+	pthread_cond_init(&pl.space, NULL);
+	int started = 0;
+	for (; started < jobs; started++)
+		if (pthread_create(&th[started], NULL, pool_worker, &pl) != 0)
+			break;
+	if (started == 0)
+		ok_die_class(OK_CLASS_IO, "cannot start a worker thread");
+	int failed = 0;
+	for (int i = 0; i < n; i++) {
+		struct slot *sl = &pl.slots[i % pl.window];
+		pthread_mutex_lock(&pl.mu);
+		while (!sl->done)
+			pthread_cond_wait(&pl.ready, &pl.mu);
+		struct slot r = *sl;
+		sl->done = 0;
+		pthread_mutex_unlock(&pl.mu);
+		fwrite(r.out, 1, r.len, c->out);
+		free(r.out);
+		if (r.rc < 0)
+			failed += ok_err_fail(&r.e) != 0;
+		pthread_mutex_lock(&pl.mu);
+		pl.printed = i + 1;
+		pthread_cond_broadcast(&pl.space);
+		pthread_mutex_unlock(&pl.mu);
+	}
+	for (int t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	pthread_cond_destroy(&pl.ready);
+	pthread_cond_destroy(&pl.space);
+	pthread_mutex_destroy(&pl.mu);
+	free(th);
+	free(pl.slots);
+	return failed;
 }
 
 #ifdef RPMQ_QUERY_ONLY
@@ -415,7 +559,7 @@ static _Noreturn void exec_payload(char **argv)
 }
 
 #else
-static int other_one(struct ctx *c, const char *path)
+static int other_one(struct ctx *c, const struct rpm_keyring *kr, const char *path)
 {
 	struct rpm_pkg p;
 	struct ok_err e;
@@ -425,7 +569,9 @@ static int other_one(struct ctx *c, const char *path)
 		return ok_err_fail(&e);
 	switch (c->verb) {
 	case VERB_CHECK:
-		rc = rpm_check_digests(&p, c->verbose, stdout, &e);
+		rc = rpm_check_sigs(
+		    &p, &(struct rpm_check_opts){c->verbose, c->nosignature, c->nodigest, kr},
+		    stdout, &e);
 		break;
 	case VERB_EXTRACT:
 		rc = rpm_extract(&p, c->dir ? c->dir : ".", c->xflags, &e);
@@ -473,6 +619,8 @@ int main(int argc, char **argv)
 		cli_usage_error(&spec, "more than one --pipe specified (--last, --dupes)");
 	if (c.xflags && c.verb != VERB_EXTRACT)
 		cli_usage_error(&spec, "--safe applies to --extract only");
+	if (c.keyring && c.verb != VERB_CHECK)
+		cli_usage_error(&spec, "--keyring applies to -K only");
 	if ((c.verb == VERB_EXTRACT || c.verb == VERB_CPIO) && argc - first != 1)
 		cli_usage_error(&spec, "--extract and --cpio take exactly one package");
 	int failed = 0;
@@ -481,9 +629,20 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		exec_payload(argv);
 #else
+		struct rpm_keyring kr = {0};
+		if (c.keyring) {
+			struct ok_err e;
+			ok_err_clear(&e);
+			if (rpm_keyring_load(&kr, c.keyring, &e) < 0) {
+				rpm_keyring_free(&kr);
+				free(c.qf);
+				return ok_err_fail(&e);
+			}
+		}
 		for (int i = first; i < argc; i++)
-			failed += other_one(&c, argv[i]) != 0;
+			failed += other_one(&c, &kr, argv[i]) != 0;
 		fflush(stdout);
+		rpm_keyring_free(&kr);
 		free(c.qf);
 		return rpm_status(failed);
 #endif
@@ -512,8 +671,20 @@ int main(int argc, char **argv)
 			ok_die(OK_EXIT_IO, "out of memory");
 	}
 	long long now = (long long)time(NULL);
-	for (int i = first; i < argc; i++)
-		failed += query_one(&c, qf, argv[i], now, &buf, &cap) != 0;
+	int jobs = c.jobs ? c.jobs : 1;
+	if (jobs > argc - first)
+		jobs = argc - first;
+	/* the tag index is built on first use: build it before any worker */
+	(void)rpm_tag_by_num(0);
+	if (jobs > 1) {
+		failed = query_parallel(&c, qf, argv + first, argc - first, now, jobs);
+	} else {
+		for (int i = first; i < argc; i++) {
+			struct ok_err e;
+			if (query_one(&c, qf, argv[i], now, c.out, &buf, &cap, &e) < 0)
+				failed += ok_err_fail(&e) != 0;
+		}
+	}
 	if (c.pipe != PIPE_NONE) {
 		if (fclose(c.out) != 0 || rpm_pipe_apply(c.pipe, piped, npiped, stdout) < 0)
 			ok_die(OK_EXIT_IO, "out of memory");

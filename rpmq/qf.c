@@ -461,68 +461,12 @@ static char *f_armor(const struct rpm_td *td, uint32_t i)
 	return r;
 }
 
-static const char *pgp_pubkey_name(unsigned a)
-{
-	switch (a) {
-	case 1:
-		return "RSA";
-	case 2:
-		return "RSA(Encrypt-Only)";
-	case 3:
-		return "RSA(Sign-Only)";
-	case 16:
-		return "Elgamal(Encrypt-Only)";
-	case 17:
-		return "DSA";
-	case 18:
-		return "Elliptic Curve";
-	case 19:
-		return "ECDSA";
-	case 20:
-		return "Elgamal";
-	case 21:
-		return "Diffie-Hellman";
-	case 22:
-		return "EdDSA";
-	default:
-		return "Unknown public key algorithm";
-	}
-}
-
-static const char *pgp_hash_name(unsigned a)
-{
-	switch (a) {
-	case 1:
-		return "MD5";
-	case 2:
-		return "SHA1";
-	case 3:
-		return "RIPEMD160";
-	case 5:
-		return "MD2";
-	case 6:
-		return "TIGER192";
-	case 7:
-		return "HAVAL-5-160";
-	case 8:
-		return "SHA256";
-	case 9:
-		return "SHA384";
-	case 10:
-		return "SHA512";
-	case 11:
-		return "SHA224";
-	default:
-		return "Unknown hash algorithm";
-	}
-}
-
 /* rpm 4.18's pgpsigFormat: "(not an OpenPGP signature)" for whatever its
  * parser refuses (pgp.c), else algorithms, date and key ID. */
 static char *f_pgpsig(const struct rpm_td *td, uint32_t i)
 {
 	(void)i;
-	struct rpm_pgp_sig sig;
+	struct rpm_pgp sig;
 	if (rpm_pgp_sig_parse(rpm_td_bin(td), td->count, &sig) < 0)
 		return strdup("(not an OpenPGP signature)");
 	uint32_t ctime = sig.time;
@@ -530,7 +474,7 @@ static char *f_pgpsig(const struct rpm_td *td, uint32_t i)
 	const uint8_t *keyid = sig.keyid;
 	char kid[17], *dt = date_fmt((time_t)ctime, "%c");
 	hex_encode(keyid, 8, kid);
-	char *r = xasprintf("%s/%s, %s, Key ID %s", pgp_pubkey_name(pk), pgp_hash_name(ha),
+	char *r = xasprintf("%s/%s, %s, Key ID %s", rpm_pgp_pubkey_name(pk), rpm_pgp_hash_name(ha),
 			    dt ? dt : "", kid);
 	free(dt);
 	return r;

@@ -256,20 +256,115 @@ struct rpm_file {
 int rpm_files(const struct rpm_pkg *p, struct rpm_file **out, size_t *n, struct ok_err *e);
 void rpm_files_free(struct rpm_file *f, size_t n);
 
-/* ---- layer 2c: OpenPGP signatures (pgp.c) --------------------------------- */
+/* ---- layer 2c: OpenPGP packets (pgp.c) ------------------------------------ */
 
-struct rpm_pgp_sig {
-	uint8_t version;     /* 3 or 4 */
-	uint8_t sigtype;     /* 0 binary document, ... */
-	uint8_t pubkey_algo; /* 1 RSA, 17 DSA, 22 EdDSA */
-	uint8_t hash_algo;   /* 2 SHA1, 8 SHA256, ... */
-	uint32_t time;	     /* creation time */
-	uint8_t keyid[8];    /* issuer key ID, zeros when none was given */
+enum {
+	RPM_PGP_TAG_SIGNATURE = 2,
+	RPM_PGP_TAG_PUBLIC_KEY = 6,
+	RPM_PGP_TAG_USER_ID = 13,
+	RPM_PGP_TAG_PUBLIC_SUBKEY = 14,
+	RPM_PGP_RSA = 1,
+	RPM_PGP_DSA = 17,
+	RPM_PGP_EDDSA = 22,
+	RPM_PGP_ED25519 = 6, /* rpm's PGPCURVE_ED25519 */
+	RPM_PGP_SIGTYPE_BINARY = 0x00,
+	RPM_PGP_SIGTYPE_SUBKEY_BINDING = 0x18,
+	RPM_PGP_SIGTYPE_SUBKEY_REVOKE = 0x28,
+	/* rpm's PGPDIG_* bits in saved */
+	RPM_PGP_SAVED_TIME = 1,
+	RPM_PGP_SAVED_ID = 2,
+	RPM_PGP_HAS_CTIME = 4,
+	RPM_PGP_HAS_KEY_FLAGS = 8,
 };
+
+/* One packet's parameters as rpm 4.18's pgpDigParams holds them: a
+ * signature, or a public key or subkey. Pointers point into the parsed
+ * buffer, which must outlive the struct. */
+struct rpm_pgp {
+	uint8_t tag;	       /* RPM_PGP_TAG_*: what the params describe */
+	uint8_t version;       /* 3 or 4 */
+	uint8_t sigtype;       /* 0 binary document, 0x18 subkey binding, ... */
+	uint8_t pubkey_algo;   /* 1 RSA, 17 DSA, 22 EdDSA */
+	uint8_t hash_algo;     /* 2 SHA1, 8 SHA256, ... */
+	uint8_t key_flags;     /* key flags subpacket, first byte */
+	unsigned saved;	       /* RPM_PGP_SAVED_* / HAS_* */
+	uint32_t time;	       /* creation time */
+	uint8_t keyid[8];      /* issuer key ID (signature) or key ID (key) */
+	const uint8_t *hash;   /* signature: the hashed part (v4: version to */
+	size_t hashlen;	       /* the hashed subpackets; v3: sigtype, time) */
+	uint8_t signhash16[2]; /* first two bytes of the signed digest */
+	int has_alg;	       /* the MPIs below are set (rpm's alg) */
+	unsigned nmpi;	       /* RSA sig 1 (s), key 2 (n e); DSA 2 (r s) / 4 */
+	const uint8_t *mpi[4]; /* (p q g y); EdDSA 2 (r s) / 1 (q): each at */
+	int curve;	       /* its 2-byte bit count; key curve (Ed25519) */
+};
+
+/* One packet of a buffer (decodePkt): head, body and total length. */
+struct rpm_pgp_pkt {
+	uint8_t tag;
+	const uint8_t *head, *body;
+	size_t blen, len; /* body bytes; header and body bytes */
+};
+/* 0, or -1 when d[0..n) does not start with a whole packet rpm accepts
+ * (partial and indefinite lengths included). */
+int rpm_pgp_pkt_decode(const uint8_t *d, size_t n, struct rpm_pgp_pkt *pkt);
+
 /* Parse a signature blob (RSAHEADER, DSAHEADER, SIGPGP, SIGGPG) as rpm
  * 4.18's pgpPrtParams(PGPTAG_SIGNATURE) does: 0 when rpm accepts it, -1
  * when rpm calls it "(not an OpenPGP signature)". */
-int rpm_pgp_sig_parse(const uint8_t *d, size_t n, struct rpm_pgp_sig *sig);
+int rpm_pgp_sig_parse(const uint8_t *d, size_t n, struct rpm_pgp *sig);
+/* pgpPrtSig and pgpPrtKey over one packet body, into st (whose tag the
+ * caller set; fields already set are kept as rpm keeps them): 0 or 1. */
+int rpm_pgp_prt_sig(const uint8_t *body, size_t blen, struct rpm_pgp *st);
+int rpm_pgp_prt_key(const uint8_t *body, size_t blen, struct rpm_pgp *st);
+/* processMpis without recording: exactly mpis MPIs fill [p, pend)? 0/1. */
+int rpm_pgp_count_mpis(int mpis, const uint8_t *p, const uint8_t *pend);
+/* The names rpm prints (pgpPubkeyTbl, pgpHashTbl). */
+const char *rpm_pgp_pubkey_name(unsigned algo);
+const char *rpm_pgp_hash_name(unsigned algo);
+
+/* ---- layer 2d: keys and signature checks (keyring.c, with libcrypto) ----- */
+
+/* What a signature check gives, rpm's rpmRC for it. */
+enum rpm_sig_rc { RPM_SIG_OK, RPM_SIG_BAD, RPM_SIG_NOKEY };
+
+/* Public keys and signing subkeys, as rpm's keyring holds them after
+ * `rpm --import`: one entry per key ID, the first one kept. */
+struct rpm_keyring {
+	struct rpm_pgp *keys; /* params point into bufs (owned) */
+	size_t n, cap;
+	uint8_t **bufs; /* the decoded key blocks (owned) */
+	size_t nbufs;
+};
+/* Import every key of an ASCII-armored key file's text buf[0..len) as
+ * `rpm --import` does (doImport: each "-----BEGIN PGP " block, each
+ * certificate in it); name is for messages. A key rpm would refuse fails
+ * the call: -EBADMSG, e saying "key N import failed" or "key N not an
+ * armored public key" as rpm does; -ENOMEM. */
+int rpm_keyring_import(struct rpm_keyring *kr, const char *buf, size_t len, const char *name,
+		       struct ok_err *e);
+/* The same for the binary packets of one armored block (copied): every
+ * certificate in them; keyno numbers the block in messages. */
+int rpm_keyring_add_pkts(struct rpm_keyring *kr, const uint8_t *pkts, size_t len, int keyno,
+			 const char *name, struct ok_err *e);
+/* Import a key file, or every regular file (not starting with '.') of a
+ * directory in name order. */
+int rpm_keyring_load(struct rpm_keyring *kr, const char *path, struct ok_err *e);
+void rpm_keyring_free(struct rpm_keyring *kr);
+/* rpm's findbySig: the key with the signature's issuer key ID, if its
+ * algorithm is the signature's; or NULL. */
+const struct rpm_pgp *rpm_keyring_find(const struct rpm_keyring *kr, const struct rpm_pgp *sig);
+
+struct hash_ctx;
+/* Start a digest for an OpenPGP hash algorithm rpm 4.18 supports (MD5,
+ * SHA1, SHA224, SHA256, SHA384, SHA512): 0, or -EINVAL for another. */
+int rpm_pgp_hash_init(struct hash_ctx *h, unsigned pgp_algo);
+/* pgpVerifySignature: finish ctx (the signed data so far; consumed) with
+ * the signature's hashed part and trailer; BAD when the first 16 bits
+ * differ from the signature's, NOKEY without a key, else the public-key
+ * check's verdict. */
+enum rpm_sig_rc rpm_pgp_verify(const struct rpm_pgp *key, const struct rpm_pgp *sig,
+			       struct hash_ctx *ctx);
 
 /* ---- layer 3: query formats and modes ----------------------------------- */
 
@@ -326,9 +421,18 @@ int rpm_pipe_apply(enum rpm_pipe pipe, const char *in, size_t n, FILE *out);
 /* Print rpm >= 4.20's `rpm -q --json` object for p. */
 int rpm_print_json(const struct rpm_pkg *p, FILE *out, struct ok_err *e);
 
-/* -K: check every digest; prints rpm -K[v] --nosignature's lines to out.
- * Returns 0 all OK, 1 some BAD, or a negative errno. */
-int rpm_check_digests(struct rpm_pkg *p, int verbose, FILE *out, struct ok_err *e);
+/* -K: check every digest and signature as rpm 4.18's rpm -K[v] does
+ * (digest.c), printing its lines to out; signatures against keyring (NULL
+ * or empty: every signature is NOKEY, as with an empty rpmdb). */
+struct rpm_check_opts {
+	int verbose;	 /* -Kv: one line per item */
+	int nosignature; /* --nosignature */
+	int nodigest;	 /* --nodigest */
+	const struct rpm_keyring *keyring;
+};
+/* Returns 0 all OK, 1 something is not (BAD, NOKEY, a required item
+ * NOTFOUND), or a negative errno. */
+int rpm_check_sigs(struct rpm_pkg *p, const struct rpm_check_opts *o, FILE *out, struct ok_err *e);
 
 /* ---- layer 4: payload --------------------------------------------------- */
 
