@@ -174,14 +174,16 @@ int lk_bpf_read(struct lk_bpf *b, const struct lk_symtab *t, int depth, int linu
 				      ? class_names[key.lclass]
 				      : NULL;
 		/* Where the kernel checked the address (mmap_lock, siglock), its
-		 * answer stands; other classes come from the code path. */
+		 * answer stands; other classes come from the code path, for the
+		 * kind the flags give. */
 		if (!cls) {
 			cls = lk_lock_class_guess(t, key.flags, fr, n);
 			if (cls && (!strcmp(cls, "mmap_lock") || !strcmp(cls, "siglock")))
 				cls = NULL;
 		}
-		if (cls)
-			lk_lockname_set(t->names, key.lock, cls);
+		if (!cls)
+			cls = lk_lock_kind(key.flags); /* else its kind, from the flags */
+		lk_lockname_set(t->names, key.lock, cls);
 		c->events += val.count;
 		int r = fn(ctx, &ev);
 		if (r < 0)

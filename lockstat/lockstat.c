@@ -33,6 +33,7 @@ static const struct lk_event_info events[LK_MAX_EVENTS] = {
     [16] = {'L', "Lock", "Linux percpu-rwsem:R block", "nsec"},
     [17] = {'L', "Lock", "Linux percpu-rwsem:W block", "nsec"},
     [18] = {'L', "Lock", "Linux semaphore block", "nsec"},
+    [19] = {'L', "Lock", "Linux unknown-type block", "nsec"}, /* flags perf calls "unknown" */
     [32] = {'H', "Lock", "Adaptive mutex hold", "nsec"},
     [33] = {'H', "Lock", "Spin lock hold", "nsec"},
     [34] = {'H', "Lock", "R/W writer hold", "nsec"},

@@ -98,13 +98,16 @@ int lk_sym_is_lock_text(const struct lk_symtab *t, uint64_t addr);
  * kernel without CONFIG_KALLSYMS_ALL, whose kallsyms has only section
  * markers) prints as its class and address, "mmap_lock@0xffff8881..."
  * (both: two mm's mmap_locks are two rows, and -p stays one word per
- * field), when the class is known, else as the bare address. -c, which
- * coalesces a lock into its symbol, coalesces a named lock into its class:
- * one row "mmap_lock" for every mm's. Classes come
- * from the BPF backend's checks through current (mmap_lock, siglock, as
- * perf's check_lock_type()) or from lk_lock_class_guess(). The first class
- * given for an address stays (an address reused by another lock after a
- * free keeps the first name).
+ * field). Classes come from the BPF backend's checks through current
+ * (mmap_lock, siglock, as perf's check_lock_type()) or from
+ * lk_lock_class_guess(); a lock with neither is named by its kind from the
+ * contention flags (lk_lock_kind(): "rwsem@0xffff8881..."), and only an
+ * address no contention named prints bare. -c, which coalesces a lock into
+ * its symbol, coalesces a named lock into its class: one row "mmap_lock"
+ * for every mm's; a lock known only by its kind stays its own row. The
+ * first class given for an address stays (an address reused by another
+ * lock after a free keeps the first name), except that a class replaces a
+ * kind.
  */
 #define LK_LOCKNAME_MAX 24 /* bytes of a class name, NUL included */
 /* Name the lock at addr (names may be NULL: then nothing). 0 or -ENOMEM. */
@@ -124,7 +127,9 @@ void lk_lockname_each(const struct lk_locknames *names,
  * The class of a contended lock from its contention_begin flags and the
  * kernel frames at the tracepoint (call site first, lock text included):
  * the first of the frames up to two past the caller that is in a table of
- * functions known to take one lock of that kind (raw_spin_rq_lock_nested:
+ * functions known to take one lock of the kind the flags give
+ * (lk_lock_kind(): copy_process's rwlock is tasklist_lock, its spinlocks
+ * are not) (raw_spin_rq_lock_nested:
  * rq_lock; __vm_munmap, do_user_addr_fault...: mmap_lock;
  * __lock_task_sighand, get_signal...: siglock; unlink_file_vma...:
  * i_mmap_rwsem; ...), or NULL. A guess from the code path, where the BPF
@@ -147,7 +152,7 @@ struct lk_event_info {
 const struct lk_event_info *lk_event_info(int event);
 /* Slots 8.. used by --linux-types; the first and one past the last. */
 #define LK_EV_LINUX_FIRST 8
-#define LK_EV_LINUX_END	  19
+#define LK_EV_LINUX_END	  20
 
 struct lk_raw {
 	int event;
@@ -442,13 +447,26 @@ int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char 
 int lk_check_access(int contention, struct ok_err *e);
 /* Online CPU count from /sys/devices/system/cpu/online (highest + 1). */
 int lk_online_cpus(int *ncpu, int *cpus, int max);
-/* Map a contention_begin flags value to a Solaris (or --linux-types) event. */
+/*
+ * Lock types come from contention_begin's flags alone, by perf lock
+ * contention's table (builtin-lock.c lock_type_table[]): the whole flags
+ * value, compared exactly; a value it lacks is "unknown" (--linux-types
+ * event 19). Never from the code path.
+ */
+/* The Solaris (or --linux-types) event for a flags value. */
 int lk_contention_event(unsigned flags, int linux_types);
-/* The Solaris event (0..7) a --linux-types event (8..18) folds into: the
+/* The Solaris event (0..7) a --linux-types event (8..19) folds into: the
  * one lk_contention_event(flags, 0) gives for that type's flags (the
  * PREEMPT_RT rwlocks, slot 15 with rt-mutex, fold into 1). Others: itself. */
 int lk_linux_event_solaris(int event);
-/* Linux lock type name for flags, as perf lock names it. */
+/* perf lock contention's type name for flags ("rwsem:W", "unknown"). */
 const char *lk_linux_type_name(unsigned flags);
+/* The lock kind of flags, the type without :R/:W ("rwsem", "spinlock",
+ * "rwlock", "mutex", "rt-mutex", "rwlock-rt", "pcpu-sem", "semaphore"), or
+ * NULL for unknown flags: what a lock with no symbol and no class is named
+ * by ("rwsem@0xffff..."). */
+const char *lk_lock_kind(unsigned flags);
+/* Is name one of lk_lock_kind()'s names? */
+int lk_is_lock_kind(const char *name);
 
 #endif

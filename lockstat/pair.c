@@ -24,96 +24,78 @@
 
 /* ---- flags to events -------------------------------------------------------- */
 
+/*
+ * Every contention_begin flags value a kernel passes, typed as perf lock
+ * contention types it (tools/perf/builtin-lock.c, lock_type_table[]: the
+ * whole flags value, compared exactly; anything else is "unknown"), with
+ * the lock kind (the type without :R/:W, a lock's fallback name), the
+ * --linux-types event and the Solaris event it folds into. The PREEMPT_RT
+ * rwlocks (RT|READ, RT|WRITE) block on an rt-mutex: Solaris event 1, not
+ * the R/W events their READ/WRITE bits would suggest.
+ */
+static const struct lock_type {
+	unsigned flags;
+	const char *name; /* perf's type column */
+	const char *kind;
+	int linux_event, solaris_event;
+} lock_types[] = {
+    {0, "semaphore", "semaphore", 18, 1},
+    {LCB_F_SPIN, "spinlock", "spinlock", 10, 2},
+    {LCB_F_SPIN | LCB_F_READ, "rwlock:R", "rwlock", 11, 2},
+    {LCB_F_SPIN | LCB_F_WRITE, "rwlock:W", "rwlock", 12, 2},
+    {LCB_F_READ, "rwsem:R", "rwsem", 13, 6},
+    {LCB_F_WRITE, "rwsem:W", "rwsem", 14, 4},
+    {LCB_F_RT, "rt-mutex", "rt-mutex", 15, 1},
+    {LCB_F_RT | LCB_F_READ, "rwlock-rt:R", "rwlock-rt", 15, 1},
+    {LCB_F_RT | LCB_F_WRITE, "rwlock-rt:W", "rwlock-rt", 15, 1},
+    {LCB_F_PERCPU | LCB_F_READ, "pcpu-sem:R", "pcpu-sem", 16, 6},
+    {LCB_F_PERCPU | LCB_F_WRITE, "pcpu-sem:W", "pcpu-sem", 17, 4},
+    {LCB_F_MUTEX, "mutex", "mutex", 9, 1},
+    {LCB_F_MUTEX | LCB_F_SPIN, "mutex", "mutex", 8, 0},
+};
+static const struct lock_type unknown_type = {0, "unknown", NULL, 19, 1};
+
+static const struct lock_type *lock_type(unsigned flags)
+{
+	for (size_t i = 0; i < sizeof(lock_types) / sizeof(lock_types[0]); i++)
+		if (lock_types[i].flags == flags)
+			return &lock_types[i];
+	return &unknown_type;
+}
+
 int lk_contention_event(unsigned flags, int linux_types)
 {
-	unsigned f = flags & 63;
-	if (linux_types) {
-		if (f == (LCB_F_MUTEX | LCB_F_SPIN))
-			return 8;
-		if (f & LCB_F_MUTEX)
-			return 9;
-		if (f == LCB_F_SPIN)
-			return 10;
-		if (f == (LCB_F_SPIN | LCB_F_READ))
-			return 11;
-		if (f == (LCB_F_SPIN | LCB_F_WRITE))
-			return 12;
-		if (f & LCB_F_RT)
-			return 15;
-		if (f == (LCB_F_PERCPU | LCB_F_READ))
-			return 16;
-		if (f & LCB_F_PERCPU)
-			return 17;
-		if (f == LCB_F_READ)
-			return 13;
-		if (f == LCB_F_WRITE)
-			return 14;
-		return 18;
-	}
-	if (f == (LCB_F_MUTEX | LCB_F_SPIN))
-		return 0; /* Adaptive mutex spin */
-	if (f & LCB_F_MUTEX)
-		return 1; /* Adaptive mutex block */
-	if (f & LCB_F_SPIN)
-		return 2; /* Spin lock spin (spinlock, rwlock) */
-	if (f & LCB_F_READ)
-		return 6; /* R/W reader blocked by writer */
-	if (f & LCB_F_WRITE)
-		return 4; /* R/W writer blocked by writer */
-	return 1;	  /* rt-mutex, semaphore: blocking */
+	const struct lock_type *t = lock_type(flags);
+	return linux_types ? t->linux_event : t->solaris_event;
 }
 
 int lk_linux_event_solaris(int event)
 {
-	/* slots 8..18 as lk_contention_event(flags, 1) numbers them */
-	static const int fold[LK_EV_LINUX_END - LK_EV_LINUX_FIRST] = {
-	    0, /* mutex spin */
-	    1, /* mutex block */
-	    2, /* spinlock */
-	    2, /* rwlock:R */
-	    2, /* rwlock:W */
-	    6, /* rwsem:R */
-	    4, /* rwsem:W */
-	    1, /* rt-mutex (and the PREEMPT_RT rwlocks) */
-	    6, /* percpu-rwsem:R */
-	    4, /* percpu-rwsem:W */
-	    1, /* semaphore */
-	};
 	if (event < LK_EV_LINUX_FIRST || event >= LK_EV_LINUX_END)
 		return event;
-	return fold[event - LK_EV_LINUX_FIRST];
+	/* every slot is some flags' (19: unknown flags, which block) */
+	for (size_t i = 0; i < sizeof(lock_types) / sizeof(lock_types[0]); i++)
+		if (lock_types[i].linux_event == event)
+			return lock_types[i].solaris_event;
+	return unknown_type.solaris_event;
 }
 
 const char *lk_linux_type_name(unsigned flags)
 {
-	switch (flags & 63) {
-	case 0:
-		return "semaphore";
-	case LCB_F_SPIN:
-		return "spinlock";
-	case LCB_F_SPIN | LCB_F_READ:
-		return "rwlock:R";
-	case LCB_F_SPIN | LCB_F_WRITE:
-		return "rwlock:W";
-	case LCB_F_READ:
-		return "rwsem:R";
-	case LCB_F_WRITE:
-		return "rwsem:W";
-	case LCB_F_RT:
-		return "rt-mutex";
-	case LCB_F_RT | LCB_F_READ:
-		return "rwlock-rt:R";
-	case LCB_F_RT | LCB_F_WRITE:
-		return "rwlock-rt:W";
-	case LCB_F_PERCPU | LCB_F_READ:
-		return "pcpu-sem:R";
-	case LCB_F_PERCPU | LCB_F_WRITE:
-		return "pcpu-sem:W";
-	case LCB_F_MUTEX:
-	case LCB_F_MUTEX | LCB_F_SPIN:
-		return "mutex";
-	}
-	return "unknown";
+	return lock_type(flags)->name;
+}
+
+const char *lk_lock_kind(unsigned flags)
+{
+	return lock_type(flags)->kind;
+}
+
+int lk_is_lock_kind(const char *name)
+{
+	for (size_t i = 0; name && i < sizeof(lock_types) / sizeof(lock_types[0]); i++)
+		if (!strcmp(lock_types[i].kind, name))
+			return 1;
+	return 0;
 }
 
 /* ---- the thread table ------------------------------------------------------- */
@@ -210,7 +192,9 @@ static void contention_site(const struct lk_pair *p, const struct lk_sample *s, 
 	while (i < n && lk_sym_is_lock_text(p->t, fr[i]))
 		i++;
 	ev->caller = i < n ? fr[i] : s->ip;
-	lk_lockname_set(p->t->names, s->lock, lk_lock_class_guess(p->t, s->arg, fr, n));
+	/* a class from the code path, else the kind from the flags */
+	const char *cls = lk_lock_class_guess(p->t, s->arg, fr, n);
+	lk_lockname_set(p->t->names, s->lock, cls ? cls : lk_lock_kind(s->arg));
 	ev->depth = 0;
 	for (i++; i < n && ev->depth < p->depth; i++)
 		ev->stack[ev->depth++] = fr[i];

@@ -177,23 +177,60 @@ ln -s "$C" "$G"
 perf lock record -a -o "$T/l.data" -- perf lock record -o "$T/t.data" -- \
 	"$L" -C --linux-types -p --backend=ring -o "$T/cont.out" -- \
 	"$L" -C --linux-types -p -o "$T/bpf.out" -- "$G" 4 1000 >/dev/null 2>"$T/lock.err"
-awk '{c[$1]+=$2} END{for(k in c) print k, c[k]}' "$T/cont.out" | sort > "$T/ours"
-perf lock contention -i "$T/l.data" -E 1000000 2>&1 |
-	awk 'NF>=9 && $1 ~ /^[0-9]+$/ {t[$(NF-1)]+=$1} END{for(k in t) print k, t[k]}' | sort > "$T/perf"
-# lockstat --linux-types event numbers: 9 mutex, 10 spinlock, 13 rwsem:R, 14 rwsem:W
+# Totals per lock type. The expected totals come from perf's own samples
+# (l.data) paired here per (thread, lock) as pair.c pairs (a nested begin on
+# the same lock ignored, except a mutex going from spinning to sleeping,
+# which ends the spin wait and starts the block wait), each wait typed by
+# its begin's flags (as the tracepoint's format prints them) through perf
+# lock contention's type table (builtin-lock.c lock_type_table[]). Not from
+# perf lock contention's report: perf 6.1 types each of its caller rows by
+# the first begin it saw for that row, and a row's key skips lock functions,
+# so an rwsem's wait_lock spin and the rwsem wait from one call site share a
+# row and a type (a run once read rwsem:R ours 32, perf 11: the other waits
+# were in a row perf typed spinlock); it also finds an end's row by the end's
+# own callchain. perf's window spans both lockstats' and other processes
+# contend meanwhile, so each backend's count per type must be at most
+# perf's (+3% +3), and the generator's rwsem:W waits must be there.
+perf script -i "$T/l.data" -F tid,event,trace 2>"$T/script.err" | awk '
+	BEGIN { n = split("=semaphore SPIN=spinlock SPIN|READ=rwlock:R SPIN|WRITE=rwlock:W " \
+		"READ=rwsem:R WRITE=rwsem:W RT=rt-mutex RT|READ=rwlock-rt:R RT|WRITE=rwlock-rt:W " \
+		"PERCPU|READ=pcpu-sem:R PERCPU|WRITE=pcpu-sem:W MUTEX=mutex SPIN|MUTEX=mutex", tt, " ")
+		for (i = 1; i <= n; i++) { split(tt[i], a, "="); type[a[1]] = a[2] } }
+	{ for (i = 1; i <= NF; i++) if ($i ~ /^lock:contention_(begin|end):$/) break
+	  if (i > NF) next
+	  k = $(i - 1) " " $(i + 1) }
+	$i == "lock:contention_begin:" {
+	  f = $(i + 2); sub(/^\(flags=/, "", f); sub(/\)$/, "", f)
+	  if (k in fl) { if (fl[k] == "SPIN|MUTEX" && f == "MUTEX") { c["mutex"]++; fl[k] = f } }
+	  else fl[k] = f
+	  next }
+	k in fl { c[(fl[k] in type) ? type[fl[k]] : "unknown"]++; delete fl[k] }
+	END { for (t in c) print t, c[t] }' | sort > "$T/perf"
+# ourtypes FILE: lockstat --linux-types -p counts per perf type name
+ourtypes() {
+	awk 'BEGIN { n = split("mutex mutex spinlock rwlock:R rwlock:W rwsem:R rwsem:W rt-mutex " \
+		"pcpu-sem:R pcpu-sem:W semaphore unknown", nm, " ")
+		for (i = 1; i <= n; i++) ev[i + 7] = nm[i] }
+		($1 in ev) { c[ev[$1]] += $2 } END { for (t in c) print t, c[t] }' "$1" | sort
+}
+ourtypes "$T/cont.out" > "$T/ours"
+ourtypes "$T/bpf.out" > "$T/oursb"
 ok=1
 detail=""
-for pair in "rwsem:W 14" "rwsem:R 13" "spinlock 10"; do
-	set -- $pair
-	p=$(awk -v k="$1" '$1==k {print $2}' "$T/perf")
-	o=$(awk -v k="$2" '$1==k {print $2}' "$T/ours")
-	p=${p:-0} o=${o:-0}
+for t in $(cat "$T/perf" "$T/ours" "$T/oursb" | awk '{print $1}' | sort -u); do
+	p=$(awk -v k="$t" '$1==k {print $2}' "$T/perf")
+	o=$(awk -v k="$t" '$1==k {print $2}' "$T/ours")
+	b=$(awk -v k="$t" '$1==k {print $2}' "$T/oursb")
+	p=${p:-0} o=${o:-0} b=${b:-0}
 	tol=$((p * 3 / 100 + 3))
-	detail="$detail $1: ours $o perf $p;"
-	[ "$o" -le $((p + tol)) ] || ok=0
+	detail="$detail $t: ring $o bpf $b perf $p;"
+	[ "$o" -le $((p + tol)) ] && [ "$b" -le $((p + tol)) ] || ok=0
 done
 wW=$(awk '$1=="rwsem:W" {print $2}' "$T/perf")
-if [ "$ok" = 1 ] && [ "${wW:-0}" -gt 0 ]; then
+if grep -qi 'lost' "$T/script.err"; then
+	tap_skip "contention totals per lock type within perf lock's" \
+		"perf lost samples in this run, so its counts are not an upper bound: $(grep -i lost "$T/script.err" | head -1)"
+elif [ "$ok" = 1 ] && [ "${wW:-0}" -gt 0 ]; then
 	tap_ok "contention totals per lock type within perf lock's ($detail)"
 else
 	tap_fail "contention totals per lock type within perf lock's" "$detail"
