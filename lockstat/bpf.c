@@ -61,7 +61,7 @@ const char *lk_bpf_log(void)
 	return load_log;
 }
 
-int lk_bpf_open(struct lk_bpf **out, uint64_t min_duration, struct ok_err *e)
+int lk_bpf_open(struct lk_bpf **out, uint64_t min_duration, int lock_owner, struct ok_err *e)
 {
 	*out = NULL;
 	load_log_len = 0;
@@ -79,6 +79,7 @@ int lk_bpf_open(struct lk_bpf **out, uint64_t min_duration, struct ok_err *e)
 		r = -errno;
 	if (!r) {
 		b->skel->bss->min_duration = min_duration;
+		b->skel->bss->lock_owner = lock_owner;
 		step = "load the programs";
 		r = lockstat_bpf__load(b->skel);
 	}
@@ -138,6 +139,32 @@ static int stack_frames(struct lk_bpf *b, const struct lk_symtab *t, int id, uin
 
 static const char *const class_names[] = {NULL, "mmap_lock", "siglock"};
 
+/* --lock-owner: the caller column's stand-in for an owner (LK_OWNER_ADDR),
+ * named "comm[tid]" from the kernel's owner_comms map ('/' and blanks in
+ * the comm as '_', so that -p stays one word per field), "(no-owner)" or
+ * "(readers)". */
+static uint64_t owner_caller(struct lk_bpf *b, const struct lk_symtab *t, uint32_t owner)
+{
+	char name[LK_LOCKNAME_MAX], comm[16] = "";
+	if (owner == LK_BPF_OWNER_NONE)
+		snprintf(name, sizeof(name), "(no-owner)");
+	else if (owner == LK_BPF_OWNER_READERS)
+		snprintf(name, sizeof(name), "(readers)");
+	else {
+		if (bpf_map__lookup_elem(b->skel->maps.owner_comms, &owner, sizeof(owner), comm,
+					 sizeof(comm), 0))
+			snprintf(comm, sizeof(comm), "?");
+		comm[15] = 0;
+		for (char *c = comm; *c; c++)
+			if (*c == ' ' || *c == '\t')
+				*c = '_';
+		snprintf(name, sizeof(name), "%s[%u]", comm, owner);
+	}
+	uint64_t a = LK_OWNER_ADDR(owner);
+	lk_lockname_set(t->names, a, name);
+	return a;
+}
+
 int lk_bpf_read(struct lk_bpf *b, const struct lk_symtab *t, int depth, int linux_types,
 		lk_event_fn fn, void *ctx, struct lk_bpf_counts *c)
 {
@@ -170,6 +197,8 @@ int lk_bpf_read(struct lk_bpf *b, const struct lk_symtab *t, int depth, int linu
 		ev.caller = i < n ? fr[i] : 0;
 		for (i++; i < n && ev.depth < depth; i++)
 			ev.stack[ev.depth++] = fr[i];
+		if (key.owner != LK_BPF_OWNER_NA)
+			ev.caller = owner_caller(b, t, key.owner);
 		const char *cls = key.lclass < sizeof(class_names) / sizeof(class_names[0])
 				      ? class_names[key.lclass]
 				      : NULL;
@@ -208,9 +237,9 @@ const char *lk_bpf_log(void)
 	return "";
 }
 
-int lk_bpf_open(struct lk_bpf **out, uint64_t min_duration, struct ok_err *e)
+int lk_bpf_open(struct lk_bpf **out, uint64_t min_duration, int lock_owner, struct ok_err *e)
 {
-	(void)min_duration;
+	(void)min_duration, (void)lock_owner;
 	*out = NULL;
 	return ok_err_at(e, -ENOSYS, NULL, OK_ERR_NOPOS,
 			 "BPF backend: this lockstat was built without libbpf, clang's BPF "

@@ -472,11 +472,12 @@ int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char 
 	if (o->contention && o->backend != LK_BACKEND_RING) {
 		struct ok_err be;
 		ok_err_clear(&be);
-		int br = lk_bpf_open(&bpf, o->min_duration, &be);
+		int br = lk_bpf_open(&bpf, o->min_duration, o->lock_owner, &be);
 		if (br == 0) {
 			want_rings = 0;
 			res->bpf = 1;
-		} else if (o->backend == LK_BACKEND_BPF) {
+		} else if (o->backend == LK_BACKEND_BPF || o->lock_owner) {
+			/* owners are read in the kernel: no ring fallback */
 			*e = be;
 			rc = br;
 			goto out;

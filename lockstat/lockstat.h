@@ -109,7 +109,12 @@ int lk_sym_is_lock_text(const struct lk_symtab *t, uint64_t addr);
  * lock after a free keeps the first name), except that a class replaces a
  * kind.
  */
-#define LK_LOCKNAME_MAX 24 /* bytes of a class name, NUL included */
+#define LK_LOCKNAME_MAX 32 /* bytes of a class name, NUL included */
+/* --lock-owner: the caller column's fake address for owner x (a tid, or
+ * lockstat_bpf.h's LK_BPF_OWNER_NONE/READERS), printed as its lock name */
+#define LK_OWNER_BASE	 0x300000000ULL
+#define LK_OWNER_ADDR(x) (LK_OWNER_BASE + (uint64_t)(uint32_t)(x))
+#define LK_OWNER_END	 (LK_OWNER_BASE + 0x100000000ULL)
 /* Name the lock at addr (names may be NULL: then nothing). 0 or -ENOMEM. */
 int lk_lockname_set(struct lk_locknames *names, uint64_t addr, const char *cls);
 /* The class name of addr, or NULL. */
@@ -383,6 +388,11 @@ int lk_pair_flush(struct lk_pair *p, uint64_t upto);
  * event. Opened before the command starts, enabled for its run only, read
  * once at the end (lk_bpf_read), so per-event output (-T, --record) needs
  * the ring backend. Profiling stays on perf_event rings.
+ *
+ * lock_owner (--lock-owner, perf lock contention's -o): each mutex or
+ * rwsem wait is also keyed by the lock's owner when the wait began, read
+ * from the lock's owner field (CO-RE), and its event's caller is the
+ * owner's LK_OWNER_ADDR, named "comm[tid]", "(no-owner)" or "(readers)".
  */
 struct lk_bpf;
 struct lk_bpf_counts {
@@ -394,7 +404,7 @@ struct lk_bpf_counts {
 };
 /* Load and attach (disabled). 0, or -errno with e saying which step failed;
  * lk_bpf_log() then has libbpf's messages, the verifier log among them. */
-int lk_bpf_open(struct lk_bpf **b, uint64_t min_duration_ns, struct ok_err *e);
+int lk_bpf_open(struct lk_bpf **b, uint64_t min_duration_ns, int lock_owner, struct ok_err *e);
 const char *lk_bpf_log(void);
 void lk_bpf_enable(struct lk_bpf *b, int on);
 /* One event per aggregate (ev.count, ev.hist set), through fn; locks named
@@ -420,6 +430,7 @@ struct lk_collect_opts {
 	int ncpu;		 /* online CPUs (filled by lk_collect) */
 	enum lk_backend backend; /* for contention */
 	uint64_t min_duration;	 /* -d, applied in the kernel by the BPF backend */
+	int lock_owner;		 /* --lock-owner (BPF only: an error without it) */
 };
 
 struct lk_collect_result {

@@ -12,6 +12,8 @@
 #define LK_BPF_STACK_MAX   16384 /* distinct stacks */
 #define LK_BPF_STACK_DEPTH 64	 /* frames per stack: tracing + lock text + caller + -s 50 */
 
+#define LK_BPF_OWNER_MAX 16384 /* owner tasks whose comm is kept */
+
 /* Classes found through current (perf's LCD_F_MMAP_LOCK, LCD_F_SIGHAND_LOCK). */
 #define LK_BPF_CLASS_MMAP_LOCK 1
 #define LK_BPF_CLASS_SIGLOCK   2
@@ -22,8 +24,13 @@ struct lk_bpf_key {
 	__u32 flags;  /* contention_begin flags */
 	__s32 stack;  /* stack map id, < 0: no stack */
 	__u32 lclass; /* LK_BPF_CLASS_*, 0: none */
-	__u32 pad;
+	__u32 owner;  /* --lock-owner: the owner's tid when the wait began, or
+			 an LK_BPF_OWNER_* value */
 };
+/* key.owner when not a tid */
+#define LK_BPF_OWNER_NA	     0		 /* not asked, or a lock type without owner */
+#define LK_BPF_OWNER_NONE    0xffffffffu /* owner field empty (just released) */
+#define LK_BPF_OWNER_READERS 0xfffffffeu /* an rwsem held by readers */
 struct lk_bpf_val {
 	__u64 count;
 	__u64 total;	/* ns */

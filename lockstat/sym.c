@@ -200,6 +200,13 @@ char *lk_sym_format(const struct lk_symtab *t, uint64_t addr, int with_size, cha
 {
 	const struct lk_sym *s = lk_sym_lookup(t, addr);
 	const char *cls = lk_lockname_get(t->names, addr);
+	if (addr >= LK_OWNER_BASE && addr < LK_OWNER_END) { /* --lock-owner */
+		if (cls)
+			snprintf(buf, len, "%s", cls);
+		else
+			snprintf(buf, len, "[%u]", (unsigned)(addr - LK_OWNER_BASE));
+		return buf;
+	}
 	if (t->names && addr >= LK_CLASS_BASE && addr < LK_CLASS_ADDR(t->names->nclasses) &&
 	    !(addr & 0xfff)) {
 		snprintf(buf, len, "%s", t->names->classes[(addr - LK_CLASS_BASE) >> 12]);

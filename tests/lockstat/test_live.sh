@@ -23,7 +23,9 @@ if [ -n "$why" ]; then
 		"BPF backend: mmap_lock waits equal the ring backend's and perf's pairing" \
 		"lock names: the ring backend's class guess agrees with BPF's check of current->mm" \
 		"callers and counts as perf lock contention's on the same data" \
-		"without CAP_BPF: the rings count, saying why; --backend=bpf fails naming the capability"; do
+		"without CAP_BPF: the rings count, saying why; --backend=bpf fails naming the capability" \
+		"--lock-owner: the tty mutex's owners are the generator's reader threads, counts as the ring backend's" \
+		"--lock-owner: perf lock contention --lock-owner names the same owners"; do
 		tap_skip "$n" "$why"
 	done
 	tap_done
@@ -154,7 +156,9 @@ if ! [ -r /sys/kernel/tracing/events/lock/contention_begin/id ] &&
 		"BPF backend: mmap_lock waits equal the ring backend's and perf's pairing" \
 		"lock names: the ring backend's class guess agrees with BPF's check of current->mm" \
 		"callers and counts as perf lock contention's on the same data" \
-		"without CAP_BPF: the rings count, saying why; --backend=bpf fails naming the capability"; do
+		"without CAP_BPF: the rings count, saying why; --backend=bpf fails naming the capability" \
+		"--lock-owner: the tty mutex's owners are the generator's reader threads, counts as the ring backend's" \
+		"--lock-owner: perf lock contention --lock-owner names the same owners"; do
 		tap_skip "$n" "no tracefs"
 	done
 	tap_done
@@ -352,6 +356,53 @@ else
 	else
 		tap_fail "$n" \
 			"perf: $(tr '\n' ';' < "$T/pc"); differ: $miss"
+	fi
+fi
+
+# --lock-owner (perf lock contention -o): the generator in pty mode, whose
+# reader threads hold the tty's atomic_read_lock (a mutex) while they wait
+# for input, so every contention on it has one of them as owner. Each
+# thread prints its tid first (CONTEND_TIDS): every owner lockstat names on
+# that lock must be one of them, named by the generator's comm, and the
+# counts per (type, lock) must equal those of the ring backend counting the
+# same run around it (the owner only splits rows).
+n="--lock-owner: the tty mutex's owners are the generator's reader threads, counts as the ring backend's"
+if [ "$bpf_ok" = 0 ]; then
+	tap_skip "$n" "BPF programs cannot load here (the owner is read in the kernel)"
+else
+	CONTEND_TIDS=1 "$L" -C --backend=ring --linux-types -p -o "$T/ownring.out" -- \
+		"$L" -C --lock-owner --linux-types -p -o "$T/own.out" -- "$G" 4 0 1000 pty \
+		> "$T/tids" 2>"$T/own.err"
+	rc=$?
+	lk=$(awk '$3 ~ /^atomic_read_lock@/ {print $3; exit}' "$T/own.out")
+	owners=$(awk -v lk="$lk" '$3 == lk && $4 !~ /^\(/ {print $4}' "$T/own.out" | sort -u)
+	bad=$(echo "$owners" | awk -v gen="lsgen$$" 'NR == FNR {t[$2] = 1; next}
+		$0 != "" {c = $0; sub(/\[.*/, "", c); id = $0; sub(/.*\[/, "", id); sub(/\]$/, "", id)
+		if (c != gen || !(id in t)) print}' "$T/tids" -)
+	percount() { awk -v lk="$lk" '$3 == lk {c[$1] += $2} END {for (e in c) print e, c[e]}' "$1" | sort; }
+	if [ $rc = 0 ] && [ -n "$lk" ] && [ -n "$owners" ] && [ -z "$bad" ] &&
+		[ "$(percount "$T/own.out")" = "$(percount "$T/ownring.out")" ]; then
+		tap_ok "$n ($(echo $owners); $(percount "$T/own.out" | tr '\n' ';'))"
+	else
+		tap_fail "$n" "rc $rc lock ${lk:-none}; owners: $(echo $owners); not the generator's threads ($(awk '{print $2}' "$T/tids" | tr '\n' ' ')): $bad; owner counts $(percount "$T/own.out" | tr '\n' ';') ring $(percount "$T/ownring.out" | tr '\n' ';'); $(head -3 "$T/own.err")"
+	fi
+fi
+# The peer: perf lock contention --lock-owner (perf 6.4 and later, with -b,
+# which needs a perf built with BUILD_BPF_SKEL=1). Where it runs: on one
+# run of the pty workload each, the owners perf names for the generator's
+# waits are its threads (comm lsgen...), as ours are above.
+n="--lock-owner: perf lock contention --lock-owner names the same owners"
+if ! perf lock contention -h 2>&1 | grep -q -- '--lock-owner'; then
+	tap_skip "$n" "this perf ($(perf version 2>&1)) has no 'perf lock contention --lock-owner' (perf 6.4 and later)"
+elif perf lock contention -h 2>&1 | grep -q 'not built-in because no BUILD_BPF_SKEL'; then
+	tap_skip "$n" "this perf has --lock-owner but not -b, which it requires (built without BUILD_BPF_SKEL=1)"
+else
+	perf lock contention -a -b -t --lock-owner -E 100 -- "$G" 4 0 1000 pty > "$T/perfown" 2>&1
+	pown=$(awk -v gen="lsgen$$" 'NF >= 6 && $1 ~ /^[0-9]+$/ && $NF == gen {print $NF}' "$T/perfown" | sort -u)
+	if [ "$pown" = "lsgen$$" ]; then
+		tap_ok "$n ($pown)"
+	else
+		tap_fail "$n" "perf: $(head -5 "$T/perfown" | tr '\n' ' ')"
 	fi
 fi
 

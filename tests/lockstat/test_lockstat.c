@@ -531,6 +531,10 @@ static void test_lock_names(void **state)
 	assert_string_equal(lk_lockname_get(k.names, h2), "mmap_lock");
 	assert_int_equal(lk_lockname_class_addr(k.names, h2),
 			 lk_lockname_class_addr(k.names, heap));
+	/* --lock-owner: an owner's stand-in address prints as its name */
+	assert_int_equal(lk_lockname_set(k.names, LK_OWNER_ADDR(1234), "sh[1234]"), 0);
+	assert_string_equal(lk_sym_format(&k, LK_OWNER_ADDR(1234), 0, b, sizeof(b)), "sh[1234]");
+	assert_string_equal(lk_sym_format(&k, LK_OWNER_ADDR(77), 1, b, sizeof(b)), "[77]");
 	lk_symtab_free(&k);
 }
 
