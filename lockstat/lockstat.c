@@ -177,8 +177,8 @@ int lk_recset_add(struct lk_recset *s, const struct lk_raw *ev)
 	if (ev->hist)
 		for (int j = 0; j < 64; j++)
 			r->hist[j] += ev->hist[j];
-	else
-		r->hist[lk_hist_bucket(ev->time_ns)]++;
+	else /* count events of the average duration (profiling's 0) */
+		r->hist[lk_hist_bucket(ev->time_ns / count)] += (uint32_t)count;
 	return 0;
 }
 

@@ -387,7 +387,7 @@ int lk_pair_flush(struct lk_pair *p, uint64_t upto);
  * and sum waits by (lock, flags, stack, class); nothing is copied per
  * event. Opened before the command starts, enabled for its run only, read
  * once at the end (lk_bpf_read), so per-event output (-T, --record) needs
- * the ring backend. Profiling stays on perf_event rings.
+ * the ring backend. Profiling has its own program (lk_bpf_prof_open).
  *
  * lock_owner (--lock-owner, perf lock contention's -o): each mutex or
  * rwsem wait is also keyed by the lock's owner when the wait began, read
@@ -412,6 +412,23 @@ void lk_bpf_enable(struct lk_bpf *b, int on);
 int lk_bpf_read(struct lk_bpf *b, const struct lk_symtab *t, int depth, int linux_types,
 		lk_event_fn fn, void *ctx, struct lk_bpf_counts *c);
 void lk_bpf_close(struct lk_bpf *b);
+
+/*
+ * Profiling counted in the kernel (-I with the BPF backend): a perf_event
+ * program on each CPU's cpu-clock sampling event (the rings' event and
+ * rate) counts samples by (CPU, kernel PC, stack id, user-mode comm);
+ * nothing is copied per sample. want_stack: keep stack ids (-s).
+ */
+struct lk_bpf_prof;
+int lk_bpf_prof_open(struct lk_bpf_prof **p, const int *cpus, int ncpu, unsigned rate_hz,
+		     int want_stack, struct ok_err *e);
+/* Start or stop counting (the program's flag and the events). */
+void lk_bpf_prof_enable(struct lk_bpf_prof *p, int on);
+/* One LK_EV_PROFILE event per aggregate (ev.count set) through fn, as the
+ * rings give them; *lost: samples the full hash could not count. */
+int lk_bpf_prof_read(struct lk_bpf_prof *p, const struct lk_symtab *t, int depth, lk_event_fn fn,
+		     void *ctx, uint64_t *lost);
+void lk_bpf_prof_close(struct lk_bpf_prof *p);
 
 /* ---- collection (collect.c) ------------------------------------------- */
 
@@ -441,6 +458,7 @@ struct lk_collect_result {
 	int stop_signal; /* SIGINT/SIGTERM that ended the measurement, or 0 */
 	int ncpu;
 	int bpf;	   /* contention was counted by the BPF backend */
+	int bpf_prof;	   /* profiling was counted by the BPF backend */
 	char bpf_why[600]; /* auto: why BPF was not used ("" if it was) */
 	struct lk_bpf_counts bpf_counts;
 };

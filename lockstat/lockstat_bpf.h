@@ -13,6 +13,16 @@
 #define LK_BPF_STACK_DEPTH 64	 /* frames per stack: tracing + lock text + caller + -s 50 */
 
 #define LK_BPF_OWNER_MAX 16384 /* owner tasks whose comm is kept */
+#define LK_BPF_PROF_MAX	 65536 /* distinct (CPU, PC, stack, comm) profiling keys */
+
+/* One profiling aggregate (lockstat_prof.bpf.c): samples on cpu at kernel
+ * PC ip (0: user mode, then comm is the thread's) with stack id stack. */
+struct lk_prof_key {
+	__u64 ip;
+	__s32 stack; /* stack map id; -1: none kept (no -s, or refused) */
+	__u32 cpu;
+	char comm[16];
+};
 
 /* Classes found through current (perf's LCD_F_MMAP_LOCK, LCD_F_SIGHAND_LOCK). */
 #define LK_BPF_CLASS_MMAP_LOCK 1
