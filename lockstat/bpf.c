@@ -67,6 +67,17 @@ const char *lk_bpf_log(void)
 	return load_log;
 }
 
+/* The error of a failed load or attach step (r: libbpf's result). EPERM:
+ * bpf() wants CAP_BPF with CAP_PERFMON (or CAP_SYS_ADMIN) for tracing
+ * programs, whatever perf_event_paranoid says. */
+static int load_error(struct ok_err *e, int r, const char *step)
+{
+	int err = r < 0 ? r : -EINVAL;
+	return ok_err_at(e, err, NULL, OK_ERR_NOPOS, "BPF backend: cannot %s: %s%s", step,
+			 strerror(-err),
+			 err == -EPERM ? " (bpf() needs CAP_BPF and CAP_PERFMON, or root)" : "");
+}
+
 int lk_bpf_open(struct lk_bpf **out, uint64_t min_duration, int lock_owner, struct ok_err *e)
 {
 	*out = NULL;
@@ -95,14 +106,8 @@ int lk_bpf_open(struct lk_bpf **out, uint64_t min_duration, int lock_owner, stru
 	}
 	libbpf_set_print(old);
 	if (r) {
-		int err = r < 0 ? r : -EINVAL;
 		lk_bpf_close(b);
-		/* EPERM: bpf() wants CAP_BPF with CAP_PERFMON (or CAP_SYS_ADMIN) for
-		 * tracing programs, whatever perf_event_paranoid says. */
-		return ok_err_at(e, err, NULL, OK_ERR_NOPOS, "BPF backend: cannot %s: %s%s", step,
-				 strerror(-err),
-				 err == -EPERM ? " (bpf() needs CAP_BPF and CAP_PERFMON, or root)"
-					       : "");
+		return load_error(e, r, step);
 	}
 	*out = b;
 	return 0;
@@ -298,12 +303,8 @@ int lk_bpf_prof_open(struct lk_bpf_prof **out, const int *cpus, int ncpu, unsign
 	}
 	libbpf_set_print(old);
 	if (r) {
-		int err = r < 0 ? r : -EINVAL;
 		lk_bpf_prof_close(p);
-		return ok_err_at(e, err, NULL, OK_ERR_NOPOS, "BPF backend: cannot %s: %s%s", step,
-				 strerror(-err),
-				 err == -EPERM ? " (bpf() needs CAP_BPF and CAP_PERFMON, or root)"
-					       : "");
+		return load_error(e, r, step);
 	}
 	*out = p;
 	return 0;

@@ -92,12 +92,7 @@ struct {
 	__type(value, struct lk_bpf_val);
 } aggs SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, LK_BPF_STACK_MAX);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, LK_BPF_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
+LK_BPF_STACK_MAP(stacks);
 
 /* --lock-owner: the comm of each owner tid seen (its latest) */
 struct {

@@ -47,4 +47,15 @@ struct lk_bpf_val {
 	__u32 hist[64]; /* lk_hist_bucket() buckets */
 };
 
+#ifdef __bpf__
+/* The stack map both BPF objects keep stacks in (bpf_get_stackid). */
+#define LK_BPF_STACK_MAP(name)                                                                     \
+	struct {                                                                                   \
+		__uint(type, BPF_MAP_TYPE_STACK_TRACE);                                            \
+		__uint(max_entries, LK_BPF_STACK_MAX);                                             \
+		__uint(key_size, sizeof(__u32));                                                   \
+		__uint(value_size, LK_BPF_STACK_DEPTH * sizeof(__u64));                            \
+	} name SEC(".maps")
+#endif
+
 #endif

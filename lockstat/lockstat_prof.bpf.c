@@ -25,12 +25,7 @@ struct {
 	__type(value, __u64);
 } samples SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, LK_BPF_STACK_MAX);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, LK_BPF_STACK_DEPTH * sizeof(__u64));
-} pstacks SEC(".maps");
+LK_BPF_STACK_MAP(pstacks);
 
 int enabled;	    /* set by userspace for the command's run */
 int want_stack;	    /* -s: keep stack ids (else every key's is -1) */
