@@ -9,6 +9,7 @@
  *                          and every output format (rows, histograms, stacks,
  *                          -p parsable, -T trace, --folded)
  *   recfile   (recfile.c)  the --record/--replay text format
+ *   locktype  (locktype.c) contention_begin flags -> lock types and events
  *   pair      (pair.c)     contention_begin/end samples -> timed events,
  *                          paired per (thread, lock) as perf lock does
  *   collect   (collect.c)  perf_event_open: profiling and contention events

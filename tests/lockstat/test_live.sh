@@ -304,8 +304,10 @@ fi
 
 # Wait times, on the same run: perf's own samples paired here in awk per
 # (thread, lock) as perf lock does (nested begin on the same lock ignored,
-# orphan ends dropped), for the rwsems the generator contends (its
-# mmap_lock: only its threads take it, all inside lockstat's window). Count
+# orphan ends dropped), for the rwsems the generator alone contends (its
+# mmap_lock: only its threads take it, all inside lockstat's window; not a
+# file's i_mmap_rwsem, which other processes, outside lockstat's window but
+# inside perf's, contend too: a run once failed on libc's). Count
 # and total wait per (type, lock) must agree: counts exactly, totals within
 # 5% (each perf event stamps its own sample, so the same tracepoint hit
 # differs between perf's copy and ours, by microseconds, up to ~60 us seen
@@ -319,12 +321,12 @@ perf script -i "$T/l.data" -F comm,tid,time,event,trace --ns 2>/dev/null | awk -
 	  tid = $(i - 2); lock = $(i + 1); k = tid " " lock }
 	$i == "lock:contention_begin:" {
 	  f = $(i + 2); gsub(/[()]/, "", f); sub(/flags=/, "", f)
-	  if ($1 == gen && (f == "READ" || f == "WRITE")) mine[lock] = 1
+	  if (f == "READ" || f == "WRITE") { if ($1 == gen) mine[lock] = 1; else other[lock] = 1 }
 	  if (!(k in t0)) { t0[k] = t; fl[k] = f }
 	  next }
 	k in t0 { key = (fl[k] == "WRITE" ? 14 : fl[k] == "READ" ? 13 : "x") " " lock
 	  n[key]++; w[key] += t - t0[k]; delete t0[k] }
-	END { for (key in n) { split(key, a, " "); if (a[2] in mine && a[1] != "x")
+	END { for (key in n) { split(key, a, " "); if (a[2] in mine && !(a[2] in other) && a[1] != "x")
 	  printf "%s %d %d\n", key, n[key], w[key] } }' | sort > "$T/pairs"
 # ourpairs FILE: "event:lock count total_ns" per rwsem lock of lockstat -p
 ourpairs() {
