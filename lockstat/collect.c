@@ -456,7 +456,8 @@ int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char 
 	int *endfds = calloc((size_t)ncpu, sizeof(int));
 	struct pollfd *pfds = calloc(2 * (size_t)ncpu, sizeof(*pfds));
 	int rc = 0;
-	struct lk_bpf *bpf = NULL; /* the contention backend, if BPF */
+	struct lk_bpf *bpf = NULL;	  /* the contention backend, if BPF */
+	struct lk_bpf_prof *bprof = NULL; /* the profiling backend, if BPF */
 	if (!c || !prof || !cont || !endfds || !pfds) {
 		rc = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 		goto out;
@@ -472,15 +473,33 @@ int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char 
 	if (o->contention && o->backend != LK_BACKEND_RING) {
 		struct ok_err be;
 		ok_err_clear(&be);
-		int br = lk_bpf_open(&bpf, o->min_duration, &be);
+		int br = lk_bpf_open(&bpf, o->min_duration, o->lock_owner, &be);
 		if (br == 0) {
 			want_rings = 0;
 			res->bpf = 1;
-		} else if (o->backend == LK_BACKEND_BPF) {
+		} else if (o->backend == LK_BACKEND_BPF || o->lock_owner) {
+			/* owners are read in the kernel: no ring fallback */
 			*e = be;
 			rc = br;
 			goto out;
 		} else {
+			snprintf(res->bpf_why, sizeof(res->bpf_why), "%s", be.msg);
+		}
+	}
+	/* Profiling: counted in the kernel where the program loads. */
+	int want_prof_rings = o->profile;
+	if (o->profile && o->backend != LK_BACKEND_RING) {
+		struct ok_err be;
+		ok_err_clear(&be);
+		int br = lk_bpf_prof_open(&bprof, cpus, ncpu, o->rate_hz, o->depth > 0, &be);
+		if (br == 0) {
+			want_prof_rings = 0;
+			res->bpf_prof = 1;
+		} else if (o->backend == LK_BACKEND_BPF) {
+			*e = be;
+			rc = br;
+			goto out;
+		} else if (!res->bpf_why[0]) {
 			snprintf(res->bpf_why, sizeof(res->bpf_why), "%s", be.msg);
 		}
 	}
@@ -493,7 +512,7 @@ int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char 
 	}
 	for (int i = 0; i < ncpu; i++) {
 		struct perf_event_attr a;
-		if (o->profile) {
+		if (want_prof_rings) {
 			memset(&a, 0, sizeof(a));
 			a.size = sizeof(a);
 			a.type = PERF_TYPE_SOFTWARE;
@@ -582,6 +601,8 @@ int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char 
 	close(go[0]);
 	if (bpf)
 		lk_bpf_enable(bpf, 1);
+	if (bprof)
+		lk_bpf_prof_enable(bprof, 1);
 	for (int i = 0; i < ncpu; i++) {
 		if (prof[i].fd >= 0)
 			ioctl(prof[i].fd, PERF_EVENT_IOC_ENABLE, 0);
@@ -618,6 +639,8 @@ int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char 
 			res->elapsed_ns = (uint64_t)(now_ns() - t0);
 			if (bpf)
 				lk_bpf_enable(bpf, 0);
+			if (bprof)
+				lk_bpf_prof_enable(bprof, 0);
 			for (int i = 0; i < ncpu; i++) {
 				if (prof[i].fd >= 0)
 					ioctl(prof[i].fd, PERF_EVENT_IOC_DISABLE, 0);
@@ -656,6 +679,11 @@ int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char 
 		cbrc = lk_bpf_read(bpf, t, o->depth, o->linux_types, fn, ctx, &res->bpf_counts);
 		c->lost += res->bpf_counts.open_full + res->bpf_counts.agg_full;
 	}
+	if (bprof && !cbrc && !rc) {
+		uint64_t lost = 0;
+		cbrc = lk_bpf_prof_read(bprof, t, o->depth, fn, ctx, &lost);
+		c->lost += lost;
+	}
 	if (WIFEXITED(status)) {
 		res->exited = 1;
 		res->status = WEXITSTATUS(status);
@@ -680,6 +708,7 @@ out:
 	if (c)
 		lk_pair_free(&c->pair);
 	lk_bpf_close(bpf);
+	lk_bpf_prof_close(bprof);
 	free(c);
 	free(prof);
 	free(cont);

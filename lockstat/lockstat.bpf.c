@@ -31,9 +31,16 @@
 
 #include "lockstat_bpf.h"
 
-/* Just the fields used; CO-RE finds them in the kernel's BTF. */
+/* Just the fields used; CO-RE finds them in the kernel's BTF. The owner
+ * fields are atomic_long_t, a struct of one long. */
+struct lk_atomic_long {
+	long counter;
+};
 struct rw_semaphore {
-	long count;
+	struct lk_atomic_long owner;
+} __attribute__((preserve_access_index));
+struct mutex {
+	struct lk_atomic_long owner;
 } __attribute__((preserve_access_index));
 struct spinlock {
 	int dummy;
@@ -48,6 +55,8 @@ struct sighand_struct {
 struct task_struct {
 	struct mm_struct *mm;
 	struct sighand_struct *sighand;
+	int pid; /* the thread id */
+	char comm[16];
 } __attribute__((preserve_access_index));
 
 #define LCB_F_SPIN  (1U << 0)
@@ -66,7 +75,7 @@ struct lk_bpf_open {
 	__u32 flags;  /* contention_begin flags */
 	__s32 stack;  /* stack id, < 0 if the stack map refused it */
 	__u32 lclass; /* LK_BPF_CLASS_* */
-	__u32 pad;
+	__u32 owner;  /* lk_bpf_key.owner */
 };
 
 struct {
@@ -83,15 +92,19 @@ struct {
 	__type(value, struct lk_bpf_val);
 } aggs SEC(".maps");
 
+LK_BPF_STACK_MAP(stacks);
+
+/* --lock-owner: the comm of each owner tid seen (its latest) */
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
-	__uint(max_entries, LK_BPF_STACK_MAX);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, LK_BPF_STACK_DEPTH * sizeof(__u64));
-} stacks SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LK_BPF_OWNER_MAX);
+	__type(key, __u32);
+	__type(value, char[16]);
+} owner_comms SEC(".maps");
 
 /* Set by userspace: events count only while enabled (the command's run). */
 int enabled;
+int lock_owner;	    /* --lock-owner: key waits by the lock's owner */
 __u64 min_duration; /* -d: shorter waits are not counted */
 /* Outcomes userspace reports (see struct lk_bpf_counters). */
 __u64 n_orphans;    /* ends with no open begin */
@@ -119,8 +132,11 @@ static __always_inline void account(__u64 lock, const struct lk_bpf_open *o, __u
 {
 	if (d < min_duration)
 		return;
-	struct lk_bpf_key k = {
-	    .lock = lock, .flags = o->flags, .stack = o->stack, .lclass = o->lclass};
+	struct lk_bpf_key k = {.lock = lock,
+			       .flags = o->flags,
+			       .stack = o->stack,
+			       .lclass = o->lclass,
+			       .owner = o->owner};
 	struct lk_bpf_val *v = bpf_map_lookup_elem(&aggs, &k);
 	if (!v) {
 		struct lk_bpf_val zero = {};
@@ -169,6 +185,42 @@ static __always_inline __u32 lock_class(__u64 lock, __u32 flags)
 	return 0;
 }
 
+/*
+ * perf lock contention --lock-owner (lock_contention.bpf.c get_lock_owner()):
+ * a mutex's owner field, and an rwsem's, hold the owning task_struct with
+ * flag bits in the low 3; an rwsem whose RWSEM_READER_OWNED bit (0) is set
+ * is held by readers and the field names only the last of them. The field
+ * is checked to exist (PREEMPT_RT's mutex has none): where it does not, no
+ * owner.
+ */
+static __always_inline __u32 lock_owner_of(__u64 lock, __u32 flags)
+{
+	long owner = 0;
+	if (flags == LCB_F_MUTEX || flags == (LCB_F_MUTEX | LCB_F_SPIN)) {
+		struct mutex *m = (void *)lock;
+		if (!bpf_core_field_exists(m->owner))
+			return LK_BPF_OWNER_NA;
+		owner = BPF_CORE_READ(m, owner.counter);
+	} else if (flags == LCB_F_READ || flags == LCB_F_WRITE) {
+		struct rw_semaphore *s = (void *)lock;
+		if (!bpf_core_field_exists(s->owner))
+			return LK_BPF_OWNER_NA;
+		owner = BPF_CORE_READ(s, owner.counter);
+		if (owner & 1)
+			return LK_BPF_OWNER_READERS;
+	} else {
+		return LK_BPF_OWNER_NA;
+	}
+	struct task_struct *task = (void *)(owner & ~7L);
+	if (!task)
+		return LK_BPF_OWNER_NONE;
+	__u32 tid = (__u32)BPF_CORE_READ(task, pid);
+	char comm[16];
+	BPF_CORE_READ_STR_INTO(&comm, task, comm);
+	bpf_map_update_elem(&owner_comms, &tid, comm, BPF_ANY);
+	return tid ? tid : LK_BPF_OWNER_NONE;
+}
+
 SEC("raw_tp/contention_begin")
 int contention_begin(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -193,6 +245,8 @@ int contention_begin(struct bpf_raw_tracepoint_args *ctx)
 	if (n.stack < 0)
 		__sync_fetch_and_add(&n_stack_lost, 1);
 	n.lclass = lock_class(lock, flags);
+	if (lock_owner)
+		n.owner = lock_owner_of(lock, flags);
 	if (bpf_map_update_elem(&opens, &k, &n, BPF_NOEXIST))
 		__sync_fetch_and_add(&n_open_full, 1);
 	return 0;

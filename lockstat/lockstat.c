@@ -33,6 +33,7 @@ static const struct lk_event_info events[LK_MAX_EVENTS] = {
     [16] = {'L', "Lock", "Linux percpu-rwsem:R block", "nsec"},
     [17] = {'L', "Lock", "Linux percpu-rwsem:W block", "nsec"},
     [18] = {'L', "Lock", "Linux semaphore block", "nsec"},
+    [19] = {'L', "Lock", "Linux unknown-type block", "nsec"}, /* flags perf calls "unknown" */
     [32] = {'H', "Lock", "Adaptive mutex hold", "nsec"},
     [33] = {'H', "Lock", "Spin lock hold", "nsec"},
     [34] = {'H', "Lock", "R/W writer hold", "nsec"},
@@ -176,8 +177,8 @@ int lk_recset_add(struct lk_recset *s, const struct lk_raw *ev)
 	if (ev->hist)
 		for (int j = 0; j < 64; j++)
 			r->hist[j] += ev->hist[j];
-	else
-		r->hist[lk_hist_bucket(ev->time_ns)]++;
+	else /* count events of the average duration (profiling's 0) */
+		r->hist[lk_hist_bucket(ev->time_ns / count)] += (uint32_t)count;
 	return 0;
 }
 

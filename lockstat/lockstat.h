@@ -9,6 +9,7 @@
  *                          and every output format (rows, histograms, stacks,
  *                          -p parsable, -T trace, --folded)
  *   recfile   (recfile.c)  the --record/--replay text format
+ *   locktype  (locktype.c) contention_begin flags -> lock types and events
  *   pair      (pair.c)     contention_begin/end samples -> timed events,
  *                          paired per (thread, lock) as perf lock does
  *   collect   (collect.c)  perf_event_open: profiling and contention events
@@ -98,15 +99,23 @@ int lk_sym_is_lock_text(const struct lk_symtab *t, uint64_t addr);
  * kernel without CONFIG_KALLSYMS_ALL, whose kallsyms has only section
  * markers) prints as its class and address, "mmap_lock@0xffff8881..."
  * (both: two mm's mmap_locks are two rows, and -p stays one word per
- * field), when the class is known, else as the bare address. -c, which
- * coalesces a lock into its symbol, coalesces a named lock into its class:
- * one row "mmap_lock" for every mm's. Classes come
- * from the BPF backend's checks through current (mmap_lock, siglock, as
- * perf's check_lock_type()) or from lk_lock_class_guess(). The first class
- * given for an address stays (an address reused by another lock after a
- * free keeps the first name).
+ * field). Classes come from the BPF backend's checks through current
+ * (mmap_lock, siglock, as perf's check_lock_type()) or from
+ * lk_lock_class_guess(); a lock with neither is named by its kind from the
+ * contention flags (lk_lock_kind(): "rwsem@0xffff8881..."), and only an
+ * address no contention named prints bare. -c, which coalesces a lock into
+ * its symbol, coalesces a named lock into its class: one row "mmap_lock"
+ * for every mm's; a lock known only by its kind stays its own row. The
+ * first class given for an address stays (an address reused by another
+ * lock after a free keeps the first name), except that a class replaces a
+ * kind.
  */
-#define LK_LOCKNAME_MAX 24 /* bytes of a class name, NUL included */
+#define LK_LOCKNAME_MAX 32 /* bytes of a class name, NUL included */
+/* --lock-owner: the caller column's fake address for owner x (a tid, or
+ * lockstat_bpf.h's LK_BPF_OWNER_NONE/READERS), printed as its lock name */
+#define LK_OWNER_BASE	 0x300000000ULL
+#define LK_OWNER_ADDR(x) (LK_OWNER_BASE + (uint64_t)(uint32_t)(x))
+#define LK_OWNER_END	 (LK_OWNER_BASE + 0x100000000ULL)
 /* Name the lock at addr (names may be NULL: then nothing). 0 or -ENOMEM. */
 int lk_lockname_set(struct lk_locknames *names, uint64_t addr, const char *cls);
 /* The class name of addr, or NULL. */
@@ -124,7 +133,9 @@ void lk_lockname_each(const struct lk_locknames *names,
  * The class of a contended lock from its contention_begin flags and the
  * kernel frames at the tracepoint (call site first, lock text included):
  * the first of the frames up to two past the caller that is in a table of
- * functions known to take one lock of that kind (raw_spin_rq_lock_nested:
+ * functions known to take one lock of the kind the flags give
+ * (lk_lock_kind(): copy_process's rwlock is tasklist_lock, its spinlocks
+ * are not) (raw_spin_rq_lock_nested:
  * rq_lock; __vm_munmap, do_user_addr_fault...: mmap_lock;
  * __lock_task_sighand, get_signal...: siglock; unlink_file_vma...:
  * i_mmap_rwsem; ...), or NULL. A guess from the code path, where the BPF
@@ -147,7 +158,7 @@ struct lk_event_info {
 const struct lk_event_info *lk_event_info(int event);
 /* Slots 8.. used by --linux-types; the first and one past the last. */
 #define LK_EV_LINUX_FIRST 8
-#define LK_EV_LINUX_END	  19
+#define LK_EV_LINUX_END	  20
 
 struct lk_raw {
 	int event;
@@ -377,7 +388,12 @@ int lk_pair_flush(struct lk_pair *p, uint64_t upto);
  * and sum waits by (lock, flags, stack, class); nothing is copied per
  * event. Opened before the command starts, enabled for its run only, read
  * once at the end (lk_bpf_read), so per-event output (-T, --record) needs
- * the ring backend. Profiling stays on perf_event rings.
+ * the ring backend. Profiling has its own program (lk_bpf_prof_open).
+ *
+ * lock_owner (--lock-owner, perf lock contention's -o): each mutex or
+ * rwsem wait is also keyed by the lock's owner when the wait began, read
+ * from the lock's owner field (CO-RE), and its event's caller is the
+ * owner's LK_OWNER_ADDR, named "comm[tid]", "(no-owner)" or "(readers)".
  */
 struct lk_bpf;
 struct lk_bpf_counts {
@@ -389,7 +405,7 @@ struct lk_bpf_counts {
 };
 /* Load and attach (disabled). 0, or -errno with e saying which step failed;
  * lk_bpf_log() then has libbpf's messages, the verifier log among them. */
-int lk_bpf_open(struct lk_bpf **b, uint64_t min_duration_ns, struct ok_err *e);
+int lk_bpf_open(struct lk_bpf **b, uint64_t min_duration_ns, int lock_owner, struct ok_err *e);
 const char *lk_bpf_log(void);
 void lk_bpf_enable(struct lk_bpf *b, int on);
 /* One event per aggregate (ev.count, ev.hist set), through fn; locks named
@@ -397,6 +413,23 @@ void lk_bpf_enable(struct lk_bpf *b, int on);
 int lk_bpf_read(struct lk_bpf *b, const struct lk_symtab *t, int depth, int linux_types,
 		lk_event_fn fn, void *ctx, struct lk_bpf_counts *c);
 void lk_bpf_close(struct lk_bpf *b);
+
+/*
+ * Profiling counted in the kernel (-I with the BPF backend): a perf_event
+ * program on each CPU's cpu-clock sampling event (the rings' event and
+ * rate) counts samples by (CPU, kernel PC, stack id, user-mode comm);
+ * nothing is copied per sample. want_stack: keep stack ids (-s).
+ */
+struct lk_bpf_prof;
+int lk_bpf_prof_open(struct lk_bpf_prof **p, const int *cpus, int ncpu, unsigned rate_hz,
+		     int want_stack, struct ok_err *e);
+/* Start or stop counting (the program's flag and the events). */
+void lk_bpf_prof_enable(struct lk_bpf_prof *p, int on);
+/* One LK_EV_PROFILE event per aggregate (ev.count set) through fn, as the
+ * rings give them; *lost: samples the full hash could not count. */
+int lk_bpf_prof_read(struct lk_bpf_prof *p, const struct lk_symtab *t, int depth, lk_event_fn fn,
+		     void *ctx, uint64_t *lost);
+void lk_bpf_prof_close(struct lk_bpf_prof *p);
 
 /* ---- collection (collect.c) ------------------------------------------- */
 
@@ -415,6 +448,7 @@ struct lk_collect_opts {
 	int ncpu;		 /* online CPUs (filled by lk_collect) */
 	enum lk_backend backend; /* for contention */
 	uint64_t min_duration;	 /* -d, applied in the kernel by the BPF backend */
+	int lock_owner;		 /* --lock-owner (BPF only: an error without it) */
 };
 
 struct lk_collect_result {
@@ -425,6 +459,7 @@ struct lk_collect_result {
 	int stop_signal; /* SIGINT/SIGTERM that ended the measurement, or 0 */
 	int ncpu;
 	int bpf;	   /* contention was counted by the BPF backend */
+	int bpf_prof;	   /* profiling was counted by the BPF backend */
 	char bpf_why[600]; /* auto: why BPF was not used ("" if it was) */
 	struct lk_bpf_counts bpf_counts;
 };
@@ -442,13 +477,26 @@ int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char 
 int lk_check_access(int contention, struct ok_err *e);
 /* Online CPU count from /sys/devices/system/cpu/online (highest + 1). */
 int lk_online_cpus(int *ncpu, int *cpus, int max);
-/* Map a contention_begin flags value to a Solaris (or --linux-types) event. */
+/*
+ * Lock types come from contention_begin's flags alone, by perf lock
+ * contention's table (builtin-lock.c lock_type_table[]): the whole flags
+ * value, compared exactly; a value it lacks is "unknown" (--linux-types
+ * event 19). Never from the code path.
+ */
+/* The Solaris (or --linux-types) event for a flags value. */
 int lk_contention_event(unsigned flags, int linux_types);
-/* The Solaris event (0..7) a --linux-types event (8..18) folds into: the
+/* The Solaris event (0..7) a --linux-types event (8..19) folds into: the
  * one lk_contention_event(flags, 0) gives for that type's flags (the
  * PREEMPT_RT rwlocks, slot 15 with rt-mutex, fold into 1). Others: itself. */
 int lk_linux_event_solaris(int event);
-/* Linux lock type name for flags, as perf lock names it. */
+/* perf lock contention's type name for flags ("rwsem:W", "unknown"). */
 const char *lk_linux_type_name(unsigned flags);
+/* The lock kind of flags, the type without :R/:W ("rwsem", "spinlock",
+ * "rwlock", "mutex", "rt-mutex", "rwlock-rt", "pcpu-sem", "semaphore"), or
+ * NULL for unknown flags: what a lock with no symbol and no class is named
+ * by ("rwsem@0xffff..."). */
+const char *lk_lock_kind(unsigned flags);
+/* Is name one of lk_lock_kind()'s names? */
+int lk_is_lock_kind(const char *name);
 
 #endif

@@ -5,7 +5,7 @@
  * usage: lockstat [options] command [args]
  * Options are Solaris' (getopt "x:bths:n:d:i:l:f:e:ckwWgCHEATID:RpPo:V")
  * plus --linux-types, --folded, --comm, --record, --replay, --symbols and
- * --backend.
+ * --backend and --lock-owner.
  * Exit codes follow Solaris: 1 usage, 2 other errors, 0 otherwise (the
  * command's own status is reported as a warning).
  */
@@ -68,6 +68,9 @@ static const char help[] =
     "  --record FILE   also write the events to FILE (text, with symbols)\n"
     "  --replay FILE   report from a --record file instead of running a command\n"
     "  --symbols FILE  kallsyms-format symbol table (default /proc/kallsyms)\n"
+    "  --lock-owner    mutex and rwsem rows: the Caller column is the lock's owner\n"
+    "                  when the wait began, comm[tid] (perf lock contention -o;\n"
+    "                  needs the BPF backend)\n"
     "  --help, --version\n"
     "\n"
     "Contention events (lockstat -C or lockstat -e 0-7):\n"
@@ -90,6 +93,7 @@ enum {
 	OPT_REPLAY,
 	OPT_SYMBOLS,
 	OPT_BACKEND,
+	OPT_LOCK_OWNER,
 };
 
 static const struct cli_opt opts[] = {
@@ -128,6 +132,7 @@ static const struct cli_opt opts[] = {
     {"replay", 0, CLI_ARG, OPT_REPLAY},
     {"symbols", 0, CLI_ARG, OPT_SYMBOLS},
     {"backend", 0, CLI_ARG, OPT_BACKEND},
+    {"lock-owner", 0, CLI_FLAG, OPT_LOCK_OWNER},
     {0},
 };
 
@@ -148,6 +153,7 @@ static struct {
 	int nranges;
 	int want_C, want_H, want_I, want_E, trace, linux_types, comm;
 	enum lk_backend backend; /* --backend */
+	int lock_owner;		 /* --lock-owner */
 } TT;
 
 /* Solaris' fail(): "lockstat: message" and exit with the class's code, 2
@@ -303,6 +309,9 @@ static int on_opt(void *ctx, int id, const char *arg)
 	case OPT_SYMBOLS:
 		TT.symbols = arg;
 		break;
+	case OPT_LOCK_OWNER:
+		TT.lock_owner = 1;
+		break;
 	}
 	return 0;
 }
@@ -392,6 +401,23 @@ int main(int argc, char **argv)
 				    : "--record writes every event: it needs --backend=ring");
 	if (TT.trace || TT.record)
 		TT.backend = LK_BACKEND_RING;
+	/* Owners are read from the lock in the kernel, by the BPF programs. */
+	if (TT.lock_owner) {
+		int cont = 0;
+		for (int i = 0; i < LK_EV_LINUX_END; i++)
+			cont |= k.filter.enabled[i];
+		if (TT.replay)
+			fail("%s", "--lock-owner reads owners while collecting; a --replay "
+				   "report has none");
+		if (!cont)
+			fail("%s", "--lock-owner needs contention events (-C)");
+		if (TT.backend == LK_BACKEND_RING)
+			fail("%s", TT.trace || TT.record
+				       ? "--lock-owner needs the BPF backend, which -T and "
+					 "--record cannot use"
+				       : "--lock-owner needs the BPF backend (the owner is read "
+					 "in the kernel), not --backend=ring");
+	}
 
 	struct ok_err e;
 	ok_err_clear(&e);
@@ -462,6 +488,7 @@ int main(int argc, char **argv)
 		    .depth = TT.rep.depth,
 		    .backend = TT.backend,
 		    .min_duration = TT.min_duration,
+		    .lock_owner = TT.lock_owner,
 		};
 		for (int i = 0; i < LK_EV_LINUX_END; i++)
 			co.contention |= k.filter.enabled[i];

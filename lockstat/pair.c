@@ -4,8 +4,8 @@
  * collect.c so that the pairing, where wait times are made, can be fed
  * samples by hand and checked against a hand-derived answer.
  *
- * Divisions: flags to events; the thread table; the caller; pairing; the
- * round queue.
+ * Divisions: the thread table; the caller; pairing; the round queue
+ * (flags to lock types and events are locktype.c's).
  */
 #include "lockstat.h"
 
@@ -14,107 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* contention_begin flags (include/trace/events/lock.h) */
-#define LCB_F_SPIN   (1U << 0)
-#define LCB_F_READ   (1U << 1)
-#define LCB_F_WRITE  (1U << 2)
-#define LCB_F_RT     (1U << 3)
-#define LCB_F_PERCPU (1U << 4)
-#define LCB_F_MUTEX  (1U << 5)
-
-/* ---- flags to events -------------------------------------------------------- */
-
-int lk_contention_event(unsigned flags, int linux_types)
-{
-	unsigned f = flags & 63;
-	if (linux_types) {
-		if (f == (LCB_F_MUTEX | LCB_F_SPIN))
-			return 8;
-		if (f & LCB_F_MUTEX)
-			return 9;
-		if (f == LCB_F_SPIN)
-			return 10;
-		if (f == (LCB_F_SPIN | LCB_F_READ))
-			return 11;
-		if (f == (LCB_F_SPIN | LCB_F_WRITE))
-			return 12;
-		if (f & LCB_F_RT)
-			return 15;
-		if (f == (LCB_F_PERCPU | LCB_F_READ))
-			return 16;
-		if (f & LCB_F_PERCPU)
-			return 17;
-		if (f == LCB_F_READ)
-			return 13;
-		if (f == LCB_F_WRITE)
-			return 14;
-		return 18;
-	}
-	if (f == (LCB_F_MUTEX | LCB_F_SPIN))
-		return 0; /* Adaptive mutex spin */
-	if (f & LCB_F_MUTEX)
-		return 1; /* Adaptive mutex block */
-	if (f & LCB_F_SPIN)
-		return 2; /* Spin lock spin (spinlock, rwlock) */
-	if (f & LCB_F_READ)
-		return 6; /* R/W reader blocked by writer */
-	if (f & LCB_F_WRITE)
-		return 4; /* R/W writer blocked by writer */
-	return 1;	  /* rt-mutex, semaphore: blocking */
-}
-
-int lk_linux_event_solaris(int event)
-{
-	/* slots 8..18 as lk_contention_event(flags, 1) numbers them */
-	static const int fold[LK_EV_LINUX_END - LK_EV_LINUX_FIRST] = {
-	    0, /* mutex spin */
-	    1, /* mutex block */
-	    2, /* spinlock */
-	    2, /* rwlock:R */
-	    2, /* rwlock:W */
-	    6, /* rwsem:R */
-	    4, /* rwsem:W */
-	    1, /* rt-mutex (and the PREEMPT_RT rwlocks) */
-	    6, /* percpu-rwsem:R */
-	    4, /* percpu-rwsem:W */
-	    1, /* semaphore */
-	};
-	if (event < LK_EV_LINUX_FIRST || event >= LK_EV_LINUX_END)
-		return event;
-	return fold[event - LK_EV_LINUX_FIRST];
-}
-
-const char *lk_linux_type_name(unsigned flags)
-{
-	switch (flags & 63) {
-	case 0:
-		return "semaphore";
-	case LCB_F_SPIN:
-		return "spinlock";
-	case LCB_F_SPIN | LCB_F_READ:
-		return "rwlock:R";
-	case LCB_F_SPIN | LCB_F_WRITE:
-		return "rwlock:W";
-	case LCB_F_READ:
-		return "rwsem:R";
-	case LCB_F_WRITE:
-		return "rwsem:W";
-	case LCB_F_RT:
-		return "rt-mutex";
-	case LCB_F_RT | LCB_F_READ:
-		return "rwlock-rt:R";
-	case LCB_F_RT | LCB_F_WRITE:
-		return "rwlock-rt:W";
-	case LCB_F_PERCPU | LCB_F_READ:
-		return "pcpu-sem:R";
-	case LCB_F_PERCPU | LCB_F_WRITE:
-		return "pcpu-sem:W";
-	case LCB_F_MUTEX:
-	case LCB_F_MUTEX | LCB_F_SPIN:
-		return "mutex";
-	}
-	return "unknown";
-}
+/* contention_begin flags (include/trace/events/lock.h): a mutex's spin to
+ * block handover */
+#define LCB_F_SPIN  (1U << 0)
+#define LCB_F_MUTEX (1U << 5)
 
 /* ---- the thread table ------------------------------------------------------- */
 
@@ -210,7 +113,9 @@ static void contention_site(const struct lk_pair *p, const struct lk_sample *s, 
 	while (i < n && lk_sym_is_lock_text(p->t, fr[i]))
 		i++;
 	ev->caller = i < n ? fr[i] : s->ip;
-	lk_lockname_set(p->t->names, s->lock, lk_lock_class_guess(p->t, s->arg, fr, n));
+	/* a class from the code path, else the kind from the flags */
+	const char *cls = lk_lock_class_guess(p->t, s->arg, fr, n);
+	lk_lockname_set(p->t->names, s->lock, cls ? cls : lk_lock_kind(s->arg));
 	ev->depth = 0;
 	for (i++; i < n && ev->depth < p->depth; i++)
 		ev->stack[ev->depth++] = fr[i];

@@ -129,7 +129,7 @@ int lk_replay_open(struct lk_replay *r, const char *path, struct lk_symtab *t, s
 			    buf[5 + n] || !a || strlen(name) >= LK_LOCKNAME_MAX)
 				return ok_err_line(e, -EINVAL, path, r->line,
 						   "expected 'lock ADDRESS CLASS' (hex address, "
-						   "class of at most 23 bytes)");
+						   "class of at most 31 bytes)");
 			if (lk_lockname_set(t->names, a, name) < 0)
 				return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
 		} else if (strncmp(buf, "ev ", 3)) {

@@ -16,6 +16,8 @@
 struct lk_lockname {
 	uint64_t addr;
 	char name[LK_LOCKNAME_MAX];
+	int kind_only; /* named by its lock kind alone ("rwsem"): a class
+			  given later replaces it, -c keeps it apart */
 };
 struct lk_locknames {
 	struct lk_lockname *slots;
@@ -198,6 +200,13 @@ char *lk_sym_format(const struct lk_symtab *t, uint64_t addr, int with_size, cha
 {
 	const struct lk_sym *s = lk_sym_lookup(t, addr);
 	const char *cls = lk_lockname_get(t->names, addr);
+	if (addr >= LK_OWNER_BASE && addr < LK_OWNER_END) { /* --lock-owner */
+		if (cls)
+			snprintf(buf, len, "%s", cls);
+		else
+			snprintf(buf, len, "[%u]", (unsigned)(addr - LK_OWNER_BASE));
+		return buf;
+	}
 	if (t->names && addr >= LK_CLASS_BASE && addr < LK_CLASS_ADDR(t->names->nclasses) &&
 	    !(addr & 0xfff)) {
 		snprintf(buf, len, "%s", t->names->classes[(addr - LK_CLASS_BASE) >> 12]);
@@ -272,11 +281,14 @@ int lk_lockname_set(struct lk_locknames *names, uint64_t addr, const char *cls)
 	size_t i = lockname_home(addr, names->cap);
 	while (names->slots[i].addr && names->slots[i].addr != addr)
 		i = (i + 1) & (names->cap - 1);
-	if (names->slots[i].addr)
-		return 0; /* the first class stays */
+	int kind_only = lk_is_lock_kind(cls);
+	if (names->slots[i].addr && (kind_only || !names->slots[i].kind_only))
+		return 0; /* the first class stays; a kind gives way to a class */
+	if (!names->slots[i].addr)
+		names->n++;
 	names->slots[i].addr = addr;
+	names->slots[i].kind_only = kind_only;
 	snprintf(names->slots[i].name, sizeof(names->slots[i].name), "%s", cls);
-	names->n++;
 	return 0;
 }
 
@@ -296,8 +308,8 @@ const char *lk_lockname_get(const struct lk_locknames *names, uint64_t addr)
 uint64_t lk_lockname_class_addr(struct lk_locknames *names, uint64_t addr)
 {
 	const char *cls = lk_lockname_get(names, addr);
-	if (!cls)
-		return addr;
+	if (!cls || lk_is_lock_kind(cls))
+		return addr; /* a lock known only by its kind is one lock */
 	int i = 0;
 	while (i < names->nclasses && strcmp(names->classes[i], cls))
 		i++;
@@ -318,9 +330,6 @@ void lk_lockname_each(const struct lk_locknames *names,
 			fn(ctx, names->slots[i].addr, names->slots[i].name);
 }
 
-/* Lock kinds of the class table, from contention_begin flags. */
-enum { KIND_SPIN = 1, KIND_RWSEM = 2, KIND_MUTEX = 4 };
-
 /*
  * Functions that contend one known lock of a kind, from the kernel source
  * (v6.x): the lock is taken in the function itself or in an inline helper
@@ -329,76 +338,73 @@ enum { KIND_SPIN = 1, KIND_RWSEM = 2, KIND_MUTEX = 4 };
  * two mmap_locks and i_mmap_rwsem).
  */
 static const struct {
-	int kind;
+	const char *kind; /* lk_lock_kind() of the lock's contention flags */
 	const char *func;
 	const char *cls;
 } lock_classes[] = {
-    {KIND_SPIN, "raw_spin_rq_lock_nested", "rq_lock"},
-    {KIND_SPIN, "_raw_spin_rq_lock", "rq_lock"},
-    {KIND_SPIN, "double_rq_lock", "rq_lock"},
-    {KIND_SPIN, "__lock_task_sighand", "siglock"},
-    {KIND_SPIN, "get_signal", "siglock"},
-    {KIND_SPIN, "do_sigaction", "siglock"},
-    {KIND_SPIN, "__set_current_blocked", "siglock"},
-    {KIND_SPIN, "sigprocmask", "siglock"},
-    {KIND_SPIN, "do_signal_stop", "siglock"},
-    {KIND_SPIN, "exit_signals", "siglock"},
-    {KIND_SPIN, "__exit_signal", "siglock"},
-    {KIND_SPIN, "do_send_sig_info", "siglock"},
-    {KIND_SPIN, "force_sig_info_to_task", "siglock"},
-    {KIND_SPIN, "try_to_wake_up", "pi_lock"},
-    {KIND_SPIN, "copy_process", "tasklist_lock"},
-    {KIND_SPIN, "exit_notify", "tasklist_lock"},
-    {KIND_SPIN, "release_task", "tasklist_lock"},
-    {KIND_SPIN, "do_exit", "tasklist_lock"},
-    {KIND_SPIN, "__do_wait", "tasklist_lock"},
-    {KIND_SPIN, "do_wait", "tasklist_lock"},
-    {KIND_SPIN, "flock_lock_inode", "flc_lock"},
-    {KIND_SPIN, "posix_lock_inode", "flc_lock"},
-    {KIND_SPIN, "rmqueue_bulk", "zone->lock"},
-    {KIND_SPIN, "free_pcppages_bulk", "zone->lock"},
-    {KIND_SPIN, "free_one_page", "zone->lock"},
-    {KIND_SPIN, "folio_lruvec_lock_irqsave", "lru_lock"},
-    {KIND_SPIN, "folio_lruvec_lock_irq", "lru_lock"},
-    {KIND_RWSEM, "__vm_munmap", "mmap_lock"},
-    {KIND_RWSEM, "vm_munmap", "mmap_lock"},
-    {KIND_RWSEM, "vm_mmap_pgoff", "mmap_lock"},
-    {KIND_RWSEM, "do_user_addr_fault", "mmap_lock"},
-    {KIND_RWSEM, "lock_mm_and_find_vma", "mmap_lock"},
-    {KIND_RWSEM, "do_mprotect_pkey", "mmap_lock"},
-    {KIND_RWSEM, "__do_sys_brk", "mmap_lock"},
-    {KIND_RWSEM, "do_madvise", "mmap_lock"},
-    {KIND_RWSEM, "madvise_lock", "mmap_lock"},
-    {KIND_RWSEM, "madvise_do_behavior", "mmap_lock"},
-    {KIND_RWSEM, "__do_sys_mremap", "mmap_lock"},
-    {KIND_RWSEM, "__mm_populate", "mmap_lock"},
-    {KIND_RWSEM, "__access_remote_vm", "mmap_lock"},
-    {KIND_RWSEM, "exit_mmap", "mmap_lock"},
-    {KIND_RWSEM, "unlink_file_vma", "i_mmap_rwsem"},
-    {KIND_RWSEM, "unlink_file_vma_batch_process", "i_mmap_rwsem"},
-    {KIND_RWSEM, "unlink_file_vma_batch_final", "i_mmap_rwsem"},
-    {KIND_RWSEM, "vma_prepare", "i_mmap_rwsem"},
-    {KIND_RWSEM, "rmap_walk_file", "i_mmap_rwsem"},
-    {KIND_RWSEM, "lookup_slow", "i_rwsem"},
-    {KIND_RWSEM, "open_last_lookups", "i_rwsem"},
-    {KIND_RWSEM, "do_truncate", "i_rwsem"},
-    {KIND_RWSEM, "iterate_dir", "i_rwsem"},
-    {KIND_RWSEM, "filename_create", "i_rwsem"},
-    {KIND_MUTEX, "pipe_read", "pipe->mutex"},
-    {KIND_MUTEX, "pipe_write", "pipe->mutex"},
-    {KIND_MUTEX, "n_tty_read", "atomic_read_lock"},
-    {KIND_MUTEX, "text_poke_set", "text_mutex"},
-    {KIND_MUTEX, "arch_static_call_transform", "text_mutex"},
+    {"spinlock", "raw_spin_rq_lock_nested", "rq_lock"},
+    {"spinlock", "_raw_spin_rq_lock", "rq_lock"},
+    {"spinlock", "double_rq_lock", "rq_lock"},
+    {"spinlock", "__lock_task_sighand", "siglock"},
+    {"spinlock", "get_signal", "siglock"},
+    {"spinlock", "do_sigaction", "siglock"},
+    {"spinlock", "__set_current_blocked", "siglock"},
+    {"spinlock", "sigprocmask", "siglock"},
+    {"spinlock", "do_signal_stop", "siglock"},
+    {"spinlock", "exit_signals", "siglock"},
+    {"spinlock", "__exit_signal", "siglock"},
+    {"spinlock", "do_send_sig_info", "siglock"},
+    {"spinlock", "force_sig_info_to_task", "siglock"},
+    {"spinlock", "try_to_wake_up", "pi_lock"},
+    {"rwlock", "copy_process", "tasklist_lock"},
+    {"rwlock", "exit_notify", "tasklist_lock"},
+    {"rwlock", "release_task", "tasklist_lock"},
+    {"rwlock", "do_exit", "tasklist_lock"},
+    {"rwlock", "__do_wait", "tasklist_lock"},
+    {"rwlock", "do_wait", "tasklist_lock"},
+    {"spinlock", "flock_lock_inode", "flc_lock"},
+    {"spinlock", "posix_lock_inode", "flc_lock"},
+    {"spinlock", "rmqueue_bulk", "zone->lock"},
+    {"spinlock", "free_pcppages_bulk", "zone->lock"},
+    {"spinlock", "free_one_page", "zone->lock"},
+    {"spinlock", "folio_lruvec_lock_irqsave", "lru_lock"},
+    {"spinlock", "folio_lruvec_lock_irq", "lru_lock"},
+    {"rwsem", "__vm_munmap", "mmap_lock"},
+    {"rwsem", "vm_munmap", "mmap_lock"},
+    {"rwsem", "vm_mmap_pgoff", "mmap_lock"},
+    {"rwsem", "do_user_addr_fault", "mmap_lock"},
+    {"rwsem", "lock_mm_and_find_vma", "mmap_lock"},
+    {"rwsem", "do_mprotect_pkey", "mmap_lock"},
+    {"rwsem", "__do_sys_brk", "mmap_lock"},
+    {"rwsem", "do_madvise", "mmap_lock"},
+    {"rwsem", "madvise_lock", "mmap_lock"},
+    {"rwsem", "madvise_do_behavior", "mmap_lock"},
+    {"rwsem", "__do_sys_mremap", "mmap_lock"},
+    {"rwsem", "__mm_populate", "mmap_lock"},
+    {"rwsem", "__access_remote_vm", "mmap_lock"},
+    {"rwsem", "exit_mmap", "mmap_lock"},
+    {"rwsem", "unlink_file_vma", "i_mmap_rwsem"},
+    {"rwsem", "unlink_file_vma_batch_process", "i_mmap_rwsem"},
+    {"rwsem", "unlink_file_vma_batch_final", "i_mmap_rwsem"},
+    {"rwsem", "vma_prepare", "i_mmap_rwsem"},
+    {"rwsem", "rmap_walk_file", "i_mmap_rwsem"},
+    {"rwsem", "lookup_slow", "i_rwsem"},
+    {"rwsem", "open_last_lookups", "i_rwsem"},
+    {"rwsem", "do_truncate", "i_rwsem"},
+    {"rwsem", "iterate_dir", "i_rwsem"},
+    {"rwsem", "filename_create", "i_rwsem"},
+    {"mutex", "pipe_read", "pipe->mutex"},
+    {"mutex", "pipe_write", "pipe->mutex"},
+    {"mutex", "n_tty_read", "atomic_read_lock"},
+    {"mutex", "text_poke_set", "text_mutex"},
+    {"mutex", "arch_static_call_transform", "text_mutex"},
 };
 
 const char *lk_lock_class_guess(const struct lk_symtab *t, unsigned flags, const uint64_t *frames,
 				int n)
 {
-	/* contention_begin flags (include/trace/events/lock.h) */
-	int kind = (flags & 32)			  ? KIND_MUTEX
-		   : (flags & 1)		  ? KIND_SPIN
-		   : (flags & 6) && !(flags & 24) ? KIND_RWSEM
-						  : 0;
+	/* the kind from the flags, as perf types a contention */
+	const char *kind = lk_lock_kind(flags);
 	if (!kind)
 		return NULL;
 	int caller = 0;
@@ -409,7 +415,8 @@ const char *lk_lock_class_guess(const struct lk_symtab *t, unsigned flags, const
 		if (!s || s->marker || frames[i] - s->addr >= s->size)
 			continue;
 		for (size_t j = 0; j < sizeof(lock_classes) / sizeof(lock_classes[0]); j++)
-			if (lock_classes[j].kind == kind && !strcmp(lock_classes[j].func, s->name))
+			if (!strcmp(lock_classes[j].kind, kind) &&
+			    !strcmp(lock_classes[j].func, s->name))
 				return lock_classes[j].cls;
 	}
 	return NULL;

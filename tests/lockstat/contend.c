@@ -11,12 +11,16 @@
  * and waits for a reader's acknowledgement. Each byte is one contention
  * (the reader that got it comes back to a mutex another holds), without
  * needing two CPUs free at once: for the bench's per-event cost.
+ * With CONTEND_TIDS set, each thread first prints "tid N" (its thread id)
+ * on standard output: the live test checks --lock-owner's owners with it.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +34,13 @@ static void *worker(void *arg)
 {
 	(void)arg;
 	char c;
+	if (getenv("CONTEND_TIDS")) {
+		/* one write per line: the threads' lines do not interleave */
+		char line[32];
+		int len = snprintf(line, sizeof(line), "tid %ld\n", (long)syscall(SYS_gettid));
+		if (write(1, line, (size_t)len) != len)
+			return NULL;
+	}
 	while (pty >= 0 && read(pty, &c, 1) == 1 && c != 'q')
 		if (write(ack[1], "a", 1) != 1)
 			break;

@@ -12,6 +12,8 @@ testcmd_rc "a missing --replay file exits 2" 2 "'$L' --replay='$T/nonexistent'"
 testcmd_rc "a bad option exits 1 (usage)" 1 "'$L' --bogus true"
 testcmd_rc "no command exits 1 (usage)" 1 "'$L'"
 testcmd_rc "a bad option value exits 2 (as Solaris)" 2 "'$L' -e 99 true"
+testcmd_rc "--lock-owner with --backend=ring is refused (exit 2)" 2 "'$L' -C --lock-owner --backend=ring true"
+testcmd_rc "--lock-owner with --replay is refused (exit 2)" 2 "'$L' --lock-owner --replay='$T/nonexistent'"
 awk 'BEGIN { for (i = 0; i < 100; i++) printf "not a lockstat record %d\n", i }' > "$T/junk.rec"
 testcmd_rc "a corrupt record file exits 2" 2 "'$L' --replay='$T/junk.rec'"
 par=$(cat /proc/sys/kernel/perf_event_paranoid 2>/dev/null || echo 2)

@@ -14,6 +14,7 @@ why=""
 if [ -n "$why" ]; then
 	for n in "profile event rate" "count column sums to the header" "last cuml is 100%" \
 		"callers are kallsyms symbols" "top function agrees with perf" \
+		"-kIW: BPF per-function shares within a point (+3 SE) of the rings' and perf record's" \
 		"unprivileged: the error names perf_event_paranoid, not kptr_restrict" \
 		"CAP_PERFMON and CAP_SYSLOG: the error names tracefs' mode, not a missing mount" \
 		"SIGINT: report printed, --record replays byte for byte" \
@@ -23,7 +24,9 @@ if [ -n "$why" ]; then
 		"BPF backend: mmap_lock waits equal the ring backend's and perf's pairing" \
 		"lock names: the ring backend's class guess agrees with BPF's check of current->mm" \
 		"callers and counts as perf lock contention's on the same data" \
-		"without CAP_BPF: the rings count, saying why; --backend=bpf fails naming the capability"; do
+		"without CAP_BPF: the rings count, saying why; --backend=bpf fails naming the capability" \
+		"--lock-owner: the tty mutex's owners are the generator's reader threads, counts as the ring backend's" \
+		"--lock-owner: perf lock contention --lock-owner names the same owners"; do
 		tap_skip "$n" "$why"
 	done
 	tap_done
@@ -75,6 +78,64 @@ if [ -z "$ours" ] || [ -n "$(comm -12 "$T/ours.addr" "$T/perf.addr")" ]; then
 	tap_ok "top function agrees with perf ($ours)"
 else
 	tap_fail "top function agrees with perf" "ours: $ours; perf top 5: $(tr '\n' ' ' < "$T/perf.top")"
+fi
+
+# Profiling counted in the kernel (the BPF backend's perf_event program)
+# against the rings and perf record, all three sampling cpu-clock at 997 Hz
+# on one kernel-heavy workload (dd from /dev/zero on every CPU for 8 s):
+# the three run side by side, each for 4 s from a second into the
+# workload, so every window lies in its steady state (nested, each window
+# would also hold the inner ones' start-up, several percent under ASan).
+# For the five kernel functions the BPF backend saw most, each share of all
+# samples (count / total) must agree with the rings' and with perf
+# report's within a point plus three binomial standard errors of the
+# difference (the samplers are independent; at ~8000 samples that is about
+# a point more). Functions are matched by kallsyms address (aliases).
+n="-kIW: BPF per-function shares within a point (+3 SE) of the rings' and perf record's"
+if ! "$L" -kIW --backend=bpf -o /dev/null /bin/true 2>"$T/bprof.err"; then
+	tap_skip "$n" "BPF profiling cannot load here: $(head -3 "$T/bprof.err" | tr '\n' ' ')"
+else
+	dds=""
+	i=0
+	while [ $i -lt "$ncpu" ]; do
+		timeout 8 dd if=/dev/zero of=/dev/null bs=64k 2>/dev/null &
+		dds="$dds $!"
+		i=$((i + 1))
+	done
+	sleep 1
+	perf record -q -a -e cpu-clock -F 997 -o "$T/p3.data" -- sleep 4 >/dev/null 2>&1 &
+	p1=$!
+	"$L" -kIW -i 997 --backend=ring -o "$T/pr.out" -- sleep 4 >/dev/null 2>&1 &
+	p2=$!
+	"$L" -kIW -i 997 --backend=bpf -o "$T/pb.out" -- sleep 4 >/dev/null 2>&1
+	wait $p1 $p2 $dds
+	# shares FILE: "address percent total" per kernel function of a -kIW report
+	shares() {
+		tot=$(awk '/^Profiling interrupt:/ {print $3}' "$1")
+		awk '/^-+$/ {n++; next} n == 1 && NF >= 7 && $7 != "(usermode)" {print $7, $1}' "$1" |
+			awk -v tot="$tot" 'NR == FNR {c[$1] = $2; next} ($3 in c) && !($1 in seen) {
+				seen[$1] = 1; printf "%s %.3f %d %s\n", $1, 100 * c[$3] / tot, tot, $3}' - /proc/kallsyms
+	}
+	shares "$T/pb.out" | sort -k2,2 -g -r | head -5 > "$T/sb"
+	shares "$T/pr.out" > "$T/sr"
+	ptot=$(perf report -i "$T/p3.data" --stdio --sort sym 2>/dev/null | awk '/^# Samples:/ {print $3; exit}')
+	perf report -i "$T/p3.data" --stdio --sort sym 2>/dev/null | awk '$2 == "[k]" {sub(/%/, "", $1); print $3, $1}' |
+		awk -v tot="$ptot" 'NR == FNR {c[$1] = $2; next} ($3 in c) && !($1 in seen) {
+			seen[$1] = 1; printf "%s %.3f %d\n", $1, c[$3], tot}' - /proc/kallsyms > "$T/sp"
+	# within A B: per function of A, B's share (0 if absent) within the bound
+	within() {
+		awk 'NR == FNR {p[$1] = $2; t = $3; next}
+			{ q = ($1 in p) ? p[$1] : 0; n1 = $3; n2 = t ? t : 1; x = ($2 + q) / 200
+			  se = sqrt(x * (1 - x) * (1 / n1 + 1 / n2)) * 100; d = $2 - q; if (d < 0) d = -d
+			  printf "%s%s %.2f/%.2f; ", d <= 1 + 3 * se ? "" : "MISMATCH ", $4, $2, q }' "$2" "$1"
+	}
+	d1=$(within "$T/sb" "$T/sr")
+	d2=$(within "$T/sb" "$T/sp")
+	if [ -s "$T/sb" ] && ! echo "$d1 $d2" | grep -q MISMATCH; then
+		tap_ok "$n (bpf/ring: $d1 bpf/perf: $d2)"
+	else
+		tap_fail "$n" "bpf/ring: ${d1:-none} bpf/perf: ${d2:-none}"
+	fi
 fi
 
 # Errors name the real cause. As nobody with the machine's
@@ -154,7 +215,9 @@ if ! [ -r /sys/kernel/tracing/events/lock/contention_begin/id ] &&
 		"BPF backend: mmap_lock waits equal the ring backend's and perf's pairing" \
 		"lock names: the ring backend's class guess agrees with BPF's check of current->mm" \
 		"callers and counts as perf lock contention's on the same data" \
-		"without CAP_BPF: the rings count, saying why; --backend=bpf fails naming the capability"; do
+		"without CAP_BPF: the rings count, saying why; --backend=bpf fails naming the capability" \
+		"--lock-owner: the tty mutex's owners are the generator's reader threads, counts as the ring backend's" \
+		"--lock-owner: perf lock contention --lock-owner names the same owners"; do
 		tap_skip "$n" "no tracefs"
 	done
 	tap_done
@@ -177,23 +240,63 @@ ln -s "$C" "$G"
 perf lock record -a -o "$T/l.data" -- perf lock record -o "$T/t.data" -- \
 	"$L" -C --linux-types -p --backend=ring -o "$T/cont.out" -- \
 	"$L" -C --linux-types -p -o "$T/bpf.out" -- "$G" 4 1000 >/dev/null 2>"$T/lock.err"
-awk '{c[$1]+=$2} END{for(k in c) print k, c[k]}' "$T/cont.out" | sort > "$T/ours"
-perf lock contention -i "$T/l.data" -E 1000000 2>&1 |
-	awk 'NF>=9 && $1 ~ /^[0-9]+$/ {t[$(NF-1)]+=$1} END{for(k in t) print k, t[k]}' | sort > "$T/perf"
-# lockstat --linux-types event numbers: 9 mutex, 10 spinlock, 13 rwsem:R, 14 rwsem:W
+# Totals per lock type. The expected totals come from perf's own samples
+# (l.data) paired here per (thread, lock) as pair.c pairs (a nested begin on
+# the same lock ignored, except a mutex going from spinning to sleeping,
+# which ends the spin wait and starts the block wait), each wait typed by
+# its begin's flags (as the tracepoint's format prints them) through perf
+# lock contention's type table (builtin-lock.c lock_type_table[]). Not from
+# perf lock contention's report, which this test once read (and failed once
+# under ASan, rwsem:R ours 32, perf 11): perf 6.1 finds the row of an end by
+# the end's own callchain, and where that differs from its begin's (1 to 3
+# ends in each of 3 ASan runs here) the wait is never closed and that
+# thread's later begins on the lock count as nested, so perf's counts fall
+# short; and it types each caller row by the first begin it saw for the row
+# (rows skip lock functions: an rwsem's wait_lock spin and the rwsem wait
+# from one call site would share one). perf's window spans both
+# lockstats' and other processes contend meanwhile, so each backend's count
+# per type must be at most perf's (+3% +3), and the generator's rwsem:W
+# waits must be there.
+perf script -i "$T/l.data" -F tid,event,trace 2>"$T/script.err" | awk '
+	BEGIN { n = split("=semaphore SPIN=spinlock SPIN|READ=rwlock:R SPIN|WRITE=rwlock:W " \
+		"READ=rwsem:R WRITE=rwsem:W RT=rt-mutex RT|READ=rwlock-rt:R RT|WRITE=rwlock-rt:W " \
+		"PERCPU|READ=pcpu-sem:R PERCPU|WRITE=pcpu-sem:W MUTEX=mutex SPIN|MUTEX=mutex", tt, " ")
+		for (i = 1; i <= n; i++) { split(tt[i], a, "="); type[a[1]] = a[2] } }
+	{ for (i = 1; i <= NF; i++) if ($i ~ /^lock:contention_(begin|end):$/) break
+	  if (i > NF) next
+	  k = $(i - 1) " " $(i + 1) }
+	$i == "lock:contention_begin:" {
+	  f = $(i + 2); sub(/^\(flags=/, "", f); sub(/\)$/, "", f)
+	  if (k in fl) { if (fl[k] == "SPIN|MUTEX" && f == "MUTEX") { c["mutex"]++; fl[k] = f } }
+	  else fl[k] = f
+	  next }
+	k in fl { c[(fl[k] in type) ? type[fl[k]] : "unknown"]++; delete fl[k] }
+	END { for (t in c) print t, c[t] }' | sort > "$T/perf"
+# ourtypes FILE: lockstat --linux-types -p counts per perf type name
+ourtypes() {
+	awk 'BEGIN { n = split("mutex mutex spinlock rwlock:R rwlock:W rwsem:R rwsem:W rt-mutex " \
+		"pcpu-sem:R pcpu-sem:W semaphore unknown", nm, " ")
+		for (i = 1; i <= n; i++) ev[i + 7] = nm[i] }
+		($1 in ev) { c[ev[$1]] += $2 } END { for (t in c) print t, c[t] }' "$1" | sort
+}
+ourtypes "$T/cont.out" > "$T/ours"
+ourtypes "$T/bpf.out" > "$T/oursb"
 ok=1
 detail=""
-for pair in "rwsem:W 14" "rwsem:R 13" "spinlock 10"; do
-	set -- $pair
-	p=$(awk -v k="$1" '$1==k {print $2}' "$T/perf")
-	o=$(awk -v k="$2" '$1==k {print $2}' "$T/ours")
-	p=${p:-0} o=${o:-0}
+for t in $(cat "$T/perf" "$T/ours" "$T/oursb" | awk '{print $1}' | sort -u); do
+	p=$(awk -v k="$t" '$1==k {print $2}' "$T/perf")
+	o=$(awk -v k="$t" '$1==k {print $2}' "$T/ours")
+	b=$(awk -v k="$t" '$1==k {print $2}' "$T/oursb")
+	p=${p:-0} o=${o:-0} b=${b:-0}
 	tol=$((p * 3 / 100 + 3))
-	detail="$detail $1: ours $o perf $p;"
-	[ "$o" -le $((p + tol)) ] || ok=0
+	detail="$detail $t: ring $o bpf $b perf $p;"
+	[ "$o" -le $((p + tol)) ] && [ "$b" -le $((p + tol)) ] || ok=0
 done
 wW=$(awk '$1=="rwsem:W" {print $2}' "$T/perf")
-if [ "$ok" = 1 ] && [ "${wW:-0}" -gt 0 ]; then
+if grep -qi 'lost' "$T/script.err"; then
+	tap_skip "contention totals per lock type within perf lock's" \
+		"perf lost samples in this run, so its counts are not an upper bound: $(grep -i lost "$T/script.err" | head -1)"
+elif [ "$ok" = 1 ] && [ "${wW:-0}" -gt 0 ]; then
 	tap_ok "contention totals per lock type within perf lock's ($detail)"
 else
 	tap_fail "contention totals per lock type within perf lock's" "$detail"
@@ -201,8 +304,10 @@ fi
 
 # Wait times, on the same run: perf's own samples paired here in awk per
 # (thread, lock) as perf lock does (nested begin on the same lock ignored,
-# orphan ends dropped), for the rwsems the generator contends (its
-# mmap_lock: only its threads take it, all inside lockstat's window). Count
+# orphan ends dropped), for the rwsems the generator alone contends (its
+# mmap_lock: only its threads take it, all inside lockstat's window; not a
+# file's i_mmap_rwsem, which other processes, outside lockstat's window but
+# inside perf's, contend too: a run once failed on libc's). Count
 # and total wait per (type, lock) must agree: counts exactly, totals within
 # 5% (each perf event stamps its own sample, so the same tracepoint hit
 # differs between perf's copy and ours, by microseconds, up to ~60 us seen
@@ -216,12 +321,12 @@ perf script -i "$T/l.data" -F comm,tid,time,event,trace --ns 2>/dev/null | awk -
 	  tid = $(i - 2); lock = $(i + 1); k = tid " " lock }
 	$i == "lock:contention_begin:" {
 	  f = $(i + 2); gsub(/[()]/, "", f); sub(/flags=/, "", f)
-	  if ($1 == gen && (f == "READ" || f == "WRITE")) mine[lock] = 1
+	  if (f == "READ" || f == "WRITE") { if ($1 == gen) mine[lock] = 1; else other[lock] = 1 }
 	  if (!(k in t0)) { t0[k] = t; fl[k] = f }
 	  next }
 	k in t0 { key = (fl[k] == "WRITE" ? 14 : fl[k] == "READ" ? 13 : "x") " " lock
 	  n[key]++; w[key] += t - t0[k]; delete t0[k] }
-	END { for (key in n) { split(key, a, " "); if (a[2] in mine && a[1] != "x")
+	END { for (key in n) { split(key, a, " "); if (a[2] in mine && !(a[2] in other) && a[1] != "x")
 	  printf "%s %d %d\n", key, n[key], w[key] } }' | sort > "$T/pairs"
 # ourpairs FILE: "event:lock count total_ns" per rwsem lock of lockstat -p
 ourpairs() {
@@ -315,6 +420,53 @@ else
 	else
 		tap_fail "$n" \
 			"perf: $(tr '\n' ';' < "$T/pc"); differ: $miss"
+	fi
+fi
+
+# --lock-owner (perf lock contention -o): the generator in pty mode, whose
+# reader threads hold the tty's atomic_read_lock (a mutex) while they wait
+# for input, so every contention on it has one of them as owner. Each
+# thread prints its tid first (CONTEND_TIDS): every owner lockstat names on
+# that lock must be one of them, named by the generator's comm, and the
+# counts per (type, lock) must equal those of the ring backend counting the
+# same run around it (the owner only splits rows).
+n="--lock-owner: the tty mutex's owners are the generator's reader threads, counts as the ring backend's"
+if [ "$bpf_ok" = 0 ]; then
+	tap_skip "$n" "BPF programs cannot load here (the owner is read in the kernel)"
+else
+	CONTEND_TIDS=1 "$L" -C --backend=ring --linux-types -p -o "$T/ownring.out" -- \
+		"$L" -C --lock-owner --linux-types -p -o "$T/own.out" -- "$G" 4 0 1000 pty \
+		> "$T/tids" 2>"$T/own.err"
+	rc=$?
+	lk=$(awk '$3 ~ /^atomic_read_lock@/ {print $3; exit}' "$T/own.out")
+	owners=$(awk -v lk="$lk" '$3 == lk && $4 !~ /^\(/ {print $4}' "$T/own.out" | sort -u)
+	bad=$(echo "$owners" | awk -v gen="lsgen$$" 'NR == FNR {t[$2] = 1; next}
+		$0 != "" {c = $0; sub(/\[.*/, "", c); id = $0; sub(/.*\[/, "", id); sub(/\]$/, "", id)
+		if (c != gen || !(id in t)) print}' "$T/tids" -)
+	percount() { awk -v lk="$lk" '$3 == lk {c[$1] += $2} END {for (e in c) print e, c[e]}' "$1" | sort; }
+	if [ $rc = 0 ] && [ -n "$lk" ] && [ -n "$owners" ] && [ -z "$bad" ] &&
+		[ "$(percount "$T/own.out")" = "$(percount "$T/ownring.out")" ]; then
+		tap_ok "$n ($(echo $owners); $(percount "$T/own.out" | tr '\n' ';'))"
+	else
+		tap_fail "$n" "rc $rc lock ${lk:-none}; owners: $(echo $owners); not the generator's threads ($(awk '{print $2}' "$T/tids" | tr '\n' ' ')): $bad; owner counts $(percount "$T/own.out" | tr '\n' ';') ring $(percount "$T/ownring.out" | tr '\n' ';'); $(head -3 "$T/own.err")"
+	fi
+fi
+# The peer: perf lock contention --lock-owner (perf 6.4 and later, with -b,
+# which needs a perf built with BUILD_BPF_SKEL=1). Where it runs: on one
+# run of the pty workload each, the owners perf names for the generator's
+# waits are its threads (comm lsgen...), as ours are above.
+n="--lock-owner: perf lock contention --lock-owner names the same owners"
+if ! perf lock contention -h 2>&1 | grep -q -- '--lock-owner'; then
+	tap_skip "$n" "this perf ($(perf version 2>&1)) has no 'perf lock contention --lock-owner' (perf 6.4 and later)"
+elif perf lock contention -h 2>&1 | grep -q 'not built-in because no BUILD_BPF_SKEL'; then
+	tap_skip "$n" "this perf has --lock-owner but not -b, which it requires (built without BUILD_BPF_SKEL=1)"
+else
+	perf lock contention -a -b -t --lock-owner -E 100 -- "$G" 4 0 1000 pty > "$T/perfown" 2>&1
+	pown=$(awk -v gen="lsgen$$" 'NF >= 6 && $1 ~ /^[0-9]+$/ && $NF == gen {print $NF}' "$T/perfown" | sort -u)
+	if [ "$pown" = "lsgen$$" ]; then
+		tap_ok "$n ($pown)"
+	else
+		tap_fail "$n" "perf: $(head -5 "$T/perfown" | tr '\n' ' ')"
 	fi
 fi
 

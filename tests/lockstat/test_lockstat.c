@@ -230,6 +230,45 @@ static void test_contention_map(void **state)
 	assert_string_equal(lk_event_info(lk_contention_event(WRITE, 1))->desc,
 			    "Linux rwsem:W block");
 	assert_string_equal(lk_event_info(40)->desc, "Unknown event (type 40)");
+	/* perf lock contention's type for every flags value, as its
+	 * lock_type_table[] (tools/perf/builtin-lock.c) lists them; a value
+	 * not in it (a MUTEX|READ no kernel passes, a future bit) is
+	 * "unknown", event 19, which blocks (Solaris 1). */
+	static const struct {
+		unsigned flags;
+		const char *perf;
+		int linux_ev, solaris_ev;
+	} perf_types[] = {
+	    {0, "semaphore", 18, 1},
+	    {SPIN, "spinlock", 10, 2},
+	    {SPIN | READ, "rwlock:R", 11, 2},
+	    {SPIN | WRITE, "rwlock:W", 12, 2},
+	    {READ, "rwsem:R", 13, 6},
+	    {WRITE, "rwsem:W", 14, 4},
+	    {RT, "rt-mutex", 15, 1},
+	    {RT | READ, "rwlock-rt:R", 15, 1},
+	    {RT | WRITE, "rwlock-rt:W", 15, 1},
+	    {PERCPU | READ, "pcpu-sem:R", 16, 6},
+	    {PERCPU | WRITE, "pcpu-sem:W", 17, 4},
+	    {MUTEX, "mutex", 9, 1},
+	    {MUTEX | SPIN, "mutex", 8, 0},
+	    {MUTEX | READ, "unknown", 19, 1},
+	    {64 | SPIN, "unknown", 19, 1},
+	};
+	for (size_t i = 0; i < sizeof(perf_types) / sizeof(perf_types[0]); i++) {
+		assert_string_equal(lk_linux_type_name(perf_types[i].flags), perf_types[i].perf);
+		assert_int_equal(lk_contention_event(perf_types[i].flags, 1),
+				 perf_types[i].linux_ev);
+		assert_int_equal(lk_contention_event(perf_types[i].flags, 0),
+				 perf_types[i].solaris_ev);
+		/* --linux-types -e N folds as the flags' own Solaris event */
+		assert_int_equal(lk_linux_event_solaris(perf_types[i].linux_ev),
+				 perf_types[i].solaris_ev);
+	}
+	assert_string_equal(lk_lock_kind(RT | READ), "rwlock-rt");
+	assert_string_equal(lk_lock_kind(MUTEX | SPIN), "mutex");
+	assert_null(lk_lock_kind(MUTEX | READ));
+	assert_string_equal(lk_event_info(19)->desc, "Linux unknown-type block");
 }
 
 /* The record set aggregates by key, keeps totals, and respects -n. */
@@ -481,6 +520,21 @@ static void test_lock_names(void **state)
 		assert_string_equal(lk_lockname_get(k.names, heap + 64 * i), "i_rwsem");
 	assert_string_equal(lk_lockname_get(k.names, heap), "mmap_lock");
 	assert_null(lk_lockname_get(k.names, heap + 8));
+	/* A lock known only by its kind: kind@address, a class given later
+	 * replaces it (not the other way round), and -c keeps it apart. */
+	uint64_t h2 = 0xffff888000100000ULL;
+	assert_int_equal(lk_lockname_set(k.names, h2, lk_lock_kind(4)), 0);
+	assert_string_equal(lk_sym_format(&k, h2, 0, b, sizeof(b)), "rwsem@0xffff888000100000");
+	assert_int_equal(lk_lockname_class_addr(k.names, h2), h2);
+	assert_int_equal(lk_lockname_set(k.names, h2, "mmap_lock"), 0);
+	assert_int_equal(lk_lockname_set(k.names, h2, lk_lock_kind(4)), 0);
+	assert_string_equal(lk_lockname_get(k.names, h2), "mmap_lock");
+	assert_int_equal(lk_lockname_class_addr(k.names, h2),
+			 lk_lockname_class_addr(k.names, heap));
+	/* --lock-owner: an owner's stand-in address prints as its name */
+	assert_int_equal(lk_lockname_set(k.names, LK_OWNER_ADDR(1234), "sh[1234]"), 0);
+	assert_string_equal(lk_sym_format(&k, LK_OWNER_ADDR(1234), 0, b, sizeof(b)), "sh[1234]");
+	assert_string_equal(lk_sym_format(&k, LK_OWNER_ADDR(77), 1, b, sizeof(b)), "[77]");
 	lk_symtab_free(&k);
 }
 
@@ -503,6 +557,15 @@ static void test_lock_class_guess(void **state)
 	assert_null(lk_lock_class_guess(&k, 4 | 16, fr, 3)); /* percpu-rwsem */
 	uint64_t far[] = {0x9110, 0x9410, 0x9410, 0x9410, 0x9310};
 	assert_null(lk_lock_class_guess(&k, 4, far, 5));
+	/* copy_process's rwlock (SPIN|WRITE) is tasklist_lock; a spinlock
+	 * (SPIN) there is another lock (the siglock it also takes). */
+	lk_symtab_free(&k);
+	pair_symtab(&k);
+	lk_symtab_add(&k, 0x9500, 0x100, "copy_process");
+	lk_symtab_finish(&k, 2);
+	uint64_t cp[] = {0x9210, 0x9510};
+	assert_string_equal(lk_lock_class_guess(&k, 1 | 4, cp, 2), "tasklist_lock");
+	assert_null(lk_lock_class_guess(&k, 1, cp, 2));
 	/* Pairing names the lock as it opens the wait. */
 	struct lk_pair p;
 	lk_pair_init(&p, &k, 1, 0, collect_ev, NULL);
@@ -512,6 +575,11 @@ static void test_lock_class_guess(void **state)
 	ngot = 0;
 	assert_int_equal(lk_pair_sample(&p, &b), 0);
 	assert_string_equal(lk_lockname_get(k.names, 0xffff888000002000ULL), "mmap_lock");
+	/* a lock no class fits is named by its kind: SPIN|READ, an rwlock */
+	b.lock = 0xffff888000003000ULL;
+	b.arg = 1 | 2;
+	assert_int_equal(lk_pair_sample(&p, &b), 0);
+	assert_string_equal(lk_lockname_get(k.names, 0xffff888000003000ULL), "rwlock");
 	lk_pair_free(&p);
 	lk_symtab_free(&k);
 }
