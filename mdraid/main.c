@@ -667,6 +667,11 @@ static int do_rebuild(int n, char **paths)
 int main(int argc, char **argv)
 {
 	ok_progname = "mdraid";
+	/* Test hook (mdraid(1), ENVIRONMENT): kernel files under this root; the
+	 * library reads it from io_sys, never from the environment. */
+	const char *sysroot = getenv("MDRAID_SYSROOT");
+	if (sysroot && *sysroot)
+		io_sys.sysroot = sysroot;
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(usage_main, argc < 2 ? stderr : stdout);
 		return argc < 2 ? OK_EXIT_USAGE : 0;
