@@ -38,11 +38,101 @@ static void set_progname(const char *name)
 	ok_progname = prog;
 }
 
-int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, void *ctx)
+/* A table ends at the first entry with no name, no letter and no help (a
+ * heading has help only). */
+static size_t table_len(const struct cli_opt *opts)
 {
 	size_t n = 0;
-	while (spec->opts && (spec->opts[n].name || spec->opts[n].letter))
+	while (opts && (opts[n].name || opts[n].letter || opts[n].help))
 		n++;
+	return n;
+}
+
+/* "-c, --chunk=SIZE" as the option's head in --help. */
+static int opt_head(const struct cli_opt *o, char *buf, size_t size)
+{
+	const char *a = o->argname ? o->argname : "ARG";
+	int len;
+	if (o->name) {
+		len = snprintf(buf, size, "%c%c%c --%s%s%s%s", o->letter ? '-' : ' ',
+			       o->letter ? o->letter : ' ', o->letter ? ',' : ' ', o->name,
+			       o->arg == CLI_OPTARG ? "[="
+			       : o->arg == CLI_ARG  ? "="
+						    : "",
+			       o->arg == CLI_FLAG ? "" : a, o->arg == CLI_OPTARG ? "]" : "");
+	} else {
+		len = snprintf(buf, size, "-%c%s%s%s", o->letter,
+			       o->arg == CLI_OPTARG ? "["
+			       : o->arg == CLI_ARG  ? " "
+						    : "",
+			       o->arg == CLI_FLAG ? "" : a, o->arg == CLI_OPTARG ? "]" : "");
+	}
+	return len;
+}
+
+/* One "  head   help" entry; help lines after the first are indented to col. */
+static void print_entry(FILE *f, const char *head, const char *help, int col)
+{
+	int len = fprintf(f, "  %s", head);
+	const char *h = help ? help : "";
+	if (len + 2 > col && *h) {
+		fputc('\n', f);
+		len = 0;
+	}
+	for (int line = 0;; line++) {
+		size_t n = strcspn(h, "\n");
+		if (line > 0 || *h)
+			fprintf(f, "%*s%.*s", col - len, "", (int)n, h);
+		fputc('\n', f);
+		len = 0;
+		if (!h[n])
+			break;
+		h += n + 1;
+	}
+}
+
+void cli_print_help(const struct cli_spec *spec, FILE *f)
+{
+	size_t n = table_len(spec->opts);
+	char head[128];
+	int col = 0;
+	for (size_t i = 0; i < n; i++)
+		if (spec->opts[i].name || spec->opts[i].letter) {
+			int len = opt_head(&spec->opts[i], head, sizeof(head)) + 4;
+			if (len > col)
+				col = len;
+		}
+	/* Long heads (over 26 columns) take a line of their own rather than
+	 * pushing every description right. */
+	if (col < 18)
+		col = 18;
+	if (col > 26)
+		col = 26;
+	fputs(spec->help, f);
+	if (n && (spec->opts[0].name || spec->opts[0].letter))
+		fputc('\n', f);
+	for (size_t i = 0; i < n; i++) {
+		const struct cli_opt *o = &spec->opts[i];
+		if (!o->name && !o->letter) {
+			fprintf(f, "\n%s\n", o->help);
+			continue;
+		}
+		opt_head(o, head, sizeof(head));
+		print_entry(f, head, o->help, col);
+	}
+	if (!n)
+		fputc('\n', f);
+	print_entry(f, "    --help", "print this help and exit", col);
+	print_entry(f, "    --version", "print the version and exit", col);
+	if (spec->footer) {
+		fputc('\n', f);
+		fputs(spec->footer, f);
+	}
+}
+
+int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, void *ctx)
+{
+	size_t n = table_len(spec->opts);
 	struct option *lo = calloc(n + 3, sizeof(*lo));
 	char *so = calloc(3 * n + 4, 1);
 	if (!lo || !so)
@@ -54,6 +144,8 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, voi
 	so[ns++] = ':';
 	for (size_t i = 0; i < n; i++) {
 		const struct cli_opt *o = &spec->opts[i];
+		if (!o->name && !o->letter)
+			continue; /* a heading */
 		int has = o->arg == CLI_FLAG  ? no_argument
 			  : o->arg == CLI_ARG ? required_argument
 					      : optional_argument;
@@ -85,7 +177,7 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, voi
 			continue;
 		}
 		if (c == CLI_ID_HELP) {
-			fputs(spec->help, stdout);
+			cli_print_help(spec, stdout);
 			exit(OK_EXIT_OK);
 		}
 		if (c == CLI_ID_VERSION) {
@@ -108,7 +200,7 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, voi
 			o = &spec->opts[c - 0x10000];
 		else
 			for (size_t i = 0; i < n; i++)
-				if (spec->opts[i].letter == c)
+				if (spec->opts[i].letter && spec->opts[i].letter == c)
 					o = &spec->opts[i];
 		if (!o)
 			cli_usage_error(spec, "internal: unknown option %d", c);

@@ -1,19 +1,28 @@
 /*
  * cli.h: option parsing declared once per tool, as toybox's NEWTOY line does.
  *
- * A tool declares one table of struct cli_opt and one help text; cli_parse()
- * walks argv with getopt_long, answers --help (prints the help text, exit 0)
- * and --version ("tool (opskit) 0.1.0", exit 0) itself, reports unknown
+ * A tool (or each verb of one) declares one table of struct cli_opt, each
+ * entry with its help line, and a usage text; cli_parse() walks argv with
+ * getopt_long, answers --help (the usage text, then the option list made
+ * from the table, then the footer; exit 0) and --version ("tool (opskit)
+ * 0.1.0", exit 0) itself, reports unknown
  * options and missing arguments as "tool: ..." plus "Try 'tool --help'." with
  * exit 2, and hands every other option to the tool's callback as (id, arg).
  *
  * Example:
  *   static const struct cli_opt opts[] = {
- *       { "chunk", 'c', CLI_ARG, 'c' },     --chunk=512K, -c 512K
- *       { "force", 'f', CLI_FLAG, 'f' },
- *       { "assume-clean", 0, CLI_FLAG, OPT_ASSUME_CLEAN },
+ *       { "chunk", 'c', CLI_ARG, 'c', "SIZE", "chunk size (default 512K)" },
+ *       { "force", 'f', CLI_FLAG, 'f', NULL, "overwrite members" },
+ *       { NULL, 0, 0, 0, NULL, "Rarely needed:" },      a heading line
+ *       { "assume-clean", 0, CLI_FLAG, OPT_ASSUME_CLEAN, NULL,
+ *         "do not compute parity\n(the data is already consistent)" },
  *       { 0 } };
- *   static const struct cli_spec spec = { "mdraid create", help, opts, 0 };
+ *   static const struct cli_spec spec = { "mdraid create", usage, opts, 0 };
+ * --help prints usage, a blank line, then one entry per line:
+ *     -c, --chunk=SIZE      chunk size (default 512K)
+ * (a '\n' in a help string continues it on the next line, indented), then
+ * --help and --version, then the footer. Every option appears there: an
+ * option without a help string fails tests/lint/cli-help.py.
  *   int first = cli_parse(&spec, argc, argv, on_opt, &ctx);
  *   argv[first..argc-1] are the operands.
  * The callback returns 0, or a negative value after it has printed nothing:
@@ -25,6 +34,7 @@
 #define OPSKIT_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 enum cli_arg {
 	CLI_FLAG,   /* no argument */
@@ -33,10 +43,12 @@ enum cli_arg {
 };
 
 struct cli_opt {
-	const char *name; /* long name without "--", or NULL */
-	int letter;	  /* short option letter, or 0 */
-	enum cli_arg arg; /* argument kind */
-	int id;		  /* handed to the callback; use the letter, or values >= 256 */
+	const char *name;    /* long name without "--", or NULL */
+	int letter;	     /* short option letter, or 0 */
+	enum cli_arg arg;    /* argument kind */
+	int id;		     /* handed to the callback; use the letter, or values >= 256 */
+	const char *argname; /* the argument in --help ("N", "SIZE"); NULL: "ARG" */
+	const char *help;    /* its --help line(s); with no name and no letter: a heading */
 };
 
 enum cli_flags {
@@ -45,9 +57,10 @@ enum cli_flags {
 
 struct cli_spec {
 	const char *name;	    /* program name in messages ("mdraid create") */
-	const char *help;	    /* full --help text, printed as is */
+	const char *help;	    /* --help's usage and description, before the options */
 	const struct cli_opt *opts; /* ends with an all-zero entry */
 	unsigned flags;		    /* enum cli_flags */
+	const char *footer;	    /* --help's text after the options (exit status...), or NULL */
 };
 
 typedef int (*cli_fn)(void *ctx, int id, const char *arg);
@@ -55,6 +68,9 @@ typedef int (*cli_fn)(void *ctx, int id, const char *arg);
 /* Parse argv[1..]; returns the index of the first operand. Exits on --help,
  * --version and usage errors. Sets ok_progname to the spec's first word. */
 int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, void *ctx);
+
+/* Print the --help text (usage, the table's option list, footer) to f. */
+void cli_print_help(const struct cli_spec *spec, FILE *f);
 
 /* Print "name: message" and "Try 'name --help' for more information." and exit
  * with ok_exit_class(OK_CLASS_USAGE): 2, or the peer's code (err.h). */

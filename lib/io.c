@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const struct io_sys io_sys_default = {pread, pwrite, fsync, fdatasync};
-struct io_sys io_sys = {pread, pwrite, fsync, fdatasync};
+const struct io_sys io_sys_default = {pread, pwrite, fsync, fdatasync, NULL};
+struct io_sys io_sys = {pread, pwrite, fsync, fdatasync, NULL};
 
 ssize_t io_read_full(int fd, void *buf, size_t n)
 {

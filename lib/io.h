@@ -8,7 +8,7 @@
  * fdatasync go through io_sys, a table of function pointers (SQLite's
  * aSyscall[]): tests replace entries to record writes, tear them, return EIO
  * or simulate a crash at a chosen point. Production code never touches
- * io_sys.
+ * io_sys, but for sysroot, which a tool's main() may set from a test hook.
  */
 #ifndef OPSKIT_IO_H
 #define OPSKIT_IO_H
@@ -25,6 +25,10 @@ struct io_sys {
 	ssize_t (*pwrite)(int fd, const void *buf, size_t n, off_t off);
 	int (*fsync)(int fd);
 	int (*fdatasync)(int fd);
+	/* A directory read instead of / for the kernel's files (proc/mdstat,
+	 * sys/block...), so tests can show a fake running array or holder;
+	 * NULL or "" for the real ones. */
+	const char *sysroot;
 };
 
 /* The table used by io_pread_full, io_pwrite_full, io_fsync, io_fdatasync. */

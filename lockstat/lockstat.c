@@ -45,18 +45,28 @@ static const struct lk_event_info events[LK_MAX_EVENTS] = {
     [63] = {'E', "Lock", "Lockstat record failure", "(N/A)"},
 };
 
+/* The entry for an event number no Solaris event has: a constant table
+ * (no state filled in at run time), as "Unknown event (type N)". */
+#define U(n)                                                                                       \
+	{                                                                                          \
+		0, "Lock", "Unknown event (type " #n ")", "units"                                  \
+	}
+static const struct lk_event_info unknown[LK_MAX_EVENTS] = {
+    U(0),  U(1),  U(2),	 U(3),	U(4),  U(5),  U(6),  U(7),  U(8),  U(9),  U(10), U(11), U(12),
+    U(13), U(14), U(15), U(16), U(17), U(18), U(19), U(20), U(21), U(22), U(23), U(24), U(25),
+    U(26), U(27), U(28), U(29), U(30), U(31), U(32), U(33), U(34), U(35), U(36), U(37), U(38),
+    U(39), U(40), U(41), U(42), U(43), U(44), U(45), U(46), U(47), U(48), U(49), U(50), U(51),
+    U(52), U(53), U(54), U(55), U(56), U(57), U(58), U(59), U(60), U(61), U(62), U(63),
+};
+#undef U
+_Static_assert(LK_MAX_EVENTS == 64, "one U(n) above per event number");
+
 const struct lk_event_info *lk_event_info(int event)
 {
-	static struct lk_event_info unknown[LK_MAX_EVENTS];
-	static char descs[LK_MAX_EVENTS][32];
 	if (event < 0 || event >= LK_MAX_EVENTS)
 		event = LK_MAX_EVENTS - 1;
 	if (events[event].desc)
 		return &events[event];
-	if (!unknown[event].desc) {
-		snprintf(descs[event], sizeof(descs[event]), "Unknown event (type %d)", event);
-		unknown[event] = (struct lk_event_info){0, "Lock", descs[event], "units"};
-	}
 	return &unknown[event];
 }
 

@@ -3238,7 +3238,6 @@ static bool resolve(struct lex *L, struct ls_cfg *c)
 		snprintf(tag, sizeof tag, ".source.%s", c->src[i]->name);
 		c->src[i]->tag = ls_cfg_tag(c, tag);
 	}
-	ls_tmpl_set_tags((const char *const *)c->tags, c->n_tags);
 	/* catchall paths take every source, in config order among the others */
 	for (size_t s = 0; s < c->n_src; s++) {
 		struct ls_source *src = c->src[s];
@@ -3525,8 +3524,6 @@ void ls_cfg_free(struct ls_cfg *c)
 		path_free(c->all_paths[i]);
 	free(c->all_paths);
 	free(c->paths);
-	if (c->n_tags)
-		ls_tmpl_forget_tags((const char *const *)c->tags);
 	for (size_t i = 0; i < c->n_tags; i++)
 		free(c->tags[i]);
 	free(c->tags);

@@ -16,13 +16,12 @@
 #include "err.h"
 #include "io.h"
 
-static const char help[] =
-    "usage: logsift-ctl [-c SOCK] stats|reload|stop\n"
-    "\n"
-    "Talks to a running logsift through its control socket.\n"
-    "\n"
-    "  -c, --control=SOCK    the daemon's --control socket (default /run/logsift.ctl)\n"
-    "\n"
+static const char help[] = "usage: logsift-ctl [-c SOCK] stats|reload|stop\n"
+			   "\n"
+			   "Talks to a running logsift through its control socket.\n";
+
+/* After the option list. */
+static const char footer[] =
     "  stats    counters as syslog-ng-ctl stats prints them:\n"
     "           SourceName;SourceId;SourceInstance;State;Type;Number\n"
     "  reload   re-read the configuration (as SIGHUP)\n"
@@ -30,8 +29,12 @@ static const char help[] =
     "Exit (as syslog-ng-ctl): 0 ok, 1 usage error, the daemon answered FAIL or\n"
     "could not be reached.\n";
 
-static const struct cli_opt opts[] = {{"control", 'c', CLI_ARG, 'c'}, {0}};
-static const struct cli_spec spec = {"logsift-ctl", help, opts, 0};
+static const struct cli_opt opts[] = {
+    {"control", 'c', CLI_ARG, 'c', "SOCK",
+     "the daemon's --control socket (default /run/logsift.ctl)"},
+    {0},
+};
+static const struct cli_spec spec = {"logsift-ctl", help, opts, 0, footer};
 
 static int on_opt(void *ctx, int id, const char *arg)
 {

@@ -81,8 +81,12 @@ struct ls_msg {
 	int stamp_gmtoff, recv_gmtoff;	  /* seconds east of UTC */
 	struct sockaddr_storage saddr;	  /* sender (AF_UNIX/AF_UNSPEC = local) */
 	uint64_t tags;			  /* bit i = tag i of the config's tag table */
-	int seq;			  /* .SDATA.meta.sequenceId (0 = none) */
-	bool seq_cisco;			  /* sequenceId came from a Cisco "N: " prefix */
+	/* the routing config's tag table, for $TAGS: set by ls_route, valid
+	 * while the message is routed (templates are formatted then) */
+	const char *const *tag_names;
+	size_t n_tag_names;
+	int seq;	/* .SDATA.meta.sequenceId (0 = none) */
+	bool seq_cisco; /* sequenceId came from a Cisco "N: " prefix */
 	uint32_t cisco_seq_off, cisco_seq_len;
 	bool utf8;	   /* validated or BOM-marked UTF-8 */
 	bool parse_error;  /* this is syslog-ng's "Error processing log message" */
@@ -165,10 +169,6 @@ int ls_tmpl_ts_format(const char *word);
 /* As ls_tmpl_format, with destination options (NULL: 3.38's defaults). */
 void ls_tmpl_format_opts(const struct ls_tmpl *t, const struct ls_msg *m,
 			 const struct ls_tmpl_opts *o, struct ls_buf *out);
-/* Names of tag bits for $TAGS (the config loader sets its tag table). */
-void ls_tmpl_set_tags(const char *const *names, size_t n);
-/* Drop the table if it is names (its config is being freed). */
-void ls_tmpl_forget_tags(const char *const *names);
 /* True when the template is a plain literal (no macro). */
 bool ls_tmpl_is_literal(const struct ls_tmpl *t);
 /* The literal text before the template's first macro, and its length. */
@@ -232,6 +232,11 @@ struct ls_runtime {
 	struct ls_window *win; /* flow-control window of the message being routed, or NULL */
 	struct ls_buf pending_internal; /* NUL-ended internal() messages not yet routed */
 	bool in_internal;		/* routing an internal() message: queue nothing */
+	/* use-dns(yes): the last sender address looked up and its name (a
+	 * one-entry cache: loopback tests and single peers always hit it) */
+	struct sockaddr_storage dns_addr;
+	char dns_name[256];
+	bool dns_have;
 };
 
 void ls_runtime_init(struct ls_runtime *rt);

@@ -18,31 +18,10 @@ static const char help[] =
     "\n"
     "A syslog daemon that reads syslog-ng 3.x configuration, receives, filters\n"
     "and stores messages as syslog-ng 3.38 does, and prints the classic\n"
-    "(syslog-ng 3.2) per-node filter trace.\n"
-    "\n"
-    "  -f, --cfgfile=CONF    configuration file (default /etc/syslog-ng/syslog-ng.conf)\n"
-    "  -F, --foreground      stay in the foreground (logsift always does)\n"
-    "  -e, --stderr          trace and messages go to stderr (else stdout)\n"
-    "  -d, --debug           trace every message: Incoming log entry, filter rules\n"
-    "                        and nodes in the classic format\n"
-    "  -v, --verbose         accepted, as syslog-ng's -v\n"
-    "  -t, --trace-flag      same as -d (syslog-ng 3.38's trace switch)\n"
-    "      --trace=MODE      classic (as -d), explain (adds raw results, values,\n"
-    "                        locations and deliveries) or off\n"
-    "      --trace-match=EXPR  trace only messages that the filter EXPR selects,\n"
-    "                        e.g. --trace-match='program(\"sshd\")'\n"
-    "  -s, --syntax-only     check the configuration (references and filter loops\n"
-    "                        included) and exit\n"
-    "      --test            no sockets: read messages from stdin, one a line, as\n"
-    "                        if from the first source; print the trace and the\n"
-    "                        destinations each would reach, then the rules and\n"
-    "                        paths that never matched\n"
-    "      --stats           print counters on exit (SIGUSR1 prints them any time)\n"
-    "  -p, --pidfile=FILE    write the PID to FILE\n"
-    "  -c, --control=SOCK    control socket for logsift-ctl (stats, reload, stop)\n"
-    "      --no-caps, --persist-file=F  accepted for syslog-ng command lines,\n"
-    "                        ignored\n"
-    "\n"
+    "(syslog-ng 3.2) per-node filter trace.\n";
+
+/* After the option list. */
+static const char footer[] =
     "Signals: SIGTERM/SIGINT flush and exit, SIGHUP reloads the configuration\n"
     "(a bad one is reported and the old one kept), SIGUSR1 prints statistics.\n"
     "Exit: 0 ok, 1 configuration syntax error, 2 reference error or startup\n"
@@ -59,25 +38,35 @@ enum {
 };
 
 static const struct cli_opt opts[] = {
-    {"cfgfile", 'f', CLI_ARG, 'f'},
-    {"foreground", 'F', CLI_FLAG, 'F'},
-    {"stderr", 'e', CLI_FLAG, 'e'},
-    {"debug", 'd', CLI_FLAG, 'd'},
-    {"verbose", 'v', CLI_FLAG, 'v'},
-    {"trace-flag", 't', CLI_FLAG, 't'},
-    {"trace", 0, CLI_ARG, OPT_TRACE},
-    {"trace-match", 0, CLI_ARG, OPT_TRACE_MATCH},
-    {"syntax-only", 's', CLI_FLAG, OPT_SYNTAX},
-    {"test", 0, CLI_FLAG, OPT_TEST},
-    {"stats", 0, CLI_FLAG, OPT_STATS},
-    {"pidfile", 'p', CLI_ARG, 'p'},
-    {"no-caps", 0, CLI_FLAG, OPT_IGNORE},
-    {"persist-file", 'R', CLI_ARG, OPT_IGNORE_ARG},
-    {"control", 'c', CLI_ARG, 'c'},
+    {"cfgfile", 'f', CLI_ARG, 'f', "CONF",
+     "configuration file (default /etc/syslog-ng/syslog-ng.conf)"},
+    {"foreground", 'F', CLI_FLAG, 'F', NULL, "stay in the foreground (logsift always does)"},
+    {"stderr", 'e', CLI_FLAG, 'e', NULL, "trace and messages go to stderr (else stdout)"},
+    {"debug", 'd', CLI_FLAG, 'd', NULL,
+     "trace every message: Incoming log entry, filter rules\nand nodes in the classic format"},
+    {"verbose", 'v', CLI_FLAG, 'v', NULL, "accepted, as syslog-ng's -v"},
+    {"trace-flag", 't', CLI_FLAG, 't', NULL, "same as -d (syslog-ng 3.38's trace switch)"},
+    {"trace", 0, CLI_ARG, OPT_TRACE, "MODE",
+     "classic (as -d), explain (adds raw results, values,\nlocations and deliveries) or off"},
+    {"trace-match", 0, CLI_ARG, OPT_TRACE_MATCH, "EXPR",
+     "trace only messages that the filter EXPR selects,\ne.g. --trace-match='program(\"sshd\")'"},
+    {"syntax-only", 's', CLI_FLAG, OPT_SYNTAX, NULL,
+     "check the configuration (references and filter loops\nincluded) and exit"},
+    {"test", 0, CLI_FLAG, OPT_TEST, NULL,
+     "no sockets: read messages from stdin, one a line, as\nif from the first source; print "
+     "the trace and the\ndestinations each would reach, then the rules and\npaths that never "
+     "matched"},
+    {"stats", 0, CLI_FLAG, OPT_STATS, NULL,
+     "print counters on exit (SIGUSR1 prints them any time)"},
+    {"pidfile", 'p', CLI_ARG, 'p', "FILE", "write the PID to FILE"},
+    {"control", 'c', CLI_ARG, 'c', "SOCK", "control socket for logsift-ctl (stats, reload, stop)"},
+    {"no-caps", 0, CLI_FLAG, OPT_IGNORE, NULL, "accepted for syslog-ng command lines, ignored"},
+    {"persist-file", 'R', CLI_ARG, OPT_IGNORE_ARG, "F",
+     "accepted for syslog-ng command lines, ignored"},
     {0},
 };
 
-static const struct cli_spec spec = {"logsift", help, opts, 0};
+static const struct cli_spec spec = {"logsift", help, opts, 0, footer};
 
 struct ctx {
 	const char *cfg;

@@ -426,7 +426,7 @@ static bool parse_date(struct ls_msg *m, struct cur *c)
 	}
 	/* "Mmm dd yyyy hh:mm:ss": the year before the time */
 	int ymid = -1;
-	static unsigned char tmp[15];
+	unsigned char tmp[15]; /* the stamp with its mid-line year cut out */
 	if (left >= 20 && p[3] == ' ' && p[6] == ' ' && p[11] == ' ' && p[14] == ':' &&
 	    p[17] == ':' && digits(p + 7, 4) >= 0) {
 		ymid = digits(p + 7, 4);
@@ -1243,23 +1243,6 @@ static const struct {
     {"SEQNUM", M_SEQNUM},
 };
 
-static const char *const *tag_names; /* the loaded config's tag table */
-static size_t tag_count;
-
-void ls_tmpl_set_tags(const char *const *names, size_t n)
-{
-	tag_names = names;
-	tag_count = n;
-}
-
-void ls_tmpl_forget_tags(const char *const *names)
-{
-	if (tag_names == names) {
-		tag_names = NULL;
-		tag_count = 0;
-	}
-}
-
 struct tmpl_elem {
 	char *lit; /* literal text before the macro */
 	size_t lit_len;
@@ -1737,11 +1720,11 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 	case M_TAGS: {
 		/* set tags, comma separated, in registration order */
 		bool first = true;
-		for (size_t i = 0; i < tag_count && i < 64; i++)
+		for (size_t i = 0; i < m->n_tag_names && i < 64; i++)
 			if (m->tags & (1ull << i)) {
 				if (!first)
 					ls_buf_addc(out, ',');
-				ls_buf_add(out, tag_names[i], strlen(tag_names[i]));
+				ls_buf_add(out, m->tag_names[i], strlen(m->tag_names[i]));
 				first = false;
 			}
 		return;

@@ -57,10 +57,7 @@ static void resolve_host(struct ls_cfg *c, const struct ls_sdrv *d, const struct
 		return;
 	}
 	if (use_dns) {
-		/* one-entry cache: loopback tests and single peers hit it always */
-		static struct sockaddr_storage last;
-		static char last_name[256];
-		static bool have;
+		/* the one-entry cache in rt (dns-cache(no) turns it off) */
 		socklen_t len = m->saddr.ss_family == AF_INET ? sizeof(struct sockaddr_in)
 							      : sizeof(struct sockaddr_in6);
 		struct sockaddr_storage key = m->saddr;
@@ -68,16 +65,16 @@ static void resolve_host(struct ls_cfg *c, const struct ls_sdrv *d, const struct
 			((struct sockaddr_in *)&key)->sin_port = 0;
 		else
 			((struct sockaddr_in6 *)&key)->sin6_port = 0;
-		if (!(have && c->o.dns_cache && !memcmp(&key, &last, len))) {
+		if (!(rt->dns_have && c->o.dns_cache && !memcmp(&key, &rt->dns_addr, len))) {
 			char host[256];
 			if (getnameinfo((const struct sockaddr *)&key, len, host, sizeof host, NULL,
 					0, NI_NAMEREQD) != 0)
 				ls_addr_str(&m->saddr, host, sizeof host);
-			snprintf(last_name, sizeof last_name, "%s", host);
-			last = key;
-			have = true;
+			snprintf(rt->dns_name, sizeof rt->dns_name, "%s", host);
+			rt->dns_addr = key;
+			rt->dns_have = true;
 		}
-		snprintf(out, n, "%s", last_name);
+		snprintf(out, n, "%s", rt->dns_name);
 		if (!c->o.use_fqdn) {
 			char *dot = strchr(out, '.');
 			/* an IP address is not shortened */
@@ -364,6 +361,8 @@ void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct 
 	      struct ls_runtime *rt)
 {
 	struct rctx x = {c, m, t, rt, 0, false};
+	m->tag_names = (const char *const *)c->tags;
+	m->n_tag_names = c->n_tags;
 	src->received++;
 	mux(&x, src->paths, src->n_paths, NULL);
 	if (x.delivered)

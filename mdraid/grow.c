@@ -57,20 +57,10 @@ static const char grow_help[] =
     "started and was stopped in. A kill inside the first superblock round\n"
     "leaves members with different raid_disks, which mdadm refuses to assemble:\n"
     "only `mdraid grow --continue` (all members) finishes that (mdraid(1),\n"
-    "CRASH SAFETY).\n"
-    "\n"
-    "Options:\n"
-    "  -n, --raid-devices=N   members after the grow (more than now)\n"
-    "      --backup-file=F    save the critical section to F (created, O_EXCL);\n"
-    "                         with --continue: the backup to restore from\n"
-    "      --continue         resume an interrupted grow from the on-disk state\n"
-    "      --force            overwrite another array's superblock on a new member;\n"
-    "                         grow a degraded array (members named 'missing')\n"
-    "      --progress         report progress even when stderr is not a terminal\n"
-    "  -q, --quiet            no progress meter\n"
-    "      --mem=SIZE         buffer memory (default 64M)\n"
-    "  -h, --help             this text\n"
-    "\n"
+    "CRASH SAFETY).\n";
+
+/* After the option list. */
+static const char grow_footer[] =
     "Environment: MDADM_GROW_ALLOW_OLD=1 accepts a backup whose time does not\n"
     "match the superblocks (as mdadm).\n"
     "\n"
@@ -90,20 +80,29 @@ enum {
 };
 
 static const struct cli_opt grow_opts[] = {
-    {"raid-devices", 'n', CLI_ARG, 'n'},
-    {"backup-file", 0, CLI_ARG, OPT_BACKUP},
-    {"continue", 0, CLI_FLAG, OPT_CONTINUE},
-    {"force", 0, CLI_FLAG, OPT_FORCE},
-    {"progress", 0, CLI_FLAG, OPT_PROGRESS},
-    {"quiet", 'q', CLI_FLAG, 'q'},
-    {"mem", 0, CLI_ARG, OPT_MEM},
-    {"grow", 0, CLI_FLAG, OPT_GROW},		/* mdadm spelling: mdraid --grow ... */
-    {"stop-after", 0, CLI_ARG, OPT_STOP_AFTER}, /* tests: as SIGINT after N steps */
-    {"simulate-crash", 0, CLI_ARG, OPT_CRASH},	/* interop tests: critical|final|start:K|final:K */
+    {NULL, 0, 0, 0, NULL, "Options:"},
+    {"raid-devices", 'n', CLI_ARG, 'n', "N", "members after the grow (more than now)"},
+    {"backup-file", 0, CLI_ARG, OPT_BACKUP, "F",
+     "save the critical section to F (created, O_EXCL);\nwith --continue: the backup to "
+     "restore from"},
+    {"continue", 0, CLI_FLAG, OPT_CONTINUE, NULL,
+     "resume an interrupted grow from the on-disk state"},
+    {"force", 0, CLI_FLAG, OPT_FORCE, NULL,
+     "overwrite another array's superblock on a new member;\ngrow a degraded array (members "
+     "named 'missing')"},
+    {"progress", 0, CLI_FLAG, OPT_PROGRESS, NULL,
+     "report progress even when stderr is not a terminal"},
+    {"quiet", 'q', CLI_FLAG, 'q', NULL, "no progress meter"},
+    {"mem", 0, CLI_ARG, OPT_MEM, "SIZE", "buffer memory (default 64M)"},
+    {"grow", 0, CLI_FLAG, OPT_GROW, NULL, "mdadm's spelling: mdraid --grow ... is mdraid grow ..."},
+    {"stop-after", 0, CLI_ARG, OPT_STOP_AFTER, "N",
+     "stop as SIGINT would after N checkpoint steps (tests)"},
+    {"simulate-crash", 0, CLI_ARG, OPT_CRASH, "WHEN",
+     "stop dead, as a power cut, at critical|final|start:K|\nfinal:K (crash tests)"},
     {0},
 };
 
-static const struct cli_spec grow_spec = {"mdraid grow", grow_help, grow_opts, 0};
+static const struct cli_spec grow_spec = {"mdraid grow", grow_help, grow_opts, 0, grow_footer};
 
 struct grow_ctx {
 	struct reshape_opts o;

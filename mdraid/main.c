@@ -75,67 +75,96 @@ static const char help_create[] =
     "\n"
     "Create an md array on the members, in slot order, with mdadm 4.2's defaults.\n"
     "Unless --assume-clean, P/Q are written for every stripe before the array is\n"
-    "marked clean.\n"
-    "\n"
-    "  -l, --level=6|5            RAID level (default 6)\n"
-    "  -n, --raid-devices=N       number of members (4..64 for RAID6, 3..64 for RAID5)\n"
-    "  -c, --chunk=SIZE           chunk size, 4K..64M, power of two (default 512K;\n"
-    "                             a bare number is KiB)\n"
-    "      --layout=NAME          left-symmetric (default), right-symmetric,\n"
-    "                             left-asymmetric, right-asymmetric, parity-first,\n"
-    "                             parity-last, and for RAID6 the *-6 layouts\n"
-    "  -e, --metadata=1.0|1.1|1.2|0.90\n"
-    "                             superblock version (default 1.2; 0.90 is mdadm\n"
-    "                             2.x's: at the end, data from sector 0; --name=N\n"
-    "                             sets its preferred minor)\n"
-    "  -N, --name=NAME            array name (default 0, prefixed by the homehost)\n"
-    "      --homehost=HOST        homehost (default: this host; <none> for none)\n"
-    "  -b, --bitmap=internal|none write-intent bitmap (default: internal only for\n"
-    "                             members over 100 GiB)\n"
-    "  -x, --spare-devices=N      the last N members given are spares (v1.x)\n"
-    "  -z, --size=SIZE            space used on each member (a bare number is KiB;\n"
-    "                             rounded down to the chunk; default max: all the\n"
-    "                             smallest member has), as mdadm's --size\n"
-    "      --assume-clean         do not compute parity (the data is already consistent)\n"
-    "  -f, --force                overwrite members that hold md superblocks\n";
+    "marked clean.\n";
+
+static const struct cli_opt create_opts[] = {
+    {"level", 'l', CLI_ARG, OPT_LEVEL, "6|5", "RAID level (default 6)"},
+    {"raid-devices", 'n', CLI_ARG, OPT_DEVICES, "N",
+     "number of members (4..64 for RAID6, 3..64 for RAID5)"},
+    {"chunk", 'c', CLI_ARG, OPT_CHUNK, "SIZE",
+     "chunk size, 4K..64M, power of two (default 512K;\na bare number is KiB)"},
+    {"layout", 0, CLI_ARG, OPT_LAYOUT, "NAME",
+     "left-symmetric (default), right-symmetric,\nleft-asymmetric, right-asymmetric, "
+     "parity-first,\nparity-last, and for RAID6 the *-6 layouts"},
+    {"parity", 0, CLI_ARG, OPT_LAYOUT, "NAME", "the same as --layout (mdadm's other spelling)"},
+    {"metadata", 'e', CLI_ARG, OPT_METADATA, "1.0|1.1|1.2|0.90",
+     "superblock version (default 1.2; 0.90 is mdadm\n2.x's: at the end, data from sector 0; "
+     "--name=N\nsets its preferred minor)"},
+    {"name", 'N', CLI_ARG, OPT_NAME, "NAME", "array name (default 0, prefixed by the homehost)"},
+    {"homehost", 0, CLI_ARG, OPT_HOMEHOST, "HOST",
+     "homehost (default: this host; <none> for none)"},
+    {"bitmap", 'b', CLI_ARG, OPT_BITMAP, "internal|none",
+     "write-intent bitmap (default: internal only for\nmembers over 100 GiB)"},
+    {"spare-devices", 'x', CLI_ARG, OPT_SPARES, "N", "the last N members given are spares (v1.x)"},
+    {"size", 'z', CLI_ARG, OPT_SIZE, "SIZE",
+     "space used on each member (a bare number is KiB;\nrounded down to the chunk; default "
+     "max: all the\nsmallest member has), as mdadm's --size"},
+    {"assume-clean", 0, CLI_FLAG, OPT_ASSUME_CLEAN, NULL,
+     "do not compute parity (the data is already consistent)"},
+    {"force", 'f', CLI_FLAG, OPT_FORCE, NULL, "overwrite members that hold md superblocks"},
+    {0},
+};
 
 static const char help_examine[] =
     "Usage: mdraid examine [--brief] MEMBER...\n"
     "\n"
     "Print each member's md superblock exactly as mdadm --examine does, including\n"
-    "a bad checksum ('Checksum : X - expected Y').\n"
-    "\n"
-    "  -s, --brief        print ARRAY lines for mdadm.conf\n"
-    "      --homehost=H   homehost for '(local to host H)' (default: this host)\n";
+    "a bad checksum ('Checksum : X - expected Y').\n";
+
+static const struct cli_opt examine_opts[] = {
+    {"brief", 's', CLI_FLAG, OPT_BRIEF, NULL, "print ARRAY lines for mdadm.conf"},
+    {"homehost", 0, CLI_ARG, OPT_HOMEHOST, "H",
+     "homehost for '(local to host H)' (default: this host)"},
+    {0},
+};
 
 static const char help_detail[] =
     "Usage: mdraid detail [--brief] MEMBER...\n"
     "\n"
     "Assemble the members as the kernel would and print the array as\n"
-    "mdadm --detail does (state, device counts, rebuild/reshape status, slots).\n"
-    "\n"
-    "  -s, --brief        print one ARRAY line for mdadm.conf\n"
-    "      --homehost=H   homehost for '(local to host H)' (default: this host)\n";
+    "mdadm --detail does (state, device counts, rebuild/reshape status, slots).\n";
+
+static const struct cli_opt detail_opts[] = {
+    {"brief", 's', CLI_FLAG, OPT_BRIEF, NULL, "print one ARRAY line for mdadm.conf"},
+    {"homehost", 0, CLI_ARG, OPT_HOMEHOST, "H",
+     "homehost for '(local to host H)' (default: this host)"},
+    {"no-direct", 0, CLI_FLAG, OPT_NO_DIRECT, NULL,
+     "open the members without O_DIRECT (through the page cache)"},
+    {0},
+};
 
 static const char help_read[] =
     "Usage: mdraid read [--offset=B] [--length=B] MEMBER...\n"
     "\n"
     "Write the array's content to stdout. Missing or unreadable members (up to\n"
-    "two for RAID6, one for RAID5) are reconstructed.\n"
-    "\n"
-    "  --offset=B     start at byte B of the array (default 0; K/M/G suffixes)\n"
-    "  --length=B     read B bytes (default: to the end)\n"
-    "  -f, --force    use members that seem held by the kernel (read only)\n";
+    "two for RAID6, one for RAID5) are reconstructed.\n";
+
+static const struct cli_opt read_opts[] = {
+    {"offset", 0, CLI_ARG, OPT_OFFSET, "B",
+     "start at byte B of the array (default 0; K/M/G suffixes)"},
+    {"length", 0, CLI_ARG, OPT_LENGTH, "B", "read B bytes (default: to the end)"},
+    {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
+     "use members that seem held by the kernel (read only)"},
+    {"no-direct", 0, CLI_FLAG, OPT_NO_DIRECT, NULL,
+     "open the members without O_DIRECT (through the page cache)"},
+    {0},
+};
 
 static const char help_write[] =
     "Usage: mdraid write --offset=B MEMBER... < DATA\n"
     "\n"
     "Write stdin into the array at byte offset B, updating P and Q. The array is\n"
     "marked active and the write-intent bitmap set before any data is touched, and\n"
-    "marked clean at the end, so an interrupted write is resynced by the kernel.\n"
-    "\n"
-    "  --offset=B     array byte offset (K/M/G suffixes)\n"
-    "  -f, --force    write to a dirty degraded array, or with bad members\n";
+    "marked clean at the end, so an interrupted write is resynced by the kernel.\n";
+
+static const struct cli_opt write_opts[] = {
+    {"offset", 0, CLI_ARG, OPT_OFFSET, "B", "array byte offset (K/M/G suffixes)"},
+    {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
+     "write to a dirty degraded array, or with bad members"},
+    {"no-direct", 0, CLI_FLAG, OPT_NO_DIRECT, NULL,
+     "open the members without O_DIRECT (through the page cache)"},
+    {0},
+};
 
 static const char help_check[] =
     "Usage: mdraid check|repair MEMBER...\n"
@@ -145,42 +174,31 @@ static const char help_check[] =
     "Blocks that fail to read are rebuilt from P/Q, rewritten in place and read\n"
     "back (recorded in the member's bad-block log if they still fail), and counted\n"
     "in a 'read_errors' line. check exits 1 if there were mismatches or read\n"
-    "errors; repair exits 1 if some read errors were not corrected.\n"
-    "\n"
-    "  -f, --force    repair a dirty degraded array\n";
+    "errors; repair exits 1 if some read errors were not corrected.\n";
+
+static const struct cli_opt check_opts[] = {
+    {"force", 'f', CLI_FLAG, OPT_FORCE, NULL, "repair a dirty degraded array"},
+    {"no-direct", 0, CLI_FLAG, OPT_NO_DIRECT, NULL,
+     "open the members without O_DIRECT (through the page cache)"},
+    {0},
+};
 
 static const char help_rebuild[] =
     "Usage: mdraid rebuild --slot=K NEW MEMBER...\n"
     "\n"
     "Rebuild the missing member of slot K onto NEW (a disk or file), checkpointing\n"
     "recovery_offset in NEW's superblock so that an interrupted rebuild resumes\n"
-    "where it stopped, by mdraid or by the kernel.\n"
-    "\n"
-    "  --slot=K         the slot to rebuild\n"
-    "  --stop-after=B   stop at a checkpoint once B bytes of the member are\n"
-    "                   rebuilt (leaves an interrupted rebuild, for tests)\n"
-    "  -f, --force      overwrite a NEW that holds another array's superblock\n";
+    "where it stopped, by mdraid or by the kernel.\n";
 
-static const struct cli_opt opts[] = {
-    {"level", 'l', CLI_ARG, OPT_LEVEL},
-    {"raid-devices", 'n', CLI_ARG, OPT_DEVICES},
-    {"spare-devices", 'x', CLI_ARG, OPT_SPARES},
-    {"chunk", 'c', CLI_ARG, OPT_CHUNK},
-    {"layout", 0, CLI_ARG, OPT_LAYOUT},
-    {"parity", 0, CLI_ARG, OPT_LAYOUT},
-    {"metadata", 'e', CLI_ARG, OPT_METADATA},
-    {"name", 'N', CLI_ARG, OPT_NAME},
-    {"homehost", 0, CLI_ARG, OPT_HOMEHOST},
-    {"bitmap", 'b', CLI_ARG, OPT_BITMAP},
-    {"size", 'z', CLI_ARG, OPT_SIZE},
-    {"assume-clean", 0, CLI_FLAG, OPT_ASSUME_CLEAN},
-    {"force", 'f', CLI_FLAG, OPT_FORCE},
-    {"brief", 's', CLI_FLAG, OPT_BRIEF},
-    {"offset", 0, CLI_ARG, OPT_OFFSET},
-    {"length", 0, CLI_ARG, OPT_LENGTH},
-    {"slot", 0, CLI_ARG, OPT_SLOT},
-    {"no-direct", 0, CLI_FLAG, OPT_NO_DIRECT},
-    {"stop-after", 0, CLI_ARG, OPT_STOP_AFTER},
+static const struct cli_opt rebuild_opts[] = {
+    {"slot", 0, CLI_ARG, OPT_SLOT, "K", "the slot to rebuild"},
+    {"stop-after", 0, CLI_ARG, OPT_STOP_AFTER, "B",
+     "stop at a checkpoint once B bytes of the member are\nrebuilt (leaves an interrupted "
+     "rebuild, for tests)"},
+    {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
+     "overwrite a NEW that holds another array's superblock"},
+    {"no-direct", 0, CLI_FLAG, OPT_NO_DIRECT, NULL,
+     "open the members without O_DIRECT (through the page cache)"},
     {0},
 };
 
@@ -649,6 +667,11 @@ static int do_rebuild(int n, char **paths)
 int main(int argc, char **argv)
 {
 	ok_progname = "mdraid";
+	/* Test hook (mdraid(1), ENVIRONMENT): kernel files under this root; the
+	 * library reads it from io_sys, never from the environment. */
+	const char *sysroot = getenv("MDRAID_SYSROOT");
+	if (sysroot && *sysroot)
+		io_sys.sysroot = sysroot;
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs(usage_main, argc < 2 ? stderr : stdout);
 		return argc < 2 ? OK_EXIT_USAGE : 0;
@@ -659,13 +682,20 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "grow") || !strcmp(argv[1], "--grow"))
 		return grow_main(argc - 1, argv + 1, env_budget()); /* grow.c */
+	/* Each verb takes only the options of its own table: another verb's
+	 * option is a usage error (exit 2), not silently ignored. */
 	static const struct {
 		const char *verb, *name, *help;
+		const struct cli_opt *opts;
 	} verbs[] = {
-	    {"create", "mdraid create", help_create}, {"examine", "mdraid examine", help_examine},
-	    {"detail", "mdraid detail", help_detail}, {"read", "mdraid read", help_read},
-	    {"write", "mdraid write", help_write},    {"check", "mdraid check", help_check},
-	    {"repair", "mdraid repair", help_check},  {"rebuild", "mdraid rebuild", help_rebuild},
+	    {"create", "mdraid create", help_create, create_opts},
+	    {"examine", "mdraid examine", help_examine, examine_opts},
+	    {"detail", "mdraid detail", help_detail, detail_opts},
+	    {"read", "mdraid read", help_read, read_opts},
+	    {"write", "mdraid write", help_write, write_opts},
+	    {"check", "mdraid check", help_check, check_opts},
+	    {"repair", "mdraid repair", help_check, check_opts},
+	    {"rebuild", "mdraid rebuild", help_rebuild, rebuild_opts},
 	};
 	int v = -1;
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
@@ -675,7 +705,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mdraid: unknown command '%s'\n%s", argv[1], usage_main);
 		return OK_EXIT_USAGE;
 	}
-	struct cli_spec spec = {verbs[v].name, verbs[v].help, opts, 0};
+	struct cli_spec spec = {verbs[v].name, verbs[v].help, verbs[v].opts, 0, NULL};
 	TT.co.level = 6;
 	TT.co.chunk_kib = 512;
 	TT.co.minor = 2;

@@ -454,8 +454,9 @@ void md_detail_print(FILE *out, const struct md_array *a, bool brief, const char
 
 /* Safety: 0 if path may be used; -EBUSY with e naming the holder (md array
  * in /proc/mdstat, /sys holders, a loop device backed by it). For tests,
- * the environment variable MDRAID_SYSROOT names a directory read instead of
- * / for proc/mdstat, sys/dev/block and sys/block. */
+ * io_sys.sysroot (lib/io.h) names a directory read instead of / for
+ * proc/mdstat, sys/dev/block and sys/block; the mdraid command sets it from
+ * the environment variable MDRAID_SYSROOT. */
 int md_safety_check(const char *path, int fd, struct ok_err *e);
 
 #endif

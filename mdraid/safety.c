@@ -6,11 +6,12 @@
  * updates would undo ours. O_EXCL (array.c) catches most block devices;
  * this catches the rest and names the holder.
  *
- * MDRAID_SYSROOT (tests only, documented in mdraid.h and the man page):
- * a directory read instead of / for proc/mdstat, sys/dev/block and
- * sys/block, so the tests can show a fake running array or holder on a
- * host without the md driver.
+ * io_sys.sysroot (lib/io.h; main.c sets it from MDRAID_SYSROOT, a test
+ * hook documented in the man page): a directory read instead of / for
+ * proc/mdstat, sys/dev/block and sys/block, so the tests can show a fake
+ * running array or holder on a host without the md driver.
  */
+#include "io.h"
 #include "mdraid_int.h"
 
 #include <dirent.h>
@@ -22,11 +23,11 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-/* The path of the kernel file rel ("/proc/mdstat") under MDRAID_SYSROOT. */
+/* The path of the kernel file rel ("/proc/mdstat") under io_sys.sysroot. */
 static void sys_path(char *out, size_t n, const char *rel)
 {
-	const char *root = getenv("MDRAID_SYSROOT");
-	snprintf(out, n, "%s%s", root && *root ? root : "", rel);
+	const char *root = io_sys.sysroot;
+	snprintf(out, n, "%s%s", root ? root : "", rel);
 }
 
 /* Is kernel device name dev listed as a member in /proc/mdstat? Returns the

@@ -17,7 +17,8 @@
 #include "super0.h"
 
 #include <errno.h>
-#include <ftw.h>
+#include <dirent.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -424,60 +425,87 @@ static void print_r10(FILE *out, uint32_t layout)
 }
 
 /* map_dev(): the shortest /dev name of a block device number (a /dev/md/
- * name preferred), found by walking /dev as mdadm does. */
+ * name preferred), found by walking /dev as mdadm does. The list lives for
+ * one md_sb0_examine_print call (walked at its first use), not the process. */
 struct devname {
 	unsigned maj, min;
 	char *name;
 };
-static struct devname *g_devs;
-static size_t g_ndevs, g_cap;
-static bool g_devs_ready;
+struct devnames {
+	struct devname *v;
+	size_t n, cap;
+	bool ready;
+};
 
-static int add_dev(const char *name, const struct stat *stb, int flag, struct FTW *s)
+/* Add path (a block device, or a symlink to one) to the list. */
+static void add_dev(struct devnames *dl, const char *path, const struct stat *lst)
 {
-	(void)flag;
-	(void)s;
 	struct stat st;
-	if (S_ISLNK(stb->st_mode)) {
-		if (stat(name, &st) != 0)
-			return 0;
+	const struct stat *stb = lst;
+	if (S_ISLNK(lst->st_mode)) {
+		if (stat(path, &st) != 0)
+			return;
 		stb = &st;
 	}
 	if (!S_ISBLK(stb->st_mode))
-		return 0;
-	if (g_ndevs == g_cap) {
-		size_t cap = g_cap ? 2 * g_cap : 64;
-		struct devname *d = realloc(g_devs, cap * sizeof(*d));
+		return;
+	if (dl->n == dl->cap) {
+		size_t cap = dl->cap ? 2 * dl->cap : 64;
+		struct devname *d = realloc(dl->v, cap * sizeof(*d));
 		if (!d)
-			return 0;
-		g_devs = d;
-		g_cap = cap;
+			return;
+		dl->v = d;
+		dl->cap = cap;
 	}
-	char *n = strdup(name);
+	char *n = strdup(path);
 	if (!n)
-		return 0;
+		return;
 	if (strncmp(n, "/dev/./", 7) == 0)
 		memmove(n + 4, n + 6, strlen(n + 6) + 1);
-	g_devs[g_ndevs++] = (struct devname){major(stb->st_rdev), minor(stb->st_rdev), n};
-	return 0;
+	dl->v[dl->n++] = (struct devname){major(stb->st_rdev), minor(stb->st_rdev), n};
 }
 
-static const char *map_dev(unsigned maj, unsigned min)
+/* nftw(dir, ..., FTW_PHYS) order, with the list passed down: each entry in
+ * readdir order, a directory (not a symlink to one) before its contents,
+ * at most depth levels. */
+static void walk_dev(struct devnames *dl, const char *dir, int depth)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		char path[PATH_MAX];
+		struct stat st;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+			sizeof(path) ||
+		    lstat(path, &st) != 0)
+			continue;
+		add_dev(dl, path, &st);
+		if (S_ISDIR(st.st_mode) && depth > 1)
+			walk_dev(dl, path, depth - 1);
+	}
+	closedir(d);
+}
+
+static const char *map_dev(struct devnames *dl, unsigned maj, unsigned min)
 {
 	if (maj == 0 && min == 0)
 		return NULL;
-	if (!g_devs_ready) {
+	if (!dl->ready) {
 		struct stat st;
 		const char *dev = "/dev";
 		if (lstat(dev, &st) == 0 && S_ISLNK(st.st_mode))
 			dev = "/dev/.";
-		nftw(dev, add_dev, 10, FTW_PHYS);
-		g_devs_ready = true;
+		walk_dev(dl, dev, 10);
+		dl->ready = true;
 	}
 	const char *reg = NULL, *pref = NULL;
 	/* mdadm prepends to its list: walk ours from the end */
-	for (size_t k = g_ndevs; k-- > 0;) {
-		const struct devname *d = &g_devs[k];
+	for (size_t k = dl->n; k-- > 0;) {
+		const struct devname *d = &dl->v[k];
 		if (d->maj != maj || d->min != min)
 			continue;
 		if (strncmp(d->name, "/dev/md/", 8) == 0) {
@@ -488,6 +516,13 @@ static const char *map_dev(unsigned maj, unsigned min)
 		}
 	}
 	return pref ? pref : reg;
+}
+
+static void devnames_free(struct devnames *dl)
+{
+	for (size_t k = 0; k < dl->n; k++)
+		free(dl->v[k].name);
+	free(dl->v);
 }
 
 void md_sb0_uuid_str(char out[36], const struct md_sb *sb)
@@ -523,6 +558,7 @@ void md_sb0_examine_print(FILE *out, const char *path, const struct md_sb *sb_in
 	if (!raw)
 		return;
 	memcpy(raw, sb_in->raw, MD_SB_BLOCK);
+	struct devnames devs = {0};
 	/* load_super0 drops the bitmap bit when the bitmap super is not ours */
 	if ((w(raw, O_STATE) & 1u << MD_SB0_STATE_BITMAP) &&
 	    (!bm || bm->magic != MD_BITMAP_MAGIC || memcmp(bm->uuid, sb_in->set_uuid, 16) != 0))
@@ -690,13 +726,14 @@ void md_sb0_examine_print(FILE *out, const char *path, const struct md_sb *sb_in
 			fprintf(out, " failfast");
 		if (st == 0)
 			fprintf(out, " spare");
-		const char *dv = map_dev(w(raw, at + D_MAJOR), w(raw, at + D_MINOR));
+		const char *dv = map_dev(&devs, w(raw, at + D_MAJOR), w(raw, at + D_MINOR));
 		if (dv)
 			fprintf(out, "   %s", dv);
 		fprintf(out, "\n");
 		if (d == -1)
 			fprintf(out, "\n");
 	}
+	devnames_free(&devs);
 	free(raw);
 }
 

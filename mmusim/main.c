@@ -31,45 +31,10 @@ static const char help[] =
     "'E mprotect ADDR LEN' (PTE writes first, then one INVLPG per page, or one full\n"
     "flush past flush_ceiling pages, as Linux), 'E vm ID' (the host runs VM ID,\n"
     "0-15, from then on; each VM has its own processes and host table and shares\n"
-    "the TLBs and caches, told apart by VPID/ASID = ID when asids > 0).\n"
-    "\n"
-    "Input:\n"
-    "  --synth=KIND        built-in workload instead of TRACE: seq, random, chase,\n"
-    "                      multi, fork, mmap, ptupdate\n"
-    "  --refs=N            synthetic accesses (default 1000000)\n"
-    "  --ws=SIZE           synthetic working set per process (default 64M)\n"
-    "  --procs=N           processes for 'multi' (default 8)\n"
-    "  --quantum=N         accesses between switches/churn events (default per kind)\n"
-    "  --vms=N             run the workload in N VMs (1-16), each its own copy\n"
-    "  --vm-quantum=N      accesses between VM switches (default 100000)\n"
-    "  --seed=N            seed for workloads and frame allocators (default 1)\n"
-    "  --format=FMT        auto (default), lackey or bin\n"
-    "  --write-trace=FILE  convert the input to the binary format and exit\n"
-    "  --parse-only        read the input, count records, simulate nothing\n"
-    "\n"
-    "Modes and hardware:\n"
-    "  -m, --mode=LIST     native, shadow, nested, comma-separated (default all:\n"
-    "                      the same as --compare)\n"
-    "  --compare           simulate all three modes in one pass\n"
-    "  -p, --preset=NAME   barcelona (default), nehalem or modern\n"
-    "  -c, --config=FILE   'key = value' lines applied after the preset\n"
-    "  -s, --set=KEY=VAL   one config value, applied last (repeatable)\n"
-    "  --levels=N          guest radix levels, 4 or 5 (= --set levels=N)\n"
-    "  --host-levels=N     host (NPT/EPT) levels, 4 or 5\n"
-    "  --guest-page=SIZE   guest page size: 4K, 2M or 1G\n"
-    "  --host-page=SIZE    host page size: 4K, 2M or 1G\n"
-    "  --dump-config       print the effective configuration as a config file, exit\n"
-    "\n"
-    "Output:\n"
-    "  --csv               metric,mode... CSV instead of the table\n"
-    "  --json              one JSON object\n"
-    "  --heatmap           add the 2D-walk grid of nested mode: step numbers,\n"
-    "                      references per walk per cell, heat\n"
-    "  --svg=FILE          write an SVG bar chart of cycles per access per mode\n"
-    "  --explain=ADDR      print the first walk of ADDR's page in each mode as\n"
-    "                      numbered steps, one line per memory reference\n"
-    "  --log-walks         print every walk that way (large!)\n"
-    "\n"
+    "the TLBs and caches, told apart by VPID/ASID = ID when asids > 0).\n";
+
+/* After the option list. */
+static const char footer[] =
     "Config keys (see mmusim --dump-config for all, with their meaning): levels,\n"
     "host_levels, guest_page, host_page, l1d_entries, l1d_ways, l1i_entries,\n"
     "l2_entries, l2_ways, l2_2m_entries, pwc (none|pa|va|2d), pwc_entries,\n"
@@ -114,41 +79,56 @@ enum {
 };
 
 static const struct cli_opt opts[] = {
-    {"synth", 0, CLI_ARG, O_SYNTH},
-    {"refs", 0, CLI_ARG, O_REFS},
-    {"ws", 0, CLI_ARG, O_WS},
-    {"procs", 0, CLI_ARG, O_PROCS},
-    {"quantum", 0, CLI_ARG, O_QUANTUM},
-    {"seed", 0, CLI_ARG, O_SEED},
-    {"format", 0, CLI_ARG, O_FORMAT},
-    {"write-trace", 0, CLI_ARG, O_WRITE},
-    {"parse-only", 0, CLI_FLAG, O_PARSE},
-    {"mode", 'm', CLI_ARG, 'm'},
-    {"compare", 0, CLI_FLAG, O_COMPARE},
-    {"preset", 'p', CLI_ARG, 'p'},
-    {"config", 'c', CLI_ARG, 'c'},
-    {"set", 's', CLI_ARG, 's'},
-    {"levels", 0, CLI_ARG, O_LEVELS},
-    {"host-levels", 0, CLI_ARG, O_HLEVELS},
-    {"guest-page", 0, CLI_ARG, O_GPAGE},
-    {"host-page", 0, CLI_ARG, O_HPAGE},
-    {"dump-config", 0, CLI_FLAG, O_DUMP},
-    {"csv", 0, CLI_FLAG, O_CSV},
-    {"json", 0, CLI_FLAG, O_JSON},
-    {"heatmap", 0, CLI_FLAG, O_HEAT},
-    {"svg", 0, CLI_ARG, O_SVG},
-    {"explain", 0, CLI_ARG, O_EXPLAIN},
-    {"log-walks", 0, CLI_FLAG, O_LOGW},
-    {"warmup", 0, CLI_ARG, O_WARMUP},
-    {"interval", 0, CLI_ARG, O_INTERVAL},
-    {"warmup-unit", 0, CLI_ARG, O_WUNIT},
-    {"interval-out", 0, CLI_ARG, O_IOUT},
-    {"vms", 0, CLI_ARG, O_VMS},
-    {"vm-quantum", 0, CLI_ARG, O_VMQ},
+    {NULL, 0, 0, 0, NULL, "Input:"},
+    {"synth", 0, CLI_ARG, O_SYNTH, "KIND",
+     "built-in workload instead of TRACE: seq, random, chase,\nmulti, fork, mmap, ptupdate"},
+    {"refs", 0, CLI_ARG, O_REFS, "N", "synthetic accesses (default 1000000)"},
+    {"ws", 0, CLI_ARG, O_WS, "SIZE", "synthetic working set per process (default 64M)"},
+    {"procs", 0, CLI_ARG, O_PROCS, "N", "processes for 'multi' (default 8)"},
+    {"quantum", 0, CLI_ARG, O_QUANTUM, "N",
+     "accesses between switches/churn events (default per kind)"},
+    {"vms", 0, CLI_ARG, O_VMS, "N", "run the workload in N VMs (1-16), each its own copy"},
+    {"vm-quantum", 0, CLI_ARG, O_VMQ, "N", "accesses between VM switches (default 100000)"},
+    {"seed", 0, CLI_ARG, O_SEED, "N", "seed for workloads and frame allocators (default 1)"},
+    {"format", 0, CLI_ARG, O_FORMAT, "FMT", "auto (default), lackey or bin"},
+    {"write-trace", 0, CLI_ARG, O_WRITE, "FILE", "convert the input to the binary format and exit"},
+    {"parse-only", 0, CLI_FLAG, O_PARSE, NULL, "read the input, count records, simulate nothing"},
+    {"warmup", 0, CLI_ARG, O_WARMUP, "N",
+     "simulate the first N references without counting them\n(statistics restart, TLBs and "
+     "caches stay warm)"},
+    {"interval", 0, CLI_ARG, O_INTERVAL, "N",
+     "also print the statistics of every N references after\nthe warm-up (CSV rows, or JSON "
+     "lines with --json)"},
+    {"warmup-unit", 0, CLI_ARG, O_WUNIT, "refs|insns",
+     "count --warmup and --interval in references (default)\nor instruction-fetch records"},
+    {"interval-out", 0, CLI_ARG, O_IOUT, "FILE", "write the interval rows to FILE"},
+    {NULL, 0, 0, 0, NULL, "Modes and hardware:"},
+    {"mode", 'm', CLI_ARG, 'm', "LIST",
+     "native, shadow, nested, comma-separated (default all:\nthe same as --compare)"},
+    {"compare", 0, CLI_FLAG, O_COMPARE, NULL, "simulate all three modes in one pass"},
+    {"preset", 'p', CLI_ARG, 'p', "NAME", "barcelona (default), nehalem or modern"},
+    {"config", 'c', CLI_ARG, 'c', "FILE", "'key = value' lines applied after the preset"},
+    {"set", 's', CLI_ARG, 's', "KEY=VAL", "one config value, applied last (repeatable)"},
+    {"levels", 0, CLI_ARG, O_LEVELS, "N", "guest radix levels, 4 or 5 (= --set levels=N)"},
+    {"host-levels", 0, CLI_ARG, O_HLEVELS, "N", "host (NPT/EPT) levels, 4 or 5"},
+    {"guest-page", 0, CLI_ARG, O_GPAGE, "SIZE", "guest page size: 4K, 2M or 1G"},
+    {"host-page", 0, CLI_ARG, O_HPAGE, "SIZE", "host page size: 4K, 2M or 1G"},
+    {"dump-config", 0, CLI_FLAG, O_DUMP, NULL,
+     "print the effective configuration as a config file, exit"},
+    {NULL, 0, 0, 0, NULL, "Output:"},
+    {"csv", 0, CLI_FLAG, O_CSV, NULL, "metric,mode... CSV instead of the table"},
+    {"json", 0, CLI_FLAG, O_JSON, NULL, "one JSON object"},
+    {"heatmap", 0, CLI_FLAG, O_HEAT, NULL,
+     "add the 2D-walk grid of nested mode: step numbers,\nreferences per walk per cell, heat"},
+    {"svg", 0, CLI_ARG, O_SVG, "FILE", "write an SVG bar chart of cycles per access per mode"},
+    {"explain", 0, CLI_ARG, O_EXPLAIN, "ADDR",
+     "print the first walk of ADDR's page in each mode as\nnumbered steps, one line per memory "
+     "reference"},
+    {"log-walks", 0, CLI_FLAG, O_LOGW, NULL, "print every walk that way (large!)"},
     {0, 0, 0, 0},
 };
 
-static const struct cli_spec spec = {"mmusim", help, opts, 0};
+static const struct cli_spec spec = {"mmusim", help, opts, 0, footer};
 
 #define MM_BATCH 256 /* records per read: 6 KiB, still in L1 when simulated after a walk */
 #define MAX_SETS 64

@@ -27,73 +27,13 @@ static const char help[] =
     "\n"
     "Query .rpm package files without rpm, an rpm database or macros. Output is\n"
     "byte-identical to `rpm -qp ... --nosignature --nodigest` (rpm 4.18) for the\n"
-    "same options. FILE may be '-' for standard input.\n"
-    "\n"
-    "Query options (may be combined; query formats are printed in the order\n"
-    "given, then the file list):\n"
-    "  -q, --query            query (accepted for rpm compatibility)\n"
-    "  -p, --package          the operands are package files (always true)\n"
-    "      --scripts          install/erase scriptlets, incl. preuntrans/postuntrans\n"
-    "      --triggers         trigger scriptlets (also --triggerscripts)\n"
-    "      --filetriggers     file trigger scriptlets (also --filetriggerscripts)\n"
-    "  -l, --list             list files; with -v as `ls -l` does\n"
-    "  -c, --configfiles      list config files only (these four filters add up)\n"
-    "  -d, --docfiles         list documentation files only\n"
-    "  -L, --licensefiles     list license files only\n"
-    "  -A, --artifactfiles    list artifact files only\n"
-    "      --noghost, --noconfig, --noartifact   leave those files out of lists\n"
-    "  -s, --state            list files with their state; a package file has\n"
-    "                         none: \"(no state)\" as rpm prints\n"
-    "      --dump             list files with all their attributes\n"
-    "  -i, --info             package information, incl. the Signature line\n"
-    "  -R, --requires         dependencies: also -P/--provides, --conflicts,\n"
-    "      --obsoletes, --recommends, --suggests, --supplements, --enhances\n"
-    "                         (with -v: prefixed by the dependency type)\n"
-    "      --changelog        change log (--changes: with full time stamps)\n"
-    "      --qf FMT           rpm query format (also --queryformat): %{TAG},\n"
-    "                         %{TAG:fmt}, %-20{TAG}, [arrays], %{=TAG}, %{#TAG},\n"
-    "                         %|TAG?{present}:{absent}|; tags by name or number\n"
-    "      --json             every header tag as JSON (rpm >= 4.20 --json)\n"
-    "      --xml              every header tag as XML (rpm's [%{*:xml}\\n])\n"
-    "      --filecolor        file names with their colors; also --fileclass,\n"
-    "                         --fileprovide, --filerequire (classes, per-file\n"
-    "                         provides and requires)\n"
-    "      --last             the output sorted as rpm's alias pipes it (\"sort -r\n"
-    "                         -n | sed | awk\": by install time, NVRA padded)\n"
-    "      --dupes            names (name.arch) given more than once, as rpm's\n"
-    "                         \"sort | uniq -d\" pipe; sort collates by LC_COLLATE\n"
-    "  -v, --verbose          verbose lists and -K output\n"
-    "  -j, --jobs N           query N packages at a time in N worker threads\n"
-    "                         (1-64; default 1, no threads); output stays in\n"
-    "                         argument order, at most 32N packages' output held\n"
-    "      --nosignature, --nodigest   queries never verify; with -K as rpm's\n"
-    "\n"
-    "Other verbs:\n"
-    "  -K, --checksig         check digests (header SHA256 and SHA1, payload SHA256\n"
-    "                         and ALT, MD5) and signatures (RSA, DSA, EdDSA) as\n"
-    "                         rpm -K does; with -v one line per item\n"
-    "      --keyring PATH     with -K: the public keys, an ASCII-armored key file\n"
-    "                         or a directory of them (as /etc/pki/rpm-gpg), read\n"
-    "                         as `rpm --import` reads them; without it every\n"
-    "                         signature is NOKEY (rpm with an empty rpmdb)\n"
-    "      --nosignature      with -K: skip signatures; --nodigest: skip digests\n"
-    "      --extract          unpack the payload beneath DIR (default .); every\n"
-    "                         path is opened beneath DIR, names must be in the header\n"
-    "                         and each file is checked as it is written: its size\n"
-    "                         and digest against the header (a mismatching file is\n"
-    "                         removed: exit 1, naming it), then the payload digest;\n"
-    "                         modes and mtimes from the header, owners never changed\n"
-    "  -C, --directory DIR    target directory for --extract\n"
-    "      --safe             with --extract: no device nodes, no setuid/setgid bits\n"
-    "                         (for untrusted packages; not the default, so that a\n"
-    "                         tree is the same whoever extracts it)\n"
-    "      --cpio             write the payload as an uncompressed newc cpio archive\n"
-    "                         (refused for delta rpms and other non-cpio payloads)\n"
-    "\n"
-    "Exit status (as rpm): 0 success (also, as in rpm 4.18, after an error in a\n"
-    "--qf format: nothing is read); 1 a package failed (not a valid package,\n"
-    "unreadable, a BAD digest, a payload path refused for safety); 2 usage\n"
-    "error; 4 out of memory.\n";
+    "same options. FILE may be '-' for standard input.\n";
+
+/* After the option list. */
+static const char footer[] =
+    "Exit status (as rpm 4.18): 0 success (also after an error in a --qf\n"
+    "format: nothing is read); 1 usage error; N: N packages failed (not a valid\n"
+    "package, unreadable, a BAD digest, a payload path refused for safety).\n";
 
 enum {
 	OPT_SCRIPTS = 256,
@@ -131,60 +71,88 @@ enum {
 };
 
 static const struct cli_opt opts[] = {
-    {"query", 'q', CLI_FLAG, 'q'},
-    {"package", 'p', CLI_FLAG, 'p'},
-    {"scripts", 0, CLI_FLAG, OPT_SCRIPTS},
-    {"triggers", 0, CLI_FLAG, OPT_TRIGGERS},
-    {"triggerscripts", 0, CLI_FLAG, OPT_TRIGGERS},
-    {"filetriggers", 0, CLI_FLAG, OPT_FILETRIGGERS},
-    {"filetriggerscripts", 0, CLI_FLAG, OPT_FILETRIGGERS},
-    {"list", 'l', CLI_FLAG, 'l'},
-    {"configfiles", 'c', CLI_FLAG, 'c'},
-    {"docfiles", 'd', CLI_FLAG, 'd'},
-    {"licensefiles", 'L', CLI_FLAG, 'L'},
-    {"artifactfiles", 'A', CLI_FLAG, 'A'},
-    {"noghost", 0, CLI_FLAG, OPT_NOGHOST},
-    {"noconfig", 0, CLI_FLAG, OPT_NOCONFIG},
-    {"noartifact", 0, CLI_FLAG, OPT_NOARTIFACT},
-    {"state", 's', CLI_FLAG, 's'},
-    {"dump", 0, CLI_FLAG, OPT_DUMP},
-    {"info", 'i', CLI_FLAG, 'i'},
-    {"requires", 'R', CLI_FLAG, 'R'},
-    {"provides", 'P', CLI_FLAG, 'P'},
-    {"conflicts", 0, CLI_FLAG, OPT_CONFLICTS},
-    {"obsoletes", 0, CLI_FLAG, OPT_OBSOLETES},
-    {"recommends", 0, CLI_FLAG, OPT_RECOMMENDS},
-    {"suggests", 0, CLI_FLAG, OPT_SUGGESTS},
-    {"supplements", 0, CLI_FLAG, OPT_SUPPLEMENTS},
-    {"enhances", 0, CLI_FLAG, OPT_ENHANCES},
-    {"changelog", 0, CLI_FLAG, OPT_CHANGELOG},
-    {"changes", 0, CLI_FLAG, OPT_CHANGES},
-    {"filesbypkg", 0, CLI_FLAG, OPT_FILESBYPKG},
-    {"filecaps", 0, CLI_FLAG, OPT_FILECAPS},
-    {"xml", 0, CLI_FLAG, OPT_XML},
-    {"filecolor", 0, CLI_FLAG, OPT_FILECOLOR},
-    {"fileclass", 0, CLI_FLAG, OPT_FILECLASS},
-    {"fileprovide", 0, CLI_FLAG, OPT_FILEPROVIDE},
-    {"filerequire", 0, CLI_FLAG, OPT_FILEREQUIRE},
-    {"last", 0, CLI_FLAG, OPT_LAST},
-    {"dupes", 0, CLI_FLAG, OPT_DUPES},
-    {"qf", 0, CLI_ARG, OPT_QF},
-    {"queryformat", 0, CLI_ARG, OPT_QF},
-    {"json", 0, CLI_FLAG, OPT_JSON},
-    {"verbose", 'v', CLI_FLAG, 'v'},
-    {"nosignature", 0, CLI_FLAG, OPT_NOSIG},
-    {"nodigest", 0, CLI_FLAG, OPT_NODIGEST},
-    {"keyring", 0, CLI_ARG, OPT_KEYRING},
-    {"jobs", 'j', CLI_ARG, 'j'},
-    {"checksig", 'K', CLI_FLAG, 'K'},
-    {"extract", 0, CLI_FLAG, OPT_EXTRACT},
-    {"directory", 'C', CLI_ARG, 'C'},
-    {"cpio", 0, CLI_FLAG, OPT_CPIO},
-    {"safe", 0, CLI_FLAG, OPT_SAFE},
+    {NULL, 0, 0, 0, NULL,
+     "Query options (may be combined; query formats are printed in the order\n"
+     "given, then the file list):"},
+    {"query", 'q', CLI_FLAG, 'q', NULL, "query (accepted for rpm compatibility)"},
+    {"package", 'p', CLI_FLAG, 'p', NULL, "the operands are package files (always true)"},
+    {"scripts", 0, CLI_FLAG, OPT_SCRIPTS, NULL,
+     "install/erase scriptlets, incl. preuntrans/postuntrans"},
+    {"triggers", 0, CLI_FLAG, OPT_TRIGGERS, NULL, "trigger scriptlets"},
+    {"triggerscripts", 0, CLI_FLAG, OPT_TRIGGERS, NULL, "the same as --triggers"},
+    {"filetriggers", 0, CLI_FLAG, OPT_FILETRIGGERS, NULL, "file trigger scriptlets"},
+    {"filetriggerscripts", 0, CLI_FLAG, OPT_FILETRIGGERS, NULL, "the same as --filetriggers"},
+    {"list", 'l', CLI_FLAG, 'l', NULL, "list files; with -v as `ls -l` does"},
+    {"configfiles", 'c', CLI_FLAG, 'c', NULL, "list config files only (these four filters add up)"},
+    {"docfiles", 'd', CLI_FLAG, 'd', NULL, "list documentation files only"},
+    {"licensefiles", 'L', CLI_FLAG, 'L', NULL, "list license files only"},
+    {"artifactfiles", 'A', CLI_FLAG, 'A', NULL, "list artifact files only"},
+    {"noghost", 0, CLI_FLAG, OPT_NOGHOST, NULL, "leave ghost files out of lists"},
+    {"noconfig", 0, CLI_FLAG, OPT_NOCONFIG, NULL, "leave config files out of lists"},
+    {"noartifact", 0, CLI_FLAG, OPT_NOARTIFACT, NULL, "leave artifact files out of lists"},
+    {"state", 's', CLI_FLAG, 's', NULL,
+     "list files with their state; a package file has\nnone: \"(no state)\" as rpm prints"},
+    {"dump", 0, CLI_FLAG, OPT_DUMP, NULL, "list files with all their attributes"},
+    {"filesbypkg", 0, CLI_FLAG, OPT_FILESBYPKG, NULL, "list files, each after its package's name"},
+    {"filecaps", 0, CLI_FLAG, OPT_FILECAPS, NULL, "list files with their POSIX capabilities"},
+    {"info", 'i', CLI_FLAG, 'i', NULL, "package information, incl. the Signature line"},
+    {"requires", 'R', CLI_FLAG, 'R', NULL,
+     "dependencies (with -v: prefixed by the dependency\ntype); so do the five below"},
+    {"provides", 'P', CLI_FLAG, 'P', NULL, "provided capabilities"},
+    {"conflicts", 0, CLI_FLAG, OPT_CONFLICTS, NULL, "conflicts"},
+    {"obsoletes", 0, CLI_FLAG, OPT_OBSOLETES, NULL, "obsoleted packages"},
+    {"recommends", 0, CLI_FLAG, OPT_RECOMMENDS, NULL, "weak dependencies: recommends"},
+    {"suggests", 0, CLI_FLAG, OPT_SUGGESTS, NULL, "weak dependencies: suggests"},
+    {"supplements", 0, CLI_FLAG, OPT_SUPPLEMENTS, NULL, "weak dependencies: supplements"},
+    {"enhances", 0, CLI_FLAG, OPT_ENHANCES, NULL, "weak dependencies: enhances"},
+    {"changelog", 0, CLI_FLAG, OPT_CHANGELOG, NULL, "change log"},
+    {"changes", 0, CLI_FLAG, OPT_CHANGES, NULL, "change log with full time stamps"},
+    {"qf", 0, CLI_ARG, OPT_QF, "FMT",
+     "rpm query format: %{TAG}, %{TAG:fmt}, %-20{TAG},\n[arrays], %{=TAG}, %{#TAG},\n"
+     "%|TAG?{present}:{absent}|; tags by name or number"},
+    {"queryformat", 0, CLI_ARG, OPT_QF, "FMT", "the same as --qf"},
+    {"json", 0, CLI_FLAG, OPT_JSON, NULL, "every header tag as JSON (rpm >= 4.20 --json)"},
+    {"xml", 0, CLI_FLAG, OPT_XML, NULL, "every header tag as XML (rpm's [%{*:xml}\\n])"},
+    {"filecolor", 0, CLI_FLAG, OPT_FILECOLOR, NULL, "file names with their colors"},
+    {"fileclass", 0, CLI_FLAG, OPT_FILECLASS, NULL, "file names with their classes"},
+    {"fileprovide", 0, CLI_FLAG, OPT_FILEPROVIDE, NULL, "file names with their provides"},
+    {"filerequire", 0, CLI_FLAG, OPT_FILEREQUIRE, NULL, "file names with their requires"},
+    {"last", 0, CLI_FLAG, OPT_LAST, NULL,
+     "the output sorted as rpm's alias pipes it (\"sort -r\n-n | sed | awk\": by install "
+     "time, NVRA padded)"},
+    {"dupes", 0, CLI_FLAG, OPT_DUPES, NULL,
+     "names (name.arch) given more than once, as rpm's\n\"sort | uniq -d\" pipe; sort "
+     "collates by LC_COLLATE"},
+    {"verbose", 'v', CLI_FLAG, 'v', NULL, "verbose lists and -K output"},
+    {"jobs", 'j', CLI_ARG, 'j', "N",
+     "query N packages at a time in N worker threads\n(1-64; default 1, no threads); output "
+     "stays in\nargument order, at most 32N packages' output held"},
+    {"nosignature", 0, CLI_FLAG, OPT_NOSIG, NULL, "queries never verify; with -K: skip signatures"},
+    {"nodigest", 0, CLI_FLAG, OPT_NODIGEST, NULL, "queries never verify; with -K: skip digests"},
+    {NULL, 0, 0, 0, NULL, "Other verbs:"},
+    {"checksig", 'K', CLI_FLAG, 'K', NULL,
+     "check digests (header SHA256 and SHA1, payload SHA256\nand ALT, MD5) and signatures "
+     "(RSA, DSA, EdDSA) as\nrpm -K does; with -v one line per item"},
+    {"keyring", 0, CLI_ARG, OPT_KEYRING, "PATH",
+     "with -K: the public keys, an ASCII-armored key file\nor a directory of them (as "
+     "/etc/pki/rpm-gpg), read\nas `rpm --import` reads them; without it every\nsignature is "
+     "NOKEY (rpm with an empty rpmdb)"},
+    {"extract", 0, CLI_FLAG, OPT_EXTRACT, NULL,
+     "unpack the payload beneath DIR (default .); every\npath is opened beneath DIR, names "
+     "must be in the header\nand each file is checked as it is written: its size\nand "
+     "digest against the header (a mismatching file is\nremoved: exit 1, naming it), then "
+     "the payload digest;\nmodes and mtimes from the header, owners never changed"},
+    {"directory", 'C', CLI_ARG, 'C', "DIR", "target directory for --extract"},
+    {"safe", 0, CLI_FLAG, OPT_SAFE, NULL,
+     "with --extract: no device nodes, no setuid/setgid bits\n(for untrusted packages; not "
+     "the default, so that a\ntree is the same whoever extracts it)"},
+    {"cpio", 0, CLI_FLAG, OPT_CPIO, NULL,
+     "write the payload as an uncompressed newc cpio archive\n(refused for delta rpms and "
+     "other non-cpio payloads)"},
     {0},
 };
 
-static const struct cli_spec spec = {"rpmq", help, opts, 0};
+static const struct cli_spec spec = {"rpmq", help, opts, 0, footer};
 
 enum verb { VERB_QUERY, VERB_CHECK, VERB_EXTRACT, VERB_CPIO };
 

@@ -47,35 +47,10 @@ static const char help[] =
     "asks for a number, then asks for confirmation.\n"
     "\n"
     "IMAGE may be raw, sparse, compressed (gzip, bzip2, xz, zstd, lz4) or packed\n"
-    "(.zip, .tar.*): recognised by content.\n"
-    "\n"
-    "Options:\n"
-    "  -d, --device=DEV     write to DEV (a disk, a loop device or a regular file);\n"
-    "                       give it several times to write several targets at once\n"
-    "  -y, --yes            do not ask for confirmation (needs --device)\n"
-    "  -l, --list           list candidate devices and exit\n"
-    "      --json           with --list: print JSON\n"
-    "  -b, --bmap=FILE      bmaptool block map: write only the mapped ranges, each\n"
-    "                       checked against its checksum (formats 1.x and 2.0)\n"
-    "      --sha256=HEX|FILE  check the whole image's SHA-256 (FILE: sha256sum output)\n"
-    "                       before the first chunk is written\n"
-    "  -c, --chunk=SIZE     write/verify unit (default 4M, multiple of 4K)\n"
-    "      --no-verify      write and flush only, no read-back\n"
-    "      --no-final-verify  skip the final pass (after the last chunk, every\n"
-    "                       written range is read back again and its digest\n"
-    "                       compared: catches a fake card's wrap-around)\n"
-    "      --unmount        unmount the target's mounted filesystems first\n"
-    "      --force          allow an internal, non-removable disk (asks again)\n"
-    "      --probe          check for a fake-capacity card before writing (as\n"
-    "                       f3probe: wrap-around and dropped writes; exit 1 and\n"
-    "                       the real capacity when fake)\n"
-    "      --progress       report progress even when stderr is not a terminal\n"
-    "  -q, --quiet          no progress meter\n"
-    "      --sysfs-root=DIR read DIR instead of /sys (tests)\n"
-    "      --proc-root=DIR  read DIR instead of /proc (tests)\n"
-    "  -h, --help           this text\n"
-    "  -V, --version        print the version\n"
-    "\n"
+    "(.zip, .tar.*): recognised by content.\n";
+
+/* After the option list. */
+static const char footer[] =
     "Refused (exit 5): the system disk (backing /, /boot or swap), a disk with a\n"
     "mounted filesystem (unless --unmount), a disk used by dm/md, the disk the image\n"
     "lives on, a read-only device, one smaller than the image.\n"
@@ -99,27 +74,40 @@ enum {
 };
 
 static const struct cli_opt opts[] = {
-    {"device", 'd', CLI_ARG, 'd'},
-    {"yes", 'y', CLI_FLAG, 'y'},
-    {"list", 'l', CLI_FLAG, 'l'},
-    {"json", 0, CLI_FLAG, OPT_JSON},
-    {"bmap", 'b', CLI_ARG, 'b'},
-    {"sha256", 0, CLI_ARG, OPT_SHA256},
-    {"entry", 0, CLI_ARG, OPT_ENTRY},
-    {"chunk", 'c', CLI_ARG, 'c'},
-    {"no-verify", 0, CLI_FLAG, OPT_NO_VERIFY},
-    {"no-final-verify", 0, CLI_FLAG, OPT_NO_FINAL},
-    {"unmount", 0, CLI_FLAG, OPT_UNMOUNT},
-    {"force", 0, CLI_FLAG, OPT_FORCE},
-    {"probe", 0, CLI_FLAG, OPT_PROBE},
-    {"progress", 0, CLI_FLAG, OPT_PROGRESS},
-    {"quiet", 'q', CLI_FLAG, 'q'},
-    {"sysfs-root", 0, CLI_ARG, OPT_SYSFS},
-    {"proc-root", 0, CLI_ARG, OPT_PROC},
+    {NULL, 0, 0, 0, NULL, "Options:"},
+    {"device", 'd', CLI_ARG, 'd', "DEV",
+     "write to DEV (a disk, a loop device or a regular file);\ngive it several times to write "
+     "several targets at once"},
+    {"yes", 'y', CLI_FLAG, 'y', NULL, "do not ask for confirmation (needs --device)"},
+    {"list", 'l', CLI_FLAG, 'l', NULL, "list candidate devices and exit"},
+    {"json", 0, CLI_FLAG, OPT_JSON, NULL, "with --list: print JSON"},
+    {"bmap", 'b', CLI_ARG, 'b', "FILE",
+     "bmaptool block map: write only the mapped ranges, each\nchecked against its checksum "
+     "(formats 1.x and 2.0)"},
+    {"sha256", 0, CLI_ARG, OPT_SHA256, "HEX|FILE",
+     "check the whole image's SHA-256 (FILE: sha256sum\noutput) before the first chunk is "
+     "written"},
+    {"entry", 0, CLI_ARG, OPT_ENTRY, "NAME",
+     "in a zip or tar, write the entry with this exact path"},
+    {"chunk", 'c', CLI_ARG, 'c', "SIZE", "write/verify unit (default 4M, multiple of 4K)"},
+    {"no-verify", 0, CLI_FLAG, OPT_NO_VERIFY, NULL, "write and flush only, no read-back"},
+    {"no-final-verify", 0, CLI_FLAG, OPT_NO_FINAL, NULL,
+     "skip the final pass (after the last chunk, every\nwritten range is read back again and "
+     "its digest\ncompared: catches a fake card's wrap-around)"},
+    {"unmount", 0, CLI_FLAG, OPT_UNMOUNT, NULL, "unmount the target's mounted filesystems first"},
+    {"force", 0, CLI_FLAG, OPT_FORCE, NULL, "allow an internal, non-removable disk (asks again)"},
+    {"probe", 0, CLI_FLAG, OPT_PROBE, NULL,
+     "check for a fake-capacity card before writing (as\nf3probe: wrap-around and dropped "
+     "writes; exit 1 and\nthe real capacity when fake)"},
+    {"progress", 0, CLI_FLAG, OPT_PROGRESS, NULL,
+     "report progress even when stderr is not a terminal"},
+    {"quiet", 'q', CLI_FLAG, 'q', NULL, "no progress meter"},
+    {"sysfs-root", 0, CLI_ARG, OPT_SYSFS, "DIR", "read DIR instead of /sys (tests)"},
+    {"proc-root", 0, CLI_ARG, OPT_PROC, "DIR", "read DIR instead of /proc (tests)"},
     {0},
 };
 
-static const struct cli_spec spec = {"usbcopy", help, opts, 0};
+static const struct cli_spec spec = {"usbcopy", help, opts, 0, footer};
 
 struct ctx {
 	const char *dev[MAX_TARGETS]; /* --device */

@@ -4,8 +4,8 @@
 #include "cli.h"
 
 static const struct cli_opt opts[] = {
-    {"verbose", 'v', CLI_FLAG, 'v'},
-    {"size", 's', CLI_ARG, 's'},
+    {"verbose", 'v', CLI_FLAG, 'v', NULL, "print v"},
+    {"size", 's', CLI_ARG, 's', "N", "print size=N (K/M/G suffixes)"},
     {0},
 };
 static const struct cli_spec spec = {"cli_demo", "usage: cli_demo [-v] [--size=N] FILE...\n", opts,

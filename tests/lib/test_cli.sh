@@ -5,6 +5,11 @@
 D="$OPSKIT_BUILD/tests/lib/cli_demo"
 
 testcmd "help text" "$D --help" "usage: cli_demo [-v] [--size=N] FILE...
+
+  -v, --verbose   print v
+  -s, --size=N    print size=N (K/M/G suffixes)
+      --help      print this help and exit
+      --version   print the version and exit
 " ""
 testcmd "version" "$D --version" "cli_demo (opskit) 0.1.0
 " ""
