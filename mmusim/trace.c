@@ -26,7 +26,7 @@
 
 const char *const mm_op_names[MM_OP_N] = {"ifetch",  "load",	 "store",  "modify", "switch",
 					  "ptwrite", "fault",	 "invlpg", "create", "exit",
-					  "unmap",   "mprotect", "vm"};
+					  "unmap",   "mprotect", "vm",	   "fork",   "exec"};
 const char *const mm_synth_names[MM_SYN_N] = {"seq",  "random", "chase",   "multi",
 					      "fork", "mmap",	"ptupdate"};
 
@@ -288,7 +288,7 @@ static int parse_event(struct mm_reader *r, const char *s, const char *end, stru
 		return ok_err_line(
 		    e, -EINVAL, r->name, (long long)r->lines,
 		    "expected an event name (switch, ptwrite, fault, invlpg, create, "
-		    "exit, unmap, mprotect, vm) after 'E'");
+		    "exit, unmap, mprotect, vm, fork, exec) after 'E'");
 	memset(o, 0, sizeof(*o));
 	o->op = (uint8_t)op;
 	s = skip_sp(s, end);
@@ -298,7 +298,7 @@ static int parse_event(struct mm_reader *r, const char *s, const char *end, stru
 			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
 					   "expected a VM id 0..%d after 'E vm'", MM_MAX_VMS - 1);
 		o->pid = (uint32_t)v;
-	} else if (op == MM_SWITCH || op == MM_CREATE || op == MM_EXIT) {
+	} else if (mm_op_has_pid((unsigned)op)) {
 		if (parse_dec(&s, end, UINT32_MAX, &v))
 			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
 					   "expected a process id after 'E %s'", mm_op_names[op]);
@@ -524,7 +524,7 @@ static ssize_t read_bin(struct mm_reader *r, struct mm_rec *recs, size_t max, st
 			*prev += (v >> 1) ^ (0 - (v & 1));
 			o->addr = *prev;
 			o->size = (uint16_t)size;
-		} else if (op == MM_SWITCH || op == MM_CREATE || op == MM_EXIT || op == MM_VM) {
+		} else if (mm_op_has_pid(op)) {
 			if (get_varint(&p, end, &v) ||
 			    v > (op == MM_VM ? MM_MAX_VMS - 1 : UINT32_MAX))
 				goto trunc;
@@ -646,16 +646,18 @@ static void syn_events(struct synth *y)
 		syn_event(y, MM_SWITCH, y->pid, 0, 0);
 		break;
 	case MM_SYN_FORK:
-		/* stage 0: parent (pid 1) runs, then forks+execs a child that runs, exits */
+		/* stage 0: the parent (pid 0, where a trace starts) runs, then forks a
+		 * child that execs at once (fork copies the parent's page tables
+		 * copy-on-write, as Linux's fork does), runs and exits */
 		if (y->stage == 0) {
 			y->pid = y->next_pid++;
-			syn_event(y, MM_CREATE, y->pid, 0, 0);
-			syn_event(y, MM_SWITCH, y->pid, 0, 0);
+			syn_event(y, MM_FORK, y->pid, 0, 0);
+			syn_event(y, MM_EXEC, y->pid, 0, 0);
 			y->stage = 1;
 		} else {
 			syn_event(y, MM_EXIT, y->pid, 0, 0);
-			y->pid = 1;
-			syn_event(y, MM_SWITCH, 1, 0, 0);
+			y->pid = 0;
+			syn_event(y, MM_SWITCH, 0, 0, 0);
 			y->stage = 0;
 		}
 		break;
@@ -809,8 +811,7 @@ int mm_writer_put(struct mm_writer *w, const struct mm_rec *recs, size_t n, stru
 			*prev = o->addr;
 		} else {
 			*p++ = o->op;
-			if (o->op == MM_SWITCH || o->op == MM_CREATE || o->op == MM_EXIT ||
-			    o->op == MM_VM) {
+			if (mm_op_has_pid(o->op)) {
 				p = put_varint(p, o->pid);
 			} else {
 				p = put_varint(p, o->addr);
