@@ -194,7 +194,8 @@ struct mm_config {
 	uint64_t guest_mem, host_mem; /* physical memory sizes, bytes */
 	/* costs, cycles */
 	uint32_t c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_dc3, c_mem;
-	uint32_t c_exit;				  /* VM exit + entry round trip */
+	uint32_t c_ad;	 /* locked write by the walker setting a guest PTE's accessed bit */
+	uint32_t c_exit; /* VM exit + entry round trip */
 	uint32_t c_ptwrite, c_hidden, c_guestpf;	  /* handler work per exit reason */
 	uint32_t c_cr3_hit, c_cr3_miss, c_invlpg, c_sync; /* c_sync: per unsync page resynced */
 };
@@ -252,6 +253,7 @@ struct mm_stats {
 	uint64_t exits[MM_EXIT_N], exit_cycles[MM_EXIT_N];
 	uint64_t flushes[MM_FLUSH_N];
 	uint64_t guest_faults, pt_writes, syncs, shadow_pages;
+	uint64_t ad_writes; /* accessed bits set by the walker (locked writes, c_ad each) */
 	uint64_t cyc_tlb, cyc_walk, cyc_exit; /* cycle totals; sum = translation cycles */
 	uint64_t data_refs;		      /* data accesses sent to the caches (data_refs=1) */
 	uint64_t data_at[MM_WHERE_N];	      /* where they were served (never the PWC) */

@@ -37,7 +37,18 @@
  *  - Host memory layout, for the host's caches, not the model: table
  *    metadata apart from entries, entries in chunks that never move, and the
  *    host table's sparse leaf level as a hash map (see host_map).
- *  - Known simplifications: no accessed/dirty-bit exits, no write-flooding
+ *  - Accessed and dirty bits, as Linux on x86 leaves them: anonymous PTEs
+ *    are installed old and dirty, so a native or nested walk that reaches a
+ *    PTE not yet accessed sets its accessed bit (a locked write, c_ad; each
+ *    mode keeps its own bit, E_AM); shadow paging sets it in software while
+ *    filling the shadow entry (no extra exit). Host (NPT/EPT) entries are
+ *    pre-backed with A/D set, as KVM's EPT-violation handler creates them;
+ *    no aging or writeback clears a bit.
+ *  - fork is copy-on-write (fork_copy, cow_fault): shared frames are counted
+ *    (frame_ref, frame_put); a store to a write-protected page is a guest
+ *    fault before the access is translated, like first touches.
+ *  - Known simplifications: no page aging (accessed bits never cleared), no
+ *    zero page (a first load maps a fresh frame), no write-flooding
  *    (unshadowing), no EPT violations, no prefetch of shadow entries on
  *    emulated PTE writes (the entry is zapped and refilled by a hidden fault),
  *    instruction fetches do not go through the caches (no L1I model), and
@@ -613,6 +624,10 @@ static void pa_free(struct palloc *a, uint64_t pa, uint64_t size)
 #define E_CHILD(x) ((uint32_t)((x) >> 12))
 #define E_PA(x)	   ((x) & ~0xfffull)
 #define E_RO	   4ull /* guest leaf: write-protected (copy-on-write after fork) */
+/* Guest leaf: the accessed bit as each mode's walker left it (the modes share
+ * one guest table but each runs its own hardware), bits 9-11. */
+#define E_AM(mode) (1ull << (9 + (mode)))
+#define E_ABITS	   (7ull << 9)
 
 /*
  * A pool of tables. A table's small fields (pt_meta) sit in one compact
@@ -1346,6 +1361,22 @@ static void psc_put(struct lru *psc, uint64_t tag, uint64_t va, unsigned l, uint
 	}
 }
 
+/*
+ * The walker found a guest leaf whose accessed bit is clear (Linux installs
+ * anonymous PTEs old: pte_sw_mkyoung is a no-op on x86; fork's child PTEs
+ * are made old too): it sets the bit with a locked read-modify-write of the
+ * entry just read (SDM 4.8), c_ad cycles, no further reference. Dirty bits
+ * cost nothing here: Linux installs writable anonymous PTEs dirty.
+ */
+static inline void set_accessed(struct mm_sim *s, struct mmu *m, uint64_t *e)
+{
+	if (*e & E_AM(m->mode))
+		return;
+	*e |= E_AM(m->mode);
+	m->st.ad_writes++;
+	m->st.cyc_walk += s->c.c_ad;
+}
+
 /* Hardware walk of a one-dimensional table (native: guest table; shadow: shadow table). */
 static void walk_1d(struct mm_sim *s, struct mmu *m, const struct pt_pool *p, uint32_t root,
 		    uint64_t va, unsigned leaf, char dim)
@@ -1356,8 +1387,11 @@ static void walk_1d(struct mm_sim *s, struct mmu *m, const struct pt_pool *p, ui
 	for (;; l--) {
 		uint64_t x = pt_e(p, node)[pt_idx(va, l)];
 		pt_ref(s, m, p->m[node].pa + 8ull * pt_idx(va, l), l, dim, top - l, l > leaf);
-		if (x & E_LEAF)
+		if (x & E_LEAF) {
 			m->walk_pa = E_PA(x) + (va & ((1ull << shift_of_level(l)) - 1));
+			if (p == &s->gpt) /* native; shadow entries are made accessed */
+				set_accessed(s, m, &pt_e(p, node)[pt_idx(va, l)]);
+		}
 		if ((x & E_LEAF) || l == 1 || !(x & E_P))
 			break;
 		psc_put(m->psc, m->tag, va, l, E_CHILD(x));
@@ -1437,6 +1471,7 @@ static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint6
 		       (s->c.pwc == MM_PWC_PA || s->c.pwc == MM_PWC_2D) && l > s->gleaf);
 		if (x & E_LEAF) {
 			gpa_data = E_PA(x) + (va & ((1ull << shift_of_level(l)) - 1));
+			set_accessed(s, m, &pt_e(&s->gpt, node)[pt_idx(va, l)]);
 			break;
 		}
 		psc_put(m->psc, m->tag, va, l, E_CHILD(x));
@@ -2020,7 +2055,7 @@ static void cow_fault(struct mm_sim *s, uint64_t va)
 		ev_writes(s, &w, 1, 0);
 		return;
 	}
-	*e = x & ~E_RO;
+	*e = (x & ~E_RO) | E_ABITS; /* pte_mkyoung: made accessed, by software */
 	ev_writes(s, &w, 1, 1);
 	for (int i = 0; i < MM_MODE_N; i++) {
 		struct mmu *m = &s->m[i];
@@ -2056,7 +2091,7 @@ static void fork_copy(struct mm_sim *s, uint32_t pnode, uint32_t cnode, unsigned
 			}
 			if (frame_ref(s, E_PA(x)) < 0)
 				return;
-			pt_e(&s->gpt, cnode)[i] = x | E_RO;
+			pt_e(&s->gpt, cnode)[i] = (x | E_RO) & ~E_ABITS; /* pte_mkold */
 		} else {
 			uint32_t c = 0;
 			if (guest_table(s, l - 1, ci, &c) < 0)

@@ -1089,6 +1089,51 @@ static void test_fork_exec(void **state)
 	mm_sim_free(s);
 }
 
+/*
+ * Accessed bits, barcelona. Trace: E switch 1; 1 loads P0, P1; E invlpg P0;
+ * 1 loads P0; E fork 2; 1 stores P0; E switch 2; 2 stores P0; 2 loads P1.
+ * Linux installs anonymous PTEs old (x86's pte_sw_mkyoung does nothing) and
+ * dirty, so the walker sets the accessed bit with one locked write the
+ * first time it walks to a new PTE, and never a dirty bit:
+ *   P0, P1 first walks: 2 writes; P0 after the INVLPG: already accessed, 0;
+ *   the parent's store after the fork: a copy (wp_page_copy installs the
+ *   new PTE old): 1; the child's store to P0: a reuse (pte_mkyoung: the
+ *   kernel sets the bit), 0; the child's load of P1: fork made the child's
+ *   PTEs old (pte_mkold): 1. Native and nested: 4 writes, 4 x c_ad cycles
+ *   of page walks more than with c_ad=0; shadow: none (KVM sets the guest's
+ *   accessed bit while it fills the shadow entry, inside the hidden fault,
+ *   and makes shadow entries accessed).
+ */
+static void test_accessed_bits(void **state)
+{
+	(void)state;
+	const uint64_t p0 = BASE, p1 = BASE + 4096;
+	struct mm_rec r[] = {ev(MM_SWITCH, 1, 0),
+			     ld(p0),
+			     ld(p1),
+			     ev(MM_INVLPG, 1, p0),
+			     ld(p0),
+			     ev(MM_FORK, 2, 0),
+			     st8(p0),
+			     ev(MM_SWITCH, 2, 0),
+			     st8(p0),
+			     ld(p1)};
+	size_t n = sizeof(r) / sizeof(r[0]);
+	struct mm_config c1 = cfg("barcelona", "c_ad=0", NULL),
+			 c2 = cfg("barcelona", "c_ad=37", NULL);
+	struct mm_sim *s1 = run(&c1, 7, r, n), *s2 = run(&c2, 7, r, n);
+	for (int m = 0; m < MM_MODE_N; m++) {
+		const struct mm_stats *a = mm_sim_stats(s1, (enum mm_mode)m),
+				      *b = mm_sim_stats(s2, (enum mm_mode)m);
+		uint64_t want = m == MM_SHADOW ? 0 : 4;
+		assert_int_equal(b->ad_writes, want);
+		assert_int_equal(b->cyc_walk - a->cyc_walk, 37 * want);
+		assert_int_equal(mm_stats_cycles(b) - mm_stats_cycles(a), 37 * want);
+	}
+	mm_sim_free(s1);
+	mm_sim_free(s2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1118,6 +1163,7 @@ int main(void)
 	    cmocka_unit_test(test_vm_cr3_flush),
 	    cmocka_unit_test(test_fork_cow),
 	    cmocka_unit_test(test_fork_exec),
+	    cmocka_unit_test(test_accessed_bits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
