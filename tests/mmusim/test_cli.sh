@@ -158,6 +158,14 @@ printf 'E switch 1\n L 555500000000,8\n S 555500001000,8\nE fork 2\n S 555500000
 	[ "$(json "$T/fb.json" pt_writes shadow)" = 19 ] && [ "$(json "$T/fb.json" flushes_full shadow)" = 1 ] &&
 	tap_ok "E fork / E exec: lackey and binary traces (19 PTE writes, 1 full flush)" ||
 	tap_fail "E fork / E exec" "$(cat "$T/fl.json" | head -c 300)"
+# exits per fault without unsync, the README's published comparison (KVM
+# commit 0028425f: 3 exits for a demand page or a COW fault): first touch 2,
+# demand page 3, fork 2 + CR3, COW copy 5, exec + switch 2 CR3, COW reuse 3
+printf 'E switch 1\n S 555500000000,8\n S 555500001000,8\nE fork 2\n S 555500001000,8\nE exec 2\nE switch 1\n S 555500000000,8\n' |
+	"$M" -m shadow -s unsync=0 --csv - | grep '^exits_' | tr '\n' ' ' > "$T/kiv"
+[ "$(cat "$T/kiv")" = "exits_pt_write,6 exits_hidden_fault,4 exits_guest_pf,4 exits_cr3,3 exits_invlpg,1 " ] &&
+	tap_ok "shadow exits per demand page / COW fault (README's KVM comparison)" ||
+	tap_fail "shadow exits per COW fault" "$(cat "$T/kiv")"
 "$M" --json --synth=multi --procs=4 --refs=50000 --quantum=1000 --ws=1M -p barcelona > "$T/m.json"
 fl=$(json "$T/m.json" flushes_cr3 native)
 [ "$fl" = 49 ] && [ "$(json "$T/m.json" flushes_cr3 shadow)" = 0 ] &&
