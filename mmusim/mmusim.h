@@ -55,6 +55,7 @@ enum mm_op {
 	MM_VM,	     /* the host runs VM pid from now on (created on first use) */
 	MM_FORK,     /* the running process forks child pid (copy-on-write, below) */
 	MM_EXEC,     /* process pid execs: its address space is replaced by an empty one */
+	MM_FLUSH,    /* guest full TLB flush of the current PCID (CR3 reload) */
 	MM_OP_N
 };
 
@@ -97,7 +98,7 @@ enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
  *   "E switch PID", "E create PID", "E exit PID",
  *   "E ptwrite ADDR", "E fault ADDR", "E invlpg ADDR", "E unmap ADDR LEN",
  *   "E mprotect ADDR LEN", "E vm ID" (the host switches to VM ID, 0..MM_MAX_VMS-1),
- *   "E fork PID" (the running process forks child PID), "E exec PID"
+ *   "E fork PID" (the running process forks child PID), "E exec PID", "E flush"
  * (ADDR hex with optional 0x, LEN decimal or 0x hex). Blank lines are skipped.
  * Anything else is an error "FILE:LINE: expected ...".
  *
@@ -105,8 +106,8 @@ enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
  *   tag byte: low nibble op, high nibble size (15 = a varint size follows)
  *   accesses: zigzag delta of addr from the previous address of the same
  *             stream (instruction fetches and data are two streams)
- *   switch/create/exit/vm/fork/exec: pid (the VM id for vm);  ptwrite/fault/invlpg: addr;  unmap,
- * mprotect: addr len
+ *   switch/create/exit/vm/fork/exec: pid (the VM id for vm);  flush: nothing; ptwrite/fault/invlpg:
+ * addr;  unmap, mprotect: addr len
  */
 
 /* Synthetic workloads (all seeded). */

@@ -2490,6 +2490,10 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 		case MM_EXEC:
 			ev_exec(s, o->pid);
 			break;
+		case MM_FLUSH:
+			if (need_proc(s) == 0)
+				ev_full_flush(s);
+			break;
 		case MM_UNMAP:
 		case MM_MPROTECT:
 			if (need_proc(s))

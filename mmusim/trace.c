@@ -24,9 +24,9 @@
 
 #include "io.h"
 
-const char *const mm_op_names[MM_OP_N] = {"ifetch",  "load",	 "store",  "modify", "switch",
-					  "ptwrite", "fault",	 "invlpg", "create", "exit",
-					  "unmap",   "mprotect", "vm",	   "fork",   "exec"};
+const char *const mm_op_names[MM_OP_N] = {
+    "ifetch", "load", "store", "modify",   "switch", "ptwrite", "fault", "invlpg",
+    "create", "exit", "unmap", "mprotect", "vm",     "fork",	"exec",	 "flush"};
 const char *const mm_synth_names[MM_SYN_N] = {"seq",  "random", "chase",   "multi",
 					      "fork", "mmap",	"ptupdate"};
 
@@ -288,12 +288,14 @@ static int parse_event(struct mm_reader *r, const char *s, const char *end, stru
 		return ok_err_line(
 		    e, -EINVAL, r->name, (long long)r->lines,
 		    "expected an event name (switch, ptwrite, fault, invlpg, create, "
-		    "exit, unmap, mprotect, vm, fork, exec) after 'E'");
+		    "exit, unmap, mprotect, vm, fork, exec, flush) after 'E'");
 	memset(o, 0, sizeof(*o));
 	o->op = (uint8_t)op;
 	s = skip_sp(s, end);
 	uint64_t v;
-	if (op == MM_VM) {
+	if (op == MM_FLUSH) {
+		/* no argument */
+	} else if (op == MM_VM) {
 		if (parse_dec(&s, end, MM_MAX_VMS - 1, &v))
 			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
 					   "expected a VM id 0..%d after 'E vm'", MM_MAX_VMS - 1);
@@ -524,7 +526,10 @@ static ssize_t read_bin(struct mm_reader *r, struct mm_rec *recs, size_t max, st
 			*prev += (v >> 1) ^ (0 - (v & 1));
 			o->addr = *prev;
 			o->size = (uint16_t)size;
+		} else if (op == MM_FLUSH) {
+			o->addr = 0; /* no fields */
 		} else if (mm_op_has_pid(op)) {
+			o->addr = 0;
 			if (get_varint(&p, end, &v) ||
 			    v > (op == MM_VM ? MM_MAX_VMS - 1 : UINT32_MAX))
 				goto trunc;
@@ -811,7 +816,9 @@ int mm_writer_put(struct mm_writer *w, const struct mm_rec *recs, size_t n, stru
 			*prev = o->addr;
 		} else {
 			*p++ = o->op;
-			if (mm_op_has_pid(o->op)) {
+			if (o->op == MM_FLUSH) {
+				/* no fields */
+			} else if (mm_op_has_pid(o->op)) {
 				p = put_varint(p, o->pid);
 			} else {
 				p = put_varint(p, o->addr);

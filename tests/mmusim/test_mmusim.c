@@ -554,7 +554,7 @@ static void test_lackey_errors(void **state)
 static void test_binary_roundtrip(void **state)
 {
 	(void)state;
-	/* two VMs: VM switch records too */
+	/* two VMs: VM switch records too; fork churn: fork and exec */
 	struct mm_synth_cfg y = {MM_SYN_FORK, 5000, 1 << 20, 1, 300, 3, 2, 700};
 	struct mm_reader *rd;
 	struct ok_err e;
@@ -564,6 +564,7 @@ static void test_binary_roundtrip(void **state)
 	mm_reader_close(rd);
 	assert_true(n > 5000);
 	a[0] = (struct mm_rec){.addr = 0xfff0, .size = 300, .op = MM_IFETCH}; /* size > 14 */
+	a[1] = (struct mm_rec){.op = MM_FLUSH}; /* and fork, exec from the workload */
 	char path[] = "/tmp/mmusim-test-XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -1134,6 +1135,37 @@ static void test_accessed_bits(void **state)
 	mm_sim_free(s2);
 }
 
+/*
+ * E flush, a guest's full flush of its PCID (flush_tlb_local), barcelona:
+ * 1 loads P0, E flush, 1 loads P0. Every mode walks twice and counts one
+ * full flush; native and nested drop the running tag's entries (no PCIDs:
+ * all of them), shadow drops its ASID's and takes a CR3 exit with the root
+ * cached (1000 + 1000 cycles); nested no exit. An E switch to the running
+ * process, by contrast, changes nothing: 1 walk.
+ */
+static void test_full_flush(void **state)
+{
+	(void)state;
+	struct mm_config c = cfg("barcelona", NULL);
+	struct mm_rec r[] = {ld(BASE), ev(MM_FLUSH, 0, 0), ld(BASE)};
+	struct mm_sim *s = run(&c, 7, r, 3);
+	for (int m = 0; m < MM_MODE_N; m++) {
+		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
+		assert_int_equal(st->walks, 2);
+		assert_int_equal(st->flushes[MM_FLUSH_FULL], 1);
+	}
+	const struct mm_stats *sh = mm_sim_stats(s, MM_SHADOW);
+	assert_int_equal(sh->exits[MM_EXIT_CR3], 1);
+	assert_int_equal(sh->exit_cycles[MM_EXIT_CR3], 2000);
+	assert_int_equal(mm_stats_exits(mm_sim_stats(s, MM_NESTED)), 0);
+	mm_sim_free(s);
+	struct mm_rec r2[] = {ld(BASE), ev(MM_SWITCH, 0, 0), ld(BASE)};
+	s = run(&c, 7, r2, 3);
+	for (int m = 0; m < MM_MODE_N; m++)
+		assert_int_equal(mm_sim_stats(s, (enum mm_mode)m)->walks, 1);
+	mm_sim_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1164,6 +1196,7 @@ int main(void)
 	    cmocka_unit_test(test_fork_cow),
 	    cmocka_unit_test(test_fork_exec),
 	    cmocka_unit_test(test_accessed_bits),
+	    cmocka_unit_test(test_full_flush),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
