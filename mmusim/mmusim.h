@@ -103,7 +103,9 @@ enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
  * Anything else is an error "FILE:LINE: expected ...".
  *
  * Binary format (all integers LEB128 varints after the 16-byte header):
- *   tag byte: low nibble op, high nibble size (15 = a varint size follows)
+ *   tag byte: low nibble op, high nibble size (15 = a varint size follows;
+ *             0 on events); the 16 ops fill the nibble, so a new op needs a
+ *             new version
  *   accesses: zigzag delta of addr from the previous address of the same
  *             stream (instruction fetches and data are two streams)
  *   switch/create/exit/vm/fork/exec: pid (the VM id for vm);  flush: nothing; ptwrite/fault/invlpg:

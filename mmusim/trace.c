@@ -504,10 +504,11 @@ static ssize_t read_bin(struct mm_reader *r, struct mm_rec *recs, size_t max, st
 		unsigned op = tag & 15;
 		struct mm_rec *o = &recs[n];
 		uint64_t v, v2;
-		if (op >= MM_OP_N)
+		if (op >= MM_OP_N || (op > MM_MODIFY && tag >> 4)) /* events carry no size */
 			return ok_err_at(e, -EINVAL, r->name, at,
-					 "record tag 0x%02x: op %u, expected 0..%d", tag, op,
-					 MM_OP_N - 1);
+					 "record tag 0x%02x: op %u, expected 0..%d with a high "
+					 "nibble (size) only on accesses",
+					 tag, op, MM_OP_N - 1);
 		o->op = (uint8_t)op;
 		o->pad = 0;
 		o->len = 0;

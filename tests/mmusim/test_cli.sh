@@ -278,7 +278,7 @@ testcmd_rc "kernel address exits 3" 3 "'$M' '$T/kern.lk'"
 testcmd_rc "a bad option exits 2 (usage)" 2 "'$M' --bogus '$T/kern.lk'"
 printf 'MMUSIMT1\001\000\000\000\000\000\000\000\377' > "$T/bad.bin"
 testcmd "binary: bad op at its offset" "'$M' '$T/bad.bin' 2>&1 | sed 's|.*/bad.bin|bad.bin|'" \
-	"bad.bin: offset 16: record tag 0xff: op 15, expected 0..12
+	"bad.bin: offset 16: record tag 0xff: op 15, expected 0..15 with a high nibble (size) only on accesses
 " ""
 testcmd_rc "binary: bad op exits 3 (bad data)" 3 "'$M' '$T/bad.bin'"
 tap_done
