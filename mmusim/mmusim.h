@@ -53,8 +53,18 @@ enum mm_op {
 	MM_UNMAP,    /* guest munmap [addr, addr+len): PTE clears, then a flush (below) */
 	MM_MPROTECT, /* guest mprotect [addr, addr+len): PTE rewrites, then a flush */
 	MM_VM,	     /* the host runs VM pid from now on (created on first use) */
+	MM_FORK,     /* the running process forks child pid (copy-on-write, below) */
+	MM_EXEC,     /* process pid execs: its address space is replaced by an empty one */
+	MM_FLUSH,    /* guest full TLB flush of the current PCID (CR3 reload) */
 	MM_OP_N
 };
+
+/* Records whose argument is a process (or VM) id rather than an address. */
+static inline int mm_op_has_pid(unsigned op)
+{
+	return op == MM_SWITCH || op == MM_CREATE || op == MM_EXIT || op == MM_VM ||
+	       op == MM_FORK || op == MM_EXEC;
+}
 
 /* Names used in text traces ("E switch 3") and in messages. */
 extern const char *const mm_op_names[MM_OP_N];
@@ -63,7 +73,7 @@ extern const char *const mm_op_names[MM_OP_N];
 struct mm_rec {
 	uint64_t addr; /* virtual address (accesses, ptwrite, fault, invlpg, unmap) */
 	uint64_t len;  /* bytes (unmap) */
-	uint32_t pid;  /* process (switch, create, exit) */
+	uint32_t pid;  /* process (switch, create, exit, fork, exec) or VM (vm) */
 	uint16_t size; /* access size in bytes (accesses) */
 	uint8_t op;    /* enum mm_op */
 	uint8_t pad;
@@ -87,16 +97,19 @@ enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
  * event lines, which lackey never emits:
  *   "E switch PID", "E create PID", "E exit PID",
  *   "E ptwrite ADDR", "E fault ADDR", "E invlpg ADDR", "E unmap ADDR LEN",
- *   "E mprotect ADDR LEN", "E vm ID" (the host switches to VM ID, 0..MM_MAX_VMS-1)
+ *   "E mprotect ADDR LEN", "E vm ID" (the host switches to VM ID, 0..MM_MAX_VMS-1),
+ *   "E fork PID" (the running process forks child PID), "E exec PID", "E flush"
  * (ADDR hex with optional 0x, LEN decimal or 0x hex). Blank lines are skipped.
  * Anything else is an error "FILE:LINE: expected ...".
  *
  * Binary format (all integers LEB128 varints after the 16-byte header):
- *   tag byte: low nibble op, high nibble size (15 = a varint size follows)
+ *   tag byte: low nibble op, high nibble size (15 = a varint size follows;
+ *             0 on events); the 16 ops fill the nibble, so a new op needs a
+ *             new version
  *   accesses: zigzag delta of addr from the previous address of the same
  *             stream (instruction fetches and data are two streams)
- *   switch/create/exit/vm: pid (the VM id for vm);  ptwrite/fault/invlpg: addr;  unmap, mprotect:
- * addr len
+ *   switch/create/exit/vm/fork/exec: pid (the VM id for vm);  flush: nothing; ptwrite/fault/invlpg:
+ * addr;  unmap, mprotect: addr len
  */
 
 /* Synthetic workloads (all seeded). */
@@ -105,7 +118,7 @@ enum mm_synth {
 	MM_SYN_RANDOM,	 /* uniform random loads/stores over the working set */
 	MM_SYN_CHASE,	 /* pointer chase: each 64-byte line once per lap, random order */
 	MM_SYN_MULTI,	 /* procs processes, random over own working sets, switch each quantum */
-	MM_SYN_FORK,	 /* fork/exec churn: short processes touch fresh pages and exit */
+	MM_SYN_FORK,	 /* fork/exec churn: the parent forks (COW), the child execs, runs, exits */
 	MM_SYN_MMAP,	 /* mmap/munmap churn: map a region, touch it, unmap it */
 	MM_SYN_PTUPDATE, /* random accesses with frequent PTE rewrites (COW) + INVLPG */
 	MM_SYN_N
@@ -184,7 +197,8 @@ struct mm_config {
 	uint64_t guest_mem, host_mem; /* physical memory sizes, bytes */
 	/* costs, cycles */
 	uint32_t c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_dc3, c_mem;
-	uint32_t c_exit;				  /* VM exit + entry round trip */
+	uint32_t c_ad;	 /* locked write by the walker setting a guest PTE's accessed bit */
+	uint32_t c_exit; /* VM exit + entry round trip */
 	uint32_t c_ptwrite, c_hidden, c_guestpf;	  /* handler work per exit reason */
 	uint32_t c_cr3_hit, c_cr3_miss, c_invlpg, c_sync; /* c_sync: per unsync page resynced */
 };
@@ -242,6 +256,7 @@ struct mm_stats {
 	uint64_t exits[MM_EXIT_N], exit_cycles[MM_EXIT_N];
 	uint64_t flushes[MM_FLUSH_N];
 	uint64_t guest_faults, pt_writes, syncs, shadow_pages;
+	uint64_t ad_writes; /* accessed bits set by the walker (locked writes, c_ad each) */
 	uint64_t cyc_tlb, cyc_walk, cyc_exit; /* cycle totals; sum = translation cycles */
 	uint64_t data_refs;		      /* data accesses sent to the caches (data_refs=1) */
 	uint64_t data_at[MM_WHERE_N];	      /* where they were served (never the PWC) */

@@ -95,6 +95,7 @@ static void build(const struct mm_sim *s, const struct mm_stats *const *st, stru
 	ROW("ntlb_hit_rate", "nested TLB hit rate", R_PCT, ratio(x->ntlb_hits, x->ntlb_lookups));
 	ROW("guest_faults", "guest page faults", R_INT, x->guest_faults);
 	ROW("pt_writes", "guest PTE writes", R_INT, x->pt_writes);
+	ROW("ad_writes", "accessed bits set by walks", R_INT, x->ad_writes);
 	ROW("vm_exits", "VM exits", R_INT, mm_stats_exits(x));
 	for (int i = 0; i < MM_EXIT_N; i++) {
 		char k[40], l[56];

@@ -37,7 +37,18 @@
  *  - Host memory layout, for the host's caches, not the model: table
  *    metadata apart from entries, entries in chunks that never move, and the
  *    host table's sparse leaf level as a hash map (see host_map).
- *  - Known simplifications: no accessed/dirty-bit exits, no write-flooding
+ *  - Accessed and dirty bits, as Linux on x86 leaves them: anonymous PTEs
+ *    are installed old and dirty, so a native or nested walk that reaches a
+ *    PTE not yet accessed sets its accessed bit (a locked write, c_ad; each
+ *    mode keeps its own bit, E_AM); shadow paging sets it in software while
+ *    filling the shadow entry (no extra exit). Host (NPT/EPT) entries are
+ *    pre-backed with A/D set, as KVM's EPT-violation handler creates them;
+ *    no aging or writeback clears a bit.
+ *  - fork is copy-on-write (fork_copy, cow_fault): shared frames are counted
+ *    (frame_ref, frame_put); a store to a write-protected page is a guest
+ *    fault before the access is translated, like first touches.
+ *  - Known simplifications: no page aging (accessed bits never cleared), no
+ *    zero page (a first load maps a fresh frame), no write-flooding
  *    (unshadowing), no EPT violations, no prefetch of shadow entries on
  *    emulated PTE writes (the entry is zapped and refilled by a hidden fault),
  *    instruction fetches do not go through the caches (no L1I model), and
@@ -612,6 +623,11 @@ static void pa_free(struct palloc *a, uint64_t pa, uint64_t size)
 #define E_LEAF	   2ull /* maps a page (4K at level 1, 2M at 2, 1G at 3) */
 #define E_CHILD(x) ((uint32_t)((x) >> 12))
 #define E_PA(x)	   ((x) & ~0xfffull)
+#define E_RO	   4ull /* guest leaf: write-protected (copy-on-write after fork) */
+/* Guest leaf: the accessed bit as each mode's walker left it (the modes share
+ * one guest table but each runs its own hardware), bits 9-11. */
+#define E_AM(mode) (1ull << (9 + (mode)))
+#define E_ABITS	   (7ull << 9)
 
 /*
  * A pool of tables. A table's small fields (pt_meta) sit in one compact
@@ -844,8 +860,12 @@ struct mm_sim {
 	int booted;   /* the first CR3 load (at boot, not in the trace) is done */
 	/* pages known mapped: skips the guest-table lookup on most accesses */
 	uint64_t mc_key[4096]; /* proc << 45 | vpn */
-	uint64_t mc_gen[4096]; /* valid while equal to map_gen */
-	uint64_t map_gen;      /* bumped whenever a mapping disappears */
+	uint64_t mc_gen[4096]; /* valid while equal to map_gen (| MC_RO: read-only) */
+	uint64_t map_gen;      /* bumped whenever a mapping disappears or loses write */
+	/* frames mapped by more than one PTE (fork): frame number + 1 -> extra
+	 * mappings, open addressing; a frame absent here has one mapping */
+	struct hl_ent *shr;
+	uint64_t shr_mask, shr_n;
 	/* the last page of each stream ([0] data, [1] ifetch): while tlb_gen is
 	 * unchanged it is every mode's L1 MRU entry, so a repeat is an L1 hit */
 	uint64_t lp_page[2], lp_gen[2];
@@ -984,6 +1004,82 @@ static uint64_t host_map(struct mm_sim *s, uint64_t gpa)
 	return E_PA(*x) + (gpa & (s->c.host_page - 1));
 }
 
+/* -------- frames shared by copy-on-write (fork)
+ *
+ * Linux counts a page's mappings (mapcount): fork maps every private page
+ * into the child too, a COW fault copies a page that is still shared and
+ * reuses one that is not, and the frame is freed with its last mapping.
+ * Only frames with more than one mapping are kept, in a small hash map.
+ */
+
+static inline uint64_t shr_hash(const struct mm_sim *s, uint64_t f)
+{
+	return (f * 0x9E3779B97F4A7C15ull >> 24) & s->shr_mask;
+}
+
+/* The slot of frame f, or the empty slot where it would go. */
+static struct hl_ent *shr_find(const struct mm_sim *s, uint64_t f)
+{
+	uint64_t h = shr_hash(s, f);
+	while (s->shr[h].key && s->shr[h].key != f + 1)
+		h = (h + 1) & s->shr_mask;
+	return &s->shr[h];
+}
+
+/* One more mapping of the frame at pa. */
+static int frame_ref(struct mm_sim *s, uint64_t pa)
+{
+	if (4 * (s->shr_n + 1) > 3 * (s->shr_mask + 1)) { /* at most 3/4 full */
+		uint64_t cap = 2 * (s->shr_mask + 1);
+		struct hl_ent *old = s->shr, *n = calloc(cap, sizeof(*n));
+		if (!n)
+			return sim_oom(s, "shared-frame table");
+		s->shr = n;
+		s->shr_mask = cap - 1;
+		for (uint64_t i = 0; i < cap / 2; i++)
+			if (old[i].key)
+				*shr_find(s, old[i].key - 1) = old[i];
+		free(old);
+	}
+	struct hl_ent *x = shr_find(s, pa >> 12);
+	if (!x->key) {
+		x->key = (pa >> 12) + 1;
+		s->shr_n++;
+	}
+	x->val++;
+	return 0;
+}
+
+/* Whether the frame at pa has more than one mapping. */
+static int frame_shared(const struct mm_sim *s, uint64_t pa)
+{
+	return shr_find(s, pa >> 12)->key != 0;
+}
+
+/* One mapping of the frame at pa (size bytes) goes; the last frees it.
+ * A removed slot's followers move back (backward-shift deletion). */
+static void frame_put(struct mm_sim *s, uint64_t pa, uint64_t size)
+{
+	struct hl_ent *x = shr_find(s, pa >> 12);
+	if (!x->key) {
+		pa_free(&s->gmem, pa, size);
+		return;
+	}
+	if (--x->val)
+		return;
+	uint64_t i = (uint64_t)(x - s->shr);
+	s->shr_n--;
+	for (uint64_t j = (i + 1) & s->shr_mask; s->shr[j].key; j = (j + 1) & s->shr_mask) {
+		uint64_t h = shr_hash(s, s->shr[j].key - 1);
+		/* j's entry may fill hole i unless its home lies cyclically in (i, j] */
+		if (((j - h) & s->shr_mask) >= ((j - i) & s->shr_mask)) {
+			s->shr[i] = s->shr[j];
+			i = j;
+		}
+	}
+	s->shr[i] = (struct hl_ent){0, 0};
+}
+
 /* -------- processes */
 
 static struct proc *proc_find(struct mm_sim *s, uint32_t pid)
@@ -1090,7 +1186,7 @@ static void os_free_tree(struct mm_sim *s, uint32_t node)
 		if (!(x & E_P))
 			continue;
 		if (x & E_LEAF)
-			pa_free(&s->gmem, E_PA(x), 1ull << shift_of_level(s->gpt.m[node].level));
+			frame_put(s, E_PA(x), 1ull << shift_of_level(s->gpt.m[node].level));
 		else
 			os_free_tree(s, E_CHILD(x));
 	}
@@ -1265,6 +1361,22 @@ static void psc_put(struct lru *psc, uint64_t tag, uint64_t va, unsigned l, uint
 	}
 }
 
+/*
+ * The walker found a guest leaf whose accessed bit is clear (Linux installs
+ * anonymous PTEs old: pte_sw_mkyoung is a no-op on x86; fork's child PTEs
+ * are made old too): it sets the bit with a locked read-modify-write of the
+ * entry just read (SDM 4.8), c_ad cycles, no further reference. Dirty bits
+ * cost nothing here: Linux installs writable anonymous PTEs dirty.
+ */
+static inline void set_accessed(struct mm_sim *s, struct mmu *m, uint64_t *e)
+{
+	if (*e & E_AM(m->mode))
+		return;
+	*e |= E_AM(m->mode);
+	m->st.ad_writes++;
+	m->st.cyc_walk += s->c.c_ad;
+}
+
 /* Hardware walk of a one-dimensional table (native: guest table; shadow: shadow table). */
 static void walk_1d(struct mm_sim *s, struct mmu *m, const struct pt_pool *p, uint32_t root,
 		    uint64_t va, unsigned leaf, char dim)
@@ -1275,8 +1387,11 @@ static void walk_1d(struct mm_sim *s, struct mmu *m, const struct pt_pool *p, ui
 	for (;; l--) {
 		uint64_t x = pt_e(p, node)[pt_idx(va, l)];
 		pt_ref(s, m, p->m[node].pa + 8ull * pt_idx(va, l), l, dim, top - l, l > leaf);
-		if (x & E_LEAF)
+		if (x & E_LEAF) {
 			m->walk_pa = E_PA(x) + (va & ((1ull << shift_of_level(l)) - 1));
+			if (p == &s->gpt) /* native; shadow entries are made accessed */
+				set_accessed(s, m, &pt_e(p, node)[pt_idx(va, l)]);
+		}
 		if ((x & E_LEAF) || l == 1 || !(x & E_P))
 			break;
 		psc_put(m->psc, m->tag, va, l, E_CHILD(x));
@@ -1356,6 +1471,7 @@ static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint6
 		       (s->c.pwc == MM_PWC_PA || s->c.pwc == MM_PWC_2D) && l > s->gleaf);
 		if (x & E_LEAF) {
 			gpa_data = E_PA(x) + (va & ((1ull << shift_of_level(l)) - 1));
+			set_accessed(s, m, &pt_e(&s->gpt, node)[pt_idx(va, l)]);
 			break;
 		}
 		psc_put(m->psc, m->tag, va, l, E_CHILD(x));
@@ -1644,12 +1760,20 @@ data:
 	}
 }
 
-static void invlpg(struct mm_sim *s, struct mmu *m, uint64_t va)
+/* Drop the TLB entries of va's page in the running tag (a page fault does
+ * this for its address, SDM 4.10.4.2; INVLPG does it and more). */
+static void tlb_drop(struct mmu *m, uint64_t va)
 {
 	uint64_t key = tlb_key(m, va), vpn = va >> m->tshift;
 	lru_del(&m->l1d, key, vpn);
 	lru_del(&m->l1i, key, vpn);
 	lru_del(&m->l2, key, vpn);
+	m->last_key[0] = m->last_key[1] = NONE;
+}
+
+static void invlpg(struct mm_sim *s, struct mmu *m, uint64_t va)
+{
+	tlb_drop(m, va);
 	/* SDM 4.10.4.1: INVLPG invalidates all paging-structure-cache entries
 	 * of the current PCID, whatever linear address they map */
 	for (unsigned l = 2; l <= s->c.levels; l++)
@@ -1749,7 +1873,12 @@ static int check_va(struct mm_sim *s, uint64_t va)
 				  (unsigned long long)va, 12 + 9 * s->c.levels, s->c.levels);
 }
 
-static void access1(struct mm_sim *s, uint64_t va, int ifetch)
+static void cow_fault(struct mm_sim *s, uint64_t va);
+
+#define MC_RO (1ull << 63) /* mc_gen: the known-mapped page is write-protected */
+
+/* One page translation of an access (write: a store or modify). */
+static void access1(struct mm_sim *s, uint64_t va, int ifetch, int write)
 {
 	if (va >> 12 == s->lp_page[ifetch] && s->lp_gen[ifetch] == s->tlb_gen) {
 		s->fast_hits++; /* an L1 hit in every mode, added after the batch */
@@ -1763,17 +1892,29 @@ static void access1(struct mm_sim *s, uint64_t va, int ifetch)
 	}
 	if (check_va(s, va))
 		return;
-	uint64_t mk = (uint64_t)s->cur << 45 | va >> 12;
+	uint64_t mk = (uint64_t)s->cur << 45 | va >> 12, ro;
 	unsigned h = (unsigned)(va >> 12) & 4095;
-	if (s->mc_key[h] != mk || s->mc_gen[h] != s->map_gen) {
+	if (s->mc_key[h] != mk || (s->mc_gen[h] & ~MC_RO) != s->map_gen) {
 		const struct proc *p = &s->procs[s->cur];
-		if (!pt_find(&s->gpt, p->root, s->c.levels, va, NULL, NULL)) {
+		uint64_t x = pt_find(&s->gpt, p->root, s->c.levels, va, NULL, NULL);
+		if (!x) {
 			struct pw w[MAX_PW];
 			int nw = os_map(s, s->cur, va, w);
 			if (nw < 0)
 				return;
 			ev_writes(s, w, nw, 1);
 		}
+		ro = x & E_RO ? MC_RO : 0;
+		s->mc_key[h] = mk;
+		s->mc_gen[h] = s->map_gen | ro;
+	} else {
+		ro = s->mc_gen[h] & MC_RO;
+	}
+	if (ro && write) { /* a store to a copy-on-write page */
+		cow_fault(s, va);
+		if (s->err)
+			return;
+		ro = 0;
 		s->mc_key[h] = mk;
 		s->mc_gen[h] = s->map_gen;
 	}
@@ -1783,7 +1924,8 @@ static void access1(struct mm_sim *s, uint64_t va, int ifetch)
 	if (!ifetch && s->c.data_refs)
 		s->dline = s->c.dc1_kib ? va >> 6 : NONE;
 	s->lp_page[ifetch] = va >> 12;
-	s->lp_gen[ifetch] = s->tlb_gen;
+	/* a write-protected data page is no repeat: a store to it must fault */
+	s->lp_gen[ifetch] = ro && !ifetch ? s->tlb_gen - 1 : s->tlb_gen;
 }
 
 /* Rewrite (COW) or clear the leaf PTE of va in the current process. */
@@ -1804,7 +1946,7 @@ static void pte_change(struct mm_sim *s, uint64_t va, int clear)
 	}
 	uint64_t size = 1ull << shift_of_level(ll);
 	uint64_t *e = &pt_e(&s->gpt, path[ll])[pt_idx(va, ll)];
-	pa_free(&s->gmem, E_PA(x), size);
+	frame_put(s, E_PA(x), size);
 	if (clear) {
 		*e = 0;
 		s->map_gen++;
@@ -1875,6 +2017,131 @@ static void ev_full_flush(struct mm_sim *s)
 		}
 		flush_tag(m, MM_FLUSH_FULL);
 	}
+}
+
+/*
+ * A store to a write-protected (copy-on-write) page of the current process,
+ * as Linux's do_wp_page handles it. The fault is a guest #PF (under shadow
+ * paging an exit that reflects it). A frame still mapped elsewhere is
+ * copied (wp_page_copy): the PTE is cleared, flushed (flush_tlb_page: one
+ * INVLPG, ptep_clear_flush) and set to the new frame: two PTE writes. A
+ * frame mapped only here is reused (wp_page_reuse): one PTE write making it
+ * writable and no flush; the fault itself dropped the stale TLB entry
+ * (SDM 4.10.4.2), and under shadow paging the read-only shadow entry faults
+ * once more (a hidden fault) to be made writable.
+ */
+static void cow_fault(struct mm_sim *s, uint64_t va)
+{
+	uint32_t path[6];
+	unsigned ll = 1;
+	uint64_t x = pt_find(&s->gpt, s->procs[s->cur].root, s->c.levels, va, path, &ll);
+	uint64_t size = 1ull << shift_of_level(ll), base = va & ~(size - 1);
+	uint64_t *e = &pt_e(&s->gpt, path[ll])[pt_idx(va, ll)]; /* chunks never move */
+	struct pw w = {base, path[ll], (uint8_t)ll, 1};
+	s->tlb_gen++;
+	s->map_gen++;
+	if (frame_shared(s, E_PA(x))) {
+		uint64_t pa = pa_alloc(&s->gmem, size);
+		if (pa == NONE) {
+			sim_oom(s, "guest memory");
+			return;
+		}
+		frame_put(s, E_PA(x), size);
+		*e = 0;
+		ev_writes(s, &w, 1, 1);
+		ev_invlpg(s, base);
+		*e = pa | E_P | E_LEAF;
+		w.was_present = 0;
+		ev_writes(s, &w, 1, 0);
+		return;
+	}
+	*e = (x & ~E_RO) | E_ABITS; /* pte_mkyoung: made accessed, by software */
+	ev_writes(s, &w, 1, 1);
+	for (int i = 0; i < MM_MODE_N; i++) {
+		struct mmu *m = &s->m[i];
+		if (!m->on)
+			continue;
+		tlb_drop(m, base);
+		if (i == MM_SHADOW)
+			shadow_zap(s, m, m->sroot, base);
+	}
+}
+
+/*
+ * Copy the subtree pnode (level l, first address base) of the current
+ * process into cnode of process ci, as Linux's copy_page_range does for a
+ * private writable mapping: a table for every table (its entry written in
+ * the child), every leaf mapped in the child read-only, and every writable
+ * leaf of the parent write-protected in place (ptep_set_wrprotect): a
+ * write to the parent's table, which under shadow paging traps or unsyncs
+ * like any other. The frames become shared (frame_ref).
+ */
+static void fork_copy(struct mm_sim *s, uint32_t pnode, uint32_t cnode, unsigned l, uint64_t base,
+		      uint32_t ci)
+{
+	for (unsigned i = 0; i < 512 && !s->err; i++) {
+		uint64_t x = pt_e(&s->gpt, pnode)[i], a = base + ((uint64_t)i << shift_of_level(l));
+		if (!(x & E_P))
+			continue;
+		if (x & E_LEAF) {
+			if (!(x & E_RO)) {
+				pt_e(&s->gpt, pnode)[i] = x | E_RO;
+				struct pw w = {a, pnode, (uint8_t)l, 1};
+				ev_writes(s, &w, 1, 0);
+			}
+			if (frame_ref(s, E_PA(x)) < 0)
+				return;
+			pt_e(&s->gpt, cnode)[i] = (x | E_RO) & ~E_ABITS; /* pte_mkold */
+		} else {
+			uint32_t c = 0;
+			if (guest_table(s, l - 1, ci, &c) < 0)
+				return;
+			pt_e(&s->gpt, cnode)[i] = (uint64_t)c << 12 | E_P;
+			fork_copy(s, E_CHILD(x), c, l - 1, a, ci);
+		}
+		struct pw w = {a, cnode, (uint8_t)l, 0};
+		ev_writes(s, &w, 1, 0);
+	}
+}
+
+/*
+ * fork: the running process gets a child pid with a copy-on-write copy of
+ * its address space (fork_copy); then Linux's dup_mmap ends with
+ * flush_tlb_mm(oldmm), a full flush of the parent's PCID (ev_full_flush),
+ * so no writable TLB entry of a now write-protected page survives. The
+ * parent keeps running. Forking into a live pid is refused.
+ */
+static void ev_fork(struct mm_sim *s, uint32_t pid)
+{
+	const struct proc *c = proc_find(s, pid);
+	uint32_t ci;
+	if (c && c->live) {
+		s->err = ok_err_at(s->e, -EINVAL, NULL, OK_ERR_NOPOS,
+				   "fork into process %u, which is live; expected a new pid", pid);
+		return;
+	}
+	if (proc_get(s, pid, &ci) < 0)
+		return;
+	fork_copy(s, s->procs[s->cur].root, s->procs[ci].root, s->c.levels, 0, ci);
+	s->map_gen++;
+	if (!s->err)
+		ev_full_flush(s);
+}
+
+/*
+ * exec: process pid (switched to first if it is not running) drops its
+ * address space (its shared frames lose a mapping) and loads a new, empty
+ * one: a CR3 write to a new root, as exec_mmap's switch_mm does.
+ */
+static void ev_exec(struct mm_sim *s, uint32_t pid)
+{
+	uint32_t pi;
+	if (proc_get(s, pid, &pi) < 0)
+		return;
+	ev_exit(s, pid);
+	if (proc_get(s, pid, &pi) < 0)
+		return;
+	ev_switch(s, pi);
 }
 
 /* The span of leaf entries a munmap or mprotect changed (Linux's mmu_gather range). */
@@ -2174,9 +2441,10 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 			uint64_t last = o->addr + o->size - 1;
 			if (need_proc(s))
 				break;
-			access1(s, o->addr, ifetch);
+			int write = o->op >= MM_STORE;
+			access1(s, o->addr, ifetch, write);
 			if ((last ^ o->addr) >> 12 && !s->err) /* crosses into the next page */
-				access1(s, last, ifetch);
+				access1(s, last, ifetch, write);
 			continue;
 		}
 		s->tlb_gen++; /* events may flush, invalidate or unmap */
@@ -2214,6 +2482,17 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 			break;
 		case MM_VM:
 			ev_vm(s, o->pid);
+			break;
+		case MM_FORK:
+			if (need_proc(s) == 0)
+				ev_fork(s, o->pid);
+			break;
+		case MM_EXEC:
+			ev_exec(s, o->pid);
+			break;
+		case MM_FLUSH:
+			if (need_proc(s) == 0)
+				ev_full_flush(s);
 			break;
 		case MM_UNMAP:
 		case MM_MPROTECT:
@@ -2322,7 +2601,9 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	s->phash = calloc(s->hcap, 4);
 	s->hl_mask = 1023;
 	s->hl = calloc(s->hl_mask + 1, sizeof(*s->hl));
-	rc = s->phash && s->hl ? 0 : -ENOMEM;
+	s->shr_mask = 63;
+	s->shr = calloc(s->shr_mask + 1, sizeof(*s->shr));
+	rc = s->phash && s->hl && s->shr ? 0 : -ENOMEM;
 	if (!rc)
 		rc = pa_init(&s->gmem, c->guest_mem, seed);
 	if (!rc)
@@ -2364,6 +2645,7 @@ void mm_sim_free(struct mm_sim *s)
 	pt_destroy(&s->hpt);
 	free(s->hlt);
 	free(s->hl);
+	free(s->shr);
 	pa_destroy(&s->gmem);
 	pa_destroy(&s->hmem);
 	free(s->procs);

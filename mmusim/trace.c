@@ -24,9 +24,9 @@
 
 #include "io.h"
 
-const char *const mm_op_names[MM_OP_N] = {"ifetch",  "load",	 "store",  "modify", "switch",
-					  "ptwrite", "fault",	 "invlpg", "create", "exit",
-					  "unmap",   "mprotect", "vm"};
+const char *const mm_op_names[MM_OP_N] = {
+    "ifetch", "load", "store", "modify",   "switch", "ptwrite", "fault", "invlpg",
+    "create", "exit", "unmap", "mprotect", "vm",     "fork",	"exec",	 "flush"};
 const char *const mm_synth_names[MM_SYN_N] = {"seq",  "random", "chase",   "multi",
 					      "fork", "mmap",	"ptupdate"};
 
@@ -288,17 +288,19 @@ static int parse_event(struct mm_reader *r, const char *s, const char *end, stru
 		return ok_err_line(
 		    e, -EINVAL, r->name, (long long)r->lines,
 		    "expected an event name (switch, ptwrite, fault, invlpg, create, "
-		    "exit, unmap, mprotect, vm) after 'E'");
+		    "exit, unmap, mprotect, vm, fork, exec, flush) after 'E'");
 	memset(o, 0, sizeof(*o));
 	o->op = (uint8_t)op;
 	s = skip_sp(s, end);
 	uint64_t v;
-	if (op == MM_VM) {
+	if (op == MM_FLUSH) {
+		/* no argument */
+	} else if (op == MM_VM) {
 		if (parse_dec(&s, end, MM_MAX_VMS - 1, &v))
 			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
 					   "expected a VM id 0..%d after 'E vm'", MM_MAX_VMS - 1);
 		o->pid = (uint32_t)v;
-	} else if (op == MM_SWITCH || op == MM_CREATE || op == MM_EXIT) {
+	} else if (mm_op_has_pid((unsigned)op)) {
 		if (parse_dec(&s, end, UINT32_MAX, &v))
 			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
 					   "expected a process id after 'E %s'", mm_op_names[op]);
@@ -502,10 +504,11 @@ static ssize_t read_bin(struct mm_reader *r, struct mm_rec *recs, size_t max, st
 		unsigned op = tag & 15;
 		struct mm_rec *o = &recs[n];
 		uint64_t v, v2;
-		if (op >= MM_OP_N)
+		if (op >= MM_OP_N || (op > MM_MODIFY && tag >> 4)) /* events carry no size */
 			return ok_err_at(e, -EINVAL, r->name, at,
-					 "record tag 0x%02x: op %u, expected 0..%d", tag, op,
-					 MM_OP_N - 1);
+					 "record tag 0x%02x: op %u, expected 0..%d with a high "
+					 "nibble (size) only on accesses",
+					 tag, op, MM_OP_N - 1);
 		o->op = (uint8_t)op;
 		o->pad = 0;
 		o->len = 0;
@@ -524,7 +527,10 @@ static ssize_t read_bin(struct mm_reader *r, struct mm_rec *recs, size_t max, st
 			*prev += (v >> 1) ^ (0 - (v & 1));
 			o->addr = *prev;
 			o->size = (uint16_t)size;
-		} else if (op == MM_SWITCH || op == MM_CREATE || op == MM_EXIT || op == MM_VM) {
+		} else if (op == MM_FLUSH) {
+			o->addr = 0; /* no fields */
+		} else if (mm_op_has_pid(op)) {
+			o->addr = 0;
 			if (get_varint(&p, end, &v) ||
 			    v > (op == MM_VM ? MM_MAX_VMS - 1 : UINT32_MAX))
 				goto trunc;
@@ -646,16 +652,18 @@ static void syn_events(struct synth *y)
 		syn_event(y, MM_SWITCH, y->pid, 0, 0);
 		break;
 	case MM_SYN_FORK:
-		/* stage 0: parent (pid 1) runs, then forks+execs a child that runs, exits */
+		/* stage 0: the parent (pid 0, where a trace starts) runs, then forks a
+		 * child that execs at once (fork copies the parent's page tables
+		 * copy-on-write, as Linux's fork does), runs and exits */
 		if (y->stage == 0) {
 			y->pid = y->next_pid++;
-			syn_event(y, MM_CREATE, y->pid, 0, 0);
-			syn_event(y, MM_SWITCH, y->pid, 0, 0);
+			syn_event(y, MM_FORK, y->pid, 0, 0);
+			syn_event(y, MM_EXEC, y->pid, 0, 0);
 			y->stage = 1;
 		} else {
 			syn_event(y, MM_EXIT, y->pid, 0, 0);
-			y->pid = 1;
-			syn_event(y, MM_SWITCH, 1, 0, 0);
+			y->pid = 0;
+			syn_event(y, MM_SWITCH, 0, 0, 0);
 			y->stage = 0;
 		}
 		break;
@@ -809,8 +817,9 @@ int mm_writer_put(struct mm_writer *w, const struct mm_rec *recs, size_t n, stru
 			*prev = o->addr;
 		} else {
 			*p++ = o->op;
-			if (o->op == MM_SWITCH || o->op == MM_CREATE || o->op == MM_EXIT ||
-			    o->op == MM_VM) {
+			if (o->op == MM_FLUSH) {
+				/* no fields */
+			} else if (mm_op_has_pid(o->op)) {
 				p = put_varint(p, o->pid);
 			} else {
 				p = put_varint(p, o->addr);

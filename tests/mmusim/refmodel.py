@@ -15,6 +15,9 @@ paging-structure caches (native and shadow only: nested ones key on gPAs), the n
 associative), guest 4K/2M pages, host 4K pages, 4/5 levels, shadow
 write-protection, unsync, shadow-root cache, untagged flush on every exit.
 Data caches must be off (their sets depend on physical addresses).
+Not covered here, checked by hand-derived unit tests instead: fork/exec
+(copy-on-write), 'E flush', accessed-bit writes (ad_writes, c_ad: they change
+no count compared here), several VMs.
 
   refmodel.py gen SEED N [events]   print a random lackey trace with switches
                                     (and ptwrite/invlpg/fault/unmap events)

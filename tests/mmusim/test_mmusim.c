@@ -554,7 +554,7 @@ static void test_lackey_errors(void **state)
 static void test_binary_roundtrip(void **state)
 {
 	(void)state;
-	/* two VMs: VM switch records too */
+	/* two VMs: VM switch records too; fork churn: fork and exec */
 	struct mm_synth_cfg y = {MM_SYN_FORK, 5000, 1 << 20, 1, 300, 3, 2, 700};
 	struct mm_reader *rd;
 	struct ok_err e;
@@ -564,6 +564,7 @@ static void test_binary_roundtrip(void **state)
 	mm_reader_close(rd);
 	assert_true(n > 5000);
 	a[0] = (struct mm_rec){.addr = 0xfff0, .size = 300, .op = MM_IFETCH}; /* size > 14 */
+	a[1] = (struct mm_rec){.op = MM_FLUSH}; /* and fork, exec from the workload */
 	char path[] = "/tmp/mmusim-test-XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -947,6 +948,224 @@ static void test_vm_cr3_flush(void **state)
 	mm_sim_free(s);
 }
 
+/* ------------------------------------------------------------ fork, COW */
+
+static struct mm_rec st8(uint64_t a)
+{
+	return (struct mm_rec){.addr = a, .size = 8, .op = MM_STORE};
+}
+
+/*
+ * fork with copy-on-write, barcelona (no PCIDs; shadow: an ASID per address
+ * space). P0..P2 are three pages of one guest page table. Trace:
+ *   A  E switch 1 (boot); 1 loads P0, P1, P2
+ *   B  E fork 2
+ *   C  1 stores P0
+ *   D  E switch 2; 2 stores P0; 2 loads P1
+ *   E  E exit 2; E switch 1; 1 stores P1
+ * Linux's order (copy_page_range, dup_mmap's flush_tlb_mm, do_wp_page):
+ *   A  3 guest #PF; PTE writes 4 + 1 + 1 = 6
+ *   B  the child gets 3 tables (3 writes) and 3 read-only leaves (3 writes);
+ *      the parent's 3 leaves are write-protected (3 writes): 9; one full
+ *      flush of the parent's PCID
+ *   C  P0's frame is still the child's too: wp_page_copy, a guest #PF,
+ *      the PTE cleared (1 write), INVLPG, set to the copy (1 write)
+ *   D  the child's P0 frame is now mapped once: wp_page_reuse, a #PF and
+ *      1 write, no flush; the load of P1 does not fault (read-only is
+ *      enough)
+ *   E  the child's exit leaves P1 mapped once: reuse, a #PF and 1 write
+ * So in every mode 6 guest faults and 6 + 9 + 2 + 1 + 1 = 19 PTE writes,
+ * 1 full flush. Native and nested flush on both switches (2 CR3 flushes)
+ * and walk 7 times: P0-P2 cold, P0 after the fork's flush, P0 and P1 in
+ * the child, P1 back in the parent; shadow keeps an ASID per address space
+ * but the fork flushed the parent's, so it walks the same 7 times.
+ * Shadow, unsync on (KVM's default):
+ *   A  3 guest #PF + 3 hidden faults; 1 PT-write exit (P1's PTE: the leaf
+ *      table, shadowed after P0's hidden fault, goes out of sync)
+ *   B  the parent's 3 write-protections go to the out-of-sync table: no
+ *      exit; the child's tables are not shadowed: no exit; the full flush
+ *      is a CR3 exit that resyncs the table (zapping P0-P2's shadow entries)
+ *   C  #PF exit; the clear is a PT-write exit (the table was resynced) and
+ *      unsyncs it; INVLPG exit resyncs it; the set is a PT-write exit
+ *      again; the retried store misses the zapped shadow entry: hidden fault
+ *   D  CR3 exit (new root; resyncs the parent's table); #PF exit; the
+ *      child's write goes to an unshadowed table; hidden faults for P0, P1
+ *   E  CR3 exit (cached root); #PF exit; PT-write exit (unsync); hidden fault
+ *   guest #PF 6, hidden 3+1+2+1 = 7, PT-write 1+2+1 = 4, INVLPG 1,
+ *   CR3 3, tables resynced 3 (B, C, D).
+ * Shadow, unsync off: every write to a shadowed table exits, so B's 3
+ * write-protections are 3 exits (the cost of fork under shadow paging
+ * grows with the parent's mapped pages): PT-write 2 (A) + 3 (B) + 2 (C) +
+ * 1 (E) = 8, no resyncs.
+ * Nested: no exits.
+ */
+static void fork_run(const char *unsync, uint64_t ptw_exits, uint64_t syncs)
+{
+	const uint64_t p0 = BASE, p1 = BASE + 4096, p2 = BASE + 8192;
+	struct mm_config c = cfg("barcelona", unsync, NULL);
+	struct mm_rec r[] = {ev(MM_SWITCH, 1, 0),
+			     ld(p0),
+			     ld(p1),
+			     ld(p2),
+			     ev(MM_FORK, 2, 0),
+			     st8(p0),
+			     ev(MM_SWITCH, 2, 0),
+			     st8(p0),
+			     ld(p1),
+			     ev(MM_EXIT, 2, 0),
+			     ev(MM_SWITCH, 1, 0),
+			     st8(p1)};
+	struct mm_sim *s = run(&c, 7, r, sizeof(r) / sizeof(r[0]));
+	for (int m = 0; m < MM_MODE_N; m++) {
+		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
+		assert_int_equal(st->guest_faults, 6);
+		assert_int_equal(st->pt_writes, 19);
+		assert_int_equal(st->flushes[MM_FLUSH_FULL], 1);
+		assert_int_equal(st->walks, 7);
+		assert_int_equal(st->flushes[MM_FLUSH_CR3], m == MM_SHADOW ? 0 : 2);
+	}
+	assert_int_equal(mm_stats_exits(mm_sim_stats(s, MM_NESTED)), 0);
+	const struct mm_stats *sh = mm_sim_stats(s, MM_SHADOW);
+	assert_int_equal(sh->exits[MM_EXIT_GUESTPF], 6);
+	assert_int_equal(sh->exits[MM_EXIT_HIDDEN], 7);
+	assert_int_equal(sh->exits[MM_EXIT_PTWRITE], ptw_exits);
+	assert_int_equal(sh->exits[MM_EXIT_INVLPG], 1);
+	assert_int_equal(sh->exits[MM_EXIT_CR3], 3);
+	assert_int_equal(sh->syncs, syncs);
+	/* CR3 exits: fork's flush (cached root) + 2 (new root) + 1 (cached),
+	 * each resync 500 more; INVLPG 1000 + 500 (+ 500 for its resync) */
+	assert_int_equal(sh->exit_cycles[MM_EXIT_CR3],
+			 3 * 1000 + 1000 + 3000 + 1000 + (syncs ? 2 : 0) * 500);
+	assert_int_equal(sh->exit_cycles[MM_EXIT_INVLPG], 1000 + 500 + (syncs ? 500 : 0));
+	mm_sim_free(s);
+}
+
+static void test_fork_cow(void **state)
+{
+	(void)state;
+	fork_run("unsync=1", 4, 3);
+	fork_run("unsync=0", 8, 0);
+}
+
+/*
+ * fork then exec in the child, the fork/exec pattern: E switch 1; 1 stores
+ * P0..P2; E fork 2; E exec 2 (switches to 2, drops its copy, loads an
+ * empty address space); 2 loads Q; E exit 2; E switch 1; 1 stores P0..P2.
+ * After the exec every parent frame is mapped once again, so each of the
+ * parent's 3 stores is a reuse: a #PF and 1 PTE write, no flush. Guest
+ * faults 3 + 1 (Q) + 3 = 7; PTE writes 6 + 9 (fork) + 4 (Q: a new
+ * address space's 4 levels) + 3 = 22. Native: CR3 flushes on the exec's
+ * switch and the switch back (2), 1 full flush (the fork); shadow: CR3
+ * exits for the fork's flush, the exec (a new root) and the switch back.
+ */
+static void test_fork_exec(void **state)
+{
+	(void)state;
+	const uint64_t p0 = BASE, p1 = BASE + 4096, p2 = BASE + 8192, q = BASE + (1ull << 30);
+	struct mm_config c = cfg("barcelona", NULL);
+	struct mm_rec r[] = {ev(MM_SWITCH, 1, 0), st8(p0),	     st8(p1), st8(p2),
+			     ev(MM_FORK, 2, 0),	  ev(MM_EXEC, 2, 0), ld(q),   ev(MM_EXIT, 2, 0),
+			     ev(MM_SWITCH, 1, 0), st8(p0),	     st8(p1), st8(p2)};
+	struct mm_sim *s = run(&c, 7, r, sizeof(r) / sizeof(r[0]));
+	for (int m = 0; m < MM_MODE_N; m++) {
+		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
+		assert_int_equal(st->guest_faults, 7);
+		assert_int_equal(st->pt_writes, 22);
+		assert_int_equal(st->flushes[MM_FLUSH_FULL], 1);
+	}
+	assert_int_equal(mm_sim_stats(s, MM_NATIVE)->flushes[MM_FLUSH_CR3], 2);
+	const struct mm_stats *sh = mm_sim_stats(s, MM_SHADOW);
+	assert_int_equal(sh->exits[MM_EXIT_CR3], 3);
+	assert_int_equal(sh->exits[MM_EXIT_INVLPG], 0);
+	assert_int_equal(sh->exits[MM_EXIT_GUESTPF], 7);
+	mm_sim_free(s);
+	/* forking into a live process is refused */
+	struct mm_rec bad[] = {ev(MM_SWITCH, 1, 0), ld(p0), ev(MM_SWITCH, 2, 0), ld(p0),
+			       ev(MM_FORK, 1, 0)};
+	struct ok_err e;
+	ok_err_clear(&e);
+	assert_int_equal(mm_sim_new(&s, &c, 7, 1, &e), 0);
+	assert_int_equal(mm_sim_feed(s, bad, 5, &e), -EINVAL);
+	assert_non_null(strstr(e.msg, "live"));
+	mm_sim_free(s);
+}
+
+/*
+ * Accessed bits, barcelona. Trace: E switch 1; 1 loads P0, P1; E invlpg P0;
+ * 1 loads P0; E fork 2; 1 stores P0; E switch 2; 2 stores P0; 2 loads P1.
+ * Linux installs anonymous PTEs old (x86's pte_sw_mkyoung does nothing) and
+ * dirty, so the walker sets the accessed bit with one locked write the
+ * first time it walks to a new PTE, and never a dirty bit:
+ *   P0, P1 first walks: 2 writes; P0 after the INVLPG: already accessed, 0;
+ *   the parent's store after the fork: a copy (wp_page_copy installs the
+ *   new PTE old): 1; the child's store to P0: a reuse (pte_mkyoung: the
+ *   kernel sets the bit), 0; the child's load of P1: fork made the child's
+ *   PTEs old (pte_mkold): 1. Native and nested: 4 writes, 4 x c_ad cycles
+ *   of page walks more than with c_ad=0; shadow: none (KVM sets the guest's
+ *   accessed bit while it fills the shadow entry, inside the hidden fault,
+ *   and makes shadow entries accessed).
+ */
+static void test_accessed_bits(void **state)
+{
+	(void)state;
+	const uint64_t p0 = BASE, p1 = BASE + 4096;
+	struct mm_rec r[] = {ev(MM_SWITCH, 1, 0),
+			     ld(p0),
+			     ld(p1),
+			     ev(MM_INVLPG, 1, p0),
+			     ld(p0),
+			     ev(MM_FORK, 2, 0),
+			     st8(p0),
+			     ev(MM_SWITCH, 2, 0),
+			     st8(p0),
+			     ld(p1)};
+	size_t n = sizeof(r) / sizeof(r[0]);
+	struct mm_config c1 = cfg("barcelona", "c_ad=0", NULL),
+			 c2 = cfg("barcelona", "c_ad=37", NULL);
+	struct mm_sim *s1 = run(&c1, 7, r, n), *s2 = run(&c2, 7, r, n);
+	for (int m = 0; m < MM_MODE_N; m++) {
+		const struct mm_stats *a = mm_sim_stats(s1, (enum mm_mode)m),
+				      *b = mm_sim_stats(s2, (enum mm_mode)m);
+		uint64_t want = m == MM_SHADOW ? 0 : 4;
+		assert_int_equal(b->ad_writes, want);
+		assert_int_equal(b->cyc_walk - a->cyc_walk, 37 * want);
+		assert_int_equal(mm_stats_cycles(b) - mm_stats_cycles(a), 37 * want);
+	}
+	mm_sim_free(s1);
+	mm_sim_free(s2);
+}
+
+/*
+ * E flush, a guest's full flush of its PCID (flush_tlb_local), barcelona:
+ * 1 loads P0, E flush, 1 loads P0. Every mode walks twice and counts one
+ * full flush; native and nested drop the running tag's entries (no PCIDs:
+ * all of them), shadow drops its ASID's and takes a CR3 exit with the root
+ * cached (1000 + 1000 cycles); nested no exit. An E switch to the running
+ * process, by contrast, changes nothing: 1 walk.
+ */
+static void test_full_flush(void **state)
+{
+	(void)state;
+	struct mm_config c = cfg("barcelona", NULL);
+	struct mm_rec r[] = {ld(BASE), ev(MM_FLUSH, 0, 0), ld(BASE)};
+	struct mm_sim *s = run(&c, 7, r, 3);
+	for (int m = 0; m < MM_MODE_N; m++) {
+		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
+		assert_int_equal(st->walks, 2);
+		assert_int_equal(st->flushes[MM_FLUSH_FULL], 1);
+	}
+	const struct mm_stats *sh = mm_sim_stats(s, MM_SHADOW);
+	assert_int_equal(sh->exits[MM_EXIT_CR3], 1);
+	assert_int_equal(sh->exit_cycles[MM_EXIT_CR3], 2000);
+	assert_int_equal(mm_stats_exits(mm_sim_stats(s, MM_NESTED)), 0);
+	mm_sim_free(s);
+	struct mm_rec r2[] = {ld(BASE), ev(MM_SWITCH, 0, 0), ld(BASE)};
+	s = run(&c, 7, r2, 3);
+	for (int m = 0; m < MM_MODE_N; m++)
+		assert_int_equal(mm_sim_stats(s, (enum mm_mode)m)->walks, 1);
+	mm_sim_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -974,6 +1193,10 @@ int main(void)
 	    cmocka_unit_test(test_munmap_batched),
 	    cmocka_unit_test(test_two_vms),
 	    cmocka_unit_test(test_vm_cr3_flush),
+	    cmocka_unit_test(test_fork_cow),
+	    cmocka_unit_test(test_fork_exec),
+	    cmocka_unit_test(test_accessed_bits),
+	    cmocka_unit_test(test_full_flush),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
