@@ -375,6 +375,22 @@ static void *par_thread(void *arg)
 	return NULL;
 }
 
+static pthread_attr_t thread_attr;
+static bool thread_attr_ok;
+
+static void thread_attr_init(void)
+{
+	thread_attr_ok = pthread_attr_init(&thread_attr) == 0 &&
+			 pthread_attr_setstacksize(&thread_attr, 1u << 20) == 0;
+}
+
+int md_thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, thread_attr_init);
+	return pthread_create(th, thread_attr_ok ? &thread_attr : NULL, fn, arg);
+}
+
 int md_par_run(int n, bool parallel, int (*fn)(void *ctx, int i, struct ok_err *e), void *ctx,
 	       int *rcs, struct ok_err *e)
 {
@@ -389,7 +405,7 @@ int md_par_run(int n, bool parallel, int (*fn)(void *ctx, int i, struct ok_err *
 		jobs[i] = (struct par_job){.fn = fn, .ctx = ctx, .i = i};
 		ok_err_clear(&jobs[i].e);
 		started[i] =
-		    parallel && i > 0 && pthread_create(&th[i], NULL, par_thread, &jobs[i]) == 0;
+		    parallel && i > 0 && md_thread_start(&th[i], par_thread, &jobs[i]) == 0;
 	}
 	for (int i = 0; i < n; i++)
 		if (!started[i])

@@ -23,6 +23,7 @@
 #ifndef MDRAID_MEMBER_H
 #define MDRAID_MEMBER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -132,6 +133,15 @@ int md_members_select(const struct md_member *m, int n, struct ok_err *e);
  */
 int md_par_run(int n, bool parallel, int (*fn)(void *ctx, int i, struct ok_err *e), void *ctx,
 	       int *rcs, struct ok_err *e);
+
+/*
+ * pthread_create with the stack size every mdraid worker uses (1 MiB: the
+ * deepest, an in-place rebuild, needs under 64 KiB). glibc keeps up to 40 MiB of
+ * stacks of finished threads for reuse; at the default 8 MiB only five fit,
+ * and the I/O threads every window and batch starts then cost an mmap,
+ * page faults and an munmap each. 0 or an error number, as pthread_create.
+ */
+int md_thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
 
 /* One transfer (or fdatasync) on one member, for md_io_run. */
 enum md_io_kind { MD_IO_READ, MD_IO_WRITE, MD_IO_SYNC, MD_IO_WRITEV };

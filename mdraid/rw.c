@@ -492,7 +492,7 @@ static void async_start(struct md_win *w, int (*fn)(struct md_win *, struct ok_e
 {
 	w->afn = fn;
 	w->arc = 0;
-	w->running = pthread_create(&w->th, NULL, async_main, w) == 0;
+	w->running = md_thread_start(&w->th, async_main, w) == 0;
 	if (!w->running)
 		async_main(w);
 }
@@ -804,7 +804,7 @@ static int read_direct(struct md_array *a, uint64_t s0, uint64_t s1, uint8_t *ou
 			continue;
 		rb.s0 = b0;
 		rb.s1 = b1;
-		if (b1 < s1 && pthread_create(&rb.th, NULL, rebuild_direct, &rb) == 0)
+		if (b1 < s1 && md_thread_start(&rb.th, rebuild_direct, &rb) == 0)
 			rb.running = true;
 		else
 			rebuild_direct(&rb);
