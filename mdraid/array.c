@@ -480,7 +480,31 @@ int md_array_fail_members(struct md_array *a, int n, const int *mi, const int *e
 	a->ref.utime = (uint64_t)time(NULL);
 	if (e)
 		ok_err_clear(e);
-	return md_array_sb_write_all(a, e);
+	int rc = md_array_sb_write_all(a, e);
+	if (rc < 0)
+		return rc;
+	/*
+	 * Then the failed members' own superblocks, where they still take a
+	 * write (a member failed for one block usually does). md writes no
+	 * superblock to a Faulty device and leaves it one event behind; for
+	 * 0.90 mdadm 4.2 and the kernel (super_90_validate reads the state
+	 * from the member's own disk table) take such a member back in
+	 * ("device 1 has wrong state in superblock, but ... seems ok") with
+	 * its stale block, as tests/interop/mdraid/test_read_errors.sh saw.
+	 * A member whose own superblock says faulty is Faulty to both
+	 * (super_90_validate, super_1_validate) and to md_members_select.
+	 * Best effort: a member that cannot take it is failed already.
+	 */
+	for (int k = 0; k < n; k++) {
+		struct md_member *m = &a->m[mi[k]];
+		if (!m->has_sb || m->fd < 0)
+			continue;
+		memcpy(m->sb.dev_roles, a->ref.dev_roles, sizeof(m->sb.dev_roles));
+		m->sb.events = a->ref.events;
+		m->sb.utime = a->ref.utime;
+		(void)md_member_sb_write(m, NULL);
+	}
+	return 0;
 }
 
 /* Write the bitmap super (events in step with the array) and the bit bytes. */

@@ -24,6 +24,7 @@
 #include "io.h"
 #include "grow.h"
 #include "mdraid.h"
+#include "member.h"
 
 enum {
 	OPT_LEVEL = 'l',
@@ -514,7 +515,7 @@ static int do_read(int n, char **paths)
 	}
 	uint64_t sd = (uint64_t)a.geom.chunk_sectors * 512 * (uint64_t)md_geom_data_disks(&a.geom);
 	size_t bsz = io_chunk(&a, &sd);
-	uint8_t *buf = io_alloc(bsz);
+	uint8_t *buf = md_buf_alloc(bsz);
 	if (!buf)
 		ok_die_class(OK_CLASS_IO, "out of memory");
 	while (len > 0 && rc == 0) {
@@ -563,7 +564,7 @@ static int do_write(int n, char **paths)
 	}
 	uint64_t sd = (uint64_t)a.geom.chunk_sectors * 512 * (uint64_t)md_geom_data_disks(&a.geom);
 	size_t bsz = io_chunk(&a, &sd);
-	uint8_t *buf = io_alloc(bsz);
+	uint8_t *buf = md_buf_alloc(bsz);
 	if (!buf)
 		ok_die_class(OK_CLASS_IO, "out of memory");
 	while (rc == 0) {

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -206,6 +207,55 @@ int md_member_write(struct md_member *m, const void *buf, size_t len, uint64_t d
 	return 0;
 }
 
+int md_member_writev(struct md_member *m, const struct iovec *iov, int iovcnt, uint64_t dev_byte,
+		     void *gather, struct ok_err *e)
+{
+	bool fast = io_sys.pwrite == io_sys_default.pwrite && (dev_byte & (IO_ALIGN - 1)) == 0;
+	for (int i = 0; fast && i < iovcnt; i++)
+		fast = (((uintptr_t)iov[i].iov_base | iov[i].iov_len) & (IO_ALIGN - 1)) == 0;
+	if (!fast) {
+		size_t len = 0;
+		for (int i = 0; i < iovcnt; i++) {
+			uint8_t *to = (uint8_t *)gather + len;
+			if (to != iov[i].iov_base) /* a buffer may already sit in place */
+				memcpy(to, iov[i].iov_base, iov[i].iov_len);
+			len += iov[i].iov_len;
+		}
+		return md_member_write(m, gather, len, dev_byte, e);
+	}
+	bool own;
+	int fd = writable_fd(m, m->fd, &own);
+	if (fd < 0)
+		return ok_err_at(e, -errno, m->path, OK_ERR_NOPOS, "cannot open for writing");
+	enum { MAXV = 1024 }; /* Linux's UIO_MAXIOV */
+	int rc = 0;
+	uint64_t at = dev_byte;
+	for (int i = 0; i < iovcnt && rc == 0;) {
+		int cnt = iovcnt - i < MAXV ? iovcnt - i : MAXV;
+		size_t want = 0;
+		for (int j = 0; j < cnt; j++)
+			want += iov[i + j].iov_len;
+		ssize_t r = pwritev(fd, iov + i, cnt, (off_t)at);
+		if (r != (ssize_t)want) { /* short or failed: buffer by buffer */
+			for (int j = 0; j < cnt && rc == 0; j++) {
+				ssize_t w = io_pwrite_full(fd, iov[i + j].iov_base,
+							   iov[i + j].iov_len, (off_t)at);
+				if (w < 0)
+					rc = ok_err_at(e, (int)w, m->path, (long long)at,
+						       "write of %zu bytes failed",
+						       iov[i + j].iov_len);
+				at += iov[i + j].iov_len;
+			}
+		} else {
+			at += want;
+		}
+		i += cnt;
+	}
+	if (own)
+		close(fd);
+	return rc;
+}
+
 int md_member_sb_write(struct md_member *m, struct ok_err *e)
 {
 	bool own;
@@ -325,6 +375,22 @@ static void *par_thread(void *arg)
 	return NULL;
 }
 
+static pthread_attr_t thread_attr;
+static bool thread_attr_ok;
+
+static void thread_attr_init(void)
+{
+	thread_attr_ok = pthread_attr_init(&thread_attr) == 0 &&
+			 pthread_attr_setstacksize(&thread_attr, 1u << 20) == 0;
+}
+
+int md_thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, thread_attr_init);
+	return pthread_create(th, thread_attr_ok ? &thread_attr : NULL, fn, arg);
+}
+
 int md_par_run(int n, bool parallel, int (*fn)(void *ctx, int i, struct ok_err *e), void *ctx,
 	       int *rcs, struct ok_err *e)
 {
@@ -339,7 +405,7 @@ int md_par_run(int n, bool parallel, int (*fn)(void *ctx, int i, struct ok_err *
 		jobs[i] = (struct par_job){.fn = fn, .ctx = ctx, .i = i};
 		ok_err_clear(&jobs[i].e);
 		started[i] =
-		    parallel && i > 0 && pthread_create(&th[i], NULL, par_thread, &jobs[i]) == 0;
+		    parallel && i > 0 && md_thread_start(&th[i], par_thread, &jobs[i]) == 0;
 	}
 	for (int i = 0; i < n; i++)
 		if (!started[i])
@@ -365,6 +431,8 @@ static int io_one(void *ctx, int i, struct ok_err *e)
 		j->rc = md_member_read(j->m, j->buf, j->len, j->dev_byte, true, e);
 	else if (j->kind == MD_IO_WRITE)
 		j->rc = md_member_write(j->m, j->buf, j->len, j->dev_byte, e);
+	else if (j->kind == MD_IO_WRITEV)
+		j->rc = md_member_writev(j->m, j->iov, j->iovcnt, j->dev_byte, j->buf, e);
 	else if ((j->rc = io_fdatasync(j->m->fd)) < 0)
 		ok_err_at(e, j->rc, j->m->path, OK_ERR_NOPOS, "fdatasync failed");
 	return j->rc;
@@ -404,4 +472,16 @@ int md_members_sync(struct md_member *m, int n, struct ok_err *e)
 size_t md_budget_bytes(size_t want)
 {
 	return want ? want : MD_BUDGET_BYTES;
+}
+
+void *md_buf_alloc(size_t n)
+{
+	const size_t huge = 2u << 20;
+	void *p = NULL;
+	bool big = n >= huge;
+	if (posix_memalign(&p, big ? huge : IO_ALIGN, n ? n : IO_ALIGN))
+		return NULL;
+	if (big) /* only advice: a kernel without THP just ignores it */
+		(void)madvise(p, n & ~(huge - 1), MADV_HUGEPAGE);
+	return p;
 }

@@ -23,10 +23,12 @@
 #ifndef MDRAID_MEMBER_H
 #define MDRAID_MEMBER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "err.h"
 #include "mdraid.h"
@@ -77,6 +79,19 @@ int md_member_read(struct md_member *m, void *buf, size_t len, uint64_t dev_byte
 int md_member_write(struct md_member *m, const void *buf, size_t len, uint64_t dev_byte,
 		    struct ok_err *e);
 
+/*
+ * The iovcnt buffers of iov written whole, one after the other, from
+ * dev_byte (grow writes a new row's data chunks straight from the old rows
+ * they came from, no copy): pwritev of up to IOV_MAX buffers per call when
+ * every buffer is O_DIRECT aligned and io_sys holds the real system calls;
+ * otherwise gathered into gather (room for the total, IO_ALIGN aligned; a
+ * buffer may already be at its place there, others must not overlap it) and
+ * written with md_member_write, so that a test's io_sys sees the same one
+ * write per member as before. 0 or -errno with e.
+ */
+int md_member_writev(struct md_member *m, const struct iovec *iov, int iovcnt, uint64_t dev_byte,
+		     void *gather, struct ok_err *e);
+
 /* Encode and write m->sb at its place (md_sb_write), through m->fd or,
  * when that is read-only, a descriptor of its own. 0 or -errno with e. */
 int md_member_sb_write(struct md_member *m, struct ok_err *e);
@@ -119,16 +134,27 @@ int md_members_select(const struct md_member *m, int n, struct ok_err *e);
 int md_par_run(int n, bool parallel, int (*fn)(void *ctx, int i, struct ok_err *e), void *ctx,
 	       int *rcs, struct ok_err *e);
 
+/*
+ * pthread_create with the stack size every mdraid worker uses (1 MiB: the
+ * deepest, an in-place rebuild, needs under 64 KiB). glibc keeps up to 40 MiB of
+ * stacks of finished threads for reuse; at the default 8 MiB only five fit,
+ * and the I/O threads every window and batch starts then cost an mmap,
+ * page faults and an munmap each. 0 or an error number, as pthread_create.
+ */
+int md_thread_start(pthread_t *th, void *(*fn)(void *), void *arg);
+
 /* One transfer (or fdatasync) on one member, for md_io_run. */
-enum md_io_kind { MD_IO_READ, MD_IO_WRITE, MD_IO_SYNC };
+enum md_io_kind { MD_IO_READ, MD_IO_WRITE, MD_IO_SYNC, MD_IO_WRITEV };
 
 struct md_io {
 	struct md_member *m;
 	enum md_io_kind kind;
-	void *buf;
-	uint64_t len;	   /* bytes */
-	uint64_t dev_byte; /* absolute device byte */
-	int rc;		   /* out: 0 or -errno (a short read is -EIO) */
+	void *buf;		 /* MD_IO_WRITEV: md_member_writev's gather */
+	uint64_t len;		 /* bytes */
+	uint64_t dev_byte;	 /* absolute device byte */
+	int rc;			 /* out: 0 or -errno (a short read is -EIO) */
+	const struct iovec *iov; /* MD_IO_WRITEV: the buffers, len bytes in all */
+	int iovcnt;
 };
 
 /* Run the transfers in parallel (one thread per job; small transfers,
@@ -153,5 +179,16 @@ int md_members_sync(struct md_member *m, int n, struct ok_err *e);
  * MD_BUDGET_BYTES.
  */
 size_t md_budget_bytes(size_t want);
+
+/*
+ * An I/O buffer of n bytes (window rows, a verb's read/write buffer, grow's
+ * step buffers), IO_ALIGN aligned and NOT zeroed: every byte used is read or
+ * written first. Buffers of 2 MiB and more are 2 MiB aligned and advised
+ * MADV_HUGEPAGE, so that faulting them in costs one fault per 2 MiB rather
+ * than per 4 KiB (under load the page faults of a degraded read's buffers
+ * cost more CPU than its reconstruction). Freed with io_free (free()).
+ * NULL when out of memory.
+ */
+void *md_buf_alloc(size_t n);
 
 #endif

@@ -229,12 +229,13 @@ struct reshape {
 	int dirty;	    /* continuing a reshape the kernel left active */
 	uint64_t step_rows; /* k: new rows per step */
 	uint64_t old_rows_max;
-	uint8_t *rbuf[RESHAPE_MAX_DISKS]; /* old rows per old member */
-	uint8_t *wbuf[RESHAPE_MAX_DISKS]; /* new rows per new member */
-	uint8_t *lbuf;			  /* array data in logical order (backup) */
-	uint8_t *zero;			  /* one zero chunk */
-	uint64_t read_errors;		  /* 4 KiB blocks that did not read (rebuilt) */
-	char rerr_first[320];		  /* the first of them: "member: offset N" */
+	uint8_t *rbuf[RESHAPE_MAX_DISKS];      /* old rows per old member */
+	uint8_t *wbuf[RESHAPE_MAX_DISKS];      /* new rows per new member */
+	struct iovec *wiov[RESHAPE_MAX_DISKS]; /* k buffers per new member (move_rows) */
+	uint8_t *lbuf;			       /* array data in logical order (backup) */
+	uint8_t *zero;			       /* one zero chunk */
+	uint64_t read_errors;		       /* 4 KiB blocks that did not read (rebuilt) */
+	char rerr_first[320];		       /* the first of them: "member: offset N" */
 	double last_ckpt;
 	int crash_count; /* superblock writes so far in the round --simulate-crash names */
 };
@@ -1027,6 +1028,7 @@ void reshape_close(struct reshape *r)
 		md_member_close(&r->mm[i]);
 		io_free(r->rbuf[i]);
 		io_free(r->wbuf[i]);
+		free(r->wiov[i]);
 	}
 	for (int i = 0; i < r->nbd; i++)
 		if (r->plan.method == RESHAPE_BACKUP_FILE && r->bd[i].fd >= 0)
@@ -1058,16 +1060,18 @@ static int alloc_buffers(struct reshape *r, struct ok_err *e)
 		k = r->rows;
 	r->step_rows = k;
 	r->old_rows_max = (k * (uint64_t)nd + (uint64_t)od - 1) / (uint64_t)od + 1;
+	/* not zeroed: every byte used is read or computed first */
 	for (int d = 0; d < on; d++)
-		if (!(r->rbuf[d] = io_alloc(r->old_rows_max * r->csb)))
+		if (!(r->rbuf[d] = md_buf_alloc(r->old_rows_max * r->csb)))
 			goto nomem;
 	for (int d = 0; d < nn; d++)
-		if (!(r->wbuf[d] = io_alloc(k * r->csb)))
+		if (!(r->wbuf[d] = md_buf_alloc(k * r->csb)) ||
+		    !(r->wiov[d] = malloc(k * sizeof(struct iovec))))
 			goto nomem;
 	uint64_t l = r->old_rows_max * (uint64_t)od;
 	if (k * (uint64_t)nd > l)
 		l = k * (uint64_t)nd;
-	if (!(r->lbuf = io_alloc(l * r->csb)) || !(r->zero = io_alloc(r->csb)))
+	if (!(r->lbuf = md_buf_alloc(l * r->csb)) || !(r->zero = io_alloc(r->csb)))
 		goto nomem;
 	return 0;
 nomem:
@@ -1260,12 +1264,11 @@ static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_
 	for (int d = 0; d < r->og.disks; d++)
 		if (r->slot[d]) {
 			slot[n] = d;
-			j[n++] = (struct md_io){r->slot[d]->mm,
-						MD_IO_READ,
-						r->rbuf[d],
-						(r1 - r0) * r->csb,
-						(r->doff_old + r0 * r->cs) * 512,
-						0};
+			j[n++] = (struct md_io){.m = r->slot[d]->mm,
+						.kind = MD_IO_READ,
+						.buf = r->rbuf[d],
+						.len = (r1 - r0) * r->csb,
+						.dev_byte = (r->doff_old + r0 * r->cs) * 512};
 		}
 	int failed = md_io_run(j, n, e) < 0;
 	uint64_t *bad = failed ? calloc(r1 - r0, sizeof *bad) : NULL;
@@ -1319,6 +1322,8 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 		if ((rc = read_old_rows(r, r0, r1, e)) < 0)
 			return rc;
 	}
+	/* a new row's data chunks are written from where they are (old rows,
+	 * backup, the zero chunk): only P and Q are computed into wbuf */
 	uint8_t *slots[RESHAPE_MAX_DISKS];
 	struct md_stripe st;
 	for (uint64_t j = 0; j < k; j++) {
@@ -1327,8 +1332,6 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 		int pd = st.pd, qd = st.qd;
 		for (int kk = 0; kk < nd; kk++) {
 			uint64_t c = s * (uint64_t)nd + (uint64_t)kk;
-			int disk = st.data_dev[kk];
-			uint8_t *dst = r->wbuf[disk] + j * r->csb;
 			const uint8_t *src;
 			if (c * r->cs >= r->plan.old_array)
 				src = r->zero;
@@ -1336,15 +1339,18 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 				src = r->lbuf + (c * r->cs - a0) * 512;
 			else
 				src = old_chunk(r, c, r0);
-			memcpy(dst, src, r->csb);
 			/* syndrome slot: the kernel's order (raid6_idx_to_slot) */
-			slots[st.qslot[kk]] = dst;
+			slots[st.qslot[kk]] = (uint8_t *)src;
+			r->wiov[st.data_dev[kk]][j] = (struct iovec){(void *)src, r->csb};
 		}
-		if (qd >= 0)
+		r->wiov[pd][j] = (struct iovec){r->wbuf[pd] + j * r->csb, r->csb};
+		if (qd >= 0) {
+			r->wiov[qd][j] = (struct iovec){r->wbuf[qd] + j * r->csb, r->csb};
 			pq_gen(nd, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb,
 			       r->wbuf[qd] + j * r->csb);
-		else
+		} else {
 			pq_xor(nd, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb);
+		}
 	}
 	struct md_io jobs[RESHAPE_MAX_DISKS];
 	int nj = 0;
@@ -1354,8 +1360,15 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 		if (!m)
 			continue; /* degraded: the slot stays missing */
 		CHECK_WRITE(r, m, off, k * r->cs);
-		jobs[nj++] =
-		    (struct md_io){m->mm, MD_IO_WRITE, r->wbuf[d], k * r->csb, off * 512, 0};
+		/* the gather buffer, for io_sys overrides, is wbuf[d]: the
+		 * parity rows it holds are copied over themselves */
+		jobs[nj++] = (struct md_io){.m = m->mm,
+					    .kind = MD_IO_WRITEV,
+					    .buf = r->wbuf[d],
+					    .len = k * r->csb,
+					    .dev_byte = off * 512,
+					    .iov = r->wiov[d],
+					    .iovcnt = (int)k};
 	}
 	return md_io_run(jobs, nj, e);
 }

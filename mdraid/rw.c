@@ -54,10 +54,8 @@ int md_win_init_budget(struct md_win *w, struct md_array *a, size_t budget)
 	for (int s = 0; s < n; s++) {
 		/* not zeroed (io_alloc would touch every page twice); every
 		 * byte used is read or written first */
-		void *p = NULL;
-		if (posix_memalign(&p, IO_ALIGN, (size_t)per))
+		if (!(w->buf[s] = md_buf_alloc((size_t)per)))
 			goto nomem;
-		w->buf[s] = p;
 	}
 	w->scratch = io_alloc(3 * (size_t)w->row_max);
 	w->mode = malloc(w->ns_max);
@@ -494,7 +492,7 @@ static void async_start(struct md_win *w, int (*fn)(struct md_win *, struct ok_e
 {
 	w->afn = fn;
 	w->arc = 0;
-	w->running = pthread_create(&w->th, NULL, async_main, w) == 0;
+	w->running = md_thread_start(&w->th, async_main, w) == 0;
 	if (!w->running)
 		async_main(w);
 }
@@ -631,13 +629,52 @@ static uint64_t plan_read(struct md_array *a, struct md_win *w, uint64_t pos, ui
 
 /* ---- direct read: data chunks straight into the caller's buffer ---- */
 
-/* One slot's share of stripes [s0, s1): its data chunks, read with one
- * preadv per contiguous run on the member straight into out (which holds
- * array bytes from off). Parity chunks end a run and are not read. */
+/*
+ * Whole stripes whose slots are each either readable over the range or gone
+ * (missing or failed member) are read straight into the caller's buffer:
+ * present data chunks into their place, and the parity a stripe needs to
+ * rebuild its lost data chunks into the place of those lost chunks (P into
+ * the first lost one, Q into the second, or into the only one when P is
+ * lost too). The lost chunks are then rebuilt in place from it
+ * (rebuild_direct), so a degraded read needs no window buffers and no copy.
+ * Reads of the next batch of stripes run while the previous batch is
+ * rebuilt (read_direct).
+ */
+
+/* Where slot's chunk of stripe st goes, as an index of data chunk k (its
+ * own when it holds data; for parity, the lost data chunk it is read into:
+ * P into the lost one of lower Q slot, Q into the other, or into the only
+ * one when P is lost too), or -1 when it is not needed. lost: mask of gone
+ * slots. */
+static int direct_dest(const struct md_stripe *st, int slot, uint64_t lost)
+{
+	int lk[2], nl = 0;
+	for (int k = 0; k < st->nd; k++) {
+		if (st->data_dev[k] == slot)
+			return k;
+		if ((lost >> st->data_dev[k]) & 1 && nl < 2)
+			lk[nl++] = k;
+	}
+	if (nl == 2 && st->qslot[lk[0]] > st->qslot[lk[1]]) {
+		int t = lk[0];
+		lk[0] = lk[1];
+		lk[1] = t;
+	}
+	bool p_lost = (lost >> st->pd) & 1;
+	if (slot == st->pd && nl > 0)
+		return lk[0];
+	if (slot == st->qd && (nl == 2 || (nl == 1 && p_lost)))
+		return lk[nl - 1];
+	return -1;
+}
+
+/* One slot's share of stripes [s0, s1): its chunks that direct_dest places,
+ * read with one preadv per contiguous run on the member straight into out
+ * (which holds array bytes from off). */
 struct direct_job {
 	struct md_array *a;
 	int slot;
-	uint64_t s0, s1, off;
+	uint64_t s0, s1, off, lost;
 	uint8_t *out;
 	int rc;
 };
@@ -668,6 +705,9 @@ static int direct_slot(void *ctx, int slot, struct ok_err *e)
 {
 	struct direct_job *j = (struct direct_job *)ctx + slot;
 	(void)e;
+	j->rc = 0;
+	if ((j->lost >> slot) & 1)
+		return 0;
 	struct md_array *a = j->a;
 	const struct md_geom *g = &a->geom;
 	const struct md_member *m = &a->m[a->slot_member[j->slot]];
@@ -679,10 +719,7 @@ static int direct_slot(void *ctx, int slot, struct ok_err *e)
 	struct md_stripe st;
 	for (uint64_t i = j->s0; i < j->s1 && j->rc == 0; i++) {
 		md_stripe_layout(g, i, &st);
-		int k = -1;
-		for (int x = 0; x < nd; x++)
-			if (st.data_dev[x] == j->slot)
-				k = x;
+		int k = direct_dest(&st, j->slot, j->lost);
 		uint64_t dev = (m->sb.data_offset + i * g->chunk_sectors) * 512;
 		if (cnt && (k < 0 || dev != next_dev || cnt == MAXV)) {
 			j->rc = direct_run(m->fd, iov, cnt, run_dev);
@@ -702,16 +739,79 @@ static int direct_slot(void *ctx, int slot, struct ok_err *e)
 	return j->rc;
 }
 
-/* Read whole stripes [s0, s1) of a healthy range straight into out, the
- * members in parallel (one thread each). 0, or -EIO when any read failed
- * (the caller then reads the range through windows, which reconstruct). */
-static int read_direct(struct md_array *a, uint64_t s0, uint64_t s1, uint8_t *out, uint64_t off)
+/* Rebuild the lost data chunks of stripes [s0, s1) in out from the parity
+ * direct_slot read into them (direct_dest says where). */
+struct rebuild_job {
+	const struct md_geom *g;
+	uint64_t s0, s1, off, lost;
+	uint8_t *out;
+	pthread_t th;
+	bool running;
+};
+
+static void *rebuild_direct(void *arg)
 {
-	int n = a->geom.raid_disks;
+	struct rebuild_job *r = arg;
+	const struct md_geom *g = r->g;
+	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
+	struct md_stripe st;
+	void *data[MD_MAX_MEMBERS];
+	for (uint64_t i = r->s0; i < r->s1; i++) {
+		md_stripe_layout(g, i, &st);
+		int nd = st.nd, lk[2], nl = 0;
+		for (int k = 0; k < nd; k++) {
+			data[st.qslot[k]] =
+			    r->out + ((i * (uint64_t)nd + (uint64_t)k) * chunk - r->off);
+			if ((r->lost >> st.data_dev[k]) & 1 && nl < 2)
+				lk[nl++] = st.qslot[k];
+		}
+		if (nl == 2) /* P in the lower Q slot, Q in the higher (direct_dest) */
+			pq_recov_2data_inplace(nd, (size_t)chunk, lk[0] < lk[1] ? lk[0] : lk[1],
+					       lk[0] < lk[1] ? lk[1] : lk[0], data);
+		else if (nl == 1)
+			pq_recov_data_inplace(nd, (size_t)chunk, lk[0], (r->lost >> st.pd) & 1,
+					      data);
+	}
+	return NULL;
+}
+
+/* Read whole stripes [s0, s1) straight into out, the members in parallel
+ * (one thread each), lost: the mask of gone slots, whose data chunks are
+ * rebuilt in place. Batches of stripes are read while the batch before is
+ * rebuilt in a thread of its own. 0, or -EIO when any read failed (the
+ * caller then reads the range through windows, which reconstruct). */
+static int read_direct(struct md_array *a, uint64_t s0, uint64_t s1, uint8_t *out, uint64_t off,
+		       uint64_t lost)
+{
+	int n = a->geom.raid_disks, rc = 0;
 	struct direct_job jobs[MD_MAX_MEMBERS];
-	for (int s = 0; s < n; s++)
-		jobs[s] = (struct direct_job){a, s, s0, s1, off, out, 0};
-	return md_par_run(n, true, direct_slot, jobs, NULL, NULL);
+	/* without lost slots nothing is rebuilt: one batch */
+	uint64_t batch = lost ? (s1 - s0 + 3) / 4 : s1 - s0;
+	struct rebuild_job rb = {.g = &a->geom, .off = off, .lost = lost, .out = out};
+	for (uint64_t b0 = s0; b0 < s1; b0 += batch) {
+		uint64_t b1 = s1 - b0 < batch ? s1 : b0 + batch;
+		for (int s = 0; s < n; s++)
+			jobs[s] = (struct direct_job){a, s, b0, b1, off, lost, out, 0};
+		int r = md_par_run(n, true, direct_slot, jobs, NULL, NULL);
+		if (rb.running)
+			pthread_join(rb.th, NULL);
+		rb.running = false;
+		if (r < 0) {
+			rc = r; /* the caller rereads the whole range */
+			break;
+		}
+		if (!lost)
+			continue;
+		rb.s0 = b0;
+		rb.s1 = b1;
+		if (b1 < s1 && md_thread_start(&rb.th, rebuild_direct, &rb) == 0)
+			rb.running = true;
+		else
+			rebuild_direct(&rb);
+	}
+	if (rb.running)
+		pthread_join(rb.th, NULL);
+	return rc;
 }
 
 static int read_windows(struct md_array *a, uint64_t off, void *out, size_t len, struct ok_err *e);
@@ -733,8 +833,19 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 	uint64_t cs = g->chunk_sectors, sd = cs * 512 * (uint64_t)md_geom_data_disks(g);
 	uint64_t s0 = (off + sd - 1) / sd, s1 = (off + len) / sd;
 	bool direct = s1 > s0 && ((uintptr_t)out + (s0 * sd - off)) % IO_ALIGN == 0;
-	for (int s = 0; direct && s < g->raid_disks; s++)
-		direct = md_slot_readable(a, s, s0 * cs, (s1 - s0) * cs);
+	uint64_t lost = 0;
+	int nlost = 0;
+	for (int s = 0; direct && s < g->raid_disks; s++) {
+		int mi = a->slot_member[s];
+		if (mi < 0 || a->m[mi].failed || a->m[mi].fd < 0) {
+			lost |= 1ULL << s; /* gone: its data chunks are rebuilt */
+			nlost++;
+		} else {
+			direct = md_slot_readable(a, s, s0 * cs, (s1 - s0) * cs);
+		}
+	}
+	if (nlost > (g->level == 6 ? 2 : 1))
+		direct = false; /* the windows say what cannot be rebuilt */
 	if (!direct)
 		return read_windows(a, off, out, len, e);
 	int rc = md_win_sync(a, e); /* writes still in flight land first */
@@ -742,7 +853,7 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 		return rc;
 	if (s0 * sd > off && (rc = read_windows(a, off, out, (size_t)(s0 * sd - off), e)) < 0)
 		return rc;
-	if (read_direct(a, s0, s1, (uint8_t *)out + (s0 * sd - off), s0 * sd) < 0 &&
+	if (read_direct(a, s0, s1, (uint8_t *)out + (s0 * sd - off), s0 * sd, lost) < 0 &&
 	    (rc = read_windows(a, s0 * sd, (uint8_t *)out + (s0 * sd - off),
 			       (size_t)((s1 - s0) * sd), e)) < 0)
 		return rc;

@@ -93,6 +93,21 @@ void pq_recov_2data(int nd, size_t len, int a, int b, void **data, const void *p
  */
 void pq_recov_data_p(int nd, size_t len, int a, void **data, void *p, const void *q);
 
+/*
+ * The same recoveries when the parity was read into the lost blocks' own
+ * buffers: a degraded read puts every chunk straight into the caller's
+ * buffer, P and Q into the place of the data they rebuild, and has no room
+ * for them apart. Both work in slices with 32 KiB of stack as scratch.
+ *
+ * pq_recov_2data_inplace: lost data blocks a < b; on entry data[a] holds P
+ * and data[b] holds Q, on return the lost data.
+ * pq_recov_data_inplace: lost data block a; on entry data[a] holds P
+ * (from_q 0: P present, Q lost or not needed) or Q (from_q 1: P lost too),
+ * on return the lost data.
+ */
+void pq_recov_2data_inplace(int nd, size_t len, int a, int b, void **data);
+void pq_recov_data_inplace(int nd, size_t len, int a, int from_q, void **data);
+
 /* pq_impl_name: name of the implementation in use ("ref", "avx2", "gfni512",
  * ...); makes the choice if not made yet. A static string. */
 const char *pq_impl_name(void);

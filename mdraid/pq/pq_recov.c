@@ -53,3 +53,51 @@ void pq_recov_data_p(int nd, size_t len, int a, void **data, void *p, const void
 		ops->recov_datap(n, c, da, pp, (const uint8_t *)q + off);
 	}
 }
+
+/* P' and Q' go to scratch, not into the lost blocks (which hold P and Q):
+ * the fix-ups use only P ^ P' and Q ^ Q', so the roles of the two inputs
+ * can be swapped and the result still lands in the lost blocks. */
+void pq_recov_2data_inplace(int nd, size_t len, int a, int b, void **data)
+{
+	const struct pq_ops *ops = pq_ops_current();
+	uint8_t cp = gf_inv(gf_exp(b - a) ^ 1);
+	uint8_t cq = gf_inv(gf_exp(a) ^ gf_exp(b));
+	uint8_t pp[PQ_SLICE] __attribute__((aligned(PQ_ALIGN)));
+	uint8_t qq[PQ_SLICE] __attribute__((aligned(PQ_ALIGN)));
+	void *ptrs[PQ_MAX_DATA];
+	for (size_t off = 0; off < len; off += PQ_SLICE) {
+		size_t n = len - off < PQ_SLICE ? len - off : PQ_SLICE;
+		for (int j = 0; j < nd; j++)
+			ptrs[j] = (uint8_t *)data[j] + off;
+		uint8_t *da = ptrs[a], *db = ptrs[b];
+		ptrs[a] = ptrs[b] = (void *)pq_zero;
+		ops->gen(nd, n, ptrs, pp, qq);		     /* P', Q' */
+		ops->recov_2data(n, cp, cq, da, db, pp, qq); /* da ^ pp = P ^ P' */
+	}
+}
+
+/* From Q: recov_datap with da holding Q and q = Q' (c·(Q' ^ Q) either
+ * way); the P it rebuilds lands in scratch. From P: the same step with
+ * c = 1 and P', P in the places of Q', Q gives da = P ^ P'. */
+void pq_recov_data_inplace(int nd, size_t len, int a, int from_q, void **data)
+{
+	const struct pq_ops *ops = pq_ops_current();
+	uint8_t c = from_q ? gf_inv(gf_exp(a)) : 1;
+	uint8_t pp[PQ_SLICE] __attribute__((aligned(PQ_ALIGN)));
+	uint8_t qq[PQ_SLICE] __attribute__((aligned(PQ_ALIGN)));
+	void *ptrs[PQ_MAX_DATA];
+	for (size_t off = 0; off < len; off += PQ_SLICE) {
+		size_t n = len - off < PQ_SLICE ? len - off : PQ_SLICE;
+		for (int j = 0; j < nd; j++)
+			ptrs[j] = (uint8_t *)data[j] + off;
+		uint8_t *da = ptrs[a];
+		ptrs[a] = (void *)pq_zero;
+		if (from_q) {
+			ops->gen(nd, n, ptrs, pp, qq); /* P', Q' */
+			ops->recov_datap(n, c, da, pp, qq);
+		} else {
+			ops->xor (nd, n, ptrs, qq); /* P' */
+			ops->recov_datap(n, 1, da, pp, qq);
+		}
+	}
+}

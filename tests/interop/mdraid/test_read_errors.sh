@@ -24,9 +24,18 @@
 #     check records it in the member's bad-block log; the host's mdadm
 #     --examine-badblocks lists that sector for 8 sectors; mdraid read
 #     without the fault avoids it (the zeroed block) and equals the shadow.
+#   the same block on a 0.90 array (no bad-block log): neither rewritten nor
+#     recorded, so check fails the member (md_error); mdraid read leaves it
+#     out and equals the shadow.
 # In one guest boot: the kernel assembles the grown RAID6 and RAID5 arrays
 # and the one with the bad-block entry; content = shadow; md's check gives
-# mismatch_cnt 0 on the grown ones.
+# mismatch_cnt 0 on the grown ones. mdadm --assemble of all four members of
+# the 0.90 array starts it degraded (md/degraded 1) without the failed
+# member, content = shadow: the kernel treats that member as faulty, as md
+# does after md_error. (Left one event behind with its own superblock
+# unchanged, as md leaves a Faulty device, mdadm 4.2 took it back in, "has
+# wrong state in superblock, but seems ok", and the kernel returned its
+# stale block; mdraid now also marks the member's own superblock faulty.)
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 
@@ -51,12 +60,15 @@ grow r5 3->4: mdraid read = shadow, check mismatch_cnt 0
 sticky block: check records it in the bad-block log
 sticky block: mdadm --examine-badblocks lists it
 sticky block: mdraid read avoids it: content = shadow
-sticky block: mdraid examine = mdadm --examine"
+sticky block: mdraid examine = mdadm --examine
+failed member (0.90, no bad-block log): check fails it: exit 1, members failed
+failed member: its own superblock says faulty, mdraid read leaves it out: content = shadow"
 KERNEL="kernel: grown r6 assembles, content = shadow
 kernel: grown r6 check: mismatch_cnt 0
 kernel: grown r5 assembles, content = shadow
 kernel: grown r5 check: mismatch_cnt 0
-kernel: array with a bad-block entry assembles, content = shadow"
+kernel: array with a bad-block entry assembles, content = shadow
+kernel: 0.90 array with the failed member assembles degraded without it, content = shadow"
 skip_lines() { # REASON TEXT
 	printf '%s\n' "$2" >"$W/names"
 	skip_each "$1" <"$W/names"
@@ -72,8 +84,9 @@ $KERNEL"
 	tap_done
 }
 
-# mkarr NAME LEVEL N: members NAME0.img .. of 16 MiB, mdraid create (64K
-# chunk, v1.2), 12 MiB of random data written at 0; NAME.shadow its content
+# mkarr NAME LEVEL N [METADATA]: members NAME0.img .. of 16 MiB, mdraid
+# create (64K chunk, v1.2 unless METADATA), 12 MiB of random data written at
+# 0; NAME.shadow its content
 mkarr() {
 	_ma_i=0 _ma_m=""
 	while [ $_ma_i -lt "$3" ]; do
@@ -82,7 +95,8 @@ mkarr() {
 		_ma_i=$((_ma_i + 1))
 	done
 	# shellcheck disable=SC2086
-	"$MDRAID" create --level="$2" --raid-devices="$3" --chunk=64K --homehost=opskit $_ma_m \
+	"$MDRAID" create --metadata="${4:-1.2}" --level="$2" --raid-devices="$3" --chunk=64K \
+		--homehost=opskit $_ma_m \
 		>/dev/null 2>&1 || return 1
 	mkimg "$W/src" 12M 6999
 	# shellcheck disable=SC2086
@@ -93,7 +107,7 @@ mkarr() {
 # the member byte of the 4 KiB block 8 KiB into member MEMBER's chunk of stripe 0
 blk() {
 	_b_do=$("$MDRAID" examine "$1" | sed -n 's/^ *Data Offset : \([0-9]*\) sectors.*/\1/p')
-	echo $((_b_do * 512 + 8192))
+	echo $((${_b_do:-0} * 512 + 8192)) # 0.90: data from sector 0
 }
 zero_blk() { # IMG BYTE: the block's bytes gone from the image
 	dd if=/dev/zero of="$1" bs=4096 count=1 seek=$(($2 / 4096)) conv=notrunc 2>/dev/null
@@ -235,12 +249,27 @@ else
 	tap_skip "sticky block: mdraid examine = mdadm --examine" "no mdadm on the host"
 fi
 
+# ---- a block that can be neither rewritten nor recorded: the member fails ----
+mkarr f 6 4 0.90
+FB=$(blk "$W/f1.img")
+zero_blk "$W/f1.img" "$FB"
+export FAILREAD_STICKY=1
+check_case "failed member (0.90, no bad-block log): check fails it: exit 1, members failed" f 4 \
+	"$W/f1.img:$FB" "read_errors 1 (corrected 0, bad blocks recorded 0, not corrected 1, members failed)"
+unset FAILREAD_STICKY
+fr() {
+	# shellcheck disable=SC2046
+	"$MDRAID" read $(imgs_of f 4) 2>"$W/f.err" | cmp - "$W/f.shadow" || return 1
+	grep -q "f1.img: not used: its role is faulty" "$W/f.err" || { cat "$W/f.err"; return 1; }
+}
+tap_check "failed member: its own superblock says faulty, mdraid read leaves it out: content = shadow" fr
+
 # ---- the kernel's view ----
 if [ -n "$GUEST_SKIP" ]; then
 	skip_lines "$GUEST_SKIP" "$KERNEL"
 	tap_done
 fi
-truncate -s 144M "$W/export.img"
+truncate -s 192M "$W/export.img"
 cat >"$W/body" <<'BODY'
 mdadm --assemble /dev/md0 $(range 0 5) >/out/a0 2>&1
 say g6.assembled $?
@@ -248,20 +277,24 @@ mdadm --assemble /dev/md1 $(range 5 4) >/out/a1 2>&1
 say g5.assembled $?
 mdadm --assemble /dev/md2 $(range 9 4) >/out/a2 2>&1
 say s.assembled $?
+mdadm --assemble /dev/md3 $(range 13 4) >/out/a3 2>&1
+say f.assembled $?
+say f.degraded "$(cat /sys/block/md3/md/degraded)"
 wait_idle md0
 wait_idle md1
 wait_idle md2
-export_dev /dev/md0 "$M13" 0
-export_dev /dev/md1 "$M13" 50331648
-export_dev /dev/md2 "$M13" 100663296
+export_dev /dev/md0 "$M17" 0
+export_dev /dev/md1 "$M17" 50331648
+export_dev /dev/md2 "$M17" 100663296
+export_dev /dev/md3 "$M17" 150994944
 md_check md0
 md_check md1
-for md in md0 md1 md2; do mdadm --stop /dev/$md >/dev/null 2>&1; done
+for md in md0 md1 md2 md3; do mdadm --stop /dev/$md >/dev/null 2>&1; done
 BODY
 guest_script "$W/script" "$W/body"
 # shellcheck disable=SC2046
 boot guest "$W/kv" "$W/gerr" -t 300 -o "$W/out" "$W/script" $(imgs_of g6 5) $(imgs_of g5 4) \
-	$(imgs_of s 4) "$W/export.img"
+	$(imgs_of s 4) $(imgs_of f 4) "$W/export.img"
 kc() { # NAME EXPORT-OFFSET: assembled, content = shadow
 	[ "$(kv "$W/kv" "$1.assembled")" = 0 ] || { echo "assemble: $(kv "$W/kv" "$1.assembled")"; tail -n 5 "$W/gerr"; return 1; }
 	slice "$W/export.img" "$2" "$(stat -c %s "$W/$1.shadow")" | cmp - "$W/$1.shadow"
@@ -272,4 +305,9 @@ tap_check "kernel: grown r6 check: mismatch_cnt 0" km md0
 tap_check "kernel: grown r5 assembles, content = shadow" kc g5 50331648
 tap_check "kernel: grown r5 check: mismatch_cnt 0" km md1
 tap_check "kernel: array with a bad-block entry assembles, content = shadow" kc s 100663296
+kf() {
+	[ "$(kv "$W/kv" f.degraded)" = 1 ] || { echo "md/degraded '$(kv "$W/kv" f.degraded)', want 1"; cat "$W/out/a3"; return 1; }
+	kc f 150994944
+}
+tap_check "kernel: 0.90 array with the failed member assembles degraded without it, content = shadow" kf
 tap_done

@@ -290,6 +290,21 @@ static void lose_and_rebuild(struct stripe *s, int x, int y, uint8_t *save_x, ui
 	}
 	assert_memory_equal(blk[x], save_x, len);
 	assert_memory_equal(blk[y], save_y, len);
+	if (x >= nd)
+		return;
+	/* the in-place forms: the parity read into the lost data blocks */
+	fill(blk[x], len);
+	if (y < nd) {
+		fill(blk[y], len);
+		memcpy(blk[x], s->p, len);
+		memcpy(blk[y], s->q, len);
+		pq_recov_2data_inplace(nd, len, x, y, s->data);
+		assert_memory_equal(blk[y], save_y, len);
+	} else {
+		memcpy(blk[x], y == nd ? s->q : s->p, len);
+		pq_recov_data_inplace(nd, len, x, y == nd, s->data);
+	}
+	assert_memory_equal(blk[x], save_x, len);
 }
 
 static void test_recov(void **state)
