@@ -79,6 +79,8 @@ struct loop {
 	struct ls_writer **ws; /* the writer of each writer pollfd */
 	size_t pcap;	       /* entries allocated in pf and ws */
 	int ctl;	       /* control socket (logsift-ctl), or -1 */
+	int reload_fd[8];      /* control connections waiting for a reload's outcome */
+	size_t n_reload_fd;
 };
 
 static void conn_add(struct loop *L, struct conn c)
@@ -634,7 +636,7 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 			"Error reloading configuration, keeping the old one; "
 			"file='%s'\n",
 			o->cfg_path);
-		return 0;
+		return 1;
 	}
 	ls_dest_adopt(nc, L->cfg);
 	/* sockets, accepted connections and followed files of a source driver
@@ -669,10 +671,29 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 }
 
 /*
- * One logsift-ctl request on the control socket, syslog-ng-ctl's protocol:
- * a command line in, the answer out, close. STATS gives ls_stats_ctl();
- * RELOAD and STOP act as SIGHUP and SIGTERM. The client gets 200 ms each
- * way (a stuck client must not hold the loop).
+ * A control-socket answer as 3.38's control_connection_send_reply() frames
+ * it: the text, a newline if it lacks one, then a "." line (syslog-ng-ctl
+ * and logsift-ctl read up to it, so either client talks to either daemon).
+ * A text starting "FAIL " makes the client exit 1.
+ */
+static void ctl_reply(int fd, struct ls_buf *out)
+{
+	if (!out->len || out->p[out->len - 1] != '\n')
+		ls_buf_addc(out, '\n');
+	ls_buf_addf(out, ".\n");
+	(void)!io_write_full(fd, out->p, out->len);
+	ls_buf_free(out);
+	close(fd);
+}
+
+/*
+ * One logsift-ctl (or syslog-ng-ctl) request on the control socket, 3.38's
+ * protocol: a command line in, the answer out (ctl_reply), close. STATS,
+ * RESET_STATS, REMOVE_ORPHANED_STATS (nothing is orphaned here: counters
+ * live with their config objects), QUERY (ls_stats_query), STOP; RELOAD
+ * answers once the reload is done (answer_reload), as 3.38 does. An unknown
+ * command closes the connection unanswered, as 3.38 does. The client gets
+ * 200 ms each way (a stuck client must not hold the loop).
  */
 static void ctl_serve(struct loop *L)
 {
@@ -682,7 +703,7 @@ static void ctl_serve(struct loop *L)
 	struct timeval tv = {0, 200000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	char cmd[256];
+	char cmd[4096];
 	size_t n = 0;
 	while (n < sizeof cmd - 1) {
 		ssize_t r = read(fd, cmd + n, sizeof cmd - 1 - n);
@@ -697,19 +718,44 @@ static void ctl_serve(struct loop *L)
 	struct ls_buf out = {0};
 	if (!strcmp(cmd, "STATS")) {
 		ls_stats_ctl(L->cfg, &out);
-	} else if (!strcmp(cmd, "RELOAD")) {
+	} else if (!strcmp(cmd, "RESET_STATS")) {
+		ls_stats_reset(L->cfg);
+		ls_buf_addf(&out, "OK The statistics of syslog-ng have been reset to 0.");
+	} else if (!strcmp(cmd, "REMOVE_ORPHANED_STATS")) {
+		ls_buf_addf(&out, "OK Orphaned statistics have been removed.");
+	} else if (!strncmp(cmd, "QUERY ", 6)) {
+		ls_stats_query(L->cfg, cmd + 6, &out);
+	} else if (!strcmp(cmd, "RELOAD") && L->n_reload_fd < 8) {
 		got_hup = 1;
-		ls_buf_addf(&out, "OK Config reload initiated\n");
+		L->reload_fd[L->n_reload_fd++] = fd;
+		return;
 	} else if (!strcmp(cmd, "STOP")) {
 		got_term = 1;
-		ls_buf_addf(&out, "OK Shutdown initiated\n");
+		ls_buf_addf(&out, "OK Shutdown initiated");
 	} else {
-		ls_buf_addf(&out, "FAIL Invalid command\n");
+		if (L->rt.notices)
+			fprintf(L->rt.notices,
+				"Unknown command read on control channel, closing control "
+				"channel; command='%s'\n",
+				cmd);
+		close(fd);
+		return;
 	}
-	if (out.len)
-		(void)!io_write_full(fd, out.p, out.len);
-	ls_buf_free(&out);
-	close(fd);
+	ctl_reply(fd, &out);
+}
+
+/* The RELOAD requests' answers: 3.38's words for a reload that took effect
+ * and for a config that did not load (the old one runs on). */
+static void answer_reload(struct loop *L, bool ok)
+{
+	for (size_t i = 0; i < L->n_reload_fd; i++) {
+		struct ls_buf out = {0};
+		ls_buf_addf(&out, ok ? "OK Config reload successful"
+				     : "FAIL Syntax error parsing configuration file, previous "
+				       "config remained intact");
+		ctl_reply(L->reload_fd[i], &out);
+	}
+	L->n_reload_fd = 0;
 }
 
 /* Room for n source fds plus the writers' in L->pf / L->ws. */
@@ -751,8 +797,10 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 		}
 		if (got_hup) {
 			got_hup = 0;
-			if (reload(L, o, e) < 0)
+			int r = reload(L, o, e);
+			if (r < 0)
 				return 2;
+			answer_reload(L, r == 0);
 		}
 		resume_held(L);
 		size_t nw = ls_dest_writers(L->cfg);

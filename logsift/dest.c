@@ -1288,6 +1288,8 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 {
 	/* source counters go on too: 3.38 keeps source;NAME and
 	 * center;;received across a reload (syslog-ng-ctl stats) */
+	nc->center_received = c->center_received;
+	nc->center_queued = c->center_queued;
 	for (size_t i = 0; i < nc->n_src; i++)
 		for (size_t j = 0; j < c->n_src; j++)
 			if (!strcmp(nc->src[i]->name, c->src[j]->name)) {

@@ -358,7 +358,9 @@ struct ls_cfg {
 	size_t n_files;
 	char **warnings;
 	size_t n_warnings;
-	int anon[4]; /* #anon-source/-filter/-destination counters */
+	int anon[4];		  /* #anon-source/-filter/-destination counters */
+	uint64_t center_received; /* syslog-ng's center;;received (reset on its own) */
+	uint64_t center_queued;	  /* center;;queued: messages routed to destinations */
 };
 
 /* Index of tag name in the config's tag table (added if new; max 64). */
