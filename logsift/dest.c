@@ -71,9 +71,12 @@ int64_t ls_now_ms(void)
 
 void ls_window_release(struct ls_window *w)
 {
+	struct ls_window *parent = w->parent;
 	w->avail++;
 	if (--w->refs == 0 && w->gone)
 		free(w);
+	if (parent)
+		ls_window_release(parent);
 }
 
 /* -------------------------------------------------------------- transports */
@@ -496,7 +499,7 @@ static void enqueue(struct ls_writer *w, size_t len, struct ls_window *win, bool
 
 static void take_slot(struct ls_window *win)
 {
-	if (win) {
+	for (; win; win = win->parent) {
 		win->avail--;
 		win->refs++;
 	}

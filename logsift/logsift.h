@@ -305,6 +305,7 @@ struct ls_daemon_opts {
 	bool stats_on_exit;
 	const char *pidfile;
 	const char *control; /* control socket path (logsift-ctl), or NULL */
+	const char *persist; /* -R: file() sources' read positions (persist.c), or NULL */
 };
 /* Run until SIGTERM/SIGINT. Returns an exit code (0 or syslog-ng's). */
 int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct ok_err *e);

@@ -165,9 +165,11 @@ enum dst_kind { DST_FILE, DST_PIPE, DST_USERTTY, DST_UDP, DST_TCP, DST_STDOUT };
  * its connection until the last entry lets go.
  */
 struct ls_window {
-	int avail; /* slots left; reading pauses at 0 */
-	int refs;  /* queue entries holding a slot */
-	bool gone; /* its connection closed: free at refs == 0 */
+	int avail;		  /* slots left; reading pauses at 0 */
+	int refs;		  /* queue entries holding a slot */
+	bool gone;		  /* its connection closed: free at refs == 0 */
+	struct ls_window *parent; /* an epoch's connection window (daemon.c's persist
+				     tracking): slots are taken and given back there too */
 };
 
 struct ls_writer;
@@ -474,5 +476,34 @@ void ls_tf_free(struct ls_tf *f);
 /* daemon.c / route.c helpers */
 void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d, struct ls_msg *m,
 		       struct ls_runtime *rt);
+
+/* ---- persist file (persist.c; format and crash rules there) ---- */
+struct ls_pst_ent {
+	char *path;	   /* the file() source's file */
+	uint64_t dev, ino; /* its st_dev, st_ino when the offset was taken */
+	uint64_t off;	   /* bytes before the first line not yet delivered */
+};
+struct ls_pst {
+	struct ls_pst_ent *e;
+	size_t n;
+};
+/* Parse a persist file's bytes (name for messages) into *p (freed on
+ * error). 0, or -EINVAL with e naming the line and what was expected. */
+int ls_pst_parse(const char *data, size_t len, const char *name, struct ls_pst *p,
+		 struct ok_err *e);
+/* Load path into *p: 0 (an absent file is empty state) or a negative errno
+ * with e filled (a damaged file: the line and what was expected). */
+int ls_pst_load(const char *path, struct ls_pst *p, struct ok_err *e);
+/* p's bytes in the file format, appended to out. */
+void ls_pst_format(const struct ls_pst *p, struct ls_buf *out);
+/* Replace path by p: PATH.tmp written and fsynced, renamed over path, the
+ * directory fsynced. 0 or a negative errno with e filled. */
+int ls_pst_save(const char *path, const struct ls_pst *p, struct ok_err *e);
+/* The entry for path, or NULL. */
+struct ls_pst_ent *ls_pst_find(struct ls_pst *p, const char *path);
+/* Set (add or update) path's entry; NULL when out of memory or entries. */
+struct ls_pst_ent *ls_pst_set(struct ls_pst *p, const char *path, uint64_t dev, uint64_t ino,
+			      uint64_t off);
+void ls_pst_free(struct ls_pst *p);
 
 #endif

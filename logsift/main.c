@@ -40,8 +40,9 @@ static const char help[] =
     "      --stats           print counters on exit (SIGUSR1 prints them any time)\n"
     "  -p, --pidfile=FILE    write the PID to FILE\n"
     "  -c, --control=SOCK    control socket for logsift-ctl (stats, reload, stop)\n"
-    "      --no-caps, --persist-file=F  accepted for syslog-ng command lines,\n"
-    "                        ignored\n"
+    "  -R, --persist-file=F  keep where each file() source stopped in F, so a\n"
+    "                        restart neither re-reads nor skips lines\n"
+    "      --no-caps         accepted for syslog-ng command lines, ignored\n"
     "\n"
     "Signals: SIGTERM/SIGINT flush and exit, SIGHUP reloads the configuration\n"
     "(a bad one is reported and the old one kept), SIGUSR1 prints statistics.\n"
@@ -55,7 +56,6 @@ enum {
 	OPT_TRACE_MATCH,
 	OPT_STATS,
 	OPT_IGNORE,
-	OPT_IGNORE_ARG
 };
 
 static const struct cli_opt opts[] = {
@@ -72,7 +72,7 @@ static const struct cli_opt opts[] = {
     {"stats", 0, CLI_FLAG, OPT_STATS},
     {"pidfile", 'p', CLI_ARG, 'p'},
     {"no-caps", 0, CLI_FLAG, OPT_IGNORE},
-    {"persist-file", 'R', CLI_ARG, OPT_IGNORE_ARG},
+    {"persist-file", 'R', CLI_ARG, 'R'},
     {"control", 'c', CLI_ARG, 'c'},
     {0},
 };
@@ -87,6 +87,7 @@ struct ctx {
 	const char *match;
 	const char *pidfile;
 	const char *control;
+	const char *persist;
 };
 
 static int on_opt(void *vctx, int id, const char *arg)
@@ -131,6 +132,9 @@ static int on_opt(void *vctx, int id, const char *arg)
 		break;
 	case 'c':
 		c->control = arg;
+		break;
+	case 'R':
+		c->persist = arg;
 		break;
 	default:
 		break;
@@ -272,7 +276,8 @@ int main(int argc, char **argv)
 			rc = 0;
 		}
 	} else {
-		struct ls_daemon_opts o = {ctx.cfg, &trace, ctx.stats, ctx.pidfile, ctx.control};
+		struct ls_daemon_opts o = {ctx.cfg,	&trace,	     ctx.stats,
+					   ctx.pidfile, ctx.control, ctx.persist};
 		rc = ls_daemon_run(&cfg, &o, &e);
 		if (rc) {
 			fprintf(stderr, "%s%s%s%s%s\n", e.msg, e.path[0] ? ": " : "", e.path,

@@ -492,7 +492,7 @@ def src_processed(who, d):
     return sum(v for k, v in kv.items() if k.startswith('source;') and k.endswith(';processed'))
 
 
-def start_daemon(who, d, conf_path):
+def start_daemon(who, d, conf_path, extra=()):
     """The daemon on an existing config file (a restart keeps its files)."""
     err = open(os.path.join(d, who + '.err'), 'a')
     if who == 'ours':
@@ -500,7 +500,7 @@ def start_daemon(who, d, conf_path):
     else:
         cmd = [SNG, '-f', conf_path, '--no-caps', '-F', '-e', '--persist-file=' + d + '/persist',
                '--pidfile=' + d + '/pid', '--control=' + d + '/ctl']
-    return subprocess.Popen(cmd, stdout=err, stderr=err)
+    return subprocess.Popen(cmd + list(extra), stdout=err, stderr=err)
 
 
 def drain(c, secs):
@@ -924,6 +924,62 @@ log {{ source(s_dev); filter(f_odd); destination(d_fwd); }};
     print('ctl ' + f'{d}/{who}.ctl')
 
 
+def persist_kill(who, d):
+    """A followed file() source to a FIFO that the test reads slowly (flow
+    control), kill -9 after a third, restart on the same persist file,
+    read the rest: every line of the file delivered (lost 0), and how many
+    twice. A FIFO, not TCP: what the killed daemon had written stays in the
+    pipe for the reader, where TCP would lose its socket buffers. One torn
+    line is allowed: the kill may cut a pipe write longer than PIPE_BUF."""
+    n = 10000
+    with open(f'{d}/in.log', 'w') as f:
+        for i in range(n):
+            f.write('<13>Nov 24 05:15:55 p[1]: ' + body(i) + '\n')
+    fifo = f'{d}/out.fifo'
+    os.mkfifo(fifo)
+    rfd = os.open(fifo, os.O_RDWR)  # never EOF: the daemon comes and goes
+    conf_path = f'{d}/{who}.conf'
+    with open(conf_path, 'w') as f:
+        f.write(f"""@version: 3.38
+options {{ stats-freq(0); }};
+source s {{ file("{d}/in.log" follow-freq(1)); }};
+destination out {{ pipe("{fifo}" template("$MSG\\n")); }};
+log {{ source(s); destination(out); flags(flow-control); }};
+""")
+    extra = ['-R', d + '/persist'] if who == 'ours' else []
+    p = start_daemon(who, d, conf_path, extra)
+    got = b''
+    end = time.time() + 20
+    while got.count(b'\n') < n // 3 and time.time() < end:
+        got += os.read(rfd, 4096)
+        time.sleep(0.001)
+    p.kill()
+    p.wait()
+    first = got.count(b'\n')
+    p = start_daemon(who, d, conf_path, extra)
+    os.set_blocking(rfd, False)
+    quiet = time.time()
+    while time.time() - quiet < 3:
+        try:
+            b = os.read(rfd, 1 << 16)
+        except BlockingIOError:
+            time.sleep(0.05)
+            continue
+        got += b
+        quiet = time.time()
+    p.terminate()
+    p.wait()
+    os.close(rfd)
+    with open(f'{d}/{who}.out', 'wb') as f:
+        f.write(got)
+    lost, dup, torn, _ = check_lines(f'{d}/{who}.out', n, True)
+    print(f'counts {who} persist: killed after {first} lines read; lost {lost} dup {dup} torn {torn}')
+    report(lost == 0 and torn <= 1,
+           f'{who}: file() source, kill -9 after a third, restart on the persist file: '
+           f'0 lost ({dup} delivered twice, {torn} torn by the kill)',
+           f'lost {lost} dup {dup} torn {torn}')
+
+
 def main():
     sc, who, d = sys.argv[1], sys.argv[2], sys.argv[3]
     if sc == 'stalled-tcp':
@@ -948,6 +1004,8 @@ def main():
         diskbuf_kill(who, d, True)
     elif sc == 'diskbuf-nrel':
         diskbuf_kill(who, d, False)
+    elif sc == 'persist':
+        persist_kill(who, d)
     elif sc == 'ctl':
         ctl(who, d)
     elif sc == 'ctl-norm':

@@ -92,7 +92,7 @@ run() {
 export OPSKIT_BUILD
 # the peer's runs do not depend on our build: once, in the unsanitized one
 sanitized=$(grep -c '"name": "b_sanitize", "value": "none"' "$OPSKIT_BUILD/meson-info/intro-buildoptions.json" 2>/dev/null)
-for sc in stalled-tcp fifo fifo-flow full-fs reconnect hup diskbuf-rel diskbuf-nrel failover; do
+for sc in stalled-tcp fifo fifo-flow full-fs reconnect hup diskbuf-rel diskbuf-nrel failover persist; do
 	run $sc ours
 	if [ -z "$SNG" ]; then
 		tap_skip "$sc against syslog-ng 3.38" "syslog-ng is not installed"
