@@ -734,8 +734,10 @@ static struct ls_sdrv *same_driver(struct ls_cfg *nc, const struct ls_sdrv *od,
 }
 
 /*
- * Reload (SIGHUP): the new config or, when it does not load, the old one and
- * why. Sources are reopened; destinations keep their writers (dest.c).
+ * Reload (SIGHUP): the new config or, when it does not load (1) or a
+ * disk-buffer of it cannot be opened (2), the old one and why, as 3.38.
+ * Sources are reopened; destinations keep their writers (dest.c). 0 when
+ * the new config runs, -1 when a source cannot be opened (fatal).
  */
 static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err *e)
 {
@@ -750,6 +752,23 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 		return 1;
 	}
 	ls_dest_adopt(nc, L->cfg);
+	struct ok_err de;
+	ok_err_clear(&de);
+	if (ls_dest_start(nc, &de) < 0) {
+		/* a disk-buffer that cannot be opened: 3.38 does not run the new
+		 * config ("Error initializing new configuration, reverting to old
+		 * config"); the writers go back to the old one */
+		ls_dest_adopt(L->cfg, nc);
+		ls_dest_close_all(nc);
+		ls_cfg_free(nc);
+		static const char revert[] =
+		    "Error initializing new configuration, reverting to old config;";
+		if (L->rt.notices)
+			fprintf(L->rt.notices, "%s\n%s\n", de.msg, revert);
+		internal_msg(L, 43, de.msg);
+		internal_msg(L, 43, revert);
+		return 2;
+	}
 	/* sockets, accepted connections and followed files of a source driver
 	 * that is still there move to the new config (3.38 keeps them by
 	 * persist name); the others close */
@@ -767,14 +786,6 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 	ls_dest_service(L->cfg, true); /* what the dropped writers can still take */
 	ls_cfg_free(L->cfg);
 	L->cfg = nc;
-	struct ok_err de;
-	ok_err_clear(&de);
-	if (ls_dest_start(nc, &de) < 0) {
-		char text[sizeof de.msg + 64];
-		snprintf(text, sizeof text,
-			 "%s; it runs without its disk-buffer until the next reload", de.msg);
-		internal_msg(L, 43, text);
-	}
 	if (open_sources(L, e) < 0)
 		return -1;
 	internal_msg(L, 45, "Configuration reload finished;");
@@ -855,15 +866,17 @@ static void ctl_serve(struct loop *L)
 	ctl_reply(fd, &out);
 }
 
-/* The RELOAD requests' answers: 3.38's words for a reload that took effect
- * and for a config that did not load (the old one runs on). */
-static void answer_reload(struct loop *L, bool ok)
+/* The RELOAD requests' answers: 3.38's words for reload()'s r: it took
+ * effect (0), the config did not load (1) or start (2); the old one runs on. */
+static void answer_reload(struct loop *L, int r)
 {
 	for (size_t i = 0; i < L->n_reload_fd; i++) {
 		struct ls_buf out = {0};
-		ls_buf_addf(&out, ok ? "OK Config reload successful"
-				     : "FAIL Syntax error parsing configuration file, previous "
-				       "config remained intact");
+		ls_buf_addf(&out, r == 0 ? "OK Config reload successful"
+				  : r == 1
+				      ? "FAIL Syntax error parsing configuration file, "
+					"previous config remained intact"
+				      : "FAIL Config reload failed, reverted to previous config");
 		ctl_reply(L->reload_fd[i], &out);
 	}
 	L->n_reload_fd = 0;
@@ -911,7 +924,7 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 			int r = reload(L, o, e);
 			if (r < 0)
 				return 2;
-			answer_reload(L, r == 0);
+			answer_reload(L, r);
 		}
 		resume_held(L);
 		persist_tick(L, false);

@@ -1321,6 +1321,19 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 				a->files = b->files;
 				b->files = NULL;
 				for (struct ls_writer *w = a->files; w; w = w->next) {
+					/* 3.38 keeps the file too, and says so */
+					const char *qp = w->dq ? w->dq->qf.path : NULL;
+					const char *slash = qp ? strrchr(qp, '/') : NULL;
+					if (slash && a->dq && notices &&
+					    (strlen(a->dq->dir) != (size_t)(slash - qp) ||
+					     strncmp(a->dq->dir, qp, (size_t)(slash - qp))))
+						fprintf(
+						    notices,
+						    "The disk buffer directory has changed in the "
+						    "configuration, but the disk queue file cannot "
+						    "be "
+						    "moved; qfile='%s', dir='%s'\n",
+						    qp, a->dq->dir);
 					w->drv = a;
 					w->dst = nd;
 					if (w->tctx) {
