@@ -428,7 +428,9 @@ int ls_fpath_check(const struct ls_dest *dst, const struct ls_ddrv *d, const str
  * (certificate subject, peer and reason for verification failures).
  */
 struct ls_tls_conn;
+/* NULL when the TLS module (tls_mod.c) cannot be loaded: ls_tls_load_error() says why. */
 struct ls_tls *ls_tls_opts_new(bool server, const char *file, int line);
+const char *ls_tls_load_error(void);
 int ls_tls_opt_set(struct ls_tls *t, const char *name, const char *const *vals, size_t n, char *err,
 		   size_t errlen);
 int ls_tls_new(struct ls_tls *t, char *err, size_t errlen);
@@ -442,6 +444,11 @@ ssize_t ls_tls_write(struct ls_tls_conn *c, const void *buf, size_t n);
 int ls_tls_want(const struct ls_tls_conn *c);
 const char *ls_tls_error(const struct ls_tls_conn *c);
 void ls_tls_conn_free(struct ls_tls_conn *c);
+/* The digest called name (OpenSSL's names: md5, sha1, sha256, ...) and its
+ * size in bytes, or NULL (unknown, or the module cannot be loaded). */
+const void *ls_tls_md(const char *name, int *size);
+/* md's digest of p[0..n) into out (64 bytes); its length in bytes. */
+unsigned ls_tls_digest(const void *md, const void *p, size_t n, unsigned char *out);
 
 /* framer.c: stream records as 3.38 cuts them (see the file's header). */
 struct ls_frame_opts {
