@@ -445,6 +445,19 @@ def ctl_stats(who, d):
     return out, keep
 
 
+def stats_conf(who, d, port):
+    """/dev/log-like datagrams to a file and, the odd ones, to TCP port."""
+    return f'''@version: 3.38
+options {{ stats-freq(0); }};
+source s_dev {{ unix-dgram("{d}/{who}.sock"); }};
+destination d_file {{ file("{d}/{who}.out" template("$MSG\\n")); }};
+destination d_fwd {{ network("127.0.0.1" port({port})); }};
+filter f_odd {{ message("[13579] x"); }};
+log {{ source(s_dev); destination(d_file); }};
+log {{ source(s_dev); filter(f_odd); destination(d_fwd); }};
+'''
+
+
 def stats(who, d):
     """Counters after a known run, in syslog-ng-ctl stats's shape."""
     srv = socket.socket()
@@ -460,15 +473,7 @@ def stats(who, d):
                 break
             got.append(b)
     threading.Thread(target=reader, daemon=True).start()
-    conf = f'''@version: 3.38
-options {{ stats-freq(0); }};
-source s_dev {{ unix-dgram("{d}/{who}.sock"); }};
-destination d_file {{ file("{d}/{who}.out" template("$MSG\\n")); }};
-destination d_fwd {{ network("127.0.0.1" port({srv.getsockname()[1]})); }};
-filter f_odd {{ message("[13579] x"); }};
-log {{ source(s_dev); destination(d_file); }};
-log {{ source(s_dev); filter(f_odd); destination(d_fwd); }};
-'''
+    conf = stats_conf(who, d, srv.getsockname()[1])
     dm = Daemon(who, d, conf)
     wait_path(f'{d}/{who}.sock')
     time.sleep(0.3)
@@ -881,15 +886,7 @@ def ctl(who, d):
         while c.recv(1 << 16):
             pass
     threading.Thread(target=reader, daemon=True).start()
-    conf = f"""@version: 3.38
-options {{ stats-freq(0); }};
-source s_dev {{ unix-dgram("{d}/{who}.sock"); }};
-destination d_file {{ file("{d}/{who}.out" template("$MSG\\n")); }};
-destination d_fwd {{ network("127.0.0.1" port({srv.getsockname()[1]})); }};
-filter f_odd {{ message("[13579] x"); }};
-log {{ source(s_dev); destination(d_file); }};
-log {{ source(s_dev); filter(f_odd); destination(d_fwd); }};
-"""
+    conf = stats_conf(who, d, srv.getsockname()[1])
     dm = Daemon(who, d, conf)
     wait_path(f'{d}/{who}.sock')
     time.sleep(0.3)
