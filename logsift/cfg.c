@@ -2063,7 +2063,15 @@ static bool driver_tls(struct lex *L, struct otree *o, const char *what, bool se
 		return false;
 	}
 	struct ls_tls *t = ls_tls_opts_new(server, k->file, k->line);
-	char err[300];
+	char err[600];
+	if (!t) {
+		snprintf(
+		    err, sizeof err,
+		    "tls() is not available: the TLS module logsift-tls.so cannot be loaded (%s)",
+		    ls_tls_load_error());
+		opt_error(L, what, k, err);
+		return false;
+	}
 	for (size_t i = 0; i < k->n; i++) {
 		struct otree *x = k->kids[i];
 		const char *vals[16];

@@ -59,11 +59,19 @@ struct conn {
 	bool listener;
 	bool dgram;
 	bool stream_file;	 /* file(): poll by timer, not by readiness */
+	bool file_more;		 /* file(): the last read got data (EOF not seen yet) */
 	bool held;		 /* records left in buf while the window was closed */
 	bool eof;		 /* the peer finished; close once buf is processed */
 	uint32_t drops_seen;	 /* last SO_RXQ_OVFL counter */
 	struct ls_window *win;	 /* flow-control window (stream sources), or NULL */
 	struct ls_tls_conn *tls; /* TLS session of an accepted connection, or NULL */
+	/* -R: a file() source's position (see track()) */
+	bool tracked;		 /* its position goes to the persist file */
+	uint64_t dev, ino;	 /* the file's identity when opened */
+	uint64_t read_off;	 /* file offset after the bytes read into buf */
+	struct ls_window *ep[2]; /* epochs: ep[0] takes new records, ep[1] the ones before */
+	uint64_t ep_end;	 /* offset where ep[1]'s records end */
+	uint64_t safe_off;	 /* every record before it is written */
 };
 
 struct loop {
@@ -79,6 +87,13 @@ struct loop {
 	struct ls_writer **ws; /* the writer of each writer pollfd */
 	size_t pcap;	       /* entries allocated in pf and ws */
 	int ctl;	       /* control socket (logsift-ctl), or -1 */
+	int reload_fd[8];      /* control connections waiting for a reload's outcome */
+	size_t n_reload_fd;
+	const char *persist;   /* -R path, or NULL */
+	struct ls_pst pst;     /* what the persist file holds (and will) */
+	bool pst_dirty;	       /* pst changed since the last save */
+	long long pst_save_ms; /* monotonic time of the last save */
+	bool pst_failed;       /* a save failed (reported once) */
 };
 
 static void conn_add(struct loop *L, struct conn c)
@@ -121,12 +136,14 @@ static void conn_close(struct loop *L, size_t i)
 	if (L->c[i].fd > 2)
 		close(L->c[i].fd);
 	free(L->c[i].buf);
-	struct ls_window *w = L->c[i].win;
-	if (w) {
+	struct ls_window *ws[] = {L->c[i].ep[0], L->c[i].ep[1], L->c[i].win};
+	for (size_t k = 0; k < 3; k++) {
 		/* queued messages may still hold slots: the last one frees it */
-		w->gone = true;
-		if (!w->refs)
-			free(w);
+		if (!ws[k])
+			continue;
+		ws[k]->gone = true;
+		if (!ws[k]->refs)
+			free(ws[k]);
 	}
 	ls_tls_conn_free(L->c[i].tls);
 	L->c[i] = L->c[--L->n];
@@ -240,7 +257,7 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 	else if (m->parse_error && !m->seq_cisco)
 		m->seq = ++d->err_seq; /* 3.38 numbers its parse-error messages */
 	ls_source_prepare(L->cfg, c->src, d, m, &L->rt);
-	L->rt.win = c->win;
+	L->rt.win = c->tracked ? c->ep[0] : c->win;
 	struct ls_trace *t = L->t;
 	if (t && t->mode != LS_TRACE_OFF) {
 		t->active = !t->sel || ls_fnode_eval(t->sel->root, m, NULL);
@@ -347,6 +364,91 @@ static int listen_inet(const struct ls_sdrv *d, int type)
 	return fd;
 }
 
+/*
+ * -R: a file() source's position. The persist file says where to go on
+ * when it names the same file (device and inode) and the file is not
+ * shorter than that; otherwise the file is read from its start, as 3.38
+ * does with a file it has not seen.
+ */
+static void track_start(struct loop *L, struct conn *c, int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	c->tracked = true;
+	c->dev = (uint64_t)st.st_dev;
+	c->ino = (uint64_t)st.st_ino;
+	const struct ls_pst_ent *p = ls_pst_find(&L->pst, c->drv->path);
+	if (p && p->dev == c->dev && p->ino == c->ino && p->off <= (uint64_t)st.st_size &&
+	    lseek(fd, (off_t)p->off, SEEK_SET) == (off_t)p->off)
+		c->read_off = p->off;
+	c->ep_end = c->safe_off = c->read_off;
+}
+
+/*
+ * Where every record before is written (or dropped), for the persist file.
+ * Records take window slots in epochs: ep[0] takes the new ones; when
+ * ep[1]'s slots are all back, its records (up to ep_end) are done, and the
+ * epochs turn: ep[1] becomes the new ep[0], ep[0] ends at what is consumed
+ * now. Without flags(flow-control) records take no slot, so a record
+ * counts as done once queued.
+ */
+static uint64_t track(struct conn *c)
+{
+	uint64_t consumed = c->read_off - c->len;
+	if (c->ep[1]->refs == 0) {
+		c->safe_off = c->ep[0]->refs == 0 ? consumed : c->ep_end;
+		struct ls_window *w = c->ep[1];
+		c->ep[1] = c->ep[0];
+		c->ep[0] = w;
+		c->ep_end = consumed;
+	}
+	return c->safe_off;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The tracked positions into L->pst; saved when they moved and the last
+ * save is 100 ms old (or force: at exit). A failed save is reported once. */
+static void persist_tick(struct loop *L, bool force)
+{
+	if (!L->persist)
+		return;
+	for (size_t i = 0; i < L->n; i++) {
+		struct conn *c = &L->c[i];
+		if (!c->tracked)
+			continue;
+		uint64_t off = track(c);
+		const struct ls_pst_ent *p = ls_pst_find(&L->pst, c->drv->path);
+		if (p && p->off == off && p->dev == c->dev && p->ino == c->ino)
+			continue;
+		if (ls_pst_set(&L->pst, c->drv->path, c->dev, c->ino, off))
+			L->pst_dirty = true;
+	}
+	long long now = mono_ms();
+	if (!L->pst_dirty || (!force && now - L->pst_save_ms < 100))
+		return;
+	struct ok_err e;
+	ok_err_clear(&e);
+	L->pst_save_ms = now;
+	if (ls_pst_save(L->persist, &L->pst, &e) < 0) {
+		if (!L->pst_failed) {
+			char text[sizeof e.msg + 300];
+			ok_err_format(&e, text, sizeof text);
+			fprintf(stderr, "Error saving the persist file; %s\n", text);
+		}
+		L->pst_failed = true;
+		return;
+	}
+	L->pst_failed = false;
+	L->pst_dirty = false;
+}
+
 static int open_sources(struct loop *L, struct ok_err *e)
 {
 	for (size_t i = 0; i < L->cfg->n_src; i++) {
@@ -400,6 +502,8 @@ static int open_sources(struct loop *L, struct ok_err *e)
 				if (fd < 0)
 					fd = -errno;
 				c.stream_file = true;
+				if (fd >= 0 && L->persist)
+					track_start(L, &c, fd);
 				break;
 			case SRC_STDIN:
 				fd = 0;
@@ -409,6 +513,12 @@ static int open_sources(struct loop *L, struct ok_err *e)
 			}
 			if (!c.dgram && !c.listener)
 				c.win = window_new(L, d, false);
+			for (size_t k = 0; c.tracked && k < 2; k++) {
+				c.ep[k] = calloc(1, sizeof *c.ep[k]);
+				if (!c.ep[k])
+					abort();
+				c.ep[k]->parent = c.win;
+			}
 			if (fd < 0) {
 				free(c.win);
 				ok_err_at(e, fd, d->path ? d->path : d->ip, OK_ERR_NOPOS,
@@ -505,11 +615,14 @@ static bool read_stream(struct loop *L, struct conn *c)
 		if (r == 0) {
 			/* a followed file or pipe may still complete its last line */
 			bool follow = c->stream_file || c->drv->kind == SRC_PIPE;
+			c->file_more = false;
 			c->eof = !follow;
 			split_records(L, c, !follow);
 			return follow || c->held;
 		}
 		c->len += (size_t)r;
+		c->read_off += (uint64_t)r;
+		c->file_more = c->stream_file;
 		if (!split_records(L, c, false))
 			return false;
 		/* keep bounded: a partial record is at most log-msg-size */
@@ -621,8 +734,10 @@ static struct ls_sdrv *same_driver(struct ls_cfg *nc, const struct ls_sdrv *od,
 }
 
 /*
- * Reload (SIGHUP): the new config or, when it does not load, the old one and
- * why. Sources are reopened; destinations keep their writers (dest.c).
+ * Reload (SIGHUP): the new config or, when it does not load (1) or a
+ * disk-buffer of it cannot be opened (2), the old one and why, as 3.38.
+ * Sources are reopened; destinations keep their writers (dest.c). 0 when
+ * the new config runs, -1 when a source cannot be opened (fatal).
  */
 static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err *e)
 {
@@ -634,9 +749,26 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 			"Error reloading configuration, keeping the old one; "
 			"file='%s'\n",
 			o->cfg_path);
-		return 0;
+		return 1;
 	}
 	ls_dest_adopt(nc, L->cfg);
+	struct ok_err de;
+	ok_err_clear(&de);
+	if (ls_dest_start(nc, &de) < 0) {
+		/* a disk-buffer that cannot be opened: 3.38 does not run the new
+		 * config ("Error initializing new configuration, reverting to old
+		 * config"); the writers go back to the old one */
+		ls_dest_adopt(L->cfg, nc);
+		ls_dest_close_all(nc);
+		ls_cfg_free(nc);
+		static const char revert[] =
+		    "Error initializing new configuration, reverting to old config;";
+		if (L->rt.notices)
+			fprintf(L->rt.notices, "%s\n%s\n", de.msg, revert);
+		internal_msg(L, 43, de.msg);
+		internal_msg(L, 43, revert);
+		return 2;
+	}
 	/* sockets, accepted connections and followed files of a source driver
 	 * that is still there move to the new config (3.38 keeps them by
 	 * persist name); the others close */
@@ -654,14 +786,6 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 	ls_dest_service(L->cfg, true); /* what the dropped writers can still take */
 	ls_cfg_free(L->cfg);
 	L->cfg = nc;
-	struct ok_err de;
-	ok_err_clear(&de);
-	if (ls_dest_start(nc, &de) < 0) {
-		char text[sizeof de.msg + 64];
-		snprintf(text, sizeof text,
-			 "%s; it runs without its disk-buffer until the next reload", de.msg);
-		internal_msg(L, 43, text);
-	}
 	if (open_sources(L, e) < 0)
 		return -1;
 	internal_msg(L, 45, "Configuration reload finished;");
@@ -669,10 +793,29 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 }
 
 /*
- * One logsift-ctl request on the control socket, syslog-ng-ctl's protocol:
- * a command line in, the answer out, close. STATS gives ls_stats_ctl();
- * RELOAD and STOP act as SIGHUP and SIGTERM. The client gets 200 ms each
- * way (a stuck client must not hold the loop).
+ * A control-socket answer as 3.38's control_connection_send_reply() frames
+ * it: the text, a newline if it lacks one, then a "." line (syslog-ng-ctl
+ * and logsift-ctl read up to it, so either client talks to either daemon).
+ * A text starting "FAIL " makes the client exit 1.
+ */
+static void ctl_reply(int fd, struct ls_buf *out)
+{
+	if (!out->len || out->p[out->len - 1] != '\n')
+		ls_buf_addc(out, '\n');
+	ls_buf_addf(out, ".\n");
+	(void)!io_write_full(fd, out->p, out->len);
+	ls_buf_free(out);
+	close(fd);
+}
+
+/*
+ * One logsift-ctl (or syslog-ng-ctl) request on the control socket, 3.38's
+ * protocol: a command line in, the answer out (ctl_reply), close. STATS,
+ * RESET_STATS, REMOVE_ORPHANED_STATS (nothing is orphaned here: counters
+ * live with their config objects), QUERY (ls_stats_query), STOP; RELOAD
+ * answers once the reload is done (answer_reload), as 3.38 does. An unknown
+ * command closes the connection unanswered, as 3.38 does. The client gets
+ * 200 ms each way (a stuck client must not hold the loop).
  */
 static void ctl_serve(struct loop *L)
 {
@@ -682,7 +825,7 @@ static void ctl_serve(struct loop *L)
 	struct timeval tv = {0, 200000};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	char cmd[256];
+	char cmd[4096];
 	size_t n = 0;
 	while (n < sizeof cmd - 1) {
 		ssize_t r = read(fd, cmd + n, sizeof cmd - 1 - n);
@@ -697,19 +840,46 @@ static void ctl_serve(struct loop *L)
 	struct ls_buf out = {0};
 	if (!strcmp(cmd, "STATS")) {
 		ls_stats_ctl(L->cfg, &out);
-	} else if (!strcmp(cmd, "RELOAD")) {
+	} else if (!strcmp(cmd, "RESET_STATS")) {
+		ls_stats_reset(L->cfg);
+		ls_buf_addf(&out, "OK The statistics of syslog-ng have been reset to 0.");
+	} else if (!strcmp(cmd, "REMOVE_ORPHANED_STATS")) {
+		ls_buf_addf(&out, "OK Orphaned statistics have been removed.");
+	} else if (!strncmp(cmd, "QUERY ", 6)) {
+		ls_stats_query(L->cfg, cmd + 6, &out);
+	} else if (!strcmp(cmd, "RELOAD") && L->n_reload_fd < 8) {
 		got_hup = 1;
-		ls_buf_addf(&out, "OK Config reload initiated\n");
+		L->reload_fd[L->n_reload_fd++] = fd;
+		return;
 	} else if (!strcmp(cmd, "STOP")) {
 		got_term = 1;
-		ls_buf_addf(&out, "OK Shutdown initiated\n");
+		ls_buf_addf(&out, "OK Shutdown initiated");
 	} else {
-		ls_buf_addf(&out, "FAIL Invalid command\n");
+		if (L->rt.notices)
+			fprintf(L->rt.notices,
+				"Unknown command read on control channel, closing control "
+				"channel; command='%s'\n",
+				cmd);
+		close(fd);
+		return;
 	}
-	if (out.len)
-		(void)!io_write_full(fd, out.p, out.len);
-	ls_buf_free(&out);
-	close(fd);
+	ctl_reply(fd, &out);
+}
+
+/* The RELOAD requests' answers: 3.38's words for reload()'s r: it took
+ * effect (0), the config did not load (1) or start (2); the old one runs on. */
+static void answer_reload(struct loop *L, int r)
+{
+	for (size_t i = 0; i < L->n_reload_fd; i++) {
+		struct ls_buf out = {0};
+		ls_buf_addf(&out, r == 0 ? "OK Config reload successful"
+				  : r == 1
+				      ? "FAIL Syntax error parsing configuration file, "
+					"previous config remained intact"
+				      : "FAIL Config reload failed, reverted to previous config");
+		ctl_reply(L->reload_fd[i], &out);
+	}
+	L->n_reload_fd = 0;
 }
 
 /* Room for n source fds plus the writers' in L->pf / L->ws. */
@@ -751,10 +921,13 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 		}
 		if (got_hup) {
 			got_hup = 0;
-			if (reload(L, o, e) < 0)
+			int r = reload(L, o, e);
+			if (r < 0)
 				return 2;
+			answer_reload(L, r);
 		}
 		resume_held(L);
+		persist_tick(L, false);
 		size_t nw = ls_dest_writers(L->cfg);
 		pf_reserve(L, L->n + nw + 2);
 		bool have_file = false, paused = false;
@@ -793,6 +966,10 @@ static int run_loop(struct loop *L, const struct ls_daemon_opts *o, struct ok_er
 				const struct conn *c = &L->c[i];
 				if (!c->stream_file && L->pf[i].fd < 0 && !conn_paused(c) &&
 				    (c->held || !c->eof))
+					wait = 0;
+				/* a file read up to a closed window: on at once, not
+				 * at the next follow tick */
+				if (c->stream_file && !conn_paused(c) && (c->held || c->file_more))
 					wait = 0;
 			}
 			r = poll(L->pf, np, wait);
@@ -894,6 +1071,18 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 			return 2;
 		}
 	}
+	L.persist = o->persist;
+	if (o->persist) {
+		struct ok_err pe;
+		ok_err_clear(&pe);
+		if (ls_pst_load(o->persist, &L.pst, &pe) < 0) {
+			/* damaged: said, then started afresh (the next save replaces it) */
+			char text[sizeof pe.msg + 300];
+			ok_err_format(&pe, text, sizeof text);
+			fprintf(stderr, "Error loading the persist file, starting without it; %s\n",
+				text);
+		}
+	}
 	int rc = open_sources(&L, e);
 	/* 3.38 does not start either when a disk-buffer cannot be opened */
 	if (rc < 0 || ls_dest_start(L.cfg, e) < 0) {
@@ -903,6 +1092,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 		for (size_t i = L.n; i-- > 0;)
 			conn_close(&L, i);
 		free(L.c);
+		ls_pst_free(&L.pst);
 		return 2;
 	}
 	if (o->pidfile) {
@@ -924,6 +1114,8 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	}
 	internal_msg(&L, 45, "logsift shutting down; version='" OPSKIT_VERSION "'");
 	drain_writers(&L, 1000);
+	/* before close_all drops what is left: those records are not done */
+	persist_tick(&L, true);
 	ls_dest_close_all(L.cfg);
 	fflush(stdout);
 	if (L.t && L.t->out)
@@ -940,6 +1132,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	free(L.pf);
 	free(L.ws);
 	free(L.rbuf);
+	ls_pst_free(&L.pst);
 	ls_buf_free(&L.rt.pending_internal);
 	ls_msg_free(&L.msg);
 	if (L.t)

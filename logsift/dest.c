@@ -71,9 +71,12 @@ int64_t ls_now_ms(void)
 
 void ls_window_release(struct ls_window *w)
 {
+	struct ls_window *parent = w->parent;
 	w->avail++;
 	if (--w->refs == 0 && w->gone)
 		free(w);
+	if (parent)
+		ls_window_release(parent);
 }
 
 /* -------------------------------------------------------------- transports */
@@ -496,7 +499,7 @@ static void enqueue(struct ls_writer *w, size_t len, struct ls_window *win, bool
 
 static void take_slot(struct ls_window *win)
 {
-	if (win) {
+	for (; win; win = win->parent) {
 		win->avail--;
 		win->refs++;
 	}
@@ -1288,6 +1291,8 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 {
 	/* source counters go on too: 3.38 keeps source;NAME and
 	 * center;;received across a reload (syslog-ng-ctl stats) */
+	nc->center_received = c->center_received;
+	nc->center_queued = c->center_queued;
 	for (size_t i = 0; i < nc->n_src; i++)
 		for (size_t j = 0; j < c->n_src; j++)
 			if (!strcmp(nc->src[i]->name, c->src[j]->name)) {
@@ -1316,6 +1321,19 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 				a->files = b->files;
 				b->files = NULL;
 				for (struct ls_writer *w = a->files; w; w = w->next) {
+					/* 3.38 keeps the file too, and says so */
+					const char *qp = w->dq ? w->dq->qf.path : NULL;
+					const char *slash = qp ? strrchr(qp, '/') : NULL;
+					if (slash && a->dq && notices &&
+					    (strlen(a->dq->dir) != (size_t)(slash - qp) ||
+					     strncmp(a->dq->dir, qp, (size_t)(slash - qp))))
+						fprintf(
+						    notices,
+						    "The disk buffer directory has changed in the "
+						    "configuration, but the disk queue file cannot "
+						    "be "
+						    "moved; qfile='%s', dir='%s'\n",
+						    qp, a->dq->dir);
 					w->drv = a;
 					w->dst = nd;
 					if (w->tctx) {

@@ -279,8 +279,27 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c);
 
 /* Print per-source/filter/destination counters. */
 void ls_stats_print(const struct ls_cfg *c, FILE *out);
-/* The counters as syslog-ng-ctl stats prints them (logsift-ctl stats). */
-void ls_stats_ctl(const struct ls_cfg *c, struct ls_buf *out);
+/*
+ * The counters as syslog-ng-ctl stats prints them (logsift-ctl stats): the
+ * ones 3.38 shows at stats-level(0), header line first, config order (3.38
+ * prints them in hash-table order).
+ */
+void ls_stats_ctl(struct ls_cfg *c, struct ls_buf *out);
+/* logsift-ctl stats --reset: every counter but the queued gauges to 0, as
+ * 3.38's RESET_STATS. */
+void ls_stats_reset(struct ls_cfg *c);
+/*
+ * One control-socket query, cmd being what follows "QUERY " in 3.38's
+ * protocol: "LIST|LIST_RESET|GET|GET_RESET|GET_SUM|GET_SUM_RESET [PATTERN]".
+ * Appends 3.38's answer to out: NAME lines (list), NAME=VALUE lines (get)
+ * or the sum, then "\nThe selected counters of syslog-ng have been reset
+ * to 0." when a reset matched something. Names are component.id.instance.
+ * type; PATTERN is a glob ('*', '?') over them, "*" when empty; without a
+ * '*' or '?' only the first counter of that name answers (as 3.38). Nothing
+ * is appended for no match, an unknown verb or a get without a pattern.
+ * A reset zeroes the matched counters except queued (a live gauge here).
+ */
+void ls_stats_query(struct ls_cfg *c, const char *cmd, struct ls_buf *out);
 /* Print the rules and paths that never matched (for --test). */
 void ls_unmatched_print(const struct ls_cfg *c, FILE *out);
 
@@ -291,6 +310,7 @@ struct ls_daemon_opts {
 	bool stats_on_exit;
 	const char *pidfile;
 	const char *control; /* control socket path (logsift-ctl), or NULL */
+	const char *persist; /* -R: file() sources' read positions (persist.c), or NULL */
 };
 /* Run until SIGTERM/SIGINT. Returns an exit code (0 or syslog-ng's). */
 int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct ok_err *e);

@@ -165,9 +165,11 @@ enum dst_kind { DST_FILE, DST_PIPE, DST_USERTTY, DST_UDP, DST_TCP, DST_STDOUT };
  * its connection until the last entry lets go.
  */
 struct ls_window {
-	int avail; /* slots left; reading pauses at 0 */
-	int refs;  /* queue entries holding a slot */
-	bool gone; /* its connection closed: free at refs == 0 */
+	int avail;		  /* slots left; reading pauses at 0 */
+	int refs;		  /* queue entries holding a slot */
+	bool gone;		  /* its connection closed: free at refs == 0 */
+	struct ls_window *parent; /* an epoch's connection window (daemon.c's persist
+				     tracking): slots are taken and given back there too */
 };
 
 struct ls_writer;
@@ -358,7 +360,9 @@ struct ls_cfg {
 	size_t n_files;
 	char **warnings;
 	size_t n_warnings;
-	int anon[4]; /* #anon-source/-filter/-destination counters */
+	int anon[4];		  /* #anon-source/-filter/-destination counters */
+	uint64_t center_received; /* syslog-ng's center;;received (reset on its own) */
+	uint64_t center_queued;	  /* center;;queued: messages routed to destinations */
 };
 
 /* Index of tag name in the config's tag table (added if new; max 64). */
@@ -424,7 +428,9 @@ int ls_fpath_check(const struct ls_dest *dst, const struct ls_ddrv *d, const str
  * (certificate subject, peer and reason for verification failures).
  */
 struct ls_tls_conn;
+/* NULL when the TLS module (tls_mod.c) cannot be loaded: ls_tls_load_error() says why. */
 struct ls_tls *ls_tls_opts_new(bool server, const char *file, int line);
+const char *ls_tls_load_error(void);
 int ls_tls_opt_set(struct ls_tls *t, const char *name, const char *const *vals, size_t n, char *err,
 		   size_t errlen);
 int ls_tls_new(struct ls_tls *t, char *err, size_t errlen);
@@ -438,6 +444,11 @@ ssize_t ls_tls_write(struct ls_tls_conn *c, const void *buf, size_t n);
 int ls_tls_want(const struct ls_tls_conn *c);
 const char *ls_tls_error(const struct ls_tls_conn *c);
 void ls_tls_conn_free(struct ls_tls_conn *c);
+/* The digest called name (OpenSSL's names: md5, sha1, sha256, ...) and its
+ * size in bytes, or NULL (unknown, or the module cannot be loaded). */
+const void *ls_tls_md(const char *name, int *size);
+/* md's digest of p[0..n) into out (64 bytes); its length in bytes. */
+unsigned ls_tls_digest(const void *md, const void *p, size_t n, unsigned char *out);
 
 /* framer.c: stream records as 3.38 cuts them (see the file's header). */
 struct ls_frame_opts {
@@ -472,5 +483,34 @@ void ls_tf_free(struct ls_tf *f);
 /* daemon.c / route.c helpers */
 void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d, struct ls_msg *m,
 		       struct ls_runtime *rt);
+
+/* ---- persist file (persist.c; format and crash rules there) ---- */
+struct ls_pst_ent {
+	char *path;	   /* the file() source's file */
+	uint64_t dev, ino; /* its st_dev, st_ino when the offset was taken */
+	uint64_t off;	   /* bytes before the first line not yet delivered */
+};
+struct ls_pst {
+	struct ls_pst_ent *e;
+	size_t n;
+};
+/* Parse a persist file's bytes (name for messages) into *p (freed on
+ * error). 0, or -EINVAL with e naming the line and what was expected. */
+int ls_pst_parse(const char *data, size_t len, const char *name, struct ls_pst *p,
+		 struct ok_err *e);
+/* Load path into *p: 0 (an absent file is empty state) or a negative errno
+ * with e filled (a damaged file: the line and what was expected). */
+int ls_pst_load(const char *path, struct ls_pst *p, struct ok_err *e);
+/* p's bytes in the file format, appended to out. */
+void ls_pst_format(const struct ls_pst *p, struct ls_buf *out);
+/* Replace path by p: PATH.tmp written and fsynced, renamed over path, the
+ * directory fsynced. 0 or a negative errno with e filled. */
+int ls_pst_save(const char *path, const struct ls_pst *p, struct ok_err *e);
+/* The entry for path, or NULL. */
+struct ls_pst_ent *ls_pst_find(struct ls_pst *p, const char *path);
+/* Set (add or update) path's entry; NULL when out of memory or entries. */
+struct ls_pst_ent *ls_pst_set(struct ls_pst *p, const char *path, uint64_t dev, uint64_t ino,
+			      uint64_t off);
+void ls_pst_free(struct ls_pst *p);
 
 #endif

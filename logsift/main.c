@@ -34,7 +34,6 @@ enum {
 	OPT_TRACE_MATCH,
 	OPT_STATS,
 	OPT_IGNORE,
-	OPT_IGNORE_ARG
 };
 
 static const struct cli_opt opts[] = {
@@ -61,8 +60,8 @@ static const struct cli_opt opts[] = {
     {"pidfile", 'p', CLI_ARG, 'p', "FILE", "write the PID to FILE"},
     {"control", 'c', CLI_ARG, 'c', "SOCK", "control socket for logsift-ctl (stats, reload, stop)"},
     {"no-caps", 0, CLI_FLAG, OPT_IGNORE, NULL, "accepted for syslog-ng command lines, ignored"},
-    {"persist-file", 'R', CLI_ARG, OPT_IGNORE_ARG, "F",
-     "accepted for syslog-ng command lines, ignored"},
+    {"persist-file", 'R', CLI_ARG, 'R', "F",
+     "keep where each file() source stopped in F, so a\nrestart neither re-reads nor skips lines"},
     {0},
 };
 
@@ -76,6 +75,7 @@ struct ctx {
 	const char *match;
 	const char *pidfile;
 	const char *control;
+	const char *persist;
 };
 
 static int on_opt(void *vctx, int id, const char *arg)
@@ -120,6 +120,9 @@ static int on_opt(void *vctx, int id, const char *arg)
 		break;
 	case 'c':
 		c->control = arg;
+		break;
+	case 'R':
+		c->persist = arg;
 		break;
 	default:
 		break;
@@ -261,7 +264,8 @@ int main(int argc, char **argv)
 			rc = 0;
 		}
 	} else {
-		struct ls_daemon_opts o = {ctx.cfg, &trace, ctx.stats, ctx.pidfile, ctx.control};
+		struct ls_daemon_opts o = {ctx.cfg,	&trace,	     ctx.stats,
+					   ctx.pidfile, ctx.control, ctx.persist};
 		rc = ls_daemon_run(&cfg, &o, &e);
 		if (rc) {
 			fprintf(stderr, "%s%s%s%s%s\n", e.msg, e.path[0] ? ": " : "", e.path,

@@ -223,6 +223,7 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		       struct ls_runtime *rt, bool fc)
 {
 	dst->processed++;
+	c->center_queued++;
 	if (rt && rt->dry_run) {
 		if (rt->report)
 			fprintf(rt->report, "-> destination '%s'\n", dst->name);
@@ -364,6 +365,7 @@ void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct 
 	m->tag_names = (const char *const *)c->tags;
 	m->n_tag_names = c->n_tags;
 	src->received++;
+	c->center_received++;
 	mux(&x, src->paths, src->n_paths, NULL);
 	if (x.delivered)
 		src->delivered++;
@@ -407,56 +409,159 @@ void ls_stats_print(const struct ls_cfg *c, FILE *out)
 }
 
 /*
- * syslog-ng-ctl stats's shape (SourceName;SourceId;SourceInstance;State;
- * Type;Number) so that scripts carry over: center, source and destination
- * totals, and per driver dst.KIND;NAME#i;INSTANCE lines (dropped, processed,
- * queued, written) as 3.38 prints them at stats-level(0). Sources also get
- * their kernel datagram drops.
+ * The counters syslog-ng 3.38 shows at stats-level(0), in config order, as
+ * (component, id, instance, type, value): center received/queued, source
+ * and destination totals, and per network() driver dst.network;NAME#i;
+ * tcp,IP:PORT dropped/processed/queued/written. file() and pipe() drivers
+ * are not there (3.38 registers them at stats-level(1)), nor the sources'
+ * datagram drops (3.38 has no such counter): --stats and SIGUSR1 show both.
+ * p is what a reset zeroes; NULL for queued, a gauge logsift derives from
+ * the live queues.
  */
-void ls_stats_ctl(const struct ls_cfg *c, struct ls_buf *out)
+struct ctr {
+	const char *comp, *id, *inst, *type;
+	uint64_t value;
+	uint64_t *p;
+};
+
+typedef void (*ctr_fn)(void *ctx, const struct ctr *k);
+
+static void stats_each(struct ls_cfg *c, ctr_fn fn, void *ctx)
 {
-	static const char *const kinds[] = {
-	    [DST_FILE] = "file",   [DST_PIPE] = "pipe",	  [DST_USERTTY] = "usertty",
-	    [DST_UDP] = "network", [DST_TCP] = "network", [DST_STDOUT] = "stdout"};
-	uint64_t rcv = 0, q = 0;
-	for (size_t i = 0; i < c->n_src; i++)
-		rcv += c->src[i]->received;
-	for (size_t i = 0; i < c->n_dst; i++)
-		q += c->dst[i]->processed;
-	ls_buf_addf(out, "SourceName;SourceId;SourceInstance;State;Type;Number\n");
-	ls_buf_addf(out, "center;;received;a;processed;%llu\n", (unsigned long long)rcv);
-	ls_buf_addf(out, "center;;queued;a;processed;%llu\n", (unsigned long long)q);
+	fn(ctx, &(struct ctr){"center", "", "received", "processed", c->center_received,
+			      &c->center_received});
+	fn(ctx,
+	   &(struct ctr){"center", "", "queued", "processed", c->center_queued, &c->center_queued});
 	for (size_t i = 0; i < c->n_src; i++) {
-		const struct ls_source *s = c->src[i];
-		ls_buf_addf(out, "source;%s;;a;processed;%llu\n", s->name,
-			    (unsigned long long)s->received);
-		ls_buf_addf(out, "source;%s;;a;dropped;%llu\n", s->name,
-			    (unsigned long long)s->dropped);
+		struct ls_source *s = c->src[i];
+		fn(ctx,
+		   &(struct ctr){"source", s->name, "", "processed", s->received, &s->received});
 	}
 	for (size_t i = 0; i < c->n_dst; i++) {
-		const struct ls_dest *dst = c->dst[i];
-		ls_buf_addf(out, "destination;%s;;a;processed;%llu\n", dst->name,
-			    (unsigned long long)dst->processed);
+		struct ls_dest *dst = c->dst[i];
+		fn(ctx, &(struct ctr){"destination", dst->name, "", "processed", dst->processed,
+				      &dst->processed});
 		for (size_t k = 0; k < dst->n_drv; k++) {
-			const struct ls_ddrv *d = &dst->drv[k];
+			struct ls_ddrv *d = &dst->drv[k];
+			if (d->kind != DST_TCP && d->kind != DST_UDP)
+				continue;
 			uint64_t queued = 0;
 			for (const struct ls_writer *w = d->files; w; w = w->next)
 				queued += ls_writer_queued(w);
-			char inst[512];
-			if (d->kind == DST_TCP || d->kind == DST_UDP)
-				snprintf(inst, sizeof inst, "%s,%s:%d",
-					 d->kind == DST_TCP ? "tcp" : "udp", d->ip, d->port);
-			else if (d->files && ls_tmpl_is_literal(d->path))
-				snprintf(inst, sizeof inst, "%s", d->files->path);
-			else
-				inst[0] = 0;
+			char id[300], inst[300];
+			snprintf(id, sizeof id, "%s#%zu", dst->name, k);
+			snprintf(inst, sizeof inst, "%s,%s:%d", d->kind == DST_TCP ? "tcp" : "udp",
+				 d->ip, d->port);
 			const char *type[] = {"dropped", "processed", "queued", "written"};
-			uint64_t v[] = {d->dropped, d->processed, queued, d->written};
+			uint64_t *p[] = {&d->dropped, &d->processed, NULL, &d->written};
 			for (size_t t = 0; t < 4; t++)
-				ls_buf_addf(out, "dst.%s;%s#%zu;%s;a;%s;%llu\n", kinds[d->kind],
-					    dst->name, k, inst, type[t], (unsigned long long)v[t]);
+				fn(ctx, &(struct ctr){"dst.network", id, inst, type[t],
+						      p[t] ? *p[t] : queued, p[t]});
 		}
 	}
+}
+
+static void ctl_line(void *ctx, const struct ctr *k)
+{
+	ls_buf_addf(ctx, "%s;%s;%s;a;%s;%llu\n", k->comp, k->id, k->inst, k->type,
+		    (unsigned long long)k->value);
+}
+
+void ls_stats_ctl(struct ls_cfg *c, struct ls_buf *out)
+{
+	ls_buf_addf(out, "SourceName;SourceId;SourceInstance;State;Type;Number\n");
+	stats_each(c, ctl_line, out);
+}
+
+static void reset_one(void *ctx, const struct ctr *k)
+{
+	(void)ctx;
+	if (k->p)
+		*k->p = 0;
+}
+
+void ls_stats_reset(struct ls_cfg *c)
+{
+	stats_each(c, reset_one, NULL);
+}
+
+/*
+ * GLib's g_pattern_match_simple(), which 3.38's query uses: '*' is any run,
+ * '?' any one character, nothing else is special. Iterative: the last '*'
+ * is the only backtrack point needed.
+ */
+static bool glob_match(const char *pat, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+	while (*s) {
+		if (*pat == '?' || (*pat && *pat != '*' && *pat == *s)) {
+			pat++;
+			s++;
+		} else if (*pat == '*') {
+			star = pat++;
+			resume = s;
+		} else if (star) {
+			pat = star + 1;
+			s = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*pat == '*')
+		pat++;
+	return !*pat;
+}
+
+struct query {
+	const char *pat;
+	bool single; /* no '*' or '?': the first counter of that name only */
+	bool get, sum, reset;
+	size_t found;
+	int64_t total;
+	struct ls_buf *out;
+};
+
+static void query_one(void *ctx, const struct ctr *k)
+{
+	struct query *q = ctx;
+	if (q->single && q->found)
+		return;
+	/* the counter's name: component.id.instance.type, empty parts left out */
+	char name[1024];
+	snprintf(name, sizeof name, "%s%s%s%s%s.%s", k->comp, *k->id ? "." : "", k->id,
+		 *k->inst ? "." : "", k->inst, k->type);
+	if (!glob_match(q->pat, name))
+		return;
+	q->found++;
+	q->total += (int64_t)k->value; /* G_GINT64_FORMAT, as 3.38 sums */
+	if (q->get && !q->sum)
+		ls_buf_addf(q->out, "%s=%llu\n", name, (unsigned long long)k->value);
+	else if (!q->get)
+		ls_buf_addf(q->out, "%s\n", name);
+	if (q->reset && k->p)
+		*k->p = 0;
+}
+
+void ls_stats_query(struct ls_cfg *c, const char *cmd, struct ls_buf *out)
+{
+	static const char *const verbs[] = {"GET",	     "GET_RESET", "GET_SUM",
+					    "GET_SUM_RESET", "LIST",	  "LIST_RESET"};
+	size_t vlen = strcspn(cmd, " ");
+	const char *pat = cmd[vlen] ? cmd + vlen + 1 : NULL;
+	size_t v = 0;
+	while (v < 6 && (strlen(verbs[v]) != vlen || strncmp(cmd, verbs[v], vlen)))
+		v++;
+	/* 3.38: an unknown verb and a get without a pattern answer nothing */
+	if (v == 6 || (v < 4 && !pat))
+		return;
+	if (!pat || !*pat)
+		pat = "*";
+	struct query q = {pat, !strpbrk(pat, "*?"), v < 4, v == 2 || v == 3, v % 2 == 1, 0, 0, out};
+	stats_each(c, query_one, &q);
+	if (q.sum && q.found)
+		ls_buf_addf(out, "%lld\n", (long long)q.total);
+	if (q.reset && q.found)
+		ls_buf_addf(out, "\nThe selected counters of syslog-ng have been reset to 0.");
 }
 
 void ls_unmatched_print(const struct ls_cfg *c, FILE *out)

@@ -18,8 +18,6 @@
 #include <string.h>
 #include <wctype.h>
 
-#include <openssl/evp.h>
-
 #include "ls_int.h"
 
 enum tf_kind {
@@ -48,8 +46,8 @@ struct ls_tf {
 	long long width;
 	struct ls_buf pattern; /* the padding, width bytes */
 	/* hash */
-	const EVP_MD *md;
-	int length; /* hex digits kept */
+	const void *md; /* the module's (tls_mod.c) EVP_MD */
+	int length;	/* hex digits kept */
 };
 
 static const struct {
@@ -308,12 +306,12 @@ struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *er
 			goto fail;
 		}
 		const char *dn = !strcmp(argv[0], "hash") ? "sha256" : argv[0];
-		f->md = EVP_get_digestbyname(dn);
+		int size = 0;
+		f->md = ls_tls_md(dn, &size);
 		if (!f->md) {
 			snprintf(err, errlen, "$(hash) parsing failed, unknown digest type");
 			goto fail;
 		}
-		int size = EVP_MD_size(f->md);
 		if (f->length <= 0 || f->length > size * 2)
 			f->length = size * 2;
 		break;
@@ -533,17 +531,14 @@ void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, stru
 		}
 		break;
 	case TF_HASH: {
-		unsigned char md[EVP_MAX_MD_SIZE];
-		unsigned int n = 0;
-		EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-		if (!ctx)
-			abort();
-		EVP_DigestInit_ex(ctx, f->md, NULL);
+		/* the arguments' digest is their concatenation's */
+		struct ls_buf all = {0};
 		for (int i = 0; i < argc; i++)
-			EVP_DigestUpdate(ctx, argv[i].p ? argv[i].p : "", argv[i].len);
-		EVP_DigestFinal_ex(ctx, md, &n);
-		EVP_MD_CTX_free(ctx);
-		char hex[EVP_MAX_MD_SIZE * 2 + 1];
+			ls_buf_add(&all, argv[i].p ? argv[i].p : "", argv[i].len);
+		unsigned char md[64];
+		unsigned n = ls_tls_digest(f->md, all.p ? all.p : "", all.len, md);
+		ls_buf_free(&all);
+		char hex[64 * 2 + 1];
 		for (unsigned int i = 0; i < n; i++)
 			snprintf(hex + 2 * i, 3, "%02x", md[i]);
 		ls_buf_add(out, hex, (size_t)f->length < 2 * n ? (size_t)f->length : 2 * n);

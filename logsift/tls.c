@@ -1,6 +1,8 @@
 /*
  * tls.c: TLS for network()/syslog()/tcp() sources and destinations, with
- * OpenSSL (libssl), the library syslog-ng 3.38 uses.
+ * OpenSSL (libssl), the library syslog-ng 3.38 uses; and the digests of
+ * the $(hash) template functions. Built as the module logsift-tls.so, loaded
+ * only when a configuration uses either (tls_mod.c).
  *
  * Divisions: the tls() option block as 3.38 documents it (ls_tls_opt_set),
  * the context (ls_tls_new: keys, CAs, CRLs, verify mode, ciphers, protocol
@@ -28,6 +30,7 @@
 #include <strings.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -450,6 +453,30 @@ int ls_tls_want(const struct ls_tls_conn *c)
 const char *ls_tls_error(const struct ls_tls_conn *c)
 {
 	return c->err[0] ? c->err : "TLS connection failed";
+}
+
+/* ------------------------------------------------------------- digests */
+
+/* For tfunc.c's $(hash) functions, which reach OpenSSL through this module. */
+const void *ls_tls_md(const char *name, int *size)
+{
+	const EVP_MD *md = EVP_get_digestbyname(name);
+	if (md)
+		*size = EVP_MD_size(md);
+	return md;
+}
+
+unsigned ls_tls_digest(const void *md, const void *p, size_t n, unsigned char *out)
+{
+	unsigned len = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (!ctx)
+		abort();
+	EVP_DigestInit_ex(ctx, md, NULL);
+	EVP_DigestUpdate(ctx, p, n);
+	EVP_DigestFinal_ex(ctx, out, &len);
+	EVP_MD_CTX_free(ctx);
+	return len;
 }
 
 void ls_tls_conn_free(struct ls_tls_conn *c)

@@ -445,6 +445,19 @@ def ctl_stats(who, d):
     return out, keep
 
 
+def stats_conf(who, d, port):
+    """/dev/log-like datagrams to a file and, the odd ones, to TCP port."""
+    return f'''@version: 3.38
+options {{ stats-freq(0); }};
+source s_dev {{ unix-dgram("{d}/{who}.sock"); }};
+destination d_file {{ file("{d}/{who}.out" template("$MSG\\n")); }};
+destination d_fwd {{ network("127.0.0.1" port({port})); }};
+filter f_odd {{ message("[13579] x"); }};
+log {{ source(s_dev); destination(d_file); }};
+log {{ source(s_dev); filter(f_odd); destination(d_fwd); }};
+'''
+
+
 def stats(who, d):
     """Counters after a known run, in syslog-ng-ctl stats's shape."""
     srv = socket.socket()
@@ -460,15 +473,7 @@ def stats(who, d):
                 break
             got.append(b)
     threading.Thread(target=reader, daemon=True).start()
-    conf = f'''@version: 3.38
-options {{ stats-freq(0); }};
-source s_dev {{ unix-dgram("{d}/{who}.sock"); }};
-destination d_file {{ file("{d}/{who}.out" template("$MSG\\n")); }};
-destination d_fwd {{ network("127.0.0.1" port({srv.getsockname()[1]})); }};
-filter f_odd {{ message("[13579] x"); }};
-log {{ source(s_dev); destination(d_file); }};
-log {{ source(s_dev); filter(f_odd); destination(d_fwd); }};
-'''
+    conf = stats_conf(who, d, srv.getsockname()[1])
     dm = Daemon(who, d, conf)
     wait_path(f'{d}/{who}.sock')
     time.sleep(0.3)
@@ -492,7 +497,7 @@ def src_processed(who, d):
     return sum(v for k, v in kv.items() if k.startswith('source;') and k.endswith(';processed'))
 
 
-def start_daemon(who, d, conf_path):
+def start_daemon(who, d, conf_path, extra=()):
     """The daemon on an existing config file (a restart keeps its files)."""
     err = open(os.path.join(d, who + '.err'), 'a')
     if who == 'ours':
@@ -500,7 +505,7 @@ def start_daemon(who, d, conf_path):
     else:
         cmd = [SNG, '-f', conf_path, '--no-caps', '-F', '-e', '--persist-file=' + d + '/persist',
                '--pidfile=' + d + '/pid', '--control=' + d + '/ctl']
-    return subprocess.Popen(cmd, stdout=err, stderr=err)
+    return subprocess.Popen(cmd + list(extra), stdout=err, stderr=err)
 
 
 def drain(c, secs):
@@ -829,6 +834,149 @@ log {{ source(s_dev); destination(d_file); }};
     print('stats ' + f'{d}/{who}.stats')
 
 
+CTL_CMDS = [
+    'query list', "query list 'center*'", "query get 'center*'",
+    'query get source.s_dev.processed', "query get 'destination.*'",
+    "query get 'dst.network.*'", "query get 'c?nter.received.processed'",
+    "query get --sum 'destination*'", "query get --sum 'nomatch*'", 'query get nomatch',
+    "query list 'center.*' 'source*'", 'query get', 'query list --sum', 'query foo',
+    "query get --reset 'center*'", "query get 'center*'",
+    "query get --sum --reset 'destination*'", "query get 'destination*'",
+    "query list --reset 'source*'", "query get 'source*'",
+    'stats --reset', "query get 'dst.network.*'", 'stats --remove-orphans', 'reload',
+    "query get '*.processed'"]
+
+
+# counters 3.38 has and logsift does not (its internals, rates, sizes)
+SNG_ONLY = re.compile(r'^(global\.|.*\.(eps_since_start|eps_last_1h|eps_last_24h|msg_size_max|'
+                      r'msg_size_avg|truncated_count|truncated_bytes|memory_usage)(=|$))')
+
+
+def ctl_norm(path, peer):
+    """ctl()'s answers made comparable: the port as PORT, each answer's
+    lines sorted (3.38 answers in hash-table order); for the peer the
+    SNG_ONLY counters left out and one trailing empty line taken off when
+    there are two (3.38 sends the "." line in a second batch when its
+    writer thread was quicker: a race)."""
+    out = []
+    with open(path) as f:
+        text = re.sub(r':[0-9]+\.', ':PORT.', f.read())
+    for m in re.finditer(r'^== ([^\n]*)\n(.*?)^== rc (\d+)\n', text, re.M | re.S):
+        body = m.group(2)
+        if peer and body.endswith('\n\n'):
+            body = body[:-1]
+        lines = body.split('\n')[:-1]
+        if peer:
+            lines = [l for l in lines if not SNG_ONLY.match(l)]
+        out.append('== %s\n%s== rc %s\n' % (m.group(1), ''.join(l + '\n' for l in sorted(lines)),
+                                            m.group(3)))
+    return ''.join(out)
+
+
+def ctl(who, d):
+    """CTL_CMDS's answers (stdout, then the exit code) after 10 datagrams
+    routed to a file and a TCP receiver that reads; with who 'ours' also
+    syslog-ng-ctl's answers from logsift (cross.ctl)."""
+    srv = socket.socket()
+    srv.bind(('127.0.0.1', 0))
+    srv.listen(4)
+
+    def reader():
+        c, _ = srv.accept()
+        while c.recv(1 << 16):
+            pass
+    threading.Thread(target=reader, daemon=True).start()
+    conf = stats_conf(who, d, srv.getsockname()[1])
+    dm = Daemon(who, d, conf)
+    wait_path(f'{d}/{who}.sock')
+    time.sleep(0.3)
+    send_dgrams(f'{d}/{who}.sock', 10)
+    end = time.time() + 10
+    while time.time() < end:
+        time.sleep(0.1)
+        if os.path.exists(f'{d}/{who}.out') and \
+                open(f'{d}/{who}.out').read().count('\n') >= 10:
+            break
+    time.sleep(0.5)
+    clients = [('syslog-ng-ctl' if who == 'peer' else LS + '-ctl', who)]
+    if who == 'ours':
+        clients.insert(0, ('syslog-ng-ctl', 'cross'))
+    for exe, tag in clients:
+        with open(f'{d}/{tag}.ctl', 'w') as f:
+            for c in CTL_CMDS:
+                if tag == 'cross' and 'reset' in c:
+                    break  # up to the first reset: the same counters as ours
+                t = subprocess.run(exe + ' ' + c + ' -c ' + d + '/ctl', shell=True,
+                                   capture_output=True, text=True)
+                f.write(f'== {c}\n{t.stdout}== rc {t.returncode}\n')
+        if tag == who:
+            # a reload of a config that does not parse: the old one stays
+            with open(f'{d}/{who}.conf', 'a') as cf:
+                cf.write('frobnicate;\n')
+            t = subprocess.run([exe, 'reload', '-c', d + '/ctl'], capture_output=True, text=True)
+            f = open(f'{d}/{tag}.ctl', 'a')
+            f.write(f'== reload (bad config)\n{t.stdout}== rc {t.returncode}\n')
+            f.close()
+    dm.stop()
+    print('ctl ' + f'{d}/{who}.ctl')
+
+
+def persist_kill(who, d):
+    """A followed file() source to a FIFO that the test reads slowly (flow
+    control), kill -9 after a third, restart on the same persist file,
+    read the rest: every line of the file delivered (lost 0), and how many
+    twice. A FIFO, not TCP: what the killed daemon had written stays in the
+    pipe for the reader, where TCP would lose its socket buffers. One torn
+    line is allowed: the kill may cut a pipe write longer than PIPE_BUF."""
+    n = 10000
+    with open(f'{d}/in.log', 'w') as f:
+        for i in range(n):
+            f.write('<13>Nov 24 05:15:55 p[1]: ' + body(i) + '\n')
+    fifo = f'{d}/out.fifo'
+    os.mkfifo(fifo)
+    rfd = os.open(fifo, os.O_RDWR)  # never EOF: the daemon comes and goes
+    conf_path = f'{d}/{who}.conf'
+    with open(conf_path, 'w') as f:
+        f.write(f"""@version: 3.38
+options {{ stats-freq(0); }};
+source s {{ file("{d}/in.log" follow-freq(1)); }};
+destination out {{ pipe("{fifo}" template("$MSG\\n")); }};
+log {{ source(s); destination(out); flags(flow-control); }};
+""")
+    extra = ['-R', d + '/persist'] if who == 'ours' else []
+    p = start_daemon(who, d, conf_path, extra)
+    got = b''
+    end = time.time() + 20
+    while got.count(b'\n') < n // 3 and time.time() < end:
+        got += os.read(rfd, 4096)
+        time.sleep(0.001)
+    p.kill()
+    p.wait()
+    first = got.count(b'\n')
+    p = start_daemon(who, d, conf_path, extra)
+    os.set_blocking(rfd, False)
+    quiet = time.time()
+    while time.time() - quiet < 3:
+        try:
+            b = os.read(rfd, 1 << 16)
+        except BlockingIOError:
+            time.sleep(0.05)
+            continue
+        got += b
+        quiet = time.time()
+    p.terminate()
+    p.wait()
+    os.close(rfd)
+    with open(f'{d}/{who}.out', 'wb') as f:
+        f.write(got)
+    lost, dup, torn, _ = check_lines(f'{d}/{who}.out', n, True)
+    print(f'counts {who} persist: killed after {first} lines read; lost {lost} dup {dup} torn {torn}')
+    report(lost == 0 and torn <= 1,
+           f'{who}: file() source, kill -9 after a third, restart on the persist file: '
+           f'0 lost ({dup} delivered twice, {torn} torn by the kill)',
+           f'lost {lost} dup {dup} torn {torn}')
+
+
 def main():
     sc, who, d = sys.argv[1], sys.argv[2], sys.argv[3]
     if sc == 'stalled-tcp':
@@ -853,6 +1001,12 @@ def main():
         diskbuf_kill(who, d, True)
     elif sc == 'diskbuf-nrel':
         diskbuf_kill(who, d, False)
+    elif sc == 'persist':
+        persist_kill(who, d)
+    elif sc == 'ctl':
+        ctl(who, d)
+    elif sc == 'ctl-norm':
+        sys.stdout.write(ctl_norm(d, who == 'peer'))
     elif sc == 'fifo-flow':
         slow_fifo(who, d, True)
     else:
