@@ -222,5 +222,8 @@ int main(void)
 		unlink(paths[i]);
 	unlink(ovpath);
 	rmdir(dir);
+	for (int i = 0; i < 4; i++)
+		free(s[i]);
+	free(got);
 	return fails ? 1 : 0;
 }
