@@ -25,6 +25,7 @@
 #include "grow.h"
 #include "mdraid.h"
 #include "member.h"
+#include "serve.h"
 
 enum {
 	OPT_LEVEL = 'l',
@@ -64,6 +65,9 @@ static const char usage_main[] =
     "  repair    as check, and rewrite wrong parity\n"
     "  rebuild   rebuild a missing member onto a new disk\n"
     "  grow      add members to the array (reshape; also --grow)\n"
+    "  serve     serve the array over NBD (nbdkit with the mdraid plugin)\n"
+    "  stop      stop a serve: writes finished, array marked clean\n"
+    "  overlay   commit or discard the copy-on-write overlay of serve --overlay\n"
     "\n"
     "A member named 'missing' stands for an absent one. 'mdraid COMMAND --help'\n"
     "describes each command. See mdraid(1).\n"
@@ -683,6 +687,12 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "grow") || !strcmp(argv[1], "--grow"))
 		return grow_main(argc - 1, argv + 1, env_budget()); /* grow.c */
+	if (!strcmp(argv[1], "serve"))
+		return serve_main(argc - 1, argv + 1); /* serve.c */
+	if (!strcmp(argv[1], "stop"))
+		return stop_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "overlay"))
+		return overlay_main(argc - 1, argv + 1);
 	/* Each verb takes only the options of its own table: another verb's
 	 * option is a usage error (exit 2), not silently ignored. */
 	static const struct {

@@ -4,7 +4,7 @@
  * driver or where the md driver must not touch the members.
  *
  *   nbdkit [-r] -U SOCKET nbdkit-mdraid-plugin.so member=PATH member=PATH ...
- *          [readonly=true] [force=true] [direct=false]
+ *          [readonly=true] [force=true] [direct=false] [overlay=DIR]
  *
  * member=   one per member, in any order ("missing" for an absent one); the
  *           members are selected and checked exactly as `mdraid read/write`
@@ -14,6 +14,11 @@
  *           members changes, not even the superblock's events)
  * force=    as `mdraid --force` (a dirty degraded array, stale members)
  * direct=   false: buffered member I/O instead of O_DIRECT
+ * overlay=  a directory: the array is opened read-only (nothing on the
+ *           members changes) and writes go to DIR/mdraid-overlay.cow
+ *           (overlay.h: made on first use, reused while the members are
+ *           unchanged; `mdraid overlay commit|discard` end it); a flush
+ *           syncs the overlay file and its map
  *
  * Like a kernel array that is started and stopped: the first write marks the
  * array active (events + 1, the write-intent bitmap bits set before the data
@@ -30,8 +35,7 @@
  * connection syncs every member, the export is multi-connection consistent
  * (can_multi_conn).
  *
- * Not yet (issue 19): trim, overlay=DIR, --force selection as mdadm's
- * Assemble.c, the `mdraid serve` front end.
+ * Not yet (issue 19): trim, --force selection as mdadm's Assemble.c.
  */
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
@@ -42,6 +46,7 @@
 #include <string.h>
 
 #include "mdraid.h"
+#include "overlay.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_ALL_REQUESTS
 
@@ -53,6 +58,9 @@ static struct {
 	bool no_direct;
 	bool open; /* arr holds an open array */
 	struct md_array arr;
+	char *overlay_dir; /* overlay=, NULL when none */
+	bool ov_open;	   /* ov is open */
+	struct md_overlay ov;
 } S;
 
 /* nbdkit_error with the library's formatted ok_err; errno for the client. */
@@ -82,12 +90,18 @@ static int mdraid_config(const char *key, const char *value)
 		S.n++;
 		return 0;
 	}
+	if (strcmp(key, "overlay") == 0) {
+		free(S.overlay_dir);
+		S.overlay_dir = nbdkit_realpath(value);
+		return S.overlay_dir ? 0 : -1;
+	}
 	bool *flag = strcmp(key, "readonly") == 0 ? &S.readonly
 		     : strcmp(key, "force") == 0  ? &S.force
 		     : strcmp(key, "direct") == 0 ? &S.no_direct
 						  : NULL;
 	if (!flag) {
-		nbdkit_error("mdraid: unknown parameter '%s' (member=, readonly=, force=, direct=)",
+		nbdkit_error("mdraid: unknown parameter '%s' (member=, readonly=, force=, direct=, "
+			     "overlay=)",
 			     key);
 		return -1;
 	}
@@ -104,6 +118,10 @@ static int mdraid_config_complete(void)
 		nbdkit_error("mdraid: give every member with member=PATH (at least two)");
 		return -1;
 	}
+	if (S.overlay_dir && S.readonly) {
+		nbdkit_error("mdraid: overlay= takes the writes: it cannot go with readonly=true");
+		return -1;
+	}
 	return 0;
 }
 
@@ -115,12 +133,20 @@ static int mdraid_after_fork(void)
 {
 	struct ok_err e;
 	ok_err_clear(&e);
-	unsigned flags = (S.readonly ? 0 : MD_OPEN_WRITE) | (S.force ? MD_OPEN_FORCE : 0) |
-			 (S.no_direct ? MD_OPEN_NO_DIRECT : 0);
+	unsigned flags = (S.readonly || S.overlay_dir ? 0 : MD_OPEN_WRITE) |
+			 (S.force ? MD_OPEN_FORCE : 0) | (S.no_direct ? MD_OPEN_NO_DIRECT : 0);
 	int rc = md_array_open(&S.arr, S.n, S.paths, flags, &e);
 	if (rc < 0)
 		return fail(&e, rc, "cannot open the array");
 	S.open = true;
+	if (S.overlay_dir) {
+		rc = md_overlay_open(&S.ov, S.overlay_dir, &S.arr, true, &e);
+		if (rc < 0)
+			return fail(&e, rc, "cannot use the overlay");
+		S.ov_open = true;
+		nbdkit_debug("mdraid: overlay %s holds %llu blocks", S.ov.path,
+			     (unsigned long long)S.ov.mapped);
+	}
 	for (int i = 0; i < S.arr.nmembers; i++)
 		if (S.arr.m[i].why[0])
 			nbdkit_debug("mdraid: %s left out: %s", S.arr.m[i].path, S.arr.m[i].why);
@@ -132,6 +158,14 @@ static int mdraid_after_fork(void)
 /* nbdkit exits normally: finish the writes, mark the array clean. */
 static void mdraid_cleanup(void)
 {
+	if (S.ov_open) {
+		struct ok_err e;
+		ok_err_clear(&e);
+		int rc = md_overlay_close(&S.ov, &e);
+		if (rc < 0)
+			fail(&e, rc, "closing the overlay");
+		S.ov_open = false;
+	}
 	if (S.open) {
 		struct ok_err e;
 		ok_err_clear(&e);
@@ -146,6 +180,7 @@ static void mdraid_unload(void)
 {
 	for (int i = 0; i < S.n; i++)
 		free(S.paths[i]);
+	free(S.overlay_dir);
 }
 
 static void *mdraid_open(int readonly)
@@ -191,7 +226,8 @@ static int mdraid_pread(void *h, void *buf, uint32_t count, uint64_t offset, uin
 	(void)flags;
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = md_array_read(&S.arr, offset, buf, count, &e);
+	int rc = S.ov_open ? md_overlay_read(&S.ov, &S.arr, offset, buf, count, &e)
+			   : md_array_read(&S.arr, offset, buf, count, &e);
 	return rc < 0 ? fail(&e, rc, "read") : 0;
 }
 
@@ -201,7 +237,8 @@ static int mdraid_pwrite(void *h, const void *buf, uint32_t count, uint64_t offs
 	(void)flags; /* FUA is emulated by nbdkit as a flush */
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = md_array_write(&S.arr, offset, buf, count, &e);
+	int rc = S.ov_open ? md_overlay_write(&S.ov, &S.arr, offset, buf, count, &e)
+			   : md_array_write(&S.arr, offset, buf, count, &e);
 	return rc < 0 ? fail(&e, rc, "write") : 0;
 }
 
@@ -212,7 +249,7 @@ static int mdraid_flush(void *h, uint32_t flags)
 	(void)flags;
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = md_array_sync(&S.arr, &e);
+	int rc = S.ov_open ? md_overlay_sync(&S.ov, &e) : md_array_sync(&S.arr, &e);
 	return rc < 0 ? fail(&e, rc, "flush") : 0;
 }
 
@@ -226,7 +263,8 @@ static struct nbdkit_plugin plugin = {
     .config_help = "member=PATH      (repeat) an array member, or 'missing'\n"
 		   "readonly=true    never write the members\n"
 		   "force=true       as mdraid --force (dirty degraded, stale members)\n"
-		   "direct=false     buffered member I/O instead of O_DIRECT",
+		   "direct=false     buffered member I/O instead of O_DIRECT\n"
+		   "overlay=DIR      writes to DIR/mdraid-overlay.cow, members untouched",
     .magic_config_key = "member",
     .after_fork = mdraid_after_fork,
     .cleanup = mdraid_cleanup,

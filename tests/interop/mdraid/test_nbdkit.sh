@@ -11,11 +11,20 @@
 # The same with one member missing (degraded writes).
 # Then a copy into the export is cut by SIGKILL of nbdkit: host mdadm -X
 # finds the bitmap dirty and --examine the array active.
+# `mdraid serve` (nbdkit exec'd with the plugin) on a RAID6 with two members
+# missing: ext4 through it, then `mdraid stop` returns once nbdkit has exited
+# and the present members' superblocks say clean.
+# Overlay (`mdraid serve --overlay=DIR`): ext4 through it leaves every
+# member's md5 as it was; served again, the export shows the overlay's
+# content; `mdraid overlay discard` drops it (the export is the members'
+# again); `mdraid overlay commit` makes mdraid read equal to what the
+# client saw, the members clean.
 # One guest boot, the kernel's md as the judge: the clean array assembles
 # without a resync, its content is the NBD client's (md5), check gives
-# mismatch_cnt 0; the degraded one assembles degraded with the client's
-# content; the killed one assembles, resyncs what the bitmap names, and then
-# holds mdraid read's content with mismatch_cnt 0.
+# mismatch_cnt 0, and mounted, every file's md5 is the one written through
+# the client; the degraded ones (one, two missing) assemble degraded with the
+# client's content and files; the killed one assembles, resyncs what the
+# bitmap names, and then holds mdraid read's content with mismatch_cnt 0.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 PLUGIN="$OPSKIT_BUILD/mdraid/nbdkit-mdraid-plugin.so"
@@ -29,9 +38,17 @@ degraded (one missing): ext4 through the export, e2fsck clean, mdraid read = cli
 SIGKILL mid-copy: mdadm -X finds the bitmap dirty (the array stays active)
 kernel: clean array assembles without a resync
 kernel: content = the NBD client's (md5)
+mdraid serve, two missing: ext4 through it, e2fsck clean; mdraid stop returns after nbdkit exits, members clean
 kernel: check mismatch_cnt 0
-kernel: degraded array assembles degraded with the client's content
-kernel: killed array resyncs from the bitmap, content = mdraid read, mismatch_cnt 0"
+kernel: mounted, every file's md5 = what the client wrote
+kernel: degraded array assembles degraded with the client's content and files
+kernel: two missing: assembles degraded (2) with the client's content and files
+kernel: killed array resyncs from the bitmap, content = mdraid read, mismatch_cnt 0
+overlay: ext4 through it, e2fsck clean, every member's md5 unchanged
+overlay: served again, the export shows the overlay's content
+overlay discard: the file is gone, the export is the members' again
+overlay commit: mdraid read = what the client saw, members clean, file gone
+kernel: committed overlay assembles without a resync, files and content = the client's, mismatch_cnt 0"
 skip_all() {
 	printf '%s\n' "$NAMES" >"$W/names"
 	skip_each "$1" <"$W/names"
@@ -178,6 +195,44 @@ else
 fi
 cp "$W/tree.md5" "$W/d.tree.md5" 2>/dev/null
 
+# two missing, through `mdraid serve` and `mdraid stop` (part 2 of issue 19)
+mkarray t 7500
+tmems="missing $W/t1.img missing $W/t3.img"
+rm -f "$W/t.sock" "$W/tree.md5"
+# shellcheck disable=SC2086
+LD_PRELOAD="$ASAN_RT" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	"$MDRAID" serve --socket="$W/t.sock" $tmems 2>"$W/t.nbdkit.err" &
+NBDKIT_PID=$!
+URI="nbd+unix:///?socket=$W/t.sock"
+i=0
+while [ $i -lt 100 ] && ! nbdinfo --size "$URI" >/dev/null 2>&1 && kill -0 $NBDKIT_PID 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
+t_ok=1
+t_why=""
+if client_fs t && nbdcopy "$URI" "$W/t.client" 2>"$W/t.copy.err"; then
+	"$MDRAID" stop --socket="$W/t.sock" >"$W/t.stop.out" 2>&1
+	t_rc=$?
+	# stop returned: nbdkit must be gone already (not merely signalled)
+	if kill -0 $NBDKIT_PID 2>/dev/null; then
+		t_ok=0
+		t_why="nbdkit still running when mdraid stop returned ($t_rc)"
+	fi
+	wait $NBDKIT_PID
+	NBDKIT_PID=""
+	tstates=$(for i in 1 3; do mdadm --examine "$W/t$i.img" 2>&1 | sed -n 's/^ *State : //p'; done | tr '\n' ' ')
+	[ "$t_rc" = 0 ] && [ "$tstates" = "clean clean " ] ||
+		{ t_ok=0; t_why="$t_why stop rc $t_rc ($(head -n 2 "$W/t.stop.out")), states '$tstates'; $(head -n 3 "$W/t.nbdkit.err")"; }
+else
+	t_ok=0
+	t_why="$(head -n 3 "$W/t.nbdkit.err"; tail -n 3 "$W/fsck.out" 2>/dev/null)"
+	stop_serve
+fi
+[ $t_ok = 1 ] && tap_ok "mdraid serve, two missing: ext4 through it, e2fsck clean; mdraid stop returns after nbdkit exits, members clean" ||
+	tap_fail "mdraid serve, two missing: ext4 through it, e2fsck clean; mdraid stop returns after nbdkit exits, members clean" "$t_why"
+cp "$W/tree.md5" "$W/t.tree.md5" 2>/dev/null
+
 # killed: a copy of random data into the first 12 MiB, nbdkit SIGKILLed
 # after the client has sent some of it (at least one write acknowledged)
 mkarray k 7300
@@ -218,29 +273,135 @@ fi
 "$MDRAID" read --force $kmems >"$W/k.read" 2>"$W/k.read.err" ||
 	"$MDRAID" read $kmems >"$W/k.read" 2>"$W/k.read.err"
 
+# overlay: serve_cli NAME ARGS... runs `mdraid serve --socket=$W/NAME.sock ARGS`
+serve_cli() {
+	_sc_name=$1
+	shift
+	LD_PRELOAD="$ASAN_RT" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		"$MDRAID" serve --socket="$W/$_sc_name.sock" "$@" 2>>"$W/$_sc_name.nbdkit.err" &
+	NBDKIT_PID=$!
+	URI="nbd+unix:///?socket=$W/$_sc_name.sock"
+	_sc_i=0
+	while [ $_sc_i -lt 100 ]; do
+		nbdinfo --size "$URI" >/dev/null 2>&1 && return 0
+		kill -0 "$NBDKIT_PID" 2>/dev/null || break
+		sleep 0.1
+		_sc_i=$((_sc_i + 1))
+	done
+	return 1
+}
+stop_cli() {
+	"$MDRAID" stop --socket="$W/$1.sock" >>"$W/$1.stop.out" 2>&1
+	wait "$NBDKIT_PID" 2>/dev/null
+	NBDKIT_PID=""
+}
+mkarray o 7600
+omems=$MEMS
+# shellcheck disable=SC2086
+md5sum $omems >"$W/o.before"
+mkdir -p "$W/ov" "$W/ov2"
+# shellcheck disable=SC2086
+if serve_cli o --overlay="$W/ov" $omems && client_fs o && nbdcopy "$URI" "$W/o.client" 2>"$W/o.copy.err"; then
+	stop_cli o
+	cp "$W/tree.md5" "$W/o.tree.md5"
+	if md5sum -c --quiet "$W/o.before" >"$W/o.md5c" 2>&1 && [ -s "$W/ov/mdraid-overlay.cow" ]; then
+		tap_ok "overlay: ext4 through it, e2fsck clean, every member's md5 unchanged"
+	else
+		tap_fail "overlay: ext4 through it, e2fsck clean, every member's md5 unchanged" "$(head -n 4 "$W/o.md5c"; ls -l "$W/ov")"
+	fi
+else
+	stop_cli o
+	tap_fail "overlay: ext4 through it, e2fsck clean, every member's md5 unchanged" "$(head -n 3 "$W/o.nbdkit.err"; tail -n 3 "$W/fsck.out" 2>/dev/null)"
+fi
+# the members' own content (mdraid read), which the overlay must hide
+# shellcheck disable=SC2086
+"$MDRAID" read $omems >"$W/o.raw" 2>/dev/null
+# shellcheck disable=SC2086
+serve_cli o --overlay="$W/ov" $omems && nbdcopy "$URI" "$W/o.again" 2>>"$W/o.copy.err"
+stop_cli o
+cmp "$W/o.client" "$W/o.again" >"$W/o.cmp" 2>&1 && ! cmp -s "$W/o.client" "$W/o.raw" &&
+	tap_ok "overlay: served again, the export shows the overlay's content" ||
+	tap_fail "overlay: served again, the export shows the overlay's content" "$(cat "$W/o.cmp"; head -n 3 "$W/o.nbdkit.err")"
+# discard: a second overlay that gets 1 MiB of random bytes at its start
+mkimg "$W/o.src" 1M 7699
+# shellcheck disable=SC2086
+serve_cli o --overlay="$W/ov2" $omems && nbdcopy "$W/o.src" "$URI" 2>>"$W/o.copy.err"
+stop_cli o
+"$MDRAID" overlay discard "$W/ov2" >"$W/o.discard" 2>&1
+d_rc=$?
+# shellcheck disable=SC2086
+serve_cli o --overlay="$W/ov2" $omems && nbdcopy "$URI" "$W/o.afterdiscard" 2>>"$W/o.copy.err"
+stop_cli o
+"$MDRAID" overlay discard "$W/ov2" >>"$W/o.discard" 2>&1
+if [ $d_rc = 0 ] && [ ! -e "$W/ov2/mdraid-overlay.cow" ] && cmp -s "$W/o.raw" "$W/o.afterdiscard" &&
+	md5sum -c --quiet "$W/o.before" >/dev/null 2>&1; then
+	tap_ok "overlay discard: the file is gone, the export is the members' again"
+else
+	tap_fail "overlay discard: the file is gone, the export is the members' again" "discard rc $d_rc: $(head -n 3 "$W/o.discard"; ls "$W/ov2")"
+fi
+# shellcheck disable=SC2086
+"$MDRAID" overlay commit "$W/ov" $omems >"$W/o.commit" 2>&1
+c_rc=$?
+ostates=$(for f in $omems; do mdadm --examine "$f" 2>&1 | sed -n 's/^ *State : //p'; done | tr '\n' ' ')
+# shellcheck disable=SC2086
+if [ $c_rc = 0 ] && "$MDRAID" read $omems 2>"$W/o.read.err" | cmp - "$W/o.client" >"$W/o.cmp" 2>&1 &&
+	[ "$ostates" = "clean clean clean clean " ] && [ ! -e "$W/ov/mdraid-overlay.cow" ]; then
+	tap_ok "overlay commit: mdraid read = what the client saw, members clean, file gone"
+	sed 's/^/# /' "$W/o.commit"
+else
+	tap_fail "overlay commit: mdraid read = what the client saw, members clean, file gone" "rc $c_rc: $(head -n 3 "$W/o.commit"; cat "$W/o.cmp"); states '$ostates'"
+fi
+
 if [ -n "$GUEST_SKIP" ]; then
 	for n in "kernel: clean array assembles without a resync" "kernel: content = the NBD client's (md5)" \
-		"kernel: check mismatch_cnt 0" "kernel: degraded array assembles degraded with the client's content" \
-		"kernel: killed array resyncs from the bitmap, content = mdraid read, mismatch_cnt 0"; do
+		"kernel: check mismatch_cnt 0" "kernel: mounted, every file's md5 = what the client wrote" \
+		"kernel: degraded array assembles degraded with the client's content and files" \
+		"kernel: two missing: assembles degraded (2) with the client's content and files" \
+		"kernel: killed array resyncs from the bitmap, content = mdraid read, mismatch_cnt 0" \
+		"kernel: committed overlay assembles without a resync, files and content = the client's, mismatch_cnt 0"; do
 		tap_skip "$n" "$GUEST_SKIP"
 	done
 	tap_done
 fi
 cat >"$W/body" <<'BODY'
-# M0..M3 the clean array, M4..M6 the degraded one (3 members), M7..M10 the killed one
+# M0..M3 the clean array, M4..M6 the degraded one (3 members), M7..M10 the
+# killed one, M11..M12 the one with two missing, M13..M16 the committed overlay
+# tree MD NAME: mount read-only, md5 of every file into /out/NAME.tree
+tree() {
+	mkdir -p /mnt
+	mount -t ext4 -o ro "/dev/$1" /mnt 2>/out/$2.mount || return
+	(cd /mnt && find . -type f ! -path './lost+found/*' | sort | xargs md5sum) >/out/$2.tree
+	umount /mnt
+}
 mdadm --assemble /dev/md0 $(range 0 4) >/out/a0 2>&1
 say c.assembled $?
 say c.action0 "$(cat /sys/block/md0/md/sync_action)"
 wait_idle md0
 say c.md5 "$(md5sum </dev/md0 | cut -d' ' -f1)"
 md_check md0 | sed 's/^md0\./c./'
+tree md0 c
 mdadm --stop /dev/md0 >/dev/null 2>&1
 mdadm --assemble --run /dev/md1 $(range 4 3) >/out/a1 2>&1
 say d.assembled $?
 say d.degraded "$(cat /sys/block/md1/md/degraded)"
 say d.md5 "$(md5sum </dev/md1 | cut -d' ' -f1)"
+tree md1 d
 mdadm --stop /dev/md1 >/dev/null 2>&1
+mdadm --assemble --run /dev/md3 $(range 11 2) >/out/a3 2>&1
+say t.assembled $?
+say t.degraded "$(cat /sys/block/md3/md/degraded)"
+say t.md5 "$(md5sum </dev/md3 | cut -d' ' -f1)"
+tree md3 t
+mdadm --stop /dev/md3 >/dev/null 2>&1
 dmesg | grep -c 'resync of RAID array md0' | sed 's/^/c.resyncs=/'
+mdadm --assemble /dev/md4 $(range 13 4) >/out/a4 2>&1
+say o.assembled $?
+say o.action0 "$(cat /sys/block/md4/md/sync_action)"
+say o.md5 "$(md5sum </dev/md4 | cut -d' ' -f1)"
+md_check md4 | sed 's/^md4\./o./'
+tree md4 o
+mdadm --stop /dev/md4 >/dev/null 2>&1
+dmesg | grep -c 'resync of RAID array md4' | sed 's/^/o.resyncs=/'
 mdadm --assemble /dev/md2 $(range 7 4) >/out/a2 2>&1
 say k.assembled $?
 wait_idle md2
@@ -251,7 +412,13 @@ mdadm --stop /dev/md2 >/dev/null 2>&1
 BODY
 guest_script "$W/script" "$W/body"
 # shellcheck disable=SC2086
-boot guest "$W/kv" "$W/err" -t 300 -o "$W/out" "$W/script" $mems "$W/d0.img" "$W/d1.img" "$W/d2.img" $kmems
+boot guest "$W/kv" "$W/err" -t 300 -o "$W/out" "$W/script" $mems "$W/d0.img" "$W/d1.img" "$W/d2.img" $kmems "$W/t1.img" "$W/t3.img" $omems
+# same_tree NAME: the guest's per-file md5 list = the one made on the client
+same_tree() {
+	[ -s "$W/out/$1.tree" ] || { echo "no file list from the guest: $(head -n 2 "$W/out/$1.mount" 2>/dev/null)"; return 1; }
+	diff "$W/$1.tree.md5" "$W/out/$1.tree" | head -n 5
+	cmp -s "$W/$1.tree.md5" "$W/out/$1.tree" && echo "# $1: $(wc -l <"$W/$1.tree.md5") files equal"
+}
 c1() {
 	[ "$(kv "$W/kv" c.assembled)" = 0 ] || { head -n 3 "$W/out/a0"; return 1; }
 	[ "$(kv "$W/kv" c.resyncs)" = 0 ] && [ "$(kv "$W/kv" c.action0)" = idle ] ||
@@ -262,12 +429,22 @@ c2() { [ "$(kv "$W/kv" c.md5)" = "$(md5 <"$W/c.client")" ] || { echo "kernel md5
 tap_check "kernel: content = the NBD client's (md5)" c2
 c3() { [ "$(kv "$W/kv" c.mismatch)" = 0 ] || { echo "mismatch_cnt '$(kv "$W/kv" c.mismatch)'"; return 1; }; }
 tap_check "kernel: check mismatch_cnt 0" c3
+same_tree c >"$W/c.same" 2>&1 && tap_ok "kernel: mounted, every file's md5 = what the client wrote" && grep '^#' "$W/c.same" ||
+	tap_fail "kernel: mounted, every file's md5 = what the client wrote" "$(cat "$W/c.same")"
 d1() {
 	[ "$(kv "$W/kv" d.assembled)" = 0 ] && [ "$(kv "$W/kv" d.degraded)" = 1 ] ||
 		{ echo "assembled $(kv "$W/kv" d.assembled) degraded $(kv "$W/kv" d.degraded)"; head -n 3 "$W/out/a1"; return 1; }
 	[ "$(kv "$W/kv" d.md5)" = "$(md5 <"$W/d.client")" ] || { echo "kernel md5 $(kv "$W/kv" d.md5)"; return 1; }
+	same_tree d
 }
-tap_check "kernel: degraded array assembles degraded with the client's content" d1
+tap_check "kernel: degraded array assembles degraded with the client's content and files" d1
+t1() {
+	[ "$(kv "$W/kv" t.assembled)" = 0 ] && [ "$(kv "$W/kv" t.degraded)" = 2 ] ||
+		{ echo "assembled $(kv "$W/kv" t.assembled) degraded $(kv "$W/kv" t.degraded)"; head -n 3 "$W/out/a3"; return 1; }
+	[ "$(kv "$W/kv" t.md5)" = "$(md5 <"$W/t.client")" ] || { echo "kernel md5 $(kv "$W/kv" t.md5)"; return 1; }
+	same_tree t
+}
+tap_check "kernel: two missing: assembles degraded (2) with the client's content and files" t1
 k1() {
 	[ "$(kv "$W/kv" k.assembled)" = 0 ] || { head -n 3 "$W/out/a2"; return 1; }
 	[ "$(kv "$W/kv" k.resyncs)" -ge 1 ] 2>/dev/null || { echo "no resync of the killed array"; return 1; }
@@ -275,4 +452,13 @@ k1() {
 	[ "$(kv "$W/kv" k.mismatch)" = 0 ] || { echo "mismatch_cnt '$(kv "$W/kv" k.mismatch)'"; return 1; }
 }
 tap_check "kernel: killed array resyncs from the bitmap, content = mdraid read, mismatch_cnt 0" k1
+o1() {
+	[ "$(kv "$W/kv" o.assembled)" = 0 ] || { head -n 3 "$W/out/a4"; return 1; }
+	[ "$(kv "$W/kv" o.resyncs)" = 0 ] && [ "$(kv "$W/kv" o.action0)" = idle ] ||
+		{ echo "resyncs $(kv "$W/kv" o.resyncs), sync_action '$(kv "$W/kv" o.action0)' at assembly"; return 1; }
+	[ "$(kv "$W/kv" o.md5)" = "$(md5 <"$W/o.client")" ] || { echo "kernel md5 $(kv "$W/kv" o.md5)"; return 1; }
+	[ "$(kv "$W/kv" o.mismatch)" = 0 ] || { echo "mismatch_cnt '$(kv "$W/kv" o.mismatch)'"; return 1; }
+	same_tree o
+}
+tap_check "kernel: committed overlay assembles without a resync, files and content = the client's, mismatch_cnt 0" o1
 tap_done
