@@ -38,9 +38,10 @@ static const char help[] =
     "usage: usbcopy [options] IMAGE\n"
     "       usbcopy --list [--json]\n"
     "\n"
-    "Write a disk image to a USB stick or SD card, verified from the device chunk by\n"
-    "chunk: each chunk is written, flushed, read back bypassing the page cache\n"
-    "(O_DIRECT) and compared; a chunk that differs is re-written, up to 3 tries.\n"
+    "Write a disk image to a USB stick or SD card, verified from the device: every\n"
+    "chunk is written and flushed, then the whole image is read back once\n"
+    "bypassing the page cache (O_DIRECT) and compared with the image's digests;\n"
+    "a chunk that differs is re-written and read back, up to 3 tries in all.\n"
     "The first chunk is written last, so a half-written stick never boots.\n"
     "\n"
     "Without --device, usbcopy lists the USB and removable disks and SD cards and\n"
@@ -65,6 +66,8 @@ enum {
 	OPT_ENTRY,
 	OPT_NO_VERIFY,
 	OPT_NO_FINAL,
+	OPT_VERIFY_CHUNKS,
+	OPT_KEYRING,
 	OPT_UNMOUNT,
 	OPT_FORCE,
 	OPT_PROBE,
@@ -89,11 +92,18 @@ static const struct cli_opt opts[] = {
      "written"},
     {"entry", 0, CLI_ARG, OPT_ENTRY, "NAME",
      "in a zip or tar, write the entry with this exact path"},
+    {"keyring", 0, CLI_ARG, OPT_KEYRING, "FILE",
+     "with --sha256=FILE: the file must be clearsigned by a\nkey in FILE (gpg --export output), "
+     "checked with gpgv;\na bad or missing signature exits 3 before anything\nis written"},
     {"chunk", 'c', CLI_ARG, 'c', "SIZE", "write/verify unit (default 4M, multiple of 4K)"},
     {"no-verify", 0, CLI_FLAG, OPT_NO_VERIFY, NULL, "write and flush only, no read-back"},
+    {"verify-chunks", 0, CLI_FLAG, OPT_VERIFY_CHUNKS, NULL,
+     "also read each chunk back right after writing it (as\nthe original did): a bad chunk is "
+     "re-written at once,\nand a dying stick fails early, not after the whole\nwrite; the "
+     "device is read twice (slower)"},
     {"no-final-verify", 0, CLI_FLAG, OPT_NO_FINAL, NULL,
-     "skip the final pass (after the last chunk, every\nwritten range is read back again and "
-     "its digest\ncompared: catches a fake card's wrap-around)"},
+     "no final pass; each chunk is read back right after\nit is written instead (misses a fake "
+     "card's\nwrap-around: a later chunk landing on an earlier one)"},
     {"unmount", 0, CLI_FLAG, OPT_UNMOUNT, NULL, "unmount the target's mounted filesystems first"},
     {"force", 0, CLI_FLAG, OPT_FORCE, NULL, "allow an internal, non-removable disk (asks again)"},
     {"probe", 0, CLI_FLAG, OPT_PROBE, NULL,
@@ -112,8 +122,9 @@ static const struct cli_spec spec = {"usbcopy", help, opts, 0, footer};
 struct ctx {
 	const char *dev[MAX_TARGETS]; /* --device */
 	int ndev;
-	int yes, list, json, verify, final_verify, unmount, force, probe, quiet, progress;
-	const char *bmap, *sha256, *entry;
+	int yes, list, json, verify, final_verify, verify_chunks, unmount, force, probe, quiet,
+	    progress;
+	const char *bmap, *sha256, *entry, *keyring;
 	uint64_t chunk;
 	struct uc_env env;
 };
@@ -155,6 +166,12 @@ static int on_opt(void *vc, int id, const char *arg)
 		break;
 	case OPT_NO_FINAL:
 		c->final_verify = 0;
+		break;
+	case OPT_VERIFY_CHUNKS:
+		c->verify_chunks = 1;
+		break;
+	case OPT_KEYRING:
+		c->keyring = arg;
 		break;
 	case OPT_UNMOUNT:
 		c->unmount = 1;
@@ -392,10 +409,15 @@ struct prog {
 	struct progress p;
 	const struct uc_src *src; /* for a compressed image's size estimate */
 	int estimate;		  /* the size is not known up front */
+	int two_phase;		  /* "written", then "verified" by the final pass */
+	enum progress_mode mode;
 };
 
 /* The meter: "verified: 40.0% 780.0 MiB of 1.9 GiB, 96.3 MiB/s, ETA 0:11"
  * (written bytes with --no-verify), within the terminal's width (lib/progress).
+ * Without --verify-chunks it counts written bytes until the final pass
+ * starts, then starts again counting verified bytes: two meters, each with
+ * its own rate and ETA.
  * For a compressed image whose size is not recorded, the total is estimated
  * from the compressed file's position and refined as it is read. */
 static void on_progress(void *vp, uint64_t written, uint64_t verified)
@@ -406,17 +428,41 @@ static void on_progress(void *vp, uint64_t written, uint64_t verified)
 		if (est)
 			pg->p.total = est;
 	}
+	if (pg->two_phase && verified && pg->p.label[0] == 'w') {
+		uint64_t total = pg->p.total;
+		progress_finish(&pg->p);
+		progress_start(&pg->p, "verified", total, pg->mode);
+	}
 	progress_update(&pg->p, pg->p.label[0] == 'w' ? written : verified);
 }
 
 /* --sha256: 64 hex digits, or a checksum file's line for image. 0 or the
  * exit code after printing why. */
-static int parse_sha256(const char *arg, const char *image, uint8_t out[32])
+static int parse_sha256(const char *arg, const char *keyring, const char *image, uint8_t out[32])
 {
-	if (strlen(arg) == 64 && hex_decode(arg, out, 32) == 0)
-		return 0;
 	struct ok_err e;
 	ok_err_clear(&e);
+	if (strlen(arg) == 64 && hex_decode(arg, out, 32) == 0) {
+		if (!keyring)
+			return 0;
+		ok_err_at(&e, -EINVAL, arg, OK_ERR_NOPOS,
+			  "--keyring checks a signed checksum file; a bare hash has no signature");
+		ok_err_print(&e);
+		return OK_EXIT_USAGE;
+	}
+	size_t cap = 1u << 20; /* SHA256SUMS files are small; a bound, not a guess */
+	char *text = NULL;
+	size_t n = 0;
+	int r;
+	if (keyring) { /* only the text gpgv vouches for */
+		r = uc_sums_verify(arg, keyring, &text, &n, &e);
+		if (r < 0) {
+			ok_err_print(&e);
+			return ok_exit(&e);
+		}
+		r = uc_sums_lookup(text, n, arg, image, out, &e);
+		goto done;
+	}
 	FILE *f = fopen(arg, "re");
 	if (!f) {
 		ok_err_at(&e, -errno, arg, OK_ERR_NOPOS,
@@ -424,16 +470,16 @@ static int parse_sha256(const char *arg, const char *image, uint8_t out[32])
 		ok_err_print(&e);
 		return OK_EXIT_USAGE;
 	}
-	size_t cap = 1u << 20; /* SHA256SUMS files are small; a bound, not a guess */
-	char *text = malloc(cap);
-	size_t n = text ? fread(text, 1, cap, f) : 0;
+	text = malloc(cap);
+	n = text ? fread(text, 1, cap, f) : 0;
 	int big = n == cap && fgetc(f) != EOF;
 	int rerr = ferror(f);
 	fclose(f);
-	int r = !text  ? ok_err_at(&e, -ENOMEM, arg, OK_ERR_NOPOS, "out of memory")
-		: big  ? ok_err_at(&e, -EFBIG, arg, OK_ERR_NOPOS, "checksum file over 1 MiB")
-		: rerr ? ok_err_at(&e, -EIO, arg, OK_ERR_NOPOS, "cannot read")
-		       : uc_sums_lookup(text, n, arg, image, out, &e);
+	r = !text  ? ok_err_at(&e, -ENOMEM, arg, OK_ERR_NOPOS, "out of memory")
+	    : big  ? ok_err_at(&e, -EFBIG, arg, OK_ERR_NOPOS, "checksum file over 1 MiB")
+	    : rerr ? ok_err_at(&e, -EIO, arg, OK_ERR_NOPOS, "cannot read")
+		   : uc_sums_lookup(text, n, arg, image, out, &e);
+done:
 	free(text);
 	if (r < 0) {
 		ok_err_print(&e);
@@ -483,11 +529,15 @@ static int run(int argc, char **argv)
 		cli_usage_error(&spec, argc == first ? "missing IMAGE" : "one IMAGE only");
 	if (c.yes && !c.ndev)
 		cli_usage_error(&spec, "--yes needs --device");
+	if (c.keyring && !c.sha256)
+		cli_usage_error(&spec, "--keyring needs --sha256=FILE (a clearsigned SHA256SUMS)");
+	if (!c.verify && c.verify_chunks)
+		cli_usage_error(&spec, "--verify-chunks contradicts --no-verify");
 	const char *image = argv[first];
 
 	uint8_t want[32];
 	if (c.sha256) {
-		int r = parse_sha256(c.sha256, image, want);
+		int r = parse_sha256(c.sha256, c.keyring, image, want);
 		if (r)
 			return r;
 	}
@@ -680,14 +730,14 @@ static int run(int argc, char **argv)
 	struct prog pg = {.src = src};
 	int64_t wsz = uc_src_write_size(src);
 	pg.estimate = wsz <= 0;
-	progress_start(&pg.p, c.verify ? "verified" : "written", wsz > 0 ? (uint64_t)wsz : 0,
-		       c.quiet	    ? PROGRESS_OFF
-		       : c.progress ? PROGRESS_ON
-				    : PROGRESS_AUTO);
+	pg.mode = c.quiet ? PROGRESS_OFF : c.progress ? PROGRESS_ON : PROGRESS_AUTO;
+	pg.two_phase = c.verify && c.final_verify && !c.verify_chunks;
+	progress_start(&pg.p, c.verify && !pg.two_phase ? "verified" : "written",
+		       wsz > 0 ? (uint64_t)wsz : 0, pg.mode);
 	struct uc_write_opts wo = {
 	    .chunk_bytes = (uint32_t)c.chunk,
 	    .tries = 3,
-	    .verify = c.verify,
+	    .verify = c.verify && (c.verify_chunks || !c.final_verify),
 	    .zero_tail = 1,
 	    .final_verify = c.verify && c.final_verify,
 	    .faults = fs && *fs ? &faults : NULL,

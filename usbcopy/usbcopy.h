@@ -1,6 +1,6 @@
 /*
  * usbcopy.h: write a disk image to a USB stick or SD card, verified from the
- * device chunk by chunk. The public API of libusbcopy and its manual.
+ * device. The public API of libusbcopy and its manual.
  *
  * The command (main.c) is a thin layer over four parts, one file each:
  *
@@ -20,7 +20,8 @@
  * >= 0 or a negative errno and fills struct ok_err; it never prints or exits.
  *
  * Units: sizes and offsets are bytes (uint64_t), "chunk" is the unit of
- * write + read-back + compare (default 4 MiB), and what the original's
+ * write, flush, repair (and, with --verify-chunks, read-back and compare;
+ * default 4 MiB), and what the original's
  * summary calls a "block" is one chunk: block N covers bytes
  * [N * chunk, (N + 1) * chunk) of the image.
  */
@@ -213,6 +214,15 @@ enum uc_src_flags {
 int uc_src_open(const char *path, const struct uc_bmap *bmap, const char *entry,
 		const uint8_t *sha256, uint32_t chunk_bytes, unsigned flags, struct uc_src **out,
 		struct ok_err *e);
+/*
+ * A second, independent reader of the same image (a regular file only;
+ * -ESPIPE for a pipe): the path, bmap, entry, chunk size and flags of s,
+ * without the --sha256 check. The engine re-reads the chunks its final pass
+ * found damaged from it, and trusts them only when their digests match what
+ * was read the first time (so a file changed meanwhile is noticed).
+ * 0 or -errno with e; close *out with uc_src_close.
+ */
+int uc_src_reopen(const struct uc_src *s, struct uc_src **out, struct ok_err *e);
 /* 1 when --sha256 was already checked by uc_src_open (a regular file). */
 int uc_src_sha256_early(const struct uc_src *s);
 /*
@@ -221,12 +231,22 @@ int uc_src_sha256_early(const struct uc_src *s);
  * and BSD ones ("SHA256 (NAME) = HEX", sha256sum --tag), matched by the
  * image's file name (the last component on both sides); a file holding one
  * bare hash is that hash. Comments, other algorithms' BSD lines and a
- * clearsigned file's PGP armor are skipped; the signature is NOT checked.
+ * clearsigned file's PGP armor are skipped; the signature is checked only
+ * by uc_sums_verify, whose output this then reads.
  * 0 or -EINVAL (no line names the image, a malformed line, two
  * different hashes for the image), e naming the line.
  */
 int uc_sums_lookup(const char *text, size_t len, const char *path, const char *image,
 		   uint8_t out[32], struct ok_err *e);
+/*
+ * Check the OpenPGP clearsignature of the checksum file sums with gpgv(1)
+ * against the keys in keyring (a file, as gpg --export writes it) and hand
+ * back the signed text (malloc'd, *len bytes; free it) for uc_sums_lookup.
+ * 0; -EBADMSG (class DATA) for a bad, unknown-key or missing signature,
+ * with gpgv's reason; -ENOENT when gpgv cannot be run; -errno otherwise.
+ */
+int uc_sums_verify(const char *sums, const char *keyring, char **text, size_t *len,
+		   struct ok_err *e);
 /* Image size in bytes if known before reading (raw, bmap, some zips), else -1. */
 int64_t uc_src_size(const struct uc_src *s);
 /* Bytes that will be written if known (mapped bytes for a bmap), else -1. */
@@ -251,6 +271,9 @@ uint64_t uc_src_size_estimate(const struct uc_src *s);
 uint64_t uc_src_offset(const struct uc_src *s);
 void uc_src_close(struct uc_src *s);
 
+/* A zeroed buffer for I/O (IO_ALIGN-aligned; from 2 MiB on, in transparent
+ * huge pages where the kernel gives them). Free with io_free. */
+void *uc_buf_alloc(size_t n);
 /* Allocate / free a chunk with room for chunk_bytes of data. */
 int uc_chunk_alloc(struct uc_chunk *c, uint32_t chunk_bytes);
 void uc_chunk_free(struct uc_chunk *c);
@@ -338,12 +361,16 @@ void uc_target_close(struct uc_target *t);
 struct uc_write_opts {
 	uint32_t chunk_bytes; /* multiple of IO_ALIGN */
 	int tries;	      /* writes per chunk before giving up (3) */
-	int verify;	      /* read back and compare (1) */
+	int verify;	      /* read each chunk back right after writing it and compare
+				 (--verify-chunks, or --no-final-verify); a chunk that
+				 differs is re-written at once */
 	int zero_tail;	      /* zero the device's last MiB when the image ends before it */
-	int final_verify;     /* after the first chunk: read every extent back again and
-				 compare XXH3-128 digests (catches wrap-around) */
-	unsigned workers;     /* threads per target (0: 2, so one chunk is verified
-				 while the next is written); 1 keeps chunks in order */
+	int final_verify;     /* after the first chunk: read every extent back and compare
+				 XXH3-128 digests (catches wrap-around); damaged chunks
+				 are repaired and everything read once more */
+	unsigned workers;     /* threads per target (0: 2, so one chunk is flushed or
+				 read back while the next is written); 1 keeps chunks
+				 in order */
 	const struct uc_faults *faults; /* test faults, or NULL */
 	/* called from the calling thread about 4 times a second and at the end */
 	void (*progress)(void *ctx, uint64_t written,
@@ -355,16 +382,21 @@ struct uc_write_opts {
 /*
  * Write src to every target (opened with uc_target_open): one reader (this
  * thread), opts->workers writer threads per target taking alternate chunks;
- * each chunk is written, flushed,
- * read back from the device and compared, rewritten up to opts->tries times.
- * Before anything is written, the first and last MiB of every block device
- * are zeroed (so an interrupted write leaves a blank stick). The first chunk
- * is held back and written only after every other chunk of that target
- * verified and the source's checksums matched. Then the tail is zeroed, the
- * device flushed, with final_verify every written extent read back once more
- * (O_DIRECT) and its XXH3-128 digest compared with the image's (-EILSEQ "Final
- * verification failed on block B", and the ends are zeroed again), and the
- * partition table re-read.
+ * each chunk is written and flushed (write errors retried up to opts->tries
+ * times), and with opts->verify read back from the device at once, compared
+ * and rewritten up to opts->tries times. Before anything is written, the
+ * first and last MiB of every block device are zeroed (so an interrupted
+ * write leaves a blank stick). The first chunk is held back and written only
+ * after every other chunk of that target was written (and, with verify,
+ * verified) and the source's checksums matched. Then the tail is zeroed (and
+ * read back), the device flushed, and with final_verify every written extent
+ * read back (O_DIRECT) and its XXH3-128 digest compared with the image's:
+ * the one read of the device without verify. Up to 16 damaged chunks are
+ * re-read from a second reader of the image (uc_src_reopen: a regular file),
+ * re-written and read back (tries 2..opts->tries, counted in rewritten), then
+ * the whole image is read back once more; otherwise -EILSEQ "Final
+ * verification failed on block B", and the ends are zeroed again. Last, the
+ * partition table is re-read.
  *
  * Returns 0 if every target succeeded; otherwise the first failure's
  * negative errno: a source error fills e and stops all targets; a target's

@@ -10,7 +10,10 @@
 #   --sha256 as users get it: hashes made by sha256sum (GNU and --tag lines)
 #   of the compressed file and of the image; a mismatch leaves the target
 #   byte for byte as it was (nothing written at all) when the source is a
-#   file, and chunk 0 unwritten when it is a pipe.
+#   file, and chunk 0 unwritten when it is a pipe. --keyring: a clearsigned
+#   SHA256SUMS checked by gpgv against a key gpg made here: good, a changed
+#   line, another key, no signature (exit 3, nothing written), a line
+#   outside the signed text ignored.
 #   The meter (item 9) on a pseudo-terminal 80 and 40 columns wide: no line
 #   wider than the terminal less one column, percent and ETA shown for a
 #   gzip image (size estimated from the compressed position) and the exact
@@ -113,6 +116,7 @@ cp "$T/p/disk.img" "$T/disk.img"
 (cd "$T" && sha256sum raw.img disk.img.xz readme-first.tar > SHA256SUMS &&
 	sha256sum --tag raw.img disk.img.xz > SHA256SUMS.bsd &&
 	sha256sum disk.img > IMG.sha256)
+XZSUM0=$(sha256sum "$T/disk.img.xz" | cut -c1-64)
 ok() { # NAME FILE [options]: exit 0 and the target holds FILE's image
 	name=$1 want=$2
 	shift 2
@@ -140,6 +144,49 @@ ok "SHA256SUMS for a tar: the line names the tar" "$T/p/disk.img" \
 } > "$T/CHECKSUM"
 ok "clearsigned CHECKSUM with a comment: the SHA256 line (signature not checked)" \
 	"$T/disk.img" --sha256 "$T/CHECKSUM" "$T/disk.img.xz"
+# --keyring: the clearsignature checked by gpgv (Debian's, the verifier apt
+# uses) against a key made here by gpg in a throw-away GNUPGHOME; gpgv's own
+# verdict on each file (gpgv --keyring) is the judge the test checks first
+if command -v gpg >/dev/null && command -v gpgv >/dev/null; then
+	mkdir -m 700 "$T/gh" "$T/gh2"
+	GNUPGHOME="$T/gh" gpg --batch --quiet --passphrase '' --quick-gen-key 'usbcopy test <t@example.invalid>' ed25519 sign never 2>/dev/null
+	GNUPGHOME="$T/gh2" gpg --batch --quiet --passphrase '' --quick-gen-key 'other <o@example.invalid>' ed25519 sign never 2>/dev/null
+	GNUPGHOME="$T/gh" gpg --batch --export > "$T/key.gpg"
+	GNUPGHOME="$T/gh2" gpg --batch --export > "$T/other.gpg"
+	GNUPGHOME="$T/gh" gpg --batch --quiet --clearsign -o "$T/SUMS.asc" "$T/SHA256SUMS"
+	awk '/^[0-9a-f]+  raw.img$/ { c = substr($0, 1, 1); $0 = (c == "0" ? "1" : "0") substr($0, 2) } { print }' "$T/SUMS.asc" > "$T/BAD.asc"
+	# a line outside the signed block, for a file the signature does not cover
+	{ cat "$T/SUMS.asc"; echo "$(cut -c1-64 "$T/IMG.sha256")  disk.img"; } > "$T/TAIL.asc"
+	verdict() { gpgv --quiet --keyring "$1" "$2" >/dev/null 2>&1 && echo good || echo bad; }
+	if [ "$(verdict "$T/key.gpg" "$T/SUMS.asc") $(verdict "$T/key.gpg" "$T/BAD.asc") $(verdict "$T/other.gpg" "$T/SUMS.asc")" != "good bad bad" ]; then
+		tap_fail "--keyring: gpgv's verdicts on the test files are not good/bad/bad (test broken)"
+	fi
+	ok "--keyring: a good clearsignature, the line for disk.img.xz" \
+		"$T/disk.img" --sha256 "$T/SUMS.asc" --keyring "$T/key.gpg" "$T/disk.img.xz"
+	for c in "BAD.asc key.gpg a changed hash line" "SUMS.asc other.gpg another key" "SHA256SUMS key.gpg no signature"; do
+		set -- $c
+		fresh
+		$W --sha256 "$T/$1" --keyring "$T/$2" "$T/raw.img" >/dev/null 2>"$T/err"
+		rc=$?
+		if [ $rc = 3 ] && grep -q "OpenPGP signature not good for keyring $T/$2" "$T/err" && untouched; then
+			tap_ok "--keyring, $3 $4 $5: exit 3, nothing written"
+		else
+			tap_fail "--keyring, $3 $4 $5" "rc=$rc $(cat "$T/err")"
+		fi
+	done
+	testcmd "--keyring: a line outside the signed text is not seen" \
+		"$W --sha256 $T/TAIL.asc --keyring $T/key.gpg $T/disk.img 2>&1 >/dev/null; echo rc=\$?" \
+		"usbcopy: $T/TAIL.asc: no SHA-256 for disk.img (3 SHA-256 lines, none names it)
+rc=2
+" ""
+	testcmd "--keyring without --sha256 FILE: usage error" \
+		"$W --keyring $T/key.gpg $T/raw.img >/dev/null 2>&1; echo rc=\$?; $W --sha256 $XZSUM0 --keyring $T/key.gpg $T/raw.img >/dev/null 2>&1; echo rc=\$?" \
+		"rc=2
+rc=2
+" ""
+else
+	for n in 1 2 3 4 5 6; do tap_skip "--keyring $n" "gpg or gpgv (Debian's gnupg, gpgv) not installed"; done
+fi
 # mismatches: sha256sum -c is the judge that the line does not fit
 awk '{ c = substr($1, 1, 1); print (c == "0" ? "1" : "0") substr($1, 2) "  " $2 }' "$T/SHA256SUMS" > "$T/BADSUMS"
 (cd "$T" && ! sha256sum -c --status BADSUMS 2>/dev/null) || tap_fail "BADSUMS still matches (test broken)"
@@ -195,7 +242,7 @@ for cols in 80 40; do
 	tr '\r' '\n' < "$T/tty.raw" | sed 's/ *$//' | grep . > "$T/tty" # each redraw on its own line
 	wide=$(awk -v m=$((cols - 1)) '/B\/s|%/ && length($0) > m' "$T/tty") # meter lines only
 	if [ $rc = 0 ] && holds "$T/m.img" && [ -z "$wide" ] &&
-		grep -Eq '^(verified: )? *[0-9]+\.[0-9]%.*ETA [0-9]+:[0-9][0-9]$' "$T/tty"; then
+		grep -Eq '^((verified|written): )? *[0-9]+\.[0-9]%.*ETA [0-9]+:[0-9][0-9]$' "$T/tty"; then
 		tap_ok "meter at $cols columns, gzip image: one line within the width, percent and ETA"
 	else
 		tap_fail "meter at $cols columns" "rc=$rc wide: $wide $(cat "$T/tty")"

@@ -8,7 +8,10 @@
 #     old formats 1.2 and 1.3 by bmap-v1.py, accepted by both tools);
 #   - sectors written (/sys/block/loopN/stat) stay close to the mapped size;
 #   - the loop's backing file changed behind the device after a chunk was
-#     written: only a true (O_DIRECT) device read-back notices; it is re-written;
+#     written: only a true (O_DIRECT) device read-back notices; it is re-written
+#     (by the final pass, and at once with --verify-chunks);
+#   - the device is read once (sectors read, /sys/block/loopN/stat), twice
+#     with --verify-chunks;
 #   - kill after chunk 3: chunk 0 not written (its first MiB was zeroed
 #     before anything else, the rest still holds the old pattern);
 #   - a real mount (mkfs.ext4 on a loop partition): refused, O_EXCL gives
@@ -38,7 +41,7 @@ newloop() { # FILE [losetup options]: attach, remember, print the device
 	echo "$l"
 }
 skip_all() {
-	for n in $(seq 1 33); do tap_skip "loop test $n" "$1"; done
+	for n in $(seq 1 37); do tap_skip "loop test $n" "$1"; done
 	tap_done
 }
 [ "$(id -u)" = 0 ] || skip_all "needs root for loop devices"
@@ -145,6 +148,31 @@ if cmp -s -n "$IMGSZ" "$T/img" "$A"; then tap_ok "backing fault: device correct 
 reset_loops
 USBCOPY_TEST_FAULTS=backing@2x1 $U -q -y --no-verify -d "$A" "$T/img" >/dev/null 2>&1
 if ! cmp -s -n "$IMGSZ" "$T/img" "$A"; then tap_ok "backing fault with --no-verify: the damage stays (nothing else would notice)"; else tap_fail "backing fault unnoticed but harmless?"; fi
+
+# 6b. the device is read once: sectors read (/sys/block/loopN/stat, field 3,
+# the kernel's count) are the image plus the zeroed last MiB (read back) by
+# default, and twice the image with --verify-chunks (each chunk, then the
+# final pass)
+rd() { echo $(($(awk '{ print $3 }' "/sys/block/${A#/dev/}/stat") * 512)); }
+for mode in default --verify-chunks; do
+	reset_loops
+	r0=$(rd)
+	if [ $mode = default ]; then $U -q -y -d "$A" "$T/img" >/dev/null 2>&1; else $U -q -y $mode -d "$A" "$T/img" >/dev/null 2>&1; fi
+	rc=$?
+	got=$(($(rd) - r0))
+	if [ $mode = default ]; then lo=$IMGSZ hi=$((IMGSZ + 3 * MB)); else lo=$((2 * IMGSZ)) hi=$((2 * IMGSZ + 3 * MB)); fi
+	if [ $rc = 0 ] && [ "$got" -ge $lo ] && [ "$got" -lt $hi ] && cmp -s -n "$IMGSZ" "$T/img" "$A"; then
+		tap_ok "$mode: the device read $got bytes for a $IMGSZ-byte image (expected [$lo, $hi))"
+	else
+		tap_fail "$mode: bytes read from the device" "rc=$rc got=$got expected [$lo, $hi)"
+	fi
+done
+reset_loops
+testcmd "--verify-chunks on a loop, backing file changed after block 2: re-written at once" \
+	"USBCOPY_TEST_FAULTS=backing@2x1 $U -q -y --verify-chunks -d $A $T/img | grep re-written" \
+	"1 block(s) re-written due to verification failure
+" ""
+if cmp -s -n "$IMGSZ" "$T/img" "$A"; then tap_ok "--verify-chunks backing fault: device correct afterwards"; else tap_fail "--verify-chunks backing fault: device wrong"; fi
 
 # 7. corrupt every time on a device: exit 1, chunk 0 old
 reset_loops
