@@ -195,7 +195,7 @@ static int stale_socket_remove(const char *path)
 
 int serve_main(int argc, char **argv)
 {
-	struct cli_spec spec = {"mdraid serve", serve_help, serve_opts, 0};
+	struct cli_spec spec = {"mdraid serve", serve_help, serve_opts, 0, NULL};
 	int first = cli_parse(&spec, argc, argv, on_opt, NULL);
 	int n = argc - first;
 	if (!TT.socket)
@@ -347,7 +347,7 @@ static bool is_mdraid_nbdkit(pid_t pid)
 
 int stop_main(int argc, char **argv)
 {
-	struct cli_spec spec = {"mdraid stop", stop_help, stop_opts, 0};
+	struct cli_spec spec = {"mdraid stop", stop_help, stop_opts, 0, NULL};
 	int first = cli_parse(&spec, argc, argv, on_opt, NULL);
 	if (!TT.socket)
 		cli_usage_error(&spec, "--socket=PATH is required");
@@ -385,7 +385,7 @@ int stop_main(int argc, char **argv)
 
 int overlay_main(int argc, char **argv)
 {
-	struct cli_spec spec = {"mdraid overlay", overlay_help, overlay_opts, 0};
+	struct cli_spec spec = {"mdraid overlay", overlay_help, overlay_opts, 0, NULL};
 	int first = cli_parse(&spec, argc, argv, on_opt, NULL);
 	int n = argc - first;
 	if (n < 2)

@@ -125,7 +125,7 @@ static const struct cli_opt opts[] = {
      "print the first walk of ADDR's page in each mode as\nnumbered steps, one line per memory "
      "reference"},
     {"log-walks", 0, CLI_FLAG, O_LOGW, NULL, "print every walk that way (large!)"},
-    {0, 0, 0, 0},
+    {0},
 };
 
 static const struct cli_spec spec = {"mmusim", help, opts, 0, footer};

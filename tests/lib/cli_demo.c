@@ -9,7 +9,7 @@ static const struct cli_opt opts[] = {
     {0},
 };
 static const struct cli_spec spec = {"cli_demo", "usage: cli_demo [-v] [--size=N] FILE...\n", opts,
-				     0};
+				     0, NULL};
 
 static int on_opt(void *ctx, int id, const char *arg)
 {
