@@ -428,6 +428,8 @@ int ls_fpath_check(const struct ls_dest *dst, const struct ls_ddrv *d, const str
  * (certificate subject, peer and reason for verification failures).
  */
 struct ls_tls_conn;
+/* Load the TLS module from path first (NULL or "": the default places). */
+void ls_tls_set_module(const char *path);
 /* NULL when the TLS module (tls_mod.c) cannot be loaded: ls_tls_load_error() says why. */
 struct ls_tls *ls_tls_opts_new(bool server, const char *file, int line);
 const char *ls_tls_load_error(void);

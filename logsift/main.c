@@ -211,6 +211,7 @@ int main(int argc, char **argv)
 	struct ctx ctx = {.cfg = "/etc/syslog-ng/syslog-ng.conf"};
 	ok_exit_map = &ok_exit_syslog_ng; /* scripts test syslog-ng's 1 and 2 */
 	int first = cli_parse(&spec, argc, argv, on_opt, &ctx);
+	ls_tls_set_module(getenv("LOGSIFT_TLS_MODULE")); /* tls_mod.c; documented in logsift(1) */
 	if (first < argc)
 		cli_usage_error(&spec, "unexpected operand '%s'", argv[first]);
 	struct ok_err e;

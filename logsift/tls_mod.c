@@ -7,10 +7,10 @@
  * start about 17 million cycles of relocation in the dynamic loader (measured with
  * LD_DEBUG=statistics; 3 ms of CPU a start, paid by every test run).
  *
- * The module is looked for in $LOGSIFT_TLS_MODULE, next to the running
- * executable, where meson installs it, then in the build tree. When it
- * cannot be loaded, a tls() block is refused with the config's file:line
- * (never cleartext): ls_tls_opts_new() returns NULL and says why.
+ * The module is looked for where ls_tls_set_module() said (main.c passes
+ * $LOGSIFT_TLS_MODULE), next to the running executable, where meson installs it, then in the build
+ * tree. When it cannot be loaded, a tls() block is refused with the config's file:line (never
+ * cleartext): ls_tls_opts_new() returns NULL and says why.
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -42,7 +42,15 @@
 static struct {
 	TLS_FUNCS(FIELD)
 } mod;
-static char why[512]; /* the last failure to load */
+static char why[512];		/* the last failure to load */
+static char override[PATH_MAX]; /* ls_tls_set_module's path, or "" */
+
+/* The module is one per process (dlopen), so its location is too: set by
+ * main() from the user's LOGSIFT_TLS_MODULE before the first TLS call. */
+void ls_tls_set_module(const char *path)
+{
+	snprintf(override, sizeof override, "%s", path ? path : "");
+}
 
 /* True once mod is filled; the candidates in the header's order. */
 static bool load(void)
@@ -51,8 +59,8 @@ static bool load(void)
 		return true;
 	char self[PATH_MAX], cand[4][PATH_MAX + 32];
 	size_t n = 0;
-	if (getenv("LOGSIFT_TLS_MODULE"))
-		snprintf(cand[n++], sizeof cand[0], "%s", getenv("LOGSIFT_TLS_MODULE"));
+	if (override[0])
+		snprintf(cand[n++], sizeof cand[0], "%s", override);
 	ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (k > 0) {
 		self[k] = 0;
