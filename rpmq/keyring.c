@@ -215,8 +215,7 @@ static int armor_decode(char *b, uint8_t **pkt, size_t *pktlen)
 
 /* ---- 2. keys ------------------------------------------------------------- */
 
-/* rpm's hash algorithms (the libgcrypt backend's list), by OpenPGP id. */
-static int pgp_hash(unsigned algo)
+int rpm_hash_algo(uint64_t algo)
 {
 	switch (algo) {
 	case 1:
@@ -238,7 +237,7 @@ static int pgp_hash(unsigned algo)
 
 int rpm_pgp_hash_init(struct hash_ctx *h, unsigned pgp_algo)
 {
-	int a = pgp_hash(pgp_algo);
+	int a = rpm_hash_algo(pgp_algo);
 	if (a < 0)
 		return -EINVAL;
 	return hash_init(h, (enum hash_algo)a);

@@ -382,28 +382,6 @@ static int open_parent(int root, const char *rel, char *comp_buf, const char **l
 
 /* ---- integrity ------------------------------------------------------------------- */
 
-/* rpm's hash algorithm numbers (PGPHASHALGO_*, FILEDIGESTALGO and
- * PAYLOADDIGESTALGO) as ours; -1 for one we cannot compute. */
-static int pgp_hash_algo(uint64_t a)
-{
-	switch (a) {
-	case 1:
-		return HASH_MD5;
-	case 2:
-		return HASH_SHA1;
-	case 8:
-		return HASH_SHA256;
-	case 9:
-		return HASH_SHA384;
-	case 10:
-		return HASH_SHA512;
-	case 11:
-		return HASH_SHA224;
-	default:
-		return -1;
-	}
-}
-
 struct verify {
 	int on;				 /* check sizes and digests at all */
 	int file_algo;			 /* enum hash_algo of FILEDIGESTS, -1 unknown */
@@ -418,13 +396,13 @@ struct verify {
 static int verify_init(struct verify *v, const struct rpm_pkg *p, struct ok_err *e)
 {
 	uint64_t fa = rpm_pkg_num(p, TAG_FILEDIGESTALGO, 1);
-	v->file_algo = pgp_hash_algo(fa);
+	v->file_algo = rpm_hash_algo(fa);
 	v->file_algo_num = fa;
 	const struct rpm_entry *pd = rpm_hdr_find(&p->hdr, TAG_PAYLOADDIGEST);
 	const struct rpm_entry *md5 = rpm_hdr_find(&p->sig, SIGTAG_MD5);
 	if (pd && pd->type == RPM_STRING_ARRAY && pd->count >= 1) {
 		uint64_t pa = rpm_pkg_num(p, TAG_PAYLOADDIGESTALGO, 8);
-		int algo = pgp_hash_algo(pa);
+		int algo = rpm_hash_algo(pa);
 		const char *want = rpm_ent_str(&p->hdr, pd, 0);
 		if (algo < 0 || strlen(want) != 2 * hash_len((enum hash_algo)algo))
 			return ok_err_at(e, -EINVAL, p->path, p->hdr.file_off,

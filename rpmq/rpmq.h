@@ -355,6 +355,11 @@ void rpm_keyring_free(struct rpm_keyring *kr);
  * algorithm is the signature's; or NULL. */
 const struct rpm_pgp *rpm_keyring_find(const struct rpm_keyring *kr, const struct rpm_pgp *sig);
 
+/* rpm's hash algorithm numbers (PGPHASHALGO_*, also FILEDIGESTALGO and
+ * PAYLOADDIGESTALGO: the libgcrypt backend's list) as lib/hash.h's enum
+ * hash_algo; -1 for one rpm 4.18 cannot compute. */
+int rpm_hash_algo(uint64_t pgp_algo);
+
 struct hash_ctx;
 /* Start a digest for an OpenPGP hash algorithm rpm 4.18 supports (MD5,
  * SHA1, SHA224, SHA256, SHA384, SHA512): 0, or -EINVAL for another. */
