@@ -4,7 +4,9 @@
 #include "io.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -134,4 +136,19 @@ int io_block_size(int fd)
 	if (ioctl(fd, BLKSSZGET, &bs) < 0)
 		return -errno;
 	return bs;
+}
+
+int io_exe_sibling(const char *name, char *buf, size_t size)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = 0;
+	char *slash = strrchr(exe, '/');
+	if (!slash)
+		return -ENOENT;
+	*slash = 0;
+	int len = snprintf(buf, size, "%s/%s", exe, name);
+	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
 }

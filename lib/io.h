@@ -53,4 +53,9 @@ int64_t io_size(int fd);
 /* Logical block size of a block device (512 for regular files); negative errno. */
 int io_block_size(int fd);
 
+/* "DIR/name" where DIR holds the running executable (/proc/self/exe), for
+ * a program's companion files (a plugin, a module, a second program) that
+ * are installed, and built, beside it. 0, or negative errno (buf then holds no path). */
+int io_exe_sibling(const char *name, char *buf, size_t size);
+
 #endif

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "ls_int.h"
 
 #define TLS_FUNCS(X)                                                                               \
@@ -57,19 +58,12 @@ static bool load(void)
 {
 	if (mod.opts_new)
 		return true;
-	char self[PATH_MAX], cand[4][PATH_MAX + 32];
+	char cand[4][PATH_MAX + 32];
 	size_t n = 0;
 	if (override[0])
 		snprintf(cand[n++], sizeof cand[0], "%s", override);
-	ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
-	if (k > 0) {
-		self[k] = 0;
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			*slash = 0;
-			snprintf(cand[n++], sizeof cand[0], "%s/logsift-tls.so", self);
-		}
-	}
+	if (io_exe_sibling("logsift-tls.so", cand[n], sizeof cand[0]) == 0)
+		n++;
 	snprintf(cand[n++], sizeof cand[0], "%s", LS_TLS_MODULE_INSTALLED);
 	snprintf(cand[n++], sizeof cand[0], "%s", LS_TLS_MODULE_BUILT);
 	void *h = NULL;

@@ -42,6 +42,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "io.h"
 #include "mdraid.h"
 #include "overlay.h"
 #include "serve.h"
@@ -142,18 +143,8 @@ static void nbd_abort(int fd);
  * neither exists (the message names both places). */
 static const char *plugin_path(char *buf, size_t size)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = 0;
-		char *slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = 0;
-			if (snprintf(buf, size, "%s/%s", exe, PLUGIN_NAME) < (int)size &&
-			    access(buf, R_OK) == 0)
-				return buf;
-		}
-	}
+	if (io_exe_sibling(PLUGIN_NAME, buf, size) == 0 && access(buf, R_OK) == 0)
+		return buf;
 	if (snprintf(buf, size, "%s/%s", MDRAID_PLUGIN_DIR, PLUGIN_NAME) < (int)size &&
 	    access(buf, R_OK) == 0)
 		return buf;

@@ -7,6 +7,7 @@
  * prints, and picks the exit code (lib/err.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "cli.h"
 #include "err.h"
+#include "io.h"
 #include "rpmq.h"
 
 static const char help[] =
@@ -511,16 +513,9 @@ static int query_parallel(const struct ctx *c, const struct rpm_qf *qf, char **p
  * same arguments (see rpmq/meson.build for why there are two programs). */
 static _Noreturn void exec_payload(char **argv)
 {
-	char self[4096];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 32);
-	if (n > 0) {
-		self[n] = 0;
-		char *slash = strrchr(self, '/');
-		if (slash) {
-			strcpy(slash + 1, "rpmq-payload");
-			execv(self, argv);
-		}
-	}
+	char self[PATH_MAX + 32];
+	if (io_exe_sibling("rpmq-payload", self, sizeof(self)) == 0)
+		execv(self, argv);
 	execvp("rpmq-payload", argv);
 	ok_die_class(OK_CLASS_IO, "cannot run rpmq-payload for -K, --extract or --cpio: %s",
 		     strerror(errno));
