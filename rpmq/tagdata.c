@@ -533,7 +533,7 @@ static int ext_get64(const struct rpm_pkg *p, uint32_t newtag, uint32_t oldtag, 
 	return 1;
 }
 
-static char *nevra(const struct rpm_pkg *p, int n, int e, int v, int r, int a)
+char *rpm_pkg_nevra(const struct rpm_pkg *p, int n, int e, int v, int r, int a)
 {
 	char buf[4096] = "";
 	const char *s;
@@ -586,15 +586,15 @@ int rpm_td_get(const struct rpm_pkg *p, uint32_t tag, int verbose, struct rpm_td
 	case 270:
 		return ext_get64(p, 270, 257, tag, td);
 	case 5013:
-		return td_one_str(td, tag, nevra(p, 0, 1, 1, 1, 0));
+		return td_one_str(td, tag, rpm_pkg_nevra(p, 0, 1, 1, 1, 0));
 	case 5014:
-		return td_one_str(td, tag, nevra(p, 1, 0, 1, 1, 0));
+		return td_one_str(td, tag, rpm_pkg_nevra(p, 1, 0, 1, 1, 0));
 	case 5015:
-		return td_one_str(td, tag, nevra(p, 1, 1, 1, 1, 0));
+		return td_one_str(td, tag, rpm_pkg_nevra(p, 1, 1, 1, 1, 0));
 	case 1196:
-		return td_one_str(td, tag, nevra(p, 1, 0, 1, 1, 1));
+		return td_one_str(td, tag, rpm_pkg_nevra(p, 1, 0, 1, 1, 1));
 	case 5016:
-		return td_one_str(td, tag, nevra(p, 1, 1, 1, 1, 1));
+		return td_one_str(td, tag, rpm_pkg_nevra(p, 1, 1, 1, 1, 1));
 	case 5098: { /* ARCHSUFFIX */
 		const char *a;
 		char buf[256];
