@@ -191,6 +191,12 @@ static int compress_filelist(struct edit *ed)
 	const struct rpm_entry *old = rpm_hdr_find(h, TAG_OLDFILENAMES);
 	if (!old)
 		return 0;
+	if (old->type != RPM_STRING && old->type != RPM_STRING_ARRAY &&
+	    old->type != RPM_I18NSTRING) {
+		/* rpm gets no names from it, adds nothing and deletes it */
+		del(h, TAG_OLDFILENAMES);
+		return 0;
+	}
 	/* headerGet gives an I18NSTRING as one (translated) string */
 	uint32_t n = old->type == RPM_I18NSTRING ? 1 : old->count;
 	char **dirs = calloc(n, sizeof(*dirs));

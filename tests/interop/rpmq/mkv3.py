@@ -136,3 +136,8 @@ write('v3-src-with-dirs.rpm', spre, e, spay)
 e = dict(bents); oldnames(e); without_self(e)
 e[1027] = sarr([b'noslash'] + strs(e[1027])[1:])
 write('v3-bin-first-name-relative.rpm', bpre, e, bpay)
+# hostile shapes a v3 header (no region: no type checks) allows
+e = dict(bents); oldnames(e); e[1027] = i32([1] * n)
+write('v3-bin-numeric-oldfilenames.rpm', bpre, e, bpay)
+e = dict(bents); oldnames(e); e[1047] = i32([1])
+write('v3-bin-numeric-providename.rpm', bpre, e, bpay)
