@@ -44,8 +44,8 @@ static long store_add(struct store *s, const void *p, size_t n)
 	size_t at = (s->len + 7) & ~(size_t)7;
 	if (at + n > 0x0fffffff) /* rpm's data limit; offsets are uint32 */
 		return -EOVERFLOW;
-	if (at + n > s->cap) {
-		size_t cap = s->cap * 2 > at + n ? s->cap * 2 : at + n;
+	if (!s->d || at + n > s->cap) { /* never NULL after: an empty header too */
+		size_t cap = s->cap * 2 > at + n + 64 ? s->cap * 2 : at + n + 64;
 		uint8_t *d = realloc(s->d, cap);
 		if (!d)
 			return -ENOMEM;

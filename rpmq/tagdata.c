@@ -705,22 +705,17 @@ int rpm_files(const struct rpm_pkg *p, struct rpm_file **out, size_t *np, struct
 	const struct rpm_entry *bn = rpm_hdr_find(h, TAG_BASENAMES);
 	const struct rpm_entry *dn = rpm_hdr_find(h, TAG_DIRNAMES);
 	const struct rpm_entry *di = rpm_hdr_find(h, TAG_DIRINDEXES);
-	const struct rpm_entry *old = rpm_hdr_find(h, TAG_OLDFILENAMES);
 	*out = NULL;
 	*np = 0;
-	size_t n;
-	if (bn && bn->type == RPM_STRING_ARRAY) {
-		n = bn->count;
-		if (!dn || !di || di->count != n || dn->count < 1 || dn->count > n ||
-		    dn->type != RPM_STRING_ARRAY)
-			return ok_err_at(e, -EINVAL, p->path, h->file_off,
-					 "header: file name tags BASENAMES/DIRNAMES/DIRINDEXES "
-					 "disagree");
-	} else if (old && old->type == RPM_STRING_ARRAY) {
-		n = old->count;
-	} else {
+	/* OLDFILENAMES never gets here: rpm_legacy_retrofit compressed it */
+	if (!bn || bn->type != RPM_STRING_ARRAY)
 		return 0;
-	}
+	size_t n = bn->count;
+	if (!dn || !di || di->count != n || dn->count < 1 || dn->count > n ||
+	    dn->type != RPM_STRING_ARRAY)
+		return ok_err_at(e, -EINVAL, p->path, h->file_off,
+				 "header: file name tags BASENAMES/DIRNAMES/DIRINDEXES "
+				 "disagree");
 	struct rpm_file *f = calloc(n, sizeof(*f));
 	if (!f)
 		return ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
@@ -738,24 +733,19 @@ int rpm_files(const struct rpm_pkg *p, struct rpm_file **out, size_t *np, struct
 	const struct rpm_entry *dv = rpm_hdr_find(h, TAG_FILEDEVICES);
 	const struct rpm_entry *in = rpm_hdr_find(h, TAG_FILEINODES);
 	for (size_t i = 0; i < n; i++) {
-		if (bn && bn->type == RPM_STRING_ARRAY) {
-			uint64_t d = num_at(h, di, i);
-			if (d >= dn->count) {
-				rpm_files_free(f, i);
-				return ok_err_at(e, -EINVAL, p->path, h->file_off,
-						 "header: file %zu: DIRINDEXES %llu beyond %u "
-						 "DIRNAMES",
-						 i, (unsigned long long)d, dn->count);
-			}
-			const char *a = rpm_ent_str(h, dn, (uint32_t)d), *b = str_at(h, bn, i);
-			size_t la = strlen(a), lb = strlen(b);
-			f[i].path = malloc(la + lb + 1);
-			if (f[i].path) {
-				memcpy(f[i].path, a, la);
-				memcpy(f[i].path + la, b, lb + 1);
-			}
-		} else {
-			f[i].path = strdup(str_at(h, old, i));
+		uint64_t d = num_at(h, di, i);
+		if (d >= dn->count) {
+			rpm_files_free(f, i);
+			return ok_err_at(e, -EINVAL, p->path, h->file_off,
+					 "header: file %zu: DIRINDEXES %llu beyond %u DIRNAMES", i,
+					 (unsigned long long)d, dn->count);
+		}
+		const char *a = rpm_ent_str(h, dn, (uint32_t)d), *b = str_at(h, bn, i);
+		size_t la = strlen(a), lb = strlen(b);
+		f[i].path = malloc(la + lb + 1);
+		if (f[i].path) {
+			memcpy(f[i].path, a, la);
+			memcpy(f[i].path + la, b, lb + 1);
 		}
 		if (!f[i].path) {
 			rpm_files_free(f, i + 1);
