@@ -164,7 +164,7 @@ static long data_len(uint32_t type, const uint8_t *p, uint32_t count, const uint
 
 /* Entries sort by tag, equal tags in index order: rpm's headerSort is
  * glibc's qsort, a merge sort (stable) for headers of this size. */
-static int cmp_ent(const void *a, const void *b)
+int rpm_ent_cmp(const void *a, const void *b)
 {
 	const struct rpm_entry *x = a, *y = b;
 	if (x->tag != y->tag)
@@ -393,10 +393,10 @@ int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, 
 	/* Lookups go by tag; rpm 4.18 sorts too (and tolerates an unsorted
 	 * signature index, as in hello-2.0-1.x86_64-corrupted.rpm). */
 	uint32_t k = 1;
-	while (k < il && cmp_ent(&h->ents[k - 1], &h->ents[k]) <= 0)
+	while (k < il && rpm_ent_cmp(&h->ents[k - 1], &h->ents[k]) <= 0)
 		k++;
 	if (k < il) /* writers sort; only damaged or odd files need this */
-		qsort(h->ents, il, sizeof(*h->ents), cmp_ent);
+		qsort(h->ents, il, sizeof(*h->ents), rpm_ent_cmp);
 	return 0;
 bad:
 	free(h->ents);
@@ -412,17 +412,39 @@ void rpm_hdr_free(struct rpm_hdr *h)
 			free(h->ents[i].strs);
 	free(h->ents);
 	free(h->virt);
+	free(h->xdata);
 	free(h->raw);
 	memset(h, 0, sizeof(*h));
 }
 
 /* ---- package reader ------------------------------------------------------- */
 
+/* A package file's bytes in order: first those already read ahead into
+ * buf (rpm_pkg_open_headers), then from fd. */
+struct pkg_rd {
+	int fd;
+	const uint8_t *buf; /* read-ahead bytes, or NULL */
+	size_t len, pos;    /* bytes in buf, bytes of them consumed */
+};
+
+/* Up to n bytes (fewer only at end of file), or a negative errno. */
+static ssize_t rd_read(struct pkg_rd *r, void *dst, size_t n)
+{
+	size_t k = r->len - r->pos < n ? r->len - r->pos : n;
+	if (k)
+		memcpy(dst, r->buf + r->pos, k);
+	r->pos += k;
+	if (k == n)
+		return (ssize_t)k;
+	ssize_t m = io_read_full(r->fd, (uint8_t *)dst + k, n - k);
+	return m < 0 ? m : (ssize_t)k + m;
+}
+
 /* Read exactly n bytes or fail with a message saying how many came. */
-static int read_exact(int fd, void *buf, size_t n, const char *path, long long off,
+static int read_exact(struct pkg_rd *rd, void *buf, size_t n, const char *path, long long off,
 		      const char *what, struct ok_err *e)
 {
-	ssize_t r = io_read_full(fd, buf, n);
+	ssize_t r = rd_read(rd, buf, n);
 	if (r < 0)
 		return ok_err_at(e, (int)r, path, off, "reading %s", what);
 	if ((size_t)r != n)
@@ -437,9 +459,9 @@ static int read_exact(int fd, void *buf, size_t n, const char *path, long long o
  * 16-byte intro are read in the same call: *pad gets the padding length
  * and *tail_got the bytes of tail that came (fewer at end of file). Three
  * reads per package instead of six: per-package cost is mostly syscalls. */
-static int read_hdr(int fd, struct rpm_hdr *h, uint32_t region, const char *path, long long off,
-		    const uint8_t *pre, uint8_t tail[24], size_t *pad, size_t *tail_got,
-		    struct ok_err *e)
+static int read_hdr(struct pkg_rd *rd, struct rpm_hdr *h, uint32_t region, const char *path,
+		    long long off, const uint8_t *pre, uint8_t tail[24], size_t *pad,
+		    size_t *tail_got, struct ok_err *e)
 {
 	const char *what = region == TAG_HEADERSIGNATURES ? "signature header" : "header";
 	uint8_t intro[16];
@@ -447,7 +469,7 @@ static int read_hdr(int fd, struct rpm_hdr *h, uint32_t region, const char *path
 	if (pre) {
 		memcpy(intro, pre, 16);
 	} else {
-		rc = read_exact(fd, intro, 16, path, off, what, e);
+		rc = read_exact(rd, intro, 16, path, off, what, e);
 		if (rc < 0)
 			return rc;
 	}
@@ -479,7 +501,7 @@ static int read_hdr(int fd, struct rpm_hdr *h, uint32_t region, const char *path
 		return ok_err_at(e, -ENOMEM, path, off, "out of memory for a %zu-byte %s", len,
 				 what);
 	memcpy(raw, intro, 16);
-	ssize_t r = io_read_full(fd, raw + 16, len - 16 + extra);
+	ssize_t r = rd_read(rd, raw + 16, len - 16 + extra);
 	if (r < 0) {
 		free(raw);
 		return ok_err_at(e, (int)r, path, off + 16, "reading %s", what);
@@ -552,13 +574,13 @@ static int merge_sigs(struct rpm_pkg *p, struct ok_err *e)
 
 static int virt_init(struct rpm_pkg *p);
 
-int rpm_pkg_read(struct rpm_pkg *p, int fd, const char *path, struct ok_err *e)
+static int pkg_read(struct rpm_pkg *p, struct pkg_rd *rd, const char *path, struct ok_err *e)
 {
 	memset(p, 0, sizeof(*p));
-	p->fd = fd;
+	p->fd = rd->fd;
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	uint8_t lead[112]; /* the lead and the signature header's intro */
-	ssize_t r = io_read_full(fd, lead, sizeof(lead));
+	ssize_t r = rd_read(rd, lead, sizeof(lead));
 	if (r < 0)
 		return ok_err_at(e, (int)r, path, 0, "reading the lead");
 	if (r < 4 || memcmp(lead, lead_magic, 4) != 0)
@@ -590,7 +612,7 @@ int rpm_pkg_read(struct rpm_pkg *p, int fd, const char *path, struct ok_err *e)
 				 p->lead.major);
 	uint8_t tail[24];
 	size_t pad = 0, got = 0;
-	int rc = read_hdr(fd, &p->sig, TAG_HEADERSIGNATURES, path, 96, r == 112 ? lead + 96 : NULL,
+	int rc = read_hdr(rd, &p->sig, TAG_HEADERSIGNATURES, path, 96, r == 112 ? lead + 96 : NULL,
 			  tail, &pad, &got, e);
 	if (rc < 0)
 		return rc;
@@ -609,11 +631,14 @@ int rpm_pkg_read(struct rpm_pkg *p, int fd, const char *path, struct ok_err *e)
 			       got - pad, off + (long long)(got - pad));
 		goto fail;
 	}
-	rc = read_hdr(fd, &p->hdr, TAG_HEADERIMMUTABLE, path, off, tail + pad, NULL, NULL, NULL, e);
+	rc = read_hdr(rd, &p->hdr, TAG_HEADERIMMUTABLE, path, off, tail + pad, NULL, NULL, NULL, e);
 	if (rc < 0)
 		goto fail;
 	p->payload_off = off + (long long)p->hdr.raw_len;
 	rc = merge_sigs(p, e);
+	if (rc < 0)
+		goto fail;
+	rc = rpm_legacy_retrofit(p, e);
 	if (rc < 0)
 		goto fail;
 	if (virt_init(p) < 0) {
@@ -629,6 +654,12 @@ fail:
 	p->xsig = NULL;
 	p->xsig_tag = NULL;
 	return rc;
+}
+
+int rpm_pkg_read(struct rpm_pkg *p, int fd, const char *path, struct ok_err *e)
+{
+	struct pkg_rd rd = {.fd = fd};
+	return pkg_read(p, &rd, path, e);
 }
 
 int rpm_pkg_open(struct rpm_pkg *p, const char *path, struct ok_err *e)
@@ -650,6 +681,39 @@ int rpm_pkg_open(struct rpm_pkg *p, const char *path, struct ok_err *e)
 		return rc;
 	}
 	return 0;
+}
+
+/* Read-ahead of rpm_pkg_open_headers: lead, signature and main header of
+ * most packages in one read. */
+#define HEADERS_AHEAD 16384
+
+int rpm_pkg_open_headers(struct rpm_pkg *p, const char *path, struct ok_err *e)
+{
+	if (strcmp(path, "-") == 0)
+		return rpm_pkg_open(p, path, e);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		memset(p, 0, sizeof(*p));
+		p->fd = -1;
+		return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "open");
+	}
+	uint8_t ahead[HEADERS_AHEAD];
+	ssize_t got;
+	do
+		got = read(fd, ahead, sizeof(ahead));
+	while (got < 0 && errno == EINTR);
+	int rc;
+	if (got < 0) {
+		rc = -errno;
+		memset(p, 0, sizeof(*p));
+		rc = ok_err_at(e, rc, path, 0, "reading the lead");
+	} else {
+		struct pkg_rd rd = {.fd = fd, .buf = ahead, .len = (size_t)got};
+		rc = pkg_read(p, &rd, path, e);
+	}
+	close(fd);
+	p->fd = -1;
+	return rc;
 }
 
 void rpm_pkg_close(struct rpm_pkg *p)
@@ -690,34 +754,24 @@ const struct rpm_entry *rpm_hdr_find(const struct rpm_hdr *h, uint32_t tag)
 	return NULL;
 }
 
-/* rpm's index of a package's main header also holds the signature tags it
- * merged and the SOURCERPM it retrofits: build the same sorted list of
- * tags so that rpm_hdr_find probes as rpm's bsearch does. */
-/* rpm 4.18's applyRetrofits, first part: a header with neither SOURCERPM
- * nor SOURCEPACKAGE gets SOURCEPACKAGE = 1 when it looks like a source
- * package (headerIsSourceHeuristic: its one directory is "", after
- * OLDFILENAMES were compressed into DIRNAMES), else SOURCERPM "(none)". */
-static enum rpm_retro retro_kind(const struct rpm_pkg *p)
+/* headerIsSourceHeuristic, on the header after rpm_legacy_retrofit has
+ * compressed OLDFILENAMES into DIRNAMES (as rpm does before asking). */
+enum rpm_retro rpm_retro_kind(const struct rpm_pkg *p)
 {
 	const struct rpm_hdr *h = &p->hdr;
 	if (rpm_hdr_find(h, TAG_SOURCERPM) || rpm_hdr_find(h, TAG_SOURCEPACKAGE))
 		return RETRO_NONE;
 	const struct rpm_entry *dn = rpm_hdr_find(h, TAG_DIRNAMES);
-	const struct rpm_entry *old = rpm_hdr_find(h, TAG_OLDFILENAMES);
-	int src = 0;
-	if (dn)
-		src = dn->type == RPM_STRING_ARRAY && dn->count == 1 && !*rpm_ent_str(h, dn, 0);
-	else if (old && old->type == RPM_STRING_ARRAY) {
-		src = 1; /* every name without a directory: the one dirname "" */
-		for (uint32_t i = 0; i < old->count && src; i++)
-			src = strchr(rpm_ent_str(h, old, i), '/') == NULL;
-	}
+	int src = dn && dn->type == RPM_STRING_ARRAY && dn->count == 1 && !*rpm_ent_str(h, dn, 0);
 	return src ? RETRO_SOURCEPACKAGE : RETRO_SOURCERPM;
 }
 
+/* rpm's index of a package's main header also holds the signature tags it
+ * merged and the SOURCERPM it retrofits: build the same sorted list of
+ * tags so that rpm_hdr_find probes as rpm's bsearch does. */
 static int virt_init(struct rpm_pkg *p)
 {
-	p->retro = retro_kind(p);
+	p->retro = rpm_retro_kind(p);
 	struct rpm_hdr *h = &p->hdr;
 	uint32_t extra[32];
 	unsigned nx = 0;

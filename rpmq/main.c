@@ -370,7 +370,7 @@ static int query_one(const struct ctx *c, const struct rpm_qf *qf, const char *p
 {
 	struct rpm_pkg p;
 	ok_err_clear(e);
-	int rc = rpm_pkg_open(&p, path, e);
+	int rc = rpm_pkg_open_headers(&p, path, e);
 	if (rc < 0)
 		return rc;
 	if (c->json) {
@@ -396,12 +396,16 @@ static int query_one(const struct ctx *c, const struct rpm_qf *qf, const char *p
 
 /* ---- many packages at once: worker threads, output in argument order ----
  *
- * Workers take the next package number, query it into their own memory
- * stream and park the result in a ring of `window` slots; the main thread
- * prints slot after slot in argument order. A worker whose package is
+ * Workers take the next CHUNK packages, query each into its own memory
+ * stream and park the results in a ring of `window` slots; the main thread
+ * prints slot after slot in argument order. A worker whose packages are
  * `window` or more ahead of the printer waits: at most window packages'
- * output is held, whatever the number of packages.
+ * output is held, whatever the number of packages. Work is handed out and
+ * handed back a chunk at a time because a small package takes about as long
+ * to query as a contended lock hand-over (a futex syscall) costs.
  */
+#define CHUNK 16
+
 struct slot {
 	char *out; /* the package's output (owned), len bytes */
 	size_t len;
@@ -417,12 +421,12 @@ struct pool {
 	int n; /* packages */
 	long long now;
 	int next;	    /* next package to take */
-	int printed;	    /* packages printed so far */
-	int window;	    /* slots */
+	int printed;	    /* packages printed so far (a multiple of CHUNK, or n) */
+	int window;	    /* slots, a multiple of CHUNK */
 	struct slot *slots; /* package i in slots[i % window] */
 	pthread_mutex_t mu;
-	pthread_cond_t ready; /* a slot was filled */
-	pthread_cond_t space; /* a slot was printed */
+	pthread_cond_t ready; /* a chunk was filled */
+	pthread_cond_t space; /* a chunk was printed */
 };
 
 static void *pool_worker(void *arg)
@@ -430,29 +434,35 @@ static void *pool_worker(void *arg)
 	struct pool *pl = arg;
 	char *buf = NULL;
 	size_t cap = 0;
+	struct slot r[CHUNK];
 	for (;;) {
 		pthread_mutex_lock(&pl->mu);
-		int i = pl->next < pl->n ? pl->next++ : -1;
-		while (i >= 0 && i - pl->printed >= pl->window)
+		int i = pl->next, k = pl->n - i < CHUNK ? pl->n - i : CHUNK;
+		pl->next += k;
+		while (k > 0 && i + k - pl->printed > pl->window)
 			pthread_cond_wait(&pl->space, &pl->mu);
 		pthread_mutex_unlock(&pl->mu);
-		if (i < 0)
+		if (k <= 0)
 			break;
-		struct slot r = {0};
-		FILE *out = open_memstream(&r.out, &r.len);
-		if (!out) {
-			r.rc =
-			    ok_err_at(&r.e, -ENOMEM, pl->paths[i], OK_ERR_NOPOS, "out of memory");
-		} else {
-			r.rc =
-			    query_one(pl->c, pl->qf, pl->paths[i], pl->now, out, &buf, &cap, &r.e);
-			if (fclose(out) != 0 && r.rc == 0)
-				r.rc = ok_err_at(&r.e, -ENOMEM, pl->paths[i], OK_ERR_NOPOS,
-						 "out of memory");
+		for (int j = 0; j < k; j++) {
+			const char *path = pl->paths[i + j];
+			memset(&r[j], 0, sizeof(r[j]));
+			FILE *out = open_memstream(&r[j].out, &r[j].len);
+			if (!out) {
+				r[j].rc = ok_err_at(&r[j].e, -ENOMEM, path, OK_ERR_NOPOS,
+						    "out of memory");
+			} else {
+				r[j].rc = query_one(pl->c, pl->qf, path, pl->now, out, &buf, &cap,
+						    &r[j].e);
+				if (fclose(out) != 0 && r[j].rc == 0)
+					r[j].rc = ok_err_at(&r[j].e, -ENOMEM, path, OK_ERR_NOPOS,
+							    "out of memory");
+			}
+			r[j].done = 1;
 		}
-		r.done = 1;
 		pthread_mutex_lock(&pl->mu);
-		pl->slots[i % pl->window] = r;
+		for (int j = 0; j < k; j++)
+			pl->slots[(i + j) % pl->window] = r[j];
 		pthread_cond_broadcast(&pl->ready);
 		pthread_mutex_unlock(&pl->mu);
 	}
@@ -466,7 +476,7 @@ static int query_parallel(const struct ctx *c, const struct rpm_qf *qf, char **p
 			  long long now, int jobs)
 {
 	struct pool pl = {.c = c, .qf = qf, .paths = paths, .n = n, .now = now};
-	pl.window = 32 * jobs;
+	pl.window = 4 * CHUNK * jobs;
 	pl.slots = calloc((size_t)pl.window, sizeof(*pl.slots));
 	pthread_t *th = calloc((size_t)jobs, sizeof(*th));
 	if (!pl.slots || !th)
@@ -493,10 +503,12 @@ static int query_parallel(const struct ctx *c, const struct rpm_qf *qf, char **p
 		free(r.out);
 		if (r.rc < 0)
 			failed += ok_err_fail(&r.e) != 0;
-		pthread_mutex_lock(&pl.mu);
-		pl.printed = i + 1;
-		pthread_cond_broadcast(&pl.space);
-		pthread_mutex_unlock(&pl.mu);
+		if ((i + 1) % CHUNK == 0 || i + 1 == n) {
+			pthread_mutex_lock(&pl.mu);
+			pl.printed = i + 1;
+			pthread_cond_broadcast(&pl.space);
+			pthread_mutex_unlock(&pl.mu);
+		}
 	}
 	for (int t = 0; t < started; t++)
 		pthread_join(th[t], NULL);

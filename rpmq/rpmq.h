@@ -113,9 +113,12 @@ enum {
 	TAG_FILEGROUPNAME = 1040,
 	TAG_SOURCERPM = 1044,
 	TAG_ARCHIVESIZE = 1046,
+	TAG_PROVIDENAME = 1047,
 	TAG_FILEDEVICES = 1095,
 	TAG_FILEINODES = 1096,
 	TAG_SOURCEPACKAGE = 1106,
+	TAG_PROVIDEFLAGS = 1112,
+	TAG_PROVIDEVERSION = 1113,
 	TAG_DIRINDEXES = 1116,
 	TAG_BASENAMES = 1117,
 	TAG_DIRNAMES = 1118,
@@ -153,6 +156,8 @@ struct rpm_hdr {
 	uint8_t *raw;		/* magic(8) il(4) dl(4) index data: the blob (owned) */
 	size_t raw_len;		/* 16 + 16*il + dl */
 	const uint8_t *data;	/* data store inside raw */
+	uint8_t *xdata;		/* data store rebuilt by the legacy retrofits, */
+				/* or NULL: then data lies inside raw (owned) */
 	uint32_t il, dl;	/* index entries, data bytes */
 	uint32_t region_tag;	/* 62/63/61, or 0 for a legacy header */
 	struct rpm_entry *ents; /* il entries sorted by tag (owned) */
@@ -202,8 +207,31 @@ void rpm_hdr_free(struct rpm_hdr *h);
 int rpm_pkg_read(struct rpm_pkg *p, int fd, const char *path, struct ok_err *e);
 /* Open path (or stdin for "-") and read it. */
 int rpm_pkg_open(struct rpm_pkg *p, const char *path, struct ok_err *e);
+/* Read path's headers for a query: as rpm_pkg_open, but the file is read
+ * ahead (one read for most packages: per-package cost is mostly syscalls)
+ * and closed before returning; p->fd is -1, so nothing of the payload can
+ * be read from p. */
+int rpm_pkg_open_headers(struct rpm_pkg *p, const char *path, struct ok_err *e);
 /* Free the headers; closes fd if rpm_pkg_open opened it. */
 void rpm_pkg_close(struct rpm_pkg *p);
+
+/* Entry order in a parsed header: by tag, duplicates in index order (as
+ * rpm's headerSort leaves them). */
+int rpm_ent_cmp(const void *a, const void *b);
+/* What rpm 4.18 adds on load to a main header that has neither SOURCERPM
+ * nor SOURCEPACKAGE (applyRetrofits, first part): RETRO_SOURCEPACKAGE when
+ * it looks like a source package (its one directory is ""), else
+ * RETRO_SOURCERPM; RETRO_NONE when it has either tag. */
+enum rpm_retro rpm_retro_kind(const struct rpm_pkg *p);
+/* legacy.c: rpm 4.18's retrofits of old headers (OLDFILENAMES compressed,
+ * the self-provide of a v3 binary package), applied to p->hdr in memory,
+ * as rpm applies them on load; h->raw stays as read. rpm_pkg_read calls it.
+ * 0, or a negative errno (out of memory) with e filled. */
+int rpm_legacy_retrofit(struct rpm_pkg *p, struct ok_err *e);
+/* "[N-][E:][V-][R][.A]" with the parts asked for, as rpm's NEVRA, EVR, ...
+ * extensions build them (EPOCH only when the tag exists). Caller frees;
+ * NULL when out of memory. */
+char *rpm_pkg_nevra(const struct rpm_pkg *p, int n, int e, int v, int r, int a);
 
 /* Entry lookup in one header: NULL if absent. */
 const struct rpm_entry *rpm_hdr_find(const struct rpm_hdr *h, uint32_t tag);

@@ -533,7 +533,7 @@ static int ext_get64(const struct rpm_pkg *p, uint32_t newtag, uint32_t oldtag, 
 	return 1;
 }
 
-static char *nevra(const struct rpm_pkg *p, int n, int e, int v, int r, int a)
+char *rpm_pkg_nevra(const struct rpm_pkg *p, int n, int e, int v, int r, int a)
 {
 	char buf[4096] = "";
 	const char *s;
@@ -586,15 +586,15 @@ int rpm_td_get(const struct rpm_pkg *p, uint32_t tag, int verbose, struct rpm_td
 	case 270:
 		return ext_get64(p, 270, 257, tag, td);
 	case 5013:
-		return td_one_str(td, tag, nevra(p, 0, 1, 1, 1, 0));
+		return td_one_str(td, tag, rpm_pkg_nevra(p, 0, 1, 1, 1, 0));
 	case 5014:
-		return td_one_str(td, tag, nevra(p, 1, 0, 1, 1, 0));
+		return td_one_str(td, tag, rpm_pkg_nevra(p, 1, 0, 1, 1, 0));
 	case 5015:
-		return td_one_str(td, tag, nevra(p, 1, 1, 1, 1, 0));
+		return td_one_str(td, tag, rpm_pkg_nevra(p, 1, 1, 1, 1, 0));
 	case 1196:
-		return td_one_str(td, tag, nevra(p, 1, 0, 1, 1, 1));
+		return td_one_str(td, tag, rpm_pkg_nevra(p, 1, 0, 1, 1, 1));
 	case 5016:
-		return td_one_str(td, tag, nevra(p, 1, 1, 1, 1, 1));
+		return td_one_str(td, tag, rpm_pkg_nevra(p, 1, 1, 1, 1, 1));
 	case 5098: { /* ARCHSUFFIX */
 		const char *a;
 		char buf[256];
@@ -705,22 +705,17 @@ int rpm_files(const struct rpm_pkg *p, struct rpm_file **out, size_t *np, struct
 	const struct rpm_entry *bn = rpm_hdr_find(h, TAG_BASENAMES);
 	const struct rpm_entry *dn = rpm_hdr_find(h, TAG_DIRNAMES);
 	const struct rpm_entry *di = rpm_hdr_find(h, TAG_DIRINDEXES);
-	const struct rpm_entry *old = rpm_hdr_find(h, TAG_OLDFILENAMES);
 	*out = NULL;
 	*np = 0;
-	size_t n;
-	if (bn && bn->type == RPM_STRING_ARRAY) {
-		n = bn->count;
-		if (!dn || !di || di->count != n || dn->count < 1 || dn->count > n ||
-		    dn->type != RPM_STRING_ARRAY)
-			return ok_err_at(e, -EINVAL, p->path, h->file_off,
-					 "header: file name tags BASENAMES/DIRNAMES/DIRINDEXES "
-					 "disagree");
-	} else if (old && old->type == RPM_STRING_ARRAY) {
-		n = old->count;
-	} else {
+	/* OLDFILENAMES never gets here: rpm_legacy_retrofit compressed it */
+	if (!bn || bn->type != RPM_STRING_ARRAY)
 		return 0;
-	}
+	size_t n = bn->count;
+	if (!dn || !di || di->count != n || dn->count < 1 || dn->count > n ||
+	    dn->type != RPM_STRING_ARRAY)
+		return ok_err_at(e, -EINVAL, p->path, h->file_off,
+				 "header: file name tags BASENAMES/DIRNAMES/DIRINDEXES "
+				 "disagree");
 	struct rpm_file *f = calloc(n, sizeof(*f));
 	if (!f)
 		return ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
@@ -738,24 +733,19 @@ int rpm_files(const struct rpm_pkg *p, struct rpm_file **out, size_t *np, struct
 	const struct rpm_entry *dv = rpm_hdr_find(h, TAG_FILEDEVICES);
 	const struct rpm_entry *in = rpm_hdr_find(h, TAG_FILEINODES);
 	for (size_t i = 0; i < n; i++) {
-		if (bn && bn->type == RPM_STRING_ARRAY) {
-			uint64_t d = num_at(h, di, i);
-			if (d >= dn->count) {
-				rpm_files_free(f, i);
-				return ok_err_at(e, -EINVAL, p->path, h->file_off,
-						 "header: file %zu: DIRINDEXES %llu beyond %u "
-						 "DIRNAMES",
-						 i, (unsigned long long)d, dn->count);
-			}
-			const char *a = rpm_ent_str(h, dn, (uint32_t)d), *b = str_at(h, bn, i);
-			size_t la = strlen(a), lb = strlen(b);
-			f[i].path = malloc(la + lb + 1);
-			if (f[i].path) {
-				memcpy(f[i].path, a, la);
-				memcpy(f[i].path + la, b, lb + 1);
-			}
-		} else {
-			f[i].path = strdup(str_at(h, old, i));
+		uint64_t d = num_at(h, di, i);
+		if (d >= dn->count) {
+			rpm_files_free(f, i);
+			return ok_err_at(e, -EINVAL, p->path, h->file_off,
+					 "header: file %zu: DIRINDEXES %llu beyond %u DIRNAMES", i,
+					 (unsigned long long)d, dn->count);
+		}
+		const char *a = rpm_ent_str(h, dn, (uint32_t)d), *b = str_at(h, bn, i);
+		size_t la = strlen(a), lb = strlen(b);
+		f[i].path = malloc(la + lb + 1);
+		if (f[i].path) {
+			memcpy(f[i].path, a, la);
+			memcpy(f[i].path + la, b, lb + 1);
 		}
 		if (!f[i].path) {
 			rpm_files_free(f, i + 1);
