@@ -64,15 +64,21 @@ class Daemon:
                 if len(f) == 6 and f[1].startswith(dest + '#'):
                     out[f[4]] = out.get(f[4], 0) + int(f[5])
             return out
+        def dumps():
+            with open(self.err.name) as f:
+                return [l for l in f if l.startswith('destination;%s;' % dest)]
+        before = len(dumps())
         self.p.send_signal(signal.SIGUSR1)  # prints the counters on stderr
-        time.sleep(0.3)
-        self.err.flush()
-        with open(self.err.name) as f:
-            for l in f:
-                if l.startswith('destination;%s;' % dest):
-                    for kv in l.strip().split(';')[2:]:
-                        k, v = kv.split('=')
-                        out[k] = int(v)
+        # until its line is there (one write), not a fixed wait
+        end = time.time() + 10
+        lines = dumps()
+        while len(lines) <= before and time.time() < end and self.p.poll() is None:
+            time.sleep(0.02)
+            lines = dumps()
+        for l in lines:
+            for kv in l.strip().split(';')[2:]:
+                k, v = kv.split('=')
+                out[k] = int(v)
         return out
 
     def stop(self, watchdog=10):
@@ -243,6 +249,7 @@ def slow_fifo(who, d, flow):
                     time.sleep(0.01)
                     continue
                 o.write(b)
+                o.flush()  # the main thread polls the file
                 time.sleep(0.0005)  # about 2 MB/s: slower than the sender
         os.close(fd)
 
@@ -270,9 +277,15 @@ log {{ source(s_net); destination(d_pipe); {fl} }};
         if (done >= n or (who == 'peer' and not flow and done and done == last)) and \
                 not st.get('queued', 0):
             break
+        # with flow control every line must come: all there is done (3.38
+        # has no pipe() counters at stats-level(0), so the peer was waited
+        # for the whole 60 s)
+        if flow and os.path.exists(out) and check_lines(out, n, True)[0] == 0:
+            break
         last = done
         cur = os.path.getsize(out) if os.path.exists(out) else 0
-        time.sleep(0.5)
+        # the peer without flow control is judged settled by two equal polls
+        time.sleep(0.5 if who == 'peer' and not flow else 0.1)
     time.sleep(0.5)
     st = dm.stats('d_pipe')
     dm.stop()
@@ -363,10 +376,18 @@ log {{ source(s_net); destination(d_file); }};
         time.sleep(0.3)
         dm.p.send_signal(signal.SIGHUP)
     err = lg.communicate()[1]
-    # until the file stops growing (a loaded machine: the daemon may lag)
+    sent = re.findall(r'average rate.*count=(\d+)', err)
+    sent = int(sent[-1]) if sent else -1
+    # until every line loggen sent is there, else until the file stops
+    # growing (a loaded machine: the daemon may lag); the stop below
+    # flushes whatever else the daemon still had
     last, still = -1, 0
     while still < 10:
         size = os.path.getsize(f'{d}/{who}.hup') if os.path.exists(f'{d}/{who}.hup') else 0
+        if size != last and sent > 0:
+            with open(f'{d}/{who}.hup', 'rb') as f:
+                if f.read().count(b'\n') >= sent:
+                    break
         still = still + 1 if size == last else 0
         last = size
         time.sleep(0.2)
@@ -377,8 +398,6 @@ log {{ source(s_net); destination(d_file); }};
             m = re.search(rb'seq: (\d+)', l)
             if m:
                 seqs.append(int(m.group(1)))
-    sent = re.findall(r'average rate.*count=(\d+)', err)
-    sent = int(sent[-1]) if sent else -1
     ok = seqs == list(range(len(seqs))) and len(seqs) == sent and lg.returncode == 0
     report(ok, f'{who}: 5 SIGHUPs under loggen TCP load: {len(seqs)} of {sent} sent, in order, '
            'connection kept', f'loggen rc {lg.returncode}, got {len(seqs)}, {err.strip()[-200:]}')
@@ -508,10 +527,13 @@ def start_daemon(who, d, conf_path, extra=()):
     return subprocess.Popen(cmd + list(extra), stdout=err, stderr=err)
 
 
-def drain(c, secs):
-    """Everything c sends until it closes or is quiet for secs."""
+def drain(c, secs, want=None):
+    """Everything c sends until it closes or is quiet for secs; with want
+    (a set of seq numbers) quiet for 0.5 s once all of them have come (a
+    late duplicate still counts, the wait for nothing else is shorter)."""
     c.settimeout(secs)
     data = []
+    seen, tail = set(), b''
     while True:
         try:
             b = c.recv(1 << 16)
@@ -520,6 +542,13 @@ def drain(c, secs):
         if not b:
             break
         data.append(b)
+        if want:
+            lines = (tail + b).split(b'\n')
+            tail = lines.pop()
+            seen.update(int(m.group(1)) for l in lines for m in [re.search(rb'seq: (\d+),', l)] if m)
+            if want <= seen:
+                want = None
+                c.settimeout(min(secs, 0.5))
     return b''.join(data)
 
 
@@ -574,7 +603,10 @@ log {{ source(s_net); destination(d_fwd); }};
         srv.settimeout(15)
         p = start_daemon(who, d, conf_path)
         c, _ = srv.accept()
-        got.append(drain(c, 3))
+        # every seq sent, counting what reached the first server: done
+        # (else, something lost, until 3 s of quiet as before)
+        first = set(int(m) for m in re.findall(rb'seq: (\d+),', got[0]))
+        got.append(drain(c, 3, set(range(sent)) - first if sent > 0 else None))
         c.close()
     except (socket.timeout, subprocess.TimeoutExpired) as ex:
         report(False, f'{who}: disk-buffer(reliable({rel})) ran', repr(ex))
@@ -955,11 +987,16 @@ log {{ source(s); destination(out); flags(flow-control); }};
     first = got.count(b'\n')
     p = start_daemon(who, d, conf_path, extra)
     os.set_blocking(rfd, False)
-    quiet = time.time()
-    while time.time() - quiet < 3:
+    quiet, quiet_secs = time.time(), 3
+    while time.time() - quiet < quiet_secs:
         try:
             b = os.read(rfd, 1 << 16)
         except BlockingIOError:
+            # every line there (the last one whole): 0.5 s of quiet for a
+            # late duplicate or torn line, not 3
+            if quiet_secs == 3 and got.endswith(b'\n') and \
+                    len(set(re.findall(rb'seq (\d{8}) ', got))) >= n:
+                quiet_secs = 0.5
             time.sleep(0.05)
             continue
         got += b

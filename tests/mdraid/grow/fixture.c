@@ -548,11 +548,25 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 		if ((fds[i] = open(paths[i], O_RDONLY)) < 0)
 			goto out;
 	}
-	/* rows are read BATCH at a time per member: few, large reads */
+	/* rows are read BATCH at a time per member: few, large reads, into
+	 * buffers kept from call to call (the crash replay verifies thousands
+	 * of states; fresh ones cost more in page faults than the reads) */
 	enum { BATCH = 64 };
-	uint8_t *blk[64], *row[64];
+	static uint8_t *blk[64];
+	static uint64_t blk_len;
+	uint8_t *row[64];
+	if (blk_len < cb * BATCH) {
+		for (int i = 0; i < 64; i++) {
+			free(blk[i]);
+			blk[i] = NULL;
+		}
+		blk_len = cb * BATCH;
+	}
 	for (int i = 0; i < n_new; i++)
-		blk[i] = malloc(cb * BATCH);
+		if (!blk[i] && !(blk[i] = malloc(blk_len))) {
+			snprintf(msg, msglen, "out of memory");
+			goto out;
+		}
 	for (uint64_t s0 = 0; s0 < rows; s0 += BATCH) {
 		uint64_t nb = rows - s0 < BATCH ? rows - s0 : BATCH;
 		for (int i = 0; i < n_new; i++)
@@ -594,9 +608,6 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 	}
 	rc = 0;
 outb:
-	for (int i = 0; i < n_new; i++)
-		free(blk[i]);
-	goto out;
 out:
 	for (int i = 0; i < n_new; i++) {
 		if (fds[i] >= 0)
