@@ -54,6 +54,8 @@ static const struct key keys[] = {
     {"unsync", F(unsync), K_U32, 0, 1, "shadow: allow out-of-sync leaf page tables"},
     {"flush_ceiling", F(flush_ceiling), K_U32, 0, 1u << 30,
      "munmap/mprotect flushing more pages: one full flush (Linux: 33)"},
+    {"ept_ad", F(ept_ad), K_U32, 0, 1,
+     "1: walks set EPT/NPT accessed (and dirty) flags: a locked write (c_ad)"},
     {"agile_start", F(agile_start), K_U32, 0, 5,
      "agile: guest levels <= this always walked nested (0: none)"},
     {"agile_writes", F(agile_writes), K_U32, 0, 31,

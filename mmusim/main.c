@@ -45,6 +45,7 @@ static const char footer[] =
     "l2_entries, l2_ways, l2_2m_entries, pwc (none|pa|va|2d), pwc_entries,\n"
     "ntlb_entries, asids (0 = untagged: flush on every VM exit), pcids,\n"
     "shadow_as_tags, shadow_roots, unsync, agile_start, agile_writes, agile_epoch,\n"
+    "ept_ad,\n"
     "dc1_kib, dc2_kib, dc3_kib, data_refs,\n"
     "guest_mem, host_mem,\n"
     "c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_dc3, c_mem, c_exit, c_ptwrite, c_hidden,\n"

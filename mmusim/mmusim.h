@@ -194,6 +194,8 @@ struct mm_config {
 	uint32_t unsync;	 /* shadow: leaf guest PT pages may go out of sync */
 	uint32_t flush_ceiling;	 /* Linux tlb_single_page_flush_ceiling (33): a batch
 				  * spanning more pages is one full flush */
+	uint32_t ept_ad;	 /* nested/agile: EPT (NPT) accessed/dirty flags: the first
+				  * use of a host leaf entry by a walk sets them */
 	uint32_t agile_start;	 /* agile: guest tables at levels <= this are always
 				  * walked nested (0: all start shadowed) */
 	uint32_t agile_writes;	 /* agile: the Nth trapped write to one guest table in an

@@ -42,8 +42,11 @@
  *    PTE not yet accessed sets its accessed bit (a locked write, c_ad; each
  *    mode keeps its own bit, E_AM); shadow paging sets it in software while
  *    filling the shadow entry (no extra exit). Host (NPT/EPT) entries are
- *    pre-backed with A/D set, as KVM's EPT-violation handler creates them;
- *    no aging or writeback clears a bit.
+ *    pre-backed with A/D set, as KVM's EPT-violation handler creates them,
+ *    unless ept_ad=1: then a nested (or agile) walk's first use of a host
+ *    leaf entry sets its flags with a locked write (c_ad, ad_writes); the
+ *    dirty flag a data store sets in the data page's EPT entry is not
+ *    modelled. No aging or writeback clears a bit.
  *  - fork is copy-on-write (fork_copy, cow_fault): shared frames are counted
  *    (frame_ref, frame_put); a store to a write-protected page is a guest
  *    fault before the access is translated, like first touches.
@@ -1445,6 +1448,17 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 		uint64_t table = leaf ? s->hlt[node].pa : s->hpt.m[node].pa;
 		pt_ref(s, m, table + 8ull * pt_idx(gpa, l), l, 'n', mlev - l,
 		       s->c.pwc == MM_PWC_2D && l > s->hleaf);
+		if (leaf && s->c.ept_ad && !(x & E_AM(m->mode))) {
+			/* EPT A/D on (SDM 28.3.5): the walker sets the leaf's
+			 * accessed flag, and for a guest paging-structure page
+			 * its dirty flag too, in one locked write; each mode
+			 * keeps its own bit, as for guest PTEs */
+			uint64_t *h = hl_slot(s, gpa >> hsh);
+			if (h)
+				*h |= E_AM(m->mode);
+			m->st.ad_writes++;
+			m->st.cyc_walk += s->c.c_ad;
+		}
 		if (x & E_LEAF) {
 			spa = E_PA(x) + (gpa & ((1ull << hsh) - 1));
 			break;

@@ -1287,6 +1287,40 @@ static void test_agile_policy(void **state)
 	}
 }
 
+/*
+ * EPT accessed/dirty flags (ept_ad=1), no PWC or nested TLB, so every
+ * nested walk reaches its host leaf entry. A cold 2D walk uses 5 host leaf
+ * entries (the 4 guest table pages and the data page), each set once by a
+ * locked write, and sets the guest PTE's accessed bit: 6 writes (1 with
+ * ept_ad=0: the guest PTE only). A second page in the same
+ * guest leaf table: its data page is a new host entry, the 4 table pages'
+ * are set already: 1 + its guest PTE = 2 more. Agile with the leaf table
+ * nested (agile_start=1): the switch entry holds the leaf table's
+ * host-physical address, so only the data gPA's nested walk touches a host
+ * entry: 1 + the guest PTE = 2 per page. References are unchanged (24, 8).
+ */
+static void test_ept_ad(void **state)
+{
+	(void)state;
+	struct mm_rec r[] = {ld(BASE), ld(BASE + 4096)};
+	for (int ad = 0; ad <= 1; ad++) {
+		struct mm_config c = cfg("barcelona", "pwc=none", "ntlb_entries=0", "agile_start=1",
+					 ad ? "ept_ad=1" : "ept_ad=0", NULL);
+		struct mm_sim *s = run(&c, 1u << MM_NESTED | 1u << MM_AGILE, r, 1);
+		const struct mm_stats *ne = mm_sim_stats(s, MM_NESTED),
+				      *ag = mm_sim_stats(s, MM_AGILE);
+		assert_int_equal(refs(ne), 24);
+		assert_int_equal(refs(ag), 8);
+		assert_int_equal(ne->ad_writes, ad ? 6 : 1);
+		assert_int_equal(ag->ad_writes, ad ? 2 : 1);
+		mm_sim_free(s);
+		s = run(&c, 1u << MM_NESTED | 1u << MM_AGILE, r, 2);
+		assert_int_equal(mm_sim_stats(s, MM_NESTED)->ad_writes, ad ? 8 : 2);
+		assert_int_equal(mm_sim_stats(s, MM_AGILE)->ad_writes, ad ? 4 : 2);
+		mm_sim_free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1321,6 +1355,7 @@ int main(void)
 	    cmocka_unit_test(test_agile_walks),
 	    cmocka_unit_test(test_agile_exits),
 	    cmocka_unit_test(test_agile_policy),
+	    cmocka_unit_test(test_ept_ad),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
