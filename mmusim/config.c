@@ -54,6 +54,14 @@ static const struct key keys[] = {
     {"unsync", F(unsync), K_U32, 0, 1, "shadow: allow out-of-sync leaf page tables"},
     {"flush_ceiling", F(flush_ceiling), K_U32, 0, 1u << 30,
      "munmap/mprotect flushing more pages: one full flush (Linux: 33)"},
+    {"ept_ad", F(ept_ad), K_U32, 0, 1,
+     "1: walks set EPT/NPT accessed (and dirty) flags: a locked write (c_ad)"},
+    {"agile_start", F(agile_start), K_U32, 0, 5,
+     "agile: guest levels <= this always walked nested (0: none)"},
+    {"agile_writes", F(agile_writes), K_U32, 0, 31,
+     "agile: Nth trapped write to a table in an epoch makes it nested (0: never)"},
+    {"agile_epoch", F(agile_epoch), K_U32, 0, 1u << 30,
+     "agile: records per epoch; unwritten nested tables return to shadow (0: never)"},
     {"dc1_kib", F(dc1_kib), K_U32, 0, 1 << 20, "L1 data cache, KiB (0 = off)"},
     {"dc1_ways", F(dc1_ways), K_U32, 1, 1024, "L1 data cache ways"},
     {"dc2_kib", F(dc2_kib), K_U32, 0, 1 << 22, "L2 cache, KiB (0 = off)"},
@@ -115,6 +123,8 @@ static const struct mm_config barcelona = {
     .shadow_roots = 64,
     .unsync = 1,
     .flush_ceiling = 33, /* Linux arch/x86/mm/tlb.c tlb_single_page_flush_ceiling */
+    .agile_writes = 2,
+    .agile_epoch = 1000000,
     .dc1_kib = 64,
     .dc1_ways = 2,
     .dc2_kib = 512,
@@ -169,6 +179,8 @@ static const struct mm_config nehalem = {
     .shadow_roots = 64,
     .unsync = 1,
     .flush_ceiling = 33, /* Linux arch/x86/mm/tlb.c tlb_single_page_flush_ceiling */
+    .agile_writes = 2,
+    .agile_epoch = 1000000,
     .dc1_kib = 32,
     .dc1_ways = 8,
     .dc2_kib = 256,
@@ -223,6 +235,8 @@ static const struct mm_config modern = {
     .shadow_roots = 128,
     .unsync = 1,
     .flush_ceiling = 33, /* Linux arch/x86/mm/tlb.c tlb_single_page_flush_ceiling */
+    .agile_writes = 2,
+    .agile_epoch = 1000000,
     .dc1_kib = 48,
     .dc1_ways = 12,
     .dc2_kib = 2048,
@@ -437,6 +451,10 @@ int mm_config_check(const struct mm_config *c, struct ok_err *e)
 	    (c->dc2_kib && check_geom("dc2", c->dc2_kib * 16, c->dc2_ways, why, sizeof(why))) ||
 	    (c->dc3_kib && check_geom("dc3", c->dc3_kib * 16, c->dc3_ways, why, sizeof(why))))
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "config: %s (64-byte lines)", why);
+	if (c->agile_start > c->levels)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+				 "config: agile_start %u is above the %u guest levels",
+				 c->agile_start, c->levels);
 	uint64_t mem = c->guest_mem > c->host_mem ? c->guest_mem : c->host_mem;
 	if (check_tag("dc1", c->dc1_kib, c->dc1_ways, mem, why, sizeof(why)) ||
 	    check_tag("dc2", c->dc2_kib, c->dc2_ways, mem, why, sizeof(why)) ||

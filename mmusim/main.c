@@ -31,7 +31,12 @@ static const char help[] =
     "'E mprotect ADDR LEN' (PTE writes first, then one INVLPG per page, or one full\n"
     "flush past flush_ceiling pages, as Linux), 'E vm ID' (the host runs VM ID,\n"
     "0-15, from then on; each VM has its own processes and host table and shares\n"
-    "the TLBs and caches, told apart by VPID/ASID = ID when asids > 0).\n";
+    "the TLBs and caches, told apart by VPID/ASID = ID when asids > 0).\n"
+    "\n"
+    "-m agile adds agile paging (Gandhi et al., ISCA 2016): a shadow walk of the\n"
+    "upper guest levels that switches to a nested walk at a guest table in nested\n"
+    "mode; agile_start, agile_writes and agile_epoch set where and when tables\n"
+    "switch.\n";
 
 /* After the option list. */
 static const char footer[] =
@@ -39,7 +44,9 @@ static const char footer[] =
     "host_levels, guest_page, host_page, l1d_entries, l1d_ways, l1i_entries,\n"
     "l2_entries, l2_ways, l2_2m_entries, pwc (none|pa|va|2d), pwc_entries,\n"
     "ntlb_entries, asids (0 = untagged: flush on every VM exit), pcids,\n"
-    "shadow_as_tags, shadow_roots, unsync, dc1_kib, dc2_kib, dc3_kib, data_refs,\n"
+    "shadow_as_tags, shadow_roots, unsync, agile_start, agile_writes, agile_epoch,\n"
+    "ept_ad,\n"
+    "dc1_kib, dc2_kib, dc3_kib, data_refs,\n"
     "guest_mem, host_mem,\n"
     "c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_dc3, c_mem, c_exit, c_ptwrite, c_hidden,\n"
     "c_guestpf, c_cr3_hit, c_cr3_miss, c_invlpg, c_sync (cycles).\n"
@@ -104,7 +111,8 @@ static const struct cli_opt opts[] = {
     {"interval-out", 0, CLI_ARG, O_IOUT, "FILE", "write the interval rows to FILE"},
     {NULL, 0, 0, 0, NULL, "Modes and hardware:"},
     {"mode", 'm', CLI_ARG, 'm', "LIST",
-     "native, shadow, nested, comma-separated (default all:\nthe same as --compare)"},
+     "native, shadow, nested, agile, comma-separated\n(default native,shadow,nested: the same as "
+     "--compare)"},
     {"compare", 0, CLI_FLAG, O_COMPARE, NULL, "simulate all three modes in one pass"},
     {"preset", 'p', CLI_ARG, 'p', "NAME", "barcelona (default), nehalem or modern"},
     {"config", 'c', CLI_ARG, 'c', "FILE", "'key = value' lines applied after the preset"},
@@ -369,6 +377,9 @@ int main(int argc, char **argv)
 		cli_usage_error(&spec, "expected at most one TRACE operand");
 	if (first < argc && TT.synth)
 		cli_usage_error(&spec, "--synth and a TRACE operand exclude each other");
+	if ((TT.modes & (1u << MM_AGILE)) && TT.syn.vms > 1)
+		cli_usage_error(&spec,
+				"agile mode models one VM; expected --vms=1 without -m agile");
 	if (!TT.synth && (TT.syn.vms > 1 || TT.syn.vm_quantum))
 		cli_usage_error(&spec, "--vms and --vm-quantum need --synth (a trace switches VMs "
 				       "with 'E vm ID' lines)");

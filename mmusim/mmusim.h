@@ -162,7 +162,10 @@ int mm_writer_close(struct mm_writer *w, struct ok_err *e);
 
 /* ==================================================================== config */
 
-enum mm_mode { MM_NATIVE, MM_SHADOW, MM_NESTED, MM_MODE_N };
+/* Agile paging (Gandhi, Hill, Swift, ISCA 2016): a shadow walk of the upper
+ * levels that switches to a nested (2D) walk at a guest table in nested mode;
+ * see "Agile paging" in sim.c. Not in the default --compare set. */
+enum mm_mode { MM_NATIVE, MM_SHADOW, MM_NESTED, MM_AGILE, MM_MODE_N };
 extern const char *const mm_mode_names[MM_MODE_N];
 
 enum mm_pwc {
@@ -191,6 +194,15 @@ struct mm_config {
 	uint32_t unsync;	 /* shadow: leaf guest PT pages may go out of sync */
 	uint32_t flush_ceiling;	 /* Linux tlb_single_page_flush_ceiling (33): a batch
 				  * spanning more pages is one full flush */
+	uint32_t ept_ad;	 /* nested/agile: EPT (NPT) accessed/dirty flags: the first
+				  * use of a host leaf entry by a walk sets them */
+	uint32_t agile_start;	 /* agile: guest tables at levels <= this are always
+				  * walked nested (0: all start shadowed) */
+	uint32_t agile_writes;	 /* agile: the Nth trapped write to one guest table in an
+				  * epoch moves it to nested mode (0: never) */
+	uint32_t agile_epoch;	 /* agile: trace records per epoch; at its end a table moved
+				  * to nested and not written since returns to shadow
+				  * (0: never) */
 	uint32_t dc1_kib, dc1_ways, dc2_kib, dc2_ways; /* L1D, L2 (KiB; 0 = off) */
 	uint32_t dc3_kib, dc3_ways;		       /* last-level cache (KiB; 0 = off) */
 	uint32_t data_refs;	      /* 1: data accesses go through the caches too */
@@ -257,6 +269,7 @@ struct mm_stats {
 	uint64_t flushes[MM_FLUSH_N];
 	uint64_t guest_faults, pt_writes, syncs, shadow_pages;
 	uint64_t ad_writes; /* accessed bits set by the walker (locked writes, c_ad each) */
+	uint64_t ag_to_nested, ag_to_shadow;  /* agile: guest tables moved by the policy */
 	uint64_t cyc_tlb, cyc_walk, cyc_exit; /* cycle totals; sum = translation cycles */
 	uint64_t data_refs;		      /* data accesses sent to the caches (data_refs=1) */
 	uint64_t data_at[MM_WHERE_N];	      /* where they were served (never the PWC) */

@@ -108,6 +108,10 @@ static void build(const struct mm_sim *s, const struct mm_stats *const *st, stru
 	}
 	ROW("shadow_syncs", "unsync tables resynced", R_INT, x->syncs);
 	ROW("shadow_pages", "shadow table pages (live)", R_INT, x->shadow_pages);
+	if (mask & (1u << MM_AGILE)) {
+		ROW("agile_to_nested", "agile: tables moved to nested", R_INT, x->ag_to_nested);
+		ROW("agile_to_shadow", "agile: tables back to shadow", R_INT, x->ag_to_shadow);
+	}
 	for (int i = 0; i < MM_FLUSH_N; i++) {
 		char k[40], l[56];
 		snprintf(k, sizeof(k), "flushes_%s", mm_flush_names[i]);

@@ -1,6 +1,6 @@
 /*
  * sim.c: the models. One guest-OS model, shared by every mode, and one MMU
- * per simulated mode (native, shadow, nested), fed the same records.
+ * per simulated mode (native, shadow, nested, agile), fed the same records.
  *
  * Divisions (keep them):
  *   1. set-associative LRU arrays (TLBs, PWCs, nested TLB, data caches,
@@ -42,8 +42,11 @@
  *    PTE not yet accessed sets its accessed bit (a locked write, c_ad; each
  *    mode keeps its own bit, E_AM); shadow paging sets it in software while
  *    filling the shadow entry (no extra exit). Host (NPT/EPT) entries are
- *    pre-backed with A/D set, as KVM's EPT-violation handler creates them;
- *    no aging or writeback clears a bit.
+ *    pre-backed with A/D set, as KVM's EPT-violation handler creates them,
+ *    unless ept_ad=1: then a nested (or agile) walk's first use of a host
+ *    leaf entry sets its flags with a locked write (c_ad, ad_writes); the
+ *    dirty flag a data store sets in the data page's EPT entry is not
+ *    modelled. No aging or writeback clears a bit.
  *  - fork is copy-on-write (fork_copy, cow_fault): shared frames are counted
  *    (frame_ref, frame_put); a store to a write-protected page is a guest
  *    fault before the access is translated, like first touches.
@@ -83,7 +86,7 @@
 #include <emmintrin.h>
 #endif
 
-const char *const mm_mode_names[MM_MODE_N] = {"native", "shadow", "nested"};
+const char *const mm_mode_names[MM_MODE_N] = {"native", "shadow", "nested", "agile"};
 const char *const mm_exit_names[MM_EXIT_N] = {"pt_write", "hidden_fault", "guest_pf", "cr3",
 					      "invlpg"};
 const char *const mm_flush_names[MM_FLUSH_N] = {"cr3", "vmexit", "tag_wrap", "full"};
@@ -624,10 +627,11 @@ static void pa_free(struct palloc *a, uint64_t pa, uint64_t size)
 #define E_CHILD(x) ((uint32_t)((x) >> 12))
 #define E_PA(x)	   ((x) & ~0xfffull)
 #define E_RO	   4ull /* guest leaf: write-protected (copy-on-write after fork) */
+#define E_SW	   8ull /* agile shadow entry: switch to nested; E_CHILD = guest table */
 /* Guest leaf: the accessed bit as each mode's walker left it (the modes share
- * one guest table but each runs its own hardware), bits 9-11. */
-#define E_AM(mode) (1ull << (9 + (mode)))
-#define E_ABITS	   (7ull << 9)
+ * one guest table but each runs its own hardware), bits 5-8. */
+#define E_AM(mode) (1ull << (5 + (mode)))
+#define E_ABITS	   (15ull << 5)
 
 /*
  * A pool of tables. A table's small fields (pt_meta) sit in one compact
@@ -641,10 +645,15 @@ struct pt_meta {
 	uint64_t pa;	/* physical address of this table page (gPA or sPA) */
 	uint32_t owner; /* guest tables: process index */
 	uint8_t level;	/* 1 = page table ... 5 = PML5 */
-	uint8_t wp;	/* guest table shadowed, so write-protected (shadow mode) */
+	uint8_t wp;	/* guest table shadowed, so write-protected: bit 1 << mode
+			 * (shadow, agile) */
 	uint8_t unsync; /* guest leaf table left writable and out of sync */
-	uint8_t pad;
+	uint8_t ag;	/* agile: AG_NESTED, AG_WRITTEN, trapped writes this epoch */
 };
+
+#define AG_NESTED  0x80u /* agile: this table (and all below it) is walked nested */
+#define AG_WRITTEN 0x40u /* agile: a nested table written during this epoch */
+#define AG_COUNT   0x1fu /* agile: trapped writes to this shadowed table this epoch */
 
 #define PT_CHUNK 512u /* tables per chunk of entries */
 
@@ -819,6 +828,12 @@ struct mmu {
 	int explained;
 };
 
+/* Modes that keep shadow tables (shadow paging, agile paging's upper levels). */
+static inline int shadowed(int mode)
+{
+	return mode == MM_SHADOW || mode == MM_AGILE;
+}
+
 /*
  * What one VM owns while another runs (several VMs, division 7): its
  * processes, its host-table root and, under shadow paging, its shadow roots
@@ -886,6 +901,8 @@ struct mm_sim {
 	unsigned hleaf;
 	uint64_t va_limit;
 	struct mmu m[MM_MODE_N];
+	uint64_t recs;	  /* records fed before the current batch */
+	uint64_t ag_next; /* agile: record index that ends the epoch (0: no epochs) */
 	/* several VMs: the saved state of each, the running one's id */
 	struct vm_save vms[MM_MAX_VMS];
 	uint32_t vm;
@@ -1191,6 +1208,7 @@ static void os_free_tree(struct mm_sim *s, uint32_t node)
 			os_free_tree(s, E_CHILD(x));
 	}
 	pa_free(&s->gmem, s->gpt.m[node].pa, 4096);
+	s->gpt.m[node].ag = 0; /* a freed table is no longer in agile's nested set */
 	pt_del(&s->gpt, node);
 }
 
@@ -1430,6 +1448,17 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 		uint64_t table = leaf ? s->hlt[node].pa : s->hpt.m[node].pa;
 		pt_ref(s, m, table + 8ull * pt_idx(gpa, l), l, 'n', mlev - l,
 		       s->c.pwc == MM_PWC_2D && l > s->hleaf);
+		if (leaf && s->c.ept_ad && !(x & E_AM(m->mode))) {
+			/* EPT A/D on (SDM 28.3.5): the walker sets the leaf's
+			 * accessed flag, and for a guest paging-structure page
+			 * its dirty flag too, in one locked write; each mode
+			 * keeps its own bit, as for guest PTEs */
+			uint64_t *h = hl_slot(s, gpa >> hsh);
+			if (h)
+				*h |= E_AM(m->mode);
+			m->st.ad_writes++;
+			m->st.cyc_walk += s->c.c_ad;
+		}
 		if (x & E_LEAF) {
 			spa = E_PA(x) + (gpa & ((1ull << hsh) - 1));
 			break;
@@ -1441,23 +1470,26 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 	return spa;
 }
 
-/* The 2D walk: n guest levels, each preceded by a nested walk, then one for the data gPA. */
-static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint64_t va)
+/*
+ * The 2D part of a walk from guest table node at level l down: each guest
+ * level preceded by a nested walk of its table's gPA, then one for the data
+ * gPA. known: the first table's host-physical address is already known (a
+ * combined PSC entry, or agile paging's switching entry), so its nested walk
+ * is not made.
+ */
+static void walk_2d_from(struct mm_sim *s, struct mmu *m, uint64_t va, unsigned l, uint32_t node,
+			 int known)
 {
 	unsigned n = s->c.levels, mlev = s->c.host_levels;
-	uint32_t node = p->root;
-	unsigned l = psc_start(m, m->psc, m->tag, va, n, s->gleaf, &node);
-	for (unsigned k = l + 1; k <= n; k++)
-		for (unsigned c = 0; c <= mlev; c++)
-			m->st.grid_skip[n - k][c]++;
 	uint64_t gpa_data = 0;
-	for (unsigned first = l;; l--) {
+	for (;; l--) {
 		m->row = n - l;
 		uint64_t spa_table;
-		if (l < n && l == first) {
+		if (known) {
 			/* a PSC hit: with EPT its entry is a combined one and holds the
 			 * host-physical address of the table (SDM 28.3.1), so this
 			 * table's nested walk is not made */
+			known = 0;
 			spa_table = host_map(s, s->gpt.m[node].pa);
 			for (unsigned c = 0; c < mlev; c++)
 				m->st.grid_skip[m->row][c]++;
@@ -1482,6 +1514,18 @@ static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint6
 	m->row = 0;
 }
 
+/* The 2D walk: n guest levels, each preceded by a nested walk, then one for the data gPA. */
+static void walk_2d(struct mm_sim *s, struct mmu *m, const struct proc *p, uint64_t va)
+{
+	unsigned n = s->c.levels, mlev = s->c.host_levels;
+	uint32_t node = p->root;
+	unsigned l = psc_start(m, m->psc, m->tag, va, n, s->gleaf, &node);
+	for (unsigned k = l + 1; k <= n; k++)
+		for (unsigned c = 0; c <= mlev; c++)
+			m->st.grid_skip[n - k][c]++;
+	walk_2d_from(s, m, va, l, node, l < n);
+}
+
 /* -------- shadow paging (division 6) */
 
 static void shadow_free_tree(struct mmu *m, struct mm_sim *s, uint32_t node)
@@ -1489,7 +1533,7 @@ static void shadow_free_tree(struct mmu *m, struct mm_sim *s, uint32_t node)
 	if (m->sp.m[node].level > 1)
 		for (unsigned i = 0; i < 512; i++) {
 			uint64_t x = pt_e(&m->sp, node)[i];
-			if ((x & E_P) && !(x & E_LEAF))
+			if ((x & E_P) && !(x & (E_LEAF | E_SW))) /* E_SW: a guest table */
 				shadow_free_tree(m, s, E_CHILD(x));
 		}
 	pa_free(&s->hmem, m->sp.m[node].pa, 4096);
@@ -1514,7 +1558,7 @@ static void shadow_zap(struct mm_sim *s, struct mmu *m, uint32_t r, uint64_t va)
 	uint32_t node = r;
 	for (unsigned l = s->c.levels; l >= 1; l--) {
 		uint64_t *x = &pt_e(&m->sp, node)[pt_idx(va, l)];
-		if (!(*x & E_P))
+		if (!(*x & E_P) || (*x & E_SW)) /* E_SW: the rest is walked nested */
 			return;
 		if (*x & E_LEAF) {
 			*x = 0;
@@ -1539,7 +1583,7 @@ static uint32_t shadow_root(struct mm_sim *s, struct mmu *m, uint32_t pi, int *h
 	struct lru_ent ev;
 	if (lru_put(&m->sroots, key, key, (uint64_t)pi << 32 | r, &ev)) {
 		shadow_free_tree(m, s, (uint32_t)ev.val);
-		s->procs[ev.val >> 32].gen[MM_SHADOW] = 0; /* its ASID's entries are stale */
+		s->procs[ev.val >> 32].gen[m->mode] = 0; /* its ASID's entries are stale */
 	}
 	return r;
 }
@@ -1610,12 +1654,179 @@ static int pend_add(struct mm_sim *s, struct mmu *m, uint32_t pi, uint64_t va)
 	return 0;
 }
 
-/* Guest PTE writes under shadow paging: exits on write-protected tables, or unsync. */
+/*
+ * Agile paging (Gandhi, Hill and Swift, ISCA 2016). The walk starts in the
+ * shadow table; a shadow entry with the switch bit (E_SW) holds the
+ * host-physical address of the next guest table, and from that table down
+ * the hardware walks the guest table in nested (2D) mode. What is modelled:
+ *  - a guest table is in nested mode when it or a table above it on the
+ *    path is (AG_NESTED, or its level <= agile_start); the rest is shadowed
+ *    as under shadow paging: write-protected once filled, a trapped write a
+ *    PT-write exit, a missing shadow entry a hidden fault; no unsync (the
+ *    nested switch is agile paging's answer to frequently written tables);
+ *  - writes to tables in nested mode, and guest faults whose missing entry
+ *    is in one, cost no exit (the hardware walks the guest table);
+ *  - cold references, 4-level guest and host: 4 (all shadowed), 8 (the leaf
+ *    table nested: 3 shadow entries, the PTE, a 4-reference nested walk of
+ *    the data gPA), 12 (from L2), 16 (from L3), 24 (the root: a plain
+ *    nested walk from gCR3);
+ *  - the policy: the agile_writes-th trapped write to one shadowed table in
+ *    an epoch moves it (and so its subtree) to nested mode inside that exit
+ *    (its shadow subtree is freed, the parent's shadow entry becomes a
+ *    switch entry, its subtree no longer write-protected); at the end of
+ *    each epoch (agile_epoch trace records) a table moved to nested mode and
+ *    not itself written during the epoch returns to shadow mode (the paper
+ *    detects this with dirty bits; the switch entry is dropped and the next
+ *    walk refills the shadow by a hidden fault, the table write-protected
+ *    again), so the switch point moves down to the tables actually written.
+ *    Epoch scans cost no cycles here.
+ * Not modelled: several VMs with agile mode (refused), CR3 writes without
+ * exits when the root is in nested mode, INVLPG without exits.
+ */
+
+/* Level of the highest guest table in nested mode on va's path from root,
+ * looking at levels down to stop (0: none); *at = that table. */
+static unsigned ag_level(const struct mm_sim *s, uint32_t root, uint64_t va, unsigned stop,
+			 uint32_t *at)
+{
+	uint32_t node = root;
+	for (unsigned l = s->c.levels;; l--) {
+		if (l <= s->c.agile_start || (s->gpt.m[node].ag & AG_NESTED)) {
+			if (at)
+				*at = node;
+			return l;
+		}
+		if (l <= stop)
+			return 0;
+		uint64_t x = pt_e(&s->gpt, node)[pt_idx(va, l)];
+		if (!(x & E_P) || (x & E_LEAF))
+			return 0;
+		node = E_CHILD(x);
+	}
+}
+
+/* Clear shadow entry e, freeing the shadow subtree below it. */
+static void sp_clear(struct mm_sim *s, struct mmu *m, uint64_t *e)
+{
+	if ((*e & E_P) && !(*e & (E_LEAF | E_SW)))
+		shadow_free_tree(m, s, E_CHILD(*e));
+	*e = 0;
+}
+
+/* Guest table node and everything below it are no longer shadowed by mode m. */
+static void ag_unprotect(struct mm_sim *s, uint32_t node, unsigned bit)
+{
+	s->gpt.m[node].wp &= (uint8_t)~bit;
+	if (s->gpt.m[node].level > s->gleaf)
+		for (unsigned i = 0; i < 512; i++) {
+			uint64_t x = pt_e(&s->gpt, node)[i];
+			if ((x & E_P) && !(x & E_LEAF))
+				ag_unprotect(s, E_CHILD(x), bit);
+		}
+}
+
+/* The shadow root of process pi's address space, if still cached (NONE32). */
+static uint32_t sroot_of(const struct mm_sim *s, struct mmu *m, uint32_t pi)
+{
+	uint64_t key = s->gpt.m[s->procs[pi].root].pa >> 12, v;
+	return lru_get(&m->sroots, key, key, &v) ? (uint32_t)v : NONE32;
+}
+
+/* Drop every VA-tagged paging-structure-cache entry (the VMM changed the
+ * shadow's structure: cached next-table pointers may name freed tables). */
+static void psc_flush(struct mmu *m)
+{
+	for (int l = 0; l < 6; l++)
+		lru_flush(&m->psc[l]);
+}
+
+/* The policy moves guest table node (mapping va) to nested mode. */
+static void ag_to_nested(struct mm_sim *s, struct mmu *m, uint32_t node, uint64_t va)
+{
+	struct pt_meta *g = &s->gpt.m[node];
+	unsigned lev = g->level, n = s->c.levels;
+	g->ag = AG_NESTED | AG_WRITTEN;
+	m->st.ag_to_nested++;
+	ag_unprotect(s, node, 1u << m->mode);
+	uint32_t r = sroot_of(s, m, s->gpt.m[node].owner);
+	if (r != NONE32) {
+		if (lev == n) { /* the root: the whole walk is nested */
+			for (unsigned i = 0; i < 512; i++)
+				sp_clear(s, m, &pt_e(&m->sp, r)[i]);
+		} else {
+			for (unsigned l = n; r != NONE32; l--) {
+				uint64_t *e = &pt_e(&m->sp, r)[pt_idx(va, l)];
+				if (l == lev + 1) {
+					sp_clear(s, m, e);
+					*e = (uint64_t)node << 12 | E_P | E_SW;
+					break;
+				}
+				r = (*e & E_P) && !(*e & (E_LEAF | E_SW)) ? E_CHILD(*e) : NONE32;
+			}
+		}
+	}
+	psc_flush(m);
+}
+
+/* End of an agile epoch: nested tables not written since return to shadow;
+ * every table's count of trapped writes restarts. */
+static void ag_epoch(struct mm_sim *s)
+{
+	struct mmu *m = &s->m[MM_AGILE];
+	int moved = 0;
+	for (uint32_t i = 0; i < s->gpt.cnt; i++) {
+		struct pt_meta *g = &s->gpt.m[i];
+		if ((g->ag & (AG_NESTED | AG_WRITTEN)) == AG_NESTED) {
+			g->ag = 0;
+			m->st.ag_to_shadow++;
+			moved = 1;
+		} else {
+			g->ag &= AG_NESTED;
+		}
+	}
+	if (!moved)
+		return;
+	for (uint32_t t = 0; t < m->sp.cnt; t++) { /* drop their switch entries */
+		uint64_t *e = pt_e(&m->sp, t);
+		for (unsigned i = 0; i < 512; i++)
+			if ((e[i] & E_SW) && !(s->gpt.m[E_CHILD(e[i])].ag & AG_NESTED))
+				e[i] = 0;
+	}
+	psc_flush(m);
+}
+
+/* A guest fault whose first write (the entry found missing) is in a table in
+ * nested mode goes straight to the guest under agile paging. */
+static int ag_fault_nested(const struct mm_sim *s, const struct pw *w)
+{
+	const struct pt_meta *g = &s->gpt.m[w->node];
+	return ag_level(s, s->procs[g->owner].root, w->va, g->level, NULL) != 0;
+}
+
+/* Guest PTE writes under shadow or agile paging: exits on write-protected
+ * tables, or unsync (shadow), or the agile policy. */
 static void shadow_writes(struct mm_sim *s, struct mmu *m, uint32_t pi, const struct pw *w, int nw)
 {
 	for (int i = 0; i < nw; i++) {
 		struct pt_meta *g = &s->gpt.m[w[i].node];
-		if (!g->wp)
+		if (m->mode == MM_AGILE) {
+			if (ag_fault_nested(s, &w[i])) {
+				g->ag |= AG_WRITTEN; /* nested mode: no exit */
+				continue;
+			}
+			if (!(g->wp & (1u << MM_AGILE)))
+				continue;
+			vm_exit(s, m, MM_EXIT_PTWRITE, s->c.c_ptwrite);
+			if (w[i].was_present && w[i].level == s->gleaf)
+				shadow_zap(s, m, m->sroot, w[i].va);
+			g = &s->gpt.m[w[i].node];
+			if (s->c.agile_writes && (g->ag & AG_COUNT) + 1u >= s->c.agile_writes)
+				ag_to_nested(s, m, w[i].node, w[i].va);
+			else if ((g->ag & AG_COUNT) < AG_COUNT)
+				g->ag++;
+			continue;
+		}
+		if (!(g->wp & (1u << MM_SHADOW)))
 			continue; /* not shadowed yet: an ordinary write */
 		if (s->c.unsync && g->level == s->gleaf) {
 			if (!g->unsync) {
@@ -1644,24 +1855,41 @@ static void shadow_writes(struct mm_sim *s, struct mmu *m, uint32_t pi, const st
 	}
 }
 
-/* Hidden fault: fill the shadow entry for va from the guest and host tables. */
-static void shadow_fill(struct mm_sim *s, struct mmu *m, const struct proc *p, uint64_t va)
+/*
+ * Hidden fault: fill the shadow entry for va from the guest and host tables.
+ * k > 0 (agile paging): guest tables at level k and below are in nested
+ * mode, so the fill ends with a switch entry at level k + 1 holding guest
+ * table path[k] (its host-physical address, for the hardware).
+ */
+static void shadow_fill(struct mm_sim *s, struct mmu *m, const struct proc *p, uint64_t va,
+			unsigned k)
 {
 	vm_exit(s, m, MM_EXIT_HIDDEN, s->c.c_hidden);
 	uint32_t path[6];
 	unsigned gl = 1;
 	uint64_t x = pt_find(&s->gpt, p->root, s->c.levels, va, path, &gl);
-	for (unsigned l = s->c.levels; l >= gl; l--)
-		s->gpt.m[path[l]].wp = 1; /* now shadowed: write-protect */
-	uint64_t gpa = E_PA(x) + (va & ((1ull << shift_of_level(gl)) - 1));
-	uint64_t spa = host_map(s, gpa);
-	if (s->err)
-		return;
+	for (unsigned l = s->c.levels; l >= (k ? k + 1 : gl); l--)
+		s->gpt.m[path[l]].wp |= (uint8_t)(1u << m->mode); /* shadowed: write-protect */
+	uint64_t spa = 0;
+	if (!k) {
+		uint64_t gpa = E_PA(x) + (va & ((1ull << shift_of_level(gl)) - 1));
+		spa = host_map(s, gpa);
+		if (s->err)
+			return;
+		if (m->mode == MM_AGILE) /* set by the VMM, as shadow paging does */
+			pt_e(&s->gpt, path[gl])[pt_idx(va, gl)] |= E_AM(MM_AGILE);
+	}
 	unsigned sleaf = gl > s->hleaf ? s->hleaf : gl;
 	uint32_t node = m->sroot;
 	for (unsigned l = s->c.levels;; l--) {
 		uint64_t *e = &pt_e(&m->sp, node)[pt_idx(va, l)];
-		if (l == sleaf) {
+		if (k && l == k + 1) {
+			sp_clear(s, m, e);
+			*e = (uint64_t)path[k] << 12 | E_P | E_SW;
+			return;
+		}
+		if (!k && l == sleaf) {
+			sp_clear(s, m, e);
 			*e = (spa & ~((1ull << shift_of_level(l)) - 1)) | E_P | E_LEAF;
 			return;
 		}
@@ -1675,9 +1903,62 @@ static void shadow_fill(struct mm_sim *s, struct mmu *m, const struct proc *p, u
 	}
 }
 
+/* The shadow table maps va (to a page, or to a switch into nested mode). */
 static int shadow_present(struct mm_sim *s, struct mmu *m, uint64_t va)
 {
-	return pt_find(&m->sp, m->sroot, s->c.levels, va, NULL, NULL) != 0;
+	uint32_t node = m->sroot;
+	for (unsigned l = s->c.levels; l >= 1; l--) {
+		uint64_t x = pt_e(&m->sp, node)[pt_idx(va, l)];
+		if (!(x & E_P))
+			return 0;
+		if (x & (E_LEAF | E_SW))
+			return 1;
+		node = E_CHILD(x);
+	}
+	return 0;
+}
+
+/*
+ * An agile walk: the shadow table from sCR3 down to a leaf or a switch
+ * entry, then the 2D walk from the guest table the switch entry names (its
+ * host-physical address is in the entry); with the root in nested mode, a
+ * plain 2D walk. A VA-tagged PSC hit lands in the shadow part (a shadow
+ * table) or the nested part (a guest table, combined entry) by level.
+ */
+static void agile_walk(struct mm_sim *s, struct mmu *m, const struct proc *p, uint64_t va,
+		       unsigned sleaf)
+{
+	unsigned n = s->c.levels, k = ag_level(s, p->root, va, 1, NULL);
+	if (k == n) {
+		walk_2d(s, m, p, va);
+		return;
+	}
+	if (!shadow_present(s, m, va))
+		shadow_fill(s, m, p, va, k);
+	if (s->err)
+		return;
+	uint32_t node = m->sroot;
+	unsigned l = psc_start(m, m->psc, m->tag, va, n, sleaf, &node);
+	if (l <= k) { /* a PSC hit below the switch: a guest table */
+		walk_2d_from(s, m, va, l, node, 1);
+		return;
+	}
+	for (;; l--) {
+		uint64_t x = pt_e(&m->sp, node)[pt_idx(va, l)];
+		pt_ref(s, m, m->sp.m[node].pa + 8ull * pt_idx(va, l), l, 's', n - l, l > sleaf);
+		if (x & E_LEAF) {
+			m->walk_pa = E_PA(x) + (va & ((1ull << shift_of_level(l)) - 1));
+			return;
+		}
+		if (!(x & E_P) || l == 1)
+			return;
+		psc_put(m->psc, m->tag, va, l, E_CHILD(x));
+		if (x & E_SW) {
+			walk_2d_from(s, m, va, l - 1, E_CHILD(x), 1);
+			return;
+		}
+		node = E_CHILD(x);
+	}
 }
 
 /* -------- TLB lookup and the per-access path */
@@ -1702,9 +1983,12 @@ static void walk(struct mm_sim *s, struct mmu *m, uint64_t va)
 	case MM_NATIVE:
 		walk_1d(s, m, &s->gpt, p->root, va, s->gleaf, 'h');
 		break;
+	case MM_AGILE:
+		agile_walk(s, m, p, va, m->tshift == 12 ? 1 : m->tshift == 21 ? 2 : 3);
+		break;
 	case MM_SHADOW:
 		if (!shadow_present(s, m, va))
-			shadow_fill(s, m, p, va);
+			shadow_fill(s, m, p, va, 0);
 		if (s->err)
 			return;
 		walk_1d(s, m, &m->sp, m->sroot, va,
@@ -1790,7 +2074,7 @@ static void ev_switch(struct mm_sim *s, uint32_t pi)
 		struct mmu *m = &s->m[i];
 		if (!m->on)
 			continue;
-		if (i == MM_SHADOW) {
+		if (shadowed(i)) {
 			int hit;
 			uint32_t r = shadow_root(s, m, pi, &hit);
 			if (r == NONE32)
@@ -1823,9 +2107,9 @@ static void ev_writes(struct mm_sim *s, const struct pw *w, int nw, int guest_pf
 		if (guest_pf)
 			m->st.guest_faults++;
 		m->st.pt_writes += (uint64_t)nw;
-		if (i != MM_SHADOW)
+		if (!shadowed(i))
 			continue;
-		if (guest_pf)
+		if (guest_pf && nw && (i == MM_SHADOW || !ag_fault_nested(s, &w[0])))
 			vm_exit(s, m, MM_EXIT_GUESTPF, s->c.c_guestpf);
 		shadow_writes(s, m, s->cur, w, nw);
 	}
@@ -1837,12 +2121,13 @@ static void ev_invlpg(struct mm_sim *s, uint64_t va)
 		struct mmu *m = &s->m[i];
 		if (!m->on)
 			continue;
-		if (i == MM_SHADOW) {
+		if (shadowed(i)) {
 			/* resync the guest table that maps va, if it is out of sync */
 			uint32_t leafnode = guest_leaf_table(s, &s->procs[s->cur], va);
-			uint64_t n = leafnode != NONE32 && s->gpt.m[leafnode].unsync
-					 ? shadow_sync(s, m, leafnode)
-					 : 0;
+			uint64_t n =
+			    i == MM_SHADOW && leafnode != NONE32 && s->gpt.m[leafnode].unsync
+				? shadow_sync(s, m, leafnode)
+				: 0;
 			vm_exit(s, m, MM_EXIT_INVLPG, s->c.c_invlpg + n * s->c.c_sync);
 			shadow_zap(s, m, m->sroot, va);
 		}
@@ -1968,8 +2253,10 @@ static void ev_exit(struct mm_sim *s, uint32_t pid)
 	if (!p || !p->live)
 		return;
 	uint32_t pi = (uint32_t)(p - s->procs);
-	struct mmu *m = &s->m[MM_SHADOW];
-	if (m->on) {
+	for (int i = MM_SHADOW; i < MM_MODE_N; i += MM_AGILE - MM_SHADOW) {
+		struct mmu *m = &s->m[i];
+		if (!m->on)
+			continue;
 		uint64_t key = s->gpt.m[p->root].pa >> 12, v;
 		if (lru_get(&m->sroots, key, key, &v)) {
 			lru_del(&m->sroots, key, key);
@@ -2011,7 +2298,7 @@ static void ev_full_flush(struct mm_sim *s)
 		struct mmu *m = &s->m[i];
 		if (!m->on)
 			continue;
-		if (i == MM_SHADOW) {
+		if (shadowed(i)) {
 			uint64_t nsync = shadow_sync(s, m, NONE32);
 			vm_exit(s, m, MM_EXIT_CR3, s->c.c_cr3_hit + nsync * s->c.c_sync);
 		}
@@ -2062,7 +2349,7 @@ static void cow_fault(struct mm_sim *s, uint64_t va)
 		if (!m->on)
 			continue;
 		tlb_drop(m, base);
-		if (i == MM_SHADOW)
+		if (shadowed(i))
 			shadow_zap(s, m, m->sroot, base);
 	}
 }
@@ -2395,6 +2682,11 @@ static void ev_vm(struct mm_sim *s, uint32_t id)
 {
 	if (id >= MM_MAX_VMS || id == s->vm)
 		return;
+	if (s->m[MM_AGILE].on) {
+		s->err = ok_err_at(s->e, -EINVAL, NULL, OK_ERR_NOPOS,
+				   "agile mode models one VM; expected no switch to VM %u", id);
+		return;
+	}
 	if (!s->vms[id].used && vm_create(s, &s->vms[id]) < 0)
 		return;
 	vm_account(s);
@@ -2434,6 +2726,11 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 		i = feed_repeats(s, r, i, n);
 		if (i == n)
 			break;
+		/* repeats neither walk nor write, so the epoch may end at the next record */
+		while (s->ag_next && s->recs + i >= s->ag_next) {
+			ag_epoch(s);
+			s->ag_next += s->c.agile_epoch;
+		}
 		const struct mm_rec *o = &r[i];
 		uint32_t pi;
 		if (o->op <= MM_MODIFY) {
@@ -2509,6 +2806,7 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 			    ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "bad record op %u", o->op);
 		}
 	}
+	s->recs += n;
 	settle(s);
 	return s->err;
 }
@@ -2541,13 +2839,13 @@ static int mmu_init(struct mm_sim *s, struct mmu *m, enum mm_mode mode)
 		for (int l = 2; l <= 5; l++)
 			rc |=
 			    lru_init(&m->psc[l], c->pwc_entries, c->pwc_ways) |
-			    (mode == MM_NESTED ? lru_init(&m->npsc[l], c->pwc_entries, c->pwc_ways)
+			    (mode >= MM_NESTED ? lru_init(&m->npsc[l], c->pwc_entries, c->pwc_ways)
 					       : 0);
-	if (mode == MM_NESTED)
+	if (mode >= MM_NESTED) /* nested, and agile's nested part */
 		rc |= lru_init(&m->ntlb, c->ntlb_entries, c->ntlb_ways);
-	if (mode == MM_SHADOW)
+	if (shadowed(mode))
 		rc |= lru_init(&m->sroots, c->shadow_roots, 0);
-	m->ntags = mode == MM_SHADOW ? (c->shadow_as_tags ? c->asids : 0) : c->pcids;
+	m->ntags = shadowed(mode) ? (c->shadow_as_tags ? c->asids : 0) : c->pcids;
 	m->gen = 1;
 	m->tag_next = 1;
 	m->sroot = NONE32;
@@ -2587,7 +2885,9 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	if (!s)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	s->c = *c;
-	s->modes = mask & 7;
+	s->modes = mask & ((1u << MM_MODE_N) - 1);
+	if (s->modes & (1u << MM_AGILE))
+		s->ag_next = c->agile_epoch;
 	s->cur = NONE32;
 	s->gleaf = level_of(c->guest_page);
 	s->hleaf = level_of(c->host_page);

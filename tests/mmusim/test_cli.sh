@@ -255,6 +255,14 @@ ok = sorted(d["vms"]) == ["0", "1", "2"] and all(
     for m in ("native", "shadow", "nested") for k in ("accesses", "walks", "vm_exits", "cycles"))
 sys.exit(0 if ok else 1)' "$T/vms.json" && tap_ok "3 VMs: per-VM shares add up to the totals" || tap_fail "3 VMs: per-VM shares" "$(head -c 300 "$T/vms.json")"
 testcmd_rc "--vms without --synth exits 2" 2 "'$M' --vms=2 '$T/none.lk'"
+testcmd_rc "agile mode with --vms=2 exits 2 (one VM modelled)" 2 "'$M' -m agile --synth=seq --refs=100 --vms=2"
+printf ' L 1000,8\nE vm 1\n L 1000,8\n' > "$T/vm1.lk"
+testcmd_rc "agile mode and an E vm switch exits 3" 3 "'$M' -m agile '$T/vm1.lk'"
+# agile with the root nested walks as nested paging does (every count of the walk equal)
+testcmd "agile_start=levels: agile walks = nested walks" \
+	"'$M' -m nested,agile -s agile_start=4 --synth=random --ws=16M --refs=20000 --csv | grep -E '^(walks|guest_refs|nested_refs|pwc_hits|ntlb_hits),' | awk -F, '{print (\$2 == \$3) ? \"same\" : \$0}' | sort -u" \
+	"same
+" ""
 
 # ---- errors and exit codes
 printf 'I  0023C790,2\n L BE801950,4\n X 1,2\n' > "$T/bad.lk"

@@ -265,7 +265,7 @@ static void test_tlb_fits_l1(void **state)
 	for (size_t i = 0; i < n; i++)
 		r[i] = ld(BASE + (i % (40 * 512)) * 8);
 	struct mm_sim *s = run(&c, 7, r, n);
-	for (int m = 0; m < MM_MODE_N; m++) {
+	for (int m = 0; m <= MM_NESTED; m++) {
 		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
 		assert_int_equal(st->accesses, n);
 		assert_int_equal(st->l1_misses, 40);
@@ -290,7 +290,7 @@ static void test_fast_path_edges(void **state)
 	    {.addr = 0x2000, .size = 0, .op = MM_STORE}, /* page 2 walk, page 1 hit */
 	};
 	struct mm_sim *s = run(&c, 7, r, 4);
-	for (int m = 0; m < MM_MODE_N; m++) {
+	for (int m = 0; m <= MM_NESTED; m++) {
 		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
 		assert_int_equal(st->accesses, 6);
 		assert_int_equal(st->l1_hits, 3);
@@ -453,7 +453,7 @@ static void test_cycles_linear(void **state)
 	for (int i = 0; i < 300; i++)
 		r[i] = ld(BASE + (uint64_t)((i * 7919) % 300) * 4096 * 3);
 	struct mm_sim *s1 = run(&c1, 7, r, 300), *s2 = run(&c2, 7, r, 300);
-	for (int m = 0; m < MM_MODE_N; m++) {
+	for (int m = 0; m <= MM_NESTED; m++) {
 		const struct mm_stats *a = mm_sim_stats(s1, (enum mm_mode)m),
 				      *b = mm_sim_stats(s2, (enum mm_mode)m);
 		assert_int_equal(mm_stats_cycles(b) - mm_stats_cycles(a), 10 * a->at[MM_AT_MEM]);
@@ -715,7 +715,7 @@ static void test_data_line_repeats(void **state)
 	struct mm_config c = cfg("barcelona", NULL);
 	struct mm_rec r[] = {ld(BASE), ld(BASE + 8), ld(BASE + 64), ld(BASE)};
 	struct mm_sim *s = run(&c, 7, r, 4);
-	for (enum mm_mode m = MM_NATIVE; m < MM_MODE_N; m++) {
+	for (enum mm_mode m = MM_NATIVE; m <= MM_NESTED; m++) {
 		const struct mm_stats *st = mm_sim_stats(s, m);
 		assert_int_equal(st->data_refs, 4);
 		assert_int_equal(st->data_at[MM_AT_MEM], 2);
@@ -838,7 +838,7 @@ static void range_run(enum mm_op op, unsigned n, uint64_t walks, uint64_t full, 
 				ld(BASE + 64 * 4096ull),
 				ld(BASE)};
 	assert_int_equal(mm_sim_feed(s, ev2, op == MM_MPROTECT ? 3 : 2, &e), 0);
-	for (enum mm_mode m = MM_NATIVE; m < MM_MODE_N; m++) {
+	for (enum mm_mode m = MM_NATIVE; m <= MM_NESTED; m++) {
 		const struct mm_stats *st = mm_sim_stats(s, m);
 		assert_int_equal(st->pt_writes, n);
 		assert_int_equal(st->walks, walks);
@@ -904,7 +904,7 @@ static void vm_run(const char *asids, uint64_t walks, uint64_t nrefs, uint64_t s
 	assert_int_equal(sh->exits[MM_EXIT_HIDDEN], 2);
 	assert_int_equal(sh->flushes[MM_FLUSH_VMEXIT], sh_flushes);
 	assert_int_equal(mm_sim_vms(s), 3);
-	for (int m = 0; m < MM_MODE_N; m++) {
+	for (int m = 0; m <= MM_NESTED; m++) {
 		struct mm_stats v0, v1;
 		mm_sim_vm_stats(s, 0, (enum mm_mode)m, &v0);
 		mm_sim_vm_stats(s, 1, (enum mm_mode)m, &v1);
@@ -1016,7 +1016,7 @@ static void fork_run(const char *unsync, uint64_t ptw_exits, uint64_t syncs)
 			     ev(MM_SWITCH, 1, 0),
 			     st8(p1)};
 	struct mm_sim *s = run(&c, 7, r, sizeof(r) / sizeof(r[0]));
-	for (int m = 0; m < MM_MODE_N; m++) {
+	for (int m = 0; m <= MM_NESTED; m++) {
 		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
 		assert_int_equal(st->guest_faults, 6);
 		assert_int_equal(st->pt_writes, 19);
@@ -1067,7 +1067,7 @@ static void test_fork_exec(void **state)
 			     ev(MM_FORK, 2, 0),	  ev(MM_EXEC, 2, 0), ld(q),   ev(MM_EXIT, 2, 0),
 			     ev(MM_SWITCH, 1, 0), st8(p0),	     st8(p1), st8(p2)};
 	struct mm_sim *s = run(&c, 7, r, sizeof(r) / sizeof(r[0]));
-	for (int m = 0; m < MM_MODE_N; m++) {
+	for (int m = 0; m <= MM_NESTED; m++) {
 		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
 		assert_int_equal(st->guest_faults, 7);
 		assert_int_equal(st->pt_writes, 22);
@@ -1123,7 +1123,7 @@ static void test_accessed_bits(void **state)
 	struct mm_config c1 = cfg("barcelona", "c_ad=0", NULL),
 			 c2 = cfg("barcelona", "c_ad=37", NULL);
 	struct mm_sim *s1 = run(&c1, 7, r, n), *s2 = run(&c2, 7, r, n);
-	for (int m = 0; m < MM_MODE_N; m++) {
+	for (int m = 0; m <= MM_NESTED; m++) {
 		const struct mm_stats *a = mm_sim_stats(s1, (enum mm_mode)m),
 				      *b = mm_sim_stats(s2, (enum mm_mode)m);
 		uint64_t want = m == MM_SHADOW ? 0 : 4;
@@ -1149,7 +1149,7 @@ static void test_full_flush(void **state)
 	struct mm_config c = cfg("barcelona", NULL);
 	struct mm_rec r[] = {ld(BASE), ev(MM_FLUSH, 0, 0), ld(BASE)};
 	struct mm_sim *s = run(&c, 7, r, 3);
-	for (int m = 0; m < MM_MODE_N; m++) {
+	for (int m = 0; m <= MM_NESTED; m++) {
 		const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
 		assert_int_equal(st->walks, 2);
 		assert_int_equal(st->flushes[MM_FLUSH_FULL], 1);
@@ -1161,9 +1161,164 @@ static void test_full_flush(void **state)
 	mm_sim_free(s);
 	struct mm_rec r2[] = {ld(BASE), ev(MM_SWITCH, 0, 0), ld(BASE)};
 	s = run(&c, 7, r2, 3);
-	for (int m = 0; m < MM_MODE_N; m++)
+	for (int m = 0; m <= MM_NESTED; m++)
 		assert_int_equal(mm_sim_stats(s, (enum mm_mode)m)->walks, 1);
 	mm_sim_free(s);
+}
+
+/* ------------------------------------------------------------ agile paging */
+
+/*
+ * Agile paging's cold walk, switch at each level (agile_start=k: guest
+ * tables at levels <= k in nested mode), no PWC or nested TLB. Derivation,
+ * 4-level guest and host: the 4 - k shadow entries above the switch are one
+ * reference each; the switch entry holds the host-physical address of the
+ * level-k guest table, so that table is read without a nested walk; each of
+ * the k - 1 guest tables below it needs a 4-reference nested walk of its
+ * gPA before its entry is read; the data gPA needs one more. So
+ * (4 - k) + 1 + 5(k - 1) + 4 = 4k + 4 for k = 1..3 (8, 12, 16), 4 with
+ * nothing nested (shadow), and with the root nested the walk is plain
+ * nested paging from gCR3: 24. Host 2M pages: nested walks are 3
+ * references, so (4 - k) + 1 + 4(k - 1) + 3 = 3k + 4 (7, 10, 13), 19 for
+ * the root, 4 for none. Guest references (shadow and guest entries) are
+ * always 4.
+ */
+static void test_agile_walks(void **state)
+{
+	(void)state;
+	static const uint64_t want4k[] = {4, 8, 12, 16, 24}, want2m[] = {4, 7, 10, 13, 19};
+	for (unsigned k = 0; k <= 4; k++)
+		for (int h = 0; h < 2; h++) {
+			char ks[32];
+			snprintf(ks, sizeof(ks), "agile_start=%u", k);
+			struct mm_config c = cfg("barcelona", "pwc=none", "ntlb_entries=0", ks,
+						 h ? "host_page=2M" : "host_page=4K", NULL);
+			struct mm_rec r = ld(BASE + 0x1234);
+			struct mm_sim *s = run(&c, 1u << MM_AGILE, &r, 1);
+			const struct mm_stats *st = mm_sim_stats(s, MM_AGILE);
+			assert_int_equal(st->walks, 1);
+			assert_int_equal(refs(st), h ? want2m[k] : want4k[k]);
+			assert_int_equal(st->guest_refs, 4);
+			/* the root nested: no shadow entry to fill */
+			assert_int_equal(st->exits[MM_EXIT_HIDDEN], k == 4 ? 0 : 1);
+			mm_sim_free(s);
+		}
+}
+
+/*
+ * Exits for writes to shadowed and nested levels (agile_start=1: leaf
+ * tables nested; no policy moves; shadow without unsync for comparison).
+ * A: first touch of BASE: a guest #PF whose missing entry is in the root
+ * (shadowed: a guest_pf exit in both), table writes to tables not yet
+ * shadowed (no exit), a hidden fault to fill the shadow. B: a second page in
+ * the same leaf table: the missing PTE is in a nested-mode table, so agile
+ * takes no exit at all (the switch entry already covers the table); shadow
+ * takes guest_pf, a trapped PTE write and a hidden fault. C: a new leaf
+ * table (BASE + 2M): the missing entry is in the shadowed L2 table: guest_pf,
+ * the trapped L2 write, a hidden fault to install the switch entry, in both
+ * (the new leaf table is not yet shadowed under shadow paging either).
+ * D: E ptwrite of BASE's PTE: shadow traps, agile does not. E: E invlpg:
+ * both exit.
+ */
+static void test_agile_exits(void **state)
+{
+	(void)state;
+	struct mm_config c = cfg("barcelona", "agile_start=1", "agile_writes=0", "unsync=0", NULL);
+	struct mm_rec r[] = {ld(BASE), ld(BASE + 4096), ld(BASE + (2u << 20)),
+			     ev(MM_PTWRITE, 0, BASE), ev(MM_INVLPG, 0, BASE)};
+	static const uint64_t ag[][MM_EXIT_N] = {
+	    {0, 1, 1, 0, 0}, {0, 1, 1, 0, 0}, {1, 2, 2, 0, 0}, {1, 2, 2, 0, 0}, {1, 2, 2, 0, 1}};
+	static const uint64_t sh[][MM_EXIT_N] = {
+	    {0, 1, 1, 0, 0}, {1, 2, 2, 0, 0}, {2, 3, 3, 0, 0}, {3, 3, 3, 0, 0}, {3, 3, 3, 0, 1}};
+	for (size_t n = 1; n <= 5; n++) {
+		struct mm_sim *s = run(&c, 1u << MM_SHADOW | 1u << MM_AGILE, r, n);
+		for (int x = 0; x < MM_EXIT_N; x++) {
+			assert_int_equal(mm_sim_stats(s, MM_AGILE)->exits[x], ag[n - 1][x]);
+			assert_int_equal(mm_sim_stats(s, MM_SHADOW)->exits[x], sh[n - 1][x]);
+		}
+		mm_sim_free(s);
+	}
+}
+
+/*
+ * The policy on a synthetic trace (agile_writes=2, agile_epoch=8 records,
+ * no caches in the way of the counts that matter: walk lengths are exact
+ * whatever the caches). 0: load BASE (guest_pf, hidden fault, a 4-reference
+ * shadow walk; every table on the path shadowed). 1, 2: two rewrites of its
+ * PTE: two trapped PT-write exits; the second is the agile_writes-th in the
+ * epoch, so the leaf table moves to nested mode. 3: INVLPG (exit). 4: load:
+ * the switch entry is in place (no hidden fault), an 8-reference walk.
+ * 5: a rewrite in the nested table: no exit, the table counts as written.
+ * 6-15: loads of BASE (TLB hits). The epoch ending before record 8 keeps
+ * the table nested (written); the one before 16 returns it to shadow mode
+ * (not written since): its switch entry is dropped. 16: INVLPG (exit).
+ * 17: load: a hidden fault refills the shadow down to the PTE, a 4-reference
+ * walk.
+ */
+static void test_agile_policy(void **state)
+{
+	(void)state;
+	struct mm_config c = cfg("barcelona", "pwc=none", "agile_writes=2", "agile_epoch=8", NULL);
+	struct mm_rec r[18];
+	for (int i = 0; i < 18; i++)
+		r[i] = ld(BASE);
+	r[1] = r[2] = r[5] = ev(MM_PTWRITE, 0, BASE);
+	r[3] = r[16] = ev(MM_INVLPG, 0, BASE);
+	for (size_t split = 0; split < 18; split += 17) { /* one batch, or one record each */
+		struct mm_sim *s;
+		struct ok_err e;
+		assert_int_equal(mm_sim_new(&s, &c, 1u << MM_AGILE, 1, &e), 0);
+		if (split)
+			for (size_t i = 0; i < 18; i++)
+				assert_int_equal(mm_sim_feed(s, &r[i], 1, &e), 0);
+		else
+			assert_int_equal(mm_sim_feed(s, r, 18, &e), 0);
+		const struct mm_stats *st = mm_sim_stats(s, MM_AGILE);
+		assert_int_equal(st->ag_to_nested, 1);
+		assert_int_equal(st->ag_to_shadow, 1);
+		assert_int_equal(st->walks, 3);
+		assert_int_equal(st->walk_hist[4], 2);
+		assert_int_equal(st->walk_hist[8], 1);
+		assert_int_equal(st->exits[MM_EXIT_PTWRITE], 2);
+		assert_int_equal(st->exits[MM_EXIT_INVLPG], 2);
+		assert_int_equal(st->exits[MM_EXIT_HIDDEN], 2);
+		assert_int_equal(st->exits[MM_EXIT_GUESTPF], 1);
+		mm_sim_free(s);
+	}
+}
+
+/*
+ * EPT accessed/dirty flags (ept_ad=1), no PWC or nested TLB, so every
+ * nested walk reaches its host leaf entry. A cold 2D walk uses 5 host leaf
+ * entries (the 4 guest table pages and the data page), each set once by a
+ * locked write, and sets the guest PTE's accessed bit: 6 writes (1 with
+ * ept_ad=0: the guest PTE only). A second page in the same
+ * guest leaf table: its data page is a new host entry, the 4 table pages'
+ * are set already: 1 + its guest PTE = 2 more. Agile with the leaf table
+ * nested (agile_start=1): the switch entry holds the leaf table's
+ * host-physical address, so only the data gPA's nested walk touches a host
+ * entry: 1 + the guest PTE = 2 per page. References are unchanged (24, 8).
+ */
+static void test_ept_ad(void **state)
+{
+	(void)state;
+	struct mm_rec r[] = {ld(BASE), ld(BASE + 4096)};
+	for (int ad = 0; ad <= 1; ad++) {
+		struct mm_config c = cfg("barcelona", "pwc=none", "ntlb_entries=0", "agile_start=1",
+					 ad ? "ept_ad=1" : "ept_ad=0", NULL);
+		struct mm_sim *s = run(&c, 1u << MM_NESTED | 1u << MM_AGILE, r, 1);
+		const struct mm_stats *ne = mm_sim_stats(s, MM_NESTED),
+				      *ag = mm_sim_stats(s, MM_AGILE);
+		assert_int_equal(refs(ne), 24);
+		assert_int_equal(refs(ag), 8);
+		assert_int_equal(ne->ad_writes, ad ? 6 : 1);
+		assert_int_equal(ag->ad_writes, ad ? 2 : 1);
+		mm_sim_free(s);
+		s = run(&c, 1u << MM_NESTED | 1u << MM_AGILE, r, 2);
+		assert_int_equal(mm_sim_stats(s, MM_NESTED)->ad_writes, ad ? 8 : 2);
+		assert_int_equal(mm_sim_stats(s, MM_AGILE)->ad_writes, ad ? 4 : 2);
+		mm_sim_free(s);
+	}
 }
 
 int main(void)
@@ -1197,6 +1352,10 @@ int main(void)
 	    cmocka_unit_test(test_fork_exec),
 	    cmocka_unit_test(test_accessed_bits),
 	    cmocka_unit_test(test_full_flush),
+	    cmocka_unit_test(test_agile_walks),
+	    cmocka_unit_test(test_agile_exits),
+	    cmocka_unit_test(test_agile_policy),
+	    cmocka_unit_test(test_ept_ad),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
