@@ -597,7 +597,7 @@ void ls_writers_free(struct ls_ddrv *d)
  * the file in order.
  */
 struct held {
-	uint64_t seq;	       /* record whose write gives the slot back */
+	uint64_t seq; /* record whose write (held) or fdatasync (unsynced) gives the slot back */
 	struct ls_window *win; /* slot held (reliable, free space < mem-buf-size) */
 };
 struct ovf {
@@ -611,7 +611,7 @@ struct ls_dqw {
 	size_t mem_buf_length, qout;
 	struct held *held; /* reliable: held slots, oldest first from hh */
 	size_t hh, hn, hcap;
-	struct ls_window **unsynced; /* reliable: slots to give back after fdatasync */
+	struct held *unsynced; /* reliable: slots to give back once their record is durable */
 	size_t un, ucap;
 	struct ls_buf ob; /* non-reliable overflow bytes, from oh on */
 	size_t oh;
@@ -713,11 +713,16 @@ static void dq_acked(struct ls_writer *w)
 	ls_qf_ack(&w->dq->qf, 1);
 }
 
-static void dq_release_unsynced(struct ls_dqw *q)
+/* Give back the slots of records now durable (all of them: all). */
+static void dq_release_unsynced(struct ls_dqw *q, bool all)
 {
-	for (size_t i = 0; i < q->un; i++)
-		ls_window_release(q->unsynced[i]);
-	q->un = 0;
+	size_t i = 0;
+	for (; i < q->un && (all || q->unsynced[i].seq < q->qf.synced_seq); i++)
+		ls_window_release(q->unsynced[i].win);
+	if (i) {
+		q->un -= i;
+		memmove(q->unsynced, q->unsynced + i, q->un * sizeof *q->unsynced);
+	}
 }
 
 static void say_full(struct ls_writer *w, const char *what)
@@ -735,7 +740,7 @@ static void say_full(struct ls_writer *w, const char *what)
 static int dq_push(struct ls_dqw *q, const void *p, size_t len)
 {
 	int r = ls_qf_push(&q->qf, p, (uint32_t)len);
-	if (r == -ENOSPC && q->qf.dirty && ls_qf_sync(&q->qf) == 0)
+	if (r == -ENOSPC && (q->qf.dirty || ls_qf_sync_busy(&q->qf)) && ls_qf_sync(&q->qf) == 0)
 		r = ls_qf_push(&q->qf, p, (uint32_t)len);
 	return r;
 }
@@ -770,7 +775,7 @@ static int dq_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *wi
 		}
 		if (win && !hold) {
 			q->unsynced = grow(q->unsynced, &q->ucap, q->un + 1, sizeof *q->unsynced);
-			q->unsynced[q->un++] = win;
+			q->unsynced[q->un++] = (struct held){q->qf.write_seq - 1, win};
 		}
 		return 1;
 	}
@@ -861,12 +866,17 @@ static void dq_refill(struct ls_cfg *c, struct ls_writer *w)
 	}
 }
 
-/* Per loop turn: records durable, then the slots that waited for it back. */
+/*
+ * Group commit: a finished sync job gives back the slots of the records it
+ * made durable, and the next job starts with everything pushed since, so
+ * sources read on into their windows while the disk syncs (diskq.h).
+ */
 static void dq_sync(struct ls_writer *w)
 {
 	struct ls_dqw *q = w->dq;
-	if (ls_qf_sync(&q->qf) == 0)
-		dq_release_unsynced(q);
+	ls_qf_sync_done(&q->qf);
+	ls_qf_sync_start(&q->qf);
+	dq_release_unsynced(q, false);
 }
 
 /*
@@ -921,7 +931,7 @@ static void dq_close(struct ls_writer *w)
 			ls_window_release(q->ov[q->ovh + i].win);
 	for (size_t i = 0; i < q->hn; i++)
 		ls_window_release(q->held[q->hh + i].win);
-	dq_release_unsynced(q);
+	dq_release_unsynced(q, true);
 	ls_qf_close(&q->qf);
 	free(q->held);
 	free(q->unsynced);
@@ -1146,6 +1156,11 @@ size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **w
 			pf[n] = (struct pollfd){.fd = w->probe_fd, .events = POLLOUT};
 			ws[n++] = w;
 		}
+		if (w->dq && ls_qf_sync_busy(&w->dq->qf) && n < max) {
+			/* a group-commit job in flight: its end gives slots back */
+			pf[n] = (struct pollfd){.fd = ls_qf_sync_fd(&w->dq->qf), .events = POLLIN};
+			ws[n++] = w;
+		}
 		if (w->fd < 0 || n == max)
 			continue;
 		short ev = 0;
@@ -1169,6 +1184,10 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 		short re = pf[i].revents;
 		if (re && w->probe_fd >= 0 && w->probe_fd == pf[i].fd) {
 			probe_event(c, w);
+			continue;
+		}
+		if (re && w->dq && pf[i].fd == ls_qf_sync_fd(&w->dq->qf)) {
+			dq_sync(w);
 			continue;
 		}
 		if (!re || w->fd != pf[i].fd)
@@ -1235,7 +1254,8 @@ size_t ls_dest_writers(const struct ls_cfg *c)
 {
 	size_t n = 0;
 	FOR_WRITERS(c, w)
-	n += 1 + (w->probe_fd >= 0); /* poll entries: a failback probe too */
+	n += 1 + (w->probe_fd >= 0) +
+	     (w->dq != NULL); /* poll entries: a failback probe, a sync job */
 	return n;
 }
 
