@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <poll.h>
@@ -54,10 +55,18 @@
 #define BATCH_BYTES 65536
 
 static FILE *notices;
+static void (*on_written)(void *); /* after a write that finished messages */
+static void *on_written_arg;
 
 void ls_dest_notices(FILE *f)
 {
 	notices = f;
+}
+
+void ls_dest_on_written(void (*fn)(void *), void *arg)
+{
+	on_written = fn;
+	on_written_arg = arg;
 }
 
 int64_t ls_now_ms(void)
@@ -371,11 +380,15 @@ static void advance(struct ls_writer *w, size_t n)
 {
 	w->head += n;
 	size_t rem = w->done + n;
+	bool popped = false;
 	while (w->qn && rem >= w->q[w->qh].len) {
 		rem -= w->q[w->qh].len;
 		queue_pop(w, true);
+		popped = true;
 	}
 	w->done = rem;
+	if (popped && on_written)
+		on_written(on_written_arg); /* -R positions follow at once */
 }
 
 /* Keep the FIFO compact: reset when empty, slide when mostly written. */
@@ -402,6 +415,26 @@ static void compact(struct ls_writer *w)
 /* Write what is queued until done, would-block or error. */
 static void dq_refill(struct ls_cfg *c, struct ls_writer *w);
 
+/*
+ * A pipe's next write: the rest of the first message and the whole ones
+ * after it that fit in PIPE_BUF. POSIX makes a pipe take such a write
+ * whole or not at all, so a reader never gets a torn line, not even when
+ * the daemon dies between two writes (the restarted one starts at the next
+ * whole message: -R positions follow written messages). 3.38 writes one
+ * message a time; a message longer than PIPE_BUF goes alone.
+ */
+static size_t pipe_chunk(const struct ls_writer *w)
+{
+	size_t n = w->q[w->qh].len - w->done;
+	for (size_t i = 1; i < w->qn; i++) {
+		size_t len = w->q[(w->qh + i) & (w->qcap - 1)].len;
+		if (n + len > PIPE_BUF)
+			break;
+		n += len;
+	}
+	return n;
+}
+
 static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 {
 	if (w->fd < 0 || w->connecting || w->blocked || (!w->qn && !w->dq))
@@ -416,7 +449,9 @@ static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 			dq_refill(c, w);
 		if (!w->qn)
 			break;
-		size_t n = w->dgram ? w->q[w->qh].len : w->tail - w->head;
+		size_t n = w->dgram		      ? w->q[w->qh].len
+			   : w->drv->kind == DST_PIPE ? pipe_chunk(w)
+						      : w->tail - w->head;
 		ssize_t r = w->ops->write(w, w->buf.p + w->head, n);
 		if (r == -EINTR)
 			continue;

@@ -428,6 +428,28 @@ int ls_qf_push(struct ls_qf *q, const void *p, uint32_t len)
 	return 0;
 }
 
+/*
+ * Remember where the record just read ends, so that acknowledging it moves
+ * ack_off without reading its head back (a pread per message otherwise).
+ * Failing to grow only costs that pread: ls_qf_ack walks the file then.
+ */
+static void end_push(struct ls_qf *q)
+{
+	if (q->en == q->ecap) {
+		size_t cap = q->ecap ? q->ecap * 2 : 64;
+		int64_t *e = malloc(cap * sizeof *e);
+		if (!e)
+			return;
+		for (size_t i = 0; i < q->en; i++)
+			e[i] = q->ends[(q->eh + i) & (q->ecap - 1)];
+		free(q->ends);
+		q->ends = e;
+		q->eh = 0;
+		q->ecap = cap;
+	}
+	q->ends[(q->eh + q->en++) & (q->ecap - 1)] = q->read_off;
+}
+
 ssize_t ls_qf_read(struct ls_qf *q)
 {
 	if (!ls_qf_unread(q))
@@ -438,6 +460,7 @@ ssize_t ls_qf_read(struct ls_qf *q)
 		return -EIO;
 	q->read_off = off;
 	q->read_seq++;
+	end_push(q);
 	return len;
 }
 
@@ -446,12 +469,22 @@ void ls_qf_read_skip(struct ls_qf *q)
 	if (ls_qf_unread(q) == 1) {
 		q->read_off = q->write_off;
 		q->read_seq = q->write_seq;
+		end_push(q);
 	}
 }
 
 void ls_qf_ack(struct ls_qf *q, uint64_t n)
 {
 	for (; n && q->ack_seq < q->read_seq; n--) {
+		if (q->en == q->read_seq - q->ack_seq) {
+			/* its end was noted when it was read */
+			q->ack_off = q->ends[q->eh];
+			q->eh = (q->eh + 1) & (q->ecap - 1);
+			q->en--;
+			q->ack_seq++;
+			q->dirty = true;
+			continue;
+		}
 		/* only the head is needed to skip; the payload is not re-read */
 		for (int wraps = 0; wraps < 2; wraps++) {
 			if (q->ack_off + LS_QF_REC_HDR > q->max) {
@@ -472,8 +505,12 @@ void ls_qf_ack(struct ls_qf *q, uint64_t n)
 		q->ack_seq++;
 		q->dirty = true;
 	}
-	if (q->ack_seq == q->read_seq)
+	if (q->ack_seq == q->read_seq) {
 		q->ack_off = q->read_off; /* exact, whatever the walk above met */
+		q->eh = q->en = 0;
+	}
+	if (q->en > q->read_seq - q->ack_seq)
+		q->en = 0; /* out of step (a failed grow): walk the file from now on */
 }
 
 /* ------------------------------------------------------------ group commit */
@@ -726,6 +763,9 @@ void ls_qf_close(struct ls_qf *q)
 	q->fd = -1;
 	free(q->path);
 	free(q->rec);
+	free(q->ends);
+	q->ends = NULL;
+	q->eh = q->en = q->ecap = 0;
 	q->path = NULL;
 	q->rec = NULL;
 	q->rec_cap = 0;

@@ -64,7 +64,9 @@ struct ls_qf {
 	bool unsynced;	       /* records written since the last fdatasync */
 	uint64_t synced_seq;   /* records before this seq are durable (reliable) */
 	struct ls_qf_job *job; /* the group-commit thread (diskq.c), or NULL */
-	char *rec;	       /* scratch for one record */
+	int64_t *ends;	       /* where each read, unacknowledged record ends (ring) */
+	size_t eh, en, ecap;
+	char *rec; /* scratch for one record */
 	size_t rec_cap;
 	int64_t bad_off; /* load: where the chain ended on damage, else -1 */
 };

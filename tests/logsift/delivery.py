@@ -926,8 +926,7 @@ def persist_kill(who, d):
     control), kill -9 after a third, restart on the same persist file,
     read the rest: every line of the file delivered (lost 0), and how many
     twice. A FIFO, not TCP: what the killed daemon had written stays in the
-    pipe for the reader, where TCP would lose its socket buffers. One torn
-    line is allowed: the kill may cut a pipe write longer than PIPE_BUF."""
+    pipe for the reader, where TCP would lose its socket buffers."""
     n = 10000
     with open(f'{d}/in.log', 'w') as f:
         for i in range(n):
@@ -971,9 +970,19 @@ log {{ source(s); destination(out); flags(flow-control); }};
         f.write(got)
     lost, dup, torn, _ = check_lines(f'{d}/{who}.out', n, True)
     print(f'counts {who} persist: killed after {first} lines read; lost {lost} dup {dup} torn {torn}')
-    report(lost == 0 and torn <= 1,
+    if who == 'peer':
+        # 3.38's file source position is an mmap'ed persist entry moved as
+        # each message is acknowledged (written): it repeats only what one
+        # interrupted write held (0 in every run seen here)
+        report(lost == 0, f'peer: file() source, kill -9 after a third, restart: 0 lost '
+               f'({dup} delivered twice, {torn} torn)', f'lost {lost} dup {dup} torn {torn}')
+        return
+    # ours: PATH.now follows every write that finished messages, and pipe
+    # writes are whole messages within PIPE_BUF (atomic): a kill repeats at
+    # most one write's messages (PIPE_BUF / 114-byte lines = 35), none torn
+    report(lost == 0 and torn == 0 and dup <= 4096 // 114,
            f'{who}: file() source, kill -9 after a third, restart on the persist file: '
-           f'0 lost ({dup} delivered twice, {torn} torn by the kill)',
+           f'0 lost, 0 torn, {dup} delivered twice (at most one pipe write, 35)',
            f'lost {lost} dup {dup} torn {torn}')
 
 
