@@ -911,7 +911,10 @@ static void dq_sync(struct ls_writer *w)
 	struct ls_dqw *q = w->dq;
 	ls_qf_sync_done(&q->qf);
 	ls_qf_sync_start(&q->qf);
+	size_t before = q->un;
 	dq_release_unsynced(q, false);
+	if (q->un < before && on_written)
+		on_written(on_written_arg); /* -R positions: these lines are durable */
 }
 
 /*

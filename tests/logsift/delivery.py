@@ -986,6 +986,73 @@ log {{ source(s); destination(out); flags(flow-control); }};
            f'lost {lost} dup {dup} torn {torn}')
 
 
+def diskbuf_sync(who, d):
+    """reliable(yes) group commit killed while syncs are in flight: a
+    followed file() source (its -R / persist-file position is what the
+    daemon acknowledged) through flags(flow-control) into network(...
+    disk-buffer(reliable(yes))) towards a receiver that is down, so every
+    line goes to the disk buffer; SIGKILL once a third of the lines are in
+    the buffer file, then the receiver up and the daemon restarted on the
+    same files: 0 lost (sequence-checked), duplicates at most one window
+    (log-iw-size(100): lines written to the buffer whose sync had not
+    finished keep their slots, so the restart reads them from the file again;
+    3.38 acknowledges at the pwrite and repeats none, with no power-loss
+    promise). mem-buf-size() below the free space, or both daemons hold every
+    slot until the receiver takes the line (3.38's reserved-buffer rule)."""
+    n = 3000
+    with open(f'{d}/in.log', 'w') as f:
+        for i in range(n):
+            f.write('<13>Nov 24 05:15:55 p[1]: ' + body(i) + '\n')
+    dport = free_port()
+    os.mkdir(f'{d}/q')
+    conf_path = f'{d}/{who}.conf'
+    with open(conf_path, 'w') as f:
+        f.write(f"""@version: 3.38
+options {{ stats-freq(0); time-reopen(1); }};
+source s {{ file("{d}/in.log" follow-freq(1)); }};
+destination fwd {{ network("127.0.0.1" port({dport}) template("$MSG\\n")
+    disk-buffer(reliable(yes) disk-buf-size(10000000) mem-buf-size(100000) dir("{d}/q"))); }};
+log {{ source(s); destination(fwd); flags(flow-control); }};
+""")
+    extra = ['-R', d + '/persist'] if who == 'ours' else []
+
+    def queued_bytes():
+        return sum(os.path.getsize(os.path.join(f'{d}/q', x)) for x in os.listdir(f'{d}/q'))
+    p = start_daemon(who, d, conf_path, extra)
+    end = time.time() + 30
+    while queued_bytes() < n // 3 * 130 and time.time() < end and p.poll() is None:
+        time.sleep(0.005)
+    p.kill()  # SIGKILL, group-commit syncs in flight
+    p.wait()
+    col = Collector('127.0.0.1', dport)
+    p = start_daemon(who, d, conf_path, extra)
+    last, quiet = -1, time.time()
+    end = time.time() + 60
+    while time.time() - quiet < 3 and time.time() < end:
+        cur = len(col.lines())
+        if cur != last:
+            last, quiet = cur, time.time()
+        if len(set(col.lines())) >= n:
+            break
+        time.sleep(0.05)
+    p.terminate()
+    p.wait()
+    col.close()
+    got = [int(x) for x in col.lines()]
+    seen = set(got)
+    lost = sum(1 for i in range(n) if i not in seen)
+    dup = len(got) - len(seen)
+    print(f'counts {who} diskbuf-sync: lost {lost} dup {dup} of {n}')
+    if who == 'peer':
+        report(lost == 0, f'peer: disk-buffer(reliable(yes)) from a file() source, SIGKILL '
+               f'mid-load, restart: 0 lost of {n} ({dup} duplicated)', f'lost {lost} dup {dup}')
+        return
+    report(lost == 0 and dup <= 100,
+           f'ours: disk-buffer(reliable(yes)) group commit, SIGKILL with syncs in flight, '
+           f'restart: 0 lost of {n}, {dup} duplicated (at most one window, 100)',
+           f'lost {lost} dup {dup}')
+
+
 def main():
     sc, who, d = sys.argv[1], sys.argv[2], sys.argv[3]
     if sc == 'stalled-tcp':
@@ -1010,6 +1077,8 @@ def main():
         diskbuf_kill(who, d, True)
     elif sc == 'diskbuf-nrel':
         diskbuf_kill(who, d, False)
+    elif sc == 'diskbuf-sync':
+        diskbuf_sync(who, d)
     elif sc == 'persist':
         persist_kill(who, d)
     elif sc == 'ctl':
