@@ -986,7 +986,7 @@ log {{ source(s); destination(out); flags(flow-control); }};
            f'lost {lost} dup {dup} torn {torn}')
 
 
-def diskbuf_sync(who, d):
+def diskbuf_sync(who, d, sng_receiver=False):
     """reliable(yes) group commit killed while syncs are in flight: a
     followed file() source (its -R / persist-file position is what the
     daemon acknowledged) through flags(flow-control) into network(...
@@ -1010,7 +1010,8 @@ def diskbuf_sync(who, d):
         f.write(f"""@version: 3.38
 options {{ stats-freq(0); time-reopen(1); }};
 source s {{ file("{d}/in.log" follow-freq(1)); }};
-destination fwd {{ network("127.0.0.1" port({dport}) template("$MSG\\n")
+destination fwd {{ network("127.0.0.1" port({dport})
+    template("<13>Nov 24 05:15:55 p[1]: $MSG\\n")
     disk-buffer(reliable(yes) disk-buf-size(10000000) mem-buf-size(100000) dir("{d}/q"))); }};
 log {{ source(s); destination(fwd); flags(flow-control); }};
 """)
@@ -1024,32 +1025,62 @@ log {{ source(s); destination(fwd); flags(flow-control); }};
         time.sleep(0.005)
     p.kill()  # SIGKILL, group-commit syncs in flight
     p.wait()
-    col = Collector('127.0.0.1', dport)
+    if sng_receiver:
+        # the receiver is syslog-ng 3.38 itself: tcp() into a file
+        rconf = f'{d}/recv.conf'
+        with open(rconf, 'w') as f:
+            f.write(f"""@version: 3.38
+options {{ stats-freq(0); }};
+source s {{ tcp(ip("127.0.0.1") port({dport})); }};
+destination out {{ file("{d}/recv.out" template("$MSG\\n")); }};
+log {{ source(s); destination(out); }};
+""")
+        rerr = open(f'{d}/recv.err', 'w')
+        recv = subprocess.Popen([SNG, '-f', rconf, '--no-caps', '-F', '-e',
+                                 '--persist-file=' + d + '/recv.persist',
+                                 '--pidfile=' + d + '/recv.pid', '--control=' + d + '/recv.ctl'],
+                                stdout=rerr, stderr=rerr)
+        wait_tcp(dport)
+
+        def lines():
+            try:
+                with open(f'{d}/recv.out', 'rb') as f:
+                    return re.findall(rb'seq (\d{8}) ', f.read())
+            except OSError:
+                return []
+    else:
+        col = Collector('127.0.0.1', dport)
+        lines = col.lines
     p = start_daemon(who, d, conf_path, extra)
     last, quiet = -1, time.time()
     end = time.time() + 60
     while time.time() - quiet < 3 and time.time() < end:
-        cur = len(col.lines())
-        if cur != last:
-            last, quiet = cur, time.time()
-        if len(set(col.lines())) >= n:
+        cur = lines()
+        if len(cur) != last:
+            last, quiet = len(cur), time.time()
+        if len(set(cur)) >= n:
             break
         time.sleep(0.05)
     p.terminate()
     p.wait()
-    col.close()
-    got = [int(x) for x in col.lines()]
+    if sng_receiver:
+        recv.terminate()
+        recv.wait()
+    else:
+        col.close()
+    got = [int(x) for x in lines()]
     seen = set(got)
     lost = sum(1 for i in range(n) if i not in seen)
     dup = len(got) - len(seen)
-    print(f'counts {who} diskbuf-sync: lost {lost} dup {dup} of {n}')
+    to = ' to syslog-ng 3.38' if sng_receiver else ''
+    print(f'counts {who} diskbuf-sync{to}: lost {lost} dup {dup} of {n}')
     if who == 'peer':
         report(lost == 0, f'peer: disk-buffer(reliable(yes)) from a file() source, SIGKILL '
                f'mid-load, restart: 0 lost of {n} ({dup} duplicated)', f'lost {lost} dup {dup}')
         return
     report(lost == 0 and dup <= 100,
            f'ours: disk-buffer(reliable(yes)) group commit, SIGKILL with syncs in flight, '
-           f'restart: 0 lost of {n}, {dup} duplicated (at most one window, 100)',
+           f'restart{to}: 0 lost of {n}, {dup} duplicated (at most one window, 100)',
            f'lost {lost} dup {dup}')
 
 
@@ -1079,6 +1110,8 @@ def main():
         diskbuf_kill(who, d, False)
     elif sc == 'diskbuf-sync':
         diskbuf_sync(who, d)
+    elif sc == 'diskbuf-sync-sng':
+        diskbuf_sync(who, d, True)
     elif sc == 'persist':
         persist_kill(who, d)
     elif sc == 'ctl':

@@ -163,6 +163,13 @@ for sc in stalled-tcp fifo fifo-flow full-fs reconnect hup diskbuf-rel diskbuf-n
 	fi
 done
 
+# the same SIGKILL with syncs in flight, syslog-ng 3.38 as the receiver
+if [ -n "$SNG" ] && [ "$sanitized" != 0 ]; then
+	run diskbuf-sync-sng ours
+else
+	tap_skip "diskbuf-sync to a syslog-ng 3.38 receiver" "peer runs only in the build without sanitizers"
+fi
+
 # a damaged disk-buffer file (logsift's own format: no peer to compare)
 run diskbuf-damage ours
 
