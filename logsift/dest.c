@@ -906,11 +906,11 @@ static void dq_refill(struct ls_cfg *c, struct ls_writer *w)
  * made durable, and the next job starts with everything pushed since, so
  * sources read on into their windows while the disk syncs (diskq.h).
  */
-static void dq_sync(struct ls_writer *w)
+static void dq_sync(struct ls_writer *w, bool idle)
 {
 	struct ls_dqw *q = w->dq;
 	ls_qf_sync_done(&q->qf);
-	ls_qf_sync_start(&q->qf);
+	ls_qf_sync_start(&q->qf, idle);
 	size_t before = q->un;
 	dq_release_unsynced(q, false);
 	if (q->un < before && on_written)
@@ -1175,7 +1175,7 @@ int ls_dest_service(struct ls_cfg *c, bool flush_all)
 		if (w->fd >= 0 && (flush_all || w->tail - w->head >= BATCH_BYTES))
 			writer_flush(c, w);
 		if (w->dq)
-			dq_sync(w); /* after the writes: their acknowledgements too */
+			dq_sync(w, flush_all); /* after the writes: their acknowledgements too */
 		if (w->retry_ms) {
 			int64_t left = w->retry_ms > now ? w->retry_ms - now : 0;
 			if (next < 0 || left < next)
@@ -1225,7 +1225,7 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 			continue;
 		}
 		if (re && w->dq && pf[i].fd == ls_qf_sync_fd(&w->dq->qf)) {
-			dq_sync(w);
+			dq_sync(w, false);
 			continue;
 		}
 		if (!re || w->fd != pf[i].fd)

@@ -678,7 +678,7 @@ static void job_wait(struct ls_qf *q)
 	ls_qf_sync_done(q);
 }
 
-int ls_qf_sync_start(struct ls_qf *q)
+int ls_qf_sync_start(struct ls_qf *q, bool idle)
 {
 	if (q->fd < 0)
 		return -EBADF;
@@ -689,6 +689,8 @@ int ls_qf_sync_start(struct ls_qf *q)
 	}
 	if ((!q->unsynced && !q->dirty) || (q->job && q->job->busy))
 		return 0;
+	if (!q->unsynced && !idle && ls_qf_empty_space(q) > (q->max - LS_QF_RESERVED) / 2)
+		return 0; /* acknowledgements alone can wait for records or idleness */
 	int64_t keep = 2 * SLOT_SIZE + (int64_t)sizeof banner - 1;
 	if (q->dirty && !ls_qf_length(q) && q->file_size > keep &&
 	    q->file_size - LS_QF_RESERVED >= (int64_t)((double)q->max * q->truncate_ratio)) {

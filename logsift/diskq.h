@@ -113,7 +113,11 @@ int ls_qf_sync(struct ls_qf *q);
 /*
  * Group commit (reliable(yes)): the same work as ls_qf_sync() for every
  * record pushed and every acknowledgement made so far, done by a sync thread
- * while the caller goes on pushing. ls_qf_sync_start() hands the job over:
+ * while the caller goes on pushing. ls_qf_sync_start() hands the job over
+ * when records wait for their fdatasync (acknowledgements ride along); a
+ * job for acknowledgements alone (a header slot) only when idle or when
+ * the ring is more than half full, so that a job never holds back the
+ * records read right after it started:
  * 1 started, 0 nothing to do or a job still in flight, or -errno (no
  * thread). ls_qf_sync_done() applies a finished job (q->synced_seq moves,
  * freed space becomes reusable): 1 applied, 0 none finished, or the job's
@@ -122,7 +126,7 @@ int ls_qf_sync(struct ls_qf *q);
  * Non-reliable queues never fsync: start does ls_qf_sync() at once.
  * ls_qf_sync() and ls_qf_close() wait for a job in flight first.
  */
-int ls_qf_sync_start(struct ls_qf *q);
+int ls_qf_sync_start(struct ls_qf *q, bool idle);
 int ls_qf_sync_done(struct ls_qf *q);
 int ls_qf_sync_fd(const struct ls_qf *q);
 bool ls_qf_sync_busy(const struct ls_qf *q);
