@@ -431,15 +431,20 @@ int ls_qf_push(struct ls_qf *q, const void *p, uint32_t len)
 /*
  * Remember where the record just read ends, so that acknowledging it moves
  * ack_off without reading its head back (a pread per message otherwise).
- * Failing to grow only costs that pread: ls_qf_ack walks the file then.
+ * Failing to grow only costs that pread: ls_qf_ack walks the file until
+ * every read record is acknowledged (the ring would miss one otherwise).
  */
 static void end_push(struct ls_qf *q)
 {
+	if (q->ends_lost)
+		return;
 	if (q->en == q->ecap) {
 		size_t cap = q->ecap ? q->ecap * 2 : 64;
 		int64_t *e = malloc(cap * sizeof *e);
-		if (!e)
+		if (!e) {
+			q->ends_lost = true;
 			return;
+		}
 		for (size_t i = 0; i < q->en; i++)
 			e[i] = q->ends[(q->eh + i) & (q->ecap - 1)];
 		free(q->ends);
@@ -476,7 +481,7 @@ void ls_qf_read_skip(struct ls_qf *q)
 void ls_qf_ack(struct ls_qf *q, uint64_t n)
 {
 	for (; n && q->ack_seq < q->read_seq; n--) {
-		if (q->en == q->read_seq - q->ack_seq) {
+		if (!q->ends_lost && q->en == q->read_seq - q->ack_seq) {
 			/* its end was noted when it was read */
 			q->ack_off = q->ends[q->eh];
 			q->eh = (q->eh + 1) & (q->ecap - 1);
@@ -508,9 +513,8 @@ void ls_qf_ack(struct ls_qf *q, uint64_t n)
 	if (q->ack_seq == q->read_seq) {
 		q->ack_off = q->read_off; /* exact, whatever the walk above met */
 		q->eh = q->en = 0;
+		q->ends_lost = false;
 	}
-	if (q->en > q->read_seq - q->ack_seq)
-		q->en = 0; /* out of step (a failed grow): walk the file from now on */
 }
 
 /* ------------------------------------------------------------ group commit */

@@ -66,7 +66,8 @@ struct ls_qf {
 	struct ls_qf_job *job; /* the group-commit thread (diskq.c), or NULL */
 	int64_t *ends;	       /* where each read, unacknowledged record ends (ring) */
 	size_t eh, en, ecap;
-	char *rec; /* scratch for one record */
+	bool ends_lost; /* a grow failed: acks walk the file until none is read */
+	char *rec;	/* scratch for one record */
 	size_t rec_cap;
 	int64_t bad_off; /* load: where the chain ended on damage, else -1 */
 };
