@@ -224,16 +224,33 @@ log {{ source(s_dev); source(s_net); destination(d_file); }};
     srv.close()
 
 
-def slow_fifo(who, d, flow):
-    """A FIFO destination whose reader is slow, fed by a TCP source."""
+def slow_fifo(who, d, flow, stall=False):
+    """A FIFO destination whose reader is slow, fed by a TCP source; stall:
+    the reader stops after a third of the lines until the daemon is held up
+    by it (queued > 0 and nothing written between two stats reads), then
+    reads on."""
     fifo = f'{d}/{who}.fifo'
     os.mkfifo(fifo)
     out = f'{d}/{who}.fifo.out'
     stop = threading.Event()
+    holder = {}
+
+    def held_up():
+        last = None
+        end = time.time() + 30
+        while time.time() < end and not stop.is_set():
+            if 'dm' in holder:
+                st = holder['dm'].stats('d_pipe')
+                if st.get('queued', 0) > 0 and last is not None and \
+                        st.get('written', 0) == last:
+                    return
+                last = st.get('written', 0)
+            time.sleep(0.05)
 
     def reader():
         fd = os.open(fifo, os.O_RDONLY)
         lines = 0
+        stalled = not stall
         with open(out, 'wb') as o:
             while lines < n:
                 b = os.read(fd, 1000)
@@ -243,9 +260,14 @@ def slow_fifo(who, d, flow):
                     time.sleep(0.01)
                     continue
                 o.write(b)
+                lines += b.count(b'\n')
+                if not stalled and lines >= n // 3:
+                    stalled = True
+                    held_up()
                 time.sleep(0.0005)  # about 2 MB/s: slower than the sender
         os.close(fd)
 
+    n = 10000
     rt = threading.Thread(target=reader)
     rt.start()
     port = free_port()
@@ -257,8 +279,8 @@ destination d_pipe {{ pipe("{fifo}" template("$MSG\\n")); }};
 log {{ source(s_net); destination(d_pipe); {fl} }};
 '''
     dm = Daemon(who, d, conf)
+    holder['dm'] = dm
     wait_tcp(port)
-    n = 10000
     send_stream(port, n)
     # until the reader has everything that was not dropped
     # 3.38's queued counter does not settle here: it gets a fixed 5 s
@@ -279,7 +301,7 @@ log {{ source(s_net); destination(d_pipe); {fl} }};
     stop.set()
     rt.join()
     lost, dup, torn, got = check_lines(out, n, flow)
-    name = 'with' if flow else 'without'
+    name = ('with' if flow else 'without') + (', stalled a while,' if stall else '')
     if flow:
         report(lost == 0 and dup == 0 and torn == 0,
                f'{who}: slow FIFO reader {name} flow control: {n} sent, 0 lost, 0 duplicated, 0 torn',
@@ -1120,6 +1142,8 @@ def main():
         sys.stdout.write(ctl_norm(d, who == 'peer'))
     elif sc == 'fifo-flow':
         slow_fifo(who, d, True)
+    elif sc == 'fifo-stall':
+        slow_fifo(who, d, True, True)
     else:
         sys.exit('unknown scenario ' + sc)
 
