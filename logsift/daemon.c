@@ -48,6 +48,10 @@ static void on_signal(int sig)
 		got_term = 1;
 }
 
+/* A tracked file() source's position epochs (track()): one per record up to
+ * a window of this many, so the saved position is exact (32 KiB a source). */
+#define MAX_EPOCHS 1024
+
 struct conn {
 	int fd;
 	struct ls_source *src;
@@ -69,8 +73,12 @@ struct conn {
 	bool tracked;		 /* its position goes to the persist file */
 	uint64_t dev, ino;	 /* the file's identity when opened */
 	uint64_t read_off;	 /* file offset after the bytes read into buf */
-	struct ls_window *ep[2]; /* epochs: ep[0] takes new records, ep[1] the ones before */
-	uint64_t ep_end;	 /* offset where ep[1]'s records end */
+	struct ls_window **ep;	 /* epochs, a ring of n_ep: ep[ep_old..ep_cur] hold records */
+	uint64_t *ep_end;	 /* offset where each closed epoch's records end */
+	unsigned n_ep;		 /* log-iw-size() + 1, at most MAX_EPOCHS */
+	unsigned ep_old, ep_cur; /* oldest live epoch; the one taking new records */
+	unsigned ep_taken;	 /* records ep_cur took */
+	uint64_t rec_off;	 /* file offset where the record being routed starts */
 	uint64_t safe_off;	 /* every record before it is written */
 };
 
@@ -94,6 +102,8 @@ struct loop {
 	bool pst_dirty;	       /* pst changed since the last save */
 	long long pst_save_ms; /* monotonic time of the last save */
 	bool pst_failed;       /* a save failed (reported once) */
+	int pst_now_fd;	       /* PATH.now, rewritten whenever a position moves, or -1 */
+	size_t pst_now_len;    /* bytes it holds */
 };
 
 static void conn_add(struct loop *L, struct conn c)
@@ -136,15 +146,18 @@ static void conn_close(struct loop *L, size_t i)
 	if (L->c[i].fd > 2)
 		close(L->c[i].fd);
 	free(L->c[i].buf);
-	struct ls_window *ws[] = {L->c[i].ep[0], L->c[i].ep[1], L->c[i].win};
-	for (size_t k = 0; k < 3; k++) {
+	struct conn *c = &L->c[i];
+	for (size_t k = 0; k <= c->n_ep; k++) {
 		/* queued messages may still hold slots: the last one frees it */
-		if (!ws[k])
+		struct ls_window *w = k < c->n_ep ? c->ep[k] : c->win;
+		if (!w)
 			continue;
-		ws[k]->gone = true;
-		if (!ws[k]->refs)
-			free(ws[k]);
+		w->gone = true;
+		if (!w->refs)
+			free(w);
 	}
+	free(c->ep);
+	free(c->ep_end);
 	ls_tls_conn_free(L->c[i].tls);
 	L->c[i] = L->c[--L->n];
 }
@@ -257,7 +270,18 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 	else if (m->parse_error && !m->seq_cisco)
 		m->seq = ++d->err_seq; /* 3.38 numbers its parse-error messages */
 	ls_source_prepare(L->cfg, c->src, d, m, &L->rt);
-	L->rt.win = c->tracked ? c->ep[0] : c->win;
+	L->rt.win = c->win;
+	if (c->tracked) {
+		/* each record its own epoch while the ring has room */
+		unsigned next = (c->ep_cur + 1) % c->n_ep;
+		if (c->ep_taken && next != c->ep_old) {
+			c->ep_end[c->ep_cur] = c->rec_off;
+			c->ep_cur = next;
+			c->ep_taken = 0;
+		}
+		L->rt.win = c->ep[c->ep_cur];
+		c->ep_taken++;
+	}
 	struct ls_trace *t = L->t;
 	if (t && t->mode != LS_TRACE_OFF) {
 		t->active = !t->sel || ls_fnode_eval(t->sel->root, m, NULL);
@@ -382,26 +406,38 @@ static void track_start(struct loop *L, struct conn *c, int fd)
 	if (p && p->dev == c->dev && p->ino == c->ino && p->off <= (uint64_t)st.st_size &&
 	    lseek(fd, (off_t)p->off, SEEK_SET) == (off_t)p->off)
 		c->read_off = p->off;
-	c->ep_end = c->safe_off = c->read_off;
+	c->safe_off = c->read_off;
 }
 
 /*
  * Where every record before is written (or dropped), for the persist file.
- * Records take window slots in epochs: ep[0] takes the new ones; when
- * ep[1]'s slots are all back, its records (up to ep_end) are done, and the
- * epochs turn: ep[1] becomes the new ep[0], ep[0] ends at what is consumed
- * now. Without flags(flow-control) records take no slot, so a record
- * counts as done once queued.
+ * Records take window slots in epochs, a ring of n_ep windows: ep_cur takes
+ * the new ones, and each record opens a new epoch while the ring has room
+ * (log-iw-size() + 1 epochs: always, up to MAX_EPOCHS), ending the one
+ * before where it starts. An epoch whose slots are all back, and every one
+ * before it, is done up to its end. So the saved position is the start of
+ * the first record not yet written, as syslog-ng 3.38 acknowledges each
+ * message; two epochs used to trail by up to a whole window (issue 16:
+ * 91-115 lines repeated after kill -9). A call here also closes ep_cur at
+ * what is consumed (conservative while records are being routed: c->len
+ * drops only after the batch).
+ * Without flags(flow-control) records take no slot, so a record counts as
+ * done once queued.
  */
 static uint64_t track(struct conn *c)
 {
 	uint64_t consumed = c->read_off - c->len;
-	if (c->ep[1]->refs == 0) {
-		c->safe_off = c->ep[0]->refs == 0 ? consumed : c->ep_end;
-		struct ls_window *w = c->ep[1];
-		c->ep[1] = c->ep[0];
-		c->ep[0] = w;
-		c->ep_end = consumed;
+	while (c->ep_old != c->ep_cur && c->ep[c->ep_old]->refs == 0) {
+		c->safe_off = c->ep_end[c->ep_old];
+		c->ep_old = (c->ep_old + 1) % c->n_ep;
+	}
+	if (c->ep_old == c->ep_cur && c->ep[c->ep_cur]->refs == 0) {
+		c->safe_off = consumed; /* all that was routed is written */
+		c->ep_taken = 0;
+	} else if (c->ep_taken && (c->ep_cur + 1) % c->n_ep != c->ep_old) {
+		c->ep_end[c->ep_cur] = consumed;
+		c->ep_cur = (c->ep_cur + 1) % c->n_ep;
+		c->ep_taken = 0;
 	}
 	return c->safe_off;
 }
@@ -413,12 +449,14 @@ static long long mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The tracked positions into L->pst; saved when they moved and the last
+/* The tracked positions into L->pst. PATH.now gets them whenever they moved
+ * (kill -9 safe: no fsync, see persist.c); PATH when they moved and its last
  * save is 100 ms old (or force: at exit). A failed save is reported once. */
 static void persist_tick(struct loop *L, bool force)
 {
 	if (!L->persist)
 		return;
+	bool moved = false;
 	for (size_t i = 0; i < L->n; i++) {
 		struct conn *c = &L->c[i];
 		if (!c->tracked)
@@ -428,8 +466,10 @@ static void persist_tick(struct loop *L, bool force)
 		if (p && p->off == off && p->dev == c->dev && p->ino == c->ino)
 			continue;
 		if (ls_pst_set(&L->pst, c->drv->path, c->dev, c->ino, off))
-			L->pst_dirty = true;
+			L->pst_dirty = moved = true;
 	}
+	if (moved || (force && L->pst_dirty))
+		ls_pst_save_now(L->persist, &L->pst_now_fd, &L->pst_now_len, &L->pst);
 	long long now = mono_ms();
 	if (!L->pst_dirty || (!force && now - L->pst_save_ms < 100))
 		return;
@@ -447,6 +487,13 @@ static void persist_tick(struct loop *L, bool force)
 	}
 	L->pst_failed = false;
 	L->pst_dirty = false;
+}
+
+/* A write finished messages: their positions to PATH.now at once, so that
+ * kill -9 repeats at most the messages of the write it interrupted. */
+static void persist_written(void *arg)
+{
+	persist_tick(arg, false);
 }
 
 static int open_sources(struct loop *L, struct ok_err *e)
@@ -513,7 +560,15 @@ static int open_sources(struct loop *L, struct ok_err *e)
 			}
 			if (!c.dgram && !c.listener)
 				c.win = window_new(L, d, false);
-			for (size_t k = 0; c.tracked && k < 2; k++) {
+			if (c.tracked) {
+				int iw = c.win ? c.win->avail : 1;
+				c.n_ep = iw < MAX_EPOCHS ? (unsigned)iw + 1 : MAX_EPOCHS;
+				c.ep = calloc(c.n_ep, sizeof *c.ep);
+				c.ep_end = calloc(c.n_ep, sizeof *c.ep_end);
+				if (!c.ep || !c.ep_end)
+					abort();
+			}
+			for (size_t k = 0; k < c.n_ep; k++) {
 				c.ep[k] = calloc(1, sizeof *c.ep[k]);
 				if (!c.ep[k])
 					abort();
@@ -574,8 +629,10 @@ static bool split_records(struct loop *L, struct conn *c, bool eof)
 		}
 		if (!used)
 			break;
-		if (rec)
+		if (rec) {
+			c->rec_off = c->read_off - c->len + pos; /* for track()'s epochs */
 			deliver(L, c, rec, n, c->drv->kind == SRC_UNIX_STREAM ? ++c->seq : 0, NULL);
+		}
 		pos += (size_t)used;
 	}
 	memmove(c->buf, c->buf + pos, c->len - pos);
@@ -1072,6 +1129,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 		}
 	}
 	L.persist = o->persist;
+	L.pst_now_fd = -1;
 	if (o->persist) {
 		struct ok_err pe;
 		ok_err_clear(&pe);
@@ -1103,6 +1161,8 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 		}
 	}
 	internal_msg(&L, 45, "logsift starting up; version='" OPSKIT_VERSION "'");
+	if (L.persist)
+		ls_dest_on_written(persist_written, &L);
 	rc = run_loop(&L, o, e);
 	/* SIGTERM: drain what the sockets already hold, then flush */
 	for (size_t i = L.n; i-- > 0;) {
@@ -1116,6 +1176,9 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	drain_writers(&L, 1000);
 	/* before close_all drops what is left: those records are not done */
 	persist_tick(&L, true);
+	ls_dest_on_written(NULL, NULL);
+	if (L.pst_now_fd >= 0)
+		close(L.pst_now_fd);
 	ls_dest_close_all(L.cfg);
 	fflush(stdout);
 	if (L.t && L.t->out)

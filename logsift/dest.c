@@ -37,6 +37,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <poll.h>
@@ -54,10 +55,18 @@
 #define BATCH_BYTES 65536
 
 static FILE *notices;
+static void (*on_written)(void *); /* after a write that finished messages */
+static void *on_written_arg;
 
 void ls_dest_notices(FILE *f)
 {
 	notices = f;
+}
+
+void ls_dest_on_written(void (*fn)(void *), void *arg)
+{
+	on_written = fn;
+	on_written_arg = arg;
 }
 
 int64_t ls_now_ms(void)
@@ -371,11 +380,15 @@ static void advance(struct ls_writer *w, size_t n)
 {
 	w->head += n;
 	size_t rem = w->done + n;
+	bool popped = false;
 	while (w->qn && rem >= w->q[w->qh].len) {
 		rem -= w->q[w->qh].len;
 		queue_pop(w, true);
+		popped = true;
 	}
 	w->done = rem;
+	if (popped && on_written)
+		on_written(on_written_arg); /* -R positions follow at once */
 }
 
 /* Keep the FIFO compact: reset when empty, slide when mostly written. */
@@ -402,6 +415,26 @@ static void compact(struct ls_writer *w)
 /* Write what is queued until done, would-block or error. */
 static void dq_refill(struct ls_cfg *c, struct ls_writer *w);
 
+/*
+ * A pipe's next write: the rest of the first message and the whole ones
+ * after it that fit in PIPE_BUF. POSIX makes a pipe take such a write
+ * whole or not at all, so a reader never gets a torn line, not even when
+ * the daemon dies between two writes (the restarted one starts at the next
+ * whole message: -R positions follow written messages). 3.38 writes one
+ * message a time; a message longer than PIPE_BUF goes alone.
+ */
+static size_t pipe_chunk(const struct ls_writer *w)
+{
+	size_t n = w->q[w->qh].len - w->done;
+	for (size_t i = 1; i < w->qn; i++) {
+		size_t len = w->q[(w->qh + i) & (w->qcap - 1)].len;
+		if (n + len > PIPE_BUF)
+			break;
+		n += len;
+	}
+	return n;
+}
+
 static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 {
 	if (w->fd < 0 || w->connecting || w->blocked || (!w->qn && !w->dq))
@@ -416,7 +449,9 @@ static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 			dq_refill(c, w);
 		if (!w->qn)
 			break;
-		size_t n = w->dgram ? w->q[w->qh].len : w->tail - w->head;
+		size_t n = w->dgram		      ? w->q[w->qh].len
+			   : w->drv->kind == DST_PIPE ? pipe_chunk(w)
+						      : w->tail - w->head;
 		ssize_t r = w->ops->write(w, w->buf.p + w->head, n);
 		if (r == -EINTR)
 			continue;
@@ -597,7 +632,7 @@ void ls_writers_free(struct ls_ddrv *d)
  * the file in order.
  */
 struct held {
-	uint64_t seq;	       /* record whose write gives the slot back */
+	uint64_t seq; /* record whose write (held) or fdatasync (unsynced) gives the slot back */
 	struct ls_window *win; /* slot held (reliable, free space < mem-buf-size) */
 };
 struct ovf {
@@ -611,7 +646,7 @@ struct ls_dqw {
 	size_t mem_buf_length, qout;
 	struct held *held; /* reliable: held slots, oldest first from hh */
 	size_t hh, hn, hcap;
-	struct ls_window **unsynced; /* reliable: slots to give back after fdatasync */
+	struct held *unsynced; /* reliable: slots to give back once their record is durable */
 	size_t un, ucap;
 	struct ls_buf ob; /* non-reliable overflow bytes, from oh on */
 	size_t oh;
@@ -713,11 +748,16 @@ static void dq_acked(struct ls_writer *w)
 	ls_qf_ack(&w->dq->qf, 1);
 }
 
-static void dq_release_unsynced(struct ls_dqw *q)
+/* Give back the slots of records now durable (all of them: all). */
+static void dq_release_unsynced(struct ls_dqw *q, bool all)
 {
-	for (size_t i = 0; i < q->un; i++)
-		ls_window_release(q->unsynced[i]);
-	q->un = 0;
+	size_t i = 0;
+	for (; i < q->un && (all || q->unsynced[i].seq < q->qf.synced_seq); i++)
+		ls_window_release(q->unsynced[i].win);
+	if (i) {
+		q->un -= i;
+		memmove(q->unsynced, q->unsynced + i, q->un * sizeof *q->unsynced);
+	}
 }
 
 static void say_full(struct ls_writer *w, const char *what)
@@ -735,7 +775,7 @@ static void say_full(struct ls_writer *w, const char *what)
 static int dq_push(struct ls_dqw *q, const void *p, size_t len)
 {
 	int r = ls_qf_push(&q->qf, p, (uint32_t)len);
-	if (r == -ENOSPC && q->qf.dirty && ls_qf_sync(&q->qf) == 0)
+	if (r == -ENOSPC && (q->qf.dirty || ls_qf_sync_busy(&q->qf)) && ls_qf_sync(&q->qf) == 0)
 		r = ls_qf_push(&q->qf, p, (uint32_t)len);
 	return r;
 }
@@ -770,7 +810,7 @@ static int dq_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *wi
 		}
 		if (win && !hold) {
 			q->unsynced = grow(q->unsynced, &q->ucap, q->un + 1, sizeof *q->unsynced);
-			q->unsynced[q->un++] = win;
+			q->unsynced[q->un++] = (struct held){q->qf.write_seq - 1, win};
 		}
 		return 1;
 	}
@@ -861,12 +901,20 @@ static void dq_refill(struct ls_cfg *c, struct ls_writer *w)
 	}
 }
 
-/* Per loop turn: records durable, then the slots that waited for it back. */
-static void dq_sync(struct ls_writer *w)
+/*
+ * Group commit: a finished sync job gives back the slots of the records it
+ * made durable, and the next job starts with everything pushed since, so
+ * sources read on into their windows while the disk syncs (diskq.h).
+ */
+static void dq_sync(struct ls_writer *w, bool idle)
 {
 	struct ls_dqw *q = w->dq;
-	if (ls_qf_sync(&q->qf) == 0)
-		dq_release_unsynced(q);
+	ls_qf_sync_done(&q->qf);
+	ls_qf_sync_start(&q->qf, idle);
+	size_t before = q->un;
+	dq_release_unsynced(q, false);
+	if (q->un < before && on_written)
+		on_written(on_written_arg); /* -R positions: these lines are durable */
 }
 
 /*
@@ -921,7 +969,7 @@ static void dq_close(struct ls_writer *w)
 			ls_window_release(q->ov[q->ovh + i].win);
 	for (size_t i = 0; i < q->hn; i++)
 		ls_window_release(q->held[q->hh + i].win);
-	dq_release_unsynced(q);
+	dq_release_unsynced(q, true);
 	ls_qf_close(&q->qf);
 	free(q->held);
 	free(q->unsynced);
@@ -1127,7 +1175,7 @@ int ls_dest_service(struct ls_cfg *c, bool flush_all)
 		if (w->fd >= 0 && (flush_all || w->tail - w->head >= BATCH_BYTES))
 			writer_flush(c, w);
 		if (w->dq)
-			dq_sync(w); /* after the writes: their acknowledgements too */
+			dq_sync(w, flush_all); /* after the writes: their acknowledgements too */
 		if (w->retry_ms) {
 			int64_t left = w->retry_ms > now ? w->retry_ms - now : 0;
 			if (next < 0 || left < next)
@@ -1144,6 +1192,11 @@ size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **w
 	{
 		if (w->probe_fd >= 0 && n < max) {
 			pf[n] = (struct pollfd){.fd = w->probe_fd, .events = POLLOUT};
+			ws[n++] = w;
+		}
+		if (w->dq && ls_qf_sync_busy(&w->dq->qf) && n < max) {
+			/* a group-commit job in flight: its end gives slots back */
+			pf[n] = (struct pollfd){.fd = ls_qf_sync_fd(&w->dq->qf), .events = POLLIN};
 			ws[n++] = w;
 		}
 		if (w->fd < 0 || n == max)
@@ -1169,6 +1222,10 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 		short re = pf[i].revents;
 		if (re && w->probe_fd >= 0 && w->probe_fd == pf[i].fd) {
 			probe_event(c, w);
+			continue;
+		}
+		if (re && w->dq && pf[i].fd == ls_qf_sync_fd(&w->dq->qf)) {
+			dq_sync(w, false);
 			continue;
 		}
 		if (!re || w->fd != pf[i].fd)
@@ -1235,7 +1292,8 @@ size_t ls_dest_writers(const struct ls_cfg *c)
 {
 	size_t n = 0;
 	FOR_WRITERS(c, w)
-	n += 1 + (w->probe_fd >= 0); /* poll entries: a failback probe too */
+	n += 1 + (w->probe_fd >= 0) +
+	     (w->dq != NULL); /* poll entries: a failback probe, a sync job */
 	return n;
 }
 

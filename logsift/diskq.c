@@ -53,8 +53,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -298,6 +300,7 @@ int ls_qf_open(struct ls_qf *q, const char *path, int64_t max, bool reliable, do
 			return ok_err_at(e, r, path, 0, "Error initializing disk-queue file");
 		}
 		q->file_size = 2 * SLOT_SIZE + (int64_t)sizeof banner - 1;
+		q->synced_seq = 1;
 		return 0;
 	}
 	unsigned char s[2][SLOT_SIZE];
@@ -347,6 +350,7 @@ int ls_qf_open(struct ls_qf *q, const char *path, int64_t max, bool reliable, do
 		}
 		q->safe_off = LS_QF_RESERVED;
 	}
+	q->synced_seq = q->write_seq; /* what a load found is in the file already */
 	ls_qf_assert_ok(q);
 	return 0;
 }
@@ -424,6 +428,33 @@ int ls_qf_push(struct ls_qf *q, const void *p, uint32_t len)
 	return 0;
 }
 
+/*
+ * Remember where the record just read ends, so that acknowledging it moves
+ * ack_off without reading its head back (a pread per message otherwise).
+ * Failing to grow only costs that pread: ls_qf_ack walks the file until
+ * every read record is acknowledged (the ring would miss one otherwise).
+ */
+static void end_push(struct ls_qf *q)
+{
+	if (q->ends_lost)
+		return;
+	if (q->en == q->ecap) {
+		size_t cap = q->ecap ? q->ecap * 2 : 64;
+		int64_t *e = malloc(cap * sizeof *e);
+		if (!e) {
+			q->ends_lost = true;
+			return;
+		}
+		for (size_t i = 0; i < q->en; i++)
+			e[i] = q->ends[(q->eh + i) & (q->ecap - 1)];
+		free(q->ends);
+		q->ends = e;
+		q->eh = 0;
+		q->ecap = cap;
+	}
+	q->ends[(q->eh + q->en++) & (q->ecap - 1)] = q->read_off;
+}
+
 ssize_t ls_qf_read(struct ls_qf *q)
 {
 	if (!ls_qf_unread(q))
@@ -434,6 +465,7 @@ ssize_t ls_qf_read(struct ls_qf *q)
 		return -EIO;
 	q->read_off = off;
 	q->read_seq++;
+	end_push(q);
 	return len;
 }
 
@@ -442,12 +474,22 @@ void ls_qf_read_skip(struct ls_qf *q)
 	if (ls_qf_unread(q) == 1) {
 		q->read_off = q->write_off;
 		q->read_seq = q->write_seq;
+		end_push(q);
 	}
 }
 
 void ls_qf_ack(struct ls_qf *q, uint64_t n)
 {
 	for (; n && q->ack_seq < q->read_seq; n--) {
+		if (!q->ends_lost && q->en == q->read_seq - q->ack_seq) {
+			/* its end was noted when it was read */
+			q->ack_off = q->ends[q->eh];
+			q->eh = (q->eh + 1) & (q->ecap - 1);
+			q->en--;
+			q->ack_seq++;
+			q->dirty = true;
+			continue;
+		}
 		/* only the head is needed to skip; the payload is not re-read */
 		for (int wraps = 0; wraps < 2; wraps++) {
 			if (q->ack_off + LS_QF_REC_HDR > q->max) {
@@ -468,8 +510,224 @@ void ls_qf_ack(struct ls_qf *q, uint64_t n)
 		q->ack_seq++;
 		q->dirty = true;
 	}
-	if (q->ack_seq == q->read_seq)
+	if (q->ack_seq == q->read_seq) {
 		q->ack_off = q->read_off; /* exact, whatever the walk above met */
+		q->eh = q->en = 0;
+		q->ends_lost = false;
+	}
+}
+
+/* ------------------------------------------------------------ group commit */
+
+/*
+ * One job at a time: when acknowledgements moved, write the next header
+ * slot; then one fdatasync for it and every record pushed before the job
+ * started. One fdatasync is enough for both: the header names the first
+ * unacknowledged record, which is either durable from an earlier job or
+ * one of this job's records, and then everything after it is this job's
+ * too: a power loss that keeps the header and tears such a record ends the
+ * chain there, losing only records whose slots were not given back yet.
+ * The space the header frees is reused only once the job is applied
+ * (safe_off moves then: invariant 3). The main thread meanwhile pushes
+ * more records (other offsets) and reads; it never writes a header slot
+ * while a job is in flight (ls_qf_sync waits). So one fdatasync covers
+ * every record pushed while the one before ran: about 1 / fsync latency
+ * syncs a second whatever the message rate, and the caller gives window
+ * slots back per finished job.
+ */
+struct ls_qf_job {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* work, quit, or done (broadcast) */
+	int fd;		   /* the queue file */
+	int efd;	   /* eventfd: a job finished */
+	bool busy;	   /* started, not yet applied (main thread only) */
+	bool work, done, quit;
+	/* the job, fixed when it starts */
+	bool data;    /* records to fdatasync */
+	uint64_t seq; /* records before it are durable once done */
+	bool hdr;     /* a header slot to write */
+	unsigned char slot[SLOT_SIZE];
+	uint64_t gen, hoff, hseq; /* that header's generation and chain start */
+	int err;		  /* 0 or -errno of the finished job */
+};
+
+static void *job_main(void *arg)
+{
+	struct ls_qf_job *j = arg;
+	pthread_mutex_lock(&j->mu);
+	for (;;) {
+		while (!j->work && !j->quit)
+			pthread_cond_wait(&j->cv, &j->mu);
+		if (!j->work)
+			break;
+		j->work = false;
+		pthread_mutex_unlock(&j->mu);
+		int r = 0;
+		if (j->hdr)
+			r = pwrite_all(j->fd, j->slot, SLOT_SIZE,
+				       (off_t)((j->gen & 1) * SLOT_SIZE));
+		if (!r && ls_qf_io->fdatasync(j->fd) < 0)
+			r = -errno;
+		pthread_mutex_lock(&j->mu);
+		j->err = r;
+		j->done = true;
+		pthread_cond_broadcast(&j->cv);
+		uint64_t one = 1;
+		if (write(j->efd, &one, sizeof one) < 0) {
+			/* the counter is full: it is readable anyway */
+		}
+	}
+	pthread_mutex_unlock(&j->mu);
+	return NULL;
+}
+
+static int job_new(struct ls_qf *q)
+{
+	struct ls_qf_job *j = calloc(1, sizeof *j);
+	if (!j)
+		return -ENOMEM;
+	j->fd = q->fd;
+	j->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (j->efd < 0) {
+		int r = -errno;
+		free(j);
+		return r;
+	}
+	pthread_mutex_init(&j->mu, NULL);
+	pthread_cond_init(&j->cv, NULL);
+	int r = pthread_create(&j->thread, NULL, job_main, j);
+	if (r) {
+		close(j->efd);
+		pthread_mutex_destroy(&j->mu);
+		pthread_cond_destroy(&j->cv);
+		free(j);
+		return -r;
+	}
+	q->job = j;
+	return 0;
+}
+
+/* Stop the thread (no job may be in flight: ls_qf_sync waited). */
+static void job_free(struct ls_qf *q)
+{
+	struct ls_qf_job *j = q->job;
+	if (!j)
+		return;
+	pthread_mutex_lock(&j->mu);
+	j->quit = true;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	pthread_join(j->thread, NULL);
+	close(j->efd);
+	pthread_mutex_destroy(&j->mu);
+	pthread_cond_destroy(&j->cv);
+	free(j);
+	q->job = NULL;
+}
+
+int ls_qf_sync_fd(const struct ls_qf *q)
+{
+	return q->job ? q->job->efd : -1;
+}
+
+bool ls_qf_sync_busy(const struct ls_qf *q)
+{
+	return q->job && q->job->busy;
+}
+
+int ls_qf_sync_done(struct ls_qf *q)
+{
+	struct ls_qf_job *j = q->job;
+	if (!j || !j->busy)
+		return 0;
+	pthread_mutex_lock(&j->mu);
+	bool done = j->done;
+	j->done = false;
+	pthread_mutex_unlock(&j->mu);
+	if (!done)
+		return 0;
+	uint64_t v;
+	if (read(j->efd, &v, sizeof v) < 0) {
+		/* EAGAIN: already drained by an earlier call */
+	}
+	j->busy = false;
+	if (j->err) {
+		/* tried again by the next job */
+		q->unsynced |= j->data;
+		q->dirty |= j->hdr;
+		return j->err;
+	}
+	if (j->data)
+		q->synced_seq = j->seq;
+	if (j->hdr) {
+		q->gen = j->gen;
+		q->safe_off = (int64_t)j->hoff;
+		q->safe_seq = j->hseq;
+	}
+	ls_qf_assert_ok(q);
+	return 1;
+}
+
+/* Wait for a job in flight and apply it (its error is left to the next sync). */
+static void job_wait(struct ls_qf *q)
+{
+	struct ls_qf_job *j = q->job;
+	if (!j || !j->busy)
+		return;
+	pthread_mutex_lock(&j->mu);
+	while (!j->done)
+		pthread_cond_wait(&j->cv, &j->mu);
+	pthread_mutex_unlock(&j->mu);
+	ls_qf_sync_done(q);
+}
+
+int ls_qf_sync_start(struct ls_qf *q, bool idle)
+{
+	if (q->fd < 0)
+		return -EBADF;
+	if (!q->reliable) {
+		/* no fsync to wait for: the header write alone is cheap */
+		int r = ls_qf_sync(q);
+		return r < 0 ? r : 0;
+	}
+	if ((!q->unsynced && !q->dirty) || (q->job && q->job->busy))
+		return 0;
+	if (!q->unsynced && !idle && ls_qf_empty_space(q) > (q->max - LS_QF_RESERVED) / 2)
+		return 0; /* acknowledgements alone can wait for records or idleness */
+	int64_t keep = 2 * SLOT_SIZE + (int64_t)sizeof banner - 1;
+	if (q->dirty && !ls_qf_length(q) && q->file_size > keep &&
+	    q->file_size - LS_QF_RESERVED >= (int64_t)((double)q->max * q->truncate_ratio)) {
+		/* empty and worth truncating: the ring restarts, synchronously
+		 * (rare: once per truncate-size-ratio() of disk-buf-size()) */
+		int r = ls_qf_sync(q);
+		return r < 0 ? r : 0;
+	}
+	if (!q->job && job_new(q) < 0) {
+		/* no thread: the caller's loop waits for the disk instead */
+		int r = ls_qf_sync(q);
+		return r < 0 ? r : 0;
+	}
+	struct ls_qf_job *j = q->job;
+	j->data = q->unsynced;
+	j->seq = q->write_seq;
+	j->hdr = q->dirty;
+	if (j->hdr) {
+		struct hdr h = {q->gen + 1, (uint64_t)q->max, (uint64_t)q->ack_off, q->ack_seq,
+				q->reliable};
+		hdr_encode(j->slot, &h);
+		j->gen = h.gen;
+		j->hoff = h.off;
+		j->hseq = h.seq;
+	}
+	q->unsynced = false;
+	q->dirty = false;
+	j->busy = true;
+	pthread_mutex_lock(&j->mu);
+	j->work = true;
+	pthread_cond_broadcast(&j->cv);
+	pthread_mutex_unlock(&j->mu);
+	return 1;
 }
 
 int ls_qf_sync(struct ls_qf *q)
@@ -477,9 +735,11 @@ int ls_qf_sync(struct ls_qf *q)
 	int r;
 	if (q->fd < 0)
 		return -EBADF;
+	job_wait(q);
 	if (q->unsynced && q->reliable && ls_qf_io->fdatasync(q->fd) < 0)
 		return -errno;
 	q->unsynced = false;
+	q->synced_seq = q->write_seq;
 	if (!q->dirty)
 		return 0;
 	bool empty = !ls_qf_length(q);
@@ -505,9 +765,13 @@ void ls_qf_close(struct ls_qf *q)
 		ls_qf_sync(q);
 		close(q->fd);
 	}
+	job_free(q);
 	q->fd = -1;
 	free(q->path);
 	free(q->rec);
+	free(q->ends);
+	q->ends = NULL;
+	q->eh = q->en = q->ecap = 0;
 	q->path = NULL;
 	q->rec = NULL;
 	q->rec_cap = 0;

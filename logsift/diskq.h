@@ -30,6 +30,8 @@
 #define LS_QF_REC_HDR  16	  /* len, crc, seq before each payload */
 #define LS_QF_MAX_REC  (1u << 24) /* a record longer than this is damage */
 
+struct ls_qf_job;
+
 /*
  * The file calls, overridable so the crash-state test can journal every
  * write and cut the file at any of them (SQLite's aSyscall[] idea).
@@ -58,9 +60,14 @@ struct ls_qf {
 	uint64_t read_seq;
 	int64_t write_off; /* where the next record goes */
 	uint64_t write_seq;
-	bool dirty;    /* acknowledgements not yet in a header */
-	bool unsynced; /* records written since the last fdatasync */
-	char *rec;     /* scratch for one record */
+	bool dirty;	       /* acknowledgements not yet in a header */
+	bool unsynced;	       /* records written since the last fdatasync */
+	uint64_t synced_seq;   /* records before this seq are durable (reliable) */
+	struct ls_qf_job *job; /* the group-commit thread (diskq.c), or NULL */
+	int64_t *ends;	       /* where each read, unacknowledged record ends (ring) */
+	size_t eh, en, ecap;
+	bool ends_lost; /* a grow failed: acks walk the file until none is read */
+	char *rec;	/* scratch for one record */
 	size_t rec_cap;
 	int64_t bad_off; /* load: where the chain ended on damage, else -1 */
 };
@@ -104,6 +111,26 @@ int64_t ls_qf_empty_space(const struct ls_qf *q);
  * Returns 0 or -errno.
  */
 int ls_qf_sync(struct ls_qf *q);
+/*
+ * Group commit (reliable(yes)): the same work as ls_qf_sync() for every
+ * record pushed and every acknowledgement made so far, done by a sync thread
+ * while the caller goes on pushing. ls_qf_sync_start() hands the job over
+ * when records wait for their fdatasync (acknowledgements ride along); a
+ * job for acknowledgements alone (a header slot) only when idle or when
+ * the ring is more than half full, so that a job never holds back the
+ * records read right after it started:
+ * 1 started, 0 nothing to do or a job still in flight, or -errno (no
+ * thread). ls_qf_sync_done() applies a finished job (q->synced_seq moves,
+ * freed space becomes reusable): 1 applied, 0 none finished, or the job's
+ * -errno (its records and header are tried again by the next job).
+ * ls_qf_sync_fd() is readable when a job has finished (-1: no thread).
+ * Non-reliable queues never fsync: start does ls_qf_sync() at once.
+ * ls_qf_sync() and ls_qf_close() wait for a job in flight first.
+ */
+int ls_qf_sync_start(struct ls_qf *q, bool idle);
+int ls_qf_sync_done(struct ls_qf *q);
+int ls_qf_sync_fd(const struct ls_qf *q);
+bool ls_qf_sync_busy(const struct ls_qf *q);
 /* Sync and close (the file stays for the next start). */
 void ls_qf_close(struct ls_qf *q);
 #ifndef NDEBUG

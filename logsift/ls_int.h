@@ -392,6 +392,10 @@ int ls_writer_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *wi
 void ls_writers_free(struct ls_ddrv *d);
 /* Open a file or pipe destination's fd: fd or -errno. */
 int ls_file_open(struct ls_cfg *c, struct ls_ddrv *d, const char *path);
+/* fn(arg) after every write that finished messages (their slots are back):
+ * daemon.c moves -R positions there, as 3.38 acknowledges per message.
+ * NULL: none. */
+void ls_dest_on_written(void (*fn)(void *), void *arg);
 /* Give one window slot back (an entry written or dropped). */
 void ls_window_release(struct ls_window *w);
 /* Monotonic milliseconds. */
@@ -500,14 +504,20 @@ struct ls_pst {
  * error). 0, or -EINVAL with e naming the line and what was expected. */
 int ls_pst_parse(const char *data, size_t len, const char *name, struct ls_pst *p,
 		 struct ok_err *e);
-/* Load path into *p: 0 (an absent file is empty state) or a negative errno
- * with e filled (a damaged file: the line and what was expected). */
+/* Load path into *p: PATH.now when it is there and whole, else path: 0 (an
+ * absent file is empty state) or a negative errno with e filled (a damaged
+ * path: the line and what was expected). */
 int ls_pst_load(const char *path, struct ls_pst *p, struct ok_err *e);
 /* p's bytes in the file format, appended to out. */
 void ls_pst_format(const struct ls_pst *p, struct ls_buf *out);
 /* Replace path by p: PATH.tmp written and fsynced, renamed over path, the
  * directory fsynced. 0 or a negative errno with e filled. */
 int ls_pst_save(const char *path, const struct ls_pst *p, struct ok_err *e);
+/* Rewrite PATH.now in place with p (one pwrite from offset 0, ftruncate when
+ * shorter than *len; no fsync): what a kill -9 leaves is the last call's
+ * state. *fd is opened on first use (-1 before); *len tracks its size.
+ * 0 or a negative errno. */
+int ls_pst_save_now(const char *path, int *fd, size_t *len, const struct ls_pst *p);
 /* The entry for path, or NULL. */
 struct ls_pst_ent *ls_pst_find(struct ls_pst *p, const char *path);
 /* Set (add or update) path's entry; NULL when out of memory or entries. */

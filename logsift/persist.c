@@ -19,12 +19,25 @@
  * one; a PATH cut short by anything else lacks its crc32 line and is
  * reported with its line, never half-used. tests/logsift/test_persist.c
  * checks every prefix; fuzz/logsift_persist.c the parser.
+ *
+ * PATH.now: the same format, rewritten in place (pwrite at 0, then
+ * ftruncate when shorter) each time a position moves, never fsynced. A
+ * process killed at any point leaves its last complete rewrite in the page
+ * cache (a kill between the pwrite and the ftruncate leaves bytes after
+ * the crc32 line: refused), so after kill -9 the positions are exact, as
+ * syslog-ng 3.38's mmap'ed persist file is. Only PATH is fsynced (every
+ * 100 ms and at exit): a power loss may leave PATH.now torn (refused: its
+ * checksum) or older than PATH (positions only move forward for a file, so
+ * older means lines read twice, never skipped). Loading takes PATH.now when
+ * it parses, else PATH.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -199,7 +212,21 @@ void ls_pst_format(const struct ls_pst *p, struct ls_buf *out)
 	ls_buf_addf(out, "crc32 %08x\n", crc);
 }
 
+static int load_one(const char *path, struct ls_pst *p, struct ok_err *e);
+
 int ls_pst_load(const char *path, struct ls_pst *p, struct ok_err *e)
+{
+	char now[PST_MAX_PATH + 16];
+	struct ok_err ne;
+	if ((size_t)snprintf(now, sizeof now, "%s.now", path) < sizeof now &&
+	    load_one(now, p, &ne) == 0 && p->n)
+		return 0;
+	ls_pst_free(p);
+	return load_one(path, p, e);
+}
+
+/* One file into *p, as ls_pst_load. */
+static int load_one(const char *path, struct ls_pst *p, struct ok_err *e)
 {
 	*p = (struct ls_pst){0};
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -226,6 +253,31 @@ int ls_pst_load(const char *path, struct ls_pst *p, struct ok_err *e)
 	int rc = ls_pst_parse(b.p ? b.p : "", b.len, path, p, e);
 	ls_buf_free(&b);
 	return rc;
+}
+
+int ls_pst_save_now(const char *path, int *fd, size_t *len, const struct ls_pst *p)
+{
+	if (*fd < 0) {
+		char now[PST_MAX_PATH + 16];
+		if ((size_t)snprintf(now, sizeof now, "%s.now", path) >= sizeof now)
+			return -ENAMETOOLONG;
+		*fd = open(now, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (*fd < 0)
+			return -errno;
+		struct stat st;
+		*len = fstat(*fd, &st) == 0 ? (size_t)st.st_size : SIZE_MAX;
+	}
+	struct ls_buf b = {0};
+	ls_pst_format(p, &b);
+	int err = 0;
+	if (pwrite(*fd, b.p, b.len, 0) != (ssize_t)b.len)
+		err = errno ? -errno : -ENOSPC;
+	else if (b.len < *len && ftruncate(*fd, (off_t)b.len) < 0)
+		err = -errno;
+	else
+		*len = b.len;
+	ls_buf_free(&b);
+	return err;
 }
 
 int ls_pst_save(const char *path, const struct ls_pst *p, struct ok_err *e)

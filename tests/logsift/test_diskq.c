@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -164,8 +165,18 @@ static uint64_t run(const char *path, unsigned seed, bool reliable, int ops, uin
 			}
 		} else if (r < 95) {
 			ls_qf_ack(&q, rnd() % (q.read_seq - q.ack_seq + 1));
-		} else {
+		} else if (r < 97) {
 			ls_qf_sync(&q);
+		} else {
+			/* group commit (dest.c's path): the sync thread's job, waited
+			 * for here so that the journal stays in one order */
+			if (ls_qf_sync_start(&q, rnd() % 2) == 1) {
+				struct pollfd pf = {ls_qf_sync_fd(&q), POLLIN, 0};
+				poll(&pf, 1, -1);
+				if (ls_qf_sync_done(&q) != 1 ||
+				    (reliable && q.synced_seq != q.write_seq))
+					fail("seed %u: sync job not applied", seed);
+			}
 		}
 	}
 	*acked_mem = q.ack_seq;
