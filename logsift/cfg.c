@@ -2810,10 +2810,18 @@ static struct ls_rewrite *find_rewrite(struct ls_cfg *c, const char *name)
 /* condition( expr ) after "condition": the expression as an anonymous
  * filter of c (so filter() references in it are resolved and checked for
  * loops with the others). */
+static struct ls_filter *rw_condition_body(struct lex *L, struct ls_cfg *c);
+
 static struct ls_filter *rw_condition(struct lex *L, struct ls_cfg *c)
 {
 	if (!expect(L, T_LP, "rewrite expression"))
 		return NULL;
+	return rw_condition_body(L, c);
+}
+
+/* A filter expression up to ')' (the '(' read): a new anonymous filter. */
+static struct ls_filter *rw_condition_body(struct lex *L, struct ls_cfg *c)
+{
 	struct ls_filter *f = xcalloc(sizeof *f);
 	f->name = anon_name(c, 1);
 	f->cfg = c;
@@ -2827,7 +2835,7 @@ static struct ls_filter *rw_condition(struct lex *L, struct ls_cfg *c)
 	f->root = fp_chain(&P, true);
 	if (!f->root || L->failed)
 		return NULL;
-	return expect(L, T_RP, "rewrite expression") ? f : NULL;
+	return expect(L, T_RP, "filter expression") ? f : NULL;
 }
 
 /* value("NAME") of a rewrite operation, checked as 3.38's rewrite_expr_opt. */
@@ -2847,14 +2855,14 @@ static bool rw_value(struct lex *L, struct ls_cfg *c, struct ls_rwop *op, struct
 	}
 	/* macros (DATE, FACILITY, ...) are computed, not stored: 3.38 refuses them */
 	char t[300];
-	snprintf(t, sizeof t, "$%s", v);
+	snprintf(t, sizeof t, "${%s}", v);
 	struct ok_err e;
 	struct ls_tmpl *probe = ls_tmpl_new(t, &e);
 	bool macro = probe && !ls_msg_name_is_field(v) && !ls_tmpl_is_name(probe);
 	ls_tmpl_free(probe);
 	if (macro || !*v) {
 		const struct otree *a = k->kids[0];
-		lex_fail(L, 1, "Error parsing rewrite expression, %s in %s:%d:%d-%d:%d:",
+		lex_fail(L, 1, "Error parsing rewrite expression, %s %s in %s:%d:%d-%d:%d:", v,
 			 *v ? "is read-only, it cannot be changed in rewrite rules"
 			    : "is not a valid name for a name-value pair, perhaps a misspelled "
 			      ".SDATA reference?",
@@ -3397,6 +3405,8 @@ static struct ls_elem *elem_new(struct ls_path *p, enum el_kind kind, const stru
 
 static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *file, int line,
 				int col);
+static struct ls_path *log_body_x(struct lex *L, struct ls_cfg *c, const char *file, int line,
+				  int col, bool semi);
 
 static const struct flag_name log_flag_names[] = {{"final", PF_FINAL, 0},
 						  {"fallback", PF_FALLBACK, 0},
@@ -3450,6 +3460,89 @@ static bool log_junction(struct lex *L, struct ls_cfg *c, struct ls_elem *e)
 	}
 }
 
+/* A path made here (not by log_body): registered for stats and freeing. */
+static struct ls_path *path_new(struct ls_cfg *c, const struct ls_elem *at, unsigned flags)
+{
+	struct ls_path *p = xcalloc(sizeof *p);
+	p->file = at->file;
+	p->line = at->line;
+	p->col = at->col;
+	p->flags = flags;
+	PUSH(c->all_paths, c->n_all_paths, p);
+	p->index = (int)c->n_all_paths;
+	return p;
+}
+
+/* An explicit junction at the end of p with one branch, child. */
+static void path_nest(struct ls_path *p, const struct ls_elem *at, struct ls_path *child)
+{
+	struct ls_elem *j = elem_new(p, EL_JUNCTION, at);
+	j->ref = xstrdup("junction");
+	PUSH(j->br, j->n_br, child);
+}
+
+/*
+ * if (EXPR) { ... } [elif (EXPR) { ... }]... [else { ... }] after "if", as
+ * 3.38's log_expr_node_new_conditional_with_filter builds it: a junction of
+ * two final branches, the first "filter EXPR; log { ... flags(drop-
+ * unmatched) }", the second the else block (empty: the message goes on
+ * after the if) or the next elif's junction. The ';' after it is the
+ * caller's.
+ */
+static bool log_if(struct lex *L, struct ls_cfg *c, struct ls_path *p, const struct ls_elem *at)
+{
+	struct ls_elem *j = elem_new(p, EL_JUNCTION, at);
+	j->ref = xstrdup("junction");
+	for (;;) {
+		lex_next(L);
+		if (L->t != T_LP) {
+			if (L->t == T_LB)
+				lex_fail(L, 2,
+					 "logsift does not support if { ... } without a condition; "
+					 "location='%s:%d:%d'",
+					 L->file, L->line, L->col);
+			else
+				syntax_error(L, "log statement", "'('");
+			return false;
+		}
+		struct ls_filter *f = rw_condition_body(L, c);
+		if (!f)
+			return false;
+		const struct ls_elem here = {.file = L->file, .line = L->line, .col = L->col};
+		if (!expect(L, T_LB, "log statement"))
+			return false;
+		struct ls_path *inner = log_body_x(L, c, here.file, here.line, here.col, false);
+		if (!inner)
+			return false;
+		inner->flags |= PF_DROP_UNMATCHED;
+		struct ls_path *tb = path_new(c, at, PF_FINAL);
+		struct ls_elem *fe = elem_new(tb, EL_FILTER, at);
+		fe->flt = f;
+		path_nest(tb, &here, inner);
+		struct ls_path *fb = path_new(c, at, PF_FINAL);
+		PUSH(j->br, j->n_br, tb);
+		PUSH(j->br, j->n_br, fb);
+		lex_next(L);
+		if (is_kw(L, "elif")) {
+			j = elem_new(fb, EL_JUNCTION, at);
+			j->ref = xstrdup("junction");
+			continue;
+		}
+		if (is_kw(L, "else")) {
+			const struct ls_elem el = {.file = L->file, .line = L->line, .col = L->col};
+			if (!expect(L, T_LB, "log statement"))
+				return false;
+			struct ls_path *eb = log_body_x(L, c, el.file, el.line, el.col, false);
+			if (!eb)
+				return false;
+			path_nest(fb, &el, eb);
+			return true;
+		}
+		lex_unget(L);
+		return true;
+	}
+}
+
 /* One "source(...)" / "filter {...}" / "log {...}" / "junction {...}" item. */
 static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 {
@@ -3475,6 +3568,8 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 		PUSH(j->br, j->n_br, child);
 		return true;
 	}
+	if (kw(what, "if"))
+		return log_if(L, c, p, &at);
 	if (kw(what, "junction")) {
 		struct ls_elem *e = elem_new(p, EL_JUNCTION, &at);
 		/* marked explicit: following nested log{}s must not merge into it */
@@ -3564,6 +3659,13 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *file, int line,
 				int col)
 {
+	return log_body_x(L, c, file, line, col, true);
+}
+
+/* As log_body; semi false: the body ends at '}' (an if/elif/else block). */
+static struct ls_path *log_body_x(struct lex *L, struct ls_cfg *c, const char *file, int line,
+				  int col, bool semi)
+{
 	struct ls_path *p = xcalloc(sizeof *p);
 	PUSH(L->open, L->n_open, p);
 	p->file = file;
@@ -3575,8 +3677,9 @@ static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *fil
 		if (L->failed)
 			return NULL;
 		if (L->t == T_RB) {
-			lex_next(L);
-			if (L->t != T_SEMI) {
+			if (semi)
+				lex_next(L);
+			if (semi && L->t != T_SEMI) {
 				syntax_error(L, "log statement", "';'");
 				return NULL;
 			}

@@ -182,6 +182,8 @@ void ls_msg_set_name(struct ls_msg *m, const char *name, const char *p, size_t n
 	int f = field_by_name(name);
 	if (f >= 0) {
 		ls_msg_set(m, (enum ls_field)f, p, n);
+		if (f == LS_PROGRAM || f == LS_PID) /* $MSGHDR is made from them now */
+			m->f[LS_LEGACY_MSGHDR] = (struct ls_span){0};
 		return;
 	}
 	for (size_t i = 0; i < m->n_nv; i++)
@@ -215,6 +217,8 @@ void ls_msg_unset_name(struct ls_msg *m, const char *name)
 	int f = field_by_name(name);
 	if (f >= 0) {
 		m->f[f] = (struct ls_span){0};
+		if (f == LS_PROGRAM || f == LS_PID)
+			m->f[LS_LEGACY_MSGHDR] = (struct ls_span){0};
 		return;
 	}
 	for (size_t i = 0; i < m->n_nv; i++)

@@ -312,6 +312,8 @@ static bool mux(struct rctx *x, struct ls_path *const *br, size_t n, const struc
 			x->fc = fc || (p->flags & PF_FLOW_CONTROL);
 			run_seq(x, p, 0, &matched, up);
 			x->fc = fc;
+			if (p->flags & PF_DROP_UNMATCHED)
+				matched = true; /* 3.38's PIF_DROP_UNMATCHED */
 			if (matched) {
 				((struct ls_path *)p)->matched++;
 				delivered = true;
