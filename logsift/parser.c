@@ -283,7 +283,7 @@ bool ls_csv_scan(const struct ls_csv_opts *o, const char *input, ls_pair_fn fn, 
 		ls_buf_addc(&v, 0);
 		v.len--;
 		if (o->null && !strcmp(v.p, o->null))
-			v.len = 0;
+			v.p[v.len = 0] = 0;
 		fn(ctx, o->cols[c], v.p, v.len);
 		if (last)
 			finished = true;
