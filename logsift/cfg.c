@@ -2797,6 +2797,15 @@ void ls_filter_free(struct ls_filter *f)
 	free(f);
 }
 
+/* "Error parsing WHAT, FEATURE is not supported by logsift in F:L:C-L:C:"
+ * (exit 1, as the other refusals): a 3.38 feature logsift does not run. */
+static void refuse(struct lex *L, const char *what, const char *feature, const char *file, int line,
+		   int col, int len)
+{
+	lex_fail(L, 1, "Error parsing %s, %s is not supported by logsift in %s:%d:%d-%d:%d:", what,
+		 feature, file, line, col, line, col + len);
+}
+
 /* ---------------------------------------------------------------- rewrite */
 
 static struct ls_rewrite *find_rewrite(struct ls_cfg *c, const char *name)
@@ -2906,9 +2915,12 @@ static bool rw_op(struct lex *L, struct ls_cfg *c, struct ls_rewrite *r, const c
 			which = (int)i;
 	if (which < 0) {
 		/* set-pri, rename, credit-card-mask, plugins: not in logsift */
-		lex_fail(L, 2,
-			 "logsift does not support the rewrite operation %s(); location='%s:%d:%d'",
-			 name, L->file, L->line, L->col);
+		{
+			char f[64];
+			snprintf(f, sizeof f, "rewrite %s()", name);
+			refuse(L, "rewrite expression", f, L->file, L->line, L->col,
+			       (int)strlen(name));
+		}
 		return false;
 	}
 	PUSH(r->ops, r->n_ops, (struct ls_rwop){0});
@@ -2984,10 +2996,8 @@ static bool rw_op(struct lex *L, struct ls_cfg *c, struct ls_rewrite *r, const c
 			return false;
 	} else if (op->kind == RW_SET_TAG || op->kind == RW_CLEAR_TAG) {
 		if (strchr(str[0], '$')) {
-			lex_fail(L, 2,
-				 "logsift does not support a template as the tag name of %s(); "
-				 "location='%s:%d:%d'",
-				 name, op->file, op->line, op->col);
+			refuse(L, "rewrite expression", "a template as the tag name", op->file,
+			       op->line, op->col, (int)strlen(name));
 			return false;
 		}
 		op->tag = ls_cfg_tag(c, str[0]);
@@ -3273,10 +3283,8 @@ static bool kv_opt(struct lex *L, struct ls_parser *p, struct otree *k)
 	} else if (kw(k->name, "allow-pair-separator-in-value")) {
 		/* 3.38's grammar takes it and does nothing with it */
 	} else if (kw(k->name, "extract-stray-words-into")) {
-		lex_fail(L, 2,
-			 "logsift does not support kv-parser(extract-stray-words-into()); "
-			 "location='%s:%d:%d'",
-			 k->file, k->line, k->col);
+		refuse(L, "parser expression", "kv-parser(extract-stray-words-into())", k->file,
+		       k->line, k->col, (int)strlen(k->name));
 		return false;
 	} else {
 		return false;
@@ -3291,8 +3299,11 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 	int line = L->line, col = L->col;
 	bool kv = kw(name, "kv-parser"), csv = kw(name, "csv-parser");
 	if (!kv && !csv) {
-		lex_fail(L, 2, "logsift does not support the parser %s(); location='%s:%d:%d'",
-			 name, file, line, col);
+		{
+			char f[64];
+			snprintf(f, sizeof f, "%s()", name);
+			refuse(L, "parser expression", f, file, line, col, (int)strlen(name));
+		}
 		return NULL;
 	}
 	if (!expect(L, T_LP, "parser expression"))
@@ -3497,10 +3508,8 @@ static bool log_if(struct lex *L, struct ls_cfg *c, struct ls_path *p, const str
 		lex_next(L);
 		if (L->t != T_LP) {
 			if (L->t == T_LB)
-				lex_fail(L, 2,
-					 "logsift does not support if { ... } without a condition; "
-					 "location='%s:%d:%d'",
-					 L->file, L->line, L->col);
+				refuse(L, "log statement", "if { ... } without a condition",
+				       L->file, L->line, L->col, 1);
 			else
 				syntax_error(L, "log statement", "'('");
 			return false;

@@ -300,6 +300,7 @@ struct set_ctx {
 	struct ls_msg *m;
 	const char *prefix;
 	struct ls_buf name;
+	struct ls_trace *t; /* tracing: one line per value set */
 };
 
 static void set_value(void *ctx, const char *name, const char *v, size_t n)
@@ -313,6 +314,13 @@ static void set_value(void *ctx, const char *name, const char *v, size_t n)
 		key = x->name.p;
 	}
 	ls_msg_set_name(x->m, key, v, n);
+	if (x->t) {
+		ls_buf_addf(&x->t->line, "Parser value; name='%s', value='", key);
+		ls_buf_add_escaped(&x->t->line, v, n);
+		ls_buf_add(&x->t->line, "'\n", 2);
+		fwrite(x->t->line.p, 1, x->t->line.len, x->t->out);
+		x->t->line.len = 0;
+	}
 }
 
 bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t)
@@ -334,7 +342,7 @@ bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace 
 		ls_buf_add(&in, v, n);
 	}
 	ls_buf_addc(&in, 0); /* the scanners read up to the first NUL, as 3.38's */
-	struct set_ctx x = {m, p->prefix, {0}};
+	struct set_ctx x = {m, p->prefix, {0}, tr ? t : NULL};
 	bool ok = true;
 	if (p->kind == PS_KV)
 		ls_kv_scan(in.p, p->vsep, p->psep, set_value, &x);
