@@ -3592,9 +3592,11 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 	if (kind < 0) {
 		if (block_use(L, "log", what))
 			return !L->failed;
-		if (kw(what, "rewrite")) {
+		if (kw(what, "rewrite") || kw(what, "parser")) {
+			/* rewrite(NAME), rewrite { ... }, parser(NAME), parser { ... } */
+			bool rw = kw(what, "rewrite");
 			lex_next(L);
-			struct ls_elem *e = elem_new(p, EL_REWRITE, &at);
+			struct ls_elem *e = elem_new(p, rw ? EL_REWRITE : EL_PARSER, &at);
 			c->mutates = true;
 			if (L->t == T_LP) {
 				lex_next(L);
@@ -3609,28 +3611,12 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 				syntax_error(L, "log statement", "'('");
 				return false;
 			}
-			e->rw = rewrite_body(L, c, anon_name(c, 4), at.file, at.line, at.col);
-			return e->rw != NULL;
-		}
-		if (kw(what, "parser")) {
-			lex_next(L);
-			struct ls_elem *e = elem_new(p, EL_PARSER, &at);
-			c->mutates = true;
-			if (L->t == T_LP) {
-				lex_next(L);
-				if (L->t != T_ID && L->t != T_STR) {
-					syntax_error(L, "log statement", "LL_IDENTIFIER");
-					return false;
-				}
-				e->ref = xstrdup(L->s.p);
-				return expect(L, T_RP, "log statement");
-			}
-			if (L->t != T_LB) {
-				syntax_error(L, "log statement", "'('");
-				return false;
-			}
-			e->ps = parser_body(L, c, anon_name(c, 5));
-			return e->ps != NULL;
+			if (rw)
+				e->rw =
+				    rewrite_body(L, c, anon_name(c, 4), at.file, at.line, at.col);
+			else
+				e->ps = parser_body(L, c, anon_name(c, 5));
+			return rw ? e->rw != NULL : e->ps != NULL;
 		}
 		syntax_error(L, "log statement", NULL);
 		return false;
@@ -4126,31 +4112,20 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 			template_stmt(L, c);
 			if (L->failed)
 				return;
-		} else if (kw(what, "rewrite")) {
+		} else if (kw(what, "rewrite") || kw(what, "parser")) {
+			bool rw = kw(what, "rewrite");
 			lex_next(L);
 			if (L->t != T_ID && L->t != T_STR) {
 				syntax_error(L, what, "LL_IDENTIFIER");
 				return;
 			}
 			char *name = xstrdup(L->s.p);
-			if (!expect(L, T_LB, "rewrite statement")) {
+			if (!expect(L, T_LB, rw ? "rewrite statement" : "parser statement")) {
 				free(name);
 				return;
 			}
-			if (!rewrite_body(L, c, name, file, line, col))
-				return;
-		} else if (kw(what, "parser")) {
-			lex_next(L);
-			if (L->t != T_ID && L->t != T_STR) {
-				syntax_error(L, what, "LL_IDENTIFIER");
-				return;
-			}
-			char *name = xstrdup(L->s.p);
-			if (!expect(L, T_LB, "parser statement")) {
-				free(name);
-				return;
-			}
-			if (!parser_body(L, c, name))
+			if (rw ? !rewrite_body(L, c, name, file, line, col)
+			       : !parser_body(L, c, name))
 				return;
 		} else if (kw(what, "application") || kw(what, "python") ||
 			   kw(what, "template-function")) {
