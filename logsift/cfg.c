@@ -1740,7 +1740,8 @@ static struct ls_dest *find_dest(struct ls_cfg *c, const char *name)
 
 static char *anon_name(struct ls_cfg *c, int kind)
 {
-	static const char *const k[] = {"source", "filter", "destination", "log"};
+	static const char *const k[] = {"source", "filter",  "destination",
+					"log",	  "rewrite", "parser"};
 	char buf[64];
 	snprintf(buf, sizeof buf, "#anon-%s%d", k[kind], c->anon[kind]++);
 	return xstrdup(buf);
@@ -2796,6 +2797,611 @@ void ls_filter_free(struct ls_filter *f)
 	free(f);
 }
 
+/* "Error parsing WHAT, FEATURE is not supported by logsift in F:L:C-L:C:"
+ * (exit 1, as the other refusals): a 3.38 feature logsift does not run. */
+static void refuse(struct lex *L, const char *what, const char *feature, const char *file, int line,
+		   int col, int len)
+{
+	lex_fail(L, 1, "Error parsing %s, %s is not supported by logsift in %s:%d:%d-%d:%d:", what,
+		 feature, file, line, col, line, col + len);
+}
+
+/* ---------------------------------------------------------------- rewrite */
+
+static struct ls_rewrite *find_rewrite(struct ls_cfg *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_rw; i++)
+		if (!strcmp(c->rw[i]->name, name))
+			return c->rw[i];
+	return NULL;
+}
+
+/* condition( expr ) after "condition": the expression as an anonymous
+ * filter of c (so filter() references in it are resolved and checked for
+ * loops with the others). */
+static struct ls_filter *rw_condition_body(struct lex *L, struct ls_cfg *c);
+
+static struct ls_filter *rw_condition(struct lex *L, struct ls_cfg *c)
+{
+	if (!expect(L, T_LP, "rewrite expression"))
+		return NULL;
+	return rw_condition_body(L, c);
+}
+
+/* A filter expression up to ')' (the '(' read): a new anonymous filter. */
+static struct ls_filter *rw_condition_body(struct lex *L, struct ls_cfg *c)
+{
+	struct ls_filter *f = xcalloc(sizeof *f);
+	f->name = anon_name(c, 1);
+	f->cfg = c;
+	PUSH(c->flt, c->n_flt, f);
+	lex_next(L);
+	f->file = L->file;
+	f->line = L->line;
+	f->col = L->col;
+	lex_unget(L);
+	struct fparse P = {L, c, f, "filter expression"};
+	f->root = fp_chain(&P, true);
+	if (!f->root || L->failed)
+		return NULL;
+	return expect(L, T_RP, "filter expression") ? f : NULL;
+}
+
+/* value("NAME") of a rewrite operation, checked as 3.38's rewrite_expr_opt. */
+static bool rw_value(struct lex *L, struct ls_cfg *c, struct ls_rwop *op, struct otree *k)
+{
+	const char *v = k->n ? k->kids[0]->val : NULL;
+	if (!v) {
+		syntax_error(L, "rewrite expression", "LL_STRING");
+		return false;
+	}
+	if (v[0] == '$') {
+		ls_cfg_warn(c,
+			    "Value references in rewrite rules should not use the '$' prefix, "
+			    "those are only needed in templates; value='%s', location='%s:%d:%d'",
+			    v, k->kids[0]->file, k->kids[0]->line, k->kids[0]->col);
+		v++;
+	}
+	/* macros (DATE, FACILITY, ...) are computed, not stored: 3.38 refuses them */
+	char t[300];
+	snprintf(t, sizeof t, "${%s}", v);
+	struct ok_err e;
+	struct ls_tmpl *probe = ls_tmpl_new(t, &e);
+	bool macro = probe && !ls_msg_name_is_field(v) && !ls_tmpl_is_name(probe);
+	ls_tmpl_free(probe);
+	if (macro || !*v) {
+		const struct otree *a = k->kids[0];
+		lex_fail(L, 1, "Error parsing rewrite expression, %s %s in %s:%d:%d-%d:%d:", v,
+			 *v ? "is read-only, it cannot be changed in rewrite rules"
+			    : "is not a valid name for a name-value pair, perhaps a misspelled "
+			      ".SDATA reference?",
+			 a->file, a->line, a->col, a->eline, a->ecol);
+		return false;
+	}
+	free(op->value);
+	op->value = xstrdup(v);
+	return true;
+}
+
+/* A template argument of a rewrite operation; false after an error. */
+static bool rw_tmpl(struct lex *L, struct ls_cfg *c, struct ls_tmpl **out, const char *text)
+{
+	struct ok_err e;
+	*out = ls_tmpl_new(tmpl_text(c, text, NULL, NULL), &e);
+	if (!*out) {
+		semantic_error(L, "rewrite expression", e.msg);
+		return false;
+	}
+	return true;
+}
+
+/* One operation after its name: "(" strings and options ")". */
+static bool rw_op(struct lex *L, struct ls_cfg *c, struct ls_rewrite *r, const char *name)
+{
+	static const struct {
+		const char *name;
+		enum rw_kind kind;
+		int nstr; /* positional strings it takes */
+	} ops[] = {{"set", RW_SET, 1},
+		   {"unset", RW_UNSET, 0},
+		   {"subst", RW_SUBST, 2},
+		   {"set-tag", RW_SET_TAG, 1},
+		   {"clear-tag", RW_CLEAR_TAG, 1},
+		   {"groupset", RW_GROUPSET, 1},
+		   {"groupunset", RW_GROUPUNSET, 0}};
+	int which = -1;
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+		if (kw(name, ops[i].name))
+			which = (int)i;
+	if (which < 0) {
+		/* set-pri, rename, credit-card-mask, plugins: not in logsift */
+		{
+			char f[64];
+			snprintf(f, sizeof f, "rewrite %s()", name);
+			refuse(L, "rewrite expression", f, L->file, L->line, L->col,
+			       (int)strlen(name));
+		}
+		return false;
+	}
+	PUSH(r->ops, r->n_ops, (struct ls_rwop){0});
+	struct ls_rwop *op = &r->ops[r->n_ops - 1];
+	op->kind = ops[which].kind;
+	op->file = L->file;
+	op->line = L->line;
+	op->col = L->col;
+	op->tag = -1;
+	op->topts = (struct ls_tmpl_opts){.ts_format = -1, .frac_digits = -1};
+	if (!expect(L, T_LP, "rewrite expression"))
+		return false;
+	const char *str[2] = {NULL, NULL};
+	int nstr = 0;
+	struct otree *opts = scratch_alloc(L, sizeof *opts);
+	for (;;) {
+		lex_next(L);
+		if (L->failed)
+			return false;
+		if (L->t == T_RP)
+			break;
+		if (L->t == T_STR || L->t == T_NUM) {
+			if (nstr >= ops[which].nstr) {
+				syntax_error(L, "rewrite expression", NULL);
+				return false;
+			}
+			str[nstr++] = scratch_strdup(L, L->s.p);
+			continue;
+		}
+		if (L->t != T_ID || nstr < ops[which].nstr) {
+			syntax_error(L, "rewrite expression",
+				     nstr < ops[which].nstr ? "LL_STRING" : NULL);
+			return false;
+		}
+		if (kw(L->s.p, "condition")) {
+			if (op->cond) {
+				syntax_error(L, "rewrite expression", NULL);
+				return false;
+			}
+			op->cond = rw_condition(L, c);
+			if (!op->cond)
+				return false;
+			continue;
+		}
+		struct otree *k = scratch_alloc(L, sizeof *k);
+		k->name = scratch_strdup(L, L->s.p);
+		k->file = L->file;
+		k->line = L->line;
+		k->col = L->col;
+		k->eline = L->eline;
+		k->ecol = L->ecol;
+		if (!expect(L, T_LP, "rewrite expression") ||
+		    !otree_args(L, k, "rewrite expression"))
+			return false;
+		otree_add(L, opts, k);
+	}
+	if (nstr < ops[which].nstr) {
+		syntax_error(L, "rewrite expression", "LL_STRING");
+		return false;
+	}
+	op->value = xstrdup("MESSAGE");
+	struct fnode *mt = NULL;
+	if (op->kind == RW_SUBST) {
+		mt = op->matcher = xcalloc(sizeof *mt);
+		mt->kind = FN_MATCH;
+		mt->field = -1;
+		mt->mtype = MT_PCRE;
+		mt->pattern = xstrdup(str[0]);
+		if (!rw_tmpl(L, c, &op->tmpl, str[1]))
+			return false;
+	} else if (op->kind == RW_SET || op->kind == RW_GROUPSET) {
+		if (!rw_tmpl(L, c, &op->tmpl, str[0]))
+			return false;
+	} else if (op->kind == RW_SET_TAG || op->kind == RW_CLEAR_TAG) {
+		if (strchr(str[0], '$')) {
+			refuse(L, "rewrite expression", "a template as the tag name", op->file,
+			       op->line, op->col, (int)strlen(name));
+			return false;
+		}
+		op->tag = ls_cfg_tag(c, str[0]);
+		if (op->tag < 0) {
+			lex_fail(L, 2,
+				 "Too many tags (logsift keeps 64); tag='%s', location='%s:%d:%d'",
+				 str[0], op->file, op->line, op->col);
+			return false;
+		}
+	}
+	for (size_t i = 0; i < opts->n; i++) {
+		struct otree *k = opts->kids[i];
+		bool ok = false;
+		if (kw(k->name, "value") && op->kind <= RW_SUBST) {
+			ok = rw_value(L, c, op, k);
+			if (!ok)
+				return false;
+		} else if (kw(k->name, "values") &&
+			   (op->kind == RW_GROUPSET || op->kind == RW_GROUPUNSET)) {
+			for (size_t j = 0; j < k->n; j++)
+				if (k->kids[j]->val)
+					PUSH(op->globs, op->n_globs, xstrdup(k->kids[j]->val));
+			ok = true;
+		} else if (op->kind == RW_SUBST && (kw(k->name, "type") || kw(k->name, "flags"))) {
+			struct otree one = {.kids = &opts->kids[i], .n = 1, .cap = 1};
+			struct fparse P = {L, c, NULL, "rewrite expression"};
+			fp_match_opts(&P, mt, &one);
+			if (L->failed)
+				return false;
+			if (mt->mtype == MT_GLOB) {
+				lex_fail(L, 1,
+					 "Error parsing rewrite expression, error compiling search "
+					 "pattern: subst() only supports matchers that allow "
+					 "replacement, glob is not one of these in %s:%d:%d-%d:%d:",
+					 k->file, k->line, k->col, k->eline, k->ecol);
+				return false;
+			}
+			ok = true;
+		} else if (op->kind == RW_SET &&
+			   (kw(k->name, "ts-format") || kw(k->name, "frac-digits") ||
+			    kw(k->name, "time-zone") || kw(k->name, "send-time-zone"))) {
+			struct otree one = {.kids = &opts->kids[i], .n = 1, .cap = 1};
+			ok = tmpl_opts(L, c, &one, "rewrite expression", &op->topts);
+			if (!ok)
+				return false;
+		}
+		if (!ok) {
+			unexpected_id(L, "rewrite expression", k->name, k->file, k->line, k->col,
+				      k->eline, k->col + (int)strlen(k->name));
+			return false;
+		}
+	}
+	if (mt) {
+		struct ok_err e;
+		if (ls_fnode_compile(mt, &e) < 0) {
+			lex_fail(L, 1,
+				 "Error parsing rewrite expression, error compiling search "
+				 "pattern: %s in %s:%d:%d:",
+				 e.msg, op->file, op->line, op->col);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* A rewrite body after '{': operations up to '}' (the ';' after it is the
+ * caller's). The rule is added to c->rw; NULL after an error. */
+static struct ls_rewrite *rewrite_body(struct lex *L, struct ls_cfg *c, char *name,
+				       const char *file, int line, int col)
+{
+	struct ls_rewrite *r = xcalloc(sizeof *r);
+	r->name = name;
+	r->file = file;
+	r->line = line;
+	r->col = col;
+	PUSH(c->rw, c->n_rw, r);
+	for (;;) {
+		lex_next(L);
+		if (L->failed)
+			return NULL;
+		if (L->t == T_RB)
+			return r;
+		if (L->t == T_SEMI)
+			continue;
+		if (L->t != T_ID) {
+			syntax_error(L, "rewrite expression", NULL);
+			return NULL;
+		}
+		char what[32];
+		snprintf(what, sizeof what, "%s", L->s.p);
+		if (!rw_op(L, c, r, what))
+			return NULL;
+		lex_next(L);
+		if (L->t == T_RB)
+			return r;
+		if (L->t != T_SEMI) {
+			syntax_error(L, "rewrite expression", "';'");
+			return NULL;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- parsers */
+
+static struct ls_parser *find_parser(struct ls_cfg *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_ps; i++)
+		if (!strcmp(c->ps[i]->name, name))
+			return c->ps[i];
+	return NULL;
+}
+
+/* "Error parsing parser expression, MSG in F:L:C-L:C:" at option k. */
+static void ps_error(struct lex *L, const struct otree *k, const char *msg)
+{
+	lex_fail(L, 1, "Error parsing parser expression, %s in %s:%d:%d-%d:%d:", msg, k->file,
+		 k->line, k->col, k->eline, k->ecol);
+}
+
+/* The one string argument of option k, or NULL after an error. */
+static const char *ps_str(struct lex *L, const struct otree *k)
+{
+	if (k->n != 1 || !k->kids[0]->val || k->kids[0]->name) {
+		ps_error(L, k, "syntax error, expecting one string");
+		return NULL;
+	}
+	return k->kids[0]->val;
+}
+
+static void csv_defaults(struct ls_csv_opts *o)
+{
+	o->delims = xstrdup(" ");
+	o->qstart = xstrdup("\"'");
+	o->qend = xstrdup("\"'");
+	o->flags = LS_CSV_STRIP;
+	o->dialect = LS_CSV_ESC_NONE;
+}
+
+/* quote-pairs("<>[]"): opening and closing bytes by pairs (an odd last one dropped). */
+static void csv_quote_pairs(struct ls_csv_opts *o, const char *v)
+{
+	size_t n = strlen(v) / 2;
+	free(o->qstart);
+	free(o->qend);
+	o->qstart = xcalloc(n + 1);
+	o->qend = xcalloc(n + 1);
+	for (size_t i = 0; i < n; i++) {
+		o->qstart[i] = v[2 * i];
+		o->qend[i] = v[2 * i + 1];
+	}
+}
+
+/* One csv-parser() option; false after an error. */
+static bool csv_opt(struct lex *L, struct ls_parser *p, struct otree *k)
+{
+	struct ls_csv_opts *o = &p->csv;
+	const char *v;
+	if (kw(k->name, "columns")) {
+		for (size_t i = 0; i < k->n; i++)
+			if (k->kids[i]->val)
+				PUSH(o->cols, o->n_cols, xstrdup(k->kids[i]->val));
+	} else if (kw(k->name, "flags")) {
+		static const char *const words[] = {
+		    "escape-none",	"escape-backslash", "escape-double-char",
+		    "strip-whitespace", "greedy",	    "drop-invalid"};
+		unsigned flags = 0;
+		int dialects = 0, dialect = -1;
+		for (size_t i = 0; i < k->n; i++) {
+			const char *w = k->kids[i]->val;
+			size_t j = 0;
+			while (w && j < 6 && !kw(w, words[j]))
+				j++;
+			if (!w || j == 6) {
+				char msg[200];
+				snprintf(msg, sizeof msg, "unknown csv-parser() flag %s",
+					 w ? w : "");
+				ps_error(L, k->kids[i], msg);
+				return false;
+			}
+			if (j < 3) {
+				dialects |= 1 << j;
+				dialect = (int)j;
+			} else if (j == 3) {
+				flags |= LS_CSV_STRIP;
+			} else if (j == 4) {
+				flags |= LS_CSV_GREEDY;
+			} else {
+				p->drop_invalid = true;
+			}
+		}
+		if (dialects & (dialects - 1)) {
+			ps_error(L, k, "only one escape style can be used in the flags argument");
+			return false;
+		}
+		o->flags = flags; /* as 3.38: replaces the default strip-whitespace */
+		if (dialect >= 0)
+			o->dialect = dialect;
+	} else if (kw(k->name, "dialect")) {
+		static const char *const d[] = {"escape-none", "escape-backslash",
+						"escape-double-char"};
+		if (!(v = ps_str(L, k)))
+			return false;
+		int j = 0;
+		while (j < 3 && !kw(v, d[j]))
+			j++;
+		if (j == 3) {
+			ps_error(L, k, "unknown dialect() argument for csv-parser()");
+			return false;
+		}
+		o->dialect = j;
+	} else if (kw(k->name, "drop-invalid")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		p->drop_invalid = !strcmp(v, "yes") || !strcmp(v, "on") || !strcmp(v, "1");
+	} else if (kw(k->name, "delimiters")) {
+		for (size_t i = 0; i < k->n; i++) {
+			struct otree *d = k->kids[i];
+			if (!d->name) {
+				free(o->delims);
+				o->delims = xstrdup(d->val);
+			} else if (kw(d->name, "chars")) {
+				if (!(v = ps_str(L, d)))
+					return false;
+				free(o->delims);
+				o->delims = xstrdup(v);
+			} else if (kw(d->name, "strings")) {
+				for (size_t j = 0; j < d->n; j++)
+					if (d->kids[j]->val)
+						PUSH(o->sdelims, o->n_sdelims,
+						     xstrdup(d->kids[j]->val));
+			} else {
+				unexpected_id(L, "parser expression", d->name, d->file, d->line,
+					      d->col, d->eline, d->col + (int)strlen(d->name));
+				return false;
+			}
+		}
+	} else if (kw(k->name, "quotes")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		free(o->qstart);
+		free(o->qend);
+		o->qstart = xstrdup(v);
+		o->qend = xstrdup(v);
+	} else if (kw(k->name, "quote-pairs")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		csv_quote_pairs(o, v);
+	} else if (kw(k->name, "null")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		free(o->null);
+		o->null = v[0] ? xstrdup(v) : NULL;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* One kv-parser() option; false when unknown or after an error. */
+static bool kv_opt(struct lex *L, struct ls_parser *p, struct otree *k)
+{
+	const char *v;
+	if (kw(k->name, "value-separator")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		if (strlen(v) != 1) {
+			ps_error(L, k->kids[0],
+				 "kv-parser() only supports single-character values for "
+				 "value-separator()");
+			return false;
+		}
+		if (v[0] == ' ' || v[0] == '\'' || v[0] == '"') {
+			ps_error(L, k->kids[0],
+				 "kv-parser() unsupported character for value-separator()");
+			return false;
+		}
+		p->vsep = v[0];
+	} else if (kw(k->name, "pair-separator")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		free(p->psep);
+		p->psep = xstrdup(v);
+	} else if (kw(k->name, "allow-pair-separator-in-value")) {
+		/* 3.38's grammar takes it and does nothing with it */
+	} else if (kw(k->name, "extract-stray-words-into")) {
+		refuse(L, "parser expression", "kv-parser(extract-stray-words-into())", k->file,
+		       k->line, k->col, (int)strlen(k->name));
+		return false;
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/* One parser after its name ("kv-parser", ...): "(" options ")". */
+static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *name, const char *rule)
+{
+	const char *file = L->file;
+	int line = L->line, col = L->col;
+	bool kv = kw(name, "kv-parser"), csv = kw(name, "csv-parser");
+	if (!kv && !csv) {
+		{
+			char f[64];
+			snprintf(f, sizeof f, "%s()", name);
+			refuse(L, "parser expression", f, file, line, col, (int)strlen(name));
+		}
+		return NULL;
+	}
+	if (!expect(L, T_LP, "parser expression"))
+		return NULL;
+	struct otree *o = otree_parse(L, "parser expression");
+	if (!o)
+		return NULL;
+	struct ls_parser *p = xcalloc(sizeof *p);
+	p->kind = kv ? PS_KV : PS_CSV;
+	p->name = xstrdup(rule);
+	p->file = file;
+	p->line = line;
+	p->col = col;
+	p->vsep = '=';
+	p->psep = xstrdup(", ");
+	if (csv)
+		csv_defaults(&p->csv);
+	for (size_t i = 0; i < o->n; i++) {
+		struct otree *k = o->kids[i];
+		bool ok = false;
+		if (!k->name) {
+			syntax_error(L, "parser expression", NULL);
+		} else if (kw(k->name, "prefix")) {
+			const char *v = ps_str(L, k);
+			if (v) {
+				free(p->prefix);
+				p->prefix = xstrdup(v);
+				ok = true;
+			}
+		} else if (kw(k->name, "template")) {
+			const char *v = ps_str(L, k);
+			struct ok_err e;
+			if (v) {
+				ls_tmpl_free(p->tmpl);
+				p->tmpl = ls_tmpl_new(tmpl_text(c, v, NULL, NULL), &e);
+				if (!p->tmpl)
+					ps_error(L, k, e.msg);
+				ok = p->tmpl != NULL;
+			}
+		} else {
+			ok = kv ? kv_opt(L, p, k) : csv_opt(L, p, k);
+			if (!ok && !L->failed)
+				unexpected_id(L, "parser expression", k->name, k->file, k->line,
+					      k->col, k->eline, k->col + (int)strlen(k->name));
+		}
+		if (!ok) {
+			ls_parser_free(p);
+			return NULL;
+		}
+	}
+	return p;
+}
+
+/* A parser body after '{': parsers up to '}' (the ';' after it is the
+ * caller's). The rule (its first parser) is added to c->ps; NULL after an
+ * error. */
+static struct ls_parser *parser_body(struct lex *L, struct ls_cfg *c, char *name)
+{
+	struct ls_parser *first = NULL, **tail = &first;
+	for (;;) {
+		lex_next(L);
+		if (L->failed)
+			break;
+		if (L->t == T_RB) {
+			if (!first) {
+				lex_fail(
+				    L, 1,
+				    "Error parsing parser statement, empty parser in %s:%d:%d:",
+				    L->file, L->line, L->col);
+				break;
+			}
+			PUSH(c->ps, c->n_ps, first);
+			free(name);
+			return first;
+		}
+		if (L->t == T_SEMI)
+			continue;
+		if (L->t != T_ID) {
+			syntax_error(L, "parser expression", NULL);
+			break;
+		}
+		char what[32];
+		snprintf(what, sizeof what, "%s", L->s.p);
+		struct ls_parser *p = ps_one(L, c, what, name);
+		if (!p)
+			break;
+		*tail = p;
+		tail = &p->next;
+	}
+	while (first) {
+		struct ls_parser *n = first->next;
+		ls_parser_free(first);
+		first = n;
+	}
+	free(name);
+	return NULL;
+}
+
 /* A new element at the end of p, for the caller to fill in. */
 static struct ls_elem *elem_new(struct ls_path *p, enum el_kind kind, const struct ls_elem *at)
 {
@@ -2810,6 +3416,8 @@ static struct ls_elem *elem_new(struct ls_path *p, enum el_kind kind, const stru
 
 static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *file, int line,
 				int col);
+static struct ls_path *log_body_x(struct lex *L, struct ls_cfg *c, const char *file, int line,
+				  int col, bool semi);
 
 static const struct flag_name log_flag_names[] = {{"final", PF_FINAL, 0},
 						  {"fallback", PF_FALLBACK, 0},
@@ -2863,6 +3471,87 @@ static bool log_junction(struct lex *L, struct ls_cfg *c, struct ls_elem *e)
 	}
 }
 
+/* A path made here (not by log_body): registered for stats and freeing. */
+static struct ls_path *path_new(struct ls_cfg *c, const struct ls_elem *at, unsigned flags)
+{
+	struct ls_path *p = xcalloc(sizeof *p);
+	p->file = at->file;
+	p->line = at->line;
+	p->col = at->col;
+	p->flags = flags;
+	PUSH(c->all_paths, c->n_all_paths, p);
+	p->index = (int)c->n_all_paths;
+	return p;
+}
+
+/* An explicit junction at the end of p with one branch, child. */
+static void path_nest(struct ls_path *p, const struct ls_elem *at, struct ls_path *child)
+{
+	struct ls_elem *j = elem_new(p, EL_JUNCTION, at);
+	j->ref = xstrdup("junction");
+	PUSH(j->br, j->n_br, child);
+}
+
+/*
+ * if (EXPR) { ... } [elif (EXPR) { ... }]... [else { ... }] after "if", as
+ * 3.38's log_expr_node_new_conditional_with_filter builds it: a junction of
+ * two final branches, the first "filter EXPR; log { ... flags(drop-
+ * unmatched) }", the second the else block (empty: the message goes on
+ * after the if) or the next elif's junction. The ';' after it is the
+ * caller's.
+ */
+static bool log_if(struct lex *L, struct ls_cfg *c, struct ls_path *p, const struct ls_elem *at)
+{
+	struct ls_elem *j = elem_new(p, EL_JUNCTION, at);
+	j->ref = xstrdup("junction");
+	for (;;) {
+		lex_next(L);
+		if (L->t != T_LP) {
+			if (L->t == T_LB)
+				refuse(L, "log statement", "if { ... } without a condition",
+				       L->file, L->line, L->col, 1);
+			else
+				syntax_error(L, "log statement", "'('");
+			return false;
+		}
+		struct ls_filter *f = rw_condition_body(L, c);
+		if (!f)
+			return false;
+		const struct ls_elem here = {.file = L->file, .line = L->line, .col = L->col};
+		if (!expect(L, T_LB, "log statement"))
+			return false;
+		struct ls_path *inner = log_body_x(L, c, here.file, here.line, here.col, false);
+		if (!inner)
+			return false;
+		inner->flags |= PF_DROP_UNMATCHED;
+		struct ls_path *tb = path_new(c, at, PF_FINAL);
+		struct ls_elem *fe = elem_new(tb, EL_FILTER, at);
+		fe->flt = f;
+		path_nest(tb, &here, inner);
+		struct ls_path *fb = path_new(c, at, PF_FINAL);
+		PUSH(j->br, j->n_br, tb);
+		PUSH(j->br, j->n_br, fb);
+		lex_next(L);
+		if (is_kw(L, "elif")) {
+			j = elem_new(fb, EL_JUNCTION, at);
+			j->ref = xstrdup("junction");
+			continue;
+		}
+		if (is_kw(L, "else")) {
+			const struct ls_elem el = {.file = L->file, .line = L->line, .col = L->col};
+			if (!expect(L, T_LB, "log statement"))
+				return false;
+			struct ls_path *eb = log_body_x(L, c, el.file, el.line, el.col, false);
+			if (!eb)
+				return false;
+			path_nest(fb, &el, eb);
+			return true;
+		}
+		lex_unget(L);
+		return true;
+	}
+}
+
 /* One "source(...)" / "filter {...}" / "log {...}" / "junction {...}" item. */
 static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 {
@@ -2888,6 +3577,8 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 		PUSH(j->br, j->n_br, child);
 		return true;
 	}
+	if (kw(what, "if"))
+		return log_if(L, c, p, &at);
 	if (kw(what, "junction")) {
 		struct ls_elem *e = elem_new(p, EL_JUNCTION, &at);
 		/* marked explicit: following nested log{}s must not merge into it */
@@ -2901,10 +3592,31 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 	if (kind < 0) {
 		if (block_use(L, "log", what))
 			return !L->failed;
-		if (kw(what, "parser") || kw(what, "rewrite")) {
-			semantic_error(L, "log",
-				       "parser() and rewrite() are not supported by logsift");
-			return false;
+		if (kw(what, "rewrite") || kw(what, "parser")) {
+			/* rewrite(NAME), rewrite { ... }, parser(NAME), parser { ... } */
+			bool rw = kw(what, "rewrite");
+			lex_next(L);
+			struct ls_elem *e = elem_new(p, rw ? EL_REWRITE : EL_PARSER, &at);
+			c->mutates = true;
+			if (L->t == T_LP) {
+				lex_next(L);
+				if (L->t != T_ID && L->t != T_STR) {
+					syntax_error(L, "log statement", "LL_IDENTIFIER");
+					return false;
+				}
+				e->ref = xstrdup(L->s.p);
+				return expect(L, T_RP, "log statement");
+			}
+			if (L->t != T_LB) {
+				syntax_error(L, "log statement", "'('");
+				return false;
+			}
+			if (rw)
+				e->rw =
+				    rewrite_body(L, c, anon_name(c, 4), at.file, at.line, at.col);
+			else
+				e->ps = parser_body(L, c, anon_name(c, 5));
+			return rw ? e->rw != NULL : e->ps != NULL;
 		}
 		syntax_error(L, "log statement", NULL);
 		return false;
@@ -2942,6 +3654,13 @@ static bool log_item(struct lex *L, struct ls_cfg *c, struct ls_path *p)
 static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *file, int line,
 				int col)
 {
+	return log_body_x(L, c, file, line, col, true);
+}
+
+/* As log_body; semi false: the body ends at '}' (an if/elif/else block). */
+static struct ls_path *log_body_x(struct lex *L, struct ls_cfg *c, const char *file, int line,
+				  int col, bool semi)
+{
 	struct ls_path *p = xcalloc(sizeof *p);
 	PUSH(L->open, L->n_open, p);
 	p->file = file;
@@ -2953,8 +3672,9 @@ static struct ls_path *log_body(struct lex *L, struct ls_cfg *c, const char *fil
 		if (L->failed)
 			return NULL;
 		if (L->t == T_RB) {
-			lex_next(L);
-			if (L->t != T_SEMI) {
+			if (semi)
+				lex_next(L);
+			if (semi && L->t != T_SEMI) {
 				syntax_error(L, "log statement", "';'");
 				return NULL;
 			}
@@ -3182,6 +3902,26 @@ static bool resolve_path(struct lex *L, struct ls_cfg *c, struct ls_path *p, boo
 					return false;
 			continue;
 		}
+		if (e->kind == EL_PARSER) {
+			if (e->ref && !(e->ps = find_parser(c, e->ref))) {
+				lex_fail(L, 2,
+					 "Error resolving reference; content='parser', name='%s', "
+					 "location='%s:%d:%d'",
+					 e->ref, e->file, e->line, e->col);
+				return false;
+			}
+			continue;
+		}
+		if (e->kind == EL_REWRITE) {
+			if (e->ref && !(e->rw = find_rewrite(c, e->ref))) {
+				lex_fail(L, 2,
+					 "Error resolving reference; content='rewrite', name='%s', "
+					 "location='%s:%d:%d'",
+					 e->ref, e->file, e->line, e->col);
+				return false;
+			}
+			continue;
+		}
 		static const char *const what[] = {"source", "filter", "destination"};
 		if (e->ref) {
 			if (e->kind == EL_SOURCE)
@@ -3215,6 +3955,16 @@ static bool resolve_path(struct lex *L, struct ls_cfg *c, struct ls_path *p, boo
  * (which may follow the destination in the file, as in 3.38). */
 static void inherit_tmpl_opts(struct ls_cfg *c)
 {
+	for (size_t i = 0; i < c->n_rw; i++)
+		for (size_t k = 0; k < c->rw[i]->n_ops; k++) {
+			struct ls_tmpl_opts *t = &c->rw[i]->ops[k].topts;
+			if (t->ts_format < 0)
+				t->ts_format = c->o.topts.ts_format;
+			if (t->frac_digits < 0)
+				t->frac_digits = c->o.topts.frac_digits;
+			if (!t->send_tz && c->o.topts.send_tz)
+				t->send_tz = xstrdup(c->o.topts.send_tz);
+		}
 	for (size_t i = 0; i < c->n_dst; i++)
 		for (size_t k = 0; k < c->dst[i]->n_drv; k++) {
 			struct ls_tmpl_opts *t = &c->dst[i]->drv[k].topts;
@@ -3362,8 +4112,23 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 			template_stmt(L, c);
 			if (L->failed)
 				return;
-		} else if (kw(what, "parser") || kw(what, "rewrite") || kw(what, "application") ||
-			   kw(what, "python") || kw(what, "template-function")) {
+		} else if (kw(what, "rewrite") || kw(what, "parser")) {
+			bool rw = kw(what, "rewrite");
+			lex_next(L);
+			if (L->t != T_ID && L->t != T_STR) {
+				syntax_error(L, what, "LL_IDENTIFIER");
+				return;
+			}
+			char *name = xstrdup(L->s.p);
+			if (!expect(L, T_LB, rw ? "rewrite statement" : "parser statement")) {
+				free(name);
+				return;
+			}
+			if (rw ? !rewrite_body(L, c, name, file, line, col)
+			       : !parser_body(L, c, name))
+				return;
+		} else if (kw(what, "application") || kw(what, "python") ||
+			   kw(what, "template-function")) {
 			/* skip the statement: braces balanced */
 			int depth = 0;
 			for (;;) {
@@ -3375,9 +4140,6 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 				if (L->t == T_RB && --depth == 0)
 					break;
 			}
-			if (kw(what, "parser") || kw(what, "rewrite"))
-				ls_cfg_warn(c, "logsift ignores %s statements; location='%s:%d:%d'",
-					    what, file, line, col);
 		}
 		lex_next(L);
 		if (L->t != T_SEMI) {
@@ -3528,6 +4290,15 @@ void ls_cfg_free(struct ls_cfg *c)
 	for (size_t i = 0; i < c->n_flt; i++)
 		ls_filter_free(c->flt[i]);
 	free(c->flt);
+	for (size_t i = 0; i < c->n_rw; i++)
+		ls_rewrite_free(c->rw[i]);
+	free(c->rw);
+	for (size_t i = 0; i < c->n_ps; i++)
+		for (struct ls_parser *p = c->ps[i], *n; p; p = n) {
+			n = p->next;
+			ls_parser_free(p);
+		}
+	free(c->ps);
 	for (size_t i = 0; i < c->n_all_paths; i++)
 		path_free(c->all_paths[i]);
 	free(c->all_paths);

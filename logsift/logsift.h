@@ -92,6 +92,8 @@ struct ls_msg {
 	bool parse_error;  /* this is syslog-ng's "Error processing log message" */
 	int time_quality;  /* Cisco stamp prefix: 1 = "*" (unsynced), 2 = "." (synced), 0 none */
 	bool chained_host; /* chain-hostnames: HOST is "orig/relay" or "source@host" */
+	const char *ctx;   /* $_ / $CONTEXT_ID: groupset()'s current value, or NULL */
+	size_t ctx_len;
 };
 
 /* Parse flags: syslog-ng's source flags() plus what the source kind implies. */
@@ -134,6 +136,15 @@ const char *ls_msg_get(const struct ls_msg *m, enum ls_field f, size_t *n);
 /* Value of any name: a field name (HOST, MESSAGE/MSG, ...), an SD or match name. */
 const char *ls_msg_get_name(const struct ls_msg *m, const char *name, size_t *n);
 void ls_msg_set_name(struct ls_msg *m, const char *name, const char *p, size_t n);
+/* Unset a value (a field or a name-value pair): it reads as "" and is not listed. */
+void ls_msg_unset_name(struct ls_msg *m, const char *name);
+/* True for the names of the well-known fields (HOST, PROGRAM, MESSAGE, ...). */
+bool ls_msg_name_is_field(const char *name);
+/* dst becomes a deep copy of src (dst's buffers reused; ctx not copied). */
+void ls_msg_copy(struct ls_msg *dst, const struct ls_msg *src);
+/* The names of the set values (fields first, then name-value pairs in the
+ * order they were made) into names[0..max); the count (may exceed max). */
+size_t ls_msg_names(const struct ls_msg *m, const char **names, size_t max);
 /*
  * Parse one received record (data, len) into m, as syslog-ng 3.38's
  * syslogformat module does: trailing NUL and \n removed, PRI, Cisco sequence
@@ -171,6 +182,8 @@ void ls_tmpl_format_opts(const struct ls_tmpl *t, const struct ls_msg *m,
 			 const struct ls_tmpl_opts *o, struct ls_buf *out);
 /* True when the template is a plain literal (no macro). */
 bool ls_tmpl_is_literal(const struct ls_tmpl *t);
+/* True when the template is one "$NAME" of a value (not a macro, no text). */
+bool ls_tmpl_is_name(const struct ls_tmpl *t);
 /* The literal text before the template's first macro, and its length. */
 const char *ls_tmpl_fixed_prefix(const struct ls_tmpl *t, size_t *len);
 

@@ -281,8 +281,90 @@ struct ls_dest {
 	bool flow;		   /* some flags(flow-control) path feeds it */
 };
 
+/* ---- rewrite rules (rewrite.c runs them; cfg.c builds them) ---- */
+enum rw_kind { RW_SET, RW_UNSET, RW_SUBST, RW_SET_TAG, RW_CLEAR_TAG, RW_GROUPSET, RW_GROUPUNSET };
+
+/* One rewrite operation, as 3.38's LogRewrite subclasses. */
+struct ls_rwop {
+	enum rw_kind kind;
+	char *value;		   /* value(): the name changed ("MESSAGE" by default) */
+	struct ls_tmpl *tmpl;	   /* set()'s value, subst()'s replacement, groupset()'s template */
+	struct ls_tmpl_opts topts; /* set(): template options (global ones inherited) */
+	struct fnode *matcher;	   /* subst(): pattern, type() and flags() */
+	int tag;		   /* set-tag()/clear-tag(): tag index */
+	char **globs;		   /* groupset()/groupunset(): values() patterns */
+	size_t n_globs;
+	struct ls_filter *cond; /* condition(), or NULL */
+	const char *file;	/* location of the operation */
+	int line, col;
+};
+
+/* rewrite NAME { ops }; or an inline rewrite { ops }; in a log path. */
+struct ls_rewrite {
+	char *name; /* "r_name" or "#anon-rewriteN" */
+	struct ls_rwop *ops;
+	size_t n_ops;
+	const char *file;
+	int line, col;
+};
+
+/* Run rule r on m (rule lines and per-operation lines on t when tracing). */
+void ls_rewrite_run(const struct ls_rewrite *r, struct ls_msg *m, struct ls_trace *t);
+void ls_rewrite_free(struct ls_rewrite *r);
+
+/* ---- parsers (parser.c runs them; cfg.c builds them) ---- */
+/* Called with each name and value a scanner found (v NUL-ended, n its length). */
+typedef void (*ls_pair_fn)(void *ctx, const char *name, const char *v, size_t n);
+
+enum { LS_CSV_STRIP = 1, LS_CSV_GREEDY = 2 }; /* csv scanner flags, as 3.38's */
+enum { LS_CSV_ESC_NONE, LS_CSV_ESC_BACKSLASH, LS_CSV_ESC_DOUBLE };
+
+/* csv-parser()'s scanner options (3.38's CSVScannerOptions). */
+struct ls_csv_opts {
+	char **cols; /* columns(): the names, in order */
+	size_t n_cols;
+	char *delims;	/* delimiters(chars()): one byte each (" ") */
+	char **sdelims; /* delimiters(strings()), tried first */
+	size_t n_sdelims;
+	char *qstart, *qend; /* quote-pairs(): opening and closing bytes, same index */
+	char *null;	     /* null(): a value equal to it becomes empty, or NULL */
+	unsigned flags;	     /* LS_CSV_STRIP (the default) | LS_CSV_GREEDY */
+	int dialect;	     /* LS_CSV_ESC_* */
+};
+
+/*
+ * kv-parser() as 3.38's kv-scanner: each "key=value" of input (a key is
+ * [A-Za-z0-9_.-]+, value quoted with ' or " or up to the pair separator) to
+ * fn. input is NUL-ended; vsep the value separator, psep the pair separator.
+ */
+void ls_kv_scan(const char *input, char vsep, const char *psep, ls_pair_fn fn, void *ctx);
+/* csv-parser() as 3.38's csv-scanner: one value per column to fn. True when
+ * every column got a value and the input was used up (drop-invalid's test). */
+bool ls_csv_scan(const struct ls_csv_opts *o, const char *input, ls_pair_fn fn, void *ctx);
+
+enum ps_kind { PS_KV, PS_CSV };
+
+/* One parser of a parser rule; rules of several parsers chain by next. */
+struct ls_parser {
+	enum ps_kind kind;
+	char *name;	      /* the rule's name: "p_name" or "#anon-parserN" */
+	struct ls_tmpl *tmpl; /* template(): the input, NULL = $MESSAGE */
+	char *prefix;	      /* prefix() of the names it sets, or NULL */
+	char vsep;	      /* kv: value-separator() ('=') */
+	char *psep;	      /* kv: pair-separator() (", ") */
+	struct ls_csv_opts csv;
+	bool drop_invalid; /* csv: drop-invalid() or flags(drop-invalid) */
+	const char *file;  /* location of the parser */
+	int line, col;
+	struct ls_parser *next;
+};
+
+/* Run one parser on m: false when the message is dropped from the path. */
+bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t);
+void ls_parser_free(struct ls_parser *p);
+
 /* ---- log paths ---- */
-enum el_kind { EL_SOURCE, EL_FILTER, EL_DEST, EL_JUNCTION };
+enum el_kind { EL_SOURCE, EL_FILTER, EL_DEST, EL_JUNCTION, EL_REWRITE, EL_PARSER };
 
 struct ls_path;
 
@@ -294,7 +376,9 @@ struct ls_elem {
 	struct ls_source *src;
 	struct ls_filter *flt;
 	struct ls_dest *dst;
-	struct ls_path **br; /* junction branches */
+	struct ls_rewrite *rw; /* rewrite rule */
+	struct ls_parser *ps;  /* parser rule (its first parser) */
+	struct ls_path **br;   /* junction branches */
 	size_t n_br;
 };
 
@@ -350,6 +434,11 @@ struct ls_cfg {
 	size_t n_dst;
 	struct ls_filter **flt;
 	size_t n_flt;
+	struct ls_rewrite **rw; /* rewrite rules, named and inline */
+	size_t n_rw;
+	struct ls_parser **ps; /* parser rules (first parser of each), named and inline */
+	size_t n_ps;
+	bool mutates;		/* some path rewrites or parses: branches get their own copy */
 	struct ls_path **paths; /* top-level log statements */
 	size_t n_paths;
 	struct ls_path **all_paths; /* every path incl. nested, for stats */
@@ -360,7 +449,7 @@ struct ls_cfg {
 	size_t n_files;
 	char **warnings;
 	size_t n_warnings;
-	int anon[4];		  /* #anon-source/-filter/-destination counters */
+	int anon[6]; /* #anon-source/-filter/-destination/-log/-rewrite/-parser counters */
 	uint64_t center_received; /* syslog-ng's center;;received (reset on its own) */
 	uint64_t center_queued;	  /* center;;queued: messages routed to destinations */
 };

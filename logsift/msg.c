@@ -164,8 +164,12 @@ const char *ls_msg_get_name(const struct ls_msg *m, const char *name, size_t *n)
 	int f = field_by_name(name);
 	if (f >= 0)
 		return ls_msg_get(m, (enum ls_field)f, n);
+	if (m->ctx && (!strcmp(name, "_") || !strcmp(name, "CONTEXT_ID"))) {
+		*n = m->ctx_len; /* groupset()'s current value (3.38's M_CONTEXT_ID) */
+		return m->ctx;
+	}
 	for (size_t i = 0; i < m->n_nv; i++)
-		if (!strcmp(m->nv[i].name, name)) {
+		if (m->nv[i].v.set && !strcmp(m->nv[i].name, name)) {
 			*n = m->nv[i].v.len;
 			return m->store.p + m->nv[i].v.off;
 		}
@@ -178,6 +182,8 @@ void ls_msg_set_name(struct ls_msg *m, const char *name, const char *p, size_t n
 	int f = field_by_name(name);
 	if (f >= 0) {
 		ls_msg_set(m, (enum ls_field)f, p, n);
+		if (f == LS_PROGRAM || f == LS_PID) /* $MSGHDR is made from them now */
+			m->f[LS_LEGACY_MSGHDR] = (struct ls_span){0};
 		return;
 	}
 	for (size_t i = 0; i < m->n_nv; i++)
@@ -204,6 +210,67 @@ void ls_msg_set_name(struct ls_msg *m, const char *name, const char *p, size_t n
 	}
 	m->nv[m->n_nv].v = store_add(m, p, n);
 	m->n_nv++;
+}
+
+void ls_msg_unset_name(struct ls_msg *m, const char *name)
+{
+	int f = field_by_name(name);
+	if (f >= 0) {
+		m->f[f] = (struct ls_span){0};
+		if (f == LS_PROGRAM || f == LS_PID)
+			m->f[LS_LEGACY_MSGHDR] = (struct ls_span){0};
+		return;
+	}
+	for (size_t i = 0; i < m->n_nv; i++)
+		if (!strcmp(m->nv[i].name, name))
+			m->nv[i].v = (struct ls_span){0};
+}
+
+bool ls_msg_name_is_field(const char *name)
+{
+	return field_by_name(name) >= 0;
+}
+
+void ls_msg_copy(struct ls_msg *dst, const struct ls_msg *src)
+{
+	ls_msg_reset(dst);
+	struct ls_buf store = dst->store;
+	struct ls_nv *nv = dst->nv;
+	size_t cap_nv = dst->cap_nv;
+	*dst = *src;
+	dst->store = store;
+	dst->nv = nv;
+	dst->cap_nv = cap_nv;
+	dst->n_nv = 0;
+	if (src->store.len)
+		ls_buf_add(&dst->store, src->store.p, src->store.len);
+	/* the spans stay valid: the store's bytes are copied whole */
+	for (size_t i = 0; i < src->n_nv; i++) {
+		if (!src->nv[i].v.set)
+			continue;
+		ls_msg_set_name(dst, src->nv[i].name, "", 0);
+		dst->nv[dst->n_nv - 1].v = src->nv[i].v;
+	}
+	dst->store.len = src->store.len;
+}
+
+size_t ls_msg_names(const struct ls_msg *m, const char **names, size_t max)
+{
+	size_t k = 0;
+	for (int f = 0; f < (int)(sizeof field_names / sizeof field_names[0]); f++) {
+		if (!strcmp(field_names[f].name, "MSG") || !m->f[field_names[f].f].set)
+			continue;
+		if (k < max)
+			names[k] = field_names[f].name;
+		k++;
+	}
+	for (size_t i = 0; i < m->n_nv; i++)
+		if (m->nv[i].v.set) {
+			if (k < max)
+				names[k] = m->nv[i].name;
+			k++;
+		}
+	return k;
 }
 
 /* ------------------------------------------------------------- the parser */
@@ -1498,6 +1565,11 @@ void ls_tmpl_free(struct ls_tmpl *t)
 bool ls_tmpl_is_literal(const struct ls_tmpl *t)
 {
 	return t->n == 1 && t->e[0].m == M_NONE && !t->e[0].name && !t->e[0].tf;
+}
+
+bool ls_tmpl_is_name(const struct ls_tmpl *t)
+{
+	return t->n == 1 && t->e[0].m == M_NONE && t->e[0].name && !t->e[0].tf && !t->e[0].lit_len;
 }
 
 const char *ls_tmpl_fixed_prefix(const struct ls_tmpl *t, size_t *len)

@@ -292,15 +292,28 @@ static bool mux(struct rctx *x, struct ls_path *const *br, size_t n, const struc
 	for (size_t k = 0; k < n; k++)
 		if (br[k]->flags & PF_FALLBACK)
 			has_fallback = true;
+	/* rewrites and parsers change the message: each branch starts from
+	 * what the junction got (3.38's log_msg_make_writable copies) */
+	bool cow = x->c->mutates && n > 1, used = false;
+	struct ls_msg saved;
+	if (cow) {
+		ls_msg_init(&saved);
+		ls_msg_copy(&saved, x->m);
+	}
 	for (int fb = 0; fb == 0 || (fb == 1 && has_fallback && !delivered); fb++) {
 		for (size_t k = 0; k < n; k++) {
 			const struct ls_path *p = br[k];
 			if (!fb != !(p->flags & PF_FALLBACK))
 				continue;
+			if (cow && used)
+				ls_msg_copy(x->m, &saved);
+			used = true;
 			bool matched = true, fc = x->fc;
 			x->fc = fc || (p->flags & PF_FLOW_CONTROL);
 			run_seq(x, p, 0, &matched, up);
 			x->fc = fc;
+			if (p->flags & PF_DROP_UNMATCHED)
+				matched = true; /* 3.38's PIF_DROP_UNMATCHED */
 			if (matched) {
 				((struct ls_path *)p)->matched++;
 				delivered = true;
@@ -313,6 +326,8 @@ static bool mux(struct rctx *x, struct ls_path *const *br, size_t n, const struc
 			}
 		}
 	}
+	if (cow)
+		ls_msg_free(&saved);
 	return delivered;
 }
 
@@ -338,6 +353,16 @@ static void run_seq(struct rctx *x, const struct ls_path *p, size_t i, bool *mat
 					e->dst->name, p->file, p->line, p->col);
 			dest_write(x->c, e->dst, x->m, x->rt, x->fc);
 			x->delivered++;
+			break;
+		case EL_REWRITE:
+			ls_rewrite_run(e->rw, x->m, x->t);
+			break;
+		case EL_PARSER:
+			for (const struct ls_parser *ps = e->ps; ps; ps = ps->next)
+				if (!ls_parser_run(ps, x->m, x->t)) {
+					*matched = false;
+					return;
+				}
 			break;
 		case EL_JUNCTION: {
 			bool last = i + 1 == p->n_el;
