@@ -25,17 +25,25 @@
  * they cover); the plugin's unload (nbdkit exiting normally) marks it clean.
  * A killed nbdkit leaves it as a crash leaves a kernel array: active, with
  * the bitmap naming the regions the kernel's md resyncs at its next assembly.
- * NBD flush and FUA: every write in flight is finished and every member
- * fdatasync'ed before the reply, so an acknowledged flush is on the members.
+ * Writes go through a stripe cache (wcache.h): requests smaller than a
+ * stripe are collected until their stripe is whole and then written once
+ * (P/Q computed once, nothing read), as a disk's volatile write cache; the
+ * export says it has one (can_flush). NBD flush and FUA: the held stripes
+ * are written, every write in flight finished and every member fdatasync'ed
+ * before the reply, so an acknowledged flush is on the members. FUA is
+ * nbdkit's emulation (a flush after the write).
  *
  * Thread model: SERIALIZE_ALL_REQUESTS. The array engine (rw.c) keeps I/O
- * windows and per-member threads of its own inside one call, but md_array is
- * one state shared by all calls, so nbdkit hands it one request at a time,
- * across all connections. Because of that, and because a flush on any
- * connection syncs every member, the export is multi-connection consistent
- * (can_multi_conn).
+ * windows and per-member threads of its own inside one call, but md_array
+ * and the stripe cache are one state shared by all calls, so nbdkit hands
+ * them one request at a time, across all connections. Because of that (a
+ * read on any connection sees the cache), and because a flush on any
+ * connection writes the cache and syncs every member, the export is
+ * multi-connection consistent (can_multi_conn).
  *
- * Not yet (issue 19): trim, --force selection as mdadm's Assemble.c.
+ * No trim (mdraid_can_trim says why); write zeroes as written zeroes.
+ *
+ * Not yet (issue 19): --force selection as mdadm's Assemble.c.
  */
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
@@ -47,6 +55,7 @@
 
 #include "mdraid.h"
 #include "overlay.h"
+#include "wcache.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_ALL_REQUESTS
 
@@ -61,6 +70,8 @@ static struct {
 	char *overlay_dir; /* overlay=, NULL when none */
 	bool ov_open;	   /* ov is open */
 	struct md_overlay ov;
+	bool wc_open; /* wc is set up (writable, no overlay) */
+	struct md_wcache wc;
 } S;
 
 /* nbdkit_error with the library's formatted ok_err; errno for the client. */
@@ -139,6 +150,15 @@ static int mdraid_after_fork(void)
 	if (rc < 0)
 		return fail(&e, rc, "cannot open the array");
 	S.open = true;
+	if (!S.readonly && !S.overlay_dir) {
+		if (md_wcache_init(&S.wc, &S.arr, MD_WCACHE_BUDGET) < 0) {
+			nbdkit_error("mdraid: out of memory for the stripe cache");
+			return -1;
+		}
+		S.wc_open = true;
+		nbdkit_debug("mdraid: stripe cache of %d stripes of %llu bytes", S.wc.nslots,
+			     (unsigned long long)S.wc.stripe_bytes);
+	}
 	if (S.overlay_dir) {
 		rc = md_overlay_open(&S.ov, S.overlay_dir, &S.arr, true, &e);
 		if (rc < 0)
@@ -165,6 +185,19 @@ static void mdraid_cleanup(void)
 		if (rc < 0)
 			fail(&e, rc, "closing the overlay");
 		S.ov_open = false;
+	}
+	if (S.wc_open) {
+		struct ok_err e;
+		ok_err_clear(&e);
+		int rc = md_wcache_flush(&S.wc, &e);
+		if (rc < 0) {
+			/* writes were lost: leave the array active (dirty) */
+			fail(&e, rc, "writing the stripe cache back");
+			md_array_abandon(&S.arr);
+			S.open = false;
+		}
+		md_wcache_free(&S.wc);
+		S.wc_open = false;
 	}
 	if (S.open) {
 		struct ok_err e;
@@ -214,6 +247,38 @@ static int mdraid_can_fua(void *h)
 	return NBDKIT_FUA_EMULATE;
 }
 
+/*
+ * No trim. md's raid456 passes discards down only with the module
+ * parameter devices_handle_discard_safely=Y (default N: raid5.c clears
+ * QUEUE_FLAG_DISCARD otherwise), and then only for whole stripes, because
+ * parity stays right across a discard only when every member returns zeros
+ * for discarded blocks, which no member here promises (an image file on a
+ * file system, a disk whose discard zeroes nothing). So the export does not
+ * advertise it, as a kernel array by default does not.
+ */
+static int mdraid_can_trim(void *h)
+{
+	(void)h;
+	return 0;
+}
+
+/* Write zeroes: false means no .zero callback to call, and nbdkit still
+ * advertises write zeroes, writing a zero buffer through pwrite, which the
+ * stripe cache turns into whole-stripe writes; nothing faster is possible
+ * (the zeroes must be on the members, P and Q with them), so no fast zero
+ * either. */
+static int mdraid_can_zero(void *h)
+{
+	(void)h;
+	return 0;
+}
+
+static int mdraid_can_fast_zero(void *h)
+{
+	(void)h;
+	return 0;
+}
+
 static int mdraid_can_multi_conn(void *h)
 {
 	(void)h;
@@ -226,8 +291,9 @@ static int mdraid_pread(void *h, void *buf, uint32_t count, uint64_t offset, uin
 	(void)flags;
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = S.ov_open ? md_overlay_read(&S.ov, &S.arr, offset, buf, count, &e)
-			   : md_array_read(&S.arr, offset, buf, count, &e);
+	int rc = S.ov_open   ? md_overlay_read(&S.ov, &S.arr, offset, buf, count, &e)
+		 : S.wc_open ? md_wcache_read(&S.wc, offset, buf, count, &e)
+			     : md_array_read(&S.arr, offset, buf, count, &e);
 	return rc < 0 ? fail(&e, rc, "read") : 0;
 }
 
@@ -238,7 +304,7 @@ static int mdraid_pwrite(void *h, const void *buf, uint32_t count, uint64_t offs
 	struct ok_err e;
 	ok_err_clear(&e);
 	int rc = S.ov_open ? md_overlay_write(&S.ov, &S.arr, offset, buf, count, &e)
-			   : md_array_write(&S.arr, offset, buf, count, &e);
+			   : md_wcache_write(&S.wc, offset, buf, count, &e);
 	return rc < 0 ? fail(&e, rc, "write") : 0;
 }
 
@@ -249,7 +315,9 @@ static int mdraid_flush(void *h, uint32_t flags)
 	(void)flags;
 	struct ok_err e;
 	ok_err_clear(&e);
-	int rc = S.ov_open ? md_overlay_sync(&S.ov, &e) : md_array_sync(&S.arr, &e);
+	int rc = S.ov_open ? md_overlay_sync(&S.ov, &e) : md_wcache_flush(&S.wc, &e);
+	if (rc == 0 && !S.ov_open)
+		rc = md_array_sync(&S.arr, &e);
 	return rc < 0 ? fail(&e, rc, "flush") : 0;
 }
 
@@ -274,6 +342,9 @@ static struct nbdkit_plugin plugin = {
     .can_write = mdraid_can_write,
     .can_flush = mdraid_can_flush,
     .can_fua = mdraid_can_fua,
+    .can_trim = mdraid_can_trim,
+    .can_zero = mdraid_can_zero,
+    .can_fast_zero = mdraid_can_fast_zero,
     .can_multi_conn = mdraid_can_multi_conn,
     .pread = mdraid_pread,
     .pwrite = mdraid_pwrite,

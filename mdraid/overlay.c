@@ -350,6 +350,23 @@ int md_overlay_write(struct md_overlay *ov, struct md_array *a, uint64_t off, co
 
 /* ---- commit and discard ---- */
 
+/*
+ * Commit order, each step durable before the next (a cut anywhere is judged
+ * by tests/mdraid/test_overlay_commit.sh):
+ *   1. header state 1 (synced): from here on the file is replayed, never
+ *      reused by serve, never discarded;
+ *   2. md_array_write per mapped block, as any array write: the first marks
+ *      the array active (bitmap events, then every superblock: resync_offset
+ *      0, events + 1), each window sets and syncs its bitmap bits before its
+ *      data; a cut leaves an active array that md resyncs (the bitmap's
+ *      regions, or all of it without one) or, degraded, refuses to start;
+ *   3. members fdatasync'ed, then marked clean (md_array_mark_clean: bitmap
+ *      cleared, then superblocks clean, events + 1);
+ *   4. the file unlinked. A cut before this is a replay of steps 1-4 (the
+ *      members' events are then ahead of the header's, which ov_match
+ *      allows only for state 1).
+ */
+
 int md_overlay_commit(const char *dir, struct md_array *a, uint64_t *blocks, struct ok_err *e)
 {
 	struct md_overlay ov;
@@ -377,8 +394,12 @@ int md_overlay_commit(const char *dir, struct md_array *a, uint64_t *blocks, str
 			(*blocks)++;
 	}
 	free(buf);
+	/* the members clean before the file goes: a cut before the unlink is
+	 * replayed whole (state 1), a cut after it left nothing undone */
 	if (rc == 0)
 		rc = md_array_sync(a, e);
+	if (rc == 0)
+		rc = md_array_mark_clean(a, e);
 	if (rc == 0 && unlink(ov.path) < 0)
 		rc = ok_err_at(e, -errno, ov.path, -1, "removing the committed overlay: %s",
 			       strerror(errno));
@@ -390,6 +411,12 @@ int md_overlay_discard(const char *dir, struct ok_err *e)
 {
 	struct md_overlay ov;
 	int rc = ov_load(&ov, dir, NULL, false, e);
+	/* a cut commit left part of the overlay on the members: dropping the
+	 * file would leave them half old, half new */
+	if (rc == 0 && ov.state == 1)
+		rc = ok_err_at(e, -EBUSY, ov.path, 48,
+			       "a commit of this overlay began and the members hold part of it: "
+			       "run mdraid overlay commit again to finish it");
 	if (rc == 0 && unlink(ov.path) < 0)
 		rc = ok_err_at(e, -errno, ov.path, -1, "%s", strerror(errno));
 	ov_free(&ov);

@@ -85,12 +85,15 @@ int md_overlay_close(struct md_overlay *ov, struct ok_err *e);
 /*
  * Write the overlay in DIR into array a (opened with MD_OPEN_WRITE): the
  * header's state becomes "commit began" (synced), every mapped block is
- * written with md_array_write, the array synced, then the file removed.
- * A cut commit is run again whole (the members' events may then be ahead
- * of the overlay's). *blocks gets the number of blocks written.
+ * written with md_array_write, the array synced and marked clean, then the
+ * file removed. A cut commit is run again whole (the members' events may
+ * then be ahead of the overlay's); until then the members are active, so md
+ * resyncs them (bitmap regions) rather than trust them. *blocks gets the
+ * number of blocks written.
  */
 int md_overlay_commit(const char *dir, struct md_array *a, uint64_t *blocks, struct ok_err *e);
-/* Remove DIR/mdraid-overlay.cow after checking that it is an overlay. */
+/* Remove DIR/mdraid-overlay.cow after checking that it is an overlay; one
+ * whose commit began is refused (-EBUSY): the members hold part of it. */
 int md_overlay_discard(const char *dir, struct ok_err *e);
 
 #endif

@@ -816,6 +816,42 @@ static int read_direct(struct md_array *a, uint64_t s0, uint64_t s1, uint8_t *ou
 
 static int read_windows(struct md_array *a, uint64_t off, void *out, size_t len, struct ok_err *e);
 
+/* A small read (at most 64 KiB: md_array_read) inside one data chunk whose
+ * member is readable there (an NBD client's random 4 KiB reads): one pread
+ * of the 4 KiB-aligned span around it into a bounce buffer, where a window
+ * would read the whole chunk. Bigger reads keep the windows, whose buffers
+ * are reused (a fresh bounce buffer of 256 KiB per nbdcopy request cost
+ * more than the chunk-sized read it saved). 0, or negative
+ * (not readable here, a failed read): the caller then reads through the
+ * windows, which reconstruct and rewrite what did not read. */
+static int read_small(struct md_array *a, uint64_t off, void *out, size_t len)
+{
+	const struct md_geom *g = &a->geom;
+	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
+	uint64_t nd = (uint64_t)md_geom_data_disks(g);
+	uint64_t c = off / chunk, in = off % chunk, rel = c / nd * g->chunk_sectors;
+	uint64_t a0 = in & ~(uint64_t)(IO_ALIGN - 1);
+	uint64_t a1 = (in + len + IO_ALIGN - 1) & ~(uint64_t)(IO_ALIGN - 1);
+	struct md_stripe st;
+	md_stripe_layout(g, c / nd, &st);
+	int slot = st.data_dev[c % nd];
+	if (a1 > chunk || !md_slot_readable(a, slot, rel + a0 / 512, (a1 - a0) / 512))
+		return -EAGAIN;
+	int rc = md_win_sync(a, NULL); /* writes still in flight land first */
+	if (rc < 0)
+		return rc;
+	const struct md_member *m = &a->m[a->slot_member[slot]];
+	uint8_t *b = io_alloc((size_t)(a1 - a0));
+	if (!b)
+		return -ENOMEM;
+	rc = md_member_pread(a, slot, b, (size_t)(a1 - a0), (m->sb.data_offset + rel) * 512 + a0,
+			     NULL);
+	if (rc == 0)
+		memcpy(out, b + (in - a0), len);
+	io_free(b);
+	return rc;
+}
+
 int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struct ok_err *e)
 {
 	uint64_t total = md_array_bytes(a);
@@ -823,6 +859,10 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 				 "read of %zu bytes at %llu is beyond the array (%llu bytes)", len,
 				 (unsigned long long)off, (unsigned long long)total);
+	uint64_t chunk_bytes = (uint64_t)a->geom.chunk_sectors * 512;
+	if (len > 0 && len <= (64u << 10) && off / chunk_bytes == (off + len - 1) / chunk_bytes &&
+	    read_small(a, off, out, len) == 0)
+		return 0;
 	/*
 	 * Whole stripes in the middle, when every member is readable there
 	 * and the buffer is aligned for O_DIRECT, go straight from the members

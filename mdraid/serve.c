@@ -399,6 +399,7 @@ int overlay_main(int argc, char **argv)
 	if (md_array_open(&a, n - 2, argv + first + 2, flags, &e) < 0)
 		return ok_err_fail(&e);
 	uint64_t blocks = 0;
+	bool was_dirty = a.dirty;
 	int rc = md_overlay_commit(dir, &a, &blocks, &e);
 	struct ok_err ce;
 	ok_err_clear(&ce);
@@ -409,5 +410,10 @@ int overlay_main(int argc, char **argv)
 		return ok_err_fail(&ce);
 	fprintf(stderr, "mdraid: overlay committed: %llu blocks of %u KiB written into the array\n",
 		(unsigned long long)blocks, MD_OVERLAY_BLOCK >> 10);
+	if (was_dirty)
+		fprintf(stderr,
+			"mdraid: the array was active (dirty) before, as a cut commit leaves "
+			"it: it stays so, and md resyncs it at its next assembly (the "
+			"bitmap's regions)\n");
 	return 0;
 }

@@ -7,6 +7,15 @@ walk), not from mdraid's C code. The tests use it to check what mdraid wrote.
                                        "stripes N ok" or the first bad stripe
   raidmodel.py content MEMBER... > F   write the array content (data chunks in
                                        array order) to stdout
+  raidmodel.py unsynced MEMBER...      every stripe whose P or Q disagrees,
+                                       judged against each member's
+                                       write-intent bitmap (md-bitmap.h's
+                                       bitmap_super_t, bits little-endian
+                                       from byte 256, one per chunksize of
+                                       each member's data area): prints
+                                       "bitmap M events E" per member, then
+                                       "stripe S not covered by the bitmap of
+                                       M" and "unsynced N uncovered U"
 
 Members are given in slot order; the superblock of the first one gives the
 geometry (v1.0/1.1/1.2 are all tried)."""
@@ -27,6 +36,9 @@ def read_sb(f, size):
                 'chunk': struct.unpack_from('<I', b, 88)[0],
                 'disks': struct.unpack_from('<I', b, 92)[0],
                 'data_offset': struct.unpack_from('<Q', b, 128)[0],
+                'feature_map': struct.unpack_from('<I', b, 8)[0],
+                'bitmap_offset': struct.unpack_from('<i', b, 96)[0],
+                'super_offset': so,
             }
     raise SystemExit('no v1 superblock')
 
@@ -83,16 +95,35 @@ def gf_mul2(x, nbytes):
     return (lo << 1) ^ ((hi >> 7) * 0x1d)
 
 
-def main():
-    cmd, paths = sys.argv[1], sys.argv[2:]
-    files = [open(p, 'rb') for p in paths]
+def read_bitmap(f, size):
+    """(events, chunk sectors, bits as bytes) of a member's internal bitmap,
+    or None when its superblock names none (feature_map bit 0)."""
+    g = read_sb(f, size)
+    if not g['feature_map'] & 1:
+        return None
+    f.seek((g['super_offset'] + g['bitmap_offset']) * 512)
+    b = f.read(256 + 65536)
+    if struct.unpack_from('<I', b, 0)[0] != 0x6d746962:
+        raise SystemExit('bad bitmap magic')
+    events = struct.unpack_from('<Q', b, 24)[0]
+    chunk = struct.unpack_from('<I', b, 52)[0] // 512
+    return events, chunk, b[256:]
+
+
+def scan(paths, bitmaps=False):
+    """Every stripe of the members (slot order): the content (data chunks in
+    array order, bytes), the list of (stripe, 'P'|'Q') that disagree, the
+    stripes some member's bitmap does not cover as (stripe, member), and
+    each member's bitmap (events, chunk sectors, bits) or None, and the
+    number of stripes."""
     import os
+    files = [open(p, 'rb') for p in paths]
     g = read_sb(files[0], os.fstat(files[0].fileno()).st_size)
+    bms = [read_bitmap(f, os.fstat(f.fileno()).st_size) for f in files] if bitmaps else []
     n, cs = g['disks'], g['chunk'] * 512
     assert n == len(files), 'give all members in slot order'
-    stripes = g['size'] // g['chunk']
-    out = sys.stdout.buffer
-    for s in range(stripes):
+    content, bad, uncovered = [], [], []
+    for s in range(g['size'] // g['chunk']):
         blocks = []
         for f in files:
             f.seek(g['data_offset'] * 512 + s * cs)
@@ -102,18 +133,13 @@ def main():
             q = None
         else:
             p, q, data = r6_place(g['layout'], s, n)
-        if cmd == 'content':
-            for d in data:
-                out.write(blocks[d])
-            continue
+        content.extend(blocks[d] for d in data)
         ints = [int.from_bytes(b, 'little') for b in blocks]
         pp = 0
         for d in data:
             pp ^= ints[d]
-        if pp != ints[p]:
-            print('stripe %d: P differs' % s)
-            return 1
-        if q is not None:
+        wrong = 'P' if pp != ints[p] else None
+        if q is not None and not wrong:
             slot = qslots(p, q, n, data)
             by_slot = [0] * len(data)
             for k, d in enumerate(data):
@@ -121,11 +147,40 @@ def main():
             qq = by_slot[-1]
             for z in range(len(data) - 2, -1, -1):
                 qq = gf_mul2(qq, cs) ^ by_slot[z]
-            if qq != ints[q]:
-                print('stripe %d: Q differs' % s)
-                return 1
-    if cmd == 'verify':
-        print('stripes %d ok' % stripes)
+            wrong = 'Q' if qq != ints[q] else None
+        if not wrong:
+            continue
+        bad.append((s, wrong))
+        # every bit over the stripe's rows must be set on every member
+        # (which member's bitmap md reads is not ours to pick)
+        c = g['chunk']
+        for i, bm in enumerate(bms):
+            if bm:
+                bits = range(s * c // bm[1], ((s + 1) * c - 1) // bm[1] + 1)
+                if not all(bm[2][b // 8] >> (b % 8) & 1 for b in bits):
+                    uncovered.append((s, i))
+    for f in files:
+        f.close()
+    return b''.join(content), bad, uncovered, bms, g['size'] // g['chunk']
+
+
+def main():
+    cmd, paths = sys.argv[1], sys.argv[2:]
+    content, bad, uncovered, bms, stripes = scan(paths, cmd == 'unsynced')
+    if cmd == 'content':
+        sys.stdout.buffer.write(content)
+        return 0
+    if cmd == 'unsynced':
+        for i, bm in enumerate(bms):
+            print('bitmap %d events %s' % (i, bm[0] if bm else 'none'))
+        for s, i in uncovered:
+            print('stripe %d not covered by the bitmap of %d' % (s, i))
+        print('unsynced %d uncovered %d' % (len(bad), len(uncovered)))
+        return 0
+    if bad:
+        print('stripe %d: %s differs' % bad[0])
+        return 1
+    print('stripes %d ok' % stripes)
     return 0
 
 

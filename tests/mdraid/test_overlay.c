@@ -21,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "img_array.h"
 #include "io.h"
 #include "mdraid.h"
 #include "overlay.h"
@@ -102,36 +103,15 @@ static int run(struct md_array *a, long sync_ops[3])
 
 int main(void)
 {
-	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/mdov.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		printf("1..0 # SKIP mkdtemp: %s\n", strerror(errno));
+	struct ok_err e;
+	struct md_array a;
+	int mk = img_array_make(dir, "mdov", NM, paths_buf, paths, MEMBER_BYTES, 0, &e);
+	if (mk == 1) {
+		printf("1..0 # SKIP cannot make the images: %s\n", strerror(errno));
 		return 0;
 	}
-	for (int i = 0; i < NM; i++) {
-		snprintf(paths_buf[i], sizeof(paths_buf[i]), "%s/m%d.img", dir, i);
-		paths[i] = paths_buf[i];
-		int fd = open(paths[i], O_RDWR | O_CREAT | O_TRUNC, 0600);
-		if (fd < 0 || ftruncate(fd, MEMBER_BYTES) < 0)
-			return 1;
-		close(fd);
-	}
-	struct md_create_opts o = {.level = 6,
-				   .raid_disks = NM,
-				   .chunk_kib = 64,
-				   .layout = MD_LEFT_SYMMETRIC,
-				   .minor = 2,
-				   .homehost = "<none>",
-				   .bitmap = 0,
-				   .assume_clean = true,
-				   .force = true,
-				   .no_safety = true};
-	struct ok_err e;
-	ok_err_clear(&e);
-	struct md_array a;
-	if (md_create(&o, NM, paths, &e) < 0 ||
-	    md_array_open(&a, NM, paths, MD_OPEN_WRITE | MD_OPEN_NO_SAFETY | MD_OPEN_NO_DIRECT,
-			  &e) < 0) {
+	if (mk || md_array_open(&a, NM, paths,
+				MD_OPEN_WRITE | MD_OPEN_NO_SAFETY | MD_OPEN_NO_DIRECT, &e) < 0) {
 		printf("1..0 # SKIP cannot make the array: %s\n", e.msg);
 		return 0;
 	}

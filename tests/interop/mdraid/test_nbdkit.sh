@@ -30,7 +30,8 @@
 PLUGIN="$OPSKIT_BUILD/mdraid/nbdkit-mdraid-plugin.so"
 PATH="$PATH:/sbin:/usr/sbin"
 
-NAMES="nbdinfo: export size = mdraid's array size, multi-conn, flush, fua
+NAMES="nbdinfo: export size = mdraid's array size, multi-conn, flush, fua; no trim, zero without fast zero
+write zeroes (qemu-io write -z) over partial and whole stripes: the range reads back as zeros, the rest unchanged
 ext4 through nbdfuse + loop: mkfs, file tree, e2fsck clean
 nbdkit stopped: mdadm --examine says clean on every member
 mdraid read after stop = what the NBD client read
@@ -155,11 +156,33 @@ if ! serve c $mems; then
 	tap_done
 fi
 nbdinfo "$URI" >"$W/info" 2>&1
+n="nbdinfo: export size = mdraid's array size, multi-conn, flush, fua; no trim, zero without fast zero"
 if grep -q "export-size: $size " "$W/info" && grep -q 'can_multi_conn: true' "$W/info" &&
-	grep -q 'can_flush: true' "$W/info" && grep -q 'can_fua: true' "$W/info"; then
-	tap_ok "nbdinfo: export size = mdraid's array size, multi-conn, flush, fua"
+	grep -q 'can_flush: true' "$W/info" && grep -q 'can_fua: true' "$W/info" &&
+	grep -q 'can_trim: false' "$W/info" && grep -q 'can_zero: true' "$W/info" &&
+	grep -q 'can_fast_zero: false' "$W/info"; then
+	tap_ok "$n"
 else
-	tap_fail "nbdinfo: export size = mdraid's array size, multi-conn, flush, fua" "size $size: $(grep -E 'size|can_' "$W/info")"
+	tap_fail "$n" "size $size: $(grep -E 'size|can_' "$W/info")"
+fi
+# write zeroes: 1 MiB + 4 KiB from 60 KiB on (a partial stripe at each end,
+# whole ones between: 128 KiB stripes), the rest must keep its bytes
+n="write zeroes (qemu-io write -z) over partial and whole stripes: the range reads back as zeros, the rest unchanged"
+if command -v qemu-io >/dev/null; then
+	nbdcopy "$URI" "$W/z.before" 2>"$W/z.err"
+	qemu-io -f raw "$URI" -c "write -z 61440 1052672" >"$W/z.out" 2>&1
+	nbdcopy "$URI" "$W/z.after" 2>>"$W/z.err"
+	python3 - "$W/z.before" "$W/z.after" >"$W/z.py" 2>&1 <<'EOF2'
+import sys
+a, b = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
+z0, z1 = 61440, 61440 + 1052672
+ok = len(a) == len(b) and b[z0:z1] == bytes(z1 - z0) and a[:z0] == b[:z0] and a[z1:] == b[z1:]
+print('ok' if ok else 'differs')
+EOF2
+	grep -qx ok "$W/z.py" && grep -q "wrote 1052672/1052672" "$W/z.out" && tap_ok "$n" ||
+		tap_fail "$n" "$(cat "$W/z.py" "$W/z.out" "$W/z.err" | head -n 4)"
+else
+	tap_skip "$n" "no qemu-io (qemu-utils)"
 fi
 if client_fs c; then
 	tap_ok "ext4 through nbdfuse + loop: mkfs, file tree, e2fsck clean"
