@@ -1,9 +1,9 @@
 /*
  * header.c: the .rpm container: lead, signature header, main header.
  *
- * Divisions: reading whole lengths from the package; the header blob checks
+ * Divisions: the header blob checks
  * (rpm 4.18's hdrblobInit, hdrblobVerifyRegion, hdrblobVerifyInfo, with the
- * same limits, in the same order); the package reader; lookups.
+ * same limits, in the same order); lookups. The package reader is package.c.
  *
  * We wrote this rather than link librpm because librpm wants its macro
  * configuration, a keyring and an rpmdb even to read one file, and costs
@@ -22,7 +22,6 @@
 #include "rpmq.h"
 
 static const uint8_t hdr_magic[8] = {0x8e, 0xad, 0xe8, 0x01, 0, 0, 0, 0};
-static const uint8_t lead_magic[4] = {0xed, 0xab, 0xee, 0xdb};
 
 #define HDR_TAGS_MAX  0xffff	 /* main header il limit */
 #define HDR_DATA_MAX  0x0fffffff /* main header dl limit, 256 MiB - 1 */
@@ -106,7 +105,7 @@ static int is_string_type(uint32_t t)
 /* rpm 4.18's hdrchkTagType: a known tag stored with another type is
  * refused, except among string types; tags rpm 4.18 does not know, or
  * knows without a type (its "internal" ones), pass. */
-static enum rpm_type tag_type_418(uint32_t tag)
+enum rpm_type rpm_tag_type_418(uint32_t tag)
 {
 	size_t lo = 0, hi = rpm418_tag_table_n;
 	while (lo < hi) {
@@ -123,7 +122,7 @@ static enum rpm_type tag_type_418(uint32_t tag)
 
 static int tag_type_ok_418(uint32_t tag, uint32_t type)
 {
-	enum rpm_type t = tag_type_418(tag);
+	enum rpm_type t = rpm_tag_type_418(tag);
 	return t == RPM_NULL || t == type || (is_string_type(t) && is_string_type(type));
 }
 
@@ -405,74 +404,13 @@ bad:
 	return rc;
 }
 
-void rpm_hdr_free(struct rpm_hdr *h)
-{
-	if (h->ents)
-		for (uint32_t i = 0; i < h->il; i++)
-			free(h->ents[i].strs);
-	free(h->ents);
-	free(h->virt);
-	free(h->xdata);
-	free(h->raw);
-	memset(h, 0, sizeof(*h));
-}
-
-/* ---- package reader ------------------------------------------------------- */
-
-/* A package file's bytes in order: first those already read ahead into
- * buf (rpm_pkg_open_headers), then from fd. */
-struct pkg_rd {
-	int fd;
-	const uint8_t *buf; /* read-ahead bytes, or NULL */
-	size_t len, pos;    /* bytes in buf, bytes of them consumed */
-};
-
-/* Up to n bytes (fewer only at end of file), or a negative errno. */
-static ssize_t rd_read(struct pkg_rd *r, void *dst, size_t n)
-{
-	size_t k = r->len - r->pos < n ? r->len - r->pos : n;
-	if (k)
-		memcpy(dst, r->buf + r->pos, k);
-	r->pos += k;
-	if (k == n)
-		return (ssize_t)k;
-	ssize_t m = io_read_full(r->fd, (uint8_t *)dst + k, n - k);
-	return m < 0 ? m : (ssize_t)k + m;
-}
-
-/* Read exactly n bytes or fail with a message saying how many came. */
-static int read_exact(struct pkg_rd *rd, void *buf, size_t n, const char *path, long long off,
-		      const char *what, struct ok_err *e)
-{
-	ssize_t r = rd_read(rd, buf, n);
-	if (r < 0)
-		return ok_err_at(e, (int)r, path, off, "reading %s", what);
-	if ((size_t)r != n)
-		return ok_err_at(e, -EINVAL, path, off,
-				 "%s: truncated, read %zd of %zu bytes (file ends at %lld)", what,
-				 r, n, off + r);
-	return 0;
-}
-
-/* Read one header. pre: its 16-byte intro when already read, else NULL.
- * With tail (signature headers), the zero padding and the next header's
- * 16-byte intro are read in the same call: *pad gets the padding length
- * and *tail_got the bytes of tail that came (fewer at end of file). Three
- * reads per package instead of six: per-package cost is mostly syscalls. */
-static int read_hdr(struct pkg_rd *rd, struct rpm_hdr *h, uint32_t region, const char *path,
-		    long long off, const uint8_t *pre, uint8_t tail[24], size_t *pad,
-		    size_t *tail_got, struct ok_err *e)
+/* The 16-byte intro of a header blob (magic, tag count il, data length dl)
+ * checked against rpm 4.18's limits for the region it heads: the package
+ * reader calls this before it reads (and allocates) the rest. */
+int rpm_hdr_intro(const uint8_t intro[16], uint32_t region, const char *path, long long off,
+		  uint32_t *il_out, uint32_t *dl_out, struct ok_err *e)
 {
 	const char *what = region == TAG_HEADERSIGNATURES ? "signature header" : "header";
-	uint8_t intro[16];
-	int rc;
-	if (pre) {
-		memcpy(intro, pre, 16);
-	} else {
-		rc = read_exact(rd, intro, 16, path, off, what, e);
-		if (rc < 0)
-			return rc;
-	}
 	if (memcmp(intro, hdr_magic, 8) != 0)
 		return ok_err_at(e, -EINVAL, path, off,
 				 "%s magic: BAD, found %02x%02x%02x%02x%02x%02x%02x%02x, "
@@ -490,246 +428,21 @@ static int read_hdr(struct pkg_rd *rd, struct rpm_hdr *h, uint32_t region, const
 		return ok_err_at(e, -EINVAL, path, off + 12,
 				 "%s data: BAD, no. of bytes(%u) out of range, expected <= %u",
 				 what, dl, dl_max);
-	size_t len = 16 + 16ull * il + dl;
-	size_t extra = 0;
-	if (tail) {
-		*pad = (8 - len % 8) % 8;
-		extra = *pad + 16;
-	}
-	uint8_t *raw = malloc(len + extra);
-	if (!raw)
-		return ok_err_at(e, -ENOMEM, path, off, "out of memory for a %zu-byte %s", len,
-				 what);
-	memcpy(raw, intro, 16);
-	ssize_t r = rd_read(rd, raw + 16, len - 16 + extra);
-	if (r < 0) {
-		free(raw);
-		return ok_err_at(e, (int)r, path, off + 16, "reading %s", what);
-	}
-	if ((size_t)r < len - 16) {
-		free(raw);
-		return ok_err_at(e, -EINVAL, path, off + 16,
-				 "%s: truncated, read %zd of %zu bytes (file ends at %lld)", what,
-				 r, len - 16, off + 16 + r);
-	}
-	if (tail) {
-		*tail_got = (size_t)r - (len - 16);
-		memcpy(tail, raw + len, *tail_got);
-	}
-	return rpm_hdr_parse(h, raw, len, region, region != TAG_HEADERSIGNATURES, path, off, e);
-}
-
-/* Signature tags rpm 4.18 merges into the main header (lib/package.c
- * xlateTags, in its order): signature number, number in the main header,
- * required count (0 any), and whether the tag may legitimately sit in
- * either header. */
-static const struct {
-	uint32_t stag, xtag, count;
-	int quirk;
-} xlate[] = {
-    {1000, 257, 1, 0}, {1002, 259, 0, 0}, {1004, 261, 16, 0}, {1005, 262, 0, 0}, {1007, 1046, 1, 1},
-    {274, 5090, 0, 1}, {275, 5091, 1, 1}, {276, 276, 0, 0},   {277, 277, 1, 0},	 {269, 269, 1, 0},
-    {273, 273, 1, 0},  {267, 267, 0, 0},  {268, 268, 0, 0},   {270, 270, 1, 0},	 {271, 271, 1, 0},
-};
-
-static int merge_sigs(struct rpm_pkg *p, struct ok_err *e)
-{
-	size_t n = sizeof(xlate) / sizeof(xlate[0]);
-	for (size_t i = 0; i < n; i++) {
-		if (rpm_hdr_find(&p->hdr, xlate[i].xtag)) {
-			if (xlate[i].quirk && !rpm_hdr_find(&p->sig, xlate[i].stag))
-				continue;
-			const struct rpm_tag_info *ti = rpm_tag_by_num(xlate[i].xtag);
-			return ok_err_at(e, -EINVAL, p->path, p->sig.file_off,
-					 "invalid signature tag %s (%u): also in the main header",
-					 ti ? ti->name : "?", xlate[i].xtag);
-		}
-	}
-	p->xsig = calloc(n, sizeof(*p->xsig));
-	p->xsig_tag = calloc(n, sizeof(*p->xsig_tag));
-	if (!p->xsig || !p->xsig_tag)
-		return ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
-	for (size_t i = 0; i < n; i++) {
-		const struct rpm_entry *en = rpm_hdr_find(&p->sig, xlate[i].stag);
-		if (!en)
-			continue;
-		/* a tag of the wrong shape fails the package, as in rpm 4.18 */
-		if (tag_type_418(xlate[i].xtag) != en->type || en->count < 1 ||
-		    en->count > 16u << 20 || (xlate[i].count && en->count != xlate[i].count)) {
-			const struct rpm_tag_info *ti = rpm_tag_by_num(xlate[i].xtag);
-			return ok_err_at(
-			    e, -EINVAL, p->path, p->sig.file_off,
-			    "invalid signature tag %s (%u): type %u count %u, expected "
-			    "type %d%s",
-			    ti ? ti->name : "?", xlate[i].xtag, en->type, en->count,
-			    (int)tag_type_418(xlate[i].xtag),
-			    xlate[i].count ? " and the count rpm requires" : "");
-		}
-		p->xsig[p->nxsig] = *en;
-		p->xsig[p->nxsig].strs = NULL;
-		p->xsig_tag[p->nxsig++] = xlate[i].xtag;
-	}
+	*il_out = il;
+	*dl_out = dl;
 	return 0;
 }
 
-static int virt_init(struct rpm_pkg *p);
-
-static int pkg_read(struct rpm_pkg *p, struct pkg_rd *rd, const char *path, struct ok_err *e)
+void rpm_hdr_free(struct rpm_hdr *h)
 {
-	memset(p, 0, sizeof(*p));
-	p->fd = rd->fd;
-	snprintf(p->path, sizeof(p->path), "%s", path);
-	uint8_t lead[112]; /* the lead and the signature header's intro */
-	ssize_t r = rd_read(rd, lead, sizeof(lead));
-	if (r < 0)
-		return ok_err_at(e, (int)r, path, 0, "reading the lead");
-	if (r < 4 || memcmp(lead, lead_magic, 4) != 0)
-		return ok_err_at(e, -EINVAL, path, 0,
-				 "not an rpm package: lead magic %s, expected edabeedb",
-				 r < 4 ? "missing (file shorter than 4 bytes)" : "BAD");
-	if (r < 96)
-		return ok_err_at(e, -EINVAL, path, r, "lead: truncated, read %zd of 96 bytes", r);
-	if (r < 112)
-		return ok_err_at(e, -EINVAL, path, 96,
-				 "signature header: truncated, read %zd of 16 bytes (file ends at "
-				 "%zd)",
-				 r - 96, r);
-	p->lead.major = lead[4];
-	p->lead.minor = lead[5];
-	p->lead.type = (int16_t)(lead[6] << 8 | lead[7]);
-	p->lead.archnum = (int16_t)(lead[8] << 8 | lead[9]);
-	memcpy(p->lead.name, lead + 10, 66);
-	p->lead.name[66] = 0;
-	p->lead.osnum = (int16_t)(lead[76] << 8 | lead[77]);
-	p->lead.sigtype = (int16_t)(lead[78] << 8 | lead[79]);
-	if (p->lead.sigtype != 5)
-		return ok_err_at(e, -EINVAL, path, 78,
-				 "illegal signature type %d in the lead, expected 5",
-				 p->lead.sigtype);
-	if (p->lead.major < 3 || p->lead.major > 4)
-		return ok_err_at(e, -EINVAL, path, 4,
-				 "unsupported RPM package version %u, expected 3 or 4",
-				 p->lead.major);
-	uint8_t tail[24];
-	size_t pad = 0, got = 0;
-	int rc = read_hdr(rd, &p->sig, TAG_HEADERSIGNATURES, path, 96, r == 112 ? lead + 96 : NULL,
-			  tail, &pad, &got, e);
-	if (rc < 0)
-		return rc;
-	long long off = 96 + (long long)p->sig.raw_len;
-	if (got < pad) {
-		rc = ok_err_at(e, -EINVAL, path, off,
-			       "signature padding: truncated, read %zu of %zu bytes (file ends at "
-			       "%lld)",
-			       got, pad, off + (long long)got);
-		goto fail;
-	}
-	off += (long long)pad;
-	if (got - pad < 16) {
-		rc = ok_err_at(e, -EINVAL, path, off,
-			       "header: truncated, read %zu of 16 bytes (file ends at %lld)",
-			       got - pad, off + (long long)(got - pad));
-		goto fail;
-	}
-	rc = read_hdr(rd, &p->hdr, TAG_HEADERIMMUTABLE, path, off, tail + pad, NULL, NULL, NULL, e);
-	if (rc < 0)
-		goto fail;
-	p->payload_off = off + (long long)p->hdr.raw_len;
-	rc = merge_sigs(p, e);
-	if (rc < 0)
-		goto fail;
-	rc = rpm_legacy_retrofit(p, e);
-	if (rc < 0)
-		goto fail;
-	if (virt_init(p) < 0) {
-		rc = ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
-		goto fail;
-	}
-	return 0;
-fail:
-	rpm_hdr_free(&p->sig);
-	rpm_hdr_free(&p->hdr);
-	free(p->xsig);
-	free(p->xsig_tag);
-	p->xsig = NULL;
-	p->xsig_tag = NULL;
-	return rc;
-}
-
-int rpm_pkg_read(struct rpm_pkg *p, int fd, const char *path, struct ok_err *e)
-{
-	struct pkg_rd rd = {.fd = fd};
-	return pkg_read(p, &rd, path, e);
-}
-
-int rpm_pkg_open(struct rpm_pkg *p, const char *path, struct ok_err *e)
-{
-	int fd = 0;
-	if (strcmp(path, "-") != 0) {
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			memset(p, 0, sizeof(*p));
-			p->fd = -1;
-			return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "open");
-		}
-	}
-	int rc = rpm_pkg_read(p, fd, path, e);
-	if (rc < 0) {
-		if (fd > 0)
-			close(fd);
-		p->fd = -1;
-		return rc;
-	}
-	return 0;
-}
-
-/* Read-ahead of rpm_pkg_open_headers: lead, signature and main header of
- * most packages in one read. */
-#define HEADERS_AHEAD 16384
-
-int rpm_pkg_open_headers(struct rpm_pkg *p, const char *path, struct ok_err *e)
-{
-	if (strcmp(path, "-") == 0)
-		return rpm_pkg_open(p, path, e);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		memset(p, 0, sizeof(*p));
-		p->fd = -1;
-		return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "open");
-	}
-	uint8_t ahead[HEADERS_AHEAD];
-	ssize_t got;
-	do
-		got = read(fd, ahead, sizeof(ahead));
-	while (got < 0 && errno == EINTR);
-	int rc;
-	if (got < 0) {
-		rc = -errno;
-		memset(p, 0, sizeof(*p));
-		rc = ok_err_at(e, rc, path, 0, "reading the lead");
-	} else {
-		struct pkg_rd rd = {.fd = fd, .buf = ahead, .len = (size_t)got};
-		rc = pkg_read(p, &rd, path, e);
-	}
-	close(fd);
-	p->fd = -1;
-	return rc;
-}
-
-void rpm_pkg_close(struct rpm_pkg *p)
-{
-	rpm_hdr_free(&p->sig);
-	rpm_hdr_free(&p->hdr);
-	if (p->xsig)
-		for (unsigned i = 0; i < p->nxsig; i++)
-			free(p->xsig[i].strs);
-	free(p->xsig);
-	free(p->xsig_tag);
-	if (p->fd > 0)
-		close(p->fd);
-	p->fd = -1;
-	p->xsig = NULL;
-	p->xsig_tag = NULL;
+	if (h->ents)
+		for (uint32_t i = 0; i < h->il; i++)
+			free(h->ents[i].strs);
+	free(h->ents);
+	free(h->virt);
+	free(h->xdata);
+	free(h->raw);
+	memset(h, 0, sizeof(*h));
 }
 
 /* ---- lookups -------------------------------------------------------------- */
@@ -764,43 +477,6 @@ enum rpm_retro rpm_retro_kind(const struct rpm_pkg *p)
 	const struct rpm_entry *dn = rpm_hdr_find(h, TAG_DIRNAMES);
 	int src = dn && dn->type == RPM_STRING_ARRAY && dn->count == 1 && !*rpm_ent_str(h, dn, 0);
 	return src ? RETRO_SOURCEPACKAGE : RETRO_SOURCERPM;
-}
-
-/* rpm's index of a package's main header also holds the signature tags it
- * merged and the SOURCERPM it retrofits: build the same sorted list of
- * tags so that rpm_hdr_find probes as rpm's bsearch does. */
-static int virt_init(struct rpm_pkg *p)
-{
-	p->retro = rpm_retro_kind(p);
-	struct rpm_hdr *h = &p->hdr;
-	uint32_t extra[32];
-	unsigned nx = 0;
-	for (unsigned i = 0; i < p->nxsig && nx < 31; i++)
-		extra[nx++] = p->xsig_tag[i];
-	if (p->retro == RETRO_SOURCERPM)
-		extra[nx++] = TAG_SOURCERPM;
-	else if (p->retro == RETRO_SOURCEPACKAGE)
-		extra[nx++] = TAG_SOURCEPACKAGE;
-	if (nx == 0)
-		return 0;
-	for (unsigned i = 1; i < nx; i++) /* insertion sort, stable */
-		for (unsigned j = i; j > 0 && extra[j - 1] > extra[j]; j--) {
-			uint32_t t = extra[j];
-			extra[j] = extra[j - 1];
-			extra[j - 1] = t;
-		}
-	h->virt = malloc((h->il + nx) * sizeof(*h->virt));
-	if (!h->virt)
-		return -ENOMEM;
-	size_t a = 0, b = 0, k = 0;
-	while (a < h->il || b < nx) {
-		if (b == nx || (a < h->il && h->ents[a].tag <= extra[b]))
-			h->virt[k++] = (struct rpm_virt){h->ents[a].tag, &h->ents[a]}, a++;
-		else
-			h->virt[k++] = (struct rpm_virt){extra[b++], NULL};
-	}
-	h->nvirt = nx;
-	return 0;
 }
 
 uint64_t rpm_ent_num(const struct rpm_hdr *h, const struct rpm_entry *en, uint32_t i)

@@ -201,8 +201,16 @@ struct rpm_pkg {
 int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, int exact,
 		  const char *path, long long file_off, struct ok_err *e);
 void rpm_hdr_free(struct rpm_hdr *h);
+/* The type rpm 4.18's tag table gives tag, RPM_NULL for a tag it does not
+ * know or knows without a type (hdrchkTagType's view). */
+enum rpm_type rpm_tag_type_418(uint32_t tag);
+/* Check a header blob's 16-byte intro (magic, il, dl within rpm 4.18's
+ * limits for region) before the rest is read; il and dl out. 0, or
+ * -EINVAL with e naming path and the offset off of the intro. */
+int rpm_hdr_intro(const uint8_t intro[16], uint32_t region, const char *path, long long off,
+		  uint32_t *il, uint32_t *dl, struct ok_err *e);
 
-/* Read lead, signature and main header from fd (path for messages; "-" is
+/* package.c: read lead, signature and main header from fd (path for messages; "-" is
  * stdin). Leaves fd at the payload; the caller keeps owning fd. */
 int rpm_pkg_read(struct rpm_pkg *p, int fd, const char *path, struct ok_err *e);
 /* Open path (or stdin for "-") and read it. */
