@@ -51,7 +51,7 @@ static void make_members(int n)
 	for (int i = 0; i < n; i++) {
 		int fd = open(paths[i], O_RDWR | O_CREAT | O_TRUNC, 0600);
 		assert_true(fd >= 0);
-		assert_int_equal(ftruncate(fd, 8 * MIB), 0);
+		assert_int_equal(ftruncate(fd, 4 * MIB), 0);
 		close(fd);
 	}
 }

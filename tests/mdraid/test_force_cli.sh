@@ -17,7 +17,7 @@ SB="$OPSKIT_SOURCE/tests/mdraid/sbedit.py"
 
 # kicked: the five members in $T/m0..m4, $T/A the data of the first 2 MiB
 kicked() {
-	sparse 5 8M
+	sparse 5 4M
 	"$M" create --level=6 --raid-devices=5 --chunk=64 --homehost=$HH --assume-clean $MEM &&
 		head -c 2M /dev/urandom >"$T/A" &&
 		"$M" write --offset=0 $MEM <"$T/A" &&
@@ -82,7 +82,7 @@ fi
 
 # grow: a member --force leaves out is refused; given as missing, grown
 kicked || tap_fail "set-up again"
-truncate -s 8M "$T/new.img"
+truncate -s 4M "$T/new.img"
 before=$(md5s)
 "$M" grow -q --force --raid-devices=6 $MEM "$T/new.img" 2>"$T/err"
 rc=$?
