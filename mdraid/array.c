@@ -146,6 +146,66 @@ static void shape_disagreement(const struct md_sb *sb, const struct md_sb *ref, 
 	}
 }
 
+/*
+ * Members whose events diverged (kicked one after another): when too few
+ * are up to date to start the array, refuse as mdadm --assemble does,
+ * naming each stale member and by how many events, or with
+ * MD_OPEN_ASSEMBLE_FORCE carry out mdadm --assemble --force's choice
+ * (md_members_force_plan) and say it in a->forced. 0 or a refusal.
+ */
+static int force_stale(struct md_array *a, unsigned flags, struct ok_err *e)
+{
+	struct md_force_plan *p = malloc(sizeof(*p));
+	struct ok_err pe;
+	ok_err_clear(&pe);
+	if (!p)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	int rc = md_members_force_plan(a->m, a->nmembers, a->ref_member, p, &pe);
+	bool force = flags & MD_OPEN_ASSEMBLE_FORCE;
+	if ((rc < 0 && p->nstale == 0) || (rc >= 0 && p->nbump == 0 && (!force || rc == 0))) {
+		/* nothing stale to speak of: the selection below decides */
+		free(p);
+		return 0;
+	}
+	if (rc < 0 || !force) {
+		char list[1200] = "";
+		size_t k = 0;
+		const struct md_member *mr = &a->m[p->most_recent];
+		/* the members force would bring up to date, then the rest */
+		for (int s = 0; s < p->nbump + p->nstale && k < sizeof(list); s++) {
+			int j = s < p->nbump ? p->bump[s] : p->stale[s - p->nbump];
+			const struct md_member *m = &a->m[j];
+			uint64_t ev = s < p->nbump ? p->from[s] : m->sb.events;
+			int w = snprintf(
+			    list + k, sizeof(list) - k, "%s%s (slot %u) events %llu, %llu %s",
+			    s ? "; " : "", m->path, md_sb_role(&m->sb), (unsigned long long)ev,
+			    (unsigned long long)(ev < p->events ? p->events - ev : ev - p->events),
+			    ev < p->events ? "behind" : "ahead");
+			k += w > 0 ? (size_t)w : 0;
+		}
+		if (rc < 0)
+			rc = ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS,
+				       "%s; stale: %s (the freshest, %s, has %llu)", pe.msg, list,
+				       mr->path, (unsigned long long)p->events);
+		else
+			rc = ok_err_at(
+			    e, -ENODEV, NULL, OK_ERR_NOPOS,
+			    "assembled from %d members - not enough to start the array (%d "
+			    "needed); stale: %s (the freshest, %s, has %llu); --force brings "
+			    "the freshest stale up to date as mdadm --assemble --force does "
+			    "(--force --dry-run shows what it would write)",
+			    p->avail, p->need, list, mr->path, (unsigned long long)p->events);
+		if (e)
+			e->errnum = 0; /* the message says it all */
+		free(p);
+		return rc;
+	}
+	md_force_plan_text(a->m, p, a->m[a->ref_member].sb.set_name, a->forced, sizeof(a->forced));
+	rc = md_members_force_apply(a->m, p, !(flags & MD_OPEN_DRY_RUN), e);
+	free(p);
+	return rc;
+}
+
 int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struct ok_err *e)
 {
 	bool write = flags & MD_OPEN_WRITE, force = flags & MD_OPEN_FORCE;
@@ -233,6 +293,10 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 		    ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS, "no active member with a superblock");
 		goto fail;
 	}
+	/* 2b. members kicked one after another: mdadm --assemble --force */
+	rc = force_stale(a, flags, e);
+	if (rc < 0)
+		goto fail;
 	struct md_member *refm = &a->m[a->ref_member];
 	memcpy(&a->ref, &refm->sb, sizeof(a->ref));
 	const struct md_sb *ref = &a->ref;

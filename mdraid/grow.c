@@ -89,7 +89,7 @@ static const struct cli_opt grow_opts[] = {
      "resume an interrupted grow from the on-disk state"},
     {"force", 0, CLI_FLAG, OPT_FORCE, NULL,
      "overwrite another array's superblock on a new member;\ngrow a degraded array (members "
-     "named 'missing')"},
+     "named 'missing');\nstale members as mdadm --assemble --force"},
     {"progress", 0, CLI_FLAG, OPT_PROGRESS, NULL,
      "report progress even when stderr is not a terminal"},
     {"quiet", 'q', CLI_FLAG, 'q', NULL, "no progress meter"},
@@ -246,6 +246,12 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 		ok_err_print(&e);
 		reshape_close(r);
 		return ok_exit(&e);
+	}
+	/* what --force did to stale members, as mdadm prints it */
+	for (const char *l = reshape_forced(r); *l;) {
+		int len = (int)strcspn(l, "\n");
+		fprintf(stderr, "%s: %.*s\n", ok_progname, len, l);
+		l += len + (l[len] == '\n');
 	}
 	const struct reshape_plan *pl = reshape_plan(r);
 	if (pl->finish_only) {

@@ -45,6 +45,7 @@ enum {
 	OPT_SLOT,
 	OPT_NO_DIRECT,
 	OPT_STOP_AFTER,
+	OPT_DRY_RUN,
 	OPT_SPARES = 'x',
 };
 
@@ -149,7 +150,11 @@ static const struct cli_opt read_opts[] = {
      "start at byte B of the array (default 0; K/M/G suffixes)"},
     {"length", 0, CLI_ARG, OPT_LENGTH, "B", "read B bytes (default: to the end)"},
     {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
-     "use members that seem held by the kernel (read only)"},
+     "use members that seem held by the kernel (read only);\nbring members kicked one after "
+     "another up to date\nas mdadm --assemble --force (their superblocks written)"},
+    {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
+     "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
+     "stop;\nnothing is written"},
     {"no-direct", 0, CLI_FLAG, OPT_NO_DIRECT, NULL,
      "open the members without O_DIRECT (through the page cache)"},
     {0},
@@ -165,7 +170,11 @@ static const char help_write[] =
 static const struct cli_opt write_opts[] = {
     {"offset", 0, CLI_ARG, OPT_OFFSET, "B", "array byte offset (K/M/G suffixes)"},
     {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
-     "write to a dirty degraded array, or with bad members"},
+     "write to a dirty degraded array, or with bad members;\nstale members as mdadm --assemble "
+     "--force"},
+    {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
+     "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
+     "stop;\nnothing is written"},
     {"no-direct", 0, CLI_FLAG, OPT_NO_DIRECT, NULL,
      "open the members without O_DIRECT (through the page cache)"},
     {0},
@@ -182,7 +191,11 @@ static const char help_check[] =
     "errors; repair exits 1 if some read errors were not corrected.\n";
 
 static const struct cli_opt check_opts[] = {
-    {"force", 'f', CLI_FLAG, OPT_FORCE, NULL, "repair a dirty degraded array"},
+    {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
+     "repair a dirty degraded array; stale members as\nmdadm --assemble --force"},
+    {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
+     "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
+     "stop;\nnothing is written"},
     {"no-direct", 0, CLI_FLAG, OPT_NO_DIRECT, NULL,
      "open the members without O_DIRECT (through the page cache)"},
     {0},
@@ -201,7 +214,11 @@ static const struct cli_opt rebuild_opts[] = {
      "stop at a checkpoint once B bytes of the member are\nrebuilt (leaves an interrupted "
      "rebuild, for tests)"},
     {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
-     "overwrite a NEW that holds another array's superblock"},
+     "overwrite a NEW that holds another array's superblock;\nstale members as mdadm --assemble "
+     "--force"},
+    {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
+     "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
+     "stop;\nnothing is written"},
     {"no-direct", 0, CLI_FLAG, OPT_NO_DIRECT, NULL,
      "open the members without O_DIRECT (through the page cache)"},
     {0},
@@ -210,7 +227,7 @@ static const struct cli_opt rebuild_opts[] = {
 static struct {
 	struct md_create_opts co;
 	const char *layout;
-	bool force, brief, no_direct, have_offset;
+	bool force, brief, no_direct, have_offset, dry_run;
 	uint64_t offset, length, stop_after;
 	bool have_length;
 	int slot;
@@ -311,6 +328,9 @@ static int on_opt(void *ctx, int id, const char *arg)
 		return 0;
 	case OPT_STOP_AFTER:
 		return cli_parse_size(arg, 1, &TT.stop_after) < 0 ? -1 : 0;
+	case OPT_DRY_RUN:
+		TT.dry_run = true;
+		return 0;
 	}
 	return -1;
 }
@@ -406,7 +426,8 @@ static int do_examine(int n, char **paths)
 
 static unsigned open_flags(bool write)
 {
-	return (write ? MD_OPEN_WRITE : 0) | (TT.force ? MD_OPEN_FORCE : 0) |
+	return (write ? MD_OPEN_WRITE : 0) |
+	       (TT.force ? MD_OPEN_FORCE | MD_OPEN_ASSEMBLE_FORCE : 0) |
 	       (TT.no_direct ? MD_OPEN_NO_DIRECT : 0);
 }
 
@@ -421,12 +442,38 @@ static size_t env_budget(void)
 	return 0;
 }
 
-/* md_array_open, then env_budget() (buffers are sized at the first I/O). */
+/* What --force chose for stale members (a->forced), one line each, as
+ * mdadm prints it to stderr. */
+static void print_forced(const struct md_array *a, const char *prefix)
+{
+	for (const char *l = a->forced; *l;) {
+		const char *nl = strchr(l, '\n');
+		int len = nl ? (int)(nl - l) : (int)strlen(l);
+		ok_warn("%s%.*s", prefix, len, l);
+		l += len + (nl != NULL);
+	}
+}
+
+/* md_array_open, then env_budget() (buffers are sized at the first I/O).
+ * With --dry-run the members are opened read-only, --force's choice for
+ * stale members is printed and the program exits: nothing is written. */
 static int array_open(struct md_array *a, int n, char **paths, unsigned flags, struct ok_err *e)
 {
+	if (TT.dry_run)
+		flags =
+		    (flags & ~(unsigned)MD_OPEN_WRITE) | MD_OPEN_ASSEMBLE_FORCE | MD_OPEN_DRY_RUN;
 	int rc = md_array_open(a, n, paths, flags, e);
 	if (rc == 0 && env_budget())
 		a->budget_bytes = env_budget();
+	if (rc == 0 && TT.dry_run) {
+		print_forced(a, "would: ");
+		ok_warn("--dry-run: %s",
+			a->forced[0] ? "nothing written" : "no member needs forcing");
+		md_array_close(a, NULL);
+		exit(0);
+	}
+	if (rc == 0)
+		print_forced(a, "");
 	return rc;
 }
 

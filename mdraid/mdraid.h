@@ -314,11 +314,13 @@ struct md_member {
 };
 
 enum md_open_flags {
-	MD_OPEN_WRITE = 1,	   /* will write (locks, safety checks) */
-	MD_OPEN_FORCE = 2,	   /* --force: dirty degraded, bad members */
-	MD_OPEN_ALLOW_RESHAPE = 4, /* grow: open mid-reshape arrays */
-	MD_OPEN_NO_DIRECT = 8,	   /* do not use O_DIRECT */
-	MD_OPEN_NO_SAFETY = 16,	   /* skip /proc/mdstat and holders checks (tests) */
+	MD_OPEN_WRITE = 1,	     /* will write (locks, safety checks) */
+	MD_OPEN_FORCE = 2,	     /* --force: dirty degraded, bad members */
+	MD_OPEN_ALLOW_RESHAPE = 4,   /* grow: open mid-reshape arrays */
+	MD_OPEN_NO_DIRECT = 8,	     /* do not use O_DIRECT */
+	MD_OPEN_NO_SAFETY = 16,	     /* skip /proc/mdstat and holders checks (tests) */
+	MD_OPEN_ASSEMBLE_FORCE = 32, /* stale members: mdadm --assemble --force (member.h) */
+	MD_OPEN_DRY_RUN = 64,	     /* with ASSEMBLE_FORCE: choose in memory, write nothing */
 };
 
 struct md_array {
@@ -348,17 +350,24 @@ struct md_array {
 	uint64_t read_failed; /* members marked faulty for a block neither
 			       * rewritten nor recorded (md_error) */
 	char rerr_first[320];
-	bool fix_reads;	 /* rewrite read errors though opened read-only (check) */
-	char warn[256];	 /* a warning to print (dirty degraded read), "" if none */
-	void *win_cache; /* I/O buffers kept between read/write calls */
-	int win_next;	 /* which of the two windows the next write uses */
+	bool fix_reads;	   /* rewrite read errors though opened read-only (check) */
+	char warn[256];	   /* a warning to print (dirty degraded read), "" if none */
+	char forced[4096]; /* what --force chose (md_force_plan_text), "" if nothing */
+	void *win_cache;   /* I/O buffers kept between read/write calls */
+	int win_next;	   /* which of the two windows the next write uses */
 };
 
 /* Open members (paths; "missing" for an absent one) and select them as the
- * kernel's assembly does (spec §0). Refusals: -EINVAL (members of different
- * arrays, duplicate slots, geometry), -EBUSY (held by the kernel or another
- * process), -EPERM (dirty degraded write without force), -ENODEV (too few
- * members). On success the array owns the fds; md_array_close() frees. */
+ * kernel's assembly does (spec §0). Members kicked one after another (events
+ * diverged so far that too few are up to date) are refused with -ENODEV
+ * naming them and how stale they are; with MD_OPEN_ASSEMBLE_FORCE they are
+ * brought up to date as mdadm --assemble --force does (member.h's
+ * md_members_force_plan; their superblocks written unless MD_OPEN_DRY_RUN)
+ * and a->forced says what was chosen. Refusals: -EINVAL (members of
+ * different arrays, duplicate slots, geometry), -EBUSY (held by the kernel
+ * or another process), -EPERM (dirty degraded write without force),
+ * -ENODEV (too few members). On success the array owns the fds;
+ * md_array_close() frees. */
 int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struct ok_err *e);
 /* Finish: flush, mark clean if we marked active, close and free. Returns the
  * first error of the final flush/superblock write. */

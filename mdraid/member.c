@@ -10,7 +10,8 @@
  * refuses, every verb refuses, because it is decided here.
  *
  * Divisions (keep them): opening and load checks; member I/O and the
- * bad-block log; selection; parallel jobs; the memory budget.
+ * bad-block log; selection; forced assembly; parallel jobs; the memory
+ * budget.
  */
 #include "member.h"
 
@@ -355,6 +356,246 @@ int md_members_select(const struct md_member *m, int n, struct ok_err *e)
 		return ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS,
 				 "no active member with a superblock (only spares)");
 	return ref;
+}
+
+/* ------------------------------------------------------------------ */
+/* Forced assembly */
+
+/* Assemble.c's best[] for one array: per slot*2 (+1 for a replacement) the
+ * freshest member claiming it, -1 none; devices in mdadm's order. */
+struct force_view {
+	const struct md_member *m;
+	const struct md_sb *mr; /* most_recent's superblock */
+	int rd;			/* raid_disks of most_recent (content) */
+	int best[2 * MD_MAX_MEMBERS];
+	bool uptodate[4 * MD_MAX_MEMBERS];
+	bool avail[MD_MAX_MEMBERS];
+};
+
+static bool reshape_on(const struct md_sb *sb)
+{
+	return sb->feature_map & MD_F_RESHAPE_ACTIVE;
+}
+
+/* enough() of util.c for RAID4/5/6 with clean=1 (force_array's test), and
+ * for a growing reshape the same for the old member count. */
+static bool force_enough(const struct force_view *v, int *have, int *need)
+{
+	int par = v->mr->level == 6 ? 2 : 1, cnt = 0;
+	for (int s = 0; s < v->rd; s++)
+		cnt += v->avail[s];
+	*have = cnt;
+	*need = v->rd - par;
+	if (cnt < v->rd - par)
+		return false;
+	if (reshape_on(v->mr) && v->mr->delta_disks > 0)
+		return cnt >= v->rd - v->mr->delta_disks - par;
+	return true;
+}
+
+/* force_array's candidate test for best[i] (i even): not up to date, fully
+ * in sync (or a new slot of a growing reshape, which is no source of data),
+ * and the same reshape state and position as most_recent. */
+static bool force_candidate(const struct force_view *v, int i)
+{
+	int j = v->best[i];
+	if (j < 0 || v->uptodate[j])
+		return false;
+	const struct md_sb *sb = &v->m[j].sb;
+	if (sb->feature_map & MD_F_RECOVERY_OFFSET)
+		return reshape_on(sb) && sb->delta_disks > 0 && sb->level >= 4 && sb->level <= 6 &&
+		       i / 2 >= v->rd - sb->delta_disks;
+	if (reshape_on(sb) != reshape_on(v->mr))
+		return false;
+	return !reshape_on(sb) || sb->reshape_position == v->mr->reshape_position;
+}
+
+int md_members_force_plan(const struct md_member *m, int n, int ref, struct md_force_plan *p,
+			  struct ok_err *e)
+{
+	struct force_view fv;
+	memset(&fv, 0, sizeof(fv));
+	memset(p, 0, sizeof(*p));
+	p->most_recent = p->chosen = -1;
+	fv.m = m;
+	for (int i = 0; i < 2 * MD_MAX_MEMBERS; i++)
+		fv.best[i] = -1;
+	const uint8_t *uuid = m[ref].sb.set_uuid;
+	/* load_devices: most_recent among members whose own state is active
+	 * and in sync (a replacement is not) */
+	for (int i = 0; i < n; i++) {
+		const struct md_sb *sb = &m[i].sb;
+		if (!m[i].has_sb || memcmp(sb->set_uuid, uuid, 16) ||
+		    md_sb_role(sb) >= MD_ROLE_MAX || (sb->feature_map & MD_F_REPLACEMENT))
+			continue;
+		if (p->most_recent < 0 || sb->events > m[p->most_recent].sb.events)
+			p->most_recent = i;
+	}
+	if (p->most_recent < 0)
+		return ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS,
+				 "no active member with a superblock (only spares)");
+	fv.mr = &m[p->most_recent].sb;
+	p->events = fv.mr->events;
+	fv.rd = fv.mr->raid_disks > MD_MAX_MEMBERS ? MD_MAX_MEMBERS : (int)fv.mr->raid_disks;
+	for (int i = 0; i < n; i++) {
+		const struct md_sb *sb = &m[i].sb;
+		unsigned role = m[i].has_sb ? md_sb_role(sb) : MD_ROLE_SPARE;
+		if (!m[i].has_sb || memcmp(sb->set_uuid, uuid, 16) || role >= (unsigned)fv.rd)
+			continue;
+		int k = 2 * (int)role + !!(sb->feature_map & MD_F_REPLACEMENT);
+		if (fv.best[k] < 0 || m[fv.best[k]].sb.events < sb->events)
+			fv.best[k] = i;
+	}
+	/* Assemble(): up to date within one event; a slot in sync is available */
+	for (int k = 0; k < 2 * fv.rd; k++) {
+		int j = fv.best[k];
+		if (j < 0)
+			continue;
+		const struct md_sb *sb = &m[j].sb;
+		if (sb->events + 1 >= p->events && sb->events <= p->events) {
+			fv.uptodate[j] = true;
+			if (!(sb->feature_map & MD_F_RECOVERY_OFFSET) ||
+			    (reshape_on(fv.mr) && k >= fv.rd - fv.mr->delta_disks))
+				fv.avail[k / 2] = true;
+		}
+	}
+	int have, need;
+	force_enough(&fv, &have, &need);
+	p->avail = have;
+	p->need = need;
+	/* force_array(): the freshest stale slot member, then its vintage */
+	while (!force_enough(&fv, &have, &need)) {
+		int pick = -1;
+		for (int i = 0; i < 2 * fv.rd; i += 2)
+			if (force_candidate(&fv, i) &&
+			    (pick < 0 || m[fv.best[i]].sb.events > m[pick].sb.events))
+				pick = fv.best[i];
+		if (pick < 0)
+			break;
+		uint64_t vintage = m[pick].sb.events;
+		for (bool again = true; again;) {
+			p->from[p->nbump] = m[pick].sb.events;
+			p->bump[p->nbump++] = pick;
+			fv.uptodate[pick] = true;
+			fv.avail[md_sb_role(&m[pick].sb)] = true; /* mdadm: avail[chosen_drive] */
+			again = false;
+			for (int i = 0; i < 2 * fv.rd && !again; i += 2)
+				if (force_candidate(&fv, i) && m[fv.best[i]].sb.events == vintage) {
+					pick = fv.best[i];
+					again = true;
+				}
+		}
+	}
+	for (int k = 0; k < 2 * fv.rd; k++) {
+		int j = fv.best[k];
+		if (j >= 0 && !fv.uptodate[j])
+			p->stale[p->nstale++] = j;
+	}
+	if (!force_enough(&fv, &have, &need))
+		return ok_err_at(e, -ENODEV, NULL, OK_ERR_NOPOS,
+				 "not enough members to start the array even with --force: %d of "
+				 "%d slots in sync, %d needed",
+				 have, fv.rd, need);
+	/* chosen_drive: the lowest slot up to date at most_recent's events;
+	 * forced members count as there */
+	for (int i = 0; i < 2 * fv.rd && p->chosen < 0; i += 2) {
+		int j = fv.best[i];
+		if (j < 0 || !fv.uptodate[j])
+			continue;
+		bool forced = false;
+		for (int b = 0; b < p->nbump; b++)
+			forced |= p->bump[b] == j;
+		if (forced || m[j].sb.events >= p->events)
+			p->chosen = j;
+	}
+	/* "assemble": the roles of the members in use, in chosen's superblock */
+	const struct md_sb *csb = p->chosen >= 0 ? &m[p->chosen].sb : NULL;
+	for (int k = 0; csb && k < 2 * fv.rd; k++) {
+		int j = fv.best[k];
+		uint32_t d = j >= 0 ? m[j].sb.dev_number : 0;
+		if (j < 0 || !fv.uptodate[j] || d >= csb->max_dev || d >= MD_SB_MAX_DEV)
+			continue;
+		if (csb->dev_roles[d] != (uint16_t)(k / 2)) {
+			p->clear_was[p->nclear] = csb->dev_roles[d];
+			p->clear[p->nclear++] = j;
+		}
+	}
+	if (!p->nclear)
+		p->chosen = -1;
+	return p->nbump + (p->nclear > 0);
+}
+
+int md_members_force_apply(struct md_member *m, const struct md_force_plan *p, bool write,
+			   struct ok_err *e)
+{
+	for (int b = 0; b < p->nbump; b++) {
+		struct md_member *fm = &m[p->bump[b]];
+		fm->sb.events = p->events;
+		int rc = write ? md_member_sb_write(fm, e) : 0;
+		if (rc < 0)
+			return rc;
+	}
+	if (p->chosen < 0)
+		return 0;
+	struct md_sb *csb = &m[p->chosen].sb;
+	for (int c = 0; c < p->nclear; c++)
+		csb->dev_roles[m[p->clear[c]].sb.dev_number] =
+		    (uint16_t)md_sb_role(&m[p->clear[c]].sb);
+	return write ? md_member_sb_write(&m[p->chosen], e) : 0;
+}
+
+/* Slot of member j as the text names it, mdadm's "(N)". */
+static int text_slot(const struct md_member *m, int j)
+{
+	unsigned r = md_sb_role(&m[j].sb);
+	return r < MD_ROLE_MAX ? (int)r : -1;
+}
+
+/* Device index of member j as mdadm numbers it (its place among the
+ * given members of the array). */
+static int text_devindex(const struct md_member *m, int j)
+{
+	int k = 0;
+	for (int i = 0; i < j; i++)
+		k += m[i].has_sb && !memcmp(m[i].sb.set_uuid, m[j].sb.set_uuid, 16);
+	return k;
+}
+
+void md_force_plan_text(const struct md_member *m, const struct md_force_plan *p, const char *array,
+			char *out, size_t size)
+{
+	size_t k = 0;
+	out[0] = 0;
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		if (k < size) {                                                                    \
+			int w_ = snprintf(out + k, size - k, __VA_ARGS__);                         \
+			k += w_ > 0 ? (size_t)w_ : 0;                                              \
+		}                                                                                  \
+	} while (0)
+	for (int b = 0; b < p->nbump; b++)
+		ADD("forcing event count in %s(%d) from %llu up to %llu\n", m[p->bump[b]].path,
+		    text_slot(m, p->bump[b]), (unsigned long long)p->from[b],
+		    (unsigned long long)p->events);
+	for (int c = 0; c < p->nclear; c++)
+		ADD("clearing FAULTY flag for device %d in %s for %s (role 0x%x in %s's "
+		    "superblock, "
+		    "now slot %d)\n",
+		    text_devindex(m, p->clear[c]), array, m[p->clear[c]].path, p->clear_was[c],
+		    m[p->chosen].path, text_slot(m, p->clear[c]));
+	for (int s = 0; s < p->nstale; s++) {
+		int j = p->stale[s];
+		uint64_t ev = m[j].sb.events;
+		ADD("%s(%d): left out: events %llu, %llu %s %s (%llu), not needed to start the "
+		    "array\n",
+		    m[j].path, text_slot(m, j), (unsigned long long)ev,
+		    (unsigned long long)(ev < p->events ? p->events - ev : ev - p->events),
+		    ev < p->events ? "behind" : "ahead of", m[p->most_recent].path,
+		    (unsigned long long)p->events);
+	}
+#undef ADD
+	if (k >= size && size > 4)
+		memcpy(out + size - 5, "...\n", 5);
 }
 
 /* ------------------------------------------------------------------ */

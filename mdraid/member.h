@@ -18,7 +18,8 @@
  *       passed md_member_check_sb (bm and bb loaded from it).
  *
  * Divisions of member.c: opening and load checks; member I/O and the
- * bad-block log; selection; parallel jobs; the memory budget.
+ * bad-block log; selection; forced assembly; parallel jobs; the memory
+ * budget.
  */
 #ifndef MDRAID_MEMBER_H
 #define MDRAID_MEMBER_H
@@ -120,6 +121,90 @@ int md_member_badblock(struct md_member *m, uint64_t sector, uint64_t n, struct 
  * e says which.
  */
 int md_members_select(const struct md_member *m, int n, struct ok_err *e);
+
+/* ---- forced assembly (mdadm --assemble --force) ---- */
+
+/*
+ * What mdadm 4.2's Assemble.c would do to start the array from members
+ * whose events diverge (kicked one after another): md_members_force_plan
+ * decides, md_members_force_apply writes it. Both verbs that read and
+ * verbs that write assemble through this, so each chooses the same members.
+ *
+ * The rules (Assemble.c, cited per field):
+ *   - load_devices: mdadm's device index of a member is its place among the
+ *     given members of the array (superblock with the array's uuid);
+ *     most_recent is the member with the most events whose own role is a
+ *     data slot; best[slot] is the freshest member claiming that slot
+ *     (ties: the first given).
+ *   - Assemble(): a best[] member within one event of most_recent is up to
+ *     date; its slot counts as available when it is fully in sync
+ *     (no recovery_offset).
+ *   - force_array(): while enough() (RAID5: raid_disks-1 slots, RAID6:
+ *     raid_disks-2, the clean rule) fails, the not-up-to-date best[] member
+ *     of a data slot with the most events (ties: the lowest slot; members
+ *     mid-recovery or with another reshape state skipped) gets most_recent's
+ *     events ("force-one"), and with it every other such member of the same
+ *     events ("If there are any other drives of the same vintage, add them
+ *     in as well"). mdadm 4.2 marks avail[] at the chosen member's device
+ *     index, not its slot (avail[chosen_drive] = 1); for members given in
+ *     slot order that is the same thing, otherwise mdadm goes on forcing
+ *     older members into the array. We count the slot (the rule's intent),
+ *     and say so in mdraid(1).
+ *   - Assemble() after force_array: chosen_drive, the up-to-date best[]
+ *     member of the lowest slot with most_recent's events, gets the roles of
+ *     the members in use written into its dev_roles ("assemble"; a role
+ *     that was faulty or spare: "clearing FAULTY flag"), and is rewritten
+ *     when one changed.
+ * A member stays left out when the array can start without it.
+ */
+struct md_force_plan {
+	int most_recent;			/* member index: the freshest active member */
+	uint64_t events;			/* its events: what forced members get */
+	int nbump;				/* members forced ("force-one"), in mdadm's order */
+	int bump[MD_MAX_MEMBERS];		/* their member indices */
+	uint64_t from[MD_MAX_MEMBERS];		/* their events before */
+	int chosen;				/* member whose roles are rewritten, -1: none */
+	int nclear;				/* roles rewritten in chosen's superblock */
+	int clear[2 * MD_MAX_MEMBERS];		/* the members whose role that is */
+	uint16_t clear_was[2 * MD_MAX_MEMBERS]; /* the role chosen's superblock gave them */
+	int nstale;				/* members neither up to date nor forced */
+	int stale[2 * MD_MAX_MEMBERS];		/* their member indices */
+	int avail;				/* slots available before forcing */
+	int need;				/* slots enough() wants */
+};
+
+/*
+ * Fill p with mdadm --assemble --force's choice for members m[0..n) (has_sb
+ * members of the array of m[ref], ref from md_members_select). Returns the
+ * number of superblocks the plan writes (nbump, plus 1 if chosen's roles
+ * change): 0 when mdadm would start the array as it is. -ENODEV (e says
+ * which members are stale and by how many events) when even forcing leaves
+ * fewer than p->need slots.
+ */
+int md_members_force_plan(const struct md_member *m, int n, int ref, struct md_force_plan *p,
+			  struct ok_err *e);
+
+/*
+ * Carry out plan p on m[i].sb, and with write on the members: each forced
+ * member's superblock with the new events (one write each, in p->bump
+ * order), then chosen's with the roles. Every write is one superblock, so
+ * each prefix is a state md accepts: a forced member is up to date (its
+ * own role is a data slot) before any role says so, and re-running the plan
+ * on a prefix finishes it. Without write (--dry-run) nothing is written.
+ * 0 or -errno with e.
+ */
+int md_members_force_apply(struct md_member *m, const struct md_force_plan *p, bool write,
+			   struct ok_err *e);
+
+/*
+ * Say what p chooses and why, mdadm's wording where it has one, one line
+ * per member ("forcing event count in PATH(SLOT) from A up to B", "clearing
+ * FAULTY flag for device I in ARRAY for PATH", "PATH(SLOT): left out,
+ * events A, N behind"), each line ending in '\n', into out (truncated to
+ * size). array names the array (mdadm's mddev).
+ */
+void md_force_plan_text(const struct md_member *m, const struct md_force_plan *p, const char *array,
+			char *out, size_t size);
 
 /* ---- parallel jobs ---- */
 

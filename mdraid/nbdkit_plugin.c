@@ -42,13 +42,12 @@
  * multi-connection consistent (can_multi_conn).
  *
  * No trim (mdraid_can_trim says why); write zeroes as written zeroes.
- *
- * Not yet (issue 19): --force selection as mdadm's Assemble.c.
  */
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,8 +143,12 @@ static int mdraid_after_fork(void)
 {
 	struct ok_err e;
 	ok_err_clear(&e);
+	/* force: stale members as mdadm --assemble --force; with an overlay
+	 * only in memory (the members are never written) */
 	unsigned flags = (S.readonly || S.overlay_dir ? 0 : MD_OPEN_WRITE) |
-			 (S.force ? MD_OPEN_FORCE : 0) | (S.no_direct ? MD_OPEN_NO_DIRECT : 0);
+			 (S.force ? MD_OPEN_FORCE | MD_OPEN_ASSEMBLE_FORCE : 0) |
+			 (S.force && S.overlay_dir ? MD_OPEN_DRY_RUN : 0) |
+			 (S.no_direct ? MD_OPEN_NO_DIRECT : 0);
 	int rc = md_array_open(&S.arr, S.n, S.paths, flags, &e);
 	if (rc < 0)
 		return fail(&e, rc, "cannot open the array");
@@ -172,6 +175,13 @@ static int mdraid_after_fork(void)
 			nbdkit_debug("mdraid: %s left out: %s", S.arr.m[i].path, S.arr.m[i].why);
 	if (S.arr.warn[0])
 		nbdkit_debug("mdraid: %s", S.arr.warn);
+	/* what force chose, one line per member as mdadm prints it */
+	for (const char *l = S.arr.forced; *l;) {
+		int len = (int)strcspn(l, "\n");
+		fprintf(stderr, "mdraid: %.*s%s\n", len, l,
+			S.overlay_dir ? " (in memory: overlay)" : "");
+		l += len + (l[len] == '\n');
+	}
 	return 0;
 }
 

@@ -237,7 +237,8 @@ struct reshape {
 	uint64_t read_errors;		       /* 4 KiB blocks that did not read (rebuilt) */
 	char rerr_first[320];		       /* the first of them: "member: offset N" */
 	double last_ckpt;
-	int crash_count; /* superblock writes so far in the round --simulate-crash names */
+	int crash_count;   /* superblock writes so far in the round --simulate-crash names */
+	char forced[4096]; /* what --force did to stale members (md_force_plan_text) */
 };
 
 /* Where field f of m's superblock sits, for error messages. */
@@ -581,6 +582,50 @@ static int check_degraded(struct reshape *r, int on, int parity, struct ok_err *
 	return 0;
 }
 
+/*
+ * Members kicked one after another, with --force: mdadm --assemble
+ * --force's choice (member.h), the one every verb makes, written before
+ * anything else. A grow cannot leave a given member out, so a member the
+ * choice leaves stale is refused: give it as "missing". 0 when nothing is
+ * stale or without --force (the refusal below then names it).
+ */
+static int force_stale(struct reshape *r, int n, int fresh, struct ok_err *e)
+{
+	bool stale = false;
+	for (int i = 0; i < n; i++)
+		stale |= r->m[i].ours && r->m[i].events + 1 < r->m[fresh].events;
+	if (!stale || !r->opts.force)
+		return 0;
+	struct md_force_plan *p = malloc(sizeof(*p));
+	if (!p)
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	int rc = md_members_force_plan(r->mm, n, fresh, p, e);
+	if (rc >= 0 && p->nstale) {
+		const struct md_member *m = &r->mm[p->stale[0]];
+		rc = ok_err_at(e, -EPERM, m->path, OK_ERR_NOPOS,
+			       "stale member (events %llu, the freshest has %llu) that --force, as "
+			       "mdadm --assemble --force, leaves out; grow cannot: give it as "
+			       "'missing'",
+			       (unsigned long long)m->sb.events, (unsigned long long)p->events);
+		if (e)
+			e->errnum = 0;
+	}
+	if (rc >= 0) {
+		md_force_plan_text(r->mm, p, r->mm[fresh].sb.set_name, r->forced,
+				   sizeof(r->forced));
+		rc = md_members_force_apply(r->mm, p, true, e);
+		for (int b = 0; b < p->nbump; b++)
+			member_take_sb(&r->m[p->bump[b]]);
+	}
+	free(p);
+	return rc < 0 ? rc : 0;
+}
+
+const char *reshape_forced(const struct reshape *r)
+{
+	return r->forced;
+}
+
 int reshape_open(struct reshape **out, const char *const *paths, int n,
 		 const struct reshape_opts *opts, struct ok_err *e)
 {
@@ -636,6 +681,8 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	for (int i = 0; i < n; i++)
 		if (r->m[i].ours && (rc = md_member_check_sb(r->m[i].mm, e)) < 0)
 			return rc;
+	if ((rc = force_stale(r, n, fresh, e)) < 0)
+		return rc;
 	struct member *fm = &r->m[fresh];
 	if (!(r->master = malloc(sizeof *r->master)) || !(r->build = malloc(sizeof *r->build)))
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");

@@ -151,6 +151,10 @@ uint64_t reshape_position(const struct reshape *r);
  * "member: offset N". */
 uint64_t reshape_read_errors(const struct reshape *r, const char **first);
 
+/* What --force did to members kicked one after another (mdadm --assemble
+ * --force's choice, member.h), one line each; "" when nothing. */
+const char *reshape_forced(const struct reshape *r);
+
 /* Close the members and free r (NULL is fine). */
 void reshape_close(struct reshape *r);
 

@@ -296,7 +296,10 @@ for f in "pad0=1" "feature_map=0x8000" "max_dev=5000" "data_size=5" "data_offset
 	fi
 done
 cp $T/m3.img $T/x
-$SBEDIT $T/m3.img byte.16=0x55
+# another array uuid: its first byte changed (a fixed value matched the
+# random uuid 1 time in 256)
+u0=$(od -An -tu1 -j 4112 -N1 $T/m3.img | tr -d ' ')
+$SBEDIT $T/m3.img byte.16=$(((u0 + 1) % 256))
 before=$(sums)
 testcmd_rc "members of different arrays are refused (exit 3)" 3 "'$M' read $MEM"
 check_eq "different arrays: nothing written" "$before" "$(sums)"

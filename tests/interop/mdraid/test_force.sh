@@ -1,0 +1,295 @@
+#!/bin/sh
+# test_force.sh: mdraid --force chooses the members mdadm 4.2's
+# --assemble --force chooses, and reads what the kernel then reads.
+#
+# One guest boot. Arrays whose members were kicked one after another:
+#   r6  RAID6 of 5, made by mdadm in the guest: ext2, files, then
+#       --fail of member 4, files, --fail of 3, files, --fail of 2 (the
+#       array dies), stop;
+#   r5  RAID5 of 4, the same with --fail of 3, files, --fail of 2;
+#   c6  RAID6 of 6 made by mdraid on the host: sessions with members given
+#       as missing (5, then 4 and 5), then member 3 kicked as md_error leaves
+#       it (sbedit: the survivors' events + 2, role 3 faulty), so that
+#       forcing is needed (3 is two events behind);
+#       c6r is a copy given to mdadm in reverse order.
+# In the guest every member of r6 and r5 is copied (before anything is
+# forced) onto an export disk; then mdadm --assemble --force runs on the
+# members with raid456 unloaded, so that what is compared is exactly what
+# mdadm wrote (force_array's events, chosen_drive's roles), not what the
+# kernel wrote at start; each member's superblock area is exported. Then
+# the kernel assembles them read-only, the file md5s are listed and the
+# array device's md5 is taken.
+# On the host mdraid read --force runs on the copies (r6, r5 from the
+# export disk, c6 copied before the boot), and per array:
+#   - mdraid's superblocks equal mdadm's byte for byte (same members forced,
+#     same events, same roles);
+#   - mdraid read = the kernel's array device (md5); the kernel's files
+#     equal those written before the kicks (mdadm's choice lost nothing);
+#   - --dry-run wrote nothing (md5 of each member before and after).
+# c6r: mdadm 4.2 counts a forced member as available at its device index
+# (avail[chosen_drive]), so given in reverse order it goes on forcing older
+# members (stale data into the array); mdraid counts the slot, whatever the
+# order. Checked: mdraid's choice is the same in both orders, and mdadm's
+# divergence that mdraid(1) describes is still there.
+. "$OPSKIT_SOURCE/tests/tap.sh"
+. "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
+
+CASES="r6: mdadm --force superblocks = mdraid --force superblocks
+r6: mdraid read --force = kernel's array after mdadm --force
+r6: kernel's files after --force = files written before the kicks
+r6: --dry-run wrote nothing
+r5: mdadm --force superblocks = mdraid --force superblocks
+r5: mdraid read --force = kernel's array after mdadm --force
+r5: kernel's files after --force = files written before the kicks
+r5: --dry-run wrote nothing
+c6: mdraid refuses without --force, naming the stale members
+c6: mdadm --force superblocks = mdraid --force superblocks
+c6: mdraid read --force = kernel's array after mdadm --force
+c6: --dry-run wrote nothing
+c6r: members in reverse order: mdraid chooses as in slot order
+c6r: mdadm 4.2 in reverse order forces more members than in slot order (mdraid(1))"
+all_skip() {
+	echo "$CASES" >"$W/names"
+	skip_each "$1" <"$W/names"
+	tap_done
+}
+[ -n "$GUEST_SKIP" ] && all_skip "$GUEST_SKIP"
+why=$(mdraid_lacks read) && all_skip "$why"
+"$MDRAID" read --help | grep -q -- --dry-run || all_skip "mdraid read lacks --dry-run"
+
+MIB=1048576
+SZ=12 # MiB per r6/r5 member
+# the export disk, in MiB: r6/r5 member copies (9 x SZ), then the
+# superblock areas after mdadm's force (1 MiB per member, 21)
+SBAT=$((9 * SZ))
+truncate -s $((SBAT + 21))M "$W/cp.img"
+imgs=""
+for i in 0 1 2 3 4; do truncate -s ${SZ}M "$W/r6k$i.img"; imgs="$imgs $W/r6k$i.img"; done
+for i in 0 1 2 3; do truncate -s ${SZ}M "$W/r5k$i.img"; imgs="$imgs $W/r5k$i.img"; done
+
+# c6 on the host: mdraid create and write sessions, then the kick
+for i in 0 1 2 3 4 5; do truncate -s 8M "$W/c6k$i.img"; done
+c6=$(for i in 0 1 2 3 4 5; do printf '%s ' "$W/c6k$i.img"; done)
+mkimg "$W/src.img" 8M 7001
+ok=1
+# shellcheck disable=SC2086
+"$MDRAID" create --level=6 --raid-devices=6 --chunk=64 --homehost=opskit --assume-clean $c6 &&
+	slice "$W/src.img" 0 3000000 | "$MDRAID" write --offset=0 $c6 &&
+	slice "$W/src.img" 3000000 1000000 | "$MDRAID" write --offset=1M $(imgs_of c6k 6 5) &&
+	slice "$W/src.img" 4000000 3000000 | "$MDRAID" write --offset=2M $(imgs_of c6k 6 4 5) || ok=0
+ev=$(le_u "$W/c6k0.img" $((4096 + 200)))
+for i in 0 1 2; do
+	python3 "$OPSKIT_SOURCE/tests/mdraid/sbedit.py" "$W/c6k$i.img" events=$((ev + 2)) role.3=0xfffe || ok=0
+done
+[ $ok = 1 ] || all_skip "could not build the c6 members with mdraid (bug in the setup)"
+for i in 0 1 2 3 4 5; do
+	cp "$W/c6k$i.img" "$W/c6u$i.img"
+	cp "$W/c6k$i.img" "$W/c6r$i.img"
+	cp "$W/c6k$i.img" "$W/c6v$i.img"
+	imgs="$imgs $W/c6k$i.img"
+done
+for i in 0 1 2 3 4 5; do imgs="$imgs $W/c6r$i.img"; done
+imgs="$imgs $W/cp.img" # M21
+
+cat >"$W/body" <<EOF
+SZ=$SZ SBAT=$SBAT
+EOF
+cat >>"$W/body" <<'EOF'
+CP=$M21
+files() { # DIR PREFIX N: N files of 192 KiB random bytes
+	i=0
+	while [ $i -lt "$3" ]; do
+		dd if=/dev/urandom of="$1/$2$i" bs=64k count=3 2>/dev/null
+		i=$((i + 1))
+	done
+	sync
+}
+sums() { (cd "$1" && md5sum $(ls | grep -v lost+found | sort)); }
+# kicked ID MD FIRST N: make an array on members FIRST.., kick the last
+# members one after another with files written in between
+kicked() {
+	id=$1 md=$2 first=$3 n=$4 lvl=$5
+	mdadm --create "/dev/$md" --run --level="$lvl" --raid-devices="$n" --chunk=64 \
+		--assume-clean --bitmap=none --homehost=opskit $(range "$first" "$n") >/dev/null 2>&1
+	say "$id.create" $?
+	mke2fs -F "/dev/$md" >/dev/null 2>&1 && mkdir -p /mnt && mount "/dev/$md" /mnt
+	say "$id.mount" $?
+	files /mnt a 4
+	# RAID6 of 5: members 4 and 3 kicked with files written after each,
+	# then 2 (the array dies); RAID5 of 4: 3, files, then 2
+	k=$((first + n - 1))
+	while [ $k -gt $((first + 2)) ]; do
+		mdadm "/dev/$md" --fail $(disks $k) >/dev/null 2>&1
+		say "$id.fail$((k - first))" $?
+		files /mnt "b$k" 3
+		k=$((k - 1))
+	done
+	sums /mnt >"/out/$id.written"
+	mdadm "/dev/$md" --fail $(disks $k) >/dev/null 2>&1
+	say "$id.fail$((k - first))" $?
+	umount /mnt
+	mdadm --stop "/dev/$md" >/dev/null 2>&1
+}
+kicked r6 md0 0 5 6
+kicked r5 md1 5 4 5
+# copies for mdraid, before anything is forced
+i=0
+while [ $i -lt 9 ]; do
+	dd if=$(disks $i) of="$CP" bs=1M seek=$((i * SZ)) conv=notrunc 2>/dev/null
+	i=$((i + 1))
+done
+# mdadm --assemble --force without the personality: only mdadm's writes
+rmmod raid456
+force() { # ID MD MEMBERS...
+	id=$1 md=$2
+	shift 2
+	mdadm --assemble --force "/dev/$md" "$@" >"/out/$id.force" 2>&1
+	mdadm --stop "/dev/$md" >/dev/null 2>&1
+}
+force r6 md0 $(range 0 5)
+force r5 md1 $(range 5 4)
+force c6 md2 $(range 9 6)
+force c6r md3 $(disks 20 19 18 17 16 15)
+i=0
+while [ $i -lt 21 ]; do
+	dd if=$(disks $i) of="$CP" bs=1M count=1 seek=$((SBAT + i)) conv=notrunc 2>/dev/null
+	i=$((i + 1))
+done
+insmod "/lib/modules/$(grep raid456 /etc/modules.order)"
+# the kernel on the forced members, read-only
+show() { # ID MD FS MEMBERS...
+	id=$1 md=$2 fs=$3
+	shift 3
+	mdadm --assemble --readonly "/dev/$md" "$@" >"/out/$id.assemble" 2>&1
+	say "$id.assemble" $?
+	if [ "$fs" = fs ] && mount -o ro "/dev/$md" /mnt; then
+		sums /mnt >"/out/$id.after"
+		umount /mnt
+	fi
+	say "$id.bytes" "$(blockdev --getsize64 "/dev/$md")"
+	say "$id.md5" "$(md5sum <"/dev/$md" | cut -d' ' -f1)"
+	mdadm --stop "/dev/$md" >/dev/null 2>&1
+}
+show r6 md0 fs $(range 0 5)
+show r5 md1 fs $(range 5 4)
+show c6 md2 - $(range 9 6)
+EOF
+guest_script "$W/script" "$W/body"
+# shellcheck disable=SC2086
+boot guest "$W/kv" "$W/err" -t 900 -o "$W/out" "$W/script" $imgs
+rc=$?
+if [ $rc -ne 0 ] && [ ! -s "$W/kv" ]; then
+	echo "$CASES" | while read -r c; do echo "$c"; done >"$W/names"
+	while read -r c; do tap_fail "$c" "guest failed (rc $rc)"; done <"$W/names"
+	tap_done
+fi
+for f in r6.force r5.force c6.force c6r.force; do
+	sed "s/^/# $f: /" "$W/out/$f" 2>/dev/null
+done
+
+# sb_cmp A B: the 4 KiB superblock areas of two v1.2 members (from byte 4096)
+# differ in no field (mdadm's writes vs mdraid's); prints the fields
+sb_cmp() {
+	slice "$1" 4096 4096 >"$W/sa"
+	slice "$2" 4096 4096 >"$W/sb"
+	for _sc_f in "$1" "$2"; do
+		[ "$(le_u "$_sc_f" 4096 4)" = 2838187772 ] || { echo "$_sc_f: no v1.2 superblock"; return 1; }
+	done
+	d=$(SB_IGNORE="" region_diff "$W/sa" "$W/sb" 4096 "$(field_table 4096 sb_fields)")
+	[ -z "$d" ] || { echo "$1 vs $2: $d"; return 1; }
+}
+# member_md5s FILES...: one md5 per member
+member_md5s() { for f in "$@"; do md5sum <"$f"; done; }
+
+# check_array ID N FIRST FS: members FIRST..FIRST+N-1 of the guest
+check_array() {
+	id=$1 n=$2 first=$3 fs=$4
+	u=""
+	i=0
+	while [ $i -lt "$n" ]; do
+		if [ "$id" = c6 ]; then
+			u="$u $W/c6u$i.img"
+		else
+			slice "$W/cp.img" $(((first + i) * SZ * MIB)) $((SZ * MIB)) >"$W/${id}u$i.img"
+			u="$u $W/${id}u$i.img"
+		fi
+		i=$((i + 1))
+	done
+	# shellcheck disable=SC2086
+	before=$(member_md5s $u)
+	# shellcheck disable=SC2086
+	"$MDRAID" read --dry-run $u >"$W/$id.dry.out" 2>&1
+	# shellcheck disable=SC2086
+	if [ "$id" = c6 ]; then
+		if "$MDRAID" read $u >/dev/null 2>"$W/$id.noforce"; then
+			tap_fail "c6: mdraid refuses without --force, naming the stale members" "it read"
+		elif grep -q "c6u3.img (slot 3) events $ev, 2 behind" "$W/$id.noforce" &&
+			grep -q -- "--force" "$W/$id.noforce"; then
+			tap_ok "c6: mdraid refuses without --force, naming the stale members"
+		else
+			tap_fail "c6: mdraid refuses without --force, naming the stale members" "$(cat "$W/$id.noforce")"
+		fi
+	fi
+	# shellcheck disable=SC2086
+	[ "$(member_md5s $u)" = "$before" ] && tap_ok "$id: --dry-run wrote nothing" ||
+		tap_fail "$id: --dry-run wrote nothing" "$(cat "$W/$id.dry.out")"
+	sed "s/^/# $id dry-run: /" "$W/$id.dry.out"
+	# shellcheck disable=SC2086
+	"$MDRAID" read --force $u >"$W/$id.array" 2>"$W/$id.read.err"
+	sed "s/^/# $id mdraid: /" "$W/$id.read.err"
+	f=""
+	i=0
+	while [ $i -lt "$n" ]; do
+		slice "$W/cp.img" $(((SBAT + first + i) * MIB)) $MIB >"$W/${id}k$i.sb"
+		sb_cmp "$W/${id}k$i.sb" "$W/${id}u$i.img" >>"$W/$id.sbdiff" || f=1
+		i=$((i + 1))
+	done
+	[ -z "$f" ] && tap_ok "$id: mdadm --force superblocks = mdraid --force superblocks" ||
+		tap_fail "$id: mdadm --force superblocks = mdraid --force superblocks" "$(cat "$W/$id.sbdiff")"
+	bytes=$(kv "$W/kv" "$id.bytes")
+	k=$(kv "$W/kv" "$id.md5")
+	m=$(head -c "${bytes:-0}" "$W/$id.array" | md5)
+	if [ -n "$bytes" ] && [ "$bytes" -gt 0 ] && [ "$k" = "$m" ] &&
+		[ "$(stat -c %s "$W/$id.array")" = "$bytes" ]; then
+		tap_ok "$id: mdraid read --force = kernel's array after mdadm --force"
+	else
+		tap_fail "$id: mdraid read --force = kernel's array after mdadm --force" \
+			"kernel ${bytes:-?} bytes $k, mdraid $(stat -c %s "$W/$id.array") bytes $m; $(kv "$W/kv" "$id.assemble"): $(cat "$W/out/$id.assemble")"
+	fi
+	if [ "$fs" = fs ]; then
+		if [ -s "$W/out/$id.after" ] && cmp -s "$W/out/$id.written" "$W/out/$id.after"; then
+			tap_ok "$id: kernel's files after --force = files written before the kicks"
+		else
+			tap_fail "$id: kernel's files after --force = files written before the kicks" \
+				"$(diff "$W/out/$id.written" "$W/out/$id.after" 2>&1 | head -5)"
+		fi
+	fi
+}
+check_array r6 5 0 fs
+check_array r5 4 5 fs
+check_array c6 6 9 -
+
+# c6r: mdraid's choice does not depend on the order (c6v: a copy made
+# before the boot); what mdadm did with the reverse order is said below
+r=""
+for i in 5 4 3 2 1 0; do r="$r $W/c6v$i.img"; done
+# shellcheck disable=SC2086
+"$MDRAID" read --force $r >/dev/null 2>"$W/c6r.err"
+f=""
+for i in 0 1 2 3 4 5; do
+	[ "$(le_u "$W/c6v$i.img" $((4096 + 200)))" = "$(le_u "$W/c6u$i.img" $((4096 + 200)))" ] || f="$f $i"
+done
+forced_in=$(grep -c "forcing event count" "$W/out/c6.force")
+forced_rev=$(grep -c "forcing event count" "$W/out/c6r.force")
+if [ -z "$f" ]; then
+	tap_ok "c6r: members in reverse order: mdraid chooses as in slot order"
+else
+	tap_fail "c6r: members in reverse order: mdraid chooses as in slot order" "events differ on members$f"
+fi
+if [ "$forced_rev" -gt "$forced_in" ]; then
+	tap_ok "c6r: mdadm 4.2 in reverse order forces more members than in slot order (mdraid(1))"
+else
+	tap_fail "c6r: mdadm 4.2 in reverse order forces more members than in slot order (mdraid(1))" \
+		"mdadm forced $forced_in in slot order, $forced_rev in reverse: mdraid(1) says otherwise"
+fi
+tap_done

@@ -1,0 +1,102 @@
+#!/bin/sh
+# test_force_cli.sh: the command's side of --force for members kicked one
+# after another (test_force.c checks the choice itself; the interop test
+# test_force.sh checks it against mdadm 4.2 in a guest).
+#
+# A RAID6 of 5 made by mdraid: a session with all, one without m4, one
+# without m3 and m4, then m2 kicked as md_error leaves it (the two left:
+# events + 2, role 2 faulty; sbedit.py). By Assemble.c's force_array: only 2
+# of 5 slots are up to date, 3 needed; m2 (E-2) is the freshest stale and is
+# forced; m3 (E-4) and m4 (E-6) are left out. Checked per verb: the refusal
+# without --force (exit 3, the stale members named), --dry-run (the choice
+# printed, members' md5 unchanged), --force through read, check, write and
+# grow (grow refuses to leave a member out: given as 'missing' it grows).
+. "$OPSKIT_SOURCE/tests/tap.sh"
+. "$OPSKIT_SOURCE/tests/mdraid/lib.sh"
+SB="$OPSKIT_SOURCE/tests/mdraid/sbedit.py"
+
+# kicked: the five members in $T/m0..m4, $T/A the data of the first 2 MiB
+kicked() {
+	sparse 5 4M
+	"$M" create --level=6 --raid-devices=5 --chunk=64 --homehost=$HH --assume-clean $MEM &&
+		head -c 2M /dev/urandom >"$T/A" &&
+		"$M" write --offset=0 $MEM <"$T/A" &&
+		"$M" write --offset=0 "$T/m0.img" "$T/m1.img" "$T/m2.img" "$T/m3.img" missing <"$T/A" &&
+		"$M" write --offset=0 "$T/m0.img" "$T/m1.img" "$T/m2.img" missing missing <"$T/A" || return 1
+	E=$("$M" examine "$T/m0.img" | awk '/Events :/ { print $3 }')
+	python3 "$SB" "$T/m0.img" events=$((E + 2)) role.2=0xfffe &&
+		python3 "$SB" "$T/m1.img" events=$((E + 2)) role.2=0xfffe || return 1
+	E=$((E + 2))
+}
+md5s() { for f in $MEM; do md5sum <"$f"; done; }
+
+kicked || { tap_fail "set-up: a kicked array made by mdraid"; tap_done; }
+before=$(md5s)
+"$M" read $MEM >/dev/null 2>"$T/err"
+rc=$?
+if [ $rc = 3 ] && grep -q "not enough to start the array (3 needed); stale: $T/m2.img (slot 2) events $((E - 2)), 2 behind; $T/m3.img (slot 3) events $((E - 4)), 4 behind; $T/m4.img (slot 4) events $((E - 6)), 6 behind" "$T/err" &&
+	grep -q -- "--force" "$T/err"; then
+	tap_ok "read without --force: exit 3, every stale member named with its lag"
+else
+	tap_fail "read without --force: exit 3, every stale member named with its lag" "rc $rc: $(cat "$T/err")"
+fi
+"$M" check --dry-run $MEM >"$T/out" 2>"$T/err"
+rc=$?
+cat >"$T/want" <<EOF
+mdraid: would: forcing event count in $T/m2.img(2) from $((E - 2)) up to $E
+mdraid: would: clearing FAULTY flag for device 2 in $HH:0 for $T/m2.img (role 0xfffe in $T/m0.img's superblock, now slot 2)
+mdraid: would: $T/m3.img(3): left out: events $((E - 4)), 4 behind $T/m0.img ($E), not needed to start the array
+mdraid: would: $T/m4.img(4): left out: events $((E - 6)), 6 behind $T/m0.img ($E), not needed to start the array
+mdraid: --dry-run: nothing written
+EOF
+if [ $rc = 0 ] && [ ! -s "$T/out" ] && cmp -s "$T/want" "$T/err" && [ "$(md5s)" = "$before" ]; then
+	tap_ok "check --dry-run: mdadm's choice printed, nothing run, members' md5 unchanged"
+else
+	tap_fail "check --dry-run: mdadm's choice printed, nothing run, members' md5 unchanged" \
+		"rc $rc; $(diff "$T/want" "$T/err")"
+fi
+"$M" read --force --length=2M $MEM >"$T/got" 2>"$T/err"
+rc=$?
+sed 's/^mdraid: would: /mdraid: /; /--dry-run/d' "$T/want" >"$T/want2"
+if [ $rc = 0 ] && cmp -s "$T/got" "$T/A" && head -n 4 "$T/err" | cmp -s "$T/want2" - &&
+	"$M" examine "$T/m2.img" | grep -q "Events : $E\$"; then
+	tap_ok "read --force: the same lines, m2 forced to the freshest events, content right"
+else
+	tap_fail "read --force: the same lines, m2 forced to the freshest events, content right" "rc $rc; $(cat "$T/err")"
+fi
+if "$M" check $MEM >"$T/out" 2>"$T/err" && grep -q "mismatch_cnt 0" "$T/out" && ! grep -q forcing "$T/err"; then
+	tap_ok "after --force: check without --force, nothing more forced, mismatch_cnt 0"
+else
+	tap_fail "after --force: check without --force, nothing more forced, mismatch_cnt 0" "$(cat "$T/out" "$T/err")"
+fi
+
+# write --force on a fresh kicked array: forced, then written
+kicked || tap_fail "set-up again"
+head -c 100000 /dev/urandom >"$T/B"
+if "$M" write --force --offset=5000 $MEM <"$T/B" 2>"$T/err" && grep -q "forcing event count in $T/m2.img(2)" "$T/err" &&
+	"$M" read --offset=5000 --length=100000 $MEM 2>/dev/null | cmp -s - "$T/B"; then
+	tap_ok "write --force: m2 forced, the write reads back"
+else
+	tap_fail "write --force: m2 forced, the write reads back" "$(cat "$T/err")"
+fi
+
+# grow: a member --force leaves out is refused; given as missing, grown
+kicked || tap_fail "set-up again"
+truncate -s 4M "$T/new.img"
+before=$(md5s)
+"$M" grow -q --force --raid-devices=6 $MEM "$T/new.img" 2>"$T/err"
+rc=$?
+if [ $rc = 5 ] && grep -q "m3.img: stale member (events $((E - 4)), the freshest has $E) that --force, as mdadm --assemble --force, leaves out; grow cannot: give it as 'missing'" "$T/err" &&
+	[ "$(md5s)" = "$before" ]; then
+	tap_ok "grow --force with a member it would leave out: refused, nothing written"
+else
+	tap_fail "grow --force with a member it would leave out: refused, nothing written" "rc $rc; $(cat "$T/err")"
+fi
+if "$M" grow -q --force --raid-devices=6 "$T/m0.img" "$T/m1.img" "$T/m2.img" missing missing "$T/new.img" 2>"$T/err" &&
+	grep -q "forcing event count in $T/m2.img(2)" "$T/err" &&
+	"$M" read --length=2M "$T/m0.img" "$T/m1.img" "$T/m2.img" "$T/new.img" 2>/dev/null | cmp -s - "$T/A"; then
+	tap_ok "grow --force with the left-out members missing: m2 forced, grown, content right"
+else
+	tap_fail "grow --force with the left-out members missing: m2 forced, grown, content right" "$(cat "$T/err")"
+fi
+tap_done
