@@ -21,6 +21,7 @@
 
 static const char grow_help[] =
     "usage: mdraid grow --raid-devices=N [--backup-file=F] [--force] MEMBER... NEW-MEMBER...\n"
+    "       mdraid grow --chunk=SIZE MEMBER...\n"
     "       mdraid grow --continue [--backup-file=F] MEMBER...\n"
     "       mdraid --grow --raid-devices=N [--backup-file=F] MEMBER... NEW-MEMBER...\n"
     "\n"
@@ -44,9 +45,19 @@ static const char grow_help[] =
     "-6 layouts 16-20 a RAID5 -> RAID6 conversion leaves). An internal\n"
     "write-intent bitmap is kept: it covers each member's own sectors, which a\n"
     "grow does not change; its events follow the superblocks' and the new\n"
-    "members get a copy. Refused, with nothing written: shrinking, chunk or\n"
-    "layout changes, PPL or journal, a dirty or rebuilding array, members that\n"
-    "read or write would refuse (truncated, mounted, held, backing a loop device).\n"
+    "members get a copy. Refused, with nothing written: shrinking, level and\n"
+    "layout changes, --size, --array-size, PPL or journal, a dirty or rebuilding\n"
+    "array, members that read or write would refuse (truncated, mounted, held,\n"
+    "backing a loop device).\n"
+    "\n"
+    "--chunk=SIZE changes the chunk at constant raid-devices (RAID6 and RAID5,\n"
+    "metadata 1.1/1.2): as mdadm 4.2 without --backup-file, data_offset moves\n"
+    "down by at least backup_blocks / data disks to the offset mdadm's\n"
+    "choose_offset picks, and the reshape runs forwards, checkpointed. What\n"
+    "mdadm would do otherwise is refused: a backwards reshape (more room after\n"
+    "the data than before it: data_offset would move up), an in-place reshape\n"
+    "with a sliding backup file (no room, metadata 1.0/0.90, --backup-file),\n"
+    "a size the new chunk does not divide, chunk and raid-devices together.\n"
     "A block of an old member that fails to read is rebuilt from P/Q; the grow\n"
     "goes on and reports such blocks at the end.\n"
     "\n"
@@ -76,12 +87,23 @@ enum {
 	OPT_MEM,
 	OPT_GROW,
 	OPT_STOP_AFTER,
-	OPT_CRASH
+	OPT_CRASH,
+	OPT_CHUNK,
+	OPT_LEVEL,
+	OPT_LAYOUT,
+	OPT_SIZE,
+	OPT_ARRAY_SIZE
 };
 
 static const struct cli_opt grow_opts[] = {
     {NULL, 0, 0, 0, NULL, "Options:"},
     {"raid-devices", 'n', CLI_ARG, 'n', "N", "members after the grow (more than now)"},
+    {"chunk", 'c', CLI_ARG, OPT_CHUNK, "SIZE",
+     "new chunk, 4K..64M, power of two (a bare number is\nKiB); raid-devices unchanged"},
+    {"level", 'l', CLI_ARG, OPT_LEVEL, "L", "level change: not supported (refused)"},
+    {"layout", 0, CLI_ARG, OPT_LAYOUT, "L", "layout change: not supported (refused)"},
+    {"size", 'z', CLI_ARG, OPT_SIZE, "S", "component size change: not supported (refused)"},
+    {"array-size", 0, CLI_ARG, OPT_ARRAY_SIZE, "S", "array size change: not supported (refused)"},
     {"backup-file", 0, CLI_ARG, OPT_BACKUP, "F",
      "save the critical section to F (created, O_EXCL);\nwith --continue: the backup to "
      "restore from"},
@@ -107,7 +129,8 @@ static const struct cli_spec grow_spec = {"mdraid grow", grow_help, grow_opts, 0
 struct grow_ctx {
 	struct reshape_opts o;
 	enum progress_mode pmode;
-	long stop_after; /* hidden --stop-after=N: raise the stop flag after N steps */
+	long stop_after;     /* hidden --stop-after=N: raise the stop flag after N steps */
+	const char *refused; /* an mdadm reshape option not implemented here */
 	struct progress meter;
 	int meter_on;
 };
@@ -153,6 +176,21 @@ static int on_opt(void *vctx, int id, const char *arg)
 		c->o.mem_bytes = (size_t)v;
 		return 0;
 	case OPT_GROW:
+		return 0;
+	case OPT_CHUNK:
+		if (cli_parse_size(arg, 1024, &v) < 0 || v < 4096 || v > (64u << 20) ||
+		    (v & (v - 1)))
+			return -1;
+		c->o.chunk = (uint32_t)(v / 512);
+		return 0;
+	case OPT_LEVEL:
+	case OPT_LAYOUT:
+	case OPT_SIZE:
+	case OPT_ARRAY_SIZE:
+		c->refused = id == OPT_LEVEL	? "--level (a level change)"
+			     : id == OPT_LAYOUT ? "--layout (a layout change)"
+			     : id == OPT_SIZE	? "--size (a component size change)"
+						: "--array-size";
 		return 0;
 	case OPT_CRASH:
 		if (!strcmp(arg, "critical"))
@@ -227,8 +265,16 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 	char **members = argv + first;
 	if (n < 1)
 		cli_usage_error(&grow_spec, "no members given");
-	if (!c.o.cont && !c.o.raid_disks)
-		cli_usage_error(&grow_spec, "--raid-devices=N (or --continue) is required");
+	if (c.refused) {
+		fprintf(stderr,
+			"%s: %s is not supported by mdraid grow (raid-devices and chunk changes "
+			"only); nothing was written\n",
+			ok_progname, c.refused);
+		return OK_EXIT_REFUSED;
+	}
+	if (!c.o.cont && !c.o.raid_disks && !c.o.chunk)
+		cli_usage_error(&grow_spec,
+				"--raid-devices=N, --chunk=SIZE (or --continue) is required");
 	if (!c.o.mem_bytes)
 		c.o.mem_bytes = mem_bytes;
 	c.o.stop = &grow_stop;
@@ -255,14 +301,31 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 	}
 	const struct reshape_plan *pl = reshape_plan(r);
 	if (pl->finish_only) {
-		fprintf(stderr, "%s: finishing the grow to %d members (final superblock round)\n",
-			ok_progname, pl->new_disks);
+		fprintf(stderr,
+			"%s: finishing the reshape to %d members, chunk %uK (final "
+			"superblock round)\n",
+			ok_progname, pl->new_disks, pl->new_chunk / 2);
+	} else if (pl->resuming && pl->chunk != pl->new_chunk) {
+		fprintf(stderr,
+			"%s: continuing the chunk change %uK -> %uK at array sector %llu "
+			"(%.1f%%)\n",
+			ok_progname, pl->chunk / 2, pl->new_chunk / 2,
+			(unsigned long long)pl->position,
+			100.0 * (double)pl->position / (double)pl->new_array);
 	} else if (pl->resuming) {
 		fprintf(stderr, "%s: continuing the grow %d -> %d at array sector %llu (%.1f%%)\n",
 			ok_progname, pl->old_disks, pl->new_disks, (unsigned long long)pl->position,
 			100.0 * (double)pl->position / (double)pl->new_array);
 		if (pl->restore_backup)
 			printf("%s: restoring critical section\n", ok_progname);
+	} else if (pl->chunk != pl->new_chunk) {
+		fprintf(stderr, "%s: changing the chunk of %s (%d members) %uK -> %uK\n",
+			ok_progname, level_name(pl->level), pl->old_disks, pl->chunk / 2,
+			pl->new_chunk / 2);
+		fprintf(stderr,
+			"%s: data moves from offset %llu to %llu sectors (no backup needed)\n",
+			ok_progname, (unsigned long long)pl->data_offset,
+			(unsigned long long)(pl->data_offset - (uint64_t)(-pl->new_offset)));
 	} else {
 		fprintf(
 		    stderr, "%s: growing %s %d -> %d members, chunk %uK: array %lluK -> %lluK\n",
@@ -320,9 +383,13 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 		reshape_close(r);
 		return ok_exit(&e);
 	}
-	printf("%s: grown to %d members: array size %lluK (was %lluK)\n", ok_progname,
-	       pl->new_disks, (unsigned long long)pl->new_array / 2,
-	       (unsigned long long)pl->old_array / 2);
+	if (pl->chunk != pl->new_chunk)
+		printf("%s: chunk changed to %uK: array size %lluK\n", ok_progname,
+		       pl->new_chunk / 2, (unsigned long long)pl->new_array / 2);
+	else
+		printf("%s: grown to %d members: array size %lluK (was %lluK)\n", ok_progname,
+		       pl->new_disks, (unsigned long long)pl->new_array / 2,
+		       (unsigned long long)pl->old_array / 2);
 	reshape_close(r);
 	return OK_EXIT_OK;
 }

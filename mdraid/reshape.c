@@ -23,15 +23,18 @@
  * ------------------------------------------------------------------------
  * Design notes
  *
- * Terms (sectors unless said): cs chunk; od, nd old and new data disks;
- * a "row" is one chunk on every member at one device offset, i.e. one
- * stripe; new row w holds array sectors [w·nd·cs, (w+1)·nd·cs). pos is the
+ * Terms (sectors unless said): cs new chunk, ocs old chunk (equal unless
+ * the chunk changes); od, nd old and new data disks; a "row" is one chunk on
+ * every member at one device offset, i.e. one stripe; new row w holds array
+ * sectors [w·nd·cs, (w+1)·nd·cs), old row r [r·od·ocs, (r+1)·od·ocs);
+ * unit = max(cs, ocs)·nd, the step of every position. When the chunks
+ * differ a step lays its data out in array order (lbuf) first. pos is the
  * reshape position (array sector, below it new geometry); dpos the DURABLE
  * pos (what the superblocks say after the last checkpoint). doff_old is
  * data_offset, doff_new = doff_old + new_offset (new_offset <= 0, 0 unless
  * NEW_OFFSET); shift = doff_old - doff_new. B = backup_blocks. prot is the
  * position a restart resumes from: max(dpos, B) while a durable backup of
- * [0, B) is valid, else dpos. L(p) = p / (od·cs), the first old row that
+ * [0, B) is valid, else dpos. L(p) = p / (od·ocs), the first old row that
  * still holds data at or above array sector p.
  *
  * States and transitions (function in brackets):
@@ -62,13 +65,14 @@
  *
  * Invariants (checked by assert_reshape_ok() and check_write() in debug
  * builds):
- *  (1) pos and dpos are multiples of cs·nd (the kernel refuses anything
+ *  (1) pos and dpos are multiples of unit (the kernel refuses anything
  *      else: "reshape_position not on a stripe boundary"); dpos <= pos.
  *  (2) No write to an old member touches a device sector at or above
- *      doff_old + L(prot)·cs while prot < old array size: old-geometry data
+ *      doff_old + L(prot)·ocs while prot < old array size: old-geometry data
  *      at or above the restart position stays intact, so the kernel and
  *      mdraid can resume from the superblocks alone (or from the backup).
- *      Hence a new row w may be written only if w < L(prot) + shift/cs.
+ *      Hence a new row w may be written only if (w+1)·cs <= L(prot)·ocs +
+ *      shift (rounded down to whole units).
  *  (3) A checkpoint is: fdatasync every member (the data of the rows below
  *      pos), then write every superblock (pos, events + 1, utime), then
  *      fdatasync every member. So a durable dpos never names rows whose
@@ -84,7 +88,8 @@
  *  (7) Every member carries the same data_offset / new_offset pair (the
  *      kernel takes one min_offset_diff for all).
  *  (8) At dpos >= B (or with NEW_OFFSET at any dpos) the kernel's raid5_run
- *      check passes: pos/(cs·nd)·cs < pos/(cs·od)·cs + shift.
+ *      check passes: pos/unit·c < pos/(c·od)·c + shift, c = max(cs, ocs);
+ *      at constant members (a chunk change) it asks shift >= c instead.
  *  (9) Rows in [dpos, pos) may be torn by a crash; nothing reads them before
  *      they are rewritten: every resume re-derives them from old rows that
  *      (2) kept intact, or from the backup.
@@ -126,6 +131,7 @@ enum sb_field {
 	SB_CHUNK = 88,
 	SB_RAID_DISKS = 92,
 	SB_NEW_LEVEL = 100,
+	SB_NEW_CHUNK = 120,
 	SB_RESHAPE_POS = 104,
 	SB_DELTA = 112,
 	SB_NEW_OFFSET = 124,
@@ -215,9 +221,13 @@ struct reshape {
 	uint64_t bm_len;     /* its bytes, rounded to 4 KiB */
 	struct geo og, ng;
 	struct md_geom ogm, ngm; /* old and new geometry for md_stripe_layout() */
-	uint32_t cs;		 /* chunk sectors */
-	uint64_t csb;		 /* chunk bytes */
-	uint64_t rows;		 /* size / cs: rows per member */
+	uint32_t cs;		 /* new chunk sectors */
+	uint64_t csb;		 /* new chunk bytes */
+	uint32_t ocs;		 /* old chunk sectors (= cs unless the chunk changes) */
+	uint64_t ocsb;		 /* old chunk bytes */
+	uint64_t rows;		 /* size / cs: new rows per member */
+	uint64_t unit;		 /* positions step by max(ocs, cs) * new data disks (raid5_run) */
+	uint64_t wstep;		 /* new rows per unit */
 	uint64_t doff_old, doff_new, shift;
 	uint64_t pos, dpos; /* array sectors: reached, durable */
 	int backup_valid;   /* a durable valid backup of [bk_start, bk_end) exists */
@@ -347,6 +357,112 @@ static uint64_t space_before(const struct reshape *r, const struct md_sb *sb, in
 	return doff > earliest ? doff - earliest : 0;
 }
 
+/* mdadm 4.2's choose_offset (Grow.c): a new data_offset in [min, max],
+ * near the middle of [lo, hi], aligned to as large a power of two (up to
+ * 1 MiB) as the bounds allow. */
+static uint64_t choose_offset(uint64_t lo, uint64_t hi, uint64_t min, uint64_t max)
+{
+	uint64_t choice = (lo + hi) / 2;
+	for (uint64_t bit = 1; bit < 2 * 1024; bit <<= 1) {
+		if (!(bit & choice))
+			continue;
+		uint64_t bigger = choice + bit, smaller = choice - bit;
+		if (bigger > max && smaller < min)
+			break;
+		if (bigger > max)
+			choice = smaller;
+		else if (smaller < min)
+			choice = bigger;
+		else if (hi - bigger > smaller - lo)
+			choice = bigger;
+		else
+			choice = smaller;
+	}
+	return choice;
+}
+
+/* mdadm 4.2's getinfo_super1 space_before / space_after for 1.1/1.2, as it
+ * computes them (its bitmap end is bitmap_offset + bitmap size, not counted
+ * from the superblock), since mdadm's choice of the new data_offset depends
+ * on them. 1.0 and 0.90: 0 (the chunk change is refused before). */
+static void mdadm_space(const struct reshape *r, const struct member *m, uint64_t *before,
+			uint64_t *after)
+{
+	const struct md_sb *sb = &m->mm->sb;
+	uint64_t doff = sb->data_offset, so = sb->super_offset, earliest = so + (32 + 4) * 2;
+	*before = *after = 0;
+	if (m->minor != 1 && m->minor != 2)
+		return;
+	if (r->has_bitmap && sb->bitmap_offset > 0 &&
+	    (uint64_t)sb->bitmap_offset + r->bm_len / 512 > earliest)
+		earliest = (uint64_t)sb->bitmap_offset + r->bm_len / 512;
+	if (sb->bblog_offset && sb->bblog_size &&
+	    so + (uint64_t)(int64_t)sb->bblog_offset + sb->bblog_size > earliest)
+		earliest = so + (uint64_t)(int64_t)sb->bblog_offset + sb->bblog_size;
+	*before = doff > earliest ? doff - earliest : 0;
+	if (m->mm->dev_sectors > sb->size + doff)
+		*after = m->mm->dev_sectors - sb->size - doff;
+}
+
+/*
+ * A reshape at constant raid_disks (a chunk change), planned as mdadm 4.2's
+ * reshape_array does without --backup-file: set_new_data_offset with
+ * delta_disks 0 moves data_offset by at least min (backup_blocks / old data
+ * disks) towards the side with more room: down (reshape forwards) when
+ * there is more space before the data, up (backwards) otherwise, the new
+ * offset picked by choose_offset. Only the downward move is done here; the
+ * rest (mdadm's fallback, an in-place reshape with a sliding backup file,
+ * and a backwards reshape) is refused before anything is written.
+ * safe_before: the head-room the kernel's layout really leaves (space_before).
+ */
+static int plan_in_place(struct reshape *r, uint64_t min, uint64_t safe_before, struct ok_err *e)
+{
+	struct reshape_plan *pl = &r->plan;
+	uint64_t before = UINT64_MAX, after = UINT64_MAX;
+	if (r->opts.backup_file)
+		return ok_err_at(e, -EPERM, r->opts.backup_file, OK_ERR_NOPOS,
+				 "with --backup-file, mdadm 4.2 changes the chunk in place with a "
+				 "sliding backup of the whole array; not supported: leave out "
+				 "--backup-file so that data_offset moves instead");
+	for (int s = 0; s < r->ng.disks; s++) {
+		uint64_t b, a;
+		if (!r->slot[s])
+			continue;
+		mdadm_space(r, r->slot[s], &b, &a);
+		before = b < before ? b : before;
+		after = a < after ? a : after;
+	}
+	if (before == 0 && after == 0)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "metadata %s%d leaves no room to move data_offset: mdadm 4.2 "
+				 "would change the chunk in place with a sliding backup file; "
+				 "not supported",
+				 pl->metadata_minor == 90 ? "0." : "1.", pl->metadata_minor);
+	if (before <= after)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "mdadm 4.2 would move data_offset up (%lluK free after the data, "
+				 "%lluK before it) and reshape backwards; a backwards reshape is "
+				 "not supported",
+				 (unsigned long long)after / 2, (unsigned long long)before / 2);
+	if (before < min)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "%lluK free before the data, less than the %lluK the move needs: "
+				 "mdadm 4.2 would change the chunk in place with a sliding backup "
+				 "file; not supported",
+				 (unsigned long long)before / 2, (unsigned long long)min / 2);
+	uint64_t doff = r->doff_old;
+	uint64_t nd = choose_offset(doff - before, doff, doff - before, doff - min);
+	uint64_t maxc = r->unit / (uint64_t)r->ng.ndata;
+	if (doff - nd > safe_before || doff - nd < maxc || doff - nd > (uint64_t)INT32_MAX)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "the new data_offset mdadm would pick (%llu, now %llu) is not "
+				 "clear of the superblock, bitmap and bad-block log",
+				 (unsigned long long)nd, (unsigned long long)doff);
+	pl->method = RESHAPE_NEW_OFFSET;
+	pl->new_offset = -(int64_t)(doff - nd);
+	return 0;
+}
+
 /* Checks on the freshest superblock every grow and continue needs. */
 static int check_master(struct reshape *r, const struct member *fm, struct ok_err *e)
 {
@@ -387,40 +503,66 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 				 "only growing raid-devices is supported");
 	if (f & MD_F_RESHAPE_ACTIVE) {
 		int32_t delta = sb->delta_disks;
-		if (delta <= 0)
+		uint32_t nc = sb->new_chunk;
+		if (delta < 0 || (delta == 0 && nc == chunk))
 			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_DELTA),
 					 "a reshape with delta_disks %d is in progress; only "
-					 "growing raid-devices is supported",
+					 "growing raid-devices or changing the chunk is supported",
 					 delta);
 		if ((int32_t)sb->new_level != level || (int32_t)sb->new_layout != layout ||
-		    sb->new_chunk != chunk)
+		    (delta > 0 && nc != chunk))
 			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_NEW_LEVEL),
-					 "the reshape in progress changes level, layout or chunk; "
-					 "only growing raid-devices is supported");
+					 "the reshape in progress changes level or layout, or the "
+					 "chunk and raid_disks together; not supported");
+		if (nc < 8 || (nc & (nc - 1)) || nc > 131072)
+			return ok_err_at(e, -EINVAL, p, sb_at(fm, SB_NEW_CHUNK),
+					 "new_chunk %u sectors: expected a power of two from 4 "
+					 "KiB to 64 MiB",
+					 nc);
+		/* ROUND_OFFSET (data_offset moved, position at the end)
+		 * is the one state without NEW_OFFSET */
+		uint32_t maxc = nc > chunk ? nc : chunk;
+		uint64_t end = sb->size / maxc * maxc * (sb->raid_disks - (level == 6 ? 2u : 1u));
+		if (delta == 0 && !(f & MD_F_NEW_OFFSET) && sb->reshape_position != end)
+			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
+					 "an in-place chunk change (mdadm's sliding backup, no "
+					 "data_offset change) is in progress; not supported");
 	}
 	return 0;
 }
 
-static void set_plan_geometry(struct reshape *r, int old_disks, int new_disks)
+/* The old and the new geometry: members and chunk (sectors) before and
+ * after; level and layout stay. Positions are multiples of unit =
+ * max(chunks) * new data disks, which raid5_run requires ("reshape_position
+ * not on a stripe boundary"): the kernel reshapes in units of the larger
+ * chunk, so each unit holds whole old and whole new chunks. */
+static void set_plan_geometry(struct reshape *r, int old_disks, int new_disks, uint32_t ochunk,
+			      uint32_t nchunk)
 {
 	const struct md_sb *sb = r->master;
 	struct reshape_plan *pl = &r->plan;
 	int parity = pl->level == 6 ? 2 : 1;
+	uint32_t maxc = ochunk > nchunk ? ochunk : nchunk;
 	pl->old_disks = old_disks;
 	pl->new_disks = new_disks;
-	pl->chunk = sb->chunksize;
-	pl->size = sb->size / pl->chunk * pl->chunk;
+	pl->chunk = ochunk;
+	pl->new_chunk = nchunk;
+	pl->size = sb->size / maxc * maxc;
 	pl->old_array = pl->size * (uint64_t)(old_disks - parity);
 	pl->new_array = pl->size * (uint64_t)(new_disks - parity);
 	pl->backup_blocks =
-	    reshape_backup_blocks(pl->chunk, pl->chunk, old_disks - parity, new_disks - parity);
-	r->cs = pl->chunk;
-	r->csb = (uint64_t)pl->chunk * 512;
-	r->rows = pl->size / pl->chunk;
+	    reshape_backup_blocks(ochunk, nchunk, old_disks - parity, new_disks - parity);
+	r->ocs = ochunk;
+	r->ocsb = (uint64_t)ochunk * 512;
+	r->cs = nchunk;
+	r->csb = (uint64_t)nchunk * 512;
+	r->rows = pl->size / nchunk;
 	r->og = (struct geo){old_disks, old_disks - parity};
 	r->ng = (struct geo){new_disks, new_disks - parity};
-	r->ogm = (struct md_geom){pl->level, pl->layout, old_disks, pl->chunk, pl->size};
-	r->ngm = (struct md_geom){pl->level, pl->layout, new_disks, pl->chunk, pl->size};
+	r->unit = (uint64_t)maxc * (uint64_t)r->ng.ndata;
+	r->wstep = maxc / nchunk;
+	r->ogm = (struct md_geom){pl->level, pl->layout, old_disks, ochunk, pl->size};
+	r->ngm = (struct md_geom){pl->level, pl->layout, new_disks, nchunk, pl->size};
 }
 
 /* A fresh superblock for a new member, from an old member's: its own
@@ -720,6 +862,9 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		pl->resuming = 1;
 		r->dirty = r->master->resync_offset != MD_MAX_SECTOR;
 		int delta = active ? r->master->delta_disks : 0;
+		uint32_t ochunk = r->master->chunksize, nchunk = r->master->new_chunk;
+		if (!active)
+			nchunk = ochunk;
 		if (stale_active) {
 			/* Torn FINAL round: the freshest says done, so the shape
 			 * is the current one; take the grow's delta from a stale
@@ -727,6 +872,8 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			for (int i = 0; i < n; i++)
 				if (r->m[i].ours && (r->m[i].feature & MD_F_RESHAPE_ACTIVE)) {
 					delta = r->m[i].mm->sb.delta_disks;
+					ochunk = r->m[i].mm->sb.chunksize;
+					nchunk = r->m[i].mm->sb.new_chunk;
 					if (r->m[i].mm->sb.raid_disks != (uint32_t)cur_disks)
 						return ok_err_at(
 						    e, -EINVAL, r->m[i].mm->path, OK_ERR_NOPOS,
@@ -736,15 +883,24 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				}
 			pl->finish_only = 1;
 		}
-		if (delta <= 0 || cur_disks - delta < parity + 1)
+		if (delta < 0 || (delta == 0 && ochunk == nchunk) ||
+		    (delta > 0 && ochunk != nchunk) || cur_disks - delta < parity + 1 ||
+		    (!active && nchunk != r->master->chunksize))
 			return ok_err_at(e, -EINVAL, fm->mm->path, OK_ERR_NOPOS,
-					 "delta_disks %d does not describe a grow", delta);
+					 "delta_disks %d, chunk %u -> %u: not a grow or a chunk "
+					 "change this member's superblocks agree on",
+					 delta, ochunk, nchunk);
 		if (opts->raid_disks && opts->raid_disks != cur_disks)
 			return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
 					 "a grow to %d members is in progress, not to %d; continue "
 					 "it with --continue",
 					 cur_disks, opts->raid_disks);
-		set_plan_geometry(r, cur_disks - delta, cur_disks);
+		if (opts->chunk && opts->chunk != nchunk)
+			return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
+					 "a reshape to chunk %uK is in progress, not to %uK; "
+					 "continue it with --continue",
+					 nchunk / 2, opts->chunk / 2);
+		set_plan_geometry(r, cur_disks - delta, cur_disks, ochunk, nchunk);
 		/* Every row moved: only the end rounds are left (a crash in
 		 * ROUND_OFFSET leaves the freshest at position = end). */
 		if (active && r->master->reshape_position == pl->new_array)
@@ -754,13 +910,32 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			return ok_err_at(
 			    e, -EPERM, NULL, OK_ERR_NOPOS,
 			    "no reshape in progress on these members: nothing to continue");
-		if (!opts->raid_disks)
+		uint32_t cur_chunk = r->master->chunksize;
+		uint32_t new_chunk = opts->chunk ? opts->chunk : cur_chunk;
+		int want_disks = opts->raid_disks ? opts->raid_disks : cur_disks;
+		if (!opts->raid_disks && !opts->chunk)
 			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
-					 "--raid-devices is required");
-		if (opts->raid_disks == cur_disks)
-			return ok_err_at(e, -EALREADY, NULL, OK_ERR_NOPOS,
-					 "the array already has %d members", cur_disks);
-		if (opts->raid_disks < cur_disks)
+					 "--raid-devices or --chunk is required");
+		if (want_disks == cur_disks && new_chunk == cur_chunk)
+			return opts->chunk
+				   ? ok_err_at(e, -EALREADY, NULL, OK_ERR_NOPOS,
+					       "the array already has %d members and a "
+					       "%uK chunk",
+					       cur_disks, cur_chunk / 2)
+				   : ok_err_at(e, -EALREADY, NULL, OK_ERR_NOPOS,
+					       "the array already has %d members", cur_disks);
+		if (want_disks != cur_disks && new_chunk != cur_chunk)
+			return ok_err_at(
+			    e, -EPERM, NULL, OK_ERR_NOPOS,
+			    "changing the chunk and raid-devices in one reshape is not "
+			    "supported: change one, then the other");
+		if (new_chunk != cur_chunk && r->master->size % new_chunk)
+			/* mdadm's analyse_change, word for word */
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+					 "New chunk size (%uK) does not evenly divide device size "
+					 "(%lluk)",
+					 new_chunk / 2, (unsigned long long)r->master->size / 2);
+		if (want_disks < cur_disks)
 			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
 					 "--raid-devices=%d is below the current %d: shrinking an "
 					 "array is another feature (not supported)",
@@ -774,7 +949,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					 "the array is not clean (resync_offset %llu): assemble it "
 					 "and let the resync finish first",
 					 (unsigned long long)r->master->resync_offset);
-		set_plan_geometry(r, cur_disks, opts->raid_disks);
+		set_plan_geometry(r, cur_disks, want_disks, cur_chunk, new_chunk);
 	}
 	int on = r->og.disks, nn = r->ng.disks;
 
@@ -812,7 +987,8 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		m->slot = role;
 		m->is_new = role >= on;
 		if (m->mm->sb.size != r->master->size ||
-		    m->mm->sb.chunksize != r->master->chunksize ||
+		    (m->mm->sb.chunksize != r->master->chunksize &&
+		     !(pl->finish_only && m->mm->sb.chunksize == pl->chunk)) ||
 		    m->mm->sb.level != r->master->level || m->mm->sb.layout != r->master->layout ||
 		    m->mm->sb.major_version != r->master->major_version)
 			return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
@@ -970,24 +1146,26 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				 (unsigned long long)bb / 2, (unsigned long long)pl->size / 2);
 	if (pl->resuming) {
 		uint64_t pos = r->master->reshape_position;
-		if (pos % ((uint64_t)r->cs * (uint64_t)r->ng.ndata) || pos > pl->new_array)
-			return ok_err_at(
-			    e, -EINVAL, fm->mm->path, sb_at(fm, SB_RESHAPE_POS),
-			    "reshape_position %llu not on a new-stripe boundary of %llu "
-			    "sectors or beyond the end",
-			    (unsigned long long)pos,
-			    (unsigned long long)r->cs * (uint64_t)r->ng.ndata);
+		if (pos % r->unit || pos > pl->new_array)
+			return ok_err_at(e, -EINVAL, fm->mm->path, sb_at(fm, SB_RESHAPE_POS),
+					 "reshape_position %llu not on a new-stripe boundary of "
+					 "%llu sectors or beyond the end",
+					 (unsigned long long)pos, (unsigned long long)r->unit);
 		r->pos = r->dpos = pos;
 		pl->position = pos;
 		if (f & MD_F_NEW_OFFSET) {
 			int32_t no = r->master->new_offset;
-			if (no >= 0 || (uint64_t)(-(int64_t)no) > r->doff_old ||
-			    (uint64_t)(-(int64_t)no) % r->cs)
-				return ok_err_at(
-				    e, -EPERM, fm->mm->path, sb_at(fm, SB_NEW_OFFSET),
-				    "new_offset %d: only a downward move by whole chunks is "
-				    "supported",
-				    no);
+			uint64_t down = no < 0 ? (uint64_t)(-(int64_t)no) : 0;
+			/* a grow moves by whole chunks; a chunk change by at
+			 * least the larger chunk (raid5_run's in-place test) */
+			if (no >= 0 || down > r->doff_old ||
+			    (r->og.disks != r->ng.disks ? down % r->cs != 0
+							: down < r->unit / (uint64_t)r->ng.ndata))
+				return ok_err_at(e, -EPERM, fm->mm->path, sb_at(fm, SB_NEW_OFFSET),
+						 "new_offset %d: only a downward move by whole "
+						 "chunks (a chunk change: by at least the larger "
+						 "chunk) is supported",
+						 no);
 			pl->method = RESHAPE_NEW_OFFSET;
 			pl->new_offset = no;
 		} else {
@@ -1010,7 +1188,10 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			if (sb4 < before)
 				before = sb4;
 		}
-		if (opts->backup_file)
+		if (r->og.disks == r->ng.disks) {
+			if ((rc = plan_in_place(r, min_change, before, e)) < 0)
+				return rc;
+		} else if (opts->backup_file)
 			pl->method = RESHAPE_BACKUP_FILE;
 		else if ((fm->minor == 1 || fm->minor == 2) && before >= min_change &&
 			 min_change % r->cs == 0)
@@ -1098,6 +1279,8 @@ static int alloc_buffers(struct reshape *r, struct ok_err *e)
 	size_t budget = md_budget_bytes(r->opts.mem_bytes);
 	int on = r->og.disks, nn = r->ng.disks, od = r->og.ndata, nd = r->ng.ndata;
 	double per_row = (double)r->csb * (nn + (double)on * nd / od + nd);
+	if (r->ocs != r->cs)
+		per_row += (double)r->csb * nd; /* lbuf holds each step's data */
 	uint64_t k = (uint64_t)((double)budget / per_row);
 	if (k < 1)
 		k = 1;
@@ -1105,20 +1288,23 @@ static int alloc_buffers(struct reshape *r, struct ok_err *e)
 		k = r->opts.max_step_rows;
 	if (k > r->rows)
 		k = r->rows;
+	k = k < r->wstep ? r->wstep : k / r->wstep * r->wstep; /* whole units */
 	r->step_rows = k;
-	r->old_rows_max = (k * (uint64_t)nd + (uint64_t)od - 1) / (uint64_t)od + 1;
+	uint64_t orow = (uint64_t)od * r->ocs;
+	r->old_rows_max = (k * (uint64_t)nd * r->cs + orow - 1) / orow + 1;
 	/* not zeroed: every byte used is read or computed first */
 	for (int d = 0; d < on; d++)
-		if (!(r->rbuf[d] = md_buf_alloc(r->old_rows_max * r->csb)))
+		if (!(r->rbuf[d] = md_buf_alloc(r->old_rows_max * r->ocsb)))
 			goto nomem;
 	for (int d = 0; d < nn; d++)
 		if (!(r->wbuf[d] = md_buf_alloc(k * r->csb)) ||
 		    !(r->wiov[d] = malloc(k * sizeof(struct iovec))))
 			goto nomem;
-	uint64_t l = r->old_rows_max * (uint64_t)od;
-	if (k * (uint64_t)nd > l)
-		l = k * (uint64_t)nd;
-	if (!(r->lbuf = md_buf_alloc(l * r->csb)) || !(r->zero = io_alloc(r->csb)))
+	uint64_t l = r->old_rows_max * (uint64_t)od * r->ocsb;
+	if (k * (uint64_t)nd * r->csb > l)
+		l = k * (uint64_t)nd * r->csb;
+	if (!(r->lbuf = md_buf_alloc(l)) ||
+	    !(r->zero = io_alloc(r->csb > r->ocsb ? r->csb : r->ocsb)))
 		goto nomem;
 	return 0;
 nomem:
@@ -1159,7 +1345,10 @@ static uint64_t write_limit(const struct reshape *r)
 	uint64_t prot = prot_pos(r);
 	if (prot >= r->plan.old_array)
 		return r->rows;
-	uint64_t lim = prot / ((uint64_t)r->og.ndata * r->cs) + r->shift / r->cs;
+	/* new row w ends at doff_new + (w+1)·cs: it must not reach the first
+	 * old row still live, at doff_old + L(prot)·ocs; whole units only */
+	uint64_t live = prot / ((uint64_t)r->og.ndata * r->ocs) * r->ocs;
+	uint64_t lim = (live + r->shift) / r->cs / r->wstep * r->wstep;
 	return lim < r->rows ? lim : r->rows;
 }
 
@@ -1169,8 +1358,9 @@ static void check_write(const struct reshape *r, const struct member *m, uint64_
 {
 	uint64_t prot = prot_pos(r);
 	if (!m->is_new && prot < r->plan.old_array) {
-		uint64_t first_live = r->doff_old + prot / ((uint64_t)r->og.ndata * r->cs) * r->cs;
-		if (off + len > first_live && off < r->doff_old + r->rows * r->cs)
+		uint64_t first_live =
+		    r->doff_old + prot / ((uint64_t)r->og.ndata * r->ocs) * r->ocs;
+		if (off + len > first_live && off < r->doff_old + r->plan.size)
 			BUG("write %s sectors [%llu,%llu) over live old data from %llu (prot %llu)",
 			    m->mm->path, (unsigned long long)off, (unsigned long long)(off + len),
 			    (unsigned long long)first_live, (unsigned long long)prot);
@@ -1188,25 +1378,30 @@ static void check_write(const struct reshape *r, const struct member *m, uint64_
 /* Invariants (1), (7), (8) and the write limit on the in-memory state. */
 static void assert_reshape_ok(const struct reshape *r)
 {
-	uint64_t unit = (uint64_t)r->cs * (uint64_t)r->ng.ndata;
+	uint64_t unit = r->unit;
 	if (r->pos % unit || r->dpos % unit || r->dpos > r->pos || r->pos > r->plan.new_array)
 		BUG("positions pos %llu dpos %llu (unit %llu)", (unsigned long long)r->pos,
 		    (unsigned long long)r->dpos, (unsigned long long)unit);
-	if (r->pos / unit > write_limit(r) && r->pos < r->plan.new_array)
+	if (r->pos / (r->cs * (uint64_t)r->ng.ndata) > write_limit(r) && r->pos < r->plan.new_array)
 		BUG("pos %llu beyond the write limit", (unsigned long long)r->pos);
 	if (r->backup_valid && r->plan.method == RESHAPE_NEW_OFFSET)
 		BUG("a backup with NEW_OFFSET");
-	if (r->shift % r->cs || r->doff_old - r->doff_new != r->shift)
+	if ((r->og.disks != r->ng.disks && r->shift % r->cs) ||
+	    r->doff_old - r->doff_new != r->shift)
 		BUG("offsets %llu/%llu", (unsigned long long)r->doff_old,
 		    (unsigned long long)r->doff_new);
 	for (int s = 0; s < r->ng.disks; s++)
 		if (r->slot[s] && r->slot[s]->data_offset != r->doff_old && !r->plan.finish_only)
 			BUG("member %d data_offset differs", s);
-	/* (8): what the kernel's raid5_run checks of a durable position. */
-	if (!r->backup_valid && r->dpos && r->dpos < r->plan.new_array) {
+	/* (8): what the kernel's raid5_run checks of a durable position; at
+	 * constant raid_disks it only asks that data moves by at least the
+	 * larger chunk, which reshape_open checked. */
+	uint64_t maxc = unit / (uint64_t)r->ng.ndata;
+	if (r->og.disks != r->ng.disks && !r->backup_valid && r->dpos &&
+	    r->dpos < r->plan.new_array) {
 		uint64_t here_new = r->dpos / unit,
-			 here_old = r->dpos / (r->cs * (uint64_t)r->og.ndata);
-		if (here_new * r->cs >= here_old * r->cs + r->shift)
+			 here_old = r->dpos / (maxc * (uint64_t)r->og.ndata);
+		if (here_new * maxc >= here_old * maxc + r->shift)
 			BUG("durable position %llu too early for the kernel",
 			    (unsigned long long)r->dpos);
 	}
@@ -1241,7 +1436,7 @@ static int rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j, uint64_t
 		int dev = st.data_dev[k];
 		if (bad >> dev & 1)
 			lost[nlost++] = st.qslot[k];
-		data[st.qslot[k]] = r->rbuf[dev] + j * r->csb;
+		data[st.qslot[k]] = r->rbuf[dev] + j * r->ocsb;
 	}
 	if (!nlost)
 		return 0;
@@ -1257,19 +1452,19 @@ static int rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j, uint64_t
 		lost[0] = lost[1];
 		lost[1] = t;
 	}
-	uint8_t *p = r->rbuf[pd] + j * r->csb;
-	uint8_t *q = qd >= 0 ? r->rbuf[qd] + j * r->csb : NULL;
+	uint8_t *p = r->rbuf[pd] + j * r->ocsb;
+	uint8_t *q = qd >= 0 ? r->rbuf[qd] + j * r->ocsb : NULL;
 	if (nlost == 2) {
-		pq_recov_2data(nd, r->csb, lost[0], lost[1], data, p, q);
+		pq_recov_2data(nd, r->ocsb, lost[0], lost[1], data, p, q);
 	} else if (p_ok) {
 		int k = 0;
 		for (int i = 0; i < nd; i++)
 			if (i != lost[0])
 				others[k++] = data[i];
 		others[k++] = p;
-		pq_xor(k, r->csb, others, data[lost[0]]);
+		pq_xor(k, r->ocsb, others, data[lost[0]]);
 	} else {
-		pq_recov_data_p(nd, r->csb, lost[0], data, p, q);
+		pq_recov_data_p(nd, r->ocsb, lost[0], data, p, q);
 	}
 	return 0;
 }
@@ -1286,12 +1481,12 @@ static void find_bad_rows(struct reshape *r, int d, uint64_t r0, uint64_t r1, ui
 {
 	struct member *m = r->slot[d];
 	for (uint64_t row = r0; row < r1; row++) {
-		uint8_t *buf = r->rbuf[d] + (row - r0) * r->csb;
-		uint64_t at = (r->doff_old + row * r->cs) * 512;
-		if (md_member_read(m->mm, buf, r->csb, at, true, NULL) == 0)
+		uint8_t *buf = r->rbuf[d] + (row - r0) * r->ocsb;
+		uint64_t at = (r->doff_old + row * r->ocs) * 512;
+		if (md_member_read(m->mm, buf, r->ocsb, at, true, NULL) == 0)
 			continue;
 		bad[row - r0] |= 1ULL << d;
-		for (uint64_t b = 0; b < r->csb; b += 4096) {
+		for (uint64_t b = 0; b < r->ocsb; b += 4096) {
 			if (md_member_read(m->mm, buf + b, 4096, at + b, true, NULL) == 0)
 				continue;
 			if (!r->read_errors++)
@@ -1314,8 +1509,8 @@ static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_
 			j[n++] = (struct md_io){.m = r->slot[d]->mm,
 						.kind = MD_IO_READ,
 						.buf = r->rbuf[d],
-						.len = (r1 - r0) * r->csb,
-						.dev_byte = (r->doff_old + r0 * r->cs) * 512};
+						.len = (r1 - r0) * r->ocsb,
+						.dev_byte = (r->doff_old + r0 * r->ocs) * 512};
 		}
 	int failed = md_io_run(j, n, e) < 0;
 	uint64_t *bad = failed ? calloc(r1 - r0, sizeof *bad) : NULL;
@@ -1337,7 +1532,7 @@ static const uint8_t *old_chunk(const struct reshape *r, uint64_t c, uint64_t r0
 	struct md_stripe st;
 	uint64_t s = c / (uint64_t)r->og.ndata;
 	md_stripe_layout(&r->ogm, s, &st);
-	return r->rbuf[st.data_dev[c % (uint64_t)r->og.ndata]] + (s - r0) * r->csb;
+	return r->rbuf[st.data_dev[c % (uint64_t)r->og.ndata]] + (s - r0) * r->ocsb;
 }
 
 /*
@@ -1348,10 +1543,10 @@ static const uint8_t *old_chunk(const struct reshape *r, uint64_t c, uint64_t r0
 static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup, struct ok_err *e)
 {
 	int nd = r->ng.ndata, od = r->og.ndata, nn = r->ng.disks;
-	uint64_t ocs = (uint64_t)od * r->cs;
+	uint64_t orow = (uint64_t)od * r->ocs; /* array sectors per old row */
 	uint64_t a0 = w * (uint64_t)nd * r->cs, a1 = (w + k) * (uint64_t)nd * r->cs;
 	uint64_t r0 = 0;
-	int rc;
+	int rc, logical = from_backup; /* new data chunks come from lbuf */
 	if (from_backup) {
 		const struct backup_dest *b = &r->bd[0];
 		uint64_t len = (a1 - a0) * 512;
@@ -1364,10 +1559,20 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 					 (long long)at, "cannot read the backup data");
 	} else if (a0 < r->plan.old_array) {
 		uint64_t end = a1 < r->plan.old_array ? a1 : r->plan.old_array;
-		r0 = a0 / ocs;
-		uint64_t r1 = (end + ocs - 1) / ocs;
+		r0 = a0 / orow;
+		uint64_t r1 = (end + orow - 1) / orow;
 		if ((rc = read_old_rows(r, r0, r1, e)) < 0)
 			return rc;
+		if (r->ocs != r->cs) {
+			/* chunks differ: a new chunk is made of pieces of old
+			 * ones (or the reverse), so lay the data out in array
+			 * order first; a0 and end are on old chunk boundaries
+			 * (positions are whole units of the larger chunk) */
+			for (uint64_t oc = a0 / r->ocs; oc * r->ocs < end; oc++)
+				memcpy(r->lbuf + (oc * r->ocs - a0) * 512, old_chunk(r, oc, r0),
+				       r->ocsb);
+			logical = 1;
+		}
 	}
 	/* a new row's data chunks are written from where they are (old rows,
 	 * backup, the zero chunk): only P and Q are computed into wbuf */
@@ -1382,7 +1587,7 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 			const uint8_t *src;
 			if (c * r->cs >= r->plan.old_array)
 				src = r->zero;
-			else if (from_backup)
+			else if (logical)
 				src = r->lbuf + (c * r->cs - a0) * 512;
 			else
 				src = old_chunk(r, c, r0);
@@ -1581,10 +1786,21 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 	if (kind == ROUND_FINAL) {
 		f &= ~(MD_F_RESHAPE_ACTIVE | MD_F_NEW_OFFSET);
 		sb->resync_offset = r->dirty ? 0 : MD_MAX_SECTOR;
+		/* raid5_finish_reshape: the new chunk is the chunk; new_chunk
+		 * keeps its value (super_1_sync only writes it while reshaping) */
+		sb->chunksize = r->cs;
+		/* after a chunk change kernel 6.1 leaves new_offset at the
+		 * move (super_1_sync writes it only while reshaping; the
+		 * feature bits say it is over), as interop test_reshape.sh
+		 * finds against mdadm 4.2 + the kernel on a copy; its stale
+		 * reshape_position is its last checkpoint's, ours the end */
+		if (r->og.disks == r->ng.disks && r->plan.new_offset)
+			sb->new_offset = (int32_t)r->plan.new_offset;
 	} else if (kind == ROUND_OFFSET) {
 		f |= MD_F_RESHAPE_ACTIVE;
 		f &= ~MD_F_NEW_OFFSET;
-		sb->new_offset = 0;
+		if (r->og.disks != r->ng.disks)
+			sb->new_offset = 0;
 		sb->reshape_position = r->plan.new_array;
 	} else {
 		f |= MD_F_RESHAPE_ACTIVE;
@@ -1606,14 +1822,17 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 			if ((rc = write_sb(r, m, end, e)) < 0)
 				return rc;
 		}
+		/* the pass's superblocks durable, the members in parallel: a
+		 * chunk change with little head-room checkpoints every unit */
+		struct md_io j[RESHAPE_MAX_DISKS];
+		int nj = 0;
 		for (int s = 0; s < r->ng.disks; s++) {
 			struct member *m = r->slot[s];
-			if (!m || !in_pass(m, kind, pass))
-				continue;
-			if ((rc = io_fdatasync(m->mm->fd)) < 0)
-				return ok_err_at(e, rc, m->mm->path, OK_ERR_NOPOS,
-						 "fdatasync failed");
+			if (m && in_pass(m, kind, pass))
+				j[nj++] = (struct md_io){.m = m->mm, .kind = MD_IO_SYNC};
 		}
+		if ((rc = md_io_run(j, nj, e)) < 0)
+			return rc;
 	}
 	return 0;
 }
@@ -1716,7 +1935,7 @@ static int write_backup_headers(struct reshape *r, uint64_t length, struct ok_er
  * destination, data first and durable, then the headers (invariant 4). */
 static int save_backup(struct reshape *r, struct ok_err *e)
 {
-	uint64_t bb = r->plan.backup_blocks, ocs = (uint64_t)r->og.ndata * r->cs;
+	uint64_t bb = r->plan.backup_blocks, ocs = (uint64_t)r->og.ndata * r->ocs;
 	uint64_t orows = bb / ocs;
 	int rc;
 	if ((rc = backup_dests(r, 1, e)) < 0)
@@ -1727,12 +1946,12 @@ static int save_backup(struct reshape *r, struct ok_err *e)
 			return rc;
 		uint64_t nch = (r1 - r0) * (uint64_t)r->og.ndata;
 		for (uint64_t c = 0; c < nch; c++)
-			memcpy(r->lbuf + c * r->csb, old_chunk(r, r0 * r->og.ndata + c, r0),
-			       r->csb);
+			memcpy(r->lbuf + c * r->ocsb, old_chunk(r, r0 * r->og.ndata + c, r0),
+			       r->ocsb);
 		for (int i = 0; i < r->nbd; i++) {
 			const char *p;
 			int fd = bd_fd_path(r, i, &p);
-			if ((rc = fd_write(fd, p, r->lbuf, nch * r->csb,
+			if ((rc = fd_write(fd, p, r->lbuf, nch * r->ocsb,
 					   (r->bd[i].devstart + r0 * ocs) * 512, e)) < 0)
 				return rc;
 		}

@@ -1,6 +1,7 @@
 /*
- * reshape.h: growing a Linux md RAID6/RAID5 array by whole members, offline,
- * in the kernel's on-disk format (the engine behind `mdraid grow`).
+ * reshape.h: reshaping a Linux md RAID6/RAID5 array offline, in the kernel's
+ * on-disk format (the engine behind `mdraid grow`): growing by whole
+ * members, or changing the chunk at constant members.
  *
  * This is the manual. A grow from n to N members re-lays every stripe of the
  * array from the old geometry (n members) into the new one (N members) on the
@@ -39,14 +40,27 @@
  * refuses what they refuse; all I/O goes through lib/io.h's io_sys table,
  * so tests can record every write and flush and replay crash states. It
  * never prints.
+ * The engine is old geometry -> new geometry (members, chunk; level and
+ * layout kept): every step reads old rows in the old geometry and writes
+ * new rows in the new one; positions are whole units of the larger chunk
+ * times the new data disks (raid5_run's rule).
+ *
+ * Chunk change (opts.chunk, raid_disks unchanged), planned as mdadm 4.2's
+ * reshape_array without a backup file: set_new_data_offset with delta_disks
+ * 0 moves data_offset by at least backup_blocks / data disks towards the
+ * side with more room, to choose_offset's pick; forwards (down, NEW_OFFSET,
+ * delta_disks 0, new_chunk) is done here; backwards (up), mdadm's fallback
+ * to an in-place reshape with a sliding backup file (no room, metadata 1.0
+ * or 0.90, --backup-file), a size the new chunk does not divide, and chunk
+ * plus members together are refused by reshape_open.
+ *
  * Supported: metadata 1.0/1.1/1.2 and 0.90 (always a backup method: 0.90
  * has no data_offset), RAID6 layouts 0-5 and 16-20, RAID5 layouts 0-5, a grow by
- * one or more members, same chunk and layout, with or without an internal
- * bitmap (kept, its events in step); degraded arrays (members
- * named "missing") only with opts.force, missing data rebuilt from P/Q on
- * the fly and the missing slots left missing. Refused with a reason: DDF
- * layouts, chunk or layout changes, shrinking, PPL, journal, dirty
- * arrays, mixed arrays, members with different data offsets.
+ * one or more members (same chunk and layout) or a chunk change (1.1/1.2), with or without an
+ * internal bitmap (kept, its events in step); degraded arrays (members named "missing") only with
+ * opts.force, missing data rebuilt from P/Q on the fly and the missing slots left missing. Refused
+ * with a reason: DDF layouts, level or layout changes, shrinking, PPL, journal, dirty arrays, mixed
+ * arrays, members with different data offsets.
  */
 #ifndef MDRAID_RESHAPE_H
 #define MDRAID_RESHAPE_H
@@ -68,7 +82,8 @@ enum reshape_method {
 };
 
 struct reshape_opts {
-	int raid_disks;		 /* N wanted; 0 with cont = take it from the superblocks */
+	int raid_disks;		 /* N wanted; 0 = unchanged (with chunk) or, with cont, the sb's */
+	uint32_t chunk;		 /* new chunk in sectors (--chunk); 0 = unchanged */
 	const char *backup_file; /* --backup-file, or NULL */
 	int force; /* --force: new members holding another array's sb; degraded arrays */
 	int cont;  /* --continue: only resume, never start a grow */
@@ -100,14 +115,15 @@ struct reshape_plan {
 	int level;		  /* 5 or 6 */
 	int layout;		  /* md layout number, 0..3 */
 	int metadata_minor;	  /* 0, 1 or 2 (v1.x); 90 for 0.90 */
-	uint32_t chunk;		  /* chunk sectors */
+	uint32_t chunk;		  /* chunk sectors before */
+	uint32_t new_chunk;	  /* chunk sectors after (= chunk unless it changes) */
 	int old_disks, new_disks; /* raid_disks before and after */
 	uint64_t size;		  /* sb size: sectors of each member used for data */
 	uint64_t old_array;	  /* array sectors before */
 	uint64_t new_array;	  /* array sectors after */
 	uint64_t backup_blocks;	  /* LCM of old and new stripe widths (mdadm's figure) */
 	uint64_t data_offset;	  /* data_offset now */
-	int64_t new_offset;	  /* <= 0: how far data moves (NEW_OFFSET only) */
+	int64_t new_offset;	  /* < 0: how far data moves down (NEW_OFFSET only) */
 	int resuming;		  /* an interrupted grow is continued */
 	int restore_backup;	  /* the critical section is restored from a backup first */
 	int finish_only;	  /* only the final superblock round is left */

@@ -477,6 +477,7 @@ int fx_read_sb(const char *path, int minor, struct fx_sb *o)
 	o->layout = (int32_t)rd32(sb + 76);
 	o->size = rd64(sb + 80);
 	o->chunk = rd32(sb + 88);
+	o->new_chunk = rd32(sb + 120);
 	o->raid_disks = rd32(sb + 92);
 	o->reshape_pos = rd64(sb + 104);
 	o->delta = (int32_t)rd32(sb + 112);
@@ -497,11 +498,41 @@ int fx_read_sb(const char *path, int minor, struct fx_sb *o)
 	return 0;
 }
 
+/* The original content of array sectors [at, at + len) (whole 512-byte
+ * sectors) made of a->chunk-sized content chunks, zeros from old_end on. */
+void fx_content(const struct fx_array *a, uint64_t old_end, uint64_t at, uint64_t len, uint8_t *out)
+{
+	uint64_t cc = a->chunk;
+	uint8_t *tmp = malloc(cc * 512);
+	while (len) {
+		uint64_t c = at / cc, in = at % cc, n = cc - in < len ? cc - in : len;
+		if (at >= old_end)
+			memset(out, 0, n * 512);
+		else {
+			fx_chunk(a->seed, c, tmp, cc * 512);
+			memcpy(out, tmp + in * 512, n * 512);
+		}
+		out += n * 512, at += n, len -= n;
+	}
+	free(tmp);
+}
+
 int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsigned msglen)
 {
 	int par = a->level == 6 ? 2 : 1, ond = a->n - par, nd = n_new - par;
-	uint64_t cb = (uint64_t)a->chunk * 512, rows = a->size / a->chunk;
-	uint64_t old_chunks = rows * (uint64_t)ond;
+	/* the chunk after the reshape is the superblocks' (a chunk change);
+	 * the content is laid out in a->chunk pieces */
+	uint32_t nc = a->chunk;
+	for (int i = 0; i < n_new; i++) {
+		struct fx_sb t;
+		if (strcmp(paths[i], "missing") && fx_read_sb(paths[i], a->minor, &t) == 0 &&
+		    t.chunk) {
+			nc = t.chunk;
+			break;
+		}
+	}
+	uint64_t cb = (uint64_t)nc * 512, rows = a->size / nc;
+	uint64_t old_end = a->size / a->chunk * (uint64_t)ond * a->chunk;
 	struct fx_sb sb, sb0 = {0};
 	int fds[64], rc = -1;
 	uint8_t *buf[64], *want = malloc(cb), *P = malloc(cb), *Q = malloc(cb);
@@ -532,7 +563,7 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 			goto out;
 		}
 		if (!sb.csum_ok || (sb.feature & (4 | 64)) || sb.raid_disks != (uint32_t)n_new ||
-		    sb.data_offset != sb0.data_offset || sb.size != a->size ||
+		    sb.chunk != nc || sb.data_offset != sb0.data_offset || sb.size != a->size ||
 		    sb.resync != UINT64_MAX || sb.events != sb0.events ||
 		    sb.roles[sb.dev_number] != i) {
 			snprintf(msg, msglen,
@@ -571,8 +602,8 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 		uint64_t nb = rows - s0 < BATCH ? rows - s0 : BATCH;
 		for (int i = 0; i < n_new; i++)
 			if (!missing[i] && pread(fds[i], blk[i], cb * nb,
-						 (off_t)((sb0.data_offset + s0 * a->chunk) *
-							 512)) != (ssize_t)(cb * nb)) {
+						 (off_t)((sb0.data_offset + s0 * nc) * 512)) !=
+					       (ssize_t)(cb * nb)) {
 				snprintf(msg, msglen, "%s: short read", paths[i]);
 				goto outb;
 			}
@@ -583,10 +614,7 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 			for (int k = 0; k < nd; k++) {
 				uint64_t c = s * (uint64_t)nd + (uint64_t)k;
 				int d = fx_map(a->level, a->layout, n_new, s, k, &p, &q);
-				if (c < old_chunks)
-					fx_chunk(a->seed, c, want, cb);
-				else
-					memset(want, 0, cb);
+				fx_content(a, old_end, c * nc, nc, want);
 				if (missing[d])
 					memcpy(row[d], want, cb);
 				if (memcmp(want, row[d], cb)) {

@@ -33,6 +33,12 @@ int fx_create(struct fx_array *a, char **paths);
 /* Create a blank new member file of bytes (random garbage, no magic). */
 int fx_blank(const char *path, uint64_t bytes, uint32_t seed);
 
+/* The content of array sectors [at, at + len) of array a (laid out in
+ * a->chunk pieces; zeros from sector old_end on), whatever the chunk the
+ * array has now. */
+void fx_content(const struct fx_array *a, uint64_t old_end, uint64_t at, uint64_t len,
+		uint8_t *out);
+
 /* Fill buf (chunk bytes) with the content of array chunk c. */
 void fx_chunk(uint32_t seed, uint64_t c, uint8_t *buf, uint64_t chunk_bytes);
 
@@ -46,7 +52,7 @@ int fx_verify(const struct fx_array *old, int n_new, char **paths, char *msg, un
 
 /* Superblock field readers for tests (the 4 KiB block at the sb). */
 struct fx_sb {
-	uint32_t feature, raid_disks, chunk, max_dev, csum_ok;
+	uint32_t feature, raid_disks, chunk, new_chunk, max_dev, csum_ok;
 	int32_t delta, new_offset, level, layout;
 	uint64_t size, reshape_pos, data_offset, data_size, super_offset, events, utime, resync,
 	    dev_number;

@@ -233,6 +233,7 @@ struct scen {
 	int exhaustive_max; /* pieces up to which all subsets are tried */
 	unsigned missing;   /* old members given as "missing" (degraded, --force) */
 	int bitmap;	    /* an internal write-intent bitmap */
+	uint32_t new_chunk; /* a chunk change to this (sectors); 0 = a grow */
 };
 
 /* file index in R of member i, -1 when it is missing */
@@ -264,8 +265,6 @@ static int fidx[64];
  * Returns 0 (assembled, every chunk original), 1 (refused: why says so),
  * -1 (assembled but a chunk differs: silent wrong data).
  */
-static uint32_t k_seed;	      /* the array's content seed */
-static uint64_t k_old_chunks; /* chunks of original content; zeros after */
 
 struct kmember {
 	int present;
@@ -273,31 +272,37 @@ struct kmember {
 	struct fx_sb sb;
 };
 
-/* The chunk the kernel returns for data block k of stripe s in a geometry
- * of `disks` members, reading member d at off[d] (sectors); want is the
- * original. Returns 1 if it reads the original, 0 if not, -1 if it cannot
- * be read (too many missing). */
+/* What the kernel returns for array sectors [at, at + len) (within one
+ * chunk) in a geometry of `disks` members and chunk cs, reading member d
+ * at off[d] (sectors); the original is fx_content's. Returns 1 if it reads
+ * the original, 0 if not, -1 if it cannot be read (too many missing). */
+static const struct fx_array *k_array;
+static uint64_t k_old_end; /* array sectors of original content; zeros after */
 static int kread(const struct scen *sc, const struct kmember *km, int disks, const uint64_t *off,
-		 uint64_t s, int k, uint64_t cs, const uint8_t *want, uint64_t cb)
+		 uint64_t at, uint64_t len, uint64_t cs)
 {
+	int par = sc->level == 6 ? 2 : 1, nd = disks - par;
+	uint64_t s = at / (cs * (uint64_t)nd), in = at % cs, cb = len * 512;
+	int k = (int)(at / cs % (uint64_t)nd);
+	static uint8_t want[1 << 16];
+	fx_content(k_array, k_old_end, at, len, want);
 	int p = 0, q = -1, d = fx_map(sc->level, sc->layout, disks, s, k, &p, &q);
 	if (km[d].present)
-		return memcmp(state_buf[fidx[d]] + (off[d] + s * cs) * 512, want, cb) == 0;
+		return memcmp(state_buf[fidx[d]] + (off[d] + s * cs + in) * 512, want, cb) == 0;
 	/* degraded: the data the present parity determines; with the original
 	 * in the missing data places, the present P and Q must match */
 	static uint8_t bufs[64][1 << 16], P[1 << 16], Q[1 << 16];
 	uint8_t *ch[64];
-	int miss = 0, par = sc->level == 6 ? 2 : 1, nd = disks - par;
+	int miss = 0;
 	for (int kk = 0; kk < nd; kk++) {
 		int pp, qq, dd = fx_map(sc->level, sc->layout, disks, s, kk, &pp, &qq);
 		ch[dd] = bufs[dd];
-		if (km[dd].present) {
-			memcpy(bufs[dd], state_buf[fidx[dd]] + (off[dd] + s * cs) * 512, cb);
-		} else {
+		if (km[dd].present)
+			memcpy(bufs[dd], state_buf[fidx[dd]] + (off[dd] + s * cs + in) * 512, cb);
+		else {
 			miss++;
-			fx_chunk(k_seed, s * (uint64_t)nd + (uint64_t)kk, bufs[dd], cb);
-			if (s * (uint64_t)nd + (uint64_t)kk >= k_old_chunks)
-				memset(bufs[dd], 0, cb);
+			fx_content(k_array, k_old_end, (s * (uint64_t)nd + (uint64_t)kk) * cs + in,
+				   len, bufs[dd]);
 		}
 	}
 	int haveP = km[p].present, haveQ = q >= 0 && km[q].present;
@@ -308,10 +313,9 @@ static int kread(const struct scen *sc, const struct kmember *km, int disks, con
 	 * else from Q; two from P and Q */
 	int ok = 1;
 	if (haveP)
-		ok &= memcmp(P, state_buf[fidx[p]] + (off[p] + s * cs) * 512, cb) == 0;
+		ok &= memcmp(P, state_buf[fidx[p]] + (off[p] + s * cs + in) * 512, cb) == 0;
 	if (haveQ && (miss == 2 || !haveP))
-		ok &= memcmp(Q, state_buf[fidx[q]] + (off[q] + s * cs) * 512, cb) == 0;
-	(void)want;
+		ok &= memcmp(Q, state_buf[fidx[q]] + (off[q] + s * cs + in) * 512, cb) == 0;
 	return ok;
 }
 
@@ -348,7 +352,9 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 	int reshaping = !!(F->feature & 4);
 	int disks = (int)F->raid_disks, odisks = reshaping ? disks - F->delta : disks;
 	int par = sc->level == 6 ? 2 : 1, nd = disks - par, od = odisks - par;
-	uint64_t cs = a->chunk, cb = cs * 512, rows = a->size / cs;
+	/* old chunk: the sb's chunksize; new: new_chunk while reshaping */
+	uint64_t ocs = F->chunk, ncs = reshaping && F->new_chunk ? F->new_chunk : F->chunk;
+	uint64_t maxc = ocs > ncs ? ocs : ncs;
 	uint64_t off_new[64] = {0}, off_old[64] = {0};
 	int slot_of[64];
 	for (int s = 0; s < 64; s++)
@@ -402,16 +408,21 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 	}
 	uint64_t pos = reshaping ? F->reshape_pos : 0;
 	if (reshaping) {
-		uint64_t unit = cs * (uint64_t)nd;
+		uint64_t unit = maxc * (uint64_t)nd;
 		if (pos % unit) {
 			snprintf(why, wl, "reshape_position %llu not on a stripe boundary",
 				 (unsigned long long)pos);
 			return 1;
 		}
-		uint64_t here_new = pos / unit, here_old = pos / (cs * (uint64_t)od);
+		uint64_t here_new = pos / unit, here_old = pos / (maxc * (uint64_t)od);
 		if (mod == UINT64_MAX)
 			mod = 0;
-		if (here_new * cs >= here_old * cs + mod) {
+		if (disks == odisks && (mod < ocs || mod < ncs)) {
+			snprintf(why, wl,
+				 "raid5_run: in-place reshape must be started in read-only mode");
+			return 1;
+		}
+		if (disks != odisks && here_new * maxc >= here_old * maxc + mod) {
 			snprintf(why, wl, "raid5_run: reshape_position %llu too early",
 				 (unsigned long long)pos);
 			return 1;
@@ -421,23 +432,22 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 	int save[64];
 	memcpy(save, fidx, sizeof save);
 	memcpy(fidx, kf, sizeof fidx);
-	uint8_t want[1 << 16];
-	uint64_t old_chunks = rows * (uint64_t)(sc->n_old - par);
-	k_seed = a->seed;
-	k_old_chunks = old_chunks;
+	uint64_t g = ocs < ncs ? ocs : ncs; /* pieces within one chunk of both */
+	if ((uint64_t)a->chunk < g)
+		g = a->chunk;
+	uint64_t old_end = a->size / a->chunk * a->chunk * (uint64_t)(sc->n_old - par);
+	k_array = a;
+	k_old_end = old_end;
 	int rc = 0;
-	for (uint64_t c = 0; c < old_chunks && rc == 0; c++) {
-		fx_chunk(a->seed, c, want, cb);
+	for (uint64_t at = 0; at < old_end && rc == 0; at += g) {
+		uint64_t c = at / a->chunk;
 		int r;
-		if (reshaping && c * cs < pos)
-			r = kread(sc, ks, disks, off_new, c / (uint64_t)nd, (int)(c % (uint64_t)nd),
-				  cs, want, cb);
+		if (reshaping && at < pos)
+			r = kread(sc, ks, disks, off_new, at, g, ncs);
 		else if (reshaping)
-			r = kread(sc, ks, odisks, off_old, c / (uint64_t)od,
-				  (int)(c % (uint64_t)od), cs, want, cb);
+			r = kread(sc, ks, odisks, off_old, at, g, ocs);
 		else
-			r = kread(sc, ks, disks, off_old, c / (uint64_t)nd, (int)(c % (uint64_t)nd),
-				  cs, want, cb);
+			r = kread(sc, ks, disks, off_old, at, g, F->chunk);
 		if (r == 0) {
 			snprintf(
 			    why, wl,
@@ -539,6 +549,7 @@ static int run_scenario(const struct scen *sc, const char *dir)
 		add_file(bkp);
 
 	struct reshape_opts o = {.raid_disks = sc->n_new,
+				 .chunk = sc->new_chunk,
 				 .force = !!sc->missing,
 				 .backup_file = sc->backup_file ? bkp : NULL,
 				 .max_step_rows = sc->step_rows,
@@ -554,8 +565,10 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	io_sys = io_sys_default;
 	reshape_close(r);
 	char msg[512];
-	fx_ok(rc == 0, "%s: recorded grow %d -> %d (%zu events)%s%s", sc->name, sc->n_old,
-	      sc->n_new, R.nev, rc ? ": " : "", rc ? e.msg : "");
+	fx_ok(rc == 0, "%s: recorded %s %d -> %d (%zu events)%s%s", sc->name,
+	      sc->new_chunk ? "chunk change" : "grow", sc->new_chunk ? (int)sc->chunk : sc->n_old,
+	      sc->new_chunk ? (int)sc->new_chunk : sc->n_new, R.nev, rc ? ": " : "",
+	      rc ? e.msg : "");
 	if (rc)
 		return -1;
 	fx_ok(fx_verify(&a, sc->n_new, paths, msg, sizeof msg) == 0, "%s: recorded grow verifies",
@@ -777,23 +790,28 @@ int main(void)
 	static const struct scen sc[] = {
 	    /* name         lvl lay min old new chunk bytes   doff bkf step rnd exh missing bitmap
 	     */
-	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0},
-	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0},
-	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0, 0},
-	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0, 0},
-	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0},
+	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0},
+	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0},
+	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0, 0, 0},
+	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0, 0, 0},
+	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0},
 	    {"degraded-r6-4to5-slot1-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 2, 4, 1u << 1,
-	     0},
+	     0, 0},
 	    /* metadata 0.90 (issue 11): superblock at the end, data from 0, no
 	     * data_offset to move: the backup in a file or on a new member */
-	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0},
-	    {"v0.90-backup-member-r6-4to6", 6, 1, 90, 4, 6, 8, 512 << 10, 0, 0, 2, 4, 5, 0, 0},
-	    {"v0.90-raid5-3to4-member", 5, 0, 90, 3, 4, 8, 256 << 10, 0, 0, 2, 4, 6, 0, 0},
+	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0, 0},
+	    {"v0.90-backup-member-r6-4to6", 6, 1, 90, 4, 6, 8, 512 << 10, 0, 0, 2, 4, 5, 0, 0, 0},
+	    {"v0.90-raid5-3to4-member", 5, 0, 90, 3, 4, 8, 256 << 10, 0, 0, 2, 4, 6, 0, 0, 0},
 	    /* a "_6" layout (left-symmetric-6: Q on the last member) */
-	    {"left-symmetric-6-file", 6, 18, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0},
+	    {"left-symmetric-6-file", 6, 18, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0},
 	    /* an internal bitmap: kept, its events never behind the superblocks' */
-	    {"bitmap-v1.2-new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 1},
-	    {"bitmap-v0.90-member", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 1},
+	    {"bitmap-v1.2-new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 1, 0},
+	    {"bitmap-v0.90-member", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 1, 0},
+	    /* chunk changes at constant raid-devices (issue 24): data_offset moves
+	     * down as mdadm's choose_offset picks (128 -> 96), forwards */
+	    {"chunk-r6-4k-to-16k", 6, 2, 2, 4, 4, 8, 384 << 10, 128, 0, 3, 4, 6, 0, 0, 32},
+	    {"chunk-r6-16k-to-4k", 6, 2, 2, 4, 4, 32, 384 << 10, 128, 0, 4, 4, 6, 0, 0, 8},
+	    {"chunk-r5-4k-to-16k", 5, 0, 2, 4, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 32},
 	};
 	/* MDRAID_CRASH_ONLY=name: one scenario (debugging) */
 	const char *only = getenv("MDRAID_CRASH_ONLY");

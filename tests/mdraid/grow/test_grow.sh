@@ -368,4 +368,71 @@ for verb in read check repair detail; do
 done
 testcmd_rc "--continue finishes the kernel's torn end round" 0 "$M grow --continue -q u-0 u-1 u-2 u-3 u-4"
 if verify u 44 2>u.err; then tap_ok "kernel's torn end round finished: content and P/Q"; else tap_fail "kernel's torn end round finished: content and P/Q" "$(cat u.err)"; fi
+# --- chunk change at constant raid-devices (issue 24) ---
+mk k 2048 50
+"$M" read k-0 k-1 k-2 k-3 >k.before 2>/dev/null
+# mdadm 4.2: min move = backup_blocks / data disks = 512 sectors; 1968 free
+# before the data, none after: down, choose_offset(80, 2048, 80, 1536) = 1024
+testcmd "chunk 64K -> 256K: data_offset moves where mdadm's choose_offset puts it" \
+	"$M grow --chunk=256 k-0 k-1 k-2 k-3 2>&1 >/dev/null | grep 'data moves'" \
+	"mdraid: data moves from offset 2048 to 1024 sectors (no backup needed)
+" ""
+if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=50 old=4 k-0 k-1 k-2 k-3 2>k.err; then
+	tap_ok "chunk change: content and P/Q in 256K chunks (fixture)"
+else
+	tap_fail "chunk change: content and P/Q in 256K chunks (fixture)" "$(cat k.err)"
+fi
+"$M" read k-0 k-1 k-2 k-3 >k.after 2>/dev/null
+test_cmp "chunk change: mdraid read gives the old content" k.before k.after
+testcmd_rc "chunk change: mdraid check finds P/Q consistent" 0 "$M check k-0 k-1 k-2 k-3"
+if [ $have_mdadm = 1 ]; then
+	testcmd "chunk change: mdadm --examine reads chunk and data offset" \
+		"mdadm --examine $T/k-0 | grep -E 'Chunk Size|Data Offset|Feature Map' | tr -s ' '" \
+		" Feature Map : 0x0
+ Data Offset : 1024 sectors
+ Chunk Size : 256K
+" ""
+else
+	tap_skip "chunk change: mdadm --examine reads chunk and data offset" "mdadm not installed"
+fi
+# back at once: now more room after the data (1024) than before it (944):
+# mdadm would move data_offset up and reshape backwards
+sum1=$(cat k-0 k-1 k-2 k-3 | md5sum)
+testcmd "chunk back at once: refused, mdadm would reshape backwards" \
+	"$M grow --chunk=64 k-0 k-1 k-2 k-3 2>&1; echo rc=\$?" \
+	"mdraid: mdadm 4.2 would move data_offset up (512K free after the data, 472K before it) and reshape backwards; a backwards reshape is not supported
+rc=5
+" ""
+mk j 2048 51
+testcmd_rc "chunk change with --backup-file refused (sliding backup, exit 5)" 5 \
+	"$M grow --chunk=256 --backup-file=$T/j.bak j-0 j-1 j-2 j-3"
+testcmd_rc "chunk and raid-devices together refused (exit 5)" 5 "$M grow --chunk=256 -n 5 j-0 j-1 j-2 j-3 j-4"
+testcmd "a chunk that does not divide the size: mdadm's message" \
+	"$M grow --chunk=4M j-0 j-1 j-2 j-3 2>&1" \
+	"mdraid: New chunk size (4096K) does not evenly divide device size (7168k)
+" ""
+for o in --level=6 --layout=left-symmetric --size=max --array-size=1M; do
+	testcmd_rc "grow $o refused at start-up (exit 5)" 5 "$M grow $o j-0 j-1 j-2 j-3"
+done
+testcmd_rc "--chunk=192K (not a power of two) is a usage error (exit 2)" 2 "$M grow --chunk=192K j-0 j-1 j-2 j-3"
+"$F" create level=6 layout=2 chunk=128 minor=0 bytes=$((8 * MB)) doff=0 seed=53 v-0 v-1 v-2 v-3
+testcmd "metadata 1.0: chunk change refused (no room to move data_offset)" \
+	"$M grow --chunk=32 v-0 v-1 v-2 v-3 2>&1 | grep -c 'sliding backup'" "1
+" ""
+sum2=$(cat k-0 k-1 k-2 k-3 | md5sum)
+if [ "$sum1" = "$sum2" ]; then tap_ok "chunk refusals wrote nothing"; else tap_fail "chunk refusals wrote nothing"; fi
+# stopped at a checkpoint, continued
+mk s 2048 52
+testcmd_rc "chunk change stopped at a checkpoint (exit 1)" 1 "$M grow --chunk=512 --stop-after=3 -q s-0 s-1 s-2 s-3"
+testcmd "stopped chunk change: on disk mid-reshape (RESHAPE_ACTIVE|NEW_OFFSET, new_chunk 512K)" \
+	"od -A n -t u4 -j $((4096 + 8)) -N 4 s-0 | tr -d ' '; od -A n -t u4 -j $((4096 + 120)) -N 4 s-0 | tr -d ' '" \
+	"68
+1024
+" ""
+testcmd_rc "stopped chunk change: --continue finishes it" 0 "$M grow --continue -q s-0 s-1 s-2 s-3"
+if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=52 old=4 s-0 s-1 s-2 s-3 2>s.err; then
+	tap_ok "continued chunk change: content and P/Q (fixture)"
+else
+	tap_fail "continued chunk change: content and P/Q (fixture)" "$(cat s.err)"
+fi
 tap_done
