@@ -125,9 +125,19 @@ kicked() {
 		k=$((k - 1))
 	done
 	sums /mnt >"/out/$id.written"
+	# the last kick hits a clean array: unmounted, and md has marked it
+	# clean (safe_mode_delay after the last write). A dirty degraded array
+	# is the case mdadm --force marks clean ("force-array") and mdraid does
+	# not (mdraid(1)); without this the kick's timing chose between them
+	umount /mnt
+	t=0
+	while [ "$(cat "/sys/block/$md/md/array_state")" != clean ] && [ $t -lt 200 ]; do
+		sleep 0.1
+		t=$((t + 1))
+	done
+	say "$id.state" "$(cat "/sys/block/$md/md/array_state")"
 	mdadm "/dev/$md" --fail $(disks $k) >/dev/null 2>&1
 	say "$id.fail$((k - first))" $?
-	umount /mnt
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 }
 kicked r6 md0 0 5 6
