@@ -17,7 +17,8 @@
  * at its end (the last checkpoint, the data_offset round, the final round)
  * are replayed in every subset up to 7 members, else every in-order prefix
  * (each single write) plus random subsets. The mid-copy points between them
- * are a fixed-seed sample (one in four); MDRAID_EXHAUSTIVE=1 replays every
+ * are a fixed-seed sample (one in four, one in 16 under ASan);
+ * MDRAID_EXHAUSTIVE=1 replays every
  * point, and every subset of up to 12 pending pieces everywhere (minutes).
  *
  * For every state we check:
@@ -598,8 +599,10 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	 * stays within its time; everything before (the backup, the START
 	 * round, the critical section, the first copy step) and after (the last
 	 * checkpoint, the data_offset and FINAL rounds, the invalidation of the
-	 * backup) is replayed in full, and MDRAID_EXHAUSTIVE=1 replays all. */
-	enum { MID_KEEP = 4 };
+	 * backup) is replayed in full, and MDRAID_EXHAUSTIVE=1 replays all.
+	 * The sanitizer build keeps one in 16: it runs the same code on the
+	 * same kinds of state, several times slower each. */
+	enum { MID_KEEP = THIN_REPLAY ? 16 : 4 };
 	uint64_t mid_rng = 0x9e3779b97f4a7c15ull;
 	for (const char *c = sc->name; *c; c++)
 		mid_rng = (mid_rng ^ (uint8_t)*c) * 0x100000001b3ull;
