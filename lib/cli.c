@@ -185,9 +185,16 @@ int cli_parse(const struct cli_spec *spec, int argc, char **argv, cli_fn fn, voi
 			exit(OK_EXIT_OK);
 		}
 		if (c == '?') {
-			if (optopt)
+			/* optopt: the letter of an unknown short option, the val of a
+			 * long option given an argument it does not take (printing
+			 * that as %c gave "invalid option -- '!'"), 0 otherwise */
+			const char *arg = argv[optind - 1];
+			if (optopt > 0 && optopt < 0x10000)
 				cli_usage_error(spec, "invalid option -- '%c'", optopt);
-			cli_usage_error(spec, "unrecognized option '%s'", argv[optind - 1]);
+			if (optopt)
+				cli_usage_error(spec, "option '%.*s' doesn't allow an argument",
+						(int)strcspn(arg, "="), arg);
+			cli_usage_error(spec, "unrecognized option '%s'", arg);
 		}
 		if (c == ':') {
 			if (optopt && optopt < 0x10000)

@@ -32,4 +32,15 @@ Try 'cli_demo --help' for more information.
 testcmd "missing argument" "$D --size 2>&1" "cli_demo: option '--size' requires an argument
 Try 'cli_demo --help' for more information.
 " ""
+# glibc getopt's own wording for these (opterr on): "option '--verbose'
+# doesn't allow an argument", "invalid option -- 'x'"
+testcmd "flag given an argument" "$D --verbose=1 x 2>&1" "cli_demo: option '--verbose' doesn't allow an argument
+Try 'cli_demo --help' for more information.
+" ""
+testcmd "--help given an argument" "$D --help=1 2>&1" "cli_demo: option '--help' doesn't allow an argument
+Try 'cli_demo --help' for more information.
+" ""
+testcmd "unknown short option" "$D -x a 2>&1" "cli_demo: invalid option -- 'x'
+Try 'cli_demo --help' for more information.
+" ""
 tap_done
