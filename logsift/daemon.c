@@ -808,6 +808,7 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 			o->cfg_path);
 		return 1;
 	}
+	nc->rt = &L->rt;
 	ls_dest_adopt(nc, L->cfg);
 	struct ok_err de;
 	ok_err_clear(&de);
@@ -1105,7 +1106,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	L.t = o->trace;
 	ls_runtime_init(&L.rt);
 	L.rt.notices = stderr;
-	ls_dest_notices(stderr);
+	L.cfg->rt = &L.rt;
 	ls_msg_init(&L.msg);
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
@@ -1125,6 +1126,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 			ok_err_at(e, L.ctl, o->control, OK_ERR_NOPOS,
 				  "Error opening the control socket");
 			ls_msg_free(&L.msg);
+			L.cfg->rt = NULL;
 			return 2;
 		}
 	}
@@ -1151,6 +1153,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 			conn_close(&L, i);
 		free(L.c);
 		ls_pst_free(&L.pst);
+		L.cfg->rt = NULL;
 		return 2;
 	}
 	if (o->pidfile) {
@@ -1161,8 +1164,10 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 		}
 	}
 	internal_msg(&L, 45, "logsift starting up; version='" OPSKIT_VERSION "'");
-	if (L.persist)
-		ls_dest_on_written(persist_written, &L);
+	if (L.persist) {
+		L.rt.on_written = persist_written;
+		L.rt.on_written_arg = &L;
+	}
 	rc = run_loop(&L, o, e);
 	/* SIGTERM: drain what the sockets already hold, then flush */
 	for (size_t i = L.n; i-- > 0;) {
@@ -1176,7 +1181,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	drain_writers(&L, 1000);
 	/* before close_all drops what is left: those records are not done */
 	persist_tick(&L, true);
-	ls_dest_on_written(NULL, NULL);
+	L.rt.on_written = NULL;
 	if (L.pst_now_fd >= 0)
 		close(L.pst_now_fd);
 	ls_dest_close_all(L.cfg);
@@ -1196,10 +1201,11 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	free(L.ws);
 	free(L.rbuf);
 	ls_pst_free(&L.pst);
-	ls_buf_free(&L.rt.pending_internal);
+	ls_runtime_free(&L.rt);
 	ls_msg_free(&L.msg);
 	if (L.t)
 		ls_buf_free(&L.t->line);
+	L.cfg->rt = NULL; /* L.rt ends here; the writers are closed */
 	*cfgp = L.cfg;
 	if (o->pidfile)
 		unlink(o->pidfile);
@@ -1245,6 +1251,7 @@ int ls_test_run(struct ls_cfg *c, FILE *in, struct ls_trace *t, FILE *out)
 	free(line);
 	fprintf(out, "%ld messages\n", count);
 	ls_unmatched_print(c, out);
+	ls_runtime_free(&L.rt);
 	ls_msg_free(&L.msg);
 	if (t)
 		ls_buf_free(&t->line);

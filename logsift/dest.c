@@ -54,19 +54,18 @@
 /* Bytes queued before a writer writes without waiting for the loop to idle. */
 #define BATCH_BYTES 65536
 
-static FILE *notices;
-static void (*on_written)(void *); /* after a write that finished messages */
-static void *on_written_arg;
-
-void ls_dest_notices(FILE *f)
+/* Where w's destination errors and recoveries go: its runtime's notices
+ * stream (NULL: nowhere). */
+static FILE *notices_of(const struct ls_writer *w)
 {
-	notices = f;
+	return w->rt ? w->rt->notices : NULL;
 }
 
-void ls_dest_on_written(void (*fn)(void *), void *arg)
+/* The runtime's hook after a write that finished messages, if any. */
+static void written(const struct ls_writer *w)
 {
-	on_written = fn;
-	on_written_arg = arg;
+	if (w->rt && w->rt->on_written)
+		w->rt->on_written(w->rt->on_written_arg);
 }
 
 int64_t ls_now_ms(void)
@@ -113,6 +112,7 @@ static const struct ls_wops fd_ops = {fd_write, fd_close};
  */
 static ssize_t tls_write(struct ls_writer *w, const void *p, size_t n)
 {
+	FILE *notices = notices_of(w);
 	ssize_t r = ls_tls_write(w->tctx, p, n);
 	if (r == -EAGAIN)
 		w->events = (short)ls_tls_want(w->tctx);
@@ -266,6 +266,7 @@ static int net_connect(struct ls_writer *w)
 
 static void report_error(struct ls_cfg *c, struct ls_writer *w, const char *what, int err)
 {
+	FILE *notices = notices_of(w);
 	w->dst->failed++;
 	if (w->failing || !notices)
 		return;
@@ -280,6 +281,7 @@ static void report_error(struct ls_cfg *c, struct ls_writer *w, const char *what
 
 static void report_recovered(struct ls_writer *w)
 {
+	FILE *notices = notices_of(w);
 	if (!w->failing)
 		return;
 	w->failing = false;
@@ -387,8 +389,8 @@ static void advance(struct ls_writer *w, size_t n)
 		popped = true;
 	}
 	w->done = rem;
-	if (popped && on_written)
-		on_written(on_written_arg); /* -R positions follow at once */
+	if (popped)
+		written(w); /* -R positions follow at once */
 }
 
 /* Keep the FIFO compact: reset when empty, slide when mostly written. */
@@ -488,6 +490,7 @@ struct ls_writer *ls_writer_get(struct ls_cfg *c, struct ls_dest *dst, struct ls
 	struct ls_writer *w = calloc(1, sizeof *w);
 	if (!w)
 		abort();
+	w->rt = c->rt;
 	char addr[128];
 	if (!path) {
 		snprintf(addr, sizeof addr, "%s:%d", d->ip, d->port);
@@ -685,6 +688,7 @@ static uint64_t fnv(const char *s)
  */
 static void dq_open(struct ls_cfg *c, struct ls_writer *w)
 {
+	FILE *notices = notices_of(w);
 	const struct ls_dq_opts *o = w->drv->dq;
 	(void)c;
 	struct ls_dqw *q = calloc(1, sizeof *q);
@@ -762,6 +766,7 @@ static void dq_release_unsynced(struct ls_dqw *q, bool all)
 
 static void say_full(struct ls_writer *w, const char *what)
 {
+	FILE *notices = notices_of(w);
 	if (w->dq->full_said || !notices)
 		return;
 	w->dq->full_said = true;
@@ -853,6 +858,7 @@ static void ovf_pop(struct ls_dqw *q)
 /* Read records back into the FIFO up to qout-size(); move overflow on. */
 static void dq_refill(struct ls_cfg *c, struct ls_writer *w)
 {
+	FILE *notices = notices_of(w);
 	struct ls_dqw *q = w->dq;
 	(void)c;
 	while (w->qn < q->qout && ls_qf_unread(&q->qf)) {
@@ -913,8 +919,8 @@ static void dq_sync(struct ls_writer *w, bool idle)
 	ls_qf_sync_start(&q->qf, idle);
 	size_t before = q->un;
 	dq_release_unsynced(q, false);
-	if (q->un < before && on_written)
-		on_written(on_written_arg); /* -R positions: these lines are durable */
+	if (q->un < before)
+		written(w); /* -R positions: these lines are durable */
 }
 
 /*
@@ -1033,6 +1039,7 @@ int ls_dest_start(struct ls_cfg *c, struct ok_err *e)
  */
 static void failover_step(struct ls_writer *w)
 {
+	FILE *notices = notices_of(w);
 	struct ls_ddrv *d = w->drv;
 	size_t prev = w->server;
 	w->server++;
@@ -1071,6 +1078,7 @@ static void failover_step(struct ls_writer *w)
 /* A probe of the primary ended: ok (connected) or not. */
 static void probe_done(struct ls_cfg *c, struct ls_writer *w, bool ok)
 {
+	FILE *notices = notices_of(w);
 	struct ls_ddrv *d = w->drv;
 	if (!ok) {
 		w->probes = 0;
@@ -1121,6 +1129,7 @@ static void probe_done(struct ls_cfg *c, struct ls_writer *w, bool ok)
 /* Start the probe that is due. */
 static void probe_start(struct ls_cfg *c, struct ls_writer *w)
 {
+	FILE *notices = notices_of(w);
 	w->probe_ms = 0;
 	if (notices)
 		fprintf(notices, "Probing the primary server.; tcp-probe-interval='%d'\n",
@@ -1139,6 +1148,7 @@ static void probe_start(struct ls_cfg *c, struct ls_writer *w)
 /* The probe socket is ready: its connect's result. */
 static void probe_event(struct ls_cfg *c, struct ls_writer *w)
 {
+	FILE *notices = notices_of(w);
 	int err = 0;
 	socklen_t len = sizeof err;
 	if (getsockopt(w->probe_fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
@@ -1251,8 +1261,8 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 				char junk[4096];
 				ssize_t r = ls_tls_read(w->tctx, junk, sizeof junk);
 				if (r == 0 || (r < 0 && r != -EAGAIN && r != -EINTR)) {
-					if (r < 0 && notices && !w->failing)
-						fprintf(notices, "%s; destination='%s'\n",
+					if (r < 0 && notices_of(w) && !w->failing)
+						fprintf(notices_of(w), "%s; destination='%s'\n",
 							ls_tls_error(w->tctx), w->dst->name);
 					writer_fail(c, w, r == 0 ? ECONNRESET : (int)-r);
 					continue;
@@ -1382,11 +1392,11 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 					/* 3.38 keeps the file too, and says so */
 					const char *qp = w->dq ? w->dq->qf.path : NULL;
 					const char *slash = qp ? strrchr(qp, '/') : NULL;
-					if (slash && a->dq && notices &&
+					if (slash && a->dq && notices_of(w) &&
 					    (strlen(a->dq->dir) != (size_t)(slash - qp) ||
 					     strncmp(a->dq->dir, qp, (size_t)(slash - qp))))
 						fprintf(
-						    notices,
+						    notices_of(w),
 						    "The disk buffer directory has changed in the "
 						    "configuration, but the disk queue file cannot "
 						    "be "

@@ -250,9 +250,18 @@ struct ls_runtime {
 	struct sockaddr_storage dns_addr;
 	char dns_name[256];
 	bool dns_have;
+	/* after every write that finished messages (their slots are back):
+	 * daemon.c moves -R positions there, as 3.38 acknowledges per
+	 * message. NULL: none. */
+	void (*on_written)(void *);
+	void *on_written_arg;
+	/* the destinations' default formats (route.c), made on first use */
+	struct ls_tmpl *def_tmpl[5];
 };
 
 void ls_runtime_init(struct ls_runtime *rt);
+/* Free what rt holds (the pending internal() messages, default formats). */
+void ls_runtime_free(struct ls_runtime *rt);
 
 /* Route one parsed message from source src through the config. */
 void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct ls_trace *t,
@@ -266,8 +275,6 @@ void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct 
  */
 struct pollfd;
 int ls_dest_service(struct ls_cfg *c, bool flush_all);
-/* Where destination errors and recoveries are reported (NULL: nowhere). */
-void ls_dest_notices(FILE *f);
 struct ls_writer;
 /* Fill pf and ws with the writers waiting for their fd (at most max); the count. */
 size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **ws, size_t max);

@@ -216,6 +216,7 @@ struct ls_dqw; /* dest.c: a writer's disk-buffer state */
  * half a line on the new one).
  */
 struct ls_writer {
+	struct ls_runtime *rt;	   /* its config's (notices, on_written), or NULL */
 	char *path;		   /* file or pipe name, "ip:port" for sockets */
 	int fd;			   /* -1 while closed */
 	const struct ls_wops *ops; /* transport */
@@ -424,6 +425,9 @@ struct ls_named_tmpl {
 };
 
 struct ls_cfg {
+	/* the process's runtime (destination notices and hooks), set by the
+	 * daemon; NULL: notices go nowhere (tests, --syntax-only) */
+	struct ls_runtime *rt;
 	int version;		     /* major * 100 + minor, e.g. 338 */
 	struct ls_named_tmpl *ntmpl; /* template objects, in definition order */
 	size_t n_ntmpl;
@@ -481,10 +485,6 @@ int ls_writer_commit(struct ls_cfg *c, struct ls_writer *w, struct ls_window *wi
 void ls_writers_free(struct ls_ddrv *d);
 /* Open a file or pipe destination's fd: fd or -errno. */
 int ls_file_open(struct ls_cfg *c, struct ls_ddrv *d, const char *path);
-/* fn(arg) after every write that finished messages (their slots are back):
- * daemon.c moves -R positions there, as 3.38 acknowledges per message.
- * NULL: none. */
-void ls_dest_on_written(void (*fn)(void *), void *arg);
 /* Give one window slot back (an entry written or dropped). */
 void ls_window_release(struct ls_window *w);
 /* Monotonic milliseconds. */

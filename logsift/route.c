@@ -42,6 +42,15 @@ void ls_runtime_init(struct ls_runtime *rt)
 	rt->self_pid = (int)getpid();
 }
 
+void ls_runtime_free(struct ls_runtime *rt)
+{
+	ls_buf_free(&rt->pending_internal);
+	for (size_t i = 0; i < sizeof rt->def_tmpl / sizeof rt->def_tmpl[0]; i++) {
+		ls_tmpl_free(rt->def_tmpl[i]);
+		rt->def_tmpl[i] = NULL;
+	}
+}
+
 /* Host name for a sender: the local name for unix senders, else DNS or IP. */
 static void resolve_host(struct ls_cfg *c, const struct ls_sdrv *d, const struct ls_msg *m,
 			 struct ls_runtime *rt, char *out, size_t n)
@@ -168,16 +177,20 @@ static void proto_field(struct ls_buf *out, const struct ls_msg *m, enum ls_fiel
  * any) as MSG; on TCP it is octet-counted
  * ("LEN " in front, the newline counted).
  */
-static void dest_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out)
+enum { DEF_FILE, DEF_NET, DEF_DATE, DEF_SDATA, DEF_MSG, N_DEF };
+static const char *const def_text[N_DEF] = {
+    "${STAMP} ${FULLHOST} ${MSGHDR}${MESSAGE}\n",
+    "<${PRI}>${DATE} ${FULLHOST} ${MSGHDR}${MESSAGE}\n",
+    "<${PRI}>1 ${ISODATE} ",
+    "${SDATA}",
+    "${MESSAGE}",
+};
+
+static void dest_format_with(struct ls_tmpl *const *T, struct ls_ddrv *d, const struct ls_msg *m,
+			     struct ls_buf *out)
 {
-	static struct ls_tmpl *def_file, *def_net, *def_date, *def_sdata, *def_msg;
-	if (!def_file) {
-		def_file = ls_tmpl_new("${STAMP} ${FULLHOST} ${MSGHDR}${MESSAGE}\n", NULL);
-		def_net = ls_tmpl_new("<${PRI}>${DATE} ${FULLHOST} ${MSGHDR}${MESSAGE}\n", NULL);
-		def_date = ls_tmpl_new("<${PRI}>1 ${ISODATE} ", NULL);
-		def_sdata = ls_tmpl_new("${SDATA}", NULL);
-		def_msg = ls_tmpl_new("${MESSAGE}", NULL);
-	}
+	struct ls_tmpl *def_file = T[DEF_FILE], *def_net = T[DEF_NET], *def_date = T[DEF_DATE],
+		       *def_sdata = T[DEF_SDATA], *def_msg = T[DEF_MSG];
 	const struct ls_tmpl_opts *o = &d->topts;
 	if (d->kind == DST_UDP || d->kind == DST_TCP) {
 		if (d->syslog_proto) {
@@ -214,6 +227,20 @@ static void dest_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf
 	ls_tmpl_format_opts(d->tmpl ? d->tmpl : def_file, m, o, out);
 }
 
+/* The default formats are compiled once per runtime (rt->def_tmpl), or for
+ * this one message when there is no runtime. */
+static void dest_format(struct ls_runtime *rt, struct ls_ddrv *d, const struct ls_msg *m,
+			struct ls_buf *out)
+{
+	struct ls_tmpl *own[N_DEF] = {0}, **T = rt ? rt->def_tmpl : own;
+	for (int i = 0; i < N_DEF; i++)
+		if (!T[i])
+			T[i] = ls_tmpl_new(def_text[i], NULL);
+	dest_format_with(T, d, m, out);
+	for (int i = 0; i < N_DEF; i++)
+		ls_tmpl_free(own[i]);
+}
+
 /*
  * Queue m for every driver of dst (dest.c writes it): formatted straight into
  * the writer's queue; fc when a flags(flow-control) path led here, then the
@@ -236,7 +263,7 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		d->processed++;
 		if (d->kind == DST_STDOUT) {
 			struct ls_buf line = {0};
-			dest_format(d, m, &line);
+			dest_format(rt, d, m, &line);
 			fwrite(line.p, 1, line.len, stdout);
 			ls_buf_free(&line);
 			continue;
@@ -257,7 +284,7 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 			}
 			w = ls_writer_get(c, dst, d, path.p);
 		}
-		dest_format(d, m, &w->buf);
+		dest_format(rt, d, m, &w->buf);
 		ls_writer_commit(c, w, fc && rt ? rt->win : NULL);
 	}
 	ls_buf_free(&path);
