@@ -14,7 +14,7 @@ certificate, refused on a certificate from another CA), start-up refusals.
 Without syslog-ng or its http module the comparisons are skipped with a
 message; every process started here is stopped here.
 """
-import base64, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, time
+import base64, json, os, re, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
 BUILD = os.environ.get('OPSKIT_BUILD', 'build')
 LS = os.path.join(BUILD, 'logsift', 'logsift')
@@ -26,7 +26,15 @@ FAILED = 0
 PROCS = []
 
 
+TAP_LOCK = threading.Lock()
+
+
 def tap(ok, name, detail=''):
+    with TAP_LOCK:
+        tap_locked(ok, name, detail)
+
+
+def tap_locked(ok, name, detail):
     global N, FAILED
     N += 1
     if not ok:
@@ -40,8 +48,9 @@ def tap(ok, name, detail=''):
 
 def skip(name, why):
     global N
-    N += 1
-    print('ok %d - %s # SKIP %s' % (N, name, why))
+    with TAP_LOCK:
+        N += 1
+        print('ok %d - %s # SKIP %s' % (N, name, why))
 
 
 def have_peer():
@@ -182,9 +191,10 @@ def seqs(body):
 
 def run_both(name, dest_opts, msgs, want_requests, fault=None, peer=True):
     """The same config and messages through each daemon into its own
-    receiver: {who: (requests, daemon stats)}."""
+    receiver, both at once: {who: (requests, daemon stats, daemon log)}."""
     out = {}
-    for who in (['ours', 'peer'] if peer else ['ours']):
+
+    def one(who):
         d = tempfile.mkdtemp(prefix=name + '.' + who + '.', dir=TMP)
         r = Receiver(d)
         if fault:
@@ -204,6 +214,12 @@ def run_both(name, dest_opts, msgs, want_requests, fault=None, peer=True):
         out[who] = (r.requests(), st, dm.log())
         dm.stop()
         r.stop()
+
+    ts = [threading.Thread(target=one, args=(w,)) for w in (['ours', 'peer'] if peer else ['ours'])]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
     return out
 
 
@@ -246,6 +262,13 @@ def t_compare(peer):
                    [msg(i) for i in range(12)] + [long],
                    lambda rq: 9999 in [s for q in rq for s in seqs(q['body'])])
     compare('batch-bytes(200): batches cut where 3.38 cuts them (the message crossing the limit goes with its batch)', res)
+    # README's fleet example (an Elasticsearch _bulk body), plain http here
+    res = run_both('bulk', 'url("http://127.0.0.1:PORT/_bulk") method("POST") user("relay") password("secret") '
+                   'headers("Content-Type: application/x-ndjson") body-suffix("\\n") delimiter("\\n") '
+                   r'body("{\"index\":{}}\n{\"host\":\"$HOST\",\"program\":\"$PROGRAM\",\"message\":\"$MSG\"}") '
+                   'batch-lines(4) batch-bytes(4194304) batch-timeout(20000)',
+                   [msg(i) for i in range(8)], 2)
+    compare("README's relay -> Elasticsearch _bulk example: the same requests as syslog-ng 3.38", res)
     # faults: 500 and 429 retried (3.38's NOT_CONNECTED), 410 dropped,
     # 504 three times = retries(3) ERRORs then dropped; the rest delivered
     fault = '500,429,410,504,504,504'
@@ -391,6 +414,25 @@ def t_refusals(peer):
                 ok, pd = False, 'syslog-ng 3.38 accepts it'
         tap(ok, 'refused at start-up with r.conf:%d: %s' % (line, opts.replace('\n', '')),
             'rc %d %s %s' % (r.returncode, out, pd))
+    # the generic driver options the man page lists as refused, minus what
+    # http() takes: each refused with file:line
+    man = open(os.path.join(HERE, '..', '..', 'docs', 'logsift.1')).read()
+    sect = man.split('.Ss Destination drivers\n', 1)[1]
+    names = re.search(r'^Refused: (.*)\.$', sect, re.M).group(1).split(', ')
+    taken = {'batch-lines', 'batch-timeout', 'retries', 'workers'}
+    bad = []
+    # every name with HTTP_EXHAUSTIVE=1, else a fixed sample of 12
+    pick = [n for n in names if n not in taken]
+    if not os.environ.get('HTTP_EXHAUSTIVE'):
+        pick = pick[::max(1, len(pick) // 12)][:12]
+    for name in pick:
+        with open(os.path.join(d, 'g.conf'), 'w') as f:
+            f.write(conf(d, 'url("http://127.0.0.1/")\n %s(1)' % name))
+        r = subprocess.run([LS, '--syntax-only', '-f', os.path.join(d, 'g.conf')], capture_output=True, text=True)
+        if r.returncode != 1 or 'g.conf:4:' not in r.stderr + r.stdout:
+            bad.append('%s rc=%d' % (name, r.returncode))
+    tap(not bad and len(names) > 50, '%d of the %d destination options the man page lists as refused (http() takes 4 of them) stop the start-up with file:line (all: HTTP_EXHAUSTIVE=1)' % (len(pick), len(names)),
+        ' '.join(bad))
     # an option 3.38 accepts and logsift implements: response-action's arrow
     with open(os.path.join(d, 'a.conf'), 'w') as f:
         f.write(conf(d, 'url("http://a/ http://b/") response-action(404 => drop, 503 => success) workers(2) method("PUT")'))
@@ -424,11 +466,20 @@ def main():
     TMP = tempfile.mkdtemp(prefix='logsift-http.')
     try:
         peer = have_peer()
-        for f in (lambda: t_refusals(peer), lambda: t_compare(peer), t_timeout, t_down_kill, t_tls, t_balance):
-            t0 = time.time()
-            f()
-            if os.environ.get('HTTP_TIMES'):
-                print('# %.1f s' % (time.time() - t0))
+        # two independent groups at once (own directories, receivers and
+        # daemons): the comparisons with syslog-ng, and logsift's own faults
+        def group(fs):
+            for f in fs:
+                t0 = time.time()
+                f()
+                if os.environ.get('HTTP_TIMES'):
+                    print('# %s %.1f s' % (f.__name__, time.time() - t0))
+        ts = [threading.Thread(target=group, args=(g,)) for g in
+              ([lambda: t_refusals(peer), lambda: t_compare(peer)], [t_timeout, t_down_kill, t_tls, t_balance])]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
     finally:
         for p in PROCS:
             if p.poll() is None:
