@@ -24,6 +24,7 @@ SNG = shutil.which('syslog-ng') or '/usr/sbin/syslog-ng'
 N = 0
 FAILED = 0
 PROCS = []
+LOGS = []  # logsift's stderr files: a sanitizer build reports there
 
 
 TAP_LOCK = threading.Lock()
@@ -121,6 +122,8 @@ class Daemon:
             with open(path, 'w') as f:
                 f.write(conf)
         self.errname = os.path.join(d, who + '.err')
+        if who == 'ours':
+            LOGS.append(self.errname)
         self.err = open(self.errname, 'a')
         if who == 'ours':
             cmd = [LS, '-f', path, '--stats']
@@ -480,6 +483,9 @@ def main():
             t.start()
         for t in ts:
             t.join()
+        bad = [l for l in LOGS if re.search(r'Sanitizer|runtime error:', open(l, errors='replace').read())]
+        tap(not bad, 'no sanitizer report from any of the %d logsift runs' % len(LOGS),
+            '\n'.join(open(l, errors='replace').read()[-3000:] for l in bad[:1]))
     finally:
         for p in PROCS:
             if p.poll() is None:
