@@ -45,6 +45,7 @@
 #include <pthread.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,25 +281,23 @@ static int response_action(struct ls_http *h, const char *const *vals, size_t n,
 /* The TLS options, allowed at the top of http() and inside its tls() block. */
 static int tls_opt(struct ls_http *h, const char *name, const char *v, char *err, size_t errlen)
 {
-	char **dst = kw_is(name, "ca-dir")	   ? &h->ca_dir
-		     : kw_is(name, "ca-file")	   ? &h->ca_file
-		     : kw_is(name, "cert-file")	   ? &h->cert_file
-		     : kw_is(name, "key-file")	   ? &h->key_file
-		     : kw_is(name, "cipher-suite") ? &h->ciphers
-						   : NULL;
+	static const struct {
+		const char *name;
+		size_t off;
+	} strs[] = {
+	    {"ca-dir", offsetof(struct ls_http, ca_dir)},
+	    {"ca-file", offsetof(struct ls_http, ca_file)},
+	    {"cert-file", offsetof(struct ls_http, cert_file)},
+	    {"key-file", offsetof(struct ls_http, key_file)},
+	    {"cipher-suite", offsetof(struct ls_http, ciphers)},
+	};
 	if (!h->tls_opt)
-		h->tls_opt = kw_is(name, "ca-dir")	   ? "ca-dir"
-			     : kw_is(name, "ca-file")	   ? "ca-file"
-			     : kw_is(name, "cert-file")	   ? "cert-file"
-			     : kw_is(name, "key-file")	   ? "key-file"
-			     : kw_is(name, "cipher-suite") ? "cipher-suite"
-			     : kw_is(name, "ssl-version")  ? "ssl-version"
-			     : kw_is(name, "peer-verify")  ? "peer-verify"
-							   : "use-system-cert-store";
-	if (dst) {
-		set_str(dst, v);
-		return 0;
-	}
+		h->tls_opt = name; /* one of ls_http_opt's static names */
+	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
+		if (!strcmp(name, strs[i].name)) {
+			set_str((char **)((char *)h + strs[i].off), v);
+			return 0;
+		}
 	if (kw_is(name, "ssl-version")) {
 		for (size_t i = 0; i < sizeof ssl_versions / sizeof *ssl_versions; i++)
 			if (!strcmp(v, ssl_versions[i].name)) {
@@ -696,32 +695,33 @@ static void curl_static(struct ls_http_w *hw)
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, hw);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, hw->err);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (h->user)
-		curl_easy_setopt(c, CURLOPT_USERNAME, h->user);
-	if (h->password)
-		curl_easy_setopt(c, CURLOPT_PASSWORD, h->password);
-	if (h->user_agent) {
-		curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent);
-	} else {
+	/* the string options, set when given */
+	static const struct {
+		CURLoption opt;
+		size_t off;
+	} strs[] = {
+	    {CURLOPT_USERNAME, offsetof(struct ls_http, user)},
+	    {CURLOPT_PASSWORD, offsetof(struct ls_http, password)},
+	    {CURLOPT_USERAGENT, offsetof(struct ls_http, user_agent)},
+	    {CURLOPT_CAPATH, offsetof(struct ls_http, ca_dir)},
+	    {CURLOPT_CAINFO, offsetof(struct ls_http, ca_file)},
+	    {CURLOPT_SSLCERT, offsetof(struct ls_http, cert_file)},
+	    {CURLOPT_SSLKEY, offsetof(struct ls_http, key_file)},
+	    {CURLOPT_SSL_CIPHER_LIST, offsetof(struct ls_http, ciphers)},
+	    {CURLOPT_TLS13_CIPHERS, offsetof(struct ls_http, tls13_ciphers)},
+	    {CURLOPT_PROXY, offsetof(struct ls_http, proxy)},
+	};
+	if (!h->user_agent) {
 		char ua[128];
 		snprintf(ua, sizeof ua, "logsift/libcurl %s",
 			 curl_version_info(CURLVERSION_NOW)->version);
 		curl_easy_setopt(c, CURLOPT_USERAGENT, ua); /* copied by libcurl */
 	}
-	if (h->ca_dir)
-		curl_easy_setopt(c, CURLOPT_CAPATH, h->ca_dir);
-	if (h->ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
-	if (h->cert_file)
-		curl_easy_setopt(c, CURLOPT_SSLCERT, h->cert_file);
-	if (h->key_file)
-		curl_easy_setopt(c, CURLOPT_SSLKEY, h->key_file);
-	if (h->ciphers)
-		curl_easy_setopt(c, CURLOPT_SSL_CIPHER_LIST, h->ciphers);
-	if (h->tls13_ciphers)
-		curl_easy_setopt(c, CURLOPT_TLS13_CIPHERS, h->tls13_ciphers);
-	if (h->proxy)
-		curl_easy_setopt(c, CURLOPT_PROXY, h->proxy);
+	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+		const char *v = *(char *const *)((const char *)h + strs[i].off);
+		if (v)
+			curl_easy_setopt(c, strs[i].opt, v);
+	}
 	curl_easy_setopt(c, CURLOPT_SSLVERSION, h->ssl_version);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, h->peer_verify ? 2L : 0L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->peer_verify ? 1L : 0L);
