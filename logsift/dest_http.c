@@ -51,6 +51,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -293,6 +294,13 @@ static int tls_opt(struct ls_http *h, const char *name, const char *v, char *err
 	};
 	if (!h->tls_opt)
 		h->tls_opt = name; /* one of ls_http_opt's static names */
+	struct stat st;
+	/* 3.38's path_check/path_secret: the file must be there at start-up */
+	if ((!strcmp(name, "ca-file") || !strcmp(name, "cert-file") || !strcmp(name, "key-file")) &&
+	    stat(v, &st) < 0) {
+		snprintf(err, errlen, "File \"%s\" not found: %s", v, strerror(errno));
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
 		if (!strcmp(name, strs[i].name)) {
 			set_str((char **)((char *)h + strs[i].off), v);

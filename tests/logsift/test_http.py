@@ -402,6 +402,7 @@ def t_refusals(peer):
         ('url("http://127.0.0.1/")\n throttle(10)', 'throttle() is not supported by logsift', 4, False),
         ('url("http://127.0.0.1/")\n response-action(404 => explode)', 'response-action', 4, True),
         ('url("http://127.0.0.1/")\n batch-timeout(0)', 'batch-timeout', 4, True),
+        ('url("https://127.0.0.1/")\n tls(ca-file("/nonexistent/ca.pem"))', 'File "/nonexistent/ca.pem" not found', 4, True),
     ]
     for opts, want, line, sng_refuses in cases:
         path = os.path.join(d, 'r.conf')
@@ -436,6 +437,13 @@ def t_refusals(peer):
             bad.append('%s rc=%d' % (name, r.returncode))
     tap(not bad and len(names) > 50, '%d of the %d destination options the man page lists as refused (http() takes 4 of them) stop the start-up with file:line (all: HTTP_EXHAUSTIVE=1)' % (len(pick), len(names)),
         ' '.join(bad))
+    # every http() option at once (the fuzz seed): both take it
+    seed = os.path.join(HERE, '..', '..', 'fuzz', 'corpus', 'logsift_cfg', 'http.conf')
+    r = subprocess.run([LS, '--syntax-only', '-f', seed], capture_output=True, text=True)
+    p = subprocess.run([SNG, '--syntax-only', '-f', seed], capture_output=True, text=True) if peer else None
+    tap(r.returncode == 0 and (not p or p.returncode == 0),
+        'every http() option (fuzz/corpus/logsift_cfg/http.conf) accepted%s' % (', as by syslog-ng 3.38' if p else ''),
+        r.stderr + (p.stderr if p else ''))
     # an option 3.38 accepts and logsift implements: response-action's arrow
     with open(os.path.join(d, 'a.conf'), 'w') as f:
         f.write(conf(d, 'url("http://a/ http://b/") response-action(404 => drop, 503 => success) workers(2) method("PUT")'))
