@@ -325,7 +325,7 @@ static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 	}
 	w->retry_ms = 0;
 	w->blocked = false;
-	if (!w->connecting)
+	if (!w->connecting && w->drv->kind != DST_HTTP) /* http(): its first 2xx says so */
 		report_recovered(w);
 }
 

@@ -343,6 +343,29 @@ def t_down_kill():
     r.stop()
 
 
+def t_reload():
+    """SIGHUP while the endpoint refuses (500): the queue survives the new
+    configuration's workers; once it answers 200, every message once."""
+    d = tempfile.mkdtemp(prefix='reload.', dir=TMP)
+    r = Receiver(d)
+    r.ctl('default?code=500')
+    dm = Daemon('ours', d, conf(d, 'url("http://127.0.0.1:%d/") batch-lines(3) batch-timeout(20000) time-reopen(1)' % r.port))
+    send(d, [msg(i) for i in range(9)])
+    wait(lambda: len(r.requests()) >= 2, 30)
+    dm.p.send_signal(signal.SIGHUP)
+    send(d, [msg(i) for i in range(9, 12)])
+    wait(lambda: 'reload' in dm.log().lower() or len(r.requests()) >= 4, 10)
+    r.ctl('default?code=200')
+    got = lambda: [s for q in r.requests() if q['status'] == '200' for s in seqs(q['body'])]
+    wait(lambda: set(range(12)) <= set(got()), 40)
+    time.sleep(0.3)
+    tap(sorted(got()) == list(range(12)) and dm.p.poll() is None,
+        'SIGHUP while the endpoint answers 500: queue kept across the reload, then 12 of 12 delivered once',
+        '%r\n%s' % (got(), dm.log()[-1500:]))
+    dm.stop()
+    r.stop()
+
+
 def openssl(*args):
     subprocess.run(['openssl'] + list(args), check=True, capture_output=True)
 
@@ -486,7 +509,7 @@ def main():
                 if os.environ.get('HTTP_TIMES'):
                     print('# %s %.1f s' % (f.__name__, time.time() - t0))
         ts = [threading.Thread(target=group, args=(g,)) for g in
-              ([lambda: t_refusals(peer), lambda: t_compare(peer)], [t_timeout, t_down_kill, t_tls, t_balance])]
+              ([lambda: t_refusals(peer), lambda: t_compare(peer)], [t_timeout, t_down_kill, t_tls, t_balance, t_reload])]
         for t in ts:
             t.start()
         for t in ts:
