@@ -8,7 +8,7 @@
  * event-loop side (batches, results, retries).
  *
  * Why a thread per worker: 3.38 runs each worker as a thread calling
- * curl_easy_perform(); doing the same keeps libcurl's blocking calls (DNS,
+ * cu.easy_perform(); doing the same keeps libcurl's blocking calls (DNS,
  * TLS handshakes, a server that never answers) off logsift's event loop,
  * and workers() means what it means in 3.38: that many requests in flight.
  * The thread only ever touches its own copy of a request; the queue, the
@@ -41,6 +41,7 @@
  *      +--- SUCCESS/ERROR<max retries ... suspended (w->retry_ms) ---+
  */
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <poll.h>
@@ -134,6 +135,60 @@ struct ls_http_w {
 };
 
 static FILE *notices;
+
+/*
+ * libcurl, dlopen()ed at the first http() in a configuration, as tls_mod.c
+ * loads libssl: linking it costs every logsift start (with or without
+ * http()) about 140 million cycles in the dynamic loader for libcurl's 30
+ * libraries (LD_DEBUG=statistics: 155M against 15M). The headers give the
+ * constants and types; these are the only calls made.
+ */
+#define CURL_FUNCS(X)                                                                              \
+	X(global_init, CURLcode, (long))                                                           \
+	X(easy_init, CURL *, (void))                                                               \
+	X(easy_setopt, CURLcode, (CURL *, CURLoption, ...))                                        \
+	X(easy_perform, CURLcode, (CURL *))                                                        \
+	X(easy_getinfo, CURLcode, (CURL *, CURLINFO, ...))                                         \
+	X(easy_cleanup, void, (CURL *))                                                            \
+	X(easy_strerror, const char *, (CURLcode))                                                 \
+	X(slist_append, struct curl_slist *, (struct curl_slist *, const char *))                  \
+	X(slist_free_all, void, (struct curl_slist *))                                             \
+	X(version_info, curl_version_info_data *, (CURLversion))
+
+static struct {
+#define X(name, ret, args) ret(*name) args;
+	CURL_FUNCS(X)
+#undef X
+} cu;
+static char curl_error[300]; /* why libcurl could not be loaded, "" when it is */
+static bool curl_loaded;
+
+/* Load libcurl once (main thread, while parsing): NULL or why not. */
+static const char *curl_load(void)
+{
+	if (curl_loaded)
+		return NULL;
+	if (curl_error[0])
+		return curl_error;
+	void *so = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+	if (!so) {
+		snprintf(curl_error, sizeof curl_error, "%s", dlerror());
+		return curl_error;
+	}
+#define X(name, ret, args)                                                                         \
+	if (!(*(void **)&cu.name = dlsym(so, "curl_" #name))) {                                    \
+		snprintf(curl_error, sizeof curl_error, "libcurl.so.4 has no curl_" #name);        \
+		return curl_error;                                                                 \
+	}
+	CURL_FUNCS(X)
+#undef X
+	if (cu.global_init(CURL_GLOBAL_ALL) != CURLE_OK) {
+		snprintf(curl_error, sizeof curl_error, "curl_global_init failed");
+		return curl_error;
+	}
+	curl_loaded = true;
+	return NULL; /* never unloaded: worker threads of later configs use it */
+}
 
 void ls_http_notices(FILE *f)
 {
@@ -475,6 +530,12 @@ int ls_http_opt(struct ls_http *h, const char *name, const char *const *vals, si
 
 int ls_http_check(struct ls_http *h, int time_reopen_s, char *err, size_t errlen)
 {
+	const char *why = curl_load();
+	if (why) {
+		snprintf(err, errlen, "http() is not available: libcurl cannot be loaded (%s)",
+			 why);
+		return -ENOSYS;
+	}
 	if (!h->n_t) {
 		h->t = calloc(1, sizeof *h->t);
 		if (!h->t)
@@ -696,13 +757,13 @@ static void curl_static(struct ls_http_w *hw)
 {
 	const struct ls_http *h = hw->h;
 	CURL *c = hw->curl;
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, hw);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, hw->err);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	cu.easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
+	cu.easy_setopt(c, CURLOPT_XFERINFODATA, hw);
+	cu.easy_setopt(c, CURLOPT_ERRORBUFFER, hw->err);
+	cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* the string options, set when given */
 	static const struct {
 		CURLoption opt;
@@ -722,28 +783,27 @@ static void curl_static(struct ls_http_w *hw)
 	if (!h->user_agent) {
 		char ua[128];
 		snprintf(ua, sizeof ua, "logsift/libcurl %s",
-			 curl_version_info(CURLVERSION_NOW)->version);
-		curl_easy_setopt(c, CURLOPT_USERAGENT, ua); /* copied by libcurl */
+			 cu.version_info(CURLVERSION_NOW)->version);
+		cu.easy_setopt(c, CURLOPT_USERAGENT, ua); /* copied by libcurl */
 	}
 	for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
 		const char *v = *(char *const *)((const char *)h + strs[i].off);
 		if (v)
-			curl_easy_setopt(c, strs[i].opt, v);
+			cu.easy_setopt(c, strs[i].opt, v);
 	}
-	curl_easy_setopt(c, CURLOPT_SSLVERSION, h->ssl_version);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, h->peer_verify ? 2L : 0L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->peer_verify ? 1L : 0L);
+	cu.easy_setopt(c, CURLOPT_SSLVERSION, h->ssl_version);
+	cu.easy_setopt(c, CURLOPT_SSL_VERIFYHOST, h->peer_verify ? 2L : 0L);
+	cu.easy_setopt(c, CURLOPT_SSL_VERIFYPEER, h->peer_verify ? 1L : 0L);
 	if (h->accept_redirects) {
-		curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-		curl_easy_setopt(c, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
+		cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+		cu.easy_setopt(c, CURLOPT_POSTREDIR, (long)CURL_REDIR_POST_ALL);
 		/* https only once TLS is configured: a redirect is no way around it */
-		curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
-				 h->tls_opt ? "https" : "http,https");
-		curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
+		cu.easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, h->tls_opt ? "https" : "http,https");
+		cu.easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
 	}
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, h->timeout_s);
+	cu.easy_setopt(c, CURLOPT_TIMEOUT, h->timeout_s);
 	if (h->put)
-		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
+		cu.easy_setopt(c, CURLOPT_CUSTOMREQUEST, "PUT");
 }
 
 /* One request on target t: R_*, as 3.38's _flush_on_target(). */
@@ -752,17 +812,17 @@ static int flush_on_target(struct ls_http_w *hw, int t)
 	CURL *c = hw->curl;
 	hw->err[0] = 0;
 	hw->code = 0;
-	curl_easy_setopt(c, CURLOPT_URL, hw->h->t[t].url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hw->hdrs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)hw->body.len);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, hw->body.p);
-	CURLcode r = curl_easy_perform(c);
+	cu.easy_setopt(c, CURLOPT_URL, hw->h->t[t].url);
+	cu.easy_setopt(c, CURLOPT_HTTPHEADER, hw->hdrs);
+	cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)hw->body.len);
+	cu.easy_setopt(c, CURLOPT_POSTFIELDS, hw->body.p);
+	CURLcode r = cu.easy_perform(c);
 	if (r != CURLE_OK) {
 		if (!hw->err[0])
-			snprintf(hw->err, sizeof hw->err, "%s", curl_easy_strerror(r));
+			snprintf(hw->err, sizeof hw->err, "%s", cu.easy_strerror(r));
 		return R_NOT_CONNECTED;
 	}
-	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &hw->code) != CURLE_OK)
+	if (cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &hw->code) != CURLE_OK)
 		return R_NOT_CONNECTED;
 	return map_status(hw->h, hw->code);
 }
@@ -819,12 +879,6 @@ static void *worker_main(void *arg)
 
 /* --------------------------------------------------------- event-loop side */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init(void)
-{
-	curl_global_init(CURL_GLOBAL_ALL);
-}
-
 static ssize_t http_write(struct ls_writer *w, const void *p, size_t n)
 {
 	(void)w, (void)p, (void)n;
@@ -848,8 +902,8 @@ static void http_close(struct ls_writer *w)
 		hw->h->lb_clients--;
 		lb_recalc(hw->h);
 		pthread_mutex_unlock(&hw->h->lb_mu);
-		curl_easy_cleanup(hw->curl);
-		curl_slist_free_all(hw->hdrs);
+		cu.easy_cleanup(hw->curl);
+		cu.slist_free_all(hw->hdrs);
 		ls_buf_free(&hw->body);
 		pthread_mutex_destroy(&hw->mu);
 		pthread_cond_destroy(&hw->cv);
@@ -869,7 +923,8 @@ int ls_http_open(struct ls_writer *w)
 	/* worker N > 0 is "URL worker N" (a url has no spaces: url() splits there) */
 	const char *sp = strstr(w->path, " worker ");
 	int index = sp ? atoi(sp + 8) : 0;
-	pthread_once(&curl_once, curl_init);
+	if (curl_load())
+		return -ENOSYS; /* ls_http_check() refused the config already */
 	struct ls_http_w *hw = calloc(1, sizeof *hw);
 	if (!hw)
 		abort();
@@ -877,13 +932,13 @@ int ls_http_open(struct ls_writer *w)
 	hw->index = index;
 	hw->lb_target = -1;
 	hw->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	hw->curl = curl_easy_init();
+	hw->curl = cu.easy_init();
 	if (hw->efd < 0 || !hw->curl) {
 		int err = hw->efd < 0 ? errno : ENOMEM;
 		if (hw->efd >= 0)
 			close(hw->efd);
 		if (hw->curl)
-			curl_easy_cleanup(hw->curl);
+			cu.easy_cleanup(hw->curl);
 		free(hw);
 		return -err;
 	}
@@ -891,7 +946,7 @@ int ls_http_open(struct ls_writer *w)
 	pthread_mutex_init(&hw->mu, NULL);
 	pthread_cond_init(&hw->cv, NULL);
 	if (pthread_create(&hw->th, NULL, worker_main, hw) != 0) {
-		curl_easy_cleanup(hw->curl);
+		cu.easy_cleanup(hw->curl);
 		close(hw->efd);
 		pthread_mutex_destroy(&hw->mu);
 		pthread_cond_destroy(&hw->cv);
@@ -954,7 +1009,7 @@ static void add_header(struct ls_http_w *hw, const char *name, const char *v)
 {
 	struct ls_buf b = {0};
 	ls_buf_addf(&b, "%s: %s", name, v);
-	struct curl_slist *n = curl_slist_append(hw->hdrs, b.p);
+	struct curl_slist *n = cu.slist_append(hw->hdrs, b.p);
 	ls_buf_free(&b);
 	if (!n)
 		abort();
@@ -1010,7 +1065,7 @@ int ls_http_send(struct ls_cfg *c, struct ls_writer *w, bool idle)
 			return (int)(due - now);
 	}
 	ls_buf_add(&hw->body, h->suffix.p, h->suffix.len);
-	curl_slist_free_all(hw->hdrs);
+	cu.slist_free_all(hw->hdrs);
 	hw->hdrs = NULL;
 	if (!batched) {
 		add_header(hw, "X-Syslog-Host", hv[0]);
@@ -1020,7 +1075,7 @@ int ls_http_send(struct ls_cfg *c, struct ls_writer *w, bool idle)
 	}
 	add_header(hw, "Expect", "");
 	for (size_t i = 0; i < h->n_headers; i++) {
-		struct curl_slist *n = curl_slist_append(hw->hdrs, h->headers[i]);
+		struct curl_slist *n = cu.slist_append(hw->hdrs, h->headers[i]);
 		if (!n)
 			abort();
 		hw->hdrs = n;
