@@ -500,8 +500,9 @@ def main():
     TMP = tempfile.mkdtemp(prefix='logsift-http.')
     try:
         peer = have_peer()
-        # two independent groups at once (own directories, receivers and
-        # daemons): the comparisons with syslog-ng, and logsift's own faults
+        # independent groups at once (own directories, receivers and
+        # daemons): the comparisons with syslog-ng, logsift's own faults, TLS
+        # and load balancing
         def group(fs):
             for f in fs:
                 t0 = time.time()
@@ -509,7 +510,8 @@ def main():
                 if os.environ.get('HTTP_TIMES'):
                     print('# %s %.1f s' % (f.__name__, time.time() - t0))
         ts = [threading.Thread(target=group, args=(g,)) for g in
-              ([lambda: t_refusals(peer), lambda: t_compare(peer)], [t_timeout, t_down_kill, t_tls, t_balance, t_reload])]
+              ([lambda: t_refusals(peer), lambda: t_compare(peer)], [t_timeout, t_down_kill, t_reload],
+               [t_tls, t_balance])]
         for t in ts:
             t.start()
         for t in ts:
