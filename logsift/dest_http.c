@@ -440,6 +440,7 @@ int ls_http_opt(struct ls_http *h, const char *name, const char *const *vals, si
 		for (size_t i = 0; i < h->n_headers; i++)
 			free(h->headers[i]);
 		free(h->headers);
+		h->n_headers = 0; /* counted as they come: an error leaves a freeable list */
 		h->headers = calloc(n ? n : 1, sizeof *h->headers);
 		if (!h->headers)
 			abort();
@@ -449,9 +450,8 @@ int ls_http_opt(struct ls_http *h, const char *name, const char *const *vals, si
 					 "headers(): a header may not contain CR or LF");
 				return -EINVAL;
 			}
-			h->headers[i] = sdup(vals[i]);
+			h->headers[h->n_headers++] = sdup(vals[i]);
 		}
-		h->n_headers = n;
 		return 0;
 	}
 	if (!v) {
