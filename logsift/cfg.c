@@ -670,6 +670,14 @@ again:
 		}
 		break;
 	case '=':
+		if (peekc(L, 0) == '>') {
+			/* "=>", the arrow of http()'s response-action(404 => drop) */
+			getc_(L);
+			ls_buf_add(&L->s, "=>", 2);
+			L->t = T_OP;
+			break;
+		}
+		/* fall through */
 	case '!':
 	case '<':
 	case '>':
@@ -901,7 +909,8 @@ static bool otree_args(struct lex *L, struct otree *o, const char *what)
 			return true;
 		if (L->t == T_COMMA)
 			continue;
-		if (L->t != T_STR && L->t != T_NUM && L->t != T_ID && L->t != T_DOTDOT) {
+		if (L->t != T_STR && L->t != T_NUM && L->t != T_ID && L->t != T_DOTDOT &&
+		    !(L->t == T_OP && !strcmp(L->s.p, "=>"))) {
 			syntax_error(L, what, NULL);
 			return false;
 		}
@@ -1753,8 +1762,8 @@ static const char *const src_drivers[] = {
     "unix-dgram",    "unix-stream", "udp",	"tcp",	  "udp6",
     "tcp6",	     "network",	    "syslog",	"file",	  "pipe",
     "wildcard-file", "stdin",	    "internal", "system", NULL};
-static const char *const dst_drivers[] = {"file",    "pipe",   "usertty",	 "udp", "tcp",
-					  "network", "syslog", "getvirtconsole", NULL};
+static const char *const dst_drivers[] = {"file",    "pipe",   "usertty",	 "udp",	 "tcp",
+					  "network", "syslog", "getvirtconsole", "http", NULL};
 
 static bool known_driver(const char *const *list, const char *name)
 {
@@ -2606,6 +2615,110 @@ static bool disk_buffer(struct lex *L, struct ls_cfg *c, struct ls_ddrv *d, stru
 	return true;
 }
 
+/*
+ * http(...) as 3.38's http-grammar.ym: dest_http.c takes each of its
+ * options and says what it refuses; the generic ones (log-fifo-size,
+ * time-reopen, persist-name, disk-buffer, template options) stay
+ * dest_driver()'s. TLS options may stand at the top or inside tls(), and
+ * cipher-suite() may hold tls12-and-older() and tls13().
+ */
+static const char *const http_opts[] = {"url",
+					"user",
+					"password",
+					"user-agent",
+					"headers",
+					"method",
+					"body-prefix",
+					"body-suffix",
+					"delimiter",
+					"proxy",
+					"body",
+					"accept-redirects",
+					"timeout",
+					"batch-bytes",
+					"batch-lines",
+					"batch-timeout",
+					"workers",
+					"retries",
+					"tls",
+					"ca-dir",
+					"ca-file",
+					"cert-file",
+					"key-file",
+					"cipher-suite",
+					"ssl-version",
+					"use-system-cert-store",
+					"peer-verify",
+					"response-action",
+					"time-reopen",
+					"log-fifo-size",
+					"persist-name",
+					"disk-buffer",
+					"ts-format",
+					"frac-digits",
+					"time-zone",
+					"send-time-zone",
+					NULL};
+static const char *const http_generic[] = {"time-reopen", "log-fifo-size",  "persist-name",
+					   "disk-buffer", "ts-format",	    "frac-digits",
+					   "time-zone",	  "send-time-zone", NULL};
+
+/* One option k of http() (or of its tls() or cipher-suite()) into h. */
+static bool http_opt(struct lex *L, struct ls_cfg *c, struct ls_http *h, struct otree *k)
+{
+	char err[600];
+	if (!k->name) {
+		opt_error(L, "destination", k, "http() takes options, not values");
+		return false;
+	}
+	bool nest = kw(k->name, "tls") || kw(k->name, "cipher-suite");
+	if (nest && k->n && k->kids[0]->name) {
+		for (size_t i = 0; i < k->n; i++)
+			if (!http_opt(L, c, h, k->kids[i]))
+				return false;
+		return true;
+	}
+	const char *vals[64];
+	size_t n = 0;
+	for (size_t j = 0; j < k->n && n < 64; j++)
+		if (k->kids[j]->val)
+			vals[n++] = k->kids[j]->val;
+	if (kw(k->name, "body") && n)
+		vals[0] = tmpl_text(c, vals[0], NULL, NULL);
+	int r = ls_http_opt(h, k->name, vals, n, err, sizeof err);
+	if (r == 1)
+		ls_cfg_warn(c, "WARNING: %s", err);
+	if (r < 0)
+		opt_error(L, "destination", k, err);
+	return r >= 0;
+}
+
+static bool http_driver(struct lex *L, struct ls_cfg *c, struct ls_ddrv *d, struct otree *o)
+{
+	d->kind = DST_HTTP;
+	d->http = ls_http_new();
+	if (!check_driver_opts(L, o, "destination", http_opts))
+		return false;
+	for (size_t i = 0; i < o->n; i++)
+		if (!o->kids[i]->name || !in_list(http_generic, o->kids[i]->name))
+			if (!http_opt(L, c, d->http, o->kids[i]))
+				return false;
+	char err[600];
+	if (ls_http_check(d->http, d->time_reopen >= 0 ? d->time_reopen : c->o.time_reopen, err,
+			  sizeof err) < 0) {
+		struct otree *u = opt_find(o, "url"); /* what is wrong is a url */
+		if (u)
+			opt_error(L, "destination", u, err);
+		else
+			semantic_error(L, "destination", err);
+		return false;
+	}
+	if (!tmpl_opts(L, c, o, "destination", &d->topts))
+		return false;
+	struct otree *dbk = opt_find(o, "disk-buffer");
+	return !dbk || disk_buffer(L, c, d, dbk, opt_str(o, "persist-name"));
+}
+
 /* A destination driver name(o...): added to dst first, then filled in. */
 static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, const char *name,
 			struct otree *o)
@@ -2618,6 +2731,8 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	d->time_reopen = (int)opt_num(o, "time-reopen", -1);
 	d->topts.ts_format = -1;
 	d->topts.frac_digits = -1;
+	if (kw(name, "http"))
+		return http_driver(L, c, d, o);
 	if (!check_driver_opts(L, o, "destination", impl_dst_opts))
 		return false;
 	if (!tmpl_opts(L, c, o, "destination", &d->topts))
@@ -4327,6 +4442,7 @@ static void ddrv_close(struct ls_ddrv *d)
 	ls_tmpl_free(d->path);
 	ls_tmpl_free(d->tmpl);
 	ls_tls_free(d->tls);
+	ls_http_free(d->http);
 	free(d->topts.send_tz);
 	for (size_t i = 0; i < d->n_servers; i++)
 		free(d->servers[i]);

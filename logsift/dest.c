@@ -62,7 +62,7 @@ static FILE *notices_of(const struct ls_writer *w)
 }
 
 /* The runtime's hook after a write that finished messages, if any. */
-static void written(const struct ls_writer *w)
+static void after_write(const struct ls_writer *w)
 {
 	if (w->rt && w->rt->on_written)
 		w->rt->on_written(w->rt->on_written_arg);
@@ -300,7 +300,10 @@ static void failover_step(struct ls_writer *w);
 static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 {
 	int r;
-	if (is_net(w->drv)) {
+	if (w->drv->kind == DST_HTTP) {
+		/* http(): a worker thread; its eventfd is the writer's fd */
+		r = ls_http_open(w);
+	} else if (is_net(w->drv)) {
 		/* 3.38 moves to the next server at every reconnect */
 		if (w->drv->n_servers && w->opens >= 2)
 			failover_step(w);
@@ -323,7 +326,7 @@ static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 	}
 	w->retry_ms = 0;
 	w->blocked = false;
-	if (!w->connecting)
+	if (!w->connecting && w->drv->kind != DST_HTTP) /* http(): its first 2xx says so */
 		report_recovered(w);
 }
 
@@ -390,7 +393,19 @@ static void advance(struct ls_writer *w, size_t n)
 	}
 	w->done = rem;
 	if (popped)
-		written(w); /* -R positions follow at once */
+		after_write(w); /* -R positions follow at once */
+}
+
+void ls_writer_retire(struct ls_writer *w, size_t n, bool written)
+{
+	for (; n && w->qn; n--) {
+		w->head += w->q[w->qh].len - w->done;
+		w->done = 0;
+		if (!written && w->q[w->qh].disk)
+			dq_acked(w); /* a dropped message is not sent again either */
+		queue_pop(w, written);
+	}
+	after_write(w);
 }
 
 /* Keep the FIFO compact: reset when empty, slide when mostly written. */
@@ -437,8 +452,33 @@ static size_t pipe_chunk(const struct ls_writer *w)
 	return n;
 }
 
+/*
+ * http(): the next batch goes to the worker thread when one is due (idle:
+ * the loop has nothing else to do). Returns ms until a waiting partial
+ * batch is due, or -1.
+ */
+static int writer_flush_http(struct ls_cfg *c, struct ls_writer *w, bool idle)
+{
+	if (w->fd < 0 || w->blocked)
+		return -1;
+	if (w->retry_ms) {
+		if (ls_now_ms() < w->retry_ms)
+			return -1;
+		w->retry_ms = 0;
+	}
+	if (w->dq)
+		dq_refill(c, w);
+	int due = ls_http_send(c, w, idle);
+	compact(w); /* a batch in flight is the worker's copy */
+	return due;
+}
+
 static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 {
+	if (w->drv->kind == DST_HTTP) {
+		writer_flush_http(c, w, false);
+		return;
+	}
 	if (w->fd < 0 || w->connecting || w->blocked || (!w->qn && !w->dq))
 		return;
 	if (w->retry_ms) {
@@ -702,8 +742,9 @@ static void dq_open(struct ls_cfg *c, struct ls_writer *w)
 	if (!q->qout)
 		q->qout = 1; /* the writer needs one message in memory to write */
 	char id[600], path[4000];
+	const char *worker = w->drv->kind == DST_HTTP ? strstr(w->path, " worker ") : NULL;
 	if (o->persist)
-		snprintf(id, sizeof id, "persist:%s", o->persist);
+		snprintf(id, sizeof id, "persist:%s%s", o->persist, worker ? worker : "");
 	else
 		snprintf(id, sizeof id, "%d:%s:%d", (int)w->drv->kind, w->path,
 			 w->drv->syslog_proto);
@@ -920,7 +961,7 @@ static void dq_sync(struct ls_writer *w, bool idle)
 	size_t before = q->un;
 	dq_release_unsynced(q, false);
 	if (q->un < before)
-		written(w); /* -R positions: these lines are durable */
+		after_write(w); /* -R positions: these lines are durable */
 }
 
 /*
@@ -1002,7 +1043,9 @@ int ls_dest_start(struct ls_cfg *c, struct ok_err *e)
 			if (!d->dq || d->files)
 				continue;
 			struct ls_writer *w = NULL;
-			if (is_net(d)) {
+			if (d->kind == DST_HTTP) {
+				w = ls_http_writer(c, c->dst[i], d);
+			} else if (is_net(d)) {
 				w = ls_writer_get(c, c->dst[i], d, NULL);
 			} else {
 				/* pipe() or file() with a fixed name (cfg.c refuses others) */
@@ -1182,8 +1225,13 @@ int ls_dest_service(struct ls_cfg *c, bool flush_all)
 		}
 		if (w->fd < 0 && now >= w->retry_ms)
 			writer_open(c, w);
-		if (w->fd >= 0 && (flush_all || w->tail - w->head >= BATCH_BYTES))
+		if (w->drv->kind == DST_HTTP) {
+			int due = writer_flush_http(c, w, flush_all);
+			if (due >= 0 && (next < 0 || due < next))
+				next = due;
+		} else if (w->fd >= 0 && (flush_all || w->tail - w->head >= BATCH_BYTES)) {
 			writer_flush(c, w);
+		}
 		if (w->dq)
 			dq_sync(w, flush_all); /* after the writes: their acknowledgements too */
 		if (w->retry_ms) {
@@ -1240,6 +1288,11 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 		}
 		if (!re || w->fd != pf[i].fd)
 			continue;
+		if (w->drv->kind == DST_HTTP) {
+			ls_http_event(c, w); /* a request ended: its batch's fate */
+			writer_flush_http(c, w, false);
+			continue;
+		}
 		if (w->connecting) {
 			int err = 0;
 			socklen_t len = sizeof err;
@@ -1331,6 +1384,8 @@ static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 		return false;
 	if (a->n_servers != b->n_servers)
 		return false;
+	if (a->kind == DST_HTTP)
+		return ls_http_same(a->http, b->http);
 	for (size_t i = 0; i < a->n_servers; i++)
 		if (strcmp(a->servers[i], b->servers[i]))
 			return false;
@@ -1404,6 +1459,13 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 						    qp, a->dq->dir);
 					w->drv = a;
 					w->dst = nd;
+					if (w->hw) {
+						/* http(): the worker runs on the old
+						 * options; a new one starts with the new
+						 * ones (a batch in flight is sent again) */
+						w->ops->close(w);
+						w->retry_ms = 0;
+					}
 					if (w->tctx) {
 						/* the session points into the old tls()
 						 * context, freed with the old config:

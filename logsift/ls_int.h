@@ -155,7 +155,7 @@ struct ls_source {
 };
 
 /* ---- destinations ---- */
-enum dst_kind { DST_FILE, DST_PIPE, DST_USERTTY, DST_UDP, DST_TCP, DST_STDOUT };
+enum dst_kind { DST_FILE, DST_PIPE, DST_USERTTY, DST_UDP, DST_TCP, DST_STDOUT, DST_HTTP };
 
 /*
  * Flow-control window of one stream connection (syslog-ng's LogSource
@@ -243,6 +243,7 @@ struct ls_writer {
 	int probe_fd;		   /* failback(): connect probe towards the primary, or -1 */
 	int probes;		   /* failback(): successful probes in a row */
 	int64_t probe_ms;	   /* failback(): when the next probe starts (0: none) */
+	struct ls_http_w *hw;	   /* http(): the worker thread and its request, or NULL */
 };
 
 struct ls_ddrv {
@@ -269,6 +270,7 @@ struct ls_ddrv {
 	int probe_interval;	   /* tcp-probe-interval() seconds (60) */
 	int probes_required;	   /* successful-probes-required() (3) */
 	uint64_t processed, written, dropped; /* this driver's share of the counters */
+	struct ls_http *http;		      /* http(): its options (dest_http.c), or NULL */
 };
 
 struct ls_dest {
@@ -498,6 +500,39 @@ int ls_dest_start(struct ls_cfg *c, struct ok_err *e);
 /* Messages w holds: its FIFO plus, with a disk-buffer, the file's unread
  * records and the overflow (syslog-ng's "queued"). */
 size_t ls_writer_queued(const struct ls_writer *w);
+/* Retire the first n queued messages of w whole: written (counted, disk
+ * records acknowledged) or dropped (counted; their records acknowledged
+ * too, so that they are not sent again). For writers that learn the fate
+ * of a batch later than its write (http()). */
+void ls_writer_retire(struct ls_writer *w, size_t n, bool written);
+
+/*
+ * dest_http.c: the http() destination (3.38's modules/http over libcurl;
+ * design notes in the file). cfg.c: ls_http_new, then ls_http_opt for
+ * every option (0; 1 with a warning in err, as 3.38 warns; -EINVAL with
+ * err saying why; -ENOENT for a name http() does not have), then
+ * ls_http_check once (defaults, https wherever TLS is configured).
+ * route.c: ls_http_writer picks the worker (round robin) and
+ * ls_http_format writes the message's queue entry. dest.c: ls_http_open
+ * starts a writer's worker thread (its eventfd becomes w->fd),
+ * ls_http_send posts the next batch when one is due (idle: the loop has
+ * nothing else to do, so a partial batch may go; returns ms until its
+ * batch-timeout() or -1), ls_http_event applies a finished request.
+ */
+struct ls_http;
+struct ls_http_w;
+struct ls_http *ls_http_new(void);
+void ls_http_free(struct ls_http *h);
+int ls_http_opt(struct ls_http *h, const char *name, const char *const *vals, size_t n, char *err,
+		size_t errlen);
+int ls_http_check(struct ls_http *h, int time_reopen_s, char *err, size_t errlen);
+bool ls_http_same(const struct ls_http *a, const struct ls_http *b);
+struct ls_writer *ls_http_writer(struct ls_cfg *c, struct ls_dest *dst, struct ls_ddrv *d);
+void ls_http_format(const struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out);
+int ls_http_open(struct ls_writer *w);
+int ls_http_send(struct ls_cfg *c, struct ls_writer *w, bool idle);
+void ls_http_event(struct ls_cfg *c, struct ls_writer *w);
+
 /* fpath.c */
 /*
  * 0 when the expanded file name path (from d's name template, for m) may

@@ -271,6 +271,12 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		if (d->kind == DST_USERTTY)
 			continue; /* no terminals to write to in a test daemon */
 		struct ls_writer *w;
+		if (d->kind == DST_HTTP) {
+			w = ls_http_writer(c, dst, d); /* a worker, round robin */
+			ls_http_format(d, m, &w->buf);
+			ls_writer_commit(c, w, fc && rt ? rt->win : NULL);
+			continue;
+		}
 		if (d->kind == DST_UDP || d->kind == DST_TCP) {
 			w = ls_writer_get(c, dst, d, NULL);
 		} else if (ls_tmpl_is_literal(d->path) && d->files) {
