@@ -113,7 +113,10 @@ static const struct cli_opt opts[] = {
      "rpm query format: %{TAG}, %{TAG:fmt}, %-20{TAG},\n[arrays], %{=TAG}, %{#TAG},\n"
      "%|TAG?{present}:{absent}|; tags by name or number"},
     {"queryformat", 0, CLI_ARG, OPT_QF, "FMT", "the same as --qf"},
-    {"json", 0, CLI_FLAG, OPT_JSON, NULL, "every header tag as JSON (rpm >= 4.20 --json)"},
+    {"json", 0, CLI_OPTARG, OPT_JSON, "FORM",
+     "every header tag as JSON, each package rpm 4.20's\n--json object; FORM: (none) one "
+     "package's object,\nor one array of them for two or more FILEs;\n\"array\" always an "
+     "array; \"lines\" one object a line\n(NDJSON)"},
     {"xml", 0, CLI_FLAG, OPT_XML, NULL, "every header tag as XML (rpm's [%{*:xml}\\n])"},
     {"filecolor", 0, CLI_FLAG, OPT_FILECOLOR, NULL, "file names with their colors"},
     {"fileclass", 0, CLI_FLAG, OPT_FILECLASS, NULL, "file names with their classes"},
@@ -158,6 +161,14 @@ static const struct cli_spec spec = {"rpmq", help, opts, 0, footer};
 
 enum verb { VERB_QUERY, VERB_CHECK, VERB_EXTRACT, VERB_CPIO };
 
+/* --json[=FORM]: what is printed around rpm 4.20's per-package objects */
+enum json_out {
+	JSON_AUTO = 1, /* --json: JSON_RPM for one FILE, JSON_ARRAY for more */
+	JSON_RPM,      /* rpm 4.20's output: the objects one after the other */
+	JSON_ARRAY,    /* one JSON array of the objects, failed packages left out */
+	JSON_LINES,    /* NDJSON: one compact object a line */
+};
+
 struct ctx {
 	enum verb verb;
 	char *qf;	    /* concatenated query formats, NULL if none */
@@ -172,7 +183,8 @@ struct ctx {
 	int nosignature, nodigest; /* -K: rpm's vsflags */
 	const char *keyring;	   /* --keyring PATH */
 	int jobs;		   /* -j: worker threads (0: none) */
-	int json;
+	int json;		   /* enum json_out, 0: no --json */
+	int json_done;		   /* elements printed so far (array form) */
 	const char *dir;
 	unsigned xflags; /* enum rpm_extract_flags */
 };
@@ -325,7 +337,14 @@ static int on_opt(void *vc, int id, const char *arg)
 		c->verbose = 1;
 		break;
 	case OPT_JSON:
-		c->json = 1;
+		if (!arg)
+			c->json = JSON_AUTO;
+		else if (strcmp(arg, "array") == 0)
+			c->json = JSON_ARRAY;
+		else if (strcmp(arg, "lines") == 0)
+			c->json = JSON_LINES;
+		else
+			return -EINVAL;
 		break;
 	case 'K':
 		c->verb = VERB_CHECK;
@@ -374,7 +393,8 @@ static int query_one(const struct ctx *c, const struct rpm_qf *qf, const char *p
 	if (rc < 0)
 		return rc;
 	if (c->json) {
-		rc = rpm_print_json(&p, out, e);
+		rc = rpm_print_json(&p, c->json == JSON_LINES ? RPM_JSON_COMPACT : RPM_JSON_RPM,
+				    out, e);
 	} else {
 		if (qf) {
 			size_t len = 0;
@@ -392,6 +412,24 @@ static int query_one(const struct ctx *c, const struct rpm_qf *qf, const char *p
 	}
 	rpm_pkg_close(&p);
 	return rc;
+}
+
+/* Print one package's query output (out, len bytes) to c->out. In the array
+ * form an object (ending "}\n") becomes an element: "[\n" before the first,
+ * ",\n" between, the closing "\n]\n" printed by json_close(). */
+static void emit(struct ctx *c, const char *out, size_t len)
+{
+	if (c->json == JSON_ARRAY && len > 0) {
+		fputs(c->json_done++ ? ",\n" : "[\n", c->out);
+		len--; /* the object's newline: the separator or the close follows */
+	}
+	fwrite(out, 1, len, c->out);
+}
+
+static void json_close(struct ctx *c)
+{
+	if (c->json == JSON_ARRAY)
+		fputs(c->json_done ? "\n]\n" : "[\n]\n", c->out);
 }
 
 /* ---- many packages at once: worker threads, output in argument order ----
@@ -472,7 +510,7 @@ static void *pool_worker(void *arg)
 
 /* Query paths[0..n) with jobs workers, printing to c->out in order;
  * returns the number of failed packages. */
-static int query_parallel(const struct ctx *c, const struct rpm_qf *qf, char **paths, int n,
+static int query_parallel(struct ctx *c, const struct rpm_qf *qf, char **paths, int n,
 			  long long now, int jobs)
 {
 	struct pool pl = {.c = c, .qf = qf, .paths = paths, .n = n, .now = now};
@@ -499,7 +537,10 @@ static int query_parallel(const struct ctx *c, const struct rpm_qf *qf, char **p
 		struct slot r = *sl;
 		sl->done = 0;
 		pthread_mutex_unlock(&pl.mu);
-		fwrite(r.out, 1, r.len, c->out);
+		if (r.rc == 0)
+			emit(c, r.out, r.len);
+		else if (!c->json)
+			fwrite(r.out, 1, r.len, c->out); /* what rpm printed before the error */
 		free(r.out);
 		if (r.rc < 0)
 			failed += ok_err_fail(&r.e) != 0;
@@ -594,6 +635,8 @@ int main(int argc, char **argv)
 		cli_usage_error(&spec, "more than one --pipe specified (--last, --dupes)");
 	if (c.xflags && c.verb != VERB_EXTRACT)
 		cli_usage_error(&spec, "--safe applies to --extract only");
+	if (c.json && c.verb != VERB_QUERY)
+		cli_usage_error(&spec, "--json applies to queries only");
 	if (c.keyring && c.verb != VERB_CHECK)
 		cli_usage_error(&spec, "--keyring applies to -K only");
 	if ((c.verb == VERB_EXTRACT || c.verb == VERB_CPIO) && argc - first != 1)
@@ -623,6 +666,11 @@ int main(int argc, char **argv)
 #endif
 	}
 	struct rpm_qf *qf = NULL;
+	if (c.json && (c.qf || c.list != LIST_NONE))
+		cli_usage_error(&spec,
+				"--json cannot be combined with query formats or file lists");
+	if (c.json == JSON_AUTO)
+		c.json = argc - first > 1 ? JSON_ARRAY : JSON_RPM;
 	if (!c.json && (c.qf || c.list == LIST_NONE)) {
 		struct ok_err e;
 		ok_err_clear(&e);
@@ -656,10 +704,27 @@ int main(int argc, char **argv)
 	} else {
 		for (int i = first; i < argc; i++) {
 			struct ok_err e;
-			if (query_one(&c, qf, argv[i], now, c.out, &buf, &cap, &e) < 0)
+			if (c.json == JSON_ARRAY) {
+				/* an element is printed whole, or not at all */
+				char *el = NULL;
+				size_t len = 0;
+				FILE *m = open_memstream(&el, &len);
+				if (!m)
+					ok_die_class(OK_CLASS_IO, "out of memory");
+				int rc = query_one(&c, qf, argv[i], now, m, &buf, &cap, &e);
+				if (fclose(m) != 0)
+					ok_die_class(OK_CLASS_IO, "out of memory");
+				if (rc < 0)
+					failed += ok_err_fail(&e) != 0;
+				else
+					emit(&c, el, len);
+				free(el);
+			} else if (query_one(&c, qf, argv[i], now, c.out, &buf, &cap, &e) < 0) {
 				failed += ok_err_fail(&e) != 0;
+			}
 		}
 	}
+	json_close(&c);
 	if (c.pipe != PIPE_NONE) {
 		if (fclose(c.out) != 0 || rpm_pipe_apply(c.pipe, piped, npiped, stdout) < 0)
 			ok_die(OK_EXIT_IO, "out of memory");

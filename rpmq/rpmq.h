@@ -459,8 +459,12 @@ int rpm_list_files(const struct rpm_pkg *p, const struct rpm_list_opts *o, FILE 
 enum rpm_pipe { PIPE_NONE = 0, PIPE_LAST, PIPE_DUPES };
 int rpm_pipe_apply(enum rpm_pipe pipe, const char *in, size_t n, FILE *out);
 
-/* Print rpm >= 4.20's `rpm -q --json` object for p. */
-int rpm_print_json(const struct rpm_pkg *p, FILE *out, struct ok_err *e);
+/* Print rpm >= 4.20's `rpm -q --json` object for p, ending in a newline:
+ * RPM_JSON_RPM as rpm 4.20 lays it out (one tag a line, tab-indented
+ * values), RPM_JSON_COMPACT the same keys and values on one line (NDJSON).
+ * 0 or -ENOMEM. */
+enum rpm_json_form { RPM_JSON_RPM = 1, RPM_JSON_COMPACT };
+int rpm_print_json(const struct rpm_pkg *p, enum rpm_json_form form, FILE *out, struct ok_err *e);
 
 /* -K: check every digest and signature as rpm 4.18's rpm -K[v] does
  * (digest.c), printing its lines to out; signatures against keyring (NULL
