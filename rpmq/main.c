@@ -24,8 +24,10 @@
 static const char help[] =
     "usage: rpmq -qp [QUERY OPTIONS] FILE...\n"
     "       rpmq -K[v] FILE...\n"
-    "       rpmq --extract [-C DIR] FILE\n"
+    "       rpmq --extract [-C DIR] FILE [PATH...]\n"
+    "       rpmq --cat PATH [--cat PATH...] FILE\n"
     "       rpmq --cpio FILE > ARCHIVE.cpio\n"
+    "       rpmq --tar FILE > ARCHIVE.tar\n"
     "\n"
     "Query .rpm package files without rpm, an rpm database or macros. Output is\n"
     "byte-identical to `rpm -qp ... --nosignature --nodigest` (rpm 4.18) for the\n"
@@ -70,6 +72,8 @@ enum {
 	OPT_FILEREQUIRE,
 	OPT_LAST,
 	OPT_DUPES,
+	OPT_CAT,
+	OPT_TAR,
 };
 
 static const struct cli_opt opts[] = {
@@ -143,7 +147,8 @@ static const struct cli_opt opts[] = {
      "/etc/pki/rpm-gpg), read\nas `rpm --import` reads them; without it every\nsignature is "
      "NOKEY (rpm with an empty rpmdb)"},
     {"extract", 0, CLI_FLAG, OPT_EXTRACT, NULL,
-     "unpack the payload beneath DIR (default .); every\npath is opened beneath DIR, names "
+     "unpack the payload (with PATHs: those files and what\nis beneath them) beneath DIR "
+     "(default .); every\npath is opened beneath DIR, names "
      "must be in the header\nand each file is checked as it is written: its size\nand "
      "digest against the header (a mismatching file is\nremoved: exit 1, naming it), then "
      "the payload digest;\nmodes and mtimes from the header, owners never changed"},
@@ -151,6 +156,12 @@ static const struct cli_opt opts[] = {
     {"safe", 0, CLI_FLAG, OPT_SAFE, NULL,
      "with --extract: no device nodes, no setuid/setgid bits\n(for untrusted packages; not "
      "the default, so that a\ntree is the same whoever extracts it)"},
+    {"cat", 0, CLI_ARG, OPT_CAT, "PATH",
+     "write the content of the payload's regular file PATH\nto standard output, once its "
+     "size and digest are\nchecked; several: in payload order"},
+    {"tar", 0, CLI_FLAG, OPT_TAR, NULL,
+     "write the payload as a pax tar archive, as\n`rpm2archive -n` does (each file and the "
+     "payload\nchecked; a failed check stops it before its end)"},
     {"cpio", 0, CLI_FLAG, OPT_CPIO, NULL,
      "write the payload as an uncompressed newc cpio archive\n(refused for delta rpms and "
      "other non-cpio payloads)"},
@@ -159,7 +170,7 @@ static const struct cli_opt opts[] = {
 
 static const struct cli_spec spec = {"rpmq", help, opts, 0, footer};
 
-enum verb { VERB_QUERY, VERB_CHECK, VERB_EXTRACT, VERB_CPIO };
+enum verb { VERB_QUERY, VERB_CHECK, VERB_EXTRACT, VERB_CPIO, VERB_CAT, VERB_TAR };
 
 /* --json[=FORM]: what is printed around rpm 4.20's per-package objects */
 enum json_out {
@@ -186,7 +197,11 @@ struct ctx {
 	int json;		   /* enum json_out, 0: no --json */
 	int json_done;		   /* elements printed so far (array form) */
 	const char *dir;
-	unsigned xflags; /* enum rpm_extract_flags */
+	unsigned xflags;  /* enum rpm_extract_flags */
+	const char **cat; /* --cat PATHs */
+	size_t ncat;
+	char *const *xpaths; /* --extract's PATH operands */
+	size_t nxpaths;
 };
 
 static void add_qf(struct ctx *c, const char *q)
@@ -355,6 +370,18 @@ static int on_opt(void *vc, int id, const char *arg)
 	case OPT_CPIO:
 		c->verb = VERB_CPIO;
 		break;
+	case OPT_TAR:
+		c->verb = VERB_TAR;
+		break;
+	case OPT_CAT: {
+		const char **n = realloc(c->cat, (c->ncat + 1) * sizeof(*n));
+		if (!n)
+			ok_die_class(OK_CLASS_IO, "out of memory");
+		c->cat = n;
+		c->cat[c->ncat++] = arg;
+		c->verb = VERB_CAT;
+		break;
+	}
 	case 'C':
 		c->dir = arg;
 		break;
@@ -570,7 +597,8 @@ static _Noreturn void exec_payload(char **argv)
 	if (io_exe_sibling("rpmq-payload", self, sizeof(self)) == 0)
 		execv(self, argv);
 	execvp("rpmq-payload", argv);
-	ok_die_class(OK_CLASS_IO, "cannot run rpmq-payload for -K, --extract or --cpio: %s",
+	ok_die_class(OK_CLASS_IO,
+		     "cannot run rpmq-payload for -K, --extract, --cat, --cpio or --tar: %s",
 		     strerror(errno));
 }
 
@@ -589,8 +617,19 @@ static int other_one(struct ctx *c, const struct rpm_keyring *kr, const char *pa
 		    &p, &(struct rpm_check_opts){c->verbose, c->nosignature, c->nodigest, kr},
 		    stdout, &e);
 		break;
-	case VERB_EXTRACT:
-		rc = rpm_extract(&p, c->dir ? c->dir : ".", c->xflags, &e);
+	case VERB_EXTRACT: {
+		struct rpm_extract_opts o = {c->xflags, (const char *const *)c->xpaths, c->nxpaths,
+					     -1};
+		rc = rpm_extract_files(&p, c->dir ? c->dir : ".", &o, &e);
+		break;
+	}
+	case VERB_CAT:
+		fflush(stdout);
+		rc = rpm_cat(&p, c->cat, c->ncat, STDOUT_FILENO, &e);
+		break;
+	case VERB_TAR:
+		fflush(stdout);
+		rc = rpm_write_tar(&p, STDOUT_FILENO, 0, &e);
 		break;
 	case VERB_CPIO:
 		fflush(stdout);
@@ -639,8 +678,18 @@ int main(int argc, char **argv)
 		cli_usage_error(&spec, "--json applies to queries only");
 	if (c.keyring && c.verb != VERB_CHECK)
 		cli_usage_error(&spec, "--keyring applies to -K only");
-	if ((c.verb == VERB_EXTRACT || c.verb == VERB_CPIO) && argc - first != 1)
-		cli_usage_error(&spec, "--extract and --cpio take exactly one package");
+	if ((c.verb == VERB_CPIO || c.verb == VERB_CAT || c.verb == VERB_TAR) && argc - first != 1)
+		cli_usage_error(&spec, "--cpio, --cat and --tar take exactly one package");
+	if (c.dir && c.verb != VERB_EXTRACT)
+		cli_usage_error(&spec, "-C applies to --extract only");
+	if (c.verb == VERB_TAR && isatty(STDOUT_FILENO))
+		cli_usage_error(&spec, "--tar: refusing to write an archive to a terminal");
+	if (c.verb == VERB_EXTRACT) {
+		/* FILE [PATH...]: the files to take out of the package */
+		c.xpaths = argv + first + 1;
+		c.nxpaths = (size_t)(argc - first - 1);
+		argc = first + 1;
+	}
 	int failed = 0;
 	if (c.verb != VERB_QUERY) {
 #ifdef RPMQ_QUERY_ONLY
@@ -662,6 +711,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		rpm_keyring_free(&kr);
 		free(c.qf);
+		free(c.cat);
 		return rpm_status(failed);
 #endif
 	}
@@ -733,6 +783,7 @@ int main(int argc, char **argv)
 	free(buf);
 	rpm_qf_free(qf);
 	free(c.qf);
+	free(c.cat);
 	if (fflush(stdout) != 0)
 		return ok_exit_class(OK_CLASS_IO);
 	return rpm_status(failed);
