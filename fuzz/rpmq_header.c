@@ -61,7 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct rpm_list_opts lo = {LIST_DUMP, RPMFILE_CONFIG, RPMFILE_GHOST, 0, 0};
 			rpm_list_files(&p, &lo, devnull, &e);
 		}
-		rpm_print_json(&p, devnull, &e);
+		rpm_print_json(&p, RPM_JSON_RPM, devnull, &e);
+		rpm_print_json(&p, RPM_JSON_COMPACT, devnull, &e);
 		p.fd = -1;
 		rpm_pkg_close(&p);
 	}

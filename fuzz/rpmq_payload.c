@@ -1,7 +1,8 @@
 /*
  * rpmq_payload.c: libFuzzer target for rpmq's payload reader: the input is
- * a whole package; whatever parses is written out with --cpio (to
- * /dev/null) and extracted beneath a fresh temporary directory, which is
+ * a whole package; whatever parses is written out with --cpio and --tar,
+ * its first regular file with --cat (to /dev/null) and extracted (all
+ * files, and all files selected by the PATH "/") beneath a fresh temporary directory, which is
  * then removed. Exercises the decompressor hand-off, newc and stripped cpio
  * parsing, header lookups and the beneath-DIR path walker. A fuzzer cannot
  * forge digests, so odd-sized inputs are extracted without the size and
@@ -50,14 +51,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (fd < 0)
 		return 0;
 	if (rpm_pkg_read(&p, fd, "fuzz", &e) == 0) {
+		unsigned nov = size & 1 ? RPM_X_NOVERIFY : 0;
 		int null = open("/dev/null", O_WRONLY);
 		if (null >= 0) {
 			rpm_write_cpio(&p, null, &e);
+			rpm_write_tar(&p, null, nov, &e);
+			/* --cat of the first regular file, --extract of "/" */
+			struct rpm_file *f = NULL;
+			size_t n = 0;
+			if (rpm_files(&p, &f, &n, &e) == 0) {
+				for (size_t i = 0; i < n; i++)
+					if ((f[i].mode & 0170000) == 0100000 &&
+					    !(f[i].flags & 64)) {
+						const char *path = f[i].path;
+						struct rpm_extract_opts o = {nov, &path, 1, null};
+						rpm_extract_files(&p, NULL, &o, &e);
+						break;
+					}
+				rpm_files_free(f, n);
+			}
 			close(null);
 		}
 		char dir[] = "/tmp/rpmq-fuzz-x-XXXXXX";
 		if (mkdtemp(dir)) {
-			rpm_extract(&p, dir, RPM_X_SAFE | (size & 1 ? RPM_X_NOVERIFY : 0), &e);
+			rpm_extract(&p, dir, RPM_X_SAFE | nov, &e);
+			static const char *const all[] = {"/"};
+			struct rpm_extract_opts o = {RPM_X_SAFE | nov, all, 1, -1};
+			rpm_extract_files(&p, dir, &o, &e);
 			nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 		}
 		p.fd = -1;

@@ -24,8 +24,10 @@
 static const char help[] =
     "usage: rpmq -qp [QUERY OPTIONS] FILE...\n"
     "       rpmq -K[v] FILE...\n"
-    "       rpmq --extract [-C DIR] FILE\n"
+    "       rpmq --extract [-C DIR] FILE [PATH...]\n"
+    "       rpmq --cat PATH [--cat PATH...] FILE\n"
     "       rpmq --cpio FILE > ARCHIVE.cpio\n"
+    "       rpmq --tar FILE > ARCHIVE.tar\n"
     "\n"
     "Query .rpm package files without rpm, an rpm database or macros. Output is\n"
     "byte-identical to `rpm -qp ... --nosignature --nodigest` (rpm 4.18) for the\n"
@@ -70,6 +72,8 @@ enum {
 	OPT_FILEREQUIRE,
 	OPT_LAST,
 	OPT_DUPES,
+	OPT_CAT,
+	OPT_TAR,
 };
 
 static const struct cli_opt opts[] = {
@@ -113,7 +117,10 @@ static const struct cli_opt opts[] = {
      "rpm query format: %{TAG}, %{TAG:fmt}, %-20{TAG},\n[arrays], %{=TAG}, %{#TAG},\n"
      "%|TAG?{present}:{absent}|; tags by name or number"},
     {"queryformat", 0, CLI_ARG, OPT_QF, "FMT", "the same as --qf"},
-    {"json", 0, CLI_FLAG, OPT_JSON, NULL, "every header tag as JSON (rpm >= 4.20 --json)"},
+    {"json", 0, CLI_OPTARG, OPT_JSON, "FORM",
+     "every header tag as JSON, each package rpm 4.20's\n--json object; FORM: (none) one "
+     "package's object,\nor one array of them for two or more FILEs;\n\"array\" always an "
+     "array; \"lines\" one object a line\n(NDJSON)"},
     {"xml", 0, CLI_FLAG, OPT_XML, NULL, "every header tag as XML (rpm's [%{*:xml}\\n])"},
     {"filecolor", 0, CLI_FLAG, OPT_FILECOLOR, NULL, "file names with their colors"},
     {"fileclass", 0, CLI_FLAG, OPT_FILECLASS, NULL, "file names with their classes"},
@@ -140,7 +147,8 @@ static const struct cli_opt opts[] = {
      "/etc/pki/rpm-gpg), read\nas `rpm --import` reads them; without it every\nsignature is "
      "NOKEY (rpm with an empty rpmdb)"},
     {"extract", 0, CLI_FLAG, OPT_EXTRACT, NULL,
-     "unpack the payload beneath DIR (default .); every\npath is opened beneath DIR, names "
+     "unpack the payload (with PATHs: those files and what\nis beneath them) beneath DIR "
+     "(default .); every\npath is opened beneath DIR, names "
      "must be in the header\nand each file is checked as it is written: its size\nand "
      "digest against the header (a mismatching file is\nremoved: exit 1, naming it), then "
      "the payload digest;\nmodes and mtimes from the header, owners never changed"},
@@ -148,6 +156,12 @@ static const struct cli_opt opts[] = {
     {"safe", 0, CLI_FLAG, OPT_SAFE, NULL,
      "with --extract: no device nodes, no setuid/setgid bits\n(for untrusted packages; not "
      "the default, so that a\ntree is the same whoever extracts it)"},
+    {"cat", 0, CLI_ARG, OPT_CAT, "PATH",
+     "write the content of the payload's regular file PATH\nto standard output, once its "
+     "size and digest are\nchecked; several: in payload order"},
+    {"tar", 0, CLI_FLAG, OPT_TAR, NULL,
+     "write the payload as a pax tar archive, as\n`rpm2archive -n` does (each file and the "
+     "payload\nchecked; a failed check stops it before its end)"},
     {"cpio", 0, CLI_FLAG, OPT_CPIO, NULL,
      "write the payload as an uncompressed newc cpio archive\n(refused for delta rpms and "
      "other non-cpio payloads)"},
@@ -156,7 +170,15 @@ static const struct cli_opt opts[] = {
 
 static const struct cli_spec spec = {"rpmq", help, opts, 0, footer};
 
-enum verb { VERB_QUERY, VERB_CHECK, VERB_EXTRACT, VERB_CPIO };
+enum verb { VERB_QUERY, VERB_CHECK, VERB_EXTRACT, VERB_CPIO, VERB_CAT, VERB_TAR };
+
+/* --json[=FORM]: what is printed around rpm 4.20's per-package objects */
+enum json_out {
+	JSON_AUTO = 1, /* --json: JSON_RPM for one FILE, JSON_ARRAY for more */
+	JSON_RPM,      /* rpm 4.20's output: the objects one after the other */
+	JSON_ARRAY,    /* one JSON array of the objects, failed packages left out */
+	JSON_LINES,    /* NDJSON: one compact object a line */
+};
 
 struct ctx {
 	enum verb verb;
@@ -172,9 +194,14 @@ struct ctx {
 	int nosignature, nodigest; /* -K: rpm's vsflags */
 	const char *keyring;	   /* --keyring PATH */
 	int jobs;		   /* -j: worker threads (0: none) */
-	int json;
+	int json;		   /* enum json_out, 0: no --json */
+	int json_done;		   /* elements printed so far (array form) */
 	const char *dir;
-	unsigned xflags; /* enum rpm_extract_flags */
+	unsigned xflags;  /* enum rpm_extract_flags */
+	const char **cat; /* --cat PATHs */
+	size_t ncat;
+	char *const *xpaths; /* --extract's PATH operands */
+	size_t nxpaths;
 };
 
 static void add_qf(struct ctx *c, const char *q)
@@ -325,7 +352,14 @@ static int on_opt(void *vc, int id, const char *arg)
 		c->verbose = 1;
 		break;
 	case OPT_JSON:
-		c->json = 1;
+		if (!arg)
+			c->json = JSON_AUTO;
+		else if (strcmp(arg, "array") == 0)
+			c->json = JSON_ARRAY;
+		else if (strcmp(arg, "lines") == 0)
+			c->json = JSON_LINES;
+		else
+			return -EINVAL;
 		break;
 	case 'K':
 		c->verb = VERB_CHECK;
@@ -336,6 +370,18 @@ static int on_opt(void *vc, int id, const char *arg)
 	case OPT_CPIO:
 		c->verb = VERB_CPIO;
 		break;
+	case OPT_TAR:
+		c->verb = VERB_TAR;
+		break;
+	case OPT_CAT: {
+		const char **n = realloc(c->cat, (c->ncat + 1) * sizeof(*n));
+		if (!n)
+			ok_die_class(OK_CLASS_IO, "out of memory");
+		c->cat = n;
+		c->cat[c->ncat++] = arg;
+		c->verb = VERB_CAT;
+		break;
+	}
 	case 'C':
 		c->dir = arg;
 		break;
@@ -374,7 +420,8 @@ static int query_one(const struct ctx *c, const struct rpm_qf *qf, const char *p
 	if (rc < 0)
 		return rc;
 	if (c->json) {
-		rc = rpm_print_json(&p, out, e);
+		rc = rpm_print_json(&p, c->json == JSON_LINES ? RPM_JSON_COMPACT : RPM_JSON_RPM,
+				    out, e);
 	} else {
 		if (qf) {
 			size_t len = 0;
@@ -392,6 +439,24 @@ static int query_one(const struct ctx *c, const struct rpm_qf *qf, const char *p
 	}
 	rpm_pkg_close(&p);
 	return rc;
+}
+
+/* Print one package's query output (out, len bytes) to c->out. In the array
+ * form an object (ending "}\n") becomes an element: "[\n" before the first,
+ * ",\n" between, the closing "\n]\n" printed by json_close(). */
+static void emit(struct ctx *c, const char *out, size_t len)
+{
+	if (c->json == JSON_ARRAY && len > 0) {
+		fputs(c->json_done++ ? ",\n" : "[\n", c->out);
+		len--; /* the object's newline: the separator or the close follows */
+	}
+	fwrite(out, 1, len, c->out);
+}
+
+static void json_close(struct ctx *c)
+{
+	if (c->json == JSON_ARRAY)
+		fputs(c->json_done ? "\n]\n" : "[\n]\n", c->out);
 }
 
 /* ---- many packages at once: worker threads, output in argument order ----
@@ -472,7 +537,7 @@ static void *pool_worker(void *arg)
 
 /* Query paths[0..n) with jobs workers, printing to c->out in order;
  * returns the number of failed packages. */
-static int query_parallel(const struct ctx *c, const struct rpm_qf *qf, char **paths, int n,
+static int query_parallel(struct ctx *c, const struct rpm_qf *qf, char **paths, int n,
 			  long long now, int jobs)
 {
 	struct pool pl = {.c = c, .qf = qf, .paths = paths, .n = n, .now = now};
@@ -499,7 +564,10 @@ static int query_parallel(const struct ctx *c, const struct rpm_qf *qf, char **p
 		struct slot r = *sl;
 		sl->done = 0;
 		pthread_mutex_unlock(&pl.mu);
-		fwrite(r.out, 1, r.len, c->out);
+		if (r.rc == 0)
+			emit(c, r.out, r.len);
+		else if (!c->json)
+			fwrite(r.out, 1, r.len, c->out); /* what rpm printed before the error */
 		free(r.out);
 		if (r.rc < 0)
 			failed += ok_err_fail(&r.e) != 0;
@@ -529,7 +597,8 @@ static _Noreturn void exec_payload(char **argv)
 	if (io_exe_sibling("rpmq-payload", self, sizeof(self)) == 0)
 		execv(self, argv);
 	execvp("rpmq-payload", argv);
-	ok_die_class(OK_CLASS_IO, "cannot run rpmq-payload for -K, --extract or --cpio: %s",
+	ok_die_class(OK_CLASS_IO,
+		     "cannot run rpmq-payload for -K, --extract, --cat, --cpio or --tar: %s",
 		     strerror(errno));
 }
 
@@ -548,8 +617,19 @@ static int other_one(struct ctx *c, const struct rpm_keyring *kr, const char *pa
 		    &p, &(struct rpm_check_opts){c->verbose, c->nosignature, c->nodigest, kr},
 		    stdout, &e);
 		break;
-	case VERB_EXTRACT:
-		rc = rpm_extract(&p, c->dir ? c->dir : ".", c->xflags, &e);
+	case VERB_EXTRACT: {
+		struct rpm_extract_opts o = {c->xflags, (const char *const *)c->xpaths, c->nxpaths,
+					     -1};
+		rc = rpm_extract_files(&p, c->dir ? c->dir : ".", &o, &e);
+		break;
+	}
+	case VERB_CAT:
+		fflush(stdout);
+		rc = rpm_cat(&p, c->cat, c->ncat, STDOUT_FILENO, &e);
+		break;
+	case VERB_TAR:
+		fflush(stdout);
+		rc = rpm_write_tar(&p, STDOUT_FILENO, 0, &e);
 		break;
 	case VERB_CPIO:
 		fflush(stdout);
@@ -594,10 +674,22 @@ int main(int argc, char **argv)
 		cli_usage_error(&spec, "more than one --pipe specified (--last, --dupes)");
 	if (c.xflags && c.verb != VERB_EXTRACT)
 		cli_usage_error(&spec, "--safe applies to --extract only");
+	if (c.json && c.verb != VERB_QUERY)
+		cli_usage_error(&spec, "--json applies to queries only");
 	if (c.keyring && c.verb != VERB_CHECK)
 		cli_usage_error(&spec, "--keyring applies to -K only");
-	if ((c.verb == VERB_EXTRACT || c.verb == VERB_CPIO) && argc - first != 1)
-		cli_usage_error(&spec, "--extract and --cpio take exactly one package");
+	if ((c.verb == VERB_CPIO || c.verb == VERB_CAT || c.verb == VERB_TAR) && argc - first != 1)
+		cli_usage_error(&spec, "--cpio, --cat and --tar take exactly one package");
+	if (c.dir && c.verb != VERB_EXTRACT)
+		cli_usage_error(&spec, "-C applies to --extract only");
+	if (c.verb == VERB_TAR && isatty(STDOUT_FILENO))
+		cli_usage_error(&spec, "--tar: refusing to write an archive to a terminal");
+	if (c.verb == VERB_EXTRACT) {
+		/* FILE [PATH...]: the files to take out of the package */
+		c.xpaths = argv + first + 1;
+		c.nxpaths = (size_t)(argc - first - 1);
+		argc = first + 1;
+	}
 	int failed = 0;
 	if (c.verb != VERB_QUERY) {
 #ifdef RPMQ_QUERY_ONLY
@@ -619,10 +711,16 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		rpm_keyring_free(&kr);
 		free(c.qf);
+		free(c.cat);
 		return rpm_status(failed);
 #endif
 	}
 	struct rpm_qf *qf = NULL;
+	if (c.json && (c.qf || c.list != LIST_NONE))
+		cli_usage_error(&spec,
+				"--json cannot be combined with query formats or file lists");
+	if (c.json == JSON_AUTO)
+		c.json = argc - first > 1 ? JSON_ARRAY : JSON_RPM;
 	if (!c.json && (c.qf || c.list == LIST_NONE)) {
 		struct ok_err e;
 		ok_err_clear(&e);
@@ -656,10 +754,27 @@ int main(int argc, char **argv)
 	} else {
 		for (int i = first; i < argc; i++) {
 			struct ok_err e;
-			if (query_one(&c, qf, argv[i], now, c.out, &buf, &cap, &e) < 0)
+			if (c.json == JSON_ARRAY) {
+				/* an element is printed whole, or not at all */
+				char *el = NULL;
+				size_t len = 0;
+				FILE *m = open_memstream(&el, &len);
+				if (!m)
+					ok_die_class(OK_CLASS_IO, "out of memory");
+				int rc = query_one(&c, qf, argv[i], now, m, &buf, &cap, &e);
+				if (fclose(m) != 0)
+					ok_die_class(OK_CLASS_IO, "out of memory");
+				if (rc < 0)
+					failed += ok_err_fail(&e) != 0;
+				else
+					emit(&c, el, len);
+				free(el);
+			} else if (query_one(&c, qf, argv[i], now, c.out, &buf, &cap, &e) < 0) {
 				failed += ok_err_fail(&e) != 0;
+			}
 		}
 	}
+	json_close(&c);
 	if (c.pipe != PIPE_NONE) {
 		if (fclose(c.out) != 0 || rpm_pipe_apply(c.pipe, piped, npiped, stdout) < 0)
 			ok_die(OK_EXIT_IO, "out of memory");
@@ -668,6 +783,7 @@ int main(int argc, char **argv)
 	free(buf);
 	rpm_qf_free(qf);
 	free(c.qf);
+	free(c.cat);
 	if (fflush(stdout) != 0)
 		return ok_exit_class(OK_CLASS_IO);
 	return rpm_status(failed);

@@ -1,11 +1,13 @@
 /*
- * payload.c: the cpio payload: --extract and --cpio.
+ * payload.c: the cpio payload: --extract, --cat, --cpio and --tar.
  *
  * Divisions: the decompressed stream (lib/decomp.h over libarchive, so every
  * compressor rpm writes is handled without a codec of ours; 64 KiB window);
  * the cpio reader (newc "070701"/"070702" entries, and the stripped
  * "07070X" entries of v6 and >= 4 GiB packages, whose metadata is in the
- * header); extraction beneath a directory; the cpio writer.
+ * header); extraction beneath a directory (or of chosen files, or their
+ * contents to standard output); the cpio writer; the tar writer
+ * (libarchive's, as rpm2archive).
  *
  * Safety rules for --extract (the archive is hostile until proven not):
  *   1. every payload name must be a file of the header ("Archive file not
@@ -29,6 +31,8 @@
  *      its digests is believed, as by rpm2cpio.
  * Memory: one 64 KiB buffer plus the header's file table.
  */
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -55,7 +59,10 @@ struct stream {
 	size_t pos, len;
 	uint64_t off;	     /* bytes consumed from the decompressed payload */
 	struct hash_ctx *fh; /* digest of what st_read writes to a file, or NULL */
+	struct archive *ar;  /* st_read(..., ST_TAR, ...) writes here (--tar) */
 };
+
+#define ST_TAR (-2) /* st_read's fd: the data goes to s->ar */
 
 static int st_fill(struct stream *s, struct ok_err *e)
 {
@@ -89,10 +96,13 @@ static int st_read(struct stream *s, void *out, uint64_t n, int fd, struct ok_er
 			memcpy(o, s->buf + s->pos, k);
 			o += k;
 		}
-		if (fd >= 0) {
+		if (fd >= 0 || fd == ST_TAR) {
 			if (s->fh)
 				hash_update(s->fh, s->buf + s->pos, k);
-			ssize_t w = io_write_full(fd, s->buf + s->pos, k);
+			ssize_t w = fd == ST_TAR ? archive_write_data(s->ar, s->buf + s->pos, k)
+						 : io_write_full(fd, s->buf + s->pos, k);
+			if (fd == ST_TAR && w != (ssize_t)k)
+				w = -EIO;
 			if (w < 0)
 				return ok_err_at(e, (int)w, s->path, OK_ERR_NOPOS,
 						 "payload offset %llu: writing extracted data",
@@ -465,8 +475,11 @@ struct xstate {
 	struct verify v;
 	const struct rpm_file *f;
 	size_t n;
-	char *done;   /* per file: 1 once created (hard-link targets) */
-	size_t *dirs; /* directories, to fix mode/mtime at the end */
+	const char *want; /* per file: 1 if selected (PATH operands), or NULL: all */
+	int cat_fd;	  /* --cat: selected contents go here, nothing is created */
+	const char *fate; /* what a file failing its check becomes, for messages */
+	char *done;	  /* per file: 1 once created (hard-link targets) */
+	size_t *dirs;	  /* directories, to fix mode/mtime at the end */
 	size_t ndirs;
 	char comp[NAME_MAX_BYTES + 1];
 	char comp2[NAME_MAX_BYTES + 1];
@@ -530,34 +543,25 @@ static int check_link(struct xstate *x, struct stream *s, const struct entry *en
 	if (memcmp(x->comp2, f->linkto ? f->linkto : "", en->size) != 0)
 		return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
 				 "payload offset %llu: %s: the payload's symlink target differs "
-				 "from the header's FILELINKTOS; removed",
-				 (unsigned long long)en->hdr_off, f->path);
+				 "from the header's FILELINKTOS; %s",
+				 (unsigned long long)en->hdr_off, f->path, x->fate);
 	return 0;
 }
 
-/* Write a regular file's data to a new file `last` in pfd, checking its
- * digest; a mismatch removes the file. */
-static int write_file(struct xstate *x, struct stream *s, const struct entry *en,
-		      const struct rpm_file *f, int pfd, const char *last, struct ok_err *e)
+/* Copy a regular file's data from the stream to fd, checking it against
+ * the header's FILEDIGESTS as it goes: 0, or -EBADMSG naming the file. */
+static int copy_checked(struct xstate *x, struct stream *s, const struct entry *en,
+			const struct rpm_file *f, int fd, struct ok_err *e)
 {
-	int fd = openat2_beneath(pfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return fd;
 	struct hash_ctx h;
 	int check = x->v.on && f->digest && f->digest[0];
-	if (check && x->v.file_algo < 0) {
-		close(fd);
-		unlinkat(pfd, last, 0);
+	if (check && x->v.file_algo < 0)
 		return ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
 				 "%s: FILEDIGESTALGO %llu, expected one rpmq can check "
-				 "(1, 2, 8, 9, 10, 11); removed",
-				 f->path, (unsigned long long)x->v.file_algo_num);
-	}
-	if (check && hash_init(&h, (enum hash_algo)x->v.file_algo) < 0) {
-		close(fd);
-		unlinkat(pfd, last, 0);
+				 "(1, 2, 8, 9, 10, 11); %s",
+				 f->path, (unsigned long long)x->v.file_algo_num, x->fate);
+	if (check && hash_init(&h, (enum hash_algo)x->v.file_algo) < 0)
 		return -ENOMEM;
-	}
 	s->fh = check ? &h : NULL;
 	int rc = st_read(s, NULL, en->size, fd, e);
 	s->fh = NULL;
@@ -569,8 +573,20 @@ static int write_file(struct xstate *x, struct stream *s, const struct entry *en
 	if (rc == 0 && check && strcasecmp(got, f->digest) != 0)
 		rc = ok_err_at(e, -EBADMSG, s->path, OK_ERR_NOPOS,
 			       "payload offset %llu: %s: content does not match the header's "
-			       "FILEDIGESTS (expected %s, got %s); removed",
-			       (unsigned long long)en->hdr_off, f->path, f->digest, got);
+			       "FILEDIGESTS (expected %s, got %s); %s",
+			       (unsigned long long)en->hdr_off, f->path, f->digest, got, x->fate);
+	return rc;
+}
+
+/* Write a regular file's data to a new file `last` in pfd, checking its
+ * digest; a mismatch removes the file. */
+static int write_file(struct xstate *x, struct stream *s, const struct entry *en,
+		      const struct rpm_file *f, int pfd, const char *last, struct ok_err *e)
+{
+	int fd = openat2_beneath(pfd, last, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return fd;
+	int rc = copy_checked(x, s, en, f, fd, e);
 	if (rc == 0 && fchmod(fd, file_perms(x, f)) < 0)
 		rc = -errno;
 	struct timespec ts[2] = {{f->mtime, 0}, {f->mtime, 0}};
@@ -580,6 +596,107 @@ static int write_file(struct xstate *x, struct stream *s, const struct entry *en
 	if (rc < 0)
 		unlinkat(pfd, last, 0);
 	return rc;
+}
+
+/* The members of f[fx]'s hard-link set (regular, not %ghost, same device
+ * and inode; rpm's rpmfilesFLinks) are those j for which in_set() holds. */
+static int in_set(const struct rpm_file *f, size_t fx, size_t j)
+{
+	return (f[j].mode & 0170000) == 0100000 && !(f[j].flags & 64) && f[j].dev == f[fx].dev &&
+	       f[j].ino == f[fx].ino;
+}
+
+/* --cat: a selected regular file's content, checked against its digest in
+ * an unnamed temporary file before a byte of it reaches cat_fd; as often as
+ * members of its hard-link set were asked for. Other entries are read over. */
+static int cat_one(struct xstate *x, struct stream *s, struct entry *en, struct ok_err *e)
+{
+	const struct rpm_file *f = &x->f[en->fx];
+	int rc = check_size(x, s, en, f, e);
+	if (rc < 0)
+		return rc;
+	int times = 0;
+	if ((f->mode & 0170000) == 0100000 && !(f->nlink > 1 && en->size == 0 && f->size > 0)) {
+		if (f->nlink > 1) {
+			for (size_t j = 0; j < x->n; j++)
+				times += in_set(x->f, (size_t)en->fx, j) && x->want[j];
+		} else {
+			times = x->want[en->fx];
+		}
+	}
+	if (times == 0) {
+		rc = st_read(s, NULL, en->size, -1, e);
+		return rc < 0 ? rc : st_align4(s, e);
+	}
+	const char *tmp = getenv("TMPDIR");
+	if (!tmp || !*tmp)
+		tmp = "/tmp";
+	int fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		char name[4096];
+		snprintf(name, sizeof(name), "%s/rpmq-cat-XXXXXX", tmp);
+		fd = mkstemp(name);
+		if (fd >= 0)
+			unlink(name);
+	}
+	if (fd < 0)
+		return ok_err_at(e, -errno, tmp, OK_ERR_NOPOS,
+				 "cannot create a temporary file for --cat");
+	rc = copy_checked(x, s, en, f, fd, e);
+	for (int t = 0; t < times && rc == 0; t++) {
+		if (lseek(fd, 0, SEEK_SET) < 0) {
+			rc = -errno;
+			break;
+		}
+		uint8_t buf[1 << 14];
+		ssize_t r;
+		while ((r = read(fd, buf, sizeof(buf))) > 0)
+			if (io_write_full(x->cat_fd, buf, (size_t)r) < 0) {
+				rc = ok_err_at(e, -EIO, s->path, OK_ERR_NOPOS,
+					       "writing %s to standard output", f->path);
+				break;
+			}
+		if (r < 0 && rc == 0)
+			rc = -errno;
+	}
+	close(fd);
+	return rc < 0 ? rc : st_align4(s, e);
+}
+
+/* Mark in want[] the files paths[] select: with prefix, a path selects
+ * itself and everything beneath it, else only itself (leading "/" and "./"
+ * ignored on both sides). A path that selects nothing is an error
+ * (-EINVAL); with prefix a hard-linked file brings its whole link set,
+ * whose content the payload holds once. */
+static int select_files(const struct rpm_pkg *p, const struct rpm_file *f, size_t n,
+			const char *const *paths, size_t npaths, int prefix, char *want,
+			struct ok_err *e)
+{
+	for (size_t k = 0; k < npaths; k++) {
+		const char *q = norm(paths[k]);
+		size_t ql = strlen(q);
+		while (ql > 0 && q[ql - 1] == '/')
+			ql--;
+		int hit = 0;
+		for (size_t i = 0; i < n; i++) {
+			const char *fp = norm(f[i].path);
+			if (strncmp(fp, q, ql) == 0 &&
+			    (fp[ql] == 0 || (prefix && (ql == 0 || fp[ql] == '/')))) {
+				want[i] = 1;
+				hit = 1;
+			}
+		}
+		if (!hit)
+			return ok_err_at(e, -EINVAL, p->path, OK_ERR_NOPOS,
+					 "%s: no such file in the package", paths[k]);
+	}
+	if (prefix)
+		for (size_t i = 0; i < n; i++)
+			if (want[i] == 1 && f[i].nlink > 1 && (f[i].mode & 0170000) == 0100000)
+				for (size_t j = 0; j < n; j++)
+					if (!want[j] && in_set(f, i, j))
+						want[j] = 2;
+	return 0;
 }
 
 static int extract_one(struct xstate *x, struct stream *s, struct entry *en, struct ok_err *e)
@@ -682,6 +799,21 @@ static int extract_one(struct xstate *x, struct stream *s, struct entry *en, str
 
 int rpm_extract(struct rpm_pkg *p, const char *dir, unsigned flags, struct ok_err *e)
 {
+	struct rpm_extract_opts o = {flags, NULL, 0, -1};
+	return rpm_extract_files(p, dir, &o, e);
+}
+
+int rpm_cat(struct rpm_pkg *p, const char *const *paths, size_t npaths, int out_fd,
+	    struct ok_err *e)
+{
+	struct rpm_extract_opts o = {0, paths, npaths, out_fd};
+	return rpm_extract_files(p, NULL, &o, e);
+}
+
+int rpm_extract_files(struct rpm_pkg *p, const char *dir, const struct rpm_extract_opts *o,
+		      struct ok_err *e)
+{
+	unsigned flags = o->flags;
 	struct rpm_file *f = NULL;
 	size_t n = 0;
 	int rc = check_format(p, e);
@@ -703,22 +835,48 @@ int rpm_extract(struct rpm_pkg *p, const char *dir, unsigned flags, struct ok_er
 	x->n = n;
 	x->flags = flags;
 	x->v.on = !(flags & RPM_X_NOVERIFY);
+	x->cat_fd = o->cat_fd;
+	x->fate = o->cat_fd >= 0 ? "not written" : "removed";
+	x->root = -1;
 	x->done = calloc(n ? n : 1, 1);
 	x->dirs = calloc(n ? n : 1, sizeof(size_t));
-	if (!x->done || !x->dirs) {
+	int choose = o->npaths > 0 || o->cat_fd >= 0; /* else every file */
+	char *want = choose ? calloc(n ? n : 1, 1) : NULL;
+	x->want = want;
+	if (!x->done || !x->dirs || (!want && choose)) {
 		rc = ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
 		goto out;
 	}
+	if (want && (rc = select_files(p, f, n, o->paths, o->npaths, o->cat_fd < 0, want, e)) < 0)
+		goto out;
+	for (size_t i = 0; o->cat_fd >= 0 && i < n; i++) {
+		if (!want[i])
+			continue;
+		if ((f[i].mode & 0170000) != 0100000) {
+			rc = ok_err_at(e, -EINVAL, p->path, OK_ERR_NOPOS,
+				       "%s: not a regular file (mode %06o)", f[i].path, f[i].mode);
+			goto out;
+		}
+		if (f[i].flags & 64) {
+			rc = ok_err_at(e, -EINVAL, p->path, OK_ERR_NOPOS,
+				       "%s: a %%ghost file, not in the payload", f[i].path);
+			goto out;
+		}
+	}
 	if (x->v.on && (rc = verify_init(&x->v, p, e)) < 0)
 		goto out;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		rc = ok_err_at(e, -errno, dir, OK_ERR_NOPOS, "cannot create the target directory");
-		goto out;
-	}
-	x->root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (x->root < 0) {
-		rc = ok_err_at(e, -errno, dir, OK_ERR_NOPOS, "cannot open the target directory");
-		goto out;
+	if (o->cat_fd < 0) {
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			rc = ok_err_at(e, -errno, dir, OK_ERR_NOPOS,
+				       "cannot create the target directory");
+			goto out;
+		}
+		x->root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (x->root < 0) {
+			rc = ok_err_at(e, -errno, dir, OK_ERR_NOPOS,
+				       "cannot open the target directory");
+			goto out;
+		}
 	}
 	rc = st_open(s, p, x->v.pay_on ? &x->v.pay : NULL, e);
 	if (rc < 0)
@@ -744,7 +902,15 @@ int rpm_extract(struct rpm_pkg *p, const char *dir, unsigned flags, struct ok_er
 				break;
 			}
 		}
-		rc = extract_one(x, s, en, e);
+		if (x->cat_fd >= 0) {
+			rc = cat_one(x, s, en, e);
+		} else if (want && !want[en->fx]) {
+			rc = st_read(s, NULL, en->size, -1, e);
+			if (rc == 0)
+				rc = st_align4(s, e);
+		} else {
+			rc = extract_one(x, s, en, e);
+		}
 		if (rc < 0)
 			break;
 	}
@@ -769,9 +935,11 @@ int rpm_extract(struct rpm_pkg *p, const char *dir, unsigned flags, struct ok_er
 out_stream:
 	decomp_close(s->d);
 out_root:
-	close(x->root);
+	if (x->root >= 0)
+		close(x->root);
 out:
 	if (x) {
+		free((char *)x->want);
 		if (x->v.pay_on)
 			hash_abort(&x->v.pay);
 		free(x->done);
@@ -884,5 +1052,244 @@ int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e)
 	rpm_files_free(f, n);
 	decomp_close(s->d);
 	free(s);
+	return rc;
+}
+
+/* ---- --tar ----------------------------------------------------------------------- */
+
+/* Fill ae for file f as rpm2archive's fill_archive_entry() does: name "."
+ * + the header path, size FILESIZES (libarchive writes none for what is not
+ * a regular file), type and permissions, owner and group names (ids 0),
+ * rdev, mtime, symlink target. */
+static void tar_entry(struct archive_entry *ae, const struct rpm_file *f)
+{
+	archive_entry_clear(ae);
+	char name[NAME_MAX_BYTES + 3];
+	snprintf(name, sizeof(name), "%s%s", f->path[0] == '/' ? "." : "./", f->path);
+	archive_entry_copy_pathname(ae, name);
+	archive_entry_set_size(ae, (la_int64_t)f->size);
+	archive_entry_set_filetype(ae, f->mode & 0170000);
+	archive_entry_set_perm(ae, f->mode);
+	archive_entry_copy_uname(ae, f->user ? f->user : "");
+	archive_entry_copy_gname(ae, f->group ? f->group : "");
+	archive_entry_set_rdev(ae, f->rdev);
+	archive_entry_set_mtime(ae, f->mtime, 0);
+	if ((f->mode & 0170000) == 0120000)
+		archive_entry_copy_symlink(ae, f->linkto ? f->linkto : "");
+}
+
+/* The archive's output: archive_write_open_fd()'s, with a switch to drop
+ * everything after a failed check (the end blocks included), which
+ * archive_write_fail() would do at the cost of leaking libarchive's
+ * client buffer. */
+struct tar_out {
+	int fd;
+	int failed; /* 1: write nothing more */
+};
+
+static la_ssize_t tar_write(struct archive *a, void *arg, const void *buf, size_t n)
+{
+	struct tar_out *o = arg;
+	if (o->failed)
+		return (la_ssize_t)n;
+	ssize_t w = io_write_full(o->fd, buf, n);
+	if (w < 0) {
+		archive_set_error(a, (int)-w, "%s", strerror((int)-w));
+		return -1;
+	}
+	return (la_ssize_t)n;
+}
+
+/* As archive_write_open_fd's file_open: the last block padded in full for
+ * devices, FIFOs and stdout (so the bytes are rpm2archive's), the output
+ * file itself never archived. */
+static int tar_open(struct archive *a, void *arg)
+{
+	struct tar_out *o = arg;
+	struct stat st;
+	if (fstat(o->fd, &st) != 0) {
+		archive_set_error(a, errno, "cannot stat the output");
+		return ARCHIVE_FATAL;
+	}
+	if (S_ISREG(st.st_mode))
+		archive_write_set_skip_file(a, st.st_dev, st.st_ino);
+	if (archive_write_get_bytes_in_last_block(a) < 0)
+		archive_write_set_bytes_in_last_block(a, S_ISCHR(st.st_mode) ||
+								 S_ISBLK(st.st_mode) ||
+								 S_ISFIFO(st.st_mode) || o->fd == 1
+							     ? 0
+							     : 1);
+	return ARCHIVE_OK;
+}
+
+static int tar_header(struct archive *a, struct archive_entry *ae, const char *path,
+		      struct ok_err *e)
+{
+	if (archive_write_header(a, ae) == ARCHIVE_OK)
+		return 0;
+	return ok_err_at(e, -EIO, path, OK_ERR_NOPOS, "writing the tar archive: %s",
+			 archive_error_string(a));
+}
+
+/* The names a tar of p would carry must stay beneath the directory it is
+ * unpacked in, whatever unpacks it (GNU tar follows a symlink the archive
+ * made earlier): no ".." component, nothing beneath one of the package's
+ * own symlinks. rpm2archive writes such names as they are; rpmq refuses
+ * the package (-EPERM) before writing anything. */
+static int tar_check_names(const struct rpm_pkg *p, const struct rpm_file *f, size_t n,
+			   const struct fileidx *idx, struct ok_err *e)
+{
+	char buf[NAME_MAX_BYTES + 1];
+	for (size_t i = 0; i < n; i++) {
+		if (f[i].flags & 64)
+			continue; /* %ghost: not in the payload */
+		snprintf(buf, sizeof(buf), "%s", f[i].path);
+		for (char *c = buf;;) {
+			char *slash = strchr(c, '/');
+			size_t len = slash ? (size_t)(slash - c) : strlen(c);
+			if (len == 2 && c[0] == '.' && c[1] == '.')
+				return ok_err_at(e, -EPERM, p->path, OK_ERR_NOPOS,
+						 "refusing %s: a \"..\" component would lead "
+						 "outside the archive's directory",
+						 f[i].path);
+			if (!slash)
+				break;
+			if (slash > buf) {
+				*slash = 0;
+				long d = idx_find(idx, buf);
+				*slash = '/';
+				if (d >= 0 && (f[d].mode & 0170000) == 0120000)
+					return ok_err_at(e, -EPERM, p->path, OK_ERR_NOPOS,
+							 "refusing %s: it lies beneath the "
+							 "package's symlink %s",
+							 f[i].path, f[d].path);
+			}
+			c = slash + 1;
+		}
+	}
+	return 0;
+}
+
+int rpm_write_tar(struct rpm_pkg *p, int out_fd, unsigned flags, struct ok_err *e)
+{
+	struct tar_out to = {out_fd, 0};
+	struct rpm_file *f = NULL;
+	size_t n = 0;
+	int rc = check_format(p, e);
+	if (rc == 0)
+		rc = rpm_files(p, &f, &n, e);
+	if (rc < 0)
+		return rc;
+	struct stream *s = malloc(sizeof(*s));
+	struct xstate *x = calloc(1, sizeof(*x));
+	struct fileidx idx = {0};
+	struct archive *a = archive_write_new();
+	struct archive_entry *ae = archive_entry_new();
+	size_t *links = malloc((n ? n : 1) * sizeof(size_t));
+	struct entry *en = malloc(sizeof(*en));
+	if (!s || !x || !a || !ae || !links || !en || idx_init(&idx, f, n) < 0) {
+		rc = ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
+		goto out;
+	}
+	x->p = p;
+	x->f = f;
+	x->n = n;
+	x->v.on = !(flags & RPM_X_NOVERIFY);
+	x->fate = "the archive stops before it";
+	if ((rc = tar_check_names(p, f, n, &idx, e)) < 0 ||
+	    (x->v.on && (rc = verify_init(&x->v, p, e)) < 0))
+		goto out;
+	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
+	    archive_write_open2(a, &to, tar_open, tar_write, NULL, NULL) != ARCHIVE_OK) {
+		rc = ok_err_at(e, -EIO, p->path, OK_ERR_NOPOS, "starting the tar archive: %s",
+			       archive_error_string(a));
+		goto out;
+	}
+	rc = st_open(s, p, x->v.pay_on ? &x->v.pay : NULL, e);
+	if (rc < 0)
+		goto out;
+	s->ar = a;
+	while ((rc = next_entry(s, en, f, n, e)) == 0 && !en->trailer) {
+		if (!en->stripped && (en->fx = idx_find(&idx, en->name)) < 0) {
+			rc = ok_err_at(e, -EPERM, p->path, (long long)en->hdr_off,
+				       "payload offset %llu: Archive file not in header: %s",
+				       (unsigned long long)en->hdr_off, en->name);
+			break;
+		}
+		const struct rpm_file *g = &f[en->fx];
+		uint32_t t = g->mode & 0170000;
+		if ((g->flags & 64) || (rc = check_size(x, s, en, g, e)) < 0) {
+			/* a %ghost in the payload (rpm < 4.11): rpm skips it */
+			if (rc == 0)
+				rc = st_read(s, NULL, en->size, -1, e);
+		} else if (t == 0100000 && g->nlink > 1) {
+			/* rpm2archive's content-first order: when the member with
+			 * the data comes, the link set's first file with the data,
+			 * then the others as hard links to it */
+			if (en->size == 0 && g->size > 0) {
+				rc = st_align4(s, e);
+				continue;
+			}
+			size_t nl = 0;
+			for (size_t j = 0; j < n; j++)
+				if (in_set(f, (size_t)en->fx, j))
+					links[nl++] = j;
+			tar_entry(ae, &f[links[0]]);
+			char *first = strdup(archive_entry_pathname(ae));
+			if (!first) {
+				rc = -ENOMEM;
+				break;
+			}
+			rc = tar_header(a, ae, p->path, e);
+			if (rc == 0)
+				rc = copy_checked(x, s, en, g, ST_TAR, e);
+			for (size_t k = 1; k < nl && rc == 0; k++) {
+				tar_entry(ae, &f[links[k]]);
+				archive_entry_copy_hardlink(ae, first);
+				rc = tar_header(a, ae, p->path, e);
+			}
+			free(first);
+		} else {
+			tar_entry(ae, g);
+			rc = tar_header(a, ae, p->path, e);
+			if (rc == 0 && t == 0100000)
+				rc = copy_checked(x, s, en, g, ST_TAR, e);
+			else if (rc == 0 && t == 0120000)
+				rc = check_link(x, s, en, g, e);
+			else if (rc == 0)
+				rc = st_read(s, NULL, en->size, -1, e);
+		}
+		if (rc == 0)
+			rc = st_align4(s, e);
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && x->v.pay_on)
+		rc = verify_payload(&x->v, p, e);
+	/* A failed check leaves the archive without its end blocks (and
+	 * without the data libarchive still buffers), so that it does not
+	 * pass for complete. */
+	if (rc < 0)
+		to.failed = 1;
+	if (archive_write_close(a) != ARCHIVE_OK && rc == 0)
+		rc = ok_err_at(e, -EIO, p->path, OK_ERR_NOPOS, "writing the tar archive: %s",
+			       archive_error_string(a));
+	if (s->d)
+		decomp_close(s->d);
+out:
+	if (x && x->v.pay_on)
+		hash_abort(&x->v.pay);
+	if (rc < 0)
+		to.failed = 1; /* archive_write_free closes what is still open */
+	if (a)
+		archive_write_free(a);
+	if (ae)
+		archive_entry_free(ae);
+	free(en);
+	free(links);
+	free(x);
+	free(s);
+	free(idx.order);
+	rpm_files_free(f, n);
 	return rc;
 }

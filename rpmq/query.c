@@ -412,65 +412,54 @@ static void json_b64(FILE *out, const uint8_t *d, size_t n)
 	fputc('"', out);
 }
 
-static void json_elem(FILE *out, const struct rpm_hdr *h, const struct rpm_entry *en, uint32_t i)
+static void json_elem(FILE *out, const struct rpm_td *td, uint32_t i)
 {
-	switch (en->type) {
+	switch (td->type) {
 	case RPM_BIN:
-		json_b64(out, h->data + en->off, en->count);
+		json_b64(out, rpm_td_bin(td), td->count);
 		break;
 	case RPM_STRING:
 	case RPM_STRING_ARRAY:
 	case RPM_I18NSTRING:
-		json_str(out, rpm_ent_str(h, en, i));
+		json_str(out, rpm_td_str(td, i));
 		break;
 	default:
-		fprintf(out, "%llu", (unsigned long long)rpm_ent_num(h, en, i));
+		fprintf(out, "%llu", (unsigned long long)rpm_td_num(td, i));
 	}
 }
 
-int rpm_print_json(const struct rpm_pkg *p, FILE *out, struct ok_err *e)
+/*
+ * rpm 4.20's object is `[%{*:json}]` (rpmpopt.in): "{\n", one line per tag
+ * `    "Name": \tVALUE` (a tag with several values: `    "Name": [` then one
+ * "\tVALUE" line each and `    ]`), entries joined by ",\n", then "}\n".
+ * The compact form (--json=lines) has the same keys, order and value text
+ * with that layout whitespace left out, so that one object is one line.
+ */
+int rpm_print_json(const struct rpm_pkg *p, enum rpm_json_form form, FILE *out, struct ok_err *e)
 {
 	(void)e;
-	/* Merge the main header's entries and the translated signature tags by
-	 * tag number, as rpm's merged header iterates them. */
+	const int compact = form == RPM_JSON_COMPACT;
+	/* The tags `%{*}` iterates (as qf.c's headerFormat does): rpm's index
+	 * order with the merged signature tags and load-time retrofits
+	 * (SOURCEPACKAGE, ...), region tags left out, raw data. */
 	const struct rpm_hdr *h = &p->hdr;
-	uint32_t i, k;
-	fputs("{\n", out);
-	/* Build a sorted list of (tag, hdr, entry). */
-	size_t n = h->il + p->nxsig;
-	struct item {
-		uint32_t tag;
-		const struct rpm_hdr *h;
-		const struct rpm_entry *en;
-	} *it = calloc(n ? n : 1, sizeof(*it));
-	if (!it)
-		return -ENOMEM;
-	size_t m = 0;
-	for (i = 0; i < h->il; i++) {
-		const struct rpm_entry *en = &h->ents[i];
-		if (en->tag < TAG_I18NTABLE && en->tag >= TAG_HEADERIMAGE && en->tag <= 64)
-			continue; /* region tags are not iterated */
-		it[m++] = (struct item){en->tag, h, en};
-	}
-	for (k = 0; k < p->nxsig; k++)
-		it[m++] = (struct item){p->xsig_tag[k], &p->sig, &p->xsig[k]};
-	/* insertion sort: the signature part is short */
-	for (size_t a = 1; a < m; a++) {
-		struct item x = it[a];
-		size_t b = a;
-		while (b > 0 && it[b - 1].tag > x.tag) {
-			it[b] = it[b - 1];
-			b--;
-		}
-		it[b] = x;
-	}
-	for (size_t a = 0; a < m; a++) {
-		const struct rpm_entry *en = it[a].en;
-		/* rpm 4.20 still has 4.18's names (PAYLOADDIGEST, not rpm 6.0's
-		 * PAYLOADSHA256); tags added since 4.18 by the current name */
-		const struct rpm_tag_info *ti = rpm_tag_by_num(it[a].tag);
-		const char *tn = rpm_tag_name418(it[a].tag);
-		if (!tn && ti)
+	int first = 1;
+	fputs(compact ? "{" : "{\n", out);
+	for (size_t k = 0; k < h->il + h->nvirt; k++) {
+		uint32_t tag = h->virt ? h->virt[k].tag : h->ents[k].tag;
+		if (tag >= TAG_HEADERIMAGE && tag <= TAG_HEADERIMMUTABLE)
+			continue;
+		struct rpm_td td;
+		if (!rpm_td_get_raw(p, tag, &td))
+			continue;
+		/* rpm 4.20 names the tags 4.18 names (PAYLOADDIGEST, not rpm
+		 * 6.0's PAYLOADSHA256) and the seven it added, 5103-5109
+		 * (PREUNTRANS ... SYSUSERS: its rpmtag.h against 4.18's, less
+		 * "internal"/"unimplemented" ones as its gentagtbl.sh does);
+		 * any other tag is "[NUMBER]", headerfmt.c's tagName() */
+		const struct rpm_tag_info *ti = rpm_tag_by_num(tag);
+		const char *tn = rpm_tag_name418(tag);
+		if (!tn && ti && tag >= 5103 && tag <= 5109)
 			tn = ti->name;
 		char name[64];
 		if (tn) {
@@ -483,23 +472,31 @@ int rpm_print_json(const struct rpm_pkg *p, FILE *out, struct ok_err *e)
 									   : tn[c];
 			name[l] = 0;
 		} else {
-			snprintf(name, sizeof(name), "[%u]", it[a].tag);
+			snprintf(name, sizeof(name), "[%u]", tag);
 		}
-		uint32_t cnt = en->type == RPM_BIN ? 1 : en->count;
-		fprintf(out, "    \"%s\": ", name);
+		uint32_t cnt = td.type == RPM_BIN ? 1 : td.count;
+		if (!first)
+			fputs(compact ? "," : ",\n", out);
+		first = 0;
+		fprintf(out, compact ? "\"%s\":" : "    \"%s\": ", name);
 		if (cnt > 1)
-			fputs("[\n", out);
+			fputs(compact ? "[" : "[\n", out);
 		for (uint32_t q = 0; q < cnt; q++) {
-			fputc('\t', out);
-			json_elem(out, it[a].h, en, q);
-			if (cnt > 1)
-				fputs(q < cnt - 1 ? ",\n" : "\n", out);
+			if (!compact)
+				fputc('\t', out);
+			json_elem(out, &td, q);
+			if (cnt > 1 && q < cnt - 1)
+				fputs(compact ? "," : ",\n", out);
+			else if (cnt > 1 && !compact)
+				fputc('\n', out);
 		}
 		if (cnt > 1)
-			fputs("    ]", out);
-		fputs(a + 1 < m ? ",\n" : "\n", out);
+			fputs(compact ? "]" : "    ]", out);
+		rpm_td_free(&td);
 	}
-	fputs("}\n", out);
-	free(it);
+	/* rpm 4.20's jsonFooter drops the last ",\n" and adds "\n}\n" (a
+	 * header without tags, where it would drop the "{\n", cannot pass
+	 * validation) */
+	fputs(compact ? "}\n" : "\n}\n", out);
 	return 0;
 }

@@ -459,8 +459,12 @@ int rpm_list_files(const struct rpm_pkg *p, const struct rpm_list_opts *o, FILE 
 enum rpm_pipe { PIPE_NONE = 0, PIPE_LAST, PIPE_DUPES };
 int rpm_pipe_apply(enum rpm_pipe pipe, const char *in, size_t n, FILE *out);
 
-/* Print rpm >= 4.20's `rpm -q --json` object for p. */
-int rpm_print_json(const struct rpm_pkg *p, FILE *out, struct ok_err *e);
+/* Print rpm >= 4.20's `rpm -q --json` object for p, ending in a newline:
+ * RPM_JSON_RPM as rpm 4.20 lays it out (one tag a line, tab-indented
+ * values), RPM_JSON_COMPACT the same keys and values on one line (NDJSON).
+ * 0 or -ENOMEM. */
+enum rpm_json_form { RPM_JSON_RPM = 1, RPM_JSON_COMPACT };
+int rpm_print_json(const struct rpm_pkg *p, enum rpm_json_form form, FILE *out, struct ok_err *e);
 
 /* -K: check every digest and signature as rpm 4.18's rpm -K[v] does
  * (digest.c), printing its lines to out; signatures against keyring (NULL
@@ -490,8 +494,32 @@ enum rpm_extract_flags {
  * rpm_extract_flags. 0, or a negative errno with e naming the file
  * (-EBADMSG for a failed check, -EPERM for a refused path). */
 int rpm_extract(struct rpm_pkg *p, const char *dir, unsigned flags, struct ok_err *e);
+/* rpm_extract with a choice of files: only those o->paths select (a header
+ * path, "/" and "./" prefixes optional, and everything beneath it; a
+ * hard-linked file brings its link set), each must select something
+ * (-EINVAL; for --cat each must name a regular file in the payload). With o->cat_fd >= 0 nothing is
+ * created (dir unused): the contents of exactly the regular files o->paths name go to cat_fd in
+ * payload order, each only once its size and digest have been checked. */
+struct rpm_extract_opts {
+	unsigned flags;		  /* enum rpm_extract_flags */
+	const char *const *paths; /* selected header paths (none: all) */
+	size_t npaths;
+	int cat_fd; /* --cat: output fd, or -1 */
+};
+int rpm_extract_files(struct rpm_pkg *p, const char *dir, const struct rpm_extract_opts *o,
+		      struct ok_err *e);
+/* --cat: rpm_extract_files with cat_fd = out_fd. */
+int rpm_cat(struct rpm_pkg *p, const char *const *paths, size_t npaths, int out_fd,
+	    struct ok_err *e);
 /* Write the payload as an uncompressed newc cpio archive to out_fd. */
 int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e);
+/* Write the payload as an uncompressed pax tar archive to out_fd, the
+ * members, order and fields rpm2archive 4.18 writes (names "./PATH", owner
+ * names from the header, hard links after their set's first file). Each
+ * file's size, digest and symlink target, and the payload digest, are
+ * checked as it goes; a failure stops the archive before its end blocks.
+ * flags: RPM_X_NOVERIFY or 0. 0 or a negative errno with e filled. */
+int rpm_write_tar(struct rpm_pkg *p, int out_fd, unsigned flags, struct ok_err *e);
 
 /* Small helpers shared by the files above. */
 char *rpm_perms_string(uint32_t mode, char buf[11]);

@@ -45,6 +45,18 @@ same "no package given" 1 -qp
 same "a corrupt (cut) package" 1 -qp "$T/cut.rpm"
 same "three failed packages" 3 -qp "$T/cut.rpm" "$T/nonexistent" "$T/cut.rpm"
 same "-K of a corrupt package" 1 -K "$T/cut.rpm"
+# rpm 4.20's --json is a plain flag (a --qf alias); rpmq's forms are its
+# own: an unknown one, or --json with another format, is a usage error
+rc=0; "$Q" -qp --json=bogus "$T/cut.rpm" >/dev/null 2>"$T/err" || rc=$?
+testcmd "--json=bogus: usage error 1, naming the argument" "echo $rc; head -1 '$T/err'" \
+	"1
+rpmq: invalid argument 'bogus' for '--json'
+" ""
+rc=0; "$Q" -qp --json -i "$T/cut.rpm" >/dev/null 2>"$T/err" || rc=$?
+testcmd "--json with -i: usage error 1" "echo $rc; head -1 '$T/err'" \
+	"1
+rpmq: --json cannot be combined with query formats or file lists
+" ""
 
 base="$CORPUS/rpm--RPMS_hlinktest-1.0-1.noarch.rpm"
 if [ ! -f "$base" ]; then

@@ -12,7 +12,10 @@
 # as printed by the real rpm: each file's sha256 (FILEDIGESTS), size, mode
 # and symlink target.
 # Hostile payloads: a symlink followed by a file beneath it, "..", names not
-# in the header: refused, nothing written outside the target.
+# in the header: refused, nothing written outside the target; --tar refuses
+# the same packages.
+# --tar is compared with `rpm2archive -n` byte for byte, --cat of every
+# regular file with rpm2archive's member (tar_cat_check.py).
 . "$OPSKIT_SOURCE/tests/tap.sh"
 export TZ=UTC LC_ALL=C.UTF-8
 Q="$OPSKIT_BUILD/rpmq/rpmq"
@@ -52,8 +55,35 @@ else
 	tap_skip "rpmbuild packages" "rpmbuild failed or is missing"
 fi
 
+# relay PREFIX FILE: a helper's "ok - X" / "not ok - X" lines as TAP cases
+relay() {
+	while IFS= read -r l; do
+		case $l in
+		"ok - "*) tap_ok "${l#ok - }" ;;
+		"not ok - "*) tap_fail "${l#not ok - }" ;;
+		"#"*) printf '%s\n' "$l" ;;
+		esac
+	done <"$1"
+	grep -q '^ok - \|^not ok - ' "$1" || tap_fail "tar_cat_check.py ran" "$(head -c 300 "$1")"
+}
+
 for f in $pkgs; do
 	b=$(basename "$f")
+	# --tar against rpm2archive -n (uncompressed), --cat against its members
+	if ! command -v rpm2archive >/dev/null 2>&1; then
+		tap_skip "$b: --tar, --cat" "rpm2archive is not installed (apt-get install rpm2archive)"
+	elif rpm2archive -n - <"$f" >"$TAP_TMP/ra.tar" 2>/dev/null; then
+		python3 "$HERE/tar_cat_check.py" "$Q" "$f" "$TAP_TMP/ra.tar" >"$TAP_TMP/tc.out" 2>&1
+		relay "$TAP_TMP/tc.out"
+	else
+		"$Q" --tar "$f" >/dev/null 2>"$TAP_TMP/err"
+		rc=$?
+		if [ $rc = 1 ]; then
+			tap_ok "$b: rpm2archive fails, rpmq --tar refuses (exit 1: $(head -c 100 "$TAP_TMP/err"))"
+		else
+			tap_fail "$b: rpm2archive fails, rpmq --tar refuses" "exit $rc: $(cat "$TAP_TMP/err")"
+		fi
+	fi
 	rm -rf "$TAP_TMP/ref" "$TAP_TMP/our" "$TAP_TMP/ourcpio"
 	mkdir -p "$TAP_TMP/ref" "$TAP_TMP/our" "$TAP_TMP/ourcpio"
 	if rpm2cpio "$f" >"$TAP_TMP/ref.cpio" 2>"$TAP_TMP/ref.err"; then
@@ -124,10 +154,28 @@ rm -rf "$TAP_TMP/our"
 "$Q" --extract -C "$TAP_TMP/our" - <"$CORPUS/rpm--RPMS_hello-2.0-1.x86_64.rpm" 2>"$TAP_TMP/err"
 if [ -f "$TAP_TMP/our/usr/bin/hello" ]; then tap_ok "--extract from stdin"; else tap_fail "--extract from stdin" "$(cat "$TAP_TMP/err")"; fi
 
+# --extract PATH of one hard link: its whole link set (the payload holds
+# the data once), each with rpm2cpio | cpio -idm's content, nothing else
+hl="$CORPUS/rpm--RPMS_hlinktest-1.0-1.noarch.rpm"
+rm -rf "$TAP_TMP/our" "$TAP_TMP/ref" && mkdir -p "$TAP_TMP/ref"
+rpm2cpio "$hl" | (cd "$TAP_TMP/ref" && cpio -idm --quiet 2>/dev/null)
+"$Q" --extract -C "$TAP_TMP/our" "$hl" /foo/hello-bar 2>"$TAP_TMP/err"
+rc=$?
+got=$(cd "$TAP_TMP/our" && find . -type f -printf '%p %n\n' | LC_ALL=C sort | tr '\n' ' ')
+if [ $rc = 0 ] && [ "$got" = "./foo/hello 4 ./foo/hello-bar 4 ./foo/hello-foo 4 ./foo/hello-world 4 " ] &&
+	cmp -s "$TAP_TMP/ref/foo/hello" "$TAP_TMP/our/foo/hello-bar"; then
+	tap_ok "--extract FILE /foo/hello-bar: its four hard links (link count 4), cpio's content, nothing else"
+else
+	tap_fail "--extract FILE /foo/hello-bar" "exit $rc: $got $(cat "$TAP_TMP/err")"
+fi
+
 # Hostile payloads, made from an uncompressed package by rewriting names of
 # equal length in header and payload alike (the digests no longer match,
 # which extraction does not check, exactly like rpm2cpio).
 base="$CORPUS/rpm--RPMS_hlinktest-1.0-1.noarch.rpm"
+no_end_blocks() { # FILE: empty, or its last 1024 bytes are not all zero
+	[ ! -s "$1" ] || [ -n "$(tail -c 1024 "$1" | tr -d '\000' | head -c 1)" ]
+}
 hostile() { # NAME PERL_SUBST
 	perl -pe "$2" <"$base" >"$TAP_TMP/evil.rpm"
 	rm -rf "$TAP_TMP/t" "$TAP_TMP/outside"
@@ -139,6 +187,15 @@ hostile() { # NAME PERL_SUBST
 		tap_ok "$1: refused (exit $rc: $(sed "s|$TAP_TMP/||g" "$TAP_TMP/err"))"
 	else
 		tap_fail "$1" "exit $rc, $n files outside, stderr: $(cat "$TAP_TMP/err")"
+	fi
+	# --tar: refused as well (rpm2archive writes the names as they are),
+	# no end-of-archive blocks written
+	"$Q" --tar "$TAP_TMP/evil.rpm" >"$TAP_TMP/evil.tar" 2>"$TAP_TMP/err"
+	rc=$?
+	if [ $rc = 1 ] && [ "$(wc -l <"$TAP_TMP/err")" = 1 ] && no_end_blocks "$TAP_TMP/evil.tar"; then
+		tap_ok "$1: --tar refused (exit 1: $(sed "s|$TAP_TMP/||g" "$TAP_TMP/err"))"
+	else
+		tap_fail "$1: --tar refused" "exit $rc, $(wc -c <"$TAP_TMP/evil.tar") bytes, stderr: $(cat "$TAP_TMP/err")"
 	fi
 }
 # 1. a payload name that is not in the header (the header keeps basenames

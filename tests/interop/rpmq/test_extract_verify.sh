@@ -17,6 +17,9 @@
 # --safe: no device nodes, set-id bits cleared, the rest unchanged.
 # A delta rpm made by makedeltarpm: rpm2cpio 4.18 exits 1 (after copying out
 # the DLT stream); rpmq --cpio and --extract exit 1 and write nothing.
+# --cat and --tar on the tampered copies: nothing of a file failing its
+# check is written, the tar has no end blocks; --extract PATH... against
+# rpm2cpio | cpio -idm PATTERNS.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 export TZ=UTC LC_ALL=C.UTF-8
 Q="$OPSKIT_BUILD/rpmq/rpmq"
@@ -155,6 +158,68 @@ else
 	tap_fail "content byte changed" "exit $rc: $(cat "$TAP_TMP/err"); $(ls "$TAP_TMP/t/data" 2>&1)"
 fi
 
+# --cat and --tar of the same copy: the changed file's content never
+# reaches standard output; the tar stops before it, without end blocks
+"$Q" --cat /data/hello "$TAP_TMP/t1.rpm" >"$TAP_TMP/cat.out" 2>"$TAP_TMP/err"
+rc=$?
+if one_line_naming $rc "$TAP_TMP/err" "/data/hello: content does not match the header's FILEDIGESTS" &&
+	[ ! -s "$TAP_TMP/cat.out" ]; then
+	tap_ok "content byte changed: --cat exits 1 naming the file, nothing of it written"
+else
+	tap_fail "content byte changed: --cat" "exit $rc, $(wc -c <"$TAP_TMP/cat.out") bytes: $(cat "$TAP_TMP/err")"
+fi
+"$Q" --tar "$TAP_TMP/t1.rpm" >"$TAP_TMP/t1.tar" 2>"$TAP_TMP/err"
+rc=$?
+if one_line_naming $rc "$TAP_TMP/err" "/data/hello: content does not match the header's FILEDIGESTS" &&
+	{ [ ! -s "$TAP_TMP/t1.tar" ] || [ -n "$(tail -c 1024 "$TAP_TMP/t1.tar" | tr -d '\000' | head -c 1)" ]; }; then
+	tap_ok "content byte changed: --tar exits 1 naming the file, no end-of-archive blocks ($(wc -c <"$TAP_TMP/t1.tar") bytes)"
+else
+	tap_fail "content byte changed: --tar" "exit $rc: $(cat "$TAP_TMP/err")"
+fi
+# an untouched file of the changed copy: its content is right, the payload
+# digest is not (checked once the archive has ended)
+"$Q" --cat /data/five "$TAP_TMP/t1.rpm" >"$TAP_TMP/cat.out" 2>"$TAP_TMP/err"
+rc=$?
+if one_line_naming $rc "$TAP_TMP/err" "payload: digest BAD"; then
+	tap_ok "content byte changed: --cat of another file exits 1, the payload digest named"
+else
+	tap_fail "content byte changed: --cat of another file" "exit $rc: $(cat "$TAP_TMP/err")"
+fi
+
+# --extract PATH...: a file and a directory of the untouched package; the
+# tree is the full extraction's for those paths (and the directories on the
+# way), compared with rpm2cpio | cpio -idm's tree
+rm -rf "$TAP_TMP/ref" && mkdir -p "$TAP_TMP/ref"
+rpm2cpio "$P" | (cd "$TAP_TMP/ref" && cpio -idm --quiet './data/*' ./usr/bin/suid 2>/dev/null)
+rm -rf "$TAP_TMP/sel"
+"$Q" --extract -C "$TAP_TMP/sel" "$P" /data usr/bin/suid 2>"$TAP_TMP/err"
+rc=$?
+tree() { (cd "$1" && find . -type f -o -type l | LC_ALL=C sort | while IFS= read -r f; do
+	if [ -L "$f" ]; then echo "$f -> $(readlink "$f")"; else echo "$f $(stat -c %a "$f") $(sha256sum <"$f" | cut -c1-64)"; fi
+done); }
+tree "$TAP_TMP/ref" >"$TAP_TMP/want"
+tree "$TAP_TMP/sel" >"$TAP_TMP/got"
+if [ $rc = 0 ] && [ ! -e "$TAP_TMP/sel/var" ] && [ ! -e "$TAP_TMP/sel/usr/bin/sgid" ]; then
+	test_cmp "--extract FILE /data usr/bin/suid: those files only, as rpm2cpio | cpio -idm PATTERNS" "$TAP_TMP/want" "$TAP_TMP/got"
+else
+	tap_fail "--extract FILE /data usr/bin/suid" "exit $rc: $(cat "$TAP_TMP/err"); $(ls -R "$TAP_TMP/sel")"
+fi
+rm -rf "$TAP_TMP/sel"
+"$Q" --extract -C "$TAP_TMP/sel" "$P" /data/hello /no/such 2>"$TAP_TMP/err"
+rc=$?
+if one_line_naming $rc "$TAP_TMP/err" "/no/such: no such file in the package" && [ ! -e "$TAP_TMP/sel/data" ]; then
+	tap_ok "--extract of a path not in the package: exit 1 naming it, nothing extracted"
+else
+	tap_fail "--extract of a path not in the package" "exit $rc: $(cat "$TAP_TMP/err")"
+fi
+"$Q" --cat /data "$P" >"$TAP_TMP/cat.out" 2>"$TAP_TMP/err"
+rc=$?
+if one_line_naming $rc "$TAP_TMP/err" "/data: not a regular file" && [ ! -s "$TAP_TMP/cat.out" ]; then
+	tap_ok "--cat of a directory: exit 1 naming it"
+else
+	tap_fail "--cat of a directory" "exit $rc: $(cat "$TAP_TMP/err")"
+fi
+
 # 4. cpio metadata only: every file is right, the payload digest is not
 python3 "$HERE/cpio_tamper.py" "$P" "$TAP_TMP/t2.rpm" mtime /data/hello
 peer_bad "cpio mtime changed" "$TAP_TMP/t2.rpm"
@@ -177,6 +242,17 @@ if one_line_naming $rc "$TAP_TMP/err" "/data/five: the cpio entry holds 50 bytes
 else
 	tap_fail "cpio entry of 50 bytes, FILESIZES 5" "exit $rc: $(cat "$TAP_TMP/err")"
 fi
+for v in cat tar; do
+	if [ $v = cat ]; then set -- --cat /data/five; else set -- --tar; fi
+	"$Q" "$@" "$TAP_TMP/t3.rpm" >"$TAP_TMP/v.out" 2>"$TAP_TMP/err"
+	rc=$?
+	if one_line_naming $rc "$TAP_TMP/err" "/data/five: the cpio entry holds 50 bytes, the header says 5 (FILESIZES)" &&
+		! grep -q XXXX "$TAP_TMP/v.out"; then
+		tap_ok "cpio entry of 50 bytes, FILESIZES 5: --$v exits 1, none of its bytes written"
+	else
+		tap_fail "cpio entry of 50 bytes, FILESIZES 5: --$v" "exit $rc: $(cat "$TAP_TMP/err")"
+	fi
+done
 
 # 6. a byte appended after the payload, every corpus package whose
 #    untouched copy rpm -K and rpmq --extract both accept

@@ -198,6 +198,19 @@ kcheck "old package, payload byte flipped" "$TAP_TMP/dmg.rpm"
 # 4.18 lacks --json), see tests/rpmq/data/README.
 "$Q" -qp --json "$CORPUS/rpm--RPMS_hello-2.0-1.x86_64.rpm" >"$TAP_TMP/act" 2>"$TAP_TMP/err"
 test_cmp "--json as rpm 4.20's tests/rpmquery.at" "$OPSKIT_SOURCE/tests/rpmq/data/hello-2.0-1.x86_64.json" "$TAP_TMP/act"
+# --json over every package (one array), --json=lines, -j 2: json_check.py
+# (rpm 4.18's --xml tag names per package, rpm 4.20's object for hello)
+# shellcheck disable=SC2086
+python3 "$HERE/json_check.py" "$Q" "$OPSKIT_SOURCE/tests/rpmq/data/hello-2.0-1.x86_64.json" \
+	"$CORPUS/rpm--RPMS_hello-2.0-1.x86_64.rpm" $pkgs >"$TAP_TMP/json.tap" 2>&1
+while IFS= read -r l; do
+	case $l in
+	"ok "*) tap_ok "json: ${l#ok * - }" ;;
+	"not ok "*) tap_fail "json: ${l#not ok * - }" ;;
+	"#"*) echo "$l" ;;
+	esac
+done <"$TAP_TMP/json.tap"
+grep -q '^ok ' "$TAP_TMP/json.tap" || tap_fail "json_check.py ran: $(head -c 300 "$TAP_TMP/json.tap")"
 # preuntrans/postuntrans (rpm >= 4.19; Debian's 4.18 cannot build them): the
 # pretrans/posttrans tags of a built package renumbered to PREUNTRANS 5103,
 # POSTUNTRANS 5104 and their PROG tags 5105/5106 (index entries only). The
