@@ -302,7 +302,7 @@ static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 	int r;
 	if (w->drv->kind == DST_HTTP) {
 		/* http(): a worker thread; its eventfd is the writer's fd */
-		r = ls_http_open(w);
+		r = w->drv->hcalls->open(w);
 	} else if (is_net(w->drv)) {
 		/* 3.38 moves to the next server at every reconnect */
 		if (w->drv->n_servers && w->opens >= 2)
@@ -468,7 +468,7 @@ static int writer_flush_http(struct ls_cfg *c, struct ls_writer *w, bool idle)
 	}
 	if (w->dq)
 		dq_refill(c, w);
-	int due = ls_http_send(c, w, idle);
+	int due = w->drv->hcalls->send(c, w, idle);
 	compact(w); /* a batch in flight is the worker's copy */
 	return due;
 }
@@ -1044,7 +1044,7 @@ int ls_dest_start(struct ls_cfg *c, struct ok_err *e)
 				continue;
 			struct ls_writer *w = NULL;
 			if (d->kind == DST_HTTP) {
-				w = ls_http_writer(c, c->dst[i], d);
+				w = d->hcalls->writer(c, c->dst[i], d);
 			} else if (is_net(d)) {
 				w = ls_writer_get(c, c->dst[i], d, NULL);
 			} else {
@@ -1289,7 +1289,7 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 		if (!re || w->fd != pf[i].fd)
 			continue;
 		if (w->drv->kind == DST_HTTP) {
-			ls_http_event(c, w); /* a request ended: its batch's fate */
+			w->drv->hcalls->event(c, w); /* a request ended: its batch's fate */
 			writer_flush_http(c, w, false);
 			continue;
 		}
@@ -1385,7 +1385,7 @@ static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 	if (a->n_servers != b->n_servers)
 		return false;
 	if (a->kind == DST_HTTP)
-		return ls_http_same(a->http, b->http);
+		return a->hcalls->same(a->http, b->http);
 	for (size_t i = 0; i < a->n_servers; i++)
 		if (strcmp(a->servers[i], b->servers[i]))
 			return false;

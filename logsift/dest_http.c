@@ -1174,3 +1174,6 @@ void ls_http_event(struct ls_cfg *c, struct ls_writer *w)
 		suspend(c, w);
 	}
 }
+
+const struct ls_http_calls ls_http_calls = {ls_http_writer, ls_http_open, ls_http_send,
+					    ls_http_event, ls_http_same};

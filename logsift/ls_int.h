@@ -271,6 +271,7 @@ struct ls_ddrv {
 	int probes_required;	   /* successful-probes-required() (3) */
 	uint64_t processed, written, dropped; /* this driver's share of the counters */
 	struct ls_http *http;		      /* http(): its options (dest_http.c), or NULL */
+	const struct ls_http_calls *hcalls;   /* http(): &ls_http_calls, or NULL */
 };
 
 struct ls_dest {
@@ -518,6 +519,9 @@ void ls_writer_retire(struct ls_writer *w, size_t n, bool written);
  * ls_http_send posts the next batch when one is due (idle: the loop has
  * nothing else to do, so a partial batch may go; returns ms until its
  * batch-timeout() or -1), ls_http_event applies a finished request.
+ * dest.c reaches those four through ls_http_calls, which cfg.c puts in
+ * the driver (d->hcalls), so that dest.c does not call into dest_http.c
+ * (which calls dest.c's writer functions).
  */
 struct ls_http;
 struct ls_http_w;
@@ -532,6 +536,14 @@ void ls_http_format(const struct ls_ddrv *d, const struct ls_msg *m, struct ls_b
 int ls_http_open(struct ls_writer *w);
 int ls_http_send(struct ls_cfg *c, struct ls_writer *w, bool idle);
 void ls_http_event(struct ls_cfg *c, struct ls_writer *w);
+struct ls_http_calls {
+	struct ls_writer *(*writer)(struct ls_cfg *c, struct ls_dest *dst, struct ls_ddrv *d);
+	int (*open)(struct ls_writer *w);
+	int (*send)(struct ls_cfg *c, struct ls_writer *w, bool idle);
+	void (*event)(struct ls_cfg *c, struct ls_writer *w);
+	bool (*same)(const struct ls_http *a, const struct ls_http *b);
+};
+extern const struct ls_http_calls ls_http_calls;
 
 /* fpath.c */
 /*

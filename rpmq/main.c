@@ -625,7 +625,7 @@ static int other_one(struct ctx *c, const struct rpm_keyring *kr, const char *pa
 	}
 	case VERB_CAT:
 		fflush(stdout);
-		rc = rpm_cat(&p, c->cat, c->ncat, STDOUT_FILENO, &e);
+		rc = rpm_cat(&p, c->cat, c->ncat, STDOUT_FILENO, getenv("TMPDIR"), &e);
 		break;
 	case VERB_TAR:
 		fflush(stdout);

@@ -475,11 +475,12 @@ struct xstate {
 	struct verify v;
 	const struct rpm_file *f;
 	size_t n;
-	const char *want; /* per file: 1 if selected (PATH operands), or NULL: all */
-	int cat_fd;	  /* --cat: selected contents go here, nothing is created */
-	const char *fate; /* what a file failing its check becomes, for messages */
-	char *done;	  /* per file: 1 once created (hard-link targets) */
-	size_t *dirs;	  /* directories, to fix mode/mtime at the end */
+	const char *want;   /* per file: 1 if selected (PATH operands), or NULL: all */
+	int cat_fd;	    /* --cat: selected contents go here, nothing is created */
+	const char *tmpdir; /* --cat: where the unnamed check files live */
+	const char *fate;   /* what a file failing its check becomes, for messages */
+	char *done;	    /* per file: 1 once created (hard-link targets) */
+	size_t *dirs;	    /* directories, to fix mode/mtime at the end */
 	size_t ndirs;
 	char comp[NAME_MAX_BYTES + 1];
 	char comp2[NAME_MAX_BYTES + 1];
@@ -628,9 +629,7 @@ static int cat_one(struct xstate *x, struct stream *s, struct entry *en, struct 
 		rc = st_read(s, NULL, en->size, -1, e);
 		return rc < 0 ? rc : st_align4(s, e);
 	}
-	const char *tmp = getenv("TMPDIR");
-	if (!tmp || !*tmp)
-		tmp = "/tmp";
+	const char *tmp = x->tmpdir;
 	int fd = open(tmp, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		char name[4096];
@@ -804,10 +803,10 @@ int rpm_extract(struct rpm_pkg *p, const char *dir, unsigned flags, struct ok_er
 }
 
 int rpm_cat(struct rpm_pkg *p, const char *const *paths, size_t npaths, int out_fd,
-	    struct ok_err *e)
+	    const char *tmpdir, struct ok_err *e)
 {
 	struct rpm_extract_opts o = {0, paths, npaths, out_fd};
-	return rpm_extract_files(p, NULL, &o, e);
+	return rpm_extract_files(p, tmpdir, &o, e);
 }
 
 int rpm_extract_files(struct rpm_pkg *p, const char *dir, const struct rpm_extract_opts *o,
@@ -836,6 +835,7 @@ int rpm_extract_files(struct rpm_pkg *p, const char *dir, const struct rpm_extra
 	x->flags = flags;
 	x->v.on = !(flags & RPM_X_NOVERIFY);
 	x->cat_fd = o->cat_fd;
+	x->tmpdir = dir && *dir ? dir : "/tmp";
 	x->fate = o->cat_fd >= 0 ? "not written" : "removed";
 	x->root = -1;
 	x->done = calloc(n ? n : 1, 1);

@@ -498,8 +498,9 @@ int rpm_extract(struct rpm_pkg *p, const char *dir, unsigned flags, struct ok_er
  * path, "/" and "./" prefixes optional, and everything beneath it; a
  * hard-linked file brings its link set), each must select something
  * (-EINVAL; for --cat each must name a regular file in the payload). With o->cat_fd >= 0 nothing is
- * created (dir unused): the contents of exactly the regular files o->paths name go to cat_fd in
- * payload order, each only once its size and digest have been checked. */
+ * created (dir: where the unnamed check files live, NULL: /tmp): the contents of exactly the
+ * regular files o->paths name go to cat_fd in payload order, each only once its size and digest
+ * have been checked. */
 struct rpm_extract_opts {
 	unsigned flags;		  /* enum rpm_extract_flags */
 	const char *const *paths; /* selected header paths (none: all) */
@@ -508,9 +509,10 @@ struct rpm_extract_opts {
 };
 int rpm_extract_files(struct rpm_pkg *p, const char *dir, const struct rpm_extract_opts *o,
 		      struct ok_err *e);
-/* --cat: rpm_extract_files with cat_fd = out_fd. */
+/* --cat: rpm_extract_files with cat_fd = out_fd; tmpdir (NULL: /tmp) holds
+ * the unnamed files each content is checked in before it is written. */
 int rpm_cat(struct rpm_pkg *p, const char *const *paths, size_t npaths, int out_fd,
-	    struct ok_err *e);
+	    const char *tmpdir, struct ok_err *e);
 /* Write the payload as an uncompressed newc cpio archive to out_fd. */
 int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e);
 /* Write the payload as an uncompressed pax tar archive to out_fd, the
