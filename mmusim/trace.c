@@ -404,34 +404,53 @@ static int parse_line(struct mm_reader *r, const char *s, const char *end, struc
 	return 1;
 }
 
-static ssize_t read_lackey(struct mm_reader *r, struct mm_rec *recs, size_t max, struct ok_err *e)
+/*
+ * The next line of a text trace: 1 with its bytes [*sp, *nlp) (without the
+ * newline; still valid until the next call), 0 at the end or when the
+ * buffer must move while the caller holds records (have > 0: it hands
+ * them back first), or a negative errno.
+ */
+static int next_line(struct mm_reader *r, size_t have, const char **sp, const char **nlp,
+		     struct ok_err *e)
 {
-	size_t n = 0;
-	while (n < max) {
+	for (;;) {
 		const char *s = (const char *)r->buf + r->pos;
 		size_t avail = r->end - r->pos;
 		const char *nl = memchr(s, '\n', avail);
 		if (!nl) {
 			if (avail > MM_MAX_LINE)
-				return ok_err_line(
-				    e, -EINVAL, r->name, (long long)r->lines + 1,
-				    "line longer than %d bytes; expected a lackey line",
-				    MM_MAX_LINE);
+				return ok_err_line(e, -EINVAL, r->name, (long long)r->lines + 1,
+						   "line longer than %d bytes; expected a %s line",
+						   MM_MAX_LINE, mm_fmt_names[r->fmt]);
 			if (!r->eof) {
-				if (n) /* hand back what we have before moving the buffer */
-					return (ssize_t)n;
+				if (have)
+					return 0;
 				int rc = rd_fill(r, e);
 				if (rc < 0)
 					return rc;
 				continue;
 			}
 			if (!avail)
-				break;
+				return 0;
 			nl = s + avail; /* last line without newline */
 		}
 		r->lines++;
-		int rc = parse_line(r, s, nl, &recs[n], e);
 		r->pos += (size_t)(nl - s) + (nl < s + avail ? 1 : 0);
+		*sp = s;
+		*nlp = nl;
+		return 1;
+	}
+}
+
+static ssize_t read_lackey(struct mm_reader *r, struct mm_rec *recs, size_t max, struct ok_err *e)
+{
+	size_t n = 0;
+	while (n < max) {
+		const char *s, *nl;
+		int rc = next_line(r, n, &s, &nl, e);
+		if (rc <= 0)
+			return rc < 0 ? rc : (ssize_t)n;
+		rc = parse_line(r, s, nl, &recs[n], e);
 		if (rc < 0)
 			return rc;
 		n += (size_t)rc;
@@ -695,30 +714,13 @@ static ssize_t read_other(struct mm_reader *r, struct mm_rec *recs, size_t max, 
 	while (n < max && r->iq < r->nq)
 		recs[n++] = r->q[r->iq++];
 	while (n < max) {
-		const char *s = (const char *)r->buf + r->pos;
-		size_t avail = r->end - r->pos;
-		const char *nl = memchr(s, '\n', avail);
-		if (!nl) {
-			if (avail > MM_MAX_LINE)
-				return ok_err_line(e, -EINVAL, r->name, (long long)r->lines + 1,
-						   "line longer than %d bytes", MM_MAX_LINE);
-			if (!r->eof) {
-				if (n)
-					return (ssize_t)n;
-				int rc = rd_fill(r, e);
-				if (rc < 0)
-					return rc;
-				continue;
-			}
-			if (!avail)
-				break;
-			nl = s + avail;
-		}
-		r->lines++;
+		const char *s, *nl;
+		int rc = next_line(r, n, &s, &nl, e);
+		if (rc <= 0)
+			return rc < 0 ? rc : (ssize_t)n;
 		struct mm_rec o[3];
-		int rc = r->fmt == MM_FMT_PERF ? parse_perf(r, s, nl, o, e)
-					       : parse_drmem(r, s, nl, o, e);
-		r->pos += (size_t)(nl - s) + (nl < s + avail ? 1 : 0);
+		rc = r->fmt == MM_FMT_PERF ? parse_perf(r, s, nl, o, e)
+					   : parse_drmem(r, s, nl, o, e);
 		if (rc < 0)
 			return rc;
 		r->nq = r->iq = 0;
