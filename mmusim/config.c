@@ -56,6 +56,8 @@ static const struct key keys[] = {
      "munmap/mprotect flushing more pages: one full flush (Linux: 33)"},
     {"ept_ad", F(ept_ad), K_U32, 0, 1,
      "1: walks set EPT/NPT accessed (and dirty) flags: a locked write (c_ad)"},
+    {"age_flush", F(age_flush), K_U32, 0, 1,
+     "page aging: 1 = INVLPG per young PTE cleared (Linux < 3.18); 0 = no flush"},
     {"agile_start", F(agile_start), K_U32, 0, 5,
      "agile: guest levels <= this always walked nested (0: none)"},
     {"agile_writes", F(agile_writes), K_U32, 0, 31,

@@ -31,7 +31,9 @@ static const char help[] =
     "'E mprotect ADDR LEN' (PTE writes first, then one INVLPG per page, or one full\n"
     "flush past flush_ceiling pages, as Linux), 'E vm ID' (the host runs VM ID,\n"
     "0-15, from then on; each VM has its own processes and host table and shares\n"
-    "the TLBs and caches, told apart by VPID/ASID = ID when asids > 0).\n"
+    "the TLBs and caches, told apart by VPID/ASID = ID when asids > 0), 'E age ADDR\n"
+    "LEN' (page aging: young PTEs of the range made old, no flush unless\n"
+    "age_flush=1, as x86 Linux's ptep_clear_flush_young).\n"
     "\n"
     "-m agile adds agile paging (Gandhi et al., ISCA 2016): a shadow walk of the\n"
     "upper guest levels that switches to a nested walk at a guest table in nested\n"
@@ -45,15 +47,16 @@ static const char footer[] =
     "l2_entries, l2_ways, l2_2m_entries, pwc (none|pa|va|2d), pwc_entries,\n"
     "ntlb_entries, asids (0 = untagged: flush on every VM exit), pcids,\n"
     "shadow_as_tags, shadow_roots, unsync, agile_start, agile_writes, agile_epoch,\n"
-    "ept_ad,\n"
+    "ept_ad, age_flush,\n"
     "dc1_kib, dc2_kib, dc3_kib, data_refs,\n"
     "guest_mem, host_mem,\n"
     "c_l1, c_l2, c_pwc, c_dc1, c_dc2, c_dc3, c_mem, c_exit, c_ptwrite, c_hidden,\n"
     "c_guestpf, c_cr3_hit, c_cr3_miss, c_invlpg, c_sync (cycles).\n"
     "\n"
-    "Exit status: 0 success; 2 usage error, unknown preset, bad config value or a\n"
-    "malformed trace line (reported as FILE:LINE: expected ...); 3 the simulated\n"
-    "memory is exhausted or an address is outside the address space; 4 I/O error.\n";
+    "Exit status: 0 success; 2 usage error (a bad option, unknown preset, bad -s\n"
+    "value); 3 bad input data (a malformed trace line, reported as FILE:LINE:\n"
+    "expected ..., a bad config file value, the simulated memory exhausted, an\n"
+    "address outside the address space); 4 I/O error.\n";
 
 enum {
 	O_SYNTH = 256,
@@ -83,6 +86,7 @@ enum {
 	O_IOUT,
 	O_VMS,
 	O_VMQ,
+	O_AGE,
 };
 
 static const struct cli_opt opts[] = {
@@ -96,8 +100,11 @@ static const struct cli_opt opts[] = {
      "accesses between switches/churn events (default per kind)"},
     {"vms", 0, CLI_ARG, O_VMS, "N", "run the workload in N VMs (1-16), each its own copy"},
     {"vm-quantum", 0, CLI_ARG, O_VMQ, "N", "accesses between VM switches (default 100000)"},
+    {"age", 0, CLI_ARG, O_AGE, "N", "age the working set's pages every N accesses (E age)"},
     {"seed", 0, CLI_ARG, O_SEED, "N", "seed for workloads and frame allocators (default 1)"},
-    {"format", 0, CLI_ARG, O_FORMAT, "FMT", "auto (default), lackey or bin"},
+    {"format", 0, CLI_ARG, O_FORMAT, "FMT",
+     "auto (default: bin or lackey), lackey, bin, perf (perf\nscript -F pid,tid,event,addr "
+     "--show-task-events) or\ndrmemtrace (drcachesim's view tool)"},
     {"write-trace", 0, CLI_ARG, O_WRITE, "FILE", "convert the input to the binary format and exit"},
     {"parse-only", 0, CLI_FLAG, O_PARSE, NULL, "read the input, count records, simulate nothing"},
     {"warmup", 0, CLI_ARG, O_WARMUP, "N",
@@ -200,13 +207,17 @@ static int on_opt(void *ctx, int id, const char *arg)
 		return 0;
 	case O_VMQ:
 		return cli_parse_uint(arg, 1, UINT64_MAX / 2, &TT.syn.vm_quantum);
+	case O_AGE:
+		return cli_parse_uint(arg, 1, UINT64_MAX / 2, &TT.syn.age);
 	case O_SEED:
 		return cli_parse_uint(arg, 0, UINT64_MAX, &TT.syn.seed);
 	case O_FORMAT:
-		TT.fmt = !strcmp(arg, "auto")	  ? MM_FMT_AUTO
-			 : !strcmp(arg, "lackey") ? MM_FMT_LACKEY
-			 : !strcmp(arg, "bin")	  ? MM_FMT_BIN
-						  : (enum mm_fmt) - 1;
+		TT.fmt = !strcmp(arg, "auto")	      ? MM_FMT_AUTO
+			 : !strcmp(arg, "lackey")     ? MM_FMT_LACKEY
+			 : !strcmp(arg, "bin")	      ? MM_FMT_BIN
+			 : !strcmp(arg, "perf")	      ? MM_FMT_PERF
+			 : !strcmp(arg, "drmemtrace") ? MM_FMT_DRMEM
+						      : (enum mm_fmt) - 1;
 		return (int)TT.fmt < 0 ? -1 : 0;
 	case O_WRITE:
 		TT.write_trace = arg;
@@ -369,7 +380,7 @@ static _Noreturn void die_err(const struct ok_err *e, int rc)
 
 int main(int argc, char **argv)
 {
-	TT.syn = (struct mm_synth_cfg){MM_SYN_RANDOM, 1000000, 64ull << 20, 8, 0, 1, 1, 0};
+	TT.syn = (struct mm_synth_cfg){MM_SYN_RANDOM, 1000000, 64ull << 20, 8, 0, 1, 1, 0, 0};
 	TT.modes = 7;
 	TT.preset = "barcelona";
 	int first = cli_parse(&spec, argc, argv, on_opt, NULL);
@@ -377,9 +388,9 @@ int main(int argc, char **argv)
 		cli_usage_error(&spec, "expected at most one TRACE operand");
 	if (first < argc && TT.synth)
 		cli_usage_error(&spec, "--synth and a TRACE operand exclude each other");
-	if ((TT.modes & (1u << MM_AGILE)) && TT.syn.vms > 1)
+	if (!TT.synth && TT.syn.age)
 		cli_usage_error(&spec,
-				"agile mode models one VM; expected --vms=1 without -m agile");
+				"--age needs --synth (a trace ages pages with 'E age' lines)");
 	if (!TT.synth && (TT.syn.vms > 1 || TT.syn.vm_quantum))
 		cli_usage_error(&spec, "--vms and --vm-quantum need --synth (a trace switches VMs "
 				       "with 'E vm ID' lines)");
@@ -443,10 +454,12 @@ int main(int argc, char **argv)
 		uint64_t lines, banner;
 		mm_reader_counts(r, &lines, &banner);
 		fprintf(TT.write_trace && !strcmp(TT.write_trace, "-") ? stderr : stdout,
-			"%s: %llu records, %llu lines, %llu valgrind message lines, %.3f s, %.1f M "
+			"%s: %llu records, %llu lines, %llu %s lines, %.3f s, %.1f M "
 			"records/s\n",
 			srcname, (unsigned long long)nrec, (unsigned long long)lines,
-			(unsigned long long)banner, dt, dt > 0 ? (double)nrec / dt / 1e6 : 0.0);
+			(unsigned long long)banner,
+			mm_reader_format(r) == MM_FMT_LACKEY ? "valgrind message" : "record-less",
+			dt, dt > 0 ? (double)nrec / dt / 1e6 : 0.0);
 		mm_reader_close(r);
 		return 0;
 	}
@@ -504,7 +517,7 @@ int main(int argc, char **argv)
 	mm_reader_counts(r, &lines, &banner);
 	const char *fmt = TT.synth			      ? "synthetic"
 			  : mm_reader_format(r) == MM_FMT_BIN ? "binary"
-							      : "lackey";
+							      : mm_fmt_names[mm_reader_format(r)];
 	/* every override of the preset, so that the header reproduces the run */
 	static char over[MAX_SETS * 128 + 4200];
 	size_t ol = 0;

@@ -56,6 +56,7 @@ enum mm_op {
 	MM_FORK,     /* the running process forks child pid (copy-on-write, below) */
 	MM_EXEC,     /* process pid execs: its address space is replaced by an empty one */
 	MM_FLUSH,    /* guest full TLB flush of the current PCID (CR3 reload) */
+	MM_AGE,	     /* guest page aging of [addr, addr+len): young PTEs made old */
 	MM_OP_N
 };
 
@@ -66,20 +67,27 @@ static inline int mm_op_has_pid(unsigned op)
 	       op == MM_FORK || op == MM_EXEC;
 }
 
+/* Records that carry a length (a range of addresses). */
+static inline int mm_op_has_len(unsigned op)
+{
+	return op == MM_UNMAP || op == MM_MPROTECT || op == MM_AGE;
+}
+
 /* Names used in text traces ("E switch 3") and in messages. */
 extern const char *const mm_op_names[MM_OP_N];
 
 /* One trace record (24 bytes). */
 struct mm_rec {
 	uint64_t addr; /* virtual address (accesses, ptwrite, fault, invlpg, unmap) */
-	uint64_t len;  /* bytes (unmap) */
+	uint64_t len;  /* bytes (unmap, mprotect, age) */
 	uint32_t pid;  /* process (switch, create, exit, fork, exec) or VM (vm) */
 	uint16_t size; /* access size in bytes (accesses) */
 	uint8_t op;    /* enum mm_op */
 	uint8_t pad;
 };
 
-enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
+enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN, MM_FMT_PERF, MM_FMT_DRMEM };
+extern const char *const mm_fmt_names[]; /* "auto", "lackey", "bin", "perf", "drmemtrace" */
 
 #define MM_MAX_VMS 16 /* VMs one simulation holds (their ids are 0..15) */
 
@@ -98,18 +106,54 @@ enum mm_fmt { MM_FMT_AUTO, MM_FMT_LACKEY, MM_FMT_BIN };
  *   "E switch PID", "E create PID", "E exit PID",
  *   "E ptwrite ADDR", "E fault ADDR", "E invlpg ADDR", "E unmap ADDR LEN",
  *   "E mprotect ADDR LEN", "E vm ID" (the host switches to VM ID, 0..MM_MAX_VMS-1),
- *   "E fork PID" (the running process forks child PID), "E exec PID", "E flush"
+ *   "E fork PID" (the running process forks child PID), "E exec PID", "E flush",
+ *   "E age ADDR LEN" (page aging clears the accessed bits of the range)
  * (ADDR hex with optional 0x, LEN decimal or 0x hex). Blank lines are skipped.
  * Anything else is an error "FILE:LINE: expected ...".
  *
  * Binary format (all integers LEB128 varints after the 16-byte header):
  *   tag byte: low nibble op, high nibble size (15 = a varint size follows;
- *             0 on events); the 16 ops fill the nibble, so a new op needs a
- *             new version
+ *             0 on events); the 16 ops 0..15 fill the nibble, so an op
+ *             above 15 is written as low nibble 15 with high nibble
+ *             op - 15 (age: 0x1f), which version 1 readers before it
+ *             refused as a malformed tag
  *   accesses: zigzag delta of addr from the previous address of the same
  *             stream (instruction fetches and data are two streams)
  *   switch/create/exit/vm/fork/exec: pid (the VM id for vm);  flush: nothing; ptwrite/fault/invlpg:
- * addr;  unmap, mprotect: addr len
+ * addr;  unmap, mprotect, age: addr len
+ */
+
+/*
+ * perf script text (MM_FMT_PERF; never detected, --format=perf): the lines
+ * `perf script -F pid,tid,event,addr --show-task-events` prints (more
+ * fields may come before the event: comm, cpu, time, period; data_src and
+ * the rest after the address) for samples recorded with a data address:
+ * `perf record -e page-faults -c 1 -d`, `perf mem record`, or any event with
+ * -d. The pid is the first field of digits (or PID/TID). A sample line
+ *   "  4045/4045  page-faults:     5570a0fff240"
+ * is a guest page fault at ADDR for a fault event (page-faults, faults,
+ * minor-faults, major-faults), else a data access: a store when its data
+ * source says "|OP STORE|" or the event name holds "store", else a load (8
+ * bytes). A sample from another pid than the last is preceded by a switch
+ * to it. Samples without a user data address (0, or the kernel half) carry
+ * no record. Task events:
+ *   "PERF_RECORD_FORK(C:C):(P:P)"  -> switch P (if needed), fork C
+ *   "PERF_RECORD_COMM exec: NAME:PID/TID" -> exec PID
+ *   "PERF_RECORD_EXIT(P:P):(PP:PP)" -> exit P
+ * (a FORK or EXIT whose pid differs from its tid is a thread's, no record);
+ * other PERF_RECORD_ lines and '#' comments carry none.
+ *
+ * DynamoRIO drmemtrace's text view (MM_FMT_DRMEM, --format=drmemtrace):
+ * the lines `drrun -t drcachesim -simulator_type view` prints,
+ *   "       47446       37770:     2765543 read         8 byte(s) @ 0x00007fdf64e2adc8 by PC
+ * 0x..." record ordinal, instruction ordinal, ':', thread id (or W0.T292
+ * in sharded output), then "ifetch", "read" or "write" with a size and an
+ * address. Markers ("<marker: ...>"), "<thread N exited>", prefetch and
+ * flush records, the "Output format:" header and "---" dividers carry no
+ * record. One drmemtrace trace is one process: thread ids are not address
+ * spaces.
+ *
+ * Lines that carry no record are counted as banner_lines (mm_reader_counts).
  */
 
 /* Synthetic workloads (all seeded). */
@@ -134,6 +178,8 @@ struct mm_synth_cfg {
 	uint64_t seed;
 	uint32_t vms;	     /* VMs (0 or 1: one); each runs the workload's stream in turn */
 	uint64_t vm_quantum; /* accesses between VM switches (vms > 1) */
+	uint64_t age;	     /* accesses between page-aging scans of the whole working
+			      * set ("E age", as kstaled or MGLRU's walk); 0: none */
 };
 
 struct mm_reader;
@@ -196,6 +242,9 @@ struct mm_config {
 				  * spanning more pages is one full flush */
 	uint32_t ept_ad;	 /* nested/agile: EPT (NPT) accessed/dirty flags: the first
 				  * use of a host leaf entry by a walk sets them */
+	uint32_t age_flush;	 /* page aging ("E age"): 1 = an INVLPG after each young
+				  * PTE cleared (Linux before 3.18); 0 = none, as x86
+				  * Linux's ptep_clear_flush_young since */
 	uint32_t agile_start;	 /* agile: guest tables at levels <= this are always
 				  * walked nested (0: all start shadowed) */
 	uint32_t agile_writes;	 /* agile: the Nth trapped write to one guest table in an
@@ -269,6 +318,7 @@ struct mm_stats {
 	uint64_t flushes[MM_FLUSH_N];
 	uint64_t guest_faults, pt_writes, syncs, shadow_pages;
 	uint64_t ad_writes; /* accessed bits set by the walker (locked writes, c_ad each) */
+	uint64_t aged;	    /* accessed bits cleared by page aging (young PTEs made old) */
 	uint64_t ag_to_nested, ag_to_shadow;  /* agile: guest tables moved by the policy */
 	uint64_t cyc_tlb, cyc_walk, cyc_exit; /* cycle totals; sum = translation cycles */
 	uint64_t data_refs;		      /* data accesses sent to the caches (data_refs=1) */

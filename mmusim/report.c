@@ -96,6 +96,7 @@ static void build(const struct mm_sim *s, const struct mm_stats *const *st, stru
 	ROW("guest_faults", "guest page faults", R_INT, x->guest_faults);
 	ROW("pt_writes", "guest PTE writes", R_INT, x->pt_writes);
 	ROW("ad_writes", "accessed bits set by walks", R_INT, x->ad_writes);
+	ROW("aged", "accessed bits cleared by aging", R_INT, x->aged);
 	ROW("vm_exits", "VM exits", R_INT, mm_stats_exits(x));
 	for (int i = 0; i < MM_EXIT_N; i++) {
 		char k[40], l[56];
@@ -367,8 +368,8 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 	fprintf(f, "mmusim: %s (%s), %llu records", ri->source, ri->format,
 		(unsigned long long)ri->records);
 	if (ri->banner_lines)
-		fprintf(f, ", %llu valgrind message lines skipped",
-			(unsigned long long)ri->banner_lines);
+		fprintf(f, ", %llu %s lines skipped", (unsigned long long)ri->banner_lines,
+			strcmp(ri->format, "lackey") ? "record-less" : "valgrind message");
 	if (ri->warmup)
 		fprintf(f, "\nwarm-up: the first %llu %s simulated, not counted; %llu counted",
 			(unsigned long long)ri->warmup, ri->warmup_unit,

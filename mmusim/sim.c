@@ -46,12 +46,12 @@
  *    unless ept_ad=1: then a nested (or agile) walk's first use of a host
  *    leaf entry sets its flags with a locked write (c_ad, ad_writes); the
  *    dirty flag a data store sets in the data page's EPT entry is not
- *    modelled. No aging or writeback clears a bit.
+ *    modelled. Page aging ("E age", age_ptes) clears accessed bits as Linux
+ *    does on x86: no TLB flush, unless age_flush=1.
  *  - fork is copy-on-write (fork_copy, cow_fault): shared frames are counted
  *    (frame_ref, frame_put); a store to a write-protected page is a guest
  *    fault before the access is translated, like first touches.
- *  - Known simplifications: no page aging (accessed bits never cleared), no
- *    zero page (a first load maps a fresh frame), no write-flooding
+ *  - Known simplifications: no zero page (a first load maps a fresh frame), no write-flooding
  *    (unshadowing), no EPT violations, no prefetch of shadow entries on
  *    emulated PTE writes (the entry is zapped and refilled by a hidden fault),
  *    instruction fetches do not go through the caches (no L1I model), and
@@ -850,6 +850,8 @@ struct vm_save {
 	uint32_t hroot;
 	struct lru sroots;
 	uint32_t sroot, *unsync, nunsync, unsync_cap;
+	struct lru ag_sroots; /* agile paging's shadow roots (its upper levels) */
+	uint32_t ag_sroot;
 	uint64_t *pend;
 	uint32_t *pend_proc, npend, pend_cap;
 	struct mm_stats st[MM_MODE_N]; /* its statistics up to its last switch-out */
@@ -1680,8 +1682,11 @@ static int pend_add(struct mm_sim *s, struct mmu *m, uint32_t pi, uint64_t va)
  *    walk refills the shadow by a hidden fault, the table write-protected
  *    again), so the switch point moves down to the tables actually written.
  *    Epoch scans cost no cycles here.
- * Not modelled: several VMs with agile mode (refused), CR3 writes without
- * exits when the root is in nested mode, INVLPG without exits.
+ * Several VMs: each VM keeps its own shadow roots (vm_save), and the switch
+ * state lives in its own guest tables (struct pt_meta ag), so each VM's
+ * switch points move with its own writes; epochs are the host's, one clock
+ * for all VMs. Not modelled: CR3 writes without exits when the root is in
+ * nested mode, INVLPG without exits.
  */
 
 /* Level of the highest guest table in nested mode on va's path from root,
@@ -1876,8 +1881,9 @@ static void shadow_fill(struct mm_sim *s, struct mmu *m, const struct proc *p, u
 		spa = host_map(s, gpa);
 		if (s->err)
 			return;
-		if (m->mode == MM_AGILE) /* set by the VMM, as shadow paging does */
-			pt_e(&s->gpt, path[gl])[pt_idx(va, gl)] |= E_AM(MM_AGILE);
+		/* the guest's accessed bit, set by the VMM while it fills the
+		 * shadow entry (KVM's FNAME(update_accessed_dirty_bits)) */
+		pt_e(&s->gpt, path[gl])[pt_idx(va, gl)] |= E_AM(m->mode);
 	}
 	unsigned sleaf = gl > s->hleaf ? s->hleaf : gl;
 	uint32_t node = m->sroot;
@@ -2098,41 +2104,49 @@ static void ev_switch(struct mm_sim *s, uint32_t pi)
 	s->booted = 1;
 }
 
+/* Guest page-table writes w[0..nw) (a guest fault first if guest_pf) as
+ * mode i sees them. */
+static void mode_writes(struct mm_sim *s, int i, const struct pw *w, int nw, int guest_pf)
+{
+	struct mmu *m = &s->m[i];
+	if (guest_pf)
+		m->st.guest_faults++;
+	m->st.pt_writes += (uint64_t)nw;
+	if (!shadowed(i))
+		return;
+	if (guest_pf && nw && (i == MM_SHADOW || !ag_fault_nested(s, &w[0])))
+		vm_exit(s, m, MM_EXIT_GUESTPF, s->c.c_guestpf);
+	shadow_writes(s, m, s->cur, w, nw);
+}
+
 static void ev_writes(struct mm_sim *s, const struct pw *w, int nw, int guest_pf)
 {
-	for (int i = 0; i < MM_MODE_N; i++) {
-		struct mmu *m = &s->m[i];
-		if (!m->on)
-			continue;
-		if (guest_pf)
-			m->st.guest_faults++;
-		m->st.pt_writes += (uint64_t)nw;
-		if (!shadowed(i))
-			continue;
-		if (guest_pf && nw && (i == MM_SHADOW || !ag_fault_nested(s, &w[0])))
-			vm_exit(s, m, MM_EXIT_GUESTPF, s->c.c_guestpf);
-		shadow_writes(s, m, s->cur, w, nw);
+	for (int i = 0; i < MM_MODE_N; i++)
+		if (s->m[i].on)
+			mode_writes(s, i, w, nw, guest_pf);
+}
+
+/* The guest's INVLPG of va as mode i runs it (an exit under shadow paging). */
+static void mode_invlpg(struct mm_sim *s, int i, uint64_t va)
+{
+	struct mmu *m = &s->m[i];
+	if (shadowed(i)) {
+		/* resync the guest table that maps va, if it is out of sync */
+		uint32_t leafnode = guest_leaf_table(s, &s->procs[s->cur], va);
+		uint64_t n = i == MM_SHADOW && leafnode != NONE32 && s->gpt.m[leafnode].unsync
+				 ? shadow_sync(s, m, leafnode)
+				 : 0;
+		vm_exit(s, m, MM_EXIT_INVLPG, s->c.c_invlpg + n * s->c.c_sync);
+		shadow_zap(s, m, m->sroot, va);
 	}
+	invlpg(s, m, va);
 }
 
 static void ev_invlpg(struct mm_sim *s, uint64_t va)
 {
-	for (int i = 0; i < MM_MODE_N; i++) {
-		struct mmu *m = &s->m[i];
-		if (!m->on)
-			continue;
-		if (shadowed(i)) {
-			/* resync the guest table that maps va, if it is out of sync */
-			uint32_t leafnode = guest_leaf_table(s, &s->procs[s->cur], va);
-			uint64_t n =
-			    i == MM_SHADOW && leafnode != NONE32 && s->gpt.m[leafnode].unsync
-				? shadow_sync(s, m, leafnode)
-				: 0;
-			vm_exit(s, m, MM_EXIT_INVLPG, s->c.c_invlpg + n * s->c.c_sync);
-			shadow_zap(s, m, m->sroot, va);
-		}
-		invlpg(s, m, va);
-	}
+	for (int i = 0; i < MM_MODE_N; i++)
+		if (s->m[i].on)
+			mode_invlpg(s, i, va);
 }
 
 /* Make sure some process is current (traces without events run as pid 0). */
@@ -2491,6 +2505,53 @@ static void range_op(struct mm_sim *s, uint64_t lo, uint64_t hi, int protect)
 			ev_invlpg(s, a);
 }
 
+/*
+ * Page aging of [lo, hi) in the current process ("E age"), as Linux's
+ * reclaim scan (folio_referenced -> ptep_clear_flush_young), idle page
+ * tracking, MGLRU's page-table walk and DAMON age pages: every present leaf
+ * whose accessed bit is set is made old by ptep_test_and_clear_young, which
+ * writes the entry only if it is young (arch/x86/mm/pgtable.c). Each mode
+ * sees the accessed bits its own hardware (or VMM) set (E_AM), so the PTEs
+ * written differ by mode. On x86 since Linux 3.18 (b13b1d2d8692, "x86/mm:
+ * In the PTE swapout page reclaim case clear the accessed bit instead of
+ * flushing the TLB") ptep_clear_flush_young does not flush: a page still in
+ * the TLB stays young in hardware, and only the next walk sets its bit
+ * again (a locked write, c_ad). age_flush=1 adds the flush Linux did before
+ * (and other architectures do): flush_tlb_page, one INVLPG, after each
+ * young PTE cleared. Under shadow paging each clear is a write to a
+ * write-protected guest table (a PT-write exit that zaps the shadow entry,
+ * or the leaf table goes out of sync); the next walk to the page takes a
+ * hidden fault in which the VMM sets the guest's bit again. The scan's own
+ * reads of the tables are guest data references, not modelled.
+ */
+static void age_ptes(struct mm_sim *s, uint32_t node, unsigned l, uint64_t base, uint64_t lo,
+		     uint64_t hi)
+{
+	uint64_t span = 1ull << shift_of_level(l);
+	for (unsigned i = 0; i < 512 && !s->err; i++) {
+		uint64_t a = base + i * span;
+		if (a + span <= lo || a >= hi)
+			continue;
+		uint64_t *e = &pt_e(&s->gpt, node)[i]; /* chunks never move */
+		if (!(*e & E_P))
+			continue;
+		if (!(*e & E_LEAF)) {
+			age_ptes(s, E_CHILD(*e), l - 1, a, lo, hi);
+			continue;
+		}
+		struct pw w = {a, node, (uint8_t)l, 1};
+		for (int k = 0; k < MM_MODE_N && !s->err; k++) {
+			if (!s->m[k].on || !(*e & E_AM(k)))
+				continue;
+			*e &= ~E_AM(k);
+			s->m[k].st.aged++;
+			mode_writes(s, k, &w, 1, 0);
+			if (s->c.age_flush)
+				mode_invlpg(s, k, a);
+		}
+	}
+}
+
 /* A record's pid, size, op and pad as one word: records with equal words
  * take the same repeat test. */
 static inline uint64_t rec_tail(const struct mm_rec *o)
@@ -2621,7 +2682,9 @@ static void settle(struct mm_sim *s)
 /* Exchange the running VM's state (in s) with the saved state v. */
 static void vm_swap(struct mm_sim *s, struct vm_save *v)
 {
-	struct mmu *m = &s->m[MM_SHADOW];
+	struct mmu *m = &s->m[MM_SHADOW], *a = &s->m[MM_AGILE];
+	SWAP(a->sroots, v->ag_sroots);
+	SWAP(a->sroot, v->ag_sroot);
 	SWAP(s->procs, v->procs);
 	SWAP(s->nprocs, v->nprocs);
 	SWAP(s->pcap, v->pcap);
@@ -2647,9 +2710,10 @@ static int vm_create(struct mm_sim *s, struct vm_save *v)
 	v->used = 1;
 	v->hcap = 64;
 	v->cur = NONE32;
-	v->sroot = NONE32;
+	v->sroot = v->ag_sroot = NONE32;
 	v->phash = calloc(v->hcap, 4);
-	if (!v->phash || (s->m[MM_SHADOW].on && lru_init(&v->sroots, s->c.shadow_roots, 0)))
+	if (!v->phash || (s->m[MM_SHADOW].on && lru_init(&v->sroots, s->c.shadow_roots, 0)) ||
+	    (s->m[MM_AGILE].on && lru_init(&v->ag_sroots, s->c.shadow_roots, 0)))
 		return sim_oom(s, "VM state");
 	uint64_t pa = pa_alloc(&s->hmem, 4096);
 	v->hroot = pa == NONE ? NONE32 : pt_new(&s->hpt, pa, s->c.host_levels, 0);
@@ -2682,11 +2746,6 @@ static void ev_vm(struct mm_sim *s, uint32_t id)
 {
 	if (id >= MM_MAX_VMS || id == s->vm)
 		return;
-	if (s->m[MM_AGILE].on) {
-		s->err = ok_err_at(s->e, -EINVAL, NULL, OK_ERR_NOPOS,
-				   "agile mode models one VM; expected no switch to VM %u", id);
-		return;
-	}
 	if (!s->vms[id].used && vm_create(s, &s->vms[id]) < 0)
 		return;
 	vm_account(s);
@@ -2712,6 +2771,10 @@ static void ev_vm(struct mm_sim *s, uint32_t id)
 			m->vm_tagged = 1;
 		}
 		m->tag = m->vmtag << 12;
+		if (i == MM_AGILE && !m->vmtag) /* ASIDs per address space: its nested
+						 * part's PSC (by gPA) is not VM-tagged */
+			for (int l = 0; l < 6; l++)
+				lru_flush(&m->npsc[l]);
 		if (p && (i != MM_SHADOW || (s->c.asids && s->c.shadow_as_tags)))
 			tag_switch(m, (struct proc *)p, 1);
 	}
@@ -2793,12 +2856,17 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 			break;
 		case MM_UNMAP:
 		case MM_MPROTECT:
+		case MM_AGE:
 			if (need_proc(s))
 				break;
 			{
 				uint64_t hi = o->addr + o->len < o->addr ? NONE : o->addr + o->len;
-				range_op(s, o->addr, hi > s->va_limit ? s->va_limit : hi,
-					 o->op == MM_MPROTECT);
+				hi = hi > s->va_limit ? s->va_limit : hi;
+				if (o->op == MM_AGE)
+					age_ptes(s, s->procs[s->cur].root, s->c.levels, 0, o->addr,
+						 hi);
+				else
+					range_op(s, o->addr, hi, o->op == MM_MPROTECT);
 			}
 			break;
 		default:
@@ -2935,6 +3003,7 @@ void mm_sim_free(struct mm_sim *s)
 		free(v->procs);
 		free(v->phash);
 		lru_free(&v->sroots);
+		lru_free(&v->ag_sroots);
 		free(v->unsync);
 		free(v->pend);
 		free(v->pend_proc);

@@ -5,6 +5,7 @@
  *   1. the reader object and its buffer (one MM_READ_BUF buffer, refilled;
  *      constant memory whatever the trace length, works on pipes)
  *   2. valgrind lackey text lines (+ mmusim "E ..." event lines)
+ *   2b. perf script and DynamoRIO drmemtrace view lines
  *   3. the compact binary form (varint, delta-coded addresses)
  *   4. seeded synthetic workloads, presented as one more reader
  *   5. the binary writer (the converter's back end)
@@ -25,8 +26,10 @@
 #include "io.h"
 
 const char *const mm_op_names[MM_OP_N] = {
-    "ifetch", "load", "store", "modify",   "switch", "ptwrite", "fault", "invlpg",
-    "create", "exit", "unmap", "mprotect", "vm",     "fork",	"exec",	 "flush"};
+    "ifetch", "load",  "store",	   "modify", "switch", "ptwrite", "fault", "invlpg", "create",
+    "exit",   "unmap", "mprotect", "vm",     "fork",   "exec",	  "flush", "age"};
+_Static_assert(MM_OP_N == MM_AGE + 1, "read_bin's tag message names every op above 15");
+const char *const mm_fmt_names[] = {"auto", "lackey", "bin", "perf", "drmemtrace", NULL};
 const char *const mm_synth_names[MM_SYN_N] = {"seq",  "random", "chase",   "multi",
 					      "fork", "mmap",	"ptupdate"};
 
@@ -45,13 +48,14 @@ struct synth {
 	struct mm_synth_cfg c;
 	struct synth_vm vm[MM_MAX_VMS]; /* the other VMs' states while one runs */
 	uint32_t cur_vm;
-	uint64_t vm_phase; /* accesses since the last VM switch */
-	uint64_t rng;	   /* xorshift64* state */
-	uint64_t emitted;  /* accesses emitted */
-	uint64_t phase;	   /* accesses since the last event */
-	uint64_t x;	   /* chase cursor / seq cursor */
-	uint64_t lines;	   /* chase: lines in the lap (power of two) */
-	uint32_t pid;	   /* current process */
+	uint64_t vm_phase;  /* accesses since the last VM switch */
+	uint64_t age_phase; /* accesses since the last aging scan */
+	uint64_t rng;	    /* xorshift64* state */
+	uint64_t emitted;   /* accesses emitted */
+	uint64_t phase;	    /* accesses since the last event */
+	uint64_t x;	    /* chase cursor / seq cursor */
+	uint64_t lines;	    /* chase: lines in the lap (power of two) */
+	uint32_t pid;	    /* current process */
 	uint32_t next_pid;
 	int stage;	       /* workload-specific state */
 	struct mm_rec pend[4]; /* events queued before the next access */
@@ -69,6 +73,9 @@ struct mm_reader {
 	uint64_t off;	      /* file offset of buf[0] */
 	uint64_t lines, banner;
 	uint64_t prev_i, prev_d; /* binary: previous address per stream */
+	uint64_t pid;		 /* perf: the pid of the last sample, or UINT64_MAX */
+	struct mm_rec q[3];	 /* perf: records of one line not yet handed out */
+	unsigned nq, iq;
 	struct synth syn;
 };
 
@@ -144,6 +151,7 @@ int mm_reader_open(struct mm_reader **rp, const char *path, enum mm_fmt fmt, str
 	if (!r)
 		return ok_err_at(e, -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
 	r->src = SRC_FD;
+	r->pid = UINT64_MAX;
 	snprintf(r->name, sizeof(r->name), "%s", strcmp(path, "-") ? path : "<stdin>");
 	if (!strcmp(path, "-")) {
 		r->fd = 0;
@@ -176,6 +184,7 @@ int mm_reader_open_mem(struct mm_reader **rp, const void *buf, size_t len, enum 
 	if (!r)
 		return ok_err_at(e, -ENOMEM, name, OK_ERR_NOPOS, "out of memory");
 	r->src = SRC_MEM;
+	r->pid = UINT64_MAX;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->buf = (unsigned char *)(uintptr_t)buf; /* never written: SRC_MEM never refills */
 	r->cap = r->end = len;
@@ -288,7 +297,7 @@ static int parse_event(struct mm_reader *r, const char *s, const char *end, stru
 		return ok_err_line(
 		    e, -EINVAL, r->name, (long long)r->lines,
 		    "expected an event name (switch, ptwrite, fault, invlpg, create, "
-		    "exit, unmap, mprotect, vm, fork, exec, flush) after 'E'");
+		    "exit, unmap, mprotect, vm, fork, exec, flush, age) after 'E'");
 	memset(o, 0, sizeof(*o));
 	o->op = (uint8_t)op;
 	s = skip_sp(s, end);
@@ -309,7 +318,7 @@ static int parse_event(struct mm_reader *r, const char *s, const char *end, stru
 		if (parse_hex(&s, end, &o->addr))
 			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
 					   "expected a hex address after 'E %s'", mm_op_names[op]);
-		if (op == MM_UNMAP || op == MM_MPROTECT) {
+		if (mm_op_has_len((unsigned)op)) {
 			s = skip_sp(s, end);
 			if (parse_dec(&s, end, UINT64_MAX / 2, &o->len) || !o->len)
 				return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
@@ -395,37 +404,332 @@ static int parse_line(struct mm_reader *r, const char *s, const char *end, struc
 	return 1;
 }
 
-static ssize_t read_lackey(struct mm_reader *r, struct mm_rec *recs, size_t max, struct ok_err *e)
+/*
+ * The next line of a text trace: 1 with its bytes [*sp, *nlp) (without the
+ * newline; still valid until the next call), 0 at the end or when the
+ * buffer must move while the caller holds records (have > 0: it hands
+ * them back first), or a negative errno.
+ */
+static int next_line(struct mm_reader *r, size_t have, const char **sp, const char **nlp,
+		     struct ok_err *e)
 {
-	size_t n = 0;
-	while (n < max) {
+	for (;;) {
 		const char *s = (const char *)r->buf + r->pos;
 		size_t avail = r->end - r->pos;
 		const char *nl = memchr(s, '\n', avail);
 		if (!nl) {
 			if (avail > MM_MAX_LINE)
-				return ok_err_line(
-				    e, -EINVAL, r->name, (long long)r->lines + 1,
-				    "line longer than %d bytes; expected a lackey line",
-				    MM_MAX_LINE);
+				return ok_err_line(e, -EINVAL, r->name, (long long)r->lines + 1,
+						   "line longer than %d bytes; expected a %s line",
+						   MM_MAX_LINE, mm_fmt_names[r->fmt]);
 			if (!r->eof) {
-				if (n) /* hand back what we have before moving the buffer */
-					return (ssize_t)n;
+				if (have)
+					return 0;
 				int rc = rd_fill(r, e);
 				if (rc < 0)
 					return rc;
 				continue;
 			}
 			if (!avail)
-				break;
+				return 0;
 			nl = s + avail; /* last line without newline */
 		}
 		r->lines++;
-		int rc = parse_line(r, s, nl, &recs[n], e);
 		r->pos += (size_t)(nl - s) + (nl < s + avail ? 1 : 0);
+		*sp = s;
+		*nlp = nl;
+		return 1;
+	}
+}
+
+static ssize_t read_lackey(struct mm_reader *r, struct mm_rec *recs, size_t max, struct ok_err *e)
+{
+	size_t n = 0;
+	while (n < max) {
+		const char *s, *nl;
+		int rc = next_line(r, n, &s, &nl, e);
+		if (rc <= 0)
+			return rc < 0 ? rc : (ssize_t)n;
+		rc = parse_line(r, s, nl, &recs[n], e);
 		if (rc < 0)
 			return rc;
 		n += (size_t)rc;
+	}
+	return (ssize_t)n;
+}
+
+/* ============================== 2b. perf script and drmemtrace view lines */
+
+/* A field of s..end: *w its start, returns its end (after skipping blanks). */
+static const char *field(const char *s, const char *end, const char **w)
+{
+	s = skip_sp(s, end);
+	*w = s;
+	while (s < end && *s != ' ' && *s != '\t')
+		s++;
+	return s;
+}
+
+static int all_digits(const char *w, const char *we)
+{
+	if (w == we)
+		return 0;
+	for (; w < we; w++)
+		if (*w < '0' || *w > '9')
+			return 0;
+	return 1;
+}
+
+/* Whether [w, we) holds needle. */
+static int has(const char *w, const char *we, const char *needle)
+{
+	size_t n = strlen(needle);
+	for (; (size_t)(we - w) >= n; w++)
+		if (!memcmp(w, needle, n))
+			return 1;
+	return 0;
+}
+
+static struct mm_rec ev_rec(enum mm_op op, uint32_t pid)
+{
+	return (struct mm_rec){.pid = pid, .op = (uint8_t)op};
+}
+
+/* "(A:B)" at *p: A and B; 0 on success. */
+static int perf_pair(const char **p, const char *end, uint64_t *a, uint64_t *b)
+{
+	const char *s = *p;
+	if (s == end || *s++ != '(' || parse_dec(&s, end, UINT32_MAX, a) || s == end ||
+	    *s++ != ':' || parse_dec(&s, end, UINT32_MAX, b) || s == end || *s++ != ')')
+		return -1;
+	*p = s;
+	return 0;
+}
+
+/* A PERF_RECORD_ task event at w (the line ends at end): its records in o. */
+static int perf_task(struct mm_reader *r, const char *w, const char *end, struct mm_rec *o,
+		     struct ok_err *e)
+{
+	uint64_t c, ct, p, pt;
+	const char *s = w + strlen("PERF_RECORD_");
+	int fork = end - s >= 5 && !memcmp(s, "FORK(", 5),
+	    ex = end - s >= 5 && !memcmp(s, "EXIT(", 5);
+	if (fork || ex) {
+		s += 4;
+		if (perf_pair(&s, end, &c, &ct) || s == end || *s++ != ':' ||
+		    perf_pair(&s, end, &p, &pt) || (s < end && *s != ' ' && *s != '\t'))
+			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
+					   "expected PERF_RECORD_%s(PID:TID):(PID:TID)",
+					   fork ? "FORK" : "EXIT");
+		if (c != ct) /* a thread: the address space stays */
+			return 0;
+		int n = 0;
+		if (ex) {
+			o[n++] = ev_rec(MM_EXIT, (uint32_t)c);
+			if (r->pid == c)
+				r->pid = UINT64_MAX;
+			return n;
+		}
+		if (r->pid != p)
+			o[n++] = ev_rec(MM_SWITCH, (uint32_t)p);
+		o[n++] = ev_rec(MM_FORK, (uint32_t)c);
+		r->pid = p;
+		return n;
+	}
+	if (end - s >= 11 && !memcmp(s, "COMM exec: ", 11)) {
+		/* "COMM exec: NAME:PID/TID": the name may hold ':', the pid follows the last */
+		const char *q = end;
+		while (q > s && q[-1] != ':')
+			q--;
+		uint64_t pid, tid;
+		if (q == s || parse_dec(&q, end, UINT32_MAX, &pid) || q == end || *q++ != '/' ||
+		    parse_dec(&q, end, UINT32_MAX, &tid) || skip_sp(q, end) != end)
+			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
+					   "expected PERF_RECORD_COMM exec: NAME:PID/TID");
+		r->pid = pid;
+		o[0] = ev_rec(MM_EXEC, (uint32_t)pid);
+		return 1;
+	}
+	r->banner++; /* COMM, MMAP, ...: nothing the model uses */
+	return 0;
+}
+
+static int fault_event(const char *w, const char *we)
+{
+	static const char *const names[] = {
+	    "page-faults:", "faults:", "minor-faults:", "major-faults:"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((size_t)(we - w) == strlen(names[i]) && !memcmp(w, names[i], (size_t)(we - w)))
+			return 1;
+	return 0;
+}
+
+/*
+ * One perf script line (see mmusim.h): its records in o (up to 3: a
+ * switch, then the sample's; a fork: a switch and the fork), or negative.
+ */
+static int parse_perf(struct mm_reader *r, const char *s, const char *end, struct mm_rec *o,
+		      struct ok_err *e)
+{
+	if (end > s && end[-1] == '\r')
+		end--;
+	const char *p = skip_sp(s, end), *w, *we;
+	if (p == end || *p == '#') {
+		r->banner += p != end;
+		return 0;
+	}
+	/* the fields before the event: the pid is the first of digits (or PID/TID) */
+	uint64_t pid = UINT64_MAX;
+	for (;;) {
+		p = field(p, end, &w);
+		we = p;
+		if (w == end)
+			return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
+					   "expected a perf script sample 'PID EVENT: ADDR' (perf "
+					   "script -F pid,tid,event,addr) or a PERF_RECORD_ line");
+		if (we - w > 12 && !memcmp(w, "PERF_RECORD_", 12))
+			return perf_task(r, w, end, o, e);
+		const char *slash = memchr(w, '/', (size_t)(we - w));
+		if (pid == UINT64_MAX && all_digits(w, slash ? slash : we) &&
+		    (!slash || all_digits(slash + 1, we))) {
+			const char *q = w;
+			if (parse_dec(&q, slash ? slash : we, UINT32_MAX, &pid))
+				return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
+						   "expected a pid below 2^32");
+			continue;
+		}
+		/* the event: a field ending in ':' that is not the time (digits.digits:) */
+		if (we[-1] == ':' &&
+		    !(we - w > 1 && w[0] >= '0' && w[0] <= '9' && memchr(w, '.', (size_t)(we - w))))
+			break;
+	}
+	if (pid == UINT64_MAX)
+		return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
+				   "expected the pid before the event name (perf script -F "
+				   "pid,tid,event,addr)");
+	const char *a = skip_sp(we, end);
+	uint64_t addr;
+	if (parse_hex(&a, end, &addr) || (a < end && *a != ' ' && *a != '\t'))
+		return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
+				   "expected a hex data address after the event name (perf script "
+				   "-F ...,addr; record with -d or perf mem)");
+	if (!addr || addr >> 63) { /* no data address, or the kernel's */
+		r->banner++;
+		return 0;
+	}
+	int n = 0;
+	if (r->pid != pid)
+		o[n++] = ev_rec(MM_SWITCH, (uint32_t)pid);
+	r->pid = pid;
+	struct mm_rec *x = &o[n++];
+	*x = (struct mm_rec){.addr = addr};
+	if (fault_event(w, we))
+		x->op = MM_FAULT;
+	else if (has(a, end, "|OP STORE|") || has(w, we, "store"))
+		x->op = MM_STORE, x->size = 8;
+	else
+		x->op = MM_LOAD, x->size = 8;
+	return n;
+}
+
+/* One drmemtrace view line (see mmusim.h): 1 and *o, 0, or negative. */
+static int parse_drmem(struct mm_reader *r, const char *s, const char *end, struct mm_rec *o,
+		       struct ok_err *e)
+{
+	if (end > s && end[-1] == '\r')
+		end--;
+	const char *p = skip_sp(s, end), *w, *we;
+	if (p == end)
+		return 0;
+	/* the header, dividers, and the results at the end ("view results:",
+	 * "N : total instructions") */
+	if (*p == '-' || (end - p >= 3 && !memcmp(p, "<--", 3)) ||
+	    (end - p >= 14 && !memcmp(p, "Output format:", 14)) || has(p, end, " results:") ||
+	    has(p, end, " : total instructions")) {
+		r->banner++;
+		return 0;
+	}
+	uint64_t v;
+	p = field(p, end, &w);
+	const char *q = w;
+	if (parse_dec(&q, p, UINT64_MAX, &v) || q != p)
+		goto bad;
+	p = field(p, end, &w);
+	q = w;
+	if (parse_dec(&q, p, UINT64_MAX, &v) || q + 1 != p || *q != ':')
+		goto bad;
+	p = field(p, end, &w); /* thread id, or W0.T292 */
+	if (w == p)
+		goto bad;
+	p = skip_sp(p, end);
+	if (p < end && *p == '<') { /* a marker, "<thread N exited>" */
+		r->banner++;
+		return 0;
+	}
+	p = field(p, end, &w);
+	we = p;
+	if (we - w == 2 && hexval((unsigned char)w[0]) >= 0 && hexval((unsigned char)w[1]) >= 0) {
+		/* a long instruction's encoding bytes spilled onto a line of their own */
+		r->banner++;
+		return 0;
+	}
+	int op = (we - w == 6 && !memcmp(w, "ifetch", 6))  ? MM_IFETCH
+		 : (we - w == 4 && !memcmp(w, "read", 4))  ? MM_LOAD
+		 : (we - w == 5 && !memcmp(w, "write", 5)) ? MM_STORE
+							   : -1;
+	uint64_t size, addr;
+	if (op < 0 && !(we - w >= 4 && !memcmp(w, "pref", 4)) &&
+	    !(we - w == 6 && (!memcmp(w, "iflush", 6) || !memcmp(w, "dflush", 6))))
+		goto bad;
+	p = skip_sp(p, end);
+	if (parse_dec(&p, end, 65535, &size))
+		goto bad;
+	p = skip_sp(p, end);
+	if (end - p < 10 || memcmp(p, "byte(s) @ ", 10))
+		goto bad;
+	p += 10;
+	if (parse_hex(&p, end, &addr) || (p < end && *p != ' ' && *p != '\t'))
+		goto bad;
+	if (op < 0) { /* prefetch, flush: no translation modelled */
+		r->banner++;
+		return 0;
+	}
+	if (!size)
+		return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
+				   "expected a size 1..65535 before 'byte(s)'");
+	*o = (struct mm_rec){.addr = addr, .size = (uint16_t)size, .op = (uint8_t)op};
+	return 1;
+bad:
+	return ok_err_line(e, -EINVAL, r->name, (long long)r->lines,
+			   "expected a drmemtrace view line 'RECORD INSTR: TID ifetch|read|write "
+			   "N byte(s) @ 0xADDR', a <marker: ...> or a header line");
+}
+
+/* Text formats whose line may make several records (perf) or whose
+ * parsing is not on lackey's hot path: lines as in read_lackey, records
+ * of a line that do not fit recs wait in r->q. */
+static ssize_t read_other(struct mm_reader *r, struct mm_rec *recs, size_t max, struct ok_err *e)
+{
+	size_t n = 0;
+	while (n < max && r->iq < r->nq)
+		recs[n++] = r->q[r->iq++];
+	while (n < max) {
+		const char *s, *nl;
+		int rc = next_line(r, n, &s, &nl, e);
+		if (rc <= 0)
+			return rc < 0 ? rc : (ssize_t)n;
+		struct mm_rec o[3];
+		rc = r->fmt == MM_FMT_PERF ? parse_perf(r, s, nl, o, e)
+					   : parse_drmem(r, s, nl, o, e);
+		if (rc < 0)
+			return rc;
+		r->nq = r->iq = 0;
+		for (int i = 0; i < rc; i++) {
+			if (n < max)
+				recs[n++] = o[i];
+			else
+				r->q[r->nq++] = o[i];
+		}
 	}
 	return (ssize_t)n;
 }
@@ -504,11 +808,15 @@ static ssize_t read_bin(struct mm_reader *r, struct mm_rec *recs, size_t max, st
 		unsigned op = tag & 15;
 		struct mm_rec *o = &recs[n];
 		uint64_t v, v2;
-		if (op >= MM_OP_N || (op > MM_MODIFY && tag >> 4)) /* events carry no size */
+		if (op == 15 && tag >> 4) /* an op above 15: 15 + the high nibble */
+			op = 15 + (tag >> 4);
+		if (op >= MM_OP_N ||
+		    (op > MM_MODIFY && op < 15 && tag >> 4)) /* events carry no size */
 			return ok_err_at(e, -EINVAL, r->name, at,
-					 "record tag 0x%02x: op %u, expected 0..%d with a high "
-					 "nibble (size) only on accesses",
-					 tag, op, MM_OP_N - 1);
+					 "record tag 0x%02x, expected an access (op 0..3, size in "
+					 "the high nibble), an event (op 4..15, high nibble 0) or "
+					 "age (tag 0x1f)",
+					 tag);
 		o->op = (uint8_t)op;
 		o->pad = 0;
 		o->len = 0;
@@ -539,7 +847,7 @@ static ssize_t read_bin(struct mm_reader *r, struct mm_rec *recs, size_t max, st
 			if (get_varint(&p, end, &v))
 				goto trunc;
 			o->addr = v;
-			if (op == MM_UNMAP || op == MM_MPROTECT) {
+			if (mm_op_has_len(op)) {
 				if (get_varint(&p, end, &v2) || !v2)
 					goto trunc;
 				o->len = v2;
@@ -642,6 +950,10 @@ static void syn_events(struct synth *y)
 	const struct mm_synth_cfg *c = &y->c;
 	if (c->vms > 1 && y->vm_phase >= c->vm_quantum)
 		syn_vm_switch(y);
+	if (c->age && y->age_phase >= c->age) { /* the running process's whole data area */
+		y->age_phase = 0;
+		syn_event(y, MM_AGE, 0, SYN_BASE, (c->kind == MM_SYN_MMAP ? 16 : 1) * c->ws);
+	}
 	if (y->phase < c->quantum)
 		return;
 	y->phase = 0;
@@ -725,6 +1037,7 @@ static ssize_t read_synth(struct mm_reader *r, struct mm_rec *recs, size_t max)
 		y->emitted++;
 		y->phase++;
 		y->vm_phase++;
+		y->age_phase++;
 	}
 	return (ssize_t)n;
 }
@@ -733,6 +1046,8 @@ ssize_t mm_reader_read(struct mm_reader *r, struct mm_rec *recs, size_t max, str
 {
 	if (r->src == SRC_SYNTH)
 		return read_synth(r, recs, max);
+	if (r->fmt == MM_FMT_PERF || r->fmt == MM_FMT_DRMEM)
+		return read_other(r, recs, max, e);
 	return r->fmt == MM_FMT_BIN ? read_bin(r, recs, max, e) : read_lackey(r, recs, max, e);
 }
 
@@ -816,14 +1131,14 @@ int mm_writer_put(struct mm_writer *w, const struct mm_rec *recs, size_t n, stru
 			p = put_varint(p, ((uint64_t)d << 1) ^ (uint64_t)(d >> 63));
 			*prev = o->addr;
 		} else {
-			*p++ = o->op;
+			*p++ = o->op < 15 ? o->op : (unsigned char)(15 | (o->op - 15) << 4);
 			if (o->op == MM_FLUSH) {
 				/* no fields */
 			} else if (mm_op_has_pid(o->op)) {
 				p = put_varint(p, o->pid);
 			} else {
 				p = put_varint(p, o->addr);
-				if (o->op == MM_UNMAP || o->op == MM_MPROTECT)
+				if (mm_op_has_len(o->op))
 					p = put_varint(p, o->len);
 			}
 		}

@@ -412,7 +412,7 @@ static void test_shadow_events(void **state)
 static void test_exit_cost_linear(void **state)
 {
 	(void)state;
-	struct mm_synth_cfg y = {MM_SYN_MULTI, 20000, 1 << 20, 4, 500, 7, 1, 0};
+	struct mm_synth_cfg y = {MM_SYN_MULTI, 20000, 1 << 20, 4, 500, 7, 1, 0, 0};
 	struct mm_rec *r = calloc(30000, sizeof(*r));
 	struct mm_reader *rd;
 	struct ok_err e;
@@ -501,11 +501,12 @@ static void test_lackey_lines(void **state)
 			"E unmap 0x1000 8192\n"
 			"==123== \n"
 			"I  04000000,16\n"
-			"E vm 15";
+			"E vm 15\n"
+			"E age 555500000000 0x2000";
 	struct mm_rec r[16];
 	struct ok_err e;
 	uint64_t banner;
-	assert_int_equal(read_all(t, MM_FMT_AUTO, r, 16, &e, &banner), 8);
+	assert_int_equal(read_all(t, MM_FMT_AUTO, r, 16, &e, &banner), 9);
 	assert_int_equal(banner, 2);
 	assert_int_equal(r[0].op, MM_IFETCH);
 	assert_int_equal(r[0].addr, 0x23C790);
@@ -521,6 +522,9 @@ static void test_lackey_lines(void **state)
 	assert_int_equal(r[6].size, 16);
 	assert_int_equal(r[7].op, MM_VM);
 	assert_int_equal(r[7].pid, 15);
+	assert_int_equal(r[8].op, MM_AGE);
+	assert_int_equal(r[8].addr, 0x555500000000ull);
+	assert_int_equal(r[8].len, 0x2000);
 }
 
 static void test_lackey_errors(void **state)
@@ -537,6 +541,7 @@ static void test_lackey_errors(void **state)
 	    {"\n\nE frobnicate 1\n", "t.lk:3: expected an event name"},
 	    {"E unmap 0x1000\n", "t.lk:1: expected a length"},
 	    {"E vm 16\n", "t.lk:1: expected a VM id 0..15 after 'E vm'"},
+	    {" L 10,8\nE age 0x1000\n", "t.lk:2: expected a length after 'E age ADDR'"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct mm_rec r[4];
@@ -551,11 +556,136 @@ static void test_lackey_errors(void **state)
 	}
 }
 
+/*
+ * perf script lines (the fields perf script -F pid,tid,event,addr
+ * --show-task-events prints, as in a run recorded here with perf 6.1, and
+ * the longer default-style prefix comm, pid, cpu, time, period; perf mem's
+ * data_src), by hand: a fault sample of a new pid is a switch then a fault;
+ * a kernel address or 0 is skipped; a fork of a process from another pid
+ * than the last is a switch to the parent, then the fork; a thread's fork
+ * or exit is nothing; exec and exit are records. Read one record at a time
+ * too (the second record of a line waits for the next call).
+ */
+static void test_perf_lines(void **state)
+{
+	(void)state;
+	const char *t =
+	    "# perf script header\n"
+	    " 4045/4045  page-faults:     5570a0fff240\n"
+	    " 4045/4045  page-faults:     ffffffff8177d51a\n"
+	    " 4045/4045  page-faults:                0\n"
+	    "    0/0     PERF_RECORD_COMM: perf-exec:4045/4045\n"
+	    " 4045/4045  PERF_RECORD_FORK(4064:4064):(4045:4045)\n"
+	    " 4064/4064  PERF_RECORD_COMM exec: true:4064/4064\n"
+	    " 4064/4064  PERF_RECORD_FORK(4064:4070):(4064:4064)\n"
+	    "  ls 4064 [001] 48054.224405:          1 page-faults:  7f4f2f79db70 _start\n"
+	    " 4064/4064  PERF_RECORD_EXIT(4064:4064):(4045:4045)\n"
+	    "  a.out  77/77 cpu/mem-stores/P:     7ffd90c13950  |OP STORE|LVL L1 hit\n"
+	    "  a.out  77/77 cpu/mem-loads,ldlat=30/P:     7ffd90c13958  |OP LOAD|LVL L1 hit\n"
+	    "  a.out  77/77 ibs_op//:     7ffd90c13960  |OP STORE|LVL L1 hit\n";
+	struct mm_rec r[16];
+	struct ok_err e;
+	uint64_t banner;
+	static const struct {
+		uint8_t op;
+		uint32_t pid;
+		uint64_t addr;
+	} want[] = {{MM_SWITCH, 4045, 0},
+		    {MM_FAULT, 0, 0x5570a0fff240},
+		    {MM_FORK, 4064, 0},
+		    {MM_EXEC, 4064, 0},
+		    {MM_FAULT, 0, 0x7f4f2f79db70},
+		    {MM_EXIT, 4064, 0},
+		    {MM_SWITCH, 77, 0},
+		    {MM_STORE, 0, 0x7ffd90c13950},
+		    {MM_LOAD, 0, 0x7ffd90c13958},
+		    {MM_STORE, 0, 0x7ffd90c13960}};
+	size_t nw = sizeof(want) / sizeof(want[0]);
+	for (int one = 0; one < 2; one++) {
+		struct mm_reader *rd;
+		assert_int_equal(mm_reader_open_mem(&rd, t, strlen(t), MM_FMT_PERF, "t.perf", &e),
+				 0);
+		ssize_t n, tot = 0;
+		while ((n = mm_reader_read(rd, r + tot, one ? 1 : 16 - (size_t)tot, &e)) > 0)
+			tot += n;
+		uint64_t lines;
+		mm_reader_counts(rd, &lines, &banner);
+		mm_reader_close(rd);
+		assert_int_equal(n, 0);
+		assert_int_equal(tot, nw);
+		assert_int_equal(banner,
+				 4); /* the comment, 2 samples without a user address, COMM */
+		for (size_t i = 0; i < nw; i++) {
+			assert_int_equal(r[i].op, want[i].op);
+			assert_int_equal(r[i].pid, want[i].pid);
+			assert_int_equal(r[i].addr, want[i].addr);
+		}
+	}
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+	    {"# c\n 12/12 page-faults: zz\n", "t.lk:2: expected a hex data address"},
+	    {"page-faults: 1000\n", "t.lk:1: expected the pid before the event name"},
+	    {" 12/12 nothing here\n", "t.lk:1: expected a perf script sample"},
+	    {" 1/1 PERF_RECORD_FORK(3:3)(1:1)\n", "t.lk:1: expected PERF_RECORD_FORK(PID:TID)"},
+	    {" 1/1 PERF_RECORD_COMM exec: sh\n", "t.lk:1: expected PERF_RECORD_COMM exec: NAME"},
+	    {" 99999999999 page-faults: 1000\n", "t.lk:1: expected a pid below 2^32"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char buf[1024];
+		ok_err_clear(&e);
+		assert_int_equal(read_all(bad[i].text, MM_FMT_PERF, r, 16, &e, &banner), -EINVAL);
+		ok_err_format(&e, buf, sizeof(buf));
+		if (strncmp(buf, bad[i].msg, strlen(bad[i].msg)))
+			fail_msg("case %zu: got '%s', expected '%s...'", i, buf, bad[i].msg);
+	}
+}
+
+/* drmemtrace view lines that are not records, and malformed ones (the
+ * records themselves: tests/mmusim/data/drmemtrace-view.txt, test_formats.sh). */
+static void test_drmem_lines(void **state)
+{
+	(void)state;
+	const char *t = "           1           0:     2765542 <marker: version 5>\n"
+			"           9           3:     W0.T12 write        8 byte(s) @ "
+			"0x00007ffd90c13950 by PC 0x000000000040257d\n"
+			"          10           3:     12 pref-w       8 byte(s) @ "
+			"0x00007ffd90c13950 by PC 0x000000000040257d\n"
+			"          11           4:     12 ifetch       3 byte(s) @ "
+			"0x0000000000402581 89 7d fc  mov\n";
+	struct mm_rec r[8];
+	struct ok_err e;
+	uint64_t banner;
+	assert_int_equal(read_all(t, MM_FMT_DRMEM, r, 8, &e, &banner), 2);
+	assert_int_equal(banner, 2);
+	assert_int_equal(r[0].op, MM_STORE);
+	assert_int_equal(r[0].size, 8);
+	assert_int_equal(r[0].addr, 0x7ffd90c13950ull);
+	assert_int_equal(r[1].op, MM_IFETCH);
+	assert_int_equal(r[1].size, 3);
+	static const char *const bad[] = {
+	    "  1  0:  12 read  8 byte(s) @ zz by PC 0x1\n",
+	    "  1  0   12 read  8 byte(s) @ 0x10 by PC 0x1\n",
+	    "  1  0:  12 read  8 bytes @ 0x10 by PC 0x1\n",
+	    "  x  0:  12 read  8 byte(s) @ 0x10 by PC 0x1\n",
+	    "<...>\n",
+	    "  1  0:  12 read  0 byte(s) @ 0x10 by PC 0x1\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char buf[1024];
+		ok_err_clear(&e);
+		assert_int_equal(read_all(bad[i], MM_FMT_DRMEM, r, 8, &e, &banner), -EINVAL);
+		ok_err_format(&e, buf, sizeof(buf));
+		if (strncmp(buf, "t.lk:1: expected ", 17))
+			fail_msg("case %zu: got '%s'", i, buf);
+	}
+}
+
 static void test_binary_roundtrip(void **state)
 {
 	(void)state;
 	/* two VMs: VM switch records too; fork churn: fork and exec */
-	struct mm_synth_cfg y = {MM_SYN_FORK, 5000, 1 << 20, 1, 300, 3, 2, 700};
+	struct mm_synth_cfg y = {MM_SYN_FORK, 5000, 1 << 20, 1, 300, 3, 2, 700, 0};
 	struct mm_reader *rd;
 	struct ok_err e;
 	static struct mm_rec a[8000], b[8000];
@@ -565,6 +695,7 @@ static void test_binary_roundtrip(void **state)
 	assert_true(n > 5000);
 	a[0] = (struct mm_rec){.addr = 0xfff0, .size = 300, .op = MM_IFETCH}; /* size > 14 */
 	a[1] = (struct mm_rec){.op = MM_FLUSH}; /* and fork, exec from the workload */
+	a[2] = (struct mm_rec){.addr = BASE, .len = 8192, .op = MM_AGE}; /* op 16: tag 0x1f */
 	char path[] = "/tmp/mmusim-test-XXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -597,7 +728,7 @@ static void test_synth_seeded(void **state)
 {
 	(void)state;
 	for (int k = 0; k < MM_SYN_N; k++) {
-		struct mm_synth_cfg y = {(enum mm_synth)k, 3000, 1 << 20, 3, 0, 42, 1, 0};
+		struct mm_synth_cfg y = {(enum mm_synth)k, 3000, 1 << 20, 3, 0, 42, 1, 0, 0};
 		static struct mm_rec a[4000], b[4000];
 		struct mm_reader *rd;
 		struct ok_err e;
@@ -1166,6 +1297,150 @@ static void test_full_flush(void **state)
 	mm_sim_free(s);
 }
 
+/* ------------------------------------------------------------ page aging */
+
+static struct mm_rec age(uint64_t a, uint64_t len)
+{
+	return (struct mm_rec){.addr = a, .len = len, .op = MM_AGE};
+}
+
+/*
+ * E age without a flush (x86 Linux since 3.18), barcelona (ASIDs: exits
+ * keep the TLB). Trace: load P0, load P1 (one leaf table), age both, load
+ * P0, INVLPG P0, load P0, age both. Native and nested: the first touches
+ * write 4 + 1 PTEs and their walks set 2 accessed bits; the first age
+ * clears both (2 PTE writes, no flush); P0's next load hits the TLB, so its
+ * bit stays clear until the walk after the INVLPG sets it (3 walks, 3
+ * accessed bits set); the second age finds only P0 young: 3 cleared, 8 PTE
+ * writes. Shadow without unsync: the first touches cost 2 #PF and 2 hidden
+ * fault exits and a trapped PTE write (P1's, in the shadowed leaf table);
+ * each of the 3 clears is a trapped write (4 PT-write exits) that zaps the
+ * shadow entry; after the INVLPG exit P0's walk takes a hidden fault (3)
+ * in which the VMM sets the guest's bit again. Shadow with unsync: the
+ * first age writes an already out-of-sync table (no exit); the INVLPG
+ * resyncs it (1 sync), the second age finds it in sync again: one more
+ * PT-write exit (2). Agile with the leaf table nested (agile_start=1): the
+ * clears write a table the hardware walks, no exit at all; P1's first touch
+ * neither (its missing PTE is in that table): 1 #PF, 1 hidden fault, the
+ * INVLPG exit; its walks set the bits (3) as nested paging's do.
+ */
+static void test_page_aging(void **state)
+{
+	(void)state;
+	const uint64_t p0 = BASE, p1 = BASE + 4096;
+	struct mm_rec r[] = {ld(p0), ld(p1),	     age(BASE, 8192), ld(p0), ev(MM_INVLPG, 0, p0),
+			     ld(p0), age(BASE, 8192)};
+	struct {
+		const char *unsync;
+		int agile_start;
+		uint64_t ptw, hid, gpf, inv, syncs, ad;
+	} want[] = {{"unsync=0", 0, 4, 3, 2, 1, 0, 0}, {"unsync=1", 0, 2, 3, 2, 1, 1, 0}};
+	for (int u = 0; u < 2; u++) {
+		struct mm_config c =
+		    cfg("barcelona", want[u].unsync, "agile_writes=0", "agile_start=1", NULL);
+		struct mm_sim *s = run(&c, 15, r, 7);
+		for (int m = 0; m < MM_MODE_N; m++) {
+			const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
+			assert_int_equal(st->aged, 3);
+			assert_int_equal(st->pt_writes, 8);
+			assert_int_equal(st->walks, 3);
+		}
+		for (int m = MM_NATIVE; m <= MM_NESTED; m += 2) {
+			assert_int_equal(mm_sim_stats(s, (enum mm_mode)m)->ad_writes, 3);
+			assert_int_equal(mm_stats_exits(mm_sim_stats(s, (enum mm_mode)m)), 0);
+		}
+		const struct mm_stats *sh = mm_sim_stats(s, MM_SHADOW),
+				      *ag = mm_sim_stats(s, MM_AGILE);
+		assert_int_equal(sh->ad_writes, 0);
+		assert_int_equal(sh->exits[MM_EXIT_PTWRITE], want[u].ptw);
+		assert_int_equal(sh->exits[MM_EXIT_HIDDEN], want[u].hid);
+		assert_int_equal(sh->exits[MM_EXIT_GUESTPF], want[u].gpf);
+		assert_int_equal(sh->exits[MM_EXIT_INVLPG], want[u].inv);
+		assert_int_equal(sh->exits[MM_EXIT_CR3], 0);
+		assert_int_equal(sh->syncs, want[u].syncs);
+		assert_int_equal(ag->ad_writes, 3); /* the 2D part's walks, as nested's */
+		assert_int_equal(ag->exits[MM_EXIT_PTWRITE], 0);
+		assert_int_equal(ag->exits[MM_EXIT_HIDDEN], 1);
+		assert_int_equal(ag->exits[MM_EXIT_GUESTPF], 1);
+		assert_int_equal(ag->exits[MM_EXIT_INVLPG], 1);
+		mm_sim_free(s);
+	}
+}
+
+/* --age=N: a synthetic workload ages its working set every N accesses:
+ * 250 accesses with N = 100 carry 2 E age records over [BASE, BASE + ws),
+ * after the 100th and the 200th access. */
+static void test_synth_age(void **state)
+{
+	(void)state;
+	struct mm_synth_cfg y = {MM_SYN_RANDOM, 250, 1 << 20, 1, 0, 5, 1, 0, 100};
+	struct mm_reader *rd;
+	struct ok_err e;
+	struct mm_rec r[400];
+	assert_int_equal(mm_reader_open_synth(&rd, &y, &e), 0);
+	ssize_t n = mm_reader_read(rd, r, 400, &e);
+	mm_reader_close(rd);
+	assert_int_equal(n, 252);
+	int ages = 0, acc = 0;
+	for (ssize_t i = 0; i < n; i++) {
+		if (r[i].op == MM_AGE) {
+			ages++;
+			assert_int_equal(acc, 100 * ages);
+			assert_int_equal(r[i].addr, BASE);
+			assert_int_equal(r[i].len, 1 << 20);
+		} else {
+			acc++;
+		}
+	}
+	assert_int_equal(ages, 2);
+}
+
+/*
+ * age_flush=1 (ptep_clear_flush_young flushing, as x86 Linux before 3.18):
+ * load P0, load P1, age both, load P0, load P1. Each young PTE cleared is
+ * followed by flush_tlb_page (an INVLPG), so both loads walk again: native
+ * and nested 4 walks and 4 accessed bits set (2 and 2 with age_flush=0,
+ * where the loads hit the TLB). Shadow without unsync: 2 #PF, a trapped
+ * write for P1's PTE, then per page a trapped clear and an INVLPG exit
+ * (3 PT-write, 2 INVLPG), and the 2 reloads take hidden faults (4). With
+ * unsync: each clear writes the table out of sync (P0's: already, from P1's
+ * first touch; P1's: again, after P0's INVLPG resynced it), each INVLPG
+ * resyncs it: 2 PT-write exits, 2 syncs. A repeated age with no access in
+ * between finds no young PTE: nothing written.
+ */
+static void test_page_aging_flush(void **state)
+{
+	(void)state;
+	const uint64_t p0 = BASE, p1 = BASE + 4096;
+	struct mm_rec r[] = {ld(p0), ld(p1), age(BASE, 8192), ld(p0), ld(p1), age(BASE, 8192)};
+	for (int fl = 0; fl <= 1; fl++)
+		for (int u = 0; u <= 1; u++) {
+			struct mm_config c = cfg("barcelona", fl ? "age_flush=1" : "age_flush=0",
+						 u ? "unsync=1" : "unsync=0", NULL);
+			struct mm_sim *s = run(&c, 7, r, 5);
+			const struct mm_stats *na = mm_sim_stats(s, MM_NATIVE),
+					      *ne = mm_sim_stats(s, MM_NESTED),
+					      *sh = mm_sim_stats(s, MM_SHADOW);
+			assert_int_equal(na->walks, fl ? 4 : 2);
+			assert_int_equal(na->ad_writes, fl ? 4 : 2);
+			assert_int_equal(ne->ad_writes, fl ? 4 : 2);
+			assert_int_equal(sh->walks, fl ? 4 : 2);
+			assert_int_equal(sh->exits[MM_EXIT_GUESTPF], 2);
+			assert_int_equal(sh->exits[MM_EXIT_HIDDEN], fl ? 4 : 2);
+			assert_int_equal(sh->exits[MM_EXIT_INVLPG], fl ? 2 : 0);
+			assert_int_equal(sh->exits[MM_EXIT_PTWRITE], u ? 1 + fl : 3);
+			assert_int_equal(sh->syncs, u && fl ? 2 : 0);
+			uint64_t ptw = sh->pt_writes;
+			mm_sim_free(s);
+			/* the second age: the reloads made P0, P1 young again only
+			 * where they walked (age_flush=1); else nothing to clear */
+			s = run(&c, 7, r, 6);
+			assert_int_equal(mm_sim_stats(s, MM_SHADOW)->pt_writes - ptw, fl ? 2 : 0);
+			assert_int_equal(mm_sim_stats(s, MM_NATIVE)->aged, fl ? 4 : 2);
+			mm_sim_free(s);
+		}
+}
+
 /* ------------------------------------------------------------ agile paging */
 
 /*
@@ -1288,6 +1563,103 @@ static void test_agile_policy(void **state)
 }
 
 /*
+ * Agile paging with two VMs, as vm_run for the other modes: VM 0 loads X;
+ * E vm 1; VM 1 loads X; E vm 0; VM 0 loads X. The leaf tables are nested
+ * (agile_start=1), no PWC or nested TLB: a cold walk is 3 shadow entries,
+ * the PTE (its table's host address is in the switch entry) and a
+ * 4-reference nested walk of the data gPA: 8. Each first touch costs a
+ * guest #PF (the missing root entry is in a shadowed table) and a hidden
+ * fault that installs the switch entry: 4 exits. With VM tags (asids=64,
+ * by VPID, or with shadow_as_tags by an ASID per address space) VM 0's
+ * entry survives VM 1's run: 2 walks, 16 references. Without (asids=0)
+ * every VM switch and exit flushes all: 3 walks, 24 references, and the
+ * third walk finds VM 0's switch entry still in VM 0's shadow table (no
+ * exit); 4 + 2 = 6 flushes.
+ */
+static void test_agile_two_vms(void **state)
+{
+	(void)state;
+	struct {
+		const char *asids, *sat;
+		uint64_t walks, flushes;
+	} k[] = {{"asids=64", "shadow_as_tags=0", 2, 0},
+		 {"asids=64", "shadow_as_tags=1", 2, 0},
+		 {"asids=0", "shadow_as_tags=0", 3, 6}};
+	struct mm_rec r[] = {ld(BASE), ev(MM_VM, 1, 0), ld(BASE), ev(MM_VM, 0, 0), ld(BASE)};
+	for (size_t i = 0; i < 3; i++) {
+		struct mm_config c = cfg("barcelona", "pwc=none", "ntlb_entries=0", "agile_start=1",
+					 k[i].asids, k[i].sat, NULL);
+		struct mm_sim *s = run(&c, 1u << MM_AGILE, r, 5);
+		const struct mm_stats *ag = mm_sim_stats(s, MM_AGILE);
+		assert_int_equal(ag->walks, k[i].walks);
+		assert_int_equal(refs(ag), 8 * k[i].walks);
+		assert_int_equal(ag->walk_hist[8], k[i].walks);
+		assert_int_equal(ag->exits[MM_EXIT_GUESTPF], 2);
+		assert_int_equal(ag->exits[MM_EXIT_HIDDEN], 2);
+		assert_int_equal(mm_stats_exits(ag), 4);
+		assert_int_equal(ag->flushes[MM_FLUSH_VMEXIT], k[i].flushes);
+		struct mm_stats v0, v1;
+		mm_sim_vm_stats(s, 0, MM_AGILE, &v0);
+		mm_sim_vm_stats(s, 1, MM_AGILE, &v1);
+		assert_int_equal(v1.walks, 1);
+		assert_int_equal(v0.walks, k[i].walks - 1);
+		assert_int_equal(mm_stats_exits(&v0), 2);
+		assert_int_equal(mm_stats_exits(&v1), 2);
+		mm_sim_free(s);
+	}
+}
+
+/*
+ * Each VM's switch points are its own (agile_writes=2, no epochs, no PWC
+ * or nested TLB). VM 0: load X (a #PF, a hidden fault, a 4-reference
+ * shadow walk); two rewrites of X's PTE (two trapped writes: the second
+ * moves VM 0's leaf table to nested mode); INVLPG X; load X: an
+ * 8-reference walk through the switch entry. E vm 1: load X: VM 1's tables
+ * are all shadowed, a #PF, a hidden fault, 4 references. E vm 0: INVLPG X,
+ * load X: 8 again, no hidden fault (the switch entry stays). E vm 1:
+ * INVLPG X, load X: the INVLPG zapped VM 1's shadow PTE, so a hidden fault
+ * refills it and the walk is 4. Totals: walks of 4, 8, 4, 8, 4; exits:
+ * 2 #PF, 3 hidden faults, 2 PT writes, 3 INVLPG; one table moved.
+ */
+static void test_agile_vm_switch_state(void **state)
+{
+	(void)state;
+	struct mm_config c =
+	    cfg("barcelona", "pwc=none", "ntlb_entries=0", "agile_writes=2", "agile_epoch=0", NULL);
+	struct mm_rec r[] = {ld(BASE),
+			     ev(MM_PTWRITE, 0, BASE),
+			     ev(MM_PTWRITE, 0, BASE),
+			     ev(MM_INVLPG, 0, BASE),
+			     ld(BASE),
+			     ev(MM_VM, 1, 0),
+			     ld(BASE),
+			     ev(MM_VM, 0, 0),
+			     ev(MM_INVLPG, 0, BASE),
+			     ld(BASE),
+			     ev(MM_VM, 1, 0),
+			     ev(MM_INVLPG, 0, BASE),
+			     ld(BASE)};
+	struct mm_sim *s = run(&c, 1u << MM_AGILE, r, sizeof(r) / sizeof(r[0]));
+	const struct mm_stats *ag = mm_sim_stats(s, MM_AGILE);
+	assert_int_equal(ag->walks, 5);
+	assert_int_equal(ag->walk_hist[4], 3);
+	assert_int_equal(ag->walk_hist[8], 2);
+	assert_int_equal(ag->exits[MM_EXIT_GUESTPF], 2);
+	assert_int_equal(ag->exits[MM_EXIT_HIDDEN], 3);
+	assert_int_equal(ag->exits[MM_EXIT_PTWRITE], 2);
+	assert_int_equal(ag->exits[MM_EXIT_INVLPG], 3);
+	assert_int_equal(ag->ag_to_nested, 1);
+	struct mm_stats v0, v1;
+	mm_sim_vm_stats(s, 0, MM_AGILE, &v0);
+	mm_sim_vm_stats(s, 1, MM_AGILE, &v1);
+	assert_int_equal(v0.walk_hist[8], 2);
+	assert_int_equal(v0.walk_hist[4], 1);
+	assert_int_equal(v1.walk_hist[4], 2);
+	assert_int_equal(v1.walk_hist[8], 0);
+	mm_sim_free(s);
+}
+
+/*
  * EPT accessed/dirty flags (ept_ad=1), no PWC or nested TLB, so every
  * nested walk reaches its host leaf entry. A cold 2D walk uses 5 host leaf
  * entries (the 4 guest table pages and the data page), each set once by a
@@ -1338,6 +1710,8 @@ int main(void)
 	    cmocka_unit_test(test_cycles_linear),
 	    cmocka_unit_test(test_lackey_lines),
 	    cmocka_unit_test(test_lackey_errors),
+	    cmocka_unit_test(test_perf_lines),
+	    cmocka_unit_test(test_drmem_lines),
 	    cmocka_unit_test(test_binary_roundtrip),
 	    cmocka_unit_test(test_synth_seeded),
 	    cmocka_unit_test(test_config),
@@ -1352,9 +1726,14 @@ int main(void)
 	    cmocka_unit_test(test_fork_exec),
 	    cmocka_unit_test(test_accessed_bits),
 	    cmocka_unit_test(test_full_flush),
+	    cmocka_unit_test(test_page_aging),
+	    cmocka_unit_test(test_page_aging_flush),
+	    cmocka_unit_test(test_synth_age),
 	    cmocka_unit_test(test_agile_walks),
 	    cmocka_unit_test(test_agile_exits),
 	    cmocka_unit_test(test_agile_policy),
+	    cmocka_unit_test(test_agile_two_vms),
+	    cmocka_unit_test(test_agile_vm_switch_state),
 	    cmocka_unit_test(test_ept_ad),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
