@@ -151,7 +151,8 @@ static const struct cli_opt read_opts[] = {
     {"length", 0, CLI_ARG, OPT_LENGTH, "B", "read B bytes (default: to the end)"},
     {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
      "use members that seem held by the kernel (read only);\nbring members kicked one after "
-     "another up to date\nas mdadm --assemble --force (their superblocks written)"},
+     "another up to date\nand mark a dirty degraded array clean as\nmdadm --assemble --force "
+     "(their superblocks written)"},
     {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
      "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
      "stop;\nnothing is written"},
@@ -170,7 +171,7 @@ static const char help_write[] =
 static const struct cli_opt write_opts[] = {
     {"offset", 0, CLI_ARG, OPT_OFFSET, "B", "array byte offset (K/M/G suffixes)"},
     {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
-     "write to a dirty degraded array, or with bad members;\nstale members as mdadm --assemble "
+     "write with bad members; stale members and a dirty\ndegraded array as mdadm --assemble "
      "--force"},
     {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
      "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
@@ -192,7 +193,7 @@ static const char help_check[] =
 
 static const struct cli_opt check_opts[] = {
     {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
-     "repair a dirty degraded array; stale members as\nmdadm --assemble --force"},
+     "stale members and a dirty degraded array as\nmdadm --assemble --force"},
     {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
      "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
      "stop;\nnothing is written"},
