@@ -443,18 +443,6 @@ static size_t env_budget(void)
 	return 0;
 }
 
-/* What --force chose for stale members (a->forced), one line each, as
- * mdadm prints it to stderr. */
-static void print_forced(const struct md_array *a, const char *prefix)
-{
-	for (const char *l = a->forced; *l;) {
-		const char *nl = strchr(l, '\n');
-		int len = nl ? (int)(nl - l) : (int)strlen(l);
-		ok_warn("%s%.*s", prefix, len, l);
-		l += len + (nl != NULL);
-	}
-}
-
 /* md_array_open, then env_budget() (buffers are sized at the first I/O).
  * With --dry-run the members are opened read-only, --force's choice for
  * stale members is printed and the program exits: nothing is written. */
@@ -467,14 +455,14 @@ static int array_open(struct md_array *a, int n, char **paths, unsigned flags, s
 	if (rc == 0 && env_budget())
 		a->budget_bytes = env_budget();
 	if (rc == 0 && TT.dry_run) {
-		print_forced(a, "would: ");
+		md_forced_print(a, "would: ");
 		ok_warn("--dry-run: %s",
 			a->forced[0] ? "nothing written" : "no member needs forcing");
 		md_array_close(a, NULL);
 		exit(0);
 	}
 	if (rc == 0)
-		print_forced(a, "");
+		md_forced_print(a, "");
 	return rc;
 }
 

@@ -9,8 +9,9 @@
 # of 5 slots are up to date, 3 needed; m2 (E-2) is the freshest stale and is
 # forced; m3 (E-4) and m4 (E-6) are left out. Checked per verb: the refusal
 # without --force (exit 3, the stale members named), --dry-run (the choice
-# printed, members' md5 unchanged), --force through read, check, write and
-# grow (grow refuses to leave a member out: given as 'missing' it grows).
+# printed, members' md5 unchanged; serve --dry-run alike, nbdkit not run),
+# --force through read, check, write and grow (grow refuses to leave a
+# member out: given as 'missing' it grows).
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/mdraid/lib.sh"
 SB="$OPSKIT_SOURCE/tests/mdraid/sbedit.py"
@@ -54,6 +55,18 @@ if [ $rc = 0 ] && [ ! -s "$T/out" ] && cmp -s "$T/want" "$T/err" && [ "$(md5s)" 
 else
 	tap_fail "check --dry-run: mdadm's choice printed, nothing run, members' md5 unchanged" \
 		"rc $rc; $(diff "$T/want" "$T/err")"
+fi
+# serve --dry-run: the plugin's force=true choice, the same lines; no
+# nbdkit run (no socket made), nothing written
+"$M" serve --dry-run --socket="$T/dry.sock" $MEM >"$T/out" 2>"$T/err"
+rc=$?
+sed 's/^mdraid: --dry-run: nothing written$/&; nbdkit not started/' "$T/want" >"$T/want3"
+if [ $rc = 0 ] && [ ! -s "$T/out" ] && cmp -s "$T/want3" "$T/err" && [ "$(md5s)" = "$before" ] &&
+	[ ! -e "$T/dry.sock" ]; then
+	tap_ok "serve --dry-run: the same choice printed, nbdkit not started, members' md5 unchanged"
+else
+	tap_fail "serve --dry-run: the same choice printed, nbdkit not started, members' md5 unchanged" \
+		"rc $rc; $(diff "$T/want3" "$T/err")"
 fi
 "$M" read --force --length=2M $MEM >"$T/got" 2>"$T/err"
 rc=$?
