@@ -439,7 +439,12 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 			       ref->feature_map);
 		goto fail;
 	}
+	/* dirty as mdadm's Assemble() judges it: any member in use (not only
+	 * the kernel's reference) not clean; a plain mdadm --assemble refuses
+	 * such an array when degraded */
 	a->dirty = ref->resync_offset != MD_MAX_SECTOR;
+	for (int i = 0; i < n; i++)
+		a->dirty |= a->m[i].slot >= 0 && a->m[i].sb.resync_offset != MD_MAX_SECTOR;
 	a->degraded_dirty = a->dirty && a->missing > 0;
 	if (a->degraded_dirty) {
 		if (write && !force) {

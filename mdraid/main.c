@@ -151,7 +151,8 @@ static const struct cli_opt read_opts[] = {
     {"length", 0, CLI_ARG, OPT_LENGTH, "B", "read B bytes (default: to the end)"},
     {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
      "use members that seem held by the kernel (read only);\nbring members kicked one after "
-     "another up to date\nas mdadm --assemble --force (their superblocks written)"},
+     "another up to date\nand mark a dirty degraded array clean as\nmdadm --assemble --force "
+     "(their superblocks written)"},
     {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
      "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
      "stop;\nnothing is written"},
@@ -170,7 +171,7 @@ static const char help_write[] =
 static const struct cli_opt write_opts[] = {
     {"offset", 0, CLI_ARG, OPT_OFFSET, "B", "array byte offset (K/M/G suffixes)"},
     {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
-     "write to a dirty degraded array, or with bad members;\nstale members as mdadm --assemble "
+     "write with bad members; stale members and a dirty\ndegraded array as mdadm --assemble "
      "--force"},
     {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
      "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
@@ -192,7 +193,7 @@ static const char help_check[] =
 
 static const struct cli_opt check_opts[] = {
     {"force", 'f', CLI_FLAG, OPT_FORCE, NULL,
-     "repair a dirty degraded array; stale members as\nmdadm --assemble --force"},
+     "stale members and a dirty degraded array as\nmdadm --assemble --force"},
     {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
      "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
      "stop;\nnothing is written"},
@@ -442,18 +443,6 @@ static size_t env_budget(void)
 	return 0;
 }
 
-/* What --force chose for stale members (a->forced), one line each, as
- * mdadm prints it to stderr. */
-static void print_forced(const struct md_array *a, const char *prefix)
-{
-	for (const char *l = a->forced; *l;) {
-		const char *nl = strchr(l, '\n');
-		int len = nl ? (int)(nl - l) : (int)strlen(l);
-		ok_warn("%s%.*s", prefix, len, l);
-		l += len + (nl != NULL);
-	}
-}
-
 /* md_array_open, then env_budget() (buffers are sized at the first I/O).
  * With --dry-run the members are opened read-only, --force's choice for
  * stale members is printed and the program exits: nothing is written. */
@@ -466,14 +455,14 @@ static int array_open(struct md_array *a, int n, char **paths, unsigned flags, s
 	if (rc == 0 && env_budget())
 		a->budget_bytes = env_budget();
 	if (rc == 0 && TT.dry_run) {
-		print_forced(a, "would: ");
+		md_forced_print(a, "would: ");
 		ok_warn("--dry-run: %s",
 			a->forced[0] ? "nothing written" : "no member needs forcing");
 		md_array_close(a, NULL);
 		exit(0);
 	}
 	if (rc == 0)
-		print_forced(a, "");
+		md_forced_print(a, "");
 	return rc;
 }
 

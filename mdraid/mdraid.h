@@ -331,7 +331,7 @@ struct md_array {
 	struct md_geom geom;		 /* current geometry (new one during a reshape) */
 	int slot_member[MD_MAX_MEMBERS]; /* member index per slot, -1 missing */
 	int missing;			 /* slots without a usable member */
-	bool dirty;			 /* ref.resync_offset != MaxSector at open */
+	bool dirty;			 /* a member in use not clean at open */
 	bool active;			 /* we marked it active (write in progress) */
 	bool degraded_dirty;		 /* dirty and degraded at open */
 	unsigned flags;			 /* enum md_open_flags */

@@ -410,6 +410,42 @@ static bool force_candidate(const struct force_view *v, int i)
 	return !reshape_on(sb) || sb->reshape_position == v->mr->reshape_position;
 }
 
+/* "force-array" (Assemble() after the roles): a member in use dirty and
+ * enough() with clean=0 failing (a slot missing) marks chosen clean; then
+ * mdraid's addition, the other members in use (slot members up to date,
+ * spares of the array within one event) that are dirty, in member order. */
+static void force_clean(const struct md_member *m, int n, const struct force_view *fv,
+			struct md_force_plan *p)
+{
+	bool clean = true;
+	int slots = 0, mark[MD_MAX_MEMBERS], nmark = 0;
+	for (int s = 0; s < fv->rd; s++)
+		slots += fv->avail[s];
+	for (int j = 0; j < n && j < MD_MAX_MEMBERS; j++) {
+		const struct md_sb *sb = &m[j].sb;
+		unsigned role = m[j].has_sb ? md_sb_role(sb) : MD_ROLE_SPARE;
+		bool in_use;
+		if (!m[j].has_sb || memcmp(sb->set_uuid, fv->mr->set_uuid, 16))
+			continue;
+		if (role < (unsigned)fv->rd)
+			in_use = fv->uptodate[j] &&
+				 fv->best[2 * role + !!(sb->feature_map & MD_F_REPLACEMENT)] == j;
+		else
+			in_use = role == MD_ROLE_SPARE && sb->events + 1 >= p->events &&
+				 sb->events <= p->events;
+		if (!in_use || sb->resync_offset == MD_MAX_SECTOR)
+			continue;
+		clean = false;
+		if (j != p->chosen)
+			mark[nmark++] = j;
+	}
+	if (clean || slots >= fv->rd || p->chosen < 0 || fv->mr->level < 4)
+		return;
+	p->mark_clean = m[p->chosen].sb.resync_offset != MD_MAX_SECTOR;
+	memcpy(p->clean, mark, sizeof(mark[0]) * (size_t)nmark);
+	p->nclean = nmark;
+}
+
 int md_members_force_plan(const struct md_member *m, int n, int ref, struct md_force_plan *p,
 			  struct ok_err *e)
 {
@@ -510,6 +546,7 @@ int md_members_force_plan(const struct md_member *m, int n, int ref, struct md_f
 	}
 	/* "assemble": the roles of the members in use, in chosen's superblock */
 	const struct md_sb *csb = p->chosen >= 0 ? &m[p->chosen].sb : NULL;
+	force_clean(m, n, &fv, p);
 	for (int k = 0; csb && k < 2 * fv.rd; k++) {
 		int j = fv.best[k];
 		uint32_t d = j >= 0 ? m[j].sb.dev_number : 0;
@@ -520,9 +557,7 @@ int md_members_force_plan(const struct md_member *m, int n, int ref, struct md_f
 			p->clear[p->nclear++] = j;
 		}
 	}
-	if (!p->nclear)
-		p->chosen = -1;
-	return p->nbump + (p->nclear > 0);
+	return p->nbump + (p->nclear > 0 || p->mark_clean) + p->nclean;
 }
 
 int md_members_force_apply(struct md_member *m, const struct md_force_plan *p, bool write,
@@ -535,13 +570,24 @@ int md_members_force_apply(struct md_member *m, const struct md_force_plan *p, b
 		if (rc < 0)
 			return rc;
 	}
-	if (p->chosen < 0)
-		return 0;
-	struct md_sb *csb = &m[p->chosen].sb;
-	for (int c = 0; c < p->nclear; c++)
-		csb->dev_roles[m[p->clear[c]].sb.dev_number] =
-		    (uint16_t)md_sb_role(&m[p->clear[c]].sb);
-	return write ? md_member_sb_write(&m[p->chosen], e) : 0;
+	if (p->chosen >= 0 && (p->nclear || p->mark_clean)) {
+		struct md_sb *csb = &m[p->chosen].sb;
+		for (int c = 0; c < p->nclear; c++)
+			csb->dev_roles[m[p->clear[c]].sb.dev_number] =
+			    (uint16_t)md_sb_role(&m[p->clear[c]].sb);
+		if (p->mark_clean)
+			csb->resync_offset = MD_MAX_SECTOR;
+		int rc = write ? md_member_sb_write(&m[p->chosen], e) : 0;
+		if (rc < 0)
+			return rc;
+	}
+	for (int c = 0; c < p->nclean; c++) {
+		m[p->clean[c]].sb.resync_offset = MD_MAX_SECTOR;
+		int rc = write ? md_member_sb_write(&m[p->clean[c]], e) : 0;
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* Slot of member j as the text names it, mdadm's "(N)". */
@@ -583,6 +629,15 @@ void md_force_plan_text(const struct md_member *m, const struct md_force_plan *p
 		    "now slot %d)\n",
 		    text_devindex(m, p->clear[c]), array, m[p->clear[c]].path, p->clear_was[c],
 		    m[p->chosen].path, text_slot(m, p->clear[c]));
+	if (p->mark_clean)
+		ADD("Marking array %s as 'clean' (dirty and degraded: the kernel refuses to start "
+		    "it otherwise; parity where writes were cut is not checked) in %s's "
+		    "superblock\n",
+		    array, m[p->chosen].path);
+	for (int c = 0; c < p->nclean; c++)
+		ADD("marking %s clean too (mdadm leaves it dirty until the first write; a "
+		    "plain mdadm --assemble needs it clean)\n",
+		    m[p->clean[c]].path);
 	for (int s = 0; s < p->nstale; s++) {
 		int j = p->stale[s];
 		uint64_t ev = m[j].sb.events;

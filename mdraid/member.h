@@ -155,29 +155,44 @@ int md_members_select(const struct md_member *m, int n, struct ok_err *e);
  *     the members in use written into its dev_roles ("assemble"; a role
  *     that was faulty or spare: "clearing FAULTY flag"), and is rewritten
  *     when one changed.
+ *   - "force-array": when a member in use is dirty (resync_offset not
+ *     MaxSector; 0.90: the clean bit unset) and not every slot is available
+ *     (enough() with clean=0), chosen_drive's superblock is marked clean in
+ *     the same write. mdadm leaves the other members dirty: the kernel,
+ *     whose reference superblock is chosen_drive's (added last, so first in
+ *     analyze_sbs), starts the array clean, and rewrites them at the first
+ *     write to it. Until then (an array only looked at, or mdraid's case:
+ *     no kernel start at all) a plain mdadm --assemble sees a dirty member
+ *     and refuses ("not enough to start the array while not clean"), so
+ *     mdraid marks every other member in use clean too, after chosen_drive
+ *     (mdraid's addition: p->clean).
  * A member stays left out when the array can start without it.
  */
 struct md_force_plan {
-	int most_recent;			/* member index: the freshest active member */
-	uint64_t events;			/* its events: what forced members get */
-	int nbump;				/* members forced ("force-one"), in mdadm's order */
-	int bump[MD_MAX_MEMBERS];		/* their member indices */
-	uint64_t from[MD_MAX_MEMBERS];		/* their events before */
-	int chosen;				/* member whose roles are rewritten, -1: none */
-	int nclear;				/* roles rewritten in chosen's superblock */
-	int clear[2 * MD_MAX_MEMBERS];		/* the members whose role that is */
+	int most_recent;	       /* member index: the freshest active member */
+	uint64_t events;	       /* its events: what forced members get */
+	int nbump;		       /* members forced ("force-one"), in mdadm's order */
+	int bump[MD_MAX_MEMBERS];      /* their member indices */
+	uint64_t from[MD_MAX_MEMBERS]; /* their events before */
+	int chosen;		       /* chosen_drive: roles rewritten, marked clean; -1: none */
+	int nclear;		       /* roles rewritten in chosen's superblock */
+	int clear[2 * MD_MAX_MEMBERS]; /* the members whose role that is */
 	uint16_t clear_was[2 * MD_MAX_MEMBERS]; /* the role chosen's superblock gave them */
-	int nstale;				/* members neither up to date nor forced */
-	int stale[2 * MD_MAX_MEMBERS];		/* their member indices */
-	int avail;				/* slots available before forcing */
-	int need;				/* slots enough() wants */
+	bool mark_clean;	       /* "force-array": chosen marked clean (dirty, degraded) */
+	int nclean;		       /* other members in use marked clean after chosen */
+	int clean[MD_MAX_MEMBERS];     /* their member indices */
+	int nstale;		       /* members neither up to date nor forced */
+	int stale[2 * MD_MAX_MEMBERS]; /* their member indices */
+	int avail;		       /* slots available before forcing */
+	int need;		       /* slots enough() wants */
 };
 
 /*
  * Fill p with mdadm --assemble --force's choice for members m[0..n) (has_sb
  * members of the array of m[ref], ref from md_members_select). Returns the
  * number of superblocks the plan writes (nbump, plus 1 if chosen's roles
- * change): 0 when mdadm would start the array as it is. -ENODEV (e says
+ * change or it is marked clean, plus nclean): 0 when mdadm would start the
+ * array as it is. -ENODEV (e says
  * which members are stale and by how many events) when even forcing leaves
  * fewer than p->need slots.
  */
@@ -187,11 +202,14 @@ int md_members_force_plan(const struct md_member *m, int n, int ref, struct md_f
 /*
  * Carry out plan p on m[i].sb, and with write on the members: each forced
  * member's superblock with the new events (one write each, in p->bump
- * order), then chosen's with the roles. Every write is one superblock, so
- * each prefix is a state md accepts: a forced member is up to date (its
- * own role is a data slot) before any role says so, and re-running the plan
- * on a prefix finishes it. Without write (--dry-run) nothing is written.
- * 0 or -errno with e.
+ * order), then chosen's with the roles and the clean mark, then each of
+ * p->clean marked clean. Every write is one superblock, so each prefix is a
+ * state md accepts: a forced member is up to date (its own role is a data
+ * slot) before any role says so; once chosen's write is done the members
+ * are what mdadm --assemble --force leaves (which it and a second --force
+ * start), and only after the last is every member clean for a plain
+ * mdadm --assemble. Re-running the plan on a prefix finishes it. Without
+ * write (--dry-run) nothing is written. 0 or -errno with e.
  */
 int md_members_force_apply(struct md_member *m, const struct md_force_plan *p, bool write,
 			   struct ok_err *e);
@@ -199,8 +217,9 @@ int md_members_force_apply(struct md_member *m, const struct md_force_plan *p, b
 /*
  * Say what p chooses and why, mdadm's wording where it has one, one line
  * per member ("forcing event count in PATH(SLOT) from A up to B", "clearing
- * FAULTY flag for device I in ARRAY for PATH", "PATH(SLOT): left out,
- * events A, N behind"), each line ending in '\n', into out (truncated to
+ * FAULTY flag for device I in ARRAY for PATH", "Marking array ARRAY as
+ * 'clean'", "PATH(SLOT): left out, events A, N behind"), each line ending
+ * in '\n', into out (truncated to
  * size). array names the array (mdadm's mddev).
  */
 void md_force_plan_text(const struct md_member *m, const struct md_force_plan *p, const char *array,

@@ -12,7 +12,8 @@
  * readonly= open the members read-only (also implied by nbdkit -r: the
  *           array is then opened without MD_OPEN_WRITE, so nothing on the
  *           members changes, not even the superblock's events)
- * force=    as `mdraid --force` (a dirty degraded array, stale members)
+ * force=    as `mdraid --force` (a dirty degraded array, stale members);
+ *           with overlay= or readonly=true only in memory
  * direct=   false: buffered member I/O instead of O_DIRECT
  * overlay=  a directory: the array is opened read-only (nothing on the
  *           members changes) and writes go to DIR/mdraid-overlay.cow
@@ -143,11 +144,12 @@ static int mdraid_after_fork(void)
 {
 	struct ok_err e;
 	ok_err_clear(&e);
-	/* force: stale members as mdadm --assemble --force; with an overlay
-	 * only in memory (the members are never written) */
+	/* force: stale members (and a dirty degraded array's clean mark) as
+	 * mdadm --assemble --force; with an overlay or readonly=true only in
+	 * memory (the members are never written) */
 	unsigned flags = (S.readonly || S.overlay_dir ? 0 : MD_OPEN_WRITE) |
 			 (S.force ? MD_OPEN_FORCE | MD_OPEN_ASSEMBLE_FORCE : 0) |
-			 (S.force && S.overlay_dir ? MD_OPEN_DRY_RUN : 0) |
+			 (S.force && (S.overlay_dir || S.readonly) ? MD_OPEN_DRY_RUN : 0) |
 			 (S.no_direct ? MD_OPEN_NO_DIRECT : 0);
 	int rc = md_array_open(&S.arr, S.n, S.paths, flags, &e);
 	if (rc < 0)

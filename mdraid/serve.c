@@ -79,7 +79,14 @@ static const char stop_help[] =
     "PATH: SIGTERM, then wait until it has exited, which it does after the\n"
     "writes are on the members and the array is marked clean.\n";
 
-enum { OPT_SOCKET = 'U', OPT_READONLY = 'r', OPT_FORCE = 'f', OPT_OVERLAY = 256, OPT_NO_DIRECT };
+enum {
+	OPT_SOCKET = 'U',
+	OPT_READONLY = 'r',
+	OPT_FORCE = 'f',
+	OPT_OVERLAY = 256,
+	OPT_NO_DIRECT,
+	OPT_DRY_RUN
+};
 
 static const struct cli_opt serve_opts[] = {
     {"socket", 'U', CLI_ARG, OPT_SOCKET, "PATH", "the unix socket to listen on (required)"},
@@ -91,6 +98,9 @@ static const struct cli_opt serve_opts[] = {
      "writes go to DIR/mdraid-overlay.cow, the members stay\nuntouched (then: mdraid overlay "
      "commit|discard DIR)"},
     {"no-direct", 0, CLI_FLAG, OPT_NO_DIRECT, NULL, "buffered member I/O instead of O_DIRECT"},
+    {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
+     "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
+     "stop;\nnothing is written, nbdkit is not started"},
     {0},
 };
 
@@ -107,7 +117,7 @@ static const struct cli_opt stop_opts[] = {
 
 static struct {
 	const char *socket, *overlay;
-	bool readonly, force, no_direct;
+	bool readonly, force, no_direct, dry_run;
 } TT;
 
 static int on_opt(void *ctx, int id, const char *arg)
@@ -132,6 +142,9 @@ static int on_opt(void *ctx, int id, const char *arg)
 		return 0;
 	case OPT_NO_DIRECT:
 		TT.no_direct = true;
+		return 0;
+	case OPT_DRY_RUN:
+		TT.dry_run = true;
 		return 0;
 	}
 	return -1;
@@ -184,6 +197,36 @@ static int stale_socket_remove(const char *path)
 	return 0;
 }
 
+void md_forced_print(const struct md_array *a, const char *prefix)
+{
+	for (const char *l = a->forced; *l;) {
+		const char *nl = strchr(l, '\n');
+		int len = nl ? (int)(nl - l) : (int)strlen(l);
+		ok_warn("%s%.*s", prefix, len, l);
+		l += len + (nl != NULL);
+	}
+}
+
+/* serve --dry-run: the members opened read-only and chosen as the plugin
+ * with force=true chooses (mdadm --assemble --force), the choice printed
+ * with "would: ", nothing written and nbdkit not run. An exit code. */
+static int serve_dry_run(int n, char **paths)
+{
+	struct md_array a;
+	struct ok_err e;
+	ok_err_clear(&e);
+	if (md_array_open(&a, n, paths,
+			  MD_OPEN_ASSEMBLE_FORCE | MD_OPEN_DRY_RUN |
+			      (TT.no_direct ? MD_OPEN_NO_DIRECT : 0),
+			  &e) < 0)
+		return ok_err_fail(&e);
+	md_forced_print(&a, "would: ");
+	ok_warn("--dry-run: %s; nbdkit not started",
+		a.forced[0] ? "nothing written" : "no member needs forcing");
+	md_array_close(&a, NULL);
+	return 0;
+}
+
 int serve_main(int argc, char **argv)
 {
 	struct cli_spec spec = {"mdraid serve", serve_help, serve_opts, 0, NULL};
@@ -196,6 +239,8 @@ int serve_main(int argc, char **argv)
 				"give every member (at least two; 'missing' for an absent one)");
 	if (TT.readonly && TT.overlay)
 		cli_usage_error(&spec, "--overlay takes the writes: it cannot go with --readonly");
+	if (TT.dry_run)
+		return serve_dry_run(n, argv + first);
 	char plugin[PATH_MAX];
 	if (!plugin_path(plugin, sizeof(plugin)))
 		return OK_EXIT_REFUSED;

@@ -344,6 +344,9 @@ check_eq "dirty degraded refusal wrote nothing" "$before" "$(sums)"
 testcmd_rc "dirty degraded read warns" 0 "grep -q 'dirty and degraded' $T/err"
 testcmd_rc "dirty degraded write with --force" 0 \
 	"'$M' write --force --offset=0 $T/m0.img missing $T/m2.img $T/m3.img < /dev/null"
+# --force marked it clean as mdadm --assemble --force does ("force-array")
+testcmd_rc "after --force the dirty degraded array is clean: a plain write is taken" 0 \
+	"'$M' write --offset=0 $T/m0.img missing $T/m2.img $T/m3.img < /dev/null"
 cp $T/x $T/m0.img
 # create over an existing array needs --force
 before=$(sums)

@@ -489,6 +489,210 @@ static void test_force_crash_vintage(void **state)
 	}
 }
 
+/* resync_offset of member i's superblock (0.90: MaxSector when clean) */
+static uint64_t resync_of(int i)
+{
+	static struct md_sb sb;
+	sb_get(i, &sb);
+	return sb.resync_offset;
+}
+
+/* Mark member i dirty as the kernel leaves an active array (super_1_sync /
+ * super_90_sync with in_sync unset: resync_offset 0, 0.90 clean bit off). */
+static void set_dirty(int i)
+{
+	static struct md_sb sb;
+	sb_get(i, &sb);
+	sb.resync_offset = 0;
+	sb_put(i, &sb);
+}
+
+/* What a plain mdadm --assemble (no --force) decides from the superblocks
+ * (Assemble.c, mdadm 4.2): the members in use are those within one event of
+ * the freshest; clean = every one of them clean (array.state bit 0, from
+ * resync_offset == MaxSector); it starts when enough(clean): all raid_disks
+ * slots when not clean, raid_disks - parity when clean. */
+static bool plain_mdadm_starts(int n, int raid_disks, int parity)
+{
+	static struct md_sb sb;
+	uint64_t top = 0;
+	for (int i = 0; i < n; i++)
+		if (events_of(i) > top)
+			top = events_of(i);
+	bool clean = true;
+	int avail = 0;
+	for (int i = 0; i < n; i++) {
+		sb_get(i, &sb);
+		if (sb.events + 1 < top)
+			continue;
+		avail++;
+		clean &= sb.resync_offset == MD_MAX_SECTOR;
+	}
+	return avail >= (clean ? raid_disks - parity : raid_disks);
+}
+
+/*
+ * RAID5 of 4 kicked while dirty: session A with all, B without m3, then the
+ * kernel kicks m2 from m0..m2 while the array is active (writes in flight):
+ * the survivors' superblocks say resync_offset 0, and m2's last one (the
+ * array marked active before the kick) too. mdadm --force: m2 forced (E-2
+ * up to E), chosen_drive m0 gets m2's role back and, the array being dirty
+ * and degraded (3 of 4 slots; enough(clean=0) wants 4), "force-array"
+ * marks it clean (resync_offset MaxSector) in the same write. mdraid then
+ * marks m1 and m2 clean too, which mdadm leaves to the kernel's start; m3
+ * (left out) stays as it was. A plain open (and a plain mdadm --assemble,
+ * judged by plain_mdadm_starts) then starts the array for writing.
+ */
+static uint64_t dirty5(int minor)
+{
+	create(5, 4, minor);
+	session(4, 0, 0, 3 * MIB, 21);
+	session(4, 1u << 3, 1 * MIB, 2 * MIB, 22);
+	kick(3, 2);
+	for (int i = 0; i < 3; i++)
+		set_dirty(i);
+	uint64_t E = events_of(0);
+	assert_int_equal(events_of(2), E - 2);
+	assert_false(plain_mdadm_starts(4, 4, 1));
+	return E;
+}
+
+static void dirty_case(int minor)
+{
+	uint64_t E = dirty5(minor);
+	snapshot(4);
+	struct md_array a;
+	struct ok_err e;
+	assert_int_equal(open_read(paths, 4, 0, &a, &e, 0), -ENODEV);
+	unsigned dry = MD_OPEN_ASSEMBLE_FORCE | MD_OPEN_DRY_RUN;
+	assert_int_equal(open_read(paths, 4, dry, &a, &e, 3 * MIB), 0);
+	assert_has(a.forced, "forcing event count in %s(2) from %llu up to %llu\n", paths[2],
+		   (unsigned long long)E - 2, (unsigned long long)E);
+	assert_has(a.forced, "Marking array %s as 'clean'", minor == 90 ? "" : "testhost:0");
+	assert_has(a.forced, "in %s's superblock\n", paths[0]);
+	assert_has(a.forced, "marking %s clean too", paths[1]);
+	assert_has(a.forced, "marking %s clean too", paths[2]);
+	assert_int_equal(md_array_close(&a, &e), 0);
+	for (int i = 0; i < 4; i++)
+		assert_true(same_file(paths[i], snaps[i]));
+	uint64_t r3 = resync_of(3);
+	assert_int_equal(open_read(paths, 4, MD_OPEN_ASSEMBLE_FORCE, &a, &e, 3 * MIB), 0);
+	assert_false(a.dirty);
+	assert_string_equal(a.warn, "");
+	assert_int_equal(md_array_close(&a, &e), 0);
+	for (int i = 0; i < 3; i++)
+		assert_true(resync_of(i) == MD_MAX_SECTOR);
+	assert_true(resync_of(3) == r3);
+	assert_int_equal(events_of(2), E);
+	assert_int_equal(role_in(0, 2), 2);
+	assert_true(plain_mdadm_starts(4, 4, 1));
+	/* plain: writable without --force, nothing left to force */
+	assert_int_equal(open_read(paths, 4, MD_OPEN_WRITE, &a, &e, 3 * MIB), 0);
+	assert_string_equal(a.forced, "");
+	assert_int_equal(md_array_close(&a, &e), 0);
+}
+
+static void test_force_dirty(void **state)
+{
+	(void)state;
+	dirty_case(2);
+}
+
+static void test_force_dirty_090(void **state)
+{
+	(void)state;
+	dirty_case(90);
+}
+
+/* A dirty degraded array with nothing stale: --force alone marks it clean
+ * (mdadm: c->force && !clean && !enough(clean=0), chosen_drive m0), and
+ * the rest in use (m1, m2) after it; without --force a write is refused. */
+static void test_force_dirty_only(void **state)
+{
+	(void)state;
+	create(5, 4, 2);
+	session(4, 0, 0, 3 * MIB, 31);
+	for (int i = 0; i < 3; i++)
+		set_dirty(i);
+	char *p[4] = {paths[0], paths[1], paths[2], "missing"};
+	struct md_array a;
+	struct ok_err e;
+	assert_int_equal(md_array_open(&a, 4, p, MD_OPEN_WRITE | MD_OPEN_NO_SAFETY, &e), -EPERM);
+	assert_int_equal(md_array_open(&a, 4, p, MD_OPEN_ASSEMBLE_FORCE | MD_OPEN_NO_SAFETY, &e),
+			 0);
+	assert_has(a.forced, "Marking array testhost:0 as 'clean'");
+	assert_null(strstr(a.forced, "forcing"));
+	assert_int_equal(md_array_close(&a, &e), 0);
+	for (int i = 0; i < 3; i++)
+		assert_true(resync_of(i) == MD_MAX_SECTOR);
+	assert_int_equal(md_array_open(&a, 4, p, MD_OPEN_WRITE | MD_OPEN_NO_SAFETY, &e), 0);
+	assert_int_equal(md_array_close(&a, &e), 0);
+	/* not degraded: dirty stays dirty (the kernel resyncs), --force or not */
+	for (int i = 0; i < 4; i++)
+		set_dirty(i);
+	assert_int_equal(open_read(paths, 4, MD_OPEN_ASSEMBLE_FORCE, &a, &e, 3 * MIB), 0);
+	assert_string_equal(a.forced, "");
+	assert_true(a.dirty);
+	assert_int_equal(md_array_close(&a, &e), 0);
+	assert_true(resync_of(0) != MD_MAX_SECTOR);
+}
+
+/* resync_offset of each member, for comparing end states */
+static void resyncs_get(int n, uint64_t *r)
+{
+	for (int i = 0; i < n; i++)
+		r[i] = resync_of(i);
+}
+
+/*
+ * Crash after every prefix of the dirty plan's four writes (m2's events,
+ * m0's roles and clean mark, m1 clean, m2 clean). Each state is judged by
+ * mdadm's rules: every superblock valid; a plain mdadm --assemble refuses
+ * every prefix (a member in use is still dirty, the array degraded) and so
+ * does a plain mdraid write; after m0's write the members are exactly what
+ * mdadm --assemble --force leaves; a second --force (mdadm's choice for that
+ * state, finishing mdraid's part) reads the same content and ends in the
+ * uncut run's events, roles and clean marks.
+ */
+static void test_force_crash_dirty(void **state)
+{
+	(void)state;
+	uint64_t E = dirty5(2);
+	snapshot(4);
+	struct md_array a;
+	struct ok_err e;
+	struct sbs done, got;
+	uint64_t rdone[4], rgot[4];
+	memset(&done, 0, sizeof(done));
+	memset(&got, 0, sizeof(got));
+	assert_int_equal(open_read(paths, 4, MD_OPEN_ASSEMBLE_FORCE, &a, &e, 0), 0);
+	assert_int_equal(md_array_close(&a, &e), 0);
+	sbs_get(4, &done);
+	resyncs_get(4, rdone);
+	for (int k = 0; k < 4; k++) {
+		restore(4);
+		writes_left = k;
+		io_sys.pwrite = crash_pwrite;
+		assert_true(open_read(paths, 4, MD_OPEN_ASSEMBLE_FORCE, &a, &e, 0) < 0);
+		io_sys = io_sys_default;
+		writes_left = -1;
+		sbs_get(4, &got);
+		assert_int_equal(events_of(2), k >= 1 ? E : E - 2);
+		assert_true((resync_of(0) == MD_MAX_SECTOR) == (k >= 2));
+		assert_true((resync_of(1) == MD_MAX_SECTOR) == (k >= 3));
+		assert_false(plain_mdadm_starts(4, 4, 1));
+		int rc = open_read(paths, 4, MD_OPEN_WRITE, &a, &e, 0);
+		assert_int_equal(rc, k >= 1 ? -EPERM : -ENODEV);
+		assert_int_equal(open_read(paths, 4, MD_OPEN_ASSEMBLE_FORCE, &a, &e, 3 * MIB), 0);
+		assert_int_equal(md_array_close(&a, &e), 0);
+		sbs_get(4, &got);
+		resyncs_get(4, rgot);
+		assert_memory_equal(&got, &done, sizeof(got));
+		assert_memory_equal(rgot, rdone, sizeof(rgot));
+		assert_true(plain_mdadm_starts(4, 4, 1));
+	}
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -531,6 +735,10 @@ int main(void)
 	    cmocka_unit_test(test_force_raid5_090),
 	    cmocka_unit_test(test_force_crash_prefixes),
 	    cmocka_unit_test(test_force_crash_vintage),
+	    cmocka_unit_test(test_force_dirty),
+	    cmocka_unit_test(test_force_dirty_090),
+	    cmocka_unit_test(test_force_dirty_only),
+	    cmocka_unit_test(test_force_crash_dirty),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,8 +9,10 @@
 # of 5 slots are up to date, 3 needed; m2 (E-2) is the freshest stale and is
 # forced; m3 (E-4) and m4 (E-6) are left out. Checked per verb: the refusal
 # without --force (exit 3, the stale members named), --dry-run (the choice
-# printed, members' md5 unchanged), --force through read, check, write and
-# grow (grow refuses to leave a member out: given as 'missing' it grows).
+# printed, members' md5 unchanged; serve --dry-run alike, nbdkit not run;
+# the plugin with readonly=true force=true forces in memory only),
+# --force through read, check, write and grow (grow refuses to leave a
+# member out: given as 'missing' it grows).
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/mdraid/lib.sh"
 SB="$OPSKIT_SOURCE/tests/mdraid/sbedit.py"
@@ -54,6 +56,41 @@ if [ $rc = 0 ] && [ ! -s "$T/out" ] && cmp -s "$T/want" "$T/err" && [ "$(md5s)" 
 else
 	tap_fail "check --dry-run: mdadm's choice printed, nothing run, members' md5 unchanged" \
 		"rc $rc; $(diff "$T/want" "$T/err")"
+fi
+# serve --dry-run: the plugin's force=true choice, the same lines; no
+# nbdkit run (no socket made), nothing written
+"$M" serve --dry-run --socket="$T/dry.sock" $MEM >"$T/out" 2>"$T/err"
+rc=$?
+sed 's/^mdraid: --dry-run: nothing written$/&; nbdkit not started/' "$T/want" >"$T/want3"
+if [ $rc = 0 ] && [ ! -s "$T/out" ] && cmp -s "$T/want3" "$T/err" && [ "$(md5s)" = "$before" ] &&
+	[ ! -e "$T/dry.sock" ]; then
+	tap_ok "serve --dry-run: the same choice printed, nbdkit not started, members' md5 unchanged"
+else
+	tap_fail "serve --dry-run: the same choice printed, nbdkit not started, members' md5 unchanged" \
+		"rc $rc; $(diff "$T/want3" "$T/err")"
+fi
+# the plugin with readonly=true force=true: forced in memory only (the
+# export is the forced array's, the members' md5 unchanged); a captive
+# nbdkit (--run) copies the export out. Needs nbdkit and the plugin.
+PLUGIN="$OPSKIT_BUILD/mdraid/nbdkit-mdraid-plugin.so"
+if [ -f "$PLUGIN" ] && command -v nbdkit >/dev/null 2>&1 && command -v nbdcopy >/dev/null 2>&1; then
+	asan_rt=$(ldd "$PLUGIN" | sed -n 's/.*libasan[^ ]* => \([^ ]*\).*/\1/p' | head -n 1)
+	members=$(for f in $MEM; do printf 'member=%s ' "$f"; done)
+	# shellcheck disable=SC2086
+	LD_PRELOAD="$asan_rt" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		nbdkit -U - "$PLUGIN" $members readonly=true force=true \
+		--run "nbdcopy \"\$uri\" '$T/ro.img'" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ $rc = 0 ] && head -c 2M "$T/ro.img" | cmp -s - "$T/A" && [ "$(md5s)" = "$before" ]; then
+		tap_ok "plugin readonly=true force=true: the forced array served, members' md5 unchanged"
+	else
+		tap_fail "plugin readonly=true force=true: the forced array served, members' md5 unchanged" \
+			"rc $rc; $(head -n 5 "$T/err")"
+	fi
+	rm -f "$T/ro.img"
+else
+	tap_skip "plugin readonly=true force=true: the forced array served, members' md5 unchanged" \
+		"no nbdkit, nbdcopy or plugin (packages nbdkit libnbd-bin, nbdkit-plugin-dev)"
 fi
 "$M" read --force --length=2M $MEM >"$T/got" 2>"$T/err"
 rc=$?

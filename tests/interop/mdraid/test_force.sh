@@ -26,6 +26,20 @@
 #   - mdraid read = the kernel's array device (md5); the kernel's files
 #     equal those written before the kicks (mdadm's choice lost nothing);
 #   - --dry-run wrote nothing (md5 of each member before and after).
+# d5  RAID5 of 4 made by mdadm in the guest, kicked while dirty: --fail of
+#     3, files, then (safe mode off, so md stays active) files and --fail
+#     of 2; the superblocks as the kick left them are put back after the
+#     stop (which would mark them clean), as a power cut after the kick
+#     leaves them. mdadm --assemble --force (raid456 unloaded) on the
+#     members; mdraid --force, run in the guest, on copies. Checked:
+#     mdadm's and mdraid's superblocks equal, but for the clean mark mdraid
+#     also writes on the members other than chosen_drive; a plain
+#     mdadm --assemble refuses mdadm's unstarted result (dirty members) and
+#     starts mdraid's read-write, with the files written before the kick
+#     and the array mdadm --force + the kernel show. The kernel, started
+#     from mdadm's result and stopped without a write, rewrites no
+#     superblock: the others stay dirty and a plain mdadm --assemble still
+#     refuses (why mdraid marks them all).
 # c6r: mdadm 4.2 counts a forced member as available at its device index
 # (avail[chosen_drive]), so given in reverse order it goes on forcing older
 # members (stale data into the array); mdraid counts the slot, whatever the
@@ -46,6 +60,13 @@ c6: mdraid refuses without --force, naming the stale members
 c6: mdadm --force superblocks = mdraid --force superblocks
 c6: mdraid read --force = kernel's array after mdadm --force
 c6: --dry-run wrote nothing
+d5: the last kick hit a dirty array (superblocks say active)
+d5: mdadm --force superblocks = mdraid --force superblocks (but the clean mark on the others)
+d5: plain mdadm --assemble refuses mdadm --force's unstarted result (not clean)
+d5: plain mdadm --assemble starts mdraid --force's result read-write
+d5: kernel's files after plain assembly = files written before the kick
+d5: mdraid read --force = kernel's array after mdadm --force = kernel's after plain assembly
+d5: after mdadm --force and a start without writes, plain mdadm --assemble still refuses
 c6r: members in reverse order: mdraid chooses as in slot order
 c6r: mdadm 4.2 in reverse order forces more members than in slot order (mdraid(1))"
 all_skip() {
@@ -90,6 +111,17 @@ for i in 0 1 2 3 4 5; do
 done
 for i in 0 1 2 3 4 5; do imgs="$imgs $W/c6r$i.img"; done
 imgs="$imgs $W/cp.img" # M21
+# d5: members M22..25, copies for mdraid in the guest M26..29, and M30 for
+# the superblock areas (mdadm's after --force, then mdraid's: 1 MiB each)
+for i in 0 1 2 3; do truncate -s ${SZ}M "$W/d5k$i.img"; imgs="$imgs $W/d5k$i.img"; done
+for i in 0 1 2 3; do truncate -s ${SZ}M "$W/d5c$i.img"; imgs="$imgs $W/d5c$i.img"; done
+truncate -s 8M "$W/dcp.img"
+imgs="$imgs $W/dcp.img"
+# mdraid runs in the guest (on d5's copies): the binary and the libraries
+# ldd names, run through the guest's loader (mdadm's, the host's glibc)
+mkdir -p "$W/in/lib"
+cp "$MDRAID" "$W/in/mdraid"
+ldd "$MDRAID" | awk '$2 == "=>" && $3 ~ /^\// { print $3 }' | while read -r l; do cp -L "$l" "$W/in/lib/"; done
 
 cat >"$W/body" <<EOF
 SZ=$SZ SBAT=$SBAT
@@ -142,10 +174,46 @@ kicked() {
 }
 kicked r6 md0 0 5 6
 kicked r5 md1 5 4 5
+# dirty_kicked ID MD FIRST: RAID5 of 4 on FIRST.., the last kick while md
+# is active (dirty); the superblocks as the kick wrote them are put back
+# after the stop, which marks them clean: a power cut after the kick
+dirty_kicked() {
+	id=$1 md=$2 first=$3
+	mdadm --create "/dev/$md" --run --level=5 --raid-devices=4 --chunk=64 \
+		--assume-clean --bitmap=none --homehost=opskit $(range "$first" 4) >/dev/null 2>&1
+	say "$id.create" $?
+	mke2fs -F "/dev/$md" >/dev/null 2>&1 && mount "/dev/$md" /mnt
+	say "$id.mount" $?
+	files /mnt a 4
+	mdadm "/dev/$md" --fail $(disks $((first + 3))) >/dev/null 2>&1
+	say "$id.fail3" $?
+	files /mnt b 3
+	echo 3600 >"/sys/block/$md/md/safe_mode_delay"
+	files /mnt c 2
+	sums /mnt >"/out/$id.written"
+	umount /mnt
+	say "$id.state" "$(cat "/sys/block/$md/md/array_state")"
+	mdadm "/dev/$md" --fail $(disks $((first + 2))) >/dev/null 2>&1
+	say "$id.fail2" $?
+	for i in 0 1 2 3; do
+		dd if=$(disks $((first + i))) of="/tmp/$id.sb$i" bs=4096 skip=1 count=1 2>/dev/null
+	done
+	mdadm --stop "/dev/$md" >/dev/null 2>&1
+	for i in 0 1 2 3; do
+		dd if="/tmp/$id.sb$i" of=$(disks $((first + i))) bs=4096 seek=1 count=1 conv=notrunc,fsync 2>/dev/null
+	done
+	say "$id.sbstate" "$(for i in 0 1 2 3; do mdadm --examine $(disks $((first + i))) | sed -n 's/^ *State : //p'; done | tr '\n' ' ')"
+}
+dirty_kicked d5 md4 22
 # copies for mdraid, before anything is forced
 i=0
 while [ $i -lt 9 ]; do
 	dd if=$(disks $i) of="$CP" bs=1M seek=$((i * SZ)) conv=notrunc 2>/dev/null
+	i=$((i + 1))
+done
+i=0
+while [ $i -lt 4 ]; do
+	dd if=$(disks $((22 + i))) of=$(disks $((26 + i))) bs=1M 2>/dev/null
 	i=$((i + 1))
 done
 # mdadm --assemble --force without the personality: only mdadm's writes
@@ -160,6 +228,12 @@ force r6 md0 $(range 0 5)
 force r5 md1 $(range 5 4)
 force c6 md2 $(range 9 6)
 force c6r md3 $(disks 20 19 18 17 16 15)
+force d5 md4 $(range 22 4)
+i=0
+while [ $i -lt 4 ]; do
+	dd if=$(disks $((22 + i))) of=$(disks 30) bs=1M count=1 seek=$i conv=notrunc 2>/dev/null
+	i=$((i + 1))
+done
 i=0
 while [ $i -lt 21 ]; do
 	dd if=$(disks $i) of="$CP" bs=1M count=1 seek=$((SBAT + i)) conv=notrunc 2>/dev/null
@@ -183,17 +257,52 @@ show() { # ID MD FS MEMBERS...
 show r6 md0 fs $(range 0 5)
 show r5 md1 fs $(range 5 4)
 show c6 md2 - $(range 9 6)
+# d5: a plain assembly of mdadm's unstarted result, then mdadm --force with
+# the kernel; mdraid --force on the copies, a plain assembly of its result
+# states ID MEMBERS...: each member's State line of mdadm --examine
+states() {
+	id=$1
+	shift
+	say "$id" "$(for d in "$@"; do mdadm --examine "$d" | sed -n 's/^ *State : //p'; done | tr '\n' ' ')"
+}
+mdadm --assemble /dev/md4 $(range 22 4) >/out/d5.plain 2>&1
+say d5.plain $?
+mdadm --stop /dev/md4 >/dev/null 2>&1
+mdadm --assemble --force /dev/md4 $(range 22 4) >/out/d5.kforce 2>&1
+say d5.kforce $?
+say d5.kforce.md5 "$(md5sum </dev/md4 | cut -d' ' -f1)"
+mdadm --stop /dev/md4 >/dev/null 2>&1
+states d5.kforce.states $(range 22 3)
+mdadm --assemble /dev/md4 $(range 22 4) >/out/d5.kplain 2>&1
+say d5.kplain $?
+mdadm --stop /dev/md4 >/dev/null 2>&1
+LD_LIBRARY_PATH=/in/lib /in/mdraid read --force $(range 26 4) 2>/out/d5.mdraid | md5sum | cut -d' ' -f1 >/out/d5.mdraid.md5
+say d5.mdraid.md5 "$(cat /out/d5.mdraid.md5)"
+i=0
+while [ $i -lt 4 ]; do
+	dd if=$(disks $((26 + i))) of=$(disks 30) bs=1M count=1 seek=$((4 + i)) conv=notrunc 2>/dev/null
+	i=$((i + 1))
+done
+mdadm --assemble /dev/md5 $(range 26 4) >/out/d5.massemble 2>&1
+say d5.massemble $?
+say d5.marray_state "$(cat /sys/block/md5/md/array_state 2>/dev/null)"
+say d5.mmd5 "$(md5sum </dev/md5 | cut -d' ' -f1)"
+if mount /dev/md5 /mnt; then
+	sums /mnt >/out/d5.after
+	umount /mnt
+fi
+mdadm --stop /dev/md5 >/dev/null 2>&1
 EOF
 guest_script "$W/script" "$W/body"
 # shellcheck disable=SC2086
-boot guest "$W/kv" "$W/err" -t 900 -o "$W/out" "$W/script" $imgs
+boot guest "$W/kv" "$W/err" -t 900 -o "$W/out" -i "$W/in" "$W/script" $imgs
 rc=$?
 if [ $rc -ne 0 ] && [ ! -s "$W/kv" ]; then
 	echo "$CASES" | while read -r c; do echo "$c"; done >"$W/names"
 	while read -r c; do tap_fail "$c" "guest failed (rc $rc)"; done <"$W/names"
 	tap_done
 fi
-for f in r6.force r5.force c6.force c6r.force; do
+for f in r6.force r5.force c6.force c6r.force d5.force d5.plain d5.kforce d5.kplain d5.mdraid d5.massemble; do
 	sed "s/^/# $f: /" "$W/out/$f" 2>/dev/null
 done
 
@@ -278,6 +387,82 @@ check_array() {
 check_array r6 5 0 fs
 check_array r5 4 5 fs
 check_array c6 6 9 -
+
+# d5: the dirty kick (mdraid --force ran in the guest; dcp.img holds
+# mdadm's superblock areas at MiB 0..3, mdraid's at 4..7)
+MAXSECTOR=18446744073709551615
+st=$(kv "$W/kv" d5.sbstate)
+# members 0..2: the survivors and the member kicked last (3 left earlier)
+if [ "$(kv "$W/kv" d5.state)" = active ] && [ "$(echo "$st" | cut -d' ' -f1-3)" = "active active active" ]; then
+	tap_ok "d5: the last kick hit a dirty array (superblocks say active)"
+else
+	tap_fail "d5: the last kick hit a dirty array (superblocks say active)" \
+		"array_state at the kick '$(kv "$W/kv" d5.state)', superblocks '$st'"
+fi
+f=""
+chosen=""
+for i in 0 1 2 3; do
+	slice "$W/dcp.img" $((i * MIB)) $MIB >"$W/d5a$i.sb"
+	slice "$W/dcp.img" $(((4 + i) * MIB)) $MIB >"$W/d5m$i.sb"
+	d=$(SB_IGNORE="" region_diff "$W/d5a$i.sb" "$W/d5m$i.sb" 0 "$(field_table 4096 sb_fields)")
+	ra=$(le_u "$W/d5a$i.sb" $((4096 + 208)))
+	rm_=$(le_u "$W/d5m$i.sb" $((4096 + 208)))
+	# equal, or differing only where mdraid marked a dirty member clean
+	# (resync_offset 0 -> MaxSector; sb_csum: 2 x 0xffffffff changes the
+	# end-around-carry sum by nothing, so it stays the same)
+	if [ -z "$d" ]; then
+		# slot 3, left out, is as its last write left it (clean or not,
+		# by the first kick's timing): only equality counts there
+		[ "$ra" = $MAXSECTOR ] && [ $i -lt 3 ] && chosen="$chosen $i"
+	elif [ -z "$(echo "$d" | awk '$2 != "resync_offset" && $2 != "sb_csum"')" ] &&
+		[ "$ra" = 0 ] && [ "$rm_" = $MAXSECTOR ]; then
+		:
+	else
+		f="$f; member $i: $d (resync_offset mdadm $ra, mdraid $rm_)"
+	fi
+done
+# mdadm marks chosen_drive (slot 0, the lowest up to date) clean, mdraid
+# every member in use (slots 0-2); slot 3 (left out) is untouched by both
+if [ -z "$f" ] && [ "$chosen" = " 0" ]; then
+	tap_ok "d5: mdadm --force superblocks = mdraid --force superblocks (but the clean mark on the others)"
+else
+	tap_fail "d5: mdadm --force superblocks = mdraid --force superblocks (but the clean mark on the others)" \
+		"clean in both: members$chosen$f"
+fi
+sed "s/^/# d5 mdraid (guest): /" "$W/out/d5.mdraid" 2>/dev/null
+if [ "$(kv "$W/kv" d5.plain)" != 0 ] && grep -q "while not clean" "$W/out/d5.plain"; then
+	tap_ok "d5: plain mdadm --assemble refuses mdadm --force's unstarted result (not clean)"
+else
+	tap_fail "d5: plain mdadm --assemble refuses mdadm --force's unstarted result (not clean)" \
+		"rc $(kv "$W/kv" d5.plain): $(cat "$W/out/d5.plain" 2>/dev/null)"
+fi
+if [ "$(kv "$W/kv" d5.massemble)" = 0 ] && [ "$(kv "$W/kv" d5.marray_state)" = clean ]; then
+	tap_ok "d5: plain mdadm --assemble starts mdraid --force's result read-write"
+else
+	tap_fail "d5: plain mdadm --assemble starts mdraid --force's result read-write" \
+		"rc $(kv "$W/kv" d5.massemble), array_state '$(kv "$W/kv" d5.marray_state)': $(cat "$W/out/d5.massemble" 2>/dev/null)"
+fi
+if [ -s "$W/out/d5.after" ] && cmp -s "$W/out/d5.written" "$W/out/d5.after"; then
+	tap_ok "d5: kernel's files after plain assembly = files written before the kick"
+else
+	tap_fail "d5: kernel's files after plain assembly = files written before the kick" \
+		"$(diff "$W/out/d5.written" "$W/out/d5.after" 2>&1 | head -5)"
+fi
+a=$(kv "$W/kv" d5.mdraid.md5) b=$(kv "$W/kv" d5.kforce.md5) c=$(kv "$W/kv" d5.mmd5)
+if [ -n "$a" ] && [ "$a" = "$b" ] && [ "$b" = "$c" ] && [ "$(kv "$W/kv" d5.kforce)" = 0 ]; then
+	tap_ok "d5: mdraid read --force = kernel's array after mdadm --force = kernel's after plain assembly"
+else
+	tap_fail "d5: mdraid read --force = kernel's array after mdadm --force = kernel's after plain assembly" \
+		"mdraid $a, mdadm --force $b (rc $(kv "$W/kv" d5.kforce)), plain $c"
+fi
+ks=$(kv "$W/kv" d5.kforce.states)
+echo "# d5: states after mdadm --force, the kernel's start and stop (no writes): $ks"
+if [ "$(kv "$W/kv" d5.kplain)" != 0 ] && grep -q "while not clean" "$W/out/d5.kplain"; then
+	tap_ok "d5: after mdadm --force and a start without writes, plain mdadm --assemble still refuses"
+else
+	tap_fail "d5: after mdadm --force and a start without writes, plain mdadm --assemble still refuses" \
+		"rc $(kv "$W/kv" d5.kplain): $(cat "$W/out/d5.kplain" 2>/dev/null); states $ks"
+fi
 
 # c6r: mdraid's choice does not depend on the order (c6v: a copy made
 # before the boot); what mdadm did with the reverse order is said below

@@ -1,0 +1,324 @@
+#!/bin/sh
+# test_nbdkill.sh: nbdkit-mdraid-plugin.so SIGKILLed under a filesystem
+# workload (issue 19: "the plugin is SIGKILLed while a client writes; the
+# kernel's md assembles with the bitmap resync only, and fsck is clean").
+#
+# Per array: mdraid create makes RAID6 n4 (v1.2, 64K chunk, internal
+# bitmap, whose chunk is set to 1 MiB so that the bitmap has 31 bits and a
+# workload dirties some of them, not all). A first nbdkit session (nbdfuse +
+# loop on the host) makes ext4 and is stopped with SIGTERM (array clean,
+# bitmap clear). A second session mounts it and runs a writer: 128 KiB files
+# of random bytes, each written with fsync (dd conv=fsync), its md5 logged
+# only after the fsync returned. Once K files are logged, nbdkit is
+# SIGKILLed while the writer goes on. Then on the host: the superblocks say
+# active and the bitmap has dirty bits; one 4 KiB block of Q is corrupted
+# in a region whose bit is clear and one in a region whose bit is set.
+# In the guest (one boot for all arrays), the kernel's md is the judge:
+#   - a plain mdadm --assemble starts the array and resyncs it;
+#   - after the resync a check finds mismatch_cnt 8: the planted block in
+#     the clean region (one 4 KiB block, 8 sectors) and nothing else, so
+#     md resynced the dirty regions (the block planted there is gone, and
+#     so is whatever the kill left half-written) and only those;
+#   - mounted (the journal replays), every logged file has its md5;
+#   - e2fsck -fn of the array (read by mdraid on the host after the guest)
+#     finds it clean.
+# K is 12 by default; MDRAID_EXHAUSTIVE=1 also kills at 2 and 40 files
+# (one array each, same boot).
+. "$OPSKIT_SOURCE/tests/tap.sh"
+. "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
+PLUGIN="$OPSKIT_BUILD/mdraid/nbdkit-mdraid-plugin.so"
+PATH="$PATH:/sbin:/usr/sbin"
+
+KILLS="12"
+[ "${MDRAID_EXHAUSTIVE:-0}" = 1 ] && KILLS="2 12 40"
+cases() {
+	for k in $KILLS; do
+		echo "k$k: ext4 made, nbdkit stopped: clean, bitmap clear"
+		echo "k$k: SIGKILL after $k fsync'd files: superblocks active, bitmap dirty in part"
+		echo "k$k: kernel: plain assembly starts and resyncs"
+		echo "k$k: kernel: after the resync only the block planted outside the dirty bits mismatches"
+		echo "k$k: kernel: every fsync'd file has its md5"
+		echo "k$k: e2fsck -fn clean"
+	done
+}
+skip_all() {
+	cases >"$W/names"
+	skip_each "$1" <"$W/names"
+	tap_done
+}
+[ -n "$GUEST_SKIP" ] && skip_all "$GUEST_SKIP"
+[ -n "$MDRAID_SKIP" ] && skip_all "$MDRAID_SKIP"
+[ -f "$PLUGIN" ] || skip_all "the plugin is not built (no nbdkit-plugin-dev at configure time)"
+for p in nbdkit nbdinfo nbdfuse mkfs.ext4 e2fsck losetup mdadm python3; do
+	command -v $p >/dev/null 2>&1 || skip_all "no $p (packages nbdkit libnbd-bin e2fsprogs mdadm python3)"
+done
+[ -c /dev/fuse ] || skip_all "no /dev/fuse: nbdfuse cannot run here"
+ASAN_RT=""
+if ldd "$PLUGIN" | grep -q libasan; then
+	ASAN_RT=$(ldd "$PLUGIN" | sed -n 's/.*libasan[^ ]* => \([^ ]*\).*/\1/p' | head -n 1)
+fi
+NBDKIT_PID=""
+FUSE_PID=""
+FUSE_MNT=""
+LOOP=""
+WRITER=""
+cleanup() {
+	[ -n "$WRITER" ] && { kill "$WRITER" 2>/dev/null; wait "$WRITER" 2>/dev/null; WRITER=""; }
+	[ -n "$LOOP" ] && { umount "$W/mnt" 2>/dev/null || umount -l "$W/mnt" 2>/dev/null; losetup -d "$LOOP" 2>/dev/null; LOOP=""; }
+	[ -n "$FUSE_MNT" ] && { fusermount3 -u "$FUSE_MNT" 2>/dev/null || umount -l "$FUSE_MNT" 2>/dev/null; FUSE_MNT=""; }
+	[ -n "$FUSE_PID" ] && { kill "$FUSE_PID" 2>/dev/null; wait "$FUSE_PID" 2>/dev/null; FUSE_PID=""; }
+	[ -n "$NBDKIT_PID" ] && { kill "$NBDKIT_PID" 2>/dev/null; wait "$NBDKIT_PID" 2>/dev/null; NBDKIT_PID=""; }
+}
+if [ "${MDRAID_INTEROP_KEEP:-0}" = 1 ]; then
+	trap 'cleanup; rm -rf "$TAP_TMP"' EXIT
+else
+	trap 'cleanup; rm -rf "$TAP_TMP" "$W"' EXIT
+fi
+mkdir -p "$W/mnt"
+
+# serve NAME MEMBERS...: nbdkit (background job) on $W/NAME.sock, then
+# nbdfuse + loop: LOOP is the block device. 0 once the device is there.
+serve() {
+	_s_name=$1
+	shift
+	rm -f "$W/$_s_name.sock"
+	# an ASan build's plugin needs the sanitizer runtime first in the process
+	LD_PRELOAD="$ASAN_RT" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+		nbdkit -f -U "$W/$_s_name.sock" "$PLUGIN" "$@" 2>>"$W/$_s_name.nbdkit.err" &
+	NBDKIT_PID=$!
+	_s_uri="nbd+unix:///?socket=$W/$_s_name.sock"
+	_s_i=0
+	until nbdinfo --size "$_s_uri" >/dev/null 2>&1; do
+		kill -0 "$NBDKIT_PID" 2>/dev/null && [ $_s_i -lt 200 ] || return 1
+		sleep 0.1
+		_s_i=$((_s_i + 1))
+	done
+	FUSE_MNT="$W/$_s_name.fuse"
+	mkdir -p "$FUSE_MNT"
+	# (nbdfuse 1.14 aborts on an assertion when its server dies mid-flush:
+	# its stderr is kept out of the TAP stream)
+	nbdfuse "$FUSE_MNT/disk" "$_s_uri" 2>>"$W/$_s_name.nbdfuse.err" &
+	FUSE_PID=$!
+	_s_i=0
+	while [ ! -f "$FUSE_MNT/disk" ] && [ $_s_i -lt 200 ]; do sleep 0.1; _s_i=$((_s_i + 1)); done
+	LOOP=$(losetup -f --show "$FUSE_MNT/disk")
+}
+# unserve SIGNAL: the client side down, nbdkit sent SIGNAL (TERM: a clean
+# stop, the plugin marks the array clean; KILL: nothing more is written)
+unserve() {
+	[ "$1" = KILL ] && kill -KILL "$NBDKIT_PID"
+	# the writer is waited for only once nbdfuse is gone: a write stuck in
+	# FUSE fails then, whatever nbdfuse did when its server died
+	[ -n "$WRITER" ] && kill "$WRITER" 2>/dev/null
+	umount "$W/mnt" 2>/dev/null || umount -l "$W/mnt" 2>/dev/null
+	# a clean stop: what loop left in the FUSE file's page cache goes to
+	# nbdkit first (fsync: an NBD flush)
+	[ "$1" = TERM ] && sync "$FUSE_MNT/disk"
+	losetup -d "$LOOP" 2>/dev/null
+	LOOP=""
+	fusermount3 -u "$FUSE_MNT" 2>/dev/null || umount -l "$FUSE_MNT" 2>/dev/null
+	FUSE_MNT=""
+	kill "$FUSE_PID" 2>/dev/null
+	wait "$FUSE_PID" 2>/dev/null
+	FUSE_PID=""
+	[ -n "$WRITER" ] && { wait "$WRITER" 2>/dev/null; WRITER=""; }
+	[ "$1" = TERM ] && kill "$NBDKIT_PID" 2>/dev/null
+	wait "$NBDKIT_PID" 2>/dev/null
+	NBDKIT_PID=""
+}
+# bitmap MEMBER [CHUNK]: "dirty total list-of-dirty-bits" of the member's
+# internal bitmap (v1.2: superblock at 4096, bitmap_offset in sectors from
+# it; bitmap_super_t, bits from byte 256); with CHUNK, set the bitmap chunk
+# (bytes) first (the bitmap must be clear: bits mean nothing across it)
+bitmap() {
+	python3 - "$@" <<'PY'
+import struct, sys
+path = sys.argv[1]
+with open(path, 'r+b') as f:
+    f.seek(4096)
+    sb = f.read(256)
+    boff = struct.unpack_from('<i', sb, 96)[0]
+    at = 4096 + boff * 512
+    f.seek(at)
+    bm = bytearray(f.read(256))
+    if len(sys.argv) > 2:
+        struct.pack_into('<I', bm, 52, int(sys.argv[2]))
+        f.seek(at)
+        f.write(bm)
+    chunk = struct.unpack_from('<I', bm, 52)[0]
+    sync = struct.unpack_from('<Q', bm, 40)[0]
+    n = (sync * 512 + chunk - 1) // chunk
+    f.seek(at + 256)
+    bits = f.read((n + 7) // 8)
+    dirty = [i for i in range(n) if bits[i // 8] >> (i % 8) & 1]
+    print(len(dirty), n, ' '.join(map(str, dirty)) or '-')
+PY
+}
+# plant MEMBER BIT: flip one byte of Q in the first row of bitmap chunk BIT
+# (1 MiB chunks of 64 KiB rows: row 16*BIT; left-symmetric RAID6 of 4 puts
+# P of row s on member 3 - s%4, Q after it: member 0 for rows 0 mod 4)
+plant() {
+	python3 - "$@" <<'PY'
+import struct, sys
+path, bit = sys.argv[1], int(sys.argv[2])
+with open(path, 'r+b') as f:
+    f.seek(4096 + 128)
+    data_offset = struct.unpack('<Q', f.read(8))[0]
+    at = data_offset * 512 + bit * (1 << 20) + 100
+    f.seek(at)
+    b = f.read(1)
+    f.seek(at)
+    f.write(bytes([b[0] ^ 0xff]))
+PY
+}
+# writer DIR LOG: 128 KiB files of random bytes, each written with fsync;
+# its md5 goes to LOG only once the fsync returned
+writer() {
+	_w_i=0
+	while [ $_w_i -lt 400 ]; do
+		head -c 131072 /dev/urandom >"$W/wbuf" || return
+		dd if="$W/wbuf" of="$1/f$_w_i" bs=131072 conv=fsync 2>/dev/null || return
+		echo "$(md5sum <"$W/wbuf" | cut -d' ' -f1)  ./f$_w_i" >>"$2"
+		_w_i=$((_w_i + 1))
+	done
+}
+
+imgs=""
+body_arrays=""
+a=0
+for k in $KILLS; do
+	id=k$k
+	mems=""
+	for i in 0 1 2 3; do
+		rm -f "$W/$id.$i.img"
+		truncate -s 32M "$W/$id.$i.img"
+		mems="$mems $W/$id.$i.img"
+	done
+	eval "mems_$id=\"$mems\""
+	imgs="$imgs$mems"
+	body_arrays="$body_arrays $id:$a"
+	a=$((a + 1))
+	# shellcheck disable=SC2086
+	"$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --bitmap=internal \
+		--homehost=opskit --assume-clean $mems >"$W/$id.create" 2>&1 || echo "# $id: create failed: $(cat "$W/$id.create")"
+	for m in $mems; do bitmap "$m" 1048576 >/dev/null || echo "# $id: bitmap chunk not set on $m"; done
+	# session 1: ext4, then a clean stop
+	ok=0
+	# shellcheck disable=SC2086
+	if serve "$id.1" $mems && mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$LOOP" >/dev/null 2>&1; then
+		ok=1
+	fi
+	unserve TERM
+	st=$(mdadm --examine "$W/$id.0.img" 2>/dev/null | sed -n 's/^ *State : //p')
+	bm=$(bitmap "$W/$id.0.img")
+	if [ $ok = 1 ] && [ "$st" = clean ] && [ "${bm%% *}" = 0 ]; then
+		tap_ok "$id: ext4 made, nbdkit stopped: clean, bitmap clear"
+	else
+		tap_fail "$id: ext4 made, nbdkit stopped: clean, bitmap clear" \
+			"mkfs ok=$ok, state '$st', bitmap '$bm'; $(tail -n 3 "$W/$id.1.nbdkit.err")"
+	fi
+	# session 2: the writer, SIGKILL after k logged files
+	: >"$W/$id.done"
+	ok=0
+	# shellcheck disable=SC2086
+	if serve "$id.2" $mems && mount "$LOOP" "$W/mnt"; then
+		writer "$W/mnt" "$W/$id.done" &
+		WRITER=$!
+		# bounded: the writer stops by itself after 400 files
+		while [ "$(wc -l <"$W/$id.done")" -lt "$k" ] && kill -0 "$WRITER" 2>/dev/null; do
+			sleep 0.05
+		done
+		[ "$(wc -l <"$W/$id.done")" -ge "$k" ] && kill -0 "$WRITER" 2>/dev/null && ok=1
+	fi
+	unserve KILL
+	st=$(for m in $mems; do mdadm --examine "$m" 2>/dev/null | sed -n 's/^ *State : //p'; done | tr '\n' ' ')
+	bm=$(bitmap "$W/$id.0.img")
+	nd=${bm%% *}
+	rest=${bm#* }
+	nbits=${rest%% *}
+	dirtybits=" ${rest#* } "
+	clean_bit=""
+	dirty_bit=""
+	b=1
+	while [ $b -lt "$nbits" ]; do
+		case $dirtybits in
+		*" $b "*) [ -z "$dirty_bit" ] && dirty_bit=$b ;;
+		*) clean_bit=$b ;;
+		esac
+		b=$((b + 1))
+	done
+	if [ $ok = 1 ] && [ "$st" = "active active active active " ] && [ "$nd" -gt 0 ] &&
+		[ -n "$clean_bit" ] && [ -n "$dirty_bit" ]; then
+		tap_ok "$id: SIGKILL after $k fsync'd files: superblocks active, bitmap dirty in part"
+		echo "# $id: $(wc -l <"$W/$id.done") files logged; bitmap: $nd of $nbits bits dirty ($dirtybits); planted Q in bits $clean_bit (clear) and $dirty_bit (dirty)"
+	else
+		tap_fail "$id: SIGKILL after $k fsync'd files: superblocks active, bitmap dirty in part" \
+			"writer ok=$ok ($(wc -l <"$W/$id.done") logged), states '$st', bitmap '$bm'; $(tail -n 3 "$W/$id.2.nbdkit.err")"
+	fi
+	[ -n "$clean_bit" ] && plant "$W/$id.0.img" "$clean_bit"
+	[ -n "$dirty_bit" ] && plant "$W/$id.0.img" "$dirty_bit"
+done
+
+cat >"$W/body" <<EOF
+ARRAYS="$body_arrays"
+EOF
+cat >>"$W/body" <<'EOF'
+for x in $ARRAYS; do
+	id=${x%:*} a=${x#*:}
+	md=md$a
+	mdadm --assemble "/dev/$md" $(range $((a * 4)) 4) >"/out/$id.assemble" 2>&1
+	say "$id.assembled" $?
+	say "$id.action0" "$(cat "/sys/block/$md/md/sync_action")"
+	wait_idle "$md"
+	dmesg | grep -c "resync of RAID array $md" | sed "s/^/$id.resyncs=/"
+	md_check "$md" | sed "s/^$md\./$id./"
+	mkdir -p /mnt
+	if mount -t ext4 "/dev/$md" /mnt 2>"/out/$id.mount"; then
+		(cd /mnt && md5sum $(ls | grep '^f' | sort -t f -k 2 -n)) >"/out/$id.files" 2>&1
+		umount /mnt
+	fi
+	mdadm --stop "/dev/$md" >/dev/null 2>&1
+done
+EOF
+guest_script "$W/script" "$W/body"
+# shellcheck disable=SC2086
+boot guest "$W/kv" "$W/err" -t 600 -o "$W/out" "$W/script" $imgs
+
+for k in $KILLS; do
+	id=k$k
+	eval "mems=\$mems_$id"
+	if [ "$(kv "$W/kv" "$id.assembled")" = 0 ] && [ "$(kv "$W/kv" "$id.resyncs")" -ge 1 ] 2>/dev/null; then
+		tap_ok "$id: kernel: plain assembly starts and resyncs"
+	else
+		tap_fail "$id: kernel: plain assembly starts and resyncs" \
+			"rc $(kv "$W/kv" "$id.assembled"), sync_action at assembly '$(kv "$W/kv" "$id.action0")', resyncs '$(kv "$W/kv" "$id.resyncs")': $(head -n 3 "$W/out/$id.assemble" 2>/dev/null)"
+	fi
+	mm=$(kv "$W/kv" "$id.mismatch")
+	if [ "$mm" = 8 ]; then
+		tap_ok "$id: kernel: after the resync only the block planted outside the dirty bits mismatches"
+	else
+		tap_fail "$id: kernel: after the resync only the block planted outside the dirty bits mismatches" \
+			"mismatch_cnt '$mm' (8: the one planted where the bitmap is clear)"
+	fi
+	# every logged file, as logged (in the guest: all f* files, in order)
+	missing=""
+	while read -r sum name; do
+		grep -q "^$sum  ${name#./}\$" "$W/out/$id.files" 2>/dev/null || missing="$missing ${name#./}"
+	done <"$W/$id.done"
+	if [ -s "$W/$id.done" ] && [ -z "$missing" ]; then
+		tap_ok "$id: kernel: every fsync'd file has its md5"
+		echo "# $id: $(wc -l <"$W/$id.done") logged files equal; $(wc -l <"$W/out/$id.files" 2>/dev/null) f* files in the guest"
+	else
+		tap_fail "$id: kernel: every fsync'd file has its md5" \
+			"not found or different:$missing; mount: $(head -n 2 "$W/out/$id.mount" 2>/dev/null)"
+	fi
+	# shellcheck disable=SC2086
+	"$MDRAID" read $mems >"$W/$id.fs" 2>"$W/$id.read.err"
+	if e2fsck -fn "$W/$id.fs" >"$W/$id.fsck" 2>&1; then
+		tap_ok "$id: e2fsck -fn clean"
+	else
+		tap_fail "$id: e2fsck -fn clean" "$(tail -n 5 "$W/$id.fsck"; head -n 2 "$W/$id.read.err")"
+	fi
+	rm -f "$W/$id.fs"
+done
+tap_done
