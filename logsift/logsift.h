@@ -169,11 +169,13 @@ void ls_tmpl_free(struct ls_tmpl *t);
 void ls_tmpl_format(const struct ls_tmpl *t, const struct ls_msg *m, struct ls_buf *out);
 /* A destination's template options, as 3.38's LogTemplateOptions. */
 struct ls_tmpl_opts {
-	int ts_format;	 /* what $STAMP and the default file line use: an enum macro date
-			    kind (ls_tmpl_ts_format() maps the ts-format() word) */
-	int frac_digits; /* frac-digits(): 0..6 */
-	char *send_tz;	 /* time-zone()/send-time-zone(), NULL = the stamp's own offset */
-	bool escape;	 /* template-escape(yes) */
+	int ts_format;	  /* what $STAMP and the default file line use: an enum macro date
+			     kind (ls_tmpl_ts_format() maps the ts-format() word) */
+	int frac_digits;  /* frac-digits(): 0..6 */
+	char *send_tz;	  /* time-zone()/send-time-zone(), NULL = the stamp's own offset */
+	bool escape;	  /* template-escape(yes) */
+	uint32_t seq_num; /* $SEQNUM of a local message: its writer's count (3.38's
+			     LogWriter seq_num), 0 = none */
 };
 /* ts-format() word (rfc3164 bsd rfc3339 iso full unix) to its value, or -1. */
 int ls_tmpl_ts_format(const char *word);
