@@ -1917,6 +1917,8 @@ void ls_tmpl_format_opts(const struct ls_tmpl *t, const struct ls_msg *m,
 		} else if (e->m != M_NONE || e->name) {
 			size_t from = out->len;
 			fmt_macro(out, e, m, o);
+			if (out->len == from && e->deflt) /* ${MACRO:-default} of any macro */
+				ls_buf_add(out, e->deflt, strlen(e->deflt));
 			if (o && o->escape)
 				escape_tail(out, from);
 		}
