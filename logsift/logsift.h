@@ -145,6 +145,11 @@ void ls_msg_copy(struct ls_msg *dst, const struct ls_msg *src);
 /* The names of the set values (fields first, then name-value pairs in the
  * order they were made) into names[0..max); the count (may exceed max). */
 size_t ls_msg_names(const struct ls_msg *m, const char **names, size_t max);
+/* A regex match's groups as $0..$255 (ov: the ovector of rc pairs, unset
+ * groups (size_t)-1 are left as they were) and every match past them
+ * unset, as 3.38's feed_backrefs + log_msg_truncate_matches. s must not
+ * point into m's own store. */
+void ls_msg_set_matches(struct ls_msg *m, const char *s, const size_t *ov, int rc);
 /*
  * Parse one received record (data, len) into m, as syslog-ng 3.38's
  * syslogformat module does: trailing NUL and \n removed, PRI, Cisco sequence

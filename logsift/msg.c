@@ -226,6 +226,35 @@ void ls_msg_unset_name(struct ls_msg *m, const char *name)
 			m->nv[i].v = (struct ls_span){0};
 }
 
+/* "0".."255": a match's name (log_msg_get_match_handle's range) */
+static int match_index(const char *name)
+{
+	int i = 0;
+	if (!name[0] || (name[0] == '0' && name[1]) || strlen(name) > 3)
+		return -1;
+	for (const char *p = name; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		i = i * 10 + (*p - '0');
+	}
+	return i < 256 ? i : -1;
+}
+
+void ls_msg_set_matches(struct ls_msg *m, const char *s, const size_t *ov, int rc)
+{
+	char name[4];
+	for (int i = 0; i < rc && i < 256; i++) {
+		if (ov[2 * i] == (size_t)-1) /* PCRE2_UNSET */
+			continue;
+		snprintf(name, sizeof name, "%d", i);
+		ls_msg_set_name(m, name, s + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+	}
+	/* log_msg_truncate_matches: the matches past this one's are unset */
+	for (size_t k = 0; k < m->n_nv; k++)
+		if (m->nv[k].v.set && match_index(m->nv[k].name) >= (rc < 0 ? 0 : rc))
+			m->nv[k].v = (struct ls_span){0};
+}
+
 bool ls_msg_name_is_field(const char *name)
 {
 	return field_by_name(name) >= 0;
