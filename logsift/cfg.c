@@ -3408,13 +3408,38 @@ static bool kv_opt(struct lex *L, struct ls_parser *p, struct otree *k)
 	return true;
 }
 
+/* One json-parser() option; false when unknown or after an error. */
+static bool json_opt(struct lex *L, struct ls_parser *p, struct otree *k)
+{
+	const char *v;
+	if (kw(k->name, "marker") || kw(k->name, "extract-prefix")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		char **dst = kw(k->name, "marker") ? &p->marker : &p->extract;
+		free(*dst);
+		*dst = xstrdup(v);
+	} else if (kw(k->name, "key-delimiter")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		if (strlen(v) != 1) {
+			ps_error(L, k->kids[0], "key-delimiter() only supports single characters");
+			return false;
+		}
+		p->json_delim = v[0];
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* One parser after its name ("kv-parser", ...): "(" options ")". */
 static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *name, const char *rule)
 {
 	const char *file = L->file;
 	int line = L->line, col = L->col;
-	bool kv = kw(name, "kv-parser"), csv = kw(name, "csv-parser");
-	if (!kv && !csv) {
+	bool kv = kw(name, "kv-parser"), csv = kw(name, "csv-parser"),
+	     json = kw(name, "json-parser");
+	if (!kv && !csv && !json) {
 		{
 			char f[64];
 			snprintf(f, sizeof f, "%s()", name);
@@ -3428,7 +3453,8 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 	if (!o)
 		return NULL;
 	struct ls_parser *p = xcalloc(sizeof *p);
-	p->kind = kv ? PS_KV : PS_CSV;
+	p->kind = kv ? PS_KV : csv ? PS_CSV : PS_JSON;
+	p->json_delim = '.';
 	p->name = xstrdup(rule);
 	p->file = file;
 	p->line = line;
@@ -3460,7 +3486,7 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 				ok = p->tmpl != NULL;
 			}
 		} else {
-			ok = kv ? kv_opt(L, p, k) : csv_opt(L, p, k);
+			ok = kv ? kv_opt(L, p, k) : csv ? csv_opt(L, p, k) : json_opt(L, p, k);
 			if (!ok && !L->failed)
 				unexpected_id(L, "parser expression", k->name, k->file, k->line,
 					      k->col, k->eline, k->col + (int)strlen(k->name));

@@ -255,6 +255,8 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 				   L->cfg->o.bad_hostname,
 				   d->recv_tz ? d->recv_tz : L->cfg->o.recv_tz};
 	ls_msg_parse(m, data, len, &po);
+	if (d->kind == SRC_FILE) /* 3.38's file reader names the file */
+		ls_msg_set_name(m, "FILE_NAME", d->path, strlen(d->path));
 	if (cred) {
 		set_creds(m, cred);
 		if (d->pid_from_creds) {

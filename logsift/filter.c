@@ -215,16 +215,12 @@ static bool eval_match(const struct fnode *n, struct ls_msg *m, struct ls_buf *v
 		r = rc >= 0;
 		if (r && (n->mflags & MF_STORE)) {
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-			for (int i = 0; i < rc && i < 10; i++) {
-				char name[4] = {(char)('0' + i), 0};
-				if (ov[2 * i] == PCRE2_UNSET)
-					continue;
-				/* s may point into m->store: copy before storing */
-				char *cp = strndup(s + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
-				if (cp) {
-					ls_msg_set_name(m, name, cp, strlen(cp));
-					free(cp);
-				}
+			/* s may point into m->store: copied before storing */
+			char *cp = malloc(len + 1);
+			if (cp) {
+				memcpy(cp, s, len);
+				ls_msg_set_matches(m, cp, ov, rc);
+				free(cp);
 			}
 		}
 	}

@@ -145,6 +145,11 @@ void ls_msg_copy(struct ls_msg *dst, const struct ls_msg *src);
 /* The names of the set values (fields first, then name-value pairs in the
  * order they were made) into names[0..max); the count (may exceed max). */
 size_t ls_msg_names(const struct ls_msg *m, const char **names, size_t max);
+/* A regex match's groups as $0..$255 (ov: the ovector of rc pairs, unset
+ * groups (size_t)-1 are left as they were) and every match past them
+ * unset, as 3.38's feed_backrefs + log_msg_truncate_matches. s must not
+ * point into m's own store. */
+void ls_msg_set_matches(struct ls_msg *m, const char *s, const size_t *ov, int rc);
 /*
  * Parse one received record (data, len) into m, as syslog-ng 3.38's
  * syslogformat module does: trailing NUL and \n removed, PRI, Cisco sequence
@@ -169,11 +174,13 @@ void ls_tmpl_free(struct ls_tmpl *t);
 void ls_tmpl_format(const struct ls_tmpl *t, const struct ls_msg *m, struct ls_buf *out);
 /* A destination's template options, as 3.38's LogTemplateOptions. */
 struct ls_tmpl_opts {
-	int ts_format;	 /* what $STAMP and the default file line use: an enum macro date
-			    kind (ls_tmpl_ts_format() maps the ts-format() word) */
-	int frac_digits; /* frac-digits(): 0..6 */
-	char *send_tz;	 /* time-zone()/send-time-zone(), NULL = the stamp's own offset */
-	bool escape;	 /* template-escape(yes) */
+	int ts_format;	  /* what $STAMP and the default file line use: an enum macro date
+			     kind (ls_tmpl_ts_format() maps the ts-format() word) */
+	int frac_digits;  /* frac-digits(): 0..6 */
+	char *send_tz;	  /* time-zone()/send-time-zone(), NULL = the stamp's own offset */
+	bool escape;	  /* template-escape(yes) */
+	uint32_t seq_num; /* $SEQNUM of a local message: its writer's count (3.38's
+			     LogWriter seq_num), 0 = none */
 };
 /* ts-format() word (rfc3164 bsd rfc3339 iso full unix) to its value, or -1. */
 int ls_tmpl_ts_format(const char *word);

@@ -242,6 +242,7 @@ struct ls_writer {
 	int opens;		   /* failover(): connects so far (from the third one, step) */
 	int probe_fd;		   /* failback(): connect probe towards the primary, or -1 */
 	int probes;		   /* failback(): successful probes in a row */
+	uint32_t local_msgs;	   /* local messages formatted: $SEQNUM is this + 1 */
 	int64_t probe_ms;	   /* failback(): when the next probe starts (0: none) */
 	struct ls_http_w *hw;	   /* http(): the worker thread and its request, or NULL */
 };
@@ -346,7 +347,7 @@ void ls_kv_scan(const char *input, char vsep, const char *psep, ls_pair_fn fn, v
  * every column got a value and the input was used up (drop-invalid's test). */
 bool ls_csv_scan(const struct ls_csv_opts *o, const char *input, ls_pair_fn fn, void *ctx);
 
-enum ps_kind { PS_KV, PS_CSV };
+enum ps_kind { PS_KV, PS_CSV, PS_JSON };
 
 /* One parser of a parser rule; rules of several parsers chain by next. */
 struct ls_parser {
@@ -358,10 +359,23 @@ struct ls_parser {
 	char *psep;	      /* kv: pair-separator() (", ") */
 	struct ls_csv_opts csv;
 	bool drop_invalid; /* csv: drop-invalid() or flags(drop-invalid) */
+	char *marker;	   /* json: marker() before the JSON, or NULL */
+	char *extract;	   /* json: extract-prefix() dot notation, or NULL */
+	char json_delim;   /* json: key-delimiter() between nested names ('.') */
 	const char *file;  /* location of the parser */
 	int line, col;
 	struct ls_parser *next;
 };
+
+/*
+ * json.c: json-parser() over input[0..len) (NUL-ended): fn gets each
+ * name (prefix included) and value, or a NULL value for a name to unset
+ * ($0 and the matches past a top-level array's). False when the marker is
+ * missing, the JSON does not parse or extract-prefix() finds no object or
+ * array: the message leaves the path, as in 3.38.
+ */
+bool ls_json_scan(const struct ls_parser *p, const char *input, size_t len, ls_pair_fn fn,
+		  void *ctx);
 
 /* Run one parser on m: false when the message is dropped from the path. */
 bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t);
@@ -621,6 +635,29 @@ int ls_tf_lookup(const char *name);
 struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *err, size_t errlen);
 void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, struct ls_buf *out);
 void ls_tf_free(struct ls_tf *f);
+
+/*
+ * vp.c: value-pairs and $(format-json) as 3.38's. ls_vp_prepare takes the
+ * function's raw argument list (argv[0] "format-json"): NULL with err
+ * filled (or e, for a --pair template that does not compile; then err is
+ * empty) on a bad option or a 3.38 feature logsift lacks.
+ * ls_vp_format_json appends m's JSON object (nothing when a type hint's
+ * cast fails: on-error(drop-message)).
+ */
+struct ls_vp;
+struct ls_vp *ls_vp_prepare(int argc, char **argv, struct ok_err *e, char *err, size_t errlen);
+void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const struct ls_tmpl_opts *o,
+		       struct ls_buf *out);
+void ls_vp_free(struct ls_vp *vp);
+/*
+ * 3.38's append_unsafe_utf8_as_escaped_text (binary false: what
+ * format-json writes) or _binary (true: what str-repr encodes lists with):
+ * s[0..n) with controls, a backslash, the bytes of unsafe and invalid
+ * UTF-8 escaped.
+ */
+void ls_utf8_escape(struct ls_buf *out, const char *s, size_t n, const char *unsafe, bool binary);
+/* True when a "$NAME" of this 3.38 macro is something logsift can expand. */
+bool ls_tmpl_macro_known(const char *name);
 
 /* daemon.c / route.c helpers */
 void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d, struct ls_msg *m,

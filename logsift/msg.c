@@ -226,6 +226,35 @@ void ls_msg_unset_name(struct ls_msg *m, const char *name)
 			m->nv[i].v = (struct ls_span){0};
 }
 
+/* "0".."255": a match's name (log_msg_get_match_handle's range) */
+static int match_index(const char *name)
+{
+	int i = 0;
+	if (!name[0] || (name[0] == '0' && name[1]) || strlen(name) > 3)
+		return -1;
+	for (const char *p = name; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		i = i * 10 + (*p - '0');
+	}
+	return i < 256 ? i : -1;
+}
+
+void ls_msg_set_matches(struct ls_msg *m, const char *s, const size_t *ov, int rc)
+{
+	char name[4];
+	for (int i = 0; i < rc && i < 256; i++) {
+		if (ov[2 * i] == (size_t)-1) /* PCRE2_UNSET */
+			continue;
+		snprintf(name, sizeof name, "%d", i);
+		ls_msg_set_name(m, name, s + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
+	}
+	/* log_msg_truncate_matches: the matches past this one's are unset */
+	for (size_t k = 0; k < m->n_nv; k++)
+		if (m->nv[k].v.set && match_index(m->nv[k].name) >= (rc < 0 ? 0 : rc))
+			m->nv[k].v = (struct ls_span){0};
+}
+
 bool ls_msg_name_is_field(const char *name)
 {
 	return field_by_name(name) >= 0;
@@ -1320,6 +1349,7 @@ struct tmpl_elem {
 	struct ls_tf *tf;	  /* $(function ...), or NULL */
 	struct ls_tmpl **tf_args; /* its arguments that are templates */
 	int tf_argc;
+	struct ls_vp *vp; /* $(format-json ...), or NULL */
 };
 
 struct ls_tmpl {
@@ -1350,6 +1380,7 @@ static void tmpl_push(struct ls_tmpl *t, struct ls_buf *lit, enum macro m, int w
 	e->tf = NULL;
 	e->tf_args = NULL;
 	e->tf_argc = 0;
+	e->vp = NULL;
 }
 
 /*
@@ -1424,6 +1455,22 @@ static const char *tmpl_func(struct ls_tmpl *t, struct ls_buf *lit, const char *
 	struct ls_tf *f = NULL;
 	int *pos = NULL, npos = 0;
 	char msg[200];
+	if (!err && !strcmp(argv[0], "format-json")) {
+		/* value-pairs need the message, not strings: vp.c */
+		struct ls_vp *vp = ls_vp_prepare(argc, argv, e, msg, sizeof msg);
+		for (int i = 0; i < argc; i++)
+			free(argv[i]);
+		free(argv);
+		if (!vp) {
+			if (msg[0])
+				ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "%s, error_pos='%zu'",
+					  msg, (size_t)(p - text));
+			return NULL;
+		}
+		tmpl_push(t, lit, M_NONE, 0, NULL, NULL);
+		t->e[t->n - 1].vp = vp;
+		return p + 1;
+	}
 	if (!err) {
 		pos = calloc((size_t)argc, sizeof *pos);
 		if (!pos)
@@ -1463,6 +1510,18 @@ static const char *tmpl_func(struct ls_tmpl *t, struct ls_buf *lit, const char *
 	el->tf_args = args;
 	el->tf_argc = npos;
 	return p + 1;
+}
+
+bool ls_tmpl_macro_known(const char *name)
+{
+	const char *base = name;
+	if (!strncmp(name, "R_", 2) || !strncmp(name, "S_", 2) || !strncmp(name, "C_", 2))
+		base = name + 2;
+	for (size_t i = 0; i < sizeof macros / sizeof macros[0]; i++)
+		if (!strcmp(base, macros[i].name))
+			return true;
+	/* the values 3.38 has as macros too */
+	return !strcmp(name, "MSG") || !strcmp(name, "MESSAGE") || field_by_name(name) >= 0;
 }
 
 static void tmpl_macro(struct ls_tmpl *t, struct ls_buf *lit, const char *name, char *deflt)
@@ -1557,6 +1616,7 @@ void ls_tmpl_free(struct ls_tmpl *t)
 			ls_tmpl_free(t->e[i].tf_args[k]);
 		free(t->e[i].tf_args);
 		ls_tf_free(t->e[i].tf);
+		ls_vp_free(t->e[i].vp);
 	}
 	free(t->e);
 	free(t);
@@ -1564,7 +1624,7 @@ void ls_tmpl_free(struct ls_tmpl *t)
 
 bool ls_tmpl_is_literal(const struct ls_tmpl *t)
 {
-	return t->n == 1 && t->e[0].m == M_NONE && !t->e[0].name && !t->e[0].tf;
+	return t->n == 1 && t->e[0].m == M_NONE && !t->e[0].name && !t->e[0].tf && !t->e[0].vp;
 }
 
 bool ls_tmpl_is_name(const struct ls_tmpl *t)
@@ -1801,8 +1861,27 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 			}
 		return;
 	}
-	case M_SEQNUM:
+	case M_SEQNUM: {
+		/* 3.38's log_writer_format_log: the writer's count for a local
+		 * message, else meta.sequenceId as strtol reads it (0: nothing) */
+		unsigned long s = 0;
+		if (m->saddr.ss_family == AF_UNIX || m->saddr.ss_family == AF_UNSPEC) {
+			s = o ? o->seq_num : 0;
+		} else {
+			char id[24] = "";
+			if (m->seq_cisco) {
+				snprintf(id, sizeof id, "%.*s", (int)m->cisco_seq_len,
+					 m->store.p + m->cisco_seq_off);
+			} else {
+				v = ls_msg_get_name(m, ".SDATA.meta.sequenceId", &n);
+				snprintf(id, sizeof id, "%.*s", (int)n, v);
+			}
+			s = (uint32_t)strtol(id, NULL, 10);
+		}
+		if (s)
+			ls_buf_addf(out, "%lu", s);
 		return;
+	}
 	default:
 		if (e->when)
 			fmt_date(out, e->m, m->recv_sec, m->recv_usec, m->recv_gmtoff, o);
@@ -1843,7 +1922,9 @@ void ls_tmpl_format_opts(const struct ls_tmpl *t, const struct ls_msg *m,
 		const struct tmpl_elem *e = &t->e[i];
 		if (e->lit_len)
 			ls_buf_add(out, e->lit, e->lit_len);
-		if (e->tf) {
+		if (e->vp) {
+			ls_vp_format_json(e->vp, m, o, out);
+		} else if (e->tf) {
 			/* arguments formatted (escaped) as templates, the result as it is */
 			struct ls_buf av[16], *argv = e->tf_argc <= 16 ? av : NULL;
 			if (!argv) {
@@ -1865,6 +1946,8 @@ void ls_tmpl_format_opts(const struct ls_tmpl *t, const struct ls_msg *m,
 		} else if (e->m != M_NONE || e->name) {
 			size_t from = out->len;
 			fmt_macro(out, e, m, o);
+			if (out->len == from && e->deflt) /* ${MACRO:-default} of any macro */
+				ls_buf_add(out, e->deflt, strlen(e->deflt));
 			if (o && o->escape)
 				escape_tail(out, from);
 		}

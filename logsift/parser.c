@@ -9,7 +9,8 @@
  * 3.38's quirks are kept on purpose, they decide the bytes admins see: a kv
  * value whose quoting is broken is the raw rest of the input and the next
  * key is searched from where that value began; csv flags() replace the
- * default strip-whitespace instead of adding to it.
+ * default strip-whitespace instead of adding to it. json-parser() is
+ * json.c's (the one user of json-c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -313,6 +314,10 @@ static void set_value(void *ctx, const char *name, const char *v, size_t n)
 		ls_buf_add(&x->name, name, strlen(name) + 1);
 		key = x->name.p;
 	}
+	if (!v) {
+		ls_msg_unset_name(x->m, key);
+		return;
+	}
 	ls_msg_set_name(x->m, key, v, n);
 	if (x->t) {
 		ls_buf_addf(&x->t->line, "Parser value; name='%s', value='", key);
@@ -346,6 +351,10 @@ bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace 
 	bool ok = true;
 	if (p->kind == PS_KV)
 		ls_kv_scan(in.p, p->vsep, p->psep, set_value, &x);
+	else if (p->kind == PS_JSON)
+		ok =
+		    ls_json_scan(p, in.p, in.len - 1, set_value,
+				 &(struct set_ctx){m, NULL, {0}, x.t}); /* prefixes its own names */
 	else
 		ok = ls_csv_scan(&p->csv, in.p, set_value, &x) || !p->drop_invalid;
 	ls_buf_free(&x.name);
@@ -381,5 +390,7 @@ void ls_parser_free(struct ls_parser *p)
 	free(p->csv.qstart);
 	free(p->csv.qend);
 	free(p->csv.null);
+	free(p->marker);
+	free(p->extract);
 	free(p);
 }

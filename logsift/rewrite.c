@@ -102,19 +102,10 @@ static bool str_replace(const struct ls_rwop *op, struct ls_msg *m, const char *
 	return any;
 }
 
-/* log_matcher_pcre_re_feed_backrefs: $0..$9 from a match, the rest unset. */
+/* log_matcher_pcre_re_feed_backrefs: $0..$255 from a match, the later ones unset. */
 static void feed_backrefs(struct ls_msg *m, const char *v, const PCRE2_SIZE *ov, int rc)
 {
-	for (int i = 0; i < 10; i++) {
-		char name[2] = {(char)('0' + i), 0};
-		if (i >= rc) {
-			ls_msg_unset_name(m, name);
-			continue;
-		}
-		if (ov[2 * i] == PCRE2_UNSET)
-			continue;
-		ls_msg_set_name(m, name, v + ov[2 * i], ov[2 * i + 1] - ov[2 * i]);
-	}
+	ls_msg_set_matches(m, v, ov, rc);
 }
 
 /* Named groups as values of their names (feed_named_substrings). */

@@ -290,6 +290,10 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 			}
 			w = ls_writer_get(c, dst, d, path.p);
 		}
+		/* $SEQNUM: 3.38 steps its writer's count for local messages only */
+		d->topts.seq_num = w->local_msgs % 0x7fffffffu + 1;
+		if (m->saddr.ss_family == AF_UNIX || m->saddr.ss_family == AF_UNSPEC)
+			w->local_msgs++;
 		dest_format(rt, d, m, &w->buf);
 		ls_writer_commit(c, w, fc && rt ? rt->win : NULL);
 	}
@@ -401,7 +405,7 @@ static void run_seq(struct rctx *x, const struct ls_path *p, size_t i, bool *mat
 			bool last = i + 1 == p->n_el;
 			struct cont here = {p, i + 1, up, matched};
 			bool d = mux(x, e->br, e->n_br, last ? up : &here);
-			if (last && !d)
+			if (!d) /* no branch (its continuation included) matched */
 				*matched = false;
 			return;
 		}

@@ -74,8 +74,7 @@ static const struct {
 };
 
 /* 3.38 functions logsift does not have: refused by name, not "unknown". */
-static const char *const tf_missing[] = {"format-json",
-					 "if",
+static const char *const tf_missing[] = {"if",
 					 "grep",
 					 "list-concat",
 					 "list-append",

@@ -1,8 +1,27 @@
 #!/usr/bin/env python3
 """gen-lang.py: writes the messages of the lang-* cases (realistic configs
 for rewrite, parsers and if/else; see cases/lang-*.conf). Fixed seed, so the
-committed .msgs files are reproducible: python3 gen-lang.py CASES_DIR."""
-import os, random, sys
+committed .msgs files are reproducible: python3 gen-lang.py CASES_DIR.
+
+The realistic configs (issue 25; test_peer.sh compares each file with
+syslog-ng 3.38's), each cases/NAME.conf says what it does in its header:
+
+  case               messages  input            language
+  lang-firewall      240       kv= firewall     kv-parser, rewrite, if/elif/else
+  lang-apache        240       Apache combined  csv-parser x2, drop-invalid, fallback
+  lang-nginx         240       nginx '|' log    csv-parser null(), subst, set-tag
+  lang-rename        240       mixed syslog     host/program renaming rewrites
+  lang-ifelse        240       mixed syslog     nested if/elif/else with rewrites
+  lang-jsonapp       220       JSON app logs    json-parser, routing on a field
+  lang-central-json  220       mixed syslog     format-json rfc5424 per host
+  lang-kv-json       220       kv= firewall     kv-parser + format-json, int()
+  lang-cee           220       @cee: JSON       json-parser(marker()), if/elif
+  lang-envelope      220       cloud envelope   json-parser(extract-prefix())
+  lang-sdata-json    220       RFC 5424 + SD    format-json sdata, $SEQNUM
+  lang-apache-json   220       Apache combined  csv-parser + typed format-json
+  lang-json-rewrite  220       JSON app logs    json-parser + set/subst/unset
+"""
+import os, random, re, sys
 
 R = random.Random(25)
 HOSTS = ['web1', 'web2', 'db1', 'fw-edge', 'gw.example.org', 'caf\\xc3\\xa9-srv']
@@ -54,6 +73,7 @@ def apache(n):
             size, R.choice(['-', 'https://example.org/']), R.choice(AGENTS))
         if R.random() < 0.03:
             line = line[:R.randrange(5, len(line))]  # truncated line
+            line = re.sub(r'\\(x[0-9a-f]?)?$', '', line)  # not inside an escape
         out.append(bsd(16 + R.randrange(0, 3), 6, R.choice(HOSTS[:2]), 'apache', line, i))
     return out
 
@@ -91,12 +111,105 @@ def mixed(n):
     return out
 
 
+SERVICES = ['api', 'auth', 'billing', 'worker', 'caf\\xc3\\xa9']
+LEVELS = ['debug', 'info', 'info', 'warn', 'error', 'fatal', 'INFO', '']
+
+
+def jstr(s):
+    """a JSON string literal of s (already \\x-escaped for peer.py)"""
+    return '"' + s.replace('\\"', '"').replace('"', '\\\\"') + '"'
+
+
+def app_json(i):
+    fields = ['"ts":"2026-11-24T05:%02d:%02d.%03dZ"' % (i // 60 % 60, i % 60, R.randrange(1000)),
+              '"level":%s' % jstr(R.choice(LEVELS)),
+              '"service":%s' % jstr(R.choice(SERVICES)),
+              '"msg":%s' % jstr(R.choice(['request done', 'user "bob" logged in', 'timeout after 30s',
+                                          'caf\\xc3\\xa9 ready', 'tab\\there', '']))]
+    if R.random() < 0.6:
+        fields.append('"http":{"method":%s,"status":%d,"path":%s,"ms":%s}' % (
+            jstr(R.choice(['GET', 'POST'])), R.choice([200, 201, 404, 500, 503]),
+            jstr(R.choice(PATHS)), R.choice(['12', '0.5', '1e3', '-1', 'null'])))
+    if R.random() < 0.3:
+        fields.append('"tags":[%s]' % ','.join(jstr(t) for t in R.sample(['a', 'b c', 'd,e', "f'g", ''], R.randrange(0, 4))))
+    if R.random() < 0.1:
+        fields.append('"ctx":{"user":{"id":%d,"roles":["admin",{"x":1}]},"ok":%s}' % (
+            R.randrange(1000), R.choice(['true', 'false', 'null'])))
+    if R.random() < 0.1:
+        fields.append('"trace_id":%s' % jstr('%032x' % R.getrandbits(128)))
+    R.shuffle(fields)
+    body = '{' + ','.join(fields) + '}'
+    if R.random() < 0.05:
+        body = body[:R.randrange(1, len(body))]  # truncated JSON
+    if R.random() < 0.03:
+        body = 'plain text line %d' % i
+    return body
+
+
+def jsonapp(n):
+    out = []
+    for i in range(n):
+        host = R.choice(['app1', 'app2', 'k8s-node-3'])
+        out.append(bsd(1, R.choice([3, 4, 6]), host, R.choice(['app', 'svc']) + '[%d]' % R.randrange(1, 9999), app_json(i), i))
+    return out
+
+
+def cee(n):
+    out = []
+    for i in range(n):
+        body = app_json(i)
+        if R.random() < 0.8:
+            body = R.choice(['@cee:', '@cee: ', '@cee:  ']) + body
+        out.append(bsd(3, R.choice([3, 6]), R.choice(HOSTS[:3]), 'cee-app', body, i))
+    return out
+
+
+def envelope(n):
+    out = []
+    for i in range(n):
+        recs = ','.join(app_json(i * 3 + k) for k in range(R.randrange(0, 3)))
+        body = '{"source":"cloud","records":[%s],"meta":{"region":%s,"seq":%d}}' % (
+            recs, jstr(R.choice(['eu-west', 'us-east', ''])), i)
+        if R.random() < 0.1:
+            body = '{"source":"cloud","records":{"not":"a list"}}'
+        out.append(bsd(16, 6, 'collector', 'cloudlogs', body, i))
+    return out
+
+
+def sd5424(n):
+    out = []
+    for i in range(n):
+        sd = ''
+        if R.random() < 0.7:
+            sd += '[origin@32473 ip="%s" software="%s"]' % (R.choice(IPS), R.choice(['app', 'x y', 'caf\\xc3\\xa9']))
+        if R.random() < 0.5:
+            sd += '[meta sequenceId="%d" sysUpTime="%d"]' % (i, R.randrange(100000))
+        if R.random() < 0.4:
+            sd += '[exampleSDID@32473.1.2 iut="3" eventSource="Application" eventID="%d"]' % R.randrange(2000)
+        if R.random() < 0.2:
+            sd += '[custom k.with.dots="v" esc="a\\\\"b\\\\]c"]'
+        out.append('<%d>1 2026-11-24T05:%02d:%02d.%06dZ %s %s %s %s %s %s' % (
+            R.randrange(0, 192), i // 60 % 60, i % 60, R.randrange(1000000), R.choice(HOSTS[:4] + ['-']),
+            R.choice(['app', 'cron', '-', 'su']), R.choice(['-', str(R.randrange(1, 99999))]),
+            R.choice(['-', 'ID47', 'LOGIN']), sd or '-',
+            R.choice(['', 'An application event log entry...', 'caf\\xc3\\xa9 \\xff bad', 'user=x ok'])))
+    return out
+
+
 def main():
     d = sys.argv[1]
     for name, gen in (('lang-firewall', firewall), ('lang-apache', apache),
                       ('lang-nginx', nginx), ('lang-rename', mixed), ('lang-ifelse', mixed)):
         with open(os.path.join(d, name + '.msgs'), 'w') as f:
             f.write('\n'.join(gen(240)) + '\n')
+    # second set (format-json, json-parser): its own seed, the first set unchanged
+    global R
+    R = random.Random(2538)
+    for name, gen in (('lang-jsonapp', jsonapp), ('lang-central-json', mixed), ('lang-kv-json', firewall),
+                      ('lang-cee', cee), ('lang-envelope', envelope), ('lang-sdata-json', sd5424),
+                      ('lang-apache-json', apache), ('lang-json-rewrite', jsonapp)):
+        with open(os.path.join(d, name + '.msgs'), 'w') as f:
+            f.write('\n'.join(gen(220)) + '\n')
 
 
 main()
