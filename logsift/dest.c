@@ -63,6 +63,11 @@ void ls_dest_notices(FILE *f)
 	notices = f;
 }
 
+FILE *ls_dest_notices_stream(void)
+{
+	return notices;
+}
+
 void ls_dest_on_written(void (*fn)(void *), void *arg)
 {
 	on_written = fn;
@@ -298,6 +303,10 @@ static void failover_step(struct ls_writer *w);
 static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 {
 	int r;
+	if (w->drv->kind == DST_AMQP) {
+		ls_amqp_open(c, w); /* dest_amqp.c reports and schedules itself */
+		return;
+	}
 	if (is_net(w->drv)) {
 		/* 3.38 moves to the next server at every reconnect */
 		if (w->drv->n_servers && w->opens >= 2)
@@ -391,6 +400,20 @@ static void advance(struct ls_writer *w, size_t n)
 		on_written(on_written_arg); /* -R positions follow at once */
 }
 
+void ls_writer_advance(struct ls_writer *w, size_t bytes)
+{
+	advance(w, bytes);
+}
+
+void ls_writer_drop_head(struct ls_writer *w)
+{
+	struct ls_qent *e = &w->q[w->qh];
+	if (e->disk)
+		dq_acked(w);
+	w->head += e->len;
+	queue_pop(w, false);
+}
+
 /* Keep the FIFO compact: reset when empty, slide when mostly written. */
 static void compact(struct ls_writer *w)
 {
@@ -443,6 +466,14 @@ static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 		if (ls_now_ms() < w->retry_ms)
 			return;
 		w->retry_ms = 0;
+	}
+	if (w->drv->kind == DST_AMQP) {
+		/* publish and wait for confirms (dest_amqp.c, design note 2) */
+		if (w->dq)
+			dq_refill(c, w);
+		ls_amqp_flush(c, w);
+		compact(w);
+		return;
 	}
 	for (;;) {
 		if (w->dq)
@@ -590,6 +621,8 @@ static void writer_free(struct ls_writer *w)
 		queue_pop(w, false);
 	if (w->fd >= 0)
 		w->ops->close(w);
+	if (w->amqp)
+		ls_amqp_writer_free(w);
 	if (w->probe_fd >= 0)
 		close(w->probe_fd);
 	free(w->q);
@@ -996,7 +1029,7 @@ int ls_dest_start(struct ls_cfg *c, struct ok_err *e)
 			if (!d->dq || d->files)
 				continue;
 			struct ls_writer *w = NULL;
-			if (is_net(d)) {
+			if (is_net(d) || d->kind == DST_AMQP) {
 				w = ls_writer_get(c, c->dst[i], d, NULL);
 			} else {
 				/* pipe() or file() with a fixed name (cfg.c refuses others) */
@@ -1176,6 +1209,11 @@ int ls_dest_service(struct ls_cfg *c, bool flush_all)
 			writer_flush(c, w);
 		if (w->dq)
 			dq_sync(w, flush_all); /* after the writes: their acknowledgements too */
+		if (w->amqp) {
+			int hb = ls_amqp_service(c, w); /* heartbeats */
+			if (hb >= 0 && (next < 0 || hb < next))
+				next = hb;
+		}
 		if (w->retry_ms) {
 			int64_t left = w->retry_ms > now ? w->retry_ms - now : 0;
 			if (next < 0 || left < next)
@@ -1205,8 +1243,8 @@ size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **w
 		if (w->connecting || w->blocked)
 			ev |= w->events ? w->events : POLLOUT;
 		/* a connected TCP socket: POLLIN tells that the server went away */
-		if (w->drv->kind == DST_TCP && !w->connecting)
-			ev |= POLLIN;
+		if ((w->drv->kind == DST_TCP || w->drv->kind == DST_AMQP) && !w->connecting)
+			ev |= POLLIN; /* amqp: confirms and the broker's closes */
 		if (!ev)
 			continue;
 		pf[n] = (struct pollfd){.fd = w->fd, .events = ev};
@@ -1230,6 +1268,10 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 		}
 		if (!re || w->fd != pf[i].fd)
 			continue;
+		if (w->amqp) {
+			ls_amqp_event(c, w);
+			continue;
+		}
 		if (w->connecting) {
 			int err = 0;
 			socklen_t len = sizeof err;
@@ -1321,6 +1363,8 @@ static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 		return false;
 	if (a->n_servers != b->n_servers)
 		return false;
+	if (a->kind == DST_AMQP)
+		return ls_amqp_same(a->amqp, b->amqp);
 	for (size_t i = 0; i < a->n_servers; i++)
 		if (strcmp(a->servers[i], b->servers[i]))
 			return false;

@@ -155,7 +155,7 @@ struct ls_source {
 };
 
 /* ---- destinations ---- */
-enum dst_kind { DST_FILE, DST_PIPE, DST_USERTTY, DST_UDP, DST_TCP, DST_STDOUT };
+enum dst_kind { DST_FILE, DST_PIPE, DST_USERTTY, DST_UDP, DST_TCP, DST_STDOUT, DST_AMQP };
 
 /*
  * Flow-control window of one stream connection (syslog-ng's LogSource
@@ -242,6 +242,7 @@ struct ls_writer {
 	int probe_fd;		   /* failback(): connect probe towards the primary, or -1 */
 	int probes;		   /* failback(): successful probes in a row */
 	int64_t probe_ms;	   /* failback(): when the next probe starts (0: none) */
+	struct amqp_conn *amqp;	   /* amqp(): the broker connection (dest_amqp.c), or NULL */
 };
 
 struct ls_ddrv {
@@ -268,6 +269,7 @@ struct ls_ddrv {
 	int probe_interval;	   /* tcp-probe-interval() seconds (60) */
 	int probes_required;	   /* successful-probes-required() (3) */
 	uint64_t processed, written, dropped; /* this driver's share of the counters */
+	struct ls_amqp *amqp;		      /* amqp(): its options (dest_amqp.c), or NULL */
 };
 
 struct ls_dest {
@@ -498,6 +500,49 @@ int ls_dest_start(struct ls_cfg *c, struct ok_err *e);
 /* Messages w holds: its FIFO plus, with a disk-buffer, the file's unread
  * records and the overflow (syslog-ng's "queued"). */
 size_t ls_writer_queued(const struct ls_writer *w);
+/* The destination took the writer's first messages whole (bytes of them): they leave the queue
+ * as written (counted, disk records acknowledged, windows released). */
+void ls_writer_advance(struct ls_writer *w, size_t bytes);
+/* The writer's first message leaves the queue as dropped (counted; its
+ * disk record acknowledged: it can never be written). */
+void ls_writer_drop_head(struct ls_writer *w);
+/* The stream ls_dest_notices() set (NULL: none). */
+FILE *ls_dest_notices_stream(void);
+
+/*
+ * dest_amqp.c: the amqp() destination (syslog-ng 3.38's afamqp over
+ * librabbitmq, loaded on first use, plus publisher confirms; the file's
+ * header has the design). Options: ls_amqp_new (NULL with err when
+ * librabbitmq cannot be loaded), then ls_amqp_opt_set per amqp() option
+ * (tls() members included) and ls_amqp_vp_reset + ls_amqp_vp_set per
+ * value-pairs() member: 0, -ENOENT (a name amqp() does not have), -EINVAL
+ * (a bad value) or -ENOTSUP (3.38 has it, logsift does not), err filled;
+ * ls_amqp_check when all are in (refusals that need all of them).
+ */
+struct ls_amqp;
+struct ls_amqp *ls_amqp_new(const char *file, int line, char *err, size_t errlen);
+int ls_amqp_opt_set(struct ls_amqp *a, const char *name, const char *const *vals, size_t n,
+		    char *err, size_t errlen);
+int ls_amqp_vp_reset(struct ls_amqp *a);
+int ls_amqp_vp_set(struct ls_amqp *a, const char *name, const char *const *vals, size_t n,
+		   char *err, size_t errlen);
+int ls_amqp_check(struct ls_amqp *a, char *err, size_t errlen);
+void ls_amqp_free(struct ls_amqp *a);
+const char *ls_amqp_host(const struct ls_amqp *a);
+int ls_amqp_port(const struct ls_amqp *a);
+/* Same broker and exchange (a reload keeps the writer and its queue). */
+bool ls_amqp_same(const struct ls_amqp *a, const struct ls_amqp *b);
+/* m as one queued record (routing key, headers, body) appended to out. */
+void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out);
+/* The writer side, called by dest.c: connect (or fail and schedule the
+ * retry), publish from the queue, act on the socket being readable, keep
+ * heartbeats (ms until the next look, -1: none), drop the connection. */
+void ls_amqp_open(struct ls_cfg *c, struct ls_writer *w);
+void ls_amqp_flush(struct ls_cfg *c, struct ls_writer *w);
+void ls_amqp_event(struct ls_cfg *c, struct ls_writer *w);
+int ls_amqp_service(struct ls_cfg *c, struct ls_writer *w);
+void ls_amqp_writer_free(struct ls_writer *w);
+
 /* fpath.c */
 /*
  * 0 when the expanded file name path (from d's name template, for m) may

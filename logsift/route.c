@@ -179,6 +179,10 @@ static void dest_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf
 		def_msg = ls_tmpl_new("${MESSAGE}", NULL);
 	}
 	const struct ls_tmpl_opts *o = &d->topts;
+	if (d->kind == DST_AMQP) {
+		ls_amqp_format(d, m, out); /* routing key, headers, body: one record */
+		return;
+	}
 	if (d->kind == DST_UDP || d->kind == DST_TCP) {
 		if (d->syslog_proto) {
 			struct ls_buf b = {0};
@@ -244,7 +248,7 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		if (d->kind == DST_USERTTY)
 			continue; /* no terminals to write to in a test daemon */
 		struct ls_writer *w;
-		if (d->kind == DST_UDP || d->kind == DST_TCP) {
+		if (d->kind == DST_UDP || d->kind == DST_TCP || d->kind == DST_AMQP) {
 			w = ls_writer_get(c, dst, d, NULL);
 		} else if (ls_tmpl_is_literal(d->path) && d->files) {
 			w = d->files; /* fixed file name: the one writer */
