@@ -777,8 +777,12 @@ static void conn_free(struct ls_writer *w, bool polite)
 	struct amqp_conn *s = w->amqp;
 	if (!s)
 		return;
-	if (polite)
+	if (polite) {
+		/* a stop must not wait for a broker that does not answer */
+		struct timeval tv = {0, 500000};
+		rmq.amqp_set_rpc_timeout(s->conn, &tv);
 		rmq.amqp_connection_close(s->conn, AMQP_REPLY_SUCCESS);
+	}
 	rmq.amqp_destroy_connection(s->conn);
 	free(s->acked);
 	free(s->ent);

@@ -57,10 +57,11 @@ def consume(port, queue, out, n, idle, final=None):
             try:
                 c = conn(port)
                 ch = c.channel()
-                while got < n and time.monotonic() - last < idle:
-                    m, props, body = ch.basic_get(queue, auto_ack=True)
+                ch.basic_qos(prefetch_count=500)
+                for m, props, body in ch.consume(queue, auto_ack=True, inactivity_timeout=0.2):
                     if m is None:
-                        time.sleep(0.05)
+                        if time.monotonic() - last >= idle:
+                            break
                         continue
                     last = time.monotonic()
                     got += 1
@@ -68,9 +69,11 @@ def consume(port, queue, out, n, idle, final=None):
                     f.write(json.dumps({'rk': m.routing_key, 'ct': props.content_type,
                                         'dm': props.delivery_mode, 'headers': hdrs,
                                         'body': text(body)}) + '\n')
-                    f.flush()
                     if final and final in text(body):
                         idle = 1.0
+                    if got >= n:
+                        break
+                f.flush()
                 c.close()
             except pika.exceptions.AMQPError:
                 time.sleep(0.5)  # the broker restarts: come back

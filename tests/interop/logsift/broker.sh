@@ -7,6 +7,7 @@
 #                       free loopback port ($BROKER_PORT), Erlang
 #                       distribution and its own epmd on free ports too, so
 #                       nothing is shared with another node or test
+#                       ($BROKER_CONF: rabbitmq.conf lines to add)
 #   broker_wait         wait until its AMQP port accepts: 0, or 1 with the
 #                       reason in $BROKER_WHY
 #   broker_start DIR    both
@@ -63,6 +64,8 @@ broker_launch() {
 	BROKER_EPMD=$($BROKER_PY freeport)
 	echo '[].' >"$BROKER_DIR/plugins"
 	: >"$BROKER_DIR/rabbitmq-env.conf"
+	# extra rabbitmq.conf lines the caller set (a TLS listener)
+	printf '%s\n' "${BROKER_CONF:-}" >"$BROKER_DIR/rabbitmq.conf"
 	# our own epmd, in the foreground (epmd -daemon, which the VM would
 	# start, leaves the process group): the node registers with it
 	EPMD=$(ls /usr/lib/erlang/erts-*/bin/epmd 2>/dev/null | head -n 1)
@@ -114,13 +117,14 @@ broker_app() {
 broker_stop() {
 	[ -n "${BROKER_SID:-}" ] || return 0
 	# the session setsid made: rabbitmq-server's shell, beam, epmd
-	kill -TERM -- "-$BROKER_SID" 2>/dev/null
+	# (dash's kill takes no "--": a negative pid right after the signal)
+	kill -TERM "-$BROKER_SID" 2>/dev/null
 	i=0
-	while kill -0 -- "-$BROKER_SID" 2>/dev/null && [ $i -lt 40 ]; do
+	while kill -0 "-$BROKER_SID" 2>/dev/null && [ $i -lt 40 ]; do
 		sleep 0.25
 		i=$((i + 1))
 	done
-	kill -KILL -- "-$BROKER_SID" 2>/dev/null
+	kill -KILL "-$BROKER_SID" 2>/dev/null
 	kill "$BROKER_EPMD_PID" 2>/dev/null
 	wait "$BROKER_EPMD_PID" 2>/dev/null
 	BROKER_SID=
