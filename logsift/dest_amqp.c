@@ -424,39 +424,11 @@ int ls_amqp_vp_set(struct ls_amqp *a, const char *name, const char *const *vals,
 	return -ENOTSUP;
 }
 
-/* g_pattern_match_string(): '*' any run, '?' one character (UTF-8). */
-static bool glob(const char *p, const char *s)
-{
-	for (; *p; p++) {
-		if (*p == '*') {
-			while (p[1] == '*')
-				p++;
-			if (!p[1])
-				return true;
-			for (; *s; s++)
-				if (glob(p + 1, s))
-					return true;
-			return false;
-		}
-		if (!*s)
-			return false;
-		if (*p == '?') {
-			s++;
-			while ((*s & 0xc0) == 0x80)
-				s++;
-			continue;
-		}
-		if (*p != *s++)
-			return false;
-	}
-	return !*s;
-}
-
 /* The last matching pattern decides; deflt when none matches (3.38's vp_find_in_set). */
 static bool vp_included(const struct ls_amqp *a, const char *name, bool deflt)
 {
 	for (size_t i = 0; i < a->n_pat; i++)
-		if (glob(a->pat[i].glob, name))
+		if (ls_glob_match(a->pat[i].glob, name))
 			deflt = a->pat[i].include;
 	return deflt;
 }
@@ -551,7 +523,7 @@ int ls_amqp_check(struct ls_amqp *a, char *err, size_t errlen)
 			bool fam = (*m)[1] == '_' && (*m)[2] == '*';
 			char probe[8];
 			snprintf(probe, sizeof probe, "%c_DATE", (*m)[0]);
-			if (glob(a->pat[i].glob, fam ? probe : *m)) {
+			if (ls_glob_match(a->pat[i].glob, fam ? probe : *m)) {
 				snprintf(err, errlen,
 					 "value-pairs key(\"%s\") matches the macro %s, which "
 					 "logsift's value-pairs() does not have; not supported "
@@ -947,55 +919,93 @@ static uint32_t get32(const char *p)
 	return x;
 }
 
-/* Publish record p[0..len): an amqp status. A record that does not parse
- * (a damaged disk-buffer file) is AMQP_STATUS_BAD_AMQP_DATA. */
-static int publish(struct ls_writer *w, struct amqp_conn *s, const char *p, size_t len)
+/*
+ * Split record p[0..len) (design note 1): the routing key, *nh headers into
+ * *ent (grown to *cap; the entries point into p) and the body. 0, or
+ * -EINVAL when it does not parse (a damaged disk-buffer record).
+ */
+static int record_split(const char *p, size_t len, amqp_bytes_t *rk, amqp_table_entry_t **ent,
+			size_t *cap, uint32_t *nh, amqp_bytes_t *body)
 {
-	struct ls_amqp *a = w->drv->amqp;
 	size_t off = 0;
 #define NEED(n)                                                                                    \
 	if (len - off < (n))                                                                       \
-	return AMQP_STATUS_BAD_AMQP_DATA
+	return -EINVAL
 	NEED(4);
 	uint32_t rkl = get32(p);
 	off = 4;
 	NEED(rkl);
-	amqp_bytes_t rk = {rkl, (void *)(p + off)};
+	*rk = (amqp_bytes_t){rkl, (void *)(p + off)};
 	off += rkl;
 	NEED(4);
-	uint32_t nh = get32(p + off);
+	*nh = get32(p + off);
 	off += 4;
-	if (nh > (len - off) / 8)
-		return AMQP_STATUS_BAD_AMQP_DATA;
-	if (nh > s->ent_cap) {
-		s->ent = realloc(s->ent, nh * sizeof *s->ent);
-		if (!s->ent)
+	if (*nh > (len - off) / 8)
+		return -EINVAL;
+	if (*nh > *cap) {
+		*ent = realloc(*ent, *nh * sizeof **ent);
+		if (!*ent)
 			abort();
-		s->ent_cap = nh;
+		*cap = *nh;
 	}
-	for (uint32_t i = 0; i < nh; i++) {
+	for (uint32_t i = 0; i < *nh; i++) {
 		NEED(4);
 		uint32_t kl = get32(p + off);
 		off += 4;
 		NEED(kl);
-		s->ent[i].key = (amqp_bytes_t){kl, (void *)(p + off)};
+		(*ent)[i].key = (amqp_bytes_t){kl, (void *)(p + off)};
 		off += kl;
 		NEED(4);
 		uint32_t vl = get32(p + off);
 		off += 4;
 		NEED(vl);
-		s->ent[i].value.kind = AMQP_FIELD_KIND_UTF8;
-		s->ent[i].value.value.bytes = (amqp_bytes_t){vl, (void *)(p + off)};
+		(*ent)[i].value.kind = AMQP_FIELD_KIND_UTF8;
+		(*ent)[i].value.value.bytes = (amqp_bytes_t){vl, (void *)(p + off)};
 		off += vl;
 	}
 #undef NEED
+	*body = (amqp_bytes_t){len - off, (void *)(p + off)};
+	return 0;
+}
+
+int ls_amqp_record_check(const char *p, size_t len, struct ls_buf *out)
+{
+	amqp_bytes_t rk, body;
+	amqp_table_entry_t *ent = NULL;
+	size_t cap = 0;
+	uint32_t nh = 0;
+	int r = record_split(p, len, &rk, &ent, &cap, &nh, &body);
+	if (r == 0 && out) {
+		ls_buf_add(out, rk.bytes, rk.len);
+		ls_buf_addc(out, '\n');
+		for (uint32_t i = 0; i < nh; i++) {
+			ls_buf_add(out, ent[i].key.bytes, ent[i].key.len);
+			ls_buf_addc(out, '=');
+			ls_buf_add(out, ent[i].value.value.bytes.bytes,
+				   ent[i].value.value.bytes.len);
+			ls_buf_addc(out, '\n');
+		}
+		ls_buf_add(out, body.bytes, body.len);
+	}
+	free(ent);
+	return r;
+}
+
+/* Publish record p[0..len): an amqp status; AMQP_STATUS_BAD_AMQP_DATA
+ * when it does not parse. */
+static int publish(struct ls_writer *w, struct amqp_conn *s, const char *p, size_t len)
+{
+	struct ls_amqp *a = w->drv->amqp;
+	amqp_bytes_t rk, body;
+	uint32_t nh;
+	if (record_split(p, len, &rk, &s->ent, &s->ent_cap, &nh, &body) < 0)
+		return AMQP_STATUS_BAD_AMQP_DATA;
 	amqp_basic_properties_t props = {0};
 	props._flags =
 	    AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_HEADERS_FLAG;
 	props.content_type = cbytes("text/plain");
 	props.delivery_mode = a->persistent ? 2 : 1;
 	props.headers = (amqp_table_t){(int)nh, s->ent};
-	amqp_bytes_t body = {len - off, (void *)(p + off)};
 	return rmq.amqp_basic_publish(s->conn, 1, cbytes(a->exchange), rk, 0, 0, &props, body);
 }
 

@@ -310,6 +310,8 @@ struct ls_rewrite {
 	int line, col;
 };
 
+/* glib's g_pattern_match_string(): '*' any run, '?' one UTF-8 character. */
+bool ls_glob_match(const char *pattern, const char *s);
 /* Run rule r on m (rule lines and per-operation lines on t when tracing). */
 void ls_rewrite_run(const struct ls_rewrite *r, struct ls_msg *m, struct ls_trace *t);
 void ls_rewrite_free(struct ls_rewrite *r);
@@ -534,6 +536,10 @@ int ls_amqp_port(const struct ls_amqp *a);
 bool ls_amqp_same(const struct ls_amqp *a, const struct ls_amqp *b);
 /* m as one queued record (routing key, headers, body) appended to out. */
 void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out);
+/* 0 when p[0..len) is a whole record (then, when out is not NULL, "KEY\n",
+ * "NAME=VALUE\n" per header and the body are appended to it), -EINVAL when
+ * not: what publishing a damaged disk-buffer record checks first. */
+int ls_amqp_record_check(const char *p, size_t len, struct ls_buf *out);
 /* The writer side, called by dest.c: connect (or fail and schedule the
  * retry), publish from the queue, act on the socket being readable, keep
  * heartbeats (ms until the next look, -1: none), drop the connection. */

@@ -16,11 +16,8 @@
   amqp.py send PORT N DIR                numbered messages 1..N ("seq=NNNNNN") over
                                          TCP: the first half, then DIR/half is
                                          made and the rest waits for DIR/go
-  amqp.py proxy PORT TARGET              TCP proxy 127.0.0.1:PORT -> TARGET (killing
-                                         it cuts every connection; a new one
-                                         takes the same PORT again)
 """
-import json, select, socket, sys, threading, time
+import json, socket, sys, time
 
 import pika
 
@@ -107,36 +104,6 @@ def send(port, n, d):
     s.close()
 
 
-def proxy(port, target):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind(('127.0.0.1', int(port)))
-    ls.listen(16)
-
-    def pump(a):
-        try:
-            b = socket.create_connection(('127.0.0.1', int(target)))
-        except OSError:
-            a.close()
-            return
-        while True:
-            r, _, _ = select.select([a, b], [], [])
-            for s in r:
-                try:
-                    data = s.recv(65536)
-                    if data:
-                        (b if s is a else a).sendall(data)
-                except OSError:
-                    data = b''
-                if not data:
-                    a.close(); b.close()
-                    return
-
-    while True:
-        c, _ = ls.accept()
-        threading.Thread(target=pump, args=(c,), daemon=True).start()
-
-
 if __name__ == '__main__':
     cmd = sys.argv[1]
     if cmd == 'setup': setup(sys.argv[2], *sys.argv[3:])
@@ -147,6 +114,5 @@ if __name__ == '__main__':
     elif cmd == 'seqcheck': seqcheck(*sys.argv[2:4])
     elif cmd == 'consume-seq':
         consume(*sys.argv[2:5], 10 ** 9, sys.argv[6], 'seq=%06d ' % int(sys.argv[5]))
-    elif cmd == 'proxy': proxy(*sys.argv[2:4])
     elif cmd == 'send': send(*sys.argv[2:5])
     else: sys.exit('amqp.py: unknown command ' + cmd)

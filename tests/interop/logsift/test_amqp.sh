@@ -251,7 +251,7 @@ fault_check restart
 
 # cut: a proxy between logsift and the broker dies halfway, comes back
 PP=$($PEER freeport)
-$AMQP proxy "$PP" "$BROKER_PORT" &
+$PEER proxy "$T/proxy.port" "$BROKER_PORT" /dev/null "$PP" &
 PROXY=$!
 $PEER wait tcp "$PP"
 fault cut "$PP"
@@ -259,7 +259,7 @@ kill "$PROXY"
 wait "$PROXY" 2>/dev/null
 touch "$T/go_cut/go"
 sleep 2
-$AMQP proxy "$PP" "$BROKER_PORT" &
+$PEER proxy "$T/proxy.port" "$BROKER_PORT" /dev/null "$PP" &
 RUNNING="$RUNNING $!"
 fault_check cut
 tap_done
