@@ -2626,6 +2626,7 @@ static bool amqp_driver(struct lex *L, struct ls_dest *dst, struct ls_ddrv *d, s
 	const char *what = "amqp";
 	char err[400];
 	d->kind = DST_AMQP;
+	d->wd = &ls_amqp_wdriver;
 	d->amqp = ls_amqp_new(L->file, L->line, err, sizeof err);
 	if (!d->amqp) {
 		semantic_error(L, "destination", err);

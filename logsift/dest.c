@@ -303,8 +303,8 @@ static void failover_step(struct ls_writer *w);
 static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 {
 	int r;
-	if (w->drv->kind == DST_AMQP) {
-		ls_amqp_open(c, w); /* dest_amqp.c reports and schedules itself */
+	if (w->drv->wd) {
+		w->drv->wd->open(c, w); /* it reports and schedules itself */
 		return;
 	}
 	if (is_net(w->drv)) {
@@ -467,11 +467,11 @@ static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 			return;
 		w->retry_ms = 0;
 	}
-	if (w->drv->kind == DST_AMQP) {
-		/* publish and wait for confirms (dest_amqp.c, design note 2) */
+	if (w->drv->wd) {
+		/* amqp(): publish, messages leave at the broker's confirms */
 		if (w->dq)
 			dq_refill(c, w);
-		ls_amqp_flush(c, w);
+		w->drv->wd->flush(c, w);
 		compact(w);
 		return;
 	}
@@ -621,8 +621,8 @@ static void writer_free(struct ls_writer *w)
 		queue_pop(w, false);
 	if (w->fd >= 0)
 		w->ops->close(w);
-	if (w->amqp)
-		ls_amqp_writer_free(w);
+	if (w->drv->wd)
+		w->drv->wd->free(w);
 	if (w->probe_fd >= 0)
 		close(w->probe_fd);
 	free(w->q);
@@ -1029,7 +1029,7 @@ int ls_dest_start(struct ls_cfg *c, struct ok_err *e)
 			if (!d->dq || d->files)
 				continue;
 			struct ls_writer *w = NULL;
-			if (is_net(d) || d->kind == DST_AMQP) {
+			if (is_net(d) || d->wd) {
 				w = ls_writer_get(c, c->dst[i], d, NULL);
 			} else {
 				/* pipe() or file() with a fixed name (cfg.c refuses others) */
@@ -1209,8 +1209,8 @@ int ls_dest_service(struct ls_cfg *c, bool flush_all)
 			writer_flush(c, w);
 		if (w->dq)
 			dq_sync(w, flush_all); /* after the writes: their acknowledgements too */
-		if (w->amqp) {
-			int hb = ls_amqp_service(c, w); /* heartbeats */
+		if (w->drv->wd) {
+			int hb = w->drv->wd->service(c, w); /* amqp(): heartbeats */
 			if (hb >= 0 && (next < 0 || hb < next))
 				next = hb;
 		}
@@ -1243,7 +1243,7 @@ size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **w
 		if (w->connecting || w->blocked)
 			ev |= w->events ? w->events : POLLOUT;
 		/* a connected TCP socket: POLLIN tells that the server went away */
-		if ((w->drv->kind == DST_TCP || w->drv->kind == DST_AMQP) && !w->connecting)
+		if ((w->drv->kind == DST_TCP || w->drv->wd) && !w->connecting)
 			ev |= POLLIN; /* amqp: confirms and the broker's closes */
 		if (!ev)
 			continue;
@@ -1268,8 +1268,8 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 		}
 		if (!re || w->fd != pf[i].fd)
 			continue;
-		if (w->amqp) {
-			ls_amqp_event(c, w);
+		if (w->drv->wd) {
+			w->drv->wd->event(c, w);
 			continue;
 		}
 		if (w->connecting) {
@@ -1363,8 +1363,8 @@ static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 		return false;
 	if (a->n_servers != b->n_servers)
 		return false;
-	if (a->kind == DST_AMQP)
-		return ls_amqp_same(a->amqp, b->amqp);
+	if (a->wd)
+		return a->wd == b->wd && a->wd->same(a, b);
 	for (size_t i = 0; i < a->n_servers; i++)
 		if (strcmp(a->servers[i], b->servers[i]))
 			return false;

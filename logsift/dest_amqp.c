@@ -546,8 +546,10 @@ int ls_amqp_port(const struct ls_amqp *a)
 	return a->port;
 }
 
-bool ls_amqp_same(const struct ls_amqp *a, const struct ls_amqp *b)
+/* Same broker and exchange (a reload keeps the writer and its queue). */
+static bool amqp_same(const struct ls_ddrv *da, const struct ls_ddrv *db)
 {
+	const struct ls_amqp *a = da->amqp, *b = db->amqp;
 	return a && b && !strcmp(a->host, b->host) && a->port == b->port &&
 	       !strcmp(a->vhost, b->vhost) && !strcmp(a->exchange, b->exchange) &&
 	       !strcmp(a->exchange_type, b->exchange_type);
@@ -720,7 +722,7 @@ void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *ou
 
 /* ------------------------------------------------------------- connection */
 
-/* A writer's connection (w->amqp): exists while connected. */
+/* A writer's connection (w->wctx): exists while connected. */
 struct amqp_conn {
 	amqp_connection_state_t conn;
 	uint64_t tag0;	      /* delivery tag of q[qh], the oldest unconfirmed */
@@ -746,7 +748,7 @@ static int reopen_s(struct ls_cfg *c, const struct ls_ddrv *d)
 
 static void conn_free(struct ls_writer *w, bool polite)
 {
-	struct amqp_conn *s = w->amqp;
+	struct amqp_conn *s = w->wctx;
 	if (!s)
 		return;
 	if (polite) {
@@ -759,7 +761,7 @@ static void conn_free(struct ls_writer *w, bool polite)
 	free(s->acked);
 	free(s->ent);
 	free(s);
-	w->amqp = NULL;
+	w->wctx = NULL;
 	w->fd = -1;
 }
 
@@ -811,7 +813,7 @@ static bool reply_ok(amqp_rpc_reply_t r, char *buf, size_t n)
 static ssize_t no_write(struct ls_writer *w, const void *p, size_t n)
 {
 	(void)w, (void)p, (void)n;
-	return -EIO; /* never called: ls_amqp_flush publishes */
+	return -EIO; /* never called: amqp_flush publishes */
 }
 
 static void amqp_close(struct ls_writer *w)
@@ -821,7 +823,7 @@ static void amqp_close(struct ls_writer *w)
 
 static const struct ls_wops amqp_ops = {no_write, amqp_close};
 
-void ls_amqp_open(struct ls_cfg *c, struct ls_writer *w)
+static void amqp_open(struct ls_cfg *c, struct ls_writer *w)
 {
 	struct ls_amqp *a = w->drv->amqp;
 	char why[512];
@@ -832,7 +834,7 @@ void ls_amqp_open(struct ls_cfg *c, struct ls_writer *w)
 	s->conn = rmq.amqp_new_connection();
 	if (!s->conn)
 		abort();
-	w->amqp = s;
+	w->wctx = s;
 	amqp_socket_t *sock;
 	if (a->ca_file) {
 		sock = rmq.amqp_ssl_socket_new(s->conn);
@@ -1037,10 +1039,10 @@ static void on_ack(struct amqp_conn *s, uint64_t tag, bool multiple)
 }
 
 /* Read what the broker sent: confirms, closes; heartbeats go out here too.
- * False when the connection failed (w->amqp is gone). */
+ * False when the connection failed (w->wctx is gone). */
 static bool drain(struct ls_cfg *c, struct ls_writer *w)
 {
-	struct amqp_conn *s = w->amqp;
+	struct amqp_conn *s = w->wctx;
 	char why[300];
 	for (;;) {
 		amqp_frame_t fr;
@@ -1076,9 +1078,9 @@ static bool drain(struct ls_cfg *c, struct ls_writer *w)
 	return true;
 }
 
-void ls_amqp_flush(struct ls_cfg *c, struct ls_writer *w)
+static void amqp_flush(struct ls_cfg *c, struct ls_writer *w)
 {
-	struct amqp_conn *s = w->amqp;
+	struct amqp_conn *s = w->wctx;
 	if (!s)
 		return;
 	while (s->inflight < w->qn && s->inflight < WINDOW) {
@@ -1109,15 +1111,15 @@ void ls_amqp_flush(struct ls_cfg *c, struct ls_writer *w)
 	drain(c, w);
 }
 
-void ls_amqp_event(struct ls_cfg *c, struct ls_writer *w)
+static void amqp_event(struct ls_cfg *c, struct ls_writer *w)
 {
-	if (w->amqp && drain(c, w))
-		ls_amqp_flush(c, w); /* confirms made room in the window */
+	if (w->wctx && drain(c, w))
+		amqp_flush(c, w); /* confirms made room in the window */
 }
 
-int ls_amqp_service(struct ls_cfg *c, struct ls_writer *w)
+static int amqp_service(struct ls_cfg *c, struct ls_writer *w)
 {
-	struct amqp_conn *s = w->amqp;
+	struct amqp_conn *s = w->wctx;
 	if (!s || !s->heartbeat)
 		return -1;
 	int64_t now = ls_now_ms();
@@ -1130,7 +1132,10 @@ int ls_amqp_service(struct ls_cfg *c, struct ls_writer *w)
 	return (int)(s->hb_ms - now);
 }
 
-void ls_amqp_writer_free(struct ls_writer *w)
+static void amqp_writer_free(struct ls_writer *w)
 {
 	conn_free(w, false);
 }
+
+const struct ls_wdriver ls_amqp_wdriver = {amqp_open,	 amqp_flush,	   amqp_event,
+					   amqp_service, amqp_writer_free, amqp_same};

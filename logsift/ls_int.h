@@ -242,7 +242,26 @@ struct ls_writer {
 	int probe_fd;		   /* failback(): connect probe towards the primary, or -1 */
 	int probes;		   /* failback(): successful probes in a row */
 	int64_t probe_ms;	   /* failback(): when the next probe starts (0: none) */
-	struct amqp_conn *amqp;	   /* amqp(): the broker connection (dest_amqp.c), or NULL */
+	void *wctx;		   /* the driver's wdriver state (amqp(): its connection) */
+};
+
+/*
+ * A destination whose writer is not a byte stream (amqp(), dest_amqp.c):
+ * dest.c keeps its queue, disk buffer, retries and counters, and calls
+ * these instead of its own transport (through the driver, so that dest.c
+ * does not call into the kinds' files). open connects (or reports, fails
+ * and sets retry_ms), flush sends what is queued, event acts on the fd
+ * being readable, service returns the ms until it wants to be called
+ * again (-1: never), free drops the connection, same tells a reload that
+ * two drivers are one target.
+ */
+struct ls_wdriver {
+	void (*open)(struct ls_cfg *c, struct ls_writer *w);
+	void (*flush)(struct ls_cfg *c, struct ls_writer *w);
+	void (*event)(struct ls_cfg *c, struct ls_writer *w);
+	int (*service)(struct ls_cfg *c, struct ls_writer *w);
+	void (*free)(struct ls_writer *w);
+	bool (*same)(const struct ls_ddrv *a, const struct ls_ddrv *b);
 };
 
 struct ls_ddrv {
@@ -270,6 +289,7 @@ struct ls_ddrv {
 	int probes_required;	   /* successful-probes-required() (3) */
 	uint64_t processed, written, dropped; /* this driver's share of the counters */
 	struct ls_amqp *amqp;		      /* amqp(): its options (dest_amqp.c), or NULL */
+	const struct ls_wdriver *wd;	      /* its writer's transport, or NULL (a byte stream) */
 };
 
 struct ls_dest {
@@ -532,22 +552,15 @@ int ls_amqp_check(struct ls_amqp *a, char *err, size_t errlen);
 void ls_amqp_free(struct ls_amqp *a);
 const char *ls_amqp_host(const struct ls_amqp *a);
 int ls_amqp_port(const struct ls_amqp *a);
-/* Same broker and exchange (a reload keeps the writer and its queue). */
-bool ls_amqp_same(const struct ls_amqp *a, const struct ls_amqp *b);
 /* m as one queued record (routing key, headers, body) appended to out. */
 void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out);
 /* 0 when p[0..len) is a whole record (then, when out is not NULL, "KEY\n",
  * "NAME=VALUE\n" per header and the body are appended to it), -EINVAL when
  * not: what publishing a damaged disk-buffer record checks first. */
 int ls_amqp_record_check(const char *p, size_t len, struct ls_buf *out);
-/* The writer side, called by dest.c: connect (or fail and schedule the
- * retry), publish from the queue, act on the socket being readable, keep
- * heartbeats (ms until the next look, -1: none), drop the connection. */
-void ls_amqp_open(struct ls_cfg *c, struct ls_writer *w);
-void ls_amqp_flush(struct ls_cfg *c, struct ls_writer *w);
-void ls_amqp_event(struct ls_cfg *c, struct ls_writer *w);
-int ls_amqp_service(struct ls_cfg *c, struct ls_writer *w);
-void ls_amqp_writer_free(struct ls_writer *w);
+/* The writer side for dest.c: connect (or fail and schedule the retry),
+ * publish from the queue, take confirms, keep heartbeats, disconnect. */
+extern const struct ls_wdriver ls_amqp_wdriver;
 
 /* fpath.c */
 /*
