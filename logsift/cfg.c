@@ -1762,8 +1762,9 @@ static const char *const src_drivers[] = {
     "unix-dgram",    "unix-stream", "udp",	"tcp",	  "udp6",
     "tcp6",	     "network",	    "syslog",	"file",	  "pipe",
     "wildcard-file", "stdin",	    "internal", "system", NULL};
-static const char *const dst_drivers[] = {"file",    "pipe",   "usertty",	 "udp",	 "tcp",
-					  "network", "syslog", "getvirtconsole", "http", NULL};
+static const char *const dst_drivers[] = {"file", "pipe",    "usertty", "udp",
+					  "tcp",  "network", "syslog",	"getvirtconsole",
+					  "http", "amqp",    NULL};
 
 static bool known_driver(const char *const *list, const char *name)
 {
@@ -2720,6 +2721,86 @@ static bool http_driver(struct lex *L, struct ls_cfg *c, struct ls_ddrv *d, stru
 	return !dbk || disk_buffer(L, c, d, dbk, opt_str(o, "persist-name"));
 }
 
+/*
+ * amqp(...) as 3.38's afamqp grammar: its own options and tls() members go
+ * to dest_amqp.c, value-pairs() members too; of the threaded-destination
+ * options, log-fifo-size, time-reopen, persist-name, disk-buffer and the
+ * template options are logsift's common ones, the rest (retries, throttle,
+ * local-time-zone, on-error) are refused; a name 3.38's amqp() does not
+ * know is its syntax error.
+ */
+static bool amqp_driver(struct lex *L, struct ls_dest *dst, struct ls_ddrv *d, struct otree *o)
+{
+	static const char *const common[] = {"log-fifo-size", "time-reopen",	"persist-name",
+					     "disk-buffer",   "ts-format",	"frac-digits",
+					     "time-zone",     "send-time-zone", NULL};
+	static const char *const refused[] = {"retries", "throttle", "local-time-zone", "on-error",
+					      NULL};
+	static const char *const tls_members[] = {"ca-file", "cert-file", "key-file", "peer-verify",
+						  NULL};
+	const char *what = "amqp";
+	char err[400];
+	d->kind = DST_AMQP;
+	d->wd = &ls_amqp_wdriver;
+	d->amqp = ls_amqp_new(L->file, L->line, err, sizeof err);
+	if (!d->amqp) {
+		semantic_error(L, "destination", err);
+		return false;
+	}
+	for (size_t i = 0; i < o->n; i++) {
+		struct otree *k = o->kids[i];
+		if (!k->name) {
+			opt_error(L, what, k, "syntax error, unexpected LL_STRING");
+			return false;
+		}
+		if (in_list(common, k->name))
+			continue;
+		if (in_list(refused, k->name)) {
+			snprintf(err, sizeof err, "%s() is not supported by logsift", k->name);
+			opt_error(L, what, k, err);
+			return false;
+		}
+		bool vp = kw(k->name, "value-pairs"), tls = kw(k->name, "tls");
+		if (vp)
+			ls_amqp_vp_reset(d->amqp);
+		struct otree one = {.kids = &k, .n = 1};
+		struct otree *list = vp || tls ? k : &one;
+		for (size_t j = 0; j < list->n; j++) {
+			struct otree *x = list->kids[j];
+			const char *vals[8];
+			size_t n = 0;
+			for (size_t v = 0; v < x->n && n < 8; v++)
+				if (x->kids[v]->val)
+					vals[n++] = x->kids[v]->val;
+			int r = !x->name ? -ENOENT
+				: vp ? ls_amqp_vp_set(d->amqp, x->name, vals, n, err, sizeof err)
+				     : ls_amqp_opt_set(d->amqp, x->name, vals, n, err, sizeof err);
+			if (r == -ENOENT || (tls && !in_list(tls_members, x->name))) {
+				lex_fail(
+				    L, 1,
+				    "Error parsing %s, syntax error, unexpected LL_IDENTIFIER in "
+				    "%s:%d:%d-%d:%d:",
+				    what, x->file, x->line, x->col, x->line,
+				    x->col + (int)strlen(x->name ? x->name : x->val));
+				return false;
+			}
+			if (r < 0) {
+				opt_error(L, what, x, err);
+				return false;
+			}
+		}
+	}
+	if (ls_amqp_check(d->amqp, err, sizeof err) < 0) {
+		snprintf(err + strlen(err), sizeof err - strlen(err), "; destination='%s'",
+			 dst->name);
+		semantic_error(L, "destination", err);
+		return false;
+	}
+	snprintf(d->ip, sizeof d->ip, "%s", ls_amqp_host(d->amqp));
+	d->port = ls_amqp_port(d->amqp);
+	return true;
+}
+
 /* A destination driver name(o...): added to dst first, then filled in. */
 static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, const char *name,
 			struct otree *o)
@@ -2734,7 +2815,8 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	d->topts.frac_digits = -1;
 	if (kw(name, "http"))
 		return http_driver(L, c, d, o);
-	if (!check_driver_opts(L, o, "destination", impl_dst_opts))
+	if (kw(name, "amqp") ? !amqp_driver(L, dst, d, o)
+			     : !check_driver_opts(L, o, "destination", impl_dst_opts))
 		return false;
 	if (!tmpl_opts(L, c, o, "destination", &d->topts))
 		return false;
@@ -2765,6 +2847,8 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 			semantic_error(L, "destination", e.msg);
 			return false;
 		}
+	} else if (kw(name, "amqp")) {
+		/* amqp_driver() above */
 	} else if (kw(name, "usertty")) {
 		d->kind = DST_USERTTY;
 		d->path = ls_tmpl_new(pos ? pos : "*", &e);
@@ -4470,6 +4554,7 @@ static void ddrv_close(struct ls_ddrv *d)
 	ls_tmpl_free(d->tmpl);
 	ls_tls_free(d->tls);
 	ls_http_free(d->http);
+	ls_amqp_free(d->amqp);
 	free(d->topts.send_tz);
 	for (size_t i = 0; i < d->n_servers; i++)
 		free(d->servers[i]);

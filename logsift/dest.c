@@ -300,6 +300,11 @@ static void failover_step(struct ls_writer *w);
 static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 {
 	int r;
+	if (w->drv->wd) {
+		w->drv->wd->open(c, w); /* it reports and schedules itself */
+		return;
+	}
+
 	if (w->drv->kind == DST_HTTP) {
 		/* http(): a worker thread; its eventfd is the writer's fd */
 		r = w->drv->hcalls->open(w);
@@ -408,6 +413,20 @@ void ls_writer_retire(struct ls_writer *w, size_t n, bool written)
 	after_write(w);
 }
 
+void ls_writer_advance(struct ls_writer *w, size_t bytes)
+{
+	advance(w, bytes);
+}
+
+void ls_writer_drop_head(struct ls_writer *w)
+{
+	struct ls_qent *e = &w->q[w->qh];
+	if (e->disk)
+		dq_acked(w);
+	w->head += e->len;
+	queue_pop(w, false);
+}
+
 /* Keep the FIFO compact: reset when empty, slide when mostly written. */
 static void compact(struct ls_writer *w)
 {
@@ -485,6 +504,14 @@ static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 		if (ls_now_ms() < w->retry_ms)
 			return;
 		w->retry_ms = 0;
+	}
+	if (w->drv->wd) {
+		/* amqp(): publish, messages leave at the broker's confirms */
+		if (w->dq)
+			dq_refill(c, w);
+		w->drv->wd->flush(c, w);
+		compact(w);
+		return;
 	}
 	for (;;) {
 		if (w->dq)
@@ -633,6 +660,8 @@ static void writer_free(struct ls_writer *w)
 		queue_pop(w, false);
 	if (w->fd >= 0)
 		w->ops->close(w);
+	if (w->drv->wd)
+		w->drv->wd->free(w);
 	if (w->probe_fd >= 0)
 		close(w->probe_fd);
 	free(w->q);
@@ -1045,7 +1074,7 @@ int ls_dest_start(struct ls_cfg *c, struct ok_err *e)
 			struct ls_writer *w = NULL;
 			if (d->kind == DST_HTTP) {
 				w = d->hcalls->writer(c, c->dst[i], d);
-			} else if (is_net(d)) {
+			} else if (is_net(d) || d->wd) {
 				w = ls_writer_get(c, c->dst[i], d, NULL);
 			} else {
 				/* pipe() or file() with a fixed name (cfg.c refuses others) */
@@ -1234,6 +1263,11 @@ int ls_dest_service(struct ls_cfg *c, bool flush_all)
 		}
 		if (w->dq)
 			dq_sync(w, flush_all); /* after the writes: their acknowledgements too */
+		if (w->drv->wd) {
+			int hb = w->drv->wd->service(c, w); /* amqp(): heartbeats */
+			if (hb >= 0 && (next < 0 || hb < next))
+				next = hb;
+		}
 		if (w->retry_ms) {
 			int64_t left = w->retry_ms > now ? w->retry_ms - now : 0;
 			if (next < 0 || left < next)
@@ -1263,8 +1297,8 @@ size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **w
 		if (w->connecting || w->blocked)
 			ev |= w->events ? w->events : POLLOUT;
 		/* a connected TCP socket: POLLIN tells that the server went away */
-		if (w->drv->kind == DST_TCP && !w->connecting)
-			ev |= POLLIN;
+		if ((w->drv->kind == DST_TCP || w->drv->wd) && !w->connecting)
+			ev |= POLLIN; /* amqp: confirms and the broker's closes */
 		if (!ev)
 			continue;
 		pf[n] = (struct pollfd){.fd = w->fd, .events = ev};
@@ -1291,6 +1325,10 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 		if (w->drv->kind == DST_HTTP) {
 			w->drv->hcalls->event(c, w); /* a request ended: its batch's fate */
 			writer_flush_http(c, w, false);
+			continue;
+		}
+		if (w->drv->wd) {
+			w->drv->wd->event(c, w);
 			continue;
 		}
 		if (w->connecting) {
@@ -1386,6 +1424,8 @@ static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 		return false;
 	if (a->kind == DST_HTTP)
 		return a->hcalls->same(a->http, b->http);
+	if (a->wd)
+		return a->wd == b->wd && a->wd->same(a, b);
 	for (size_t i = 0; i < a->n_servers; i++)
 		if (strcmp(a->servers[i], b->servers[i]))
 			return false;

@@ -155,7 +155,7 @@ struct ls_source {
 };
 
 /* ---- destinations ---- */
-enum dst_kind { DST_FILE, DST_PIPE, DST_USERTTY, DST_UDP, DST_TCP, DST_STDOUT, DST_HTTP };
+enum dst_kind { DST_FILE, DST_PIPE, DST_USERTTY, DST_UDP, DST_TCP, DST_STDOUT, DST_HTTP, DST_AMQP };
 
 /*
  * Flow-control window of one stream connection (syslog-ng's LogSource
@@ -245,6 +245,26 @@ struct ls_writer {
 	uint32_t local_msgs;	   /* local messages formatted: $SEQNUM is this + 1 */
 	int64_t probe_ms;	   /* failback(): when the next probe starts (0: none) */
 	struct ls_http_w *hw;	   /* http(): the worker thread and its request, or NULL */
+	void *wctx;		   /* the driver's wdriver state (amqp(): its connection) */
+};
+
+/*
+ * A destination whose writer is not a byte stream (amqp(), dest_amqp.c):
+ * dest.c keeps its queue, disk buffer, retries and counters, and calls
+ * these instead of its own transport (through the driver, so that dest.c
+ * does not call into the kinds' files). open connects (or reports, fails
+ * and sets retry_ms), flush sends what is queued, event acts on the fd
+ * being readable, service returns the ms until it wants to be called
+ * again (-1: never), free drops the connection, same tells a reload that
+ * two drivers are one target.
+ */
+struct ls_wdriver {
+	void (*open)(struct ls_cfg *c, struct ls_writer *w);
+	void (*flush)(struct ls_cfg *c, struct ls_writer *w);
+	void (*event)(struct ls_cfg *c, struct ls_writer *w);
+	int (*service)(struct ls_cfg *c, struct ls_writer *w);
+	void (*free)(struct ls_writer *w);
+	bool (*same)(const struct ls_ddrv *a, const struct ls_ddrv *b);
 };
 
 struct ls_ddrv {
@@ -273,6 +293,8 @@ struct ls_ddrv {
 	uint64_t processed, written, dropped; /* this driver's share of the counters */
 	struct ls_http *http;		      /* http(): its options (dest_http.c), or NULL */
 	const struct ls_http_calls *hcalls;   /* http(): &ls_http_calls, or NULL */
+	struct ls_amqp *amqp;		      /* amqp(): its options (dest_amqp.c), or NULL */
+	const struct ls_wdriver *wd;	      /* its writer's transport, or NULL (a byte stream) */
 };
 
 struct ls_dest {
@@ -313,6 +335,8 @@ struct ls_rewrite {
 	int line, col;
 };
 
+/* glib's g_pattern_match_string(): '*' any run, '?' one UTF-8 character. */
+bool ls_glob_match(const char *pattern, const char *s);
 /* Run rule r on m (rule lines and per-operation lines on t when tracing). */
 void ls_rewrite_run(const struct ls_rewrite *r, struct ls_msg *m, struct ls_trace *t);
 void ls_rewrite_free(struct ls_rewrite *r);
@@ -558,6 +582,43 @@ struct ls_http_calls {
 	bool (*same)(const struct ls_http *a, const struct ls_http *b);
 };
 extern const struct ls_http_calls ls_http_calls;
+/* The destination took the writer's first messages whole (bytes of them): they leave the queue
+ * as written (counted, disk records acknowledged, windows released). */
+void ls_writer_advance(struct ls_writer *w, size_t bytes);
+/* The writer's first message leaves the queue as dropped (counted; its
+ * disk record acknowledged: it can never be written). */
+void ls_writer_drop_head(struct ls_writer *w);
+
+/*
+ * dest_amqp.c: the amqp() destination (syslog-ng 3.38's afamqp over
+ * librabbitmq, loaded on first use, plus publisher confirms; the file's
+ * header has the design). Options: ls_amqp_new (NULL with err when
+ * librabbitmq cannot be loaded), then ls_amqp_opt_set per amqp() option
+ * (tls() members included) and ls_amqp_vp_reset + ls_amqp_vp_set per
+ * value-pairs() member: 0, -ENOENT (a name amqp() does not have), -EINVAL
+ * (a bad value) or -ENOTSUP (3.38 has it, logsift does not), err filled;
+ * ls_amqp_check when all are in (refusals that need all of them).
+ */
+struct ls_amqp;
+struct ls_amqp *ls_amqp_new(const char *file, int line, char *err, size_t errlen);
+int ls_amqp_opt_set(struct ls_amqp *a, const char *name, const char *const *vals, size_t n,
+		    char *err, size_t errlen);
+int ls_amqp_vp_reset(struct ls_amqp *a);
+int ls_amqp_vp_set(struct ls_amqp *a, const char *name, const char *const *vals, size_t n,
+		   char *err, size_t errlen);
+int ls_amqp_check(struct ls_amqp *a, char *err, size_t errlen);
+void ls_amqp_free(struct ls_amqp *a);
+const char *ls_amqp_host(const struct ls_amqp *a);
+int ls_amqp_port(const struct ls_amqp *a);
+/* m as one queued record (routing key, headers, body) appended to out. */
+void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out);
+/* 0 when p[0..len) is a whole record (then, when out is not NULL, "KEY\n",
+ * "NAME=VALUE\n" per header and the body are appended to it), -EINVAL when
+ * not: what publishing a damaged disk-buffer record checks first. */
+int ls_amqp_record_check(const char *p, size_t len, struct ls_buf *out);
+/* The writer side for dest.c: connect (or fail and schedule the retry),
+ * publish from the queue, take confirms, keep heartbeats, disconnect. */
+extern const struct ls_wdriver ls_amqp_wdriver;
 
 /* fpath.c */
 /*
@@ -643,9 +704,22 @@ void ls_tf_free(struct ls_tf *f);
  * empty) on a bad option or a 3.38 feature logsift lacks.
  * ls_vp_format_json appends m's JSON object (nothing when a type hint's
  * cast fails: on-error(drop-message)).
+ * Templates hold format-json and format-json holds templates: vp.c reaches
+ * the template engine and the message's names through host (msg.c's
+ * table), so that the two files do not call each other.
  */
 struct ls_vp;
-struct ls_vp *ls_vp_prepare(int argc, char **argv, struct ok_err *e, char *err, size_t errlen);
+struct ls_vp_host {
+	struct ls_tmpl *(*tmpl_new)(const char *text, struct ok_err *e);
+	void (*tmpl_free)(struct ls_tmpl *t);
+	void (*tmpl_format)(const struct ls_tmpl *t, const struct ls_msg *m,
+			    const struct ls_tmpl_opts *o, struct ls_buf *out);
+	bool (*macro_known)(const char *name);
+	const char *(*get_name)(const struct ls_msg *m, const char *name, size_t *n);
+	size_t (*names)(const struct ls_msg *m, const char **names, size_t max);
+};
+struct ls_vp *ls_vp_prepare(int argc, char **argv, const struct ls_vp_host *host, struct ok_err *e,
+			    char *err, size_t errlen);
 void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const struct ls_tmpl_opts *o,
 		       struct ls_buf *out);
 void ls_vp_free(struct ls_vp *vp);

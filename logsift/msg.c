@@ -1383,6 +1383,11 @@ static void tmpl_push(struct ls_tmpl *t, struct ls_buf *lit, enum macro m, int w
 	e->vp = NULL;
 }
 
+/* What $(format-json) (vp.c) uses of this file: the template engine and
+ * the message's name-value pairs (see struct ls_vp_host). */
+static const struct ls_vp_host vp_host = {ls_tmpl_new,	       ls_tmpl_free,	ls_tmpl_format_opts,
+					  ls_tmpl_macro_known, ls_msg_get_name, ls_msg_names};
+
 /*
  * "$(name args...)" from p (at the '('), as 3.38's
  * log_template_compiler_process_arg_list: arguments split at top-level
@@ -1457,7 +1462,7 @@ static const char *tmpl_func(struct ls_tmpl *t, struct ls_buf *lit, const char *
 	char msg[200];
 	if (!err && !strcmp(argv[0], "format-json")) {
 		/* value-pairs need the message, not strings: vp.c */
-		struct ls_vp *vp = ls_vp_prepare(argc, argv, e, msg, sizeof msg);
+		struct ls_vp *vp = ls_vp_prepare(argc, argv, &vp_host, e, msg, sizeof msg);
 		for (int i = 0; i < argc; i++)
 			free(argv[i]);
 		free(argv);

@@ -192,6 +192,11 @@ static bool gpattern(const char *p, const char *s)
 	return !*s;
 }
 
+bool ls_glob_match(const char *pattern, const char *s)
+{
+	return gpattern(pattern, s);
+}
+
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);

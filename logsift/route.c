@@ -192,6 +192,10 @@ static void dest_format_with(struct ls_tmpl *const *T, struct ls_ddrv *d, const 
 	struct ls_tmpl *def_file = T[DEF_FILE], *def_net = T[DEF_NET], *def_date = T[DEF_DATE],
 		       *def_sdata = T[DEF_SDATA], *def_msg = T[DEF_MSG];
 	const struct ls_tmpl_opts *o = &d->topts;
+	if (d->kind == DST_AMQP) {
+		ls_amqp_format(d, m, out); /* routing key, headers, body: one record */
+		return;
+	}
 	if (d->kind == DST_UDP || d->kind == DST_TCP) {
 		if (d->syslog_proto) {
 			struct ls_buf b = {0};
@@ -277,7 +281,7 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 			ls_writer_commit(c, w, fc && rt ? rt->win : NULL);
 			continue;
 		}
-		if (d->kind == DST_UDP || d->kind == DST_TCP) {
+		if (d->kind == DST_UDP || d->kind == DST_TCP || d->kind == DST_AMQP) {
 			w = ls_writer_get(c, dst, d, NULL);
 		} else if (ls_tmpl_is_literal(d->path) && d->files) {
 			w = d->files; /* fixed file name: the one writer */

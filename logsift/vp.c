@@ -78,6 +78,7 @@ struct vp_pair {
 };
 
 struct ls_vp {
+	const struct ls_vp_host *h; /* msg.c's template engine and names */
 	unsigned scopes;
 	struct vp_pattern *pat;
 	size_t n_pat;
@@ -359,14 +360,14 @@ static int vp_merge(struct ls_vp *vp, const char *const *set, bool dflt, char *e
 	for (size_t i = 0; set[i]; i++) {
 		if (!vp_included(vp, set[i], dflt))
 			continue;
-		if (!ls_tmpl_macro_known(set[i])) {
+		if (!vp->h->macro_known(set[i])) {
 			snprintf(err, errlen,
 				 "$(format-json): macro %s is not supported by logsift", set[i]);
 			return -1;
 		}
 		char text[64];
 		snprintf(text, sizeof text, "${%s}", set[i]);
-		struct ls_tmpl *t = ls_tmpl_new(text, NULL);
+		struct ls_tmpl *t = vp->h->tmpl_new(text, NULL);
 		if (!t)
 			abort();
 		vp->builtin = xrealloc(vp->builtin, (vp->n_builtin + 1) * sizeof *vp->builtin);
@@ -590,7 +591,7 @@ static int add_pair(struct ls_vp *vp, const char *value, struct ok_err *e, char 
 			return -1;
 		}
 	}
-	struct ls_tmpl *tm = ls_tmpl_new(text, e);
+	struct ls_tmpl *tm = vp->h->tmpl_new(text, e);
 	free(spec);
 	if (!tm) {
 		free(name);
@@ -818,11 +819,13 @@ static int vp_option(struct ls_vp *vp, struct rekey *r, int k, const char *v, bo
 	return 0;
 }
 
-struct ls_vp *ls_vp_prepare(int argc, char **argv, struct ok_err *e, char *err, size_t errlen)
+struct ls_vp *ls_vp_prepare(int argc, char **argv, const struct ls_vp_host *host, struct ok_err *e,
+			    char *err, size_t errlen)
 {
 	struct ls_vp *vp = calloc(1, sizeof *vp);
 	if (!vp)
 		abort();
+	vp->h = host;
 	vp->key_delim = '.';
 	struct rekey r = {NULL, -1};
 	bool leave_dot = false, dashdash = false;
@@ -882,7 +885,7 @@ void ls_vp_free(struct ls_vp *vp)
 	free(vp->pat);
 	for (size_t i = 0; i < vp->n_pairs; i++) {
 		free(vp->pairs[i].name);
-		ls_tmpl_free(vp->pairs[i].tmpl);
+		vp->h->tmpl_free(vp->pairs[i].tmpl);
 	}
 	free(vp->pairs);
 	for (size_t i = 0; i < vp->n_sets; i++) {
@@ -895,7 +898,7 @@ void ls_vp_free(struct ls_vp *vp)
 	}
 	free(vp->sets);
 	for (size_t i = 0; i < vp->n_builtin; i++)
-		ls_tmpl_free(vp->builtin_t[i]);
+		vp->h->tmpl_free(vp->builtin_t[i]);
 	free(vp->builtin);
 	free(vp->builtin_t);
 	free(vp);
@@ -1330,14 +1333,14 @@ void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const str
 	if ((vp->scopes & (VPS_NV_PAIRS | VPS_DOT_NV_PAIRS | VPS_SDATA | VPS_RFC5424)) ||
 	    vp->n_pat) {
 		const char *names[256], **nm = names;
-		size_t nn = ls_msg_names(m, NULL, 0);
+		size_t nn = vp->h->names(m, NULL, 0);
 		if (nn > 256) {
 			nm = xrealloc(NULL, nn * sizeof *nm);
 		}
-		ls_msg_names(m, nm, nn);
+		vp->h->names(m, nm, nn);
 		for (size_t i = 0; i < nn; i++) {
 			size_t n;
-			const char *v = ls_msg_get_name(m, nm[i], &n);
+			const char *v = vp->h->get_name(m, nm[i], &n);
 			if (vp->omit_empty && !n)
 				continue;
 			bool inc = (nm[i][0] == '.' && (vp->scopes & VPS_DOT_NV_PAIRS)) ||
@@ -1354,7 +1357,7 @@ void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const str
 	}
 	for (size_t i = 0; i < vp->n_builtin; i++) {
 		val.len = 0;
-		ls_tmpl_format_opts(vp->builtin_t[i], m, &po, &val);
+		vp->h->tmpl_format(vp->builtin_t[i], m, &po, &val);
 		if (!val.len)
 			continue;
 		vp_rename(vp, vp->builtin[i], &key);
@@ -1362,7 +1365,7 @@ void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const str
 	}
 	for (size_t i = 0; i < vp->n_pairs; i++) {
 		val.len = 0;
-		ls_tmpl_format_opts(vp->pairs[i].tmpl, m, &po, &val);
+		vp->h->tmpl_format(vp->pairs[i].tmpl, m, &po, &val);
 		if (vp->omit_empty && !val.len)
 			continue;
 		vp_rename(vp, vp->pairs[i].name, &key);

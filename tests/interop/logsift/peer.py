@@ -13,8 +13,9 @@
   peer.py write FILE MSGFILE            write the decoded lines to FILE
   peer.py tracecmp PEER_LOG OURS_LOG    compare syslog-ng 3.38's -t leaf trace
                                         with logsift's --trace=explain trace
-  peer.py proxy PORTFILE TARGET LOG     TCP proxy on a free loopback port (written
-                                        to PORTFILE) to port TARGET, appending
+  peer.py proxy PORTFILE TARGET LOG [PORT]   TCP proxy on a free loopback port
+                                        (or PORT, again after a restart) written
+                                        to PORTFILE, to port TARGET, appending
                                         every byte either way to LOG
 """
 import os, re, socket, sys, time
@@ -210,10 +211,11 @@ def tracecmp(peer, ours):
     print('# %d messages, %d leaves agree' % (len(p), leaves))
 
 
-def proxy(portfile, target, log):
+def proxy(portfile, target, log, port=0):
     import select, threading
     ls = socket.socket()
-    ls.bind(('127.0.0.1', 0))
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(('127.0.0.1', int(port)))
     ls.listen(16)
     with open(portfile + '.tmp', 'w') as f:
         f.write('%d\n' % ls.getsockname()[1])
@@ -261,4 +263,4 @@ if __name__ == '__main__':
             for m in messages(sys.argv[3]):
                 f.write(m if m.endswith(b'\n') else m + b'\n')
     elif cmd == 'tracecmp': tracecmp(sys.argv[2], sys.argv[3])
-    elif cmd == 'proxy': proxy(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == 'proxy': proxy(*sys.argv[2:6])
