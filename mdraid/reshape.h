@@ -54,6 +54,22 @@
  * or 0.90, --backup-file), a size the new chunk does not divide, and chunk
  * plus members together are refused by reshape_open.
  *
+ * RAID5 -> RAID6 (opts.level 6, raid_disks unchanged or N+1, opts.layout
+ * "preserve" or the matching "-6" name), planned as mdadm 4.2's analyse_change
+ * does: the "-6" layout of the RAID5 layout (left-symmetric -> left-symmetric-6:
+ * data and P where they are, Q on the last member) keeps the data disks,
+ * layout and chunk, so backup_blocks is 0 and no stripe moves. mdadm then sets
+ * the level (the kernel's raid6_takeover: level 6, the -6 layout, raid_disks
+ * N+1, the new slot missing), adds the new member, and md's recovery computes
+ * Q onto it with recovery_offset checkpoints. Here: the level round (every old
+ * member's superblock: level 6, layout, raid_disks, events + 1), then the
+ * core's rebuild of the last slot (md_array_rebuild: the same checkpoints, the
+ * kernel can continue it). The plan says takeover; the other plan fields keep
+ * their meaning (old_array = new_array, backup_blocks 0). Refused before any
+ * write: no --layout (mdadm then restripes into the plain RAID6 layout),
+ * another layout, more than one new member, a chunk change with it, metadata
+ * 0.90, an internal bitmap, a degraded or dirty array.
+ *
  * Supported: metadata 1.0/1.1/1.2 and 0.90 (always a backup method: 0.90
  * has no data_offset), RAID6 layouts 0-5 and 16-20, RAID5 layouts 0-5, a grow by
  * one or more members (same chunk and layout) or a chunk change (1.1/1.2), with or without an
@@ -87,6 +103,8 @@ struct reshape_opts {
 	const char *backup_file; /* --backup-file, or NULL */
 	int force; /* --force: new members holding another array's sb; degraded arrays */
 	int cont;  /* --continue: only resume, never start a grow */
+	int level; /* --level: 6 converts RAID5 to RAID6 (see below); 0 = unchanged */
+	const char *layout; /* --layout: "preserve" or a RAID6 layout name; NULL = unset */
 	volatile sig_atomic_t *stop; /* set asynchronously: stop at the next checkpoint */
 	/* Called after each step with array sectors done and total; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done_sectors, uint64_t total_sectors);
@@ -129,6 +147,10 @@ struct reshape_plan {
 	int finish_only;	  /* only the final superblock round is left */
 	uint64_t position;	  /* array sector the work starts from */
 	const char *backup_path;  /* backup file used, or NULL */
+	int takeover;		  /* RAID5 -> RAID6 without a restripe (see below) */
+	int new_layout;		  /* takeover: the RAID6 "-6" layout the array gets */
+	int level_round;	  /* takeover: the level superblock round is (still) to do */
+	uint64_t recovered;	  /* takeover resumed: Q member's recovery_offset (sectors) */
 };
 
 struct reshape;
