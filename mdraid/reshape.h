@@ -101,9 +101,9 @@ struct reshape_opts {
 	int raid_disks;		 /* N wanted; 0 = unchanged (with chunk) or, with cont, the sb's */
 	uint32_t chunk;		 /* new chunk in sectors (--chunk); 0 = unchanged */
 	const char *backup_file; /* --backup-file, or NULL */
-	int force; /* --force: new members holding another array's sb; degraded arrays */
-	int cont;  /* --continue: only resume, never start a grow */
-	int level; /* --level: 6 converts RAID5 to RAID6 (see below); 0 = unchanged */
+	int force;	    /* --force: new members holding another array's sb; degraded arrays */
+	int cont;	    /* --continue: only resume, never start a grow */
+	int level;	    /* --level: 6 converts RAID5 to RAID6 (see below); 0 = unchanged */
 	const char *layout; /* --layout: "preserve" or a RAID6 layout name; NULL = unset */
 	volatile sig_atomic_t *stop; /* set asynchronously: stop at the next checkpoint */
 	/* Called after each step with array sectors done and total; may be NULL. */
