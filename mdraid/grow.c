@@ -24,6 +24,7 @@ static const char grow_help[] =
     "usage: mdraid grow --raid-devices=N [--backup-file=F] [--force] MEMBER... NEW-MEMBER...\n"
     "       mdraid grow --chunk=SIZE MEMBER...\n"
     "       mdraid grow --level=6 --layout=preserve MEMBER... NEW-MEMBER\n"
+    "       mdraid grow --layout=NAME|normalise MEMBER...\n"
     "       mdraid grow --continue [--backup-file=F] MEMBER...\n"
     "       mdraid --grow --raid-devices=N [--backup-file=F] MEMBER... NEW-MEMBER...\n"
     "\n"
@@ -61,6 +62,8 @@ static const char grow_help[] =
     "the data than before it: data_offset would move up), an in-place reshape\n"
     "with a sliding backup file (no room, metadata 1.0/0.90, --backup-file),\n"
     "a size the new chunk does not divide, chunk and raid-devices together.\n"
+    "--layout=NAME changes the layout at constant raid-devices the same way\n"
+    "(normalise: a RAID6 -6 layout becomes the plain one, as mdadm's).\n"
     "--level=6 --layout=preserve converts a RAID5 of N members to a RAID6 of N+1\n"
     "as mdadm 4.2 does: the layout becomes the RAID5 layout's -6 form (data and\n"
     "P stay, Q on the new member, no restripe); the superblocks change level,\n"
@@ -113,8 +116,8 @@ static const struct cli_opt grow_opts[] = {
      "6 (or raid6): RAID5 -> RAID6, one new member for Q\n(with --layout=preserve); other levels "
      "refused"},
     {"layout", 0, CLI_ARG, OPT_LAYOUT, "L",
-     "preserve, or the RAID5 layout's -6 name (with\n--level=6: no restripe); layout changes "
-     "refused"},
+     "with --level=6: preserve (or the -6 name); alone: a\nlayout change (a name, or "
+     "normalise for RAID6 -6)"},
     {"size", 'z', CLI_ARG, OPT_SIZE, "S", "component size change: not supported (refused)"},
     {"array-size", 0, CLI_ARG, OPT_ARRAY_SIZE, "S", "array size change: not supported (refused)"},
     {"backup-file", 0, CLI_ARG, OPT_BACKUP, "F",
@@ -299,17 +302,9 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 			ok_progname, c.refused);
 		return OK_EXIT_REFUSED;
 	}
-	if (!c.o.cont && !c.o.raid_disks && !c.o.chunk && !c.o.level && c.o.layout) {
-		fprintf(stderr,
-			"%s: --layout alone (a layout change) is not supported by mdraid grow; "
-			"nothing was written\n",
-			ok_progname);
-		return OK_EXIT_REFUSED;
-	}
-	if (!c.o.cont && !c.o.raid_disks && !c.o.chunk && !c.o.level)
-		cli_usage_error(
-		    &grow_spec,
-		    "--raid-devices=N, --chunk=SIZE, --level=6 (or --continue) is required");
+	if (!c.o.cont && !c.o.raid_disks && !c.o.chunk && !c.o.level && !c.o.layout)
+		cli_usage_error(&grow_spec, "--raid-devices=N, --chunk=SIZE, --level=6, --layout=L "
+					    "(or --continue) is required");
 	if (!c.o.mem_bytes)
 		c.o.mem_bytes = mem_bytes;
 	c.o.stop = &grow_stop;
@@ -353,6 +348,13 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 			"%s: finishing the reshape to %d members, chunk %uK (final "
 			"superblock round)\n",
 			ok_progname, pl->new_disks, pl->new_chunk / 2);
+	} else if (pl->resuming && pl->layout != pl->new_layout) {
+		fprintf(stderr,
+			"%s: continuing the layout change %s -> %s at array sector %llu "
+			"(%.1f%%)\n",
+			ok_progname, md_layout_name(pl->level, pl->layout),
+			md_layout_name(pl->level, pl->new_layout), (unsigned long long)pl->position,
+			100.0 * (double)pl->position / (double)pl->new_array);
 	} else if (pl->resuming && pl->chunk != pl->new_chunk) {
 		fprintf(stderr,
 			"%s: continuing the chunk change %uK -> %uK at array sector %llu "
@@ -366,10 +368,16 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 			100.0 * (double)pl->position / (double)pl->new_array);
 		if (pl->restore_backup)
 			printf("%s: restoring critical section\n", ok_progname);
-	} else if (pl->chunk != pl->new_chunk) {
-		fprintf(stderr, "%s: changing the chunk of %s (%d members) %uK -> %uK\n",
-			ok_progname, level_name(pl->level), pl->old_disks, pl->chunk / 2,
-			pl->new_chunk / 2);
+	} else if (pl->chunk != pl->new_chunk || pl->layout != pl->new_layout) {
+		if (pl->chunk != pl->new_chunk)
+			fprintf(stderr, "%s: changing the chunk of %s (%d members) %uK -> %uK\n",
+				ok_progname, level_name(pl->level), pl->old_disks, pl->chunk / 2,
+				pl->new_chunk / 2);
+		else
+			fprintf(stderr, "%s: changing the layout of %s (%d members) %s -> %s\n",
+				ok_progname, level_name(pl->level), pl->old_disks,
+				md_layout_name(pl->level, pl->layout),
+				md_layout_name(pl->level, pl->new_layout));
 		fprintf(stderr,
 			"%s: data moves from offset %llu to %llu sectors (no backup needed)\n",
 			ok_progname, (unsigned long long)pl->data_offset,
@@ -434,6 +442,10 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 	if (pl->takeover)
 		printf("%s: level changed to RAID6 (%s, %d members): array size %lluK\n",
 		       ok_progname, md_layout_name(6, pl->new_layout), pl->new_disks,
+		       (unsigned long long)pl->new_array / 2);
+	else if (pl->layout != pl->new_layout)
+		printf("%s: layout changed to %s: array size %lluK\n", ok_progname,
+		       md_layout_name(pl->level, pl->new_layout),
 		       (unsigned long long)pl->new_array / 2);
 	else if (pl->chunk != pl->new_chunk)
 		printf("%s: chunk changed to %uK: array size %lluK\n", ok_progname,

@@ -505,16 +505,23 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 	if (f & MD_F_RESHAPE_ACTIVE) {
 		int32_t delta = sb->delta_disks;
 		uint32_t nc = sb->new_chunk;
-		if (delta < 0 || (delta == 0 && nc == chunk))
+		int nl = (int32_t)sb->new_layout;
+		if (delta < 0 || (delta == 0 && nc == chunk && nl == layout))
 			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_DELTA),
 					 "a reshape with delta_disks %d is in progress; only "
-					 "growing raid-devices or changing the chunk is supported",
+					 "growing raid-devices or changing the chunk or the layout "
+					 "is supported",
 					 delta);
-		if ((int32_t)sb->new_level != level || (int32_t)sb->new_layout != layout ||
-		    (delta > 0 && nc != chunk))
+		if ((int32_t)sb->new_level != level ||
+		    (delta > 0 && (nc != chunk || nl != layout)) || (nl != layout && nc != chunk))
 			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_NEW_LEVEL),
-					 "the reshape in progress changes level or layout, or the "
-					 "chunk and raid_disks together; not supported");
+					 "the reshape in progress changes the level, or two of "
+					 "raid_disks, chunk and layout together; not supported");
+		if (!((nl >= 0 && nl <= 5) || (level == 6 && nl >= 16 && nl <= 20)))
+			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_NEW_LEVEL),
+					 "new_layout %d: only the md layouts 0-5 (RAID6 also "
+					 "16-20) are supported",
+					 nl);
 		if (nc < 8 || (nc & (nc - 1)) || nc > 131072)
 			return ok_err_at(e, -EINVAL, p, sb_at(fm, SB_NEW_CHUNK),
 					 "new_chunk %u sectors: expected a power of two from 4 "
@@ -526,8 +533,9 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 		uint64_t end = sb->size / maxc * maxc * (sb->raid_disks - (level == 6 ? 2u : 1u));
 		if (delta == 0 && !(f & MD_F_NEW_OFFSET) && sb->reshape_position != end)
 			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
-					 "an in-place chunk change (mdadm's sliding backup, no "
-					 "data_offset change) is in progress; not supported");
+					 "an in-place chunk or layout change (mdadm's sliding "
+					 "backup, no data_offset change) is in progress; not "
+					 "supported");
 	}
 	return 0;
 }
@@ -563,7 +571,7 @@ static void set_plan_geometry(struct reshape *r, int old_disks, int new_disks, u
 	r->unit = (uint64_t)maxc * (uint64_t)r->ng.ndata;
 	r->wstep = maxc / nchunk;
 	r->ogm = (struct md_geom){pl->level, pl->layout, old_disks, ochunk, pl->size};
-	r->ngm = (struct md_geom){pl->level, pl->layout, new_disks, nchunk, pl->size};
+	r->ngm = (struct md_geom){pl->level, pl->new_layout, new_disks, nchunk, pl->size};
 }
 
 /* A fresh superblock for a new member, from an old member's: its own
@@ -1068,15 +1076,31 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
 				 "a RAID5 reshape is in progress: finish it (--continue) before "
 				 "converting to RAID6");
-	if (opts->layout && strcmp(opts->layout, "preserve") &&
-	    md_layout_parse(r->master->level, opts->layout) != (int32_t)r->master->layout)
-		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
-				 "--layout=%s: a layout change is not supported (only RAID5 -> "
-				 "RAID6 with --layout=preserve)",
-				 opts->layout);
+	/* --layout: a layout change at constant members (mdadm's names; for
+	 * RAID6 "normalise" drops a "-6") */
+	int want_layout = (int32_t)r->master->layout;
+	if (opts->layout && strcmp(opts->layout, "preserve")) {
+		int lv = r->master->level, cur = want_layout;
+		if (!strcmp(opts->layout, "normalise") || !strcmp(opts->layout, "normalize")) {
+			if (lv != 6)
+				return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+						 "%s is only meaningful when reshaping a RAID6 "
+						 "array.",
+						 opts->layout);
+			want_layout = cur >= 16 && cur <= 19 ? cur - 16 : cur == 20 ? 4 : cur;
+		} else {
+			want_layout = md_layout_parse(lv, opts->layout);
+		}
+		if (want_layout < 0 ||
+		    (want_layout > 5 && !(lv == 6 && want_layout >= 16 && want_layout <= 20)))
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+					 "layout %s not understood for this level (RAID%d)",
+					 opts->layout, lv);
+	}
 	struct reshape_plan *pl = &r->plan;
 	pl->level = r->master->level;
 	pl->layout = (int32_t)r->master->layout;
+	pl->new_layout = pl->layout;
 	pl->metadata_minor = fm->minor;
 	uint32_t f = r->master->feature_map;
 	int cur_disks = (int)r->master->raid_disks;
@@ -1106,8 +1130,9 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		r->dirty = r->master->resync_offset != MD_MAX_SECTOR;
 		int delta = active ? r->master->delta_disks : 0;
 		uint32_t ochunk = r->master->chunksize, nchunk = r->master->new_chunk;
+		int olayout = pl->layout, nlayout = (int32_t)r->master->new_layout;
 		if (!active)
-			nchunk = ochunk;
+			nchunk = ochunk, nlayout = olayout;
 		if (stale_active) {
 			/* Torn FINAL round: the freshest says done, so the shape
 			 * is the current one; take the grow's delta from a stale
@@ -1117,6 +1142,8 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					delta = r->m[i].mm->sb.delta_disks;
 					ochunk = r->m[i].mm->sb.chunksize;
 					nchunk = r->m[i].mm->sb.new_chunk;
+					olayout = (int32_t)r->m[i].mm->sb.layout;
+					nlayout = (int32_t)r->m[i].mm->sb.new_layout;
 					if (r->m[i].mm->sb.raid_disks != (uint32_t)cur_disks)
 						return ok_err_at(
 						    e, -EINVAL, r->m[i].mm->path, OK_ERR_NOPOS,
@@ -1126,13 +1153,23 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				}
 			pl->finish_only = 1;
 		}
-		if (delta < 0 || (delta == 0 && ochunk == nchunk) ||
-		    (delta > 0 && ochunk != nchunk) || cur_disks - delta < parity + 1 ||
-		    (!active && nchunk != r->master->chunksize))
+		if (delta < 0 || (delta == 0 && ochunk == nchunk && olayout == nlayout) ||
+		    (delta > 0 && (ochunk != nchunk || olayout != nlayout)) ||
+		    (ochunk != nchunk && olayout != nlayout) || cur_disks - delta < parity + 1 ||
+		    (!active &&
+		     (nchunk != r->master->chunksize || nlayout != (int32_t)r->master->layout)))
 			return ok_err_at(e, -EINVAL, fm->mm->path, OK_ERR_NOPOS,
-					 "delta_disks %d, chunk %u -> %u: not a grow or a chunk "
-					 "change this member's superblocks agree on",
-					 delta, ochunk, nchunk);
+					 "delta_disks %d, chunk %u -> %u, layout %d -> %d: not a "
+					 "grow, a chunk or a layout change this member's "
+					 "superblocks agree on",
+					 delta, ochunk, nchunk, olayout, nlayout);
+		if (opts->layout && strcmp(opts->layout, "preserve") && want_layout != nlayout)
+			return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
+					 "a reshape to layout %s is in progress, not to %s; "
+					 "continue it with --continue",
+					 md_layout_name(pl->level, nlayout), opts->layout);
+		pl->layout = olayout;
+		pl->new_layout = nlayout;
 		if (opts->raid_disks && opts->raid_disks != cur_disks)
 			return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
 					 "a grow to %d members is in progress, not to %d; continue "
@@ -1156,14 +1193,26 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		uint32_t cur_chunk = r->master->chunksize;
 		uint32_t new_chunk = opts->chunk ? opts->chunk : cur_chunk;
 		int want_disks = opts->raid_disks ? opts->raid_disks : cur_disks;
-		if (!opts->raid_disks && !opts->chunk && opts->level == r->master->level)
+		int relayout = want_layout != pl->layout;
+		if (!opts->raid_disks && !opts->chunk && !relayout &&
+		    opts->level == r->master->level)
 			return ok_err_at(e, -EALREADY, NULL, OK_ERR_NOPOS,
 					 "the array is RAID%d already: no change requested",
 					 opts->level);
-		if (!opts->raid_disks && !opts->chunk)
+		if (!opts->raid_disks && !opts->chunk && !opts->layout)
 			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
-					 "--raid-devices or --chunk is required");
-		if (want_disks == cur_disks && new_chunk == cur_chunk)
+					 "--raid-devices, --chunk or --layout is required");
+		if (relayout && (want_disks != cur_disks || new_chunk != cur_chunk))
+			return ok_err_at(
+			    e, -EPERM, NULL, OK_ERR_NOPOS,
+			    "changing the layout together with the chunk or "
+			    "raid-devices is not supported: change one, then the other");
+		if (!relayout && opts->layout && want_disks == cur_disks && new_chunk == cur_chunk)
+			return ok_err_at(e, -EALREADY, NULL, OK_ERR_NOPOS,
+					 "the array already has layout %s",
+					 md_layout_name(pl->level, pl->layout));
+		pl->new_layout = want_layout;
+		if (want_disks == cur_disks && new_chunk == cur_chunk && !relayout)
 			return opts->chunk
 				   ? ok_err_at(e, -EALREADY, NULL, OK_ERR_NOPOS,
 					       "the array already has %d members and a "
@@ -1236,7 +1285,9 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		if (m->mm->sb.size != r->master->size ||
 		    (m->mm->sb.chunksize != r->master->chunksize &&
 		     !(pl->finish_only && m->mm->sb.chunksize == pl->chunk)) ||
-		    m->mm->sb.level != r->master->level || m->mm->sb.layout != r->master->layout ||
+		    m->mm->sb.level != r->master->level ||
+		    (m->mm->sb.layout != r->master->layout &&
+		     !(pl->finish_only && (int32_t)m->mm->sb.layout == pl->layout)) ||
 		    m->mm->sb.major_version != r->master->major_version)
 			return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
 					 "strangely different superblock (size, chunk, level, "
@@ -2036,6 +2087,7 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 		/* raid5_finish_reshape: the new chunk is the chunk; new_chunk
 		 * keeps its value (super_1_sync only writes it while reshaping) */
 		sb->chunksize = r->cs;
+		sb->layout = (uint32_t)r->plan.new_layout; /* mddev->layout = new_layout */
 		/* after a chunk change kernel 6.1 leaves new_offset at the
 		 * move (super_1_sync writes it only while reshaping; the
 		 * feature bits say it is over), as interop test_reshape.sh
@@ -2470,7 +2522,7 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 		sb->raid_disks = (uint32_t)r->ng.disks;
 		sb->delta_disks = r->ng.disks - r->og.disks;
 		sb->new_level = (uint32_t)pl->level;
-		sb->new_layout = (uint32_t)pl->layout;
+		sb->new_layout = (uint32_t)pl->new_layout;
 		sb->new_chunk = r->cs;
 		sb->new_offset = (int32_t)pl->new_offset;
 		for (int s = r->og.disks; s < r->ng.disks; s++) {

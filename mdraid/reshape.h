@@ -40,8 +40,8 @@
  * refuses what they refuse; all I/O goes through lib/io.h's io_sys table,
  * so tests can record every write and flush and replay crash states. It
  * never prints.
- * The engine is old geometry -> new geometry (members, chunk; level and
- * layout kept): every step reads old rows in the old geometry and writes
+ * The engine is old geometry -> new geometry (members, chunk or layout; the
+ * level kept): every step reads old rows in the old geometry and writes
  * new rows in the new one; positions are whole units of the larger chunk
  * times the new data disks (raid5_run's rule).
  *
@@ -53,6 +53,13 @@
  * to an in-place reshape with a sliding backup file (no room, metadata 1.0
  * or 0.90, --backup-file), a size the new chunk does not divide, and chunk
  * plus members together are refused by reshape_open.
+ *
+ * Layout change (opts.layout a layout name of the array's level, or
+ * "normalise": a RAID6 -6 layout to the plain one, as mdadm's), raid_disks
+ * and chunk unchanged: planned and run as the chunk change (backup_blocks =
+ * chunk x data disks, data_offset down by at least a chunk, new_layout in
+ * the superblocks while reshaping, layout = new_layout at the end); the same
+ * refusals, plus a layout change together with another change.
  *
  * RAID5 -> RAID6 (opts.level 6, raid_disks unchanged or N+1, opts.layout
  * "preserve" or the matching "-6" name), planned as mdadm 4.2's analyse_change
@@ -75,7 +82,7 @@
  * one or more members (same chunk and layout) or a chunk change (1.1/1.2), with or without an
  * internal bitmap (kept, its events in step); degraded arrays (members named "missing") only with
  * opts.force, missing data rebuilt from P/Q on the fly and the missing slots left missing. Refused
- * with a reason: DDF layouts, level or layout changes, shrinking, PPL, journal, dirty arrays, mixed
+ * with a reason: DDF layouts, other level changes, shrinking, PPL, journal, dirty arrays, mixed
  * arrays, members with different data offsets.
  */
 #ifndef MDRAID_RESHAPE_H
@@ -104,7 +111,7 @@ struct reshape_opts {
 	int force;	    /* --force: new members holding another array's sb; degraded arrays */
 	int cont;	    /* --continue: only resume, never start a grow */
 	int level;	    /* --level: 6 converts RAID5 to RAID6 (see below); 0 = unchanged */
-	const char *layout; /* --layout: "preserve" or a RAID6 layout name; NULL = unset */
+	const char *layout; /* --layout: "preserve", "normalise" or a layout name; NULL = unset */
 	volatile sig_atomic_t *stop; /* set asynchronously: stop at the next checkpoint */
 	/* Called after each step with array sectors done and total; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done_sectors, uint64_t total_sectors);
@@ -131,7 +138,7 @@ enum { RESHAPE_CRASH_NONE, RESHAPE_CRASH_CRITICAL, RESHAPE_CRASH_START, RESHAPE_
 struct reshape_plan {
 	enum reshape_method method;
 	int level;		  /* 5 or 6 */
-	int layout;		  /* md layout number, 0..3 */
+	int layout;		  /* md layout number before */
 	int metadata_minor;	  /* 0, 1 or 2 (v1.x); 90 for 0.90 */
 	uint32_t chunk;		  /* chunk sectors before */
 	uint32_t new_chunk;	  /* chunk sectors after (= chunk unless it changes) */
@@ -148,9 +155,9 @@ struct reshape_plan {
 	uint64_t position;	  /* array sector the work starts from */
 	const char *backup_path;  /* backup file used, or NULL */
 	int takeover;		  /* RAID5 -> RAID6 without a restripe (see below) */
-	int new_layout;		  /* takeover: the RAID6 "-6" layout the array gets */
-	int level_round;	  /* takeover: the level superblock round is (still) to do */
-	uint64_t recovered;	  /* takeover resumed: Q member's recovery_offset (sectors) */
+	int new_layout;	    /* the layout after (= layout, but for a layout change or takeover) */
+	int level_round;    /* takeover: the level superblock round is (still) to do */
+	uint64_t recovered; /* takeover resumed: Q member's recovery_offset (sectors) */
 };
 
 struct reshape;

@@ -231,11 +231,13 @@ struct scen {
 	int backup_file;
 	uint32_t step_rows;
 	int random_subsets;
-	int exhaustive_max; /* pieces up to which all subsets are tried */
-	unsigned missing;   /* old members given as "missing" (degraded, --force) */
-	int bitmap;	    /* an internal write-intent bitmap */
-	uint32_t new_chunk; /* a chunk change to this (sectors); 0 = a grow */
-	int takeover;	    /* RAID5 -> RAID6 --layout=preserve (n_new = n_old + 1) */
+	int exhaustive_max;	/* pieces up to which all subsets are tried */
+	unsigned missing;	/* old members given as "missing" (degraded, --force) */
+	int bitmap;		/* an internal write-intent bitmap */
+	uint32_t new_chunk;	/* a chunk change to this (sectors); 0 = a grow */
+	int takeover;		/* RAID5 -> RAID6 --layout=preserve (n_new = n_old + 1) */
+	const char *new_layout; /* a layout change to this (mdadm's name); NULL = none */
+	int new_layout_num;	/* its number (md_p.h), written here independently */
 };
 
 /* file index in R of member i, -1 when it is missing */
@@ -282,7 +284,7 @@ static const struct fx_array *k_array;
 static uint64_t k_old_end;    /* array sectors of original content; zeros after */
 static int k_level, k_layout; /* the freshest superblock's (a takeover changes them) */
 static int kread(const struct scen *sc, const struct kmember *km, int disks, const uint64_t *off,
-		 uint64_t at, uint64_t len, uint64_t cs)
+		 uint64_t at, uint64_t len, uint64_t cs, int layout)
 {
 	(void)sc;
 	int par = k_level == 6 ? 2 : 1, nd = disks - par;
@@ -290,7 +292,7 @@ static int kread(const struct scen *sc, const struct kmember *km, int disks, con
 	int k = (int)(at / cs % (uint64_t)nd);
 	static uint8_t want[1 << 16];
 	fx_content(k_array, k_old_end, at, len, want);
-	int p = 0, q = -1, d = fx_map(k_level, k_layout, disks, s, k, &p, &q);
+	int p = 0, q = -1, d = fx_map(k_level, layout, disks, s, k, &p, &q);
 	if (km[d].present)
 		return memcmp(state_buf[fidx[d]] + (off[d] + s * cs + in) * 512, want, cb) == 0;
 	/* degraded: the data the present parity determines; with the original
@@ -299,7 +301,7 @@ static int kread(const struct scen *sc, const struct kmember *km, int disks, con
 	uint8_t *ch[64];
 	int miss = 0;
 	for (int kk = 0; kk < nd; kk++) {
-		int pp, qq, dd = fx_map(k_level, k_layout, disks, s, kk, &pp, &qq);
+		int pp, qq, dd = fx_map(k_level, layout, disks, s, kk, &pp, &qq);
 		ch[dd] = bufs[dd];
 		if (km[dd].present)
 			memcpy(bufs[dd], state_buf[fidx[dd]] + (off[dd] + s * cs + in) * 512, cb);
@@ -458,11 +460,11 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 		uint64_t c = at / a->chunk;
 		int r;
 		if (reshaping && at < pos)
-			r = kread(sc, ks, disks, off_new, at, g, ncs);
+			r = kread(sc, ks, disks, off_new, at, g, ncs, F->new_layout);
 		else if (reshaping)
-			r = kread(sc, ks, odisks, off_old, at, g, ocs);
+			r = kread(sc, ks, odisks, off_old, at, g, ocs, k_layout);
 		else
-			r = kread(sc, ks, disks, off_old, at, g, F->chunk);
+			r = kread(sc, ks, disks, off_old, at, g, F->chunk, k_layout);
 		if (r == 0) {
 			snprintf(
 			    why, wl,
@@ -568,10 +570,14 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	a6.level = 6;
 	a6.n = sc->n_new;
 	a6.layout = sc->layout <= 4 ? sc->layout + 16 : 5;
-	const struct fx_array *after = sc->takeover ? &a6 : &a;
+	/* after a layout change: the new layout */
+	struct fx_array al = a;
+	if (sc->new_layout)
+		al.layout = sc->new_layout_num;
+	const struct fx_array *after = sc->takeover ? &a6 : sc->new_layout ? &al : &a;
 	struct reshape_opts o = {.raid_disks = sc->n_new,
 				 .level = sc->takeover ? 6 : 0,
-				 .layout = sc->takeover ? "preserve" : NULL,
+				 .layout = sc->takeover ? "preserve" : sc->new_layout,
 				 .chunk = sc->new_chunk,
 				 .force = !!sc->missing,
 				 .backup_file = sc->backup_file ? bkp : NULL,
@@ -818,33 +824,50 @@ int main(void)
 	static const struct scen sc[] = {
 	    /* name         lvl lay min old new chunk bytes   doff bkf step rnd exh missing bitmap
 	     */
-	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0},
-	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0},
-	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0, 0, 0, 0},
-	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0, 0, 0, 0},
-	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0},
+	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0},
+	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0},
+	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0, 0, 0, 0, NULL, 0},
+	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0, 0, 0, 0, NULL, 0},
+	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0},
 	    {"degraded-r6-4to5-slot1-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 2, 4, 1u << 1,
-	     0, 0, 0},
+	     0, 0, 0, NULL, 0},
 	    /* metadata 0.90 (issue 11): superblock at the end, data from 0, no
 	     * data_offset to move: the backup in a file or on a new member */
-	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0, 0, 0},
-	    {"v0.90-backup-member-r6-4to6", 6, 1, 90, 4, 6, 8, 512 << 10, 0, 0, 2, 4, 5, 0, 0, 0,
-	     0},
-	    {"v0.90-raid5-3to4-member", 5, 0, 90, 3, 4, 8, 256 << 10, 0, 0, 2, 4, 6, 0, 0, 0, 0},
+	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0},
+	    {"v0.90-backup-member-r6-4to6", 6, 1, 90, 4, 6, 8, 512 << 10, 0, 0, 2, 4, 5, 0, 0, 0, 0,
+	     NULL, 0},
+	    {"v0.90-raid5-3to4-member", 5, 0, 90, 3, 4, 8, 256 << 10, 0, 0, 2, 4, 6, 0, 0, 0, 0,
+	     NULL, 0},
 	    /* a "_6" layout (left-symmetric-6: Q on the last member) */
-	    {"left-symmetric-6-file", 6, 18, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0},
+	    {"left-symmetric-6-file", 6, 18, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0,
+	     NULL, 0},
 	    /* an internal bitmap: kept, its events never behind the superblocks' */
-	    {"bitmap-v1.2-new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 1, 0, 0},
-	    {"bitmap-v0.90-member", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 1, 0, 0},
+	    {"bitmap-v1.2-new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 1, 0, 0,
+	     NULL, 0},
+	    {"bitmap-v0.90-member", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 1, 0, 0, NULL,
+	     0},
 	    /* chunk changes at constant raid-devices (issue 24): data_offset moves
 	     * down as mdadm's choose_offset picks (128 -> 96), forwards */
-	    {"chunk-r6-4k-to-16k", 6, 2, 2, 4, 4, 8, 384 << 10, 128, 0, 3, 4, 6, 0, 0, 32, 0},
-	    {"chunk-r6-16k-to-4k", 6, 2, 2, 4, 4, 32, 384 << 10, 128, 0, 4, 4, 6, 0, 0, 8, 0},
-	    {"chunk-r5-4k-to-16k", 5, 0, 2, 4, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 32, 0},
+	    {"chunk-r6-4k-to-16k", 6, 2, 2, 4, 4, 8, 384 << 10, 128, 0, 3, 4, 6, 0, 0, 32, 0, NULL,
+	     0},
+	    {"chunk-r6-16k-to-4k", 6, 2, 2, 4, 4, 32, 384 << 10, 128, 0, 4, 4, 6, 0, 0, 8, 0, NULL,
+	     0},
+	    {"chunk-r5-4k-to-16k", 5, 0, 2, 4, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 32, 0, NULL,
+	     0},
 	    /* RAID5 -> RAID6 --layout=preserve (issue 24): the level round, then
 	     * Q rebuilt onto the new member (recovery_offset checkpoints) */
-	    {"takeover-r5-4-to-r6-5", 5, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 1},
-	    {"takeover-r5-3-to-r6-4-v1.1", 5, 0, 1, 3, 4, 8, 256 << 10, 64, 0, 2, 4, 6, 0, 0, 0, 1},
+	    {"takeover-r5-4-to-r6-5", 5, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 1,
+	     NULL, 0},
+	    {"takeover-r5-3-to-r6-4-v1.1", 5, 0, 1, 3, 4, 8, 256 << 10, 64, 0, 2, 4, 6, 0, 0, 0, 1,
+	     NULL, 0},
+	    /* layout changes at constant raid-devices (issue 24): data_offset
+	     * moves down by a chunk or more, forwards, as a chunk change */
+	    {"layout-r6-ls-to-ra", 6, 2, 2, 4, 4, 8, 384 << 10, 128, 0, 3, 4, 6, 0, 0, 0, 0,
+	     "right-asymmetric", 1},
+	    {"layout-r6-ls6-normalise", 6, 18, 2, 5, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0,
+	     "normalise", 2},
+	    {"layout-r5-la-to-rs", 5, 0, 2, 4, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0,
+	     "right-symmetric", 3},
 	};
 	/* MDRAID_CRASH_ONLY=name: one scenario (debugging) */
 	const char *only = getenv("MDRAID_CRASH_ONLY");

@@ -411,7 +411,7 @@ testcmd "a chunk that does not divide the size: mdadm's message" \
 	"$M grow --chunk=4M j-0 j-1 j-2 j-3 2>&1" \
 	"mdraid: New chunk size (4096K) does not evenly divide device size (7168k)
 " ""
-for o in --level=5 --layout=left-symmetric --size=max --array-size=1M; do
+for o in --level=5 --size=max --array-size=1M; do
 	testcmd_rc "grow $o refused at start-up (exit 5)" 5 "$M grow $o j-0 j-1 j-2 j-3"
 done
 testcmd "grow --level=6 of a RAID6: no change requested (exit 0)" \
@@ -465,7 +465,7 @@ testcmd "--layout=normalise with --level=6: mdadm's message" \
 	"mdraid: normalise is only meaningful when reshaping a RAID6 array.
 " ""
 testcmd_rc "--level=0 refused (exit 5)" 5 "$M grow --level=0 t-0 t-1 t-2 t-3"
-testcmd_rc "--layout without --level (a layout change) refused (exit 5)" 5 \
+testcmd_rc "RAID5 layout change with more members refused (exit 5)" 5 \
 	"$M grow --layout=right-asymmetric -n 5 t-0 t-1 t-2 t-3 t-4"
 testcmd_rc "RAID5 -> RAID6 without the new member refused (exit 5)" 5 \
 	"$M grow --level=6 --layout=preserve t-0 t-1 t-2 t-3"
@@ -535,5 +535,63 @@ if "$F" verify level=6 layout=18 chunk=128 minor=2 seed=62 old=5 w-0 w-1 w-2 w-3
 	tap_ok "RAID5 -> RAID6 finished by a second run: content, P and Q (fixture)"
 else
 	tap_fail "RAID5 -> RAID6 finished by a second run: content, P and Q (fixture)" "$(cat w.err)"
+fi
+# --- layout change at constant raid-devices (issue 24) ---
+# the conversion's left-symmetric-6 normalised: the whole chain of the issue
+"$M" read --length="$(stat -c %s t.before)" t-0 t-1 t-2 t-3 t-4 >t.before6 2>/dev/null
+testcmd "RAID6 left-symmetric-6 --layout=normalise: left-symmetric, data_offset moves" \
+	"$M grow --layout=normalise t-0 t-1 t-2 t-3 t-4 2>&1 >/dev/null" \
+	"mdraid: changing the layout of RAID6 (5 members) left-symmetric-6 -> left-symmetric
+mdraid: data moves from offset 2048 to 1024 sectors (no backup needed)
+" ""
+if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=60 old=5 t-0 t-1 t-2 t-3 t-4 2>t.err; then
+	tap_ok "normalised: content, P and Q in left-symmetric (fixture)"
+else
+	tap_fail "normalised: content, P and Q in left-symmetric (fixture)" "$(cat t.err)"
+fi
+"$M" read --length="$(stat -c %s t.before)" t-0 t-1 t-2 t-3 t-4 >t.after 2>/dev/null
+test_cmp "normalised: mdraid read gives the RAID5's content" t.before t.after
+mk y 2048 63
+"$M" read y-0 y-1 y-2 y-3 >y.before 2>/dev/null
+sum1=$(cat y-0 y-1 y-2 y-3 | md5sum)
+testcmd "--layout=bogus: mdadm's message (exit 5)" \
+	"$M grow --layout=bogus y-0 y-1 y-2 y-3 2>&1; echo rc=\$?" \
+	"mdraid: layout bogus not understood for this level (RAID6)
+rc=5
+" ""
+testcmd_rc "layout and raid-devices together refused (exit 5)" 5 \
+	"$M grow --layout=right-asymmetric -n 5 y-0 y-1 y-2 y-3 y-4"
+testcmd_rc "layout and chunk together refused (exit 5)" 5 \
+	"$M grow --layout=right-asymmetric --chunk=128 y-0 y-1 y-2 y-3"
+testcmd "--layout=normalise of a left-symmetric RAID6: nothing to do (exit 0)" \
+	"$M grow --layout=normalise y-0 y-1 y-2 y-3; echo rc=\$?" \
+	"mdraid: the array already has layout left-symmetric: nothing to do
+rc=0
+" ""
+sum2=$(cat y-0 y-1 y-2 y-3 | md5sum)
+if [ "$sum1" = "$sum2" ]; then tap_ok "layout refusals wrote nothing"; else tap_fail "layout refusals wrote nothing"; fi
+testcmd_rc "layout change stopped at a checkpoint (exit 1)" 1 \
+	"$M grow --layout=right-asymmetric --stop-after=3 -q y-0 y-1 y-2 y-3"
+testcmd "stopped layout change: on disk mid-reshape (RESHAPE_ACTIVE|NEW_OFFSET, new_layout 1)" \
+	"od -A n -t u4 -j $((4096 + 8)) -N 4 y-0 | tr -d ' '; od -A n -t u4 -j $((4096 + 116)) -N 4 y-0 | tr -d ' '" \
+	"68
+1
+" ""
+testcmd_rc "stopped layout change: --continue finishes it" 0 "$M grow --continue -q y-0 y-1 y-2 y-3"
+if "$F" verify level=6 layout=1 chunk=128 minor=2 seed=63 old=4 y-0 y-1 y-2 y-3 2>y.err; then
+	tap_ok "continued layout change: content and P/Q in right-asymmetric (fixture)"
+else
+	tap_fail "continued layout change: content and P/Q in right-asymmetric (fixture)" "$(cat y.err)"
+fi
+testcmd_rc "layout change: mdraid check finds P/Q consistent" 0 "$M check y-0 y-1 y-2 y-3"
+if [ $have_mdadm = 1 ]; then
+	testcmd "layout change: mdadm --examine reads layout and data offset" \
+		"mdadm --examine y-0 | grep -E 'Feature Map|Data Offset|Layout'" \
+		"    Feature Map : 0x0
+    Data Offset : 1024 sectors
+         Layout : right-asymmetric
+" ""
+else
+	tap_skip "layout change: mdadm --examine reads layout and data offset" "mdadm not installed"
 fi
 tap_done
