@@ -1,7 +1,10 @@
 /*
- * reshape.c: grow an md RAID6/RAID5 array by whole members, offline and
- * crash-safely, in the kernel's on-disk mid-reshape format (reshape.h is the
- * manual; the format is md_p.h's and raid5.c's, the procedure mdadm's Grow.c).
+ * reshape.c: grow an md RAID6/RAID5 array by whole members, or change its
+ * chunk or layout, offline and crash-safely, in the kernel's on-disk
+ * mid-reshape format (reshape.h is the manual; the format is md_p.h's and
+ * raid5.c's, the procedure mdadm's Grow.c); and convert a RAID5 to RAID6
+ * without a restripe (open_takeover, takeover_run: a level round, then the
+ * core's rebuild computes Q, as md's recovery does after raid6_takeover).
  *
  * Why we wrote it: the kernels this toolkit serves cannot reshape RAID6
  * ("Cannot set device size/shape ... Invalid argument"), and mdadm's
