@@ -331,6 +331,18 @@ sb_cmp() {
 	return $_sc_f
 }
 
+# fs_image MIB: $W/fs.img, an ext4 file system of MIB MiB holding a file tree
+# (this repository's mdraid/ and tests/mdraid/ sources), made on the host
+# for a guest to write onto an array; false when mkfs.ext4 -d fails.
+fs_image() {
+	mkdir -p "$W/tree"
+	cp -r "$OPSKIT_SOURCE/mdraid" "$OPSKIT_SOURCE/tests/mdraid" "$W/tree/"
+	rm -f "$W/fs.img"
+	truncate -s "$1M" "$W/fs.img"
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -d "$W/tree" "$W/fs.img" \
+		>/dev/null 2>&1
+}
+
 # --- arrays of image files on the host ---------------------------------------
 # imgs_of ID N [SLOT...]: the members $W/ID0.img .. of array ID, "missing"
 # for the slots listed

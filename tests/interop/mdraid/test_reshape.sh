@@ -71,12 +71,7 @@ command -v mkfs.ext4 >/dev/null && command -v e2fsck >/dev/null ||
 	all_skip "no mkfs.ext4/e2fsck on the host (package e2fsprogs)"
 
 # the file system: a file tree on ext4, made on the host
-mkdir -p "$W/tree"
-cp -r "$OPSKIT_SOURCE/mdraid" "$OPSKIT_SOURCE/tests/mdraid" "$W/tree/"
-rm -f "$W/fs.img"
-truncate -s ${FS_MIB}M "$W/fs.img"
-mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -d "$W/tree" "$W/fs.img" >/dev/null 2>&1 ||
-	all_skip "mkfs.ext4 -d failed"
+fs_image "$FS_MIB" || all_skip "mkfs.ext4 -d failed"
 
 # --- boot 1 ------------------------------------------------------------------
 seed=24000
