@@ -17,11 +17,14 @@
 #include "err.h"
 #include "progress.h"
 #include "grow.h"
+#include "mdraid.h"
 #include "reshape.h"
 
 static const char grow_help[] =
     "usage: mdraid grow --raid-devices=N [--backup-file=F] [--force] MEMBER... NEW-MEMBER...\n"
     "       mdraid grow --chunk=SIZE MEMBER...\n"
+    "       mdraid grow --level=6 --layout=preserve MEMBER... NEW-MEMBER\n"
+    "       mdraid grow --layout=NAME|normalise MEMBER...\n"
     "       mdraid grow --continue [--backup-file=F] MEMBER...\n"
     "       mdraid --grow --raid-devices=N [--backup-file=F] MEMBER... NEW-MEMBER...\n"
     "\n"
@@ -45,9 +48,10 @@ static const char grow_help[] =
     "-6 layouts 16-20 a RAID5 -> RAID6 conversion leaves). An internal\n"
     "write-intent bitmap is kept: it covers each member's own sectors, which a\n"
     "grow does not change; its events follow the superblocks' and the new\n"
-    "members get a copy. Refused, with nothing written: shrinking, level and\n"
-    "layout changes, --size, --array-size, PPL or journal, a dirty or rebuilding\n"
-    "array, members that read or write would refuse (truncated, mounted, held,\n"
+    "members get a copy. Refused, with nothing written: shrinking, other level\n"
+    "and layout changes, --size, --array-size, PPL or journal, a dirty or\n"
+    "rebuilding array, members that read or write would refuse (truncated,\n"
+    "mounted, held,\n"
     "backing a loop device).\n"
     "\n"
     "--chunk=SIZE changes the chunk at constant raid-devices (RAID6 and RAID5,\n"
@@ -58,6 +62,14 @@ static const char grow_help[] =
     "the data than before it: data_offset would move up), an in-place reshape\n"
     "with a sliding backup file (no room, metadata 1.0/0.90, --backup-file),\n"
     "a size the new chunk does not divide, chunk and raid-devices together.\n"
+    "--layout=NAME changes the layout at constant raid-devices the same way\n"
+    "(normalise: a RAID6 -6 layout becomes the plain one, as mdadm's).\n"
+    "--level=6 --layout=preserve converts a RAID5 of N members to a RAID6 of N+1\n"
+    "as mdadm 4.2 does: the layout becomes the RAID5 layout's -6 form (data and\n"
+    "P stay, Q on the new member, no restripe); the superblocks change level,\n"
+    "then Q is computed onto the new member with recovery_offset checkpoints the\n"
+    "kernel continues. Without --layout mdadm restripes into the plain RAID6\n"
+    "layout: refused, as are other layouts, more members, a bitmap, 0.90.\n"
     "A block of an old member that fails to read is rebuilt from P/Q; the grow\n"
     "goes on and reports such blocks at the end.\n"
     "\n"
@@ -100,8 +112,12 @@ static const struct cli_opt grow_opts[] = {
     {"raid-devices", 'n', CLI_ARG, 'n', "N", "members after the grow (more than now)"},
     {"chunk", 'c', CLI_ARG, OPT_CHUNK, "SIZE",
      "new chunk, 4K..64M, power of two (a bare number is\nKiB); raid-devices unchanged"},
-    {"level", 'l', CLI_ARG, OPT_LEVEL, "L", "level change: not supported (refused)"},
-    {"layout", 0, CLI_ARG, OPT_LAYOUT, "L", "layout change: not supported (refused)"},
+    {"level", 'l', CLI_ARG, OPT_LEVEL, "L",
+     "6 (or raid6): RAID5 -> RAID6, one new member for Q\n(with --layout=preserve); other levels "
+     "refused"},
+    {"layout", 0, CLI_ARG, OPT_LAYOUT, "L",
+     "with --level=6: preserve (or the -6 name); alone: a\nlayout change (a name, or "
+     "normalise for RAID6 -6)"},
     {"size", 'z', CLI_ARG, OPT_SIZE, "S", "component size change: not supported (refused)"},
     {"array-size", 0, CLI_ARG, OPT_ARRAY_SIZE, "S", "array size change: not supported (refused)"},
     {"backup-file", 0, CLI_ARG, OPT_BACKUP, "F",
@@ -184,13 +200,27 @@ static int on_opt(void *vctx, int id, const char *arg)
 		c->o.chunk = (uint32_t)(v / 512);
 		return 0;
 	case OPT_LEVEL:
+		/* mdadm's spellings of the one conversion done: 6, raid6 */
+		if (!strcmp(arg, "6") || !strcmp(arg, "raid6")) {
+			c->o.level = 6;
+			return 0;
+		}
+		if (!strcmp(arg, "5") || !strcmp(arg, "raid5") || !strcmp(arg, "4") ||
+		    !strcmp(arg, "raid4") || !strcmp(arg, "0") || !strcmp(arg, "raid0") ||
+		    !strcmp(arg, "1") || !strcmp(arg, "raid1") || !strcmp(arg, "10") ||
+		    !strcmp(arg, "raid10")) {
+			c->refused = "--level other than 6 (RAID5 -> RAID6)";
+			return 0;
+		}
+		return -1;
 	case OPT_LAYOUT:
+		if (!*arg)
+			return -1;
+		c->o.layout = arg;
+		return 0;
 	case OPT_SIZE:
 	case OPT_ARRAY_SIZE:
-		c->refused = id == OPT_LEVEL	? "--level (a level change)"
-			     : id == OPT_LAYOUT ? "--layout (a layout change)"
-			     : id == OPT_SIZE	? "--size (a component size change)"
-						: "--array-size";
+		c->refused = id == OPT_SIZE ? "--size (a component size change)" : "--array-size";
 		return 0;
 	case OPT_CRASH:
 		if (!strcmp(arg, "critical"))
@@ -272,9 +302,9 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 			ok_progname, c.refused);
 		return OK_EXIT_REFUSED;
 	}
-	if (!c.o.cont && !c.o.raid_disks && !c.o.chunk)
-		cli_usage_error(&grow_spec,
-				"--raid-devices=N, --chunk=SIZE (or --continue) is required");
+	if (!c.o.cont && !c.o.raid_disks && !c.o.chunk && !c.o.level && !c.o.layout)
+		cli_usage_error(&grow_spec, "--raid-devices=N, --chunk=SIZE, --level=6, --layout=L "
+					    "(or --continue) is required");
 	if (!c.o.mem_bytes)
 		c.o.mem_bytes = mem_bytes;
 	c.o.stop = &grow_stop;
@@ -300,11 +330,31 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 		l += len + (l[len] == '\n');
 	}
 	const struct reshape_plan *pl = reshape_plan(r);
-	if (pl->finish_only) {
+	if (pl->takeover && pl->resuming) {
+		fprintf(stderr,
+			"%s: continuing RAID5 -> RAID6 (%s, %d members): %s Q onto %d at "
+			"%lluK\n",
+			ok_progname, md_layout_name(6, pl->new_layout), pl->new_disks,
+			pl->level_round ? "level round, then" : "computing", pl->new_disks - 1,
+			(unsigned long long)pl->recovered / 2);
+	} else if (pl->takeover) {
+		fprintf(stderr,
+			"%s: converting RAID5 (%d members) to RAID6 %s (%d members): Q is computed "
+			"onto the new member, no data moves\n",
+			ok_progname, pl->old_disks, md_layout_name(6, pl->new_layout),
+			pl->new_disks);
+	} else if (pl->finish_only) {
 		fprintf(stderr,
 			"%s: finishing the reshape to %d members, chunk %uK (final "
 			"superblock round)\n",
 			ok_progname, pl->new_disks, pl->new_chunk / 2);
+	} else if (pl->resuming && pl->layout != pl->new_layout) {
+		fprintf(stderr,
+			"%s: continuing the layout change %s -> %s at array sector %llu "
+			"(%.1f%%)\n",
+			ok_progname, md_layout_name(pl->level, pl->layout),
+			md_layout_name(pl->level, pl->new_layout), (unsigned long long)pl->position,
+			100.0 * (double)pl->position / (double)pl->new_array);
 	} else if (pl->resuming && pl->chunk != pl->new_chunk) {
 		fprintf(stderr,
 			"%s: continuing the chunk change %uK -> %uK at array sector %llu "
@@ -318,10 +368,16 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 			100.0 * (double)pl->position / (double)pl->new_array);
 		if (pl->restore_backup)
 			printf("%s: restoring critical section\n", ok_progname);
-	} else if (pl->chunk != pl->new_chunk) {
-		fprintf(stderr, "%s: changing the chunk of %s (%d members) %uK -> %uK\n",
-			ok_progname, level_name(pl->level), pl->old_disks, pl->chunk / 2,
-			pl->new_chunk / 2);
+	} else if (pl->chunk != pl->new_chunk || pl->layout != pl->new_layout) {
+		if (pl->chunk != pl->new_chunk)
+			fprintf(stderr, "%s: changing the chunk of %s (%d members) %uK -> %uK\n",
+				ok_progname, level_name(pl->level), pl->old_disks, pl->chunk / 2,
+				pl->new_chunk / 2);
+		else
+			fprintf(stderr, "%s: changing the layout of %s (%d members) %s -> %s\n",
+				ok_progname, level_name(pl->level), pl->old_disks,
+				md_layout_name(pl->level, pl->layout),
+				md_layout_name(pl->level, pl->new_layout));
 		fprintf(stderr,
 			"%s: data moves from offset %llu to %llu sectors (no backup needed)\n",
 			ok_progname, (unsigned long long)pl->data_offset,
@@ -383,7 +439,15 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 		reshape_close(r);
 		return ok_exit(&e);
 	}
-	if (pl->chunk != pl->new_chunk)
+	if (pl->takeover)
+		printf("%s: level changed to RAID6 (%s, %d members): array size %lluK\n",
+		       ok_progname, md_layout_name(6, pl->new_layout), pl->new_disks,
+		       (unsigned long long)pl->new_array / 2);
+	else if (pl->layout != pl->new_layout)
+		printf("%s: layout changed to %s: array size %lluK\n", ok_progname,
+		       md_layout_name(pl->level, pl->new_layout),
+		       (unsigned long long)pl->new_array / 2);
+	else if (pl->chunk != pl->new_chunk)
 		printf("%s: chunk changed to %uK: array size %lluK\n", ok_progname,
 		       pl->new_chunk / 2, (unsigned long long)pl->new_array / 2);
 	else

@@ -434,6 +434,11 @@ int md_array_resync(struct md_array *a, struct ok_err *e);
  * tests of interruption. */
 int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t stop_after_rel,
 		     struct ok_err *e);
+/* The same with the new member's dev_number chosen by the caller (devnum;
+ * < 0: as md_array_rebuild), e.g. as md's bind_rdev_to_array numbers a disk
+ * added to a running array: the first free from raid_disks on. */
+int md_array_rebuild_dev(struct md_array *a, int slot, const char *path, uint64_t stop_after_rel,
+			 int devnum, struct ok_err *e);
 
 struct md_create_opts {
 	int level; /* 6 (default) or 5 */

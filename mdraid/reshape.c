@@ -1,7 +1,10 @@
 /*
- * reshape.c: grow an md RAID6/RAID5 array by whole members, offline and
- * crash-safely, in the kernel's on-disk mid-reshape format (reshape.h is the
- * manual; the format is md_p.h's and raid5.c's, the procedure mdadm's Grow.c).
+ * reshape.c: grow an md RAID6/RAID5 array by whole members, or change its
+ * chunk or layout, offline and crash-safely, in the kernel's on-disk
+ * mid-reshape format (reshape.h is the manual; the format is md_p.h's and
+ * raid5.c's, the procedure mdadm's Grow.c); and convert a RAID5 to RAID6
+ * without a restripe (open_takeover, takeover_run: a level round, then the
+ * core's rebuild computes Q, as md's recovery does after raid6_takeover).
  *
  * Why we wrote it: the kernels this toolkit serves cannot reshape RAID6
  * ("Cannot set device size/shape ... Invalid argument"), and mdadm's
@@ -249,6 +252,7 @@ struct reshape {
 	double last_ckpt;
 	int crash_count;   /* superblock writes so far in the round --simulate-crash names */
 	char forced[4096]; /* what --force did to stale members (md_force_plan_text) */
+	int q_devnum;	   /* takeover: the Q member's dev_number */
 };
 
 /* Where field f of m's superblock sits, for error messages. */
@@ -504,16 +508,23 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 	if (f & MD_F_RESHAPE_ACTIVE) {
 		int32_t delta = sb->delta_disks;
 		uint32_t nc = sb->new_chunk;
-		if (delta < 0 || (delta == 0 && nc == chunk))
+		int nl = (int32_t)sb->new_layout;
+		if (delta < 0 || (delta == 0 && nc == chunk && nl == layout))
 			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_DELTA),
 					 "a reshape with delta_disks %d is in progress; only "
-					 "growing raid-devices or changing the chunk is supported",
+					 "growing raid-devices or changing the chunk or the layout "
+					 "is supported",
 					 delta);
-		if ((int32_t)sb->new_level != level || (int32_t)sb->new_layout != layout ||
-		    (delta > 0 && nc != chunk))
+		if ((int32_t)sb->new_level != level ||
+		    (delta > 0 && (nc != chunk || nl != layout)) || (nl != layout && nc != chunk))
 			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_NEW_LEVEL),
-					 "the reshape in progress changes level or layout, or the "
-					 "chunk and raid_disks together; not supported");
+					 "the reshape in progress changes the level, or two of "
+					 "raid_disks, chunk and layout together; not supported");
+		if (!((nl >= 0 && nl <= 5) || (level == 6 && nl >= 16 && nl <= 20)))
+			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_NEW_LEVEL),
+					 "new_layout %d: only the md layouts 0-5 (RAID6 also "
+					 "16-20) are supported",
+					 nl);
 		if (nc < 8 || (nc & (nc - 1)) || nc > 131072)
 			return ok_err_at(e, -EINVAL, p, sb_at(fm, SB_NEW_CHUNK),
 					 "new_chunk %u sectors: expected a power of two from 4 "
@@ -525,8 +536,9 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 		uint64_t end = sb->size / maxc * maxc * (sb->raid_disks - (level == 6 ? 2u : 1u));
 		if (delta == 0 && !(f & MD_F_NEW_OFFSET) && sb->reshape_position != end)
 			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
-					 "an in-place chunk change (mdadm's sliding backup, no "
-					 "data_offset change) is in progress; not supported");
+					 "an in-place chunk or layout change (mdadm's sliding "
+					 "backup, no data_offset change) is in progress; not "
+					 "supported");
 	}
 	return 0;
 }
@@ -562,7 +574,7 @@ static void set_plan_geometry(struct reshape *r, int old_disks, int new_disks, u
 	r->unit = (uint64_t)maxc * (uint64_t)r->ng.ndata;
 	r->wstep = maxc / nchunk;
 	r->ogm = (struct md_geom){pl->level, pl->layout, old_disks, ochunk, pl->size};
-	r->ngm = (struct md_geom){pl->level, pl->layout, new_disks, nchunk, pl->size};
+	r->ngm = (struct md_geom){pl->level, pl->new_layout, new_disks, nchunk, pl->size};
 }
 
 /* A fresh superblock for a new member, from an old member's: its own
@@ -768,6 +780,236 @@ const char *reshape_forced(const struct reshape *r)
 	return r->forced;
 }
 
+/* mdadm 4.2's analyse_change for RAID5 -> RAID6: the "-6" layout of a RAID5
+ * layout (the same data and P places, Q on the last member); -1 if none. */
+static int raid6_of_raid5_layout(int layout)
+{
+	if (layout >= 0 && layout <= 4)
+		return layout + 16;  /* left-asymmetric-6 .. parity-first-6 */
+	return layout == 5 ? 5 : -1; /* parity-last is its own -6 layout */
+}
+
+/* The member that will hold (or holds, while its recovery runs) Q. */
+static struct member *takeover_q(struct reshape *r)
+{
+	return r->slot[r->plan.new_disks - 1];
+}
+
+/*
+ * RAID5 -> RAID6 without a restripe (reshape.h). Called from reshape_open
+ * with the freshest superblock in r->master. Returns 1 when this is not a
+ * takeover (the reshape paths take over), 0 with the plan made, or a
+ * refusal. Starts when the array is RAID5 and opts->level is 6; resumes
+ * (opts->cont or the same command again) when the freshest superblock says
+ * RAID6 in a -6 layout and either some old member still says RAID5 (a torn
+ * level round) or the last slot is missing or still being recovered.
+ */
+static int open_takeover(struct reshape *r, int n, const struct member *fm, struct ok_err *e)
+{
+	const struct reshape_opts *o = &r->opts;
+	struct reshape_plan *pl = &r->plan;
+	const struct md_sb *sb = r->master;
+	int lvl = sb->level, layout = (int32_t)sb->layout, disks = (int)sb->raid_disks;
+	int torn = 0, resume = 0;
+	if (sb->feature_map & MD_F_RESHAPE_ACTIVE)
+		return 1;
+	for (int i = 0; i < n; i++)
+		torn |= r->m[i].ours && r->m[i].mm->sb.level == 5 && lvl == 6;
+	if (lvl == 6) {
+		if (o->level != 6 && !o->cont)
+			return 1;
+		int minus6 = (layout >= 16 && layout <= 20) || (torn && layout == 5);
+		if (!minus6)
+			return 1;
+		/* the last slot: held in sync by a member given here? (and
+		 * every superblock of the same round: a torn last write of the
+		 * rebuild is finished by doing it again) */
+		int insync = 0, uneven = 0;
+		for (int i = 0; i < n; i++) {
+			const struct member *m = &r->m[i];
+			uneven |= m->ours && m->events != sb->events;
+			if (m->ours && sb_role(sb, m->dev_number) == (uint16_t)(disks - 1) &&
+			    !(m->feature & MD_F_RECOVERY_OFFSET))
+				insync = 1;
+		}
+		if (!torn && !uneven && insync) {
+			if (o->cont)
+				return 1; /* nothing pending: "no reshape in progress" */
+			return ok_err_at(
+			    e, -EALREADY, NULL, OK_ERR_NOPOS,
+			    "the array is already RAID6 (%s, %d members)",
+			    md_layout_name(6, layout) ? md_layout_name(6, layout) : "?", disks);
+		}
+		resume = 1;
+	} else if (lvl != 5 || o->level != 6) {
+		return 1;
+	}
+	if (!resume && o->cont)
+		return 1;
+	int on = resume ? disks - 1 : disks, nn = on + 1;
+	int l6 = resume ? layout : raid6_of_raid5_layout(layout);
+	const char *l5name = md_layout_name(5, resume ? layout : layout);
+	if (!resume) {
+		if (l6 < 0)
+			return ok_err_at(e, -EPERM, fm->mm->path, sb_at(fm, SB_LAYOUT),
+					 "Cannot convert an array with this layout (%d)", layout);
+		if (o->raid_disks && o->raid_disks != nn)
+			return ok_err_at(
+			    e, -EPERM, NULL, OK_ERR_NOPOS,
+			    "--raid-devices=%d: RAID5 -> RAID6 with %d data disks "
+			    "instead of %d restripes the array (mdadm 4.2's analyse_change); "
+			    "only the conversion that adds one member (%d) is supported",
+			    o->raid_disks, o->raid_disks - 2, on - 1, nn);
+		if (o->chunk && o->chunk != sb->chunksize)
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+					 "--chunk with --level=6 restripes the array; change the "
+					 "level first, then the chunk");
+		if (!o->layout)
+			return ok_err_at(
+			    e, -EPERM, NULL, OK_ERR_NOPOS,
+			    "without --layout, mdadm 4.2 restripes a RAID5 -> RAID6 conversion "
+			    "into "
+			    "RAID6's %s layout (a full reshape); not supported: give "
+			    "--layout=preserve (%s-6: data and P stay, Q goes onto the new member)",
+			    l5name ? l5name : "same", l5name ? l5name : "the -6 layout");
+		if (!strcmp(o->layout, "normalise") || !strcmp(o->layout, "normalize"))
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+					 "%s is only meaningful when reshaping a RAID6 array.",
+					 o->layout);
+		if (strcmp(o->layout, "preserve") && md_layout_parse(6, o->layout) != l6)
+			return ok_err_at(
+			    e, -EPERM, NULL, OK_ERR_NOPOS,
+			    "--layout=%s: %s restripes the array (mdadm 4.2: the layout after "
+			    "differs from %s, the conversion's own); only --layout=preserve or "
+			    "--layout=%s (no restripe) is supported",
+			    o->layout,
+			    md_layout_parse(6, o->layout) < 0 ? "an unknown RAID6 layout that"
+							      : "a level change that",
+			    md_layout_name(6, l6), md_layout_name(6, l6));
+		if (sb->resync_offset != MD_MAX_SECTOR)
+			return ok_err_at(e, -EPERM, fm->mm->path, sb_at(fm, SB_RESYNC),
+					 "the array is not clean (resync_offset %llu): assemble it "
+					 "and let the resync finish first",
+					 (unsigned long long)sb->resync_offset);
+	} else if (o->layout && strcmp(o->layout, "preserve") &&
+		   md_layout_parse(6, o->layout) != l6) {
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "a conversion to RAID6 %s is in progress, not to %s; continue it "
+				 "with --continue",
+				 md_layout_name(6, l6), o->layout);
+	}
+	if (fm->minor == 90)
+		return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
+				 "RAID5 -> RAID6 of a metadata 0.90 array: not supported");
+	if (r->has_bitmap)
+		return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
+				 "the array has an internal bitmap: mdadm 4.2 says \"Bitmap must "
+				 "be removed before level can be changed\"; remove it first");
+	if (nn > RESHAPE_MAX_DISKS)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS, "%d members: at most %d", nn,
+				 RESHAPE_MAX_DISKS);
+	/* old members by role; the one other member takes the last slot */
+	struct member *q = NULL;
+	for (int i = 0; i < n; i++) {
+		struct member *m = &r->m[i];
+		if (m->absent)
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+					 "a member is given as missing: RAID5 -> RAID6 needs every "
+					 "member (rebuild first)");
+		uint16_t role = m->ours ? sb_role(sb, m->dev_number) : MD_ROLE_FAULTY;
+		if (m->ours && role < on) {
+			if (r->slot[role])
+				return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
+						 "claims slot %u, as does %s", role,
+						 r->slot[role]->mm->path);
+			if (m->mm->sb.size != sb->size || m->mm->sb.chunksize != sb->chunksize ||
+			    (m->mm->sb.level != 5 && m->mm->sb.level != 6) ||
+			    m->feature & (MD_F_RECOVERY_OFFSET | MD_F_REPLACEMENT))
+				return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
+						 "strangely different superblock (size, chunk or "
+						 "level differ from %s's, or it is being rebuilt)",
+						 fm->mm->path);
+			r->slot[role] = m;
+			m->slot = role;
+			continue;
+		}
+		if (m->ours && role < 0xff00 && role != nn - 1)
+			return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
+					 "role %u beyond raid_disks %d", role, nn);
+		if (q)
+			return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
+					 "RAID5 -> RAID6 takes exactly one new member (Q); %s is "
+					 "one already",
+					 q->mm->path);
+		if (!m->ours && !o->force && member_has_foreign_magic(m))
+			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
+					 "holds the superblock of another md array; use --force to "
+					 "overwrite it");
+		q = m;
+	}
+	for (int s = 0; s < on; s++)
+		if (!r->slot[s])
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+					 "slot %d is not given: RAID5 -> RAID6 needs every member",
+					 s);
+	if (!q)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "RAID5 -> RAID6 needs one new member for Q; none given");
+	/* md_array_rebuild's own test, made here before anything is written */
+	uint64_t need =
+	    fm->minor == 0
+		? sb->size + (sb->super_offset - sb->data_offset - sb->data_size) + 16 + 8
+		: fm->data_offset + sb->size;
+	if (q->mm->dev_sectors < need)
+		return ok_err_at(e, -EPERM, q->mm->path, OK_ERR_NOPOS,
+				 "new member too small: %llu sectors, the array needs %llu",
+				 (unsigned long long)q->mm->dev_sectors, (unsigned long long)need);
+	/* its dev_number: its own when it already holds our superblock (a
+	 * conversion resumed), else as md numbers a disk mdadm --add gives a
+	 * running array (bind_rdev_to_array: the first free from raid_disks,
+	 * the RAID5's, on: after a RAID5 mdadm created with a spare, 5) */
+	if (q->ours && q->minor >= 0) {
+		r->q_devnum = (int)q->dev_number;
+	} else {
+		uint32_t dn = (uint32_t)on;
+		for (int again = 1; again;) {
+			again = 0;
+			for (int s = 0; s < on; s++)
+				if (r->slot[s]->dev_number == dn)
+					dn++, again = 1;
+		}
+		r->q_devnum = (int)dn;
+	}
+	q->slot = nn - 1;
+	q->is_new = 1;
+	r->slot[nn - 1] = q;
+	pl->takeover = 1;
+	pl->resuming = resume;
+	pl->level = 6;
+	pl->layout = l6;
+	pl->new_layout = l6;
+	pl->metadata_minor = fm->minor;
+	pl->old_disks = on;
+	pl->new_disks = nn;
+	pl->chunk = pl->new_chunk = sb->chunksize;
+	pl->size = sb->size / sb->chunksize * sb->chunksize;
+	pl->old_array = pl->new_array = pl->size * (uint64_t)(on - 1);
+	pl->data_offset = fm->data_offset;
+	pl->method = RESHAPE_NEW_OFFSET;
+	r->og = (struct geo){on, on - 1};
+	r->ng = (struct geo){nn, nn - 2};
+	for (int s = 0; s < on; s++) {
+		const struct md_sb *ms = &r->slot[s]->mm->sb;
+		pl->level_round |= ms->level != 6 || (int32_t)ms->layout != l6 ||
+				   ms->raid_disks != (uint32_t)nn ||
+				   r->slot[s]->events != sb->events;
+	}
+	if (q->ours && q->minor >= 0 && (q->feature & MD_F_RECOVERY_OFFSET))
+		pl->recovered = q->mm->sb.recovery_offset;
+	pl->position = pl->recovered * (uint64_t)(on - 1);
+	return 0;
+}
+
 int reshape_open(struct reshape **out, const char *const *paths, int n,
 		 const struct reshape_opts *opts, struct ok_err *e)
 {
@@ -831,9 +1073,37 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	memcpy(r->master, &fm->mm->sb, sizeof *r->master);
 	if ((rc = check_master(r, fm, e)) < 0 || (rc = read_bitmap(r, fm, e)) < 0)
 		return rc;
+	if ((rc = open_takeover(r, n, fm, e)) <= 0)
+		return rc;
+	if (opts->level == 6 && r->master->level != 6)
+		return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
+				 "a RAID5 reshape is in progress: finish it (--continue) before "
+				 "converting to RAID6");
+	/* --layout: a layout change at constant members (mdadm's names; for
+	 * RAID6 "normalise" drops a "-6") */
+	int want_layout = (int32_t)r->master->layout;
+	if (opts->layout && strcmp(opts->layout, "preserve")) {
+		int lv = r->master->level, cur = want_layout;
+		if (!strcmp(opts->layout, "normalise") || !strcmp(opts->layout, "normalize")) {
+			if (lv != 6)
+				return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+						 "%s is only meaningful when reshaping a RAID6 "
+						 "array.",
+						 opts->layout);
+			want_layout = cur >= 16 && cur <= 19 ? cur - 16 : cur == 20 ? 4 : cur;
+		} else {
+			want_layout = md_layout_parse(lv, opts->layout);
+		}
+		if (want_layout < 0 ||
+		    (want_layout > 5 && !(lv == 6 && want_layout >= 16 && want_layout <= 20)))
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+					 "layout %s not understood for this level (RAID%d)",
+					 opts->layout, lv);
+	}
 	struct reshape_plan *pl = &r->plan;
 	pl->level = r->master->level;
 	pl->layout = (int32_t)r->master->layout;
+	pl->new_layout = pl->layout;
 	pl->metadata_minor = fm->minor;
 	uint32_t f = r->master->feature_map;
 	int cur_disks = (int)r->master->raid_disks;
@@ -863,8 +1133,9 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		r->dirty = r->master->resync_offset != MD_MAX_SECTOR;
 		int delta = active ? r->master->delta_disks : 0;
 		uint32_t ochunk = r->master->chunksize, nchunk = r->master->new_chunk;
+		int olayout = pl->layout, nlayout = (int32_t)r->master->new_layout;
 		if (!active)
-			nchunk = ochunk;
+			nchunk = ochunk, nlayout = olayout;
 		if (stale_active) {
 			/* Torn FINAL round: the freshest says done, so the shape
 			 * is the current one; take the grow's delta from a stale
@@ -874,6 +1145,8 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					delta = r->m[i].mm->sb.delta_disks;
 					ochunk = r->m[i].mm->sb.chunksize;
 					nchunk = r->m[i].mm->sb.new_chunk;
+					olayout = (int32_t)r->m[i].mm->sb.layout;
+					nlayout = (int32_t)r->m[i].mm->sb.new_layout;
 					if (r->m[i].mm->sb.raid_disks != (uint32_t)cur_disks)
 						return ok_err_at(
 						    e, -EINVAL, r->m[i].mm->path, OK_ERR_NOPOS,
@@ -883,13 +1156,23 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				}
 			pl->finish_only = 1;
 		}
-		if (delta < 0 || (delta == 0 && ochunk == nchunk) ||
-		    (delta > 0 && ochunk != nchunk) || cur_disks - delta < parity + 1 ||
-		    (!active && nchunk != r->master->chunksize))
+		if (delta < 0 || (delta == 0 && ochunk == nchunk && olayout == nlayout) ||
+		    (delta > 0 && (ochunk != nchunk || olayout != nlayout)) ||
+		    (ochunk != nchunk && olayout != nlayout) || cur_disks - delta < parity + 1 ||
+		    (!active &&
+		     (nchunk != r->master->chunksize || nlayout != (int32_t)r->master->layout)))
 			return ok_err_at(e, -EINVAL, fm->mm->path, OK_ERR_NOPOS,
-					 "delta_disks %d, chunk %u -> %u: not a grow or a chunk "
-					 "change this member's superblocks agree on",
-					 delta, ochunk, nchunk);
+					 "delta_disks %d, chunk %u -> %u, layout %d -> %d: not a "
+					 "grow, a chunk or a layout change this member's "
+					 "superblocks agree on",
+					 delta, ochunk, nchunk, olayout, nlayout);
+		if (opts->layout && strcmp(opts->layout, "preserve") && want_layout != nlayout)
+			return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
+					 "a reshape to layout %s is in progress, not to %s; "
+					 "continue it with --continue",
+					 md_layout_name(pl->level, nlayout), opts->layout);
+		pl->layout = olayout;
+		pl->new_layout = nlayout;
 		if (opts->raid_disks && opts->raid_disks != cur_disks)
 			return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
 					 "a grow to %d members is in progress, not to %d; continue "
@@ -913,10 +1196,26 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		uint32_t cur_chunk = r->master->chunksize;
 		uint32_t new_chunk = opts->chunk ? opts->chunk : cur_chunk;
 		int want_disks = opts->raid_disks ? opts->raid_disks : cur_disks;
-		if (!opts->raid_disks && !opts->chunk)
+		int relayout = want_layout != pl->layout;
+		if (!opts->raid_disks && !opts->chunk && !relayout &&
+		    opts->level == r->master->level)
+			return ok_err_at(e, -EALREADY, NULL, OK_ERR_NOPOS,
+					 "the array is RAID%d already: no change requested",
+					 opts->level);
+		if (!opts->raid_disks && !opts->chunk && !opts->layout)
 			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
-					 "--raid-devices or --chunk is required");
-		if (want_disks == cur_disks && new_chunk == cur_chunk)
+					 "--raid-devices, --chunk or --layout is required");
+		if (relayout && (want_disks != cur_disks || new_chunk != cur_chunk))
+			return ok_err_at(
+			    e, -EPERM, NULL, OK_ERR_NOPOS,
+			    "changing the layout together with the chunk or "
+			    "raid-devices is not supported: change one, then the other");
+		if (!relayout && opts->layout && want_disks == cur_disks && new_chunk == cur_chunk)
+			return ok_err_at(e, -EALREADY, NULL, OK_ERR_NOPOS,
+					 "the array already has layout %s",
+					 md_layout_name(pl->level, pl->layout));
+		pl->new_layout = want_layout;
+		if (want_disks == cur_disks && new_chunk == cur_chunk && !relayout)
 			return opts->chunk
 				   ? ok_err_at(e, -EALREADY, NULL, OK_ERR_NOPOS,
 					       "the array already has %d members and a "
@@ -989,7 +1288,9 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		if (m->mm->sb.size != r->master->size ||
 		    (m->mm->sb.chunksize != r->master->chunksize &&
 		     !(pl->finish_only && m->mm->sb.chunksize == pl->chunk)) ||
-		    m->mm->sb.level != r->master->level || m->mm->sb.layout != r->master->layout ||
+		    m->mm->sb.level != r->master->level ||
+		    (m->mm->sb.layout != r->master->layout &&
+		     !(pl->finish_only && (int32_t)m->mm->sb.layout == pl->layout)) ||
 		    m->mm->sb.major_version != r->master->major_version)
 			return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
 					 "strangely different superblock (size, chunk, level, "
@@ -1789,6 +2090,7 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 		/* raid5_finish_reshape: the new chunk is the chunk; new_chunk
 		 * keeps its value (super_1_sync only writes it while reshaping) */
 		sb->chunksize = r->cs;
+		sb->layout = (uint32_t)r->plan.new_layout; /* mddev->layout = new_layout */
 		/* after a chunk change kernel 6.1 leaves new_offset at the
 		 * move (super_1_sync writes it only while reshaping; the
 		 * feature bits say it is over), as interop test_reshape.sh
@@ -2128,8 +2430,84 @@ static int stop_requested(const struct reshape *r)
 	return r->opts.stop && *r->opts.stop;
 }
 
+/*
+ * RAID5 -> RAID6 without a restripe (reshape.h): the level round, then Q
+ * rebuilt onto the last slot by the core's rebuild. The level round writes
+ * the old members only (the kernel's raid6_takeover leaves the new slot
+ * missing: level 6, the -6 layout, raid_disks N+1, a degraded RAID6 that
+ * reads the same data), events + 1; a torn round (some members RAID5 N,
+ * some RAID6 N+1) is what mdadm --assemble refuses ("superblock doesn't
+ * match others") and --continue finishes, as for the START round of a
+ * grow. The rebuild writes the new member's superblock (role N, recovery
+ * offset 0) on every member, then its data and Q, checkpointing
+ * recovery_offset as md does, so the kernel continues it after a crash.
+ */
+static int takeover_run(struct reshape *r, struct ok_err *e)
+{
+	struct reshape_plan *pl = &r->plan;
+	int on = pl->old_disks, rc;
+	if (!r->zero && !(r->zero = io_alloc(4096))) /* write_sb's scratch */
+		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+	memset(r->zero, 0, 4096);
+	if (pl->level_round) {
+		struct md_sb *sb = r->master;
+		sb->level = 6;
+		sb->layout = (uint32_t)pl->new_layout;
+		sb->raid_disks = (uint32_t)pl->new_disks;
+		sb->events++;
+		sb->utime = (uint64_t)now_secs(r);
+		for (int s = 0; s < on; s++) {
+			if ((rc = crash_point(r, ROUND_START, e)) < 0 ||
+			    (rc = write_sb(r, r->slot[s], 0, e)) < 0)
+				return rc;
+		}
+		struct md_io j[RESHAPE_MAX_DISKS];
+		for (int s = 0; s < on; s++)
+			j[s] = (struct md_io){.m = r->slot[s]->mm, .kind = MD_IO_SYNC};
+		if ((rc = md_io_run(j, on, e)) < 0)
+			return rc;
+		pl->level_round = 0;
+	}
+	if (r->opts.crash_at == RESHAPE_CRASH_CRITICAL)
+		return ok_err_at(e, -ECANCELED, NULL, OK_ERR_NOPOS,
+				 "simulated crash after the level round");
+	/* the old members as a degraded RAID6, through the core */
+	char *paths[RESHAPE_MAX_DISKS];
+	char names[RESHAPE_MAX_DISKS][sizeof r->mm[0].path];
+	for (int s = 0; s < on; s++) {
+		snprintf(names[s], sizeof names[s], "%s", r->slot[s]->mm->path);
+		paths[s] = names[s];
+	}
+	char qpath[sizeof r->mm[0].path];
+	snprintf(qpath, sizeof qpath, "%s", takeover_q(r)->mm->path);
+	for (int i = 0; i < RESHAPE_MAX_DISKS; i++)
+		md_member_close(&r->mm[i]);
+	struct md_array a;
+	unsigned fl = MD_OPEN_WRITE | (r->opts.force ? MD_OPEN_FORCE : 0);
+	if ((rc = md_array_open(&a, on, paths, fl, e)) < 0)
+		return rc;
+	if (a.geom.level != 6 || a.geom.raid_disks != pl->new_disks)
+		rc = ok_err_at(e, -EIO, paths[0], OK_ERR_NOPOS,
+			       "after the level round the members read as RAID%d with %d members",
+			       a.geom.level, a.geom.raid_disks);
+	else
+		rc = md_array_rebuild_dev(&a, pl->new_disks - 1, qpath, UINT64_MAX, r->q_devnum, e);
+	struct ok_err ce;
+	int rc2 = md_array_close(&a, &ce);
+	if (rc == 0 && rc2 < 0) {
+		if (e)
+			*e = ce;
+		rc = rc2;
+	}
+	if (rc == 0)
+		r->dpos = r->pos = pl->new_array;
+	return rc;
+}
+
 int reshape_run(struct reshape *r, struct ok_err *e)
 {
+	if (r->plan.takeover)
+		return takeover_run(r, e);
 	struct reshape_plan *pl = &r->plan;
 	uint64_t unit = (uint64_t)r->cs * (uint64_t)r->ng.ndata;
 	int rc;
@@ -2147,7 +2525,7 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 		sb->raid_disks = (uint32_t)r->ng.disks;
 		sb->delta_disks = r->ng.disks - r->og.disks;
 		sb->new_level = (uint32_t)pl->level;
-		sb->new_layout = (uint32_t)pl->layout;
+		sb->new_layout = (uint32_t)pl->new_layout;
 		sb->new_chunk = r->cs;
 		sb->new_offset = (int32_t)pl->new_offset;
 		for (int s = r->og.disks; s < r->ng.disks; s++) {

@@ -40,8 +40,8 @@
  * refuses what they refuse; all I/O goes through lib/io.h's io_sys table,
  * so tests can record every write and flush and replay crash states. It
  * never prints.
- * The engine is old geometry -> new geometry (members, chunk; level and
- * layout kept): every step reads old rows in the old geometry and writes
+ * The engine is old geometry -> new geometry (members, chunk or layout; the
+ * level kept): every step reads old rows in the old geometry and writes
  * new rows in the new one; positions are whole units of the larger chunk
  * times the new data disks (raid5_run's rule).
  *
@@ -54,12 +54,35 @@
  * or 0.90, --backup-file), a size the new chunk does not divide, and chunk
  * plus members together are refused by reshape_open.
  *
+ * Layout change (opts.layout a layout name of the array's level, or
+ * "normalise": a RAID6 -6 layout to the plain one, as mdadm's), raid_disks
+ * and chunk unchanged: planned and run as the chunk change (backup_blocks =
+ * chunk x data disks, data_offset down by at least a chunk, new_layout in
+ * the superblocks while reshaping, layout = new_layout at the end); the same
+ * refusals, plus a layout change together with another change.
+ *
+ * RAID5 -> RAID6 (opts.level 6, raid_disks unchanged or N+1, opts.layout
+ * "preserve" or the matching "-6" name), planned as mdadm 4.2's analyse_change
+ * does: the "-6" layout of the RAID5 layout (left-symmetric -> left-symmetric-6:
+ * data and P where they are, Q on the last member) keeps the data disks,
+ * layout and chunk, so backup_blocks is 0 and no stripe moves. mdadm then sets
+ * the level (the kernel's raid6_takeover: level 6, the -6 layout, raid_disks
+ * N+1, the new slot missing), adds the new member, and md's recovery computes
+ * Q onto it with recovery_offset checkpoints. Here: the level round (every old
+ * member's superblock: level 6, layout, raid_disks, events + 1), then the
+ * core's rebuild of the last slot (md_array_rebuild: the same checkpoints, the
+ * kernel can continue it). The plan says takeover; the other plan fields keep
+ * their meaning (old_array = new_array, backup_blocks 0). Refused before any
+ * write: no --layout (mdadm then restripes into the plain RAID6 layout),
+ * another layout, more than one new member, a chunk change with it, metadata
+ * 0.90, an internal bitmap, a degraded or dirty array.
+ *
  * Supported: metadata 1.0/1.1/1.2 and 0.90 (always a backup method: 0.90
  * has no data_offset), RAID6 layouts 0-5 and 16-20, RAID5 layouts 0-5, a grow by
  * one or more members (same chunk and layout) or a chunk change (1.1/1.2), with or without an
  * internal bitmap (kept, its events in step); degraded arrays (members named "missing") only with
  * opts.force, missing data rebuilt from P/Q on the fly and the missing slots left missing. Refused
- * with a reason: DDF layouts, level or layout changes, shrinking, PPL, journal, dirty arrays, mixed
+ * with a reason: DDF layouts, other level changes, shrinking, PPL, journal, dirty arrays, mixed
  * arrays, members with different data offsets.
  */
 #ifndef MDRAID_RESHAPE_H
@@ -85,8 +108,10 @@ struct reshape_opts {
 	int raid_disks;		 /* N wanted; 0 = unchanged (with chunk) or, with cont, the sb's */
 	uint32_t chunk;		 /* new chunk in sectors (--chunk); 0 = unchanged */
 	const char *backup_file; /* --backup-file, or NULL */
-	int force; /* --force: new members holding another array's sb; degraded arrays */
-	int cont;  /* --continue: only resume, never start a grow */
+	int force;	    /* --force: new members holding another array's sb; degraded arrays */
+	int cont;	    /* --continue: only resume, never start a grow */
+	int level;	    /* --level: 6 converts RAID5 to RAID6 (see below); 0 = unchanged */
+	const char *layout; /* --layout: "preserve", "normalise" or a layout name; NULL = unset */
 	volatile sig_atomic_t *stop; /* set asynchronously: stop at the next checkpoint */
 	/* Called after each step with array sectors done and total; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done_sectors, uint64_t total_sectors);
@@ -113,7 +138,7 @@ enum { RESHAPE_CRASH_NONE, RESHAPE_CRASH_CRITICAL, RESHAPE_CRASH_START, RESHAPE_
 struct reshape_plan {
 	enum reshape_method method;
 	int level;		  /* 5 or 6 */
-	int layout;		  /* md layout number, 0..3 */
+	int layout;		  /* md layout number before */
 	int metadata_minor;	  /* 0, 1 or 2 (v1.x); 90 for 0.90 */
 	uint32_t chunk;		  /* chunk sectors before */
 	uint32_t new_chunk;	  /* chunk sectors after (= chunk unless it changes) */
@@ -129,6 +154,10 @@ struct reshape_plan {
 	int finish_only;	  /* only the final superblock round is left */
 	uint64_t position;	  /* array sector the work starts from */
 	const char *backup_path;  /* backup file used, or NULL */
+	int takeover;		  /* RAID5 -> RAID6 without a restripe (see below) */
+	int new_layout;	    /* the layout after (= layout, but for a layout change or takeover) */
+	int level_round;    /* takeover: the level superblock round is (still) to do */
+	uint64_t recovered; /* takeover resumed: Q member's recovery_offset (sectors) */
 };
 
 struct reshape;

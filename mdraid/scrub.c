@@ -153,9 +153,10 @@ int md_array_resync(struct md_array *a, struct ok_err *e)
 
 /* ---- rebuild ---- */
 
-/* Make the superblock for a new member of slot on a device of dev_sectors. */
+/* Make the superblock for a new member of slot on a device of dev_sectors
+ * (dev_number devnum, or the lowest no present member uses when < 0). */
 static void new_member_sb(const struct md_array *a, struct md_sb *sb, int slot,
-			  uint64_t dev_sectors, uint64_t start)
+			  uint64_t dev_sectors, uint64_t start, int devnum)
 {
 	const struct md_sb *ref = &a->ref;
 	uint8_t raw[MD_SB_BLOCK];
@@ -170,6 +171,8 @@ static void new_member_sb(const struct md_array *a, struct md_sb *sb, int slot,
 	uint32_t dn = 0;
 	while (dn + 1 < ref->max_dev && used[dn])
 		dn++;
+	if (devnum >= 0)
+		dn = (uint32_t)devnum;
 	sb->dev_number = dn;
 	sb->dev_roles[dn] = (uint16_t)slot;
 	md_random(sb->device_uuid, 16);
@@ -192,7 +195,16 @@ static void new_member_sb(const struct md_array *a, struct md_sb *sb, int slot,
 int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t stop_after_rel,
 		     struct ok_err *e)
 {
+	return md_array_rebuild_dev(a, slot, path, stop_after_rel, -1, e);
+}
+
+int md_array_rebuild_dev(struct md_array *a, int slot, const char *path, uint64_t stop_after_rel,
+			 int devnum, struct ok_err *e)
+{
 	const struct md_geom *g = &a->geom;
+	if (devnum >= 0 && (uint32_t)devnum >= a->ref.max_dev)
+		return ok_err_at(e, -EINVAL, path, OK_ERR_NOPOS, "dev_number %d beyond max_dev %u",
+				 devnum, a->ref.max_dev);
 	if (!(a->flags & MD_OPEN_WRITE))
 		return ok_err_at(e, -EBADF, NULL, OK_ERR_NOPOS, "array opened read-only");
 	if (slot < 0 || slot >= g->raid_disks)
@@ -268,7 +280,7 @@ int md_array_rebuild(struct md_array *a, int slot, const char *path, uint64_t st
 		    md_sb_role(&old) == (unsigned)slot && md_sb_validate(&old, path, &ign) == 0)
 			start = old.recovery_offset / g->chunk_sectors * g->chunk_sectors;
 	}
-	new_member_sb(a, &m->sb, slot, m->dev_sectors, start);
+	new_member_sb(a, &m->sb, slot, m->dev_sectors, start, devnum);
 	m->has_sb = true;
 	m->slot = slot;
 	m->valid_below_rel = start;

@@ -300,6 +300,49 @@ field_table() {
 	$2 | awk -v b="$1" '{ print "T", b, $1, $2, $3 }'
 }
 
+# sb_cmp A B N: the v1.2 superblocks (at 4 KiB) of $W/A0.img .. A<N-1>.img
+# and $W/B0.img .. equal but for SB_IGNORE's fields; prints the fields that
+# differ (the values of short ones, the entries of dev_roles), for tap_check.
+# The superblock is 256 + 2 * max_dev bytes; the rest of its 4 KiB block is
+# not part of it (neither writer defines those bytes).
+sb_cmp() {
+	_sc_f=0 _sc_a=$1 _sc_b=$2 _sc_i=0
+	while [ $_sc_i -lt "$3" ]; do
+		_sc_len=$((256 + 2 * $(le_u "$W/$_sc_b$_sc_i.img" $((4096 + 220)) 4)))
+		slice "$W/$_sc_a$_sc_i.img" 4096 "$_sc_len" >"$W/sa"
+		slice "$W/$_sc_b$_sc_i.img" 4096 "$_sc_len" >"$W/sb"
+		_sc_d=$(region_diff "$W/sa" "$W/sb" 4096 "$(field_table 4096 sb_fields)")
+		if [ -n "$_sc_d" ]; then
+			echo "member $_sc_i differs in: $(echo "$_sc_d" | cut -d' ' -f2 | tr '\n' ' ')"
+			for _sc_fld in $(echo "$_sc_d" | cut -d' ' -f2); do
+				_sc_o=$(sb_fields | awk -v f="$_sc_fld" '$3 == f { print $1 " " $2 }')
+				_sc_off=${_sc_o% *} _sc_l=${_sc_o#* }
+				if [ -n "$_sc_o" ] && [ "$_sc_l" -le 8 ]; then
+					echo "  $_sc_fld: A $(le_u "$W/sa" "$_sc_off" "$_sc_l") B $(le_u "$W/sb" "$_sc_off" "$_sc_l")"
+				elif [ "$_sc_fld" = dev_roles ]; then
+					cmp -l "$W/sa" "$W/sb" | awk '$1 > 256 { i = int(($1 - 257) / 2);
+						if (!(i in s)) { s[i] = 1; printf "  dev_roles[%d] differs\n", i } }' | head -n 8
+				fi
+			done
+			_sc_f=1
+		fi
+		_sc_i=$((_sc_i + 1))
+	done
+	return $_sc_f
+}
+
+# fs_image MIB: $W/fs.img, an ext4 file system of MIB MiB holding a file tree
+# (this repository's mdraid/ and tests/mdraid/ sources), made on the host
+# for a guest to write onto an array; false when mkfs.ext4 -d fails.
+fs_image() {
+	mkdir -p "$W/tree"
+	cp -r "$OPSKIT_SOURCE/mdraid" "$OPSKIT_SOURCE/tests/mdraid" "$W/tree/"
+	rm -f "$W/fs.img"
+	truncate -s "$1M" "$W/fs.img"
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -d "$W/tree" "$W/fs.img" \
+		>/dev/null 2>&1
+}
+
 # --- arrays of image files on the host ---------------------------------------
 # imgs_of ID N [SLOT...]: the members $W/ID0.img .. of array ID, "missing"
 # for the slots listed

@@ -1,21 +1,25 @@
 #!/bin/sh
-# test_reshape.sh: mdraid grow --chunk (issue 24) against the kernel's and
-# mdadm 4.2's chunk change.
+# test_reshape.sh: mdraid grow --chunk and --layout (issue 24: chunk and
+# layout changes at constant raid-devices, and RAID6 --layout=normalise, which
+# drops the "-6" a RAID5 -> RAID6 conversion leaves) against the kernel's and
+# mdadm 4.2's, all in the same two boots.
 #
 # Boot 1: the guest's mdadm creates each array (metadata 1.2, mdadm's default
 # data offset) and the kernel resyncs it; an ext4 image made on the host
 # (this repository's mdraid/ and tests/mdraid/ sources) is written onto it.
 # Copies of the members are made in the guest; on one copy mdadm --grow
-# --chunk runs to the end (the kernel's reshape: the reference superblocks).
+# --chunk (--layout) runs to the end (the kernel's reshape, data_offset moved:
+# the reference superblocks).
 #
-# On the host: mdraid grow --chunk reshapes the originals; each member's
+# On the host: mdraid grow --chunk (--layout) reshapes the originals; each member's
 # superblock equals (masked: uuids, times, events, checksum, the stale
 # reshape_position) the one mdadm + the kernel left on the copy; for the
-# RAID6 64K -> 512K array a copy of the original is reshaped by mdraid
-# stopped mid-way (--stop-after) for the kernel to continue.
+# RAID6 64K -> 512K and left-symmetric -> right-asymmetric arrays a copy of
+# the original is reshaped by mdraid stopped mid-way (--stop-after) for the
+# kernel to continue.
 #
-# Not tested: a chunk change the kernel started and was stopped in, finished
-# by mdraid. Kernel 6.1 does not leave a state anyone can continue: with
+# Not tested: a chunk (or layout) change the kernel started and was stopped
+# in, finished by mdraid. Kernel 6.1 does not leave a state anyone can continue: with
 # mdadm's minimal data_offset move (one larger chunk) it writes new stripes
 # past the reshape_position it records (raid5.c reshape_request updates the
 # superblock only every 10 s when readpos is not ahead of writepos), both
@@ -26,31 +30,37 @@
 # same places).
 #
 # Boot 2: the kernel assembles every reshaped array (and continues the one
-# mdraid stopped): the file system image reads back byte for byte (every
+# mdraid stopped): chunk and layout as asked, the file system image reads
+# back byte for byte (every
 # file's md5 is then the original's; e2fsck -fn passes on the host), check
 # gives mismatch_cnt 0.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 
-# id level old_chunk_KiB new_chunk_KiB stop (yes: a copy reshaped by mdraid stopped mid-way, the kernel continues)
-ARRAYS="c6 6 64 512 yes
-c6b 6 512 64 -
-c5 5 64 512 -"
+# id level create-options (commas for blanks) the-change chunk_size-after
+# layout-after stop (yes: a copy reshaped by mdraid stopped mid-way, the
+# kernel continues)
+ARRAYS="c6 6 --chunk=64 --chunk=512 524288 2 yes
+c6b 6 --chunk=512 --chunk=64 65536 2 -
+c5 5 --chunk=64 --chunk=512 524288 2 -
+l6 6 --chunk=64,--layout=left-symmetric --layout=right-asymmetric 65536 1 yes
+n6 6 --chunk=64,--layout=left-symmetric-6 --layout=normalise 65536 2 -
+l5 5 --chunk=64,--layout=left-symmetric --layout=right-asymmetric 65536 1 -"
 MIB=32     # member size
 FS_MIB=40  # the file system image (fits RAID6 on 4 x 32 MiB)
 
-title() { echo "$1: raid$2 4 members chunk ${3}K -> ${4}K"; }
+title() { echo "$1: raid$2 4 members $(echo "$3" | tr , ' ') $4"; }
 subs() { # stop
-	echo "mdadm + kernel chunk change on a copy"
-	echo "mdraid grow --chunk: superblocks = mdadm + kernel's (masked)"
+	echo "mdadm + kernel reshape on a copy"
+	echo "mdraid grow: superblocks = mdadm + kernel's (masked)"
 	echo "kernel assembles mdraid's result: file system intact, mismatch_cnt 0"
 	if [ "$1" = yes ]; then
 		echo "mdraid grow stopped mid-way: the kernel continues it, file system intact, mismatch_cnt 0"
 	fi
 }
 all_skip() {
-	echo "$ARRAYS" | while read -r id lvl c nc ks; do
-		t=$(title "$id" "$lvl" "$c" "$nc")
+	echo "$ARRAYS" | while read -r id lvl co ch nch nly ks; do
+		t=$(title "$id" "$lvl" "$co" "$ch")
 		subs "$ks" | while read -r s; do echo "$t: $s"; done
 	done >"$W/names"
 	skip_each "$1" <"$W/names"
@@ -61,12 +71,7 @@ command -v mkfs.ext4 >/dev/null && command -v e2fsck >/dev/null ||
 	all_skip "no mkfs.ext4/e2fsck on the host (package e2fsprogs)"
 
 # the file system: a file tree on ext4, made on the host
-mkdir -p "$W/tree"
-cp -r "$OPSKIT_SOURCE/mdraid" "$OPSKIT_SOURCE/tests/mdraid" "$W/tree/"
-rm -f "$W/fs.img"
-truncate -s ${FS_MIB}M "$W/fs.img"
-mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -d "$W/tree" "$W/fs.img" >/dev/null 2>&1 ||
-	all_skip "mkfs.ext4 -d failed"
+fs_image "$FS_MIB" || all_skip "mkfs.ext4 -d failed"
 
 # --- boot 1 ------------------------------------------------------------------
 seed=24000
@@ -74,7 +79,7 @@ first=0
 imgs=""
 mkdir -p "$W/in1"
 : >"$W/in1/arrays"
-while read -r id lvl c nc ks; do
+while read -r id lvl co ch nch nly ks; do
 	sets="$id ${id}m"
 	for s in $sets; do
 		i=0
@@ -86,7 +91,7 @@ while read -r id lvl c nc ks; do
 		imgs="$imgs $(imgs_of "$s" 4)"
 	done
 	# members: the array at first, mdadm's copy at first+4
-	echo "$id $lvl $c $nc $ks $first" >>"$W/in1/arrays"
+	echo "$id $lvl $co $ch $nch $nly $ks $first" >>"$W/in1/arrays"
 	first=$((first + 8))
 done <<EOF
 $ARRAYS
@@ -105,22 +110,23 @@ copy_set() { # from to
 	done
 }
 k=0
-while read -r id lvl c nc ks first; do
+while read -r id lvl co ch nch nly ks first; do
 	md=md$k
-	mdadm --create "/dev/$md" --run --level="$lvl" --raid-devices=4 --chunk="$c" \
+	mdadm --create "/dev/$md" --run --level="$lvl" --raid-devices=4 $(echo "$co" | tr , ' ') \
 		--metadata=1.2 --homehost=opskit $(range "$first" 4) >"/out/$id.create" 2>&1
 	say "$id.create_rc" $?
 	wait_idle "$md"
 	dd if="$FS" of="/dev/$md" bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 	copy_set "$first" $((first + 4))
-	# mdadm + the kernel change the chunk of the copy, to the end
+	# mdadm + the kernel reshape the copy, to the end
 	mdadm --assemble "/dev/$md" $(range $((first + 4)) 4) >>"/out/$id.create" 2>&1
-	mdadm --grow "/dev/$md" --chunk="$nc" >"/out/$id.grow" 2>&1
+	mdadm --grow "/dev/$md" "$ch" >"/out/$id.grow" 2>&1
 	say "$id.grow_rc" $?
 	sleep 1
 	wait_idle "$md"
 	say "$id.chunk" "$(cat "/sys/block/$md/md/chunk_size")"
+	say "$id.layout" "$(cat "/sys/block/$md/md/layout")"
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 	k=$((k + 1))
 done </in/arrays
@@ -131,60 +137,36 @@ guest_script "$W/script1" "$W/body1"
 boot "boot 1" "$W/kv1" "$W/err1" -t 900 -o "$W/out1" -i "$W/in1" "$W/script1" $imgs "$W/fs.img"
 rc1=$?
 
-# sb_cmp A B: the superblocks (v1.2, at 4 KiB) of members
-# A0..A3 and B0..B3 equal but for SB_IGNORE's fields and reshape_position:
-# once the reshape is over (feature_map, compared, says so on both) that
-# field is stale, the kernel's being its last 10 s checkpoint (0 in one run,
-# 96256 in another)
+# the stale reshape_position: once the reshape is over (feature_map,
+# compared, says so on both) that field is the kernel's last 10 s checkpoint
+# (0 in one run, 96256 in another)
 SB_IGNORE="$SB_IGNORE reshape_position"
-sb_cmp() {
-	_f=0
-	for i in 0 1 2 3; do
-		# the superblock is 256 + 2 * max_dev bytes; the rest of its 4 KiB
-		# block is not part of it (neither writer defines those bytes)
-		_len=$((256 + 2 * $(le_u "$W/$2$i.img" $((4096 + 220)) 4)))
-		slice "$W/$1$i.img" 4096 "$_len" >"$W/sa"
-		slice "$W/$2$i.img" 4096 "$_len" >"$W/sb"
-		d=$(region_diff "$W/sa" "$W/sb" 4096 "$(field_table 4096 sb_fields)")
-		if [ -n "$d" ]; then
-			echo "member $i differs in: $(echo "$d" | cut -d' ' -f2 | tr '\n' ' ')"
-			for fld in $(echo "$d" | cut -d' ' -f2); do
-				o=$(sb_fields | awk -v f="$fld" '$3 == f { print $1 " " $2 }')
-				set -- $o
-				[ -n "$1" ] && [ "$2" -le 8 ] &&
-					echo "  $fld: mdraid $(le_u "$W/sa" "$1" "$2") mdadm+kernel $(le_u "$W/sb" "$1" "$2")"
-			done
-			_f=1
-		fi
-	done
-	return $_f
-}
 
 mkdir -p "$W/in2"
 : >"$W/in2/arrays"
 imgs2=""
 first2=0
 slot=0
-while read -r id lvl c nc ks first; do
-	t=$(title "$id" "$lvl" "$c" "$nc")
+while read -r id lvl co ch nch nly ks first; do
+	t=$(title "$id" "$lvl" "$co" "$ch")
 	if [ $rc1 -ne 0 ] || [ "$(kv "$W/kv1" "$id.create_rc")" != 0 ] ||
 		[ "$(kv "$W/kv1" "$id.grow_rc")" != 0 ] ||
-		[ "$(kv "$W/kv1" "$id.chunk")" != $((nc * 1024)) ]; then
-		tap_fail "$t: mdadm + kernel chunk change on a copy" \
+		[ "$(kv "$W/kv1" "$id.chunk")" != "$nch" ] || [ "$(kv "$W/kv1" "$id.layout")" != "$nly" ]; then
+		tap_fail "$t: mdadm + kernel reshape on a copy" \
 			"$(grep "^$id\." "$W/kv1"; cat "$W/out1/$id.create" "$W/out1/$id.grow" 2>/dev/null | head -n 8)"
 		subs "$ks" | sed 1d >"$W/names"
 		skip_each "no reference reshape" <"$W/names"
 		continue
 	fi
-	tap_ok "$t: mdadm + kernel chunk change on a copy"
+	tap_ok "$t: mdadm + kernel reshape on a copy"
 	# a copy for the kernel to continue after mdraid stopped
 	[ "$ks" = yes ] && for i in 0 1 2 3; do cp "$W/$id$i.img" "$W/${id}s$i.img"; done
 	mg() {
 		# shellcheck disable=SC2046
-		"$MDRAID" grow -q --chunk="$nc"K $(imgs_of "$id" 4) || { echo "mdraid grow: exit $?"; return 1; }
-		sb_cmp "$id" "${id}m"
+		"$MDRAID" grow -q "$ch" $(imgs_of "$id" 4) || { echo "mdraid grow: exit $?"; return 1; }
+		sb_cmp "$id" "${id}m" 4
 	}
-	tap_check "$t: mdraid grow --chunk: superblocks = mdadm + kernel's (masked)" mg
+	tap_check "$t: mdraid grow: superblocks = mdadm + kernel's (masked)" mg
 	imgs2="$imgs2 $(imgs_of "$id" 4)"
 	echo "$id $first2 $slot" >>"$W/in2/arrays"
 	first2=$((first2 + 4))
@@ -192,7 +174,7 @@ while read -r id lvl c nc ks first; do
 	if [ "$ks" = yes ]; then
 		ms() {
 			# shellcheck disable=SC2046
-			"$MDRAID" grow -q --chunk="$nc"K --stop-after=4 $(imgs_of "${id}s" 4)
+			"$MDRAID" grow -q "$ch" --stop-after=4 $(imgs_of "${id}s" 4)
 			r=$?
 			[ $r = 1 ] || { echo "mdraid grow --stop-after: exit $r, expected 1 (stopped)"; return 1; }
 			mdadm --examine "$W/${id}s0.img" | grep -q "Reshape pos'n : [1-9]" ||
@@ -224,6 +206,7 @@ while read -r id first slot; do
 	say "$id.action" "$(cat "/sys/block/$md/md/sync_action")"
 	wait_idle "$md"
 	say "$id.chunk" "$(cat "/sys/block/$md/md/chunk_size")"
+	say "$id.layout" "$(cat "/sys/block/$md/md/layout")"
 	export_check "$md" "$id" "$E" $((slot * 134217728))
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 	k=$((k + 1))
@@ -244,13 +227,14 @@ fs_ok() {
 	e2fsck -fn "$W/got.img" >"$W/fsck.out" 2>&1 || { head -n 5 "$W/fsck.out"; return 1; }
 	[ "$(kv "$W/kv2" "$1.mismatch")" = 0 ] || { echo "mismatch_cnt $(kv "$W/kv2" "$1.mismatch")"; return 1; }
 	[ "$(kv "$W/kv2" "$1.chunk")" = "$3" ] || { echo "chunk_size $(kv "$W/kv2" "$1.chunk"), expected $3"; return 1; }
+	[ "$(kv "$W/kv2" "$1.layout")" = "$4" ] || { echo "layout $(kv "$W/kv2" "$1.layout"), expected $4"; return 1; }
 	# the reshape mdraid stopped: the kernel continued it at assembly
 	case $1 in *s) [ "$(kv "$W/kv2" "$1.action")" = reshape ] ||
 		{ echo "sync_action at assembly: $(kv "$W/kv2" "$1.action"), expected reshape"; return 1; } ;;
 	esac
 }
-while read -r id lvl c nc ks first; do
-	t=$(title "$id" "$lvl" "$c" "$nc")
+while read -r id lvl co ch nch nly ks first; do
+	t=$(title "$id" "$lvl" "$co" "$ch")
 	for v in "$id" "${id}s"; do
 		case $v in
 		"$id") name="kernel assembles mdraid's result: file system intact, mismatch_cnt 0" ;;
@@ -263,7 +247,7 @@ while read -r id lvl c nc ks first; do
 		elif [ $rc2 -ne 0 ]; then
 			tap_fail "$t: $name" "boot 2 failed (rc $rc2)"
 		else
-			tap_check "$t: $name" fs_ok "$v" "$s" $((nc * 1024))
+			tap_check "$t: $name" fs_ok "$v" "$s" "$nch" "$nly"
 		fi
 	done
 done <"$W/in1/arrays"

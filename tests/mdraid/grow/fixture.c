@@ -423,6 +423,7 @@ static int sb0_read(const uint8_t *sb, const uint8_t *bm, uint64_t so, struct fx
 	o->minor90 = mv;
 	o->level = (int32_t)rd32(sb + 28);
 	o->layout = (int32_t)rd32(sb + 256);
+	o->new_layout = o->layout;
 	o->size = (uint64_t)rd32(sb + 32) * 2;
 	o->chunk = rd32(sb + 260) >> 9;
 	o->raid_disks = rd32(sb + 40);
@@ -478,6 +479,7 @@ int fx_read_sb(const char *path, int minor, struct fx_sb *o)
 	o->size = rd64(sb + 80);
 	o->chunk = rd32(sb + 88);
 	o->new_chunk = rd32(sb + 120);
+	o->new_layout = (int32_t)rd32(sb + 116);
 	o->raid_disks = rd32(sb + 92);
 	o->reshape_pos = rd64(sb + 104);
 	o->delta = (int32_t)rd32(sb + 112);

@@ -53,7 +53,7 @@ int fx_verify(const struct fx_array *old, int n_new, char **paths, char *msg, un
 /* Superblock field readers for tests (the 4 KiB block at the sb). */
 struct fx_sb {
 	uint32_t feature, raid_disks, chunk, new_chunk, max_dev, csum_ok;
-	int32_t delta, new_offset, level, layout;
+	int32_t delta, new_offset, level, layout, new_layout;
 	uint64_t size, reshape_pos, data_offset, data_size, super_offset, events, utime, resync,
 	    dev_number;
 	uint16_t roles[64];

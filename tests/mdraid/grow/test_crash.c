@@ -235,10 +235,13 @@ struct scen {
 	int backup_file;
 	uint32_t step_rows;
 	int random_subsets;
-	int exhaustive_max; /* pieces up to which all subsets are tried */
-	unsigned missing;   /* old members given as "missing" (degraded, --force) */
-	int bitmap;	    /* an internal write-intent bitmap */
-	uint32_t new_chunk; /* a chunk change to this (sectors); 0 = a grow */
+	int exhaustive_max;	/* pieces up to which all subsets are tried */
+	unsigned missing;	/* old members given as "missing" (degraded, --force) */
+	int bitmap;		/* an internal write-intent bitmap */
+	uint32_t new_chunk;	/* a chunk change to this (sectors); 0 = a grow */
+	int takeover;		/* RAID5 -> RAID6 --layout=preserve (n_new = n_old + 1) */
+	const char *new_layout; /* a layout change to this (mdadm's name); NULL = none */
+	int new_layout_num;	/* its number (md_p.h), written here independently */
 };
 
 /* file index in R of member i, -1 when it is missing */
@@ -282,16 +285,18 @@ struct kmember {
  * at off[d] (sectors); the original is fx_content's. Returns 1 if it reads
  * the original, 0 if not, -1 if it cannot be read (too many missing). */
 static const struct fx_array *k_array;
-static uint64_t k_old_end; /* array sectors of original content; zeros after */
+static uint64_t k_old_end;    /* array sectors of original content; zeros after */
+static int k_level, k_layout; /* the freshest superblock's (a takeover changes them) */
 static int kread(const struct scen *sc, const struct kmember *km, int disks, const uint64_t *off,
-		 uint64_t at, uint64_t len, uint64_t cs)
+		 uint64_t at, uint64_t len, uint64_t cs, int layout)
 {
-	int par = sc->level == 6 ? 2 : 1, nd = disks - par;
+	(void)sc;
+	int par = k_level == 6 ? 2 : 1, nd = disks - par;
 	uint64_t s = at / (cs * (uint64_t)nd), in = at % cs, cb = len * 512;
 	int k = (int)(at / cs % (uint64_t)nd);
 	static uint8_t want[1 << 16];
 	fx_content(k_array, k_old_end, at, len, want);
-	int p = 0, q = -1, d = fx_map(sc->level, sc->layout, disks, s, k, &p, &q);
+	int p = 0, q = -1, d = fx_map(k_level, layout, disks, s, k, &p, &q);
 	if (km[d].present)
 		return memcmp(state_buf[fidx[d]] + (off[d] + s * cs + in) * 512, want, cb) == 0;
 	/* degraded: the data the present parity determines; with the original
@@ -300,7 +305,7 @@ static int kread(const struct scen *sc, const struct kmember *km, int disks, con
 	uint8_t *ch[64];
 	int miss = 0;
 	for (int kk = 0; kk < nd; kk++) {
-		int pp, qq, dd = fx_map(sc->level, sc->layout, disks, s, kk, &pp, &qq);
+		int pp, qq, dd = fx_map(k_level, layout, disks, s, kk, &pp, &qq);
 		ch[dd] = bufs[dd];
 		if (km[dd].present)
 			memcpy(bufs[dd], state_buf[fidx[dd]] + (off[dd] + s * cs + in) * 512, cb);
@@ -356,7 +361,12 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 	const struct fx_sb *F = &km[fresh].sb;
 	int reshaping = !!(F->feature & 4);
 	int disks = (int)F->raid_disks, odisks = reshaping ? disks - F->delta : disks;
-	int par = sc->level == 6 ? 2 : 1, nd = disks - par, od = odisks - par;
+	/* the shape is the freshest's: a RAID5 -> RAID6 takeover changes level
+	 * and layout with no reshape bits */
+	k_level = F->level;
+	k_layout = F->layout;
+	int par = k_level == 6 ? 2 : 1, nd = disks - par, od = odisks - par;
+	int opar = sc->level == 6 ? 2 : 1; /* the original array's */
 	/* old chunk: the sb's chunksize; new: new_chunk while reshaping */
 	uint64_t ocs = F->chunk, ncs = reshaping && F->new_chunk ? F->new_chunk : F->chunk;
 	uint64_t maxc = ocs > ncs ? ocs : ncs;
@@ -371,6 +381,12 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 			continue;
 		if (m->sb.events + 1 < F->events) {
 			m->present = 0; /* stale: kicked */
+			continue;
+		}
+		if (m->sb.feature & 2) {
+			/* RECOVERY_OFFSET: being rebuilt; nothing read from it here
+			 * (its recovery goes on), so count it missing */
+			m->present = 0;
 			continue;
 		}
 		unsigned role = sc->minor == 90 || m->sb.dev_number >= 64
@@ -440,7 +456,7 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 	uint64_t g = ocs < ncs ? ocs : ncs; /* pieces within one chunk of both */
 	if ((uint64_t)a->chunk < g)
 		g = a->chunk;
-	uint64_t old_end = a->size / a->chunk * a->chunk * (uint64_t)(sc->n_old - par);
+	uint64_t old_end = a->size / a->chunk * a->chunk * (uint64_t)(sc->n_old - opar);
 	k_array = a;
 	k_old_end = old_end;
 	int rc = 0;
@@ -448,11 +464,11 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 		uint64_t c = at / a->chunk;
 		int r;
 		if (reshaping && at < pos)
-			r = kread(sc, ks, disks, off_new, at, g, ncs);
+			r = kread(sc, ks, disks, off_new, at, g, ncs, F->new_layout);
 		else if (reshaping)
-			r = kread(sc, ks, odisks, off_old, at, g, ocs);
+			r = kread(sc, ks, odisks, off_old, at, g, ocs, k_layout);
 		else
-			r = kread(sc, ks, disks, off_old, at, g, F->chunk);
+			r = kread(sc, ks, disks, off_old, at, g, F->chunk, k_layout);
 		if (r == 0) {
 			snprintf(
 			    why, wl,
@@ -559,7 +575,19 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	if (sc->backup_file)
 		add_file(bkp);
 
+	/* after a takeover: RAID6 in the RAID5 layout's -6 form, same data */
+	struct fx_array a6 = a;
+	a6.level = 6;
+	a6.n = sc->n_new;
+	a6.layout = sc->layout <= 4 ? sc->layout + 16 : 5;
+	/* after a layout change: the new layout */
+	struct fx_array al = a;
+	if (sc->new_layout)
+		al.layout = sc->new_layout_num;
+	const struct fx_array *after = sc->takeover ? &a6 : sc->new_layout ? &al : &a;
 	struct reshape_opts o = {.raid_disks = sc->n_new,
+				 .level = sc->takeover ? 6 : 0,
+				 .layout = sc->takeover ? "preserve" : sc->new_layout,
 				 .chunk = sc->new_chunk,
 				 .force = !!sc->missing,
 				 .backup_file = sc->backup_file ? bkp : NULL,
@@ -575,15 +603,18 @@ static int run_scenario(const struct scen *sc, const char *dir)
 		rc = reshape_run(r, &e);
 	io_sys = io_sys_default;
 	reshape_close(r);
-	char msg[512];
+	char msg[512] = "";
 	fx_ok(rc == 0, "%s: recorded %s %d -> %d (%zu events)%s%s", sc->name,
-	      sc->new_chunk ? "chunk change" : "grow", sc->new_chunk ? (int)sc->chunk : sc->n_old,
+	      sc->new_chunk  ? "chunk change"
+	      : sc->takeover ? "RAID5 -> RAID6"
+			     : "grow",
+	      sc->new_chunk ? (int)sc->chunk : sc->n_old,
 	      sc->new_chunk ? (int)sc->new_chunk : sc->n_new, R.nev, rc ? ": " : "",
 	      rc ? e.msg : "");
 	if (rc)
 		return -1;
-	fx_ok(fx_verify(&a, sc->n_new, paths, msg, sizeof msg) == 0, "%s: recorded grow verifies",
-	      sc->name);
+	fx_ok(fx_verify(after, sc->n_new, paths, msg, sizeof msg) == 0,
+	      "%s: recorded grow verifies%s%s", sc->name, msg[0] ? ": " : "", msg);
 
 	/* pieces of every write */
 	size_t *base = calloc(R.nev + 1, sizeof *base), npieces = 0;
@@ -729,7 +760,7 @@ static int run_scenario(const struct scen *sc, const char *dir)
 						reshape_close(r);
 						resumed++;
 						io_sys = io_sys_default;
-						if (rc || fx_verify(&a, sc->n_new, paths, msg,
+						if (rc || fx_verify(after, sc->n_new, paths, msg,
 								    sizeof msg)) {
 							bad = 1;
 							snprintf(why, sizeof why,
@@ -746,7 +777,7 @@ static int run_scenario(const struct scen *sc, const char *dir)
 						if (strstr(e.msg, "no reshape in progress") &&
 						    (fx_verify(&a, sc->n_old, paths, msg,
 							       sizeof msg) == 0 ||
-						     fx_verify(&a, sc->n_new, paths, m2,
+						     fx_verify(after, sc->n_new, paths, m2,
 							       sizeof m2) == 0)) {
 							untouched++;
 						} else {
@@ -817,28 +848,50 @@ int main(void)
 	static const struct scen sc[] = {
 	    /* name         lvl lay min old new chunk bytes   doff bkf step rnd exh missing bitmap
 	     */
-	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0},
-	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0},
-	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0, 0, 0},
-	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0, 0, 0},
-	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0},
+	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0},
+	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0},
+	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0, 0, 0, 0, NULL, 0},
+	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0, 0, 0, 0, NULL, 0},
+	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0},
 	    {"degraded-r6-4to5-slot1-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 2, 4, 1u << 1,
-	     0, 0},
+	     0, 0, 0, NULL, 0},
 	    /* metadata 0.90 (issue 11): superblock at the end, data from 0, no
 	     * data_offset to move: the backup in a file or on a new member */
-	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0, 0},
-	    {"v0.90-backup-member-r6-4to6", 6, 1, 90, 4, 6, 8, 512 << 10, 0, 0, 2, 4, 5, 0, 0, 0},
-	    {"v0.90-raid5-3to4-member", 5, 0, 90, 3, 4, 8, 256 << 10, 0, 0, 2, 4, 6, 0, 0, 0},
+	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0},
+	    {"v0.90-backup-member-r6-4to6", 6, 1, 90, 4, 6, 8, 512 << 10, 0, 0, 2, 4, 5, 0, 0, 0, 0,
+	     NULL, 0},
+	    {"v0.90-raid5-3to4-member", 5, 0, 90, 3, 4, 8, 256 << 10, 0, 0, 2, 4, 6, 0, 0, 0, 0,
+	     NULL, 0},
 	    /* a "_6" layout (left-symmetric-6: Q on the last member) */
-	    {"left-symmetric-6-file", 6, 18, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0},
+	    {"left-symmetric-6-file", 6, 18, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0,
+	     NULL, 0},
 	    /* an internal bitmap: kept, its events never behind the superblocks' */
-	    {"bitmap-v1.2-new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 1, 0},
-	    {"bitmap-v0.90-member", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 1, 0},
+	    {"bitmap-v1.2-new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 1, 0, 0,
+	     NULL, 0},
+	    {"bitmap-v0.90-member", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 1, 0, 0, NULL,
+	     0},
 	    /* chunk changes at constant raid-devices (issue 24): data_offset moves
 	     * down as mdadm's choose_offset picks (128 -> 96), forwards */
-	    {"chunk-r6-4k-to-16k", 6, 2, 2, 4, 4, 8, 384 << 10, 128, 0, 3, 4, 6, 0, 0, 32},
-	    {"chunk-r6-16k-to-4k", 6, 2, 2, 4, 4, 32, 384 << 10, 128, 0, 4, 4, 6, 0, 0, 8},
-	    {"chunk-r5-4k-to-16k", 5, 0, 2, 4, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 32},
+	    {"chunk-r6-4k-to-16k", 6, 2, 2, 4, 4, 8, 384 << 10, 128, 0, 3, 4, 6, 0, 0, 32, 0, NULL,
+	     0},
+	    {"chunk-r6-16k-to-4k", 6, 2, 2, 4, 4, 32, 384 << 10, 128, 0, 4, 4, 6, 0, 0, 8, 0, NULL,
+	     0},
+	    {"chunk-r5-4k-to-16k", 5, 0, 2, 4, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 32, 0, NULL,
+	     0},
+	    /* RAID5 -> RAID6 --layout=preserve (issue 24): the level round, then
+	     * Q rebuilt onto the new member (recovery_offset checkpoints) */
+	    {"takeover-r5-4-to-r6-5", 5, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 1,
+	     NULL, 0},
+	    {"takeover-r5-3-to-r6-4-v1.1", 5, 0, 1, 3, 4, 8, 256 << 10, 64, 0, 2, 4, 6, 0, 0, 0, 1,
+	     NULL, 0},
+	    /* layout changes at constant raid-devices (issue 24): data_offset
+	     * moves down by a chunk or more, forwards, as a chunk change */
+	    {"layout-r6-ls-to-ra", 6, 2, 2, 4, 4, 8, 384 << 10, 128, 0, 3, 4, 6, 0, 0, 0, 0,
+	     "right-asymmetric", 1},
+	    {"layout-r6-ls6-normalise", 6, 18, 2, 5, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0,
+	     "normalise", 2},
+	    {"layout-r5-la-to-rs", 5, 0, 2, 4, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0,
+	     "right-symmetric", 3},
 	};
 	/* MDRAID_CRASH_ONLY=name: one scenario (debugging) */
 	const char *only = getenv("MDRAID_CRASH_ONLY");

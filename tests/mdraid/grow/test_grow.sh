@@ -411,9 +411,14 @@ testcmd "a chunk that does not divide the size: mdadm's message" \
 	"$M grow --chunk=4M j-0 j-1 j-2 j-3 2>&1" \
 	"mdraid: New chunk size (4096K) does not evenly divide device size (7168k)
 " ""
-for o in --level=6 --layout=left-symmetric --size=max --array-size=1M; do
+for o in --level=5 --size=max --array-size=1M; do
 	testcmd_rc "grow $o refused at start-up (exit 5)" 5 "$M grow $o j-0 j-1 j-2 j-3"
 done
+testcmd "grow --level=6 of a RAID6: no change requested (exit 0)" \
+	"$M grow --level=6 j-0 j-1 j-2 j-3; echo rc=\$?" \
+	"mdraid: the array is RAID6 already: no change requested: nothing to do
+rc=0
+" ""
 testcmd_rc "--chunk=192K (not a power of two) is a usage error (exit 2)" 2 "$M grow --chunk=192K j-0 j-1 j-2 j-3"
 "$F" create level=6 layout=2 chunk=128 minor=0 bytes=$((8 * MB)) doff=0 seed=53 v-0 v-1 v-2 v-3
 testcmd "metadata 1.0: chunk change refused (no room to move data_offset)" \
@@ -434,5 +439,159 @@ if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=52 old=4 s-0 s-1 s-2 s-3 
 	tap_ok "continued chunk change: content and P/Q (fixture)"
 else
 	tap_fail "continued chunk change: content and P/Q (fixture)" "$(cat s.err)"
+fi
+# --- RAID5 -> RAID6 without a restripe (issue 24): --level=6 --layout=preserve ---
+mk5() { # name seed: RAID5 left-symmetric, 4 members of 8 MiB, 64K chunk; one blank
+	rm -f "$1"-*
+	"$F" create level=5 layout=2 chunk=128 minor=2 bytes=$((8 * MB)) doff=2048 seed="$2" \
+		"$1-0" "$1-1" "$1-2" "$1-3" && "$F" blank bytes=$((8 * MB)) "$1-4"
+}
+mk5 t 60
+"$M" read t-0 t-1 t-2 t-3 >t.before 2>/dev/null
+sum1=$(cat t-0 t-1 t-2 t-3 t-4 | md5sum)
+testcmd "RAID5 -> RAID6 without --layout: refused, mdadm would restripe (exit 5)" \
+	"$M grow --level=6 --raid-devices=5 t-0 t-1 t-2 t-3 t-4 2>&1; echo rc=\$?" \
+	"mdraid: without --layout, mdadm 4.2 restripes a RAID5 -> RAID6 conversion into RAID6's left-symmetric layout (a full reshape); not supported: give --layout=preserve (left-symmetric-6: data and P stay, Q goes onto the new member)
+rc=5
+" ""
+testcmd_rc "RAID5 -> RAID6 --layout=left-symmetric (a restripe) refused (exit 5)" 5 \
+	"$M grow --level=6 --layout=left-symmetric t-0 t-1 t-2 t-3 t-4"
+testcmd_rc "RAID5 -> RAID6 with 6 members (a restripe) refused (exit 5)" 5 \
+	"$M grow --level=6 --layout=preserve -n 6 t-0 t-1 t-2 t-3 t-4"
+testcmd_rc "RAID5 -> RAID6 with --chunk refused (exit 5)" 5 \
+	"$M grow --level=6 --layout=preserve --chunk=128 t-0 t-1 t-2 t-3 t-4"
+testcmd "--layout=normalise with --level=6: mdadm's message" \
+	"$M grow --level=6 --layout=normalise t-0 t-1 t-2 t-3 t-4 2>&1" \
+	"mdraid: normalise is only meaningful when reshaping a RAID6 array.
+" ""
+testcmd_rc "--level=0 refused (exit 5)" 5 "$M grow --level=0 t-0 t-1 t-2 t-3"
+testcmd_rc "RAID5 layout change with more members refused (exit 5)" 5 \
+	"$M grow --layout=right-asymmetric -n 5 t-0 t-1 t-2 t-3 t-4"
+testcmd_rc "RAID5 -> RAID6 without the new member refused (exit 5)" 5 \
+	"$M grow --level=6 --layout=preserve t-0 t-1 t-2 t-3"
+sum2=$(cat t-0 t-1 t-2 t-3 t-4 | md5sum)
+if [ "$sum1" = "$sum2" ]; then tap_ok "RAID5 -> RAID6 refusals wrote nothing"; else tap_fail "RAID5 -> RAID6 refusals wrote nothing"; fi
+testcmd "RAID5 -> RAID6 --layout=preserve (mdadm's level change: Q onto the new member)" \
+	"$M grow --level=6 --layout=preserve t-0 t-1 t-2 t-3 t-4 2>/dev/null" \
+	"mdraid: level changed to RAID6 (left-symmetric-6, 5 members): array size 21504K
+" ""
+if "$F" verify level=6 layout=18 chunk=128 minor=2 seed=60 old=5 t-0 t-1 t-2 t-3 t-4 2>t.err; then
+	tap_ok "RAID5 -> RAID6: content, P and Q in left-symmetric-6 (fixture)"
+else
+	tap_fail "RAID5 -> RAID6: content, P and Q in left-symmetric-6 (fixture)" "$(cat t.err)"
+fi
+"$M" read t-0 missing missing t-3 t-4 >t.after 2>/dev/null
+test_cmp "RAID5 -> RAID6: two members missing, the content reads back (Q used)" t.before t.after
+if [ $have_mdadm = 1 ]; then
+	for i in 0 4; do
+		testcmd "RAID5 -> RAID6: mdadm --examine t-$i: raid6 left-symmetric-6, 5 devices, in sync" \
+			"mdadm --examine t-$i | grep -E 'Feature Map|Raid Level|Raid Devices|Layout|Checksum|Device Role|Array State' | sed 's/: [0-9a-f]* - correct/: correct/'" \
+			"    Feature Map : 0x0
+     Raid Level : raid6
+   Raid Devices : 5
+       Checksum : correct
+         Layout : left-symmetric-6
+   Device Role : Active device $i
+   Array State : AAAAA ('A' == active, '.' == missing, 'R' == replacing)
+" ""
+	done
+else
+	tap_skip "RAID5 -> RAID6: mdadm --examine" "mdadm not installed"
+fi
+testcmd "RAID5 -> RAID6 again: nothing to do (exit 0)" \
+	"$M grow --level=6 --layout=preserve t-0 t-1 t-2 t-3 t-4; echo rc=\$?" \
+	"mdraid: the array is already RAID6 (left-symmetric-6, 5 members): nothing to do
+rc=0
+" ""
+# killed after two of the level round's four superblock writes: --continue
+mk5 u 61
+testcmd_rc "RAID5 -> RAID6 killed inside the level round (exit 1)" 1 \
+	"$M grow --level=6 --layout=preserve --simulate-crash=start:2 u-0 u-1 u-2 u-3 u-4"
+testcmd "torn level round: members say RAID5 4 and RAID6 5 (mdadm refuses that mix)" \
+	"for i in 0 1 2 3; do od -A n -t d4 -j $((4096 + 72)) -N 4 u-\$i | tr -d ' '; done" \
+	"6
+6
+5
+5
+" ""
+testcmd_rc "torn level round: --continue finishes the conversion" 0 "$M grow --continue -q u-0 u-1 u-2 u-3 u-4"
+if "$F" verify level=6 layout=18 chunk=128 minor=2 seed=61 old=5 u-0 u-1 u-2 u-3 u-4 2>u.err; then
+	tap_ok "continued RAID5 -> RAID6: content, P and Q (fixture)"
+else
+	tap_fail "continued RAID5 -> RAID6: content, P and Q (fixture)" "$(cat u.err)"
+fi
+# stopped after the level round: a degraded RAID6 the kernel reads as is;
+# --level=6 again (or --continue) computes Q
+mk5 w 62
+testcmd_rc "RAID5 -> RAID6 stopped after the level round (exit 1)" 1 \
+	"$M grow --level=6 --layout=preserve --simulate-crash=critical w-0 w-1 w-2 w-3 w-4"
+"$M" read w-0 w-1 w-2 w-3 >w.after 2>/dev/null
+"$M" read --length="$(stat -c %s w.after)" w-0 w-1 w-2 w-3 >w.after 2>/dev/null
+cmp -s w.after t.before && tap_fail "after the level round: content (seeded differently)" "same as t" ||
+	tap_ok "after the level round: content (seeded differently)"
+testcmd_rc "after the level round: the same command computes Q" 0 \
+	"$M grow --level=6 --layout=preserve -q w-0 w-1 w-2 w-3 w-4"
+if "$F" verify level=6 layout=18 chunk=128 minor=2 seed=62 old=5 w-0 w-1 w-2 w-3 w-4 2>w.err; then
+	tap_ok "RAID5 -> RAID6 finished by a second run: content, P and Q (fixture)"
+else
+	tap_fail "RAID5 -> RAID6 finished by a second run: content, P and Q (fixture)" "$(cat w.err)"
+fi
+# --- layout change at constant raid-devices (issue 24) ---
+# the conversion's left-symmetric-6 normalised: the whole chain of the issue
+"$M" read --length="$(stat -c %s t.before)" t-0 t-1 t-2 t-3 t-4 >t.before6 2>/dev/null
+testcmd "RAID6 left-symmetric-6 --layout=normalise: left-symmetric, data_offset moves" \
+	"$M grow --layout=normalise t-0 t-1 t-2 t-3 t-4 2>&1 >/dev/null" \
+	"mdraid: changing the layout of RAID6 (5 members) left-symmetric-6 -> left-symmetric
+mdraid: data moves from offset 2048 to 1024 sectors (no backup needed)
+" ""
+if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=60 old=5 t-0 t-1 t-2 t-3 t-4 2>t.err; then
+	tap_ok "normalised: content, P and Q in left-symmetric (fixture)"
+else
+	tap_fail "normalised: content, P and Q in left-symmetric (fixture)" "$(cat t.err)"
+fi
+"$M" read --length="$(stat -c %s t.before)" t-0 t-1 t-2 t-3 t-4 >t.after 2>/dev/null
+test_cmp "normalised: mdraid read gives the RAID5's content" t.before t.after
+mk y 2048 63
+"$M" read y-0 y-1 y-2 y-3 >y.before 2>/dev/null
+sum1=$(cat y-0 y-1 y-2 y-3 | md5sum)
+testcmd "--layout=bogus: mdadm's message (exit 5)" \
+	"$M grow --layout=bogus y-0 y-1 y-2 y-3 2>&1; echo rc=\$?" \
+	"mdraid: layout bogus not understood for this level (RAID6)
+rc=5
+" ""
+testcmd_rc "layout and raid-devices together refused (exit 5)" 5 \
+	"$M grow --layout=right-asymmetric -n 5 y-0 y-1 y-2 y-3 y-4"
+testcmd_rc "layout and chunk together refused (exit 5)" 5 \
+	"$M grow --layout=right-asymmetric --chunk=128 y-0 y-1 y-2 y-3"
+testcmd "--layout=normalise of a left-symmetric RAID6: nothing to do (exit 0)" \
+	"$M grow --layout=normalise y-0 y-1 y-2 y-3; echo rc=\$?" \
+	"mdraid: the array already has layout left-symmetric: nothing to do
+rc=0
+" ""
+sum2=$(cat y-0 y-1 y-2 y-3 | md5sum)
+if [ "$sum1" = "$sum2" ]; then tap_ok "layout refusals wrote nothing"; else tap_fail "layout refusals wrote nothing"; fi
+testcmd_rc "layout change stopped at a checkpoint (exit 1)" 1 \
+	"$M grow --layout=right-asymmetric --stop-after=3 -q y-0 y-1 y-2 y-3"
+testcmd "stopped layout change: on disk mid-reshape (RESHAPE_ACTIVE|NEW_OFFSET, new_layout 1)" \
+	"od -A n -t u4 -j $((4096 + 8)) -N 4 y-0 | tr -d ' '; od -A n -t u4 -j $((4096 + 116)) -N 4 y-0 | tr -d ' '" \
+	"68
+1
+" ""
+testcmd_rc "stopped layout change: --continue finishes it" 0 "$M grow --continue -q y-0 y-1 y-2 y-3"
+if "$F" verify level=6 layout=1 chunk=128 minor=2 seed=63 old=4 y-0 y-1 y-2 y-3 2>y.err; then
+	tap_ok "continued layout change: content and P/Q in right-asymmetric (fixture)"
+else
+	tap_fail "continued layout change: content and P/Q in right-asymmetric (fixture)" "$(cat y.err)"
+fi
+testcmd_rc "layout change: mdraid check finds P/Q consistent" 0 "$M check y-0 y-1 y-2 y-3"
+if [ $have_mdadm = 1 ]; then
+	testcmd "layout change: mdadm --examine reads layout and data offset" \
+		"mdadm --examine y-0 | grep -E 'Feature Map|Data Offset|Layout'" \
+		"    Feature Map : 0x0
+    Data Offset : 1024 sectors
+         Layout : right-asymmetric
+" ""
+else
+	tap_skip "layout change: mdadm --examine reads layout and data offset" "mdadm not installed"
 fi
 tap_done

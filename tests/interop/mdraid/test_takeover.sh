@@ -1,0 +1,234 @@
+#!/bin/sh
+# test_takeover.sh: mdraid grow --level=6 --layout=preserve (issue 24: RAID5
+# 4 -> RAID6 5 with no restripe) against mdadm 4.2 + the kernel's.
+#
+# Boot 1: the guest's mdadm creates a RAID5 (4 members, metadata 1.2, 64K
+# chunk, left-symmetric) and the kernel resyncs it; an ext4 image made on
+# the host (this repository's mdraid/ and tests/mdraid/ sources) is written
+# onto it. Two copies of the members are made in the guest:
+#   m: mdadm --add of a fifth disk, then mdadm --grow --level=6
+#      --raid-devices=5 --layout=preserve (the kernel's raid6_takeover, then
+#      md's recovery computes Q onto the new disk) to the end: the
+#      reference superblocks;
+#   k: the same, slowed down (sync_speed_max) and stopped by mdadm --stop
+#      with the recovery part-way (recovery_offset > 0): a conversion the
+#      kernel started, for mdraid to finish.
+#
+# On the host: mdraid grow --level=6 --layout=preserve converts the original
+# (4 members + a blank one); each of the five superblocks equals (masked:
+# uuids, times, events, checksum) the one mdadm + the kernel left on copy m;
+# mdraid grow --continue finishes copy k.
+#
+# Boot 2: the kernel assembles both results: RAID6 left-symmetric-6 with 5
+# members, nothing to recover, the file system image reads back byte for
+# byte (every file's md5 is then the original's; e2fsck -fn passes on the
+# host), check gives mismatch_cnt 0; with two members removed (one data
+# member and P's member) the image still reads back: Q is right.
+#
+# Self-contained (its own two boots) so that it can slot into a shared boot.
+. "$OPSKIT_SOURCE/tests/tap.sh"
+. "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
+
+MIB=32    # member size
+FS_MIB=40 # the file system image (fits RAID5 on 4 x 32 MiB)
+T1="RAID5 4 -> RAID6 5 left-symmetric-6"
+NAMES="$T1: mdadm + kernel conversion on a copy
+$T1: mdraid grow --level=6 --layout=preserve: superblocks = mdadm + kernel's (masked)
+$T1: kernel assembles mdraid's result: file system intact, mismatch_cnt 0
+$T1: kernel reads mdraid's result with two members missing (Q right)
+$T1: a conversion the kernel started and was stopped in (recovery part-way)
+$T1: mdraid grow --continue finishes the kernel's conversion
+$T1: kernel assembles the finished conversion: file system intact, mismatch_cnt 0"
+all_skip() {
+	echo "$NAMES" >"$W/names"
+	skip_each "$1" <"$W/names"
+	tap_done
+}
+[ -n "$GUEST_SKIP" ] && all_skip "$GUEST_SKIP"
+command -v mkfs.ext4 >/dev/null && command -v e2fsck >/dev/null ||
+	all_skip "no mkfs.ext4/e2fsck on the host (package e2fsprogs)"
+
+fs_image "$FS_MIB" || all_skip "mkfs.ext4 -d failed"
+
+# --- boot 1 ------------------------------------------------------------------
+# disks: t0..t4 (the original + its new member), m0..m4 (mdadm's copy), k0..k4
+# (the copy the kernel is stopped in); M0.. in that order, then fs.img
+seed=24500
+imgs=""
+for s in t m k; do
+	for i in 0 1 2 3 4; do
+		mkimg "$W/$s$i.img" "${MIB}M" $seed
+		seed=$((seed + 1))
+	done
+	imgs="$imgs $(imgs_of "$s" 5)"
+done
+mkdir -p "$W/in1"
+cat >"$W/body1" <<EOF
+FS=\$M15
+FS_MIB=$FS_MIB
+EOF
+cat >>"$W/body1" <<'EOF'
+copy4() { # from to: the four RAID5 members
+	i=0
+	while [ $i -lt 4 ]; do
+		dd if="$(range $(($1 + i)) 1 | tr -d ' ')" of="$(range $(($2 + i)) 1 | tr -d ' ')" bs=1M \
+			conv=fsync 2>/dev/null
+		i=$((i + 1))
+	done
+}
+mdadm --create /dev/md0 --run --level=5 --raid-devices=4 --chunk=64 --metadata=1.2 \
+	--homehost=opskit $(range 0 4) >/out/create 2>&1
+say create_rc $?
+wait_idle md0
+dd if="$FS" of=/dev/md0 bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
+mdadm --stop /dev/md0 >/dev/null 2>&1
+copy4 0 5
+copy4 0 10
+# m: to the end
+mdadm --assemble /dev/md0 $(range 5 4) >>/out/create 2>&1
+mdadm /dev/md0 --add $(range 9 1) >/out/m.add 2>&1
+say m.add_rc $?
+mdadm --grow /dev/md0 --level=6 --raid-devices=5 --layout=preserve >/out/m.grow 2>&1
+say m.grow_rc $?
+sleep 1
+wait_idle md0
+say m.level "$(cat /sys/block/md0/md/level)"
+say m.layout "$(cat /sys/block/md0/md/layout)"
+say m.degraded "$(cat /sys/block/md0/md/degraded)"
+mdadm --stop /dev/md0 >/dev/null 2>&1
+# k: stopped with the recovery of Q part-way
+mdadm --assemble /dev/md1 $(range 10 4) >>/out/create 2>&1
+mdadm /dev/md1 --add $(range 14 1) >/out/k.add 2>&1
+echo 2000 >/sys/block/md1/md/sync_speed_max
+mdadm --grow /dev/md1 --level=6 --raid-devices=5 --layout=preserve >/out/k.grow 2>&1
+say k.grow_rc $?
+sleep 4
+say k.action "$(cat /sys/block/md1/md/sync_action)"
+say k.completed "$(cat /sys/block/md1/md/sync_completed)"
+mdadm --stop /dev/md1 >/dev/null 2>&1
+mdadm --examine $(range 14 1) >/out/k.examine 2>&1
+true
+EOF
+guest_script "$W/script1" "$W/body1"
+# shellcheck disable=SC2086
+boot "boot 1" "$W/kv1" "$W/err1" -t 900 -o "$W/out1" -i "$W/in1" "$W/script1" $imgs "$W/fs.img"
+rc1=$?
+
+ref_ok=0
+if [ $rc1 -ne 0 ] || [ "$(kv "$W/kv1" create_rc)" != 0 ] || [ "$(kv "$W/kv1" m.grow_rc)" != 0 ] ||
+	[ "$(kv "$W/kv1" m.level)" != raid6 ] || [ "$(kv "$W/kv1" m.layout)" != 18 ] ||
+	[ "$(kv "$W/kv1" m.degraded)" != 0 ]; then
+	tap_fail "$T1: mdadm + kernel conversion on a copy" \
+		"$(cat "$W/kv1"; cat "$W/out1/create" "$W/out1/m.add" "$W/out1/m.grow" 2>/dev/null | head -n 12)"
+else
+	tap_ok "$T1: mdadm + kernel conversion on a copy"
+	ref_ok=1
+fi
+mt() {
+	# shellcheck disable=SC2046
+	"$MDRAID" grow -q --level=6 --layout=preserve $(imgs_of t 5) || { echo "mdraid grow: exit $?"; return 1; }
+	sb_cmp t m 5
+}
+if [ $ref_ok = 1 ]; then
+	tap_check "$T1: mdraid grow --level=6 --layout=preserve: superblocks = mdadm + kernel's (masked)" mt
+else
+	# still convert, for boot 2
+	mt >/dev/null 2>&1
+	tap_skip "$T1: mdraid grow --level=6 --layout=preserve: superblocks = mdadm + kernel's (masked)" \
+		"no reference conversion"
+fi
+# the kernel's conversion stopped part-way: role 4 recovering at an offset
+kmid() {
+	[ "$(kv "$W/kv1" k.grow_rc)" = 0 ] || { echo "mdadm --grow: rc $(kv "$W/kv1" k.grow_rc)"; return 1; }
+	grep -q 'Recovery Offset : [1-9]' "$W/out1/k.examine" ||
+		{ echo "no recovery offset on the new member:"; head -n 30 "$W/out1/k.examine"; return 1; }
+	grep -q 'Raid Level : raid6' "$W/out1/k.examine" || { echo "not raid6"; return 1; }
+}
+k_ok=0
+if [ $rc1 -ne 0 ]; then
+	tap_fail "$T1: a conversion the kernel started and was stopped in (recovery part-way)" "boot 1 failed"
+elif kmid >"$W/kmid.out" 2>&1; then
+	tap_ok "$T1: a conversion the kernel started and was stopped in (recovery part-way)"
+	k_ok=1
+else
+	tap_fail "$T1: a conversion the kernel started and was stopped in (recovery part-way)" \
+		"$(head -n 30 "$W/kmid.out"; grep '^k\.' "$W/kv1")"
+fi
+kc() {
+	# shellcheck disable=SC2046
+	"$MDRAID" grow --continue -q $(imgs_of k 5) || { echo "mdraid grow --continue: exit $?"; return 1; }
+	mdadm --examine "$W/k4.img" | grep -q 'Recovery Offset' && { echo "still recovering"; return 1; }
+	return 0
+}
+if [ $k_ok = 1 ]; then
+	tap_check "$T1: mdraid grow --continue finishes the kernel's conversion" kc
+else
+	tap_skip "$T1: mdraid grow --continue finishes the kernel's conversion" "no stopped conversion"
+fi
+
+# --- boot 2: the kernel assembles both results ----------------------------------
+truncate -s 384M "$W/export2.img"
+mkdir -p "$W/in2"
+cat >"$W/body2" <<'EOF'
+E=$M10
+slot=0
+for id in t k; do
+	first=$((slot * 5))
+	mdadm --assemble /dev/md0 $(range "$first" 5) >"/out/$id.assemble" 2>&1
+	say "$id.assembled" $?
+	sleep 0.5
+	say "$id.action" "$(cat /sys/block/md0/md/sync_action)"
+	say "$id.degraded" "$(cat /sys/block/md0/md/degraded)"
+	say "$id.level" "$(cat /sys/block/md0/md/level)"
+	say "$id.layout" "$(cat /sys/block/md0/md/layout)"
+	wait_idle md0
+	export_check md0 "$id" "$E" $((slot * 134217728))
+	mdadm --stop /dev/md0 >/dev/null 2>&1
+	slot=$((slot + 1))
+done
+# t with members 1 and 3 gone: row 0 of left-symmetric-6 on 5 members has
+# P on member 3, so data on member 1 is rebuilt from Q and data
+mdadm --assemble --run /dev/md0 $(disks 0 2 4) >/out/t2.assemble 2>&1
+say t2.assembled $?
+export_dev /dev/md0 "$E" $((2 * 134217728)) | sed 's/^md0\./t2./'
+mdadm --stop /dev/md0 >/dev/null 2>&1
+true
+EOF
+guest_script "$W/script2" "$W/body2"
+# shellcheck disable=SC2086
+boot "boot 2" "$W/kv2" "$W/err2" -t 600 -o "$W/out2" -i "$W/in2" "$W/script2" \
+	$(imgs_of t 5) $(imgs_of k 5) "$W/export2.img"
+rc2=$?
+
+fs_ok() { # ID SLOT
+	[ "$(kv "$W/kv2" "$1.assembled")" = 0 ] || { echo "assemble: $(head -n 3 "$W/out2/$1.assemble")"; return 1; }
+	[ "$(kv "$W/kv2" "$1.level")" = raid6 ] && [ "$(kv "$W/kv2" "$1.layout")" = 18 ] ||
+		{ echo "level $(kv "$W/kv2" "$1.level") layout $(kv "$W/kv2" "$1.layout"), expected raid6 18"; return 1; }
+	[ "$(kv "$W/kv2" "$1.degraded")" = 0 ] || { echo "degraded $(kv "$W/kv2" "$1.degraded")"; return 1; }
+	[ "$(kv "$W/kv2" "$1.action")" = idle ] ||
+		{ echo "sync_action at assembly: $(kv "$W/kv2" "$1.action"), expected idle"; return 1; }
+	slice "$W/export2.img" $(($2 * 134217728)) $((FS_MIB * 1048576)) >"$W/got.img"
+	cmp "$W/got.img" "$W/fs.img" || return 1
+	e2fsck -fn "$W/got.img" >"$W/fsck.out" 2>&1 || { head -n 5 "$W/fsck.out"; return 1; }
+	[ "$(kv "$W/kv2" "$1.mismatch")" = 0 ] || { echo "mismatch_cnt $(kv "$W/kv2" "$1.mismatch")"; return 1; }
+}
+q_ok() {
+	[ "$(kv "$W/kv2" t2.assembled)" = 0 ] || { echo "assemble: $(head -n 3 "$W/out2/t2.assemble")"; return 1; }
+	slice "$W/export2.img" $((2 * 134217728)) $((FS_MIB * 1048576)) | cmp - "$W/fs.img"
+}
+if [ $rc2 -ne 0 ]; then
+	tap_fail "$T1: kernel assembles mdraid's result: file system intact, mismatch_cnt 0" "boot 2 failed (rc $rc2)"
+	tap_fail "$T1: kernel reads mdraid's result with two members missing (Q right)" "boot 2 failed"
+else
+	tap_check "$T1: kernel assembles mdraid's result: file system intact, mismatch_cnt 0" fs_ok t 0
+	tap_check "$T1: kernel reads mdraid's result with two members missing (Q right)" q_ok
+fi
+if [ $k_ok != 1 ]; then
+	tap_skip "$T1: kernel assembles the finished conversion: file system intact, mismatch_cnt 0" \
+		"no stopped conversion"
+elif [ $rc2 -ne 0 ]; then
+	tap_fail "$T1: kernel assembles the finished conversion: file system intact, mismatch_cnt 0" "boot 2 failed"
+else
+	tap_check "$T1: kernel assembles the finished conversion: file system intact, mismatch_cnt 0" fs_ok k 1
+fi
+tap_done
