@@ -242,7 +242,7 @@ static int match_index(const char *name)
 
 void ls_msg_set_matches(struct ls_msg *m, const char *s, const size_t *ov, int rc)
 {
-	char name[4];
+	char name[12]; /* "0".."255"; room for any int keeps -Wformat-truncation quiet */
 	for (int i = 0; i < rc && i < 256; i++) {
 		if (ov[2 * i] == (size_t)-1) /* PCRE2_UNSET */
 			continue;
