@@ -135,7 +135,7 @@ static const struct cli_opt opts[] = {
     {"verbose", 'v', CLI_FLAG, 'v', NULL, "verbose lists and -K output"},
     {"jobs", 'j', CLI_ARG, 'j', "N",
      "query N packages at a time in N worker threads\n(1-64; default 1, no threads); output "
-     "stays in\nargument order, at most 32N packages' output held"},
+     "stays in\nargument order, at most 64N packages' output held"},
     {"nosignature", 0, CLI_FLAG, OPT_NOSIG, NULL, "queries never verify; with -K: skip signatures"},
     {"nodigest", 0, CLI_FLAG, OPT_NODIGEST, NULL, "queries never verify; with -K: skip digests"},
     {NULL, 0, 0, 0, NULL, "Other verbs:"},
