@@ -780,8 +780,11 @@ int main(int argc, char **argv)
 	int jobs = c.jobs ? c.jobs : 1;
 	if (jobs > argc - first)
 		jobs = argc - first;
-	/* the tag index is built on first use: build it before any worker */
+	/* the tag tables are built on first use (pthread_once): build them
+	 * before any worker, so that tools that do not model pthread_once
+	 * (helgrind) see the writes happen before the threads start */
 	(void)rpm_tag_by_num(0);
+	(void)rpm_tag_type_418(0);
 	if (jobs > 1) {
 		failed = query_parallel(&c, qf, argv + first, argc - first, now, jobs);
 	} else {
