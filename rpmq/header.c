@@ -11,6 +11,7 @@
  * Every message names the byte offset in the file and what was expected.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -74,19 +75,27 @@ static int cmp_tagnum(const void *a, const void *b)
 	return x < y ? -1 : x > y; /* the canonical name comes first in the table */
 }
 
+static const struct rpm_tag_info *by_num[1024];
+static unsigned by_num_n;
+static pthread_once_t by_num_once = PTHREAD_ONCE_INIT;
+
+/* Once per process (pthread_once: -j's worker threads look tags up too). */
+static void by_num_init(void)
+{
+	for (unsigned i = 0; i < rpm_tag_table_n && i < 1024; i++)
+		by_num[i] = &rpm_tag_table[i];
+	by_num_n = rpm_tag_table_n < 1024 ? rpm_tag_table_n : 1024;
+	qsort(by_num, by_num_n, sizeof(by_num[0]), cmp_tagnum);
+}
+
 /* By number: binary search in a by-number index built on first use (every
  * header entry is type-checked, so a linear scan showed in profiles). */
 const struct rpm_tag_info *rpm_tag_by_num(uint32_t tag)
 {
-	static const struct rpm_tag_info *idx[1024];
-	static unsigned n;
-	if (!n) {
-		for (unsigned i = 0; i < rpm_tag_table_n && i < 1024; i++)
-			idx[i] = &rpm_tag_table[i];
-		n = rpm_tag_table_n < 1024 ? rpm_tag_table_n : 1024;
-		qsort(idx, n, sizeof(idx[0]), cmp_tagnum);
-	}
-	size_t lo = 0, hi = n;
+	pthread_once(&by_num_once, by_num_init);
+	size_t lo = 0, hi = by_num_n;
+	const struct rpm_tag_info *const *idx = by_num;
+	unsigned n = by_num_n;
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 		if (idx[mid]->tag < tag)
@@ -102,22 +111,32 @@ static int is_string_type(uint32_t t)
 	return t == RPM_STRING || t == RPM_STRING_ARRAY || t == RPM_I18NSTRING;
 }
 
+/* rpm 4.18's tag numbers run from 61 to 5101: types by number in a dense
+ * table, built once (every entry of every header is type-checked, and the
+ * binary search this replaces was 6% of a 2,000-package query). */
+#define TYPE418_TAGS 8192
+static uint8_t type418[TYPE418_TAGS];
+static pthread_once_t type418_once = PTHREAD_ONCE_INIT;
+
+static void type418_init(void)
+{
+	/* backwards: with two names for one number the first one's type wins,
+	 * as it did in the binary search */
+	for (unsigned i = rpm418_tag_table_n; i-- > 0;) {
+		const struct rpm_tag_info *t = &rpm418_tag_table[i];
+		if (t->tag >= TYPE418_TAGS)
+			abort(); /* BUG: a generated table beyond the dense range */
+		type418[t->tag] = (uint8_t)t->type;
+	}
+}
+
 /* rpm 4.18's hdrchkTagType: a known tag stored with another type is
  * refused, except among string types; tags rpm 4.18 does not know, or
  * knows without a type (its "internal" ones), pass. */
 enum rpm_type rpm_tag_type_418(uint32_t tag)
 {
-	size_t lo = 0, hi = rpm418_tag_table_n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (rpm418_tag_table[mid].tag < tag)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo == rpm418_tag_table_n || rpm418_tag_table[lo].tag != tag)
-		return RPM_NULL;
-	return rpm418_tag_table[lo].type;
+	pthread_once(&type418_once, type418_init);
+	return tag < TYPE418_TAGS ? (enum rpm_type)type418[tag] : RPM_NULL;
 }
 
 static int tag_type_ok_418(uint32_t tag, uint32_t type)
@@ -173,29 +192,23 @@ int rpm_ent_cmp(const void *a, const void *b)
 
 /* The data bytes rpm's hdrblobImport accounts for entries [from, to): each
  * entry's length after aligning a running total for its type (regionSwab
- * with fast = 0), starting at dl0; -1 where regionSwab fails. rpm then
+ * with fast = 0), starting at dl0. rpm then
  * demands that the total (plus the 16-byte region trailer) is exactly the
  * header's dl: "hdr load: BAD" otherwise. That catches data the index does
  * not account for: an early NUL inside a string, a reduced count. */
 static int64_t swab_len(const struct rpm_hdr *h, uint32_t from, uint32_t to, int64_t dl0)
 {
+	/* Every entry here passed the hdrblobVerifyInfo loop, which implies
+	 * regionSwab's own checks (type 1..9, aligned offset below dl, count
+	 * and length within dl) and measured en->len with the same strtaglen
+	 * rule: the lengths are reused, not measured twice. */
 	int64_t dl = dl0;
 	for (uint32_t i = from; i < to; i++) {
-		const uint8_t *q = h->raw + 16 + 16ull * i;
-		uint32_t type = be32(q + 4), count = be32(q + 12);
-		int32_t off = (int32_t)be32(q + 8);
-		if (type > 9 || (count & ~(uint32_t)HDR_DATA_MAX) || off < 0 ||
-		    ((uint32_t)off & ~(uint32_t)HDR_DATA_MAX) || (off & (type_align[type] - 1)) ||
-		    (uint32_t)off >= h->dl)
-			return -1;
-		long l =
-		    type == RPM_NULL ? 0 : data_len(type, h->data + off, count, h->data + h->dl);
-		if (l < 0 || ((uint64_t)l & ~(uint64_t)HDR_DATA_MAX))
-			return -1;
-		int ts = type_size[type];
+		const struct rpm_entry *en = &h->ents[i];
+		int ts = type_size[en->type];
 		if (ts > 1 && dl % ts)
 			dl += ts - dl % ts;
-		dl += l;
+		dl += en->len;
 	}
 	return dl;
 }

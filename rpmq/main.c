@@ -135,7 +135,7 @@ static const struct cli_opt opts[] = {
     {"verbose", 'v', CLI_FLAG, 'v', NULL, "verbose lists and -K output"},
     {"jobs", 'j', CLI_ARG, 'j', "N",
      "query N packages at a time in N worker threads\n(1-64; default 1, no threads); output "
-     "stays in\nargument order, at most 32N packages' output held"},
+     "stays in\nargument order, at most 64N packages' output held"},
     {"nosignature", 0, CLI_FLAG, OPT_NOSIG, NULL, "queries never verify; with -K: skip signatures"},
     {"nodigest", 0, CLI_FLAG, OPT_NODIGEST, NULL, "queries never verify; with -K: skip digests"},
     {NULL, 0, 0, 0, NULL, "Other verbs:"},
@@ -461,22 +461,34 @@ static void json_close(struct ctx *c)
 
 /* ---- many packages at once: worker threads, output in argument order ----
  *
- * Workers take the next CHUNK packages, query each into its own memory
- * stream and park the results in a ring of `window` slots; the main thread
- * prints slot after slot in argument order. A worker whose packages are
- * `window` or more ahead of the printer waits: at most window packages'
+ * Packages go out a chunk of CHUNK at a time. A worker takes the next
+ * chunk, queries its packages one after the other into one memory stream
+ * (one allocation for the chunk's output, not a stream per package) and
+ * marks the chunk done; the main thread prints chunk after chunk in
+ * argument order. Chunk c lives in chunks[c % window] from the moment a
+ * worker takes it until it is printed: a worker whose chunk is window or
+ * more ahead of the printer waits, so at most window * CHUNK packages'
  * output is held, whatever the number of packages. Work is handed out and
- * handed back a chunk at a time because a small package takes about as long
- * to query as a contended lock hand-over (a futex syscall) costs.
+ * handed back a chunk at a time because a small package takes about as
+ * long to query as a contended lock hand-over (a futex syscall) costs.
+ *
+ * Invariants (pl->mu guards next, printed and done):
+ * (1) printed <= c < next for every chunk a worker holds, and
+ *     c - printed < window, so no two live chunks share a slot;
+ * (2) a slot's other fields are written only by the worker holding it
+ *     while done is 0, and read and reset only by the printer once done
+ *     is 1; the mutex hand-over orders the two.
  */
 #define CHUNK 16
 
-struct slot {
-	char *out; /* the package's output (owned), len bytes */
-	size_t len;
-	int rc; /* query_one's */
-	struct ok_err e;
-	int done;
+struct chunk {
+	char *out;		/* the packages' output, one after the other (owned) */
+	size_t len;		/* bytes in out */
+	int n;			/* packages in the chunk, 1..CHUNK */
+	size_t end[CHUNK];	/* package j's output is out[end[j-1] .. end[j]) */
+	int rc[CHUNK];		/* query_one's, per package */
+	struct ok_err e[CHUNK]; /* the error of a package whose rc < 0 */
+	int done;		/* filled: the printer's turn */
 };
 
 struct pool {
@@ -485,49 +497,68 @@ struct pool {
 	char **paths;
 	int n; /* packages */
 	long long now;
-	int next;	    /* next package to take */
-	int printed;	    /* packages printed so far (a multiple of CHUNK, or n) */
-	int window;	    /* slots, a multiple of CHUNK */
-	struct slot *slots; /* package i in slots[i % window] */
+	int nchunks;	      /* (n + CHUNK - 1) / CHUNK */
+	int next;	      /* next chunk to take */
+	int printed;	      /* chunks printed so far */
+	int window;	      /* slots */
+	struct chunk *chunks; /* chunk c in chunks[c % window] */
 	pthread_mutex_t mu;
 	pthread_cond_t ready; /* a chunk was filled */
 	pthread_cond_t space; /* a chunk was printed */
 };
+
+/* Query chunk c's packages into ck (the worker holds it, invariant 2). */
+static void pool_fill(struct pool *pl, struct chunk *ck, int c, char **buf, size_t *cap)
+{
+	int first = c * CHUNK;
+	ck->n = pl->n - first < CHUNK ? pl->n - first : CHUNK;
+	ck->out = NULL;
+	ck->len = 0;
+	FILE *out = open_memstream(&ck->out, &ck->len);
+	for (int j = 0; j < ck->n; j++) {
+		const char *path = pl->paths[first + j];
+		if (!out) {
+			ck->rc[j] =
+			    ok_err_at(&ck->e[j], -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
+			ck->end[j] = 0;
+			continue;
+		}
+		ck->rc[j] = query_one(pl->c, pl->qf, path, pl->now, out, buf, cap, &ck->e[j]);
+		if (fflush(out) != 0 && ck->rc[j] == 0) /* updates ck->len */
+			ck->rc[j] =
+			    ok_err_at(&ck->e[j], -ENOMEM, path, OK_ERR_NOPOS, "out of memory");
+		ck->end[j] = ck->len;
+	}
+	if (out && fclose(out) != 0) {
+		for (int j = 0; j < ck->n; j++)
+			if (ck->rc[j] == 0)
+				ck->rc[j] = ok_err_at(&ck->e[j], -ENOMEM, pl->paths[first + j],
+						      OK_ERR_NOPOS, "out of memory");
+	}
+	if (!ck->out)
+		for (int j = 0; j < ck->n; j++)
+			ck->end[j] = 0;
+}
 
 static void *pool_worker(void *arg)
 {
 	struct pool *pl = arg;
 	char *buf = NULL;
 	size_t cap = 0;
-	struct slot r[CHUNK];
 	for (;;) {
 		pthread_mutex_lock(&pl->mu);
-		int i = pl->next, k = pl->n - i < CHUNK ? pl->n - i : CHUNK;
-		pl->next += k;
-		while (k > 0 && i + k - pl->printed > pl->window)
+		int c = pl->next;
+		if (c < pl->nchunks)
+			pl->next++;
+		while (c < pl->nchunks && c - pl->printed >= pl->window)
 			pthread_cond_wait(&pl->space, &pl->mu);
 		pthread_mutex_unlock(&pl->mu);
-		if (k <= 0)
+		if (c >= pl->nchunks)
 			break;
-		for (int j = 0; j < k; j++) {
-			const char *path = pl->paths[i + j];
-			memset(&r[j], 0, sizeof(r[j]));
-			FILE *out = open_memstream(&r[j].out, &r[j].len);
-			if (!out) {
-				r[j].rc = ok_err_at(&r[j].e, -ENOMEM, path, OK_ERR_NOPOS,
-						    "out of memory");
-			} else {
-				r[j].rc = query_one(pl->c, pl->qf, path, pl->now, out, &buf, &cap,
-						    &r[j].e);
-				if (fclose(out) != 0 && r[j].rc == 0)
-					r[j].rc = ok_err_at(&r[j].e, -ENOMEM, path, OK_ERR_NOPOS,
-							    "out of memory");
-			}
-			r[j].done = 1;
-		}
+		struct chunk *ck = &pl->chunks[c % pl->window];
+		pool_fill(pl, ck, c, &buf, &cap);
 		pthread_mutex_lock(&pl->mu);
-		for (int j = 0; j < k; j++)
-			pl->slots[(i + j) % pl->window] = r[j];
+		ck->done = 1;
 		pthread_cond_broadcast(&pl->ready);
 		pthread_mutex_unlock(&pl->mu);
 	}
@@ -541,10 +572,11 @@ static int query_parallel(struct ctx *c, const struct rpm_qf *qf, char **paths, 
 			  long long now, int jobs)
 {
 	struct pool pl = {.c = c, .qf = qf, .paths = paths, .n = n, .now = now};
-	pl.window = 4 * CHUNK * jobs;
-	pl.slots = calloc((size_t)pl.window, sizeof(*pl.slots));
+	pl.nchunks = (n + CHUNK - 1) / CHUNK;
+	pl.window = 4 * jobs;
+	pl.chunks = calloc((size_t)pl.window, sizeof(*pl.chunks));
 	pthread_t *th = calloc((size_t)jobs, sizeof(*th));
-	if (!pl.slots || !th)
+	if (!pl.chunks || !th)
 		ok_die_class(OK_CLASS_IO, "out of memory");
 	pthread_mutex_init(&pl.mu, NULL);
 	pthread_cond_init(&pl.ready, NULL);
@@ -556,27 +588,28 @@ static int query_parallel(struct ctx *c, const struct rpm_qf *qf, char **paths, 
 	if (started == 0)
 		ok_die_class(OK_CLASS_IO, "cannot start a worker thread");
 	int failed = 0;
-	for (int i = 0; i < n; i++) {
-		struct slot *sl = &pl.slots[i % pl.window];
+	for (int k = 0; k < pl.nchunks; k++) {
+		struct chunk *ck = &pl.chunks[k % pl.window];
 		pthread_mutex_lock(&pl.mu);
-		while (!sl->done)
+		while (!ck->done)
 			pthread_cond_wait(&pl.ready, &pl.mu);
-		struct slot r = *sl;
-		sl->done = 0;
 		pthread_mutex_unlock(&pl.mu);
-		if (r.rc == 0)
-			emit(c, r.out, r.len);
-		else if (!c->json)
-			fwrite(r.out, 1, r.len, c->out); /* what rpm printed before the error */
-		free(r.out);
-		if (r.rc < 0)
-			failed += ok_err_fail(&r.e) != 0;
-		if ((i + 1) % CHUNK == 0 || i + 1 == n) {
-			pthread_mutex_lock(&pl.mu);
-			pl.printed = i + 1;
-			pthread_cond_broadcast(&pl.space);
-			pthread_mutex_unlock(&pl.mu);
+		for (int j = 0; j < ck->n; j++) {
+			size_t from = j ? ck->end[j - 1] : 0, len = ck->end[j] - from;
+			if (ck->rc[j] == 0)
+				emit(c, ck->out + from, len);
+			else if (!c->json)
+				fwrite(ck->out + from, 1, len, c->out); /* what rpm printed */
+			if (ck->rc[j] < 0)				/* before the error */
+				failed += ok_err_fail(&ck->e[j]) != 0;
 		}
+		free(ck->out);
+		ck->out = NULL;
+		pthread_mutex_lock(&pl.mu);
+		ck->done = 0;
+		pl.printed = k + 1;
+		pthread_cond_broadcast(&pl.space);
+		pthread_mutex_unlock(&pl.mu);
 	}
 	for (int t = 0; t < started; t++)
 		pthread_join(th[t], NULL);
@@ -584,7 +617,7 @@ static int query_parallel(struct ctx *c, const struct rpm_qf *qf, char **paths, 
 	pthread_cond_destroy(&pl.space);
 	pthread_mutex_destroy(&pl.mu);
 	free(th);
-	free(pl.slots);
+	free(pl.chunks);
 	return failed;
 }
 
@@ -747,8 +780,11 @@ int main(int argc, char **argv)
 	int jobs = c.jobs ? c.jobs : 1;
 	if (jobs > argc - first)
 		jobs = argc - first;
-	/* the tag index is built on first use: build it before any worker */
+	/* the tag tables are built on first use (pthread_once): build them
+	 * before any worker, so that tools that do not model pthread_once
+	 * (helgrind) see the writes happen before the threads start */
 	(void)rpm_tag_by_num(0);
+	(void)rpm_tag_type_418(0);
 	if (jobs > 1) {
 		failed = query_parallel(&c, qf, argv + first, argc - first, now, jobs);
 	} else {

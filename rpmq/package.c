@@ -132,10 +132,7 @@ static int merge_sigs(struct rpm_pkg *p, struct ok_err *e)
 					 ti ? ti->name : "?", xlate[i].xtag);
 		}
 	}
-	p->xsig = calloc(n, sizeof(*p->xsig));
-	p->xsig_tag = calloc(n, sizeof(*p->xsig_tag));
-	if (!p->xsig || !p->xsig_tag)
-		return ok_err_at(e, -ENOMEM, p->path, OK_ERR_NOPOS, "out of memory");
+	_Static_assert(sizeof(xlate) / sizeof(xlate[0]) <= RPM_XSIG_MAX, "xsig[] too small");
 	for (size_t i = 0; i < n; i++) {
 		const struct rpm_entry *en = rpm_hdr_find(&p->sig, xlate[i].stag);
 		if (!en)
@@ -165,7 +162,9 @@ static int pkg_read(struct rpm_pkg *p, struct pkg_rd *rd, const char *path, stru
 {
 	memset(p, 0, sizeof(*p));
 	p->fd = rd->fd;
-	snprintf(p->path, sizeof(p->path), "%s", path);
+	size_t pl = strnlen(path, sizeof(p->path) - 1); /* cut as snprintf would */
+	memcpy(p->path, path, pl);
+	p->path[pl] = 0;
 	uint8_t lead[112]; /* the lead and the signature header's intro */
 	ssize_t r = rd_read(rd, lead, sizeof(lead));
 	if (r < 0)
@@ -236,10 +235,7 @@ static int pkg_read(struct rpm_pkg *p, struct pkg_rd *rd, const char *path, stru
 fail:
 	rpm_hdr_free(&p->sig);
 	rpm_hdr_free(&p->hdr);
-	free(p->xsig);
-	free(p->xsig_tag);
-	p->xsig = NULL;
-	p->xsig_tag = NULL;
+	p->nxsig = 0;
 	return rc;
 }
 
@@ -307,16 +303,12 @@ void rpm_pkg_close(struct rpm_pkg *p)
 {
 	rpm_hdr_free(&p->sig);
 	rpm_hdr_free(&p->hdr);
-	if (p->xsig)
-		for (unsigned i = 0; i < p->nxsig; i++)
-			free(p->xsig[i].strs);
-	free(p->xsig);
-	free(p->xsig_tag);
+	for (unsigned i = 0; i < p->nxsig; i++)
+		free(p->xsig[i].strs);
+	p->nxsig = 0;
 	if (p->fd > 0)
 		close(p->fd);
 	p->fd = -1;
-	p->xsig = NULL;
-	p->xsig_tag = NULL;
 }
 
 /* rpm's index of a package's main header also holds the signature tags it

@@ -18,6 +18,7 @@
  * engine running the same formats.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -926,15 +927,15 @@ struct eval {
 	char **buf;
 	size_t *len, *cap;
 	struct ok_err *e;
-	struct {
-		uint32_t tag;
-		int found;
-		struct rpm_td td;
-	} cache[CACHE_MAX];
 	int ncache;
 	int raw;		 /* %{*} iteration: HEADERGET_RAW data */
 	uint32_t star_tag;	 /* the tag %{*} stands for now */
 	const struct qtag *star; /* the one %{*} that does (the first token) */
+	struct {		 /* last: rpm_qf_expand clears what is before */
+		uint32_t tag;
+		int found;
+		struct rpm_td td;
+	} cache[CACHE_MAX]; /* ncache used, each cleared by get_data */
 };
 
 /* The tag a token reads: only the first token's %{*} takes the header's
@@ -952,9 +953,12 @@ static const struct rpm_td *get_data(struct eval *ev, uint32_t tag)
 	for (int i = 0; i < ev->ncache; i++)
 		if (ev->cache[i].tag == tag)
 			return ev->cache[i].found ? &ev->cache[i].td : NULL;
-	int slot = ev->ncache < CACHE_MAX ? ev->ncache++ : CACHE_MAX - 1;
-	if (slot == CACHE_MAX - 1 && ev->cache[slot].tag)
+	int slot = CACHE_MAX - 1; /* full: the last slot is reused */
+	if (ev->ncache < CACHE_MAX)
+		slot = ev->ncache++;
+	else
 		rpm_td_free(&ev->cache[slot].td);
+	memset(&ev->cache[slot], 0, sizeof(ev->cache[slot]));
 	ev->cache[slot].tag = tag;
 	ev->cache[slot].found = ev->raw ? rpm_td_get_raw(ev->p, tag, &ev->cache[slot].td)
 					: rpm_td_get(ev->p, tag, ev->verbose, &ev->cache[slot].td);
@@ -1076,9 +1080,13 @@ static int single(struct eval *ev, const struct tok *tok, uint32_t elem)
 int rpm_qf_expand(const struct rpm_qf *qf, const struct rpm_pkg *p, int verbose, char **buf,
 		  size_t *len, size_t *cap, struct ok_err *e)
 {
-	struct eval *ev = calloc(1, sizeof(*ev));
+	/* Only the fields before the tag cache are cleared: get_data clears a
+	 * cache slot when it takes it (a calloc of the whole 4.6 KiB cache was
+	 * a tenth of the instructions of a 2,000-package --scripts query). */
+	struct eval *ev = malloc(sizeof(*ev));
 	if (!ev)
 		return -ENOMEM;
+	memset(ev, 0, offsetof(struct eval, cache));
 	ev->p = p;
 	ev->verbose = verbose;
 	ev->buf = buf;

@@ -180,17 +180,21 @@ enum rpm_retro {
 	RETRO_SOURCEPACKAGE, /* SOURCEPACKAGE 1: a source package */
 };
 
+/* Signature tags rpm 4.18 merges into the main header (package.c's xlate
+ * table has 15): held in struct rpm_pkg, not allocated per package. */
+#define RPM_XSIG_MAX 16
+
 struct rpm_pkg {
 	char path[256]; /* for messages */
 	int fd;		/* open package, positioned at the payload */
 	struct rpm_lead lead;
-	struct rpm_hdr sig;	/* signature header */
-	struct rpm_hdr hdr;	/* main header */
-	long long payload_off;	/* first payload byte */
-	struct rpm_entry *xsig; /* signature entries rpm merges into the main */
-	uint32_t *xsig_tag;	/* header, and the tag numbers they get there */
-	unsigned nxsig;
-	enum rpm_retro retro; /* what rpm adds on load */
+	struct rpm_hdr sig;		     /* signature header */
+	struct rpm_hdr hdr;		     /* main header */
+	long long payload_off;		     /* first payload byte */
+	struct rpm_entry xsig[RPM_XSIG_MAX]; /* signature entries rpm merges */
+	uint32_t xsig_tag[RPM_XSIG_MAX];     /* into the main header, and the */
+	unsigned nxsig;			     /* tag numbers they get there */
+	enum rpm_retro retro;		     /* what rpm adds on load */
 };
 
 /* Validate and parse a header blob (starting at its 8-byte magic) of len
