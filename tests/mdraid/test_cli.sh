@@ -34,11 +34,11 @@ check_eq "64M/512K data_offset 4096 (spec §1 TESTED)" "    Data Offset : 4096 s
 	"$("$M" examine $T/m1.img | grep 'Data Offset')"
 ex_cmp "examine 1.2 512K named equals mdadm" $MEM
 "$M" examine --brief --homehost=$HH $MEM > "$T/ours"
-if [ $have_mdadm = 1 ]; then
+if [ $peer_mdadm = 1 ]; then
 	"$MDADM" --examine --brief $MEM > "$T/theirs"
 	test_cmp "examine --brief equals mdadm" "$T/theirs" "$T/ours"
 else
-	tap_skip "examine --brief equals mdadm" "mdadm not installed"
+	peer_skip "examine --brief equals mdadm"
 fi
 
 for md in 1.0 1.1; do
@@ -62,7 +62,7 @@ for md in 1.2 1.0; do
 	head -c 1000000 /dev/urandom > "$T/d"
 	"$M" write --offset=70000 $MEM < "$T/d"
 	ex_cmp "examine $md bitmap after write equals mdadm" $MEM
-	if [ $have_mdadm = 1 ]; then
+	if [ $peer_mdadm = 1 ]; then
 		# mdadm -X finds internal bitmaps only on block devices: cut it out
 		so=$("$M" examine $T/m0.img | awk '/Super Offset/{print $4}')
 		bo=$("$M" examine $T/m0.img | awk '/Internal Bitmap/{print $4}')
@@ -71,7 +71,7 @@ for md in 1.2 1.0; do
 		check_eq "$md bitmap: mdadm -X sees events in step, 0 dirty" "3" \
 			"$(grep -cE '  Events : 4|Events Cleared : 4|, 0 dirty' "$T/xb")"
 	else
-		tap_skip "$md bitmap: mdadm -X" "mdadm not installed"
+		peer_skip "$md bitmap: mdadm -X"
 	fi
 done
 
@@ -429,11 +429,11 @@ mk 5 16M
 check_eq "create -x 1: the last member is a spare (detail)" \
 	"       4       0        0        -      spare   $T/m4.img" \
 	"$("$M" detail $MEM 2>/dev/null | tail -n 1)"
-if [ $have_mdadm = 1 ]; then
+if [ $peer_mdadm = 1 ]; then
 	check_eq "create -x 1: mdadm --examine of the spare" "spare AAAA" \
 		"$("$MDADM" --examine "$T/m4.img" | sed -n 's/^ *Device Role : //p;s/^ *Array State : \([^ ]*\).*/\1/p' | tr '\n' ' ' | sed 's/ $//')"
 else
-	tap_skip "create -x 1: mdadm --examine of the spare" "no mdadm"
+	peer_skip "create -x 1: mdadm --examine of the spare"
 fi
 testcmd_rc "create: members must be raid-devices + spare-devices (exit 3)" 3 \
 	"'$M' create --level=6 --raid-devices=4 --spare-devices=2 -f $MEM"

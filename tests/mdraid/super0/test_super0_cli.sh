@@ -36,11 +36,11 @@ mk 4 64M
 check_eq "create --metadata=0.90 raid6 4x64M exits 0" 0 $?
 ex_cmp "examine 0.90 raid6 left-symmetric equals mdadm" $MEM
 "$M" examine --brief $MEM > "$T/ours"
-if [ $have_mdadm = 1 ]; then
+if [ $peer_mdadm = 1 ]; then
 	"$MDADM" --examine --brief $MEM > "$T/theirs"
 	test_cmp "examine --brief 0.90 equals mdadm" "$T/theirs" "$T/ours"
 else
-	tap_skip "examine --brief 0.90 equals mdadm" "mdadm not installed"
+	peer_skip "examine --brief 0.90 equals mdadm"
 fi
 # MD_NEW_SIZE_SECTORS(131072) = 131072 - 128: magic a92b4efc, version 0.90
 check_eq "superblock at 64 MiB - 64 KiB, host-endian magic and version 0.90" \
