@@ -1378,7 +1378,7 @@ done:
 		m->st.nested_refs++;
 	else
 		m->st.guest_refs++;
-	if (m->nsteps < 64)
+	if (s->log_fn && m->nsteps < 64) /* only a logged walk needs its steps */
 		m->steps[m->nsteps++] = (struct mm_step){
 		    pa, (uint8_t)level, (uint8_t)dim, (uint8_t)m->row, (uint8_t)col, (uint8_t)at};
 }
@@ -2601,8 +2601,23 @@ static void data_batch(struct mm_sim *s, const uint16_t *off, size_t n)
 		struct mmu *m = &s->m[i];
 		if (!m->on)
 			continue;
-		for (size_t k = 0; k < n; k++)
-			data_ref(s, m, m->lp_pa | off[k]);
+		uint64_t at[MM_WHERE_N] = {0}, page = m->lp_pa >> 6;
+		for (size_t k = 0; k < n; k++) {
+			uint64_t line = page | off[k] >> 6;
+			if (m->dc1.tag && dc_touch(&m->dc1, line))
+				at[MM_AT_DC1]++;
+			else if (m->dc2.tag && dc_touch(&m->dc2, line))
+				at[MM_AT_DC2]++;
+			else if (m->dc3.tag && dc_touch(&m->dc3, line))
+				at[MM_AT_DC3]++;
+			else
+				at[MM_AT_MEM]++;
+		}
+		m->st.data_refs += n;
+		for (int w = MM_AT_DC1; w < MM_WHERE_N; w++)
+			m->st.data_at[w] += at[w];
+		m->st.cyc_data += at[MM_AT_DC1] * s->c.c_dc1 + at[MM_AT_DC2] * s->c.c_dc2 +
+				  at[MM_AT_DC3] * s->c.c_dc3 + at[MM_AT_MEM] * s->c.c_mem;
 	}
 }
 
@@ -2647,7 +2662,30 @@ static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, s
 	uint64_t dhits = 0, lo, span;
 	while (o < end && o->op <= MM_MODIFY) {
 		const struct mm_rec *run = o;
-		if (lp[o->op] != NONE) {
+		uint64_t queued = 0; /* records of this run queued, not line repeats */
+		if (lp[o->op] != NONE && o->op != MM_IFETCH && dpage != NONE && s->c.dc1_kib) {
+			/* a sequential data run: the repeats of each line, and each
+			 * next line of the page queued, in one loop */
+			uint64_t tail = rec_tail(o), dlo, dspan;
+			rep_bounds(o, lp[o->op], 64, &lo, &span);
+			rep_bounds(o, dpage, 4096, &dlo, &dspan);
+			const uint64_t adj = lo & 63; /* 1 for size 0 (see rep_bounds) */
+			for (;;) {
+				while (o < end && rec_tail(o) == tail && o->addr - lo < span)
+					o++;
+				if (o == end || rec_tail(o) != tail || o->addr - dlo >= dspan)
+					break;
+				if (nq == QUEUE) {
+					data_batch(s, q, nq);
+					nq = 0;
+				}
+				q[nq++] = (uint16_t)(o->addr & 0xfff);
+				s->dline = o->addr >> 6, lp[1] = lp[2] = lp[3] = s->dline << 6;
+				lo = lp[1] + adj;
+				queued++;
+				o++;
+			}
+		} else if (lp[o->op] != NONE) {
 			uint64_t tail = rec_tail(o);
 			rep_bounds(o, lp[o->op], gran[o->op], &lo, &span);
 			while (o < end && rec_tail(o) == tail && o->addr - lo < span)
@@ -2655,7 +2693,7 @@ static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, s
 		}
 		if (o != run) {
 			if (run->op != MM_IFETCH)
-				dhits += (uint64_t)(o - run);
+				dhits += (uint64_t)(o - run) - queued;
 			continue;
 		}
 		/* another line of the data page */
