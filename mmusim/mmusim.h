@@ -347,6 +347,14 @@ int mm_sim_new(struct mm_sim **s, const struct mm_config *c, unsigned mode_mask,
 void mm_sim_log(struct mm_sim *s, mm_walk_fn fn, void *ctx, int all, uint64_t addr);
 /* Feed records; -ENOMEM (guest or host memory exhausted) with a message. */
 int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_err *e);
+/*
+ * Reference form (call before the first mm_sim_feed): every access takes
+ * the whole path, with none of the shortcuts that change no count (repeats
+ * of the last page or line, the known-mapped cache, the L1 MRU key, queued
+ * data lines) and the data caches as plain recency-ordered arrays instead
+ * of rings. Slow; tests compare its statistics with the fast path's.
+ */
+void mm_sim_reference(struct mm_sim *s);
 /* Stats of mode m (zeroed if the mode is not simulated). */
 const struct mm_stats *mm_sim_stats(const struct mm_sim *s, enum mm_mode m);
 unsigned mm_sim_modes(const struct mm_sim *s);

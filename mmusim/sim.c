@@ -526,6 +526,23 @@ static inline int dc_touch(struct dcache *d, uint64_t line)
 	return 1;
 }
 
+/* The reference form of dc_touch (mm_sim_reference): the set as a plain
+ * array in recency order, most recent first, shifted on every access. It
+ * shares nothing with the ring but the storage, so the fast path's counts
+ * can be checked against it. */
+static int dc_touch_ref(struct dcache *d, uint64_t line)
+{
+	size_t set = (size_t)(line & d->mask);
+	uint32_t *k = d->tag + set * d->stride, v = (uint32_t)(line >> d->set_bits) + 1;
+	uint32_t i = 0;
+	while (i < d->ways - 1 && k[i] != v)
+		i++; /* not found: i is the least recent slot, evicted */
+	int hit = k[i] == v;
+	memmove(k + 1, k, i * sizeof(*k));
+	k[0] = v;
+	return hit;
+}
+
 /* ============================================= 2. frame allocators */
 
 struct palloc {
@@ -915,6 +932,7 @@ struct mm_sim {
 	void *log_ctx;
 	int log_all;
 	uint64_t log_page;
+	int ref; /* mm_sim_reference: every access the whole way, no shortcut */
 	struct ok_err *e;
 	int err;
 };
@@ -1304,6 +1322,15 @@ static inline uint64_t tlb_key(const struct mmu *m, uint64_t va)
  * where it was found, its cycles added to *cyc. */
 static inline enum mm_where cache_ref(struct mm_sim *s, struct mmu *m, uint64_t line, uint64_t *cyc)
 {
+	if (__builtin_expect(s->ref, 0)) {
+		enum mm_where at = m->dc1.tag && dc_touch_ref(&m->dc1, line)   ? MM_AT_DC1
+				   : m->dc2.tag && dc_touch_ref(&m->dc2, line) ? MM_AT_DC2
+				   : m->dc3.tag && dc_touch_ref(&m->dc3, line) ? MM_AT_DC3
+									       : MM_AT_MEM;
+		const uint32_t cost[] = {0, s->c.c_dc1, s->c.c_dc2, s->c.c_dc3, s->c.c_mem};
+		*cyc += cost[at];
+		return at;
+	}
 	if (m->dc1.tag && dc_touch(&m->dc1, line)) {
 		*cyc += s->c.c_dc1;
 		return MM_AT_DC1;
@@ -1351,7 +1378,7 @@ done:
 		m->st.nested_refs++;
 	else
 		m->st.guest_refs++;
-	if (m->nsteps < 64)
+	if (s->log_fn && m->nsteps < 64) /* only a logged walk needs its steps */
 		m->steps[m->nsteps++] = (struct mm_step){
 		    pa, (uint8_t)level, (uint8_t)dim, (uint8_t)m->row, (uint8_t)col, (uint8_t)at};
 }
@@ -2015,7 +2042,7 @@ static void walk(struct mm_sim *s, struct mmu *m, uint64_t va)
 static void translate(struct mm_sim *s, struct mmu *m, uint64_t va, int ifetch)
 {
 	uint64_t key = tlb_key(m, va), val;
-	if (key == m->last_key[ifetch]) { /* same page as the last L1 hit: still MRU */
+	if (key == m->last_key[ifetch] && !s->ref) { /* same page as the last L1 hit: still MRU */
 		m->st.l1_hits++;
 		val = m->last_val[ifetch];
 		goto data;
@@ -2179,7 +2206,7 @@ static void cow_fault(struct mm_sim *s, uint64_t va);
 /* One page translation of an access (write: a store or modify). */
 static void access1(struct mm_sim *s, uint64_t va, int ifetch, int write)
 {
-	if (va >> 12 == s->lp_page[ifetch] && s->lp_gen[ifetch] == s->tlb_gen) {
+	if (va >> 12 == s->lp_page[ifetch] && s->lp_gen[ifetch] == s->tlb_gen && !s->ref) {
 		s->fast_hits++; /* an L1 hit in every mode, added after the batch */
 		if (!ifetch && s->c.data_refs) { /* another line of the same page */
 			for (int i = 0; i < MM_MODE_N; i++)
@@ -2193,7 +2220,7 @@ static void access1(struct mm_sim *s, uint64_t va, int ifetch, int write)
 		return;
 	uint64_t mk = (uint64_t)s->cur << 45 | va >> 12, ro;
 	unsigned h = (unsigned)(va >> 12) & 4095;
-	if (s->mc_key[h] != mk || (s->mc_gen[h] & ~MC_RO) != s->map_gen) {
+	if (s->mc_key[h] != mk || (s->mc_gen[h] & ~MC_RO) != s->map_gen || s->ref) {
 		const struct proc *p = &s->procs[s->cur];
 		uint64_t x = pt_find(&s->gpt, p->root, s->c.levels, va, NULL, NULL);
 		if (!x) {
@@ -2574,8 +2601,23 @@ static void data_batch(struct mm_sim *s, const uint16_t *off, size_t n)
 		struct mmu *m = &s->m[i];
 		if (!m->on)
 			continue;
-		for (size_t k = 0; k < n; k++)
-			data_ref(s, m, m->lp_pa | off[k]);
+		uint64_t at[MM_WHERE_N] = {0}, page = m->lp_pa >> 6;
+		for (size_t k = 0; k < n; k++) {
+			uint64_t line = page | off[k] >> 6;
+			if (m->dc1.tag && dc_touch(&m->dc1, line))
+				at[MM_AT_DC1]++;
+			else if (m->dc2.tag && dc_touch(&m->dc2, line))
+				at[MM_AT_DC2]++;
+			else if (m->dc3.tag && dc_touch(&m->dc3, line))
+				at[MM_AT_DC3]++;
+			else
+				at[MM_AT_MEM]++;
+		}
+		m->st.data_refs += n;
+		for (int w = MM_AT_DC1; w < MM_WHERE_N; w++)
+			m->st.data_at[w] += at[w];
+		m->st.cyc_data += at[MM_AT_DC1] * s->c.c_dc1 + at[MM_AT_DC2] * s->c.c_dc2 +
+				  at[MM_AT_DC3] * s->c.c_dc3 + at[MM_AT_MEM] * s->c.c_mem;
 	}
 }
 
@@ -2620,7 +2662,30 @@ static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, s
 	uint64_t dhits = 0, lo, span;
 	while (o < end && o->op <= MM_MODIFY) {
 		const struct mm_rec *run = o;
-		if (lp[o->op] != NONE) {
+		uint64_t queued = 0; /* records of this run queued, not line repeats */
+		if (lp[o->op] != NONE && o->op != MM_IFETCH && dpage != NONE && s->c.dc1_kib) {
+			/* a sequential data run: the repeats of each line, and each
+			 * next line of the page queued, in one loop */
+			uint64_t tail = rec_tail(o), dlo, dspan;
+			rep_bounds(o, lp[o->op], 64, &lo, &span);
+			rep_bounds(o, dpage, 4096, &dlo, &dspan);
+			const uint64_t adj = lo & 63; /* 1 for size 0 (see rep_bounds) */
+			for (;;) {
+				while (o < end && rec_tail(o) == tail && o->addr - lo < span)
+					o++;
+				if (o == end || rec_tail(o) != tail || o->addr - dlo >= dspan)
+					break;
+				if (nq == QUEUE) {
+					data_batch(s, q, nq);
+					nq = 0;
+				}
+				q[nq++] = (uint16_t)(o->addr & 0xfff);
+				s->dline = o->addr >> 6, lp[1] = lp[2] = lp[3] = s->dline << 6;
+				lo = lp[1] + adj;
+				queued++;
+				o++;
+			}
+		} else if (lp[o->op] != NONE) {
 			uint64_t tail = rec_tail(o);
 			rep_bounds(o, lp[o->op], gran[o->op], &lo, &span);
 			while (o < end && rec_tail(o) == tail && o->addr - lo < span)
@@ -2628,7 +2693,7 @@ static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, s
 		}
 		if (o != run) {
 			if (run->op != MM_IFETCH)
-				dhits += (uint64_t)(o - run);
+				dhits += (uint64_t)(o - run) - queued;
 			continue;
 		}
 		/* another line of the data page */
@@ -2786,7 +2851,8 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
 	if (s->err)
 		return s->err;
 	for (size_t i = 0; i < n && !s->err; i++) {
-		i = feed_repeats(s, r, i, n);
+		if (!s->ref)
+			i = feed_repeats(s, r, i, n);
 		if (i == n)
 			break;
 		/* repeats neither walk nor write, so the epoch may end at the next record */
@@ -3033,6 +3099,11 @@ void mm_sim_log(struct mm_sim *s, mm_walk_fn fn, void *ctx, int all, uint64_t ad
 const struct mm_stats *mm_sim_stats(const struct mm_sim *s, enum mm_mode m)
 {
 	return &s->m[m].st;
+}
+
+void mm_sim_reference(struct mm_sim *s)
+{
+	s->ref = 1;
 }
 
 unsigned mm_sim_modes(const struct mm_sim *s)

@@ -1693,6 +1693,178 @@ static void test_ept_ad(void **state)
 	}
 }
 
+/* ----------------------------------------------- fast path against reference */
+
+/* xorshift64*: the mixed trace's generator (seeded, so a failure repeats). */
+static uint64_t xs(uint64_t *x)
+{
+	*x ^= *x >> 12, *x ^= *x << 25, *x ^= *x >> 27;
+	return *x * 0x2545f4914f6cdd1dull;
+}
+
+/*
+ * A random trace that takes every shortcut of the fast path and breaks it:
+ * runs of sequential data accesses (repeats of the last line and page, the
+ * next line of the page, the next page), repeats of one line, instruction
+ * runs, random places in 256 KiB and 16 MiB (TLB hits and misses, set
+ * conflicts in the caches), page-crossing and size-0 accesses, stores to
+ * copy-on-write pages after forks, and events (switches among 3 processes,
+ * PTE rewrites, INVLPG, faults, unmaps, mprotect, aging, full flushes,
+ * forks, a second VM) that must end every repeat.
+ */
+static size_t mixed_trace(struct mm_rec *r, size_t n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1, a = BASE, ia = BASE + (64ull << 20);
+	size_t i = 0;
+	uint32_t child = 3;
+	while (i < n) {
+		uint64_t k = xs(&x) % 1000, y = xs(&x);
+		uint8_t op = (uint8_t)(MM_LOAD + y % 3);
+		if (k < 450) { /* a sequential run of one op and size */
+			uint16_t sz = (uint16_t)(y >> 8 & 1 ? 8 : 4);
+			for (uint64_t j = 0, len = 1 + (y >> 16) % 100; j < len && i < n;
+			     j++, a += sz)
+				r[i++] = (struct mm_rec){.addr = a, .size = sz, .op = op};
+			continue;
+		}
+		if (k < 550) { /* repeats of one line */
+			for (uint64_t j = 0, len = 1 + (y >> 16) % 20; j < len && i < n; j++)
+				r[i++] = (struct mm_rec){.addr = a + j % 8, .size = 1, .op = op};
+			continue;
+		}
+		if (k < 700) { /* instruction fetches, sometimes a jump */
+			if (y >> 8 & 1)
+				ia = BASE + (64ull << 20) + (y >> 20) % (1u << 20);
+			for (uint64_t j = 0, len = 1 + (y >> 32) % 40; j < len && i < n;
+			     j++, ia += 3)
+				r[i++] = (struct mm_rec){.addr = ia, .size = 3, .op = MM_IFETCH};
+			continue;
+		}
+		if (k < 900) { /* random places in a small or a large working set */
+			uint64_t ws = y >> 8 & 1 ? 16u << 20 : 256u << 10;
+			for (uint64_t j = 0, len = 1 + (y >> 40) % 64; j < len && i < n; j++) {
+				a = BASE + (xs(&x) >> 12) % ws;
+				r[i++] = (struct mm_rec){.addr = a, .size = 8, .op = op};
+			}
+			continue;
+		}
+		if (k < 940) { /* across a page end, or size 0 */
+			a = (BASE + (y >> 12) % (1u << 20)) | 0xffc;
+			r[i++] = (struct mm_rec){
+			    .addr = a, .size = (uint16_t)(y >> 8 & 1 ? 8 : 0), .op = op};
+			continue;
+		}
+		uint64_t pg = BASE + ((y >> 12) % (1u << 20) & ~0xfffull);
+		struct mm_rec e = {.addr = pg};
+		switch (k % 12) {
+		case 0:
+		case 1:
+		case 2:
+			e.op = MM_SWITCH, e.pid = (uint32_t)(y >> 40) % (child - 1);
+			break;
+		case 3:
+			e.op = MM_PTWRITE;
+			break;
+		case 4:
+			e.op = MM_INVLPG;
+			break;
+		case 5:
+			e.op = MM_FAULT;
+			break;
+		case 6:
+			e.op = MM_UNMAP, e.len = 4096 * (1 + (y >> 40) % 40);
+			break;
+		case 7:
+			e.op = MM_MPROTECT, e.len = 4096 * (1 + (y >> 40) % 8);
+			break;
+		case 8:
+			e.op = MM_AGE, e.len = 4096 * (1 + (y >> 40) % 64);
+			break;
+		case 9:
+			e.op = MM_FLUSH;
+			break;
+		case 10: /* a fork now and then (the children stay, pids 3 and up) */
+			if (y >> 40 & 7)
+				continue;
+			e.op = MM_FORK, e.pid = child++;
+			break;
+		default: /* a second VM now and then */
+			if (y >> 40 & 3)
+				continue;
+			e.op = MM_VM, e.pid = (uint32_t)(y >> 48) & 1;
+			break;
+		}
+		r[i++] = e;
+	}
+	return i;
+}
+
+/*
+ * The fast path against the reference form (mm_sim_reference: every access
+ * the whole way, the data caches as plain LRU arrays): on mixed traces, for
+ * each mode alone and all four together, with and without the cache model,
+ * on each preset, every statistic must be equal. The fast path gets the
+ * trace in uneven batches (batch boundaries end its loops), the reference
+ * one record at a time.
+ */
+static void test_fast_vs_reference(void **state)
+{
+	(void)state;
+	enum { N = 30000 };
+	struct mm_rec *r = malloc(N * sizeof(*r));
+	assert_non_null(r);
+	const char *presets[] = {"barcelona", "nehalem", "modern"};
+	const unsigned masks[] = {1, 2, 4, 8, 15};
+	for (unsigned p = 0; p < 3; p++)
+		for (unsigned data = 0; data < 2; data++) {
+			struct mm_config c = cfg(presets[p], data ? "data_refs=1" : "data_refs=0",
+						 "agile_epoch=5000", NULL);
+			size_t n = mixed_trace(r, N, p * 2 + data + 1);
+			for (unsigned k = 0; k < sizeof(masks) / sizeof(masks[0]); k++) {
+				struct mm_sim *f, *ref;
+				struct ok_err e;
+				ok_err_clear(&e);
+				assert_int_equal(mm_sim_new(&f, &c, masks[k], 1, &e), 0);
+				assert_int_equal(mm_sim_new(&ref, &c, masks[k], 1, &e), 0);
+				mm_sim_reference(ref);
+				for (size_t i = 0, b = 1; i < n; i += b, b = b * 7 % 1013 + 1)
+					if (mm_sim_feed(f, r + i, i + b < n ? b : n - i, &e))
+						fail_msg("fast, record %zu: %s", i, e.msg);
+				for (size_t i = 0; i < n; i++)
+					if (mm_sim_feed(ref, r + i, 1, &e))
+						fail_msg("reference, record %zu: %s", i, e.msg);
+				for (enum mm_mode m = MM_NATIVE; m < MM_MODE_N; m++) {
+					const struct mm_stats *a = mm_sim_stats(f, m),
+							      *b = mm_sim_stats(ref, m);
+					if (memcmp(a, b, sizeof(*a)))
+						fail_msg("%s data_refs=%u modes %u: %s differs "
+							 "(accesses %llu/%llu, "
+							 "l1 hits %llu/%llu, data l1d %llu/%llu)",
+							 presets[p], data, masks[k],
+							 mm_mode_names[m],
+							 (unsigned long long)a->accesses,
+							 (unsigned long long)b->accesses,
+							 (unsigned long long)a->l1_hits,
+							 (unsigned long long)b->l1_hits,
+							 (unsigned long long)a->data_at[MM_AT_DC1],
+							 (unsigned long long)b->data_at[MM_AT_DC1]);
+				}
+				if (masks[k] == 15) { /* the trace reaches what it is meant to */
+					const struct mm_stats *st = mm_sim_stats(f, MM_NESTED);
+					assert_true(st->walks > 500 && st->l2_hits > 100);
+					assert_true(mm_stats_exits(mm_sim_stats(f, MM_SHADOW)) >
+						    500);
+					assert_true(!data || (st->data_at[MM_AT_DC1] > 1000 &&
+							      st->data_at[MM_AT_DC2] > 0 &&
+							      st->data_at[MM_AT_DC3] > 0));
+				}
+				mm_sim_free(f);
+				mm_sim_free(ref);
+			}
+		}
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1735,6 +1907,7 @@ int main(void)
 	    cmocka_unit_test(test_agile_two_vms),
 	    cmocka_unit_test(test_agile_vm_switch_state),
 	    cmocka_unit_test(test_ept_ad),
+	    cmocka_unit_test(test_fast_vs_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
