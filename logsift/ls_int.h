@@ -724,6 +724,13 @@ void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const str
 		       struct ls_buf *out);
 void ls_vp_free(struct ls_vp *vp);
 /*
+ * 3.38's value_pairs_foreach (what amqp() makes its headers from): fn gets
+ * each chosen pair of m, renamed, in ascending strcmp order of the names,
+ * a name once (the last value set wins); v is not NUL-ended.
+ */
+void ls_vp_foreach(const struct ls_vp *vp, const struct ls_msg *m, const struct ls_tmpl_opts *o,
+		   void (*fn)(void *ctx, const char *name, const char *v, size_t n), void *ctx);
+/*
  * 3.38's append_unsafe_utf8_as_escaped_text (binary false: what
  * format-json writes) or _binary (true: what str-repr encodes lists with):
  * s[0..n) with controls, a backslash, the bytes of unsafe and invalid

@@ -6,8 +6,10 @@
 #
 #  publish-*   the same messages through the same two amqp() destinations
 #              (3.38's defaults; routing-key, body, persistent(no) and a
-#              value-pairs()) of logsift and of syslog-ng, each into its
-#              own exchange and queue: routing keys, content types,
+#              value-pairs() without MESSAGE, with key()-named macros;
+#              frame-size(4096) with a body of three frames) of logsift
+#              and of syslog-ng, each into its own exchange and queue:
+#              routing keys, content types,
 #              delivery modes, headers (names, values, order) and bodies
 #              taken off the queues by python3-pika are identical
 #  restart     loggen-like numbered messages over TCP with flow control and
@@ -74,7 +76,8 @@ refuse cleartext-tls "cleartext" "$U cert-file(\"/x.crt\") key-file(\"/x.key\")"
 refuse no-password "username and password MUST be set" 'username("guest")'
 refuse auth-method "unknown auth-method() argument" "$U auth-method(\"kerberos\")"
 refuse vp-rekey "not supported by logsift" "$U value-pairs(scope(rfc5424) rekey(shift(1)))"
-refuse vp-macro "matches the macro" "$U value-pairs(key(\"ISO*\"))"
+refuse vp-macro "macro HOUR12 is not supported by logsift" "$U value-pairs(key(\"HOUR1*\"))"
+refuse vp-comma "a glob with a comma" "$U value-pairs(key(\"a,b\"))"
 refuse template "syntax error" "$U template(\"\$MSG\")"
 
 if ! broker_wait; then
@@ -93,9 +96,10 @@ source s_tcp { network(ip("127.0.0.1") port($2) transport("tcp")); };
 source s_5424 { network(ip("127.0.0.1") port($3) transport("tcp") flags(syslog-protocol)); };
 destination d_a { amqp(port($BROKER_PORT) exchange("ex_a_$1") username("guest") password("guest")); };
 destination d_b { amqp(host("127.0.0.1") port($BROKER_PORT) vhost("/") exchange("ex_b_$1")
-	username("guest") password("guest") persistent(no)
+	username("guest") password("guest") persistent(no) frame-size(4096)
 	routing-key("\$PROGRAM.\$LEVEL") body("\$ISODATE \$HOST \$MSGHDR\$MSG")
-	value-pairs(scope(rfc5424 nv-pairs) key(".SDATA.*") exclude("HOST_FROM") exclude("LEGACY*")
+	value-pairs(scope(rfc5424 nv-pairs) key(".SDATA.*") exclude("HOST_FROM") exclude("LEGACY*") exclude("MESSAGE")
+		key("PRI") key("LEVEL*")
 		pair("relay" "\$HOST/\$PID") pair("PROGRAM" "p-\$PROGRAM"))); };
 log { source(s_tcp); source(s_5424); destination(d_a); destination(d_b); };
 EOF
@@ -106,10 +110,12 @@ printf '%s\n' '<13>Dec  6 10:15:55 web1 app[1]: login user=alice' \
 	'<14>Dec  6 10:15:57 web1 app[2]: utf-8 \xc3\xa9t\xc3\xa9 and a longer body ........................' \
 	'<11>Dec  6 10:15:58 db1 kernel: no pid here' \
 	'<165>Dec  6 10:15:59 db1 cron[77]: quote '"'"' and "double" and \\ backslash' >"$T/m3164"
+# a body of three frames at frame-size(4096)
+printf '<13>Dec  6 10:16:00 web1 app[3]: long %s\n' "$(head -c 9000 /dev/zero | tr '\0' x)" >>"$T/m3164"
 printf '%s\n' '<165>1 2026-12-06T10:16:00.123+02:00 mymachine.example.com evntslog 99 ID47 [exampleSDID@32473 iut="3" eventSource="Application" eventID="1011"] An application event' \
 	'<34>1 2026-12-06T10:16:01Z host5 su - ID48 - su root failed on /dev/pts/8' \
 	'<13>1 2026-12-06T10:16:02.5-05:00 h6 prog 1 - [a@1 x="y\\"z"][b@2 k="v"] \xef\xbb\xbfbom message' >"$T/m5424"
-N3=5
+N3=6
 N5=3
 start_side() { # who tcp-port syslog-port
 	conf "$1" "$2" "$3" >"$T/$1.conf"
