@@ -44,8 +44,11 @@
  *       only when it was unconfirmed when the connection died: duplicates
  *       are bounded by the window.
  *   (5) Connecting and login are blocking calls (as 3.38's worker thread
- *       makes them) bounded by timeouts: TCP connect 1 s (3.38's), AMQP
- *       handshake and RPCs 5 s. During them the event loop waits.
+ *       makes them) bounded by timeouts: TCP connect 1 s (3.38's), then
+ *       the AMQP handshake and the RPCs of the open (login, channel.open,
+ *       exchange.declare, confirm.select) together at most OPEN_BUDGET_MS,
+ *       not 5 s each: a broker that accepts but does not answer holds the
+ *       event loop at most 1 s + OPEN_BUDGET_MS per time-reopen().
  *   (6) Over plain TCP the frames of every message one flush publishes
  *       (basic.publish, content header, body) are encoded into one buffer
  *       with librabbitmq's own encoders and written with one send(), not
@@ -69,10 +72,11 @@
 
 #include "ls_int.h"
 
-#define WINDOW	      1000	  /* unconfirmed messages at most */
-#define WINDOW_BYTES  (256 << 10) /* unconfirmed bytes at most (design note 3) */
-#define SNDBUF_BYTES  (512 << 10) /* asked for; above WINDOW_BYTES */
-#define RPC_TIMEOUT_S 5
+#define WINDOW	       1000	   /* unconfirmed messages at most */
+#define WINDOW_BYTES   (256 << 10) /* unconfirmed bytes at most (design note 3) */
+#define SNDBUF_BYTES   (512 << 10) /* asked for; above WINDOW_BYTES */
+#define RPC_TIMEOUT_S  5
+#define OPEN_BUDGET_MS 3000 /* the open's handshake and RPCs together (design note 5) */
 
 /* ------------------------------------------------------ loading librabbitmq */
 
@@ -580,6 +584,19 @@ void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *ou
 
 /* ------------------------------------------------------------- connection */
 
+/* Give the next blocking step of the open what is left of its budget
+ * (design note 5): false when nothing is. */
+static bool open_budget(amqp_connection_state_t conn, int64_t end)
+{
+	int64_t left = end - ls_now_ms();
+	if (left <= 0)
+		return false;
+	struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+	rmq.amqp_set_handshake_timeout(conn, &tv);
+	rmq.amqp_set_rpc_timeout(conn, &tv);
+	return true;
+}
+
 /* A writer's connection (w->wctx): exists while connected. */
 struct amqp_conn {
 	amqp_connection_state_t conn;
@@ -687,7 +704,7 @@ static void amqp_close(struct ls_writer *w)
 
 static const struct ls_wops amqp_ops = {no_write, amqp_close};
 
-static void amqp_open(struct ls_cfg *c, struct ls_writer *w)
+static void amqp_connect(struct ls_cfg *c, struct ls_writer *w)
 {
 	struct ls_amqp *a = w->drv->amqp;
 	char why[512];
@@ -728,6 +745,8 @@ static void amqp_open(struct ls_cfg *c, struct ls_writer *w)
 	}
 	int sndbuf = SNDBUF_BYTES;
 	setsockopt(rmq.amqp_get_sockfd(s->conn), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+	int64_t end = ls_now_ms() + OPEN_BUDGET_MS;
+	open_budget(s->conn, end);
 	amqp_rpc_reply_t rep =
 	    a->external
 		? rmq.amqp_login(s->conn, a->vhost, a->max_channel, a->frame_size, a->heartbeat,
@@ -738,12 +757,20 @@ static void amqp_open(struct ls_cfg *c, struct ls_writer *w)
 		fail(c, w, "Error during AMQP login", why);
 		return;
 	}
+	if (!open_budget(s->conn, end)) {
+		fail(c, w, "Error during AMQP channel open", "timeout");
+		return;
+	}
 	rmq.amqp_channel_open(s->conn, 1);
 	if (!reply_ok(rmq.amqp_get_rpc_reply(s->conn), why, sizeof why)) {
 		fail(c, w, "Error during AMQP channel open", why);
 		return;
 	}
 	if (a->declare) {
+		if (!open_budget(s->conn, end)) {
+			fail(c, w, "Error during AMQP exchange declaration", "timeout");
+			return;
+		}
 		rmq.amqp_exchange_declare(s->conn, 1, cbytes(a->exchange), cbytes(a->exchange_type),
 					  0, 0, 0, 0, (amqp_table_t){0, NULL});
 		if (!reply_ok(rmq.amqp_get_rpc_reply(s->conn), why, sizeof why)) {
@@ -751,11 +778,16 @@ static void amqp_open(struct ls_cfg *c, struct ls_writer *w)
 			return;
 		}
 	}
+	if (!open_budget(s->conn, end)) {
+		fail(c, w, "Error during AMQP confirm.select", "timeout");
+		return;
+	}
 	rmq.amqp_confirm_select(s->conn, 1);
 	if (!reply_ok(rmq.amqp_get_rpc_reply(s->conn), why, sizeof why)) {
 		fail(c, w, "Error during AMQP confirm.select", why);
 		return;
 	}
+	rmq.amqp_set_rpc_timeout(s->conn, &rpc_to);
 	s->heartbeat = rmq.amqp_get_heartbeat(s->conn);
 	s->hb_ms = ls_now_ms();
 	s->tag0 = 1; /* a channel in confirm mode numbers publishes from 1 */
@@ -1041,7 +1073,7 @@ static bool drain(struct ls_cfg *c, struct ls_writer *w)
 	return true;
 }
 
-static void amqp_flush(struct ls_cfg *c, struct ls_writer *w)
+static void amqp_publish(struct ls_cfg *c, struct ls_writer *w)
 {
 	struct amqp_conn *s = w->wctx;
 	if (!s)
@@ -1085,7 +1117,7 @@ static void amqp_flush(struct ls_cfg *c, struct ls_writer *w)
 static void amqp_event(struct ls_cfg *c, struct ls_writer *w)
 {
 	if (w->wctx && drain(c, w))
-		amqp_flush(c, w); /* confirms made room in the window */
+		amqp_publish(c, w); /* confirms made room in the window */
 }
 
 static int amqp_service(struct ls_cfg *c, struct ls_writer *w)
@@ -1108,5 +1140,20 @@ static void amqp_writer_free(struct ls_writer *w)
 	conn_free(w, false);
 }
 
-const struct ls_wdriver ls_amqp_wdriver = {amqp_open,	 amqp_flush,	   amqp_event,
+/* The table's open: connect now (design note 5). */
+static int amqp_open(struct ls_cfg *c, struct ls_writer *w)
+{
+	amqp_connect(c, w);
+	return 0; /* it reports and schedules itself */
+}
+
+/* The table's flush: publish what the window allows. */
+static int amqp_flush(struct ls_cfg *c, struct ls_writer *w, bool idle)
+{
+	(void)idle;
+	amqp_publish(c, w);
+	return -1;
+}
+
+const struct ls_wdriver ls_amqp_wdriver = {NULL,	 amqp_open,	   amqp_flush, amqp_event,
 					   amqp_service, amqp_writer_free, amqp_same};

@@ -13,11 +13,14 @@
 #              delivery modes, headers (names, values, order) and bodies
 #              taken off the queues by python3-pika are identical
 #  restart     loggen-like numbered messages over TCP with flow control and
-#              disk-buffer(reliable(yes)) while the broker is stopped and
-#              started again (rabbitmqctl stop_app/start_app): none lost,
+#              disk-buffer(reliable(yes)) while the broker is stopped for
+#              10 s and started again (rabbitmqctl stop_app/start_app): none lost,
 #              duplicates at most the unconfirmed window (1000)
 #  cut         the same through a TCP proxy that is killed and restarted
 #              (a network cut): none lost, duplicates bounded
+#  stall       a listener that accepts and never answers: the bounded
+#              open lets a file() destination of the same source get
+#              every message, and the login timeout is said
 #  refuse-*    what logsift does not do is refused at start-up with file:line
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/logsift/broker.sh"
@@ -27,7 +30,7 @@ PEER="$PY $OPSKIT_SOURCE/tests/interop/logsift/peer.py"
 AMQP="$PY $OPSKIT_SOURCE/tests/interop/logsift/amqp.py"
 SNG=$(command -v syslog-ng || echo /usr/sbin/syslog-ng)
 T="$TAP_TMP"
-CASES="publish-defaults publish-options tls tls-verify restart cut"
+CASES="stall publish-defaults publish-options tls tls-verify restart cut"
 RUNNING=
 stop_all() {
 	for p in $RUNNING; do kill "$p" 2>/dev/null; done
@@ -117,6 +120,61 @@ printf '%s\n' '<165>1 2026-12-06T10:16:00.123+02:00 mymachine.example.com evntsl
 	'<13>1 2026-12-06T10:16:02.5-05:00 h6 prog 1 - [a@1 x="y\\"z"][b@2 k="v"] \xef\xbb\xbfbom message' >"$T/m5424"
 N3=6
 N5=3
+# ---- stall: a "broker" that accepts and never answers holds the event
+# loop only for the bounded open (design note 5 of dest_amqp.c): a file()
+# destination of the same source gets every message meanwhile
+stall_case() {
+	rm -f "$T/stall.port"
+	$PY -c "
+import socket, time
+s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(16)
+open('$T/stall.port', 'w').write(str(s.getsockname()[1]))
+held = []
+s.settimeout(1)
+end = time.time() + 120
+while time.time() < end:
+    try: held.append(s.accept()[0])
+    except socket.timeout: pass
+" &
+	RUNNING="$RUNNING $!"
+	i=0
+	while [ ! -s "$T/stall.port" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
+	P=$($PEER freeport)
+	cat >"$T/stall.conf" <<EOF
+@version: 3.38
+options { use-dns(no); stats-freq(0); time-reopen(1); };
+source s { network(ip("127.0.0.1") port($P) transport("tcp")); };
+destination d_mq { amqp(port($(cat "$T/stall.port")) username("guest") password("guest")); };
+destination d_f { file("$T/stall.out"); };
+log { source(s); destination(d_mq); };
+log { source(s); destination(d_f); };
+EOF
+	"$LS" -f "$T/stall.conf" -e >"$T/stall.log" 2>&1 &
+	RUNNING="$RUNNING $!"
+	$PEER wait tcp "$P"
+	$PEER send tcp "$P" "$T/m3164"
+	i=0
+	while [ "$(wc -l 2>/dev/null <"$T/stall.out" || echo 0)" -lt "$N3" ] && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	while ! grep -q "Error during AMQP login" "$T/stall.log" && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	stop_all
+	n=$(wc -l 2>/dev/null <"$T/stall.out" || echo 0)
+	if [ "$n" -ne "$N3" ]; then
+		tap_fail "amqp stall" "file() got $n of $N3 while amqp() was stuck: $(cat "$T/stall.log")"
+	elif ! grep -q "Error during AMQP login" "$T/stall.log"; then
+		tap_fail "amqp stall" "no login timeout said: $(cat "$T/stall.log")"
+	else
+		tap_ok "amqp stall"
+	fi
+}
+
+stall_case
+
 start_side() { # who tcp-port syslog-port
 	conf "$1" "$2" "$3" >"$T/$1.conf"
 	if [ "$1" = ls ]; then
@@ -251,7 +309,7 @@ fault_check() { # name: all of them came, the fault was seen, duplicates bounded
 fault restart "$BROKER_PORT"
 broker_app stop
 touch "$T/go_restart/go"
-sleep 2
+sleep 10 # the acceptance's outage: the second half waits in the disk buffer
 broker_app start
 fault_check restart
 
