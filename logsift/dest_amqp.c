@@ -499,6 +499,12 @@ int ls_amqp_port(const struct ls_amqp *a)
 	return a->port;
 }
 
+void ls_amqp_stats_instance(const struct ls_amqp *a, char *buf, size_t n)
+{
+	snprintf(buf, n, "amqp,%s,%s,%d,%s,%s", a->vhost, a->host, a->port, a->exchange,
+		 a->exchange_type);
+}
+
 /* Same broker and exchange (a reload keeps the writer and its queue). */
 static bool amqp_same(const struct ls_ddrv *da, const struct ls_ddrv *db)
 {

@@ -607,6 +607,9 @@ int ls_amqp_check(struct ls_amqp *a, char *err, size_t errlen);
 void ls_amqp_free(struct ls_amqp *a);
 const char *ls_amqp_host(const struct ls_amqp *a);
 int ls_amqp_port(const struct ls_amqp *a);
+/* The driver's stats instance as 3.38's afamqp_dd_format_stats_instance:
+ * "amqp,VHOST,HOST,PORT,EXCHANGE,EXCHANGE-TYPE". */
+void ls_amqp_stats_instance(const struct ls_amqp *a, char *buf, size_t n);
 /* m as one queued record (routing key, headers, body) appended to out. */
 void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out);
 /* 0 when p[0..len) is a whole record (then, when out is not NULL, "KEY\n",
