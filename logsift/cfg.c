@@ -2698,7 +2698,7 @@ static bool http_driver(struct lex *L, struct ls_cfg *c, struct ls_ddrv *d, stru
 {
 	d->kind = DST_HTTP;
 	d->http = ls_http_new();
-	d->hcalls = &ls_http_calls;
+	d->wd = &ls_http_wdriver;
 	if (!check_driver_opts(L, o, "destination", http_opts))
 		return false;
 	for (size_t i = 0; i < o->n; i++)

@@ -300,14 +300,14 @@ static void failover_step(struct ls_writer *w);
 static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 {
 	int r;
-	if (w->drv->wd) {
+	if (w->drv->kind == DST_AMQP) {
 		w->drv->wd->open(c, w); /* it reports and schedules itself */
 		return;
 	}
 
 	if (w->drv->kind == DST_HTTP) {
 		/* http(): a worker thread; its eventfd is the writer's fd */
-		r = w->drv->hcalls->open(w);
+		r = w->drv->wd->open(c, w);
 	} else if (is_net(w->drv)) {
 		/* 3.38 moves to the next server at every reconnect */
 		if (w->drv->n_servers && w->opens >= 2)
@@ -487,7 +487,7 @@ static int writer_flush_http(struct ls_cfg *c, struct ls_writer *w, bool idle)
 	}
 	if (w->dq)
 		dq_refill(c, w);
-	int due = w->drv->hcalls->send(c, w, idle);
+	int due = w->drv->wd->flush(c, w, idle);
 	compact(w); /* a batch in flight is the worker's copy */
 	return due;
 }
@@ -509,7 +509,7 @@ static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 		/* amqp(): publish, messages leave at the broker's confirms */
 		if (w->dq)
 			dq_refill(c, w);
-		w->drv->wd->flush(c, w);
+		w->drv->wd->flush(c, w, false);
 		compact(w);
 		return;
 	}
@@ -660,7 +660,7 @@ static void writer_free(struct ls_writer *w)
 		queue_pop(w, false);
 	if (w->fd >= 0)
 		w->ops->close(w);
-	if (w->drv->wd)
+	if (w->drv->wd && w->drv->wd->free)
 		w->drv->wd->free(w);
 	if (w->probe_fd >= 0)
 		close(w->probe_fd);
@@ -1073,7 +1073,7 @@ int ls_dest_start(struct ls_cfg *c, struct ok_err *e)
 				continue;
 			struct ls_writer *w = NULL;
 			if (d->kind == DST_HTTP) {
-				w = d->hcalls->writer(c, c->dst[i], d);
+				w = d->wd->writer(c, c->dst[i], d);
 			} else if (is_net(d) || d->wd) {
 				w = ls_writer_get(c, c->dst[i], d, NULL);
 			} else {
@@ -1263,7 +1263,7 @@ int ls_dest_service(struct ls_cfg *c, bool flush_all)
 		}
 		if (w->dq)
 			dq_sync(w, flush_all); /* after the writes: their acknowledgements too */
-		if (w->drv->wd) {
+		if (w->drv->wd && w->drv->wd->service) {
 			int hb = w->drv->wd->service(c, w); /* amqp(): heartbeats */
 			if (hb >= 0 && (next < 0 || hb < next))
 				next = hb;
@@ -1297,7 +1297,7 @@ size_t ls_dest_pollfds(struct ls_cfg *c, struct pollfd *pf, struct ls_writer **w
 		if (w->connecting || w->blocked)
 			ev |= w->events ? w->events : POLLOUT;
 		/* a connected TCP socket: POLLIN tells that the server went away */
-		if ((w->drv->kind == DST_TCP || w->drv->wd) && !w->connecting)
+		if ((w->drv->kind == DST_TCP || w->drv->kind == DST_AMQP) && !w->connecting)
 			ev |= POLLIN; /* amqp: confirms and the broker's closes */
 		if (!ev)
 			continue;
@@ -1323,7 +1323,7 @@ void ls_dest_events(struct ls_cfg *c, const struct pollfd *pf, struct ls_writer 
 		if (!re || w->fd != pf[i].fd)
 			continue;
 		if (w->drv->kind == DST_HTTP) {
-			w->drv->hcalls->event(c, w); /* a request ended: its batch's fate */
+			w->drv->wd->event(c, w); /* a request ended: its batch's fate */
 			writer_flush_http(c, w, false);
 			continue;
 		}
@@ -1422,8 +1422,6 @@ static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 		return false;
 	if (a->n_servers != b->n_servers)
 		return false;
-	if (a->kind == DST_HTTP)
-		return a->hcalls->same(a->http, b->http);
 	if (a->wd)
 		return a->wd == b->wd && a->wd->same(a, b);
 	for (size_t i = 0; i < a->n_servers; i++)

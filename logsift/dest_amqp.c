@@ -44,11 +44,21 @@
  *       only when it was unconfirmed when the connection died: duplicates
  *       are bounded by the window.
  *   (5) Connecting and login are blocking calls (as 3.38's worker thread
- *       makes them) bounded by timeouts: TCP connect 1 s (3.38's), AMQP
- *       handshake and RPCs 5 s. During them the event loop waits.
+ *       makes them) bounded by timeouts: TCP connect 1 s (3.38's), then
+ *       the AMQP handshake and the RPCs of the open (login, channel.open,
+ *       exchange.declare, confirm.select) together at most OPEN_BUDGET_MS,
+ *       not 5 s each: a broker that accepts but does not answer holds the
+ *       event loop at most 1 s + OPEN_BUDGET_MS per time-reopen().
+ *   (6) Over plain TCP the frames of every message one flush publishes
+ *       (basic.publish, content header, body) are encoded into one buffer
+ *       with librabbitmq's own encoders and written with one send(), not
+ *       three sends a message as amqp_basic_publish() makes them: the
+ *       syscalls were most of logsift's CPU per message (bench/logsift/run
+ *       amqp-cpu). Over TLS each message goes through amqp_basic_publish().
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,10 +72,11 @@
 
 #include "ls_int.h"
 
-#define WINDOW	      1000	  /* unconfirmed messages at most */
-#define WINDOW_BYTES  (256 << 10) /* unconfirmed bytes at most (design note 3) */
-#define SNDBUF_BYTES  (512 << 10) /* asked for; above WINDOW_BYTES */
-#define RPC_TIMEOUT_S 5
+#define WINDOW	       1000	   /* unconfirmed messages at most */
+#define WINDOW_BYTES   (256 << 10) /* unconfirmed bytes at most (design note 3) */
+#define SNDBUF_BYTES   (512 << 10) /* asked for; above WINDOW_BYTES */
+#define RPC_TIMEOUT_S  5
+#define OPEN_BUDGET_MS 3000 /* the open's handshake and RPCs together (design note 5) */
 
 /* ------------------------------------------------------ loading librabbitmq */
 
@@ -87,6 +98,9 @@
 	X(amqp_exchange_declare)                                                                   \
 	X(amqp_confirm_select)                                                                     \
 	X(amqp_basic_publish)                                                                      \
+	X(amqp_encode_method)                                                                      \
+	X(amqp_encode_properties)                                                                  \
+	X(amqp_get_frame_max)                                                                      \
 	X(amqp_simple_wait_frame_noblock)                                                          \
 	X(amqp_get_sockfd)                                                                         \
 	X(amqp_get_heartbeat)                                                                      \
@@ -129,24 +143,6 @@ static amqp_bytes_t cbytes(const char *s)
 
 /* ----------------------------------------------------------------- options */
 
-enum {
-	VPS_NV = 1,
-	VPS_DOT_NV = 2,
-	VPS_RFC3164 = 4,
-	VPS_RFC5424 = 8,
-	VPS_SELECTED = 16,
-	VPS_SDATA = 32
-};
-
-struct vp_pattern {
-	char *glob;
-	bool include; /* key() (true) or exclude() (false) */
-};
-struct vp_pair {
-	char *name;
-	struct ls_tmpl *tmpl;
-};
-
 struct ls_amqp {
 	const char *file; /* where the amqp() is, for messages */
 	int line;
@@ -159,11 +155,11 @@ struct ls_amqp {
 	char *ca_file, *cert_file, *key_file;
 	bool peer_verify;
 	bool tls_opt; /* some TLS option given (then ca-file() is required) */
-	unsigned scopes;
-	struct vp_pattern *pat;
-	size_t n_pat;
-	struct vp_pair *pairs;
-	size_t n_pairs;
+	/* value-pairs(): its options as vp.c's command line, made a set
+	 * (vp) by ls_amqp_check */
+	char **vpargv;
+	int vpargc;
+	struct ls_vp *vp;
 };
 
 static char *xdup(const char *s)
@@ -172,6 +168,16 @@ static char *xdup(const char *s)
 	if (!p)
 		abort();
 	return p;
+}
+
+/* One more word of the value-pairs() command line. */
+static void vp_arg(struct ls_amqp *a, const char *w)
+{
+	char **v = realloc(a->vpargv, (size_t)(a->vpargc + 1) * sizeof *v);
+	if (!v)
+		abort();
+	a->vpargv = v;
+	a->vpargv[a->vpargc++] = xdup(w);
 }
 
 struct ls_amqp *ls_amqp_new(const char *file, int line, char *err, size_t errlen)
@@ -197,7 +203,10 @@ struct ls_amqp *ls_amqp_new(const char *file, int line, char *err, size_t errlen
 	a->frame_size = AMQP_DEFAULT_FRAME_SIZE;
 	a->peer_verify = true;
 	a->routing_key = ls_tmpl_new("", NULL);
-	a->scopes = VPS_SELECTED | VPS_NV | VPS_SDATA;
+	/* 3.38's afamqp_dd_new(): scope(selected-macros nv-pairs sdata) */
+	ls_amqp_vp_reset(a);
+	vp_arg(a, "--scope");
+	vp_arg(a, "selected-macros,nv-pairs,sdata");
 	return a;
 }
 
@@ -216,14 +225,10 @@ void ls_amqp_free(struct ls_amqp *a)
 	free(a->key_file);
 	ls_tmpl_free(a->routing_key);
 	ls_tmpl_free(a->body);
-	for (size_t i = 0; i < a->n_pat; i++)
-		free(a->pat[i].glob);
-	free(a->pat);
-	for (size_t i = 0; i < a->n_pairs; i++) {
-		free(a->pairs[i].name);
-		ls_tmpl_free(a->pairs[i].tmpl);
-	}
-	free(a->pairs);
+	for (int i = 0; i < a->vpargc; i++)
+		free(a->vpargv[i]);
+	free(a->vpargv);
+	ls_vp_free(a->vp);
 	free(a);
 }
 
@@ -356,52 +361,69 @@ int ls_amqp_opt_set(struct ls_amqp *a, const char *name, const char *const *vals
 	return r;
 }
 
-/* The value-pairs scopes, as 3.38's value_pair_scope[] table. */
-static const struct {
-	const char *name;
-	unsigned bits;
-} scopes[] = {
-    {"nv-pairs", VPS_NV},     {"dot-nv-pairs", VPS_DOT_NV},  {"all-nv-pairs", VPS_NV | VPS_DOT_NV},
-    {"rfc3164", VPS_RFC3164}, {"core", VPS_RFC3164},	     {"base", VPS_RFC3164},
-    {"rfc5424", VPS_RFC5424}, {"syslog-proto", VPS_RFC5424}, {"selected-macros", VPS_SELECTED},
-    {"sdata", VPS_SDATA},
-};
+/* What vp.c uses of msg.c: the template engine and the message's pairs. */
+static const struct ls_vp_host vp_host = {ls_tmpl_new,	       ls_tmpl_free,	ls_tmpl_format_opts,
+					  ls_tmpl_macro_known, ls_msg_get_name, ls_msg_names};
 
 int ls_amqp_vp_reset(struct ls_amqp *a)
 {
-	a->scopes = 0; /* value-pairs() replaces the default set (3.38) */
+	/* value-pairs() replaces the default set (3.38); its names keep their
+	 * leading dot (".SDATA.x"), as 3.38's value_pairs_new() leaves them */
+	for (int i = 0; i < a->vpargc; i++)
+		free(a->vpargv[i]);
+	a->vpargc = 0;
+	vp_arg(a, "value-pairs");
+	vp_arg(a, "--leave-initial-dot");
+	return 0;
+}
+
+/* vp.c says its errors for $(format-json): for amqp() they are value-pairs()'s. */
+static void vp_err_name(char *err, size_t errlen)
+{
+	if (strncmp(err, "$(format-json)", 14))
+		return;
+	char tmp[400];
+	snprintf(tmp, sizeof tmp, "value-pairs()%s", err + 14);
+	snprintf(err, errlen, "%s", tmp);
+}
+
+/* Whether vp.c takes "--opt val" alone: 0, or -EINVAL with its words in err
+ * (so that a bad option is reported at its own file:line). */
+static int vp_try(const char *opt, const char *val, char *err, size_t errlen)
+{
+	char *argv[] = {(char *)"value-pairs", (char *)"--leave-initial-dot", (char *)opt,
+			(char *)val};
+	struct ls_vp *vp = ls_vp_prepare(4, argv, &vp_host, NULL, err, errlen);
+	if (!vp) {
+		if (!err[0])
+			snprintf(err, errlen, "syntax error in %s", val);
+		vp_err_name(err, errlen);
+		return -EINVAL;
+	}
+	ls_vp_free(vp);
 	return 0;
 }
 
 int ls_amqp_vp_set(struct ls_amqp *a, const char *name, const char *const *vals, size_t n,
 		   char *err, size_t errlen)
 {
-	if (is(name, "scope")) {
+	if (is(name, "scope") || is(name, "key") || is(name, "exclude")) {
 		for (size_t i = 0; i < n; i++) {
-			size_t k = 0;
-			while (k < sizeof scopes / sizeof scopes[0] && !is(vals[i], scopes[k].name))
-				k++;
-			if (k == sizeof scopes / sizeof scopes[0]) {
+			if (!is(name, "scope") && strchr(vals[i], ',')) {
+				/* the command line splits a glob at commas; 3.38's
+				 * value-pairs() block does not */
 				snprintf(err, errlen,
-					 is(vals[i], "all-macros") || is(vals[i], "everything")
-					     ? "value-pairs scope %s is not supported by logsift"
-					     : "unknown value-pairs scope %s",
-					 vals[i]);
-				return is(vals[i], "all-macros") || is(vals[i], "everything")
-					   ? -ENOTSUP
-					   : -EINVAL;
+					 "value-pairs %s(\"%s\"): a glob with a comma is not "
+					 "supported by logsift",
+					 name, vals[i]);
+				return -ENOTSUP;
 			}
-			a->scopes |= scopes[k].bits;
-		}
-		return 0;
-	}
-	if (is(name, "key") || is(name, "exclude")) {
-		for (size_t i = 0; i < n; i++) {
-			struct vp_pattern *p = realloc(a->pat, (a->n_pat + 1) * sizeof *p);
-			if (!p)
-				abort();
-			a->pat = p;
-			a->pat[a->n_pat++] = (struct vp_pattern){xdup(vals[i]), is(name, "key")};
+			char opt[16];
+			snprintf(opt, sizeof opt, "--%s", name);
+			if (vp_try(opt, vals[i], err, errlen) < 0)
+				return -EINVAL;
+			vp_arg(a, opt);
+			vp_arg(a, vals[i]);
 		}
 		return 0;
 	}
@@ -410,90 +432,33 @@ int ls_amqp_vp_set(struct ls_amqp *a, const char *name, const char *const *vals,
 			snprintf(err, errlen, "pair() takes a name and a value");
 			return -EINVAL;
 		}
+		if (strchr(vals[0], '=')) {
+			snprintf(err, errlen,
+				 "value-pairs pair(\"%s\"): a name with '=' is not supported by "
+				 "logsift",
+				 vals[0]);
+			return -ENOTSUP;
+		}
 		struct ls_tmpl *t = NULL;
 		if (set_tmpl(&t, vals[1], err, errlen) < 0)
 			return -EINVAL;
-		struct vp_pair *p = realloc(a->pairs, (a->n_pairs + 1) * sizeof *p);
-		if (!p)
+		ls_tmpl_free(t);
+		size_t l = strlen(vals[0]) + strlen(vals[1]) + 2;
+		char *pv = malloc(l);
+		if (!pv)
 			abort();
-		a->pairs = p;
-		a->pairs[a->n_pairs++] = (struct vp_pair){xdup(vals[0]), t};
-		return 0;
+		snprintf(pv, l, "%s=%s", vals[0], vals[1]);
+		int r = vp_try("--pair", pv, err, errlen);
+		if (r == 0) {
+			vp_arg(a, "--pair");
+			vp_arg(a, pv);
+		}
+		free(pv);
+		return r;
 	}
 	snprintf(err, errlen, "value-pairs() option %s() is not supported by logsift", name);
 	return -ENOTSUP;
 }
-
-/* The last matching pattern decides; deflt when none matches (3.38's vp_find_in_set). */
-static bool vp_included(const struct ls_amqp *a, const char *name, bool deflt)
-{
-	for (size_t i = 0; i < a->n_pat; i++)
-		if (ls_glob_match(a->pat[i].glob, name))
-			deflt = a->pat[i].include;
-	return deflt;
-}
-
-/* The macros 3.38 sets (rfc3164, rfc5424, selected-macros) that logsift has. */
-static const char *const set3164[] = {"FACILITY", "PRIORITY", "HOST", "PROGRAM",
-				      "PID",	  "MESSAGE",  "DATE", NULL};
-static const char *const set5424[] = {"MSGID", NULL};
-static const char *const set_selected[] = {"TAGS", "SOURCEIP", "SEQNUM", NULL};
-
-/* 3.38's macro names (lib/template/macros.c): a key() pattern adds those it
- * matches; logsift refuses a pattern matching one it does not have. */
-static const char *const sng_macros[] = {"FACILITY_NUM",
-					 "SEVERITY",
-					 "SEVERITY_NUM",
-					 "LEVEL",
-					 "LEVEL_NUM",
-					 "TAG",
-					 "BSDTAG",
-					 "PRI",
-					 "FULLDATE",
-					 "ISODATE",
-					 "STAMP",
-					 "YEAR",
-					 "YEAR_DAY",
-					 "MONTH",
-					 "MONTH_WEEK",
-					 "MONTH_ABBREV",
-					 "MONTH_NAME",
-					 "DAY",
-					 "HOUR",
-					 "HOUR12",
-					 "MIN",
-					 "SEC",
-					 "USEC",
-					 "MSEC",
-					 "AMPM",
-					 "WEEKDAY",
-					 "WEEK_DAY",
-					 "WEEK_DAY_ABBREV",
-					 "WEEK_DAY_NAME",
-					 "WEEK",
-					 "ISOWEEK",
-					 "TZOFFSET",
-					 "TZ",
-					 "SYSUPTIME",
-					 "UNIXTIME",
-					 "R_*",
-					 "S_*",
-					 "C_*",
-					 "P_*",
-					 "SDATA",
-					 "MSGHDR",
-					 "DESTIP",
-					 "DESTPORT",
-					 "PROTO",
-					 "CONTEXT_ID",
-					 "_",
-					 "RCPTID",
-					 "RUNID",
-					 "HOSTID",
-					 "UNIQID",
-					 "MSG",
-					 "LOGHOST",
-					 NULL};
 
 int ls_amqp_check(struct ls_amqp *a, char *err, size_t errlen)
 {
@@ -515,23 +480,11 @@ int ls_amqp_check(struct ls_amqp *a, char *err, size_t errlen)
 			 "alone); not supported by logsift");
 		return -ENOTSUP;
 	}
-	for (size_t i = 0; i < a->n_pat; i++) {
-		if (!a->pat[i].include)
-			continue;
-		for (const char *const *m = sng_macros; *m; m++) {
-			/* "R_*" stands for the R_ macros: a pattern that can match one */
-			bool fam = (*m)[1] == '_' && (*m)[2] == '*';
-			char probe[8];
-			snprintf(probe, sizeof probe, "%c_DATE", (*m)[0]);
-			if (ls_glob_match(a->pat[i].glob, fam ? probe : *m)) {
-				snprintf(err, errlen,
-					 "value-pairs key(\"%s\") matches the macro %s, which "
-					 "logsift's value-pairs() does not have; not supported "
-					 "by logsift",
-					 a->pat[i].glob, fam ? probe : *m);
-				return -ENOTSUP;
-			}
-		}
+	ls_vp_free(a->vp);
+	a->vp = ls_vp_prepare(a->vpargc, a->vpargv, &vp_host, NULL, err, errlen);
+	if (!a->vp) {
+		vp_err_name(err, errlen);
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -544,6 +497,12 @@ const char *ls_amqp_host(const struct ls_amqp *a)
 int ls_amqp_port(const struct ls_amqp *a)
 {
 	return a->port;
+}
+
+void ls_amqp_stats_instance(const struct ls_amqp *a, char *buf, size_t n)
+{
+	snprintf(buf, n, "amqp,%s,%s,%d,%s,%s", a->vhost, a->host, a->port, a->exchange,
+		 a->exchange_type);
 }
 
 /* Same broker and exchange (a reload keeps the writer and its queue). */
@@ -587,59 +546,23 @@ static void field_end(struct ls_buf *out, size_t at)
 	memcpy(out->p + at, &n, 4);
 }
 
-struct hdr {
-	const char *name;
-	uint32_t off, len; /* value in the scratch buffer */
+/* A header from vp.c (ls_vp_foreach): name and value as fields of the
+ * record, each cut at its first NUL (amqp_cstring_bytes); counted in *ctx. */
+struct hdr_ctx {
+	struct ls_buf *out;
+	uint32_t n;
 };
 
-static int hdr_cmp(const void *x, const void *y)
+static void add_hdr(void *ctx, const char *name, const char *v, size_t n)
 {
-	const struct hdr *a = x, *b = y;
-	int c = strcmp(a->name, b->name);
-	/* equal names: the later insertion wins (GTree replaces the value) */
-	return c ? c : (a->off < b->off ? -1 : a->off > b->off);
-}
-
-/* Format a value by name ("${NAME}") with the destination's options. */
-static void fmt_name(const char *name, const struct ls_msg *m, const struct ls_tmpl_opts *o,
-		     struct ls_buf *out)
-{
-	char t[300];
-	snprintf(t, sizeof t, "${%s}", name);
-	struct ls_tmpl *tp = ls_tmpl_new(t, NULL);
-	if (tp) {
-		ls_tmpl_format_opts(tp, m, o, out);
-		ls_tmpl_free(tp);
-	}
-}
-
-static void add_hdr(struct hdr **h, size_t *n, size_t *cap, const char *name, uint32_t off,
-		    uint32_t len)
-{
-	if (*n == *cap) {
-		*cap = *cap ? *cap * 2 : 32;
-		*h = realloc(*h, *cap * sizeof **h);
-		if (!*h)
-			abort();
-	}
-	(*h)[(*n)++] = (struct hdr){name, off, len};
-}
-
-/* The builtins of one set, unless a pattern excludes them (vp_merge_set). */
-static void add_set(struct ls_amqp *a, const char *const *set, const struct ls_msg *m,
-		    const struct ls_tmpl_opts *o, struct ls_buf *vals, struct hdr **h, size_t *n,
-		    size_t *cap)
-{
-	for (; *set; set++) {
-		if (!vp_included(a, *set, true))
-			continue;
-		size_t at = vals->len;
-		fmt_name(*set, m, o, vals);
-		cut_nul(vals, at);
-		if (vals->len == at)
-			continue; /* 3.38 skips empty builtins */
-		add_hdr(h, n, cap, *set, (uint32_t)at, (uint32_t)(vals->len - at));
-	}
+	struct hdr_ctx *h = ctx;
+	size_t nl = strlen(name);
+	put32(h->out, nl);
+	ls_buf_add(h->out, name, nl);
+	FIELD_BEGIN(h->out, at);
+	ls_buf_add(h->out, v, n);
+	field_end(h->out, at);
+	h->n++;
 }
 
 void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out)
@@ -652,67 +575,12 @@ void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *ou
 	ls_tmpl_format_opts(a->routing_key, m, &lo, out);
 	field_end(out, rk);
 
-	/* value-pairs: nv-pairs, builtins, pair()s; sorted, the last of a name wins */
-	struct ls_buf vals = {0};
-	struct hdr *h = NULL;
-	size_t n = 0, cap = 0;
-	if (a->scopes & (VPS_NV | VPS_DOT_NV | VPS_SDATA | VPS_RFC5424) || a->n_pat) {
-		const char *names[256];
-		size_t k = ls_msg_names(m, names, 256);
-		for (size_t i = 0; i < k && i < 256; i++) {
-			const char *nm = names[i];
-			bool sd = !strncmp(nm, ".SDATA.", 7);
-			bool inc = (nm[0] == '.' && (a->scopes & VPS_DOT_NV)) ||
-				   (nm[0] != '.' && (a->scopes & VPS_NV)) ||
-				   (sd && (a->scopes & (VPS_SDATA | VPS_RFC5424)));
-			if (!vp_included(a, nm, inc))
-				continue;
-			size_t len, at = vals.len;
-			const char *v = ls_msg_get_name(m, nm, &len);
-			ls_buf_add(&vals, v, len);
-			cut_nul(&vals, at);
-			add_hdr(&h, &n, &cap, nm, (uint32_t)at, (uint32_t)(vals.len - at));
-		}
-	}
-	if (a->n_pat) {
-		/* vp_merge_macros: macros a key() names (ls_amqp_check allowed only these) */
-		static const char *const *sets[] = {set3164, set5424, set_selected};
-		for (size_t s = 0; s < 3; s++)
-			for (const char *const *p = sets[s]; *p; p++) {
-				const char *one[2] = {*p, NULL};
-				if (vp_included(a, *p, false))
-					add_set(a, one, m, o, &vals, &h, &n, &cap);
-			}
-	}
-	if (a->scopes & (VPS_RFC3164 | VPS_RFC5424 | VPS_SELECTED))
-		add_set(a, set3164, m, o, &vals, &h, &n, &cap);
-	if (a->scopes & VPS_RFC5424)
-		add_set(a, set5424, m, o, &vals, &h, &n, &cap);
-	if (a->scopes & VPS_SELECTED)
-		add_set(a, set_selected, m, o, &vals, &h, &n, &cap);
-	for (size_t i = 0; i < a->n_pairs; i++) {
-		size_t at = vals.len;
-		ls_tmpl_format_opts(a->pairs[i].tmpl, m, o, &vals);
-		cut_nul(&vals, at);
-		add_hdr(&h, &n, &cap, a->pairs[i].name, (uint32_t)at, (uint32_t)(vals.len - at));
-	}
-	qsort(h, n, sizeof *h, hdr_cmp);
-	size_t uniq = 0;
-	for (size_t i = 0; i < n; i++)
-		if (i + 1 == n || strcmp(h[i].name, h[i + 1].name))
-			uniq++;
-	put32(out, uniq);
-	for (size_t i = 0; i < n; i++) {
-		if (i + 1 < n && !strcmp(h[i].name, h[i + 1].name))
-			continue;
-		size_t nl = strlen(h[i].name);
-		put32(out, nl);
-		ls_buf_add(out, h[i].name, nl);
-		put32(out, h[i].len);
-		ls_buf_add(out, vals.p + h[i].off, h[i].len);
-	}
-	free(h);
-	ls_buf_free(&vals);
+	/* value-pairs: as 3.38's value_pairs_foreach, sorted by name */
+	size_t count_at = out->len;
+	put32(out, 0);
+	struct hdr_ctx hc = {out, 0};
+	ls_vp_foreach(a->vp, m, o, add_hdr, &hc);
+	memcpy(out->p + count_at, &hc.n, 4);
 	if (a->body) {
 		size_t at = out->len;
 		ls_tmpl_format_opts(a->body, m, o, out);
@@ -721,6 +589,19 @@ void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *ou
 }
 
 /* ------------------------------------------------------------- connection */
+
+/* Give the next blocking step of the open what is left of its budget
+ * (design note 5): false when nothing is. */
+static bool open_budget(amqp_connection_state_t conn, int64_t end)
+{
+	int64_t left = end - ls_now_ms();
+	if (left <= 0)
+		return false;
+	struct timeval tv = {(time_t)(left / 1000), (suseconds_t)(left % 1000) * 1000};
+	rmq.amqp_set_handshake_timeout(conn, &tv);
+	rmq.amqp_set_rpc_timeout(conn, &tv);
+	return true;
+}
 
 /* A writer's connection (w->wctx): exists while connected. */
 struct amqp_conn {
@@ -734,6 +615,10 @@ struct amqp_conn {
 	int heartbeat;	/* negotiated, seconds (0: none) */
 	int64_t hb_ms;	/* when to look at the socket for heartbeats next */
 	bool recovered; /* said "recovered" since the last error */
+	bool raw;	/* plain TCP: frames batched into out (design note 6) */
+	struct ls_buf out;
+	char *scratch; /* frame_max bytes: one method or header frame */
+	size_t frame_max;
 };
 
 static const char *dname(const struct ls_writer *w)
@@ -760,6 +645,8 @@ static void conn_free(struct ls_writer *w, bool polite)
 	rmq.amqp_destroy_connection(s->conn);
 	free(s->acked);
 	free(s->ent);
+	free(s->scratch);
+	ls_buf_free(&s->out);
 	free(s);
 	w->wctx = NULL;
 	w->fd = -1;
@@ -823,7 +710,7 @@ static void amqp_close(struct ls_writer *w)
 
 static const struct ls_wops amqp_ops = {no_write, amqp_close};
 
-static void amqp_open(struct ls_cfg *c, struct ls_writer *w)
+static void amqp_connect(struct ls_cfg *c, struct ls_writer *w)
 {
 	struct ls_amqp *a = w->drv->amqp;
 	char why[512];
@@ -864,6 +751,8 @@ static void amqp_open(struct ls_cfg *c, struct ls_writer *w)
 	}
 	int sndbuf = SNDBUF_BYTES;
 	setsockopt(rmq.amqp_get_sockfd(s->conn), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+	int64_t end = ls_now_ms() + OPEN_BUDGET_MS;
+	open_budget(s->conn, end);
 	amqp_rpc_reply_t rep =
 	    a->external
 		? rmq.amqp_login(s->conn, a->vhost, a->max_channel, a->frame_size, a->heartbeat,
@@ -874,12 +763,20 @@ static void amqp_open(struct ls_cfg *c, struct ls_writer *w)
 		fail(c, w, "Error during AMQP login", why);
 		return;
 	}
+	if (!open_budget(s->conn, end)) {
+		fail(c, w, "Error during AMQP channel open", "timeout");
+		return;
+	}
 	rmq.amqp_channel_open(s->conn, 1);
 	if (!reply_ok(rmq.amqp_get_rpc_reply(s->conn), why, sizeof why)) {
 		fail(c, w, "Error during AMQP channel open", why);
 		return;
 	}
 	if (a->declare) {
+		if (!open_budget(s->conn, end)) {
+			fail(c, w, "Error during AMQP exchange declaration", "timeout");
+			return;
+		}
 		rmq.amqp_exchange_declare(s->conn, 1, cbytes(a->exchange), cbytes(a->exchange_type),
 					  0, 0, 0, 0, (amqp_table_t){0, NULL});
 		if (!reply_ok(rmq.amqp_get_rpc_reply(s->conn), why, sizeof why)) {
@@ -887,14 +784,25 @@ static void amqp_open(struct ls_cfg *c, struct ls_writer *w)
 			return;
 		}
 	}
+	if (!open_budget(s->conn, end)) {
+		fail(c, w, "Error during AMQP confirm.select", "timeout");
+		return;
+	}
 	rmq.amqp_confirm_select(s->conn, 1);
 	if (!reply_ok(rmq.amqp_get_rpc_reply(s->conn), why, sizeof why)) {
 		fail(c, w, "Error during AMQP confirm.select", why);
 		return;
 	}
+	rmq.amqp_set_rpc_timeout(s->conn, &rpc_to);
 	s->heartbeat = rmq.amqp_get_heartbeat(s->conn);
 	s->hb_ms = ls_now_ms();
 	s->tag0 = 1; /* a channel in confirm mode numbers publishes from 1 */
+	s->frame_max = (size_t)rmq.amqp_get_frame_max(s->conn);
+	if (s->frame_max < AMQP_FRAME_MIN_SIZE)
+		s->frame_max = AMQP_FRAME_MIN_SIZE;
+	s->raw = !a->ca_file;
+	if (s->raw && !(s->scratch = malloc(s->frame_max)))
+		abort();
 	w->fd = rmq.amqp_get_sockfd(s->conn);
 	w->retry_ms = 0;
 	w->blocked = w->connecting = false;
@@ -993,8 +901,97 @@ int ls_amqp_record_check(const char *p, size_t len, struct ls_buf *out)
 	return r;
 }
 
+static void put_be(char *p, uint64_t v, int n)
+{
+	for (int i = n - 1; i >= 0; i--, v >>= 8)
+		p[i] = (char)(v & 0xff);
+}
+
+/* One frame's 7-byte head (type, channel 1, payload size), as
+ * librabbitmq's amqp_frame_to_bytes() writes it. */
+static void frame_head(char *p, int type, size_t size)
+{
+	p[0] = (char)type;
+	put_be(p + 1, 1, 2);
+	put_be(p + 3, size, 4);
+}
+
+/*
+ * Append the frames of one basic.publish to s->out (design note 6): the
+ * method, the content header and the body in frames of at most
+ * frame_max, byte for byte what amqp_basic_publish() sends. An amqp
+ * status; on an error nothing is appended (a routing key or a header table
+ * too big for a frame: AMQP_STATUS_BAD_AMQP_DATA or _TABLE_TOO_BIG, as the
+ * library says them).
+ */
+static int encode_publish(struct amqp_conn *s, amqp_basic_publish_t *m,
+			  amqp_basic_properties_t *props, amqp_bytes_t body)
+{
+	size_t room = s->frame_max - 8, at = s->out.len; /* 7-byte head, 0xCE end */
+	char *f = s->scratch;
+	int n =
+	    rmq.amqp_encode_method(AMQP_BASIC_PUBLISH_METHOD, m, (amqp_bytes_t){room - 4, f + 11});
+	if (n < 0)
+		return n;
+	put_be(f + 7, AMQP_BASIC_PUBLISH_METHOD, 4);
+	frame_head(f, AMQP_FRAME_METHOD, 4 + (size_t)n);
+	f[11 + n] = (char)AMQP_FRAME_END;
+	ls_buf_add(&s->out, f, 12 + (size_t)n);
+	n = rmq.amqp_encode_properties(AMQP_BASIC_CLASS, props, (amqp_bytes_t){room - 12, f + 19});
+	if (n < 0) {
+		s->out.len = at;
+		return n;
+	}
+	put_be(f + 7, AMQP_BASIC_CLASS, 2);
+	put_be(f + 9, 0, 2); /* weight */
+	put_be(f + 11, body.len, 8);
+	frame_head(f, AMQP_FRAME_HEADER, 12 + (size_t)n);
+	f[19 + n] = (char)AMQP_FRAME_END;
+	ls_buf_add(&s->out, f, 20 + (size_t)n);
+	for (size_t off = 0; off < body.len; off += room) {
+		size_t k = body.len - off < room ? body.len - off : room;
+		char h[7];
+		frame_head(h, AMQP_FRAME_BODY, k);
+		ls_buf_add(&s->out, h, 7);
+		ls_buf_add(&s->out, (const char *)body.bytes + off, k);
+		ls_buf_addc(&s->out, (char)AMQP_FRAME_END);
+	}
+	return AMQP_STATUS_OK;
+}
+
+/* Write s->out whole to the socket (librabbitmq's is non-blocking), waiting
+ * for room at most RPC_TIMEOUT_S (design note 3 makes waiting rare): an
+ * amqp status. */
+static int send_out(struct amqp_conn *s)
+{
+	int fd = rmq.amqp_get_sockfd(s->conn);
+	size_t off = 0;
+	int64_t end = ls_now_ms() + 1000LL * RPC_TIMEOUT_S;
+	while (off < s->out.len) {
+		ssize_t r = send(fd, s->out.p + off, s->out.len - off, MSG_NOSIGNAL);
+		if (r > 0) {
+			off += (size_t)r;
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			int64_t left = end - ls_now_ms();
+			if (left <= 0)
+				return AMQP_STATUS_TIMEOUT;
+			struct pollfd p = {fd, POLLOUT, 0};
+			poll(&p, 1, (int)left);
+			continue;
+		}
+		return AMQP_STATUS_SOCKET_ERROR;
+	}
+	s->out.len = 0;
+	return AMQP_STATUS_OK;
+}
+
 /* Publish record p[0..len): an amqp status; AMQP_STATUS_BAD_AMQP_DATA
- * when it does not parse. */
+ * when it does not parse. Over plain TCP it is only encoded into s->out
+ * (send_out() writes it). */
 static int publish(struct ls_writer *w, struct amqp_conn *s, const char *p, size_t len)
 {
 	struct ls_amqp *a = w->drv->amqp;
@@ -1008,6 +1005,10 @@ static int publish(struct ls_writer *w, struct amqp_conn *s, const char *p, size
 	props.content_type = cbytes("text/plain");
 	props.delivery_mode = a->persistent ? 2 : 1;
 	props.headers = (amqp_table_t){(int)nh, s->ent};
+	if (s->raw) {
+		amqp_basic_publish_t m = {.exchange = cbytes(a->exchange), .routing_key = rk};
+		return encode_publish(s, &m, &props, body);
+	}
 	return rmq.amqp_basic_publish(s->conn, 1, cbytes(a->exchange), rk, 0, 0, &props, body);
 }
 
@@ -1078,7 +1079,7 @@ static bool drain(struct ls_cfg *c, struct ls_writer *w)
 	return true;
 }
 
-static void amqp_flush(struct ls_cfg *c, struct ls_writer *w)
+static void amqp_publish(struct ls_cfg *c, struct ls_writer *w)
 {
 	struct amqp_conn *s = w->wctx;
 	if (!s)
@@ -1108,13 +1109,21 @@ static void amqp_flush(struct ls_cfg *c, struct ls_writer *w)
 		s->acked[s->inflight++] = 0;
 		s->sent_bytes += len;
 	}
+	if (s->out.len) {
+		int r = send_out(s);
+		if (r != AMQP_STATUS_OK) {
+			fail(c, w, "Network error while inserting into AMQP server",
+			     rmq.amqp_error_string2(r));
+			return;
+		}
+	}
 	drain(c, w);
 }
 
 static void amqp_event(struct ls_cfg *c, struct ls_writer *w)
 {
 	if (w->wctx && drain(c, w))
-		amqp_flush(c, w); /* confirms made room in the window */
+		amqp_publish(c, w); /* confirms made room in the window */
 }
 
 static int amqp_service(struct ls_cfg *c, struct ls_writer *w)
@@ -1137,5 +1146,20 @@ static void amqp_writer_free(struct ls_writer *w)
 	conn_free(w, false);
 }
 
-const struct ls_wdriver ls_amqp_wdriver = {amqp_open,	 amqp_flush,	   amqp_event,
+/* The table's open: connect now (design note 5). */
+static int amqp_open(struct ls_cfg *c, struct ls_writer *w)
+{
+	amqp_connect(c, w);
+	return 0; /* it reports and schedules itself */
+}
+
+/* The table's flush: publish what the window allows. */
+static int amqp_flush(struct ls_cfg *c, struct ls_writer *w, bool idle)
+{
+	(void)idle;
+	amqp_publish(c, w);
+	return -1;
+}
+
+const struct ls_wdriver ls_amqp_wdriver = {NULL,	 amqp_open,	   amqp_flush, amqp_event,
 					   amqp_service, amqp_writer_free, amqp_same};

@@ -1175,5 +1175,16 @@ void ls_http_event(struct ls_cfg *c, struct ls_writer *w)
 	}
 }
 
-const struct ls_http_calls ls_http_calls = {ls_http_writer, ls_http_open, ls_http_send,
-					    ls_http_event, ls_http_same};
+static int http_wd_open(struct ls_cfg *c, struct ls_writer *w)
+{
+	(void)c;
+	return ls_http_open(w);
+}
+
+static bool http_wd_same(const struct ls_ddrv *a, const struct ls_ddrv *b)
+{
+	return ls_http_same(a->http, b->http);
+}
+
+const struct ls_wdriver ls_http_wdriver = {
+    ls_http_writer, http_wd_open, ls_http_send, ls_http_event, NULL, NULL, http_wd_same};

@@ -249,18 +249,24 @@ struct ls_writer {
 };
 
 /*
- * A destination whose writer is not a byte stream (amqp(), dest_amqp.c):
- * dest.c keeps its queue, disk buffer, retries and counters, and calls
- * these instead of its own transport (through the driver, so that dest.c
- * does not call into the kinds' files). open connects (or reports, fails
- * and sets retry_ms), flush sends what is queued, event acts on the fd
- * being readable, service returns the ms until it wants to be called
- * again (-1: never), free drops the connection, same tells a reload that
- * two drivers are one target.
+ * A destination whose writer is not a byte stream (amqp(), dest_amqp.c;
+ * http(), dest_http.c): dest.c keeps its queue, disk buffer, retries and
+ * counters, and calls these instead of its own transport (through the
+ * driver, which cfg.c points at the kind's table, so that dest.c does not
+ * call into the kinds' files, which call dest.c's writer functions).
+ * writer picks the writer a message goes to (NULL: the driver's one);
+ * open connects or starts the worker (<0: dest.c reports the error and
+ * retries; amqp() reports and schedules itself), flush sends what is
+ * queued (idle: the loop has nothing else to do) and returns the ms until
+ * it is due again or -1, event acts on the fd being readable, service
+ * (NULL: none) returns the ms until it wants to be called again (-1:
+ * never), free (NULL: none) drops the connection, same tells a reload
+ * that two drivers are one target.
  */
 struct ls_wdriver {
-	void (*open)(struct ls_cfg *c, struct ls_writer *w);
-	void (*flush)(struct ls_cfg *c, struct ls_writer *w);
+	struct ls_writer *(*writer)(struct ls_cfg *c, struct ls_dest *dst, struct ls_ddrv *d);
+	int (*open)(struct ls_cfg *c, struct ls_writer *w);
+	int (*flush)(struct ls_cfg *c, struct ls_writer *w, bool idle);
 	void (*event)(struct ls_cfg *c, struct ls_writer *w);
 	int (*service)(struct ls_cfg *c, struct ls_writer *w);
 	void (*free)(struct ls_writer *w);
@@ -292,7 +298,6 @@ struct ls_ddrv {
 	int probes_required;	   /* successful-probes-required() (3) */
 	uint64_t processed, written, dropped; /* this driver's share of the counters */
 	struct ls_http *http;		      /* http(): its options (dest_http.c), or NULL */
-	const struct ls_http_calls *hcalls;   /* http(): &ls_http_calls, or NULL */
 	struct ls_amqp *amqp;		      /* amqp(): its options (dest_amqp.c), or NULL */
 	const struct ls_wdriver *wd;	      /* its writer's transport, or NULL (a byte stream) */
 };
@@ -557,9 +562,8 @@ void ls_writer_retire(struct ls_writer *w, size_t n, bool written);
  * ls_http_send posts the next batch when one is due (idle: the loop has
  * nothing else to do, so a partial batch may go; returns ms until its
  * batch-timeout() or -1), ls_http_event applies a finished request.
- * dest.c reaches those four through ls_http_calls, which cfg.c puts in
- * the driver (d->hcalls), so that dest.c does not call into dest_http.c
- * (which calls dest.c's writer functions).
+ * dest.c reaches those through ls_http_wdriver (struct ls_wdriver), which
+ * cfg.c puts in the driver (d->wd).
  */
 struct ls_http;
 struct ls_http_w;
@@ -574,14 +578,7 @@ void ls_http_format(const struct ls_ddrv *d, const struct ls_msg *m, struct ls_b
 int ls_http_open(struct ls_writer *w);
 int ls_http_send(struct ls_cfg *c, struct ls_writer *w, bool idle);
 void ls_http_event(struct ls_cfg *c, struct ls_writer *w);
-struct ls_http_calls {
-	struct ls_writer *(*writer)(struct ls_cfg *c, struct ls_dest *dst, struct ls_ddrv *d);
-	int (*open)(struct ls_writer *w);
-	int (*send)(struct ls_cfg *c, struct ls_writer *w, bool idle);
-	void (*event)(struct ls_cfg *c, struct ls_writer *w);
-	bool (*same)(const struct ls_http *a, const struct ls_http *b);
-};
-extern const struct ls_http_calls ls_http_calls;
+extern const struct ls_wdriver ls_http_wdriver;
 /* The destination took the writer's first messages whole (bytes of them): they leave the queue
  * as written (counted, disk records acknowledged, windows released). */
 void ls_writer_advance(struct ls_writer *w, size_t bytes);
@@ -610,6 +607,9 @@ int ls_amqp_check(struct ls_amqp *a, char *err, size_t errlen);
 void ls_amqp_free(struct ls_amqp *a);
 const char *ls_amqp_host(const struct ls_amqp *a);
 int ls_amqp_port(const struct ls_amqp *a);
+/* The driver's stats instance as 3.38's afamqp_dd_format_stats_instance:
+ * "amqp,VHOST,HOST,PORT,EXCHANGE,EXCHANGE-TYPE". */
+void ls_amqp_stats_instance(const struct ls_amqp *a, char *buf, size_t n);
 /* m as one queued record (routing key, headers, body) appended to out. */
 void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *out);
 /* 0 when p[0..len) is a whole record (then, when out is not NULL, "KEY\n",
@@ -723,6 +723,13 @@ struct ls_vp *ls_vp_prepare(int argc, char **argv, const struct ls_vp_host *host
 void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const struct ls_tmpl_opts *o,
 		       struct ls_buf *out);
 void ls_vp_free(struct ls_vp *vp);
+/*
+ * 3.38's value_pairs_foreach (what amqp() makes its headers from): fn gets
+ * each chosen pair of m, renamed, in ascending strcmp order of the names,
+ * a name once (the last value set wins); v is not NUL-ended.
+ */
+void ls_vp_foreach(const struct ls_vp *vp, const struct ls_msg *m, const struct ls_tmpl_opts *o,
+		   void (*fn)(void *ctx, const char *name, const char *v, size_t n), void *ctx);
 /*
  * 3.38's append_unsafe_utf8_as_escaped_text (binary false: what
  * format-json writes) or _binary (true: what str-repr encodes lists with):

@@ -478,7 +478,8 @@ void ls_stats_print(const struct ls_cfg *c, FILE *out)
  * The counters syslog-ng 3.38 shows at stats-level(0), in config order, as
  * (component, id, instance, type, value): center received/queued, source
  * and destination totals, and per network() driver dst.network;NAME#i;
- * tcp,IP:PORT dropped/processed/queued/written. file() and pipe() drivers
+ * tcp,IP:PORT dropped/processed/queued/written (and the same four for
+ * amqp() as dst.amqp;NAME#i;amqp,VHOST,HOST,PORT,EXCHANGE,TYPE). file() and pipe() drivers
  * are not there (3.38 registers them at stats-level(1)), nor the sources'
  * datagram drops (3.38 has no such counter): --stats and SIGUSR1 show both.
  * p is what a reset zeroes; NULL for queued, a gauge logsift derives from
@@ -509,20 +510,24 @@ static void stats_each(struct ls_cfg *c, ctr_fn fn, void *ctx)
 				      &dst->processed});
 		for (size_t k = 0; k < dst->n_drv; k++) {
 			struct ls_ddrv *d = &dst->drv[k];
-			if (d->kind != DST_TCP && d->kind != DST_UDP)
+			if (d->kind != DST_TCP && d->kind != DST_UDP && d->kind != DST_AMQP)
 				continue;
 			uint64_t queued = 0;
 			for (const struct ls_writer *w = d->files; w; w = w->next)
 				queued += ls_writer_queued(w);
 			char id[300], inst[300];
 			snprintf(id, sizeof id, "%s#%zu", dst->name, k);
-			snprintf(inst, sizeof inst, "%s,%s:%d", d->kind == DST_TCP ? "tcp" : "udp",
-				 d->ip, d->port);
+			if (d->kind == DST_AMQP)
+				ls_amqp_stats_instance(d->amqp, inst, sizeof inst);
+			else
+				snprintf(inst, sizeof inst, "%s,%s:%d",
+					 d->kind == DST_TCP ? "tcp" : "udp", d->ip, d->port);
 			const char *type[] = {"dropped", "processed", "queued", "written"};
 			uint64_t *p[] = {&d->dropped, &d->processed, NULL, &d->written};
 			for (size_t t = 0; t < 4; t++)
-				fn(ctx, &(struct ctr){"dst.network", id, inst, type[t],
-						      p[t] ? *p[t] : queued, p[t]});
+				fn(ctx,
+				   &(struct ctr){d->kind == DST_AMQP ? "dst.amqp" : "dst.network",
+						 id, inst, type[t], p[t] ? *p[t] : queued, p[t]});
 		}
 	}
 }

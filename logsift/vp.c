@@ -1320,10 +1320,12 @@ static bool walk_one(struct vp_walk *w, const char *name, enum vp_type t, const 
 	return ok;
 }
 
-void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const struct ls_tmpl_opts *o,
-		       struct ls_buf *out)
+/* The chosen pairs of m, renamed, into c (unsorted): what both value-pairs
+ * consumers (format-json, ls_vp_foreach) start from. */
+static void vp_collect(const struct ls_vp *vp, const struct ls_msg *m, const struct ls_tmpl_opts *o,
+		       struct vp_coll *cp)
 {
-	struct vp_coll c = {0};
+	struct vp_coll c = *cp;
 	struct ls_buf key = {0}, val = {0};
 	/* the pairs' own templates are not template-escaped */
 	struct ls_tmpl_opts po = {0};
@@ -1372,6 +1374,41 @@ void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const str
 		coll_insert(&c, &key, val.p ? val.p : "", val.len,
 			    vp->pairs[i].hint == VT_NONE ? VT_STRING : vp->pairs[i].hint);
 	}
+	ls_buf_free(&key);
+	ls_buf_free(&val);
+	*cp = c;
+}
+
+static void coll_free(struct vp_coll *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		free(c->r[i].key);
+	free(c->r);
+	ls_buf_free(&c->vals);
+}
+
+static int res_cmp_up(const void *a, const void *b)
+{
+	return strcmp(((const struct vp_res *)a)->key, ((const struct vp_res *)b)->key);
+}
+
+void ls_vp_foreach(const struct ls_vp *vp, const struct ls_msg *m, const struct ls_tmpl_opts *o,
+		   void (*fn)(void *ctx, const char *name, const char *v, size_t n), void *ctx)
+{
+	struct vp_coll c = {0};
+	vp_collect(vp, m, o, &c);
+	if (c.n > 1)
+		qsort(c.r, c.n, sizeof *c.r, res_cmp_up);
+	for (size_t i = 0; i < c.n; i++)
+		fn(ctx, c.r[i].key, c.vals.p + c.r[i].val_off, c.r[i].val_len);
+	coll_free(&c);
+}
+
+void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const struct ls_tmpl_opts *o,
+		       struct ls_buf *out)
+{
+	struct vp_coll c = {0};
+	vp_collect(vp, m, o, &c);
 	if (c.n > 1)
 		qsort(c.r, c.n, sizeof *c.r, res_cmp);
 	/* NUL after each value for the casts (strtol & co.) */
@@ -1391,13 +1428,8 @@ void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const str
 	ls_buf_addc(out, '}');
 	if (!ok)
 		out->len = from; /* on-error(drop-message): nothing */
-	for (size_t i = 0; i < c.n; i++)
-		free(c.r[i].key);
-	free(c.r);
+	coll_free(&c);
 	free(w.st);
 	free(w.tok);
-	ls_buf_free(&c.vals);
-	ls_buf_free(&key);
-	ls_buf_free(&val);
 	ls_buf_free(&z);
 }

@@ -13,6 +13,9 @@
                                          one comes before it) and 1 s more
   amqp.py seqcheck OUT N                 the bodies' "seq=NNNNNN": print
                                          "lost=L dup=D" against 1..N
+  amqp.py count PORT QUEUE N IDLE        wait until QUEUE holds N messages or its
+                                         count did not grow for IDLE seconds;
+                                         print the count (the bench's finish line)
   amqp.py send PORT N DIR                numbered messages 1..N ("seq=NNNNNN") over
                                          TCP: the first half, then DIR/half is
                                          made and the rest waits for DIR/go
@@ -89,6 +92,23 @@ def seqcheck(out, n):
     print('lost=%d dup=%d' % (lost, dup))
 
 
+def count(port, queue, n, idle):
+    # passive declares: the broker's own count, no consumer in the way
+    c = conn(port)
+    ch = c.channel()
+    n, idle = int(n), float(idle)
+    got, last = -1, time.monotonic()
+    while True:
+        k = ch.queue_declare(queue, passive=True).method.message_count
+        if k != got:
+            got, last = k, time.monotonic()
+        if got >= n or time.monotonic() - last >= idle:
+            break
+        time.sleep(0.05)
+    c.close()
+    print(got)
+
+
 def send(port, n, d):
     import os
     n = int(n)
@@ -114,5 +134,6 @@ if __name__ == '__main__':
     elif cmd == 'seqcheck': seqcheck(*sys.argv[2:4])
     elif cmd == 'consume-seq':
         consume(*sys.argv[2:5], 10 ** 9, sys.argv[6], 'seq=%06d ' % int(sys.argv[5]))
+    elif cmd == 'count': count(*sys.argv[2:6])
     elif cmd == 'send': send(*sys.argv[2:5])
     else: sys.exit('amqp.py: unknown command ' + cmd)
