@@ -40,6 +40,18 @@
 #     from mdadm's result and stopped without a write, rewrites no
 #     superblock: the others stay dirty and a plain mdadm --assemble still
 #     refuses (why mdraid marks them all).
+# d6  RAID6 of 5 made by mdadm in the guest, member 4 failed, files
+#     written with md active (dirty), the superblocks as they were put back
+#     after the stop (a power cut with one member missing); then one 4 KiB
+#     block changed on members 1-3 in five consecutive rows (every place of
+#     P and Q against the missing member: writes cut mid-stripe), the same
+#     on copies for mdraid. A plain mdadm --assemble refuses; mdadm 4.2
+#     --assemble --force marks it clean and, RAID6 one member short after
+#     forcing, writes "repair" to sync_action (Assemble.c start_array), so
+#     the kernel rewrites the parity left where it disagrees. mdraid --force
+#     writes the superblocks only and says so; mdraid repair on its result is
+#     the same pass: the same mismatch count, and the members' data areas
+#     end byte-equal to the kernel's.
 # c6r: mdadm 4.2 counts a forced member as available at its device index
 # (avail[chosen_drive]), so given in reverse order it goes on forcing older
 # members (stale data into the array); mdraid counts the slot, whatever the
@@ -67,6 +79,10 @@ d5: plain mdadm --assemble starts mdraid --force's result read-write
 d5: kernel's files after plain assembly = files written before the kick
 d5: mdraid read --force = kernel's array after mdadm --force = kernel's after plain assembly
 d5: after mdadm --force and a start without writes, plain mdadm --assemble still refuses
+d6: plain mdadm --assemble refuses (dirty, one member missing)
+d6: mdadm --force starts the array and a repair (sync_action repair)
+d6: mdraid --force marks it clean and names the repair mdadm starts
+d6: mdraid repair after mdraid --force = kernel's repair after mdadm --force (mismatches, members' data)
 c6r: members in reverse order: mdraid chooses as in slot order
 c6r: mdadm 4.2 in reverse order forces more members than in slot order (mdraid(1))"
 all_skip() {
@@ -117,6 +133,9 @@ for i in 0 1 2 3; do truncate -s ${SZ}M "$W/d5k$i.img"; imgs="$imgs $W/d5k$i.img
 for i in 0 1 2 3; do truncate -s ${SZ}M "$W/d5c$i.img"; imgs="$imgs $W/d5c$i.img"; done
 truncate -s 8M "$W/dcp.img"
 imgs="$imgs $W/dcp.img"
+# d6: members M31..35, copies for mdraid in the guest M36..40
+for i in 0 1 2 3 4; do truncate -s ${SZ}M "$W/d6k$i.img"; imgs="$imgs $W/d6k$i.img"; done
+for i in 0 1 2 3 4; do truncate -s ${SZ}M "$W/d6c$i.img"; imgs="$imgs $W/d6c$i.img"; done
 # mdraid runs in the guest (on d5's copies): the binary and the libraries
 # ldd names, run through the guest's loader (mdadm's, the host's glibc)
 mkdir -p "$W/in/lib"
@@ -292,6 +311,53 @@ if mount /dev/md5 /mnt; then
 	umount /mnt
 fi
 mdadm --stop /dev/md5 >/dev/null 2>&1
+# d6: RAID6 of 5, member 4 failed, dirty at the power cut
+mdadm --create /dev/md6 --run --level=6 --raid-devices=5 --chunk=64 \
+	--assume-clean --bitmap=none --homehost=opskit $(range 31 5) >/dev/null 2>&1
+say d6.create $?
+mke2fs -F /dev/md6 >/dev/null 2>&1 && mount /dev/md6 /mnt
+files /mnt a 3
+mdadm /dev/md6 --fail $(disks 35) >/dev/null 2>&1
+echo 3600 >/sys/block/md6/md/safe_mode_delay
+files /mnt b 3
+umount /mnt
+say d6.state "$(cat /sys/block/md6/md/array_state)"
+for i in 0 1 2 3 4; do
+	dd if=$(disks $((31 + i))) of="/tmp/d6.sb$i" bs=4096 skip=1 count=1 2>/dev/null
+done
+mdadm --stop /dev/md6 >/dev/null 2>&1
+for i in 0 1 2 3 4; do
+	dd if="/tmp/d6.sb$i" of=$(disks $((31 + i))) bs=4096 seek=1 count=1 conv=notrunc,fsync 2>/dev/null
+done
+# writes cut mid-stripe: one 4 KiB block at 4 KiB into the chunk of rows
+# 10..14 on member 1 + r % 3 (data offset in 512-byte sectors)
+doff=$(mdadm --examine $(disks 31) | sed -n 's/^ *Data Offset : \([0-9]*\) sectors.*/\1/p')
+r=10
+while [ $r -lt 15 ]; do
+	dd if=/dev/urandom of=$(disks $((32 + r % 3))) bs=4096 count=1 conv=notrunc,fsync \
+		seek=$(((doff * 512 + r * 65536 + 4096) / 4096)) 2>/dev/null
+	r=$((r + 1))
+done
+for i in 0 1 2 3 4; do dd if=$(disks $((31 + i))) of=$(disks $((36 + i))) bs=1M 2>/dev/null; done
+mdadm --assemble /dev/md6 $(range 31 5) >/out/d6.plain 2>&1
+say d6.plain $?
+mdadm --stop /dev/md6 >/dev/null 2>&1
+mdadm --assemble --force /dev/md6 $(range 31 5) >/out/d6.kforce 2>&1
+say d6.kforce $?
+say d6.action "$(cat /sys/block/md6/md/sync_action)"
+wait_idle md6
+say d6.requested "$(dmesg | grep -c 'md: requested-resync of RAID array md6')"
+say d6.kmismatch "$(cat /sys/block/md6/md/mismatch_cnt)"
+say d6.kmd5 "$(md5sum </dev/md6 | cut -d' ' -f1)"
+mdadm --stop /dev/md6 >/dev/null 2>&1
+LD_LIBRARY_PATH=/in/lib /in/mdraid read --force $(range 36 5) 2>/out/d6.mdraid | md5sum | cut -d' ' -f1 >/dev/null
+LD_LIBRARY_PATH=/in/lib /in/mdraid repair $(range 36 5) >/out/d6.repair 2>&1
+say d6.repair $?
+say d6.mmd5 "$(LD_LIBRARY_PATH=/in/lib /in/mdraid read $(range 36 5) 2>/dev/null | md5sum | cut -d' ' -f1)"
+# the data areas of the four members in use, the kernel's and mdraid's
+datamd5() { dd if="$1" bs=512 skip="$doff" 2>/dev/null | md5sum | cut -d' ' -f1; }
+say d6.kdata "$(for i in 0 1 2 3; do datamd5 $(disks $((31 + i))); done | tr '\n' ' ')"
+say d6.mdata "$(for i in 0 1 2 3; do datamd5 $(disks $((36 + i))); done | tr '\n' ' ')"
 EOF
 guest_script "$W/script" "$W/body"
 # shellcheck disable=SC2086
@@ -302,7 +368,8 @@ if [ $rc -ne 0 ] && [ ! -s "$W/kv" ]; then
 	while read -r c; do tap_fail "$c" "guest failed (rc $rc)"; done <"$W/names"
 	tap_done
 fi
-for f in r6.force r5.force c6.force c6r.force d5.force d5.plain d5.kforce d5.kplain d5.mdraid d5.massemble; do
+for f in r6.force r5.force c6.force c6r.force d5.force d5.plain d5.kforce d5.kplain d5.mdraid d5.massemble \
+	d6.plain d6.kforce d6.mdraid d6.repair; do
 	sed "s/^/# $f: /" "$W/out/$f" 2>/dev/null
 done
 
@@ -462,6 +529,43 @@ if [ "$(kv "$W/kv" d5.kplain)" != 0 ] && grep -q "while not clean" "$W/out/d5.kp
 else
 	tap_fail "d5: after mdadm --force and a start without writes, plain mdadm --assemble still refuses" \
 		"rc $(kv "$W/kv" d5.kplain): $(cat "$W/out/d5.kplain" 2>/dev/null); states $ks"
+fi
+
+# d6: mdadm --force, then the kernel's repair; mdraid --force, then
+# mdraid repair
+if [ "$(kv "$W/kv" d6.plain)" != 0 ] && grep -q "while not clean" "$W/out/d6.plain" &&
+	[ "$(kv "$W/kv" d6.state)" = active ]; then
+	tap_ok "d6: plain mdadm --assemble refuses (dirty, one member missing)"
+else
+	tap_fail "d6: plain mdadm --assemble refuses (dirty, one member missing)" \
+		"array_state at the cut '$(kv "$W/kv" d6.state)', rc $(kv "$W/kv" d6.plain): $(cat "$W/out/d6.plain" 2>/dev/null)"
+fi
+# (the pass may be over before sync_action is read: the kernel's log line
+# "requested-resync" is what says a repair ran)
+echo "# d6: sync_action right after mdadm --force: $(kv "$W/kv" d6.action)"
+if [ "$(kv "$W/kv" d6.kforce)" = 0 ] && [ "$(kv "$W/kv" d6.requested)" = 1 ]; then
+	tap_ok "d6: mdadm --force starts the array and a repair (sync_action repair)"
+else
+	tap_fail "d6: mdadm --force starts the array and a repair (sync_action repair)" \
+		"rc $(kv "$W/kv" d6.kforce), sync_action '$(kv "$W/kv" d6.action)', requested-resync lines '$(kv "$W/kv" d6.requested)'"
+fi
+if grep -q "Marking array .* as 'clean'" "$W/out/d6.mdraid" &&
+	grep -q "mdadm 4.2 then starts a repair" "$W/out/d6.mdraid"; then
+	tap_ok "d6: mdraid --force marks it clean and names the repair mdadm starts"
+else
+	tap_fail "d6: mdraid --force marks it clean and names the repair mdadm starts" "$(cat "$W/out/d6.mdraid")"
+fi
+km=$(kv "$W/kv" d6.kmismatch)
+mm=$(sed -n 's/^mismatch_cnt \([0-9]*\).*/\1/p' "$W/out/d6.repair")
+kd=$(kv "$W/kv" d6.kdata)
+md=$(kv "$W/kv" d6.mdata)
+echo "# d6: kernel repair mismatch_cnt $km, mdraid repair $mm"
+if [ -n "$km" ] && [ "$km" -gt 0 ] && [ "$km" = "$mm" ] && [ -n "$kd" ] && [ "$kd" = "$md" ] &&
+	[ "$(kv "$W/kv" d6.kmd5)" = "$(kv "$W/kv" d6.mmd5)" ]; then
+	tap_ok "d6: mdraid repair after mdraid --force = kernel's repair after mdadm --force (mismatches, members' data)"
+else
+	tap_fail "d6: mdraid repair after mdraid --force = kernel's repair after mdadm --force (mismatches, members' data)" \
+		"mismatch_cnt kernel '$km' mdraid '$mm' (repair rc $(kv "$W/kv" d6.repair)); data md5s kernel '$kd' mdraid '$md'; array md5 kernel $(kv "$W/kv" d6.kmd5) mdraid $(kv "$W/kv" d6.mmd5)"
 fi
 
 # c6r: mdraid's choice does not depend on the order (c6v: a copy made
