@@ -581,14 +581,17 @@ int md_members_force_apply(struct md_member *m, const struct md_force_plan *p, b
 		for (int c = 0; c < p->nclear; c++)
 			csb->dev_roles[m[p->clear[c]].sb.dev_number] =
 			    (uint16_t)md_sb_role(&m[p->clear[c]].sb);
-		if (p->mark_clean)
+		if (p->mark_clean) {
 			csb->resync_offset = MD_MAX_SECTOR;
+			csb->sb0_clean_bit_only = true; /* mdadm's super0 mark */
+		}
 		int rc = write ? md_member_sb_write(&m[p->chosen], e) : 0;
 		if (rc < 0)
 			return rc;
 	}
 	for (int c = 0; c < p->nclean; c++) {
 		m[p->clean[c]].sb.resync_offset = MD_MAX_SECTOR;
+		m[p->clean[c]].sb.sb0_clean_bit_only = true;
 		int rc = write ? md_member_sb_write(&m[p->clean[c]], e) : 0;
 		if (rc < 0)
 			return rc;
