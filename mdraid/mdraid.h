@@ -144,6 +144,10 @@ struct md_sb {
 	uint32_t csum_calc;	  /* checksum computed over the raw bytes */
 	uint64_t dev_sectors;	  /* size of the member it was read from */
 	uint8_t raw[MD_SB_BLOCK]; /* the block as read (or as last encoded) */
+	/* 0.90 only, for the next encode: set the clean bit alone and keep
+	 * recovery_cp and the checkpoint events as read (mdadm's super0
+	 * "force-array"), where the kernel's clean write sets all three */
+	bool sb0_clean_bit_only;
 };
 
 /* Where a v1.minor superblock sits on a member of dev_sectors sectors. */

@@ -441,6 +441,8 @@ static void force_clean(const struct md_member *m, int n, const struct force_vie
 	}
 	if (clean || slots >= fv->rd || p->chosen < 0 || fv->mr->level < 4)
 		return;
+	/* mdadm's was_forced, whether or not chosen was already clean */
+	p->repair = fv->mr->level == 6 && slots + 1 == fv->rd;
 	p->mark_clean = m[p->chosen].sb.resync_offset != MD_MAX_SECTOR;
 	memcpy(p->clean, mark, sizeof(mark[0]) * (size_t)nmark);
 	p->nclean = nmark;
@@ -547,6 +549,10 @@ int md_members_force_plan(const struct md_member *m, int n, int ref, struct md_f
 	/* "assemble": the roles of the members in use, in chosen's superblock */
 	const struct md_sb *csb = p->chosen >= 0 ? &m[p->chosen].sb : NULL;
 	force_clean(m, n, &fv, p);
+	/* start_array(): RAID6 forced (members bumped or force-array) and one
+	 * slot short: mdadm sets sync_action to repair */
+	if (fv.mr->level == 6 && p->nbump > 0 && have + 1 == fv.rd)
+		p->repair = true;
 	for (int k = 0; csb && k < 2 * fv.rd; k++) {
 		int j = fv.best[k];
 		uint32_t d = j >= 0 ? m[j].sb.dev_number : 0;
@@ -575,14 +581,17 @@ int md_members_force_apply(struct md_member *m, const struct md_force_plan *p, b
 		for (int c = 0; c < p->nclear; c++)
 			csb->dev_roles[m[p->clear[c]].sb.dev_number] =
 			    (uint16_t)md_sb_role(&m[p->clear[c]].sb);
-		if (p->mark_clean)
+		if (p->mark_clean) {
 			csb->resync_offset = MD_MAX_SECTOR;
+			csb->sb0_clean_bit_only = true; /* mdadm's super0 mark */
+		}
 		int rc = write ? md_member_sb_write(&m[p->chosen], e) : 0;
 		if (rc < 0)
 			return rc;
 	}
 	for (int c = 0; c < p->nclean; c++) {
 		m[p->clean[c]].sb.resync_offset = MD_MAX_SECTOR;
+		m[p->clean[c]].sb.sb0_clean_bit_only = true;
 		int rc = write ? md_member_sb_write(&m[p->clean[c]], e) : 0;
 		if (rc < 0)
 			return rc;
@@ -638,6 +647,11 @@ void md_force_plan_text(const struct md_member *m, const struct md_force_plan *p
 		ADD("marking %s clean too (mdadm leaves it dirty until the first write; a "
 		    "plain mdadm --assemble needs it clean)\n",
 		    m[p->clean[c]].path);
+	if (p->repair)
+		ADD("mdadm 4.2 then starts a repair (sync_action=repair: RAID6 one member short "
+		    "after a forced assembly); mdraid writes only the superblocks: mdraid repair "
+		    "on "
+		    "these members is the same pass\n");
 	for (int s = 0; s < p->nstale; s++) {
 		int j = p->stale[s];
 		uint64_t ev = m[j].sb.events;

@@ -185,6 +185,7 @@ struct md_force_plan {
 	int stale[2 * MD_MAX_MEMBERS]; /* their member indices */
 	int avail;		       /* slots available before forcing */
 	int need;		       /* slots enough() wants */
+	bool repair;		       /* mdadm starts a repair next (RAID6 one slot short) */
 };
 
 /*
@@ -192,7 +193,12 @@ struct md_force_plan {
  * members of the array of m[ref], ref from md_members_select). Returns the
  * number of superblocks the plan writes (nbump, plus 1 if chosen's roles
  * change or it is marked clean, plus nclean): 0 when mdadm would start the
- * array as it is. -ENODEV (e says
+ * array as it is. p->repair says that mdadm 4.2, having forced a RAID6 that
+ * is then one slot short, writes "repair" to sync_action once the kernel
+ * runs it (start_array: level 6, okcnt + 1 == raid_disks, was_forced):
+ * the parity left is checked against the data and rewritten where they
+ * disagree; mdraid writes only the superblocks (mdraid repair does the
+ * pass). -ENODEV (e says
  * which members are stale and by how many events) when even forcing leaves
  * fewer than p->need slots.
  */

@@ -262,7 +262,15 @@ void md_sb0_encode(struct md_sb *sb)
 		md_put32(raw + O_MINOR, 90);
 		sb->minor = 90;
 	}
-	if (sb->resync_offset != 0) {
+	if (sb->sb0_clean_bit_only) {
+		/* mdadm's update_super0 "force-array": state |= clean, nothing else */
+		md_put32(raw + O_RECOVERY_CP, w(o, O_RECOVERY_CP));
+		md_put32(raw + O_CP_EVENTS_HI, w(o, O_CP_EVENTS_HI));
+		md_put32(raw + O_CP_EVENTS_LO, w(o, O_CP_EVENTS_LO));
+		if (sb->resync_offset == MD_MAX_SECTOR)
+			state |= 1u << MD_SB0_STATE_CLEAN;
+		sb->sb0_clean_bit_only = false;
+	} else if (sb->resync_offset != 0) {
 		/* in_sync: recovery_cp and its events; clean when it is MaxSector */
 		md_put32(raw + O_RECOVERY_CP, (uint32_t)sb->resync_offset);
 		md_put32(raw + O_CP_EVENTS_HI, (uint32_t)(sb->events >> 32));

@@ -40,6 +40,23 @@
 #     from mdadm's result and stopped without a write, rewrites no
 #     superblock: the others stay dirty and a plain mdadm --assemble still
 #     refuses (why mdraid marks them all).
+# d9  d5 in metadata 0.90 (superblock at the end of each member): mdadm's
+#     0.90 "force-array" sets the clean bit alone (recovery_cp and the
+#     checkpoint events stay as the kernel's active write left them), and
+#     mdraid's superblocks must equal mdadm's byte for byte but for that
+#     bit (and the checksum) on the members mdraid also marks clean.
+# d6  RAID6 of 5 made by mdadm in the guest, member 4 failed, files
+#     written with md active (dirty), the superblocks as they were put back
+#     after the stop (a power cut with one member missing); then one 4 KiB
+#     block changed on members 1-3 in five consecutive rows (every place of
+#     P and Q against the missing member: writes cut mid-stripe), the same
+#     on copies for mdraid. A plain mdadm --assemble refuses; mdadm 4.2
+#     --assemble --force marks it clean and, RAID6 one member short after
+#     forcing, writes "repair" to sync_action (Assemble.c start_array), so
+#     the kernel rewrites the parity left where it disagrees. mdraid --force
+#     writes the superblocks only and says so; mdraid repair on its result is
+#     the same pass: the same mismatch count, and the members' data areas
+#     end byte-equal to the kernel's.
 # c6r: mdadm 4.2 counts a forced member as available at its device index
 # (avail[chosen_drive]), so given in reverse order it goes on forcing older
 # members (stale data into the array); mdraid counts the slot, whatever the
@@ -67,6 +84,11 @@ d5: plain mdadm --assemble starts mdraid --force's result read-write
 d5: kernel's files after plain assembly = files written before the kick
 d5: mdraid read --force = kernel's array after mdadm --force = kernel's after plain assembly
 d5: after mdadm --force and a start without writes, plain mdadm --assemble still refuses
+d9: 0.90: mdadm --force superblocks = mdraid --force superblocks (but the clean bit on the others)
+d6: plain mdadm --assemble refuses (dirty, one member missing)
+d6: mdadm --force starts the array and a repair (sync_action repair)
+d6: mdraid --force marks it clean and names the repair mdadm starts
+d6: mdraid repair after mdraid --force = kernel's repair after mdadm --force (mismatches, members' data)
 c6r: members in reverse order: mdraid chooses as in slot order
 c6r: mdadm 4.2 in reverse order forces more members than in slot order (mdraid(1))"
 all_skip() {
@@ -117,6 +139,13 @@ for i in 0 1 2 3; do truncate -s ${SZ}M "$W/d5k$i.img"; imgs="$imgs $W/d5k$i.img
 for i in 0 1 2 3; do truncate -s ${SZ}M "$W/d5c$i.img"; imgs="$imgs $W/d5c$i.img"; done
 truncate -s 8M "$W/dcp.img"
 imgs="$imgs $W/dcp.img"
+# d6: members M31..35, copies for mdraid in the guest M36..40; d9: members
+# M41..44, copies M45..48 (its superblocks go to dcp.img at MiB 8..15)
+truncate -s 16M "$W/dcp.img"
+for i in 0 1 2 3 4; do truncate -s ${SZ}M "$W/d6k$i.img"; imgs="$imgs $W/d6k$i.img"; done
+for i in 0 1 2 3 4; do truncate -s ${SZ}M "$W/d6c$i.img"; imgs="$imgs $W/d6c$i.img"; done
+for i in 0 1 2 3; do truncate -s ${SZ}M "$W/d9k$i.img"; imgs="$imgs $W/d9k$i.img"; done
+for i in 0 1 2 3; do truncate -s ${SZ}M "$W/d9c$i.img"; imgs="$imgs $W/d9c$i.img"; done
 # mdraid runs in the guest (on d5's copies): the binary and the libraries
 # ldd names, run through the guest's loader (mdadm's, the host's glibc)
 mkdir -p "$W/in/lib"
@@ -177,9 +206,10 @@ kicked r5 md1 5 4 5
 # dirty_kicked ID MD FIRST: RAID5 of 4 on FIRST.., the last kick while md
 # is active (dirty); the superblocks as the kick wrote them are put back
 # after the stop, which marks them clean: a power cut after the kick
+# (METADATA, default 1.2; SBBLK, the superblock's 4 KiB block: 1 for 1.2)
 dirty_kicked() {
-	id=$1 md=$2 first=$3
-	mdadm --create "/dev/$md" --run --level=5 --raid-devices=4 --chunk=64 \
+	id=$1 md=$2 first=$3 meta=${4:-1.2} sbblk=${5:-1}
+	mdadm --create "/dev/$md" --run --level=5 --raid-devices=4 --chunk=64 --metadata="$meta" \
 		--assume-clean --bitmap=none --homehost=opskit $(range "$first" 4) >/dev/null 2>&1
 	say "$id.create" $?
 	mke2fs -F "/dev/$md" >/dev/null 2>&1 && mount "/dev/$md" /mnt
@@ -196,15 +226,23 @@ dirty_kicked() {
 	mdadm "/dev/$md" --fail $(disks $((first + 2))) >/dev/null 2>&1
 	say "$id.fail2" $?
 	for i in 0 1 2 3; do
-		dd if=$(disks $((first + i))) of="/tmp/$id.sb$i" bs=4096 skip=1 count=1 2>/dev/null
+		dd if=$(disks $((first + i))) of="/tmp/$id.sb$i" bs=4096 skip="$sbblk" count=1 2>/dev/null
 	done
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 	for i in 0 1 2 3; do
-		dd if="/tmp/$id.sb$i" of=$(disks $((first + i))) bs=4096 seek=1 count=1 conv=notrunc,fsync 2>/dev/null
+		dd if="/tmp/$id.sb$i" of=$(disks $((first + i))) bs=4096 seek="$sbblk" count=1 conv=notrunc,fsync 2>/dev/null
 	done
 	say "$id.sbstate" "$(for i in 0 1 2 3; do mdadm --examine $(disks $((first + i))) | sed -n 's/^ *State : //p'; done | tr '\n' ' ')"
 }
 dirty_kicked d5 md4 22
+# 0.90: the superblock in the last 64 KiB-aligned 64 KiB of the member
+SB9=$(((SZ * 1048576 - 65536) / 4096))
+dirty_kicked d9 md9 41 0.90 $SB9
+i=0
+while [ $i -lt 4 ]; do
+	dd if=$(disks $((41 + i))) of=$(disks $((45 + i))) bs=1M 2>/dev/null
+	i=$((i + 1))
+done
 # copies for mdraid, before anything is forced
 i=0
 while [ $i -lt 9 ]; do
@@ -229,6 +267,12 @@ force r5 md1 $(range 5 4)
 force c6 md2 $(range 9 6)
 force c6r md3 $(disks 20 19 18 17 16 15)
 force d5 md4 $(range 22 4)
+force d9 md9 $(range 41 4)
+i=0
+while [ $i -lt 4 ]; do
+	dd if=$(disks $((41 + i))) of=$(disks 30) bs=4096 count=1 skip=$SB9 seek=$(((8 + i) * 256)) conv=notrunc 2>/dev/null
+	i=$((i + 1))
+done
 i=0
 while [ $i -lt 4 ]; do
 	dd if=$(disks $((22 + i))) of=$(disks 30) bs=1M count=1 seek=$i conv=notrunc 2>/dev/null
@@ -292,6 +336,59 @@ if mount /dev/md5 /mnt; then
 	umount /mnt
 fi
 mdadm --stop /dev/md5 >/dev/null 2>&1
+LD_LIBRARY_PATH=/in/lib /in/mdraid read --force $(range 45 4) 2>/out/d9.mdraid >/dev/null
+i=0
+while [ $i -lt 4 ]; do
+	dd if=$(disks $((45 + i))) of=$(disks 30) bs=4096 count=1 skip=$SB9 seek=$(((12 + i) * 256)) conv=notrunc 2>/dev/null
+	i=$((i + 1))
+done
+# d6: RAID6 of 5, member 4 failed, dirty at the power cut
+mdadm --create /dev/md6 --run --level=6 --raid-devices=5 --chunk=64 \
+	--assume-clean --bitmap=none --homehost=opskit $(range 31 5) >/dev/null 2>&1
+say d6.create $?
+mke2fs -F /dev/md6 >/dev/null 2>&1 && mount /dev/md6 /mnt
+files /mnt a 3
+mdadm /dev/md6 --fail $(disks 35) >/dev/null 2>&1
+echo 3600 >/sys/block/md6/md/safe_mode_delay
+files /mnt b 3
+umount /mnt
+say d6.state "$(cat /sys/block/md6/md/array_state)"
+for i in 0 1 2 3 4; do
+	dd if=$(disks $((31 + i))) of="/tmp/d6.sb$i" bs=4096 skip=1 count=1 2>/dev/null
+done
+mdadm --stop /dev/md6 >/dev/null 2>&1
+for i in 0 1 2 3 4; do
+	dd if="/tmp/d6.sb$i" of=$(disks $((31 + i))) bs=4096 seek=1 count=1 conv=notrunc,fsync 2>/dev/null
+done
+# writes cut mid-stripe: one 4 KiB block at 4 KiB into the chunk of rows
+# 10..14 on member 1 + r % 3 (data offset in 512-byte sectors)
+doff=$(mdadm --examine $(disks 31) | sed -n 's/^ *Data Offset : \([0-9]*\) sectors.*/\1/p')
+r=10
+while [ $r -lt 15 ]; do
+	dd if=/dev/urandom of=$(disks $((32 + r % 3))) bs=4096 count=1 conv=notrunc,fsync \
+		seek=$(((doff * 512 + r * 65536 + 4096) / 4096)) 2>/dev/null
+	r=$((r + 1))
+done
+for i in 0 1 2 3 4; do dd if=$(disks $((31 + i))) of=$(disks $((36 + i))) bs=1M 2>/dev/null; done
+mdadm --assemble /dev/md6 $(range 31 5) >/out/d6.plain 2>&1
+say d6.plain $?
+mdadm --stop /dev/md6 >/dev/null 2>&1
+mdadm --assemble --force /dev/md6 $(range 31 5) >/out/d6.kforce 2>&1
+say d6.kforce $?
+say d6.action "$(cat /sys/block/md6/md/sync_action)"
+wait_idle md6
+say d6.requested "$(dmesg | grep -c 'md: requested-resync of RAID array md6')"
+say d6.kmismatch "$(cat /sys/block/md6/md/mismatch_cnt)"
+say d6.kmd5 "$(md5sum </dev/md6 | cut -d' ' -f1)"
+mdadm --stop /dev/md6 >/dev/null 2>&1
+LD_LIBRARY_PATH=/in/lib /in/mdraid read --force $(range 36 5) 2>/out/d6.mdraid | md5sum | cut -d' ' -f1 >/dev/null
+LD_LIBRARY_PATH=/in/lib /in/mdraid repair $(range 36 5) >/out/d6.repair 2>&1
+say d6.repair $?
+say d6.mmd5 "$(LD_LIBRARY_PATH=/in/lib /in/mdraid read $(range 36 5) 2>/dev/null | md5sum | cut -d' ' -f1)"
+# the data areas of the four members in use, the kernel's and mdraid's
+datamd5() { dd if="$1" bs=512 skip="$doff" 2>/dev/null | md5sum | cut -d' ' -f1; }
+say d6.kdata "$(for i in 0 1 2 3; do datamd5 $(disks $((31 + i))); done | tr '\n' ' ')"
+say d6.mdata "$(for i in 0 1 2 3; do datamd5 $(disks $((36 + i))); done | tr '\n' ' ')"
 EOF
 guest_script "$W/script" "$W/body"
 # shellcheck disable=SC2086
@@ -302,7 +399,8 @@ if [ $rc -ne 0 ] && [ ! -s "$W/kv" ]; then
 	while read -r c; do tap_fail "$c" "guest failed (rc $rc)"; done <"$W/names"
 	tap_done
 fi
-for f in r6.force r5.force c6.force c6r.force d5.force d5.plain d5.kforce d5.kplain d5.mdraid d5.massemble; do
+for f in r6.force r5.force c6.force c6r.force d5.force d5.plain d5.kforce d5.kplain d5.mdraid d5.massemble \
+	d9.force d9.mdraid d6.plain d6.kforce d6.mdraid d6.repair; do
 	sed "s/^/# $f: /" "$W/out/$f" 2>/dev/null
 done
 
@@ -462,6 +560,86 @@ if [ "$(kv "$W/kv" d5.kplain)" != 0 ] && grep -q "while not clean" "$W/out/d5.kp
 else
 	tap_fail "d5: after mdadm --force and a start without writes, plain mdadm --assemble still refuses" \
 		"rc $(kv "$W/kv" d5.kplain): $(cat "$W/out/d5.kplain" 2>/dev/null); states $ks"
+fi
+
+# d9: 0.90 superblocks (4096 bytes): mdadm's at dcp.img MiB 8..11, mdraid's
+# at 12..15; words: utime 128, state 132, sb_csum 152, cp_events 164-171,
+# recovery_cp 172
+sb9_fields() {
+	cat <<'FEOF'
+0 128 constant
+128 4 utime
+132 4 state
+136 16 counts
+152 4 sb_csum
+156 8 events
+164 8 cp_events
+172 4 recovery_cp
+176 336 generic
+512 3584 disks
+FEOF
+}
+f=""
+marked=""
+for i in 0 1 2 3; do
+	slice "$W/dcp.img" $(((8 + i) * MIB)) 4096 >"$W/d9a$i.sb"
+	slice "$W/dcp.img" $(((12 + i) * MIB)) 4096 >"$W/d9m$i.sb"
+	d=$(SB_IGNORE="utime" region_diff "$W/d9a$i.sb" "$W/d9m$i.sb" 0 "$(field_table 0 sb9_fields)")
+	if [ "$(le_u "$W/d9a$i.sb" 0 4)" != 2838187772 ]; then
+		f="$f; member $i: no 0.90 superblock from mdadm"
+	elif [ -z "$d" ]; then
+		:
+	elif [ -z "$(echo "$d" | awk '$2 != "state" && $2 != "sb_csum"')" ] &&
+		[ $(($(le_u "$W/d9a$i.sb" 132 4) ^ $(le_u "$W/d9m$i.sb" 132 4))) = 1 ]; then
+		marked="$marked $i"
+	else
+		f="$f; member $i: $d"
+	fi
+done
+echo "# d9: members mdraid alone marked clean (the clean bit):$marked"
+sed "s/^/# d9 mdraid (guest): /" "$W/out/d9.mdraid" 2>/dev/null
+if [ -z "$f" ] && [ "$marked" = " 1 2" ]; then
+	tap_ok "d9: 0.90: mdadm --force superblocks = mdraid --force superblocks (but the clean bit on the others)"
+else
+	tap_fail "d9: 0.90: mdadm --force superblocks = mdraid --force superblocks (but the clean bit on the others)" \
+		"clean bit by mdraid alone on:$marked$f"
+fi
+
+# d6: mdadm --force, then the kernel's repair; mdraid --force, then
+# mdraid repair
+if [ "$(kv "$W/kv" d6.plain)" != 0 ] && grep -q "while not clean" "$W/out/d6.plain" &&
+	[ "$(kv "$W/kv" d6.state)" = active ]; then
+	tap_ok "d6: plain mdadm --assemble refuses (dirty, one member missing)"
+else
+	tap_fail "d6: plain mdadm --assemble refuses (dirty, one member missing)" \
+		"array_state at the cut '$(kv "$W/kv" d6.state)', rc $(kv "$W/kv" d6.plain): $(cat "$W/out/d6.plain" 2>/dev/null)"
+fi
+# (the pass may be over before sync_action is read: the kernel's log line
+# "requested-resync" is what says a repair ran)
+echo "# d6: sync_action right after mdadm --force: $(kv "$W/kv" d6.action)"
+if [ "$(kv "$W/kv" d6.kforce)" = 0 ] && [ "$(kv "$W/kv" d6.requested)" = 1 ]; then
+	tap_ok "d6: mdadm --force starts the array and a repair (sync_action repair)"
+else
+	tap_fail "d6: mdadm --force starts the array and a repair (sync_action repair)" \
+		"rc $(kv "$W/kv" d6.kforce), sync_action '$(kv "$W/kv" d6.action)', requested-resync lines '$(kv "$W/kv" d6.requested)'"
+fi
+if grep -q "Marking array .* as 'clean'" "$W/out/d6.mdraid" &&
+	grep -q "mdadm 4.2 then starts a repair" "$W/out/d6.mdraid"; then
+	tap_ok "d6: mdraid --force marks it clean and names the repair mdadm starts"
+else
+	tap_fail "d6: mdraid --force marks it clean and names the repair mdadm starts" "$(cat "$W/out/d6.mdraid")"
+fi
+km=$(kv "$W/kv" d6.kmismatch)
+mm=$(sed -n 's/^mismatch_cnt \([0-9]*\).*/\1/p' "$W/out/d6.repair")
+kd=$(kv "$W/kv" d6.kdata)
+md=$(kv "$W/kv" d6.mdata)
+echo "# d6: kernel repair mismatch_cnt $km, mdraid repair $mm"
+if [ -n "$km" ] && [ "$km" -gt 0 ] && [ "$km" = "$mm" ] && [ -n "$kd" ] && [ "$kd" = "$md" ] &&
+	[ "$(kv "$W/kv" d6.kmd5)" = "$(kv "$W/kv" d6.mmd5)" ]; then
+	tap_ok "d6: mdraid repair after mdraid --force = kernel's repair after mdadm --force (mismatches, members' data)"
+else
+	tap_fail "d6: mdraid repair after mdraid --force = kernel's repair after mdadm --force (mismatches, members' data)" \
+		"mismatch_cnt kernel '$km' mdraid '$mm' (repair rc $(kv "$W/kv" d6.repair)); data md5s kernel '$kd' mdraid '$md'; array md5 kernel $(kv "$W/kv" d6.kmd5) mdraid $(kv "$W/kv" d6.mmd5)"
 fi
 
 # c6r: mdraid's choice does not depend on the order (c6v: a copy made

@@ -24,6 +24,12 @@
 #     finds it clean.
 # K is 12 by default; MDRAID_EXHAUSTIVE=1 also kills at 2 and 40 files
 # (one array each, same boot).
+# One more array (g12) has the writer in a qemu guest instead: qemu's NBD
+# client is the guest's disk (guest-run, cache=none, so each fsync in the
+# guest is an NBD flush), the same writer logs each md5 on the serial
+# console once its fsync returned, and nbdkit is SIGKILLed when the console
+# shows 12 (qemu then reports I/O errors to the guest, whose writer stops).
+# Its files are judged with the others in the same kernel boot.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 PLUGIN="$OPSKIT_BUILD/mdraid/nbdkit-mdraid-plugin.so"
@@ -31,10 +37,14 @@ PATH="$PATH:/sbin:/usr/sbin"
 
 KILLS="12"
 [ "${MDRAID_EXHAUSTIVE:-0}" = 1 ] && KILLS="2 12 40"
+GKILL=12
 cases() {
-	for k in $KILLS; do
+	for k in $KILLS g$GKILL; do
 		echo "k$k: ext4 made, nbdkit stopped: clean, bitmap clear"
-		echo "k$k: SIGKILL after $k fsync'd files: superblocks active, bitmap dirty in part"
+		case $k in
+		g*) echo "k$k: guest writer on qemu's NBD disk, SIGKILL after ${k#g} fsync'd files: superblocks active, bitmap dirty in part" ;;
+		*) echo "k$k: SIGKILL after $k fsync'd files: superblocks active, bitmap dirty in part" ;;
+		esac
 		echo "k$k: kernel: plain assembly starts and resyncs"
 		echo "k$k: kernel: after the resync only the block planted outside the dirty bits mismatches"
 		echo "k$k: kernel: every fsync'd file has its md5"
@@ -62,7 +72,9 @@ FUSE_PID=""
 FUSE_MNT=""
 LOOP=""
 WRITER=""
+GUEST=""
 cleanup() {
+	[ -n "$GUEST" ] && { kill -- -"$GUEST" 2>/dev/null; wait "$GUEST" 2>/dev/null; GUEST=""; }
 	[ -n "$WRITER" ] && { kill "$WRITER" 2>/dev/null; wait "$WRITER" 2>/dev/null; WRITER=""; }
 	[ -n "$LOOP" ] && { umount "$W/mnt" 2>/dev/null || umount -l "$W/mnt" 2>/dev/null; losetup -d "$LOOP" 2>/dev/null; LOOP=""; }
 	[ -n "$FUSE_MNT" ] && { fusermount3 -u "$FUSE_MNT" 2>/dev/null || umount -l "$FUSE_MNT" 2>/dev/null; FUSE_MNT=""; }
@@ -79,6 +91,20 @@ mkdir -p "$W/mnt"
 # serve NAME MEMBERS...: nbdkit (background job) on $W/NAME.sock, then
 # nbdfuse + loop: LOOP is the block device. 0 once the device is there.
 serve() {
+	nbdkit_start "$@" || return 1
+	FUSE_MNT="$W/$1.fuse"
+	mkdir -p "$FUSE_MNT"
+	# (nbdfuse 1.14 aborts on an assertion when its server dies mid-flush:
+	# its stderr is kept out of the TAP stream)
+	nbdfuse "$FUSE_MNT/disk" "$_s_uri" 2>>"$W/$1.nbdfuse.err" &
+	FUSE_PID=$!
+	_s_i=0
+	while [ ! -f "$FUSE_MNT/disk" ] && [ $_s_i -lt 200 ]; do sleep 0.1; _s_i=$((_s_i + 1)); done
+	LOOP=$(losetup -f --show "$FUSE_MNT/disk")
+}
+# nbdkit_start NAME MEMBERS...: nbdkit (background job NBDKIT_PID) on
+# $W/NAME.sock, its URI in _s_uri; 0 once it answers
+nbdkit_start() {
 	_s_name=$1
 	shift
 	rm -f "$W/$_s_name.sock"
@@ -93,15 +119,6 @@ serve() {
 		sleep 0.1
 		_s_i=$((_s_i + 1))
 	done
-	FUSE_MNT="$W/$_s_name.fuse"
-	mkdir -p "$FUSE_MNT"
-	# (nbdfuse 1.14 aborts on an assertion when its server dies mid-flush:
-	# its stderr is kept out of the TAP stream)
-	nbdfuse "$FUSE_MNT/disk" "$_s_uri" 2>>"$W/$_s_name.nbdfuse.err" &
-	FUSE_PID=$!
-	_s_i=0
-	while [ ! -f "$FUSE_MNT/disk" ] && [ $_s_i -lt 200 ]; do sleep 0.1; _s_i=$((_s_i + 1)); done
-	LOOP=$(losetup -f --show "$FUSE_MNT/disk")
 }
 # unserve SIGNAL: the client side down, nbdkit sent SIGNAL (TERM: a clean
 # stop, the plugin marks the array clean; KILL: nothing more is written)
@@ -183,11 +200,13 @@ writer() {
 	done
 }
 
+# new_array ID: RAID6 n4 $W/ID.<i>.img (mems_ID), bitmap chunk 1 MiB, ext4
+# made through nbdkit and nbdfuse, stopped with SIGTERM (the first case)
 imgs=""
 body_arrays=""
 a=0
-for k in $KILLS; do
-	id=k$k
+new_array() {
+	id=$1
 	mems=""
 	for i in 0 1 2 3; do
 		rm -f "$W/$id.$i.img"
@@ -217,20 +236,14 @@ for k in $KILLS; do
 		tap_fail "$id: ext4 made, nbdkit stopped: clean, bitmap clear" \
 			"mkfs ok=$ok, state '$st', bitmap '$bm'; $(tail -n 3 "$W/$id.1.nbdkit.err")"
 	fi
-	# session 2: the writer, SIGKILL after k logged files
 	: >"$W/$id.done"
-	ok=0
-	# shellcheck disable=SC2086
-	if serve "$id.2" $mems && mount "$LOOP" "$W/mnt"; then
-		writer "$W/mnt" "$W/$id.done" &
-		WRITER=$!
-		# bounded: the writer stops by itself after 400 files
-		while [ "$(wc -l <"$W/$id.done")" -lt "$k" ] && kill -0 "$WRITER" 2>/dev/null; do
-			sleep 0.05
-		done
-		[ "$(wc -l <"$W/$id.done")" -ge "$k" ] && kill -0 "$WRITER" 2>/dev/null && ok=1
-	fi
-	unserve KILL
+}
+# killed ID NAME OK: after the SIGKILL: the superblocks say active, the
+# bitmap has dirty bits and clear ones (case NAME; OK is 1 when the writer
+# got its files logged); plants one Q byte where a bit is clear and one
+# where a bit is set
+killed() {
+	id=$1
 	st=$(for m in $mems; do mdadm --examine "$m" 2>/dev/null | sed -n 's/^ *State : //p'; done | tr '\n' ' ')
 	bm=$(bitmap "$W/$id.0.img")
 	nd=${bm%% *}
@@ -247,17 +260,84 @@ for k in $KILLS; do
 		esac
 		b=$((b + 1))
 	done
-	if [ $ok = 1 ] && [ "$st" = "active active active active " ] && [ "$nd" -gt 0 ] &&
+	if [ "$3" = 1 ] && [ "$st" = "active active active active " ] && [ "$nd" -gt 0 ] &&
 		[ -n "$clean_bit" ] && [ -n "$dirty_bit" ]; then
-		tap_ok "$id: SIGKILL after $k fsync'd files: superblocks active, bitmap dirty in part"
+		tap_ok "$2"
 		echo "# $id: $(wc -l <"$W/$id.done") files logged; bitmap: $nd of $nbits bits dirty ($dirtybits); planted Q in bits $clean_bit (clear) and $dirty_bit (dirty)"
 	else
-		tap_fail "$id: SIGKILL after $k fsync'd files: superblocks active, bitmap dirty in part" \
-			"writer ok=$ok ($(wc -l <"$W/$id.done") logged), states '$st', bitmap '$bm'; $(tail -n 3 "$W/$id.2.nbdkit.err")"
+		tap_fail "$2" \
+			"writer ok=$3 ($(wc -l <"$W/$id.done") logged), states '$st', bitmap '$bm'; $(tail -n 3 "$W/$id.2.nbdkit.err")"
 	fi
 	[ -n "$clean_bit" ] && plant "$W/$id.0.img" "$clean_bit"
 	[ -n "$dirty_bit" ] && plant "$W/$id.0.img" "$dirty_bit"
+}
+
+for k in $KILLS; do
+	id=k$k
+	new_array "$id"
+	# session 2: the writer, SIGKILL after k logged files
+	ok=0
+	# shellcheck disable=SC2086
+	if serve "$id.2" $mems && mount "$LOOP" "$W/mnt"; then
+		writer "$W/mnt" "$W/$id.done" &
+		WRITER=$!
+		# bounded: the writer stops by itself after 400 files
+		while [ "$(wc -l <"$W/$id.done")" -lt "$k" ] && kill -0 "$WRITER" 2>/dev/null; do
+			sleep 0.05
+		done
+		[ "$(wc -l <"$W/$id.done")" -ge "$k" ] && kill -0 "$WRITER" 2>/dev/null && ok=1
+	fi
+	unserve KILL
+	killed "$id" "$id: SIGKILL after $k fsync'd files: superblocks active, bitmap dirty in part" $ok
 done
+
+# the guest writer: the same files, each md5 on the console ("gw: MD5  ./fN")
+# once dd's fsync returned; stops at the first error (nbdkit gone)
+id=kg$GKILL
+new_array "$id"
+cat >"$W/gbody" <<'GEOF'
+mkdir -p /mnt
+mount -t ext4 "$M0" /mnt || exit 1
+i=0
+while [ $i -lt 400 ]; do
+	head -c 131072 /dev/urandom >/tmp/wbuf || break
+	dd if=/tmp/wbuf of=/mnt/f$i bs=131072 conv=fsync 2>/dev/null || break
+	echo "gw: $(md5sum </tmp/wbuf | cut -d' ' -f1)  ./f$i" >&2
+	i=$((i + 1))
+done
+say gw.files $i
+say gw.ioerrors "$(dmesg | grep -c 'I/O error')"
+GEOF
+guest_script "$W/gscript" "$W/gbody"
+ok=0
+# shellcheck disable=SC2086
+if nbdkit_start "$id.2" $mems; then
+	# its own process group: the cleanup can end qemu with it
+	gstart=$(date +%s)
+	setsid "$GUEST_RUN" -t 300 -l "$W/gw.console" "$W/gscript" "$_s_uri" >"$W/gw.kv" 2>"$W/gw.err" &
+	GUEST=$!
+	n=0
+	while [ "$n" -lt "$GKILL" ] && kill -0 "$GUEST" 2>/dev/null; do
+		sleep 0.05
+		# (no console file yet: 0)
+		n=$(cat "$W/gw.console" 2>/dev/null | grep -c '^gw: ')
+	done
+	[ "$n" -ge "$GKILL" ] && kill -0 "$GUEST" 2>/dev/null && ok=1
+	kill -KILL "$NBDKIT_PID"
+	wait "$NBDKIT_PID" 2>/dev/null
+	NBDKIT_PID=""
+	wait "$GUEST"
+	grc=$?
+	GUEST=""
+	echo "# $id: guest writer rc $grc, $(kv "$W/gw.kv" gw.files) files written, $(kv "$W/gw.kv" gw.ioerrors) I/O errors in its dmesg, $(($(date +%s) - gstart))s"
+	[ $grc -eq 0 ] || sed 's/^/# /' "$W/gw.err" | tail -n 10
+	# the serial console ends its lines with CR LF; a line the kernel's
+	# console output cut into is left out (not required)
+	tr -d '\r' <"$W/gw.console" | sed -n 's/^gw: \([0-9a-f]\{32\}  \.\/f[0-9][0-9]*\)$/\1/p' >"$W/$id.done"
+else
+	unserve KILL
+fi
+killed "$id" "$id: guest writer on qemu's NBD disk, SIGKILL after $GKILL fsync'd files: superblocks active, bitmap dirty in part" $ok
 
 cat >"$W/body" <<EOF
 ARRAYS="$body_arrays"
@@ -284,7 +364,7 @@ guest_script "$W/script" "$W/body"
 # shellcheck disable=SC2086
 boot guest "$W/kv" "$W/err" -t 600 -o "$W/out" "$W/script" $imgs
 
-for k in $KILLS; do
+for k in $KILLS g$GKILL; do
 	id=k$k
 	eval "mems=\$mems_$id"
 	if [ "$(kv "$W/kv" "$id.assembled")" = 0 ] && [ "$(kv "$W/kv" "$id.resyncs")" -ge 1 ] 2>/dev/null; then
