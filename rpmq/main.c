@@ -716,6 +716,11 @@ int main(int argc, char **argv)
 #endif
 	}
 	struct rpm_qf *qf = NULL;
+	/* rpm 4.20's --json and --last/--dupes are all --qf aliases: rpm would
+	 * run the JSON text through the alias's sort pipe and print garbage */
+	if (c.json && c.pipe != PIPE_NONE)
+		cli_usage_error(&spec, "--json cannot be combined with --last or --dupes (their "
+				       "sort pipes reorder text lines, not JSON objects)");
 	if (c.json && (c.qf || c.list != LIST_NONE))
 		cli_usage_error(&spec,
 				"--json cannot be combined with query formats or file lists");
