@@ -28,6 +28,7 @@ static const char help[] =
     "       rpmq --cat PATH [--cat PATH...] FILE\n"
     "       rpmq --cpio FILE > ARCHIVE.cpio\n"
     "       rpmq --tar FILE > ARCHIVE.tar\n"
+    "       rpmq --diff OLD.rpm NEW.rpm\n"
     "       rpmq --repo DIR [-R|-P|--conflicts|...|-l]\n"
     "\n"
     "Query .rpm package files without rpm, an rpm database or macros. Output is\n"
@@ -76,6 +77,7 @@ enum {
 	OPT_CAT,
 	OPT_TAR,
 	OPT_REPO,
+	OPT_DIFF,
 };
 
 static const struct cli_opt opts[] = {
@@ -170,6 +172,11 @@ static const struct cli_opt opts[] = {
     {"tar", 0, CLI_FLAG, OPT_TAR, NULL,
      "write the payload as a pax tar archive, as\n`rpm2archive -n` does (each file and the "
      "payload\nchecked; a failed check stops it before its end)"},
+    {"diff", 0, CLI_FLAG, OPT_DIFF, NULL,
+     "compare two packages as rpmlint's rpmdiff does, its\noutput line for line: tags "
+     "(NAME, SUMMARY, ...,\nscriptlets), dependencies, files (S size, M mode,\n5 digest, D "
+     "rdev, N nlink, L state, V verify flags,\nU user, G group, F flags, T mtime); exit 0 "
+     "same,\n1 different, 2 a package unreadable"},
     {"cpio", 0, CLI_FLAG, OPT_CPIO, NULL,
      "write the payload as an uncompressed newc cpio archive\n(refused for delta rpms and "
      "other non-cpio payloads)"},
@@ -178,7 +185,7 @@ static const struct cli_opt opts[] = {
 
 static const struct cli_spec spec = {"rpmq", help, opts, 0, footer};
 
-enum verb { VERB_QUERY, VERB_CHECK, VERB_EXTRACT, VERB_CPIO, VERB_CAT, VERB_TAR };
+enum verb { VERB_QUERY, VERB_CHECK, VERB_EXTRACT, VERB_CPIO, VERB_CAT, VERB_TAR, VERB_DIFF };
 
 /* --json[=FORM]: what is printed around rpm 4.20's per-package objects */
 enum json_out {
@@ -449,6 +456,9 @@ static int on_opt(void *vc, int id, const char *arg)
 	case OPT_REPO:
 		c->repo = arg;
 		break;
+	case OPT_DIFF:
+		c->verb = VERB_DIFF;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -706,6 +716,32 @@ static int other_one(struct ctx *c, const struct rpm_keyring *kr, const char *pa
 }
 #endif
 
+/* --diff OLD NEW: rpmdiff's exit status (0 same, 1 different, 2 an error). */
+static int diff_two(const char *old, const char *new)
+{
+	struct rpm_pkg a, b;
+	struct ok_err e;
+	ok_err_clear(&e);
+	(void)rpm_tag_by_num(0);
+	if (rpm_pkg_open_headers(&a, old, &e) < 0) {
+		ok_err_print(&e);
+		return 2;
+	}
+	if (rpm_pkg_open_headers(&b, new, &e) < 0) {
+		rpm_pkg_close(&a);
+		ok_err_print(&e);
+		return 2;
+	}
+	int rc = rpm_diff(&a, &b, stdout, &e);
+	rpm_pkg_close(&a);
+	rpm_pkg_close(&b);
+	if (rc < 0)
+		ok_err_print(&e);
+	if (fflush(stdout) != 0)
+		return 2;
+	return rc < 0 ? 2 : rc;
+}
+
 #ifndef RPMQ_QUERY_ONLY
 /* --repo DIR: load the metadata the modes need, then print. */
 static int repo_query(struct ctx *c)
@@ -765,6 +801,14 @@ int main(int argc, char **argv)
 		free(c.qf); /* the aliases' formats, unused here */
 		return rc;
 #endif
+	}
+	if (c.verb == VERB_DIFF) {
+		if (argc - first != 2)
+			cli_usage_error(&spec, "--diff takes two packages, OLD and NEW");
+		if (c.qf || c.list != LIST_NONE || c.json || c.jobs || c.verbose || c.keyring ||
+		    c.dir || c.xflags || c.repo)
+			cli_usage_error(&spec, "--diff takes no other options");
+		return diff_two(argv[first], argv[first + 1]);
 	}
 	if (first >= argc)
 		cli_usage_error(&spec, "no package files given");

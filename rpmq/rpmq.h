@@ -523,6 +523,11 @@ int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e);
  * flags: RPM_X_NOVERIFY or 0. 0 or a negative errno with e filled. */
 int rpm_write_tar(struct rpm_pkg *p, int out_fd, unsigned flags, struct ok_err *e);
 
+/* rpmlint 2.4's `rpmdiff OLD NEW` (diff.c): the single tags, dependencies
+ * and files that differ, printed to out in rpmdiff's format and order.
+ * 1 if anything differs, 0 if not, or a negative errno with e filled. */
+int rpm_diff(const struct rpm_pkg *a, const struct rpm_pkg *b, FILE *out, struct ok_err *e);
+
 /* ---- repositories (repo.c): createrepo_c's metadata ---------------------
  *
  * rpm_repo_load reads DIR/repodata/repomd.xml, then the primary.xml (and,
