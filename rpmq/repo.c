@@ -222,11 +222,6 @@ static void on_doctype(void *ud, const XML_Char *name, const XML_Char *sysid, co
 
 static void repomd_start(struct xp *x, const char *el, const XML_Char **a)
 {
-	if (x->depth == 1) {
-		if (strcmp(el, "repomd") != 0)
-			xp_fail(x, "root element <%s>, expected <repomd>", el);
-		return;
-	}
 	if (x->depth == 2 && strcmp(el, "data") == 0) {
 		const char *t = attr(a, "type");
 		x->in_data = 1;
@@ -356,11 +351,6 @@ static struct repo_pkg *pkg_new(struct xp *x)
 
 static void primary_start(struct xp *x, const char *el, const XML_Char **a)
 {
-	if (x->depth == 1) {
-		if (strcmp(el, "metadata") != 0)
-			xp_fail(x, "root element <%s>, expected <metadata>", el);
-		return;
-	}
 	if (x->depth == 2) {
 		if (strcmp(el, "package") == 0)
 			x->cur = pkg_new(x);
@@ -460,11 +450,6 @@ static struct repo_pkg *pkg_by_id(struct rpm_repo *r, const char *id)
 
 static void filelists_start(struct xp *x, const char *el, const XML_Char **a)
 {
-	if (x->depth == 1) {
-		if (strcmp(el, "filelists") != 0)
-			xp_fail(x, "root element <%s>, expected <filelists>", el);
-		return;
-	}
 	if (x->depth == 2 && strcmp(el, "package") == 0) {
 		const char *id = attr(a, "pkgid");
 		if (!id) {
@@ -505,6 +490,12 @@ static void on_start(void *ud, const XML_Char *el, const XML_Char **a)
 		return;
 	}
 	x->want = 0; /* mixed content: text only directly inside a wanted leaf */
+	if (x->depth == 1) {
+		static const char *const roots[] = {"repomd", "metadata", "filelists"};
+		if (strcmp(el, roots[x->doc]) != 0)
+			xp_fail(x, "root element <%s>, expected <%s>", el, roots[x->doc]);
+		return;
+	}
 	switch (x->doc) {
 	case DOC_REPOMD:
 		repomd_start(x, el, a);
