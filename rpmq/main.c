@@ -28,6 +28,8 @@ static const char help[] =
     "       rpmq --cat PATH [--cat PATH...] FILE\n"
     "       rpmq --cpio FILE > ARCHIVE.cpio\n"
     "       rpmq --tar FILE > ARCHIVE.tar\n"
+    "       rpmq --diff OLD.rpm NEW.rpm\n"
+    "       rpmq --repo DIR [-R|-P|--conflicts|...|-l]\n"
     "\n"
     "Query .rpm package files without rpm, an rpm database or macros. Output is\n"
     "byte-identical to `rpm -qp ... --nosignature --nodigest` (rpm 4.18) for the\n"
@@ -74,6 +76,8 @@ enum {
 	OPT_DUPES,
 	OPT_CAT,
 	OPT_TAR,
+	OPT_REPO,
+	OPT_DIFF,
 };
 
 static const struct cli_opt opts[] = {
@@ -138,6 +142,12 @@ static const struct cli_opt opts[] = {
      "stays in\nargument order, at most 64N packages' output held"},
     {"nosignature", 0, CLI_FLAG, OPT_NOSIG, NULL, "queries never verify; with -K: skip signatures"},
     {"nodigest", 0, CLI_FLAG, OPT_NODIGEST, NULL, "queries never verify; with -K: skip digests"},
+    {"repo", 0, CLI_ARG, OPT_REPO, "DIR",
+     "query a createrepo_c repository's metadata instead of\npackage files (no FILE operands): "
+     "DIR/repodata/\nrepomd.xml, the primary.xml it names (NVRA, -R, -P,\n--conflicts, "
+     "--obsoletes, --recommends, --suggests,\n--supplements, --enhances: createrepo_c's "
+     "lists, as\ndnf sees them) and for -l its filelists.xml; each\nfile's size and "
+     "checksums checked against repomd.xml;\nother query options are refused"},
     {NULL, 0, 0, 0, NULL, "Other verbs:"},
     {"checksig", 'K', CLI_FLAG, 'K', NULL,
      "check digests (header SHA256 and SHA1, payload SHA256\nand ALT, MD5) and signatures "
@@ -162,6 +172,11 @@ static const struct cli_opt opts[] = {
     {"tar", 0, CLI_FLAG, OPT_TAR, NULL,
      "write the payload as a pax tar archive, as\n`rpm2archive -n` does (each file and the "
      "payload\nchecked; a failed check stops it before its end)"},
+    {"diff", 0, CLI_FLAG, OPT_DIFF, NULL,
+     "compare two packages as rpmlint's rpmdiff does, its\noutput line for line: tags "
+     "(NAME, SUMMARY, ...,\nscriptlets), dependencies, files (S size, M mode,\n5 digest, D "
+     "rdev, N nlink, L state, V verify flags,\nU user, G group, F flags, T mtime); exit 0 "
+     "same,\n1 different, 2 a package unreadable"},
     {"cpio", 0, CLI_FLAG, OPT_CPIO, NULL,
      "write the payload as an uncompressed newc cpio archive\n(refused for delta rpms and "
      "other non-cpio payloads)"},
@@ -170,7 +185,7 @@ static const struct cli_opt opts[] = {
 
 static const struct cli_spec spec = {"rpmq", help, opts, 0, footer};
 
-enum verb { VERB_QUERY, VERB_CHECK, VERB_EXTRACT, VERB_CPIO, VERB_CAT, VERB_TAR };
+enum verb { VERB_QUERY, VERB_CHECK, VERB_EXTRACT, VERB_CPIO, VERB_CAT, VERB_TAR, VERB_DIFF };
 
 /* --json[=FORM]: what is printed around rpm 4.20's per-package objects */
 enum json_out {
@@ -202,7 +217,52 @@ struct ctx {
 	size_t ncat;
 	char *const *xpaths; /* --extract's PATH operands */
 	size_t nxpaths;
+	const char *repo;	       /* --repo DIR */
+	enum rpm_repo_mode rmodes[16]; /* --repo: the modes, in the order given */
+	size_t nrmodes;
+	int rbad; /* an option --repo cannot answer (its id), 0 if none */
 };
+
+/* --repo: what an option asks of the metadata (enum rpm_repo_mode), -1 for
+ * an option that asks nothing of it, -2 for one the metadata cannot answer. */
+static int repo_mode(int id)
+{
+	switch (id) {
+	case 'q':
+	case 'p':
+	case OPT_REPO:
+		return -1;
+	case 'R':
+		return REPO_REQUIRES;
+	case 'P':
+		return REPO_PROVIDES;
+	case OPT_CONFLICTS:
+		return REPO_CONFLICTS;
+	case OPT_OBSOLETES:
+		return REPO_OBSOLETES;
+	case OPT_RECOMMENDS:
+		return REPO_RECOMMENDS;
+	case OPT_SUGGESTS:
+		return REPO_SUGGESTS;
+	case OPT_SUPPLEMENTS:
+		return REPO_SUPPLEMENTS;
+	case OPT_ENHANCES:
+		return REPO_ENHANCES;
+	case 'l':
+		return REPO_LIST;
+	default:
+		return -2;
+	}
+}
+
+/* The long name of option id (for messages). */
+static const char *opt_name(int id)
+{
+	for (const struct cli_opt *o = opts; o->name || o->help; o++)
+		if (o->name && o->id == id)
+			return o->name;
+	return "?";
+}
 
 static void add_qf(struct ctx *c, const char *q)
 {
@@ -218,6 +278,11 @@ static int on_opt(void *vc, int id, const char *arg)
 {
 	struct ctx *c = vc;
 	const char *alias = NULL;
+	int rm = repo_mode(id);
+	if (rm == -2 && !c->rbad)
+		c->rbad = id;
+	else if (rm >= 0 && c->nrmodes < sizeof(c->rmodes) / sizeof(c->rmodes[0]))
+		c->rmodes[c->nrmodes++] = (enum rpm_repo_mode)rm;
 	switch (id) {
 	case 'q':
 	case 'p':
@@ -387,6 +452,12 @@ static int on_opt(void *vc, int id, const char *arg)
 		break;
 	case OPT_SAFE:
 		c->xflags |= RPM_X_SAFE;
+		break;
+	case OPT_REPO:
+		c->repo = arg;
+		break;
+	case OPT_DIFF:
+		c->verb = VERB_DIFF;
 		break;
 	default:
 		return -EINVAL;
@@ -678,6 +749,52 @@ static int other_one(struct ctx *c, const struct rpm_keyring *kr, const char *pa
 }
 #endif
 
+/* --diff OLD NEW: rpmdiff's exit status (0 same, 1 different, 2 an error). */
+static int diff_two(const char *old, const char *new)
+{
+	struct rpm_pkg a, b;
+	struct ok_err e;
+	ok_err_clear(&e);
+	(void)rpm_tag_by_num(0);
+	if (rpm_pkg_open_headers(&a, old, &e) < 0) {
+		ok_err_print(&e);
+		return 2;
+	}
+	if (rpm_pkg_open_headers(&b, new, &e) < 0) {
+		rpm_pkg_close(&a);
+		ok_err_print(&e);
+		return 2;
+	}
+	int rc = rpm_diff(&a, &b, stdout, &e);
+	rpm_pkg_close(&a);
+	rpm_pkg_close(&b);
+	if (rc < 0)
+		ok_err_print(&e);
+	if (fflush(stdout) != 0)
+		return 2;
+	return rc < 0 ? 2 : rc;
+}
+
+#ifndef RPMQ_QUERY_ONLY
+/* --repo DIR: load the metadata the modes need, then print. */
+static int repo_query(struct ctx *c)
+{
+	struct rpm_repo *r;
+	struct ok_err e;
+	ok_err_clear(&e);
+	if (c->nrmodes == 0)
+		c->rmodes[c->nrmodes++] = REPO_NVRA;
+	int files = 0;
+	for (size_t i = 0; i < c->nrmodes; i++)
+		files |= c->rmodes[i] == REPO_LIST;
+	if (rpm_repo_load(&r, c->repo, files, &e) < 0)
+		return ok_err_fail(&e);
+	rpm_repo_print(r, c->rmodes, c->nrmodes, stdout);
+	rpm_repo_free(r);
+	return fflush(stdout) != 0 ? ok_exit_class(OK_CLASS_IO) : OK_EXIT_OK;
+}
+#endif
+
 /* Dates (%c, %b, %a) follow the user's LC_TIME as rpm's do. Only that
  * category matters to our output, and loading a C locale costs more than
  * a whole header query, so C, POSIX and C.* are not loaded at all. */
@@ -701,6 +818,31 @@ int main(int argc, char **argv)
 	struct ctx c = {0};
 	ok_exit_map = &ok_exit_rpm;
 	int first = cli_parse(&spec, argc, argv, on_opt, &c);
+	if (c.repo) {
+		if (c.rbad)
+			cli_usage_error(&spec,
+					"--repo: --%s needs the package files (the repository's "
+					"metadata does not hold its answer)",
+					opt_name(c.rbad));
+		if (first < argc)
+			cli_usage_error(&spec, "--repo takes no FILE operands");
+#ifdef RPMQ_QUERY_ONLY
+		fflush(stdout);
+		exec_payload(argv);
+#else
+		int rc = repo_query(&c);
+		free(c.qf); /* the aliases' formats, unused here */
+		return rc;
+#endif
+	}
+	if (c.verb == VERB_DIFF) {
+		if (argc - first != 2)
+			cli_usage_error(&spec, "--diff takes two packages, OLD and NEW");
+		if (c.qf || c.list != LIST_NONE || c.json || c.jobs || c.verbose || c.keyring ||
+		    c.dir || c.xflags || c.repo)
+			cli_usage_error(&spec, "--diff takes no other options");
+		return diff_two(argv[first], argv[first + 1]);
+	}
 	if (first >= argc)
 		cli_usage_error(&spec, "no package files given");
 	if (c.npipe > 1)
@@ -749,6 +891,11 @@ int main(int argc, char **argv)
 #endif
 	}
 	struct rpm_qf *qf = NULL;
+	/* rpm 4.20's --json and --last/--dupes are all --qf aliases: rpm would
+	 * run the JSON text through the alias's sort pipe and print garbage */
+	if (c.json && c.pipe != PIPE_NONE)
+		cli_usage_error(&spec, "--json cannot be combined with --last or --dupes (their "
+				       "sort pipes reorder text lines, not JSON objects)");
 	if (c.json && (c.qf || c.list != LIST_NONE))
 		cli_usage_error(&spec,
 				"--json cannot be combined with query formats or file lists");

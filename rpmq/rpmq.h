@@ -527,6 +527,54 @@ int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e);
  * flags: RPM_X_NOVERIFY or 0. 0 or a negative errno with e filled. */
 int rpm_write_tar(struct rpm_pkg *p, int out_fd, unsigned flags, struct ok_err *e);
 
+/* rpmlint 2.4's `rpmdiff OLD NEW` (diff.c): the single tags, dependencies
+ * and files that differ, printed to out in rpmdiff's format and order.
+ * 1 if anything differs, 0 if not, or a negative errno with e filled. */
+int rpm_diff(const struct rpm_pkg *a, const struct rpm_pkg *b, FILE *out, struct ok_err *e);
+
+/* ---- repositories (repo.c): createrepo_c's metadata ---------------------
+ *
+ * rpm_repo_load reads DIR/repodata/repomd.xml, then the primary.xml (and,
+ * with files, filelists.xml) it names, each compressed or plain; each file's
+ * size and checksum are checked against repomd.xml before it is parsed, its
+ * open-size and open-checksum before the load succeeds. Nothing is read from
+ * the package files: the answers are what the metadata holds, which is what
+ * dnf repoquery sees (primary.xml's dependencies are createrepo_c's list:
+ * no rpmlib() requirements, none the package provides itself, libc.so.6's
+ * only at its highest GLIBC version). Bounds: see repo.c's header. */
+enum rpm_repo_mode {
+	/* dependency kinds first: they index the package's lists */
+	REPO_REQUIRES = 0,
+	REPO_PROVIDES,
+	REPO_CONFLICTS,
+	REPO_OBSOLETES,
+	REPO_RECOMMENDS,
+	REPO_SUGGESTS,
+	REPO_SUPPLEMENTS,
+	REPO_ENHANCES,
+	REPO_NDEPS,
+	REPO_NVRA = REPO_NDEPS, /* rpm's default query: %{NVRA} */
+	REPO_LIST,		/* -l: filelists.xml */
+};
+struct rpm_repo;
+/* 0 with *out set (free with rpm_repo_free), or a negative errno with e
+ * naming the file, line or offset and what was expected. */
+int rpm_repo_load(struct rpm_repo **out, const char *dir, int files, struct ok_err *e);
+/* Print each package (primary.xml's order) as rpm -qp prints those modes:
+ * the NVRA and dependency lines in the order given, then the file list. */
+void rpm_repo_print(const struct rpm_repo *r, const enum rpm_repo_mode *modes, size_t nmodes,
+		    FILE *out);
+size_t rpm_repo_count(const struct rpm_repo *r);
+void rpm_repo_free(struct rpm_repo *r);
+/* For the fuzz target: an empty repository, one document parsed from memory
+ * into it (name for messages; filelists need the primary's packages,
+ * indexed by rpm_repo_index, which rpm_repo_parse_mem calls if needed). */
+enum rpm_repo_doc { RPM_REPO_REPOMD, RPM_REPO_PRIMARY, RPM_REPO_FILELISTS };
+struct rpm_repo *rpm_repo_new(void);
+int rpm_repo_parse_mem(struct rpm_repo *r, enum rpm_repo_doc doc, const void *buf, size_t n,
+		       const char *name, struct ok_err *e);
+int rpm_repo_index(struct rpm_repo *r, struct ok_err *e);
+
 /* Small helpers shared by the files above. */
 char *rpm_perms_string(uint32_t mode, char buf[11]);
 

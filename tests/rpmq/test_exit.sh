@@ -52,6 +52,13 @@ testcmd "--json=bogus: usage error 1, naming the argument" "echo $rc; head -1 '$
 	"1
 rpmq: invalid argument 'bogus' for '--json'
 " ""
+for o in --last --dupes; do
+	rc=0; "$Q" -qp --json $o "$T/cut.rpm" >/dev/null 2>"$T/err" || rc=$?
+	testcmd "--json with $o: usage error 1, naming it" "echo $rc; head -1 '$T/err'" \
+		"1
+rpmq: --json cannot be combined with --last or --dupes (their sort pipes reorder text lines, not JSON objects)
+" ""
+done
 rc=0; "$Q" -qp --json -i "$T/cut.rpm" >/dev/null 2>"$T/err" || rc=$?
 testcmd "--json with -i: usage error 1" "echo $rc; head -1 '$T/err'" \
 	"1
