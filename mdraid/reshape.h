@@ -73,7 +73,8 @@
  * core's rebuild of the last slot (md_array_rebuild: the same checkpoints, the
  * kernel can continue it). The plan says takeover; the other plan fields keep
  * their meaning (old_array = new_array, backup_blocks 0). Refused before any
- * write: no --layout (mdadm then restripes into the plain RAID6 layout),
+ * write: no --layout here (mdadm then restripes into the plain RAID6
+ * layout: grow.c runs this conversion, then the layout change "normalise"),
  * another layout, more than one new member, a chunk change with it, metadata
  * 0.90, an internal bitmap, a degraded or dirty array.
  *
