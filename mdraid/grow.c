@@ -25,6 +25,7 @@ static const char grow_help[] =
     "       mdraid grow --chunk=SIZE MEMBER...\n"
     "       mdraid grow --level=6 --layout=preserve MEMBER... NEW-MEMBER\n"
     "       mdraid grow --layout=NAME|normalise MEMBER...\n"
+    "       mdraid grow --size=max|KiB MEMBER...\n"
     "       mdraid grow --continue [--backup-file=F] MEMBER...\n"
     "       mdraid --grow --raid-devices=N [--backup-file=F] MEMBER... NEW-MEMBER...\n"
     "\n"
@@ -49,7 +50,7 @@ static const char grow_help[] =
     "write-intent bitmap is kept: it covers each member's own sectors, which a\n"
     "grow does not change; its events follow the superblocks' and the new\n"
     "members get a copy. Refused, with nothing written: shrinking, other level\n"
-    "and layout changes, --size, --array-size, PPL or journal, a dirty or\n"
+    "and layout changes, --array-size, PPL or journal, a dirty or\n"
     "rebuilding array, members that read or write would refuse (truncated,\n"
     "mounted, held,\n"
     "backing a loop device).\n"
@@ -68,8 +69,15 @@ static const char grow_help[] =
     "as mdadm 4.2 does: the layout becomes the RAID5 layout's -6 form (data and\n"
     "P stay, Q on the new member, no restripe); the superblocks change level,\n"
     "then Q is computed onto the new member with recovery_offset checkpoints the\n"
-    "kernel continues. Without --layout mdadm restripes into the plain RAID6\n"
-    "layout: refused, as are other layouts, more members, a bitmap, 0.90.\n"
+    "kernel continues. Without --layout, as mdadm 4.2: that conversion, then a\n"
+    "restripe into the plain RAID6 layout of the same number (the -6 dropped,\n"
+    "as --layout=normalise). Refused: other layouts, more members, a bitmap,\n"
+    "0.90.\n"
+    "--size=max (or KiB) after every member was enlarged: data_size and size\n"
+    "as mdadm 4.2 + the kernel set them, then P/Q of the added stripes computed\n"
+    "(md's resync of the new space, resync_offset checkpoints the kernel\n"
+    "continues); the same command finishes a stopped one. Refused: with other\n"
+    "changes, shrinking, metadata 1.0/0.90, a bitmap, a degraded array.\n"
     "A block of an old member that fails to read is rebuilt from P/Q; the grow\n"
     "goes on and reports such blocks at the end.\n"
     "\n"
@@ -118,7 +126,9 @@ static const struct cli_opt grow_opts[] = {
     {"layout", 0, CLI_ARG, OPT_LAYOUT, "L",
      "with --level=6: preserve (or the -6 name); alone: a\nlayout change (a name, or "
      "normalise for RAID6 -6)"},
-    {"size", 'z', CLI_ARG, OPT_SIZE, "S", "component size change: not supported (refused)"},
+    {"size", 'z', CLI_ARG, OPT_SIZE, "S",
+     "max (all the room each member has) or KiB per member\n(K/M/G/T suffixes): the "
+     "component size grows"},
     {"array-size", 0, CLI_ARG, OPT_ARRAY_SIZE, "S", "array size change: not supported (refused)"},
     {"backup-file", 0, CLI_ARG, OPT_BACKUP, "F",
      "save the critical section to F (created, O_EXCL);\nwith --continue: the backup to "
@@ -147,6 +157,9 @@ struct grow_ctx {
 	enum progress_mode pmode;
 	long stop_after;     /* hidden --stop-after=N: raise the stop flag after N steps */
 	const char *refused; /* an mdadm reshape option not implemented here */
+	int size_set;	     /* --size given (size_sectors 0: max) */
+	int restripe;	     /* --level=6 without --layout: then normalise (grow_main) */
+	uint64_t size_sectors;
 	struct progress meter;
 	int meter_on;
 };
@@ -219,8 +232,18 @@ static int on_opt(void *vctx, int id, const char *arg)
 		c->o.layout = arg;
 		return 0;
 	case OPT_SIZE:
+		/* mdadm's --size: KiB per member (K/M/G/T suffixes), or max */
+		c->size_set = 1;
+		if (!strcmp(arg, "max")) {
+			c->size_sectors = 0;
+			return 0;
+		}
+		if (cli_parse_size(arg, 1024, &v) < 0 || v < 1024 || v % 1024)
+			return -1;
+		c->size_sectors = v / 512;
+		return 0;
 	case OPT_ARRAY_SIZE:
-		c->refused = id == OPT_SIZE ? "--size (a component size change)" : "--array-size";
+		c->refused = "--array-size";
 		return 0;
 	case OPT_CRASH:
 		if (!strcmp(arg, "critical"))
@@ -284,11 +307,82 @@ static void print_continue_hint(const struct grow_ctx *c, int n, char **members)
 	fputc('\n', stderr);
 }
 
+/* `grow --size`: the component size change (reshape.h, resize.c). */
+static int grow_size(struct grow_ctx *c, int n, char **members)
+{
+	struct ok_err e;
+	struct resize *rs = NULL;
+	struct resize_opts o = {.size_sectors = c->size_sectors,
+				.force = c->o.force,
+				.stop = &grow_stop,
+				.progress = on_progress,
+				.progress_ctx = c};
+	ok_err_clear(&e);
+	int rc = resize_open(&rs, (const char *const *)members, n, &o, &e);
+	if (rc == -EALREADY) {
+		printf("%s: %s\n", ok_progname, e.msg);
+		resize_close(rs);
+		return OK_EXIT_OK;
+	}
+	if (rc < 0) {
+		ok_err_print(&e);
+		resize_close(rs);
+		return ok_exit(&e);
+	}
+	const struct resize_plan *pl = resize_plan(rs);
+	if (pl->resuming)
+		fprintf(stderr, "%s: the array is not clean: resyncing from %lluK of each member\n",
+			ok_progname, (unsigned long long)pl->resync_from / 2);
+	if (pl->new_size != pl->old_size)
+		fprintf(stderr,
+			"%s: component size %lluK -> %lluK (array %lluK -> %lluK); the added "
+			"space is resynced\n",
+			ok_progname, (unsigned long long)pl->old_size / 2,
+			(unsigned long long)pl->new_size / 2, (unsigned long long)pl->old_array / 2,
+			(unsigned long long)pl->new_array / 2);
+	struct sigaction sa = {0};
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	rc = resize_run(rs, &e);
+	if (c->meter_on)
+		progress_finish(&c->meter);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	if (rc == -EINTR) {
+		fprintf(stderr,
+			"%s: stopped at a checkpoint: resynced up to %lluK of each member (the "
+			"kernel or the same command finishes it)\n",
+			ok_progname, (unsigned long long)pl->position / 2);
+		resize_close(rs);
+		return OK_EXIT_FAIL;
+	}
+	if (rc < 0) {
+		ok_err_print(&e);
+		fprintf(stderr,
+			"%s: the size change stopped; the kernel resyncs the rest at assembly, "
+			"or run the same command again\n",
+			ok_progname);
+		resize_close(rs);
+		return ok_exit(&e);
+	}
+	/* mdadm's words */
+	if (pl->new_size == pl->old_size)
+		printf("%s: component size unchanged at %lluK\n", ok_progname,
+		       (unsigned long long)pl->new_size / 2);
+	else
+		printf("%s: component size has been set to %lluK\n", ok_progname,
+		       (unsigned long long)pl->new_size / 2);
+	resize_close(rs);
+	return OK_EXIT_OK;
+}
+
+static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover);
+
 int grow_main(int argc, char **argv, size_t mem_bytes)
 {
 	struct grow_ctx c = {.pmode = PROGRESS_AUTO};
-	struct ok_err e;
-	struct reshape *r = NULL;
 	int first = cli_parse(&grow_spec, argc, argv, on_opt, &c);
 	ok_progname = "mdraid";
 	int n = argc - first;
@@ -302,6 +396,20 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 			ok_progname, c.refused);
 		return OK_EXIT_REFUSED;
 	}
+	if (c.size_set && (c.o.raid_disks || c.o.chunk || c.o.level || c.o.layout || c.o.cont)) {
+		/* mdadm 4.2 Grow_reshape, word for word */
+		fprintf(stderr,
+			"%s: cannot change component size at the same time as other "
+			"changes.\n   Change size first, then check data is intact before "
+			"making other changes.\n",
+			ok_progname);
+		return OK_EXIT_REFUSED;
+	}
+	if (c.size_set) {
+		if (!c.o.mem_bytes)
+			c.o.mem_bytes = mem_bytes;
+		return grow_size(&c, n, members);
+	}
 	if (!c.o.cont && !c.o.raid_disks && !c.o.chunk && !c.o.level && !c.o.layout)
 		cli_usage_error(&grow_spec, "--raid-devices=N, --chunk=SIZE, --level=6, --layout=L "
 					    "(or --continue) is required");
@@ -310,9 +418,38 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 	c.o.stop = &grow_stop;
 	c.o.progress = on_progress;
 	c.o.progress_ctx = &c;
+	/* --level=6 without --layout: mdadm 4.2's analyse_change keeps the
+	 * RAID5 layout's number (after.layout = array.layout), so a RAID5 in
+	 * left-symmetric becomes a RAID6 in left-symmetric: the level change
+	 * into the -6 form (before.layout), then a restripe into the plain
+	 * layout at the same data disks. Here: the conversion, then
+	 * --layout=normalise, each crash-safe on its own; the state between
+	 * (RAID6 -6, clean) is one mdadm also leaves when stopped there, and
+	 * on it mdadm --grow --level=6 finds nothing to change, as we do. */
+	if (c.o.level == 6 && !c.o.layout && !c.o.cont) {
+		int tk = 0;
+		c.o.layout = "preserve";
+		c.restripe = 1;
+		int rc = grow_run(&c, n, members, &tk);
+		if (rc != OK_EXIT_OK || !tk)
+			return rc;
+		c.o.level = 0;
+		c.o.raid_disks = 0;
+		c.o.layout = "normalise";
+		return grow_run(&c, n, members, NULL);
+	}
+	return grow_run(&c, n, members, NULL);
+}
+
+/* One reshape_open + reshape_run with the options in c, printing as mdadm;
+ * *takeover (may be NULL) says whether it was a RAID5 -> RAID6 conversion. */
+static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
+{
+	struct ok_err e;
+	struct reshape *r = NULL;
 	ok_err_clear(&e);
 
-	int rc = reshape_open(&r, (const char *const *)members, n, &c.o, &e);
+	int rc = reshape_open(&r, (const char *const *)members, n, &cp->o, &e);
 	if (rc == -EALREADY) {
 		printf("%s: %s: nothing to do\n", ok_progname, e.msg);
 		reshape_close(r);
@@ -330,6 +467,14 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 		l += len + (l[len] == '\n');
 	}
 	const struct reshape_plan *pl = reshape_plan(r);
+	if (takeover)
+		*takeover = pl->takeover;
+	if (pl->takeover && cp->restripe && pl->new_layout >= 16)
+		fprintf(stderr,
+			"%s: without --layout, as mdadm 4.2: RAID6 %s first, then a restripe "
+			"into %s\n",
+			ok_progname, md_layout_name(6, pl->new_layout),
+			md_layout_name(6, pl->new_layout - 16));
 	if (pl->takeover && pl->resuming) {
 		fprintf(stderr,
 			"%s: continuing RAID5 -> RAID6 (%s, %d members): %s Q onto %d at "
@@ -411,8 +556,9 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 	sigaction(SIGTERM, &sa, NULL);
 
 	rc = reshape_run(r, &e);
-	if (c.meter_on)
-		progress_finish(&c.meter);
+	if (cp->meter_on)
+		progress_finish(&cp->meter);
+	cp->meter_on = 0;
 	print_read_errors(r);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -422,7 +568,7 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 			ok_progname, (unsigned long long)reshape_position(r),
 			(unsigned long long)pl->new_array,
 			100.0 * (double)reshape_position(r) / (double)pl->new_array);
-		print_continue_hint(&c, n, members);
+		print_continue_hint(cp, n, members);
 		reshape_close(r);
 		return OK_EXIT_FAIL;
 	}
@@ -435,7 +581,7 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 		ok_err_print(&e);
 		fprintf(stderr, "%s: the grow stopped; the members hold the last checkpoint\n",
 			ok_progname);
-		print_continue_hint(&c, n, members);
+		print_continue_hint(cp, n, members);
 		reshape_close(r);
 		return ok_exit(&e);
 	}

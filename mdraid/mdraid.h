@@ -432,6 +432,13 @@ int md_array_check(struct md_array *a, bool repair, md_report_fn report, void *c
  * data of absent members counts as zeros), then let close mark it clean. */
 int md_array_resync(struct md_array *a, struct ok_err *e);
 
+/* The same for stripes [first, end) only (clamped to the array), as md's
+ * resync of the space a component size change adds: P/Q written from the
+ * data, nothing else. The superblocks (resync_offset checkpoints) are the
+ * caller's; returns when the writes are issued and flushed (not synced:
+ * md_array_sync makes them durable). */
+int md_array_resync_range(struct md_array *a, uint64_t first, uint64_t end, struct ok_err *e);
+
 /* Rebuild slot onto the member at path (which gets a fresh superblock with
  * RECOVERY_OFFSET checkpoints; an interrupted rebuild resumes from its
  * recovery_offset). stop_after_rel (UINT64_MAX: no limit) stops early, for

@@ -73,7 +73,8 @@
  * core's rebuild of the last slot (md_array_rebuild: the same checkpoints, the
  * kernel can continue it). The plan says takeover; the other plan fields keep
  * their meaning (old_array = new_array, backup_blocks 0). Refused before any
- * write: no --layout (mdadm then restripes into the plain RAID6 layout),
+ * write: no --layout here (mdadm then restripes into the plain RAID6
+ * layout: grow.c runs this conversion, then the layout change "normalise"),
  * another layout, more than one new member, a chunk change with it, metadata
  * 0.90, an internal bitmap, a degraded or dirty array.
  *
@@ -244,5 +245,64 @@ void backup_hdr_encode(const struct backup_hdr *h, uint8_t out[BACKUP_HDR_BYTES]
  */
 int backup_hdr_decode(const uint8_t *buf, size_t len, struct backup_hdr *h, const char *path,
 		      long long off, struct ok_err *e);
+
+/* ------------------------------------------------------------------ */
+/* Component size change (resize.c): mdadm --grow --size=max|S */
+
+/*
+ * After every member was enlarged (or with room left after a create
+ * --size), `grow --size=max` (or S KiB) makes the array use it, leaving on
+ * disk what mdadm 4.2's Grow_reshape and kernel 6.1 leave once their resync
+ * is over: each member's data_size as md's dev-N/size attribute sets it
+ * (max: device sectors - data_offset; S: S), size = that rounded down to
+ * the chunk (raid5_resize; max: the smallest member's), the added stripes'
+ * P/Q computed from their data (md's resync of the new space, from
+ * resync_offset = the old size, checkpointed there), then resync_offset
+ * MAX. Nothing moves: stripes below the old size are never written. A
+ * crash at any write leaves a state the kernel assembles and resyncs from
+ * its resync_offset; resize_open/run again (the same command, or
+ * --continue) finishes it. Refused, with nothing written: metadata 1.0 and
+ * 0.90 (md moves their superblock to the new end), an internal bitmap, PPL
+ * or journal, a degraded array, members being rebuilt, a size below the
+ * chunk ("component size must be larger than chunk size.") or above the
+ * smallest member's room (md: -ENOSPC), and a smaller size than now (shrinking
+ * the component size: not supported). -EALREADY: nothing to change.
+ */
+struct resize_opts {
+	uint64_t size_sectors;	     /* --size=S (sectors); 0 = max */
+	int force;		     /* members kicked one after another: --assemble --force */
+	int no_safety;		     /* tests: skip the /proc/mdstat and holders checks */
+	volatile sig_atomic_t *stop; /* set asynchronously: stop at the next checkpoint */
+	void (*progress)(void *ctx, uint64_t done_sectors, uint64_t total_sectors);
+	void *progress_ctx;
+	uint64_t batch_stripes; /* stripes per resync step, each checkpointed (0: 1/16
+				 * of the added space as md_do_sync, at most 64 MiB) */
+	int64_t now;		/* tests: fixed Unix time for the superblocks; 0 = time() */
+};
+
+struct resize_plan {
+	int level, disks;
+	uint32_t chunk;	      /* sectors */
+	uint64_t old_size;    /* sb size before (sectors per member) */
+	uint64_t new_size;    /* after */
+	uint64_t old_array;   /* array sectors before */
+	uint64_t new_array;   /* after */
+	uint64_t resync_from; /* member sector the resync starts from */
+	int resuming;	      /* the array was not clean: its resync is finished */
+	uint64_t position;    /* member sectors resynced (durable), for messages */
+};
+
+struct resize;
+
+/* Open the members (the core's md_array_open for writing), check and plan;
+ * writes nothing. Errors as reshape_open; *out is set even on failure
+ * (resize_close it). */
+int resize_open(struct resize **out, const char *const *paths, int n,
+		const struct resize_opts *opts, struct ok_err *e);
+const struct resize_plan *resize_plan(const struct resize *rs);
+/* Do it: 0 done (clean), -EINTR stopped by *opts->stop at a checkpoint,
+ * or a negative errno (the members hold the last durable round). */
+int resize_run(struct resize *rs, struct ok_err *e);
+void resize_close(struct resize *rs);
 
 #endif

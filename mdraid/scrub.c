@@ -20,16 +20,18 @@
 
 enum scrub_mode { SCRUB_CHECK, SCRUB_REPAIR, SCRUB_RESYNC };
 
-/* Iterate windows over the whole array (rows sliced for huge chunks). */
-static int scrub(struct md_array *a, enum scrub_mode mode, md_report_fn report, void *ctx,
-		 struct ok_err *e)
+/* Iterate windows over stripes [first, end) (rows sliced for huge chunks).
+ * The whole-array passes mark the array active first; a ranged resync
+ * (md_array_resync_range) leaves the superblocks to its caller. */
+static int scrub_range(struct md_array *a, enum scrub_mode mode, md_report_fn report, void *ctx,
+		       uint64_t first, uint64_t end, bool mark, struct ok_err *e)
 {
 	const struct md_geom *g = &a->geom;
-	uint64_t cs = g->chunk_sectors, chunk = cs * 512, stripes = g->dev_sectors / cs;
+	uint64_t cs = g->chunk_sectors, chunk = cs * 512, stripes = end;
 	int n = g->raid_disks, nd = md_geom_data_disks(g);
 	struct md_win w;
 	int rc = 0;
-	if (mode != SCRUB_CHECK && (rc = md_array_mark_active(a, e)) < 0)
+	if (mark && mode != SCRUB_CHECK && (rc = md_array_mark_active(a, e)) < 0)
 		return rc;
 	if (md_win_init(&w, a) < 0)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
@@ -38,7 +40,7 @@ static int scrub(struct md_array *a, enum scrub_mode mode, md_report_fn report, 
 		md_win_free(&w);
 		return rc;
 	}
-	for (uint64_t s0 = 0; s0 < stripes && rc == 0; s0 += w.ns_max) {
+	for (uint64_t s0 = first; s0 < stripes && rc == 0; s0 += w.ns_max) {
 		uint64_t ns = stripes - s0 < w.ns_max ? stripes - s0 : w.ns_max;
 		for (uint64_t r0 = 0; r0 < chunk && rc == 0; r0 += w.row_max) {
 			uint32_t rlen = (uint32_t)(chunk - r0 < w.row_max ? chunk - r0 : w.row_max);
@@ -132,6 +134,13 @@ static int scrub(struct md_array *a, enum scrub_mode mode, md_report_fn report, 
 	return rc;
 }
 
+static int scrub(struct md_array *a, enum scrub_mode mode, md_report_fn report, void *ctx,
+		 struct ok_err *e)
+{
+	return scrub_range(a, mode, report, ctx, 0, a->geom.dev_sectors / a->geom.chunk_sectors,
+			   true, e);
+}
+
 int md_array_check(struct md_array *a, bool repair, md_report_fn report, void *ctx,
 		   struct ok_err *e)
 {
@@ -148,6 +157,21 @@ int md_array_resync(struct md_array *a, struct ok_err *e)
 	int rc = scrub(a, SCRUB_RESYNC, NULL, NULL, e);
 	if (rc == 0)
 		a->dirty = false; /* consistent now: close marks it clean */
+	return rc;
+}
+
+int md_array_resync_range(struct md_array *a, uint64_t first, uint64_t end, struct ok_err *e)
+{
+	uint64_t stripes = a->geom.dev_sectors / a->geom.chunk_sectors;
+	if (end > stripes)
+		end = stripes;
+	if (!(a->flags & MD_OPEN_WRITE))
+		return ok_err_at(e, -EBADF, NULL, OK_ERR_NOPOS, "array opened read-only");
+	if (first >= end)
+		return 0;
+	int rc = scrub_range(a, SCRUB_RESYNC, NULL, NULL, first, end, false, e);
+	if (rc == 0)
+		rc = md_array_flush(a, e);
 	return rc;
 }
 

@@ -25,6 +25,13 @@
 # host), check gives mismatch_cnt 0; with two members removed (one data
 # member and P's member) the image still reads back: Q is right.
 #
+# Without --layout (copy d in the guest, u on the host): mdadm 4.2 converts
+# into the -6 form and then restripes into the plain layout of the RAID5
+# layout's number (left-symmetric, data_offset moved down); mdraid grow
+# --level=6 --raid-devices=5 does the conversion then --layout=normalise:
+# superblocks equal (masked, and the stale reshape_position), the kernel
+# reads the file system back with mismatch_cnt 0.
+#
 # Self-contained (its own two boots) so that it can slot into a shared boot.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
@@ -32,13 +39,17 @@
 MIB=32    # member size
 FS_MIB=40 # the file system image (fits RAID5 on 4 x 32 MiB)
 T1="RAID5 4 -> RAID6 5 left-symmetric-6"
+T2="RAID5 4 -> RAID6 5 without --layout (left-symmetric, restriped)"
 NAMES="$T1: mdadm + kernel conversion on a copy
 $T1: mdraid grow --level=6 --layout=preserve: superblocks = mdadm + kernel's (masked)
 $T1: kernel assembles mdraid's result: file system intact, mismatch_cnt 0
 $T1: kernel reads mdraid's result with two members missing (Q right)
 $T1: a conversion the kernel started and was stopped in (recovery part-way)
 $T1: mdraid grow --continue finishes the kernel's conversion
-$T1: kernel assembles the finished conversion: file system intact, mismatch_cnt 0"
+$T1: kernel assembles the finished conversion: file system intact, mismatch_cnt 0
+$T2: mdadm + kernel conversion and restripe on a copy
+$T2: mdraid grow --level=6 --raid-devices=5: superblocks = mdadm + kernel's (masked)
+$T2: kernel assembles mdraid's result: file system intact, mismatch_cnt 0"
 all_skip() {
 	echo "$NAMES" >"$W/names"
 	skip_each "$1" <"$W/names"
@@ -55,7 +66,7 @@ fs_image "$FS_MIB" || all_skip "mkfs.ext4 -d failed"
 # (the copy the kernel is stopped in); M0.. in that order, then fs.img
 seed=24500
 imgs=""
-for s in t m k; do
+for s in t m k d; do
 	for i in 0 1 2 3 4; do
 		mkimg "$W/$s$i.img" "${MIB}M" $seed
 		seed=$((seed + 1))
@@ -64,7 +75,7 @@ for s in t m k; do
 done
 mkdir -p "$W/in1"
 cat >"$W/body1" <<EOF
-FS=\$M15
+FS=\$M20
 FS_MIB=$FS_MIB
 EOF
 cat >>"$W/body1" <<'EOF'
@@ -107,6 +118,20 @@ say k.action "$(cat /sys/block/md1/md/sync_action)"
 say k.completed "$(cat /sys/block/md1/md/sync_completed)"
 mdadm --stop /dev/md1 >/dev/null 2>&1
 mdadm --examine $(range 14 1) >/out/k.examine 2>&1
+# d: without --layout, to the end (the restripe, then any recovery)
+copy4 0 15
+mdadm --assemble /dev/md0 $(range 15 4) >>/out/create 2>&1
+mdadm /dev/md0 --add $(range 19 1) >/out/d.add 2>&1
+mdadm --grow /dev/md0 --level=6 --raid-devices=5 >/out/d.grow 2>&1
+say d.grow_rc $?
+sleep 1
+wait_idle md0
+sleep 1
+wait_idle md0
+say d.level "$(cat /sys/block/md0/md/level)"
+say d.layout "$(cat /sys/block/md0/md/layout)"
+say d.degraded "$(cat /sys/block/md0/md/degraded)"
+mdadm --stop /dev/md0 >/dev/null 2>&1
 true
 EOF
 guest_script "$W/script1" "$W/body1"
@@ -124,6 +149,9 @@ else
 	tap_ok "$T1: mdadm + kernel conversion on a copy"
 	ref_ok=1
 fi
+# u: the original (and its blank new member) as it was, for the conversion
+# without --layout
+for i in 0 1 2 3 4; do cp "$W/t$i.img" "$W/u$i.img"; done
 mt() {
 	# shellcheck disable=SC2046
 	"$MDRAID" grow -q --level=6 --layout=preserve $(imgs_of t 5) || { echo "mdraid grow: exit $?"; return 1; }
@@ -166,13 +194,42 @@ else
 	tap_skip "$T1: mdraid grow --continue finishes the kernel's conversion" "no stopped conversion"
 fi
 
+d_ok=0
+if [ $rc1 -ne 0 ] || [ "$(kv "$W/kv1" d.grow_rc)" != 0 ] || [ "$(kv "$W/kv1" d.level)" != raid6 ] ||
+	[ "$(kv "$W/kv1" d.layout)" != 2 ] || [ "$(kv "$W/kv1" d.degraded)" != 0 ]; then
+	tap_fail "$T2: mdadm + kernel conversion and restripe on a copy" \
+		"$(grep '^d\.' "$W/kv1"; cat "$W/out1/d.add" "$W/out1/d.grow" 2>/dev/null | head -n 12)"
+else
+	tap_ok "$T2: mdadm + kernel conversion and restripe on a copy"
+	d_ok=1
+fi
+mu() {
+	# shellcheck disable=SC2046
+	"$MDRAID" grow -q --level=6 --raid-devices=5 $(imgs_of u 5) || { echo "mdraid grow: exit $?"; return 1; }
+	[ $d_ok = 1 ] || return 0
+	# after the restripe reshape_position is the kernel's last checkpoint
+	_ig=$SB_IGNORE
+	SB_IGNORE="$SB_IGNORE reshape_position"
+	sb_cmp u d 5
+	_r=$?
+	SB_IGNORE=$_ig
+	return $_r
+}
+if [ $d_ok = 1 ]; then
+	tap_check "$T2: mdraid grow --level=6 --raid-devices=5: superblocks = mdadm + kernel's (masked)" mu
+else
+	mu >/dev/null 2>&1
+	tap_skip "$T2: mdraid grow --level=6 --raid-devices=5: superblocks = mdadm + kernel's (masked)" \
+		"no reference conversion"
+fi
+
 # --- boot 2: the kernel assembles both results ----------------------------------
-truncate -s 384M "$W/export2.img"
+truncate -s 512M "$W/export2.img"
 mkdir -p "$W/in2"
 cat >"$W/body2" <<'EOF'
-E=$M10
+E=$M15
 slot=0
-for id in t k; do
+for id in t k u; do
 	first=$((slot * 5))
 	mdadm --assemble /dev/md0 $(range "$first" 5) >"/out/$id.assemble" 2>&1
 	say "$id.assembled" $?
@@ -190,20 +247,20 @@ done
 # P on member 3, so data on member 1 is rebuilt from Q and data
 mdadm --assemble --run /dev/md0 $(disks 0 2 4) >/out/t2.assemble 2>&1
 say t2.assembled $?
-export_dev /dev/md0 "$E" $((2 * 134217728)) | sed 's/^md0\./t2./'
+export_dev /dev/md0 "$E" $((3 * 134217728)) | sed 's/^md0\./t2./'
 mdadm --stop /dev/md0 >/dev/null 2>&1
 true
 EOF
 guest_script "$W/script2" "$W/body2"
 # shellcheck disable=SC2086
 boot "boot 2" "$W/kv2" "$W/err2" -t 600 -o "$W/out2" -i "$W/in2" "$W/script2" \
-	$(imgs_of t 5) $(imgs_of k 5) "$W/export2.img"
+	$(imgs_of t 5) $(imgs_of k 5) $(imgs_of u 5) "$W/export2.img"
 rc2=$?
 
-fs_ok() { # ID SLOT
+fs_ok() { # ID SLOT [LAYOUT]
 	[ "$(kv "$W/kv2" "$1.assembled")" = 0 ] || { echo "assemble: $(head -n 3 "$W/out2/$1.assemble")"; return 1; }
-	[ "$(kv "$W/kv2" "$1.level")" = raid6 ] && [ "$(kv "$W/kv2" "$1.layout")" = 18 ] ||
-		{ echo "level $(kv "$W/kv2" "$1.level") layout $(kv "$W/kv2" "$1.layout"), expected raid6 18"; return 1; }
+	[ "$(kv "$W/kv2" "$1.level")" = raid6 ] && [ "$(kv "$W/kv2" "$1.layout")" = "${3:-18}" ] ||
+		{ echo "level $(kv "$W/kv2" "$1.level") layout $(kv "$W/kv2" "$1.layout"), expected raid6 ${3:-18}"; return 1; }
 	[ "$(kv "$W/kv2" "$1.degraded")" = 0 ] || { echo "degraded $(kv "$W/kv2" "$1.degraded")"; return 1; }
 	[ "$(kv "$W/kv2" "$1.action")" = idle ] ||
 		{ echo "sync_action at assembly: $(kv "$W/kv2" "$1.action"), expected idle"; return 1; }
@@ -214,7 +271,7 @@ fs_ok() { # ID SLOT
 }
 q_ok() {
 	[ "$(kv "$W/kv2" t2.assembled)" = 0 ] || { echo "assemble: $(head -n 3 "$W/out2/t2.assemble")"; return 1; }
-	slice "$W/export2.img" $((2 * 134217728)) $((FS_MIB * 1048576)) | cmp - "$W/fs.img"
+	slice "$W/export2.img" $((3 * 134217728)) $((FS_MIB * 1048576)) | cmp - "$W/fs.img"
 }
 if [ $rc2 -ne 0 ]; then
 	tap_fail "$T1: kernel assembles mdraid's result: file system intact, mismatch_cnt 0" "boot 2 failed (rc $rc2)"
@@ -230,5 +287,10 @@ elif [ $rc2 -ne 0 ]; then
 	tap_fail "$T1: kernel assembles the finished conversion: file system intact, mismatch_cnt 0" "boot 2 failed"
 else
 	tap_check "$T1: kernel assembles the finished conversion: file system intact, mismatch_cnt 0" fs_ok k 1
+fi
+if [ $rc2 -ne 0 ]; then
+	tap_fail "$T2: kernel assembles mdraid's result: file system intact, mismatch_cnt 0" "boot 2 failed"
+else
+	tap_check "$T2: kernel assembles mdraid's result: file system intact, mismatch_cnt 0" fs_ok u 2 2
 fi
 tap_done

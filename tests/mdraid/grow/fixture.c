@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fixture.h"
@@ -519,7 +520,10 @@ void fx_content(const struct fx_array *a, uint64_t old_end, uint64_t at, uint64_
 	free(tmp);
 }
 
-int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsigned msglen)
+/* fx_verify, and fx_verify_rows with sbs 0 (superblocks left to the
+ * caller) or 2 (a grown component size: size and data_size checked too). */
+static int verify(const struct fx_array *a, int n_new, char **paths, uint64_t pq_rows, int sbs,
+		  char *msg, unsigned msglen)
 {
 	int par = a->level == 6 ? 2 : 1, ond = a->n - par, nd = n_new - par;
 	/* the chunk after the reshape is the superblocks' (a chunk change);
@@ -533,7 +537,8 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 			break;
 		}
 	}
-	uint64_t cb = (uint64_t)nc * 512, rows = a->size / nc;
+	uint64_t cb = (uint64_t)nc * 512, rows = pq_rows ? pq_rows : a->size / nc;
+	uint64_t data_rows = a->size / nc;
 	uint64_t old_end = a->size / a->chunk * (uint64_t)ond * a->chunk;
 	struct fx_sb sb, sb0 = {0};
 	int fds[64], rc = -1;
@@ -556,7 +561,24 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 		}
 		if (i == first)
 			sb0 = sb;
-		if (a->bitmap && (!sb.bm_ok || sb.bm_events < sb.events)) {
+		if (sbs == 2) {
+			struct stat st;
+			if (stat(paths[i], &st) < 0 || !sb.csum_ok || sb.feature & (4 | 64) ||
+			    sb.size != rows * nc || sb.resync != UINT64_MAX ||
+			    sb.events != sb0.events ||
+			    sb.data_size != (uint64_t)st.st_size / 512 - sb.data_offset) {
+				snprintf(
+				    msg, msglen,
+				    "%s: superblock: csum_ok %u feature 0x%x size %llu (want "
+				    "%llu) data_size %llu resync %llx events %llu/%llu",
+				    paths[i], sb.csum_ok, sb.feature, (unsigned long long)sb.size,
+				    (unsigned long long)(rows * nc),
+				    (unsigned long long)sb.data_size, (unsigned long long)sb.resync,
+				    (unsigned long long)sb.events, (unsigned long long)sb0.events);
+				goto out;
+			}
+		}
+		if (sbs == 1 && a->bitmap && (!sb.bm_ok || sb.bm_events < sb.events)) {
 			snprintf(msg, msglen,
 				 "%s: bitmap %s (events %llu, the superblock's %llu): the "
 				 "kernel would resync everything",
@@ -564,10 +586,11 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 				 (unsigned long long)sb.bm_events, (unsigned long long)sb.events);
 			goto out;
 		}
-		if (!sb.csum_ok || (sb.feature & (4 | 64)) || sb.raid_disks != (uint32_t)n_new ||
-		    sb.chunk != nc || sb.data_offset != sb0.data_offset || sb.size != a->size ||
-		    sb.resync != UINT64_MAX || sb.events != sb0.events ||
-		    sb.roles[sb.dev_number] != i) {
+		if (sbs == 1 &&
+		    (!sb.csum_ok || (sb.feature & (4 | 64)) || sb.raid_disks != (uint32_t)n_new ||
+		     sb.chunk != nc || sb.data_offset != sb0.data_offset || sb.size != a->size ||
+		     sb.resync != UINT64_MAX || sb.events != sb0.events ||
+		     sb.roles[sb.dev_number] != i)) {
 			snprintf(msg, msglen,
 				 "%s: superblock: csum_ok %u feature 0x%x raid_disks %u doff %llu "
 				 "(member0 %llu) size %llu resync %llx events %llu/%llu role %u",
@@ -616,6 +639,8 @@ int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsi
 			for (int k = 0; k < nd; k++) {
 				uint64_t c = s * (uint64_t)nd + (uint64_t)k;
 				int d = fx_map(a->level, a->layout, n_new, s, k, &p, &q);
+				if (s >= data_rows)
+					continue; /* added space: any data, P/Q checked */
 				fx_content(a, old_end, c * nc, nc, want);
 				if (missing[d])
 					memcpy(row[d], want, cb);
@@ -648,6 +673,17 @@ out:
 	free(P);
 	free(Q);
 	return rc;
+}
+
+int fx_verify(const struct fx_array *a, int n_new, char **paths, char *msg, unsigned msglen)
+{
+	return verify(a, n_new, paths, 0, 1, msg, msglen);
+}
+
+int fx_verify_rows(const struct fx_array *a, char **paths, uint64_t rows, int grown, char *msg,
+		   unsigned msglen)
+{
+	return verify(a, a->n, paths, rows, grown ? 2 : 0, msg, msglen);
 }
 
 int fx_sb_patch(const char *path, int minor, unsigned off, unsigned size, uint64_t value)

@@ -50,6 +50,17 @@ void fx_chunk(uint32_t seed, uint64_t c, uint8_t *buf, uint64_t chunk_bytes);
  */
 int fx_verify(const struct fx_array *old, int n_new, char **paths, char *msg, unsigned msglen);
 
+/*
+ * After a component size change (mdraid grow --size) of a (members
+ * enlarged, a->size the size before): rows [0, rows) of chunk a->chunk have
+ * P/Q right, and those below a->size hold the content. grown: every
+ * superblock also says size rows·chunk, clean, data_size = the member's
+ * room after data_offset, one event count; 0: superblocks not checked (a
+ * crash state; the caller judges them). 0 or -1 with msg filled.
+ */
+int fx_verify_rows(const struct fx_array *a, char **paths, uint64_t rows, int grown, char *msg,
+		   unsigned msglen);
+
 /* Superblock field readers for tests (the 4 KiB block at the sb). */
 struct fx_sb {
 	uint32_t feature, raid_disks, chunk, new_chunk, max_dev, csum_ok;

@@ -242,6 +242,7 @@ struct scen {
 	int takeover;		/* RAID5 -> RAID6 --layout=preserve (n_new = n_old + 1) */
 	const char *new_layout; /* a layout change to this (mdadm's name); NULL = none */
 	int new_layout_num;	/* its number (md_p.h), written here independently */
+	uint64_t grow_bytes;	/* --size=max after each member grew by this (resize.c) */
 };
 
 /* file index in R of member i, -1 when it is missing */
@@ -538,6 +539,63 @@ static int exhaustive_env;
 #endif
 enum { THIN_KEEP = 3 };
 
+/*
+ * A crash state of `grow --size=max` (resize.c), as md assembles it: the
+ * freshest superblock (most events; every member within one event of it,
+ * or md kicks it) gives size S and resync_offset R; every member's
+ * data_size must hold S (super_1_load refuses less), the old rows must hold
+ * the original content and rows below min(R, S) consistent P/Q (md resyncs
+ * from R and trusts what is below it). Returns 0, or -1 with why filled.
+ */
+static int resize_view(const struct fx_array *a, char **paths, char *why, size_t wl)
+{
+	struct fx_sb sb[64];
+	uint64_t top = 0;
+	int fresh = -1;
+	for (int i = 0; i < a->n; i++) {
+		if (fx_read_sb(paths[i], a->minor, &sb[i]) < 0 || !sb[i].csum_ok) {
+			snprintf(why, wl, "%s: superblock unreadable or torn", paths[i]);
+			return -1;
+		}
+		if (fresh < 0 || sb[i].events > top)
+			top = sb[i].events, fresh = i;
+	}
+	uint64_t S = sb[fresh].size, R = sb[fresh].resync;
+	for (int i = 0; i < a->n; i++) {
+		if (sb[i].events + 1 < top) {
+			snprintf(why, wl, "%s: events %llu, the freshest %llu: md kicks it",
+				 paths[i], (unsigned long long)sb[i].events,
+				 (unsigned long long)top);
+			return -1;
+		}
+		if (sb[i].data_size < S || sb[i].feature & (4 | 64)) {
+			snprintf(why, wl, "%s: data_size %llu below size %llu (or reshaping)",
+				 paths[i], (unsigned long long)sb[i].data_size,
+				 (unsigned long long)S);
+			return -1;
+		}
+	}
+	if (S < a->size || (R != UINT64_MAX && R < a->size)) {
+		snprintf(why, wl, "size %llu / resync_offset %llu below the old size %llu",
+			 (unsigned long long)S, (unsigned long long)R, (unsigned long long)a->size);
+		return -1;
+	}
+	uint64_t good = R < S ? R : S;
+	return fx_verify_rows(a, paths, good / a->chunk, 0, why, (unsigned)wl);
+}
+
+/* Record `grow --size=max` (resize.c) or run it again on a crash state. */
+static int resize_once(const struct scen *sc, char **paths, struct ok_err *e)
+{
+	struct resize *rs;
+	struct resize_opts o = {.batch_stripes = sc->step_rows};
+	int rc = resize_open(&rs, (const char *const *)paths, sc->n_old, &o, e);
+	if (rc == 0)
+		rc = resize_run(rs, e);
+	resize_close(rs);
+	return rc == -EALREADY ? 0 : rc; /* done already: fx_verify_rows judges */
+}
+
 static int run_scenario(const struct scen *sc, const char *dir)
 {
 	char pbuf[20][512], *paths[20];
@@ -598,22 +656,52 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	io_sys.pwrite = rec_pwrite;
 	io_sys.fdatasync = rec_flush;
 	io_sys.fsync = rec_flush;
-	int rc = reshape_open(&r, (const char *const *)paths, sc->n_new, &o, &e);
-	if (rc == 0)
-		rc = reshape_run(r, &e);
+	int rc;
+	uint64_t new_rows = 0;
+	if (sc->grow_bytes) {
+		/* the members grow; the space they gain holds other bytes */
+		new_rows = (sc->bytes + sc->grow_bytes) / 512 - a.data_offset;
+		new_rows /= a.chunk;
+		for (int i = 0; i < sc->n_new; i++) {
+			io_sys = io_sys_default;
+			int fd = open(paths[i], O_RDWR);
+			uint8_t *t = malloc(sc->grow_bytes);
+			for (uint64_t b = 0; b < sc->grow_bytes; b++)
+				t[b] = (uint8_t)(b * 131 + (uint64_t)i * 7 + 1);
+			if (fd < 0 || pwrite(fd, t, sc->grow_bytes, (off_t)sc->bytes) !=
+					  (ssize_t)sc->grow_bytes)
+				abort();
+			close(fd);
+			free(t);
+		}
+		rec_reset();
+		for (int i = 0; i < sc->n_new; i++)
+			add_file(paths[i]);
+		io_sys.pwrite = rec_pwrite;
+		io_sys.fdatasync = rec_flush;
+		io_sys.fsync = rec_flush;
+		rc = resize_once(sc, paths, &e);
+		r = NULL;
+	} else {
+		rc = reshape_open(&r, (const char *const *)paths, sc->n_new, &o, &e);
+		if (rc == 0)
+			rc = reshape_run(r, &e);
+	}
 	io_sys = io_sys_default;
 	reshape_close(r);
 	char msg[512] = "";
 	fx_ok(rc == 0, "%s: recorded %s %d -> %d (%zu events)%s%s", sc->name,
-	      sc->new_chunk  ? "chunk change"
-	      : sc->takeover ? "RAID5 -> RAID6"
-			     : "grow",
+	      sc->grow_bytes  ? "--size=max"
+	      : sc->new_chunk ? "chunk change"
+	      : sc->takeover  ? "RAID5 -> RAID6"
+			      : "grow",
 	      sc->new_chunk ? (int)sc->chunk : sc->n_old,
 	      sc->new_chunk ? (int)sc->new_chunk : sc->n_new, R.nev, rc ? ": " : "",
 	      rc ? e.msg : "");
 	if (rc)
 		return -1;
-	fx_ok(fx_verify(after, sc->n_new, paths, msg, sizeof msg) == 0,
+	fx_ok((sc->grow_bytes ? fx_verify_rows(&a, paths, new_rows, 1, msg, sizeof msg)
+			      : fx_verify(after, sc->n_new, paths, msg, sizeof msg)) == 0,
 	      "%s: recorded grow verifies%s%s", sc->name, msg[0] ? ": " : "", msg);
 
 	/* pieces of every write */
@@ -634,6 +722,10 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	 * first 4) and the last checkpoint's and end rounds' (among the last
 	 * 6) are known. */
 	int sb_total = 0, sb_seen = 0;
+	/* --size=max syncs each superblock alone: its first two rounds
+	 * (data_size, size) are 2n groups, its last two (the last checkpoint,
+	 * clean) 2n more */
+	int head = sc->grow_bytes ? 2 * sc->n_old : 4, tail = sc->grow_bytes ? 2 * sc->n_old : 6;
 	/* The data-copy points strictly between the 4th and the 6th-last of
 	 * those groups (checkpoints in mid-copy, each like its neighbours) are
 	 * a fixed-seed sample of one in MID_KEEP by default, so that make check
@@ -680,9 +772,9 @@ static int run_scenario(const struct scen *sc, const char *dir)
 			 * sampled as before */
 			if (sb_group) {
 				sb_seen++;
-				sb_group = sb_seen <= 4 || sb_seen > sb_total - 6;
+				sb_group = sb_seen <= head || sb_seen > sb_total - tail;
 			}
-			if (at < R.nev && sb_seen > 4 && sb_seen < sb_total - 6) {
+			if (at < R.nev && sb_seen > head && sb_seen < sb_total - tail) {
 				mid_points++;
 				mid_rng ^= mid_rng << 13;
 				mid_rng ^= mid_rng >> 7;
@@ -733,6 +825,31 @@ static int run_scenario(const struct scen *sc, const char *dir)
 				materialize(at, durable, mask, base);
 				states++;
 				char why[600] = "";
+				if (sc->grow_bytes) {
+					/* md's view, then the same command again */
+					int bad = resize_view(&a, paths, why, sizeof why) < 0;
+					if (bad)
+						kernel_wrong++;
+					else
+						kernel_checked++;
+					io_sys.fdatasync = no_flush;
+					io_sys.fsync = no_flush;
+					rc = bad ? 0 : resize_once(sc, paths, &e);
+					io_sys = io_sys_default;
+					resumed += !bad;
+					if (!bad && (rc || fx_verify_rows(&a, paths, new_rows, 1,
+									  msg, sizeof msg))) {
+						bad = 1;
+						snprintf(why, sizeof why,
+							 "again: rc %d %.250s / %.250s", rc,
+							 rc ? e.msg : "", rc ? "" : msg);
+					}
+					if (bad && !fails++)
+						snprintf(first_fail, sizeof first_fail,
+							 "event %zu/%zu v%d: %.500s", at, R.nev, v,
+							 why);
+					continue;
+				}
 				int kv = kernel_view(sc, &a, paths, why, sizeof why);
 				if (kv == 0)
 					kernel_checked++;
@@ -845,54 +962,62 @@ int main(void)
 	const char *d = tmp ? dbuf : dir;
 	/* Small arrays with 4 KiB chunks and 2-3 rows per step, so a grow
 	 * has many checkpoints and every crash state is cheap to replay. */
+	/* clang-format off */
 	static const struct scen sc[] = {
 	    /* name         lvl lay min old new chunk bytes   doff bkf step rnd exh missing bitmap
 	     */
-	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0},
-	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0},
-	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0, 0, 0, 0, NULL, 0},
-	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0, 0, 0, 0, NULL, 0},
-	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0},
+	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0, 0},
+	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0, 0},
+	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0, 0, 0, 0, NULL, 0, 0},
+	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0, 0, 0, 0, NULL, 0, 0},
+	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0, 0},
 	    {"degraded-r6-4to5-slot1-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 2, 4, 1u << 1,
-	     0, 0, 0, NULL, 0},
+	     0, 0, 0, NULL, 0, 0},
 	    /* metadata 0.90 (issue 11): superblock at the end, data from 0, no
 	     * data_offset to move: the backup in a file or on a new member */
-	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0},
+	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0, 0},
 	    {"v0.90-backup-member-r6-4to6", 6, 1, 90, 4, 6, 8, 512 << 10, 0, 0, 2, 4, 5, 0, 0, 0, 0,
-	     NULL, 0},
+	     NULL, 0, 0},
 	    {"v0.90-raid5-3to4-member", 5, 0, 90, 3, 4, 8, 256 << 10, 0, 0, 2, 4, 6, 0, 0, 0, 0,
-	     NULL, 0},
+	     NULL, 0, 0},
 	    /* a "_6" layout (left-symmetric-6: Q on the last member) */
 	    {"left-symmetric-6-file", 6, 18, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0,
-	     NULL, 0},
+	     NULL, 0, 0},
 	    /* an internal bitmap: kept, its events never behind the superblocks' */
 	    {"bitmap-v1.2-new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 1, 0, 0,
-	     NULL, 0},
+	     NULL, 0, 0},
 	    {"bitmap-v0.90-member", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 1, 0, 0, NULL,
-	     0},
+	     0, 0},
 	    /* chunk changes at constant raid-devices (issue 24): data_offset moves
 	     * down as mdadm's choose_offset picks (128 -> 96), forwards */
 	    {"chunk-r6-4k-to-16k", 6, 2, 2, 4, 4, 8, 384 << 10, 128, 0, 3, 4, 6, 0, 0, 32, 0, NULL,
-	     0},
+	     0, 0},
 	    {"chunk-r6-16k-to-4k", 6, 2, 2, 4, 4, 32, 384 << 10, 128, 0, 4, 4, 6, 0, 0, 8, 0, NULL,
-	     0},
+	     0, 0},
 	    {"chunk-r5-4k-to-16k", 5, 0, 2, 4, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 32, 0, NULL,
-	     0},
+	     0, 0},
 	    /* RAID5 -> RAID6 --layout=preserve (issue 24): the level round, then
 	     * Q rebuilt onto the new member (recovery_offset checkpoints) */
 	    {"takeover-r5-4-to-r6-5", 5, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 1,
-	     NULL, 0},
+	     NULL, 0, 0},
 	    {"takeover-r5-3-to-r6-4-v1.1", 5, 0, 1, 3, 4, 8, 256 << 10, 64, 0, 2, 4, 6, 0, 0, 0, 1,
-	     NULL, 0},
+	     NULL, 0, 0},
 	    /* layout changes at constant raid-devices (issue 24): data_offset
 	     * moves down by a chunk or more, forwards, as a chunk change */
 	    {"layout-r6-ls-to-ra", 6, 2, 2, 4, 4, 8, 384 << 10, 128, 0, 3, 4, 6, 0, 0, 0, 0,
-	     "right-asymmetric", 1},
+	     "right-asymmetric", 1, 0},
 	    {"layout-r6-ls6-normalise", 6, 18, 2, 5, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0,
-	     "normalise", 2},
+	     "normalise", 2, 0},
 	    {"layout-r5-la-to-rs", 5, 0, 2, 4, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0,
-	     "right-symmetric", 3},
+	     "right-symmetric", 3, 0},
+	    /* --size=max after every member grew (issue 24): data_size, size,
+	     * resync_offset checkpoints of the added rows, clean */
+	    {"size-max-r6-v1.2", 6, 2, 2, 4, 4, 8, 256 << 10, 128, 0, 4, 4, 6, 0, 0, 0, 0, NULL, 0,
+	     64 << 10},
+	    {"size-max-r5-v1.1", 5, 0, 1, 3, 3, 8, 256 << 10, 64, 0, 4, 4, 6, 0, 0, 0, 0, NULL, 0,
+	     96 << 10},
 	};
+	/* clang-format on */
 	/* MDRAID_CRASH_ONLY=name: one scenario (debugging) */
 	const char *only = getenv("MDRAID_CRASH_ONLY");
 	for (size_t i = 0; i < sizeof sc / sizeof sc[0]; i++)

@@ -411,7 +411,7 @@ testcmd "a chunk that does not divide the size: mdadm's message" \
 	"$M grow --chunk=4M j-0 j-1 j-2 j-3 2>&1" \
 	"mdraid: New chunk size (4096K) does not evenly divide device size (7168k)
 " ""
-for o in --level=5 --size=max --array-size=1M; do
+for o in --level=5 --array-size=1M; do
 	testcmd_rc "grow $o refused at start-up (exit 5)" 5 "$M grow $o j-0 j-1 j-2 j-3"
 done
 testcmd "grow --level=6 of a RAID6: no change requested (exit 0)" \
@@ -449,11 +449,6 @@ mk5() { # name seed: RAID5 left-symmetric, 4 members of 8 MiB, 64K chunk; one bl
 mk5 t 60
 "$M" read t-0 t-1 t-2 t-3 >t.before 2>/dev/null
 sum1=$(cat t-0 t-1 t-2 t-3 t-4 | md5sum)
-testcmd "RAID5 -> RAID6 without --layout: refused, mdadm would restripe (exit 5)" \
-	"$M grow --level=6 --raid-devices=5 t-0 t-1 t-2 t-3 t-4 2>&1; echo rc=\$?" \
-	"mdraid: without --layout, mdadm 4.2 restripes a RAID5 -> RAID6 conversion into RAID6's left-symmetric layout (a full reshape); not supported: give --layout=preserve (left-symmetric-6: data and P stay, Q goes onto the new member)
-rc=5
-" ""
 testcmd_rc "RAID5 -> RAID6 --layout=left-symmetric (a restripe) refused (exit 5)" 5 \
 	"$M grow --level=6 --layout=left-symmetric t-0 t-1 t-2 t-3 t-4"
 testcmd_rc "RAID5 -> RAID6 with 6 members (a restripe) refused (exit 5)" 5 \
@@ -594,4 +589,84 @@ if [ $have_mdadm = 1 ]; then
 else
 	tap_skip "layout change: mdadm --examine reads layout and data offset" "mdadm not installed"
 fi
+# --- --size: the component size after every member grew (issue 24) ---
+# (the kernel's and mdadm's result: tests/interop/mdraid/test_resize.sh;
+# every crash state: mdraid-grow-crash's size-max scenarios)
+mk z 2048 71
+"$M" read z-0 z-1 z-2 z-3 >z.before 2>/dev/null
+testcmd "--size=max with members not enlarged: unchanged (exit 0)" \
+	"$M grow --size=max z-0 z-1 z-2 z-3; echo rc=\$?" \
+	"mdraid: component size unchanged at 7168K
+rc=0
+" ""
+for i in 0 1 2 3; do truncate -s $((12 * MB)) z-$i; done
+sum1=$(cat z-0 z-1 z-2 z-3 | md5sum)
+testcmd "--size with --raid-devices: mdadm's refusal (exit 5)" \
+	"$M grow --size=max -n 5 z-0 z-1 z-2 z-3 z-4 2>&1; echo rc=\$?" \
+	"mdraid: cannot change component size at the same time as other changes.
+   Change size first, then check data is intact before making other changes.
+rc=5
+" ""
+testcmd "--size below the chunk: mdadm's refusal (exit 5)" \
+	"$M grow --size=32K z-0 z-1 z-2 z-3 2>&1; echo rc=\$?" \
+	"mdraid: component size must be larger than chunk size.
+rc=5
+" ""
+testcmd_rc "--size below the current size (a shrink) refused (exit 5)" 5 "$M grow --size=4M z-0 z-1 z-2 z-3"
+testcmd_rc "--size beyond the members' room refused (exit 5)" 5 "$M grow --size=20M z-0 z-1 z-2 z-3"
+testcmd_rc "--array-size refused (exit 5)" 5 "$M grow --array-size=1M z-0 z-1 z-2 z-3"
+sum2=$(cat z-0 z-1 z-2 z-3 | md5sum)
+if [ "$sum1" = "$sum2" ]; then tap_ok "size refusals wrote nothing"; else tap_fail "size refusals wrote nothing"; fi
+testcmd "--size=9M: mdadm's message" "$M grow -q --size=9M z-0 z-1 z-2 z-3" \
+	"mdraid: component size has been set to 9216K
+" ""
+testcmd_rc "--size=max stopped at a resync checkpoint (exit 1)" 1 \
+	"$M grow -q --size=max --stop-after=3 z-0 z-1 z-2 z-3"
+testcmd "stopped: size 11264K, resync_offset between the old size and it" \
+	"od -A n -t u8 -j $((4096 + 80)) -N 8 z-0 | tr -d ' '; r=\$(od -A n -t u8 -j $((4096 + 208)) -N 8 z-0 | tr -d ' '); [ \$r -gt 18432 ] && [ \$r -lt 22528 ] && echo mid" \
+	"22528
+mid
+" ""
+testcmd "the same command finishes the resync" "$M grow -q --size=max z-0 z-1 z-2 z-3 2>&1" \
+	"mdraid: the array is not clean: resyncing from $(($(od -A n -t u8 -j $((4096 + 208)) -N 8 z-0 | tr -d ' ') / 2))K of each member
+mdraid: component size unchanged at 11264K
+" ""
+testcmd_rc "--size=max: mdraid check finds P/Q consistent" 0 "$M check z-0 z-1 z-2 z-3"
+"$M" read --length=$((14 * MB)) z-0 z-1 z-2 z-3 >z.after 2>/dev/null
+testcmd "--size=max: the old content is intact" "cmp z.before z.after && echo same" "same
+" ""
+if [ $have_mdadm = 1 ]; then
+	testcmd "--size=max: mdadm --examine reads the new sizes, clean" \
+		"mdadm --examine z-0 | grep -E 'Avail Dev Size|Array Size|^ +State :'" \
+		" Avail Dev Size : 22528 sectors (11.00 MiB 11.53 MB)
+     Array Size : 22528 KiB (22.00 MiB 23.07 MB)
+          State : clean
+" ""
+else
+	tap_skip "--size=max: mdadm --examine reads the new sizes, clean" "mdadm not installed"
+fi
+"$F" create level=6 layout=2 chunk=128 minor=0 bytes=$((8 * MB)) doff=0 seed=72 v-0 v-1 v-2 v-3
+testcmd "metadata 1.0: --size refused (exit 5)" \
+	"$M grow --size=max v-0 v-1 v-2 v-3 2>&1 | grep -c 'metadata 1.0'; $M grow --size=max v-0 v-1 v-2 v-3 2>/dev/null; echo rc=\$?" \
+	"1
+rc=5
+" ""
+# --- RAID5 -> RAID6 without --layout: as mdadm 4.2, the -6 form then a
+# restripe into the plain layout of the RAID5 layout's number ---
+mk5 u 61
+testcmd "RAID5 -> RAID6 without --layout: the conversion, then the restripe (mdadm 4.2)" \
+	"$M grow --level=6 --raid-devices=5 u-0 u-1 u-2 u-3 u-4 2>u.msg >/dev/null; echo rc=\$?; head -n 1 u.msg" \
+	"rc=0
+mdraid: without --layout, as mdadm 4.2: RAID6 left-symmetric-6 first, then a restripe into left-symmetric
+" ""
+if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=61 old=5 u-0 u-1 u-2 u-3 u-4 2>u.err; then
+	tap_ok "RAID5 -> RAID6 without --layout: content, P and Q in left-symmetric (fixture)"
+else
+	tap_fail "RAID5 -> RAID6 without --layout: content, P and Q in left-symmetric (fixture)" "$(cat u.err)"
+fi
+testcmd "RAID5 -> RAID6 without --layout again: nothing to change (as mdadm)" \
+	"$M grow --level=6 --raid-devices=5 u-0 u-1 u-2 u-3 u-4; echo rc=\$?" \
+	"mdraid: the array already has layout left-symmetric: nothing to do
+rc=0
+" ""
 tap_done
