@@ -4415,6 +4415,22 @@ static void lex_done(struct lex *L)
 	free(L->open);
 }
 
+/* $(if)/$(grep)'s filters (msg.c's struct ls_tmpl_cond_host) */
+static void *cond_compile(void *ctx, const char *expr, struct ok_err *e)
+{
+	return ls_filter_compile(ctx, expr, e);
+}
+
+static bool cond_eval(const void *f, struct ls_msg *m)
+{
+	return ls_filter_eval(f, m, NULL);
+}
+
+static void cond_free(void *f)
+{
+	ls_filter_free(f);
+}
+
 static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struct ok_err *e)
 {
 	struct ls_cfg *c = cfg_new();
@@ -4422,6 +4438,8 @@ static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struc
 	L.cfg = c;
 	L.e = e;
 	push_text(&L, text, len, name);
+	static const struct ls_tmpl_cond_host host = {cond_compile, cond_eval, cond_free};
+	ls_tmpl_set_cond_host(&host, c);
 	parse_top(&L, c);
 	/* as 3.38: a missing @version is reported after the whole parse, after
 	 * any syntax error */
@@ -4431,6 +4449,7 @@ static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struc
 		strcat(strcat(e->msg, "\n"), NO_VERSION);
 	if (!L.failed)
 		resolve(&L, c);
+	ls_tmpl_set_cond_host(NULL, NULL);
 	lex_done(&L);
 	if (L.failed) {
 		ls_cfg_free(c);

@@ -696,6 +696,10 @@ int ls_tf_lookup(const char *name);
 struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *err, size_t errlen);
 void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, struct ls_buf *out);
 void ls_tf_free(struct ls_tf *f);
+/* 1 for $(if), 2 for $(grep), else 0: their first argument (pos[0]) is a
+ * filter expression the compiler compiles, and they need the message, so
+ * the compiler (msg.c) evaluates them, not ls_tf_call. */
+int ls_tf_cond(const struct ls_tf *f);
 
 /*
  * vp.c: value-pairs and $(format-json) as 3.38's. ls_vp_prepare takes the
@@ -730,6 +734,27 @@ void ls_vp_free(struct ls_vp *vp);
  * UTF-8 escaped.
  */
 void ls_utf8_escape(struct ls_buf *out, const char *s, size_t n, const char *unsafe, bool binary);
+/*
+ * 3.38's str_repr_decode of one list element at s (',' the delimiter): its
+ * decoded value into v (replaced), or for a broken one (an open quote,
+ * junk after the closing one) the raw text the decoder read. Returns
+ * where the next element starts (past the ',').
+ */
+const char *ls_list_elem(const char *s, struct ls_buf *v);
+/*
+ * msg.c's reach into the filters for $(if) and $(grep), so that msg.c and
+ * the filter files do not call each other: compile a filter expression
+ * (NULL when it does not parse), evaluate it on a message, free it. cfg.c
+ * sets it (ctx its config) while it parses; outside that the two
+ * functions are refused.
+ */
+struct ls_tmpl_cond_host {
+	void *(*compile)(void *ctx, const char *expr, struct ok_err *e);
+	bool (*eval)(const void *flt, struct ls_msg *m);
+	void (*free)(void *flt);
+};
+/* h must outlive the templates compiled under it; ctx goes to compile. */
+void ls_tmpl_set_cond_host(const struct ls_tmpl_cond_host *h, void *ctx);
 /* True when a "$NAME" of this 3.38 macro is something logsift can expand. */
 bool ls_tmpl_macro_known(const char *name);
 

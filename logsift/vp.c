@@ -91,6 +91,7 @@ struct ls_vp {
 	size_t n_builtin;
 	bool omit_empty;
 	char key_delim;
+	bool flat; /* $(format-flat-json): every pair at the top level, names as they are */
 };
 
 /* ------------------------------------------------------ sets and globs */
@@ -827,6 +828,7 @@ struct ls_vp *ls_vp_prepare(int argc, char **argv, const struct ls_vp_host *host
 		abort();
 	vp->h = host;
 	vp->key_delim = '.';
+	vp->flat = !strcmp(argv[0], "format-flat-json");
 	struct rekey r = {NULL, -1};
 	bool leave_dot = false, dashdash = false;
 	err[0] = 0;
@@ -1142,7 +1144,7 @@ static void walk_bare(struct vp_walk *w, const char *key, const char *v, size_t 
  * (open quote, junk after the closing one) is the raw text up to where
  * the decoder stopped, the ',' included. Returns where the next one starts.
  */
-static const char *list_elem(const char *s, struct ls_buf *v)
+const char *ls_list_elem(const char *s, struct ls_buf *v)
 {
 	enum { INIT, QSTR, QBS, EXPECT, QERR, UNQ, OK, FAIL } st = INIT;
 	const char *cur = s;
@@ -1223,7 +1225,7 @@ static void walk_list(struct vp_walk *w, const char *key, const char *v)
 			v++;
 			continue;
 		}
-		v = list_elem(v, &e);
+		v = ls_list_elem(v, &e);
 		if (!first)
 			ls_buf_addc(w->out, ',');
 		first = false;
@@ -1385,7 +1387,9 @@ void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const str
 		if (c.r[i].val_len)
 			ls_buf_add(&z, c.vals.p + c.r[i].val_off, c.r[i].val_len);
 		ls_buf_addc(&z, 0);
-		ok = walk_one(&w, c.r[i].key, c.r[i].type, z.p, c.r[i].val_len);
+		/* tf_flat_json_value: the same order, no walker */
+		ok = vp->flat ? walk_value(&w, c.r[i].key, c.r[i].type, z.p, c.r[i].val_len)
+			      : walk_one(&w, c.r[i].key, c.r[i].type, z.p, c.r[i].val_len);
 	}
 	walk_unwind(&w, NULL);
 	ls_buf_addc(out, '}');
