@@ -3522,8 +3522,8 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 	const char *file = L->file;
 	int line = L->line, col = L->col;
 	bool kv = kw(name, "kv-parser"), csv = kw(name, "csv-parser"),
-	     json = kw(name, "json-parser");
-	if (!kv && !csv && !json) {
+	     json = kw(name, "json-parser"), re = kw(name, "regexp-parser");
+	if (!kv && !csv && !json && !re) {
 		{
 			char f[64];
 			snprintf(f, sizeof f, "%s()", name);
@@ -3537,7 +3537,11 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 	if (!o)
 		return NULL;
 	struct ls_parser *p = xcalloc(sizeof *p);
-	p->kind = kv ? PS_KV : csv ? PS_CSV : PS_JSON;
+	p->kind = kv ? PS_KV : csv ? PS_CSV : json ? PS_JSON : PS_REGEXP;
+	/* regexp-parser(): its matcher options, for every pattern */
+	struct fnode mopt = {.mtype = MT_PCRE, .mflags = MF_STORE};
+	const char **pats = NULL;
+	size_t n_pats = 0;
 	p->json_delim = '.';
 	p->name = xstrdup(rule);
 	p->file = file;
@@ -3569,6 +3573,28 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 					ps_error(L, k, e.msg);
 				ok = p->tmpl != NULL;
 			}
+		} else if (re && kw(k->name, "patterns")) {
+			for (size_t j = 0; j < k->n; j++)
+				if (k->kids[j]->val)
+					PUSH(pats, n_pats, k->kids[j]->val);
+			ok = true;
+		} else if (re && (kw(k->name, "type") || kw(k->name, "flags"))) {
+			struct otree one = {.kids = &o->kids[i], .n = 1, .cap = 1};
+			struct fparse P = {L, c, NULL, "parser expression"};
+			fp_match_opts(&P, &mopt, &one);
+			ok = !L->failed;
+			if (ok && mopt.mtype != MT_PCRE) {
+				/* 3.38 would run a string or glob matcher, which stores nothing */
+				refuse(L, "parser expression",
+				       "regexp-parser(type()) other than pcre", k->file, k->line,
+				       k->col, (int)strlen(k->name));
+				ok = false;
+			}
+		} else if (re) {
+			ok = false;
+			if (!L->failed)
+				unexpected_id(L, "parser expression", k->name, k->file, k->line,
+					      k->col, k->eline, k->col + (int)strlen(k->name));
 		} else {
 			ok = kv ? kv_opt(L, p, k) : csv ? csv_opt(L, p, k) : json_opt(L, p, k);
 			if (!ok && !L->failed)
@@ -3576,10 +3602,28 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 					      k->col, k->eline, k->col + (int)strlen(k->name));
 		}
 		if (!ok) {
+			free(pats);
 			ls_parser_free(p);
 			return NULL;
 		}
 	}
+	/* regexp_parser_compile: one matcher per pattern, the options all share */
+	for (size_t i = 0; i < n_pats; i++) {
+		struct fnode *mt = xcalloc(sizeof *mt);
+		mt->mtype = MT_PCRE;
+		mt->mflags = mopt.mflags;
+		mt->pattern = xstrdup(pats[i]);
+		PUSH(p->re, p->n_re, mt);
+		struct ok_err e;
+		if (ls_fnode_compile(mt, &e) < 0) {
+			lex_fail(L, 1, "Error parsing parser expression, %s in %s:%d:%d:", e.msg,
+				 file, line, col);
+			free(pats);
+			ls_parser_free(p);
+			return NULL;
+		}
+	}
+	free(pats);
 	return p;
 }
 

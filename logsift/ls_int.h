@@ -371,7 +371,7 @@ void ls_kv_scan(const char *input, char vsep, const char *psep, ls_pair_fn fn, v
  * every column got a value and the input was used up (drop-invalid's test). */
 bool ls_csv_scan(const struct ls_csv_opts *o, const char *input, ls_pair_fn fn, void *ctx);
 
-enum ps_kind { PS_KV, PS_CSV, PS_JSON };
+enum ps_kind { PS_KV, PS_CSV, PS_JSON, PS_REGEXP };
 
 /* One parser of a parser rule; rules of several parsers chain by next. */
 struct ls_parser {
@@ -386,7 +386,9 @@ struct ls_parser {
 	char *marker;	   /* json: marker() before the JSON, or NULL */
 	char *extract;	   /* json: extract-prefix() dot notation, or NULL */
 	char json_delim;   /* json: key-delimiter() between nested names ('.') */
-	const char *file;  /* location of the parser */
+	struct fnode **re; /* regexp: patterns(), compiled, tried in order */
+	size_t n_re;
+	const char *file; /* location of the parser */
 	int line, col;
 	struct ls_parser *next;
 };

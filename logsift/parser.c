@@ -328,6 +328,41 @@ static void set_value(void *ctx, const char *name, const char *v, size_t n)
 	}
 }
 
+/*
+ * regexp_parser_process: the first of the patterns that matches stores
+ * $0..$N (its matcher has store-matches) and its named groups as
+ * prefix+name (log_matcher_pcre_re_feed_named_substrings); false when
+ * none matches (the message leaves the path).
+ */
+static bool regexp_run(const struct ls_parser *p, const char *in, size_t n, struct set_ctx *x)
+{
+	for (size_t i = 0; i < p->n_re; i++) {
+		const struct fnode *mt = p->re[i];
+		int rc = pcre2_match(mt->re, (PCRE2_SPTR)in, n, 0, 0, mt->md, NULL);
+		if (rc < 0)
+			continue;
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(mt->md);
+		if (rc == 0)
+			rc = (int)pcre2_get_ovector_count(mt->md);
+		ls_msg_set_matches(x->m, in, ov, rc);
+		uint32_t count = 0, size = 0;
+		PCRE2_SPTR table;
+		pcre2_pattern_info(mt->re, PCRE2_INFO_NAMECOUNT, &count);
+		pcre2_pattern_info(mt->re, PCRE2_INFO_NAMETABLE, &table);
+		pcre2_pattern_info(mt->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
+		for (uint32_t k = 0; k < count; k++) {
+			const unsigned char *e = table + (size_t)k * size;
+			int g = (e[0] << 8) | e[1];
+			if (g >= rc || ov[2 * g] == PCRE2_UNSET)
+				continue;
+			set_value(x, (const char *)e + 2, in + ov[2 * g],
+				  ov[2 * g + 1] - ov[2 * g]);
+		}
+		return true;
+	}
+	return false;
+}
+
 bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t)
 {
 	bool tr = t && t->active && t->mode != LS_TRACE_OFF;
@@ -355,6 +390,8 @@ bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace 
 		ok =
 		    ls_json_scan(p, in.p, in.len - 1, set_value,
 				 &(struct set_ctx){m, NULL, {0}, x.t}); /* prefixes its own names */
+	else if (p->kind == PS_REGEXP)
+		ok = regexp_run(p, in.p, in.len - 1, &x);
 	else
 		ok = ls_csv_scan(&p->csv, in.p, set_value, &x) || !p->drop_invalid;
 	ls_buf_free(&x.name);
@@ -392,5 +429,8 @@ void ls_parser_free(struct ls_parser *p)
 	free(p->csv.null);
 	free(p->marker);
 	free(p->extract);
+	for (size_t i = 0; i < p->n_re; i++)
+		ls_fnode_free(p->re[i]); /* frees the node too */
+	free(p->re);
 	free(p);
 }
