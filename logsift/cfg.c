@@ -1996,15 +1996,25 @@ static const char *const impl_src_opts[] = {"flags",
 					    "log-iw-size",
 					    "format",
 					    NULL};
-static const char *const impl_dst_opts[] = {"template",	     "template-escape",
-					    "perm",	     "dir-perm",
-					    "create-dirs",   "transport",
-					    "port",	     "tls",
-					    "ts-format",     "frac-digits",
-					    "time-zone",     "send-time-zone",
-					    "log-fifo-size", "time-reopen",
-					    "persist-name",  "disk-buffer",
-					    "failover",	     NULL};
+static const char *const impl_dst_opts[] = {"template",
+					    "template-escape",
+					    "perm",
+					    "dir-perm",
+					    "create-dirs",
+					    "transport",
+					    "port",
+					    "tls",
+					    "ts-format",
+					    "frac-digits",
+					    "time-zone",
+					    "send-time-zone",
+					    "log-fifo-size",
+					    "time-reopen",
+					    "persist-name",
+					    "disk-buffer",
+					    "failover",
+					    "on-error",
+					    NULL};
 
 static bool in_list(const char *const *l, const char *name)
 {
@@ -2409,6 +2419,26 @@ static bool tmpl_opts(struct lex *L, const struct ls_cfg *c, struct otree *o, co
 	if (tz) {
 		free(t->send_tz);
 		t->send_tz = xstrdup(tz);
+	}
+	if ((k = opt_find(o, "on-error"))) {
+		/* log_template_on_error_parse */
+		const char *v = opt_str(o, "on-error"), *p = v ? v : "";
+		int silent = 0;
+		if (!strncmp(p, "silently-", 9)) {
+			silent = LS_ONERR_SILENT;
+			p += 9;
+		}
+		t->on_error = !strcmp(p, "drop-message")	 ? LS_ONERR_DROP_MESSAGE
+			      : !strcmp(p, "drop-property")	 ? LS_ONERR_DROP_PROPERTY
+			      : !strcmp(p, "fallback-to-string") ? LS_ONERR_FALLBACK
+								 : 0;
+		if (!t->on_error) {
+			char msg[200];
+			snprintf(msg, sizeof msg, "Invalid on-error() setting \"%s\"", v ? v : "");
+			opt_error(L, what, k, msg);
+			return false;
+		}
+		t->on_error |= silent;
 	}
 	if ((k = opt_find(o, "template-escape"))) {
 		/* 3.38 escapes only an inline template() given before it; elsewhere it
@@ -4032,7 +4062,6 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 						      "flush-timeout",
 						      "file-template",
 						      "proto-template",
-						      "on-error",
 						      "check-hostname",
 						      "custom-domain",
 						      "sync",
@@ -4064,7 +4093,8 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 			free(c->o.recv_tz);
 			c->o.recv_tz = v ? xstrdup(v) : NULL;
 		} else if (kw(name, "ts-format") || kw(name, "frac-digits") ||
-			   kw(name, "time-zone") || kw(name, "send-time-zone")) {
+			   kw(name, "time-zone") || kw(name, "send-time-zone") ||
+			   kw(name, "on-error")) {
 			struct otree *kp = o;
 			struct otree wrap = {.name = name,
 					     .kids = &kp,
@@ -4228,6 +4258,8 @@ static void inherit_tmpl_opts(struct ls_cfg *c)
 	for (size_t i = 0; i < c->n_rw; i++)
 		for (size_t k = 0; k < c->rw[i]->n_ops; k++) {
 			struct ls_tmpl_opts *t = &c->rw[i]->ops[k].topts;
+			if (!t->on_error)
+				t->on_error = c->o.topts.on_error;
 			if (t->ts_format < 0)
 				t->ts_format = c->o.topts.ts_format;
 			if (t->frac_digits < 0)
@@ -4238,6 +4270,8 @@ static void inherit_tmpl_opts(struct ls_cfg *c)
 	for (size_t i = 0; i < c->n_dst; i++)
 		for (size_t k = 0; k < c->dst[i]->n_drv; k++) {
 			struct ls_tmpl_opts *t = &c->dst[i]->drv[k].topts;
+			if (!t->on_error)
+				t->on_error = c->o.topts.on_error;
 			if (t->ts_format < 0)
 				t->ts_format = c->o.topts.ts_format;
 			if (t->frac_digits < 0)

@@ -1037,6 +1037,7 @@ struct vp_walk {
 	struct ls_buf *out;
 	char **tok; /* the current name's tokens */
 	size_t n_tok, cap_tok;
+	int on_error; /* on-error(): enum ls_on_error */
 };
 
 static void walk_obj_end(struct vp_walk *w)
@@ -1238,6 +1239,28 @@ static void walk_list(struct vp_walk *w, const char *key, const char *v)
 	ls_buf_addc(w->out, ']');
 }
 
+/*
+ * A value its type hint does not fit, as on-error() says (3.38's
+ * type_cast_drop_helper): fallback-to-string writes it as a string,
+ * drop-property writes nothing (and, as 3.38's tf_json_value, still sets
+ * need_comma: the next pair starts with ",,"), drop-message (the default)
+ * returns false. silently- changes only 3.38's "Casting error" log line.
+ */
+static bool cast_failed(struct vp_walk *w, const char *key, const char *v, size_t n)
+{
+	switch (w->on_error & ~LS_ONERR_SILENT) {
+	case LS_ONERR_FALLBACK:
+		walk_quoted(w, key, v, n);
+		break;
+	case LS_ONERR_DROP_PROPERTY:
+		break;
+	default:
+		return false;
+	}
+	w->need_comma = true;
+	return true;
+}
+
 /* tf_json_append_with_type_hint: false when the message is to be dropped */
 static bool walk_value(struct vp_walk *w, const char *key, enum vp_type t, const char *v, size_t n)
 {
@@ -1257,14 +1280,14 @@ static bool walk_value(struct vp_walk *w, const char *key, enum vp_type t, const
 		errno = 0;
 		(void)strtoll(v, &end, 10);
 		if (!v[0] || *end)
-			return false;
+			return cast_failed(w, key, v, n);
 		walk_bare(w, key, v, n);
 		break;
 	case VT_DOUBLE: {
 		errno = 0;
 		double d = strtod(v, &end);
 		if ((errno == ERANGE && (d >= HUGE_VAL || d <= -HUGE_VAL)) || end == v || *end)
-			return false;
+			return cast_failed(w, key, v, n);
 		walk_bare(w, key, v, n);
 		break;
 	}
@@ -1274,7 +1297,7 @@ static bool walk_value(struct vp_walk *w, const char *key, enum vp_type t, const
 		else if (v[0] == 'F' || v[0] == 'f' || v[0] == '0')
 			walk_bare(w, key, "false", 5);
 		else
-			return false;
+			return cast_failed(w, key, v, n);
 		break;
 	case VT_NULL:
 		walk_bare(w, key, "null", 4);
@@ -1379,7 +1402,7 @@ void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const str
 	/* NUL after each value for the casts (strtol & co.) */
 	struct ls_buf z = {0};
 	size_t from = out->len;
-	struct vp_walk w = {.delim = vp->key_delim, .out = out};
+	struct vp_walk w = {.delim = vp->key_delim, .out = out, .on_error = o ? o->on_error : 0};
 	ls_buf_addc(out, '{');
 	bool ok = true;
 	for (size_t i = 0; i < c.n && ok; i++) {
