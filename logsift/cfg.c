@@ -3546,14 +3546,77 @@ static bool json_opt(struct lex *L, struct ls_parser *p, struct otree *k)
 	return true;
 }
 
+/* One date-parser() option; false when unknown or after an error. */
+static bool date_opt(struct lex *L, struct ls_parser *p, struct otree *k)
+{
+	const char *v;
+	if (kw(k->name, "format")) {
+		/* a later format() replaces the list, as date_parser_set_formats */
+		for (size_t i = 0; i < p->n_fmts; i++)
+			free(p->fmts[i]);
+		p->n_fmts = 0;
+		for (size_t j = 0; j < k->n; j++) {
+			const char *f = k->kids[j]->val;
+			char bad;
+			if (!f)
+				continue;
+			if (ls_datep_check(f, &bad) < 0) {
+				char what[64];
+				snprintf(what, sizeof what, "date-parser(format()) conversion %%%c",
+					 bad ? bad : ' ');
+				refuse(L, "parser expression", what, k->kids[j]->file,
+				       k->kids[j]->line, k->kids[j]->col, (int)strlen(f) + 2);
+				return false;
+			}
+			PUSH(p->fmts, p->n_fmts, xstrdup(f));
+		}
+	} else if (kw(k->name, "time-zone")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		free(p->date_tz);
+		p->date_tz = xstrdup(v);
+	} else if (kw(k->name, "time-stamp")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		if (!strcmp(v, "stamp") || !strcmp(v, "recvd")) {
+			p->date_recvd = !strcmp(v, "recvd");
+		} else {
+			syntax_error(L, "parser expression", NULL);
+			return false;
+		}
+	} else if (kw(k->name, "flags")) {
+		for (size_t j = 0; j < k->n; j++) {
+			const char *f = k->kids[j]->val;
+			if (!f)
+				continue;
+			if (kw(f, "guess-timezone")) {
+				/* its result depends on the clock at the time of arrival */
+				refuse(L, "parser expression", "date-parser(flags(guess-timezone))",
+				       k->file, k->line, k->col, (int)strlen(k->name));
+			} else {
+				lex_fail(L, 1,
+					 "Error parsing parser expression, Unknown flag %s in "
+					 "%s:%d:%d-%d:%d:",
+					 f, k->kids[j]->file, k->kids[j]->line, k->kids[j]->col,
+					 k->kids[j]->eline, k->kids[j]->ecol);
+			}
+			return false;
+		}
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* One parser after its name ("kv-parser", ...): "(" options ")". */
 static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *name, const char *rule)
 {
 	const char *file = L->file;
 	int line = L->line, col = L->col;
 	bool kv = kw(name, "kv-parser"), csv = kw(name, "csv-parser"),
-	     json = kw(name, "json-parser"), re = kw(name, "regexp-parser");
-	if (!kv && !csv && !json && !re) {
+	     json = kw(name, "json-parser"), re = kw(name, "regexp-parser"),
+	     date = kw(name, "date-parser");
+	if (!kv && !csv && !json && !re && !date) {
 		{
 			char f[64];
 			snprintf(f, sizeof f, "%s()", name);
@@ -3567,7 +3630,7 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 	if (!o)
 		return NULL;
 	struct ls_parser *p = xcalloc(sizeof *p);
-	p->kind = kv ? PS_KV : csv ? PS_CSV : json ? PS_JSON : PS_REGEXP;
+	p->kind = kv ? PS_KV : csv ? PS_CSV : json ? PS_JSON : re ? PS_REGEXP : PS_DATE;
 	/* regexp-parser(): its matcher options, for every pattern */
 	struct fnode mopt = {.mtype = MT_PCRE, .mflags = MF_STORE};
 	const char **pats = NULL;
@@ -3586,7 +3649,7 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 		bool ok = false;
 		if (!k->name) {
 			syntax_error(L, "parser expression", NULL);
-		} else if (kw(k->name, "prefix")) {
+		} else if (kw(k->name, "prefix") && !date) {
 			const char *v = ps_str(L, k);
 			if (v) {
 				free(p->prefix);
@@ -3620,6 +3683,11 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 				       k->col, (int)strlen(k->name));
 				ok = false;
 			}
+		} else if (date) {
+			ok = date_opt(L, p, k);
+			if (!ok && !L->failed)
+				unexpected_id(L, "parser expression", k->name, k->file, k->line,
+					      k->col, k->eline, k->col + (int)strlen(k->name));
 		} else if (re) {
 			ok = false;
 			if (!L->failed)
@@ -3637,6 +3705,8 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 			return NULL;
 		}
 	}
+	if (date && !p->n_fmts)
+		PUSH(p->fmts, p->n_fmts, xstrdup("%FT%T%z")); /* date_parser_new's default */
 	/* regexp_parser_compile: one matcher per pattern, the options all share */
 	for (size_t i = 0; i < n_pats; i++) {
 		struct fnode *mt = xcalloc(sizeof *mt);

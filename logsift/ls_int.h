@@ -371,7 +371,7 @@ void ls_kv_scan(const char *input, char vsep, const char *psep, ls_pair_fn fn, v
  * every column got a value and the input was used up (drop-invalid's test). */
 bool ls_csv_scan(const struct ls_csv_opts *o, const char *input, ls_pair_fn fn, void *ctx);
 
-enum ps_kind { PS_KV, PS_CSV, PS_JSON, PS_REGEXP };
+enum ps_kind { PS_KV, PS_CSV, PS_JSON, PS_REGEXP, PS_DATE };
 
 /* One parser of a parser rule; rules of several parsers chain by next. */
 struct ls_parser {
@@ -388,6 +388,10 @@ struct ls_parser {
 	char json_delim;   /* json: key-delimiter() between nested names ('.') */
 	struct fnode **re; /* regexp: patterns(), compiled, tried in order */
 	size_t n_re;
+	char **fmts; /* date: format()s, tried in order ("%FT%T%z" by default) */
+	size_t n_fmts;
+	char *date_tz;	  /* date: time-zone() for input without an offset, or NULL */
+	bool date_recvd;  /* date: time-stamp(recvd) instead of stamp */
 	const char *file; /* location of the parser */
 	int line, col;
 	struct ls_parser *next;
@@ -402,6 +406,17 @@ struct ls_parser {
  */
 bool ls_json_scan(const struct ls_parser *p, const char *input, size_t len, ls_pair_fn fn,
 		  void *ctx);
+
+/*
+ * datep.c: date-parser() as 3.38's. ls_datep_check: 0, or -1 with *bad
+ * the conversion character of fmt logsift does not read (refused at
+ * start-up). ls_datep_parse: the first of the formats the whole input
+ * fits, as Unix seconds, microseconds and the UTC offset (the input's,
+ * else tz's at recv_sec, else local); false when none fits.
+ */
+int ls_datep_check(const char *fmt, char *bad);
+bool ls_datep_parse(const char *const *formats, size_t n_formats, const char *tz, const char *input,
+		    int64_t recv_sec, int64_t *sec, int *usec, int *gmtoff);
 
 /* Run one parser on m: false when the message is dropped from the path. */
 bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t);

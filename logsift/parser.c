@@ -336,6 +336,10 @@ static void set_value(void *ctx, const char *name, const char *v, size_t n)
  */
 static bool regexp_run(const struct ls_parser *p, const char *in, size_t n, struct set_ctx *x)
 {
+	for (size_t i = 0; i < p->n_fmts; i++)
+		free(p->fmts[i]);
+	free(p->fmts);
+	free(p->date_tz);
 	for (size_t i = 0; i < p->n_re; i++) {
 		const struct fnode *mt = p->re[i];
 		int rc = pcre2_match(mt->re, (PCRE2_SPTR)in, n, 0, 0, mt->md, NULL);
@@ -392,7 +396,22 @@ bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace 
 				 &(struct set_ctx){m, NULL, {0}, x.t}); /* prefixes its own names */
 	else if (p->kind == PS_REGEXP)
 		ok = regexp_run(p, in.p, in.len - 1, &x);
-	else
+	else if (p->kind == PS_DATE) {
+		/* date_parser_process: the message's stamp (or receive time) */
+		int64_t sec;
+		int usec, off;
+		ok = ls_datep_parse((const char *const *)p->fmts, p->n_fmts, p->date_tz, in.p,
+				    m->recv_sec, &sec, &usec, &off);
+		if (ok && p->date_recvd) {
+			m->recv_sec = sec;
+			m->recv_usec = usec;
+			m->recv_gmtoff = off;
+		} else if (ok) {
+			m->stamp_sec = sec;
+			m->stamp_usec = usec;
+			m->stamp_gmtoff = off;
+		}
+	} else
 		ok = ls_csv_scan(&p->csv, in.p, set_value, &x) || !p->drop_invalid;
 	ls_buf_free(&x.name);
 	ls_buf_free(&in);
@@ -429,6 +448,10 @@ void ls_parser_free(struct ls_parser *p)
 	free(p->csv.null);
 	free(p->marker);
 	free(p->extract);
+	for (size_t i = 0; i < p->n_fmts; i++)
+		free(p->fmts[i]);
+	free(p->fmts);
+	free(p->date_tz);
 	for (size_t i = 0; i < p->n_re; i++)
 		ls_fnode_free(p->re[i]); /* frees the node too */
 	free(p->re);

@@ -32,7 +32,9 @@ refused() {
 	esac
 	tap_fail "refused at start-up: $3" "rc=$rc peer=$peer: $out"
 }
-refused date "parser p { date-parser(format(\"%Y\")); };" "date-parser()"
+refused date "parser p { date-parser(format(\"%c\")); };" "date-parser(format()) conversion %c"
+refused dateweek "parser p { date-parser(format(\"%Y %U\")); };" "date-parser(format()) conversion %U"
+refused guesstz "parser p { date-parser(flags(guess-timezone)); };" "date-parser(flags(guess-timezone))"
 # 3.38 takes regexp-parser(type(glob)) and type(string) and then writes a
 # PCRE name prefix into the string/glob matcher: heap corruption, so its
 # --syntax-only aborts (free(): invalid pointer) or not, by heap layout.
