@@ -1766,6 +1766,12 @@ static const char *const dst_drivers[] = {"file", "pipe",    "usertty", "udp",
 					  "tcp",  "network", "syslog",	"getvirtconsole",
 					  "http", "amqp",    NULL};
 
+/* 3.38's drivers (of Debian's syslog-ng-core modules) logsift does not
+ * have: refused by name, not taken for a typo (a syntax error). */
+static const char *const sng_src_drivers[] = {"program", "systemd-journal", "systemd-syslog", NULL};
+static const char *const sng_dst_drivers[] = {"program", "unix-dgram", "unix-stream", "pseudofile",
+					      NULL};
+
 static bool known_driver(const char *const *list, const char *name)
 {
 	for (; *list; list++)
@@ -2953,6 +2959,14 @@ static void driver_list(struct lex *L, struct ls_cfg *c, struct ls_source *s, st
 		bool known = s ? known_driver(src_drivers, dname)
 			       : known_driver(dst_drivers, dname) ||
 				     (kw(dname, "stdout") && c->version >= 404);
+		if (!known && known_driver(s ? sng_src_drivers : sng_dst_drivers, dname)) {
+			lex_fail(L, 1,
+				 "Error parsing %s, %s() %s driver is not supported by logsift in "
+				 "%s:%d:%d-%d:%d:",
+				 type, dname, s ? "source" : "destination", L->file, L->line,
+				 L->col, L->eline, L->ecol);
+			break;
+		}
 		if (!known) {
 			/* bison: the driver keyword is what it could not shift */
 			lex_fail(L, 1,

@@ -4,7 +4,10 @@
 # tests/interop/logsift/cases/{rewrite,parsers,lang-*}):
 # - 3.38 features logsift does not run are refused at start-up (exit 1,
 #   file:line, "is not supported by logsift"), and syslog-ng 3.38 accepts the
-#   same config, so each refusal is of a real feature, not a typo;
+#   same config, so each refusal is of a real feature, not a typo: one or
+#   more of each family (parsers and their options, rewrites, template
+#   functions and format-json options, source and destination drivers,
+#   driver options, global options, log-path constructs);
 # - the trace shows parser and rewrite steps as nodes, with 3.38's -t
 #   wording for the rule lines (lib/parser/parser-expr.c,
 #   lib/rewrite/rewrite-expr.c, rewrite-subst.c) and the values set.
@@ -49,6 +52,15 @@ case "$rc $out" in
 *) tap_fail "refused at start-up: regexp-parser(type(glob))" "rc=$rc: $out" ;;
 esac
 refused setpri "rewrite r { set-pri(\"5\"); };" "rewrite set-pri()"
+refused setsev "rewrite r { set-severity(\"err\"); };" "rewrite set-severity()"
+refused syslogp "parser p { syslog-parser(); };" "syslog-parser()"
+refused dbp "parser p { db-parser(file(\"/dev/null\")); };" "db-parser()"
+refused progdst "destination d { program(\"cat\"); };" "program() destination driver"
+refused unixdst "destination d { unix-stream(\"/nonexistent/s\"); };" "unix-stream() destination driver"
+refused journal "source s { systemd-journal(); };" "systemd-journal() source driver"
+refused throttle "destination d { file(\"/dev/null\" throttle(5)); };" "throttle()"
+refused multiline "source s { file(\"/dev/null\" multi-line-mode(indented)); };" "multi-line-mode()"
+refused uniqid "options { use-uniqid(yes); };" "use-uniqid()"
 refused rename "rewrite r { rename(\"a\" \"b\"); };" "rewrite rename()"
 refused tagtmpl "rewrite r { set-tag(\"t_\$PROGRAM\"); };" "a template as the tag name"
 refused stray "parser p { kv-parser(extract-stray-words-into(\"w\")); };" \
