@@ -1414,7 +1414,7 @@ static struct fnode *fp_cmp(struct fparse *P)
 	struct fnode *n = fnode_new(P, FN_CMP);
 	struct ok_err e;
 	n->lnum = L->t == T_NUM;
-	n->lt = ls_tmpl_new(L->s.p, &e);
+	n->lt = ls_tmpl_new(L->s.p ? L->s.p : "", &e);
 	lex_next(L);
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (L->t == ops[i].t && !strcmp(L->s.p, ops[i].text)) {
@@ -1432,7 +1432,7 @@ static struct fnode *fp_cmp(struct fparse *P)
 		return NULL;
 	}
 	n->rnum = L->t == T_NUM;
-	n->rt = ls_tmpl_new(L->s.p, &e);
+	n->rt = ls_tmpl_new(L->s.p ? L->s.p : "", &e);
 	if (!n->lt || !n->rt) {
 		semantic_error(L, P->what, e.msg);
 		return NULL;

@@ -418,6 +418,11 @@ int ls_datep_check(const char *fmt, char *bad);
 bool ls_datep_parse(const char *const *formats, size_t n_formats, const char *tz, const char *input,
 		    int64_t recv_sec, int64_t *sec, int *usec, int *gmtoff);
 
+/* rewrite.c: a match's named groups (3.38's feed_named_substrings): fn
+ * gets each set one's name and value, v the subject ov indexes. */
+void ls_re_named(const struct fnode *mt, const char *v, const PCRE2_SIZE *ov, int rc, ls_pair_fn fn,
+		 void *ctx);
+
 /* Run one parser on m: false when the message is dropped from the path. */
 bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t);
 void ls_parser_free(struct ls_parser *p);
@@ -758,6 +763,14 @@ void ls_utf8_escape(struct ls_buf *out, const char *s, size_t n, const char *uns
  * where the next element starts (past the ',').
  */
 const char *ls_list_elem(const char *s, struct ls_buf *v);
+/*
+ * 3.38's str_repr_encode_append: s[0..n) (NUL-ended at or after n) as it
+ * is, or quoted when empty, when it holds a quote, an apostrophe, a
+ * control of \b\f\n\r\t, a backslash, a space or a byte of forbidden
+ * (NULL: none): in the quote it does not hold ("..." with \" when it
+ * holds both), escaped as binary.
+ */
+void ls_str_repr_encode(struct ls_buf *out, const char *s, size_t n, const char *forbidden);
 /*
  * msg.c's reach into the filters for $(if) and $(grep), so that msg.c and
  * the filter files do not call each other: compile a filter expression

@@ -336,10 +336,6 @@ static void set_value(void *ctx, const char *name, const char *v, size_t n)
  */
 static bool regexp_run(const struct ls_parser *p, const char *in, size_t n, struct set_ctx *x)
 {
-	for (size_t i = 0; i < p->n_fmts; i++)
-		free(p->fmts[i]);
-	free(p->fmts);
-	free(p->date_tz);
 	for (size_t i = 0; i < p->n_re; i++) {
 		const struct fnode *mt = p->re[i];
 		int rc = pcre2_match(mt->re, (PCRE2_SPTR)in, n, 0, 0, mt->md, NULL);
@@ -349,19 +345,7 @@ static bool regexp_run(const struct ls_parser *p, const char *in, size_t n, stru
 		if (rc == 0)
 			rc = (int)pcre2_get_ovector_count(mt->md);
 		ls_msg_set_matches(x->m, in, ov, rc);
-		uint32_t count = 0, size = 0;
-		PCRE2_SPTR table;
-		pcre2_pattern_info(mt->re, PCRE2_INFO_NAMECOUNT, &count);
-		pcre2_pattern_info(mt->re, PCRE2_INFO_NAMETABLE, &table);
-		pcre2_pattern_info(mt->re, PCRE2_INFO_NAMEENTRYSIZE, &size);
-		for (uint32_t k = 0; k < count; k++) {
-			const unsigned char *e = table + (size_t)k * size;
-			int g = (e[0] << 8) | e[1];
-			if (g >= rc || ov[2 * g] == PCRE2_UNSET)
-				continue;
-			set_value(x, (const char *)e + 2, in + ov[2 * g],
-				  ov[2 * g + 1] - ov[2 * g]);
-		}
+		ls_re_named(mt, in, ov, rc, set_value, x);
 		return true;
 	}
 	return false;

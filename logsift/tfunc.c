@@ -543,29 +543,6 @@ static void list_comma(struct ls_buf *out, size_t initial)
 		ls_buf_addc(out, ',');
 }
 
-/*
- * str_repr_encode_append(.., ","): "" for an empty string; as it is
- * unless it holds a quote, an apostrophe, \b \f \n \r \t \\, a space or
- * ','; then in the quote it does not hold ('...' or "..."; "..." with \"
- * when it holds both), escaped as binary.
- */
-static void list_encode(struct ls_buf *out, const char *str, size_t n)
-{
-	if (!n) {
-		ls_buf_add(out, "\"\"", 2);
-		return;
-	}
-	bool apos = memchr(str, '\'', n), quote = memchr(str, '"', n);
-	if (!apos && !quote && strcspn(str, "\b\f\n\r\t\\ ") >= n && strcspn(str, ",") >= n) {
-		ls_buf_add(out, str, n);
-		return;
-	}
-	char q = !apos && quote ? '\'' : '"';
-	ls_buf_addc(out, q);
-	ls_utf8_escape(out, str, n, apos && quote ? "\"" : NULL, true);
-	ls_buf_addc(out, q);
-}
-
 /* _list_slice: elements first..last-1 (negative ones from the end), encoded */
 static void list_slice(struct ls_buf *out, int argc, const struct ls_buf *argv, int first, int last)
 {
@@ -586,7 +563,7 @@ static void list_slice(struct ls_buf *out, int argc, const struct ls_buf *argv, 
 		i++;
 	while (i >= first && i < last && lscan_next(&s)) {
 		list_comma(out, initial);
-		list_encode(out, s.v.p, strlen(s.v.p));
+		ls_str_repr_encode(out, s.v.p, strlen(s.v.p), ",");
 		i++;
 	}
 	ls_buf_free(&s.v);
@@ -646,7 +623,7 @@ static void explode(struct ls_buf *out, size_t initial, const char *s, const cha
 		const char *hit = strstr(s, sep);
 		size_t n = hit ? (size_t)(hit - s) : strlen(s);
 		list_comma(out, initial);
-		list_encode(out, s, n);
+		ls_str_repr_encode(out, s, n, ",");
 		if (!hit)
 			break;
 		s = hit + sl;
@@ -779,7 +756,7 @@ void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, stru
 		lscan_init(&s, argc, argv);
 		while (lscan_next(&s)) {
 			list_comma(out, initial);
-			list_encode(out, s.v.p, strlen(s.v.p));
+			ls_str_repr_encode(out, s.v.p, strlen(s.v.p), ",");
 		}
 		ls_buf_free(&s.v);
 		break;
@@ -790,7 +767,7 @@ void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, stru
 		ls_buf_add(out, argv[0].p, argv[0].len);
 		for (int i = 1; i < argc; i++) {
 			list_comma(out, initial);
-			list_encode(out, argv[i].p ? argv[i].p : "", argv[i].len);
+			ls_str_repr_encode(out, argv[i].p ? argv[i].p : "", argv[i].len, ",");
 		}
 		break;
 	case TF_LIST_HEAD:

@@ -1214,6 +1214,25 @@ const char *ls_list_elem(const char *s, struct ls_buf *v)
 	return cur;
 }
 
+void ls_str_repr_encode(struct ls_buf *out, const char *s, size_t n, const char *forbidden)
+{
+	if (!n) {
+		ls_buf_add(out, "\"\"", 2);
+		return;
+	}
+	bool apos = memchr(s, '\'', n) != NULL, quote = memchr(s, '"', n) != NULL;
+	/* strcspn, as 3.38's: s must be NUL-ended at or after n */
+	if (!apos && !quote && strcspn(s, "\b\f\n\r\t\\ ") >= n &&
+	    (!forbidden || strcspn(s, forbidden) >= n)) {
+		ls_buf_add(out, s, n);
+		return;
+	}
+	char q = !apos && quote ? '\'' : '"';
+	ls_buf_addc(out, q);
+	ls_utf8_escape(out, s, n, apos && quote ? "\"" : NULL, true);
+	ls_buf_addc(out, q);
+}
+
 /* tf_json_append_list: the list scanner's elements (empty ones skipped) as strings */
 static void walk_list(struct vp_walk *w, const char *key, const char *v)
 {
