@@ -1414,7 +1414,7 @@ static struct fnode *fp_cmp(struct fparse *P)
 	struct fnode *n = fnode_new(P, FN_CMP);
 	struct ok_err e;
 	n->lnum = L->t == T_NUM;
-	n->lt = ls_tmpl_new(L->s.p, &e);
+	n->lt = ls_tmpl_new(L->s.p ? L->s.p : "", &e);
 	lex_next(L);
 	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
 		if (L->t == ops[i].t && !strcmp(L->s.p, ops[i].text)) {
@@ -1432,7 +1432,7 @@ static struct fnode *fp_cmp(struct fparse *P)
 		return NULL;
 	}
 	n->rnum = L->t == T_NUM;
-	n->rt = ls_tmpl_new(L->s.p, &e);
+	n->rt = ls_tmpl_new(L->s.p ? L->s.p : "", &e);
 	if (!n->lt || !n->rt) {
 		semantic_error(L, P->what, e.msg);
 		return NULL;
@@ -1766,6 +1766,12 @@ static const char *const dst_drivers[] = {"file", "pipe",    "usertty", "udp",
 					  "tcp",  "network", "syslog",	"getvirtconsole",
 					  "http", "amqp",    NULL};
 
+/* 3.38's drivers (of Debian's syslog-ng-core modules) logsift does not
+ * have: refused by name, not taken for a typo (a syntax error). */
+static const char *const sng_src_drivers[] = {"program", "systemd-journal", "systemd-syslog", NULL};
+static const char *const sng_dst_drivers[] = {"program", "unix-dgram", "unix-stream", "pseudofile",
+					      NULL};
+
 static bool known_driver(const char *const *list, const char *name)
 {
 	for (; *list; list++)
@@ -1996,15 +2002,25 @@ static const char *const impl_src_opts[] = {"flags",
 					    "log-iw-size",
 					    "format",
 					    NULL};
-static const char *const impl_dst_opts[] = {"template",	     "template-escape",
-					    "perm",	     "dir-perm",
-					    "create-dirs",   "transport",
-					    "port",	     "tls",
-					    "ts-format",     "frac-digits",
-					    "time-zone",     "send-time-zone",
-					    "log-fifo-size", "time-reopen",
-					    "persist-name",  "disk-buffer",
-					    "failover",	     NULL};
+static const char *const impl_dst_opts[] = {"template",
+					    "template-escape",
+					    "perm",
+					    "dir-perm",
+					    "create-dirs",
+					    "transport",
+					    "port",
+					    "tls",
+					    "ts-format",
+					    "frac-digits",
+					    "time-zone",
+					    "send-time-zone",
+					    "log-fifo-size",
+					    "time-reopen",
+					    "persist-name",
+					    "disk-buffer",
+					    "failover",
+					    "on-error",
+					    NULL};
 
 static bool in_list(const char *const *l, const char *name)
 {
@@ -2409,6 +2425,26 @@ static bool tmpl_opts(struct lex *L, const struct ls_cfg *c, struct otree *o, co
 	if (tz) {
 		free(t->send_tz);
 		t->send_tz = xstrdup(tz);
+	}
+	if ((k = opt_find(o, "on-error"))) {
+		/* log_template_on_error_parse */
+		const char *v = opt_str(o, "on-error"), *p = v ? v : "";
+		int silent = 0;
+		if (!strncmp(p, "silently-", 9)) {
+			silent = LS_ONERR_SILENT;
+			p += 9;
+		}
+		t->on_error = !strcmp(p, "drop-message")	 ? LS_ONERR_DROP_MESSAGE
+			      : !strcmp(p, "drop-property")	 ? LS_ONERR_DROP_PROPERTY
+			      : !strcmp(p, "fallback-to-string") ? LS_ONERR_FALLBACK
+								 : 0;
+		if (!t->on_error) {
+			char msg[200];
+			snprintf(msg, sizeof msg, "Invalid on-error() setting \"%s\"", v ? v : "");
+			opt_error(L, what, k, msg);
+			return false;
+		}
+		t->on_error |= silent;
 	}
 	if ((k = opt_find(o, "template-escape"))) {
 		/* 3.38 escapes only an inline template() given before it; elsewhere it
@@ -2923,6 +2959,14 @@ static void driver_list(struct lex *L, struct ls_cfg *c, struct ls_source *s, st
 		bool known = s ? known_driver(src_drivers, dname)
 			       : known_driver(dst_drivers, dname) ||
 				     (kw(dname, "stdout") && c->version >= 404);
+		if (!known && known_driver(s ? sng_src_drivers : sng_dst_drivers, dname)) {
+			lex_fail(L, 1,
+				 "Error parsing %s, %s() %s driver is not supported by logsift in "
+				 "%s:%d:%d-%d:%d:",
+				 type, dname, s ? "source" : "destination", L->file, L->line,
+				 L->col, L->eline, L->ecol);
+			break;
+		}
 		if (!known) {
 			/* bison: the driver keyword is what it could not shift */
 			lex_fail(L, 1,
@@ -3516,14 +3560,77 @@ static bool json_opt(struct lex *L, struct ls_parser *p, struct otree *k)
 	return true;
 }
 
+/* One date-parser() option; false when unknown or after an error. */
+static bool date_opt(struct lex *L, struct ls_parser *p, struct otree *k)
+{
+	const char *v;
+	if (kw(k->name, "format")) {
+		/* a later format() replaces the list, as date_parser_set_formats */
+		for (size_t i = 0; i < p->n_fmts; i++)
+			free(p->fmts[i]);
+		p->n_fmts = 0;
+		for (size_t j = 0; j < k->n; j++) {
+			const char *f = k->kids[j]->val;
+			char bad;
+			if (!f)
+				continue;
+			if (ls_datep_check(f, &bad) < 0) {
+				char what[64];
+				snprintf(what, sizeof what, "date-parser(format()) conversion %%%c",
+					 bad ? bad : ' ');
+				refuse(L, "parser expression", what, k->kids[j]->file,
+				       k->kids[j]->line, k->kids[j]->col, (int)strlen(f) + 2);
+				return false;
+			}
+			PUSH(p->fmts, p->n_fmts, xstrdup(f));
+		}
+	} else if (kw(k->name, "time-zone")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		free(p->date_tz);
+		p->date_tz = xstrdup(v);
+	} else if (kw(k->name, "time-stamp")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		if (!strcmp(v, "stamp") || !strcmp(v, "recvd")) {
+			p->date_recvd = !strcmp(v, "recvd");
+		} else {
+			syntax_error(L, "parser expression", NULL);
+			return false;
+		}
+	} else if (kw(k->name, "flags")) {
+		for (size_t j = 0; j < k->n; j++) {
+			const char *f = k->kids[j]->val;
+			if (!f)
+				continue;
+			if (kw(f, "guess-timezone")) {
+				/* its result depends on the clock at the time of arrival */
+				refuse(L, "parser expression", "date-parser(flags(guess-timezone))",
+				       k->file, k->line, k->col, (int)strlen(k->name));
+			} else {
+				lex_fail(L, 1,
+					 "Error parsing parser expression, Unknown flag %s in "
+					 "%s:%d:%d-%d:%d:",
+					 f, k->kids[j]->file, k->kids[j]->line, k->kids[j]->col,
+					 k->kids[j]->eline, k->kids[j]->ecol);
+			}
+			return false;
+		}
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* One parser after its name ("kv-parser", ...): "(" options ")". */
 static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *name, const char *rule)
 {
 	const char *file = L->file;
 	int line = L->line, col = L->col;
 	bool kv = kw(name, "kv-parser"), csv = kw(name, "csv-parser"),
-	     json = kw(name, "json-parser");
-	if (!kv && !csv && !json) {
+	     json = kw(name, "json-parser"), re = kw(name, "regexp-parser"),
+	     date = kw(name, "date-parser");
+	if (!kv && !csv && !json && !re && !date) {
 		{
 			char f[64];
 			snprintf(f, sizeof f, "%s()", name);
@@ -3537,7 +3644,11 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 	if (!o)
 		return NULL;
 	struct ls_parser *p = xcalloc(sizeof *p);
-	p->kind = kv ? PS_KV : csv ? PS_CSV : PS_JSON;
+	p->kind = kv ? PS_KV : csv ? PS_CSV : json ? PS_JSON : re ? PS_REGEXP : PS_DATE;
+	/* regexp-parser(): its matcher options, for every pattern */
+	struct fnode mopt = {.mtype = MT_PCRE, .mflags = MF_STORE};
+	const char **pats = NULL;
+	size_t n_pats = 0;
 	p->json_delim = '.';
 	p->name = xstrdup(rule);
 	p->file = file;
@@ -3552,7 +3663,7 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 		bool ok = false;
 		if (!k->name) {
 			syntax_error(L, "parser expression", NULL);
-		} else if (kw(k->name, "prefix")) {
+		} else if (kw(k->name, "prefix") && !date) {
 			const char *v = ps_str(L, k);
 			if (v) {
 				free(p->prefix);
@@ -3569,6 +3680,33 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 					ps_error(L, k, e.msg);
 				ok = p->tmpl != NULL;
 			}
+		} else if (re && kw(k->name, "patterns")) {
+			for (size_t j = 0; j < k->n; j++)
+				if (k->kids[j]->val)
+					PUSH(pats, n_pats, k->kids[j]->val);
+			ok = true;
+		} else if (re && (kw(k->name, "type") || kw(k->name, "flags"))) {
+			struct otree one = {.kids = &o->kids[i], .n = 1, .cap = 1};
+			struct fparse P = {L, c, NULL, "parser expression"};
+			fp_match_opts(&P, &mopt, &one);
+			ok = !L->failed;
+			if (ok && mopt.mtype != MT_PCRE) {
+				/* 3.38 would run a string or glob matcher, which stores nothing */
+				refuse(L, "parser expression",
+				       "regexp-parser(type()) other than pcre", k->file, k->line,
+				       k->col, (int)strlen(k->name));
+				ok = false;
+			}
+		} else if (date) {
+			ok = date_opt(L, p, k);
+			if (!ok && !L->failed)
+				unexpected_id(L, "parser expression", k->name, k->file, k->line,
+					      k->col, k->eline, k->col + (int)strlen(k->name));
+		} else if (re) {
+			ok = false;
+			if (!L->failed)
+				unexpected_id(L, "parser expression", k->name, k->file, k->line,
+					      k->col, k->eline, k->col + (int)strlen(k->name));
 		} else {
 			ok = kv ? kv_opt(L, p, k) : csv ? csv_opt(L, p, k) : json_opt(L, p, k);
 			if (!ok && !L->failed)
@@ -3576,10 +3714,30 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 					      k->col, k->eline, k->col + (int)strlen(k->name));
 		}
 		if (!ok) {
+			free(pats);
 			ls_parser_free(p);
 			return NULL;
 		}
 	}
+	if (date && !p->n_fmts)
+		PUSH(p->fmts, p->n_fmts, xstrdup("%FT%T%z")); /* date_parser_new's default */
+	/* regexp_parser_compile: one matcher per pattern, the options all share */
+	for (size_t i = 0; i < n_pats; i++) {
+		struct fnode *mt = xcalloc(sizeof *mt);
+		mt->mtype = MT_PCRE;
+		mt->mflags = mopt.mflags;
+		mt->pattern = xstrdup(pats[i]);
+		PUSH(p->re, p->n_re, mt);
+		struct ok_err e;
+		if (ls_fnode_compile(mt, &e) < 0) {
+			lex_fail(L, 1, "Error parsing parser expression, %s in %s:%d:%d:", e.msg,
+				 file, line, col);
+			free(pats);
+			ls_parser_free(p);
+			return NULL;
+		}
+	}
+	free(pats);
 	return p;
 }
 
@@ -3988,7 +4146,6 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 						      "flush-timeout",
 						      "file-template",
 						      "proto-template",
-						      "on-error",
 						      "check-hostname",
 						      "custom-domain",
 						      "sync",
@@ -4020,7 +4177,8 @@ static void global_options(struct lex *L, struct ls_cfg *c)
 			free(c->o.recv_tz);
 			c->o.recv_tz = v ? xstrdup(v) : NULL;
 		} else if (kw(name, "ts-format") || kw(name, "frac-digits") ||
-			   kw(name, "time-zone") || kw(name, "send-time-zone")) {
+			   kw(name, "time-zone") || kw(name, "send-time-zone") ||
+			   kw(name, "on-error")) {
 			struct otree *kp = o;
 			struct otree wrap = {.name = name,
 					     .kids = &kp,
@@ -4184,6 +4342,8 @@ static void inherit_tmpl_opts(struct ls_cfg *c)
 	for (size_t i = 0; i < c->n_rw; i++)
 		for (size_t k = 0; k < c->rw[i]->n_ops; k++) {
 			struct ls_tmpl_opts *t = &c->rw[i]->ops[k].topts;
+			if (!t->on_error)
+				t->on_error = c->o.topts.on_error;
 			if (t->ts_format < 0)
 				t->ts_format = c->o.topts.ts_format;
 			if (t->frac_digits < 0)
@@ -4194,6 +4354,8 @@ static void inherit_tmpl_opts(struct ls_cfg *c)
 	for (size_t i = 0; i < c->n_dst; i++)
 		for (size_t k = 0; k < c->dst[i]->n_drv; k++) {
 			struct ls_tmpl_opts *t = &c->dst[i]->drv[k].topts;
+			if (!t->on_error)
+				t->on_error = c->o.topts.on_error;
 			if (t->ts_format < 0)
 				t->ts_format = c->o.topts.ts_format;
 			if (t->frac_digits < 0)
@@ -4415,6 +4577,22 @@ static void lex_done(struct lex *L)
 	free(L->open);
 }
 
+/* $(if)/$(grep)'s filters (msg.c's struct ls_tmpl_cond_host) */
+static void *cond_compile(void *ctx, const char *expr, struct ok_err *e)
+{
+	return ls_filter_compile(ctx, expr, e);
+}
+
+static bool cond_eval(const void *f, struct ls_msg *m)
+{
+	return ls_filter_eval(f, m, NULL);
+}
+
+static void cond_free(void *f)
+{
+	ls_filter_free(f);
+}
+
 static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struct ok_err *e)
 {
 	struct ls_cfg *c = cfg_new();
@@ -4422,6 +4600,8 @@ static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struc
 	L.cfg = c;
 	L.e = e;
 	push_text(&L, text, len, name);
+	static const struct ls_tmpl_cond_host host = {cond_compile, cond_eval, cond_free};
+	ls_tmpl_set_cond_host(&host, c);
 	parse_top(&L, c);
 	/* as 3.38: a missing @version is reported after the whole parse, after
 	 * any syntax error */
@@ -4431,6 +4611,7 @@ static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struc
 		strcat(strcat(e->msg, "\n"), NO_VERSION);
 	if (!L.failed)
 		resolve(&L, c);
+	ls_tmpl_set_cond_host(NULL, NULL);
 	lex_done(&L);
 	if (L.failed) {
 		ls_cfg_free(c);

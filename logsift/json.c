@@ -50,27 +50,9 @@ static bool simple_value(struct json_object *j, struct ls_buf *v)
 	default:
 		return false;
 	}
-	ls_buf_addc(v, 0); /* NUL-ended for encode_elem's strcspn */
+	ls_buf_addc(v, 0); /* NUL-ended for ls_str_repr_encode's strcspn */
 	v->len--;
 	return true;
-}
-
-/* str_repr_encode_append with no forbidden characters (a ',' is not quoted) */
-static void encode_elem(struct ls_buf *out, const char *s, size_t n)
-{
-	if (!n) {
-		ls_buf_add(out, "\"\"", 2);
-		return;
-	}
-	bool apos = memchr(s, '\'', n) != NULL, quote = memchr(s, '"', n) != NULL;
-	if (!apos && !quote && strcspn(s, "\b\f\n\r\t\\ ") >= n) {
-		ls_buf_add(out, s, n);
-		return;
-	}
-	char q = !apos && quote ? '\'' : '"';
-	ls_buf_addc(out, q);
-	ls_utf8_escape(out, s, n, apos && quote ? "\"" : NULL, true);
-	ls_buf_addc(out, q);
 }
 
 static void set_pair(struct jctx *x, const char *prefix, const char *key, const struct ls_buf *v)
@@ -114,7 +96,7 @@ static void process_attr(struct jctx *x, struct json_object *j, const char *pref
 			}
 			if (i)
 				ls_buf_addc(&v, ',');
-			encode_elem(&v, el.p ? el.p : "", el.len);
+			ls_str_repr_encode(&v, el.p ? el.p : "", el.len, NULL);
 		}
 		ls_buf_free(&el);
 		set_pair(x, prefix, key, &v);

@@ -181,6 +181,14 @@ struct ls_tmpl_opts {
 	bool escape;	  /* template-escape(yes) */
 	uint32_t seq_num; /* $SEQNUM of a local message: its writer's count (3.38's
 			     LogWriter seq_num), 0 = none */
+	int on_error;	  /* on-error(): enum ls_on_error, 0 = not set (drop-message) */
+};
+/* on-error() of 3.38's template options: what a failed type-hint cast does. */
+enum ls_on_error {
+	LS_ONERR_DROP_MESSAGE = 1,  /* the whole $(format-json) expands to nothing */
+	LS_ONERR_DROP_PROPERTY = 2, /* that pair is left out */
+	LS_ONERR_FALLBACK = 3,	    /* fallback-to-string: the pair as a string */
+	LS_ONERR_SILENT = 4,	    /* or'ed in by "silently-" */
 };
 /* ts-format() word (rfc3164 bsd rfc3339 iso full unix) to its value, or -1. */
 int ls_tmpl_ts_format(const char *word);

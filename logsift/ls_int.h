@@ -376,7 +376,7 @@ void ls_kv_scan(const char *input, char vsep, const char *psep, ls_pair_fn fn, v
  * every column got a value and the input was used up (drop-invalid's test). */
 bool ls_csv_scan(const struct ls_csv_opts *o, const char *input, ls_pair_fn fn, void *ctx);
 
-enum ps_kind { PS_KV, PS_CSV, PS_JSON };
+enum ps_kind { PS_KV, PS_CSV, PS_JSON, PS_REGEXP, PS_DATE };
 
 /* One parser of a parser rule; rules of several parsers chain by next. */
 struct ls_parser {
@@ -391,7 +391,13 @@ struct ls_parser {
 	char *marker;	   /* json: marker() before the JSON, or NULL */
 	char *extract;	   /* json: extract-prefix() dot notation, or NULL */
 	char json_delim;   /* json: key-delimiter() between nested names ('.') */
-	const char *file;  /* location of the parser */
+	struct fnode **re; /* regexp: patterns(), compiled, tried in order */
+	size_t n_re;
+	char **fmts; /* date: format()s, tried in order ("%FT%T%z" by default) */
+	size_t n_fmts;
+	char *date_tz;	  /* date: time-zone() for input without an offset, or NULL */
+	bool date_recvd;  /* date: time-stamp(recvd) instead of stamp */
+	const char *file; /* location of the parser */
 	int line, col;
 	struct ls_parser *next;
 };
@@ -405,6 +411,22 @@ struct ls_parser {
  */
 bool ls_json_scan(const struct ls_parser *p, const char *input, size_t len, ls_pair_fn fn,
 		  void *ctx);
+
+/*
+ * datep.c: date-parser() as 3.38's. ls_datep_check: 0, or -1 with *bad
+ * the conversion character of fmt logsift does not read (refused at
+ * start-up). ls_datep_parse: the first of the formats the whole input
+ * fits, as Unix seconds, microseconds and the UTC offset (the input's,
+ * else tz's at recv_sec, else local); false when none fits.
+ */
+int ls_datep_check(const char *fmt, char *bad);
+bool ls_datep_parse(const char *const *formats, size_t n_formats, const char *tz, const char *input,
+		    int64_t recv_sec, int64_t *sec, int *usec, int *gmtoff);
+
+/* rewrite.c: a match's named groups (3.38's feed_named_substrings): fn
+ * gets each set one's name and value, v the subject ov indexes. */
+void ls_re_named(const struct fnode *mt, const char *v, const PCRE2_SIZE *ov, int rc, ls_pair_fn fn,
+		 void *ctx);
 
 /* Run one parser on m: false when the message is dropped from the path. */
 bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t);
@@ -696,6 +718,10 @@ int ls_tf_lookup(const char *name);
 struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *err, size_t errlen);
 void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, struct ls_buf *out);
 void ls_tf_free(struct ls_tf *f);
+/* 1 for $(if), 2 for $(grep), else 0: their first argument (pos[0]) is a
+ * filter expression the compiler compiles, and they need the message, so
+ * the compiler (msg.c) evaluates them, not ls_tf_call. */
+int ls_tf_cond(const struct ls_tf *f);
 
 /*
  * vp.c: value-pairs and $(format-json) as 3.38's. ls_vp_prepare takes the
@@ -737,6 +763,35 @@ void ls_vp_foreach(const struct ls_vp *vp, const struct ls_msg *m, const struct 
  * UTF-8 escaped.
  */
 void ls_utf8_escape(struct ls_buf *out, const char *s, size_t n, const char *unsafe, bool binary);
+/*
+ * 3.38's str_repr_decode of one list element at s (',' the delimiter): its
+ * decoded value into v (replaced), or for a broken one (an open quote,
+ * junk after the closing one) the raw text the decoder read. Returns
+ * where the next element starts (past the ',').
+ */
+const char *ls_list_elem(const char *s, struct ls_buf *v);
+/*
+ * 3.38's str_repr_encode_append: s[0..n) (NUL-ended at or after n) as it
+ * is, or quoted when empty, when it holds a quote, an apostrophe, a
+ * control of \b\f\n\r\t, a backslash, a space or a byte of forbidden
+ * (NULL: none): in the quote it does not hold ("..." with \" when it
+ * holds both), escaped as binary.
+ */
+void ls_str_repr_encode(struct ls_buf *out, const char *s, size_t n, const char *forbidden);
+/*
+ * msg.c's reach into the filters for $(if) and $(grep), so that msg.c and
+ * the filter files do not call each other: compile a filter expression
+ * (NULL when it does not parse), evaluate it on a message, free it. cfg.c
+ * sets it (ctx its config) while it parses; outside that the two
+ * functions are refused.
+ */
+struct ls_tmpl_cond_host {
+	void *(*compile)(void *ctx, const char *expr, struct ok_err *e);
+	bool (*eval)(const void *flt, struct ls_msg *m);
+	void (*free)(void *flt);
+};
+/* h must outlive the templates compiled under it; ctx goes to compile. */
+void ls_tmpl_set_cond_host(const struct ls_tmpl_cond_host *h, void *ctx);
 /* True when a "$NAME" of this 3.38 macro is something logsift can expand. */
 bool ls_tmpl_macro_known(const char *name);
 

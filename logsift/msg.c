@@ -1350,6 +1350,9 @@ struct tmpl_elem {
 	struct ls_tmpl **tf_args; /* its arguments that are templates */
 	int tf_argc;
 	struct ls_vp *vp; /* $(format-json ...), or NULL */
+	void *cond;	  /* $(if)/$(grep)'s filter (cond_host's), or NULL */
+	const struct ls_tmpl_cond_host *cond_host;
+	int cond_kind; /* ls_tf_cond: 1 if, 2 grep */
 };
 
 struct ls_tmpl {
@@ -1381,6 +1384,20 @@ static void tmpl_push(struct ls_tmpl *t, struct ls_buf *lit, enum macro m, int w
 	e->tf_args = NULL;
 	e->tf_argc = 0;
 	e->vp = NULL;
+	e->cond = NULL;
+	e->cond_host = NULL;
+	e->cond_kind = 0;
+}
+
+/* The filter compiler $(if) and $(grep) use: the config's being parsed
+ * (cfg.c sets it around the parse), NULL outside one. */
+static const struct ls_tmpl_cond_host *cond_host;
+static void *cond_ctx;
+
+void ls_tmpl_set_cond_host(const struct ls_tmpl_cond_host *h, void *ctx)
+{
+	cond_host = h;
+	cond_ctx = ctx;
 }
 
 /* What $(format-json) (vp.c) uses of this file: the template engine and
@@ -1460,7 +1477,7 @@ static const char *tmpl_func(struct ls_tmpl *t, struct ls_buf *lit, const char *
 	struct ls_tf *f = NULL;
 	int *pos = NULL, npos = 0;
 	char msg[200];
-	if (!err && !strcmp(argv[0], "format-json")) {
+	if (!err && (!strcmp(argv[0], "format-json") || !strcmp(argv[0], "format-flat-json"))) {
 		/* value-pairs need the message, not strings: vp.c */
 		struct ls_vp *vp = ls_vp_prepare(argc, argv, &vp_host, e, msg, sizeof msg);
 		for (int i = 0; i < argc; i++)
@@ -1484,6 +1501,24 @@ static const char *tmpl_func(struct ls_tmpl *t, struct ls_buf *lit, const char *
 		if (!f)
 			err = msg;
 	}
+	/* $(if)/$(grep): the first argument is a filter expression, as 3.38's
+	 * tf_cond_prepare parses it with the configuration's filter grammar */
+	void *cond = NULL;
+	int cond_kind = f ? ls_tf_cond(f) : 0;
+	if (cond_kind) {
+		struct ok_err fe = {0};
+		cond = cond_host ? cond_host->compile(cond_ctx, argv[pos[0]], &fe) : NULL;
+		if (!cond) {
+			snprintf(msg, sizeof msg,
+				 cond_host
+				     ? "$(%s) Error parsing conditional filter expression"
+				     : "$(%s) needs a configuration's filters: not supported here",
+				 argv[0]);
+			err = msg;
+		}
+		memmove(pos, pos + 1, (size_t)(npos - 1) * sizeof *pos);
+		npos--;
+	}
 	struct ls_tmpl **args = NULL;
 	if (f && npos) {
 		args = calloc((size_t)npos, sizeof *args);
@@ -1504,6 +1539,8 @@ static const char *tmpl_func(struct ls_tmpl *t, struct ls_buf *lit, const char *
 			ls_tmpl_free(args[i]);
 		free(args);
 		ls_tf_free(f);
+		if (cond)
+			cond_host->free(cond);
 		if (*err)
 			ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS, "%s, error_pos='%zu'", err,
 				  (size_t)(p - text));
@@ -1514,6 +1551,9 @@ static const char *tmpl_func(struct ls_tmpl *t, struct ls_buf *lit, const char *
 	el->tf = f;
 	el->tf_args = args;
 	el->tf_argc = npos;
+	el->cond = cond;
+	el->cond_host = cond ? cond_host : NULL;
+	el->cond_kind = cond_kind;
 	return p + 1;
 }
 
@@ -1621,6 +1661,8 @@ void ls_tmpl_free(struct ls_tmpl *t)
 			ls_tmpl_free(t->e[i].tf_args[k]);
 		free(t->e[i].tf_args);
 		ls_tf_free(t->e[i].tf);
+		if (t->e[i].cond)
+			t->e[i].cond_host->free(t->e[i].cond);
 		ls_vp_free(t->e[i].vp);
 	}
 	free(t->e);
@@ -1929,6 +1971,19 @@ void ls_tmpl_format_opts(const struct ls_tmpl *t, const struct ls_msg *m,
 			ls_buf_add(out, e->lit, e->lit_len);
 		if (e->vp) {
 			ls_vp_format_json(e->vp, m, o, out);
+		} else if (e->cond && e->cond_kind == 1) {
+			/* tf_if_call: the second or the third argument, as it formats */
+			bool yes = e->cond_host->eval(e->cond, (struct ls_msg *)m);
+			ls_tmpl_format_opts(e->tf_args[yes ? 0 : 1], m, o, out);
+		} else if (e->cond) {
+			/* tf_grep_call over a context of one message: its arguments,
+			 * ','-separated, when it matches */
+			if (e->cond_host->eval(e->cond, (struct ls_msg *)m))
+				for (int k = 0; k < e->tf_argc; k++) {
+					if (k)
+						ls_buf_addc(out, ',');
+					ls_tmpl_format_opts(e->tf_args[k], m, o, out);
+				}
 		} else if (e->tf) {
 			/* arguments formatted (escaped) as templates, the result as it is */
 			struct ls_buf av[16], *argv = e->tf_argc <= 16 ? av : NULL;

@@ -328,6 +328,29 @@ static void set_value(void *ctx, const char *name, const char *v, size_t n)
 	}
 }
 
+/*
+ * regexp_parser_process: the first of the patterns that matches stores
+ * $0..$N (its matcher has store-matches) and its named groups as
+ * prefix+name (log_matcher_pcre_re_feed_named_substrings); false when
+ * none matches (the message leaves the path).
+ */
+static bool regexp_run(const struct ls_parser *p, const char *in, size_t n, struct set_ctx *x)
+{
+	for (size_t i = 0; i < p->n_re; i++) {
+		const struct fnode *mt = p->re[i];
+		int rc = pcre2_match(mt->re, (PCRE2_SPTR)in, n, 0, 0, mt->md, NULL);
+		if (rc < 0)
+			continue;
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(mt->md);
+		if (rc == 0)
+			rc = (int)pcre2_get_ovector_count(mt->md);
+		ls_msg_set_matches(x->m, in, ov, rc);
+		ls_re_named(mt, in, ov, rc, set_value, x);
+		return true;
+	}
+	return false;
+}
+
 bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t)
 {
 	bool tr = t && t->active && t->mode != LS_TRACE_OFF;
@@ -355,7 +378,24 @@ bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace 
 		ok =
 		    ls_json_scan(p, in.p, in.len - 1, set_value,
 				 &(struct set_ctx){m, NULL, {0}, x.t}); /* prefixes its own names */
-	else
+	else if (p->kind == PS_REGEXP)
+		ok = regexp_run(p, in.p, in.len - 1, &x);
+	else if (p->kind == PS_DATE) {
+		/* date_parser_process: the message's stamp (or receive time) */
+		int64_t sec;
+		int usec, off;
+		ok = ls_datep_parse((const char *const *)p->fmts, p->n_fmts, p->date_tz, in.p,
+				    m->recv_sec, &sec, &usec, &off);
+		if (ok && p->date_recvd) {
+			m->recv_sec = sec;
+			m->recv_usec = usec;
+			m->recv_gmtoff = off;
+		} else if (ok) {
+			m->stamp_sec = sec;
+			m->stamp_usec = usec;
+			m->stamp_gmtoff = off;
+		}
+	} else
 		ok = ls_csv_scan(&p->csv, in.p, set_value, &x) || !p->drop_invalid;
 	ls_buf_free(&x.name);
 	ls_buf_free(&in);
@@ -392,5 +432,12 @@ void ls_parser_free(struct ls_parser *p)
 	free(p->csv.null);
 	free(p->marker);
 	free(p->extract);
+	for (size_t i = 0; i < p->n_fmts; i++)
+		free(p->fmts[i]);
+	free(p->fmts);
+	free(p->date_tz);
+	for (size_t i = 0; i < p->n_re; i++)
+		ls_fnode_free(p->re[i]); /* frees the node too */
+	free(p->re);
 	free(p);
 }

@@ -108,9 +108,9 @@ static void feed_backrefs(struct ls_msg *m, const char *v, const PCRE2_SIZE *ov,
 	ls_msg_set_matches(m, v, ov, rc);
 }
 
-/* Named groups as values of their names (feed_named_substrings). */
-static void feed_named(const struct fnode *mt, struct ls_msg *m, const char *v,
-		       const PCRE2_SIZE *ov, int rc)
+/* Named groups as values of their names (feed_named_substrings); also regexp-parser()'s. */
+void ls_re_named(const struct fnode *mt, const char *v, const PCRE2_SIZE *ov, int rc, ls_pair_fn fn,
+		 void *ctx)
 {
 	uint32_t count = 0, size = 0;
 	PCRE2_SPTR table;
@@ -124,8 +124,13 @@ static void feed_named(const struct fnode *mt, struct ls_msg *m, const char *v,
 		int g = (e[0] << 8) | e[1];
 		if (g >= rc || ov[2 * g] == PCRE2_UNSET)
 			continue;
-		ls_msg_set_name(m, (const char *)e + 2, v + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+		fn(ctx, (const char *)e + 2, v + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
 	}
+}
+
+static void set_named(void *m, const char *name, const char *v, size_t n)
+{
+	ls_msg_set_name(m, name, v, n);
 }
 
 /* log_matcher_pcre_re_replace: false when nothing matched. v is a copy
@@ -151,7 +156,7 @@ static bool re_replace(const struct ls_rwop *op, struct ls_msg *m, const char *v
 		if (rc == 0)
 			rc = (int)pcre2_get_ovector_count(md);
 		feed_backrefs(m, v, ov, rc);
-		feed_named(mt, m, v, ov, rc);
+		ls_re_named(mt, v, ov, rc, set_named, m); /* feed_named_substrings */
 		any = true;
 		ls_buf_add(out, v + last, ov[0] - last);
 		ls_tmpl_format(op->tmpl, m, out);

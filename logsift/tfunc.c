@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +35,18 @@ enum tf_kind {
 	TF_HASH,
 	TF_ENV,
 	TF_CONTEXT_LENGTH,
+	TF_OR,
+	TF_IF,
+	TF_GREP,
+	TF_LIST_CONCAT,
+	TF_LIST_APPEND,
+	TF_LIST_HEAD,
+	TF_LIST_NTH,
+	TF_LIST_TAIL,
+	TF_LIST_COUNT,
+	TF_LIST_SLICE,
+	TF_IMPLODE,
+	TF_EXPLODE,
 };
 
 struct ls_tf {
@@ -48,6 +61,8 @@ struct ls_tf {
 	/* hash */
 	const void *md; /* the module's (tls_mod.c) EVP_MD */
 	int length;	/* hex digits kept */
+	/* grep */
+	int max_count; /* --max-count: one message here, so any value lets it match once */
 };
 
 static const struct {
@@ -71,19 +86,22 @@ static const struct {
     {"md5", TF_HASH},
     {"env", TF_ENV},
     {"context-length", TF_CONTEXT_LENGTH},
+    {"or", TF_OR},
+    {"if", TF_IF},
+    {"grep", TF_GREP},
+    {"list-concat", TF_LIST_CONCAT},
+    {"list-append", TF_LIST_APPEND},
+    {"list-head", TF_LIST_HEAD},
+    {"list-nth", TF_LIST_NTH},
+    {"list-tail", TF_LIST_TAIL},
+    {"list-count", TF_LIST_COUNT},
+    {"list-slice", TF_LIST_SLICE},
+    {"implode", TF_IMPLODE},
+    {"explode", TF_EXPLODE},
 };
 
 /* 3.38 functions logsift does not have: refused by name, not "unknown". */
-static const char *const tf_missing[] = {"if",
-					 "grep",
-					 "list-concat",
-					 "list-append",
-					 "list-count",
-					 "list-head",
-					 "list-nth",
-					 "list-tail",
-					 "list-slice",
-					 "list-search",
+static const char *const tf_missing[] = {"list-search",
 					 "format-cef-extension",
 					 "geoip",
 					 "geoip2",
@@ -93,14 +111,11 @@ static const char *const tf_missing[] = {"if",
 					 "dirname",
 					 "basename",
 					 "binary",
-					 "implode",
-					 "explode",
 					 "url-decode",
 					 "url-encode",
 					 "urlencode",
 					 "base64-encode",
 					 "indent-multi-line",
-					 "or",
 					 "+",
 					 "-",
 					 "*",
@@ -122,7 +137,6 @@ static const char *const tf_missing[] = {"if",
 					 "context-values",
 					 "graphite-output",
 					 "dns-resolve-ip",
-					 "format-flat-json",
 					 "format-welf",
 					 "format-cim",
 					 "format-gelf",
@@ -213,6 +227,7 @@ struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *er
 	static const char *const san_long[] = {"ctrl-chars", "no-ctrl-chars", "invalid-chars",
 					       "replacement", NULL};
 	static const char *const hash_long[] = {"length", NULL};
+	static const char *const grep_long[] = {"max-count", NULL};
 	const char *const *longs = NULL;
 	const char *shorts = "";
 	if (f->kind == TF_SANITIZE) {
@@ -221,6 +236,9 @@ struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *er
 	} else if (f->kind == TF_HASH) {
 		longs = hash_long;
 		shorts = "l";
+	} else if (f->kind == TF_GREP) {
+		longs = grep_long;
+		shorts = "m";
 	}
 	const char *inv = NULL, *rep = NULL;
 	*npos = 0;
@@ -241,21 +259,24 @@ struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *er
 			continue;
 		}
 		bool ok;
-		bool takes = f->kind == TF_HASH || k >= 2;
+		bool takes = f->kind == TF_HASH || f->kind == TF_GREP || k >= 2;
 		const char *v = opt_value(argc, argv, &i, skip, takes, &ok);
 		if (!ok) {
 			snprintf(err, errlen, "Missing argument for %s", argv[i]);
 			goto fail;
 		}
-		if (f->kind == TF_HASH) {
+		if (f->kind == TF_HASH || f->kind == TF_GREP) {
 			char *end;
 			long n = strtol(v, &end, 10);
 			if (!*v || *end) {
-				snprintf(err, errlen,
-					 "Cannot parse integer value “%s” for --length", v);
+				snprintf(err, errlen, "Cannot parse integer value “%s” for --%s", v,
+					 longs[0]);
 				goto fail;
 			}
-			f->length = (int)n;
+			if (f->kind == TF_HASH)
+				f->length = (int)n;
+			else
+				f->max_count = (int)n;
 		} else if (k == 0 || k == 1) {
 			f->ctrl_chars = k == 0;
 		} else if (k == 2) {
@@ -318,6 +339,19 @@ struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *er
 	case TF_CONTEXT_LENGTH:
 		*npos = 0;
 		break;
+	case TF_IF:
+		/* the filter expression (pos[0]) is the compiler's: see ls_tf_cond */
+		if (argc != 4) {
+			snprintf(err, errlen, "$(if) requires three arguments");
+			goto fail;
+		}
+		break;
+	case TF_GREP:
+		if (*npos < 2) {
+			snprintf(err, errlen, "$(grep) requires at least two arguments");
+			goto fail;
+		}
+		break;
 	default:
 		break;
 	}
@@ -325,6 +359,11 @@ struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *er
 fail:
 	ls_tf_free(f);
 	return NULL;
+}
+
+int ls_tf_cond(const struct ls_tf *f)
+{
+	return f->kind == TF_IF ? 1 : f->kind == TF_GREP ? 2 : 0;
 }
 
 void ls_tf_free(struct ls_tf *f)
@@ -447,8 +486,153 @@ static void substr(struct ls_buf *out, int argc, const struct ls_buf *argv)
 		ls_buf_add(out, argv[0].p + start, (size_t)len);
 }
 
+/*
+ * 3.38's ListScanner over argv[0..argc): each argument a list, elements
+ * split at ',' as str-repr decodes them (vp.c's ls_list_elem), empty
+ * unquoted ones skipped, the next argument taken when one ends.
+ */
+struct lscan {
+	int argc, i;
+	const struct ls_buf *argv;
+	const char *p;	 /* where the next element starts */
+	struct ls_buf v; /* the current element */
+};
+
+static void lscan_init(struct lscan *s, int argc, const struct ls_buf *argv)
+{
+	*s = (struct lscan){.argc = argc, .argv = argv};
+	s->p = argc > 0 && argv[0].p ? argv[0].p : "";
+}
+
+/* The next element into s->v (NUL-ended): false at the end of the last argument. */
+static bool lscan_next(struct lscan *s)
+{
+	for (;;) {
+		if (s->i >= s->argc)
+			return false;
+		if (!*s->p) {
+			s->i++;
+			s->p = s->i < s->argc && s->argv[s->i].p ? s->argv[s->i].p : "";
+		} else if (*s->p == ',') {
+			s->p++;
+		} else {
+			break;
+		}
+	}
+	s->p = ls_list_elem(s->p, &s->v);
+	ls_buf_addc(&s->v, 0);
+	s->v.len--;
+	return true;
+}
+
+static int list_count(int argc, const struct ls_buf *argv)
+{
+	struct lscan s;
+	int n = 0;
+	lscan_init(&s, argc, argv);
+	while (lscan_next(&s))
+		n++;
+	ls_buf_free(&s.v);
+	return n;
+}
+
+/* _append_comma_between_list_elements_if_needed: none first, none after a ',' */
+static void list_comma(struct ls_buf *out, size_t initial)
+{
+	if (out->len != initial && out->p[out->len - 1] != ',')
+		ls_buf_addc(out, ',');
+}
+
+/* _list_slice: elements first..last-1 (negative ones from the end), encoded */
+static void list_slice(struct ls_buf *out, int argc, const struct ls_buf *argv, int first, int last)
+{
+	if (argc == 0)
+		return;
+	if (first < 0 || last < 0) {
+		int count = list_count(argc, argv);
+		if (first < 0)
+			first += count;
+		if (last < 0)
+			last += count;
+	}
+	size_t initial = out->len;
+	struct lscan s;
+	lscan_init(&s, argc, argv);
+	int i = 0;
+	while (i < first && lscan_next(&s))
+		i++;
+	while (i >= first && i < last && lscan_next(&s)) {
+		list_comma(out, initial);
+		ls_str_repr_encode(out, s.v.p, strlen(s.v.p), ",");
+		i++;
+	}
+	ls_buf_free(&s.v);
+}
+
+/* _list_nth: element ndx (negative from the end), decoded */
+static void list_nth(struct ls_buf *out, int argc, const struct ls_buf *argv, int ndx)
+{
+	if (argc == 0)
+		return;
+	if (ndx < 0)
+		ndx += list_count(argc, argv);
+	struct lscan s;
+	lscan_init(&s, argc, argv);
+	int i = 0;
+	while (i < ndx && lscan_next(&s))
+		i++;
+	if (i == ndx && lscan_next(&s))
+		ls_buf_add(out, s.v.p, strlen(s.v.p));
+	ls_buf_free(&s.v);
+}
+
+/* parse_int64: strtoll over the whole string, no range error */
+static bool parse_int64(const char *p, long long *v)
+{
+	char *end;
+	errno = 0;
+	*v = strtoll(p, &end, 10);
+	return errno != ERANGE && errno != EINVAL && end != p && !*end;
+}
+
+/* $(list-slice FIRST:LAST list...): either side may be empty */
+static void list_slice_call(struct ls_buf *out, int argc, const struct ls_buf *argv)
+{
+	if (argc < 1)
+		return;
+	long long first = 0, last = INT_MAX;
+	char *spec = strdup(argv[0].p ? argv[0].p : ""), *colon = strchr(spec, ':');
+	if (!spec)
+		abort();
+	if (colon)
+		*colon = 0;
+	bool ok = (!spec[0] || parse_int64(spec, &first)) &&
+		  (!colon || !colon[1] || parse_int64(colon + 1, &last));
+	free(spec);
+	if (ok) /* 3.38 logs "parsing failed" and writes nothing */
+		list_slice(out, argc - 1, argv + 1, (int)first, (int)last);
+}
+
+/* g_strsplit(s, sep, -1) as list elements: "" splits into nothing */
+static void explode(struct ls_buf *out, size_t initial, const char *s, const char *sep)
+{
+	size_t sl = strlen(sep);
+	if (!*s || !sl) /* an empty separator: 3.38 crashes (g_strsplit returns NULL) */
+		return;
+	for (;;) {
+		const char *hit = strstr(s, sep);
+		size_t n = hit ? (size_t)(hit - s) : strlen(s);
+		list_comma(out, initial);
+		ls_str_repr_encode(out, s, n, ",");
+		if (!hit)
+			break;
+		s = hit + sl;
+	}
+}
+
 void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, struct ls_buf *out)
 {
+	size_t initial = out->len;
 	switch (f->kind) {
 	case TF_ECHO:
 		for (int i = 0; i < argc; i++) {
@@ -556,6 +740,71 @@ void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, stru
 		break;
 	case TF_CONTEXT_LENGTH:
 		ls_buf_addc(out, '1'); /* one message: logsift has no correlation contexts */
+		break;
+	case TF_OR:
+		for (int i = 0; i < argc; i++)
+			if (argv[i].len) {
+				ls_buf_add(out, argv[i].p, argv[i].len);
+				break;
+			}
+		break;
+	case TF_IF:
+	case TF_GREP:
+		break; /* the compiler's (msg.c): they need the message */
+	case TF_LIST_CONCAT: {
+		struct lscan s;
+		lscan_init(&s, argc, argv);
+		while (lscan_next(&s)) {
+			list_comma(out, initial);
+			ls_str_repr_encode(out, s.v.p, strlen(s.v.p), ",");
+		}
+		ls_buf_free(&s.v);
+		break;
+	}
+	case TF_LIST_APPEND:
+		if (argc == 0)
+			break;
+		ls_buf_add(out, argv[0].p, argv[0].len);
+		for (int i = 1; i < argc; i++) {
+			list_comma(out, initial);
+			ls_str_repr_encode(out, argv[i].p ? argv[i].p : "", argv[i].len, ",");
+		}
+		break;
+	case TF_LIST_HEAD:
+		list_nth(out, argc, argv, 0);
+		break;
+	case TF_LIST_NTH: {
+		long long ndx;
+		if (argc >= 1 && parse_int64(argv[0].p ? argv[0].p : "", &ndx))
+			list_nth(out, argc - 1, argv + 1, (int)ndx);
+		break;
+	}
+	case TF_LIST_TAIL:
+		list_slice(out, argc, argv, 1, INT_MAX);
+		break;
+	case TF_LIST_COUNT:
+		ls_buf_addf(out, "%d", argc ? list_count(argc, argv) : 0);
+		break;
+	case TF_LIST_SLICE:
+		list_slice_call(out, argc, argv);
+		break;
+	case TF_IMPLODE: {
+		if (argc < 1)
+			break;
+		struct lscan s;
+		lscan_init(&s, argc - 1, argv + 1);
+		while (lscan_next(&s)) {
+			if (out->len > initial)
+				ls_buf_add(out, argv[0].p, argv[0].len);
+			ls_buf_add(out, s.v.p, s.v.len);
+		}
+		ls_buf_free(&s.v);
+		break;
+	}
+	case TF_EXPLODE:
+		for (int i = 1; i < argc; i++)
+			explode(out, initial, argv[i].p ? argv[i].p : "",
+				argv[0].p ? argv[0].p : "");
 		break;
 	}
 }

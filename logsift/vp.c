@@ -91,6 +91,7 @@ struct ls_vp {
 	size_t n_builtin;
 	bool omit_empty;
 	char key_delim;
+	bool flat; /* $(format-flat-json): every pair at the top level, names as they are */
 };
 
 /* ------------------------------------------------------ sets and globs */
@@ -827,6 +828,7 @@ struct ls_vp *ls_vp_prepare(int argc, char **argv, const struct ls_vp_host *host
 		abort();
 	vp->h = host;
 	vp->key_delim = '.';
+	vp->flat = !strcmp(argv[0], "format-flat-json");
 	struct rekey r = {NULL, -1};
 	bool leave_dot = false, dashdash = false;
 	err[0] = 0;
@@ -1035,6 +1037,7 @@ struct vp_walk {
 	struct ls_buf *out;
 	char **tok; /* the current name's tokens */
 	size_t n_tok, cap_tok;
+	int on_error; /* on-error(): enum ls_on_error */
 };
 
 static void walk_obj_end(struct vp_walk *w)
@@ -1142,7 +1145,7 @@ static void walk_bare(struct vp_walk *w, const char *key, const char *v, size_t 
  * (open quote, junk after the closing one) is the raw text up to where
  * the decoder stopped, the ',' included. Returns where the next one starts.
  */
-static const char *list_elem(const char *s, struct ls_buf *v)
+const char *ls_list_elem(const char *s, struct ls_buf *v)
 {
 	enum { INIT, QSTR, QBS, EXPECT, QERR, UNQ, OK, FAIL } st = INIT;
 	const char *cur = s;
@@ -1211,6 +1214,25 @@ static const char *list_elem(const char *s, struct ls_buf *v)
 	return cur;
 }
 
+void ls_str_repr_encode(struct ls_buf *out, const char *s, size_t n, const char *forbidden)
+{
+	if (!n) {
+		ls_buf_add(out, "\"\"", 2);
+		return;
+	}
+	bool apos = memchr(s, '\'', n) != NULL, quote = memchr(s, '"', n) != NULL;
+	/* strcspn, as 3.38's: s must be NUL-ended at or after n */
+	if (!apos && !quote && strcspn(s, "\b\f\n\r\t\\ ") >= n &&
+	    (!forbidden || strcspn(s, forbidden) >= n)) {
+		ls_buf_add(out, s, n);
+		return;
+	}
+	char q = !apos && quote ? '\'' : '"';
+	ls_buf_addc(out, q);
+	ls_utf8_escape(out, s, n, apos && quote ? "\"" : NULL, true);
+	ls_buf_addc(out, q);
+}
+
 /* tf_json_append_list: the list scanner's elements (empty ones skipped) as strings */
 static void walk_list(struct vp_walk *w, const char *key, const char *v)
 {
@@ -1223,7 +1245,7 @@ static void walk_list(struct vp_walk *w, const char *key, const char *v)
 			v++;
 			continue;
 		}
-		v = list_elem(v, &e);
+		v = ls_list_elem(v, &e);
 		if (!first)
 			ls_buf_addc(w->out, ',');
 		first = false;
@@ -1234,6 +1256,28 @@ static void walk_list(struct vp_walk *w, const char *key, const char *v)
 	}
 	ls_buf_free(&e);
 	ls_buf_addc(w->out, ']');
+}
+
+/*
+ * A value its type hint does not fit, as on-error() says (3.38's
+ * type_cast_drop_helper): fallback-to-string writes it as a string,
+ * drop-property writes nothing (and, as 3.38's tf_json_value, still sets
+ * need_comma: the next pair starts with ",,"), drop-message (the default)
+ * returns false. silently- changes only 3.38's "Casting error" log line.
+ */
+static bool cast_failed(struct vp_walk *w, const char *key, const char *v, size_t n)
+{
+	switch (w->on_error & ~LS_ONERR_SILENT) {
+	case LS_ONERR_FALLBACK:
+		walk_quoted(w, key, v, n);
+		break;
+	case LS_ONERR_DROP_PROPERTY:
+		break;
+	default:
+		return false;
+	}
+	w->need_comma = true;
+	return true;
 }
 
 /* tf_json_append_with_type_hint: false when the message is to be dropped */
@@ -1255,14 +1299,14 @@ static bool walk_value(struct vp_walk *w, const char *key, enum vp_type t, const
 		errno = 0;
 		(void)strtoll(v, &end, 10);
 		if (!v[0] || *end)
-			return false;
+			return cast_failed(w, key, v, n);
 		walk_bare(w, key, v, n);
 		break;
 	case VT_DOUBLE: {
 		errno = 0;
 		double d = strtod(v, &end);
 		if ((errno == ERANGE && (d >= HUGE_VAL || d <= -HUGE_VAL)) || end == v || *end)
-			return false;
+			return cast_failed(w, key, v, n);
 		walk_bare(w, key, v, n);
 		break;
 	}
@@ -1272,7 +1316,7 @@ static bool walk_value(struct vp_walk *w, const char *key, enum vp_type t, const
 		else if (v[0] == 'F' || v[0] == 'f' || v[0] == '0')
 			walk_bare(w, key, "false", 5);
 		else
-			return false;
+			return cast_failed(w, key, v, n);
 		break;
 	case VT_NULL:
 		walk_bare(w, key, "null", 4);
@@ -1414,7 +1458,7 @@ void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const str
 	/* NUL after each value for the casts (strtol & co.) */
 	struct ls_buf z = {0};
 	size_t from = out->len;
-	struct vp_walk w = {.delim = vp->key_delim, .out = out};
+	struct vp_walk w = {.delim = vp->key_delim, .out = out, .on_error = o ? o->on_error : 0};
 	ls_buf_addc(out, '{');
 	bool ok = true;
 	for (size_t i = 0; i < c.n && ok; i++) {
@@ -1422,7 +1466,9 @@ void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const str
 		if (c.r[i].val_len)
 			ls_buf_add(&z, c.vals.p + c.r[i].val_off, c.r[i].val_len);
 		ls_buf_addc(&z, 0);
-		ok = walk_one(&w, c.r[i].key, c.r[i].type, z.p, c.r[i].val_len);
+		/* tf_flat_json_value: the same order, no walker */
+		ok = vp->flat ? walk_value(&w, c.r[i].key, c.r[i].type, z.p, c.r[i].val_len)
+			      : walk_one(&w, c.r[i].key, c.r[i].type, z.p, c.r[i].val_len);
 	}
 	walk_unwind(&w, NULL);
 	ls_buf_addc(out, '}');

@@ -4,7 +4,10 @@
 # tests/interop/logsift/cases/{rewrite,parsers,lang-*}):
 # - 3.38 features logsift does not run are refused at start-up (exit 1,
 #   file:line, "is not supported by logsift"), and syslog-ng 3.38 accepts the
-#   same config, so each refusal is of a real feature, not a typo;
+#   same config, so each refusal is of a real feature, not a typo: one or
+#   more of each family (parsers and their options, rewrites, template
+#   functions and format-json options, source and destination drivers,
+#   driver options, global options, log-path constructs);
 # - the trace shows parser and rewrite steps as nodes, with 3.38's -t
 #   wording for the rule lines (lib/parser/parser-expr.c,
 #   lib/rewrite/rewrite-expr.c, rewrite-subst.c) and the values set.
@@ -32,9 +35,32 @@ refused() {
 	esac
 	tap_fail "refused at start-up: $3" "rc=$rc peer=$peer: $out"
 }
-refused date "parser p { date-parser(format(\"%Y\")); };" "date-parser()"
-refused regexp "parser p { regexp-parser(patterns(\"(?<x>a)\")); };" "regexp-parser()"
+refused date "parser p { date-parser(format(\"%c\")); };" "date-parser(format()) conversion %c"
+refused dateweek "parser p { date-parser(format(\"%Y %U\")); };" "date-parser(format()) conversion %U"
+refused guesstz "parser p { date-parser(flags(guess-timezone)); };" "date-parser(flags(guess-timezone))"
+# 3.38 takes regexp-parser(type(glob)) and type(string) and then writes a
+# PCRE name prefix into the string/glob matcher: heap corruption, so its
+# --syntax-only aborts (free(): invalid pointer) or not, by heap layout.
+# logsift refuses them; only its side is checked here.
+c="$TAP_TMP/regexp.conf"
+printf '@version: 3.38\nparser p { regexp-parser(patterns("(?<x>a)") type(glob)); };\n' >"$c"
+out=$("$LS" --syntax-only -f "$c" 2>&1)
+rc=$?
+case "$rc $out" in
+"1 "*"regexp-parser(type()) other than pcre is not supported by logsift in $c:2:"*)
+	tap_ok "refused at start-up: regexp-parser(type(glob)) (exit 1, file:line; 3.38 corrupts its heap)" ;;
+*) tap_fail "refused at start-up: regexp-parser(type(glob))" "rc=$rc: $out" ;;
+esac
 refused setpri "rewrite r { set-pri(\"5\"); };" "rewrite set-pri()"
+refused setsev "rewrite r { set-severity(\"err\"); };" "rewrite set-severity()"
+refused syslogp "parser p { syslog-parser(); };" "syslog-parser()"
+refused dbp "parser p { db-parser(file(\"/dev/null\")); };" "db-parser()"
+refused progdst "destination d { program(\"cat\"); };" "program() destination driver"
+refused unixdst "destination d { unix-stream(\"/nonexistent/s\"); };" "unix-stream() destination driver"
+refused journal "source s { systemd-journal(); };" "systemd-journal() source driver"
+refused throttle "destination d { file(\"/dev/null\" throttle(5)); };" "throttle()"
+refused multiline "source s { file(\"/dev/null\" multi-line-mode(indented)); };" "multi-line-mode()"
+refused uniqid "options { use-uniqid(yes); };" "use-uniqid()"
 refused rename "rewrite r { rename(\"a\" \"b\"); };" "rewrite rename()"
 refused tagtmpl "rewrite r { set-tag(\"t_\$PROGRAM\"); };" "a template as the tag name"
 refused stray "parser p { kv-parser(extract-stray-words-into(\"w\")); };" \
@@ -44,6 +70,10 @@ refused nocast "destination d { file(\"/dev/null\" template(\"\$(format-json --n
 	"\$(format-json) --no-cast"
 refused pmacro "destination d { file(\"/dev/null\" template(\"\$(format-json --key P_*)\")); };" \
 	"\$(format-json): macro P_DATE"
+refused tfsearch "destination d { file(\"/dev/null\" template(\"\$(list-search a \$MSG)\")); };" \
+	"template function \$(list-search)"
+refused tfurl "destination d { file(\"/dev/null\" template(\"\$(url-encode \$HOST)\")); };" \
+	"template function \$(url-encode)"
 
 C="$TAP_TMP/t.conf"
 cat >"$C" <<'CONF'

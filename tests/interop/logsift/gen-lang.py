@@ -20,6 +20,8 @@ syslog-ng 3.38's), each cases/NAME.conf says what it does in its header:
   lang-sdata-json    220       RFC 5424 + SD    format-json sdata, $SEQNUM
   lang-apache-json   220       Apache combined  csv-parser + typed format-json
   lang-json-rewrite  220       JSON app logs    json-parser + set/subst/unset
+  lang-regexp        230       sshd/postfix     regexp-parser x3: prefix, template,
+                                                flags, several patterns, $0..$N
 """
 import os, random, re, sys
 
@@ -196,6 +198,38 @@ def sd5424(n):
     return out
 
 
+def auth(n):
+    """sshd, postfix/smtpd and other lines for lang-regexp's patterns"""
+    out = []
+    users = ['alice', 'root', 'j\\xc3\\xb6rg', '', 'admin', 'x y']
+    ssh = ['Accepted publickey for {u} from {ip} port {p} ssh2',
+           'Accepted password for {u} from {ip} port {p} ssh2',
+           'Failed password for {u} from {ip} port {p} ssh2',
+           'Failed password for invalid user {u} from {ip} port {p} ssh2',
+           'Invalid user {u} from {ip}', 'Connection closed by {ip} port {p} [preauth]',
+           'ACCEPTED publickey for {u} from {ip} port {p}']
+    pf = ['{q}: client=unknown[{ip}]', '{q}: to=<{u}@example.org>, relay=local',
+          '{q}: FROM=<{u}@caf\\xc3\\xa9.example>', 'connect from unknown[{ip}]',
+          '{q}: reject: RCPT from unknown[{ip}]: 554 5.7.1']
+    hosts = ['web1', 'web22', 'db3', 'fw-edge', 'gw.example.org', 'caf\\xc3\\xa9-srv', 'x']
+    for i in range(n):
+        kind = R.randrange(4)
+        u = R.choice(users)
+        ip = R.choice(IPS)
+        q = '%X' % R.randrange(0x10000, 0xFFFFFFF)
+        if kind <= 1:
+            prog, m = 'sshd', R.choice(ssh)
+        elif kind == 2:
+            prog, m = 'postfix/smtpd', R.choice(pf)
+        else:
+            prog, m = R.choice(['CRON', 'kernel', 'app']), R.choice(['tick', '', 'Accepted nothing'])
+        m = m.format(u=u, ip=ip, p=R.randrange(1, 65536), q=q)
+        out.append('%s%s %s %s[%d]: %s' % (pri(R.choice([4, 10, 2, 3]), R.randrange(0, 8)),
+                                           STAMP % (i // 60 % 60, i % 60), R.choice(hosts), prog,
+                                           R.randrange(1, 40000), m))
+    return out
+
+
 def main():
     d = sys.argv[1]
     for name, gen in (('lang-firewall', firewall), ('lang-apache', apache),
@@ -210,6 +244,10 @@ def main():
                       ('lang-apache-json', apache), ('lang-json-rewrite', jsonapp)):
         with open(os.path.join(d, name + '.msgs'), 'w') as f:
             f.write('\n'.join(gen(220)) + '\n')
+    # third set (regexp-parser): its own seed
+    R = random.Random(2539)
+    with open(os.path.join(d, 'lang-regexp.msgs'), 'w') as f:
+        f.write('\n'.join(auth(230)) + '\n')
 
 
 main()
