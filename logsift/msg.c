@@ -445,8 +445,6 @@ int ls_tz_gmtoff(const char *tz, int64_t t)
 	return off;
 }
 
-static const char *recv_tz; /* recv-time-zone() of the record being parsed */
-
 /* Local year and month (0-11) at t; cached per hour. */
 static void local_year_mon(int64_t t, int *year, int *mon)
 {
@@ -484,8 +482,9 @@ static int parse_frac(struct cur *c)
 /*
  * ISO 8601 (RFC 5424) or BSD "Mmm dd hh:mm:ss" timestamps, as syslog-ng's
  * scan_iso/scan_bsd: returns false and leaves c alone when none is there.
+ * recv_tz (recv-time-zone(), NULL = local) is the zone of a stamp without one.
  */
-static bool parse_date(struct ls_msg *m, struct cur *c)
+static bool parse_date(struct ls_msg *m, struct cur *c, const char *recv_tz)
 {
 	const unsigned char *p = c->p;
 	size_t left = c->left;
@@ -680,7 +679,7 @@ static bool parse_legacy(struct ls_msg *m, const unsigned char *data, size_t len
 		c.p++;
 		c.left--;
 	}
-	if (parse_date(m, &c)) {
+	if (parse_date(m, &c, o->recv_tz)) {
 		skip_spaces(&c);
 		static const char repeat[] = "last message repeated";
 		if (c.left >= sizeof repeat - 1 && !memcmp(c.p, repeat, sizeof repeat - 1)) {
@@ -843,7 +842,7 @@ static bool parse_5424(struct ls_msg *m, const unsigned char *data, size_t len,
 		m->stamp_sec = m->recv_sec;
 		m->stamp_usec = m->recv_usec;
 		m->stamp_gmtoff = m->recv_gmtoff;
-	} else if (!parse_date(m, &c)) {
+	} else if (!parse_date(m, &c, o->recv_tz)) {
 		goto fail;
 	}
 	if (!skip_one_space(&c))
@@ -1184,7 +1183,6 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 {
 	const unsigned char *d = (const unsigned char *)data;
 	struct ls_buf tmp = {0};
-	recv_tz = o->recv_tz;
 	size_t full = len; /* before the trailing newlines go (linux-kmsg looks at them) */
 	while (len && (d[len - 1] == '\n' || d[len - 1] == 0))
 		len--;
