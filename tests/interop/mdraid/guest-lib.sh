@@ -5,6 +5,8 @@
 #
 #   disks I J...          the member devices $M<I> $M<J> ... (one line)
 #   range I N             the member devices I .. I+N-1
+#   copy_members FROM TO N   copy members FROM.. onto members TO.. (N of
+#                         each, a whole member at a time, fsync'd)
 #   say KEY VALUE         print KEY=VALUE
 #   wait_idle MD          wait until sync_action is idle (resync, recovery,
 #                         check, reshape); gives up after 600 s
@@ -29,6 +31,14 @@ range() {
 }
 say() {
 	echo "$1=$2"
+}
+copy_members() {
+	i=0
+	while [ $i -lt "$3" ]; do
+		dd if="$(range $(($1 + i)) 1 | tr -d ' ')" of="$(range $(($2 + i)) 1 | tr -d ' ')" bs=1M \
+			conv=fsync 2>/dev/null
+		i=$((i + 1))
+	done
 }
 wait_idle() {
 	md=${1#/dev/}

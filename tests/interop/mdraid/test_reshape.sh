@@ -101,14 +101,6 @@ FS=\$M$first
 FS_MIB=$FS_MIB
 EOF
 cat >>"$W/body1" <<'EOF'
-copy_set() { # from to
-	i=0
-	while [ $i -lt 4 ]; do
-		dd if="$(range $(($1 + i)) 1 | tr -d ' ')" of="$(range $(($2 + i)) 1 | tr -d ' ')" bs=1M \
-			conv=fsync 2>/dev/null
-		i=$((i + 1))
-	done
-}
 k=0
 while read -r id lvl co ch nch nly ks first; do
 	md=md$k
@@ -118,7 +110,7 @@ while read -r id lvl co ch nch nly ks first; do
 	wait_idle "$md"
 	dd if="$FS" of="/dev/$md" bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
-	copy_set "$first" $((first + 4))
+	copy_members "$first" $((first + 4)) 4
 	# mdadm + the kernel reshape the copy, to the end
 	mdadm --assemble "/dev/$md" $(range $((first + 4)) 4) >>"/out/$id.create" 2>&1
 	mdadm --grow "/dev/$md" "$ch" >"/out/$id.grow" 2>&1

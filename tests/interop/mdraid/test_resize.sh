@@ -77,22 +77,14 @@ FS=\$M12
 FS_MIB=$FS_MIB
 EOF
 cat >>"$W/body1" <<'EOF'
-copy4() { # from to: the four members (the first 32 MiB of each)
-	i=0
-	while [ $i -lt 4 ]; do
-		dd if="$(range $(($1 + i)) 1 | tr -d ' ')" of="$(range $(($2 + i)) 1 | tr -d ' ')" bs=1M \
-			conv=fsync 2>/dev/null
-		i=$((i + 1))
-	done
-}
 mdadm --create /dev/md0 --run --level=6 --raid-devices=4 --chunk=64 --metadata=1.2 \
 	--homehost=opskit $(range 0 4) >/out/create 2>&1
 say create_rc $?
 wait_idle md0
 dd if="$FS" of=/dev/md0 bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
 mdadm --stop /dev/md0 >/dev/null 2>&1
-copy4 0 4
-copy4 0 8
+copy_members 0 4 4
+copy_members 0 8 4
 # m: to the end
 mdadm --assemble /dev/md0 $(range 4 4) >>/out/create 2>&1
 mdadm --grow /dev/md0 --size=max >/out/m.grow 2>&1

@@ -79,22 +79,14 @@ FS=\$M20
 FS_MIB=$FS_MIB
 EOF
 cat >>"$W/body1" <<'EOF'
-copy4() { # from to: the four RAID5 members
-	i=0
-	while [ $i -lt 4 ]; do
-		dd if="$(range $(($1 + i)) 1 | tr -d ' ')" of="$(range $(($2 + i)) 1 | tr -d ' ')" bs=1M \
-			conv=fsync 2>/dev/null
-		i=$((i + 1))
-	done
-}
 mdadm --create /dev/md0 --run --level=5 --raid-devices=4 --chunk=64 --metadata=1.2 \
 	--homehost=opskit $(range 0 4) >/out/create 2>&1
 say create_rc $?
 wait_idle md0
 dd if="$FS" of=/dev/md0 bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
 mdadm --stop /dev/md0 >/dev/null 2>&1
-copy4 0 5
-copy4 0 10
+copy_members 0 5 4
+copy_members 0 10 4
 # m: to the end
 mdadm --assemble /dev/md0 $(range 5 4) >>/out/create 2>&1
 mdadm /dev/md0 --add $(range 9 1) >/out/m.add 2>&1
@@ -119,7 +111,7 @@ say k.completed "$(cat /sys/block/md1/md/sync_completed)"
 mdadm --stop /dev/md1 >/dev/null 2>&1
 mdadm --examine $(range 14 1) >/out/k.examine 2>&1
 # d: without --layout, to the end (the restripe, then any recovery)
-copy4 0 15
+copy_members 0 15 4
 mdadm --assemble /dev/md0 $(range 15 4) >>/out/create 2>&1
 mdadm /dev/md0 --add $(range 19 1) >/out/d.add 2>&1
 mdadm --grow /dev/md0 --level=6 --raid-devices=5 >/out/d.grow 2>&1
