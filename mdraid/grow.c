@@ -21,7 +21,8 @@
 #include "reshape.h"
 
 static const char grow_help[] =
-    "usage: mdraid grow --raid-devices=N [--backup-file=F] [--force] MEMBER... NEW-MEMBER...\n"
+    "usage: mdraid grow --raid-devices=N [--backup-file=F] [--force] [--dry-run] MEMBER... "
+    "NEW-MEMBER...\n"
     "       mdraid grow --chunk=SIZE MEMBER...\n"
     "       mdraid grow --level=6 --layout=preserve MEMBER... NEW-MEMBER\n"
     "       mdraid grow --layout=NAME|normalise MEMBER...\n"
@@ -103,6 +104,7 @@ enum {
 	OPT_BACKUP = 256,
 	OPT_CONTINUE,
 	OPT_FORCE,
+	OPT_DRY_RUN,
 	OPT_PROGRESS,
 	OPT_MEM,
 	OPT_GROW,
@@ -138,6 +140,9 @@ static const struct cli_opt grow_opts[] = {
     {"force", 0, CLI_FLAG, OPT_FORCE, NULL,
      "overwrite another array's superblock on a new member;\ngrow a degraded array (members "
      "named 'missing');\nstale members as mdadm --assemble --force"},
+    {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
+     "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
+     "stop;\nnothing is written"},
     {"progress", 0, CLI_FLAG, OPT_PROGRESS, NULL,
      "report progress even when stderr is not a terminal"},
     {"quiet", 'q', CLI_FLAG, 'q', NULL, "no progress meter"},
@@ -192,6 +197,9 @@ static int on_opt(void *vctx, int id, const char *arg)
 		return 0;
 	case OPT_FORCE:
 		c->o.force = 1;
+		return 0;
+	case OPT_DRY_RUN:
+		c->o.dry_run = 1;
 		return 0;
 	case OPT_PROGRESS:
 		c->pmode = PROGRESS_ON;
@@ -405,6 +413,10 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 			ok_progname);
 		return OK_EXIT_REFUSED;
 	}
+	if (c.size_set && c.o.dry_run) {
+		fprintf(stderr, "%s: --dry-run is not supported with --size\n", ok_progname);
+		return OK_EXIT_USAGE;
+	}
 	if (c.size_set) {
 		if (!c.o.mem_bytes)
 			c.o.mem_bytes = mem_bytes;
@@ -450,6 +462,18 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 	ok_err_clear(&e);
 
 	int rc = reshape_open(&r, (const char *const *)members, n, &cp->o, &e);
+	if (rc == 1) { /* --dry-run: --force's choice, as the other verbs print it */
+		const char *l = reshape_forced(r);
+		for (; *l;) {
+			int len = (int)strcspn(l, "\n");
+			fprintf(stderr, "%s: would: %.*s\n", ok_progname, len, l);
+			l += len + (l[len] == '\n');
+		}
+		fprintf(stderr, "%s: --dry-run: %s\n", ok_progname,
+			*reshape_forced(r) ? "nothing written" : "no member needs forcing");
+		reshape_close(r);
+		return OK_EXIT_OK;
+	}
 	if (rc == -EALREADY) {
 		printf("%s: %s: nothing to do\n", ok_progname, e.msg);
 		reshape_close(r);

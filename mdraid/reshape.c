@@ -277,8 +277,9 @@ static double mono(void)
  * (md_member_open: O_DIRECT where the file system has it, O_EXCL on block
  * devices, a flock so two mdraid runs cannot interleave, and
  * md_safety_check: a member in a running md array, held by another
- * device, mounted or backing a loop device is refused, -EBUSY). */
-static int member_open(struct member *m, const char *path, struct ok_err *e)
+ * device, mounted or backing a loop device is refused, -EBUSY); flags is
+ * MD_OPEN_WRITE, or 0 for --dry-run's read-only look. */
+static int member_open(struct member *m, const char *path, unsigned flags, struct ok_err *e)
 {
 	if (snprintf(m->mm->path, sizeof m->mm->path, "%s", path) >= (int)sizeof m->mm->path)
 		return ok_err_at(e, -ENAMETOOLONG, path, OK_ERR_NOPOS, "path too long");
@@ -286,7 +287,7 @@ static int member_open(struct member *m, const char *path, struct ok_err *e)
 	m->slot = -1;
 	if (stat(path, &m->st) < 0)
 		return ok_err_at(e, -errno, path, OK_ERR_NOPOS, "cannot stat member");
-	return md_member_open(m->mm, MD_OPEN_WRITE, e);
+	return md_member_open(m->mm, flags, e);
 }
 
 /* The fields of the superblock the checks use often, kept beside it. */
@@ -741,14 +742,15 @@ static int check_degraded(struct reshape *r, int on, int parity, struct ok_err *
  * --force's choice (member.h), the one every verb makes, written before
  * anything else. A grow cannot leave a given member out, so a member the
  * choice leaves stale is refused: give it as "missing". 0 when nothing is
- * stale or without --force (the refusal below then names it).
+ * stale or without --force (the refusal below then names it). With --dry-run
+ * the choice is worked out and described but not written.
  */
 static int force_stale(struct reshape *r, int n, int fresh, struct ok_err *e)
 {
 	bool stale = false;
 	for (int i = 0; i < n; i++)
 		stale |= r->m[i].ours && r->m[i].events + 1 < r->m[fresh].events;
-	if (!stale || !r->opts.force)
+	if (!stale || !(r->opts.force || r->opts.dry_run))
 		return 0;
 	struct md_force_plan *p = malloc(sizeof(*p));
 	if (!p)
@@ -767,9 +769,11 @@ static int force_stale(struct reshape *r, int n, int fresh, struct ok_err *e)
 	if (rc >= 0) {
 		md_force_plan_text(r->mm, p, r->mm[fresh].sb.set_name, r->forced,
 				   sizeof(r->forced));
-		rc = md_members_force_apply(r->mm, p, true, e);
-		for (int b = 0; b < p->nbump; b++)
-			member_take_sb(&r->m[p->bump[b]]);
+		if (!r->opts.dry_run) {
+			rc = md_members_force_apply(r->mm, p, true, e);
+			for (int b = 0; b < p->nbump; b++)
+				member_take_sb(&r->m[p->bump[b]]);
+		}
 	}
 	free(p);
 	return rc < 0 ? rc : 0;
@@ -1044,7 +1048,8 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				    r->m[j].st.st_ino == st.st_ino)
 					return ok_err_at(e, -EINVAL, paths[i], OK_ERR_NOPOS,
 							 "given twice (same file as %s)", paths[j]);
-		if ((rc = member_open(&r->m[i], paths[i], e)) < 0)
+		if ((rc = member_open(&r->m[i], paths[i], opts->dry_run ? 0 : MD_OPEN_WRITE, e)) <
+		    0)
 			return rc;
 		if ((rc = member_find_sb(&r->m[i], e)) < 0)
 			return rc;
@@ -1067,6 +1072,8 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			return rc;
 	if ((rc = force_stale(r, n, fresh, e)) < 0)
 		return rc;
+	if (r->opts.dry_run)
+		return 1; /* the choice is in r->forced; nothing was written */
 	struct member *fm = &r->m[fresh];
 	if (!(r->master = malloc(sizeof *r->master)) || !(r->build = malloc(sizeof *r->build)))
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");

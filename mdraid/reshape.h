@@ -111,6 +111,8 @@ struct reshape_opts {
 	const char *backup_file; /* --backup-file, or NULL */
 	int force;	    /* --force: new members holding another array's sb; degraded arrays */
 	int cont;	    /* --continue: only resume, never start a grow */
+	int dry_run;	    /* --dry-run: members opened read-only; reshape_open works out
+			       --force's choice (reshape_forced) and returns 1 before any write */
 	int level;	    /* --level: 6 converts RAID5 to RAID6 (see below); 0 = unchanged */
 	const char *layout; /* --layout: "preserve", "normalise" or a layout name; NULL = unset */
 	volatile sig_atomic_t *stop; /* set asynchronously: stop at the next checkpoint */
@@ -166,7 +168,9 @@ struct reshape;
 /*
  * Open the members (paths[0..n-1], old and new in any order; the new ones
  * are those without this array's superblock), read every superblock, check
- * every precondition and decide the plan. Writes nothing. On success *out
+ * every precondition and decide the plan. Writes nothing but --force's choice
+ * for stale members (reshape_forced); with opts->dry_run returns 1 once that
+ * choice is known, having written nothing at all. On success *out
  * owns the open members until reshape_close. Errors: -EINVAL/-EUCLEAN bad
  * or inconsistent superblocks (e names the member and field), -EPERM refused
  * for safety (e says why), -EEXIST the backup file exists, -EALREADY nothing

@@ -12,7 +12,8 @@
 # printed, members' md5 unchanged; serve --dry-run alike, nbdkit not run;
 # the plugin with readonly=true force=true forces in memory only),
 # --force through read, check, write and grow (grow refuses to leave a
-# member out: given as 'missing' it grows).
+# member out: given as 'missing' it grows; grow --dry-run prints the same
+# choice and writes nothing).
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/mdraid/lib.sh"
 SB="$OPSKIT_SOURCE/tests/mdraid/sbedit.py"
@@ -128,6 +129,29 @@ if [ $rc = 5 ] && grep -q "m3.img: stale member (events $((E - 4)), the freshest
 	tap_ok "grow --force with a member it would leave out: refused, nothing written"
 else
 	tap_fail "grow --force with a member it would leave out: refused, nothing written" "rc $rc; $(cat "$T/err")"
+fi
+# grow --dry-run: the same choice printed as check --dry-run prints it (m3
+# and m4 given as missing, so nothing is left out), members' md5 unchanged
+before=$(md5s)
+"$M" grow --dry-run --raid-devices=6 "$T/m0.img" "$T/m1.img" "$T/m2.img" missing missing "$T/new.img" \
+	>"$T/out" 2>"$T/err"
+rc=$?
+head -n 2 "$T/want" >"$T/want-grow"
+echo "mdraid: --dry-run: nothing written" >>"$T/want-grow"
+if [ $rc = 0 ] && [ ! -s "$T/out" ] && cmp -s "$T/want-grow" "$T/err" && [ "$(md5s)" = "$before" ] &&
+	[ "$(md5sum <"$T/new.img")" = "$(head -c 4M /dev/zero | md5sum)" ]; then
+	tap_ok "grow --dry-run: m2's forcing printed as check --dry-run prints it, nothing written"
+else
+	tap_fail "grow --dry-run: m2's forcing printed as check --dry-run prints it, nothing written" \
+		"rc $rc; $(diff "$T/want-grow" "$T/err")"
+fi
+"$M" grow --dry-run --raid-devices=6 $MEM "$T/new.img" >"$T/out" 2>"$T/err"
+rc=$?
+if [ $rc = 5 ] && grep -q "m3.img: stale member (events $((E - 4)), the freshest has $E) that --force, as mdadm --assemble --force, leaves out; grow cannot: give it as 'missing'" "$T/err" &&
+	[ "$(md5s)" = "$before" ]; then
+	tap_ok "grow --dry-run with a member --force would leave out: the same refusal, nothing written"
+else
+	tap_fail "grow --dry-run with a member --force would leave out: the same refusal, nothing written" "rc $rc; $(cat "$T/err")"
 fi
 if "$M" grow -q --force --raid-devices=6 "$T/m0.img" "$T/m1.img" "$T/m2.img" missing missing "$T/new.img" \
 	>"$T/out" 2>"$T/err" &&
