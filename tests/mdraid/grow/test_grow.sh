@@ -24,7 +24,7 @@ verify() { # name seed
 }
 
 testcmd "grow --help shows the synopsis" "$M grow --help | head -n 1" \
-	"usage: mdraid grow --raid-devices=N [--backup-file=F] [--force] MEMBER... NEW-MEMBER...
+	"usage: mdraid grow --raid-devices=N [--backup-file=F] [--force] [--dry-run] MEMBER... NEW-MEMBER...
 " ""
 testcmd "mdraid --help lists grow" "$M --help | grep -c '^  grow '" "1
 " ""
