@@ -19,6 +19,7 @@
 #include "grow.h"
 #include "mdraid.h"
 #include "reshape.h"
+#include "serve.h"
 
 static const char grow_help[] =
     "usage: mdraid grow --raid-devices=N [--backup-file=F] [--force] [--dry-run] MEMBER... "
@@ -463,13 +464,8 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 
 	int rc = reshape_open(&r, (const char *const *)members, n, &cp->o, &e);
 	if (rc == 1) { /* --dry-run: --force's choice, as the other verbs print it */
-		const char *l = reshape_forced(r);
-		for (; *l;) {
-			int len = (int)strcspn(l, "\n");
-			fprintf(stderr, "%s: would: %.*s\n", ok_progname, len, l);
-			l += len + (l[len] == '\n');
-		}
-		fprintf(stderr, "%s: --dry-run: %s\n", ok_progname,
+		md_forced_print(reshape_forced(r), "would: ");
+		ok_warn("--dry-run: %s",
 			*reshape_forced(r) ? "nothing written" : "no member needs forcing");
 		reshape_close(r);
 		return OK_EXIT_OK;
@@ -484,12 +480,7 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 		reshape_close(r);
 		return ok_exit(&e);
 	}
-	/* what --force did to stale members, as mdadm prints it */
-	for (const char *l = reshape_forced(r); *l;) {
-		int len = (int)strcspn(l, "\n");
-		fprintf(stderr, "%s: %.*s\n", ok_progname, len, l);
-		l += len + (l[len] == '\n');
-	}
+	md_forced_print(reshape_forced(r), ""); /* what --force did, as mdadm prints it */
 	const struct reshape_plan *pl = reshape_plan(r);
 	if (takeover)
 		*takeover = pl->takeover;

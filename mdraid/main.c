@@ -455,14 +455,14 @@ static int array_open(struct md_array *a, int n, char **paths, unsigned flags, s
 	if (rc == 0 && env_budget())
 		a->budget_bytes = env_budget();
 	if (rc == 0 && TT.dry_run) {
-		md_forced_print(a, "would: ");
+		md_forced_print(a->forced, "would: ");
 		ok_warn("--dry-run: %s",
 			a->forced[0] ? "nothing written" : "no member needs forcing");
 		md_array_close(a, NULL);
 		exit(0);
 	}
 	if (rc == 0)
-		md_forced_print(a, "");
+		md_forced_print(a->forced, "");
 	return rc;
 }
 

@@ -197,9 +197,9 @@ static int stale_socket_remove(const char *path)
 	return 0;
 }
 
-void md_forced_print(const struct md_array *a, const char *prefix)
+void md_forced_print(const char *forced, const char *prefix)
 {
-	for (const char *l = a->forced; *l;) {
+	for (const char *l = forced; *l;) {
 		const char *nl = strchr(l, '\n');
 		int len = nl ? (int)(nl - l) : (int)strlen(l);
 		ok_warn("%s%.*s", prefix, len, l);
@@ -220,7 +220,7 @@ static int serve_dry_run(int n, char **paths)
 			      (TT.no_direct ? MD_OPEN_NO_DIRECT : 0),
 			  &e) < 0)
 		return ok_err_fail(&e);
-	md_forced_print(&a, "would: ");
+	md_forced_print(a.forced, "would: ");
 	ok_warn("--dry-run: %s; nbdkit not started",
 		a.forced[0] ? "nothing written" : "no member needs forcing");
 	md_array_close(&a, NULL);

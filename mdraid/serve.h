@@ -14,10 +14,9 @@ int stop_main(int argc, char **argv);
 /* mdraid overlay commit|discard DIR ...: end a serve --overlay=DIR. */
 int overlay_main(int argc, char **argv);
 
-struct md_array;
-/* What --force chose for stale members (a->forced), one warning per line
- * ("mdraid: PREFIX..."), as mdadm prints it to stderr; serve --dry-run and
- * main.c's verbs print it alike. */
-void md_forced_print(const struct md_array *a, const char *prefix);
+/* What --force chose for stale members (a->forced, reshape_forced()), one
+ * warning per line ("mdraid: PREFIX..."), as mdadm prints it to stderr;
+ * serve --dry-run, main.c's verbs and grow print it alike. */
+void md_forced_print(const char *forced, const char *prefix);
 
 #endif
