@@ -200,7 +200,9 @@ static int force_stale(struct md_array *a, unsigned flags, struct ok_err *e)
 		free(p);
 		return rc;
 	}
-	md_force_plan_text(a->m, p, a->m[a->ref_member].sb.set_name, a->forced, sizeof(a->forced));
+	char nm[24];
+	md_force_plan_text(a->m, p, md_sb_array_name(&a->m[a->ref_member].sb, nm, sizeof(nm)),
+			   a->forced, sizeof(a->forced));
 	rc = md_members_force_apply(a->m, p, !(flags & MD_OPEN_DRY_RUN), e);
 	free(p);
 	return rc;

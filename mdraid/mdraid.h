@@ -176,6 +176,9 @@ int md_sb_read(int fd, const char *path, int minor, struct md_sb *sb, struct ok_
 int md_sb_write(int fd, const char *path, struct md_sb *sb, struct ok_err *e);
 /* Role of this member (dev_roles[dev_number], MD_ROLE_FAULTY if out of range). */
 unsigned md_sb_role(const struct md_sb *sb);
+/* The array's name for messages: set_name for v1.x, "/dev/mdN" (the preferred
+ * minor, written into buf) for 0.90, which has no name. */
+const char *md_sb_array_name(const struct md_sb *sb, char *buf, size_t size);
 /* True if a 0.90 superblock sits on a member of dev_sectors (buf: its 4 KiB). */
 bool md_sb_is_090(const uint8_t *buf);
 uint64_t md_sb_090_location(uint64_t dev_sectors);

@@ -767,8 +767,9 @@ static int force_stale(struct reshape *r, int n, int fresh, struct ok_err *e)
 			e->errnum = 0;
 	}
 	if (rc >= 0) {
-		md_force_plan_text(r->mm, p, r->mm[fresh].sb.set_name, r->forced,
-				   sizeof(r->forced));
+		char nm[24];
+		md_force_plan_text(r->mm, p, md_sb_array_name(&r->mm[fresh].sb, nm, sizeof(nm)),
+				   r->forced, sizeof(r->forced));
 		if (!r->opts.dry_run) {
 			rc = md_members_force_apply(r->mm, p, true, e);
 			for (int b = 0; b < p->nbump; b++)

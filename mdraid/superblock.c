@@ -161,6 +161,17 @@ unsigned md_sb_role(const struct md_sb *sb)
 	return sb->dev_roles[sb->dev_number];
 }
 
+/* A 0.90 superblock has no name, so messages that name the array (mdadm's
+ * "Marking array %s as 'clean'") would print an empty string: such an array
+ * is named as the kernel and mdadm name it, /dev/md<preferred minor>. */
+const char *md_sb_array_name(const struct md_sb *sb, char *buf, size_t size)
+{
+	if (sb->major_version != 0)
+		return sb->set_name;
+	snprintf(buf, size, "/dev/md%u", md_sb0_md_minor(sb));
+	return buf;
+}
+
 /* ---- validate: super_1_load ---- */
 
 #define SB_BAD(field, ...)                                                                         \
