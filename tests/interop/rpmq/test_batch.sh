@@ -79,6 +79,8 @@ for m in --scripts -l; do
 		RPMQ_IO=sync feed "$Q" -qp $m -j $j $list >"$T/sync" 2>"$T/sync.err"
 		src=$?
 		for how in ring emfile seccomp; do
+			# ulimit -n: dash and bash have it (SC3045)
+			# shellcheck disable=SC2086,SC3045
 			case $how in
 			ring) feed "$Q" -qp $m -j $j $list >"$T/act" 2>"$T/act.err" ;;
 			emfile) (ulimit -n 24 && feed "$Q" -qp $m -j $j $list) >"$T/act" 2>"$T/act.err" ;;
