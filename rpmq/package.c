@@ -270,6 +270,21 @@ int rpm_pkg_open(struct rpm_pkg *p, const char *path, struct ok_err *e)
  * most packages in one read. */
 #define HEADERS_AHEAD 16384
 
+int rpm_pkg_read_ahead(struct rpm_pkg *p, int fd, const char *path, const uint8_t *ahead,
+		       ssize_t got, struct ok_err *e)
+{
+	int rc;
+	if (got < 0) {
+		memset(p, 0, sizeof(*p));
+		rc = ok_err_at(e, (int)got, path, 0, "reading the lead");
+	} else {
+		struct pkg_rd rd = {.fd = fd, .buf = ahead, .len = (size_t)got};
+		rc = pkg_read(p, &rd, path, e);
+	}
+	p->fd = -1;
+	return rc;
+}
+
 int rpm_pkg_open_headers(struct rpm_pkg *p, const char *path, struct ok_err *e)
 {
 	if (strcmp(path, "-") == 0)
@@ -285,17 +300,8 @@ int rpm_pkg_open_headers(struct rpm_pkg *p, const char *path, struct ok_err *e)
 	do
 		got = read(fd, ahead, sizeof(ahead));
 	while (got < 0 && errno == EINTR);
-	int rc;
-	if (got < 0) {
-		rc = -errno;
-		memset(p, 0, sizeof(*p));
-		rc = ok_err_at(e, rc, path, 0, "reading the lead");
-	} else {
-		struct pkg_rd rd = {.fd = fd, .buf = ahead, .len = (size_t)got};
-		rc = pkg_read(p, &rd, path, e);
-	}
+	int rc = rpm_pkg_read_ahead(p, fd, path, ahead, got < 0 ? -errno : got, e);
 	close(fd);
-	p->fd = -1;
 	return rc;
 }
 

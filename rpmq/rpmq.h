@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "err.h"
 #include "hex.h"
@@ -224,6 +225,40 @@ int rpm_pkg_open(struct rpm_pkg *p, const char *path, struct ok_err *e);
  * and closed before returning; p->fd is -1, so nothing of the payload can
  * be read from p. */
 int rpm_pkg_open_headers(struct rpm_pkg *p, const char *path, struct ok_err *e);
+/* The reading half of rpm_pkg_open_headers, for callers that opened path
+ * and read its first bytes themselves (batch.c): got is how many bytes of
+ * the file ahead holds (or a negative errno from reading them); what the
+ * headers need beyond them is read from fd, which the caller keeps owning
+ * and closes. Same result and messages as rpm_pkg_open_headers. */
+int rpm_pkg_read_ahead(struct rpm_pkg *p, int fd, const char *path, const uint8_t *ahead,
+		       ssize_t got, struct ok_err *e);
+
+/* batch.c: headers of many packages with few system calls, for queries over
+ * thousands of files (-qp FILE...). One io_uring_enter opens a window of
+ * packages, one reads the first RPM_BATCH_AHEAD bytes of each (lead,
+ * signature and main header of most packages), and their closes go with
+ * the next window's opens: three system calls a window instead of three a
+ * package. Where io_uring cannot be used (an old kernel, seccomp,
+ * kernel.io_uring_disabled, or RPMQ_IO=sync in the environment)
+ * rpm_batch_new returns NULL and rpm_batch_open reads with
+ * rpm_pkg_open_headers; a package whose open or read fails in the ring is
+ * retried the same way, so results and messages never depend on the ring.
+ * A batch is used by one thread. */
+#define RPM_BATCH_AHEAD 65536
+struct rpm_batch;
+/* A reader for windows of up to max packages, or NULL (see above). */
+struct rpm_batch *rpm_batch_new(unsigned max);
+/* Open and read ahead paths[0..n) (n <= max; "-" is left to
+ * rpm_batch_open), ending the previous window (its files are closed).
+ * The paths must live until the window ends. No-op when b is NULL. */
+void rpm_batch_load(struct rpm_batch *b, char *const *paths, unsigned n);
+/* Package i of the window (path is paths[i]), as rpm_pkg_open_headers
+ * returns it; with b NULL, rpm_pkg_open_headers(path). */
+int rpm_batch_open(struct rpm_batch *b, unsigned i, const char *path, struct rpm_pkg *p,
+		   struct ok_err *e);
+/* Close the window's files and the ring; NULL is fine. */
+void rpm_batch_free(struct rpm_batch *b);
+
 /* Free the headers; closes fd if rpm_pkg_open opened it. */
 void rpm_pkg_close(struct rpm_pkg *p);
 
