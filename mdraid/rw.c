@@ -1024,9 +1024,13 @@ static int write_window(struct md_array *a, struct md_win *w, uint64_t off, uint
 			continue;
 		}
 		any = true;
+		/* handle_stripe_dirtying: a stripe at or past recovery_cp may
+		 * have stale parity, which rmw would carry on; reconstruct-write
+		 * makes it right (raid5.c forces rcw there when none failed) */
+		bool unsynced = rel_of(w, i) + w->rlen / 512 > a->resync_cp;
 		if (full == nd)
 			mode[i] = 1;
-		else if (!degraded && touched + npar < nd - full)
+		else if (!degraded && !unsynced && touched + npar < nd - full)
 			mode[i] = 2;
 		else
 			mode[i] = 3;
