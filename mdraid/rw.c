@@ -1158,6 +1158,34 @@ int md_array_write(struct md_array *a, uint64_t off, const void *buf, size_t len
 	 * meanwhile); md_win_sync, any read, check or close waits for it.
 	 */
 	uint64_t s_end = (end + sd - 1) / sd;
+	uint64_t c0 = off / chunk * chunk;
+	if (end <= c0 + chunk && len < chunk) {
+		/*
+		 * Part of one chunk: md works in 4 KiB stripe units (raid5.c's
+		 * stripe_heads), so a 4 KiB write reads and writes 4 KiB of each
+		 * member it needs, not whole chunk rows: the window is the row
+		 * slice of the 4 KiB blocks the write meets.
+		 */
+		uint64_t b0 = (off - c0) & ~(uint64_t)4095;
+		uint64_t b1 = (end - c0 + 4095) & ~(uint64_t)4095;
+		if (b1 > chunk)
+			b1 = chunk;
+		int k = a->win_next;
+		struct md_win *w = win[k], *o = win[1 - k];
+		if (b1 - b0 <= w->row_max) {
+			a->win_next = 1 - k;
+			if ((rc = join_window(a, w, e)) < 0)
+				return rc;
+			md_win_set(w, off / sd, 1, (uint32_t)b0, (uint32_t)(b1 - b0));
+			if (o->running && o->s0 < w->s0 + w->ns && w->s0 < o->s0 + o->ns)
+				rc = join_window(a, o, e);
+			if (rc == 0)
+				rc = write_window(a, w, off, end, buf, e);
+			if (rc == 0)
+				async_start(w, md_win_write);
+			return rc;
+		}
+	}
 	for (uint64_t s = off / sd; s < s_end && rc == 0;) {
 		uint64_t rows = win[0]->row_max == chunk ? chunk : win[0]->row_max;
 		for (uint64_t r = 0; r < chunk && rc == 0; r += rows) {
