@@ -368,6 +368,19 @@ static int mdraid_after_fork(void)
 	if (rc < 0)
 		return fail(&e, rc, "cannot open the array");
 	S.open = true;
+	/*
+	 * I/O windows of one chunk row (1 MiB at most) of each member, two in
+	 * flight: requests are small (nbdcopy 256 KiB, the kernel's nbd 128
+	 * KiB) and the stripe cache hands over a stripe at a time, so the
+	 * engine's default 64 MiB only cost memory: its per-member buffers are
+	 * big enough for huge pages, and the first random writes made 8 of
+	 * them (16 MiB) resident. These stay under 2 MiB each (no huge pages),
+	 * touched only as far as requests reach.
+	 */
+	uint64_t row = (uint64_t)S.arr.geom.chunk_sectors * 512;
+	if (row > (1u << 20))
+		row = 1u << 20;
+	S.arr.budget_bytes = (size_t)(2 * (uint64_t)(S.arr.geom.raid_disks + 1) * row);
 	if (!S.readonly && !S.overlay_dir) {
 		if (md_wcache_init(&S.wc, &S.arr, MD_WCACHE_BUDGET) < 0) {
 			nbdkit_error("mdraid: out of memory for the stripe cache");
