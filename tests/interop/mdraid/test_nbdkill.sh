@@ -31,7 +31,7 @@
 # shows 12 (qemu then reports I/O errors to the guest, whose writer stops).
 # Its files are judged with the others in the same kernel boot.
 # Two more arrays in the same boot test the plugin's resync pass (resync.h):
-# RAID6 n4 without a bitmap on members filled with random bytes, made with
+# RAID6 n4 (16 MiB members) without a bitmap on members filled with random bytes, made with
 # --assume-clean and then marked dirty (resync_offset 0 on every member), so
 # that no stripe's P or Q agrees with its data:
 #   s1: served (sync_speed_max=4000) while 4 KiB writes land ahead of the
@@ -365,7 +365,7 @@ sync_array() {
 	mems=""
 	for i in 0 1 2 3; do
 		rm -f "$W/$id.$i.img"
-		truncate -s 32M "$W/$id.$i.img"
+		truncate -s 16M "$W/$id.$i.img"
 		"$RANDFILL" "$((a * 10 + i + 7))" "$W/$id.$i.img"
 		mems="$mems $W/$id.$i.img"
 	done
@@ -394,8 +394,8 @@ ok=0
 # shellcheck disable=SC2086
 if serve "s1.1" $mems status="$W/s1.status" sync_speed_max=4000; then
 	ok=1
-	# 4 KiB writes ahead of the pass (the last quarter of the 62 MiB array)
-	for off in 50000 52003 60001 63000; do
+	# 4 KiB writes ahead of the pass (the last fifth of the 30 MiB array)
+	for off in 24000 24003 29001 30000; do
 		head -c 4096 /dev/urandom >"$W/s1.w"
 		dd if="$W/s1.w" of="$FUSE_MNT/disk" bs=4096 seek=$((off / 4)) conv=notrunc,fsync 2>/dev/null || ok=0
 		dd if="$W/s1.w" of="$W/s1.data" bs=4096 seek=$((off / 4)) conv=notrunc 2>/dev/null
@@ -435,9 +435,9 @@ unserve KILL
 # later one: every member must hold the same checkpoint, ck or later
 ro=$(for m in $mems; do resync_offset "$m"; done | sort -u | tr '\n' ' ')
 if [ $ok = 1 ] && [ "${ro% }" = "${ro%% *}" ] && [ "${ro%% *}" -ge "$ck" ] 2>/dev/null &&
-	[ "${ro%% *}" -lt 63488 ]; then
+	[ "${ro%% *}" -lt 30720 ]; then
 	tap_ok "s2: resync SIGKILLed after a checkpoint: resync_offset on the members"
-	echo "# s2: status showed the checkpoint at sector $ck, the members hold $ro(of 63488)"
+	echo "# s2: status showed the checkpoint at sector $ck, the members hold $ro(of 30720)"
 	ck=${ro%% *}
 else
 	tap_fail "s2: resync SIGKILLed after a checkpoint: resync_offset on the members" \
