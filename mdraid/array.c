@@ -204,6 +204,7 @@ static int force_stale(struct md_array *a, unsigned flags, struct ok_err *e)
 	md_force_plan_text(a->m, p, md_sb_array_name(&a->m[a->ref_member].sb, nm, sizeof(nm)),
 			   a->forced, sizeof(a->forced));
 	rc = md_members_force_apply(a->m, p, !(flags & MD_OPEN_DRY_RUN), e);
+	a->want_repair = p->repair;
 	free(p);
 	return rc;
 }
@@ -448,6 +449,11 @@ int md_array_open(struct md_array *a, int n, char **paths, unsigned flags, struc
 	for (int i = 0; i < n; i++)
 		a->dirty |= a->m[i].slot >= 0 && a->m[i].sb.resync_offset != MD_MAX_SECTOR;
 	a->degraded_dirty = a->dirty && a->missing > 0;
+	/* super_1_validate: recovery_cp from the freshest superblock; a
+	 * member dirty where the freshest is clean counts from 0 */
+	a->resync_cp = !a->dirty			     ? MD_MAX_SECTOR
+		       : ref->resync_offset != MD_MAX_SECTOR ? ref->resync_offset
+							     : 0;
 	if (a->degraded_dirty) {
 		if (write && !force) {
 			rc = ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
@@ -694,8 +700,11 @@ int md_array_mark_clean(struct md_array *a, struct ok_err *e)
 	for (int i = 0; i < a->nmembers; i++)
 		if (a->m[i].failed)
 			degraded = true;
-	/* stay dirty if it was dirty before we started (a resync is due) */
-	a->ref.resync_offset = a->dirty ? 0 : MD_MAX_SECTOR;
+	/* stay dirty if it was dirty before we started (a resync is due),
+	 * from where a resync pass got to (md's checkpoint on a clean stop) */
+	a->ref.resync_offset = !a->dirty		       ? MD_MAX_SECTOR
+			       : a->resync_cp != MD_MAX_SECTOR ? a->resync_cp
+							       : 0;
 	if (a->has_bitmap) {
 		a->bm.events = a->ref.events;
 		if (!degraded && !a->dirty && a->bm_bits) {
@@ -708,6 +717,52 @@ int md_array_mark_clean(struct md_array *a, struct ok_err *e)
 	if (rc == 0)
 		rc = md_array_sb_write_all(a, e);
 	return rc;
+}
+
+int md_array_sync_checkpoint(struct md_array *a, uint64_t rel, struct ok_err *e)
+{
+	if (a->resync_cp == MD_MAX_SECTOR || rel <= a->resync_cp)
+		return 0; /* in sync, or nothing gained */
+	/* the data first, then the checkpoint that vouches for it */
+	int rc = md_array_sync(a, e);
+	if (rc < 0)
+		return rc;
+	a->resync_cp = rel;
+	if (a->active)
+		return 0; /* super_1_sync: resync_offset 0 while not in_sync */
+	a->ref.resync_offset = rel;
+	a->ref.events++;
+	a->ref.utime = (uint64_t)time(NULL);
+	return md_array_sb_write_all(a, e);
+}
+
+int md_array_mark_synced(struct md_array *a, struct ok_err *e)
+{
+	int rc = md_array_sync(a, e);
+	if (rc < 0)
+		return rc;
+	a->dirty = false;
+	a->degraded_dirty = false;
+	a->resync_cp = MD_MAX_SECTOR;
+	if (a->active)
+		return 0; /* close marks it clean and clears the bits */
+	a->ref.events++;
+	a->ref.utime = (uint64_t)time(NULL);
+	a->ref.resync_offset = MD_MAX_SECTOR;
+	bool degraded = a->missing > 0;
+	if (a->has_bitmap && !degraded) {
+		/* every member has the data: the bits mean nothing now, and
+		 * md's bitmap daemon clears them once the resync is done */
+		free(a->bm_bits);
+		a->bm_bytes = (size_t)((md_bitmap_bits(&a->bm) + 7) / 8);
+		if (!(a->bm_bits = calloc(1, a->bm_bytes + 1)))
+			return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+		a->bm.events = a->ref.events;
+		a->bm.events_cleared = a->ref.events;
+		if ((rc = bitmap_write(a, true, e)) < 0)
+			return rc;
+	}
+	return md_array_sb_write_all(a, e);
 }
 
 void md_array_free(struct md_array *a)

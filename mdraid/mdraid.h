@@ -341,6 +341,11 @@ struct md_array {
 	bool dirty;			 /* a member in use not clean at open */
 	bool active;			 /* we marked it active (write in progress) */
 	bool degraded_dirty;		 /* dirty and degraded at open */
+	uint64_t resync_cp;		 /* md's recovery_cp: rel sectors from which parity may be
+					  * out of step (writes there reconstruct, never rmw);
+					  * MD_MAX_SECTOR when in sync */
+	bool want_repair;		 /* --force left RAID6 one slot short: mdadm then asks
+					  * for a repair (member.h's plan->repair) */
 	unsigned flags;			 /* enum md_open_flags */
 	bool has_bitmap;
 	struct md_bitmap bm; /* the bitmap in use (from ref's member) */
@@ -405,6 +410,17 @@ int md_array_sb_write_all(struct md_array *a, struct ok_err *e);
 /* Mark the array active before the first write (events+1, resync_offset 0,
  * bitmap events in step). No-op if already active. */
 int md_array_mark_active(struct md_array *a, struct ok_err *e);
+/* A resync pass got to rel sectors (md_do_sync's periodic checkpoint):
+ * the members synced, then recovery_cp (a->resync_cp) moved, and while no
+ * write has marked the array active the superblocks' resync_offset too,
+ * with events + 1 (super_1_sync writes resync_offset 0 while writes are
+ * pending; a->resync_cp then reaches the superblocks at close). */
+int md_array_sync_checkpoint(struct md_array *a, uint64_t rel, struct ok_err *e);
+/* A resync pass finished: the array is in sync (recovery_cp MaxSector).
+ * Written at once while not active (resync_offset MaxSector, events + 1,
+ * and, all members present, the bitmap cleared as md's daemon clears it),
+ * else by close's clean mark. */
+int md_array_mark_synced(struct md_array *a, struct ok_err *e);
 /* Set the bitmap bits covering rel sectors [rel, rel+n) and write the bitmap
  * pages they live in before any data there is touched. */
 int md_array_bitmap_mark(struct md_array *a, uint64_t rel, uint64_t n, struct ok_err *e);
@@ -441,6 +457,15 @@ int md_array_resync(struct md_array *a, struct ok_err *e);
  * caller's; returns when the writes are issued and flushed (not synced:
  * md_array_sync makes them durable). */
 int md_array_resync_range(struct md_array *a, uint64_t first, uint64_t end, struct ok_err *e);
+
+/* A resync or repair pass over stripes [first, end) only, in windows of at
+ * most budget bytes (0: the array's budget), superblocks left to the caller
+ * (resync.h's passes): rebuild false writes P/Q from the data (a healthy
+ * array's resync); true reads every member, rebuilds what is missing and
+ * rewrites wrong parity (repair, and the resync of a degraded RAID6),
+ * adding the sectors that mismatched to *mismatches (may be NULL). */
+int md_array_sync_range(struct md_array *a, bool rebuild, uint64_t first, uint64_t end,
+			size_t budget, uint64_t *mismatches, struct ok_err *e);
 
 /* Rebuild slot onto the member at path (which gets a fresh superblock with
  * RECOVERY_OFFSET checkpoints; an interrupted rebuild resumes from its

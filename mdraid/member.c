@@ -649,8 +649,8 @@ void md_force_plan_text(const struct md_member *m, const struct md_force_plan *p
 		    m[p->clean[c]].path);
 	if (p->repair)
 		ADD("mdadm 4.2 then starts a repair (sync_action=repair: RAID6 one member short "
-		    "after a forced assembly); mdraid writes only the superblocks: mdraid repair "
-		    "on "
+		    "after a forced assembly); the nbdkit plugin (mdraid serve) runs it in the "
+		    "background, the other verbs write only the superblocks: mdraid repair on "
 		    "these members is the same pass\n");
 	for (int s = 0; s < p->nstale; s++) {
 		int j = p->stale[s];

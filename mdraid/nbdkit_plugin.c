@@ -15,6 +15,13 @@
  * force=    as `mdraid --force` (a dirty degraded array, stale members);
  *           with overlay= or readonly=true only in memory
  * direct=   false: buffered member I/O instead of O_DIRECT
+ * sync_speed_min=, sync_speed_max=   KiB/s per member for the resync or
+ *           repair pass (md's speed_limit_min/max, defaults 1000 and
+ *           200000): above max the pass sleeps; above min it gives way to
+ *           client I/O (a request in the last half second)
+ * status=   a file the pass's progress is written to (replaced as a whole
+ *           each time, one line of key=value: pass, state, done, total,
+ *           checkpoint_sector, mismatch_cnt, speed_kib)
  * overlay=  a directory: the array is opened read-only (nothing on the
  *           members changes) and writes go to DIR/mdraid-overlay.cow
  *           (overlay.h: made on first use, reused while the members are
@@ -43,18 +50,32 @@
  * multi-connection consistent (can_multi_conn).
  *
  * No trim (mdraid_can_trim says why); write zeroes as written zeroes.
+ *
+ * Resync and repair (resync.h): an array the kernel would resync at start
+ * (not stopped cleanly) or repair (--force left RAID6 one member short)
+ * gets that pass from a thread of the plugin while it serves, one batch of
+ * stripes at a time under the same lock as the requests, throttled as md
+ * throttles it, checkpointed in resync_offset as md_do_sync checkpoints;
+ * nbdkit's exit stops it and records where it got to (the kernel, or the
+ * next nbdkit, goes on from there). Not with overlay= or readonly: the
+ * members are not written then, and the pass is left for later (said).
  */
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
 
 #include <errno.h>
-#include <stdio.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mdraid.h"
 #include "overlay.h"
+#include "resync.h"
 #include "wcache.h"
 
 #define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_ALL_REQUESTS
@@ -72,7 +93,17 @@ static struct {
 	struct md_overlay ov;
 	bool wc_open; /* wc is set up (writable, no overlay) */
 	struct md_wcache wc;
-} S;
+	/* the resync/repair pass */
+	pthread_mutex_t lock;	 /* the array and the cache: requests and the pass */
+	pthread_t thread;	 /* runs pass_main */
+	bool thread_on;		 /* thread was started */
+	atomic_bool stop;	 /* cleanup asks the pass to stop */
+	struct md_pass pass;	 /* what the pass is and where it got to */
+	uint64_t speed_min_kib;	 /* sync_speed_min= (md: speed_limit_min) */
+	uint64_t speed_max_kib;	 /* sync_speed_max= (md: speed_limit_max) */
+	char *status_path;	 /* status=, NULL when none */
+	atomic_llong last_io_ms; /* monotonic ms of the last client request */
+} S = {.lock = PTHREAD_MUTEX_INITIALIZER, .speed_min_kib = 1000, .speed_max_kib = 200000};
 
 /* nbdkit_error with the library's formatted ok_err; errno for the client. */
 static int fail(const struct ok_err *e, int rc, const char *what)
@@ -101,6 +132,22 @@ static int mdraid_config(const char *key, const char *value)
 		S.n++;
 		return 0;
 	}
+	if (strcmp(key, "sync_speed_min") == 0 || strcmp(key, "sync_speed_max") == 0) {
+		uint64_t v;
+		if (nbdkit_parse_uint64_t(key, value, &v) < 0)
+			return -1;
+		if (v == 0) {
+			nbdkit_error("mdraid: %s=%s: expected KiB/s above 0", key, value);
+			return -1;
+		}
+		*(strcmp(key, "sync_speed_min") == 0 ? &S.speed_min_kib : &S.speed_max_kib) = v;
+		return 0;
+	}
+	if (strcmp(key, "status") == 0) {
+		free(S.status_path);
+		S.status_path = nbdkit_absolute_path(value);
+		return S.status_path ? 0 : -1;
+	}
 	if (strcmp(key, "overlay") == 0) {
 		free(S.overlay_dir);
 		S.overlay_dir = nbdkit_realpath(value);
@@ -112,7 +159,7 @@ static int mdraid_config(const char *key, const char *value)
 						  : NULL;
 	if (!flag) {
 		nbdkit_error("mdraid: unknown parameter '%s' (member=, readonly=, force=, direct=, "
-			     "overlay=)",
+			     "overlay=, sync_speed_min=, sync_speed_max=, status=)",
 			     key);
 		return -1;
 	}
@@ -136,6 +183,172 @@ static int mdraid_config_complete(void)
 	return 0;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The status file, replaced whole (written beside it, then renamed), so a
+ * reader never sees half a line. Best effort: the pass goes on without. */
+static void status_write(const char *state, uint64_t speed_kib)
+{
+	if (!S.status_path)
+		return;
+	char tmp[4200];
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", S.status_path) >= (int)sizeof(tmp))
+		return;
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return;
+	uint64_t done, total;
+	md_pass_progress(&S.pass, &done, &total);
+	uint64_t cs = S.arr.geom.chunk_sectors;
+	fprintf(f,
+		"pass=%s state=%s done=%llu total=%llu checkpoint_sector=%llu mismatch_cnt=%llu "
+		"speed_kib=%llu why=\"%s\"\n",
+		md_pass_name(&S.pass), state, (unsigned long long)done, (unsigned long long)total,
+		(unsigned long long)(S.pass.ckpt * cs), (unsigned long long)S.pass.mismatches,
+		(unsigned long long)speed_kib, S.pass.why);
+	if (fclose(f) == 0)
+		rename(tmp, S.status_path);
+	else
+		unlink(tmp);
+}
+
+/* Sleep up to ms, less when cleanup asks the pass to stop. */
+static void pass_nap(long ms)
+{
+	for (; ms > 0 && !atomic_load(&S.stop); ms -= 50)
+		usleep((useconds_t)(ms < 50 ? ms : 50) * 1000);
+}
+
+/*
+ * The pass's thread: md_do_sync's loop. Batches of about 1 MiB of each
+ * member, each under the request lock. Speed (KiB/s of each member, as md
+ * counts it) is measured over windows of 3 s (md's SYNC_MARK_STEP); above
+ * sync_speed_max it sleeps until back at it; above sync_speed_min it waits
+ * while clients are busy (a request in the last 500 ms: md's
+ * is_mddev_idle), so the pass takes what the clients leave.
+ */
+static void *pass_main(void *arg)
+{
+	(void)arg;
+	uint64_t cs = S.arr.geom.chunk_sectors;
+	uint64_t batch = cs >= 2048 ? 1 : 2048 / cs;
+	size_t budget = (size_t)batch * cs * 512 * (size_t)(S.arr.geom.raid_disks + 1);
+	long long mark_ms = now_ms();
+	uint64_t mark_done = 0, speed = 0;
+	const char *state = "running";
+	status_write(state, 0);
+	for (;;) {
+		if (atomic_load(&S.stop)) {
+			state = "stopped";
+			break;
+		}
+		long long t = now_ms(), el = t - mark_ms;
+		uint64_t sofar = S.pass.synced * cs / 2; /* KiB of each member */
+		speed = el > 0 ? (sofar - mark_done) * 1000 / (uint64_t)el : 0;
+		if (el >= 3000) {
+			mark_ms = t;
+			mark_done = sofar;
+		}
+		if (speed > S.speed_min_kib) {
+			if (speed > S.speed_max_kib) {
+				/* until the window's average is back at max */
+				long long need =
+				    (long long)((sofar - mark_done) * 1000 / S.speed_max_kib);
+				pass_nap(need - el > 500 ? 500 : need - el > 10 ? need - el : 10);
+				continue;
+			}
+			if (t - atomic_load(&S.last_io_ms) < 500) {
+				pass_nap(100);
+				continue;
+			}
+		}
+		struct ok_err e;
+		ok_err_clear(&e);
+		pthread_mutex_lock(&S.lock);
+		int rc = md_pass_step(&S.pass, &S.arr, batch, budget, &e);
+		pthread_mutex_unlock(&S.lock);
+		if (rc < 0) {
+			char msg[512];
+			ok_err_format(&e, msg, sizeof(msg));
+			nbdkit_error(
+			    "mdraid: the %s pass failed and stops (the array stays dirty): %s",
+			    md_pass_name(&S.pass), msg[0] ? msg : strerror(-rc));
+			state = "failed";
+			break;
+		}
+		if (rc == 0) {
+			state = "done";
+			nbdkit_debug("mdraid: %s done: %llu stripes, mismatch_cnt %llu",
+				     md_pass_name(&S.pass), (unsigned long long)S.pass.synced,
+				     (unsigned long long)S.pass.mismatches);
+			break;
+		}
+		status_write(state, speed);
+	}
+	status_write(state, speed);
+	return NULL;
+}
+
+/* Plan the pass md would run on this array and start its thread. */
+static int pass_start(void)
+{
+	struct ok_err e;
+	ok_err_clear(&e);
+	bool writes = !S.readonly && !S.overlay_dir;
+	if (!writes) {
+		/* nothing may be written: say what md would have done */
+		if (S.arr.dirty || S.arr.want_repair)
+			fprintf(stderr,
+				"mdraid: a %s is due; not run (%s: the members are not written)\n",
+				S.arr.want_repair ? "repair" : "resync",
+				S.overlay_dir ? "overlay" : "read-only");
+		return 0;
+	}
+	int rc = md_pass_plan(&S.pass, &S.arr, &e);
+	if (rc < 0)
+		return fail(&e, rc, "cannot plan the resync");
+	if (S.pass.kind == MD_PASS_NONE) {
+		nbdkit_debug("mdraid: no pass: %s", S.pass.why);
+		status_write("idle", 0);
+		return 0;
+	}
+	fprintf(stderr, "mdraid: %s started in the background: %s\n", md_pass_name(&S.pass),
+		S.pass.why);
+	if ((rc = pthread_create(&S.thread, NULL, pass_main, NULL)) != 0) {
+		nbdkit_error("mdraid: cannot start the %s thread: %s", md_pass_name(&S.pass),
+			     strerror(rc));
+		return -1;
+	}
+	S.thread_on = true;
+	return 0;
+}
+
+/* Stop the pass (nbdkit is exiting): its thread joined, where it got to
+ * recorded. */
+static void pass_stop(void)
+{
+	if (!S.thread_on)
+		return;
+	atomic_store(&S.stop, true);
+	pthread_join(S.thread, NULL);
+	S.thread_on = false;
+	struct ok_err e;
+	ok_err_clear(&e);
+	int rc = md_pass_stop(&S.pass, &S.arr, &e);
+	if (rc < 0)
+		fail(&e, rc, "recording where the resync got to");
+	if (!S.pass.done)
+		fprintf(stderr, "mdraid: %s stopped at sector %llu of %llu\n",
+			md_pass_name(&S.pass),
+			(unsigned long long)(S.pass.pos * S.arr.geom.chunk_sectors),
+			(unsigned long long)S.arr.geom.dev_sectors);
+}
+
 /* The array is opened after nbdkit has forked into the background (the
  * engine's threads would not survive the fork) and before the first
  * connection; a refusal (wrong members, held by the kernel) stops nbdkit with
@@ -155,6 +368,19 @@ static int mdraid_after_fork(void)
 	if (rc < 0)
 		return fail(&e, rc, "cannot open the array");
 	S.open = true;
+	/*
+	 * I/O windows of one chunk row (1 MiB at most) of each member, two in
+	 * flight: requests are small (nbdcopy 256 KiB, the kernel's nbd 128
+	 * KiB) and the stripe cache hands over a stripe at a time, so the
+	 * engine's default 64 MiB only cost memory: its per-member buffers are
+	 * big enough for huge pages, and the first random writes made 8 of
+	 * them (16 MiB) resident. These stay under 2 MiB each (no huge pages),
+	 * touched only as far as requests reach.
+	 */
+	uint64_t row = (uint64_t)S.arr.geom.chunk_sectors * 512;
+	if (row > (1u << 20))
+		row = 1u << 20;
+	S.arr.budget_bytes = (size_t)(2 * (uint64_t)(S.arr.geom.raid_disks + 1) * row);
 	if (!S.readonly && !S.overlay_dir) {
 		if (md_wcache_init(&S.wc, &S.arr, MD_WCACHE_BUDGET) < 0) {
 			nbdkit_error("mdraid: out of memory for the stripe cache");
@@ -184,12 +410,13 @@ static int mdraid_after_fork(void)
 			S.overlay_dir ? " (in memory: overlay)" : "");
 		l += len + (l[len] == '\n');
 	}
-	return 0;
+	return pass_start();
 }
 
 /* nbdkit exits normally: finish the writes, mark the array clean. */
 static void mdraid_cleanup(void)
 {
+	pass_stop();
 	if (S.ov_open) {
 		struct ok_err e;
 		ok_err_clear(&e);
@@ -226,6 +453,8 @@ static void mdraid_unload(void)
 	for (int i = 0; i < S.n; i++)
 		free(S.paths[i]);
 	free(S.overlay_dir);
+	free(S.status_path);
+	md_pass_free(&S.pass);
 }
 
 static void *mdraid_open(int readonly)
@@ -303,9 +532,12 @@ static int mdraid_pread(void *h, void *buf, uint32_t count, uint64_t offset, uin
 	(void)flags;
 	struct ok_err e;
 	ok_err_clear(&e);
+	atomic_store(&S.last_io_ms, now_ms());
+	pthread_mutex_lock(&S.lock);
 	int rc = S.ov_open   ? md_overlay_read(&S.ov, &S.arr, offset, buf, count, &e)
 		 : S.wc_open ? md_wcache_read(&S.wc, offset, buf, count, &e)
 			     : md_array_read(&S.arr, offset, buf, count, &e);
+	pthread_mutex_unlock(&S.lock);
 	return rc < 0 ? fail(&e, rc, "read") : 0;
 }
 
@@ -315,8 +547,11 @@ static int mdraid_pwrite(void *h, const void *buf, uint32_t count, uint64_t offs
 	(void)flags; /* FUA is emulated by nbdkit as a flush */
 	struct ok_err e;
 	ok_err_clear(&e);
+	atomic_store(&S.last_io_ms, now_ms());
+	pthread_mutex_lock(&S.lock);
 	int rc = S.ov_open ? md_overlay_write(&S.ov, &S.arr, offset, buf, count, &e)
 			   : md_wcache_write(&S.wc, offset, buf, count, &e);
+	pthread_mutex_unlock(&S.lock);
 	return rc < 0 ? fail(&e, rc, "write") : 0;
 }
 
@@ -327,9 +562,12 @@ static int mdraid_flush(void *h, uint32_t flags)
 	(void)flags;
 	struct ok_err e;
 	ok_err_clear(&e);
+	atomic_store(&S.last_io_ms, now_ms());
+	pthread_mutex_lock(&S.lock);
 	int rc = S.ov_open ? md_overlay_sync(&S.ov, &e) : md_wcache_flush(&S.wc, &e);
 	if (rc == 0 && !S.ov_open)
 		rc = md_array_sync(&S.arr, &e);
+	pthread_mutex_unlock(&S.lock);
 	return rc < 0 ? fail(&e, rc, "flush") : 0;
 }
 
@@ -344,7 +582,10 @@ static struct nbdkit_plugin plugin = {
 		   "readonly=true    never write the members\n"
 		   "force=true       as mdraid --force (dirty degraded, stale members)\n"
 		   "direct=false     buffered member I/O instead of O_DIRECT\n"
-		   "overlay=DIR      writes to DIR/mdraid-overlay.cow, members untouched",
+		   "overlay=DIR      writes to DIR/mdraid-overlay.cow, members untouched\n"
+		   "sync_speed_min=KIB  resync/repair pass: KiB/s it keeps under load (1000)\n"
+		   "sync_speed_max=KIB  resync/repair pass: KiB/s at most (200000)\n"
+		   "status=FILE      the pass's progress, one line of key=value",
     .magic_config_key = "member",
     .after_fork = mdraid_after_fork,
     .cleanup = mdraid_cleanup,

@@ -1024,9 +1024,13 @@ static int write_window(struct md_array *a, struct md_win *w, uint64_t off, uint
 			continue;
 		}
 		any = true;
+		/* handle_stripe_dirtying: a stripe at or past recovery_cp may
+		 * have stale parity, which rmw would carry on; reconstruct-write
+		 * makes it right (raid5.c forces rcw there when none failed) */
+		bool unsynced = rel_of(w, i) + w->rlen / 512 > a->resync_cp;
 		if (full == nd)
 			mode[i] = 1;
-		else if (!degraded && touched + npar < nd - full)
+		else if (!degraded && !unsynced && touched + npar < nd - full)
 			mode[i] = 2;
 		else
 			mode[i] = 3;
@@ -1130,6 +1134,31 @@ static int write_window(struct md_array *a, struct md_win *w, uint64_t off, uint
 	return 0; /* the caller writes (md_win_write), maybe in the background */
 }
 
+/* The next of the two windows takes stripes [s0, s0+ns), rows [r0,
+ * r0+rlen), of the write of [off, end): prepared while the other one may
+ * still be writing, and left writing in the background. */
+static int write_next(struct md_array *a, struct md_win *win[2], uint64_t s0, uint64_t ns,
+		      uint64_t r0, uint64_t rlen, uint64_t off, uint64_t end, const uint8_t *buf,
+		      struct ok_err *e)
+{
+	int k = a->win_next;
+	a->win_next = 1 - k;
+	struct md_win *w = win[k], *o = win[1 - k];
+	int rc = join_window(a, w, e);
+	if (rc < 0)
+		return rc;
+	md_win_set(w, s0, ns, (uint32_t)r0, (uint32_t)rlen);
+	/* the other window may still be writing stripes this one reads (an
+	 * earlier call's last batch): let it land */
+	if (o->running && o->s0 < w->s0 + w->ns && w->s0 < o->s0 + o->ns)
+		rc = join_window(a, o, e);
+	if (rc == 0)
+		rc = write_window(a, w, off, end, buf, e);
+	if (rc == 0)
+		async_start(w, md_win_write);
+	return rc;
+}
+
 int md_array_write(struct md_array *a, uint64_t off, const void *buf, size_t len, struct ok_err *e)
 {
 	uint64_t total = md_array_bytes(a);
@@ -1154,32 +1183,34 @@ int md_array_write(struct md_array *a, uint64_t off, const void *buf, size_t len
 	 * meanwhile); md_win_sync, any read, check or close waits for it.
 	 */
 	uint64_t s_end = (end + sd - 1) / sd;
+	uint64_t c0 = off / chunk * chunk;
+	if (end <= c0 + chunk && len < chunk) {
+		/*
+		 * Part of one chunk: md works in 4 KiB stripe units (raid5.c's
+		 * stripe_heads), so a 4 KiB write reads and writes 4 KiB of each
+		 * member it needs, not whole chunk rows: the window is the row
+		 * slice of the 4 KiB blocks the write meets.
+		 */
+		uint64_t b0 = (off - c0) & ~(uint64_t)4095;
+		uint64_t b1 = (end - c0 + 4095) & ~(uint64_t)4095;
+		if (b1 > chunk)
+			b1 = chunk;
+		if (b1 - b0 <= win[0]->row_max)
+			return write_next(a, win, off / sd, 1, b0, b1 - b0, off, end, buf, e);
+	}
 	for (uint64_t s = off / sd; s < s_end && rc == 0;) {
 		uint64_t rows = win[0]->row_max == chunk ? chunk : win[0]->row_max;
 		for (uint64_t r = 0; r < chunk && rc == 0; r += rows) {
-			int k = a->win_next;
-			a->win_next = 1 - k;
-			struct md_win *w = win[k];
-			rc = join_window(a, w, e);
-			if (rc < 0)
-				break;
 			if (rows == chunk) {
-				uint64_t ns = s_end - s < w->ns_max ? s_end - s : w->ns_max;
-				md_win_set(w, s, ns, 0, (uint32_t)chunk);
+				uint64_t ns =
+				    s_end - s < win[0]->ns_max ? s_end - s : win[0]->ns_max;
+				rc = write_next(a, win, s, ns, 0, chunk, off, end, buf, e);
 			} else {
 				/* huge chunks: every row slice of every stripe met */
-				md_win_set(w, s, 1, (uint32_t)r,
-					   (uint32_t)(chunk - r < rows ? chunk - r : rows));
+				rc =
+				    write_next(a, win, s, 1, r, chunk - r < rows ? chunk - r : rows,
+					       off, end, buf, e);
 			}
-			/* the other window may still be writing stripes this one
-			 * reads (an earlier call's last batch): let it land */
-			struct md_win *o = win[1 - k];
-			if (o->running && o->s0 < w->s0 + w->ns && w->s0 < o->s0 + o->ns)
-				rc = join_window(a, o, e);
-			if (rc == 0)
-				rc = write_window(a, w, off, end, buf, e);
-			if (rc == 0)
-				async_start(w, md_win_write);
 		}
 		s += win[0]->row_max == chunk ? win[0]->ns_max : 1;
 	}

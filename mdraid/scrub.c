@@ -24,7 +24,7 @@ enum scrub_mode { SCRUB_CHECK, SCRUB_REPAIR, SCRUB_RESYNC };
  * The whole-array passes mark the array active first; a ranged resync
  * (md_array_resync_range) leaves the superblocks to its caller. */
 static int scrub_range(struct md_array *a, enum scrub_mode mode, md_report_fn report, void *ctx,
-		       uint64_t first, uint64_t end, bool mark, struct ok_err *e)
+		       uint64_t first, uint64_t end, bool mark, size_t budget, struct ok_err *e)
 {
 	const struct md_geom *g = &a->geom;
 	uint64_t cs = g->chunk_sectors, chunk = cs * 512, stripes = end;
@@ -33,7 +33,7 @@ static int scrub_range(struct md_array *a, enum scrub_mode mode, md_report_fn re
 	int rc = 0;
 	if (mark && mode != SCRUB_CHECK && (rc = md_array_mark_active(a, e)) < 0)
 		return rc;
-	if (md_win_init(&w, a) < 0)
+	if (md_win_init_budget(&w, a, budget ? budget : a->budget_bytes) < 0)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	a->mismatches = 0;
 	if ((rc = md_win_sync(a, e)) < 0) {
@@ -138,7 +138,7 @@ static int scrub(struct md_array *a, enum scrub_mode mode, md_report_fn report, 
 		 struct ok_err *e)
 {
 	return scrub_range(a, mode, report, ctx, 0, a->geom.dev_sectors / a->geom.chunk_sectors,
-			   true, e);
+			   true, 0, e);
 }
 
 int md_array_check(struct md_array *a, bool repair, md_report_fn report, void *ctx,
@@ -155,8 +155,10 @@ int md_array_check(struct md_array *a, bool repair, md_report_fn report, void *c
 int md_array_resync(struct md_array *a, struct ok_err *e)
 {
 	int rc = scrub(a, SCRUB_RESYNC, NULL, NULL, e);
-	if (rc == 0)
+	if (rc == 0) {
 		a->dirty = false; /* consistent now: close marks it clean */
+		a->resync_cp = MD_MAX_SECTOR;
+	}
 	return rc;
 }
 
@@ -169,7 +171,29 @@ int md_array_resync_range(struct md_array *a, uint64_t first, uint64_t end, stru
 		return ok_err_at(e, -EBADF, NULL, OK_ERR_NOPOS, "array opened read-only");
 	if (first >= end)
 		return 0;
-	int rc = scrub_range(a, SCRUB_RESYNC, NULL, NULL, first, end, false, e);
+	int rc = scrub_range(a, SCRUB_RESYNC, NULL, NULL, first, end, false, 0, e);
+	if (rc == 0)
+		rc = md_array_flush(a, e);
+	return rc;
+}
+
+int md_array_sync_range(struct md_array *a, bool rebuild, uint64_t first, uint64_t end,
+			size_t budget, uint64_t *mismatches, struct ok_err *e)
+{
+	uint64_t stripes = a->geom.dev_sectors / a->geom.chunk_sectors;
+	if (end > stripes)
+		end = stripes;
+	if (!(a->flags & MD_OPEN_WRITE))
+		return ok_err_at(e, -EBADF, NULL, OK_ERR_NOPOS, "array opened read-only");
+	if (first >= end)
+		return 0;
+	/* a degraded stripe's parity is checked against the data the other
+	 * parity rebuilds (handle_parity_checks6 with one failed), which is
+	 * what repair's arithmetic does; else P/Q from the data alone */
+	int rc = scrub_range(a, rebuild ? SCRUB_REPAIR : SCRUB_RESYNC, NULL, NULL, first, end,
+			     false, budget, e);
+	if (mismatches)
+		*mismatches += rebuild ? a->mismatches : 0;
 	if (rc == 0)
 		rc = md_array_flush(a, e);
 	return rc;

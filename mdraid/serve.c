@@ -2,7 +2,9 @@
  * serve.c: the `mdraid serve` and `mdraid stop` verbs, the front end of
  * nbdkit-mdraid-plugin.so (nbdkit_plugin.c).
  *
- *   mdraid serve --socket=PATH [--readonly] [--force] [--no-direct] MEMBER...
+ *   mdraid serve --socket=PATH [--readonly] [--force] [--no-direct]
+ *                [--sync-speed-min=KIB] [--sync-speed-max=KIB] MEMBER...
+ *   mdraid serve --status --socket=PATH
  *   mdraid stop --socket=PATH
  *   mdraid overlay commit [--force] [--no-direct] DIR MEMBER...
  *   mdraid overlay discard DIR
@@ -60,7 +62,11 @@ static const char serve_help[] =
     "nbdfuse, nbdcopy, qemu (nbd+unix:///?socket=PATH), nbd-client.\n"
     "The first write marks the array active and sets the write-intent bitmap\n"
     "as md does; SIGTERM, Ctrl-C or `mdraid stop --socket=PATH` finish the\n"
-    "writes, sync the members and mark the array clean.\n";
+    "writes, sync the members and mark the array clean.\n"
+    "An array md would resync (not stopped cleanly) or repair (--force left\n"
+    "RAID6 one member short) gets that pass in the background while it is\n"
+    "served, checkpointed in resync_offset as md does; its progress is in\n"
+    "PATH.status (`mdraid serve --status --socket=PATH` prints it).\n";
 
 static const char overlay_help[] =
     "Usage: mdraid overlay commit [--force] [--no-direct] DIR MEMBER...\n"
@@ -85,7 +91,10 @@ enum {
 	OPT_FORCE = 'f',
 	OPT_OVERLAY = 256,
 	OPT_NO_DIRECT,
-	OPT_DRY_RUN
+	OPT_DRY_RUN,
+	OPT_STATUS,
+	OPT_SPEED_MIN,
+	OPT_SPEED_MAX
 };
 
 static const struct cli_opt serve_opts[] = {
@@ -101,6 +110,13 @@ static const struct cli_opt serve_opts[] = {
     {"dry-run", 0, CLI_FLAG, OPT_DRY_RUN, NULL,
      "print what --force would write to stale members\n(mdadm --assemble --force's choice) and "
      "stop;\nnothing is written, nbdkit is not started"},
+    {"sync-speed-min", 0, CLI_ARG, OPT_SPEED_MIN, "KIB",
+     "resync/repair pass: KiB/s of each member it keeps\nwhile clients are busy (md's "
+     "speed_limit_min, 1000)"},
+    {"sync-speed-max", 0, CLI_ARG, OPT_SPEED_MAX, "KIB",
+     "resync/repair pass: KiB/s at most (md's\nspeed_limit_max, 200000)"},
+    {"status", 0, CLI_FLAG, OPT_STATUS, NULL,
+     "print the pass's progress (PATH.status) of the\nserver on --socket and exit"},
     {0},
 };
 
@@ -116,8 +132,8 @@ static const struct cli_opt stop_opts[] = {
 };
 
 static struct {
-	const char *socket, *overlay;
-	bool readonly, force, no_direct, dry_run;
+	const char *socket, *overlay, *speed_min, *speed_max;
+	bool readonly, force, no_direct, dry_run, status;
 } TT;
 
 static int on_opt(void *ctx, int id, const char *arg)
@@ -146,6 +162,20 @@ static int on_opt(void *ctx, int id, const char *arg)
 	case OPT_DRY_RUN:
 		TT.dry_run = true;
 		return 0;
+	case OPT_STATUS:
+		TT.status = true;
+		return 0;
+	case OPT_SPEED_MIN:
+	case OPT_SPEED_MAX: {
+		/* KiB/s, as md's speed_limit_* take them: a positive number */
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(arg, &end, 10);
+		if (errno || end == arg || *end || v == 0 || arg[0] == '-')
+			return -1;
+		*(id == OPT_SPEED_MIN ? &TT.speed_min : &TT.speed_max) = arg;
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -227,6 +257,41 @@ static int serve_dry_run(int n, char **paths)
 	return 0;
 }
 
+/* serve --status: the plugin's status file beside the socket, printed. */
+static int serve_status(void)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s.status", TT.socket) >= (int)sizeof(path)) {
+		fprintf(stderr, "mdraid: %s: path too long\n", TT.socket);
+		return OK_EXIT_USAGE;
+	}
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		fprintf(stderr, "mdraid: %s: %s (no mdraid serve on %s?)\n", path, strerror(errno),
+			TT.socket);
+		return OK_EXIT_FAIL;
+	}
+	char line[1024];
+	while (fgets(line, sizeof(line), f))
+		fputs(line, stdout);
+	fclose(f);
+	return 0;
+}
+
+/* "key=value" for the plugin's command line, malloc'd (exits when out of
+ * memory: serve is about to exec). */
+static char *kv_arg(const char *key, const char *value)
+{
+	size_t len = strlen(key) + strlen(value) + 2;
+	char *kv = malloc(len);
+	if (!kv) {
+		fprintf(stderr, "mdraid: out of memory\n");
+		exit(OK_EXIT_INTERNAL);
+	}
+	snprintf(kv, len, "%s=%s", key, value);
+	return kv;
+}
+
 int serve_main(int argc, char **argv)
 {
 	struct cli_spec spec = {"mdraid serve", serve_help, serve_opts, 0, NULL};
@@ -234,6 +299,11 @@ int serve_main(int argc, char **argv)
 	int n = argc - first;
 	if (!TT.socket)
 		cli_usage_error(&spec, "--socket=PATH is required");
+	if (TT.status) {
+		if (n > 0)
+			cli_usage_error(&spec, "--status takes no members");
+		return serve_status();
+	}
 	if (n < 2)
 		cli_usage_error(&spec,
 				"give every member (at least two; 'missing' for an absent one)");
@@ -248,7 +318,7 @@ int serve_main(int argc, char **argv)
 		return OK_EXIT_REFUSED;
 	/* nbdkit -f -U SOCKET PLUGIN member=... [readonly=true] ...: at most
 	 * MD_MAX_MEMBERS members are accepted by the plugin, which says so */
-	size_t max = (size_t)n + 12;
+	size_t max = (size_t)n + 16;
 	char **av = calloc(max, sizeof(*av));
 	if (!av) {
 		fprintf(stderr, "mdraid: out of memory\n");
@@ -286,6 +356,21 @@ int serve_main(int argc, char **argv)
 		snprintf(ov, len, "overlay=%s", TT.overlay);
 		av[k++] = ov;
 	}
+	if (TT.speed_min)
+		av[k++] = kv_arg("sync_speed_min", TT.speed_min);
+	if (TT.speed_max)
+		av[k++] = kv_arg("sync_speed_max", TT.speed_max);
+	/* the pass's progress beside the socket (serve --status); an old
+	 * one is removed, the plugin writes its own */
+	char *status = kv_arg("status", TT.socket);
+	status = realloc(status, strlen(status) + sizeof(".status"));
+	if (!status) {
+		fprintf(stderr, "mdraid: out of memory\n");
+		return OK_EXIT_INTERNAL;
+	}
+	strcat(status, ".status");
+	unlink(status + strlen("status="));
+	av[k++] = status;
 	av[k] = NULL;
 	fflush(stdout);
 	execvp("nbdkit", av);

@@ -682,11 +682,14 @@ static void test_read_error_rewritten(void **state)
 	block_equals(paths[1], blk, in + 8192); /* data block 0 of stripe 0 */
 	memcpy(orig, in + 8192, sizeof(orig));
 
-	/* write 100 bytes into the other data chunk of stripe 0 */
+	/* write 100 bytes into the other data chunk of stripe 0, in the 4 KiB
+	 * row of the broken block (md's stripe unit: a reconstruct-write
+	 * reads that row of the other data chunk, and only that row) */
 	break_block(paths[1], blk);
 	assert_int_equal(md_array_open(&a, 4, paths, MD_OPEN_WRITE | MD_OPEN_NO_SAFETY, &e), 0);
-	fill(in + 70000, 100, 10);
-	assert_int_equal(md_array_write(&a, 70000, in + 70000, 100, &e), 0);
+	fill(in + 65536 + 8192 + 300, 100, 10);
+	assert_int_equal(md_array_write(&a, 65536 + 8192 + 300, in + 65536 + 8192 + 300, 100, &e),
+			 0);
 	assert_int_equal(md_array_close(&a, &e), 0);
 	io_sys = io_sys_default;
 	assert_true(bad_reads > 0);

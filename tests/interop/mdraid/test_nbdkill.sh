@@ -30,6 +30,20 @@
 # console once its fsync returned, and nbdkit is SIGKILLed when the console
 # shows 12 (qemu then reports I/O errors to the guest, whose writer stops).
 # Its files are judged with the others in the same kernel boot.
+# Two more arrays in the same boot test the plugin's resync pass (resync.h):
+# RAID6 n4 (16 MiB members) without a bitmap on members filled with random bytes, made with
+# --assume-clean and then marked dirty (resync_offset 0 on every member), so
+# that no stripe's P or Q agrees with its data:
+#   s1: served (sync_speed_max=4000) while 4 KiB writes land ahead of the
+#       pass; after it and a clean stop the superblocks say clean; the
+#       kernel assembles without a resync, check gives mismatch_cnt 0 and
+#       the array's md5 is the data as it was plus the writes;
+#   s2: served at sync_speed_max=1000 and SIGKILLed once the status file
+#       shows a checkpoint: resync_offset on the members is that checkpoint;
+#       a Q byte is then flipped below it; the kernel resumes the resync
+#       from the checkpoint (dmesg), and check finds only that block
+#       (mismatch_cnt 8): ours made everything below it consistent, md the
+#       rest, and md did not redo ours; the md5 is the data as it was.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 PLUGIN="$OPSKIT_BUILD/mdraid/nbdkit-mdraid-plugin.so"
@@ -50,6 +64,10 @@ cases() {
 		echo "k$k: kernel: every fsync'd file has its md5"
 		echo "k$k: e2fsck -fn clean"
 	done
+	echo "s1: dirty array served: the resync ran under client writes, clean stop: clean"
+	echo "s1: kernel: assembles without a resync, mismatch_cnt 0, md5 of data and writes"
+	echo "s2: resync SIGKILLed after a checkpoint: resync_offset on the members"
+	echo "s2: kernel: resumes from the checkpoint, only the block planted below it mismatches, md5 of data"
 }
 skip_all() {
 	cases >"$W/names"
@@ -339,8 +357,110 @@ else
 fi
 killed "$id" "$id: guest writer on qemu's NBD disk, SIGKILL after $GKILL fsync'd files: superblocks active, bitmap dirty in part" $ok
 
+# sync_array ID: RAID6 n4 without bitmap on random members, parity wrong
+# everywhere, marked dirty; the data as `mdraid read` reads it in ID.data
+sarrays=""
+sync_array() {
+	id=$1
+	mems=""
+	for i in 0 1 2 3; do
+		rm -f "$W/$id.$i.img"
+		truncate -s 16M "$W/$id.$i.img"
+		"$RANDFILL" "$((a * 10 + i + 7))" "$W/$id.$i.img"
+		mems="$mems $W/$id.$i.img"
+	done
+	eval "mems_$id=\"$mems\""
+	imgs="$imgs$mems"
+	sarrays="$sarrays $id:$a"
+	a=$((a + 1))
+	# shellcheck disable=SC2086
+	"$MDRAID" create --level=6 --raid-devices=4 --chunk=64K --bitmap=none \
+		--homehost=opskit --assume-clean $mems >"$W/$id.create" 2>&1 || echo "# $id: create failed: $(cat "$W/$id.create")"
+	for m in $mems; do python3 "$OPSKIT_SOURCE/tests/mdraid/sbedit.py" "$m" resync_offset=0; done
+	# shellcheck disable=SC2086
+	"$MDRAID" read $mems >"$W/$id.data" 2>"$W/$id.read0.err"
+}
+# resync_offset MEMBER: the v1.2 superblock's field (sectors)
+resync_offset() {
+	python3 -c 'import struct,sys; f=open(sys.argv[1],"rb"); f.seek(4096+208); print(struct.unpack("<Q",f.read(8))[0])' "$1"
+}
+# status_key ID KEY: from the plugin's status file
+status_key() {
+	tr ' ' '\n' <"$W/$1.status" 2>/dev/null | sed -n "s/^$2=//p"
+}
+id=s1
+sync_array s1
+ok=0
+# shellcheck disable=SC2086
+if serve "s1.1" $mems status="$W/s1.status" sync_speed_max=4000; then
+	ok=1
+	# 4 KiB writes ahead of the pass (the last fifth of the 30 MiB array)
+	for off in 24000 24003 29001 30000; do
+		head -c 4096 /dev/urandom >"$W/s1.w"
+		dd if="$W/s1.w" of="$FUSE_MNT/disk" bs=4096 seek=$((off / 4)) conv=notrunc,fsync 2>/dev/null || ok=0
+		dd if="$W/s1.w" of="$W/s1.data" bs=4096 seek=$((off / 4)) conv=notrunc 2>/dev/null
+	done
+	echo "# s1: writes done with the pass at $(status_key s1 done) of $(status_key s1 total) stripes"
+	n=0
+	while [ "$(status_key s1 state)" != done ] && [ $n -lt 1200 ] && kill -0 "$NBDKIT_PID" 2>/dev/null; do
+		sleep 0.1
+		n=$((n + 1))
+	done
+fi
+unserve TERM
+st=$(for m in $mems; do mdadm --examine "$m" 2>/dev/null | sed -n 's/^ *State : //p'; done | tr '\n' ' ')
+if [ $ok = 1 ] && [ "$(status_key s1 state)" = done ] && [ "$st" = "clean clean clean clean " ]; then
+	tap_ok "s1: dirty array served: the resync ran under client writes, clean stop: clean"
+else
+	tap_fail "s1: dirty array served: the resync ran under client writes, clean stop: clean" \
+		"ok=$ok, status '$(cat "$W/s1.status" 2>/dev/null)', states '$st'; $(tail -n 3 "$W/s1.1.nbdkit.err")"
+fi
+id=s2
+sync_array s2
+ok=0
+ck=""
+# shellcheck disable=SC2086
+if nbdkit_start "s2.1" $mems status="$W/s2.status" sync_speed_max=1000; then
+	n=0
+	while [ "$(status_key s2 checkpoint_sector)" = 0 ] || [ -z "$(status_key s2 checkpoint_sector)" ]; do
+		kill -0 "$NBDKIT_PID" 2>/dev/null && [ $n -lt 1200 ] || break
+		sleep 0.05
+		n=$((n + 1))
+	done
+	ck=$(status_key s2 checkpoint_sector)
+	[ "$(status_key s2 state)" = running ] && [ "${ck:-0}" -gt 0 ] && ok=1
+fi
+unserve KILL
+# the status file showed checkpoint ck; the kill may have come after a
+# later one: every member must hold the same checkpoint, ck or later
+ro=$(for m in $mems; do resync_offset "$m"; done | sort -u | tr '\n' ' ')
+if [ $ok = 1 ] && [ "${ro% }" = "${ro%% *}" ] && [ "${ro%% *}" -ge "$ck" ] 2>/dev/null &&
+	[ "${ro%% *}" -lt 30720 ]; then
+	tap_ok "s2: resync SIGKILLed after a checkpoint: resync_offset on the members"
+	echo "# s2: status showed the checkpoint at sector $ck, the members hold $ro(of 30720)"
+	ck=${ro%% *}
+else
+	tap_fail "s2: resync SIGKILLed after a checkpoint: resync_offset on the members" \
+		"ok=$ok, status '$(cat "$W/s2.status" 2>/dev/null)', resync_offset '$ro'; $(tail -n 3 "$W/s2.1.nbdkit.err")"
+fi
+# a Q byte of row 4 (member 0 holds Q of rows 0 mod 4: plant's arithmetic,
+# 64 KiB rows here), below the checkpoint: the kernel must leave it
+if [ "${ck:-0}" -gt 1024 ]; then
+	python3 - "$W/s2.0.img" <<'PY'
+import struct, sys
+with open(sys.argv[1], 'r+b') as f:
+    f.seek(4096 + 128)
+    at = struct.unpack('<Q', f.read(8))[0] * 512 + 4 * 65536 + 100
+    f.seek(at)
+    b = f.read(1)
+    f.seek(at)
+    f.write(bytes([b[0] ^ 0xff]))
+PY
+fi
+
 cat >"$W/body" <<EOF
 ARRAYS="$body_arrays"
+SARRAYS="$sarrays"
 EOF
 cat >>"$W/body" <<'EOF'
 for x in $ARRAYS; do
@@ -357,6 +477,33 @@ for x in $ARRAYS; do
 		(cd /mnt && md5sum $(ls | grep '^f' | sort -t f -k 2 -n)) >"/out/$id.files" 2>&1
 		umount /mnt
 	fi
+	mdadm --stop "/dev/$md" >/dev/null 2>&1
+done
+for x in $SARRAYS; do
+	id=${x%:*} a=${x#*:}
+	md=md$a
+	# md held at 1 KiB/s while its resync's start is read: sync_completed
+	# shows where md_do_sync began (curr_resync_completed = j), then full
+	# speed again ("resuming ... from checkpoint" is only a pr_debug)
+	echo 1 >/proc/sys/dev/raid/speed_limit_min
+	echo 1 >/proc/sys/dev/raid/speed_limit_max
+	mdadm --assemble "/dev/$md" $(range $((a * 4)) 4) >"/out/$id.assemble" 2>&1
+	say "$id.assembled" $?
+	say "$id.action0" "$(cat "/sys/block/$md/md/sync_action")"
+	n=0
+	c=$(tr -d ' ' <"/sys/block/$md/md/sync_completed")
+	while [ "${c#*/}" = "$c" ] && [ $n -lt 100 ] && [ "$(cat "/sys/block/$md/md/sync_action")" != idle ]; do
+		sleep 0.1
+		n=$((n + 1))
+		c=$(tr -d ' ' <"/sys/block/$md/md/sync_completed")
+	done
+	say "$id.completed0" "$c"
+	echo 200000 >/proc/sys/dev/raid/speed_limit_max
+	echo 1000 >/proc/sys/dev/raid/speed_limit_min
+	wait_idle "$md"
+	dmesg | grep -c "resync of RAID array $md" | sed "s/^/$id.resyncs=/"
+	md_check "$md" | sed "s/^$md\./$id./"
+	say "$id.md5" "$(md5sum <"/dev/$md" | cut -d' ' -f1)"
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 done
 EOF
@@ -401,4 +548,23 @@ for k in $KILLS g$GKILL; do
 	fi
 	rm -f "$W/$id.fs"
 done
+want=$(md5sum <"$W/s1.data" | cut -d' ' -f1)
+if [ "$(kv "$W/kv" s1.assembled)" = 0 ] && [ "$(kv "$W/kv" s1.resyncs)" = 0 ] &&
+	[ "$(kv "$W/kv" s1.mismatch)" = 0 ] && [ "$(kv "$W/kv" s1.md5)" = "$want" ]; then
+	tap_ok "s1: kernel: assembles without a resync, mismatch_cnt 0, md5 of data and writes"
+else
+	tap_fail "s1: kernel: assembles without a resync, mismatch_cnt 0, md5 of data and writes" \
+		"rc $(kv "$W/kv" s1.assembled), resyncs '$(kv "$W/kv" s1.resyncs)', mismatch_cnt '$(kv "$W/kv" s1.mismatch)', md5 $(kv "$W/kv" s1.md5) expected $want"
+fi
+want=$(md5sum <"$W/s2.data" | cut -d' ' -f1)
+c0=$(kv "$W/kv" s2.completed0)
+if [ "$(kv "$W/kv" s2.assembled)" = 0 ] && [ "$(kv "$W/kv" s2.resyncs)" = 1 ] &&
+	[ "${c0%/*}" -ge "${ck:-1}" ] 2>/dev/null && [ "${c0%/*}" -lt "${c0#*/}" ] 2>/dev/null &&
+	[ "$(kv "$W/kv" s2.mismatch)" = 8 ] && [ "$(kv "$W/kv" s2.md5)" = "$want" ]; then
+	echo "# s2: the kernel's resync began at $c0 (the checkpoint: $ck)"
+	tap_ok "s2: kernel: resumes from the checkpoint, only the block planted below it mismatches, md5 of data"
+else
+	tap_fail "s2: kernel: resumes from the checkpoint, only the block planted below it mismatches, md5 of data" \
+		"rc $(kv "$W/kv" s2.assembled), resyncs '$(kv "$W/kv" s2.resyncs)', sync_completed at the start '$c0' (checkpoint $ck), mismatch_cnt '$(kv "$W/kv" s2.mismatch)' (8: the block planted below the checkpoint), md5 $(kv "$W/kv" s2.md5) expected $want"
+fi
 tap_done
