@@ -272,6 +272,10 @@ struct ls_runtime {
 	void *on_written_arg;
 	/* the destinations' default formats (route.c), made on first use */
 	struct ls_tmpl *def_tmpl[5];
+	/* program() children sent SIGTERM, not yet reaped (dest.c waits for
+	 * them without blocking) */
+	int *reap;
+	size_t n_reap, cap_reap;
 };
 
 void ls_runtime_init(struct ls_runtime *rt);

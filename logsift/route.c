@@ -49,6 +49,9 @@ void ls_runtime_free(struct ls_runtime *rt)
 		ls_tmpl_free(rt->def_tmpl[i]);
 		rt->def_tmpl[i] = NULL;
 	}
+	free(rt->reap);
+	rt->reap = NULL;
+	rt->n_reap = rt->cap_reap = 0;
 }
 
 /* Host name for a sender: the local name for unix senders, else DNS or IP. */
@@ -283,6 +286,8 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		}
 		if (d->kind == DST_UDP || d->kind == DST_TCP || d->kind == DST_AMQP) {
 			w = ls_writer_get(c, dst, d, NULL);
+		} else if (d->kind == DST_PROGRAM) {
+			w = ls_writer_get(c, dst, d, d->cmd); /* the one child */
 		} else if (ls_tmpl_is_literal(d->path) && d->files) {
 			w = d->files; /* fixed file name: the one writer */
 		} else {
