@@ -70,10 +70,10 @@ refused nocast "destination d { file(\"/dev/null\" template(\"\$(format-json --n
 	"\$(format-json) --no-cast"
 refused pmacro "destination d { file(\"/dev/null\" template(\"\$(format-json --key P_*)\")); };" \
 	"\$(format-json): macro P_DATE"
-refused tfsearch "destination d { file(\"/dev/null\" template(\"\$(list-search a \$MSG)\")); };" \
-	"template function \$(list-search)"
-refused tfurl "destination d { file(\"/dev/null\" template(\"\$(url-encode \$HOST)\")); };" \
-	"template function \$(url-encode)"
+refused tfround "destination d { file(\"/dev/null\" template(\"\$(round \$MSG)\")); };" \
+	"template function \$(round)"
+refused tfb64 "destination d { file(\"/dev/null\" template(\"\$(base64-encode \$HOST)\")); };" \
+	"template function \$(base64-encode)"
 
 C="$TAP_TMP/t.conf"
 cat >"$C" <<'CONF'
