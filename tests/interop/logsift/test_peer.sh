@@ -27,13 +27,15 @@ grep -q '"name": "b_sanitize", "value": "none"' "$OPSKIT_BUILD/meson-info/intro-
 whos="peer ours"
 [ $sanitized = 1 ] && whos=ours
 
-# start WHO CONF DIR: start a daemon in the background, its pid in DIR/pid.run
+# start WHO CONF DIR: start a daemon in the background, its pid in DIR/pid.run;
+# a case's "# tz: ZONE" line runs both with TZ=ZONE
 start() {
+	tz=$(sed -n 's/^# tz: //p' "$2")
 	if [ "$1" = peer ]; then
-		"$SNG" -f "$2" --no-caps -F -e -d -t --persist-file="$3/persist" \
+		env ${tz:+TZ="$tz"} "$SNG" -f "$2" --no-caps -F -e -d -t --persist-file="$3/persist" \
 			--pidfile="$3/pid" --control="$3/ctl" >"$3/trace" 2>&1 &
 	else
-		"$LS" -f "$2" -e --trace=explain >"$3/trace" 2>&1 &
+		env ${tz:+TZ="$tz"} "$LS" -f "$2" -e --trace=explain >"$3/trace" 2>&1 &
 	fi
 	echo $! >"$3/pid.run"
 }
