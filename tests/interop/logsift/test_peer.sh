@@ -124,6 +124,18 @@ $detail$(grep -v '^\[' "$o/trace" | grep -iv 'filter\|Incoming\|Log path\|Delive
 	fi
 }
 
+# cmp_stderr NAME WORDS: the daemons' stderr lines holding WORDS (3.38's
+# without its timestamp) are the same, in the same order, and there are some
+cmp_stderr() {
+	grep -F "$2" "$TAP_TMP/$1.peer/trace" | sed 's/^\[[^]]*\] //' >"$TAP_TMP/$1.peer/stderr-cmp"
+	grep -F "$2" "$TAP_TMP/$1.ours/trace" >"$TAP_TMP/$1.ours/stderr-cmp"
+	if [ -s "$TAP_TMP/$1.peer/stderr-cmp" ] && cmp -s "$TAP_TMP/$1.peer/stderr-cmp" "$TAP_TMP/$1.ours/stderr-cmp"; then
+		tap_ok "$1: the same '$2' lines on stderr as syslog-ng -e ($(wc -l <"$TAP_TMP/$1.peer/stderr-cmp") lines)"
+	else
+		tap_fail "$1: the same '$2' lines on stderr as syslog-ng -e" "$(diff "$TAP_TMP/$1.peer/stderr-cmp" "$TAP_TMP/$1.ours/stderr-cmp" | head -n 10)"
+	fi
+}
+
 cmp_trace() {
 	out=$($PY tracecmp "$TAP_TMP/$1.peer/trace" "$TAP_TMP/$1.ours/trace")
 	if [ $? = 0 ]; then
@@ -186,6 +198,8 @@ else
 		name=$(basename "$c" .conf)
 		cmp_outputs "$name"
 		[ "$(sed -n 's/^# trace: //p' "$c")" = yes ] && cmp_trace "$name"
+		words=$(sed -n 's/^# stderr: //p' "$c")
+		[ -n "$words" ] && cmp_stderr "$name" "$words"
 	done
 fi
 
