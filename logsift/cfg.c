@@ -1764,13 +1764,12 @@ static const char *const src_drivers[] = {
     "wildcard-file", "stdin",	    "internal", "system", NULL};
 static const char *const dst_drivers[] = {"file", "pipe",    "usertty", "udp",
 					  "tcp",  "network", "syslog",	"getvirtconsole",
-					  "http", "amqp",    NULL};
+					  "http", "amqp",    "program", NULL};
 
 /* 3.38's drivers (of Debian's syslog-ng-core modules) logsift does not
  * have: refused by name, not taken for a typo (a syntax error). */
 static const char *const sng_src_drivers[] = {"program", "systemd-journal", "systemd-syslog", NULL};
-static const char *const sng_dst_drivers[] = {"program", "unix-dgram", "unix-stream", "pseudofile",
-					      NULL};
+static const char *const sng_dst_drivers[] = {"unix-dgram", "unix-stream", "pseudofile", NULL};
 
 static bool known_driver(const char *const *list, const char *name)
 {
@@ -2020,6 +2019,22 @@ static const char *const impl_dst_opts[] = {"template",
 					    "disk-buffer",
 					    "failover",
 					    "on-error",
+					    NULL};
+
+/* program()'s: 3.38's afprogram destination options logsift implements. */
+static const char *const prog_dst_opts[] = {"template",
+					    "template-escape",
+					    "ts-format",
+					    "frac-digits",
+					    "time-zone",
+					    "send-time-zone",
+					    "log-fifo-size",
+					    "time-reopen",
+					    "persist-name",
+					    "disk-buffer",
+					    "on-error",
+					    "keep-alive",
+					    "inherit-environment",
 					    NULL};
 
 static bool in_list(const char *const *l, const char *name)
@@ -2851,8 +2866,9 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	d->topts.frac_digits = -1;
 	if (kw(name, "http"))
 		return http_driver(L, c, d, o);
-	if (kw(name, "amqp") ? !amqp_driver(L, dst, d, o)
-			     : !check_driver_opts(L, o, "destination", impl_dst_opts))
+	if (kw(name, "amqp")	  ? !amqp_driver(L, dst, d, o)
+	    : kw(name, "program") ? !check_driver_opts(L, o, "destination", prog_dst_opts)
+				  : !check_driver_opts(L, o, "destination", impl_dst_opts))
 		return false;
 	if (!tmpl_opts(L, c, o, "destination", &d->topts))
 		return false;
@@ -2883,6 +2899,16 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 			semantic_error(L, "destination", e.msg);
 			return false;
 		}
+	} else if (kw(name, "program")) {
+		/* 3.38's afprogram: the command line is not a template */
+		d->kind = DST_PROGRAM;
+		if (!pos) {
+			syntax_error(L, "destination", "LL_STRING");
+			return false;
+		}
+		d->cmd = xstrdup(pos);
+		d->keep_alive = opt_bool(o, "keep-alive", 0);
+		d->inherit_env = opt_bool(o, "inherit-environment", 1);
 	} else if (kw(name, "amqp")) {
 		/* amqp_driver() above */
 	} else if (kw(name, "usertty")) {
@@ -4736,6 +4762,7 @@ static void ddrv_close(struct ls_ddrv *d)
 	ls_tls_free(d->tls);
 	ls_http_free(d->http);
 	ls_amqp_free(d->amqp);
+	free(d->cmd);
 	free(d->topts.send_tz);
 	for (size_t i = 0; i < d->n_servers; i++)
 		free(d->servers[i]);

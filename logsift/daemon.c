@@ -15,7 +15,8 @@
  *
  * Signals: SIGTERM/SIGINT drain the sockets, flush and exit; SIGHUP reloads
  * the configuration (a bad one is reported and the old one stays); SIGUSR1
- * prints the stats (as does every stats-freq() seconds).
+ * prints the stats (as does every stats-freq() seconds); SIGCHLD (a program()
+ * child exited) only wakes poll(), ls_dest_service() reaps.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -44,6 +45,8 @@ static void on_signal(int sig)
 		got_hup = 1;
 	else if (sig == SIGUSR1)
 		got_usr1 = 1;
+	else if (sig == SIGCHLD)
+		; /* a program() child exited: poll() returns, the loop reaps it */
 	else
 		got_term = 1;
 }
@@ -1116,6 +1119,8 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP; /* poll() returns EINTR all the same */
+	sigaction(SIGCHLD, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* trace lines are buffered (stderr too) and flushed whenever poll() idles */
 	static char tbuf[1 << 16];

@@ -407,6 +407,30 @@ static int64_t days_civil(int64_t y, int64_t m, int64_t d)
 	return era * 146097 + doe - 719468;
 }
 
+/*
+ * The local zone's offset for wall time t (the fields read as UTC), as 3.38
+ * gets it: the offset at mktime()'s answer (tm_isdst -1) on Debian's glibc.
+ * Away from a change, the one offset that fits. In the hour a change
+ * repeats, standard time (the smaller offset: 01:30 on the first Sunday of
+ * November in New York is -05:00). In the hour a change skips, glibc reads
+ * the wall time with the offset before the change (02:30 CET), so the offset
+ * at that instant is the one after it: 02:30+02:00. A change is looked for
+ * within a day either side.
+ */
+static long local_offset_of_wall(int64_t t)
+{
+	long before = ls_local_gmtoff(t - 86400), after = ls_local_gmtoff(t + 86400);
+	if (before == after)
+		return before;
+	bool fits_before = ls_local_gmtoff(t - before) == before;
+	bool fits_after = ls_local_gmtoff(t - after) == after;
+	if (fits_before && fits_after)
+		return before < after ? before : after;
+	if (fits_before || fits_after)
+		return fits_before ? before : after;
+	return ls_local_gmtoff(t - before);
+}
+
 bool ls_datep_parse(const char *const *formats, size_t n_formats, const char *tz, const char *input,
 		    int64_t recv_sec, int64_t *sec, int *usec, int *gmtoff)
 {
@@ -434,7 +458,7 @@ bool ls_datep_parse(const char *const *formats, size_t n_formats, const char *tz
 		if (target == -1 && tz)
 			target = ls_tz_gmtoff(tz, recv_sec);
 		if (target == -1)
-			target = ls_local_gmtoff(t - ls_local_gmtoff(t));
+			target = local_offset_of_wall(t);
 		/* 3.38 takes any change mktime made to the hour for a DST
 		 * shift and undoes it: a normalised 23:59:60 becomes 23:00 of
 		 * the next day (the hour as normalised in UTC here, which is

@@ -3,9 +3,10 @@
  * and the transports under them, as syslog-ng's LogQueueFifo + LogWriter +
  * afsocket/affile destinations.
  *
- * Divisions: windows (flow control), transports (plain fd), writers (open,
- * connect, queue, write, fail), the event-loop side (service, poll, events,
- * close), reload (adopt).
+ * Divisions: windows (flow control), transports (plain fd), programs
+ * (program(): the child under a pipe writer), writers (open, connect, queue,
+ * write, fail), the event-loop side (service, poll, events, close), reload
+ * (adopt).
  *
  * Design notes:
  *   (1) Routing formats a message straight into its writer's byte FIFO
@@ -41,10 +42,14 @@
 #include <netdb.h>
 #include <pwd.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -184,6 +189,122 @@ int ls_file_open(struct ls_cfg *c, struct ls_ddrv *d, const char *path)
 	return fd;
 }
 
+/* ----------------------------------------------------------------- programs */
+
+/*
+ * program("CMD") as 3.38's afprogram destination (modules/afprog/afprog.c):
+ * CMD runs once through /bin/sh -c, in its own process group, stdin the read
+ * end of a pipe, stdout and stderr /dev/null, no other descriptor of ours,
+ * the environment ours or (inherit-environment(no)) empty. The pipe is an
+ * ordinary writer of this file (queue, log-fifo-size(), flow control,
+ * would-block polling, time-reopen() after a write error), so a child that
+ * stops reading holds up nothing but its own queue.
+ *
+ * 3.38's life cycle, kept here:
+ *   - the child exits: restarted at once ("Child program exited,
+ *     restarting"); exit status 127 (the shell's "not found") stops the
+ *     destination instead ("...command not found, stopping the
+ *     destination."), its messages queue until log-fifo-size() and drop.
+ *   - a write fails (EPIPE: the child closed stdin): the writer is
+ *     suspended for time-reopen() (the message in progress starts over); an
+ *     exit in the meantime restarts the child, the writes wait on.
+ *     3.38 keeps writing to the same broken pipe after the suspension while
+ *     a child that closed stdin lives on; logsift sends its group SIGTERM and
+ *     starts a new one then, so the destination comes back.
+ *   - reload: the group gets SIGTERM and a new child starts, the queue kept;
+ *     with keep-alive(yes) (of the old config) the child and its pipe go on.
+ *   - stop: the group gets SIGTERM (after the 1 s drain), keep-alive or not.
+ * A child is noticed gone by waitpid() in ls_dest_service(); SIGCHLD
+ * interrupts the daemon's poll() to get there soon.
+ */
+
+/* pid was sent SIGTERM: reap it later without blocking (its runtime's list). */
+static void prog_reap_later(struct ls_writer *w, int pid)
+{
+	struct ls_runtime *rt = w->rt;
+	if (waitpid(pid, NULL, WNOHANG) == pid || !rt)
+		return;
+	if (rt->n_reap == rt->cap_reap) {
+		rt->cap_reap = rt->cap_reap ? rt->cap_reap * 2 : 8;
+		rt->reap = realloc(rt->reap, rt->cap_reap * sizeof *rt->reap);
+		if (!rt->reap)
+			abort();
+	}
+	rt->reap[rt->n_reap++] = pid;
+}
+
+/* The children killed earlier that have exited since: reaped. */
+static void prog_reap_list(struct ls_runtime *rt)
+{
+	for (size_t i = 0; rt && i < rt->n_reap;) {
+		pid_t r = waitpid(rt->reap[i], NULL, WNOHANG);
+		if (r == rt->reap[i] || (r < 0 && errno == ECHILD))
+			rt->reap[i] = rt->reap[--rt->n_reap];
+		else
+			i++;
+	}
+}
+
+/* SIGTERM to the child's process group, as 3.38's
+ * _terminate_process_group_by_pid (never our own group). */
+static void prog_kill(struct ls_writer *w)
+{
+	if (w->pid <= 0)
+		return;
+	pid_t pgid = getpgid(w->pid);
+	if (pgid > 0 && pgid != getpgrp())
+		killpg(pgid, SIGTERM);
+	prog_reap_later(w, w->pid);
+	w->pid = -1;
+}
+
+/* Close every descriptor from 3 up (the child's side of afprog's
+ * _close_all_fd): close_range() where the kernel has it. */
+static void close_from_3(void)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+		return;
+#endif
+	long max = sysconf(_SC_OPEN_MAX);
+	for (long fd = 3; fd < (max > 0 ? max : 65536); fd++)
+		close((int)fd);
+}
+
+/* Start w's command: the pipe's write end (non-blocking), or -errno. */
+static int prog_spawn(struct ls_writer *w)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid_t pid = fork();
+	if (pid < 0) {
+		int err = errno;
+		close(p[0]);
+		close(p[1]);
+		return -err;
+	}
+	if (pid == 0) {
+		/* the child: only async-signal-safe calls up to exec */
+		setpgid(0, 0);
+		int null = open("/dev/null", O_WRONLY);
+		if (null < 0 || dup2(p[0], 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(127);
+		close_from_3();
+		if (w->drv->inherit_env) {
+			execl("/bin/sh", "/bin/sh", "-c", w->drv->cmd, (char *)NULL);
+		} else {
+			char *const empty[] = {NULL};
+			execle("/bin/sh", "/bin/sh", "-c", w->drv->cmd, (char *)NULL, empty);
+		}
+		_exit(127);
+	}
+	close(p[0]);
+	fcntl(p[1], F_SETFL, O_NONBLOCK);
+	w->pid = (int)pid;
+	return p[1];
+}
+
 /* ------------------------------------------------------------------ writers */
 
 static int reopen_s(struct ls_cfg *c, const struct ls_ddrv *d)
@@ -270,10 +391,11 @@ static void report_error(struct ls_cfg *c, struct ls_writer *w, const char *what
 	w->dst->failed++;
 	if (w->failing || !notices)
 		return;
-	if (is_net(w->drv))
+	if (is_net(w->drv) || w->drv->kind == DST_PROGRAM)
 		fprintf(notices,
-			"%s; server='%s', error='%s (%d)', destination='%s', time_reopen='%d'\n",
-			what, w->path, strerror(err), err, w->dst->name, reopen_s(c, w->drv));
+			"%s; %s='%s', error='%s (%d)', destination='%s', time_reopen='%d'\n", what,
+			is_net(w->drv) ? "server" : "cmdline", w->path, strerror(err), err,
+			w->dst->name, reopen_s(c, w->drv));
 	else
 		fprintf(notices, "%s; filename='%s', error='%s (%d)', destination='%s'\n", what,
 			w->path, strerror(err), err, w->dst->name);
@@ -290,8 +412,10 @@ static void report_recovered(struct ls_writer *w)
 		    notices,
 		    "Destination recovered, writing queued messages; %s='%s', destination='%s', "
 		    "queued='%zu'\n",
-		    is_net(w->drv) ? "server" : "filename", w->path, w->dst->name,
-		    ls_writer_queued(w));
+		    is_net(w->drv)		  ? "server"
+		    : w->drv->kind == DST_PROGRAM ? "cmdline"
+						  : "filename",
+		    w->path, w->dst->name, ls_writer_queued(w));
 }
 
 /* Open (file, pipe) or start connecting (socket); on failure retry later. */
@@ -314,6 +438,15 @@ static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 			failover_step(w);
 		w->opens++;
 		r = net_connect(w);
+	} else if (w->drv->kind == DST_PROGRAM) {
+		if (w->stopped)
+			return; /* exited 127: 3.38 does not try again */
+		prog_kill(w);	/* one that closed its stdin but lives on */
+		r = prog_spawn(w);
+		if (r >= 0) {
+			w->fd = r;
+			r = 0;
+		}
 	} else {
 		r = ls_file_open(c, w->drv, w->path);
 		if (r >= 0) {
@@ -322,9 +455,11 @@ static void writer_open(struct ls_cfg *c, struct ls_writer *w)
 		}
 	}
 	if (r < 0) {
-		report_error(
-		    c, w, is_net(w->drv) ? "Connection failed" : "Error opening file for writing",
-		    -r);
+		report_error(c, w,
+			     is_net(w->drv)		   ? "Connection failed"
+			     : w->drv->kind == DST_PROGRAM ? "Error starting destination program"
+							   : "Error opening file for writing",
+			     -r);
 		w->failing = true;
 		w->retry_ms = ls_now_ms() + 1000LL * reopen_s(c, w->drv);
 		return;
@@ -343,7 +478,11 @@ static void writer_open(struct ls_cfg *c, struct ls_writer *w)
  */
 static void writer_fail(struct ls_cfg *c, struct ls_writer *w, int err)
 {
-	report_error(c, w, is_net(w->drv) ? "Connection broken" : "Error writing file", err);
+	report_error(c, w,
+		     is_net(w->drv)		   ? "Connection broken"
+		     : w->drv->kind == DST_PROGRAM ? "I/O error occurred while writing"
+						   : "Error writing file",
+		     err);
 	w->failing = true;
 	w->blocked = false;
 	w->connecting = false;
@@ -518,9 +657,10 @@ static void writer_flush(struct ls_cfg *c, struct ls_writer *w)
 			dq_refill(c, w);
 		if (!w->qn)
 			break;
-		size_t n = w->dgram		      ? w->q[w->qh].len
-			   : w->drv->kind == DST_PIPE ? pipe_chunk(w)
-						      : w->tail - w->head;
+		size_t n = w->dgram ? w->q[w->qh].len
+			   : w->drv->kind == DST_PIPE || w->drv->kind == DST_PROGRAM
+			       ? pipe_chunk(w)
+			       : w->tail - w->head;
 		ssize_t r = w->ops->write(w, w->buf.p + w->head, n);
 		if (r == -EINTR)
 			continue;
@@ -571,7 +711,8 @@ struct ls_writer *ls_writer_get(struct ls_cfg *c, struct ls_dest *dst, struct ls
 	w->ops = &fd_ops;
 	w->dst = dst;
 	w->drv = d;
-	w->is_stream_sock = d->kind == DST_TCP || d->kind == DST_PIPE;
+	w->pid = -1;
+	w->is_stream_sock = d->kind == DST_TCP || d->kind == DST_PIPE || d->kind == DST_PROGRAM;
 	w->dgram = d->kind == DST_UDP;
 	w->next = d->files;
 	d->files = w;
@@ -660,6 +801,7 @@ static void writer_free(struct ls_writer *w)
 		queue_pop(w, false);
 	if (w->fd >= 0)
 		w->ops->close(w);
+	prog_kill(w); /* program(): after its EOF, as 3.38's deinit */
 	if (w->drv->wd && w->drv->wd->free)
 		w->drv->wd->free(w);
 	if (w->probe_fd >= 0)
@@ -1069,10 +1211,13 @@ int ls_dest_start(struct ls_cfg *c, struct ok_err *e)
 	for (size_t i = 0; i < c->n_dst; i++)
 		for (size_t k = 0; k < c->dst[i]->n_drv; k++) {
 			struct ls_ddrv *d = &c->dst[i]->drv[k];
-			if (!d->dq || d->files)
+			/* program(): the child starts with the config, as 3.38's */
+			if ((!d->dq && d->kind != DST_PROGRAM) || d->files)
 				continue;
 			struct ls_writer *w = NULL;
-			if (d->kind == DST_HTTP) {
+			if (d->kind == DST_PROGRAM) {
+				w = ls_writer_get(c, c->dst[i], d, d->cmd);
+			} else if (d->kind == DST_HTTP) {
 				w = d->wd->writer(c, c->dst[i], d);
 			} else if (is_net(d) || d->wd) {
 				w = ls_writer_get(c, c->dst[i], d, NULL);
@@ -1088,7 +1233,7 @@ int ls_dest_start(struct ls_cfg *c, struct ok_err *e)
 				ls_msg_free(&m);
 			}
 			/* dq_open said why on the notices stream */
-			if (w && !w->dq && rc == 0)
+			if (w && d->dq && !w->dq && rc == 0)
 				rc = ok_errc_at(e, OK_CLASS_REFUSED, -EIO, NULL, OK_ERR_NOPOS,
 						"Error initializing log queue; destination='%s'",
 						c->dst[i]->name);
@@ -1240,11 +1385,49 @@ static void probe_event(struct ls_cfg *c, struct ls_writer *w)
 		for (size_t k_ = 0; k_ < (c)->dst[i_]->n_drv; k_++)                                \
 			for (struct ls_writer *w = (c)->dst[i_]->drv[k_].files; w; w = w->next)
 
+/*
+ * program(): w's child has exited with status (waitpid's). 127 stops the
+ * destination; anything else starts the command again at once, the
+ * message in progress over; a write error's time-reopen() still holds the
+ * writes back (3.38's child manager and LogWriter suspension).
+ */
+static void prog_exited(struct ls_cfg *c, struct ls_writer *w, int status)
+{
+	FILE *notices = notices_of(w);
+	w->pid = -1;
+	if (w->fd >= 0) {
+		w->ops->close(w);
+		w->head -= w->done;
+		w->done = 0;
+		w->blocked = false;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		if (notices)
+			fprintf(notices,
+				"Child program exited with command not found, stopping the "
+				"destination.; cmdline='%s', status='%d'\n",
+				w->path, status);
+		w->stopped = true;
+		return;
+	}
+	if (notices)
+		fprintf(notices, "Child program exited, restarting; cmdline='%s', status='%d'\n",
+			w->path, status);
+	int64_t held = w->retry_ms;
+	writer_open(c, w);
+	if (w->fd >= 0 && held > ls_now_ms())
+		w->retry_ms = held;
+}
+
 int ls_dest_service(struct ls_cfg *c, bool flush_all)
 {
 	int64_t now = ls_now_ms(), next = -1;
+	prog_reap_list(c->rt);
 	FOR_WRITERS(c, w)
 	{
+		int status;
+		if (w->pid > 0 && waitpid(w->pid, &status, WNOHANG) == w->pid)
+			prog_exited(c, w, status);
 		if (w->probe_ms && now >= w->probe_ms && w->probe_fd < 0 && w->server)
 			probe_start(c, w);
 		if (w->probe_ms) {
@@ -1424,6 +1607,8 @@ static bool same_target(const struct ls_ddrv *a, const struct ls_ddrv *b)
 		return false;
 	if (a->wd)
 		return a->wd == b->wd && a->wd->same(a, b);
+	if (a->kind == DST_PROGRAM)
+		return !strcmp(a->cmd, b->cmd);
 	for (size_t i = 0; i < a->n_servers; i++)
 		if (strcmp(a->servers[i], b->servers[i]))
 			return false;
@@ -1495,6 +1680,18 @@ void ls_dest_adopt(struct ls_cfg *nc, struct ls_cfg *c)
 						    "be "
 						    "moved; qfile='%s', dir='%s'\n",
 						    qp, a->dq->dir);
+					if (b->kind == DST_PROGRAM && !b->keep_alive) {
+						/* program(): a new child on the kept
+						 * queue (3.38 keeps it by persist name) */
+						if (w->fd >= 0)
+							w->ops->close(w);
+						prog_kill(w);
+						w->head -= w->done;
+						w->done = 0;
+						w->blocked = false;
+						w->retry_ms = 0;
+						w->stopped = false;
+					}
 					w->drv = a;
 					w->dst = nd;
 					if (w->hw) {

@@ -53,11 +53,7 @@ int ls_fpath_check(const struct ls_dest *dst, const struct ls_ddrv *d, const str
 	ls_buf_addf(&line, "Spurious path, logfile not created; path='");
 	ls_buf_add_escaped(&line, path->p ? path->p : "", path->len);
 	ls_buf_addf(&line, "', sender='%s', destination='%s', reason='%s'", sender, dst->name, why);
-	if (rt && rt->notices)
-		fprintf(rt->notices, "%s\n", line.p);
-	/* queue for internal(); bounded so a flood cannot grow it without limit */
-	if (rt && !rt->in_internal && rt->pending_internal.len + line.len < 65536)
-		ls_buf_add(&rt->pending_internal, line.p, line.len + 1);
+	ls_rt_error(rt, line.p);
 	ls_buf_free(&line);
 	return -EPERM;
 }

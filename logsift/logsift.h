@@ -174,14 +174,15 @@ void ls_tmpl_free(struct ls_tmpl *t);
 void ls_tmpl_format(const struct ls_tmpl *t, const struct ls_msg *m, struct ls_buf *out);
 /* A destination's template options, as 3.38's LogTemplateOptions. */
 struct ls_tmpl_opts {
-	int ts_format;	  /* what $STAMP and the default file line use: an enum macro date
-			     kind (ls_tmpl_ts_format() maps the ts-format() word) */
-	int frac_digits;  /* frac-digits(): 0..6 */
-	char *send_tz;	  /* time-zone()/send-time-zone(), NULL = the stamp's own offset */
-	bool escape;	  /* template-escape(yes) */
-	uint32_t seq_num; /* $SEQNUM of a local message: its writer's count (3.38's
-			     LogWriter seq_num), 0 = none */
-	int on_error;	  /* on-error(): enum ls_on_error, 0 = not set (drop-message) */
+	int ts_format;	       /* what $STAMP and the default file line use: an enum macro date
+				  kind (ls_tmpl_ts_format() maps the ts-format() word) */
+	int frac_digits;       /* frac-digits(): 0..6 */
+	char *send_tz;	       /* time-zone()/send-time-zone(), NULL = the stamp's own offset */
+	bool escape;	       /* template-escape(yes) */
+	uint32_t seq_num;      /* $SEQNUM of a local message: its writer's count (3.38's
+				  LogWriter seq_num), 0 = none */
+	int on_error;	       /* on-error(): enum ls_on_error, 0 = not set (drop-message) */
+	struct ls_runtime *rt; /* where 3.38's "Casting error" line goes, or NULL */
 };
 /* on-error() of 3.38's template options: what a failed type-hint cast does. */
 enum ls_on_error {
@@ -272,9 +273,17 @@ struct ls_runtime {
 	void *on_written_arg;
 	/* the destinations' default formats (route.c), made on first use */
 	struct ls_tmpl *def_tmpl[5];
+	/* program() children sent SIGTERM, not yet reaped (dest.c waits for
+	 * them without blocking) */
+	int *reap;
+	size_t n_reap, cap_reap;
 };
 
 void ls_runtime_init(struct ls_runtime *rt);
+/* A line of 3.38's error log (msg_error): on rt's notices stream and queued
+ * for internal() (at most 64 KiB waiting; not while routing an internal()
+ * message, which would loop). */
+void ls_rt_error(struct ls_runtime *rt, const char *line);
 /* Free what rt holds (the pending internal() messages, default formats). */
 void ls_runtime_free(struct ls_runtime *rt);
 

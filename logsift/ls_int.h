@@ -155,7 +155,17 @@ struct ls_source {
 };
 
 /* ---- destinations ---- */
-enum dst_kind { DST_FILE, DST_PIPE, DST_USERTTY, DST_UDP, DST_TCP, DST_STDOUT, DST_HTTP, DST_AMQP };
+enum dst_kind {
+	DST_FILE,
+	DST_PIPE,
+	DST_USERTTY,
+	DST_UDP,
+	DST_TCP,
+	DST_STDOUT,
+	DST_HTTP,
+	DST_AMQP,
+	DST_PROGRAM
+};
 
 /*
  * Flow-control window of one stream connection (syslog-ng's LogSource
@@ -246,6 +256,8 @@ struct ls_writer {
 	int64_t probe_ms;	   /* failback(): when the next probe starts (0: none) */
 	struct ls_http_w *hw;	   /* http(): the worker thread and its request, or NULL */
 	void *wctx;		   /* the driver's wdriver state (amqp(): its connection) */
+	int pid;		   /* program(): the running child (its process group), or -1 */
+	bool stopped;		   /* program(): exited 127 (not found): never restarted */
 };
 
 /*
@@ -300,6 +312,9 @@ struct ls_ddrv {
 	struct ls_http *http;		      /* http(): its options (dest_http.c), or NULL */
 	struct ls_amqp *amqp;		      /* amqp(): its options (dest_amqp.c), or NULL */
 	const struct ls_wdriver *wd;	      /* its writer's transport, or NULL (a byte stream) */
+	char *cmd;			      /* program(): the command line for /bin/sh -c */
+	bool keep_alive;  /* program(): keep-alive(yes): the child outlives a reload */
+	bool inherit_env; /* program(): inherit-environment() (yes) */
 };
 
 struct ls_dest {

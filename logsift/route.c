@@ -42,6 +42,15 @@ void ls_runtime_init(struct ls_runtime *rt)
 	rt->self_pid = (int)getpid();
 }
 
+void ls_rt_error(struct ls_runtime *rt, const char *line)
+{
+	size_t len = strlen(line);
+	if (rt && rt->notices)
+		fprintf(rt->notices, "%s\n", line);
+	if (rt && !rt->in_internal && rt->pending_internal.len + len < 65536)
+		ls_buf_add(&rt->pending_internal, line, len + 1);
+}
+
 void ls_runtime_free(struct ls_runtime *rt)
 {
 	ls_buf_free(&rt->pending_internal);
@@ -49,6 +58,9 @@ void ls_runtime_free(struct ls_runtime *rt)
 		ls_tmpl_free(rt->def_tmpl[i]);
 		rt->def_tmpl[i] = NULL;
 	}
+	free(rt->reap);
+	rt->reap = NULL;
+	rt->n_reap = rt->cap_reap = 0;
 }
 
 /* Host name for a sender: the local name for unix senders, else DNS or IP. */
@@ -283,6 +295,8 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		}
 		if (d->kind == DST_UDP || d->kind == DST_TCP || d->kind == DST_AMQP) {
 			w = ls_writer_get(c, dst, d, NULL);
+		} else if (d->kind == DST_PROGRAM) {
+			w = ls_writer_get(c, dst, d, d->cmd); /* the one child */
 		} else if (ls_tmpl_is_literal(d->path) && d->files) {
 			w = d->files; /* fixed file name: the one writer */
 		} else {
@@ -296,6 +310,7 @@ static void dest_write(struct ls_cfg *c, struct ls_dest *dst, const struct ls_ms
 		}
 		/* $SEQNUM: 3.38 steps its writer's count for local messages only */
 		d->topts.seq_num = w->local_msgs % 0x7fffffffu + 1;
+		d->topts.rt = rt;
 		if (m->saddr.ss_family == AF_UNIX || m->saddr.ss_family == AF_UNSPEC)
 			w->local_msgs++;
 		dest_format(rt, d, m, &w->buf);

@@ -12,8 +12,10 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +49,14 @@ enum tf_kind {
 	TF_LIST_SLICE,
 	TF_IMPLODE,
 	TF_EXPLODE,
+	TF_LIST_SEARCH,
+	TF_URL_ENCODE,
+	TF_URL_DECODE,
+	TF_NUM, /* + - * / %: op says which */
 };
+
+/* $(list-search --mode): 3.38's StringMatchMode */
+enum tf_smm { SMM_LITERAL, SMM_PREFIX, SMM_SUBSTRING, SMM_GLOB, SMM_PCRE };
 
 struct ls_tf {
 	enum tf_kind kind;
@@ -63,6 +72,13 @@ struct ls_tf {
 	int length;	/* hex digits kept */
 	/* grep */
 	int max_count; /* --max-count: one message here, so any value lets it match once */
+	/* list-search */
+	enum tf_smm mode; /* --mode (literal) */
+	int start_index;  /* --start-index (0) */
+	char *needle;	  /* the pattern: the raw argument, not a template (as 3.38) */
+	pcre2_code *re;	  /* --mode pcre: the pattern anchored */
+	/* + - * / % */
+	char op;
 };
 
 static const struct {
@@ -98,11 +114,18 @@ static const struct {
     {"list-slice", TF_LIST_SLICE},
     {"implode", TF_IMPLODE},
     {"explode", TF_EXPLODE},
+    {"list-search", TF_LIST_SEARCH},
+    {"url-encode", TF_URL_ENCODE},
+    {"url-decode", TF_URL_DECODE},
+    {"+", TF_NUM},
+    {"-", TF_NUM},
+    {"*", TF_NUM},
+    {"/", TF_NUM},
+    {"%", TF_NUM},
 };
 
 /* 3.38 functions logsift does not have: refused by name, not "unknown". */
-static const char *const tf_missing[] = {"list-search",
-					 "format-cef-extension",
+static const char *const tf_missing[] = {"format-cef-extension",
 					 "geoip",
 					 "geoip2",
 					 "template",
@@ -111,16 +134,9 @@ static const char *const tf_missing[] = {"list-search",
 					 "dirname",
 					 "basename",
 					 "binary",
-					 "url-decode",
-					 "url-encode",
 					 "urlencode",
 					 "base64-encode",
 					 "indent-multi-line",
-					 "+",
-					 "-",
-					 "*",
-					 "/",
-					 "%",
 					 "round",
 					 "ceil",
 					 "floor",
@@ -197,6 +213,65 @@ static int opt_match(const char *a, const char *const *longs, const char *shorts
 
 /* ------------------------------------------------------------ prepare */
 
+/*
+ * $(list-search [--mode M] [--start-index N] PATTERN list...) as 3.38's
+ * list-funcs.c: the pattern is the raw argument (no macros expand in it),
+ * the lists after it are templates; pcre is anchored at the element's start
+ * (PCRE_ANCHORED), glob is GLib's pattern. False with 3.38's message.
+ */
+static bool search_prepare(struct ls_tf *f, char **argv, int *pos, int *npos, const char *mode,
+			   char *err, size_t errlen)
+{
+	static const char *const modes[] = {"literal", "prefix", "substring", "glob", "pcre"};
+	f->mode = SMM_LITERAL;
+	if (mode) {
+		int m = -1;
+		for (int i = 0; i < 5; i++)
+			if (!strcmp(mode, modes[i]))
+				m = i;
+		if (m < 0) {
+			snprintf(err, errlen,
+				 "$(list-search) Invalid list-search mode: %s. Valid modes are: "
+				 "literal, prefix, substring, glob, pcre",
+				 mode);
+			return false;
+		}
+		f->mode = (enum tf_smm)m;
+	}
+	if (*npos < 1) {
+		snprintf(err, errlen,
+			 "$(list-search) Pattern is missing. Usage: $(list-search "
+			 "[options] <pattern> ${list})");
+		return false;
+	}
+	if (*npos < 2) {
+		/* sic: 3.38's message lacks the closing parenthesis */
+		snprintf(err, errlen,
+			 "$(list-search) List is missing. Usage: $(list-search "
+			 "[options] <pattern> ${list}");
+		return false;
+	}
+	f->needle = strdup(argv[pos[0]]);
+	if (!f->needle)
+		abort();
+	if (f->mode == SMM_PCRE) {
+		int rc;
+		PCRE2_SIZE off;
+		f->re = pcre2_compile((PCRE2_SPTR)f->needle, PCRE2_ZERO_TERMINATED, PCRE2_ANCHORED,
+				      &rc, &off, NULL);
+		if (!f->re) {
+			snprintf(err, errlen, "$(list-search) Failed to prepare pattern: %s",
+				 f->needle);
+			return false;
+		}
+	}
+	/* the lists are the templates */
+	for (int i = 1; i < *npos; i++)
+		pos[i - 1] = pos[i];
+	(*npos)--;
+	return true;
+}
+
 int ls_tf_lookup(const char *name)
 {
 	for (size_t i = 0; i < sizeof tf_table / sizeof tf_table[0]; i++)
@@ -228,6 +303,7 @@ struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *er
 					       "replacement", NULL};
 	static const char *const hash_long[] = {"length", NULL};
 	static const char *const grep_long[] = {"max-count", NULL};
+	static const char *const search_long[] = {"mode", "start-index", NULL};
 	const char *const *longs = NULL;
 	const char *shorts = "";
 	if (f->kind == TF_SANITIZE) {
@@ -239,8 +315,11 @@ struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *er
 	} else if (f->kind == TF_GREP) {
 		longs = grep_long;
 		shorts = "m";
+	} else if (f->kind == TF_LIST_SEARCH) {
+		longs = search_long;
 	}
-	const char *inv = NULL, *rep = NULL;
+	f->op = argv[0][0];
+	const char *inv = NULL, *rep = NULL, *mode = NULL;
 	*npos = 0;
 	bool dashdash = false;
 	for (int i = 1; i < argc; i++) {
@@ -259,24 +338,30 @@ struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *er
 			continue;
 		}
 		bool ok;
-		bool takes = f->kind == TF_HASH || f->kind == TF_GREP || k >= 2;
+		bool takes =
+		    f->kind == TF_HASH || f->kind == TF_GREP || f->kind == TF_LIST_SEARCH || k >= 2;
 		const char *v = opt_value(argc, argv, &i, skip, takes, &ok);
 		if (!ok) {
 			snprintf(err, errlen, "Missing argument for %s", argv[i]);
 			goto fail;
 		}
-		if (f->kind == TF_HASH || f->kind == TF_GREP) {
+		if (f->kind == TF_LIST_SEARCH && k == 0) {
+			mode = v;
+		} else if (f->kind == TF_HASH || f->kind == TF_GREP || f->kind == TF_LIST_SEARCH) {
 			char *end;
+			errno = 0;
 			long n = strtol(v, &end, 10);
-			if (!*v || *end) {
+			if (!*v || *end || errno || n < INT_MIN || n > INT_MAX) {
 				snprintf(err, errlen, "Cannot parse integer value “%s” for --%s", v,
-					 longs[0]);
+					 longs[k]);
 				goto fail;
 			}
 			if (f->kind == TF_HASH)
 				f->length = (int)n;
-			else
+			else if (f->kind == TF_GREP)
 				f->max_count = (int)n;
+			else
+				f->start_index = (int)n;
 		} else if (k == 0 || k == 1) {
 			f->ctrl_chars = k == 0;
 		} else if (k == 2) {
@@ -352,6 +437,10 @@ struct ls_tf *ls_tf_prepare(int argc, char **argv, int *pos, int *npos, char *er
 			goto fail;
 		}
 		break;
+	case TF_LIST_SEARCH:
+		if (!search_prepare(f, argv, pos, npos, mode, err, errlen))
+			goto fail;
+		break;
 	default:
 		break;
 	}
@@ -371,6 +460,8 @@ void ls_tf_free(struct ls_tf *f)
 	if (!f)
 		return;
 	free(f->invalid_chars);
+	free(f->needle);
+	pcre2_code_free(f->re);
 	ls_buf_free(&f->pattern);
 	free(f);
 }
@@ -630,6 +721,175 @@ static void explode(struct ls_buf *out, size_t initial, const char *s, const cha
 	}
 }
 
+/* One element of $(list-search) against the pattern (3.38's string_matcher_match). */
+static bool search_match(const struct ls_tf *f, const char *v, size_t len)
+{
+	switch (f->mode) {
+	case SMM_LITERAL:
+		return !strcmp(v, f->needle);
+	case SMM_PREFIX:
+		return !strncmp(v, f->needle, strlen(f->needle));
+	case SMM_SUBSTRING:
+		return strstr(v, f->needle) != NULL;
+	case SMM_GLOB:
+		return ls_glob_match(f->needle, v);
+	case SMM_PCRE: {
+		pcre2_match_data *md = pcre2_match_data_create_from_pattern(f->re, NULL);
+		if (!md)
+			abort();
+		int rc = pcre2_match(f->re, (PCRE2_SPTR)v, len, 0, 0, md, NULL);
+		pcre2_match_data_free(md);
+		return rc >= 0;
+	}
+	}
+	return false;
+}
+
+/* $(list-search): the index of the first element from --start-index that
+ * matches (counted from 0 over all the lists), or nothing. */
+static void list_search(const struct ls_tf *f, struct ls_buf *out, int argc,
+			const struct ls_buf *argv)
+{
+	struct lscan s;
+	int ndx = f->start_index;
+	lscan_init(&s, argc, argv);
+	for (int i = 0; i < ndx && lscan_next(&s); i++)
+		;
+	while (lscan_next(&s)) {
+		if (search_match(f, s.v.p, s.v.len)) {
+			ls_buf_addf(out, "%d", ndx);
+			break;
+		}
+		ndx++;
+	}
+	ls_buf_free(&s.v);
+}
+
+/*
+ * $(url-encode): GLib's g_uri_escape_string(s, NULL, FALSE) over each
+ * argument up to its first NUL, back to back: the unreserved bytes
+ * (alphanumerics, "-._~") as they are, every other byte %XX.
+ */
+static void url_encode(struct ls_buf *out, int argc, const struct ls_buf *argv)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (int i = 0; i < argc; i++) {
+		const unsigned char *p = (const unsigned char *)(argv[i].p ? argv[i].p : "");
+		for (size_t k = 0, n = strnlen((const char *)p, argv[i].len); k < n; k++) {
+			unsigned char c = p[k];
+			if (isalnum(c) && c < 0x80)
+				ls_buf_addc(out, (char)c);
+			else if (c == '-' || c == '.' || c == '_' || c == '~')
+				ls_buf_addc(out, (char)c);
+			else
+				ls_buf_addf(out, "%%%c%c", hex[c >> 4], hex[c & 15]);
+		}
+	}
+}
+
+static int hexval(unsigned char c)
+{
+	return isdigit(c) ? c - '0' : (tolower(c) - 'a' + 10);
+}
+
+/*
+ * $(url-decode): GLib's g_uri_unescape_string(s, NULL) over each argument:
+ * an argument with a '%' not followed by two hex digits, or that decodes
+ * to a NUL, adds nothing (3.38 logs "Could not urldecode"); the bytes are
+ * not checked for UTF-8.
+ */
+static void url_decode(struct ls_buf *out, int argc, const struct ls_buf *argv)
+{
+	for (int i = 0; i < argc; i++) {
+		const unsigned char *p = (const unsigned char *)(argv[i].p ? argv[i].p : "");
+		size_t n = strnlen((const char *)p, argv[i].len), at = out->len;
+		for (size_t k = 0; k < n; k++) {
+			if (p[k] != '%') {
+				ls_buf_addc(out, (char)p[k]);
+				continue;
+			}
+			if (k + 2 >= n || !isxdigit(p[k + 1]) || !isxdigit(p[k + 2]) ||
+			    (p[k + 1] == '0' && p[k + 2] == '0')) {
+				out->len = at; /* the whole argument is refused */
+				break;
+			}
+			ls_buf_addc(out, (char)(hexval(p[k + 1]) << 4 | hexval(p[k + 2])));
+			k += 2;
+		}
+	}
+}
+
+/* 3.38's parse_generic_number: a whole decimal int64, else a whole strtod
+ * double; *is_int says which. */
+static bool parse_number(const struct ls_buf *a, long long *i, double *d, bool *is_int)
+{
+	const char *s = a->p ? a->p : "";
+	char *end;
+	errno = 0;
+	*i = strtoll(s, &end, 10);
+	if (errno != ERANGE && errno != EINVAL && end != s && !*end) {
+		*is_int = true;
+		*d = (double)*i;
+		return true;
+	}
+	errno = 0;
+	*d = strtod(s, &end);
+	*is_int = false;
+	return errno != ERANGE && end != s && !*end;
+}
+
+/*
+ * $(+ a b) $(- a b) $(* a b) $(/ a b) $(% a b) as 3.38's numeric-funcs.c
+ * over GenericNumber: two int64s give an int64 (wrapping as 3.38's
+ * compiled code does), else doubles printed "%.20f"; a wrong argument
+ * count, a non-number or a zero divisor (|x| < DBL_EPSILON for a double)
+ * gives "NaN". INT64_MIN / -1, which kills 3.38 (SIGFPE), wraps here.
+ */
+static void num_op(const struct ls_tf *f, struct ls_buf *out, int argc, const struct ls_buf *argv)
+{
+	long long a, b;
+	double x, y;
+	bool ia, ib;
+	if (argc != 2 || !parse_number(&argv[0], &a, &x, &ia) ||
+	    !parse_number(&argv[1], &b, &y, &ib)) {
+		ls_buf_add(out, "NaN", 3);
+		return;
+	}
+	bool ints = ia && ib;
+	if ((f->op == '/' || f->op == '%') && (ints ? b == 0 : fabs(y) < DBL_EPSILON)) {
+		ls_buf_add(out, "NaN", 3);
+		return;
+	}
+	if (ints) {
+		unsigned long long ua = (unsigned long long)a, ub = (unsigned long long)b, r;
+		switch (f->op) {
+		case '+':
+			r = ua + ub;
+			break;
+		case '-':
+			r = ua - ub;
+			break;
+		case '*':
+			r = ua * ub;
+			break;
+		case '/':
+			r = a == LLONG_MIN && b == -1 ? ua : (unsigned long long)(a / b);
+			break;
+		default:
+			r = b == -1 ? 0 : (unsigned long long)(a % b);
+			break;
+		}
+		ls_buf_addf(out, "%lld", (long long)r);
+		return;
+	}
+	double r = f->op == '+'	  ? x + y
+		   : f->op == '-' ? x - y
+		   : f->op == '*' ? x * y
+		   : f->op == '/' ? x / y
+				  : fmod(x, y);
+	ls_buf_addf(out, "%.20f", r);
+}
+
 void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, struct ls_buf *out)
 {
 	size_t initial = out->len;
@@ -805,6 +1065,18 @@ void ls_tf_call(const struct ls_tf *f, int argc, const struct ls_buf *argv, stru
 		for (int i = 1; i < argc; i++)
 			explode(out, initial, argv[i].p ? argv[i].p : "",
 				argv[0].p ? argv[0].p : "");
+		break;
+	case TF_LIST_SEARCH:
+		list_search(f, out, argc, argv);
+		break;
+	case TF_URL_ENCODE:
+		url_encode(out, argc, argv);
+		break;
+	case TF_URL_DECODE:
+		url_decode(out, argc, argv);
+		break;
+	case TF_NUM:
+		num_op(f, out, argc, argv);
 		break;
 	}
 }

@@ -1037,7 +1037,8 @@ struct vp_walk {
 	struct ls_buf *out;
 	char **tok; /* the current name's tokens */
 	size_t n_tok, cap_tok;
-	int on_error; /* on-error(): enum ls_on_error */
+	int on_error;	       /* on-error(): enum ls_on_error */
+	struct ls_runtime *rt; /* "Casting error" lines, or NULL */
 };
 
 static void walk_obj_end(struct vp_walk *w)
@@ -1265,8 +1266,22 @@ static void walk_list(struct vp_walk *w, const char *key, const char *v)
  * need_comma: the next pair starts with ",,"), drop-message (the default)
  * returns false. silently- changes only 3.38's "Casting error" log line.
  */
-static bool cast_failed(struct vp_walk *w, const char *key, const char *v, size_t n)
+static bool cast_failed(struct vp_walk *w, const char *key, enum vp_type t, const char *v, size_t n)
 {
+	if ((w->on_error & ~LS_ONERR_SILENT) != LS_ONERR_FALLBACK &&
+	    !(w->on_error & LS_ONERR_SILENT) && w->rt) {
+		/* type_cast_drop_helper's msg_error: the value up to its NUL */
+		struct ls_buf line = {0};
+		ls_buf_addf(&line, "Casting error; value='");
+		ls_buf_add_escaped(&line, v, strnlen(v, n));
+		ls_buf_addf(&line, "', type-hint='%s'",
+			    t == VT_INT32    ? "int32"
+			    : t == VT_INT64  ? "int64"
+			    : t == VT_DOUBLE ? "double"
+					     : "boolean");
+		ls_rt_error(w->rt, line.p);
+		ls_buf_free(&line);
+	}
 	switch (w->on_error & ~LS_ONERR_SILENT) {
 	case LS_ONERR_FALLBACK:
 		walk_quoted(w, key, v, n);
@@ -1299,14 +1314,14 @@ static bool walk_value(struct vp_walk *w, const char *key, enum vp_type t, const
 		errno = 0;
 		(void)strtoll(v, &end, 10);
 		if (!v[0] || *end)
-			return cast_failed(w, key, v, n);
+			return cast_failed(w, key, t, v, n);
 		walk_bare(w, key, v, n);
 		break;
 	case VT_DOUBLE: {
 		errno = 0;
 		double d = strtod(v, &end);
 		if ((errno == ERANGE && (d >= HUGE_VAL || d <= -HUGE_VAL)) || end == v || *end)
-			return cast_failed(w, key, v, n);
+			return cast_failed(w, key, t, v, n);
 		walk_bare(w, key, v, n);
 		break;
 	}
@@ -1316,7 +1331,7 @@ static bool walk_value(struct vp_walk *w, const char *key, enum vp_type t, const
 		else if (v[0] == 'F' || v[0] == 'f' || v[0] == '0')
 			walk_bare(w, key, "false", 5);
 		else
-			return cast_failed(w, key, v, n);
+			return cast_failed(w, key, t, v, n);
 		break;
 	case VT_NULL:
 		walk_bare(w, key, "null", 4);
@@ -1458,7 +1473,10 @@ void ls_vp_format_json(const struct ls_vp *vp, const struct ls_msg *m, const str
 	/* NUL after each value for the casts (strtol & co.) */
 	struct ls_buf z = {0};
 	size_t from = out->len;
-	struct vp_walk w = {.delim = vp->key_delim, .out = out, .on_error = o ? o->on_error : 0};
+	struct vp_walk w = {.delim = vp->key_delim,
+			    .out = out,
+			    .on_error = o ? o->on_error : 0,
+			    .rt = o ? o->rt : NULL};
 	ls_buf_addc(out, '{');
 	bool ok = true;
 	for (size_t i = 0; i < c.n && ok; i++) {

@@ -1147,6 +1147,164 @@ log {{ source(s); destination(out); }};
            f'lost {lost} dup {dup}')
 
 
+# ------------------------------------------------------------- program()
+
+def lines_of(path):
+    try:
+        with open(path, 'rb') as f:
+            return f.read().split(b'\n')[:-1]
+    except OSError:
+        return []
+
+
+def wait_lines(path, n, secs=20):
+    """Until path has at least n lines (a loaded machine: generous)."""
+    end = time.time() + secs
+    while time.time() < end and len(lines_of(path)) < n:
+        time.sleep(0.05)
+    return len(lines_of(path))
+
+
+def gone(pid, secs=10):
+    """Until pid no longer runs (exited, or a zombie nobody reaped yet)."""
+    end = time.time() + secs
+    while True:
+        try:
+            with open('/proc/%d/stat' % pid) as f:
+                if f.read().rsplit(')', 1)[1].split()[0] == 'Z':
+                    return True
+        except OSError:
+            return True
+        if time.time() >= end:
+            return False
+        time.sleep(0.05)
+
+
+def program_life(who, d):
+    """program(): 3.38's child life cycle with the same config on either
+    daemon: one start at start-up (not per message), a restart when the child
+    exits (its background job left alone: 3.38 kills the group only on
+    reload and stop), exit 127 stops the destination, a reload replaces the
+    child and kills its group, keep-alive(yes) keeps it, stop kills the
+    groups. Each child writes its shell's pid and a background sleep's pid."""
+    conf = f"""@version: 3.38
+options {{ time-reopen(1); stats-freq(0); }};
+source s {{ unix-dgram("{d}/{who}.sock"); }};
+destination d_run {{ program('echo $$ >> {d}/{who}.run.pids; sleep 300 & echo $! >> {d}/{who}.run.bg; exec cat >> {d}/{who}.run.out' template("$MSG\\n")); }};
+destination d_keep {{ program('echo $$ >> {d}/{who}.keep.pids; exec cat >> {d}/{who}.keep.out' keep-alive(yes) template("$MSG\\n")); }};
+destination d_nf {{ program('echo $$ >> {d}/{who}.nf.pids; exit 127'); }};
+log {{ source(s); destination(d_run); destination(d_keep); destination(d_nf); }};
+"""
+    dm = Daemon(who, d, conf)
+    f = lambda n: f'{d}/{who}.{n}'
+    wait_path(f('sock'))
+    wait_lines(f('run.bg'), 1)
+    wait_lines(f('keep.pids'), 1)
+    send_dgrams(f('sock'), 50)
+    wait_lines(f('run.out'), 50)
+    wait_lines(f('keep.out'), 50)
+    report(len(lines_of(f('run.pids'))) == 1 and len(lines_of(f('keep.pids'))) == 1,
+           f'{who}: program(): each command started once for 50 messages',
+           f"starts {len(lines_of(f('run.pids')))}, {len(lines_of(f('keep.pids')))}")
+    # exit 127 ("command not found"): never started again
+    end = time.time() + 20
+    while time.time() < end:
+        dm.err.seek(0)
+        if 'Child program exited with command not found, stopping the destination.' \
+                in dm.err.read():
+            break
+        time.sleep(0.05)
+    else:
+        report(False, f'{who}: program(): exit 127 stops the destination', 'no such line')
+    # the child exits (killed): restarted, the messages after it delivered
+    pid1 = int(lines_of(f('run.pids'))[0])
+    bg1 = int(lines_of(f('run.bg'))[0])
+    os.kill(pid1, signal.SIGKILL)
+    wait_lines(f('run.bg'), 2)
+    send_dgrams(f('sock'), 50, 50)
+    wait_lines(f('run.out'), 100)
+    lost, dup, torn, got = check_lines(f('run.out'), 100, True)
+    alive = not gone(bg1, 0)
+    report(len(lines_of(f('run.pids'))) == 2 and lost == 0 and dup == 0 and torn == 0 and alive,
+           f'{who}: program(): a child that exits is restarted, the messages after it '
+           'reach the new one, its background job left running',
+           f"starts {len(lines_of(f('run.pids')))} lost {lost} dup {dup} torn {torn} "
+           f'bg alive {alive}')
+    if alive:
+        os.kill(bg1, signal.SIGTERM)
+    report(len(lines_of(f('nf.pids'))) == 1,
+           f'{who}: program(): exit 127 stops the destination (started once)',
+           f"starts {len(lines_of(f('nf.pids')))}")
+    # reload: d_run's group killed and a new child; d_keep's child goes on
+    pid2, bg2 = int(lines_of(f('run.pids'))[1]), int(lines_of(f('run.bg'))[1])
+    dm.p.send_signal(signal.SIGHUP)
+    wait_lines(f('run.bg'), 3)
+    send_dgrams(f('sock'), 50, 100)
+    wait_lines(f('run.out'), 150)
+    wait_lines(f('keep.out'), 150)
+    run_lost = check_lines(f('run.out'), 150, True)[0]
+    keep_lost = check_lines(f('keep.out'), 150, True)[0]
+    report(len(lines_of(f('run.pids'))) == 3 and gone(pid2) and gone(bg2) and run_lost == 0,
+           f'{who}: program(): a reload kills the child\'s process group and starts a new one',
+           f"starts {len(lines_of(f('run.pids')))} lost {run_lost}")
+    report(len(lines_of(f('keep.pids'))) == 1 and keep_lost == 0,
+           f'{who}: program(): keep-alive(yes): the same child after a reload',
+           f"starts {len(lines_of(f('keep.pids')))} lost {keep_lost}")
+    pid3, bg3 = int(lines_of(f('run.pids'))[2]), int(lines_of(f('run.bg'))[2])
+    kpid = int(lines_of(f('keep.pids'))[0])
+    dm.stop()
+    report(gone(pid3) and gone(bg3) and gone(kpid),
+           f'{who}: program(): stop kills the process groups (keep-alive(yes) too)',
+           f'left: {[p for p in (pid3, bg3, kpid) if not gone(p, 0)]}')
+    for p in (pid3, bg3, kpid):
+        if not gone(p, 0):
+            os.kill(p, signal.SIGKILL)
+
+
+def program_stall(who, d):
+    """A program() child that never reads its stdin next to a file: the file
+    gets every message, senders never block, SIGTERM exits in time and the
+    child is gone; ours: its queue bounded by log-fifo-size()."""
+    conf = f"""@version: 3.38
+options {{ log-fifo-size(1000); time-reopen(1); stats-freq(0); }};
+source s_dev {{ unix-dgram("{d}/{who}.log.sock"); }};
+destination d_prog {{ program('echo $$ > {d}/{who}.pid; exec sleep 300'); }};
+destination d_file {{ file("{d}/{who}.local" template("$MSG\\n")); }};
+log {{ source(s_dev); destination(d_prog); destination(d_file); }};
+"""
+    dm = Daemon(who, d, conf)
+    wait_path(f'{d}/{who}.log.sock')
+    wait_lines(f'{d}/{who}.pid', 1)
+    rss0 = dm.rss_kb()
+    n = 20000
+    blocked = send_dgrams(f'{d}/{who}.log.sock', n)
+    end = time.time() + 20
+    while time.time() < end:
+        lost, dup, torn, got = check_lines(f'{d}/{who}.local', n, True)
+        lost -= len(blocked)
+        if lost <= 0:
+            break
+        time.sleep(0.2)
+    rss = dm.rss_kb()
+    pid = int(lines_of(f'{d}/{who}.pid')[0])
+    secs = dm.stop()
+    report(lost == 0 and dup == 0 and torn == 0,
+           f'{who}: stalled program() child: the local file gets all {n} messages',
+           f'lost {lost} dup {dup} torn {torn}')
+    report(not blocked, f'{who}: stalled program() child: unix-dgram senders never block',
+           f'{len(blocked)} sends timed out after 1 s')
+    report(secs is not None and gone(pid),
+           f'{who}: SIGTERM with a stalled program() child: exited, the child killed',
+           f'secs {secs}, child gone {gone(pid, 0)}')
+    if not gone(pid, 0):
+        os.kill(pid, signal.SIGKILL)
+    if who == 'ours':
+        # 1000 queued lines (and what the pipe took), not 20000
+        report(rss - rss0 < 3000, f'{who}: stalled program() child: peak RSS {rss} kB, '
+               f'{rss - rss0} kB over the idle daemon, bounded by log-fifo-size(1000)',
+               f'{rss} kB, idle {rss0} kB')
+
+
 def main():
     sc, who, d = sys.argv[1], sys.argv[2], sys.argv[3]
     if sc == 'stalled-tcp':
@@ -1183,6 +1341,10 @@ def main():
         sys.stdout.write(ctl_norm(d, who == 'peer'))
     elif sc == 'fifo-flow':
         slow_fifo(who, d, True)
+    elif sc == 'program':
+        program_life(who, d)
+    elif sc == 'program-stall':
+        program_stall(who, d)
     elif sc == 'fifo-stall':
         slow_fifo(who, d, True, True)
     else:

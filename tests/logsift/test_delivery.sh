@@ -176,7 +176,7 @@ for who in ours peer; do
 	fi
 done
 
-for sc in stalled-tcp fifo fifo-flow full-fs reconnect hup diskbuf-rel diskbuf-nrel diskbuf-sync failover persist; do
+for sc in stalled-tcp fifo fifo-flow full-fs reconnect hup diskbuf-rel diskbuf-nrel diskbuf-sync failover persist program program-stall; do
 	run $sc ours
 	if [ -z "$SNG" ]; then
 		tap_skip "$sc against syslog-ng 3.38" "syslog-ng is not installed"

@@ -55,7 +55,7 @@ refused setpri "rewrite r { set-pri(\"5\"); };" "rewrite set-pri()"
 refused setsev "rewrite r { set-severity(\"err\"); };" "rewrite set-severity()"
 refused syslogp "parser p { syslog-parser(); };" "syslog-parser()"
 refused dbp "parser p { db-parser(file(\"/dev/null\")); };" "db-parser()"
-refused progdst "destination d { program(\"cat\"); };" "program() destination driver"
+refused progthrottle "destination d { program(\"cat\" throttle(5)); };" "throttle()"
 refused unixdst "destination d { unix-stream(\"/nonexistent/s\"); };" "unix-stream() destination driver"
 refused journal "source s { systemd-journal(); };" "systemd-journal() source driver"
 refused throttle "destination d { file(\"/dev/null\" throttle(5)); };" "throttle()"
@@ -70,10 +70,10 @@ refused nocast "destination d { file(\"/dev/null\" template(\"\$(format-json --n
 	"\$(format-json) --no-cast"
 refused pmacro "destination d { file(\"/dev/null\" template(\"\$(format-json --key P_*)\")); };" \
 	"\$(format-json): macro P_DATE"
-refused tfsearch "destination d { file(\"/dev/null\" template(\"\$(list-search a \$MSG)\")); };" \
-	"template function \$(list-search)"
-refused tfurl "destination d { file(\"/dev/null\" template(\"\$(url-encode \$HOST)\")); };" \
-	"template function \$(url-encode)"
+refused tfround "destination d { file(\"/dev/null\" template(\"\$(round \$MSG)\")); };" \
+	"template function \$(round)"
+refused tfb64 "destination d { file(\"/dev/null\" template(\"\$(base64-encode \$HOST)\")); };" \
+	"template function \$(base64-encode)"
 
 C="$TAP_TMP/t.conf"
 cat >"$C" <<'CONF'

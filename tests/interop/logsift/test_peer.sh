@@ -27,13 +27,15 @@ grep -q '"name": "b_sanitize", "value": "none"' "$OPSKIT_BUILD/meson-info/intro-
 whos="peer ours"
 [ $sanitized = 1 ] && whos=ours
 
-# start WHO CONF DIR: start a daemon in the background, its pid in DIR/pid.run
+# start WHO CONF DIR: start a daemon in the background, its pid in DIR/pid.run;
+# a case's "# tz: ZONE" line runs both with TZ=ZONE
 start() {
+	tz=$(sed -n 's/^# tz: //p' "$2")
 	if [ "$1" = peer ]; then
-		"$SNG" -f "$2" --no-caps -F -e -d -t --persist-file="$3/persist" \
+		env ${tz:+TZ="$tz"} "$SNG" -f "$2" --no-caps -F -e -d -t --persist-file="$3/persist" \
 			--pidfile="$3/pid" --control="$3/ctl" >"$3/trace" 2>&1 &
 	else
-		"$LS" -f "$2" -e --trace=explain >"$3/trace" 2>&1 &
+		env ${tz:+TZ="$tz"} "$LS" -f "$2" -e --trace=explain >"$3/trace" 2>&1 &
 	fi
 	echo $! >"$3/pid.run"
 }
@@ -122,6 +124,18 @@ $detail$(grep -v '^\[' "$o/trace" | grep -iv 'filter\|Incoming\|Log path\|Delive
 	fi
 }
 
+# cmp_stderr NAME WORDS: the daemons' stderr lines holding WORDS (3.38's
+# without its timestamp) are the same, in the same order, and there are some
+cmp_stderr() {
+	grep -F "$2" "$TAP_TMP/$1.peer/trace" | sed 's/^\[[^]]*\] //' >"$TAP_TMP/$1.peer/stderr-cmp"
+	grep -F "$2" "$TAP_TMP/$1.ours/trace" >"$TAP_TMP/$1.ours/stderr-cmp"
+	if [ -s "$TAP_TMP/$1.peer/stderr-cmp" ] && cmp -s "$TAP_TMP/$1.peer/stderr-cmp" "$TAP_TMP/$1.ours/stderr-cmp"; then
+		tap_ok "$1: the same '$2' lines on stderr as syslog-ng -e ($(wc -l <"$TAP_TMP/$1.peer/stderr-cmp") lines)"
+	else
+		tap_fail "$1: the same '$2' lines on stderr as syslog-ng -e" "$(diff "$TAP_TMP/$1.peer/stderr-cmp" "$TAP_TMP/$1.ours/stderr-cmp" | head -n 10)"
+	fi
+}
+
 cmp_trace() {
 	out=$($PY tracecmp "$TAP_TMP/$1.peer/trace" "$TAP_TMP/$1.ours/trace")
 	if [ $? = 0 ]; then
@@ -184,6 +198,8 @@ else
 		name=$(basename "$c" .conf)
 		cmp_outputs "$name"
 		[ "$(sed -n 's/^# trace: //p' "$c")" = yes ] && cmp_trace "$name"
+		words=$(sed -n 's/^# stderr: //p' "$c")
+		[ -n "$words" ] && cmp_stderr "$name" "$words"
 	done
 fi
 
