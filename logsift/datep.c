@@ -407,8 +407,9 @@ static int64_t days_civil(int64_t y, int64_t m, int64_t d)
 	return era * 146097 + doe - 719468;
 }
 
-bool ls_datep_parse(const char *const *formats, size_t n_formats, const char *tz, const char *input,
-		    int64_t recv_sec, int64_t *sec, int *usec, int *gmtoff)
+bool ls_datep_parse(const char *const *formats, size_t n_formats, const struct ls_tz *zone,
+		    struct ls_tz_span *local, const char *input, int64_t recv_sec, int64_t *sec,
+		    int *usec, int *gmtoff)
 {
 	struct wct w;
 	for (size_t f = 0; f < n_formats; f++) {
@@ -431,10 +432,10 @@ bool ls_datep_parse(const char *const *formats, size_t n_formats, const char *tz
 		int64_t t = days_civil(y, m0 + 1, 1) * 86400 + (int64_t)(w.mday - 1) * 86400 +
 			    (int64_t)w.hour * 3600 + (int64_t)w.min * 60 + w.sec;
 		long target = w.gmtoff;
-		if (target == -1 && tz)
-			target = ls_tz_gmtoff(tz, recv_sec);
+		if (target == -1 && zone)
+			target = ls_tz_offset(zone, recv_sec, NULL);
 		if (target == -1)
-			target = ls_local_gmtoff(t - ls_local_gmtoff(t));
+			target = ls_tz_local(local, t - ls_tz_local(local, t));
 		/* 3.38 takes any change mktime made to the hour for a DST
 		 * shift and undoes it: a normalised 23:59:60 becomes 23:00 of
 		 * the next day (the hour as normalised in UTC here, which is
