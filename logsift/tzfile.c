@@ -304,7 +304,7 @@ static int tzif_hdr(const unsigned char *buf, size_t len, size_t at, int tsize, 
 	       h->charcnt + (uint64_t)h->leapcnt * ((uint64_t)tsize + 4) + h->isstdcnt + h->isutcnt;
 	if (*blk > len - at - HDR_BYTES)
 		return ok_errc_at(e, OK_CLASS_DATA, -EINVAL, path, (long long)at + HDR_BYTES,
-				  "data block of %llu bytes, only %zu in the file",
+				  "data block of %llu bytes expected, only %zu in the file",
 				  (unsigned long long)*blk, len - at - HDR_BYTES);
 	return 0;
 }
@@ -599,7 +599,7 @@ static int rule_offset(const struct tz_rule *r, int64_t t, int64_t lo, struct ls
 				}
 			/* past the last change known (t near y+1's end): hold
 			 * until the next lookup rather than claim the year */
-			if (s.hi == INT64_MAX)
+			if (s.hi == INT64_MAX && t < INT64_MAX)
 				s.hi = t + 1;
 		}
 	}

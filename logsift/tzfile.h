@@ -35,7 +35,8 @@
 struct ls_tz;
 
 /* The interval [lo, hi) of Unix seconds over which the offset off
- * (seconds east of UTC) holds. lo >= hi is an empty span (all zero). */
+ * (seconds east of UTC) holds; INT64_MIN and INT64_MAX are open ends.
+ * lo >= hi is an empty span (all zero). */
 struct ls_tz_span {
 	int64_t lo, hi; /* Unix seconds */
 	int off;	/* seconds east of UTC */
