@@ -4366,8 +4366,8 @@ static void inherit_tmpl_opts(struct ls_cfg *c)
 }
 
 /* The zone named name from c's zone table, opened (tzfile.h) the first
- * time a name is seen; NULL for NULL. An unknown name is UTC, as 3.38 and
- * glibc's TZ take it. */
+ * time a name is seen; NULL for NULL. An unknown or refused name is UTC,
+ * with 3.38's two warnings (its wording). */
 static const struct ls_tz *cfg_zone(struct ls_cfg *c, const char *name)
 {
 	if (!name)
@@ -4375,9 +4375,20 @@ static const struct ls_tz *cfg_zone(struct ls_cfg *c, const char *name)
 	for (size_t i = 0; i < c->n_zones; i++)
 		if (!strcmp(c->zones[i].name, name))
 			return c->zones[i].tz;
-	struct ls_tz *z = ls_tz_open(NULL, name, NULL);
+	struct ok_err e = {0};
+	struct ls_tz *z = ls_tz_open(NULL, name, &e);
 	if (!z)
 		abort(); /* out of memory, as PUSH */
+	if (e.err) {
+		char why[600];
+		ok_err_format(&e, why, sizeof why);
+		ls_cfg_warn(c, "Failed to open the time zone file; filename='%s/%s', message='%s'",
+			    LS_TZ_DIR, name, why);
+		ls_cfg_warn(c,
+			    "Bogus timezone spec, must be in the format [+-]HH:MM, offset must be "
+			    "less than 24:00; value='%s'",
+			    name);
+	}
 	PUSH(c->zones, c->n_zones, ((struct ls_cfg_zone){xstrdup(name), z}));
 	return z;
 }

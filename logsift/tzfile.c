@@ -521,7 +521,8 @@ out:
 	return rc;
 }
 
-/* "+hh:mm" / "-hh:mm" as seconds east; false when s is not one. */
+/* "+hh:mm" / "-hh:mm" (hh < 24, mm < 60, as 3.38's
+ * time_zone_info_parse_offset) as seconds east; false when s is not one. */
 static bool fixed_offset(const char *s, int32_t *off)
 {
 	if ((s[0] != '+' && s[0] != '-') || strlen(s) != 6 || s[3] != ':')
@@ -529,6 +530,8 @@ static bool fixed_offset(const char *s, int32_t *off)
 	for (int i = 1; i < 6; i++)
 		if (i != 3 && (s[i] < '0' || s[i] > '9'))
 			return false;
+	if ((s[1] - '0') * 10 + (s[2] - '0') > 23 || s[4] > '5')
+		return false;
 	*off =
 	    ((s[1] - '0') * 36000 + (s[2] - '0') * 3600 + (s[4] - '0') * 600 + (s[5] - '0') * 60) *
 	    (s[0] == '-' ? -1 : 1);
@@ -544,9 +547,9 @@ struct ls_tz *ls_tz_open(const char *dir, const char *name, struct ok_err *e)
 			z->off0 = off;
 		return z;
 	}
-	if (ls_tz_load(dir, name, &z, e) == 0 || ls_tz_parse_posix(name, &z, NULL) == 0)
+	if (ls_tz_load(dir, name, &z, e) == 0)
 		return z;
-	return calloc(1, sizeof *z); /* UTC, as glibc makes of an unknown TZ */
+	return calloc(1, sizeof *z); /* UTC, as 3.38 takes a "bogus timezone spec" */
 }
 
 /* ----------------------------------------------------------------- lookups */

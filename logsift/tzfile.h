@@ -71,11 +71,12 @@ int ls_tz_parse_posix(const char *s, struct ls_tz **out, struct ok_err *e);
 int ls_tz_load(const char *dir, const char *name, struct ls_tz **out, struct ok_err *e);
 
 /*
- * A zone as a configuration names it, as the C library reads TZ: "+hh:mm"
- * or "-hh:mm" is a fixed offset; otherwise a zoneinfo name under dir
- * (NULL: LS_TZ_DIR), else a POSIX TZ string, else UTC (what glibc makes of
- * an unknown TZ). Returns the zone, with e filled when it fell back to UTC
- * (the load's error); NULL only when out of memory.
+ * A zone as a configuration names it, as syslog-ng 3.38 reads time-zone():
+ * "+hh:mm" or "-hh:mm" (hh < 24) is a fixed offset; otherwise a zoneinfo
+ * name under dir (NULL: LS_TZ_DIR), else UTC (3.38's "Bogus timezone
+ * spec"; it takes no POSIX TZ string either). Returns the zone, with e
+ * filled when it fell back to UTC (the load's error); NULL only when out
+ * of memory.
  */
 struct ls_tz *ls_tz_open(const char *dir, const char *name, struct ok_err *e);
 
