@@ -393,21 +393,16 @@ static int64_t days_from_civil(int64_t y, unsigned mo, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* The local (year, month 0-11) at t, as localtime_r's. */
+/* The local (year, month 0-11) at t, as localtime_r's: the local offset
+ * through the runtime's cache, then plain UTC arithmetic. */
 static void local_year_mon(struct ls_tz_span *local, int64_t t, int *year, int *mon)
 {
-	int64_t lt = t + ls_tz_local(local, t);
-	int64_t days = lt / 86400 - (lt % 86400 < 0);
-	/* civil_from_days (H. Hinnant's algorithm, the inverse of days_from_civil) */
-	days += 719468;
-	const int64_t era = (days >= 0 ? days : days - 146096) / 146097;
-	const int64_t doe = days - era * 146097;
-	const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	const int64_t mp = (5 * doy + 2) / 153;
-	const int m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*year = (int)(yoe + era * 400 + (m <= 2));
-	*mon = m - 1;
+	time_t lt = (time_t)(t + ls_tz_local(local, t));
+	struct tm tm;
+	if (!gmtime_r(&lt, &tm))
+		tm = (struct tm){.tm_year = 70};
+	*year = tm.tm_year + 1900;
+	*mon = tm.tm_mon;
 }
 
 /* The offset of a stamp without one: recv-time-zone()'s zone (resolved by
