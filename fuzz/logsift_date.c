@@ -26,10 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *fmts[] = {fmt, "%FT%T%z"};
 		int64_t sec;
 		int usec, off;
-		if (ls_datep_parse(fmts, 2, (data[0] & 1) ? "+05:30" : NULL, in, 1764000000, &sec,
-				   &usec, &off) &&
+		struct ls_tz *zone = (data[0] & 1) ? ls_tz_open(NULL, "+05:30", NULL) : NULL;
+		struct ls_tz_span local = {0};
+		if (ls_datep_parse(fmts, 2, zone, &local, in, 1764000000, &sec, &usec, &off) &&
 		    (usec < 0 || usec > 999999 || off <= -360000 || off >= 360000))
 			abort();
+		ls_tz_free(zone);
 	}
 	free(fmt);
 	free(in);

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ls_msg m;
 	ls_msg_init(&m);
 	m.recv_sec = 1764000000;
-	struct ls_parse_opts o = {data[0] & 0x1ff, 13, 1, NULL, NULL};
+	struct ls_parse_opts o = {.flags = data[0] & 0x1ff, .default_pri = 13, .self_pid = 1};
 	o.flags |= (unsigned)(data[0] & 1) << 8;
 	if ((o.flags & (LS_P_SYSLOG_PROTOCOL | LS_P_NO_PARSE)) ==
 	    (LS_P_SYSLOG_PROTOCOL | LS_P_NO_PARSE))

@@ -20,7 +20,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					  "[ip@1 a=\"10.0.0.1\"] Hello \xc3\x89t\xc3\xa9 a,b";
 		ls_msg_init(&m);
 		m.recv_sec = 1764000000;
-		struct ls_parse_opts o = {LS_P_SYSLOG_PROTOCOL, 13, 1, NULL, NULL};
+		struct ls_parse_opts o = {
+		    .flags = LS_P_SYSLOG_PROTOCOL, .default_pri = 13, .self_pid = 1};
 		ls_msg_parse(&m, rec, sizeof rec - 1, &o);
 		ready = 1;
 	}

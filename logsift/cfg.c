@@ -4391,9 +4391,62 @@ static void inherit_tmpl_opts(struct ls_cfg *c)
 		}
 }
 
+/* The zone named name from c's zone table, opened (tzfile.h) the first
+ * time a name is seen; NULL for NULL. An unknown or refused name is UTC,
+ * with 3.38's two warnings (its wording). */
+static const struct ls_tz *cfg_zone(struct ls_cfg *c, const char *name)
+{
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < c->n_zones; i++)
+		if (!strcmp(c->zones[i].name, name))
+			return c->zones[i].tz;
+	struct ok_err e = {0};
+	struct ls_tz *z = ls_tz_open(NULL, name, &e);
+	if (!z)
+		abort(); /* out of memory, as PUSH */
+	if (e.err) {
+		char why[600];
+		ok_err_format(&e, why, sizeof why);
+		ls_cfg_warn(c, "Failed to open the time zone file; filename='%s/%s', message='%s'",
+			    LS_TZ_DIR, name, why);
+		ls_cfg_warn(c,
+			    "Bogus timezone spec, must be in the format [+-]HH:MM, offset must be "
+			    "less than 24:00; value='%s'",
+			    name);
+	}
+	PUSH(c->zones, c->n_zones, ((struct ls_cfg_zone){xstrdup(name), z}));
+	return z;
+}
+
+/* Every time-zone() name of c opened once, so messages are converted
+ * from immutable zone data (no per-process TZ switching). */
+static void resolve_zones(struct ls_cfg *c)
+{
+	c->o.recv_zone = cfg_zone(c, c->o.recv_tz);
+	c->o.topts.send_zone = cfg_zone(c, c->o.topts.send_tz);
+	for (size_t i = 0; i < c->n_src; i++)
+		for (size_t k = 0; k < c->src[i]->n_drv; k++)
+			c->src[i]->drv[k].recv_zone = cfg_zone(c, c->src[i]->drv[k].recv_tz);
+	for (size_t i = 0; i < c->n_rw; i++)
+		for (size_t k = 0; k < c->rw[i]->n_ops; k++) {
+			struct ls_tmpl_opts *t = &c->rw[i]->ops[k].topts;
+			t->send_zone = cfg_zone(c, t->send_tz);
+		}
+	for (size_t i = 0; i < c->n_dst; i++)
+		for (size_t k = 0; k < c->dst[i]->n_drv; k++) {
+			struct ls_tmpl_opts *t = &c->dst[i]->drv[k].topts;
+			t->send_zone = cfg_zone(c, t->send_tz);
+		}
+	for (size_t i = 0; i < c->n_ps; i++)
+		for (struct ls_parser *p = c->ps[i]; p; p = p->next)
+			p->date_zone = cfg_zone(c, p->date_tz);
+}
+
 static bool resolve(struct lex *L, struct ls_cfg *c)
 {
 	inherit_tmpl_opts(c);
+	resolve_zones(c);
 	for (size_t i = 0; i < c->n_flt; i++) {
 		struct ls_filter *f = c->flt[i];
 		f->visiting = true;
@@ -4751,6 +4804,11 @@ void ls_cfg_free(struct ls_cfg *c)
 	free(c->o.group);
 	free(c->o.recv_tz);
 	free(c->o.topts.send_tz);
+	for (size_t i = 0; i < c->n_zones; i++) {
+		free(c->zones[i].name);
+		ls_tz_free(c->zones[i].tz);
+	}
+	free(c->zones);
 	free(c);
 }
 

@@ -165,13 +165,14 @@ static void conn_close(struct loop *L, size_t i)
 	L->c[i] = L->c[--L->n];
 }
 
-static void now_time(struct ls_msg *m)
+/* The receive time, its offset through the runtime's local-zone cache. */
+static void now_time(struct ls_runtime *rt, struct ls_msg *m)
 {
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	m->recv_sec = tv.tv_sec;
 	m->recv_usec = (int)tv.tv_usec;
-	m->recv_gmtoff = ls_local_gmtoff(tv.tv_sec);
+	m->recv_gmtoff = ls_tz_local(&rt->tz_local, tv.tv_sec);
 }
 
 static void internal_msg(struct loop *L, int pri, const char *text);
@@ -252,11 +253,23 @@ static void deliver(struct loop *L, struct conn *c, const char *data, size_t len
 	struct ls_msg *m = &L->msg;
 	struct ls_sdrv *d = c->drv;
 	ls_msg_reset(m);
-	now_time(m);
+	now_time(&L->rt, m);
 	m->saddr = c->peer;
-	struct ls_parse_opts po = {d->pflags, d->default_pri, L->rt.self_pid,
-				   L->cfg->o.bad_hostname,
-				   d->recv_tz ? d->recv_tz : L->cfg->o.recv_tz};
+	if ((d->pflags & LS_P_KMSG) && !L->rt.kmsg_boot_have) {
+		L->rt.kmsg_boot_usec = ls_kmsg_boot_usec();
+		L->rt.kmsg_boot_have = true;
+	}
+	struct ls_parse_opts po = {
+	    .flags = d->pflags,
+	    .default_pri = d->default_pri,
+	    .self_pid = L->rt.self_pid,
+	    .bad_hostname = L->cfg->o.bad_hostname,
+	    .recv_tz = d->recv_tz ? d->recv_tz : L->cfg->o.recv_tz,
+	    .recv_zone = d->recv_tz ? d->recv_zone : L->cfg->o.recv_zone,
+	    .local = &L->rt.tz_local,
+	    .kmsg_boot_set = L->rt.kmsg_boot_have,
+	    .kmsg_boot_usec = L->rt.kmsg_boot_usec,
+	};
 	ls_msg_parse(m, data, len, &po);
 	if (d->kind == SRC_FILE) /* 3.38's file reader names the file */
 		ls_msg_set_name(m, "FILE_NAME", d->path, strlen(d->path));
@@ -311,7 +324,7 @@ static void internal_msg(struct loop *L, int pri, const char *text)
 				continue;
 			struct ls_msg *m = &L->msg;
 			ls_msg_reset(m);
-			now_time(m);
+			now_time(&L->rt, m);
 			m->stamp_sec = m->recv_sec;
 			m->stamp_usec = m->recv_usec;
 			m->stamp_gmtoff = m->recv_gmtoff;

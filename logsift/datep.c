@@ -415,24 +415,25 @@ static int64_t days_civil(int64_t y, int64_t m, int64_t d)
  * November in New York is -05:00). In the hour a change skips, glibc reads
  * the wall time with the offset before the change (02:30 CET), so the offset
  * at that instant is the one after it: 02:30+02:00. A change is looked for
- * within a day either side.
+ * within a day either side; local caches the offsets (ls_runtime's).
  */
-static long local_offset_of_wall(int64_t t)
+static long local_offset_of_wall(struct ls_tz_span *local, int64_t t)
 {
-	long before = ls_local_gmtoff(t - 86400), after = ls_local_gmtoff(t + 86400);
+	long before = ls_tz_local(local, t - 86400), after = ls_tz_local(local, t + 86400);
 	if (before == after)
 		return before;
-	bool fits_before = ls_local_gmtoff(t - before) == before;
-	bool fits_after = ls_local_gmtoff(t - after) == after;
+	bool fits_before = ls_tz_local(local, t - before) == before;
+	bool fits_after = ls_tz_local(local, t - after) == after;
 	if (fits_before && fits_after)
 		return before < after ? before : after;
 	if (fits_before || fits_after)
 		return fits_before ? before : after;
-	return ls_local_gmtoff(t - before);
+	return ls_tz_local(local, t - before);
 }
 
-bool ls_datep_parse(const char *const *formats, size_t n_formats, const char *tz, const char *input,
-		    int64_t recv_sec, int64_t *sec, int *usec, int *gmtoff)
+bool ls_datep_parse(const char *const *formats, size_t n_formats, const struct ls_tz *zone,
+		    struct ls_tz_span *local, const char *input, int64_t recv_sec, int64_t *sec,
+		    int *usec, int *gmtoff)
 {
 	struct wct w;
 	for (size_t f = 0; f < n_formats; f++) {
@@ -455,10 +456,10 @@ bool ls_datep_parse(const char *const *formats, size_t n_formats, const char *tz
 		int64_t t = days_civil(y, m0 + 1, 1) * 86400 + (int64_t)(w.mday - 1) * 86400 +
 			    (int64_t)w.hour * 3600 + (int64_t)w.min * 60 + w.sec;
 		long target = w.gmtoff;
-		if (target == -1 && tz)
-			target = ls_tz_gmtoff(tz, recv_sec);
+		if (target == -1 && zone)
+			target = ls_tz_offset(zone, recv_sec, NULL);
 		if (target == -1)
-			target = local_offset_of_wall(t);
+			target = local_offset_of_wall(local, t);
 		/* 3.38 takes any change mktime made to the hour for a DST
 		 * shift and undoes it: a normalised 23:59:60 becomes 23:00 of
 		 * the next day (the hour as normalised in UTC here, which is

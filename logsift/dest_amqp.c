@@ -572,6 +572,7 @@ void ls_amqp_format(struct ls_ddrv *d, const struct ls_msg *m, struct ls_buf *ou
 	FIELD_BEGIN(out, rk);
 	struct ls_tmpl_opts lo = *o;
 	lo.send_tz = NULL; /* 3.38 formats the routing key in local-time-zone() */
+	lo.send_zone = NULL;
 	ls_tmpl_format_opts(a->routing_key, m, &lo, out);
 	field_end(out, rk);
 

@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 
 #include "err.h"
+#include "tzfile.h"
 
 /* ---- growing byte buffer ---- */
 struct ls_buf {
@@ -117,13 +118,21 @@ struct ls_parse_opts {
 	int self_pid;		  /* PID shown in "Error processing log message" */
 	const void *bad_hostname; /* pcre2_code of bad-hostname(), or NULL */
 	const char *recv_tz;	  /* recv-time-zone()/time-zone() for stamps without one, or NULL */
+	/* recv_tz resolved (the config owns it); NULL with recv_tz set: the
+	 * name is opened on each stamp (tests, fuzzers) */
+	const struct ls_tz *recv_zone;
+	/* the runtime's local-zone cache (tzfile.h), or NULL */
+	struct ls_tz_span *local;
+	/* linux-kmsg: the boot time as the caller read it once
+	 * (ls_kmsg_boot_usec), when kmsg_boot_set; else read per record */
+	bool kmsg_boot_set;
+	int64_t kmsg_boot_usec;
 };
 
-/* UTC offset (seconds east) of zone tz ("Europe/Berlin", "+05:30", NULL = local) at t. */
-int ls_tz_gmtoff(const char *tz, int64_t t);
-
-/* Local-time UTC offset (seconds east) at Unix time t; cached per hour. */
-int ls_local_gmtoff(int64_t t);
+/* Boot time in microseconds as 3.38's kmsg source reads it at start-up:
+ * now minus /proc/uptime (0 when unreadable). Reads the clock and the file
+ * on each call: callers keep the answer (ls_runtime.kmsg_boot_usec). */
+int64_t ls_kmsg_boot_usec(void);
 void ls_msg_init(struct ls_msg *m);
 void ls_msg_reset(struct ls_msg *m);
 void ls_msg_free(struct ls_msg *m);
@@ -174,10 +183,13 @@ void ls_tmpl_free(struct ls_tmpl *t);
 void ls_tmpl_format(const struct ls_tmpl *t, const struct ls_msg *m, struct ls_buf *out);
 /* A destination's template options, as 3.38's LogTemplateOptions. */
 struct ls_tmpl_opts {
-	int ts_format;	       /* what $STAMP and the default file line use: an enum macro date
-				  kind (ls_tmpl_ts_format() maps the ts-format() word) */
-	int frac_digits;       /* frac-digits(): 0..6 */
-	char *send_tz;	       /* time-zone()/send-time-zone(), NULL = the stamp's own offset */
+	int ts_format;	 /* what $STAMP and the default file line use: an enum macro date
+			    kind (ls_tmpl_ts_format() maps the ts-format() word) */
+	int frac_digits; /* frac-digits(): 0..6 */
+	char *send_tz;	 /* time-zone()/send-time-zone(), NULL = the stamp's own offset */
+	/* send_tz resolved (the config owns it), or NULL: send_tz is opened
+	 * on each use */
+	const struct ls_tz *send_zone;
 	bool escape;	       /* template-escape(yes) */
 	uint32_t seq_num;      /* $SEQNUM of a local message: its writer's count (3.38's
 				  LogWriter seq_num), 0 = none */
@@ -277,6 +289,13 @@ struct ls_runtime {
 	 * them without blocking) */
 	int *reap;
 	size_t n_reap, cap_reap;
+	/* the local zone's last offset and the interval it holds for
+	 * (ls_tz_local): receive times and stamps without a zone */
+	struct ls_tz_span tz_local;
+	/* linux-kmsg sources: the boot time, read at the first record (3.38
+	 * reads it once at start-up) */
+	bool kmsg_boot_have;
+	int64_t kmsg_boot_usec;
 };
 
 void ls_runtime_init(struct ls_runtime *rt);

@@ -124,6 +124,8 @@ struct ls_sdrv {
 	size_t log_msg_size; /* 0 = global option */
 	int keep_timestamp;  /* -1 = global option */
 	char *recv_tz;	     /* time-zone(): zone of stamps without one, or NULL */
+	/* recv_tz resolved, in the config's zone table */
+	const struct ls_tz *recv_zone;
 	char *program_override, *host_override;
 	uint64_t tags;	     /* tags() added to each message */
 	int perm;	     /* socket file mode, -1 default */
@@ -410,7 +412,9 @@ struct ls_parser {
 	size_t n_re;
 	char **fmts; /* date: format()s, tried in order ("%FT%T%z" by default) */
 	size_t n_fmts;
-	char *date_tz;	  /* date: time-zone() for input without an offset, or NULL */
+	char *date_tz; /* date: time-zone() for input without an offset, or NULL */
+	/* date_tz resolved, in the config's zone table */
+	const struct ls_tz *date_zone;
 	bool date_recvd;  /* date: time-stamp(recvd) instead of stamp */
 	const char *file; /* location of the parser */
 	int line, col;
@@ -432,19 +436,23 @@ bool ls_json_scan(const struct ls_parser *p, const char *input, size_t len, ls_p
  * the conversion character of fmt logsift does not read (refused at
  * start-up). ls_datep_parse: the first of the formats the whole input
  * fits, as Unix seconds, microseconds and the UTC offset (the input's,
- * else tz's at recv_sec, else local); false when none fits.
+ * else zone's at recv_sec, else the local zone's through the cache local,
+ * which may be NULL); false when none fits.
  */
 int ls_datep_check(const char *fmt, char *bad);
-bool ls_datep_parse(const char *const *formats, size_t n_formats, const char *tz, const char *input,
-		    int64_t recv_sec, int64_t *sec, int *usec, int *gmtoff);
+bool ls_datep_parse(const char *const *formats, size_t n_formats, const struct ls_tz *zone,
+		    struct ls_tz_span *local, const char *input, int64_t recv_sec, int64_t *sec,
+		    int *usec, int *gmtoff);
 
 /* rewrite.c: a match's named groups (3.38's feed_named_substrings): fn
  * gets each set one's name and value, v the subject ov indexes. */
 void ls_re_named(const struct fnode *mt, const char *v, const PCRE2_SIZE *ov, int rc, ls_pair_fn fn,
 		 void *ctx);
 
-/* Run one parser on m: false when the message is dropped from the path. */
-bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t);
+/* Run one parser on m: false when the message is dropped from the path.
+ * local: the runtime's local-zone cache (date-parser()), or NULL. */
+bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t,
+		   struct ls_tz_span *local);
 void ls_parser_free(struct ls_parser *p);
 
 /* ---- log paths ---- */
@@ -487,8 +495,10 @@ struct ls_path {
 /* ---- the configuration ---- */
 struct ls_opts {
 	int keep_hostname, chain_hostnames, use_dns, use_fqdn, dns_cache, create_dirs;
-	int keep_timestamp;	   /* keep-timestamp(), yes by default */
-	char *recv_tz;		   /* recv-time-zone(), or NULL */
+	int keep_timestamp; /* keep-timestamp(), yes by default */
+	char *recv_tz;	    /* recv-time-zone(), or NULL */
+	/* recv_tz resolved, in the zone table */
+	const struct ls_tz *recv_zone;
 	struct ls_tmpl_opts topts; /* global ts-format, frac-digits, send-time-zone */
 	size_t log_msg_size;
 	int flush_lines, stats_freq;
@@ -536,6 +546,13 @@ struct ls_cfg {
 	size_t n_files;
 	char **warnings;
 	size_t n_warnings;
+	/* the zones the options name (time-zone() and kin), each opened once
+	 * at load (tzfile.h) and shared by the structs that name them */
+	struct ls_cfg_zone {
+		char *name;	  /* as written in the option */
+		struct ls_tz *tz; /* opened by ls_tz_open */
+	} * zones;
+	size_t n_zones;
 	int anon[6]; /* #anon-source/-filter/-destination/-log/-rewrite/-parser counters */
 	uint64_t center_received; /* syslog-ng's center;;received (reset on its own) */
 	uint64_t center_queued;	  /* center;;queued: messages routed to destinations */

@@ -26,6 +26,7 @@
 #include <pcre2.h>
 
 #include "ls_int.h"
+#include "tzfile.h"
 
 /* ------------------------------------------------- facility and severity */
 
@@ -392,74 +393,28 @@ static int64_t days_from_civil(int64_t y, unsigned mo, unsigned d)
 	return era * 146097 + (int64_t)doe - 719468;
 }
 
-/* Local-time UTC offset at t (seconds east); cached per hour, as zone
- * offsets change on hour boundaries only in practice. */
-int ls_local_gmtoff(int64_t t)
+/* The local (year, month 0-11) at t, as localtime_r's: the local offset
+ * through the runtime's cache, then plain UTC arithmetic. */
+static void local_year_mon(struct ls_tz_span *local, int64_t t, int *year, int *mon)
 {
-	static int64_t hour = -1;
-	static int off;
-	if (t / 3600 != hour) {
-		time_t tt = (time_t)t;
-		struct tm tm;
-		localtime_r(&tt, &tm);
-		off = (int)tm.tm_gmtoff;
-		hour = t / 3600;
-	}
-	return off;
-}
-
-/*
- * UTC offset of zone tz at t: NULL is the local zone; "+05:30"/"-08:00" are
- * fixed; other names are tz database names (time-zone("Europe/Berlin")),
- * looked up by switching TZ, cached per zone and hour.
- */
-int ls_tz_gmtoff(const char *tz, int64_t t)
-{
-	if (!tz)
-		return ls_local_gmtoff(t);
-	if ((tz[0] == '+' || tz[0] == '-') && strlen(tz) == 6 && tz[3] == ':')
-		return (digits((const unsigned char *)tz + 1, 2) * 3600 +
-			digits((const unsigned char *)tz + 4, 2) * 60) *
-		       (tz[0] == '-' ? -1 : 1);
-	static char last[128];
-	static int64_t hour = -1;
-	static int off;
-	if (t / 3600 == hour && !strcmp(last, tz))
-		return off;
-	const char *old = getenv("TZ");
-	char saved[256];
-	snprintf(saved, sizeof saved, "%s", old ? old : "");
-	setenv("TZ", tz, 1);
-	tzset();
-	time_t tt = (time_t)t;
+	time_t lt = (time_t)(t + ls_tz_local(local, t));
 	struct tm tm;
-	localtime_r(&tt, &tm);
-	off = (int)tm.tm_gmtoff;
-	if (old)
-		setenv("TZ", saved, 1);
-	else
-		unsetenv("TZ");
-	tzset();
-	snprintf(last, sizeof last, "%s", tz);
-	hour = t / 3600;
-	return off;
+	if (!gmtime_r(&lt, &tm))
+		tm = (struct tm){.tm_year = 70};
+	*year = tm.tm_year + 1900;
+	*mon = tm.tm_mon;
 }
 
-/* Local year and month (0-11) at t; cached per hour. */
-static void local_year_mon(int64_t t, int *year, int *mon)
+/* The offset of a stamp without one: recv-time-zone()'s zone (resolved by
+ * the configuration, else by name on each call), else the local zone. */
+static int recv_offset(const struct ls_parse_opts *o, int64_t t)
 {
-	static int64_t hour = -1;
-	static int y, mo;
-	if (t / 3600 != hour) {
-		time_t tt = (time_t)t;
-		struct tm tm;
-		localtime_r(&tt, &tm);
-		y = tm.tm_year + 1900;
-		mo = tm.tm_mon;
-		hour = t / 3600;
-	}
-	*year = y;
-	*mon = mo;
+	if (o->recv_zone || !o->recv_tz)
+		return ls_tz_gmtoff(o->recv_zone, o->local, t);
+	struct ls_tz *z = ls_tz_open(NULL, o->recv_tz, NULL);
+	int off = z ? ls_tz_offset(z, t, NULL) : 0;
+	ls_tz_free(z);
+	return off;
 }
 
 /* Fraction ".ddd" into microseconds; advances. */
@@ -482,9 +437,9 @@ static int parse_frac(struct cur *c)
 /*
  * ISO 8601 (RFC 5424) or BSD "Mmm dd hh:mm:ss" timestamps, as syslog-ng's
  * scan_iso/scan_bsd: returns false and leaves c alone when none is there.
- * recv_tz (recv-time-zone(), NULL = local) is the zone of a stamp without one.
+ * o's recv-time-zone() (none: local) is the zone of a stamp without one.
  */
-static bool parse_date(struct ls_msg *m, struct cur *c, const char *recv_tz)
+static bool parse_date(struct ls_msg *m, struct cur *c, const struct ls_parse_opts *o)
 {
 	const unsigned char *p = c->p;
 	size_t left = c->left;
@@ -511,7 +466,7 @@ static bool parse_date(struct ls_msg *m, struct cur *c, const char *recv_tz)
 			t.p += 6;
 			t.left -= 6;
 		} else {
-			off = ls_tz_gmtoff(recv_tz, local);
+			off = recv_offset(o, local);
 		}
 		m->stamp_sec = local - off;
 		m->stamp_usec = usec;
@@ -543,7 +498,7 @@ static bool parse_date(struct ls_msg *m, struct cur *c, const char *recv_tz)
 		int usec = parse_frac(&t);
 		/* No year in the stamp: this year, or the neighbour across New Year. */
 		int y, now_mon;
-		local_year_mon(m->recv_sec, &y, &now_mon);
+		local_year_mon(o->local, m->recv_sec, &y, &now_mon);
 		if (mo == 11 && now_mon == 0)
 			y--;
 		else if (mo == 0 && now_mon == 11)
@@ -570,7 +525,7 @@ static bool parse_date(struct ls_msg *m, struct cur *c, const char *recv_tz)
 				(int64_t)(d - 1) * 86400 + h * 3600 + mi * 60 + s;
 		int64_t norm_hour = ((local % 86400) + 86400) % 86400 / 3600;
 		local += (h - norm_hour) * 3600;
-		int off = ls_tz_gmtoff(recv_tz, local);
+		int off = recv_offset(o, local);
 		m->stamp_sec = local - off;
 		m->stamp_usec = usec;
 		m->stamp_gmtoff = off;
@@ -679,7 +634,7 @@ static bool parse_legacy(struct ls_msg *m, const unsigned char *data, size_t len
 		c.p++;
 		c.left--;
 	}
-	if (parse_date(m, &c, o->recv_tz)) {
+	if (parse_date(m, &c, o)) {
 		skip_spaces(&c);
 		static const char repeat[] = "last message repeated";
 		if (c.left >= sizeof repeat - 1 && !memcmp(c.p, repeat, sizeof repeat - 1)) {
@@ -842,7 +797,7 @@ static bool parse_5424(struct ls_msg *m, const unsigned char *data, size_t len,
 		m->stamp_sec = m->recv_sec;
 		m->stamp_usec = m->recv_usec;
 		m->stamp_gmtoff = m->recv_gmtoff;
-	} else if (!parse_date(m, &c, o->recv_tz)) {
+	} else if (!parse_date(m, &c, o)) {
 		goto fail;
 	}
 	if (!skip_one_space(&c))
@@ -1005,12 +960,9 @@ static unsigned char kbyte(const unsigned char *d, size_t full, size_t i)
  * /proc/uptime, where the digits after the dot are taken as microseconds
  * ("12.34" is 12 s + 34 us, its reading of the file); 0 when unreadable.
  */
-static int64_t kmsg_boot_usec(void)
+int64_t ls_kmsg_boot_usec(void)
 {
-	static int64_t boot = -1;
-	if (boot >= 0)
-		return boot;
-	boot = 0;
+	int64_t boot = 0;
 	char buf[128];
 	FILE *f = fopen("/proc/uptime", "re");
 	if (!f)
@@ -1080,7 +1032,7 @@ static void kmsg_device(struct ls_msg *m, const unsigned char *v, size_t n)
 
 /* One record into m: true, or false with *errpos where 3.38 gave up. */
 static bool parse_kmsg(struct ls_msg *m, const unsigned char *d, size_t len, size_t full,
-		       size_t *errpos)
+		       const struct ls_parse_opts *o, size_t *errpos)
 {
 	size_t pos = 0;
 	uint32_t pri = 0; /* 3.38's gint wraps on overflow; unsigned here to do it defined */
@@ -1116,10 +1068,12 @@ static bool parse_kmsg(struct ls_msg *m, const unsigned char *d, size_t len, siz
 	if ((kbyte(d, full, pos) != ',' && kbyte(d, full, pos) != ';') || pos == len)
 		goto error;
 	ls_msg_set_name(m, ".linux.timestamp", (const char *)d + start, pos - start);
-	uint64_t t = (uint64_t)kmsg_boot_usec() + usec; /* wraps as 3.38's guint64 */
+	/* the boot time the caller read once (3.38 reads it at start-up) */
+	int64_t boot = o->kmsg_boot_set ? o->kmsg_boot_usec : ls_kmsg_boot_usec();
+	uint64_t t = (uint64_t)boot + usec; /* wraps as 3.38's guint64 */
 	m->stamp_sec = (int64_t)(t / 1000000);
 	m->stamp_usec = (int)(t % 1000000);
-	m->stamp_gmtoff = ls_local_gmtoff(m->stamp_sec);
+	m->stamp_gmtoff = ls_tz_local(o->local, m->stamp_sec);
 	while (pos < len && d[pos] != ';')
 		pos++;
 	if (kbyte(d, full, pos) != ';' || pos == len)
@@ -1203,7 +1157,7 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 	bool ok, fallback = false;
 	size_t errpos = 0;
 	if (o->flags & LS_P_KMSG) {
-		ok = parse_kmsg(m, d, len, full, &errpos);
+		ok = parse_kmsg(m, d, len, full, o, &errpos);
 	} else if (o->flags & LS_P_SYSLOG_PROTOCOL) {
 		ok = parse_5424(m, d, len, o, &fallback, &errpos);
 		if (!ok && fallback) {
@@ -1700,8 +1654,13 @@ static void fmt_date(struct ls_buf *out, enum macro m, int64_t sec, int usec, in
 {
 	static const char wdays[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
 	int frac = o ? o->frac_digits : 0;
-	if (o && o->send_tz)
-		gmtoff = ls_tz_gmtoff(o->send_tz, sec);
+	if (o && o->send_zone) {
+		gmtoff = ls_tz_offset(o->send_zone, sec, NULL);
+	} else if (o && o->send_tz) { /* opts not made by a config: by name, each time */
+		struct ls_tz *z = ls_tz_open(NULL, o->send_tz, NULL);
+		gmtoff = z ? ls_tz_offset(z, sec, NULL) : 0;
+		ls_tz_free(z);
+	}
 	time_t t = (time_t)(sec + gmtoff);
 	struct tm tm;
 	gmtime_r(&t, &tm);
@@ -1772,17 +1731,16 @@ static void fmt_date(struct ls_buf *out, enum macro m, int64_t sec, int usec, in
 	}
 }
 
-/* Host name of this machine, short form (use-fqdn(no)); cached. */
-static const char *local_host(void)
+/* Host name of this machine, short form (use-fqdn(no)), into host. Asked
+ * on each $LOGHOST (one uname() call) rather than kept in a static. */
+static const char *local_host(char host[static 256])
 {
-	static char host[256];
-	if (!host[0]) {
-		if (gethostname(host, sizeof host - 1) < 0)
-			strcpy(host, "localhost");
-		char *dot = strchr(host, '.');
-		if (dot)
-			*dot = 0;
-	}
+	memset(host, 0, 256);
+	if (gethostname(host, 255) < 0)
+		strcpy(host, "localhost");
+	char *dot = strchr(host, '.');
+	if (dot)
+		*dot = 0;
 	return host;
 }
 
@@ -1890,10 +1848,12 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 		ls_buf_add(out, ip, strlen(ip));
 		return;
 	}
-	case M_LOGHOST:
-		v = local_host();
+	case M_LOGHOST: {
+		char host[256];
+		v = local_host(host);
 		ls_buf_add(out, v, strlen(v));
 		return;
+	}
 	case M_TAGS: {
 		/* set tags, comma separated, in registration order */
 		bool first = true;

@@ -351,7 +351,8 @@ static bool regexp_run(const struct ls_parser *p, const char *in, size_t n, stru
 	return false;
 }
 
-bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t)
+bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t,
+		   struct ls_tz_span *local)
 {
 	bool tr = t && t->active && t->mode != LS_TRACE_OFF;
 	if (tr) {
@@ -384,8 +385,8 @@ bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace 
 		/* date_parser_process: the message's stamp (or receive time) */
 		int64_t sec;
 		int usec, off;
-		ok = ls_datep_parse((const char *const *)p->fmts, p->n_fmts, p->date_tz, in.p,
-				    m->recv_sec, &sec, &usec, &off);
+		ok = ls_datep_parse((const char *const *)p->fmts, p->n_fmts, p->date_zone, local,
+				    in.p, m->recv_sec, &sec, &usec, &off);
 		if (ok && p->date_recvd) {
 			m->recv_sec = sec;
 			m->recv_usec = usec;

@@ -415,7 +415,8 @@ static void run_seq(struct rctx *x, const struct ls_path *p, size_t i, bool *mat
 			break;
 		case EL_PARSER:
 			for (const struct ls_parser *ps = e->ps; ps; ps = ps->next)
-				if (!ls_parser_run(ps, x->m, x->t)) {
+				if (!ls_parser_run(ps, x->m, x->t,
+						   x->rt ? &x->rt->tz_local : NULL)) {
 					*matched = false;
 					return;
 				}

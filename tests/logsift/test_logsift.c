@@ -28,7 +28,7 @@ static const char *fmt(const char *rec, size_t len, unsigned flags, const char *
 	struct ls_msg m;
 	ls_msg_init(&m);
 	m.recv_sec = 1763961335; /* 2025-11-24T05:15:35Z */
-	struct ls_parse_opts o = {flags, 13, 4242, NULL, NULL};
+	struct ls_parse_opts o = {.flags = flags, .default_pri = 13, .self_pid = 4242};
 	ls_msg_parse(&m, rec, len, &o);
 	ls_msg_set(&m, LS_HOST, "vm", 2);
 	struct ok_err e;
