@@ -114,6 +114,8 @@
  *  (8b) raid5_run's backwards check (here_new·c + shift > here_old·c)
  *      holds at every position since shift > 0: the kernel can continue
  *      every checkpoint, position 0 included.
+ * md marks a shrink by delta_disks < 0 alone (super_1_sync writes
+ * RESHAPE_BACKWARDS only at delta_disks 0, so mdraid does not either).
  * Reads are below what was written: new rows [w - k, w) read old rows
  * < L(w·nd·cs) + 1 <= w < w + shift/cs. The end rounds are the grow's
  * (ROUND_OFFSET at position 0, then FINAL, which also makes the removed
@@ -620,9 +622,9 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 	if (f & (256u | 4096u))
 		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
 				 "feature bits 0x%x (clustered or raid0 layout) not supported", f);
-	/* backwards: only a shrink (delta_disks < 0), which always runs so */
-	if ((f & MD_F_RESHAPE_BACKWARDS) &&
-	    !((f & MD_F_RESHAPE_ACTIVE) && (int32_t)sb->delta_disks < 0))
+	/* md writes RESHAPE_BACKWARDS only at delta_disks 0 (super_1_sync):
+	 * a shrink runs backwards without it */
+	if (f & MD_F_RESHAPE_BACKWARDS)
 		return ok_err_at(
 		    e, -EPERM, p, sb_at(fm, SB_FEATURE),
 		    "a backwards reshape at constant raid-devices (chunk or layout "
@@ -2283,7 +2285,7 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 	sb->utime = (uint64_t)now_secs(r);
 	uint32_t f = sb->feature_map;
 	if (kind == ROUND_FINAL) {
-		f &= ~(MD_F_RESHAPE_ACTIVE | MD_F_NEW_OFFSET | MD_F_RESHAPE_BACKWARDS);
+		f &= ~(MD_F_RESHAPE_ACTIVE | MD_F_NEW_OFFSET);
 		/* a shrink's removed members stay as spares, as the kernel
 		 * leaves them (raid5_finish_reshape clears In_sync, then
 		 * remove_and_add_spares) */
@@ -2300,20 +2302,18 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 		 * feature bits say it is over), as interop test_reshape.sh
 		 * finds against mdadm 4.2 + the kernel on a copy; its stale
 		 * reshape_position is its last checkpoint's, ours the end */
-		if (r->og.disks == r->ng.disks && r->plan.new_offset)
-			sb->new_offset = (int32_t)r->plan.new_offset;
+		if ((r->og.disks == r->ng.disks || r->back) && r->plan.new_offset)
+			sb->new_offset = (int32_t)r->plan.new_offset; /* a shrink's too */
 	} else if (kind == ROUND_OFFSET) {
 		f |= MD_F_RESHAPE_ACTIVE;
 		f &= ~MD_F_NEW_OFFSET;
-		if (r->og.disks != r->ng.disks)
+		if (r->og.disks < r->ng.disks)
 			sb->new_offset = 0;
 		sb->reshape_position = end_pos(r);
 	} else {
 		f |= MD_F_RESHAPE_ACTIVE;
 		if (r->plan.method == RESHAPE_NEW_OFFSET)
 			f |= MD_F_NEW_OFFSET;
-		if (r->back)
-			f |= MD_F_RESHAPE_BACKWARDS; /* super_1_sync: reshape_backwards */
 		sb->reshape_position = r->pos;
 	}
 	sb->feature_map = f;

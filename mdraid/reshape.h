@@ -89,7 +89,8 @@
  * data_offset UP by min = backup_blocks / old data disks on every member
  * (NEW_OFFSET, new_offset > 0; a member whose data_size lacks the room
  * first gets data_size = device - data_offset, mdadm's size=max retry)
- * and md reshapes BACKWARDS (RESHAPE_BACKWARDS set, delta_disks < 0):
+ * and md reshapes BACKWARDS (delta_disks < 0; md writes RESHAPE_BACKWARDS
+ * only for delta_disks 0):
  * reshape_position starts at the new array size (raid5_size with the
  * smaller data disks) and counts down to 0; at and above it the data is in
  * the new geometry at data_offset + new_offset, below it in the old one.
