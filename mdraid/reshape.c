@@ -1374,6 +1374,11 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					 new_chunk / 2, (unsigned long long)r->master->size / 2);
 		if (want_disks < cur_disks && (rc = check_shrink(r, fm, want_disks, e)) < 0)
 			return rc;
+		if (want_disks >= cur_disks && opts->array_size)
+			return ok_err_at(
+			    e, -EPERM, NULL, OK_ERR_NOPOS,
+			    "--array-size is only taken with a shrinking --raid-devices "
+			    "(md keeps it in memory; nothing on disk records it)");
 		if (opts->raid_disks > RESHAPE_MAX_DISKS)
 			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
 					 "--raid-devices=%d: at most %d members supported",

@@ -687,6 +687,11 @@ rc=5
 testcmd_rc "shrink with --array-size above the new size refused (exit 5)" 5 "$M grow -n 5 --array-size=20737K s-0 s-1 s-2 s-3 s-4 s-5"
 testcmd_rc "shrink with --backup-file refused (mdadm's in-place shrink, exit 5)" 5 "$M grow -n 5 --array-size=20M --backup-file=$T/s.bak s-0 s-1 s-2 s-3 s-4 s-5"
 testcmd_rc "--array-size without --raid-devices refused (exit 5)" 5 "$M grow --array-size=20M s-0 s-1 s-2 s-3 s-4 s-5"
+testcmd "--array-size with a growing --raid-devices refused (exit 5)" \
+	"$M grow -n 7 --array-size=20M s-0 s-1 s-2 s-3 s-4 s-5 2>&1 | grep -c 'only taken with a shrinking'; $M grow -n 7 --array-size=20M s-0 s-1 s-2 s-3 s-4 s-5 2>/dev/null; echo rc=\$?" \
+	"1
+rc=5
+" ""
 sum2=$(cat s-0 s-1 s-2 s-3 s-4 s-5 | md5sum)
 if [ "$sum1" = "$sum2" ]; then tap_ok "shrink refusals wrote nothing"; else tap_fail "shrink refusals wrote nothing"; fi
 testcmd "shrink stopped after 2 steps (exit 1), then --continue (exit 0)" \
