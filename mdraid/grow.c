@@ -28,6 +28,7 @@ static const char grow_help[] =
     "       mdraid grow --level=6 --layout=preserve MEMBER... NEW-MEMBER\n"
     "       mdraid grow --layout=NAME|normalise MEMBER...\n"
     "       mdraid grow --size=max|KiB MEMBER...\n"
+    "       mdraid grow --raid-devices=N --array-size=KiB MEMBER...\n"
     "       mdraid grow --continue [--backup-file=F] MEMBER...\n"
     "       mdraid --grow --raid-devices=N [--backup-file=F] MEMBER... NEW-MEMBER...\n"
     "\n"
@@ -51,8 +52,8 @@ static const char grow_help[] =
     "-6 layouts 16-20 a RAID5 -> RAID6 conversion leaves). An internal\n"
     "write-intent bitmap is kept: it covers each member's own sectors, which a\n"
     "grow does not change; its events follow the superblocks' and the new\n"
-    "members get a copy. Refused, with nothing written: shrinking, other level\n"
-    "and layout changes, --array-size, PPL or journal, a dirty or\n"
+    "members get a copy. Refused, with nothing written: other level\n"
+    "and layout changes, PPL or journal, a dirty or\n"
     "rebuilding array, members that read or write would refuse (truncated,\n"
     "mounted, held,\n"
     "backing a loop device).\n"
@@ -75,6 +76,14 @@ static const char grow_help[] =
     "restripe into the plain RAID6 layout of the same number (the -6 dropped,\n"
     "as --layout=normalise). Refused: other layouts, more members, a bitmap,\n"
     "0.90.\n"
+    "--raid-devices=N below the current count shrinks the array, as mdadm 4.2 +\n"
+    "md: --array-size=S (KiB, at most (N-2)*size, RAID5 (N-1)*size) is required\n"
+    "with it (mdadm's --grow --array-size first, which md keeps in memory only)\n"
+    "and the data above S is lost. data_offset moves up by backup_blocks / old\n"
+    "data disks (a member short of room gets data_size = max first, as mdadm)\n"
+    "and the reshape runs backwards from the end, checkpointed; the removed\n"
+    "members stay as spares. Refused: metadata 1.0/0.90 or --backup-file\n"
+    "(mdadm's in-place shrink), no room after the data, a bitmap, degraded.\n"
     "--size=max (or KiB) after every member was enlarged: data_size and size\n"
     "as mdadm 4.2 + the kernel set them, then P/Q of the added stripes computed\n"
     "(md's resync of the new space, resync_offset checkpoints the kernel\n"
@@ -120,7 +129,8 @@ enum {
 
 static const struct cli_opt grow_opts[] = {
     {NULL, 0, 0, 0, NULL, "Options:"},
-    {"raid-devices", 'n', CLI_ARG, 'n', "N", "members after the grow (more than now)"},
+    {"raid-devices", 'n', CLI_ARG, 'n', "N",
+     "members after the grow (fewer: a shrink, with\n--array-size)"},
     {"chunk", 'c', CLI_ARG, OPT_CHUNK, "SIZE",
      "new chunk, 4K..64M, power of two (a bare number is\nKiB); raid-devices unchanged"},
     {"level", 'l', CLI_ARG, OPT_LEVEL, "L",
@@ -132,7 +142,9 @@ static const struct cli_opt grow_opts[] = {
     {"size", 'z', CLI_ARG, OPT_SIZE, "S",
      "max (all the room each member has) or KiB per member\n(K/M/G/T suffixes): the "
      "component size grows"},
-    {"array-size", 0, CLI_ARG, OPT_ARRAY_SIZE, "S", "array size change: not supported (refused)"},
+    {"array-size", 0, CLI_ARG, OPT_ARRAY_SIZE, "S",
+     "with a smaller --raid-devices: the array size (KiB,\nK/M/G/T) the shrink truncates to "
+     "(mdadm's\n--grow --array-size first); data above it is lost"},
     {"backup-file", 0, CLI_ARG, OPT_BACKUP, "F",
      "save the critical section to F (created, O_EXCL);\nwith --continue: the backup to "
      "restore from"},
@@ -252,7 +264,11 @@ static int on_opt(void *vctx, int id, const char *arg)
 		c->size_sectors = v / 512;
 		return 0;
 	case OPT_ARRAY_SIZE:
-		c->refused = "--array-size";
+		/* mdadm's --array-size: KiB (K/M/G/T suffixes); only with a
+		 * shrink (reshape.h: md keeps it in memory only) */
+		if (cli_parse_size(arg, 1024, &v) < 0 || v < 1024 || v % 1024)
+			return -1;
+		c->o.array_size = v / 512;
 		return 0;
 	case OPT_CRASH:
 		if (!strcmp(arg, "critical"))
@@ -414,6 +430,14 @@ int grow_main(int argc, char **argv, size_t mem_bytes)
 			ok_progname);
 		return OK_EXIT_REFUSED;
 	}
+	if (c.o.array_size && (c.size_set || !c.o.raid_disks || c.o.cont)) {
+		fprintf(
+		    stderr,
+		    "%s: --array-size is only taken with a shrinking --raid-devices: md keeps it "
+		    "in memory, nothing on disk records it\n",
+		    ok_progname);
+		return OK_EXIT_REFUSED;
+	}
 	if (c.size_set && c.o.dry_run) {
 		fprintf(stderr, "%s: --dry-run is not supported with --size\n", ok_progname);
 		return OK_EXIT_USAGE;
@@ -522,6 +546,12 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 			ok_progname, pl->chunk / 2, pl->new_chunk / 2,
 			(unsigned long long)pl->position,
 			100.0 * (double)pl->position / (double)pl->new_array);
+	} else if (pl->resuming && pl->new_disks < pl->old_disks) {
+		fprintf(stderr,
+			"%s: continuing the shrink %d -> %d (backwards) at array sector %llu "
+			"(%.1f%%)\n",
+			ok_progname, pl->old_disks, pl->new_disks, (unsigned long long)pl->position,
+			100.0 * (double)(pl->new_array - pl->position) / (double)pl->new_array);
 	} else if (pl->resuming) {
 		fprintf(stderr, "%s: continuing the grow %d -> %d at array sector %llu (%.1f%%)\n",
 			ok_progname, pl->old_disks, pl->new_disks, (unsigned long long)pl->position,
@@ -542,6 +572,19 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 			"%s: data moves from offset %llu to %llu sectors (no backup needed)\n",
 			ok_progname, (unsigned long long)pl->data_offset,
 			(unsigned long long)(pl->data_offset - (uint64_t)(-pl->new_offset)));
+	} else if (pl->new_disks < pl->old_disks) {
+		fprintf(stderr,
+			"%s: shrinking %s %d -> %d members, chunk %uK: array %lluK -> %lluK (the "
+			"data above %lluK is lost)\n",
+			ok_progname, level_name(pl->level), pl->old_disks, pl->new_disks,
+			pl->chunk / 2, (unsigned long long)pl->old_array / 2,
+			(unsigned long long)pl->new_array / 2,
+			(unsigned long long)cp->o.array_size / 2);
+		fprintf(stderr,
+			"%s: data moves from offset %llu to %llu sectors, backwards (no backup "
+			"needed)\n",
+			ok_progname, (unsigned long long)pl->data_offset,
+			(unsigned long long)(pl->data_offset + (uint64_t)pl->new_offset));
 	} else {
 		fprintf(
 		    stderr, "%s: growing %s %d -> %d members, chunk %uK: array %lluK -> %lluK\n",
@@ -578,11 +621,13 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	if (rc == -EINTR) {
+		uint64_t at = reshape_position(r);
 		fprintf(stderr,
-			"%s: grow stopped at a checkpoint: array sector %llu of %llu (%.1f%%)\n",
-			ok_progname, (unsigned long long)reshape_position(r),
-			(unsigned long long)pl->new_array,
-			100.0 * (double)reshape_position(r) / (double)pl->new_array);
+			"%s: grow stopped at a checkpoint: array sector %llu of %llu (%.1f%%%s)\n",
+			ok_progname, (unsigned long long)at, (unsigned long long)pl->new_array,
+			100.0 * (double)(pl->new_disks < pl->old_disks ? pl->new_array - at : at) /
+			    (double)pl->new_array,
+			pl->new_disks < pl->old_disks ? ", backwards" : "");
 		print_continue_hint(cp, n, members);
 		reshape_close(r);
 		return OK_EXIT_FAIL;
@@ -611,6 +656,11 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 	else if (pl->chunk != pl->new_chunk)
 		printf("%s: chunk changed to %uK: array size %lluK\n", ok_progname,
 		       pl->new_chunk / 2, (unsigned long long)pl->new_array / 2);
+	else if (pl->new_disks < pl->old_disks)
+		printf("%s: shrunk to %d members: array size %lluK (was %lluK); %d spare%s\n",
+		       ok_progname, pl->new_disks, (unsigned long long)pl->new_array / 2,
+		       (unsigned long long)pl->old_array / 2, pl->old_disks - pl->new_disks,
+		       pl->old_disks - pl->new_disks == 1 ? "" : "s");
 	else
 		printf("%s: grown to %d members: array size %lluK (was %lluK)\n", ok_progname,
 		       pl->new_disks, (unsigned long long)pl->new_array / 2,

@@ -99,6 +99,28 @@
  *
  * Reads never depend on rows this run wrote: a step at new row w reads old
  * rows >= L(w·nd·cs) >= w, and the rows written so far sit below w - shift/cs.
+ *
+ * Backwards (a shrink, nd < od; reshape.h): the same machine with the
+ * direction fixed the other way, as raid5.c's reshape_request with
+ * reshape_backwards. pos starts at the new array size and counts down to
+ * 0; below pos the old geometry at doff_old, at and above it the new one
+ * at doff_new = doff_old + shift (data moves UP, new_offset > 0, no
+ * backup: states IDLE -> MOVING -> MOVED -> DONE). A step writes new rows
+ * [w - k, w) (write_floor instead of write_limit); invariant (1) reads
+ * dpos >= pos, and:
+ *  (2b) No write touches an old row holding an array sector below dpos:
+ *      new row w lands on old row w + shift/cs, so w may be written only
+ *      if (w + shift/cs)·od·cs >= dpos (rounded up to whole units).
+ *  (8b) raid5_run's backwards check (here_new·c + shift > here_old·c)
+ *      holds at every position since shift > 0: the kernel can continue
+ *      every checkpoint, position 0 included.
+ * md marks a shrink by delta_disks < 0 alone (super_1_sync writes
+ * RESHAPE_BACKWARDS only at delta_disks 0, so mdraid does not either).
+ * Reads are below what was written: new rows [w - k, w) read old rows
+ * < L(w·nd·cs) + 1 <= w < w + shift/cs. The end rounds are the grow's
+ * (ROUND_OFFSET at position 0, then FINAL, which also makes the removed
+ * members spares); a torn ROUND_OFFSET is one the kernel refuses at
+ * position 0 (min_offset_diff 0) and --continue finishes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -198,6 +220,7 @@ struct member {
 	int is_new;	      /* no old data: slot >= old_disks */
 	int absent;	      /* given as "missing" */
 	int bm_fresh;	      /* new member: the whole bitmap is still to be written */
+	int spare_done;	      /* shrink, torn end: already written as a spare */
 	uint64_t data_offset; /* as on disk */
 	uint64_t data_size;   /* as on disk */
 	struct stat st;
@@ -231,7 +254,9 @@ struct reshape {
 	uint64_t rows;		 /* size / cs: new rows per member */
 	uint64_t unit;		 /* positions step by max(ocs, cs) * new data disks (raid5_run) */
 	uint64_t wstep;		 /* new rows per unit */
-	uint64_t doff_old, doff_new, shift;
+	uint64_t doff_old, doff_new, shift; /* shift = |doff_new - doff_old| */
+	int back;	    /* a shrink: the reshape runs backwards (reshape.h, Shrink) */
+	int nslots;	    /* slots in use while reshaping: max(old, new) raid_disks */
 	uint64_t pos, dpos; /* array sectors: reached, durable */
 	int backup_valid;   /* a durable valid backup of [bk_start, bk_end) exists */
 	uint64_t bk_start, bk_end;
@@ -259,6 +284,13 @@ struct reshape {
 static long long sb_at(const struct member *m, enum sb_field f)
 {
 	return (long long)m->super_offset * 512 + (m->minor == 90 ? 0 : (long long)f);
+}
+
+/* The position a reshape ends at: the new array's end forwards, 0 for a
+ * shrink (backwards: raid5_start_reshape starts it at raid5_size). */
+static uint64_t end_pos(const struct reshape *r)
+{
+	return r->back ? 0 : r->plan.new_array;
 }
 
 static int64_t now_secs(const struct reshape *r)
@@ -468,6 +500,94 @@ static int plan_in_place(struct reshape *r, uint64_t min, uint64_t safe_before, 
 	return 0;
 }
 
+/*
+ * Before planning a shrink to want members (reshape.h, Shrink): what mdadm
+ * 4.2's Grow_reshape / reshape_array ask, and what is not done here.
+ * --array-size stands for mdadm's earlier `--grow --array-size`: md keeps
+ * that size in memory only (array_size in sysfs, nothing on disk), so an
+ * offline shrink takes it in the same command as the consent to lose the
+ * data above it.
+ */
+static int check_shrink(struct reshape *r, const struct member *fm, int want, struct ok_err *e)
+{
+	const struct md_sb *sb = r->master;
+	int parity = sb->level == 6 ? 2 : 1;
+	uint64_t cap =
+	    (uint64_t)sb->size / sb->chunksize * sb->chunksize * (uint64_t)(want - parity);
+	if (want < parity + 2 + (sb->level == 5))
+		return ok_err_at(
+		    e, -EPERM, NULL, OK_ERR_NOPOS,
+		    "--raid-devices=%d: a RAID%d shrink here keeps at least %d members", want,
+		    sb->level, parity + 2 + (sb->level == 5));
+	if (!r->opts.array_size || r->opts.array_size > cap)
+		/* mdadm 4.2 Grow.c reshape_array's refusal, then ours */
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "this change will reduce the size of the array (mdadm: \"use "
+				 "--grow --array-size first to truncate array\"): give "
+				 "--array-size=%lluK or less with it%s; the data above it is lost",
+				 (unsigned long long)cap / 2,
+				 r->opts.array_size ? " (the array will hold no more)" : "");
+	if (fm->minor != 1 && fm->minor != 2)
+		return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
+				 "metadata %s: no data_offset to move up, mdadm 4.2 shrinks in "
+				 "place with a backup file; not supported",
+				 fm->minor == 90 ? "0.90" : "1.0");
+	if (r->opts.backup_file)
+		return ok_err_at(e, -EPERM, r->opts.backup_file, OK_ERR_NOPOS,
+				 "with --backup-file mdadm 4.2 shrinks in place (no data_offset "
+				 "change) and the kernel cannot restart it; not supported: leave "
+				 "out --backup-file so that data_offset moves up instead");
+	if (sb->feature_map & MD_F_BITMAP_OFFSET)
+		return ok_err_at(e, -EPERM, fm->mm->path, OK_ERR_NOPOS,
+				 "a shrink of an array with an internal bitmap is not supported: "
+				 "remove it first (mdadm --grow --bitmap=none)");
+	for (int i = 0; i < r->nm; i++)
+		if (r->m[i].absent)
+			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+					 "a degraded array is not shrunk here: rebuild it first");
+	return 0;
+}
+
+/*
+ * A shrink's data_offset, as mdadm 4.2's set_new_data_offset for
+ * delta_disks < 0: up by min (backup_blocks / old data disks) on every
+ * member, so the kernel reshapes backwards with no backup. md's new_offset
+ * store wants min + size within each member's data_size; when it is not
+ * (E2BIG), mdadm sets the member's size to max (data_size = device -
+ * data_offset) and tries again: done here in memory, written by the START
+ * round. Without that room mdadm falls back to an in-place shrink with a
+ * backup file: refused.
+ */
+static int plan_shrink(struct reshape *r, uint64_t min, struct ok_err *e)
+{
+	uint64_t size = r->master->size;
+	for (int s = 0; s < r->nslots; s++) {
+		struct member *m = r->slot[s];
+		if (!m)
+			continue;
+		uint64_t max =
+		    m->mm->dev_sectors > m->data_offset ? m->mm->dev_sectors - m->data_offset : 0;
+		if (m->data_size >= size + min)
+			continue;
+		if (max < size + min)
+			return ok_err_at(
+			    e, -EPERM, m->mm->path, OK_ERR_NOPOS,
+			    "%lluK free after the data, less than the %lluK data_offset "
+			    "must move up: mdadm 4.2 would shrink in place with a backup "
+			    "file; not supported",
+			    (unsigned long long)(max - (max < size ? max : size)) / 2,
+			    (unsigned long long)min / 2);
+		m->mm->sb.data_size = max;
+		m->data_size = max;
+	}
+	if (min > (uint64_t)INT32_MAX || min % r->cs)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS, "new_offset %llu out of range",
+				 (unsigned long long)min);
+	r->plan.method = RESHAPE_NEW_OFFSET;
+	r->plan.new_offset = (int64_t)min;
+	return 0;
+}
+
 /* Checks on the freshest superblock every grow and continue needs. */
 static int check_master(struct reshape *r, const struct member *fm, struct ok_err *e)
 {
@@ -502,22 +622,31 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 	if (f & (256u | 4096u))
 		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
 				 "feature bits 0x%x (clustered or raid0 layout) not supported", f);
+	/* md writes RESHAPE_BACKWARDS only at delta_disks 0 (super_1_sync):
+	 * a shrink runs backwards without it */
 	if (f & MD_F_RESHAPE_BACKWARDS)
-		return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
-				 "a backwards reshape (shrink or layout change) is in progress; "
-				 "only growing raid-devices is supported");
+		return ok_err_at(
+		    e, -EPERM, p, sb_at(fm, SB_FEATURE),
+		    "a backwards reshape at constant raid-devices (chunk or layout "
+		    "change with data_offset moving up) is in progress; not supported");
 	if (f & MD_F_RESHAPE_ACTIVE) {
 		int32_t delta = sb->delta_disks;
 		uint32_t nc = sb->new_chunk;
 		int nl = (int32_t)sb->new_layout;
-		if (delta < 0 || (delta == 0 && nc == chunk && nl == layout))
+		if (delta == 0 && nc == chunk && nl == layout)
 			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_DELTA),
 					 "a reshape with delta_disks %d is in progress; only "
-					 "growing raid-devices or changing the chunk or the layout "
-					 "is supported",
+					 "changing raid-devices, the chunk or the layout is "
+					 "supported",
 					 delta);
+		/* a shrink mdadm runs in place with a backup file (no
+		 * NEW_OFFSET; ROUND_OFFSET's state is at position 0) */
+		if (delta < 0 && !(f & MD_F_NEW_OFFSET) && sb->reshape_position != 0)
+			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
+					 "a shrink without a data_offset change (mdadm's backup "
+					 "file) is in progress; not supported");
 		if ((int32_t)sb->new_level != level ||
-		    (delta > 0 && (nc != chunk || nl != layout)) || (nl != layout && nc != chunk))
+		    (delta != 0 && (nc != chunk || nl != layout)) || (nl != layout && nc != chunk))
 			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_NEW_LEVEL),
 					 "the reshape in progress changes the level, or two of "
 					 "raid_disks, chunk and layout together; not supported");
@@ -572,6 +701,8 @@ static void set_plan_geometry(struct reshape *r, int old_disks, int new_disks, u
 	r->rows = pl->size / nchunk;
 	r->og = (struct geo){old_disks, old_disks - parity};
 	r->ng = (struct geo){new_disks, new_disks - parity};
+	r->back = new_disks < old_disks;
+	r->nslots = old_disks > new_disks ? old_disks : new_disks;
 	r->unit = (uint64_t)maxc * (uint64_t)r->ng.ndata;
 	r->wstep = maxc / nchunk;
 	r->ogm = (struct md_geom){pl->level, pl->layout, old_disks, ochunk, pl->size};
@@ -1164,14 +1295,14 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				}
 			pl->finish_only = 1;
 		}
-		if (delta < 0 || (delta == 0 && ochunk == nchunk && olayout == nlayout) ||
-		    (delta > 0 && (ochunk != nchunk || olayout != nlayout)) ||
+		if ((delta == 0 && ochunk == nchunk && olayout == nlayout) ||
+		    (delta != 0 && (ochunk != nchunk || olayout != nlayout)) ||
 		    (ochunk != nchunk && olayout != nlayout) || cur_disks - delta < parity + 1 ||
 		    (!active &&
 		     (nchunk != r->master->chunksize || nlayout != (int32_t)r->master->layout)))
 			return ok_err_at(e, -EINVAL, fm->mm->path, OK_ERR_NOPOS,
 					 "delta_disks %d, chunk %u -> %u, layout %d -> %d: not a "
-					 "grow, a chunk or a layout change this member's "
+					 "grow, a shrink, a chunk or a layout change this member's "
 					 "superblocks agree on",
 					 delta, ochunk, nchunk, olayout, nlayout);
 		if (opts->layout && strcmp(opts->layout, "preserve") && want_layout != nlayout)
@@ -1194,7 +1325,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		set_plan_geometry(r, cur_disks - delta, cur_disks, ochunk, nchunk);
 		/* Every row moved: only the end rounds are left (a crash in
 		 * ROUND_OFFSET leaves the freshest at position = end). */
-		if (active && r->master->reshape_position == pl->new_array)
+		if (active && r->master->reshape_position == end_pos(r))
 			pl->finish_only = 1;
 	} else {
 		if (opts->cont)
@@ -1242,11 +1373,13 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					 "New chunk size (%uK) does not evenly divide device size "
 					 "(%lluk)",
 					 new_chunk / 2, (unsigned long long)r->master->size / 2);
-		if (want_disks < cur_disks)
-			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
-					 "--raid-devices=%d is below the current %d: shrinking an "
-					 "array is another feature (not supported)",
-					 opts->raid_disks, cur_disks);
+		if (want_disks < cur_disks && (rc = check_shrink(r, fm, want_disks, e)) < 0)
+			return rc;
+		if (want_disks >= cur_disks && opts->array_size)
+			return ok_err_at(
+			    e, -EPERM, NULL, OK_ERR_NOPOS,
+			    "--array-size is only taken with a shrinking --raid-devices "
+			    "(md keeps it in memory; nothing on disk records it)");
 		if (opts->raid_disks > RESHAPE_MAX_DISKS)
 			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
 					 "--raid-devices=%d: at most %d members supported",
@@ -1266,6 +1399,21 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		if (!m->ours)
 			continue;
 		uint16_t role = sb_role(r->master, m->dev_number);
+		if (role >= 0xff00 && pl->finish_only && r->back) {
+			/* a torn end of a shrink: a removed member the FINAL
+			 * round made a spare already, or one it has yet to */
+			uint16_t own = sb_role(&m->mm->sb, m->dev_number);
+			if (own >= 0xff00) {
+				m->spare_done = 1;
+				m->ours = 0;
+				continue;
+			}
+			if (own < nn)
+				return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
+						 "role %u, but the freshest member says spare",
+						 own);
+			role = own;
+		}
 		if (role >= 0xff00) {
 			if (pl->resuming)
 				return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
@@ -1282,7 +1430,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		if (m->feature & MD_F_BAD_BLOCKS)
 			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 					 "member has a non-empty bad-block list; grow refuses it");
-		int lim = pl->resuming ? nn : on;
+		int lim = pl->resuming ? r->nslots : on;
 		if (role >= lim)
 			return ok_err_at(e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
 					 "role %u beyond raid_disks %d", role, lim);
@@ -1339,10 +1487,12 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				    "new slot %d of the reshaping array is missing; give "
 				    "every new member",
 				    s);
-		if ((rc = check_degraded(r, on, parity, e)) < 0)
+		/* a shrink's end rounds read no data: its removed slots may be
+		 * spares already */
+		if ((rc = check_degraded(r, pl->finish_only && r->back ? nn : on, parity, e)) < 0)
 			return rc;
 		for (int i = 0; i < n; i++)
-			if (r->m[i].slot < 0 && !r->m[i].absent)
+			if (r->m[i].slot < 0 && !r->m[i].absent && !r->m[i].spare_done)
 				return ok_err_at(e, -EINVAL, r->m[i].mm->path, OK_ERR_NOPOS,
 						 "not a member of the reshaping array");
 	} else {
@@ -1351,7 +1501,12 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		int nnew = 0;
 		for (int i = 0; i < n; i++)
 			nnew += !r->m[i].ours && !r->m[i].absent;
-		if (nnew != nn - on)
+		if (nn < on && nnew)
+			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+					 "shrinking %d -> %d takes the array's members only; %d "
+					 "others given",
+					 on, nn, nnew);
+		if (nn >= on && nnew != nn - on)
 			return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
 					 "growing %d -> %d needs %d new members, %d given", on, nn,
 					 nn - on, nnew);
@@ -1393,7 +1548,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 
 	/* Offsets: one data_offset (and one new_offset) on every member. */ const struct member
 	    *s0 = NULL;
-	for (int s = 0; s < nn && !s0; s++)
+	for (int s = 0; s < r->nslots && !s0; s++)
 		s0 = r->slot[s];
 	r->doff_old = s0->data_offset;
 	if (pl->finish_only) {
@@ -1402,7 +1557,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		 * superblock still says RESHAPE_ACTIVE with NEW_OFFSET (where the
 		 * kernel reads rows below the position, super_1_load). */
 		int first = 1;
-		for (int s = 0; s < nn; s++) {
+		for (int s = 0; s < r->nslots; s++) {
 			const struct member *m = r->slot[s];
 			if (!m)
 				continue;
@@ -1412,7 +1567,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 				 * behind at the previous position; the rows are
 				 * durable before any superblock names them */
 				int torn_ckpt = active && m->events + 1 == fm->events;
-				if (m->mm->sb.reshape_position != pl->new_array && !torn_ckpt)
+				if (m->mm->sb.reshape_position != end_pos(r) && !torn_ckpt)
 					return ok_err_at(
 					    e, -EINVAL, m->mm->path, OK_ERR_NOPOS,
 					    "reshape_position %llu, but the freshest "
@@ -1436,11 +1591,11 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		}
 		r->doff_old = r->doff_new;
 		pl->data_offset = r->doff_new;
-		pl->position = pl->new_array;
-		r->pos = r->dpos = pl->new_array;
+		pl->position = end_pos(r);
+		r->pos = r->dpos = end_pos(r);
 		return 0;
 	}
-	for (int s = 0; s < nn; s++)
+	for (int s = 0; s < r->nslots; s++)
 		if (r->slot[s] && r->slot[s]->data_offset != r->doff_old)
 			return ok_err_at(e, -EPERM, r->slot[s]->mm->path, OK_ERR_NOPOS,
 					 "data_offset %llu differs from %s's %llu; not supported",
@@ -1462,7 +1617,17 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					 (unsigned long long)pos, (unsigned long long)r->unit);
 		r->pos = r->dpos = pos;
 		pl->position = pos;
-		if (f & MD_F_NEW_OFFSET) {
+		if ((f & MD_F_NEW_OFFSET) && r->back) {
+			/* a shrink moves data_offset up by whole chunks */
+			int32_t no = r->master->new_offset;
+			if (no <= 0 || (uint64_t)no % r->cs)
+				return ok_err_at(e, -EPERM, fm->mm->path, sb_at(fm, SB_NEW_OFFSET),
+						 "new_offset %d: a shrink here moves data_offset "
+						 "up by whole chunks",
+						 no);
+			pl->method = RESHAPE_NEW_OFFSET;
+			pl->new_offset = no;
+		} else if (f & MD_F_NEW_OFFSET) {
 			int32_t no = r->master->new_offset;
 			uint64_t down = no < 0 ? (uint64_t)(-(int64_t)no) : 0;
 			/* a grow moves by whole chunks; a chunk change by at
@@ -1497,7 +1662,10 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			if (sb4 < before)
 				before = sb4;
 		}
-		if (r->og.disks == r->ng.disks) {
+		if (r->back) {
+			if ((rc = plan_shrink(r, min_change, e)) < 0)
+				return rc;
+		} else if (r->og.disks == r->ng.disks) {
 			if ((rc = plan_in_place(r, min_change, before, e)) < 0)
 				return rc;
 		} else if (opts->backup_file)
@@ -1531,8 +1699,9 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					    r->m[i].mm->path);
 		}
 	}
-	r->doff_new = r->doff_old - (uint64_t)(-pl->new_offset);
-	r->shift = (uint64_t)(-pl->new_offset);
+	/* a grow or chunk change moves data down (new_offset <= 0), a shrink up */
+	r->shift = pl->new_offset < 0 ? (uint64_t)(-pl->new_offset) : (uint64_t)pl->new_offset;
+	r->doff_new = pl->new_offset < 0 ? r->doff_old - r->shift : r->doff_old + r->shift;
 	if (pl->method == RESHAPE_BACKUP_FILE) {
 		snprintf(r->backup_path, sizeof r->backup_path, "%s", opts->backup_file);
 		pl->backup_path = r->backup_path;
@@ -1635,7 +1804,7 @@ static int sync_all(struct reshape *r, struct ok_err *e)
 {
 	struct md_io j[RESHAPE_MAX_DISKS];
 	int n = 0;
-	for (int s = 0; s < r->ng.disks; s++)
+	for (int s = 0; s < r->nslots; s++)
 		if (r->slot[s])
 			j[n++] = (struct md_io){.m = r->slot[s]->mm, .kind = MD_IO_SYNC};
 	return md_io_run(j, n, e);
@@ -1661,12 +1830,37 @@ static uint64_t write_limit(const struct reshape *r)
 	return lim < r->rows ? lim : r->rows;
 }
 
+/* Old rows [0, live_below()) hold array sectors below dpos: backwards,
+ * the old geometry's data still to be moved (invariant 2b). */
+static uint64_t live_below(const struct reshape *r)
+{
+	uint64_t orow = (uint64_t)r->og.ndata * r->ocs;
+	return (r->dpos + orow - 1) / orow;
+}
+
+/* Invariant (2b), backwards: the lowest new row this run may write. New
+ * row w sits at doff_old + shift + w·cs, over old row w + shift/cs, which
+ * must hold nothing below dpos; whole units only. */
+static uint64_t write_floor(const struct reshape *r)
+{
+	uint64_t live = live_below(r) * r->ocs, lo = live > r->shift ? live - r->shift : 0;
+	lo = (lo + r->cs - 1) / r->cs;
+	return (lo + r->wstep - 1) / r->wstep * r->wstep;
+}
+
 #ifndef NDEBUG
 /* Invariants (2) and (5) for one write of len sectors at sector off. */
 static void check_write(const struct reshape *r, const struct member *m, uint64_t off, uint64_t len)
 {
 	uint64_t prot = prot_pos(r);
-	if (!m->is_new && prot < r->plan.old_array) {
+	if (r->back) {
+		uint64_t live_end = r->doff_old + live_below(r) * r->ocs;
+		if (off < live_end && off + len > r->doff_old)
+			BUG("write %s sectors [%llu,%llu) over live old data below %llu (dpos "
+			    "%llu)",
+			    m->mm->path, (unsigned long long)off, (unsigned long long)(off + len),
+			    (unsigned long long)live_end, (unsigned long long)r->dpos);
+	} else if (!m->is_new && prot < r->plan.old_array) {
 		uint64_t first_live =
 		    r->doff_old + prot / ((uint64_t)r->og.ndata * r->ocs) * r->ocs;
 		if (off + len > first_live && off < r->doff_old + r->plan.size)
@@ -1688,29 +1882,33 @@ static void check_write(const struct reshape *r, const struct member *m, uint64_
 static void assert_reshape_ok(const struct reshape *r)
 {
 	uint64_t unit = r->unit;
-	if (r->pos % unit || r->dpos % unit || r->dpos > r->pos || r->pos > r->plan.new_array)
+	if (r->pos % unit || r->dpos % unit || (r->back ? r->dpos < r->pos : r->dpos > r->pos) ||
+	    r->pos > r->plan.new_array || r->dpos > r->plan.new_array)
 		BUG("positions pos %llu dpos %llu (unit %llu)", (unsigned long long)r->pos,
 		    (unsigned long long)r->dpos, (unsigned long long)unit);
-	if (r->pos / (r->cs * (uint64_t)r->ng.ndata) > write_limit(r) && r->pos < r->plan.new_array)
+	if (r->back ? r->pos / (r->cs * (uint64_t)r->ng.ndata) < write_floor(r) && r->pos
+		    : r->pos / (r->cs * (uint64_t)r->ng.ndata) > write_limit(r) &&
+			  r->pos < r->plan.new_array)
 		BUG("pos %llu beyond the write limit", (unsigned long long)r->pos);
 	if (r->backup_valid && r->plan.method == RESHAPE_NEW_OFFSET)
 		BUG("a backup with NEW_OFFSET");
 	if ((r->og.disks != r->ng.disks && r->shift % r->cs) ||
-	    r->doff_old - r->doff_new != r->shift)
+	    (r->back ? r->doff_new - r->doff_old : r->doff_old - r->doff_new) != r->shift)
 		BUG("offsets %llu/%llu", (unsigned long long)r->doff_old,
 		    (unsigned long long)r->doff_new);
-	for (int s = 0; s < r->ng.disks; s++)
+	for (int s = 0; s < r->nslots; s++)
 		if (r->slot[s] && r->slot[s]->data_offset != r->doff_old && !r->plan.finish_only)
 			BUG("member %d data_offset differs", s);
 	/* (8): what the kernel's raid5_run checks of a durable position; at
 	 * constant raid_disks it only asks that data moves by at least the
 	 * larger chunk, which reshape_open checked. */
 	uint64_t maxc = unit / (uint64_t)r->ng.ndata;
-	if (r->og.disks != r->ng.disks && !r->backup_valid && r->dpos &&
+	if (r->og.disks != r->ng.disks && !r->backup_valid && (r->dpos || r->back) &&
 	    r->dpos < r->plan.new_array) {
 		uint64_t here_new = r->dpos / unit,
 			 here_old = r->dpos / (maxc * (uint64_t)r->og.ndata);
-		if (here_new * maxc >= here_old * maxc + r->shift)
+		if (r->back ? here_new * maxc + r->shift <= here_old * maxc
+			    : here_new * maxc >= here_old * maxc + r->shift)
 			BUG("durable position %llu too early for the kernel",
 			    (unsigned long long)r->dpos);
 	}
@@ -2029,7 +2227,7 @@ static int bitmap_round(struct reshape *r, enum round kind, int pass, struct ok_
 	bm.events = r->master->events;
 	uint8_t *blk = r->zero; /* a chunk >= 4 KiB of scratch, aligned */
 	int rc = 0;
-	for (int s = 0; s < r->ng.disks && rc == 0; s++) {
+	for (int s = 0; s < r->nslots && rc == 0; s++) {
 		struct member *m = r->slot[s];
 		if (!m || !in_pass(m, kind, pass))
 			continue;
@@ -2049,7 +2247,7 @@ static int bitmap_round(struct reshape *r, enum round kind, int pass, struct ok_
 		rc = md_member_write(m->mm, blk, 4096, at, e);
 	}
 	memset(blk, 0, 4096);
-	for (int s = 0; s < r->ng.disks && rc == 0; s++) {
+	for (int s = 0; s < r->nslots && rc == 0; s++) {
 		struct member *m = r->slot[s];
 		if (!m || !in_pass(m, kind, pass))
 			continue;
@@ -2094,6 +2292,12 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 	uint32_t f = sb->feature_map;
 	if (kind == ROUND_FINAL) {
 		f &= ~(MD_F_RESHAPE_ACTIVE | MD_F_NEW_OFFSET);
+		/* a shrink's removed members stay as spares, as the kernel
+		 * leaves them (raid5_finish_reshape clears In_sync, then
+		 * remove_and_add_spares) */
+		for (int s = r->ng.disks; s < r->nslots; s++)
+			if (r->slot[s])
+				sb->dev_roles[r->slot[s]->dev_number] = MD_ROLE_SPARE;
 		sb->resync_offset = r->dirty ? 0 : MD_MAX_SECTOR;
 		/* raid5_finish_reshape: the new chunk is the chunk; new_chunk
 		 * keeps its value (super_1_sync only writes it while reshaping) */
@@ -2104,14 +2308,14 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 		 * feature bits say it is over), as interop test_reshape.sh
 		 * finds against mdadm 4.2 + the kernel on a copy; its stale
 		 * reshape_position is its last checkpoint's, ours the end */
-		if (r->og.disks == r->ng.disks && r->plan.new_offset)
-			sb->new_offset = (int32_t)r->plan.new_offset;
+		if ((r->og.disks == r->ng.disks || r->back) && r->plan.new_offset)
+			sb->new_offset = (int32_t)r->plan.new_offset; /* a shrink's too */
 	} else if (kind == ROUND_OFFSET) {
 		f |= MD_F_RESHAPE_ACTIVE;
 		f &= ~MD_F_NEW_OFFSET;
-		if (r->og.disks != r->ng.disks)
+		if (r->og.disks < r->ng.disks)
 			sb->new_offset = 0;
-		sb->reshape_position = r->plan.new_array;
+		sb->reshape_position = end_pos(r);
 	} else {
 		f |= MD_F_RESHAPE_ACTIVE;
 		if (r->plan.method == RESHAPE_NEW_OFFSET)
@@ -2123,7 +2327,7 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 	for (int pass = kind == ROUND_START ? 0 : 1; pass < 2; pass++) {
 		if ((rc = bitmap_round(r, kind, pass, e)) < 0)
 			return rc;
-		for (int s = 0; s < r->ng.disks; s++) {
+		for (int s = 0; s < r->nslots; s++) {
 			struct member *m = r->slot[s];
 			if (!m || !in_pass(m, kind, pass))
 				continue;
@@ -2136,7 +2340,7 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 		 * chunk change with little head-room checkpoints every unit */
 		struct md_io j[RESHAPE_MAX_DISKS];
 		int nj = 0;
-		for (int s = 0; s < r->ng.disks; s++) {
+		for (int s = 0; s < r->nslots; s++) {
 			struct member *m = r->slot[s];
 			if (m && in_pass(m, kind, pass))
 				j[nj++] = (struct md_io){.m = m->mm, .kind = MD_IO_SYNC};
@@ -2152,7 +2356,7 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 static int end_rounds(struct reshape *r, struct ok_err *e)
 {
 	int rc, moved = 0;
-	for (int s = 0; s < r->ng.disks; s++)
+	for (int s = 0; s < r->nslots; s++)
 		if (r->slot[s] && r->slot[s]->data_offset != r->doff_new)
 			moved = 1;
 	if (moved && (rc = sb_round(r, ROUND_OFFSET, e)) < 0)
@@ -2433,6 +2637,12 @@ static int restore_backup(struct reshape *r, struct ok_err *e)
 /* ------------------------------------------------------------------ */
 /* The step loop */
 
+/* Array sectors in the new geometry (durable or not), for progress. */
+static uint64_t reshape_done(const struct reshape *r)
+{
+	return r->back ? r->plan.new_array - r->pos : r->pos;
+}
+
 static int stop_requested(const struct reshape *r)
 {
 	return r->opts.stop && *r->opts.stop;
@@ -2559,7 +2769,7 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 					return rc;
 			}
 		}
-		r->pos = r->dpos = 0;
+		r->pos = r->dpos = r->back ? pl->new_array : 0;
 		if ((rc = sb_round(r, ROUND_START, e)) < 0)
 			return rc;
 		ASSERT_RESHAPE_OK(r);
@@ -2569,18 +2779,21 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 	}
 	if (r->backup_valid && r->dpos >= r->bk_end && (rc = invalidate_backup(r, e)) < 0)
 		return rc;
-	uint64_t w = r->pos / unit;
+	/* the step loop, one machine both ways: forwards new rows [w, w + k)
+	 * up to write_limit, backwards (a shrink) [w - k, w) down to
+	 * write_floor; a bound reached means a checkpoint first */
+	uint64_t w = r->pos / unit, w_end = r->back ? 0 : r->rows;
 	if (r->opts.progress)
-		r->opts.progress(r->opts.progress_ctx, r->pos, pl->new_array);
-	while (w < r->rows) {
+		r->opts.progress(r->opts.progress_ctx, reshape_done(r), pl->new_array);
+	while (w != w_end) {
 		int in_critical = r->backup_valid && r->dpos < r->bk_end;
 		if (stop_requested(r) && !in_critical) {
-			if (r->pos > r->dpos && (rc = checkpoint(r, e)) < 0)
+			if (r->pos != r->dpos && (rc = checkpoint(r, e)) < 0)
 				return rc;
 			return -EINTR;
 		}
-		uint64_t lim = write_limit(r);
-		if (lim <= w) {
+		uint64_t lim = r->back ? write_floor(r) : write_limit(r);
+		if (r->back ? lim >= w : lim <= w) {
 			if (r->pos == r->dpos)
 				BUG("no progress possible at row %llu (limit %llu)",
 				    (unsigned long long)w, (unsigned long long)lim);
@@ -2588,12 +2801,12 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 				return rc;
 			continue;
 		}
-		uint64_t k = lim - w;
+		uint64_t k = r->back ? w - lim : lim - w;
 		if (k > r->step_rows)
 			k = r->step_rows;
-		if ((rc = move_rows(r, w, k, 0, e)) < 0)
+		if ((rc = move_rows(r, r->back ? w - k : w, k, 0, e)) < 0)
 			return rc;
-		w += k;
+		w = r->back ? w - k : w + k;
 		r->pos = w * unit;
 		ASSERT_RESHAPE_OK(r);
 		if (r->backup_valid && r->pos >= r->bk_end) {
@@ -2606,16 +2819,16 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 			/* PAST_B: make it durable, then forget the backup */
 			if ((rc = checkpoint(r, e)) < 0 || (rc = invalidate_backup(r, e)) < 0)
 				return rc;
-		} else if (mono() - r->last_ckpt >= every && w < r->rows) {
+		} else if (mono() - r->last_ckpt >= every && w != w_end) {
 			if ((rc = checkpoint(r, e)) < 0)
 				return rc;
 		}
 		if (r->opts.progress)
-			r->opts.progress(r->opts.progress_ctx, r->pos, pl->new_array);
+			r->opts.progress(r->opts.progress_ctx, reshape_done(r), pl->new_array);
 	}
 	/* MOVED */
-	if (r->dpos < pl->new_array) {
-		r->pos = pl->new_array;
+	if (r->dpos != end_pos(r)) {
+		r->pos = end_pos(r);
 		if ((rc = checkpoint(r, e)) < 0)
 			return rc;
 	}
@@ -2623,7 +2836,7 @@ final:
 	/* DONE */
 	if ((rc = end_rounds(r, e)) < 0)
 		return rc;
-	r->dpos = r->pos = pl->new_array;
+	r->dpos = r->pos = end_pos(r);
 	/* mdadm deletes its backup file once the grow is over */
 	if (pl->method == RESHAPE_BACKUP_FILE && r->backup_path[0] && !pl->finish_only)
 		unlink(r->backup_path);

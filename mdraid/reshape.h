@@ -78,13 +78,44 @@
  * another layout, more than one new member, a chunk change with it, metadata
  * 0.90, an internal bitmap, a degraded or dirty array.
  *
+ * Shrink (opts.raid_disks below raid_disks, same chunk and layout), as
+ * mdadm 4.2 + md do it without --backup-file: mdadm first needs the array
+ * truncated (`--grow --array-size=S`, S <= size x new data disks; its
+ * refusal "this change will reduce the size of the array. use --grow
+ * --array-size first to truncate array."). md keeps that size in memory
+ * only (nothing on disk records it; the array comes back at its natural
+ * size), so here opts.array_size is required in the same call, and is the
+ * consent to lose the data above it. set_new_data_offset then moves
+ * data_offset UP by min = backup_blocks / old data disks on every member
+ * (NEW_OFFSET, new_offset > 0; a member whose data_size lacks the room
+ * first gets data_size = device - data_offset, mdadm's size=max retry)
+ * and md reshapes BACKWARDS (delta_disks < 0; md writes RESHAPE_BACKWARDS
+ * only for delta_disks 0):
+ * reshape_position starts at the new array size (raid5_size with the
+ * smaller data disks) and counts down to 0; at and above it the data is in
+ * the new geometry at data_offset + new_offset, below it in the old one.
+ * No critical section: new row w overwrites old row w + min/chunk, and the
+ * kernel's restart check (here_new·c + min_offset_diff > here_old·c) holds
+ * at every position, so every checkpoint can be continued by the kernel.
+ * The steps go down from the end, each bounded so that no old row holding
+ * an array sector below the durable position is written (invariant 2b in
+ * reshape.c). At the end data_offset = the new one, data_size - min, and
+ * the removed members stay in the array as spares (role 0xffff), as the
+ * kernel leaves them. A crash inside the two end rounds leaves a state the
+ * kernel refuses ("reshape_position too early": at position 0 without
+ * NEW_OFFSET its min_offset_diff is 0) and `--continue` finishes.
+ * Refused: no opts.array_size or one above the new size, fewer than 4
+ * (RAID6) or 3 (RAID5) members, metadata 1.0/0.90 or a backup file
+ * (mdadm's in-place shrink), no room after the data, an internal bitmap,
+ * a degraded array, chunk or layout changes with it.
+ *
  * Supported: metadata 1.0/1.1/1.2 and 0.90 (always a backup method: 0.90
  * has no data_offset), RAID6 layouts 0-5 and 16-20, RAID5 layouts 0-5, a grow by
  * one or more members (same chunk and layout) or a chunk change (1.1/1.2), with or without an
  * internal bitmap (kept, its events in step); degraded arrays (members named "missing") only with
  * opts.force, missing data rebuilt from P/Q on the fly and the missing slots left missing. Refused
- * with a reason: DDF layouts, other level changes, shrinking, PPL, journal, dirty arrays, mixed
- * arrays, members with different data offsets.
+ * with a reason: DDF layouts, other level changes, PPL, journal, dirty arrays, mixed
+ * arrays, members with different data offsets; a shrink only as above.
  */
 #ifndef MDRAID_RESHAPE_H
 #define MDRAID_RESHAPE_H
@@ -115,6 +146,8 @@ struct reshape_opts {
 			       --force's choice (reshape_forced) and returns 1 before any write */
 	int level;	    /* --level: 6 converts RAID5 to RAID6 (see below); 0 = unchanged */
 	const char *layout; /* --layout: "preserve", "normalise" or a layout name; NULL = unset */
+	uint64_t
+	    array_size; /* --array-size in sectors: a shrink's consent (see Shrink); 0 = unset */
 	volatile sig_atomic_t *stop; /* set asynchronously: stop at the next checkpoint */
 	/* Called after each step with array sectors done and total; may be NULL. */
 	void (*progress)(void *ctx, uint64_t done_sectors, uint64_t total_sectors);

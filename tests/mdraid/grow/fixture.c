@@ -320,7 +320,9 @@ int fx_create(struct fx_array *a, char **paths)
 	uint64_t dsize = a->minor == 90 ? so : a->minor == 0 ? so - 16 : sectors - doff;
 	if (a->bitmap && (a->minor == 0 || (a->minor != 90 && doff < so + 16)))
 		return -EINVAL; /* no room for the bitmap in this fixture */
-	a->size = dsize / a->chunk * a->chunk;
+	if (a->tail >= dsize)
+		return -EINVAL;
+	a->size = (dsize - a->tail) / a->chunk * a->chunk;
 	uint64_t cb = (uint64_t)a->chunk * 512, rows = a->size / a->chunk;
 	int par = a->level == 6 ? 2 : 1, nd = a->n - par;
 	int fds[64];

@@ -25,6 +25,8 @@ struct fx_array {
 	uint32_t seed;
 	int bitmap;    /* internal bitmap (v1.1/1.2: 4 KiB after the sb; 0.90 likewise) */
 	uint64_t size; /* sb size (set by fx_create) */
+	uint64_t tail; /* sectors of data_size left unused after size (room a shrink's
+			* data_offset moves up into); 0: size = data_size rounded */
 };
 
 /* Create members path[0..n-1]: superblocks plus content and parity. */

@@ -1,10 +1,12 @@
 /*
  * grow_fixture: the fixture (fixture.h) as a command, for the shell tests and
  * the bench:
- *   grow_fixture create level=6 layout=2 chunk=128 minor=2 bytes=N doff=D seed=S [bitmap=1] FILE...
+ *   grow_fixture create level=6 layout=2 chunk=128 minor=2 bytes=N doff=D seed=S [bitmap=1]
+ *                       [tail=T] FILE...
  *   grow_fixture blank bytes=N seed=S FILE...
  *   grow_fixture verify level=.. layout=.. chunk=.. minor=.. bytes=.. doff=.. seed=.. old=n FILE...
- * (chunk and doff in sectors; verify takes the members in new slot order.)
+ * (chunk, doff and tail in sectors: tail is room left after size for a
+ * shrink's data_offset move; verify takes the members in new slot order.)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,8 @@ int main(int argc, char **argv)
 			a.dev_bytes = x;
 		else if (!strncmp(k, "doff=", 5))
 			a.data_offset = x;
+		else if (!strncmp(k, "tail=", 5))
+			a.tail = x;
 		else if (!strncmp(k, "bitmap=", 7))
 			a.bitmap = (int)x;
 		else if (!strncmp(k, "seed=", 5))

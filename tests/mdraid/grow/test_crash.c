@@ -239,7 +239,8 @@ struct scen {
 	unsigned missing;	/* old members given as "missing" (degraded, --force) */
 	int bitmap;		/* an internal write-intent bitmap */
 	uint32_t new_chunk;	/* a chunk change to this (sectors); 0 = a grow */
-	int takeover;		/* RAID5 -> RAID6 --layout=preserve (n_new = n_old + 1) */
+	int takeover;		/* RAID5 -> RAID6 --layout=preserve (n_new = n_old + 1); 2: without
+				 * --layout (grow.c: the conversion, then --layout=normalise) */
 	const char *new_layout; /* a layout change to this (mdadm's name); NULL = none */
 	int new_layout_num;	/* its number (md_p.h), written here independently */
 	uint64_t grow_bytes;	/* --size=max after each member grew by this (resize.c) */
@@ -334,9 +335,9 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 		       size_t wl)
 {
 	struct kmember km[64];
-	int fresh = -1;
+	int fresh = -1, nm = sc->n_old > sc->n_new ? sc->n_old : sc->n_new;
 	memset(km, 0, sizeof km);
-	for (int i = 0; i < sc->n_new; i++) {
+	for (int i = 0; i < nm; i++) {
 		struct fx_sb sb;
 		if (fidx[i] < 0 || fx_read_sb(paths[i], sc->minor, &sb) < 0 || !sb.csum_ok)
 			continue;
@@ -361,6 +362,9 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 	}
 	const struct fx_sb *F = &km[fresh].sb;
 	int reshaping = !!(F->feature & 4);
+	/* a shrink runs backwards (RESHAPE_BACKWARDS, delta < 0): below the
+	 * position the old geometry, from it on the new one */
+	int back = reshaping && F->delta < 0;
 	int disks = (int)F->raid_disks, odisks = reshaping ? disks - F->delta : disks;
 	/* the shape is the freshest's: a RAID5 -> RAID6 takeover changes level
 	 * and layout with no reshape bits */
@@ -375,8 +379,12 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 	int slot_of[64];
 	for (int s = 0; s < 64; s++)
 		slot_of[s] = -1;
+	/* raid5_run's min_offset_diff over the members: forwards the one
+	 * nearest zero of new - old (here as old - new, clamped), backwards
+	 * the smallest new - old */
 	uint64_t mod = UINT64_MAX;
-	for (int i = 0; i < sc->n_new; i++) {
+	int64_t modb = INT64_MAX;
+	for (int i = 0; i < nm; i++) {
 		struct kmember *m = &km[i];
 		if (!m->present)
 			continue;
@@ -405,6 +413,8 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 		uint64_t diff = m->doff > m->ndoff ? m->doff - m->ndoff : 0;
 		if (diff < mod)
 			mod = diff;
+		if ((int64_t)(m->ndoff - m->doff) < modb)
+			modb = (int64_t)(m->ndoff - m->doff);
 	}
 	/* by slot: km indexed by slot from here on */
 	struct kmember ks[64];
@@ -444,7 +454,12 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 				 "raid5_run: in-place reshape must be started in read-only mode");
 			return 1;
 		}
-		if (disks != odisks && here_new * maxc >= here_old * maxc + mod) {
+		if (back && (int64_t)(here_new * maxc) + modb <= (int64_t)(here_old * maxc)) {
+			snprintf(why, wl, "raid5_run: reshape_position %llu too early (backwards)",
+				 (unsigned long long)pos);
+			return 1;
+		}
+		if (!back && disks != odisks && here_new * maxc >= here_old * maxc + mod) {
 			snprintf(why, wl, "raid5_run: reshape_position %llu too early",
 				 (unsigned long long)pos);
 			return 1;
@@ -461,10 +476,19 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 	k_array = a;
 	k_old_end = old_end;
 	int rc = 0;
-	for (uint64_t at = 0; at < old_end && rc == 0; at += g) {
+	/* a shrink keeps what the smaller geometry holds (raid5_size with the
+	 * fewer data disks, while reshaping too); before it, all */
+	uint64_t check_end = old_end;
+	if (back || (!reshaping && disks < sc->n_old))
+		check_end = a->size / maxc * maxc * (uint64_t)(back ? nd : disks - par);
+	for (uint64_t at = 0; at < check_end && rc == 0; at += g) {
 		uint64_t c = at / a->chunk;
 		int r;
-		if (reshaping && at < pos)
+		if (back && at >= pos)
+			r = kread(sc, ks, disks, off_new, at, g, ncs, F->new_layout);
+		else if (back)
+			r = kread(sc, ks, odisks, off_old, at, g, ocs, k_layout);
+		else if (reshaping && at < pos)
 			r = kread(sc, ks, disks, off_new, at, g, ncs, F->new_layout);
 		else if (reshaping)
 			r = kread(sc, ks, odisks, off_old, at, g, ocs, k_layout);
@@ -497,8 +521,8 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 static int mdadm_refuses(const struct scen *sc, char **paths, char *why, size_t wl)
 {
 	struct fx_sb first = {0}, sb;
-	int have = 0;
-	for (int i = 0; i < sc->n_new; i++) {
+	int have = 0, nm = sc->n_old > sc->n_new ? sc->n_old : sc->n_new;
+	for (int i = 0; i < nm; i++) {
 		if (fidx[i] < 0 || fx_read_sb(paths[i], sc->minor, &sb) < 0 || !sb.csum_ok)
 			continue;
 		if (!have) {
@@ -596,6 +620,37 @@ static int resize_once(const struct scen *sc, char **paths, struct ok_err *e)
 	return rc == -EALREADY ? 0 : rc; /* done already: fx_verify_rows judges */
 }
 
+/* `mdraid grow --level=6 -n N` again on a crash state of its default path
+ * (grow.c grow_main): the conversion with --layout=preserve (starting,
+ * continuing, or continuing the restripe in progress), then, only when it
+ * was a conversion, --layout=normalise; "nothing to do" is success. */
+static int combined_again(const struct scen *sc, char **paths, int nm, struct ok_err *e)
+{
+	struct reshape_opts o = {.raid_disks = sc->n_new,
+				 .level = 6,
+				 .layout = "preserve",
+				 .max_step_rows = sc->step_rows + 1,
+				 .checkpoint_secs = 1e9};
+	struct reshape *r;
+	int tk = 0, rc = reshape_open(&r, (const char *const *)paths, nm, &o, e);
+	if (rc == 0) {
+		tk = reshape_plan(r)->takeover;
+		rc = reshape_run(r, e);
+	}
+	reshape_close(r);
+	if (rc == -EALREADY)
+		return 0;
+	if (rc || !tk)
+		return rc;
+	struct reshape_opts o2 = {
+	    .layout = "normalise", .max_step_rows = sc->step_rows + 1, .checkpoint_secs = 1e9};
+	rc = reshape_open(&r, (const char *const *)paths, nm, &o2, e);
+	if (rc == 0)
+		rc = reshape_run(r, e);
+	reshape_close(r);
+	return rc == -EALREADY ? 0 : rc;
+}
+
 static int run_scenario(const struct scen *sc, const char *dir)
 {
 	char pbuf[20][512], *paths[20];
@@ -609,7 +664,21 @@ static int run_scenario(const struct scen *sc, const char *dir)
 			     .data_offset = sc->doff,
 			     .bitmap = sc->bitmap,
 			     .seed = (uint32_t)(sc->n_new * 100 + sc->chunk)};
-	for (int i = 0; i < sc->n_new; i++) {
+	/* a shrink: members (all given) and data_offset's move up, min =
+	 * LCM(old, new stripe) / old data disks, as mdadm's, left free after
+	 * size so that md's new_offset store accepts it */
+	int nm = sc->n_old > sc->n_new ? sc->n_old : sc->n_new;
+	int par = sc->level == 6 ? 2 : 1, od = sc->n_old - par, nd = sc->n_new - par;
+	if (sc->n_new < sc->n_old) {
+		uint64_t x = (uint64_t)sc->chunk * od, y = (uint64_t)sc->chunk * nd, g = x, t = y;
+		while (t) {
+			uint64_t m = g % t;
+			g = t;
+			t = m;
+		}
+		a.tail = x / g * y / (uint64_t)od;
+	}
+	for (int i = 0; i < nm; i++) {
 		snprintf(pbuf[i], sizeof pbuf[i], "%s/%s-m%d", dir, sc->name, i);
 		paths[i] = pbuf[i];
 	}
@@ -620,7 +689,7 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	for (int i = sc->n_old; i < sc->n_new; i++)
 		fx_blank(paths[i], sc->bytes, (uint32_t)i);
 	rec_reset();
-	for (int i = 0; i < sc->n_new; i++) {
+	for (int i = 0; i < nm; i++) {
 		if (sc->missing >> i & 1) {
 			unlink(paths[i]);
 			paths[i] = "missing";
@@ -642,7 +711,14 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	struct fx_array al = a;
 	if (sc->new_layout)
 		al.layout = sc->new_layout_num;
-	const struct fx_array *after = sc->takeover ? &a6 : sc->new_layout ? &al : &a;
+	/* after the default path (takeover 2): RAID6 in the RAID5 layout's number */
+	struct fx_array a6n = a6;
+	a6n.layout = sc->layout;
+	const struct fx_array *after = sc->takeover == 2 ? &a6n
+				       : sc->takeover	 ? &a6
+				       : sc->new_layout	 ? &al
+							 : &a;
+	size_t phase2 = 0; /* takeover 2: the first event of the restripe */
 	struct reshape_opts o = {.raid_disks = sc->n_new,
 				 .level = sc->takeover ? 6 : 0,
 				 .layout = sc->takeover ? "preserve" : sc->new_layout,
@@ -651,6 +727,8 @@ static int run_scenario(const struct scen *sc, const char *dir)
 				 .backup_file = sc->backup_file ? bkp : NULL,
 				 .max_step_rows = sc->step_rows,
 				 .checkpoint_secs = 1e9};
+	if (sc->n_new < sc->n_old) /* the new size: nothing above it is lost */
+		o.array_size = a.size * (uint64_t)nd;
 	struct reshape *r;
 	struct ok_err e;
 	io_sys.pwrite = rec_pwrite;
@@ -683,18 +761,31 @@ static int run_scenario(const struct scen *sc, const char *dir)
 		rc = resize_once(sc, paths, &e);
 		r = NULL;
 	} else {
-		rc = reshape_open(&r, (const char *const *)paths, sc->n_new, &o, &e);
+		rc = reshape_open(&r, (const char *const *)paths, nm, &o, &e);
 		if (rc == 0)
 			rc = reshape_run(r, &e);
+		if (rc == 0 && sc->takeover == 2) {
+			/* grow_main's second half: the restripe, recorded too */
+			struct reshape_opts o2 = {.layout = "normalise",
+						  .max_step_rows = sc->step_rows,
+						  .checkpoint_secs = 1e9};
+			reshape_close(r);
+			phase2 = R.nev;
+			rc = reshape_open(&r, (const char *const *)paths, nm, &o2, &e);
+			if (rc == 0)
+				rc = reshape_run(r, &e);
+		}
 	}
 	io_sys = io_sys_default;
 	reshape_close(r);
 	char msg[512] = "";
 	fx_ok(rc == 0, "%s: recorded %s %d -> %d (%zu events)%s%s", sc->name,
-	      sc->grow_bytes  ? "--size=max"
-	      : sc->new_chunk ? "chunk change"
-	      : sc->takeover  ? "RAID5 -> RAID6"
-			      : "grow",
+	      sc->grow_bytes	      ? "--size=max"
+	      : sc->new_chunk	      ? "chunk change"
+	      : sc->takeover == 2     ? "RAID5 -> RAID6, then the restripe"
+	      : sc->takeover	      ? "RAID5 -> RAID6"
+	      : sc->n_new < sc->n_old ? "shrink"
+				      : "grow",
 	      sc->new_chunk ? (int)sc->chunk : sc->n_old,
 	      sc->new_chunk ? (int)sc->new_chunk : sc->n_new, R.nev, rc ? ": " : "",
 	      rc ? e.msg : "");
@@ -861,7 +952,28 @@ static int run_scenario(const struct scen *sc, const char *dir)
 				if (mdadm_refuses(sc, paths, mwhy, sizeof mwhy))
 					mdadm_refused++;
 				int bad = kv < 0;
-				if (!bad) {
+				if (!bad && sc->takeover == 2) {
+					/* the same command again (grow_main): the
+					 * conversion (or its continuation, or the
+					 * restripe's: a RAID6 in a reshape), then the
+					 * restripe only after a conversion; a crash
+					 * between the two leaves a clean RAID6 -6, on
+					 * which, as mdadm, it finds nothing to do */
+					io_sys.fdatasync = no_flush;
+					io_sys.fsync = no_flush;
+					rc = combined_again(sc, paths, nm, &e);
+					io_sys = io_sys_default;
+					resumed++;
+					if (rc ||
+					    (fx_verify(after, sc->n_new, paths, msg, sizeof msg) &&
+					     (at > phase2 ||
+					      fx_verify(&a6, sc->n_new, paths, msg, sizeof msg)))) {
+						bad = 1;
+						snprintf(why, sizeof why,
+							 "again: rc %d %.250s / %.250s", rc,
+							 rc ? e.msg : "", rc ? "" : msg);
+					}
+				} else if (!bad) {
 					struct reshape_opts c = {.cont = 1,
 								 .force = !!sc->missing,
 								 .backup_file =
@@ -870,8 +982,8 @@ static int run_scenario(const struct scen *sc, const char *dir)
 								 .checkpoint_secs = 1e9};
 					io_sys.fdatasync = no_flush;
 					io_sys.fsync = no_flush;
-					rc = reshape_open(&r, (const char *const *)paths, sc->n_new,
-							  &c, &e);
+					rc = reshape_open(&r, (const char *const *)paths, nm, &c,
+							  &e);
 					if (rc == 0) {
 						rc = reshape_run(r, &e);
 						reshape_close(r);
@@ -932,7 +1044,7 @@ static int run_scenario(const struct scen *sc, const char *dir)
 	free(base);
 	free(durable);
 	free(mask);
-	for (int i = 0; i < sc->n_new; i++)
+	for (int i = 0; i < nm; i++)
 		if (fidx[i] >= 0)
 			unlink(paths[i]);
 	unlink(bkp);
@@ -1016,6 +1128,16 @@ int main(void)
 	     64 << 10},
 	    {"size-max-r5-v1.1", 5, 0, 1, 3, 3, 8, 256 << 10, 64, 0, 4, 4, 6, 0, 0, 0, 0, NULL, 0,
 	     96 << 10},
+	    /* shrinks (issue 24): --array-size given, data_offset up by
+	     * backup_blocks / old data disks, backwards from the end */
+	    /* RAID5 -> RAID6 without --layout (issue 24): the conversion into
+	     * left-symmetric-6, then the restripe into left-symmetric, killed in
+	     * either and the same command run again */
+	    {"r5-4-to-r6-5-default", 5, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 2,
+	     NULL, 0, 0},
+	    {"shrink-r6-6to5", 6, 2, 2, 6, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0, 0},
+	    {"shrink-r5-5to4-v1.1", 5, 0, 1, 5, 4, 8, 256 << 10, 64, 0, 3, 4, 6, 0, 0, 0, 0, NULL, 0,
+	     0},
 	};
 	/* clang-format on */
 	/* MDRAID_CRASH_ONLY=name: one scenario (debugging) */

@@ -323,7 +323,7 @@ int main(void)
 	o.raid_disks = 4;
 	refuse("already 4 members", 4, &o, -EALREADY, "already has 4");
 	o.raid_disks = 3;
-	refuse("shrinking", 4, &o, -EPERM, "shrinking");
+	refuse("shrinking RAID6 below 4 members", 4, &o, -EPERM, "keeps at least 4 members");
 	o.raid_disks = 6;
 	refuse("too few new members", 5, &o, -EINVAL, "needs 2 new members");
 	o.raid_disks = 5;

@@ -166,7 +166,7 @@ mk d 2048 14
 sum1=$(cat d-0 d-1 d-2 d-3 d-4 | md5sum)
 : >d.bak
 testcmd_rc "existing backup file refused (exit 5)" 5 "$M grow -n 5 --backup-file=$T/d.bak d-0 d-1 d-2 d-3 d-4"
-testcmd_rc "shrinking refused (exit 5)" 5 "$M grow -n 3 d-0 d-1 d-2 d-3"
+testcmd_rc "shrinking without --array-size refused (exit 5)" 5 "$M grow -n 3 d-0 d-1 d-2 d-3"
 testcmd_rc "--continue without a reshape refused (exit 5)" 5 "$M grow --continue d-0 d-1 d-2 d-3 d-4"
 testcmd_rc "missing --raid-devices is a usage error (exit 2)" 2 "$M grow d-0 d-1 d-2 d-3 d-4"
 sum2=$(cat d-0 d-1 d-2 d-3 d-4 | md5sum)
@@ -669,4 +669,57 @@ testcmd "RAID5 -> RAID6 without --layout again: nothing to change (as mdadm)" \
 	"mdraid: the array already has layout left-symmetric: nothing to do
 rc=0
 " ""
+# --- shrink (issue 24): 6 -> 5 members, only with --array-size (mdadm's
+# --grow --array-size first, which md keeps in memory only); data_offset up
+# by backup_blocks / old data disks = LCM(4*64K, 3*64K) / 4 = 192K (2048 ->
+# 2432 sectors), backwards. Members of 8 MiB, 512 sectors left after size
+# (13824 sectors: 41472 array sectors = 20736K after, 27648K before). ---
+rm -f s-*
+"$F" create level=6 layout=2 chunk=128 minor=2 bytes=$((8 * MB)) doff=2048 tail=512 seed=81 \
+	s-0 s-1 s-2 s-3 s-4 s-5
+"$M" read s-0 s-1 s-2 s-3 s-4 s-5 >s.before 2>/dev/null
+sum1=$(cat s-0 s-1 s-2 s-3 s-4 s-5 | md5sum)
+testcmd "shrink without --array-size: mdadm's refusal, the size to give (exit 5)" \
+	"$M grow -n 5 s-0 s-1 s-2 s-3 s-4 s-5 2>&1 | grep -o 'use --grow --array-size first.*--array-size=20736K or less'; $M grow -n 5 s-0 s-1 s-2 s-3 s-4 s-5 2>/dev/null; echo rc=\$?" \
+	"use --grow --array-size first to truncate array\"): give --array-size=20736K or less
+rc=5
+" ""
+testcmd_rc "shrink with --array-size above the new size refused (exit 5)" 5 "$M grow -n 5 --array-size=20737K s-0 s-1 s-2 s-3 s-4 s-5"
+testcmd_rc "shrink with --backup-file refused (mdadm's in-place shrink, exit 5)" 5 "$M grow -n 5 --array-size=20M --backup-file=$T/s.bak s-0 s-1 s-2 s-3 s-4 s-5"
+testcmd_rc "--array-size without --raid-devices refused (exit 5)" 5 "$M grow --array-size=20M s-0 s-1 s-2 s-3 s-4 s-5"
+testcmd "--array-size with a growing --raid-devices refused (exit 5)" \
+	"$M grow -n 7 --array-size=20M s-0 s-1 s-2 s-3 s-4 s-5 2>&1 | grep -c 'only taken with a shrinking'; $M grow -n 7 --array-size=20M s-0 s-1 s-2 s-3 s-4 s-5 2>/dev/null; echo rc=\$?" \
+	"1
+rc=5
+" ""
+sum2=$(cat s-0 s-1 s-2 s-3 s-4 s-5 | md5sum)
+if [ "$sum1" = "$sum2" ]; then tap_ok "shrink refusals wrote nothing"; else tap_fail "shrink refusals wrote nothing"; fi
+testcmd "shrink stopped after 2 steps (exit 1), then --continue (exit 0)" \
+	"$M grow -q -n 5 --array-size=20736K --mem=1M --stop-after=2 s-0 s-1 s-2 s-3 s-4 s-5 >/dev/null 2>&1; echo rc=\$?; $M grow -q --continue --mem=1M s-0 s-1 s-2 s-3 s-4 s-5; echo rc=\$?" \
+	"rc=1
+mdraid: shrunk to 5 members: array size 20736K (was 27648K); 1 spare
+rc=0
+" ""
+if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=81 old=6 s-0 s-1 s-2 s-3 s-4 2>s.err; then
+	tap_ok "shrink: content and P/Q of the 5 members (fixture)"
+else
+	tap_fail "shrink: content and P/Q of the 5 members (fixture)" "$(cat s.err)"
+fi
+testcmd_rc "shrink: mdraid check finds no mismatches" 0 "$M check s-0 s-1 s-2 s-3 s-4"
+"$M" read s-0 s-1 s-2 s-3 s-4 >s.after 2>/dev/null
+head -c $((20736 * 1024)) s.before >s.head
+test_cmp "shrink: mdraid read gives the first 20736K of the old content" s.head s.after
+if [ $have_mdadm = 1 ]; then
+	testcmd "shrink: mdadm --examine: 5 raid devices, data offset 2432, the sixth a spare" \
+		"mdadm --examine s-0 | grep -E 'Raid Devices|Array Size|Data Offset|Array State'; mdadm --examine s-5 | grep -E 'Device Role|Data Offset'" \
+		"   Raid Devices : 5
+     Array Size : 20736 KiB (20.25 MiB 21.23 MB)
+    Data Offset : 2432 sectors
+   Array State : AAAAA ('A' == active, '.' == missing, 'R' == replacing)
+    Data Offset : 2432 sectors
+   Device Role : spare
+" ""
+else
+	tap_skip "shrink: mdadm --examine" "mdadm not installed"
+fi
 tap_done
