@@ -168,40 +168,6 @@ static bool re_replace(const struct ls_rwop *op, struct ls_msg *m, const char *v
 	return any;
 }
 
-/* g_pattern_match_string: '*' any run, '?' one UTF-8 character. */
-static bool gpattern(const char *p, const char *s)
-{
-	for (; *p; p++) {
-		if (*p == '*') {
-			while (p[1] == '*')
-				p++;
-			if (!p[1])
-				return true;
-			for (; *s; s++)
-				if (gpattern(p + 1, s))
-					return true;
-			return gpattern(p + 1, s);
-		}
-		if (!*s)
-			return false;
-		if (*p == '?') {
-			s++;
-			while ((*s & 0xc0) == 0x80)
-				s++;
-			continue;
-		}
-		if (*p != *s)
-			return false;
-		s++;
-	}
-	return !*s;
-}
-
-bool ls_glob_match(const char *pattern, const char *s)
-{
-	return gpattern(pattern, s);
-}
-
 static int cmp_names(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -221,7 +187,7 @@ static void groupset(const struct ls_rwop *op, struct ls_msg *m, struct ls_trace
 	for (size_t i = 0; i < n; i++) {
 		bool inc = false;
 		for (size_t j = 0; j < op->n_globs; j++)
-			if (gpattern(op->globs[j], names[i]))
+			if (ls_glob_match(op->globs[j], names[i]))
 				inc = true;
 		if (inc && !(sel[k++] = strdup(names[i])))
 			abort();

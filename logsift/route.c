@@ -42,15 +42,6 @@ void ls_runtime_init(struct ls_runtime *rt)
 	rt->self_pid = (int)getpid();
 }
 
-void ls_rt_error(struct ls_runtime *rt, const char *line)
-{
-	size_t len = strlen(line);
-	if (rt && rt->notices)
-		fprintf(rt->notices, "%s\n", line);
-	if (rt && !rt->in_internal && rt->pending_internal.len + len < 65536)
-		ls_buf_add(&rt->pending_internal, line, len + 1);
-}
-
 void ls_runtime_free(struct ls_runtime *rt)
 {
 	ls_buf_free(&rt->pending_internal);

@@ -81,6 +81,42 @@ struct ls_tf {
 	char op;
 };
 
+/* g_pattern_match_string: '*' any run, '?' one UTF-8 character. */
+static bool gpattern(const char *p, const char *s)
+{
+	for (; *p; p++) {
+		if (*p == '*') {
+			while (p[1] == '*')
+				p++;
+			if (!p[1])
+				return true;
+			for (; *s; s++)
+				if (gpattern(p + 1, s))
+					return true;
+			return gpattern(p + 1, s);
+		}
+		if (!*s)
+			return false;
+		if (*p == '?') {
+			s++;
+			while ((*s & 0xc0) == 0x80)
+				s++;
+			continue;
+		}
+		if (*p != *s)
+			return false;
+		s++;
+	}
+	return !*s;
+}
+
+/* ls_int.h; here, below both of its users (rewrite.c's groupset(), this
+ * file's $(list-search --mode glob)), so neither calls into the other. */
+bool ls_glob_match(const char *pattern, const char *s)
+{
+	return gpattern(pattern, s);
+}
+
 static const struct {
 	const char *name;
 	enum tf_kind kind;

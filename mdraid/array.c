@@ -719,28 +719,9 @@ int md_array_mark_clean(struct md_array *a, struct ok_err *e)
 	return rc;
 }
 
-int md_array_sync_checkpoint(struct md_array *a, uint64_t rel, struct ok_err *e)
-{
-	if (a->resync_cp == MD_MAX_SECTOR || rel <= a->resync_cp)
-		return 0; /* in sync, or nothing gained */
-	/* the data first, then the checkpoint that vouches for it */
-	int rc = md_array_sync(a, e);
-	if (rc < 0)
-		return rc;
-	a->resync_cp = rel;
-	if (a->active)
-		return 0; /* super_1_sync: resync_offset 0 while not in_sync */
-	a->ref.resync_offset = rel;
-	a->ref.events++;
-	a->ref.utime = (uint64_t)time(NULL);
-	return md_array_sb_write_all(a, e);
-}
-
 int md_array_mark_synced(struct md_array *a, struct ok_err *e)
 {
-	int rc = md_array_sync(a, e);
-	if (rc < 0)
-		return rc;
+	int rc;
 	a->dirty = false;
 	a->degraded_dirty = false;
 	a->resync_cp = MD_MAX_SECTOR;

@@ -410,16 +410,11 @@ int md_array_sb_write_all(struct md_array *a, struct ok_err *e);
 /* Mark the array active before the first write (events+1, resync_offset 0,
  * bitmap events in step). No-op if already active. */
 int md_array_mark_active(struct md_array *a, struct ok_err *e);
-/* A resync pass got to rel sectors (md_do_sync's periodic checkpoint):
- * the members synced, then recovery_cp (a->resync_cp) moved, and while no
- * write has marked the array active the superblocks' resync_offset too,
- * with events + 1 (super_1_sync writes resync_offset 0 while writes are
- * pending; a->resync_cp then reaches the superblocks at close). */
-int md_array_sync_checkpoint(struct md_array *a, uint64_t rel, struct ok_err *e);
 /* A resync pass finished: the array is in sync (recovery_cp MaxSector).
  * Written at once while not active (resync_offset MaxSector, events + 1,
  * and, all members present, the bitmap cleared as md's daemon clears it),
- * else by close's clean mark. */
+ * else by close's clean mark. The caller has synced the members first
+ * (md_array_sync), so the mark never vouches for data still in flight. */
 int md_array_mark_synced(struct md_array *a, struct ok_err *e);
 /* Set the bitmap bits covering rel sectors [rel, rel+n) and write the bitmap
  * pages they live in before any data there is touched. */

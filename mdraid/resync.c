@@ -109,13 +109,36 @@ int md_pass_plan(struct md_pass *p, struct md_array *a, struct ok_err *e)
 	return 0;
 }
 
+/* The pass got to rel sectors (md_do_sync's periodic checkpoint): the
+ * members synced, then recovery_cp (a->resync_cp) moved, and while no write
+ * has marked the array active the superblocks' resync_offset too, with
+ * events + 1 (super_1_sync writes resync_offset 0 while writes are pending;
+ * a->resync_cp then reaches the superblocks at close). */
+static int pass_checkpoint(struct md_array *a, uint64_t rel, struct ok_err *e)
+{
+	if (a->resync_cp == MD_MAX_SECTOR || rel <= a->resync_cp)
+		return 0; /* in sync, or nothing gained */
+	/* the data first, then the checkpoint that vouches for it */
+	int rc = md_array_sync(a, e);
+	if (rc < 0)
+		return rc;
+	a->resync_cp = rel;
+	if (a->active)
+		return 0; /* super_1_sync: resync_offset 0 while not in_sync */
+	a->ref.resync_offset = rel;
+	a->ref.events++;
+	a->ref.utime = (uint64_t)time(NULL);
+	return md_array_sb_write_all(a, e);
+}
+
 /* The pass is over: a resync leaves the array in sync. */
 static int pass_end(struct md_pass *p, struct md_array *a, struct ok_err *e)
 {
 	p->done = true;
 	p->pos = p->stripes;
-	if (p->kind != MD_PASS_RESYNC)
-		return md_array_sync(a, e);
+	int rc = md_array_sync(a, e); /* the data before the mark that vouches for it */
+	if (rc < 0 || p->kind != MD_PASS_RESYNC)
+		return rc;
 	return md_array_mark_synced(a, e);
 }
 
@@ -143,7 +166,7 @@ int md_pass_step(struct md_pass *p, struct md_array *a, uint64_t max_stripes, si
 	if (p->kind == MD_PASS_RESYNC && p->pos < p->stripes &&
 	    (p->pos - p->ckpt > p->stripes / 16 ||
 	     time(NULL) - p->ckpt_time >= PASS_CKPT_SECONDS)) {
-		rc = md_array_sync_checkpoint(a, p->pos * a->geom.chunk_sectors, e);
+		rc = pass_checkpoint(a, p->pos * a->geom.chunk_sectors, e);
 		if (rc < 0)
 			return rc;
 		p->ckpt = p->pos;
@@ -157,7 +180,7 @@ int md_pass_stop(struct md_pass *p, struct md_array *a, struct ok_err *e)
 	if (p->kind != MD_PASS_RESYNC || p->done || p->pos <= p->ckpt)
 		return 0;
 	/* md_do_sync interrupted: recovery_cp = curr_resync */
-	int rc = md_array_sync_checkpoint(a, p->pos * a->geom.chunk_sectors, e);
+	int rc = pass_checkpoint(a, p->pos * a->geom.chunk_sectors, e);
 	if (rc == 0)
 		p->ckpt = p->pos;
 	return rc;

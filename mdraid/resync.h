@@ -22,7 +22,7 @@
  *
  * Checkpoints (resync only): every sixteenth of the array or five minutes
  * (md_do_sync's max_sectors >> 4 and UPDATE_FREQUENCY), the members are
- * synced and recovery_cp moves (md_array_sync_checkpoint: on the
+ * synced and recovery_cp moves (pass_checkpoint in resync.c: on the
  * superblocks only while no client write made the array active); when the
  * pass ends, md_array_mark_synced; when it is stopped (nbdkit unloads),
  * md_pass_stop records where it got to, as md checkpoints an interrupted

@@ -59,8 +59,7 @@ struct rpm_batch {
 
 struct rpm_batch *rpm_batch_new(unsigned max)
 {
-	const char *io = getenv("RPMQ_IO");
-	if ((io && strcmp(io, "sync") == 0) || max == 0)
+	if (max == 0)
 		return NULL;
 	struct rpm_batch *b = calloc(1, sizeof(*b));
 	if (!b)

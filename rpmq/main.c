@@ -620,12 +620,21 @@ static void pool_fill(struct pool *pl, struct chunk *ck, int c, struct rpm_batch
 			ck->end[j] = 0;
 }
 
+/* A batch reader for max packages, or NULL for the plain path: where
+ * io_uring is missing (rpm_batch_new decides) or RPMQ_IO=sync asks for it
+ * (read here, so the library never looks at the environment). */
+static struct rpm_batch *batch_new(unsigned max)
+{
+	const char *io = getenv("RPMQ_IO");
+	return rpm_batch_new(io && strcmp(io, "sync") == 0 ? 0 : max);
+}
+
 static void *pool_worker(void *arg)
 {
 	struct pool *pl = arg;
 	char *buf = NULL;
 	size_t cap = 0;
-	struct rpm_batch *b = rpm_batch_new(CHUNK); /* NULL: no io_uring here */
+	struct rpm_batch *b = batch_new(CHUNK); /* NULL: no io_uring here */
 	for (;;) {
 		pthread_mutex_lock(&pl->mu);
 		int c = pl->next;
@@ -948,7 +957,7 @@ int main(int argc, char **argv)
 	} else {
 		/* windows of BATCH packages through one io_uring (batch.c) */
 		int nb = argc - first < BATCH ? argc - first : BATCH;
-		struct rpm_batch *b = nb > 1 ? rpm_batch_new((unsigned)nb) : NULL;
+		struct rpm_batch *b = nb > 1 ? batch_new((unsigned)nb) : NULL;
 		for (int i = first; i < argc; i++) {
 			struct ok_err e;
 			unsigned k = (unsigned)((i - first) % nb);

@@ -239,7 +239,7 @@ int rpm_pkg_read_ahead(struct rpm_pkg *p, int fd, const char *path, const uint8_
  * signature and main header of most packages), and their closes go with
  * the next window's opens: three system calls a window instead of three a
  * package. Where io_uring cannot be used (an old kernel, seccomp,
- * kernel.io_uring_disabled, or RPMQ_IO=sync in the environment)
+ * kernel.io_uring_disabled; or max 0: main.c passes 0 for RPMQ_IO=sync)
  * rpm_batch_new returns NULL and rpm_batch_open reads with
  * rpm_pkg_open_headers; a package whose open or read fails in the ring is
  * retried the same way, so results and messages never depend on the ring.

@@ -568,7 +568,8 @@ static void dirty_case(int minor)
 	assert_int_equal(open_read(paths, 4, dry, &a, &e, 3 * MIB), 0);
 	assert_has(a.forced, "forcing event count in %s(2) from %llu up to %llu\n", paths[2],
 		   (unsigned long long)E - 2, (unsigned long long)E);
-	assert_has(a.forced, "Marking array %s as 'clean'", minor == 90 ? "/dev/md0" : "testhost:0");
+	assert_has(a.forced, "Marking array %s as 'clean'",
+		   minor == 90 ? "/dev/md0" : "testhost:0");
 	assert_has(a.forced, "in %s's superblock\n", paths[0]);
 	assert_has(a.forced, "marking %s clean too", paths[1]);
 	assert_has(a.forced, "marking %s clean too", paths[2]);
