@@ -49,7 +49,7 @@ manifest() {
 }
 
 pkgs=$(ls "$CORPUS"/*.rpm)
-if command -v rpmbuild >/dev/null 2>&1 && sh "$HERE/mkpkgs.sh" "$TAP_TMP/built" 2>/dev/null; then
+if command -v rpmbuild >/dev/null 2>&1 && sh "$HERE/mkpkgs.sh" -c "$OPSKIT_BUILD/tests/interop/rpmq" "$TAP_TMP/built" 2>/dev/null; then
 	pkgs="$pkgs $(ls "$TAP_TMP"/built/*.rpm)"
 else
 	tap_skip "rpmbuild packages" "rpmbuild failed or is missing"

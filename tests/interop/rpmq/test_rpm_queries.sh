@@ -20,7 +20,7 @@ if ! command -v rpm >/dev/null 2>&1; then
 fi
 
 pkgs=$(ls "$CORPUS"/*.rpm)
-if command -v rpmbuild >/dev/null 2>&1 && sh "$HERE/mkpkgs.sh" "$TAP_TMP/built" 2>"$TAP_TMP/mk.err"; then
+if command -v rpmbuild >/dev/null 2>&1 && sh "$HERE/mkpkgs.sh" -c "$OPSKIT_BUILD/tests/interop/rpmq" "$TAP_TMP/built" 2>"$TAP_TMP/mk.err"; then
 	pkgs="$pkgs $(ls "$TAP_TMP"/built/*.rpm)"
 else
 	tap_skip "rpmbuild packages" "rpmbuild failed or is missing: $(head -c 200 "$TAP_TMP/mk.err" 2>/dev/null)"
