@@ -9,6 +9,9 @@
 #   tap_done                        print the plan; exit 0 (failures are in TAP)
 #   tap_need_corpus DIR             skip the whole script (one SKIP line naming
 #                                   DIR) when the shared test corpus is absent
+#   tap_sanitized                   true in a build with sanitizers (build-asan)
+#   tap_ran_clean NAME RC FILE...   ok when RC < 128 and no FILE holds a
+#                                   sanitizer report (RC "" when unknown)
 #
 # Every test case is one "ok"/"not ok" line; meson reads them (protocol tap)
 # and scripts/test-summary counts them.
@@ -66,6 +69,27 @@ tap_need_corpus() {
 	[ -d "$1" ] && [ -n "$(ls "$1" 2>/dev/null)" ] && return 0
 	tap_skip "corpus tests" "the shared test corpus $1 is absent (set OPSKIT_SHARED=/path/to/shared at meson setup)"
 	tap_done
+}
+# A peer's output does not depend on our build: the sanitizer build (make
+# check's second pass, there for memory safety) may run our side alone on the
+# same inputs while the release build compares with the peer.
+tap_sanitized() {
+	! grep -q '"name": "b_sanitize", "value": "none"' \
+		"$OPSKIT_BUILD/meson-info/intro-buildoptions.json" 2>/dev/null
+}
+# The case for such a run: no signal (the sanitizers abort), no report in
+# the files that got its stdout and stderr.
+tap_ran_clean() {
+	_rc_name=$1
+	_rc_rc=$2
+	shift 2
+	if [ "${_rc_rc:-0}" -lt 128 ] &&
+		! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$@" 2>/dev/null; then
+		tap_ok "$_rc_name (ASan+UBSan: ran clean; the peer's comparison runs in the release build)"
+	else
+		tap_fail "$_rc_name: ran clean under ASan+UBSan" \
+			"exit ${_rc_rc:-?}: $(grep -hE -A5 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$@" 2>/dev/null | head -n 8)"
+	fi
 }
 tap_done() {
 	echo "1..$TAP_N"

@@ -32,7 +32,32 @@
 # superblocks equal (masked, and the stale reshape_position), the kernel
 # reads the file system back with mismatch_cnt 0.
 #
-# Self-contained (its own two boots) so that it can slot into a shared boot.
+# The size change (issue 24: mdraid grow --size=max after every member was
+# enlarged, against mdadm 4.2 + the kernel's --grow --size=max) rides along
+# in the same two boots, after the conversions (it was test_resize.sh):
+#
+# Boot 1: the guest's mdadm creates a RAID6 (4 members of 32 MiB, z0..z3)
+# and the kernel resyncs it; the same file system image is written onto it.
+# The members are copied onto 48 MiB disks whose last 16 MiB hold random
+# bytes (so the resync of the added space has real data to make P/Q of):
+#   rm: mdadm --grow --size=max (md's dev-N/size, raid5_resize, the resync
+#       of the added space) to the end: the reference superblocks;
+#   rk: the same, slowed down (sync_speed_max) and stopped by mdadm --stop
+#       with the resync part-way: a size change the kernel started, for
+#       mdraid to finish.
+#
+# On the host: the original members are enlarged to 48 MiB (truncate, the
+# same random tail copy rm had before the guest grew it); mdraid grow
+# --size=max grows the array; each superblock equals (masked: uuids, times,
+# events, checksum) the one mdadm + the kernel left on copy rm. A copy of the
+# enlarged originals (rs) is grown by mdraid stopped mid-way (--stop-after)
+# for the kernel to finish; copy rk is finished by mdraid (the same command)
+# and then equals the reference too.
+#
+# Boot 2: the kernel assembles the three results: component size 48128K,
+# the file system image reads back byte for byte (every file's md5 is then
+# the original's; e2fsck -fn passes on the host), check gives mismatch_cnt 0
+# (P/Q of the added space right); the stopped one resyncs at assembly.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 
@@ -50,8 +75,18 @@ $T1: kernel assembles the finished conversion: file system intact, mismatch_cnt 
 $T2: mdadm + kernel conversion and restripe on a copy
 $T2: mdraid grow --level=6 --raid-devices=5: superblocks = mdadm + kernel's (masked)
 $T2: kernel assembles mdraid's result: file system intact, mismatch_cnt 0"
+BIG=48       # size change: the members after the enlargement
+SIZE_K=48128 # 48 MiB - 1 MiB data offset, a multiple of the 64K chunk
+T3="RAID6 4 x ${MIB}M -> ${BIG}M members --size=max"
+RNAMES="$T3: mdadm + kernel size change on a copy
+$T3: mdraid grow --size=max: superblocks = mdadm + kernel's (masked)
+$T3: kernel assembles mdraid's result: file system intact, mismatch_cnt 0
+$T3: mdraid grow --size=max stopped mid-way: the kernel finishes the resync, file system intact, mismatch_cnt 0
+$T3: a size change the kernel started and was stopped in (resync part-way)
+$T3: mdraid grow --size=max finishes the kernel's: superblocks = mdadm + kernel's (masked)
+$T3: kernel assembles the finished one: file system intact, mismatch_cnt 0"
 all_skip() {
-	echo "$NAMES" >"$W/names"
+	printf '%s\n%s\n' "$NAMES" "$RNAMES" >"$W/names"
 	skip_each "$1" <"$W/names"
 	tap_done
 }
@@ -60,6 +95,9 @@ command -v mkfs.ext4 >/dev/null && command -v e2fsck >/dev/null ||
 	all_skip "no mkfs.ext4/e2fsck on the host (package e2fsprogs)"
 
 fs_image "$FS_MIB" || all_skip "mkfs.ext4 -d failed"
+# the size change needs mdraid grow --size=max (resize=0: its cases skip)
+resize=1
+"$MDRAID" grow --help 2>&1 | grep -q -- '--size=.*max\|max (all the room' || resize=0
 
 # --- boot 1 ------------------------------------------------------------------
 # disks: t0..t4 (the original + its new member), m0..m4 (mdadm's copy), k0..k4
@@ -73,10 +111,27 @@ for s in t m k d; do
 	done
 	imgs="$imgs $(imgs_of "$s" 5)"
 done
+# the size change's disks, after fs.img (M21..): z0..z3 (the original, 32
+# MiB), rm0..rm3 and rk0..rk3 (the copies, 48 MiB, random throughout)
+seed=24700
+rimgs=""
+for s in z rm rk; do
+	[ $resize = 1 ] || break
+	sz=$BIG
+	[ $s = z ] && sz=$MIB
+	for i in 0 1 2 3; do
+		mkimg "$W/$s$i.img" "${sz}M" $seed
+		eval "seed_$s$i=$seed"
+		seed=$((seed + 1))
+	done
+	rimgs="$rimgs $(imgs_of "$s" 4)"
+done
 mkdir -p "$W/in1"
 cat >"$W/body1" <<EOF
 FS=\$M20
 FS_MIB=$FS_MIB
+R=21
+RESIZE=$resize
 EOF
 cat >>"$W/body1" <<'EOF'
 mdadm --create /dev/md0 --run --level=5 --raid-devices=4 --chunk=64 --metadata=1.2 \
@@ -124,11 +179,39 @@ say d.level "$(cat /sys/block/md0/md/level)"
 say d.layout "$(cat /sys/block/md0/md/layout)"
 say d.degraded "$(cat /sys/block/md0/md/degraded)"
 mdadm --stop /dev/md0 >/dev/null 2>&1
+[ "$RESIZE" = 1 ] || exit 0
+# the size change: a RAID6 on z (M21..M24), copied onto rm and rk
+mdadm --create /dev/md0 --run --level=6 --raid-devices=4 --chunk=64 --metadata=1.2 \
+	--homehost=opskit $(range $R 4) >/out/r.create 2>&1
+say r.create_rc $?
+wait_idle md0
+dd if="$FS" of=/dev/md0 bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
+mdadm --stop /dev/md0 >/dev/null 2>&1
+copy_members $R $((R + 4)) 4
+copy_members $R $((R + 8)) 4
+# rm: to the end
+mdadm --assemble /dev/md0 $(range $((R + 4)) 4) >>/out/r.create 2>&1
+mdadm --grow /dev/md0 --size=max >/out/rm.grow 2>&1
+say rm.grow_rc $?
+sleep 1
+wait_idle md0
+say rm.size "$(cat /sys/block/md0/md/component_size)"
+mdadm --stop /dev/md0 >/dev/null 2>&1
+# rk: stopped with the resync of the added space part-way
+mdadm --assemble /dev/md1 $(range $((R + 8)) 4) >>/out/r.create 2>&1
+echo 1000 >/sys/block/md1/md/sync_speed_max
+mdadm --grow /dev/md1 --size=max >/out/rk.grow 2>&1
+say rk.grow_rc $?
+sleep 4
+say rk.action "$(cat /sys/block/md1/md/sync_action)"
+say rk.completed "$(cat /sys/block/md1/md/sync_completed)"
+mdadm --stop /dev/md1 >/dev/null 2>&1
+mdadm --examine $(range $((R + 8)) 1) >/out/rk.examine 2>&1
 true
 EOF
 guest_script "$W/script1" "$W/body1"
 # shellcheck disable=SC2086
-boot "boot 1" "$W/kv1" "$W/err1" -t 900 -o "$W/out1" -i "$W/in1" "$W/script1" $imgs "$W/fs.img"
+boot "boot 1" "$W/kv1" "$W/err1" -t 1500 -o "$W/out1" -i "$W/in1" "$W/script1" $imgs "$W/fs.img" $rimgs
 rc1=$?
 
 ref_ok=0
@@ -215,8 +298,95 @@ else
 		"no reference conversion"
 fi
 
-# --- boot 2: the kernel assembles both results ----------------------------------
-truncate -s 512M "$W/export2.img"
+# --- the size change on the host -------------------------------------------------
+rref_ok=0
+rk_ok=0
+rids=""
+if [ $resize = 0 ]; then
+	echo "$RNAMES" >"$W/names"
+	skip_each "mdraid grow lacks --size=max" <"$W/names"
+elif [ $rc1 -ne 0 ] || [ "$(kv "$W/kv1" r.create_rc)" != 0 ] || [ "$(kv "$W/kv1" rm.grow_rc)" != 0 ] ||
+	[ "$(kv "$W/kv1" rm.size)" != $SIZE_K ]; then
+	tap_fail "$T3: mdadm + kernel size change on a copy" \
+		"$(grep '^r[mk]*\.' "$W/kv1"; cat "$W/out1/r.create" "$W/out1/rm.grow" 2>/dev/null | head -n 12)"
+else
+	tap_ok "$T3: mdadm + kernel size change on a copy"
+	rref_ok=1
+fi
+# the enlargement: the originals get the random tail copy rm had before boot 1
+for i in 0 1 2 3; do
+	[ $resize = 1 ] || break
+	truncate -s "${BIG}M" "$W/z$i.img"
+	eval "s=\$seed_rm$i"
+	"$RANDFILL" "$s" "$W/z$i.img" "${MIB}M:$((BIG - MIB))M"
+	cp "$W/z$i.img" "$W/rs$i.img"
+done
+mz() {
+	# shellcheck disable=SC2046
+	"$MDRAID" grow -q --size=max $(imgs_of z 4) || { echo "mdraid grow: exit $?"; return 1; }
+	sb_cmp z rm 4
+}
+# mid_resync IMG: its superblock says size SIZE_K and a resync_offset
+# between the old size and the new one (not clean, not 0)
+mid_resync() {
+	_ro=$(le_u "$W/$1.img" $((4096 + 208)))
+	[ "$(le_u "$W/$1.img" $((4096 + 80)))" = $((SIZE_K * 2)) ] &&
+		[ "$_ro" -ge $((MIB * 2048 - 2048)) ] 2>/dev/null && [ "$_ro" -lt $((SIZE_K * 2)) ]
+}
+# rs: stopped after the size round and some resync checkpoints
+ms() {
+	# shellcheck disable=SC2046
+	"$MDRAID" grow -q --size=max --stop-after=4 $(imgs_of rs 4)
+	r=$?
+	[ $r = 1 ] || { echo "mdraid grow --stop-after: exit $r, expected 1 (stopped)"; return 1; }
+	mid_resync rs0 || { echo "not mid-resync:"; mdadm --examine "$W/rs0.img" | head -n 30; return 1; }
+}
+# the kernel's size change stopped part-way: resync_offset between the sizes
+rkmid() {
+	[ "$(kv "$W/kv1" rk.grow_rc)" = 0 ] || { echo "mdadm --grow: rc $(kv "$W/kv1" rk.grow_rc)"; return 1; }
+	mid_resync rk0 || { echo "size $(le_u "$W/rk0.img" $((4096 + 80))), resync_offset" \
+		"$(le_u "$W/rk0.img" $((4096 + 208))):"; head -n 30 "$W/out1/rk.examine"; return 1; }
+}
+rkc() {
+	# shellcheck disable=SC2046
+	"$MDRAID" grow -q --size=max $(imgs_of rk 4) || { echo "mdraid grow --size=max: exit $?"; return 1; }
+	mdadm --examine "$W/rk0.img" | grep -q 'State : clean' || { echo "not clean"; return 1; }
+	[ $rref_ok = 1 ] || return 0
+	sb_cmp rk rm 4
+}
+if [ $resize = 1 ]; then
+	if [ $rref_ok = 1 ]; then
+		tap_check "$T3: mdraid grow --size=max: superblocks = mdadm + kernel's (masked)" mz
+	else
+		mz >/dev/null 2>&1 # still grown, for boot 2
+		tap_skip "$T3: mdraid grow --size=max: superblocks = mdadm + kernel's (masked)" \
+			"no reference size change"
+	fi
+	rids="z"
+	ms >"$W/ms.out" 2>&1 && rids="$rids rs"
+	if [ $rc1 -ne 0 ]; then
+		tap_fail "$T3: a size change the kernel started and was stopped in (resync part-way)" "boot 1 failed"
+	elif rkmid >"$W/rkmid.out" 2>&1; then
+		tap_ok "$T3: a size change the kernel started and was stopped in (resync part-way)"
+		rk_ok=1
+	else
+		tap_fail "$T3: a size change the kernel started and was stopped in (resync part-way)" \
+			"$(head -n 30 "$W/rkmid.out"; grep '^rk\.' "$W/kv1")"
+	fi
+	if [ $rk_ok = 1 ]; then
+		tap_check "$T3: mdraid grow --size=max finishes the kernel's: superblocks = mdadm + kernel's (masked)" rkc
+		rids="$rids rk"
+	else
+		tap_skip "$T3: mdraid grow --size=max finishes the kernel's: superblocks = mdadm + kernel's (masked)" \
+			"no stopped size change"
+	fi
+fi
+
+# --- boot 2: the kernel assembles the results -----------------------------------
+# M0..M14 the conversions (t, k, u), M15 the export disk (slots of 128 MiB:
+# t, k, u, t with two members gone, then the size change's), M16.. the size
+# change's results (rids: z, rs, rk as far as they were made)
+truncate -s 1024M "$W/export2.img"
 mkdir -p "$W/in2"
 cat >"$W/body2" <<'EOF'
 E=$M15
@@ -241,12 +411,31 @@ mdadm --assemble --run /dev/md0 $(disks 0 2 4) >/out/t2.assemble 2>&1
 say t2.assembled $?
 export_dev /dev/md0 "$E" $((3 * 134217728)) | sed 's/^md0\./t2./'
 mdadm --stop /dev/md0 >/dev/null 2>&1
+# the size change's results, from M16 on
+slot=0
+for id in $(cat /in/rids); do
+	# slowed down, so that a resync at assembly is seen
+	echo 1000 >/proc/sys/dev/raid/speed_limit_max
+	mdadm --assemble /dev/md0 $(range $((16 + slot * 4)) 4) >"/out/$id.assemble" 2>&1
+	say "$id.assembled" $?
+	sleep 0.5
+	say "$id.action" "$(cat /sys/block/md0/md/sync_action)"
+	echo 200000 >/proc/sys/dev/raid/speed_limit_max
+	wait_idle md0
+	say "$id.size" "$(cat /sys/block/md0/md/component_size)"
+	export_check md0 "$id" "$E" $(((4 + slot) * 134217728))
+	mdadm --stop /dev/md0 >/dev/null 2>&1
+	slot=$((slot + 1))
+done
 true
 EOF
 guest_script "$W/script2" "$W/body2"
+echo "$rids" >"$W/in2/rids"
+rimgs2=""
+for id in $rids; do rimgs2="$rimgs2 $(imgs_of "$id" 4)"; done
 # shellcheck disable=SC2086
-boot "boot 2" "$W/kv2" "$W/err2" -t 600 -o "$W/out2" -i "$W/in2" "$W/script2" \
-	$(imgs_of t 5) $(imgs_of k 5) $(imgs_of u 5) "$W/export2.img"
+boot "boot 2" "$W/kv2" "$W/err2" -t 900 -o "$W/out2" -i "$W/in2" "$W/script2" \
+	$(imgs_of t 5) $(imgs_of k 5) $(imgs_of u 5) "$W/export2.img" $rimgs2
 rc2=$?
 
 fs_ok() { # ID SLOT [LAYOUT]
@@ -284,5 +473,44 @@ if [ $rc2 -ne 0 ]; then
 	tap_fail "$T2: kernel assembles mdraid's result: file system intact, mismatch_cnt 0" "boot 2 failed"
 else
 	tap_check "$T2: kernel assembles mdraid's result: file system intact, mismatch_cnt 0" fs_ok u 2 2
+fi
+
+# rfs_ok ID: the size change's result ID (slot 4 + its place in rids) holds
+# the file system image byte for byte, e2fsck finds it clean, the kernel's
+# check finds P/Q right; rs resynced at assembly
+rfs_ok() {
+	[ $rc2 -eq 0 ] || { echo "boot 2 failed (rc $rc2)"; return 1; }
+	[ "$(kv "$W/kv2" "$1.assembled")" = 0 ] || { echo "assemble: $(head -n 3 "$W/out2/$1.assemble")"; return 1; }
+	[ "$(kv "$W/kv2" "$1.size")" = $SIZE_K ] || { echo "component_size $(kv "$W/kv2" "$1.size")"; return 1; }
+	_rs=4
+	for _id in $rids; do
+		[ "$_id" = "$1" ] && break
+		_rs=$((_rs + 1))
+	done
+	slice "$W/export2.img" $((_rs * 134217728)) $((FS_MIB * 1048576)) >"$W/got.img"
+	cmp "$W/got.img" "$W/fs.img" || return 1
+	e2fsck -fn "$W/got.img" >"$W/fsck.out" 2>&1 || { head -n 5 "$W/fsck.out"; return 1; }
+	[ "$(kv "$W/kv2" "$1.mismatch")" = 0 ] || { echo "mismatch_cnt $(kv "$W/kv2" "$1.mismatch")"; return 1; }
+	case $1 in rs) [ "$(kv "$W/kv2" rs.action)" = resync ] ||
+		{ echo "sync_action at assembly: $(kv "$W/kv2" rs.action), expected resync"; return 1; } ;;
+	esac
+}
+if [ $resize = 1 ]; then
+	tap_check "$T3: kernel assembles mdraid's result: file system intact, mismatch_cnt 0" rfs_ok z
+	case " $rids " in
+	*" rs "*)
+		tap_check "$T3: mdraid grow --size=max stopped mid-way: the kernel finishes the resync, file system intact, mismatch_cnt 0" \
+			rfs_ok rs
+		;;
+	*)
+		tap_fail "$T3: mdraid grow --size=max stopped mid-way: the kernel finishes the resync, file system intact, mismatch_cnt 0" \
+			"$(head -n 20 "$W/ms.out")"
+		;;
+	esac
+	if [ $rk_ok = 1 ]; then
+		tap_check "$T3: kernel assembles the finished one: file system intact, mismatch_cnt 0" rfs_ok rk
+	else
+		tap_skip "$T3: kernel assembles the finished one: file system intact, mismatch_cnt 0" "no stopped size change"
+	fi
 fi
 tap_done

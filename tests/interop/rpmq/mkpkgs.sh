@@ -7,7 +7,26 @@
 # ghost/artifact files, a file provide (rpm_macro()), symlinks, hard links,
 # weak dependencies, an epoch, i18n summaries and a change log. Prints
 # nothing on success; exit 1 on failure.
+#
+# mkpkgs.sh -c CACHE OUTLINK: the same packages, built once per CACHE (the
+# build directory) into CACHE/mkpkgs-KEY and linked as OUTLINK. KEY hashes
+# this script and rpmbuild's version. rpmq-rpm-queries and rpmq-extract both
+# use them, and the rpmbuild runs cost ~10 s of CPU each time; two tests
+# racing both build, the first rename wins.
 set -e
+if [ "$1" = -c ]; then
+	mkdir -p "$2"
+	key=$({ cat "$0"; rpmbuild --version; } | md5sum | cut -c1-12)
+	dir=$2/mkpkgs-$key
+	if [ ! -f "$dir/.done" ]; then
+		tmp=$(mktemp -d "$dir.XXXXXX")
+		sh "$0" "$tmp" || { rm -rf "$tmp"; exit 1; }
+		touch "$tmp/.done"
+		mv -T "$tmp" "$dir" 2>/dev/null || rm -rf "$tmp"
+	fi
+	ln -s "$dir" "$3"
+	exit 0
+fi
 out=$1
 top=$(mktemp -d "${TMPDIR:-/tmp}/rpmq-rb.XXXXXX")
 trap 'rm -rf "$top"' EXIT

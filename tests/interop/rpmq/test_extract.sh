@@ -49,7 +49,7 @@ manifest() {
 }
 
 pkgs=$(ls "$CORPUS"/*.rpm)
-if command -v rpmbuild >/dev/null 2>&1 && sh "$HERE/mkpkgs.sh" "$TAP_TMP/built" 2>/dev/null; then
+if command -v rpmbuild >/dev/null 2>&1 && sh "$HERE/mkpkgs.sh" -c "$OPSKIT_BUILD/tests/interop/rpmq" "$TAP_TMP/built" 2>/dev/null; then
 	pkgs="$pkgs $(ls "$TAP_TMP"/built/*.rpm)"
 else
 	tap_skip "rpmbuild packages" "rpmbuild failed or is missing"
@@ -67,8 +67,37 @@ relay() {
 	grep -q '^ok - \|^not ok - ' "$1" || tap_fail "tar_cat_check.py ran" "$(head -c 300 "$1")"
 }
 
+# The sanitizer build runs rpmq alone on every package where the release
+# build compares it with rpm2cpio, cpio and rpm2archive (tap_sanitized; as
+# mdraid-cli and logsift-peer): --tar, --cat of every regular file (one run,
+# and the first alone), --extract and --cpio, each run clean.
+peer=1
+tap_sanitized && peer=0
+ours_only() { # FILE
+	b=$(basename "$1")
+	"$Q" --tar "$1" >"$TAP_TMP/our.tar" 2>"$TAP_TMP/err"
+	tap_ran_clean "$b: --tar" $? "$TAP_TMP/err"
+	"$Q" -qp --qf '[%{FILEMODES:perms}\t%{FILEFLAGS:fflags}\t%{FILENAMES}\n]' "$1" 2>/dev/null |
+		awk -F'\t' '$1 ~ /^-/ && $2 !~ /g/ { print $3 }' >"$TAP_TMP/regs"
+	if [ -s "$TAP_TMP/regs" ]; then
+		"$Q" --cat "$(head -n 1 "$TAP_TMP/regs")" "$1" >"$TAP_TMP/cat" 2>"$TAP_TMP/err"
+		tap_ran_clean "$b: --cat of one file" $? "$TAP_TMP/err"
+		{ sed 's/^/--cat\n/' "$TAP_TMP/regs"; echo "$1"; } | xargs -d '\n' "$Q" >"$TAP_TMP/cat" 2>"$TAP_TMP/err"
+		tap_ran_clean "$b: --cat of all $(wc -l <"$TAP_TMP/regs") regular files in one run" "" "$TAP_TMP/err"
+	fi
+	rm -rf "$TAP_TMP/our" && mkdir -p "$TAP_TMP/our"
+	"$Q" --extract -C "$TAP_TMP/our" "$1" 2>"$TAP_TMP/err"
+	tap_ran_clean "$b: --extract" $? "$TAP_TMP/err"
+	"$Q" --cpio "$1" >"$TAP_TMP/our.cpio" 2>"$TAP_TMP/err"
+	tap_ran_clean "$b: --cpio" $? "$TAP_TMP/err"
+}
+
 for f in $pkgs; do
 	b=$(basename "$f")
+	if [ $peer = 0 ]; then
+		ours_only "$f"
+		continue
+	fi
 	# --tar against rpm2archive -n (uncompressed), --cat against its members
 	if ! command -v rpm2archive >/dev/null 2>&1; then
 		tap_skip "$b: --tar, --cat" "rpm2archive is not installed (apt-get install rpm2archive)"

@@ -590,7 +590,7 @@ else
 	tap_skip "layout change: mdadm --examine reads layout and data offset" "mdadm not installed"
 fi
 # --- --size: the component size after every member grew (issue 24) ---
-# (the kernel's and mdadm's result: tests/interop/mdraid/test_resize.sh;
+# (the kernel's and mdadm's result: tests/interop/mdraid/test_takeover.sh;
 # every crash state: mdraid-grow-crash's size-max scenarios)
 mk z 2048 71
 "$M" read z-0 z-1 z-2 z-3 >z.before 2>/dev/null
