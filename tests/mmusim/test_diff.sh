@@ -70,6 +70,9 @@ compare "PCIDs, one VM tag for shadow, 2 shadow roots" 6 pcids=4096 shadow_as_ta
 compare "events: ptwrite/invlpg/fault/unmap, unsync" 7:events ntlb_entries=0
 compare "events, unsync off, untagged" 8:events ntlb_entries=0 unsync=0 asids=0
 compare "events, PCIDs, small TLBs" 9:events ntlb_entries=0 pcids=5 l1d_entries=16 l2_entries=64
+# tagged without unsync: a trapped PTE write zapping a present shadow entry
+# flushes the TLBs (kvm_mmu_pte_write), visible in later hits and walks
+compare "events, unsync off, ASIDs" 12:events ntlb_entries=0 unsync=0
 # Intel-style paging-structure caches (VA prefix), native and shadow modes
 compare "VA-tagged PSC, native + shadow" 10 modes=native,shadow pwc=va pwc_entries=4 pcids=4096
 compare "VA-tagged PSC with events" 11:events modes=native,shadow pwc=va pwc_entries=8 ntlb_entries=0
