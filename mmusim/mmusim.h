@@ -293,6 +293,8 @@ enum mm_flush {
 	MM_FLUSH_VMEXIT,  /* untagged VM exit/entry */
 	MM_FLUSH_TAGWRAP, /* ASID/PCID generation wrap */
 	MM_FLUSH_FULL,	  /* guest full flush of its current PCID (past flush_ceiling) */
+	MM_FLUSH_PTWRITE, /* shadow: a trapped guest PTE write zapped a present shadow
+			   * entry, and KVM's kvm_mmu_pte_write flushes the VM's TLBs */
 	MM_FLUSH_N
 };
 extern const char *const mm_flush_names[MM_FLUSH_N];

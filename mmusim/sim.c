@@ -89,7 +89,7 @@
 const char *const mm_mode_names[MM_MODE_N] = {"native", "shadow", "nested", "agile"};
 const char *const mm_exit_names[MM_EXIT_N] = {"pt_write", "hidden_fault", "guest_pf", "cr3",
 					      "invlpg"};
-const char *const mm_flush_names[MM_FLUSH_N] = {"cr3", "vmexit", "tag_wrap", "full"};
+const char *const mm_flush_names[MM_FLUSH_N] = {"cr3", "vmexit", "tag_wrap", "full", "pt_write"};
 const char *const mm_where_names[MM_WHERE_N] = {"pwc", "l1d", "l2", "llc", "mem"};
 
 #define NONE   UINT64_MAX
@@ -403,14 +403,15 @@ static void lru_del(struct lru *l, uint64_t key, uint64_t hint)
 		}
 }
 
-/* Delete every entry whose key's top 16 bits (the tag) are tag. */
-static void lru_del_tag(struct lru *l, uint64_t tag)
+/* Delete every entry whose tag (a key's top 16 bits) shifted right by shift
+ * is tag: shift 0, one address space; 12, every address space of a VM. */
+static void lru_del_tags(struct lru *l, uint64_t tag, unsigned shift)
 {
 	if (!l->key)
 		return;
 	size_t n = (size_t)l->sets * l->ways;
 	for (size_t i = 0; i < n; i++) {
-		if (l->key[i] == NONE || l->key[i] >> 48 != tag)
+		if (l->key[i] == NONE || l->key[i] >> 48 >> shift != tag)
 			continue;
 		if (l->fa) {
 			fa_hash_del(l, (uint32_t)i);
@@ -421,6 +422,12 @@ static void lru_del_tag(struct lru *l, uint64_t tag)
 			l->stamp[i] = 0;
 		}
 	}
+}
+
+/* Delete every entry whose key's top 16 bits (the tag) are tag. */
+static void lru_del_tag(struct lru *l, uint64_t tag)
+{
+	lru_del_tags(l, tag, 0);
 }
 
 /*
@@ -1277,6 +1284,38 @@ static void flush_cr3(struct mmu *m, int vm_tagged)
 		flush_all(m, MM_FLUSH_CR3, 0);
 }
 
+/*
+ * A trapped guest PTE write zapped a present shadow entry. KVM's
+ * kvm_mmu_pte_write (arch/x86/kvm/mmu/mmu.c) then sets flush when the old
+ * SPTE was present and ends in kvm_mmu_remote_flush_or_zap ->
+ * kvm_flush_remote_tlbs: every vCPU of the VM flushes its TLB (VMX: an
+ * INVVPID of the VM's VPID; SVM: the vCPU's ASID), so every entry of the VM,
+ * whatever address space it belongs to, and its paging-structure caches go;
+ * guest-physical (nested TLB) entries stay. The zapped translation itself
+ * could be stale in the TLB otherwise.
+ */
+static void flush_vm(struct mmu *m)
+{
+	m->st.flushes[MM_FLUSH_PTWRITE]++;
+	if (!m->vm_tagged) { /* only this VM has entries */
+		lru_flush(&m->l1d);
+		lru_flush(&m->l1i);
+		lru_flush(&m->l2);
+		lru_flush(&m->pwc);
+		for (int l = 0; l < 6; l++)
+			lru_flush(&m->psc[l]);
+		m->last_key[0] = m->last_key[1] = NONE;
+		return;
+	}
+	lru_del_tags(&m->l1d, m->vmtag, 12);
+	lru_del_tags(&m->l1i, m->vmtag, 12);
+	lru_del_tags(&m->l2, m->vmtag, 12);
+	for (int l = 0; l < 6; l++)
+		lru_del_tags(&m->psc[l], m->vmtag, 12);
+	lru_flush(&m->pwc);
+	m->last_key[0] = m->last_key[1] = NONE;
+}
+
 /* Give the mode the tag of process p (CR3 write): flush when untagged or on wrap. */
 static void tag_switch(struct mmu *m, struct proc *p, int boot)
 {
@@ -1581,20 +1620,22 @@ static uint32_t shadow_table(struct mm_sim *s, struct mmu *m, unsigned level)
 	return n;
 }
 
-/* Zap the shadow leaf for va in shadow root r. */
-static void shadow_zap(struct mm_sim *s, struct mmu *m, uint32_t r, uint64_t va)
+/* Zap the shadow leaf for va in shadow root r: 1 if a present leaf was
+ * cleared (then hardware may still cache it), 0 if there was none. */
+static int shadow_zap(struct mm_sim *s, struct mmu *m, uint32_t r, uint64_t va)
 {
 	uint32_t node = r;
 	for (unsigned l = s->c.levels; l >= 1; l--) {
 		uint64_t *x = &pt_e(&m->sp, node)[pt_idx(va, l)];
 		if (!(*x & E_P) || (*x & E_SW)) /* E_SW: the rest is walked nested */
-			return;
+			return 0;
 		if (*x & E_LEAF) {
 			*x = 0;
-			return;
+			return 1;
 		}
 		node = E_CHILD(*x);
 	}
+	return 0;
 }
 
 /* Shadow root of process pi, from the root cache or new (sets *hit). */
@@ -1849,8 +1890,9 @@ static void shadow_writes(struct mm_sim *s, struct mmu *m, uint32_t pi, const st
 			if (!(g->wp & (1u << MM_AGILE)))
 				continue;
 			vm_exit(s, m, MM_EXIT_PTWRITE, s->c.c_ptwrite);
-			if (w[i].was_present && w[i].level == s->gleaf)
-				shadow_zap(s, m, m->sroot, w[i].va);
+			if (w[i].was_present && w[i].level == s->gleaf &&
+			    shadow_zap(s, m, m->sroot, w[i].va))
+				flush_vm(m);
 			g = &s->gpt.m[w[i].node];
 			if (s->c.agile_writes && (g->ag & AG_COUNT) + 1u >= s->c.agile_writes)
 				ag_to_nested(s, m, w[i].node, w[i].va);
@@ -1882,8 +1924,9 @@ static void shadow_writes(struct mm_sim *s, struct mmu *m, uint32_t pi, const st
 			continue;
 		}
 		vm_exit(s, m, MM_EXIT_PTWRITE, s->c.c_ptwrite);
-		if (w[i].was_present && w[i].level == s->gleaf)
-			shadow_zap(s, m, m->sroot, w[i].va);
+		if (w[i].was_present && w[i].level == s->gleaf &&
+		    shadow_zap(s, m, m->sroot, w[i].va))
+			flush_vm(m);
 	}
 }
 

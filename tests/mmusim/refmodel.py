@@ -120,7 +120,7 @@ BARCELONA = dict(levels=4, host_levels=4, guest_page="4K", host_page="4K",
                  shadow_roots=64, unsync=1, flush_ceiling=33)
 SIZES = {"4K": 4096, "2M": 2 << 20, "1G": 1 << 30}
 EXITS = ["pt_write", "hidden_fault", "guest_pf", "cr3", "invlpg"]
-FLUSHES = ["cr3", "vmexit", "tag_wrap", "full"]
+FLUSHES = ["cr3", "vmexit", "tag_wrap", "full", "pt_write"]
 
 
 def sh(level):
@@ -280,8 +280,11 @@ class Ref:
                         md.pend.append((self.cur, va))
                     continue
                 self.vm_exit(md, "pt_write")
-                if was_present and t[1] == self.gleaf:
+                if was_present and t[1] == self.gleaf and va >> md.tshift in md.shadow[self.cur]:
+                    # a present shadow entry zapped: KVM's kvm_mmu_pte_write
+                    # flushes the VM's TLBs (kvm_flush_remote_tlbs)
                     md.shadow[self.cur].discard(va >> md.tshift)
+                    md.flush("pt_write")
 
     def fault(self, va, guest_pf=True):
         pid = self.cur

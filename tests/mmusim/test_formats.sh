@@ -18,8 +18,11 @@
 M="$OPSKIT_BUILD/mmusim/mmusim"
 T=$TAP_TMP
 D="$OPSKIT_SOURCE/tests/mmusim/data"
+# python3 resolved once: a version manager's shim (pyenv on the CI VM) runs a
+# dozen bash processes per call
+PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PY=python3
 json() { # file key mode
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["modes"][sys.argv[3]][sys.argv[2]])' "$@"
+	"$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["modes"][sys.argv[3]][sys.argv[2]])' "$@"
 }
 
 # ---- drmemtrace view: 7 ifetch, 3 read, 3 write records (13); 18 lines

@@ -1314,12 +1314,16 @@ static struct mm_rec age(uint64_t a, uint64_t len)
  * accessed bits set); the second age finds only P0 young: 3 cleared, 8 PTE
  * writes. Shadow without unsync: the first touches cost 2 #PF and 2 hidden
  * fault exits and a trapped PTE write (P1's, in the shadowed leaf table);
- * each of the 3 clears is a trapped write (4 PT-write exits) that zaps the
- * shadow entry; after the INVLPG exit P0's walk takes a hidden fault (3)
- * in which the VMM sets the guest's bit again. Shadow with unsync: the
+ * each of the 3 clears is a trapped write (4 PT-write exits) that zaps a
+ * present shadow entry, so KVM's kvm_mmu_pte_write flushes the VM's TLBs
+ * (3 pt_write flushes): P0's load after the first age walks (a hidden fault
+ * in which the VMM sets the guest's bit again), and after the INVLPG exit,
+ * which zaps P0's shadow entry, its walk takes one more (4 walks, 4 hidden
+ * faults). Shadow with unsync: the
  * first age writes an already out-of-sync table (no exit); the INVLPG
  * resyncs it (1 sync), the second age finds it in sync again: one more
- * PT-write exit (2). Agile with the leaf table nested (agile_start=1): the
+ * PT-write exit (2), and no write zaps: 3 walks, 3 hidden faults, no
+ * flush. Agile with the leaf table nested (agile_start=1): the
  * clears write a table the hardware walks, no exit at all; P1's first touch
  * neither (its missing PTE is in that table): 1 #PF, 1 hidden fault, the
  * INVLPG exit; its walks set the bits (3) as nested paging's do.
@@ -1333,8 +1337,8 @@ static void test_page_aging(void **state)
 	struct {
 		const char *unsync;
 		int agile_start;
-		uint64_t ptw, hid, gpf, inv, syncs, ad;
-	} want[] = {{"unsync=0", 0, 4, 3, 2, 1, 0, 0}, {"unsync=1", 0, 2, 3, 2, 1, 1, 0}};
+		uint64_t ptw, hid, gpf, inv, syncs, walks, flushes;
+	} want[] = {{"unsync=0", 0, 4, 4, 2, 1, 0, 4, 3}, {"unsync=1", 0, 2, 3, 2, 1, 1, 3, 0}};
 	for (int u = 0; u < 2; u++) {
 		struct mm_config c =
 		    cfg("barcelona", want[u].unsync, "agile_writes=0", "agile_start=1", NULL);
@@ -1343,7 +1347,7 @@ static void test_page_aging(void **state)
 			const struct mm_stats *st = mm_sim_stats(s, (enum mm_mode)m);
 			assert_int_equal(st->aged, 3);
 			assert_int_equal(st->pt_writes, 8);
-			assert_int_equal(st->walks, 3);
+			assert_int_equal(st->walks, m == MM_SHADOW ? want[u].walks : 3);
 		}
 		for (int m = MM_NATIVE; m <= MM_NESTED; m += 2) {
 			assert_int_equal(mm_sim_stats(s, (enum mm_mode)m)->ad_writes, 3);
@@ -1358,11 +1362,46 @@ static void test_page_aging(void **state)
 		assert_int_equal(sh->exits[MM_EXIT_INVLPG], want[u].inv);
 		assert_int_equal(sh->exits[MM_EXIT_CR3], 0);
 		assert_int_equal(sh->syncs, want[u].syncs);
+		assert_int_equal(sh->flushes[MM_FLUSH_PTWRITE], want[u].flushes);
+		assert_int_equal(ag->flushes[MM_FLUSH_PTWRITE], 0);
 		assert_int_equal(ag->ad_writes, 3); /* the 2D part's walks, as nested's */
 		assert_int_equal(ag->exits[MM_EXIT_PTWRITE], 0);
 		assert_int_equal(ag->exits[MM_EXIT_HIDDEN], 1);
 		assert_int_equal(ag->exits[MM_EXIT_GUESTPF], 1);
 		assert_int_equal(ag->exits[MM_EXIT_INVLPG], 1);
+		mm_sim_free(s);
+	}
+}
+
+/*
+ * A trapped guest PTE write that zaps a present shadow entry flushes the
+ * VM's TLBs, as KVM's kvm_mmu_pte_write does (kvm_flush_remote_tlbs when the
+ * old SPTE was present). Barcelona (ASIDs: exits keep the TLB), shadow
+ * without unsync: load P0, load P1 (2 walks; P1's PTE write traps, its
+ * table being shadowed by then), rewrite P0's PTE (a trapped write zapping
+ * P0's present shadow entry: one pt_write flush), load P1: its TLB entry is
+ * gone, a third walk, but its shadow entry is intact, so no hidden fault (2
+ * in all; 2 PT-write exits). Native and nested: the load hits the TLB, 2
+ * walks. With unsync P1's write makes the table out of sync (1 PT-write
+ * exit) and the rewrite is not trapped: nothing zapped, no flush, the load
+ * an L1 hit.
+ */
+static void test_ptwrite_flush(void **state)
+{
+	(void)state;
+	const uint64_t p0 = BASE, p1 = BASE + 4096;
+	struct mm_rec r[] = {ld(p0), ld(p1), ev(MM_PTWRITE, 0, p0), ld(p1)};
+	for (int u = 0; u <= 1; u++) {
+		struct mm_config c = cfg("barcelona", u ? "unsync=1" : "unsync=0", NULL);
+		struct mm_sim *s = run(&c, 7, r, 4);
+		const struct mm_stats *sh = mm_sim_stats(s, MM_SHADOW);
+		assert_int_equal(mm_sim_stats(s, MM_NATIVE)->walks, 2);
+		assert_int_equal(mm_sim_stats(s, MM_NESTED)->walks, 2);
+		assert_int_equal(sh->walks, u ? 2 : 3);
+		assert_int_equal(sh->exits[MM_EXIT_HIDDEN], 2);
+		assert_int_equal(sh->exits[MM_EXIT_PTWRITE], u ? 1 : 2);
+		assert_int_equal(sh->flushes[MM_FLUSH_PTWRITE], u ? 0 : 1);
+		assert_int_equal(sh->l1_hits, u ? 1 : 0);
 		mm_sim_free(s);
 	}
 }
@@ -1401,12 +1440,16 @@ static void test_synth_age(void **state)
  * followed by flush_tlb_page (an INVLPG), so both loads walk again: native
  * and nested 4 walks and 4 accessed bits set (2 and 2 with age_flush=0,
  * where the loads hit the TLB). Shadow without unsync: 2 #PF, a trapped
- * write for P1's PTE, then per page a trapped clear and an INVLPG exit
- * (3 PT-write, 2 INVLPG), and the 2 reloads take hidden faults (4). With
- * unsync: each clear writes the table out of sync (P0's: already, from P1's
- * first touch; P1's: again, after P0's INVLPG resynced it), each INVLPG
- * resyncs it: 2 PT-write exits, 2 syncs. A repeated age with no access in
- * between finds no young PTE: nothing written.
+ * write for P1's PTE, then per page a trapped clear that zaps a present
+ * shadow entry, so KVM flushes the VM's TLBs (2 pt_write flushes) even
+ * with age_flush=0, and with age_flush=1 an INVLPG exit (3 PT-write, 2
+ * INVLPG): the 2 reloads walk and take hidden faults (4 walks, 4 hidden),
+ * which set the bits again, so a second age clears both again (2 more PTE
+ * writes). With unsync: each clear writes the table out of sync (P0's:
+ * already, from P1's first touch; P1's: again, after P0's INVLPG resynced
+ * it), no write zaps, each INVLPG resyncs it: 2 PT-write exits, 2 syncs;
+ * with age_flush=0 the reloads hit the TLB and a repeated age finds no
+ * young PTE: nothing written.
  */
 static void test_page_aging_flush(void **state)
 {
@@ -1424,9 +1467,10 @@ static void test_page_aging_flush(void **state)
 			assert_int_equal(na->walks, fl ? 4 : 2);
 			assert_int_equal(na->ad_writes, fl ? 4 : 2);
 			assert_int_equal(ne->ad_writes, fl ? 4 : 2);
-			assert_int_equal(sh->walks, fl ? 4 : 2);
+			assert_int_equal(sh->walks, fl || !u ? 4 : 2);
 			assert_int_equal(sh->exits[MM_EXIT_GUESTPF], 2);
-			assert_int_equal(sh->exits[MM_EXIT_HIDDEN], fl ? 4 : 2);
+			assert_int_equal(sh->exits[MM_EXIT_HIDDEN], fl || !u ? 4 : 2);
+			assert_int_equal(sh->flushes[MM_FLUSH_PTWRITE], u ? 0 : 2);
 			assert_int_equal(sh->exits[MM_EXIT_INVLPG], fl ? 2 : 0);
 			assert_int_equal(sh->exits[MM_EXIT_PTWRITE], u ? 1 + fl : 3);
 			assert_int_equal(sh->syncs, u && fl ? 2 : 0);
@@ -1435,7 +1479,8 @@ static void test_page_aging_flush(void **state)
 			/* the second age: the reloads made P0, P1 young again only
 			 * where they walked (age_flush=1); else nothing to clear */
 			s = run(&c, 7, r, 6);
-			assert_int_equal(mm_sim_stats(s, MM_SHADOW)->pt_writes - ptw, fl ? 2 : 0);
+			assert_int_equal(mm_sim_stats(s, MM_SHADOW)->pt_writes - ptw,
+					 fl || !u ? 2 : 0);
 			assert_int_equal(mm_sim_stats(s, MM_NATIVE)->aged, fl ? 4 : 2);
 			mm_sim_free(s);
 		}
@@ -1900,6 +1945,7 @@ int main(void)
 	    cmocka_unit_test(test_full_flush),
 	    cmocka_unit_test(test_page_aging),
 	    cmocka_unit_test(test_page_aging_flush),
+	    cmocka_unit_test(test_ptwrite_flush),
 	    cmocka_unit_test(test_synth_age),
 	    cmocka_unit_test(test_agile_walks),
 	    cmocka_unit_test(test_agile_exits),
