@@ -442,7 +442,7 @@ static double now_ns(void)
 int lk_collect(const struct lk_collect_opts *o, const struct lk_symtab *t, char **argv,
 	       lk_event_fn fn, void *ctx, struct lk_collect_result *res, struct ok_err *e)
 {
-	static int cpus[MAX_CPUS];
+	int cpus[MAX_CPUS]; /* 4 KiB: the online CPUs' numbers */
 	int ncpu_max;
 	int ncpu = lk_online_cpus(&ncpu_max, cpus, MAX_CPUS);
 	if (ncpu <= 0)

@@ -641,9 +641,11 @@ static void join(char *out, size_t size, const char *dir, const char *href)
 	snprintf(out, size, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", href);
 }
 
-/* Read and check one metadata file that repomd.xml names. */
-static int load_doc(struct rpm_repo *r, int dirfd, const char *dir, const struct repo_data *d,
-		    enum doc doc, struct ok_err *e)
+/* Read and check one metadata file that repomd.xml names, through buf
+ * (REPO_READ_BUF bytes). */
+enum { REPO_READ_BUF = 1 << 16 };
+static int load_doc_with(struct rpm_repo *r, int dirfd, const char *dir, const struct repo_data *d,
+			 enum doc doc, char *buf, struct ok_err *e)
 {
 	char path[4096];
 	join(path, sizeof(path), dir, d->href);
@@ -664,10 +666,9 @@ static int load_doc(struct rpm_repo *r, int dirfd, const char *dir, const struct
 		close(fd);
 		return ok_err_at(e, rc, path, OK_ERR_NOPOS, "cannot start a digest");
 	}
-	static char buf[1 << 16];
 	long long n = 0;
 	ssize_t k;
-	while ((k = read(fd, buf, sizeof(buf))) > 0) {
+	while ((k = read(fd, buf, REPO_READ_BUF)) > 0) {
 		hash_update(&h, buf, (size_t)k);
 		n += k;
 	}
@@ -715,7 +716,7 @@ static int load_doc(struct rpm_repo *r, int dirfd, const char *dir, const struct
 	rc = xp_init(&x, doc, r, path, e);
 	long long open_n = 0;
 	while (rc == 0) {
-		ssize_t got_n = decomp_read(dc, buf, sizeof(buf), e);
+		ssize_t got_n = decomp_read(dc, buf, REPO_READ_BUF, e);
 		if (got_n < 0) {
 			rc = (int)got_n;
 			break;
@@ -756,6 +757,19 @@ static int load_doc(struct rpm_repo *r, int dirfd, const char *dir, const struct
 		rc = ok_err_at(e, -EINVAL, path, OK_ERR_NOPOS,
 			       "decompresses to %lld bytes, repomd.xml's <open-size> says %lld",
 			       open_n, d->open_size);
+	return rc;
+}
+
+/* load_doc_with with a buffer of its own: not a static one, so two
+ * repositories can be loaded at once (threads, a library caller). */
+static int load_doc(struct rpm_repo *r, int dirfd, const char *dir, const struct repo_data *d,
+		    enum doc doc, struct ok_err *e)
+{
+	char *buf = malloc(REPO_READ_BUF);
+	if (!buf)
+		return ok_err_at(e, -ENOMEM, dir, OK_ERR_NOPOS, "out of memory");
+	int rc = load_doc_with(r, dirfd, dir, d, doc, buf, e);
+	free(buf);
 	return rc;
 }
 

@@ -37,6 +37,7 @@ struct scan {
 	const char *text, *p, *end; /* the whole text, the cursor, its end */
 	const char *path;	    /* for messages */
 	struct ok_err *e;
+	char snip[64]; /* snip()'s copy, for the message it is passed to */
 };
 
 static long long line_of(const struct scan *s, const char *at)
@@ -54,14 +55,14 @@ static int fail(struct scan *s, const char *at, const char *fmt, const char *arg
 
 /* A NUL-terminated copy of at most n bytes at p, never past the input's end:
  * the input is not NUL-terminated, so "%.20s" on it could read beyond it. */
-static const char *snip(const struct scan *s, const char *p, size_t n)
+static const char *snip(struct scan *s, const char *p, size_t n)
 {
-	static char buf[64];
+	char *buf = s->snip;
 	size_t m = p < s->end ? (size_t)(s->end - p) : 0;
 	if (m > n)
 		m = n;
-	if (m > sizeof(buf) - 1)
-		m = sizeof(buf) - 1;
+	if (m > sizeof(s->snip) - 1)
+		m = sizeof(s->snip) - 1;
 	memcpy(buf, p, m);
 	buf[m] = 0;
 	return buf;
@@ -257,7 +258,7 @@ int uc_bmap_parse(const char *text, size_t len, const char *path, struct uc_bmap
 {
 	memset(b, 0, sizeof(*b));
 	b->algo = -1;
-	struct scan s = {text, text, text + len, path, e};
+	struct scan s = {.text = text, .p = text, .end = text + len, .path = path, .e = e};
 	struct elem el;
 	int r, have_version = 0, have[4] = {0, 0, 0, 0};
 	char cstype[32] = "";
