@@ -96,6 +96,9 @@
  *  (9) Rows in [dpos, pos) may be torn by a crash; nothing reads them before
  *      they are rewritten: every resume re-derives them from old rows that
  *      (2) kept intact, or from the backup.
+ * (10) No write touches old rows being read ahead (read_old_rows): a step's
+ *      writes end at or below its last old row, inside the window, and the
+ *      read ahead starts at the window's end.
  *
  * Reads never depend on rows this run wrote: a step at new row w reads old
  * rows >= L(w·nd·cs) >= w, and the rows written so far sit below w - shift/cs.
@@ -136,6 +139,7 @@
 #include <libgen.h>
 
 #include "io.h"
+#include "iopool.h"
 #include "mdraid.h"
 #include "pq.h"
 #include "mdraid_int.h"
@@ -226,6 +230,12 @@ struct member {
 	struct stat st;
 };
 
+/* One member's transfer for the reshape's I/O threads (rs_io_run). */
+struct rs_job {
+	struct md_io io;
+	int sync_after; /* then fdatasync the member */
+};
+
 struct backup_dest {
 	int fd;		   /* file or new member */
 	uint64_t devstart; /* sector where the data starts */
@@ -264,16 +274,27 @@ struct reshape {
 	int nbd;
 	char backup_path[PATH_MAX];
 	int backup_created;
-	int dirty;	    /* continuing a reshape the kernel left active */
-	uint64_t step_rows; /* k: new rows per step */
-	uint64_t old_rows_max;
-	uint8_t *rbuf[RESHAPE_MAX_DISKS];      /* old rows per old member */
+	int dirty;			       /* continuing a reshape the kernel left active */
+	uint64_t step_rows;		       /* k: new rows per step */
+	uint64_t old_rows_max;		       /* S: old rows one step may need */
+	uint8_t *rbuf[RESHAPE_MAX_DISKS];      /* per old member two halves of 2S rows */
+	uint8_t *rb[RESHAPE_MAX_DISKS];	       /* old row win_r0 in the current half */
+	uint64_t win_r0, win_r1;	       /* old rows [win_r0, win_r1) are loaded */
+	int half;			       /* the half rb points into */
+	int pf_busy;			       /* old rows [pf_r0, pf_r1) being read ahead */
+	uint64_t pf_r0, pf_r1;		       /* into the other half, S rows in */
+	int pf_n, pf_slot[RESHAPE_MAX_DISKS];  /* its jobs' members */
+	struct rs_job *pf_jobs;		       /* RESHAPE_MAX_DISKS jobs */
 	uint8_t *wbuf[RESHAPE_MAX_DISKS];      /* new rows per new member */
 	struct iovec *wiov[RESHAPE_MAX_DISKS]; /* k buffers per new member (move_rows) */
 	uint8_t *lbuf;			       /* array data in logical order (backup) */
 	uint8_t *zero;			       /* one zero chunk */
-	uint64_t read_errors;		       /* 4 KiB blocks that did not read (rebuilt) */
-	char rerr_first[320];		       /* the first of them: "member: offset N" */
+	struct md_pool *rpool, *wpool;	       /* I/O threads: old members, new members */
+	struct md_sb *sbn;		       /* ROUND_CHECKPOINT: each slot's next sb */
+	uint8_t *sbuf;			       /* and its block, SB_BLOCK per slot */
+	int data_synced;      /* the last move_rows flushed its writes (sync_after) */
+	uint64_t read_errors; /* 4 KiB blocks that did not read (rebuilt) */
+	char rerr_first[320]; /* the first of them: "member: offset N" */
 	double last_ckpt;
 	int crash_count;   /* superblock writes so far in the round --simulate-crash names */
 	char forced[4096]; /* what --force did to stale members (md_force_plan_text) */
@@ -1739,6 +1760,13 @@ void reshape_close(struct reshape *r)
 	for (int i = 0; i < r->nbd; i++)
 		if (r->plan.method == RESHAPE_BACKUP_FILE && r->bd[i].fd >= 0)
 			close(r->bd[i].fd);
+	if (r->rpool)
+		md_pool_wait(r->rpool, NULL, NULL); /* a read ahead into rbuf */
+	md_pool_free(r->rpool);
+	md_pool_free(r->wpool);
+	free(r->pf_jobs);
+	free(r->sbn);
+	io_free(r->sbuf);
 	free(r->master);
 	free(r->build);
 	io_free(r->bm_full);
@@ -1756,7 +1784,8 @@ static int alloc_buffers(struct reshape *r, struct ok_err *e)
 {
 	size_t budget = md_budget_bytes(r->opts.mem_bytes);
 	int on = r->og.disks, nn = r->ng.disks, od = r->og.ndata, nd = r->ng.ndata;
-	double per_row = (double)r->csb * (nn + (double)on * nd / od + nd);
+	/* rbuf: two halves of 2S old rows (a step's S, and S read ahead) */
+	double per_row = (double)r->csb * (nn + 4.0 * on * nd / od + nd);
 	if (r->ocs != r->cs)
 		per_row += (double)r->csb * nd; /* lbuf holds each step's data */
 	uint64_t k = (uint64_t)((double)budget / per_row);
@@ -1772,7 +1801,7 @@ static int alloc_buffers(struct reshape *r, struct ok_err *e)
 	r->old_rows_max = (k * (uint64_t)nd * r->cs + orow - 1) / orow + 1;
 	/* not zeroed: every byte used is read or computed first */
 	for (int d = 0; d < on; d++)
-		if (!(r->rbuf[d] = md_buf_alloc(r->old_rows_max * r->ocsb)))
+		if (!(r->rbuf[d] = md_buf_alloc(4 * r->old_rows_max * r->ocsb)))
 			goto nomem;
 	for (int d = 0; d < nn; d++)
 		if (!(r->wbuf[d] = md_buf_alloc(k * r->csb)) ||
@@ -1783,6 +1812,13 @@ static int alloc_buffers(struct reshape *r, struct ok_err *e)
 		l = k * (uint64_t)nd * r->csb;
 	if (!(r->lbuf = md_buf_alloc(l)) ||
 	    !(r->zero = io_alloc(r->csb > r->ocsb ? r->csb : r->ocsb)))
+		goto nomem;
+	r->win_r0 = r->win_r1 = 0;
+	r->half = r->pf_busy = 0;
+	if (!(r->pf_jobs = calloc(RESHAPE_MAX_DISKS, sizeof *r->pf_jobs)) ||
+	    !(r->rpool = md_pool_new(on)) || !(r->wpool = md_pool_new(nn)) ||
+	    !(r->sbn = malloc((size_t)nn * sizeof *r->sbn)) ||
+	    !(r->sbuf = io_alloc((size_t)nn * SB_BLOCK)))
 		goto nomem;
 	return 0;
 nomem:
@@ -1799,15 +1835,72 @@ static int fd_write(int fd, const char *path, const void *buf, uint64_t len, uin
 	return 0;
 }
 
-/* fdatasync every member in use, in parallel (member.h). */
+/*
+ * Parallel member I/O through the reshape's own threads (iopool.h): a chunk
+ * change with little head-room makes a checkpoint per stripe, and a thread
+ * started per member per write, flush and superblock cost more than the
+ * I/O. A job is one md_io (member.h) and, with sync_after, an fdatasync of
+ * that member once it is done: a member's data is then durable without a
+ * second round of wake-ups. Only with the real system calls: a test's
+ * io_sys (a recorder, a crash replay) gets md_io_run's order (the
+ * transfers, 1 MiB and over in parallel, then the flushes one by one), so
+ * its recorded sequence of writes and flushes stays what it was.
+ */
+static int rs_job_one(void *ctx, int i, struct ok_err *e)
+{
+	struct rs_job *j = (struct rs_job *)ctx + i;
+	int rc = md_io_run(&j->io, 1, e); /* one job: runs here */
+	if (rc == 0 && j->sync_after && j->io.kind != MD_IO_SYNC &&
+	    (rc = io_fdatasync(j->io.m->fd)) < 0)
+		ok_err_at(e, rc, j->io.m->path, OK_ERR_NOPOS, "fdatasync failed");
+	return j->io.rc = rc;
+}
+
+static bool io_real(void)
+{
+	return io_sys.pread == io_sys_default.pread && io_sys.pwrite == io_sys_default.pwrite &&
+	       io_sys.fdatasync == io_sys_default.fdatasync;
+}
+
+/* md_pool_run, or md_par_run without a pool (before the step buffers
+ * exist: takeover_run, crash_point). */
+static int rs_run(struct md_pool *p, int n, bool par, struct rs_job *j, struct ok_err *e)
+{
+	return p ? md_pool_run(p, n, par, rs_job_one, j, NULL, e)
+		 : md_par_run(n, par, rs_job_one, j, NULL, e);
+}
+
+/* Run jobs j[0..n) on pool p (may be NULL) to the end (every job runs
+ * even when one fails); 0 or the first failed job's error. */
+static int rs_io_run(struct md_pool *p, struct rs_job *j, int n, struct ok_err *e)
+{
+	if (io_real())
+		return rs_run(p, n, true, j, e);
+	/* a test's io_sys: md_io_run's order, flushes after all transfers */
+	int rc = 0, want_sync = 0;
+	struct rs_job s[RESHAPE_MAX_DISKS];
+	for (int i = 0; i < n; i++) {
+		want_sync |= j[i].sync_after;
+		s[i] = (struct rs_job){.io = {.m = j[i].io.m, .kind = MD_IO_SYNC}};
+	}
+	if (n && j[0].io.kind != MD_IO_SYNC)
+		rc = rs_run(p, n, j[0].io.len >= (1u << 20), j, e);
+	else
+		want_sync = 1;
+	if (rc == 0 && want_sync)
+		rc = rs_run(p, n, false, s, e);
+	return rc;
+}
+
+/* fdatasync every member in use, in parallel. */
 static int sync_all(struct reshape *r, struct ok_err *e)
 {
-	struct md_io j[RESHAPE_MAX_DISKS];
+	struct rs_job j[RESHAPE_MAX_DISKS];
 	int n = 0;
 	for (int s = 0; s < r->nslots; s++)
 		if (r->slot[s])
-			j[n++] = (struct md_io){.m = r->slot[s]->mm, .kind = MD_IO_SYNC};
-	return md_io_run(j, n, e);
+			j[n++] = (struct rs_job){.io = {.m = r->slot[s]->mm, .kind = MD_IO_SYNC}};
+	return rs_io_run(r->wpool, j, n, e);
 }
 
 static uint64_t prot_pos(const struct reshape *r)
@@ -1849,7 +1942,7 @@ static uint64_t write_floor(const struct reshape *r)
 }
 
 #ifndef NDEBUG
-/* Invariants (2) and (5) for one write of len sectors at sector off. */
+/* Invariants (2), (5) and (10) for one write of len sectors at sector off. */
 static void check_write(const struct reshape *r, const struct member *m, uint64_t off, uint64_t len)
 {
 	uint64_t prot = prot_pos(r);
@@ -1868,6 +1961,11 @@ static void check_write(const struct reshape *r, const struct member *m, uint64_
 			    m->mm->path, (unsigned long long)off, (unsigned long long)(off + len),
 			    (unsigned long long)first_live, (unsigned long long)prot);
 	}
+	if (r->pf_busy && !m->is_new && off + len > r->doff_old + r->pf_r0 * r->ocs &&
+	    off < r->doff_old + r->pf_r1 * r->ocs)
+		BUG("write %s [%llu,%llu) over old rows being read ahead from %llu", m->mm->path,
+		    (unsigned long long)off, (unsigned long long)(off + len),
+		    (unsigned long long)(r->doff_old + r->pf_r0 * r->ocs));
 	if (r->backup_valid && r->plan.method == RESHAPE_BACKUP_MEMBER && m->is_new) {
 		uint64_t b0 = r->doff_old + r->plan.size - r->plan.backup_blocks - 16;
 		uint64_t b1 = r->doff_old + r->plan.size;
@@ -1921,7 +2019,7 @@ static void assert_reshape_ok(const struct reshape *r)
 #endif
 
 /*
- * Rebuild the data chunks of old row `row` (at offset j rows in rbuf) that
+ * Rebuild the data chunks of old row `row` (at offset j rows in rb) that
  * missing old members held or that did not read (bad: a bitmask of old
  * slots whose chunk of this row failed) from the others, P and Q (spec §4),
  * so old_chunk() finds every data chunk. Parity that is lost is never
@@ -1943,7 +2041,7 @@ static int rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j, uint64_t
 		int dev = st.data_dev[k];
 		if (bad >> dev & 1)
 			lost[nlost++] = st.qslot[k];
-		data[st.qslot[k]] = r->rbuf[dev] + j * r->ocsb;
+		data[st.qslot[k]] = r->rb[dev] + j * r->ocsb;
 	}
 	if (!nlost)
 		return 0;
@@ -1959,8 +2057,8 @@ static int rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j, uint64_t
 		lost[0] = lost[1];
 		lost[1] = t;
 	}
-	uint8_t *p = r->rbuf[pd] + j * r->ocsb;
-	uint8_t *q = qd >= 0 ? r->rbuf[qd] + j * r->ocsb : NULL;
+	uint8_t *p = r->rb[pd] + j * r->ocsb;
+	uint8_t *q = qd >= 0 ? r->rb[qd] + j * r->ocsb : NULL;
 	if (nlost == 2) {
 		pq_recov_2data(nd, r->ocsb, lost[0], lost[1], data, p, q);
 	} else if (p_ok) {
@@ -1977,22 +2075,24 @@ static int rebuild_old_row(struct reshape *r, uint64_t row, uint64_t j, uint64_t
 }
 
 /*
- * A member's read of old rows [r0, r1) failed: read it again row by row,
- * and a failed row 4 KiB by 4 KiB, to find the unreadable blocks (md's
- * unit), counted in r->read_errors. The failed rows get bit d in bad[].
+ * A member's read of old rows [from, r1) (rb holding rows from r0 on)
+ * failed: read it again row by row, and a failed row 4 KiB by 4 KiB, to
+ * find the unreadable blocks (md's unit), counted in r->read_errors. The
+ * failed rows get bit d in bad[row - from].
  * The grow then rebuilds them from P/Q and writes their data in the new
  * layout over the same area, which is the rewrite md makes after a read
  * error (R5_ReWrite).
  */
-static void find_bad_rows(struct reshape *r, int d, uint64_t r0, uint64_t r1, uint64_t *bad)
+static void find_bad_rows(struct reshape *r, int d, uint64_t r0, uint64_t from, uint64_t r1,
+			  uint64_t *bad)
 {
 	struct member *m = r->slot[d];
-	for (uint64_t row = r0; row < r1; row++) {
-		uint8_t *buf = r->rbuf[d] + (row - r0) * r->ocsb;
+	for (uint64_t row = from; row < r1; row++) {
+		uint8_t *buf = r->rb[d] + (row - r0) * r->ocsb;
 		uint64_t at = (r->doff_old + row * r->ocs) * 512;
 		if (md_member_read(m->mm, buf, r->ocsb, at, true, NULL) == 0)
 			continue;
-		bad[row - r0] |= 1ULL << d;
+		bad[row - from] |= 1ULL << d;
 		for (uint64_t b = 0; b < r->ocsb; b += 4096) {
 			if (md_member_read(m->mm, buf + b, 4096, at + b, true, NULL) == 0)
 				continue;
@@ -2003,57 +2103,170 @@ static void find_bad_rows(struct reshape *r, int d, uint64_t r0, uint64_t r1, ui
 	}
 }
 
-/* Read old rows [r0, r1) of every old member into rbuf (rebuilding what
- * missing members held and what did not read). */
-static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_err *e)
+/*
+ * Old rows: a window [win_r0, win_r1) in one half of rbuf, and the next S
+ * rows read ahead into the other half by the read threads while the steps
+ * use the window (and write, and checkpoint). A step that runs past the
+ * window takes the read-ahead: its rows still needed from the window (at
+ * most S) are copied in front of it, the halves swap, and the next read
+ * ahead starts. So a chunk or layout change with little head-room, which
+ * checkpoints every stripe, reads each member in large requests that
+ * overlap its writes and flushes, and no row is read twice (a read error
+ * is counted once).
+ *
+ * Why rows read ahead stay right: a step reads old rows >= L(its first
+ * array sector), and every write before it (new rows below it) sits below
+ * those rows' device sectors (see the design notes): every write a step in
+ * the window makes ends at or below the window's end (win_r1), where the
+ * read ahead begins, so the bytes a later step uses were intact when read
+ * and nothing has changed them since; rows below L that the window holds
+ * are never used again.
+ */
+
+/* Old rows holding data: the old array's end, in old rows. */
+static uint64_t old_rows_end(const struct reshape *r)
 {
-	struct md_io j[RESHAPE_MAX_DISKS];
-	int slot[RESHAPE_MAX_DISKS];
-	int n = 0, rc = 0;
+	uint64_t orow = (uint64_t)r->og.ndata * r->ocs;
+	return (r->plan.old_array + orow - 1) / orow;
+}
+
+/* Jobs reading old rows [from, end) of every present old member to
+ * rbuf[d] + at bytes; their count. */
+static int old_read_jobs(struct reshape *r, uint64_t from, uint64_t end, uint64_t at,
+			 struct rs_job *j, int *slot)
+{
+	int n = 0;
 	for (int d = 0; d < r->og.disks; d++)
 		if (r->slot[d]) {
 			slot[n] = d;
-			j[n++] = (struct md_io){.m = r->slot[d]->mm,
-						.kind = MD_IO_READ,
-						.buf = r->rbuf[d],
-						.len = (r1 - r0) * r->ocsb,
-						.dev_byte = (r->doff_old + r0 * r->ocs) * 512};
+			j[n++] = (struct rs_job){
+			    .io = {.m = r->slot[d]->mm,
+				   .kind = MD_IO_READ,
+				   .buf = r->rbuf[d] + at,
+				   .len = (end - from) * r->ocsb,
+				   .dev_byte = (r->doff_old + from * r->ocs) * 512}};
 		}
-	int failed = md_io_run(j, n, e) < 0;
-	uint64_t *bad = failed ? calloc(r1 - r0, sizeof *bad) : NULL;
+	return n;
+}
+
+/* Rows [from, end) just read by jobs j (the window from win_r0 in rb):
+ * find what did not read and rebuild it and what missing members held. */
+static int old_rows_arrived(struct reshape *r, const struct rs_job *j, const int *slot, int n,
+			    uint64_t from, uint64_t end, struct ok_err *e)
+{
+	int failed = 0, rc = 0;
+	for (int i = 0; i < n; i++)
+		failed |= j[i].io.rc < 0;
+	uint64_t *bad = failed ? calloc(end - from, sizeof *bad) : NULL;
 	if (failed && !bad)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	for (int i = 0; i < n && failed; i++)
-		if (j[i].rc < 0)
-			find_bad_rows(r, slot[i], r0, r1, bad);
+		if (j[i].io.rc < 0)
+			find_bad_rows(r, slot[i], r->win_r0, from, end, bad);
 	if (n < r->og.disks || failed)
-		for (uint64_t row = r0; row < r1 && rc == 0; row++)
-			rc = rebuild_old_row(r, row, row - r0, bad ? bad[row - r0] : 0, e);
+		for (uint64_t row = from; row < end && rc == 0; row++)
+			rc = rebuild_old_row(r, row, row - r->win_r0, bad ? bad[row - from] : 0, e);
 	free(bad);
 	return rc;
 }
 
-/* Where array chunk c sits in the rbuf loaded from old row r0. */
-static const uint8_t *old_chunk(const struct reshape *r, uint64_t c, uint64_t r0)
+/* Read the S rows after the window into the other half, S rows in. Only
+ * forwards (rows above the window are still to be read): a shrink moves
+ * backwards and writes above the window, so it never reads ahead
+ * (invariant 10 would stop it); its steps read their rows when they need
+ * them (read_old_rows' "read now"). */
+static void start_read_ahead(struct reshape *r)
+{
+	uint64_t last = old_rows_end(r), S = r->old_rows_max;
+	if (r->back || r->pf_busy || r->win_r1 >= last)
+		return;
+	r->pf_r0 = r->win_r1;
+	r->pf_r1 = r->pf_r0 + S < last ? r->pf_r0 + S : last;
+	uint64_t at = ((uint64_t)(1 - r->half) * 2 * S + S) * r->ocsb;
+	r->pf_n = old_read_jobs(r, r->pf_r0, r->pf_r1, at, r->pf_jobs, r->pf_slot);
+	/* a test's io_sys: read now, here (md_io_run's order) */
+	md_pool_start(r->rpool, r->pf_n, io_real(), rs_job_one, r->pf_jobs);
+	r->pf_busy = 1;
+}
+
+/* Make old rows [r0, r1) (r1 - r0 <= S) of every old member available in
+ * rb: from the window, the read ahead, or read now. */
+static int read_old_rows(struct reshape *r, uint64_t r0, uint64_t r1, struct ok_err *e)
+{
+	uint64_t S = r->old_rows_max, last = old_rows_end(r);
+	int rc;
+	if (r0 >= r->win_r0 && r1 <= r->win_r1)
+		return 0;
+	if (r1 - r0 > S || r1 > last)
+		BUG("old rows [%llu,%llu): more than %llu or past %llu", (unsigned long long)r0,
+		    (unsigned long long)r1, (unsigned long long)S, (unsigned long long)last);
+	if (r->pf_busy) {
+		md_pool_wait(r->rpool, NULL, NULL); /* each job's rc is in pf_jobs */
+		r->pf_busy = 0;
+		if (r0 >= r->win_r0 && r0 <= r->pf_r0 && r->pf_r0 == r->win_r1 && r1 <= r->pf_r1) {
+			/* take it: the rows still needed go in front of it */
+			int h = 1 - r->half;
+			uint64_t carry = r->win_r1 - r0;
+			for (int d = 0; d < r->og.disks; d++) {
+				uint8_t *to =
+				    r->rbuf[d] + ((uint64_t)h * 2 * S + S - carry) * r->ocsb;
+				memcpy(to, r->rb[d] + (r0 - r->win_r0) * r->ocsb, carry * r->ocsb);
+				r->rb[d] = to;
+			}
+			r->half = h;
+			r->win_r0 = r0;
+			r->win_r1 = r0; /* nothing valid until the read ahead checks out */
+			if ((rc = old_rows_arrived(r, r->pf_jobs, r->pf_slot, r->pf_n, r->pf_r0,
+						   r->pf_r1, e)) < 0)
+				return rc;
+			r->win_r1 = r->pf_r1;
+			start_read_ahead(r);
+			return 0;
+		}
+	}
+	/* not contiguous (the first read, or after the backup was saved):
+	 * read now, 2S rows into the current half */
+	struct rs_job j[RESHAPE_MAX_DISKS];
+	int slot[RESHAPE_MAX_DISKS];
+	uint64_t end = r0 + 2 * S < last ? r0 + 2 * S : last;
+	uint64_t at = (uint64_t)r->half * 2 * S * r->ocsb;
+	int n = old_read_jobs(r, r0, end, at, j, slot);
+	for (int d = 0; d < r->og.disks; d++)
+		r->rb[d] = r->rbuf[d] + at;
+	r->win_r0 = r->win_r1 = r0;
+	(void)rs_io_run(r->rpool, j, n, NULL); /* each job's rc is in j */
+	if ((rc = old_rows_arrived(r, j, slot, n, r0, end, e)) < 0)
+		return rc;
+	r->win_r1 = end;
+	start_read_ahead(r);
+	return 0;
+}
+
+/* Where array chunk c sits in rb (its old row loaded: read_old_rows). */
+static const uint8_t *old_chunk(const struct reshape *r, uint64_t c)
 {
 	struct md_stripe st;
 	uint64_t s = c / (uint64_t)r->og.ndata;
 	md_stripe_layout(&r->ogm, s, &st);
-	return r->rbuf[st.data_dev[c % (uint64_t)r->og.ndata]] + (s - r0) * r->ocsb;
+	return r->rb[st.data_dev[c % (uint64_t)r->og.ndata]] + (s - r->win_r0) * r->ocsb;
 }
 
 /*
  * Write new rows [w, w + k): data from the old geometry (from_backup 0) or
  * from the backup (1), zeros past the old end, P and Q computed. One read
- * per old member and one write per new member: large sequential I/O.
+ * per old member (read ahead: read_old_rows) and one write per new member:
+ * large sequential I/O. sync_after: each member is flushed once its write
+ * is done (the step ends at a checkpoint, which then needs no flush of
+ * its own: r->data_synced).
  */
-static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup, struct ok_err *e)
+static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup, int sync_after,
+		     struct ok_err *e)
 {
 	int nd = r->ng.ndata, od = r->og.ndata, nn = r->ng.disks;
 	uint64_t orow = (uint64_t)od * r->ocs; /* array sectors per old row */
 	uint64_t a0 = w * (uint64_t)nd * r->cs, a1 = (w + k) * (uint64_t)nd * r->cs;
-	uint64_t r0 = 0;
 	int rc, logical = from_backup; /* new data chunks come from lbuf */
+	r->data_synced = 0;
 	if (from_backup) {
 		const struct backup_dest *b = &r->bd[0];
 		uint64_t len = (a1 - a0) * 512;
@@ -2066,8 +2279,7 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 					 (long long)at, "cannot read the backup data");
 	} else if (a0 < r->plan.old_array) {
 		uint64_t end = a1 < r->plan.old_array ? a1 : r->plan.old_array;
-		r0 = a0 / orow;
-		uint64_t r1 = (end + orow - 1) / orow;
+		uint64_t r0 = a0 / orow, r1 = (end + orow - 1) / orow;
 		if ((rc = read_old_rows(r, r0, r1, e)) < 0)
 			return rc;
 		if (r->ocs != r->cs) {
@@ -2076,7 +2288,7 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 			 * order first; a0 and end are on old chunk boundaries
 			 * (positions are whole units of the larger chunk) */
 			for (uint64_t oc = a0 / r->ocs; oc * r->ocs < end; oc++)
-				memcpy(r->lbuf + (oc * r->ocs - a0) * 512, old_chunk(r, oc, r0),
+				memcpy(r->lbuf + (oc * r->ocs - a0) * 512, old_chunk(r, oc),
 				       r->ocsb);
 			logical = 1;
 		}
@@ -2097,7 +2309,7 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 			else if (logical)
 				src = r->lbuf + (c * r->cs - a0) * 512;
 			else
-				src = old_chunk(r, c, r0);
+				src = old_chunk(r, c);
 			/* syndrome slot: the kernel's order (raid6_idx_to_slot) */
 			slots[st.qslot[kk]] = (uint8_t *)src;
 			r->wiov[st.data_dev[kk]][j] = (struct iovec){(void *)src, r->csb};
@@ -2111,7 +2323,7 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 			pq_xor(nd, r->csb, (void **)slots, r->wbuf[pd] + j * r->csb);
 		}
 	}
-	struct md_io jobs[RESHAPE_MAX_DISKS];
+	struct rs_job jobs[RESHAPE_MAX_DISKS];
 	int nj = 0;
 	for (int d = 0; d < nn; d++) {
 		struct member *m = r->slot[d];
@@ -2121,15 +2333,19 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 		CHECK_WRITE(r, m, off, k * r->cs);
 		/* the gather buffer, for io_sys overrides, is wbuf[d]: the
 		 * parity rows it holds are copied over themselves */
-		jobs[nj++] = (struct md_io){.m = m->mm,
-					    .kind = MD_IO_WRITEV,
-					    .buf = r->wbuf[d],
-					    .len = k * r->csb,
-					    .dev_byte = off * 512,
-					    .iov = r->wiov[d],
-					    .iovcnt = (int)k};
+		jobs[nj++] = (struct rs_job){.io = {.m = m->mm,
+						    .kind = MD_IO_WRITEV,
+						    .buf = r->wbuf[d],
+						    .len = k * r->csb,
+						    .dev_byte = off * 512,
+						    .iov = r->wiov[d],
+						    .iovcnt = (int)k},
+					     .sync_after = sync_after};
 	}
-	return md_io_run(jobs, nj, e);
+	if ((rc = rs_io_run(r->wpool, jobs, nj, e)) < 0)
+		return rc;
+	r->data_synced = sync_after;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -2138,14 +2354,13 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 /* ROUND_OFFSET and ROUND_FINAL together end a grow (see sb_round). */
 enum round { ROUND_START, ROUND_CHECKPOINT, ROUND_OFFSET, ROUND_FINAL };
 
-/* One member's superblock into r->build: the master's array-wide fields,
+/* One member's superblock into out: the master's array-wide fields,
  * the member's own (offsets, sizes, dev_number, device uuid, bad-block log:
  * v1.x bytes 128..191), encoded with a fresh checksum. A 0.90 member gets
  * the master's disk table (super_90_sync writes one table to every member)
  * with its own entry as this_disk. */
-static void build_sb(const struct reshape *r, const struct member *m, int final)
+static void build_sb(const struct reshape *r, const struct member *m, int final, struct md_sb *out)
 {
-	struct md_sb *out = r->build;
 	const struct md_sb *own = &m->mm->sb;
 	memcpy(out, r->master, sizeof *out);
 	out->data_offset = own->data_offset;
@@ -2172,7 +2387,7 @@ static void build_sb(const struct reshape *r, const struct member *m, int final)
 static int write_sb(struct reshape *r, struct member *m, int final, struct ok_err *e)
 {
 	uint8_t *buf = r->zero; /* a chunk >= 4 KiB of scratch, aligned */
-	build_sb(r, m, final);
+	build_sb(r, m, final, r->build);
 	memcpy(buf, r->build->raw, SB_BLOCK);
 	int rc = md_member_write(m->mm, buf, SB_BLOCK, m->super_offset * 512, e);
 	if (rc == 0) {
@@ -2259,6 +2474,48 @@ static int bitmap_round(struct reshape *r, enum round kind, int pass, struct ok_
 }
 
 /*
+ * The superblocks of a ROUND_CHECKPOINT (one pass, no crash points), the
+ * members in parallel: each slot's block built first (sbn, sbuf), then per
+ * member its write and fdatasync as one job (rs_io_run), so a chunk change
+ * that checkpoints every stripe pays one wake-up per member, not two. Any
+ * subset of these writes may be durable after a crash, as with writes one
+ * after another followed by the flushes; each member's record is updated
+ * only once every write and flush succeeded (as write_sb does per write).
+ * With a test's io_sys, sb_round's loop (write after write, stopping at a
+ * failure, then the flushes) runs instead, so recorded sequences stay.
+ */
+static int checkpoint_round(struct reshape *r, struct ok_err *e)
+{
+	struct rs_job j[RESHAPE_MAX_DISKS];
+	int slot[RESHAPE_MAX_DISKS], n = 0, rc;
+	if ((rc = bitmap_round(r, ROUND_CHECKPOINT, 1, e)) < 0)
+		return rc;
+	for (int s = 0; s < r->ng.disks; s++) {
+		struct member *m = r->slot[s];
+		if (!m)
+			continue;
+		uint8_t *buf = r->sbuf + (size_t)s * SB_BLOCK;
+		build_sb(r, m, 0, &r->sbn[s]);
+		memcpy(buf, r->sbn[s].raw, SB_BLOCK);
+		slot[n] = s;
+		j[n++] = (struct rs_job){.io = {.m = m->mm,
+						.kind = MD_IO_WRITE,
+						.buf = buf,
+						.len = SB_BLOCK,
+						.dev_byte = m->super_offset * 512},
+					 .sync_after = 1};
+	}
+	if ((rc = rs_io_run(r->wpool, j, n, e)) < 0)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		struct member *m = r->slot[slot[i]];
+		memcpy(&m->mm->sb, &r->sbn[slot[i]], sizeof m->mm->sb);
+		member_take_sb(m);
+	}
+	return 0;
+}
+
+/*
  * Write every superblock from the master (events + 1, utime now), then
  * fdatasync. START writes and syncs the new members first, so that a
  * crash never leaves an old member saying "reshaping" while a new member
@@ -2324,6 +2581,8 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 	}
 	sb->feature_map = f;
 	int end = kind == ROUND_OFFSET || kind == ROUND_FINAL;
+	if (kind == ROUND_CHECKPOINT && io_real())
+		return checkpoint_round(r, e);
 	for (int pass = kind == ROUND_START ? 0 : 1; pass < 2; pass++) {
 		if ((rc = bitmap_round(r, kind, pass, e)) < 0)
 			return rc;
@@ -2364,12 +2623,15 @@ static int end_rounds(struct reshape *r, struct ok_err *e)
 	return sb_round(r, ROUND_FINAL, e);
 }
 
-/* Invariant (3): data durable, then the superblocks, then durable again. */
+/* Invariant (3): data durable (by the last step's sync_after, or here),
+ * then the superblocks, then durable again (sb_round). */
 static int checkpoint(struct reshape *r, struct ok_err *e)
 {
 	int rc;
-	if ((rc = sync_all(r, e)) < 0 || (rc = sb_round(r, ROUND_CHECKPOINT, e)) < 0)
+	if ((!r->data_synced && (rc = sync_all(r, e)) < 0) ||
+	    (rc = sb_round(r, ROUND_CHECKPOINT, e)) < 0)
 		return rc;
+	r->data_synced = 0;
 	r->dpos = r->pos;
 	r->last_ckpt = mono();
 	ASSERT_RESHAPE_OK(r);
@@ -2460,8 +2722,7 @@ static int save_backup(struct reshape *r, struct ok_err *e)
 			return rc;
 		uint64_t nch = (r1 - r0) * (uint64_t)r->og.ndata;
 		for (uint64_t c = 0; c < nch; c++)
-			memcpy(r->lbuf + c * r->ocsb, old_chunk(r, r0 * r->og.ndata + c, r0),
-			       r->ocsb);
+			memcpy(r->lbuf + c * r->ocsb, old_chunk(r, r0 * r->og.ndata + c), r->ocsb);
 		for (int i = 0; i < r->nbd; i++) {
 			const char *p;
 			int fd = bd_fd_path(r, i, &p);
@@ -2626,7 +2887,7 @@ static int restore_backup(struct reshape *r, struct ok_err *e)
 		uint64_t k = r->bk_end / unit - w;
 		if (k > r->step_rows)
 			k = r->step_rows;
-		if ((rc = move_rows(r, w, k, 1, e)) < 0)
+		if ((rc = move_rows(r, w, k, 1, 0, e)) < 0)
 			return rc;
 		w += k;
 	}
@@ -2804,7 +3065,12 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 		uint64_t k = r->back ? w - lim : lim - w;
 		if (k > r->step_rows)
 			k = r->step_rows;
-		if ((rc = move_rows(r, r->back ? w - k : w, k, 0, e)) < 0)
+		/* a step that reaches the bound, the end or the backup's end is
+		 * followed by a checkpoint: flush each member as its write ends */
+		int ckpt_next =
+		    r->back ? w - k <= lim
+			    : w + k >= lim || (r->backup_valid && (w + k) * unit >= r->bk_end);
+		if ((rc = move_rows(r, r->back ? w - k : w, k, 0, ckpt_next, e)) < 0)
 			return rc;
 		w = r->back ? w - k : w + k;
 		r->pos = w * unit;

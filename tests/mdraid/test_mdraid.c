@@ -5,10 +5,12 @@
  * and the array engine under injected faults (lib/io.h's io_sys table):
  * EIO on reads is reconstructed, a crash mid-write leaves the array active
  * with its bitmap bits set (and mdadm --examine agrees with our examine),
- * tiny memory budgets exercise the sliced paths.
+ * tiny memory budgets exercise the sliced paths; the I/O thread pool keeps
+ * md_par_run's contract.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +24,7 @@
 #include <cmocka.h>
 
 #include "io.h"
+#include "iopool.h"
 #include "mdraid.h"
 
 static char dir[256];
@@ -834,6 +837,85 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* iopool.h's contract, which is md_par_run's (member.h): every job runs
+ * exactly once even when some fail, the lowest-numbered failure is returned
+ * with its e, rcs gets each job's result; batches reuse the threads; a
+ * background batch is finished by md_pool_wait; inline batches run in
+ * order, in the caller. */
+struct pool_ctx {
+	pthread_mutex_t mu;
+	int ran[8];
+	int order[8];
+	int seq;
+	pthread_t caller;
+	int on_caller;
+};
+
+static int pool_job(void *ctx, int i, struct ok_err *e)
+{
+	struct pool_ctx *c = ctx;
+	pthread_mutex_lock(&c->mu);
+	c->ran[i]++;
+	c->order[c->seq++] = i;
+	c->on_caller += pthread_equal(pthread_self(), c->caller) != 0;
+	pthread_mutex_unlock(&c->mu);
+	if (i == 2 || i == 5)
+		return ok_err_at(e, -(EIO + i), "job", i, "job %d failed", i);
+	return 0;
+}
+
+static void pool_reset(struct pool_ctx *c)
+{
+	memset(c->ran, 0, sizeof c->ran);
+	c->seq = c->on_caller = 0;
+	c->caller = pthread_self();
+}
+
+static void test_pool(void **state)
+{
+	(void)state;
+	struct md_pool *p = md_pool_new(6);
+	struct pool_ctx c;
+	struct ok_err e;
+	int rcs[8];
+	assert_non_null(p);
+	pthread_mutex_init(&c.mu, NULL);
+	for (int round = 0; round < 200; round++) {
+		pool_reset(&c);
+		ok_err_clear(&e);
+		assert_int_equal(md_pool_run(p, 6, true, pool_job, &c, rcs, &e), -(EIO + 2));
+		assert_string_equal(e.path, "job");
+		assert_int_equal(e.offset, 2);
+		for (int i = 0; i < 6; i++) {
+			assert_int_equal(c.ran[i], 1);
+			assert_int_equal(rcs[i], i == 2 || i == 5 ? -(EIO + i) : 0);
+		}
+	}
+	/* in the background: md_pool_start runs nothing in the caller (the
+	 * caller may take what is left in md_pool_wait); then waited for */
+	pool_reset(&c);
+	md_pool_start(p, 4, true, pool_job, &c);
+	pthread_mutex_lock(&c.mu);
+	assert_int_equal(c.on_caller, 0);
+	pthread_mutex_unlock(&c.mu);
+	assert_int_equal(md_pool_wait(p, rcs, &e), -(EIO + 2));
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(c.ran[i], 1);
+	assert_int_equal(md_pool_wait(p, NULL, NULL), 0); /* none running */
+	/* inline: in order, in the caller, started or run */
+	pool_reset(&c);
+	md_pool_start(p, 5, false, pool_job, &c);
+	assert_int_equal(c.seq, 5);
+	assert_int_equal(md_pool_wait(p, NULL, NULL), -(EIO + 2));
+	pool_reset(&c);
+	assert_int_equal(md_pool_run(p, 2, false, pool_job, &c, NULL, NULL), 0);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(i < 2 ? c.order[i] : i, i);
+	assert_int_equal(c.on_caller, 2);
+	md_pool_free(p);
+	pthread_mutex_destroy(&c.mu);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -852,6 +934,7 @@ int main(void)
 	    cmocka_unit_test(test_rmw_equals_rcw),
 	    cmocka_unit_test(test_read_error_rewritten),
 	    cmocka_unit_test(test_read_error_fails_member),
+	    cmocka_unit_test(test_pool),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
