@@ -1780,14 +1780,32 @@ void reshape_close(struct reshape *r)
 
 /* Size the step: k new rows whose new stripes, the old rows they come
  * from, and a logical copy fit the memory budget. */
+/* Old rows a step of k new rows reads (its array sectors, plus the row it
+ * may start inside). */
+static uint64_t old_rows_for(const struct reshape *r, uint64_t k)
+{
+	uint64_t orow = (uint64_t)r->og.ndata * r->ocs;
+	return (k * (uint64_t)r->ng.ndata * r->cs + orow - 1) / orow + 1;
+}
+
+/* What alloc_buffers allocates for k-row steps: rbuf (two halves of 2S old
+ * rows a member), wbuf, and lbuf (a step's data in array order). */
+static uint64_t buffer_bytes(const struct reshape *r, uint64_t k)
+{
+	uint64_t S = old_rows_for(r, k), nd = (uint64_t)r->ng.ndata;
+	uint64_t l = S * (uint64_t)r->og.ndata * r->ocsb;
+	if (k * nd * r->csb > l)
+		l = k * nd * r->csb;
+	return (uint64_t)r->og.disks * 4 * S * r->ocsb + (uint64_t)r->ng.disks * k * r->csb + l;
+}
+
 static int alloc_buffers(struct reshape *r, struct ok_err *e)
 {
 	size_t budget = md_budget_bytes(r->opts.mem_bytes);
 	int on = r->og.disks, nn = r->ng.disks, od = r->og.ndata, nd = r->ng.ndata;
-	/* rbuf: two halves of 2S old rows (a step's S, and S read ahead) */
+	/* a first guess from the bytes a row costs (rbuf: two halves of 2S
+	 * old rows, a step's S and S read ahead; wbuf; lbuf) ... */
 	double per_row = (double)r->csb * (nn + 4.0 * on * nd / od + nd);
-	if (r->ocs != r->cs)
-		per_row += (double)r->csb * nd; /* lbuf holds each step's data */
 	uint64_t k = (uint64_t)((double)budget / per_row);
 	if (k < 1)
 		k = 1;
@@ -1796,9 +1814,12 @@ static int alloc_buffers(struct reshape *r, struct ok_err *e)
 	if (k > r->rows)
 		k = r->rows;
 	k = k < r->wstep ? r->wstep : k / r->wstep * r->wstep; /* whole units */
+	/* ... then exactly: the old rows a step may start inside count too, so
+	 * the buffers stay within --mem unless one unit alone exceeds it */
+	while (k > r->wstep && buffer_bytes(r, k) > budget)
+		k -= r->wstep;
 	r->step_rows = k;
-	uint64_t orow = (uint64_t)od * r->ocs;
-	r->old_rows_max = (k * (uint64_t)nd * r->cs + orow - 1) / orow + 1;
+	r->old_rows_max = old_rows_for(r, k);
 	/* not zeroed: every byte used is read or computed first */
 	for (int d = 0; d < on; d++)
 		if (!(r->rbuf[d] = md_buf_alloc(4 * r->old_rows_max * r->ocsb)))
@@ -1810,6 +1831,9 @@ static int alloc_buffers(struct reshape *r, struct ok_err *e)
 	uint64_t l = r->old_rows_max * (uint64_t)od * r->ocsb;
 	if (k * (uint64_t)nd * r->csb > l)
 		l = k * (uint64_t)nd * r->csb;
+	if (k != r->wstep && buffer_bytes(r, k) > budget)
+		BUG("%llu-row step buffers exceed the %zu-byte budget", (unsigned long long)k,
+		    budget);
 	if (!(r->lbuf = md_buf_alloc(l)) ||
 	    !(r->zero = io_alloc(r->csb > r->ocsb ? r->csb : r->ocsb)))
 		goto nomem;
