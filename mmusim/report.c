@@ -139,7 +139,7 @@ static void build(const struct mm_sim *s, const struct mm_stats *const *st, stru
 /* The rows of VM vm's share of the statistics (several VMs). */
 static void vm_rows(const struct mm_sim *s, unsigned vm, struct rows *t)
 {
-	static struct mm_stats v[MM_MODE_N];
+	struct mm_stats v[MM_MODE_N];
 	const struct mm_stats *st[MM_MODE_N];
 	for (int m = 0; m < MM_MODE_N; m++) {
 		mm_sim_vm_stats(s, vm, (enum mm_mode)m, &v[m]);
@@ -255,7 +255,7 @@ static void json_str(FILE *f, const char *s)
 
 void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, enum mm_out out)
 {
-	static struct rows t;
+	struct rows t; /* ~11 KiB: on the stack, so reports can be made concurrently */
 	const struct mm_stats *st[MM_MODE_N];
 	for (int m = 0; m < MM_MODE_N; m++)
 		st[m] = mm_sim_stats(s, (enum mm_mode)m);
@@ -313,7 +313,8 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 		}
 		fputs("}", f);
 		if (several_vms(s)) {
-			static struct rows v;
+			struct rows
+			    v; /* ~11 KiB: on the stack, so reports can be made concurrently */
 			fputs(", \"vms\": {", f);
 			for (unsigned k = 0, fv = 1; (k = vm_next(s, k, &v)) < MM_MAX_VMS; k++) {
 				fprintf(f, "%s\"%u\": {", fv ? "" : ", ", k);
@@ -342,7 +343,8 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 		for (int i = 0; i < t.n; i++)
 			csv_row(f, "", &t.r[i], mask);
 		if (several_vms(s)) {
-			static struct rows v;
+			struct rows
+			    v; /* ~11 KiB: on the stack, so reports can be made concurrently */
 			for (unsigned k = 0; (k = vm_next(s, k, &v)) < MM_MAX_VMS; k++) {
 				char prefix[16];
 				snprintf(prefix, sizeof(prefix), "vm%u.", k);
@@ -389,7 +391,7 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 	for (int i = 0; i < t.n; i++)
 		table_row(f, &t.r[i], mask);
 	if (several_vms(s)) {
-		static struct rows v;
+		struct rows v; /* ~11 KiB: on the stack, so reports can be made concurrently */
 		for (unsigned k = 0; (k = vm_next(s, k, &v)) < MM_MAX_VMS; k++) {
 			fprintf(f, "\nVM %u (its share of the above)\n", k);
 			for (int i = 0; i < v.n; i++)
@@ -431,7 +433,7 @@ void mm_report(FILE *f, const struct mm_sim *s, const struct mm_run_info *ri, en
 void mm_report_interval(FILE *f, const struct mm_sim *s, const struct mm_stats *st, uint64_t index,
 			uint64_t end, enum mm_out out, int header)
 {
-	static struct rows t;
+	struct rows t; /* ~11 KiB: on the stack, so reports can be made concurrently */
 	const struct mm_stats *p[MM_MODE_N];
 	for (int m = 0; m < MM_MODE_N; m++)
 		p[m] = &st[m];
