@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ls_msg_set(&m, LS_MESSAGE, (const char *)nul + 1, mlen);
 		p.re = &mt;
 		p.n_re = 1;
-		ls_parser_run(&p, &m, NULL);
+		ls_parser_run(&p, &m, NULL, NULL);
 		const char *names[64];
 		size_t n = ls_msg_names(&m, names, 64);
 		for (size_t i = 0; i < n && i < 64; i++) {
