@@ -1790,13 +1790,20 @@ static uint64_t old_rows_for(const struct reshape *r, uint64_t k)
 
 /* What alloc_buffers allocates for k-row steps: rbuf (two halves of 2S old
  * rows a member), wbuf, and lbuf (a step's data in array order). */
+/* lbuf's size for k-row steps: a step's data in array order, or the old
+ * rows it reads, whichever is larger. */
+static uint64_t lbuf_bytes(const struct reshape *r, uint64_t k)
+{
+	uint64_t l = old_rows_for(r, k) * (uint64_t)r->og.ndata * r->ocsb;
+	uint64_t step = k * (uint64_t)r->ng.ndata * r->csb;
+	return step > l ? step : l;
+}
+
 static uint64_t buffer_bytes(const struct reshape *r, uint64_t k)
 {
-	uint64_t S = old_rows_for(r, k), nd = (uint64_t)r->ng.ndata;
-	uint64_t l = S * (uint64_t)r->og.ndata * r->ocsb;
-	if (k * nd * r->csb > l)
-		l = k * nd * r->csb;
-	return (uint64_t)r->og.disks * 4 * S * r->ocsb + (uint64_t)r->ng.disks * k * r->csb + l;
+	uint64_t S = old_rows_for(r, k);
+	return (uint64_t)r->og.disks * 4 * S * r->ocsb + (uint64_t)r->ng.disks * k * r->csb +
+	       lbuf_bytes(r, k);
 }
 
 static int alloc_buffers(struct reshape *r, struct ok_err *e)
@@ -1828,9 +1835,7 @@ static int alloc_buffers(struct reshape *r, struct ok_err *e)
 		if (!(r->wbuf[d] = md_buf_alloc(k * r->csb)) ||
 		    !(r->wiov[d] = malloc(k * sizeof(struct iovec))))
 			goto nomem;
-	uint64_t l = r->old_rows_max * (uint64_t)od * r->ocsb;
-	if (k * (uint64_t)nd * r->csb > l)
-		l = k * (uint64_t)nd * r->csb;
+	uint64_t l = lbuf_bytes(r, k);
 	if (k != r->wstep && buffer_bytes(r, k) > budget)
 		BUG("%llu-row step buffers exceed the %zu-byte budget", (unsigned long long)k,
 		    budget);
