@@ -450,7 +450,8 @@ int md_array_resync(struct md_array *a, struct ok_err *e);
  * resync of the space a component size change adds: P/Q written from the
  * data, nothing else. The superblocks (resync_offset checkpoints) are the
  * caller's; returns when the writes are issued and flushed (not synced:
- * md_array_sync makes them durable). */
+ * md_array_sync makes them durable). md_array_sync_range with rebuild false
+ * and the array's budget. */
 int md_array_resync_range(struct md_array *a, uint64_t first, uint64_t end, struct ok_err *e);
 
 /* A resync or repair pass over stripes [first, end) only, in windows of at

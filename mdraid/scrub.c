@@ -164,17 +164,7 @@ int md_array_resync(struct md_array *a, struct ok_err *e)
 
 int md_array_resync_range(struct md_array *a, uint64_t first, uint64_t end, struct ok_err *e)
 {
-	uint64_t stripes = a->geom.dev_sectors / a->geom.chunk_sectors;
-	if (end > stripes)
-		end = stripes;
-	if (!(a->flags & MD_OPEN_WRITE))
-		return ok_err_at(e, -EBADF, NULL, OK_ERR_NOPOS, "array opened read-only");
-	if (first >= end)
-		return 0;
-	int rc = scrub_range(a, SCRUB_RESYNC, NULL, NULL, first, end, false, 0, e);
-	if (rc == 0)
-		rc = md_array_flush(a, e);
-	return rc;
+	return md_array_sync_range(a, false, first, end, 0, NULL, e);
 }
 
 int md_array_sync_range(struct md_array *a, bool rebuild, uint64_t first, uint64_t end,
