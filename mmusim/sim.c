@@ -902,7 +902,8 @@ struct mm_sim {
 	/* pages known mapped: skips the guest-table lookup on most accesses */
 	uint64_t mc_key[4096]; /* proc << 45 | vpn */
 	uint64_t mc_gen[4096]; /* valid while equal to map_gen (| MC_RO: read-only) */
-	uint64_t map_gen;      /* bumped whenever a mapping disappears or loses write */
+	uint64_t map_gen;      /* bumped whenever a mapping disappears or changes its write
+				* permission (either way) */
 	/* frames mapped by more than one PTE (fork): frame number + 1 -> extra
 	 * mappings, open addressing; a frame absent here has one mapping */
 	struct hl_ent *shr;
@@ -2316,9 +2317,12 @@ static void pte_change(struct mm_sim *s, uint64_t va, int clear)
 	uint64_t size = 1ull << shift_of_level(ll);
 	uint64_t *e = &pt_e(&s->gpt, path[ll])[pt_idx(va, ll)];
 	frame_put(s, E_PA(x), size);
+	/* either way the known-mapped cache is stale: a clear unmaps the page, a
+	 * rewrite maps a new, writable frame where a write-protected (say
+	 * fork's copy-on-write) one was, and a store to it must not fault */
+	s->map_gen++;
 	if (clear) {
 		*e = 0;
-		s->map_gen++;
 	} else {
 		uint64_t pa = pa_alloc(&s->gmem, size);
 		if (pa == NONE) {

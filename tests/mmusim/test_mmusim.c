@@ -1910,6 +1910,247 @@ static void test_fast_vs_reference(void **state)
 	free(r);
 }
 
+/*
+ * A random trace built to stress the run shortcut (feed_repeats, the
+ * known-last page and line): repeats of one line in every op and size
+ * (size 0 included), two lines of two pages at one page offset taken in
+ * turn (one set of a 64-set L1D), sequential runs over page ends (some
+ * accesses crossing into the next page), runs over the 4 KiB pages of one
+ * 2 MiB region, instruction fetches on a data page, and the same line again
+ * after each kind of event (INVLPG, PTE write, fault, switch away and back,
+ * full flush, mprotect then a store, aging, unmap, fork), a fetch from the
+ * same page on either side of the event. cut[] receives up to *ncut
+ * indices i (*ncut is set to their count) with r[i - 1] and r[i] on one
+ * line (inside a run), where the test ends warm-up and intervals.
+ */
+static size_t run_trace(struct mm_rec *r, size_t n, uint64_t seed, size_t *cut, size_t *ncut)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 7, line = BASE;
+	size_t i = 0, nc = 0;
+	uint32_t child = 3;
+	while (i + 9 < n) {
+		uint64_t k = xs(&x) % 100, y = xs(&x);
+		uint8_t op = (uint8_t)(MM_IFETCH + y % 4);
+		/* a line in 8 MiB, in one of 4 hot pages now and then */
+		if (y >> 4 & 1)
+			line = BASE + ((y >> 8) % (8u << 20) & ~63ull);
+		else
+			line = BASE + ((y >> 8) % 4) * 4096 + ((y >> 20) % 64) * 64;
+		if (k < 30) { /* one line repeated */
+			uint16_t sz = (uint16_t)((y >> 30) % 5 == 0 ? 0 : 1u << (y >> 32) % 4);
+			size_t len = 2 + (y >> 36) % 30, start = i;
+			if (!sz && (y >> 50) & 1) /* size 0 at a page start: its byte is the
+						   * previous page's last */
+				line &= ~0xfffull;
+			for (size_t j = 0; j < len && i < n; j++)
+				r[i++] = (struct mm_rec){
+				    .addr = line + (sz ? (j * sz) % 64 / sz * sz : j % 64),
+				    .size = sz,
+				    .op = op};
+			if (len >= 4 && start + len / 2 < i && nc < *ncut && (y >> 44) % 4 == 0)
+				cut[nc++] = start + len / 2;
+		} else if (k < 38) { /* two lines at one page offset, in turn */
+			uint64_t other = line + 4096 * (1 + (y >> 36) % 3);
+			for (size_t j = 0, len = 2 + (y >> 40) % 20; j < len && i < n; j++)
+				r[i++] = ld(j & 1 ? other : line);
+		} else if (k < 42) { /* a line, in turn with fetches from new pages: their
+				      * walks' lines may evict it from the L1D */
+			for (size_t j = 0, len = 2 + (y >> 40) % 20; j < len && i < n; j++)
+				r[i++] = j & 1
+					     ? (struct mm_rec){.addr = BASE + (64ull << 20) +
+								       (xs(&x) >> 12) % (64u << 20),
+							       .size = 2,
+							       .op = MM_IFETCH}
+					     : ld(line + j % 8);
+		} else if (k < 58) { /* sequential across a page end */
+			uint64_t a = (line | 0xfff) + 1 - 8 * (1 + (y >> 36) % 40);
+			uint16_t sz = (uint16_t)((y >> 50) & 1 ? 8 : 12);
+			for (size_t j = 0, len = 2 + (y >> 42) % 80; j < len && i < n; j++, a += 8)
+				r[i++] = (struct mm_rec){.addr = a, .size = sz, .op = op};
+		} else if (k < 66) { /* the 4 KiB pages of one 2 MiB region, a line each */
+			uint64_t a = (line & ~0x1fffffull) + ((y >> 36) % 512) * 4096;
+			for (size_t j = 0, len = 2 + (y >> 46) % 12; j < len && i < n; j++)
+				r[i++] = ld(a + j * 4096 + j % 3 * 64);
+		} else if (k < 72) { /* fetches and loads on one page */
+			for (size_t j = 0, len = 2 + (y >> 36) % 12; j < len && i < n; j++)
+				r[i++] =
+				    (struct mm_rec){.addr = line + j * 4,
+						    .size = 4,
+						    .op = (uint8_t)(j % 3 ? MM_LOAD : MM_IFETCH)};
+		} else { /* the line, an event, the line again */
+			struct mm_rec e = {.addr = line & ~0xfffull};
+			const struct mm_rec f = {.addr = line ^ 32, .size = 4, .op = MM_IFETCH};
+			if (op == MM_IFETCH)
+				op = MM_LOAD;
+			/* a data access and a fetch on the page, so both streams repeat it */
+			r[i++] = (struct mm_rec){.addr = line, .size = 8, .op = op};
+			r[i++] = f;
+			switch (k % 10) {
+			case 0:
+				e.op = MM_INVLPG;
+				break;
+			case 1:
+				e.op = MM_PTWRITE;
+				break;
+			case 2:
+				e.op = MM_FAULT;
+				break;
+			case 3: /* away and back */
+				r[i++] = ev(MM_SWITCH, 1 + (y >> 36) % 2, 0);
+				e.op = MM_SWITCH, e.pid = 0;
+				break;
+			case 4:
+				e.op = MM_FLUSH;
+				break;
+			case 5:
+				e.op = MM_MPROTECT, e.len = 4096;
+				op = MM_STORE;
+				break;
+			case 6:
+				e.op = MM_AGE, e.len = 4096 * (1 + (y >> 36) % 4);
+				break;
+			case 7:
+				e.op = MM_UNMAP, e.len = 4096;
+				break;
+			case 8:
+				if (y >> 36 & 3)
+					continue;
+				e.op = MM_FORK, e.pid = child++;
+				op = MM_STORE; /* a copy-on-write fault after the fork */
+				break;
+			default:
+				e.op = MM_INVLPG, e.addr = line ^ 0x1000; /* another page */
+				break;
+			}
+			r[i++] = e;
+			for (size_t j = 0, len = 1 + (y >> 40) % 4; j < len && i < n; j++)
+				r[i++] =
+				    j & 1 ? f
+					  : (struct mm_rec){.addr = line + j, .size = 4, .op = op};
+		}
+	}
+	*ncut = nc;
+	return i;
+}
+
+/*
+ * The run shortcut against the reference form on run_trace, on each preset,
+ * with 4 KiB pages, with 2 MiB guest and host pages (runs as long as the
+ * page; the shortcut's own page stays 4 KiB) and untagged (asids=0: every
+ * VM exit flushes the TLBs), native alone (no VM exit to end a run) and all
+ * four modes: the statistics of the warm-up and of every interval must be
+ * equal. It found 'E ptwrite' leaving a fork's write-protection in the
+ * known-mapped cache (the fast path took a copy-on-write fault that the
+ * rewritten, writable PTE does not take). As
+ * mmusim's --warmup and --interval do, the feed is cut at each boundary
+ * (here inside a run of one line), the warm-up ends with
+ * mm_sim_reset_stats, and each interval is the statistics when it ends
+ * minus those when it began.
+ */
+
+static void test_run_shortcut(void **state)
+{
+	(void)state;
+	enum { N = 12000, CUTS = 6 };
+	struct mm_rec *r = malloc(N * sizeof(*r));
+	assert_non_null(r);
+	const char *presets[] = {"barcelona", "nehalem", "modern"};
+	/* 4K pages, 2M pages, untagged (every VM exit flushes the TLBs) */
+	const char *vars[][3] = {{"guest_page=4K", "host_page=4K", NULL},
+				 {"guest_page=2M", "host_page=2M", NULL},
+				 {"guest_page=4K", "host_page=4K", "asids=0"}};
+	const char *const vname[] = {"4K pages", "2M pages", "asids=0"};
+	const unsigned masks[] = {1, 15};
+	for (unsigned p = 0; p < 3; p++)
+		for (unsigned big = 0; big < 3; big++)
+			for (unsigned k = 0; k < 2; k++) {
+				struct mm_config c =
+				    cfg(presets[p], "data_refs=1", "agile_epoch=3000", vars[big][0],
+					vars[big][1], vars[big][2], NULL);
+				size_t cut[CUTS + 1], nc = CUTS;
+				size_t n = run_trace(r, N, p * 3 + big + 1, cut, &nc);
+				assert_true(nc >= 3);
+				cut[nc] = n;
+				struct mm_sim *f, *ref;
+				struct ok_err e;
+				ok_err_clear(&e);
+				assert_int_equal(mm_sim_new(&f, &c, masks[k], 1, &e), 0);
+				assert_int_equal(mm_sim_new(&ref, &c, masks[k], 1, &e), 0);
+				mm_sim_reference(ref);
+				struct mm_stats fa[MM_MODE_N], ra[MM_MODE_N];
+				memset(fa, 0, sizeof(fa));
+				memset(ra, 0, sizeof(ra));
+				for (size_t b = 0, from = 0; b <= nc; from = cut[b++]) {
+					/* the fast path in two uneven batches, the reference by
+					 * record */
+					size_t mid = from + (cut[b] - from) / 3;
+					if (mm_sim_feed(f, r + from, mid - from, &e) ||
+					    mm_sim_feed(f, r + mid, cut[b] - mid, &e))
+						fail_msg("fast, records %zu..%zu: %s", from, cut[b],
+							 e.msg);
+					for (size_t i = from; i < cut[b]; i++)
+						if (mm_sim_feed(ref, r + i, 1, &e))
+							fail_msg("reference, record %zu: %s", i,
+								 e.msg);
+					for (enum mm_mode m = MM_NATIVE; m < MM_MODE_N; m++) {
+						struct mm_stats a, d;
+						mm_stats_sub(&a, mm_sim_stats(f, m), &fa[m]);
+						mm_stats_sub(&d, mm_sim_stats(ref, m), &ra[m]);
+						if (memcmp(&a, &d, sizeof(a)))
+							fail_msg(
+							    "%s %s modes %u, %s, interval %zu "
+							    "(records "
+							    "%zu..%zu): l1 hits %llu/%llu, walks "
+							    "%llu/%llu, data l1d %llu/%llu",
+							    presets[p], vname[big], masks[k],
+							    mm_mode_names[m], b, from, cut[b],
+							    (unsigned long long)a.l1_hits,
+							    (unsigned long long)d.l1_hits,
+							    (unsigned long long)a.walks,
+							    (unsigned long long)d.walks,
+							    (unsigned long long)
+								a.data_at[MM_AT_DC1],
+							    (unsigned long long)
+								d.data_at[MM_AT_DC1]);
+						fa[m] = *mm_sim_stats(f, m);
+						ra[m] = *mm_sim_stats(ref, m);
+					}
+					if (b == 0) { /* the warm-up ends inside a run */
+						mm_sim_reset_stats(f);
+						mm_sim_reset_stats(ref);
+						memset(fa, 0, sizeof(fa));
+						memset(ra, 0, sizeof(ra));
+					}
+				}
+				/* the trace reaches what it is meant to, after the warm-up */
+				const struct mm_stats *st = mm_sim_stats(f, MM_NATIVE);
+				if (getenv("MMUSIM_TEST_VERBOSE"))
+					printf("# %s %s modes %u: %zu cuts, native: %llu accesses, "
+					       "%llu L1 "
+					       "hits, %llu walks, data %llu/%llu/%llu/%llu; shadow "
+					       "exits "
+					       "%llu\n",
+					       presets[p], vname[big], masks[k], nc,
+					       (unsigned long long)st->accesses,
+					       (unsigned long long)st->l1_hits,
+					       (unsigned long long)st->walks,
+					       (unsigned long long)st->data_at[MM_AT_DC1],
+					       (unsigned long long)st->data_at[MM_AT_DC2],
+					       (unsigned long long)st->data_at[MM_AT_DC3],
+					       (unsigned long long)st->data_at[MM_AT_MEM],
+					       (unsigned long long)mm_stats_exits(
+						   mm_sim_stats(f, MM_SHADOW)));
+				assert_true(st->l1_hits > st->accesses / 2 && st->walks > 100);
+				assert_true(st->data_at[MM_AT_DC1] > st->data_refs / 2 &&
+					    st->data_at[MM_AT_MEM] > 0);
+				assert_true(masks[k] == 1 ||
+					    mm_stats_exits(mm_sim_stats(f, MM_SHADOW)) > 100);
+				mm_sim_free(f);
+				mm_sim_free(ref);
+			}
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1954,6 +2195,7 @@ int main(void)
 	    cmocka_unit_test(test_agile_vm_switch_state),
 	    cmocka_unit_test(test_ept_ad),
 	    cmocka_unit_test(test_fast_vs_reference),
+	    cmocka_unit_test(test_run_shortcut),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
