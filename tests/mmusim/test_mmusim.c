@@ -1908,6 +1908,17 @@ static size_t mixed_trace(struct mm_rec *r, size_t n, uint64_t seed)
 	return i;
 }
 
+/* A simulator with the fast path and one in the reference form
+ * (mm_sim_reference), both of config c and modes mask. */
+static void sim_pair(const struct mm_config *c, unsigned mask, struct mm_sim **f,
+		     struct mm_sim **ref, struct ok_err *e)
+{
+	ok_err_clear(e);
+	assert_int_equal(mm_sim_new(f, c, mask, 1, e), 0);
+	assert_int_equal(mm_sim_new(ref, c, mask, 1, e), 0);
+	mm_sim_reference(*ref);
+}
+
 /*
  * The fast path against the reference form (mm_sim_reference: every access
  * the whole way, the data caches as plain LRU arrays): on mixed traces, for
@@ -1932,10 +1943,7 @@ static void test_fast_vs_reference(void **state)
 			for (unsigned k = 0; k < sizeof(masks) / sizeof(masks[0]); k++) {
 				struct mm_sim *f, *ref;
 				struct ok_err e;
-				ok_err_clear(&e);
-				assert_int_equal(mm_sim_new(&f, &c, masks[k], 1, &e), 0);
-				assert_int_equal(mm_sim_new(&ref, &c, masks[k], 1, &e), 0);
-				mm_sim_reference(ref);
+				sim_pair(&c, masks[k], &f, &ref, &e);
 				for (size_t i = 0, b = 1; i < n; i += b, b = b * 7 % 1013 + 1)
 					if (mm_sim_feed(f, r + i, i + b < n ? b : n - i, &e))
 						fail_msg("fast, record %zu: %s", i, e.msg);
@@ -2137,10 +2145,7 @@ static void test_run_shortcut(void **state)
 				cut[nc] = n;
 				struct mm_sim *f, *ref;
 				struct ok_err e;
-				ok_err_clear(&e);
-				assert_int_equal(mm_sim_new(&f, &c, masks[k], 1, &e), 0);
-				assert_int_equal(mm_sim_new(&ref, &c, masks[k], 1, &e), 0);
-				mm_sim_reference(ref);
+				sim_pair(&c, masks[k], &f, &ref, &e);
 				struct mm_stats fa[MM_MODE_N], ra[MM_MODE_N];
 				memset(fa, 0, sizeof(fa));
 				memset(ra, 0, sizeof(ra));
