@@ -902,7 +902,8 @@ struct mm_sim {
 	/* pages known mapped: skips the guest-table lookup on most accesses */
 	uint64_t mc_key[4096]; /* proc << 45 | vpn */
 	uint64_t mc_gen[4096]; /* valid while equal to map_gen (| MC_RO: read-only) */
-	uint64_t map_gen;      /* bumped whenever a mapping disappears or loses write */
+	uint64_t map_gen;      /* bumped whenever a mapping disappears or changes its write
+				* permission (either way) */
 	/* frames mapped by more than one PTE (fork): frame number + 1 -> extra
 	 * mappings, open addressing; a frame absent here has one mapping */
 	struct hl_ent *shr;
@@ -1638,6 +1639,59 @@ static int shadow_zap(struct mm_sim *s, struct mmu *m, uint32_t r, uint64_t va)
 	return 0;
 }
 
+/* The slot of va's shadow leaf in shadow root r, at level sleaf (where
+ * shadow_fill puts it) or above it if a larger leaf is there; NULL if a
+ * shadow table on the way is missing or a switch entry (E_SW) ends it. */
+static uint64_t *shadow_slot(struct mm_sim *s, struct mmu *m, uint32_t r, uint64_t va,
+			     unsigned sleaf, unsigned *level)
+{
+	uint32_t node = r;
+	for (unsigned l = s->c.levels;; l--) {
+		uint64_t *x = &pt_e(&m->sp, node)[pt_idx(va, l)];
+		if (l == sleaf || (*x & E_LEAF)) {
+			*level = l;
+			return x;
+		}
+		if (!(*x & E_P) || (*x & E_SW))
+			return NULL;
+		node = E_CHILD(*x);
+	}
+}
+
+/* Whether process p's guest PTE for va is present, accessed by mode m and
+ * backed by the host: then *spa is va's host-physical address and *gl the
+ * guest leaf level. The host side is only looked up, never allocated. */
+static int gpte_spa(const struct mm_sim *s, const struct mmu *m, const struct proc *p, uint64_t va,
+		    uint64_t *spa, unsigned *gl)
+{
+	*gl = 1;
+	uint64_t x = pt_find(&s->gpt, p->root, s->c.levels, va, NULL, gl);
+	if (!x || !(x & E_AM(m->mode)))
+		return 0;
+	uint64_t gpa = E_PA(x) + (va & ((1ull << shift_of_level(*gl)) - 1));
+	uint64_t h = hl_get(s, gpa >> shift_of_level(s->hleaf));
+	*spa = E_PA(h) + (gpa & (s->c.host_page - 1));
+	return (h & E_P) != 0;
+}
+
+/*
+ * Whether shadow leaf e (at level l) still holds what process p's guest
+ * PTE for va says, as KVM's FNAME(sync_page) (arch/x86/kvm/mmu/
+ * paging_tmpl.h) decides when it resyncs an out-of-sync table: an SPTE
+ * whose guest PTE is not present or not accessed (prefetch_invalid_gpte)
+ * or maps another frame (gfn != sp->gfns[i]) is dropped; otherwise it is
+ * kept with the new permissions (make_spte), which mmusim's shadow entries
+ * do not model (a frame not backed yet cannot be the one e maps).
+ */
+static int shadow_current(const struct mm_sim *s, const struct mmu *m, const struct proc *p,
+			  uint64_t va, uint64_t e, unsigned l)
+{
+	uint64_t spa;
+	unsigned gl;
+	return (e & E_P) && (e & E_LEAF) && gpte_spa(s, m, p, va, &spa, &gl) &&
+	       E_PA(e) == (spa & ~((1ull << shift_of_level(l)) - 1));
+}
+
 /* Shadow root of process pi, from the root cache or new (sets *hit). */
 static uint32_t shadow_root(struct mm_sim *s, struct mmu *m, uint32_t pi, int *hit)
 {
@@ -1672,19 +1726,17 @@ static uint32_t guest_leaf_table(const struct mm_sim *s, const struct proc *p, u
 }
 
 /*
- * Resync out-of-sync guest tables (all, or only table `only` for INVLPG):
- * shadow entries of PTEs that changed meanwhile are zapped, so the next
- * access refills them. Returns the number of tables resynced.
+ * Resync the out-of-sync guest tables, as KVM's
+ * kvm_mmu_sync_roots does at a CR3 write or a guest TLB flush: the shadow
+ * entry of each PTE written meanwhile is dropped unless it still maps what
+ * the PTE says (shadow_current), and the next access to a dropped one
+ * takes a hidden fault. Returns the number of tables resynced.
  */
-static uint64_t shadow_sync(struct mm_sim *s, struct mmu *m, uint32_t only)
+static uint64_t shadow_sync(struct mm_sim *s, struct mmu *m)
 {
 	uint64_t n = 0;
 	for (uint32_t i = 0; i < m->nunsync;) {
 		uint32_t g = m->unsync[i];
-		if (only != NONE32 && g != only) {
-			i++;
-			continue;
-		}
 		s->gpt.m[g].unsync = 0;
 		m->unsync[i] = m->unsync[--m->nunsync];
 		m->st.syncs++;
@@ -1693,13 +1745,13 @@ static uint64_t shadow_sync(struct mm_sim *s, struct mmu *m, uint32_t only)
 	for (uint32_t i = 0; i < m->npend;) {
 		const struct proc *p = &s->procs[m->pend_proc[i]];
 		uint64_t va = m->pend[i], v;
-		if (only != NONE32 && guest_leaf_table(s, p, va) != only) {
-			i++;
-			continue;
-		}
 		uint64_t key = s->gpt.m[p->root].pa >> 12;
-		if (lru_get(&m->sroots, key, key, &v))
-			shadow_zap(s, m, (uint32_t)v, va);
+		unsigned l;
+		uint64_t *e;
+		if (lru_get(&m->sroots, key, key, &v) &&
+		    (e = shadow_slot(s, m, (uint32_t)v, va, 1, &l)) &&
+		    !shadow_current(s, m, p, va, *e, l))
+			*e = 0;
 		m->pend[i] = m->pend[--m->npend];
 		m->pend_proc[i] = m->pend_proc[m->npend];
 	}
@@ -2155,7 +2207,7 @@ static void ev_switch(struct mm_sim *s, uint32_t pi)
 			uint32_t r = shadow_root(s, m, pi, &hit);
 			if (r == NONE32)
 				return;
-			uint64_t nsync = shadow_sync(s, m, NONE32);
+			uint64_t nsync = shadow_sync(s, m);
 			if (s->booted) /* the first CR3 load happens at boot, not in the trace */
 				vm_exit(s, m, MM_EXIT_CR3,
 					(hit ? s->c.c_cr3_hit : s->c.c_cr3_miss) +
@@ -2196,17 +2248,52 @@ static void ev_writes(struct mm_sim *s, const struct pw *w, int nw, int guest_pf
 			mode_writes(s, i, w, nw, guest_pf);
 }
 
-/* The guest's INVLPG of va as mode i runs it (an exit under shadow paging). */
+/*
+ * Shadow paging's INVLPG of va in an out-of-sync table, as KVM's
+ * FNAME(invlpg): va's shadow entry alone is dropped and refilled from the
+ * guest PTE if that is present, accessed and backed (FNAME(prefetch_gpte),
+ * no hidden fault then); the writes to va's page wait no longer, the other
+ * writes to the table still do, and the table stays out of sync. Without a
+ * shadow table for the entry on the way there is nothing to drop.
+ */
+static void shadow_invlpg_unsync(struct mm_sim *s, struct mmu *m, uint32_t pi, uint64_t va)
+{
+	const struct proc *p = &s->procs[pi];
+	const unsigned sh = shift_of_level(s->gleaf);
+	for (uint32_t i = 0; i < m->npend;) {
+		if (m->pend_proc[i] != pi || m->pend[i] >> sh != va >> sh) {
+			i++;
+			continue;
+		}
+		m->pend[i] = m->pend[--m->npend];
+		m->pend_proc[i] = m->pend_proc[m->npend];
+	}
+	unsigned l, gl;
+	uint64_t spa, *e = shadow_slot(s, m, m->sroot, va, 1, &l);
+	if (!e)
+		return;
+	*e = 0;
+	if (gpte_spa(s, m, p, va, &spa, &gl) && l == (gl > s->hleaf ? s->hleaf : gl))
+		*e = (spa & ~((1ull << shift_of_level(l)) - 1)) | E_P | E_LEAF;
+}
+
+/*
+ * The guest's INVLPG of va as mode i runs it (an exit under shadow paging).
+ * Shadow paging does what KVM's FNAME(invlpg) does: in an out-of-sync
+ * table see shadow_invlpg_unsync; a table in sync had every write trapped,
+ * which already dropped the shadow entry it changed, so nothing more is
+ * done. Agile paging's shadowed part drops va's shadow entry.
+ */
 static void mode_invlpg(struct mm_sim *s, int i, uint64_t va)
 {
 	struct mmu *m = &s->m[i];
-	if (shadowed(i)) {
-		/* resync the guest table that maps va, if it is out of sync */
+	if (i == MM_SHADOW) {
 		uint32_t leafnode = guest_leaf_table(s, &s->procs[s->cur], va);
-		uint64_t n = i == MM_SHADOW && leafnode != NONE32 && s->gpt.m[leafnode].unsync
-				 ? shadow_sync(s, m, leafnode)
-				 : 0;
-		vm_exit(s, m, MM_EXIT_INVLPG, s->c.c_invlpg + n * s->c.c_sync);
+		vm_exit(s, m, MM_EXIT_INVLPG, s->c.c_invlpg);
+		if (leafnode != NONE32 && s->gpt.m[leafnode].unsync)
+			shadow_invlpg_unsync(s, m, s->cur, va);
+	} else if (shadowed(i)) {
+		vm_exit(s, m, MM_EXIT_INVLPG, s->c.c_invlpg);
 		shadow_zap(s, m, m->sroot, va);
 	}
 	invlpg(s, m, va);
@@ -2316,9 +2403,12 @@ static void pte_change(struct mm_sim *s, uint64_t va, int clear)
 	uint64_t size = 1ull << shift_of_level(ll);
 	uint64_t *e = &pt_e(&s->gpt, path[ll])[pt_idx(va, ll)];
 	frame_put(s, E_PA(x), size);
+	/* either way the known-mapped cache is stale: a clear unmaps the page, a
+	 * rewrite maps a new, writable frame where a write-protected (say
+	 * fork's copy-on-write) one was, and a store to it must not fault */
+	s->map_gen++;
 	if (clear) {
 		*e = 0;
-		s->map_gen++;
 	} else {
 		uint64_t pa = pa_alloc(&s->gmem, size);
 		if (pa == NONE) {
@@ -2383,7 +2473,7 @@ static void ev_full_flush(struct mm_sim *s)
 		if (!m->on)
 			continue;
 		if (shadowed(i)) {
-			uint64_t nsync = shadow_sync(s, m, NONE32);
+			uint64_t nsync = shadow_sync(s, m);
 			vm_exit(s, m, MM_EXIT_CR3, s->c.c_cr3_hit + nsync * s->c.c_sync);
 		}
 		flush_tag(m, MM_FLUSH_FULL);

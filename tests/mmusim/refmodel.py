@@ -158,6 +158,7 @@ class Mode:
         self.shadow = {}  # pid -> set of shadow leaf VPNs (at tshift)
         self.unsync = set()
         self.pend = []  # (pid, va) whose guest PTE changed while its table was unsync
+        self.acc = set()  # (pid, guest page) whose PTE this VMM marked accessed (hidden fault)
         self.k = dict(accesses=0, l1_hits=0, l1_misses=0, l2_hits=0, l2_misses=0, walks=0,
                       guest_refs=0, nested_refs=0, pwc_hits=0, ntlb_hits=0, ntlb_lookups=0,
                       guest_faults=0, pt_writes=0, shadow_syncs=0, psc_skipped=0)
@@ -229,7 +230,7 @@ class Ref:
                     if ev is not None:
                         md.shadow.pop(ev, None)
                         md.proc_tag.pop(ev, None)
-                self.sync(md, None)
+                self.sync(md)
                 if self.booted:
                     self.vm_exit(md, "cr3")
                 if self.c["asids"] and self.c["shadow_as_tags"]:
@@ -241,21 +242,20 @@ class Ref:
         self.cur = pid
         self.booted = True
 
-    def sync(self, md, only):
-        """Resync unsync tables (all, or table `only`); zap changed PTEs' shadows."""
-        done = [x for x in md.unsync if only is None or x == only]
+    def sync(self, md):
+        """Resync all unsync tables (KVM's FNAME(sync_page)): the shadow of a
+        PTE changed meanwhile is dropped unless the PTE is accessed again (a
+        hidden fault refilled it since: then it maps what the PTE says)."""
+        done = list(md.unsync)
         for x in done:
             self.tables[x]["unsync"] = False
             md.unsync.discard(x)
         md.k["shadow_syncs"] += len(done)
-        keep = []
+        gsh = self.gsize.bit_length() - 1
         for pid, va in md.pend:
-            if only is not None and self.table(pid, self.gleaf, va) != only:
-                keep.append((pid, va))
-                continue
-            if md.sroots.get(pid):
+            if md.sroots.get(pid) and (pid, va >> gsh) not in md.acc:
                 md.shadow[pid].discard(va >> md.tshift)
-        md.pend = keep
+        md.pend = []
         return len(done)
 
     def writes(self, writes, guest_pf, va, was_present):
@@ -265,6 +265,8 @@ class Ref:
             md.k["pt_writes"] += len(writes)
             if md.name != "shadow":
                 continue
+            # the leaf PTE is new or rewritten: not accessed
+            md.acc.discard((self.cur, va >> (self.gsize.bit_length() - 1)))
             if guest_pf:
                 self.vm_exit(md, "guest_pf")
             for t in writes:
@@ -313,12 +315,17 @@ class Ref:
     def invlpg(self, va):
         for md in self.modes:
             if md.name == "shadow":
+                # KVM's FNAME(invlpg): in an unsync table only va's shadow is
+                # dropped and refilled if its PTE is accessed, the table stays
+                # unsync; in a synced one every write trapped: nothing to do
                 leaf = self.table(self.cur, self.gleaf, va)
-                n = 0
-                if leaf in self.tables and self.tables[leaf]["unsync"]:
-                    n = self.sync(md, leaf)
                 self.vm_exit(md, "invlpg")
-                md.shadow[self.cur].discard(va >> md.tshift)
+                if leaf in self.tables and self.tables[leaf]["unsync"]:
+                    gsh = self.gsize.bit_length() - 1
+                    md.pend = [(p, a) for p, a in md.pend
+                               if p != self.cur or a >> gsh != va >> gsh]
+                    if (self.cur, va >> gsh) not in md.acc:
+                        md.shadow[self.cur].discard(va >> md.tshift)
             # SDM 4.10.4.1: all PSC entries of the current PCID go
             for lv in range(2, self.n + 1):
                 p = md.psc[lv]
@@ -351,7 +358,7 @@ class Ref:
     def full_flush(self):
         for md in self.modes:
             if md.name == "shadow":
-                self.sync(md, None)
+                self.sync(md)
                 self.vm_exit(md, "cr3")
             md.k["flushes_full"] += 1
             for lru in [md.l1d, md.l1i, md.l2] + list(md.psc.values()):
@@ -405,6 +412,7 @@ class Ref:
                 for lv in range(n, self.gleaf - 1, -1):
                     self.tables[self.table(pid, lv, va)]["wp"] = True
                 md.shadow[pid].add(svpn)
+                md.acc.add((pid, va >> (self.gsize.bit_length() - 1)))
             self.walk1(md, va, {12: 1, 21: 2, 30: 3}[md.tshift], "s")
         else:
             for lv in range(n, self.gleaf - 1, -1):
