@@ -48,11 +48,15 @@
  * Chunk change (opts.chunk, raid_disks unchanged), planned as mdadm 4.2's
  * reshape_array without a backup file: set_new_data_offset with delta_disks
  * 0 moves data_offset by at least backup_blocks / data disks towards the
- * side with more room, to choose_offset's pick; forwards (down, NEW_OFFSET,
- * delta_disks 0, new_chunk) is done here; backwards (up), mdadm's fallback
- * to an in-place reshape with a sliding backup file (no room, metadata 1.0
- * or 0.90, --backup-file), a size the new chunk does not divide, and chunk
- * plus members together are refused by reshape_open.
+ * side with more room, to choose_offset's pick: forwards (down, NEW_OFFSET,
+ * delta_disks 0, new_chunk) or backwards (up, when space_after >=
+ * space_before: new_offset > 0, RESHAPE_BACKWARDS in every superblock while
+ * reshaping, reshape_position from the end down to 0, as a shrink below;
+ * a member short of data_size gets max first, mdadm's E2BIG retry); mdadm's
+ * fallback to an in-place reshape with a sliding backup file (no room,
+ * metadata 1.0 or 0.90, --backup-file), a move below the larger chunk, a
+ * size the new chunk does not divide, and chunk plus members together are
+ * refused by reshape_open.
  *
  * Layout change (opts.layout a layout name of the array's level, or
  * "normalise": a RAID6 -6 layout to the plain one, as mdadm's), raid_disks
