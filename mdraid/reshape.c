@@ -478,6 +478,18 @@ static void mdadm_space(const struct reshape *r, const struct member *m, uint64_
 		*after = m->mm->dev_sectors - sb->size - doff;
 }
 
+/* set_new_data_offset without room on the side it picked (have < min
+ * sectors): mdadm 4.2 falls back to an in-place reshape with a sliding
+ * backup file, which is not done here. */
+static int refuse_no_room(struct ok_err *e, const char *side, uint64_t have, uint64_t min)
+{
+	return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+			 "%lluK free %s the data, less than the %lluK the move needs: mdadm 4.2 "
+			 "would change the chunk in place with a sliding backup file; not "
+			 "supported",
+			 (unsigned long long)have / 2, side, (unsigned long long)min / 2);
+}
+
 /*
  * The backwards half of set_new_data_offset at delta_disks 0 (mdadm 4.2
  * picks it when space_after >= space_before): data_offset moves UP to
@@ -495,11 +507,7 @@ static void mdadm_space(const struct reshape *r, const struct member *m, uint64_
 static int plan_backwards(struct reshape *r, uint64_t min, uint64_t after, struct ok_err *e)
 {
 	if (after < min)
-		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
-				 "%lluK free after the data, less than the %lluK the move needs: "
-				 "mdadm 4.2 would change the chunk in place with a sliding backup "
-				 "file; not supported",
-				 (unsigned long long)after / 2, (unsigned long long)min / 2);
+		return refuse_no_room(e, "after", after, min);
 	uint64_t doff = r->doff_old, size = r->master->size;
 	uint64_t nd = choose_offset(doff, doff + after, doff + min, doff + after);
 	uint64_t maxc = r->unit / (uint64_t)r->ng.ndata, up = nd - doff;
@@ -512,13 +520,14 @@ static int plan_backwards(struct reshape *r, uint64_t min, uint64_t after, struc
 		struct member *m = r->slot[s];
 		if (!m || m->data_size >= size + up)
 			continue;
-		/* 1.0: md's size=max keeps the superblock where it is and
-		 * data_size where mdadm put it, and the second E2BIG fails
-		 * mdadm's reshape */
+		/* 1.0: md's size=max (mdadm's retry) recomputes the room
+		 * around the superblock at the end (super_1_rdev_size_change);
+		 * not reproduced */
 		if (m->minor == 0)
 			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 					 "data_size %llu cannot hold the move to data_offset %llu: "
-					 "md refuses the new offset (E2BIG) and mdadm 4.2 fails",
+					 "md refuses the new offset (E2BIG) and mdadm 4.2's retry "
+					 "with size=max on metadata 1.0 is not supported",
 					 (unsigned long long)m->data_size, (unsigned long long)nd);
 		uint64_t max =
 		    m->mm->dev_sectors > m->data_offset ? m->mm->dev_sectors - m->data_offset : 0;
@@ -577,11 +586,7 @@ static int plan_in_place(struct reshape *r, uint64_t min, uint64_t safe_before, 
 				 "is not supported",
 				 (unsigned long long)before / 2);
 	if (before < min)
-		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
-				 "%lluK free before the data, less than the %lluK the move needs: "
-				 "mdadm 4.2 would change the chunk in place with a sliding backup "
-				 "file; not supported",
-				 (unsigned long long)before / 2, (unsigned long long)min / 2);
+		return refuse_no_room(e, "before", before, min);
 	uint64_t doff = r->doff_old;
 	uint64_t nd = choose_offset(doff - before, doff, doff - before, doff - min);
 	uint64_t maxc = r->unit / (uint64_t)r->ng.ndata;

@@ -115,11 +115,11 @@
  *
  * Supported: metadata 1.0/1.1/1.2 and 0.90 (always a backup method: 0.90
  * has no data_offset), RAID6 layouts 0-5 and 16-20, RAID5 layouts 0-5, a grow by
- * one or more members (same chunk and layout) or a chunk change (1.1/1.2), with or without an
- * internal bitmap (kept, its events in step); degraded arrays (members named "missing") only with
- * opts.force, missing data rebuilt from P/Q on the fly and the missing slots left missing. Refused
- * with a reason: DDF layouts, other level changes, PPL, journal, dirty arrays, mixed
- * arrays, members with different data offsets; a shrink only as above.
+ * one or more members (same chunk and layout) or a chunk change (1.1/1.2; 1.0 backwards), with or
+ * without an internal bitmap (kept, its events in step); degraded arrays (members named "missing")
+ * only with opts.force, missing data rebuilt from P/Q on the fly and the missing slots left
+ * missing. Refused with a reason: DDF layouts, other level changes, PPL, journal, dirty arrays,
+ * mixed arrays, members with different data offsets; a shrink only as above.
  */
 #ifndef MDRAID_RESHAPE_H
 #define MDRAID_RESHAPE_H

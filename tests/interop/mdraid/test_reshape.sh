@@ -36,7 +36,7 @@
 # gives mismatch_cnt 0.
 #
 # The backwards block (issue 24), in the same two boots: a RAID6 of 4 members
-# created with --size=24M on 32 MiB members, so more room is left after the
+# created with --size=20M on 24 MiB members, so more room is left after the
 # data than before it, and changed 64K -> 512K. mdadm 4.2's
 # set_new_data_offset then moves data_offset UP (choose_offset) and the
 # kernel reshapes backwards (RESHAPE_BACKWARDS, the position counting down).
@@ -74,7 +74,9 @@ subs() { # stop
 	fi
 }
 # the backwards block's cases
-BT="bw: raid6 4 members --chunk=64 --size=24576 --chunk=512 (backwards)"
+BW_MIB=24 # backwards block: member size, and the size (KiB) given to mdadm --create
+BW_SIZE_K=20480
+BT="bw: raid6 4 members --chunk=64 --size=$BW_SIZE_K --chunk=512 (backwards)"
 bw_subs() {
 	echo "$BT: mdadm + kernel reshape on a copy, data_offset moved up"
 	echo "$BT: mdraid grow: superblocks = mdadm + kernel's (masked)"
@@ -132,7 +134,7 @@ bwimgs=""
 for s in bw bwm bwk; do
 	i=0
 	while [ $i -lt 4 ]; do
-		mkimg "$W/$s$i.img" "${MIB}M" $seed
+		mkimg "$W/$s$i.img" "${BW_MIB}M" $seed
 		seed=$((seed + 1))
 		i=$((i + 1))
 	done
@@ -142,6 +144,7 @@ cat >"$W/body1" <<EOF
 FS=\$M$first
 FS_MIB=$FS_MIB
 BW=$((first + 1))
+BW_SIZE_K=$BW_SIZE_K
 EOF
 cat >>"$W/body1" <<'EOF'
 k=0
@@ -170,7 +173,7 @@ EOF
 cat >>"$W/body1" <<'EOF'
 # --- the backwards block ---
 md=md9
-mdadm --create /dev/$md --run --level=6 --raid-devices=4 --chunk=64 --size=24576 \
+mdadm --create /dev/$md --run --level=6 --raid-devices=4 --chunk=64 --size="$BW_SIZE_K" \
 	--metadata=1.2 --homehost=opskit $(range "$BW" 4) >/out/bw.create 2>&1
 say bw.create_rc $?
 wait_idle $md
@@ -297,8 +300,8 @@ bws_mid() {
 	f=$(sbu bws0 8 4) p=$(sbu bws0 104)
 	[ $((f & 4)) != 0 ] && [ $((f & 32)) != 0 ] ||
 		{ echo "feature_map $f: expected RESHAPE_ACTIVE (4) and RESHAPE_BACKWARDS (32)"; return 1; }
-	# above 0, below the start: 24 MiB x 2 data disks = 98304 sectors
-	[ "$p" -gt 0 ] && [ "$p" -lt 98304 ] || { echo "reshape_position $p"; return 1; }
+	# above 0, below the start: size x 2 data disks (sectors)
+	[ "$p" -gt 0 ] && [ "$p" -lt $((BW_SIZE_K * 4)) ] || { echo "reshape_position $p"; return 1; }
 }
 if [ $rc1 -ne 0 ] || [ "$(kv "$W/kv1" bw.create_rc)" != 0 ]; then
 	skip_each "no array made" <<EOF
