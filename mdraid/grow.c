@@ -59,12 +59,13 @@ static const char grow_help[] =
     "backing a loop device).\n"
     "\n"
     "--chunk=SIZE changes the chunk at constant raid-devices (RAID6 and RAID5,\n"
-    "metadata 1.1/1.2): as mdadm 4.2 without --backup-file, data_offset moves\n"
-    "down by at least backup_blocks / data disks to the offset mdadm's\n"
-    "choose_offset picks, and the reshape runs forwards, checkpointed. What\n"
-    "mdadm would do otherwise is refused: a backwards reshape (more room after\n"
-    "the data than before it: data_offset would move up), an in-place reshape\n"
-    "with a sliding backup file (no room, metadata 1.0/0.90, --backup-file),\n"
+    "metadata 1.x): as mdadm 4.2 without --backup-file, data_offset moves by\n"
+    "at least backup_blocks / data disks towards the side with more room,\n"
+    "to the offset mdadm's choose_offset picks: down, and the reshape runs\n"
+    "forwards, or up (more room after the data than before it), and it runs\n"
+    "backwards from the end (RESHAPE_BACKWARDS), checkpointed either way. What\n"
+    "mdadm would do otherwise is refused: an in-place reshape with a sliding\n"
+    "backup file (no room, metadata 0.90, --backup-file), a move down on 1.0,\n"
     "a size the new chunk does not divide, chunk and raid-devices together.\n"
     "--layout=NAME changes the layout at constant raid-devices the same way\n"
     "(normalise: a RAID6 -6 layout becomes the plain one, as mdadm's).\n"
@@ -303,6 +304,14 @@ static void on_progress(void *vctx, uint64_t done, uint64_t total)
 		grow_stop = 1;
 }
 
+/* Array sectors reshaped so far: a reshape that moves data_offset up
+ * (new_offset > 0: a shrink, a backwards chunk or layout change) counts
+ * its position down from the end. */
+static uint64_t plan_done(const struct reshape_plan *pl)
+{
+	return pl->new_offset > 0 ? pl->new_array - pl->position : pl->position;
+}
+
 static const char *level_name(int level)
 {
 	return level == 6 ? "RAID6" : "RAID5";
@@ -538,14 +547,14 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 			"(%.1f%%)\n",
 			ok_progname, md_layout_name(pl->level, pl->layout),
 			md_layout_name(pl->level, pl->new_layout), (unsigned long long)pl->position,
-			100.0 * (double)pl->position / (double)pl->new_array);
+			100.0 * (double)plan_done(pl) / (double)pl->new_array);
 	} else if (pl->resuming && pl->chunk != pl->new_chunk) {
 		fprintf(stderr,
 			"%s: continuing the chunk change %uK -> %uK at array sector %llu "
 			"(%.1f%%)\n",
 			ok_progname, pl->chunk / 2, pl->new_chunk / 2,
 			(unsigned long long)pl->position,
-			100.0 * (double)pl->position / (double)pl->new_array);
+			100.0 * (double)plan_done(pl) / (double)pl->new_array);
 	} else if (pl->resuming && pl->new_disks < pl->old_disks) {
 		fprintf(stderr,
 			"%s: continuing the shrink %d -> %d (backwards) at array sector %llu "
@@ -569,9 +578,10 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 				md_layout_name(pl->level, pl->layout),
 				md_layout_name(pl->level, pl->new_layout));
 		fprintf(stderr,
-			"%s: data moves from offset %llu to %llu sectors (no backup needed)\n",
+			"%s: data moves from offset %llu to %llu sectors%s (no backup needed)\n",
 			ok_progname, (unsigned long long)pl->data_offset,
-			(unsigned long long)(pl->data_offset - (uint64_t)(-pl->new_offset)));
+			(unsigned long long)(pl->data_offset + (uint64_t)pl->new_offset),
+			pl->new_offset > 0 ? ", backwards" : "");
 	} else if (pl->new_disks < pl->old_disks) {
 		fprintf(stderr,
 			"%s: shrinking %s %d -> %d members, chunk %uK: array %lluK -> %lluK (the "
@@ -625,9 +635,9 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 		fprintf(stderr,
 			"%s: grow stopped at a checkpoint: array sector %llu of %llu (%.1f%%%s)\n",
 			ok_progname, (unsigned long long)at, (unsigned long long)pl->new_array,
-			100.0 * (double)(pl->new_disks < pl->old_disks ? pl->new_array - at : at) /
+			100.0 * (double)(pl->new_offset > 0 ? pl->new_array - at : at) /
 			    (double)pl->new_array,
-			pl->new_disks < pl->old_disks ? ", backwards" : "");
+			pl->new_offset > 0 ? ", backwards" : "");
 		print_continue_hint(cp, n, members);
 		reshape_close(r);
 		return OK_EXIT_FAIL;

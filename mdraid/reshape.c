@@ -103,7 +103,8 @@
  * Reads never depend on rows this run wrote: a step at new row w reads old
  * rows >= L(w·nd·cs) >= w, and the rows written so far sit below w - shift/cs.
  *
- * Backwards (a shrink, nd < od; reshape.h): the same machine with the
+ * Backwards (a shrink, nd < od; or a chunk or layout change with more
+ * room after the data, nd = od; reshape.h): the same machine with the
  * direction fixed the other way, as raid5.c's reshape_request with
  * reshape_backwards. pos starts at the new array size and counts down to
  * 0; below pos the old geometry at doff_old, at and above it the new one
@@ -117,8 +118,9 @@
  *  (8b) raid5_run's backwards check (here_new·c + shift > here_old·c)
  *      holds at every position since shift > 0: the kernel can continue
  *      every checkpoint, position 0 included.
- * md marks a shrink by delta_disks < 0 alone (super_1_sync writes
- * RESHAPE_BACKWARDS only at delta_disks 0, so mdraid does not either).
+ * md marks a shrink by delta_disks < 0 alone and a backwards change at
+ * constant members by RESHAPE_BACKWARDS (super_1_sync writes that bit only
+ * at delta_disks 0); mdraid writes the same.
  * Reads are below what was written: new rows [w - k, w) read old rows
  * < L(w·nd·cs) + 1 <= w < w + shift/cs. The end rounds are the grow's
  * (ROUND_OFFSET at position 0, then FINAL, which also makes the removed
@@ -439,16 +441,30 @@ static uint64_t choose_offset(uint64_t lo, uint64_t hi, uint64_t min, uint64_t m
 	return choice;
 }
 
-/* mdadm 4.2's getinfo_super1 space_before / space_after for 1.1/1.2, as it
- * computes them (its bitmap end is bitmap_offset + bitmap size, not counted
- * from the superblock), since mdadm's choice of the new data_offset depends
- * on them. 1.0 and 0.90: 0 (the chunk change is refused before). */
+/* mdadm 4.2's getinfo_super1 space_before / space_after, as it computes
+ * them (for 1.1/1.2 its bitmap end is bitmap_offset + bitmap size, not
+ * counted from the superblock), since mdadm's choice of the new data_offset
+ * depends on them. 1.0: all of data_offset before; after, up to the first
+ * of the superblock, its bitmap and its bad-block log (both below it).
+ * 0.90: none. */
 static void mdadm_space(const struct reshape *r, const struct member *m, uint64_t *before,
 			uint64_t *after)
 {
 	const struct md_sb *sb = &m->mm->sb;
 	uint64_t doff = sb->data_offset, so = sb->super_offset, earliest = so + (32 + 4) * 2;
 	*before = *after = 0;
+	if (m->minor == 0) {
+		uint64_t end = so;
+		if (sb->bblog_offset && sb->bblog_size &&
+		    so + (uint64_t)(int64_t)sb->bblog_offset < end)
+			end = so + (uint64_t)(int64_t)sb->bblog_offset;
+		if ((sb->feature_map & MD_F_BITMAP_OFFSET) &&
+		    so + (uint64_t)(int64_t)sb->bitmap_offset < end)
+			end = so + (uint64_t)(int64_t)sb->bitmap_offset;
+		*before = doff;
+		*after = doff + sb->size < end ? end - sb->size - doff : 0;
+		return;
+	}
 	if (m->minor != 1 && m->minor != 2)
 		return;
 	if (r->has_bitmap && sb->bitmap_offset > 0 &&
@@ -462,15 +478,81 @@ static void mdadm_space(const struct reshape *r, const struct member *m, uint64_
 		*after = m->mm->dev_sectors - sb->size - doff;
 }
 
+/* set_new_data_offset without room on the side it picked (have < min
+ * sectors): mdadm 4.2 falls back to an in-place reshape with a sliding
+ * backup file, which is not done here. */
+static int refuse_no_room(struct ok_err *e, const char *side, uint64_t have, uint64_t min)
+{
+	return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+			 "%lluK free %s the data, less than the %lluK the move needs: mdadm 4.2 "
+			 "would change the chunk in place with a sliding backup file; not "
+			 "supported",
+			 (unsigned long long)have / 2, side, (unsigned long long)min / 2);
+}
+
+/*
+ * The backwards half of set_new_data_offset at delta_disks 0 (mdadm 4.2
+ * picks it when space_after >= space_before): data_offset moves UP to
+ * choose_offset(doff, doff + after, doff + min, doff + after), md is told
+ * reshape_direction=backwards, and the kernel reshapes from the end down
+ * with RESHAPE_BACKWARDS in every superblock (super_1_sync writes that bit
+ * only at delta_disks 0). md's new_offset store wants the move plus size
+ * within data_size (else E2BIG, and mdadm sets the member's size to max and
+ * tries again): done here in memory, written by the START round, as a
+ * shrink's. Less than min after the data: mdadm's fallback, an in-place
+ * reshape with a sliding backup file: refused. A move below the larger
+ * chunk: the kernel's raid5_run would want the reshape started read-only
+ * (mdadm's in-place case): refused.
+ */
+static int plan_backwards(struct reshape *r, uint64_t min, uint64_t after, struct ok_err *e)
+{
+	if (after < min)
+		return refuse_no_room(e, "after", after, min);
+	uint64_t doff = r->doff_old, size = r->master->size;
+	uint64_t nd = choose_offset(doff, doff + after, doff + min, doff + after);
+	uint64_t maxc = r->unit / (uint64_t)r->ng.ndata, up = nd - doff;
+	if (up < maxc || up > (uint64_t)INT32_MAX)
+		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
+				 "the new data_offset mdadm would pick (%llu, now %llu) moves the "
+				 "data by less than a chunk: an in-place reshape; not supported",
+				 (unsigned long long)nd, (unsigned long long)doff);
+	for (int s = 0; s < r->ng.disks; s++) {
+		struct member *m = r->slot[s];
+		if (!m || m->data_size >= size + up)
+			continue;
+		/* 1.0: md's size=max (mdadm's retry) recomputes the room
+		 * around the superblock at the end (super_1_rdev_size_change);
+		 * not reproduced */
+		if (m->minor == 0)
+			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
+					 "data_size %llu cannot hold the move to data_offset %llu: "
+					 "md refuses the new offset (E2BIG) and mdadm 4.2's retry "
+					 "with size=max on metadata 1.0 is not supported",
+					 (unsigned long long)m->data_size, (unsigned long long)nd);
+		uint64_t max =
+		    m->mm->dev_sectors > m->data_offset ? m->mm->dev_sectors - m->data_offset : 0;
+		if (max < size + up)
+			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
+					 "no room for data_offset %llu after the data",
+					 (unsigned long long)nd);
+		m->mm->sb.data_size = max;
+		m->data_size = max;
+	}
+	r->back = 1;
+	r->plan.method = RESHAPE_NEW_OFFSET;
+	r->plan.new_offset = (int64_t)up;
+	return 0;
+}
+
 /*
  * A reshape at constant raid_disks (a chunk change), planned as mdadm 4.2's
  * reshape_array does without --backup-file: set_new_data_offset with
  * delta_disks 0 moves data_offset by at least min (backup_blocks / old data
  * disks) towards the side with more room: down (reshape forwards) when
- * there is more space before the data, up (backwards) otherwise, the new
- * offset picked by choose_offset. Only the downward move is done here; the
- * rest (mdadm's fallback, an in-place reshape with a sliding backup file,
- * and a backwards reshape) is refused before anything is written.
+ * there is more space before the data, up (backwards, plan_backwards)
+ * otherwise, the new offset picked by choose_offset. mdadm's fallback, an
+ * in-place reshape with a sliding backup file, is refused before anything
+ * is written.
  * safe_before: the head-room the kernel's layout really leaves (space_before).
  */
 static int plan_in_place(struct reshape *r, uint64_t min, uint64_t safe_before, struct ok_err *e)
@@ -497,17 +579,14 @@ static int plan_in_place(struct reshape *r, uint64_t min, uint64_t safe_before, 
 				 "not supported",
 				 pl->metadata_minor == 90 ? "0." : "1.", pl->metadata_minor);
 	if (before <= after)
+		return plan_backwards(r, min, after, e);
+	if (pl->metadata_minor == 0)
 		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
-				 "mdadm 4.2 would move data_offset up (%lluK free after the data, "
-				 "%lluK before it) and reshape backwards; a backwards reshape is "
-				 "not supported",
-				 (unsigned long long)after / 2, (unsigned long long)before / 2);
+				 "metadata 1.0 with %lluK before the data: moving data_offset down "
+				 "is not supported",
+				 (unsigned long long)before / 2);
 	if (before < min)
-		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
-				 "%lluK free before the data, less than the %lluK the move needs: "
-				 "mdadm 4.2 would change the chunk in place with a sliding backup "
-				 "file; not supported",
-				 (unsigned long long)before / 2, (unsigned long long)min / 2);
+		return refuse_no_room(e, "before", before, min);
 	uint64_t doff = r->doff_old;
 	uint64_t nd = choose_offset(doff - before, doff, doff - before, doff - min);
 	uint64_t maxc = r->unit / (uint64_t)r->ng.ndata;
@@ -565,7 +644,9 @@ static int check_shrink(struct reshape *r, const struct member *fm, int want, st
 	for (int i = 0; i < r->nm; i++)
 		if (r->m[i].absent)
 			return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
-					 "a degraded array is not shrunk here: rebuild it first");
+					 "a degraded array is not shrunk here (mdadm 4.2 would "
+					 "start it: its spares check only counts grows): rebuild "
+					 "it first");
 	return 0;
 }
 
@@ -645,11 +726,11 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 				 "feature bits 0x%x (clustered or raid0 layout) not supported", f);
 	/* md writes RESHAPE_BACKWARDS only at delta_disks 0 (super_1_sync):
 	 * a shrink runs backwards without it */
-	if (f & MD_F_RESHAPE_BACKWARDS)
-		return ok_err_at(
-		    e, -EPERM, p, sb_at(fm, SB_FEATURE),
-		    "a backwards reshape at constant raid-devices (chunk or layout "
-		    "change with data_offset moving up) is in progress; not supported");
+	if ((f & MD_F_RESHAPE_BACKWARDS) &&
+	    (!(f & MD_F_RESHAPE_ACTIVE) || (int32_t)sb->delta_disks != 0))
+		return ok_err_at(e, -EINVAL, p, sb_at(fm, SB_FEATURE),
+				 "RESHAPE_BACKWARDS without a reshape at constant raid-devices "
+				 "(md writes it only then)");
 	if (f & MD_F_RESHAPE_ACTIVE) {
 		int32_t delta = sb->delta_disks;
 		uint32_t nc = sb->new_chunk;
@@ -685,6 +766,8 @@ static int check_master(struct reshape *r, const struct member *fm, struct ok_er
 		 * is the one state without NEW_OFFSET */
 		uint32_t maxc = nc > chunk ? nc : chunk;
 		uint64_t end = sb->size / maxc * maxc * (sb->raid_disks - (level == 6 ? 2u : 1u));
+		if (f & MD_F_RESHAPE_BACKWARDS)
+			end = 0; /* backwards: the position counts down to 0 */
 		if (delta == 0 && !(f & MD_F_NEW_OFFSET) && sb->reshape_position != end)
 			return ok_err_at(e, -EPERM, p, sb_at(fm, SB_FEATURE),
 					 "an in-place chunk or layout change (mdadm's sliding "
@@ -1292,6 +1375,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		pl->resuming = 1;
 		r->dirty = r->master->resync_offset != MD_MAX_SECTOR;
 		int delta = active ? r->master->delta_disks : 0;
+		uint32_t backwards_bit = active ? r->master->feature_map : 0;
 		uint32_t ochunk = r->master->chunksize, nchunk = r->master->new_chunk;
 		int olayout = pl->layout, nlayout = (int32_t)r->master->new_layout;
 		if (!active)
@@ -1302,6 +1386,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 			 * member. */
 			for (int i = 0; i < n; i++)
 				if (r->m[i].ours && (r->m[i].feature & MD_F_RESHAPE_ACTIVE)) {
+					backwards_bit = r->m[i].feature;
 					delta = r->m[i].mm->sb.delta_disks;
 					ochunk = r->m[i].mm->sb.chunksize;
 					nchunk = r->m[i].mm->sb.new_chunk;
@@ -1344,6 +1429,10 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					 "continue it with --continue",
 					 nchunk / 2, opts->chunk / 2);
 		set_plan_geometry(r, cur_disks - delta, cur_disks, ochunk, nchunk);
+		/* a chunk or layout change mdadm started backwards (data_offset
+		 * up): RESHAPE_BACKWARDS, in a torn FINAL round on a member
+		 * still reshaping */
+		r->back |= delta == 0 && (backwards_bit & MD_F_RESHAPE_BACKWARDS);
 		/* Every row moved: only the end rounds are left (a crash in
 		 * ROUND_OFFSET leaves the freshest at position = end). */
 		if (active && r->master->reshape_position == end_pos(r))
@@ -1639,12 +1728,17 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		r->pos = r->dpos = pos;
 		pl->position = pos;
 		if ((f & MD_F_NEW_OFFSET) && r->back) {
-			/* a shrink moves data_offset up by whole chunks */
+			/* a shrink moves data_offset up by whole chunks, a
+			 * backwards chunk or layout change by at least the
+			 * larger chunk (raid5_run's in-place test) */
 			int32_t no = r->master->new_offset;
-			if (no <= 0 || (uint64_t)no % r->cs)
+			if (no <= 0 || (r->og.disks != r->ng.disks
+					    ? (uint64_t)no % r->cs != 0
+					    : (uint64_t)no < r->unit / (uint64_t)r->ng.ndata))
 				return ok_err_at(e, -EPERM, fm->mm->path, sb_at(fm, SB_NEW_OFFSET),
 						 "new_offset %d: a shrink here moves data_offset "
-						 "up by whole chunks",
+						 "up by whole chunks, a chunk or layout change by "
+						 "at least the larger chunk",
 						 no);
 			pl->method = RESHAPE_NEW_OFFSET;
 			pl->new_offset = no;
@@ -2576,6 +2670,11 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 	sb->events++;
 	sb->utime = (uint64_t)now_secs(r);
 	uint32_t f = sb->feature_map;
+	/* super_1_sync: RESHAPE_BACKWARDS while reshaping backwards at
+	 * delta_disks 0 (a shrink is marked by delta_disks < 0 alone) */
+	f &= ~MD_F_RESHAPE_BACKWARDS;
+	if (kind != ROUND_FINAL && r->back && r->og.disks == r->ng.disks)
+		f |= MD_F_RESHAPE_BACKWARDS;
 	if (kind == ROUND_FINAL) {
 		f &= ~(MD_F_RESHAPE_ACTIVE | MD_F_NEW_OFFSET);
 		/* a shrink's removed members stay as spares, as the kernel

@@ -48,11 +48,15 @@
  * Chunk change (opts.chunk, raid_disks unchanged), planned as mdadm 4.2's
  * reshape_array without a backup file: set_new_data_offset with delta_disks
  * 0 moves data_offset by at least backup_blocks / data disks towards the
- * side with more room, to choose_offset's pick; forwards (down, NEW_OFFSET,
- * delta_disks 0, new_chunk) is done here; backwards (up), mdadm's fallback
- * to an in-place reshape with a sliding backup file (no room, metadata 1.0
- * or 0.90, --backup-file), a size the new chunk does not divide, and chunk
- * plus members together are refused by reshape_open.
+ * side with more room, to choose_offset's pick: forwards (down, NEW_OFFSET,
+ * delta_disks 0, new_chunk) or backwards (up, when space_after >=
+ * space_before: new_offset > 0, RESHAPE_BACKWARDS in every superblock while
+ * reshaping, reshape_position from the end down to 0, as a shrink below;
+ * a member short of data_size gets max first, mdadm's E2BIG retry); mdadm's
+ * fallback to an in-place reshape with a sliding backup file (no room,
+ * metadata 1.0 or 0.90, --backup-file), a move below the larger chunk, a
+ * size the new chunk does not divide, and chunk plus members together are
+ * refused by reshape_open.
  *
  * Layout change (opts.layout a layout name of the array's level, or
  * "normalise": a RAID6 -6 layout to the plain one, as mdadm's), raid_disks
@@ -111,11 +115,11 @@
  *
  * Supported: metadata 1.0/1.1/1.2 and 0.90 (always a backup method: 0.90
  * has no data_offset), RAID6 layouts 0-5 and 16-20, RAID5 layouts 0-5, a grow by
- * one or more members (same chunk and layout) or a chunk change (1.1/1.2), with or without an
- * internal bitmap (kept, its events in step); degraded arrays (members named "missing") only with
- * opts.force, missing data rebuilt from P/Q on the fly and the missing slots left missing. Refused
- * with a reason: DDF layouts, other level changes, PPL, journal, dirty arrays, mixed
- * arrays, members with different data offsets; a shrink only as above.
+ * one or more members (same chunk and layout) or a chunk change (1.1/1.2; 1.0 backwards), with or
+ * without an internal bitmap (kept, its events in step); degraded arrays (members named "missing")
+ * only with opts.force, missing data rebuilt from P/Q on the fly and the missing slots left
+ * missing. Refused with a reason: DDF layouts, other level changes, PPL, journal, dirty arrays,
+ * mixed arrays, members with different data offsets; a shrink only as above.
  */
 #ifndef MDRAID_RESHAPE_H
 #define MDRAID_RESHAPE_H

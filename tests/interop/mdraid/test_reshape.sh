@@ -34,6 +34,21 @@
 # back byte for byte (every
 # file's md5 is then the original's; e2fsck -fn passes on the host), check
 # gives mismatch_cnt 0.
+#
+# The backwards block (issue 24), in the same two boots: a RAID6 of 4 members
+# created with --size=20M on 24 MiB members, so more room is left after the
+# data than before it, and changed 64K -> 512K. mdadm 4.2's
+# set_new_data_offset then moves data_offset UP (choose_offset) and the
+# kernel reshapes backwards (RESHAPE_BACKWARDS, the position counting down).
+# Boot 1: mdadm + the kernel reshape a copy to the end (the reference: its
+# data_offset must have moved up), and another copy slowed down
+# (sync_speed_max) and stopped by mdadm --stop part-way. On the host: mdraid
+# reshapes the original (superblocks = the reference's, masked), a copy
+# stopped by mdraid part-way (--stop-after: RESHAPE_BACKWARDS set, the
+# position between 0 and the end), and `mdraid grow --continue` finishes the
+# kernel's stopped one (superblocks = the reference's). Boot 2: the kernel
+# assembles all three (continuing mdraid's stopped one): file system byte
+# for byte, e2fsck clean, mismatch_cnt 0.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 
@@ -58,11 +73,28 @@ subs() { # stop
 		echo "mdraid grow stopped mid-way: the kernel continues it, file system intact, mismatch_cnt 0"
 	fi
 }
+# the backwards block's cases
+BW_MIB=24 # backwards block: member size, and the size (KiB) given to mdadm --create
+BW_SIZE_K=20480
+BT="bw: raid6 4 members --chunk=64 --size=$BW_SIZE_K --chunk=512 (backwards)"
+bw_subs() {
+	echo "$BT: mdadm + kernel reshape on a copy, data_offset moved up"
+	echo "$BT: mdraid grow: superblocks = mdadm + kernel's (masked)"
+	echo "$BT: kernel assembles mdraid's result: file system intact, mismatch_cnt 0"
+	echo "$BT: mdraid grow stopped mid-way: RESHAPE_BACKWARDS, position inside"
+	echo "$BT: mdraid grow stopped mid-way: the kernel continues it, file system intact, mismatch_cnt 0"
+	echo "$BT: a reshape the kernel started and was stopped in (position inside)"
+	echo "$BT: mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)"
+	echo "$BT: mdraid grow --continue finishes the kernel's: kernel assembles, file system intact, mismatch_cnt 0"
+}
 all_skip() {
-	echo "$ARRAYS" | while read -r id lvl co ch nch nly ks; do
-		t=$(title "$id" "$lvl" "$co" "$ch")
-		subs "$ks" | while read -r s; do echo "$t: $s"; done
-	done >"$W/names"
+	{
+		echo "$ARRAYS" | while read -r id lvl co ch nch nly ks; do
+			t=$(title "$id" "$lvl" "$co" "$ch")
+			subs "$ks" | while read -r s; do echo "$t: $s"; done
+		done
+		bw_subs
+	} >"$W/names"
 	skip_each "$1" <"$W/names"
 	tap_done
 }
@@ -96,9 +128,23 @@ while read -r id lvl co ch nch nly ks; do
 done <<EOF
 $ARRAYS
 EOF
+# the backwards block's members after the file system image: bw (mdraid's),
+# bwm (mdadm's reference), bwk (the kernel's, stopped)
+bwimgs=""
+for s in bw bwm bwk; do
+	i=0
+	while [ $i -lt 4 ]; do
+		mkimg "$W/$s$i.img" "${BW_MIB}M" $seed
+		seed=$((seed + 1))
+		i=$((i + 1))
+	done
+	bwimgs="$bwimgs $(imgs_of "$s" 4)"
+done
 cat >"$W/body1" <<EOF
 FS=\$M$first
 FS_MIB=$FS_MIB
+BW=$((first + 1))
+BW_SIZE_K=$BW_SIZE_K
 EOF
 cat >>"$W/body1" <<'EOF'
 k=0
@@ -124,9 +170,39 @@ while read -r id lvl co ch nch nly ks first; do
 done </in/arrays
 true
 EOF
+cat >>"$W/body1" <<'EOF'
+# --- the backwards block ---
+md=md9
+mdadm --create /dev/$md --run --level=6 --raid-devices=4 --chunk=64 --size="$BW_SIZE_K" \
+	--metadata=1.2 --homehost=opskit $(range "$BW" 4) >/out/bw.create 2>&1
+say bw.create_rc $?
+wait_idle $md
+dd if="$FS" of=/dev/$md bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
+mdadm --stop /dev/$md >/dev/null 2>&1
+copy_members "$BW" $((BW + 4)) 4
+copy_members "$BW" $((BW + 8)) 4
+# bwm: mdadm + the kernel, to the end
+mdadm --assemble /dev/$md $(range $((BW + 4)) 4) >>/out/bw.create 2>&1
+mdadm --grow /dev/$md --chunk=512 >/out/bw.grow 2>&1
+say bw.grow_rc $?
+say bw.direction "$(cat /sys/block/$md/md/reshape_direction)"
+sleep 1
+wait_idle $md
+say bw.chunk "$(cat /sys/block/$md/md/chunk_size)"
+mdadm --stop /dev/$md >/dev/null 2>&1
+# bwk: slowed down and stopped part-way
+mdadm --assemble /dev/$md $(range $((BW + 8)) 4) >>/out/bw.create 2>&1
+echo 500 >/sys/block/$md/md/sync_speed_max
+mdadm --grow /dev/$md --chunk=512 >/out/bwk.grow 2>&1
+say bwk.grow_rc $?
+sleep 4
+say bwk.action "$(cat /sys/block/$md/md/sync_action)"
+mdadm --stop /dev/$md >/dev/null 2>&1
+true
+EOF
 guest_script "$W/script1" "$W/body1"
 # shellcheck disable=SC2086
-boot "boot 1" "$W/kv1" "$W/err1" -t 900 -o "$W/out1" -i "$W/in1" "$W/script1" $imgs "$W/fs.img"
+boot "boot 1" "$W/kv1" "$W/err1" -t 900 -o "$W/out1" -i "$W/in1" "$W/script1" $imgs "$W/fs.img" $bwimgs
 rc1=$?
 
 # the stale reshape_position: once the reshape is over (feature_map,
@@ -182,6 +258,99 @@ while read -r id lvl co ch nch nly ks first; do
 		fi
 	fi
 done <"$W/in1/arrays"
+
+# --- the backwards block, on the host ---
+# v1.2 superblock at 4 KiB: feature_map +8, reshape_position +104, data_offset +128
+sbu() { le_u "$W/$1.img" $((4096 + $2)) "${3:-8}"; }
+bw_ref=0
+if [ $rc1 -ne 0 ] || [ "$(kv "$W/kv1" bw.create_rc)" != 0 ] || [ "$(kv "$W/kv1" bw.grow_rc)" != 0 ] ||
+	[ "$(kv "$W/kv1" bw.chunk)" != 524288 ]; then
+	tap_fail "$BT: mdadm + kernel reshape on a copy, data_offset moved up" \
+		"$(grep '^bw' "$W/kv1"; cat "$W/out1/bw.create" "$W/out1/bw.grow" 2>/dev/null | head -n 8)"
+elif [ "$(sbu bwm0 128)" -le "$(sbu bw0 128)" ]; then
+	tap_fail "$BT: mdadm + kernel reshape on a copy, data_offset moved up" \
+		"data_offset $(sbu bw0 128) -> $(sbu bwm0 128) (direction $(kv "$W/kv1" bw.direction))"
+else
+	tap_ok "$BT: mdadm + kernel reshape on a copy, data_offset moved up"
+	echo "# bw: data_offset $(sbu bw0 128) -> $(sbu bwm0 128), reshape_direction $(kv "$W/kv1" bw.direction)"
+	bw_ref=1
+fi
+bw_ids=""
+# bw_case NAME CMD...: tap_check's, and true when CMD succeeded
+bw_case() {
+	_bn=$1
+	shift
+	if "$@" >"$W/bw.out" 2>&1; then
+		tap_ok "$_bn"
+	else
+		tap_fail "$_bn" "$(head -n 30 "$W/bw.out")"
+		return 1
+	fi
+}
+bwg() {
+	[ "$bwg_rc" = 0 ] || { echo "mdraid grow: exit $bwg_rc: $(head -n 3 "$W/bwg.out")"; return 1; }
+	[ $bw_ref = 1 ] || { echo "no reference"; return 1; }
+	sb_cmp bw bwm 4
+}
+bws_mid() {
+	# shellcheck disable=SC2046
+	"$MDRAID" grow -q --chunk=512 --stop-after=4 $(imgs_of bws 4)
+	r=$?
+	[ $r = 1 ] || { echo "mdraid grow --stop-after: exit $r, expected 1 (stopped)"; return 1; }
+	f=$(sbu bws0 8 4) p=$(sbu bws0 104)
+	[ $((f & 4)) != 0 ] && [ $((f & 32)) != 0 ] ||
+		{ echo "feature_map $f: expected RESHAPE_ACTIVE (4) and RESHAPE_BACKWARDS (32)"; return 1; }
+	# above 0, below the start: size x 2 data disks (sectors)
+	[ "$p" -gt 0 ] && [ "$p" -lt $((BW_SIZE_K * 4)) ] || { echo "reshape_position $p"; return 1; }
+}
+if [ $rc1 -ne 0 ] || [ "$(kv "$W/kv1" bw.create_rc)" != 0 ]; then
+	skip_each "no array made" <<EOF
+$BT: mdraid grow: superblocks = mdadm + kernel's (masked)
+$BT: mdraid grow stopped mid-way: RESHAPE_BACKWARDS, position inside
+EOF
+else
+	for i in 0 1 2 3; do cp "$W/bw$i.img" "$W/bws$i.img"; done
+	# shellcheck disable=SC2046
+	"$MDRAID" grow -q --chunk=512 $(imgs_of bw 4) >"$W/bwg.out" 2>&1
+	bwg_rc=$?
+	# mdraid's result goes to boot 2 even without a reference to compare with
+	[ $bwg_rc = 0 ] && bw_ids="bw"
+	bw_case "$BT: mdraid grow: superblocks = mdadm + kernel's (masked)" bwg
+	bw_case "$BT: mdraid grow stopped mid-way: RESHAPE_BACKWARDS, position inside" bws_mid &&
+		bw_ids="$bw_ids bws"
+fi
+bwk_mid() {
+	[ "$(kv "$W/kv1" bwk.grow_rc)" = 0 ] || { echo "mdadm --grow: $(head -n 3 "$W/out1/bwk.grow")"; return 1; }
+	f=$(sbu bwk0 8 4) p=$(sbu bwk0 104)
+	[ $((f & 4)) != 0 ] && [ $((f & 32)) != 0 ] && [ "$p" -gt 0 ] ||
+		{ echo "feature_map $f reshape_position $p: not stopped part-way backwards (action $(kv "$W/kv1" bwk.action))"; return 1; }
+}
+bwk_cont() {
+	# shellcheck disable=SC2046
+	"$MDRAID" grow -q --continue $(imgs_of bwk 4) || { echo "mdraid grow --continue: exit $?"; return 1; }
+	bwk_done=1
+	[ $bw_ref = 1 ] || { echo "no reference"; return 1; }
+	sb_cmp bwk bwm 4
+}
+bwk_done=0
+if [ $rc1 -ne 0 ]; then
+	skip_each "boot 1 failed" <<EOF
+$BT: a reshape the kernel started and was stopped in (position inside)
+$BT: mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)
+EOF
+elif bw_case "$BT: a reshape the kernel started and was stopped in (position inside)" bwk_mid; then
+	bw_case "$BT: mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)" bwk_cont
+	[ $bwk_done = 1 ] && bw_ids="$bw_ids bwk"
+else
+	tap_skip "$BT: mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)" \
+		"no stopped reshape"
+fi
+for v in $bw_ids; do
+	imgs2="$imgs2 $(imgs_of "$v" 4)"
+	echo "$v $first2 $slot" >>"$W/in2/arrays"
+	first2=$((first2 + 4))
+	slot=$((slot + 1))
+done
 
 # --- boot 2: the kernel assembles every result ---------------------------------
 truncate -s $((slot * 128))M "$W/export2.img"
@@ -243,4 +412,19 @@ while read -r id lvl co ch nch nly ks first; do
 		fi
 	done
 done <"$W/in1/arrays"
+for v in bw bws bwk; do
+	case $v in
+	bw) name="kernel assembles mdraid's result: file system intact, mismatch_cnt 0" ;;
+	bws) name="mdraid grow stopped mid-way: the kernel continues it, file system intact, mismatch_cnt 0" ;;
+	bwk) name="mdraid grow --continue finishes the kernel's: kernel assembles, file system intact, mismatch_cnt 0" ;;
+	esac
+	s=$(awk -v i="$v" '$1 == i { print $3 }' "$W/in2/arrays")
+	if [ -z "$s" ]; then
+		tap_fail "$BT: $name" "not reshaped on the host"
+	elif [ $rc2 -ne 0 ]; then
+		tap_fail "$BT: $name" "boot 2 failed (rc $rc2)"
+	else
+		tap_check "$BT: $name" fs_ok "$v" "$s" 524288 2
+	fi
+done
 tap_done

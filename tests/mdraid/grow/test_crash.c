@@ -244,6 +244,9 @@ struct scen {
 	const char *new_layout; /* a layout change to this (mdadm's name); NULL = none */
 	int new_layout_num;	/* its number (md_p.h), written here independently */
 	uint64_t grow_bytes;	/* --size=max after each member grew by this (resize.c) */
+	uint64_t tail;		/* sectors left free after the data (a.tail): mdadm 4.2
+				 * moves data_offset up into them when they exceed the
+				 * head-room, and the chunk or layout change runs backwards */
 };
 
 /* file index in R of member i, -1 when it is missing */
@@ -362,9 +365,10 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 	}
 	const struct fx_sb *F = &km[fresh].sb;
 	int reshaping = !!(F->feature & 4);
-	/* a shrink runs backwards (RESHAPE_BACKWARDS, delta < 0): below the
+	/* a shrink (delta < 0) and a chunk or layout change with
+	 * RESHAPE_BACKWARDS (bit 32, delta 0) run backwards: below the
 	 * position the old geometry, from it on the new one */
-	int back = reshaping && F->delta < 0;
+	int back = reshaping && (F->delta < 0 || (F->delta == 0 && (F->feature & 32)));
 	int disks = (int)F->raid_disks, odisks = reshaping ? disks - F->delta : disks;
 	/* the shape is the freshest's: a RAID5 -> RAID6 takeover changes level
 	 * and layout with no reshape bits */
@@ -449,7 +453,10 @@ static int kernel_view(const struct scen *sc, const struct fx_array *a, char **p
 		uint64_t here_new = pos / unit, here_old = pos / (maxc * (uint64_t)od);
 		if (mod == UINT64_MAX)
 			mod = 0;
-		if (disks == odisks && (mod < ocs || mod < ncs)) {
+		/* raid5_run at delta 0: |min_offset_diff| must be at least both
+		 * chunks, or the reshape is in place (read-only start) */
+		uint64_t amod = back ? (modb > 0 && modb != INT64_MAX ? (uint64_t)modb : 0) : mod;
+		if (disks == odisks && (amod < ocs || amod < ncs)) {
 			snprintf(why, wl,
 				 "raid5_run: in-place reshape must be started in read-only mode");
 			return 1;
@@ -678,6 +685,8 @@ static int run_scenario(const struct scen *sc, const char *dir)
 		}
 		a.tail = x / g * y / (uint64_t)od;
 	}
+	if (sc->tail)
+		a.tail = sc->tail;
 	for (int i = 0; i < nm; i++) {
 		snprintf(pbuf[i], sizeof pbuf[i], "%s/%s-m%d", dir, sc->name, i);
 		paths[i] = pbuf[i];
@@ -1078,66 +1087,80 @@ int main(void)
 	static const struct scen sc[] = {
 	    /* name         lvl lay min old new chunk bytes   doff bkf step rnd exh missing bitmap
 	     */
-	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0, 0},
-	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0, 0},
-	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0, 0, 0, 0, NULL, 0, 0},
-	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0, 0, 0, 0, NULL, 0, 0},
-	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0, 0},
+	    {"new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0, 0, 0},
+	    {"backup-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0, 0, 0},
+	    {"backup-member", 6, 2, 2, 4, 6, 8, 384 << 10, 80, 0, 2, 4, 5, 0, 0, 0, 0, NULL, 0, 0, 0},
+	    {"v1.0-raid6-5to7", 6, 0, 0, 5, 7, 16, 512 << 10, 0, 0, 3, 3, 4, 0, 0, 0, 0, NULL, 0, 0, 0},
+	    {"raid5-3to4", 5, 2, 2, 3, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0, 0, 0},
 	    {"degraded-r6-4to5-slot1-file", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 2, 4, 1u << 1,
-	     0, 0, 0, NULL, 0, 0},
+	     0, 0, 0, NULL, 0, 0, 0},
 	    /* metadata 0.90 (issue 11): superblock at the end, data from 0, no
 	     * data_offset to move: the backup in a file or on a new member */
-	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0, 0},
+	    {"v0.90-backup-file", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 1, 3, 4, 6, 0, 0, 0, 0, NULL, 0, 0, 0},
 	    {"v0.90-backup-member-r6-4to6", 6, 1, 90, 4, 6, 8, 512 << 10, 0, 0, 2, 4, 5, 0, 0, 0, 0,
-	     NULL, 0, 0},
+	     NULL, 0, 0, 0},
 	    {"v0.90-raid5-3to4-member", 5, 0, 90, 3, 4, 8, 256 << 10, 0, 0, 2, 4, 6, 0, 0, 0, 0,
-	     NULL, 0, 0},
+	     NULL, 0, 0, 0},
 	    /* a "_6" layout (left-symmetric-6: Q on the last member) */
 	    {"left-symmetric-6-file", 6, 18, 2, 4, 5, 8, 384 << 10, 128, 1, 3, 4, 6, 0, 0, 0, 0,
-	     NULL, 0, 0},
+	     NULL, 0, 0, 0},
 	    /* an internal bitmap: kept, its events never behind the superblocks' */
 	    {"bitmap-v1.2-new-offset", 6, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 1, 0, 0,
-	     NULL, 0, 0},
+	     NULL, 0, 0, 0},
 	    {"bitmap-v0.90-member", 6, 2, 90, 4, 5, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 1, 0, 0, NULL,
-	     0, 0},
+	     0, 0, 0},
 	    /* chunk changes at constant raid-devices (issue 24): data_offset moves
 	     * down as mdadm's choose_offset picks (128 -> 96), forwards */
 	    {"chunk-r6-4k-to-16k", 6, 2, 2, 4, 4, 8, 384 << 10, 128, 0, 3, 4, 6, 0, 0, 32, 0, NULL,
-	     0, 0},
+	     0, 0, 0},
 	    {"chunk-r6-16k-to-4k", 6, 2, 2, 4, 4, 32, 384 << 10, 128, 0, 4, 4, 6, 0, 0, 8, 0, NULL,
-	     0, 0},
+	     0, 0, 0},
 	    {"chunk-r5-4k-to-16k", 5, 0, 2, 4, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 32, 0, NULL,
-	     0, 0},
+	     0, 0, 0},
 	    /* RAID5 -> RAID6 --layout=preserve (issue 24): the level round, then
 	     * Q rebuilt onto the new member (recovery_offset checkpoints) */
 	    {"takeover-r5-4-to-r6-5", 5, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 1,
-	     NULL, 0, 0},
+	     NULL, 0, 0, 0},
 	    {"takeover-r5-3-to-r6-4-v1.1", 5, 0, 1, 3, 4, 8, 256 << 10, 64, 0, 2, 4, 6, 0, 0, 0, 1,
-	     NULL, 0, 0},
+	     NULL, 0, 0, 0},
 	    /* layout changes at constant raid-devices (issue 24): data_offset
 	     * moves down by a chunk or more, forwards, as a chunk change */
 	    {"layout-r6-ls-to-ra", 6, 2, 2, 4, 4, 8, 384 << 10, 128, 0, 3, 4, 6, 0, 0, 0, 0,
-	     "right-asymmetric", 1, 0},
+	     "right-asymmetric", 1, 0, 0},
 	    {"layout-r6-ls6-normalise", 6, 18, 2, 5, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0,
-	     "normalise", 2, 0},
+	     "normalise", 2, 0, 0},
 	    {"layout-r5-la-to-rs", 5, 0, 2, 4, 4, 8, 256 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0,
-	     "right-symmetric", 3, 0},
+	     "right-symmetric", 3, 0, 0},
 	    /* --size=max after every member grew (issue 24): data_size, size,
 	     * resync_offset checkpoints of the added rows, clean */
 	    {"size-max-r6-v1.2", 6, 2, 2, 4, 4, 8, 256 << 10, 128, 0, 4, 4, 6, 0, 0, 0, 0, NULL, 0,
-	     64 << 10},
+	     64 << 10, 0},
 	    {"size-max-r5-v1.1", 5, 0, 1, 3, 3, 8, 256 << 10, 64, 0, 4, 4, 6, 0, 0, 0, 0, NULL, 0,
-	     96 << 10},
+	     96 << 10, 0},
 	    /* shrinks (issue 24): --array-size given, data_offset up by
 	     * backup_blocks / old data disks, backwards from the end */
 	    /* RAID5 -> RAID6 without --layout (issue 24): the conversion into
 	     * left-symmetric-6, then the restripe into left-symmetric, killed in
 	     * either and the same command run again */
 	    {"r5-4-to-r6-5-default", 5, 2, 2, 4, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 2,
-	     NULL, 0, 0},
-	    {"shrink-r6-6to5", 6, 2, 2, 6, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0, 0},
+	     NULL, 0, 0, 0},
+	    {"shrink-r6-6to5", 6, 2, 2, 6, 5, 8, 384 << 10, 128, 0, 2, 4, 6, 0, 0, 0, 0, NULL, 0, 0, 0},
 	    {"shrink-r5-5to4-v1.1", 5, 0, 1, 5, 4, 8, 256 << 10, 64, 0, 3, 4, 6, 0, 0, 0, 0, NULL, 0,
-	     0},
+	     0, 0},
+	    /* chunk and layout changes with more room after the data than
+	     * before it (issue 24): mdadm 4.2 moves data_offset UP (choose_offset
+	     * in [doff + min, doff + after]) and the kernel reshapes backwards,
+	     * RESHAPE_BACKWARDS set, from the end down to 0 */
+	    {"chunk-r6-4k-to-16k-back", 6, 2, 2, 4, 4, 8, 384 << 10, 96, 0, 3, 4, 6, 0, 0, 32, 0,
+	     NULL, 0, 0, 160},
+	    {"chunk-r5-16k-to-4k-back-v1.1", 5, 0, 1, 4, 4, 32, 256 << 10, 64, 0, 4, 4, 6, 0, 0, 8,
+	     0, NULL, 0, 0, 128},
+	    /* metadata 1.0: no room before the data (data_offset 0), the room
+	     * after it up to the bad-block log below the superblock */
+	    {"chunk-r6-4k-to-16k-back-v1.0", 6, 2, 0, 4, 4, 8, 384 << 10, 0, 0, 3, 4, 6, 0, 0, 32, 0,
+	     NULL, 0, 0, 96},
+	    {"layout-r6-ls-to-ra-back", 6, 2, 2, 4, 4, 8, 384 << 10, 96, 0, 3, 4, 6, 0, 0, 0, 0,
+	     "right-asymmetric", 1, 0, 96},
 	};
 	/* clang-format on */
 	/* MDRAID_CRASH_ONLY=name: one scenario (debugging) */

@@ -396,13 +396,47 @@ else
 	tap_skip "chunk change: mdadm --examine reads chunk and data offset" "mdadm not installed"
 fi
 # back at once: now more room after the data (1024) than before it (944):
-# mdadm would move data_offset up and reshape backwards
-sum1=$(cat k-0 k-1 k-2 k-3 | md5sum)
-testcmd "chunk back at once: refused, mdadm would reshape backwards" \
-	"$M grow --chunk=64 k-0 k-1 k-2 k-3 2>&1; echo rc=\$?" \
-	"mdraid: mdadm 4.2 would move data_offset up (512K free after the data, 472K before it) and reshape backwards; a backwards reshape is not supported
-rc=5
+# mdadm 4.2 moves data_offset up, choose_offset(1024, 2048, 1536, 2048) =
+# 2048, and md reshapes backwards (RESHAPE_BACKWARDS); stopped part-way
+# first, then continued
+testcmd_rc "chunk back at once: stopped part-way (exit 1)" 1 "$M grow --chunk=64 --stop-after=2 -q k-0 k-1 k-2 k-3"
+testcmd "stopped backwards change: RESHAPE_ACTIVE|BACKWARDS|NEW_OFFSET, new_offset +1024, position inside" \
+	"od -A n -t u4 -j $((4096 + 8)) -N 4 k-0 | tr -d ' '; od -A n -t d4 -j $((4096 + 124)) -N 4 k-0 | tr -d ' '
+	p=\$(od -A n -t u8 -j $((4096 + 104)) -N 8 k-0 | tr -d ' '); [ \$p -gt 0 ] && [ \$p -lt 28672 ] && echo inside" \
+	"100
+1024
+inside
 " ""
+testcmd "chunk back at once: --continue finishes it" \
+	"$M grow --continue k-0 k-1 k-2 k-3 2>&1 >/dev/null | grep -c 'continuing the chunk change 256K -> 64K'; echo rc=\$?" \
+	"1
+rc=0
+" ""
+if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=50 old=4 k-0 k-1 k-2 k-3 2>k.err; then
+	tap_ok "chunk back (backwards): content and P/Q in 64K chunks (fixture)"
+else
+	tap_fail "chunk back (backwards): content and P/Q in 64K chunks (fixture)" "$(cat k.err)"
+fi
+"$M" read k-0 k-1 k-2 k-3 >k.after2 2>/dev/null
+test_cmp "chunk back (backwards): mdraid read gives the old content" k.before k.after2
+if [ $have_mdadm = 1 ]; then
+	testcmd "chunk back (backwards): mdadm --examine reads chunk and data offset" \
+		"mdadm --examine $T/k-0 | grep -E 'Chunk Size|Data Offset|Feature Map' | tr -s ' '" \
+		" Feature Map : 0x0
+ Data Offset : 2048 sectors
+ Chunk Size : 64K
+" ""
+else
+	tap_skip "chunk back (backwards): mdadm --examine reads chunk and data offset" "mdadm not installed"
+fi
+# the same backwards plan, said as the plan
+mk kb 2048 54
+"$M" grow --chunk=256 -q kb-0 kb-1 kb-2 kb-3 >/dev/null 2>&1
+testcmd "chunk back: the plan names the backwards move" \
+	"$M grow --chunk=64 kb-0 kb-1 kb-2 kb-3 2>&1 >/dev/null | grep 'data moves'" \
+	"mdraid: data moves from offset 1024 to 2048 sectors, backwards (no backup needed)
+" ""
+sum1=$(cat k-0 k-1 k-2 k-3 | md5sum)
 mk j 2048 51
 testcmd_rc "chunk change with --backup-file refused (sliding backup, exit 5)" 5 \
 	"$M grow --chunk=256 --backup-file=$T/j.bak j-0 j-1 j-2 j-3"
@@ -424,6 +458,20 @@ testcmd_rc "--chunk=192K (not a power of two) is a usage error (exit 2)" 2 "$M g
 testcmd "metadata 1.0: chunk change refused (no room to move data_offset)" \
 	"$M grow --chunk=32 v-0 v-1 v-2 v-3 2>&1 | grep -c 'sliding backup'" "1
 " ""
+# metadata 1.0 created with room after the data (size 14848 of 16352
+# sectors, superblock at 16368): mdadm 4.2's space_after 1520 > space_before
+# 0, so data_offset moves up, choose_offset(0, 1520, 512, 1520) = 1024
+"$F" create level=6 layout=2 chunk=128 minor=0 bytes=$((8 * MB)) doff=0 seed=55 tail=1504 \
+	w-0 w-1 w-2 w-3
+testcmd "metadata 1.0 with room after the data: chunk change backwards" \
+	"$M grow --chunk=256 w-0 w-1 w-2 w-3 2>&1 >/dev/null | grep 'data moves'" \
+	"mdraid: data moves from offset 0 to 1024 sectors, backwards (no backup needed)
+" ""
+if "$F" verify level=6 layout=2 chunk=128 minor=0 seed=55 old=4 w-0 w-1 w-2 w-3 2>w.err; then
+	tap_ok "metadata 1.0 backwards: content and P/Q in 256K chunks (fixture)"
+else
+	tap_fail "metadata 1.0 backwards: content and P/Q in 256K chunks (fixture)" "$(cat w.err)"
+fi
 sum2=$(cat k-0 k-1 k-2 k-3 | md5sum)
 if [ "$sum1" = "$sum2" ]; then tap_ok "chunk refusals wrote nothing"; else tap_fail "chunk refusals wrote nothing"; fi
 # stopped at a checkpoint, continued
