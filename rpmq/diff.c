@@ -253,10 +253,29 @@ static size_t to_cps(const char *s, size_t len, uint32_t *out)
 	return n;
 }
 
+/* The first and last character of chunk [s, e) of a class that merging
+ * has not removed (dead), or e when there is none. */
+static size_t first_live(const uint8_t *dead, size_t s, size_t e)
+{
+	while (s < e && dead[s])
+		s++;
+	return s;
+}
+
+static size_t last_live(const uint8_t *dead, size_t s, size_t e)
+{
+	for (size_t j = e; j-- > s;)
+		if (!dead[j])
+			return j;
+	return e;
+}
+
 /* Does code point c belong to the class fnmatch.translate builds from the
  * pattern text between '[' and ']' (p[0..n)): its chunks split at the '-'
- * that make ranges, empty ranges removed with both their ends, every other
- * character literal, a leading '!' negating. */
+ * that make ranges, empty ranges removed with both their ends (chunks[k-1]
+ * = chunks[k-1][:-1] + chunks[k][1:]), every other character literal, a
+ * leading '!' negating. Chunks are spans of p; a merge marks the two ends
+ * and the '-' between them dead and joins the spans, in place. */
 static int class_has(const uint32_t *p, size_t n, uint32_t c)
 {
 	if (n == 0)
@@ -264,8 +283,15 @@ static int class_has(const uint32_t *p, size_t n, uint32_t c)
 	int neg = p[0] == '!';
 	if (neg && n == 1)
 		return 1; /* "!": any character */
-	/* chunk k is p[cs[k]..ce[k]) (the '-' between chunks dropped) */
-	size_t cs[n + 1], ce[n + 1], m = 0;
+	/* chunk k is p[cs[k]..ce[k]); a '-' between two chunks is in neither */
+	size_t *cs = malloc(2 * (n + 1) * sizeof(size_t));
+	uint8_t *dead = calloc(n + 1, 1);
+	if (!cs || !dead) {
+		free(cs);
+		free(dead);
+		return 0;
+	}
+	size_t *ce = cs + n + 1, m = 0;
 	int has_dash = 0;
 	for (size_t i = 0; i < n; i++)
 		has_dash |= p[i] == '-';
@@ -288,41 +314,35 @@ static int class_has(const uint32_t *p, size_t n, uint32_t c)
 		else
 			ce[m - 1]++; /* chunks[-1] += '-': the '-' at n - 1 */
 	}
-	/* chunk contents as lists (merging rewrites them) */
-	uint32_t buf[2 * n + 2];
-	size_t bs[n + 1], bl[n + 1], used = 0;
-	for (size_t k = 0; k < m; k++) {
-		bs[k] = used;
-		bl[k] = ce[k] - cs[k];
-		for (size_t j = cs[k]; j < ce[k]; j++)
-			buf[used++] = j < n ? p[j] : '-';
-	}
 	for (size_t k = m - 1; k >= 1 && k < m; k--) {
-		if (bl[k - 1] == 0 || bl[k] == 0)
-			continue; /* Python would fail here (IndexError) */
-		if (buf[bs[k - 1] + bl[k - 1] - 1] > buf[bs[k]]) {
-			/* chunks[k-1] = chunks[k-1][:-1] + chunks[k][1:] */
-			size_t ns = used;
-			for (size_t j = 0; j + 1 < bl[k - 1]; j++)
-				buf[used++] = buf[bs[k - 1] + j];
-			for (size_t j = 1; j < bl[k]; j++)
-				buf[used++] = buf[bs[k] + j];
-			bs[k - 1] = ns;
-			bl[k - 1] = used - ns;
+		size_t a = last_live(dead, cs[k - 1], ce[k - 1]),
+		       b = first_live(dead, cs[k], ce[k]);
+		if (a == ce[k - 1] || b == ce[k])
+			continue; /* an empty chunk: Python would fail (IndexError) */
+		if (p[a] > p[b]) {
+			dead[a] = dead[b] = 1;
+			for (size_t j = ce[k - 1]; j < cs[k]; j++)
+				dead[j] = 1; /* the '-' between them */
+			ce[k - 1] = ce[k];
 			for (size_t j = k; j + 1 < m; j++)
-				bs[j] = bs[j + 1], bl[j] = bl[j + 1];
+				cs[j] = cs[j + 1], ce[j] = ce[j + 1];
 			m--;
 		}
 	}
 	int in = 0;
 	for (size_t k = 0; k < m && !in; k++) {
-		for (size_t j = (k == 0 && neg) ? 1 : 0; j < bl[k]; j++)
-			if (buf[bs[k] + j] == c)
+		for (size_t j = cs[k]; j < ce[k]; j++)
+			if (!dead[j] && !(neg && j == 0) && p[j] == c)
 				in = 1;
-		if (k > 0 && bl[k - 1] && bl[k] && buf[bs[k - 1] + bl[k - 1] - 1] <= c &&
-		    c <= buf[bs[k]])
-			in = 1;
+		if (k > 0) {
+			size_t a = last_live(dead, cs[k - 1], ce[k - 1]);
+			size_t b = first_live(dead, cs[k], ce[k]);
+			if (a < ce[k - 1] && b < ce[k] && p[a] <= c && c <= p[b])
+				in = 1;
+		}
 	}
+	free(cs);
+	free(dead);
 	return neg ? !in : in;
 }
 

@@ -13,12 +13,13 @@
 # rpmdiff's Rpmdiff class (what its CLI runs) is called for all pairs in one
 # Python process: Python starts slowly on a loaded machine.
 # --ignore/--exclude (rpmdiff -i/-e): the rqdiff pair both ways with each
-# column ignored, several at once, and globs for each branch of Python
+# column ignored and several at once, one way with globs for each branch of Python
 # 3.11's PurePath.match and fnmatch (relative from the right, rooted whole,
 # a rooted glob's parent directories, "//", "." parts, classes with ranges,
 # an empty range, '!' negation, an unclosed '[', '?' on a two-byte UTF-8
-# character), in a second Python process (Rpmdiff's -i changes its class
-# state: it is reset before each case); one case through rpmdiff's CLI.
+# character), in a second Python process on the headers rpm's bindings
+# read (Rpmdiff's -i changes its class state: it is reset before each
+# case); one case through rpmdiff's CLI, which unpacks the packages.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 export TZ=UTC LC_ALL=C.UTF-8
 Q="$OPSKIT_BUILD/rpmq/rpmq"
@@ -252,12 +253,26 @@ cat > "$T/optcases" <<'CASES'
 CASES
 i=0
 : > "$T/optpairs"
-while read -r args; do
-	printf '%s %s %s\n%s %s %s\n' "$old" "$new" "$args" "$new" "$old" "$args" >> "$T/optpairs"
+while read -r args; do # --ignore both ways round, --exclude one way (it skips paths either way)
+	printf '%s %s %s\n' "$old" "$new" "$args" >> "$T/optpairs"
+	case $args in -i*) printf '%s %s %s\n' "$new" "$old" "$args" >> "$T/optpairs" ;; esac
 done < "$T/optcases"
 $PY - "$T/optpairs" "$T/oexp" <<'PY' 2>"$T/pyerr" || tap_fail "rpmdiff (Python) ran the option cases" "$(cat "$T/pyerr")"
-import copy, pathlib, sys
+import copy, pathlib, sys, types
+import rpm
 from rpmlint.rpmdiff import Rpmdiff
+
+
+class HdrDiff(Rpmdiff):
+    """rpmdiff's comparison on the header rpm's bindings read: its Pkg
+    unpacks each package into a directory first, which -i and -e do not
+    look at (the CLI case below goes through it)."""
+    def _Rpmdiff__load_pkg(self, name):
+        ts = rpm.TransactionSet()
+        ts.setVSFlags(-1)
+        with open(name, "rb") as f:
+            return types.SimpleNamespace(header=ts.hdrFromFdno(f.fileno()))
+
 
 fileidx = copy.deepcopy(Rpmdiff._Rpmdiff__FILEIDX)
 for i, line in enumerate(open(sys.argv[1])):
@@ -265,7 +280,7 @@ for i, line in enumerate(open(sys.argv[1])):
     ignore = [w[k + 1] for k in range(2, len(w), 2) if w[k] == "-i"]
     exclude = [w[k + 1] for k in range(2, len(w), 2) if w[k] == "-e"]
     Rpmdiff._Rpmdiff__FILEIDX = copy.deepcopy(fileidx)  # -i changes it
-    d = Rpmdiff(pathlib.Path(w[0]), pathlib.Path(w[1]), ignore=ignore or None,
+    d = HdrDiff(pathlib.Path(w[0]), pathlib.Path(w[1]), ignore=ignore or None,
                 exclude=exclude or None)
     t = d.textdiff()
     with open("%s.%d" % (sys.argv[2], i), "w") as f:
@@ -292,14 +307,14 @@ else
 	tap_ok "--ignore S and --exclude /usr/share/rqd change rpmdiff's answer"
 fi
 # the glob matcher alone against Python's (what rpmdiff's _excluded runs):
-# 20,000 random paths and globs of the characters that matter, fixed seed
+# 10,000 random paths and globs of the characters that matter, fixed seed
 python3 - "$T/gexp" > "$T/gin" <<'PY' || tap_fail "Python made the glob cases"
 import pathlib, random, sys
 random.seed(21)
 pchars = ["a", "b", "/", "/", ".", "\u00e9", "c", "-", "z"]
 gchars = pchars + ["*", "?", "[", "]", "!", "/"]
 exp = []
-for n in range(20000):
+for n in range(10000):
     p = "".join(random.choice(pchars) for _ in range(random.randint(0, 8)))
     if random.random() < 0.7:
         p = "/" + p
@@ -314,10 +329,10 @@ for n in range(20000):
 open(sys.argv[1], "w").write("".join(exp))
 PY
 "$OPSKIT_BUILD/tests/interop/rpmq/diffglob" < "$T/gin" > "$T/gact"
-if cmp -s "$T/gexp" "$T/gact" && [ "$(grep -c '^1$' "$T/gexp")" -gt 100 ]; then
-	tap_ok "--exclude's matcher as Python's PurePath.match on 20,000 random path/glob pairs"
+if cmp -s "$T/gexp" "$T/gact" && [ "$(grep -c '^1$' "$T/gexp")" -gt 50 ]; then
+	tap_ok "--exclude's matcher as Python's PurePath.match on 10,000 random path/glob pairs"
 else
-	tap_fail "--exclude's matcher as Python's PurePath.match on 20,000 random path/glob pairs" \
+	tap_fail "--exclude's matcher as Python's PurePath.match on 10,000 random path/glob pairs" \
 		"$(paste "$T/gin" "$T/gexp" "$T/gact" | awk -F'\t' '$2 != $3' | head -5)"
 fi
 # rpmdiff's CLI (its -i and -e take several values) agrees with its class
