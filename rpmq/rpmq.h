@@ -578,8 +578,9 @@ int rpm_diff(const struct rpm_pkg *a, const struct rpm_pkg *b, const struct rpm_
 /* Whether rpmdiff's --exclude GLOB leaves path out (its _excluded: Python
  * 3.11's PurePosixPath(path).match(GLOB), matched from the right part by
  * part with fnmatch, and for a GLOB starting with '/' also any parent
- * directory matching it). -EINVAL for a GLOB with no parts ("", ".", "./"),
- * where Python raises ValueError. */
+ * directory matching it): 1 or 0. -EINVAL for a GLOB with no parts ("",
+ * ".", "./"), where Python raises ValueError; -E2BIG for a GLOB over 4096
+ * bytes (refused: its parts are kept on the stack); -ENOMEM. */
 int rpm_diff_excluded(const char *path, const char *glob);
 
 /* ---- repositories (repo.c): createrepo_c's metadata ---------------------
