@@ -28,7 +28,7 @@ static const char help[] =
     "       rpmq --cat PATH [--cat PATH...] FILE\n"
     "       rpmq --cpio FILE > ARCHIVE.cpio\n"
     "       rpmq --tar FILE > ARCHIVE.tar\n"
-    "       rpmq --diff OLD.rpm NEW.rpm\n"
+    "       rpmq --diff [--ignore COL]... [--exclude GLOB]... OLD.rpm NEW.rpm\n"
     "       rpmq --repo DIR [-R|-P|--conflicts|...|-l]\n"
     "\n"
     "Query .rpm package files without rpm, an rpm database or macros. Output is\n"
@@ -78,6 +78,8 @@ enum {
 	OPT_TAR,
 	OPT_REPO,
 	OPT_DIFF,
+	OPT_IGNORE,
+	OPT_EXCLUDE,
 };
 
 static const struct cli_opt opts[] = {
@@ -177,6 +179,13 @@ static const struct cli_opt opts[] = {
      "(NAME, SUMMARY, ...,\nscriptlets), dependencies, files (S size, M mode,\n5 digest, D "
      "rdev, N nlink, L state, V verify flags,\nU user, G group, F flags, T mtime); exit 0 "
      "same,\n1 different, 2 a package unreadable"},
+    {"ignore", 0, CLI_ARG, OPT_IGNORE, "COL",
+     "with --diff: leave file column COL (S, M, 5, D, N, L,\nV, U, G, F or T) out, as "
+     "rpmdiff -i COL; one\ncolumn each time, repeat for more (-i is --info here)"},
+    {"exclude", 0, CLI_ARG, OPT_EXCLUDE, "GLOB",
+     "with --diff: leave the files GLOB matches out, as\nrpmdiff -e GLOB (Python's "
+     "PurePath.match: from the\nright, part by part; a GLOB starting with '/' also\n"
+     "excludes everything beneath a matching directory)"},
     {"cpio", 0, CLI_FLAG, OPT_CPIO, NULL,
      "write the payload as an uncompressed newc cpio archive\n(refused for delta rpms and "
      "other non-cpio payloads)"},
@@ -221,6 +230,10 @@ struct ctx {
 	enum rpm_repo_mode rmodes[16]; /* --repo: the modes, in the order given */
 	size_t nrmodes;
 	int rbad; /* an option --repo cannot answer (its id), 0 if none */
+	char ignore[sizeof(RPM_DIFF_COLUMNS)]; /* --diff --ignore columns */
+	const char **exclude;		       /* --diff --exclude globs */
+	size_t nexclude;
+	int diffopt; /* --ignore or --exclude given */
 };
 
 /* --repo: what an option asks of the metadata (enum rpm_repo_mode), -1 for
@@ -459,6 +472,26 @@ static int on_opt(void *vc, int id, const char *arg)
 	case OPT_DIFF:
 		c->verb = VERB_DIFF;
 		break;
+	case OPT_IGNORE: /* rpmdiff's choices: one column letter */
+		if (strlen(arg) != 1 || !strchr(RPM_DIFF_COLUMNS, arg[0]))
+			return -EINVAL;
+		if (!strchr(c->ignore, arg[0]))
+			c->ignore[strlen(c->ignore)] = arg[0];
+		c->diffopt = 1;
+		break;
+	case OPT_EXCLUDE: {
+		/* what Python's pathlib refuses ("empty pattern") */
+		int m = rpm_diff_excluded("/", arg);
+		if (m == -EINVAL || m == -E2BIG)
+			return -EINVAL;
+		const char **n = realloc(c->exclude, (c->nexclude + 1) * sizeof(*n));
+		if (!n)
+			ok_die_class(OK_CLASS_IO, "out of memory");
+		c->exclude = n;
+		c->exclude[c->nexclude++] = arg;
+		c->diffopt = 1;
+		break;
+	}
 	default:
 		return -EINVAL;
 	}
@@ -770,8 +803,9 @@ static int other_one(struct ctx *c, const struct rpm_keyring *kr, const char *pa
 #endif
 
 /* --diff OLD NEW: rpmdiff's exit status (0 same, 1 different, 2 an error). */
-static int diff_two(const char *old, const char *new)
+static int diff_two(const struct ctx *c, const char *old, const char *new)
 {
+	const struct rpm_diff_opts o = {c->ignore, c->exclude, c->nexclude};
 	struct rpm_pkg a, b;
 	struct ok_err e;
 	ok_err_clear(&e);
@@ -785,7 +819,7 @@ static int diff_two(const char *old, const char *new)
 		ok_err_print(&e);
 		return 2;
 	}
-	int rc = rpm_diff(&a, &b, stdout, &e);
+	int rc = rpm_diff(&a, &b, &o, stdout, &e);
 	rpm_pkg_close(&a);
 	rpm_pkg_close(&b);
 	if (rc < 0)
@@ -838,6 +872,8 @@ int main(int argc, char **argv)
 	struct ctx c = {0};
 	ok_exit_map = &ok_exit_rpm;
 	int first = cli_parse(&spec, argc, argv, on_opt, &c);
+	if (c.diffopt && c.verb != VERB_DIFF)
+		cli_usage_error(&spec, "--ignore and --exclude apply to --diff only");
 	if (c.repo) {
 		if (c.rbad)
 			cli_usage_error(&spec,
@@ -861,7 +897,9 @@ int main(int argc, char **argv)
 		if (c.qf || c.list != LIST_NONE || c.json || c.jobs || c.verbose || c.keyring ||
 		    c.dir || c.xflags || c.repo)
 			cli_usage_error(&spec, "--diff takes no other options");
-		return diff_two(argv[first], argv[first + 1]);
+		int rc = diff_two(&c, argv[first], argv[first + 1]);
+		free(c.exclude);
+		return rc;
 	}
 	if (first >= argc)
 		cli_usage_error(&spec, "no package files given");

@@ -987,6 +987,13 @@ static int format_value(struct eval *ev, const struct qtag *t, uint32_t elem)
 {
 	const struct rpm_td *td = get_data(ev, tag_of(ev, t));
 	char *val;
+	if (td && td->count > elem && t->fmt->fn == f_string && !(t->width && *t->width) &&
+	    td_class(td) == CLS_STR) {
+		/* a plain string (a scriptlet, a name): straight to the output,
+		 * not through f_string's copy */
+		const char *s = rpm_td_str(td, elem);
+		return put(ev, s, strlen(s));
+	}
 	if (td && td->count > elem)
 		val = fmt_call(t->fmt, td, elem);
 	else

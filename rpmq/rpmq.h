@@ -562,10 +562,26 @@ int rpm_write_cpio(struct rpm_pkg *p, int out_fd, struct ok_err *e);
  * flags: RPM_X_NOVERIFY or 0. 0 or a negative errno with e filled. */
 int rpm_write_tar(struct rpm_pkg *p, int out_fd, unsigned flags, struct ok_err *e);
 
-/* rpmlint 2.4's `rpmdiff OLD NEW` (diff.c): the single tags, dependencies
- * and files that differ, printed to out in rpmdiff's format and order.
+/* rpmlint 2.4's `rpmdiff [-i COL...] [-e GLOB...] OLD NEW` (diff.c): the
+ * single tags, dependencies and files that differ, printed to out in
+ * rpmdiff's format and order. o may be NULL (nothing ignored or excluded).
  * 1 if anything differs, 0 if not, or a negative errno with e filled. */
-int rpm_diff(const struct rpm_pkg *a, const struct rpm_pkg *b, FILE *out, struct ok_err *e);
+struct rpm_diff_opts {
+	const char *ignore;	    /* file columns not compared ("S5T"; NULL: none) */
+	const char *const *exclude; /* rpmdiff's --exclude globs */
+	size_t nexclude;
+};
+int rpm_diff(const struct rpm_pkg *a, const struct rpm_pkg *b, const struct rpm_diff_opts *o,
+	     FILE *out, struct ok_err *e);
+/* The file columns --ignore takes: rpmdiff's choices, in column order. */
+#define RPM_DIFF_COLUMNS "SM5DNLVUGFT"
+/* Whether rpmdiff's --exclude GLOB leaves path out (its _excluded: Python
+ * 3.11's PurePosixPath(path).match(GLOB), matched from the right part by
+ * part with fnmatch, and for a GLOB starting with '/' also any parent
+ * directory matching it): 1 or 0. -EINVAL for a GLOB with no parts ("",
+ * ".", "./"), where Python raises ValueError; -E2BIG for a GLOB over 4096
+ * bytes (refused: its parts are kept on the stack); -ENOMEM. */
+int rpm_diff_excluded(const char *path, const char *glob);
 
 /* ---- repositories (repo.c): createrepo_c's metadata ---------------------
  *
