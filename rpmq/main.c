@@ -6,6 +6,7 @@
  * write cpio), opens each package in turn through the library (rpmq.h),
  * prints, and picks the exit code (lib/err.h).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <locale.h>
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -611,6 +613,7 @@ struct pool {
 	int next;	      /* next chunk to take */
 	int printed;	      /* chunks printed so far */
 	int window;	      /* slots */
+	unsigned ring;	      /* packages a worker's batch reader holds (ring_window) */
 	struct chunk *chunks; /* chunk c in chunks[c % window] */
 	pthread_mutex_t mu;
 	pthread_cond_t ready; /* a chunk was filled */
@@ -662,12 +665,48 @@ static struct rpm_batch *batch_new(unsigned max)
 	return rpm_batch_new(io && strcmp(io, "sync") == 0 ? 0 : max);
 }
 
+/* Descriptors open now (/proc/self/fd's entries less the one reading it),
+ * or 16 where /proc cannot tell. */
+static long open_descriptors(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return 16;
+	long n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n > 0 ? n - 1 : 0;
+}
+
+/* The largest window (at most want) that workers batch readers can hold at
+ * once under RLIMIT_NOFILE, 0 (the plain path) below 2. Why: a window's
+ * descriptors are the process's; sized blindly, one worker's window takes
+ * the descriptors another worker's plain open (of a package its ring could
+ * not open) needs, and a missing file then reports "Too many open files"
+ * where rpm says "No such file or directory". Each worker may hold two
+ * windows while the old one's closes and the new one's opens share an
+ * enter, plus its ring, one plain open and a spare. */
+static unsigned ring_window(unsigned want, int workers)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return want;
+	long spare = (long)rl.rlim_cur - open_descriptors() - 3L * workers - 4;
+	long per = spare / (2L * workers);
+	if (per < 2)
+		return 0;
+	return per < (long)want ? (unsigned)per : want;
+}
+
 static void *pool_worker(void *arg)
 {
 	struct pool *pl = arg;
 	char *buf = NULL;
 	size_t cap = 0;
-	struct rpm_batch *b = batch_new(CHUNK); /* NULL: no io_uring here */
+	struct rpm_batch *b = batch_new(pl->ring); /* NULL: no io_uring here */
 	for (;;) {
 		pthread_mutex_lock(&pl->mu);
 		int c = pl->next;
@@ -698,6 +737,7 @@ static int query_parallel(struct ctx *c, const struct rpm_qf *qf, char **paths, 
 	struct pool pl = {.c = c, .qf = qf, .paths = paths, .n = n, .now = now};
 	pl.nchunks = (n + CHUNK - 1) / CHUNK;
 	pl.window = 4 * jobs;
+	pl.ring = ring_window(CHUNK, jobs);
 	pl.chunks = calloc((size_t)pl.window, sizeof(*pl.chunks));
 	pthread_t *th = calloc((size_t)jobs, sizeof(*th));
 	if (!pl.chunks || !th)
@@ -995,7 +1035,10 @@ int main(int argc, char **argv)
 	} else {
 		/* windows of BATCH packages through one io_uring (batch.c) */
 		int nb = argc - first < BATCH ? argc - first : BATCH;
-		struct rpm_batch *b = nb > 1 ? batch_new((unsigned)nb) : NULL;
+		unsigned w = nb > 1 ? ring_window((unsigned)nb, 1) : 0;
+		if (w >= 2) /* a low descriptor limit: smaller windows */
+			nb = (int)w;
+		struct rpm_batch *b = w >= 2 ? batch_new(w) : NULL;
 		for (int i = first; i < argc; i++) {
 			struct ok_err e;
 			unsigned k = (unsigned)((i - first) % nb);
