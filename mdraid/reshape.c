@@ -99,6 +99,17 @@
  * (10) No write touches old rows being read ahead (read_old_rows): a step's
  *      writes end at or below its last old row, inside the window, and the
  *      read ahead starts at the window's end.
+ * (11) A checkpoint the next step carries (checkpoint_ride: forwards, no
+ *      backup, no bitmap) keeps (3)'s first half (every member's data below
+ *      pos durable before any superblock is written), but each member's
+ *      superblock is written and flushed by that member's job of the step,
+ *      just before its data: a member's writes past the old window start
+ *      once its own superblock names the new position, not every member's.
+ *      A crash may then leave members one event apart; the kernel
+ *      (super_1_validate) and mdadm --assemble take those and the freshest
+ *      member's position, which is the new one wherever a write past the old
+ *      window can have landed, so (2) holds for the position they resume
+ *      from. No other round runs while such a checkpoint is pending.
  *
  * Reads never depend on rows this run wrote: a step at new row w reads old
  * rows >= L(w·nd·cs) >= w, and the rows written so far sit below w - shift/cs.
@@ -235,7 +246,10 @@ struct member {
 /* One member's transfer for the reshape's I/O threads (rs_io_run). */
 struct rs_job {
 	struct md_io io;
-	int sync_after; /* then fdatasync the member */
+	int sync_after;	   /* then fdatasync the member */
+	const uint8_t *sb; /* first: this superblock block written and flushed
+			      (a checkpoint carried by the step, invariant 11) */
+	uint64_t sb_byte;  /* where: the member's super_offset in bytes */
 };
 
 struct backup_dest {
@@ -295,6 +309,9 @@ struct reshape {
 	struct md_sb *sbn;		       /* ROUND_CHECKPOINT: each slot's next sb */
 	uint8_t *sbuf;			       /* and its block, SB_BLOCK per slot */
 	int data_synced;      /* the last move_rows flushed its writes (sync_after) */
+	int ckpt_ride;	      /* sb_round: build ROUND_CHECKPOINT's blocks, write none */
+	int sb_pending;	      /* sbn/sbuf: a checkpoint the next move_rows carries */
+	uint64_t dpos_prev;   /* dpos before that checkpoint (restored if it fails) */
 	uint64_t read_errors; /* 4 KiB blocks that did not read (rebuilt) */
 	char rerr_first[320]; /* the first of them: "member: offset N" */
 	double last_ckpt;
@@ -1972,7 +1989,19 @@ static int fd_write(int fd, const char *path, const void *buf, uint64_t len, uin
 static int rs_job_one(void *ctx, int i, struct ok_err *e)
 {
 	struct rs_job *j = (struct rs_job *)ctx + i;
-	int rc = md_io_run(&j->io, 1, e); /* one job: runs here */
+	int rc;
+	if (j->sb) {
+		struct md_io s = {.m = j->io.m,
+				  .kind = MD_IO_WRITE,
+				  .buf = (void *)j->sb,
+				  .len = SB_BLOCK,
+				  .dev_byte = j->sb_byte};
+		if ((rc = md_io_run(&s, 1, e)) == 0 && (rc = io_fdatasync(j->io.m->fd)) < 0)
+			ok_err_at(e, rc, j->io.m->path, OK_ERR_NOPOS, "fdatasync failed");
+		if (rc < 0)
+			return j->io.rc = rc;
+	}
+	rc = md_io_run(&j->io, 1, e); /* one job: runs here */
 	if (rc == 0 && j->sync_after && j->io.kind != MD_IO_SYNC &&
 	    (rc = io_fdatasync(j->io.m->fd)) < 0)
 		ok_err_at(e, rc, j->io.m->path, OK_ERR_NOPOS, "fdatasync failed");
@@ -1999,7 +2028,12 @@ static int rs_io_run(struct md_pool *p, struct rs_job *j, int n, struct ok_err *
 {
 	if (io_real())
 		return rs_run(p, n, true, j, e);
-	/* a test's io_sys: md_io_run's order, flushes after all transfers */
+	/* a test's io_sys: jobs that carry a superblock one member after
+	 * another (each its superblock, flush, transfer, flush: one order the
+	 * threads may take); else md_io_run's order, flushes after all
+	 * transfers */
+	if (n && j[0].sb)
+		return rs_run(p, n, false, j, e);
 	int rc = 0, want_sync = 0;
 	struct rs_job s[RESHAPE_MAX_DISKS];
 	for (int i = 0; i < n; i++) {
@@ -2382,6 +2416,8 @@ static const uint8_t *old_chunk(const struct reshape *r, uint64_t c)
  * is done (the step ends at a checkpoint, which then needs no flush of
  * its own: r->data_synced).
  */
+static void checkpoint_took(struct reshape *r, int s);
+
 static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup, int sync_after,
 		     struct ok_err *e)
 {
@@ -2455,17 +2491,34 @@ static int move_rows(struct reshape *r, uint64_t w, uint64_t k, int from_backup,
 			continue; /* degraded: the slot stays missing */
 		CHECK_WRITE(r, m, off, k * r->cs);
 		/* the gather buffer, for io_sys overrides, is wbuf[d]: the
-		 * parity rows it holds are copied over themselves */
-		jobs[nj++] = (struct rs_job){.io = {.m = m->mm,
-						    .kind = MD_IO_WRITEV,
-						    .buf = r->wbuf[d],
-						    .len = k * r->csb,
-						    .dev_byte = off * 512,
-						    .iov = r->wiov[d],
-						    .iovcnt = (int)k},
-					     .sync_after = sync_after};
+		 * parity rows it holds are copied over themselves; a pending
+		 * checkpoint's superblock goes first (invariant 11) */
+		jobs[nj++] =
+		    (struct rs_job){.io = {.m = m->mm,
+					   .kind = MD_IO_WRITEV,
+					   .buf = r->wbuf[d],
+					   .len = k * r->csb,
+					   .dev_byte = off * 512,
+					   .iov = r->wiov[d],
+					   .iovcnt = (int)k},
+				    .sync_after = sync_after,
+				    .sb = r->sb_pending ? r->sbuf + (size_t)d * SB_BLOCK : NULL,
+				    .sb_byte = m->super_offset * 512};
 	}
-	if ((rc = rs_io_run(r->wpool, jobs, nj, e)) < 0)
+	if (r->sb_pending && from_backup)
+		BUG("a checkpoint carried by a restore from the backup");
+	rc = rs_io_run(r->wpool, jobs, nj, e);
+	if (r->sb_pending) {
+		r->sb_pending = 0;
+		if (rc < 0) {
+			r->dpos = r->dpos_prev; /* what surely is durable */
+			return rc;
+		}
+		for (int d = 0; d < nn; d++)
+			if (r->slot[d])
+				checkpoint_took(r, d);
+	}
+	if (rc < 0)
 		return rc;
 	r->data_synced = sync_after;
 	return 0;
@@ -2607,19 +2660,38 @@ static int bitmap_round(struct reshape *r, enum round kind, int pass, struct ok_
  * With a test's io_sys, sb_round's loop (write after write, stopping at a
  * failure, then the flushes) runs instead, so recorded sequences stay.
  */
+/* Each present slot's next ROUND_CHECKPOINT superblock from the master,
+ * into sbn[s] and its block into sbuf (SB_BLOCK per slot). */
+static void checkpoint_build(struct reshape *r)
+{
+	for (int s = 0; s < r->ng.disks; s++)
+		if (r->slot[s]) {
+			build_sb(r, r->slot[s], 0, &r->sbn[s]);
+			memcpy(r->sbuf + (size_t)s * SB_BLOCK, r->sbn[s].raw, SB_BLOCK);
+		}
+}
+
+/* Member slot s now holds sbn[s] on disk (written and flushed): its record
+ * follows, as write_sb's does. */
+static void checkpoint_took(struct reshape *r, int s)
+{
+	struct member *m = r->slot[s];
+	memcpy(&m->mm->sb, &r->sbn[s], sizeof m->mm->sb);
+	member_take_sb(m);
+}
+
 static int checkpoint_round(struct reshape *r, struct ok_err *e)
 {
 	struct rs_job j[RESHAPE_MAX_DISKS];
 	int slot[RESHAPE_MAX_DISKS], n = 0, rc;
 	if ((rc = bitmap_round(r, ROUND_CHECKPOINT, 1, e)) < 0)
 		return rc;
+	checkpoint_build(r);
 	for (int s = 0; s < r->ng.disks; s++) {
 		struct member *m = r->slot[s];
 		if (!m)
 			continue;
 		uint8_t *buf = r->sbuf + (size_t)s * SB_BLOCK;
-		build_sb(r, m, 0, &r->sbn[s]);
-		memcpy(buf, r->sbn[s].raw, SB_BLOCK);
 		slot[n] = s;
 		j[n++] = (struct rs_job){.io = {.m = m->mm,
 						.kind = MD_IO_WRITE,
@@ -2630,11 +2702,8 @@ static int checkpoint_round(struct reshape *r, struct ok_err *e)
 	}
 	if ((rc = rs_io_run(r->wpool, j, n, e)) < 0)
 		return rc;
-	for (int i = 0; i < n; i++) {
-		struct member *m = r->slot[slot[i]];
-		memcpy(&m->mm->sb, &r->sbn[slot[i]], sizeof m->mm->sb);
-		member_take_sb(m);
-	}
+	for (int i = 0; i < n; i++)
+		checkpoint_took(r, slot[i]);
 	return 0;
 }
 
@@ -2709,6 +2778,11 @@ static int sb_round(struct reshape *r, enum round kind, struct ok_err *e)
 	}
 	sb->feature_map = f;
 	int end = kind == ROUND_OFFSET || kind == ROUND_FINAL;
+	if (kind == ROUND_CHECKPOINT && r->ckpt_ride) {
+		checkpoint_build(r); /* the next step writes them (checkpoint_ride) */
+		r->sb_pending = 1;
+		return 0;
+	}
 	if (kind == ROUND_CHECKPOINT && io_real())
 		return checkpoint_round(r, e);
 	for (int pass = kind == ROUND_START ? 0 : 1; pass < 2; pass++) {
@@ -2756,6 +2830,9 @@ static int end_rounds(struct reshape *r, struct ok_err *e)
 static int checkpoint(struct reshape *r, struct ok_err *e)
 {
 	int rc;
+	if (r->sb_pending) /* invariant (11): it is the next step's to write */
+		BUG("checkpoint at %llu while the one at %llu is pending",
+		    (unsigned long long)r->pos, (unsigned long long)r->dpos);
 	if ((!r->data_synced && (rc = sync_all(r, e)) < 0) ||
 	    (rc = sb_round(r, ROUND_CHECKPOINT, e)) < 0)
 		return rc;
@@ -2764,6 +2841,48 @@ static int checkpoint(struct reshape *r, struct ok_err *e)
 	r->last_ckpt = mono();
 	ASSERT_RESHAPE_OK(r);
 	return 0;
+}
+
+/*
+ * A checkpoint at a window's bound that the next step carries (invariant
+ * 11): the data below pos durable now (invariant 3's first half), the
+ * superblocks built, and each written and flushed by its member's job of
+ * the next move_rows just before that member's data. A chunk or layout
+ * change with mdadm's data_offset move can take one new row per
+ * checkpoint (invariant 2: the row after it lies on the old row the
+ * durable position still needs), so each row costs a data write, a flush,
+ * a superblock write and a flush, one after another; here they are one
+ * job per member, one wake-up of the I/O threads per row instead of two.
+ * dpos is pos from here on (the step's writes are checked against it);
+ * move_rows puts it back if the step fails. Only where the checkpoint is
+ * every member's superblock and nothing else (checkpoint_rides).
+ */
+static int checkpoint_ride(struct reshape *r, struct ok_err *e)
+{
+	int rc;
+	if (!r->data_synced && (rc = sync_all(r, e)) < 0)
+		return rc;
+	r->ckpt_ride = 1;
+	rc = sb_round(r, ROUND_CHECKPOINT, e);
+	r->ckpt_ride = 0;
+	if (rc < 0)
+		return rc;
+	if (!r->sb_pending)
+		BUG("checkpoint at %llu not staged", (unsigned long long)r->pos);
+	r->data_synced = 0;
+	r->dpos_prev = r->dpos;
+	r->dpos = r->pos;
+	r->last_ckpt = mono();
+	ASSERT_RESHAPE_OK(r);
+	return 0;
+}
+
+/* May the next checkpoint ride on the step after it? Forwards, no backup
+ * (its invalidation waits for a durable checkpoint), no bitmap (written
+ * and flushed before the superblocks), every slot a member the step writes. */
+static int checkpoint_rides(const struct reshape *r)
+{
+	return !r->back && !r->backup_valid && !r->has_bitmap && r->nslots == r->ng.disks;
 }
 
 /* ------------------------------------------------------------------ */
@@ -3186,9 +3305,18 @@ int reshape_run(struct reshape *r, struct ok_err *e)
 			if (r->pos == r->dpos)
 				BUG("no progress possible at row %llu (limit %llu)",
 				    (unsigned long long)w, (unsigned long long)lim);
-			if ((rc = checkpoint(r, e)) < 0)
+			if (!checkpoint_rides(r)) {
+				if ((rc = checkpoint(r, e)) < 0)
+					return rc;
+				continue;
+			}
+			/* the step below writes the superblocks first */
+			if ((rc = checkpoint_ride(r, e)) < 0)
 				return rc;
-			continue;
+			lim = write_limit(r);
+			if (lim <= w)
+				BUG("no progress after the checkpoint at row %llu",
+				    (unsigned long long)w);
 		}
 		uint64_t k = r->back ? w - lim : lim - w;
 		if (k > r->step_rows)
