@@ -1957,8 +1957,8 @@ static int alloc_buffers(struct reshape *r, struct ok_err *e)
 	r->half = r->pf_busy = 0;
 	if (!(r->pf_jobs = calloc(RESHAPE_MAX_DISKS, sizeof *r->pf_jobs)) ||
 	    !(r->rpool = md_pool_new(on)) || !(r->wpool = md_pool_new(nn)) ||
-	    !(r->sbn = malloc((size_t)nn * sizeof *r->sbn)) ||
-	    !(r->sbuf = io_alloc((size_t)nn * SB_BLOCK)))
+	    !(r->sbn = malloc((size_t)r->nslots * sizeof *r->sbn)) ||
+	    !(r->sbuf = io_alloc((size_t)r->nslots * SB_BLOCK)))
 		goto nomem;
 	return 0;
 nomem:
@@ -2664,7 +2664,11 @@ static int bitmap_round(struct reshape *r, enum round kind, int pass, struct ok_
  * into sbn[s] and its block into sbuf (SB_BLOCK per slot). */
 static void checkpoint_build(struct reshape *r)
 {
-	for (int s = 0; s < r->ng.disks; s++)
+	/* every slot, as sb_round's replayed loop: a shrink's members past
+	 * the new count are in the array until the end (md's raid_disks is
+	 * the larger count while reshaping) and must not fall behind in
+	 * events, or mdadm leaves them out of the assembly */
+	for (int s = 0; s < r->nslots; s++)
 		if (r->slot[s]) {
 			build_sb(r, r->slot[s], 0, &r->sbn[s]);
 			memcpy(r->sbuf + (size_t)s * SB_BLOCK, r->sbn[s].raw, SB_BLOCK);
@@ -2687,7 +2691,7 @@ static int checkpoint_round(struct reshape *r, struct ok_err *e)
 	if ((rc = bitmap_round(r, ROUND_CHECKPOINT, 1, e)) < 0)
 		return rc;
 	checkpoint_build(r);
-	for (int s = 0; s < r->ng.disks; s++) {
+	for (int s = 0; s < r->nslots; s++) {
 		struct member *m = r->slot[s];
 		if (!m)
 			continue;
