@@ -1556,9 +1556,7 @@ static struct fnode *fp_ref(struct fparse *P, const char *name)
 		n = fnode_new(P, FN_TAGS);
 		for (size_t i = 0; i < o->n; i++)
 			if (o->kids[i]->val) {
-				int t = ls_cfg_tag(P->c, o->kids[i]->val);
-				if (t >= 0)
-					n->tagmask |= 1ull << t;
+				PUSH(n->tagids, n->n_tagids, ls_cfg_tag(P->c, o->kids[i]->val));
 			}
 	} else {
 		n = fnode_new(P, FN_INLIST);
@@ -1700,17 +1698,7 @@ void ls_cfg_warn(struct ls_cfg *c, const char *fmt, ...)
 
 int ls_cfg_tag(struct ls_cfg *c, const char *name)
 {
-	for (size_t i = 0; i < c->n_tags; i++)
-		if (!strcmp(c->tags[i], name))
-			return (int)i;
-	if (c->n_tags >= 64)
-		return -1;
-	char **t = realloc(c->tags, (c->n_tags + 1) * sizeof *t);
-	if (!t)
-		abort();
-	c->tags = t;
-	t[c->n_tags] = xstrdup(name);
-	return (int)c->n_tags++;
+	return ls_tags_id(c->tags, name);
 }
 
 size_t ls_cfg_warning_count(const struct ls_cfg *c)
@@ -1844,9 +1832,7 @@ static void sdrv_common(struct lex *L, struct ls_cfg *c, struct ls_sdrv *d, stru
 	struct otree *tg = opt_find(o, "tags");
 	for (size_t i = 0; tg && i < tg->n; i++)
 		if (tg->kids[i]->val) {
-			int t = ls_cfg_tag(c, tg->kids[i]->val);
-			if (t >= 0)
-				d->tags |= 1ull << t;
+			PUSH(d->tags, d->n_tags, ls_cfg_tag(c, tg->kids[i]->val));
 		}
 	d->fd = -1;
 }
@@ -3265,17 +3251,24 @@ static bool rw_op(struct lex *L, struct ls_cfg *c, struct ls_rewrite *r, const c
 		if (!rw_tmpl(L, c, &op->tmpl, str[0]))
 			return false;
 	} else if (op->kind == RW_SET_TAG || op->kind == RW_CLEAR_TAG) {
-		if (strchr(str[0], '$')) {
-			refuse(L, "rewrite expression", "a template as the tag name", op->file,
-			       op->line, op->col, (int)strlen(name));
+		/* 3.38's log_rewrite_set_tag_new: a literal name is registered
+		 * now, a template's per message (rewrite.c) */
+		struct ok_err e;
+		op->tmpl = ls_tmpl_new(str[0], &e); /* template_content: no template objects */
+		if (!op->tmpl) {
+			semantic_error(L, "rewrite expression", e.msg);
 			return false;
 		}
-		op->tag = ls_cfg_tag(c, str[0]);
-		if (op->tag < 0) {
-			lex_fail(L, 2,
-				 "Too many tags (logsift keeps 64); tag='%s', location='%s:%d:%d'",
-				 str[0], op->file, op->line, op->col);
-			return false;
+		if (ls_tmpl_is_literal(op->tmpl)) {
+			size_t n;
+			const char *lit = ls_tmpl_fixed_prefix(op->tmpl, &n);
+			struct ls_buf name = {0};
+			ls_buf_add(&name, lit ? lit : "", n);
+			ls_buf_addc(&name, 0);
+			op->tag = ls_cfg_tag(c, name.p);
+			ls_buf_free(&name);
+			ls_tmpl_free(op->tmpl);
+			op->tmpl = NULL;
 		}
 	}
 	for (size_t i = 0; i < opts->n; i++) {
@@ -4459,9 +4452,10 @@ static bool resolve(struct lex *L, struct ls_cfg *c)
 		if (!resolve_path(L, c, c->paths[i], true))
 			return false;
 	for (size_t i = 0; i < c->n_src; i++) {
-		char tag[300];
-		snprintf(tag, sizeof tag, ".source.%s", c->src[i]->name);
-		c->src[i]->tag = ls_cfg_tag(c, tag);
+		struct ls_buf tag = {0};
+		ls_buf_addf(&tag, ".source.%s", c->src[i]->name);
+		c->src[i]->tag = ls_cfg_tag(c, tag.p);
+		ls_buf_free(&tag);
 	}
 	/* catchall paths take every source, in config order among the others */
 	for (size_t s = 0; s < c->n_src; s++) {
@@ -4619,6 +4613,7 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 static struct ls_cfg *cfg_new(void)
 {
 	struct ls_cfg *c = xcalloc(sizeof *c);
+	c->tags = &c->own_tags;
 	c->version = 0;
 	c->o.use_dns = 1;
 	c->o.dns_cache = 1;
@@ -4672,9 +4667,12 @@ static void cond_free(void *f)
 	ls_filter_free(f);
 }
 
-static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struct ok_err *e)
+static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struct ls_tagtab *tags,
+				 struct ok_err *e)
 {
 	struct ls_cfg *c = cfg_new();
+	if (tags)
+		c->tags = tags;
 	struct lex L = {0};
 	L.cfg = c;
 	L.e = e;
@@ -4706,10 +4704,15 @@ struct ls_cfg *ls_cfg_parse(const char *text, size_t len, const char *name, stru
 		abort();
 	memcpy(copy, text, len);
 	copy[len] = 0;
-	return parse_text(copy, len, name, e);
+	return parse_text(copy, len, name, NULL, e);
 }
 
 struct ls_cfg *ls_cfg_load(const char *path, struct ok_err *e)
+{
+	return ls_cfg_load_tags(path, NULL, e);
+}
+
+struct ls_cfg *ls_cfg_load_tags(const char *path, struct ls_tagtab *tags, struct ok_err *e)
 {
 	char *text;
 	size_t len;
@@ -4722,7 +4725,7 @@ struct ls_cfg *ls_cfg_load(const char *path, struct ok_err *e)
 			e->errnum = 0;
 		return NULL;
 	}
-	return parse_text(text, len, path, e);
+	return parse_text(text, len, path, tags, e);
 }
 
 static void path_free(struct ls_path *p)
@@ -4748,6 +4751,7 @@ void ls_cfg_free(struct ls_cfg *c)
 		for (size_t k = 0; k < s->n_drv; k++) {
 			free(s->drv[k].path);
 			free(s->drv[k].program_override);
+			free(s->drv[k].tags);
 			free(s->drv[k].host_override);
 			free(s->drv[k].line_buf);
 			ls_tls_free(s->drv[k].tls);
@@ -4789,9 +4793,7 @@ void ls_cfg_free(struct ls_cfg *c)
 		path_free(c->all_paths[i]);
 	free(c->all_paths);
 	free(c->paths);
-	for (size_t i = 0; i < c->n_tags; i++)
-		free(c->tags[i]);
-	free(c->tags);
+	ls_tags_free(&c->own_tags);
 	for (size_t i = 0; i < c->n_files; i++)
 		free(c->files[i]);
 	free(c->files);

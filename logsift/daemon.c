@@ -817,7 +817,9 @@ static struct ls_sdrv *same_driver(struct ls_cfg *nc, const struct ls_sdrv *od,
 static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err *e)
 {
 	struct ok_err e2;
-	struct ls_cfg *nc = ls_cfg_load(o->cfg_path, &e2);
+	/* the new config's tag names in the run's registry: the ids the old
+	 * config and its messages made stay (3.38's registry is the process's) */
+	struct ls_cfg *nc = ls_cfg_load_tags(o->cfg_path, &L->rt.tags, &e2);
 	if (!nc) {
 		fprintf(stderr, "%s\n", e2.msg);
 		fprintf(stderr,
@@ -826,7 +828,7 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 			o->cfg_path);
 		return 1;
 	}
-	nc->rt = &L->rt;
+	ls_runtime_adopt(&L->rt, nc);
 	ls_dest_adopt(nc, L->cfg);
 	struct ok_err de;
 	ok_err_clear(&de);
@@ -1124,7 +1126,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	L.t = o->trace;
 	ls_runtime_init(&L.rt);
 	L.rt.notices = stderr;
-	L.cfg->rt = &L.rt;
+	ls_runtime_adopt(&L.rt, L.cfg);
 	ls_msg_init(&L.msg);
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;

@@ -1855,13 +1855,18 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 		return;
 	}
 	case M_TAGS: {
-		/* set tags, comma separated, in registration order */
+		/* 3.38's log_msg_format_tags: set tags in id order, each
+		 * str_repr-encoded ("" for an empty name, "a,b" quoted) */
 		bool first = true;
-		for (size_t i = 0; i < m->n_tag_names && i < 64; i++)
-			if (m->tags & (1ull << i)) {
+		for (unsigned w = 0; w < (m->n_tagw ? m->n_tagw : 1); w++)
+			for (uint64_t b = m->tagw[w]; b; b &= b - 1) {
+				const char *name = ls_tags_name(
+				    m->tagtab, (int)(w * 64 + (unsigned)__builtin_ctzll(b)));
+				if (!name)
+					continue;
 				if (!first)
 					ls_buf_addc(out, ',');
-				ls_buf_add(out, m->tag_names[i], strlen(m->tag_names[i]));
+				ls_str_repr_encode(out, name, strlen(name), ",");
 				first = false;
 			}
 		return;
