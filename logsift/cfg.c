@@ -1767,7 +1767,8 @@ static bool known_driver(const char *const *list, const char *name)
 	return false;
 }
 
-/* flags() of a source; the words without a bit are accepted and ignored. */
+/* flags() of a source. threaded and store-legacy-msghdr (3.38's default)
+ * change nothing logsift does; every other word has its bit. */
 static const struct flag_name src_flags[] = {{"no-parse", LS_P_NO_PARSE, 0},
 					     {"syslog-protocol", LS_P_SYSLOG_PROTOCOL, 0},
 					     {"sanitize-utf8", LS_P_SANITIZE_UTF8, 0},
@@ -1777,12 +1778,12 @@ static const struct flag_name src_flags[] = {{"no-parse", LS_P_NO_PARSE, 0},
 					     {"no-multi-line", LS_P_NO_MULTI_LINE, 0},
 					     {"no-rfc3164-fallback", LS_P_NO_3164_FALLBACK, 0},
 					     {"check-hostname", LS_P_CHECK_HOSTNAME, 0},
-					     {"kernel", 0, 0},
+					     {"kernel", LS_P_KERNEL, 0},
 					     {"store-legacy-msghdr", 0, 0},
 					     {"empty-lines", LS_P_EMPTY_LINES, 0},
 					     {"threaded", 0, 0},
-					     {"assume-utf8", 0, 0},
-					     {"dont-store-legacy-msghdr", 0, 0},
+					     {"assume-utf8", LS_P_ASSUME_UTF8, 0},
+					     {"dont-store-legacy-msghdr", LS_P_NO_LEGACY_MSGHDR, 0},
 					     {NULL, 0, 0}};
 
 static unsigned parse_src_flags(struct lex *L, struct otree *f, unsigned flags)
@@ -2277,6 +2278,12 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 	}
 	/* flags() last: no-hostname must undo what the driver kind implies */
 	d->pflags = parse_src_flags(L, opt_find(o, "flags"), d->pflags);
+	/* 3.38's log_reader_options_init: flags(kernel) makes the default
+	 * kern.notice when no default-facility()/-priority() set one */
+	if ((d->pflags & LS_P_KERNEL) && !opt_find(o, "default-facility") &&
+	    !opt_find(o, "default-priority") && !opt_find(o, "default-level") &&
+	    !opt_find(o, "default-severity"))
+		d->default_pri = 5;
 	return true;
 }
 

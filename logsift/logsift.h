@@ -144,8 +144,11 @@ enum ls_pflags {
 	LS_P_NO_3164_FALLBACK = 1 << 6,
 	LS_P_LOCAL = 1 << 7, /* unix/file/pipe/stdin: kernel messages get PROGRAM=kernel */
 	LS_P_CHECK_HOSTNAME = 1 << 8,
-	LS_P_EMPTY_LINES = 1 << 9, /* flags(empty-lines): empty stream records are messages */
-	LS_P_KMSG = 1 << 10,	   /* format(linux-kmsg): /dev/kmsg records */
+	LS_P_EMPTY_LINES = 1 << 9,	 /* flags(empty-lines): empty stream records are messages */
+	LS_P_KMSG = 1 << 10,		 /* format(linux-kmsg): /dev/kmsg records */
+	LS_P_ASSUME_UTF8 = 1 << 11,	 /* flags(assume-utf8): every message is UTF-8 (BOM) */
+	LS_P_NO_LEGACY_MSGHDR = 1 << 12, /* flags(dont-store-legacy-msghdr) */
+	LS_P_KERNEL = 1 << 13, /* flags(kernel): kern.notice when no default given (cfg.c) */
 };
 
 struct ls_parse_opts {

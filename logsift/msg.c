@@ -1138,6 +1138,8 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 	const unsigned char *d = (const unsigned char *)data;
 	struct ls_buf tmp = {0};
 	size_t full = len; /* before the trailing newlines go (linux-kmsg looks at them) */
+	if (o->flags & LS_P_ASSUME_UTF8)
+		m->utf8 = true; /* 3.38's LF_UTF8, whatever the bytes */
 	while (len && (d[len - 1] == '\n' || d[len - 1] == 0))
 		len--;
 	if ((o->flags & LS_P_SANITIZE_UTF8) && !utf8_valid(d, len)) {
@@ -1206,6 +1208,8 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 		const char *v = ls_msg_get(m, LS_MESSAGE, &n);
 		m->utf8 = utf8_valid((const unsigned char *)v, n);
 	}
+	if (o->flags & LS_P_NO_LEGACY_MSGHDR) /* $MSGHDR is then PROGRAM[PID]: */
+		m->f[LS_LEGACY_MSGHDR] = (struct ls_span){0};
 	ls_buf_free(&tmp);
 }
 
