@@ -3146,11 +3146,13 @@ static bool rw_value(struct lex *L, struct ls_cfg *c, struct ls_rwop *op, struct
 	return true;
 }
 
-/* A template argument of a rewrite operation; false after an error. */
+/* A template argument of a rewrite operation, 3.38's template_content: the
+ * text itself, never a template object of that name; false after an error. */
 static bool rw_tmpl(struct lex *L, struct ls_cfg *c, struct ls_tmpl **out, const char *text)
 {
+	(void)c;
 	struct ok_err e;
-	*out = ls_tmpl_new(tmpl_text(c, text, NULL, NULL), &e);
+	*out = ls_tmpl_new(text, &e);
 	if (!*out) {
 		semantic_error(L, "rewrite expression", e.msg);
 		return false;
@@ -3260,12 +3262,8 @@ static bool rw_op(struct lex *L, struct ls_cfg *c, struct ls_rewrite *r, const c
 	} else if (op->kind == RW_SET_TAG || op->kind == RW_CLEAR_TAG) {
 		/* 3.38's log_rewrite_set_tag_new: a literal name is registered
 		 * now, a template's per message (rewrite.c) */
-		struct ok_err e;
-		op->tmpl = ls_tmpl_new(str[0], &e); /* template_content: no template objects */
-		if (!op->tmpl) {
-			semantic_error(L, "rewrite expression", e.msg);
+		if (!rw_tmpl(L, c, &op->tmpl, str[0]))
 			return false;
-		}
 		if (ls_tmpl_is_literal(op->tmpl)) {
 			size_t n;
 			const char *lit = ls_tmpl_fixed_prefix(op->tmpl, &n);
