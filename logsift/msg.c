@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -102,8 +103,13 @@ void ls_msg_reset(struct ls_msg *m)
 	struct ls_nv *nv = m->nv;
 	size_t cap_nv = m->cap_nv;
 	/* names stay allocated in their slots: the next message mostly sets the
-	 * same ones (SD params, .unix.*), so ls_msg_set_name reuses them */
-	memset(m, 0, sizeof *m);
+	 * same ones (SD params, .unix.*), so ls_msg_set_name reuses them. The
+	 * tag words past the ones in use are zero already (ls_msg_tag writes
+	 * no other): 1 KiB not cleared per message */
+	unsigned n_tagw = m->n_tagw ? m->n_tagw : 1;
+	memset(m, 0, offsetof(struct ls_msg, tagw));
+	memset(m->tagw, 0, n_tagw * sizeof m->tagw[0]);
+	memset(&m->n_tagw, 0, sizeof *m - offsetof(struct ls_msg, n_tagw));
 	store.len = 0;
 	m->store = store;
 	m->nv = nv;
