@@ -1148,7 +1148,8 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 			ok_err_at(e, L.ctl, o->control, OK_ERR_NOPOS,
 				  "Error opening the control socket");
 			ls_msg_free(&L.msg);
-			L.cfg->rt = NULL;
+			ls_runtime_release(&L.rt, L.cfg);
+			ls_runtime_free(&L.rt);
 			return 2;
 		}
 	}
@@ -1175,7 +1176,8 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 			conn_close(&L, i);
 		free(L.c);
 		ls_pst_free(&L.pst);
-		L.cfg->rt = NULL;
+		ls_runtime_release(&L.rt, L.cfg);
+		ls_runtime_free(&L.rt);
 		return 2;
 	}
 	if (o->pidfile) {
@@ -1223,11 +1225,11 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	free(L.ws);
 	free(L.rbuf);
 	ls_pst_free(&L.pst);
+	ls_runtime_release(&L.rt, L.cfg); /* L.rt ends here; the writers are closed */
 	ls_runtime_free(&L.rt);
 	ls_msg_free(&L.msg);
 	if (L.t)
 		ls_buf_free(&L.t->line);
-	L.cfg->rt = NULL; /* L.rt ends here; the writers are closed */
 	*cfgp = L.cfg;
 	if (o->pidfile)
 		unlink(o->pidfile);

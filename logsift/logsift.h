@@ -359,6 +359,9 @@ void ls_runtime_free(struct ls_runtime *rt);
  * (ids unchanged); a config loaded by ls_cfg_load_tags(..., &rt->tags)
  * already uses it. Sets c->rt. */
 void ls_runtime_adopt(struct ls_runtime *rt, struct ls_cfg *c);
+/* The run is over: c (the config in use) takes the registry back, so it
+ * outlives rt with ids that still mean something. Clears c->rt. */
+void ls_runtime_release(struct ls_runtime *rt, struct ls_cfg *c);
 
 /* Route one parsed message from source src through the config. */
 void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct ls_trace *t,

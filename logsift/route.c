@@ -71,6 +71,17 @@ void ls_runtime_adopt(struct ls_runtime *rt, struct ls_cfg *c)
 	 * keeps its own (its ids mean nothing in rt's) */
 }
 
+void ls_runtime_release(struct ls_runtime *rt, struct ls_cfg *c)
+{
+	c->rt = NULL;
+	if (c->tags != &rt->tags)
+		return;
+	ls_tags_free(&c->own_tags);
+	c->own_tags = rt->tags;
+	memset(&rt->tags, 0, sizeof rt->tags);
+	c->tags = &c->own_tags;
+}
+
 /* Host name for a sender: the local name for unix senders, else DNS or IP. */
 static void resolve_host(struct ls_cfg *c, const struct ls_sdrv *d, const struct ls_msg *m,
 			 struct ls_runtime *rt, char *out, size_t n)
