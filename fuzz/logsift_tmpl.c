@@ -2,7 +2,10 @@
  * logsift_tmpl.c: libFuzzer target for the template compiler: the input is
  * a template (macros, ${...}, $(function args...) with quotes, nesting,
  * options); when it compiles it is formatted against a fixed parsed
- * message, plain and with template-escape(yes).
+ * message, plain and with template-escape(yes). The output is then what a
+ * set-tag() template makes: a name registered in a tag registry (hashed,
+ * any bytes), set on the message, listed by $TAGS (str_repr quoting) and
+ * cleared again.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +41,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ls_tmpl_opts esc = {.ts_format = ls_tmpl_ts_format("rfc3164"), .escape = true};
 	ls_tmpl_format(t, &m, &b);
 	ls_tmpl_format_opts(t, &m, &esc, &b);
+	static struct ls_tagtab tags;
+	static struct ls_tmpl *list;
+	if (!list)
+		list = ls_tmpl_new("$TAGS", NULL);
+	if (tags.n > 4096) /* a fresh registry now and then: bounded memory */
+		ls_tags_free(&tags);
+	ls_buf_addc(&b, 0);
+	int id = ls_tags_id(&tags, b.p);
+	m.tagtab = &tags;
+	ls_msg_tag(&m, id, true);
+	b.len = 0;
+	ls_tmpl_format(list, &m, &b);
+	ls_msg_tag(&m, id, false);
 	ls_buf_free(&b);
 	ls_tmpl_free(t);
 	return 0;

@@ -1556,9 +1556,7 @@ static struct fnode *fp_ref(struct fparse *P, const char *name)
 		n = fnode_new(P, FN_TAGS);
 		for (size_t i = 0; i < o->n; i++)
 			if (o->kids[i]->val) {
-				int t = ls_cfg_tag(P->c, o->kids[i]->val);
-				if (t >= 0)
-					n->tagmask |= 1ull << t;
+				PUSH(n->tagids, n->n_tagids, ls_cfg_tag(P->c, o->kids[i]->val));
 			}
 	} else {
 		n = fnode_new(P, FN_INLIST);
@@ -1700,17 +1698,7 @@ void ls_cfg_warn(struct ls_cfg *c, const char *fmt, ...)
 
 int ls_cfg_tag(struct ls_cfg *c, const char *name)
 {
-	for (size_t i = 0; i < c->n_tags; i++)
-		if (!strcmp(c->tags[i], name))
-			return (int)i;
-	if (c->n_tags >= 64)
-		return -1;
-	char **t = realloc(c->tags, (c->n_tags + 1) * sizeof *t);
-	if (!t)
-		abort();
-	c->tags = t;
-	t[c->n_tags] = xstrdup(name);
-	return (int)c->n_tags++;
+	return ls_tags_id(c->tags, name);
 }
 
 size_t ls_cfg_warning_count(const struct ls_cfg *c)
@@ -1779,7 +1767,8 @@ static bool known_driver(const char *const *list, const char *name)
 	return false;
 }
 
-/* flags() of a source; the words without a bit are accepted and ignored. */
+/* flags() of a source. threaded and store-legacy-msghdr (3.38's default)
+ * change nothing logsift does; every other word has its bit. */
 static const struct flag_name src_flags[] = {{"no-parse", LS_P_NO_PARSE, 0},
 					     {"syslog-protocol", LS_P_SYSLOG_PROTOCOL, 0},
 					     {"sanitize-utf8", LS_P_SANITIZE_UTF8, 0},
@@ -1789,12 +1778,12 @@ static const struct flag_name src_flags[] = {{"no-parse", LS_P_NO_PARSE, 0},
 					     {"no-multi-line", LS_P_NO_MULTI_LINE, 0},
 					     {"no-rfc3164-fallback", LS_P_NO_3164_FALLBACK, 0},
 					     {"check-hostname", LS_P_CHECK_HOSTNAME, 0},
-					     {"kernel", 0, 0},
+					     {"kernel", LS_P_KERNEL, 0},
 					     {"store-legacy-msghdr", 0, 0},
 					     {"empty-lines", LS_P_EMPTY_LINES, 0},
 					     {"threaded", 0, 0},
-					     {"assume-utf8", 0, 0},
-					     {"dont-store-legacy-msghdr", 0, 0},
+					     {"assume-utf8", LS_P_ASSUME_UTF8, 0},
+					     {"dont-store-legacy-msghdr", LS_P_NO_LEGACY_MSGHDR, 0},
 					     {NULL, 0, 0}};
 
 static unsigned parse_src_flags(struct lex *L, struct otree *f, unsigned flags)
@@ -1844,9 +1833,7 @@ static void sdrv_common(struct lex *L, struct ls_cfg *c, struct ls_sdrv *d, stru
 	struct otree *tg = opt_find(o, "tags");
 	for (size_t i = 0; tg && i < tg->n; i++)
 		if (tg->kids[i]->val) {
-			int t = ls_cfg_tag(c, tg->kids[i]->val);
-			if (t >= 0)
-				d->tags |= 1ull << t;
+			PUSH(d->tags, d->n_tags, ls_cfg_tag(c, tg->kids[i]->val));
 		}
 	d->fd = -1;
 }
@@ -2291,6 +2278,12 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 	}
 	/* flags() last: no-hostname must undo what the driver kind implies */
 	d->pflags = parse_src_flags(L, opt_find(o, "flags"), d->pflags);
+	/* 3.38's log_reader_options_init: flags(kernel) makes the default
+	 * kern.notice when no default-facility()/-priority() set one */
+	if ((d->pflags & LS_P_KERNEL) && !opt_find(o, "default-facility") &&
+	    !opt_find(o, "default-priority") && !opt_find(o, "default-level") &&
+	    !opt_find(o, "default-severity"))
+		d->default_pri = 5;
 	return true;
 }
 
@@ -3153,11 +3146,13 @@ static bool rw_value(struct lex *L, struct ls_cfg *c, struct ls_rwop *op, struct
 	return true;
 }
 
-/* A template argument of a rewrite operation; false after an error. */
+/* A template argument of a rewrite operation, 3.38's template_content: the
+ * text itself, never a template object of that name; false after an error. */
 static bool rw_tmpl(struct lex *L, struct ls_cfg *c, struct ls_tmpl **out, const char *text)
 {
+	(void)c;
 	struct ok_err e;
-	*out = ls_tmpl_new(tmpl_text(c, text, NULL, NULL), &e);
+	*out = ls_tmpl_new(text, &e);
 	if (!*out) {
 		semantic_error(L, "rewrite expression", e.msg);
 		return false;
@@ -3265,17 +3260,20 @@ static bool rw_op(struct lex *L, struct ls_cfg *c, struct ls_rewrite *r, const c
 		if (!rw_tmpl(L, c, &op->tmpl, str[0]))
 			return false;
 	} else if (op->kind == RW_SET_TAG || op->kind == RW_CLEAR_TAG) {
-		if (strchr(str[0], '$')) {
-			refuse(L, "rewrite expression", "a template as the tag name", op->file,
-			       op->line, op->col, (int)strlen(name));
+		/* 3.38's log_rewrite_set_tag_new: a literal name is registered
+		 * now, a template's per message (rewrite.c) */
+		if (!rw_tmpl(L, c, &op->tmpl, str[0]))
 			return false;
-		}
-		op->tag = ls_cfg_tag(c, str[0]);
-		if (op->tag < 0) {
-			lex_fail(L, 2,
-				 "Too many tags (logsift keeps 64); tag='%s', location='%s:%d:%d'",
-				 str[0], op->file, op->line, op->col);
-			return false;
+		if (ls_tmpl_is_literal(op->tmpl)) {
+			size_t n;
+			const char *lit = ls_tmpl_fixed_prefix(op->tmpl, &n);
+			struct ls_buf name = {0};
+			ls_buf_add(&name, lit ? lit : "", n);
+			ls_buf_addc(&name, 0);
+			op->tag = ls_cfg_tag(c, name.p);
+			ls_buf_free(&name);
+			ls_tmpl_free(op->tmpl);
+			op->tmpl = NULL;
 		}
 	}
 	for (size_t i = 0; i < opts->n; i++) {
@@ -4459,9 +4457,10 @@ static bool resolve(struct lex *L, struct ls_cfg *c)
 		if (!resolve_path(L, c, c->paths[i], true))
 			return false;
 	for (size_t i = 0; i < c->n_src; i++) {
-		char tag[300];
-		snprintf(tag, sizeof tag, ".source.%s", c->src[i]->name);
-		c->src[i]->tag = ls_cfg_tag(c, tag);
+		struct ls_buf tag = {0};
+		ls_buf_addf(&tag, ".source.%s", c->src[i]->name);
+		c->src[i]->tag = ls_cfg_tag(c, tag.p);
+		ls_buf_free(&tag);
 	}
 	/* catchall paths take every source, in config order among the others */
 	for (size_t s = 0; s < c->n_src; s++) {
@@ -4619,6 +4618,7 @@ static void parse_top(struct lex *L, struct ls_cfg *c)
 static struct ls_cfg *cfg_new(void)
 {
 	struct ls_cfg *c = xcalloc(sizeof *c);
+	c->tags = &c->own_tags;
 	c->version = 0;
 	c->o.use_dns = 1;
 	c->o.dns_cache = 1;
@@ -4672,9 +4672,12 @@ static void cond_free(void *f)
 	ls_filter_free(f);
 }
 
-static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struct ok_err *e)
+static struct ls_cfg *parse_text(char *text, size_t len, const char *name, struct ls_tagtab *tags,
+				 struct ok_err *e)
 {
 	struct ls_cfg *c = cfg_new();
+	if (tags)
+		c->tags = tags;
 	struct lex L = {0};
 	L.cfg = c;
 	L.e = e;
@@ -4706,10 +4709,15 @@ struct ls_cfg *ls_cfg_parse(const char *text, size_t len, const char *name, stru
 		abort();
 	memcpy(copy, text, len);
 	copy[len] = 0;
-	return parse_text(copy, len, name, e);
+	return parse_text(copy, len, name, NULL, e);
 }
 
 struct ls_cfg *ls_cfg_load(const char *path, struct ok_err *e)
+{
+	return ls_cfg_load_tags(path, NULL, e);
+}
+
+struct ls_cfg *ls_cfg_load_tags(const char *path, struct ls_tagtab *tags, struct ok_err *e)
 {
 	char *text;
 	size_t len;
@@ -4722,7 +4730,7 @@ struct ls_cfg *ls_cfg_load(const char *path, struct ok_err *e)
 			e->errnum = 0;
 		return NULL;
 	}
-	return parse_text(text, len, path, e);
+	return parse_text(text, len, path, tags, e);
 }
 
 static void path_free(struct ls_path *p)
@@ -4748,6 +4756,7 @@ void ls_cfg_free(struct ls_cfg *c)
 		for (size_t k = 0; k < s->n_drv; k++) {
 			free(s->drv[k].path);
 			free(s->drv[k].program_override);
+			free(s->drv[k].tags);
 			free(s->drv[k].host_override);
 			free(s->drv[k].line_buf);
 			ls_tls_free(s->drv[k].tls);
@@ -4789,9 +4798,7 @@ void ls_cfg_free(struct ls_cfg *c)
 		path_free(c->all_paths[i]);
 	free(c->all_paths);
 	free(c->paths);
-	for (size_t i = 0; i < c->n_tags; i++)
-		free(c->tags[i]);
-	free(c->tags);
+	ls_tags_free(&c->own_tags);
 	for (size_t i = 0; i < c->n_files; i++)
 		free(c->files[i]);
 	free(c->files);

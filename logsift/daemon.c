@@ -817,7 +817,9 @@ static struct ls_sdrv *same_driver(struct ls_cfg *nc, const struct ls_sdrv *od,
 static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err *e)
 {
 	struct ok_err e2;
-	struct ls_cfg *nc = ls_cfg_load(o->cfg_path, &e2);
+	/* the new config's tag names in the run's registry: the ids the old
+	 * config and its messages made stay (3.38's registry is the process's) */
+	struct ls_cfg *nc = ls_cfg_load_tags(o->cfg_path, &L->rt.tags, &e2);
 	if (!nc) {
 		fprintf(stderr, "%s\n", e2.msg);
 		fprintf(stderr,
@@ -826,7 +828,7 @@ static int reload(struct loop *L, const struct ls_daemon_opts *o, struct ok_err 
 			o->cfg_path);
 		return 1;
 	}
-	nc->rt = &L->rt;
+	ls_runtime_adopt(&L->rt, nc);
 	ls_dest_adopt(nc, L->cfg);
 	struct ok_err de;
 	ok_err_clear(&de);
@@ -1124,7 +1126,7 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	L.t = o->trace;
 	ls_runtime_init(&L.rt);
 	L.rt.notices = stderr;
-	L.cfg->rt = &L.rt;
+	ls_runtime_adopt(&L.rt, L.cfg);
 	ls_msg_init(&L.msg);
 	struct sigaction sa = {0};
 	sa.sa_handler = on_signal;
@@ -1146,7 +1148,8 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 			ok_err_at(e, L.ctl, o->control, OK_ERR_NOPOS,
 				  "Error opening the control socket");
 			ls_msg_free(&L.msg);
-			L.cfg->rt = NULL;
+			ls_runtime_release(&L.rt, L.cfg);
+			ls_runtime_free(&L.rt);
 			return 2;
 		}
 	}
@@ -1173,7 +1176,8 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 			conn_close(&L, i);
 		free(L.c);
 		ls_pst_free(&L.pst);
-		L.cfg->rt = NULL;
+		ls_runtime_release(&L.rt, L.cfg);
+		ls_runtime_free(&L.rt);
 		return 2;
 	}
 	if (o->pidfile) {
@@ -1221,11 +1225,11 @@ int ls_daemon_run(struct ls_cfg **cfgp, const struct ls_daemon_opts *o, struct o
 	free(L.ws);
 	free(L.rbuf);
 	ls_pst_free(&L.pst);
+	ls_runtime_release(&L.rt, L.cfg); /* L.rt ends here; the writers are closed */
 	ls_runtime_free(&L.rt);
 	ls_msg_free(&L.msg);
 	if (L.t)
 		ls_buf_free(&L.t->line);
-	L.cfg->rt = NULL; /* L.rt ends here; the writers are closed */
 	*cfgp = L.cfg;
 	if (o->pidfile)
 		unlink(o->pidfile);

@@ -95,6 +95,7 @@ void ls_fnode_free(struct fnode *n)
 	for (size_t i = 0; i < n->n_list; i++)
 		free(n->list[i]);
 	free(n->list);
+	free(n->tagids);
 	ls_tmpl_free(n->lt);
 	ls_tmpl_free(n->rt);
 	free(n);
@@ -470,7 +471,10 @@ bool ls_fnode_eval(const struct fnode *n, struct ls_msg *m, struct ls_trace *t)
 		raw = eval_inlist(n, m, vp);
 		break;
 	case FN_TAGS:
-		raw = (m->tags & n->tagmask) != 0;
+		/* 3.38's filter_tags_eval: any of the names */
+		raw = false;
+		for (size_t i = 0; i < n->n_tagids && !raw; i++)
+			raw = ls_msg_has_tag(m, n->tagids[i]);
 		break;
 	case FN_CALL:
 		raw = n->target ? ls_fnode_eval(n->target->root, m, t) : false;

@@ -71,6 +71,42 @@ struct ls_nv {
 	struct ls_span v;
 };
 
+/*
+ * ---- tags ----
+ * The tag registry, as 3.38's lib/logmsg/tags.c: a name gets the next id
+ * the first time it is seen (config time: tags() filters and options,
+ * literal set-tag()/clear-tag(), ".source.NAME"; then each new name a
+ * set-tag()/clear-tag() template expands to) and keeps it for the life of
+ * the registry; $TAGS lists a message's tags in id order. Bounds, as 3.38
+ * on 64-bit: LS_TAGS_MAX names, after which every new name is id 0 (the
+ * first name registered); a message's set grows to ids below LS_MSG_TAGS
+ * only (a higher one is 3.38's "Maximum number of tags reached" error, the
+ * tag not set; ls_msg_tag has the exception). logsift's own bound on top: LS_TAGS_MAX_BYTES of
+ * names in all (a hostile sender cannot make 16383 names of 64 KiB each); past it a new name is id
+ * 0 as past the count.
+ *
+ * The daemon keeps one registry in its ls_runtime for the whole run, so a
+ * reload finds the names and ids the old config and its messages made, as
+ * 3.38's process-wide one; a config parsed alone owns its own.
+ */
+#define LS_TAGS_MAX	  16383	      /* 3.38: LOG_TAGS_MAX - 1 (64-bit glib) */
+#define LS_MSG_TAGS	  8160	      /* ids that grow a message's set (3.38: id <= 8159) */
+#define LS_TAGS_MAX_BYTES (64u << 20) /* logsift: name bytes in all */
+#define LS_MSG_TAG_WORDS  128	      /* a tag set's words: ids up to 8191 (3.38's guint8 count) */
+
+struct ls_tagtab {
+	char **names;	/* names[id], NUL-ended */
+	size_t n, cap;	/* ids used / slots allocated */
+	size_t bytes;	/* name bytes in all (LS_TAGS_MAX_BYTES) */
+	uint32_t *slot; /* open-addressing hash of names: id + 1, 0 = empty */
+	size_t n_slot;	/* a power of two, at least 2 * n */
+};
+/* 3.38's log_tags_get_by_name: name's id, registered if new (0 when full). */
+int ls_tags_id(struct ls_tagtab *t, const char *name);
+/* Name of id, or NULL when id was never given out. */
+const char *ls_tags_name(const struct ls_tagtab *t, int id);
+void ls_tags_free(struct ls_tagtab *t);
+
 struct ls_msg {
 	int pri;			  /* facility << 3 | severity, no range check (3.38) */
 	struct ls_span f[LS_FIELD_COUNT]; /* the well-known fields */
@@ -81,11 +117,11 @@ struct ls_msg {
 	int stamp_usec, recv_usec;	  /* microseconds */
 	int stamp_gmtoff, recv_gmtoff;	  /* seconds east of UTC */
 	struct sockaddr_storage saddr;	  /* sender (AF_UNIX/AF_UNSPEC = local) */
-	uint64_t tags;			  /* bit i = tag i of the config's tag table */
-	/* the routing config's tag table, for $TAGS: set by ls_route, valid
-	 * while the message is routed (templates are formatted then) */
-	const char *const *tag_names;
-	size_t n_tag_names;
+	uint64_t tagw[LS_MSG_TAG_WORDS];  /* bit i = tag id i of the registry */
+	unsigned n_tagw;		  /* 3.38's num_tags: words in use, 0 = tagw[0] only */
+	/* the registry the ids are from, for $TAGS and templated set-tag():
+	 * set by ls_route, valid while the message is routed */
+	struct ls_tagtab *tagtab;
 	int seq;	/* .SDATA.meta.sequenceId (0 = none) */
 	bool seq_cisco; /* sequenceId came from a Cisco "N: " prefix */
 	uint32_t cisco_seq_off, cisco_seq_len;
@@ -108,8 +144,11 @@ enum ls_pflags {
 	LS_P_NO_3164_FALLBACK = 1 << 6,
 	LS_P_LOCAL = 1 << 7, /* unix/file/pipe/stdin: kernel messages get PROGRAM=kernel */
 	LS_P_CHECK_HOSTNAME = 1 << 8,
-	LS_P_EMPTY_LINES = 1 << 9, /* flags(empty-lines): empty stream records are messages */
-	LS_P_KMSG = 1 << 10,	   /* format(linux-kmsg): /dev/kmsg records */
+	LS_P_EMPTY_LINES = 1 << 9,	 /* flags(empty-lines): empty stream records are messages */
+	LS_P_KMSG = 1 << 10,		 /* format(linux-kmsg): /dev/kmsg records */
+	LS_P_ASSUME_UTF8 = 1 << 11,	 /* flags(assume-utf8): every message is UTF-8 (BOM) */
+	LS_P_NO_LEGACY_MSGHDR = 1 << 12, /* flags(dont-store-legacy-msghdr) */
+	LS_P_KERNEL = 1 << 13, /* flags(kernel): kern.notice when no default given (cfg.c) */
 };
 
 struct ls_parse_opts {
@@ -135,6 +174,11 @@ struct ls_parse_opts {
 int64_t ls_kmsg_boot_usec(void);
 void ls_msg_init(struct ls_msg *m);
 void ls_msg_reset(struct ls_msg *m);
+/* Set (on) or clear tag id on m: false when 3.38 refuses the id
+ * ("Maximum number of tags reached"), m unchanged. */
+bool ls_msg_tag(struct ls_msg *m, int id, bool on);
+/* True when m carries tag id. */
+bool ls_msg_has_tag(const struct ls_msg *m, int id);
 void ls_msg_free(struct ls_msg *m);
 /* The sender's address as text into buf (IPv4-mapped IPv6 as IPv4; a
  * non-IP sender is "127.0.0.1", as 3.38 shows local ones): 0 or -errno. */
@@ -227,6 +271,9 @@ struct ls_filter;
  * turns into syslog-ng's exit codes 1, 1 and 2.
  */
 struct ls_cfg *ls_cfg_load(const char *path, struct ok_err *e);
+/* As ls_cfg_load, registering the config's tag names in tags (a running
+ * daemon's registry, for a reload) instead of a registry of its own. */
+struct ls_cfg *ls_cfg_load_tags(const char *path, struct ls_tagtab *tags, struct ok_err *e);
 /* As ls_cfg_load, from a string; name is used as the file name in errors. */
 struct ls_cfg *ls_cfg_parse(const char *text, size_t len, const char *name, struct ok_err *e);
 void ls_cfg_free(struct ls_cfg *c);
@@ -296,6 +343,8 @@ struct ls_runtime {
 	 * reads it once at start-up) */
 	bool kmsg_boot_have;
 	int64_t kmsg_boot_usec;
+	/* the tag registry of the run (ls_runtime_adopt), kept across reloads */
+	struct ls_tagtab tags;
 };
 
 void ls_runtime_init(struct ls_runtime *rt);
@@ -303,8 +352,16 @@ void ls_runtime_init(struct ls_runtime *rt);
  * for internal() (at most 64 KiB waiting; not while routing an internal()
  * message, which would loop). */
 void ls_rt_error(struct ls_runtime *rt, const char *line);
-/* Free what rt holds (the pending internal() messages, default formats). */
+/* Free what rt holds (the pending internal() messages, default formats,
+ * the tag registry: a config that used it must not route after this). */
 void ls_runtime_free(struct ls_runtime *rt);
+/* Make c's tags rt's: the first config of a run hands its registry over
+ * (ids unchanged); a config loaded by ls_cfg_load_tags(..., &rt->tags)
+ * already uses it. Sets c->rt. */
+void ls_runtime_adopt(struct ls_runtime *rt, struct ls_cfg *c);
+/* The run is over: c (the config in use) takes the registry back, so it
+ * outlives rt with ids that still mean something. Clears c->rt. */
+void ls_runtime_release(struct ls_runtime *rt, struct ls_cfg *c);
 
 /* Route one parsed message from source src through the config. */
 void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct ls_trace *t,

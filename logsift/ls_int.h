@@ -70,7 +70,8 @@ struct fnode {
 	struct ls_filter *target; /* filter(NAME) resolved */
 	char **list;		  /* in-list entries (lines of the file) */
 	size_t n_list;
-	uint64_t tagmask; /* tags(): config tag bits */
+	int *tagids; /* tags(): the names' registry ids */
+	size_t n_tagids;
 	/* netmask */
 	uint8_t addr[16], netmask[16];
 	int prefix;
@@ -127,7 +128,8 @@ struct ls_sdrv {
 	/* recv_tz resolved, in the config's zone table */
 	const struct ls_tz *recv_zone;
 	char *program_override, *host_override;
-	uint64_t tags;	     /* tags() added to each message */
+	int *tags; /* tags() added to each message: registry ids */
+	size_t n_tags;
 	int perm;	     /* socket file mode, -1 default */
 	int iw_size;	     /* log-iw-size(): flow-control window, -1 = global option */
 	int max_conns;	     /* max-connections(): the window is shared by this many */
@@ -340,7 +342,8 @@ struct ls_rwop {
 	struct ls_tmpl *tmpl;	   /* set()'s value, subst()'s replacement, groupset()'s template */
 	struct ls_tmpl_opts topts; /* set(): template options (global ones inherited) */
 	struct fnode *matcher;	   /* subst(): pattern, type() and flags() */
-	int tag;		   /* set-tag()/clear-tag(): tag index */
+	int tag;		   /* set-tag()/clear-tag(): a literal name's tag id, else -1
+				      and tmpl names the tag per message */
 	char **globs;		   /* groupset()/groupunset(): values() patterns */
 	size_t n_globs;
 	struct ls_filter *cond; /* condition(), or NULL */
@@ -359,8 +362,10 @@ struct ls_rewrite {
 
 /* glib's g_pattern_match_string(): '*' any run, '?' one UTF-8 character. */
 bool ls_glob_match(const char *pattern, const char *s);
-/* Run rule r on m (rule lines and per-operation lines on t when tracing). */
-void ls_rewrite_run(const struct ls_rewrite *r, struct ls_msg *m, struct ls_trace *t);
+/* Run rule r on m (rule lines and per-operation lines on t when tracing);
+ * a tag id past what a message carries is 3.38's error line on rt. */
+void ls_rewrite_run(const struct ls_rewrite *r, struct ls_msg *m, struct ls_trace *t,
+		    struct ls_runtime *rt);
 void ls_rewrite_free(struct ls_rewrite *r);
 
 /* ---- parsers (parser.c runs them; cfg.c builds them) ---- */
@@ -540,8 +545,10 @@ struct ls_cfg {
 	size_t n_paths;
 	struct ls_path **all_paths; /* every path incl. nested, for stats */
 	size_t n_all_paths;
-	char **tags; /* tag table: bit i = tags[i] */
-	size_t n_tags;
+	/* the tag registry the config's ids are from: own_tags, or a running
+	 * daemon's (ls_cfg_load_tags, ls_runtime_adopt) */
+	struct ls_tagtab *tags;
+	struct ls_tagtab own_tags;
 	char **files; /* file names that locations point to */
 	size_t n_files;
 	char **warnings;
@@ -558,7 +565,7 @@ struct ls_cfg {
 	uint64_t center_queued;	  /* center;;queued: messages routed to destinations */
 };
 
-/* Index of tag name in the config's tag table (added if new; max 64). */
+/* Tag id of name in the config's registry (registered if new; 0 when full). */
 int ls_cfg_tag(struct ls_cfg *c, const char *name);
 void ls_cfg_warn(struct ls_cfg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

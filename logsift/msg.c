@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -102,8 +103,13 @@ void ls_msg_reset(struct ls_msg *m)
 	struct ls_nv *nv = m->nv;
 	size_t cap_nv = m->cap_nv;
 	/* names stay allocated in their slots: the next message mostly sets the
-	 * same ones (SD params, .unix.*), so ls_msg_set_name reuses them */
-	memset(m, 0, sizeof *m);
+	 * same ones (SD params, .unix.*), so ls_msg_set_name reuses them. The
+	 * tag words past the ones in use are zero already (ls_msg_tag writes
+	 * no other): 1 KiB not cleared per message */
+	unsigned n_tagw = m->n_tagw ? m->n_tagw : 1;
+	memset(m, 0, offsetof(struct ls_msg, tagw));
+	memset(m->tagw, 0, n_tagw * sizeof m->tagw[0]);
+	memset(&m->n_tagw, 0, sizeof *m - offsetof(struct ls_msg, n_tagw));
 	store.len = 0;
 	m->store = store;
 	m->nv = nv;
@@ -1138,6 +1144,8 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 	const unsigned char *d = (const unsigned char *)data;
 	struct ls_buf tmp = {0};
 	size_t full = len; /* before the trailing newlines go (linux-kmsg looks at them) */
+	if (o->flags & LS_P_ASSUME_UTF8)
+		m->utf8 = true; /* 3.38's LF_UTF8, whatever the bytes */
 	while (len && (d[len - 1] == '\n' || d[len - 1] == 0))
 		len--;
 	if ((o->flags & LS_P_SANITIZE_UTF8) && !utf8_valid(d, len)) {
@@ -1206,6 +1214,8 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 		const char *v = ls_msg_get(m, LS_MESSAGE, &n);
 		m->utf8 = utf8_valid((const unsigned char *)v, n);
 	}
+	if (o->flags & LS_P_NO_LEGACY_MSGHDR) /* $MSGHDR is then PROGRAM[PID]: */
+		m->f[LS_LEGACY_MSGHDR] = (struct ls_span){0};
 	ls_buf_free(&tmp);
 }
 
@@ -1855,13 +1865,18 @@ static void fmt_macro(struct ls_buf *out, const struct tmpl_elem *e, const struc
 		return;
 	}
 	case M_TAGS: {
-		/* set tags, comma separated, in registration order */
+		/* 3.38's log_msg_format_tags: set tags in id order, each
+		 * str_repr-encoded ("" for an empty name, "a,b" quoted) */
 		bool first = true;
-		for (size_t i = 0; i < m->n_tag_names && i < 64; i++)
-			if (m->tags & (1ull << i)) {
+		for (unsigned w = 0; w < (m->n_tagw ? m->n_tagw : 1); w++)
+			for (uint64_t b = m->tagw[w]; b; b &= b - 1) {
+				const char *name = ls_tags_name(
+				    m->tagtab, (int)(w * 64 + (unsigned)__builtin_ctzll(b)));
+				if (!name)
+					continue;
 				if (!first)
 					ls_buf_addc(out, ',');
-				ls_buf_add(out, m->tag_names[i], strlen(m->tag_names[i]));
+				ls_str_repr_encode(out, name, strlen(name), ",");
 				first = false;
 			}
 		return;

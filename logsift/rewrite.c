@@ -239,8 +239,34 @@ static void trace_value(struct ls_trace *t, const char *what, const struct ls_rw
 	trace_flush(t);
 }
 
+/*
+ * set-tag()/clear-tag() as 3.38's rewrite-set-tag.c: a literal name's id
+ * was given out at load; a template's text, up to its first NUL (3.38
+ * passes result->str), is looked up and registered now, so $TAGS order is
+ * the order names were first seen. An id past what a message carries is
+ * 3.38's error line, for clear-tag() as for set-tag(). With no registry
+ * (a message not routed) a templated tag does nothing.
+ */
+static void set_tag(const struct ls_rwop *op, struct ls_msg *m, struct ls_runtime *rt)
+{
+	int id = op->tag;
+	if (!op->tmpl) {
+		/* literal */
+	} else if (m->tagtab) {
+		struct ls_buf name = {0};
+		ls_tmpl_format(op->tmpl, m, &name);
+		ls_buf_addc(&name, 0);
+		id = ls_tags_id(m->tagtab, name.p);
+		ls_buf_free(&name);
+	} else {
+		return;
+	}
+	if (!ls_msg_tag(m, id, op->kind == RW_SET_TAG))
+		ls_rt_error(rt, "Maximum number of tags reached;");
+}
+
 static void run_op(const struct ls_rewrite *r, const struct ls_rwop *op, struct ls_msg *m,
-		   struct ls_trace *t)
+		   struct ls_trace *t, struct ls_runtime *rt)
 {
 	struct ls_buf out = {0};
 	switch (op->kind) {
@@ -289,10 +315,7 @@ static void run_op(const struct ls_rewrite *r, const struct ls_rwop *op, struct 
 	}
 	case RW_SET_TAG:
 	case RW_CLEAR_TAG:
-		if (op->kind == RW_SET_TAG)
-			m->tags |= 1ull << op->tag;
-		else
-			m->tags &= ~(1ull << op->tag);
+		set_tag(op, m, rt);
 		break;
 	case RW_GROUPSET:
 	case RW_GROUPUNSET:
@@ -302,7 +325,8 @@ static void run_op(const struct ls_rewrite *r, const struct ls_rwop *op, struct 
 	ls_buf_free(&out);
 }
 
-void ls_rewrite_run(const struct ls_rewrite *r, struct ls_msg *m, struct ls_trace *t)
+void ls_rewrite_run(const struct ls_rewrite *r, struct ls_msg *m, struct ls_trace *t,
+		    struct ls_runtime *rt)
 {
 	for (size_t i = 0; i < r->n_ops; i++) {
 		const struct ls_rwop *op = &r->ops[i];
@@ -318,7 +342,7 @@ void ls_rewrite_run(const struct ls_rewrite *r, struct ls_msg *m, struct ls_trac
 				trace_flush(t);
 			}
 		} else {
-			run_op(r, op, m, t);
+			run_op(r, op, m, t, rt);
 		}
 		if (tracing(t))
 			trace_rule(t, r, op, false);

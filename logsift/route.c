@@ -52,6 +52,34 @@ void ls_runtime_free(struct ls_runtime *rt)
 	free(rt->reap);
 	rt->reap = NULL;
 	rt->n_reap = rt->cap_reap = 0;
+	ls_tags_free(&rt->tags);
+}
+
+void ls_runtime_adopt(struct ls_runtime *rt, struct ls_cfg *c)
+{
+	c->rt = rt;
+	if (c->tags == &rt->tags)
+		return;
+	if (rt->tags.n == 0) {
+		/* the run's first config: its ids become the run's */
+		ls_tags_free(&rt->tags);
+		rt->tags = c->own_tags;
+		memset(&c->own_tags, 0, sizeof c->own_tags);
+		c->tags = &rt->tags;
+	}
+	/* else c was parsed on its own registry next to a running one: it
+	 * keeps its own (its ids mean nothing in rt's) */
+}
+
+void ls_runtime_release(struct ls_runtime *rt, struct ls_cfg *c)
+{
+	c->rt = NULL;
+	if (c->tags != &rt->tags)
+		return;
+	ls_tags_free(&c->own_tags);
+	c->own_tags = rt->tags;
+	memset(&rt->tags, 0, sizeof rt->tags);
+	c->tags = &c->own_tags;
 }
 
 /* Host name for a sender: the local name for unix senders, else DNS or IP. */
@@ -147,9 +175,12 @@ void ls_source_prepare(struct ls_cfg *c, struct ls_source *s, struct ls_sdrv *d,
 		m->f[LS_LEGACY_MSGHDR].set = false;
 	}
 	ls_msg_set(m, LS_SOURCE, s->name, strlen(s->name));
-	m->tags |= d->tags;
+	/* ids of config-time names: the first ones given out, within what a
+	 * message carries unless a config names thousands of tags */
+	for (size_t i = 0; i < d->n_tags; i++)
+		ls_msg_tag(m, d->tags[i], true);
 	if (s->tag >= 0)
-		m->tags |= 1ull << s->tag;
+		ls_msg_tag(m, s->tag, true);
 }
 
 /* ------------------------------------------------------------ destinations */
@@ -402,7 +433,7 @@ static void run_seq(struct rctx *x, const struct ls_path *p, size_t i, bool *mat
 			x->delivered++;
 			break;
 		case EL_REWRITE:
-			ls_rewrite_run(e->rw, x->m, x->t);
+			ls_rewrite_run(e->rw, x->m, x->t, x->rt);
 			break;
 		case EL_PARSER:
 			for (const struct ls_parser *ps = e->ps; ps; ps = ps->next)
@@ -435,8 +466,7 @@ void ls_route(struct ls_cfg *c, struct ls_source *src, struct ls_msg *m, struct 
 	      struct ls_runtime *rt)
 {
 	struct rctx x = {c, m, t, rt, 0, false};
-	m->tag_names = (const char *const *)c->tags;
-	m->n_tag_names = c->n_tags;
+	m->tagtab = c->tags;
 	src->received++;
 	c->center_received++;
 	mux(&x, src->paths, src->n_paths, NULL);

@@ -62,7 +62,6 @@ refused throttle "destination d { file(\"/dev/null\" throttle(5)); };" "throttle
 refused multiline "source s { file(\"/dev/null\" multi-line-mode(indented)); };" "multi-line-mode()"
 refused uniqid "options { use-uniqid(yes); };" "use-uniqid()"
 refused rename "rewrite r { rename(\"a\" \"b\"); };" "rewrite rename()"
-refused tagtmpl "rewrite r { set-tag(\"t_\$PROGRAM\"); };" "a template as the tag name"
 refused stray "parser p { kv-parser(extract-stray-words-into(\"w\")); };" \
 	"kv-parser(extract-stray-words-into())"
 refused ifblock "log { if { filter { level(err); }; }; };" "if { ... } without a condition"

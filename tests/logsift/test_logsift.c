@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -274,6 +275,71 @@ static void test_filter_compile_malformed(void **state)
 	ls_cfg_free(cfg);
 }
 
+/*
+ * The tag registry across a reload and at its bounds, as 3.38's
+ * lib/logmsg/tags.c and log_msg_set_tag_by_id_onoff (the expected ids are
+ * derived from that code: one process-wide registry, names in the order
+ * first seen, id 0 once 16383 names exist; a message's set grows to ids
+ * below 8160, and up to 8191 once its 128th word exists).
+ */
+static void test_tag_registry(void **state)
+{
+	(void)state;
+	const char *a = "@version: 3.38\nsource s { stdin(); };\n"
+			"filter f { tags(\"x\", \"y\"); };\nlog { source(s); filter(f); };\n";
+	struct ok_err e;
+	struct ls_cfg *ca = ls_cfg_parse(a, strlen(a), "a.conf", &e);
+	assert_non_null(ca);
+	struct ls_runtime rt;
+	ls_runtime_init(&rt);
+	ls_runtime_adopt(&rt, ca);
+	assert_int_equal(rt.tags.n, 3);
+	assert_string_equal(ls_tags_name(&rt.tags, 0), "x");
+	assert_string_equal(ls_tags_name(&rt.tags, 2), ".source.s");
+	assert_int_equal(ls_tags_id(&rt.tags, "dyn"), 3); /* a set-tag() template's name */
+	/* the reload: known names keep their ids, new ones come after */
+	char path[] = "/tmp/logsift-tags-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char *b =
+	    "@version: 3.38\nsource s2 { stdin(); };\n"
+	    "filter f { tags(\"z\", \"y\", \"dyn\"); };\nlog { source(s2); filter(f); };\n";
+	assert_int_equal(write(fd, b, strlen(b)), (ssize_t)strlen(b));
+	close(fd);
+	struct ls_cfg *cb = ls_cfg_load_tags(path, &rt.tags, &e);
+	unlink(path);
+	assert_non_null(cb);
+	ls_runtime_adopt(&rt, cb);
+	assert_int_equal(ls_tags_id(&rt.tags, "z"), 4);
+	assert_int_equal(ls_tags_id(&rt.tags, "y"), 1);
+	assert_int_equal(ls_tags_id(&rt.tags, "dyn"), 3);
+	assert_int_equal(ls_tags_id(&rt.tags, ".source.s2"), 5);
+	ls_cfg_free(cb);
+	ls_cfg_free(ca);
+	/* the count bound */
+	char name[32];
+	while (rt.tags.n < LS_TAGS_MAX) {
+		int want = (int)rt.tags.n;
+		snprintf(name, sizeof name, "n%d", want);
+		assert_int_equal(ls_tags_id(&rt.tags, name), want);
+	}
+	assert_int_equal(ls_tags_id(&rt.tags, "one-too-many"), 0);
+	assert_int_equal(ls_tags_id(&rt.tags, "z"), 4);
+	assert_null(ls_tags_name(&rt.tags, LS_TAGS_MAX));
+	ls_runtime_free(&rt);
+	/* a message's set */
+	struct ls_msg m;
+	ls_msg_init(&m);
+	assert_false(ls_msg_tag(&m, 8160, true));
+	assert_true(ls_msg_tag(&m, 8159, false)); /* a clear grows it too */
+	assert_true(ls_msg_tag(&m, 8191, true));
+	assert_false(ls_msg_tag(&m, 8192, true));
+	assert_true(ls_msg_tag(&m, 3, true));
+	assert_true(ls_msg_has_tag(&m, 3));
+	assert_false(ls_msg_has_tag(&m, 8191)); /* 3.38: "Invalid tag" past 8159 */
+	ls_msg_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +354,7 @@ int main(void)
 	    cmocka_unit_test(test_cfg_errors),
 	    cmocka_unit_test(test_cfg_malformed),
 	    cmocka_unit_test(test_filter_compile_malformed),
+	    cmocka_unit_test(test_tag_registry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,6 +22,11 @@ syslog-ng 3.38's), each cases/NAME.conf says what it does in its header:
   lang-json-rewrite  220       JSON app logs    json-parser + set/subst/unset
   lang-regexp        230       sshd/postfix     regexp-parser x3: prefix, template,
                                                 flags, several patterns, $0..$N
+  lang-tags          240       mixed syslog     set-tag()/clear-tag() templates, tags()
+                                                routing, $TAGS order and quoting
+
+Not a realistic config, made here too: tags-limit (1400 messages, up to 25 new
+tag names each: 3.38's registry and per-message bounds).
 """
 import os, random, re, sys
 
@@ -230,6 +235,15 @@ def auth(n):
     return out
 
 
+def tags_limit(n):
+    # mostly distinct words, some empty and non-ASCII messages, a few repeats
+    out = []
+    for i in range(n):
+        m = ['w%d' % i, '', '\\xc3\\xa9t\\xc3\\xa9 %d' % i, 'w%d' % (i // 2)][i % 7 % 4]
+        out.append('<13>%s h p: %s' % (STAMP % (i // 60 % 60, i % 60), m))
+    return out
+
+
 def main():
     d = sys.argv[1]
     for name, gen in (('lang-firewall', firewall), ('lang-apache', apache),
@@ -248,6 +262,12 @@ def main():
     R = random.Random(2539)
     with open(os.path.join(d, 'lang-regexp.msgs'), 'w') as f:
         f.write('\n'.join(auth(230)) + '\n')
+    # fourth set (templated tags): its own seed
+    R = random.Random(2540)
+    with open(os.path.join(d, 'lang-tags.msgs'), 'w') as f:
+        f.write('\n'.join(mixed(240)) + '\n')
+    with open(os.path.join(d, 'tags-limit.msgs'), 'w') as f:
+        f.write('\n'.join(tags_limit(1400)) + '\n')
 
 
 main()

@@ -73,6 +73,19 @@ run_case() {
 		*) $PY send "$kind" "$port" "$msgs" ;;
 		esac
 	done
+	# "# wait-lines: FILE N": a case too big for a fixed settle (3.38 under
+	# -d -t is slow) waits until each daemon's FILE has N lines (at most
+	# 120 s; a shortfall shows as a difference)
+	wl=$(sed -n 's/^# wait-lines: //p' "$conf")
+	if [ -n "$wl" ]; then
+		for who in $whos; do
+			f="$TAP_TMP/$name.$who/${wl% *}" i=0
+			while [ "$(cat "$f" 2>/dev/null | wc -l)" -lt "${wl#* }" ] && [ $i -lt 1200 ]; do
+				sleep 0.1
+				i=$((i + 1))
+			done
+		done
+	fi
 	sleep "${settle:-0.5}"
 	for who in $whos; do
 		d="$TAP_TMP/$name.$who"
