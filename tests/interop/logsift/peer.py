@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """peer.py: helpers for the logsift interop tests (stdlib only).
 
-  peer.py freeport                      print a free TCP+UDP port on 127.0.0.1
+  peer.py freeport [N]                  print N (1) free TCP+UDP ports on 127.0.0.1
   peer.py wait unix PATH | tcp PORT     wait (<= 10 s) until a socket accepts
   peer.py send KIND TARGET MSGFILE      send each line of MSGFILE (C escapes
                                         \\n \\r \\t \\xNN \\\\ decoded, and
@@ -10,6 +10,9 @@
                                         udp PORT or tcp PORT; tcp-raw and
                                         unix-stream-raw send the bytes alone
                                         (the corpus holds its own framing)
+  peer.py waitsend WKIND WTARGET KIND TARGET MSGFILE
+                                        wait, then 0.2 s later send, in one
+                                        process
   peer.py write FILE MSGFILE            write the decoded lines to FILE
   peer.py tracecmp PEER_LOG OURS_LOG    compare syslog-ng 3.38's -t leaf trace
                                         with logsift's --trace=explain trace
@@ -49,18 +52,24 @@ def messages(path):
                 yield unescape(line)
 
 
-def freeport():
-    for _ in range(100):
+def freeport(n=1):
+    # the sockets stay bound until all n are found, so the n differ
+    held = []
+    for _ in range(100 * n):
         t = socket.socket(); t.bind(('127.0.0.1', 0)); port = t.getsockname()[1]
         u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             u.bind(('127.0.0.1', port))
         except OSError:
             t.close(); continue
+        held.append((port, t, u))
+        if len(held) == n:
+            break
+    for port, t, u in held:
         t.close(); u.close()
         print(port)
-        return
-    sys.exit(1)
+    if len(held) < n:
+        sys.exit(1)
 
 
 def wait(kind, target):
@@ -122,6 +131,18 @@ def send(kind, target, path):
             else:
                 s.sendall(m + (b'' if m.endswith(b'\n') else b'\n'))
         s.close()
+
+
+def waitsend(wkind, wtarget, kind, target, path):
+    """wait, 0.2 s, send: what test_peer.sh's run_case did with two python
+    processes a daemon (a python start is ~70 ms of CPU). A wait that times
+    out does not stop the send, as a failed `peer.py wait` did not."""
+    try:
+        wait(wkind, wtarget)
+    except SystemExit:
+        pass
+    time.sleep(0.2)
+    send(kind, target, path)
 
 
 TAG = re.compile(r"(\w[\w-]*)='((?:[^'\\]|\\.)*)'")
@@ -255,9 +276,10 @@ def proxy(portfile, target, log, port=0):
 
 if __name__ == '__main__':
     cmd = sys.argv[1]
-    if cmd == 'freeport': freeport()
+    if cmd == 'freeport': freeport(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
     elif cmd == 'wait': wait(sys.argv[2], sys.argv[3])
     elif cmd == 'send': send(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif cmd == 'waitsend': waitsend(*sys.argv[2:7])
     elif cmd == 'write':
         with open(sys.argv[2], 'wb') as f:
             for m in messages(sys.argv[3]):

@@ -42,12 +42,19 @@ start() {
 
 # run_case NAME CONF KIND MSGS: run both daemons side by side (own dirs and
 # ports), same input to each; leaves $TAP_TMP/NAME.{peer,ours}
+# (python starts are most of a case's CPU: one freeport a case, one waitsend
+# a daemon; each daemon is sent to 0.2 s after it listens and the other's
+# send, so it has at least the settle time it had with a wait and a send
+# process of each)
 run_case() {
 	name=$1 conf=$2 kind=$3 msgs=$4
+	# shellcheck disable=SC2046
+	set -- $($PY freeport $(echo $whos | wc -w))
 	for who in $whos; do
 		d="$TAP_TMP/$name.$who"
 		mkdir -p "$d"
-		port=$($PY freeport)
+		port=$1
+		shift
 		echo "$port" >"$d/port"
 		sed -e "s|@DIR@|$d|g" -e "s|@PORT@|$port|g" -e "s|@HERE@|$HERE|g" "$conf" >"$d/conf"
 		[ "$kind" = file ] && $PY write "$d/in.log" "$msgs"
@@ -57,22 +64,13 @@ run_case() {
 		d="$TAP_TMP/$name.$who"
 		port=$(cat "$d/port")
 		case $kind in
-		unix-*) $PY wait unix "$d/in.sock" ;;
+		unix-*) $PY waitsend unix "$d/in.sock" "$kind" "$d/in.sock" "$msgs" ;;
 		file) sleep 1 ;;
-		udp) $PY wait udp "$port" ;;
-		*) $PY wait tcp "$port" ;;
+		udp) $PY waitsend udp "$port" "$kind" "$port" "$msgs" ;;
+		*) $PY waitsend tcp "$port" "$kind" "$port" "$msgs" ;;
 		esac
 	done
-	sleep 0.2
-	for who in $whos; do
-		d="$TAP_TMP/$name.$who"
-		port=$(cat "$d/port")
-		case $kind in
-		unix-*) $PY send "$kind" "$d/in.sock" "$msgs" ;;
-		file) ;;
-		*) $PY send "$kind" "$port" "$msgs" ;;
-		esac
-	done
+	[ "$kind" = file ] && sleep 0.2
 	# "# wait-lines: FILE N": a case too big for a fixed settle (3.38 under
 	# -d -t is slow) waits until each daemon's FILE has N lines (at most
 	# 120 s; a shortfall shows as a difference)
@@ -185,8 +183,10 @@ fi
 # LOGSIFT_CASES=NAME runs one case (a glob) while working on it. A case is
 # mostly waiting (start-up, settle, shutdown), so LOGSIFT_PEER_JOBS (default
 # 3) cases run at a time, each pair in its own directories and ports; the
-# outputs are compared once all have stopped.
+# outputs are compared once all have stopped. The sanitizer build starts one
+# daemon a case, not a pair, so it runs 6 at a time: as many daemons.
 jobs=${LOGSIFT_PEER_JOBS:-3}
+[ $sanitized = 1 ] && jobs=${LOGSIFT_PEER_JOBS:-6}
 n=1
 for c in "$HERE"/cases/${LOGSIFT_CASES:-*}.conf; do
 	name=$(basename "$c" .conf)

@@ -17,6 +17,10 @@
 #                         keys said as ID.* instead of MD.*
 #   examine_to NAME DEV...       mdadm --examine of each DEV into
 #                         /out/NAME.<i>.examine (i counts from 0)
+#   fs_array ID FIRST N STRIDE ARGS...   an array with $FS on it, copied
+#                         twice (below)
+#   assemble_each HOOK FIRST N DISK SLOT ID...   assemble, look at, export
+#                         and check one array after another (below)
 export TZ=UTC
 
 disks() {
@@ -82,4 +86,49 @@ examine_to() {
 		mdadm --examine "$d" >"/out/$name.$i.examine" 2>&1
 		i=$((i + 1))
 	done
+}
+
+# assemble_each HOOK FIRST N DISK SLOT ID...: for each ID in turn, /dev/md0
+# assembled from the next N members (from $M<FIRST> on; mdadm's output in
+# /out/ID.assemble, its status said as ID.assembled), waited for, exported
+# at SLOT (counting up) x 128 MiB of DISK and checked (export_check as ID),
+# stopped. HOOK PHASE ID lets a case look at it: PHASE "before" ahead of the
+# assembly, "assembled" right after it (a resync or reshape the assembly
+# starts may still run), "idle" once md is idle again; ":" for none. One
+# loop for the second boots that read several results back.
+assemble_each() {
+	_ae_hook=$1 _ae_first=$2 _ae_n=$3 _ae_disk=$4 _ae_slot=$5
+	shift 5
+	for _ae_id in "$@"; do
+		$_ae_hook before "$_ae_id"
+		mdadm --assemble /dev/md0 $(range "$_ae_first" "$_ae_n") >"/out/$_ae_id.assemble" 2>&1
+		say "$_ae_id.assembled" $?
+		$_ae_hook assembled "$_ae_id"
+		wait_idle md0
+		$_ae_hook idle "$_ae_id"
+		export_check md0 "$_ae_id" "$_ae_disk" $((_ae_slot * 134217728))
+		mdadm --stop /dev/md0 >/dev/null 2>&1
+		_ae_first=$((_ae_first + _ae_n))
+		_ae_slot=$((_ae_slot + 1))
+	done
+}
+
+# fs_array ID FIRST N STRIDE ARGS...: mdadm --create /dev/md0 (64K chunk,
+# metadata 1.2, ARGS) of the N members from $M<FIRST> (mdadm's output in
+# /out/ID.create, its status said as ID.create_rc), resynced, the first
+# $FS_MIB MiB of $FS (a file system image) written onto it, stopped, and
+# its members copied onto those from FIRST + STRIDE and FIRST + 2 STRIDE:
+# the set-up of the reshape tests that compare a copy mdadm + the kernel
+# changed to the end and one the kernel was stopped in with mdraid's
+fs_array() {
+	_fa_id=$1 _fa_first=$2 _fa_n=$3 _fa_stride=$4
+	shift 4
+	mdadm --create /dev/md0 --run --chunk=64 --metadata=1.2 --homehost=opskit "$@" \
+		$(range "$_fa_first" "$_fa_n") >"/out/$_fa_id.create" 2>&1
+	say "$_fa_id.create_rc" $?
+	wait_idle md0
+	dd if="$FS" of=/dev/md0 bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
+	mdadm --stop /dev/md0 >/dev/null 2>&1
+	copy_members "$_fa_first" $((_fa_first + _fa_stride)) "$_fa_n"
+	copy_members "$_fa_first" $((_fa_first + 2 * _fa_stride)) "$_fa_n"
 }

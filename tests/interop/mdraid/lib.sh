@@ -343,6 +343,48 @@ fs_image() {
 		>/dev/null 2>&1
 }
 
+# --- the cases every reshape test has ------------------------------------------
+# kernel_stopped NAME FN PREFIX: the case NAME, a reshape the kernel started
+# in boot 1 and was stopped in part-way ($rc1 is boot 1's status): FN judges
+# it, its output (and the guest's PREFIX.* keys in $W/kv1) the failure
+# detail; true when the case passed (there is a stopped one to finish)
+kernel_stopped() {
+	if [ "$rc1" -ne 0 ]; then
+		tap_fail "$1" "boot 1 failed"
+		return 1
+	fi
+	if "$2" >"$W/$2.out" 2>&1; then
+		tap_ok "$1"
+		return 0
+	fi
+	tap_fail "$1" "$(head -n 30 "$W/$2.out"; grep "^$3\\." "$W/kv1")"
+	return 1
+}
+# assembled_ok KV ID: the guest assembled ID (ID.assembled 0 in KV; else
+# mdadm's first lines from $W/out2/ID.assemble)
+assembled_ok() {
+	[ "$(kv "$1" "$2.assembled")" = 0 ] || { echo "assemble: $(head -n 3 "$W/out2/$2.assemble")"; return 1; }
+}
+# fs_back KV ID DISK OFFSET: what the guest exported of array ID at byte
+# OFFSET of DISK is $W/fs.img byte for byte, e2fsck -fn finds it clean, and
+# the kernel's check found P/Q right (ID.mismatch 0 in KV); for tap_check
+fs_back() {
+	slice "$3" "$4" "$(stat -c %s "$W/fs.img")" >"$W/got.img"
+	cmp "$W/got.img" "$W/fs.img" || return 1
+	e2fsck -fn "$W/got.img" >"$W/fsck.out" 2>&1 || { head -n 5 "$W/fsck.out"; return 1; }
+	[ "$(kv "$1" "$2.mismatch")" = 0 ] || { echo "mismatch_cnt $(kv "$1" "$2.mismatch")"; return 1; }
+}
+# index_of WORD LIST...: WORD's place in LIST (from 0); nothing when absent
+index_of() {
+	_ix_w=$1 _ix_n=0
+	shift
+	for _ix_x in "$@"; do
+		[ "$_ix_x" = "$_ix_w" ] && { echo $_ix_n; return 0; }
+		_ix_n=$((_ix_n + 1))
+	done
+	return 1
+}
+
 # --- arrays of image files on the host ---------------------------------------
 # imgs_of ID N [SLOT...]: the members $W/ID0.img .. of array ID, "missing"
 # for the slots listed

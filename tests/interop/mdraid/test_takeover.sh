@@ -58,6 +58,41 @@
 # the file system image reads back byte for byte (every file's md5 is then
 # the original's; e2fsck -fn passes on the host), check gives mismatch_cnt 0
 # (P/Q of the added space right); the stopped one resyncs at assembly.
+#
+# The shrink (issue 24: mdraid grow --raid-devices=5 --array-size=S of a
+# RAID6 of 6, a backwards reshape with data_offset up, against mdadm 4.2 +
+# the kernel's --grow --array-size then --grow --raid-devices=5) rides along
+# too (it was test_shrink.sh; its members are h*):
+#
+# Boot 1: the guest's mdadm creates a RAID6 (6 members of 16 MiB, hz0..hz5,
+# 64K chunk, --size=14336K so that 1 MiB after the data is free: mdadm then
+# moves data_offset up instead of asking for a backup file) and the kernel
+# resyncs it; the same file system image (40 MiB: it fits the 42 MiB RAID6
+# of 5) is written onto it. Two copies of the members:
+#   hm: mdadm --grow --array-size=43008, then --grow --raid-devices=5, to
+#       the end: the reference superblocks (the sixth member a spare).
+#       mdadm 4.2 fails that shrink on kernel 6.1 ("Cannot set new_offset":
+#       it writes the members' new_offset, up, before md's
+#       reshape_direction says backwards, which md refuses with EINVAL;
+#       said as hm.plain_rc, and nothing changes), so the test writes
+#       "backwards" to reshape_direction first, the one step mdadm's
+#       set_new_data_offset leaves out for delta_disks < 0, and mdadm then
+#       shrinks as it means to;
+#   hk: the same, slowed down (sync_speed_max) and stopped by mdadm --stop
+#       part-way: a shrink the kernel started, for mdraid to finish.
+#
+# On the host: mdraid grow -n 5 --array-size=43008K shrinks the originals;
+# each of the 6 superblocks equals (masked: uuids, times, events, checksum,
+# and reshape_position, which the kernel leaves at its last checkpoint) the
+# one mdadm + the kernel left on copy hm. A copy of the originals (hs) is
+# shrunk by mdraid stopped mid-way (--stop-after) for the kernel to finish;
+# copy hk is finished by `mdraid grow --continue` and then equals the
+# reference.
+#
+# Boot 2: the kernel assembles the three results: 5 raid devices, the file
+# system image reads back byte for byte (every file's md5 is then the
+# original's; e2fsck -fn passes on the host), check gives mismatch_cnt 0;
+# the stopped one's reshape is continued by the kernel first.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 
@@ -85,8 +120,19 @@ $T3: mdraid grow --size=max stopped mid-way: the kernel finishes the resync, fil
 $T3: a size change the kernel started and was stopped in (resync part-way)
 $T3: mdraid grow --size=max finishes the kernel's: superblocks = mdadm + kernel's (masked)
 $T3: kernel assembles the finished one: file system intact, mismatch_cnt 0"
+HMIB=16       # shrink: member size
+HSIZE_K=14336 # component size given to mdadm --create (1 MiB left after it)
+HASIZE_K=$((HSIZE_K * 3))
+T4="RAID6 6 -> 5 members (--array-size=${HASIZE_K}K)"
+HNAMES="$T4: mdadm + kernel shrink on a copy
+$T4: mdraid grow: superblocks = mdadm + kernel's (masked)
+$T4: kernel assembles mdraid's result: file system intact, mismatch_cnt 0
+$T4: mdraid grow stopped mid-way: the kernel finishes the reshape, file system intact, mismatch_cnt 0
+$T4: a shrink the kernel started and was stopped in (reshape part-way)
+$T4: mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)
+$T4: kernel assembles the finished one: file system intact, mismatch_cnt 0"
 all_skip() {
-	printf '%s\n%s\n' "$NAMES" "$RNAMES" >"$W/names"
+	printf '%s\n%s\n%s\n' "$NAMES" "$RNAMES" "$HNAMES" >"$W/names"
 	skip_each "$1" <"$W/names"
 	tap_done
 }
@@ -98,6 +144,9 @@ fs_image "$FS_MIB" || all_skip "mkfs.ext4 -d failed"
 # the size change needs mdraid grow --size=max (resize=0: its cases skip)
 resize=1
 "$MDRAID" grow --help 2>&1 | grep -q -- '--size=.*max\|max (all the room' || resize=0
+# the shrink needs mdraid grow --array-size (shrink=0: its cases skip)
+shrink=1
+"$MDRAID" grow --help 2>&1 | grep -q -- '--array-size=KiB' || shrink=0
 
 # --- boot 1 ------------------------------------------------------------------
 # disks: t0..t4 (the original + its new member), m0..m4 (mdadm's copy), k0..k4
@@ -126,24 +175,33 @@ for s in z rm rk; do
 	done
 	rimgs="$rimgs $(imgs_of "$s" 4)"
 done
+# the shrink's disks, after those: hz0..hz5 (the original), hm0..hm5 and
+# hk0..hk5 (the copies)
+seed=24800
+himgs=""
+for s in hz hm hk; do
+	[ $shrink = 1 ] || break
+	for i in 0 1 2 3 4 5; do
+		mkimg "$W/$s$i.img" "${HMIB}M" $seed
+		seed=$((seed + 1))
+	done
+	himgs="$himgs $(imgs_of "$s" 6)"
+done
 mkdir -p "$W/in1"
 cat >"$W/body1" <<EOF
 FS=\$M20
 FS_MIB=$FS_MIB
 R=21
 RESIZE=$resize
+H=$((21 + 12 * resize))
+SHRINK=$shrink
+HSIZE_K=$HSIZE_K
+HASIZE_K=$HASIZE_K
 EOF
 cat >>"$W/body1" <<'EOF'
-mdadm --create /dev/md0 --run --level=5 --raid-devices=4 --chunk=64 --metadata=1.2 \
-	--homehost=opskit $(range 0 4) >/out/create 2>&1
-say create_rc $?
-wait_idle md0
-dd if="$FS" of=/dev/md0 bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
-mdadm --stop /dev/md0 >/dev/null 2>&1
-copy_members 0 5 4
-copy_members 0 10 4
+fs_array t 0 4 5 --level=5 --raid-devices=4
 # m: to the end
-mdadm --assemble /dev/md0 $(range 5 4) >>/out/create 2>&1
+mdadm --assemble /dev/md0 $(range 5 4) >>/out/t.create 2>&1
 mdadm /dev/md0 --add $(range 9 1) >/out/m.add 2>&1
 say m.add_rc $?
 mdadm --grow /dev/md0 --level=6 --raid-devices=5 --layout=preserve >/out/m.grow 2>&1
@@ -155,7 +213,7 @@ say m.layout "$(cat /sys/block/md0/md/layout)"
 say m.degraded "$(cat /sys/block/md0/md/degraded)"
 mdadm --stop /dev/md0 >/dev/null 2>&1
 # k: stopped with the recovery of Q part-way
-mdadm --assemble /dev/md1 $(range 10 4) >>/out/create 2>&1
+mdadm --assemble /dev/md1 $(range 10 4) >>/out/t.create 2>&1
 mdadm /dev/md1 --add $(range 14 1) >/out/k.add 2>&1
 echo 2000 >/sys/block/md1/md/sync_speed_max
 mdadm --grow /dev/md1 --level=6 --raid-devices=5 --layout=preserve >/out/k.grow 2>&1
@@ -167,7 +225,7 @@ mdadm --stop /dev/md1 >/dev/null 2>&1
 mdadm --examine $(range 14 1) >/out/k.examine 2>&1
 # d: without --layout, to the end (the restripe, then any recovery)
 copy_members 0 15 4
-mdadm --assemble /dev/md0 $(range 15 4) >>/out/create 2>&1
+mdadm --assemble /dev/md0 $(range 15 4) >>/out/t.create 2>&1
 mdadm /dev/md0 --add $(range 19 1) >/out/d.add 2>&1
 mdadm --grow /dev/md0 --level=6 --raid-devices=5 >/out/d.grow 2>&1
 say d.grow_rc $?
@@ -179,16 +237,40 @@ say d.level "$(cat /sys/block/md0/md/level)"
 say d.layout "$(cat /sys/block/md0/md/layout)"
 say d.degraded "$(cat /sys/block/md0/md/degraded)"
 mdadm --stop /dev/md0 >/dev/null 2>&1
+shrink() {
+	# the shrink: a RAID6 of 6 on hz (M<H>..), copied onto hm and hk
+	fs_array h $H 6 6 --level=6 --raid-devices=6 --size=$HSIZE_K
+	# hm: to the end
+	mdadm --assemble /dev/md0 $(range $((H + 6)) 6) >>/out/h.create 2>&1
+	mdadm --grow /dev/md0 --array-size=$HASIZE_K >/out/hm.grow 2>&1
+	# mdadm 4.2 alone: its set_new_data_offset writes each member's new_offset
+	# (up) without first setting reshape_direction, which md refuses (EINVAL,
+	# "Cannot set new_offset"); nothing changes. Then as mdadm means it.
+	mdadm --grow /dev/md0 --raid-devices=5 >/out/hm.plain 2>&1
+	say hm.plain_rc $?
+	echo backwards >/sys/block/md0/md/reshape_direction
+	mdadm --grow /dev/md0 --raid-devices=5 >>/out/hm.grow 2>&1
+	say hm.grow_rc $?
+	sleep 1
+	wait_idle md0
+	say hm.disks "$(cat /sys/block/md0/md/raid_disks)"
+	mdadm --stop /dev/md0 >/dev/null 2>&1
+	# hk: stopped with the reshape part-way
+	mdadm --assemble /dev/md1 $(range $((H + 12)) 6) >>/out/h.create 2>&1
+	echo 500 >/sys/block/md1/md/sync_speed_max
+	mdadm --grow /dev/md1 --array-size=$HASIZE_K >/out/hk.grow 2>&1
+	echo backwards >/sys/block/md1/md/reshape_direction
+	mdadm --grow /dev/md1 --raid-devices=5 >>/out/hk.grow 2>&1
+	say hk.grow_rc $?
+	sleep 4
+	say hk.action "$(cat /sys/block/md1/md/sync_action)"
+	mdadm --stop /dev/md1 >/dev/null 2>&1
+	mdadm --examine $(range $((H + 12)) 1) >/out/hk.examine 2>&1
+}
+[ "$SHRINK" = 1 ] && shrink
 [ "$RESIZE" = 1 ] || exit 0
 # the size change: a RAID6 on z (M21..M24), copied onto rm and rk
-mdadm --create /dev/md0 --run --level=6 --raid-devices=4 --chunk=64 --metadata=1.2 \
-	--homehost=opskit $(range $R 4) >/out/r.create 2>&1
-say r.create_rc $?
-wait_idle md0
-dd if="$FS" of=/dev/md0 bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
-mdadm --stop /dev/md0 >/dev/null 2>&1
-copy_members $R $((R + 4)) 4
-copy_members $R $((R + 8)) 4
+fs_array r $R 4 4 --level=6 --raid-devices=4
 # rm: to the end
 mdadm --assemble /dev/md0 $(range $((R + 4)) 4) >>/out/r.create 2>&1
 mdadm --grow /dev/md0 --size=max >/out/rm.grow 2>&1
@@ -211,15 +293,15 @@ true
 EOF
 guest_script "$W/script1" "$W/body1"
 # shellcheck disable=SC2086
-boot "boot 1" "$W/kv1" "$W/err1" -t 1500 -o "$W/out1" -i "$W/in1" "$W/script1" $imgs "$W/fs.img" $rimgs
+boot "boot 1" "$W/kv1" "$W/err1" -t 2100 -o "$W/out1" -i "$W/in1" "$W/script1" $imgs "$W/fs.img" $rimgs $himgs
 rc1=$?
 
 ref_ok=0
-if [ $rc1 -ne 0 ] || [ "$(kv "$W/kv1" create_rc)" != 0 ] || [ "$(kv "$W/kv1" m.grow_rc)" != 0 ] ||
+if [ $rc1 -ne 0 ] || [ "$(kv "$W/kv1" t.create_rc)" != 0 ] || [ "$(kv "$W/kv1" m.grow_rc)" != 0 ] ||
 	[ "$(kv "$W/kv1" m.level)" != raid6 ] || [ "$(kv "$W/kv1" m.layout)" != 18 ] ||
 	[ "$(kv "$W/kv1" m.degraded)" != 0 ]; then
 	tap_fail "$T1: mdadm + kernel conversion on a copy" \
-		"$(cat "$W/kv1"; cat "$W/out1/create" "$W/out1/m.add" "$W/out1/m.grow" 2>/dev/null | head -n 12)"
+		"$(cat "$W/kv1"; cat "$W/out1/t.create" "$W/out1/m.add" "$W/out1/m.grow" 2>/dev/null | head -n 12)"
 else
 	tap_ok "$T1: mdadm + kernel conversion on a copy"
 	ref_ok=1
@@ -248,15 +330,7 @@ kmid() {
 	grep -q 'Raid Level : raid6' "$W/out1/k.examine" || { echo "not raid6"; return 1; }
 }
 k_ok=0
-if [ $rc1 -ne 0 ]; then
-	tap_fail "$T1: a conversion the kernel started and was stopped in (recovery part-way)" "boot 1 failed"
-elif kmid >"$W/kmid.out" 2>&1; then
-	tap_ok "$T1: a conversion the kernel started and was stopped in (recovery part-way)"
-	k_ok=1
-else
-	tap_fail "$T1: a conversion the kernel started and was stopped in (recovery part-way)" \
-		"$(head -n 30 "$W/kmid.out"; grep '^k\.' "$W/kv1")"
-fi
+kernel_stopped "$T1: a conversion the kernel started and was stopped in (recovery part-way)" kmid k && k_ok=1
 kc() {
 	# shellcheck disable=SC2046
 	"$MDRAID" grow --continue -q $(imgs_of k 5) || { echo "mdraid grow --continue: exit $?"; return 1; }
@@ -333,19 +407,29 @@ mid_resync() {
 	[ "$(le_u "$W/$1.img" $((4096 + 80)))" = $((SIZE_K * 2)) ] &&
 		[ "$_ro" -ge $((MIB * 2048 - 2048)) ] 2>/dev/null && [ "$_ro" -lt $((SIZE_K * 2)) ]
 }
-# rs: stopped after the size round and some resync checkpoints
-ms() {
+# mdraid_stopped MID ID N ARGS...: mdraid grow -q ARGS (with --stop-after)
+# of array ID's N members stops part-way (exit 1), and MID ID0 (the case's
+# judge of a superblock) says it is mid-way on disk
+mdraid_stopped() {
+	_ms_mid=$1 _ms_id=$2 _ms_n=$3
+	shift 3
 	# shellcheck disable=SC2046
-	"$MDRAID" grow -q --size=max --stop-after=4 $(imgs_of rs 4)
-	r=$?
-	[ $r = 1 ] || { echo "mdraid grow --stop-after: exit $r, expected 1 (stopped)"; return 1; }
-	mid_resync rs0 || { echo "not mid-resync:"; mdadm --examine "$W/rs0.img" | head -n 30; return 1; }
+	"$MDRAID" grow -q "$@" $(imgs_of "$_ms_id" "$_ms_n")
+	_ms_r=$?
+	[ $_ms_r = 1 ] || { echo "mdraid grow --stop-after: exit $_ms_r, expected 1 (stopped)"; return 1; }
+	"$_ms_mid" "${_ms_id}0" ||
+		{ echo "not mid-way ($_ms_mid):"; mdadm --examine "$W/${_ms_id}0.img" | head -n 30; return 1; }
+}
+# kernel_mid MID ID DETAIL: the guest's mdadm --grow of copy ID said rc 0
+# and MID ID0 says the kernel's change is mid-way on disk (else DETAIL and
+# the guest's mdadm --examine of it)
+kernel_mid() {
+	[ "$(kv "$W/kv1" "$2.grow_rc")" = 0 ] || { echo "mdadm --grow: rc $(kv "$W/kv1" "$2.grow_rc")"; return 1; }
+	"$1" "${2}0" || { echo "$3:"; head -n 30 "$W/out1/$2.examine"; return 1; }
 }
 # the kernel's size change stopped part-way: resync_offset between the sizes
 rkmid() {
-	[ "$(kv "$W/kv1" rk.grow_rc)" = 0 ] || { echo "mdadm --grow: rc $(kv "$W/kv1" rk.grow_rc)"; return 1; }
-	mid_resync rk0 || { echo "size $(le_u "$W/rk0.img" $((4096 + 80))), resync_offset" \
-		"$(le_u "$W/rk0.img" $((4096 + 208))):"; head -n 30 "$W/out1/rk.examine"; return 1; }
+	kernel_mid mid_resync rk "size $(le_u "$W/rk0.img" $((4096 + 80))), resync_offset $(le_u "$W/rk0.img" $((4096 + 208)))"
 }
 rkc() {
 	# shellcheck disable=SC2046
@@ -363,16 +447,10 @@ if [ $resize = 1 ]; then
 			"no reference size change"
 	fi
 	rids="z"
-	ms >"$W/ms.out" 2>&1 && rids="$rids rs"
-	if [ $rc1 -ne 0 ]; then
-		tap_fail "$T3: a size change the kernel started and was stopped in (resync part-way)" "boot 1 failed"
-	elif rkmid >"$W/rkmid.out" 2>&1; then
-		tap_ok "$T3: a size change the kernel started and was stopped in (resync part-way)"
+	# rs: stopped after the size round and some resync checkpoints
+	mdraid_stopped mid_resync rs 4 --size=max --stop-after=4 >"$W/ms.out" 2>&1 && rids="$rids rs"
+	kernel_stopped "$T3: a size change the kernel started and was stopped in (resync part-way)" rkmid rk &&
 		rk_ok=1
-	else
-		tap_fail "$T3: a size change the kernel started and was stopped in (resync part-way)" \
-			"$(head -n 30 "$W/rkmid.out"; grep '^rk\.' "$W/kv1")"
-	fi
 	if [ $rk_ok = 1 ]; then
 		tap_check "$T3: mdraid grow --size=max finishes the kernel's: superblocks = mdadm + kernel's (masked)" rkc
 		rids="$rids rk"
@@ -382,76 +460,148 @@ if [ $resize = 1 ]; then
 	fi
 fi
 
+# --- the shrink on the host ------------------------------------------------------
+href_ok=0
+hk_ok=0
+hids=""
+if [ $shrink = 0 ]; then
+	echo "$HNAMES" >"$W/names"
+	skip_each "mdraid grow lacks the shrink" <"$W/names"
+elif [ $rc1 -ne 0 ] || [ "$(kv "$W/kv1" h.create_rc)" != 0 ] || [ "$(kv "$W/kv1" hm.grow_rc)" != 0 ] ||
+	[ "$(kv "$W/kv1" hm.disks)" != 5 ]; then
+	tap_fail "$T4: mdadm + kernel shrink on a copy" \
+		"$(grep '^h[mk]*\.' "$W/kv1"; cat "$W/out1/h.create" "$W/out1/hm.grow" 2>/dev/null | head -n 12)"
+else
+	tap_ok "$T4: mdadm + kernel shrink on a copy"
+	href_ok=1
+fi
+# the kernel leaves reshape_position at its last checkpoint once done (the
+# feature bits say it is over); mdraid's is 0
+HSB_IGNORE="$SB_IGNORE reshape_position"
+for i in 0 1 2 3 4 5; do
+	[ $shrink = 1 ] || break
+	cp "$W/hz$i.img" "$W/hs$i.img"
+done
+hmz() {
+	# shellcheck disable=SC2046
+	"$MDRAID" grow -q -n 5 --array-size=${HASIZE_K}K $(imgs_of hz 6) ||
+		{ echo "mdraid grow: exit $?"; return 1; }
+	SB_IGNORE=$HSB_IGNORE sb_cmp hz hm 6
+}
+# mid_reshape IMG: its superblock says reshaping (feature bit 4), a shrink
+# (delta_disks -1), at a position strictly between the new size and 0
+mid_reshape() {
+	_f=$(le_u "$W/$1.img" $((4096 + 8)) 4)
+	_p=$(le_u "$W/$1.img" $((4096 + 104)))
+	[ $((_f & 4)) = 4 ] && [ "$(le_s32 "$W/$1.img" $((4096 + 112)))" = -1 ] && [ "$_p" -gt 0 ] &&
+		[ "$_p" -lt $((HASIZE_K * 2)) ]
+}
+hkmid() {
+	kernel_mid mid_reshape hk "feature $(le_u "$W/hk0.img" $((4096 + 8)) 4), reshape_position $(le_u "$W/hk0.img" $((4096 + 104)))"
+}
+hkc() {
+	# shellcheck disable=SC2046
+	"$MDRAID" grow -q --continue $(imgs_of hk 6) || { echo "mdraid grow --continue: exit $?"; return 1; }
+	[ $href_ok = 1 ] || return 0
+	SB_IGNORE=$HSB_IGNORE sb_cmp hk hm 6
+}
+if [ $shrink = 1 ]; then
+	if [ $href_ok = 1 ]; then
+		tap_check "$T4: mdraid grow: superblocks = mdadm + kernel's (masked)" hmz
+	else
+		hmz >/dev/null 2>&1 # still shrunk, for boot 2
+		tap_skip "$T4: mdraid grow: superblocks = mdadm + kernel's (masked)" "no reference shrink"
+	fi
+	hids="hz"
+	# hs: stopped after a few checkpoint steps
+	mdraid_stopped mid_reshape hs 6 -n 5 --array-size=${HASIZE_K}K --mem=1M --stop-after=3 >"$W/hms.out" 2>&1 &&
+		hids="$hids hs"
+	kernel_stopped "$T4: a shrink the kernel started and was stopped in (reshape part-way)" hkmid hk && hk_ok=1
+	if [ $hk_ok = 1 ]; then
+		tap_check "$T4: mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)" hkc
+		hids="$hids hk"
+	else
+		tap_skip "$T4: mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)" \
+			"no stopped shrink"
+	fi
+fi
+
 # --- boot 2: the kernel assembles the results -----------------------------------
 # M0..M14 the conversions (t, k, u), M15 the export disk (slots of 128 MiB:
-# t, k, u, t with two members gone, then the size change's), M16.. the size
-# change's results (rids: z, rs, rk as far as they were made)
-truncate -s 1024M "$W/export2.img"
+# t, k, u, t with two members gone, 4.. the size change's, 7.. the
+# shrink's), M16.. the size change's results (rids: z, rs, rk as far as
+# they were made), then the shrink's (hids: hz, hs, hk)
+truncate -s 1280M "$W/export2.img"
 mkdir -p "$W/in2"
-cat >"$W/body2" <<'EOF'
-E=$M15
-slot=0
-for id in t k u; do
-	first=$((slot * 5))
-	mdadm --assemble /dev/md0 $(range "$first" 5) >"/out/$id.assemble" 2>&1
-	say "$id.assembled" $?
+nr=0
+for id in $rids; do nr=$((nr + 1)); done
+cat >"$W/body2" <<EOF
+E=\$M15
+RIDS="$rids"
+HIDS="$hids"
+H=$((16 + 4 * nr))
+EOF
+cat >>"$W/body2" <<'EOF'
+# the conversions: their level and layout, and nothing to do at assembly
+conv() {
+	[ "$1" = assembled ] || return 0
 	sleep 0.5
-	say "$id.action" "$(cat /sys/block/md0/md/sync_action)"
-	say "$id.degraded" "$(cat /sys/block/md0/md/degraded)"
-	say "$id.level" "$(cat /sys/block/md0/md/level)"
-	say "$id.layout" "$(cat /sys/block/md0/md/layout)"
-	wait_idle md0
-	export_check md0 "$id" "$E" $((slot * 134217728))
-	mdadm --stop /dev/md0 >/dev/null 2>&1
-	slot=$((slot + 1))
-done
+	say "$2.action" "$(cat /sys/block/md0/md/sync_action)"
+	say "$2.degraded" "$(cat /sys/block/md0/md/degraded)"
+	say "$2.level" "$(cat /sys/block/md0/md/level)"
+	say "$2.layout" "$(cat /sys/block/md0/md/layout)"
+}
+assemble_each conv 0 5 "$E" 0 t k u
 # t with members 1 and 3 gone: row 0 of left-symmetric-6 on 5 members has
 # P on member 3, so data on member 1 is rebuilt from Q and data
 mdadm --assemble --run /dev/md0 $(disks 0 2 4) >/out/t2.assemble 2>&1
 say t2.assembled $?
 export_dev /dev/md0 "$E" $((3 * 134217728)) | sed 's/^md0\./t2./'
 mdadm --stop /dev/md0 >/dev/null 2>&1
-# the size change's results, from M16 on
-slot=0
-for id in $(cat /in/rids); do
-	# slowed down, so that a resync at assembly is seen
-	echo 1000 >/proc/sys/dev/raid/speed_limit_max
-	mdadm --assemble /dev/md0 $(range $((16 + slot * 4)) 4) >"/out/$id.assemble" 2>&1
-	say "$id.assembled" $?
-	sleep 0.5
-	say "$id.action" "$(cat /sys/block/md0/md/sync_action)"
-	echo 200000 >/proc/sys/dev/raid/speed_limit_max
-	wait_idle md0
-	say "$id.size" "$(cat /sys/block/md0/md/component_size)"
-	export_check md0 "$id" "$E" $(((4 + slot) * 134217728))
-	mdadm --stop /dev/md0 >/dev/null 2>&1
-	slot=$((slot + 1))
-done
+# the size change's results: slowed down at assembly, so that a resync
+# there is seen
+resized() {
+	case $1 in
+	before) echo 1000 >/proc/sys/dev/raid/speed_limit_max ;;
+	assembled)
+		sleep 0.5
+		say "$2.action" "$(cat /sys/block/md0/md/sync_action)"
+		echo 200000 >/proc/sys/dev/raid/speed_limit_max
+		;;
+	idle) say "$2.size" "$(cat /sys/block/md0/md/component_size)" ;;
+	esac
+}
+# shellcheck disable=SC2086
+assemble_each resized 16 4 "$E" 4 $RIDS
+# the shrink's results: raid_disks once the reshape (if any) is over
+shrunk() {
+	[ "$1" = idle ] && say "$2.disks" "$(cat /sys/block/md0/md/raid_disks)"
+	return 0
+}
+# shellcheck disable=SC2086
+assemble_each shrunk "$H" 6 "$E" 7 $HIDS
 true
 EOF
 guest_script "$W/script2" "$W/body2"
-echo "$rids" >"$W/in2/rids"
 rimgs2=""
 for id in $rids; do rimgs2="$rimgs2 $(imgs_of "$id" 4)"; done
+for id in $hids; do rimgs2="$rimgs2 $(imgs_of "$id" 6)"; done
 # shellcheck disable=SC2086
-boot "boot 2" "$W/kv2" "$W/err2" -t 900 -o "$W/out2" -i "$W/in2" "$W/script2" \
+boot "boot 2" "$W/kv2" "$W/err2" -t 1200 -o "$W/out2" -i "$W/in2" "$W/script2" \
 	$(imgs_of t 5) $(imgs_of k 5) $(imgs_of u 5) "$W/export2.img" $rimgs2
 rc2=$?
 
 fs_ok() { # ID SLOT [LAYOUT]
-	[ "$(kv "$W/kv2" "$1.assembled")" = 0 ] || { echo "assemble: $(head -n 3 "$W/out2/$1.assemble")"; return 1; }
+	assembled_ok "$W/kv2" "$1" || return 1
 	[ "$(kv "$W/kv2" "$1.level")" = raid6 ] && [ "$(kv "$W/kv2" "$1.layout")" = "${3:-18}" ] ||
 		{ echo "level $(kv "$W/kv2" "$1.level") layout $(kv "$W/kv2" "$1.layout"), expected raid6 ${3:-18}"; return 1; }
 	[ "$(kv "$W/kv2" "$1.degraded")" = 0 ] || { echo "degraded $(kv "$W/kv2" "$1.degraded")"; return 1; }
 	[ "$(kv "$W/kv2" "$1.action")" = idle ] ||
 		{ echo "sync_action at assembly: $(kv "$W/kv2" "$1.action"), expected idle"; return 1; }
-	slice "$W/export2.img" $(($2 * 134217728)) $((FS_MIB * 1048576)) >"$W/got.img"
-	cmp "$W/got.img" "$W/fs.img" || return 1
-	e2fsck -fn "$W/got.img" >"$W/fsck.out" 2>&1 || { head -n 5 "$W/fsck.out"; return 1; }
-	[ "$(kv "$W/kv2" "$1.mismatch")" = 0 ] || { echo "mismatch_cnt $(kv "$W/kv2" "$1.mismatch")"; return 1; }
+	fs_back "$W/kv2" "$1" "$W/export2.img" $(($2 * 134217728))
 }
 q_ok() {
-	[ "$(kv "$W/kv2" t2.assembled)" = 0 ] || { echo "assemble: $(head -n 3 "$W/out2/t2.assemble")"; return 1; }
+	assembled_ok "$W/kv2" t2 || return 1
 	slice "$W/export2.img" $((3 * 134217728)) $((FS_MIB * 1048576)) | cmp - "$W/fs.img"
 }
 if [ $rc2 -ne 0 ]; then
@@ -475,42 +625,51 @@ else
 	tap_check "$T2: kernel assembles mdraid's result: file system intact, mismatch_cnt 0" fs_ok u 2 2
 fi
 
-# rfs_ok ID: the size change's result ID (slot 4 + its place in rids) holds
-# the file system image byte for byte, e2fsck finds it clean, the kernel's
-# check finds P/Q right; rs resynced at assembly
-rfs_ok() {
+# slot_ok ID KEY WANT SLOT0 IDS: boot 2 assembled ID, which the guest said
+# KEY=WANT of, and exported it at slot SLOT0 + its place in IDS: the file
+# system image byte for byte, e2fsck finds it clean, the kernel's check
+# finds P/Q right
+slot_ok() {
 	[ $rc2 -eq 0 ] || { echo "boot 2 failed (rc $rc2)"; return 1; }
-	[ "$(kv "$W/kv2" "$1.assembled")" = 0 ] || { echo "assemble: $(head -n 3 "$W/out2/$1.assemble")"; return 1; }
-	[ "$(kv "$W/kv2" "$1.size")" = $SIZE_K ] || { echo "component_size $(kv "$W/kv2" "$1.size")"; return 1; }
-	_rs=4
-	for _id in $rids; do
-		[ "$_id" = "$1" ] && break
-		_rs=$((_rs + 1))
-	done
-	slice "$W/export2.img" $((_rs * 134217728)) $((FS_MIB * 1048576)) >"$W/got.img"
-	cmp "$W/got.img" "$W/fs.img" || return 1
-	e2fsck -fn "$W/got.img" >"$W/fsck.out" 2>&1 || { head -n 5 "$W/fsck.out"; return 1; }
-	[ "$(kv "$W/kv2" "$1.mismatch")" = 0 ] || { echo "mismatch_cnt $(kv "$W/kv2" "$1.mismatch")"; return 1; }
+	assembled_ok "$W/kv2" "$1" || return 1
+	[ "$(kv "$W/kv2" "$1.$2")" = "$3" ] || { echo "$2 $(kv "$W/kv2" "$1.$2"), expected $3"; return 1; }
+	# shellcheck disable=SC2086
+	fs_back "$W/kv2" "$1" "$W/export2.img" $((($4 + $(index_of "$1" $5)) * 134217728))
+}
+# rfs_ok ID: the size change's result ID (component size SIZE_K, slot 4 +
+# its place in rids); rs resynced at assembly
+rfs_ok() {
+	slot_ok "$1" size $SIZE_K 4 "$rids" || return 1
 	case $1 in rs) [ "$(kv "$W/kv2" rs.action)" = resync ] ||
 		{ echo "sync_action at assembly: $(kv "$W/kv2" rs.action), expected resync"; return 1; } ;;
 	esac
 }
-if [ $resize = 1 ]; then
-	tap_check "$T3: kernel assembles mdraid's result: file system intact, mismatch_cnt 0" rfs_ok z
-	case " $rids " in
-	*" rs "*)
-		tap_check "$T3: mdraid grow --size=max stopped mid-way: the kernel finishes the resync, file system intact, mismatch_cnt 0" \
-			rfs_ok rs
-		;;
-	*)
-		tap_fail "$T3: mdraid grow --size=max stopped mid-way: the kernel finishes the resync, file system intact, mismatch_cnt 0" \
-			"$(head -n 20 "$W/ms.out")"
-		;;
+# hfs_ok ID: the shrink's result ID (5 raid devices, slot 7 + its place in
+# hids)
+hfs_ok() {
+	slot_ok "$1" disks 5 7 "$hids"
+}
+# read_back T CHECK ORIG MID KID IDS MIDCASE MIDOUT KOK KWHY: boot 2's three
+# cases of the size change and of the shrink, each judged by CHECK ID:
+# mdraid's result ORIG; MID, the one mdraid was stopped in (case MIDCASE;
+# when it is not in IDS, its failure is in MIDOUT); KID, the one the kernel
+# was stopped in and mdraid finished (when KOK is 1, else skipped for KWHY)
+read_back() {
+	tap_check "$1: kernel assembles mdraid's result: file system intact, mismatch_cnt 0" "$2" "$3"
+	case " $6 " in
+	*" $4 "*) tap_check "$1: $7" "$2" "$4" ;;
+	*) tap_fail "$1: $7" "$(head -n 20 "$8")" ;;
 	esac
-	if [ $rk_ok = 1 ]; then
-		tap_check "$T3: kernel assembles the finished one: file system intact, mismatch_cnt 0" rfs_ok rk
+	if [ "$9" = 1 ]; then
+		tap_check "$1: kernel assembles the finished one: file system intact, mismatch_cnt 0" "$2" "$5"
 	else
-		tap_skip "$T3: kernel assembles the finished one: file system intact, mismatch_cnt 0" "no stopped size change"
+		tap_skip "$1: kernel assembles the finished one: file system intact, mismatch_cnt 0" "${10}"
 	fi
-fi
+}
+[ $resize = 1 ] && read_back "$T3" rfs_ok z rs rk "$rids" \
+	"mdraid grow --size=max stopped mid-way: the kernel finishes the resync, file system intact, mismatch_cnt 0" \
+	"$W/ms.out" $rk_ok "no stopped size change"
+[ $shrink = 1 ] && read_back "$T4" hfs_ok hz hs hk "$hids" \
+	"mdraid grow stopped mid-way: the kernel finishes the reshape, file system intact, mismatch_cnt 0" \
+	"$W/hms.out" $hk_ok "no stopped shrink"
 tap_done
