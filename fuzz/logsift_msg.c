@@ -3,7 +3,9 @@
  * byte picks the parse flags (RFC 5424, expect-hostname, sanitize-utf8, ...;
  * syslog-protocol with no-parse, which would not parse at all, means
  * format(linux-kmsg)); the rest is one received record. Templates are formatted too, so every
- * macro reads the parsed fields.
+ * macro reads the parsed fields. The record is then parsed again into the
+ * filled message as syslog-parser() does (the message as base, time-zone()
+ * at the receive time), RFC 5424 when the flags had it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +34,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ls_msg_parse(&m, (const char *)data + 1, size - 1, &o);
 	struct ls_buf b = {0};
 	ls_tmpl_format(t, &m, &b);
+	if (!(o.flags & (LS_P_KMSG | LS_P_NO_PARSE))) {
+		struct ls_msg base;
+		ls_msg_init(&base);
+		ls_msg_copy(&base, &m);
+		struct ls_parse_opts po = {.flags = o.flags,
+					   .default_pri = 13,
+					   .self_pid = 1,
+					   .recv_tz = "+01:00",
+					   .zone_at = m.recv_sec,
+					   .base = &base};
+		ls_msg_parse(&m, (const char *)data + 1, size - 1, &po);
+		b.len = 0;
+		ls_tmpl_format(t, &m, &b);
+		ls_msg_free(&base);
+	}
 	ls_buf_free(&b);
 	ls_msg_free(&m);
 	return 0;

@@ -3646,6 +3646,73 @@ static bool date_opt(struct lex *L, struct ls_parser *p, struct otree *k)
 	return true;
 }
 
+/*
+ * One syslog-parser() option as 3.38's grammar (parser_opt, flags(),
+ * drop-invalid(), msg_format_option): false when unknown or after an
+ * error. flags() are the source's words; default-priority() and
+ * default-facility() combine as a source's do.
+ */
+static bool syslog_opt(struct lex *L, struct ls_parser *p, struct otree *k, int *fac, int *sev)
+{
+	const char *v;
+	if (kw(k->name, "flags")) {
+		for (size_t j = 0; j < k->n; j++) {
+			const struct otree *f = k->kids[j];
+			const struct flag_name *fl = f->val ? flag_find(src_flags, f->val) : NULL;
+			if (!f->val)
+				continue;
+			if (kw(f->val, "store-raw-message") || kw(f->val, "guess-timezone") ||
+			    kw(f->val, "no-header")) {
+				char what[64];
+				snprintf(what, sizeof what, "syslog-parser(flags(%s))", f->val);
+				refuse(L, "parser expression", what, f->file, f->line, f->col,
+				       (int)strlen(f->val));
+				return false;
+			}
+			/* the reader's flags are not msg-format flags in 3.38 */
+			if (!fl || kw(f->val, "threaded") || kw(f->val, "kernel") ||
+			    kw(f->val, "empty-lines")) {
+				lex_fail(L, 1,
+					 "Error parsing parser expression, Unknown flag %s in "
+					 "%s:%d:%d-%d:%d:",
+					 f->val, f->file, f->line, f->col, f->eline, f->ecol);
+				return false;
+			}
+			p->sys_flags = (p->sys_flags | fl->set) & ~fl->clear;
+		}
+		return true;
+	}
+	if (kw(k->name, "drop-invalid")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		bool yes = kw(v, "yes") || kw(v, "on") || !strcmp(v, "1");
+		if (!yes && !kw(v, "no") && !kw(v, "off") && strcmp(v, "0")) {
+			ps_error(L, k, "syntax error, expecting yes or no");
+			return false;
+		}
+		p->drop_invalid = yes;
+	} else if (kw(k->name, "time-zone")) {
+		if (!(v = ps_str(L, k)))
+			return false;
+		free(p->date_tz);
+		p->date_tz = xstrdup(v);
+	} else if (kw(k->name, "default-facility")) {
+		if (!(v = ps_str(L, k)) || (*fac = ls_facility_by_name(v)) < 0) {
+			ps_error(L, k, "Unknown default facility or priority");
+			return false;
+		}
+	} else if (kw(k->name, "default-priority") || kw(k->name, "default-level") ||
+		   kw(k->name, "default-severity")) {
+		if (!(v = ps_str(L, k)) || (*sev = ls_severity_by_name(v)) < 0) {
+			ps_error(L, k, "Unknown default facility or priority");
+			return false;
+		}
+	} else {
+		return false;
+	}
+	return true;
+}
+
 /* One parser after its name ("kv-parser", ...): "(" options ")". */
 static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *name, const char *rule)
 {
@@ -3653,8 +3720,9 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 	int line = L->line, col = L->col;
 	bool kv = kw(name, "kv-parser"), csv = kw(name, "csv-parser"),
 	     json = kw(name, "json-parser"), re = kw(name, "regexp-parser"),
-	     date = kw(name, "date-parser");
-	if (!kv && !csv && !json && !re && !date) {
+	     date = kw(name, "date-parser"), sys = kw(name, "syslog-parser");
+	int fac = 1, sev = 5; /* syslog: user.notice unless set */
+	if (!kv && !csv && !json && !re && !date && !sys) {
 		{
 			char f[64];
 			snprintf(f, sizeof f, "%s()", name);
@@ -3668,7 +3736,12 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 	if (!o)
 		return NULL;
 	struct ls_parser *p = xcalloc(sizeof *p);
-	p->kind = kv ? PS_KV : csv ? PS_CSV : json ? PS_JSON : re ? PS_REGEXP : PS_DATE;
+	p->kind = kv	 ? PS_KV
+		  : csv	 ? PS_CSV
+		  : json ? PS_JSON
+		  : re	 ? PS_REGEXP
+		  : date ? PS_DATE
+			 : PS_SYSLOG;
 	/* regexp-parser(): its matcher options, for every pattern */
 	struct fnode mopt = {.mtype = MT_PCRE, .mflags = MF_STORE};
 	const char **pats = NULL;
@@ -3680,6 +3753,8 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 	p->col = col;
 	p->vsep = '=';
 	p->psep = xstrdup(", ");
+	if (sys) /* 3.38's syslog-parser() reads a host unless flags(no-hostname) */
+		p->sys_flags = LS_P_EXPECT_HOSTNAME;
 	if (csv)
 		csv_defaults(&p->csv);
 	for (size_t i = 0; i < o->n; i++) {
@@ -3687,7 +3762,7 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 		bool ok = false;
 		if (!k->name) {
 			syntax_error(L, "parser expression", NULL);
-		} else if (kw(k->name, "prefix") && !date) {
+		} else if (kw(k->name, "prefix") && !date && !sys) {
 			const char *v = ps_str(L, k);
 			if (v) {
 				free(p->prefix);
@@ -3721,6 +3796,11 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 				       k->col, (int)strlen(k->name));
 				ok = false;
 			}
+		} else if (sys) {
+			ok = syslog_opt(L, p, k, &fac, &sev);
+			if (!ok && !L->failed)
+				unexpected_id(L, "parser expression", k->name, k->file, k->line,
+					      k->col, k->eline, k->col + (int)strlen(k->name));
 		} else if (date) {
 			ok = date_opt(L, p, k);
 			if (!ok && !L->failed)
@@ -3743,6 +3823,7 @@ static struct ls_parser *ps_one(struct lex *L, struct ls_cfg *c, const char *nam
 			return NULL;
 		}
 	}
+	p->sys_default_pri = fac * 8 + sev;
 	if (date && !p->n_fmts)
 		PUSH(p->fmts, p->n_fmts, xstrdup("%FT%T%z")); /* date_parser_new's default */
 	/* regexp_parser_compile: one matcher per pattern, the options all share */
@@ -4437,8 +4518,10 @@ static void resolve_zones(struct ls_cfg *c)
 			t->send_zone = cfg_zone(c, t->send_tz);
 		}
 	for (size_t i = 0; i < c->n_ps; i++)
-		for (struct ls_parser *p = c->ps[i]; p; p = p->next)
+		for (struct ls_parser *p = c->ps[i]; p; p = p->next) {
 			p->date_zone = cfg_zone(c, p->date_tz);
+			p->sys_bad_hostname = c->o.bad_hostname;
+		}
 }
 
 static bool resolve(struct lex *L, struct ls_cfg *c)

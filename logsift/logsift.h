@@ -166,6 +166,14 @@ struct ls_parse_opts {
 	 * (ls_kmsg_boot_usec), when kmsg_boot_set; else read per record */
 	bool kmsg_boot_set;
 	int64_t kmsg_boot_usec;
+	/* syslog-parser(): 3.38 takes recv_tz's offset once, at the time the
+	 * parser runs (this), for every stamp without one and for an undated
+	 * message's stamp; 0 = per stamp, as the sources do here */
+	int64_t zone_at;
+	/* syslog-parser(): the message as it was before the parse, which an
+	 * RFC 5424 parse falling back to RFC 3164 starts again from (3.38
+	 * parses into the message it has); NULL = an empty one */
+	const struct ls_msg *base;
 };
 
 /* Boot time in microseconds as 3.38's kmsg source reads it at start-up:

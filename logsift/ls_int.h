@@ -398,7 +398,7 @@ void ls_kv_scan(const char *input, char vsep, const char *psep, ls_pair_fn fn, v
  * every column got a value and the input was used up (drop-invalid's test). */
 bool ls_csv_scan(const struct ls_csv_opts *o, const char *input, ls_pair_fn fn, void *ctx);
 
-enum ps_kind { PS_KV, PS_CSV, PS_JSON, PS_REGEXP, PS_DATE };
+enum ps_kind { PS_KV, PS_CSV, PS_JSON, PS_REGEXP, PS_DATE, PS_SYSLOG };
 
 /* One parser of a parser rule; rules of several parsers chain by next. */
 struct ls_parser {
@@ -420,7 +420,13 @@ struct ls_parser {
 	char *date_tz; /* date: time-zone() for input without an offset, or NULL */
 	/* date_tz resolved, in the config's zone table */
 	const struct ls_tz *date_zone;
-	bool date_recvd;  /* date: time-stamp(recvd) instead of stamp */
+	bool date_recvd; /* date: time-stamp(recvd) instead of stamp */
+	/* syslog: the source parser's flags() and default-priority()/
+	 * default-facility(), time-zone() in date_tz; bad-hostname() of the
+	 * config's options (set with the zones) */
+	unsigned sys_flags;
+	int sys_default_pri;
+	const void *sys_bad_hostname;
 	const char *file; /* location of the parser */
 	int line, col;
 	struct ls_parser *next;

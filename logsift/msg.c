@@ -415,12 +415,21 @@ static void local_year_mon(struct ls_tz_span *local, int64_t t, int *year, int *
  * the configuration, else by name on each call), else the local zone. */
 static int recv_offset(const struct ls_parse_opts *o, int64_t t)
 {
+	if (o->zone_at && o->recv_tz)
+		t = o->zone_at;
 	if (o->recv_zone || !o->recv_tz)
 		return ls_tz_gmtoff(o->recv_zone, o->local, t);
 	struct ls_tz *z = ls_tz_open(NULL, o->recv_tz, NULL);
 	int off = z ? ls_tz_offset(z, t, NULL) : 0;
 	ls_tz_free(z);
 	return off;
+}
+
+/* The offset of an undated message's stamp (the receive time): the
+ * receive offset, or syslog-parser(time-zone())'s (zone_at). */
+static int undated_offset(const struct ls_msg *m, const struct ls_parse_opts *o)
+{
+	return o->zone_at && o->recv_tz ? recv_offset(o, o->zone_at) : m->recv_gmtoff;
 }
 
 /* Fraction ".ddd" into microseconds; advances. */
@@ -659,7 +668,7 @@ static bool parse_legacy(struct ls_msg *m, const unsigned char *data, size_t len
 			parse_program(m, &c);
 		m->stamp_sec = m->recv_sec;
 		m->stamp_usec = m->recv_usec;
-		m->stamp_gmtoff = m->recv_gmtoff;
+		m->stamp_gmtoff = undated_offset(m, o);
 	}
 	ls_msg_set(m, LS_MESSAGE, (const char *)c.p, c.left);
 	return true;
@@ -733,17 +742,20 @@ static bool parse_sd(struct ls_msg *m, struct cur *c)
 			c->p++;
 			c->left--;
 			struct ls_buf v = {0};
-			while (c->left && *c->p != '"') {
-				if (*c->p == '\\' && c->left > 1 &&
-				    (c->p[1] == '"' || c->p[1] == '\\' || c->p[1] == ']')) {
+			bool bracket = false; /* 3.38: an unescaped ']' in a value is an error */
+			while (c->left && *c->p != '"' && !bracket) {
+				bool esc = *c->p == '\\' && c->left > 1 &&
+					   (c->p[1] == '"' || c->p[1] == '\\' || c->p[1] == ']');
+				if (esc) {
 					c->p++;
 					c->left--;
 				}
+				bracket = !esc && *c->p == ']';
 				ls_buf_addc(&v, (char)*c->p);
 				c->p++;
 				c->left--;
 			}
-			if (!c->left) {
+			if (!c->left || bracket) {
 				ls_buf_free(&v);
 				return false;
 			}
@@ -802,7 +814,7 @@ static bool parse_5424(struct ls_msg *m, const unsigned char *data, size_t len,
 		c.left--;
 		m->stamp_sec = m->recv_sec;
 		m->stamp_usec = m->recv_usec;
-		m->stamp_gmtoff = m->recv_gmtoff;
+		m->stamp_gmtoff = undated_offset(m, o);
 	} else if (!parse_date(m, &c, o)) {
 		goto fail;
 	}
@@ -1169,7 +1181,10 @@ void ls_msg_parse(struct ls_msg *m, const char *data, size_t len, const struct l
 	} else if (o->flags & LS_P_SYSLOG_PROTOCOL) {
 		ok = parse_5424(m, d, len, o, &fallback, &errpos);
 		if (!ok && fallback) {
-			msg_restart(m);
+			if (o->base)
+				ls_msg_copy(m, o->base);
+			else
+				msg_restart(m);
 			ok = parse_legacy(m, d, len, o);
 		}
 	} else {

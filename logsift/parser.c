@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ls_int.h"
 
@@ -351,6 +352,46 @@ static bool regexp_run(const struct ls_parser *p, const char *in, size_t n, stru
 	return false;
 }
 
+/*
+ * syslog_parser_process: the input parsed as a received record into the
+ * same message by the sources' parser (ls_msg_parse), which replaces the
+ * header fields it finds and leaves the others; a record that does not
+ * parse becomes 3.38's error message, or with drop-invalid(yes) leaves the
+ * path (msg_format_parse_conditional). in is NUL-ended: 3.38 reads up to
+ * the first NUL (strlen).
+ */
+static bool syslog_run(const struct ls_parser *p, const char *in, struct ls_msg *m,
+		       struct ls_tz_span *local)
+{
+	struct ls_parse_opts po = {
+	    .flags = p->sys_flags,
+	    .default_pri = p->sys_default_pri,
+	    .self_pid = (int)getpid(),
+	    .bad_hostname = p->sys_bad_hostname,
+	    .recv_tz = p->date_tz,
+	    .recv_zone = p->date_zone,
+	    .local = local,
+	    .zone_at = m->recv_sec ? m->recv_sec : 1,
+	};
+	/* 3.38's meta.sequenceId is the destination's count, not the record's */
+	int seq = m->seq;
+	m->parse_error = false;
+	ls_msg_set(m, LS_MESSAGE, "", 0);	      /* an empty MSG part is an empty MSG */
+	m->f[LS_LEGACY_MSGHDR] = (struct ls_span){0}; /* $MSGHDR: the new header's */
+	struct ls_msg base;
+	if (p->sys_flags & LS_P_SYSLOG_PROTOCOL) {
+		ls_msg_init(&base);
+		ls_msg_copy(&base, m);
+		po.base = &base;
+	}
+	ls_msg_parse(m, in, strlen(in), &po);
+	if (po.base)
+		ls_msg_free(&base);
+	if (!m->seq_cisco)
+		m->seq = seq;
+	return !(p->drop_invalid && m->parse_error);
+}
+
 bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace *t,
 		   struct ls_tz_span *local)
 {
@@ -396,7 +437,9 @@ bool ls_parser_run(const struct ls_parser *p, struct ls_msg *m, struct ls_trace 
 			m->stamp_usec = usec;
 			m->stamp_gmtoff = off;
 		}
-	} else
+	} else if (p->kind == PS_SYSLOG)
+		ok = syslog_run(p, in.p, m, local);
+	else
 		ok = ls_csv_scan(&p->csv, in.p, set_value, &x) || !p->drop_invalid;
 	ls_buf_free(&x.name);
 	ls_buf_free(&in);

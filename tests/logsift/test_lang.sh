@@ -53,7 +53,10 @@ case "$rc $out" in
 esac
 refused setpri "rewrite r { set-pri(\"5\"); };" "rewrite set-pri()"
 refused setsev "rewrite r { set-severity(\"err\"); };" "rewrite set-severity()"
-refused syslogp "parser p { syslog-parser(); };" "syslog-parser()"
+refused syslogpraw "parser p { syslog-parser(flags(store-raw-message)); };" \
+	"syslog-parser(flags(store-raw-message))"
+refused syslogpgtz "parser p { syslog-parser(flags(guess-timezone)); };" \
+	"syslog-parser(flags(guess-timezone))"
 refused dbp "parser p { db-parser(file(\"/dev/null\")); };" "db-parser()"
 refused progthrottle "destination d { program(\"cat\" throttle(5)); };" "throttle()"
 refused unixdst "destination d { unix-stream(\"/nonexistent/s\"); };" "unix-stream() destination driver"
