@@ -1744,34 +1744,27 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 					 (unsigned long long)pos, (unsigned long long)r->unit);
 		r->pos = r->dpos = pos;
 		pl->position = pos;
-		if ((f & MD_F_NEW_OFFSET) && r->back) {
-			/* a shrink moves data_offset up by whole chunks, a
-			 * backwards chunk or layout change by at least the
-			 * larger chunk (raid5_run's in-place test) */
+		if (f & MD_F_NEW_OFFSET) {
+			/* data_offset moves down (a grow, a forward chunk or
+			 * layout change) or, backwards, up (a shrink, a
+			 * backwards change): with raid-devices changing by
+			 * whole chunks, else by at least the larger chunk
+			 * (raid5_run's in-place test) */
 			int32_t no = r->master->new_offset;
-			if (no <= 0 || (r->og.disks != r->ng.disks
-					    ? (uint64_t)no % r->cs != 0
-					    : (uint64_t)no < r->unit / (uint64_t)r->ng.ndata))
-				return ok_err_at(e, -EPERM, fm->mm->path, sb_at(fm, SB_NEW_OFFSET),
-						 "new_offset %d: a shrink here moves data_offset "
-						 "up by whole chunks, a chunk or layout change by "
-						 "at least the larger chunk",
-						 no);
-			pl->method = RESHAPE_NEW_OFFSET;
-			pl->new_offset = no;
-		} else if (f & MD_F_NEW_OFFSET) {
-			int32_t no = r->master->new_offset;
-			uint64_t down = no < 0 ? (uint64_t)(-(int64_t)no) : 0;
-			/* a grow moves by whole chunks; a chunk change by at
-			 * least the larger chunk (raid5_run's in-place test) */
-			if (no >= 0 || down > r->doff_old ||
-			    (r->og.disks != r->ng.disks ? down % r->cs != 0
-							: down < r->unit / (uint64_t)r->ng.ndata))
-				return ok_err_at(e, -EPERM, fm->mm->path, sb_at(fm, SB_NEW_OFFSET),
-						 "new_offset %d: only a downward move by whole "
-						 "chunks (a chunk change: by at least the larger "
-						 "chunk) is supported",
-						 no);
+			uint64_t move = no < 0 ? (uint64_t)(-(int64_t)no) : (uint64_t)no;
+			bool way_ok = r->back ? no > 0 : no < 0 && move <= r->doff_old;
+			if (!way_ok ||
+			    (r->og.disks != r->ng.disks ? move % r->cs != 0
+							: move < r->unit / (uint64_t)r->ng.ndata))
+				return ok_err_at(
+				    e, -EPERM, fm->mm->path, sb_at(fm, SB_NEW_OFFSET),
+				    r->back ? "new_offset %d: a shrink here moves data_offset "
+					      "up by whole chunks, a chunk or layout change by "
+					      "at least the larger chunk"
+					    : "new_offset %d: only a downward move by whole "
+					      "chunks (a chunk change: by at least the larger "
+					      "chunk) is supported",
+				    no);
 			pl->method = RESHAPE_NEW_OFFSET;
 			pl->new_offset = no;
 		} else {
