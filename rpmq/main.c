@@ -681,7 +681,7 @@ static long open_descriptors(void)
 	return n > 0 ? n - 1 : 0;
 }
 
-/* The largest window (at most want) that workers batch readers can hold at
+/* The largest window (at most want) that workers' batch readers can hold at
  * once under RLIMIT_NOFILE, 0 (the plain path) below 2. Why: a window's
  * descriptors are the process's; sized blindly, one worker's window takes
  * the descriptors another worker's plain open (of a package its ring could
