@@ -359,12 +359,18 @@ E=\$M$first2
 EOF
 cat >>"$W/body2" <<'EOF'
 k=0
+# md's speed held at 1 MB/s from assembly until sync_action is read: a
+# small stopped reshape (the backwards block's 20 MiB) could otherwise end
+# within the half second, and "continued at assembly" would read idle
+lim=$(cat /proc/sys/dev/raid/speed_limit_max)
 while read -r id first slot; do
 	md=md$k
+	echo 1000 >/proc/sys/dev/raid/speed_limit_max
 	mdadm --assemble "/dev/$md" $(range "$first" 4) >"/out/$id.assemble" 2>&1
 	say "$id.assembled" $?
 	sleep 0.5
 	say "$id.action" "$(cat "/sys/block/$md/md/sync_action")"
+	echo "$lim" >/proc/sys/dev/raid/speed_limit_max
 	wait_idle "$md"
 	say "$id.chunk" "$(cat "/sys/block/$md/md/chunk_size")"
 	say "$id.layout" "$(cat "/sys/block/$md/md/layout")"
