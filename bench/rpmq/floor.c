@@ -6,14 +6,17 @@
  * rpmq's CPU time above it is its own parsing and printing, and rpm's CPU
  * time over it bounds the ratio any reader could reach.
  *
- * usage: rpmq-floor sync|uring FILE...
+ * usage: rpmq-floor sync|sync2|uring FILE...
  *   sync   open(2), read(2), close(2) per file (rpmq's RPMQ_IO=sync)
+ *   sync2  the same in two threads, each taking every other run of 64
+ *          files (rpmq -j 2's chunks): the floor of two workers
  *   uring  rpmq/batch.c's pattern: a window of 64 files, their openats
  *          (with the previous window's closes) in one io_uring_enter,
  *          their reads in a second
  */
 #include <fcntl.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,21 +42,52 @@ static void reap(struct io_uring *r, unsigned op, unsigned need, int *res)
 	}
 }
 
+struct half {
+	char **files; /* argv + 2 */
+	int n, part;  /* files in all; which runs of WINDOW (0, 1; -1 all) */
+	int failed;
+	char *buf;
+};
+
+/* Open, read AHEAD bytes of and close each file of h's part, in order. */
+static void *read_part(void *arg)
+{
+	struct half *h = arg;
+	for (int i = 0; i < h->n; i++) {
+		if (h->part >= 0 && (i / WINDOW) % 2 != h->part)
+			continue;
+		int fd = open(h->files[i], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || read(fd, h->buf, AHEAD) < 0)
+			h->failed = 1;
+		if (fd >= 0)
+			close(fd);
+	}
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2 || (strcmp(argv[1], "sync") != 0 && strcmp(argv[1], "uring") != 0)) {
-		fprintf(stderr, "usage: rpmq-floor sync|uring FILE...\n");
+	int sync = argc >= 2 && strcmp(argv[1], "sync") == 0;
+	int sync2 = argc >= 2 && strcmp(argv[1], "sync2") == 0;
+	if (argc < 2 || (!sync && !sync2 && strcmp(argv[1], "uring") != 0)) {
+		fprintf(stderr, "usage: rpmq-floor sync|sync2|uring FILE...\n");
 		return 2;
 	}
 	static char buf[WINDOW][AHEAD];
-	if (strcmp(argv[1], "sync") == 0) {
-		for (int i = 2; i < argc; i++) {
-			int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
-			if (fd < 0 || read(fd, buf[0], AHEAD) < 0)
-				return 1;
-			close(fd);
-		}
-		return 0;
+	if (sync) {
+		struct half all = {argv + 2, argc - 2, -1, 0, buf[0]};
+		read_part(&all);
+		return all.failed;
+	}
+	if (sync2) {
+		struct half h[2] = {{argv + 2, argc - 2, 0, 0, buf[0]},
+				    {argv + 2, argc - 2, 1, 0, buf[1]}};
+		pthread_t t;
+		if (pthread_create(&t, NULL, read_part, &h[1]) != 0)
+			return 1;
+		read_part(&h[0]);
+		pthread_join(t, NULL);
+		return h[0].failed | h[1].failed;
 	}
 	struct io_uring r;
 	struct io_uring_params pr = {.flags =
