@@ -1998,7 +1998,7 @@ static const char *const dst_common_opts[] = {"template",      "template-escape"
 					      "log-fifo-size", "time-reopen",	  "persist-name",
 					      "disk-buffer",   "on-error",	  NULL};
 
-/* file(), pipe(), network(), syslog(), tcp(), udp(), unix-*(): their own options. */
+/* The other destination drivers' own (file(), pipe(), network(), syslog(), tcp(), ...). */
 static const char *const impl_dst_opts[] = {"perm", "dir-perm", "create-dirs", "transport",
 					    "port", "tls",	"failover",    NULL};
 
