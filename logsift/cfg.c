@@ -2650,12 +2650,13 @@ static bool disk_buffer(struct lex *L, struct ls_cfg *c, struct ls_ddrv *d, stru
  * options and says what it refuses; the generic ones (log-fifo-size,
  * time-reopen, persist-name, disk-buffer, template options) stay
  * dest_driver()'s. TLS options may stand at the top or inside tls(), and
- * cipher-suite() may hold tls12-and-older() and tls13(). http_generic is
- * the shared list given to check_driver_opts(), http_opts http()'s own.
+ * cipher-suite() may hold tls12-and-older() and tls13(). dst_generic_opts
+ * (dest_driver()'s options, which amqp() takes too) is the shared list given
+ * to check_driver_opts(), http_opts http()'s own.
  */
-static const char *const http_generic[] = {"time-reopen", "log-fifo-size",  "persist-name",
-					   "disk-buffer", "ts-format",	    "frac-digits",
-					   "time-zone",	  "send-time-zone", NULL};
+static const char *const dst_generic_opts[] = {"time-reopen", "log-fifo-size",	"persist-name",
+					       "disk-buffer", "ts-format",	"frac-digits",
+					       "time-zone",   "send-time-zone", NULL};
 static const char *const http_opts[] = {"url",	       "user",
 					"password",    "user-agent",
 					"headers",     "method",
@@ -2707,10 +2708,10 @@ static bool http_driver(struct lex *L, struct ls_cfg *c, struct ls_ddrv *d, stru
 	d->kind = DST_HTTP;
 	d->http = ls_http_new();
 	d->wd = &ls_http_wdriver;
-	if (!check_driver_opts(L, o, "destination", http_generic, http_opts))
+	if (!check_driver_opts(L, o, "destination", dst_generic_opts, http_opts))
 		return false;
 	for (size_t i = 0; i < o->n; i++)
-		if (!o->kids[i]->name || !in_list(http_generic, o->kids[i]->name))
+		if (!o->kids[i]->name || !in_list(dst_generic_opts, o->kids[i]->name))
 			if (!http_opt(L, c, d->http, o->kids[i]))
 				return false;
 	char err[600];
@@ -2739,9 +2740,6 @@ static bool http_driver(struct lex *L, struct ls_cfg *c, struct ls_ddrv *d, stru
  */
 static bool amqp_driver(struct lex *L, struct ls_dest *dst, struct ls_ddrv *d, struct otree *o)
 {
-	static const char *const common[] = {"log-fifo-size", "time-reopen",	"persist-name",
-					     "disk-buffer",   "ts-format",	"frac-digits",
-					     "time-zone",     "send-time-zone", NULL};
 	static const char *const refused[] = {"retries", "throttle", "local-time-zone", "on-error",
 					      NULL};
 	static const char *const tls_members[] = {"ca-file", "cert-file", "key-file", "peer-verify",
@@ -2761,7 +2759,7 @@ static bool amqp_driver(struct lex *L, struct ls_dest *dst, struct ls_ddrv *d, s
 			opt_error(L, what, k, "syntax error, unexpected LL_STRING");
 			return false;
 		}
-		if (in_list(common, k->name))
+		if (in_list(dst_generic_opts, k->name))
 			continue;
 		if (in_list(refused, k->name)) {
 			snprintf(err, sizeof err, "%s() is not supported by logsift", k->name);
