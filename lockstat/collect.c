@@ -1,6 +1,6 @@
 /*
  * collect.c: gathering lockstat's events on Linux with perf_event_open(2),
- * system-wide, while a command runs (spec §3-4).
+ * system-wide, while a command runs, as Solaris lockstat(1M) reports them.
  *
  *   -I  one PERF_COUNT_SW_CPU_CLOCK sampling event per online CPU at the
  *       profiling rate; a kernel sample's IP is the Caller, a user-mode

@@ -1988,41 +1988,22 @@ static const char *const impl_src_opts[] = {"flags",
 					    "log-iw-size",
 					    "format",
 					    NULL};
-static const char *const impl_dst_opts[] = {"template",
-					    "template-escape",
-					    "perm",
-					    "dir-perm",
-					    "create-dirs",
-					    "transport",
-					    "port",
-					    "tls",
-					    "ts-format",
-					    "frac-digits",
-					    "time-zone",
-					    "send-time-zone",
-					    "log-fifo-size",
-					    "time-reopen",
-					    "persist-name",
-					    "disk-buffer",
-					    "failover",
-					    "on-error",
-					    NULL};
+/*
+ * Destination options every file-like driver takes (3.38's dest_driver() and
+ * template options, LogQueue's disk-buffer(), on-error()); each driver adds
+ * its own list below, and check_driver_opts() takes both.
+ */
+static const char *const dst_common_opts[] = {"template",      "template-escape", "ts-format",
+					      "frac-digits",   "time-zone",	  "send-time-zone",
+					      "log-fifo-size", "time-reopen",	  "persist-name",
+					      "disk-buffer",   "on-error",	  NULL};
 
-/* program()'s: 3.38's afprogram destination options logsift implements. */
-static const char *const prog_dst_opts[] = {"template",
-					    "template-escape",
-					    "ts-format",
-					    "frac-digits",
-					    "time-zone",
-					    "send-time-zone",
-					    "log-fifo-size",
-					    "time-reopen",
-					    "persist-name",
-					    "disk-buffer",
-					    "on-error",
-					    "keep-alive",
-					    "inherit-environment",
-					    NULL};
+/* The other destination drivers' own (file(), pipe(), network(), syslog(), tcp(), ...). */
+static const char *const impl_dst_opts[] = {"perm", "dir-perm", "create-dirs", "transport",
+					    "port", "tls",	"failover",    NULL};
+
+/* program()'s own: 3.38's afprogram destination options logsift implements. */
+static const char *const prog_dst_opts[] = {"keep-alive", "inherit-environment", NULL};
 
 static bool in_list(const char *const *l, const char *name)
 {
@@ -2034,13 +2015,17 @@ static bool in_list(const char *const *l, const char *name)
 
 static void opt_error(struct lex *L, const char *what, const struct otree *k, const char *msg);
 
-/* Refuse what logsift does not implement; a misspelt name is 3.38's syntax error. */
+/*
+ * Refuse what logsift does not implement; a misspelt name is 3.38's syntax
+ * error. The driver takes the names in shared (NULL for none) and in own, so
+ * options common to several drivers are declared once.
+ */
 static bool check_driver_opts(struct lex *L, struct otree *o, const char *what,
-			      const char *const *impl)
+			      const char *const *shared, const char *const *own)
 {
 	for (size_t i = 0; i < o->n; i++) {
 		struct otree *k = o->kids[i];
-		if (!k->name || in_list(impl, k->name))
+		if (!k->name || (shared && in_list(shared, k->name)) || in_list(own, k->name))
 			continue;
 		char msg[160];
 		if (in_list(sng_driver_opts, k->name)) {
@@ -2200,7 +2185,7 @@ static bool source_driver(struct lex *L, struct ls_cfg *c, struct ls_source *s, 
 	PUSH(s->drv, s->n_drv, (struct ls_sdrv){0});
 	struct ls_sdrv *d = &s->drv[s->n_drv - 1];
 	sdrv_common(L, c, d, o);
-	if (!check_driver_opts(L, o, "source", impl_src_opts))
+	if (!check_driver_opts(L, o, "source", NULL, impl_src_opts))
 		return false;
 	d->keep_timestamp = opt_find(o, "keep-timestamp") ? opt_bool(o, "keep-timestamp", 1) : -1;
 	const char *rtz = opt_str(o, "time-zone");
@@ -2665,48 +2650,28 @@ static bool disk_buffer(struct lex *L, struct ls_cfg *c, struct ls_ddrv *d, stru
  * options and says what it refuses; the generic ones (log-fifo-size,
  * time-reopen, persist-name, disk-buffer, template options) stay
  * dest_driver()'s. TLS options may stand at the top or inside tls(), and
- * cipher-suite() may hold tls12-and-older() and tls13().
+ * cipher-suite() may hold tls12-and-older() and tls13(). dst_generic_opts
+ * (dest_driver()'s options, which amqp() takes too) is the shared list given
+ * to check_driver_opts(), http_opts http()'s own.
  */
-static const char *const http_opts[] = {"url",
-					"user",
-					"password",
-					"user-agent",
-					"headers",
-					"method",
-					"body-prefix",
-					"body-suffix",
-					"delimiter",
-					"proxy",
-					"body",
-					"accept-redirects",
-					"timeout",
-					"batch-bytes",
-					"batch-lines",
-					"batch-timeout",
-					"workers",
-					"retries",
-					"tls",
-					"ca-dir",
-					"ca-file",
-					"cert-file",
-					"key-file",
-					"cipher-suite",
-					"ssl-version",
-					"use-system-cert-store",
-					"peer-verify",
-					"response-action",
-					"time-reopen",
-					"log-fifo-size",
-					"persist-name",
-					"disk-buffer",
-					"ts-format",
-					"frac-digits",
-					"time-zone",
-					"send-time-zone",
+static const char *const dst_generic_opts[] = {"time-reopen", "log-fifo-size",	"persist-name",
+					       "disk-buffer", "ts-format",	"frac-digits",
+					       "time-zone",   "send-time-zone", NULL};
+static const char *const http_opts[] = {"url",	       "user",
+					"password",    "user-agent",
+					"headers",     "method",
+					"body-prefix", "body-suffix",
+					"delimiter",   "proxy",
+					"body",	       "accept-redirects",
+					"timeout",     "batch-bytes",
+					"batch-lines", "batch-timeout",
+					"workers",     "retries",
+					"tls",	       "ca-dir",
+					"ca-file",     "cert-file",
+					"key-file",    "cipher-suite",
+					"ssl-version", "use-system-cert-store",
+					"peer-verify", "response-action",
 					NULL};
-static const char *const http_generic[] = {"time-reopen", "log-fifo-size",  "persist-name",
-					   "disk-buffer", "ts-format",	    "frac-digits",
-					   "time-zone",	  "send-time-zone", NULL};
 
 /* One option k of http() (or of its tls() or cipher-suite()) into h. */
 static bool http_opt(struct lex *L, struct ls_cfg *c, struct ls_http *h, struct otree *k)
@@ -2743,10 +2708,10 @@ static bool http_driver(struct lex *L, struct ls_cfg *c, struct ls_ddrv *d, stru
 	d->kind = DST_HTTP;
 	d->http = ls_http_new();
 	d->wd = &ls_http_wdriver;
-	if (!check_driver_opts(L, o, "destination", http_opts))
+	if (!check_driver_opts(L, o, "destination", dst_generic_opts, http_opts))
 		return false;
 	for (size_t i = 0; i < o->n; i++)
-		if (!o->kids[i]->name || !in_list(http_generic, o->kids[i]->name))
+		if (!o->kids[i]->name || !in_list(dst_generic_opts, o->kids[i]->name))
 			if (!http_opt(L, c, d->http, o->kids[i]))
 				return false;
 	char err[600];
@@ -2775,9 +2740,6 @@ static bool http_driver(struct lex *L, struct ls_cfg *c, struct ls_ddrv *d, stru
  */
 static bool amqp_driver(struct lex *L, struct ls_dest *dst, struct ls_ddrv *d, struct otree *o)
 {
-	static const char *const common[] = {"log-fifo-size", "time-reopen",	"persist-name",
-					     "disk-buffer",   "ts-format",	"frac-digits",
-					     "time-zone",     "send-time-zone", NULL};
 	static const char *const refused[] = {"retries", "throttle", "local-time-zone", "on-error",
 					      NULL};
 	static const char *const tls_members[] = {"ca-file", "cert-file", "key-file", "peer-verify",
@@ -2797,7 +2759,7 @@ static bool amqp_driver(struct lex *L, struct ls_dest *dst, struct ls_ddrv *d, s
 			opt_error(L, what, k, "syntax error, unexpected LL_STRING");
 			return false;
 		}
-		if (in_list(common, k->name))
+		if (in_list(dst_generic_opts, k->name))
 			continue;
 		if (in_list(refused, k->name)) {
 			snprintf(err, sizeof err, "%s() is not supported by logsift", k->name);
@@ -2859,9 +2821,10 @@ static bool dest_driver(struct lex *L, struct ls_cfg *c, struct ls_dest *dst, co
 	d->topts.frac_digits = -1;
 	if (kw(name, "http"))
 		return http_driver(L, c, d, o);
-	if (kw(name, "amqp")	  ? !amqp_driver(L, dst, d, o)
-	    : kw(name, "program") ? !check_driver_opts(L, o, "destination", prog_dst_opts)
-				  : !check_driver_opts(L, o, "destination", impl_dst_opts))
+	if (kw(name, "amqp") ? !amqp_driver(L, dst, d, o)
+	    : kw(name, "program")
+		? !check_driver_opts(L, o, "destination", dst_common_opts, prog_dst_opts)
+		: !check_driver_opts(L, o, "destination", dst_common_opts, impl_dst_opts))
 		return false;
 	if (!tmpl_opts(L, c, o, "destination", &d->topts))
 		return false;

@@ -3,8 +3,8 @@
  *
  * Evaluation follows syslog-ng: AND/OR short-circuit left to right (C's
  * && and ||); "not" is a comp bit on the node, which returns raw XOR comp.
- * The trace follows the 3.2/3.3 format that spec section 1.0 makes
- * normative:
+ * The trace follows syslog-ng 3.2/3.3's debug lines (a real 3.2-era
+ * capture, tests/logsift/test_trace.sh):
  *
  *   Filter rule evaluation begins; filter_rule='NAME'
  *   Filter node evaluation result; filter_result='match', filter_type='level'
@@ -385,7 +385,7 @@ static void trace_node(struct ls_trace *t, const struct fnode *n, bool res, bool
 		ls_buf_add(&t->line, ")'", 2);
 		break;
 	default:
-		break; /* typeless: no filter_type tag at all (spec 1.0) */
+		break; /* typeless: no filter_type tag at all, as in the 3.2-era capture */
 	}
 	if (t->mode == LS_TRACE_EXPLAIN) {
 		if (n->kind == FN_MATCH)

@@ -292,7 +292,7 @@ const char *ls_cfg_warning(const struct ls_cfg *c, size_t i);
 /* ---- trace ---- */
 enum ls_trace_mode {
 	LS_TRACE_OFF,
-	LS_TRACE_CLASSIC, /* the 3.2-era lines, spec section 1.0 */
+	LS_TRACE_CLASSIC, /* the 3.2-era lines */
 	LS_TRACE_EXPLAIN, /* classic plus value, raw result, location, deliveries */
 };
 

@@ -9,7 +9,7 @@
  * syslog-ng 3.38's syslogformat module does (its quirks included: no PRI
  * range check, host only with expect-hostname, "last message repeated"),
  * which no general syslog parser does. Each rule here was checked against
- * 3.38 on loopback (spec section 4).
+ * 3.38 on loopback (tests/interop/logsift, cases front-*).
  */
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -1,9 +1,9 @@
 /*
  * geometry.c: where every block of an md RAID5/RAID6 stripe lives: the
  * kernel's raid5_compute_sector() for each layout, and the Q syndrome slot
- * order of raid6_d0()/raid6_idx_to_slot() (spec §2). A geometry is a value
- * (struct md_geom), so a reshape's old and new geometries can be used side
- * by side.
+ * order of raid6_d0()/raid6_idx_to_slot() (all in drivers/md/raid5.c). A
+ * geometry is a value (struct md_geom), so a reshape's old and new
+ * geometries can be used side by side.
  *
  * Stripe s occupies rel sectors [s*chunk, (s+1)*chunk) on every member; its
  * logical data block k is array chunk s*nd + k.

@@ -99,8 +99,8 @@ enum md_feature {
 };
 
 /* struct mdp_superblock_1 decoded to host order; field order and meaning as
- * on disk (spec §1). raw keeps the whole 4 KiB block read, so encoding keeps
- * bytes this struct does not model. */
+ * on disk (the kernel's include/uapi/linux/raid/md_p.h). raw keeps the whole
+ * 4 KiB block read, so encoding keeps bytes this struct does not model. */
 struct md_sb {
 	uint32_t magic;		   /* MD_SB_MAGIC */
 	uint32_t major_version;	   /* 1 */
@@ -370,9 +370,10 @@ struct md_array {
 };
 
 /* Open members (paths; "missing" for an absent one) and select them as the
- * kernel's assembly does (spec §0). Members kicked one after another (events
- * diverged so far that too few are up to date) are refused with -ENODEV
- * naming them and how stale they are; with MD_OPEN_ASSEMBLE_FORCE they are
+ * kernel's assembly does (md.c's analyze_sbs). Members kicked one after
+ * another (events diverged so far that too few are up to date) are refused
+ * with -ENODEV naming them and how stale they are; with
+ * MD_OPEN_ASSEMBLE_FORCE they are
  * brought up to date as mdadm --assemble --force does (member.h's
  * md_members_force_plan; their superblocks written unless MD_OPEN_DRY_RUN)
  * and a->forced says what was chosen. Refusals: -EINVAL (members of

@@ -163,7 +163,7 @@
 /* Superblocks: the core's struct md_sb (superblock.c for v1.x, super0.c for
  * 0.90), so one decoder and one encoder serve every verb. */
 
-/* Byte offsets of v1.x fields (spec §1), only to name the place in error
+/* Byte offsets of v1.x fields (md_p.h's struct mdp_superblock_1), only to name the place in error
  * messages; a 0.90 block is named by its start. */
 enum sb_field {
 	SB_FEATURE = 8,
@@ -2171,7 +2171,7 @@ static void assert_reshape_ok(const struct reshape *r)
 /*
  * Rebuild the data chunks of old row `row` (at offset j rows in rb) that
  * missing old members held or that did not read (bad: a bitmask of old
- * slots whose chunk of this row failed) from the others, P and Q (spec §4),
+ * slots whose chunk of this row failed) from the others, P and Q (lib/raid6/recov.c),
  * so old_chunk() finds every data chunk. Parity that is lost is never
  * needed: new parity is computed from the data. -EIO with e when more is
  * lost than the level can rebuild.

@@ -10,7 +10,8 @@
  * reconstruct-write).
  *
  * Reconstruction works in Q slots (geometry.c) with the syndrome functions
- * of mdraid/pq/pq.h; the cases are those of spec §4.
+ * of mdraid/pq/pq.h; the cases are the kernel's (raid5.c's compute cases and
+ * lib/raid6/recov.c's raid6_2data_recov, raid6_datap_recov).
  */
 #include "mdraid_int.h"
 

@@ -98,7 +98,7 @@ static const char *const pwc_names[] = {"none", "pa", "va", "2d"};
 
 const char *const mm_preset_names[] = {"barcelona", "nehalem", "modern", NULL};
 
-/* AMD family 10h (spec §3: AnandTech 2008 TLB sizes; 64 ASIDs; 24-entry PDC). */
+/* AMD family 10h (AnandTech 2008 TLB sizes; 64 ASIDs; 24-entry PDC). */
 static const struct mm_config barcelona = {
     .levels = 4,
     .host_levels = 4,
@@ -131,7 +131,7 @@ static const struct mm_config barcelona = {
     .dc1_ways = 2,
     .dc2_kib = 512,
     .dc2_ways = 16,
-    .dc3_kib = 2048, /* shared 2 MiB L3, 32-way (spec §3: ~45 cycles, UNVERIFIED) */
+    .dc3_kib = 2048, /* shared 2 MiB L3, 32-way (~45 cycles, UNVERIFIED) */
     .dc3_ways = 32,
     .data_refs = 1,
     .guest_mem = 16ull << 30,

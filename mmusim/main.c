@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "err.h"
@@ -56,7 +57,8 @@ static const char footer[] =
     "Exit status: 0 success; 2 usage error (a bad option, unknown preset, bad -s\n"
     "value); 3 bad input data (a malformed trace line, reported as FILE:LINE:\n"
     "expected ..., a bad config file value, the simulated memory exhausted, an\n"
-    "address outside the address space); 4 I/O error.\n";
+    "address outside the address space); 4 I/O error; 5 refused, nothing written\n"
+    "(--write-trace onto the input trace).\n";
 
 enum {
 	O_SYNTH = 256,
@@ -378,6 +380,26 @@ static _Noreturn void die_err(const struct ok_err *e, int rc)
 	exit(rc == -ENOMEM ? ok_exit_class(OK_CLASS_DATA) : ok_exit(e));
 }
 
+/*
+ * --write-trace truncates its file before the input is read, so an output
+ * that is the input trace itself (by name, through a link, or as standard
+ * input) would be lost: refused, nothing written, as cp(1) refuses a source
+ * that is its own destination (coreutils copy.c, "are the same file").
+ * Returns 0, or the refusal filled into e.
+ */
+static int refuse_same_file(const char *out, const char *src, struct ok_err *e)
+{
+	struct stat so, si;
+	if (!strcmp(out, "-") || stat(out, &so) < 0 || !S_ISREG(so.st_mode))
+		return 0;
+	if (!strcmp(src, "-") ? fstat(0, &si) < 0 : stat(src, &si) < 0)
+		return 0;
+	if (so.st_dev != si.st_dev || so.st_ino != si.st_ino)
+		return 0;
+	return ok_errc_at(e, OK_CLASS_REFUSED, -EEXIST, out, OK_ERR_NOPOS,
+			  "is the input trace: refused, nothing written");
+}
+
 int main(int argc, char **argv)
 {
 	TT.syn = (struct mm_synth_cfg){MM_SYN_RANDOM, 1000000, 64ull << 20, 8, 0, 1, 1, 0, 0};
@@ -435,6 +457,9 @@ int main(int argc, char **argv)
 	ssize_t n;
 	if (TT.write_trace || TT.parse_only) {
 		struct mm_writer *w = NULL;
+		if (TT.write_trace && !TT.synth &&
+		    (rc = refuse_same_file(TT.write_trace, src, &e)) < 0)
+			die_err(&e, rc);
 		if (TT.write_trace && (rc = mm_writer_open(&w, TT.write_trace, &e)) < 0)
 			die_err(&e, rc);
 		double t0 = progress_now();

@@ -786,17 +786,19 @@ static int query_parallel(struct ctx *c, const struct rpm_qf *qf, char **paths, 
 }
 
 #ifdef RPMQ_QUERY_ONLY
-/* -K, --extract, --cpio: run rpmq-payload from our own directory with the
- * same arguments (see rpmq/meson.build for why there are two programs). */
+/* -K, --extract, --cat, --cpio, --tar, --repo: run rpmq-payload from our own
+ * directory with the same arguments (see rpmq/meson.build for why there are
+ * two programs). */
 static _Noreturn void exec_payload(char **argv)
 {
 	char self[PATH_MAX + 32];
 	if (io_exe_sibling("rpmq-payload", self, sizeof(self)) == 0)
 		execv(self, argv);
 	execvp("rpmq-payload", argv);
-	ok_die_class(OK_CLASS_IO,
-		     "cannot run rpmq-payload for -K, --extract, --cat, --cpio or --tar: %s",
-		     strerror(errno));
+	ok_die_class(
+	    OK_CLASS_IO,
+	    "cannot run rpmq-payload for -K, --extract, --cat, --cpio, --tar or --repo: %s",
+	    strerror(errno));
 }
 
 #else

@@ -1,5 +1,5 @@
 #!/bin/sh
-# logsift demo: the classic filter trace on the spec's example message, in
+# logsift demo: the classic filter trace on a sample message, in
 # --test mode (no sockets), then --syntax-only on a broken reference.
 LS="$OPSKIT_BUILD/logsift/logsift"
 T="${DEMO_TMP:-/tmp}/logsift-demo"

@@ -68,7 +68,7 @@ static int cmp_key(const struct lk_rec *a, const struct lk_rec *b, int depth)
 	return a->count < b->count ? -1 : a->count > b->count;
 }
 
-/* Four equal keys a,b,c,d come out d,c,a,b (spec §2: the sort is not stable). */
+/* Four equal keys a,b,c,d come out d,c,a,b (Solaris lockstat's sort is not stable). */
 static void test_mergesort_ties(void **state)
 {
 	(void)state;

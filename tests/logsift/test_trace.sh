@@ -2,9 +2,9 @@
 # test_trace.sh: the classic (syslog-ng 3.2/3.3) filter trace and the
 # command line. The classic format has no live peer: syslog-ng 3.15+ (Debian
 # 12 has 3.38) no longer prints per-node lines, so the expected lines are the
-# real 3.2-era capture quoted in spec section 1.0 (f_web_hosts, which is
-# normative) and the spec's derivation from the v3.3 source for f_combo, with
-# the '(null)' type dropped as section 1.0 requires for typeless nodes. What
+# real 3.2-era capture (f_web_hosts) and a derivation from the v3.3 source
+# for f_combo, with the '(null)' type dropped for typeless nodes as in that
+# capture. What
 # 3.38 CAN check (rules, leaf order, raw leaf results) is checked against the
 # live peer in tests/interop/logsift/test_peer.sh.
 . "$OPSKIT_SOURCE/tests/tap.sh"
@@ -25,7 +25,7 @@ CONF
 MSG='<85>sshd2[382]: Public key /root/.ssh/ used.
 '
 
-testcmd "classic trace: spec 1.0 capture (f_web_hosts) and f_combo derivation" \
+testcmd "classic trace: 3.2-era capture (f_web_hosts) and f_combo derivation" \
 	"$LS --test -f $C | sed -n '2,18p'" \
 "Incoming log entry; line='<85>sshd2[382]: Public key /root/.ssh/ used.\\x0a'
 Filter rule evaluation begins; filter_rule='f_web_hosts'

@@ -60,7 +60,7 @@ def r5_place(layout, s, n):
 
 
 def r6_place(layout, s, n):
-    """RAID6 layouts (spec §2 table): (P, Q, [disk of data k])."""
+    """RAID6 layouts (raid5.c's raid5_compute_sector): (P, Q, [disk of data k])."""
     nd = n - 2
     if layout in (0, 1):
         p = n - 1 - s % n if layout == 0 else s % n

@@ -22,7 +22,7 @@ mk 4 64M
 "$M" create --level=6 --raid-devices=4 --chunk=64K --homehost=$HH $MEM
 check_eq "create 4x64M 64K exits 0" 0 $?
 ex_cmp "examine 1.2 64K equals mdadm" $MEM
-check_eq "64M/64K data_offset 2048 (spec §0)" "    Data Offset : 2048 sectors" \
+check_eq "64M/64K data_offset 2048 (mdadm 4.2)" "    Data Offset : 2048 sectors" \
 	"$("$M" examine $T/m0.img | grep 'Data Offset')"
 check_eq "64M/64K array 258048 sectors" "     Array Size : 129024 KiB (126.00 MiB 132.12 MB)" \
 	"$("$M" examine $T/m0.img | grep 'Array Size')"
@@ -30,7 +30,7 @@ check_eq "model: P/Q of every stripe after create" "stripes 1008 ok" "$($MODEL v
 
 mk 4 64M
 "$M" create --level=6 --raid-devices=4 --homehost=$HH --name=big $MEM
-check_eq "64M/512K data_offset 4096 (spec §1 TESTED)" "    Data Offset : 4096 sectors" \
+check_eq "64M/512K data_offset 4096 (mdadm 4.2)" "    Data Offset : 4096 sectors" \
 	"$("$M" examine $T/m1.img | grep 'Data Offset')"
 ex_cmp "examine 1.2 512K named equals mdadm" $MEM
 "$M" examine --brief --homehost=$HH $MEM > "$T/ours"
@@ -81,7 +81,7 @@ mk 5 16M
 check_eq "create with a missing member" 0 $?
 ex_cmp "examine degraded create equals mdadm" $T/m0.img $T/m2.img $T/m3.img
 
-# sparse large members: data offsets and the automatic bitmap (spec §0)
+# sparse large members: data offsets and the automatic bitmap (mdadm 4.2)
 sparse 4 2G
 "$M" create --level=6 --raid-devices=4 --chunk=64K --assume-clean --homehost=$HH $MEM
 check_eq "2G/64K data_offset 6144" "    Data Offset : 6144 sectors" \

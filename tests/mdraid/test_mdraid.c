@@ -195,7 +195,7 @@ static void test_sb_validate(void **state)
 	assert_int_equal(e.offset, 8 * 512 + 216);
 }
 
-/* ---- geometry: spec §2 tables ([TESTED] against the kernel) ---- */
+/* ---- geometry: raid5.c's layout tables (tested against the kernel) ---- */
 
 static void test_stripe_tables(void **state)
 {

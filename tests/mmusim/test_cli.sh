@@ -3,7 +3,7 @@
 #   valgrind --tool=lackey --trace-mem=yes --log-file=T ./prog
 # of two small C programs (page toucher, pointer chase), plus the CLI
 # contract: pipes, the binary converter, --explain, errors and exit codes,
-# and relations that must hold whatever the costs (spec §1-2):
+# and relations that must hold whatever the costs:
 #   nested references per walk > native's; native <= 4; guest faults = distinct
 #   pages in the trace (counted here independently); shadow exits = guest #PF +
 #   hidden faults + PT writes + CR3 + INVLPG; INVLPG exits = INVLPG events.

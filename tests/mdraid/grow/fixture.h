@@ -1,7 +1,7 @@
 /*
  * fixture.h: md arrays on image files for the grow tests, built and checked
  * by code that shares nothing with mdraid/reshape.c: its own superblock
- * writer (spec §1, checked against `mdadm --examine` in test_grow.sh), its
+ * writer (md_p.h's layout, checked against `mdadm --examine` in test_grow.sh), its
  * own stripe mapping written after the kernel's raid5_compute_sector, and a
  * byte-at-a-time GF(2^8) syndrome.
  *

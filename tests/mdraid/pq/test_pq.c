@@ -106,7 +106,7 @@ static const size_t lens[] = {64, 128, 192, 256, 320, 448, 4096, 4160, 16384 + 4
 static void test_gf_constants(void **state)
 {
 	(void)state;
-	/* ISA-L's pq_gen_avx512_gfni.asm multiply-by-2 matrix (spec §7). */
+	/* ISA-L's pq_gen_avx512_gfni.asm multiply-by-2 matrix. */
 	assert_int_equal(gf_affine_matrix(2), 0x8001828488102040ULL);
 	assert_int_equal(gf_mul(0x80, 2), 0x1d);
 	/* the tables of pq_tables.c against shift-and-add multiplication */
