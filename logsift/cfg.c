@@ -2051,6 +2051,32 @@ static void opt_error(struct lex *L, const char *what, const struct otree *k, co
 }
 
 /*
+ * 3.38's path_check (cfg-grammar.y): the file a ca-file(), cert-file() or
+ * key-file() names must exist when the configuration is read, in amqp(),
+ * http() and tls() alike, and the error points at the value. True when k is
+ * no such option or its file is there.
+ */
+static bool path_check(struct lex *L, const char *what, const struct otree *k)
+{
+	if (!k->name ||
+	    !(kw(k->name, "ca-file") || kw(k->name, "cert-file") || kw(k->name, "key-file")))
+		return true;
+	for (size_t j = 0; j < k->n; j++) {
+		const struct otree *v = k->kids[j];
+		struct stat st;
+		if (!v->val || stat(v->val, &st) == 0)
+			continue;
+		char within[64], msg[4200];
+		snprintf(within, sizeof within, "within %s", what);
+		snprintf(msg, sizeof msg, "File \"%.4096s\" not found: %s", v->val,
+			 strerror(errno));
+		opt_error(L, within, v, msg);
+		return false;
+	}
+	return true;
+}
+
+/*
  * The tls() block of a network driver, as 3.38's transport mappers decide:
  * required (tcp()/tcp6() with tls(), transport("tls")) gives a context or an
  * error; tls() where 3.38 would not encrypt (udp, or plain tcp on network()/
@@ -2095,6 +2121,10 @@ static bool driver_tls(struct lex *L, struct otree *o, const char *what, bool se
 				vals[n++] = x->kids[j]->val;
 		if (!x->name) {
 			opt_error(L, what, x, "tls() takes options, not values");
+			ls_tls_free(t);
+			return false;
+		}
+		if (!path_check(L, what, x)) {
 			ls_tls_free(t);
 			return false;
 		}
@@ -2695,6 +2725,8 @@ static bool http_opt(struct lex *L, struct ls_cfg *c, struct ls_http *h, struct 
 			vals[n++] = k->kids[j]->val;
 	if (kw(k->name, "body") && n)
 		vals[0] = tmpl_text(c, vals[0], NULL, NULL);
+	if (!path_check(L, "destination", k))
+		return false;
 	int r = ls_http_opt(h, k->name, vals, n, err, sizeof err);
 	if (r == 1)
 		ls_cfg_warn(c, "WARNING: %s", err);
@@ -2778,6 +2810,8 @@ static bool amqp_driver(struct lex *L, struct ls_dest *dst, struct ls_ddrv *d, s
 			for (size_t v = 0; v < x->n && n < 8; v++)
 				if (x->kids[v]->val)
 					vals[n++] = x->kids[v]->val;
+			if (!vp && !path_check(L, "destination", x))
+				return false;
 			int r = !x->name ? -ENOENT
 				: vp ? ls_amqp_vp_set(d->amqp, x->name, vals, n, err, sizeof err)
 				     : ls_amqp_opt_set(d->amqp, x->name, vals, n, err, sizeof err);

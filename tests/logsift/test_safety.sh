@@ -136,6 +136,33 @@ for c in "program_own:0:program(\"cat >/dev/null\" $common persist-name(\"p1\") 
 		tap_fail "options: $name" "rc=$rc want=$want ($peer): $(cat "$T/$name.out")"
 	fi
 done
+# A missing ca-file()/cert-file()/key-file() is refused when the
+# configuration is read, as 3.38's path_check does in amqp(), http() and a
+# network tls() alike, the error pointing at the value: the same lines and
+# rc as syslog-ng 3.38 -s where installed; without it rc 1 and the message.
+for c in "amqp_ca:amqp(host(\"127.0.0.1\") username(\"u\") password(\"p\") ca-file(\"$T/no-ca.pem\"))" \
+	"amqp_key:amqp(host(\"127.0.0.1\") username(\"u\") password(\"p\") ca-file(\"$T/x.conf\") key-file(\"$T/no-key.pem\") cert-file(\"$T/x.conf\"))" \
+	"http_ca:http(url(\"https://127.0.0.1/\") ca-file(\"$T/no-ca.pem\"))" \
+	"tls_ca:network(\"127.0.0.1\" port(6514) transport(\"tls\") tls(ca-file(\"$T/no-ca.pem\") peer-verify(no)))"; do
+	name=${c%%:*} drv=${c#*:}
+	: >"$T/x.conf"
+	printf '@version: 3.38\ndestination d { %s; };\nlog { destination(d); };\n' "$drv" >"$T/$name.conf"
+	"$LS" --syntax-only -f "$T/$name.conf" >"$T/$name.out" 2>&1
+	rc=$?
+	if [ -x "$SNG" ]; then
+		"$SNG" -s -f "$T/$name.conf" >"$T/$name.peer" 2>&1
+		prc=$?
+		if [ $rc = $prc ] && [ $rc = 1 ] && cmp -s "$T/$name.out" "$T/$name.peer"; then
+			tap_ok "tls files: $name: missing file refused, the same lines and rc 1 as syslog-ng 3.38"
+		else
+			tap_fail "tls files: $name" "rc=$rc peer rc=$prc: $(diff "$T/$name.peer" "$T/$name.out")"
+		fi
+	elif [ $rc = 1 ] && grep -q "^Error parsing within destination, File \"$T/no-[a-z]*.pem\" not found: No such file or directory in $T/$name.conf:2:" "$T/$name.out"; then
+		tap_ok "tls files: $name: missing file refused, rc 1 (syslog-ng not installed)"
+	else
+		tap_fail "tls files: $name" "rc=$rc: $(cat "$T/$name.out")"
+	fi
+done
 printf '@version: 3.38\ndestination d { file("%s/x" template-escape(yes) template("$MSG")); };\n' "$T" >"$T/e.conf"
 "$LS" --syntax-only -f "$T/e.conf" >"$T/e.out" 2>&1
 rc=$?

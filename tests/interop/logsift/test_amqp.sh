@@ -77,7 +77,9 @@ refuse() { # name expected-substring amqp-options
 U='username("guest") password("guest")'
 refuse retries "retries() is not supported by logsift" "$U retries(3)"
 refuse throttle "throttle() is not supported by logsift" "$U throttle(10)"
-refuse cleartext-tls "cleartext" "$U cert-file(\"/x.crt\") key-file(\"/x.key\")"
+: >"$T/x.crt" && : >"$T/x.key" # there (3.38's path_check), so the TLS rule speaks
+refuse cleartext-tls "cleartext" "$U cert-file(\"$T/x.crt\") key-file(\"$T/x.key\")"
+refuse missing-cert "File \"$T/none.crt\" not found" "$U ca-file(\"$T/x.crt\") cert-file(\"$T/none.crt\") key-file(\"$T/x.key\")"
 refuse no-password "username and password MUST be set" 'username("guest")'
 refuse auth-method "unknown auth-method() argument" "$U auth-method(\"kerberos\")"
 refuse vp-rekey "not supported by logsift" "$U value-pairs(scope(rfc5424) rekey(shift(1)))"

@@ -219,7 +219,7 @@ startup() { # name expected-text tls-part
 }
 startup no-tls-block "transport(tls) was specified, but tls() options missing" 'transport("tls")'
 startup unsupported-sub-option "tls(sni()) is not supported by logsift" "transport(\"tls\") tls(key-file(\"$T/srv.key\") cert-file(\"$T/srv.crt\") sni(\"x\"))"
-startup missing-key "Error opening TLS related key or certificate file; filename='$T/none.key'" "transport(\"tls\") tls(key-file(\"$T/none.key\") cert-file(\"$T/srv.crt\"))"
+startup missing-key "Error parsing within source, File \"$T/none.key\" not found: No such file or directory" "transport(\"tls\") tls(key-file(\"$T/none.key\") cert-file(\"$T/srv.crt\"))"
 startup bad-peer-verify "unknown peer-verify() argument" "transport(\"tls\") tls(key-file(\"$T/srv.key\") cert-file(\"$T/srv.crt\") peer-verify(sometimes))"
 startup tls-on-udp "tls() options specified for a transport that doesn't allow TLS encryption" "transport(\"udp\") tls(key-file(\"$T/srv.key\"))"
 tap_done
