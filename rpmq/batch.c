@@ -52,6 +52,7 @@ struct rpm_batch {
 	unsigned max;  /* packages a window */
 	unsigned n;    /* packages in the current window */
 	int dead;      /* the ring failed: everything goes the plain way */
+	int ended;     /* rpm_batch_end ran: nothing more to submit */
 	uint8_t *bufs; /* max * RPM_BATCH_AHEAD bytes, package i at i * AHEAD */
 	int *fd;       /* package i's descriptor, or a negative errno / NOT_READ */
 	int *got;      /* bytes read ahead, or a negative errno / NOT_READ */
@@ -217,14 +218,23 @@ int rpm_batch_open(struct rpm_batch *b, unsigned i, const char *path, struct rpm
 	return rc;
 }
 
+void rpm_batch_end(struct rpm_batch *b)
+{
+	if (!b || b->ended)
+		return;
+	for (unsigned i = 0; i < b->n; i++)
+		batch_close(b, i);
+	b->n = 0;
+	if (!b->dead)
+		io_uring_submit(&b->ring);
+	b->ended = 1;
+}
+
 void rpm_batch_free(struct rpm_batch *b)
 {
 	if (!b)
 		return;
-	for (unsigned i = 0; i < b->n; i++)
-		batch_close(b, i);
-	if (!b->dead)
-		io_uring_submit(&b->ring);
+	rpm_batch_end(b);
 	/* exit waits for what is in flight, so the buffers are free to go */
 	io_uring_queue_exit(&b->ring);
 	free(b->bufs);

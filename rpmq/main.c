@@ -748,14 +748,26 @@ static void pool_print(struct pool *pl)
 		pthread_cond_broadcast(&pl->space);
 }
 
+/* One worker's state: the pool, and its batch reader, which the main
+ * thread frees after the join. */
+struct worker {
+	struct pool *pl;
+	struct rpm_batch *b;
+};
+
 /* One worker: take chunks until none is left, query each, print what is
- * due (pool_print). The main thread runs it too. */
+ * due (pool_print). The main thread runs it too. Its batch reader is ended
+ * (the last closes submitted) but not freed: freeing munmaps the buffers
+ * and the ring, which takes the address space's lock for writing and
+ * flushes the other CPU's TLB while the other workers still read and
+ * fault pages in (perf: the workers' sleeps were mostly on mmap_lock). */
 static void *pool_worker(void *arg)
 {
-	struct pool *pl = arg;
+	struct worker *w = arg;
+	struct pool *pl = w->pl;
 	char *buf = NULL;
 	size_t cap = 0;
-	struct rpm_batch *b = batch_new(pl->ring); /* NULL: no io_uring here */
+	struct rpm_batch *b = w->b = batch_new(pl->ring); /* NULL: no io_uring here */
 	for (;;) {
 		pthread_mutex_lock(&pl->mu);
 		int c = pl->next;
@@ -773,7 +785,7 @@ static void *pool_worker(void *arg)
 		pool_print(pl);
 		pthread_mutex_unlock(&pl->mu);
 	}
-	rpm_batch_free(b);
+	rpm_batch_end(b);
 	free(buf);
 	return NULL;
 }
@@ -789,21 +801,28 @@ static int query_parallel(struct ctx *c, const struct rpm_qf *qf, char **paths, 
 	pl.ring = ring_window(CHUNK, jobs);
 	pl.chunks = calloc((size_t)pl.window, sizeof(*pl.chunks));
 	pthread_t *th = calloc((size_t)jobs, sizeof(*th));
-	if (!pl.chunks || !th)
+	struct worker *w = calloc((size_t)jobs, sizeof(*w));
+	if (!pl.chunks || !th || !w)
 		ok_die_class(OK_CLASS_IO, "out of memory");
 	pthread_mutex_init(&pl.mu, NULL);
 	pthread_cond_init(&pl.space, NULL);
 	/* threads that cannot start leave their share to the others, the
-	 * main thread at least */
+	 * main thread at least (w[jobs - 1]) */
 	int started = 0;
-	for (; started < jobs - 1; started++)
-		if (pthread_create(&th[started], NULL, pool_worker, &pl) != 0)
+	for (; started < jobs - 1; started++) {
+		w[started].pl = &pl;
+		if (pthread_create(&th[started], NULL, pool_worker, &w[started]) != 0)
 			break;
-	pool_worker(&pl);
+	}
+	w[jobs - 1].pl = &pl;
+	pool_worker(&w[jobs - 1]);
 	for (int t = 0; t < started; t++)
 		pthread_join(th[t], NULL);
+	for (int t = 0; t < jobs; t++)
+		rpm_batch_free(w[t].b);
 	pthread_cond_destroy(&pl.space);
 	pthread_mutex_destroy(&pl.mu);
+	free(w);
 	free(th);
 	free(pl.chunks);
 	return pl.failed;

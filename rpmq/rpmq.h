@@ -256,7 +256,12 @@ void rpm_batch_load(struct rpm_batch *b, char *const *paths, unsigned n);
  * returns it; with b NULL, rpm_pkg_open_headers(path). */
 int rpm_batch_open(struct rpm_batch *b, unsigned i, const char *path, struct rpm_pkg *p,
 		   struct ok_err *e);
-/* Close the window's files and the ring; NULL is fine. */
+/* Close the window's files (submitted now, from the ring's own thread, as
+ * IORING_SETUP_SINGLE_ISSUER requires); the batch takes no more windows.
+ * rpm_batch_free may then run in another thread. NULL is fine. */
+void rpm_batch_end(struct rpm_batch *b);
+/* rpm_batch_end if not done, then free the ring and the buffers; NULL is
+ * fine. */
 void rpm_batch_free(struct rpm_batch *b);
 
 /* Free the headers; closes fd if rpm_pkg_open opened it. */
