@@ -212,8 +212,10 @@ int rpm_batch_open(struct rpm_batch *b, unsigned i, const char *path, struct rpm
 			batch_close(b, i);
 		return rpm_pkg_open_headers(p, path, e);
 	}
-	int rc = rpm_pkg_read_ahead(p, b->fd[i], path, b->bufs + (size_t)i * RPM_BATCH_AHEAD,
-				    b->got[i], e);
+	/* the buffer is not reused before the next window: the headers are
+	 * parsed in place, no 7 KiB copy and allocation a package */
+	int rc = rpm_pkg_read_ahead_borrowed(p, b->fd[i], path,
+					     b->bufs + (size_t)i * RPM_BATCH_AHEAD, b->got[i], e);
 	batch_close(b, i);
 	return rc;
 }
