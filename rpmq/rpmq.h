@@ -243,6 +243,13 @@ int rpm_pkg_read_ahead(struct rpm_pkg *p, int fd, const char *path, const uint8_
  * rpm_pkg_close(p). batch.c's buffers do, for the packages of a window. */
 int rpm_pkg_read_ahead_borrowed(struct rpm_pkg *p, int fd, const char *path, const uint8_t *ahead,
 				ssize_t got, struct ok_err *e);
+/* rpm_pkg_read_ahead_borrowed for a file that has no descriptor (an
+ * io_uring direct descriptor, batch.c): what the headers need beyond ahead
+ * comes from more(ctx, dst, n), which reads on from the file's position
+ * until n bytes or the end, as io_read_full does (bytes, or -errno). */
+int rpm_pkg_read_ahead_from(struct rpm_pkg *p, ssize_t (*more)(void *ctx, void *dst, size_t n),
+			    void *ctx, const char *path, const uint8_t *ahead, ssize_t got,
+			    struct ok_err *e);
 
 /* batch.c: headers of many packages with few system calls, for queries over
  * thousands of files (-qp FILE...). One io_uring_enter opens a window of
