@@ -216,11 +216,14 @@ static int64_t swab_len(const struct rpm_hdr *h, uint32_t from, uint32_t to, int
 	return dl;
 }
 
-int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, int exact,
-		  const char *path, long long file_off, struct ok_err *e)
+/* rpm_hdr_parse and rpm_hdr_parse_borrowed: own says whether h takes raw
+ * (freed by rpm_hdr_free, or here on failure). */
+static int hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, int exact,
+		     const char *path, long long file_off, int own, struct ok_err *e)
 {
 	const char *what = region == TAG_HEADERSIGNATURES ? "signature header" : "header";
 	memset(h, 0, sizeof(*h));
+	h->borrowed = !own;
 	h->raw = raw;
 	h->raw_len = len;
 	h->file_off = file_off;
@@ -421,9 +424,25 @@ int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, 
 	return 0;
 bad:
 	free(h->ents);
-	free(raw);
+	if (own)
+		free(raw);
 	memset(h, 0, sizeof(*h));
 	return rc;
+}
+
+int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, int exact,
+		  const char *path, long long file_off, struct ok_err *e)
+{
+	return hdr_parse(h, raw, len, region, exact, path, file_off, 1, e);
+}
+
+/* Why a cast: h->raw is writable for the owned case only; nothing writes
+ * through it (legacy.c rebuilds into xdata), so a borrowed blob stays as
+ * read. */
+int rpm_hdr_parse_borrowed(struct rpm_hdr *h, const uint8_t *raw, size_t len, uint32_t region,
+			   int exact, const char *path, long long file_off, struct ok_err *e)
+{
+	return hdr_parse(h, (uint8_t *)raw, len, region, exact, path, file_off, 0, e);
 }
 
 /* The 16-byte intro of a header blob (magic, tag count il, data length dl)
@@ -464,7 +483,8 @@ void rpm_hdr_free(struct rpm_hdr *h)
 	free(h->ents);
 	free(h->virt);
 	free(h->xdata);
-	free(h->raw);
+	if (!h->borrowed)
+		free(h->raw);
 	memset(h, 0, sizeof(*h));
 }
 

@@ -572,20 +572,29 @@ static void json_close(struct ctx *c)
  * Packages go out a chunk of CHUNK at a time. A worker takes the next
  * chunk, queries its packages one after the other into one memory stream
  * (one allocation for the chunk's output, not a stream per package) and
- * marks the chunk done; the main thread prints chunk after chunk in
- * argument order. Chunk c lives in chunks[c % window] from the moment a
- * worker takes it until it is printed: a worker whose chunk is window or
- * more ahead of the printer waits, so at most window * CHUNK packages'
- * output is held, whatever the number of packages. Work is handed out and
- * handed back a chunk at a time because a small package takes about as
- * long to query as a contended lock hand-over (a futex syscall) costs.
+ * marks the chunk done; then, unless another worker is printing already,
+ * it prints every done chunk from the next one due, in argument order.
+ * The main thread is one of the workers (-j N: N - 1 threads more). Why
+ * no printer thread: it slept and woke for each chunk, a futex wake and a
+ * context switch a chunk that took a CPU from the two workers; the worker
+ * that completes the chunk due prints it, with no hand-over at all. Chunk
+ * c lives in chunks[c % window] from the moment a worker takes it until
+ * it is printed: a worker whose chunk is window or more ahead of the
+ * printed ones waits, so at most window * CHUNK packages' output is held,
+ * whatever the number of packages. Work is handed out a chunk at a time
+ * because a small package takes about as long to query as a contended
+ * lock hand-over (a futex syscall) costs.
  *
- * Invariants (pl->mu guards next, printed and done):
+ * Invariants (pl->mu guards next, printed, printing, each done):
  * (1) printed <= c < next for every chunk a worker holds, and
  *     c - printed < window, so no two live chunks share a slot;
  * (2) a slot's other fields are written only by the worker holding it
  *     while done is 0, and read and reset only by the printer once done
- *     is 1; the mutex hand-over orders the two.
+ *     is 1; the mutex hand-over orders the two;
+ * (3) one printer at a time (printing); a printer stops only after seeing,
+ *     under mu, that the chunk due is not done, and a worker marks its
+ *     chunk done under mu and prints when nobody is printing: no done
+ *     chunk is left behind.
  */
 #define CHUNK 16
 /* Packages a window of the one-thread query reads through io_uring: the
@@ -613,10 +622,12 @@ struct pool {
 	int next;	      /* next chunk to take */
 	int printed;	      /* chunks printed so far */
 	int window;	      /* slots */
+	int printing;	      /* a worker is printing (invariant 3) */
+	int failed;	      /* failed packages, counted by the printer */
+	struct ctx *out;      /* where and how chunks are printed (emit) */
 	unsigned ring;	      /* packages a worker's batch reader holds (ring_window) */
 	struct chunk *chunks; /* chunk c in chunks[c % window] */
 	pthread_mutex_t mu;
-	pthread_cond_t ready; /* a chunk was filled */
 	pthread_cond_t space; /* a chunk was printed */
 };
 
@@ -701,12 +712,62 @@ static unsigned ring_window(unsigned want, int workers)
 	return per < (long)want ? (unsigned)per : want;
 }
 
+/* Print the done chunks from the one due, in order (invariant 3): called
+ * with pl->mu held by the worker that just marked a chunk done, which
+ * returns with it held. The mutex is let go while a chunk is written, so
+ * that a slow stdout holds up only the printer, not the others' marking. */
+static void pool_print(struct pool *pl)
+{
+	if (pl->printing)
+		return; /* that printer prints ours too */
+	pl->printing = 1;
+	int any = 0;
+	while (pl->printed < pl->nchunks) {
+		struct chunk *ck = &pl->chunks[pl->printed % pl->window];
+		if (!ck->done)
+			break;
+		pthread_mutex_unlock(&pl->mu);
+		for (int j = 0; j < ck->n; j++) {
+			size_t from = j ? ck->end[j - 1] : 0, len = ck->end[j] - from;
+			if (ck->rc[j] == 0)
+				emit(pl->out, ck->out + from, len);
+			else if (!pl->out->json)
+				fwrite(ck->out + from, 1, len, pl->out->out); /* what rpm printed */
+			if (ck->rc[j] < 0)				      /* before the error */
+				pl->failed += ok_err_fail(&ck->e[j]) != 0;
+		}
+		free(ck->out);
+		ck->out = NULL;
+		pthread_mutex_lock(&pl->mu);
+		ck->done = 0;
+		pl->printed++;
+		any = 1;
+	}
+	pl->printing = 0;
+	if (any) /* workers waiting for a slot */
+		pthread_cond_broadcast(&pl->space);
+}
+
+/* One worker's state: the pool, and its batch reader, which the main
+ * thread frees after the join. */
+struct worker {
+	struct pool *pl;
+	struct rpm_batch *b;
+};
+
+/* One worker: take chunks until none is left, query each, print what is
+ * due (pool_print). The main thread runs it too. Its batch reader is ended
+ * (the last closes submitted) but not freed: freeing munmaps the buffers
+ * and the ring, which takes the address space's lock for writing and
+ * flushes the other CPU's TLB while the other workers still read and
+ * fault pages in (perf: the workers' sleeps were mostly on mmap_lock). */
 static void *pool_worker(void *arg)
 {
-	struct pool *pl = arg;
+	struct worker *w = arg;
+	struct pool *pl = w->pl;
 	char *buf = NULL;
 	size_t cap = 0;
-	struct rpm_batch *b = batch_new(pl->ring); /* NULL: no io_uring here */
+	struct rpm_batch *b = w->b = batch_new(pl->ring); /* NULL: no io_uring here */
 	for (;;) {
 		pthread_mutex_lock(&pl->mu);
 		int c = pl->next;
@@ -721,68 +782,50 @@ static void *pool_worker(void *arg)
 		pool_fill(pl, ck, c, b, &buf, &cap);
 		pthread_mutex_lock(&pl->mu);
 		ck->done = 1;
-		pthread_cond_broadcast(&pl->ready);
+		pool_print(pl);
 		pthread_mutex_unlock(&pl->mu);
 	}
-	rpm_batch_free(b);
+	rpm_batch_end(b);
 	free(buf);
 	return NULL;
 }
 
-/* Query paths[0..n) with jobs workers, printing to c->out in order;
- * returns the number of failed packages. */
+/* Query paths[0..n) with jobs workers (the main thread one of them),
+ * printing to c->out in order; returns the number of failed packages. */
 static int query_parallel(struct ctx *c, const struct rpm_qf *qf, char **paths, int n,
 			  long long now, int jobs)
 {
-	struct pool pl = {.c = c, .qf = qf, .paths = paths, .n = n, .now = now};
+	struct pool pl = {.c = c, .qf = qf, .paths = paths, .n = n, .now = now, .out = c};
 	pl.nchunks = (n + CHUNK - 1) / CHUNK;
 	pl.window = 4 * jobs;
 	pl.ring = ring_window(CHUNK, jobs);
 	pl.chunks = calloc((size_t)pl.window, sizeof(*pl.chunks));
 	pthread_t *th = calloc((size_t)jobs, sizeof(*th));
-	if (!pl.chunks || !th)
+	struct worker *w = calloc((size_t)jobs, sizeof(*w));
+	if (!pl.chunks || !th || !w)
 		ok_die_class(OK_CLASS_IO, "out of memory");
 	pthread_mutex_init(&pl.mu, NULL);
-	pthread_cond_init(&pl.ready, NULL);
 	pthread_cond_init(&pl.space, NULL);
+	/* threads that cannot start leave their share to the others, the
+	 * main thread at least (w[jobs - 1]) */
 	int started = 0;
-	for (; started < jobs; started++)
-		if (pthread_create(&th[started], NULL, pool_worker, &pl) != 0)
+	for (; started < jobs - 1; started++) {
+		w[started].pl = &pl;
+		if (pthread_create(&th[started], NULL, pool_worker, &w[started]) != 0)
 			break;
-	if (started == 0)
-		ok_die_class(OK_CLASS_IO, "cannot start a worker thread");
-	int failed = 0;
-	for (int k = 0; k < pl.nchunks; k++) {
-		struct chunk *ck = &pl.chunks[k % pl.window];
-		pthread_mutex_lock(&pl.mu);
-		while (!ck->done)
-			pthread_cond_wait(&pl.ready, &pl.mu);
-		pthread_mutex_unlock(&pl.mu);
-		for (int j = 0; j < ck->n; j++) {
-			size_t from = j ? ck->end[j - 1] : 0, len = ck->end[j] - from;
-			if (ck->rc[j] == 0)
-				emit(c, ck->out + from, len);
-			else if (!c->json)
-				fwrite(ck->out + from, 1, len, c->out); /* what rpm printed */
-			if (ck->rc[j] < 0)				/* before the error */
-				failed += ok_err_fail(&ck->e[j]) != 0;
-		}
-		free(ck->out);
-		ck->out = NULL;
-		pthread_mutex_lock(&pl.mu);
-		ck->done = 0;
-		pl.printed = k + 1;
-		pthread_cond_broadcast(&pl.space);
-		pthread_mutex_unlock(&pl.mu);
 	}
+	w[jobs - 1].pl = &pl;
+	pool_worker(&w[jobs - 1]);
 	for (int t = 0; t < started; t++)
 		pthread_join(th[t], NULL);
-	pthread_cond_destroy(&pl.ready);
+	for (int t = 0; t < jobs; t++)
+		rpm_batch_free(w[t].b);
 	pthread_cond_destroy(&pl.space);
 	pthread_mutex_destroy(&pl.mu);
+	free(w);
 	free(th);
 	free(pl.chunks);
-	return failed;
+	return pl.failed;
 }
 
 #ifdef RPMQ_QUERY_ONLY

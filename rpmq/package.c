@@ -25,6 +25,9 @@ struct pkg_rd {
 	int fd;
 	const uint8_t *buf; /* read-ahead bytes, or NULL */
 	size_t len, pos;    /* bytes in buf, bytes of them consumed */
+	int borrow;	    /* headers whole in buf are parsed there (lives on) */
+	ssize_t (*more)(void *ctx, void *dst, size_t n); /* reads on, or NULL: fd */
+	void *ctx;
 };
 
 /* Up to n bytes (fewer only at end of file), or a negative errno. */
@@ -36,7 +39,8 @@ static ssize_t rd_read(struct pkg_rd *r, void *dst, size_t n)
 	r->pos += k;
 	if (k == n)
 		return (ssize_t)k;
-	ssize_t m = io_read_full(r->fd, (uint8_t *)dst + k, n - k);
+	ssize_t m = r->more ? r->more(r->ctx, (uint8_t *)dst + k, n - k)
+			    : io_read_full(r->fd, (uint8_t *)dst + k, n - k);
 	return m < 0 ? m : (ssize_t)k + m;
 }
 
@@ -82,6 +86,22 @@ static int read_hdr(struct pkg_rd *rd, struct rpm_hdr *h, uint32_t region, const
 	if (tail) {
 		*pad = (8 - len % 8) % 8;
 		extra = *pad + 16;
+	}
+	/* The intro (pre, a copy) is the 16 bytes consumed last: the end of
+	 * the lead's read, or of the signature's tail. When they lie in the
+	 * read-ahead buffer just before what is left of it (nothing came from
+	 * fd yet, or the bytes compare equal) and the rest, with the padding
+	 * and the next intro, lies there too, the blob is parsed in place. */
+	if (rd->borrow && pre && rd->pos >= 16 && rd->len - rd->pos >= len - 16 + extra &&
+	    memcmp(rd->buf + rd->pos - 16, pre, 16) == 0) {
+		const uint8_t *in = rd->buf + rd->pos - 16;
+		rd->pos += len - 16 + extra;
+		if (tail) {
+			*tail_got = extra;
+			memcpy(tail, in + len, extra);
+		}
+		return rpm_hdr_parse_borrowed(h, in, len, region, region != TAG_HEADERSIGNATURES,
+					      path, off, e);
 	}
 	uint8_t *raw = malloc(len + extra);
 	if (!raw)
@@ -299,19 +319,46 @@ int rpm_pkg_open(struct rpm_pkg *p, const char *path, struct ok_err *e)
  * most packages in one read. */
 #define HEADERS_AHEAD 16384
 
-int rpm_pkg_read_ahead(struct rpm_pkg *p, int fd, const char *path, const uint8_t *ahead,
-		       ssize_t got, struct ok_err *e)
+/* rpm_pkg_read_ahead and its variants: the bytes beyond ahead come from
+ * more(ctx) when it is given, else from fd. */
+static int read_ahead(struct rpm_pkg *p, int fd, const char *path, const uint8_t *ahead,
+		      ssize_t got, int borrow, ssize_t (*more)(void *, void *, size_t), void *ctx,
+		      struct ok_err *e)
 {
 	int rc;
 	if (got < 0) {
 		memset(p, 0, sizeof(*p));
 		rc = ok_err_at(e, (int)got, path, 0, "reading the lead");
 	} else {
-		struct pkg_rd rd = {.fd = fd, .buf = ahead, .len = (size_t)got};
+		struct pkg_rd rd = {.fd = fd,
+				    .buf = ahead,
+				    .len = (size_t)got,
+				    .borrow = borrow,
+				    .more = more,
+				    .ctx = ctx};
 		rc = pkg_read(p, &rd, path, e);
 	}
 	p->fd = -1;
 	return rc;
+}
+
+int rpm_pkg_read_ahead_from(struct rpm_pkg *p, ssize_t (*more)(void *ctx, void *dst, size_t n),
+			    void *ctx, const char *path, const uint8_t *ahead, ssize_t got,
+			    struct ok_err *e)
+{
+	return read_ahead(p, -1, path, ahead, got, 1, more, ctx, e);
+}
+
+int rpm_pkg_read_ahead(struct rpm_pkg *p, int fd, const char *path, const uint8_t *ahead,
+		       ssize_t got, struct ok_err *e)
+{
+	return read_ahead(p, fd, path, ahead, got, 0, NULL, NULL, e);
+}
+
+int rpm_pkg_read_ahead_borrowed(struct rpm_pkg *p, int fd, const char *path, const uint8_t *ahead,
+				ssize_t got, struct ok_err *e)
+{
+	return read_ahead(p, fd, path, ahead, got, 1, NULL, NULL, e);
 }
 
 int rpm_pkg_open_headers(struct rpm_pkg *p, const char *path, struct ok_err *e)

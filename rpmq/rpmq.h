@@ -154,7 +154,9 @@ struct rpm_virt {
 };
 
 struct rpm_hdr {
-	uint8_t *raw;		/* magic(8) il(4) dl(4) index data: the blob (owned) */
+	uint8_t *raw;		/* magic(8) il(4) dl(4) index data: the blob (owned */
+				/* unless borrowed) */
+	int borrowed;		/* raw lies in the reader's buffer: not freed */
 	size_t raw_len;		/* 16 + 16*il + dl */
 	const uint8_t *data;	/* data store inside raw */
 	uint8_t *xdata;		/* data store rebuilt by the legacy retrofits, */
@@ -205,6 +207,10 @@ struct rpm_pkg {
  * the blob sits in path, for messages. */
 int rpm_hdr_parse(struct rpm_hdr *h, uint8_t *raw, size_t len, uint32_t region, int exact,
 		  const char *path, long long file_off, struct ok_err *e);
+/* rpm_hdr_parse without taking raw: h points into it (h->borrowed), so raw
+ * must outlive h and stay unchanged; nothing is freed on failure. */
+int rpm_hdr_parse_borrowed(struct rpm_hdr *h, const uint8_t *raw, size_t len, uint32_t region,
+			   int exact, const char *path, long long file_off, struct ok_err *e);
 void rpm_hdr_free(struct rpm_hdr *h);
 /* The type rpm 4.18's tag table gives tag, RPM_NULL for a tag it does not
  * know or knows without a type (hdrchkTagType's view). */
@@ -232,6 +238,18 @@ int rpm_pkg_open_headers(struct rpm_pkg *p, const char *path, struct ok_err *e);
  * and closes. Same result and messages as rpm_pkg_open_headers. */
 int rpm_pkg_read_ahead(struct rpm_pkg *p, int fd, const char *path, const uint8_t *ahead,
 		       ssize_t got, struct ok_err *e);
+/* rpm_pkg_read_ahead, but a header lying whole in ahead is parsed where it
+ * is, not copied (rpm_hdr_parse_borrowed): ahead must stay unchanged until
+ * rpm_pkg_close(p). batch.c's buffers do, for the packages of a window. */
+int rpm_pkg_read_ahead_borrowed(struct rpm_pkg *p, int fd, const char *path, const uint8_t *ahead,
+				ssize_t got, struct ok_err *e);
+/* rpm_pkg_read_ahead_borrowed for a file that has no descriptor (an
+ * io_uring direct descriptor, batch.c): what the headers need beyond ahead
+ * comes from more(ctx, dst, n), which reads on from the file's position
+ * until n bytes or the end, as io_read_full does (bytes, or -errno). */
+int rpm_pkg_read_ahead_from(struct rpm_pkg *p, ssize_t (*more)(void *ctx, void *dst, size_t n),
+			    void *ctx, const char *path, const uint8_t *ahead, ssize_t got,
+			    struct ok_err *e);
 
 /* batch.c: headers of many packages with few system calls, for queries over
  * thousands of files (-qp FILE...). One io_uring_enter opens a window of
@@ -253,10 +271,17 @@ struct rpm_batch *rpm_batch_new(unsigned max);
  * The paths must live until the window ends. No-op when b is NULL. */
 void rpm_batch_load(struct rpm_batch *b, char *const *paths, unsigned n);
 /* Package i of the window (path is paths[i]), as rpm_pkg_open_headers
- * returns it; with b NULL, rpm_pkg_open_headers(path). */
+ * returns it; with b NULL, rpm_pkg_open_headers(path). Its headers may lie
+ * in the window's buffer (rpm_pkg_read_ahead_borrowed): rpm_pkg_close(p)
+ * before the next rpm_batch_load or rpm_batch_free. */
 int rpm_batch_open(struct rpm_batch *b, unsigned i, const char *path, struct rpm_pkg *p,
 		   struct ok_err *e);
-/* Close the window's files and the ring; NULL is fine. */
+/* Close the window's files (submitted now, from the ring's own thread, as
+ * IORING_SETUP_SINGLE_ISSUER requires); the batch takes no more windows.
+ * rpm_batch_free may then run in another thread. NULL is fine. */
+void rpm_batch_end(struct rpm_batch *b);
+/* rpm_batch_end if not done, then free the ring and the buffers; NULL is
+ * fine. */
 void rpm_batch_free(struct rpm_batch *b);
 
 /* Free the headers; closes fd if rpm_pkg_open opened it. */
