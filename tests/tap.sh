@@ -91,6 +91,14 @@ tap_ran_clean() {
 			"exit ${_rc_rc:-?}: $(grep -hE -A5 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$@" 2>/dev/null | head -n 8)"
 	fi
 }
+# Damage one byte of FILE at OFFSET so that it surely differs: writing a
+# fixed byte leaves random data unchanged once in 256 runs (a test that then
+# finds nothing wrong fails by chance).
+tap_poke() {
+	_pk_b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+	printf "\\$(printf %o $(((_pk_b + 85) % 256)))" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
 tap_done() {
 	echo "1..$TAP_N"
 	exit 0

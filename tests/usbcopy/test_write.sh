@@ -72,9 +72,7 @@ fi
 damage() { # FILE: a copy with the middle byte changed, printed name
 	sz=$(stat -c %s "$1")
 	cp "$1" "$1.bad"
-	b=$(od -An -tu1 -j $((sz / 2)) -N1 "$1" | tr -d ' ')
-	printf "\\$(printf %o $(((b + 85) % 256)))" |
-		dd of="$1.bad" bs=1 seek=$((sz / 2)) conv=notrunc status=none
+	tap_poke "$1.bad" $((sz / 2))
 	echo "$1.bad"
 }
 gzip -c "$T/img" > "$T/d.gz"
@@ -119,7 +117,7 @@ fresh
 if $W "$T/m.gz" >/dev/null 2>"$T/err" && same "$T/img"; then tap_ok "two gzip members: written"; else tap_fail "two gzip members" "$(cat "$T/err")"; fi
 M1=$(head -c $((2 * MB)) "$T/img" | gzip -c | wc -c)
 cp "$T/m.gz" "$T/m2.gz"
-printf 'Z' | dd of="$T/m2.gz" bs=1 seek=$((M1 + MB)) conv=notrunc status=none
+tap_poke "$T/m2.gz" $((M1 + MB))
 fresh
 testcmd "damaged second gzip member: named with its offset, exit 3" \
 	"$W $T/m2.gz 2>&1 >/dev/null | grep -c 'gzip: member 2 at offset $M1: CRC32 mismatch'; gzip -t $T/m2.gz 2>/dev/null || echo gzip-t-fails" \
@@ -311,7 +309,7 @@ fi
 gzip -c "$T/s.img" > "$T/s.img.gz"
 fresh
 testcmd_rc "bmap with a gzip image" 0 "$W --bmap $BM $T/s.img.gz && cmp -s -n 8192 $T/s.img $T/dev"
-printf 'X' | dd of="$T/s.img" bs=1 seek=$((105 * 4096)) conv=notrunc status=none
+tap_poke "$T/s.img" $((105 * 4096))
 fresh
 testcmd "bmap: image changed after bmaptool create: range named, exit 1" \
 	"$W --bmap $BM $T/s.img 2>&1 | sed 's/calculated [0-9a-f]*/calculated X/'; echo rc=\$?" \

@@ -282,7 +282,7 @@ else
 	oldstick
 	gzip -c "$T/img" > "$T/img.gz"
 	sz=$(stat -c %s "$T/img.gz")
-	printf 'X' | dd of="$T/img.gz" bs=1 seek=$((sz / 2)) conv=notrunc status=none
+	tap_poke "$T/img.gz" $((sz / 2))
 	$U -q -y -d "$L" "$T/img.gz" > "$T/err" 2>&1
 	rc=$?
 	if [ $rc = 3 ] && blank; then
