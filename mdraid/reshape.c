@@ -1276,6 +1276,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	if (!r)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	r->opts = *opts;
+	r->crash_count = opts->crash_count;
 	for (int i = 0; i < RESHAPE_MAX_DISKS; i++) {
 		r->m[i].mm = &r->mm[i];
 		r->mm[i].fd = r->mm[i].fd_buf = -1;
@@ -1842,6 +1843,11 @@ const struct reshape_plan *reshape_plan(const struct reshape *r)
 uint64_t reshape_position(const struct reshape *r)
 {
 	return r->dpos;
+}
+
+int reshape_crash_count(const struct reshape *r)
+{
+	return r->crash_count;
 }
 
 uint64_t reshape_read_errors(const struct reshape *r, const char **first)
@@ -3209,12 +3215,23 @@ static int takeover_run(struct reshape *r, struct ok_err *e)
 	unsigned fl = MD_OPEN_WRITE | (r->opts.force ? MD_OPEN_FORCE : 0);
 	if ((rc = md_array_open(&a, on, paths, fl, e)) < 0)
 		return rc;
+	/* --simulate-crash reaches the rebuild's rounds, counted on */
+	a.crash_at = r->opts.crash_at == RESHAPE_CRASH_START   ? MD_CRASH_START
+		     : r->opts.crash_at == RESHAPE_CRASH_FINAL ? MD_CRASH_FINAL
+							       : 0;
+	a.crash_write = r->opts.crash_write;
+	a.crash_count = r->crash_count;
 	if (a.geom.level != 6 || a.geom.raid_disks != pl->new_disks)
 		rc = ok_err_at(e, -EIO, paths[0], OK_ERR_NOPOS,
 			       "after the level round the members read as RAID%d with %d members",
 			       a.geom.level, a.geom.raid_disks);
 	else
 		rc = md_array_rebuild_dev(&a, pl->new_disks - 1, qpath, UINT64_MAX, r->q_devnum, e);
+	r->crash_count = a.crash_count;
+	if (rc == -ECANCELED) { /* a simulated crash: closing would write more */
+		md_array_abandon(&a);
+		return rc;
+	}
 	struct ok_err ce;
 	int rc2 = md_array_close(&a, &ce);
 	if (rc == 0 && rc2 < 0) {
