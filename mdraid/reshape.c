@@ -1375,11 +1375,22 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 
 	/* Which state are we in? */
 	int active = !!(f & MD_F_RESHAPE_ACTIVE);
-	int stale_active = 0;
+	int stale_active = 0, left_out = -1;
 	for (int i = 0; i < n; i++) {
 		struct member *m = &r->m[i];
 		if (!m->ours)
 			continue;
+		/* --continue after the kernel finished a shrink whose FINAL
+		 * round was torn: the removed member kept its old superblock
+		 * (reshaping, events behind), mdadm --assemble left it out and
+		 * the freshest's table no longer gives it an active slot; it
+		 * is not the array's, and nothing is left to continue (the
+		 * core's selection leaves it out the same way) */
+		if (m->events + 1 < fm->events && opts->cont && !active &&
+		    sb_role(r->master, m->dev_number) >= (uint32_t)cur_disks) {
+			left_out = i;
+			continue;
+		}
 		if (m->events + 1 < fm->events)
 			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 					 "stale member: events %llu, the freshest (%s) has %llu; "
@@ -1389,6 +1400,12 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		if (!active && (m->feature & MD_F_RESHAPE_ACTIVE))
 			stale_active = 1;
 	}
+	if (left_out >= 0 && stale_active) /* a torn FINAL round besides: refused as before */
+		return ok_err_at(e, -EPERM, r->m[left_out].mm->path, OK_ERR_NOPOS,
+				 "stale member: events %llu, the freshest (%s) has %llu; "
+				 "grow refuses a degraded array",
+				 (unsigned long long)r->m[left_out].events, fm->mm->path,
+				 (unsigned long long)fm->events);
 	if (active || stale_active) {
 		pl->resuming = 1;
 		r->dirty = r->master->resync_offset != MD_MAX_SECTOR;
@@ -1456,6 +1473,13 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		if (active && r->master->reshape_position == end_pos(r))
 			pl->finish_only = 1;
 	} else {
+		if (opts->cont && left_out >= 0)
+			return ok_err_at(e, -EPERM, r->m[left_out].mm->path, OK_ERR_NOPOS,
+					 "not in the array any more (events %llu, the freshest "
+					 "has %llu; no active slot in its table), and no reshape "
+					 "in progress on the others: nothing to continue",
+					 (unsigned long long)r->m[left_out].events,
+					 (unsigned long long)fm->events);
 		if (opts->cont)
 			return ok_err_at(
 			    e, -EPERM, NULL, OK_ERR_NOPOS,
