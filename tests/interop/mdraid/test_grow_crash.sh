@@ -6,7 +6,8 @@
 # reshapes it with --simulate-crash=start:K or final:K: it stops as a
 # SIGKILL would just before superblock write K of the start rounds or of
 # the end rounds, the writes before it durable. Boot: mdadm --assemble in
-# the guest either refuses the array, or assembles it and then the old
+# the guest (given the members that carry a superblock, as --scan finds
+# them) either refuses the array, or assembles it and then the old
 # content must read back unchanged and check must give mismatch_cnt 0
 # (never a clean assembly with other data). Back on the host, `mdraid grow
 # --continue` (for --size=max the same command again) finishes whatever is
@@ -177,7 +178,14 @@ while read -r id first n; do
 	md=md$k
 	bf=""
 	[ -f "/in/$id.backup" ] && bf="--backup-file=/in/$id.backup"
-	mdadm --assemble "/dev/$md" $bf $(range "$first" "$n") >"/out/$id.assemble" 2>&1
+	# only the devices with an md superblock, as mdadm --assemble --scan
+	# takes them: a new member the crash left blank is not the array's yet
+	# (given, mdadm refuses the lot: "No super block found")
+	devs=""
+	for d in $(range "$first" "$n"); do
+		mdadm --examine "$d" >/dev/null 2>&1 && devs="$devs $d"
+	done
+	mdadm --assemble "/dev/$md" $bf $devs >"/out/$id.assemble" 2>&1
 	rc=$?
 	say "$id.assembled" $rc
 	if [ $rc -eq 0 ]; then
