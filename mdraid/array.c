@@ -483,6 +483,20 @@ fail:
 
 static int bitmap_write(struct md_array *a, bool bits, struct ok_err *e);
 
+int md_array_crash_point(struct md_array *a, struct ok_err *e)
+{
+	if (!a->crash_at || a->crash_round != a->crash_at || a->crash_count++ != a->crash_write)
+		return 0;
+	/* the rounds' callers have no array write in flight (they sync
+	 * before each round); the members' own writes made durable */
+	int rc = md_members_sync(a->m, a->nmembers, e);
+	if (rc < 0)
+		return rc;
+	return ok_err_at(e, -ECANCELED, NULL, OK_ERR_NOPOS,
+			 "simulated crash before superblock write %d of the %s", a->crash_write,
+			 a->crash_at == MD_CRASH_FINAL ? "end rounds" : "start rounds");
+}
+
 int md_array_sb_write_all(struct md_array *a, struct ok_err *e)
 {
 	struct md_sb *ref = &a->ref;
@@ -521,7 +535,10 @@ int md_array_sb_write_all(struct md_array *a, struct ok_err *e)
 		sb->events = ref->events;
 		sb->utime = ref->utime;
 		sb->resync_offset = ref->resync_offset;
-		int rc = md_member_sb_write(m, e);
+		int rc = md_array_crash_point(a, e);
+		if (rc < 0)
+			return rc; /* a simulated crash: nothing more is written */
+		rc = md_member_sb_write(m, e);
 		if (rc < 0 && !first)
 			first = rc;
 		if (rc < 0 && m->slot >= 0 && rc != -ENOMEM && nfail < MD_MAX_MEMBERS) {

@@ -350,8 +350,16 @@ static int grow_size(struct grow_ctx *c, int n, char **members)
 				.force = c->o.force,
 				.stop = &grow_stop,
 				.progress = on_progress,
-				.progress_ctx = c};
+				.progress_ctx = c,
+				.crash_at = c->o.crash_at,
+				.crash_write = c->o.crash_write};
 	ok_err_clear(&e);
+	if (c->o.crash_at == RESHAPE_CRASH_CRITICAL) {
+		fprintf(stderr,
+			"%s: --simulate-crash=critical: a size change has no critical section\n",
+			ok_progname);
+		return OK_EXIT_USAGE;
+	}
 	int rc = resize_open(&rs, (const char *const *)members, n, &o, &e);
 	if (rc == -EALREADY) {
 		printf("%s: %s\n", ok_progname, e.msg);
@@ -389,6 +397,11 @@ static int grow_size(struct grow_ctx *c, int n, char **members)
 			"%s: stopped at a checkpoint: resynced up to %lluK of each member (the "
 			"kernel or the same command finishes it)\n",
 			ok_progname, (unsigned long long)pl->position / 2);
+		resize_close(rs);
+		return OK_EXIT_FAIL;
+	}
+	if (rc == -ECANCELED) { /* --simulate-crash */
+		ok_err_print(&e);
 		resize_close(rs);
 		return OK_EXIT_FAIL;
 	}
@@ -655,6 +668,8 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 		reshape_close(r);
 		return ok_exit(&e);
 	}
+	/* a second phase (--layout=normalise) counts --simulate-crash's K on */
+	cp->o.crash_count = reshape_crash_count(r);
 	if (pl->takeover)
 		printf("%s: level changed to RAID6 (%s, %d members): array size %lluK\n",
 		       ok_progname, md_layout_name(6, pl->new_layout), pl->new_disks,

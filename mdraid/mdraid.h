@@ -367,7 +367,16 @@ struct md_array {
 	char forced[4096]; /* what --force chose (md_force_plan_text), "" if nothing */
 	void *win_cache;   /* I/O buffers kept between read/write calls */
 	int win_next;	   /* which of the two windows the next write uses */
+	/* grow --simulate-crash (interop tests): the superblock writes of the
+	 * rounds of kind crash_at (MD_CRASH_START or MD_CRASH_FINAL; 0: none)
+	 * are numbered by crash_count, and write crash_write is never made
+	 * (md_array_crash_point). crash_round is the kind of the round being
+	 * written: its caller sets it (rebuild, resize), 0 for the others. */
+	int crash_at, crash_round, crash_write, crash_count;
 };
+
+/* The round kinds md_array.crash_at and crash_round name. */
+enum { MD_CRASH_START = 1, MD_CRASH_FINAL = 2 };
 
 /* Open members (paths; "missing" for an absent one) and select them as the
  * kernel's assembly does (md.c's analyze_sbs). Members kicked one after
@@ -408,6 +417,14 @@ bool md_slot_readable(const struct md_array *a, int slot, uint64_t rel, uint64_t
 /* Encode and write every present member's superblock (dev_roles rewritten as
  * super_1_sync does, events as given). */
 int md_array_sb_write_all(struct md_array *a, struct ok_err *e);
+/* Just before one superblock write of a round (md_array_sb_write_all calls
+ * it per member; a caller writing members one by one calls it itself):
+ * when this is the write --simulate-crash names (md_array.crash_*), every
+ * member is fdatasync'ed (no array write may be in flight) and -ECANCELED
+ * returned, the members left as a SIGKILL there would leave them; else 0.
+ * The caller then drops the array with md_array_abandon (closing would
+ * write more). */
+int md_array_crash_point(struct md_array *a, struct ok_err *e);
 /* Mark the array active before the first write (events+1, resync_offset 0,
  * bitmap events in step). No-op if already active. */
 int md_array_mark_active(struct md_array *a, struct ok_err *e);

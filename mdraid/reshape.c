@@ -1276,6 +1276,7 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 	if (!r)
 		return ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 	r->opts = *opts;
+	r->crash_count = opts->crash_count;
 	for (int i = 0; i < RESHAPE_MAX_DISKS; i++) {
 		r->m[i].mm = &r->mm[i];
 		r->mm[i].fd = r->mm[i].fd_buf = -1;
@@ -1374,11 +1375,22 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 
 	/* Which state are we in? */
 	int active = !!(f & MD_F_RESHAPE_ACTIVE);
-	int stale_active = 0;
+	int stale_active = 0, left_out = -1;
 	for (int i = 0; i < n; i++) {
 		struct member *m = &r->m[i];
 		if (!m->ours)
 			continue;
+		/* --continue after the kernel finished a shrink whose FINAL
+		 * round was torn: the removed member kept its old superblock
+		 * (reshaping, events behind), mdadm --assemble left it out and
+		 * the freshest's table no longer gives it an active slot; it
+		 * is not the array's, and nothing is left to continue (the
+		 * core's selection leaves it out the same way) */
+		if (m->events + 1 < fm->events && opts->cont && !active &&
+		    sb_role(r->master, m->dev_number) >= (uint32_t)cur_disks) {
+			left_out = i;
+			continue;
+		}
 		if (m->events + 1 < fm->events)
 			return ok_err_at(e, -EPERM, m->mm->path, OK_ERR_NOPOS,
 					 "stale member: events %llu, the freshest (%s) has %llu; "
@@ -1388,6 +1400,12 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		if (!active && (m->feature & MD_F_RESHAPE_ACTIVE))
 			stale_active = 1;
 	}
+	if (left_out >= 0 && stale_active) /* a torn FINAL round besides: refused as before */
+		return ok_err_at(e, -EPERM, r->m[left_out].mm->path, OK_ERR_NOPOS,
+				 "stale member: events %llu, the freshest (%s) has %llu; "
+				 "grow refuses a degraded array",
+				 (unsigned long long)r->m[left_out].events, fm->mm->path,
+				 (unsigned long long)fm->events);
 	if (active || stale_active) {
 		pl->resuming = 1;
 		r->dirty = r->master->resync_offset != MD_MAX_SECTOR;
@@ -1455,6 +1473,13 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		if (active && r->master->reshape_position == end_pos(r))
 			pl->finish_only = 1;
 	} else {
+		if (opts->cont && left_out >= 0)
+			return ok_err_at(e, -EPERM, r->m[left_out].mm->path, OK_ERR_NOPOS,
+					 "not in the array any more (events %llu, the freshest "
+					 "has %llu; no active slot in its table), and no reshape "
+					 "in progress on the others: nothing to continue",
+					 (unsigned long long)r->m[left_out].events,
+					 (unsigned long long)fm->events);
 		if (opts->cont)
 			return ok_err_at(
 			    e, -EPERM, NULL, OK_ERR_NOPOS,
@@ -1842,6 +1867,11 @@ const struct reshape_plan *reshape_plan(const struct reshape *r)
 uint64_t reshape_position(const struct reshape *r)
 {
 	return r->dpos;
+}
+
+int reshape_crash_count(const struct reshape *r)
+{
+	return r->crash_count;
 }
 
 uint64_t reshape_read_errors(const struct reshape *r, const char **first)
@@ -3209,12 +3239,23 @@ static int takeover_run(struct reshape *r, struct ok_err *e)
 	unsigned fl = MD_OPEN_WRITE | (r->opts.force ? MD_OPEN_FORCE : 0);
 	if ((rc = md_array_open(&a, on, paths, fl, e)) < 0)
 		return rc;
+	/* --simulate-crash reaches the rebuild's rounds, counted on */
+	a.crash_at = r->opts.crash_at == RESHAPE_CRASH_START   ? MD_CRASH_START
+		     : r->opts.crash_at == RESHAPE_CRASH_FINAL ? MD_CRASH_FINAL
+							       : 0;
+	a.crash_write = r->opts.crash_write;
+	a.crash_count = r->crash_count;
 	if (a.geom.level != 6 || a.geom.raid_disks != pl->new_disks)
 		rc = ok_err_at(e, -EIO, paths[0], OK_ERR_NOPOS,
 			       "after the level round the members read as RAID%d with %d members",
 			       a.geom.level, a.geom.raid_disks);
 	else
 		rc = md_array_rebuild_dev(&a, pl->new_disks - 1, qpath, UINT64_MAX, r->q_devnum, e);
+	r->crash_count = a.crash_count;
+	if (rc == -ECANCELED) { /* a simulated crash: closing would write more */
+		md_array_abandon(&a);
+		return rc;
+	}
 	struct ok_err ce;
 	int rc2 = md_array_close(&a, &ce);
 	if (rc == 0 && rc2 < 0) {

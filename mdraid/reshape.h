@@ -167,9 +167,15 @@ struct reshape_opts {
 	 * write crash_write (0-based) of the START round, RESHAPE_CRASH_FINAL
 	 * just before write crash_write of the end of the grow (the data_offset
 	 * round and the final round counted together); the writes before it
-	 * are durable. */
+	 * are durable. A RAID5 -> RAID6 conversion counts the level round and
+	 * its rebuild's first round as START, the rebuild's last round as
+	 * FINAL (the core's md_array_crash_point); crash_count is the number
+	 * of such writes an earlier phase of the same command already made
+	 * (grow.c: the conversion, then --layout=normalise), so that K counts
+	 * over the whole command. */
 	int crash_at;
 	int crash_write;
+	int crash_count;
 };
 
 enum { RESHAPE_CRASH_NONE, RESHAPE_CRASH_CRITICAL, RESHAPE_CRASH_START, RESHAPE_CRASH_FINAL };
@@ -231,6 +237,10 @@ int reshape_run(struct reshape *r, struct ok_err *e);
 
 /* Array sector reached (durable), for the caller's final message. */
 uint64_t reshape_position(const struct reshape *r);
+
+/* Superblock writes of the rounds --simulate-crash names made so far,
+ * opts.crash_count included (the next phase's opts.crash_count). */
+int reshape_crash_count(const struct reshape *r);
 
 /* Read errors met so far: 4 KiB blocks of old members that did not read,
  * rebuilt from P/Q (the grow goes on, as md's reshape does, and writes
@@ -319,6 +329,12 @@ struct resize_opts {
 	uint64_t batch_stripes; /* stripes per resync step, each checkpointed (0: 1/16
 				 * of the added space as md_do_sync, at most 64 MiB) */
 	int64_t now;		/* tests: fixed Unix time for the superblocks; 0 = time() */
+	/* interop tests (--simulate-crash): RESHAPE_CRASH_START stops before
+	 * superblock write crash_write of the DATA_SIZE and SIZE rounds
+	 * (counted together), RESHAPE_CRASH_FINAL before that of the CLEAN
+	 * round (resize.c), as reshape_opts' */
+	int crash_at;
+	int crash_write;
 };
 
 struct resize_plan {

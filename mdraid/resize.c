@@ -52,6 +52,7 @@ struct resize {
 	struct resize_plan plan;
 	struct md_array a;
 	int opened;
+	int crashed; /* a simulated crash: the array is dropped, not closed */
 	uint64_t data_size[MD_MAX_MEMBERS]; /* what each member's data_size becomes */
 };
 
@@ -91,6 +92,10 @@ int resize_open(struct resize **out, const char *const *paths, int n,
 		return rc;
 	rs->opened = 1;
 	struct md_array *a = &rs->a;
+	a->crash_at = opts->crash_at == RESHAPE_CRASH_START   ? MD_CRASH_START
+		      : opts->crash_at == RESHAPE_CRASH_FINAL ? MD_CRASH_FINAL
+							      : 0;
+	a->crash_write = opts->crash_write;
 	const struct md_sb *ref = &a->ref;
 	const char *p0 = a->m[a->ref_member].path;
 	struct resize_plan *pl = &rs->plan;
@@ -188,11 +193,26 @@ static int sb_round(struct resize *rs, struct ok_err *e)
 	return md_array_sb_write_all(&rs->a, e);
 }
 
+static int resize_steps(struct resize *rs, struct ok_err *e);
+
+/* The rounds, with --simulate-crash's stop (md_array_crash_point) turned
+ * into a dropped array: nothing more is written after it. */
 int resize_run(struct resize *rs, struct ok_err *e)
+{
+	int rc = resize_steps(rs, e);
+	rs->crashed = rc == -ECANCELED;
+	return rc;
+}
+
+/* OPEN -> SIZED -> RESYNCING -> DONE (the state machine at the top); the
+ * START rounds (DATA_SIZE, SIZE) and the FINAL one (CLEAN) are marked in
+ * a->crash_round for --simulate-crash. */
+static int resize_steps(struct resize *rs, struct ok_err *e)
 {
 	struct md_array *a = &rs->a;
 	struct resize_plan *pl = &rs->plan;
 	int disks = a->geom.raid_disks, rc;
+	a->crash_round = MD_CRASH_START;
 	/* round DATA_SIZE: what writing md's dev-N/size attribute does to
 	 * each superblock (super_1_rdev_size_change: data_size, checksum;
 	 * events unchanged) */
@@ -201,7 +221,7 @@ int resize_run(struct resize *rs, struct ok_err *e)
 		if (m->sb.data_size == rs->data_size[s])
 			continue;
 		m->sb.data_size = rs->data_size[s];
-		if ((rc = md_member_sb_write(m, e)) < 0)
+		if ((rc = md_array_crash_point(a, e)) < 0 || (rc = md_member_sb_write(m, e)) < 0)
 			return rc;
 	}
 	/* round SIZE: raid5_resize + md_update_sb */
@@ -216,6 +236,7 @@ int resize_run(struct resize *rs, struct ok_err *e)
 		a->geom.dev_sectors = pl->new_size;
 		a->dirty = true;
 	}
+	a->crash_round = 0;
 	/* RESYNCING: P/Q of the added stripes, checkpointed */
 	uint32_t cs = a->geom.chunk_sectors;
 	uint64_t s0 = a->ref.resync_offset / cs, end = pl->new_size / cs;
@@ -261,6 +282,7 @@ int resize_run(struct resize *rs, struct ok_err *e)
 	if (a->ref.resync_offset != MD_MAX_SECTOR || a->dirty) {
 		a->ref.resync_offset = MD_MAX_SECTOR;
 		a->ref.events++;
+		a->crash_round = MD_CRASH_FINAL;
 		if ((rc = sb_round(rs, e)) < 0)
 			return rc;
 	}
@@ -273,7 +295,9 @@ void resize_close(struct resize *rs)
 {
 	if (!rs)
 		return;
-	if (rs->opened) {
+	if (rs->opened && rs->crashed) {
+		md_array_abandon(&rs->a);
+	} else if (rs->opened) {
 		struct ok_err ce;
 		md_array_close(&rs->a, &ce);
 	}

@@ -355,7 +355,10 @@ int md_array_rebuild_dev(struct md_array *a, int slot, const char *path, uint64_
 	} else {
 		a->ref.events++;
 		a->ref.utime = (uint64_t)time(NULL);
-		if ((rc = md_array_sb_write_all(a, e)) < 0)
+		a->crash_round = MD_CRASH_START; /* the round that adds the member */
+		rc = md_array_sb_write_all(a, e);
+		a->crash_round = 0;
+		if (rc < 0)
 			return rc;
 	}
 	/* copy stripe by window; checkpoint every 256 MiB of member data or 5 s */
@@ -416,5 +419,8 @@ int md_array_rebuild_dev(struct md_array *a, int slot, const char *path, uint64_
 	m->valid_below_rel = UINT64_MAX;
 	a->ref.events++;
 	a->ref.utime = (uint64_t)time(NULL);
-	return md_array_sb_write_all(a, e);
+	a->crash_round = MD_CRASH_FINAL; /* the round that ends the rebuild */
+	rc = md_array_sb_write_all(a, e);
+	a->crash_round = 0;
+	return rc;
 }
