@@ -74,7 +74,9 @@
  *    the host leaf map and native mode need no VM tag.
  *  - Data caches are rings of 32-bit tags per set (struct dcache): a miss is
  *    O(1) after an SSE2 compare of the set, the common case of a streaming
- *    trace.
+ *    trace. The queued data lines (data_batch) go through one mode's caches
+ *    one level at a time (dc_pass), in a version per instruction set (AVX2,
+ *    AVX-512: 8 or 16 tags per compare) picked by the CPU.
  */
 #include "mmusim.h"
 
@@ -84,6 +86,9 @@
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 #endif
 
 const char *const mm_mode_names[MM_MODE_N] = {"native", "shadow", "nested", "agile"};
@@ -550,6 +555,153 @@ static int dc_touch_ref(struct dcache *d, uint64_t line)
 	return hit;
 }
 
+/*
+ * Batches of lines through one cache (data_batch): dc_pass runs lines
+ * ln[0..n) through d in order, as dc_touch one by one would, and keeps the
+ * lines that missed, in order, at the front of ln (their count returned):
+ * the accesses the next level sees. One version per instruction set, the
+ * fastest this CPU runs picked once (mm_sim_new), as the kernel's
+ * lib/raid6 picks its syndrome routine at boot; a version built with a
+ * target attribute runs only after __builtin_cpu_supports said yes. They
+ * differ only in how a set's tags are compared: "c" one at a time, "sse2"
+ * 4 per compare, "avx2" 8, "avx512" 16.
+ */
+static inline uint32_t dc_find_c(const uint32_t *k, uint32_t stride, uint32_t v)
+{
+	uint32_t i = 0;
+	while (i < stride && k[i] != v)
+		i++;
+	return i;
+}
+
+/* The body of a dc_pass version whose set search is FIND. Unlike dc_touch
+ * it compares the whole set at once, without looking at the head first: a
+ * batch is mostly lines new to the cache (a sequential sweep). */
+#define DC_PASS_BODY(FIND)                                                                         \
+	size_t nm = 0;                                                                             \
+	const uint32_t w = d->ways, stride = d->stride;                                            \
+	for (size_t j = 0; j < n; j++) {                                                           \
+		const uint64_t line = ln[j];                                                       \
+		const size_t set = (size_t)(line & d->mask);                                       \
+		uint32_t *k = d->tag + set * stride, v = (uint32_t)(line >> d->set_bits) + 1;      \
+		uint32_t i = FIND(k, stride, v), h = d->head[set];                                 \
+		if (i >= w) { /* as dc_touch: the least recent slot becomes the head */            \
+			h = h ? h - 1 : w - 1;                                                     \
+			k[h] = v;                                                                  \
+			d->head[set] = (uint16_t)h;                                                \
+			ln[nm++] = line;                                                           \
+			continue;                                                                  \
+		}                                                                                  \
+		while (i != h) {                                                                   \
+			uint32_t p = i ? i - 1 : w - 1;                                            \
+			k[i] = k[p];                                                               \
+			i = p;                                                                     \
+		}                                                                                  \
+		k[h] = v;                                                                          \
+	}                                                                                          \
+	return nm
+
+/* The plain C version: runs anywhere, and checks the others (tests). */
+static size_t dc_pass_c(struct dcache *d, uint64_t *ln, size_t n)
+{
+	DC_PASS_BODY(dc_find_c);
+}
+
+/* dc_find's SSE2 compare (plain C where SSE2 is not there). */
+static size_t dc_pass_sse2(struct dcache *d, uint64_t *ln, size_t n)
+{
+	DC_PASS_BODY(dc_find);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DC_X86	   1
+#define TGT_AVX2   __attribute__((target("avx2")))
+#define TGT_AVX512 __attribute__((target("avx2,avx512f")))
+
+/* 8 tags per compare; sets of fewer than 8 ways one by one. */
+TGT_AVX2 static inline uint32_t dc_find_avx2(const uint32_t *k, uint32_t stride, uint32_t v)
+{
+	if (stride < DC_BLOCK)
+		return dc_find_c(k, stride, v);
+	__m256i vv = _mm256_set1_epi32((int)v);
+	for (uint32_t b = 0; b < stride; b += 8) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(k + b));
+		unsigned hit =
+		    (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(x, vv)));
+		if (hit)
+			return b + (uint32_t)__builtin_ctz(hit);
+	}
+	return stride;
+}
+
+TGT_AVX2 static size_t dc_pass_avx2(struct dcache *d, uint64_t *ln, size_t n)
+{
+	DC_PASS_BODY(dc_find_avx2);
+}
+
+/* 16 tags per compare, a last block of 8 by AVX2 (strides above DC_BLOCK
+ * are multiples of 8). */
+TGT_AVX512 static inline uint32_t dc_find_avx512(const uint32_t *k, uint32_t stride, uint32_t v)
+{
+	if (stride < DC_BLOCK)
+		return dc_find_c(k, stride, v);
+	__m512i vv = _mm512_set1_epi32((int)v);
+	uint32_t b = 0;
+	for (; b + 16 <= stride; b += 16) {
+		unsigned hit =
+		    _mm512_cmpeq_epi32_mask(_mm512_loadu_si512((const void *)(k + b)), vv);
+		if (hit)
+			return b + (uint32_t)__builtin_ctz(hit);
+	}
+	if (b < stride) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(k + b));
+		unsigned hit = (unsigned)_mm256_movemask_ps(
+		    _mm256_castsi256_ps(_mm256_cmpeq_epi32(x, _mm512_castsi512_si256(vv))));
+		if (hit)
+			return b + (uint32_t)__builtin_ctz(hit);
+	}
+	return stride;
+}
+
+TGT_AVX512 static size_t dc_pass_avx512(struct dcache *d, uint64_t *ln, size_t n)
+{
+	DC_PASS_BODY(dc_find_avx512);
+}
+
+static int dc_has_avx2(void)
+{
+	return __builtin_cpu_supports("avx2");
+}
+
+static int dc_has_avx512(void)
+{
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f");
+}
+#endif
+
+static int dc_has_any(void)
+{
+	return 1;
+}
+
+typedef size_t (*dc_pass_fn)(struct dcache *d, uint64_t *ln, size_t n);
+
+/* The versions, fastest first (mm_sim_dc_impl names them). */
+static const struct dc_impl {
+	const char *name;
+	int (*valid)(void);
+	dc_pass_fn pass;
+} dc_impls[] = {
+#ifdef DC_X86
+    {"avx512", dc_has_avx512, dc_pass_avx512},
+    {"avx2", dc_has_avx2, dc_pass_avx2},
+#endif
+#ifdef __SSE2__
+    {"sse2", dc_has_any, dc_pass_sse2},
+#endif
+    {"c", dc_has_any, dc_pass_c},
+};
+
 /* ============================================= 2. frame allocators */
 
 struct palloc {
@@ -940,7 +1092,8 @@ struct mm_sim {
 	void *log_ctx;
 	int log_all;
 	uint64_t log_page;
-	int ref; /* mm_sim_reference: every access the whole way, no shortcut */
+	int ref;	    /* mm_sim_reference: every access the whole way, no shortcut */
+	dc_pass_fn dc_pass; /* data_batch's version of dc_pass (dc_impls) */
 	struct ok_err *e;
 	int err;
 };
@@ -2724,33 +2877,39 @@ _Static_assert(offsetof(struct mm_rec, pad) == offsetof(struct mm_rec, pid) + 7 
 		   sizeof(struct mm_rec) == offsetof(struct mm_rec, pid) + 8,
 	       "rec_tail reads pid, size, op and pad");
 
-/* Data accesses at these page offsets of the last data page (lp_pa), each an
- * L1 TLB hit in every mode, through every mode's caches: one mode at a
- * time, as the modes' caches are independent (the same counts as access1's
- * mode by mode per access, with one mode's cache state hot at a time). */
+/*
+ * Data accesses at these page offsets of the last data page (lp_pa), each an
+ * L1 TLB hit in every mode, through every mode's caches: one mode at a time,
+ * as the modes' caches are independent, and within a mode one level at a
+ * time: all the lines through L1D, its misses through L2, theirs through
+ * the LLC. That is what the line-by-line order gives, since a level sees
+ * only the misses of the level above, in their order, and changes nothing
+ * above it (no inclusion or back-invalidation is modelled): the same
+ * counts, with one set array hot at a time.
+ */
 static void data_batch(struct mm_sim *s, const uint16_t *off, size_t n)
 {
-	for (int i = 0; i < MM_MODE_N; i++) {
-		struct mmu *m = &s->m[i];
-		if (!m->on)
-			continue;
-		uint64_t at[MM_WHERE_N] = {0}, page = m->lp_pa >> 6;
-		for (size_t k = 0; k < n; k++) {
-			uint64_t line = page | off[k] >> 6;
-			if (m->dc1.tag && dc_touch(&m->dc1, line))
-				at[MM_AT_DC1]++;
-			else if (m->dc2.tag && dc_touch(&m->dc2, line))
-				at[MM_AT_DC2]++;
-			else if (m->dc3.tag && dc_touch(&m->dc3, line))
-				at[MM_AT_DC3]++;
-			else
-				at[MM_AT_MEM]++;
+	uint64_t ln[512];
+	for (size_t from = 0; from < n; from += 512) {
+		size_t b = n - from < 512 ? n - from : 512;
+		for (int i = 0; i < MM_MODE_N; i++) {
+			struct mmu *m = &s->m[i];
+			if (!m->on)
+				continue;
+			const uint64_t page = m->lp_pa >> 6;
+			for (size_t k = 0; k < b; k++)
+				ln[k] = page | off[from + k] >> 6;
+			size_t m1 = m->dc1.tag ? s->dc_pass(&m->dc1, ln, b) : b;
+			size_t m2 = m->dc2.tag ? s->dc_pass(&m->dc2, ln, m1) : m1;
+			size_t m3 = m->dc3.tag ? s->dc_pass(&m->dc3, ln, m2) : m2;
+			m->st.data_refs += b;
+			m->st.data_at[MM_AT_DC1] += b - m1;
+			m->st.data_at[MM_AT_DC2] += m1 - m2;
+			m->st.data_at[MM_AT_DC3] += m2 - m3;
+			m->st.data_at[MM_AT_MEM] += m3;
+			m->st.cyc_data += (b - m1) * s->c.c_dc1 + (m1 - m2) * s->c.c_dc2 +
+					  (m2 - m3) * s->c.c_dc3 + m3 * s->c.c_mem;
 		}
-		m->st.data_refs += n;
-		for (int w = MM_AT_DC1; w < MM_WHERE_N; w++)
-			m->st.data_at[w] += at[w];
-		m->st.cyc_data += at[MM_AT_DC1] * s->c.c_dc1 + at[MM_AT_DC2] * s->c.c_dc2 +
-				  at[MM_AT_DC3] * s->c.c_dc3 + at[MM_AT_MEM] * s->c.c_mem;
 	}
 }
 
@@ -3165,6 +3324,9 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	s->map_gen = 1;
 	s->lp_page[0] = s->lp_page[1] = NONE;
 	s->dline = NONE;
+	for (size_t i = 0; !s->dc_pass; i++) /* the last version ("c") always runs */
+		if (dc_impls[i].valid())
+			s->dc_pass = dc_impls[i].pass;
 	s->phash = calloc(s->hcap, 4);
 	s->hl_mask = 1023;
 	s->hl = calloc(s->hl_mask + 1, sizeof(*s->hl));
@@ -3237,6 +3399,23 @@ const struct mm_stats *mm_sim_stats(const struct mm_sim *s, enum mm_mode m)
 void mm_sim_reference(struct mm_sim *s)
 {
 	s->ref = 1;
+}
+
+const char *mm_sim_dc_impl(struct mm_sim *s, const char *name)
+{
+	for (size_t i = 0; i < sizeof(dc_impls) / sizeof(dc_impls[0]); i++) {
+		const struct dc_impl *d = &dc_impls[i];
+		if (!name) {
+			if (d->pass == s->dc_pass)
+				return d->name;
+		} else if (!strcmp(name, d->name)) {
+			if (!d->valid())
+				return NULL;
+			s->dc_pass = d->pass;
+			return d->name;
+		}
+	}
+	return NULL;
 }
 
 unsigned mm_sim_modes(const struct mm_sim *s)

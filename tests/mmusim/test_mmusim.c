@@ -2106,6 +2106,104 @@ static size_t run_trace(struct mm_rec *r, size_t n, uint64_t seed, size_t *cut, 
 }
 
 /*
+ * Data accesses that the run shortcut queues (other lines of the last data
+ * page, data_batch) with hits at every level and every recency position:
+ * laps over a few pages, each page's lines in ascending order with
+ * repeats, or in a random order, a working set from 1 to 48 pages (64 to
+ * 3072 lines against caches of 48 to 1024 lines), half of the time at most
+ * 6 pages.
+ */
+static size_t dc_trace(struct mm_rec *r, size_t n, uint64_t seed)
+{
+	uint64_t x = seed * 0x9e3779b97f4a7c15ull + 11;
+	size_t i = 0;
+	while (i < n) {
+		uint64_t y = xs(&x), pages = 1 + (y >> 1) % (y & 1 ? 6 : 48);
+		uint64_t base = BASE + ((y >> 8) % 4) * (1u << 20);
+		for (uint64_t lap = 0; lap < 1 + (y >> 16) % 3; lap++)
+			for (uint64_t p = 0; p < pages && i < n; p++) {
+				uint64_t z = xs(&x), step = 1 + z % 4, pg = base + p * 4096;
+				if (z >> 8 & 1) { /* ascending, each line 1 to 3 times */
+					for (uint64_t l = 0; l < 64 && i < n; l += step)
+						for (uint64_t k = 0; k <= (z >> 12) % 3 && i < n;
+						     k++)
+							r[i++] = ld(pg + l * 64 + k * 8);
+				} else { /* 64 lines of the page in a random order */
+					for (uint64_t k = 0; k < 64 && i < n; k++)
+						r[i++] = ld(pg + (xs(&x) >> 20) % 64 * 64);
+				}
+			}
+	}
+	return i;
+}
+
+/*
+ * Each data-cache batch routine (mm_sim_dc_impl: avx512, avx2, sse2, c, as
+ * far as this CPU runs them) against the reference form, on dc_trace and
+ * on caches of 2 to 40 ways (a set of fewer ways than one compare, exactly
+ * one, one and a half, several): every statistic equal, and the trace
+ * reaching every level.
+ */
+static void test_dc_impls(void **state)
+{
+	(void)state;
+	enum { N = 40000 };
+	struct mm_rec *r = malloc(N * sizeof(*r));
+	assert_non_null(r);
+	const char *geo[][6] = {
+	    {"dc1_kib=4", "dc1_ways=2", "dc2_kib=20", "dc2_ways=20", "dc3_kib=64", "dc3_ways=32"},
+	    {"dc1_kib=3", "dc1_ways=3", "dc2_kib=12", "dc2_ways=12", "dc3_kib=40", "dc3_ways=40"},
+	    {"dc1_kib=8", "dc1_ways=8", "dc2_kib=16", "dc2_ways=16", "dc3_kib=48", "dc3_ways=24"},
+	};
+	const char *impls[] = {"avx512", "avx2", "sse2", "c"};
+	unsigned ran = 0;
+	for (unsigned g = 0; g < sizeof(geo) / sizeof(geo[0]); g++) {
+		struct mm_config c = cfg("barcelona", geo[g][0], geo[g][1], geo[g][2], geo[g][3],
+					 geo[g][4], geo[g][5], NULL);
+		size_t n = dc_trace(r, N, g + 1);
+		for (unsigned k = 0; k < sizeof(impls) / sizeof(impls[0]); k++) {
+			struct mm_sim *f, *ref;
+			struct ok_err e;
+			sim_pair(&c, 15, &f, &ref, &e);
+			assert_null(mm_sim_dc_impl(f, "mmx"));
+			if (!mm_sim_dc_impl(f, impls[k])) { /* this CPU lacks it */
+				mm_sim_free(f);
+				mm_sim_free(ref);
+				continue;
+			}
+			assert_string_equal(mm_sim_dc_impl(f, NULL), impls[k]);
+			ran |= 1u << k;
+			for (size_t i = 0, b = 1; i < n; i += b, b = b * 7 % 1013 + 1)
+				if (mm_sim_feed(f, r + i, i + b < n ? b : n - i, &e))
+					fail_msg("fast, record %zu: %s", i, e.msg);
+			for (size_t i = 0; i < n; i++)
+				if (mm_sim_feed(ref, r + i, 1, &e))
+					fail_msg("reference, record %zu: %s", i, e.msg);
+			for (enum mm_mode m = MM_NATIVE; m < MM_MODE_N; m++) {
+				const struct mm_stats *a = mm_sim_stats(f, m),
+						      *b = mm_sim_stats(ref, m);
+				if (memcmp(a, b, sizeof(*a)))
+					fail_msg("%s, geometry %u, %s: data l1d %llu/%llu, l2 "
+						 "%llu/%llu, llc %llu/%llu",
+						 impls[k], g, mm_mode_names[m],
+						 (unsigned long long)a->data_at[MM_AT_DC1],
+						 (unsigned long long)b->data_at[MM_AT_DC1],
+						 (unsigned long long)a->data_at[MM_AT_DC2],
+						 (unsigned long long)b->data_at[MM_AT_DC2],
+						 (unsigned long long)a->data_at[MM_AT_DC3],
+						 (unsigned long long)b->data_at[MM_AT_DC3]);
+				for (int w = MM_AT_DC1; w < MM_WHERE_N; w++)
+					assert_true(a->data_at[w] > 500);
+			}
+			mm_sim_free(f);
+			mm_sim_free(ref);
+		}
+	}
+	assert_true(ran & 1u << 3); /* the C routine runs everywhere */
+	free(r);
+}
+
+/*
  * The run shortcut against the reference form on run_trace, on each preset,
  * with 4 KiB pages, with 2 MiB guest and host pages (runs as long as the
  * page; the shortcut's own page stays 4 KiB) and untagged (asids=0: every
@@ -2265,6 +2363,7 @@ int main(void)
 	    cmocka_unit_test(test_ept_ad),
 	    cmocka_unit_test(test_fast_vs_reference),
 	    cmocka_unit_test(test_run_shortcut),
+	    cmocka_unit_test(test_dc_impls),
 	    cmocka_unit_test(test_kvm_sync),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
