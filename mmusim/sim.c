@@ -685,6 +685,7 @@ static int dc_has_any(void)
 }
 
 typedef size_t (*dc_pass_fn)(struct dcache *d, uint64_t *ln, size_t n);
+struct run_scan; /* feed_repeats' run scan (section 7) */
 
 /* The versions, fastest first (mm_sim_dc_impl names them). */
 static const struct dc_impl {
@@ -1094,6 +1095,9 @@ struct mm_sim {
 	uint64_t log_page;
 	int ref;	    /* mm_sim_reference: every access the whole way, no shortcut */
 	dc_pass_fn dc_pass; /* data_batch's version of dc_pass (dc_impls) */
+	const struct mm_rec *(*run_scan)(const struct mm_rec *, const struct mm_rec *,
+					 const struct run_scan *, uint64_t *, uint16_t *,
+					 size_t *); /* feed_repeats' (run_impls) */
 	struct ok_err *e;
 	int err;
 };
@@ -2878,6 +2882,127 @@ _Static_assert(offsetof(struct mm_rec, pad) == offsetof(struct mm_rec, pid) + 7 
 	       "rec_tail reads pid, size, op and pad");
 
 /*
+ * A sequential data run (feed_repeats, data_refs=1 with an L1D): from o
+ * on, the records of tail's kind (rec_tail) whose first and last byte lie
+ * on the data page (addr - dlo below dspan, see rep_bounds) are each a
+ * repeat of the last line *dline (addr - (*dline << 6) - adj below span:
+ * counted later as an L1D hit) or an access to another line of the page
+ * (its page offset queued in q at *nq, and its line the last one; q has
+ * room for 8 more than DQ_MAX). Stops at the first record of another kind
+ * or off the page, or with the queue full (*nq == DQ_MAX); returns that
+ * record. The hot loop of a sequential trace: one version per instruction
+ * set, as dc_pass (run_impls).
+ */
+#define DQ_MAX 512 /* queued page offsets per data_batch */
+struct run_scan {
+	uint64_t tail, adj, span, dlo, dspan;
+};
+typedef const struct mm_rec *(*run_scan_fn)(const struct mm_rec *o, const struct mm_rec *end,
+					    const struct run_scan *c, uint64_t *dline, uint16_t *q,
+					    size_t *nq);
+
+static const struct mm_rec *run_scan_c(const struct mm_rec *o, const struct mm_rec *end,
+				       const struct run_scan *c, uint64_t *dline, uint16_t *q,
+				       size_t *nq)
+{
+	uint64_t lo = (*dline << 6) + c->adj;
+	for (;;) {
+		while (o < end && rec_tail(o) == c->tail && o->addr - lo < c->span)
+			o++;
+		if (o == end || rec_tail(o) != c->tail || o->addr - c->dlo >= c->dspan ||
+		    *nq == DQ_MAX)
+			return o;
+		q[(*nq)++] = (uint16_t)(o->addr & 0xfff);
+		*dline = o->addr >> 6;
+		lo = (*dline << 6) + c->adj;
+		o++;
+	}
+}
+
+#ifdef DC_X86
+_Static_assert(sizeof(struct mm_rec) == 24 && offsetof(struct mm_rec, addr) == 0 &&
+		   offsetof(struct mm_rec, pid) == 16,
+	       "run_scan_avx512 reads addr and the tail as 64-bit words 0 and 2 of 3");
+
+/* 8 records per step: 3 loads, 4 permutes for their addresses and tails,
+ * each record's last line (the previous record's, which a run keeps as
+ * its line whether repeat or queued) by one shift of the lanes. */
+TGT_AVX512 static const struct mm_rec *run_scan_avx512(const struct mm_rec *o,
+						       const struct mm_rec *end,
+						       const struct run_scan *c, uint64_t *dline,
+						       uint16_t *q, size_t *nq)
+{
+	/* record i's addr is word 3i of the 24, its tail 3i + 2; the first 16
+	 * words come from x0 and x1, the rest from x2 */
+	const __m512i a01 = _mm512_setr_epi64(0, 3, 6, 9, 12, 15, 0, 0),
+		      a2 = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 8 + 2, 8 + 5),
+		      t01 = _mm512_setr_epi64(2, 5, 8, 11, 14, 0, 0, 0),
+		      t2 = _mm512_setr_epi64(0, 1, 2, 3, 4, 8 + 1, 8 + 4, 8 + 7);
+	const __m512i vt = _mm512_set1_epi64((long long)c->tail),
+		      vadj = _mm512_set1_epi64((long long)c->adj),
+		      vspan = _mm512_set1_epi64((long long)c->span),
+		      vdlo = _mm512_set1_epi64((long long)c->dlo),
+		      vdspan = _mm512_set1_epi64((long long)c->dspan),
+		      voff = _mm512_set1_epi64(0xfff);
+	size_t n = *nq; /* in locals: q's stores could alias *nq and *dline */
+	__m512i last = _mm512_set1_epi64((long long)*dline);
+	while (end - o >= 8 && n + 8 <= DQ_MAX) {
+		const char *p = (const char *)(const void *)o;
+		__m512i x0 = _mm512_loadu_si512((const void *)p),
+			x1 = _mm512_loadu_si512((const void *)(p + 64)),
+			x2 = _mm512_loadu_si512((const void *)(p + 128));
+		__m512i a =
+		    _mm512_permutex2var_epi64(_mm512_permutex2var_epi64(x0, a01, x1), a2, x2);
+		__m512i t =
+		    _mm512_permutex2var_epi64(_mm512_permutex2var_epi64(x0, t01, x1), t2, x2);
+		unsigned in = _mm512_cmpeq_epi64_mask(t, vt) &
+			      _mm512_cmplt_epu64_mask(_mm512_sub_epi64(a, vdlo), vdspan);
+		/* lane i: the line before record i (lane 0: the last line) */
+		__m512i line = _mm512_srli_epi64(a, 6);
+		__m512i prev = _mm512_alignr_epi64(line, last, 7);
+		__m512i rel =
+		    _mm512_sub_epi64(a, _mm512_add_epi64(_mm512_slli_epi64(prev, 6), vadj));
+		unsigned rep = _mm512_cmplt_epu64_mask(rel, vspan);
+		if (in == 0xff) { /* the common case: all 8 in the run */
+			__mmask8 qm = (__mmask8)~rep;
+			/* the queued offsets, packed, 8 stored (q has room past DQ_MAX) */
+			_mm_storeu_si128((__m128i *)(void *)(q + n),
+					 _mm512_cvtepi64_epi16(_mm512_maskz_compress_epi64(
+					     qm, _mm512_and_si512(a, voff))));
+			n += (unsigned)__builtin_popcount(qm);
+			last = _mm512_permutexvar_epi64(_mm512_set1_epi64(7), line);
+			o += 8;
+			continue;
+		}
+		unsigned k = (unsigned)__builtin_ctz(~in); /* records still in the run */
+		__mmask8 qm = (__mmask8)(~rep & ((1u << k) - 1));
+		_mm_storeu_si128((__m128i *)(void *)(q + n),
+				 _mm512_cvtepi64_epi16(
+				     _mm512_maskz_compress_epi64(qm, _mm512_and_si512(a, voff))));
+		n += (unsigned)__builtin_popcount(qm);
+		*nq = n;
+		*dline = k ? o[k - 1].addr >> 6
+			   : (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(last));
+		return o + k;
+	}
+	*nq = n;
+	*dline = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(last));
+	return run_scan_c(o, end, c, dline, q, nq);
+}
+#endif
+
+/* The versions, fastest first (the CPU check is dc_impls'). */
+static const struct run_impl {
+	const char *name;
+	run_scan_fn scan;
+} run_impls[] = {
+#ifdef DC_X86
+    {"avx512", run_scan_avx512},
+#endif
+    {"c", run_scan_c},
+};
+
+/*
  * Data accesses at these page offsets of the last data page (lp_pa), each an
  * L1 TLB hit in every mode, through every mode's caches: one mode at a time,
  * as the modes' caches are independent, and within a mode one level at a
@@ -2938,8 +3063,9 @@ static inline void rep_bounds(const struct mm_rec *o, uint64_t base, uint64_t g,
  */
 static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, size_t n)
 {
-	enum { QUEUE = 512 };
-	uint16_t q[QUEUE]; /* page offsets of data accesses for data_batch */
+	enum { QUEUE = DQ_MAX };
+	uint16_t q[QUEUE + 8]; /* page offsets of data accesses for data_batch (+ 8:
+				* run_scan_avx512 stores 8 at a time) */
 	size_t nq = 0;
 	/* lp_gen == tlb_gen implies no event since, so a live process */
 	uint64_t d = s->lp_gen[0] == s->tlb_gen ? s->lp_page[0] << 12 : NONE, dg = 4096;
@@ -2958,25 +3084,21 @@ static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, s
 		if (lp[o->op] != NONE && o->op != MM_IFETCH && dpage != NONE && s->c.dc1_kib) {
 			/* a sequential data run: the repeats of each line, and each
 			 * next line of the page queued, in one loop */
-			uint64_t tail = rec_tail(o), dlo, dspan;
-			rep_bounds(o, lp[o->op], 64, &lo, &span);
-			rep_bounds(o, dpage, 4096, &dlo, &dspan);
-			const uint64_t adj = lo & 63; /* 1 for size 0 (see rep_bounds) */
+			struct run_scan c = {.tail = rec_tail(o)};
+			rep_bounds(o, lp[o->op], 64, &lo, &c.span);
+			rep_bounds(o, dpage, 4096, &c.dlo, &c.dspan);
+			c.adj = lo & 63; /* 1 for size 0 (see rep_bounds) */
+			uint64_t dline = s->dline;
+			size_t nq0 = nq;
 			for (;;) {
-				while (o < end && rec_tail(o) == tail && o->addr - lo < span)
-					o++;
-				if (o == end || rec_tail(o) != tail || o->addr - dlo >= dspan)
+				o = s->run_scan(o, end, &c, &dline, q, &nq);
+				queued += nq - nq0;
+				if (nq < QUEUE)
 					break;
-				if (nq == QUEUE) {
-					data_batch(s, q, nq);
-					nq = 0;
-				}
-				q[nq++] = (uint16_t)(o->addr & 0xfff);
-				s->dline = o->addr >> 6, lp[1] = lp[2] = lp[3] = s->dline << 6;
-				lo = lp[1] + adj;
-				queued++;
-				o++;
+				data_batch(s, q, nq);
+				nq = nq0 = 0;
 			}
+			s->dline = dline, lp[1] = lp[2] = lp[3] = dline << 6;
 		} else if (lp[o->op] != NONE) {
 			uint64_t tail = rec_tail(o);
 			rep_bounds(o, lp[o->op], gran[o->op], &lo, &span);
@@ -3326,7 +3448,7 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	s->dline = NONE;
 	for (size_t i = 0; !s->dc_pass; i++) /* the last version ("c") always runs */
 		if (dc_impls[i].valid())
-			s->dc_pass = dc_impls[i].pass;
+			mm_sim_dc_impl(s, dc_impls[i].name);
 	s->phash = calloc(s->hcap, 4);
 	s->hl_mask = 1023;
 	s->hl = calloc(s->hl_mask + 1, sizeof(*s->hl));
@@ -3412,6 +3534,11 @@ const char *mm_sim_dc_impl(struct mm_sim *s, const char *name)
 			if (!d->valid())
 				return NULL;
 			s->dc_pass = d->pass;
+			/* the run scan of the same name, else the C one (the last) */
+			size_t r = 0;
+			while (strcmp(run_impls[r].name, name) && strcmp(run_impls[r].name, "c"))
+				r++;
+			s->run_scan = run_impls[r].scan;
 			return d->name;
 		}
 	}

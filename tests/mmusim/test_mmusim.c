@@ -2111,7 +2111,8 @@ static size_t run_trace(struct mm_rec *r, size_t n, uint64_t seed, size_t *cut, 
  * laps over a few pages, each page's lines in ascending order with
  * repeats, or in a random order, a working set from 1 to 48 pages (64 to
  * 3072 lines against caches of 48 to 1024 lines), half of the time at most
- * 6 pages.
+ * 6 pages; now and then over 512 accesses to two lines of one page in
+ * turn (the queue fills inside a run).
  */
 static size_t dc_trace(struct mm_rec *r, size_t n, uint64_t seed)
 {
@@ -2119,6 +2120,15 @@ static size_t dc_trace(struct mm_rec *r, size_t n, uint64_t seed)
 	size_t i = 0;
 	while (i < n) {
 		uint64_t y = xs(&x), pages = 1 + (y >> 1) % (y & 1 ? 6 : 48);
+		if (y % 16 == 0) { /* one page, two lines in turn: more queued than
+				    * one batch holds, with repeats now and then */
+			uint64_t pg = BASE + (y >> 8) % 64 * 4096;
+			for (uint64_t k = 0, len = 600 + (y >> 20) % 600; k < len && i < n; k++)
+				r[i++] = ld(
+				    pg + (k / (1 + (y >> 50) % 3) & 1) * 64 * (1 + (y >> 40) % 63) +
+				    k % 8 * 8);
+			continue;
+		}
 		uint64_t base = BASE + ((y >> 8) % 4) * (1u << 20);
 		for (uint64_t lap = 0; lap < 1 + (y >> 16) % 3; lap++)
 			for (uint64_t p = 0; p < pages && i < n; p++) {
