@@ -574,32 +574,56 @@ static inline uint32_t dc_find_c(const uint32_t *k, uint32_t stride, uint32_t v)
 	return i;
 }
 
-/* The body of a dc_pass version whose set search is FIND. Unlike dc_touch
- * it compares the whole set at once, without looking at the head first: a
- * batch is mostly lines new to the cache (a sequential sweep). */
-#define DC_PASS_BODY(FIND)                                                                         \
-	size_t nm = 0;                                                                             \
-	const uint32_t w = d->ways, stride = d->stride;                                            \
-	for (size_t j = 0; j < n; j++) {                                                           \
-		const uint64_t line = ln[j];                                                       \
-		const size_t set = (size_t)(line & d->mask);                                       \
-		uint32_t *k = d->tag + set * stride, v = (uint32_t)(line >> d->set_bits) + 1;      \
-		uint32_t i = FIND(k, stride, v), h = d->head[set];                                 \
-		if (i >= w) { /* as dc_touch: the least recent slot becomes the head */            \
-			h = h ? h - 1 : w - 1;                                                     \
+/* The loop of a dc_pass version whose set search is FIND, for sets of
+ * STRIDE slots. Unlike dc_touch it compares the whole set at once, without
+ * looking at the head first: a batch is mostly lines new to the cache (a
+ * sequential sweep). The cache's fields are read into locals once (the
+ * stores to the sets could alias them). */
+#define DC_PASS_LOOP(FIND, STRIDE)                                                                 \
+	do {                                                                                       \
+		size_t nm = 0;                                                                     \
+		const uint32_t w = d->ways, stride = (STRIDE);                                     \
+		const uint64_t mask = d->mask;                                                     \
+		const unsigned sb = d->set_bits;                                                   \
+		uint32_t *const tag = d->tag;                                                      \
+		uint16_t *const head = d->head;                                                    \
+		for (size_t j = 0; j < n; j++) {                                                   \
+			const uint64_t line = ln[j];                                               \
+			const size_t set = (size_t)(line & mask);                                  \
+			uint32_t *k = tag + set * stride, v = (uint32_t)(line >> sb) + 1;          \
+			uint32_t i = FIND(k, stride, v), h = head[set];                            \
+			if (i >= w) { /* as dc_touch: the least recent slot becomes the head */    \
+				h = h ? h - 1 : w - 1;                                             \
+				k[h] = v;                                                          \
+				head[set] = (uint16_t)h;                                           \
+				ln[nm++] = line;                                                   \
+				continue;                                                          \
+			}                                                                          \
+			while (i != h) {                                                           \
+				uint32_t p = i ? i - 1 : w - 1;                                    \
+				k[i] = k[p];                                                       \
+				i = p;                                                             \
+			}                                                                          \
 			k[h] = v;                                                                  \
-			d->head[set] = (uint16_t)h;                                                \
-			ln[nm++] = line;                                                           \
-			continue;                                                                  \
 		}                                                                                  \
-		while (i != h) {                                                                   \
-			uint32_t p = i ? i - 1 : w - 1;                                            \
-			k[i] = k[p];                                                               \
-			i = p;                                                                     \
-		}                                                                                  \
-		k[h] = v;                                                                          \
-	}                                                                                          \
-	return nm
+		return nm;                                                                         \
+	} while (0)
+
+/* The body of a dc_pass version: the loop with the set size as a constant
+ * for the presets' caches (2, 8, 12 or 16, 32 ways), else as a variable. */
+#define DC_PASS_BODY(FIND)                                                                         \
+	switch (d->stride) {                                                                       \
+	case 2:                                                                                    \
+		DC_PASS_LOOP(FIND, 2);                                                             \
+	case 8:                                                                                    \
+		DC_PASS_LOOP(FIND, 8);                                                             \
+	case 16:                                                                                   \
+		DC_PASS_LOOP(FIND, 16);                                                            \
+	case 32:                                                                                   \
+		DC_PASS_LOOP(FIND, 32);                                                            \
+	default:                                                                                   \
+		DC_PASS_LOOP(FIND, d->stride);                                                     \
+	}
 
 /* The plain C version: runs anywhere, and checks the others (tests). */
 static size_t dc_pass_c(struct dcache *d, uint64_t *ln, size_t n)
@@ -618,12 +642,23 @@ static size_t dc_pass_sse2(struct dcache *d, uint64_t *ln, size_t n)
 #define TGT_AVX2   __attribute__((target("avx2")))
 #define TGT_AVX512 __attribute__((target("avx2,avx512f")))
 
-/* 8 tags per compare; sets of fewer than 8 ways one by one. */
+/* 8 tags per compare; sets of fewer than 8 ways one by one, sets of up to
+ * 64 ways tested once, after every compare. */
 TGT_AVX2 static inline uint32_t dc_find_avx2(const uint32_t *k, uint32_t stride, uint32_t v)
 {
 	if (stride < DC_BLOCK)
 		return dc_find_c(k, stride, v);
 	__m256i vv = _mm256_set1_epi32((int)v);
+	if (stride <= 64) { /* every block, then one test */
+		uint64_t hit = 0;
+		for (uint32_t b = 0; b < stride; b += 8) {
+			__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(k + b));
+			hit |= (uint64_t)(unsigned)_mm256_movemask_ps(
+				   _mm256_castsi256_ps(_mm256_cmpeq_epi32(x, vv)))
+			       << b;
+		}
+		return hit ? (uint32_t)__builtin_ctzll(hit) : stride;
+	}
 	for (uint32_t b = 0; b < stride; b += 8) {
 		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(k + b));
 		unsigned hit =
@@ -639,28 +674,36 @@ TGT_AVX2 static size_t dc_pass_avx2(struct dcache *d, uint64_t *ln, size_t n)
 	DC_PASS_BODY(dc_find_avx2);
 }
 
-/* 16 tags per compare, a last block of 8 by AVX2 (strides above DC_BLOCK
- * are multiples of 8). */
+/* 16 tags per compare, a last block of 8 by AVX2; sets of up to 64 ways
+ * tested once, after every compare. */
 TGT_AVX512 static inline uint32_t dc_find_avx512(const uint32_t *k, uint32_t stride, uint32_t v)
 {
 	if (stride < DC_BLOCK)
 		return dc_find_c(k, stride, v);
 	__m512i vv = _mm512_set1_epi32((int)v);
-	uint32_t b = 0;
-	for (; b + 16 <= stride; b += 16) {
-		unsigned hit =
-		    _mm512_cmpeq_epi32_mask(_mm512_loadu_si512((const void *)(k + b)), vv);
-		if (hit)
-			return b + (uint32_t)__builtin_ctz(hit);
+	uint64_t hit = 0; /* slots base.. */
+	uint32_t b = 0, base = 0;
+	if (stride <= 64) { /* every block, then one test */
+		for (; b + 16 <= stride; b += 16)
+			hit |= (uint64_t)_mm512_cmpeq_epi32_mask(
+				   _mm512_loadu_si512((const void *)(k + b)), vv)
+			       << b;
+	} else {
+		for (; b + 16 <= stride; b += 16) {
+			unsigned m =
+			    _mm512_cmpeq_epi32_mask(_mm512_loadu_si512((const void *)(k + b)), vv);
+			if (m)
+				return b + (uint32_t)__builtin_ctz(m);
+		}
+		base = b;
 	}
-	if (b < stride) {
+	if (b < stride) { /* a last block of 8 (strides above DC_BLOCK are multiples of 8) */
 		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(k + b));
-		unsigned hit = (unsigned)_mm256_movemask_ps(
-		    _mm256_castsi256_ps(_mm256_cmpeq_epi32(x, _mm512_castsi512_si256(vv))));
-		if (hit)
-			return b + (uint32_t)__builtin_ctz(hit);
+		hit |= (uint64_t)(unsigned)_mm256_movemask_ps(
+			   _mm256_castsi256_ps(_mm256_cmpeq_epi32(x, _mm512_castsi512_si256(vv))))
+		       << (b - base);
 	}
-	return stride;
+	return hit ? base + (uint32_t)__builtin_ctzll(hit) : stride;
 }
 
 TGT_AVX512 static size_t dc_pass_avx512(struct dcache *d, uint64_t *ln, size_t n)

@@ -2150,9 +2150,9 @@ static size_t dc_trace(struct mm_rec *r, size_t n, uint64_t seed)
 /*
  * Each data-cache batch routine (mm_sim_dc_impl: avx512, avx2, sse2, c, as
  * far as this CPU runs them) against the reference form, on dc_trace and
- * on caches of 2 to 40 ways (a set of fewer ways than one compare, exactly
- * one, one and a half, several): every statistic equal, and the trace
- * reaching every level.
+ * on caches of 1 to 128 ways (a set of fewer ways than one compare, exactly
+ * one, one and a half, several, more than one test holds): every statistic
+ * equal, and the trace reaching every level.
  */
 static void test_dc_impls(void **state)
 {
@@ -2164,6 +2164,7 @@ static void test_dc_impls(void **state)
 	    {"dc1_kib=4", "dc1_ways=2", "dc2_kib=20", "dc2_ways=20", "dc3_kib=64", "dc3_ways=32"},
 	    {"dc1_kib=3", "dc1_ways=3", "dc2_kib=12", "dc2_ways=12", "dc3_kib=40", "dc3_ways=40"},
 	    {"dc1_kib=8", "dc1_ways=8", "dc2_kib=16", "dc2_ways=16", "dc3_kib=48", "dc3_ways=24"},
+	    {"dc1_kib=2", "dc1_ways=1", "dc2_kib=72", "dc2_ways=72", "dc3_kib=128", "dc3_ways=128"},
 	};
 	const char *impls[] = {"avx512", "avx2", "sse2", "c"};
 	unsigned ran = 0;
