@@ -2005,8 +2005,10 @@ static int pend_add(struct mm_sim *s, struct mmu *m, uint32_t pi, uint64_t va)
  * Several VMs: each VM keeps its own shadow roots (vm_save), and the switch
  * state lives in its own guest tables (struct pt_meta ag), so each VM's
  * switch points move with its own writes; epochs are the host's, one clock
- * for all VMs. Not modelled: CR3 writes without exits when the root is in
- * nested mode, INVLPG without exits.
+ * for all VMs. INVLPG is an exit that leaves the shadow as it is (every
+ * write to a shadowed table was trapped: mode_invlpg). Not modelled: CR3
+ * writes without exits when the root is in nested mode, INVLPG without
+ * exits.
  */
 
 /* Level of the highest guest table in nested mode on va's path from root,
@@ -2479,10 +2481,13 @@ static void shadow_invlpg_unsync(struct mm_sim *s, struct mmu *m, uint32_t pi, u
 
 /*
  * The guest's INVLPG of va as mode i runs it (an exit under shadow paging).
- * Shadow paging does what KVM's FNAME(invlpg) does: in an out-of-sync
- * table see shadow_invlpg_unsync; a table in sync had every write trapped,
- * which already dropped the shadow entry it changed, so nothing more is
- * done. Agile paging's shadowed part drops va's shadow entry.
+ * Shadow paging does what KVM's FNAME(invlpg) (arch/x86/kvm/mmu/
+ * paging_tmpl.h) does: in an out-of-sync table see shadow_invlpg_unsync; a
+ * table in sync had every write trapped, which already dropped the shadow
+ * entry it changed, so nothing more is done. Agile paging's shadowed part
+ * is always in sync (its tables are write-protected while shadowed, and a
+ * table it stops trapping goes to nested mode with its shadow subtree), so
+ * its INVLPG is the exit alone, as shadow paging's in a synced table.
  */
 static void mode_invlpg(struct mm_sim *s, int i, uint64_t va)
 {
@@ -2494,7 +2499,6 @@ static void mode_invlpg(struct mm_sim *s, int i, uint64_t va)
 			shadow_invlpg_unsync(s, m, s->cur, va);
 	} else if (shadowed(i)) {
 		vm_exit(s, m, MM_EXIT_INVLPG, s->c.c_invlpg);
-		shadow_zap(s, m, m->sroot, va);
 	}
 	invlpg(s, m, va);
 }
