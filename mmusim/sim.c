@@ -631,11 +631,13 @@ static size_t dc_pass_c(struct dcache *d, uint64_t *ln, size_t n)
 	DC_PASS_BODY(dc_find_c);
 }
 
-/* dc_find's SSE2 compare (plain C where SSE2 is not there). */
+#ifdef __SSE2__
+/* dc_find's SSE2 compare. */
 static size_t dc_pass_sse2(struct dcache *d, uint64_t *ln, size_t n)
 {
 	DC_PASS_BODY(dc_find);
 }
+#endif
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define DC_X86	   1
