@@ -357,6 +357,15 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
  * of rings. Slow; tests compare its statistics with the fast path's.
  */
 void mm_sim_reference(struct mm_sim *s);
+/*
+ * Routines by instruction set for the hot loops (the data caches' batches,
+ * the scan for the end of a run of repeats), fastest first: "avx512",
+ * "avx2", "sse2" (x86-64), "c" (everywhere; a set without a scan of its
+ * own scans in C); mm_sim_new picks the first the CPU runs. mm_sim_dc_impl(s, NAME) switches s to
+ * NAME and returns its name, or NULL (unknown, or this CPU lacks it: s unchanged); NAME NULL: the
+ * routine s uses. Every one gives the same counts (tests compare them).
+ */
+const char *mm_sim_dc_impl(struct mm_sim *s, const char *name);
 /* Stats of mode m (zeroed if the mode is not simulated). */
 const struct mm_stats *mm_sim_stats(const struct mm_sim *s, enum mm_mode m);
 unsigned mm_sim_modes(const struct mm_sim *s);

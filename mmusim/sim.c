@@ -74,7 +74,9 @@
  *    the host leaf map and native mode need no VM tag.
  *  - Data caches are rings of 32-bit tags per set (struct dcache): a miss is
  *    O(1) after an SSE2 compare of the set, the common case of a streaming
- *    trace.
+ *    trace. The queued data lines (data_batch) go through one mode's caches
+ *    one level at a time (dc_pass), in a version per instruction set (AVX2,
+ *    AVX-512: 8 or 16 tags per compare) picked by the CPU.
  */
 #include "mmusim.h"
 
@@ -84,6 +86,9 @@
 #include <string.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
+#endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
 #endif
 
 const char *const mm_mode_names[MM_MODE_N] = {"native", "shadow", "nested", "agile"};
@@ -550,6 +555,199 @@ static int dc_touch_ref(struct dcache *d, uint64_t line)
 	return hit;
 }
 
+/*
+ * Batches of lines through one cache (data_batch): dc_pass runs lines
+ * ln[0..n) through d in order, as dc_touch one by one would, and keeps the
+ * lines that missed, in order, at the front of ln (their count returned):
+ * the accesses the next level sees. One version per instruction set, the
+ * fastest this CPU runs picked once (mm_sim_new), as the kernel's
+ * lib/raid6 picks its syndrome routine at boot; a version built with a
+ * target attribute runs only after __builtin_cpu_supports said yes. They
+ * differ only in how a set's tags are compared: "c" one at a time, "sse2"
+ * 4 per compare, "avx2" 8, "avx512" 16.
+ */
+static inline uint32_t dc_find_c(const uint32_t *k, uint32_t stride, uint32_t v)
+{
+	uint32_t i = 0;
+	while (i < stride && k[i] != v)
+		i++;
+	return i;
+}
+
+/* The loop of a dc_pass version whose set search is FIND, for sets of
+ * STRIDE slots. Unlike dc_touch it compares the whole set at once, without
+ * looking at the head first: a batch is mostly lines new to the cache (a
+ * sequential sweep). The cache's fields are read into locals once (the
+ * stores to the sets could alias them). */
+#define DC_PASS_LOOP(FIND, STRIDE)                                                                 \
+	do {                                                                                       \
+		size_t nm = 0;                                                                     \
+		const uint32_t w = d->ways, stride = (STRIDE);                                     \
+		const uint64_t mask = d->mask;                                                     \
+		const unsigned sb = d->set_bits;                                                   \
+		uint32_t *const tag = d->tag;                                                      \
+		uint16_t *const head = d->head;                                                    \
+		for (size_t j = 0; j < n; j++) {                                                   \
+			const uint64_t line = ln[j];                                               \
+			const size_t set = (size_t)(line & mask);                                  \
+			uint32_t *k = tag + set * stride, v = (uint32_t)(line >> sb) + 1;          \
+			uint32_t i = FIND(k, stride, v), h = head[set];                            \
+			if (i >= w) { /* as dc_touch: the least recent slot becomes the head */    \
+				h = h ? h - 1 : w - 1;                                             \
+				k[h] = v;                                                          \
+				head[set] = (uint16_t)h;                                           \
+				ln[nm++] = line;                                                   \
+				continue;                                                          \
+			}                                                                          \
+			while (i != h) {                                                           \
+				uint32_t p = i ? i - 1 : w - 1;                                    \
+				k[i] = k[p];                                                       \
+				i = p;                                                             \
+			}                                                                          \
+			k[h] = v;                                                                  \
+		}                                                                                  \
+		return nm;                                                                         \
+	} while (0)
+
+/* The body of a dc_pass version: the loop with the set size as a constant
+ * for the presets' caches (2, 8, 12 or 16, 32 ways), else as a variable. */
+#define DC_PASS_BODY(FIND)                                                                         \
+	switch (d->stride) {                                                                       \
+	case 2:                                                                                    \
+		DC_PASS_LOOP(FIND, 2);                                                             \
+	case 8:                                                                                    \
+		DC_PASS_LOOP(FIND, 8);                                                             \
+	case 16:                                                                                   \
+		DC_PASS_LOOP(FIND, 16);                                                            \
+	case 32:                                                                                   \
+		DC_PASS_LOOP(FIND, 32);                                                            \
+	default:                                                                                   \
+		DC_PASS_LOOP(FIND, d->stride);                                                     \
+	}
+
+/* The plain C version: runs anywhere, and checks the others (tests). */
+static size_t dc_pass_c(struct dcache *d, uint64_t *ln, size_t n)
+{
+	DC_PASS_BODY(dc_find_c);
+}
+
+#ifdef __SSE2__
+/* dc_find's SSE2 compare. */
+static size_t dc_pass_sse2(struct dcache *d, uint64_t *ln, size_t n)
+{
+	DC_PASS_BODY(dc_find);
+}
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define DC_X86	   1
+#define TGT_AVX2   __attribute__((target("avx2")))
+#define TGT_AVX512 __attribute__((target("avx2,avx512f")))
+
+/* 8 tags per compare; sets of fewer than 8 ways one by one, sets of up to
+ * 64 ways tested once, after every compare. */
+TGT_AVX2 static inline uint32_t dc_find_avx2(const uint32_t *k, uint32_t stride, uint32_t v)
+{
+	if (stride < DC_BLOCK)
+		return dc_find_c(k, stride, v);
+	__m256i vv = _mm256_set1_epi32((int)v);
+	if (stride <= 64) { /* every block, then one test */
+		uint64_t hit = 0;
+		for (uint32_t b = 0; b < stride; b += 8) {
+			__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(k + b));
+			hit |= (uint64_t)(unsigned)_mm256_movemask_ps(
+				   _mm256_castsi256_ps(_mm256_cmpeq_epi32(x, vv)))
+			       << b;
+		}
+		return hit ? (uint32_t)__builtin_ctzll(hit) : stride;
+	}
+	for (uint32_t b = 0; b < stride; b += 8) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(k + b));
+		unsigned hit =
+		    (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpeq_epi32(x, vv)));
+		if (hit)
+			return b + (uint32_t)__builtin_ctz(hit);
+	}
+	return stride;
+}
+
+TGT_AVX2 static size_t dc_pass_avx2(struct dcache *d, uint64_t *ln, size_t n)
+{
+	DC_PASS_BODY(dc_find_avx2);
+}
+
+/* 16 tags per compare, a last block of 8 by AVX2; sets of up to 64 ways
+ * tested once, after every compare. */
+TGT_AVX512 static inline uint32_t dc_find_avx512(const uint32_t *k, uint32_t stride, uint32_t v)
+{
+	if (stride < DC_BLOCK)
+		return dc_find_c(k, stride, v);
+	__m512i vv = _mm512_set1_epi32((int)v);
+	uint64_t hit = 0; /* slots base.. */
+	uint32_t b = 0, base = 0;
+	if (stride <= 64) { /* every block, then one test */
+		for (; b + 16 <= stride; b += 16)
+			hit |= (uint64_t)_mm512_cmpeq_epi32_mask(
+				   _mm512_loadu_si512((const void *)(k + b)), vv)
+			       << b;
+	} else {
+		for (; b + 16 <= stride; b += 16) {
+			unsigned m =
+			    _mm512_cmpeq_epi32_mask(_mm512_loadu_si512((const void *)(k + b)), vv);
+			if (m)
+				return b + (uint32_t)__builtin_ctz(m);
+		}
+		base = b;
+	}
+	if (b < stride) { /* a last block of 8 (strides above DC_BLOCK are multiples of 8) */
+		__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(k + b));
+		hit |= (uint64_t)(unsigned)_mm256_movemask_ps(
+			   _mm256_castsi256_ps(_mm256_cmpeq_epi32(x, _mm512_castsi512_si256(vv))))
+		       << (b - base);
+	}
+	return hit ? base + (uint32_t)__builtin_ctzll(hit) : stride;
+}
+
+TGT_AVX512 static size_t dc_pass_avx512(struct dcache *d, uint64_t *ln, size_t n)
+{
+	DC_PASS_BODY(dc_find_avx512);
+}
+
+static int dc_has_avx2(void)
+{
+	return __builtin_cpu_supports("avx2");
+}
+
+static int dc_has_avx512(void)
+{
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("avx512f");
+}
+#endif
+
+static int dc_has_any(void)
+{
+	return 1;
+}
+
+typedef size_t (*dc_pass_fn)(struct dcache *d, uint64_t *ln, size_t n);
+struct run_scan; /* feed_repeats' run scan (section 7) */
+
+/* The versions, fastest first (mm_sim_dc_impl names them). */
+static const struct dc_impl {
+	const char *name;
+	int (*valid)(void);
+	dc_pass_fn pass;
+} dc_impls[] = {
+#ifdef DC_X86
+    {"avx512", dc_has_avx512, dc_pass_avx512},
+    {"avx2", dc_has_avx2, dc_pass_avx2},
+#endif
+#ifdef __SSE2__
+    {"sse2", dc_has_any, dc_pass_sse2},
+#endif
+    {"c", dc_has_any, dc_pass_c},
+};
+
 /* ============================================= 2. frame allocators */
 
 struct palloc {
@@ -940,7 +1138,11 @@ struct mm_sim {
 	void *log_ctx;
 	int log_all;
 	uint64_t log_page;
-	int ref; /* mm_sim_reference: every access the whole way, no shortcut */
+	int ref;	    /* mm_sim_reference: every access the whole way, no shortcut */
+	dc_pass_fn dc_pass; /* data_batch's version of dc_pass (dc_impls) */
+	const struct mm_rec *(*run_scan)(const struct mm_rec *, const struct mm_rec *,
+					 const struct run_scan *, uint64_t *, uint16_t *,
+					 size_t *); /* feed_repeats' (run_impls) */
 	struct ok_err *e;
 	int err;
 };
@@ -1805,8 +2007,10 @@ static int pend_add(struct mm_sim *s, struct mmu *m, uint32_t pi, uint64_t va)
  * Several VMs: each VM keeps its own shadow roots (vm_save), and the switch
  * state lives in its own guest tables (struct pt_meta ag), so each VM's
  * switch points move with its own writes; epochs are the host's, one clock
- * for all VMs. Not modelled: CR3 writes without exits when the root is in
- * nested mode, INVLPG without exits.
+ * for all VMs. INVLPG is an exit that leaves the shadow as it is (every
+ * write to a shadowed table was trapped: mode_invlpg). Not modelled: CR3
+ * writes without exits when the root is in nested mode, INVLPG without
+ * exits.
  */
 
 /* Level of the highest guest table in nested mode on va's path from root,
@@ -2279,10 +2483,13 @@ static void shadow_invlpg_unsync(struct mm_sim *s, struct mmu *m, uint32_t pi, u
 
 /*
  * The guest's INVLPG of va as mode i runs it (an exit under shadow paging).
- * Shadow paging does what KVM's FNAME(invlpg) does: in an out-of-sync
- * table see shadow_invlpg_unsync; a table in sync had every write trapped,
- * which already dropped the shadow entry it changed, so nothing more is
- * done. Agile paging's shadowed part drops va's shadow entry.
+ * Shadow paging does what KVM's FNAME(invlpg) (arch/x86/kvm/mmu/
+ * paging_tmpl.h) does: in an out-of-sync table see shadow_invlpg_unsync; a
+ * table in sync had every write trapped, which already dropped the shadow
+ * entry it changed, so nothing more is done. Agile paging's shadowed part
+ * is always in sync (its tables are write-protected while shadowed, and a
+ * table it stops trapping goes to nested mode with its shadow subtree), so
+ * its INVLPG is the exit alone, as shadow paging's in a synced table.
  */
 static void mode_invlpg(struct mm_sim *s, int i, uint64_t va)
 {
@@ -2294,7 +2501,6 @@ static void mode_invlpg(struct mm_sim *s, int i, uint64_t va)
 			shadow_invlpg_unsync(s, m, s->cur, va);
 	} else if (shadowed(i)) {
 		vm_exit(s, m, MM_EXIT_INVLPG, s->c.c_invlpg);
-		shadow_zap(s, m, m->sroot, va);
 	}
 	invlpg(s, m, va);
 }
@@ -2724,33 +2930,160 @@ _Static_assert(offsetof(struct mm_rec, pad) == offsetof(struct mm_rec, pid) + 7 
 		   sizeof(struct mm_rec) == offsetof(struct mm_rec, pid) + 8,
 	       "rec_tail reads pid, size, op and pad");
 
-/* Data accesses at these page offsets of the last data page (lp_pa), each an
- * L1 TLB hit in every mode, through every mode's caches: one mode at a
- * time, as the modes' caches are independent (the same counts as access1's
- * mode by mode per access, with one mode's cache state hot at a time). */
+/*
+ * A sequential data run (feed_repeats, data_refs=1 with an L1D): from o
+ * on, the records of tail's kind (rec_tail) whose first and last byte lie
+ * on the data page (addr - dlo below dspan, see rep_bounds) are each a
+ * repeat of the last line *dline (addr - (*dline << 6) - adj below span:
+ * counted later as an L1D hit) or an access to another line of the page
+ * (its page offset queued in q at *nq, and its line the last one; q has
+ * room for 8 more than DQ_MAX). Stops at the first record of another kind
+ * or off the page, or with the queue full (*nq == DQ_MAX); returns that
+ * record. The hot loop of a sequential trace: one version per instruction
+ * set, as dc_pass (run_impls).
+ */
+#define DQ_MAX 512 /* queued page offsets per data_batch */
+struct run_scan {
+	uint64_t tail, adj, span, dlo, dspan;
+};
+typedef const struct mm_rec *(*run_scan_fn)(const struct mm_rec *o, const struct mm_rec *end,
+					    const struct run_scan *c, uint64_t *dline, uint16_t *q,
+					    size_t *nq);
+
+static const struct mm_rec *run_scan_c(const struct mm_rec *o, const struct mm_rec *end,
+				       const struct run_scan *c, uint64_t *dline, uint16_t *q,
+				       size_t *nq)
+{
+	uint64_t lo = (*dline << 6) + c->adj;
+	for (;;) {
+		while (o < end && rec_tail(o) == c->tail && o->addr - lo < c->span)
+			o++;
+		if (o == end || rec_tail(o) != c->tail || o->addr - c->dlo >= c->dspan ||
+		    *nq == DQ_MAX)
+			return o;
+		q[(*nq)++] = (uint16_t)(o->addr & 0xfff);
+		*dline = o->addr >> 6;
+		lo = (*dline << 6) + c->adj;
+		o++;
+	}
+}
+
+#ifdef DC_X86
+_Static_assert(sizeof(struct mm_rec) == 24 && offsetof(struct mm_rec, addr) == 0 &&
+		   offsetof(struct mm_rec, pid) == 16,
+	       "run_scan_avx512 reads addr and the tail as 64-bit words 0 and 2 of 3");
+
+/* 8 records per step: 3 loads, 4 permutes for their addresses and tails,
+ * each record's last line (the previous record's, which a run keeps as
+ * its line whether repeat or queued) by one shift of the lanes. */
+TGT_AVX512 static const struct mm_rec *run_scan_avx512(const struct mm_rec *o,
+						       const struct mm_rec *end,
+						       const struct run_scan *c, uint64_t *dline,
+						       uint16_t *q, size_t *nq)
+{
+	/* record i's addr is word 3i of the 24, its tail 3i + 2; the first 16
+	 * words come from x0 and x1, the rest from x2 */
+	const __m512i a01 = _mm512_setr_epi64(0, 3, 6, 9, 12, 15, 0, 0),
+		      a2 = _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 8 + 2, 8 + 5),
+		      t01 = _mm512_setr_epi64(2, 5, 8, 11, 14, 0, 0, 0),
+		      t2 = _mm512_setr_epi64(0, 1, 2, 3, 4, 8 + 1, 8 + 4, 8 + 7);
+	const __m512i vt = _mm512_set1_epi64((long long)c->tail),
+		      vadj = _mm512_set1_epi64((long long)c->adj),
+		      vspan = _mm512_set1_epi64((long long)c->span),
+		      vdlo = _mm512_set1_epi64((long long)c->dlo),
+		      vdspan = _mm512_set1_epi64((long long)c->dspan),
+		      voff = _mm512_set1_epi64(0xfff);
+	size_t n = *nq; /* in locals: q's stores could alias *nq and *dline */
+	__m512i last = _mm512_set1_epi64((long long)*dline);
+	while (end - o >= 8 && n + 8 <= DQ_MAX) {
+		const char *p = (const char *)(const void *)o;
+		__m512i x0 = _mm512_loadu_si512((const void *)p),
+			x1 = _mm512_loadu_si512((const void *)(p + 64)),
+			x2 = _mm512_loadu_si512((const void *)(p + 128));
+		__m512i a =
+		    _mm512_permutex2var_epi64(_mm512_permutex2var_epi64(x0, a01, x1), a2, x2);
+		__m512i t =
+		    _mm512_permutex2var_epi64(_mm512_permutex2var_epi64(x0, t01, x1), t2, x2);
+		unsigned in = _mm512_cmpeq_epi64_mask(t, vt) &
+			      _mm512_cmplt_epu64_mask(_mm512_sub_epi64(a, vdlo), vdspan);
+		/* lane i: the line before record i (lane 0: the last line) */
+		__m512i line = _mm512_srli_epi64(a, 6);
+		__m512i prev = _mm512_alignr_epi64(line, last, 7);
+		__m512i rel =
+		    _mm512_sub_epi64(a, _mm512_add_epi64(_mm512_slli_epi64(prev, 6), vadj));
+		unsigned rep = _mm512_cmplt_epu64_mask(rel, vspan);
+		if (in == 0xff) { /* the common case: all 8 in the run */
+			__mmask8 qm = (__mmask8)~rep;
+			/* the queued offsets, packed, 8 stored (q has room past DQ_MAX) */
+			_mm_storeu_si128((__m128i *)(void *)(q + n),
+					 _mm512_cvtepi64_epi16(_mm512_maskz_compress_epi64(
+					     qm, _mm512_and_si512(a, voff))));
+			n += (unsigned)__builtin_popcount(qm);
+			last = _mm512_permutexvar_epi64(_mm512_set1_epi64(7), line);
+			o += 8;
+			continue;
+		}
+		unsigned k = (unsigned)__builtin_ctz(~in); /* records still in the run */
+		__mmask8 qm = (__mmask8)(~rep & ((1u << k) - 1));
+		_mm_storeu_si128((__m128i *)(void *)(q + n),
+				 _mm512_cvtepi64_epi16(
+				     _mm512_maskz_compress_epi64(qm, _mm512_and_si512(a, voff))));
+		n += (unsigned)__builtin_popcount(qm);
+		*nq = n;
+		*dline = k ? o[k - 1].addr >> 6
+			   : (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(last));
+		return o + k;
+	}
+	*nq = n;
+	*dline = (uint64_t)_mm_cvtsi128_si64(_mm512_castsi512_si128(last));
+	return run_scan_c(o, end, c, dline, q, nq);
+}
+#endif
+
+/* The versions, fastest first (the CPU check is dc_impls'). */
+static const struct run_impl {
+	const char *name;
+	run_scan_fn scan;
+} run_impls[] = {
+#ifdef DC_X86
+    {"avx512", run_scan_avx512},
+#endif
+    {"c", run_scan_c},
+};
+
+/*
+ * Data accesses at these page offsets of the last data page (lp_pa), each an
+ * L1 TLB hit in every mode, through every mode's caches: one mode at a time,
+ * as the modes' caches are independent, and within a mode one level at a
+ * time: all the lines through L1D, its misses through L2, theirs through
+ * the LLC. That is what the line-by-line order gives, since a level sees
+ * only the misses of the level above, in their order, and changes nothing
+ * above it (no inclusion or back-invalidation is modelled): the same
+ * counts, with one set array hot at a time.
+ */
 static void data_batch(struct mm_sim *s, const uint16_t *off, size_t n)
 {
-	for (int i = 0; i < MM_MODE_N; i++) {
-		struct mmu *m = &s->m[i];
-		if (!m->on)
-			continue;
-		uint64_t at[MM_WHERE_N] = {0}, page = m->lp_pa >> 6;
-		for (size_t k = 0; k < n; k++) {
-			uint64_t line = page | off[k] >> 6;
-			if (m->dc1.tag && dc_touch(&m->dc1, line))
-				at[MM_AT_DC1]++;
-			else if (m->dc2.tag && dc_touch(&m->dc2, line))
-				at[MM_AT_DC2]++;
-			else if (m->dc3.tag && dc_touch(&m->dc3, line))
-				at[MM_AT_DC3]++;
-			else
-				at[MM_AT_MEM]++;
+	uint64_t ln[512];
+	for (size_t from = 0; from < n; from += 512) {
+		size_t b = n - from < 512 ? n - from : 512;
+		for (int i = 0; i < MM_MODE_N; i++) {
+			struct mmu *m = &s->m[i];
+			if (!m->on)
+				continue;
+			const uint64_t page = m->lp_pa >> 6;
+			for (size_t k = 0; k < b; k++)
+				ln[k] = page | off[from + k] >> 6;
+			size_t m1 = m->dc1.tag ? s->dc_pass(&m->dc1, ln, b) : b;
+			size_t m2 = m->dc2.tag ? s->dc_pass(&m->dc2, ln, m1) : m1;
+			size_t m3 = m->dc3.tag ? s->dc_pass(&m->dc3, ln, m2) : m2;
+			m->st.data_refs += b;
+			m->st.data_at[MM_AT_DC1] += b - m1;
+			m->st.data_at[MM_AT_DC2] += m1 - m2;
+			m->st.data_at[MM_AT_DC3] += m2 - m3;
+			m->st.data_at[MM_AT_MEM] += m3;
+			m->st.cyc_data += (b - m1) * s->c.c_dc1 + (m1 - m2) * s->c.c_dc2 +
+					  (m2 - m3) * s->c.c_dc3 + m3 * s->c.c_mem;
 		}
-		m->st.data_refs += n;
-		for (int w = MM_AT_DC1; w < MM_WHERE_N; w++)
-			m->st.data_at[w] += at[w];
-		m->st.cyc_data += at[MM_AT_DC1] * s->c.c_dc1 + at[MM_AT_DC2] * s->c.c_dc2 +
-				  at[MM_AT_DC3] * s->c.c_dc3 + at[MM_AT_MEM] * s->c.c_mem;
 	}
 }
 
@@ -2779,8 +3112,9 @@ static inline void rep_bounds(const struct mm_rec *o, uint64_t base, uint64_t g,
  */
 static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, size_t n)
 {
-	enum { QUEUE = 512 };
-	uint16_t q[QUEUE]; /* page offsets of data accesses for data_batch */
+	enum { QUEUE = DQ_MAX };
+	uint16_t q[QUEUE + 8]; /* page offsets of data accesses for data_batch (+ 8:
+				* run_scan_avx512 stores 8 at a time) */
 	size_t nq = 0;
 	/* lp_gen == tlb_gen implies no event since, so a live process */
 	uint64_t d = s->lp_gen[0] == s->tlb_gen ? s->lp_page[0] << 12 : NONE, dg = 4096;
@@ -2799,25 +3133,21 @@ static size_t feed_repeats(struct mm_sim *s, const struct mm_rec *r, size_t i, s
 		if (lp[o->op] != NONE && o->op != MM_IFETCH && dpage != NONE && s->c.dc1_kib) {
 			/* a sequential data run: the repeats of each line, and each
 			 * next line of the page queued, in one loop */
-			uint64_t tail = rec_tail(o), dlo, dspan;
-			rep_bounds(o, lp[o->op], 64, &lo, &span);
-			rep_bounds(o, dpage, 4096, &dlo, &dspan);
-			const uint64_t adj = lo & 63; /* 1 for size 0 (see rep_bounds) */
+			struct run_scan c = {.tail = rec_tail(o)};
+			rep_bounds(o, lp[o->op], 64, &lo, &c.span);
+			rep_bounds(o, dpage, 4096, &c.dlo, &c.dspan);
+			c.adj = lo & 63; /* 1 for size 0 (see rep_bounds) */
+			uint64_t dline = s->dline;
+			size_t nq0 = nq;
 			for (;;) {
-				while (o < end && rec_tail(o) == tail && o->addr - lo < span)
-					o++;
-				if (o == end || rec_tail(o) != tail || o->addr - dlo >= dspan)
+				o = s->run_scan(o, end, &c, &dline, q, &nq);
+				queued += nq - nq0;
+				if (nq < QUEUE)
 					break;
-				if (nq == QUEUE) {
-					data_batch(s, q, nq);
-					nq = 0;
-				}
-				q[nq++] = (uint16_t)(o->addr & 0xfff);
-				s->dline = o->addr >> 6, lp[1] = lp[2] = lp[3] = s->dline << 6;
-				lo = lp[1] + adj;
-				queued++;
-				o++;
+				data_batch(s, q, nq);
+				nq = nq0 = 0;
 			}
+			s->dline = dline, lp[1] = lp[2] = lp[3] = dline << 6;
 		} else if (lp[o->op] != NONE) {
 			uint64_t tail = rec_tail(o);
 			rep_bounds(o, lp[o->op], gran[o->op], &lo, &span);
@@ -3165,6 +3495,9 @@ int mm_sim_new(struct mm_sim **sp, const struct mm_config *c, unsigned mask, uin
 	s->map_gen = 1;
 	s->lp_page[0] = s->lp_page[1] = NONE;
 	s->dline = NONE;
+	for (size_t i = 0; !s->dc_pass; i++) /* the last version ("c") always runs */
+		if (dc_impls[i].valid())
+			mm_sim_dc_impl(s, dc_impls[i].name);
 	s->phash = calloc(s->hcap, 4);
 	s->hl_mask = 1023;
 	s->hl = calloc(s->hl_mask + 1, sizeof(*s->hl));
@@ -3237,6 +3570,28 @@ const struct mm_stats *mm_sim_stats(const struct mm_sim *s, enum mm_mode m)
 void mm_sim_reference(struct mm_sim *s)
 {
 	s->ref = 1;
+}
+
+const char *mm_sim_dc_impl(struct mm_sim *s, const char *name)
+{
+	for (size_t i = 0; i < sizeof(dc_impls) / sizeof(dc_impls[0]); i++) {
+		const struct dc_impl *d = &dc_impls[i];
+		if (!name) {
+			if (d->pass == s->dc_pass)
+				return d->name;
+		} else if (!strcmp(name, d->name)) {
+			if (!d->valid())
+				return NULL;
+			s->dc_pass = d->pass;
+			/* the run scan of the same name, else the C one (the last) */
+			size_t r = 0;
+			while (strcmp(run_impls[r].name, name) && strcmp(run_impls[r].name, "c"))
+				r++;
+			s->run_scan = run_impls[r].scan;
+			return d->name;
+		}
+	}
+	return NULL;
 }
 
 unsigned mm_sim_modes(const struct mm_sim *s)
