@@ -17,6 +17,7 @@
 #                         slices it out); say DEV size in bytes
 #   export_check MD ID DISK OFFSET   export_dev and md_check of /dev/MD, their
 #                         keys said as ID.* instead of MD.*
+#   fs_write MD           the first $FS_MIB MiB of $FS onto MD, flushed
 #   examine_to NAME DEV...       mdadm --examine of each DEV into
 #                         /out/NAME.<i>.examine (i counts from 0)
 #   fs_array ID FIRST N STRIDE ARGS...   an array with $FS on it, copied
@@ -126,6 +127,14 @@ assemble_each() {
 	done
 }
 
+# fs_write MD: the first $FS_MIB MiB of $FS (a file system image) written
+# onto MD and flushed, with dcopy's O_DIRECT: md gets the same bytes through
+# its own write path (raid5.c make_request), only the guest's page cache is
+# left out (40 MiB onto a RAID6: 1.6 s buffered, 0.6 s direct, load 10)
+fs_write() {
+	dcopy "$FS" "$1" 0 iflag=count_bytes count=$((FS_MIB * 1048576)) conv=fsync
+}
+
 # fs_array ID FIRST N STRIDE ARGS...: mdadm --create /dev/md0 (64K chunk,
 # metadata 1.2, ARGS) of the N members from $M<FIRST> (mdadm's output in
 # /out/ID.create, its status said as ID.create_rc), resynced, the first
@@ -140,7 +149,7 @@ fs_array() {
 		$(range "$_fa_first" "$_fa_n") >"/out/$_fa_id.create" 2>&1
 	say "$_fa_id.create_rc" $?
 	wait_idle md0
-	dd if="$FS" of=/dev/md0 bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
+	fs_write /dev/md0
 	mdadm --stop /dev/md0 >/dev/null 2>&1
 	copy_members "$_fa_first" $((_fa_first + _fa_stride)) "$_fa_n"
 	copy_members "$_fa_first" $((_fa_first + 2 * _fa_stride)) "$_fa_n"

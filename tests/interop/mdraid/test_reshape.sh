@@ -154,7 +154,7 @@ while read -r id lvl co ch nch nly ks first; do
 		--metadata=1.2 --homehost=opskit $(range "$first" 4) >"/out/$id.create" 2>&1
 	say "$id.create_rc" $?
 	wait_idle "$md"
-	dd if="$FS" of="/dev/$md" bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
+	fs_write "/dev/$md"
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 	copy_members "$first" $((first + 4)) 4
 	# mdadm + the kernel reshape the copy, to the end
@@ -177,7 +177,7 @@ mdadm --create /dev/$md --run --level=6 --raid-devices=4 --chunk=64 --size="$BW_
 	--metadata=1.2 --homehost=opskit $(range "$BW" 4) >/out/bw.create 2>&1
 say bw.create_rc $?
 wait_idle $md
-dd if="$FS" of=/dev/$md bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
+fs_write /dev/$md
 mdadm --stop /dev/$md >/dev/null 2>&1
 copy_members "$BW" $((BW + 4)) 4
 copy_members "$BW" $((BW + 8)) 4
