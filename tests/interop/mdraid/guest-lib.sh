@@ -12,6 +12,8 @@
 #   say KEY VALUE         print KEY=VALUE
 #   wait_idle MD          wait until sync_action is idle (resync, recovery,
 #                         check, reshape); gives up after 600 s
+#   wait_started MD       up to 1 s for a grow's sync_action to start, then
+#                         wait_idle
 #   md_check MD           run a check; say MD.mismatch N
 #   export_dev DEV DISK OFFSET   copy DEV onto DISK at byte OFFSET (the host
 #                         slices it out); say DEV size in bytes
@@ -74,6 +76,18 @@ wait_idle() {
 	done
 	echo "wait_idle: $md still $(cat "/sys/block/$md/md/sync_action")" >&2
 	return 1
+}
+# wait_started MD: what mdadm --grow asked for (a reshape, a recovery) is
+# started by md's thread a moment after mdadm returns: up to 1 s for
+# sync_action to leave idle, then wait_idle. The fixed "sleep 1" it
+# replaces spent the whole second even when md had started at once.
+wait_started() {
+	_ws_n=0
+	while [ $_ws_n -lt 10 ] && [ "$(cat "/sys/block/${1#/dev/}/md/sync_action" 2>/dev/null)" = idle ]; do
+		sleep 0.1
+		_ws_n=$((_ws_n + 1))
+	done
+	wait_idle "$1"
 }
 md_check() {
 	md=${1#/dev/}

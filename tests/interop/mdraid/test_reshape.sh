@@ -161,8 +161,7 @@ while read -r id lvl co ch nch nly ks first; do
 	mdadm --assemble "/dev/$md" $(range $((first + 4)) 4) >>"/out/$id.create" 2>&1
 	mdadm --grow "/dev/$md" "$ch" >"/out/$id.grow" 2>&1
 	say "$id.grow_rc" $?
-	sleep 1
-	wait_idle "$md"
+	wait_started "$md"
 	say "$id.chunk" "$(cat "/sys/block/$md/md/chunk_size")"
 	say "$id.layout" "$(cat "/sys/block/$md/md/layout")"
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
@@ -186,8 +185,7 @@ mdadm --assemble /dev/$md $(range $((BW + 4)) 4) >>/out/bw.create 2>&1
 mdadm --grow /dev/$md --chunk=512 >/out/bw.grow 2>&1
 say bw.grow_rc $?
 say bw.direction "$(cat /sys/block/$md/md/reshape_direction)"
-sleep 1
-wait_idle $md
+wait_started $md
 say bw.chunk "$(cat /sys/block/$md/md/chunk_size)"
 mdadm --stop /dev/$md >/dev/null 2>&1
 # bwk: slowed down and stopped part-way
