@@ -386,7 +386,9 @@ LD_LIBRARY_PATH=/in/lib /in/mdraid repair $(range 36 5) >/out/d6.repair 2>&1
 say d6.repair $?
 say d6.mmd5 "$(LD_LIBRARY_PATH=/in/lib /in/mdraid read $(range 36 5) 2>/dev/null | md5sum | cut -d' ' -f1)"
 # the data areas of the four members in use, the kernel's and mdraid's
-datamd5() { dd if="$1" bs=512 skip="$doff" 2>/dev/null | md5sum | cut -d' ' -f1; }
+# (1 MiB reads from byte doff x 512: the same bytes as 512-byte ones, whose
+# syscalls under TCG took 5.9 s for four 12 MiB members, 1.7 s this way)
+datamd5() { dd if="$1" bs=1M iflag=skip_bytes skip=$((doff * 512)) 2>/dev/null | md5sum | cut -d' ' -f1; }
 say d6.kdata "$(for i in 0 1 2 3; do datamd5 $(disks $((31 + i))); done | tr '\n' ' ')"
 say d6.mdata "$(for i in 0 1 2 3; do datamd5 $(disks $((36 + i))); done | tr '\n' ' ')"
 EOF

@@ -154,15 +154,14 @@ while read -r id lvl co ch nch nly ks first; do
 		--metadata=1.2 --homehost=opskit $(range "$first" 4) >"/out/$id.create" 2>&1
 	say "$id.create_rc" $?
 	wait_idle "$md"
-	dd if="$FS" of="/dev/$md" bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
+	fs_write "/dev/$md"
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 	copy_members "$first" $((first + 4)) 4
 	# mdadm + the kernel reshape the copy, to the end
 	mdadm --assemble "/dev/$md" $(range $((first + 4)) 4) >>"/out/$id.create" 2>&1
 	mdadm --grow "/dev/$md" "$ch" >"/out/$id.grow" 2>&1
 	say "$id.grow_rc" $?
-	sleep 1
-	wait_idle "$md"
+	wait_started "$md"
 	say "$id.chunk" "$(cat "/sys/block/$md/md/chunk_size")"
 	say "$id.layout" "$(cat "/sys/block/$md/md/layout")"
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
@@ -177,7 +176,7 @@ mdadm --create /dev/$md --run --level=6 --raid-devices=4 --chunk=64 --size="$BW_
 	--metadata=1.2 --homehost=opskit $(range "$BW" 4) >/out/bw.create 2>&1
 say bw.create_rc $?
 wait_idle $md
-dd if="$FS" of=/dev/$md bs=1M count="$FS_MIB" conv=fsync 2>/dev/null
+fs_write /dev/$md
 mdadm --stop /dev/$md >/dev/null 2>&1
 copy_members "$BW" $((BW + 4)) 4
 copy_members "$BW" $((BW + 8)) 4
@@ -186,8 +185,7 @@ mdadm --assemble /dev/$md $(range $((BW + 4)) 4) >>/out/bw.create 2>&1
 mdadm --grow /dev/$md --chunk=512 >/out/bw.grow 2>&1
 say bw.grow_rc $?
 say bw.direction "$(cat /sys/block/$md/md/reshape_direction)"
-sleep 1
-wait_idle $md
+wait_started $md
 say bw.chunk "$(cat /sys/block/$md/md/chunk_size)"
 mdadm --stop /dev/$md >/dev/null 2>&1
 # bwk: slowed down and stopped part-way

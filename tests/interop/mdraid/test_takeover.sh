@@ -206,8 +206,7 @@ mdadm /dev/md0 --add $(range 9 1) >/out/m.add 2>&1
 say m.add_rc $?
 mdadm --grow /dev/md0 --level=6 --raid-devices=5 --layout=preserve >/out/m.grow 2>&1
 say m.grow_rc $?
-sleep 1
-wait_idle md0
+wait_started md0
 say m.level "$(cat /sys/block/md0/md/level)"
 say m.layout "$(cat /sys/block/md0/md/layout)"
 say m.degraded "$(cat /sys/block/md0/md/degraded)"
@@ -229,10 +228,8 @@ mdadm --assemble /dev/md0 $(range 15 4) >>/out/t.create 2>&1
 mdadm /dev/md0 --add $(range 19 1) >/out/d.add 2>&1
 mdadm --grow /dev/md0 --level=6 --raid-devices=5 >/out/d.grow 2>&1
 say d.grow_rc $?
-sleep 1
-wait_idle md0
-sleep 1
-wait_idle md0
+wait_started md0
+wait_started md0
 say d.level "$(cat /sys/block/md0/md/level)"
 say d.layout "$(cat /sys/block/md0/md/layout)"
 say d.degraded "$(cat /sys/block/md0/md/degraded)"
@@ -251,8 +248,7 @@ shrink() {
 	echo backwards >/sys/block/md0/md/reshape_direction
 	mdadm --grow /dev/md0 --raid-devices=5 >>/out/hm.grow 2>&1
 	say hm.grow_rc $?
-	sleep 1
-	wait_idle md0
+	wait_started md0
 	say hm.disks "$(cat /sys/block/md0/md/raid_disks)"
 	mdadm --stop /dev/md0 >/dev/null 2>&1
 	# hk: stopped with the reshape part-way
@@ -275,8 +271,7 @@ fs_array r $R 4 4 --level=6 --raid-devices=4
 mdadm --assemble /dev/md0 $(range $((R + 4)) 4) >>/out/r.create 2>&1
 mdadm --grow /dev/md0 --size=max >/out/rm.grow 2>&1
 say rm.grow_rc $?
-sleep 1
-wait_idle md0
+wait_started md0
 say rm.size "$(cat /sys/block/md0/md/component_size)"
 mdadm --stop /dev/md0 >/dev/null 2>&1
 # rk: stopped with the resync of the added space part-way
