@@ -118,9 +118,11 @@ struct rpm_batch *rpm_batch_new(unsigned max)
 	return b;
 }
 
-/* Submit what is queued and collect the results of the window's op
- * operations into res[] (CQEs of earlier closes are dropped). 0, or a
- * negative errno when the ring failed; then b is dead. */
+/* Submit what is queued and wait for need completions of kind op: their
+ * results go into res[] by package index when res is given (the window's
+ * opens and reads), else they are only counted (rpm_batch_end's closes);
+ * CQEs of other kinds (earlier closes) are dropped. 0, or a negative errno
+ * when the ring failed; then b is dead. */
 static int batch_reap(struct rpm_batch *b, enum batch_op op, unsigned need, int *res)
 {
 	int rc;
@@ -137,8 +139,9 @@ static int batch_reap(struct rpm_batch *b, enum batch_op op, unsigned need, int 
 		if (rc < 0)
 			break;
 		uint64_t tag = cqe->user_data;
-		if (tag >> 32 == op && (uint32_t)tag < b->n) {
-			res[(uint32_t)tag] = cqe->res;
+		if (tag >> 32 == op && (!res || (uint32_t)tag < b->n)) {
+			if (res)
+				res[(uint32_t)tag] = cqe->res;
 			need--;
 		}
 		io_uring_cqe_seen(&b->ring, cqe);
@@ -348,26 +351,8 @@ void rpm_batch_end(struct rpm_batch *b)
 		b->used[s] = 0;
 		closes++;
 	}
-	if (!b->dead) {
-		int rc;
-		do
-			rc = io_uring_submit_and_wait(&b->ring, closes);
-		while (rc == -EINTR);
-		while (rc >= 0 && closes > 0) {
-			struct io_uring_cqe *cqe;
-			rc = io_uring_wait_cqe(&b->ring, &cqe);
-			if (rc == -EINTR) {
-				rc = 0;
-				continue;
-			}
-			if (rc < 0)
-				break;
-			if (cqe->user_data >> 32 == OP_CLOSE &&
-			    (uint32_t)cqe->user_data < 2 * b->max)
-				closes--;
-			io_uring_cqe_seen(&b->ring, cqe);
-		}
-	}
+	if (!b->dead)
+		(void)batch_reap(b, OP_CLOSE, closes, NULL);
 	b->ended = 1;
 }
 
