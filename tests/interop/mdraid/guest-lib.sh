@@ -77,6 +77,18 @@ wait_idle() {
 	echo "wait_idle: $md still $(cat "/sys/block/$md/md/sync_action")" >&2
 	return 1
 }
+# wait_clean MD: md marks an array clean safe_mode_delay (200 ms by default)
+# after its last write; a report taken sooner (mdadm --detail) says active
+# where the superblocks of the stopped members say clean. At most 5 s.
+wait_clean() {
+	_wc_n=0
+	while [ $_wc_n -lt 50 ]; do
+		[ "$(cat "/sys/block/${1#/dev/}/md/array_state" 2>/dev/null)" = clean ] && return 0
+		sleep 0.1
+		_wc_n=$((_wc_n + 1))
+	done
+	return 1
+}
 # wait_started MD: what mdadm --grow asked for (a reshape, a recovery) is
 # started by md's thread a moment after mdadm returns: up to 1 s for
 # sync_action to leave idle, then wait_idle. The fixed "sleep 1" it

@@ -165,6 +165,10 @@ while read -r id lvl n c meta lay bm sz state first; do
 		;;
 	esac
 	export_dev "/dev/$md" "$E" $((k * 134217728)) | sed "s/^$md\./$id./"
+	# the O_DIRECT export can end inside md's safe-mode delay after the
+	# last write: mdadm --detail would say active where the stopped
+	# members say clean (a fresh-clone make check saw it once)
+	case $state in clean | degraded | corrupt) wait_clean "/dev/$md" ;; esac
 	mdadm --detail "/dev/$md" >"/out/$id.detail" 2>&1
 	mdadm --detail --brief "/dev/$md" >"/out/$id.brief" 2>&1
 	[ "$state" = active ] || mdadm --stop "/dev/$md" >/dev/null 2>&1
