@@ -1967,6 +1967,43 @@ static void sim_pair(const struct mm_config *c, unsigned mask, struct mm_sim **f
 }
 
 /*
+ * Feeds r[0..n) to the fast simulator f in uneven batches (batch boundaries
+ * end its loops) and to ref, the reference form, one record at a time, then
+ * asks that every mode's statistics be equal. One loop for
+ * test_fast_vs_reference and test_dc_impls, which differ only in trace and
+ * configuration; what (the caller's preset, modes, routine or geometry)
+ * opens each failure message, followed by the counters either caller
+ * printed.
+ */
+static void feed_compare(struct mm_sim *f, struct mm_sim *ref, const struct mm_rec *r, size_t n,
+			 const char *what)
+{
+	struct ok_err e;
+	ok_err_clear(&e);
+	for (size_t i = 0, b = 1; i < n; i += b, b = b * 7 % 1013 + 1)
+		if (mm_sim_feed(f, r + i, i + b < n ? b : n - i, &e))
+			fail_msg("%s: fast, record %zu: %s", what, i, e.msg);
+	for (size_t i = 0; i < n; i++)
+		if (mm_sim_feed(ref, r + i, 1, &e))
+			fail_msg("%s: reference, record %zu: %s", what, i, e.msg);
+	for (enum mm_mode m = MM_NATIVE; m < MM_MODE_N; m++) {
+		const struct mm_stats *a = mm_sim_stats(f, m), *b = mm_sim_stats(ref, m);
+		if (memcmp(a, b, sizeof(*a)))
+			fail_msg("%s: %s differs (accesses %llu/%llu, l1 hits %llu/%llu, "
+				 "data l1d %llu/%llu, l2 %llu/%llu, llc %llu/%llu)",
+				 what, mm_mode_names[m], (unsigned long long)a->accesses,
+				 (unsigned long long)b->accesses, (unsigned long long)a->l1_hits,
+				 (unsigned long long)b->l1_hits,
+				 (unsigned long long)a->data_at[MM_AT_DC1],
+				 (unsigned long long)b->data_at[MM_AT_DC1],
+				 (unsigned long long)a->data_at[MM_AT_DC2],
+				 (unsigned long long)b->data_at[MM_AT_DC2],
+				 (unsigned long long)a->data_at[MM_AT_DC3],
+				 (unsigned long long)b->data_at[MM_AT_DC3]);
+	}
+}
+
+/*
  * The fast path against the reference form (mm_sim_reference: every access
  * the whole way, the data caches as plain LRU arrays): on mixed traces, for
  * each mode alone and all four together, with and without the cache model,
@@ -1990,29 +2027,11 @@ static void test_fast_vs_reference(void **state)
 			for (unsigned k = 0; k < sizeof(masks) / sizeof(masks[0]); k++) {
 				struct mm_sim *f, *ref;
 				struct ok_err e;
+				char what[64];
 				sim_pair(&c, masks[k], &f, &ref, &e);
-				for (size_t i = 0, b = 1; i < n; i += b, b = b * 7 % 1013 + 1)
-					if (mm_sim_feed(f, r + i, i + b < n ? b : n - i, &e))
-						fail_msg("fast, record %zu: %s", i, e.msg);
-				for (size_t i = 0; i < n; i++)
-					if (mm_sim_feed(ref, r + i, 1, &e))
-						fail_msg("reference, record %zu: %s", i, e.msg);
-				for (enum mm_mode m = MM_NATIVE; m < MM_MODE_N; m++) {
-					const struct mm_stats *a = mm_sim_stats(f, m),
-							      *b = mm_sim_stats(ref, m);
-					if (memcmp(a, b, sizeof(*a)))
-						fail_msg("%s data_refs=%u modes %u: %s differs "
-							 "(accesses %llu/%llu, "
-							 "l1 hits %llu/%llu, data l1d %llu/%llu)",
-							 presets[p], data, masks[k],
-							 mm_mode_names[m],
-							 (unsigned long long)a->accesses,
-							 (unsigned long long)b->accesses,
-							 (unsigned long long)a->l1_hits,
-							 (unsigned long long)b->l1_hits,
-							 (unsigned long long)a->data_at[MM_AT_DC1],
-							 (unsigned long long)b->data_at[MM_AT_DC1]);
-				}
+				snprintf(what, sizeof(what), "%s data_refs=%u modes %u", presets[p],
+					 data, masks[k]);
+				feed_compare(f, ref, r, n, what);
 				if (masks[k] == 15) { /* the trace reaches what it is meant to */
 					const struct mm_stats *st = mm_sim_stats(f, MM_NESTED);
 					assert_true(st->walks > 500 && st->l2_hits > 100);
@@ -2231,25 +2250,11 @@ static void test_dc_impls(void **state)
 			}
 			assert_string_equal(mm_sim_dc_impl(f, NULL), impls[k]);
 			ran |= 1u << k;
-			for (size_t i = 0, b = 1; i < n; i += b, b = b * 7 % 1013 + 1)
-				if (mm_sim_feed(f, r + i, i + b < n ? b : n - i, &e))
-					fail_msg("fast, record %zu: %s", i, e.msg);
-			for (size_t i = 0; i < n; i++)
-				if (mm_sim_feed(ref, r + i, 1, &e))
-					fail_msg("reference, record %zu: %s", i, e.msg);
+			char what[64];
+			snprintf(what, sizeof(what), "%s, geometry %u", impls[k], g);
+			feed_compare(f, ref, r, n, what);
 			for (enum mm_mode m = MM_NATIVE; m < MM_MODE_N; m++) {
-				const struct mm_stats *a = mm_sim_stats(f, m),
-						      *b = mm_sim_stats(ref, m);
-				if (memcmp(a, b, sizeof(*a)))
-					fail_msg("%s, geometry %u, %s: data l1d %llu/%llu, l2 "
-						 "%llu/%llu, llc %llu/%llu",
-						 impls[k], g, mm_mode_names[m],
-						 (unsigned long long)a->data_at[MM_AT_DC1],
-						 (unsigned long long)b->data_at[MM_AT_DC1],
-						 (unsigned long long)a->data_at[MM_AT_DC2],
-						 (unsigned long long)b->data_at[MM_AT_DC2],
-						 (unsigned long long)a->data_at[MM_AT_DC3],
-						 (unsigned long long)b->data_at[MM_AT_DC3]);
+				const struct mm_stats *a = mm_sim_stats(f, m);
 				for (int w = MM_AT_DC1; w < MM_WHERE_N; w++)
 					assert_true(a->data_at[w] > 500);
 			}

@@ -22,6 +22,19 @@ mk() { # name: 4 members of 8 MiB, 64K chunk, data_offset $2 (sectors), seed $3;
 verify() { # name seed
 	"$F" verify level=6 layout=2 chunk=128 minor=2 seed="$2" old=4 "$1-0" "$1-1" "$1-2" "$1-3" "$1-4"
 }
+# fixture_case NAME CMD...: one TAP case, ok when CMD (verify, verify0 or
+# "$F" verify with its arguments: the fixture's independent check of content
+# and parity) exits 0, else not ok with CMD's stderr as the detail. One
+# helper so that every fixture check reports its failure the same way.
+fixture_case() {
+	_fc_name=$1
+	shift
+	if "$@" 2>"$T/fixture_case.err"; then
+		tap_ok "$_fc_name"
+	else
+		tap_fail "$_fc_name" "$(cat "$T/fixture_case.err")"
+	fi
+}
 
 testcmd "grow --help shows the synopsis" "$M grow --help | head -n 1" \
 	"usage: mdraid grow --raid-devices=N [--backup-file=F] [--force] [--dry-run] MEMBER... NEW-MEMBER...
@@ -36,7 +49,7 @@ testcmd "mdadm spelling with --backup-file prints mdadm's figure" \
 	"$M --grow --raid-devices=5 --backup-file=$T/a.bak a-0 a-1 a-2 a-3 a-4 2>&1 >/dev/null | grep 'critical'" \
 	"mdraid: Need to backup 384K of critical section..
 " ""
-if verify a 11 2>a.err; then tap_ok "backup-file grow: content and P/Q (fixture)"; else tap_fail "backup-file grow: content and P/Q (fixture)" "$(cat a.err)"; fi
+fixture_case "backup-file grow: content and P/Q (fixture)" verify a 11
 testcmd_rc "backup file removed after the grow" 1 "test -e $T/a.bak"
 testcmd_rc "mdraid check: no mismatches after the grow" 0 "$M check a-0 a-1 a-2 a-3 a-4"
 old=$(stat -c %s a.before)
@@ -92,7 +105,7 @@ fi
 testcmd "grow --continue finishes" "$M grow --continue -q b-0 b-1 b-2 b-3 b-4 2>/dev/null" \
 	"mdraid: grown to 5 members: array size 21504K (was 14336K)
 " ""
-if verify b 12 2>b.err; then tap_ok "continued grow: content and P/Q"; else tap_fail "continued grow: content and P/Q" "$(cat b.err)"; fi
+fixture_case "continued grow: content and P/Q" verify b 12
 testcmd "grow again: nothing to do" "$M grow --raid-devices=5 b-0 b-1 b-2 b-3 b-4 2>&1" \
 	"mdraid: the array already has 5 members: nothing to do
 " ""
@@ -103,7 +116,7 @@ mk c 128 13
 testcmd "backup on the new member: message" "grep -c 'backup goes on the new members' c.err" "1
 " ""
 testcmd_rc "plain re-run resumes and finishes" 0 "$M grow -n 5 -q c-0 c-1 c-2 c-3 c-4"
-if verify c 13 2>c.err2; then tap_ok "backup-on-member grow: content and P/Q"; else tap_fail "backup-on-member grow: content and P/Q" "$(cat c.err2)"; fi
+fixture_case "backup-on-member grow: content and P/Q" verify c 13
 testcmd_rc "mdraid check after backup-on-member grow" 0 "$M check c-0 c-1 c-2 c-3 c-4"
 
 # --- the backup as mdadm writes it, left by a crash inside the critical section ---
@@ -138,7 +151,7 @@ testcmd "--continue --backup-file restores the critical section" \
 	"mdraid: restoring critical section
 mdraid: grown to 5 members: array size 21504K (was 14336K)
 " ""
-if verify e 15 2>e.err; then tap_ok "restored grow: content and P/Q"; else tap_fail "restored grow: content and P/Q" "$(cat e.err)"; fi
+fixture_case "restored grow: content and P/Q" verify e 15
 
 # --- the backup on the new member: headers where Grow_restart reads them ---
 mk h 128 16
@@ -151,7 +164,8 @@ testcmd "header 4 KiB before the data equals it" \
 	"cmp -n 68 h-4 h-4 $((16376 * 512)) $(((16376 - 768 - 8) * 512)) && echo same" "same
 " ""
 testcmd_rc "--continue finds the backup on the new member" 0 "$M grow --continue -q h-0 h-1 h-2 h-3 h-4"
-if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=16 old=4 h-0 h-1 h-2 h-3 h-4 2>h.err; then tap_ok "restored from the member: content and P/Q"; else tap_fail "restored from the member: content and P/Q" "$(cat h.err)"; fi
+fixture_case "restored from the member: content and P/Q" \
+	"$F" verify level=6 layout=2 chunk=128 minor=2 seed=16 old=4 h-0 h-1 h-2 h-3 h-4
 
 # --- degraded: refused without --force, grown with it ---
 mk g 2048 17
@@ -187,7 +201,7 @@ testcmd "0.90 grow with --backup-file: mdadm's figure" \
 	"$M grow -n 5 --backup-file=$T/z.bak z-0 z-1 z-2 z-3 z-4 2>&1 >/dev/null | grep 'critical'" \
 	"mdraid: Need to backup 384K of critical section..
 " ""
-if verify0 z 21 2>z.err; then tap_ok "0.90 backup-file grow: content and P/Q (fixture)"; else tap_fail "0.90 backup-file grow: content and P/Q (fixture)" "$(cat z.err)"; fi
+fixture_case "0.90 backup-file grow: content and P/Q (fixture)" verify0 z 21
 "$M" read --length="$(stat -c %s z.before)" z-0 z-1 z-2 z-3 z-4 >z.after 2>/dev/null
 test_cmp "0.90 grow: mdraid read gives the old content" z.before z.after
 testcmd_rc "0.90 grow: mdraid check finds no mismatch" 0 "$M check z-0 z-1 z-2 z-3 z-4"
@@ -225,7 +239,7 @@ else
 	tap_skip "0.90 mid-reshape: mdraid examine vs mdadm" "mdadm not installed"
 fi
 testcmd_rc "0.90: --continue finishes" 0 "$M grow --continue -q y-0 y-1 y-2 y-3 y-4"
-if verify0 y 22 2>y.err2; then tap_ok "0.90 continued grow: content and P/Q"; else tap_fail "0.90 continued grow: content and P/Q" "$(cat y.err2)"; fi
+fixture_case "0.90 continued grow: content and P/Q" verify0 y 22
 
 mk0 x0 23
 "$M" grow -n 5 --backup-file="$T/x0.bak" --simulate-crash=critical -q x0-0 x0-1 x0-2 x0-3 x0-4 >/dev/null 2>&1
@@ -233,7 +247,7 @@ testcmd_rc "0.90 inside the critical section: --continue without the backup refu
 	"$M grow --continue -q x0-0 x0-1 x0-2 x0-3 x0-4"
 testcmd_rc "0.90: --continue --backup-file restores and finishes" 0 \
 	"$M grow --continue --backup-file=$T/x0.bak -q x0-0 x0-1 x0-2 x0-3 x0-4"
-if verify0 x0 23 2>x0.err; then tap_ok "0.90 restored grow: content and P/Q"; else tap_fail "0.90 restored grow: content and P/Q" "$(cat x0.err)"; fi
+fixture_case "0.90 restored grow: content and P/Q" verify0 x0 23
 
 # --- an internal write-intent bitmap: kept as it is (it covers each member's
 # own sectors, which a grow does not change), its events in step with the
@@ -262,12 +276,9 @@ bm_grow() { # name minor seed what [grow options]: a bitmap array grown 4 -> 5, 
 		bitmap=1 "$_n-0" "$_n-1" "$_n-2" "$_n-3" && "$F" blank bytes=$((8 * MB)) "$_n-4"
 	testcmd_rc "grow an array with an internal bitmap ($_what)" 0 \
 		"$M grow -n 5 $* -q $_n-0 $_n-1 $_n-2 $_n-3 $_n-4"
-	if "$F" verify level=6 layout=2 chunk=128 minor="$_mi" seed="$_sd" bitmap=1 old=4 \
-		"$_n-0" "$_n-1" "$_n-2" "$_n-3" "$_n-4" 2>"$_n.err"; then
-		tap_ok "bitmap grow ($_what): content, P/Q, every bitmap as new as its superblock (fixture)"
-	else
-		tap_fail "bitmap grow ($_what): content, P/Q, every bitmap as new as its superblock (fixture)" "$(cat "$_n.err")"
-	fi
+	fixture_case "bitmap grow ($_what): content, P/Q, every bitmap as new as its superblock (fixture)" \
+		"$F" verify level=6 layout=2 chunk=128 minor="$_mi" seed="$_sd" bitmap=1 old=4 \
+		"$_n-0" "$_n-1" "$_n-2" "$_n-3" "$_n-4"
 	bm_check "bitmap grow ($_what): mdadm -X of the new member: events = the superblock's, clean" "$_n-4"
 }
 bm_grow w 2 24 "v1.2, data_offset moves"
@@ -367,7 +378,7 @@ for verb in read check repair detail; do
 " ""
 done
 testcmd_rc "--continue finishes the kernel's torn end round" 0 "$M grow --continue -q u-0 u-1 u-2 u-3 u-4"
-if verify u 44 2>u.err; then tap_ok "kernel's torn end round finished: content and P/Q"; else tap_fail "kernel's torn end round finished: content and P/Q" "$(cat u.err)"; fi
+fixture_case "kernel's torn end round finished: content and P/Q" verify u 44
 # --- chunk change at constant raid-devices (issue 24) ---
 mk k 2048 50
 "$M" read k-0 k-1 k-2 k-3 >k.before 2>/dev/null
@@ -377,11 +388,8 @@ testcmd "chunk 64K -> 256K: data_offset moves where mdadm's choose_offset puts i
 	"$M grow --chunk=256 k-0 k-1 k-2 k-3 2>&1 >/dev/null | grep 'data moves'" \
 	"mdraid: data moves from offset 2048 to 1024 sectors (no backup needed)
 " ""
-if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=50 old=4 k-0 k-1 k-2 k-3 2>k.err; then
-	tap_ok "chunk change: content and P/Q in 256K chunks (fixture)"
-else
-	tap_fail "chunk change: content and P/Q in 256K chunks (fixture)" "$(cat k.err)"
-fi
+fixture_case "chunk change: content and P/Q in 256K chunks (fixture)" \
+	"$F" verify level=6 layout=2 chunk=128 minor=2 seed=50 old=4 k-0 k-1 k-2 k-3
 "$M" read k-0 k-1 k-2 k-3 >k.after 2>/dev/null
 test_cmp "chunk change: mdraid read gives the old content" k.before k.after
 testcmd_rc "chunk change: mdraid check finds P/Q consistent" 0 "$M check k-0 k-1 k-2 k-3"
@@ -412,11 +420,8 @@ testcmd "chunk back at once: --continue finishes it" \
 	"1
 rc=0
 " ""
-if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=50 old=4 k-0 k-1 k-2 k-3 2>k.err; then
-	tap_ok "chunk back (backwards): content and P/Q in 64K chunks (fixture)"
-else
-	tap_fail "chunk back (backwards): content and P/Q in 64K chunks (fixture)" "$(cat k.err)"
-fi
+fixture_case "chunk back (backwards): content and P/Q in 64K chunks (fixture)" \
+	"$F" verify level=6 layout=2 chunk=128 minor=2 seed=50 old=4 k-0 k-1 k-2 k-3
 "$M" read k-0 k-1 k-2 k-3 >k.after2 2>/dev/null
 test_cmp "chunk back (backwards): mdraid read gives the old content" k.before k.after2
 if [ $have_mdadm = 1 ]; then
@@ -467,11 +472,8 @@ testcmd "metadata 1.0 with room after the data: chunk change backwards" \
 	"$M grow --chunk=256 w-0 w-1 w-2 w-3 2>&1 >/dev/null | grep 'data moves'" \
 	"mdraid: data moves from offset 0 to 1024 sectors, backwards (no backup needed)
 " ""
-if "$F" verify level=6 layout=2 chunk=128 minor=0 seed=55 old=4 w-0 w-1 w-2 w-3 2>w.err; then
-	tap_ok "metadata 1.0 backwards: content and P/Q in 256K chunks (fixture)"
-else
-	tap_fail "metadata 1.0 backwards: content and P/Q in 256K chunks (fixture)" "$(cat w.err)"
-fi
+fixture_case "metadata 1.0 backwards: content and P/Q in 256K chunks (fixture)" \
+	"$F" verify level=6 layout=2 chunk=128 minor=0 seed=55 old=4 w-0 w-1 w-2 w-3
 sum2=$(cat k-0 k-1 k-2 k-3 | md5sum)
 if [ "$sum1" = "$sum2" ]; then tap_ok "chunk refusals wrote nothing"; else tap_fail "chunk refusals wrote nothing"; fi
 # stopped at a checkpoint, continued
@@ -483,11 +485,8 @@ testcmd "stopped chunk change: on disk mid-reshape (RESHAPE_ACTIVE|NEW_OFFSET, n
 1024
 " ""
 testcmd_rc "stopped chunk change: --continue finishes it" 0 "$M grow --continue -q s-0 s-1 s-2 s-3"
-if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=52 old=4 s-0 s-1 s-2 s-3 2>s.err; then
-	tap_ok "continued chunk change: content and P/Q (fixture)"
-else
-	tap_fail "continued chunk change: content and P/Q (fixture)" "$(cat s.err)"
-fi
+fixture_case "continued chunk change: content and P/Q (fixture)" \
+	"$F" verify level=6 layout=2 chunk=128 minor=2 seed=52 old=4 s-0 s-1 s-2 s-3
 # --- RAID5 -> RAID6 without a restripe (issue 24): --level=6 --layout=preserve ---
 mk5() { # name seed: RAID5 left-symmetric, 4 members of 8 MiB, 64K chunk; one blank
 	rm -f "$1"-*
@@ -518,11 +517,8 @@ testcmd "RAID5 -> RAID6 --layout=preserve (mdadm's level change: Q onto the new 
 	"$M grow --level=6 --layout=preserve t-0 t-1 t-2 t-3 t-4 2>/dev/null" \
 	"mdraid: level changed to RAID6 (left-symmetric-6, 5 members): array size 21504K
 " ""
-if "$F" verify level=6 layout=18 chunk=128 minor=2 seed=60 old=5 t-0 t-1 t-2 t-3 t-4 2>t.err; then
-	tap_ok "RAID5 -> RAID6: content, P and Q in left-symmetric-6 (fixture)"
-else
-	tap_fail "RAID5 -> RAID6: content, P and Q in left-symmetric-6 (fixture)" "$(cat t.err)"
-fi
+fixture_case "RAID5 -> RAID6: content, P and Q in left-symmetric-6 (fixture)" \
+	"$F" verify level=6 layout=18 chunk=128 minor=2 seed=60 old=5 t-0 t-1 t-2 t-3 t-4
 "$M" read t-0 missing missing t-3 t-4 >t.after 2>/dev/null
 test_cmp "RAID5 -> RAID6: two members missing, the content reads back (Q used)" t.before t.after
 if [ $have_mdadm = 1 ]; then
@@ -558,11 +554,8 @@ testcmd "torn level round: members say RAID5 4 and RAID6 5 (mdadm refuses that m
 5
 " ""
 testcmd_rc "torn level round: --continue finishes the conversion" 0 "$M grow --continue -q u-0 u-1 u-2 u-3 u-4"
-if "$F" verify level=6 layout=18 chunk=128 minor=2 seed=61 old=5 u-0 u-1 u-2 u-3 u-4 2>u.err; then
-	tap_ok "continued RAID5 -> RAID6: content, P and Q (fixture)"
-else
-	tap_fail "continued RAID5 -> RAID6: content, P and Q (fixture)" "$(cat u.err)"
-fi
+fixture_case "continued RAID5 -> RAID6: content, P and Q (fixture)" \
+	"$F" verify level=6 layout=18 chunk=128 minor=2 seed=61 old=5 u-0 u-1 u-2 u-3 u-4
 # stopped after the level round: a degraded RAID6 the kernel reads as is;
 # --level=6 again (or --continue) computes Q
 mk5 w 62
@@ -574,11 +567,8 @@ cmp -s w.after t.before && tap_fail "after the level round: content (seeded diff
 	tap_ok "after the level round: content (seeded differently)"
 testcmd_rc "after the level round: the same command computes Q" 0 \
 	"$M grow --level=6 --layout=preserve -q w-0 w-1 w-2 w-3 w-4"
-if "$F" verify level=6 layout=18 chunk=128 minor=2 seed=62 old=5 w-0 w-1 w-2 w-3 w-4 2>w.err; then
-	tap_ok "RAID5 -> RAID6 finished by a second run: content, P and Q (fixture)"
-else
-	tap_fail "RAID5 -> RAID6 finished by a second run: content, P and Q (fixture)" "$(cat w.err)"
-fi
+fixture_case "RAID5 -> RAID6 finished by a second run: content, P and Q (fixture)" \
+	"$F" verify level=6 layout=18 chunk=128 minor=2 seed=62 old=5 w-0 w-1 w-2 w-3 w-4
 # --- layout change at constant raid-devices (issue 24) ---
 # the conversion's left-symmetric-6 normalised: the whole chain of the issue
 "$M" read --length="$(stat -c %s t.before)" t-0 t-1 t-2 t-3 t-4 >t.before6 2>/dev/null
@@ -587,11 +577,8 @@ testcmd "RAID6 left-symmetric-6 --layout=normalise: left-symmetric, data_offset 
 	"mdraid: changing the layout of RAID6 (5 members) left-symmetric-6 -> left-symmetric
 mdraid: data moves from offset 2048 to 1024 sectors (no backup needed)
 " ""
-if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=60 old=5 t-0 t-1 t-2 t-3 t-4 2>t.err; then
-	tap_ok "normalised: content, P and Q in left-symmetric (fixture)"
-else
-	tap_fail "normalised: content, P and Q in left-symmetric (fixture)" "$(cat t.err)"
-fi
+fixture_case "normalised: content, P and Q in left-symmetric (fixture)" \
+	"$F" verify level=6 layout=2 chunk=128 minor=2 seed=60 old=5 t-0 t-1 t-2 t-3 t-4
 "$M" read --length="$(stat -c %s t.before)" t-0 t-1 t-2 t-3 t-4 >t.after 2>/dev/null
 test_cmp "normalised: mdraid read gives the RAID5's content" t.before t.after
 mk y 2048 63
@@ -621,11 +608,8 @@ testcmd "stopped layout change: on disk mid-reshape (RESHAPE_ACTIVE|NEW_OFFSET, 
 1
 " ""
 testcmd_rc "stopped layout change: --continue finishes it" 0 "$M grow --continue -q y-0 y-1 y-2 y-3"
-if "$F" verify level=6 layout=1 chunk=128 minor=2 seed=63 old=4 y-0 y-1 y-2 y-3 2>y.err; then
-	tap_ok "continued layout change: content and P/Q in right-asymmetric (fixture)"
-else
-	tap_fail "continued layout change: content and P/Q in right-asymmetric (fixture)" "$(cat y.err)"
-fi
+fixture_case "continued layout change: content and P/Q in right-asymmetric (fixture)" \
+	"$F" verify level=6 layout=1 chunk=128 minor=2 seed=63 old=4 y-0 y-1 y-2 y-3
 testcmd_rc "layout change: mdraid check finds P/Q consistent" 0 "$M check y-0 y-1 y-2 y-3"
 if [ $have_mdadm = 1 ]; then
 	testcmd "layout change: mdadm --examine reads layout and data offset" \
@@ -750,11 +734,8 @@ testcmd "torn rebuild end: members 0 and 1 one event ahead, Q still recovering" 
 2
 " ""
 testcmd_rc "torn rebuild end: --continue finishes it" 0 "$M grow -q --continue x-0 x-1 x-2 x-3 x-4"
-if "$F" verify level=6 layout=18 chunk=128 minor=2 seed=63 old=5 x-0 x-1 x-2 x-3 x-4 2>x.err; then
-	tap_ok "torn rebuild end continued: content, P and Q (fixture)"
-else
-	tap_fail "torn rebuild end continued: content, P and Q (fixture)" "$(cat x.err)"
-fi
+fixture_case "torn rebuild end continued: content, P and Q (fixture)" \
+	"$F" verify level=6 layout=18 chunk=128 minor=2 seed=63 old=5 x-0 x-1 x-2 x-3 x-4
 # without --layout, K counts on from the conversion into the restripe: its
 # end rounds are writes 0-4 (the rebuild's), then 5-14 (the restripe's
 # data_offset round, then its flag round)
@@ -765,11 +746,8 @@ testcmd "RAID5 -> RAID6 without --layout killed before end write 7: inside the r
 5 18
 " ""
 testcmd_rc "the restripe's torn end: --continue finishes it" 0 "$M grow -q --continue x-0 x-1 x-2 x-3 x-4"
-if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=64 old=5 x-0 x-1 x-2 x-3 x-4 2>x.err; then
-	tap_ok "the restripe's torn end continued: content, P and Q in left-symmetric (fixture)"
-else
-	tap_fail "the restripe's torn end continued: content, P and Q in left-symmetric (fixture)" "$(cat x.err)"
-fi
+fixture_case "the restripe's torn end continued: content, P and Q in left-symmetric (fixture)" \
+	"$F" verify level=6 layout=2 chunk=128 minor=2 seed=64 old=5 x-0 x-1 x-2 x-3 x-4
 # --- RAID5 -> RAID6 without --layout: as mdadm 4.2, the -6 form then a
 # restripe into the plain layout of the RAID5 layout's number ---
 mk5 u 61
@@ -778,11 +756,8 @@ testcmd "RAID5 -> RAID6 without --layout: the conversion, then the restripe (mda
 	"rc=0
 mdraid: without --layout, as mdadm 4.2: RAID6 left-symmetric-6 first, then a restripe into left-symmetric
 " ""
-if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=61 old=5 u-0 u-1 u-2 u-3 u-4 2>u.err; then
-	tap_ok "RAID5 -> RAID6 without --layout: content, P and Q in left-symmetric (fixture)"
-else
-	tap_fail "RAID5 -> RAID6 without --layout: content, P and Q in left-symmetric (fixture)" "$(cat u.err)"
-fi
+fixture_case "RAID5 -> RAID6 without --layout: content, P and Q in left-symmetric (fixture)" \
+	"$F" verify level=6 layout=2 chunk=128 minor=2 seed=61 old=5 u-0 u-1 u-2 u-3 u-4
 testcmd "RAID5 -> RAID6 without --layout again: nothing to change (as mdadm)" \
 	"$M grow --level=6 --raid-devices=5 u-0 u-1 u-2 u-3 u-4; echo rc=\$?" \
 	"mdraid: the array already has layout left-symmetric: nothing to do
@@ -824,11 +799,8 @@ testcmd "shrink stopped after 2 steps (exit 1), every member at the same events 
 mdraid: shrunk to 5 members: array size 20736K (was 27648K); 1 spare
 rc=0
 " ""
-if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=81 old=6 s-0 s-1 s-2 s-3 s-4 2>s.err; then
-	tap_ok "shrink: content and P/Q of the 5 members (fixture)"
-else
-	tap_fail "shrink: content and P/Q of the 5 members (fixture)" "$(cat s.err)"
-fi
+fixture_case "shrink: content and P/Q of the 5 members (fixture)" \
+	"$F" verify level=6 layout=2 chunk=128 minor=2 seed=81 old=6 s-0 s-1 s-2 s-3 s-4
 testcmd_rc "shrink: mdraid check finds no mismatches" 0 "$M check s-0 s-1 s-2 s-3 s-4"
 "$M" read s-0 s-1 s-2 s-3 s-4 >s.after 2>/dev/null
 head -c $((20736 * 1024)) s.before >s.head
@@ -867,9 +839,6 @@ testcmd "shrink finished without the removed member's last write: --continue fin
 	"1
 rc=5
 " ""
-if "$F" verify level=6 layout=2 chunk=128 minor=2 seed=82 old=6 g-0 g-1 g-2 g-3 g-4 2>g.err; then
-	tap_ok "that shrink: content and P/Q of the 5 members (fixture)"
-else
-	tap_fail "that shrink: content and P/Q of the 5 members (fixture)" "$(cat g.err)"
-fi
+fixture_case "that shrink: content and P/Q of the 5 members (fixture)" \
+	"$F" verify level=6 layout=2 chunk=128 minor=2 seed=82 old=6 g-0 g-1 g-2 g-3 g-4
 tap_done
