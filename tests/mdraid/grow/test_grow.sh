@@ -333,6 +333,7 @@ torn_round() { # round K seed [grow options]: kill before write K, judge, contin
 	_bad=$(mixed_verbs "$_n")
 	_what="the start round"
 	[ "$_r" = final ] && _what="the end rounds"
+	_opts=$(echo "$*" | sed "s#$T/#\$T/#g") # case names stable across runs
 	if "$M" grow --continue "$@" -q "$_n-0" "$_n-1" "$_n-2" "$_n-3" "$_n-4" >"$_n.cont" 2>&1; then
 		verify "$_n" "$_sd" 2>"$_n.err" || _bad="$_bad verify: $(cat "$_n.err");"
 	elif grep -q 'nothing to continue' "$_n.cont"; then
@@ -342,9 +343,9 @@ torn_round() { # round K seed [grow options]: kill before write K, judge, contin
 		_bad="$_bad continue: $(cat "$_n.cont");"
 	fi
 	if [ -z "$_bad" ]; then
-		tap_ok "killed before write $_k of $_what ($*): read/check/repair right or refused by name; --continue finishes"
+		tap_ok "killed before write $_k of $_what ($_opts): read/check/repair right or refused by name; --continue finishes"
 	else
-		tap_fail "killed before write $_k of $_what ($*)" "$(head -c 600 "$_n.crash") / $_bad"
+		tap_fail "killed before write $_k of $_what ($_opts)" "$(head -c 600 "$_n.crash") / $_bad"
 	fi
 	rm -f "$_n"-* "$_n".*
 }
