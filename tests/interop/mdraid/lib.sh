@@ -331,15 +331,23 @@ sb_cmp() {
 	return $_sc_f
 }
 
-# fs_image MIB: $W/fs.img, an ext4 file system of MIB MiB holding a file tree
-# (this repository's mdraid/ and tests/mdraid/ sources), made on the host
-# for a guest to write onto an array; false when mkfs.ext4 -d fails.
+# fs_image MIB [SEED]: $W/fs.img, an ext4 file system of MIB MiB holding a
+# file tree (this repository's mdraid/ and tests/mdraid/ sources), made on
+# the host for a guest to write onto an array; false when mkfs.ext4 -d
+# fails. With SEED the image starts as randfill's bytes and mkfs.ext4 keeps
+# them in the free blocks (nodiscard): the files sit in the low megabytes,
+# so without it most of the image is zeros, where an old and a new geometry
+# hold the same bytes and a byte-for-byte comparison sees no misplaced
+# stripe.
 fs_image() {
 	mkdir -p "$W/tree"
 	cp -r "$OPSKIT_SOURCE/mdraid" "$OPSKIT_SOURCE/tests/mdraid" "$W/tree/"
 	rm -f "$W/fs.img"
 	truncate -s "$1M" "$W/fs.img"
-	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -d "$W/tree" "$W/fs.img" \
+	if [ -n "${2:-}" ]; then
+		"$RANDFILL" "$2" "$W/fs.img" || return 1
+	fi
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0,nodiscard -d "$W/tree" "$W/fs.img" \
 		>/dev/null 2>&1
 }
 
