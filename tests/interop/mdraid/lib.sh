@@ -300,18 +300,19 @@ field_table() {
 	$2 | awk -v b="$1" '{ print "T", b, $1, $2, $3 }'
 }
 
-# sb_cmp A B N: the v1.2 superblocks (at 4 KiB) of $W/A0.img .. A<N-1>.img
-# and $W/B0.img .. equal but for SB_IGNORE's fields; prints the fields that
-# differ (the values of short ones, the entries of dev_roles), for tap_check.
+# sb_cmp A B N [AT]: the v1.x superblocks (at byte AT, default 4096: v1.2)
+# of $W/A0.img .. A<N-1>.img and $W/B0.img .. equal but for SB_IGNORE's
+# fields; prints the fields that differ (the values of short ones, the
+# entries of dev_roles), for tap_check.
 # The superblock is 256 + 2 * max_dev bytes; the rest of its 4 KiB block is
 # not part of it (neither writer defines those bytes).
 sb_cmp() {
-	_sc_f=0 _sc_a=$1 _sc_b=$2 _sc_i=0
+	_sc_f=0 _sc_a=$1 _sc_b=$2 _sc_i=0 _sc_at=${4:-4096}
 	while [ $_sc_i -lt "$3" ]; do
-		_sc_len=$((256 + 2 * $(le_u "$W/$_sc_b$_sc_i.img" $((4096 + 220)) 4)))
-		slice "$W/$_sc_a$_sc_i.img" 4096 "$_sc_len" >"$W/sa"
-		slice "$W/$_sc_b$_sc_i.img" 4096 "$_sc_len" >"$W/sb"
-		_sc_d=$(region_diff "$W/sa" "$W/sb" 4096 "$(field_table 4096 sb_fields)")
+		_sc_len=$((256 + 2 * $(le_u "$W/$_sc_b$_sc_i.img" $((_sc_at + 220)) 4)))
+		slice "$W/$_sc_a$_sc_i.img" "$_sc_at" "$_sc_len" >"$W/sa"
+		slice "$W/$_sc_b$_sc_i.img" "$_sc_at" "$_sc_len" >"$W/sb"
+		_sc_d=$(region_diff "$W/sa" "$W/sb" "$_sc_at" "$(field_table "$_sc_at" sb_fields)")
 		if [ -n "$_sc_d" ]; then
 			echo "member $_sc_i differs in: $(echo "$_sc_d" | cut -d' ' -f2 | tr '\n' ' ')"
 			for _sc_fld in $(echo "$_sc_d" | cut -d' ' -f2); do

@@ -38,11 +38,13 @@
 # file's md5 is then the original's; e2fsck -fn passes on the host), check
 # gives mismatch_cnt 0.
 #
-# The backwards block (issue 24), in the same two boots, two cases (BW_CASES;
-# one helper each side, bw_host on the host): bw changes 64K -> 512K, bl
-# left-symmetric -> right-asymmetric, both on a RAID6 of 4 members created
-# with --size=20M on 24 MiB members, so more room is left after the data
-# than before it. mdadm 4.2's set_new_data_offset then moves data_offset UP
+# The backwards block (issue 24), in the same two boots, three cases
+# (BW_CASES; one helper each side, bw_host on the host): bw changes 64K ->
+# 512K, bl left-symmetric -> right-asymmetric, b0 64K -> 512K on metadata
+# 1.0 (data_offset 0, superblock at the end: mdadm 4.2 needs no
+# --backup-file when --size left room after the data), each on a RAID6 of
+# 4 members created with --size=20M on 24 MiB members, so more room is left
+# after the data than before it. mdadm 4.2's set_new_data_offset then moves data_offset UP
 # (choose_offset) and the kernel reshapes backwards (RESHAPE_BACKWARDS, the
 # position counting down); the reference case asserts both (data_offset up,
 # md's reshape_direction "backwards"), so neither can go forwards unseen.
@@ -97,7 +99,8 @@ subs() { # stop
 # has X (mdraid's), Xs (mdraid's, stopped), Xm (mdadm's reference) and Xk
 # (the kernel's, stopped) members
 BW_CASES="bw --chunk=64 --chunk=512 524288 2
-bl --chunk=64,--layout=left-symmetric --layout=right-asymmetric 65536 1"
+bl --chunk=64,--layout=left-symmetric --layout=right-asymmetric 65536 1
+b0 --metadata=1.0,--chunk=64 --chunk=512 524288 2"
 BW_MIB=24 # backwards block: member size, and the size (KiB) given to mdadm --create
 BW_SIZE_K=20480
 BW_STOP=16384 # where the kernel's reshape of Xk is stopped: sectors of each member done
@@ -214,8 +217,10 @@ cat >>"$W/body1" <<'EOF'
 # each case: the array made and written, copied twice (Xm, Xk); Xm
 # reshaped by mdadm + the kernel to the end (the reference)
 while read -r id md first co ch; do
+	meta=--metadata=1.2
+	case $co in *--metadata=*) meta="" ;; esac
 	mdadm --create "/dev/$md" --run --level=6 --raid-devices=4 $(echo "$co" | tr , ' ') \
-		--size="$BW_SIZE_K" --metadata=1.2 --homehost=opskit $(range "$first" 4) \
+		--size="$BW_SIZE_K" $meta --homehost=opskit $(range "$first" 4) \
 		>"/out/$id.create" 2>&1 </dev/null
 	say "$id.create_rc" $?
 	wait_idle "$md"
@@ -331,8 +336,10 @@ while read -r id lvl co ch nch nly ks first; do
 done <"$W/in1/arrays"
 
 # --- the backwards block, on the host ---
-# v1.2 superblock at 4 KiB: feature_map +8, reshape_position +104, data_offset +128
-sbu() { le_u "$W/$1.img" $((4096 + $2)) "${3:-8}"; }
+# the superblock ($bw_sb: v1.2 at 4 KiB, v1.0 8 KiB from the end rounded down
+# to 4 KiB, mdadm's super1 locate): feature_map +8, reshape_position +104,
+# data_offset +128
+sbu() { le_u "$W/$1.img" $((bw_sb + $2)) "${3:-8}"; }
 # bw_case NAME CMD...: tap_check's, and true when CMD succeeded
 bw_case() {
 	_bn=$1
@@ -359,7 +366,7 @@ bw_refok() {
 bwg() {
 	[ "$bwg_rc" = 0 ] || { echo "mdraid grow: exit $bwg_rc: $(head -n 3 "$W/bwg.out")"; return 1; }
 	[ "$bw_ref" = 1 ] || { echo "no reference"; return 1; }
-	sb_cmp "$id" "${id}m" 4
+	sb_cmp "$id" "${id}m" 4 "$bw_sb"
 }
 bws_mid() {
 	# shellcheck disable=SC2046
@@ -387,13 +394,15 @@ bwk_cont() {
 	"$MDRAID" grow -q --continue $(imgs_of "${id}k" 4) || { echo "mdraid grow --continue: exit $?"; return 1; }
 	bwk_done=1
 	[ "$bw_ref" = 1 ] || { echo "no reference"; return 1; }
-	sb_cmp "${id}k" "${id}m" 4
+	sb_cmp "${id}k" "${id}m" 4 "$bw_sb"
 }
 # bw_host ID CREATE-OPTIONS CHANGE CHUNK-AFTER LAYOUT-AFTER: one backwards
 # case's host side; the members it leaves for boot 2 go into $bw_ids
 bw_host() {
 	id=$1 co=$2 ch=$3 nch=$4 nly=$5
 	BT=$(bt "$id" "$co" "$ch")
+	bw_sb=4096
+	case $co in *--metadata=1.0*) bw_sb=$((((BW_MIB * 2048 - 16) / 8 * 8) * 512)) ;; esac
 	bw_ref=0
 	if [ $rc1 -ne 0 ]; then
 		tap_fail "$BT: mdadm + kernel reshape on a copy, data_offset moved up" "boot 1 failed"
