@@ -44,10 +44,11 @@
 # 1.0 (data_offset 0, superblock at the end: mdadm 4.2 needs no
 # --backup-file when --size left room after the data), each on a RAID6 of
 # 4 members created with --size=20M on 24 MiB members, so more room is left
-# after the data than before it. mdadm 4.2's set_new_data_offset then moves data_offset UP
-# (choose_offset) and the kernel reshapes backwards (RESHAPE_BACKWARDS, the
-# position counting down); the reference case asserts both (data_offset up,
-# md's reshape_direction "backwards"), so neither can go forwards unseen.
+# after the data than before it. mdadm 4.2's set_new_data_offset then moves
+# data_offset UP (choose_offset) and the kernel reshapes backwards
+# (RESHAPE_BACKWARDS, the position counting down); the reference case
+# asserts both (data_offset up, md's reshape_direction "backwards"), so no
+# case can go forwards unseen.
 # Boot 1: mdadm + the kernel reshape a copy to the end (the reference), and
 # another copy (Xk) is started by mdadm --grow, frozen, given sync_max =
 # BW_STOP sectors of each member and let go: raid5.c records the position as
@@ -68,8 +69,8 @@
 # members and mdraid --continue gave the same array, byte for byte, and
 # both differed from the file system from 30 MiB (after 4 s) and 14 MiB
 # (after 12 s) up: data of 2 MiB lower (the 1 MiB data_offset move of 2
-# data disks). That case passed here
-# only because the file system image was zeros up there.
+# data disks). That case passed here only because the file system image
+# was zeros up there.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 
