@@ -464,14 +464,24 @@ cat >>"$W/body2" <<'EOF'
 k=0
 # md's speed held at 1 MB/s from assembly until sync_action is read: a
 # small stopped reshape (the backwards block's 20 MiB) could otherwise end
-# within the half second, and "continued at assembly" would read idle
+# before it is seen, and "continued at assembly" would read idle. Only the
+# arrays mdraid stopped (ids ending in s) are looked at, for up to 1 s
+# while md's thread starts the reshape; the others are finished ones (a
+# fixed half second each was 10 s of the boot)
 lim=$(cat /proc/sys/dev/raid/speed_limit_max)
 while read -r id first slot; do
 	md=md$k
 	echo 1000 >/proc/sys/dev/raid/speed_limit_max
 	mdadm --assemble "/dev/$md" $(range "$first" 4) >"/out/$id.assemble" 2>&1
 	say "$id.assembled" $?
-	sleep 0.5
+	case $id in *s)
+		n=0
+		while [ $n -lt 10 ] && [ "$(cat "/sys/block/$md/md/sync_action")" = idle ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		;;
+	esac
 	say "$id.action" "$(cat "/sys/block/$md/md/sync_action")"
 	echo "$lim" >/proc/sys/dev/raid/speed_limit_max
 	wait_idle "$md"
