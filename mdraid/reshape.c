@@ -495,16 +495,25 @@ static void mdadm_space(const struct reshape *r, const struct member *m, uint64_
 		*after = m->mm->dev_sectors - sb->size - doff;
 }
 
+/* What a reshape at constant raid-devices changes, for its refusals. */
+static const char *in_place_what(const struct reshape *r)
+{
+	return r->ocs != r->cs ? "chunk" : "layout";
+}
+
 /* set_new_data_offset without room on the side it picked (have < min
  * sectors): mdadm 4.2 falls back to an in-place reshape with a sliding
- * backup file, which is not done here. */
-static int refuse_no_room(struct ok_err *e, const char *side, uint64_t have, uint64_t min)
+ * backup file (Grow.c reshape_array without a data_offset change), which
+ * is not done here: the refusal names the tool that does it. */
+static int refuse_no_room(const struct reshape *r, struct ok_err *e, const char *side,
+			  uint64_t have, uint64_t min)
 {
 	return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
 			 "%lluK free %s the data, less than the %lluK the move needs: mdadm 4.2 "
-			 "would change the chunk in place with a sliding backup file; not "
-			 "supported",
-			 (unsigned long long)have / 2, side, (unsigned long long)min / 2);
+			 "would change the %s in place with a sliding backup file; not "
+			 "supported: use mdadm --grow --backup-file=FILE on the assembled array",
+			 (unsigned long long)have / 2, side, (unsigned long long)min / 2,
+			 in_place_what(r));
 }
 
 /*
@@ -524,7 +533,7 @@ static int refuse_no_room(struct ok_err *e, const char *side, uint64_t have, uin
 static int plan_backwards(struct reshape *r, uint64_t min, uint64_t after, struct ok_err *e)
 {
 	if (after < min)
-		return refuse_no_room(e, "after", after, min);
+		return refuse_no_room(r, e, "after", after, min);
 	uint64_t doff = r->doff_old, size = r->master->size;
 	uint64_t nd = choose_offset(doff, doff + after, doff + min, doff + after);
 	uint64_t maxc = r->unit / (uint64_t)r->ng.ndata, up = nd - doff;
@@ -578,9 +587,10 @@ static int plan_in_place(struct reshape *r, uint64_t min, uint64_t safe_before, 
 	uint64_t before = UINT64_MAX, after = UINT64_MAX;
 	if (r->opts.backup_file)
 		return ok_err_at(e, -EPERM, r->opts.backup_file, OK_ERR_NOPOS,
-				 "with --backup-file, mdadm 4.2 changes the chunk in place with a "
+				 "with --backup-file, mdadm 4.2 changes the %s in place with a "
 				 "sliding backup of the whole array; not supported: leave out "
-				 "--backup-file so that data_offset moves instead");
+				 "--backup-file so that data_offset moves instead",
+				 in_place_what(r));
 	for (int s = 0; s < r->ng.disks; s++) {
 		uint64_t b, a;
 		if (!r->slot[s])
@@ -592,9 +602,11 @@ static int plan_in_place(struct reshape *r, uint64_t min, uint64_t safe_before, 
 	if (before == 0 && after == 0)
 		return ok_err_at(e, -EPERM, NULL, OK_ERR_NOPOS,
 				 "metadata %s%d leaves no room to move data_offset: mdadm 4.2 "
-				 "would change the chunk in place with a sliding backup file; "
-				 "not supported",
-				 pl->metadata_minor == 90 ? "0." : "1.", pl->metadata_minor);
+				 "would change the %s in place with a sliding backup file; "
+				 "not supported: use mdadm --grow --backup-file=FILE on the "
+				 "assembled array",
+				 pl->metadata_minor == 90 ? "0." : "1.", pl->metadata_minor,
+				 in_place_what(r));
 	if (before <= after)
 		return plan_backwards(r, min, after, e);
 	if (pl->metadata_minor == 0)
@@ -603,7 +615,7 @@ static int plan_in_place(struct reshape *r, uint64_t min, uint64_t safe_before, 
 				 "is not supported",
 				 (unsigned long long)before / 2);
 	if (before < min)
-		return refuse_no_room(e, "before", before, min);
+		return refuse_no_room(r, e, "before", before, min);
 	uint64_t doff = r->doff_old;
 	uint64_t nd = choose_offset(doff - before, doff, doff - before, doff - min);
 	uint64_t maxc = r->unit / (uint64_t)r->ng.ndata;

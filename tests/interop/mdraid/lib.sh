@@ -300,18 +300,19 @@ field_table() {
 	$2 | awk -v b="$1" '{ print "T", b, $1, $2, $3 }'
 }
 
-# sb_cmp A B N: the v1.2 superblocks (at 4 KiB) of $W/A0.img .. A<N-1>.img
-# and $W/B0.img .. equal but for SB_IGNORE's fields; prints the fields that
-# differ (the values of short ones, the entries of dev_roles), for tap_check.
+# sb_cmp A B N [AT]: the v1.x superblocks (at byte AT, default 4096: v1.2)
+# of $W/A0.img .. A<N-1>.img and $W/B0.img .. equal but for SB_IGNORE's
+# fields; prints the fields that differ (the values of short ones, the
+# entries of dev_roles), for tap_check.
 # The superblock is 256 + 2 * max_dev bytes; the rest of its 4 KiB block is
 # not part of it (neither writer defines those bytes).
 sb_cmp() {
-	_sc_f=0 _sc_a=$1 _sc_b=$2 _sc_i=0
+	_sc_f=0 _sc_a=$1 _sc_b=$2 _sc_i=0 _sc_at=${4:-4096}
 	while [ $_sc_i -lt "$3" ]; do
-		_sc_len=$((256 + 2 * $(le_u "$W/$_sc_b$_sc_i.img" $((4096 + 220)) 4)))
-		slice "$W/$_sc_a$_sc_i.img" 4096 "$_sc_len" >"$W/sa"
-		slice "$W/$_sc_b$_sc_i.img" 4096 "$_sc_len" >"$W/sb"
-		_sc_d=$(region_diff "$W/sa" "$W/sb" 4096 "$(field_table 4096 sb_fields)")
+		_sc_len=$((256 + 2 * $(le_u "$W/$_sc_b$_sc_i.img" $((_sc_at + 220)) 4)))
+		slice "$W/$_sc_a$_sc_i.img" "$_sc_at" "$_sc_len" >"$W/sa"
+		slice "$W/$_sc_b$_sc_i.img" "$_sc_at" "$_sc_len" >"$W/sb"
+		_sc_d=$(region_diff "$W/sa" "$W/sb" "$_sc_at" "$(field_table "$_sc_at" sb_fields)")
 		if [ -n "$_sc_d" ]; then
 			echo "member $_sc_i differs in: $(echo "$_sc_d" | cut -d' ' -f2 | tr '\n' ' ')"
 			for _sc_fld in $(echo "$_sc_d" | cut -d' ' -f2); do
@@ -331,15 +332,23 @@ sb_cmp() {
 	return $_sc_f
 }
 
-# fs_image MIB: $W/fs.img, an ext4 file system of MIB MiB holding a file tree
-# (this repository's mdraid/ and tests/mdraid/ sources), made on the host
-# for a guest to write onto an array; false when mkfs.ext4 -d fails.
+# fs_image MIB [SEED]: $W/fs.img, an ext4 file system of MIB MiB holding a
+# file tree (this repository's mdraid/ and tests/mdraid/ sources), made on
+# the host for a guest to write onto an array; false when mkfs.ext4 -d
+# fails. With SEED the image starts as randfill's bytes and mkfs.ext4 keeps
+# them in the free blocks (nodiscard): the files sit in the low megabytes,
+# so without it most of the image is zeros, where an old and a new geometry
+# hold the same bytes and a byte-for-byte comparison sees no misplaced
+# stripe.
 fs_image() {
 	mkdir -p "$W/tree"
 	cp -r "$OPSKIT_SOURCE/mdraid" "$OPSKIT_SOURCE/tests/mdraid" "$W/tree/"
 	rm -f "$W/fs.img"
 	truncate -s "$1M" "$W/fs.img"
-	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -d "$W/tree" "$W/fs.img" \
+	if [ -n "${2:-}" ]; then
+		"$RANDFILL" "$2" "$W/fs.img" || return 1
+	fi
+	mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0,nodiscard -d "$W/tree" "$W/fs.img" \
 		>/dev/null 2>&1
 }
 

@@ -464,6 +464,13 @@ testcmd_rc "--chunk=192K (not a power of two) is a usage error (exit 2)" 2 "$M g
 testcmd "metadata 1.0: chunk change refused (no room to move data_offset)" \
 	"$M grow --chunk=32 v-0 v-1 v-2 v-3 2>&1 | grep -c 'sliding backup'" "1
 " ""
+# the refusal: one line saying what is refused and what does it instead
+# (the sizes masked: the 1.0 case above already covers the room arithmetic)
+testcmd "metadata 1.0: layout change refused in one line naming mdadm --backup-file (exit 5)" \
+	"$M grow --layout=right-asymmetric v-0 v-1 v-2 v-3 2>$T/lr.err; echo rc=\$?; sed -E 's/[0-9]+K/NK/g' $T/lr.err" \
+	"rc=5
+mdraid: NK free after the data, less than the NK the move needs: mdadm 4.2 would change the layout in place with a sliding backup file; not supported: use mdadm --grow --backup-file=FILE on the assembled array
+" ""
 # metadata 1.0 created with room after the data (size 14848 of 16352
 # sectors, superblock at 16368): mdadm 4.2's space_after 1520 > space_before
 # 0, so data_offset moves up, choose_offset(0, 1520, 512, 1520) = 1024
