@@ -577,9 +577,13 @@ static inline uint32_t dc_find_c(const uint32_t *k, uint32_t stride, uint32_t v)
 /* The loop of a dc_pass version whose set search is FIND, for sets of
  * STRIDE slots. Unlike dc_touch it compares the whole set at once, without
  * looking at the head first: a batch is mostly lines new to the cache (a
- * sequential sweep). The cache's fields are read into locals once (the
- * stores to the sets could alias them). */
-#define DC_PASS_LOOP(FIND, STRIDE)                                                                 \
+ * sequential sweep). GROUP8(ln + j, line, set, mask, k, slots, v), 0 in
+ * versions without it, says that the 8 lines from ln[j] are line, line + 1,
+ * ... line + 7 in the sets set .. set + 7 (one tag v) and that none of them
+ * is in its set: then each set's least recent slot takes v, as dc_touch
+ * line by line would do, the sets being distinct. The cache's fields are
+ * read into locals once (the stores to the sets could alias them). */
+#define DC_PASS_LOOP(FIND, STRIDE, GROUP8)                                                         \
 	do {                                                                                       \
 		size_t nm = 0;                                                                     \
 		const uint32_t w = d->ways, stride = (STRIDE);                                     \
@@ -591,6 +595,17 @@ static inline uint32_t dc_find_c(const uint32_t *k, uint32_t stride, uint32_t v)
 			const uint64_t line = ln[j];                                               \
 			const size_t set = (size_t)(line & mask);                                  \
 			uint32_t *k = tag + set * stride, v = (uint32_t)(line >> sb) + 1;          \
+			if (j + 8 <= n && GROUP8(ln + j, line, set, mask, k, 8 * stride, v)) {     \
+				for (uint32_t g = 0; g < 8; g++, k += stride) {                    \
+					uint32_t h = head[set + g];                                \
+					h = h ? h - 1 : w - 1;                                     \
+					k[h] = v;                                                  \
+					head[set + g] = (uint16_t)h;                               \
+					ln[nm++] = line + g;                                       \
+				}                                                                  \
+				j += 7;                                                            \
+				continue;                                                          \
+			}                                                                          \
 			uint32_t i = FIND(k, stride, v), h = head[set];                            \
 			if (i >= w) { /* as dc_touch: the least recent slot becomes the head */    \
 				h = h ? h - 1 : w - 1;                                             \
@@ -609,33 +624,36 @@ static inline uint32_t dc_find_c(const uint32_t *k, uint32_t stride, uint32_t v)
 		return nm;                                                                         \
 	} while (0)
 
+/* No 8-line groups: every line looked up alone. */
+#define DC_NO_GROUP(ln, line, set, mask, k, slots, v) 0
+
 /* The body of a dc_pass version: the loop with the set size as a constant
  * for the presets' caches (2, 8, 12 or 16, 32 ways), else as a variable. */
-#define DC_PASS_BODY(FIND)                                                                         \
+#define DC_PASS_BODY(FIND, GROUP8)                                                                 \
 	switch (d->stride) {                                                                       \
 	case 2:                                                                                    \
-		DC_PASS_LOOP(FIND, 2);                                                             \
+		DC_PASS_LOOP(FIND, 2, GROUP8);                                                     \
 	case 8:                                                                                    \
-		DC_PASS_LOOP(FIND, 8);                                                             \
+		DC_PASS_LOOP(FIND, 8, GROUP8);                                                     \
 	case 16:                                                                                   \
-		DC_PASS_LOOP(FIND, 16);                                                            \
+		DC_PASS_LOOP(FIND, 16, GROUP8);                                                    \
 	case 32:                                                                                   \
-		DC_PASS_LOOP(FIND, 32);                                                            \
+		DC_PASS_LOOP(FIND, 32, GROUP8);                                                    \
 	default:                                                                                   \
-		DC_PASS_LOOP(FIND, d->stride);                                                     \
+		DC_PASS_LOOP(FIND, d->stride, GROUP8);                                             \
 	}
 
 /* The plain C version: runs anywhere, and checks the others (tests). */
 static size_t dc_pass_c(struct dcache *d, uint64_t *ln, size_t n)
 {
-	DC_PASS_BODY(dc_find_c);
+	DC_PASS_BODY(dc_find_c, DC_NO_GROUP);
 }
 
 #ifdef __SSE2__
 /* dc_find's SSE2 compare. */
 static size_t dc_pass_sse2(struct dcache *d, uint64_t *ln, size_t n)
 {
-	DC_PASS_BODY(dc_find);
+	DC_PASS_BODY(dc_find, DC_NO_GROUP);
 }
 #endif
 
@@ -673,7 +691,7 @@ TGT_AVX2 static inline uint32_t dc_find_avx2(const uint32_t *k, uint32_t stride,
 
 TGT_AVX2 static size_t dc_pass_avx2(struct dcache *d, uint64_t *ln, size_t n)
 {
-	DC_PASS_BODY(dc_find_avx2);
+	DC_PASS_BODY(dc_find_avx2, DC_NO_GROUP);
 }
 
 /* 16 tags per compare, a last block of 8 by AVX2; sets of up to 64 ways
@@ -708,9 +726,41 @@ TGT_AVX512 static inline uint32_t dc_find_avx512(const uint32_t *k, uint32_t str
 	return hit ? base + (uint32_t)__builtin_ctzll(hit) : stride;
 }
 
+/*
+ * DC_PASS_LOOP's GROUP8 for AVX-512: a sequential sweep (a page's lines,
+ * data_batch) meets each cache as runs of consecutive lines that are mostly
+ * absent. Eight consecutive lines within one period of the set index have
+ * one tag and fill sets set .. set + 7, whose 8 * stride slots are
+ * contiguous: one pass of 16-tag compares over them (padding slots are 0,
+ * never a tag) tells that none is present, instead of 8 lookups. A run
+ * crossing the end of the set index, or with a line present, is looked up
+ * line by line.
+ */
+TGT_AVX512 static inline int dc_absent8_avx512(const uint64_t *ln, uint64_t line, size_t set,
+					       uint64_t mask, const uint32_t *k, uint32_t slots,
+					       uint32_t v)
+{
+	if (set + 8 > mask + 1 || ln[7] != line + 7 ||
+	    _mm512_cmpneq_epu64_mask(_mm512_loadu_si512((const void *)ln),
+				     _mm512_add_epi64(_mm512_set1_epi64((long long)line),
+						      _mm512_setr_epi64(0, 1, 2, 3, 4, 5, 6, 7))))
+		return 0;
+	const __m512i vv = _mm512_set1_epi32((int)v);
+	__mmask16 any = 0;
+	uint32_t b = 0;
+	for (; b + 16 <= slots; b += 16)
+		any |= _mm512_cmpeq_epi32_mask(_mm512_loadu_si512((const void *)(k + b)), vv);
+	if (b < slots) { /* odd strides (1, 3, 5, 7 ways): a last 8 */
+		const __mmask16 tail = (__mmask16)((1u << (slots - b)) - 1);
+		any |=
+		    _mm512_mask_cmpeq_epi32_mask(tail, _mm512_maskz_loadu_epi32(tail, k + b), vv);
+	}
+	return !any;
+}
+
 TGT_AVX512 static size_t dc_pass_avx512(struct dcache *d, uint64_t *ln, size_t n)
 {
-	DC_PASS_BODY(dc_find_avx512);
+	DC_PASS_BODY(dc_find_avx512, dc_absent8_avx512);
 }
 
 static int dc_has_avx2(void)
