@@ -130,8 +130,64 @@ static struct {
  * readers (nbdcopy keeps dozens of reads in flight) starve a writer
  * forever (pthread_rwlockattr_setkind_np(3)); a flush must get through.
  */
+/*
+ * Each nbdkit thread's aligned read buffer. nbdkit hands .pread a buffer of
+ * its own, malloc'd (16-byte aligned), which O_DIRECT member reads cannot
+ * take, so md_array_read_shared would bounce each request through a fresh
+ * buffer of its own: for nbdcopy's 256 KiB requests an mmap whose pages are
+ * zero-filled and unmapped every time (perf: clear_page, page faults,
+ * mmap_lock contention with the O_DIRECT reads' page pinning). Kept per
+ * thread instead (nbdkit's threads live as long as their connection), grown
+ * to the largest request up to BOUNCE_KEEP; a larger one gets a buffer for
+ * the call. The member reads then go straight into it, one copy out.
+ */
+#define BOUNCE_ALIGN 4096	/* lib/io.h's IO_ALIGN: what O_DIRECT takes */
+#define BOUNCE_KEEP  (4u << 20) /* bytes kept per thread, at most */
+struct bounce {
+	size_t size;
+	void *p;
+};
+static pthread_key_t bounce_key;
+static bool bounce_key_ok;
+
+static void bounce_free(void *arg)
+{
+	struct bounce *b = arg;
+	free(b->p);
+	free(b);
+}
+
+/* An aligned buffer of n bytes: the thread's own (*own false) or one for
+ * this call (*own true: the caller frees it). NULL when out of memory. */
+static void *bounce_get(size_t n, bool *own)
+{
+	void *p = NULL;
+	*own = true;
+	if (n > BOUNCE_KEEP || !bounce_key_ok)
+		return posix_memalign(&p, BOUNCE_ALIGN, n ? n : 1) ? NULL : p;
+	struct bounce *b = pthread_getspecific(bounce_key);
+	if (!b) {
+		if (!(b = calloc(1, sizeof(*b))))
+			return NULL;
+		if (pthread_setspecific(bounce_key, b) != 0) {
+			free(b);
+			return NULL;
+		}
+	}
+	if (b->size < n) {
+		if (posix_memalign(&p, BOUNCE_ALIGN, n))
+			return NULL;
+		free(b->p);
+		b->p = p;
+		b->size = n;
+	}
+	*own = false;
+	return b->p;
+}
+
 static void mdraid_load(void)
 {
+	bounce_key_ok = pthread_key_create(&bounce_key, bounce_free) == 0;
 	pthread_rwlockattr_t at;
 	pthread_rwlockattr_init(&at);
 	pthread_rwlockattr_setkind_np(&at, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
@@ -491,6 +547,8 @@ static void mdraid_unload(void)
 	free(S.status_path);
 	md_pass_free(&S.pass);
 	pthread_rwlock_destroy(&S.lock);
+	if (bounce_key_ok)
+		pthread_key_delete(bounce_key);
 }
 
 static void *mdraid_open(int readonly)
@@ -605,10 +663,18 @@ static int mdraid_pread(void *h, void *buf, uint32_t count, uint64_t offset, uin
 	atomic_store(&S.last_io_ms, now_ms());
 	int rc = -EAGAIN;
 	if (!S.ov_open) {
+		bool own = false;
+		void *dst = (uintptr_t)buf % BOUNCE_ALIGN ? bounce_get(count, &own) : buf;
+		if (!dst)
+			dst = buf; /* the library bounces it piece by piece */
 		read_lock();
-		rc = S.wc_open ? md_wcache_read_shared(&S.wc, offset, buf, count, &e)
-			       : md_array_read_shared(&S.arr, offset, buf, count, &e);
+		rc = S.wc_open ? md_wcache_read_shared(&S.wc, offset, dst, count, &e)
+			       : md_array_read_shared(&S.arr, offset, dst, count, &e);
 		pthread_rwlock_unlock(&S.lock);
+		if (rc == 0 && dst != buf)
+			memcpy(buf, dst, count);
+		if (own)
+			free(dst);
 	}
 	if (rc == -EAGAIN) {
 		/* alone: the engine's windows rebuild and rewrite what did
