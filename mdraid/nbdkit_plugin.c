@@ -126,11 +126,6 @@ static struct {
 } S = {.speed_min_kib = 1000, .speed_max_kib = 200000};
 
 /*
- * The lock prefers writers: glibc's default rwlock lets a steady stream of
- * readers (nbdcopy keeps dozens of reads in flight) starve a writer
- * forever (pthread_rwlockattr_setkind_np(3)); a flush must get through.
- */
-/*
  * Each nbdkit thread's aligned read buffer. nbdkit hands .pread a buffer of
  * its own, malloc'd (16-byte aligned), which O_DIRECT member reads cannot
  * take, so md_array_read_shared would bounce each request through a fresh
@@ -185,6 +180,12 @@ static void *bounce_get(size_t n, bool *own)
 	return b->p;
 }
 
+/*
+ * At load: the per-thread read buffers' key, and the lock, which prefers
+ * writers: glibc's default rwlock lets a steady stream of readers (nbdcopy
+ * keeps dozens of reads in flight) starve a writer forever
+ * (pthread_rwlockattr_setkind_np(3)); a flush must get through.
+ */
 static void mdraid_load(void)
 {
 	bounce_key_ok = pthread_key_create(&bounce_key, bounce_free) == 0;
