@@ -447,6 +447,18 @@ uint64_t md_array_bytes(const struct md_array *a);
  * and length inside the array). Missing or unreadable members are
  * reconstructed; -EIO with e if more are lost than the level allows. */
 int md_array_read(struct md_array *a, uint64_t off, void *buf, size_t len, struct ok_err *e);
+/*
+ * md_array_read for callers that read from several threads at once (the
+ * nbdkit plugin): it writes nothing the array shares (no window buffers, no
+ * error counters, no member rewritten or failed), so any number of calls may
+ * run together while nothing else uses the array. The caller makes sure no
+ * write runs or is still in flight (md_array_flush after the last write).
+ * Healthy and degraded data alike are read (a lost block rebuilt from the
+ * rest of its stripe in a buffer of the call's own). -EAGAIN when a member
+ * read fails or more is lost than the level rebuilds: md_array_read,
+ * called alone, then reads it and handles the read errors as md does.
+ */
+int md_array_read_shared(struct md_array *a, uint64_t off, void *buf, size_t len, struct ok_err *e);
 /* Write len bytes at off (array must have been opened with MD_OPEN_WRITE).
  * Marks active and the bitmap first; full stripes are written with fresh
  * P/Q, partial ones by read-modify-write or reconstruct-write, whichever

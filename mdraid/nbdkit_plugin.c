@@ -41,13 +41,26 @@
  * before the reply, so an acknowledged flush is on the members. FUA is
  * nbdkit's emulation (a flush after the write).
  *
- * Thread model: SERIALIZE_ALL_REQUESTS. The array engine (rw.c) keeps I/O
- * windows and per-member threads of its own inside one call, but md_array
- * and the stripe cache are one state shared by all calls, so nbdkit hands
- * them one request at a time, across all connections. Because of that (a
- * read on any connection sees the cache), and because a flush on any
- * connection writes the cache and syncs every member, the export is
- * multi-connection consistent (can_multi_conn).
+ * Thread model: PARALLEL (nbdkit-plugin(3)), with a readers-writer lock of
+ * our own over the array, the stripe cache and the overlay. Reads take it
+ * shared and go through md_array_read_shared / md_wcache_read_shared, which
+ * write nothing the array shares (each read its own buffers), so nbdcopy's
+ * parallel requests reach the members together instead of one at a time.
+ * Writes, flush, the resync pass's batches, overlay reads, and a read the
+ * shared path hands back (-EAGAIN: a member read failed, to be rebuilt and
+ * rewritten, or more lost than the level rebuilds) take it exclusively and
+ * run as before: every write still goes through the stripe cache and
+ * md_array_write (bitmap bits before the data, the array marked active), so
+ * crash safety is what it was. A write's last window may still be writing
+ * when it returns (rw.c); `in_flight` says so, and the first reader after it
+ * waits for it under the exclusive lock (md_array_flush) before readers
+ * share the array again. So a read sees every write acknowledged before it
+ * began (a write excludes every read, not only those of its stripes: the
+ * simple correct choice, nbdcopy's writes come one stripe at a time through
+ * the cache anyway). Multi-conn (can_multi_conn): every connection reads
+ * the one array and cache, and a flush on any connection writes the held
+ * stripes and syncs every member before its reply, so its effect is seen
+ * by all connections, as nbdkit-plugin(3) asks.
  *
  * No trim (mdraid_can_trim says why); write zeroes as written zeroes.
  *
@@ -78,7 +91,7 @@
 #include "resync.h"
 #include "wcache.h"
 
-#define THREAD_MODEL NBDKIT_THREAD_MODEL_SERIALIZE_ALL_REQUESTS
+#define THREAD_MODEL NBDKIT_THREAD_MODEL_PARALLEL
 
 static struct {
 	char *paths[MD_MAX_MEMBERS]; /* member= values, in the given order */
@@ -94,7 +107,14 @@ static struct {
 	bool wc_open; /* wc is set up (writable, no overlay) */
 	struct md_wcache wc;
 	/* the resync/repair pass */
-	pthread_mutex_t lock;	 /* the array and the cache: requests and the pass */
+	/* the array, the cache and the overlay: reads shared, the rest
+	 * exclusive (set up in mdraid_load: writers preferred) */
+	pthread_rwlock_t lock;
+	bool in_flight; /* window writes may be in flight (under lock, written
+			 * only exclusive) */
+	int lost_rc;	/* such a write failed, seen by a reader: the next
+			 * flush reports it (under lock, exclusive) */
+	struct ok_err lost_e;
 	pthread_t thread;	 /* runs pass_main */
 	bool thread_on;		 /* thread was started */
 	atomic_bool stop;	 /* cleanup asks the pass to stop */
@@ -103,7 +123,78 @@ static struct {
 	uint64_t speed_max_kib;	 /* sync_speed_max= (md: speed_limit_max) */
 	char *status_path;	 /* status=, NULL when none */
 	atomic_llong last_io_ms; /* monotonic ms of the last client request */
-} S = {.lock = PTHREAD_MUTEX_INITIALIZER, .speed_min_kib = 1000, .speed_max_kib = 200000};
+} S = {.speed_min_kib = 1000, .speed_max_kib = 200000};
+
+/*
+ * Each nbdkit thread's aligned read buffer. nbdkit hands .pread a buffer of
+ * its own, malloc'd (16-byte aligned), which O_DIRECT member reads cannot
+ * take, so md_array_read_shared would bounce each request through a fresh
+ * buffer of its own: for nbdcopy's 256 KiB requests an mmap whose pages are
+ * zero-filled and unmapped every time (perf: clear_page, page faults,
+ * mmap_lock contention with the O_DIRECT reads' page pinning). Kept per
+ * thread instead (nbdkit's threads live as long as their connection), grown
+ * to the largest request up to BOUNCE_KEEP; a larger one gets a buffer for
+ * the call. The member reads then go straight into it, one copy out.
+ */
+#define BOUNCE_ALIGN 4096	/* lib/io.h's IO_ALIGN: what O_DIRECT takes */
+#define BOUNCE_KEEP  (4u << 20) /* bytes kept per thread, at most */
+struct bounce {
+	size_t size;
+	void *p;
+};
+static pthread_key_t bounce_key;
+static bool bounce_key_ok;
+
+static void bounce_free(void *arg)
+{
+	struct bounce *b = arg;
+	free(b->p);
+	free(b);
+}
+
+/* An aligned buffer of n bytes: the thread's own (*own false) or one for
+ * this call (*own true: the caller frees it). NULL when out of memory. */
+static void *bounce_get(size_t n, bool *own)
+{
+	void *p = NULL;
+	*own = true;
+	if (n > BOUNCE_KEEP || !bounce_key_ok)
+		return posix_memalign(&p, BOUNCE_ALIGN, n ? n : 1) ? NULL : p;
+	struct bounce *b = pthread_getspecific(bounce_key);
+	if (!b) {
+		if (!(b = calloc(1, sizeof(*b))))
+			return NULL;
+		if (pthread_setspecific(bounce_key, b) != 0) {
+			free(b);
+			return NULL;
+		}
+	}
+	if (b->size < n) {
+		if (posix_memalign(&p, BOUNCE_ALIGN, n))
+			return NULL;
+		free(b->p);
+		b->p = p;
+		b->size = n;
+	}
+	*own = false;
+	return b->p;
+}
+
+/*
+ * At load: the per-thread read buffers' key, and the lock, which prefers
+ * writers: glibc's default rwlock lets a steady stream of readers (nbdcopy
+ * keeps dozens of reads in flight) starve a writer forever
+ * (pthread_rwlockattr_setkind_np(3)); a flush must get through.
+ */
+static void mdraid_load(void)
+{
+	bounce_key_ok = pthread_key_create(&bounce_key, bounce_free) == 0;
+	pthread_rwlockattr_t at;
+	pthread_rwlockattr_init(&at);
+	pthread_rwlockattr_setkind_np(&at, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	pthread_rwlock_init(&S.lock, &at);
+	pthread_rwlockattr_destroy(&at);
+}
 
 /* nbdkit_error with the library's formatted ok_err; errno for the client. */
 static int fail(const struct ok_err *e, int rc, const char *what)
@@ -269,9 +360,10 @@ static void *pass_main(void *arg)
 		}
 		struct ok_err e;
 		ok_err_clear(&e);
-		pthread_mutex_lock(&S.lock);
+		pthread_rwlock_wrlock(&S.lock);
 		int rc = md_pass_step(&S.pass, &S.arr, batch, budget, &e);
-		pthread_mutex_unlock(&S.lock);
+		S.in_flight = true;
+		pthread_rwlock_unlock(&S.lock);
 		if (rc < 0) {
 			char msg[512];
 			ok_err_format(&e, msg, sizeof(msg));
@@ -455,6 +547,9 @@ static void mdraid_unload(void)
 	free(S.overlay_dir);
 	free(S.status_path);
 	md_pass_free(&S.pass);
+	pthread_rwlock_destroy(&S.lock);
+	if (bounce_key_ok)
+		pthread_key_delete(bounce_key);
 }
 
 static void *mdraid_open(int readonly)
@@ -523,7 +618,41 @@ static int mdraid_can_fast_zero(void *h)
 static int mdraid_can_multi_conn(void *h)
 {
 	(void)h;
-	return 1; /* one shared array, one request at a time, flush syncs all */
+	return 1; /* one shared array and cache; a flush writes and syncs all */
+}
+
+/*
+ * Wait for window writes still in flight (lock held exclusive). A failed
+ * one is kept for the next flush: a reader cannot tell which write it was,
+ * and the flush is what promises durability.
+ */
+static void settle(void)
+{
+	if (!S.in_flight)
+		return;
+	struct ok_err e;
+	ok_err_clear(&e);
+	int rc = md_array_flush(&S.arr, &e);
+	if (rc < 0 && S.lost_rc == 0) {
+		S.lost_rc = rc;
+		S.lost_e = e;
+	}
+	S.in_flight = false;
+}
+
+/* Take the lock shared with no window write in flight: the first reader
+ * after a write settles it alone, so readers never meet a member still
+ * being written. */
+static void read_lock(void)
+{
+	pthread_rwlock_rdlock(&S.lock);
+	while (S.in_flight) {
+		pthread_rwlock_unlock(&S.lock);
+		pthread_rwlock_wrlock(&S.lock);
+		settle();
+		pthread_rwlock_unlock(&S.lock);
+		pthread_rwlock_rdlock(&S.lock);
+	}
 }
 
 static int mdraid_pread(void *h, void *buf, uint32_t count, uint64_t offset, uint32_t flags)
@@ -533,11 +662,32 @@ static int mdraid_pread(void *h, void *buf, uint32_t count, uint64_t offset, uin
 	struct ok_err e;
 	ok_err_clear(&e);
 	atomic_store(&S.last_io_ms, now_ms());
-	pthread_mutex_lock(&S.lock);
-	int rc = S.ov_open   ? md_overlay_read(&S.ov, &S.arr, offset, buf, count, &e)
-		 : S.wc_open ? md_wcache_read(&S.wc, offset, buf, count, &e)
-			     : md_array_read(&S.arr, offset, buf, count, &e);
-	pthread_mutex_unlock(&S.lock);
+	int rc = -EAGAIN;
+	if (!S.ov_open) {
+		bool own = false;
+		void *dst = (uintptr_t)buf % BOUNCE_ALIGN ? bounce_get(count, &own) : buf;
+		if (!dst)
+			dst = buf; /* the library bounces it piece by piece */
+		read_lock();
+		rc = S.wc_open ? md_wcache_read_shared(&S.wc, offset, dst, count, &e)
+			       : md_array_read_shared(&S.arr, offset, dst, count, &e);
+		pthread_rwlock_unlock(&S.lock);
+		if (rc == 0 && dst != buf)
+			memcpy(buf, dst, count);
+		if (own)
+			free(dst);
+	}
+	if (rc == -EAGAIN) {
+		/* alone: the engine's windows rebuild and rewrite what did
+		 * not read, as md does */
+		ok_err_clear(&e);
+		pthread_rwlock_wrlock(&S.lock);
+		settle();
+		rc = S.ov_open	 ? md_overlay_read(&S.ov, &S.arr, offset, buf, count, &e)
+		     : S.wc_open ? md_wcache_read(&S.wc, offset, buf, count, &e)
+				 : md_array_read(&S.arr, offset, buf, count, &e);
+		pthread_rwlock_unlock(&S.lock);
+	}
 	return rc < 0 ? fail(&e, rc, "read") : 0;
 }
 
@@ -548,10 +698,11 @@ static int mdraid_pwrite(void *h, const void *buf, uint32_t count, uint64_t offs
 	struct ok_err e;
 	ok_err_clear(&e);
 	atomic_store(&S.last_io_ms, now_ms());
-	pthread_mutex_lock(&S.lock);
+	pthread_rwlock_wrlock(&S.lock);
 	int rc = S.ov_open ? md_overlay_write(&S.ov, &S.arr, offset, buf, count, &e)
 			   : md_wcache_write(&S.wc, offset, buf, count, &e);
-	pthread_mutex_unlock(&S.lock);
+	S.in_flight = true;
+	pthread_rwlock_unlock(&S.lock);
 	return rc < 0 ? fail(&e, rc, "write") : 0;
 }
 
@@ -563,11 +714,17 @@ static int mdraid_flush(void *h, uint32_t flags)
 	struct ok_err e;
 	ok_err_clear(&e);
 	atomic_store(&S.last_io_ms, now_ms());
-	pthread_mutex_lock(&S.lock);
+	pthread_rwlock_wrlock(&S.lock);
 	int rc = S.ov_open ? md_overlay_sync(&S.ov, &e) : md_wcache_flush(&S.wc, &e);
 	if (rc == 0 && !S.ov_open)
 		rc = md_array_sync(&S.arr, &e);
-	pthread_mutex_unlock(&S.lock);
+	if (rc == 0 && S.lost_rc < 0) {
+		rc = S.lost_rc;
+		e = S.lost_e;
+	}
+	S.lost_rc = 0;
+	S.in_flight = false;
+	pthread_rwlock_unlock(&S.lock);
 	return rc < 0 ? fail(&e, rc, "flush") : 0;
 }
 
@@ -587,6 +744,7 @@ static struct nbdkit_plugin plugin = {
 		   "sync_speed_max=KIB  resync/repair pass: KiB/s at most (200000)\n"
 		   "status=FILE      the pass's progress, one line of key=value",
     .magic_config_key = "member",
+    .load = mdraid_load,
     .after_fork = mdraid_after_fork,
     .cleanup = mdraid_cleanup,
     .unload = mdraid_unload,

@@ -750,28 +750,38 @@ struct rebuild_job {
 	bool running;
 };
 
+/* Rebuild the lost data of one stripe in place: chunk[k] points at data
+ * chunk k's len bytes, the parity already read into the lost ones' places
+ * (direct_dest); lost is the mask of gone slots. */
+static void rebuild_inplace(const struct md_stripe *st, uint8_t *const *chunk, uint64_t lost,
+			    size_t len)
+{
+	void *data[MD_MAX_MEMBERS];
+	int nd = st->nd, lk[2], nl = 0;
+	for (int k = 0; k < nd; k++) {
+		data[st->qslot[k]] = chunk[k];
+		if ((lost >> st->data_dev[k]) & 1 && nl < 2)
+			lk[nl++] = st->qslot[k];
+	}
+	if (nl == 2) /* P in the lower Q slot, Q in the higher (direct_dest) */
+		pq_recov_2data_inplace(nd, len, lk[0] < lk[1] ? lk[0] : lk[1],
+				       lk[0] < lk[1] ? lk[1] : lk[0], data);
+	else if (nl == 1)
+		pq_recov_data_inplace(nd, len, lk[0], (lost >> st->pd) & 1, data);
+}
+
 static void *rebuild_direct(void *arg)
 {
 	struct rebuild_job *r = arg;
 	const struct md_geom *g = r->g;
 	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
 	struct md_stripe st;
-	void *data[MD_MAX_MEMBERS];
+	uint8_t *cp[MD_MAX_MEMBERS];
 	for (uint64_t i = r->s0; i < r->s1; i++) {
 		md_stripe_layout(g, i, &st);
-		int nd = st.nd, lk[2], nl = 0;
-		for (int k = 0; k < nd; k++) {
-			data[st.qslot[k]] =
-			    r->out + ((i * (uint64_t)nd + (uint64_t)k) * chunk - r->off);
-			if ((r->lost >> st.data_dev[k]) & 1 && nl < 2)
-				lk[nl++] = st.qslot[k];
-		}
-		if (nl == 2) /* P in the lower Q slot, Q in the higher (direct_dest) */
-			pq_recov_2data_inplace(nd, (size_t)chunk, lk[0] < lk[1] ? lk[0] : lk[1],
-					       lk[0] < lk[1] ? lk[1] : lk[0], data);
-		else if (nl == 1)
-			pq_recov_data_inplace(nd, (size_t)chunk, lk[0], (r->lost >> st.pd) & 1,
-					      data);
+		for (int k = 0; k < st.nd; k++)
+			cp[k] = r->out + ((i * (uint64_t)st.nd + (uint64_t)k) * chunk - r->off);
+		rebuild_inplace(&st, cp, r->lost, (size_t)chunk);
 	}
 	return NULL;
 }
@@ -902,6 +912,134 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 		return read_windows(a, s1 * sd, (uint8_t *)out + (s1 * sd - off),
 				    (size_t)(off + len - s1 * sd), e);
 	return 0;
+}
+
+/* ---- shared read: nothing of the array written (md_array_read_shared) ---- */
+
+/*
+ * Bytes [in, in+n) of array data chunk c into out: the 4 KiB-aligned span
+ * around them from the chunk's member when it is readable there (straight
+ * into out when out and the span line up, else through a bounce buffer of
+ * its own), else rebuilt as a degraded read of that span of the stripe: the
+ * other members' rows read into a stripe-sized buffer, parity into the
+ * places of the lost data (direct_dest), and the lost data rebuilt in place,
+ * as raid5.c's degraded read computes a block from the rest of its stripe.
+ * Every read is aligned for O_DIRECT, so only m->fd is used (never the
+ * lazily opened fd_buf). -EAGAIN when a read fails or more is lost than
+ * the level rebuilds (the windows then read, rebuild and rewrite it).
+ */
+static int read_piece_shared(struct md_array *a, uint64_t c, uint64_t in, size_t n, uint8_t *out)
+{
+	const struct md_geom *g = &a->geom;
+	uint64_t nd = (uint64_t)md_geom_data_disks(g);
+	uint64_t rel = c / nd * g->chunk_sectors;
+	uint64_t a0 = in & ~(uint64_t)(IO_ALIGN - 1);
+	size_t span = (size_t)(((in + n + IO_ALIGN - 1) & ~(uint64_t)(IO_ALIGN - 1)) - a0);
+	uint64_t r0 = rel + a0 / 512, rn = span / 512;
+	struct md_stripe st;
+	md_stripe_layout(g, c / nd, &st);
+	int slot = st.data_dev[c % nd], rc;
+	if (md_slot_readable(a, slot, r0, rn)) {
+		const struct md_member *m = &a->m[a->slot_member[slot]];
+		uint64_t dev = (m->sb.data_offset + rel) * 512 + a0;
+		if (a0 == in && span == n && (uintptr_t)out % IO_ALIGN == 0)
+			return md_member_pread(a, slot, out, n, dev, NULL) < 0 ? -EAGAIN : 0;
+		uint8_t *b = md_buf_alloc(span);
+		if (!b)
+			return -ENOMEM;
+		rc = md_member_pread(a, slot, b, span, dev, NULL) < 0 ? -EAGAIN : 0;
+		if (rc == 0)
+			memcpy(out, b + (in - a0), n);
+		io_free(b);
+		return rc;
+	}
+	uint64_t lost = 0;
+	int nlost = 0;
+	for (int s = 0; s < g->raid_disks; s++)
+		if (!md_slot_readable(a, s, r0, rn)) {
+			lost |= 1ULL << s;
+			nlost++;
+		}
+	if (nlost > (g->level == 6 ? 2 : 1))
+		return -EAGAIN;
+	uint8_t *b = md_buf_alloc(span * (size_t)nd), *cp[MD_MAX_MEMBERS];
+	if (!b)
+		return -ENOMEM;
+	for (uint64_t k = 0; k < nd; k++)
+		cp[k] = b + k * span;
+	rc = 0;
+	for (int s = 0; s < g->raid_disks && rc == 0; s++) {
+		int k = (lost >> s) & 1 ? -1 : direct_dest(&st, s, lost);
+		if (k < 0)
+			continue;
+		const struct md_member *m = &a->m[a->slot_member[s]];
+		if (md_member_pread(a, s, cp[k], span, (m->sb.data_offset + rel) * 512 + a0, NULL) <
+		    0)
+			rc = -EAGAIN;
+	}
+	if (rc == 0) {
+		rebuild_inplace(&st, cp, lost, span);
+		memcpy(out, cp[c % nd] + (in - a0), n);
+	}
+	io_free(b);
+	return rc;
+}
+
+/* Bytes [off, off+len) chunk piece by chunk piece (read_piece_shared). */
+static int read_pieces_shared(struct md_array *a, uint64_t off, uint8_t *out, size_t len)
+{
+	uint64_t chunk = (uint64_t)a->geom.chunk_sectors * 512;
+	for (uint64_t pos = off, end = off + len; pos < end;) {
+		uint64_t in = pos % chunk, n = chunk - in < end - pos ? chunk - in : end - pos;
+		int rc = read_piece_shared(a, pos / chunk, in, (size_t)n, out + (pos - off));
+		if (rc < 0)
+			return rc;
+		pos += n;
+	}
+	return 0;
+}
+
+int md_array_read_shared(struct md_array *a, uint64_t off, void *out, size_t len, struct ok_err *e)
+{
+	uint64_t total = md_array_bytes(a);
+	if (off > total || len > total - off)
+		return ok_err_at(e, -EINVAL, NULL, OK_ERR_NOPOS,
+				 "read of %zu bytes at %llu is beyond the array (%llu bytes)", len,
+				 (unsigned long long)off, (unsigned long long)total);
+	const struct md_geom *g = &a->geom;
+	/* a member whose data does not start 4 KiB-aligned would need the
+	 * buffered descriptor md_member_fd opens on first use: not here */
+	for (int s = 0; s < g->raid_disks; s++) {
+		int mi = a->slot_member[s];
+		if (mi >= 0 && a->m[mi].direct && a->m[mi].sb.data_offset % (IO_ALIGN / 512))
+			return -EAGAIN;
+	}
+	/* whole stripes as md_array_read reads them (read_direct), the edges
+	 * piece by piece */
+	uint64_t cs = g->chunk_sectors, sd = cs * 512 * (uint64_t)md_geom_data_disks(g);
+	uint64_t s0 = (off + sd - 1) / sd, s1 = (off + len) / sd;
+	bool direct = s1 > s0 && ((uintptr_t)out + (s0 * sd - off)) % IO_ALIGN == 0;
+	uint64_t lost = 0;
+	int nlost = 0;
+	for (int s = 0; direct && s < g->raid_disks; s++) {
+		int mi = a->slot_member[s];
+		if (mi < 0 || a->m[mi].failed || a->m[mi].fd < 0) {
+			lost |= 1ULL << s;
+			nlost++;
+		} else {
+			direct = md_slot_readable(a, s, s0 * cs, (s1 - s0) * cs);
+		}
+	}
+	if (!direct || nlost > (g->level == 6 ? 2 : 1))
+		return read_pieces_shared(a, off, out, len);
+	uint8_t *o = out;
+	int rc = read_pieces_shared(a, off, o, (size_t)(s0 * sd - off));
+	if (rc == 0 && read_direct(a, s0, s1, o + (s0 * sd - off), s0 * sd, lost) < 0)
+		rc = -EAGAIN;
+	if (rc == 0)
+		rc = read_pieces_shared(a, s1 * sd, o + (s1 * sd - off),
+					(size_t)(off + len - s1 * sd));
+	return rc;
 }
 
 static int read_windows(struct md_array *a, uint64_t off, void *out, size_t len, struct ok_err *e)

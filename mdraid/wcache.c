@@ -200,11 +200,12 @@ int md_wcache_write(struct md_wcache *wc, uint64_t off, const void *buf, size_t 
 
 /* ---- read ---- */
 
-int md_wcache_read(struct md_wcache *wc, uint64_t off, void *buf, size_t len, struct ok_err *e)
+/* Lay the held sectors of [off, off+len) over buf (read from the array).
+ * Reads the slots only: readers may run it together while no write does. */
+static void lay_held(const struct md_wcache *wc, uint64_t off, void *buf, size_t len)
 {
-	int rc = md_array_read(wc->a, off, buf, len, e);
-	if (rc < 0 || len == 0)
-		return rc;
+	if (len == 0)
+		return;
 	uint64_t sb = wc->stripe_bytes, end = off + len;
 	for (int i = 0; i < wc->nslots; i++) {
 		const struct md_wcache_slot *sl = &wc->slot[i];
@@ -224,7 +225,23 @@ int md_wcache_read(struct md_wcache *wc, uint64_t off, void *buf, size_t len, st
 			x = y;
 		}
 	}
-	return 0;
+}
+
+int md_wcache_read(struct md_wcache *wc, uint64_t off, void *buf, size_t len, struct ok_err *e)
+{
+	int rc = md_array_read(wc->a, off, buf, len, e);
+	if (rc == 0)
+		lay_held(wc, off, buf, len);
+	return rc;
+}
+
+int md_wcache_read_shared(const struct md_wcache *wc, uint64_t off, void *buf, size_t len,
+			  struct ok_err *e)
+{
+	int rc = md_array_read_shared(wc->a, off, buf, len, e);
+	if (rc == 0)
+		lay_held(wc, off, buf, len);
+	return rc;
 }
 
 /* ---- flush ---- */

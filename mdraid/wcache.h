@@ -19,8 +19,10 @@
  * Invariants: (1) a slot holds at most one stripe, no stripe is in two
  * slots; (2) have has a bit per 512-byte sector of the stripe, set exactly
  * for the sectors buf holds, nhave counts them; (3) a held sector is newer
- * than what the members hold there. Not thread-safe: the plugin's thread
- * model serializes every request.
+ * than what the members hold there. Thread safety: md_wcache_read_shared
+ * only reads the slots, so several may run together (the plugin's readers,
+ * under a shared lock); every other call is alone (the plugin's writers,
+ * flush and the resync pass, under the lock held exclusively).
  */
 #ifndef MDRAID_WCACHE_H
 #define MDRAID_WCACHE_H
@@ -67,6 +69,11 @@ int md_wcache_write(struct md_wcache *wc, uint64_t off, const void *buf, size_t 
 		    struct ok_err *e);
 /* md_array_read with the held writes laid over it. */
 int md_wcache_read(struct md_wcache *wc, uint64_t off, void *buf, size_t len, struct ok_err *e);
+/* The same through md_array_read_shared: callers may read together while
+ * nothing writes (and no write is in flight: md_array_flush). -EAGAIN as
+ * md_array_read_shared's (then md_wcache_read, alone). */
+int md_wcache_read_shared(const struct md_wcache *wc, uint64_t off, void *buf, size_t len,
+			  struct ok_err *e);
 /* Write every held stripe (not synced: md_array_sync after it). Reports a
  * write-back error of an earlier call once. 0 or -errno with e. */
 int md_wcache_flush(struct md_wcache *wc, struct ok_err *e);

@@ -664,6 +664,105 @@ static void sb_of(const char *path, struct md_sb *sb)
 	close(fd);
 }
 
+/*
+ * md_array_read_shared (the nbdkit plugin's concurrent reads) against the
+ * bytes md_array_write wrote, for a fixed-seed sample of ranges (inside a
+ * chunk, across chunks, whole stripes, unaligned buffers and offsets), the
+ * array healthy, one and two members missing, and from four threads at
+ * once; -EAGAIN where it must leave the read to md_array_read (a member
+ * read that fails), which then rebuilds the data.
+ */
+struct shared_job {
+	struct md_array *a;
+	const uint8_t *in;
+	size_t len;
+	uint32_t seed;
+	int bad; /* ranges that differed or failed */
+};
+
+static void *shared_reads(void *arg)
+{
+	struct shared_job *j = arg;
+	uint8_t *buf = NULL;
+	assert_int_equal(posix_memalign((void **)&buf, 4096, (1 << 20) + 8192), 0);
+	for (int i = 0; i < 200; i++) {
+		j->seed = j->seed * 1664525 + 1013904223;
+		uint32_t r = j->seed >> 8;
+		/* a quarter whole stripes (192 KiB here), the rest up to 300 KiB */
+		size_t n = i % 4 == 0 ? 3 * 65536 * (1 + r % 3) : 1 + r % 300000;
+		uint64_t off = i % 4 == 0 ? (uint64_t)(r % 16) * 3 * 65536 : r % (j->len - n);
+		if (off + n > j->len)
+			off = j->len - n;
+		size_t mis = i % 3 == 0 ? 0 : 1 + r % 4095; /* buffer misalignment */
+		struct ok_err e;
+		if (md_array_read_shared(j->a, off, buf + mis, n, &e) != 0 ||
+		    memcmp(buf + mis, j->in + off, n) != 0)
+			j->bad++;
+	}
+	free(buf);
+	return NULL;
+}
+
+static void shared_check(struct md_array *a, const uint8_t *in, size_t len, int threads)
+{
+	struct shared_job jobs[4];
+	pthread_t th[4];
+	for (int t = 0; t < threads; t++) {
+		jobs[t] = (struct shared_job){a, in, len, 77u + (uint32_t)t, 0};
+		assert_int_equal(pthread_create(&th[t], NULL, shared_reads, &jobs[t]), 0);
+	}
+	for (int t = 0; t < threads; t++) {
+		pthread_join(th[t], NULL);
+		assert_int_equal(jobs[t].bad, 0);
+	}
+}
+
+static void test_read_shared(void **state)
+{
+	(void)state;
+	make_members(5, 4 << 20);
+	create(6, 5, 64, 1, false);
+	struct md_array a;
+	struct ok_err e;
+	assert_int_equal(md_array_open(&a, 5, paths, MD_OPEN_WRITE | MD_OPEN_NO_SAFETY, &e), 0);
+	size_t len = (size_t)md_array_bytes(&a);
+	uint8_t *in = malloc(len), *out = malloc(len);
+	assert_non_null(in);
+	assert_non_null(out);
+	fill(in, len, 21);
+	assert_int_equal(md_array_write(&a, 0, in, len, &e), 0);
+	assert_int_equal(md_array_close(&a, &e), 0);
+	char *h[5] = {paths[0], paths[1], paths[2], paths[3], paths[4]};
+	char *d1[5] = {paths[0], paths[1], "missing", paths[3], paths[4]};
+	char *d2[5] = {"missing", paths[1], paths[2], "missing", paths[4]};
+	char **sets[3] = {h, d1, d2};
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(md_array_open(&a, 5, sets[k], MD_OPEN_NO_SAFETY, &e), 0);
+		shared_check(&a, in, len, 1);
+		shared_check(&a, in, len, 4);
+		/* the whole array in one call, aligned: read_direct's stripes */
+		memset(out, 0, len);
+		assert_int_equal(md_array_read_shared(&a, 0, out, len, &e), 0);
+		assert_memory_equal(out, in, len);
+		assert_int_equal(md_array_close(&a, &e), 0);
+	}
+	/* a member read that fails: -EAGAIN, and md_array_read rebuilds it */
+	assert_int_equal(md_array_open(&a, 5, h, MD_OPEN_NO_SAFETY, &e), 0);
+	off_t blk = (off_t)a.m[1].sb.data_offset * 512 + 8192;
+	assert_int_equal(md_array_close(&a, &e), 0);
+	break_block(paths[1], blk);
+	assert_int_equal(md_array_open(&a, 5, h, MD_OPEN_NO_SAFETY, &e), 0);
+	/* stripe 0 of left-symmetric RAID6 on 5: data chunk 0 on member 1 */
+	assert_int_equal(md_array_read_shared(&a, 4096, out, 16384, &e), -EAGAIN);
+	assert_int_equal(md_array_read(&a, 4096, out, 16384, &e), 0);
+	assert_memory_equal(out, in + 4096, 16384);
+	assert_int_equal(md_array_close(&a, &e), 0);
+	io_sys = io_sys_default;
+	assert_true(bad_reads > 0);
+	free(in);
+	free(out);
+}
+
 /* A block that fails to read under write (read-modify-write of its stripe)
  * and under rebuild is rebuilt from P/Q, rewritten in place with the
  * original bytes, and counted (issue 15). */
@@ -934,6 +1033,7 @@ int main(void)
 	    cmocka_unit_test(test_rmw_equals_rcw),
 	    cmocka_unit_test(test_read_error_rewritten),
 	    cmocka_unit_test(test_read_error_fails_member),
+	    cmocka_unit_test(test_read_shared),
 	    cmocka_unit_test(test_pool),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

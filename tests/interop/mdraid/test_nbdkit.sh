@@ -11,6 +11,13 @@
 # The same with one member missing (degraded writes).
 # Then a copy into the export is cut by SIGKILL of nbdkit: host mdadm -X
 # finds the bitmap dirty and --examine the array active.
+# Parallel clients (the plugin's PARALLEL thread model): nbdcopy with four
+# connections writes random bytes into the first three quarters while
+# qemu-io's aio_write puts ~800 writes of 512 B..40 KiB (16 in flight, in
+# shuffled order, partial stripes of the stripe cache) into the rest, with
+# aio_reads among them, and an nbdcopy reads the export alongside; read back through the plugin with four
+# connections, then by mdraid read after stop, the content is the one
+# derived from the inputs, and mdraid check finds 0 mismatches.
 # `mdraid serve` (nbdkit exec'd with the plugin) on a RAID6 with two members
 # missing: ext4 through it, then `mdraid stop` returns once nbdkit has exited
 # and the present members' superblocks say clean.
@@ -24,7 +31,9 @@
 # mismatch_cnt 0, and mounted, every file's md5 is the one written through
 # the client; the degraded ones (one, two missing) assemble degraded with the
 # client's content and files; the killed one assembles, resyncs what the
-# bitmap names, and then holds mdraid read's content with mismatch_cnt 0.
+# bitmap names, and then holds mdraid read's content with mismatch_cnt 0; the
+# one the parallel clients wrote assembles without a resync and holds what
+# they wrote, mismatch_cnt 0.
 . "$OPSKIT_SOURCE/tests/tap.sh"
 . "$OPSKIT_SOURCE/tests/interop/mdraid/lib.sh"
 PLUGIN="$OPSKIT_BUILD/mdraid/nbdkit-mdraid-plugin.so"
@@ -36,6 +45,8 @@ ext4 through nbdfuse + loop: mkfs, file tree, e2fsck clean
 nbdkit stopped: mdadm --examine says clean on every member
 mdraid read after stop = what the NBD client read
 degraded (one missing): ext4 through the export, e2fsck clean, mdraid read = client
+parallel clients (nbdcopy 4 connections, qemu-io aio, a reader alongside): read back through 4 connections = what was written
+parallel clients: after stop, mdraid read = what was written, mdraid check 0 mismatches, members clean
 SIGKILL mid-copy: mdadm -X finds the bitmap dirty (the array stays active)
 kernel: clean array assembles without a resync
 kernel: content = the NBD client's (md5)
@@ -49,7 +60,8 @@ overlay: ext4 through it, e2fsck clean, every member's md5 unchanged
 overlay: served again, the export shows the overlay's content
 overlay discard: the file is gone, the export is the members' again
 overlay commit: mdraid read = what the client saw, members clean, file gone
-kernel: committed overlay assembles without a resync, files and content = the client's, mismatch_cnt 0"
+kernel: committed overlay assembles without a resync, files and content = the client's, mismatch_cnt 0
+kernel: array written by parallel clients assembles without a resync, content = what was written, mismatch_cnt 0"
 skip_all() {
 	printf '%s\n' "$NAMES" >"$W/names"
 	skip_each "$1" <"$W/names"
@@ -256,6 +268,80 @@ fi
 	tap_fail "mdraid serve, two missing: ext4 through it, e2fsck clean; mdraid stop returns after nbdkit exits, members clean" "$t_why"
 cp "$W/tree.md5" "$W/t.tree.md5" 2>/dev/null
 
+# parallel clients: the expected content is derived from the inputs alone
+# (the random source, then each qemu-io write's pattern byte over its range;
+# the ranges do not overlap, so the order the server ran them in does not
+# matter), never read from the plugin
+mkarray p 7800
+pmems=$MEMS
+# shellcheck disable=SC2086
+serve p $pmems
+psize=$(nbdinfo --size "$URI" 2>/dev/null || echo 0)
+pa=$((psize / 4 * 3 / 65536 * 65536))
+mkimg "$W/p.src" "$pa" 7899
+python3 - "$W/p.src" "$pa" "$psize" "$W/p.qio" "$W/p.expect" <<'EOF2'
+import random, sys
+src, pa, size, qio, expect = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+rng = random.Random(7801)
+out = bytearray(open(src, 'rb').read())
+assert len(out) == pa
+out += bytes(size - pa)  # the array's own bytes there are all overwritten below
+ops, off = [], pa
+while off < size:
+    n = min(rng.randrange(1, 81) * 512, size - off)
+    ops.append((off, n, rng.randrange(1, 256)))
+    off += n
+rng.shuffle(ops)
+with open(qio, 'w') as f:
+    for i, (o, n, pat) in enumerate(ops):
+        f.write('-c\naio_write -q -P %d %d %d\n' % (pat, o, n))
+        out[o:o + n] = bytes([pat]) * n
+        if i % 3 == 0:  # reads among the writes, anywhere (not checked: racing)
+            r = rng.randrange(1, 129) * 512
+            f.write('-c\naio_read -q %d %d\n' % (rng.randrange(0, size - r + 1), r))
+    f.write('-c\naio_flush\n')
+open(expect, 'wb').write(out)
+EOF2
+LD_PRELOAD="$ASAN_RT" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	nbdkit --dump-plugin "$PLUGIN" >"$W/p.dump" 2>&1
+: >"$W/p.reads"
+(
+	while [ ! -e "$W/p.done" ]; do
+		nbdcopy --connections=2 "$URI" null: 2>>"$W/p.reads.err" && echo ok >>"$W/p.reads" ||
+			echo failed >>"$W/p.reads"
+	done
+) &
+p_reader=$!
+nbdcopy --flush --connections=4 --requests=32 --request-size=65536 "$W/p.src" "$URI" 2>"$W/p.copy.err" &
+p_copy=$!
+xargs -a "$W/p.qio" -d '\n' qemu-io -f raw "$URI" >"$W/p.qio.out" 2>&1
+p_qrc=$?
+wait $p_copy
+p_crc=$?
+touch "$W/p.done"
+wait $p_reader
+nbdcopy --connections=4 --requests=32 "$URI" "$W/p.client" 2>>"$W/p.copy.err"
+n="parallel clients (nbdcopy 4 connections, qemu-io aio, a reader alongside): read back through 4 connections = what was written"
+if grep -q '^thread_model=parallel' "$W/p.dump" && [ $p_qrc = 0 ] && [ $p_crc = 0 ] &&
+	! grep -qi 'fail\|error' "$W/p.qio.out" &&
+	! grep -q failed "$W/p.reads" && [ -s "$W/p.reads" ] && cmp "$W/p.client" "$W/p.expect" >"$W/p.cmp" 2>&1; then
+	tap_ok "$n"
+	echo "# $(grep -c -- aio_write "$W/p.qio") qemu-io writes and $(grep -c -- aio_read "$W/p.qio") reads, $(wc -l <"$W/p.reads") whole reads alongside"
+else
+	tap_fail "$n" "$(grep thread_model "$W/p.dump"); qemu-io $p_qrc nbdcopy $p_crc; reads: $(sort "$W/p.reads" | uniq -c | tr '\n' ' '); $(cat "$W/p.cmp" "$W/p.copy.err" "$W/p.reads.err" 2>/dev/null | head -n 3); $(grep -iv '^$' "$W/p.qio.out" | head -n 3)"
+fi
+stop_serve
+n="parallel clients: after stop, mdraid read = what was written, mdraid check 0 mismatches, members clean"
+pstates=$(for f in $pmems; do mdadm --examine "$f" 2>&1 | sed -n 's/^ *State : //p'; done | tr '\n' ' ')
+# shellcheck disable=SC2086
+if "$MDRAID" read $pmems 2>"$W/p.read.err" | cmp - "$W/p.expect" >"$W/p.cmp2" 2>&1 &&
+	"$MDRAID" check $pmems >"$W/p.check" 2>&1 && [ "$pstates" = "clean clean clean clean " ]; then
+	tap_ok "$n"
+	sed 's/^/# check: /' "$W/p.check" | head -n 3
+else
+	tap_fail "$n" "$(cat "$W/p.cmp2" "$W/p.read.err" | head -n 2); check: $(head -n 3 "$W/p.check"); states '$pstates'; $(head -n 3 "$W/p.nbdkit.err")"
+fi
+
 # killed: a copy of random data into the first 12 MiB, nbdkit SIGKILLed
 # after the client has sent some of it (at least one write acknowledged)
 mkarray k 7300
@@ -381,14 +467,16 @@ if [ -n "$GUEST_SKIP" ]; then
 		"kernel: degraded array assembles degraded with the client's content and files" \
 		"kernel: two missing: assembles degraded (2) with the client's content and files" \
 		"kernel: killed array resyncs from the bitmap, content = mdraid read, mismatch_cnt 0" \
-		"kernel: committed overlay assembles without a resync, files and content = the client's, mismatch_cnt 0"; do
+		"kernel: committed overlay assembles without a resync, files and content = the client's, mismatch_cnt 0" \
+		"kernel: array written by parallel clients assembles without a resync, content = what was written, mismatch_cnt 0"; do
 		tap_skip "$n" "$GUEST_SKIP"
 	done
 	tap_done
 fi
 cat >"$W/body" <<'BODY'
 # M0..M3 the clean array, M4..M6 the degraded one (3 members), M7..M10 the
-# killed one, M11..M12 the one with two missing, M13..M16 the committed overlay
+# killed one, M11..M12 the one with two missing, M13..M16 the committed overlay,
+# M17..M20 the one the parallel clients wrote
 # tree MD NAME: mount read-only, md5 of every file into /out/NAME.tree
 tree() {
 	mkdir -p /mnt
@@ -425,6 +513,13 @@ md_check md4 | sed 's/^md4\./o./'
 tree md4 o
 mdadm --stop /dev/md4 >/dev/null 2>&1
 dmesg | grep -c 'resync of RAID array md4' | sed 's/^/o.resyncs=/'
+mdadm --assemble /dev/md5 $(range 17 4) >/out/a5 2>&1
+say p.assembled $?
+say p.action0 "$(cat /sys/block/md5/md/sync_action)"
+say p.md5 "$(md5sum </dev/md5 | cut -d' ' -f1)"
+md_check md5 | sed 's/^md5\./p./'
+mdadm --stop /dev/md5 >/dev/null 2>&1
+dmesg | grep -c 'resync of RAID array md5' | sed 's/^/p.resyncs=/'
 mdadm --assemble /dev/md2 $(range 7 4) >/out/a2 2>&1
 say k.assembled $?
 wait_idle md2
@@ -435,7 +530,7 @@ mdadm --stop /dev/md2 >/dev/null 2>&1
 BODY
 guest_script "$W/script" "$W/body"
 # shellcheck disable=SC2086
-boot guest "$W/kv" "$W/err" -t 300 -o "$W/out" "$W/script" $mems "$W/d0.img" "$W/d1.img" "$W/d2.img" $kmems "$W/t1.img" "$W/t3.img" $omems
+boot guest "$W/kv" "$W/err" -t 300 -o "$W/out" "$W/script" $mems "$W/d0.img" "$W/d1.img" "$W/d2.img" $kmems "$W/t1.img" "$W/t3.img" $omems $pmems
 # same_tree NAME: the guest's per-file md5 list = the one made on the client
 same_tree() {
 	[ -s "$W/out/$1.tree" ] || { echo "no file list from the guest: $(head -n 2 "$W/out/$1.mount" 2>/dev/null)"; return 1; }
@@ -484,4 +579,12 @@ o1() {
 	same_tree o
 }
 tap_check "kernel: committed overlay assembles without a resync, files and content = the client's, mismatch_cnt 0" o1
+p1() {
+	[ "$(kv "$W/kv" p.assembled)" = 0 ] || { head -n 3 "$W/out/a5"; return 1; }
+	[ "$(kv "$W/kv" p.resyncs)" = 0 ] && [ "$(kv "$W/kv" p.action0)" = idle ] ||
+		{ echo "resyncs $(kv "$W/kv" p.resyncs), sync_action '$(kv "$W/kv" p.action0)' at assembly"; return 1; }
+	[ "$(kv "$W/kv" p.md5)" = "$(md5 <"$W/p.expect")" ] || { echo "kernel md5 $(kv "$W/kv" p.md5)"; return 1; }
+	[ "$(kv "$W/kv" p.mismatch)" = 0 ] || { echo "mismatch_cnt '$(kv "$W/kv" p.mismatch)'"; return 1; }
+}
+tap_check "kernel: array written by parallel clients assembles without a resync, content = what was written, mismatch_cnt 0" p1
 tap_done
