@@ -808,6 +808,7 @@ struct palloc {
 	uint16_t *used2m; /* used frames per 2 MiB block */
 	uint32_t *used1g; /* used frames per 1 GiB block */
 	uint64_t rng;
+	uint64_t next; /* the next random draw, drawn one ahead (pa_draw) */
 	uint64_t used;
 };
 
@@ -831,7 +832,18 @@ static int pa_init(struct palloc *a, uint64_t bytes, uint64_t seed)
 	a->rng = seed * 0x9E3779B97F4A7C15ull + 0x1234567ull;
 	if (!a->rng)
 		a->rng = 1;
+	a->next = rnd(&a->rng);
 	return a->bits && a->used2m && a->used1g ? 0 : -ENOMEM;
+}
+
+/* The allocator's next random draw. The draws are the generator's in
+ * order, one taken ahead so that pa_alloc knows where the next 4 KiB
+ * allocation will look. */
+static uint64_t pa_draw(struct palloc *a)
+{
+	uint64_t r = a->next;
+	a->next = rnd(&a->rng);
+	return r;
 }
 
 static void pa_destroy(struct palloc *a)
@@ -857,12 +869,18 @@ static void pa_mark(struct palloc *a, uint64_t f, uint64_t n, int used)
 	a->used += used ? n : -n;
 }
 
-/* A random free region of size bytes (4K, 2M or 1G), aligned; NONE when full. */
+/*
+ * A random free region of size bytes (4K, 2M or 1G), aligned; NONE when full.
+ * A 4 KiB allocation reads a bitmap word and a 2 MiB block's count at a
+ * random place, a miss in the host's caches, and first touches are mostly
+ * that: so after one, the words the next will read (if it is 4 KiB: the
+ * draw is known, pa_draw) are prefetched, and are in cache by then.
+ */
 static uint64_t pa_alloc(struct palloc *a, uint64_t size)
 {
 	uint64_t n = size >> 12;
 	if (n == 1) {
-		uint64_t words = (a->nframes + 63) / 64, w0 = rnd(&a->rng) % words;
+		uint64_t words = (a->nframes + 63) / 64, w0 = pa_draw(a) % words;
 		for (uint64_t i = 0; i < words; i++) {
 			uint64_t w = (w0 + i) % words;
 			if (a->bits[w] == ~0ull)
@@ -871,6 +889,9 @@ static uint64_t pa_alloc(struct palloc *a, uint64_t size)
 			if (f >= a->nframes)
 				continue;
 			pa_mark(a, f, 1, 1);
+			uint64_t nw = a->next % words; /* frames nw * 64.. are in block nw / 8 */
+			__builtin_prefetch(&a->bits[nw], 1);
+			__builtin_prefetch(&a->used2m[nw / 8], 1);
 			return f << 12;
 		}
 		return NONE;
@@ -878,7 +899,7 @@ static uint64_t pa_alloc(struct palloc *a, uint64_t size)
 	uint64_t blocks = a->nframes / n;
 	if (!blocks)
 		return NONE;
-	uint64_t b0 = rnd(&a->rng) % blocks;
+	uint64_t b0 = pa_draw(a) % blocks;
 	for (uint64_t i = 0; i < blocks; i++) {
 		uint64_t b = (b0 + i) % blocks;
 		if (n == 512 ? a->used2m[b] : a->used1g[b])
@@ -1351,6 +1372,27 @@ static uint64_t host_map(struct mm_sim *s, uint64_t gpa)
 	return E_PA(*x) + (gpa & (s->c.host_page - 1));
 }
 
+/*
+ * Prefetch the host entries a walk to the new guest frame gpa will read:
+ * the entry naming its leaf table and its slot in the leaf hash map. A
+ * first touch maps a frame at a random place in guest memory and the walks
+ * of shadow (shadow_fill), nested and agile paging then back it and read
+ * its host entries, a miss in the host's caches each; os_map calls this
+ * as soon as the frame is chosen. The tables above are few and cached.
+ */
+static void host_prefetch(const struct mm_sim *s, uint64_t gpa)
+{
+	uint32_t node = s->hroot;
+	for (unsigned l = s->c.host_levels; l > s->hleaf + 1; l--) {
+		uint64_t x = pt_e(&s->hpt, node)[pt_idx(gpa, l)];
+		if (!(x & E_P))
+			return;
+		node = E_CHILD(x);
+	}
+	__builtin_prefetch(&pt_e(&s->hpt, node)[pt_idx(gpa, s->hleaf + 1)]);
+	__builtin_prefetch(&s->hl[hl_hash(s, gpa >> shift_of_level(s->hleaf))], 1);
+}
+
 /* -------- frames shared by copy-on-write (fork)
  *
  * Linux counts a page's mappings (mapcount): fork maps every private page
@@ -1508,6 +1550,8 @@ static int os_map(struct mm_sim *s, uint32_t pi, uint64_t va, struct pw *w)
 				return sim_oom(s, "guest memory");
 			pt_e(&s->gpt, node)[pt_idx(va, l)] = pa | E_P | E_LEAF;
 			w[nw++] = (struct pw){va, node, (uint8_t)l, 0};
+			if (s->modes & ~(1u << MM_NATIVE)) /* a mode walks the host table */
+				host_prefetch(s, pa);
 			break;
 		}
 		if (!(x & E_P)) {
