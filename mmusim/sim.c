@@ -1334,6 +1334,12 @@ static uint64_t *hmemo_slot(struct mm_sim *s, uint32_t node, unsigned idx)
 	return s->hmemo[node] + HM_WORDS * idx;
 }
 
+/* The key of gpa's host page in the running VM (a slot's word 0 & HM_KEY). */
+static inline uint64_t hmemo_key(const struct mm_sim *s, uint64_t gpa)
+{
+	return ((gpa >> shift_of_level(s->hleaf)) + 1) | (uint64_t)s->vm << HM_VM_SHIFT;
+}
+
 /* A new host leaf-level table at pa; its index, or NONE32 without memory. */
 static uint32_t hl_table(struct mm_sim *s, uint64_t pa)
 {
@@ -1850,7 +1856,7 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa, uint
 	uint64_t spa = 0, mkey = 0;
 	int mhit = 0;
 	if (memo) {
-		mkey = ((gpa >> hsh) + 1) | (uint64_t)s->vm << HM_VM_SHIFT;
+		mkey = hmemo_key(s, gpa);
 		mhit = (memo[0] & HM_KEY) == mkey && (!s->c.ept_ad || (memo[1] & E_AM(m->mode)));
 	}
 	uint32_t node = s->hroot;
@@ -2368,7 +2374,17 @@ static void shadow_fill(struct mm_sim *s, struct mmu *m, const struct proc *p, u
 	uint64_t spa = 0;
 	if (!k) {
 		uint64_t gpa = E_PA(x) + (va & ((1ull << shift_of_level(gl)) - 1));
-		spa = host_map(s, gpa);
+		/* a walk (nested, or agile's nested part) may have left the host
+		 * entries of the page in its memo slot (never made here): agile
+		 * paging refills the shadow of every table an epoch returned to
+		 * shadow mode, a host-cache miss per page otherwise */
+		const uint64_t *memo = s->ref || path[gl] >= s->hmemo_cap || !s->hmemo[path[gl]]
+					   ? NULL
+					   : s->hmemo[path[gl]] + HM_WORDS * pt_idx(va, gl);
+		if (memo && (memo[0] & HM_KEY) == hmemo_key(s, gpa))
+			spa = E_PA(memo[1]) + (gpa & (s->c.host_page - 1));
+		else
+			spa = host_map(s, gpa);
 		if (s->err)
 			return;
 		/* the guest's accessed bit, set by the VMM while it fills the
