@@ -353,7 +353,7 @@ int mm_sim_feed(struct mm_sim *s, const struct mm_rec *r, size_t n, struct ok_er
  * Reference form (call before the first mm_sim_feed): every access takes
  * the whole path, with none of the shortcuts that change no count (repeats
  * of the last page or line, the known-mapped cache, the L1 MRU key, queued
- * data lines) and the data caches as plain recency-ordered arrays instead
+ * data lines, the host-walk memo) and the data caches as plain recency-ordered arrays instead
  * of rings. Slow; tests compare its statistics with the fast path's.
  */
 void mm_sim_reference(struct mm_sim *s);

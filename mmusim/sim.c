@@ -31,8 +31,10 @@
  *  - Fast paths that change no count: a repeat of the last page of a stream
  *    (no event or VM exit since) is an L1 hit in every mode (lp_page), found
  *    by a loop of its own (feed_repeats); a page known mapped skips the
- *    guest-table lookup (mc_key, invalidated by map_gen); accesses and TLB
- *    cycles are derived once per batch. The differential test
+ *    guest-table lookup (mc_key, invalidated by map_gen); the host entries
+ *    of a data page's nested walk are remembered by the guest leaf entry
+ *    that maps it (hmemo_slot); accesses and TLB cycles are derived once
+ *    per batch. The differential test
  *    (tests/mmusim/refmodel.py) checks every count.
  *  - Host memory layout, for the host's caches, not the model: table
  *    metadata apart from entries, entries in chunks that never move, and the
@@ -806,6 +808,7 @@ struct palloc {
 	uint16_t *used2m; /* used frames per 2 MiB block */
 	uint32_t *used1g; /* used frames per 1 GiB block */
 	uint64_t rng;
+	uint64_t next; /* the next random draw, drawn one ahead (pa_draw) */
 	uint64_t used;
 };
 
@@ -829,7 +832,18 @@ static int pa_init(struct palloc *a, uint64_t bytes, uint64_t seed)
 	a->rng = seed * 0x9E3779B97F4A7C15ull + 0x1234567ull;
 	if (!a->rng)
 		a->rng = 1;
+	a->next = rnd(&a->rng);
 	return a->bits && a->used2m && a->used1g ? 0 : -ENOMEM;
+}
+
+/* The allocator's next random draw. The draws are the generator's in
+ * order, one taken ahead so that pa_alloc knows where the next 4 KiB
+ * allocation will look. */
+static uint64_t pa_draw(struct palloc *a)
+{
+	uint64_t r = a->next;
+	a->next = rnd(&a->rng);
+	return r;
 }
 
 static void pa_destroy(struct palloc *a)
@@ -855,12 +869,18 @@ static void pa_mark(struct palloc *a, uint64_t f, uint64_t n, int used)
 	a->used += used ? n : -n;
 }
 
-/* A random free region of size bytes (4K, 2M or 1G), aligned; NONE when full. */
+/*
+ * A random free region of size bytes (4K, 2M or 1G), aligned; NONE when full.
+ * A 4 KiB allocation reads a bitmap word and a 2 MiB block's count at a
+ * random place, a miss in the host's caches, and first touches are mostly
+ * that: so after one, the words the next will read (if it is 4 KiB: the
+ * draw is known, pa_draw) are prefetched, and are in cache by then.
+ */
 static uint64_t pa_alloc(struct palloc *a, uint64_t size)
 {
 	uint64_t n = size >> 12;
 	if (n == 1) {
-		uint64_t words = (a->nframes + 63) / 64, w0 = rnd(&a->rng) % words;
+		uint64_t words = (a->nframes + 63) / 64, w0 = pa_draw(a) % words;
 		for (uint64_t i = 0; i < words; i++) {
 			uint64_t w = (w0 + i) % words;
 			if (a->bits[w] == ~0ull)
@@ -869,6 +889,9 @@ static uint64_t pa_alloc(struct palloc *a, uint64_t size)
 			if (f >= a->nframes)
 				continue;
 			pa_mark(a, f, 1, 1);
+			uint64_t nw = a->next % words; /* frames nw * 64.. are in block nw / 8 */
+			__builtin_prefetch(&a->bits[nw], 1);
+			__builtin_prefetch(&a->used2m[nw / 8], 1);
 			return f << 12;
 		}
 		return NONE;
@@ -876,7 +899,7 @@ static uint64_t pa_alloc(struct palloc *a, uint64_t size)
 	uint64_t blocks = a->nframes / n;
 	if (!blocks)
 		return NONE;
-	uint64_t b0 = rnd(&a->rng) % blocks;
+	uint64_t b0 = pa_draw(a) % blocks;
 	for (uint64_t i = 0; i < blocks; i++) {
 		uint64_t b = (b0 + i) % blocks;
 		if (n == 512 ? a->used2m[b] : a->used1g[b])
@@ -1172,6 +1195,10 @@ struct mm_sim {
 	uint32_t nhlt, hltcap;
 	struct hl_ent *hl; /* host leaf entries by page, open addressing */
 	uint64_t hl_mask, hl_n;
+	/* the host walk of each guest leaf entry's data page, by guest table
+	 * (hmemo_slot): HM_WORDS words for each of its 512 entries, or NULL */
+	uint64_t **hmemo;
+	uint32_t hmemo_cap;
 	struct palloc hmem;
 	unsigned hleaf;
 	uint64_t va_limit;
@@ -1263,6 +1290,56 @@ static uint64_t *hl_slot(struct mm_sim *s, uint64_t hpn)
 	return &s->hl[h].val;
 }
 
+/*
+ * The host walk of a data page, remembered by the guest leaf entry that
+ * mapped it. A nested walk reads the host table entries of the data gPA,
+ * and guest frames lie anywhere in guest memory, so the host's loads of the
+ * entry naming the leaf table, of the leaf entry (host_map's hash map) and
+ * of the leaf table's address miss its caches on nearly every walk; the
+ * guest leaf entries of a sequential sweep, and so their memo slots, are
+ * consecutive. Slot words: [0] the key, gPA >> host page shift, + 1 (35
+ * bits), and the VM (4 bits: each VM has its own host table), then the
+ * leaf table's index (HM_TAB_BITS); [1] the host leaf entry; [2] the leaf
+ * table's address. Host entries are never cleared or moved once present
+ * (host memory is pre-backed, see the notes); only their EPT accessed flags
+ * get set, so under ept_ad a copy without the walking mode's flag is not
+ * used. A slot is only a copy and changes no count: its key says whether it
+ * applies (a table freed and reused keeps stale slots, which then do not
+ * match), and without memory for it the walk reads the host table.
+ */
+#define HM_WORDS     3
+#define HM_VM_SHIFT  35
+#define HM_TAB_SHIFT 39
+#define HM_TAB_BITS  (64 - HM_TAB_SHIFT)
+#define HM_KEY	     ((1ull << HM_TAB_SHIFT) - 1)
+
+_Static_assert(MM_MAX_VMS <= 1 << (HM_TAB_SHIFT - HM_VM_SHIFT), "a VM id fits the memo key");
+
+/* The memo slot of entry idx of guest table node, or NULL without memory. */
+static uint64_t *hmemo_slot(struct mm_sim *s, uint32_t node, unsigned idx)
+{
+	if (node >= s->hmemo_cap) {
+		uint32_t cap = s->hmemo_cap ? s->hmemo_cap : 64;
+		while (cap <= node)
+			cap *= 2;
+		uint64_t **a = realloc(s->hmemo, sizeof(*a) * cap);
+		if (!a)
+			return NULL;
+		memset(a + s->hmemo_cap, 0, sizeof(*a) * (cap - s->hmemo_cap));
+		s->hmemo = a;
+		s->hmemo_cap = cap;
+	}
+	if (!s->hmemo[node] && !(s->hmemo[node] = calloc(512 * HM_WORDS, sizeof(uint64_t))))
+		return NULL;
+	return s->hmemo[node] + HM_WORDS * idx;
+}
+
+/* The key of gpa's host page in the running VM (a slot's word 0 & HM_KEY). */
+static inline uint64_t hmemo_key(const struct mm_sim *s, uint64_t gpa)
+{
+	return ((gpa >> shift_of_level(s->hleaf)) + 1) | (uint64_t)s->vm << HM_VM_SHIFT;
+}
+
 /* A new host leaf-level table at pa; its index, or NONE32 without memory. */
 static uint32_t hl_table(struct mm_sim *s, uint64_t pa)
 {
@@ -1299,6 +1376,27 @@ static uint64_t host_map(struct mm_sim *s, uint64_t gpa)
 		*x = pa | E_P | E_LEAF;
 	}
 	return E_PA(*x) + (gpa & (s->c.host_page - 1));
+}
+
+/*
+ * Prefetch the host entries a walk to the new guest frame gpa will read:
+ * the entry naming its leaf table and its slot in the leaf hash map. A
+ * first touch maps a frame at a random place in guest memory and the walks
+ * of shadow (shadow_fill), nested and agile paging then back it and read
+ * its host entries, a miss in the host's caches each; os_map calls this
+ * as soon as the frame is chosen. The tables above are few and cached.
+ */
+static void host_prefetch(const struct mm_sim *s, uint64_t gpa)
+{
+	uint32_t node = s->hroot;
+	for (unsigned l = s->c.host_levels; l > s->hleaf + 1; l--) {
+		uint64_t x = pt_e(&s->hpt, node)[pt_idx(gpa, l)];
+		if (!(x & E_P))
+			return;
+		node = E_CHILD(x);
+	}
+	__builtin_prefetch(&pt_e(&s->hpt, node)[pt_idx(gpa, s->hleaf + 1)]);
+	__builtin_prefetch(&s->hl[hl_hash(s, gpa >> shift_of_level(s->hleaf))], 1);
 }
 
 /* -------- frames shared by copy-on-write (fork)
@@ -1458,6 +1556,8 @@ static int os_map(struct mm_sim *s, uint32_t pi, uint64_t va, struct pw *w)
 				return sim_oom(s, "guest memory");
 			pt_e(&s->gpt, node)[pt_idx(va, l)] = pa | E_P | E_LEAF;
 			w[nw++] = (struct pw){va, node, (uint8_t)l, 0};
+			if (s->modes & ~(1u << MM_NATIVE)) /* a mode walks the host table */
+				host_prefetch(s, pa);
 			break;
 		}
 		if (!(x & E_P)) {
@@ -1738,8 +1838,9 @@ static void walk_1d(struct mm_sim *s, struct mmu *m, const struct pt_pool *p, ui
 	}
 }
 
-/* Translate gpa through the host table as hardware would (NTLB, then host walk). */
-static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
+/* Translate gpa through the host table as hardware would (NTLB, then host
+ * walk). memo: gpa's memo slot (hmemo_slot) or NULL. */
+static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa, uint64_t *memo)
 {
 	unsigned mlev = s->c.host_levels, hsh = shift_of_level(s->hleaf);
 	uint64_t key = gpa >> hsh, v;
@@ -1752,21 +1853,32 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 			return v + (gpa & ((1ull << hsh) - 1));
 		}
 	}
-	uint64_t spa = 0;
+	uint64_t spa = 0, mkey = 0;
+	int mhit = 0;
+	if (memo) {
+		mkey = hmemo_key(s, gpa);
+		mhit = (memo[0] & HM_KEY) == mkey && (!s->c.ept_ad || (memo[1] & E_AM(m->mode)));
+	}
 	uint32_t node = s->hroot;
 	unsigned l = psc_start(m, m->npsc, m->vmtag, gpa, mlev, s->hleaf, &node);
 	for (unsigned k = l + 1; k <= mlev; k++)
 		m->st.grid_skip[m->row][mlev - k]++;
 	for (;; l--) {
 		int leaf = l == s->hleaf;
-		uint64_t x = leaf ? hl_get(s, gpa >> hsh) : pt_e(&s->hpt, node)[pt_idx(gpa, l)];
-		if (!(x & E_P)) { /* first use of this gPA: back it (no cost, see notes) */
-			host_map(s, gpa);
-			if (s->err)
-				return 0;
+		uint64_t x;
+		if (mhit && l <= s->hleaf + 1) { /* the entries host_map wrote */
+			x = leaf ? memo[1] : (memo[0] >> HM_TAB_SHIFT) << 12 | E_P;
+		} else {
 			x = leaf ? hl_get(s, gpa >> hsh) : pt_e(&s->hpt, node)[pt_idx(gpa, l)];
+			if (!(x & E_P)) { /* first use of this gPA: back it (no cost, see notes) */
+				host_map(s, gpa);
+				if (s->err)
+					return 0;
+				x = leaf ? hl_get(s, gpa >> hsh)
+					 : pt_e(&s->hpt, node)[pt_idx(gpa, l)];
+			}
 		}
-		uint64_t table = leaf ? s->hlt[node].pa : s->hpt.m[node].pa;
+		uint64_t table = !leaf ? s->hpt.m[node].pa : mhit ? memo[2] : s->hlt[node].pa;
 		pt_ref(s, m, table + 8ull * pt_idx(gpa, l), l, 'n', mlev - l,
 		       s->c.pwc == MM_PWC_2D && l > s->hleaf);
 		if (leaf && s->c.ept_ad && !(x & E_AM(m->mode))) {
@@ -1777,11 +1889,17 @@ static uint64_t nested_xlate(struct mm_sim *s, struct mmu *m, uint64_t gpa)
 			uint64_t *h = hl_slot(s, gpa >> hsh);
 			if (h)
 				*h |= E_AM(m->mode);
+			x |= E_AM(m->mode);
 			m->st.ad_writes++;
 			m->st.cyc_walk += s->c.c_ad;
 		}
 		if (x & E_LEAF) {
 			spa = E_PA(x) + (gpa & ((1ull << hsh) - 1));
+			if (memo && !mhit && node < 1ull << HM_TAB_BITS) {
+				memo[0] = mkey | (uint64_t)node << HM_TAB_SHIFT;
+				memo[1] = x;
+				memo[2] = table;
+			}
 			break;
 		}
 		psc_put(m->npsc, m->vmtag, gpa, l, E_CHILD(x));
@@ -1802,7 +1920,7 @@ static void walk_2d_from(struct mm_sim *s, struct mmu *m, uint64_t va, unsigned 
 			 int known)
 {
 	unsigned n = s->c.levels, mlev = s->c.host_levels;
-	uint64_t gpa_data = 0;
+	uint64_t gpa_data = 0, *memo = NULL;
 	for (;; l--) {
 		m->row = n - l;
 		uint64_t spa_table;
@@ -1815,7 +1933,7 @@ static void walk_2d_from(struct mm_sim *s, struct mmu *m, uint64_t va, unsigned 
 			for (unsigned c = 0; c < mlev; c++)
 				m->st.grid_skip[m->row][c]++;
 		} else {
-			spa_table = nested_xlate(s, m, s->gpt.m[node].pa);
+			spa_table = nested_xlate(s, m, s->gpt.m[node].pa, NULL);
 		}
 		if (s->err)
 			return;
@@ -1825,13 +1943,15 @@ static void walk_2d_from(struct mm_sim *s, struct mmu *m, uint64_t va, unsigned 
 		if (x & E_LEAF) {
 			gpa_data = E_PA(x) + (va & ((1ull << shift_of_level(l)) - 1));
 			set_accessed(s, m, &pt_e(&s->gpt, node)[pt_idx(va, l)]);
+			if (!s->ref) /* the reference form reads the host table every time */
+				memo = hmemo_slot(s, node, pt_idx(va, l));
 			break;
 		}
 		psc_put(m->psc, m->tag, va, l, E_CHILD(x));
 		node = E_CHILD(x);
 	}
 	m->row = n;
-	m->walk_pa = nested_xlate(s, m, gpa_data);
+	m->walk_pa = nested_xlate(s, m, gpa_data, memo);
 	m->row = 0;
 }
 
@@ -2254,7 +2374,17 @@ static void shadow_fill(struct mm_sim *s, struct mmu *m, const struct proc *p, u
 	uint64_t spa = 0;
 	if (!k) {
 		uint64_t gpa = E_PA(x) + (va & ((1ull << shift_of_level(gl)) - 1));
-		spa = host_map(s, gpa);
+		/* a walk (nested, or agile's nested part) may have left the host
+		 * entries of the page in its memo slot (never made here): agile
+		 * paging refills the shadow of every table an epoch returned to
+		 * shadow mode, a host-cache miss per page otherwise */
+		const uint64_t *memo = s->ref || path[gl] >= s->hmemo_cap || !s->hmemo[path[gl]]
+					   ? NULL
+					   : s->hmemo[path[gl]] + HM_WORDS * pt_idx(va, gl);
+		if (memo && (memo[0] & HM_KEY) == hmemo_key(s, gpa))
+			spa = E_PA(memo[1]) + (gpa & (s->c.host_page - 1));
+		else
+			spa = host_map(s, gpa);
 		if (s->err)
 			return;
 		/* the guest's accessed bit, set by the VMM while it fills the
@@ -3596,6 +3726,9 @@ void mm_sim_free(struct mm_sim *s)
 	pt_destroy(&s->hpt);
 	free(s->hlt);
 	free(s->hl);
+	for (uint32_t i = 0; i < s->hmemo_cap; i++)
+		free(s->hmemo[i]);
+	free(s->hmemo);
 	free(s->shr);
 	pa_destroy(&s->gmem);
 	pa_destroy(&s->hmem);

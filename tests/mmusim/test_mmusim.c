@@ -2049,6 +2049,68 @@ static void test_fast_vs_reference(void **state)
 }
 
 /*
+ * The host-walk memo (hmemo_slot in sim.c: each guest leaf entry's data
+ * page's host entries, a copy kept by the fast path only) against the
+ * reference form, which reads the host table on every walk: on the mixed
+ * trace with host EPT accessed flags (a copy made before a mode set its
+ * flag must not be trusted), host 2 MiB and 1 GiB pages, 5 host levels,
+ * VA-tagged host PSCs and guest 2 MiB pages; and on rounds of two VMs in
+ * turn in a 16 MiB guest, each round a new process touching 512 pages
+ * twice and exiting, so that guest tables and frames are freed and reused,
+ * also by the other VM, whose host table is another (a slot whose gPA
+ * matches but whose VM does not must not be used). Short agile epochs
+ * return tables to shadow mode, whose refills (shadow_fill) read the slots
+ * the nested walks left.
+ */
+static void test_host_memo(void **state)
+{
+	(void)state;
+	enum { N = 30000, ROUNDS = 24 };
+	struct mm_rec *r = malloc((N > ROUNDS * 1030 ? N : ROUNDS * 1030) * sizeof(*r));
+	assert_non_null(r);
+	const char *sets[][3] = {
+	    {"barcelona", "ept_ad=1", NULL},	 {"barcelona", "host_page=2M", NULL},
+	    {"barcelona", "host_page=1G", NULL}, {"modern", "host_levels=5", NULL},
+	    {"nehalem", "ept_ad=1", NULL},	 {"barcelona", "guest_page=2M", "ept_ad=1"},
+	};
+	const unsigned masks[] = {4, 8, 15};
+	for (unsigned t = 0; t < 2; t++) {
+		size_t n = 0;
+		if (t == 0) {
+			n = mixed_trace(r, N, 11);
+		} else {
+			for (uint32_t k = 0; k < ROUNDS; k++) {
+				r[n++] = ev(MM_VM, k & 1, 0);
+				r[n++] = ev(MM_SWITCH, 100 + k, 0);
+				for (uint64_t lap = 0; lap < 2; lap++)
+					for (uint64_t pg = 0; pg < 512; pg++)
+						r[n++] = ld(BASE + pg * 4096 + lap * 64);
+				r[n++] = ev(MM_EXIT, 100 + k, 0);
+			}
+		}
+		for (size_t c = 0; c < sizeof(sets) / sizeof(sets[0]); c++) {
+			/* the second key, or the first again (cfg stops at NULL) */
+			const char *kv2 = sets[c][2] ? sets[c][2] : sets[c][1];
+			struct mm_config cf = cfg(sets[c][0], sets[c][1], kv2, "agile_epoch=3000",
+						  t ? "guest_mem=16M" : NULL, NULL);
+			for (size_t k = 0; k < sizeof(masks) / sizeof(masks[0]); k++) {
+				struct mm_sim *f, *ref;
+				struct ok_err e;
+				char what[96];
+				sim_pair(&cf, masks[k], &f, &ref, &e);
+				snprintf(what, sizeof(what), "%s trace %s %s %s modes %u",
+					 t ? "VM rounds" : "mixed", sets[c][0], sets[c][1],
+					 sets[c][2] ? sets[c][2] : "", masks[k]);
+				feed_compare(f, ref, r, n, what);
+				mm_sim_free(f);
+				mm_sim_free(ref);
+			}
+		}
+	}
+	free(r);
+}
+
+/*
  * A random trace built to stress the run shortcut (feed_repeats, the
  * known-last page and line): repeats of one line in every op and size
  * (size 0 included), two lines of two pages at one page offset taken in
@@ -2426,6 +2488,7 @@ int main(void)
 	    cmocka_unit_test(test_agile_vm_switch_state),
 	    cmocka_unit_test(test_ept_ad),
 	    cmocka_unit_test(test_fast_vs_reference),
+	    cmocka_unit_test(test_host_memo),
 	    cmocka_unit_test(test_run_shortcut),
 	    cmocka_unit_test(test_dc_impls),
 	    cmocka_unit_test(test_kvm_sync),
