@@ -238,42 +238,24 @@ while read -r id md first co ch; do
 	say "$id.layout" "$(cat "/sys/block/$md/md/layout")"
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 done </in/bw
-# every case's Xk: the same change started by mdadm --grow, slowed
-# (sync_speed_max) and frozen at once; sync_max set to BW_STOP sectors of
-# each member (md refuses to lower it while the reshape thread runs: EBUSY)
-# and the reshape let go at full speed: raid5.c's reshape_request records
-# reshape_position as it nears sync_max (the superblock), and md_do_sync
-# waits there; mdadm --stop then stops a reshape at its recorded position,
-# part-way. (Stopped by mdadm --stop while it runs instead, kernel 6.1 is
-# found ahead of the position it recorded: see the header.)
+# every case's Xk: the same change started by mdadm --grow and stopped at
+# BW_STOP sectors of each member (guest-lib.sh's fixed-point stop: held,
+# frozen, sync_max set, let go; raid5.c's reshape_request records
+# reshape_position as it nears sync_max, and md_do_sync waits there for
+# mdadm --stop). (Stopped by mdadm --stop while it runs instead, kernel 6.1
+# is found ahead of the position it recorded: see the header.)
 while read -r id md first co ch; do
 	mdadm --assemble "/dev/$md" $(range $((first + 8)) 4) >>"/out/$id.create" 2>&1
-	echo 100 >"/sys/block/$md/md/sync_speed_max"
+	kstop_hold "$md"
 	mdadm --grow "/dev/$md" "$ch" >"/out/${id}k.grow" 2>&1 </dev/null
 	say "${id}k.grow_rc" $?
-	echo frozen >"/sys/block/$md/md/sync_action"
+	kstop_freeze "$md"
 done </in/bw
 while read -r id md first co ch; do
-	n=0
-	until echo "$BW_STOP" >"/sys/block/$md/md/sync_max" 2>/dev/null || [ $n -ge 100 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	say "${id}k.sync_max" "$(cat "/sys/block/$md/md/sync_max")"
-	echo system >"/sys/block/$md/md/sync_speed_max"
-	echo idle >"/sys/block/$md/md/sync_action"
+	kstop_arm "$md" "${id}k" "$BW_STOP"
 done </in/bw
 while read -r id md first co ch; do
-	# up to 60 s for the reshape to reach sync_max
-	n=0
-	while [ $n -lt 600 ] && [ "$(cut -d' ' -f1 "/sys/block/$md/md/sync_completed")" != "$BW_STOP" ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	say "${id}k.action" "$(cat "/sys/block/$md/md/sync_action")"
-	say "${id}k.completed" "$(cat "/sys/block/$md/md/sync_completed")"
-	say "${id}k.position" "$(cat "/sys/block/$md/md/reshape_position")"
-	mdadm --stop "/dev/$md" >/dev/null 2>&1
+	kstop_wait "$md" "${id}k" "$BW_STOP"
 done </in/bw
 true
 EOF
