@@ -24,6 +24,9 @@
 #                         /out/NAME.<i>.examine (i counts from 0)
 #   fs_array ID FIRST N STRIDE ARGS...   an array with $FS on it, copied
 #                         twice (below)
+#   kstop_hold, kstop_freeze, kstop_arm, kstop_wait   a reshape, resync or
+#                         recovery the kernel runs, stopped at a fixed point
+#                         (below)
 #   assemble_each HOOK FIRST N DISK SLOT ID...   assemble, look at, export
 #                         and check one array after another (below)
 export TZ=UTC
@@ -179,4 +182,78 @@ fs_array() {
 	mdadm --stop /dev/md0 >/dev/null 2>&1
 	copy_members "$_fa_first" $((_fa_first + _fa_stride)) "$_fa_n"
 	copy_members "$_fa_first" $((_fa_first + 2 * _fa_stride)) "$_fa_n"
+}
+
+# --- the fixed-point stop ------------------------------------------------------
+# A reshape (resync, recovery) the kernel started, stopped part-way at a
+# point chosen in advance, for mdraid to finish. Stopped by mdadm --stop
+# while it runs, kernel 6.1 can leave a reshape's superblocks at its last
+# checkpoint while its writes went on past it (raid5.c reshape_request
+# records reshape_position only every 10 s while readpos is not ahead of
+# writepos): a state nobody can finish, the kernel included
+# (test_reshape.sh's header has the runs). Instead, per array:
+#   kstop_hold MD     before the command that starts it: md's speed held at
+#                     100 KB/s (sync_speed_max)
+#   kstop_freeze MD   right after that command: sync_action frozen, md's
+#                     thread interrupted, nothing runs (written again until
+#                     sync_completed reads none, no thread running, up to
+#                     5 s: md.c action_store interrupts only a thread
+#                     already running, and md_check_recovery may start one
+#                     just after; a resync was once found running 11 s on.
+#                     sync_action says frozen either way)
+#   kstop_arm MD ID STOP   sync_max STOP (sectors of each member, a multiple
+#                     of the chunk; md refuses to lower it while its thread
+#                     runs, EBUSY: retried for up to 10 s), said as
+#                     ID.sync_max; the speed back to the system's, and
+#                     sync_action idle: it runs at full speed up to STOP
+#   kstop_wait MD ID STOP   up to 60 s for sync_completed to reach STOP, where
+#                     md_do_sync waits for sync_max to move (raid5.c
+#                     reshape_request records reshape_position as it nears
+#                     sync_max; md_do_sync's curr_resync_completed reaches it
+#                     too); says ID.action, ID.completed, ID.position, then
+#                     freezes it and mdadm --stop: the superblocks hold
+#                     position STOP (a reshape's reshape_position, a
+#                     resync's resync_offset, a recovery's recovery_offset).
+#                     Frozen first because mdadm 4.2's --stop of a running
+#                     reshape (Manage.c) freezes it itself, sets sync_max to
+#                     where it reckons the reshape is and waits up to 3 s
+#                     for sync_completed to get there: the shrink's stop
+#                     took 3.2 s that way, 0.15 s frozen (same run), and the
+#                     position on disk is the same
+# Separate steps so that several arrays can run to their points at once.
+kstop_hold() {
+	echo 100 >"/sys/block/${1#/dev/}/md/sync_speed_max"
+}
+kstop_freeze() {
+	_kf_n=0
+	while [ $_kf_n -lt 50 ]; do
+		echo frozen >"/sys/block/${1#/dev/}/md/sync_action"
+		[ "$(cat "/sys/block/${1#/dev/}/md/sync_completed")" = none ] && return 0
+		sleep 0.1
+		_kf_n=$((_kf_n + 1))
+	done
+}
+kstop_arm() {
+	_ka_md=${1#/dev/}
+	_ka_n=0
+	until echo "$3" >"/sys/block/$_ka_md/md/sync_max" 2>/dev/null || [ $_ka_n -ge 100 ]; do
+		sleep 0.1
+		_ka_n=$((_ka_n + 1))
+	done
+	say "$2.sync_max" "$(cat "/sys/block/$_ka_md/md/sync_max")"
+	echo system >"/sys/block/$_ka_md/md/sync_speed_max"
+	echo idle >"/sys/block/$_ka_md/md/sync_action"
+}
+kstop_wait() {
+	_kw_md=${1#/dev/}
+	_kw_n=0
+	while [ $_kw_n -lt 600 ] && [ "$(cut -d' ' -f1 "/sys/block/$_kw_md/md/sync_completed")" != "$3" ]; do
+		sleep 0.1
+		_kw_n=$((_kw_n + 1))
+	done
+	say "$2.action" "$(cat "/sys/block/$_kw_md/md/sync_action")"
+	say "$2.completed" "$(cat "/sys/block/$_kw_md/md/sync_completed")"
+	say "$2.position" "$(cat "/sys/block/$_kw_md/md/reshape_position")"
+	kstop_freeze "$_kw_md"
+	mdadm --stop "/dev/$_kw_md" >/dev/null 2>&1
 }

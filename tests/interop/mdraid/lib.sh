@@ -356,7 +356,8 @@ fs_image() {
 # kernel_stopped NAME FN PREFIX: the case NAME, a reshape the kernel started
 # in boot 1 and was stopped in part-way ($rc1 is boot 1's status): FN judges
 # it, its output (and the guest's PREFIX.* keys in $W/kv1) the failure
-# detail; true when the case passed (there is a stopped one to finish)
+# detail ("# " lines of its output are printed when it passes); true when
+# the case passed (there is a stopped one to finish)
 kernel_stopped() {
 	if [ "$rc1" -ne 0 ]; then
 		tap_fail "$1" "boot 1 failed"
@@ -364,6 +365,7 @@ kernel_stopped() {
 	fi
 	if "$2" >"$W/$2.out" 2>&1; then
 		tap_ok "$1"
+		grep '^# ' "$W/$2.out"
 		return 0
 	fi
 	tap_fail "$1" "$(head -n 30 "$W/$2.out"; grep "^$3\\." "$W/kv1")"

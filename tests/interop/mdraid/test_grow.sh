@@ -24,6 +24,18 @@
 # continued by the kernel (dmesg: "md: reshape of RAID array mdN" at
 # assembly) to the same result.
 #
+# Why the plug pull is a sound stop here, where test_reshape.sh's chunk and
+# layout changes need a fixed point (guest-lib.sh kstop_*): a grow reads
+# ahead of where it writes (more data members, data_offset moving down, or
+# mdadm's backup of the critical section), so raid5.c reshape_request
+# records reshape_position before every write a restart from it would
+# need to read, wherever the plug is pulled. And a state where it had not
+# would show: what is compared after `--continue` is the whole old array,
+# random from end to end (the members are randfill's bytes the resync
+# keeps, with data.img written over the first 6 MiB): in one run the four
+# exports held 0.39% zero bytes (1/256) and were pulled at reshape
+# positions 12480, 9216, 8448 and 8448 KiB of their 60-63 MiB.
+#
 # Metadata 0.90 (issue 11) rides along in each part: the kernel grows a 0.90
 # array with mdadm --backup-file (minor version 91 on disk when the plug is
 # pulled; mdraid finishes it); mdraid grows 0.90 arrays with the backup in a

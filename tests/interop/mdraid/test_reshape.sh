@@ -21,18 +21,33 @@
 # the original is reshaped by mdraid stopped mid-way (--stop-after) for the
 # kernel to continue.
 #
-# Not tested: a chunk (or layout) change the kernel started and was stopped
-# in, finished by mdraid. Kernel 6.1 does not leave a state anyone can continue: with
-# mdadm's minimal data_offset move (one larger chunk) it writes new stripes
-# past the reshape_position it records (raid5.c reshape_request updates the
-# superblock only every 10 s when readpos is not ahead of writepos), both
-# after a plug pull and after mdadm --stop: in one run (position 40960, row
-# 20 of 512K stripes) the members held new rows 23 and 24 over the old data
-# of rows 22 and 23, which a restart at row 20 reads (mdraid --continue then
-# gave a file system differing at 23 MiB; the kernel's own restart reads the
-# same places).
+# Kernel-started, forwards (c6 and l6, copy Xk): the same change started by
+# mdadm --grow in boot 1 and stopped at a fixed point (guest-lib.sh's
+# kstop_*: frozen at once, sync_max set to FW_STOP sectors of each member,
+# let go at full speed; raid5.c reshape_request records reshape_position as
+# it nears sync_max, with every stripe below it written and none above, and
+# md_do_sync waits there for mdadm --stop). The host asserts the state
+# (reshape_position FW_STOP x 2 = 32768 of 126976 on every member,
+# RESHAPE_ACTIVE without RESHAPE_BACKWARDS; NEW_OFFSET, data_offset 2048,
+# new_offset -1024 in the runs), `mdraid grow --continue` finishes it
+# (superblocks = the reference's, masked) and boot 2 assembles it (file
+# system byte for byte, e2fsck clean, mismatch_cnt 0). The kernel finishes
+# that state too (one run, not kept in make check: copies of c6k and l6k
+# assembled in boot 2 as the guest stopped them, reshape at assembly, the
+# same checks passed).
+# What nobody can continue is a forward change stopped WHILE it runs: with
+# mdadm's minimal data_offset move (one larger chunk) kernel 6.1 writes new
+# stripes past the reshape_position it records (raid5.c reshape_request
+# updates the superblock only every 10 s when readpos is not ahead of
+# writepos), both after a plug pull and after mdadm --stop (slowed by
+# sync_speed_max): in one run (position 40960, row 20 of 512K stripes) the
+# members held new rows 23 and 24 over the old data of rows 22 and 23,
+# which a restart at row 20 reads (mdraid --continue then gave a file
+# system differing at 23 MiB; the kernel's own restart reads the same
+# places). An earlier header said no forward kernel-started change could
+# be continued; that was concluded from such stops only.
 #
-# Boot 2: the kernel assembles every reshaped array (and continues the one
+# Boot 2: the kernel assembles every reshaped array (and continues the ones
 # mdraid stopped): chunk and layout as asked, the file system image reads
 # back byte for byte (every
 # file's md5 is then the original's; e2fsck -fn passes on the host), check
@@ -76,7 +91,8 @@
 
 # id level create-options (commas for blanks) the-change chunk_size-after
 # layout-after stop (yes: a copy reshaped by mdraid stopped mid-way, the
-# kernel continues)
+# kernel continues; and a copy the kernel reshaped stopped at FW_STOP,
+# mdraid grow --continue finishes)
 ARRAYS="c6 6 --chunk=64 --chunk=512 524288 2 yes
 c6b 6 --chunk=512 --chunk=64 65536 2 -
 c5 5 --chunk=64 --chunk=512 524288 2 -
@@ -85,6 +101,7 @@ n6 6 --chunk=64,--layout=left-symmetric-6 --layout=normalise 65536 2 -
 l5 5 --chunk=64,--layout=left-symmetric --layout=right-asymmetric 65536 1 -"
 MIB=32     # member size
 FS_MIB=40  # the file system image (fits RAID6 on 4 x 32 MiB)
+FW_STOP=16384 # where the kernel's forward reshape of Xk (stop yes) is stopped: sectors of each member
 
 title() { echo "$1: raid$2 4 members $(echo "$3" | tr , ' ') $4"; }
 subs() { # stop
@@ -93,6 +110,9 @@ subs() { # stop
 	echo "kernel assembles mdraid's result: file system intact, mismatch_cnt 0"
 	if [ "$1" = yes ]; then
 		echo "mdraid grow stopped mid-way: the kernel continues it, file system intact, mismatch_cnt 0"
+		echo "a reshape the kernel started and was stopped in at sync_max (position $((FW_STOP * 2)), forwards)"
+		echo "mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)"
+		echo "mdraid grow --continue finishes the kernel's: kernel assembles, file system intact, mismatch_cnt 0"
 	fi
 }
 # the backwards block's cases: id create-options (commas for blanks, with
@@ -146,6 +166,7 @@ mkdir -p "$W/in1"
 : >"$W/in1/arrays"
 while read -r id lvl co ch nch nly ks; do
 	sets="$id ${id}m"
+	[ "$ks" = yes ] && sets="$sets ${id}k"
 	for s in $sets; do
 		i=0
 		while [ $i -lt 4 ]; do
@@ -155,9 +176,10 @@ while read -r id lvl co ch nch nly ks; do
 		done
 		imgs="$imgs $(imgs_of "$s" 4)"
 	done
-	# members: the array at first, mdadm's copy at first+4
+	# members: the array at first, mdadm's copy at first+4, the kernel's
+	# stopped copy (stop yes) at first+8
 	echo "$id $lvl $co $ch $nch $nly $ks $first" >>"$W/in1/arrays"
-	first=$((first + 8))
+	first=$((first + 4 * $(echo "$sets" | wc -w)))
 done <<EOF
 $ARRAYS
 EOF
@@ -189,6 +211,7 @@ FS=\$M$first
 FS_MIB=$FS_MIB
 BW_SIZE_K=$BW_SIZE_K
 BW_STOP=$BW_STOP
+FW_STOP=$FW_STOP
 EOF
 cat >>"$W/body1" <<'EOF'
 k=0
@@ -201,6 +224,7 @@ while read -r id lvl co ch nch nly ks first; do
 	fs_write "/dev/$md"
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 	copy_members "$first" $((first + 4)) 4
+	[ "$ks" = yes ] && copy_members "$first" $((first + 8)) 4
 	# mdadm + the kernel reshape the copy, to the end
 	mdadm --assemble "/dev/$md" $(range $((first + 4)) 4) >>"/out/$id.create" 2>&1
 	mdadm --grow "/dev/$md" "$ch" >"/out/$id.grow" 2>&1
@@ -209,6 +233,17 @@ while read -r id lvl co ch nch nly ks first; do
 	say "$id.chunk" "$(cat "/sys/block/$md/md/chunk_size")"
 	say "$id.layout" "$(cat "/sys/block/$md/md/layout")"
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
+	if [ "$ks" = yes ]; then
+		# the kernel's copy: the same change, stopped at FW_STOP (the
+		# fixed-point stop; waited for after the backwards block's)
+		mdadm --assemble "/dev/$md" $(range $((first + 8)) 4) >>"/out/$id.create" 2>&1
+		kstop_hold "$md"
+		mdadm --grow "/dev/$md" "$ch" >"/out/${id}k.grow" 2>&1 </dev/null
+		say "${id}k.grow_rc" $?
+		kstop_freeze "$md"
+		kstop_arm "$md" "${id}k" "$FW_STOP"
+		echo "$md ${id}k" >>/tmp/fwk
+	fi
 	k=$((k + 1))
 done </in/arrays
 true
@@ -238,43 +273,30 @@ while read -r id md first co ch; do
 	say "$id.layout" "$(cat "/sys/block/$md/md/layout")"
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 done </in/bw
-# every case's Xk: the same change started by mdadm --grow, slowed
-# (sync_speed_max) and frozen at once; sync_max set to BW_STOP sectors of
-# each member (md refuses to lower it while the reshape thread runs: EBUSY)
-# and the reshape let go at full speed: raid5.c's reshape_request records
-# reshape_position as it nears sync_max (the superblock), and md_do_sync
-# waits there; mdadm --stop then stops a reshape at its recorded position,
-# part-way. (Stopped by mdadm --stop while it runs instead, kernel 6.1 is
-# found ahead of the position it recorded: see the header.)
+# every case's Xk: the same change started by mdadm --grow and stopped at
+# BW_STOP sectors of each member (guest-lib.sh's fixed-point stop: held,
+# frozen, sync_max set, let go; raid5.c's reshape_request records
+# reshape_position as it nears sync_max, and md_do_sync waits there for
+# mdadm --stop). (Stopped by mdadm --stop while it runs instead, kernel 6.1
+# is found ahead of the position it recorded: see the header.)
 while read -r id md first co ch; do
 	mdadm --assemble "/dev/$md" $(range $((first + 8)) 4) >>"/out/$id.create" 2>&1
-	echo 100 >"/sys/block/$md/md/sync_speed_max"
+	kstop_hold "$md"
 	mdadm --grow "/dev/$md" "$ch" >"/out/${id}k.grow" 2>&1 </dev/null
 	say "${id}k.grow_rc" $?
-	echo frozen >"/sys/block/$md/md/sync_action"
+	kstop_freeze "$md"
 done </in/bw
 while read -r id md first co ch; do
-	n=0
-	until echo "$BW_STOP" >"/sys/block/$md/md/sync_max" 2>/dev/null || [ $n -ge 100 ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	say "${id}k.sync_max" "$(cat "/sys/block/$md/md/sync_max")"
-	echo system >"/sys/block/$md/md/sync_speed_max"
-	echo idle >"/sys/block/$md/md/sync_action"
+	kstop_arm "$md" "${id}k" "$BW_STOP"
 done </in/bw
 while read -r id md first co ch; do
-	# up to 60 s for the reshape to reach sync_max
-	n=0
-	while [ $n -lt 600 ] && [ "$(cut -d' ' -f1 "/sys/block/$md/md/sync_completed")" != "$BW_STOP" ]; do
-		sleep 0.1
-		n=$((n + 1))
-	done
-	say "${id}k.action" "$(cat "/sys/block/$md/md/sync_action")"
-	say "${id}k.completed" "$(cat "/sys/block/$md/md/sync_completed")"
-	say "${id}k.position" "$(cat "/sys/block/$md/md/reshape_position")"
-	mdadm --stop "/dev/$md" >/dev/null 2>&1
+	kstop_wait "$md" "${id}k" "$BW_STOP"
 done </in/bw
+if [ -f /tmp/fwk ]; then
+	while read -r md id; do
+		kstop_wait "$md" "$id" "$FW_STOP"
+	done </tmp/fwk
+fi
 true
 EOF
 guest_script "$W/script1" "$W/body1"
@@ -332,6 +354,54 @@ while read -r id lvl co ch nch nly ks first; do
 			slot=$((slot + 1))
 		else
 			echo "# ${id}s: $(head -n 3 "$W/ms.out")"
+		fi
+		# the kernel's copy, stopped forwards at FW_STOP sectors of each
+		# member: reshape_position FW_STOP x 2 data members, RESHAPE_ACTIVE
+		# without RESHAPE_BACKWARDS, on every member
+		fk_mid() {
+			[ "$(kv "$W/kv1" "${id}k.grow_rc")" = 0 ] ||
+				{ echo "mdadm --grow: $(head -n 3 "$W/out1/${id}k.grow")"; return 1; }
+			for i in 0 1 2 3; do
+				f=$(le_u "$W/${id}k$i.img" 4104 4) p=$(le_u "$W/${id}k$i.img" 4200)
+				[ $((f & 0x24)) = 4 ] && [ "$p" = $((FW_STOP * 2)) ] ||
+					{ echo "member $i: feature_map $f reshape_position $p: not stopped forwards at $((FW_STOP * 2)) ($(grep "^${id}k\." "$W/kv1" | tr '\n' ' '))"; return 1; }
+			done
+			echo "# ${id}k: stopped at reshape_position $p of $((($(le_u "$W/${id}k0.img" 4176) * 2))) (forwards, feature_map $f, data_offset $(le_u "$W/${id}k0.img" 4224) new_offset $(le_s32 "$W/${id}k0.img" 4220); sync_completed $(kv "$W/kv1" "${id}k.completed") before the stop)"
+		}
+		fk_cont() {
+			# shellcheck disable=SC2046
+			"$MDRAID" grow -q --continue $(imgs_of "${id}k" 4) ||
+				{ echo "mdraid grow --continue: exit $?"; return 1; }
+			fk_done=1
+			sb_cmp "${id}k" "${id}m" 4
+		}
+		fk_done=0
+		fk_ok=0
+		if [ $rc1 -ne 0 ]; then
+			tap_fail "$t: a reshape the kernel started and was stopped in at sync_max (position $((FW_STOP * 2)), forwards)" "boot 1 failed"
+		elif fk_mid >"$W/fk.out" 2>&1; then
+			tap_ok "$t: a reshape the kernel started and was stopped in at sync_max (position $((FW_STOP * 2)), forwards)"
+			grep '^# ' "$W/fk.out"
+			fk_ok=1
+		else
+			tap_fail "$t: a reshape the kernel started and was stopped in at sync_max (position $((FW_STOP * 2)), forwards)" \
+				"$(head -n 30 "$W/fk.out")"
+		fi
+		# (in this shell, not tap_check's subshell: fk_done counts)
+		if [ $fk_ok = 0 ]; then
+			tap_skip "$t: mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)" \
+				"no stopped reshape"
+		elif fk_cont >"$W/fk.out" 2>&1; then
+			tap_ok "$t: mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)"
+		else
+			tap_fail "$t: mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)" \
+				"$(head -n 30 "$W/fk.out")"
+		fi
+		if [ $fk_done = 1 ]; then
+			imgs2="$imgs2 $(imgs_of "${id}k" 4)"
+			echo "${id}k $first2 $slot" >>"$W/in2/arrays"
+			first2=$((first2 + 4))
+			slot=$((slot + 1))
 		fi
 	fi
 done <"$W/in1/arrays"
@@ -515,10 +585,11 @@ fs_ok() {
 }
 while read -r id lvl co ch nch nly ks first; do
 	t=$(title "$id" "$lvl" "$co" "$ch")
-	for v in "$id" "${id}s"; do
+	for v in "$id" "${id}s" "${id}k"; do
 		case $v in
 		"$id") name="kernel assembles mdraid's result: file system intact, mismatch_cnt 0" ;;
 		*s) name="mdraid grow stopped mid-way: the kernel continues it, file system intact, mismatch_cnt 0" ;;
+		*k) name="mdraid grow --continue finishes the kernel's: kernel assembles, file system intact, mismatch_cnt 0" ;;
 		esac
 		[ "$v" = "$id" ] || [ "$ks" = yes ] || continue
 		s=$(awk -v i="$v" '$1 == i { print $3 }' "$W/in2/arrays")
