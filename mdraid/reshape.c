@@ -2236,6 +2236,15 @@ static int torn_classify(struct reshape *r, uint64_t w, uint8_t **bufs, uint8_t 
 	int od = w * r->cs >= r->shift ? span_parity_ok(r, &r->ogm, r->og.ndata, r->ocs,
 							w * r->cs - r->shift, r->cs, bufs, p, q, x)
 				       : -1;
+	/* no old view (the room data_offset moved into, below the old data):
+	 * the new parity alone, zeros proving nothing */
+	if (nw == 1 && od == -1) {
+		int zero = 1;
+		for (int d = 0; d < r->nslots && zero; d++)
+			for (uint64_t b = 0; r->slot[d] && b < r->csb && zero; b++)
+				zero &= !bufs[d][b];
+		od = zero;
+	}
 	*out = nw == 1 && od == 1   ? TORN_BOTH
 	       : nw == 1 && od == 0 ? TORN_NEW
 	       : nw == 0 && od == 1 ? TORN_OLD

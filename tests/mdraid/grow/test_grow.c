@@ -464,7 +464,7 @@ int main(void)
 	stop_and_continue("stop-backupmember", 0, 2, 128);
 	stop_and_continue("stop-v1.0", 0, 0, 0);
 	torn_forward("torn-r6-chunk", 6, 2, 128, NULL, 0, 0, 1);
-	torn_forward("torn-r6-layout", 6, 2, 0, "right-asymmetric", 1, 0, 0);
+	torn_forward("torn-r6-layout", 6, 2, 0, "right-asymmetric", 1, 0, 1);
 	torn_forward("torn-r5-chunk", 5, 2, 128, NULL, 0, 0, 0);
 	torn_forward("torn-r5-layout", 5, 2, 0, "right-asymmetric", 1, 0, 0);
 	torn_forward("torn-r6-hole", 6, 2, 128, NULL, 0, 1, 0);
