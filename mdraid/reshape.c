@@ -920,6 +920,7 @@ static int new_member_sb(struct reshape *r, struct member *m, uint32_t dev_numbe
 }
 
 static int find_backup(struct reshape *r, struct ok_err *e);
+static int torn_check(struct reshape *r, struct ok_err *e);
 
 /* Device sector of m's bitmap superblock (bitmap_offset is array-wide and
  * counts from each member's own superblock). */
@@ -1868,6 +1869,8 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		snprintf(r->backup_path, sizeof r->backup_path, "%s", opts->backup_file);
 		pl->backup_path = r->backup_path;
 	}
+	if (pl->resuming && !r->back && pl->method == RESHAPE_NEW_OFFSET)
+		return torn_check(r, e);
 	return 0;
 }
 
@@ -2113,6 +2116,287 @@ static uint64_t write_limit(const struct reshape *r)
 	uint64_t live = prot / ((uint64_t)r->og.ndata * r->ocs) * r->ocs;
 	uint64_t lim = (live + r->shift) / r->cs / r->wstep * r->wstep;
 	return lim < r->rows ? lim : r->rows;
+}
+
+/* ------------------------------------------------------------------ */
+/* A forward reshape the kernel was stopped in while running (issue 24) */
+
+enum torn_class { TORN_NEITHER, TORN_OLD, TORN_NEW, TORN_BOTH };
+
+/* Whether the member bytes in bufs (slot-indexed; each the span of
+ * sectors [rel0, rel0 + len) past the geometry's data_offset) hold P (and
+ * Q) consistent with their data in geometry gm of chunk ch sectors,
+ * members [0, disks): 1 yes, 0 no, -1 the span is past the geometry's
+ * data (nothing to judge). Parity is bytewise, so a span that covers only
+ * part of a chunk row is checked on that part alone. */
+static int span_parity_ok(const struct reshape *r, const struct md_geom *gm, int nd, uint32_t ch,
+			  uint64_t rel0, uint64_t len, uint8_t *const *bufs, uint8_t *p, uint8_t *q,
+			  uint8_t *x)
+{
+	struct md_stripe st;
+	void *slots[RESHAPE_MAX_DISKS];
+	for (uint64_t rel = rel0; rel < rel0 + len;) {
+		uint64_t s = rel / ch, n = ch - rel % ch;
+		if (n > rel0 + len - rel)
+			n = rel0 + len - rel;
+		if (s >= r->plan.size / ch)
+			return -1;
+		md_stripe_layout(gm, s, &st);
+		size_t at = (size_t)(rel - rel0) * 512, nb = (size_t)n * 512;
+		/* degraded (a RAID6 with one member missing, torn_check): a
+		 * missing data block is rebuilt from P and Q checked, a
+		 * missing P or Q leaves the other one to check */
+		int mk = -1, mp = !r->slot[st.pd], mq = st.qd >= 0 && !r->slot[st.qd];
+		for (int k = 0; k < nd; k++) {
+			slots[st.qslot[k]] = bufs[st.data_dev[k]] + at;
+			if (!r->slot[st.data_dev[k]])
+				mk = k;
+		}
+		if ((mk >= 0) + mp + mq >= (st.qd >= 0 ? 2 : 1))
+			return -1;
+		if (mk >= 0) {
+			slots[st.qslot[mk]] = bufs[st.pd] + at; /* data = P ^ the others */
+			pq_xor(nd, nb, slots, x);
+			slots[st.qslot[mk]] = x;
+		}
+		if (st.qd >= 0)
+			pq_gen(nd, nb, slots, p, q);
+		else
+			pq_xor(nd, nb, slots, p);
+		if ((!mp && mk < 0 && memcmp(p, bufs[st.pd] + at, nb)) ||
+		    (st.qd >= 0 && !mq && memcmp(q, bufs[st.qd] + at, nb)))
+			return 0;
+		rel += n;
+	}
+	return 1;
+}
+
+/* A RAID5 chunk or layout change (the same members): the old and the new
+ * stripes of the same bytes have the same XOR (torn_classify). */
+static int torn_xor_blind(const struct reshape *r)
+{
+	return r->plan.level == 5 && r->og.disks == r->ng.disks;
+}
+
+/* Read the members' bytes under new row w and say which geometry's
+ * parity they satisfy: TORN_NEW (the new one's only: the row was written
+ * in the new geometry), TORN_OLD (the old one's only: old data still
+ * there), TORN_BOTH (e.g. zeros: no proof either way), TORN_NEITHER (a
+ * torn write, a stripe dirty before, or old rows past the old data). */
+static int torn_classify(struct reshape *r, uint64_t w, uint8_t **bufs, uint8_t *pqx,
+			 enum torn_class *out, struct ok_err *e)
+{
+	int rc;
+	uint8_t *p = pqx, *q = pqx + r->csb, *x = pqx + 2 * r->csb;
+	for (int d = 0; d < r->nslots; d++)
+		if (r->slot[d] &&
+		    (rc = md_member_read(r->slot[d]->mm, bufs[d], r->csb,
+					 (r->doff_new + w * r->cs) * 512, false, e)) < 0)
+			return rc;
+	if (torn_xor_blind(r)) {
+		/* RAID5 at the same members: P is the XOR of every member
+		 * in any layout and chunk, so parity cannot tell the
+		 * geometries apart. Proof instead: new row w's data chunks
+		 * equal the old data of the same array sectors, read where
+		 * the old geometry keeps it (only there while no later row
+		 * overwrote it: near the frontier, which is all (a) needs).
+		 * Zeros, or every chunk alike, prove nothing (TORN_BOTH). */
+		struct md_stripe ns, os;
+		uint8_t *ob = bufs[RESHAPE_MAX_DISKS];
+		int nd = r->ng.ndata, match = 1, alike = 1, zero = 1;
+		md_stripe_layout(&r->ngm, w, &ns);
+		for (int k = 0; k < nd; k++) {
+			const uint8_t *nb = bufs[ns.data_dev[k]];
+			alike &= !memcmp(nb, bufs[ns.data_dev[0]], r->csb);
+			for (uint64_t b = 0; b < r->csb && zero; b++)
+				zero &= !nb[b];
+			uint64_t a = (w * (uint64_t)nd + (uint64_t)k) * r->cs, a1 = a + r->cs;
+			while (a < a1 && match) {
+				uint64_t oc = a / r->ocs, orow = oc / (uint64_t)nd, in = a % r->ocs;
+				uint64_t len = r->ocs - in < a1 - a ? r->ocs - in : a1 - a;
+				if (orow >= r->plan.size / r->ocs) {
+					*out = TORN_NEITHER;
+					return 0;
+				}
+				md_stripe_layout(&r->ogm, orow, &os);
+				struct member *m = r->slot[os.data_dev[oc % (uint64_t)nd]];
+				if ((rc = md_member_read(m->mm, ob, len * 512,
+							 (r->doff_old + orow * r->ocs + in) * 512,
+							 false, e)) < 0)
+					return rc;
+				match &= !memcmp(ob, nb + (a - (a1 - r->cs)) * 512, len * 512);
+				a += len;
+			}
+		}
+		*out = zero || alike ? TORN_BOTH : match ? TORN_NEW : TORN_NEITHER;
+		return 0;
+	}
+	int nw = span_parity_ok(r, &r->ngm, r->ng.ndata, r->cs, w * r->cs, r->cs, bufs, p, q, x);
+	/* the same bytes as old rows: at sector w·cs - shift past doff_old */
+	int od = w * r->cs >= r->shift ? span_parity_ok(r, &r->ogm, r->og.ndata, r->ocs,
+							w * r->cs - r->shift, r->cs, bufs, p, q, x)
+				       : -1;
+	/* no old view (the room data_offset moved into, below the old data):
+	 * the new parity alone, zeros proving nothing */
+	if (nw == 1 && od == -1) {
+		int zero = 1;
+		for (int d = 0; d < r->nslots && zero; d++)
+			for (uint64_t b = 0; r->slot[d] && b < r->csb && zero; b++)
+				zero &= !bufs[d][b];
+		od = zero;
+	}
+	*out = nw == 1 && od == 1   ? TORN_BOTH
+	       : nw == 1 && od == 0 ? TORN_NEW
+	       : nw == 0 && od == 1 ? TORN_OLD
+				    : TORN_NEITHER;
+	return 0;
+}
+
+/*
+ * Continuing a forward reshape with NEW_OFFSET (a grow, a chunk or layout
+ * change, data_offset moved down by mdadm's minimal amount) restarts at
+ * reshape_position P and reads the old rows holding array sectors >= P.
+ * That is safe only if nothing was written over them, i.e. no new row at
+ * or past write_limit() (computed for P) holds new data. mdraid's own
+ * engine never writes there (invariant 2). Kernel 6.1 may: raid5.c
+ * reshape_request records reshape_position (mddev->reshape_position =
+ * conf->reshape_progress) only when "safepos < writepos && readpos >
+ * writepos" or every 10 s (reshape_checkpoint + 10*HZ); with a minimal
+ * move readpos (less min_offset_diff) is not ahead of writepos, so a
+ * crash or an mdadm --stop while it runs can leave new rows written past
+ * P over old data a restart at P still reads (issue 24: P 40960, new rows
+ * 23-24 over old rows 22-23). Between two records the kernel may run 10 s
+ * of reshape, so there is no fixed bound; it writes rows in order (one
+ * reshape_sectors unit a call, at most stripe_cache_size stripes in
+ * flight), so its writes end at a frontier with at most a cache's worth
+ * of holes before it.
+ *
+ * The decision, before anything is written: classify each new row from
+ * write_limit() on by the parity of its bytes in both geometries
+ * (torn_classify). Proof that the kernel went past its record is a row
+ * whose new-geometry P (and Q) are right and whose old-geometry ones are
+ * wrong (TORN_NEW). The scan stops TORN_WINDOW sectors of each member
+ * past the last such row (past write_limit() when there is none): a
+ * stripe cache's worth (256 stripes x 4 KiB, the default) many times over.
+ * Rows consistent in both views (zeros) or in neither (a torn stripe,
+ * a stripe left dirty) are no proof either way.
+ * No TORN_NEW row: the state is a fixed point (or mdraid's own), the
+ * reshape continues from P unchanged.
+ * TORN_NEW rows, and unambiguous: every row from P's to the frontier F
+ * is TORN_NEW, row F is TORN_OLD (old data there: the kernel had not
+ * got so far), no TORN_NEW row after F in the scan, and a restart at
+ * F's unit does not read what rows below F overwrote: the reshape
+ * continues from F (plan.frontier: the caller says so; the first
+ * checkpoint records it before any row is written).
+ * Otherwise (a gap, a zero or torn row inside the run, a row both
+ * geometries' parity accepts because the layouts put P and Q on the same
+ * members there, no old row after it): -EPERM with the sector range,
+ * nothing written. RAID5 at the same members is judged by data, not
+ * parity (torn_xor_blind), which proves rows near the frontier only: a
+ * proven torn state is always refused there. A RAID6 with one member
+ * missing is judged with the parity left; with as many missing as parity
+ * (or any, for RAID5) nothing can be judged: plan.unchecked, the caller
+ * warns, the reshape continues as recorded.
+ */
+#define TORN_WINDOW 16384 /* member sectors (8 MiB) scanned past the evidence */
+
+static int torn_check(struct reshape *r, struct ok_err *e)
+{
+	struct reshape_plan *pl = &r->plan;
+	uint64_t nd = (uint64_t)r->ng.ndata, P = r->dpos, p = P / (r->cs * nd);
+	uint64_t lim = write_limit(r), win = (TORN_WINDOW + r->cs - 1) / r->cs;
+	uint8_t *bufs[2 * RESHAPE_MAX_DISKS] = {0}, *pq = NULL;
+	int rc = 0;
+	pl->recorded = P;
+	if (lim >= r->rows)
+		return 0;
+	/* as many members missing as either geometry has parity: nothing
+	 * can be judged; the caller says the check was not made */
+	int par = pl->level == 6 ? 2 : 1, om = 0, nm = 0;
+	for (int d = 0; d < r->nslots; d++)
+		if (!r->slot[d]) {
+			om += d < r->og.disks;
+			nm += d < r->ng.disks;
+		}
+	if (om >= par || nm >= par) {
+		pl->unchecked = 1;
+		return 0;
+	}
+	if (torn_xor_blind(r) && (om || nm)) {
+		pl->unchecked = 1; /* no parity to rebuild the missing member from */
+		return 0;
+	}
+	for (int d = 0; d < r->nslots; d++)
+		if (!(bufs[d] = io_alloc(r->csb)) ||
+		    !(bufs[RESHAPE_MAX_DISKS + d] = io_alloc(r->csb))) {
+			rc = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+			goto out;
+		}
+	if (!(pq = io_alloc(3 * r->csb))) {
+		rc = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
+		goto out;
+	}
+	/* evidence: TORN_NEW rows from write_limit() on */
+	uint64_t first_new = UINT64_MAX, last_new = 0;
+	enum torn_class c;
+	for (uint64_t w = lim;
+	     w < r->rows && w < (first_new == UINT64_MAX ? lim : last_new + 1) + win; w++) {
+		if ((rc = torn_classify(r, w, bufs, pq, &c, e)) < 0)
+			goto out;
+		if (c == TORN_NEW) {
+			if (first_new == UINT64_MAX)
+				first_new = w;
+			last_new = w;
+		}
+	}
+	if (first_new == UINT64_MAX)
+		goto out; /* nothing written past what a restart at P reads */
+	/* the run from P's row: all TORN_NEW up to the frontier f, then old data */
+	uint64_t f = p;
+	for (; f < r->rows; f++) {
+		if ((rc = torn_classify(r, f, bufs, pq, &c, e)) < 0)
+			goto out;
+		if (c != TORN_NEW)
+			break;
+	}
+	uint64_t q = f / r->wstep * r->wstep; /* restart on a unit boundary */
+	int clean = f > last_new && (f == r->rows || c == TORN_OLD);
+	if (clean && f < r->rows) {
+		r->dpos = q * r->cs * nd; /* write_limit() for a restart there */
+		clean = write_limit(r) >= f;
+		r->dpos = P;
+	}
+	if (clean) {
+		pl->frontier = 1;
+		pl->position = q * r->cs * nd < pl->new_array ? q * r->cs * nd : pl->new_array;
+		r->pos = pl->position; /* dpos stays P: the first step checkpoints */
+		goto out;
+	}
+	rc = ok_err_at(
+	    e, -EPERM, NULL, OK_ERR_NOPOS,
+	    "the kernel reshaped past reshape_position %llu: new rows %llu-%llu (member sectors "
+	    "%llu-%llu, new data_offset %llu) hold %s where "
+	    "the old stripes a restart reads should be%s; continuing would shift the data from "
+	    "array sector %llu on. Nothing written: image the members first, then restore from "
+	    "backup",
+	    (unsigned long long)P, (unsigned long long)first_new, (unsigned long long)last_new,
+	    (unsigned long long)(r->doff_new + first_new * r->cs),
+	    (unsigned long long)(r->doff_new + (last_new + 1) * r->cs),
+	    (unsigned long long)r->doff_new,
+	    torn_xor_blind(r) ? "the old rows' data in the new geometry"
+			      : "new-geometry stripes (parity right in it, wrong in the old one)",
+	    torn_xor_blind(r) ? " (RAID5: parity cannot place the frontier)"
+	    : f <= last_new
+		? " (not one contiguous run from the recorded position: no safe frontier)"
+		: " (no old data found after them: no safe frontier)",
+	    (unsigned long long)((first_new * r->cs - r->shift) / r->ocs * r->og.ndata * r->ocs));
+out:
+	for (int d = 0; d < r->nslots; d++) {
+		io_free(bufs[d]);
+		io_free(bufs[RESHAPE_MAX_DISKS + d]);
+	}
+	io_free(pq);
+	return rc;
 }
 
 /* Old rows [0, live_below()) hold array sectors below dpos: backwards,

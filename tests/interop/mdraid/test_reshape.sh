@@ -46,6 +46,17 @@
 # system differing at 23 MiB; the kernel's own restart reads the same
 # places). An earlier header said no forward kernel-started change could
 # be continued; that was concluded from such stops only.
+# c6r (issue 24): that running stop, kept: a copy of c6 gets the same
+# change in boot 1 with sync_speed_max 4000, mdadm --stop 4 s after
+# mdadm --grow. `mdraid grow --continue` (which checks the rows past what a
+# restart may write in both geometries, reshape.c torn_check) must either
+# refuse (exit 5, the message, the members' md5 unchanged) or finish with
+# the file system reading back byte for byte (mdraid read on the host);
+# which one happened is printed as a "# c6r:" line. In the first run
+# (16:35 UTC, load ~4.5): refused, reshape_position 0 recorded with new
+# rows 2-33 of 512K written (16 MiB of each member); not finished from a
+# frontier because row 1 (array MiB 1-2, zeroed inode tables) holds zeros,
+# which prove nothing either way.
 #
 # Boot 2: the kernel assembles every reshaped array (and continues the ones
 # mdraid stopped): chunk and layout as asked, the file system image reads
@@ -114,6 +125,7 @@ subs() { # stop
 		echo "mdraid grow --continue finishes the kernel's: superblocks = mdadm + kernel's (masked)"
 		echo "mdraid grow --continue finishes the kernel's: kernel assembles, file system intact, mismatch_cnt 0"
 	fi
+	[ "$2" = c6 ] && echo "a forward reshape stopped while running (mdadm --stop): mdraid grow --continue refuses (exit 5, nothing written) or gives the file system byte for byte"
 }
 # the backwards block's cases: id create-options (commas for blanks, with
 # --size=$BW_SIZE_K added) the-change chunk_size-after layout-after; each
@@ -142,7 +154,7 @@ all_skip() {
 	{
 		echo "$ARRAYS" | while read -r id lvl co ch nch nly ks; do
 			t=$(title "$id" "$lvl" "$co" "$ch")
-			subs "$ks" | while read -r s; do echo "$t: $s"; done
+			subs "$ks" "$id" | while read -r s; do echo "$t: $s"; done
 		done
 		echo "$BW_CASES" | while read -r id co ch nch nly; do
 			bw_subs "$(bt "$id" "$co" "$ch")"
@@ -167,6 +179,7 @@ mkdir -p "$W/in1"
 while read -r id lvl co ch nch nly ks; do
 	sets="$id ${id}m"
 	[ "$ks" = yes ] && sets="$sets ${id}k"
+	[ "$id" = c6 ] && sets="$sets ${id}r"
 	for s in $sets; do
 		i=0
 		while [ $i -lt 4 ]; do
@@ -177,7 +190,8 @@ while read -r id lvl co ch nch nly ks; do
 		imgs="$imgs $(imgs_of "$s" 4)"
 	done
 	# members: the array at first, mdadm's copy at first+4, the kernel's
-	# stopped copy (stop yes) at first+8
+	# stopped copy (stop yes) at first+8, c6's running-stop copy (Xr) at
+	# first+12
 	echo "$id $lvl $co $ch $nch $nly $ks $first" >>"$W/in1/arrays"
 	first=$((first + 4 * $(echo "$sets" | wc -w)))
 done <<EOF
@@ -225,6 +239,7 @@ while read -r id lvl co ch nch nly ks first; do
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
 	copy_members "$first" $((first + 4)) 4
 	[ "$ks" = yes ] && copy_members "$first" $((first + 8)) 4
+	[ "$id" = c6 ] && copy_members "$first" $((first + 12)) 4
 	# mdadm + the kernel reshape the copy, to the end
 	mdadm --assemble "/dev/$md" $(range $((first + 4)) 4) >>"/out/$id.create" 2>&1
 	mdadm --grow "/dev/$md" "$ch" >"/out/$id.grow" 2>&1
@@ -233,6 +248,18 @@ while read -r id lvl co ch nch nly ks first; do
 	say "$id.chunk" "$(cat "/sys/block/$md/md/chunk_size")"
 	say "$id.layout" "$(cat "/sys/block/$md/md/layout")"
 	mdadm --stop "/dev/$md" >/dev/null 2>&1
+	if [ "$id" = c6 ]; then
+		# Xr: the same change, slowed and stopped by mdadm --stop while
+		# it runs (issue 24: the superblock may be behind what the
+		# kernel wrote); before Xk, which holds the same uuid running
+		mdadm --assemble "/dev/$md" $(range $((first + 12)) 4) >>"/out/$id.create" 2>&1
+		echo 4000 >"/sys/block/$md/md/sync_speed_max"
+		mdadm --grow "/dev/$md" "$ch" >"/out/${id}r.grow" 2>&1 </dev/null
+		say "${id}r.grow_rc" $?
+		sleep 4
+		say "${id}r.completed" "$(cat "/sys/block/$md/md/sync_completed")"
+		mdadm --stop "/dev/$md" >/dev/null 2>&1
+	fi
 	if [ "$ks" = yes ]; then
 		# the kernel's copy: the same change, stopped at FW_STOP (the
 		# fixed-point stop; waited for after the backwards block's)
@@ -321,7 +348,7 @@ while read -r id lvl co ch nch nly ks first; do
 		[ "$(kv "$W/kv1" "$id.chunk")" != "$nch" ] || [ "$(kv "$W/kv1" "$id.layout")" != "$nly" ]; then
 		tap_fail "$t: mdadm + kernel reshape on a copy" \
 			"$(grep "^$id\." "$W/kv1"; cat "$W/out1/$id.create" "$W/out1/$id.grow" 2>/dev/null | head -n 8)"
-		subs "$ks" | sed 1d >"$W/names"
+		subs "$ks" "$id" | sed 1d >"$W/names"
 		skip_each "no reference reshape" <"$W/names"
 		continue
 	fi
@@ -403,6 +430,35 @@ while read -r id lvl co ch nch nly ks first; do
 			first2=$((first2 + 4))
 			slot=$((slot + 1))
 		fi
+	fi
+	if [ "$id" = c6 ]; then
+		# Xr (issue 24): exactly one of the two, never a shifted result
+		fr() {
+			[ $rc1 = 0 ] && [ "$(kv "$W/kv1" "${id}r.grow_rc")" = 0 ] ||
+				{ echo "boot 1 or mdadm --grow failed: $(head -n 3 "$W/out1/${id}r.grow")"; return 1; }
+			_p=$(le_u "$W/${id}r0.img" 4200)
+			# shellcheck disable=SC2046
+			_s0=$(cat $(imgs_of "${id}r" 4) | md5sum)
+			# shellcheck disable=SC2046
+			"$MDRAID" grow -q --continue $(imgs_of "${id}r" 4) >"$W/fr.err" 2>&1
+			_r=$?
+			case $_r in
+			5)
+				# shellcheck disable=SC2046
+				grep -q shift "$W/fr.err" && [ "$(cat $(imgs_of "${id}r" 4) | md5sum)" = "$_s0" ] ||
+					{ echo "exit 5 without the message or with members changed: $(head -c 400 "$W/fr.err")"; return 1; }
+				echo "# ${id}r: refused (reshape_position $_p, sync_completed $(kv "$W/kv1" "${id}r.completed") at the stop): $(head -c 300 "$W/fr.err")" >"$W/fr.note" ;;
+			0)
+				# shellcheck disable=SC2046
+				"$MDRAID" read --length=$((FS_MIB * 1048576)) $(imgs_of "${id}r" 4) |
+					cmp - "$W/fs.img" || { echo "finished, file system differs"; return 1; }
+				echo "# ${id}r: finished byte for byte (reshape_position $_p, sync_completed $(kv "$W/kv1" "${id}r.completed") at the stop): $(head -c 300 "$W/fr.err")" >"$W/fr.note" ;;
+			*) echo "mdraid grow --continue: exit $_r: $(head -c 400 "$W/fr.err")"; return 1 ;;
+			esac
+		}
+		rm -f "$W/fr.note"
+		tap_check "$t: a forward reshape stopped while running (mdadm --stop): mdraid grow --continue refuses (exit 5, nothing written) or gives the file system byte for byte" fr
+		[ -f "$W/fr.note" ] && cat "$W/fr.note"
 	fi
 done <"$W/in1/arrays"
 

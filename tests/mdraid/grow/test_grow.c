@@ -180,6 +180,163 @@ static void stop_and_continue(const char *tag, int backup_file, int minor, uint6
 	cleanup(5);
 }
 
+/* Copy len bytes at off from file src to file dst (whole files: len 0). */
+static void copy_bytes(const char *src, const char *dst, uint64_t off, uint64_t len)
+{
+	int in = open(src, O_RDONLY), out = open(dst, O_WRONLY | O_CREAT, 0600);
+	static uint8_t buf[1 << 16];
+	struct stat st;
+	if (in < 0 || out < 0 || fstat(in, &st) < 0)
+		abort();
+	if (!len)
+		len = (uint64_t)st.st_size;
+	for (uint64_t at = off; at < off + len;) {
+		size_t n = off + len - at < sizeof buf ? (size_t)(off + len - at) : sizeof buf;
+		if (pread(in, buf, n, (off_t)at) != (ssize_t)n ||
+		    pwrite(out, buf, n, (off_t)at) != (ssize_t)n)
+			abort();
+		at += n;
+	}
+	close(in);
+	close(out);
+}
+
+/* Run a chunk or layout change (forwards, NEW_OFFSET) on paths[0..n-1]
+ * with the stop flag raised after steps steps (1 new row each): -EINTR
+ * and the durable position in *pos, or the error. */
+static int run_stopped(int n, const struct reshape_opts *base, int steps, uint64_t *pos,
+		       struct ok_err *e)
+{
+	struct reshape_opts o = *base;
+	o.max_step_rows = 1;
+	o.checkpoint_secs = 1e9;
+	o.stop = &stop_flag;
+	o.progress = count_progress;
+	stop_flag = 0;
+	stop_after = steps + 1; /* the first progress call comes before any step */
+	struct reshape *r;
+	int rc = reshape_open(&r, (const char *const *)paths, n, &o, e);
+	if (rc == 0)
+		rc = reshape_run(r, e);
+	if (pos)
+		*pos = r ? reshape_position(r) : 0;
+	reshape_close(r);
+	return rc;
+}
+
+/*
+ * Issue 24: a forward change the kernel was stopped in while running, its
+ * reshape_position behind rows it had written over old data. Built with
+ * mdraid's own engine: stop at a checkpoint (state A), keep A's
+ * superblocks, go on `more` rows and stop again (B), then write A's
+ * superblocks back over B's. --continue must find the real frontier
+ * (every row from A's position to it in the new geometry, old data after
+ * it) and finish byte for byte, or refuse; never shift. hole: one row
+ * inside the run is zeroed on every member (both parities hold there: no
+ * proof), so the frontier is ambiguous and --continue must refuse with
+ * nothing written. A itself (a fixed point) continues from its position.
+ */
+static void torn_forward(const char *tag, int level, int layout, uint32_t new_chunk,
+			 const char *new_layout, int new_layout_num, int hole, int want_frontier)
+{
+	int n = level == 6 ? 4 : 3;
+	struct fx_array a = make(tag, level, layout, 2, n, n, 16, 4 << 20, 256);
+	struct fx_array after = a;
+	if (new_layout)
+		after.layout = new_layout_num;
+	struct reshape_opts o = {.chunk = new_chunk, .layout = new_layout};
+	struct ok_err e;
+	char msg[512], sbk[64][640];
+	uint64_t pa = 0, pb = 0;
+	int rc = run_stopped(n, &o, 6, &pa, &e);
+	fx_ok(rc == -EINTR && pa > 0, "%s: stopped at %llu (rc %d %s)", tag, (unsigned long long)pa,
+	      rc, rc == -EINTR ? "" : e.msg);
+	for (int i = 0; i < n; i++) { /* state A's superblocks (v1.2: 4 KiB at 4 KiB) */
+		snprintf(sbk[i], sizeof sbk[i], "%s.a", paths[i]);
+		unlink(sbk[i]);
+		copy_bytes(paths[i], sbk[i], 0, 0);
+	}
+	/* on past the rows a restart at A's position may find written (the
+	 * data moved down by -new_offset: mdraid's own write limit) */
+	struct fx_sb sb;
+	fx_read_sb(paths[0], 2, &sb);
+	int more = (int)(-(int64_t)sb.new_offset / (new_chunk ? new_chunk : 16)) + 5;
+	struct reshape_opts c = {.cont = 1};
+	rc = run_stopped(n, &c, more, &pb, &e);
+	fx_ok(rc == -EINTR && pb > pa, "%s: went on to %llu (rc %d %s)", tag,
+	      (unsigned long long)pb, rc, rc == -EINTR ? "" : e.msg);
+	for (int i = 0; i < n; i++)
+		copy_bytes(sbk[i], paths[i], 4096, 4096);
+	fx_read_sb(paths[0], 2, &sb);
+	fx_ok(sb.csum_ok && sb.reshape_pos == pa, "%s: torn state: reshape_position %llu (A's)",
+	      tag, (unsigned long long)sb.reshape_pos);
+	if (hole || !want_frontier) {
+		/* hole: zero the new row just below B's position on every member */
+		uint64_t ch = new_chunk ? new_chunk : 16;
+		uint64_t row = pb / (ch * (uint64_t)(n - (level == 6 ? 2 : 1))) - 2;
+		uint64_t at = (256 - ch + row * ch) * 512;
+		static uint8_t z[1 << 16];
+		for (int i = 0; i < n && hole; i++) {
+			int fd = open(paths[i], O_WRONLY);
+			if (fd < 0 || pwrite(fd, z, (size_t)ch * 512, (off_t)at) < 0)
+				abort();
+			close(fd);
+		}
+		uint64_t before = digest(n);
+		struct reshape *r;
+		rc = reshape_open(&r, (const char *const *)paths, n, &c, &e);
+		reshape_close(r);
+		fx_ok(rc == -EPERM && strstr(e.msg, "shift") && digest(n) == before,
+		      "%s: refused (%s), nothing written (rc %d: %s)", tag,
+		      hole ? "a zero row inside the run" : "no contiguous proof", rc,
+		      rc ? e.msg : "opened");
+	} else {
+		struct reshape *r;
+		rc = reshape_open(&r, (const char *const *)paths, n, &c, &e);
+		const struct reshape_plan *pl = rc == 0 ? reshape_plan(r) : NULL;
+		int moved = pl && pl->frontier && pl->recorded == pa && pl->position == pb;
+		fx_ok(moved, "%s: frontier found at %llu (recorded %llu)%s%s", tag,
+		      pl ? (unsigned long long)pl->position : 0ull,
+		      pl ? (unsigned long long)pl->recorded : 0ull, rc ? ": " : "",
+		      rc ? e.msg : "");
+		if (rc == 0)
+			rc = reshape_run(r, &e);
+		reshape_close(r);
+		int v = rc == 0 ? fx_verify(&after, n, paths, msg, sizeof msg) : -1;
+		fx_ok(rc == 0 && v == 0,
+		      "%s: --continue from the frontier: content byte for byte%s%s", tag,
+		      rc  ? e.msg
+		      : v ? ": "
+			  : "",
+		      rc  ? ""
+		      : v ? msg
+			  : "");
+	}
+	/* the fixed point A: continued from its own position, unchanged */
+	for (int i = 0; i < n; i++)
+		copy_bytes(sbk[i], paths[i], 0, 0);
+	struct reshape *r;
+	rc = reshape_open(&r, (const char *const *)paths, n, &c, &e);
+	const struct reshape_plan *pl = rc == 0 ? reshape_plan(r) : NULL;
+	int same = pl && !pl->frontier && pl->position == pa;
+	if (rc == 0)
+		rc = reshape_run(r, &e);
+	reshape_close(r);
+	int v = rc == 0 ? fx_verify(&after, n, paths, msg, sizeof msg) : -1;
+	fx_ok(same && rc == 0 && v == 0,
+	      "%s: fixed point continued from %llu, content byte for byte%s%s", tag,
+	      (unsigned long long)pa,
+	      rc  ? e.msg
+	      : v ? ": "
+		  : "",
+	      rc  ? ""
+	      : v ? msg
+		  : "");
+	for (int i = 0; i < n; i++)
+		unlink(sbk[i]);
+	cleanup(n);
+}
+
 /* A degraded grow with --force: the missing members stay missing; what is on
  * the others must be the content and the parity of the full new layout.
  * With stop > 0 it is stopped after that many steps and continued. */
@@ -306,6 +463,11 @@ int main(void)
 	stop_and_continue("stop-backupfile", 1, 2, 2048);
 	stop_and_continue("stop-backupmember", 0, 2, 128);
 	stop_and_continue("stop-v1.0", 0, 0, 0);
+	torn_forward("torn-r6-chunk", 6, 2, 128, NULL, 0, 0, 1);
+	torn_forward("torn-r6-layout", 6, 2, 0, "right-asymmetric", 1, 0, 1);
+	torn_forward("torn-r5-chunk", 5, 2, 128, NULL, 0, 0, 0);
+	torn_forward("torn-r5-layout", 5, 2, 0, "right-asymmetric", 1, 0, 0);
+	torn_forward("torn-r6-hole", 6, 2, 128, NULL, 0, 1, 0);
 
 	/* degraded, with --force: one or two data/parity members missing */
 	grow_degraded("deg-r6-4to5-slot1", 6, 2, 4, 5, 16, 2048, 0, 1u << 1, 0);
