@@ -863,6 +863,42 @@ static int read_small(struct md_array *a, uint64_t off, void *out, size_t len)
 	return rc;
 }
 
+/* Bytes of array data in one stripe. */
+static uint64_t md_stripe_data_bytes(const struct md_geom *g)
+{
+	return (uint64_t)g->chunk_sectors * 512 * (uint64_t)md_geom_data_disks(g);
+}
+
+/*
+ * The whole stripes [*s0, *s1) inside [off, off+len) that read_direct can
+ * read straight from the members into out: true when there is one, out
+ * lines up for O_DIRECT there, and every member is either readable over
+ * them or gone (*lost, its data chunks rebuilt), no more gone than the
+ * level rebuilds. md_array_read and md_array_read_shared decide alike here.
+ */
+static bool direct_stripes(const struct md_array *a, uint64_t off, size_t len, const void *out,
+			   uint64_t *s0, uint64_t *s1, uint64_t *lost)
+{
+	const struct md_geom *g = &a->geom;
+	uint64_t cs = g->chunk_sectors, sd = md_stripe_data_bytes(g);
+	*s0 = (off + sd - 1) / sd;
+	*s1 = (off + len) / sd;
+	*lost = 0;
+	if (*s1 <= *s0 || ((uintptr_t)out + (*s0 * sd - off)) % IO_ALIGN != 0)
+		return false;
+	int nlost = 0;
+	for (int s = 0; s < g->raid_disks; s++) {
+		int mi = a->slot_member[s];
+		if (mi < 0 || a->m[mi].failed || a->m[mi].fd < 0) {
+			*lost |= 1ULL << s;
+			nlost++;
+		} else if (!md_slot_readable(a, s, *s0 * cs, (*s1 - *s0) * cs)) {
+			return false;
+		}
+	}
+	return nlost <= (g->level == 6 ? 2 : 1);
+}
+
 int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struct ok_err *e)
 {
 	uint64_t total = md_array_bytes(a);
@@ -880,26 +916,10 @@ int md_array_read(struct md_array *a, uint64_t off, void *out, size_t len, struc
 	 * into out: no window buffers, no copy. The rest (edges, degraded or
 	 * bad-block ranges, a failed direct read) goes through windows.
 	 */
-	const struct md_geom *g = &a->geom;
-	uint64_t cs = g->chunk_sectors, sd = cs * 512 * (uint64_t)md_geom_data_disks(g);
-	uint64_t s0 = (off + sd - 1) / sd, s1 = (off + len) / sd;
-	bool direct = s1 > s0 && ((uintptr_t)out + (s0 * sd - off)) % IO_ALIGN == 0;
-	uint64_t lost = 0;
-	int nlost = 0;
-	for (int s = 0; direct && s < g->raid_disks; s++) {
-		int mi = a->slot_member[s];
-		if (mi < 0 || a->m[mi].failed || a->m[mi].fd < 0) {
-			lost |= 1ULL << s; /* gone: its data chunks are rebuilt */
-			nlost++;
-		} else {
-			direct = md_slot_readable(a, s, s0 * cs, (s1 - s0) * cs);
-		}
-	}
-	if (nlost > (g->level == 6 ? 2 : 1))
-		direct = false; /* the windows say what cannot be rebuilt */
-	if (!direct)
-		return read_windows(a, off, out, len, e);
-	int rc = md_win_sync(a, e); /* writes still in flight land first */
+	uint64_t sd = md_stripe_data_bytes(&a->geom), s0, s1, lost;
+	if (!direct_stripes(a, off, len, out, &s0, &s1, &lost))
+		return read_windows(a, off, out, len, e); /* they say what cannot be rebuilt */
+	int rc = md_win_sync(a, e);			  /* writes still in flight land first */
 	if (rc < 0)
 		return rc;
 	if (s0 * sd > off && (rc = read_windows(a, off, out, (size_t)(s0 * sd - off), e)) < 0)
@@ -1016,21 +1036,8 @@ int md_array_read_shared(struct md_array *a, uint64_t off, void *out, size_t len
 	}
 	/* whole stripes as md_array_read reads them (read_direct), the edges
 	 * piece by piece */
-	uint64_t cs = g->chunk_sectors, sd = cs * 512 * (uint64_t)md_geom_data_disks(g);
-	uint64_t s0 = (off + sd - 1) / sd, s1 = (off + len) / sd;
-	bool direct = s1 > s0 && ((uintptr_t)out + (s0 * sd - off)) % IO_ALIGN == 0;
-	uint64_t lost = 0;
-	int nlost = 0;
-	for (int s = 0; direct && s < g->raid_disks; s++) {
-		int mi = a->slot_member[s];
-		if (mi < 0 || a->m[mi].failed || a->m[mi].fd < 0) {
-			lost |= 1ULL << s;
-			nlost++;
-		} else {
-			direct = md_slot_readable(a, s, s0 * cs, (s1 - s0) * cs);
-		}
-	}
-	if (!direct || nlost > (g->level == 6 ? 2 : 1))
+	uint64_t sd = md_stripe_data_bytes(g), s0, s1, lost;
+	if (!direct_stripes(a, off, len, out, &s0, &s1, &lost))
 		return read_pieces_shared(a, off, out, len);
 	uint8_t *o = out;
 	int rc = read_pieces_shared(a, off, o, (size_t)(s0 * sd - off));
