@@ -229,7 +229,8 @@ static int run_stopped(int n, const struct reshape_opts *base, int steps, uint64
  * reshape_position behind rows it had written over old data: forwards
  * (tail 0: the room before the data, data_offset down) or backwards (tail
  * sectors left after the data, more than before it: mdadm 4.2 moves
- * data_offset up and the reshape runs from the end down). Built with
+ * data_offset up and the reshape runs from the end down; drop > 0: a
+ * shrink by that many members, also from the end down). Built with
  * mdraid's own engine: stop at a checkpoint (state A), keep A's
  * superblocks, go on `more` rows and stop again (B), then write A's
  * superblocks back over B's. --continue must find the real frontier
@@ -241,9 +242,10 @@ static int run_stopped(int n, const struct reshape_opts *base, int steps, uint64
  */
 static void torn_state(const char *tag, int level, int layout, uint32_t new_chunk,
 		       const char *new_layout, int new_layout_num, int hole, int want_frontier,
-		       uint64_t tail)
+		       uint64_t tail, int drop)
 {
-	int n = level == 6 ? 4 : 3;
+	/* drop members: a shrink to nn (a RAID5 keeps at least 4 here) */
+	int par = level == 6 ? 2 : 1, nn = par + 2 + (drop && level == 5), n = nn + drop;
 	struct fx_array a = {.n = n,
 			     .level = level,
 			     .layout = layout,
@@ -257,9 +259,14 @@ static void torn_state(const char *tag, int level, int layout, uint32_t new_chun
 	if (fx_create(&a, paths) < 0)
 		abort();
 	struct fx_array after = a;
+	after.n = nn; /* a shrink: what the smaller array holds */
 	if (new_layout)
 		after.layout = new_layout_num;
 	struct reshape_opts o = {.chunk = new_chunk, .layout = new_layout};
+	if (drop) { /* a shrink, after --array-size (mdadm's order) */
+		o.raid_disks = nn;
+		o.array_size = a.size * (uint64_t)(nn - par);
+	}
 	struct ok_err e;
 	char msg[512], sbk[64][640];
 	uint64_t pa = 0, pb = 0;
@@ -280,9 +287,17 @@ static void torn_state(const char *tag, int level, int layout, uint32_t new_chun
 	fx_ok(back == (tail > 0), "%s: runs %s (new_offset %d)", tag,
 	      back ? "backwards" : "forwards", sb.new_offset);
 	int64_t doff_new = (int64_t)sb.data_offset + sb.new_offset;
-	int more = (int)((sb.new_offset < 0 ? -(int64_t)sb.new_offset : sb.new_offset) /
-			 (new_chunk ? new_chunk : 16)) +
-		   5;
+	uint64_t cs = new_chunk ? new_chunk : 16, od = (uint64_t)(n - par),
+		 nd = (uint64_t)(nn - par);
+	int more = (int)(-(int64_t)sb.new_offset / (int64_t)cs) + 5;
+	if (back) {
+		/* new row w lands on old member sector w·cs + new_offset, which
+		 * a restart at A reads below ceil(pa / (od·16))·16: go 5 rows
+		 * below that from A's row (a shrink's gap grows with pa) */
+		uint64_t live = (pa + od * 16 - 1) / (od * 16) * 16;
+		uint64_t floor = (live - (uint64_t)sb.new_offset + cs - 1) / cs;
+		more = (int)(pa / (cs * nd) - floor) + 5;
+	}
 	struct reshape_opts c = {.cont = 1};
 	rc = run_stopped(n, &c, more, &pb, &e);
 	fx_ok(rc == -EINTR && (back ? pb < pa : pb > pa), "%s: went on to %llu (rc %d %s)", tag,
@@ -297,7 +312,7 @@ static void torn_state(const char *tag, int level, int layout, uint32_t new_chun
 		 * position (below it forwards, above it backwards), on every
 		 * member */
 		uint64_t ch = new_chunk ? new_chunk : 16;
-		uint64_t row = pb / (ch * (uint64_t)(n - (level == 6 ? 2 : 1)));
+		uint64_t row = pb / (ch * (uint64_t)(nn - par));
 		row = back ? row + 2 : row - 2;
 		uint64_t at = ((uint64_t)doff_new + row * ch) * 512;
 		static uint8_t z[1 << 16];
@@ -327,7 +342,7 @@ static void torn_state(const char *tag, int level, int layout, uint32_t new_chun
 		if (rc == 0)
 			rc = reshape_run(r, &e);
 		reshape_close(r);
-		int v = rc == 0 ? fx_verify(&after, n, paths, msg, sizeof msg) : -1;
+		int v = rc == 0 ? fx_verify(&after, nn, paths, msg, sizeof msg) : -1;
 		fx_ok(rc == 0 && v == 0,
 		      "%s: --continue from the frontier: content byte for byte%s%s", tag,
 		      rc  ? e.msg
@@ -347,7 +362,7 @@ static void torn_state(const char *tag, int level, int layout, uint32_t new_chun
 	if (rc == 0)
 		rc = reshape_run(r, &e);
 	reshape_close(r);
-	int v = rc == 0 ? fx_verify(&after, n, paths, msg, sizeof msg) : -1;
+	int v = rc == 0 ? fx_verify(&after, nn, paths, msg, sizeof msg) : -1;
 	fx_ok(same && rc == 0 && v == 0,
 	      "%s: fixed point continued from %llu, content byte for byte%s%s", tag,
 	      (unsigned long long)pa,
@@ -488,17 +503,20 @@ int main(void)
 	stop_and_continue("stop-backupfile", 1, 2, 2048);
 	stop_and_continue("stop-backupmember", 0, 2, 128);
 	stop_and_continue("stop-v1.0", 0, 0, 0);
-	torn_state("torn-r6-chunk", 6, 2, 128, NULL, 0, 0, 1, 0);
-	torn_state("torn-r6-layout", 6, 2, 0, "right-asymmetric", 1, 0, 1, 0);
-	torn_state("torn-r5-chunk", 5, 2, 128, NULL, 0, 0, 0, 0);
-	torn_state("torn-r5-layout", 5, 2, 0, "right-asymmetric", 1, 0, 0, 0);
-	torn_state("torn-r6-hole", 6, 2, 128, NULL, 0, 1, 0, 0);
+	torn_state("torn-r6-chunk", 6, 2, 128, NULL, 0, 0, 1, 0, 0);
+	torn_state("torn-r6-layout", 6, 2, 0, "right-asymmetric", 1, 0, 1, 0, 0);
+	torn_state("torn-r5-chunk", 5, 2, 128, NULL, 0, 0, 0, 0, 0);
+	torn_state("torn-r5-layout", 5, 2, 0, "right-asymmetric", 1, 0, 0, 0, 0);
+	torn_state("torn-r6-hole", 6, 2, 128, NULL, 0, 1, 0, 0, 0);
 	/* the same backwards: room after the data (512 sectors) */
-	torn_state("torn-back-r6-chunk", 6, 2, 128, NULL, 0, 0, 1, 512);
-	torn_state("torn-back-r6-layout", 6, 2, 0, "right-asymmetric", 1, 0, 1, 512);
-	torn_state("torn-back-r5-chunk", 5, 2, 128, NULL, 0, 0, 0, 512);
-	torn_state("torn-back-r5-layout", 5, 2, 0, "right-asymmetric", 1, 0, 0, 512);
-	torn_state("torn-back-r6-hole", 6, 2, 128, NULL, 0, 1, 0, 512);
+	torn_state("torn-back-r6-chunk", 6, 2, 128, NULL, 0, 0, 1, 512, 0);
+	torn_state("torn-back-r6-layout", 6, 2, 0, "right-asymmetric", 1, 0, 1, 512, 0);
+	torn_state("torn-back-r5-chunk", 5, 2, 128, NULL, 0, 0, 0, 512, 0);
+	torn_state("torn-back-r5-layout", 5, 2, 0, "right-asymmetric", 1, 0, 0, 512, 0);
+	torn_state("torn-back-r6-hole", 6, 2, 128, NULL, 0, 1, 0, 512, 0);
+	/* a shrink (RAID6 5 -> 4, RAID5 5 -> 4) also runs from the end down */
+	torn_state("torn-shrink-r6", 6, 2, 0, NULL, 0, 0, 1, 512, 1);
+	torn_state("torn-shrink-r5", 5, 2, 0, NULL, 0, 0, 1, 512, 1);
 
 	/* degraded, with --force: one or two data/parity members missing */
 	grow_degraded("deg-r6-4to5-slot1", 6, 2, 4, 5, 16, 2048, 0, 1u << 1, 0);
