@@ -2300,9 +2300,13 @@ static int torn_classify(struct reshape *r, uint64_t w, uint8_t **bufs, uint8_t 
  * 2 MiB from 30 MiB up). A shrink (delta_disks < 0, backwards) has
  * readpos < writepos while progress·(1/new_data_disks - 1/data_disks) +
  * min_offset_diff > 2·reshape_sectors: there the kernel records before it
- * writes where a restart reads, and this check finds nothing; below that
- * (near position 0) it is the chunk change's case, so the shrink is
- * checked too. Between two records the kernel may run 10 s of reshape,
+ * writes where a restart reads, and this check finds nothing. mdadm's
+ * move (backup_blocks / old data disks = chunk·new_data_disks /
+ * gcd(old, new data disks)) is under twice the chunk only when the new
+ * data disks divide the old (RAID6 6 -> 4: one chunk); then, in the last
+ * few chunks' worth of array sectors above position 0, it is the chunk
+ * change's case: so the shrink is checked too (one scan, as for any other
+ * backwards reshape). Between two records the kernel may run 10 s of reshape,
  * so there is no fixed bound; it writes rows in order (one
  * reshape_sectors unit a call, at most stripe_cache_size stripes in
  * flight), so its writes end at a frontier with at most a cache's worth
