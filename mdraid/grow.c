@@ -529,19 +529,21 @@ static int grow_run(struct grow_ctx *cp, int n, char **members, int *takeover)
 	md_forced_print(reshape_forced(r), ""); /* what --force did, as mdadm prints it */
 	const struct reshape_plan *pl = reshape_plan(r);
 	if (pl->unchecked)
-		fprintf(
-		    stderr,
-		    "%s: warning: too many members missing to check by parity that the kernel "
-		    "did not reshape past reshape_position %llu (a forward reshape stopped while "
-		    "running); continuing from there as recorded\n",
-		    ok_progname, (unsigned long long)pl->recorded);
+		fprintf(stderr,
+			"%s: warning: too many members missing to check by parity that the kernel "
+			"did not reshape past reshape_position %llu (a reshape stopped while "
+			"running); continuing from there as recorded\n",
+			ok_progname, (unsigned long long)pl->recorded);
 	if (pl->frontier) /* reshape.c torn_check: the kernel went past its record */
 		fprintf(stderr,
 			"%s: the kernel reshaped past its recorded reshape_position %llu: every "
-			"stripe up to array sector %llu is in the new geometry (parity right in "
-			"it, wrong in the old one), old data from there on; continuing from %llu\n",
+			"stripe %s array sector %llu is in the new geometry (parity right in "
+			"it, wrong in the old one), old data %s; continuing from %llu\n",
 			ok_progname, (unsigned long long)pl->recorded,
-			(unsigned long long)pl->position, (unsigned long long)pl->position);
+			pl->position < pl->recorded ? "from" : "up to",
+			(unsigned long long)pl->position,
+			pl->position < pl->recorded ? "below it" : "from there on",
+			(unsigned long long)pl->position);
 	if (takeover)
 		*takeover = pl->takeover;
 	if (pl->takeover && cp->restripe && pl->new_layout >= 16)

@@ -1869,8 +1869,8 @@ int reshape_open(struct reshape **out, const char *const *paths, int n,
 		snprintf(r->backup_path, sizeof r->backup_path, "%s", opts->backup_file);
 		pl->backup_path = r->backup_path;
 	}
-	if (pl->resuming && !r->back && pl->method == RESHAPE_NEW_OFFSET)
-		return torn_check(r, e);
+	if (pl->resuming && pl->method == RESHAPE_NEW_OFFSET)
+		return torn_check(r, e); /* forwards and backwards, a shrink too */
 	return 0;
 }
 
@@ -2118,8 +2118,26 @@ static uint64_t write_limit(const struct reshape *r)
 	return lim < r->rows ? lim : r->rows;
 }
 
+/* Old rows [0, live_below()) hold array sectors below dpos: backwards,
+ * the old geometry's data still to be moved (invariant 2b). */
+static uint64_t live_below(const struct reshape *r)
+{
+	uint64_t orow = (uint64_t)r->og.ndata * r->ocs;
+	return (r->dpos + orow - 1) / orow;
+}
+
+/* Invariant (2b), backwards: the lowest new row this run may write. New
+ * row w sits at doff_old + shift + w·cs, over old row w + shift/cs, which
+ * must hold nothing below dpos; whole units only. */
+static uint64_t write_floor(const struct reshape *r)
+{
+	uint64_t live = live_below(r) * r->ocs, lo = live > r->shift ? live - r->shift : 0;
+	lo = (lo + r->cs - 1) / r->cs;
+	return (lo + r->wstep - 1) / r->wstep * r->wstep;
+}
+
 /* ------------------------------------------------------------------ */
-/* A forward reshape the kernel was stopped in while running (issue 24) */
+/* A reshape the kernel was stopped in while running (issue 24) */
 
 enum torn_class { TORN_NEITHER, TORN_OLD, TORN_NEW, TORN_BOTH };
 
@@ -2232,12 +2250,16 @@ static int torn_classify(struct reshape *r, uint64_t w, uint8_t **bufs, uint8_t 
 		return 0;
 	}
 	int nw = span_parity_ok(r, &r->ngm, r->ng.ndata, r->cs, w * r->cs, r->cs, bufs, p, q, x);
-	/* the same bytes as old rows: at sector w·cs - shift past doff_old */
-	int od = w * r->cs >= r->shift ? span_parity_ok(r, &r->ogm, r->og.ndata, r->ocs,
-							w * r->cs - r->shift, r->cs, bufs, p, q, x)
-				       : -1;
-	/* no old view (the room data_offset moved into, below the old data):
-	 * the new parity alone, zeros proving nothing */
+	/* the same bytes as old rows: at sector w·cs - shift past doff_old
+	 * forwards, w·cs + shift backwards (data_offset moved up) */
+	int od = r->back || w * r->cs >= r->shift
+		     ? span_parity_ok(r, &r->ogm, r->og.ndata, r->ocs,
+				      r->back ? w * r->cs + r->shift : w * r->cs - r->shift, r->cs,
+				      bufs, p, q, x)
+		     : -1;
+	/* no old view (the room data_offset moved into, below the old data
+	 * forwards, above it backwards): the new parity alone, zeros proving
+	 * nothing */
 	if (nw == 1 && od == -1) {
 		int zero = 1;
 		for (int d = 0; d < r->nslots && zero; d++)
@@ -2253,41 +2275,61 @@ static int torn_classify(struct reshape *r, uint64_t w, uint8_t **bufs, uint8_t 
 }
 
 /*
- * Continuing a forward reshape with NEW_OFFSET (a grow, a chunk or layout
- * change, data_offset moved down by mdadm's minimal amount) restarts at
- * reshape_position P and reads the old rows holding array sectors >= P.
- * That is safe only if nothing was written over them, i.e. no new row at
- * or past write_limit() (computed for P) holds new data. mdraid's own
- * engine never writes there (invariant 2). Kernel 6.1 may: raid5.c
+ * Continuing a reshape with NEW_OFFSET restarts at reshape_position P and
+ * reads the old rows holding the array sectors still to move: >= P
+ * forwards (a grow, a chunk or layout change, data_offset moved down by
+ * mdadm's minimal amount), < P backwards (a chunk or layout change with
+ * more room after the data, RESHAPE_BACKWARDS, data_offset moved up; a
+ * shrink). That is safe only if nothing was written over them, i.e. no
+ * new row at or past write_limit() (forwards) or below write_floor()
+ * (backwards), each computed for P, holds new data. mdraid's own engine
+ * never writes there (invariants 2 and 2b). Kernel 6.1 may: raid5.c
  * reshape_request records reshape_position (mddev->reshape_position =
- * conf->reshape_progress) only when "safepos < writepos && readpos >
- * writepos" or every 10 s (reshape_checkpoint + 10*HZ); with a minimal
- * move readpos (less min_offset_diff) is not ahead of writepos, so a
- * crash or an mdadm --stop while it runs can leave new rows written past
- * P over old data a restart at P still reads (issue 24: P 40960, new rows
- * 23-24 over old rows 22-23). Between two records the kernel may run 10 s
- * of reshape, so there is no fixed bound; it writes rows in order (one
+ * conf->reshape_progress) only when "reshape_backwards ? (safepos >
+ * writepos && readpos < writepos) : (safepos < writepos && readpos >
+ * writepos)" or every 10 s (reshape_checkpoint + 10*HZ). Forwards,
+ * readpos less min_offset_diff is not ahead of writepos with a minimal
+ * move; backwards, writepos = progress/new_data_disks - reshape_sectors +
+ * min_offset_diff and readpos = progress/data_disks + reshape_sectors, so
+ * at constant members readpos < writepos only if the move exceeds twice
+ * the larger chunk, which mdadm's minimal move (raid5_run asks one chunk)
+ * does not. Either way a crash or an mdadm --stop while it runs can
+ * leave new rows written past P over old data a restart at P still reads
+ * (issue 24: forwards P 40960, new rows 23-24 over old rows 22-23;
+ * backwards a 64K -> 512K change stopped by mdadm --stop, data shifted
+ * 2 MiB from 30 MiB up). A shrink (delta_disks < 0, backwards) has
+ * readpos < writepos while progress·(1/new_data_disks - 1/data_disks) +
+ * min_offset_diff > 2·reshape_sectors: there the kernel records before it
+ * writes where a restart reads, and this check finds nothing. mdadm's
+ * move (backup_blocks / old data disks = chunk·new_data_disks /
+ * gcd(old, new data disks)) is under twice the chunk only when the new
+ * data disks divide the old (RAID6 6 -> 4: one chunk); then, in the last
+ * few chunks' worth of array sectors above position 0, it is the chunk
+ * change's case: so the shrink is checked too (one scan, as for any other
+ * backwards reshape). Between two records the kernel may run 10 s of reshape,
+ * so there is no fixed bound; it writes rows in order (one
  * reshape_sectors unit a call, at most stripe_cache_size stripes in
  * flight), so its writes end at a frontier with at most a cache's worth
  * of holes before it.
  *
- * The decision, before anything is written: classify each new row from
- * write_limit() on by the parity of its bytes in both geometries
- * (torn_classify). Proof that the kernel went past its record is a row
- * whose new-geometry P (and Q) are right and whose old-geometry ones are
- * wrong (TORN_NEW). The scan stops TORN_WINDOW sectors of each member
- * past the last such row (past write_limit() when there is none): a
- * stripe cache's worth (256 stripes x 4 KiB, the default) many times over.
- * Rows consistent in both views (zeros) or in neither (a torn stripe,
- * a stripe left dirty) are no proof either way.
+ * The decision, before anything is written: classify each new row past
+ * the bound (from write_limit() up, from write_floor() down) by the
+ * parity of its bytes in both geometries (torn_classify). Proof that the
+ * kernel went past its record is a row whose new-geometry P (and Q) are
+ * right and whose old-geometry ones are wrong (TORN_NEW). The scan stops
+ * TORN_WINDOW sectors of each member past the farthest such row (past the
+ * bound when there is none): a stripe cache's worth (256 stripes x 4 KiB,
+ * the default) many times over. Rows consistent in both views (zeros) or
+ * in neither (a torn stripe, a stripe left dirty) are no proof either way.
  * No TORN_NEW row: the state is a fixed point (or mdraid's own), the
  * reshape continues from P unchanged.
  * TORN_NEW rows, and unambiguous: every row from P's to the frontier F
- * is TORN_NEW, row F is TORN_OLD (old data there: the kernel had not
- * got so far), no TORN_NEW row after F in the scan, and a restart at
- * F's unit does not read what rows below F overwrote: the reshape
- * continues from F (plan.frontier: the caller says so; the first
- * checkpoint records it before any row is written).
+ * (in the reshape's direction) is TORN_NEW, the next row is TORN_OLD (old
+ * data there: the kernel had not got so far), no TORN_NEW row beyond F
+ * in the scan, and a restart at F's unit (rounded towards P) does not
+ * read what the rows written overwrote: the reshape continues from there
+ * (plan.frontier: the caller says so; the first checkpoint records it
+ * before any row is written).
  * Otherwise (a gap, a zero or torn row inside the run, a row both
  * geometries' parity accepts because the layouts put P and Q on the same
  * members there, no old row after it): -EPERM with the sector range,
@@ -2303,12 +2345,18 @@ static int torn_classify(struct reshape *r, uint64_t w, uint8_t **bufs, uint8_t 
 static int torn_check(struct reshape *r, struct ok_err *e)
 {
 	struct reshape_plan *pl = &r->plan;
+	int back = r->back;
 	uint64_t nd = (uint64_t)r->ng.ndata, P = r->dpos, p = P / (r->cs * nd);
-	uint64_t lim = write_limit(r), win = (TORN_WINDOW + r->cs - 1) / r->cs;
+	/* rows a restart at P may not write: [lim, rows) forwards, [0, lim)
+	 * backwards; the i-th of them counted from the bound outwards */
+	uint64_t lim = back ? write_floor(r) : write_limit(r),
+		 win = (TORN_WINDOW + r->cs - 1) / r->cs;
+	uint64_t span = back ? lim : r->rows > lim ? r->rows - lim : 0;
+#define BEYOND(i) (back ? lim - 1 - (i) : lim + (i))
 	uint8_t *bufs[2 * RESHAPE_MAX_DISKS] = {0}, *pq = NULL;
 	int rc = 0;
 	pl->recorded = P;
-	if (lim >= r->rows)
+	if (!span)
 		return 0;
 	/* as many members missing as either geometry has parity: nothing
 	 * can be judged; the caller says the check was not made */
@@ -2336,34 +2384,38 @@ static int torn_check(struct reshape *r, struct ok_err *e)
 		rc = ok_err_at(e, -ENOMEM, NULL, OK_ERR_NOPOS, "out of memory");
 		goto out;
 	}
-	/* evidence: TORN_NEW rows from write_limit() on */
-	uint64_t first_new = UINT64_MAX, last_new = 0;
+	/* evidence: TORN_NEW rows past the bound, i counting outwards */
+	uint64_t first_i = UINT64_MAX, last_i = 0;
 	enum torn_class c;
-	for (uint64_t w = lim;
-	     w < r->rows && w < (first_new == UINT64_MAX ? lim : last_new + 1) + win; w++) {
-		if ((rc = torn_classify(r, w, bufs, pq, &c, e)) < 0)
+	for (uint64_t i = 0; i < span && i < (first_i == UINT64_MAX ? 0 : last_i + 1) + win; i++) {
+		if ((rc = torn_classify(r, BEYOND(i), bufs, pq, &c, e)) < 0)
 			goto out;
 		if (c == TORN_NEW) {
-			if (first_new == UINT64_MAX)
-				first_new = w;
-			last_new = w;
+			if (first_i == UINT64_MAX)
+				first_i = i;
+			last_i = i;
 		}
 	}
-	if (first_new == UINT64_MAX)
-		goto out; /* nothing written past what a restart at P reads */
-	/* the run from P's row: all TORN_NEW up to the frontier f, then old data */
-	uint64_t f = p;
-	for (; f < r->rows; f++) {
-		if ((rc = torn_classify(r, f, bufs, pq, &c, e)) < 0)
+	if (first_i == UINT64_MAX)
+		goto out; /* nothing written over what a restart at P reads */
+	/* the run from P's row in the reshape's direction (forwards rows p,
+	 * p + 1, ...; backwards p - 1, p - 2, ...): all TORN_NEW for run
+	 * rows, then old data */
+	uint64_t run = 0, runmax = back ? p : r->rows - p;
+	for (; run < runmax; run++) {
+		if ((rc = torn_classify(r, back ? p - 1 - run : p + run, bufs, pq, &c, e)) < 0)
 			goto out;
 		if (c != TORN_NEW)
 			break;
 	}
-	uint64_t q = f / r->wstep * r->wstep; /* restart on a unit boundary */
-	int clean = f > last_new && (f == r->rows || c == TORN_OLD);
-	if (clean && f < r->rows) {
-		r->dpos = q * r->cs * nd; /* write_limit() for a restart there */
-		clean = write_limit(r) >= f;
+	/* f: forwards the first row not written, backwards the lowest written;
+	 * q: a restart on a unit boundary towards P */
+	uint64_t f = back ? p - run : p + run, edge = BEYOND(last_i);
+	uint64_t q = back ? (f + r->wstep - 1) / r->wstep * r->wstep : f / r->wstep * r->wstep;
+	int clean = (back ? f <= edge : f > edge) && (run == runmax || c == TORN_OLD);
+	if (clean && run < runmax) {
+		r->dpos = q * r->cs * nd; /* the bound for a restart there */
+		clean = back ? write_floor(r) <= f : write_limit(r) >= f;
 		r->dpos = P;
 	}
 	if (clean) {
@@ -2372,24 +2424,30 @@ static int torn_check(struct reshape *r, struct ok_err *e)
 		r->pos = pl->position; /* dpos stays P: the first step checkpoints */
 		goto out;
 	}
+	/* the rows written past the bound and the array sectors whose old
+	 * rows they overwrote (the old rows at new row w's bytes) */
+	uint64_t lo = back ? edge : BEYOND(first_i), hi = back ? BEYOND(first_i) : edge;
+	uint64_t orow = (uint64_t)r->og.ndata * r->ocs;
+	uint64_t shifted = back ? ((hi + 1) * r->cs + r->shift + r->ocs - 1) / r->ocs * orow
+				: (lo * r->cs - r->shift) / r->ocs * orow;
 	rc = ok_err_at(
 	    e, -EPERM, NULL, OK_ERR_NOPOS,
 	    "the kernel reshaped past reshape_position %llu: new rows %llu-%llu (member sectors "
 	    "%llu-%llu, new data_offset %llu) hold %s where "
-	    "the old stripes a restart reads should be%s; continuing would shift the data from "
-	    "array sector %llu on. Nothing written: image the members first, then restore from "
+	    "the old stripes a restart reads should be%s; continuing would shift the data %s "
+	    "array sector %llu%s. Nothing written: image the members first, then restore from "
 	    "backup",
-	    (unsigned long long)P, (unsigned long long)first_new, (unsigned long long)last_new,
-	    (unsigned long long)(r->doff_new + first_new * r->cs),
-	    (unsigned long long)(r->doff_new + (last_new + 1) * r->cs),
-	    (unsigned long long)r->doff_new,
+	    (unsigned long long)P, (unsigned long long)lo, (unsigned long long)hi,
+	    (unsigned long long)(r->doff_new + lo * r->cs),
+	    (unsigned long long)(r->doff_new + (hi + 1) * r->cs), (unsigned long long)r->doff_new,
 	    torn_xor_blind(r) ? "the old rows' data in the new geometry"
 			      : "new-geometry stripes (parity right in it, wrong in the old one)",
 	    torn_xor_blind(r) ? " (RAID5: parity cannot place the frontier)"
-	    : f <= last_new
+	    : (back ? f > edge : f <= edge)
 		? " (not one contiguous run from the recorded position: no safe frontier)"
 		: " (no old data found after them: no safe frontier)",
-	    (unsigned long long)((first_new * r->cs - r->shift) / r->ocs * r->og.ndata * r->ocs));
+	    back ? "below" : "from", (unsigned long long)shifted, back ? "" : " on");
+#undef BEYOND
 out:
 	for (int d = 0; d < r->nslots; d++) {
 		io_free(bufs[d]);
@@ -2397,24 +2455,6 @@ out:
 	}
 	io_free(pq);
 	return rc;
-}
-
-/* Old rows [0, live_below()) hold array sectors below dpos: backwards,
- * the old geometry's data still to be moved (invariant 2b). */
-static uint64_t live_below(const struct reshape *r)
-{
-	uint64_t orow = (uint64_t)r->og.ndata * r->ocs;
-	return (r->dpos + orow - 1) / orow;
-}
-
-/* Invariant (2b), backwards: the lowest new row this run may write. New
- * row w sits at doff_old + shift + w·cs, over old row w + shift/cs, which
- * must hold nothing below dpos; whole units only. */
-static uint64_t write_floor(const struct reshape *r)
-{
-	uint64_t live = live_below(r) * r->ocs, lo = live > r->shift ? live - r->shift : 0;
-	lo = (lo + r->cs - 1) / r->cs;
-	return (lo + r->wstep - 1) / r->wstep * r->wstep;
 }
 
 #ifndef NDEBUG

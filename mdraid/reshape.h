@@ -204,10 +204,11 @@ struct reshape_plan {
 	int new_layout;	    /* the layout after (= layout, but for a layout change or takeover) */
 	int level_round;    /* takeover: the level superblock round is (still) to do */
 	uint64_t recovered; /* takeover resumed: Q member's recovery_offset (sectors) */
-	uint64_t recorded;  /* resuming forwards: reshape_position on disk */
+	uint64_t recorded;  /* resuming (NEW_OFFSET): reshape_position on disk */
 	int frontier;	    /* the kernel reshaped past it (reshape.c torn_check): the work
-			       starts at position, its real frontier, > recorded */
-	int unchecked;	    /* resuming forwards with as many members missing as parity:
+			       starts at position, its real frontier: > recorded forwards,
+			       < recorded backwards */
+	int unchecked;	    /* resuming with as many members missing as parity:
 			       that check could not be made */
 };
 

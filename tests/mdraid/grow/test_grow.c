@@ -201,7 +201,7 @@ static void copy_bytes(const char *src, const char *dst, uint64_t off, uint64_t 
 	close(out);
 }
 
-/* Run a chunk or layout change (forwards, NEW_OFFSET) on paths[0..n-1]
+/* Run a chunk or layout change (NEW_OFFSET, either way) on paths[0..n-1]
  * with the stop flag raised after steps steps (1 new row each): -EINTR
  * and the durable position in *pos, or the error. */
 static int run_stopped(int n, const struct reshape_opts *base, int steps, uint64_t *pos,
@@ -225,8 +225,12 @@ static int run_stopped(int n, const struct reshape_opts *base, int steps, uint64
 }
 
 /*
- * Issue 24: a forward change the kernel was stopped in while running, its
- * reshape_position behind rows it had written over old data. Built with
+ * Issue 24: a change the kernel was stopped in while running, its
+ * reshape_position behind rows it had written over old data: forwards
+ * (tail 0: the room before the data, data_offset down) or backwards (tail
+ * sectors left after the data, more than before it: mdadm 4.2 moves
+ * data_offset up and the reshape runs from the end down; drop > 0: a
+ * shrink by that many members, also from the end down). Built with
  * mdraid's own engine: stop at a checkpoint (state A), keep A's
  * superblocks, go on `more` rows and stop again (B), then write A's
  * superblocks back over B's. --continue must find the real frontier
@@ -236,15 +240,33 @@ static int run_stopped(int n, const struct reshape_opts *base, int steps, uint64
  * proof), so the frontier is ambiguous and --continue must refuse with
  * nothing written. A itself (a fixed point) continues from its position.
  */
-static void torn_forward(const char *tag, int level, int layout, uint32_t new_chunk,
-			 const char *new_layout, int new_layout_num, int hole, int want_frontier)
+static void torn_state(const char *tag, int level, int layout, uint32_t new_chunk,
+		       const char *new_layout, int new_layout_num, int hole, int want_frontier,
+		       uint64_t tail, int drop)
 {
-	int n = level == 6 ? 4 : 3;
-	struct fx_array a = make(tag, level, layout, 2, n, n, 16, 4 << 20, 256);
+	/* drop members: a shrink to nn (a RAID5 keeps at least 4 here) */
+	int par = level == 6 ? 2 : 1, nn = par + 2 + (drop && level == 5), n = nn + drop;
+	struct fx_array a = {.n = n,
+			     .level = level,
+			     .layout = layout,
+			     .minor = 2,
+			     .chunk = 16,
+			     .dev_bytes = 4 << 20,
+			     .data_offset = 256,
+			     .seed = (uint32_t)(fx_tap_n * 7 + 3),
+			     .tail = tail};
+	setup_paths(tag, n);
+	if (fx_create(&a, paths) < 0)
+		abort();
 	struct fx_array after = a;
+	after.n = nn; /* a shrink: what the smaller array holds */
 	if (new_layout)
 		after.layout = new_layout_num;
 	struct reshape_opts o = {.chunk = new_chunk, .layout = new_layout};
+	if (drop) { /* a shrink, after --array-size (mdadm's order) */
+		o.raid_disks = nn;
+		o.array_size = a.size * (uint64_t)(nn - par);
+	}
 	struct ok_err e;
 	char msg[512], sbk[64][640];
 	uint64_t pa = 0, pb = 0;
@@ -257,13 +279,28 @@ static void torn_forward(const char *tag, int level, int layout, uint32_t new_ch
 		copy_bytes(paths[i], sbk[i], 0, 0);
 	}
 	/* on past the rows a restart at A's position may find written (the
-	 * data moved down by -new_offset: mdraid's own write limit) */
+	 * data moved down by -new_offset, or up by new_offset backwards:
+	 * mdraid's own write limit or floor) */
 	struct fx_sb sb;
 	fx_read_sb(paths[0], 2, &sb);
-	int more = (int)(-(int64_t)sb.new_offset / (new_chunk ? new_chunk : 16)) + 5;
+	int back = sb.new_offset > 0;
+	fx_ok(back == (tail > 0), "%s: runs %s (new_offset %d)", tag,
+	      back ? "backwards" : "forwards", sb.new_offset);
+	int64_t doff_new = (int64_t)sb.data_offset + sb.new_offset;
+	uint64_t cs = new_chunk ? new_chunk : 16, od = (uint64_t)(n - par),
+		 nd = (uint64_t)(nn - par);
+	int more = (int)(-(int64_t)sb.new_offset / (int64_t)cs) + 5;
+	if (back) {
+		/* new row w lands on old member sector w·cs + new_offset, which
+		 * a restart at A reads below ceil(pa / (od·16))·16: go 5 rows
+		 * below that from A's row (a shrink's gap grows with pa) */
+		uint64_t live = (pa + od * 16 - 1) / (od * 16) * 16;
+		uint64_t floor = (live - (uint64_t)sb.new_offset + cs - 1) / cs;
+		more = (int)(pa / (cs * nd) - floor) + 5;
+	}
 	struct reshape_opts c = {.cont = 1};
 	rc = run_stopped(n, &c, more, &pb, &e);
-	fx_ok(rc == -EINTR && pb > pa, "%s: went on to %llu (rc %d %s)", tag,
+	fx_ok(rc == -EINTR && (back ? pb < pa : pb > pa), "%s: went on to %llu (rc %d %s)", tag,
 	      (unsigned long long)pb, rc, rc == -EINTR ? "" : e.msg);
 	for (int i = 0; i < n; i++)
 		copy_bytes(sbk[i], paths[i], 4096, 4096);
@@ -271,10 +308,13 @@ static void torn_forward(const char *tag, int level, int layout, uint32_t new_ch
 	fx_ok(sb.csum_ok && sb.reshape_pos == pa, "%s: torn state: reshape_position %llu (A's)",
 	      tag, (unsigned long long)sb.reshape_pos);
 	if (hole || !want_frontier) {
-		/* hole: zero the new row just below B's position on every member */
+		/* hole: zero a new row inside the run, just short of B's
+		 * position (below it forwards, above it backwards), on every
+		 * member */
 		uint64_t ch = new_chunk ? new_chunk : 16;
-		uint64_t row = pb / (ch * (uint64_t)(n - (level == 6 ? 2 : 1))) - 2;
-		uint64_t at = (256 - ch + row * ch) * 512;
+		uint64_t row = pb / (ch * (uint64_t)(nn - par));
+		row = back ? row + 2 : row - 2;
+		uint64_t at = ((uint64_t)doff_new + row * ch) * 512;
 		static uint8_t z[1 << 16];
 		for (int i = 0; i < n && hole; i++) {
 			int fd = open(paths[i], O_WRONLY);
@@ -302,7 +342,7 @@ static void torn_forward(const char *tag, int level, int layout, uint32_t new_ch
 		if (rc == 0)
 			rc = reshape_run(r, &e);
 		reshape_close(r);
-		int v = rc == 0 ? fx_verify(&after, n, paths, msg, sizeof msg) : -1;
+		int v = rc == 0 ? fx_verify(&after, nn, paths, msg, sizeof msg) : -1;
 		fx_ok(rc == 0 && v == 0,
 		      "%s: --continue from the frontier: content byte for byte%s%s", tag,
 		      rc  ? e.msg
@@ -322,7 +362,7 @@ static void torn_forward(const char *tag, int level, int layout, uint32_t new_ch
 	if (rc == 0)
 		rc = reshape_run(r, &e);
 	reshape_close(r);
-	int v = rc == 0 ? fx_verify(&after, n, paths, msg, sizeof msg) : -1;
+	int v = rc == 0 ? fx_verify(&after, nn, paths, msg, sizeof msg) : -1;
 	fx_ok(same && rc == 0 && v == 0,
 	      "%s: fixed point continued from %llu, content byte for byte%s%s", tag,
 	      (unsigned long long)pa,
@@ -463,11 +503,20 @@ int main(void)
 	stop_and_continue("stop-backupfile", 1, 2, 2048);
 	stop_and_continue("stop-backupmember", 0, 2, 128);
 	stop_and_continue("stop-v1.0", 0, 0, 0);
-	torn_forward("torn-r6-chunk", 6, 2, 128, NULL, 0, 0, 1);
-	torn_forward("torn-r6-layout", 6, 2, 0, "right-asymmetric", 1, 0, 1);
-	torn_forward("torn-r5-chunk", 5, 2, 128, NULL, 0, 0, 0);
-	torn_forward("torn-r5-layout", 5, 2, 0, "right-asymmetric", 1, 0, 0);
-	torn_forward("torn-r6-hole", 6, 2, 128, NULL, 0, 1, 0);
+	torn_state("torn-r6-chunk", 6, 2, 128, NULL, 0, 0, 1, 0, 0);
+	torn_state("torn-r6-layout", 6, 2, 0, "right-asymmetric", 1, 0, 1, 0, 0);
+	torn_state("torn-r5-chunk", 5, 2, 128, NULL, 0, 0, 0, 0, 0);
+	torn_state("torn-r5-layout", 5, 2, 0, "right-asymmetric", 1, 0, 0, 0, 0);
+	torn_state("torn-r6-hole", 6, 2, 128, NULL, 0, 1, 0, 0, 0);
+	/* the same backwards: room after the data (512 sectors) */
+	torn_state("torn-back-r6-chunk", 6, 2, 128, NULL, 0, 0, 1, 512, 0);
+	torn_state("torn-back-r6-layout", 6, 2, 0, "right-asymmetric", 1, 0, 1, 512, 0);
+	torn_state("torn-back-r5-chunk", 5, 2, 128, NULL, 0, 0, 0, 512, 0);
+	torn_state("torn-back-r5-layout", 5, 2, 0, "right-asymmetric", 1, 0, 0, 512, 0);
+	torn_state("torn-back-r6-hole", 6, 2, 128, NULL, 0, 1, 0, 512, 0);
+	/* a shrink (RAID6 5 -> 4, RAID5 5 -> 4) also runs from the end down */
+	torn_state("torn-shrink-r6", 6, 2, 0, NULL, 0, 0, 1, 512, 1);
+	torn_state("torn-shrink-r5", 5, 2, 0, NULL, 0, 0, 1, 512, 1);
 
 	/* degraded, with --force: one or two data/parity members missing */
 	grow_degraded("deg-r6-4to5-slot1", 6, 2, 4, 5, 16, 2048, 0, 1u << 1, 0);
