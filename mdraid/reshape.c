@@ -2425,11 +2425,13 @@ static int torn_check(struct reshape *r, struct ok_err *e)
 		goto out;
 	}
 	/* the rows written past the bound and the array sectors whose old
-	 * rows they overwrote (the old rows at new row w's bytes) */
+	 * rows they overwrote (the old rows at new row w's bytes; forwards a
+	 * row below the old data_offset overwrote none: from sector 0) */
 	uint64_t lo = back ? edge : BEYOND(first_i), hi = back ? BEYOND(first_i) : edge;
 	uint64_t orow = (uint64_t)r->og.ndata * r->ocs;
-	uint64_t shifted = back ? ((hi + 1) * r->cs + r->shift + r->ocs - 1) / r->ocs * orow
-				: (lo * r->cs - r->shift) / r->ocs * orow;
+	uint64_t shifted =
+	    back ? ((hi + 1) * r->cs + r->shift + r->ocs - 1) / r->ocs * orow
+		 : (lo * r->cs > r->shift ? (lo * r->cs - r->shift) / r->ocs * orow : 0);
 	rc = ok_err_at(
 	    e, -EPERM, NULL, OK_ERR_NOPOS,
 	    "the kernel reshaped past reshape_position %llu: new rows %llu-%llu (member sectors "
