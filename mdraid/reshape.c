@@ -1900,6 +1900,10 @@ void reshape_close(struct reshape *r)
 {
 	if (!r)
 		return;
+	/* a read ahead still in flight (a run stopped or failed between
+	 * steps) reads members into rbuf: it ends before either goes */
+	if (r->rpool)
+		md_pool_wait(r->rpool, NULL, NULL);
 	for (int i = 0; i < RESHAPE_MAX_DISKS; i++) {
 		md_member_close(&r->mm[i]);
 		io_free(r->rbuf[i]);
@@ -1909,8 +1913,6 @@ void reshape_close(struct reshape *r)
 	for (int i = 0; i < r->nbd; i++)
 		if (r->plan.method == RESHAPE_BACKUP_FILE && r->bd[i].fd >= 0)
 			close(r->bd[i].fd);
-	if (r->rpool)
-		md_pool_wait(r->rpool, NULL, NULL); /* a read ahead into rbuf */
 	md_pool_free(r->rpool);
 	md_pool_free(r->wpool);
 	free(r->pf_jobs);
