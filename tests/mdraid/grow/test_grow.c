@@ -224,6 +224,27 @@ static int run_stopped(int n, const struct reshape_opts *base, int steps, uint64
 	return rc;
 }
 
+/* Continue the reshape on paths[0..n-1] to the end (reshape_open, its plan
+ * copied into *pl, zeroed when it does not open; reshape_run), then the
+ * content against *after on nn members: NULL, or why not (e's or msg's
+ * text). */
+static const char *continue_verify(int n, int nn, const struct reshape_opts *c,
+				   const struct fx_array *after, struct reshape_plan *pl, char *msg,
+				   unsigned msglen, struct ok_err *e)
+{
+	struct reshape *r;
+	int rc = reshape_open(&r, (const char *const *)paths, n, c, e);
+	memset(pl, 0, sizeof *pl);
+	if (rc == 0)
+		*pl = *reshape_plan(r);
+	if (rc == 0)
+		rc = reshape_run(r, e);
+	reshape_close(r);
+	if (rc < 0)
+		return e->msg;
+	return fx_verify(after, nn, paths, msg, msglen) == 0 ? NULL : msg;
+}
+
 /*
  * Issue 24: a change the kernel was stopped in while running, its
  * reshape_position behind rows it had written over old data: forwards
@@ -331,47 +352,22 @@ static void torn_state(const char *tag, int level, int layout, uint32_t new_chun
 		      hole ? "a zero row inside the run" : "no contiguous proof", rc,
 		      rc ? e.msg : "opened");
 	} else {
-		struct reshape *r;
-		rc = reshape_open(&r, (const char *const *)paths, n, &c, &e);
-		const struct reshape_plan *pl = rc == 0 ? reshape_plan(r) : NULL;
-		int moved = pl && pl->frontier && pl->recorded == pa && pl->position == pb;
-		fx_ok(moved, "%s: frontier found at %llu (recorded %llu)%s%s", tag,
-		      pl ? (unsigned long long)pl->position : 0ull,
-		      pl ? (unsigned long long)pl->recorded : 0ull, rc ? ": " : "",
-		      rc ? e.msg : "");
-		if (rc == 0)
-			rc = reshape_run(r, &e);
-		reshape_close(r);
-		int v = rc == 0 ? fx_verify(&after, nn, paths, msg, sizeof msg) : -1;
-		fx_ok(rc == 0 && v == 0,
-		      "%s: --continue from the frontier: content byte for byte%s%s", tag,
-		      rc  ? e.msg
-		      : v ? ": "
-			  : "",
-		      rc  ? ""
-		      : v ? msg
-			  : "");
+		struct reshape_plan pl;
+		const char *why = continue_verify(n, nn, &c, &after, &pl, msg, sizeof msg, &e);
+		fx_ok(pl.frontier && pl.recorded == pa && pl.position == pb,
+		      "%s: frontier found at %llu (recorded %llu)", tag,
+		      (unsigned long long)pl.position, (unsigned long long)pl.recorded);
+		fx_ok(!why, "%s: --continue from the frontier: content byte for byte%s%s", tag,
+		      why ? ": " : "", why ? why : "");
 	}
 	/* the fixed point A: continued from its own position, unchanged */
 	for (int i = 0; i < n; i++)
 		copy_bytes(sbk[i], paths[i], 0, 0);
-	struct reshape *r;
-	rc = reshape_open(&r, (const char *const *)paths, n, &c, &e);
-	const struct reshape_plan *pl = rc == 0 ? reshape_plan(r) : NULL;
-	int same = pl && !pl->frontier && pl->position == pa;
-	if (rc == 0)
-		rc = reshape_run(r, &e);
-	reshape_close(r);
-	int v = rc == 0 ? fx_verify(&after, nn, paths, msg, sizeof msg) : -1;
-	fx_ok(same && rc == 0 && v == 0,
+	struct reshape_plan pl;
+	const char *why = continue_verify(n, nn, &c, &after, &pl, msg, sizeof msg, &e);
+	fx_ok(!pl.frontier && pl.position == pa && !why,
 	      "%s: fixed point continued from %llu, content byte for byte%s%s", tag,
-	      (unsigned long long)pa,
-	      rc  ? e.msg
-	      : v ? ": "
-		  : "",
-	      rc  ? ""
-	      : v ? msg
-		  : "");
+	      (unsigned long long)pa, why ? ": " : "", why ? why : "");
 	for (int i = 0; i < n; i++)
 		unlink(sbk[i]);
 	cleanup(n);
