@@ -827,9 +827,44 @@ static int read_direct(struct md_array *a, uint64_t s0, uint64_t s1, uint8_t *ou
 
 static int read_windows(struct md_array *a, uint64_t off, void *out, size_t len, struct ok_err *e);
 
+/*
+ * Bytes [in, in+n) of array data chunk c into out from the chunk's own
+ * member: the 4 KiB-aligned span around them, straight into out when out
+ * and the span line up, else through a bounce buffer. 0; -EAGAIN when the
+ * member is not readable over the span or the read fails (the caller
+ * rebuilds the piece or reads through the windows); -ENOMEM. Nothing of
+ * the array is written, so read_small (holding the array) and the shared
+ * read (read_piece_shared) both read a healthy chunk here.
+ */
+static int read_chunk_span(struct md_array *a, uint64_t c, uint64_t in, size_t n, uint8_t *out)
+{
+	const struct md_geom *g = &a->geom;
+	uint64_t nd = (uint64_t)md_geom_data_disks(g);
+	uint64_t rel = c / nd * g->chunk_sectors;
+	uint64_t a0 = in & ~(uint64_t)(IO_ALIGN - 1);
+	size_t span = (size_t)(((in + n + IO_ALIGN - 1) & ~(uint64_t)(IO_ALIGN - 1)) - a0);
+	struct md_stripe st;
+	md_stripe_layout(g, c / nd, &st);
+	int slot = st.data_dev[c % nd];
+	if (!md_slot_readable(a, slot, rel + a0 / 512, span / 512))
+		return -EAGAIN;
+	const struct md_member *m = &a->m[a->slot_member[slot]];
+	uint64_t dev = (m->sb.data_offset + rel) * 512 + a0;
+	if (a0 == in && span == n && (uintptr_t)out % IO_ALIGN == 0)
+		return md_member_pread(a, slot, out, n, dev, NULL) < 0 ? -EAGAIN : 0;
+	uint8_t *b = md_buf_alloc(span);
+	if (!b)
+		return -ENOMEM;
+	int rc = md_member_pread(a, slot, b, span, dev, NULL) < 0 ? -EAGAIN : 0;
+	if (rc == 0)
+		memcpy(out, b + (in - a0), n);
+	io_free(b);
+	return rc;
+}
+
 /* A small read (at most 64 KiB: md_array_read) inside one data chunk whose
  * member is readable there (an NBD client's random 4 KiB reads): one pread
- * of the 4 KiB-aligned span around it into a bounce buffer, where a window
+ * of the 4 KiB-aligned span around it (read_chunk_span), where a window
  * would read the whole chunk. Bigger reads keep the windows, whose buffers
  * are reused (a fresh bounce buffer of 256 KiB per nbdcopy request cost
  * more than the chunk-sized read it saved). 0, or negative
@@ -837,30 +872,13 @@ static int read_windows(struct md_array *a, uint64_t off, void *out, size_t len,
  * windows, which reconstruct and rewrite what did not read. */
 static int read_small(struct md_array *a, uint64_t off, void *out, size_t len)
 {
-	const struct md_geom *g = &a->geom;
-	uint64_t chunk = (uint64_t)g->chunk_sectors * 512;
-	uint64_t nd = (uint64_t)md_geom_data_disks(g);
-	uint64_t c = off / chunk, in = off % chunk, rel = c / nd * g->chunk_sectors;
-	uint64_t a0 = in & ~(uint64_t)(IO_ALIGN - 1);
-	uint64_t a1 = (in + len + IO_ALIGN - 1) & ~(uint64_t)(IO_ALIGN - 1);
-	struct md_stripe st;
-	md_stripe_layout(g, c / nd, &st);
-	int slot = st.data_dev[c % nd];
-	if (a1 > chunk || !md_slot_readable(a, slot, rel + a0 / 512, (a1 - a0) / 512))
+	uint64_t chunk = (uint64_t)a->geom.chunk_sectors * 512;
+	if ((off % chunk + len + IO_ALIGN - 1) / IO_ALIGN * IO_ALIGN > chunk)
 		return -EAGAIN;
 	int rc = md_win_sync(a, NULL); /* writes still in flight land first */
 	if (rc < 0)
 		return rc;
-	const struct md_member *m = &a->m[a->slot_member[slot]];
-	uint8_t *b = io_alloc((size_t)(a1 - a0));
-	if (!b)
-		return -ENOMEM;
-	rc = md_member_pread(a, slot, b, (size_t)(a1 - a0), (m->sb.data_offset + rel) * 512 + a0,
-			     NULL);
-	if (rc == 0)
-		memcpy(out, b + (in - a0), len);
-	io_free(b);
-	return rc;
+	return read_chunk_span(a, off / chunk, off % chunk, len, out);
 }
 
 /* Bytes of array data in one stripe. */
@@ -959,20 +977,8 @@ static int read_piece_shared(struct md_array *a, uint64_t c, uint64_t in, size_t
 	struct md_stripe st;
 	md_stripe_layout(g, c / nd, &st);
 	int slot = st.data_dev[c % nd], rc;
-	if (md_slot_readable(a, slot, r0, rn)) {
-		const struct md_member *m = &a->m[a->slot_member[slot]];
-		uint64_t dev = (m->sb.data_offset + rel) * 512 + a0;
-		if (a0 == in && span == n && (uintptr_t)out % IO_ALIGN == 0)
-			return md_member_pread(a, slot, out, n, dev, NULL) < 0 ? -EAGAIN : 0;
-		uint8_t *b = md_buf_alloc(span);
-		if (!b)
-			return -ENOMEM;
-		rc = md_member_pread(a, slot, b, span, dev, NULL) < 0 ? -EAGAIN : 0;
-		if (rc == 0)
-			memcpy(out, b + (in - a0), n);
-		io_free(b);
-		return rc;
-	}
+	if (md_slot_readable(a, slot, r0, rn))
+		return read_chunk_span(a, c, in, n, out);
 	uint64_t lost = 0;
 	int nlost = 0;
 	for (int s = 0; s < g->raid_disks; s++)
