@@ -2198,6 +2198,12 @@ static int torn_xor_blind(const struct reshape *r)
 	return r->plan.level == 5 && r->og.disks == r->ng.disks;
 }
 
+/* Whether the n bytes at b are all zero (no proof either way: torn_classify). */
+static int bytes_zero(const uint8_t *b, uint64_t n)
+{
+	return n == 0 || (b[0] == 0 && memcmp(b, b + 1, n - 1) == 0);
+}
+
 /* Read the members' bytes under new row w and say which geometry's
  * parity they satisfy: TORN_NEW (the new one's only: the row was written
  * in the new geometry), TORN_OLD (the old one's only: old data still
@@ -2228,8 +2234,7 @@ static int torn_classify(struct reshape *r, uint64_t w, uint8_t **bufs, uint8_t 
 		for (int k = 0; k < nd; k++) {
 			const uint8_t *nb = bufs[ns.data_dev[k]];
 			alike &= !memcmp(nb, bufs[ns.data_dev[0]], r->csb);
-			for (uint64_t b = 0; b < r->csb && zero; b++)
-				zero &= !nb[b];
+			zero &= bytes_zero(nb, r->csb);
 			uint64_t a = (w * (uint64_t)nd + (uint64_t)k) * r->cs, a1 = a + r->cs;
 			while (a < a1 && match) {
 				uint64_t oc = a / r->ocs, orow = oc / (uint64_t)nd, in = a % r->ocs;
@@ -2265,8 +2270,7 @@ static int torn_classify(struct reshape *r, uint64_t w, uint8_t **bufs, uint8_t 
 	if (nw == 1 && od == -1) {
 		int zero = 1;
 		for (int d = 0; d < r->nslots && zero; d++)
-			for (uint64_t b = 0; r->slot[d] && b < r->csb && zero; b++)
-				zero &= !bufs[d][b];
+			zero &= !r->slot[d] || bytes_zero(bufs[d], r->csb);
 		od = zero;
 	}
 	*out = nw == 1 && od == 1   ? TORN_BOTH
