@@ -639,41 +639,35 @@ fs_ok() {
 		{ echo "sync_action at assembly: $(kv "$W/kv2" "$1.action"), expected reshape"; return 1; } ;;
 	esac
 }
+# boot2_case TITLE ID V CHUNK LAYOUT: boot 2's case for array V of case ID
+# (V = ID: mdraid's result; IDs: mdraid's stopped one the kernel continued;
+# IDk: the kernel's stopped one mdraid finished), read back by fs_ok
+boot2_case() {
+	case $3 in
+	"$2") _bc_n="kernel assembles mdraid's result: file system intact, mismatch_cnt 0" ;;
+	*s) _bc_n="mdraid grow stopped mid-way: the kernel continues it, file system intact, mismatch_cnt 0" ;;
+	*k) _bc_n="mdraid grow --continue finishes the kernel's: kernel assembles, file system intact, mismatch_cnt 0" ;;
+	esac
+	_bc_s=$(awk -v i="$3" '$1 == i { print $3 }' "$W/in2/arrays")
+	if [ -z "$_bc_s" ]; then
+		tap_fail "$1: $_bc_n" "not reshaped on the host"
+	elif [ $rc2 -ne 0 ]; then
+		tap_fail "$1: $_bc_n" "boot 2 failed (rc $rc2)"
+	else
+		tap_check "$1: $_bc_n" fs_ok "$3" "$_bc_s" "$4" "$5"
+	fi
+}
 while read -r id lvl co ch nch nly ks first; do
 	t=$(title "$id" "$lvl" "$co" "$ch")
 	for v in "$id" "${id}s" "${id}k"; do
-		case $v in
-		"$id") name="kernel assembles mdraid's result: file system intact, mismatch_cnt 0" ;;
-		*s) name="mdraid grow stopped mid-way: the kernel continues it, file system intact, mismatch_cnt 0" ;;
-		*k) name="mdraid grow --continue finishes the kernel's: kernel assembles, file system intact, mismatch_cnt 0" ;;
-		esac
 		[ "$v" = "$id" ] || [ "$ks" = yes ] || continue
-		s=$(awk -v i="$v" '$1 == i { print $3 }' "$W/in2/arrays")
-		if [ -z "$s" ]; then
-			tap_fail "$t: $name" "not reshaped on the host"
-		elif [ $rc2 -ne 0 ]; then
-			tap_fail "$t: $name" "boot 2 failed (rc $rc2)"
-		else
-			tap_check "$t: $name" fs_ok "$v" "$s" "$nch" "$nly"
-		fi
+		boot2_case "$t" "$id" "$v" "$nch" "$nly"
 	done
 done <"$W/in1/arrays"
 while read -r id co ch nch nly; do
 	BT=$(bt "$id" "$co" "$ch")
 	for v in "$id" "${id}s" "${id}k"; do
-		case $v in
-		"$id") name="kernel assembles mdraid's result: file system intact, mismatch_cnt 0" ;;
-		*s) name="mdraid grow stopped mid-way: the kernel continues it, file system intact, mismatch_cnt 0" ;;
-		*k) name="mdraid grow --continue finishes the kernel's: kernel assembles, file system intact, mismatch_cnt 0" ;;
-		esac
-		s=$(awk -v i="$v" '$1 == i { print $3 }' "$W/in2/arrays")
-		if [ -z "$s" ]; then
-			tap_fail "$BT: $name" "not reshaped on the host"
-		elif [ $rc2 -ne 0 ]; then
-			tap_fail "$BT: $name" "boot 2 failed (rc $rc2)"
-		else
-			tap_check "$BT: $name" fs_ok "$v" "$s" "$nch" "$nly"
-		fi
+		boot2_case "$BT" "$id" "$v" "$nch" "$nly"
 	done
 done <<EOF
 $BW_CASES
